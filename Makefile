@@ -1,0 +1,68 @@
+# StreamKeeper. `make run` starts everything; `make test` runs the whole suite.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+DEV_STAMP := $(VENV)/.installed-dev
+
+.PHONY: run bot web migrate health demo export test lint format bench services clean help
+
+help:
+	@echo "make run      create .venv, install, migrate, start everything (web + bot) on 127.0.0.1:8080"
+	@echo "make test     install test needs (and PostgreSQL/Redis servers if missing), run all tests"
+	@echo "make demo     play a scripted stream through real signed webhooks and print the leaderboard"
+	@echo "make bench    measure webhook throughput and watchtime tick duration (PostgreSQL + Redis)"
+	@echo "make lint     ruff check and format check"
+
+$(BIN)/python:
+	$(PYTHON) -c 'import sys; sys.exit("StreamKeeper needs Python 3.11 or newer") if sys.version_info < (3, 11) else None'
+	$(PYTHON) -m venv $(VENV)
+
+$(STAMP): requirements.txt | $(BIN)/python
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.txt
+	touch $@
+
+$(DEV_STAMP): requirements.txt requirements-dev.txt | $(BIN)/python
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $(STAMP) $@
+
+run: $(STAMP)
+	$(BIN)/python -m core run
+
+bot: $(STAMP)
+	$(BIN)/python -m core bot
+
+web: $(STAMP)
+	$(BIN)/python -m core web
+
+migrate: $(STAMP)
+	$(BIN)/python -m core migrate
+
+health: $(STAMP)
+	$(BIN)/python -m core health
+
+demo: $(STAMP)
+	$(BIN)/python -m core demo
+
+# PostgreSQL and Redis servers for the tests (started by the tests themselves, on 127.0.0.1).
+services:
+	@bash scripts/install-test-services.sh
+
+test: $(DEV_STAMP) services
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/python -m pytest
+
+lint: $(DEV_STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(DEV_STAMP)
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+bench: $(DEV_STAMP) services
+	$(BIN)/python -m benchmarks
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

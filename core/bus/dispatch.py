@@ -1,0 +1,48 @@
+"""Route each delivered event to the guilds that track its channel and to its handlers.
+
+Handlers are plain service methods ``handler(guild_id, event)``. Synchronous ones (they use the
+database) run in a worker thread so the event loop never blocks; coroutine functions are awaited.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from core.events import Event, Platform
+from core.metrics import Metrics
+
+EventHandler = Callable[[int, Any], Any]
+GuildRouter = Callable[[Platform, str], list[int]]
+
+
+class Dispatcher:
+    def __init__(
+        self,
+        handlers: Mapping[type[Event], Sequence[EventHandler]],
+        guilds_tracking: GuildRouter,
+        metrics: Metrics,
+    ) -> None:
+        self.handlers = handlers
+        self.guilds_tracking = guilds_tracking
+        self.metrics = metrics
+
+    async def __call__(self, event: Event) -> None:
+        handlers = self.handlers.get(type(event), ())
+        if handlers:
+            guild_ids = await asyncio.to_thread(
+                self.guilds_tracking, event.platform, event.broadcaster_user_id
+            )
+            try:
+                for guild_id in guild_ids:
+                    for handler in handlers:
+                        if inspect.iscoroutinefunction(handler):
+                            await handler(guild_id, event)
+                        else:
+                            await asyncio.to_thread(handler, guild_id, event)
+            except Exception:
+                self.metrics.events_failed.inc(kind=event.kind)
+                raise
+        self.metrics.events_handled.inc(kind=event.kind)

@@ -1,0 +1,212 @@
+"""The embedded bus: events kept in the database until a handler has taken them.
+
+The default when no ``REDIS_URL`` is set. A crash between publish and acknowledgement loses
+nothing: unacknowledged rows are delivered again when the consumer starts. Because the queue is
+a table, a separate ``web`` process and ``bot`` process sharing one database also work.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from core.bus.base import BusUnavailable, Handler
+from core.events import Event, event_from_dict, event_to_dict, utc
+from core.storage.db import insert_for
+from core.storage.tables import bus_events
+
+log = logging.getLogger(__name__)
+
+Clock = Callable[[], datetime]
+
+_RETRY_FIRST_SECONDS = 0.1
+_RETRY_MAX_SECONDS = 30.0
+
+
+def _now() -> datetime:
+    return datetime.now().astimezone()
+
+
+class EmbeddedBus:
+    name = "embedded"
+
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        batch_size: int = 200,
+        poll_seconds: float = 1.0,
+        max_attempts: int = 5,
+        retention: timedelta = timedelta(days=7),
+        clock: Clock = _now,
+    ) -> None:
+        self.engine = engine
+        self.batch_size = batch_size
+        self.poll_seconds = poll_seconds
+        self.max_attempts = max_attempts
+        self.retention = retention
+        self.clock = clock
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._wakeup: asyncio.Event | None = None
+
+    def publish(self, event: Event) -> bool:
+        row = {
+            "event_key": event.key,
+            "payload": json.dumps(event_to_dict(event), separators=(",", ":")),
+            "published_at": utc(self.clock()),
+        }
+        try:
+            with self.engine.begin() as conn:
+                stmt = insert_for(conn, bus_events).values(row).on_conflict_do_nothing()
+                is_new = conn.execute(stmt).rowcount == 1
+        except sa.exc.SQLAlchemyError as exc:
+            raise BusUnavailable("the event queue in the database is unavailable") from exc
+        if is_new:
+            self._wake()
+        return is_new
+
+    def _wake(self) -> None:
+        loop, wakeup = self._loop, self._wakeup
+        if loop is not None and wakeup is not None and not loop.is_closed():
+            loop.call_soon_threadsafe(wakeup.set)
+
+    async def run(self, handle: Handler, stop: asyncio.Event) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._wakeup = asyncio.Event()
+        retry_in: float | None = None  # set while the database fails
+        while not stop.is_set():
+            self._wakeup.clear()
+            try:
+                delivered = await self.deliver_due(handle)
+            except sa.exc.SQLAlchemyError as exc:
+                # Unacknowledged events stay queued; keep the loop alive and try again.
+                if retry_in is None:
+                    log.warning(
+                        "event bus: the database failed (%s: %.200s); retrying until it answers",
+                        type(exc).__name__,
+                        getattr(exc, "orig", None) or "",
+                    )
+                    retry_in = _RETRY_FIRST_SECONDS
+                else:
+                    retry_in = min(retry_in * 2, _RETRY_MAX_SECONDS)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), timeout=retry_in)
+                continue
+            if retry_in is not None:
+                retry_in = None
+                log.info("event bus: the database answers again")
+            if delivered < self.batch_size:
+                await _wait_any(self._wakeup, stop, seconds=self.poll_seconds)
+
+    async def deliver_due(self, handle: Handler) -> int:
+        """Hand every due event (up to a batch) to ``handle``; return how many were tried."""
+        rows = await asyncio.to_thread(self._fetch_due)
+        acked: list[int] = []
+        try:
+            for row_id, payload, attempts in rows:
+                try:
+                    event = event_from_dict(json.loads(payload))
+                except ValueError as exc:
+                    await asyncio.to_thread(self._bury, row_id, f"undecodable: {exc}")
+                    continue
+                try:
+                    await handle(event)
+                except Exception as exc:
+                    log.exception("handling %s failed (attempt %d)", event.key, attempts + 1)
+                    await asyncio.to_thread(self._retry_later, row_id, attempts + 1, repr(exc))
+                else:
+                    acked.append(row_id)
+        finally:
+            if acked:
+                await asyncio.to_thread(self._ack, acked)
+        return len(rows)
+
+    def _fetch_due(self) -> list[tuple[int, str, int]]:
+        now = utc(self.clock())
+        query = (
+            sa.select(bus_events.c.id, bus_events.c.payload, bus_events.c.attempts)
+            .where(
+                bus_events.c.acked_at.is_(None),
+                bus_events.c.dead_at.is_(None),
+                sa.or_(bus_events.c.next_attempt_at.is_(None), bus_events.c.next_attempt_at <= now),
+            )
+            .order_by(bus_events.c.id)
+            .limit(self.batch_size)
+        )
+        with self.engine.connect() as conn:
+            return [(row.id, row.payload, row.attempts) for row in conn.execute(query)]
+
+    def _ack(self, row_ids: list[int]) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(
+                sa.update(bus_events)
+                .where(bus_events.c.id.in_(row_ids))
+                .values(acked_at=utc(self.clock()))
+            )
+
+    def _retry_later(self, row_id: int, attempts: int, error: str) -> None:
+        if attempts >= self.max_attempts:
+            self._bury(row_id, error, attempts=attempts)
+            return
+        delay = timedelta(seconds=min(2**attempts, 300))
+        with self.engine.begin() as conn:
+            conn.execute(
+                sa.update(bus_events)
+                .where(bus_events.c.id == row_id)
+                .values(
+                    attempts=attempts,
+                    next_attempt_at=utc(self.clock()) + delay,
+                    last_error=error[:2000],
+                )
+            )
+
+    def _bury(self, row_id: int, error: str, *, attempts: int | None = None) -> None:
+        log.error("event %d set aside after repeated failures: %s", row_id, error)
+        values: dict[str, object] = {"dead_at": utc(self.clock()), "last_error": error[:2000]}
+        if attempts is not None:
+            values["attempts"] = attempts
+        with self.engine.begin() as conn:
+            conn.execute(sa.update(bus_events).where(bus_events.c.id == row_id).values(values))
+
+    def backlog(self) -> int:
+        query = sa.select(sa.func.count()).where(
+            bus_events.c.acked_at.is_(None), bus_events.c.dead_at.is_(None)
+        )
+        with self.engine.connect() as conn:
+            return int(conn.execute(query).scalar_one())
+
+    def prune(self) -> int:
+        """Forget acknowledged events older than the retention period; return how many."""
+        cutoff = utc(self.clock()) - self.retention
+        with self.engine.begin() as conn:
+            result = conn.execute(
+                sa.delete(bus_events).where(
+                    bus_events.c.acked_at.is_not(None), bus_events.c.acked_at < cutoff
+                )
+            )
+        return result.rowcount
+
+    def ping(self) -> None:
+        try:
+            self.backlog()
+        except sa.exc.SQLAlchemyError as exc:
+            raise BusUnavailable("the event queue in the database is unavailable") from exc
+
+    def close(self) -> None:
+        self._loop = None
+
+
+async def _wait_any(first: asyncio.Event, second: asyncio.Event, *, seconds: float) -> None:
+    waiters = [asyncio.ensure_future(first.wait()), asyncio.ensure_future(second.wait())]
+    try:
+        await asyncio.wait(waiters, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for waiter in waiters:
+            waiter.cancel()

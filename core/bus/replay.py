@@ -1,0 +1,79 @@
+"""Replay guards: remember webhook message ids so a repeated delivery has no effect.
+
+The Redis guard keeps each id for a day with a TTL; the database guard keeps a row and prunes
+rows older than a day. Both survive a restart.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Protocol
+
+import redis
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from core.bus.base import BusUnavailable
+from core.events import utc
+from core.storage.db import insert_for
+from core.storage.tables import webhook_receipts
+
+REMEMBER_FOR = timedelta(days=1)
+_REDIS_KEY = "sk:webhook-seen:{}"
+
+
+class ReplayGuard(Protocol):
+    def first_sighting(self, message_id: str) -> bool:
+        """True the first time ``message_id`` is seen (and remember it), False afterwards."""
+        ...
+
+    def forget(self, message_id: str) -> None:
+        """Undo a sighting whose delivery could not be queued, so a retry is accepted."""
+        ...
+
+
+class DatabaseReplayGuard:
+    def __init__(self, engine: Engine, clock: Callable[[], datetime]) -> None:
+        self.engine = engine
+        self.clock = clock
+
+    def first_sighting(self, message_id: str) -> bool:
+        try:
+            with self.engine.begin() as conn:
+                stmt = insert_for(conn, webhook_receipts).values(
+                    message_id=message_id[:128], received_at=utc(self.clock())
+                )
+                return conn.execute(stmt.on_conflict_do_nothing()).rowcount == 1
+        except sa.exc.SQLAlchemyError as exc:
+            raise BusUnavailable("the database is unavailable") from exc
+
+    def forget(self, message_id: str) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(
+                sa.delete(webhook_receipts).where(webhook_receipts.c.message_id == message_id[:128])
+            )
+
+    def prune(self) -> int:
+        cutoff = utc(self.clock()) - REMEMBER_FOR
+        with self.engine.begin() as conn:
+            result = conn.execute(
+                sa.delete(webhook_receipts).where(webhook_receipts.c.received_at < cutoff)
+            )
+        return result.rowcount
+
+
+class RedisReplayGuard:
+    def __init__(self, client: redis.Redis) -> None:
+        self.client = client
+
+    def first_sighting(self, message_id: str) -> bool:
+        try:
+            key = _REDIS_KEY.format(message_id[:128])
+            ttl = int(REMEMBER_FOR.total_seconds())
+            return bool(self.client.set(key, 1, nx=True, ex=ttl))
+        except redis.RedisError as exc:
+            raise BusUnavailable("Redis is unavailable") from exc
+
+    def forget(self, message_id: str) -> None:
+        self.client.delete(_REDIS_KEY.format(message_id[:128]))

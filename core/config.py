@@ -1,0 +1,249 @@
+"""Typed settings, read once at start-up from the environment and ``.env``.
+
+:func:`load_settings` is the only place that reads the environment; everything else receives a
+:class:`Settings`. Every problem is reported in one plain line (``SettingsError.problems``).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TypeVar
+
+from dotenv import dotenv_values
+
+T = TypeVar("T")
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+
+class SettingsError(Exception):
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
+@dataclass(frozen=True)
+class DatabaseSettings:
+    url: str | None  # None: the embedded SQLite file under data_dir
+
+
+@dataclass(frozen=True)
+class RedisSettings:
+    url: str | None  # None: the embedded bus, kept in the database
+
+
+@dataclass(frozen=True)
+class WebSettings:
+    host: str = "127.0.0.1"
+    port: int = 8080
+    oauth_base_url: str | None = None
+    flask_secret_key: str | None = field(default=None, repr=False)
+    threads: int = 8
+
+
+@dataclass(frozen=True)
+class DiscordSettings:
+    token: str | None = field(default=None, repr=False)
+
+
+@dataclass(frozen=True)
+class KickSettings:
+    client_id: str | None = None
+    client_secret: str | None = field(default=None, repr=False)
+    channel: str | None = None
+    webhook_public_key: str | None = None  # PEM text or a path; None: Kick's key, bundled
+    webhook_max_age_seconds: int = 600
+    api_base_url: str = "https://api.kick.com"
+    oauth_base_url: str = "https://id.kick.com"
+    pusher_enabled: bool | None = None  # None: decided from OAUTH_BASE_URL
+
+
+@dataclass(frozen=True)
+class TwitchSettings:
+    client_id: str | None = None
+    client_secret: str | None = field(default=None, repr=False)
+    eventsub_secret: str | None = field(default=None, repr=False)
+
+
+@dataclass(frozen=True)
+class WatchtimeSettings:
+    interval_seconds: int = 60
+    active_window_minutes: int = 5
+
+
+@dataclass(frozen=True)
+class RolesSettings:
+    update_interval_seconds: int = 600
+
+
+@dataclass(frozen=True)
+class RaffleSettings:
+    auto_draw: bool = False
+    announcement_channel_id: int | None = None
+
+
+@dataclass(frozen=True)
+class SlotCallsSettings:
+    channel_id: int | None = None
+
+
+@dataclass(frozen=True)
+class LoggingSettings:
+    level: str = "INFO"
+    format: str = "text"  # or "json"
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path = Path("data")
+    database: DatabaseSettings = field(default_factory=lambda: DatabaseSettings(None))
+    redis: RedisSettings = field(default_factory=lambda: RedisSettings(None))
+    web: WebSettings = field(default_factory=WebSettings)
+    discord: DiscordSettings = field(default_factory=DiscordSettings)
+    kick: KickSettings = field(default_factory=KickSettings)
+    twitch: TwitchSettings = field(default_factory=TwitchSettings)
+    watchtime: WatchtimeSettings = field(default_factory=WatchtimeSettings)
+    roles: RolesSettings = field(default_factory=RolesSettings)
+    raffle: RaffleSettings = field(default_factory=RaffleSettings)
+    slot_calls: SlotCallsSettings = field(default_factory=SlotCallsSettings)
+    logging: LoggingSettings = field(default_factory=LoggingSettings)
+    token_encryption_key: str | None = field(default=None, repr=False)
+
+
+class _Reader:
+    """Reads raw strings and collects every problem instead of stopping at the first."""
+
+    def __init__(self, values: Mapping[str, str]) -> None:
+        self.values = values
+        self.problems: list[str] = []
+
+    def text(self, name: str, default: str | None = None) -> str | None:
+        value = self.values.get(name, "").strip()
+        return value or default
+
+    def _convert(self, name: str, default: T, convert: Callable[[str], T], expected: str) -> T:
+        raw = self.text(name)
+        if raw is None:
+            return default
+        try:
+            return convert(raw)
+        except ValueError:
+            self.problems.append(f"{name} must be {expected}, got {raw!r}")
+            return default
+
+    def whole(self, name: str, default: int, *, minimum: int = 0, unit: str = "") -> int:
+        expected = f"a whole number of {unit}" if unit else "a whole number"
+        value = self._convert(name, default, int, expected)
+        if value < minimum:
+            self.problems.append(f"{name} must be at least {minimum}, got {value}")
+            return default
+        return value
+
+    def snowflake(self, name: str) -> int | None:
+        return self._convert(name, None, int, "a Discord id (a whole number)")
+
+    def flag(self, name: str, default: bool | None) -> bool | None:
+        def convert(raw: str) -> bool:
+            lowered = raw.lower()
+            if lowered in _TRUE:
+                return True
+            if lowered in _FALSE:
+                return False
+            raise ValueError(raw)
+
+        return self._convert(name, default, convert, "true or false")
+
+    def choice(self, name: str, default: str, choices: tuple[str, ...], *, upper: bool) -> str:
+        raw = self.text(name)
+        if raw is None:
+            return default
+        value = raw.upper() if upper else raw.lower()
+        if value not in choices:
+            self.problems.append(f"{name} must be one of {', '.join(choices)}, got {raw!r}")
+            return default
+        return value
+
+    def url(self, name: str, default: str | None = None) -> str | None:
+        value = self.text(name, default)
+        if value is not None and not value.startswith(("http://", "https://")):
+            self.problems.append(f"{name} must start with http:// or https://, got {value!r}")
+            return default
+        return value.rstrip("/") if value else value
+
+
+def load_settings(
+    environ: Mapping[str, str] | None = None, env_file: str | Path | None = ".env"
+) -> Settings:
+    """Build settings from ``environ`` (default: the process environment) over ``env_file``.
+
+    The environment wins over the file. Raises :class:`SettingsError` listing every problem.
+    """
+    values: dict[str, str] = {}
+    if env_file is not None and Path(env_file).is_file():
+        values.update({k: v for k, v in dotenv_values(env_file).items() if v is not None})
+    values.update(os.environ if environ is None else environ)
+    read = _Reader(values)
+
+    database_url = read.text("DATABASE_URL")
+    if database_url and not database_url.startswith(("sqlite", "postgres")):
+        scheme = database_url.split(":")[0]
+        read.problems.append(f"DATABASE_URL must be a sqlite:// or postgresql:// URL, not {scheme}")
+    redis_url = read.text("REDIS_URL")
+    if redis_url and not redis_url.startswith(("redis://", "rediss://", "unix://")):
+        read.problems.append("REDIS_URL must start with redis://, rediss:// or unix://")
+
+    settings = Settings(
+        data_dir=Path(read.text("DATA_DIR", "data") or "data"),
+        database=DatabaseSettings(database_url),
+        redis=RedisSettings(redis_url),
+        web=WebSettings(
+            host=read.text("HOST", "127.0.0.1") or "127.0.0.1",
+            port=read.whole("PORT", 8080, minimum=0),
+            oauth_base_url=read.url("OAUTH_BASE_URL"),
+            flask_secret_key=read.text("FLASK_SECRET_KEY"),
+            threads=read.whole("WEB_THREADS", 8, minimum=1),
+        ),
+        discord=DiscordSettings(token=read.text("DISCORD_TOKEN")),
+        kick=KickSettings(
+            client_id=read.text("KICK_CLIENT_ID"),
+            client_secret=read.text("KICK_CLIENT_SECRET"),
+            channel=read.text("KICK_CHANNEL"),
+            webhook_public_key=read.text("KICK_WEBHOOK_PUBLIC_KEY"),
+            webhook_max_age_seconds=read.whole("KICK_WEBHOOK_MAX_AGE_SECONDS", 600, unit="seconds"),
+            api_base_url=read.url("KICK_API_BASE_URL", "https://api.kick.com") or "",
+            oauth_base_url=read.url("KICK_OAUTH_BASE_URL", "https://id.kick.com") or "",
+            pusher_enabled=read.flag("KICK_PUSHER_ENABLED", None),
+        ),
+        twitch=TwitchSettings(
+            client_id=read.text("TWITCH_CLIENT_ID"),
+            client_secret=read.text("TWITCH_CLIENT_SECRET"),
+            eventsub_secret=read.text("TWITCH_EVENTSUB_SECRET"),
+        ),
+        watchtime=WatchtimeSettings(
+            interval_seconds=read.whole("WATCH_INTERVAL_SECONDS", 60, minimum=1, unit="seconds"),
+            active_window_minutes=read.whole("ACTIVE_WINDOW_MINUTES", 5, minimum=1, unit="minutes"),
+        ),
+        roles=RolesSettings(
+            update_interval_seconds=read.whole(
+                "ROLE_UPDATE_INTERVAL_SECONDS", 600, minimum=1, unit="seconds"
+            )
+        ),
+        raffle=RaffleSettings(
+            auto_draw=bool(read.flag("RAFFLE_AUTO_DRAW", False)),
+            announcement_channel_id=read.snowflake("RAFFLE_ANNOUNCEMENT_CHANNEL_ID"),
+        ),
+        slot_calls=SlotCallsSettings(channel_id=read.snowflake("SLOT_CALLS_CHANNEL_ID")),
+        logging=LoggingSettings(
+            level=read.choice("LOG_LEVEL", "INFO", LOG_LEVELS, upper=True),
+            format=read.choice("LOG_FORMAT", "text", ("text", "json"), upper=False),
+        ),
+        token_encryption_key=read.text("TOKEN_ENCRYPTION_KEY"),
+    )
+    if read.problems:
+        raise SettingsError(read.problems)
+    return settings

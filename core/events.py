@@ -1,0 +1,244 @@
+"""Normalized events: what happened on a platform, in one shape for every platform.
+
+Adapters turn raw payloads into these; features only ever see these. Every event carries the
+platform, the platform's own id for it (``event_id``, the idempotency key), the broadcaster's user
+id, and when it happened (UTC). Events cross process boundaries through the bus, so each one
+round-trips through :func:`event_to_dict` / :func:`event_from_dict`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import types
+import typing
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, ClassVar
+
+
+class Platform(enum.StrEnum):
+    KICK = "kick"
+    TWITCH = "twitch"
+
+
+@dataclass(frozen=True)
+class Viewer:
+    """A platform account. ``platform_user_id`` is stable; ``username`` can change."""
+
+    platform_user_id: str
+    username: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class Event:
+    kind: ClassVar[str] = "event"
+
+    platform: Platform
+    event_id: str
+    broadcaster_user_id: str
+    occurred_at: datetime
+
+    @property
+    def key(self) -> str:
+        """Idempotency key, unique across platforms and event kinds."""
+        return f"{self.platform}:{self.kind}:{self.event_id}"
+
+
+@dataclass(frozen=True, kw_only=True)
+class ChatMessageSent(Event):
+    kind: ClassVar[str] = "chat_message_sent"
+
+    viewer: Viewer
+    content: str = ""
+    badges: tuple[str, ...] = ()
+    reply_to_message_id: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Subscribed(Event):
+    """A viewer subscribed for themselves (new or renewal)."""
+
+    kind: ClassVar[str] = "subscribed"
+
+    viewer: Viewer
+    is_renewal: bool = False
+    months: int | None = None
+    tier: str | None = None
+    expires_at: datetime | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class SubscriptionsGifted(Event):
+    """Someone gifted subscriptions. ``gifter`` is None for an anonymous gift."""
+
+    kind: ClassVar[str] = "subscriptions_gifted"
+
+    gifter: Viewer | None
+    giftees: tuple[Viewer, ...] = ()
+    count: int = 0
+    expires_at: datetime | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class RewardRedeemed(Event):
+    kind: ClassVar[str] = "reward_redeemed"
+
+    viewer: Viewer
+    reward_id: str | None = None
+    reward_title: str = ""
+    cost: int | None = None
+    user_input: str = ""
+    status: str = "pending"
+
+
+@dataclass(frozen=True, kw_only=True)
+class StreamStarted(Event):
+    kind: ClassVar[str] = "stream_started"
+
+    title: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class StreamEnded(Event):
+    kind: ClassVar[str] = "stream_ended"
+
+
+@dataclass(frozen=True, kw_only=True)
+class StreamMetadataUpdated(Event):
+    kind: ClassVar[str] = "stream_metadata_updated"
+
+    title: str = ""
+    category: str | None = None
+    language: str | None = None
+    is_mature: bool | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Followed(Event):
+    kind: ClassVar[str] = "followed"
+
+    viewer: Viewer
+
+
+@dataclass(frozen=True, kw_only=True)
+class ViewerBanned(Event):
+    """A ban (``expires_at`` is None) or a timeout."""
+
+    kind: ClassVar[str] = "viewer_banned"
+
+    viewer: Viewer
+    moderator: Viewer | None = None
+    reason: str = ""
+    expires_at: datetime | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class KicksGifted(Event):
+    kind: ClassVar[str] = "kicks_gifted"
+
+    viewer: Viewer
+    amount: int = 0
+    gift_name: str = ""
+    message: str = ""
+
+
+EVENT_TYPES: dict[str, type[Event]] = {
+    cls.kind: cls
+    for cls in (
+        ChatMessageSent,
+        Subscribed,
+        SubscriptionsGifted,
+        RewardRedeemed,
+        StreamStarted,
+        StreamEnded,
+        StreamMetadataUpdated,
+        Followed,
+        ViewerBanned,
+        KicksGifted,
+    )
+}
+
+
+def utc(moment: datetime) -> datetime:
+    """Return ``moment`` as an aware UTC datetime (naive values are taken as UTC)."""
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC)
+
+
+def event_to_dict(event: Event) -> dict[str, Any]:
+    """A JSON-ready dict of the event, with its ``kind``."""
+    return {"kind": event.kind, **{f.name: _encode(getattr(event, f.name)) for f in _fields(event)}}
+
+
+def event_from_dict(data: dict[str, Any]) -> Event:
+    """Rebuild an event from :func:`event_to_dict` output; ``ValueError`` if it is not one."""
+    try:
+        cls = EVENT_TYPES[data["kind"]]
+    except (KeyError, TypeError) as exc:
+        raise ValueError(f"not a known event kind: {data!r:.80}") from exc
+    hints = typing.get_type_hints(cls)
+    try:
+        values = {
+            f.name: _decode(hints[f.name], data[f.name]) for f in _fields(cls) if f.name in data
+        }
+        return cls(**values)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"malformed {cls.kind} event: {exc}") from exc
+
+
+def _fields(event_or_cls: Any) -> tuple[dataclasses.Field[Any], ...]:
+    return dataclasses.fields(event_or_cls)
+
+
+def _encode(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return utc(value).isoformat()
+    if isinstance(value, Viewer):
+        return {"platform_user_id": value.platform_user_id, "username": value.username}
+    if isinstance(value, tuple):
+        return [_encode(item) for item in value]
+    if isinstance(value, enum.Enum):
+        return value.value
+    return value
+
+
+def _decode(hint: Any, value: Any) -> Any:
+    if value is None:
+        return None
+    origin = typing.get_origin(hint)
+    if origin in (typing.Union, types.UnionType):
+        (inner,) = [arg for arg in typing.get_args(hint) if arg is not type(None)]
+        return _decode(inner, value)
+    if origin is tuple:
+        item_hint = typing.get_args(hint)[0]
+        return tuple(_decode(item_hint, item) for item in value)
+    if hint is datetime:
+        return utc(datetime.fromisoformat(value))
+    if hint is Viewer:
+        return Viewer(str(value["platform_user_id"]), str(value["username"]))
+    if hint is Platform:
+        return Platform(value)
+    return value
+
+
+__all__ = [
+    "EVENT_TYPES",
+    "ChatMessageSent",
+    "Event",
+    "Followed",
+    "KicksGifted",
+    "Platform",
+    "RewardRedeemed",
+    "StreamEnded",
+    "StreamMetadataUpdated",
+    "StreamStarted",
+    "Subscribed",
+    "SubscriptionsGifted",
+    "Viewer",
+    "ViewerBanned",
+    "event_from_dict",
+    "event_to_dict",
+    "utc",
+]

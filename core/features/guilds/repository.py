@@ -1,0 +1,92 @@
+"""Guilds (tenants) and the platform channels each one tracks."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from core.events import Platform
+from core.storage.db import insert_for
+from core.storage.tables import guild_channels, guilds
+
+
+@dataclass(frozen=True)
+class TrackedChannel:
+    guild_id: int
+    platform: Platform
+    channel_slug: str
+    broadcaster_user_id: str
+
+
+def ensure_guild(conn: Connection, guild_id: int, now: datetime, name: str | None = None) -> None:
+    stmt = insert_for(conn, guilds).values(guild_id=guild_id, name=name, created_at=now)
+    if name is None:
+        conn.execute(stmt.on_conflict_do_nothing())
+    else:
+        conn.execute(
+            stmt.on_conflict_do_update(index_elements=[guilds.c.guild_id], set_={"name": name})
+        )
+
+
+def guild_exists(conn: Connection, guild_id: int) -> bool:
+    query = sa.select(guilds.c.guild_id).where(guilds.c.guild_id == guild_id)
+    return conn.execute(query).first() is not None
+
+
+def set_channel(conn: Connection, channel: TrackedChannel, now: datetime) -> None:
+    """Make ``channel`` the guild's channel on its platform, replacing any earlier one."""
+    stmt = insert_for(conn, guild_channels).values(
+        guild_id=channel.guild_id,
+        platform=str(channel.platform),
+        channel_slug=channel.channel_slug,
+        broadcaster_user_id=channel.broadcaster_user_id,
+        created_at=now,
+    )
+    conn.execute(
+        stmt.on_conflict_do_update(
+            index_elements=[guild_channels.c.guild_id, guild_channels.c.platform],
+            set_={
+                "channel_slug": stmt.excluded.channel_slug,
+                "broadcaster_user_id": stmt.excluded.broadcaster_user_id,
+            },
+        )
+    )
+
+
+def list_channels_of_guild(conn: Connection, guild_id: int) -> list[TrackedChannel]:
+    query = (
+        sa.select(guild_channels)
+        .where(guild_channels.c.guild_id == guild_id)
+        .order_by(guild_channels.c.platform)
+    )
+    return [_channel(row) for row in conn.execute(query)]
+
+
+def list_guild_ids_tracking(
+    conn: Connection, platform: Platform, broadcaster_user_id: str
+) -> list[int]:
+    query = (
+        sa.select(guild_channels.c.guild_id)
+        .where(
+            guild_channels.c.platform == str(platform),
+            guild_channels.c.broadcaster_user_id == broadcaster_user_id,
+        )
+        .order_by(guild_channels.c.guild_id)
+    )
+    return list(conn.execute(query).scalars())
+
+
+def list_guild_ids(conn: Connection) -> list[int]:
+    return list(conn.execute(sa.select(guilds.c.guild_id).order_by(guilds.c.guild_id)).scalars())
+
+
+def _channel(row: sa.Row) -> TrackedChannel:
+    return TrackedChannel(
+        guild_id=row.guild_id,
+        platform=Platform(row.platform),
+        channel_slug=row.channel_slug,
+        broadcaster_user_id=row.broadcaster_user_id,
+    )

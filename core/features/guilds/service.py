@@ -1,0 +1,97 @@
+"""Which guild follows which platform channel; the routing table for incoming events."""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.engine import Engine
+
+from core.events import Platform
+from core.features.guilds import repository
+from core.features.guilds.repository import TrackedChannel
+
+_KICK_SLUG = re.compile(r"^[A-Za-z0-9_-]{1,25}$")
+_USER_ID = re.compile(r"^[0-9]{1,20}$")
+ROUTE_CACHE_SECONDS = 5.0
+
+
+class InvalidGuildInput(ValueError):
+    """A guild id, channel slug or broadcaster id that cannot be right; the message says why."""
+
+
+@dataclass(frozen=True)
+class GuildView:
+    guild_id: int
+    channels: tuple[TrackedChannel, ...]
+
+
+class GuildService:
+    def __init__(self, engine: Engine, clock: Callable[[], datetime]) -> None:
+        self.engine = engine
+        self.clock = clock
+        self._routes: dict[tuple[Platform, str], tuple[float, list[int]]] = {}
+        self._routes_lock = threading.Lock()
+
+    def set_kick_channel(self, guild_id: int, slug: str, broadcaster_user_id: str) -> GuildView:
+        """Tie ``guild_id`` to a Kick channel (replacing an earlier one) and return the guild."""
+        _check_guild_id(guild_id)
+        slug = slug.strip().lower()
+        broadcaster_user_id = str(broadcaster_user_id).strip()
+        if not _KICK_SLUG.match(slug):
+            raise InvalidGuildInput(
+                f"{slug!r} is not a Kick channel name (letters, digits, - and _, at most 25)"
+            )
+        if not _USER_ID.match(broadcaster_user_id):
+            raise InvalidGuildInput(
+                f"{broadcaster_user_id!r} is not a Kick user id (a whole number, e.g. 123456789)"
+            )
+        channel = TrackedChannel(guild_id, Platform.KICK, slug, broadcaster_user_id)
+        now = self.clock()
+        with self.engine.begin() as conn:
+            repository.ensure_guild(conn, guild_id, now)
+            repository.set_channel(conn, channel, now)
+        with self._routes_lock:
+            self._routes.clear()
+        return self.show(guild_id)
+
+    def show(self, guild_id: int) -> GuildView:
+        """The guild and its channels; raises ``LookupError`` for a guild nobody added."""
+        with self.engine.connect() as conn:
+            if not repository.guild_exists(conn, guild_id):
+                raise LookupError(f"guild {guild_id} is not set up")
+            return GuildView(guild_id, tuple(repository.list_channels_of_guild(conn, guild_id)))
+
+    def ensure_guild(self, guild_id: int, name: str | None = None) -> None:
+        _check_guild_id(guild_id)
+        with self.engine.begin() as conn:
+            repository.ensure_guild(conn, guild_id, self.clock(), name)
+
+    def guild_ids(self) -> list[int]:
+        with self.engine.connect() as conn:
+            return repository.list_guild_ids(conn)
+
+    def guilds_tracking(self, platform: Platform, broadcaster_user_id: str) -> list[int]:
+        """Guilds that follow this broadcaster. Cached for a few seconds: it runs per event."""
+        key = (platform, broadcaster_user_id)
+        now = time.monotonic()
+        with self._routes_lock:
+            cached = self._routes.get(key)
+        if cached is not None and now - cached[0] < ROUTE_CACHE_SECONDS:
+            return cached[1]
+        with self.engine.connect() as conn:
+            guild_ids = repository.list_guild_ids_tracking(conn, platform, broadcaster_user_id)
+        with self._routes_lock:
+            if len(self._routes) > 10_000:
+                self._routes.clear()
+            self._routes[key] = (now, guild_ids)
+        return guild_ids
+
+
+def _check_guild_id(guild_id: int) -> None:
+    if not 0 < guild_id < 2**63:
+        raise InvalidGuildInput(f"{guild_id} is not a Discord server id")

@@ -1,0 +1,49 @@
+"""Platform identities shared by every guild: ``(platform, platform_user_id)`` -> username."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from core.events import Platform, Viewer
+from core.storage.db import insert_for
+from core.storage.tables import viewers
+
+
+def remember_viewers(
+    conn: Connection, platform: Platform, seen: Iterable[Viewer], seen_at: datetime
+) -> None:
+    """Store each viewer's username, unless a newer sighting already set it."""
+    rows = [
+        {
+            "platform": str(platform),
+            "platform_user_id": viewer.platform_user_id,
+            "username": viewer.username[:100],
+            "updated_at": seen_at,
+        }
+        for viewer in seen
+        if viewer.username
+    ]
+    if not rows:
+        return
+    stmt = insert_for(conn, viewers)
+    conn.execute(
+        stmt.on_conflict_do_update(
+            index_elements=[viewers.c.platform, viewers.c.platform_user_id],
+            set_={"username": stmt.excluded.username, "updated_at": stmt.excluded.updated_at},
+            where=viewers.c.updated_at <= stmt.excluded.updated_at,
+        ),
+        rows,
+    )
+
+
+def find_viewer_ids_by_username(conn: Connection, platform: Platform, username: str) -> list[str]:
+    """Ids of the viewers currently known by ``username`` (case-insensitive)."""
+    query = sa.select(viewers.c.platform_user_id).where(
+        viewers.c.platform == str(platform),
+        sa.func.lower(viewers.c.username) == username.strip().lstrip("@").lower(),
+    )
+    return list(conn.execute(query).scalars())

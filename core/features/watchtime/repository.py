@@ -1,0 +1,262 @@
+"""Watchtime tables: presence (who chatted when), stream state, totals and per-guild settings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from core.events import Platform
+from core.storage.db import insert_for
+from core.storage.tables import viewers, watch_presence, watch_settings, watch_streams, watchtime
+
+
+# SQLAlchemy keeps ``rowcount`` only for UPDATE and DELETE; psycopg 3 reports -1 for an INSERT
+# once the cursor is closed. Upserts whose rowcount matters must ask for it to be kept.
+_KEEP_ROWCOUNT = {"preserve_rowcount": True}
+
+
+@dataclass(frozen=True)
+class WatchtimeRow:
+    platform: Platform
+    platform_user_id: str
+    username: str
+    seconds: int
+    last_seen: datetime | None
+
+
+@dataclass(frozen=True)
+class TickState:
+    tracking_enabled: bool
+    last_tick_at: datetime | None
+
+
+def mark_present(
+    conn: Connection,
+    guild_id: int,
+    platform: Platform,
+    broadcaster_user_id: str,
+    platform_user_id: str,
+    active_at: datetime,
+) -> None:
+    """Record chat activity. The later time wins, so replays and late deliveries are harmless."""
+    stmt = insert_for(conn, watch_presence).values(
+        guild_id=guild_id,
+        platform=str(platform),
+        broadcaster_user_id=broadcaster_user_id,
+        platform_user_id=platform_user_id,
+        last_active_at=active_at,
+    )
+    conn.execute(
+        stmt.on_conflict_do_update(
+            index_elements=list(watch_presence.primary_key.columns),
+            set_={"last_active_at": stmt.excluded.last_active_at},
+            where=watch_presence.c.last_active_at < stmt.excluded.last_active_at,
+        )
+    )
+
+
+def set_stream_state(
+    conn: Connection,
+    guild_id: int,
+    platform: Platform,
+    broadcaster_user_id: str,
+    is_live: bool,
+    changed_at: datetime,
+) -> None:
+    """Store live/offline unless a later change is already stored (deliveries can arrive late)."""
+    stmt = insert_for(conn, watch_streams).values(
+        guild_id=guild_id,
+        platform=str(platform),
+        broadcaster_user_id=broadcaster_user_id,
+        is_live=is_live,
+        changed_at=changed_at,
+    )
+    conn.execute(
+        stmt.on_conflict_do_update(
+            index_elements=list(watch_streams.primary_key.columns),
+            set_={"is_live": stmt.excluded.is_live, "changed_at": stmt.excluded.changed_at},
+            where=watch_streams.c.changed_at <= stmt.excluded.changed_at,
+        )
+    )
+
+
+def get_tick_state(conn: Connection, guild_id: int) -> TickState:
+    row = conn.execute(
+        sa.select(watch_settings.c.tracking_enabled, watch_settings.c.last_tick_at).where(
+            watch_settings.c.guild_id == guild_id
+        )
+    ).first()
+    if row is None:
+        return TickState(tracking_enabled=True, last_tick_at=None)
+    return TickState(bool(row.tracking_enabled), row.last_tick_at)
+
+
+def set_tracking(conn: Connection, guild_id: int, enabled: bool) -> None:
+    stmt = insert_for(conn, watch_settings).values(guild_id=guild_id, tracking_enabled=enabled)
+    conn.execute(
+        stmt.on_conflict_do_update(
+            index_elements=[watch_settings.c.guild_id], set_={"tracking_enabled": enabled}
+        )
+    )
+
+
+def advance_tick(conn: Connection, guild_id: int, previous: datetime | None, now: datetime) -> bool:
+    """Move the guild's last tick from ``previous`` to ``now``; False if another process did."""
+    if previous is None:
+        stmt = insert_for(conn, watch_settings).values(guild_id=guild_id, last_tick_at=now)
+        claimed = conn.execute(
+            stmt.on_conflict_do_update(
+                index_elements=[watch_settings.c.guild_id],
+                set_={"last_tick_at": now},
+                where=watch_settings.c.last_tick_at.is_(None),
+            ),
+            execution_options=_KEEP_ROWCOUNT,
+        )
+        return claimed.rowcount == 1
+    result = conn.execute(
+        sa.update(watch_settings)
+        .where(watch_settings.c.guild_id == guild_id, watch_settings.c.last_tick_at == previous)
+        .values(last_tick_at=now)
+    )
+    return result.rowcount == 1
+
+
+def _present_viewers(guild_id: int, active_since: datetime) -> sa.Select:
+    """Viewers who chatted since ``active_since`` in a channel of the guild that is live.
+
+    A channel whose live status was never seen counts as live.
+    """
+    p, s = watch_presence, watch_streams
+    joined = p.outerjoin(
+        s,
+        sa.and_(
+            s.c.guild_id == p.c.guild_id,
+            s.c.platform == p.c.platform,
+            s.c.broadcaster_user_id == p.c.broadcaster_user_id,
+        ),
+    )
+    return (
+        sa.select(p.c.platform, p.c.platform_user_id)
+        .select_from(joined)
+        .where(
+            p.c.guild_id == guild_id,
+            p.c.last_active_at >= active_since,
+            sa.or_(s.c.is_live.is_(None), s.c.is_live.is_(True)),
+        )
+        .group_by(p.c.platform, p.c.platform_user_id)
+    )
+
+
+def credit_present_viewers(
+    conn: Connection, guild_id: int, active_since: datetime, seconds: int, now: datetime
+) -> int:
+    """Add ``seconds`` to every present viewer in one statement; return how many gained it."""
+    present = _present_viewers(guild_id, active_since).subquery()
+    source = sa.select(
+        sa.literal(guild_id, watchtime.c.guild_id.type),
+        present.c.platform,
+        present.c.platform_user_id,
+        sa.literal(seconds, watchtime.c.seconds.type),
+        sa.literal(now, watchtime.c.last_seen.type),
+    ).where(sa.true())  # SQLite needs a WHERE to tell ON CONFLICT from a join's ON.
+    stmt = insert_for(conn, watchtime).from_select(
+        ["guild_id", "platform", "platform_user_id", "seconds", "last_seen"], source
+    )
+    result = conn.execute(
+        stmt.on_conflict_do_update(
+            index_elements=list(watchtime.primary_key.columns),
+            set_={
+                "seconds": watchtime.c.seconds + stmt.excluded.seconds,
+                "last_seen": stmt.excluded.last_seen,
+            },
+        ),
+        execution_options=_KEEP_ROWCOUNT,
+    )
+    return result.rowcount
+
+
+def count_present_viewers(conn: Connection, guild_id: int, active_since: datetime) -> int:
+    present = _present_viewers(guild_id, active_since).subquery()
+    return int(conn.execute(sa.select(sa.func.count()).select_from(present)).scalar_one())
+
+
+def forget_presence_before(conn: Connection, guild_id: int, before: datetime) -> None:
+    conn.execute(
+        sa.delete(watch_presence).where(
+            watch_presence.c.guild_id == guild_id, watch_presence.c.last_active_at < before
+        )
+    )
+
+
+def _rows_with_names(guild_id: int) -> sa.Select:
+    w, v = watchtime, viewers
+    return (
+        sa.select(
+            w.c.platform,
+            w.c.platform_user_id,
+            sa.func.coalesce(v.c.username, w.c.platform_user_id).label("username"),
+            w.c.seconds,
+            w.c.last_seen,
+        )
+        .select_from(
+            w.outerjoin(
+                v,
+                sa.and_(v.c.platform == w.c.platform, v.c.platform_user_id == w.c.platform_user_id),
+            )
+        )
+        .where(w.c.guild_id == guild_id)
+    )
+
+
+def list_top_viewers(
+    conn: Connection, guild_id: int, limit: int, offset: int = 0
+) -> list[WatchtimeRow]:
+    query = (
+        _rows_with_names(guild_id)
+        .order_by(watchtime.c.seconds.desc(), watchtime.c.platform_user_id)
+        .limit(limit)
+        .offset(offset)
+    )
+    return [_row(row) for row in conn.execute(query)]
+
+
+def list_all_viewers(conn: Connection, guild_id: int) -> list[WatchtimeRow]:
+    query = _rows_with_names(guild_id).order_by(
+        watchtime.c.seconds.desc(), watchtime.c.platform_user_id
+    )
+    return [_row(row) for row in conn.execute(query)]
+
+
+def get_viewer(
+    conn: Connection, guild_id: int, platform: Platform, platform_user_id: str
+) -> WatchtimeRow | None:
+    query = _rows_with_names(guild_id).where(
+        watchtime.c.platform == str(platform), watchtime.c.platform_user_id == platform_user_id
+    )
+    row = conn.execute(query).first()
+    return None if row is None else _row(row)
+
+
+def count_viewers_ahead(conn: Connection, guild_id: int, seconds: int) -> int:
+    query = sa.select(sa.func.count()).where(
+        watchtime.c.guild_id == guild_id, watchtime.c.seconds > seconds
+    )
+    return int(conn.execute(query).scalar_one())
+
+
+def count_viewers(conn: Connection, guild_id: int) -> int:
+    query = sa.select(sa.func.count()).where(watchtime.c.guild_id == guild_id)
+    return int(conn.execute(query).scalar_one())
+
+
+def _row(row: sa.Row) -> WatchtimeRow:
+    return WatchtimeRow(
+        platform=Platform(row.platform),
+        platform_user_id=row.platform_user_id,
+        username=row.username,
+        seconds=int(row.seconds),
+        last_seen=row.last_seen,
+    )

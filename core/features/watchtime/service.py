@@ -1,0 +1,178 @@
+"""Watchtime: viewers who chat while the stream is live gain the time between ticks.
+
+A viewer is *present* in a tick when they sent a chat message within the active window and the
+channel is live (a channel whose status was never seen counts as live). Each tick credits every
+present viewer with the whole seconds elapsed since the guild's previous tick, capped at the
+active window: presence vouches for at most that long, so a bot that was down for an hour does
+not hand out an hour. The first tick a guild ever has only sets its clock.
+
+Presence and the tick clock are stored, so a restart in the middle of a stream loses nothing.
+Chat handling is idempotent by construction (presence keeps the latest time), and ticks advance
+the clock with a compare-and-set, so two processes never credit the same interval twice.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy.engine import Engine
+
+from core.config import WatchtimeSettings
+from core.events import ChatMessageSent, Platform, StreamEnded, StreamStarted, utc
+from core.features.viewers.repository import find_viewer_ids_by_username, remember_viewers
+from core.features.watchtime import repository
+from core.features.watchtime.repository import WatchtimeRow
+
+log = logging.getLogger(__name__)
+ONE_SECOND = timedelta(seconds=1)
+
+
+@dataclass(frozen=True)
+class TickResult:
+    guild_id: int
+    credited_viewers: int
+    seconds_each: int
+    duration_seconds: float
+
+
+@dataclass(frozen=True)
+class RankedWatchtime:
+    rank: int
+    entry: WatchtimeRow
+
+
+@dataclass(frozen=True)
+class TrackingStatus:
+    enabled: bool
+    present_viewers: int
+    last_tick_at: datetime | None
+    interval_seconds: int
+    active_window_minutes: int
+
+
+class WatchtimeService:
+    def __init__(
+        self,
+        engine: Engine,
+        settings: WatchtimeSettings,
+        clock: Callable[[], datetime],
+        on_tick: Callable[[TickResult], None] | None = None,
+    ) -> None:
+        self.engine = engine
+        self.settings = settings
+        self.clock = clock
+        self.on_tick = on_tick
+
+    @property
+    def active_window(self) -> timedelta:
+        return timedelta(minutes=self.settings.active_window_minutes)
+
+    # --- event handlers ------------------------------------------------------------------
+
+    def record_chat(self, guild_id: int, event: ChatMessageSent) -> None:
+        with self.engine.begin() as conn:
+            remember_viewers(conn, event.platform, [event.viewer], event.occurred_at)
+            repository.mark_present(
+                conn,
+                guild_id,
+                event.platform,
+                event.broadcaster_user_id,
+                event.viewer.platform_user_id,
+                event.occurred_at,
+            )
+
+    def record_stream_status(self, guild_id: int, event: StreamStarted | StreamEnded) -> None:
+        is_live = isinstance(event, StreamStarted)
+        with self.engine.begin() as conn:
+            repository.set_stream_state(
+                conn,
+                guild_id,
+                event.platform,
+                event.broadcaster_user_id,
+                is_live,
+                event.occurred_at,
+            )
+        log.info(
+            "guild %s: channel %s is %s",
+            guild_id,
+            event.broadcaster_user_id,
+            "live" if is_live else "offline",
+        )
+
+    # --- ticks ---------------------------------------------------------------------------
+
+    def tick(self, guild_id: int, now: datetime | None = None) -> TickResult:
+        """Credit the guild's present viewers for the time since its previous tick."""
+        started = time.perf_counter()
+        now = utc(now or self.clock()).replace(microsecond=0)
+        credited = seconds = 0
+        with self.engine.begin() as conn:
+            state = repository.get_tick_state(conn, guild_id)
+            previous = state.last_tick_at
+            if previous is not None and now <= previous:
+                return TickResult(guild_id, 0, 0, time.perf_counter() - started)
+            if repository.advance_tick(conn, guild_id, previous, now):
+                window_seconds = self.active_window // ONE_SECOND
+                elapsed = 0 if previous is None else (now - previous) // ONE_SECOND
+                seconds = min(elapsed, window_seconds) if state.tracking_enabled else 0
+                since = now - self.active_window
+                if seconds > 0:
+                    credited = repository.credit_present_viewers(
+                        conn, guild_id, since, seconds, now
+                    )
+                repository.forget_presence_before(conn, guild_id, since)
+        result = TickResult(guild_id, credited, seconds, time.perf_counter() - started)
+        if self.on_tick is not None:
+            self.on_tick(result)
+        return result
+
+    # --- settings --------------------------------------------------------------------------
+
+    def set_tracking(self, guild_id: int, enabled: bool) -> TrackingStatus:
+        with self.engine.begin() as conn:
+            repository.set_tracking(conn, guild_id, enabled)
+        return self.tracking_status(guild_id)
+
+    def tracking_status(self, guild_id: int) -> TrackingStatus:
+        now = utc(self.clock())
+        with self.engine.connect() as conn:
+            state = repository.get_tick_state(conn, guild_id)
+            present = repository.count_present_viewers(conn, guild_id, now - self.active_window)
+        return TrackingStatus(
+            enabled=state.tracking_enabled,
+            present_viewers=present if state.tracking_enabled else 0,
+            last_tick_at=state.last_tick_at,
+            interval_seconds=self.settings.interval_seconds,
+            active_window_minutes=self.settings.active_window_minutes,
+        )
+
+    # --- views -----------------------------------------------------------------------------
+
+    def leaderboard(self, guild_id: int, limit: int = 10, offset: int = 0) -> list[RankedWatchtime]:
+        with self.engine.connect() as conn:
+            rows = repository.list_top_viewers(conn, guild_id, limit, offset)
+        return [RankedWatchtime(offset + index + 1, row) for index, row in enumerate(rows)]
+
+    def count_viewers(self, guild_id: int) -> int:
+        with self.engine.connect() as conn:
+            return repository.count_viewers(conn, guild_id)
+
+    def find_by_username(
+        self, guild_id: int, username: str, platform: Platform = Platform.KICK
+    ) -> RankedWatchtime | None:
+        """The viewer's watchtime in this guild and rank (ties share the better rank)."""
+        with self.engine.connect() as conn:
+            for user_id in find_viewer_ids_by_username(conn, platform, username):
+                row = repository.get_viewer(conn, guild_id, platform, user_id)
+                if row is not None:
+                    ahead = repository.count_viewers_ahead(conn, guild_id, row.seconds)
+                    return RankedWatchtime(ahead + 1, row)
+        return None
+
+    def export(self, guild_id: int) -> list[WatchtimeRow]:
+        with self.engine.connect() as conn:
+            return repository.list_all_viewers(conn, guild_id)

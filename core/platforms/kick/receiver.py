@@ -1,0 +1,127 @@
+"""The Kick webhook receiver, apart from any web framework: headers and body in, a receipt out.
+
+Order matters: size, headers and signature are checked before anything is parsed; a repeated
+message id is answered before any work; an event is acknowledged only once it is queued.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+
+from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
+
+from core.bus.base import BusUnavailable
+from core.bus.replay import ReplayGuard
+from core.events import Event, Platform
+from core.metrics import Metrics
+from core.platforms.kick.webhook import (
+    KICK_EVENT_TYPES,
+    UnusablePayload,
+    WebhookRejected,
+    parse_event,
+    verify_delivery,
+)
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Receipt:
+    status: int
+    outcome: str  # "queued", "duplicate", "ignored", "rejected" or "unavailable"
+    detail: str
+
+    def as_json(self) -> dict[str, str]:
+        return {"status": self.outcome, "detail": self.detail}
+
+
+class KickWebhookReceiver:
+    def __init__(
+        self,
+        *,
+        public_key: RSAPublicKey,
+        max_age_seconds: int,
+        replay_guard: ReplayGuard,
+        is_tracked: Callable[[Platform, str], bool],
+        publish: Callable[[Event], bool],
+        metrics: Metrics,
+        clock: Callable[[], datetime],
+    ) -> None:
+        self.public_key = public_key
+        self.max_age_seconds = max_age_seconds
+        self.replay_guard = replay_guard
+        self.is_tracked = is_tracked
+        self.publish = publish
+        self.metrics = metrics
+        self.clock = clock
+
+    def receive(self, headers: Mapping[str, str], body: bytes) -> Receipt:
+        try:
+            delivery, payload = verify_delivery(
+                headers,
+                body,
+                public_key=self.public_key,
+                now=self.clock(),
+                max_age_seconds=self.max_age_seconds,
+            )
+        except WebhookRejected as rejected:
+            self.metrics.webhooks_rejected.inc(platform="kick", reason=rejected.reason)
+            log.warning("kick webhook rejected (%s): %s", rejected.reason, rejected.message)
+            return Receipt(rejected.status, "rejected", rejected.message)
+
+        try:
+            if not self.replay_guard.first_sighting(delivery.message_id):
+                return self._done("duplicate", "this message id was already received")
+        except BusUnavailable as exc:
+            return self._unavailable(exc)
+
+        if delivery.event_type not in KICK_EVENT_TYPES:
+            log.info("kick webhook of unknown type %r ignored", delivery.event_type[:64])
+            return self._done("ignored", f"event type {delivery.event_type[:64]!r} is not handled")
+        try:
+            event = parse_event(
+                delivery.event_type,
+                payload,
+                message_id=delivery.message_id,
+                delivered_at=self.clock(),
+            )
+        except UnusablePayload as exc:
+            log.warning("kick %s webhook ignored: %s", delivery.event_type, exc.reason)
+            return self._done("ignored", exc.reason)
+        if event is None:
+            return self._done("ignored", f"event type {delivery.event_type!r} is not handled")
+        if not self.is_tracked(Platform.KICK, event.broadcaster_user_id):
+            log.info(
+                "kick %s for broadcaster %s ignored: no guild tracks that channel",
+                delivery.event_type,
+                event.broadcaster_user_id,
+            )
+            return self._done("ignored", "no guild tracks this broadcaster")
+
+        try:
+            is_new = self.publish(event)
+        except BusUnavailable as exc:
+            self._forget(delivery.message_id)
+            return self._unavailable(exc)
+        if not is_new:
+            return self._done("duplicate", "this event was already received")
+        return self._done("queued", event.kind)
+
+    def _forget(self, message_id: str) -> None:
+        try:
+            self.replay_guard.forget(message_id)
+        except Exception:
+            # Kick will retry and be answered "duplicate"; say so, since the event is then lost.
+            log.exception("could not forget message id %s; its retry will be dropped", message_id)
+
+    def _done(self, outcome: str, detail: str) -> Receipt:
+        self.metrics.webhooks_received.inc(platform="kick", outcome=outcome)
+        return Receipt(200, outcome, detail)
+
+    def _unavailable(self, exc: BusUnavailable) -> Receipt:
+        self.metrics.webhooks_rejected.inc(platform="kick", reason="unavailable")
+        log.error("kick webhook could not be queued: %s", exc)
+        return Receipt(503, "unavailable", "the event queue is unavailable; retry later")

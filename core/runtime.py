@@ -1,0 +1,221 @@
+"""The composition root: settings, storage, bus, adapters, services, front ends and scheduler.
+
+Everything is built here with plain constructor calls; nothing else reads the environment.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import threading
+import time
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import redis
+
+from core.bus.base import EventBus
+from core.bus.dispatch import Dispatcher
+from core.bus.embedded import EmbeddedBus
+from core.bus.replay import DatabaseReplayGuard, RedisReplayGuard, ReplayGuard
+from core.config import Settings, load_settings
+from core.events import ChatMessageSent, StreamEnded, StreamStarted, utc
+from core.features.guilds.service import GuildService
+from core.features.watchtime.service import TickResult, WatchtimeService
+from core.health import HealthReport, run_check
+from core.metrics import Metrics
+from core.platforms.kick.receiver import KickWebhookReceiver
+from core.platforms.kick.webhook import load_public_key
+from core.storage import db
+
+if TYPE_CHECKING:
+    from flask import Flask
+
+    from core.web.app import WebServices
+
+log = logging.getLogger(__name__)
+PRUNE_EVERY_SECONDS = 3600
+
+
+def system_clock() -> datetime:
+    return utc(datetime.now().astimezone())
+
+
+class Runtime:
+    def __init__(self, settings: Settings, *, clock: Callable[[], datetime] = system_clock) -> None:
+        self.settings = settings
+        self.clock = clock
+        self.metrics = Metrics()
+        url = settings.database.url or db.sqlite_url(settings.data_dir)
+        self.engine = db.create_engine(url)
+        self.redis: redis.Redis | None = None
+        self.bus: EventBus
+        self.replay_guard: ReplayGuard
+        if settings.redis.url:
+            from core.bus.redis_streams import RedisStreamsBus
+
+            self.redis = redis.Redis.from_url(
+                settings.redis.url, socket_timeout=5, socket_connect_timeout=5
+            )
+            self.bus = RedisStreamsBus(settings.redis.url)
+            self.replay_guard = RedisReplayGuard(self.redis)
+        else:
+            self.bus = EmbeddedBus(self.engine, clock=clock)
+            self.replay_guard = DatabaseReplayGuard(self.engine, clock)
+
+        self.guilds = GuildService(self.engine, clock)
+        self.watchtime = WatchtimeService(
+            self.engine, settings.watchtime, clock, on_tick=self._observe_tick
+        )
+        self.kick_receiver = KickWebhookReceiver(
+            public_key=load_public_key(settings.kick.webhook_public_key),
+            max_age_seconds=settings.kick.webhook_max_age_seconds,
+            replay_guard=self.replay_guard,
+            is_tracked=lambda platform, user_id: bool(
+                self.guilds.guilds_tracking(platform, user_id)
+            ),
+            publish=self.bus.publish,
+            metrics=self.metrics,
+            clock=clock,
+        )
+        self.dispatcher = Dispatcher(
+            {
+                ChatMessageSent: [self.watchtime.record_chat],
+                StreamStarted: [self.watchtime.record_stream_status],
+                StreamEnded: [self.watchtime.record_stream_status],
+            },
+            self.guilds.guilds_tracking,
+            self.metrics,
+        )
+
+    @classmethod
+    def from_environment(cls, env_file: str | Path | None = ".env") -> Runtime:
+        return cls(load_settings(env_file=env_file))
+
+    # --- storage and health ------------------------------------------------------------------
+
+    def migrate(self) -> None:
+        db.migrate(self.engine)
+
+    def health(self) -> HealthReport:
+        def database() -> str:
+            db.ping(self.engine)
+            pending = db.pending_migrations(self.engine)
+            if pending:
+                raise RuntimeError(f"{len(pending)} migration(s) pending: run 'make migrate'")
+            return f"{self.engine.dialect.name} answers, schema up to date"
+
+        def bus() -> str:
+            self.bus.ping()
+            return f"{self.bus.name} bus, {self.bus.backlog()} event(s) waiting"
+
+        checks = [run_check("database", database), run_check("bus", bus)]
+        if self.redis is not None:
+            checks.append(run_check("redis", self._ping_redis))
+        return HealthReport(checks)
+
+    def _ping_redis(self) -> str:
+        try:
+            self.redis.ping()  # type: ignore[union-attr]
+        except redis.RedisError as exc:
+            raise RuntimeError("Could not connect to Redis. Is it running?") from exc
+        return "answers"
+
+    def _observe_tick(self, result: TickResult) -> None:
+        self.metrics.tick_duration.observe(result.duration_seconds)
+        if result.credited_viewers:
+            log.info(
+                "guild %s: %d viewer(s) gained %d s of watchtime",
+                result.guild_id,
+                result.credited_viewers,
+                result.seconds_each,
+            )
+
+    # --- front ends --------------------------------------------------------------------------
+
+    def web_services(self) -> WebServices:
+        from core.web.app import WebServices
+
+        return WebServices(
+            kick_receiver=self.kick_receiver, health=self.health, metrics=self.metrics
+        )
+
+    def create_web_app(self) -> Flask:
+        from core.web.app import create_app
+
+        return create_app(self.web_services())
+
+    def start_web_server(self) -> WebServer:
+        return WebServer(
+            self.create_web_app(),
+            self.settings.web.host,
+            self.settings.web.port,
+            threads=self.settings.web.threads,
+        )
+
+    # --- the event pipeline and the scheduler ------------------------------------------------
+
+    async def run_pipeline(self, stop: asyncio.Event) -> None:
+        """Consume events and run the scheduled jobs until ``stop`` is set."""
+        await asyncio.gather(self.bus.run(self.dispatcher, stop), self.run_scheduler(stop))
+
+    async def run_scheduler(self, stop: asyncio.Event) -> None:
+        interval = self.settings.watchtime.interval_seconds
+        started = time.monotonic()
+        last_prune = float("-inf")
+        ticks = 0
+        while not stop.is_set():
+            try:
+                await asyncio.to_thread(self.tick_all)
+                if time.monotonic() - last_prune > PRUNE_EVERY_SECONDS:
+                    await asyncio.to_thread(self.prune)
+                    last_prune = time.monotonic()
+            except Exception:
+                log.exception("scheduled job failed; retrying at the next tick")
+            ticks += 1
+            # Ticks stay on a fixed schedule: a slow tick does not push the next ones later.
+            next_at = started + ticks * interval
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=max(0.0, next_at - time.monotonic()))
+
+    def tick_all(self, now: datetime | None = None) -> list[TickResult]:
+        now = now or self.clock()
+        return [self.watchtime.tick(guild_id, now) for guild_id in self.guilds.guild_ids()]
+
+    def prune(self) -> None:
+        if isinstance(self.bus, EmbeddedBus):
+            self.bus.prune()
+        if isinstance(self.replay_guard, DatabaseReplayGuard):
+            self.replay_guard.prune()
+
+    def close(self) -> None:
+        self.bus.close()
+        if self.redis is not None:
+            self.redis.close()
+        self.engine.dispose()
+
+
+class WebServer:
+    """The production WSGI server (waitress) on a background thread."""
+
+    def __init__(self, app: Flask, host: str, port: int, *, threads: int = 8) -> None:
+        from waitress.server import create_server
+
+        self._server = create_server(
+            app, host=host, port=port, threads=threads, ident="StreamKeeper"
+        )
+        self.port: int = self._server.effective_port  # type: ignore[union-attr]
+        self.host = host
+        self._thread = threading.Thread(target=self._server.run, name="web", daemon=True)
+        self._thread.start()
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def close(self) -> None:
+        self._server.close()
+        self._thread.join(timeout=10)

@@ -1,0 +1,13 @@
+"""Alembic environment: migrations run on the connection that core.storage.db.migrate passes."""
+
+from alembic import context
+
+from core.storage.tables import metadata
+
+connection = context.config.attributes["connection"]
+context.configure(
+    connection=connection,
+    target_metadata=metadata,
+    render_as_batch=connection.dialect.name == "sqlite",
+)
+context.run_migrations()

@@ -1,0 +1,57 @@
+"""The Flask application factory. Views translate HTTP to service calls and back; no SQL here."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from flask import Flask, jsonify
+from werkzeug.exceptions import HTTPException
+
+from core.health import HealthReport
+from core.metrics import Metrics
+from core.platforms.kick.receiver import KickWebhookReceiver
+from core.platforms.kick.webhook import MAX_BODY_BYTES
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class WebServices:
+    kick_receiver: KickWebhookReceiver
+    health: Callable[[], HealthReport]
+    metrics: Metrics
+
+
+def create_app(services: WebServices | None = None) -> Flask:
+    """Build the web app. With no services (as ``gunicorn "core.web:create_app()"`` calls it),
+    settings come from the environment and the storage is migrated first."""
+    if services is None:
+        # The one place the web side reaches for the composition root: WSGI servers call this
+        # factory with no arguments.
+        from core.runtime import Runtime
+
+        runtime = Runtime.from_environment()
+        runtime.migrate()
+        services = runtime.web_services()
+
+    from core.web import health, webhooks
+
+    app = Flask(__name__)
+    # Werkzeug answers 413 itself for bodies over this, before a view reads them.
+    app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
+    app.extensions["streamkeeper"] = services
+    app.register_blueprint(webhooks.bp)
+    app.register_blueprint(health.bp)
+
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException):  # type: ignore[no-untyped-def]
+        return jsonify(status="error", detail=error.description), error.code or 500
+
+    @app.errorhandler(Exception)
+    def unexpected_error(error: Exception):  # type: ignore[no-untyped-def]
+        log.exception("unhandled error in a web request")
+        return jsonify(status="error", detail="internal error"), 500
+
+    return app

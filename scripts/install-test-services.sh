@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Make sure the PostgreSQL and Redis server programs exist; the tests start throwaway copies.
+# Installs them with apt-get when they are missing and we are root; otherwise says what to do.
+set -euo pipefail
+
+have_postgres() {
+  command -v initdb >/dev/null 2>&1 || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1
+}
+have_redis() { command -v redis-server >/dev/null 2>&1; }
+
+missing=()
+have_postgres || missing+=(postgresql)
+have_redis || missing+=(redis-server)
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
+  echo "Installing ${missing[*]} for the tests (apt-get)..."
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  # The tests start their own servers; the packaged services are not needed.
+  exit 0
+fi
+
+echo "The tests need ${missing[*]}. Install them (e.g. 'sudo apt-get install ${missing[*]}'),"
+echo "or point TEST_DATABASE_URL / TEST_REDIS_URL at servers of your own."
+if [ "${CI:-}" = "true" ]; then exit 1; fi
+echo "Continuing: the tests that need them will be skipped."

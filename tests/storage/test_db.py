@@ -1,0 +1,56 @@
+import sqlalchemy as sa
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+
+from core.storage.db import create_engine, migrate, normalize_url, pending_migrations
+from core.storage.tables import metadata
+
+
+def test_migrations_build_exactly_the_declared_tables(engine):
+    with engine.connect() as conn:
+        differences = compare_metadata(MigrationContext.configure(conn), metadata)
+    assert differences == []
+
+
+def test_migrate_twice_is_harmless(engine):
+    migrate(engine)
+    assert pending_migrations(engine) == []
+
+
+def test_fresh_database_reports_pending_migrations(database_url):
+    fresh = create_engine(database_url)
+    try:
+        assert pending_migrations(fresh) == ["0001"]
+    finally:
+        fresh.dispose()
+
+
+def test_sqlite_runs_in_wal_mode(sqlite_engine):
+    with sqlite_engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+
+
+def test_every_feature_table_is_keyed_by_guild():
+    shared = {"guilds", "viewers", "bus_events", "webhook_receipts"}
+    for table in metadata.sorted_tables:
+        if table.name not in shared:
+            assert "guild_id" in table.c, table.name
+
+
+def test_hosted_postgres_urls_are_accepted():
+    assert normalize_url("postgres://u:p@h:5432/db") == "postgresql+psycopg://u:p@h:5432/db"
+    assert normalize_url("postgresql://u@h/db") == "postgresql+psycopg://u@h/db"
+    assert normalize_url("sqlite:///x.db") == "sqlite:///x.db"
+
+
+def test_datetimes_come_back_as_utc(engine):
+    from datetime import datetime, timedelta, timezone
+
+    from core.storage.tables import guilds
+
+    moment = datetime(2026, 1, 2, 3, 4, 5, tzinfo=timezone(timedelta(hours=2)))
+    with engine.begin() as conn:
+        conn.execute(sa.insert(guilds).values(guild_id=1, created_at=moment))
+        stored = conn.execute(sa.select(guilds.c.created_at)).scalar_one()
+    assert stored == moment
+    assert stored.utcoffset() == timedelta(0)

@@ -1,0 +1,319 @@
+"""``python -m core``: the command forms scripts rely on, run as real processes."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx
+import pytest
+
+from core.platforms.kick.signing import signed_headers
+from tests.conftest import FIXTURES
+from tests.services import free_port
+
+ROOT = Path(__file__).resolve().parents[1]
+GUILD = "123456789012345678"
+
+
+@pytest.fixture
+def cli_env(tmp_path, kick_keys) -> dict[str, str]:
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("KICK_", "DISCORD_", "DATABASE_", "REDIS_", "PORT", "HOST"))
+    }
+    env.update(
+        PYTHONPATH=str(ROOT),
+        DATA_DIR=str(tmp_path / "data"),
+        KICK_WEBHOOK_PUBLIC_KEY=kick_keys[1],
+        PYTHONUNBUFFERED="1",
+    )
+    return env
+
+
+def cli(env: dict[str, str], *args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "core", *args],
+        env=env,
+        cwd=cwd or Path(env["DATA_DIR"]).parent,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_migrate_is_idempotent(cli_env):
+    first, second = cli(cli_env, "migrate"), cli(cli_env, "migrate")
+    assert (first.returncode, second.returncode) == (0, 0), first.stderr + second.stderr
+    assert "up to date" in second.stdout
+
+
+def test_guild_add_then_show(cli_env):
+    added = cli(
+        cli_env,
+        "guild",
+        "add",
+        GUILD,
+        "--kick-channel",
+        "SomeStreamer",
+        "--kick-broadcaster-id",
+        "4242",
+    )
+    assert added.returncode == 0, added.stderr
+    shown = cli(cli_env, "guild", "show", GUILD)
+    assert shown.returncode == 0
+    assert "kick: somestreamer (broadcaster id 4242)" in shown.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["guild", "show", "999"], "Guild 999 is not set up"),
+        (
+            ["guild", "add", GUILD, "--kick-channel", "has space", "--kick-broadcaster-id", "1"],
+            "is not a Kick channel name",
+        ),  # fmt: skip
+        (
+            ["guild", "add", GUILD, "--kick-channel", "ok", "--kick-broadcaster-id", "abc"],
+            "is not a Kick user id",
+        ),  # fmt: skip
+        (["guild"], "Say what to do"),
+    ],
+)
+def test_guild_mistakes_get_one_plain_line(cli_env, args, message):
+    result = cli(cli_env, *args)
+    assert result.returncode == 1
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_bad_settings_are_listed_one_per_line(cli_env):
+    cli_env.update(KICK_WEBHOOK_MAX_AGE_SECONDS="ten", WATCH_INTERVAL_SECONDS="-5")
+    result = cli(cli_env, "health")
+    assert result.returncode == 2
+    assert result.stderr.splitlines() == [
+        "Setting problem: KICK_WEBHOOK_MAX_AGE_SECONDS must be a whole number of seconds, got 'ten'",
+        "Setting problem: WATCH_INTERVAL_SECONDS must be at least 1, got -5",
+    ]
+
+
+def test_settings_come_from_a_dot_env_file_in_the_working_directory(cli_env, tmp_path):
+    (tmp_path / ".env").write_text("LOG_LEVEL=loud\n")
+    result = cli(cli_env, "health", cwd=tmp_path)
+    assert result.returncode == 2
+    assert "LOG_LEVEL must be one of" in result.stderr
+
+
+def test_health_passes_on_a_migrated_database(cli_env):
+    cli(cli_env, "migrate")
+    result = cli(cli_env, "health")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "ok   database" in result.stdout
+
+
+def test_health_fails_on_an_unmigrated_database(cli_env):
+    result = cli(cli_env, "health")
+    assert result.returncode == 1
+    assert "migration(s) pending" in result.stdout
+
+
+def test_health_fails_plainly_when_postgres_is_unreachable(cli_env):
+    cli_env["DATABASE_URL"] = f"postgres://sk:s3cret@127.0.0.1:{free_port()}/sk"
+    result = cli(cli_env, "health")
+    assert result.returncode == 1
+    assert "FAIL database" in result.stdout
+    assert "s3cret" not in result.stdout + result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_unreachable_redis_is_one_plain_line(cli_env):
+    cli_env["REDIS_URL"] = f"redis://:s3cret@127.0.0.1:{free_port()}/0"
+    result = cli(cli_env, "migrate")
+    assert result.returncode == 1
+    assert result.stderr.strip() == "Could not connect to Redis. Is it running?"
+
+
+def test_health_check_script_uses_the_same_checks(cli_env):
+    cli(cli_env, "migrate")
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "health_check.py")],
+        env=cli_env,
+        cwd=Path(cli_env["DATA_DIR"]).parent,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_export_writes_json_and_csv(cli_env, make_runtime):
+    runtime = make_runtime(DATA_DIR=cli_env["DATA_DIR"])
+    runtime.guilds.set_kick_channel(int(GUILD), "streamer", "4242")
+    _seed_watchtime(runtime)
+
+    as_json = cli(cli_env, "export", "--guild", GUILD, "--format", "json")
+    as_csv = cli(cli_env, "export", "--guild", GUILD, "--format", "csv")
+
+    assert as_json.returncode == 0, as_json.stderr
+    [record] = json.loads(as_json.stdout)
+    assert record["platform"] == "kick"
+    assert (record["platform_user_id"], record["username"], record["seconds"]) == (
+        "77",
+        "viewer_77",
+        60,
+    )
+    assert record["last_seen"].endswith("+00:00")
+    lines = as_csv.stdout.splitlines()
+    assert lines[0] == "platform,platform_user_id,username,seconds,last_seen"
+    assert lines[1].startswith("kick,77,viewer_77,60,")
+
+
+def test_export_of_another_guild_is_empty(cli_env, make_runtime):
+    runtime = make_runtime(DATA_DIR=cli_env["DATA_DIR"])
+    runtime.guilds.set_kick_channel(int(GUILD), "streamer", "4242")
+    _seed_watchtime(runtime)
+    result = cli(cli_env, "export", "--guild", "42", "--format", "json")
+    assert json.loads(result.stdout) == []
+
+
+def _seed_watchtime(runtime) -> None:
+    from core.events import ChatMessageSent, Platform, Viewer
+
+    now = datetime.now(UTC).replace(microsecond=0)
+    runtime.tick_all(now - timedelta(seconds=60))
+    chat = ChatMessageSent(
+        platform=Platform.KICK,
+        event_id="m1",
+        broadcaster_user_id="4242",
+        occurred_at=now - timedelta(seconds=10),
+        viewer=Viewer("77", "viewer_77"),
+    )
+    runtime.watchtime.record_chat(int(GUILD), chat)
+    runtime.tick_all(now)
+
+
+def test_demo_prints_a_leaderboard(cli_env):
+    result = cli(cli_env, "demo", "--minutes", "8", "--viewers", "12")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "rank  viewer" in result.stdout
+    assert "1 duplicate" in result.stdout
+    assert "rejected" not in result.stdout
+    assert "checked: all" in result.stdout
+    assert "matches the script exactly" in result.stdout
+
+
+def _wait_for_health(url: str, process: subprocess.Popen, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise AssertionError(f"server exited early with {process.returncode}")
+        try:
+            if httpx.get(f"{url}/health", timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    raise AssertionError("server did not answer /health in time")
+
+
+def _export_seconds(env: dict[str, str]) -> dict[str, int]:
+    result = cli(env, "export", "--guild", GUILD, "--format", "json")
+    assert result.returncode == 0, result.stderr
+    return {row["username"]: row["seconds"] for row in json.loads(result.stdout)}
+
+
+def _start(env: dict[str, str], *args: str) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-m", "core", *args],
+        env=env,
+        cwd=Path(env["DATA_DIR"]).parent,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+
+
+def _stop(process: subprocess.Popen) -> str:
+    process.send_signal(signal.SIGTERM)
+    output, _ = process.communicate(timeout=30)
+    assert process.returncode == 0, output
+    return output
+
+
+def _chat_webhook(url: str, kick_keys, *, message_id: str) -> httpx.Response:
+    payload = json.loads((FIXTURES / "kick" / "chat.message.sent.json").read_text())
+    payload["broadcaster"]["user_id"] = 4242
+    payload["created_at"] = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    body = json.dumps(payload).encode()
+    headers = signed_headers(
+        kick_keys[0], body, event_type="chat.message.sent", message_id=message_id
+    )
+    return httpx.post(f"{url}/webhooks/kick", content=body, headers=headers, timeout=10)
+
+
+def _wait_for_watchtime(env: dict[str, str], timeout: float = 30) -> dict[str, int]:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        seconds = _export_seconds(env)
+        if seconds:
+            return seconds
+        time.sleep(0.5)
+    raise AssertionError("no watchtime appeared")
+
+
+def _run_and_check_pipeline(
+    env: dict[str, str], kick_keys, processes: list[tuple[str, ...]]
+) -> str:
+    assert (
+        cli(
+            env,
+            "guild",
+            "add",
+            GUILD,
+            "--kick-channel",
+            "streamer",
+            "--kick-broadcaster-id",
+            "4242",
+        ).returncode
+        == 0
+    )
+    port = free_port()
+    env.update(PORT=str(port), WATCH_INTERVAL_SECONDS="1")
+    url = f"http://127.0.0.1:{port}"
+    started = [_start(env, *args) for args in processes]
+    output = ""
+    try:
+        _wait_for_health(url, started[0])
+        first = _chat_webhook(url, kick_keys, message_id="01DONEWHENMESSAGE000000001")
+        again = _chat_webhook(url, kick_keys, message_id="01DONEWHENMESSAGE000000001")
+        assert (first.json()["status"], again.json()["status"]) == ("queued", "duplicate")
+        seconds = _wait_for_watchtime(env)
+        assert set(seconds) == {"sender_name"}
+        assert 1 <= seconds["sender_name"] <= 10
+    finally:
+        for process in started:
+            output += _stop(process)
+    return output
+
+
+def test_run_serves_health_and_turns_a_signed_webhook_into_watchtime(cli_env, kick_keys):
+    output = _run_and_check_pipeline(cli_env, kick_keys, [("run",)])
+    assert "Discord side is off: DISCORD_TOKEN is not set" in output
+
+
+def test_split_web_and_bot_processes_on_postgres_and_redis(
+    cli_env, kick_keys, postgres_url, redis_url
+):
+    from tests.conftest import _fresh_postgres_database
+
+    cli_env.update(DATABASE_URL=_fresh_postgres_database(postgres_url), REDIS_URL=redis_url)
+    _run_and_check_pipeline(cli_env, kick_keys, [("web",), ("bot",)])

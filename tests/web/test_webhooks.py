@@ -1,0 +1,289 @@
+"""The Kick webhook receiver through the Flask app, from signed request to stored watchtime."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from core.platforms.kick.signing import signed_headers
+from tests.conftest import FIXTURES
+
+GUILD = 111
+OTHER_GUILD = 222
+BROADCASTER = "123456789"  # the broadcaster in Kick's example payloads
+EVENT_TYPES = [
+    "chat.message.sent",
+    "channel.followed",
+    "channel.subscription.new",
+    "channel.subscription.renewal",
+    "channel.subscription.gifts",
+    "channel.reward.redemption.updated",
+    "livestream.status.updated",
+    "livestream.metadata.updated",
+    "moderation.banned",
+    "kicks.gifted",
+]
+
+
+def fixture_body(event_type: str) -> bytes:
+    return (FIXTURES / "kick" / f"{event_type}.json").read_bytes()
+
+
+def fresh_chat_body(said_at: datetime) -> bytes:
+    """Kick's example chat message, said at ``said_at`` (the example's own date is in 2025)."""
+    payload = json.loads(fixture_body("chat.message.sent"))
+    payload["created_at"] = said_at.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return json.dumps(payload).encode()
+
+
+@pytest.fixture
+def runtime(make_runtime):
+    runtime = make_runtime()
+    runtime.guilds.set_kick_channel(GUILD, "broadcaster_channel", BROADCASTER)
+    runtime.guilds.set_kick_channel(OTHER_GUILD, "gigachad", "333")
+    return runtime
+
+
+@pytest.fixture
+def client(runtime):
+    return runtime.create_web_app().test_client()
+
+
+@pytest.fixture
+def post(client, kick_keys):
+    def post(body: bytes, event_type: str = "chat.message.sent", **header_options):
+        headers = signed_headers(kick_keys[0], body, event_type=event_type, **header_options)
+        return client.post("/webhooks/kick", data=body, headers=headers)
+
+    return post
+
+
+def deliver_all(runtime) -> None:
+    """Run the consumer until the queue is empty, as the bot process would."""
+
+    async def drain() -> None:
+        while await asyncio.to_thread(runtime.bus.backlog):
+            await runtime.bus.deliver_due(runtime.dispatcher)
+
+    asyncio.run(drain())
+
+
+@pytest.mark.parametrize("event_type", EVENT_TYPES)
+def test_every_kick_event_type_is_queued(post, runtime, event_type):
+    body = fixture_body(event_type)
+    if event_type == "channel.reward.redemption.updated":
+        body = body.replace(b'"user_id": 333', f'"user_id": {BROADCASTER}'.encode())
+
+    response = post(body, event_type)
+
+    assert response.status_code == 200
+    assert response.json["status"] == "queued"
+    assert runtime.bus.backlog() == 1
+
+
+def test_chat_webhook_becomes_watchtime_after_the_next_tick(post, runtime):
+    now = datetime.now(UTC).replace(microsecond=0)
+    runtime.tick_all(now - timedelta(seconds=60))
+    assert post(fresh_chat_body(now - timedelta(seconds=30))).json["status"] == "queued"
+    deliver_all(runtime)
+
+    runtime.tick_all(now)
+
+    [row] = runtime.watchtime.export(GUILD)
+    assert (row.platform_user_id, row.username, row.seconds) == ("987654321", "sender_name", 60)
+    assert runtime.watchtime.export(OTHER_GUILD) == []
+
+
+def test_the_same_webhook_twice_counts_once(client, runtime, kick_keys):
+    now = datetime.now(UTC).replace(microsecond=0)
+    body = fresh_chat_body(now - timedelta(seconds=30))
+    headers = signed_headers(kick_keys[0], body, event_type="chat.message.sent")
+    runtime.tick_all(now - timedelta(seconds=60))
+
+    first = client.post("/webhooks/kick", data=body, headers=headers)
+    second = client.post("/webhooks/kick", data=body, headers=headers)
+    deliver_all(runtime)
+    runtime.tick_all(now)
+
+    assert (first.json["status"], second.json["status"]) == ("queued", "duplicate")
+    assert second.status_code == 200
+    assert [row.seconds for row in runtime.watchtime.export(GUILD)] == [60]
+
+
+def test_the_same_chat_message_under_a_new_message_id_is_queued_once(post, runtime):
+    body = fixture_body("chat.message.sent")
+    assert post(body).json["status"] == "queued"
+    assert post(body).json["status"] == "duplicate"
+    assert runtime.bus.backlog() == 1
+
+
+def test_unknown_broadcaster_is_acknowledged_without_effect(post, runtime):
+    body = fixture_body("chat.message.sent").replace(b"123456789", b"55555")
+    response = post(body)
+    assert (response.status_code, response.json["status"]) == (200, "ignored")
+    assert runtime.bus.backlog() == 0
+
+
+def test_unknown_event_type_is_acknowledged_without_effect(post, runtime):
+    response = post(b'{"broadcaster": {"user_id": 123456789}}', "channel.hype_train.begin")
+    assert (response.status_code, response.json["status"]) == (200, "ignored")
+    assert runtime.bus.backlog() == 0
+
+
+def test_signed_object_without_a_sender_is_acknowledged_without_effect(post, runtime):
+    response = post(b'{"broadcaster": {"user_id": 123456789}, "content": "hi"}')
+    assert (response.status_code, response.json["status"]) == (200, "ignored")
+    assert runtime.bus.backlog() == 0
+
+
+def _mutate(headers: dict[str, str], name: str, value: str | None) -> dict[str, str]:
+    changed = dict(headers)
+    if value is None:
+        del changed[name]
+    else:
+        changed[name] = value
+    return changed
+
+
+@pytest.mark.parametrize(
+    ("header", "value", "status", "reason"),
+    [
+        ("Kick-Event-Signature", None, 400, "missing_headers"),
+        ("Kick-Event-Message-Id", None, 400, "missing_headers"),
+        ("Kick-Event-Message-Timestamp", None, 400, "missing_headers"),
+        ("Kick-Event-Type", None, 400, "missing_headers"),
+        ("Kick-Event-Signature", "bm90IGEgc2lnbmF0dXJl", 401, "bad_signature"),
+        ("Kick-Event-Signature", "%%%not base64%%%", 401, "bad_signature"),
+        ("Kick-Event-Message-Id", "01OTHERMESSAGEID000000000", 401, "bad_signature"),
+        ("Kick-Event-Message-Timestamp", "2030-01-01T00:00:00Z", 401, "bad_signature"),
+    ],
+)
+def test_bad_headers_are_refused(client, runtime, kick_keys, header, value, status, reason):
+    body = fixture_body("chat.message.sent")
+    headers = signed_headers(kick_keys[0], body, event_type="chat.message.sent")
+
+    response = client.post("/webhooks/kick", data=body, headers=_mutate(headers, header, value))
+
+    assert response.status_code == status
+    assert response.json["status"] == "rejected"
+    assert runtime.metrics.webhooks_rejected.value(platform="kick", reason=reason) == 1
+    assert runtime.bus.backlog() == 0
+
+
+def test_body_signed_by_another_key_is_refused(client, runtime):
+    from core.platforms.kick.signing import generate_key_pair
+
+    stranger, _ = generate_key_pair()
+    body = fixture_body("chat.message.sent")
+    headers = signed_headers(stranger, body, event_type="chat.message.sent")
+    assert client.post("/webhooks/kick", data=body, headers=headers).status_code == 401
+
+
+def test_tampered_body_is_refused(client, kick_keys):
+    body = fixture_body("chat.message.sent")
+    headers = signed_headers(kick_keys[0], body, event_type="chat.message.sent")
+    tampered = body.replace(b"sender_name", b"someone_else")
+    assert client.post("/webhooks/kick", data=tampered, headers=headers).status_code == 401
+
+
+@pytest.mark.parametrize(
+    ("age", "status"),
+    [(timedelta(seconds=599), 200), (timedelta(seconds=601), 401), (timedelta(seconds=-61), 401)],
+)
+def test_timestamps_outside_the_window_are_refused(post, age, status):
+    response = post(fixture_body("chat.message.sent"), timestamp=datetime.now(UTC) - age)
+    assert response.status_code == status
+
+
+def test_max_age_zero_turns_the_age_check_off(make_runtime, kick_keys):
+    runtime = make_runtime(KICK_WEBHOOK_MAX_AGE_SECONDS="0")
+    runtime.guilds.set_kick_channel(GUILD, "broadcaster_channel", BROADCASTER)
+    body = fixture_body("chat.message.sent")
+    headers = signed_headers(
+        kick_keys[0],
+        body,
+        event_type="chat.message.sent",
+        timestamp=datetime(2025, 4, 1, tzinfo=UTC),
+    )
+    response = (
+        runtime.create_web_app().test_client().post("/webhooks/kick", data=body, headers=headers)
+    )
+    assert response.status_code == 200
+
+
+@pytest.mark.parametrize(
+    "body", [b"", b"not json", b"[1, 2]", b'"a string"', b"null", b"\xff\xfe{}", b'{"a": ']
+)
+def test_body_that_is_not_a_json_object_is_refused(post, body):
+    response = post(body)
+    assert response.status_code == 400
+    assert response.json["status"] == "rejected"
+
+
+def test_body_over_one_mebibyte_is_refused(post, runtime):
+    body = b'{"pad": "' + b"x" * (1024 * 1024) + b'"}'
+    response = post(body)
+    assert response.status_code == 413
+    assert runtime.bus.backlog() == 0
+
+
+def test_wrong_method_gets_a_json_405(client):
+    response = client.get("/webhooks/kick")
+    assert response.status_code == 405
+    assert response.json["status"] == "error"
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"broadcaster": "x", "sender": 5}',
+        b'{"broadcaster": {"user_id": {"nested": 1}}, "sender": {"user_id": []}}',
+        b'{"broadcaster": {"user_id": 123456789}, "sender": {"user_id": 1, "identity": 7}}',
+        b'{"broadcaster": {"user_id": 123456789}, "sender": {"user_id": 1}, "created_at": 12}',
+        b'{"broadcaster": null, "giftees": "many", "metadata": []}',
+        json.dumps({"broadcaster": {"user_id": 1e308}, "sender": {"user_id": -1}}).encode(),
+    ],
+)
+@pytest.mark.parametrize("event_type", EVENT_TYPES)
+def test_malformed_signed_payloads_never_cause_a_server_error(post, body, event_type):
+    response = post(body, event_type)
+    assert response.status_code == 200
+    assert "Traceback" not in response.get_data(as_text=True)
+
+
+def test_queue_outage_answers_503_and_a_retry_is_accepted_later(post, runtime, monkeypatch):
+    from core.bus.base import BusUnavailable
+
+    body = fixture_body("chat.message.sent")
+    headers_kwargs = {"message_id": "01RETRYMESSAGE000000000000"}
+
+    def broken(_event):
+        raise BusUnavailable("the event queue in the database is unavailable")
+
+    monkeypatch.setattr(runtime.kick_receiver, "publish", broken)
+    assert post(body, **headers_kwargs).status_code == 503
+    monkeypatch.undo()
+
+    retry = post(body, **headers_kwargs)
+    assert (retry.status_code, retry.json["status"]) == (200, "queued")
+
+
+def test_metrics_count_outcomes_and_rejections(post, client):
+    post(fixture_body("chat.message.sent"))
+    post(b"[]")
+    text = client.get("/metrics").get_data(as_text=True)
+    assert 'streamkeeper_webhooks_received_total{outcome="queued",platform="kick"} 1' in text
+    assert (
+        'streamkeeper_webhooks_rejected_total{platform="kick",reason="not_json_object"} 1' in text
+    )
+    assert "streamkeeper_watchtime_tick_seconds_count" in text
+
+
+def test_health_reports_ok_as_json(client):
+    response = client.get("/health")
+    assert response.status_code == 200
+    assert response.json["status"] == "ok"
+    assert response.json["checks"]["database"]["ok"] is True
