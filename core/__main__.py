@@ -35,7 +35,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return handler(args)
     except SettingsError as exc:
         for problem in exc.problems:
-            print(f"Setting problem: {problem}", file=sys.stderr)  # noqa: T201
+            print(problem, file=sys.stderr)  # noqa: T201
         return 2
     except (CommandFailed, DatabaseUnavailable) as exc:
         print(exc, file=sys.stderr)  # noqa: T201

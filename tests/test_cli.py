@@ -80,11 +80,11 @@ def test_guild_add_then_show(cli_env):
         (
             ["guild", "add", GUILD, "--kick-channel", "has space", "--kick-broadcaster-id", "1"],
             "is not a Kick channel name",
-        ),  # fmt: skip
+        ),
         (
             ["guild", "add", GUILD, "--kick-channel", "ok", "--kick-broadcaster-id", "abc"],
             "is not a Kick user id",
-        ),  # fmt: skip
+        ),
         (["guild"], "Say what to do"),
     ],
 )
@@ -100,8 +100,8 @@ def test_bad_settings_are_listed_one_per_line(cli_env):
     result = cli(cli_env, "health")
     assert result.returncode == 2
     assert result.stderr.splitlines() == [
-        "Setting problem: KICK_WEBHOOK_MAX_AGE_SECONDS must be a whole number of seconds, got 'ten'",
-        "Setting problem: WATCH_INTERVAL_SECONDS must be at least 1, got -5",
+        "KICK_WEBHOOK_MAX_AGE_SECONDS must be a whole number of seconds, got 'ten'",
+        "WATCH_INTERVAL_SECONDS must be at least 1, got -5",
     ]
 
 
@@ -232,8 +232,14 @@ def _export_seconds(env: dict[str, str]) -> dict[str, int]:
 
 
 def _start(env: dict[str, str], *args: str) -> subprocess.Popen:
+    """Start ``python -m core <args>``, or gunicorn when the first argument is "gunicorn"."""
+    if args[0] == "gunicorn":
+        command = [sys.executable, "-m", "gunicorn", "-w", "2", "-b", f"127.0.0.1:{env['PORT']}"]
+        command.append("core.web:create_app()")
+    else:
+        command = [sys.executable, "-m", "core", *args]
     return subprocess.Popen(
-        [sys.executable, "-m", "core", *args],
+        command,
         env=env,
         cwd=Path(env["DATA_DIR"]).parent,
         stdout=subprocess.PIPE,
@@ -310,10 +316,10 @@ def test_run_serves_health_and_turns_a_signed_webhook_into_watchtime(cli_env, ki
     assert "Discord side is off: DISCORD_TOKEN is not set" in output
 
 
-def test_split_web_and_bot_processes_on_postgres_and_redis(
+def test_split_gunicorn_web_and_bot_processes_on_postgres_and_redis(
     cli_env, kick_keys, postgres_url, redis_url
 ):
     from tests.conftest import _fresh_postgres_database
 
     cli_env.update(DATABASE_URL=_fresh_postgres_database(postgres_url), REDIS_URL=redis_url)
-    _run_and_check_pipeline(cli_env, kick_keys, [("web",), ("bot",)])
+    _run_and_check_pipeline(cli_env, kick_keys, [("gunicorn",), ("bot",)])

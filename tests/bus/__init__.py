@@ -1,0 +1,105 @@
+"""Helpers shared by the bus tests: events, a settable clock, a recording handler, a runner."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+import uuid
+from collections import Counter
+from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime, timedelta
+
+from core.bus.base import EventBus, Handler
+from core.events import ChatMessageSent, Event, Platform, Viewer
+
+START = datetime(2030, 1, 1, 12, 0, tzinfo=UTC)
+
+
+def make_event(content: str = "hello", *, event_id: str | None = None) -> ChatMessageSent:
+    return ChatMessageSent(
+        platform=Platform.KICK,
+        event_id=event_id or uuid.uuid4().hex,
+        broadcaster_user_id="broadcaster-1",
+        occurred_at=START,
+        viewer=Viewer("viewer-1", "alice"),
+        content=content,
+    )
+
+
+class FakeClock:
+    """A clock that only moves when told to."""
+
+    def __init__(self, now: datetime = START) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, delta: timedelta) -> None:
+        self.now += delta
+
+
+class Recorder:
+    """A handler that records every delivery, and can be told to fail for some events.
+
+    ``fail(event, attempt)`` is called with the 1-based delivery number of that event and raises
+    whatever it likes (or nothing).
+    """
+
+    def __init__(self, fail: Callable[[Event, int], None] | None = None) -> None:
+        self.order: list[str] = []
+        self.deliveries: Counter[str] = Counter()
+        self.fail = fail
+
+    async def __call__(self, event: Event) -> None:
+        self.deliveries[event.key] += 1
+        self.order.append(event.key)
+        if self.fail is not None:
+            self.fail(event, self.deliveries[event.key])
+
+    def handled_once(self) -> list[str]:
+        """Keys in first-delivery order."""
+        return list(dict.fromkeys(self.order))
+
+
+async def eventually(
+    condition: Callable[[], bool],
+    *,
+    within: float = 1.5,
+    tick: Callable[[], None] | None = None,
+    message: str = "condition not met",
+) -> None:
+    """Poll ``condition`` (every 10 ms, calling ``tick`` first) until true, for ``within`` s."""
+    deadline = time.monotonic() + within
+    while True:
+        if tick is not None:
+            tick()
+        if condition():
+            return
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{message} within {within} s")
+        await asyncio.sleep(0.01)
+
+
+@contextlib.asynccontextmanager
+async def running(bus: EventBus, handle: Handler) -> AsyncIterator[asyncio.Task[None]]:
+    """Run ``bus`` in a task; on exit set ``stop`` and wait (briefly) for ``run`` to return."""
+    stop = asyncio.Event()
+    task = asyncio.create_task(bus.run(handle, stop))
+    try:
+        yield task
+    finally:
+        stop.set()
+        if not task.cancelled():
+            await asyncio.wait_for(task, timeout=3)
+
+
+async def kill(task: asyncio.Task[None]) -> None:
+    """Cancel ``task`` (a crash from the bus's point of view) and wait until it is gone."""
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+
+
+SOON = timedelta(minutes=10)

@@ -1,0 +1,169 @@
+"""What only the embedded (database) bus has; the shared contract is in test_redis_streams.py."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from core.bus.base import BusUnavailable
+from core.bus.embedded import EmbeddedBus
+from core.events import utc
+from core.storage.db import create_engine
+from core.storage.tables import bus_events
+from tests.bus import START, FakeClock, Recorder, eventually, make_event, running
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def bus(sqlite_engine: Engine, clock: FakeClock):
+    bus = EmbeddedBus(sqlite_engine, poll_seconds=0.02, clock=clock)
+    yield bus
+    bus.close()
+
+
+def _rows(engine: Engine) -> dict[str, sa.Row]:
+    with engine.connect() as conn:
+        return {row.event_key: row for row in conn.execute(sa.select(bus_events))}
+
+
+async def test_a_failed_event_waits_two_to_the_attempts_seconds_before_its_retry(
+    bus: EmbeddedBus, clock: FakeClock, sqlite_engine: Engine
+):
+    event = make_event()
+    bus.publish(event)
+    recorder = Recorder(lambda e, delivery: _raise() if delivery <= 2 else None)
+
+    assert await bus.deliver_due(recorder) == 1  # attempt 1 fails: next in 2 s
+    row = _rows(sqlite_engine)[event.key]
+    assert (row.attempts, row.next_attempt_at) == (1, START + timedelta(seconds=2))
+    assert "boom" in row.last_error
+    clock.advance(timedelta(seconds=1.9))
+    assert await bus.deliver_due(recorder) == 0
+    clock.advance(timedelta(seconds=0.1))
+    assert await bus.deliver_due(recorder) == 1  # attempt 2 fails: next in 4 s
+    clock.advance(timedelta(seconds=3.9))
+    assert await bus.deliver_due(recorder) == 0
+    clock.advance(timedelta(seconds=0.1))
+    assert await bus.deliver_due(recorder) == 1  # attempt 3 succeeds
+
+    assert recorder.deliveries[event.key] == 3
+    assert _rows(sqlite_engine)[event.key].acked_at == clock()
+    assert bus.backlog() == 0
+
+
+def _raise() -> None:
+    raise RuntimeError("boom")
+
+
+async def test_prune_forgets_old_acknowledged_events_and_keeps_the_rest(
+    bus: EmbeddedBus, clock: FakeClock, sqlite_engine: Engine
+):
+    old_done, old_failing, old_dead = make_event("done"), make_event("failing"), make_event("x")
+    for event in (old_done, old_failing, old_dead):
+        bus.publish(event)
+    bus.max_attempts = 1
+    fail = {old_failing.key, old_dead.key}
+    recorder = Recorder(lambda e, delivery: _raise() if e.key in fail else None)
+    await bus.deliver_due(recorder)  # done is acked, failing and dead are set aside (dead)
+    with sqlite_engine.begin() as conn:  # make "failing" merely waiting for a retry again
+        conn.execute(
+            sa.update(bus_events)
+            .where(bus_events.c.event_key == old_failing.key)
+            .values(dead_at=None, next_attempt_at=utc(START + timedelta(days=30)))
+        )
+
+    clock.advance(timedelta(days=7, seconds=1))
+    recent_done = make_event("recent")
+    bus.publish(recent_done)
+    await bus.deliver_due(Recorder())
+
+    assert bus.prune() == 1
+    assert set(_rows(sqlite_engine)) == {old_failing.key, old_dead.key, recent_done.key}
+    assert bus.prune() == 0
+    assert bus.publish(recent_done) is False  # still remembered while kept
+
+
+async def test_an_undecodable_row_is_set_aside_without_stopping_delivery(
+    bus: EmbeddedBus, sqlite_engine: Engine
+):
+    bad_payloads = ["{not json", '{"kind": "no such kind"}', "[]", '{"kind": "followed"}']
+    with sqlite_engine.begin() as conn:
+        for n, payload in enumerate(bad_payloads):
+            conn.execute(
+                sa.insert(bus_events).values(
+                    event_key=f"bad-{n}", payload=payload, published_at=utc(START)
+                )
+            )
+    good = make_event("good")
+    bus.publish(good)
+    recorder = Recorder()
+
+    async with running(bus, recorder):
+        await eventually(lambda: recorder.deliveries[good.key] == 1 and bus.backlog() == 0)
+
+    rows = _rows(sqlite_engine)
+    for n in range(len(bad_payloads)):
+        assert rows[f"bad-{n}"].dead_at is not None
+        assert rows[f"bad-{n}"].last_error.startswith("undecodable")
+    assert rows[good.key].acked_at is not None
+    assert recorder.deliveries == {good.key: 1}
+
+
+async def test_a_publish_from_another_thread_wakes_the_consumer_at_once(sqlite_engine: Engine):
+    bus = EmbeddedBus(sqlite_engine, poll_seconds=30)
+    recorder = Recorder()
+    async with running(bus, recorder):
+        await asyncio.sleep(0.05)  # the loop is now waiting up to 30 s
+        event = make_event("wake up")
+        await asyncio.to_thread(bus.publish, event)
+        await eventually(lambda: recorder.deliveries[event.key] == 1, within=1)
+    bus.close()
+
+
+async def test_the_consumer_rides_out_a_database_error_with_one_warning(
+    bus: EmbeddedBus, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+):
+    caplog.set_level(logging.INFO, logger="core.bus")
+    event = make_event()
+    bus.publish(event)
+    real_fetch, failures = bus._fetch_due, [2]
+
+    def flaky_fetch():
+        if failures[0]:
+            failures[0] -= 1
+            raise sa.exc.OperationalError("SELECT", {}, Exception("database is locked"))
+        return real_fetch()
+
+    monkeypatch.setattr(bus, "_fetch_due", flaky_fetch)
+    recorder = Recorder()
+    async with running(bus, recorder) as task:
+        await eventually(lambda: recorder.deliveries[event.key] == 1)
+        assert not task.done()
+
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warnings) == 1
+    assert "database is locked" in warnings[0]
+    assert any("answers again" in r.getMessage() for r in caplog.records)
+
+
+def test_an_unusable_database_raises_bus_unavailable(tmp_path: Path):
+    engine = create_engine(f"sqlite:///{tmp_path / 'not-migrated.sqlite3'}")
+    bus = EmbeddedBus(engine)
+    try:
+        with pytest.raises(BusUnavailable):
+            bus.publish(make_event())
+        with pytest.raises(BusUnavailable):
+            bus.ping()
+    finally:
+        bus.close()
+        engine.dispose()

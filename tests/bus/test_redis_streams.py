@@ -1,0 +1,474 @@
+"""The Redis Streams bus, and the behaviour every bus shares.
+
+The first half is the bus contract, run against both buses (``case`` is parametrized over the
+embedded bus on SQLite and the Redis bus on a throwaway redis-server): the Redis bus must behave
+like the embedded one. The second half covers what only the Redis bus has.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import json
+import logging
+import os
+import shutil
+import socket
+import time
+import traceback
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+
+import pytest
+import redis
+import sqlalchemy as sa
+
+from core.bus.base import BusUnavailable, EventBus
+from core.bus.embedded import EmbeddedBus
+from core.bus.redis_streams import RedisStreamsBus, dead_stream, seen_key
+from core.events import Event, event_from_dict
+from core.storage.tables import bus_events
+from tests import services
+from tests.bus import SOON, FakeClock, Recorder, eventually, kill, make_event, running
+
+LOGGER = "core.bus"
+
+# --- the contract, for both buses -----------------------------------------------------------
+
+
+@dataclass
+class Case:
+    """One bus under test, and how to make more instances of it on the same store."""
+
+    kind: str
+    make: Callable[..., EventBus]
+    tick: Callable[[], None]  # lets any retry delay pass (the embedded bus's clock moves on)
+    dead: Callable[[], list[str]]  # keys of the events set aside, oldest first
+    block_seconds: float
+    buses: list[EventBus] = field(default_factory=list)
+
+    def new_bus(self, *, max_deliveries: int = 5) -> EventBus:
+        """A new instance on the same database, or the same stream and group (new consumer)."""
+        bus = self.make(max_deliveries=max_deliveries)
+        self.buses.append(bus)
+        return bus
+
+
+def _embedded_case(engine: sa.Engine) -> Case:
+    clock = FakeClock()
+
+    def make(*, max_deliveries: int) -> EventBus:
+        return EmbeddedBus(engine, poll_seconds=0.02, max_attempts=max_deliveries, clock=clock)
+
+    def dead() -> list[str]:
+        query = sa.select(bus_events.c.payload).where(bus_events.c.dead_at.is_not(None))
+        with engine.connect() as conn:
+            payloads = conn.execute(query.order_by(bus_events.c.id)).scalars().all()
+        return [event_from_dict(json.loads(payload)).key for payload in payloads]
+
+    return Case("embedded", make, lambda: clock.advance(SOON), dead, block_seconds=0.02)
+
+
+def _redis_case(url: str, client: redis.Redis) -> Case:
+    name = f"sk:test:{uuid.uuid4().hex[:12]}"
+
+    def make(*, max_deliveries: int) -> EventBus:
+        return RedisStreamsBus(
+            url,
+            stream=f"{name}:events",
+            group=f"{name}:consumers",
+            consumer=f"consumer-{uuid.uuid4().hex[:8]}",
+            block_ms=100,
+            claim_idle_ms=100,
+            max_deliveries=max_deliveries,
+        )
+
+    def dead() -> list[str]:
+        entries = client.xrange(dead_stream(f"{name}:events"))
+        return [event_from_dict(json.loads(fields["event"])).key for _, fields in entries]
+
+    return Case("redis", make, lambda: None, dead, block_seconds=0.1)
+
+
+@pytest.fixture
+def redis_client(redis_url: str) -> Iterator[redis.Redis]:
+    client = redis.Redis.from_url(redis_url, decode_responses=True)
+    yield client
+    client.close()
+
+
+@pytest.fixture(params=["embedded", "redis"])
+def case(request: pytest.FixtureRequest) -> Iterator[Case]:
+    if request.param == "embedded":
+        made = _embedded_case(request.getfixturevalue("sqlite_engine"))
+    else:
+        made = _redis_case(
+            request.getfixturevalue("redis_url"), request.getfixturevalue("redis_client")
+        )
+    yield made
+    for bus in made.buses:
+        bus.close()
+
+
+async def test_events_are_delivered_once_in_publish_order_and_acknowledged(case: Case):
+    bus = case.new_bus()
+    early = [make_event(f"early {n}") for n in range(3)]
+    for event in early:
+        assert bus.publish(event) is True
+    assert bus.backlog() == 3
+    recorder = Recorder()
+
+    async with running(bus, recorder):
+        await eventually(lambda: len(recorder.order) == 3)
+        late = [make_event(f"late {n}") for n in range(3)]
+        for event in late:  # from another thread, as the web side does
+            assert await asyncio.to_thread(bus.publish, event) is True
+        await eventually(lambda: len(recorder.order) == 6 and bus.backlog() == 0)
+
+    assert recorder.order == [event.key for event in early + late]
+    assert set(recorder.deliveries.values()) == {1}
+    assert bus.backlog() == 0
+    assert case.dead() == []
+
+
+async def test_the_same_event_published_twice_is_queued_and_delivered_once(case: Case):
+    bus = case.new_bus()
+    event = make_event("once")
+    assert bus.publish(event) is True
+    assert bus.publish(event) is False
+    assert bus.publish(dataclasses.replace(event, content="same key")) is False
+    marker = make_event("marker")
+    assert bus.publish(marker) is True
+    recorder = Recorder()
+
+    async with running(bus, recorder):
+        await eventually(lambda: recorder.deliveries[marker.key] == 1 and bus.backlog() == 0)
+
+    assert recorder.deliveries == {event.key: 1, marker.key: 1}
+    assert bus.publish(event) is False  # still known after it was handled
+    assert case.new_bus().publish(event) is False  # and by every instance on the same store
+
+
+async def test_an_event_whose_handler_fails_once_is_delivered_again_then_acknowledged(
+    case: Case,
+):
+    flaky, steady = make_event("flaky"), make_event("steady")
+
+    def fail(event: Event, delivery: int) -> None:
+        if event.key == flaky.key and delivery == 1:
+            raise RuntimeError("the database blinked")
+
+    bus = case.new_bus()
+    bus.publish(flaky)
+    bus.publish(steady)
+    recorder = Recorder(fail)
+
+    async with running(bus, recorder):
+        await eventually(
+            lambda: recorder.deliveries[flaky.key] == 2 and bus.backlog() == 0, tick=case.tick
+        )
+
+    assert recorder.deliveries == {flaky.key: 2, steady.key: 1}
+    assert case.dead() == []
+
+
+async def test_an_event_that_keeps_failing_is_set_aside_and_the_rest_flows_on(
+    case: Case, caplog: pytest.LogCaptureFixture
+):
+    caplog.set_level(logging.ERROR, logger=LOGGER)
+    poison, after = make_event("poison"), make_event("after")
+
+    def fail(event: Event, delivery: int) -> None:
+        if event.key == poison.key:
+            raise RuntimeError("never works")
+
+    bus = case.new_bus(max_deliveries=3)
+    bus.publish(poison)
+    bus.publish(after)
+    recorder = Recorder(fail)
+
+    async with running(bus, recorder):
+        await eventually(lambda: recorder.deliveries[after.key] == 1)
+        await eventually(lambda: case.dead() == [poison.key] and bus.backlog() == 0, tick=case.tick)
+        later = make_event("later")
+        bus.publish(later)
+        await eventually(lambda: recorder.deliveries[later.key] == 1 and bus.backlog() == 0)
+
+    assert recorder.deliveries == {poison.key: 3, after.key: 1, later.key: 1}
+    assert any(
+        record.levelno == logging.ERROR and "set aside" in record.getMessage()
+        for record in caplog.records
+    )
+
+
+async def test_an_event_handled_but_not_acknowledged_before_a_crash_is_delivered_again(
+    case: Case,
+):
+    events = [make_event(f"crash {n}") for n in range(3)]
+    first, crashing_on, untouched = (event.key for event in events)
+    effects = Recorder()
+    never = asyncio.Event()
+
+    async def handler_then_crash(event: Event) -> None:
+        await effects(event)  # the effect is done...
+        if event.key == crashing_on:
+            await never.wait()  # ...and the process dies before the acknowledgement
+
+    crashed_bus = case.new_bus()
+    for event in events:
+        crashed_bus.publish(event)
+    stop = asyncio.Event()
+    task = asyncio.create_task(crashed_bus.run(handler_then_crash, stop))
+    await eventually(lambda: effects.deliveries[crashing_on] == 1)
+    await kill(task)
+    assert effects.deliveries == {first: 1, crashing_on: 1}
+    assert crashed_bus.backlog() == 2
+
+    restarted = case.new_bus()  # same store; for Redis another consumer name
+    async with running(restarted, effects):
+        await eventually(
+            lambda: effects.deliveries[untouched] == 1 and restarted.backlog() == 0,
+            tick=case.tick,
+        )
+
+    assert effects.deliveries == {first: 1, crashing_on: 2, untouched: 1}
+    assert effects.order[-2:] == [crashing_on, untouched]
+
+
+async def test_run_returns_promptly_once_stop_is_set(case: Case):
+    bus = case.new_bus()
+    stop = asyncio.Event()
+    task = asyncio.create_task(bus.run(Recorder(), stop))
+    await asyncio.sleep(0.15)  # the loop is idle, waiting for events
+    assert not task.done()
+
+    started = time.monotonic()
+    stop.set()
+    await asyncio.wait_for(task, timeout=2)
+    assert time.monotonic() - started < case.block_seconds + 0.4
+
+    started = time.monotonic()
+    await asyncio.wait_for(bus.run(Recorder(), stop), timeout=2)  # already stopped
+    assert time.monotonic() - started < 0.3
+
+
+# --- Redis only ----------------------------------------------------------------------------
+
+
+@pytest.fixture
+def names() -> dict[str, str]:
+    prefix = f"sk:test:{uuid.uuid4().hex[:12]}"
+    return {"stream": f"{prefix}:events", "group": f"{prefix}:consumers"}
+
+
+def test_defaults_name_the_keys_and_the_consumer():
+    bus = RedisStreamsBus("redis://127.0.0.1:1/0")
+    try:
+        assert (bus.name, bus.stream, bus.group) == ("redis", "sk:events", "sk:consumers")
+        assert bus.dead_stream == "sk:events:dead"
+        assert bus.consumer == f"{socket.gethostname()}-{os.getpid()}"
+        assert seen_key("kick:followed:42") == "sk:event-seen:kick:followed:42"
+    finally:
+        bus.close()
+
+
+def test_publish_appends_the_event_as_json_and_remembers_its_key_for_the_ttl(
+    redis_url: str, redis_client: redis.Redis, names: dict[str, str]
+):
+    bus = RedisStreamsBus(redis_url, **names, dedupe_ttl_seconds=3600)
+    event = make_event("stored")
+    try:
+        assert bus.publish(event) is True
+    finally:
+        bus.close()
+
+    [(_, fields)] = redis_client.xrange(names["stream"])
+    assert event_from_dict(json.loads(fields["event"])) == event
+    assert redis_client.get(seen_key(event.key)) == "1"
+    assert 3590 < redis_client.ttl(seen_key(event.key)) <= 3600
+
+
+async def test_an_undecodable_entry_is_set_aside_at_once_and_delivery_goes_on(
+    redis_url: str, redis_client: redis.Redis, names: dict[str, str]
+):
+    redis_client.xadd(names["stream"], {"event": "{not json"})
+    redis_client.xadd(names["stream"], {"something": "else"})
+    redis_client.xadd(names["stream"], {"event": json.dumps({"kind": "no such kind"})})
+    bus = RedisStreamsBus(redis_url, **names, block_ms=100, claim_idle_ms=100)
+    good = make_event("good")
+    bus.publish(good)
+    recorder = Recorder()
+    try:
+        async with running(bus, recorder):
+            await eventually(lambda: recorder.deliveries[good.key] == 1 and bus.backlog() == 0)
+    finally:
+        bus.close()
+
+    dead = [fields for _, fields in redis_client.xrange(bus.dead_stream)]
+    assert len(dead) == 3
+    assert all(entry["reason"].startswith("undecodable") for entry in dead)
+    assert [entry["deliveries"] for entry in dead] == ["1", "1", "1"]
+    assert dead[0]["event"] == "{not json"
+    assert recorder.deliveries == {good.key: 1}
+
+
+async def test_a_restarted_consumer_first_delivers_its_own_pending_entries(
+    redis_url: str, names: dict[str, str]
+):
+    # claim_idle_ms is long: only "own pending first" can bring the entry back this quickly.
+    def make() -> RedisStreamsBus:
+        return RedisStreamsBus(
+            redis_url, **names, consumer="same-host-1", block_ms=100, claim_idle_ms=60_000
+        )
+
+    event = make_event("own")
+    effects, never = Recorder(), asyncio.Event()
+
+    async def stuck(event: Event) -> None:
+        await effects(event)
+        await never.wait()
+
+    crashed = make()
+    crashed.publish(event)
+    task = asyncio.create_task(crashed.run(stuck, asyncio.Event()))
+    await eventually(lambda: effects.deliveries[event.key] == 1)
+    await kill(task)
+    crashed.close()
+
+    restarted = make()
+    try:
+        async with running(restarted, effects):
+            await eventually(lambda: effects.deliveries[event.key] == 2, within=1)
+            await eventually(lambda: restarted.backlog() == 0)
+    finally:
+        restarted.close()
+
+
+async def test_an_entry_trimmed_while_pending_is_acknowledged_with_an_error(
+    redis_url: str,
+    redis_client: redis.Redis,
+    names: dict[str, str],
+    caplog: pytest.LogCaptureFixture,
+):
+    caplog.set_level(logging.ERROR, logger=LOGGER)
+
+    def make() -> RedisStreamsBus:
+        return RedisStreamsBus(redis_url, **names, consumer="c1", block_ms=100)
+
+    effects, never = Recorder(), asyncio.Event()
+
+    async def stuck(event: Event) -> None:
+        await effects(event)
+        await never.wait()
+
+    crashed = make()
+    crashed.publish(make_event("trimmed"))
+    task = asyncio.create_task(crashed.run(stuck, asyncio.Event()))
+    await eventually(lambda: len(effects.order) == 1)
+    await kill(task)
+    crashed.close()
+    [(entry_id, _)] = redis_client.xrange(names["stream"])
+    redis_client.xdel(names["stream"], entry_id)
+
+    restarted = make()
+    try:
+        async with running(restarted, effects):
+            await eventually(lambda: restarted.backlog() == 0)
+    finally:
+        restarted.close()
+    assert len(effects.order) == 1
+    assert any("trimmed" in record.getMessage() for record in caplog.records)
+
+
+async def test_backlog_counts_entries_not_yet_delivered_and_not_yet_acknowledged(
+    redis_url: str, names: dict[str, str]
+):
+    bus = RedisStreamsBus(redis_url, **names, block_ms=100, claim_idle_ms=60_000)
+    try:
+        assert bus.backlog() == 0  # no stream yet
+        stuck, fine = make_event("stuck"), make_event("fine")
+        bus.publish(stuck)
+        bus.publish(fine)
+        assert bus.backlog() == 2  # no consumer group yet: the whole stream waits
+
+        def fail(event: Event, delivery: int) -> None:
+            if event.key == stuck.key:
+                raise RuntimeError("not now")
+
+        recorder = Recorder(fail)
+        async with running(bus, recorder):
+            await eventually(lambda: recorder.deliveries[fine.key] == 1 and bus.backlog() == 1)
+        assert bus.backlog() == 1  # pending: delivered, not acknowledged
+
+        bus.publish(make_event("new 1"))
+        bus.publish(make_event("new 2"))
+        assert bus.backlog() == 3  # 1 pending + 2 not yet delivered (the group's lag)
+    finally:
+        bus.close()
+
+
+def test_unreachable_redis_raises_bus_unavailable_without_the_password():
+    port = services.free_port()
+    bus = RedisStreamsBus(f"redis://:hunter2@127.0.0.1:{port}/0")
+    try:
+        for call in (lambda: bus.publish(make_event()), bus.ping, bus.backlog):
+            with pytest.raises(BusUnavailable) as raised:
+                call()
+            assert str(raised.value) == f"Could not reach Redis at 127.0.0.1:{port}"
+            assert "hunter2" not in "".join(traceback.format_exception(raised.value))
+    finally:
+        bus.close()
+
+
+async def test_the_consumer_waits_out_an_unreachable_redis_with_one_warning(
+    caplog: pytest.LogCaptureFixture,
+):
+    caplog.set_level(logging.INFO, logger=LOGGER)
+    port = services.free_port()
+    bus = RedisStreamsBus(f"redis://:hunter2@127.0.0.1:{port}/0", block_ms=100)
+    try:
+        async with running(bus, Recorder()) as task:
+            await asyncio.sleep(0.5)  # a few attempts: retries after 0.1 s, 0.2 s, ...
+            assert not task.done()
+            started = time.monotonic()
+        assert time.monotonic() - started < 0.5
+    finally:
+        bus.close()
+
+    warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warnings) == 1
+    assert f"127.0.0.1:{port}" in warnings[0].getMessage()
+    assert "hunter2" not in caplog.text
+
+
+async def test_the_consumer_resumes_when_redis_comes_back(caplog: pytest.LogCaptureFixture):
+    binary = shutil.which("redis-server")
+    if binary is None:
+        pytest.skip("redis-server is not installed")
+    caplog.set_level(logging.INFO, logger=LOGGER)
+    port = services.free_port()
+    bus = RedisStreamsBus(f"redis://127.0.0.1:{port}/0", block_ms=100, claim_idle_ms=100)
+    recorder = Recorder()
+    server: asyncio.subprocess.Process | None = None
+    try:
+        async with running(bus, recorder):
+            await asyncio.sleep(0.15)  # Redis is down: the loop waits and retries
+            server = await asyncio.create_subprocess_exec(
+                binary,
+                *("--bind", "127.0.0.1", "--port", str(port), "--save", ""),
+                stdout=asyncio.subprocess.DEVNULL,
+                stderr=asyncio.subprocess.DEVNULL,
+            )
+            await asyncio.to_thread(services._wait_for_port, port, 5)
+            event = make_event("after the outage")
+            assert bus.publish(event) is True
+            await eventually(lambda: recorder.deliveries[event.key] == 1, within=3)
+    finally:
+        bus.close()
+        if server is not None:
+            server.terminate()
+            await asyncio.wait_for(server.wait(), timeout=10)
+
+    assert [r.levelno for r in caplog.records].count(logging.WARNING) == 1
+    assert any("answers again" in r.getMessage() for r in caplog.records)

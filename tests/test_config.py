@@ -1,0 +1,98 @@
+"""Settings: read once, typed, every problem reported in one plain line."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import fields
+from pathlib import Path
+
+import pytest
+
+from core.config import Settings, SettingsError, load_settings
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_defaults_need_no_setting_at_all():
+    settings = load_settings({}, env_file=None)
+    assert settings.database.url is None
+    assert settings.redis.url is None
+    assert (settings.web.host, settings.web.port) == ("127.0.0.1", 8080)
+    assert settings.kick.webhook_max_age_seconds == 600
+    assert settings.watchtime.interval_seconds == 60
+    assert settings.watchtime.active_window_minutes == 5
+    assert settings.roles.update_interval_seconds == 600
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "problem"),
+    [
+        ("KICK_WEBHOOK_MAX_AGE_SECONDS", "ten",
+         "KICK_WEBHOOK_MAX_AGE_SECONDS must be a whole number of seconds, got 'ten'"),
+        ("WATCH_INTERVAL_SECONDS", "1.5",
+         "WATCH_INTERVAL_SECONDS must be a whole number of seconds, got '1.5'"),
+        ("WATCH_INTERVAL_SECONDS", "0", "WATCH_INTERVAL_SECONDS must be at least 1, got 0"),
+        ("PORT", "http", "PORT must be a whole number, got 'http'"),
+        ("KICK_PUSHER_ENABLED", "maybe", "KICK_PUSHER_ENABLED must be true or false, got 'maybe'"),
+        ("LOG_FORMAT", "xml", "LOG_FORMAT must be one of text, json, got 'xml'"),
+        ("DATABASE_URL", "mysql://x",
+         "DATABASE_URL must be a sqlite:// or postgresql:// URL, not mysql"),
+        ("REDIS_URL", "localhost:6379", "REDIS_URL must start with redis://, rediss:// or unix://"),
+        ("KICK_API_BASE_URL", "api.kick.com",
+         "KICK_API_BASE_URL must start with http:// or https://, got 'api.kick.com'"),
+        ("SLOT_CALLS_CHANNEL_ID", "#slots",
+         "SLOT_CALLS_CHANNEL_ID must be a Discord id (a whole number), got '#slots'"),
+    ],
+)  # fmt: skip
+def test_each_bad_value_is_one_plain_line(name, value, problem):
+    with pytest.raises(SettingsError) as raised:
+        load_settings({name: value}, env_file=None)
+    assert raised.value.problems == [problem]
+
+
+def test_every_problem_is_reported_at_once():
+    with pytest.raises(SettingsError) as raised:
+        load_settings(
+            {"PORT": "x", "LOG_LEVEL": "loud", "ACTIVE_WINDOW_MINUTES": "-1"}, env_file=None
+        )
+    assert len(raised.value.problems) == 3
+
+
+def test_environment_wins_over_the_dot_env_file(tmp_path):
+    env_file = tmp_path / ".env"
+    env_file.write_text("PORT=9000\nKICK_CHANNEL=from_file\n")
+    settings = load_settings({"PORT": "9100"}, env_file=env_file)
+    assert settings.web.port == 9100
+    assert settings.kick.channel == "from_file"
+
+
+def test_secrets_stay_out_of_the_settings_repr():
+    settings = load_settings(
+        {"DISCORD_TOKEN": "tok-123", "KICK_CLIENT_SECRET": "kick-456", "FLASK_SECRET_KEY": "f-789"},
+        env_file=None,
+    )
+    text = repr(settings)
+    for secret in ("tok-123", "kick-456", "f-789"):
+        assert secret not in text
+
+
+def test_importing_core_reads_no_environment(monkeypatch):
+    import importlib
+
+    import core.runtime
+
+    monkeypatch.setenv("PORT", "not a number")
+    importlib.reload(core.runtime)  # would fail if a module read settings at import time
+
+
+def test_env_example_lists_every_setting_the_code_reads():
+    source = (ROOT / "core" / "config.py").read_text()
+    read = set(re.findall(r'read\.\w+\(\s*"([A-Z_]+)"', source)) | {"DATABASE_URL", "REDIS_URL"}
+    example = set(re.findall(r"^([A-Z_]+)=", (ROOT / ".env.example").read_text(), re.MULTILINE))
+    assert read <= example, f"missing from .env.example: {sorted(read - example)}"
+    readme = (ROOT / "README.md").read_text()
+    assert all(f"`{name}`" in readme for name in read), "every setting is documented in the README"
+
+
+def test_settings_sections_are_all_typed():
+    assert all(field.type for field in fields(Settings))
