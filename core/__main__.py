@@ -138,7 +138,11 @@ async def _discord(runtime, stop: asyncio.Event) -> None:  # type: ignore[no-unt
         return
     from core.discord_bot.bot import BotServices, create_bot, run_bot
 
-    bot = create_bot(BotServices(runtime.watchtime, runtime.guilds, runtime.health))
+    services = BotServices(runtime.watchtime, runtime.guilds, runtime.health)
+    # Slash commands are uploaded to Discord only when the command set changes.
+    bot = create_bot(
+        services, command_hash_path=runtime.settings.data_dir / "discord-commands.sha256"
+    )
     await run_bot(bot, token, stop)
 
 

@@ -116,3 +116,12 @@ def make_runtime(tmp_path: Path, kick_keys):
     yield make
     for runtime in built:
         runtime.close()
+
+
+@pytest.fixture
+def postgres_engine(postgres_url: str) -> Iterator[Engine]:
+    """A migrated, empty PostgreSQL database."""
+    engine = create_engine(_fresh_postgres_database(postgres_url))
+    migrate(engine)
+    yield engine
+    engine.dispose()

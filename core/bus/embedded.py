@@ -19,7 +19,7 @@ from sqlalchemy.engine import Engine
 
 from core.bus.base import BusUnavailable, Handler
 from core.events import Event, event_from_dict, event_to_dict, utc
-from core.storage.db import insert_for
+from core.storage.db import insert_if_absent
 from core.storage.tables import bus_events
 
 log = logging.getLogger(__name__)
@@ -64,8 +64,7 @@ class EmbeddedBus:
         }
         try:
             with self.engine.begin() as conn:
-                stmt = insert_for(conn, bus_events).values(row).on_conflict_do_nothing()
-                is_new = conn.execute(stmt).rowcount == 1
+                is_new = insert_if_absent(conn, bus_events, row)
         except sa.exc.SQLAlchemyError as exc:
             raise BusUnavailable("the event queue in the database is unavailable") from exc
         if is_new:

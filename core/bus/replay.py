@@ -16,7 +16,7 @@ from sqlalchemy.engine import Engine
 
 from core.bus.base import BusUnavailable
 from core.events import utc
-from core.storage.db import insert_for
+from core.storage.db import insert_if_absent
 from core.storage.tables import webhook_receipts
 
 REMEMBER_FOR = timedelta(days=1)
@@ -41,10 +41,8 @@ class DatabaseReplayGuard:
     def first_sighting(self, message_id: str) -> bool:
         try:
             with self.engine.begin() as conn:
-                stmt = insert_for(conn, webhook_receipts).values(
-                    message_id=message_id[:128], received_at=utc(self.clock())
-                )
-                return conn.execute(stmt.on_conflict_do_nothing()).rowcount == 1
+                row = {"message_id": message_id[:128], "received_at": utc(self.clock())}
+                return insert_if_absent(conn, webhook_receipts, row)
         except sa.exc.SQLAlchemyError as exc:
             raise BusUnavailable("the database is unavailable") from exc
 

@@ -117,6 +117,16 @@ def pending_migrations(engine: Engine) -> list[str]:
         return [rev.revision for rev in script.iterate_revisions(heads, current or "base")]
 
 
+def insert_if_absent(conn: Connection, table: sa.Table, values: dict[str, Any]) -> bool:
+    """Insert one row unless its key exists; True when this call inserted it.
+
+    Uses RETURNING rather than ``rowcount``, which psycopg 3 does not report for an INSERT.
+    """
+    key = next(iter(table.primary_key.columns))
+    stmt = insert_for(conn, table).values(values).on_conflict_do_nothing().returning(key)
+    return conn.execute(stmt).first() is not None
+
+
 def insert_for(conn: Connection, table: sa.Table) -> Any:
     """The dialect's INSERT, which has ``on_conflict_do_nothing`` / ``on_conflict_do_update``."""
     dialect_insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert

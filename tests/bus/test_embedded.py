@@ -25,8 +25,8 @@ def clock() -> FakeClock:
 
 
 @pytest.fixture
-def bus(sqlite_engine: Engine, clock: FakeClock):
-    bus = EmbeddedBus(sqlite_engine, poll_seconds=0.02, clock=clock)
+def bus(engine: Engine, clock: FakeClock):
+    bus = EmbeddedBus(engine, poll_seconds=0.02, clock=clock)
     yield bus
     bus.close()
 
@@ -37,14 +37,14 @@ def _rows(engine: Engine) -> dict[str, sa.Row]:
 
 
 async def test_a_failed_event_waits_two_to_the_attempts_seconds_before_its_retry(
-    bus: EmbeddedBus, clock: FakeClock, sqlite_engine: Engine
+    bus: EmbeddedBus, clock: FakeClock, engine: Engine
 ):
     event = make_event()
     bus.publish(event)
     recorder = Recorder(lambda e, delivery: _raise() if delivery <= 2 else None)
 
     assert await bus.deliver_due(recorder) == 1  # attempt 1 fails: next in 2 s
-    row = _rows(sqlite_engine)[event.key]
+    row = _rows(engine)[event.key]
     assert (row.attempts, row.next_attempt_at) == (1, START + timedelta(seconds=2))
     assert "boom" in row.last_error
     clock.advance(timedelta(seconds=1.9))
@@ -57,7 +57,7 @@ async def test_a_failed_event_waits_two_to_the_attempts_seconds_before_its_retry
     assert await bus.deliver_due(recorder) == 1  # attempt 3 succeeds
 
     assert recorder.deliveries[event.key] == 3
-    assert _rows(sqlite_engine)[event.key].acked_at == clock()
+    assert _rows(engine)[event.key].acked_at == clock()
     assert bus.backlog() == 0
 
 
@@ -66,7 +66,7 @@ def _raise() -> None:
 
 
 async def test_prune_forgets_old_acknowledged_events_and_keeps_the_rest(
-    bus: EmbeddedBus, clock: FakeClock, sqlite_engine: Engine
+    bus: EmbeddedBus, clock: FakeClock, engine: Engine
 ):
     old_done, old_failing, old_dead = make_event("done"), make_event("failing"), make_event("x")
     for event in (old_done, old_failing, old_dead):
@@ -75,7 +75,7 @@ async def test_prune_forgets_old_acknowledged_events_and_keeps_the_rest(
     fail = {old_failing.key, old_dead.key}
     recorder = Recorder(lambda e, delivery: _raise() if e.key in fail else None)
     await bus.deliver_due(recorder)  # done is acked, failing and dead are set aside (dead)
-    with sqlite_engine.begin() as conn:  # make "failing" merely waiting for a retry again
+    with engine.begin() as conn:  # make "failing" merely waiting for a retry again
         conn.execute(
             sa.update(bus_events)
             .where(bus_events.c.event_key == old_failing.key)
@@ -88,16 +88,16 @@ async def test_prune_forgets_old_acknowledged_events_and_keeps_the_rest(
     await bus.deliver_due(Recorder())
 
     assert bus.prune() == 1
-    assert set(_rows(sqlite_engine)) == {old_failing.key, old_dead.key, recent_done.key}
+    assert set(_rows(engine)) == {old_failing.key, old_dead.key, recent_done.key}
     assert bus.prune() == 0
     assert bus.publish(recent_done) is False  # still remembered while kept
 
 
 async def test_an_undecodable_row_is_set_aside_without_stopping_delivery(
-    bus: EmbeddedBus, sqlite_engine: Engine
+    bus: EmbeddedBus, engine: Engine
 ):
     bad_payloads = ["{not json", '{"kind": "no such kind"}', "[]", '{"kind": "followed"}']
-    with sqlite_engine.begin() as conn:
+    with engine.begin() as conn:
         for n, payload in enumerate(bad_payloads):
             conn.execute(
                 sa.insert(bus_events).values(
@@ -111,7 +111,7 @@ async def test_an_undecodable_row_is_set_aside_without_stopping_delivery(
     async with running(bus, recorder):
         await eventually(lambda: recorder.deliveries[good.key] == 1 and bus.backlog() == 0)
 
-    rows = _rows(sqlite_engine)
+    rows = _rows(engine)
     for n in range(len(bad_payloads)):
         assert rows[f"bad-{n}"].dead_at is not None
         assert rows[f"bad-{n}"].last_error.startswith("undecodable")
@@ -119,8 +119,8 @@ async def test_an_undecodable_row_is_set_aside_without_stopping_delivery(
     assert recorder.deliveries == {good.key: 1}
 
 
-async def test_a_publish_from_another_thread_wakes_the_consumer_at_once(sqlite_engine: Engine):
-    bus = EmbeddedBus(sqlite_engine, poll_seconds=30)
+async def test_a_publish_from_another_thread_wakes_the_consumer_at_once(engine: Engine):
+    bus = EmbeddedBus(engine, poll_seconds=30)
     recorder = Recorder()
     async with running(bus, recorder):
         await asyncio.sleep(0.05)  # the loop is now waiting up to 30 s

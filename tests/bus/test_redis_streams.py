@@ -98,10 +98,12 @@ def redis_client(redis_url: str) -> Iterator[redis.Redis]:
     client.close()
 
 
-@pytest.fixture(params=["embedded", "redis"])
+@pytest.fixture(params=["embedded-sqlite", "embedded-postgresql", "redis"])
 def case(request: pytest.FixtureRequest) -> Iterator[Case]:
-    if request.param == "embedded":
+    if request.param == "embedded-sqlite":
         made = _embedded_case(request.getfixturevalue("sqlite_engine"))
+    elif request.param == "embedded-postgresql":
+        made = _embedded_case(request.getfixturevalue("postgres_engine"))
     else:
         made = _redis_case(
             request.getfixturevalue("redis_url"), request.getfixturevalue("redis_client")

@@ -40,8 +40,8 @@ def fresh_chat_body(said_at: datetime) -> bytes:
 
 
 @pytest.fixture
-def runtime(make_runtime):
-    runtime = make_runtime()
+def runtime(make_runtime, database_url):
+    runtime = make_runtime(DATABASE_URL=database_url)
     runtime.guilds.set_kick_channel(GUILD, "broadcaster_channel", BROADCASTER)
     runtime.guilds.set_kick_channel(OTHER_GUILD, "gigachad", "333")
     return runtime

@@ -1,0 +1,272 @@
+"""The Discord bot: construction, cogs, slash command sync, error replies and the run loop.
+
+Every command is a hybrid command, so it works both as ``!name`` and as ``/name``. Slash commands
+must be registered with Discord ("synced"); Discord rate-limits that, so the bot syncs only when
+the set of commands changed since the last sync (see :meth:`StreamKeeperBot.sync_app_commands`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import json
+import logging
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from core.discord_bot.cogs.health import HealthCog
+from core.discord_bot.cogs.watchtime import WatchtimeCog
+from core.discord_bot.render import NO_MENTIONS
+from core.features.guilds.service import GuildService
+from core.features.watchtime.service import WatchtimeService
+from core.health import HealthReport
+
+log = logging.getLogger(__name__)
+
+SOMETHING_WENT_WRONG = "Something went wrong; the error was logged."
+LOGIN_REJECTED = "Discord rejected DISCORD_TOKEN; check it in the Developer Portal"
+MISSING_INTENTS = (
+    "Discord refused the Server Members or Message Content intent; turn both on under "
+    "Bot > Privileged Gateway Intents in the Developer Portal"
+)
+# Stopping waits this long for discord.py to close its connections before giving up on them.
+CLOSE_TIMEOUT_SECONDS = 10.0
+
+PERMISSION_NAMES = {
+    "manage_guild": "Manage Server",
+    "manage_roles": "Manage Roles",
+    "manage_channels": "Manage Channels",
+    "manage_messages": "Manage Messages",
+    "send_messages": "Send Messages",
+    "embed_links": "Embed Links",
+    "administrator": "Administrator",
+}
+
+
+@dataclass(frozen=True)
+class BotServices:
+    watchtime: WatchtimeService
+    guilds: GuildService
+    health: Callable[[], HealthReport]
+
+
+class StreamKeeperBot(commands.Bot):
+    def __init__(self, services: BotServices, *, command_hash_path: Path | None = None) -> None:
+        intents = discord.Intents.default()
+        intents.message_content = True  # prefix commands (!watchtime) read message text
+        # Role sync (next feature) needs the member list and member updates; without this
+        # intent guild.members holds only the bot and whoever spoke recently.
+        intents.members = True
+        super().__init__(
+            command_prefix="!",
+            case_insensitive=True,
+            intents=intents,
+            # Belt and braces: every send passes NO_MENTIONS too, but a forgotten one stays inert.
+            allowed_mentions=NO_MENTIONS,
+            help_command=commands.DefaultHelpCommand(
+                verify_checks=True,  # list only the commands the caller may use here
+                no_category="Help",
+                dm_help=False,
+            ),
+        )
+        self.services = services
+        self.command_hash_path = command_hash_path
+
+    async def setup_hook(self) -> None:
+        await self.load_cogs()
+        await self.sync_app_commands()
+
+    async def load_cogs(self) -> None:
+        for cog in build_cogs(self.services):
+            await self.add_cog(cog)
+
+    async def sync_app_commands(self) -> None:
+        """Register the slash commands with Discord when they changed since the last sync.
+
+        With ``command_hash_path`` set, the bot stores a hash of the synced command set there
+        and syncs only when the hash differs, so restarts (or a crash loop) do not spend
+        Discord's rate limit. Without it, the bot syncs once per start.
+        """
+        fingerprint = command_fingerprint(self.tree, self.application_id)
+        path = self.command_hash_path
+        if path is not None and read_fingerprint(path) == fingerprint:
+            log.info("slash commands unchanged since the last sync; not syncing")
+            return
+        synced = await self.tree.sync()
+        log.info("synced %d slash commands with Discord", len(synced))
+        if path is not None:
+            write_fingerprint(path, fingerprint)
+
+    async def on_command_error(  # type: ignore[override]
+        self, ctx: commands.Context[commands.Bot], error: commands.CommandError
+    ) -> None:
+        if ctx.command is not None and ctx.command.has_error_handler():
+            return
+        if ctx.cog is not None and ctx.cog.has_error_handler():
+            return
+        reply = explain_error(ctx, error)
+        if reply is None:
+            return
+        if reply == SOMETHING_WENT_WRONG:
+            log.exception(
+                "command %r failed",
+                ctx.command.qualified_name if ctx.command else ctx.invoked_with,
+                exc_info=getattr(error, "original", error),
+            )
+        try:
+            await ctx.send(reply, ephemeral=True, allowed_mentions=NO_MENTIONS)
+        except discord.HTTPException as exc:
+            log.warning("could not send an error reply in channel %s: %s", ctx.channel.id, exc)
+
+
+def create_bot(services: BotServices, *, command_hash_path: Path | None = None) -> StreamKeeperBot:
+    """The bot, not yet connected. Cogs load and slash commands sync when it logs in.
+
+    ``command_hash_path`` is where the hash of the last synced slash command set lives
+    (e.g. ``data/discord-commands.sha256``); None syncs once per start.
+    """
+    return StreamKeeperBot(services, command_hash_path=command_hash_path)
+
+
+def build_cogs(services: BotServices) -> list[commands.Cog]:
+    return [
+        WatchtimeCog(services.watchtime, services.guilds),
+        HealthCog(services.health),
+    ]
+
+
+# --- slash command sync --------------------------------------------------------------------
+
+
+def command_fingerprint(tree: app_commands.CommandTree, application_id: int | None) -> str:
+    """A hash of what ``tree.sync()`` would upload for this application."""
+    payload = {
+        "application_id": application_id,
+        "commands": sorted(
+            (command.to_dict(tree) for command in tree.get_commands()),
+            key=lambda command: (command.get("type", 1), command["name"]),
+        ),
+    }
+    encoded = json.dumps(payload, sort_keys=True, default=str).encode()
+    return hashlib.sha256(encoded).hexdigest()
+
+
+def read_fingerprint(path: Path) -> str | None:
+    try:
+        return path.read_text(encoding="utf-8").strip() or None
+    except FileNotFoundError:
+        return None
+
+
+def write_fingerprint(path: Path, fingerprint: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(fingerprint + "\n", encoding="utf-8")
+
+
+# --- error replies -------------------------------------------------------------------------
+
+
+def explain_error(ctx: commands.Context[commands.Bot], error: Exception) -> str | None:
+    """What to tell the user about ``error``; None to stay silent (unknown commands)."""
+    while isinstance(error, commands.HybridCommandError):
+        error = error.original
+    usage = usage_of(ctx)
+    match error:
+        case commands.CommandNotFound():
+            return None
+        case commands.MissingRequiredArgument():
+            return f"Missing {error.param.name}. {usage}"
+        case commands.RangeError():
+            return f"Pick a number from {error.minimum} to {error.maximum}. {usage}"
+        case commands.MemberNotFound():
+            return "I can't find that member in this server."
+        case commands.UserInputError() | app_commands.TransformerError():
+            return f"That doesn't look right. {usage}"
+        case commands.NoPrivateMessage() | app_commands.NoPrivateMessage():
+            return "This command only works in a server, not in direct messages."
+        case commands.MissingPermissions() | app_commands.MissingPermissions():
+            needed = permission_names(error.missing_permissions)
+            return f"You need the {needed} permission to use {invocation_of(ctx)}."
+        case commands.BotMissingPermissions() | app_commands.BotMissingPermissions():
+            needed = permission_names(error.missing_permissions)
+            return f"I need the {needed} permission here to do that."
+        case commands.CommandOnCooldown() | app_commands.CommandOnCooldown():
+            return f"Slow down: try again in {math.ceil(error.retry_after)} s."
+        case commands.MaxConcurrencyReached():
+            return "That command is already running; try again in a moment."
+        case commands.DisabledCommand():
+            return "That command is turned off."
+        case commands.CheckFailure() | app_commands.CheckFailure():
+            return "You can't use that command here."
+        case _:
+            return SOMETHING_WENT_WRONG
+
+
+def usage_of(ctx: commands.Context[commands.Bot]) -> str:
+    if ctx.command is None:
+        return ""
+    signature = f" {ctx.command.signature}" if ctx.command.signature else ""
+    return f"Usage: {invocation_of(ctx)}{signature}"
+
+
+def invocation_of(ctx: commands.Context[commands.Bot]) -> str:
+    """How the user calls the command: ``!tracking on`` (or ``/tracking on`` from a slash)."""
+    name = ctx.command.qualified_name if ctx.command else (ctx.invoked_with or "")
+    return f"{ctx.clean_prefix}{name}"
+
+
+def permission_names(missing: list[str]) -> str:
+    names = [
+        PERMISSION_NAMES.get(name, name.replace("_", " ").replace("guild", "server").title())
+        for name in missing
+    ]
+    return " and ".join(names)
+
+
+# --- running -------------------------------------------------------------------------------
+
+
+async def run_bot(bot: commands.Bot, token: str, stop: asyncio.Event) -> None:
+    """Run ``bot`` until ``stop`` is set. Never raises: the web side and pipeline keep running.
+
+    A rejected token or refused intents log one plain line; anything else logs its traceback.
+    The token itself is never logged.
+    """
+    async with bot:
+        start = asyncio.create_task(bot.start(token), name="discord-bot")
+        stopped = asyncio.create_task(stop.wait(), name="discord-bot-stop")
+        was_stopped = False
+        try:
+            await asyncio.wait({start, stopped}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stopped.cancel()
+            if not start.done():
+                was_stopped = True
+                log.info("stopping the Discord bot")
+                await bot.close()
+                # Closing mid-login makes start() fail on the closed session; that is the
+                # stop we asked for, not an error worth reporting.
+                with contextlib.suppress(TimeoutError, Exception):
+                    await asyncio.wait_for(start, CLOSE_TIMEOUT_SECONDS)
+        if not was_stopped and start.exception() is not None:
+            _log_start_failure(start.exception())
+
+
+def _log_start_failure(error: BaseException | None) -> None:
+    match error:
+        case discord.LoginFailure():
+            log.error(LOGIN_REJECTED)
+        case discord.PrivilegedIntentsRequired():
+            log.error(MISSING_INTENTS)
+        case BaseException():
+            log.error(
+                "the Discord bot stopped on an unexpected error",
+                exc_info=(type(error), error, error.__traceback__),
+            )

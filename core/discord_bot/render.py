@@ -1,0 +1,125 @@
+"""What the bot says: pure functions from plain values to message text and embeds.
+
+Viewer names come from Kick chat, so anyone can pick one; everything a viewer controls passes
+through :func:`inert` before it reaches Discord.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import discord
+
+from core.events import utc
+from core.features.watchtime.service import RankedWatchtime, TrackingStatus
+from core.health import HealthReport
+
+NO_MENTIONS = discord.AllowedMentions.none()
+LEADERBOARD_MIN = 1
+LEADERBOARD_MAX = 25
+LEADERBOARD_DEFAULT = 10
+MESSAGE_LIMIT = 2000
+GREEN = "\N{LARGE GREEN CIRCLE}"
+RED = "\N{LARGE RED CIRCLE}"
+EMPTY_LEADERBOARD = (
+    "No watchtime recorded yet. Viewers earn it by chatting while the stream is live."
+)
+
+
+def inert(text: str) -> str:
+    """``text`` shown literally: no markdown, and ``@everyone`` or ``<@id>`` mention nobody."""
+    return discord.utils.escape_markdown(discord.utils.escape_mentions(text))
+
+
+def format_duration(seconds: int) -> str:
+    """Whole hours and minutes, rounded down: ``0 min``, ``45 min``, ``2 h 05 min``."""
+    minutes = max(0, int(seconds)) // 60
+    hours, minutes = divmod(minutes, 60)
+    if hours == 0:
+        return f"{minutes} min"
+    return f"{hours} h {minutes:02d} min"
+
+
+def format_last_seen(moment: datetime | None) -> str:
+    """A Discord timestamp ("3 hours ago", in each reader's own language and time zone)."""
+    if moment is None:
+        return "never"
+    return discord.utils.format_dt(utc(moment), "R")
+
+
+def viewer_watchtime(ranked: RankedWatchtime, total_viewers: int) -> str:
+    entry = ranked.entry
+    return (
+        f"**{inert(entry.username)}** has watched {format_duration(entry.seconds)}, "
+        f"rank #{ranked.rank} of {total_viewers}, last seen {format_last_seen(entry.last_seen)}."
+    )
+
+
+def no_watchtime_for(username: str) -> str:
+    return f"No watchtime recorded for {inert(username)} yet."
+
+
+def linking_comes_soon(prefix: str) -> str:
+    return (
+        f"Linking Discord accounts to Kick comes soon; for now use {prefix}watchtime <kick name>."
+    )
+
+
+def leaderboard_embed(guild_name: str, rows: list[RankedWatchtime]) -> discord.Embed:
+    lines = [
+        f"**#{row.rank}** {inert(row.entry.username)} - {format_duration(row.entry.seconds)}"
+        for row in rows
+    ]
+    return discord.Embed(
+        title=f"Watchtime leaderboard: {inert(guild_name)}",
+        description="\n".join(lines),
+        colour=discord.Colour.green(),
+    )
+
+
+def tracking_status(status: TrackingStatus) -> str:
+    last_tick = (
+        discord.utils.format_dt(utc(status.last_tick_at), "R")
+        if status.last_tick_at is not None
+        else "not yet"
+    )
+    state = "on" if status.enabled else "off"
+    return "\n".join(
+        [
+            f"Watchtime tracking is **{state}**.",
+            f"Viewers present now: {status.present_viewers}",
+            f"Credited every {status.interval_seconds} s to viewers who chatted in the last "
+            f"{status.active_window_minutes} min",
+            f"Last tick: {last_tick}",
+        ]
+    )
+
+
+def tracking_changed(status: TrackingStatus) -> str:
+    if status.enabled:
+        return "Watchtime tracking is now **on**: viewers who chat while live earn watchtime."
+    return "Watchtime tracking is now **off**: nobody earns watchtime until you turn it on."
+
+
+def tracking_usage(prefix: str) -> str:
+    return f"Usage: {prefix}tracking on | off | status"
+
+
+def health_report(report: HealthReport) -> str:
+    """Overall status first, then one line per check with a green or red mark."""
+    failing = sum(1 for check in report.checks if not check.ok)
+    if failing:
+        header = f"{RED} **Failing**: {failing} of {len(report.checks)} checks fail"
+    else:
+        header = f"{GREEN} **Healthy**: all {len(report.checks)} checks pass"
+    lines = [
+        f"{GREEN if check.ok else RED} {inert(line)}"
+        for check, line in zip(report.checks, report.lines(), strict=True)
+    ]
+    return truncate("\n".join([header, *lines]), MESSAGE_LIMIT)
+
+
+def truncate(text: str, limit: int) -> str:
+    if len(text) <= limit:
+        return text
+    return text[: limit - 1] + "\N{HORIZONTAL ELLIPSIS}"

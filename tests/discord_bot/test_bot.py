@@ -1,0 +1,163 @@
+"""The bot as a whole: which cogs it loads, how it syncs slash commands, how it starts and stops."""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import logging
+import pkgutil
+from collections import Counter
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import discord
+import pytest
+from discord.ext import commands
+
+import core.discord_bot.cogs
+from core.discord_bot.bot import (
+    LOGIN_REJECTED,
+    BotServices,
+    build_cogs,
+    command_fingerprint,
+    create_bot,
+    permission_names,
+    run_bot,
+)
+from tests.fakes.discord_api import (
+    APPLICATION_ID,
+    GOOD_TOKEN,
+    SLOW_TOKEN,
+    FakeDiscordApi,
+    fake_discord_api,
+)
+
+
+@pytest.fixture
+async def discord_api(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[FakeDiscordApi]:
+    async with fake_discord_api() as api:
+        # discord.py has no setting for its API base URL; this class attribute is the only seam.
+        monkeypatch.setattr(discord.http.Route, "BASE", api.url)
+        yield api
+
+
+def cog_modules() -> set[str]:
+    package = core.discord_bot.cogs
+    return {
+        f"{package.__name__}.{module.name}"
+        for module in pkgutil.iter_modules(package.__path__)
+        if not module.name.startswith("_")
+    }
+
+
+def names_and_aliases(command_list: list[commands.Command]) -> list[str]:
+    return [name for command in command_list for name in (command.name, *command.aliases)]
+
+
+async def test_every_cog_loads_and_no_command_name_or_alias_repeats(services: BotServices) -> None:
+    for module in cog_modules():
+        importlib.import_module(module)
+    cogs = build_cogs(services)
+    assert {type(cog).__module__ for cog in cogs} == cog_modules(), "a cog module is not loaded"
+
+    bot = create_bot(services)
+    await bot.load_cogs()
+
+    levels = [list(bot.commands)] + [
+        list(group.commands) for group in bot.walk_commands() if isinstance(group, commands.Group)
+    ]
+    for level in levels:
+        repeated = [name for name, n in Counter(names_and_aliases(level)).items() if n > 1]
+        assert not repeated, f"command names or aliases used twice: {repeated}"
+    slash_names = [command.name for command in bot.tree.get_commands()]
+    assert len(slash_names) == len(set(slash_names))
+    assert set(slash_names) == {"watchtime", "leaderboard", "tracking", "health"}
+
+
+def test_bot_uses_bang_prefix_any_case_and_the_intents_it_needs(services: BotServices) -> None:
+    bot = create_bot(services)
+
+    assert bot.command_prefix == "!"
+    assert bot.case_insensitive
+    assert bot.intents.message_content
+    assert bot.intents.members
+    assert bot.allowed_mentions is not None
+    assert bot.allowed_mentions.to_dict() == {"parse": []}
+
+
+def test_permission_names_are_the_ones_discord_shows() -> None:
+    assert permission_names(["manage_guild"]) == "Manage Server"
+    assert permission_names(["manage_roles", "kick_members"]) == "Manage Roles and Kick Members"
+
+
+async def test_login_syncs_slash_commands_once_until_they_change(
+    discord_api: FakeDiscordApi, services: BotServices, tmp_path: Path
+) -> None:
+    hash_path = tmp_path / "data" / "discord-commands.sha256"
+
+    first = create_bot(services, command_hash_path=hash_path)
+    async with first:
+        await first.login(GOOD_TOKEN)
+    assert len(discord_api.command_uploads) == 1
+    assert {c["name"] for c in discord_api.command_uploads[0]} == {
+        "watchtime",
+        "leaderboard",
+        "tracking",
+        "health",
+    }
+    unsynced = create_bot(services)
+    await unsynced.load_cogs()
+    assert hash_path.read_text().strip() == command_fingerprint(unsynced.tree, APPLICATION_ID)
+
+    second = create_bot(services, command_hash_path=hash_path)
+    async with second:
+        await second.login(GOOD_TOKEN)
+    assert len(discord_api.command_uploads) == 1, "an unchanged command set was synced again"
+
+    hash_path.write_text("a hash from an older command set\n")
+    third = create_bot(services, command_hash_path=hash_path)
+    async with third:
+        await third.login(GOOD_TOKEN)
+    assert len(discord_api.command_uploads) == 2
+
+
+async def test_without_a_hash_path_every_start_syncs_once(
+    discord_api: FakeDiscordApi, services: BotServices
+) -> None:
+    for _ in range(2):
+        bot = create_bot(services)
+        async with bot:
+            await bot.login(GOOD_TOKEN)
+
+    assert len(discord_api.command_uploads) == 2
+
+
+async def test_rejected_token_logs_one_plain_line_and_returns(
+    discord_api: FakeDiscordApi, services: BotServices, caplog: pytest.LogCaptureFixture
+) -> None:
+    token = "wrong.secret.token"
+    caplog.set_level(logging.DEBUG)
+
+    await asyncio.wait_for(run_bot(create_bot(services), token, asyncio.Event()), 10)
+
+    assert discord_api.login_attempts == 1
+    problems = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    problems = [p for p in problems if "voice will NOT be supported" not in p]
+    assert problems == [LOGIN_REJECTED]
+    assert all(token not in record.getMessage() for record in caplog.records)
+    assert all(record.exc_info is None for record in caplog.records if "core" in record.name)
+
+
+async def test_setting_stop_closes_the_bot_even_mid_login(
+    discord_api: FakeDiscordApi, services: BotServices, caplog: pytest.LogCaptureFixture
+) -> None:
+    bot = create_bot(services)
+    stop = asyncio.Event()
+    running = asyncio.create_task(run_bot(bot, SLOW_TOKEN, stop))
+    await asyncio.wait_for(discord_api.login_started.wait(), 10)
+
+    stop.set()
+    await asyncio.wait_for(running, 10)
+
+    assert bot.is_closed()
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]

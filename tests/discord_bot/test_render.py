@@ -1,0 +1,131 @@
+"""What the bot says, checked without Discord."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from core.discord_bot import render
+from core.events import Platform
+from core.features.watchtime.repository import WatchtimeRow
+from core.features.watchtime.service import RankedWatchtime, TrackingStatus
+from core.health import Check, HealthReport
+
+SEEN = datetime(2030, 6, 1, 22, 5, tzinfo=UTC)
+
+
+def ranked(rank: int, username: str, seconds: int, last_seen: datetime | None = SEEN):
+    return RankedWatchtime(
+        rank, WatchtimeRow(Platform.KICK, str(1000 + rank), username, seconds, last_seen)
+    )
+
+
+@pytest.mark.parametrize(
+    ("seconds", "expected"),
+    [
+        (0, "0 min"),
+        (59, "0 min"),
+        (60, "1 min"),
+        (3599, "59 min"),
+        (3600, "1 h 00 min"),
+        (7500, "2 h 05 min"),
+        (90061, "25 h 01 min"),
+        (-5, "0 min"),
+    ],
+)
+def test_format_duration_shows_whole_hours_and_minutes(seconds: int, expected: str) -> None:
+    assert render.format_duration(seconds) == expected
+
+
+def test_last_seen_is_a_relative_discord_timestamp_even_for_naive_utc() -> None:
+    expected = f"<t:{int(SEEN.timestamp())}:R>"
+    assert render.format_last_seen(SEEN) == expected
+    assert render.format_last_seen(SEEN.replace(tzinfo=None)) == expected
+    assert render.format_last_seen(None) == "never"
+
+
+def test_viewer_watchtime_shows_time_rank_and_last_seen() -> None:
+    text = render.viewer_watchtime(ranked(3, "carol", 7500), total_viewers=42)
+
+    assert text == (
+        f"**carol** has watched 2 h 05 min, rank #3 of 42, last seen <t:{int(SEEN.timestamp())}:R>."
+    )
+
+
+@pytest.mark.parametrize(
+    "name", ["@everyone", "@here", "**bold**", "<@123456789012345678>", "__x__`y`"]
+)
+def test_inert_names_neither_mention_nor_format(name: str) -> None:
+    shown = render.inert(name)
+
+    assert "@everyone" not in shown
+    assert "@here" not in shown
+    assert "<@1" not in shown
+    assert "**" not in shown
+    assert "__" not in shown
+    assert "`y`" not in shown
+
+
+def test_no_watchtime_reply_escapes_the_name() -> None:
+    assert render.no_watchtime_for("**x**") == r"No watchtime recorded for \*\*x\*\* yet."
+
+
+def test_leaderboard_embed_lists_rank_name_and_time() -> None:
+    embed = render.leaderboard_embed(
+        "My *Server*", [ranked(1, "alice", 7200), ranked(2, "bob_the_viewer", 61)]
+    )
+
+    assert embed.title == r"Watchtime leaderboard: My \*Server\*"
+    assert embed.description == "**#1** alice - 2 h 00 min\n**#2** bob\\_the\\_viewer - 1 min"
+
+
+def test_tracking_status_shows_state_presence_interval_window_and_last_tick() -> None:
+    status = TrackingStatus(
+        enabled=True,
+        present_viewers=4,
+        last_tick_at=SEEN,
+        interval_seconds=60,
+        active_window_minutes=5,
+    )
+
+    text = render.tracking_status(status)
+
+    assert "**on**" in text
+    assert "Viewers present now: 4" in text
+    assert "every 60 s" in text
+    assert "last 5 min" in text
+    assert f"<t:{int(SEEN.timestamp())}:R>" in text
+
+
+def test_tracking_status_before_the_first_tick() -> None:
+    status = TrackingStatus(False, 0, None, 60, 5)
+
+    text = render.tracking_status(status)
+
+    assert "**off**" in text
+    assert "Last tick: not yet" in text
+
+
+def test_health_report_puts_the_overall_status_first_and_marks_each_check() -> None:
+    report = HealthReport(
+        [Check("database", True, "sqlite"), Check("redis", False, "connection refused")]
+    )
+
+    lines = render.health_report(report).splitlines()
+
+    assert lines[0] == f"{render.RED} **Failing**: 1 of 2 checks fail"
+    assert lines[1] == f"{render.GREEN} ok   database: sqlite"
+    assert lines[2] == f"{render.RED} FAIL redis: connection refused"
+
+
+def test_healthy_report_says_so_first() -> None:
+    report = HealthReport([Check("database", True, "sqlite")])
+
+    assert render.health_report(report).startswith(f"{render.GREEN} **Healthy**")
+
+
+def test_health_report_stays_within_discords_message_limit() -> None:
+    report = HealthReport([Check("database", False, "x" * 5000)])
+
+    assert len(render.health_report(report)) <= render.MESSAGE_LIMIT

@@ -1,0 +1,109 @@
+"""A loopback stand-in for Discord's REST API: just enough for a bot to log in and sync commands.
+
+Tokens decide how login goes: ``GOOD_TOKEN`` logs in, any other token is rejected (401) the way
+Discord rejects a wrong one, and ``SLOW_TOKEN`` never gets an answer. Command uploads are recorded.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+
+GOOD_TOKEN = "good.fake.token"
+SLOW_TOKEN = "slow.fake.token"
+APPLICATION_ID = 424242424242424242
+BOT_USER = {
+    "id": str(APPLICATION_ID),
+    "username": "StreamKeeper",
+    "discriminator": "0",
+    "global_name": None,
+    "avatar": None,
+    "bot": True,
+}
+
+
+@dataclass
+class FakeDiscordApi:
+    url: str = ""
+    command_uploads: list[list[dict[str, Any]]] = field(default_factory=list)
+    login_attempts: int = 0
+    login_started: asyncio.Event = field(default_factory=asyncio.Event)
+    release_slow_logins: asyncio.Event = field(default_factory=asyncio.Event)
+
+
+def _json(payload: object, status: int = 200) -> web.Response:
+    # discord.py parses a body only when Content-Type is exactly application/json (no charset).
+    return web.Response(
+        body=json.dumps(payload).encode(),
+        status=status,
+        headers={"Content-Type": "application/json"},
+    )
+
+
+def _token(request: web.Request) -> str:
+    return request.headers.get("Authorization", "").removeprefix("Bot ")
+
+
+@asynccontextmanager
+async def fake_discord_api() -> AsyncIterator[FakeDiscordApi]:
+    """Serve the fake on 127.0.0.1; ``api.url`` is the base for ``discord.http.Route.BASE``."""
+    api = FakeDiscordApi()
+    routes = web.RouteTableDef()
+
+    @routes.get("/api/v10/users/@me")
+    async def me(request: web.Request) -> web.Response:
+        api.login_attempts += 1
+        api.login_started.set()
+        token = _token(request)
+        if token == SLOW_TOKEN:
+            await api.release_slow_logins.wait()
+        if token != GOOD_TOKEN:
+            return _json({"message": "401: Unauthorized", "code": 0}, status=401)
+        return _json(BOT_USER)
+
+    @routes.get("/api/v10/oauth2/applications/@me")
+    async def application(request: web.Request) -> web.Response:
+        return _json(
+            {
+                "id": str(APPLICATION_ID),
+                "name": "StreamKeeper",
+                "description": "",
+                "icon": None,
+                "bot_public": False,
+                "bot_require_code_grant": False,
+                "owner": {**BOT_USER, "id": "1", "username": "owner", "bot": False},
+                "verify_key": "00",
+                "flags": 0,
+            }
+        )
+
+    @routes.put("/api/v10/applications/{application_id}/commands")
+    async def sync_commands(request: web.Request) -> web.Response:
+        uploaded = await request.json()
+        api.command_uploads.append(uploaded)
+        return _json(
+            [
+                {**command, "id": str(index + 1), "application_id": str(APPLICATION_ID)}
+                for index, command in enumerate(uploaded)
+            ]
+        )
+
+    app = web.Application()
+    app.add_routes(routes)
+    runner = web.AppRunner(app, handle_signals=False)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    api.url = f"http://127.0.0.1:{port}/api/v10"
+    try:
+        yield api
+    finally:
+        api.release_slow_logins.set()
+        await runner.cleanup()
