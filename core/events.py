@@ -24,9 +24,13 @@ class Platform(enum.StrEnum):
 
 @dataclass(frozen=True)
 class Viewer:
-    """A platform account. ``platform_user_id`` is stable; ``username`` can change."""
+    """A platform account. ``platform_user_id`` is stable; ``username`` can change.
 
-    platform_user_id: str
+    The id is None only when a source names the viewer without one (Kick's Pusher subscription
+    and gift events); a feature that needs the id resolves it by username.
+    """
+
+    platform_user_id: str | None
     username: str
 
 
@@ -217,7 +221,8 @@ def _decode(hint: Any, value: Any) -> Any:
     if hint is datetime:
         return utc(datetime.fromisoformat(value))
     if hint is Viewer:
-        return Viewer(str(value["platform_user_id"]), str(value["username"]))
+        user_id = value["platform_user_id"]
+        return Viewer(None if user_id is None else str(user_id), str(value["username"]))
     if hint is Platform:
         return Platform(value)
     return value

@@ -25,7 +25,7 @@ def remember_viewers(
             "updated_at": seen_at,
         }
         for viewer in seen
-        if viewer.username
+        if viewer.username and viewer.platform_user_id
     ]
     if not rows:
         return

@@ -12,7 +12,6 @@ from core.events import Platform
 from core.storage.db import insert_for
 from core.storage.tables import viewers, watch_presence, watch_settings, watch_streams, watchtime
 
-
 # SQLAlchemy keeps ``rowcount`` only for UPDATE and DELETE; psycopg 3 reports -1 for an INSERT
 # once the cursor is closed. Upserts whose rowcount matters must ask for it to be kept.
 _KEEP_ROWCOUNT = {"preserve_rowcount": True}
@@ -122,6 +121,18 @@ def advance_tick(conn: Connection, guild_id: int, previous: datetime | None, now
         .values(last_tick_at=now)
     )
     return result.rowcount == 1
+
+
+def restart_clock(conn: Connection, guild_id: int, now: datetime) -> None:
+    """Move the guild's last tick forward to ``now`` (never back), so earlier time is not credited.
+
+    A tick that read the old value loses its compare-and-set and credits nothing.
+    """
+    conn.execute(
+        sa.update(watch_settings)
+        .where(watch_settings.c.guild_id == guild_id, watch_settings.c.last_tick_at < now)
+        .values(last_tick_at=now)
+    )
 
 
 def _present_viewers(guild_id: int, active_since: datetime) -> sa.Select:

@@ -4,7 +4,9 @@ A viewer is *present* in a tick when they sent a chat message within the active 
 channel is live (a channel whose status was never seen counts as live). Each tick credits every
 present viewer with the whole seconds elapsed since the guild's previous tick, capped at the
 active window: presence vouches for at most that long, so a bot that was down for an hour does
-not hand out an hour. The first tick a guild ever has only sets its clock.
+not hand out an hour. The first tick a guild ever has only sets its clock. While tracking is off
+ticks credit nothing, and turning it back on restarts the clock at that moment, so no part of the
+time it was off is credited.
 
 Presence and the tick clock are stored, so a restart in the middle of a stream loses nothing.
 Chat handling is idempotent by construction (presence keeps the latest time), and ticks advance
@@ -74,6 +76,8 @@ class WatchtimeService:
     # --- event handlers ------------------------------------------------------------------
 
     def record_chat(self, guild_id: int, event: ChatMessageSent) -> None:
+        if event.viewer.platform_user_id is None:
+            return  # presence is kept by user id; every chat source gives one
         with self.engine.begin() as conn:
             remember_viewers(conn, event.platform, [event.viewer], event.occurred_at)
             repository.mark_present(
@@ -133,8 +137,13 @@ class WatchtimeService:
     # --- settings --------------------------------------------------------------------------
 
     def set_tracking(self, guild_id: int, enabled: bool) -> TrackingStatus:
+        now = utc(self.clock()).replace(microsecond=0)
         with self.engine.begin() as conn:
+            was_enabled = repository.get_tick_state(conn, guild_id).tracking_enabled
             repository.set_tracking(conn, guild_id, enabled)
+            if enabled and not was_enabled:
+                # The next tick must not credit the part of its interval that tracking was off.
+                repository.restart_clock(conn, guild_id, now)
         return self.tracking_status(guild_id)
 
     def tracking_status(self, guild_id: int) -> TrackingStatus:
