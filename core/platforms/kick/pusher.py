@@ -1,0 +1,394 @@
+"""Kick's unofficial Pusher socket: one asyncio connection (aiohttp) subscribed to every alias of a
+streamer's chatroom and channel, publishing the events it reads.
+
+Why this client and not pysher, the alias list and the rule that keeps Pusher and webhooks from
+counting the same money twice: ``docs/pusher.md``. Frame parsing lives in
+:mod:`core.platforms.kick.pusher_events`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import inspect
+import json
+import logging
+import random
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Coroutine
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Literal, TypeVar
+
+import aiohttp
+
+from core.events import ChatMessageSent, Event
+from core.platforms.kick.pusher_events import (
+    PusherFrame,
+    decode_frame,
+    event_from_frame,
+    is_money_like,
+)
+
+log = logging.getLogger(__name__)
+
+KICK_PUSHER_URL = "wss://ws-us2.pusher.com/app/32cbd69e4b950bf97679?protocol=7&client=js&version=8.4.0&flash=false"
+# Pusher's own default, used until connection_established says otherwise.
+DEFAULT_ACTIVITY_TIMEOUT_SECONDS = 120.0
+PONG_TIMEOUT_SECONDS = 30.0
+CONNECT_TIMEOUT_SECONDS = 15.0
+# Pusher asks clients to wait "at least 1 second" after a 4100-4199 close.
+SHORT_WAIT_SECONDS = 1.0
+# A connection that lived this long resets the backoff; one that dies sooner keeps growing it,
+# so a server that accepts and then drops us at once is not hammered.
+STABLE_CONNECTION_SECONDS = 30.0
+# How long ``run`` keeps publishing already received events after ``stop`` is set.
+DRAIN_SECONDS = 2.0
+QUEUE_SIZE = 10_000
+RECENT_KEYS = 4096
+
+Status = Literal["connecting", "connected", "backing_off", "stopped", "failed"]
+Publish = Callable[[Event], Awaitable[None] | None]
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class PusherChannels:
+    """The internal Kick ids the socket needs (not the public API's ids, except the last)."""
+
+    chatroom_id: int
+    channel_id: int | None
+    broadcaster_user_id: str
+
+    def names(self) -> tuple[str, ...]:
+        """Every alias; Kick spreads events over them and repeats some on several."""
+        chatroom = self.chatroom_id
+        names = [f"chatrooms.{chatroom}.v2", f"chatrooms.{chatroom}", f"chatroom_{chatroom}"]
+        if self.channel_id is not None:
+            names += [f"channel.{self.channel_id}", f"channel_{self.channel_id}"]
+        return tuple(names)
+
+
+@dataclass(frozen=True)
+class PusherState:
+    """``subscribed``: channels confirmed on the current connection. ``reconnects``: connection
+    attempts after the first. ``last_error``: why the last connection ended, kept after a
+    successful reconnect."""
+
+    status: Status
+    subscribed: tuple[str, ...] = ()
+    last_event_at: datetime | None = None
+    reconnects: int = 0
+    last_error: str | None = None
+
+
+@dataclass(frozen=True)
+class _Ended:
+    reason: str
+    is_fatal: bool = False
+    min_wait: float = 0.0
+
+
+@dataclass
+class _Connection:
+    activity_timeout: float = DEFAULT_ACTIVITY_TIMEOUT_SECONDS
+    established_at: float | None = None
+    subscribed: list[str] = field(default_factory=list)
+
+
+class PusherListener:
+    def __init__(
+        self,
+        url: str = KICK_PUSHER_URL,
+        *,
+        channel_ids: PusherChannels,
+        publish: Publish,
+        webhooks_active: Callable[[], bool],
+        session: aiohttp.ClientSession | None = None,
+        backoff_base: float = 1.0,
+        backoff_max: float = 60.0,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        rng: Callable[[], float] = random.random,
+        pong_timeout: float = PONG_TIMEOUT_SECONDS,
+    ) -> None:
+        self.url = url
+        self.channel_ids = channel_ids
+        self._publish = publish
+        self._is_async_publish = inspect.iscoroutinefunction(publish) or (
+            inspect.iscoroutinefunction(type(publish).__call__)
+        )
+        self._webhooks_active = webhooks_active
+        self._session = session
+        self._backoff_base = backoff_base
+        self._backoff_max = backoff_max
+        self._sleep = sleep
+        self._rng = rng
+        self._pong_timeout = pong_timeout
+        self._state = PusherState(status="stopped")
+        self._connection = _Connection()
+        self._recent_keys: OrderedDict[str, None] = OrderedDict()
+
+    @property
+    def state(self) -> PusherState:
+        return dataclasses.replace(self._state, subscribed=tuple(self._connection.subscribed))
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Stay connected and publish until ``stop`` is set or Pusher refuses us for good
+        (``pusher:error`` 4000-4099: status "failed"). Never raises for network trouble."""
+        session = self._session or aiohttp.ClientSession()
+        queue: asyncio.Queue[Event] = asyncio.Queue(QUEUE_SIZE)
+        publisher = asyncio.create_task(self._publish_from(queue))
+        attempt = 0
+        attempts_made = 0
+        try:
+            while not stop.is_set():
+                self._update(status="connecting", reconnects=attempts_made)
+                attempts_made += 1
+                self._connection = _Connection()
+                ended = await _unless_stopped(self._connect_and_serve(session, queue), stop)
+                if ended is None:
+                    break
+                connection, self._connection = self._connection, _Connection()
+                if ended.is_fatal:
+                    self._update(status="failed", last_error=ended.reason)
+                    log.error(
+                        "Kick Pusher: Pusher refused the connection for good, not retrying: %s",
+                        ended.reason,
+                    )
+                    return
+                if _lived(connection) >= STABLE_CONNECTION_SECONDS:
+                    attempt = 0
+                delay = max(self._backoff(attempt), ended.min_wait)
+                attempt += 1
+                self._update(status="backing_off", last_error=ended.reason)
+                log.warning("Kick Pusher: %s; reconnecting in %.1f s", ended.reason, delay)
+                await _unless_stopped(self._sleep(delay), stop)
+        finally:
+            self._connection = _Connection()
+            if self._state.status != "failed":
+                self._update(status="stopped")
+            await _drain(queue, publisher)
+            if self._session is None:
+                await session.close()
+
+    def _backoff(self, attempt: int) -> float:
+        """Full jitter: uniform in [0, min(max, base * 2**attempt))."""
+        ceiling = min(self._backoff_max, self._backoff_base * 2 ** min(attempt, 32))
+        return self._rng() * ceiling
+
+    def _update(self, **changes: Any) -> None:
+        self._state = dataclasses.replace(self._state, **changes)
+
+    async def _connect_and_serve(
+        self, session: aiohttp.ClientSession, queue: asyncio.Queue[Event]
+    ) -> _Ended:
+        try:
+            async with asyncio.timeout(CONNECT_TIMEOUT_SECONDS):
+                ws = await session.ws_connect(
+                    self.url,
+                    autoping=True,
+                    timeout=aiohttp.ClientWSTimeout(ws_receive=None, ws_close=5.0),
+                )
+        except (aiohttp.ClientError, OSError, TimeoutError) as exc:
+            return _Ended(f"could not connect ({type(exc).__name__}: {exc})")
+        try:
+            async with ws:
+                return await self._serve(ws, queue)
+        except (aiohttp.ClientError, OSError) as exc:
+            return _Ended(f"connection lost ({type(exc).__name__}: {exc})")
+        except Exception as exc:
+            # A bug in frame handling must not end the listener; reconnecting starts clean.
+            log.exception("Kick Pusher: unexpected error while reading frames")
+            return _Ended(f"unexpected error ({type(exc).__name__}: {exc})")
+
+    async def _serve(
+        self, ws: aiohttp.ClientWebSocketResponse, queue: asyncio.Queue[Event]
+    ) -> _Ended:
+        connection = self._connection
+        is_awaiting_pong = False
+        while True:
+            timeout = self._pong_timeout if is_awaiting_pong else connection.activity_timeout
+            try:
+                message = await ws.receive(timeout=timeout)
+            except TimeoutError:
+                if is_awaiting_pong:
+                    return _Ended(f"no answer to pusher:ping within {timeout:g} s")
+                await _send(ws, "pusher:ping")
+                is_awaiting_pong = True
+                continue
+            is_awaiting_pong = False
+            if message.type in (aiohttp.WSMsgType.TEXT, aiohttp.WSMsgType.BINARY):
+                ended = await self._handle(ws, message.data, queue)
+                if ended is not None:
+                    return ended
+            elif message.type is aiohttp.WSMsgType.ERROR:
+                return _Ended(f"websocket error ({ws.exception()})")
+            else:
+                code = ws.close_code
+                reason = f"connection closed (code {code})"
+                return _ended_by_code(code, reason) or _Ended(reason)
+
+    async def _handle(
+        self, ws: aiohttp.ClientWebSocketResponse, raw: str | bytes, queue: asyncio.Queue[Event]
+    ) -> _Ended | None:
+        frame = decode_frame(raw)
+        if frame is None:
+            log.debug("Kick Pusher: ignoring an unreadable frame: %.200r", raw)
+            return None
+        if frame.event == "pusher:connection_established":
+            await self._on_established(ws, frame)
+        elif frame.event == "pusher_internal:subscription_succeeded":
+            if frame.channel and frame.channel not in self._connection.subscribed:
+                self._connection.subscribed.append(frame.channel)
+        elif frame.event == "pusher:ping":
+            await _send(ws, "pusher:pong")
+        elif frame.event == "pusher:error":
+            return _on_error(frame)
+        elif frame.event == "pusher:subscription_error":
+            log.warning("Kick Pusher: subscribing to %s failed: %.200s", frame.channel, frame.data)
+        elif not frame.event.startswith(("pusher:", "pusher_internal:")):
+            self._on_event(frame, queue)
+        return None
+
+    async def _on_established(
+        self, ws: aiohttp.ClientWebSocketResponse, frame: PusherFrame
+    ) -> None:
+        data = frame.data or {}
+        timeout = data.get("activity_timeout")
+        if isinstance(timeout, int | float) and not isinstance(timeout, bool) and timeout > 0:
+            self._connection.activity_timeout = float(timeout)
+        self._connection.established_at = asyncio.get_running_loop().time()
+        self._update(status="connected")
+        names = self.channel_ids.names()
+        log.info("Kick Pusher: connected; subscribing to %s", ", ".join(names))
+        for name in names:
+            await _send(ws, "pusher:subscribe", {"auth": "", "channel": name})
+
+    def _on_event(self, frame: PusherFrame, queue: asyncio.Queue[Event]) -> None:
+        received_at = datetime.now(UTC)
+        event = event_from_frame(
+            frame, broadcaster_user_id=self.channel_ids.broadcaster_user_id, received_at=received_at
+        )
+        if event is None:
+            return
+        self._update(last_event_at=received_at)
+        if not self._should_publish(event):
+            kind = "money-like event" if is_money_like(event) else "event"
+            log.debug("Kick Pusher: webhooks are on; dropped %s %s", kind, event.key)
+            return
+        try:
+            queue.put_nowait(event)
+        except asyncio.QueueFull:
+            log.warning(
+                "Kick Pusher: publishing is %d events behind; dropped %s", QUEUE_SIZE, event.key
+            )
+
+    def _should_publish(self, event: Event) -> bool:
+        """With webhooks on, Pusher adds only chat, which the bus dedupes by message id against
+        the webhook copy; everything else (money above all) comes from webhooks alone.
+        ``webhooks_active`` is asked on the event loop for each non-chat event, so it must be
+        cheap."""
+        if isinstance(event, ChatMessageSent):
+            return True
+        try:
+            return not self._webhooks_active()
+        except Exception:
+            # Unknown: assume webhooks deliver it, since counting money twice is worse.
+            log.exception("Kick Pusher: webhooks_active() failed; dropped %s", event.key)
+            return False
+
+    async def _publish_from(self, queue: asyncio.Queue[Event]) -> None:
+        while True:
+            event = await queue.get()
+            try:
+                if event.key in self._recent_keys:
+                    continue
+                await self._publish_one(event)
+                self._recent_keys[event.key] = None
+                if len(self._recent_keys) > RECENT_KEYS:
+                    self._recent_keys.popitem(last=False)
+            except Exception:
+                log.exception("Kick Pusher: publishing %s failed", event.key)
+            finally:
+                queue.task_done()
+
+    async def _publish_one(self, event: Event) -> None:
+        if self._is_async_publish:
+            result = self._publish(event)
+        else:
+            result = await asyncio.to_thread(self._publish, event)
+        if inspect.isawaitable(result):
+            await result
+
+
+async def _unless_stopped(
+    awaitable: Coroutine[Any, Any, T] | Awaitable[T], stop: asyncio.Event
+) -> T | None:
+    """The awaitable's result, or None as soon as ``stop`` is set (the awaitable is cancelled)."""
+    task = asyncio.ensure_future(awaitable)
+    stopper = asyncio.ensure_future(stop.wait())
+    try:
+        await asyncio.wait({task, stopper}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for pending in (task, stopper):
+            pending.cancel()
+        await asyncio.gather(task, stopper, return_exceptions=True)
+    if stop.is_set() or task.cancelled():
+        return None
+    return task.result()
+
+
+async def _drain(queue: asyncio.Queue[Event], publisher: asyncio.Task[None]) -> None:
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(DRAIN_SECONDS):
+            await queue.join()
+    if not queue.empty():
+        log.warning("Kick Pusher: stopped with %d events unpublished", queue.qsize())
+    publisher.cancel()
+    await asyncio.gather(publisher, return_exceptions=True)
+
+
+async def _send(ws: aiohttp.ClientWebSocketResponse, event: str, data: Any = None) -> None:
+    await ws.send_str(json.dumps({"event": event, "data": {} if data is None else data}))
+
+
+def _on_error(frame: PusherFrame) -> _Ended | None:
+    data = frame.data or {}
+    code = data.get("code")
+    message = data.get("message")
+    reason = f"pusher:error {code}: {message}"
+    ended = _ended_by_code(code if isinstance(code, int) else None, reason)
+    if ended is None:
+        # Codeless errors (e.g. about one subscription) leave the connection open.
+        log.warning("Kick Pusher: %.300s", reason)
+    return ended
+
+
+def _ended_by_code(code: int | None, reason: str) -> _Ended | None:
+    """Pusher's close-code ranges: 4000-4099 do not reconnect, 4100-4199 reconnect after a short
+    wait, 4200-4299 reconnect with backoff. Other codes say nothing about reconnecting."""
+    if code is None:
+        return None
+    if 4000 <= code <= 4099:
+        return _Ended(reason, is_fatal=True)
+    if 4100 <= code <= 4199:
+        return _Ended(reason, min_wait=SHORT_WAIT_SECONDS)
+    if 4200 <= code <= 4299:
+        return _Ended(reason)
+    return None
+
+
+def _lived(connection: _Connection) -> float:
+    if connection.established_at is None:
+        return 0.0
+    return asyncio.get_running_loop().time() - connection.established_at
+
+
+__all__ = [
+    "KICK_PUSHER_URL",
+    "PusherChannels",
+    "PusherListener",
+    "PusherState",
+    "Status",
+]
