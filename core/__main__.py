@@ -16,6 +16,7 @@ import redis
 
 from core.config import SettingsError, load_settings
 from core.logs import configure_logging
+from core.security.secrets import MissingSecret
 from core.storage.db import DatabaseUnavailable
 
 log = logging.getLogger("core")
@@ -37,7 +38,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         for problem in exc.problems:
             print(problem, file=sys.stderr)  # noqa: T201
         return 2
-    except (CommandFailed, DatabaseUnavailable) as exc:
+    except (CommandFailed, DatabaseUnavailable, MissingSecret) as exc:
         print(exc, file=sys.stderr)  # noqa: T201
         return 1
     except KeyboardInterrupt:

@@ -61,6 +61,12 @@ class KickSettings:
     api_base_url: str = "https://api.kick.com"
     oauth_base_url: str = "https://id.kick.com"
     pusher_enabled: bool | None = None  # None: decided from OAUTH_BASE_URL
+    pusher_url: str = (
+        "wss://ws-us2.pusher.com/app/32cbd69e4b950bf97679?protocol=7&client=js&version=8.4.0"
+        "&flash=false"
+    )
+    site_base_url: str = "https://kick.com"  # the unofficial site API that knows chatroom ids
+    bot_user_token: str | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True)
@@ -218,6 +224,9 @@ def load_settings(
             api_base_url=read.url("KICK_API_BASE_URL", "https://api.kick.com") or "",
             oauth_base_url=read.url("KICK_OAUTH_BASE_URL", "https://id.kick.com") or "",
             pusher_enabled=read.flag("KICK_PUSHER_ENABLED", None),
+            pusher_url=read.text("KICK_PUSHER_URL", KickSettings.pusher_url) or "",
+            site_base_url=read.url("KICK_SITE_BASE_URL", "https://kick.com") or "",
+            bot_user_token=read.text("KICK_BOT_USER_TOKEN"),
         ),
         twitch=TwitchSettings(
             client_id=read.text("TWITCH_CLIENT_ID"),

@@ -23,12 +23,19 @@ from core.bus.embedded import EmbeddedBus
 from core.bus.replay import DatabaseReplayGuard, RedisReplayGuard, ReplayGuard
 from core.config import Settings, load_settings
 from core.events import ChatMessageSent, StreamEnded, StreamStarted, utc
+from core.features.connections.service import AppToken, KickConnections
+from core.features.connections.subscriptions import SYNC_EVERY_SECONDS, SubscriptionKeeper
 from core.features.guilds.service import GuildService
+from core.features.linking.service import LinkingService
 from core.features.watchtime.service import TickResult, WatchtimeService
 from core.health import HealthReport, run_check
 from core.metrics import Metrics
+from core.platforms.kick.api import KickApi
+from core.platforms.kick.oauth_client import KickOAuthClient
 from core.platforms.kick.receiver import KickWebhookReceiver
+from core.platforms.kick.sources import ChannelIds, PusherSupervisor, pusher_wanted
 from core.platforms.kick.webhook import load_public_key
+from core.security.secrets import TokenCipher, new_fernet_key, resolve_secret
 from core.storage import db
 
 if TYPE_CHECKING:
@@ -66,10 +73,60 @@ class Runtime:
             self.bus = EmbeddedBus(self.engine, clock=clock)
             self.replay_guard = DatabaseReplayGuard(self.engine, clock)
 
+        # On SQLite everything lives on one machine, so generated keys can too; processes that
+        # share PostgreSQL must share their keys, so there they have to be configured.
+        embedded = url.startswith("sqlite")
+        self.link_secret = resolve_secret(
+            settings.web.flask_secret_key,
+            name="FLASK_SECRET_KEY",
+            data_dir=settings.data_dir,
+            embedded=embedded,
+            how_to="generate one with: python -c "
+            '"import secrets; print(secrets.token_urlsafe(32))"',
+        )
+        self.cipher = TokenCipher(
+            resolve_secret(
+                settings.token_encryption_key,
+                name="TOKEN_ENCRYPTION_KEY",
+                data_dir=settings.data_dir,
+                embedded=embedded,
+                generate=new_fernet_key,
+                how_to='generate one with: python -c "from cryptography.fernet import Fernet; '
+                'print(Fernet.generate_key().decode())"',
+            )
+        )
         self.guilds = GuildService(self.engine, clock)
+        self.linking = LinkingService(self.engine, clock)
+        self.connections = KickConnections(
+            self.engine,
+            self.cipher,
+            oauth_base_url=settings.kick.oauth_base_url,
+            client_id=settings.kick.client_id,
+            redirect_uri=f"{self.public_base_url}/auth/kick/callback",
+            make_oauth=self.kick_oauth_client,
+            make_api=self.kick_api,
+            clock=clock,
+        )
         self.watchtime = WatchtimeService(
             self.engine, settings.watchtime, clock, on_tick=self._observe_tick
         )
+        kick = settings.kick
+        self.app_token = AppToken(self.kick_oauth_client, clock)
+        self.subscriptions = SubscriptionKeeper(
+            self.connections,
+            self.guilds,
+            self.kick_api,
+            app_token=self.app_token.get if kick.client_id and kick.client_secret else None,
+        )
+        self._subscribed: frozenset[str] = frozenset()
+        self.pusher: PusherSupervisor | None = None
+        if pusher_wanted(kick.pusher_enabled, settings.web.oauth_base_url):
+            self.pusher = PusherSupervisor(
+                kick.pusher_url,
+                channels=self._pusher_channels,
+                publish=self.bus.publish,
+                webhooks_active=lambda broadcaster: broadcaster in self._subscribed,
+            )
         self.kick_receiver = KickWebhookReceiver(
             public_key=load_public_key(settings.kick.webhook_public_key),
             max_age_seconds=settings.kick.webhook_max_age_seconds,
@@ -90,6 +147,23 @@ class Runtime:
             self.guilds.guilds_tracking,
             self.metrics,
         )
+
+    @property
+    def public_base_url(self) -> str:
+        """Where Kick sends browsers back to: OAUTH_BASE_URL, else this machine."""
+        if self.settings.web.oauth_base_url:
+            return self.settings.web.oauth_base_url
+        # Kick's site rewrites 127.0.0.1 in redirect URLs, so use localhost.
+        return f"http://localhost:{self.settings.web.port}"
+
+    def kick_oauth_client(self) -> KickOAuthClient:
+        kick = self.settings.kick
+        return KickOAuthClient(
+            kick.oauth_base_url, kick.client_id or "", kick.client_secret or "", clock=self.clock
+        )
+
+    def kick_api(self) -> KickApi:
+        return KickApi(self.settings.kick.api_base_url)
 
     @classmethod
     def from_environment(cls, env_file: str | Path | None = ".env") -> Runtime:
@@ -140,7 +214,13 @@ class Runtime:
         from core.web.app import WebServices
 
         return WebServices(
-            kick_receiver=self.kick_receiver, health=self.health, metrics=self.metrics
+            kick_receiver=self.kick_receiver,
+            health=self.health,
+            metrics=self.metrics,
+            connections=self.connections,
+            linking=self.linking,
+            link_secret=self.link_secret,
+            clock=self.clock,
         )
 
     def create_web_app(self) -> Flask:
@@ -159,8 +239,39 @@ class Runtime:
     # --- the event pipeline and the scheduler ------------------------------------------------
 
     async def run_pipeline(self, stop: asyncio.Event) -> None:
-        """Consume events and run the scheduled jobs until ``stop`` is set."""
-        await asyncio.gather(self.bus.run(self.dispatcher, stop), self.run_scheduler(stop))
+        """Consume events, run the scheduled jobs and the Kick sources until ``stop`` is set."""
+        jobs = [self.bus.run(self.dispatcher, stop), self.run_scheduler(stop)]
+        if self.settings.web.oauth_base_url:
+            jobs.append(self.run_kick_upkeep(stop))
+        if self.pusher is not None:
+            jobs.append(self.pusher.run(stop))
+        await asyncio.gather(*jobs)
+
+    def _pusher_channels(self) -> list[ChannelIds]:
+        return [
+            ChannelIds(c.broadcaster_user_id, c.chatroom_id, c.channel_id)
+            for c in self.guilds.kick_channels()
+            if c.chatroom_id is not None
+        ]
+
+    async def run_kick_upkeep(self, stop: asyncio.Event, *, every_seconds: float = 60.0) -> None:
+        """Keep webhook subscriptions in place: all of them every 30 minutes, and right away
+        for a guild that asked (a streamer who just connected, or !kick sync)."""
+        last_full = float("-inf")
+        while not stop.is_set():
+            try:
+                if time.monotonic() - last_full >= SYNC_EVERY_SECONDS:
+                    await self.subscriptions.sync_all()
+                    last_full = time.monotonic()
+                else:
+                    await self.subscriptions.sync_requested()
+                self._subscribed = frozenset(
+                    await asyncio.to_thread(self.connections.subscribed_broadcasters)
+                )
+            except Exception:
+                log.exception("Kick subscription upkeep failed; trying again in a minute")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=every_seconds)
 
     async def run_scheduler(self, stop: asyncio.Event) -> None:
         interval = self.settings.watchtime.interval_seconds

@@ -17,6 +17,7 @@ from tests import services
 
 IS_CI = os.environ.get("CI", "").lower() == "true"
 FIXTURES = Path(__file__).parent / "fixtures"
+TEST_FERNET_KEY = "c3RyZWFta2VlcGVyLXRlc3RzLW9ubHktMzItYnl0ZXM="  # base64 of 32 bytes
 
 
 def _service_or_skip(start, env_name: str, stack: ExitStack) -> str:
@@ -106,6 +107,8 @@ def make_runtime(tmp_path: Path, kick_keys):
             "DATA_DIR": str(tmp_path / "data"),
             "KICK_WEBHOOK_PUBLIC_KEY": kick_keys[1],
             "LOG_LEVEL": "DEBUG",
+            "FLASK_SECRET_KEY": "test-link-secret",
+            "TOKEN_ENCRYPTION_KEY": TEST_FERNET_KEY,
             **overrides,
         }
         runtime = Runtime(load_settings(values, env_file=None))

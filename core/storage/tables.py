@@ -85,6 +85,9 @@ guild_channels = Table(
     Column("channel_slug", String(100), nullable=False),
     Column("broadcaster_user_id", UserId, nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
+    # Kick's internal ids, needed only by the Pusher socket.
+    Column("channel_id", BigInteger, nullable=True),
+    Column("chatroom_id", BigInteger, nullable=True),
     UniqueConstraint("guild_id", "platform"),
     Index(None, "platform", "broadcaster_user_id"),
 )
@@ -175,4 +178,59 @@ watch_settings = Table(
     Column("guild_id", Snowflake, primary_key=True, autoincrement=False),
     Column("tracking_enabled", Boolean, nullable=False, server_default=sa.true()),
     Column("last_tick_at", UTCDateTime, nullable=True),
+)
+
+# --- Kick connections, OAuth and subscriptions ------------------------------------------------
+
+kick_connections = Table(
+    "kick_connections",
+    metadata,
+    Column("guild_id", Snowflake, primary_key=True, autoincrement=False),
+    Column("broadcaster_user_id", UserId, nullable=False),
+    Column("kick_username", String(100), nullable=False),
+    Column("access_token", Text, nullable=False),  # encrypted
+    Column("refresh_token", Text, nullable=True),  # encrypted
+    Column("expires_at", UTCDateTime, nullable=False),
+    Column("scopes", Text, nullable=False),
+    Column("status", String(16), nullable=False),  # "connected" or "needs_reauth"
+    Column("connected_by", Snowflake, nullable=False),
+    Column("needs_sync", Boolean, nullable=False, server_default=sa.true()),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
+kick_subscriptions = Table(
+    "kick_subscriptions",
+    metadata,
+    Column("subscription_id", String(64), primary_key=True),
+    Column("broadcaster_user_id", UserId, nullable=False),
+    Column("event", String(64), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Index(None, "broadcaster_user_id"),
+)
+
+oauth_states = Table(
+    "oauth_states",
+    metadata,
+    Column("state", String(64), primary_key=True),
+    Column("purpose", String(32), nullable=False),
+    Column("guild_id", Snowflake, nullable=False),
+    Column("discord_user_id", Snowflake, nullable=False),
+    Column("code_verifier", Text, nullable=False),  # encrypted
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+    Column("used_at", UTCDateTime, nullable=True),
+    Index(None, "expires_at"),
+)
+
+account_links = Table(
+    "account_links",
+    metadata,
+    Column("platform", PlatformName, primary_key=True),
+    Column("platform_user_id", UserId, primary_key=True),
+    Column("discord_user_id", Snowflake, nullable=False),
+    Column("username", String(100), nullable=False),
+    Column("linked_in_guild_id", Snowflake, nullable=False),
+    Column("linked_at", UTCDateTime, nullable=False),
+    UniqueConstraint("discord_user_id", "platform"),
 )

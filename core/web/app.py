@@ -5,10 +5,13 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 
 from flask import Flask, jsonify
 from werkzeug.exceptions import HTTPException
 
+from core.features.connections.service import KickConnections
+from core.features.linking.service import LinkingService
 from core.health import HealthReport
 from core.metrics import Metrics
 from core.platforms.kick.receiver import KickWebhookReceiver
@@ -22,6 +25,10 @@ class WebServices:
     kick_receiver: KickWebhookReceiver
     health: Callable[[], HealthReport]
     metrics: Metrics
+    connections: KickConnections | None
+    linking: LinkingService
+    link_secret: str
+    clock: Callable[[], datetime]
 
 
 def create_app(services: WebServices | None = None) -> Flask:
@@ -36,7 +43,7 @@ def create_app(services: WebServices | None = None) -> Flask:
         runtime.migrate()
         services = runtime.web_services()
 
-    from core.web import health, webhooks
+    from core.web import health, oauth, webhooks
 
     app = Flask(__name__)
     # Werkzeug answers 413 itself for bodies over this, before a view reads them.
@@ -44,6 +51,7 @@ def create_app(services: WebServices | None = None) -> Flask:
     app.extensions["streamkeeper"] = services
     app.register_blueprint(webhooks.bp)
     app.register_blueprint(health.bp)
+    app.register_blueprint(oauth.bp)
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):  # type: ignore[no-untyped-def]

@@ -20,7 +20,7 @@ def test_migrate_twice_is_harmless(engine):
 def test_fresh_database_reports_pending_migrations(database_url):
     fresh = create_engine(database_url)
     try:
-        assert pending_migrations(fresh) == ["0001"]
+        assert pending_migrations(fresh) == ["0002", "0001"]
     finally:
         fresh.dispose()
 
@@ -31,7 +31,8 @@ def test_sqlite_runs_in_wal_mode(sqlite_engine):
 
 
 def test_every_feature_table_is_keyed_by_guild():
-    shared = {"guilds", "viewers", "bus_events", "webhook_receipts"}
+    shared = {"guilds", "viewers", "bus_events", "webhook_receipts", "kick_subscriptions"}
+    shared |= {"account_links"}  # a link is global to the Discord user
     for table in metadata.sorted_tables:
         if table.name not in shared:
             assert "guild_id" in table.c, table.name

@@ -19,6 +19,8 @@ class TrackedChannel:
     platform: Platform
     channel_slug: str
     broadcaster_user_id: str
+    channel_id: int | None = None  # Kick's internal ids, for the Pusher socket only
+    chatroom_id: int | None = None
 
 
 def ensure_guild(conn: Connection, guild_id: int, now: datetime, name: str | None = None) -> None:
@@ -43,6 +45,8 @@ def set_channel(conn: Connection, channel: TrackedChannel, now: datetime) -> Non
         platform=str(channel.platform),
         channel_slug=channel.channel_slug,
         broadcaster_user_id=channel.broadcaster_user_id,
+        channel_id=channel.channel_id,
+        chatroom_id=channel.chatroom_id,
         created_at=now,
     )
     conn.execute(
@@ -51,6 +55,8 @@ def set_channel(conn: Connection, channel: TrackedChannel, now: datetime) -> Non
             set_={
                 "channel_slug": stmt.excluded.channel_slug,
                 "broadcaster_user_id": stmt.excluded.broadcaster_user_id,
+                "channel_id": stmt.excluded.channel_id,
+                "chatroom_id": stmt.excluded.chatroom_id,
             },
         )
     )
@@ -79,6 +85,15 @@ def list_guild_ids_tracking(
     return list(conn.execute(query).scalars())
 
 
+def list_all_channels(conn: Connection, platform: Platform) -> list[TrackedChannel]:
+    query = (
+        sa.select(guild_channels)
+        .where(guild_channels.c.platform == str(platform))
+        .order_by(guild_channels.c.guild_id)
+    )
+    return [_channel(row) for row in conn.execute(query)]
+
+
 def list_guild_ids(conn: Connection) -> list[int]:
     return list(conn.execute(sa.select(guilds.c.guild_id).order_by(guilds.c.guild_id)).scalars())
 
@@ -89,4 +104,6 @@ def _channel(row: sa.Row) -> TrackedChannel:
         platform=Platform(row.platform),
         channel_slug=row.channel_slug,
         broadcaster_user_id=row.broadcaster_user_id,
+        channel_id=row.channel_id,
+        chatroom_id=row.chatroom_id,
     )

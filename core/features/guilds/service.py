@@ -37,8 +37,19 @@ class GuildService:
         self._routes: dict[tuple[Platform, str], tuple[float, list[int]]] = {}
         self._routes_lock = threading.Lock()
 
-    def set_kick_channel(self, guild_id: int, slug: str, broadcaster_user_id: str) -> GuildView:
-        """Tie ``guild_id`` to a Kick channel (replacing an earlier one) and return the guild."""
+    def set_kick_channel(
+        self,
+        guild_id: int,
+        slug: str,
+        broadcaster_user_id: str,
+        *,
+        channel_id: int | None = None,
+        chatroom_id: int | None = None,
+    ) -> GuildView:
+        """Tie ``guild_id`` to a Kick channel (replacing an earlier one) and return the guild.
+
+        ``channel_id`` and ``chatroom_id`` are Kick's internal ids, needed only for Pusher.
+        """
         _check_guild_id(guild_id)
         slug = slug.strip().lower()
         broadcaster_user_id = str(broadcaster_user_id).strip()
@@ -50,7 +61,9 @@ class GuildService:
             raise InvalidGuildInput(
                 f"{broadcaster_user_id!r} is not a Kick user id (a whole number, e.g. 123456789)"
             )
-        channel = TrackedChannel(guild_id, Platform.KICK, slug, broadcaster_user_id)
+        channel = TrackedChannel(
+            guild_id, Platform.KICK, slug, broadcaster_user_id, channel_id, chatroom_id
+        )
         now = self.clock()
         with self.engine.begin() as conn:
             repository.ensure_guild(conn, guild_id, now)
@@ -70,6 +83,16 @@ class GuildService:
         _check_guild_id(guild_id)
         with self.engine.begin() as conn:
             repository.ensure_guild(conn, guild_id, self.clock(), name)
+
+    def kick_channels(self) -> list[TrackedChannel]:
+        """Every guild's Kick channel."""
+        with self.engine.connect() as conn:
+            return repository.list_all_channels(conn, Platform.KICK)
+
+    def kick_channel_of(self, guild_id: int) -> TrackedChannel | None:
+        with self.engine.connect() as conn:
+            channels = repository.list_channels_of_guild(conn, guild_id)
+        return next((c for c in channels if c.platform == Platform.KICK), None)
 
     def guild_ids(self) -> list[int]:
         with self.engine.connect() as conn:

@@ -1,0 +1,254 @@
+"""Streamer connections (encrypted Kick tokens per guild), OAuth states, webhook subscriptions."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from core.storage.db import insert_for
+from core.storage.tables import kick_connections, kick_subscriptions, oauth_states
+
+CONNECTED = "connected"
+NEEDS_REAUTH = "needs_reauth"
+
+
+@dataclass(frozen=True)
+class StoredConnection:
+    guild_id: int
+    broadcaster_user_id: str
+    kick_username: str
+    access_token: str  # encrypted
+    refresh_token: str | None  # encrypted
+    expires_at: datetime
+    scopes: str
+    status: str
+    connected_by: int
+    needs_sync: bool
+
+    def __repr__(self) -> str:
+        return (
+            f"StoredConnection(guild_id={self.guild_id}, kick_username={self.kick_username!r}, "
+            f"status={self.status!r}, expires_at={self.expires_at.isoformat()})"
+        )
+
+
+@dataclass(frozen=True)
+class PendingState:
+    purpose: str
+    guild_id: int
+    discord_user_id: int
+    code_verifier: str  # encrypted
+
+
+def save_connection(conn: Connection, connection: StoredConnection, now: datetime) -> None:
+    values = {
+        "guild_id": connection.guild_id,
+        "broadcaster_user_id": connection.broadcaster_user_id,
+        "kick_username": connection.kick_username,
+        "access_token": connection.access_token,
+        "refresh_token": connection.refresh_token,
+        "expires_at": connection.expires_at,
+        "scopes": connection.scopes,
+        "status": connection.status,
+        "connected_by": connection.connected_by,
+        "needs_sync": connection.needs_sync,
+        "updated_at": now,
+    }
+    stmt = insert_for(conn, kick_connections).values(values)
+    update = {key: value for key, value in values.items() if key != "guild_id"}
+    conn.execute(
+        stmt.on_conflict_do_update(index_elements=[kick_connections.c.guild_id], set_=update)
+    )
+
+
+def get_connection(conn: Connection, guild_id: int) -> StoredConnection | None:
+    row = conn.execute(
+        sa.select(kick_connections).where(kick_connections.c.guild_id == guild_id)
+    ).first()
+    if row is None:
+        return None
+    return StoredConnection(
+        guild_id=row.guild_id,
+        broadcaster_user_id=row.broadcaster_user_id,
+        kick_username=row.kick_username,
+        access_token=row.access_token,
+        refresh_token=row.refresh_token,
+        expires_at=row.expires_at,
+        scopes=row.scopes,
+        status=row.status,
+        connected_by=row.connected_by,
+        needs_sync=bool(row.needs_sync),
+    )
+
+
+def list_connected_guild_ids(conn: Connection) -> list[int]:
+    query = sa.select(kick_connections.c.guild_id).where(kick_connections.c.status == CONNECTED)
+    return list(conn.execute(query).scalars())
+
+
+def update_tokens(
+    conn: Connection,
+    guild_id: int,
+    access_token: str,
+    refresh_token: str | None,
+    expires_at: datetime,
+    now: datetime,
+) -> None:
+    conn.execute(
+        sa.update(kick_connections)
+        .where(kick_connections.c.guild_id == guild_id)
+        .values(
+            access_token=access_token,
+            refresh_token=refresh_token,
+            expires_at=expires_at,
+            status=CONNECTED,
+            updated_at=now,
+        )
+    )
+
+
+def mark_needs_reauth(conn: Connection, guild_id: int, now: datetime) -> None:
+    conn.execute(
+        sa.update(kick_connections)
+        .where(kick_connections.c.guild_id == guild_id)
+        .values(status=NEEDS_REAUTH, updated_at=now)
+    )
+
+
+def delete_connection(conn: Connection, guild_id: int) -> None:
+    conn.execute(sa.delete(kick_connections).where(kick_connections.c.guild_id == guild_id))
+
+
+def request_sync(conn: Connection, guild_id: int) -> None:
+    conn.execute(
+        sa.update(kick_connections)
+        .where(kick_connections.c.guild_id == guild_id)
+        .values(needs_sync=True)
+    )
+
+
+def list_guild_ids_needing_sync(conn: Connection) -> list[int]:
+    query = sa.select(kick_connections.c.guild_id).where(kick_connections.c.needs_sync.is_(True))
+    return list(conn.execute(query).scalars())
+
+
+def clear_sync_request(conn: Connection, guild_id: int) -> None:
+    conn.execute(
+        sa.update(kick_connections)
+        .where(kick_connections.c.guild_id == guild_id)
+        .values(needs_sync=False)
+    )
+
+
+# --- OAuth states ------------------------------------------------------------------------------
+
+
+def create_state(
+    conn: Connection, state: str, pending: PendingState, now: datetime, expires_at: datetime
+) -> None:
+    conn.execute(
+        sa.insert(oauth_states).values(
+            state=state,
+            purpose=pending.purpose,
+            guild_id=pending.guild_id,
+            discord_user_id=pending.discord_user_id,
+            code_verifier=pending.code_verifier,
+            created_at=now,
+            expires_at=expires_at,
+        )
+    )
+
+
+def consume_state(conn: Connection, state: str, now: datetime) -> PendingState | None:
+    """Use ``state`` once: the pending request if it is unused and unexpired, else None."""
+    claimed = conn.execute(
+        sa.update(oauth_states)
+        .where(
+            oauth_states.c.state == state,
+            oauth_states.c.used_at.is_(None),
+            oauth_states.c.expires_at > now,
+        )
+        .values(used_at=now)
+        .returning(
+            oauth_states.c.purpose,
+            oauth_states.c.guild_id,
+            oauth_states.c.discord_user_id,
+            oauth_states.c.code_verifier,
+        )
+    ).first()
+    if claimed is None:
+        return None
+    return PendingState(
+        claimed.purpose, claimed.guild_id, claimed.discord_user_id, claimed.code_verifier
+    )
+
+
+def forget_states_before(conn: Connection, before: datetime) -> None:
+    conn.execute(sa.delete(oauth_states).where(oauth_states.c.expires_at < before))
+
+
+# --- webhook subscriptions -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StoredSubscription:
+    subscription_id: str
+    broadcaster_user_id: str
+    event: str
+    version: int
+
+
+def replace_subscriptions(
+    conn: Connection,
+    broadcaster_user_id: str,
+    subscriptions: list[StoredSubscription],
+    now: datetime,
+) -> None:
+    conn.execute(
+        sa.delete(kick_subscriptions).where(
+            kick_subscriptions.c.broadcaster_user_id == broadcaster_user_id
+        )
+    )
+    if subscriptions:
+        conn.execute(
+            sa.insert(kick_subscriptions),
+            [
+                {
+                    "subscription_id": s.subscription_id,
+                    "broadcaster_user_id": s.broadcaster_user_id,
+                    "event": s.event,
+                    "version": s.version,
+                    "created_at": now,
+                }
+                for s in subscriptions
+            ],
+        )
+
+
+def list_subscriptions_for_broadcaster(
+    conn: Connection, broadcaster_user_id: str
+) -> list[StoredSubscription]:
+    query = (
+        sa.select(kick_subscriptions)
+        .where(kick_subscriptions.c.broadcaster_user_id == broadcaster_user_id)
+        .order_by(kick_subscriptions.c.event)
+    )
+    return [
+        StoredSubscription(r.subscription_id, r.broadcaster_user_id, r.event, r.version)
+        for r in conn.execute(query)
+    ]
+
+
+def list_subscribed_broadcasters(conn: Connection) -> list[str]:
+    query = sa.select(kick_subscriptions.c.broadcaster_user_id).distinct()
+    return list(conn.execute(query).scalars())
+
+
+def find_broadcaster_by_subscription(conn: Connection, subscription_id: str) -> str | None:
+    query = sa.select(kick_subscriptions.c.broadcaster_user_id).where(
+        kick_subscriptions.c.subscription_id == subscription_id
+    )
+    return conn.execute(query).scalar_one_or_none()

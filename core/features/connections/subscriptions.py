@@ -1,0 +1,139 @@
+"""Keeping Kick's webhook subscriptions in place for every connected guild.
+
+Kick drops a subscription after a day of failed deliveries, so this runs at start, every 30
+minutes, and right after a streamer connects: it creates what is missing for each connected
+guild's channel (with the streamer's token) and stores the subscription ids, so a delivery can
+also be routed by ``Kick-Event-Subscription-Id``. With an app token it also removes
+subscriptions for channels no guild tracks any more.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+from core.events import Platform
+from core.features.connections.repository import StoredSubscription
+from core.features.connections.service import ApiFactory, KickConnections, NeedsReauthorization
+from core.features.guilds.service import GuildService
+from core.platforms.kick.api import KickApiError, Subscription
+from core.platforms.kick.webhook import KICK_EVENT_TYPES
+
+log = logging.getLogger(__name__)
+SYNC_EVERY_SECONDS = 30 * 60
+WANTED_EVENTS = tuple(sorted(KICK_EVENT_TYPES))
+
+
+@dataclass
+class SyncReport:
+    guild_id: int
+    broadcaster_user_id: str | None
+    kept: list[str] = field(default_factory=list)
+    created: list[str] = field(default_factory=list)
+    failed: dict[str, str] = field(default_factory=dict)
+    problem: str | None = None
+
+    @property
+    def is_complete(self) -> bool:
+        return self.problem is None and not self.failed
+
+
+class SubscriptionKeeper:
+    def __init__(
+        self,
+        connections: KickConnections,
+        guilds: GuildService,
+        make_api: ApiFactory,
+        *,
+        app_token: Callable[[], Awaitable[str]] | None = None,
+    ) -> None:
+        self.connections = connections
+        self.guilds = guilds
+        self.make_api = make_api
+        self.app_token = app_token
+
+    async def sync_guild(self, guild_id: int) -> SyncReport:
+        """Make sure every event type is subscribed for the guild's connected Kick channel."""
+        status = self.connections.status(guild_id)
+        broadcaster = status.broadcaster_user_id
+        report = SyncReport(guild_id, broadcaster)
+        if broadcaster is None or not status.is_connected:
+            report.problem = "the Kick channel is not connected (run !kick setup)"
+            return report
+        try:
+            async with self.make_api() as api:
+                existing = await self.connections.call_as_streamer(
+                    guild_id, lambda token: api.list_subscriptions(token)
+                )
+                have = {s.event: s for s in existing if s.broadcaster_user_id == broadcaster}
+                missing = [name for name in WANTED_EVENTS if name not in have]
+                report.kept = sorted(have)
+                if missing:
+                    results = await self.connections.call_as_streamer(
+                        guild_id, lambda token: api.create_subscriptions(token, None, missing)
+                    )
+                    for result in results:
+                        if result.is_subscribed:
+                            report.created.append(result.name)
+                            have[result.name] = Subscription(
+                                str(result.subscription_id),
+                                broadcaster,
+                                result.name,
+                                result.version,
+                            )
+                        else:
+                            report.failed[result.name] = result.error or "no subscription id"
+        except NeedsReauthorization:
+            report.problem = "the Kick connection needs re-authorization (run !kick setup)"
+            return report
+        except KickApiError as exc:
+            report.problem = f"Kick answered {exc.status}: {exc}"
+            log.warning("guild %s: subscription sync failed: %s", guild_id, report.problem)
+            return report
+        self.connections.store_subscriptions(
+            broadcaster,
+            [StoredSubscription(s.id, broadcaster, s.event, s.version) for s in have.values()],
+        )
+        self.connections.mark_synced(guild_id)
+        if report.created or report.failed:
+            log.info(
+                "guild %s: Kick subscriptions: %d created, %d kept, %d failed",
+                guild_id, len(report.created), len(report.kept), len(report.failed),
+            )  # fmt: skip
+        return report
+
+    async def sync_all(self) -> list[SyncReport]:
+        reports = [
+            await self.sync_guild(guild_id) for guild_id in self.connections.connected_guild_ids()
+        ]
+        await self.remove_untracked()
+        return reports
+
+    async def sync_requested(self) -> list[SyncReport]:
+        """Sync the guilds that asked for it (a streamer just connected, or !kick sync)."""
+        return [
+            await self.sync_guild(guild_id)
+            for guild_id in self.connections.guild_ids_needing_sync()
+        ]
+
+    async def remove_untracked(self) -> list[str]:
+        """With an app token, delete subscriptions of channels that no guild tracks."""
+        if self.app_token is None:
+            return []
+        try:
+            token = await self.app_token()
+            async with self.make_api() as api:
+                subscriptions = await api.list_subscriptions(token)
+                stale = [
+                    s.id
+                    for s in subscriptions
+                    if not self.guilds.guilds_tracking(Platform.KICK, s.broadcaster_user_id)
+                ]
+                if stale:
+                    await api.delete_subscriptions(token, stale)
+                    log.info("removed %d Kick subscription(s) no guild needs", len(stale))
+                return stale
+        except KickApiError as exc:
+            log.warning("could not clean up Kick subscriptions: %s", exc)
+            return []

@@ -1,0 +1,323 @@
+"""Kick's OAuth 2.1 server (``id.kick.com``) over HTTP: PKCE, the authorize URL, token grants,
+revocation and introspection. No storage and no web framework: callers keep the tokens.
+
+Token requests are form-encoded and never retried (an authorization code works once). No
+exception message or log line carries a token, code, verifier or the client secret; Kick's revoke
+endpoint takes the token in the query string, so a filter blanks ``token=`` out of httpx's
+request log line.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+import logging
+import secrets
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from types import TracebackType
+from typing import Any, Literal
+from urllib.parse import quote, urlencode
+
+import httpx
+
+log = logging.getLogger(__name__)
+
+TIMEOUT = httpx.Timeout(15.0, connect=5.0)
+TOTAL_TIMEOUT_SECONDS = 15.0
+DEFAULT_EXPIRES_IN_SECONDS = 3600  # when a token reply leaves expires_in out
+_LOOPBACK = "127.0.0.1"
+
+
+class OAuthError(Exception):
+    """Kick's OAuth server refused a request. ``error`` is Kick's ``error`` field (an OAuth code
+    such as ``invalid_grant``, or plain words such as ``Invalid request``); ``status`` is None
+    when no HTTP answer came back."""
+
+    def __init__(self, error: str, description: str, status: int | None) -> None:
+        super().__init__(f"Kick OAuth {status or 'unreachable'}: {error}: {description}")
+        self.error = error
+        self.description = description
+        self.status = status
+
+
+class InvalidGrant(OAuthError):
+    """The code or refresh token is unknown, used, expired or revoked, or the verifier or
+    redirect URI does not match: the user must authorize again."""
+
+
+@dataclass(frozen=True, repr=False)
+class TokenSet:
+    access_token: str
+    refresh_token: str | None
+    expires_at: datetime  # aware, UTC
+    scopes: tuple[str, ...]
+    token_type: str
+
+    def __repr__(self) -> str:
+        refresh = "None" if self.refresh_token is None else "'***'"
+        return (
+            f"TokenSet(access_token='***', refresh_token={refresh}, "
+            f"expires_at={self.expires_at.isoformat()}, scopes={self.scopes!r}, "
+            f"token_type={self.token_type!r})"
+        )
+
+    def is_expiring(self, now: datetime, *, margin: timedelta = timedelta(minutes=5)) -> bool:
+        """Whether the access token expires within ``margin`` of ``now``."""
+        return self.expires_at - margin <= now
+
+
+def make_pkce_pair() -> tuple[str, str]:
+    """A fresh ``(code_verifier, code_challenge)``: 64 URL-safe characters, and the unpadded
+    base64url SHA-256 of them (method ``S256``)."""
+    verifier = secrets.token_urlsafe(48)
+    return verifier, pkce_challenge(verifier)
+
+
+def pkce_challenge(verifier: str) -> str:
+    digest = hashlib.sha256(verifier.encode("ascii")).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
+
+
+def authorize_url(
+    base_url: str,
+    *,
+    client_id: str,
+    redirect_uri: str,
+    scopes: Sequence[str],
+    state: str,
+    code_challenge: str,
+) -> str:
+    """Where to send the user to grant ``scopes``; scopes are space-separated (``%20``).
+
+    Kick's front end rewrites the first ``127.0.0.1`` in this URL to ``localhost``, so a
+    loopback ``redirect_uri`` gets a harmless ``redirect=127.0.0.1`` parameter in front of it
+    to absorb the rewrite (the workaround in Kick's docs).
+    """
+    params: list[tuple[str, str]] = [("client_id", client_id), ("response_type", "code")]
+    if _LOOPBACK in redirect_uri:
+        params.append(("redirect", _LOOPBACK))
+    params += [
+        ("redirect_uri", redirect_uri),
+        ("scope", " ".join(scopes)),
+        ("state", state),
+        ("code_challenge", code_challenge),
+        ("code_challenge_method", "S256"),
+    ]
+    return f"{base_url.rstrip('/')}/oauth/authorize?{urlencode(params, quote_via=quote)}"
+
+
+class KickOAuthClient:
+    """``clock`` gives the aware "now" that ``expires_at`` counts from. ``http`` is closed by
+    :meth:`aclose` only when the client made it itself."""
+
+    def __init__(
+        self,
+        base_url: str,
+        client_id: str,
+        client_secret: str,
+        *,
+        http: httpx.AsyncClient | None = None,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self._base_url = base_url.rstrip("/")
+        self._client_id = client_id
+        self._client_secret = client_secret
+        self._owns_http = http is None
+        self._http = http or httpx.AsyncClient(timeout=TIMEOUT)
+        self._clock = clock
+        _hide_tokens_in_httpx_log()
+
+    def __repr__(self) -> str:
+        return f"KickOAuthClient({self._base_url!r}, client_id={self._client_id!r})"
+
+    async def aclose(self) -> None:
+        if self._owns_http:
+            await self._http.aclose()
+
+    async def __aenter__(self) -> KickOAuthClient:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def exchange_code(self, code: str, redirect_uri: str, code_verifier: str) -> TokenSet:
+        """Trade the callback's ``code`` for a user token (with a refresh token)."""
+        return await self._token_grant(
+            {
+                "grant_type": "authorization_code",
+                "code": code,
+                "redirect_uri": redirect_uri,
+                "code_verifier": code_verifier,
+            },
+            secrets_in_play=(code, code_verifier),
+        )
+
+    async def refresh(self, refresh_token: str) -> TokenSet:
+        """A new access and refresh token; store the new refresh token every time."""
+        return await self._token_grant(
+            {"grant_type": "refresh_token", "refresh_token": refresh_token},
+            secrets_in_play=(refresh_token,),
+        )
+
+    async def app_token(self) -> TokenSet:
+        """An app access token (client credentials): no user, no refresh token, no scopes."""
+        return await self._token_grant({"grant_type": "client_credentials"}, secrets_in_play=())
+
+    async def revoke(
+        self, token: str, hint: Literal["access_token", "refresh_token"] = "access_token"
+    ) -> None:
+        """Revoke ``token``. Kick reads ``token`` and ``token_hint_type`` (not RFC 7009's
+        ``token_type_hint``) from the query string, not the body."""
+        response = await self._post(
+            "/oauth/revoke", params={"token": token, "token_hint_type": hint}
+        )
+        if response.status_code != httpx.codes.OK:
+            raise self._error(response, (token,))
+
+    async def introspect(self, access_token: str) -> dict[str, Any]:
+        """Kick's view of a token: ``active``, ``client_id``, ``token_type`` (``user`` or
+        ``app``), ``scope`` (space-separated) and ``exp`` (Unix seconds)."""
+        response = await self._post(
+            "/oauth/token/introspect", headers={"Authorization": f"Bearer {access_token}"}
+        )
+        if response.status_code != httpx.codes.OK:
+            raise self._error(response, (access_token,))
+        body = _json(response)
+        data = body.get("data", body) if isinstance(body, dict) else None
+        if not isinstance(data, dict):
+            raise OAuthError("invalid_response", "introspection reply is not an object", 200)
+        return data
+
+    async def _token_grant(
+        self, form: dict[str, str], *, secrets_in_play: Sequence[str]
+    ) -> TokenSet:
+        form = {**form, "client_id": self._client_id, "client_secret": self._client_secret}
+        response = await self._post("/oauth/token", data=form)
+        if response.status_code != httpx.codes.OK:
+            raise self._error(response, secrets_in_play)
+        body = _json(response)
+        if (
+            isinstance(body, dict)
+            and "access_token" not in body
+            and isinstance(body.get("data"), dict)
+        ):
+            body = body["data"]
+        token_set = _parse_token_set(body, now=self._clock())
+        if token_set is None:
+            raise OAuthError("invalid_response", "token reply has no access_token", 200)
+        return token_set
+
+    async def _post(
+        self,
+        path: str,
+        *,
+        data: Mapping[str, str] | None = None,
+        params: Mapping[str, str] | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> httpx.Response:
+        try:
+            async with asyncio.timeout(TOTAL_TIMEOUT_SECONDS):
+                return await self._http.post(
+                    self._base_url + path,
+                    data=data,
+                    params=params,
+                    headers={"Accept": "application/json", **(headers or {})},
+                )
+        except (httpx.TransportError, TimeoutError) as exc:
+            # Only the kind of failure: the request (and its URL) may carry a token.
+            raise OAuthError(
+                "unreachable", f"POST {path}: no answer ({type(exc).__name__})", None
+            ) from None
+
+    def _error(self, response: httpx.Response, secrets_in_play: Sequence[str]) -> OAuthError:
+        body = _json(response)
+        fields = body if isinstance(body, dict) else {}
+        error = _text(fields.get("error")) or _text(fields.get("message")) or "http_error"
+        description = (
+            _text(fields.get("error_description"))
+            or (_text(fields.get("message")) if "error" in fields else None)
+            or response.reason_phrase
+            or f"HTTP {response.status_code}"
+        )
+        for secret in (*secrets_in_play, self._client_secret):
+            if secret:
+                error = error.replace(secret, "[redacted]")
+                description = description.replace(secret, "[redacted]")
+        error, description = error[:100], description[:300]
+        kind = InvalidGrant if error == "invalid_grant" else OAuthError
+        log.info("Kick OAuth %s refused: %s (%s)", response.url.path, error, response.status_code)
+        return kind(error, description, response.status_code)
+
+
+def _parse_token_set(body: Any, *, now: datetime) -> TokenSet | None:
+    if not isinstance(body, dict):
+        return None
+    access_token = _text(body.get("access_token"))
+    if not access_token:
+        return None
+    expires_in = body.get("expires_in")
+    if isinstance(expires_in, str) and expires_in.strip().isdigit():
+        expires_in = int(expires_in)
+    if isinstance(expires_in, bool) or not isinstance(expires_in, int | float):
+        expires_in = DEFAULT_EXPIRES_IN_SECONDS
+    scope = body.get("scope")
+    return TokenSet(
+        access_token=access_token,
+        refresh_token=_text(body.get("refresh_token")) or None,
+        expires_at=now.astimezone(UTC) + timedelta(seconds=expires_in),
+        scopes=tuple(scope.split()) if isinstance(scope, str) else (),
+        token_type=_text(body.get("token_type")) or "Bearer",
+    )
+
+
+def _json(response: httpx.Response) -> Any:
+    try:
+        return response.json()
+    except ValueError:
+        return None
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+class _TokenQueryFilter(logging.Filter):
+    """Blanks ``token=...`` query values in the URL that httpx logs for every request."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple) and any(
+            isinstance(arg, httpx.URL) and "token" in arg.params for arg in record.args
+        ):
+            record.args = tuple(_blank_token(arg) for arg in record.args)
+        return True
+
+
+def _blank_token(arg: object) -> object:
+    if isinstance(arg, httpx.URL) and "token" in arg.params:
+        return str(arg.copy_set_param("token", "[redacted]"))
+    return arg
+
+
+def _hide_tokens_in_httpx_log() -> None:
+    httpx_log = logging.getLogger("httpx")
+    if not any(isinstance(f, _TokenQueryFilter) for f in httpx_log.filters):
+        httpx_log.addFilter(_TokenQueryFilter())
+
+
+__all__ = [
+    "InvalidGrant",
+    "KickOAuthClient",
+    "OAuthError",
+    "TokenSet",
+    "authorize_url",
+    "make_pkce_pair",
+    "pkce_challenge",
+]

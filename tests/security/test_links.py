@@ -1,0 +1,67 @@
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from core.security.links import (
+    LinkClaims,
+    LinkInvalid,
+    new_claims,
+    sign_link_params,
+    signed_link,
+    verify_link_params,
+)
+
+NOW = datetime(2030, 1, 1, 12, 0, tzinfo=UTC)
+SECRET = "s3cret-key"
+
+
+def test_a_fresh_link_verifies_with_its_claims():
+    claims = new_claims("kick-streamer", 42, 7, NOW)
+    params = sign_link_params(SECRET, claims)
+    verified = verify_link_params(SECRET, "kick-streamer", params, NOW + timedelta(minutes=59))
+    assert (verified.discord_user_id, verified.guild_id) == (42, 7)
+    assert verified.expires_at == NOW + timedelta(hours=1)
+
+
+def test_a_link_expires_after_one_hour():
+    params = sign_link_params(SECRET, new_claims("kick-streamer", 42, 7, NOW))
+    with pytest.raises(LinkInvalid) as raised:
+        verify_link_params(SECRET, "kick-streamer", params, NOW + timedelta(hours=1))
+    assert raised.value.reason == "expired"
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("user", "43"), ("guild", "8"), ("expires", "9999999999"), ("sig", "0" * 64)],
+)
+def test_changing_any_part_breaks_the_signature(field, value):
+    params = sign_link_params(SECRET, new_claims("kick-streamer", 42, 7, NOW))
+    params[field] = value
+    with pytest.raises(LinkInvalid) as raised:
+        verify_link_params(SECRET, "kick-streamer", params, NOW)
+    assert raised.value.reason == "tampered"
+
+
+def test_a_link_for_one_purpose_does_not_open_another():
+    params = sign_link_params(SECRET, new_claims("kick-viewer", 42, 7, NOW))
+    with pytest.raises(LinkInvalid):
+        verify_link_params(SECRET, "kick-streamer", params, NOW)
+
+
+def test_another_secret_does_not_verify():
+    params = sign_link_params(SECRET, new_claims("kick-streamer", 42, 7, NOW))
+    with pytest.raises(LinkInvalid):
+        verify_link_params("other", "kick-streamer", params, NOW)
+
+
+@pytest.mark.parametrize("params", [{}, {"user": "x", "guild": "1", "expires": "1", "sig": "a"}])
+def test_malformed_links_are_refused(params):
+    with pytest.raises(LinkInvalid) as raised:
+        verify_link_params(SECRET, "kick-streamer", params, NOW)
+    assert raised.value.reason == "malformed"
+
+
+def test_signed_link_is_a_readable_url():
+    url = signed_link("https://bot.example", "/auth/kick/streamer", SECRET,
+                      LinkClaims("kick-streamer", 42, 7, NOW))  # fmt: skip
+    assert url.startswith("https://bot.example/auth/kick/streamer?guild=7&user=42&expires=")
