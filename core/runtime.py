@@ -24,6 +24,7 @@ from core.bus.replay import DatabaseReplayGuard, RedisReplayGuard, ReplayGuard
 from core.config import Settings, load_settings
 from core.events import ChatMessageSent, StreamEnded, StreamStarted, utc
 from core.features.connections.service import AppToken, KickConnections
+from core.features.connections.setup import KickSetup
 from core.features.connections.subscriptions import SYNC_EVERY_SECONDS, SubscriptionKeeper
 from core.features.guilds.service import GuildService
 from core.features.linking.service import LinkingService
@@ -33,6 +34,7 @@ from core.metrics import Metrics
 from core.platforms.kick.api import KickApi
 from core.platforms.kick.oauth_client import KickOAuthClient
 from core.platforms.kick.receiver import KickWebhookReceiver
+from core.platforms.kick.site import look_up_internal_ids
 from core.platforms.kick.sources import ChannelIds, PusherSupervisor, pusher_wanted
 from core.platforms.kick.webhook import load_public_key
 from core.security.secrets import TokenCipher, new_fernet_key, resolve_secret
@@ -146,6 +148,24 @@ class Runtime:
             },
             self.guilds.guilds_tracking,
             self.metrics,
+        )
+        self.kick_setup = self._build_kick_setup()
+
+    def _build_kick_setup(self) -> KickSetup:
+        kick = self.settings.kick
+        return KickSetup(
+            guilds=self.guilds,
+            connections=self.connections,
+            subscriptions=self.subscriptions,
+            make_api=self.kick_api,
+            app_token=self.app_token.get,
+            look_up_ids=lambda slug: look_up_internal_ids(kick.site_base_url, slug),
+            link_secret=self.link_secret,
+            public_base_url=self.public_base_url,
+            pusher_states=lambda: self.pusher.states() if self.pusher else {},
+            last_events=self.dispatcher.last_events,
+            client_configured=bool(kick.client_id and kick.client_secret),
+            clock=self.clock,
         )
 
     @property

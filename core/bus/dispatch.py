@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime
 from typing import Any
 
 from core.events import Event, Platform
@@ -28,8 +29,16 @@ class Dispatcher:
         self.handlers = handlers
         self.guilds_tracking = guilds_tracking
         self.metrics = metrics
+        self._last_seen: dict[str, dict[str, datetime]] = {}
+
+    def last_events(self, broadcaster_user_id: str) -> dict[str, datetime]:
+        """When each kind of event last arrived for this broadcaster, since the process started."""
+        return dict(self._last_seen.get(broadcaster_user_id, {}))
 
     async def __call__(self, event: Event) -> None:
+        seen = self._last_seen.setdefault(event.broadcaster_user_id, {})
+        if len(self._last_seen) <= 10_000:
+            seen[event.kind] = max(event.occurred_at, seen.get(event.kind, event.occurred_at))
         handlers = self.handlers.get(type(event), ())
         if handlers:
             guild_ids = await asyncio.to_thread(

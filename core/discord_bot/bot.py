@@ -24,6 +24,7 @@ from discord.ext import commands
 from core.discord_bot.cogs.health import HealthCog
 from core.discord_bot.cogs.watchtime import WatchtimeCog
 from core.discord_bot.render import NO_MENTIONS
+from core.features.connections.setup import KickSetup
 from core.features.guilds.service import GuildService
 from core.features.watchtime.service import WatchtimeService
 from core.health import HealthReport
@@ -55,6 +56,7 @@ class BotServices:
     watchtime: WatchtimeService
     guilds: GuildService
     health: Callable[[], HealthReport]
+    kick: KickSetup | None = None
 
 
 class StreamKeeperBot(commands.Bot):

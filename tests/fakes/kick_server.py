@@ -201,6 +201,7 @@ class FakeKick:
         self.webhooks_enabled = True
         self.bot_enabled = True  # "Create a BOT" pressed in the app settings
         self.page_size = 100  # most items per page on paged endpoints
+        self.site_blocked = False  # True: the site API answers like Cloudflare's challenge page
 
         self.users: dict[int, dict[str, Any]] = {}
         self.channels: dict[str, FakeChannel] = {}
@@ -303,6 +304,8 @@ class FakeKick:
             web.post("/public/v1/moderation/bans", self._ban),
             web.delete("/public/v1/moderation/bans", self._unban),
             web.get("/public/v1/public-key", self._public_key),
+            # Kick's site API (kick.com/api/v2), which knows the Pusher ids.
+            web.get("/api/v2/channels/{slug}", self._site_channel),
         ]
         app.add_routes(routes)
         # No access log: the revoke request line carries a token, and tests check logs for tokens.
@@ -856,6 +859,22 @@ class FakeKick:
             else:
                 channels = [self._channel_of(caller.user_id)]
             return _ok([self._channel_json(c, caller) for c in channels if c is not None])
+
+    async def _site_channel(self, request: web.Request) -> web.Response:
+        if self.site_blocked:
+            return web.Response(status=403, text="<html>Just a moment...</html>")
+        with self._lock:
+            channel = self.channels.get(request.match_info["slug"].lower())
+        if channel is None:
+            return web.json_response({"message": "Not found"}, status=404)
+        return web.json_response(
+            {
+                "id": channel.channel_id,
+                "user_id": channel.broadcaster_user_id,
+                "slug": channel.slug,
+                "chatroom": {"id": channel.chatroom_id},
+            }
+        )
 
     def _channel_json(self, channel: FakeChannel, caller: IssuedToken) -> dict[str, Any]:
         is_owner_with_key = (

@@ -23,6 +23,7 @@ from core.platforms.kick.webhook import KICK_EVENT_TYPES
 log = logging.getLogger(__name__)
 SYNC_EVERY_SECONDS = 30 * 60
 WANTED_EVENTS = tuple(sorted(KICK_EVENT_TYPES))
+NEEDS_REAUTH_PROBLEM = "the Kick connection needs re-authorization (run !kick setup)"
 
 
 @dataclass
@@ -58,6 +59,9 @@ class SubscriptionKeeper:
         status = self.connections.status(guild_id)
         broadcaster = status.broadcaster_user_id
         report = SyncReport(guild_id, broadcaster)
+        if status.needs_reauthorization:
+            report.problem = NEEDS_REAUTH_PROBLEM
+            return report
         if broadcaster is None or not status.is_connected:
             report.problem = "the Kick channel is not connected (run !kick setup)"
             return report
@@ -85,7 +89,7 @@ class SubscriptionKeeper:
                         else:
                             report.failed[result.name] = result.error or "no subscription id"
         except NeedsReauthorization:
-            report.problem = "the Kick connection needs re-authorization (run !kick setup)"
+            report.problem = NEEDS_REAUTH_PROBLEM
             return report
         except KickApiError as exc:
             report.problem = f"Kick answered {exc.status}: {exc}"

@@ -1,0 +1,1 @@
+"""Chat commands: what the bot answers in a streamer's chat."""

@@ -1,0 +1,154 @@
+"""``!kick setup``, ``!kick sync`` and ``!kick status`` as plain service calls.
+
+Setup ties the guild to a Kick channel (the broadcaster id comes from Kick's public API, the
+chatroom id from Kick's site or from the admin) and hands back a signed, one-hour link with
+which the streamer connects their account.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+
+from core.events import utc
+from core.features.connections.service import (
+    PURPOSE_STREAMER,
+    ApiFactory,
+    ConnectionStatus,
+    KickConnections,
+)
+from core.features.connections.subscriptions import WANTED_EVENTS, SubscriptionKeeper, SyncReport
+from core.features.guilds.repository import TrackedChannel
+from core.features.guilds.service import GuildService, InvalidGuildInput
+from core.platforms.kick.api import KickApiError
+from core.platforms.kick.oauth_client import OAuthError
+from core.platforms.kick.pusher import PusherState
+from core.platforms.kick.site import InternalIds
+from core.security.links import new_claims, signed_link
+
+_SLUG_IN_URL = re.compile(r"^(?:https?://)?(?:www\.)?kick\.com/([^/?#\s]+)", re.IGNORECASE)
+CHATROOM_HINT = (
+    "open https://kick.com/api/v2/channels/<channel> in a browser and copy chatroom.id, "
+    "then run !kick setup <channel> <chatroom id>"
+)
+
+
+class SetupFailed(Exception):
+    """Setup could not finish; the message says why and what to do."""
+
+
+@dataclass(frozen=True)
+class SetupResult:
+    channel: TrackedChannel
+    connect_link: str
+    chatroom_found: bool
+
+
+@dataclass(frozen=True)
+class KickStatus:
+    channel: TrackedChannel | None
+    connection: ConnectionStatus
+    subscribed: tuple[str, ...]
+    missing: tuple[str, ...]
+    pusher: PusherState | None
+    last_events: Mapping[str, datetime]
+    client_configured: bool
+
+
+class KickSetup:
+    def __init__(
+        self,
+        *,
+        guilds: GuildService,
+        connections: KickConnections,
+        subscriptions: SubscriptionKeeper,
+        make_api: ApiFactory,
+        app_token: Callable[[], Awaitable[str]],
+        look_up_ids: Callable[[str], Awaitable[InternalIds | None]],
+        link_secret: str,
+        public_base_url: str,
+        pusher_states: Callable[[], Mapping[str, PusherState]],
+        last_events: Callable[[str], Mapping[str, datetime]],
+        client_configured: bool,
+        clock: Callable[[], datetime],
+    ) -> None:
+        self.guilds = guilds
+        self.connections = connections
+        self.subscriptions = subscriptions
+        self.make_api = make_api
+        self.app_token = app_token
+        self.look_up_ids = look_up_ids
+        self.link_secret = link_secret
+        self.public_base_url = public_base_url
+        self.pusher_states = pusher_states
+        self.last_events = last_events
+        self.client_configured = client_configured
+        self.clock = clock
+
+    async def setup(
+        self, guild_id: int, admin_id: int, channel: str, chatroom_id: int | None = None
+    ) -> SetupResult:
+        if not self.client_configured:
+            raise SetupFailed(
+                "This bot has no Kick app yet: set KICK_CLIENT_ID and KICK_CLIENT_SECRET "
+                "(from kick.com/settings/developer) and restart it."
+            )
+        slug = _slug(channel)
+        try:
+            token = await self.app_token()
+            async with self.make_api() as api:
+                found = await api.get_channel_by_slug(token, slug)
+        except (KickApiError, OAuthError) as exc:
+            raise SetupFailed(
+                f"Kick did not answer the channel lookup ({exc}). Try again soon."
+            ) from exc
+        if found is None:
+            raise SetupFailed(f"Kick has no channel called {slug!r}. Check the name in its URL.")
+        ids = await self.look_up_ids(slug)
+        if chatroom_id is not None:
+            ids = InternalIds(ids.channel_id if ids else 0, chatroom_id)
+        try:
+            view = self.guilds.set_kick_channel(
+                guild_id,
+                found.slug or slug,
+                str(found.broadcaster_user_id),
+                channel_id=(ids.channel_id or None) if ids else None,
+                chatroom_id=ids.chatroom_id if ids else None,
+            )
+        except InvalidGuildInput as exc:
+            raise SetupFailed(str(exc)) from exc
+        tracked = next(
+            c for c in view.channels if c.broadcaster_user_id == str(found.broadcaster_user_id)
+        )
+        claims = new_claims(PURPOSE_STREAMER, admin_id, guild_id, utc(self.clock()))
+        link = signed_link(self.public_base_url, "/auth/kick/streamer", self.link_secret, claims)
+        return SetupResult(tracked, link, chatroom_found=ids is not None)
+
+    async def sync(self, guild_id: int) -> SyncReport:
+        self.connections.request_sync(guild_id)
+        await self.subscriptions.remove_untracked()
+        return await self.subscriptions.sync_guild(guild_id)
+
+    def status(self, guild_id: int) -> KickStatus:
+        channel = self.guilds.kick_channel_of(guild_id)
+        connection = self.connections.status(guild_id)
+        subscribed: tuple[str, ...] = ()
+        pusher = None
+        last: Mapping[str, datetime] = {}
+        if channel is not None:
+            stored = self.connections.stored_subscriptions(channel.broadcaster_user_id)
+            subscribed = tuple(sorted({s.event for s in stored}))
+            pusher = self.pusher_states().get(channel.broadcaster_user_id)
+            last = self.last_events(channel.broadcaster_user_id)
+        missing = tuple(name for name in WANTED_EVENTS if name not in subscribed)
+        return KickStatus(
+            channel, connection, subscribed, missing, pusher, last, self.client_configured
+        )
+
+
+def _slug(channel: str) -> str:
+    channel = channel.strip()
+    match = _SLUG_IN_URL.match(channel)
+    return (match.group(1) if match else channel).lstrip("@").lower()

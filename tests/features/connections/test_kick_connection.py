@@ -1,0 +1,353 @@
+"""A streamer connects their Kick channel through the web app and the fake Kick; the bot keeps
+its token fresh and its webhook subscriptions in place, and hears the channel through webhooks
+and through Pusher."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from datetime import UTC, datetime, timedelta
+from urllib.parse import urlsplit
+
+import httpx
+import pytest
+import sqlalchemy as sa
+
+from core.config import load_settings
+from core.features.connections.service import NeedsReauthorization
+from core.platforms.kick.webhook import KICK_EVENT_TYPES
+from core.runtime import Runtime
+from core.storage.tables import kick_connections, oauth_states
+from tests.bus import eventually
+from tests.conftest import FIXTURES, TEST_FERNET_KEY
+from tests.fakes.kick_server import CLIENT_ID, CLIENT_SECRET, FakeKick
+from tests.fakes.pusher_server import FakePusher
+
+GUILD = 4242
+ADMIN = 777
+BOT_URL = "http://bot.test"
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = datetime.now(UTC).replace(microsecond=0)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> None:
+        self.now += timedelta(**delta)
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def kick(clock):
+    with FakeKick(clock=clock, username="streamer", user_id=1001) as fake:
+        yield fake
+
+
+def build_runtime(tmp_path, kick: FakeKick, clock: Clock, **extra: str) -> Runtime:
+    settings = load_settings(
+        {
+            "DATA_DIR": str(tmp_path / "data"),
+            "KICK_API_BASE_URL": kick.url,
+            "KICK_OAUTH_BASE_URL": kick.url,
+            "KICK_SITE_BASE_URL": kick.url,
+            "KICK_CLIENT_ID": CLIENT_ID,
+            "KICK_CLIENT_SECRET": CLIENT_SECRET,
+            "KICK_WEBHOOK_PUBLIC_KEY": kick.public_key_pem,
+            "OAUTH_BASE_URL": BOT_URL,
+            "FLASK_SECRET_KEY": "connection-test-secret",
+            "TOKEN_ENCRYPTION_KEY": TEST_FERNET_KEY,
+            "KICK_PUSHER_ENABLED": "false",
+            **extra,
+        },
+        env_file=None,
+    )
+    runtime = Runtime(settings, clock=clock)
+    runtime.migrate()
+    return runtime
+
+
+@pytest.fixture
+def runtime(tmp_path, kick, clock):
+    runtime = build_runtime(tmp_path, kick, clock)
+    yield runtime
+    runtime.close()
+
+
+@pytest.fixture
+def web(runtime):
+    return runtime.create_web_app().test_client()
+
+
+def local(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.path}?{parts.query}"
+
+
+def start_link(runtime: Runtime) -> str:
+    result = asyncio.run(runtime.kick_setup.setup(GUILD, ADMIN, "streamer"))
+    assert result.connect_link.startswith(f"{BOT_URL}/auth/kick/streamer?")
+    return result.connect_link
+
+
+def authorize(web, link: str) -> str:
+    """Follow the signed link to Kick's consent page; return where Kick sends the browser back."""
+    started = web.get(local(link))
+    assert started.status_code == 302, started.get_data(as_text=True)
+    consent = httpx.get(started.headers["Location"], follow_redirects=False)
+    assert consent.status_code == 302
+    callback = consent.headers["location"]
+    assert callback.startswith(f"{BOT_URL}/auth/kick/callback?")
+    return callback
+
+
+def connect(runtime: Runtime, web) -> None:
+    answer = web.get(local(authorize(web, start_link(runtime))))
+    assert answer.status_code == 200, answer.get_data(as_text=True)
+    assert "Kick channel connected" in answer.get_data(as_text=True)
+
+
+def test_setup_finds_the_channel_and_its_pusher_ids(runtime, kick):
+    asyncio.run(runtime.kick_setup.setup(GUILD, ADMIN, "https://kick.com/Streamer"))
+    channel = runtime.guilds.kick_channel_of(GUILD)
+    fake = kick.channels["streamer"]
+    assert (channel.channel_slug, channel.broadcaster_user_id) == ("streamer", "1001")
+    assert (channel.channel_id, channel.chatroom_id) == (fake.channel_id, fake.chatroom_id)
+
+
+def test_setup_without_the_site_api_still_works_and_takes_the_chatroom_by_hand(runtime, kick):
+    kick.site_blocked = True
+    result = asyncio.run(runtime.kick_setup.setup(GUILD, ADMIN, "streamer"))
+    assert result.chatroom_found is False
+    asyncio.run(runtime.kick_setup.setup(GUILD, ADMIN, "streamer", chatroom_id=31047538))
+    assert runtime.guilds.kick_channel_of(GUILD).chatroom_id == 31047538
+
+
+def test_streamer_connects_and_every_subscription_goes_live(runtime, web, kick):
+    connect(runtime, web)
+    status = runtime.kick_setup.status(GUILD)
+    assert status.connection.is_connected
+    assert status.connection.kick_username == "streamer"
+    assert status.missing == tuple(sorted(KICK_EVENT_TYPES))
+
+    report = asyncio.run(runtime.subscriptions.sync_requested())[0]
+
+    assert sorted(report.created) == sorted(KICK_EVENT_TYPES)
+    status = runtime.kick_setup.status(GUILD)
+    assert (len(status.subscribed), status.missing) == (10, ())
+    assert len(kick.subscriptions) == 10
+    assert runtime.connections.guild_ids_needing_sync() == []
+
+
+def test_tokens_are_encrypted_at_rest(runtime, web, kick):
+    connect(runtime, web)
+    with runtime.engine.connect() as conn:
+        row = conn.execute(sa.select(kick_connections)).one()
+    stored = json.dumps([str(value) for value in row])
+    for token in kick.tokens:
+        assert token not in stored
+
+
+def test_a_dropped_subscription_is_repaired(runtime, web, kick):
+    connect(runtime, web)
+    asyncio.run(runtime.subscriptions.sync_requested())
+    dropped = next(iter(kick.subscriptions))
+    event = kick.subscriptions[dropped]["event"]
+    kick.drop_subscription(dropped)
+
+    report = asyncio.run(runtime.subscriptions.sync_all())[0]
+
+    assert report.created == [event]
+    assert len(kick.subscriptions) == 10
+
+
+def test_a_state_works_once(runtime, web):
+    callback = local(authorize(web, start_link(runtime)))
+    assert web.get(callback).status_code == 200
+    again = web.get(callback)
+    assert again.status_code == 400
+    assert "already used" in again.get_data(as_text=True)
+
+
+def test_a_state_expires_after_ten_minutes(runtime, web, clock):
+    callback = local(authorize(web, start_link(runtime)))
+    clock.advance(minutes=10, seconds=1)
+    answer = web.get(callback)
+    assert answer.status_code == 400
+    assert "older than 10 minutes" in answer.get_data(as_text=True)
+    assert runtime.connections.status(GUILD).is_connected is False
+
+
+def test_the_pkce_verifier_never_leaves_the_server(runtime, web, kick):
+    consent_url = web.get(local(start_link(runtime))).headers["Location"]
+    with runtime.engine.connect() as conn:
+        stored_verifier = conn.execute(sa.select(oauth_states.c.code_verifier)).scalar_one()
+    assert "code_verifier" not in consent_url
+    assert "code_challenge=" in consent_url
+    assert stored_verifier not in consent_url
+
+
+@pytest.mark.parametrize(("field", "value"), [("user", "778"), ("guild", "1"), ("sig", "0" * 64)])
+def test_a_tampered_start_link_is_refused(runtime, web, field, value):
+    link = start_link(runtime)
+    tampered = link.replace(f"{field}=", f"{field}={value}&x=", 1)
+    answer = web.get(local(tampered))
+    assert answer.status_code == 403
+    assert "not valid" in answer.get_data(as_text=True)
+
+
+def test_an_expired_start_link_is_refused(runtime, web, clock):
+    link = start_link(runtime)
+    clock.advance(hours=1)
+    answer = web.get(local(link))
+    assert answer.status_code == 403
+    assert "expired" in answer.get_data(as_text=True)
+
+
+def test_declined_consent_connects_nothing(runtime, web, kick):
+    kick.deny_next_consent()
+    answer = web.get(local(authorize(web, start_link(runtime))))
+    assert answer.status_code == 400
+    assert "declined" in answer.get_data(as_text=True)
+    assert runtime.connections.status(GUILD).is_connected is False
+
+
+def test_token_is_refreshed_before_it_expires(runtime, web, kick, clock):
+    connect(runtime, web)
+    first = asyncio.run(runtime.connections.access_token(GUILD))
+    clock.advance(minutes=56)  # fake tokens live an hour; refreshed within five minutes of the end
+
+    second = asyncio.run(runtime.connections.access_token(GUILD))
+
+    assert second != first
+    assert kick.is_token_active(second)
+    assert asyncio.run(runtime.connections.access_token(GUILD)) == second
+
+
+def test_a_401_refreshes_once_and_retries(runtime, web, kick):
+    connect(runtime, web)
+    token = asyncio.run(runtime.connections.access_token(GUILD))
+    kick.expire_token(token)
+
+    async def who_am_i():
+        async with runtime.kick_api() as api:
+            return await runtime.connections.call_as_streamer(GUILD, api.get_users)
+
+    [user] = asyncio.run(who_am_i())
+    assert user.name == "streamer"
+
+
+def test_a_refused_refresh_asks_for_reauthorization(runtime, web, kick, clock, caplog):
+    connect(runtime, web)
+    kick.revoke_refresh_tokens()
+    clock.advance(hours=2)
+
+    with pytest.raises(NeedsReauthorization):
+        asyncio.run(runtime.connections.access_token(GUILD))
+
+    status = runtime.kick_setup.status(GUILD)
+    assert status.connection.needs_reauthorization
+    assert "needs re-authorization" in caplog.text
+    report = asyncio.run(runtime.kick_setup.sync(GUILD))
+    assert report.problem == "the Kick connection needs re-authorization (run !kick setup)"
+
+
+def test_no_token_or_secret_reaches_the_logs(runtime, web, kick, clock, caplog):
+    caplog.set_level(logging.DEBUG)
+    connect(runtime, web)
+    asyncio.run(runtime.subscriptions.sync_requested())
+    clock.advance(minutes=58)
+    asyncio.run(runtime.connections.access_token(GUILD))
+    for secret in [*kick.tokens, CLIENT_SECRET, "connection-test-secret", TEST_FERNET_KEY]:
+        assert secret not in caplog.text
+
+
+def chat_payload(broadcaster: int, sender_id: int, name: str, said_at: datetime) -> dict:
+    payload = json.loads((FIXTURES / "kick" / "chat.message.sent.json").read_text())
+    payload["broadcaster"]["user_id"] = broadcaster
+    payload["sender"].update(user_id=sender_id, username=name)
+    payload["message_id"] = f"msg-{sender_id}"
+    payload["created_at"] = said_at.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return payload
+
+
+async def deliver_all(runtime: Runtime) -> None:
+    while await asyncio.to_thread(runtime.bus.backlog):
+        await runtime.bus.deliver_due(runtime.dispatcher)
+
+
+def test_a_webhook_from_the_fake_reaches_watchtime(runtime, kick, clock):
+    asyncio.run(runtime.kick_setup.setup(GUILD, ADMIN, "streamer"))
+    runtime.tick_all(clock.now)
+    server = runtime.start_web_server()
+    try:
+        answer = kick.send_webhook(
+            f"{server.url}/webhooks/kick",
+            "chat.message.sent",
+            chat_payload(1001, 5, "viewer_five", clock.now),
+        )
+    finally:
+        server.close()
+    assert answer.json()["status"] == "queued"
+    asyncio.run(deliver_all(runtime))
+    clock.advance(seconds=60)
+    runtime.tick_all(clock.now)
+    assert [(r.username, r.seconds) for r in runtime.watchtime.export(GUILD)] == [
+        ("viewer_five", 60)
+    ]
+
+
+async def test_a_pusher_chat_message_from_the_fake_reaches_watchtime(tmp_path, kick, clock):
+    async with FakePusher() as pusher:
+        runtime = build_runtime(
+            tmp_path, kick, clock, KICK_PUSHER_ENABLED="true", KICK_PUSHER_URL=pusher.url
+        )
+        try:
+            await runtime.kick_setup.setup(GUILD, ADMIN, "streamer")
+            chatroom = kick.channels["streamer"].chatroom_id
+            await asyncio.to_thread(runtime.tick_all, clock.now)
+            stop = asyncio.Event()
+            supervisor = asyncio.create_task(runtime.pusher.run(stop))
+            await eventually(
+                lambda: (
+                    f"chatrooms.{chatroom}.v2"
+                    in runtime.pusher.states().get("1001", _NO_STATE).subscribed
+                ),
+                within=10,
+            )
+            data = {
+                "id": "3f1c2b7e-0000-4000-8000-000000000001",
+                "chatroom_id": chatroom,
+                "content": "hello",
+                "type": "message",
+                "created_at": clock.now.isoformat(),
+                "sender": {"id": 6, "username": "viewer_six", "slug": "viewer_six",
+                           "identity": {"color": "#fff", "badges": []}},
+            }  # fmt: skip
+            await pusher.broadcast(
+                f"chatrooms.{chatroom}.v2", "App\\Events\\ChatMessageEvent", data
+            )
+            await eventually(lambda: runtime.bus.backlog() > 0, within=10)
+            stop.set()
+            await supervisor
+            await deliver_all(runtime)
+            clock.advance(seconds=60)
+            await asyncio.to_thread(runtime.tick_all, clock.now)
+            rows = await asyncio.to_thread(runtime.watchtime.export, GUILD)
+            assert [(r.username, r.seconds) for r in rows] == [("viewer_six", 60)]
+        finally:
+            runtime.close()
+
+
+class _NoState:
+    subscribed = ()
+
+
+_NO_STATE = _NoState()
