@@ -139,6 +139,7 @@ class Runtime:
             publish=self.bus.publish,
             metrics=self.metrics,
             clock=clock,
+            broadcaster_of_subscription=self.connections.broadcaster_of_subscription,
         )
         self.dispatcher = Dispatcher(
             {

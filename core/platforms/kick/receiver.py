@@ -10,6 +10,7 @@ import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
 
@@ -49,6 +50,7 @@ class KickWebhookReceiver:
         publish: Callable[[Event], bool],
         metrics: Metrics,
         clock: Callable[[], datetime],
+        broadcaster_of_subscription: Callable[[str], str | None] = lambda _id: None,
     ) -> None:
         self.public_key = public_key
         self.max_age_seconds = max_age_seconds
@@ -57,6 +59,7 @@ class KickWebhookReceiver:
         self.publish = publish
         self.metrics = metrics
         self.clock = clock
+        self.broadcaster_of_subscription = broadcaster_of_subscription
 
     def receive(self, headers: Mapping[str, str], body: bytes) -> Receipt:
         try:
@@ -81,6 +84,7 @@ class KickWebhookReceiver:
         if delivery.event_type not in KICK_EVENT_TYPES:
             log.info("kick webhook of unknown type %r ignored", delivery.event_type[:64])
             return self._done("ignored", f"event type {delivery.event_type[:64]!r} is not handled")
+        payload = self._with_broadcaster(payload, delivery.subscription_id)
         try:
             event = parse_event(
                 delivery.event_type,
@@ -109,6 +113,19 @@ class KickWebhookReceiver:
         if not is_new:
             return self._done("duplicate", "this event was already received")
         return self._done("queued", event.kind)
+
+    def _with_broadcaster(
+        self, payload: dict[str, Any], subscription_id: str | None
+    ) -> dict[str, Any]:
+        """Fill in the broadcaster from our stored subscription when a delivery leaves it out."""
+        broadcaster = payload.get("broadcaster")
+        if (isinstance(broadcaster, dict) and broadcaster.get("user_id")) or not subscription_id:
+            return payload
+        known = self.broadcaster_of_subscription(subscription_id)
+        if known is None:
+            return payload
+        base = broadcaster if isinstance(broadcaster, dict) else {}
+        return {**payload, "broadcaster": {**base, "user_id": known}}
 
     def _forget(self, message_id: str) -> None:
         try:

@@ -351,3 +351,27 @@ class _NoState:
 
 
 _NO_STATE = _NoState()
+
+
+def test_a_delivery_without_broadcaster_is_routed_by_its_subscription_id(runtime, web, kick, clock):
+    from core.platforms.kick.signing import signed_headers
+
+    connect(runtime, web)
+    asyncio.run(runtime.subscriptions.sync_requested())
+    chat_subscription = next(
+        s
+        for s in runtime.connections.stored_subscriptions("1001")
+        if s.event == "chat.message.sent"
+    )
+    payload = chat_payload(1001, 7, "viewer_seven", clock.now)
+    del payload["broadcaster"]
+    body = json.dumps(payload).encode()
+    headers = signed_headers(kick.private_key, body, event_type="chat.message.sent")
+    headers["Kick-Event-Subscription-Id"] = chat_subscription.subscription_id
+
+    answer = web.post("/webhooks/kick", data=body, headers=headers)
+
+    assert answer.json["status"] == "queued"
+    unknown = signed_headers(kick.private_key, body, event_type="chat.message.sent")
+    unknown["Kick-Event-Subscription-Id"] = "01NOSUCHSUBSCRIPTION000000"
+    assert web.post("/webhooks/kick", data=body, headers=unknown).json["status"] == "ignored"
