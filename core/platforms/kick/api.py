@@ -24,6 +24,13 @@ from typing import Any, Literal, TypeVar
 
 import httpx
 
+from core.platforms.kick.lenient import as_bool as _bool
+from core.platforms.kick.lenient import as_id as _id
+from core.platforms.kick.lenient import as_int as _int
+from core.platforms.kick.lenient import as_list as _list
+from core.platforms.kick.lenient import as_mapping as _mapping
+from core.platforms.kick.lenient import as_text as _text
+
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
@@ -794,56 +801,6 @@ def _wire_id(value: str | int) -> int | str:
     """Kick's JSON bodies want numeric user ids as numbers."""
     text = str(value).strip()
     return int(text) if text.isdigit() else text
-
-
-def _mapping(value: Any) -> Mapping[str, Any]:
-    return value if isinstance(value, Mapping) else {}
-
-
-def _list(value: Any) -> list[Any]:
-    return value if isinstance(value, list) else []
-
-
-def _id(value: Any) -> str | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    if isinstance(value, str):
-        return value.strip() or None
-    return None
-
-
-def _text(value: Any) -> str | None:
-    if isinstance(value, str):
-        return value
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return _id(value) or str(value)
-    return None
-
-
-def _int(value: Any) -> int | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
-        return int(value.strip())
-    return None
-
-
-def _bool(value: Any) -> bool | None:
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, int) and value in (0, 1):
-        return bool(value)
-    if isinstance(value, str):
-        return {"true": True, "1": True, "false": False, "0": False}.get(value.strip().lower())
-    return None
 
 
 def _flag(value: Any, *, default: bool) -> bool:

@@ -25,7 +25,7 @@ import json
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Any
 
 from core.events import (
@@ -42,6 +42,13 @@ from core.events import (
     ViewerBanned,
     utc,
 )
+from core.platforms.kick.lenient import as_bool as _bool
+from core.platforms.kick.lenient import as_id as _id
+from core.platforms.kick.lenient import as_int as _int
+from core.platforms.kick.lenient import as_list as _list
+from core.platforms.kick.lenient import as_mapping as _mapping
+from core.platforms.kick.lenient import as_text as _text
+from core.platforms.kick.lenient import as_time as _time
 
 EVENT_PREFIX = "App\\Events\\"
 REWARD_WINDOW_SECONDS = 10
@@ -333,14 +340,6 @@ _PARSERS: dict[str, Callable[[_Frame], Event | None]] = {
 # Lenient readers, the same rules as the webhook parser's (kept private to each module).
 
 
-def _mapping(value: Any) -> Mapping[str, Any]:
-    return value if isinstance(value, Mapping) else {}
-
-
-def _list(value: Any) -> list[Any]:
-    return value if isinstance(value, list) else []
-
-
 def _viewer(value: Any) -> Viewer | None:
     """A user object with an ``id`` and/or ``username``. Id 0 (Kick's "made in the web UI"
     moderator) counts as no id; with neither an id nor a name there is no viewer."""
@@ -352,99 +351,6 @@ def _viewer(value: Any) -> Viewer | None:
     if user_id is None and not username:
         return None
     return Viewer(platform_user_id=user_id, username=username)
-
-
-def _id(value: Any) -> str | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, float):
-        return str(int(value)) if value.is_integer() else None
-    if isinstance(value, str):
-        return value.strip() or None
-    return None
-
-
-def _text(value: Any) -> str | None:
-    if isinstance(value, str):
-        return value
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return _id(value) or str(value)
-    return None
-
-
-def _int(value: Any) -> int | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, str):
-        try:
-            value = float(value.strip())
-        except ValueError:
-            return None
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    return None
-
-
-def _bool(value: Any) -> bool | None:
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, int) and value in (0, 1):
-        return bool(value)
-    if isinstance(value, str):
-        return {"true": True, "1": True, "false": False, "0": False}.get(value.strip().lower())
-    return None
-
-
-def _time(value: Any) -> datetime | None:
-    if isinstance(value, str):
-        return _parse_time_text(value)
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        try:
-            return datetime.fromtimestamp(value, UTC)
-        except (OverflowError, OSError, ValueError):
-            return None
-    return None
-
-
-_RFC3339 = re.compile(
-    r"(?P<year>\d{4})-(?P<month>\d{2})-(?P<day>\d{2})[Tt ]"
-    r"(?P<hour>\d{2}):(?P<minute>\d{2}):(?P<second>\d{2})(?:[.,](?P<fraction>\d+))?"
-    r"(?:(?P<zulu>[Zz])|(?P<sign>[+-])(?P<offset_hours>\d{2}):?(?P<offset_minutes>\d{2}))?",
-    re.ASCII,
-)
-
-
-def _parse_time_text(text: str) -> datetime | None:
-    """RFC 3339, leniently: any fractional digits, a leap second read as :59, no offset = UTC
-    (Kick's ``"2025-08-21 17:06:41"``)."""
-    match = _RFC3339.fullmatch(text.strip())
-    if match is None:
-        return None
-    zone = UTC
-    if match["sign"]:
-        offset = timedelta(hours=int(match["offset_hours"]), minutes=int(match["offset_minutes"]))
-        try:
-            zone = timezone(-offset if match["sign"] == "-" else offset)
-        except ValueError:
-            return None
-    try:
-        moment = datetime(
-            int(match["year"]),
-            int(match["month"]),
-            int(match["day"]),
-            int(match["hour"]),
-            int(match["minute"]),
-            min(int(match["second"]), 59),
-            int((match["fraction"] or "")[:6].ljust(6, "0")),
-            tzinfo=zone,
-        )
-        return moment.astimezone(UTC)
-    except (ValueError, OverflowError):
-        return None
 
 
 __all__ = [

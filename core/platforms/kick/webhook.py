@@ -10,10 +10,9 @@ from __future__ import annotations
 
 import base64
 import json
-import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +37,14 @@ from core.events import (
     ViewerBanned,
     utc,
 )
+from core.platforms.kick.lenient import as_bool as _bool
+from core.platforms.kick.lenient import as_id as _id
+from core.platforms.kick.lenient import as_int as _int
+from core.platforms.kick.lenient import as_list as _list
+from core.platforms.kick.lenient import as_mapping as _mapping
+from core.platforms.kick.lenient import as_text as _text
+from core.platforms.kick.lenient import as_time as _time
+from core.platforms.kick.lenient import parse_time_text as _parse_time_text
 
 KICK_EVENT_TYPES: frozenset[str] = frozenset(
     {
@@ -441,14 +448,6 @@ _PARSERS: dict[str, Callable[[_Delivery], Event]] = {
 }
 
 
-def _mapping(value: Any) -> Mapping[str, Any]:
-    return value if isinstance(value, Mapping) else {}
-
-
-def _list(value: Any) -> list[Any]:
-    return value if isinstance(value, list) else []
-
-
 def _viewer(value: Any) -> Viewer | None:
     user = _mapping(value)
     user_id = _id(user.get("user_id"))
@@ -456,98 +455,6 @@ def _viewer(value: Any) -> Viewer | None:
         return None
     username = _text(user.get("username")) or _text(user.get("channel_slug")) or ""
     return Viewer(platform_user_id=user_id, username=username)
-
-
-def _id(value: Any) -> str | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, float):
-        return str(int(value)) if value.is_integer() else None
-    if isinstance(value, str):
-        return value.strip() or None
-    return None
-
-
-def _text(value: Any) -> str | None:
-    if isinstance(value, str):
-        return value
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return _id(value) or str(value)
-    return None
-
-
-def _int(value: Any) -> int | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, str):
-        try:
-            value = float(value.strip())
-        except ValueError:
-            return None
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    return None
-
-
-def _bool(value: Any) -> bool | None:
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, int) and value in (0, 1):
-        return bool(value)
-    if isinstance(value, str):
-        return {"true": True, "1": True, "false": False, "0": False}.get(value.strip().lower())
-    return None
-
-
-def _time(value: Any) -> datetime | None:
-    if isinstance(value, str):
-        return _parse_time_text(value)
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        try:
-            return datetime.fromtimestamp(value, UTC)
-        except (OverflowError, OSError, ValueError):
-            return None
-    return None
-
-
-_RFC3339 = re.compile(
-    r"(?P<year>\d{4})-(?P<month>\d{2})-(?P<day>\d{2})[Tt ]"
-    r"(?P<hour>\d{2}):(?P<minute>\d{2}):(?P<second>\d{2})(?:[.,](?P<fraction>\d+))?"
-    r"(?:(?P<zulu>[Zz])|(?P<sign>[+-])(?P<offset_hours>\d{2}):?(?P<offset_minutes>\d{2}))?",
-    re.ASCII,
-)
-
-
-def _parse_time_text(text: str) -> datetime | None:
-    """RFC 3339, leniently: any fractional digits, a leap second read as :59, no offset = UTC."""
-    match = _RFC3339.fullmatch(text.strip())
-    if match is None:
-        return None
-    zone = UTC
-    if match["sign"]:
-        offset = timedelta(hours=int(match["offset_hours"]), minutes=int(match["offset_minutes"]))
-        try:
-            zone = timezone(-offset if match["sign"] == "-" else offset)
-        except ValueError:
-            return None
-    try:
-        moment = datetime(
-            int(match["year"]),
-            int(match["month"]),
-            int(match["day"]),
-            int(match["hour"]),
-            int(match["minute"]),
-            min(int(match["second"]), 59),
-            int((match["fraction"] or "")[:6].ljust(6, "0")),
-            tzinfo=zone,
-        )
-        return moment.astimezone(UTC)
-    except (ValueError, OverflowError):
-        return None
 
 
 __all__ = [
