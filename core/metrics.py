@@ -85,6 +85,9 @@ class Metrics:
         self.events_failed = Counter(
             "streamkeeper_events_failed_total", "Event handling failures, by kind."
         )
+        self.chat_failed = Counter(
+            "streamkeeper_chat_failed_total", "Chat replies given up on, by platform and reason."
+        )
         self.tick_duration = Summary(
             "streamkeeper_watchtime_tick_seconds", "Duration of one watchtime tick."
         )
@@ -96,6 +99,7 @@ class Metrics:
             self.webhooks_rejected,
             self.events_handled,
             self.events_failed,
+            self.chat_failed,
             self.tick_duration,
         ):
             parts.extend(metric.render())

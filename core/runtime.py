@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import threading
 import time
@@ -32,6 +33,7 @@ from core.features.watchtime.service import TickResult, WatchtimeService
 from core.health import HealthReport, run_check
 from core.metrics import Metrics
 from core.platforms.kick.api import KickApi
+from core.platforms.kick.chat import KickChatSender
 from core.platforms.kick.oauth_client import KickOAuthClient
 from core.platforms.kick.receiver import KickWebhookReceiver
 from core.platforms.kick.site import look_up_internal_ids
@@ -186,6 +188,27 @@ class Runtime:
     def kick_api(self) -> KickApi:
         return KickApi(self.settings.kick.api_base_url)
 
+    @functools.cached_property
+    def kick_chat(self) -> KickChatSender:
+        """Replies in Kick chat (the features that talk back take it as their ChatSender).
+
+        Built on first use, on the bot's event loop, which its HTTP client then belongs to.
+        """
+        self._kick_chat_api = self.kick_api()
+        return KickChatSender(
+            self._kick_chat_api,
+            streamer_call=self.connections.call_as_streamer,
+            bot_user_token=self.settings.kick.bot_user_token,
+            failures=self.metrics.chat_failed,
+        )
+
+    async def close_kick_chat(self) -> None:
+        """Send what is queued, then close the chat sender's HTTP client (on the bot's loop)."""
+        if "kick_chat" in self.__dict__:
+            await self.kick_chat.close()
+            await self._kick_chat_api.aclose()
+            del self.__dict__["kick_chat"]
+
     @classmethod
     def from_environment(cls, env_file: str | Path | None = ".env") -> Runtime:
         return cls(load_settings(env_file=env_file))
@@ -266,7 +289,10 @@ class Runtime:
             jobs.append(self.run_kick_upkeep(stop))
         if self.pusher is not None:
             jobs.append(self.pusher.run(stop))
-        await asyncio.gather(*jobs)
+        try:
+            await asyncio.gather(*jobs)
+        finally:
+            await self.close_kick_chat()
 
     def _pusher_channels(self) -> list[ChannelIds]:
         return [

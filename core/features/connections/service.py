@@ -31,6 +31,7 @@ from core.platforms.kick.api import KickApi, Unauthorized
 from core.platforms.kick.oauth_client import (
     InvalidGrant,
     KickOAuthClient,
+    NeedsReauthorization,
     OAuthError,
     TokenSet,
     authorize_url,
@@ -68,10 +69,6 @@ class AuthorizationFailed(Exception):
         super().__init__(reason)
         self.reason = reason
         self.guild_id = guild_id
-
-
-class NeedsReauthorization(Exception):
-    """The guild's Kick connection is missing or was revoked; an admin must connect again."""
 
 
 @dataclass(frozen=True)

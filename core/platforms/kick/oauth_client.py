@@ -43,6 +43,11 @@ class OAuthError(Exception):
         self.status = status
 
 
+class NeedsReauthorization(Exception):
+    """A connection's token is missing or was revoked and cannot be refreshed: the account owner
+    must sign in again."""
+
+
 class InvalidGrant(OAuthError):
     """The code or refresh token is unknown, used, expired or revoked, or the verifier or
     redirect URI does not match: the user must authorize again."""

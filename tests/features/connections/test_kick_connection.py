@@ -375,3 +375,34 @@ def test_a_delivery_without_broadcaster_is_routed_by_its_subscription_id(runtime
     unknown = signed_headers(kick.private_key, body, event_type="chat.message.sent")
     unknown["Kick-Event-Subscription-Id"] = "01NOSUCHSUBSCRIPTION000000"
     assert web.post("/webhooks/kick", data=body, headers=unknown).json["status"] == "ignored"
+
+
+async def test_a_chat_reply_reaches_the_channel_as_the_apps_bot(tmp_path, kick, clock):
+    runtime = build_runtime(tmp_path, kick, clock)
+    try:
+        await runtime.kick_setup.setup(GUILD, ADMIN, "streamer")
+        web = runtime.create_web_app().test_client()
+        # The sign-in runs its own event loop, as in a web request thread.
+        await asyncio.to_thread(connect_with_link, runtime, web)
+        await runtime.kick_chat.send(
+            guild_id=GUILD, broadcaster_user_id="1001", text="hello chat", reply_to_message_id="m1"
+        )
+        await runtime.kick_chat.flush()
+        [message] = kick.chat_messages
+        assert (message.type, message.content) == ("bot", "hello chat")
+    finally:
+        await runtime.close_kick_chat()
+        runtime.close()
+
+
+def connect_with_link(runtime: Runtime, web) -> None:
+    answer = web.get(local(authorize(web, start_link_sync(runtime))))
+    assert answer.status_code == 200
+
+
+def start_link_sync(runtime: Runtime) -> str:
+    from core.features.connections.service import PURPOSE_STREAMER
+    from core.security.links import new_claims, signed_link
+
+    claims = new_claims(PURPOSE_STREAMER, ADMIN, GUILD, runtime.clock())
+    return signed_link(BOT_URL, "/auth/kick/streamer", runtime.link_secret, claims)

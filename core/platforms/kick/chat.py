@@ -1,0 +1,361 @@
+"""The bot's messages into Kick chats: one queue and one worker per channel.
+
+``send`` only queues. Each channel's worker posts its messages in order, at most one per
+``min_interval_seconds``, and exits when its queue is empty, so a slow or failing channel never
+holds up another and idle channels cost nothing.
+
+A message goes out as ``type="bot"`` with the streamer's token (Kick's BOT account, into the token
+owner's channel). When that is refused for a lasting reason (the streamer must connect again, no
+BOT exists for the app, a missing scope, a server error) and a bot user token is configured, it
+goes out as ``type="user"`` from the bot's own Kick account instead. Rate limiting and an
+unreachable Kick are retried a few times and never fall back: the other way hits the same Kick.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import unicodedata
+from collections import deque
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Literal
+
+from core.metrics import Counter
+from core.platforms.kick.api import (
+    MAX_CHAT_LENGTH,
+    Forbidden,
+    KickApi,
+    KickApiError,
+    KickUnreachable,
+    NotFound,
+    RateLimited,
+    Unauthorized,
+)
+from core.platforms.kick.oauth_client import NeedsReauthorization, OAuthError
+
+log = logging.getLogger(__name__)
+
+RETRY_BACKOFF_SECONDS = 2.0  # before the first retry; doubled before each next one
+MAX_RETRY_DELAY_SECONDS = 30.0  # a longer Retry-After gives up instead of holding the channel
+MAX_QUEUED_PER_CHANNEL = 100
+PREVIEW_LENGTH = 50
+
+StreamerCall = Callable[[int, Callable[[str], Awaitable[str]]], Awaitable[str]]
+ChatType = Literal["bot", "user"]
+
+
+def split_message(text: str, limit: int = MAX_CHAT_LENGTH) -> list[str]:
+    """Chat messages of at most ``limit`` characters, split between words where possible.
+
+    Line breaks and other whitespace become single spaces and other control characters are
+    dropped, so the parts never start or end with whitespace and are never empty.
+    """
+    if limit < 1:
+        raise ValueError("limit must be at least 1")
+    parts: list[str] = []
+    current = ""
+    for word in _clean(text).split():
+        if len(word) > limit:
+            if current:
+                parts.append(current)
+            chunks = [word[start : start + limit] for start in range(0, len(word), limit)]
+            parts.extend(chunks[:-1])
+            current = chunks[-1]
+        elif not current:
+            current = word
+        elif len(current) + 1 + len(word) <= limit:
+            current = f"{current} {word}"
+        else:
+            parts.append(current)
+            current = word
+    if current:
+        parts.append(current)
+    return parts
+
+
+def _clean(text: str) -> str:
+    return "".join(
+        (" " if char.isspace() else "") if unicodedata.category(char) == "Cc" else char
+        for char in text
+    )
+
+
+@dataclass(frozen=True)
+class _Outgoing:
+    guild_id: int
+    broadcaster_user_id: str
+    parts: tuple[str, ...]
+    reply_to_message_id: str | None
+
+
+@dataclass(frozen=True)
+class _Failure:
+    reason: str  # a metric label: a short, fixed word
+    detail: str
+    may_fall_back: bool
+
+
+class KickChatSender:
+    """Implements :class:`core.features.chat_commands.ports.ChatSender` for Kick.
+
+    ``streamer_call`` is :meth:`KickConnections.call_as_streamer`. ``bot_user_token`` is an access
+    token (with ``chat:write``) of the bot's own Kick account, for the ``type="user"`` fallback.
+    ``max_attempts`` counts tries of one request when Kick rate-limits or cannot be reached.
+    """
+
+    def __init__(
+        self,
+        api: KickApi,
+        *,
+        streamer_call: StreamerCall,
+        bot_user_token: str | None,
+        failures: Counter | None = None,
+        min_interval_seconds: float = 1.0,
+        max_attempts: int = 3,
+        sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._api = api
+        self._streamer_call = streamer_call
+        self._bot_user_token = bot_user_token or None
+        self._failures = failures
+        self._min_interval = max(0.0, min_interval_seconds)
+        self._max_attempts = max(1, max_attempts)
+        self._sleep = sleep
+        self._clock = clock
+        self._queues: dict[str, deque[_Outgoing]] = {}
+        self._workers: dict[str, asyncio.Task[None]] = {}
+        self._last_post: dict[str, float] = {}
+        self._is_closed = False
+
+    async def send(
+        self,
+        *,
+        guild_id: int,
+        broadcaster_user_id: str,
+        text: str,
+        reply_to_message_id: str | None = None,
+    ) -> None:
+        try:
+            self._enqueue(guild_id, str(broadcaster_user_id), text, reply_to_message_id)
+        except Exception:
+            log.exception(
+                "Kick chat: could not queue a message for guild %s, channel %s",
+                guild_id,
+                broadcaster_user_id,
+            )
+            self._count("error")
+
+    async def flush(self) -> None:
+        """Wait until every queued message was sent or given up on."""
+        while self._workers:
+            await asyncio.wait(list(self._workers.values()))
+
+    async def close(self) -> None:
+        """Refuse new messages, send the queued ones, then stop."""
+        self._is_closed = True
+        try:
+            await self.flush()
+        finally:
+            workers = list(self._workers.values())
+            for worker in workers:
+                worker.cancel()
+            if workers:
+                await asyncio.wait(workers)
+
+    # Queueing
+
+    def _enqueue(
+        self, guild_id: int, channel: str, text: str, reply_to_message_id: str | None
+    ) -> None:
+        parts = tuple(split_message(text))
+        if not parts:
+            log.debug("Kick chat: nothing to say for guild %s, channel %s", guild_id, channel)
+            return
+        message = _Outgoing(guild_id, channel, parts, reply_to_message_id or None)
+        if self._is_closed:
+            self._give_up(message, _Failure("closed", "the sender is shut down", False), sent=0)
+            return
+        queue = self._queues.setdefault(channel, deque())
+        if len(queue) >= MAX_QUEUED_PER_CHANNEL:
+            why = f"{len(queue)} messages already wait for this channel"
+            self._give_up(message, _Failure("queue_full", why, False), sent=0)
+            return
+        queue.append(message)
+        if channel not in self._workers:
+            self._workers[channel] = asyncio.get_running_loop().create_task(
+                self._work(channel), name=f"kick-chat-{channel}"
+            )
+
+    async def _work(self, channel: str) -> None:
+        queue = self._queues[channel]
+        try:
+            while queue:
+                await self._deliver(queue.popleft())
+        finally:
+            # Nothing awaits between the empty check and here, so a message queued meanwhile
+            # always finds either this worker running or no worker (and starts one).
+            self._workers.pop(channel, None)
+            if not queue:
+                self._queues.pop(channel, None)
+
+    # Delivery
+
+    async def _deliver(self, message: _Outgoing) -> None:
+        try:
+            await self._post_parts(message)
+        except Exception:
+            log.exception(
+                "Kick chat: unexpected error sending to guild %s, channel %s (text %r)",
+                message.guild_id,
+                message.broadcaster_user_id,
+                _preview(message.parts[0]),
+            )
+            self._count("error")
+
+    async def _post_parts(self, message: _Outgoing) -> None:
+        user_token: str | None = None  # None: as the bot, with the streamer's token
+        for index, part in enumerate(message.parts):
+            reply_to = message.reply_to_message_id if index == 0 else None
+            failure = await self._post(message, part, reply_to, user_token)
+            if failure is not None and user_token is None and self._may_fall_back(failure):
+                log.info(
+                    "Kick chat: guild %s, channel %s: bot message refused (%s); sending as the "
+                    "bot user",
+                    message.guild_id,
+                    message.broadcaster_user_id,
+                    failure.detail,
+                )
+                user_token = self._bot_user_token  # for the rest of the message: one sender
+                bot_failure = failure
+                failure = await self._post(message, part, reply_to, user_token)
+                if failure is not None:
+                    failure = _Failure(
+                        failure.reason, f"bot: {bot_failure.detail}; user: {failure.detail}", False
+                    )
+            if failure is not None:
+                self._give_up(message, failure, sent=index)
+                return
+
+    def _may_fall_back(self, failure: _Failure) -> bool:
+        return failure.may_fall_back and self._bot_user_token is not None
+
+    async def _post(
+        self, message: _Outgoing, part: str, reply_to: str | None, user_token: str | None
+    ) -> _Failure | None:
+        """One part, as the bot or (with ``user_token``) as that user, tried up to
+        ``max_attempts`` times. Returns the failure that stopped it, if any."""
+        chat_type: ChatType = "bot" if user_token is None else "user"
+
+        async def post(token: str) -> str:
+            await self._pace(message.broadcaster_user_id)
+            return await self._api.send_chat(
+                token,
+                part,
+                type=chat_type,
+                broadcaster_user_id=message.broadcaster_user_id if user_token else None,
+                reply_to_message_id=reply_to,
+            )
+
+        attempt = 1
+        while True:
+            try:
+                if user_token is None:
+                    await self._streamer_call(message.guild_id, post)
+                else:
+                    await post(user_token)
+            except NeedsReauthorization:
+                return _Failure("needs_reauthorization", "the streamer must connect again", True)
+            except OAuthError as exc:
+                detail = f"the streamer token could not be refreshed ({exc.error})"
+                return _Failure("token_refresh", self._scrub(detail), True)
+            except (RateLimited, KickUnreachable) as exc:
+                failure = self._failure(exc)
+                delay = self._retry_delay(attempt, exc)
+                if attempt >= self._max_attempts or delay is None:
+                    return failure
+                log.debug(
+                    "Kick chat: guild %s, channel %s: %s; retry in %.1f s",
+                    message.guild_id,
+                    message.broadcaster_user_id,
+                    failure.detail,
+                    delay,
+                )
+                await self._sleep(delay)
+                attempt += 1
+            except KickApiError as exc:
+                return self._failure(exc)
+            else:
+                return None
+
+    def _retry_delay(self, attempt: int, exc: KickApiError) -> float | None:
+        retry_after = exc.retry_after if isinstance(exc, RateLimited) else None
+        if retry_after is not None:
+            return retry_after if retry_after <= MAX_RETRY_DELAY_SECONDS else None
+        return min(RETRY_BACKOFF_SECONDS * 2 ** (attempt - 1), MAX_RETRY_DELAY_SECONDS)
+
+    async def _pace(self, channel: str) -> None:
+        last = self._last_post.get(channel)
+        if last is not None:
+            wait = last + self._min_interval - self._clock()
+            if wait > 0:
+                await self._sleep(wait)
+        self._last_post[channel] = self._clock()
+
+    def _failure(self, exc: KickApiError) -> _Failure:
+        is_transient = isinstance(exc, RateLimited | KickUnreachable)
+        return _Failure(_reason(exc), self._scrub(str(exc)), not is_transient)
+
+    def _scrub(self, text: str) -> str:
+        if self._bot_user_token:
+            text = text.replace(self._bot_user_token, "[token]")
+        return text[:200]
+
+    # Giving up
+
+    def _give_up(self, message: _Outgoing, failure: _Failure, *, sent: int) -> None:
+        progress = f" after {sent} of {len(message.parts)} parts" if sent else ""
+        log.warning(
+            "Kick chat: gave up on a message for guild %s, channel %s%s (%s: %s); text %r",
+            message.guild_id,
+            message.broadcaster_user_id,
+            progress,
+            failure.reason,
+            failure.detail,
+            _preview(message.parts[0]),
+        )
+        self._count(failure.reason)
+
+    def _count(self, reason: str) -> None:
+        if self._failures is not None:
+            self._failures.inc(platform="kick", reason=reason)
+
+
+def _reason(exc: KickApiError) -> str:
+    if isinstance(exc, RateLimited):
+        return "rate_limited"
+    if isinstance(exc, KickUnreachable):
+        return "unreachable"
+    if isinstance(exc, Unauthorized):
+        return "unauthorized"
+    if isinstance(exc, Forbidden):
+        return "forbidden"
+    if isinstance(exc, NotFound):
+        return "not_found"
+    if exc.status is not None and exc.status >= 500:
+        return "server_error"
+    if exc.status is not None and exc.status < 400:
+        return "not_sent"  # Kick answered OK without sending
+    return "rejected"
+
+
+def _preview(text: str) -> str:
+    return text if len(text) <= PREVIEW_LENGTH else text[:PREVIEW_LENGTH] + "…"
+
+
+__all__ = [
+    "KickChatSender",
+    "split_message",
+]
