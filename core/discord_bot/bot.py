@@ -22,6 +22,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from core.discord_bot.cogs.health import HealthCog
+from core.discord_bot.cogs.kick import KickCog
 from core.discord_bot.cogs.watchtime import WatchtimeCog
 from core.discord_bot.render import NO_MENTIONS
 from core.features.connections.setup import KickSetup
@@ -138,10 +139,13 @@ def create_bot(services: BotServices, *, command_hash_path: Path | None = None) 
 
 
 def build_cogs(services: BotServices) -> list[commands.Cog]:
-    return [
+    cogs: list[commands.Cog] = [
         WatchtimeCog(services.watchtime, services.guilds),
         HealthCog(services.health),
     ]
+    if services.kick is not None:
+        cogs.append(KickCog(services.kick))
+    return cogs
 
 
 # --- slash command sync --------------------------------------------------------------------

@@ -160,3 +160,11 @@ async def manager(guild_a: discord.Guild) -> discord.Member:
     await dpytest.add_role(bob, role)
     assert bob.guild_permissions.manage_guild
     return bob
+
+
+@pytest.fixture
+def services_with_kick(make_runtime) -> BotServices:
+    """Every service the bot can get, Kick setup included, from a real Runtime with no Kick app
+    configured (so nothing reaches Kick): for tests about the whole set of cogs and commands."""
+    runtime = make_runtime()
+    return BotServices(runtime.watchtime, runtime.guilds, runtime.health, runtime.kick_setup)

@@ -54,7 +54,10 @@ def names_and_aliases(command_list: list[commands.Command]) -> list[str]:
     return [name for command in command_list for name in (command.name, *command.aliases)]
 
 
-async def test_every_cog_loads_and_no_command_name_or_alias_repeats(services: BotServices) -> None:
+async def test_every_cog_loads_and_no_command_name_or_alias_repeats(
+    services_with_kick: BotServices,
+) -> None:
+    services = services_with_kick
     for module in cog_modules():
         importlib.import_module(module)
     cogs = build_cogs(services)
@@ -71,7 +74,14 @@ async def test_every_cog_loads_and_no_command_name_or_alias_repeats(services: Bo
         assert not repeated, f"command names or aliases used twice: {repeated}"
     slash_names = [command.name for command in bot.tree.get_commands()]
     assert len(slash_names) == len(set(slash_names))
-    assert set(slash_names) == {"watchtime", "leaderboard", "tracking", "health"}
+    assert set(slash_names) == {
+        "watchtime",
+        "leaderboard",
+        "tracking",
+        "health",
+        "kick",
+        "check_kick_config",
+    }
 
 
 def test_bot_uses_bang_prefix_any_case_and_the_intents_it_needs(services: BotServices) -> None:

@@ -9,6 +9,7 @@ connection as needing re-authorization, which ``!kick status`` shows.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import secrets
 from collections.abc import Awaitable, Callable
@@ -140,8 +141,7 @@ class KickConnections:
 
     async def complete(self, *, state: str, code: str | None, error: str | None) -> Authorized:
         """Finish the round trip Kick redirected back with. Raises :class:`AuthorizationFailed`."""
-        with self.engine.begin() as conn:
-            pending = repository.consume_state(conn, state, utc(self.clock()))
+        pending = await asyncio.to_thread(self._consume_state, state)
         if pending is None:
             raise AuthorizationFailed(
                 "This sign-in link was already used or is older than 10 minutes. "
@@ -173,12 +173,16 @@ class KickConnections:
             pending.purpose, pending.guild_id, pending.discord_user_id, user.user_id, user.name
         )
         if pending.purpose == PURPOSE_STREAMER:
-            self._store(authorized, tokens)
+            await asyncio.to_thread(self._store, authorized, tokens)
             log.info("guild %s: Kick channel of %s connected", pending.guild_id, user.name)
         else:
             # A viewer link needs the identity only: give the token back at once.
             await self._revoke_quietly(tokens)
         return authorized
+
+    def _consume_state(self, state: str) -> PendingState | None:
+        with self.engine.begin() as conn:
+            return repository.consume_state(conn, state, utc(self.clock()))
 
     def _store(self, authorized: Authorized, tokens: TokenSet) -> None:
         connection = StoredConnection(
@@ -209,32 +213,24 @@ class KickConnections:
 
     async def access_token(self, guild_id: int, *, force_refresh: bool = False) -> str:
         """A valid streamer token for the guild, refreshed when it is about to expire."""
-        with self.engine.connect() as conn:
-            stored = repository.get_connection(conn, guild_id)
+        stored = await asyncio.to_thread(self._stored, guild_id)
         if stored is None or stored.status != CONNECTED:
             raise NeedsReauthorization(f"guild {guild_id} has no working Kick connection")
         now = utc(self.clock())
         if not force_refresh and stored.expires_at - REFRESH_MARGIN > now:
             return self.cipher.decrypt(stored.access_token)
         if stored.refresh_token is None:
-            self._mark_needs_reauth(guild_id, "no refresh token")
+            await asyncio.to_thread(self._mark_needs_reauth, guild_id, "no refresh token")
             raise NeedsReauthorization(f"guild {guild_id} must connect Kick again")
         try:
             async with self.make_oauth() as oauth:
                 tokens = await oauth.refresh(self.cipher.decrypt(stored.refresh_token))
         except InvalidGrant as exc:
-            self._mark_needs_reauth(guild_id, "Kick refused the refresh token (invalid_grant)")
+            why = "Kick refused the refresh token (invalid_grant)"
+            await asyncio.to_thread(self._mark_needs_reauth, guild_id, why)
             raise NeedsReauthorization(f"guild {guild_id} must connect Kick again") from exc
         refresh = tokens.refresh_token or self.cipher.decrypt(stored.refresh_token)
-        with self.engine.begin() as conn:
-            repository.update_tokens(
-                conn,
-                guild_id,
-                self.cipher.encrypt(tokens.access_token),
-                self.cipher.encrypt(refresh),
-                tokens.expires_at,
-                now,
-            )
+        await asyncio.to_thread(self._save_refreshed, guild_id, tokens, refresh, now)
         log.info("guild %s: Kick token refreshed", guild_id)
         return tokens.access_token
 
@@ -246,6 +242,21 @@ class KickConnections:
         except Unauthorized:
             token = await self.access_token(guild_id, force_refresh=True)
             return await call(token)
+
+    def _stored(self, guild_id: int) -> StoredConnection | None:
+        with self.engine.connect() as conn:
+            return repository.get_connection(conn, guild_id)
+
+    def _save_refreshed(self, guild_id: int, tokens: TokenSet, refresh: str, now: datetime) -> None:
+        with self.engine.begin() as conn:
+            repository.update_tokens(
+                conn,
+                guild_id,
+                self.cipher.encrypt(tokens.access_token),
+                self.cipher.encrypt(refresh),
+                tokens.expires_at,
+                now,
+            )
 
     def _mark_needs_reauth(self, guild_id: int, why: str) -> None:
         with self.engine.begin() as conn:

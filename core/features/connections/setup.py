@@ -7,6 +7,7 @@ which the streamer connects their account.
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
@@ -110,7 +111,8 @@ class KickSetup:
         if chatroom_id is not None:
             ids = InternalIds(ids.channel_id if ids else 0, chatroom_id)
         try:
-            view = self.guilds.set_kick_channel(
+            view = await asyncio.to_thread(
+                self.guilds.set_kick_channel,
                 guild_id,
                 found.slug or slug,
                 str(found.broadcaster_user_id),
@@ -127,7 +129,7 @@ class KickSetup:
         return SetupResult(tracked, link, chatroom_found=ids is not None)
 
     async def sync(self, guild_id: int) -> SyncReport:
-        self.connections.request_sync(guild_id)
+        await asyncio.to_thread(self.connections.request_sync, guild_id)
         await self.subscriptions.remove_untracked()
         return await self.subscriptions.sync_guild(guild_id)
 

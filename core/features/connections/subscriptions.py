@@ -9,6 +9,7 @@ subscriptions for channels no guild tracks any more.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -56,7 +57,7 @@ class SubscriptionKeeper:
 
     async def sync_guild(self, guild_id: int) -> SyncReport:
         """Make sure every event type is subscribed for the guild's connected Kick channel."""
-        status = self.connections.status(guild_id)
+        status = await asyncio.to_thread(self.connections.status, guild_id)
         broadcaster = status.broadcaster_user_id
         report = SyncReport(guild_id, broadcaster)
         if status.needs_reauthorization:
@@ -95,11 +96,12 @@ class SubscriptionKeeper:
             report.problem = f"Kick answered {exc.status}: {exc}"
             log.warning("guild %s: subscription sync failed: %s", guild_id, report.problem)
             return report
-        self.connections.store_subscriptions(
+        await asyncio.to_thread(
+            self.connections.store_subscriptions,
             broadcaster,
             [StoredSubscription(s.id, broadcaster, s.event, s.version) for s in have.values()],
         )
-        self.connections.mark_synced(guild_id)
+        await asyncio.to_thread(self.connections.mark_synced, guild_id)
         if report.created or report.failed:
             log.info(
                 "guild %s: Kick subscriptions: %d created, %d kept, %d failed",
@@ -109,7 +111,8 @@ class SubscriptionKeeper:
 
     async def sync_all(self) -> list[SyncReport]:
         reports = [
-            await self.sync_guild(guild_id) for guild_id in self.connections.connected_guild_ids()
+            await self.sync_guild(guild_id)
+            for guild_id in await asyncio.to_thread(self.connections.connected_guild_ids)
         ]
         await self.remove_untracked()
         return reports
@@ -118,7 +121,7 @@ class SubscriptionKeeper:
         """Sync the guilds that asked for it (a streamer just connected, or !kick sync)."""
         return [
             await self.sync_guild(guild_id)
-            for guild_id in self.connections.guild_ids_needing_sync()
+            for guild_id in await asyncio.to_thread(self.connections.guild_ids_needing_sync)
         ]
 
     async def remove_untracked(self) -> list[str]:
@@ -129,11 +132,7 @@ class SubscriptionKeeper:
             token = await self.app_token()
             async with self.make_api() as api:
                 subscriptions = await api.list_subscriptions(token)
-                stale = [
-                    s.id
-                    for s in subscriptions
-                    if not self.guilds.guilds_tracking(Platform.KICK, s.broadcaster_user_id)
-                ]
+                stale = await asyncio.to_thread(self._untracked, subscriptions)
                 if stale:
                     await api.delete_subscriptions(token, stale)
                     log.info("removed %d Kick subscription(s) no guild needs", len(stale))
@@ -141,3 +140,10 @@ class SubscriptionKeeper:
         except KickApiError as exc:
             log.warning("could not clean up Kick subscriptions: %s", exc)
             return []
+
+    def _untracked(self, subscriptions: list[Subscription]) -> list[str]:
+        return [
+            s.id
+            for s in subscriptions
+            if not self.guilds.guilds_tracking(Platform.KICK, s.broadcaster_user_id)
+        ]
