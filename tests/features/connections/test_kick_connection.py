@@ -406,3 +406,14 @@ def start_link_sync(runtime: Runtime) -> str:
 
     claims = new_claims(PURPOSE_STREAMER, ADMIN, GUILD, runtime.clock())
     return signed_link(BOT_URL, "/auth/kick/streamer", runtime.link_secret, claims)
+
+
+async def test_the_upkeep_loop_subscribes_a_newly_connected_channel(runtime, web, kick):
+    await asyncio.to_thread(connect, runtime, web)
+    stop = asyncio.Event()
+    upkeep = asyncio.create_task(runtime.run_kick_upkeep(stop, every_seconds=0.05))
+    await eventually(lambda: len(kick.subscriptions) == 10, within=10)
+    await eventually(lambda: runtime.connections.guild_ids_needing_sync() == [], within=10)
+    stop.set()
+    await upkeep
+    assert runtime.kick_setup.status(GUILD).missing == ()
