@@ -35,10 +35,16 @@ class Dispatcher:
         """When each kind of event last arrived for this broadcaster, since the process started."""
         return dict(self._last_seen.get(broadcaster_user_id, {}))
 
+    def _note_arrival(self, event: Event) -> None:
+        seen = self._last_seen.get(event.broadcaster_user_id)
+        if seen is None:
+            if len(self._last_seen) >= 10_000:  # bounded: one entry per followed channel
+                return
+            seen = self._last_seen[event.broadcaster_user_id] = {}
+        seen[event.kind] = max(event.occurred_at, seen.get(event.kind, event.occurred_at))
+
     async def __call__(self, event: Event) -> None:
-        seen = self._last_seen.setdefault(event.broadcaster_user_id, {})
-        if len(self._last_seen) <= 10_000:
-            seen[event.kind] = max(event.occurred_at, seen.get(event.kind, event.occurred_at))
+        self._note_arrival(event)
         handlers = self.handlers.get(type(event), ())
         if handlers:
             guild_ids = await asyncio.to_thread(

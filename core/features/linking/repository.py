@@ -24,24 +24,20 @@ class AccountLink:
 def find_link_by_account(
     conn: Connection, platform: Platform, platform_user_id: str
 ) -> AccountLink | None:
-    row = conn.execute(
-        sa.select(account_links).where(
-            account_links.c.platform == str(platform),
-            account_links.c.platform_user_id == platform_user_id,
-        )
-    ).first()
-    return None if row is None else _link(row)
+    return _find_link(conn, platform, account_links.c.platform_user_id == platform_user_id)
 
 
 def find_link_by_discord_user(
     conn: Connection, platform: Platform, discord_user_id: int
 ) -> AccountLink | None:
-    row = conn.execute(
-        sa.select(account_links).where(
-            account_links.c.platform == str(platform),
-            account_links.c.discord_user_id == discord_user_id,
-        )
-    ).first()
+    return _find_link(conn, platform, account_links.c.discord_user_id == discord_user_id)
+
+
+def _find_link(
+    conn: Connection, platform: Platform, condition: sa.ColumnElement[bool]
+) -> AccountLink | None:
+    query = sa.select(account_links).where(account_links.c.platform == str(platform), condition)
+    row = conn.execute(query).first()
     return None if row is None else _link(row)
 
 
