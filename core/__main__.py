@@ -144,7 +144,11 @@ async def _discord(runtime, stop: asyncio.Event) -> None:  # type: ignore[no-unt
     bot = create_bot(
         services, command_hash_path=runtime.settings.data_dir / "discord-commands.sha256"
     )
-    await run_bot(bot, token, stop)
+    runtime.discord.attach(bot)
+    try:
+        await run_bot(bot, token, stop)
+    finally:
+        runtime.discord.detach()
 
 
 def _run(_args: argparse.Namespace) -> int:

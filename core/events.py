@@ -147,6 +147,31 @@ class KicksGifted(Event):
     message: str = ""
 
 
+# --- events about one guild, not a platform channel ------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class GuildEvent(Event):
+    """An event that belongs to one guild (say, a member linking an account), not to a channel.
+
+    The dispatcher hands it to ``guild_id`` alone instead of routing by broadcaster.
+    """
+
+    guild_id: int
+    broadcaster_user_id: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class AccountLinked(GuildEvent):
+    """A Discord member linked their platform account (published by the OAuth callback)."""
+
+    kind: ClassVar[str] = "account_linked"
+
+    discord_user_id: int
+    viewer: Viewer
+    replaced_username: str | None = None
+
+
 EVENT_TYPES: dict[str, type[Event]] = {
     cls.kind: cls
     for cls in (
@@ -160,6 +185,7 @@ EVENT_TYPES: dict[str, type[Event]] = {
         Followed,
         ViewerBanned,
         KicksGifted,
+        AccountLinked,
     )
 }
 
@@ -230,9 +256,11 @@ def _decode(hint: Any, value: Any) -> Any:
 
 __all__ = [
     "EVENT_TYPES",
+    "AccountLinked",
     "ChatMessageSent",
     "Event",
     "Followed",
+    "GuildEvent",
     "KicksGifted",
     "Platform",
     "RewardRedeemed",

@@ -23,6 +23,7 @@ from core.bus.dispatch import Dispatcher
 from core.bus.embedded import EmbeddedBus
 from core.bus.replay import DatabaseReplayGuard, RedisReplayGuard, ReplayGuard
 from core.config import Settings, load_settings
+from core.discord_bot.gateway import DiscordGateway
 from core.events import ChatMessageSent, StreamEnded, StreamStarted, utc
 from core.features.connections.service import AppToken, KickConnections
 from core.features.connections.setup import KickSetup
@@ -60,6 +61,8 @@ class Runtime:
         self.settings = settings
         self.clock = clock
         self.metrics = Metrics()
+        # Features reach Discord through ports that ask this for the bot once it is running.
+        self.discord = DiscordGateway()
         url = settings.database.url or db.sqlite_url(settings.data_dir)
         self.engine = db.create_engine(url)
         self.redis: redis.Redis | None = None

@@ -1,5 +1,7 @@
 """Route each delivered event to the guilds that track its channel and to its handlers.
 
+A :class:`~core.events.GuildEvent` already names its guild and goes to that guild alone.
+
 Handlers are plain service methods ``handler(guild_id, event)``. Synchronous ones (they use the
 database) run in a worker thread so the event loop never blocks; coroutine functions are awaited.
 """
@@ -12,7 +14,7 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from core.events import Event, Platform
+from core.events import Event, GuildEvent, Platform
 from core.metrics import Metrics
 
 EventHandler = Callable[[int, Any], Any]
@@ -44,12 +46,11 @@ class Dispatcher:
         seen[event.kind] = max(event.occurred_at, seen.get(event.kind, event.occurred_at))
 
     async def __call__(self, event: Event) -> None:
-        self._note_arrival(event)
+        if not isinstance(event, GuildEvent):
+            self._note_arrival(event)
         handlers = self.handlers.get(type(event), ())
         if handlers:
-            guild_ids = await asyncio.to_thread(
-                self.guilds_tracking, event.platform, event.broadcaster_user_id
-            )
+            guild_ids = await self._guilds_for(event)
             try:
                 for guild_id in guild_ids:
                     for handler in handlers:
@@ -61,3 +62,10 @@ class Dispatcher:
                 self.metrics.events_failed.inc(kind=event.kind)
                 raise
         self.metrics.events_handled.inc(kind=event.kind)
+
+    async def _guilds_for(self, event: Event) -> list[int]:
+        if isinstance(event, GuildEvent):
+            return [event.guild_id]
+        return await asyncio.to_thread(
+            self.guilds_tracking, event.platform, event.broadcaster_user_id
+        )

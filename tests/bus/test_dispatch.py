@@ -1,0 +1,76 @@
+"""The dispatcher: channel events go to every guild tracking the channel, guild events to one."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from core.bus.dispatch import Dispatcher
+from core.events import (
+    AccountLinked,
+    ChatMessageSent,
+    Platform,
+    Viewer,
+    event_from_dict,
+    event_to_dict,
+)
+from core.metrics import Metrics
+
+T0 = datetime(2030, 1, 1, tzinfo=UTC)
+
+
+def linked(guild_id: int) -> AccountLinked:
+    return AccountLinked(
+        platform=Platform.KICK,
+        event_id="link-1",
+        occurred_at=T0,
+        guild_id=guild_id,
+        discord_user_id=42,
+        viewer=Viewer("9", "carol"),
+    )
+
+
+async def test_channel_events_reach_every_guild_that_tracks_the_channel() -> None:
+    seen: list[tuple[int, str]] = []
+    dispatcher = Dispatcher(
+        {ChatMessageSent: [lambda guild_id, event: seen.append((guild_id, event.content))]},
+        lambda platform, broadcaster: [1, 2] if broadcaster == "77" else [],
+        Metrics(),
+    )
+    chat = ChatMessageSent(
+        platform=Platform.KICK,
+        event_id="m1",
+        broadcaster_user_id="77",
+        occurred_at=T0,
+        viewer=Viewer("9", "carol"),
+        content="hi",
+    )
+
+    await dispatcher(chat)
+
+    assert seen == [(1, "hi"), (2, "hi")]
+    assert set(dispatcher.last_events("77")) == {"chat_message_sent"}
+
+
+async def test_a_guild_event_goes_to_its_guild_alone_without_routing() -> None:
+    seen: list[tuple[int, int]] = []
+
+    def no_routing(platform: Platform, broadcaster: str) -> list[int]:
+        raise AssertionError("guild events are not routed by broadcaster")
+
+    dispatcher = Dispatcher(
+        {AccountLinked: [lambda guild_id, event: seen.append((guild_id, event.discord_user_id))]},
+        no_routing,
+        Metrics(),
+    )
+
+    await dispatcher(linked(555))
+
+    assert seen == [(555, 42)]
+    assert dispatcher.last_events("") == {}
+
+
+def test_account_linked_round_trips_through_the_bus_encoding() -> None:
+    event = linked(555)
+
+    assert event_from_dict(event_to_dict(event)) == event
+    assert event.key == "kick:account_linked:link-1"
