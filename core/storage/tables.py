@@ -234,3 +234,33 @@ account_links = Table(
     Column("linked_at", UTCDateTime, nullable=False),
     UniqueConstraint("discord_user_id", "platform"),
 )
+
+# --- roles: watchtime role tiers, per-guild sync settings, roles already announced ----------
+
+role_tiers = Table(
+    "role_tiers",
+    metadata,
+    Column("guild_id", Snowflake, primary_key=True, autoincrement=False),
+    Column("role_id", Snowflake, primary_key=True, autoincrement=False),
+    Column("minutes", Integer, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+role_settings = Table(
+    "role_settings",
+    metadata,
+    Column("guild_id", Snowflake, primary_key=True, autoincrement=False),
+    Column("enabled", Boolean, nullable=False, server_default=sa.true()),
+    Column("mode", String(16), nullable=False, server_default="all"),  # "all" or "highest"
+    Column("dm_on_new_role", Boolean, nullable=False, server_default=sa.false()),
+)
+
+# A member is told about a role once: the row is written before the DM goes out.
+role_awards = Table(
+    "role_awards",
+    metadata,
+    Column("guild_id", Snowflake, primary_key=True, autoincrement=False),
+    Column("discord_user_id", Snowflake, primary_key=True, autoincrement=False),
+    Column("role_id", Snowflake, primary_key=True, autoincrement=False),
+    Column("awarded_at", UTCDateTime, nullable=False),
+)
