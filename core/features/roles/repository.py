@@ -1,0 +1,199 @@
+"""Watchtime role tiers and settings per guild, and the link and watchtime reads role sync needs.
+
+Account links and watchtime belong to other features; this module only reads them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from core.events import Platform
+from core.storage.db import insert_for
+from core.storage.tables import account_links, role_awards, role_settings, role_tiers, watchtime
+
+
+@dataclass(frozen=True)
+class RoleTier:
+    role_id: int
+    minutes: int
+
+    @property
+    def seconds(self) -> int:
+        return self.minutes * 60
+
+
+@dataclass(frozen=True)
+class RoleSettings:
+    enabled: bool = True
+    mode: str = "all"  # "all" reached tiers, or only the "highest"
+    dm_on_new_role: bool = False
+
+
+@dataclass(frozen=True)
+class LinkedAccount:
+    discord_user_id: int
+    platform: Platform
+    platform_user_id: str
+    username: str
+
+
+# --- tiers ---------------------------------------------------------------------------------
+
+
+def list_tiers(conn: Connection, guild_id: int) -> list[RoleTier]:
+    """The guild's tiers, lowest threshold first."""
+    query = (
+        sa.select(role_tiers.c.role_id, role_tiers.c.minutes)
+        .where(role_tiers.c.guild_id == guild_id)
+        .order_by(role_tiers.c.minutes, role_tiers.c.role_id)
+    )
+    return [RoleTier(row.role_id, row.minutes) for row in conn.execute(query)]
+
+
+def find_tier(conn: Connection, guild_id: int, role_id: int) -> RoleTier | None:
+    query = sa.select(role_tiers.c.role_id, role_tiers.c.minutes).where(
+        role_tiers.c.guild_id == guild_id, role_tiers.c.role_id == role_id
+    )
+    row = conn.execute(query).first()
+    return None if row is None else RoleTier(row.role_id, row.minutes)
+
+
+def insert_tier(conn: Connection, guild_id: int, tier: RoleTier, now: datetime) -> bool:
+    """Add ``tier``; False when the role is already a tier of this guild."""
+    stmt = insert_for(conn, role_tiers).values(
+        guild_id=guild_id, role_id=tier.role_id, minutes=tier.minutes, created_at=now
+    )
+    inserted = conn.execute(stmt.on_conflict_do_nothing().returning(role_tiers.c.role_id))
+    return inserted.first() is not None
+
+
+def update_tier(conn: Connection, guild_id: int, tier: RoleTier) -> bool:
+    result = conn.execute(
+        sa.update(role_tiers)
+        .where(role_tiers.c.guild_id == guild_id, role_tiers.c.role_id == tier.role_id)
+        .values(minutes=tier.minutes)
+    )
+    return result.rowcount == 1
+
+
+def delete_tier(conn: Connection, guild_id: int, role_id: int) -> bool:
+    result = conn.execute(
+        sa.delete(role_tiers).where(
+            role_tiers.c.guild_id == guild_id, role_tiers.c.role_id == role_id
+        )
+    )
+    return result.rowcount == 1
+
+
+def list_guild_ids_with_tiers(conn: Connection) -> list[int]:
+    query = sa.select(role_tiers.c.guild_id).distinct().order_by(role_tiers.c.guild_id)
+    return list(conn.execute(query).scalars())
+
+
+# --- settings ------------------------------------------------------------------------------
+
+
+def get_settings(conn: Connection, guild_id: int) -> RoleSettings:
+    row = conn.execute(sa.select(role_settings).where(role_settings.c.guild_id == guild_id)).first()
+    if row is None:
+        return RoleSettings()
+    return RoleSettings(bool(row.enabled), row.mode, bool(row.dm_on_new_role))
+
+
+def save_settings(conn: Connection, guild_id: int, settings: RoleSettings) -> None:
+    values = {
+        "enabled": settings.enabled,
+        "mode": settings.mode,
+        "dm_on_new_role": settings.dm_on_new_role,
+    }
+    stmt = insert_for(conn, role_settings).values(guild_id=guild_id, **values)
+    conn.execute(stmt.on_conflict_do_update(index_elements=[role_settings.c.guild_id], set_=values))
+
+
+# --- announcements -------------------------------------------------------------------------
+
+
+def record_awards(
+    conn: Connection, guild_id: int, discord_user_id: int, role_ids: Iterable[int], now: datetime
+) -> list[int]:
+    """Note that the member reached these roles; return the ones never noted before."""
+    fresh = []
+    for role_id in sorted(role_ids):
+        stmt = insert_for(conn, role_awards).values(
+            guild_id=guild_id, discord_user_id=discord_user_id, role_id=role_id, awarded_at=now
+        )
+        inserted = conn.execute(stmt.on_conflict_do_nothing().returning(role_awards.c.role_id))
+        if inserted.first() is not None:
+            fresh.append(role_id)
+    return fresh
+
+
+# --- reads of links and watchtime ------------------------------------------------------------
+
+
+def list_linked_seconds(conn: Connection, guild_id: int, platform: Platform) -> dict[int, int]:
+    """Watchtime in this guild of every linked Discord user who has some, by Discord user id."""
+    query = (
+        sa.select(account_links.c.discord_user_id, watchtime.c.seconds)
+        .select_from(
+            account_links.join(
+                watchtime,
+                sa.and_(
+                    watchtime.c.platform == account_links.c.platform,
+                    watchtime.c.platform_user_id == account_links.c.platform_user_id,
+                ),
+            )
+        )
+        .where(watchtime.c.guild_id == guild_id, account_links.c.platform == str(platform))
+    )
+    return {row.discord_user_id: int(row.seconds) for row in conn.execute(query)}
+
+
+def list_linked_user_ids(
+    conn: Connection, platform: Platform, discord_user_ids: Collection[int]
+) -> set[int]:
+    """Which of these Discord users have linked an account on ``platform``."""
+    found: set[int] = set()
+    ids = list(discord_user_ids)
+    for start in range(0, len(ids), 500):  # keeps the IN list within every backend's limits
+        query = sa.select(account_links.c.discord_user_id).where(
+            account_links.c.platform == str(platform),
+            account_links.c.discord_user_id.in_(ids[start : start + 500]),
+        )
+        found.update(conn.execute(query).scalars())
+    return found
+
+
+def find_account_of(
+    conn: Connection, platform: Platform, discord_user_id: int
+) -> LinkedAccount | None:
+    query = sa.select(account_links).where(
+        account_links.c.platform == str(platform),
+        account_links.c.discord_user_id == discord_user_id,
+    )
+    row = conn.execute(query).first()
+    return None if row is None else _account(row)
+
+
+def list_accounts_by_platform_ids(
+    conn: Connection, platform: Platform, platform_user_ids: Collection[str]
+) -> dict[str, LinkedAccount]:
+    """The links of these platform accounts, by platform user id (unlinked ones are absent)."""
+    if not platform_user_ids:
+        return {}
+    query = sa.select(account_links).where(
+        account_links.c.platform == str(platform),
+        account_links.c.platform_user_id.in_(list(platform_user_ids)),
+    )
+    return {row.platform_user_id: _account(row) for row in conn.execute(query)}
+
+
+def _account(row: sa.Row) -> LinkedAccount:
+    return LinkedAccount(
+        row.discord_user_id, Platform(row.platform), row.platform_user_id, row.username
+    )

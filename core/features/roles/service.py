@@ -1,0 +1,226 @@
+"""Watchtime roles: Discord roles a linked member holds while their watchtime in the server
+reaches the role's threshold.
+
+Tiers are stored per guild by role id. In mode ``all`` a member holds every tier they reached; in
+mode ``highest`` only the tier with the highest threshold they reached. Roles that are not tiers
+are never touched. Who should hold what is decided by :func:`plan_role_changes`, a pure function;
+:class:`~core.features.roles.sync.RoleSync` carries the plan out on Discord.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.engine import Engine
+
+from core.events import Platform, utc
+from core.features.roles import repository
+from core.features.roles.repository import LinkedAccount, RoleSettings, RoleTier
+
+MODES = ("all", "highest")
+MAX_TIERS = 25
+MAX_MINUTES = 10_000_000  # about 19 years of watching
+
+
+class RolesRefused(Exception):
+    """The change cannot be made; the message is for the admin."""
+
+
+@dataclass(frozen=True)
+class MemberChange:
+    discord_user_id: int
+    add: frozenset[int]
+    remove: frozenset[int]
+
+
+@dataclass(frozen=True)
+class RolePlan:
+    changes: tuple[MemberChange, ...]
+    # Tier roles some member should gain or lose but the bot may not touch (above its top role,
+    # or it lacks Manage Roles); they are left out of the changes.
+    blocked_role_ids: frozenset[int]
+    # Tier roles that no longer exist in the server.
+    missing_role_ids: frozenset[int]
+
+
+@dataclass(frozen=True)
+class Progress:
+    """Where a viewer stands against the guild's tiers."""
+
+    seconds: int
+    reached: tuple[RoleTier, ...]
+    next_tier: RoleTier | None
+
+    @property
+    def seconds_missing(self) -> int:
+        return 0 if self.next_tier is None else max(0, self.next_tier.seconds - self.seconds)
+
+
+def reached_tiers(tiers: Iterable[RoleTier], seconds: int, mode: str) -> frozenset[int]:
+    """The tier role ids a member with ``seconds`` of watchtime should hold."""
+    reached = [tier for tier in tiers if seconds >= tier.seconds]
+    if not reached:
+        return frozenset()
+    if mode == "highest":
+        top = max(tier.minutes for tier in reached)
+        return frozenset(tier.role_id for tier in reached if tier.minutes == top)
+    return frozenset(tier.role_id for tier in reached)
+
+
+def plan_role_changes(
+    tiers: Sequence[RoleTier],
+    mode: str,
+    members: Mapping[int, frozenset[int]],
+    seconds_by_member: Mapping[int, int],
+    assignable_role_ids: frozenset[int],
+    existing_role_ids: frozenset[int],
+) -> RolePlan:
+    """Which tier roles each member gains and loses.
+
+    ``seconds_by_member`` holds the watchtime of linked members; anyone absent qualifies for
+    nothing. At most one change per member, and only roles the bot may touch are in it.
+    """
+    tier_ids = frozenset(tier.role_id for tier in tiers)
+    missing = tier_ids - existing_role_ids
+    changes = []
+    blocked: set[int] = set()
+    for member_id, held in sorted(members.items()):
+        wanted = reached_tiers(tiers, seconds_by_member.get(member_id, 0), mode) - missing
+        add = wanted - held
+        remove = (held & tier_ids) - wanted
+        blocked |= (add | remove) - assignable_role_ids
+        add &= assignable_role_ids
+        remove &= assignable_role_ids
+        if add or remove:
+            changes.append(MemberChange(member_id, frozenset(add), frozenset(remove)))
+    return RolePlan(tuple(changes), frozenset(blocked), frozenset(missing))
+
+
+def progress_of(tiers: Sequence[RoleTier], seconds: int) -> Progress:
+    reached = tuple(tier for tier in tiers if seconds >= tier.seconds)
+    upcoming = [tier for tier in tiers if seconds < tier.seconds]
+    next_tier = min(upcoming, key=lambda tier: (tier.minutes, tier.role_id), default=None)
+    return Progress(seconds, reached, next_tier)
+
+
+def parse_minutes(text: str) -> int:
+    """Minutes as typed by an admin: a positive whole number."""
+    text = text.strip()
+    if not text.isdigit() or int(text) < 1:
+        raise RolesRefused(f"Minutes must be a positive whole number, like 60 (not {text[:20]}).")
+    minutes = int(text)
+    if minutes > MAX_MINUTES:
+        raise RolesRefused(f"That is more than {MAX_MINUTES:,} minutes; pick a smaller number.")
+    return minutes
+
+
+class RolesService:
+    def __init__(
+        self, engine: Engine, clock: Callable[[], datetime], platform: Platform = Platform.KICK
+    ) -> None:
+        self.engine = engine
+        self.clock = clock
+        self.platform = platform
+
+    # --- tiers -------------------------------------------------------------------------------
+
+    def tiers(self, guild_id: int) -> list[RoleTier]:
+        with self.engine.connect() as conn:
+            return repository.list_tiers(conn, guild_id)
+
+    def add_tier(self, guild_id: int, role_id: int, minutes: int) -> RoleTier:
+        tier = RoleTier(role_id, _checked(minutes))
+        with self.engine.begin() as conn:
+            if len(repository.list_tiers(conn, guild_id)) >= MAX_TIERS:
+                raise RolesRefused(
+                    f"This server already has {MAX_TIERS} watchtime roles; remove one first."
+                )
+            if not repository.insert_tier(conn, guild_id, tier, utc(self.clock())):
+                raise RolesRefused(
+                    "That role is already a watchtime role; change its minutes with update."
+                )
+        return tier
+
+    def update_tier(self, guild_id: int, role_id: int, minutes: int) -> RoleTier:
+        tier = RoleTier(role_id, _checked(minutes))
+        with self.engine.begin() as conn:
+            if not repository.update_tier(conn, guild_id, tier):
+                raise RolesRefused("That role is not a watchtime role here; add it first.")
+        return tier
+
+    def remove_tier(self, guild_id: int, role_id: int) -> None:
+        with self.engine.begin() as conn:
+            if not repository.delete_tier(conn, guild_id, role_id):
+                raise RolesRefused("That role is not a watchtime role here.")
+
+    def guild_ids_with_tiers(self) -> list[int]:
+        with self.engine.connect() as conn:
+            return repository.list_guild_ids_with_tiers(conn)
+
+    # --- settings ----------------------------------------------------------------------------
+
+    def settings(self, guild_id: int) -> RoleSettings:
+        with self.engine.connect() as conn:
+            return repository.get_settings(conn, guild_id)
+
+    def set_enabled(self, guild_id: int, enabled: bool) -> RoleSettings:
+        return self._change_settings(guild_id, enabled=enabled)
+
+    def set_mode(self, guild_id: int, mode: str) -> RoleSettings:
+        mode = mode.strip().lower()
+        if mode not in MODES:
+            raise RolesRefused("The mode is either all (every role reached) or highest.")
+        return self._change_settings(guild_id, mode=mode)
+
+    def set_dm(self, guild_id: int, dm_on_new_role: bool) -> RoleSettings:
+        return self._change_settings(guild_id, dm_on_new_role=dm_on_new_role)
+
+    def _change_settings(self, guild_id: int, **changes: object) -> RoleSettings:
+        with self.engine.begin() as conn:
+            current = repository.get_settings(conn, guild_id)
+            updated = RoleSettings(
+                enabled=bool(changes.get("enabled", current.enabled)),
+                mode=str(changes.get("mode", current.mode)),
+                dm_on_new_role=bool(changes.get("dm_on_new_role", current.dm_on_new_role)),
+            )
+            repository.save_settings(conn, guild_id, updated)
+        return updated
+
+    # --- what role sync and the views read ----------------------------------------------------
+
+    def linked_seconds(self, guild_id: int) -> dict[int, int]:
+        """Watchtime in this guild of each linked Discord user who has some."""
+        with self.engine.connect() as conn:
+            return repository.list_linked_seconds(conn, guild_id, self.platform)
+
+    def record_awards(
+        self, guild_id: int, discord_user_id: int, role_ids: Iterable[int]
+    ) -> list[int]:
+        """Note the roles the member just reached; return those they never reached before."""
+        with self.engine.begin() as conn:
+            return repository.record_awards(
+                conn, guild_id, discord_user_id, role_ids, utc(self.clock())
+            )
+
+    def account_of(self, discord_user_id: int) -> LinkedAccount | None:
+        with self.engine.connect() as conn:
+            return repository.find_account_of(conn, self.platform, discord_user_id)
+
+    def accounts_by_platform_id(self, platform_user_ids: Iterable[str]) -> dict[str, LinkedAccount]:
+        with self.engine.connect() as conn:
+            return repository.list_accounts_by_platform_ids(
+                conn, self.platform, set(platform_user_ids)
+            )
+
+    def progress(self, guild_id: int, seconds: int) -> Progress:
+        return progress_of(self.tiers(guild_id), seconds)
+
+
+def _checked(minutes: int) -> int:
+    if minutes < 1:
+        raise RolesRefused("Minutes must be a positive whole number, like 60.")
+    if minutes > MAX_MINUTES:
+        raise RolesRefused(f"That is more than {MAX_MINUTES:,} minutes; pick a smaller number.")
+    return minutes

@@ -1,0 +1,171 @@
+"""Role sync: give each member the watchtime roles they qualify for and take the others away.
+
+A sync reads the server's members and roles from Discord, the tiers and linked watchtime from
+the database, plans with :func:`~core.features.roles.service.plan_role_changes` and then edits
+each member who needs a change once, pausing between edits so a big server stays well inside
+Discord's rate limits. Roles the bot may not touch are reported, never attempted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from core.events import AccountLinked, utc
+from core.features.roles.ports import MemberRoles, RoleEditFailed
+from core.features.roles.service import RolesService, plan_role_changes
+
+log = logging.getLogger(__name__)
+EDIT_REASON = "StreamKeeper watchtime roles"
+
+
+@dataclass(frozen=True)
+class SyncResult:
+    guild_id: int
+    finished_at: datetime
+    skipped: str | None = None  # why nothing was looked at (off, no tiers, bot not there)
+    members_checked: int = 0
+    members_edited: int = 0
+    roles_added: int = 0
+    roles_removed: int = 0
+    failed_edits: int = 0
+    can_manage_roles: bool = True
+    blocked_role_ids: frozenset[int] = field(default_factory=frozenset)
+    missing_role_ids: frozenset[int] = field(default_factory=frozenset)
+
+
+class RoleSync:
+    def __init__(
+        self,
+        roles: RolesService,
+        discord: MemberRoles,
+        *,
+        clock: Callable[[], datetime],
+        pause_seconds: float = 1.0,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        self.roles = roles
+        self.discord = discord
+        self.clock = clock
+        self.pause_seconds = pause_seconds
+        self.sleep = sleep
+        self._last: dict[int, SyncResult] = {}
+        self._locks: dict[int, asyncio.Lock] = {}
+
+    def last_result(self, guild_id: int) -> SyncResult | None:
+        """The last full sync of this guild since the process started."""
+        return self._last.get(guild_id)
+
+    async def sync_all(self) -> list[SyncResult]:
+        """Sync every guild that has tiers. ``DiscordUnavailable`` stops the run (try later)."""
+        results = []
+        for guild_id in await asyncio.to_thread(self.roles.guild_ids_with_tiers):
+            results.append(await self.sync_guild(guild_id))
+        return results
+
+    async def sync_guild(self, guild_id: int) -> SyncResult:
+        result = await self._sync(guild_id, None)
+        self._last[guild_id] = result
+        return result
+
+    async def sync_member(self, guild_id: int, discord_user_id: int) -> SyncResult:
+        """Sync one member now, e.g. right after they linked their account."""
+        return await self._sync(guild_id, discord_user_id)
+
+    async def on_account_linked(self, guild_id: int, event: AccountLinked) -> None:
+        """Event handler: the member who just linked gets their roles without waiting."""
+        await self.sync_member(guild_id, event.discord_user_id)
+
+    async def _sync(self, guild_id: int, only_member: int | None) -> SyncResult:
+        # A member synced after a link and the periodic sync must not plan from the same
+        # stale roles and both edit.
+        lock = self._locks.setdefault(guild_id, asyncio.Lock())
+        async with lock:
+            return await self._sync_locked(guild_id, only_member)
+
+    async def _sync_locked(self, guild_id: int, only_member: int | None) -> SyncResult:
+        started = time.perf_counter()
+        tiers = await asyncio.to_thread(self.roles.tiers, guild_id)
+        settings = await asyncio.to_thread(self.roles.settings, guild_id)
+        if not tiers:
+            return self._skipped(guild_id, "no watchtime roles are set up")
+        if not settings.enabled:
+            return self._skipped(guild_id, "watchtime roles are turned off")
+        state = await self.discord.guild_roles(guild_id, only_member)
+        if state is None:
+            return self._skipped(guild_id, "Discord is off or the bot is not in this server")
+        seconds = await asyncio.to_thread(self.roles.linked_seconds, guild_id)
+        assignable = state.assignable_role_ids if state.can_manage_roles else frozenset()
+        plan = plan_role_changes(
+            tiers, settings.mode, state.members, seconds, assignable, state.existing_role_ids
+        )
+        edited = added = removed = failed = 0
+        for index, change in enumerate(plan.changes):
+            if index and self.pause_seconds > 0:
+                await self.sleep(self.pause_seconds)
+            try:
+                done = await self.discord.edit_member_roles(
+                    guild_id,
+                    change.discord_user_id,
+                    add=sorted(change.add),
+                    remove=sorted(change.remove),
+                    reason=EDIT_REASON,
+                )
+            except RoleEditFailed as exc:
+                failed += 1
+                log.warning(
+                    "guild %s: could not change the roles of member %s: %s",
+                    guild_id,
+                    change.discord_user_id,
+                    exc,
+                )
+                continue
+            if not done:
+                continue
+            edited += 1
+            added += len(change.add)
+            removed += len(change.remove)
+            if change.add and settings.dm_on_new_role:
+                await self._announce(guild_id, change.discord_user_id, change.add)
+        result = SyncResult(
+            guild_id,
+            utc(self.clock()),
+            members_checked=len(state.members),
+            members_edited=edited,
+            roles_added=added,
+            roles_removed=removed,
+            failed_edits=failed,
+            can_manage_roles=state.can_manage_roles,
+            blocked_role_ids=plan.blocked_role_ids,
+            missing_role_ids=plan.missing_role_ids,
+        )
+        if edited or failed or plan.blocked_role_ids:
+            log.info(
+                "guild %s: role sync edited %d member(s) (+%d/-%d roles), %d failed, "
+                "%d role(s) out of the bot's reach, in %.1f s",
+                guild_id,
+                edited,
+                added,
+                removed,
+                failed,
+                len(plan.blocked_role_ids),
+                time.perf_counter() - started,
+            )
+        return result
+
+    async def _announce(
+        self, guild_id: int, discord_user_id: int, role_ids: frozenset[int]
+    ) -> None:
+        # Noted first, then told: a member hears about a role once, even if it comes and goes.
+        fresh = await asyncio.to_thread(
+            self.roles.record_awards, guild_id, discord_user_id, role_ids
+        )
+        if fresh:
+            await self.discord.tell_member(guild_id, discord_user_id, fresh)
+
+    def _skipped(self, guild_id: int, reason: str) -> SyncResult:
+        return SyncResult(guild_id, utc(self.clock()), skipped=reason)

@@ -1,0 +1,391 @@
+"""Watchtime roles: tiers per guild, the pure sync plan, and the sync through a recording fake."""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from datetime import UTC, datetime
+
+import pytest
+import sqlalchemy as sa
+
+from core.events import Platform
+from core.features.linking.service import LinkingService
+from core.features.roles.ports import GuildRoles, RoleEditFailed
+from core.features.roles.repository import RoleTier
+from core.features.roles.service import (
+    RolesRefused,
+    RolesService,
+    parse_minutes,
+    plan_role_changes,
+    progress_of,
+)
+from core.features.roles.sync import RoleSync
+from core.storage.tables import watchtime
+
+T0 = datetime(2030, 6, 1, 20, 0, tzinfo=UTC)
+GUILD = 111_111_111_111_111_111
+OTHER_GUILD = 222_222_222_222_222_222
+BRONZE, SILVER, GOLD = 901, 902, 903
+UNRELATED = 950
+TIERS = [RoleTier(BRONZE, 60), RoleTier(SILVER, 300), RoleTier(GOLD, 600)]
+ALL_ROLES = frozenset({BRONZE, SILVER, GOLD, UNRELATED})
+
+
+def clock() -> datetime:
+    return T0
+
+
+@pytest.fixture
+def roles(engine) -> RolesService:
+    return RolesService(engine, clock)
+
+
+# --- the plan (pure) -------------------------------------------------------------------------
+
+
+def plan(members, seconds, mode="all", assignable=ALL_ROLES, existing=ALL_ROLES, tiers=TIERS):
+    result = plan_role_changes(tiers, mode, members, seconds, assignable, existing)
+    return {c.discord_user_id: (set(c.add), set(c.remove)) for c in result.changes}, result
+
+
+def test_mode_all_gives_every_reached_tier() -> None:
+    changes, _ = plan({1: frozenset()}, {1: 320 * 60})
+
+    assert changes == {1: ({BRONZE, SILVER}, set())}
+
+
+def test_mode_highest_gives_only_the_top_reached_tier_and_takes_the_lower_ones() -> None:
+    changes, _ = plan({1: frozenset({BRONZE})}, {1: 320 * 60}, mode="highest")
+
+    assert changes == {1: ({SILVER}, {BRONZE})}
+
+
+def test_a_member_below_every_threshold_loses_tiers_but_keeps_other_roles() -> None:
+    changes, _ = plan({1: frozenset({SILVER, UNRELATED})}, {1: 59 * 60})
+
+    assert changes == {1: (set(), {SILVER})}
+
+
+def test_unlinked_members_qualify_for_nothing() -> None:
+    changes, _ = plan({1: frozenset({BRONZE}), 2: frozenset({UNRELATED})}, {})
+
+    assert changes == {1: (set(), {BRONZE})}
+
+
+def test_members_already_right_need_no_edit() -> None:
+    changes, _ = plan({1: frozenset({BRONZE, UNRELATED})}, {1: 61 * 60})
+
+    assert changes == {}
+
+
+def test_exactly_the_threshold_reaches_the_tier() -> None:
+    changes, _ = plan({1: frozenset()}, {1: 60 * 60})
+
+    assert changes == {1: ({BRONZE}, set())}
+
+
+def test_roles_out_of_the_bots_reach_are_reported_and_left_out() -> None:
+    changes, result = plan(
+        {1: frozenset(), 2: frozenset({GOLD})},
+        {1: 700 * 60},
+        assignable=frozenset({BRONZE, SILVER}),
+    )
+
+    assert changes == {1: ({BRONZE, SILVER}, set())}
+    assert result.blocked_role_ids == {GOLD}
+
+
+def test_deleted_tier_roles_are_reported_missing_and_never_given() -> None:
+    existing = frozenset({BRONZE, SILVER})
+    changes, result = plan({1: frozenset()}, {1: 700 * 60}, existing=existing)
+
+    assert changes == {1: ({BRONZE, SILVER}, set())}
+    assert result.missing_role_ids == {GOLD}
+
+
+def test_progress_names_the_next_tier_and_what_is_missing() -> None:
+    progress = progress_of(TIERS, 100 * 60)
+
+    assert [t.role_id for t in progress.reached] == [BRONZE]
+    assert progress.next_tier == RoleTier(SILVER, 300)
+    assert progress.seconds_missing == 200 * 60
+    assert progress_of(TIERS, 601 * 60).next_tier is None
+
+
+@pytest.mark.parametrize("typed", ["0", "-5", "1.5", "ten", "", "99999999999"])
+def test_minutes_must_be_a_positive_whole_number(typed: str) -> None:
+    with pytest.raises(RolesRefused):
+        parse_minutes(typed)
+
+
+def test_minutes_parse() -> None:
+    assert parse_minutes(" 90 ") == 90
+
+
+# --- tiers and settings (both backends) ------------------------------------------------------
+
+
+def test_tiers_are_kept_per_guild_lowest_first(roles: RolesService) -> None:
+    roles.add_tier(GUILD, SILVER, 300)
+    roles.add_tier(GUILD, BRONZE, 60)
+    roles.add_tier(OTHER_GUILD, GOLD, 5)
+
+    assert roles.tiers(GUILD) == [RoleTier(BRONZE, 60), RoleTier(SILVER, 300)]
+    assert roles.tiers(OTHER_GUILD) == [RoleTier(GOLD, 5)]
+    assert roles.guild_ids_with_tiers() == [GUILD, OTHER_GUILD]
+
+
+def test_a_role_is_a_tier_once(roles: RolesService) -> None:
+    roles.add_tier(GUILD, BRONZE, 60)
+
+    with pytest.raises(RolesRefused, match="already a watchtime role"):
+        roles.add_tier(GUILD, BRONZE, 90)
+    assert roles.tiers(GUILD) == [RoleTier(BRONZE, 60)]
+
+
+def test_update_and_remove_refuse_roles_that_are_not_tiers_of_this_guild(
+    roles: RolesService,
+) -> None:
+    roles.add_tier(OTHER_GUILD, BRONZE, 60)
+
+    with pytest.raises(RolesRefused, match="not a watchtime role"):
+        roles.update_tier(GUILD, BRONZE, 90)
+    with pytest.raises(RolesRefused, match="not a watchtime role"):
+        roles.remove_tier(GUILD, BRONZE)
+    assert roles.tiers(OTHER_GUILD) == [RoleTier(BRONZE, 60)]
+
+
+def test_update_then_remove(roles: RolesService) -> None:
+    roles.add_tier(GUILD, BRONZE, 60)
+
+    assert roles.update_tier(GUILD, BRONZE, 120) == RoleTier(BRONZE, 120)
+    roles.remove_tier(GUILD, BRONZE)
+
+    assert roles.tiers(GUILD) == []
+
+
+def test_settings_default_to_on_all_and_no_dms_and_change_per_guild(roles: RolesService) -> None:
+    assert roles.settings(GUILD).enabled
+    assert roles.settings(GUILD).mode == "all"
+    assert not roles.settings(GUILD).dm_on_new_role
+
+    roles.set_mode(GUILD, "HIGHEST")
+    roles.set_enabled(GUILD, False)
+    roles.set_dm(GUILD, True)
+
+    assert roles.settings(GUILD) == type(roles.settings(GUILD))(False, "highest", True)
+    assert roles.settings(OTHER_GUILD).mode == "all"
+    with pytest.raises(RolesRefused):
+        roles.set_mode(GUILD, "some")
+
+
+def test_linked_seconds_reads_this_guilds_watchtime_of_linked_members(engine, roles) -> None:
+    linking = LinkingService(engine, clock)
+    linking.link(
+        guild_id=GUILD,
+        discord_user_id=7,
+        platform=Platform.KICK,
+        platform_user_id="k7",
+        username="seven",
+    )
+    with engine.begin() as conn:
+        conn.execute(
+            sa.insert(watchtime),
+            [
+                {"guild_id": GUILD, "platform": "kick", "platform_user_id": "k7", "seconds": 600},
+                {
+                    "guild_id": OTHER_GUILD,
+                    "platform": "kick",
+                    "platform_user_id": "k7",
+                    "seconds": 9,
+                },
+                {"guild_id": GUILD, "platform": "kick", "platform_user_id": "k8", "seconds": 999},
+            ],
+        )
+
+    assert roles.linked_seconds(GUILD) == {7: 600}
+    assert roles.linked_seconds(OTHER_GUILD) == {7: 9}
+
+
+def test_a_role_is_recorded_as_reached_once(roles: RolesService) -> None:
+    assert roles.record_awards(GUILD, 7, [BRONZE, SILVER]) == [BRONZE, SILVER]
+    assert roles.record_awards(GUILD, 7, [SILVER, GOLD]) == [GOLD]
+    assert roles.record_awards(OTHER_GUILD, 7, [SILVER]) == [SILVER]
+
+
+# --- the sync, through a recording fake of the Discord side ----------------------------------
+
+
+class FakeDiscord:
+    def __init__(self, members: dict[int, frozenset[int]], assignable=ALL_ROLES) -> None:
+        self.members = members
+        self.assignable = assignable
+        self.can_manage = True
+        self.edits: list[tuple[int, int, set[int], set[int]]] = []
+        self.told: list[tuple[int, int, list[int]]] = []
+        self.refuse: set[int] = set()
+
+    async def guild_roles(self, guild_id: int, only_member: int | None = None):
+        members = self.members
+        if only_member is not None:
+            members = {k: v for k, v in members.items() if k == only_member}
+        return GuildRoles(self.can_manage, self.assignable, ALL_ROLES, dict(members))
+
+    async def edit_member_roles(
+        self,
+        guild_id: int,
+        discord_user_id: int,
+        *,
+        add: Collection[int],
+        remove: Collection[int],
+        reason: str,
+    ) -> bool:
+        if discord_user_id in self.refuse:
+            raise RoleEditFailed("403 Forbidden")
+        self.edits.append((guild_id, discord_user_id, set(add), set(remove)))
+        held = self.members[discord_user_id]
+        self.members[discord_user_id] = (held | frozenset(add)) - frozenset(remove)
+        return True
+
+    async def tell_member(self, guild_id: int, discord_user_id: int, role_ids: list[int]) -> None:
+        self.told.append((guild_id, discord_user_id, role_ids))
+
+
+@pytest.fixture
+def linked(engine, roles):
+    """Link Discord user ``n`` to Kick account ``k<n>`` with ``minutes`` of watchtime in GUILD."""
+    linking = LinkingService(engine, clock)
+
+    def link(discord_user_id: int, minutes: int, guild_id: int = GUILD) -> None:
+        linking.link(
+            guild_id=guild_id,
+            discord_user_id=discord_user_id,
+            platform=Platform.KICK,
+            platform_user_id=f"k{discord_user_id}",
+            username=f"viewer{discord_user_id}",
+        )
+        with engine.begin() as conn:
+            conn.execute(
+                sa.insert(watchtime).values(
+                    guild_id=guild_id,
+                    platform="kick",
+                    platform_user_id=f"k{discord_user_id}",
+                    seconds=minutes * 60,
+                )
+            )
+
+    return link
+
+
+async def test_sync_edits_each_member_once_and_pauses_between_edits(roles, linked) -> None:
+    for tier in TIERS:
+        roles.add_tier(GUILD, tier.role_id, tier.minutes)
+    linked(1, 700)
+    linked(2, 70)
+    pauses: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        pauses.append(seconds)
+
+    fake = FakeDiscord({1: frozenset(), 2: frozenset({GOLD}), 3: frozenset({UNRELATED})})
+    sync = RoleSync(roles, fake, clock=clock, pause_seconds=0.5, sleep=sleep)
+
+    result = await sync.sync_guild(GUILD)
+
+    assert fake.edits == [
+        (GUILD, 1, {BRONZE, SILVER, GOLD}, set()),
+        (GUILD, 2, {BRONZE}, {GOLD}),
+    ]
+    assert pauses == [0.5]
+    assert (result.members_edited, result.roles_added, result.roles_removed) == (2, 4, 1)
+    assert sync.last_result(GUILD) == result
+
+    again = await sync.sync_guild(GUILD)
+    assert again.members_edited == 0
+    assert len(fake.edits) == 2
+
+
+async def test_sync_does_nothing_while_turned_off(roles, linked) -> None:
+    roles.add_tier(GUILD, BRONZE, 60)
+    roles.set_enabled(GUILD, False)
+    linked(1, 700)
+    fake = FakeDiscord({1: frozenset()})
+
+    result = await RoleSync(roles, fake, clock=clock, pause_seconds=0).sync_guild(GUILD)
+
+    assert fake.edits == []
+    assert result.skipped == "watchtime roles are turned off"
+
+
+async def test_sync_without_manage_roles_reports_every_needed_role(roles, linked) -> None:
+    roles.add_tier(GUILD, BRONZE, 60)
+    linked(1, 700)
+    fake = FakeDiscord({1: frozenset()})
+    fake.can_manage = False
+
+    result = await RoleSync(roles, fake, clock=clock, pause_seconds=0).sync_guild(GUILD)
+
+    assert fake.edits == []
+    assert not result.can_manage_roles
+    assert result.blocked_role_ids == {BRONZE}
+
+
+async def test_a_refused_edit_is_counted_and_the_others_go_on(roles, linked) -> None:
+    roles.add_tier(GUILD, BRONZE, 60)
+    linked(1, 700)
+    linked(2, 700)
+    fake = FakeDiscord({1: frozenset(), 2: frozenset()})
+    fake.refuse = {1}
+
+    result = await RoleSync(roles, fake, clock=clock, pause_seconds=0).sync_guild(GUILD)
+
+    assert fake.edits == [(GUILD, 2, {BRONZE}, set())]
+    assert result.failed_edits == 1
+
+
+async def test_sync_member_touches_that_member_alone(roles, linked) -> None:
+    roles.add_tier(GUILD, BRONZE, 60)
+    linked(1, 700)
+    linked(2, 700)
+    fake = FakeDiscord({1: frozenset(), 2: frozenset()})
+
+    await RoleSync(roles, fake, clock=clock, pause_seconds=0).sync_member(GUILD, 2)
+
+    assert fake.edits == [(GUILD, 2, {BRONZE}, set())]
+
+
+async def test_new_roles_are_told_once_when_dms_are_on(roles, linked) -> None:
+    roles.add_tier(GUILD, BRONZE, 60)
+    roles.set_dm(GUILD, True)
+    linked(1, 700)
+    fake = FakeDiscord({1: frozenset()})
+    sync = RoleSync(roles, fake, clock=clock, pause_seconds=0)
+
+    await sync.sync_guild(GUILD)
+    fake.members[1] = frozenset()  # someone took the role away by hand
+    await sync.sync_guild(GUILD)
+
+    assert len(fake.edits) == 2
+    assert fake.told == [(GUILD, 1, [BRONZE])]
+
+
+async def test_no_dm_when_dms_are_off(roles, linked) -> None:
+    roles.add_tier(GUILD, BRONZE, 60)
+    linked(1, 700)
+    fake = FakeDiscord({1: frozenset()})
+
+    await RoleSync(roles, fake, clock=clock, pause_seconds=0).sync_guild(GUILD)
+
+    assert fake.told == []
+
+
+async def test_sync_all_uses_each_guilds_own_thresholds_and_watchtime(roles, linked) -> None:
+    roles.add_tier(GUILD, BRONZE, 60)
+    roles.add_tier(OTHER_GUILD, SILVER, 1000)
+    linked(1, 700)  # 700 min in GUILD, none in OTHER_GUILD
+    fake = FakeDiscord({1: frozenset()})
+
+    results = await RoleSync(roles, fake, clock=clock, pause_seconds=0).sync_all()
+
+    assert [r.guild_id for r in results] == [GUILD, OTHER_GUILD]
+    assert fake.edits == [(GUILD, 1, {BRONZE}, set())]
