@@ -23,13 +23,16 @@ from core.bus.dispatch import Dispatcher
 from core.bus.embedded import EmbeddedBus
 from core.bus.replay import DatabaseReplayGuard, RedisReplayGuard, ReplayGuard
 from core.config import Settings, load_settings
-from core.discord_bot.gateway import DiscordGateway
-from core.events import ChatMessageSent, StreamEnded, StreamStarted, utc
+from core.discord_bot.gateway import DiscordGateway, DiscordUnavailable
+from core.discord_bot.outbound.roles import DiscordMemberRoles
+from core.events import AccountLinked, ChatMessageSent, StreamEnded, StreamStarted, utc
 from core.features.connections.service import AppToken, KickConnections
 from core.features.connections.setup import KickSetup
 from core.features.connections.subscriptions import SYNC_EVERY_SECONDS, SubscriptionKeeper
 from core.features.guilds.service import GuildService
 from core.features.linking.service import LinkingService
+from core.features.roles.service import RolesService
+from core.features.roles.sync import RoleSync
 from core.features.watchtime.service import TickResult, WatchtimeService
 from core.health import HealthReport, run_check
 from core.metrics import Metrics
@@ -146,11 +149,15 @@ class Runtime:
             clock=clock,
             broadcaster_of_subscription=self.connections.broadcaster_of_subscription,
         )
+        # --- watchtime roles: tiers, and the sync that hands them out on Discord ---
+        self.roles = RolesService(self.engine, clock)
+        self.role_sync = RoleSync(self.roles, DiscordMemberRoles(self.discord), clock=clock)
         self.dispatcher = Dispatcher(
             {
                 ChatMessageSent: [self.watchtime.record_chat],
                 StreamStarted: [self.watchtime.record_stream_status],
                 StreamEnded: [self.watchtime.record_stream_status],
+                AccountLinked: [self.role_sync.on_account_linked],
             },
             self.guilds.guilds_tracking,
             self.metrics,
@@ -288,6 +295,7 @@ class Runtime:
     async def run_pipeline(self, stop: asyncio.Event) -> None:
         """Consume events, run the scheduled jobs and the Kick sources until ``stop`` is set."""
         jobs = [self.bus.run(self.dispatcher, stop), self.run_scheduler(stop)]
+        jobs.append(self.run_role_sync(stop))
         if self.settings.web.oauth_base_url:
             jobs.append(self.run_kick_upkeep(stop))
         if self.pusher is not None:
@@ -341,6 +349,23 @@ class Runtime:
             next_at = started + ticks * interval
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), timeout=max(0.0, next_at - time.monotonic()))
+
+    async def run_role_sync(self, stop: asyncio.Event, *, retry_seconds: float = 30.0) -> None:
+        """Sync watchtime roles in every guild every ROLE_UPDATE_INTERVAL_SECONDS.
+
+        While the bot is still connecting, try again sooner than a whole interval later.
+        """
+        interval = self.settings.roles.update_interval_seconds
+        while not stop.is_set():
+            wait = float(interval)
+            try:
+                await self.role_sync.sync_all()
+            except DiscordUnavailable:
+                wait = min(wait, retry_seconds)
+            except Exception:
+                log.exception("role sync failed; trying again at the next interval")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=wait)
 
     def tick_all(self, now: datetime | None = None) -> list[TickResult]:
         now = now or self.clock()

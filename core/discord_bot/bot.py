@@ -23,10 +23,13 @@ from discord.ext import commands
 
 from core.discord_bot.cogs.health import HealthCog
 from core.discord_bot.cogs.kick import KickCog
+from core.discord_bot.cogs.roles import RolesCog
 from core.discord_bot.cogs.watchtime import WatchtimeCog
 from core.discord_bot.render import NO_MENTIONS
 from core.features.connections.setup import KickSetup
 from core.features.guilds.service import GuildService
+from core.features.roles.service import RolesService
+from core.features.roles.sync import RoleSync
 from core.features.watchtime.service import WatchtimeService
 from core.health import HealthReport
 
@@ -58,6 +61,8 @@ class BotServices:
     guilds: GuildService
     health: Callable[[], HealthReport]
     kick: KickSetup | None = None
+    roles: RolesService | None = None
+    role_sync: RoleSync | None = None
 
 
 class StreamKeeperBot(commands.Bot):
@@ -145,6 +150,8 @@ def build_cogs(services: BotServices) -> list[commands.Cog]:
     ]
     if services.kick is not None:
         cogs.append(KickCog(services.kick))
+    if services.roles is not None:
+        cogs.append(RolesCog(services.roles, services.role_sync))
     return cogs
 
 
@@ -193,6 +200,8 @@ def explain_error(ctx: commands.Context[commands.Bot], error: Exception) -> str 
             return f"Pick a number from {error.minimum} to {error.maximum}. {usage}"
         case commands.MemberNotFound():
             return "I can't find that member in this server."
+        case commands.RoleNotFound():
+            return f"I can't find that role in this server. {usage}"
         case commands.UserInputError() | app_commands.TransformerError():
             return f"That doesn't look right. {usage}"
         case commands.NoPrivateMessage() | app_commands.NoPrivateMessage():

@@ -19,8 +19,12 @@ from sqlalchemy.engine import Engine
 
 from core.config import WatchtimeSettings
 from core.discord_bot.bot import BotServices, create_bot
+from core.discord_bot.gateway import DiscordGateway
+from core.discord_bot.outbound.roles import DiscordMemberRoles
 from core.events import ChatMessageSent, Platform, Viewer
 from core.features.guilds.service import GuildService
+from core.features.roles.service import RolesService
+from core.features.roles.sync import RoleSync
 from core.features.watchtime.service import WatchtimeService
 from core.health import Check, HealthReport
 from tests.discord_bot.fake_discord import member_of
@@ -112,14 +116,40 @@ def health_report() -> HealthReport:
 
 
 @pytest.fixture
-def services(
-    watchtime: WatchtimeService, guilds: GuildService, health_report: HealthReport
-) -> BotServices:
-    return BotServices(watchtime=watchtime, guilds=guilds, health=lambda: health_report)
+def gateway() -> DiscordGateway:
+    """The gateway role sync reaches Discord through; the bot fixture attaches the bot."""
+    return DiscordGateway()
 
 
 @pytest.fixture
-async def bot(services: BotServices) -> AsyncIterator[commands.Bot]:
+def roles(sqlite_engine: Engine, clock: Clock) -> RolesService:
+    return RolesService(sqlite_engine, clock)
+
+
+@pytest.fixture
+def role_sync(roles: RolesService, gateway: DiscordGateway, clock: Clock) -> RoleSync:
+    return RoleSync(roles, DiscordMemberRoles(gateway), clock=clock, pause_seconds=0)
+
+
+@pytest.fixture
+def services(
+    watchtime: WatchtimeService,
+    guilds: GuildService,
+    health_report: HealthReport,
+    roles: RolesService,
+    role_sync: RoleSync,
+) -> BotServices:
+    return BotServices(
+        watchtime=watchtime,
+        guilds=guilds,
+        health=lambda: health_report,
+        roles=roles,
+        role_sync=role_sync,
+    )
+
+
+@pytest.fixture
+async def bot(services: BotServices, gateway: DiscordGateway) -> AsyncIterator[commands.Bot]:
     bot = create_bot(services)
     await bot._async_setup_hook()
     # setup_hook also syncs slash commands, which needs the real Discord; load the cogs alone.
@@ -131,6 +161,9 @@ async def bot(services: BotServices) -> AsyncIterator[commands.Bot]:
         voice_channels=0,
         members=["alice", "bob"],
     )
+    # dpytest sends no READY; role sync asks the gateway for a ready client.
+    bot._ready.set()
+    gateway.attach(bot)
     yield bot
     await dpytest.empty_queue()
 
@@ -167,4 +200,11 @@ def services_with_kick(make_runtime) -> BotServices:
     """Every service the bot can get, Kick setup included, from a real Runtime with no Kick app
     configured (so nothing reaches Kick): for tests about the whole set of cogs and commands."""
     runtime = make_runtime()
-    return BotServices(runtime.watchtime, runtime.guilds, runtime.health, runtime.kick_setup)
+    return BotServices(
+        runtime.watchtime,
+        runtime.guilds,
+        runtime.health,
+        runtime.kick_setup,
+        roles=runtime.roles,
+        role_sync=runtime.role_sync,
+    )

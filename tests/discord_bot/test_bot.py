@@ -81,6 +81,7 @@ async def test_every_cog_loads_and_no_command_name_or_alias_repeats(
         "health",
         "kick",
         "check_kick_config",
+        "roles",
     }
 
 
@@ -114,6 +115,7 @@ async def test_login_syncs_slash_commands_once_until_they_change(
         "leaderboard",
         "tracking",
         "health",
+        "roles",
     }
     unsynced = create_bot(services)
     await unsynced.load_cogs()
