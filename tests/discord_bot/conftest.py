@@ -28,6 +28,7 @@ from core.features.roles.sync import RoleSync
 from core.features.watchtime.service import WatchtimeService
 from core.health import Check, HealthReport
 from tests.discord_bot.fake_discord import member_of
+from tests.discord_bot.fake_roles import MemberEdits, record_member_edits
 
 T0 = datetime(2030, 6, 1, 20, 0, tzinfo=UTC)
 BROADCASTER = "123456789"
@@ -166,6 +167,12 @@ async def bot(services: BotServices, gateway: DiscordGateway) -> AsyncIterator[c
     gateway.attach(bot)
     yield bot
     await dpytest.empty_queue()
+
+
+@pytest.fixture
+def member_edits(monkeypatch: pytest.MonkeyPatch, bot: commands.Bot) -> MemberEdits:
+    """Every member edit the bot makes, applied to dpytest's members."""
+    return record_member_edits(monkeypatch, bot)
 
 
 @pytest.fixture

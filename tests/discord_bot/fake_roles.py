@@ -1,0 +1,75 @@
+"""Roles on dpytest's fake Discord: roles at chosen positions, the bot's own role, and a record
+of member edits (dpytest's own ``edit_member`` cannot take the role ids discord.py sends)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import discord
+import discord.ext.test as dpytest
+import pytest
+from discord.ext.test import backend, factories
+
+BOT_ROLE_POSITION = 10
+
+
+def make_role(
+    guild: discord.Guild,
+    name: str,
+    position: int,
+    *,
+    permissions: discord.Permissions | None = None,
+    managed: bool = False,
+) -> discord.Role:
+    value = (permissions or discord.Permissions.none()).value
+    role = dpytest.backend.make_role(name, guild, permissions=value)
+    role.position = position
+    role.managed = managed
+    return role
+
+
+async def give_bot_a_role(
+    guild: discord.Guild, *, manage_roles: bool = True, position: int = BOT_ROLE_POSITION
+) -> discord.Role:
+    """The bot's top role, with Manage Roles unless told otherwise."""
+    role = make_role(
+        guild,
+        "StreamKeeper",
+        position,
+        permissions=discord.Permissions(manage_roles=manage_roles),
+    )
+    await dpytest.add_role(guild.me, role)
+    return role
+
+
+@dataclass
+class MemberEdits:
+    """Every ``member.edit`` the bot made: (guild id, member id, role ids after the edit)."""
+
+    calls: list[tuple[int, int, frozenset[int]]] = field(default_factory=list)
+
+    def of(self, member: discord.Member) -> list[frozenset[int]]:
+        return [roles for g, m, roles in self.calls if (g, m) == (member.guild.id, member.id)]
+
+
+def record_member_edits(monkeypatch: pytest.MonkeyPatch, bot: discord.Client) -> MemberEdits:
+    """Make dpytest apply (and note) member edits; the ``member_edits`` fixture calls this."""
+    edits = MemberEdits()
+
+    async def edit_member(_http, guild_id, user_id, *, reason=None, **fields):  # type: ignore[no-untyped-def]
+        guild = bot.get_guild(int(guild_id))
+        assert guild is not None
+        member = guild.get_member(int(user_id))
+        assert member is not None
+        roles = [guild.get_role(int(role_id)) for role_id in fields.get("roles", ())]
+        assert None not in roles, "the bot sent a role id that does not exist"
+        edits.calls.append((guild.id, member.id, frozenset(r.id for r in roles)))
+        backend.update_member(member, roles=roles)
+        return factories.dict_from_member(member)
+
+    monkeypatch.setattr(backend.FakeHttp, "edit_member", edit_member)
+    return edits
+
+
+def role_ids(member: discord.Member) -> set[int]:
+    return {role.id for role in member.roles if not role.is_default()}
