@@ -145,7 +145,7 @@ def create_bot(services: BotServices, *, command_hash_path: Path | None = None) 
 
 def build_cogs(services: BotServices) -> list[commands.Cog]:
     cogs: list[commands.Cog] = [
-        WatchtimeCog(services.watchtime, services.guilds),
+        WatchtimeCog(services.watchtime, services.guilds, services.roles),
         HealthCog(services.health),
     ]
     if services.kick is not None:

@@ -6,11 +6,13 @@ through :func:`inert` before it reaches Discord.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 
 import discord
 
 from core.events import utc
+from core.features.roles.service import Progress
 from core.features.watchtime.service import RankedWatchtime, TrackingStatus
 from core.health import HealthReport
 
@@ -47,11 +49,37 @@ def format_last_seen(moment: datetime | None) -> str:
     return discord.utils.format_dt(utc(moment), "R")
 
 
-def viewer_watchtime(ranked: RankedWatchtime, total_viewers: int) -> str:
+def viewer_watchtime(
+    ranked: RankedWatchtime,
+    total_viewers: int,
+    *,
+    member_id: int | None = None,
+    progress: Progress | None = None,
+) -> str:
+    """Time, rank and last sighting; with tiers, the next role and what is missing to reach it.
+
+    ``member_id`` is the Discord member the Kick account is linked to (shown as a mention,
+    which never pings: replies go out with NO_MENTIONS).
+    """
     entry = ranked.entry
-    return (
-        f"**{inert(entry.username)}** has watched {format_duration(entry.seconds)}, "
+    name = f"**{inert(entry.username)}**"
+    who = f"<@{member_id}> ({name} on Kick)" if member_id is not None else name
+    line = (
+        f"{who} has watched {format_duration(entry.seconds)}, "
         f"rank #{ranked.rank} of {total_viewers}, last seen {format_last_seen(entry.last_seen)}."
+    )
+    if progress is None:
+        return line
+    return f"{line}\n{next_role(progress)}"
+
+
+def next_role(progress: Progress) -> str:
+    if progress.next_tier is None:
+        return "Every watchtime role reached."
+    return (
+        f"Next role: <@&{progress.next_tier.role_id}> at "
+        f"{format_duration(progress.next_tier.seconds)}, "
+        f"{format_duration(progress.seconds_missing)} to go."
     )
 
 
@@ -59,22 +87,52 @@ def no_watchtime_for(username: str) -> str:
     return f"No watchtime recorded for {inert(username)} yet."
 
 
-def linking_comes_soon(prefix: str) -> str:
+def no_watchtime_for_member(member_id: int, username: str) -> str:
     return (
-        f"Linking Discord accounts to Kick comes soon; for now use {prefix}watchtime <kick name>."
+        f"No watchtime recorded here yet for <@{member_id}> ({inert(username)} on Kick). "
+        "Chatting while the stream is live earns it."
     )
 
 
-def leaderboard_embed(guild_name: str, rows: list[RankedWatchtime]) -> discord.Embed:
-    lines = [
-        f"**#{row.rank}** {inert(row.entry.username)} - {format_duration(row.entry.seconds)}"
-        for row in rows
-    ]
-    return discord.Embed(
+def not_linked_yourself(prefix: str) -> str:
+    return (
+        f"Your Discord account isn't linked to Kick yet: use {prefix}link, then ask again. "
+        f"You can also look anyone up with {prefix}watchtime <kick name>."
+    )
+
+
+def not_linked_member(member_id: int, prefix: str) -> str:
+    return f"<@{member_id}> hasn't linked a Kick account yet. Try {prefix}watchtime <kick name>."
+
+
+def leaderboard_line(row: RankedWatchtime, member_id: int | None) -> str:
+    """A linked viewer shows as their Discord mention (embeds never ping), others by Kick name."""
+    who = f"<@{member_id}>" if member_id is not None else inert(row.entry.username)
+    return f"**#{row.rank}** {who} - {format_duration(row.entry.seconds)}"
+
+
+def leaderboard_embed(
+    guild_name: str,
+    rows: list[RankedWatchtime],
+    members: Mapping[str, int] | None = None,
+    *,
+    page: int = 0,
+    pages: int = 1,
+) -> discord.Embed:
+    """``members`` maps a row's platform user id to the Discord member it is linked to."""
+    members = members or {}
+    lines = [leaderboard_line(row, members.get(row.entry.platform_user_id)) for row in rows]
+    embed = discord.Embed(
         title=f"Watchtime leaderboard: {inert(guild_name)}",
         description="\n".join(lines),
         colour=discord.Colour.green(),
     )
+    if pages > 1:
+        embed.set_footer(text=f"Page {page + 1} of {pages}")
+    return embed
+
+
+NOT_YOUR_LEADERBOARD = "Only the member who asked can turn these pages; run the command yourself."
 
 
 def tracking_status(status: TrackingStatus) -> str:

@@ -182,6 +182,23 @@ class WatchtimeService:
                     return RankedWatchtime(ahead + 1, row)
         return None
 
+    def find_by_user_id(
+        self, guild_id: int, platform_user_id: str, platform: Platform = Platform.KICK
+    ) -> RankedWatchtime | None:
+        """The viewer's watchtime in this guild and rank (ties share the better rank)."""
+        with self.engine.connect() as conn:
+            row = repository.get_viewer(conn, guild_id, platform, platform_user_id)
+            if row is None:
+                return None
+            ahead = repository.count_viewers_ahead(conn, guild_id, row.seconds)
+        return RankedWatchtime(ahead + 1, row)
+
+    def tick_lag(self, guild_id: int) -> timedelta | None:
+        """How long ago the guild's last tick ran; None before its first tick."""
+        with self.engine.connect() as conn:
+            last = repository.get_tick_state(conn, guild_id).last_tick_at
+        return None if last is None else utc(self.clock()) - last
+
     def export(self, guild_id: int) -> list[WatchtimeRow]:
         with self.engine.connect() as conn:
             return repository.list_all_viewers(conn, guild_id)

@@ -8,16 +8,41 @@ import threading
 import discord
 import pytest
 import sqlalchemy as sa
+from discord.ext import commands
 from sqlalchemy.engine import Engine
 
 from core.discord_bot import render
 from core.discord_bot.bot import SOMETHING_WENT_WRONG
+from core.discord_bot.cogs.watchtime import LeaderboardPages
+from core.discord_bot.render import NO_MENTIONS
+from core.events import Platform, Viewer
 from core.features.guilds.service import GuildService
+from core.features.linking.service import LinkingService
+from core.features.roles.service import RolesService
 from core.features.watchtime.service import WatchtimeService
 from tests.discord_bot.conftest import Clock, Stream
-from tests.discord_bot.fake_discord import say
+from tests.discord_bot.fake_discord import member_of, say
 
-LINKING_SOON = "Linking Discord accounts to Kick comes soon; for now use !watchtime <kick name>."
+
+@pytest.fixture
+def link(sqlite_engine: Engine, clock: Clock, stream: Stream):
+    """Link a member to a new Kick account that earned ``seconds`` (in ``guild`` or theirs)."""
+    linking = LinkingService(sqlite_engine, clock)
+
+    def link(
+        member: discord.Member, kick_name: str, seconds: int, guild: discord.Guild | None = None
+    ) -> Viewer:
+        viewer = stream.viewer(kick_name)
+        linking.link(
+            guild_id=member.guild.id,
+            discord_user_id=member.id,
+            platform=Platform.KICK,
+            platform_user_id=viewer.platform_user_id or "",
+            username=kick_name,
+        )
+        return stream.earn((guild or member.guild).id, viewer, seconds)
+
+    return link
 
 
 def leaderboard_lines(reply: discord.Message) -> list[str]:
@@ -61,23 +86,116 @@ async def test_watchtime_for_an_unknown_name_is_friendly(alice: discord.Member) 
     assert reply.content == "No watchtime recorded for nobody yet."
 
 
-async def test_watchtime_without_a_name_explains_that_linking_comes_soon(
+async def test_watchtime_without_a_name_and_without_a_link_points_to_link(
     alice: discord.Member,
 ) -> None:
     [reply] = await say("!watchtime", alice)
 
-    assert reply.content == LINKING_SOON
+    assert reply.content == (
+        "Your Discord account isn't linked to Kick yet: use !link, then ask again. "
+        "You can also look anyone up with !watchtime <kick name>."
+    )
 
 
-async def test_watchtime_for_a_member_explains_that_linking_comes_soon(
+async def test_watchtime_for_an_unlinked_member_says_so_without_pinging(
     guild_a: discord.Guild, alice: discord.Member
 ) -> None:
-    bob = discord.utils.get(guild_a.members, name="bob")
-    assert bob is not None
+    bob = member_of(guild_a, "bob")
 
     [reply] = await say(f"!watchtime {bob.mention}", alice)
 
-    assert reply.content == LINKING_SOON
+    assert reply.content == (
+        f"<@{bob.id}> hasn't linked a Kick account yet. Try !watchtime <kick name>."
+    )
+
+
+async def test_watchtime_without_a_name_shows_your_own_through_your_link(
+    guild_a: discord.Guild, alice: discord.Member, stream: Stream, link, clock: Clock
+) -> None:
+    stream.earn(guild_a.id, "topviewer", 20_000)
+    link(alice, "alice_kick", 7500)
+    last_seen = clock()
+
+    [reply] = await say("!watchtime", alice)
+
+    assert reply.content == (
+        f"<@{alice.id}> (**alice\\_kick** on Kick) has watched 2 h 05 min, rank #2 of 2, "
+        f"last seen <t:{int(last_seen.timestamp())}:R>."
+    )
+
+
+async def test_watchtime_of_a_member_goes_through_their_link(
+    guild_a: discord.Guild, alice: discord.Member, stream: Stream, link
+) -> None:
+    bob = member_of(guild_a, "bob")
+    link(bob, "bobby", 600)
+
+    [reply] = await say(f"!watchtime {bob.mention}", alice)
+
+    assert reply.content.startswith(f"<@{bob.id}> (**bobby** on Kick) has watched 10 min, rank #1")
+
+
+async def test_watchtime_of_a_linked_member_without_time_here_says_how_to_earn_it(
+    guild_a: discord.Guild, guild_b: discord.Guild, alice: discord.Member, link
+) -> None:
+    link(alice, "alice_kick", 600, guild=guild_b)  # watched in the other server only
+
+    [reply] = await say("!watchtime", alice)
+
+    assert reply.content == (
+        f"No watchtime recorded here yet for <@{alice.id}> (alice\\_kick on Kick). "
+        "Chatting while the stream is live earns it."
+    )
+
+
+async def test_watchtime_by_kick_name_of_a_linked_viewer_shows_the_member(
+    guild_a: discord.Guild, alice: discord.Member, link
+) -> None:
+    bob = member_of(guild_a, "bob")
+    link(bob, "bobby", 600)
+
+    [reply] = await say("!watchtime bobby", alice)
+
+    assert reply.content.startswith(f"<@{bob.id}> (**bobby** on Kick) has watched 10 min")
+
+
+async def test_watchtime_names_the_next_role_and_what_is_missing(
+    guild_a: discord.Guild, alice: discord.Member, roles: RolesService, link
+) -> None:
+    roles.add_tier(guild_a.id, 901, 60)
+    roles.add_tier(guild_a.id, 902, 300)
+    link(alice, "alice_kick", 100 * 60)
+
+    [reply] = await say("!watchtime", alice)
+
+    assert reply.content.splitlines()[1] == ("Next role: <@&902> at 5 h 00 min, 3 h 20 min to go.")
+
+
+async def test_watchtime_past_every_tier_says_so(
+    guild_a: discord.Guild, alice: discord.Member, roles: RolesService, stream: Stream
+) -> None:
+    roles.add_tier(guild_a.id, 901, 60)
+    stream.earn(guild_a.id, "carol", 7200)
+
+    [reply] = await say("!watchtime carol", alice)
+
+    assert reply.content.splitlines()[1] == "Every watchtime role reached."
+
+
+async def test_watchtime_uses_this_guilds_tiers_only(
+    guild_a: discord.Guild,
+    guild_b: discord.Guild,
+    alice: discord.Member,
+    roles: RolesService,
+    stream: Stream,
+) -> None:
+    roles.add_tier(guild_b.id, 999, 60)
+    stream.earn(guild_a.id, "carol", 600)
+
+    [reply] = await say("!watchtime carol", alice)
+
+    assert "999" not in reply.content
+    assert len(reply.content.splitlines()) == 1
 
 
 async def test_watchtime_for_a_mention_of_nobody_here_says_so(alice: discord.Member) -> None:
@@ -225,6 +343,120 @@ async def test_a_failing_database_gets_a_plain_reply_and_a_logged_traceback(
     [record] = [r for r in caplog.records if r.levelno >= logging.ERROR]
     assert record.exc_info is not None
     assert "leaderboard" in record.getMessage()
+
+
+async def test_leaderboard_shows_linked_viewers_as_mentions(
+    guild_a: discord.Guild, alice: discord.Member, stream: Stream, link
+) -> None:
+    link(alice, "alice_kick", 7200)
+    stream.earn(guild_a.id, "carol", 600)
+
+    [reply] = await say("!leaderboard", alice)
+
+    assert leaderboard_lines(reply) == [
+        f"**#1** <@{alice.id}> - 2 h 00 min",
+        "**#2** carol - 10 min",
+    ]
+
+
+def view_of(bot: commands.Bot, message: discord.Message) -> discord.ui.View | None:
+    """The view discord.py keeps for a sent message (dpytest's messages carry no components)."""
+    return bot._connection._view_store._synced_message_views.get(message.id)
+
+
+async def test_a_one_page_leaderboard_has_no_buttons(
+    bot: commands.Bot, guild_a: discord.Guild, alice: discord.Member, stream: Stream
+) -> None:
+    stream.earn(guild_a.id, "carol", 600)
+
+    [reply] = await say("!leaderboard", alice)
+
+    assert view_of(bot, reply) is None
+    assert reply.embeds[0].footer.text is None
+
+
+async def test_a_longer_leaderboard_has_paging_buttons(
+    bot: commands.Bot, guild_a: discord.Guild, alice: discord.Member, stream: Stream
+) -> None:
+    for index in range(7):
+        stream.earn(guild_a.id, f"viewer{index:02d}", 60 * (index + 1))
+
+    [reply] = await say("!leaderboard 3", alice)
+
+    assert reply.embeds[0].footer.text == "Page 1 of 3"
+    view = view_of(bot, reply)
+    assert isinstance(view, LeaderboardPages)
+    assert view.invoker_id == alice.id
+    buttons = [(b.label, b.disabled) for b in view.children if isinstance(b, discord.ui.Button)]
+    assert buttons == [("Previous", True), ("Next", False)]
+
+
+class Response:
+    """The part of discord.Interaction.response a page turn uses."""
+
+    def __init__(self) -> None:
+        self.edits: list[dict] = []
+        self.sent: list[tuple[str, dict]] = []
+
+    async def edit_message(self, **kwargs) -> None:
+        self.edits.append(kwargs)
+
+    async def send_message(self, content: str, **kwargs) -> None:
+        self.sent.append((content, kwargs))
+
+
+class Interaction:
+    def __init__(self, user: discord.abc.User) -> None:
+        self.user = user
+        self.response = Response()
+
+
+def pages_of(watchtime: WatchtimeService, guild: discord.Guild, invoker: discord.Member, count=3):
+    async def fetch(page: int):
+        return watchtime.leaderboard(guild.id, count, page * count), {}
+
+    total = watchtime.count_viewers(guild.id)
+    return LeaderboardPages(
+        invoker_id=invoker.id, guild_name=guild.name, pages=-(-total // count), fetch=fetch
+    )
+
+
+async def test_the_invoker_pages_forward_and_back(
+    guild_a: discord.Guild, alice: discord.Member, stream: Stream, watchtime: WatchtimeService
+) -> None:
+    for index in range(7):
+        stream.earn(guild_a.id, f"viewer{index:02d}", 60 * (index + 1))
+    view = pages_of(watchtime, guild_a, alice)
+    click = Interaction(alice)
+
+    assert await view.interaction_check(click)  # type: ignore[arg-type]
+    await view.next_page.callback(click)  # type: ignore[arg-type]
+    await view.next_page.callback(click)  # type: ignore[arg-type]
+
+    last = click.response.edits[-1]["embed"]
+    assert last.description.splitlines() == ["**#7** viewer00 - 1 min"]
+    assert last.footer.text == "Page 3 of 3"
+    assert view.next_page.disabled
+    assert not view.previous_page.disabled
+
+    await view.previous_page.callback(click)  # type: ignore[arg-type]
+    back = click.response.edits[-1]["embed"]
+    assert back.description.splitlines()[0] == "**#4** viewer03 - 4 min"
+
+
+async def test_only_the_invoker_may_turn_the_pages(
+    guild_a: discord.Guild, alice: discord.Member, stream: Stream, watchtime: WatchtimeService
+) -> None:
+    for index in range(7):
+        stream.earn(guild_a.id, f"viewer{index:02d}", 60 * (index + 1))
+    view = pages_of(watchtime, guild_a, alice)
+    stranger = Interaction(member_of(guild_a, "bob"))
+
+    assert not await view.interaction_check(stranger)  # type: ignore[arg-type]
+    assert stranger.response.sent == [
+        (render.NOT_YOUR_LEADERBOARD, {"ephemeral": True, "allowed_mentions": NO_MENTIONS})
+    ]
+    assert view.page == 0
 
 
 # --- !tracking -----------------------------------------------------------------------------
