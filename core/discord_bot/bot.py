@@ -146,7 +146,13 @@ def create_bot(services: BotServices, *, command_hash_path: Path | None = None) 
 def build_cogs(services: BotServices) -> list[commands.Cog]:
     cogs: list[commands.Cog] = [
         WatchtimeCog(services.watchtime, services.guilds, services.roles),
-        HealthCog(services.health),
+        HealthCog(
+            services.health,
+            kick=services.kick,
+            watchtime=services.watchtime,
+            roles=services.roles,
+            role_sync=services.role_sync,
+        ),
     ]
     if services.kick is not None:
         cogs.append(KickCog(services.kick))
