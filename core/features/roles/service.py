@@ -108,12 +108,9 @@ def progress_of(tiers: Sequence[RoleTier], seconds: int) -> Progress:
 def parse_minutes(text: str) -> int:
     """Minutes as typed by an admin: a positive whole number."""
     text = text.strip()
-    if not text.isdigit() or int(text) < 1:
+    if not text.isdigit():
         raise RolesRefused(f"Minutes must be a positive whole number, like 60 (not {text[:20]}).")
-    minutes = int(text)
-    if minutes > MAX_MINUTES:
-        raise RolesRefused(f"That is more than {MAX_MINUTES:,} minutes; pick a smaller number.")
-    return minutes
+    return _checked(int(text), typed=text)
 
 
 class RolesService:
@@ -218,9 +215,11 @@ class RolesService:
         return progress_of(self.tiers(guild_id), seconds)
 
 
-def _checked(minutes: int) -> int:
+def _checked(minutes: int, typed: str | None = None) -> int:
     if minutes < 1:
-        raise RolesRefused("Minutes must be a positive whole number, like 60.")
+        raise RolesRefused(
+            f"Minutes must be a positive whole number, like 60 (not {typed or minutes})."
+        )
     if minutes > MAX_MINUTES:
         raise RolesRefused(f"That is more than {MAX_MINUTES:,} minutes; pick a smaller number.")
     return minutes
