@@ -24,11 +24,20 @@ from core.bus.embedded import EmbeddedBus
 from core.bus.replay import DatabaseReplayGuard, RedisReplayGuard, ReplayGuard
 from core.config import Settings, load_settings
 from core.discord_bot.gateway import DiscordGateway
-from core.events import ChatMessageSent, StreamEnded, StreamStarted, utc
+from core.discord_bot.outbound.linking import DiscordLinks
+from core.events import (
+    AccountLinked,
+    AccountLinkFailed,
+    ChatMessageSent,
+    StreamEnded,
+    StreamStarted,
+    utc,
+)
 from core.features.connections.service import AppToken, KickConnections
 from core.features.connections.setup import KickSetup
 from core.features.connections.subscriptions import SYNC_EVERY_SECONDS, SubscriptionKeeper
 from core.features.guilds.service import GuildService
+from core.features.linking.effects import LinkEffects
 from core.features.linking.service import LinkingService
 from core.features.watchtime.service import TickResult, WatchtimeService
 from core.health import HealthReport, run_check
@@ -103,7 +112,13 @@ class Runtime:
             )
         )
         self.guilds = GuildService(self.engine, clock)
-        self.linking = LinkingService(self.engine, clock)
+        self.linking = LinkingService(
+            self.engine,
+            clock,
+            link_secret=self.link_secret,
+            public_base_url=self.public_base_url,
+            kick_configured=bool(settings.kick.client_id and settings.kick.client_secret),
+        )
         self.connections = KickConnections(
             self.engine,
             self.cipher,
@@ -146,11 +161,16 @@ class Runtime:
             clock=clock,
             broadcaster_of_subscription=self.connections.broadcaster_of_subscription,
         )
+        # --- linking: what follows a link attempt on Discord (DM, linked role, link log) ---
+        # role_sync: the roles feature's MemberRoleSync, so watchtime roles follow a link at once.
+        self.link_effects = LinkEffects(self.linking, DiscordLinks(self.discord), role_sync=None)
         self.dispatcher = Dispatcher(
             {
                 ChatMessageSent: [self.watchtime.record_chat],
                 StreamStarted: [self.watchtime.record_stream_status],
                 StreamEnded: [self.watchtime.record_stream_status],
+                AccountLinked: [self.link_effects.account_linked],
+                AccountLinkFailed: [self.link_effects.link_failed],
             },
             self.guilds.guilds_tracking,
             self.metrics,
@@ -266,6 +286,7 @@ class Runtime:
             metrics=self.metrics,
             connections=self.connections,
             linking=self.linking,
+            publish=self.bus.publish,
             link_secret=self.link_secret,
             clock=self.clock,
         )

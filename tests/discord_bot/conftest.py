@@ -19,8 +19,12 @@ from sqlalchemy.engine import Engine
 
 from core.config import WatchtimeSettings
 from core.discord_bot.bot import BotServices, create_bot
+from core.discord_bot.gateway import DiscordGateway
+from core.discord_bot.outbound.linking import DiscordLinks
 from core.events import ChatMessageSent, Platform, Viewer
 from core.features.guilds.service import GuildService
+from core.features.linking.effects import LinkEffects
+from core.features.linking.service import LinkingService
 from core.features.watchtime.service import WatchtimeService
 from core.health import Check, HealthReport
 from tests.discord_bot.fake_discord import member_of
@@ -29,6 +33,8 @@ T0 = datetime(2030, 6, 1, 20, 0, tzinfo=UTC)
 BROADCASTER = "123456789"
 # A long active window keeps the number of ticks (and test time) small for hours of watchtime.
 SETTINGS = WatchtimeSettings(interval_seconds=60, active_window_minutes=60)
+LINK_SECRET = "dpytest-link-secret"
+LINK_BASE_URL = "http://bot.test"
 HEALTHY = HealthReport([Check("database", True, "sqlite, migrated")])
 
 
@@ -112,18 +118,49 @@ def health_report() -> HealthReport:
 
 
 @pytest.fixture
-def services(
-    watchtime: WatchtimeService, guilds: GuildService, health_report: HealthReport
-) -> BotServices:
-    return BotServices(watchtime=watchtime, guilds=guilds, health=lambda: health_report)
+def gateway() -> DiscordGateway:
+    """How features' outbound ports reach the bot; the ``bot`` fixture attaches itself."""
+    return DiscordGateway()
 
 
 @pytest.fixture
-async def bot(services: BotServices) -> AsyncIterator[commands.Bot]:
+def linking(sqlite_engine: Engine, clock: Clock) -> LinkingService:
+    return LinkingService(
+        sqlite_engine, clock, link_secret=LINK_SECRET, public_base_url=LINK_BASE_URL
+    )
+
+
+@pytest.fixture
+def link_effects(linking: LinkingService, gateway: DiscordGateway) -> LinkEffects:
+    return LinkEffects(linking, DiscordLinks(gateway))
+
+
+@pytest.fixture
+def services(
+    watchtime: WatchtimeService,
+    guilds: GuildService,
+    health_report: HealthReport,
+    linking: LinkingService,
+    link_effects: LinkEffects,
+) -> BotServices:
+    return BotServices(
+        watchtime=watchtime,
+        guilds=guilds,
+        health=lambda: health_report,
+        linking=linking,
+        link_effects=link_effects,
+    )
+
+
+@pytest.fixture
+async def bot(services: BotServices, gateway: DiscordGateway) -> AsyncIterator[commands.Bot]:
     bot = create_bot(services)
     await bot._async_setup_hook()
     # setup_hook also syncs slash commands, which needs the real Discord; load the cogs alone.
     await bot.load_cogs()
+    gateway.attach(bot)
+    # dpytest never sends Discord's READY; the gateway hands out only a ready client.
+    bot._ready.set()
     dpytest.configure(
         bot,
         guilds=["Guild A", "Guild B"],
@@ -167,4 +204,11 @@ def services_with_kick(make_runtime) -> BotServices:
     """Every service the bot can get, Kick setup included, from a real Runtime with no Kick app
     configured (so nothing reaches Kick): for tests about the whole set of cogs and commands."""
     runtime = make_runtime()
-    return BotServices(runtime.watchtime, runtime.guilds, runtime.health, runtime.kick_setup)
+    return BotServices(
+        runtime.watchtime,
+        runtime.guilds,
+        runtime.health,
+        runtime.kick_setup,
+        linking=runtime.linking,
+        link_effects=runtime.link_effects,
+    )
