@@ -8,8 +8,9 @@ way they do in production: chat events and ticks on a clock the test moves.
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import discord
 import discord.ext.test as dpytest
@@ -27,7 +28,10 @@ from core.features.linking.effects import LinkEffects
 from core.features.linking.service import LinkingService
 from core.features.watchtime.service import WatchtimeService
 from core.health import Check, HealthReport
+from core.runtime import Runtime
 from tests.discord_bot.fake_discord import member_of
+from tests.discord_bot.linking_support import build_runtime
+from tests.fakes.kick_server import FakeKick
 
 T0 = datetime(2030, 6, 1, 20, 0, tzinfo=UTC)
 BROADCASTER = "123456789"
@@ -152,6 +156,21 @@ def services(
     )
 
 
+@pytest.fixture(autouse=True)
+def _reactions_with_a_type(monkeypatch: pytest.MonkeyPatch) -> None:
+    """dpytest's reaction events lack the ``type`` field Discord sends (0: a normal reaction),
+    which discord.py 2.7 requires; add it where the gateway events are parsed."""
+    from discord.ext.test.state import FakeState
+
+    for name in ("parse_message_reaction_add", "parse_message_reaction_remove"):
+        parse = getattr(FakeState, name)
+
+        def with_type(self, data, parse=parse):  # type: ignore[no-untyped-def]
+            return parse(self, {"type": 0, **data})
+
+        monkeypatch.setattr(FakeState, name, with_type)
+
+
 @pytest.fixture
 async def bot(services: BotServices, gateway: DiscordGateway) -> AsyncIterator[commands.Bot]:
     bot = create_bot(services)
@@ -204,6 +223,40 @@ def services_with_kick(make_runtime) -> BotServices:
     """Every service the bot can get, Kick setup included, from a real Runtime with no Kick app
     configured (so nothing reaches Kick): for tests about the whole set of cogs and commands."""
     runtime = make_runtime()
+    return BotServices(
+        runtime.watchtime,
+        runtime.guilds,
+        runtime.health,
+        runtime.kick_setup,
+        linking=runtime.linking,
+        link_effects=runtime.link_effects,
+    )
+
+
+# --- linking: a real Runtime that talks to a fake Kick on 127.0.0.1 ---------------------------
+
+VIEWER_KICK_ID = 5001
+VIEWER_KICK_NAME = "viewer_one"
+
+
+@pytest.fixture
+def viewer_kick() -> Iterator[FakeKick]:
+    """A fake Kick where the viewer viewer_one (id 5001) consents to every sign-in."""
+    with FakeKick(username=VIEWER_KICK_NAME, user_id=VIEWER_KICK_ID) as fake:
+        yield fake
+
+
+@pytest.fixture
+def link_runtime(tmp_path: Path, viewer_kick: FakeKick, clock: Clock) -> Iterator[Runtime]:
+    """A Runtime with a Kick app on the fake Kick and the test's clock. A module that uses it
+    for the bot overrides ``services`` and ``gateway`` with :func:`runtime_services` and
+    ``link_runtime.discord``."""
+    runtime = build_runtime(str(tmp_path / "data"), viewer_kick, clock)
+    yield runtime
+    runtime.close()
+
+
+def runtime_services(runtime: Runtime) -> BotServices:
     return BotServices(
         runtime.watchtime,
         runtime.guilds,
