@@ -26,7 +26,7 @@ LINK_LABEL = "Link my Kick account"
 PANEL_BUTTON_ID = "streamkeeper:link:start"  # fixed: a restarted bot still answers old panels
 UNAVAILABLE = (
     "Linking isn't available yet: this bot has no Kick app. The bot's operator sets "
-    "KICK_CLIENT_ID and KICK_CLIENT_SECRET to turn it on."
+    "`KICK_CLIENT_ID` and `KICK_CLIENT_SECRET` to turn it on."
 )
 
 # Why a link failed, in plain words, after "Your Kick account was not linked: ".

@@ -150,7 +150,9 @@ class LinkingCog(commands.Cog, name="Linking"):
 
     # --- !unlink --------------------------------------------------------------------------
 
-    @commands.hybrid_command(name="unlink")
+    # ignore_extra=False: a mistyped member ("!unlink bobb") is refused, not taken as "unlink
+    # me" (an optional argument that does not convert is skipped otherwise).
+    @commands.hybrid_command(name="unlink", ignore_extra=False)
     @commands.guild_only()
     @app_commands.describe(member="Unlink this member instead of yourself (Manage Server)")
     async def unlink(self, ctx: Context, member: discord.Member | None = None) -> None:
