@@ -146,6 +146,8 @@ async def _discord(runtime, stop: asyncio.Event) -> None:  # type: ignore[no-unt
         runtime.kick_setup,
         roles=runtime.roles,
         role_sync=runtime.role_sync,
+        linking=runtime.linking,
+        link_effects=runtime.link_effects,
     )
     # Slash commands are uploaded to Discord only when the command set changes.
     bot = create_bot(

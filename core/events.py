@@ -172,6 +172,19 @@ class AccountLinked(GuildEvent):
     replaced_username: str | None = None
 
 
+@dataclass(frozen=True, kw_only=True)
+class AccountLinkFailed(GuildEvent):
+    """A Discord member's link attempt failed and the web side knows who tried (from a verified
+    link or sign-in state). ``reason`` is a code: ``declined``, ``link_expired``,
+    ``already_linked`` or ``kick_error``; ``viewer`` is the platform account when known."""
+
+    kind: ClassVar[str] = "account_link_failed"
+
+    discord_user_id: int
+    reason: str
+    viewer: Viewer | None = None
+
+
 EVENT_TYPES: dict[str, type[Event]] = {
     cls.kind: cls
     for cls in (
@@ -186,6 +199,7 @@ EVENT_TYPES: dict[str, type[Event]] = {
         ViewerBanned,
         KicksGifted,
         AccountLinked,
+        AccountLinkFailed,
     )
 }
 
@@ -256,6 +270,7 @@ def _decode(hint: Any, value: Any) -> Any:
 
 __all__ = [
     "EVENT_TYPES",
+    "AccountLinkFailed",
     "AccountLinked",
     "ChatMessageSent",
     "Event",

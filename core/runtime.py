@@ -24,12 +24,21 @@ from core.bus.embedded import EmbeddedBus
 from core.bus.replay import DatabaseReplayGuard, RedisReplayGuard, ReplayGuard
 from core.config import Settings, load_settings
 from core.discord_bot.gateway import DiscordGateway, DiscordUnavailable
+from core.discord_bot.outbound.linking import DiscordLinks
 from core.discord_bot.outbound.roles import DiscordMemberRoles
-from core.events import AccountLinked, ChatMessageSent, StreamEnded, StreamStarted, utc
+from core.events import (
+    AccountLinked,
+    AccountLinkFailed,
+    ChatMessageSent,
+    StreamEnded,
+    StreamStarted,
+    utc,
+)
 from core.features.connections.service import AppToken, KickConnections
 from core.features.connections.setup import KickSetup
 from core.features.connections.subscriptions import SYNC_EVERY_SECONDS, SubscriptionKeeper
 from core.features.guilds.service import GuildService
+from core.features.linking.effects import LinkEffects
 from core.features.linking.service import LinkingService
 from core.features.roles.service import RolesService
 from core.features.roles.sync import RoleSync
@@ -106,7 +115,13 @@ class Runtime:
             )
         )
         self.guilds = GuildService(self.engine, clock)
-        self.linking = LinkingService(self.engine, clock)
+        self.linking = LinkingService(
+            self.engine,
+            clock,
+            link_secret=self.link_secret,
+            public_base_url=self.public_base_url,
+            kick_configured=bool(settings.kick.client_id and settings.kick.client_secret),
+        )
         self.connections = KickConnections(
             self.engine,
             self.cipher,
@@ -152,12 +167,18 @@ class Runtime:
         # --- watchtime roles: tiers, and the sync that hands them out on Discord ---
         self.roles = RolesService(self.engine, clock)
         self.role_sync = RoleSync(self.roles, DiscordMemberRoles(self.discord), clock=clock)
+        # --- linking: what follows a link attempt on Discord (DM, linked role, link log) ---
+        # Watchtime roles follow a link (and an unlink) at once through role_sync.
+        self.link_effects = LinkEffects(
+            self.linking, DiscordLinks(self.discord), role_sync=self.role_sync
+        )
         self.dispatcher = Dispatcher(
             {
                 ChatMessageSent: [self.watchtime.record_chat],
                 StreamStarted: [self.watchtime.record_stream_status],
                 StreamEnded: [self.watchtime.record_stream_status],
-                AccountLinked: [self.role_sync.on_account_linked],
+                AccountLinked: [self.link_effects.account_linked],
+                AccountLinkFailed: [self.link_effects.link_failed],
             },
             self.guilds.guilds_tracking,
             self.metrics,
@@ -273,6 +294,7 @@ class Runtime:
             metrics=self.metrics,
             connections=self.connections,
             linking=self.linking,
+            publish=self.bus.publish,
             link_secret=self.link_secret,
             clock=self.clock,
         )

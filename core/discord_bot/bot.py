@@ -23,11 +23,14 @@ from discord.ext import commands
 
 from core.discord_bot.cogs.health import HealthCog
 from core.discord_bot.cogs.kick import KickCog
+from core.discord_bot.cogs.linking import LinkingCog
 from core.discord_bot.cogs.roles import RolesCog
 from core.discord_bot.cogs.watchtime import WatchtimeCog
 from core.discord_bot.render import NO_MENTIONS
 from core.features.connections.setup import KickSetup
 from core.features.guilds.service import GuildService
+from core.features.linking.effects import LinkEffects
+from core.features.linking.service import LinkingService
 from core.features.roles.service import RolesService
 from core.features.roles.sync import RoleSync
 from core.features.watchtime.service import WatchtimeService
@@ -63,15 +66,24 @@ class BotServices:
     kick: KickSetup | None = None
     roles: RolesService | None = None
     role_sync: RoleSync | None = None
+    linking: LinkingService | None = None
+    link_effects: LinkEffects | None = None
 
 
 class StreamKeeperBot(commands.Bot):
     def __init__(self, services: BotServices, *, command_hash_path: Path | None = None) -> None:
-        intents = discord.Intents.default()
+        # Only what the bot uses: Discord sends nothing else, and privileged intents need a
+        # reason in the Developer Portal.
+        intents = discord.Intents.none()
+        intents.guilds = True  # servers, channels and roles: everything else hangs off them
+        intents.guild_messages = True  # prefix commands in servers
+        intents.dm_messages = True  # so a command sent by DM gets its "only in a server" reply
         intents.message_content = True  # prefix commands (!watchtime) read message text
-        # Role sync (next feature) needs the member list and member updates; without this
-        # intent guild.members holds only the bot and whoever spoke recently.
+        # Role sync needs the member list and member updates; without this intent
+        # guild.members holds only the bot and whoever spoke recently.
         intents.members = True
+        intents.guild_reactions = True  # link panels: reacting sends the member their link
+        intents.emojis_and_stickers = True  # a link panel may use one of the server's emoji
         super().__init__(
             command_prefix="!",
             case_insensitive=True,
@@ -94,6 +106,10 @@ class StreamKeeperBot(commands.Bot):
     async def load_cogs(self) -> None:
         for cog in build_cogs(self.services):
             await self.add_cog(cog)
+            # Buttons on messages posted before this start (link panels) answer through views
+            # registered again here, found by their fixed custom ids.
+            for view in getattr(cog, "persistent_views", list)():
+                self.add_view(view)
 
     async def sync_app_commands(self) -> None:
         """Register the slash commands with Discord when they changed since the last sync.
@@ -158,6 +174,8 @@ def build_cogs(services: BotServices) -> list[commands.Cog]:
         cogs.append(KickCog(services.kick))
     if services.roles is not None:
         cogs.append(RolesCog(services.roles, services.role_sync))
+    if services.linking is not None and services.link_effects is not None:
+        cogs.append(LinkingCog(services.linking, services.link_effects))
     return cogs
 
 

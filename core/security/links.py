@@ -16,11 +16,16 @@ LINK_LIFETIME = timedelta(hours=1)
 
 
 class LinkInvalid(Exception):
-    """The link cannot be used; ``reason`` is ``expired``, ``tampered`` or ``malformed``."""
+    """The link cannot be used; ``reason`` is ``expired``, ``tampered`` or ``malformed``.
 
-    def __init__(self, reason: str) -> None:
+    An expired link's signature was checked, so its ``claims`` (who it was for) can be trusted;
+    for the other reasons ``claims`` is None.
+    """
+
+    def __init__(self, reason: str, claims: LinkClaims | None = None) -> None:
         super().__init__(reason)
         self.reason = reason
+        self.claims = claims
 
 
 @dataclass(frozen=True)
@@ -66,7 +71,7 @@ def verify_link_params(
     expected = _signature(secret, purpose, user, guild, expires)
     if not hmac.compare_digest(expected.encode(), given.encode()):
         raise LinkInvalid("tampered")
-    expires_at = datetime.fromtimestamp(expires, UTC)
-    if now >= expires_at:
-        raise LinkInvalid("expired")
-    return LinkClaims(purpose, user, guild, expires_at)
+    claims = LinkClaims(purpose, user, guild, datetime.fromtimestamp(expires, UTC))
+    if now >= claims.expires_at:
+        raise LinkInvalid("expired", claims)
+    return claims

@@ -264,3 +264,42 @@ role_awards = Table(
     Column("role_id", Snowflake, primary_key=True, autoincrement=False),
     Column("awarded_at", UTCDateTime, nullable=False),
 )
+
+# --- linking: per-guild link settings, link panels, link history ------------------------------
+
+link_settings = Table(
+    "link_settings",
+    metadata,
+    Column("guild_id", Snowflake, primary_key=True, autoincrement=False),
+    Column("log_channel_id", Snowflake, nullable=True),  # None: the link log is off
+    Column("linked_role_id", Snowflake, nullable=True),  # None: no role for linked members
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
+link_panels = Table(
+    "link_panels",
+    metadata,
+    Column("guild_id", Snowflake, primary_key=True, autoincrement=False),
+    Column("message_id", Snowflake, primary_key=True, autoincrement=False),
+    Column("channel_id", Snowflake, nullable=False),
+    Column("kind", String(16), nullable=False),  # "reaction" or "button"
+    Column("emoji", String(100), nullable=True),  # the reaction panel's emoji
+    Column("created_by", Snowflake, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+link_history = Table(
+    "link_history",
+    metadata,
+    Column("id", BigId, primary_key=True),
+    Column("guild_id", Snowflake, nullable=False),
+    Column("discord_user_id", Snowflake, nullable=False),
+    Column("action", String(16), nullable=False),  # "linked", "unlinked" or "refused"
+    Column("platform", PlatformName, nullable=False),
+    Column("platform_user_id", UserId, nullable=True),  # unknown when consent was declined
+    Column("username", String(100), nullable=True),
+    Column("reason", String(32), nullable=True),  # why a link was refused
+    Column("actor_id", Snowflake, nullable=True),  # who unlinked (the member or an admin)
+    Column("created_at", UTCDateTime, nullable=False),
+    Index(None, "guild_id", "discord_user_id"),
+)

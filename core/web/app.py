@@ -10,6 +10,7 @@ from datetime import datetime
 from flask import Flask, jsonify
 from werkzeug.exceptions import HTTPException
 
+from core.events import Event
 from core.features.connections.service import KickConnections
 from core.features.linking.service import LinkingService
 from core.health import HealthReport
@@ -27,6 +28,7 @@ class WebServices:
     metrics: Metrics
     connections: KickConnections | None
     linking: LinkingService
+    publish: Callable[[Event], object]  # the bus's publish: tells the bot about link attempts
     link_secret: str
     clock: Callable[[], datetime]
 

@@ -8,8 +8,9 @@ way they do in production: chat events and ticks on a clock the test moves.
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import discord
 import discord.ext.test as dpytest
@@ -20,20 +21,28 @@ from sqlalchemy.engine import Engine
 from core.config import WatchtimeSettings
 from core.discord_bot.bot import BotServices, create_bot
 from core.discord_bot.gateway import DiscordGateway
+from core.discord_bot.outbound.linking import DiscordLinks
 from core.discord_bot.outbound.roles import DiscordMemberRoles
 from core.events import ChatMessageSent, Platform, Viewer
 from core.features.guilds.service import GuildService
+from core.features.linking.effects import LinkEffects
+from core.features.linking.service import LinkingService
 from core.features.roles.service import RolesService
 from core.features.roles.sync import RoleSync
 from core.features.watchtime.service import WatchtimeService
 from core.health import Check, HealthReport
+from core.runtime import Runtime
 from tests.discord_bot.fake_discord import member_of
 from tests.discord_bot.fake_roles import MemberEdits, record_member_edits
+from tests.discord_bot.linking_support import build_runtime
+from tests.fakes.kick_server import FakeKick
 
 T0 = datetime(2030, 6, 1, 20, 0, tzinfo=UTC)
 BROADCASTER = "123456789"
 # A long active window keeps the number of ticks (and test time) small for hours of watchtime.
 SETTINGS = WatchtimeSettings(interval_seconds=60, active_window_minutes=60)
+LINK_SECRET = "dpytest-link-secret"
+LINK_BASE_URL = "http://bot.test"
 HEALTHY = HealthReport([Check("database", True, "sqlite, migrated")])
 
 
@@ -119,6 +128,7 @@ def health_report() -> HealthReport:
 @pytest.fixture
 def gateway() -> DiscordGateway:
     """The gateway role sync reaches Discord through; the bot fixture attaches the bot."""
+    """How features' outbound ports reach the bot; the ``bot`` fixture attaches itself."""
     return DiscordGateway()
 
 
@@ -133,12 +143,28 @@ def role_sync(roles: RolesService, gateway: DiscordGateway, clock: Clock) -> Rol
 
 
 @pytest.fixture
+def linking(sqlite_engine: Engine, clock: Clock) -> LinkingService:
+    return LinkingService(
+        sqlite_engine, clock, link_secret=LINK_SECRET, public_base_url=LINK_BASE_URL
+    )
+
+
+@pytest.fixture
+def link_effects(
+    linking: LinkingService, gateway: DiscordGateway, role_sync: RoleSync
+) -> LinkEffects:
+    return LinkEffects(linking, DiscordLinks(gateway), role_sync=role_sync)
+
+
+@pytest.fixture
 def services(
     watchtime: WatchtimeService,
     guilds: GuildService,
     health_report: HealthReport,
     roles: RolesService,
     role_sync: RoleSync,
+    linking: LinkingService,
+    link_effects: LinkEffects,
 ) -> BotServices:
     return BotServices(
         watchtime=watchtime,
@@ -146,7 +172,24 @@ def services(
         health=lambda: health_report,
         roles=roles,
         role_sync=role_sync,
+        linking=linking,
+        link_effects=link_effects,
     )
+
+
+@pytest.fixture(autouse=True)
+def _reactions_with_a_type(monkeypatch: pytest.MonkeyPatch) -> None:
+    """dpytest's reaction events lack the ``type`` field Discord sends (0: a normal reaction),
+    which discord.py 2.7 requires; add it where the gateway events are parsed."""
+    from discord.ext.test.state import FakeState
+
+    for name in ("parse_message_reaction_add", "parse_message_reaction_remove"):
+        parse = getattr(FakeState, name)
+
+        def with_type(self, data, parse=parse):  # type: ignore[no-untyped-def]
+            return parse(self, {"type": 0, **data})
+
+        monkeypatch.setattr(FakeState, name, with_type)
 
 
 @pytest.fixture
@@ -162,7 +205,7 @@ async def bot(services: BotServices, gateway: DiscordGateway) -> AsyncIterator[c
         voice_channels=0,
         members=["alice", "bob"],
     )
-    # dpytest sends no READY; role sync asks the gateway for a ready client.
+    # dpytest never sends Discord's READY; the gateway hands out only a ready client.
     bot._ready.set()
     gateway.attach(bot)
     yield bot
@@ -214,4 +257,40 @@ def services_with_kick(make_runtime) -> BotServices:
         runtime.kick_setup,
         roles=runtime.roles,
         role_sync=runtime.role_sync,
+        linking=runtime.linking,
+        link_effects=runtime.link_effects,
+    )
+
+
+# --- linking: a real Runtime that talks to a fake Kick on 127.0.0.1 ---------------------------
+
+VIEWER_KICK_ID = 5001
+VIEWER_KICK_NAME = "viewer_one"
+
+
+@pytest.fixture
+def viewer_kick() -> Iterator[FakeKick]:
+    """A fake Kick where the viewer viewer_one (id 5001) consents to every sign-in."""
+    with FakeKick(username=VIEWER_KICK_NAME, user_id=VIEWER_KICK_ID) as fake:
+        yield fake
+
+
+@pytest.fixture
+def link_runtime(tmp_path: Path, viewer_kick: FakeKick, clock: Clock) -> Iterator[Runtime]:
+    """A Runtime with a Kick app on the fake Kick and the test's clock. A module that uses it
+    for the bot overrides ``services`` and ``gateway`` with :func:`runtime_services` and
+    ``link_runtime.discord``."""
+    runtime = build_runtime(str(tmp_path / "data"), viewer_kick, clock)
+    yield runtime
+    runtime.close()
+
+
+def runtime_services(runtime: Runtime) -> BotServices:
+    return BotServices(
+        runtime.watchtime,
+        runtime.guilds,
+        runtime.health,
+        runtime.kick_setup,
+        linking=runtime.linking,
+        link_effects=runtime.link_effects,
     )

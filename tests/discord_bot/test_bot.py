@@ -82,6 +82,12 @@ async def test_every_cog_loads_and_no_command_name_or_alias_repeats(
         "kick",
         "check_kick_config",
         "roles",
+        "link",
+        "unlink",
+        "linkrole",
+        "linklogs",
+        "setup_link_panel",
+        "setup_link_button",
     }
 
 
@@ -116,6 +122,12 @@ async def test_login_syncs_slash_commands_once_until_they_change(
         "tracking",
         "health",
         "roles",
+        "link",
+        "unlink",
+        "linkrole",
+        "linklogs",
+        "setup_link_panel",
+        "setup_link_button",
     }
     unsynced = create_bot(services)
     await unsynced.load_cogs()

@@ -170,6 +170,7 @@ async def test_a_linked_chatter_earns_the_role_and_loses_it_when_the_threshold_r
     )
     await consume(runtime)
     assert role_ids(alice) == set()  # linked, but no watchtime yet
+    await dpytest.empty_queue()  # the "linked to" DM
 
     # The stream goes live and she chats every minute while the ticks run.
     kick.go_live()

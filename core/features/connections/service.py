@@ -64,12 +64,25 @@ ApiFactory = Callable[[], AbstractAsyncContextManager[KickApi]]
 
 
 class AuthorizationFailed(Exception):
-    """The OAuth round trip did not give a usable connection; ``reason`` is for the user."""
+    """The OAuth round trip did not give a usable connection; ``reason`` is for the user.
 
-    def __init__(self, reason: str, *, guild_id: int | None = None) -> None:
+    When the state was valid, ``pending`` says whose round trip it was; ``code`` is
+    ``declined`` (the user said no on Kick), ``kick_error`` or ``unknown_state``.
+    """
+
+    def __init__(
+        self,
+        reason: str,
+        *,
+        guild_id: int | None = None,
+        pending: PendingState | None = None,
+        code: str = "kick_error",
+    ) -> None:
         super().__init__(reason)
         self.reason = reason
-        self.guild_id = guild_id
+        self.guild_id = pending.guild_id if pending is not None else guild_id
+        self.pending = pending
+        self.code = code
 
 
 @dataclass(frozen=True)
@@ -145,12 +158,16 @@ class KickConnections:
         if pending is None:
             raise AuthorizationFailed(
                 "This sign-in link was already used or is older than 10 minutes. "
-                "Ask for a new one in Discord."
+                "Ask for a new one in Discord.",
+                code="unknown_state",
             )
         if error or not code:
-            denied = "You declined on Kick" if error == "access_denied" else "Kick did not finish"
+            is_declined = error == "access_denied"
+            denied = "You declined on Kick" if is_declined else "Kick did not finish"
             raise AuthorizationFailed(
-                f"{denied}, so nothing was connected.", guild_id=pending.guild_id
+                f"{denied}, so nothing was connected.",
+                pending=pending,
+                code="declined" if is_declined else "kick_error",
             )
         verifier = self.cipher.decrypt(pending.code_verifier)
         try:
@@ -163,11 +180,10 @@ class KickConnections:
                 "guild %s: Kick refused the code exchange (%s)", pending.guild_id, exc.error
             )
             raise AuthorizationFailed(
-                "Kick refused the sign-in. Please try again with a new link.",
-                guild_id=pending.guild_id,
+                "Kick refused the sign-in. Please try again with a new link.", pending=pending
             ) from exc
         if not users:
-            raise AuthorizationFailed("Kick did not say who signed in.", guild_id=pending.guild_id)
+            raise AuthorizationFailed("Kick did not say who signed in.", pending=pending)
         user = users[0]
         authorized = Authorized(
             pending.purpose, pending.guild_id, pending.discord_user_id, user.user_id, user.name

@@ -1,4 +1,5 @@
-"""Account links: one platform account per Discord user and one Discord user per account."""
+"""Account links (one platform account per Discord user and one Discord user per account), and
+each guild's link settings, link panels and link history."""
 
 from __future__ import annotations
 
@@ -9,7 +10,14 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from core.events import Platform
-from core.storage.tables import account_links
+from core.storage.db import insert_for, insert_if_absent
+from core.storage.tables import (
+    account_links,
+    link_history,
+    link_panels,
+    link_settings,
+    processed_events,
+)
 
 
 @dataclass(frozen=True)
@@ -60,8 +68,174 @@ def save_link(conn: Connection, link: AccountLink, guild_id: int) -> None:
     )
 
 
+def delete_link(conn: Connection, platform: Platform, discord_user_id: int) -> AccountLink | None:
+    """Remove the Discord user's link to ``platform``; the removed link, or None."""
+    link = find_link_by_discord_user(conn, platform, discord_user_id)
+    if link is not None:
+        conn.execute(
+            sa.delete(account_links).where(
+                account_links.c.platform == str(platform),
+                account_links.c.discord_user_id == discord_user_id,
+            )
+        )
+    return link
+
+
 def _link(row: sa.Row) -> AccountLink:
     return AccountLink(
         Platform(row.platform), row.platform_user_id, row.discord_user_id, row.username,
         row.linked_at,
     )  # fmt: skip
+
+
+# --- per-guild link settings -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LinkSettings:
+    guild_id: int
+    log_channel_id: int | None = None
+    linked_role_id: int | None = None
+
+
+def get_settings(conn: Connection, guild_id: int) -> LinkSettings:
+    row = conn.execute(sa.select(link_settings).where(link_settings.c.guild_id == guild_id)).first()
+    if row is None:
+        return LinkSettings(guild_id)
+    return LinkSettings(guild_id, row.log_channel_id, row.linked_role_id)
+
+
+def update_settings(conn: Connection, guild_id: int, now: datetime, **changes: int | None) -> None:
+    """Set ``log_channel_id`` and/or ``linked_role_id`` for the guild (None turns one off)."""
+    stmt = insert_for(conn, link_settings).values(guild_id=guild_id, updated_at=now, **changes)
+    conn.execute(
+        stmt.on_conflict_do_update(
+            index_elements=[link_settings.c.guild_id], set_={"updated_at": now, **changes}
+        )
+    )
+
+
+# --- link panels -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LinkPanel:
+    guild_id: int
+    channel_id: int
+    message_id: int
+    kind: str  # "reaction" or "button"
+    emoji: str | None
+    created_by: int
+    created_at: datetime
+
+
+def save_panel(conn: Connection, panel: LinkPanel) -> None:
+    conn.execute(
+        sa.insert(link_panels).values(
+            guild_id=panel.guild_id,
+            channel_id=panel.channel_id,
+            message_id=panel.message_id,
+            kind=panel.kind,
+            emoji=panel.emoji,
+            created_by=panel.created_by,
+            created_at=panel.created_at,
+        )
+    )
+
+
+def find_panel(conn: Connection, guild_id: int, message_id: int) -> LinkPanel | None:
+    query = sa.select(link_panels).where(
+        link_panels.c.guild_id == guild_id, link_panels.c.message_id == message_id
+    )
+    row = conn.execute(query).first()
+    if row is None:
+        return None
+    return LinkPanel(
+        row.guild_id, row.channel_id, row.message_id, row.kind, row.emoji, row.created_by,
+        row.created_at,
+    )  # fmt: skip
+
+
+def delete_panel(conn: Connection, guild_id: int, message_id: int) -> None:
+    conn.execute(
+        sa.delete(link_panels).where(
+            link_panels.c.guild_id == guild_id, link_panels.c.message_id == message_id
+        )
+    )
+
+
+# --- link history ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    guild_id: int
+    discord_user_id: int
+    action: str  # "linked", "unlinked" or "refused"
+    platform: Platform
+    platform_user_id: str | None
+    username: str | None
+    reason: str | None
+    actor_id: int | None
+    created_at: datetime
+
+
+def add_history(conn: Connection, entry: HistoryEntry) -> None:
+    conn.execute(
+        sa.insert(link_history).values(
+            guild_id=entry.guild_id,
+            discord_user_id=entry.discord_user_id,
+            action=entry.action,
+            platform=str(entry.platform),
+            platform_user_id=entry.platform_user_id,
+            username=entry.username,
+            reason=entry.reason,
+            actor_id=entry.actor_id,
+            created_at=entry.created_at,
+        )
+    )
+
+
+def list_history_of_member(
+    conn: Connection, guild_id: int, discord_user_id: int
+) -> list[HistoryEntry]:
+    """The member's link history in this guild, oldest first."""
+    query = (
+        sa.select(link_history)
+        .where(
+            link_history.c.guild_id == guild_id,
+            link_history.c.discord_user_id == discord_user_id,
+        )
+        .order_by(link_history.c.id)
+    )
+    return [_history_entry(row) for row in conn.execute(query)]
+
+
+def _history_entry(row: sa.Row) -> HistoryEntry:
+    return HistoryEntry(
+        row.guild_id, row.discord_user_id, row.action, Platform(row.platform),
+        row.platform_user_id, row.username, row.reason, row.actor_id, row.created_at,
+    )  # fmt: skip
+
+
+# --- effects done once per event -------------------------------------------------------------
+
+
+def claim_effect(
+    conn: Connection, guild_id: int, consumer: str, event_key: str, now: datetime
+) -> bool:
+    """Record that ``consumer`` did its effect for the event; False when it already had."""
+    return insert_if_absent(
+        conn,
+        processed_events,
+        {"guild_id": guild_id, "consumer": consumer, "event_key": event_key, "processed_at": now},
+    )
+
+
+def effect_done(conn: Connection, guild_id: int, consumer: str, event_key: str) -> bool:
+    query = sa.select(processed_events.c.event_key).where(
+        processed_events.c.guild_id == guild_id,
+        processed_events.c.consumer == consumer,
+        processed_events.c.event_key == event_key,
+    )
+    return conn.execute(query).first() is not None

@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from core.events import AccountLinked, utc
+from core.events import utc
 from core.features.roles.ports import MemberRoles, RoleEditFailed
 from core.features.roles.service import RolesService, plan_role_changes
 
@@ -75,10 +75,6 @@ class RoleSync:
     async def sync_member(self, guild_id: int, discord_user_id: int) -> SyncResult:
         """Sync one member now, e.g. right after they linked their account."""
         return await self._sync(guild_id, discord_user_id)
-
-    async def on_account_linked(self, guild_id: int, event: AccountLinked) -> None:
-        """Event handler: the member who just linked gets their roles without waiting."""
-        await self.sync_member(guild_id, event.discord_user_id)
 
     async def _sync(self, guild_id: int, only_member: int | None) -> SyncResult:
         # A member synced after a link and the periodic sync must not plan from the same

@@ -1,0 +1,160 @@
+"""What follows a link attempt on Discord: the member hears how it went, gets (or loses) the
+guild's linked role, their watchtime roles follow, and the link log records it.
+
+``account_linked`` and ``link_failed`` handle bus events, which can arrive more than once: each
+effect is marked done per event, so a redelivery (say, after Discord dropped mid-way) repeats
+only what did not happen yet.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from functools import partial
+from typing import TypeVar
+
+from core.events import AccountLinked, AccountLinkFailed, Platform, utc
+from core.features.linking.ports import LinkDiscord, LinkNotice, MemberRoleSync, RoleChange
+from core.features.linking.repository import AccountLink
+from core.features.linking.service import LINKED, REFUSED, UNLINKED, LinkingService
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+STEP_TELL = "linking.tell"
+STEP_ROLE = "linking.role"
+STEP_LOG = "linking.log"
+
+
+@dataclass(frozen=True)
+class Unlinked:
+    link: AccountLink
+    role: RoleChange | None
+
+
+class LinkEffects:
+    """``role_sync`` (the roles feature) brings the member's watchtime roles up to date right
+    after a link or unlink; without it they follow at the next scheduled sync."""
+
+    def __init__(
+        self,
+        linking: LinkingService,
+        discord: LinkDiscord,
+        *,
+        role_sync: MemberRoleSync | None = None,
+    ) -> None:
+        self.linking = linking
+        self.discord = discord
+        self.role_sync = role_sync
+
+    async def account_linked(self, guild_id: int, event: AccountLinked) -> None:
+        notice = LinkNotice(
+            guild_id=guild_id,
+            discord_user_id=event.discord_user_id,
+            outcome=LINKED,
+            platform=event.platform,
+            platform_user_id=event.viewer.platform_user_id,
+            username=event.viewer.username,
+            at=utc(event.occurred_at),
+            actor_id=event.discord_user_id,
+            replaced_username=event.replaced_username,
+        )
+        settings = await asyncio.to_thread(self.linking.settings, guild_id)
+        await self._once(guild_id, STEP_TELL, event.key, partial(self.discord.tell_member, notice))
+        role: RoleChange | None = None
+        if settings.linked_role_id is not None:
+            give = partial(
+                self.discord.set_linked_role,
+                guild_id,
+                event.discord_user_id,
+                settings.linked_role_id,
+                present=True,
+            )
+            role = await self._once(guild_id, STEP_ROLE, event.key, give)
+        # The member's watchtime now counts for them on Discord: sync their roles at once.
+        await self._sync_watchtime_roles(guild_id, event.discord_user_id)
+        if settings.log_channel_id is not None:
+            channel_id = settings.log_channel_id
+            post = partial(self.discord.post_log, channel_id, notice, role)
+            await self._once(guild_id, STEP_LOG, event.key, post)
+        log.info("guild %s: member %s linked a Kick account", guild_id, event.discord_user_id)
+
+    async def link_failed(self, guild_id: int, event: AccountLinkFailed) -> None:
+        notice = LinkNotice(
+            guild_id=guild_id,
+            discord_user_id=event.discord_user_id,
+            outcome=REFUSED,
+            platform=event.platform,
+            platform_user_id=event.viewer.platform_user_id if event.viewer else None,
+            username=event.viewer.username if event.viewer else None,
+            at=utc(event.occurred_at),
+            reason=event.reason,
+            actor_id=event.discord_user_id,
+        )
+        settings = await asyncio.to_thread(self.linking.settings, guild_id)
+        await self._once(guild_id, STEP_TELL, event.key, partial(self.discord.tell_member, notice))
+        if settings.log_channel_id is not None:
+            channel_id = settings.log_channel_id
+            post = partial(self.discord.post_log, channel_id, notice, None)
+            await self._once(guild_id, STEP_LOG, event.key, post)
+        log.info(
+            "guild %s: member %s could not link a Kick account (%s)",
+            guild_id,
+            event.discord_user_id,
+            event.reason,
+        )
+
+    async def unlink(
+        self,
+        guild_id: int,
+        discord_user_id: int,
+        *,
+        actor_id: int,
+        platform: Platform = Platform.KICK,
+    ) -> Unlinked | None:
+        """Remove the member's link, take this guild's linked role back and log it; None when
+        the member had no link."""
+        removed = await asyncio.to_thread(
+            self.linking.unlink, guild_id, discord_user_id, actor_id=actor_id, platform=platform
+        )
+        if removed is None:
+            return None
+        settings = await asyncio.to_thread(self.linking.settings, guild_id)
+        role: RoleChange | None = None
+        if settings.linked_role_id is not None:
+            role = await self.discord.set_linked_role(
+                guild_id, discord_user_id, settings.linked_role_id, present=False
+            )
+        # Without a link their watchtime no longer counts for them: their roles follow.
+        await self._sync_watchtime_roles(guild_id, discord_user_id)
+        if settings.log_channel_id is not None:
+            notice = LinkNotice(
+                guild_id=guild_id,
+                discord_user_id=discord_user_id,
+                outcome=UNLINKED,
+                platform=platform,
+                platform_user_id=removed.platform_user_id,
+                username=removed.username,
+                at=utc(self.linking.clock()),
+                actor_id=actor_id,
+            )
+            await self.discord.post_log(settings.log_channel_id, notice, role)
+        log.info("guild %s: member %s unlinked by %s", guild_id, discord_user_id, actor_id)
+        return Unlinked(removed, role)
+
+    async def _sync_watchtime_roles(self, guild_id: int, discord_user_id: int) -> None:
+        # The roles feature plugs in here (Runtime passes its MemberRoleSync as role_sync).
+        if self.role_sync is not None:
+            await self.role_sync.sync_member(guild_id, discord_user_id)
+
+    async def _once(
+        self, guild_id: int, step: str, event_key: str, effect: Callable[[], Awaitable[T]]
+    ) -> T | None:
+        """Run ``effect`` unless it already ran for this event; None when it had."""
+        if await asyncio.to_thread(self.linking.effect_done, guild_id, step, event_key):
+            return None
+        result = await effect()
+        await asyncio.to_thread(self.linking.mark_effect_done, guild_id, step, event_key)
+        return result

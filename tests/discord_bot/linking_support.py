@@ -1,0 +1,164 @@
+"""Helpers for the linking tests: follow a start link through the web app and the fake Kick,
+deliver what the web side published, and restart the bot over the same database.
+
+The browser part is real HTTP to the fake Kick on 127.0.0.1; the web app runs in Flask's test
+client (in a thread: the callback view runs its own event loop, as in a web server thread).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from urllib.parse import urlsplit
+
+import discord
+import discord.ext.test as dpytest
+import httpx
+from discord.ext import commands
+from werkzeug.test import TestResponse
+
+from core.config import load_settings
+from core.runtime import Runtime
+from tests.conftest import TEST_FERNET_KEY
+from tests.fakes.kick_server import CLIENT_ID, CLIENT_SECRET, FakeKick
+
+BOT_URL = "http://bot.test"
+LINK_START = f"{BOT_URL}/auth/kick?"
+LINK_SECRET = "linking-test-secret"
+
+
+def build_runtime(data_dir: str, kick: FakeKick, clock, *, kick_app: bool = True) -> Runtime:  # type: ignore[no-untyped-def]
+    """A real Runtime on SQLite that talks to ``kick`` and tells time by ``clock``."""
+    values = {
+        "DATA_DIR": data_dir,
+        "KICK_API_BASE_URL": kick.url,
+        "KICK_OAUTH_BASE_URL": kick.url,
+        "KICK_SITE_BASE_URL": kick.url,
+        "KICK_CLIENT_ID": CLIENT_ID if kick_app else "",
+        "KICK_CLIENT_SECRET": CLIENT_SECRET if kick_app else "",
+        "KICK_WEBHOOK_PUBLIC_KEY": kick.public_key_pem,
+        "OAUTH_BASE_URL": BOT_URL,
+        "FLASK_SECRET_KEY": LINK_SECRET,
+        "TOKEN_ENCRYPTION_KEY": TEST_FERNET_KEY,
+        "KICK_PUSHER_ENABLED": "false",
+    }
+    runtime = Runtime(load_settings(values, env_file=None), clock=clock)
+    runtime.migrate()
+    return runtime
+
+
+def is_dm(message: discord.Message) -> bool:
+    return isinstance(message.channel, discord.DMChannel)
+
+
+def is_dm_to(message: discord.Message, member: discord.abc.User) -> bool:
+    # dpytest's copy of the sent message's DM channel has no recipient; the member's has.
+    return member.dm_channel is not None and message.channel.id == member.dm_channel.id
+
+
+def split_replies(
+    replies: list[discord.Message],
+) -> tuple[list[discord.Message], list[discord.Message]]:
+    """(messages in a server's channel, direct messages)."""
+    return [m for m in replies if not is_dm(m)], [m for m in replies if is_dm(m)]
+
+
+def link_in(text: str) -> str:
+    [link] = [word for word in text.split() if word.startswith(LINK_START)]
+    return link
+
+
+def local(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.path}?{parts.query}"
+
+
+async def open_link(runtime: Runtime, link: str) -> TestResponse:
+    """Open the start link in the web app: a redirect to Kick, or a page saying why not."""
+    web = runtime.create_web_app().test_client()
+    return await asyncio.to_thread(web.get, local(link))
+
+
+async def sign_in(runtime: Runtime, link: str) -> TestResponse:
+    """The member opens the link, consents on the fake Kick (unless it was told to deny) and
+    comes back to the callback; returns the page they see."""
+    started = await open_link(runtime, link)
+    if started.status_code != 302:
+        return started
+    async with httpx.AsyncClient(trust_env=False) as http:
+        consent = await http.get(started.headers["Location"], follow_redirects=False)
+    assert consent.status_code == 302
+    callback = consent.headers["location"]
+    assert callback.startswith(f"{BOT_URL}/auth/kick/callback?")
+    web = runtime.create_web_app().test_client()
+    return await asyncio.to_thread(web.get, local(callback))
+
+
+async def deliver_published(runtime: Runtime) -> None:
+    """Hand what the web side queued on the bus to the bot's handlers, as the pipeline would."""
+    while await asyncio.to_thread(runtime.bus.backlog):
+        await runtime.bus.deliver_due(runtime.dispatcher)
+    await dpytest.run_all_events()
+
+
+async def drain() -> list[discord.Message]:
+    """Everything the bot sent since the last look."""
+    await dpytest.run_all_events()
+    sent = []
+    while not dpytest.sent_queue.empty():
+        sent.append(dpytest.get_message())
+    return sent
+
+
+def restart_discord(new_bot: commands.Bot, before: dpytest.RunnerConfig) -> dpytest.RunnerConfig:
+    """Connect a new bot process to the same Discord: the servers, their text channels, roles
+    and members (with their roles) keep their ids. No message is in the new bot's cache."""
+    worlds = [
+        (
+            guild,
+            [(role.id, role.name, role.permissions.value) for role in guild.roles[1:]],
+            [(channel.id, channel.name) for channel in guild.text_channels],
+            [
+                (
+                    m.id,
+                    m.name,
+                    m.discriminator,
+                    m.id == before.client.user.id,
+                    [r.id for r in m.roles[1:]],
+                )
+                for m in guild.members
+            ],
+        )
+        for guild in before.guilds
+    ]
+    dpytest.configure(new_bot, guilds=[], text_channels=0, voice_channels=0, members=0)
+    config = dpytest.get_config()
+    backend = dpytest.backend
+    users: dict[int, discord.abc.User] = {new_bot.user.id: backend.get_state().user}
+    for old, roles, channels, members in worlds:
+        guild = backend.make_guild(old.name, id_num=old.id)
+        config.guilds.append(guild)
+        for role_id, name, permissions in roles:
+            backend.make_role(name, guild, id_num=role_id, permissions=permissions)
+        for channel_id, channel_name in channels:
+            channel = backend.make_text_channel(channel_name, guild, id_num=channel_id)
+            config.channels.append(channel)
+        for member_id, member_name, discriminator, is_bot, role_ids in members:
+            if is_bot:
+                member_id = new_bot.user.id
+            elif member_id not in users:
+                users[member_id] = backend.make_user(member_name, discriminator, id_num=member_id)
+            member_roles = [guild.get_role(role_id) for role_id in role_ids]
+            member = backend.make_member(users[member_id], guild, roles=member_roles)
+            if not is_bot:
+                config.members.append(member)
+    return config
+
+
+async def message_still_there(
+    channel: discord.TextChannel, message_id: int, author: discord.abc.User
+) -> discord.Message:
+    """The restored Discord still holds an old message (the panel) with this id."""
+    message = dpytest.backend.make_message("", author, channel, id_num=message_id)
+    # A restarted bot has no message cache: reactions reach it only as raw events.
+    channel.guild._state._messages.clear()  # type: ignore[union-attr]
+    return message

@@ -1,0 +1,76 @@
+"""The bot shell as members meet it: help that lists what the caller may use, the intents the
+bot asks Discord for, and friendly replies to wrong input."""
+
+from __future__ import annotations
+
+import discord
+import pytest
+
+from core.discord_bot.bot import BotServices, create_bot
+from tests.discord_bot.fake_discord import say
+
+MEMBER_COMMANDS = {"link", "unlink", "watchtime", "leaderboard", "tracking", "help"}
+ADMIN_COMMANDS = {"linkrole", "linklogs", "setup_link_panel", "setup_link_button"}
+
+
+async def listed_commands(member: discord.Member) -> set[str]:
+    """The command names ``!help`` shows ``member`` (DefaultHelpCommand indents each one)."""
+    text = "\n".join(message.content for message in await say("!help", member))
+    return {
+        line.split()[0]
+        for line in text.splitlines()
+        if line.startswith("  ") and line.strip() and not line.strip().startswith("!")
+    }
+
+
+async def test_help_lists_member_commands_and_hides_admin_ones_from_members(
+    alice: discord.Member,
+) -> None:
+    listed = await listed_commands(alice)
+
+    assert listed >= MEMBER_COMMANDS
+    assert not listed & ADMIN_COMMANDS
+
+
+async def test_help_lists_admin_commands_for_a_server_manager(manager: discord.Member) -> None:
+    listed = await listed_commands(manager)
+
+    assert listed >= MEMBER_COMMANDS | ADMIN_COMMANDS
+
+
+async def test_help_for_one_command_shows_its_usage(alice: discord.Member) -> None:
+    [reply] = await say("!help link", alice)
+
+    assert "!link" in reply.content
+    assert "Get your personal link to connect your Kick account" in reply.content
+
+
+def test_the_bot_asks_only_for_the_intents_it_uses(services: BotServices) -> None:
+    intents = create_bot(services).intents
+
+    wanted = {
+        "guilds",
+        "members",
+        "guild_messages",
+        "dm_messages",
+        "message_content",
+        "guild_reactions",
+        "expressions",  # emojis_and_stickers
+    }
+    assert {name for name, on in intents if on} == wanted
+
+
+@pytest.mark.parametrize(
+    ("text", "reply"),
+    [
+        ("!leaderboard lots", "That doesn't look right. Usage: !leaderboard [count=10]"),
+        ("!leaderboard 99", "Pick a number from 1 to 25. Usage: !leaderboard [count=10]"),
+        ("!linkrole", "You need the Manage Server permission to use !linkrole."),
+    ],
+)
+async def test_wrong_input_and_missing_permissions_get_a_plain_reply(
+    text: str, reply: str, alice: discord.Member
+) -> None:
+    [answer] = await say(text, alice)
+
+    assert answer.content == reply

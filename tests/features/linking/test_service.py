@@ -1,0 +1,176 @@
+"""LinkingService on both backends: links, refusals and unlinks with their history, per-guild
+settings and panels, and the signed start link."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from urllib.parse import parse_qsl, urlsplit
+
+import pytest
+
+from core.events import Platform
+from core.features.connections.service import PURPOSE_VIEWER
+from core.features.linking.service import (
+    ALREADY_LINKED,
+    DECLINED,
+    LINKED,
+    REFUSED,
+    UNLINKED,
+    LinkingService,
+    LinkRefused,
+)
+from core.security.links import LinkInvalid, verify_link_params
+
+T0 = datetime(2030, 3, 1, 12, 0, tzinfo=UTC)
+GUILD_A, GUILD_B = 111, 222
+ALICE, BOB, ADMIN = 1, 2, 3
+SECRET = "service-test-secret"
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = T0
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def linking(engine, clock) -> LinkingService:  # type: ignore[no-untyped-def]
+    return LinkingService(engine, clock, link_secret=SECRET, public_base_url="https://bot.example/")
+
+
+def link(linking: LinkingService, user: int, kick_id: str, name: str, guild: int = GUILD_A):  # type: ignore[no-untyped-def]
+    return linking.link(
+        guild_id=guild,
+        discord_user_id=user,
+        platform=Platform.KICK,
+        platform_user_id=kick_id,
+        username=name,
+    )
+
+
+def test_a_link_is_kept_with_its_history(linking: LinkingService) -> None:
+    result = link(linking, ALICE, "501", "al")
+
+    assert result.replaced_username is None
+    stored = linking.link_of(ALICE)
+    assert stored is not None
+    assert (stored.platform_user_id, stored.username, stored.linked_at) == ("501", "al", T0)
+    [entry] = linking.history(GUILD_A, ALICE)
+    assert (entry.action, entry.platform_user_id, entry.username, entry.actor_id) == (
+        LINKED, "501", "al", ALICE,
+    )  # fmt: skip
+
+
+def test_linking_another_account_replaces_the_first(linking: LinkingService) -> None:
+    link(linking, ALICE, "501", "al")
+
+    result = link(linking, ALICE, "502", "al_two")
+
+    assert result.replaced_username == "al"
+    stored = linking.link_of(ALICE)
+    assert stored is not None
+    assert stored.platform_user_id == "502"
+
+
+def test_a_rename_on_kick_keeps_the_link(linking: LinkingService) -> None:
+    link(linking, ALICE, "501", "al")
+
+    result = link(linking, ALICE, "501", "al_renamed")
+
+    assert result.replaced_username is None
+    stored = linking.link_of(ALICE)
+    assert stored is not None
+    assert (stored.platform_user_id, stored.username) == ("501", "al_renamed")
+
+
+def test_an_account_linked_to_someone_else_is_refused_and_the_refusal_kept(
+    linking: LinkingService,
+) -> None:
+    link(linking, BOB, "501", "al")
+
+    with pytest.raises(LinkRefused) as refused:
+        link(linking, ALICE, "501", "al")
+
+    assert refused.value.reason == ALREADY_LINKED
+    assert "The Kick account al is already linked to another Discord user" in str(refused.value)
+    assert linking.link_of(ALICE) is None
+    holder = linking.link_of(BOB)
+    assert holder is not None
+    [entry] = linking.history(GUILD_A, ALICE)
+    assert (entry.action, entry.reason, entry.platform_user_id) == (REFUSED, ALREADY_LINKED, "501")
+
+
+def test_unlink_removes_the_link_everywhere_and_keeps_the_history(
+    linking: LinkingService,
+) -> None:
+    link(linking, ALICE, "501", "al", guild=GUILD_A)
+
+    removed = linking.unlink(GUILD_B, ALICE, actor_id=ADMIN)
+
+    assert removed is not None
+    assert removed.platform_user_id == "501"
+    assert linking.link_of(ALICE) is None
+    assert [e.action for e in linking.history(GUILD_A, ALICE)] == [LINKED]
+    [entry] = linking.history(GUILD_B, ALICE)
+    assert (entry.action, entry.actor_id, entry.username) == (UNLINKED, ADMIN, "al")
+    assert linking.unlink(GUILD_B, ALICE, actor_id=ALICE) is None
+    # The account is free again for someone else.
+    link(linking, BOB, "501", "al")
+
+
+def test_a_refusal_before_kick_said_who_it_was_is_kept(linking: LinkingService) -> None:
+    linking.record_refusal(GUILD_A, ALICE, DECLINED)
+
+    [entry] = linking.history(GUILD_A, ALICE)
+    assert (entry.action, entry.reason, entry.platform_user_id) == (REFUSED, DECLINED, None)
+    assert linking.history(GUILD_B, ALICE) == []
+
+
+def test_settings_belong_to_their_guild(linking: LinkingService) -> None:
+    linking.set_log_channel(GUILD_A, 900)
+    linking.set_linked_role(GUILD_A, 800)
+    linking.set_linked_role(GUILD_B, 801)
+
+    a, b = linking.settings(GUILD_A), linking.settings(GUILD_B)
+    assert (a.log_channel_id, a.linked_role_id) == (900, 800)
+    assert (b.log_channel_id, b.linked_role_id) == (None, 801)
+
+    off = linking.set_log_channel(GUILD_A, None)
+    assert (off.log_channel_id, off.linked_role_id) == (None, 800)
+
+
+def test_panels_are_found_in_their_own_guild_only(linking: LinkingService) -> None:
+    linking.add_panel(
+        guild_id=GUILD_A, channel_id=10, message_id=99, kind="reaction", emoji="x", created_by=ADMIN
+    )
+
+    panel = linking.panel(GUILD_A, 99)
+    assert panel is not None
+    assert (panel.channel_id, panel.emoji, panel.created_at) == (10, "x", T0)
+    assert linking.panel(GUILD_B, 99) is None
+    linking.forget_panel(GUILD_A, 99)
+    assert linking.panel(GUILD_A, 99) is None
+
+
+def test_the_start_link_is_signed_for_this_member_and_guild_for_one_hour(
+    linking: LinkingService, clock: Clock
+) -> None:
+    url = linking.start_link(GUILD_A, ALICE)
+
+    assert url.startswith("https://bot.example/auth/kick?")
+    params = dict(parse_qsl(urlsplit(url).query))
+    claims = verify_link_params(SECRET, PURPOSE_VIEWER, params, clock())
+    assert (claims.guild_id, claims.discord_user_id) == (GUILD_A, ALICE)
+    with pytest.raises(LinkInvalid) as expired:
+        verify_link_params(SECRET, PURPOSE_VIEWER, params, clock() + timedelta(hours=1))
+    assert expired.value.reason == "expired"
+    assert expired.value.claims == claims
+    with pytest.raises(LinkInvalid):
+        verify_link_params(SECRET, "kick-streamer", params, clock())
