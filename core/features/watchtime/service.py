@@ -182,6 +182,17 @@ class WatchtimeService:
                     return RankedWatchtime(ahead + 1, row)
         return None
 
+    def rank_of(
+        self, guild_id: int, platform: Platform, platform_user_id: str
+    ) -> RankedWatchtime | None:
+        """The viewer's watchtime in this guild and rank, by their stable user id."""
+        with self.engine.connect() as conn:
+            row = repository.get_viewer(conn, guild_id, platform, platform_user_id)
+            if row is None:
+                return None
+            ahead = repository.count_viewers_ahead(conn, guild_id, row.seconds)
+        return RankedWatchtime(ahead + 1, row)
+
     def export(self, guild_id: int) -> list[WatchtimeRow]:
         with self.engine.connect() as conn:
             return repository.list_all_viewers(conn, guild_id)
