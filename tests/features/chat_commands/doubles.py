@@ -67,6 +67,7 @@ def webhook_chat(
     """Kick's example ``chat.message.sent`` (a moderator and subscriber, unless ``badges``)."""
     payload: dict[str, Any] = json.loads((FIXTURES / "kick" / "chat.message.sent.json").read_text())
     payload["content"] = content
+    payload["created_at"] = at.strftime("%Y-%m-%dT%H:%M:%SZ")
     payload["message_id"] = message_id or f"msg-{next(_counter)}"
     payload["broadcaster"]["user_id"] = int(broadcaster)
     payload["sender"].update(user_id=sender_id, username=username)
