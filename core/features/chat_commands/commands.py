@@ -31,9 +31,14 @@ def format_duration(seconds: int) -> str:
 
 def link_instructions(platform: Platform, server_name: str | None) -> str:
     """How a viewer links their account: the command is typed in the guild's Discord server."""
-    name = clean_text(server_name or "")[:SERVER_NAME_LIMIT].strip()
-    where = f"{name}'s Discord" if name else "the Discord server"
+    where = discord_place(server_name)
     return f"To link your {platform_title(platform)} account, type !link in {where}."
+
+
+def discord_place(server_name: str | None) -> str:
+    """``<server>'s Discord``, or a plain description when the name is unknown."""
+    name = clean_text(server_name or "")[:SERVER_NAME_LIMIT].strip()
+    return f"{name}'s Discord" if name else "the Discord server"
 
 
 def platform_title(platform: Platform) -> str:
