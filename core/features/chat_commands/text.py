@@ -14,7 +14,7 @@ import unicodedata
 # Shown as nothing or as a blank, though Unicode files them as letters or symbols.
 _BLANK_LOOKING = frozenset("\u115f\u1160\u180e\u2800\u3164\uffa0")
 _INVISIBLE_CATEGORIES = frozenset({"Cc", "Cf", "Co", "Cs", "Cn", "Zl", "Zp"})
-COMMAND_CHARACTERS = "!/\\.$?~#&%^*+=|<>-:;@"
+COMMAND_CHARACTERS = "!/\\.$?~#@%&+=>-:;"  # prefixes chat bots listen for
 
 
 def clean_text(text: str) -> str:
