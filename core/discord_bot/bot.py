@@ -23,10 +23,13 @@ from discord.ext import commands
 
 from core.discord_bot.cogs.health import HealthCog
 from core.discord_bot.cogs.kick import KickCog
+from core.discord_bot.cogs.slot_calls import SlotCallsCog
 from core.discord_bot.cogs.watchtime import WatchtimeCog
 from core.discord_bot.render import NO_MENTIONS
 from core.features.connections.setup import KickSetup
 from core.features.guilds.service import GuildService
+from core.features.slot_calls.chat import SlotCallChat
+from core.features.slot_calls.service import SlotCallService
 from core.features.watchtime.service import WatchtimeService
 from core.health import HealthReport
 
@@ -58,6 +61,8 @@ class BotServices:
     guilds: GuildService
     health: Callable[[], HealthReport]
     kick: KickSetup | None = None
+    slot_calls: SlotCallService | None = None
+    slot_call_chat: SlotCallChat | None = None  # announces picks in the stream's chat
 
 
 class StreamKeeperBot(commands.Bot):
@@ -145,6 +150,8 @@ def build_cogs(services: BotServices) -> list[commands.Cog]:
     ]
     if services.kick is not None:
         cogs.append(KickCog(services.kick))
+    if services.slot_calls is not None:
+        cogs.append(SlotCallsCog(services.slot_calls, services.guilds, services.slot_call_chat))
     return cogs
 
 
