@@ -400,3 +400,37 @@ def test_names_must_be_unique_lowercase_words(name) -> None:
     )
     with pytest.raises(ValueError, match="chat command name"):
         router.add(ChatCommand(name, Recorder()))
+
+
+async def test_ten_thousand_chat_messages_that_are_not_commands_make_no_database_query(
+    make_runtime,
+):
+    import sqlalchemy as sa
+
+    runtime = make_runtime()
+    router = runtime.chat_commands  # every command the runtime has, on its services
+    sender = RecordingSender()
+    router.replies = replier_for(sender)  # answers stay here instead of going to Kick
+    queries: list[str] = []
+    sa.event.listen(runtime.engine, "before_cursor_execute", lambda *args: queries.append(args[2]))
+    chatter = [
+        "hello chat",
+        "!unknown command",
+        "nice win [emote:37226:KEKW]",
+        "what about !call Book of Dead",
+        "!",
+        "! call Book of Dead",
+        "!callBook",
+        "/call Book of Dead",
+    ]
+
+    for index in range(10_000):
+        await router.handle(GUILD, webhook_chat(chatter[index % len(chatter)]))
+    await router.flush()
+
+    assert queries == []
+    assert sender.sent == []
+    await router.handle(GUILD, webhook_chat("!watchtime"))  # a command does use the database
+    await router.flush()
+    assert queries != []
+    assert len(sender.sent) == 1
