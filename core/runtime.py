@@ -373,6 +373,12 @@ class Runtime:
                     last_prune = time.monotonic()
             except Exception:
                 log.exception("scheduled job failed; retrying at the next tick")
+            # --- slot calls: post the calls Discord missed while it was not connected ---
+            if self.discord.enabled:
+                try:
+                    await self.slot_call_chat.post_pending()
+                except Exception:
+                    log.exception("posting missed slot calls failed; retrying at the next tick")
             ticks += 1
             # Ticks stay on a fixed schedule: a slow tick does not push the next ones later.
             next_at = started + ticks * interval

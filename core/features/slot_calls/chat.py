@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from datetime import timedelta
 
 from core.features.chat_commands.commands import GuildName, discord_place, platform_title
 from core.features.chat_commands.replies import ChatReplier
@@ -26,6 +27,11 @@ from core.features.slot_calls.service import (
 
 log = logging.getLogger(__name__)
 
+# Calls whose post failed are posted again by post_pending: not before this, so a post that is
+# under way is not doubled, and not after ten minutes (a bot restart is over by then, and a
+# channel that refuses the post keeps refusing it).
+RETRY_AFTER = timedelta(seconds=30)
+RETRY_WITHIN = timedelta(minutes=10)
 ECHO_LIMIT = 80  # characters of a slot name repeated in chat
 EMPTY_NAME = "Please name a slot: !call <slot>"
 CALLS_OFF = "Slot calls are off right now."
@@ -98,24 +104,50 @@ class SlotCallChat:
                 f"Please link your {platform} account first: type !link in {discord_place(name)}."
             )
         if outcome.verdict == Verdict.ACCEPTED:
-            await self._post(invocation.guild_id, outcome)
+            await self._post_or_log(invocation.guild_id, outcome)
         return call_reply(outcome)
 
-    async def _post(self, guild_id: int, outcome: CallOutcome) -> None:
+    async def _post(self, guild_id: int, outcome: CallOutcome) -> bool:
+        """Post an accepted call. False when it cannot go to its channel (logged); raises when
+        Discord cannot be reached now."""
         call = outcome.call
         if call is None or outcome.position is None:
-            return
+            return False
         if outcome.channel_id is None:
             log.info("guild %s: slot call %s kept; no slot call channel is set", guild_id, call.id)
-            return
-        try:
-            posted = await self.poster.post_call(outcome.channel_id, call, outcome.position)
-        except Exception:
-            # The call is stored and listed by !slotlist; only its post is missing.
-            log.warning("guild %s: could not post slot call %s", guild_id, call.id, exc_info=True)
-            return
+            return False
+        posted = await self.poster.post_call(outcome.channel_id, call, outcome.position)
         if posted:
             await asyncio.to_thread(self.service.mark_posted, guild_id, call.id)
+        return posted
+
+    async def _post_or_log(self, guild_id: int, outcome: CallOutcome) -> None:
+        try:
+            await self._post(guild_id, outcome)
+        except Exception:
+            # The call is stored and listed by !slotlist; post_pending tries its post again.
+            call_id = outcome.call.id if outcome.call else None
+            log.warning("guild %s: could not post slot call %s", guild_id, call_id, exc_info=True)
+
+    async def post_pending(self) -> int:
+        """Post the recent calls whose post failed (Discord was away); how many went out.
+
+        Stops at the first error, as Discord is most likely still away; the next run goes on.
+        """
+        pending = await asyncio.to_thread(
+            self.service.unposted_calls, older_than=RETRY_AFTER, newer_than=RETRY_WITHIN
+        )
+        posted = 0
+        for outcome in pending:
+            if outcome.call is None:
+                continue
+            try:
+                if await self._post(outcome.call.guild_id, outcome):
+                    posted += 1
+            except Exception as exc:
+                log.info("%d missed slot call(s) wait for Discord (%s)", len(pending) - posted, exc)
+                break
+        return posted
 
     async def announce_pick(self, pick: Pick) -> None:
         """Say in the stream's chat which slot was picked, and whose call it was."""

@@ -14,7 +14,7 @@ import math
 import secrets
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy.engine import Engine
 
@@ -180,6 +180,26 @@ class SlotCallService:
     def mark_posted(self, guild_id: int, call_id: int) -> None:
         with self.engine.begin() as conn:
             repository.mark_posted(conn, guild_id, call_id, utc(self.clock()))
+
+    def unposted_calls(
+        self, *, older_than: timedelta, newer_than: timedelta, limit: int = 50
+    ) -> list[CallOutcome]:
+        """Accepted calls whose post never made it (Discord was not connected), with where and
+        at which place they go. ``older_than`` leaves calls being posted right now alone."""
+        now = utc(self.clock())
+        with self.engine.connect() as conn:
+            calls = repository.list_unposted_open_calls(
+                conn, now - newer_than, now - older_than, limit
+            )
+            pending = []
+            for call in calls:
+                settings = repository.get_settings(conn, call.guild_id) or SlotCallSettings()
+                channel_id = self._channel_of(settings)
+                if channel_id is None:
+                    continue
+                position = repository.queue_position(conn, call.guild_id, call.id)
+                pending.append(CallOutcome(Verdict.ACCEPTED, call, position, channel_id=channel_id))
+        return pending
 
     # --- the queue -------------------------------------------------------------------------
 

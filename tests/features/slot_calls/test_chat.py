@@ -306,3 +306,39 @@ def test_a_pick_is_announced_with_the_callers_name() -> None:
     assert pick_announcement(Pick(call, 3, None)) == (
         "Picked slot: Book of Dead, called by @slotfan!"
     )
+
+
+async def test_a_call_discord_missed_is_posted_by_the_next_retry(
+    calls_on, chat, slot_chat, poster, clock, caplog
+):
+    poster.fail = RuntimeError("the Discord bot is not connected yet")
+    await chat.say("!call Book of Dead", sender_id=1)
+    await chat.say("!call Sugar Rush", sender_id=2)
+
+    assert await retry(slot_chat, clock, seconds=0) == 0  # too fresh: its post may be under way
+    caplog.set_level(logging.INFO)
+    assert await retry(slot_chat, clock, seconds=31) == 0  # Discord still away
+    assert "2 missed slot call(s) wait for Discord" in caplog.text
+    poster.fail = None
+    assert await retry(slot_chat, clock, seconds=60) == 2
+    assert await retry(slot_chat, clock, seconds=60) == 0
+
+    assert [(call.slot_name, position) for _, call, position in poster.posts] == [
+        ("Book of Dead", 1),
+        ("Sugar Rush", 2),
+    ]
+    assert all(call.posted_at is not None for call in calls_on.open_calls(GUILD, 10))
+
+
+async def test_missed_calls_older_than_ten_minutes_are_left_alone(calls_on, chat, poster, clock):
+    poster.fail = RuntimeError("the Discord bot is not connected yet")
+    await chat.say("!call Book of Dead")
+    poster.fail = None
+
+    assert await retry(slot_chat, clock, seconds=601) == 0
+    assert poster.posts == []
+
+
+async def retry(slot_chat, clock, *, seconds: float) -> int:
+    clock.advance(seconds)
+    return await slot_chat.post_pending()
