@@ -330,7 +330,9 @@ async def test_a_call_discord_missed_is_posted_by_the_next_retry(
     assert all(call.posted_at is not None for call in calls_on.open_calls(GUILD, 10))
 
 
-async def test_missed_calls_older_than_ten_minutes_are_left_alone(calls_on, chat, poster, clock):
+async def test_missed_calls_older_than_ten_minutes_are_left_alone(
+    calls_on, chat, slot_chat, poster, clock
+):
     poster.fail = RuntimeError("the Discord bot is not connected yet")
     await chat.say("!call Book of Dead")
     poster.fail = None
