@@ -58,7 +58,8 @@ def pick_embed(pick: Pick, member: discord.abc.User | None) -> discord.Embed:
     )
     embed.add_field(name="Called by", value=who(call, member), inline=True)
     embed.add_field(name="Called", value=when(call), inline=True)
-    embed.set_footer(text=f"Picked at random from {pick.open_before} open calls; {others} left")
+    calls = "call" if pick.open_before == 1 else "calls"
+    embed.set_footer(text=f"Picked at random from {pick.open_before} open {calls}; {others} left")
     return embed
 
 

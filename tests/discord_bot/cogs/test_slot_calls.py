@@ -324,7 +324,7 @@ async def test_pickslot_announces_the_pick_in_discord_and_in_chat(
     embed = reply.embeds[0]
     assert (embed.title, embed.description) == ("Slot picked", "**Book of Dead**")
     assert fields(embed)["Called by"] == "slotfan (Kick)"
-    assert embed.footer.text == "Picked at random from 1 open calls; 0 left"
+    assert embed.footer.text == "Picked at random from 1 open call; 0 left"
     [line] = chat_sender.sent
     assert line.text == "Picked slot: Book of Dead, called by @slotfan!"
     assert line.guild_id == guild_a.id
