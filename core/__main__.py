@@ -148,6 +148,8 @@ async def _discord(runtime, stop: asyncio.Event) -> None:  # type: ignore[no-unt
         role_sync=runtime.role_sync,
         linking=runtime.linking,
         link_effects=runtime.link_effects,
+        slot_calls=runtime.slot_calls,
+        slot_call_chat=runtime.slot_call_chat,
     )
     # Slash commands are uploaded to Discord only when the command set changes.
     bot = create_bot(

@@ -26,14 +26,20 @@ from core.config import Settings, load_settings
 from core.discord_bot.gateway import DiscordGateway, DiscordUnavailable
 from core.discord_bot.outbound.linking import DiscordLinks
 from core.discord_bot.outbound.roles import DiscordMemberRoles
+from core.discord_bot.outbound.slot_calls import DiscordSlotCallPoster
 from core.events import (
     AccountLinked,
     AccountLinkFailed,
     ChatMessageSent,
+    Platform,
     StreamEnded,
     StreamStarted,
     utc,
 )
+from core.features.chat_commands.commands import StandardCommands
+from core.features.chat_commands.ports import ChatSender, TicketBalances
+from core.features.chat_commands.replies import ChatReplier
+from core.features.chat_commands.router import ChatCommandRouter
 from core.features.connections.service import AppToken, KickConnections
 from core.features.connections.setup import KickSetup
 from core.features.connections.subscriptions import SYNC_EVERY_SECONDS, SubscriptionKeeper
@@ -42,6 +48,8 @@ from core.features.linking.effects import LinkEffects
 from core.features.linking.service import LinkingService
 from core.features.roles.service import RolesService
 from core.features.roles.sync import RoleSync
+from core.features.slot_calls.chat import SlotCallChat
+from core.features.slot_calls.service import SlotCallService
 from core.features.watchtime.service import TickResult, WatchtimeService
 from core.health import HealthReport, run_check
 from core.metrics import Metrics
@@ -172,9 +180,32 @@ class Runtime:
         self.link_effects = LinkEffects(
             self.linking, DiscordLinks(self.discord), role_sync=self.role_sync
         )
+        # --- chat commands and slot calls ---------------------------------------------------
+        self.chat_replies = ChatReplier(self._chat_sender_for)
+        self.slot_calls = SlotCallService(
+            self.engine, clock, default_channel_id=settings.slot_calls.channel_id
+        )
+        self.slot_call_chat = SlotCallChat(
+            self.slot_calls,
+            DiscordSlotCallPoster(self.discord),
+            self.chat_replies,
+            self.guilds.name_of,
+        )
+        # The raffle answers chat !tickets: pass its TicketBalances here (None: "not running").
+        self.ticket_balances: TicketBalances | None = None
+        self.chat_commands = ChatCommandRouter(
+            [
+                *StandardCommands(
+                    self.watchtime, self.guilds.name_of, self.ticket_balances
+                ).commands(),
+                *self.slot_call_chat.commands(),
+            ],
+            self.chat_replies,
+        )
+        # --- end of chat commands and slot calls --------------------------------------------
         self.dispatcher = Dispatcher(
             {
-                ChatMessageSent: [self.watchtime.record_chat],
+                ChatMessageSent: [self.watchtime.record_chat, self.chat_commands.handle],
                 StreamStarted: [self.watchtime.record_stream_status],
                 StreamEnded: [self.watchtime.record_stream_status],
                 AccountLinked: [self.link_effects.account_linked],
@@ -232,6 +263,12 @@ class Runtime:
             bot_user_token=self.settings.kick.bot_user_token,
             failures=self.metrics.chat_failed,
         )
+
+    def _chat_sender_for(self, platform: Platform) -> ChatSender | None:
+        """The chat sender of ``platform`` (asked on each reply, so it is built on the loop)."""
+        if platform == Platform.KICK:
+            return self.kick_chat
+        return None
 
     async def close_kick_chat(self) -> None:
         """Send what is queued, then close the chat sender's HTTP client (on the bot's loop)."""
@@ -325,6 +362,7 @@ class Runtime:
         try:
             await asyncio.gather(*jobs)
         finally:
+            await self.chat_commands.close()
             await self.close_kick_chat()
 
     def _pusher_channels(self) -> list[ChannelIds]:
@@ -366,6 +404,12 @@ class Runtime:
                     last_prune = time.monotonic()
             except Exception:
                 log.exception("scheduled job failed; retrying at the next tick")
+            # --- slot calls: post the calls Discord missed while it was not connected ---
+            if self.discord.enabled:
+                try:
+                    await self.slot_call_chat.post_pending()
+                except Exception:
+                    log.exception("posting missed slot calls failed; retrying at the next tick")
             ticks += 1
             # Ticks stay on a fixed schedule: a slow tick does not push the next ones later.
             next_at = started + ticks * interval

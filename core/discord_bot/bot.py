@@ -25,6 +25,7 @@ from core.discord_bot.cogs.health import HealthCog
 from core.discord_bot.cogs.kick import KickCog
 from core.discord_bot.cogs.linking import LinkingCog
 from core.discord_bot.cogs.roles import RolesCog
+from core.discord_bot.cogs.slot_calls import SlotCallsCog
 from core.discord_bot.cogs.watchtime import WatchtimeCog
 from core.discord_bot.render import NO_MENTIONS
 from core.features.connections.setup import KickSetup
@@ -33,6 +34,8 @@ from core.features.linking.effects import LinkEffects
 from core.features.linking.service import LinkingService
 from core.features.roles.service import RolesService
 from core.features.roles.sync import RoleSync
+from core.features.slot_calls.chat import SlotCallChat
+from core.features.slot_calls.service import SlotCallService
 from core.features.watchtime.service import WatchtimeService
 from core.health import HealthReport
 
@@ -68,6 +71,8 @@ class BotServices:
     role_sync: RoleSync | None = None
     linking: LinkingService | None = None
     link_effects: LinkEffects | None = None
+    slot_calls: SlotCallService | None = None
+    slot_call_chat: SlotCallChat | None = None  # announces picks in the stream's chat
 
 
 class StreamKeeperBot(commands.Bot):
@@ -176,6 +181,8 @@ def build_cogs(services: BotServices) -> list[commands.Cog]:
         cogs.append(RolesCog(services.roles, services.role_sync))
     if services.linking is not None and services.link_effects is not None:
         cogs.append(LinkingCog(services.linking, services.link_effects))
+    if services.slot_calls is not None:
+        cogs.append(SlotCallsCog(services.slot_calls, services.guilds, services.slot_call_chat))
     return cogs
 
 

@@ -259,6 +259,8 @@ def services_with_kick(make_runtime) -> BotServices:
         role_sync=runtime.role_sync,
         linking=runtime.linking,
         link_effects=runtime.link_effects,
+        slot_calls=runtime.slot_calls,
+        slot_call_chat=runtime.slot_call_chat,
     )
 
 
@@ -293,4 +295,6 @@ def runtime_services(runtime: Runtime) -> BotServices:
         runtime.kick_setup,
         linking=runtime.linking,
         link_effects=runtime.link_effects,
+        slot_calls=runtime.slot_calls,
+        slot_call_chat=runtime.slot_call_chat,
     )

@@ -88,6 +88,11 @@ async def test_every_cog_loads_and_no_command_name_or_alias_repeats(
         "linklogs",
         "setup_link_panel",
         "setup_link_button",
+        "slotcalls",
+        "slotlist",
+        "pickslot",
+        "clearslots",
+        "callblacklist",
     }
 
 

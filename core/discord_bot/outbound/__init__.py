@@ -1,0 +1,1 @@
+"""Features' outbound ports, implemented on the running Discord client (see gateway.py)."""

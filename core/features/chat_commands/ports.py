@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Protocol
+
+from core.events import Platform
 
 
 class ChatSender(Protocol):
@@ -21,3 +24,25 @@ class ChatSender(Protocol):
         text: str,
         reply_to_message_id: str | None = None,
     ) -> None: ...
+
+
+@dataclass(frozen=True)
+class TicketBalance:
+    """A viewer's raffle tickets in the open period: ``rank`` 1 holds the most tickets, and
+    ``participants`` counts the viewers who hold any."""
+
+    tickets: int
+    rank: int | None  # None while the viewer has no tickets
+    participants: int
+
+
+class TicketBalances(Protocol):
+    """What ``!tickets`` in chat needs from the raffle (implemented by the raffle feature)."""
+
+    def balance(
+        self, guild_id: int, platform: Platform, platform_user_id: str
+    ) -> TicketBalance | None:
+        """The viewer's balance in the guild's open raffle period, with 0 tickets when they have
+        none; None when no raffle period is open. Synchronous (it reads the database): the
+        command calls it in a worker thread."""
+        ...

@@ -38,6 +38,11 @@ def guild_exists(conn: Connection, guild_id: int) -> bool:
     return conn.execute(query).first() is not None
 
 
+def get_guild_name(conn: Connection, guild_id: int) -> str | None:
+    query = sa.select(guilds.c.name).where(guilds.c.guild_id == guild_id)
+    return conn.execute(query).scalar_one_or_none()
+
+
 def set_channel(conn: Connection, channel: TrackedChannel, now: datetime) -> None:
     """Make ``channel`` the guild's channel on its platform, replacing any earlier one."""
     stmt = insert_for(conn, guild_channels).values(

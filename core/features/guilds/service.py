@@ -84,6 +84,11 @@ class GuildService:
         with self.engine.begin() as conn:
             repository.ensure_guild(conn, guild_id, self.clock(), name)
 
+    def name_of(self, guild_id: int) -> str | None:
+        """The server's name as last seen by the bot; None when it was never stored."""
+        with self.engine.connect() as conn:
+            return repository.get_guild_name(conn, guild_id)
+
     def kick_channels(self) -> list[TrackedChannel]:
         """Every guild's Kick channel."""
         with self.engine.connect() as conn:

@@ -1,0 +1,321 @@
+"""The chat command router: the one way in for every command viewers type in a stream chat.
+
+A message is a command when it starts with ``!`` and a known name or alias, in any case. That is
+checked first, against a dict in memory, so ordinary chat costs a string test and a lookup and
+never touches the database. A command then needs the permission level its badges give, and must
+be off cooldown (kept in memory, expiring and capped). It runs as a task on its guild's queue:
+commands of one guild run in order, each within a time limit, guilds never wait for each other,
+and the bus consumer never waits for a command at all.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+import logging
+import time
+from collections import OrderedDict, deque
+from collections.abc import Awaitable, Callable, Hashable, Iterable
+from dataclasses import dataclass
+
+from core.events import ChatMessageSent, Platform, Viewer
+from core.features.chat_commands.replies import ChatReplier
+
+log = logging.getLogger(__name__)
+
+PREFIX = "!"
+DEFAULT_TIMEOUT_SECONDS = 10.0
+MAX_WAITING_PER_GUILD = 20
+COOLDOWN_CAPACITY = 10_000
+RECENT_MESSAGES = 10_000
+
+
+class Permission(enum.IntEnum):
+    """Who may use a command; each level includes the ones above it in chat's pecking order."""
+
+    EVERYONE = 0
+    SUBSCRIBER = 1
+    VIP = 2
+    MODERATOR = 3
+    BROADCASTER = 4
+
+
+# Badge types as Kick sends them (``sender.identity.badges[].type``); Twitch uses the same words.
+BADGE_PERMISSIONS = {
+    "broadcaster": Permission.BROADCASTER,
+    "moderator": Permission.MODERATOR,
+    "vip": Permission.VIP,
+    "subscriber": Permission.SUBSCRIBER,
+    "founder": Permission.SUBSCRIBER,  # the first subscribers of a channel
+}
+
+
+def permission_of(event: ChatMessageSent) -> Permission:
+    """The highest level the sender's badges give; the channel's owner is always broadcaster."""
+    if event.viewer.platform_user_id == event.broadcaster_user_id:
+        return Permission.BROADCASTER
+    levels = [BADGE_PERMISSIONS.get(badge.strip().lower()) for badge in event.badges]
+    return max((level for level in levels if level is not None), default=Permission.EVERYONE)
+
+
+@dataclass(frozen=True)
+class ParsedCommand:
+    name: str  # as typed, casefolded
+    arguments: str
+
+
+def parse_command(content: str) -> ParsedCommand | None:
+    """``!Name rest of line`` -> ("name", "rest of line"); None when it is not a command."""
+    text = content.lstrip()
+    if not text.startswith(PREFIX):
+        return None
+    rest = text[len(PREFIX) :]
+    if not rest or rest[0].isspace():
+        return None
+    name, *arguments = rest.split(None, 1)
+    return ParsedCommand(name.casefold(), arguments[0].strip() if arguments else "")
+
+
+@dataclass(frozen=True)
+class ChatInvocation:
+    """One accepted command: what handlers receive."""
+
+    guild_id: int
+    event: ChatMessageSent
+    command: str  # the command's own name, whichever alias was typed
+    arguments: str
+    permission: Permission
+
+    @property
+    def platform(self) -> Platform:
+        return self.event.platform
+
+    @property
+    def viewer(self) -> Viewer:
+        return self.event.viewer
+
+
+ChatHandler = Callable[[ChatInvocation], Awaitable[str | None]]
+
+
+@dataclass(frozen=True)
+class ChatCommand:
+    """A chat command. The handler returns the reply (sent to the sender), or None for silence.
+
+    Cooldowns are in seconds: ``cooldown_seconds`` for everyone in a guild at once,
+    ``user_cooldown_seconds`` for each viewer. Moderators and the broadcaster skip both.
+    """
+
+    name: str
+    handler: ChatHandler
+    aliases: tuple[str, ...] = ()
+    permission: Permission = Permission.EVERYONE
+    cooldown_seconds: float = 0.0
+    user_cooldown_seconds: float = 0.0
+
+
+class Cooldowns:
+    """When each key may be used again. Expired entries are swept out and at most ``capacity``
+    are kept (the oldest go first), so memory stays bounded whatever chat does."""
+
+    def __init__(
+        self, capacity: int = COOLDOWN_CAPACITY, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.capacity = max(1, capacity)
+        self._clock = clock
+        self._until: OrderedDict[Hashable, float] = OrderedDict()
+
+    def __len__(self) -> int:
+        return len(self._until)
+
+    def retry_after(self, key: Hashable) -> float:
+        """Seconds until ``key`` is free again; 0 when it is free now."""
+        until = self._until.get(key)
+        if until is None:
+            return 0.0
+        left = until - self._clock()
+        if left <= 0:
+            del self._until[key]
+            return 0.0
+        return left
+
+    def start(self, key: Hashable, seconds: float) -> None:
+        if seconds <= 0:
+            return
+        self._until[key] = self._clock() + seconds
+        self._until.move_to_end(key)
+        if len(self._until) > self.capacity:
+            self._sweep()
+
+    def _sweep(self) -> None:
+        now = self._clock()
+        for key in [key for key, until in self._until.items() if until <= now]:
+            del self._until[key]
+        while len(self._until) > self.capacity:
+            self._until.popitem(last=False)
+
+
+class _RecentMessages:
+    """Keys of the last messages handled, so a redelivered event does not answer twice."""
+
+    def __init__(self, capacity: int = RECENT_MESSAGES) -> None:
+        self._capacity = capacity
+        self._keys: OrderedDict[tuple[int, str], None] = OrderedDict()
+
+    def add(self, key: tuple[int, str]) -> bool:
+        """False when ``key`` was already seen."""
+        if key in self._keys:
+            return False
+        self._keys[key] = None
+        if len(self._keys) > self._capacity:
+            self._keys.popitem(last=False)
+        return True
+
+
+class ChatCommandRouter:
+    """Register :meth:`handle` as the dispatcher's async handler for ChatMessageSent."""
+
+    def __init__(
+        self,
+        commands: Iterable[ChatCommand],
+        replies: ChatReplier,
+        *,
+        timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS,
+        max_waiting_per_guild: int = MAX_WAITING_PER_GUILD,
+        cooldown_capacity: int = COOLDOWN_CAPACITY,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.replies = replies
+        self.timeout_seconds = timeout_seconds
+        self.max_waiting_per_guild = max(1, max_waiting_per_guild)
+        self.cooldowns = Cooldowns(cooldown_capacity, clock)
+        self._table: dict[str, ChatCommand] = {}
+        for command in commands:
+            self.add(command)
+        self._recent = _RecentMessages()
+        self._queues: dict[int, deque[tuple[ChatCommand, ChatInvocation]]] = {}
+        self._workers: dict[int, asyncio.Task[None]] = {}
+
+    def add(self, command: ChatCommand) -> None:
+        """Register ``command``; a name or alias that is taken already raises ValueError."""
+        names = [command.name, *command.aliases]
+        for name in names:
+            if name != name.casefold() or not name or any(c.isspace() for c in name):
+                raise ValueError(f"chat command names are lowercase words, not {name!r}")
+            if name in self._table:
+                raise ValueError(f"chat command name {name!r} is taken")
+        for name in names:
+            self._table[name] = command
+
+    @property
+    def names(self) -> list[str]:
+        return sorted(self._table)
+
+    async def handle(self, guild_id: int, event: ChatMessageSent) -> None:
+        """Queue the command in ``event``, if it holds one that the sender may use now."""
+        parsed = parse_command(event.content)
+        if parsed is None:
+            return
+        command = self._table.get(parsed.name)
+        if command is None:
+            return
+        if not self._recent.add((guild_id, event.key)):
+            return  # delivered again: it was answered the first time
+        permission = permission_of(event)
+        if permission < command.permission:
+            log.debug("guild %s: %s may not use !%s", guild_id, event.viewer.username, command.name)
+            return
+        if permission < Permission.MODERATOR and not self._take_cooldowns(guild_id, command, event):
+            return
+        invocation = ChatInvocation(guild_id, event, command.name, parsed.arguments, permission)
+        self._enqueue(command, invocation)
+
+    async def flush(self) -> None:
+        """Wait until every queued command has run (tests, and shutting down)."""
+        while self._workers:
+            await asyncio.wait(list(self._workers.values()))
+
+    async def close(self) -> None:
+        """Let queued commands finish within their time limit, then stop."""
+        try:
+            await asyncio.wait_for(self.flush(), timeout=self.timeout_seconds)
+        except TimeoutError:
+            workers = list(self._workers.values())
+            for worker in workers:
+                worker.cancel()
+            await asyncio.gather(*workers, return_exceptions=True)
+
+    def _take_cooldowns(self, guild_id: int, command: ChatCommand, event: ChatMessageSent) -> bool:
+        viewer = event.viewer.platform_user_id or event.viewer.username.casefold()
+        shared_key = (guild_id, command.name)
+        user_key = (guild_id, command.name, str(event.platform), viewer)
+        if self.cooldowns.retry_after(shared_key) or self.cooldowns.retry_after(user_key):
+            log.debug("guild %s: !%s is cooling down", guild_id, command.name)
+            return False
+        self.cooldowns.start(shared_key, command.cooldown_seconds)
+        self.cooldowns.start(user_key, command.user_cooldown_seconds)
+        return True
+
+    # Running
+
+    def _enqueue(self, command: ChatCommand, invocation: ChatInvocation) -> None:
+        guild_id = invocation.guild_id
+        queue = self._queues.setdefault(guild_id, deque())
+        if len(queue) >= self.max_waiting_per_guild:
+            log.warning(
+                "guild %s: %d chat commands already wait; dropping !%s",
+                guild_id,
+                len(queue),
+                command.name,
+            )
+            return
+        queue.append((command, invocation))
+        if guild_id not in self._workers:
+            self._workers[guild_id] = asyncio.get_running_loop().create_task(
+                self._work(guild_id), name=f"chat-commands-{guild_id}"
+            )
+
+    async def _work(self, guild_id: int) -> None:
+        queue = self._queues[guild_id]
+        try:
+            while queue:
+                command, invocation = queue.popleft()
+                await self._run(command, invocation)
+        finally:
+            # Nothing awaits between the last empty check and here, so a command queued
+            # meanwhile finds either this worker running or no worker (and starts one).
+            self._workers.pop(guild_id, None)
+            if not queue:
+                self._queues.pop(guild_id, None)
+
+    async def _run(self, command: ChatCommand, invocation: ChatInvocation) -> None:
+        try:
+            async with asyncio.timeout(self.timeout_seconds):
+                reply = await command.handler(invocation)
+        except TimeoutError:
+            log.warning(
+                "guild %s: !%s took longer than %.0f s; gave up on it",
+                invocation.guild_id,
+                command.name,
+                self.timeout_seconds,
+            )
+            return
+        except Exception:
+            log.exception("guild %s: !%s failed", invocation.guild_id, command.name)
+            return
+        if reply:
+            await self.replies.reply(invocation.guild_id, invocation.event, reply)
+
+
+__all__ = [
+    "BADGE_PERMISSIONS",
+    "ChatCommand",
+    "ChatCommandRouter",
+    "ChatHandler",
+    "ChatInvocation",
+    "Cooldowns",
+    "ParsedCommand",
+    "Permission",
+    "parse_command",
+    "permission_of",
+]

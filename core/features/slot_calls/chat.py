@@ -1,0 +1,157 @@
+"""Slot calls in stream chat: ``!call <slot>`` (or ``!sr``), and the chat side of a pick.
+
+An accepted call is posted to Discord and answered in chat. Every refusal has its own short
+answer, except for blacklisted viewers and repeated deliveries, which get none. Nothing said here
+starts like a command, and a slot name is never repeated with the command characters it began
+with, so no other bot in the chat reacts to our lines.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import timedelta
+
+from core.features.chat_commands.commands import GuildName, discord_place, platform_title
+from core.features.chat_commands.replies import ChatReplier
+from core.features.chat_commands.router import ChatCommand, ChatInvocation
+from core.features.chat_commands.text import chat_safe
+from core.features.slot_calls.ports import SlotCallPoster
+from core.features.slot_calls.service import (
+    MAX_SLOT_NAME,
+    CallOutcome,
+    Pick,
+    SlotCallService,
+    Verdict,
+)
+
+log = logging.getLogger(__name__)
+
+# Calls whose post failed are posted again by post_pending: not before this, so a post that is
+# under way is not doubled, and not after ten minutes (a bot restart is over by then, and a
+# channel that refuses the post keeps refusing it).
+RETRY_AFTER = timedelta(seconds=30)
+RETRY_WITHIN = timedelta(minutes=10)
+ECHO_LIMIT = 80  # characters of a slot name repeated in chat
+EMPTY_NAME = "Please name a slot: !call <slot>"
+CALLS_OFF = "Slot calls are off right now."
+TOO_LONG = f"That slot name is too long ({MAX_SLOT_NAME} characters at most)."
+
+
+def echo(name: str) -> str:
+    """A slot name as chat may see it again: clean, short, never starting like a command."""
+    safe = chat_safe(name)
+    return safe if len(safe) <= ECHO_LIMIT else safe[: ECHO_LIMIT - 1] + "\N{HORIZONTAL ELLIPSIS}"
+
+
+def call_reply(outcome: CallOutcome) -> str | None:
+    """The chat answer to a ``!call``; None to stay silent. (NOT_LINKED is answered apart.)"""
+    call = outcome.call
+    match outcome.verdict:
+        case Verdict.ACCEPTED if call is not None:
+            name = echo(call.slot_name)
+            return f"Slot call added: {name} (#{outcome.position} in the queue)."
+        case Verdict.CALLS_OFF:
+            return CALLS_OFF
+        case Verdict.EMPTY:
+            return EMPTY_NAME
+        case Verdict.TOO_LONG:
+            return TOO_LONG
+        case Verdict.COOLDOWN:
+            return f"Please wait {outcome.retry_after_seconds} s before your next slot call."
+        case Verdict.TOO_MANY_OPEN:
+            calls = "call" if outcome.limit == 1 else "calls"
+            return f"You already have {outcome.limit} open slot {calls}; wait until one is picked."
+        case Verdict.ALREADY_OPEN if call is not None:
+            name = echo(call.slot_name)
+            return f"Already in the queue: {name} (#{outcome.position})."
+        case _:
+            return None
+
+
+def pick_announcement(pick: Pick) -> str:
+    username = chat_safe(pick.call.username) or "a viewer"
+    return f"Picked slot: {echo(pick.call.slot_name)}, called by @{username}!"
+
+
+class SlotCallChat:
+    """``guild_name`` gives a guild's Discord server name (for "link your account first")."""
+
+    def __init__(
+        self,
+        service: SlotCallService,
+        poster: SlotCallPoster,
+        replies: ChatReplier,
+        guild_name: GuildName,
+    ) -> None:
+        self.service = service
+        self.poster = poster
+        self.replies = replies
+        self.guild_name = guild_name
+
+    def commands(self) -> list[ChatCommand]:
+        # No router cooldown: the service's per-viewer cooldown applies, with its own answer.
+        return [ChatCommand("call", self.call, aliases=("sr",))]
+
+    async def call(self, invocation: ChatInvocation) -> str | None:
+        outcome = await asyncio.to_thread(
+            self.service.request, invocation.guild_id, invocation.event, invocation.arguments
+        )
+        if outcome.verdict == Verdict.NOT_LINKED:
+            name = await asyncio.to_thread(self.guild_name, invocation.guild_id)
+            platform = platform_title(invocation.platform)
+            return (
+                f"Please link your {platform} account first: type !link in {discord_place(name)}."
+            )
+        if outcome.verdict == Verdict.ACCEPTED:
+            await self._post_or_log(invocation.guild_id, outcome)
+        return call_reply(outcome)
+
+    async def _post(self, guild_id: int, outcome: CallOutcome) -> bool:
+        """Post an accepted call. False when it cannot go to its channel (logged); raises when
+        Discord cannot be reached now."""
+        call = outcome.call
+        if call is None or outcome.position is None:
+            return False
+        if outcome.channel_id is None:
+            log.info("guild %s: slot call %s kept; no slot call channel is set", guild_id, call.id)
+            return False
+        posted = await self.poster.post_call(outcome.channel_id, call, outcome.position)
+        if posted:
+            await asyncio.to_thread(self.service.mark_posted, guild_id, call.id)
+        return posted
+
+    async def _post_or_log(self, guild_id: int, outcome: CallOutcome) -> None:
+        try:
+            await self._post(guild_id, outcome)
+        except Exception:
+            # The call is stored and listed by !slotlist; post_pending tries its post again.
+            call_id = outcome.call.id if outcome.call else None
+            log.warning("guild %s: could not post slot call %s", guild_id, call_id, exc_info=True)
+
+    async def post_pending(self) -> int:
+        """Post the recent calls whose post failed (Discord was away); how many went out.
+
+        Stops at the first error, as Discord is most likely still away; the next run goes on.
+        """
+        pending = await asyncio.to_thread(
+            self.service.unposted_calls, older_than=RETRY_AFTER, newer_than=RETRY_WITHIN
+        )
+        posted = 0
+        for outcome in pending:
+            if outcome.call is None:
+                continue
+            try:
+                if await self._post(outcome.call.guild_id, outcome):
+                    posted += 1
+            except Exception as exc:
+                log.info("%d missed slot call(s) wait for Discord (%s)", len(pending) - posted, exc)
+                break
+        return posted
+
+    async def announce_pick(self, pick: Pick) -> None:
+        """Say in the stream's chat which slot was picked, and whose call it was."""
+        call = pick.call
+        await self.replies.say(
+            call.guild_id, call.platform, call.broadcaster_user_id, pick_announcement(pick)
+        )

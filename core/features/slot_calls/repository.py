@@ -1,0 +1,389 @@
+"""Slot call tables: each guild's settings, the calls (one per chat message) and the blacklist."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from core.events import Platform
+from core.storage.db import insert_for
+from core.storage.tables import slot_call_blacklist, slot_call_settings, slot_calls
+
+OPEN = "open"
+PICKED = "picked"
+CLEARED = "cleared"
+
+
+@dataclass(frozen=True)
+class SlotCallSettings:
+    enabled: bool = False
+    channel_id: int | None = None  # as stored; None falls back to SLOT_CALLS_CHANNEL_ID
+    cooldown_seconds: int = 30
+    max_open_per_user: int | None = None  # None: no limit
+    require_link: bool = False
+
+
+@dataclass(frozen=True)
+class SlotCall:
+    id: int
+    guild_id: int
+    platform: Platform
+    broadcaster_user_id: str
+    platform_user_id: str
+    username: str
+    discord_user_id: int | None
+    slot_name: str
+    status: str
+    called_at: datetime
+    posted_at: datetime | None = None
+    closed_at: datetime | None = None
+    closed_by: int | None = None
+
+
+@dataclass(frozen=True)
+class NewSlotCall:
+    guild_id: int
+    event_key: str
+    platform: Platform
+    broadcaster_user_id: str
+    platform_user_id: str
+    username: str
+    discord_user_id: int | None
+    slot_name: str
+    slot_key: str
+    called_at: datetime
+
+
+@dataclass(frozen=True)
+class BlacklistEntry:
+    platform: Platform
+    platform_user_id: str | None
+    username: str
+    reason: str | None
+    added_by: int
+    added_at: datetime
+
+
+# --- settings --------------------------------------------------------------------------------
+
+
+def get_settings(conn: Connection, guild_id: int) -> SlotCallSettings | None:
+    row = conn.execute(
+        sa.select(slot_call_settings).where(slot_call_settings.c.guild_id == guild_id)
+    ).first()
+    if row is None:
+        return None
+    return SlotCallSettings(
+        enabled=bool(row.enabled),
+        channel_id=row.channel_id,
+        cooldown_seconds=int(row.cooldown_seconds),
+        max_open_per_user=row.max_open_per_user,
+        require_link=bool(row.require_link),
+    )
+
+
+def save_settings(
+    conn: Connection, guild_id: int, settings: SlotCallSettings, now: datetime
+) -> None:
+    values = {
+        "enabled": settings.enabled,
+        "channel_id": settings.channel_id,
+        "cooldown_seconds": settings.cooldown_seconds,
+        "max_open_per_user": settings.max_open_per_user,
+        "require_link": settings.require_link,
+        "updated_at": now,
+    }
+    stmt = insert_for(conn, slot_call_settings).values(guild_id=guild_id, **values)
+    conn.execute(
+        stmt.on_conflict_do_update(index_elements=[slot_call_settings.c.guild_id], set_=values)
+    )
+
+
+# --- calls -----------------------------------------------------------------------------------
+
+
+def insert_call(conn: Connection, call: NewSlotCall) -> int | None:
+    """Store ``call``; its id, or None when a call from the same chat message is stored already."""
+    stmt = (
+        insert_for(conn, slot_calls)
+        .values(
+            guild_id=call.guild_id,
+            event_key=call.event_key,
+            platform=str(call.platform),
+            broadcaster_user_id=call.broadcaster_user_id,
+            platform_user_id=call.platform_user_id,
+            username=call.username,
+            discord_user_id=call.discord_user_id,
+            slot_name=call.slot_name,
+            slot_key=call.slot_key,
+            status=OPEN,
+            called_at=call.called_at,
+        )
+        .on_conflict_do_nothing(index_elements=[slot_calls.c.guild_id, slot_calls.c.event_key])
+        .returning(slot_calls.c.id)
+    )
+    return conn.execute(stmt).scalar_one_or_none()
+
+
+def is_event_stored(conn: Connection, guild_id: int, event_key: str) -> bool:
+    query = sa.select(slot_calls.c.id).where(
+        slot_calls.c.guild_id == guild_id, slot_calls.c.event_key == event_key
+    )
+    return conn.execute(query).first() is not None
+
+
+def get_call(conn: Connection, guild_id: int, call_id: int) -> SlotCall | None:
+    query = sa.select(slot_calls).where(
+        slot_calls.c.guild_id == guild_id, slot_calls.c.id == call_id
+    )
+    row = conn.execute(query).first()
+    return None if row is None else _call(row)
+
+
+def last_call_time(
+    conn: Connection, guild_id: int, platform: Platform, platform_user_id: str
+) -> datetime | None:
+    """When this viewer last had a call accepted in the guild (open or not)."""
+    query = sa.select(sa.func.max(slot_calls.c.called_at)).where(
+        slot_calls.c.guild_id == guild_id,
+        slot_calls.c.platform == str(platform),
+        slot_calls.c.platform_user_id == platform_user_id,
+    )
+    return conn.execute(query).scalar_one_or_none()
+
+
+def count_open_calls_of(
+    conn: Connection, guild_id: int, platform: Platform, platform_user_id: str
+) -> int:
+    query = sa.select(sa.func.count()).where(
+        slot_calls.c.guild_id == guild_id,
+        slot_calls.c.status == OPEN,
+        slot_calls.c.platform == str(platform),
+        slot_calls.c.platform_user_id == platform_user_id,
+    )
+    return int(conn.execute(query).scalar_one())
+
+
+def find_open_call_by_key(conn: Connection, guild_id: int, slot_key: str) -> SlotCall | None:
+    query = (
+        sa.select(slot_calls)
+        .where(
+            slot_calls.c.guild_id == guild_id,
+            slot_calls.c.status == OPEN,
+            slot_calls.c.slot_key == slot_key,
+        )
+        .order_by(slot_calls.c.id)
+        .limit(1)
+    )
+    row = conn.execute(query).first()
+    return None if row is None else _call(row)
+
+
+def queue_position(conn: Connection, guild_id: int, call_id: int) -> int:
+    """The open call's place in the guild's queue, 1 for the oldest."""
+    query = sa.select(sa.func.count()).where(
+        slot_calls.c.guild_id == guild_id,
+        slot_calls.c.status == OPEN,
+        slot_calls.c.id <= call_id,
+    )
+    return int(conn.execute(query).scalar_one())
+
+
+def count_open_calls(conn: Connection, guild_id: int) -> int:
+    query = sa.select(sa.func.count()).where(
+        slot_calls.c.guild_id == guild_id, slot_calls.c.status == OPEN
+    )
+    return int(conn.execute(query).scalar_one())
+
+
+def list_open_calls(conn: Connection, guild_id: int, limit: int, offset: int = 0) -> list[SlotCall]:
+    query = (
+        sa.select(slot_calls)
+        .where(slot_calls.c.guild_id == guild_id, slot_calls.c.status == OPEN)
+        .order_by(slot_calls.c.id)
+        .limit(limit)
+        .offset(offset)
+    )
+    return [_call(row) for row in conn.execute(query)]
+
+
+def list_open_call_ids(conn: Connection, guild_id: int) -> list[int]:
+    query = (
+        sa.select(slot_calls.c.id)
+        .where(slot_calls.c.guild_id == guild_id, slot_calls.c.status == OPEN)
+        .order_by(slot_calls.c.id)
+    )
+    return list(conn.execute(query).scalars())
+
+
+def close_call(
+    conn: Connection, guild_id: int, call_id: int, status: str, now: datetime, closed_by: int
+) -> bool:
+    """Close one open call as ``status``; False when it was not open any more."""
+    result = conn.execute(
+        sa.update(slot_calls)
+        .where(
+            slot_calls.c.guild_id == guild_id,
+            slot_calls.c.id == call_id,
+            slot_calls.c.status == OPEN,
+        )
+        .values(status=status, closed_at=now, closed_by=closed_by)
+    )
+    return result.rowcount == 1
+
+
+def close_open_calls(
+    conn: Connection, guild_id: int, status: str, now: datetime, closed_by: int
+) -> int:
+    result = conn.execute(
+        sa.update(slot_calls)
+        .where(slot_calls.c.guild_id == guild_id, slot_calls.c.status == OPEN)
+        .values(status=status, closed_at=now, closed_by=closed_by)
+    )
+    return result.rowcount
+
+
+def mark_posted(conn: Connection, guild_id: int, call_id: int, now: datetime) -> None:
+    conn.execute(
+        sa.update(slot_calls)
+        .where(slot_calls.c.guild_id == guild_id, slot_calls.c.id == call_id)
+        .values(posted_at=now)
+    )
+
+
+def list_unposted_open_calls(
+    conn: Connection, called_after: datetime, called_before: datetime, limit: int
+) -> list[SlotCall]:
+    """Open calls of every guild that were never posted, oldest first (for the retry job)."""
+    query = (
+        sa.select(slot_calls)
+        .where(
+            slot_calls.c.status == OPEN,
+            slot_calls.c.posted_at.is_(None),
+            slot_calls.c.called_at > called_after,
+            slot_calls.c.called_at < called_before,
+        )
+        .order_by(slot_calls.c.id)
+        .limit(limit)
+    )
+    return [_call(row) for row in conn.execute(query)]
+
+
+def _call(row: sa.Row) -> SlotCall:
+    return SlotCall(
+        id=row.id,
+        guild_id=row.guild_id,
+        platform=Platform(row.platform),
+        broadcaster_user_id=row.broadcaster_user_id,
+        platform_user_id=row.platform_user_id,
+        username=row.username,
+        discord_user_id=row.discord_user_id,
+        slot_name=row.slot_name,
+        status=row.status,
+        called_at=row.called_at,
+        posted_at=row.posted_at,
+        closed_at=row.closed_at,
+        closed_by=row.closed_by,
+    )
+
+
+# --- blacklist -------------------------------------------------------------------------------
+
+
+def add_to_blacklist(
+    conn: Connection, guild_id: int, entry: BlacklistEntry, username_key: str
+) -> bool:
+    """Add ``entry``, or update the reason and id of the same name; True when it is new."""
+    values = {
+        "guild_id": guild_id,
+        "platform": str(entry.platform),
+        "platform_user_id": entry.platform_user_id,
+        "username": entry.username,
+        "username_key": username_key,
+        "reason": entry.reason,
+        "added_by": entry.added_by,
+        "added_at": entry.added_at,
+    }
+    existed = conn.execute(
+        sa.select(slot_call_blacklist.c.id).where(
+            slot_call_blacklist.c.guild_id == guild_id,
+            slot_call_blacklist.c.platform == str(entry.platform),
+            slot_call_blacklist.c.username_key == username_key,
+        )
+    ).first()
+    stmt = insert_for(conn, slot_call_blacklist).values(values)
+    conn.execute(
+        stmt.on_conflict_do_update(
+            index_elements=[
+                slot_call_blacklist.c.guild_id,
+                slot_call_blacklist.c.platform,
+                slot_call_blacklist.c.username_key,
+            ],
+            set_={
+                "platform_user_id": stmt.excluded.platform_user_id,
+                "reason": stmt.excluded.reason,
+            },
+        )
+    )
+    return existed is None
+
+
+def remove_from_blacklist(
+    conn: Connection,
+    guild_id: int,
+    platform: Platform,
+    username_key: str,
+    platform_user_ids: list[str],
+) -> int:
+    """Remove entries by that name, or for the accounts now called that; how many went."""
+    matches = slot_call_blacklist.c.username_key == username_key
+    if platform_user_ids:
+        matches = sa.or_(matches, slot_call_blacklist.c.platform_user_id.in_(platform_user_ids))
+    result = conn.execute(
+        sa.delete(slot_call_blacklist).where(
+            slot_call_blacklist.c.guild_id == guild_id,
+            slot_call_blacklist.c.platform == str(platform),
+            matches,
+        )
+    )
+    return result.rowcount
+
+
+def list_blacklist(conn: Connection, guild_id: int) -> list[BlacklistEntry]:
+    query = (
+        sa.select(slot_call_blacklist)
+        .where(slot_call_blacklist.c.guild_id == guild_id)
+        .order_by(slot_call_blacklist.c.username_key)
+    )
+    return [
+        BlacklistEntry(
+            platform=Platform(row.platform),
+            platform_user_id=row.platform_user_id,
+            username=row.username,
+            reason=row.reason,
+            added_by=row.added_by,
+            added_at=row.added_at,
+        )
+        for row in conn.execute(query)
+    ]
+
+
+def is_blacklisted(
+    conn: Connection, guild_id: int, platform: Platform, platform_user_id: str, username_key: str
+) -> bool:
+    """By account id when the entry knows it, else by the name the viewer has now."""
+    query = sa.select(slot_call_blacklist.c.id).where(
+        slot_call_blacklist.c.guild_id == guild_id,
+        slot_call_blacklist.c.platform == str(platform),
+        sa.or_(
+            slot_call_blacklist.c.platform_user_id == platform_user_id,
+            sa.and_(
+                slot_call_blacklist.c.platform_user_id.is_(None),
+                slot_call_blacklist.c.username_key == username_key,
+            ),
+        ),
+    )
+    return conn.execute(query).first() is not None

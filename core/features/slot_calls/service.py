@@ -1,0 +1,326 @@
+"""Slot calls: a viewer types ``!call <slot>`` in chat; the call is checked, stored and queued.
+
+A call is stored once per chat message (unique by the message's event key, in the same
+transaction as every check), so a redelivered or repeated webhook adds nothing. Slot names are
+cleaned before they are kept (see :func:`clean_slot_name`) and compared without case or spaces.
+Every method here is synchronous and uses the database: the bot calls them in a worker thread.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import math
+import secrets
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy.engine import Engine
+
+from core.events import ChatMessageSent, Platform, utc
+from core.features.chat_commands.text import clean_text, without_command_prefix
+from core.features.linking.repository import find_link_by_account
+from core.features.slot_calls import repository
+from core.features.slot_calls.repository import (
+    CLEARED,
+    PICKED,
+    BlacklistEntry,
+    NewSlotCall,
+    SlotCall,
+    SlotCallSettings,
+)
+from core.features.viewers.repository import find_viewer_ids_by_username
+
+MAX_SLOT_NAME = 200
+MAX_COOLDOWN_SECONDS = 3600
+MAX_OPEN_LIMIT = 100
+MAX_USERNAME = 100
+MAX_REASON = 200
+PICK_ATTEMPTS = 5
+
+
+class Verdict(enum.StrEnum):
+    ACCEPTED = "accepted"
+    ALREADY_STORED = "already_stored"  # this chat message made a call before: stay silent
+    UNIDENTIFIED = "unidentified"  # the source gave no user id: stay silent
+    CALLS_OFF = "calls_off"
+    BLACKLISTED = "blacklisted"  # silent, so the viewer gets nothing to argue with
+    EMPTY = "empty"
+    TOO_LONG = "too_long"
+    NOT_LINKED = "not_linked"
+    COOLDOWN = "cooldown"
+    TOO_MANY_OPEN = "too_many_open"
+    ALREADY_OPEN = "already_open"
+
+
+@dataclass(frozen=True)
+class CallOutcome:
+    verdict: Verdict
+    call: SlotCall | None = None  # the new call, or the open one with the same slot
+    position: int | None = None  # that call's place in the queue
+    retry_after_seconds: int = 0  # COOLDOWN
+    limit: int | None = None  # TOO_MANY_OPEN
+    channel_id: int | None = None  # ACCEPTED: where the call is posted
+
+
+@dataclass(frozen=True)
+class SlotCallStatus:
+    settings: SlotCallSettings
+    channel_id: int | None  # the channel calls go to: the stored one, else the default
+    open_calls: int
+
+
+@dataclass(frozen=True)
+class Pick:
+    call: SlotCall
+    open_before: int  # how many calls it was picked from
+    channel_id: int | None  # the guild's slot call channel
+
+
+class InvalidSetting(ValueError):
+    """A setting value out of range; the message says which values work."""
+
+
+def clean_slot_name(text: str) -> str:
+    """The slot name to keep: clean text without the command characters it may start with."""
+    return without_command_prefix(clean_text(text))
+
+
+def slot_key(name: str) -> str:
+    """What two slot names are compared by: no case, no spaces."""
+    return "".join(name.casefold().split())
+
+
+def username_key(name: str) -> str:
+    return clean_text(name).lstrip("@").strip().casefold()
+
+
+class SlotCallService:
+    def __init__(
+        self,
+        engine: Engine,
+        clock: Callable[[], datetime],
+        *,
+        default_channel_id: int | None = None,
+        choose: Callable[[Sequence[int]], int] = secrets.choice,
+    ) -> None:
+        """``default_channel_id`` is SLOT_CALLS_CHANNEL_ID. ``choose`` picks a call id for
+        :meth:`pick`; it must stay a CSPRNG outside tests."""
+        self.engine = engine
+        self.clock = clock
+        self.default_channel_id = default_channel_id
+        self.choose = choose
+
+    # --- calls from chat -------------------------------------------------------------------
+
+    def request(self, guild_id: int, event: ChatMessageSent, slot_text: str) -> CallOutcome:
+        """Check a ``!call`` and store it when every check passes."""
+        user_id = event.viewer.platform_user_id
+        if user_id is None:
+            return CallOutcome(Verdict.UNIDENTIFIED)
+        with self.engine.begin() as conn:
+            if repository.is_event_stored(conn, guild_id, event.key):
+                return CallOutcome(Verdict.ALREADY_STORED)
+            settings = repository.get_settings(conn, guild_id) or SlotCallSettings()
+            if not settings.enabled:
+                return CallOutcome(Verdict.CALLS_OFF)
+            name_key = username_key(event.viewer.username)
+            if repository.is_blacklisted(conn, guild_id, event.platform, user_id, name_key):
+                return CallOutcome(Verdict.BLACKLISTED)
+            name = clean_slot_name(slot_text)
+            if not name:
+                return CallOutcome(Verdict.EMPTY)
+            if len(name) > MAX_SLOT_NAME:
+                return CallOutcome(Verdict.TOO_LONG, limit=MAX_SLOT_NAME)
+            link = find_link_by_account(conn, event.platform, user_id)
+            if settings.require_link and link is None:
+                return CallOutcome(Verdict.NOT_LINKED)
+            called_at = utc(event.occurred_at)
+            last = repository.last_call_time(conn, guild_id, event.platform, user_id)
+            if last is not None and settings.cooldown_seconds > 0:
+                waited = (called_at - utc(last)).total_seconds()
+                if waited < settings.cooldown_seconds:
+                    left = math.ceil(settings.cooldown_seconds - max(0.0, waited))
+                    return CallOutcome(Verdict.COOLDOWN, retry_after_seconds=left)
+            limit = settings.max_open_per_user
+            if limit is not None and (
+                repository.count_open_calls_of(conn, guild_id, event.platform, user_id) >= limit
+            ):
+                return CallOutcome(Verdict.TOO_MANY_OPEN, limit=limit)
+            key = slot_key(name)
+            same = repository.find_open_call_by_key(conn, guild_id, key)
+            if same is not None:
+                position = repository.queue_position(conn, guild_id, same.id)
+                return CallOutcome(Verdict.ALREADY_OPEN, call=same, position=position)
+            new = NewSlotCall(
+                guild_id=guild_id,
+                event_key=event.key,
+                platform=event.platform,
+                broadcaster_user_id=event.broadcaster_user_id,
+                platform_user_id=user_id,
+                username=clean_text(event.viewer.username)[:MAX_USERNAME] or user_id,
+                discord_user_id=link.discord_user_id if link is not None else None,
+                slot_name=name,
+                slot_key=key[:MAX_SLOT_NAME],
+                called_at=called_at,
+            )
+            call_id = repository.insert_call(conn, new)
+            if call_id is None:  # the same message, stored by another process meanwhile
+                return CallOutcome(Verdict.ALREADY_STORED)
+            call = repository.get_call(conn, guild_id, call_id)
+            position = repository.queue_position(conn, guild_id, call_id)
+        return CallOutcome(
+            Verdict.ACCEPTED,
+            call=call,
+            position=position,
+            channel_id=self._channel_of(settings),
+        )
+
+    def mark_posted(self, guild_id: int, call_id: int) -> None:
+        with self.engine.begin() as conn:
+            repository.mark_posted(conn, guild_id, call_id, utc(self.clock()))
+
+    def unposted_calls(
+        self, *, older_than: timedelta, newer_than: timedelta, limit: int = 50
+    ) -> list[CallOutcome]:
+        """Accepted calls whose post never made it (Discord was not connected), with where and
+        at which place they go. ``older_than`` leaves calls being posted right now alone."""
+        now = utc(self.clock())
+        with self.engine.connect() as conn:
+            calls = repository.list_unposted_open_calls(
+                conn, now - newer_than, now - older_than, limit
+            )
+            pending = []
+            for call in calls:
+                settings = repository.get_settings(conn, call.guild_id) or SlotCallSettings()
+                channel_id = self._channel_of(settings)
+                if channel_id is None:
+                    continue
+                position = repository.queue_position(conn, call.guild_id, call.id)
+                pending.append(CallOutcome(Verdict.ACCEPTED, call, position, channel_id=channel_id))
+        return pending
+
+    # --- the queue -------------------------------------------------------------------------
+
+    def open_calls(self, guild_id: int, limit: int, offset: int = 0) -> list[SlotCall]:
+        """Open calls, oldest first (the first one is #1 in the queue)."""
+        with self.engine.connect() as conn:
+            return repository.list_open_calls(conn, guild_id, limit, offset)
+
+    def count_open(self, guild_id: int) -> int:
+        with self.engine.connect() as conn:
+            return repository.count_open_calls(conn, guild_id)
+
+    def pick(self, guild_id: int, picked_by: int) -> Pick | None:
+        """Pick one open call at random (CSPRNG) and record who picked it; None when the queue
+        is empty. Two moderators picking at once get two different calls."""
+        for _ in range(PICK_ATTEMPTS):
+            with self.engine.begin() as conn:
+                ids = repository.list_open_call_ids(conn, guild_id)
+                if not ids:
+                    return None
+                chosen = self.choose(ids)
+                now = utc(self.clock())
+                if repository.close_call(conn, guild_id, chosen, PICKED, now, picked_by):
+                    call = repository.get_call(conn, guild_id, chosen)
+                    settings = repository.get_settings(conn, guild_id) or SlotCallSettings()
+                    if call is not None:
+                        return Pick(call, len(ids), self._channel_of(settings))
+        return None
+
+    def clear(self, guild_id: int, cleared_by: int) -> int:
+        """Close every open call; how many there were."""
+        with self.engine.begin() as conn:
+            return repository.close_open_calls(
+                conn, guild_id, CLEARED, utc(self.clock()), cleared_by
+            )
+
+    # --- settings --------------------------------------------------------------------------
+
+    def status(self, guild_id: int) -> SlotCallStatus:
+        with self.engine.connect() as conn:
+            settings = repository.get_settings(conn, guild_id) or SlotCallSettings()
+            open_calls = repository.count_open_calls(conn, guild_id)
+        return SlotCallStatus(settings, self._channel_of(settings), open_calls)
+
+    def set_enabled(self, guild_id: int, enabled: bool) -> SlotCallStatus:
+        return self._change(guild_id, enabled=enabled)
+
+    def set_channel(self, guild_id: int, channel_id: int | None) -> SlotCallStatus:
+        """Post calls to ``channel_id``; None goes back to SLOT_CALLS_CHANNEL_ID."""
+        return self._change(guild_id, channel_id=channel_id)
+
+    def set_cooldown(self, guild_id: int, seconds: int) -> SlotCallStatus:
+        if not 0 <= seconds <= MAX_COOLDOWN_SECONDS:
+            raise InvalidSetting(f"The cooldown is 0 to {MAX_COOLDOWN_SECONDS} seconds.")
+        return self._change(guild_id, cooldown_seconds=seconds)
+
+    def set_max_open(self, guild_id: int, limit: int | None) -> SlotCallStatus:
+        """At most ``limit`` open calls per viewer; None for no limit."""
+        if limit is not None and not 1 <= limit <= MAX_OPEN_LIMIT:
+            raise InvalidSetting(f"The limit is 1 to {MAX_OPEN_LIMIT} open calls, or off.")
+        return self._change(guild_id, max_open_per_user=limit)
+
+    def set_require_link(self, guild_id: int, required: bool) -> SlotCallStatus:
+        return self._change(guild_id, require_link=required)
+
+    def _change(self, guild_id: int, **changes: object) -> SlotCallStatus:
+        with self.engine.begin() as conn:
+            settings = repository.get_settings(conn, guild_id) or SlotCallSettings()
+            settings = dataclasses.replace(settings, **changes)  # type: ignore[arg-type]
+            repository.save_settings(conn, guild_id, settings, utc(self.clock()))
+        return self.status(guild_id)
+
+    def _channel_of(self, settings: SlotCallSettings) -> int | None:
+        return settings.channel_id or self.default_channel_id
+
+    # --- blacklist -------------------------------------------------------------------------
+
+    def blacklist_add(
+        self,
+        guild_id: int,
+        username: str,
+        *,
+        added_by: int,
+        reason: str | None = None,
+        platform: Platform = Platform.KICK,
+    ) -> bool:
+        """Keep this viewer's calls out (silently); True when they were not on the list.
+
+        The entry holds the account's id when a viewer by that name has chatted, so a rename
+        does not get them off the list; otherwise the name, until they show up.
+        """
+        name = clean_text(username).lstrip("@").strip()[:MAX_USERNAME]
+        if not name:
+            raise InvalidSetting("Name the viewer to blacklist.")
+        reason = clean_text(reason or "")[:MAX_REASON] or None
+        with self.engine.begin() as conn:
+            ids = find_viewer_ids_by_username(conn, platform, name)
+            entry = BlacklistEntry(
+                platform=platform,
+                platform_user_id=ids[0] if len(ids) == 1 else None,
+                username=name,
+                reason=reason,
+                added_by=added_by,
+                added_at=utc(self.clock()),
+            )
+            return repository.add_to_blacklist(conn, guild_id, entry, username_key(name))
+
+    def blacklist_remove(
+        self, guild_id: int, username: str, platform: Platform = Platform.KICK
+    ) -> bool:
+        """True when a viewer by that name (now or when listed) came off the list."""
+        name = clean_text(username).lstrip("@").strip()
+        if not name:
+            return False
+        with self.engine.begin() as conn:
+            ids = find_viewer_ids_by_username(conn, platform, name)
+            removed = repository.remove_from_blacklist(
+                conn, guild_id, platform, username_key(name), ids
+            )
+        return removed > 0
+
+    def blacklist(self, guild_id: int) -> list[BlacklistEntry]:
+        with self.engine.connect() as conn:
+            return repository.list_blacklist(conn, guild_id)

@@ -1,0 +1,211 @@
+"""The whole slot call path: a signed Kick webhook from the fake Kick, through the web app, the
+bus, the chat command router and the slot call service, to an embed on dpytest's Discord and a
+reply in the fake Kick's chat; then a moderator's !pickslot, announced in both places."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from urllib.parse import urlsplit
+
+import discord
+import discord.ext.test as dpytest
+import httpx
+import pytest
+
+from core.config import load_settings
+from core.discord_bot.bot import BotServices, create_bot
+from core.runtime import Runtime
+from tests.conftest import FIXTURES, TEST_FERNET_KEY
+from tests.discord_bot.fake_discord import member_of, say
+from tests.fakes.kick_server import CLIENT_ID, CLIENT_SECRET, FakeKick
+
+STREAMER_ID = 1001
+BOT_URL = "http://bot.test"
+
+
+class Clock:
+    """Real time (Kick's signatures must be fresh), moved on by hand when a test needs it."""
+
+    def __init__(self) -> None:
+        self.now = datetime.now(UTC).replace(microsecond=0)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += timedelta(seconds=seconds)
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def kick(clock):
+    with FakeKick(clock=clock, username="streamer", user_id=STREAMER_ID) as fake:
+        yield fake
+
+
+@pytest.fixture
+async def runtime(tmp_path, kick, clock) -> AsyncIterator[Runtime]:
+    settings = load_settings(
+        {
+            "DATA_DIR": str(tmp_path / "data"),
+            "KICK_API_BASE_URL": kick.url,
+            "KICK_OAUTH_BASE_URL": kick.url,
+            "KICK_SITE_BASE_URL": kick.url,
+            "KICK_CLIENT_ID": CLIENT_ID,
+            "KICK_CLIENT_SECRET": CLIENT_SECRET,
+            "KICK_WEBHOOK_PUBLIC_KEY": kick.public_key_pem,
+            "OAUTH_BASE_URL": BOT_URL,
+            "FLASK_SECRET_KEY": "slot-flow-secret",
+            "TOKEN_ENCRYPTION_KEY": TEST_FERNET_KEY,
+            "KICK_PUSHER_ENABLED": "false",
+        },
+        env_file=None,
+    )
+    runtime = Runtime(settings, clock=clock)
+    runtime.migrate()
+    yield runtime
+    await runtime.chat_commands.close()
+    await runtime.close_kick_chat()
+    runtime.discord.detach()
+    runtime.close()
+
+
+@pytest.fixture
+async def bot(runtime):
+    services = BotServices(
+        runtime.watchtime,
+        runtime.guilds,
+        runtime.health,
+        runtime.kick_setup,
+        slot_calls=runtime.slot_calls,
+        slot_call_chat=runtime.slot_call_chat,
+    )
+    bot = create_bot(services)
+    await bot._async_setup_hook()
+    await bot.load_cogs()
+    dpytest.configure(bot, guilds=["Slot Fans"], text_channels=1, voice_channels=0, members=["mod"])
+    bot._ready.set()  # what logging in does; the runtime's Discord ports wait for it
+    runtime.discord.attach(bot)
+    yield bot
+    await dpytest.empty_queue()
+
+
+@pytest.fixture
+def guild(bot) -> discord.Guild:
+    return dpytest.get_config().guilds[0]
+
+
+@pytest.fixture
+async def moderator(guild) -> discord.Member:
+    mod = member_of(guild, "mod")
+    role = dpytest.backend.make_role(
+        "Moderator", guild, permissions=discord.Permissions(manage_guild=True).value
+    )
+    await dpytest.add_role(mod, role)
+    return mod
+
+
+def local(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.path}?{parts.query}"
+
+
+def connect_streamer(web, connect_link: str) -> None:
+    """The streamer opens the connect link, consents on the fake Kick and comes back."""
+    started = web.get(local(connect_link))
+    assert started.status_code == 302, started.get_data(as_text=True)
+    consent = httpx.get(started.headers["Location"], follow_redirects=False)
+    callback = web.get(local(consent.headers["location"]))
+    assert callback.status_code == 200, callback.get_data(as_text=True)
+
+
+def chat_payload(content: str, message_id: str, said_at: datetime) -> dict:
+    """Kick's example chat message, said in the streamer's channel by viewer 42."""
+    payload = json.loads((FIXTURES / "kick" / "chat.message.sent.json").read_text())
+    payload["broadcaster"]["user_id"] = STREAMER_ID
+    payload["sender"].update(user_id=42, username="slotfan")
+    payload["sender"]["identity"]["badges"] = []
+    payload.update(content=content, message_id=message_id)
+    payload["created_at"] = said_at.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return payload
+
+
+async def settle(runtime: Runtime) -> None:
+    """Run the consumer until the queue is empty, then let commands and chat replies finish."""
+    while await asyncio.to_thread(runtime.bus.backlog):
+        await runtime.bus.deliver_due(runtime.dispatcher)
+    await runtime.chat_commands.flush()
+    await runtime.kick_chat.flush()
+
+
+def discord_messages() -> list[discord.Message]:
+    messages = []
+    while not dpytest.sent_queue.empty():
+        messages.append(dpytest.get_message())
+    return messages
+
+
+async def test_a_call_from_a_kick_webhook_reaches_discord_and_chat_once_and_is_picked(
+    runtime, kick, guild, moderator, clock
+):
+    channel = guild.text_channels[0]
+    result = await runtime.kick_setup.setup(guild.id, moderator.id, "streamer")
+    await asyncio.to_thread(
+        connect_streamer, runtime.create_web_app().test_client(), result.connect_link
+    )
+    await say("!slotcalls on", moderator)
+    await say(f"!slotcalls channel {channel.mention}", moderator)
+    server = runtime.start_web_server()
+    try:
+        webhook = (
+            f"{server.url}/webhooks/kick",
+            "chat.message.sent",
+            chat_payload("!call Book of Dead", "chat-msg-1", clock.now),
+        )
+
+        first = await kick.send_webhook_async(*webhook, message_id="01JSLOTCALLFLOW0000000001")
+        await settle(runtime)
+
+        [posted] = discord_messages()
+        assert posted.channel.id == channel.id
+        [embed] = posted.embeds
+        assert (embed.title, embed.description) == ("Slot call #1", "**Book of Dead**")
+        assert embed.fields[0].value == "slotfan (Kick)"
+        [reply] = kick.chat_messages
+        assert reply.content == "Slot call added: Book of Dead (#1 in the queue)."
+        assert (reply.broadcaster_user_id, reply.reply_to_message_id) == (STREAMER_ID, "chat-msg-1")
+
+        again = await kick.send_webhook_async(*webhook, message_id="01JSLOTCALLFLOW0000000001")
+        redelivered = await kick.send_webhook_async(
+            *webhook, message_id="01JSLOTCALLFLOW0000000002"
+        )
+        await settle(runtime)
+    finally:
+        server.close()
+
+    assert first.json()["status"] == "queued"
+    assert again.json()["status"] == "duplicate"
+    assert redelivered.status_code == 200
+    assert discord_messages() == []
+    assert len(kick.chat_messages) == 1
+    assert runtime.slot_calls.count_open(guild.id) == 1
+
+    [announced] = await say("!pickslot", moderator)
+    await runtime.kick_chat.flush()
+
+    assert announced.channel.id == channel.id
+    assert (announced.embeds[0].title, announced.embeds[0].description) == (
+        "Slot picked",
+        "**Book of Dead**",
+    )
+    assert [m.content for m in kick.chat_messages][1:] == [
+        "Picked slot: Book of Dead, called by @slotfan!"
+    ]
+    assert runtime.slot_calls.count_open(guild.id) == 0

@@ -1,0 +1,115 @@
+"""Slot calls on a real database, with chat through the router and a recording Discord poster."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import pytest
+
+from core.events import ChatMessageSent
+from core.features.chat_commands.router import ChatCommandRouter
+from core.features.guilds.service import GuildService
+from core.features.slot_calls.chat import SlotCallChat
+from core.features.slot_calls.repository import SlotCall
+from core.features.slot_calls.service import SlotCallService
+from tests.features.chat_commands.doubles import T0, RecordingSender, replier_for, webhook_chat
+
+GUILD = 111
+OTHER_GUILD = 222
+CALLS_CHANNEL = 5001
+MODERATOR = 900
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = T0
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += timedelta(seconds=seconds)
+
+
+class RecordingPoster:
+    """A SlotCallPoster that keeps what it posted; ``fail`` makes the next posts raise."""
+
+    def __init__(self) -> None:
+        self.posts: list[tuple[int, SlotCall, int]] = []
+        self.fail: Exception | None = None
+
+    async def post_call(self, channel_id: int, call: SlotCall, position: int) -> bool:
+        if self.fail is not None:
+            raise self.fail
+        self.posts.append((channel_id, call, position))
+        return True
+
+
+class Chat:
+    """Viewers talking in the stream's chat; the clock moves a second per message."""
+
+    def __init__(self, router: ChatCommandRouter, clock: Clock) -> None:
+        self.router = router
+        self.clock = clock
+
+    def message(self, content: str, **sender) -> ChatMessageSent:
+        sender.setdefault("badges", [])
+        self.clock.advance(1)
+        return webhook_chat(content, at=self.clock.now, **sender)
+
+    async def say(self, content: str, guild_id: int = GUILD, **sender) -> ChatMessageSent:
+        event = self.message(content, **sender)
+        await self.deliver(event, guild_id)
+        return event
+
+    async def deliver(self, event: ChatMessageSent, guild_id: int = GUILD) -> None:
+        await self.router.handle(guild_id, event)
+        await self.router.flush()
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def service(engine, clock) -> SlotCallService:
+    return SlotCallService(engine, clock, default_channel_id=CALLS_CHANNEL)
+
+
+@pytest.fixture
+def guilds(engine, clock) -> GuildService:
+    return GuildService(engine, clock)
+
+
+@pytest.fixture
+def sender() -> RecordingSender:
+    return RecordingSender()
+
+
+@pytest.fixture
+def poster() -> RecordingPoster:
+    return RecordingPoster()
+
+
+@pytest.fixture
+def slot_chat(service, poster, sender, guilds) -> SlotCallChat:
+    return SlotCallChat(service, poster, replier_for(sender), guilds.name_of)
+
+
+@pytest.fixture
+def chat(slot_chat, sender, clock) -> Chat:
+    return Chat(ChatCommandRouter(slot_chat.commands(), replier_for(sender)), clock)
+
+
+@pytest.fixture
+def viewer_seen(engine, clock):
+    """Record that a viewer by this id and name chatted (as any chat message does)."""
+    from core.events import Platform, Viewer
+    from core.features.viewers.repository import remember_viewers
+
+    def seen(user_id: int, username: str) -> None:
+        with engine.begin() as conn:
+            remember_viewers(conn, Platform.KICK, [Viewer(str(user_id), username)], clock())
+
+    return seen

@@ -1,0 +1,346 @@
+"""!call and !sr in stream chat: what is stored and posted, and each refusal's answer."""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+
+import pytest
+
+from core.events import Platform
+from core.features.linking.service import LinkingService
+from core.features.slot_calls.chat import pick_announcement
+from tests.features.slot_calls.conftest import CALLS_CHANNEL, GUILD, MODERATOR, OTHER_GUILD
+
+
+@pytest.fixture
+def calls_on(service):
+    service.set_enabled(GUILD, True)
+    return service
+
+
+async def test_an_accepted_call_is_stored_posted_and_answered(calls_on, chat, sender, poster):
+    event = await chat.say("!call Book of Dead", sender_id=42, username="slotfan")
+
+    [(channel_id, call, position)] = poster.posts
+    assert (channel_id, position) == (CALLS_CHANNEL, 1)
+    assert (call.guild_id, call.slot_name, call.username, call.platform_user_id) == (
+        GUILD,
+        "Book of Dead",
+        "slotfan",
+        "42",
+    )
+    assert call.called_at == event.occurred_at
+    [line] = sender.sent
+    assert line.text == "Slot call added: Book of Dead (#1 in the queue)."
+    assert line.reply_to_message_id == event.event_id
+    [stored] = calls_on.open_calls(GUILD, 10)
+    assert stored.posted_at is not None
+
+
+async def test_sr_is_the_same_command_and_calls_queue_up_in_order(calls_on, chat, sender, poster):
+    await chat.say("!call Book of Dead", sender_id=1)
+    await chat.say("!SR Gates of Olympus", sender_id=2)
+    await chat.say("!Call   Sweet   Bonanza  ", sender_id=3)
+
+    assert [(call.slot_name, position) for _, call, position in poster.posts] == [
+        ("Book of Dead", 1),
+        ("Gates of Olympus", 2),
+        ("Sweet Bonanza", 3),
+    ]
+    assert sender.texts[-1] == "Slot call added: Sweet Bonanza (#3 in the queue)."
+
+
+async def test_the_same_chat_message_twice_makes_one_call_and_one_answer(
+    calls_on, chat, sender, poster
+):
+    event = chat.message("!call Book of Dead")
+
+    await chat.deliver(event)
+    await chat.router.handle(GUILD, event)  # a redelivery the router remembers
+    await chat.router.flush()
+    chat.router._recent = type(chat.router._recent)()  # a restarted process forgets
+    await chat.deliver(event)
+
+    assert len(poster.posts) == 1
+    assert len(sender.sent) == 1
+    assert calls_on.count_open(GUILD) == 1
+
+
+async def test_calls_while_they_are_off_are_refused(service, chat, sender, poster):
+    await chat.say("!call Book of Dead")
+    service.set_enabled(GUILD, True)
+    service.set_enabled(GUILD, False)
+    await chat.say("!sr Book of Dead")
+
+    assert sender.texts == ["Slot calls are off right now."] * 2
+    assert poster.posts == []
+
+
+@pytest.mark.parametrize("content", ["!call", "!call    ", "!sr \u200b\u200d", "!call !!!"])
+async def test_a_call_without_a_slot_name_asks_for_one(calls_on, chat, sender, poster, content):
+    await chat.say(content)
+
+    assert sender.texts == ["Please name a slot: !call <slot>"]
+    assert poster.posts == []
+
+
+async def test_a_slot_name_over_200_characters_is_refused(calls_on, chat, sender, poster):
+    await chat.say("!call " + "x" * 201)
+    await chat.say("!call " + "y" * 200, sender_id=7)
+
+    assert sender.texts[0] == "That slot name is too long (200 characters at most)."
+    assert [len(call.slot_name) for _, call, _ in poster.posts] == [200]
+
+
+async def test_a_viewer_waits_30_seconds_between_calls_by_default(
+    calls_on, chat, sender, poster, clock
+):
+    await chat.say("!call Book of Dead")  # at t+1
+    clock.advance(10)
+    await chat.say("!call Gates of Olympus")  # at t+12: 19 s left
+    await chat.say("!call Sugar Rush", sender_id=5)  # another viewer is not held
+    clock.advance(16)
+    await chat.say("!call Gates of Olympus")  # at t+30 -> 1 s left
+    await chat.say("!call Gates of Olympus")  # at t+31
+
+    assert sender.texts[1] == "Please wait 19 s before your next slot call."
+    assert sender.texts[3] == "Please wait 1 s before your next slot call."
+    assert [call.slot_name for _, call, _ in poster.posts] == [
+        "Book of Dead",
+        "Sugar Rush",
+        "Gates of Olympus",
+    ]
+
+
+async def test_the_cooldown_can_be_changed_or_turned_off(calls_on, chat, sender, poster):
+    calls_on.set_cooldown(GUILD, 0)
+
+    await chat.say("!call Book of Dead")
+    await chat.say("!call Gates of Olympus")
+
+    assert len(poster.posts) == 2
+
+
+async def test_open_calls_per_viewer_are_unlimited_until_a_limit_is_set(
+    calls_on, chat, sender, poster
+):
+    calls_on.set_cooldown(GUILD, 0)
+    for slot in ["A1", "A2", "A3"]:
+        await chat.say(f"!call {slot}")
+    calls_on.set_max_open(GUILD, 3)
+
+    await chat.say("!call A4")
+    await chat.say("!call B1", sender_id=8)
+
+    assert sender.texts[3] == "You already have 3 open slot calls; wait until one is picked."
+    assert [call.slot_name for _, call, _ in poster.posts] == ["A1", "A2", "A3", "B1"]
+
+
+async def test_a_limit_counts_only_open_calls(calls_on, chat, sender, poster):
+    calls_on.set_cooldown(GUILD, 0)
+    calls_on.set_max_open(GUILD, 1)
+    await chat.say("!call A1")
+    await chat.say("!call A2")
+    calls_on.pick(GUILD, MODERATOR)
+    await chat.say("!call A3")
+
+    assert sender.texts[1] == "You already have 1 open slot call; wait until one is picked."
+    assert [call.slot_name for _, call, _ in poster.posts] == ["A1", "A3"]
+
+
+@pytest.mark.parametrize(
+    "again", ["book of dead", "BOOK OF DEAD", "Book  of   Dead", "bookofdead", "Book\u200bof Dead"]
+)
+async def test_a_slot_already_in_the_queue_is_refused_whatever_its_case_or_spaces(
+    calls_on, chat, sender, poster, again
+):
+    await chat.say("!call Sugar Rush", sender_id=1)
+    await chat.say("!call Book of Dead", sender_id=2)
+
+    await chat.say(f"!call {again}", sender_id=3)
+
+    assert sender.texts[-1] == "Already in the queue: Book of Dead (#2)."
+    assert len(poster.posts) == 2
+
+
+async def test_a_picked_slot_can_be_called_again(calls_on, chat, sender, poster):
+    await chat.say("!call Book of Dead", sender_id=1)
+    calls_on.pick(GUILD, MODERATOR)
+
+    await chat.say("!call Book of Dead", sender_id=2)
+
+    assert sender.texts[-1] == "Slot call added: Book of Dead (#1 in the queue)."
+
+
+async def test_blacklisted_viewers_are_ignored_without_an_answer(calls_on, chat, sender, poster):
+    calls_on.blacklist_add(GUILD, "@Troll", added_by=MODERATOR, reason="spam")
+
+    await chat.say("!call Book of Dead", sender_id=66, username="troll")
+    await chat.say("!call Book of Dead", sender_id=67, username="nice")
+
+    assert len(sender.sent) == 1
+    assert [call.username for _, call, _ in poster.posts] == ["nice"]
+
+
+async def test_a_blacklisted_viewer_stays_out_after_renaming(calls_on, chat, viewer_seen):
+    viewer_seen(66, "troll")
+    calls_on.blacklist_add(GUILD, "troll", added_by=MODERATOR)
+
+    await chat.say("!call Book of Dead", sender_id=66, username="troll_renamed")
+
+    assert calls_on.count_open(GUILD) == 0
+
+
+async def test_link_first_refuses_viewers_without_a_linked_account(
+    calls_on, chat, sender, poster, engine, clock, guilds
+):
+    guilds.ensure_guild(GUILD, "Slot Fans")
+    calls_on.set_require_link(GUILD, True)
+    LinkingService(engine, clock).link(
+        guild_id=GUILD,
+        discord_user_id=31337,
+        platform=Platform.KICK,
+        platform_user_id="42",
+        username="linked_fan",
+    )
+
+    await chat.say("!call Book of Dead", sender_id=41, username="stranger")
+    await chat.say("!call Book of Dead", sender_id=42, username="linked_fan")
+
+    assert sender.texts[0] == (
+        "Please link your Kick account first: type !link in Slot Fans's Discord."
+    )
+    [(_, call, _)] = poster.posts
+    assert (call.username, call.discord_user_id) == ("linked_fan", 31337)
+
+
+async def test_a_linked_viewer_is_posted_with_their_member_even_when_links_are_optional(
+    calls_on, chat, poster, engine, clock
+):
+    LinkingService(engine, clock).link(
+        guild_id=OTHER_GUILD,  # links are the Discord user's, wherever they linked
+        discord_user_id=31337,
+        platform=Platform.KICK,
+        platform_user_id="42",
+        username="linked_fan",
+    )
+
+    await chat.say("!call Book of Dead", sender_id=42, username="linked_fan")
+
+    assert poster.posts[0][1].discord_user_id == 31337
+
+
+async def test_a_reply_never_echoes_what_could_trigger_another_bot(calls_on, chat, sender, poster):
+    await chat.say("!call !ban streamer", sender_id=1)
+    await chat.say("!call /timeout someone 600", sender_id=2)
+    await chat.say("!call \uff01points all", sender_id=3)  # a full-width exclamation mark
+
+    assert sender.texts == [
+        "Slot call added: ban streamer (#1 in the queue).",
+        "Slot call added: timeout someone 600 (#2 in the queue).",
+        "Slot call added: points all (#3 in the queue).",
+    ]
+    for text in sender.texts:
+        assert not text.startswith(("!", "/"))
+
+
+async def test_without_a_channel_the_call_is_kept_and_answered_but_not_posted(
+    engine, clock, poster, sender, guilds, caplog
+):
+    from core.features.chat_commands.router import ChatCommandRouter
+    from core.features.slot_calls.chat import SlotCallChat
+    from core.features.slot_calls.service import SlotCallService
+    from tests.features.chat_commands.doubles import replier_for
+    from tests.features.slot_calls.conftest import Chat
+
+    service = SlotCallService(engine, clock, default_channel_id=None)
+    service.set_enabled(GUILD, True)
+    slot_chat = SlotCallChat(service, poster, replier_for(sender), guilds.name_of)
+    chat = Chat(ChatCommandRouter(slot_chat.commands(), replier_for(sender)), clock)
+    caplog.set_level(logging.INFO)
+
+    await chat.say("!call Book of Dead")
+
+    assert poster.posts == []
+    assert sender.texts == ["Slot call added: Book of Dead (#1 in the queue)."]
+    assert "no slot call channel is set" in caplog.text
+
+
+async def test_a_failed_post_keeps_the_call_and_still_answers(calls_on, chat, sender, poster):
+    poster.fail = RuntimeError("the Discord bot is not connected yet")
+
+    await chat.say("!call Book of Dead")
+
+    assert sender.texts == ["Slot call added: Book of Dead (#1 in the queue)."]
+    [call] = calls_on.open_calls(GUILD, 10)
+    assert call.posted_at is None
+
+
+async def test_two_guilds_on_one_channel_keep_their_own_queues_and_channels(
+    service, chat, sender, poster
+):
+    service.set_enabled(GUILD, True)
+    service.set_enabled(OTHER_GUILD, True)
+    service.set_channel(OTHER_GUILD, 7002)
+    event = chat.message("!call Book of Dead")
+
+    await chat.deliver(event, GUILD)
+    await chat.deliver(event, OTHER_GUILD)
+
+    assert sorted((channel, call.guild_id) for channel, call, _ in poster.posts) == [
+        (CALLS_CHANNEL, GUILD),
+        (7002, OTHER_GUILD),
+    ]
+    assert [len(service.open_calls(g, 10)) for g in (GUILD, OTHER_GUILD)] == [1, 1]
+
+
+def test_a_pick_is_announced_with_the_callers_name() -> None:
+    from core.features.slot_calls.repository import SlotCall
+    from core.features.slot_calls.service import Pick
+
+    call = SlotCall(
+        1, GUILD, Platform.KICK, "1", "42", "slotfan", None, "/Book of Dead", "picked",
+        datetime(2030, 1, 1, tzinfo=UTC),
+    )  # fmt: skip
+    assert pick_announcement(Pick(call, 3, None)) == (
+        "Picked slot: Book of Dead, called by @slotfan!"
+    )
+
+
+async def test_a_call_discord_missed_is_posted_by_the_next_retry(
+    calls_on, chat, slot_chat, poster, clock, caplog
+):
+    poster.fail = RuntimeError("the Discord bot is not connected yet")
+    await chat.say("!call Book of Dead", sender_id=1)
+    await chat.say("!call Sugar Rush", sender_id=2)
+
+    assert await retry(slot_chat, clock, seconds=0) == 0  # too fresh: its post may be under way
+    caplog.set_level(logging.INFO)
+    assert await retry(slot_chat, clock, seconds=31) == 0  # Discord still away
+    assert "2 missed slot call(s) wait for Discord" in caplog.text
+    poster.fail = None
+    assert await retry(slot_chat, clock, seconds=60) == 2
+    assert await retry(slot_chat, clock, seconds=60) == 0
+
+    assert [(call.slot_name, position) for _, call, position in poster.posts] == [
+        ("Book of Dead", 1),
+        ("Sugar Rush", 2),
+    ]
+    assert all(call.posted_at is not None for call in calls_on.open_calls(GUILD, 10))
+
+
+async def test_missed_calls_older_than_ten_minutes_are_left_alone(
+    calls_on, chat, slot_chat, poster, clock
+):
+    poster.fail = RuntimeError("the Discord bot is not connected yet")
+    await chat.say("!call Book of Dead")
+    poster.fail = None
+
+    assert await retry(slot_chat, clock, seconds=601) == 0
+    assert poster.posts == []
+
+
+async def retry(slot_chat, clock, *, seconds: float) -> int:
+    clock.advance(seconds)
+    return await slot_chat.post_pending()

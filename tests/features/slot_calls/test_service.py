@@ -1,0 +1,186 @@
+"""The slot call queue: settings, picks, clearing and the blacklist, per guild, on both backends."""
+
+from __future__ import annotations
+
+import pytest
+
+from core.features.slot_calls.service import (
+    InvalidSetting,
+    SlotCallService,
+    Verdict,
+    clean_slot_name,
+    slot_key,
+)
+from tests.features.chat_commands.doubles import webhook_chat
+from tests.features.slot_calls.conftest import CALLS_CHANNEL, GUILD, MODERATOR, OTHER_GUILD
+
+
+def call(service: SlotCallService, clock, slot: str, guild_id: int = GUILD, **sender):
+    clock.advance(60)
+    event = webhook_chat(f"!call {slot}", at=clock.now, **sender)
+    return service.request(guild_id, event, slot)
+
+
+@pytest.mark.parametrize(
+    ("typed", "kept"),
+    [
+        ("  Book   of Dead ", "Book of Dead"),
+        ("Book\u200b of\u200d Dead\u2060", "Book of Dead"),
+        ("\u202eDead of Book", "Dead of Book"),
+        ("!!/Book of Dead", "Book of Dead"),
+        ("\uff01Book of Dead", "Book of Dead"),
+        ("Book\nof\tDead", "Book of Dead"),
+        ("\u3164", ""),
+        ("**Book** of @everyone", "**Book** of @everyone"),  # kept; Discord shows it inert
+    ],
+)
+def test_slot_names_are_kept_clean(typed, kept) -> None:
+    assert clean_slot_name(typed) == kept
+
+
+def test_slot_names_compare_without_case_or_spaces() -> None:
+    assert slot_key("Book of Dead") == slot_key("BOOKOF dead") == "bookofdead"
+
+
+def test_calls_are_off_until_turned_on_and_settings_are_stored(service) -> None:
+    status = service.status(GUILD)
+    assert (status.settings.enabled, status.channel_id, status.open_calls) == (
+        False,
+        CALLS_CHANNEL,
+        0,
+    )
+    assert status.settings.cooldown_seconds == 30
+    assert status.settings.max_open_per_user is None
+
+    service.set_enabled(GUILD, True)
+    service.set_channel(GUILD, 7001)
+    service.set_cooldown(GUILD, 5)
+    service.set_max_open(GUILD, 2)
+    status = service.set_require_link(GUILD, True)
+
+    assert (status.settings.enabled, status.channel_id) == (True, 7001)
+    assert (status.settings.cooldown_seconds, status.settings.max_open_per_user) == (5, 2)
+    assert status.settings.require_link is True
+    assert service.status(OTHER_GUILD).settings.enabled is False
+    assert service.set_channel(GUILD, None).channel_id == CALLS_CHANNEL
+
+
+@pytest.mark.parametrize("seconds", [-1, 3601])
+def test_a_cooldown_out_of_range_is_refused(service, seconds) -> None:
+    with pytest.raises(InvalidSetting, match="0 to 3600 seconds"):
+        service.set_cooldown(GUILD, seconds)
+
+
+@pytest.mark.parametrize("limit", [0, -2, 101])
+def test_a_limit_out_of_range_is_refused(service, limit) -> None:
+    with pytest.raises(InvalidSetting, match="1 to 100"):
+        service.set_max_open(GUILD, limit)
+
+
+def test_a_call_already_stored_changes_nothing(service, clock) -> None:
+    service.set_enabled(GUILD, True)
+    event = webhook_chat("!call Book of Dead", at=clock.now)
+
+    first = service.request(GUILD, event, "Book of Dead")
+    again = service.request(GUILD, event, "Book of Dead")
+
+    assert (first.verdict, again.verdict) == (Verdict.ACCEPTED, Verdict.ALREADY_STORED)
+    assert service.count_open(GUILD) == 1
+
+
+def test_a_pick_takes_one_open_call_and_records_who_picked_it(engine, clock) -> None:
+    offered: list[list[int]] = []
+
+    def choose(ids):
+        offered.append(list(ids))
+        return ids[1]
+
+    service = SlotCallService(engine, clock, choose=choose)
+    service.set_enabled(GUILD, True)
+    for user_id, slot in enumerate(["Book of Dead", "Sugar Rush", "Gates of Olympus"], start=1):
+        call(service, clock, slot, sender_id=user_id)
+
+    pick = service.pick(GUILD, MODERATOR)
+
+    assert pick is not None
+    assert (pick.call.slot_name, pick.call.status, pick.call.closed_by) == (
+        "Sugar Rush",
+        "picked",
+        MODERATOR,
+    )
+    assert pick.open_before == 3
+    assert len(offered[0]) == 3
+    assert [c.slot_name for c in service.open_calls(GUILD, 10)] == [
+        "Book of Dead",
+        "Gates of Olympus",
+    ]
+
+
+def test_picks_use_the_systems_csprng_and_reach_every_call(service, clock) -> None:
+    import secrets
+
+    assert service.choose is secrets.choice
+    service.set_enabled(GUILD, True)
+    service.set_cooldown(GUILD, 0)
+    for index in range(3):
+        call(service, clock, f"Slot {index}", sender_id=index + 1)
+    picked = set()
+    while (pick := service.pick(GUILD, MODERATOR)) is not None:
+        picked.add(pick.call.slot_name)
+    assert picked == {"Slot 0", "Slot 1", "Slot 2"}
+
+
+def test_an_empty_queue_has_nothing_to_pick(service) -> None:
+    assert service.pick(GUILD, MODERATOR) is None
+
+
+def test_clearing_closes_every_open_call_of_that_guild_only(service, clock) -> None:
+    for guild_id in (GUILD, OTHER_GUILD):
+        service.set_enabled(guild_id, True)
+        call(service, clock, "Book of Dead", guild_id, sender_id=1)
+        call(service, clock, "Sugar Rush", guild_id, sender_id=2)
+
+    assert service.clear(GUILD, MODERATOR) == 2
+    assert service.clear(GUILD, MODERATOR) == 0
+    assert service.count_open(GUILD) == 0
+    assert service.count_open(OTHER_GUILD) == 2
+
+
+def test_picks_never_reach_into_another_guild(service, clock) -> None:
+    service.set_enabled(OTHER_GUILD, True)
+    call(service, clock, "Book of Dead", OTHER_GUILD)
+
+    assert service.pick(GUILD, MODERATOR) is None
+    assert service.count_open(OTHER_GUILD) == 1
+
+
+def test_the_blacklist_is_listed_and_removed_by_name(service, viewer_seen) -> None:
+    viewer_seen(66, "Troll")
+
+    assert service.blacklist_add(GUILD, "@troll", added_by=MODERATOR, reason="spam") is True
+    assert service.blacklist_add(GUILD, "TROLL", added_by=MODERATOR, reason="again") is False
+    assert service.blacklist_add(GUILD, "nobody_yet", added_by=MODERATOR) is True
+
+    entries = service.blacklist(GUILD)
+    assert [(e.username, e.platform_user_id, e.reason) for e in entries] == [
+        ("nobody_yet", None, None),
+        ("troll", "66", "again"),
+    ]
+    assert service.blacklist(OTHER_GUILD) == []
+    assert service.blacklist_remove(GUILD, "Troll") is True
+    assert service.blacklist_remove(GUILD, "Troll") is False
+    assert [e.username for e in service.blacklist(GUILD)] == ["nobody_yet"]
+
+
+def test_a_renamed_viewer_comes_off_the_blacklist_by_their_new_name(service, viewer_seen) -> None:
+    viewer_seen(66, "troll")
+    service.blacklist_add(GUILD, "troll", added_by=MODERATOR)
+    viewer_seen(66, "reformed")
+
+    assert service.blacklist_remove(GUILD, "reformed") is True
+    assert service.blacklist(GUILD) == []
+
+
+def test_blacklisting_needs_a_name(service) -> None:
+    with pytest.raises(InvalidSetting, match="Name the viewer"):
+        service.blacklist_add(GUILD, " @ \u200b", added_by=MODERATOR)
