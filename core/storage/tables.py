@@ -388,3 +388,73 @@ raffle_winners = Table(
     Column("ticket", BigInteger, nullable=False),
     Column("counter", Integer, nullable=False),
 )
+
+# --- raffle wagers ---------------------------------------------------------------------------
+
+shuffle_settings = Table(
+    "shuffle_settings",
+    metadata,
+    Column("guild_id", Snowflake, primary_key=True, autoincrement=False),
+    Column("affiliate_url", Text, nullable=True),  # encrypted: it holds the affiliate's key
+    Column("campaign_codes", Text, nullable=False, server_default=""),  # comma-separated
+    Column("verified_role_id", Snowflake, nullable=True),
+    Column("updated_at", UTCDateTime, nullable=False),
+    # Polling: a rate limit or a failure backs the guild off until next_poll_at.
+    Column("poll_failures", Integer, nullable=False, server_default="0"),
+    Column("next_poll_at", UTCDateTime, nullable=True),
+    Column("last_success_at", UTCDateTime, nullable=True),
+    Column("last_problem", String(200), nullable=True),
+    Column("last_problem_at", UTCDateTime, nullable=True),
+)
+
+shuffle_link_requests = Table(
+    "shuffle_link_requests",
+    metadata,
+    Column("guild_id", Snowflake, primary_key=True, autoincrement=False),
+    Column("discord_user_id", Snowflake, primary_key=True, autoincrement=False),
+    Column("username", String(64), nullable=False),
+    Column("requested_at", UTCDateTime, nullable=False),
+)
+
+shuffle_links = Table(
+    "shuffle_links",
+    metadata,
+    Column("guild_id", Snowflake, primary_key=True, autoincrement=False),
+    Column("account_key", String(64), primary_key=True),  # the Shuffle name, case-folded
+    Column("username", String(64), nullable=False),
+    Column("discord_user_id", Snowflake, nullable=False),
+    Column("verified_by", Snowflake, nullable=False),
+    Column("verified_at", UTCDateTime, nullable=False),
+    UniqueConstraint("guild_id", "discord_user_id"),
+)
+
+# The last lifetime total seen for every account under the guild's codes.
+shuffle_wager_totals = Table(
+    "shuffle_wager_totals",
+    metadata,
+    Column("guild_id", Snowflake, primary_key=True, autoincrement=False),
+    Column("account_key", String(64), primary_key=True),
+    Column("username", String(64), nullable=False),
+    Column("total_cents", BigInteger, nullable=False),
+    Column("seen_at", UTCDateTime, nullable=False),
+)
+
+# When each period's baseline was taken (its first successful poll).
+shuffle_wager_periods = Table(
+    "shuffle_wager_periods",
+    metadata,
+    Column("guild_id", Snowflake, primary_key=True, autoincrement=False),
+    Column("period_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("baseline_at", UTCDateTime, nullable=False),
+)
+
+shuffle_wager_progress = Table(
+    "shuffle_wager_progress",
+    metadata,
+    Column("period_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("account_key", String(64), primary_key=True),
+    Column("guild_id", Snowflake, nullable=False),
+    Column("baseline_cents", BigInteger, nullable=False),
+    Column("tickets_given", BigInteger, nullable=False, server_default="0"),
+    Column("updated_at", UTCDateTime, nullable=False),
+)

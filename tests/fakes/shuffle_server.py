@@ -93,7 +93,10 @@ class FakeShuffle:
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
         self._thread = threading.Thread(
-            target=self._server.serve_forever, name="fake-shuffle", daemon=True
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.05},  # how long stop() waits for the loop to notice
+            name="fake-shuffle",
+            daemon=True,
         )
         self._thread.start()
         return self
