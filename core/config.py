@@ -94,6 +94,13 @@ class RaffleSettings:
 
 
 @dataclass(frozen=True)
+class ShuffleSettings:
+    """Wager tickets from Shuffle's affiliate statistics (URL and codes are per guild)."""
+
+    poll_interval_seconds: int = 300
+
+
+@dataclass(frozen=True)
 class SlotCallsSettings:
     channel_id: int | None = None
 
@@ -119,6 +126,7 @@ class Settings:
     slot_calls: SlotCallsSettings = field(default_factory=SlotCallsSettings)
     logging: LoggingSettings = field(default_factory=LoggingSettings)
     token_encryption_key: str | None = field(default=None, repr=False)
+    shuffle: ShuffleSettings = field(default_factory=ShuffleSettings)
 
 
 class _Reader:
@@ -252,6 +260,11 @@ def load_settings(
             format=read.choice("LOG_FORMAT", "text", ("text", "json"), upper=False),
         ),
         token_encryption_key=read.text("TOKEN_ENCRYPTION_KEY"),
+        shuffle=ShuffleSettings(
+            poll_interval_seconds=read.whole(
+                "SHUFFLE_POLL_INTERVAL_SECONDS", 300, minimum=60, unit="seconds"
+            )
+        ),
     )
     if read.problems:
         raise SettingsError(read.problems)
