@@ -271,6 +271,9 @@ raffle_periods = Table(
     Column("closed_at", UTCDateTime, nullable=True),
     Column("snapshot_hash", String(64), nullable=True),
     Column("eligible", Text, nullable=True),  # JSON list of "platform:user_id", frozen at close
+    # Announcements still to post (an outbox: retried until Discord takes them).
+    Column("open_announced", Boolean, nullable=False, server_default=sa.false()),
+    Column("close_announced", Boolean, nullable=False, server_default=sa.false()),
     Index(None, "guild_id", "status"),
     # At most one period per guild is open or waiting to open.
     Index(
@@ -367,12 +370,14 @@ raffle_draws = Table(
     Column("requested_by", Snowflake, nullable=True),  # None: the automatic draw
     Column("requested_at", UTCDateTime, nullable=False),
     Column("forced", Boolean, nullable=False, server_default=sa.false()),
+    Column("forced_by", Snowflake, nullable=True),
     Column("beacon_round", BigInteger, nullable=True),
     Column("beacon_randomness", String(128), nullable=True),
     Column("first_counter", Integer, nullable=True),
     Column("drawn_at", UTCDateTime, nullable=True),
     Column("attempts", Integer, nullable=False, server_default="0"),
     Column("last_error", String(200), nullable=True),
+    Column("announced", Boolean, nullable=False, server_default=sa.false()),
     Index(None, "guild_id", "period_id"),
     Index(None, "status"),
 )

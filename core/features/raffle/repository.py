@@ -134,6 +134,7 @@ class Draw:
     requested_by: int | None
     requested_at: datetime
     forced: bool
+    forced_by: int | None
     beacon_round: int | None
     beacon_randomness: str | None
     first_counter: int | None
@@ -234,6 +235,13 @@ def find_last_closed_period(conn: Connection, guild_id: int) -> Period | None:
     )
     row = conn.execute(query).first()
     return None if row is None else _period(row)
+
+
+def get_period(conn: Connection, period_id: int) -> Period:
+    """A period known to exist."""
+    return _period(
+        conn.execute(sa.select(raffle_periods).where(raffle_periods.c.id == period_id)).one()
+    )
 
 
 def find_period_by_id(conn: Connection, period_id: int) -> Period | None:
@@ -920,12 +928,11 @@ def list_waiting_draws(conn: Connection) -> list[Draw]:
     return [_draw(conn, row) for row in conn.execute(query.order_by(raffle_draws.c.id))]
 
 
-def lock_draw(conn: Connection, draw_id: int) -> Draw | None:
-    """The draw, row-locked (PostgreSQL) so that two processes do not complete it twice."""
-    row = conn.execute(
-        sa.select(raffle_draws).where(raffle_draws.c.id == draw_id).with_for_update()
-    ).first()
-    return None if row is None else _draw(conn, row)
+def get_draw(conn: Connection, draw_id: int, *, lock: bool = False) -> Draw:
+    """A draw known to exist; ``lock`` takes its row lock (PostgreSQL) so that two processes
+    do not complete it twice."""
+    query = sa.select(raffle_draws).where(raffle_draws.c.id == draw_id)
+    return _draw(conn, conn.execute(query.with_for_update() if lock else query).one())
 
 
 def note_draw_attempt(conn: Connection, draw_id: int, error: str) -> None:
@@ -947,6 +954,7 @@ def complete_draw(
     beacon_randomness: str | None,
     first_counter: int,
     winners: list[Winner],
+    forced_by: int | None = None,
 ) -> None:
     conn.execute(
         sa.update(raffle_draws)
@@ -958,6 +966,7 @@ def complete_draw(
             beacon_round=beacon_round,
             beacon_randomness=beacon_randomness,
             first_counter=first_counter,
+            forced_by=forced_by,
             last_error=None,
         )
     )
@@ -1000,6 +1009,7 @@ def _draw(conn: Connection, row: sa.Row) -> Draw:
         requested_by=row.requested_by,
         requested_at=row.requested_at,
         forced=bool(row.forced),
+        forced_by=row.forced_by,
         beacon_round=row.beacon_round,
         beacon_randomness=row.beacon_randomness,
         first_counter=row.first_counter,
@@ -1021,3 +1031,54 @@ def usernames_of(conn: Connection, platform_ids: list[tuple[str, str]]) -> dict[
         for row in conn.execute(query):
             found[f"{row.platform}:{row.platform_user_id}"] = row.username
     return found
+
+
+# --- announcements (an outbox of flags) ------------------------------------------------------
+
+
+def list_unannounced_periods(conn: Connection) -> list[tuple[Period, str]]:
+    """``(period, "opened" | "closed")`` for each announcement not posted yet, oldest first."""
+    p = raffle_periods.c
+    query = sa.select(raffle_periods).where(
+        sa.or_(
+            sa.and_(p.status == "open", p.open_announced.is_(False)),
+            sa.and_(p.status == "closed", p.close_announced.is_(False)),
+        )
+    )
+    # A period that opened and closed while nobody could post has only its close to announce.
+    return [
+        (period, "opened" if period.status == "open" else "closed")
+        for period in (_period(row) for row in conn.execute(query.order_by(p.id)))
+    ]
+
+
+def mark_announced(conn: Connection, period_id: int, what: str) -> None:
+    column = "open_announced" if what == "opened" else "close_announced"
+    conn.execute(
+        sa.update(raffle_periods).where(raffle_periods.c.id == period_id).values({column: True})
+    )
+
+
+def list_unannounced_draws(conn: Connection) -> list[Draw]:
+    query = sa.select(raffle_draws).where(
+        raffle_draws.c.status == "done", raffle_draws.c.announced.is_(False)
+    )
+    return [_draw(conn, row) for row in conn.execute(query.order_by(raffle_draws.c.id))]
+
+
+def mark_draw_announced(conn: Connection, draw_id: int) -> None:
+    conn.execute(sa.update(raffle_draws).where(raffle_draws.c.id == draw_id).values(announced=True))
+
+
+def cancel_period(conn: Connection, period_id: int) -> None:
+    """A scheduled period that never opened."""
+    conn.execute(
+        sa.update(raffle_periods)
+        .where(raffle_periods.c.id == period_id, raffle_periods.c.status == "scheduled")
+        .values(status="cancelled")
+    )
+
+
+def list_guild_ids_with_open_period(conn: Connection) -> list[int]:
+    query = sa.select(raffle_periods.c.guild_id).where(raffle_periods.c.status == "open")
+    return list(conn.execute(query.order_by(raffle_periods.c.guild_id)).scalars())

@@ -47,6 +47,8 @@ def upgrade() -> None:
         sa.Column("closed_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("snapshot_hash", sa.String(length=64), nullable=True),
         sa.Column("eligible", sa.Text(), nullable=True),
+        sa.Column("open_announced", sa.Boolean(), server_default=sa.false(), nullable=False),
+        sa.Column("close_announced", sa.Boolean(), server_default=sa.false(), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_raffle_periods")),
     )
     op.create_index(
@@ -167,12 +169,14 @@ def upgrade() -> None:
         sa.Column("requested_by", sa.BigInteger(), nullable=True),
         sa.Column("requested_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("forced", sa.Boolean(), server_default=sa.false(), nullable=False),
+        sa.Column("forced_by", sa.BigInteger(), nullable=True),
         sa.Column("beacon_round", sa.BigInteger(), nullable=True),
         sa.Column("beacon_randomness", sa.String(length=128), nullable=True),
         sa.Column("first_counter", sa.Integer(), nullable=True),
         sa.Column("drawn_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("attempts", sa.Integer(), server_default="0", nullable=False),
         sa.Column("last_error", sa.String(length=200), nullable=True),
+        sa.Column("announced", sa.Boolean(), server_default=sa.false(), nullable=False),
         sa.ForeignKeyConstraint(
             ["period_id"],
             ["raffle_periods.id"],
@@ -209,7 +213,9 @@ def downgrade() -> None:
     op.drop_index(op.f("ix_raffle_gifts_status_release_at"), table_name="raffle_gifts")
     op.drop_table("raffle_gifts")
     op.drop_table("raffle_watch_progress")
-    op.drop_index(op.f("ix_raffle_balances_guild_id_period_id_tickets"), table_name="raffle_balances")
+    op.drop_index(
+        op.f("ix_raffle_balances_guild_id_period_id_tickets"), table_name="raffle_balances"
+    )
     op.drop_table("raffle_balances")
     op.drop_index(
         op.f("ix_raffle_ledger_guild_id_period_id_platform_platform_user_id"),
