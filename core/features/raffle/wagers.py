@@ -168,12 +168,13 @@ class WagerService:
         engine: Engine,
         cipher: TokenCipher,
         *,
-        tickets_per_thousand: Callable[[int], int],
         make_client: ClientFactory = ShuffleClient,
         interval_seconds: int = 300,
         clock: Callable[[], datetime],
+        tickets_per_thousand: Callable[[int], int] | None = None,
     ) -> None:
-        """``tickets_per_thousand(guild_id)`` is the guild's rate (the raffle's settings)."""
+        """``tickets_per_thousand(guild_id)`` overrides the rate; by default it is the guild's
+        raffle setting (tickets per $1,000 wagered, 20 unless changed)."""
         self.engine = engine
         self.cipher = cipher
         self.tickets_per_thousand = tickets_per_thousand
@@ -209,8 +210,8 @@ class WagerService:
             repository.update_settings(conn, guild_id, utc(self.clock()), verified_role_id=role_id)
 
     def status(self, guild_id: int) -> WagerStatus:
-        rate = self.tickets_per_thousand(guild_id)
         with self.engine.connect() as conn:
+            rate = self._rate(conn, guild_id)
             settings = repository.find_settings(conn, guild_id)
             period = raffle_repository.find_open_period(conn, guild_id)
             baseline_at = (
@@ -340,9 +341,8 @@ class WagerService:
                 rows = await client.fetch_wagers(url)
         except ShuffleError as exc:
             return await asyncio.to_thread(self._record_problem, guild_id, exc, now)
-        rate = await asyncio.to_thread(self.tickets_per_thousand, guild_id)
         return await asyncio.to_thread(
-            self.apply_rows, guild_id, rows, settings.campaign_codes, rate, now
+            self.apply_rows, guild_id, rows, settings.campaign_codes, now
         )
 
     def apply_rows(
@@ -350,7 +350,6 @@ class WagerService:
         guild_id: int,
         rows: Sequence[WagerRow],
         campaign_codes: Sequence[str],
-        tickets_per_thousand: int,
         now: datetime,
     ) -> PollResult:
         """Take one successful reply: record totals, set the period's baseline if this is its
@@ -376,9 +375,8 @@ class WagerService:
                 ),
                 now,
             )
-            awards = self._award(
-                conn, guild_id, period.id, {**known, **totals}, tickets_per_thousand, now
-            )
+            rate = self._rate(conn, guild_id)
+            awards = self._award(conn, guild_id, period.id, {**known, **totals}, rate, now)
         return PollResult(
             guild_id, "ok", tuple(awards), accounts=len(totals), is_baseline=is_baseline
         )
@@ -452,6 +450,11 @@ class WagerService:
             retry_at.isoformat(timespec="seconds"),
         )
         return PollResult(guild_id, outcome, retry_at=retry_at, problem=error.message)
+
+    def _rate(self, conn: Connection, guild_id: int) -> int:
+        if self.tickets_per_thousand is not None:
+            return self.tickets_per_thousand(guild_id)
+        return raffle_repository.get_settings(conn, guild_id).wager_thousand_tickets
 
     def _guild_ids_due(self, now: datetime) -> list[int]:
         with self.engine.connect() as conn:

@@ -13,12 +13,10 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from core.config import RaffleSettings
 from core.events import Platform
 from core.features.linking import repository as linking_repository
 from core.features.linking.repository import AccountLink
 from core.features.raffle import repository as raffle_repository
-from core.features.raffle.service import RaffleService
 from core.features.raffle.wagers import (
     WagerRefused,
     WagerService,
@@ -362,12 +360,12 @@ def test_a_replayed_poll_awards_once(h: Harness) -> None:
     h.open_period()
     h.verify(ALICE, "alice", kick_user_id=ALICE_KICK)
     rows = [WagerRow("alice", CAMPAIGN_CODE, 100_000)]
-    h.wagers.apply_rows(GUILD, rows, (CAMPAIGN_CODE,), 20, h.clock())
+    h.wagers.apply_rows(GUILD, rows, (CAMPAIGN_CODE,), h.clock())
     rows = [WagerRow("alice", CAMPAIGN_CODE, 300_000)]
-    first = h.wagers.apply_rows(GUILD, rows, (CAMPAIGN_CODE,), 20, h.clock())
-    again = h.wagers.apply_rows(GUILD, rows, (CAMPAIGN_CODE,), 20, h.clock())
+    first = h.wagers.apply_rows(GUILD, rows, (CAMPAIGN_CODE,), h.clock())
+    again = h.wagers.apply_rows(GUILD, rows, (CAMPAIGN_CODE,), h.clock())
     older = [WagerRow("alice", CAMPAIGN_CODE, 200_000)]  # a late, stale reply
-    stale = h.wagers.apply_rows(GUILD, older, (CAMPAIGN_CODE,), 20, h.clock())
+    stale = h.wagers.apply_rows(GUILD, older, (CAMPAIGN_CODE,), h.clock())
     assert [a.tickets for a in first.awards] == [40]
     assert again.awards == stale.awards == ()
     assert h.balance() == 40
@@ -377,9 +375,7 @@ def test_a_replayed_poll_awards_once(h: Harness) -> None:
 def test_concurrent_polls_award_once(h: Harness) -> None:
     h.open_period()
     h.verify(ALICE, "alice", kick_user_id=ALICE_KICK)
-    h.wagers.apply_rows(
-        GUILD, [WagerRow("alice", CAMPAIGN_CODE, 0)], (CAMPAIGN_CODE,), 20, h.clock()
-    )
+    h.wagers.apply_rows(GUILD, [WagerRow("alice", CAMPAIGN_CODE, 0)], (CAMPAIGN_CODE,), h.clock())
     barrier = threading.Barrier(8)
     awarded: list[int] = []
     errors: list[BaseException] = []
@@ -389,7 +385,7 @@ def test_concurrent_polls_award_once(h: Harness) -> None:
         try:
             barrier.wait(timeout=10)
             rows = [WagerRow("alice", CAMPAIGN_CODE, cents)]
-            result = h.wagers.apply_rows(GUILD, rows, (CAMPAIGN_CODE,), 20, h.clock())
+            result = h.wagers.apply_rows(GUILD, rows, (CAMPAIGN_CODE,), h.clock())
             with lock:
                 awarded.extend(a.tickets for a in result.awards)
         except BaseException as exc:  # surfaced below
@@ -482,8 +478,8 @@ def test_without_an_open_period_nothing_is_given(sqlite_h: Harness) -> None:
 
 def test_the_rate_comes_from_the_guilds_raffle_settings(sqlite_h: Harness) -> None:
     h = sqlite_h
-    raffle = RaffleService(h.engine, RaffleSettings(), h.clock)
-    h.wagers.tickets_per_thousand = lambda guild_id: raffle.rates(guild_id).wager_thousand_tickets
+    h.wagers.tickets_per_thousand = None  # the default: the guild's raffle setting
+    assert h.wagers.status(GUILD).tickets_per_thousand == 20
     with h.engine.begin() as conn:
         raffle_repository.update_settings(conn, GUILD, wager_thousand_tickets=50)
     h.open_period()
@@ -493,6 +489,7 @@ def test_the_rate_comes_from_the_guilds_raffle_settings(sqlite_h: Harness) -> No
     h.shuffle.add_wager("alice", "100")
     h.poll()
     assert h.balance() == 5
+    assert h.wagers.status(GUILD).tickets_per_thousand == 50
 
 
 def test_guilds_are_apart(sqlite_h: Harness) -> None:
