@@ -30,6 +30,7 @@ from core.features.connections.setup import KickSetup
 from core.features.connections.subscriptions import SYNC_EVERY_SECONDS, SubscriptionKeeper
 from core.features.guilds.service import GuildService
 from core.features.linking.service import LinkingService
+from core.features.raffle.wagers import PollResult, WagerService
 from core.features.watchtime.service import TickResult, WatchtimeService
 from core.health import HealthReport, run_check
 from core.metrics import Metrics
@@ -156,6 +157,13 @@ class Runtime:
             self.metrics,
         )
         self.kick_setup = self._build_kick_setup()
+        # --- raffle wagers: each guild's Shuffle affiliate statistics, polled into tickets ---
+        self.wagers = WagerService(
+            self.engine,
+            self.cipher,
+            interval_seconds=settings.shuffle.poll_interval_seconds,
+            clock=clock,
+        )
 
     def _build_kick_setup(self) -> KickSetup:
         kick = self.settings.kick
@@ -292,6 +300,7 @@ class Runtime:
             jobs.append(self.run_kick_upkeep(stop))
         if self.pusher is not None:
             jobs.append(self.pusher.run(stop))
+        jobs.append(self.run_wager_polls(stop))
         try:
             await asyncio.gather(*jobs)
         finally:
@@ -341,6 +350,20 @@ class Runtime:
             next_at = started + ticks * interval
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), timeout=max(0.0, next_at - time.monotonic()))
+
+    async def poll_wagers(self, now: datetime | None = None) -> list[PollResult]:
+        """Poll the Shuffle statistics of every guild that is due (not backing off) once."""
+        return await self.wagers.poll_due(now)
+
+    async def run_wager_polls(self, stop: asyncio.Event) -> None:
+        interval = self.settings.shuffle.poll_interval_seconds
+        while not stop.is_set():
+            try:
+                await self.poll_wagers()
+            except Exception:
+                log.exception("Shuffle wager polls failed; trying again at the next interval")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=interval)
 
     def tick_all(self, now: datetime | None = None) -> list[TickResult]:
         now = now or self.clock()

@@ -10,6 +10,9 @@ answers 404. Amounts are written as exact JSON numbers (``1234.56``), or as stri
         shuffle.fail_next("429", retry_after=3)
         ...  # the next request is rate limited, the one after it answers the totals
 
+For a whole-bot test, :func:`connect_guild` points a guild at the fake and :func:`verify_player`
+ties a Discord member to a Shuffle name; ``await runtime.poll_wagers()`` then runs one poll.
+
 Failure kinds: ``"429"``, ``"400"`` (both rate limits), ``"too_many"`` (200 with
 ``{"message": "TOO_MANY_REQUEST"}``), ``"too_many_list"`` (200 with
 ``[{"error": "TOO_MANY_REQUEST"}]``), ``"challenge"`` (a Cloudflare challenge page, 403 HTML)
@@ -26,7 +29,10 @@ from dataclasses import dataclass
 from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
+
+if TYPE_CHECKING:
+    from core.features.raffle.wagers import WagerService
 
 AFFILIATE_KEY = "7f3c2a10-5d4e-4b8a-9c61-fake0affiliate"
 CAMPAIGN_CODE = "STREAMER"
@@ -219,3 +225,19 @@ class FakeShuffle:
             f'"campaignCode":{json.dumps(player.campaign_code)},'
             f'"wagerAmount":{amount}}}'
         )
+
+
+def connect_guild(
+    wagers: WagerService, guild_id: int, fake: FakeShuffle, codes: str = CAMPAIGN_CODE
+) -> None:
+    """Set the guild's affiliate URL to the fake and its campaign codes, as an admin would."""
+    wagers.set_affiliate_url(guild_id, fake.affiliate_url)
+    wagers.set_campaign_codes(guild_id, codes)
+
+
+def verify_player(
+    wagers: WagerService, guild_id: int, discord_user_id: int, name: str, admin_id: int = 1
+) -> None:
+    """The member asks for ``name`` (``!linkshuffle``) and an admin confirms it."""
+    wagers.request_link(guild_id, discord_user_id, name)
+    wagers.verify(guild_id, admin_id=admin_id, discord_user_id=discord_user_id, name=name)
