@@ -139,7 +139,13 @@ async def _discord(runtime, stop: asyncio.Event) -> None:  # type: ignore[no-unt
         return
     from core.discord_bot.bot import BotServices, create_bot, run_bot
 
-    services = BotServices(runtime.watchtime, runtime.guilds, runtime.health, runtime.kick_setup)
+    services = BotServices(
+        runtime.watchtime,
+        runtime.guilds,
+        runtime.health,
+        runtime.kick_setup,
+        wagers=runtime.wagers,
+    )
     # Slash commands are uploaded to Discord only when the command set changes.
     bot = create_bot(
         services, command_hash_path=runtime.settings.data_dir / "discord-commands.sha256"

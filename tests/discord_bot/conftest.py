@@ -167,4 +167,10 @@ def services_with_kick(make_runtime) -> BotServices:
     """Every service the bot can get, Kick setup included, from a real Runtime with no Kick app
     configured (so nothing reaches Kick): for tests about the whole set of cogs and commands."""
     runtime = make_runtime()
-    return BotServices(runtime.watchtime, runtime.guilds, runtime.health, runtime.kick_setup)
+    return BotServices(
+        runtime.watchtime,
+        runtime.guilds,
+        runtime.health,
+        runtime.kick_setup,
+        wagers=runtime.wagers,
+    )

@@ -81,6 +81,11 @@ async def test_every_cog_loads_and_no_command_name_or_alias_repeats(
         "health",
         "kick",
         "check_kick_config",
+        # wager tickets (Shuffle)
+        "linkshuffle",
+        "verifyshuffle",
+        "unlinkshuffle",
+        "shuffle",
     }
 
 

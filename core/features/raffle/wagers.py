@@ -103,6 +103,7 @@ class Verified:
     link: ShuffleLink
     role_id: int | None  # the role to give, when the guild set one
     replaced: str | None  # the Shuffle name the member was verified as before
+    has_kick_link: bool  # without one, tickets wait until the member links Kick
 
 
 def tickets_for(wagered_cents: int, tickets_per_thousand: int) -> int:
@@ -293,14 +294,18 @@ class WagerService:
                 raise WagerRefused("Someone verified that account a moment ago; check again.")
             repository.delete_request(conn, guild_id, discord_user_id)
             settings = repository.find_settings(conn, guild_id)
+            kick = linking_repository.find_link_by_discord_user(
+                conn, Platform.KICK, discord_user_id
+            )
         return Verified(
             link,
             settings.verified_role_id if settings else None,
             current.username if current is not None else None,
+            has_kick_link=kick is not None,
         )
 
     def unlink(self, guild_id: int, discord_user_id: int) -> ShuffleLink | None:
-        """Forget the member's Shuffle account and any request; the old link, if any.
+        """Forget the member's Shuffle account and any request; returns the old link, if any.
 
         Tickets already given stay; the account's progress stays too, so linking it again
         later in the period gives nothing twice."""
@@ -309,6 +314,11 @@ class WagerService:
             repository.delete_link_of_member(conn, guild_id, discord_user_id)
             repository.delete_request(conn, guild_id, discord_user_id)
         return link
+
+    def verified_role(self, guild_id: int) -> int | None:
+        with self.engine.connect() as conn:
+            settings = repository.find_settings(conn, guild_id)
+        return settings.verified_role_id if settings else None
 
     def link_of(self, guild_id: int, discord_user_id: int) -> ShuffleLink | None:
         with self.engine.connect() as conn:
