@@ -37,10 +37,11 @@ from core.platforms.shuffle.api import (
     RateLimited,
     ShuffleClient,
     ShuffleError,
+    ShuffleRefused,
     mask_url,
 )
 from core.platforms.shuffle.payloads import WagerRow, account_key
-from core.security.secrets import TokenCipher
+from core.security.secrets import MissingSecret, TokenCipher
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +51,7 @@ MAX_BACKOFF_SECONDS = 3600
 MAX_CODES = 20
 _NAME = re.compile(r"^[A-Za-z0-9_.\-]{2,32}$")
 _CODE = re.compile(r"^[A-Za-z0-9_\-]{1,32}$")
+UNREADABLE_URL = "the stored link cannot be decrypted (TOKEN_ENCRYPTION_KEY changed?); set it again"
 
 
 class WagerRefused(Exception):
@@ -223,7 +225,10 @@ class WagerService:
             pending = repository.count_requests(conn, guild_id)
         masked = None
         if settings is not None and settings.affiliate_url is not None:
-            masked = mask_url(self.cipher.decrypt(settings.affiliate_url))
+            try:
+                masked = mask_url(self.cipher.decrypt(settings.affiliate_url))
+            except MissingSecret:
+                masked = f"({UNREADABLE_URL})"
         return WagerStatus(
             masked_url=masked,
             campaign_codes=settings.campaign_codes if settings else (),
@@ -345,7 +350,11 @@ class WagerService:
         settings = await asyncio.to_thread(self._settings_of, guild_id)
         if settings is None or settings.affiliate_url is None or not settings.campaign_codes:
             return PollResult(guild_id, "not_configured")
-        url = self.cipher.decrypt(settings.affiliate_url)
+        try:
+            url = self.cipher.decrypt(settings.affiliate_url)
+        except MissingSecret:
+            error = ShuffleRefused(None, UNREADABLE_URL)
+            return await asyncio.to_thread(self._record_problem, guild_id, error, now)
         try:
             async with self.make_client() as client:
                 rows = await client.fetch_wagers(url)

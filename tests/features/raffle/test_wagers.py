@@ -600,3 +600,15 @@ def test_a_replaced_shuffle_account_does_not_earn_twice(sqlite_h: Harness) -> No
     h.verify(ALICE, "alice")
     h.poll()
     assert h.balance() == 20
+
+
+def test_a_link_stored_under_another_key_is_reported_not_polled(sqlite_h: Harness) -> None:
+    h = sqlite_h
+    other_key = "b3RoZXIta2V5LW90aGVyLWtleS1vdGhlci1rZXktMzI="  # base64 of 32 bytes
+    h.wagers.cipher = TokenCipher(other_key)  # TOKEN_ENCRYPTION_KEY changed since it was stored
+    result = h.poll()
+    assert result.outcome == "failed"
+    assert h.shuffle.requests == []
+    status = h.wagers.status(GUILD)
+    assert "cannot be decrypted" in (status.masked_url or "")
+    assert "cannot be decrypted" in (status.last_problem or "")
