@@ -335,3 +335,36 @@ async def test_status_shows_the_setup_the_last_poll_and_who_waits(
     assert "This period's baseline: taken at its first successful poll" in content
     assert f"- {alice.mention} asks for **under\\_score**" in content
     assert "waiting for an admin: 1" in content
+
+
+async def test_when_the_message_cannot_be_deleted_the_admin_is_told_to(
+    manager: discord.Member, shuffle: FakeShuffle, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def no_manage_messages(self: discord.Message, *args: object, **kwargs: object) -> None:
+        raise discord.Forbidden(dpytest.backend.FakeRequest(403, "Forbidden"), "Missing Access")
+
+    monkeypatch.setattr(discord.Message, "delete", no_manage_messages)
+    [reply] = await say(f"!shuffle url {shuffle.affiliate_url}", manager)
+    assert "I couldn't delete your message: delete it yourself" in reply.content
+    assert AFFILIATE_KEY not in reply.content
+
+
+async def test_verify_of_an_account_another_member_holds_is_refused(
+    manager: discord.Member, alice: discord.Member, guild_a: discord.Guild, wagers: WagerService
+) -> None:
+    bob = member_of(guild_a, "bob")
+    await say("!linkshuffle shared", alice)
+    wagers.request_link(guild_a.id, bob.id, "shared")
+    wagers.verify(guild_a.id, admin_id=1, discord_user_id=bob.id, name="shared")
+    [reply] = await say(f"!verifyshuffle {alice.mention} shared", manager)
+    assert "already verified for another member; !unlinkshuffle them first" in reply.content
+    assert wagers.link_of(guild_a.id, alice.id) is None
+
+
+async def test_asking_again_for_ones_own_verified_account_is_refused(
+    manager: discord.Member, alice: discord.Member
+) -> None:
+    await say("!linkshuffle alice_s", alice)
+    await say(f"!verifyshuffle {alice.mention} alice_s", manager)
+    [reply] = await say("!linkshuffle Alice_S", alice)
+    assert reply.content == "You are already verified as alice\\_s on Shuffle."
