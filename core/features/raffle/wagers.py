@@ -176,8 +176,9 @@ class WagerService:
         clock: Callable[[], datetime],
         tickets_per_thousand: Callable[[int], int] | None = None,
     ) -> None:
-        """``tickets_per_thousand(guild_id)`` overrides the rate; by default it is the guild's
-        raffle setting (tickets per $1,000 wagered, 20 unless changed)."""
+        """``tickets_per_thousand(guild_id)`` overrides the rate (for tests: it is called inside
+        the poll's transaction, so it must not use the database); by default the rate is the
+        guild's raffle setting (tickets per $1,000 wagered, 20 unless changed)."""
         self.engine = engine
         self.cipher = cipher
         self.tickets_per_thousand = tickets_per_thousand
