@@ -91,6 +91,8 @@ class RolesSettings:
 class RaffleSettings:
     auto_draw: bool = False
     announcement_channel_id: int | None = None
+    # A drand-style public randomness beacon (GET /info, GET /public/<round>).
+    beacon_url: str = "https://api.drand.sh"
 
 
 @dataclass(frozen=True)
@@ -253,6 +255,7 @@ def load_settings(
         raffle=RaffleSettings(
             auto_draw=bool(read.flag("RAFFLE_AUTO_DRAW", False)),
             announcement_channel_id=read.snowflake("RAFFLE_ANNOUNCEMENT_CHANNEL_ID"),
+            beacon_url=read.url("RAFFLE_BEACON_URL", RaffleSettings.beacon_url) or "",
         ),
         slot_calls=SlotCallsSettings(channel_id=read.snowflake("SLOT_CALLS_CHANNEL_ID")),
         logging=LoggingSettings(

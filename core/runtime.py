@@ -24,12 +24,15 @@ from core.bus.embedded import EmbeddedBus
 from core.bus.replay import DatabaseReplayGuard, RedisReplayGuard, ReplayGuard
 from core.config import Settings, load_settings
 from core.discord_bot.gateway import DiscordGateway
-from core.events import ChatMessageSent, StreamEnded, StreamStarted, utc
+from core.discord_bot.outbound.raffle import DiscordRaffleAnnouncer
+from core.events import ChatMessageSent, StreamEnded, StreamStarted, SubscriptionsGifted, utc
 from core.features.connections.service import AppToken, KickConnections
 from core.features.connections.setup import KickSetup
 from core.features.connections.subscriptions import SYNC_EVERY_SECONDS, SubscriptionKeeper
 from core.features.guilds.service import GuildService
 from core.features.linking.service import LinkingService
+from core.features.raffle.beacon import HttpBeacon
+from core.features.raffle.service import RaffleService
 from core.features.raffle.wagers import PollResult, WagerService
 from core.features.watchtime.service import TickResult, WatchtimeService
 from core.health import HealthReport, run_check
@@ -147,11 +150,20 @@ class Runtime:
             clock=clock,
             broadcaster_of_subscription=self.connections.broadcaster_of_subscription,
         )
+        # --- raffle: periods, the ticket ledger, verifiable draws ---
+        self.raffle = RaffleService(
+            self.engine,
+            settings.raffle,
+            clock,
+            beacon=HttpBeacon(settings.raffle.beacon_url),
+            announcer=DiscordRaffleAnnouncer(self.discord),
+        )
         self.dispatcher = Dispatcher(
             {
                 ChatMessageSent: [self.watchtime.record_chat],
                 StreamStarted: [self.watchtime.record_stream_status],
                 StreamEnded: [self.watchtime.record_stream_status],
+                SubscriptionsGifted: [self.raffle.record_gift],
             },
             self.guilds.guilds_tracking,
             self.metrics,
@@ -345,11 +357,22 @@ class Runtime:
                     last_prune = time.monotonic()
             except Exception:
                 log.exception("scheduled job failed; retrying at the next tick")
+            try:
+                await self.run_raffle()
+            except Exception:
+                log.exception("raffle job failed; retrying at the next tick")
             ticks += 1
             # Ticks stay on a fixed schedule: a slow tick does not push the next ones later.
             next_at = started + ticks * interval
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), timeout=max(0.0, next_at - time.monotonic()))
+
+    async def run_raffle(self, now: datetime | None = None) -> None:
+        """The raffle's timed work after each watchtime tick: period transitions (catching up on
+        any missed while the bot was down), watchtime tickets, gift holds, draws waiting for the
+        beacon; then the announcements Discord has not taken yet."""
+        await asyncio.to_thread(self.raffle.run_scheduled, now)
+        await self.raffle.announce_pending()
 
     async def poll_wagers(self, now: datetime | None = None) -> list[PollResult]:
         """Poll the Shuffle statistics of every guild that is due (not backing off) once."""

@@ -23,11 +23,13 @@ from discord.ext import commands
 
 from core.discord_bot.cogs.health import HealthCog
 from core.discord_bot.cogs.kick import KickCog
+from core.discord_bot.cogs.raffle import RaffleCog
 from core.discord_bot.cogs.raffle_wagers import RaffleWagersCog
 from core.discord_bot.cogs.watchtime import WatchtimeCog
 from core.discord_bot.render import NO_MENTIONS
 from core.features.connections.setup import KickSetup
 from core.features.guilds.service import GuildService
+from core.features.raffle.service import RaffleService
 from core.features.raffle.wagers import WagerService
 from core.features.watchtime.service import WatchtimeService
 from core.health import HealthReport
@@ -60,6 +62,7 @@ class BotServices:
     guilds: GuildService
     health: Callable[[], HealthReport]
     kick: KickSetup | None = None
+    raffle: RaffleService | None = None
     wagers: WagerService | None = None
 
 
@@ -148,6 +151,8 @@ def build_cogs(services: BotServices) -> list[commands.Cog]:
     ]
     if services.kick is not None:
         cogs.append(KickCog(services.kick))
+    if services.raffle is not None:
+        cogs.append(RaffleCog(services.raffle))
     if services.wagers is not None:
         cogs.append(RaffleWagersCog(services.wagers))
     return cogs

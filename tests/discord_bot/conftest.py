@@ -172,5 +172,6 @@ def services_with_kick(make_runtime) -> BotServices:
         runtime.guilds,
         runtime.health,
         runtime.kick_setup,
+        raffle=runtime.raffle,
         wagers=runtime.wagers,
     )

@@ -1,0 +1,1 @@
+"""Discord implementations of the features' outbound ports."""
