@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import subprocess
+import sys
 import uuid
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 
-from core.__main__ import main
 from core.config import load_settings
 from core.events import ChatMessageSent, Platform, Viewer
 from core.runtime import Runtime
@@ -23,6 +26,7 @@ from tests.conftest import TEST_FERNET_KEY
 from tests.fakes.beacon_server import FakeBeacon, fake_randomness
 from tests.features.raffle.support import Clock, RecordingAnnouncer, add_viewer, gift
 
+REPO = Path(__file__).resolve().parents[3]
 GUILD = 424242
 BROADCASTER = "555"
 CHANNEL = 9090
@@ -81,7 +85,7 @@ def stream_hour(runtime: Runtime, clock: Clock, watchers: list[str]) -> None:
     asyncio.run(runtime.run_raffle())
 
 
-def test_a_month_of_raffle_ends_in_a_verifiable_draw(environment, clock, tmp_path, capsys):
+def test_a_month_of_raffle_ends_in_a_verifiable_draw(environment, clock, tmp_path):
     values = environment
     runtime = Runtime(load_settings(values, env_file=None), clock=clock)
     try:
@@ -156,18 +160,32 @@ def test_a_month_of_raffle_ends_in_a_verifiable_draw(environment, clock, tmp_pat
     finally:
         runtime.close()
 
-    # --- anyone can check it with the CLI ---
+    # --- anyone can check it with the CLI (a real process: the CLI configures logging) ---
     out = tmp_path / "proof"
-    assert main(["raffle", "export", str(march.id), "--out", str(out)]) == 0
+    exported = cli("raffle", "export", str(march.id), "--out", str(out))
+    assert exported.returncode == 0, exported.stderr
     proof_path = out / f"raffle-{march.id}-proof.json"
     ledger_path = out / f"raffle-{march.id}-ledger.json"
-    capsys.readouterr()
-    assert main(["raffle", "verify", str(proof_path), str(ledger_path)]) == 0
-    assert capsys.readouterr().out.startswith("match: 1 draw(s)")
+    verified = cli("raffle", "verify", str(proof_path), str(ledger_path))
+    assert (verified.returncode, verified.stdout.split(":")[0]) == (0, "match")
 
     ledger = json.loads(ledger_path.read_text("utf-8"))
     assert {e["source"] for e in ledger["entries"]} == {"watchtime", "gift"}
     ledger["entries"][0]["amount"] += 1  # one ticket more for somebody
     ledger_path.write_text(json.dumps(ledger), "utf-8")
-    assert main(["raffle", "verify", str(proof_path), str(ledger_path)]) == 1
-    assert "MISMATCH" in capsys.readouterr().out
+    tampered = cli("raffle", "verify", str(proof_path), str(ledger_path))
+    assert tampered.returncode == 1
+    assert tampered.stdout.startswith("MISMATCH:")
+    assert "snapshot hash" in tampered.stdout
+
+
+def cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "core", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=os.getcwd(),
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        check=False,
+    )
