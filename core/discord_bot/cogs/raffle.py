@@ -35,7 +35,8 @@ class RaffleCog(commands.Cog, name="Raffle"):
         try:
             return await asyncio.to_thread(call, *args, **kwargs)
         except RaffleRefused as refusal:
-            await ctx.send(str(refusal), allowed_mentions=NO_MENTIONS)
+            # Refusals can quote what a user typed (a Kick name, a reference): shown literally.
+            await ctx.send(inert(str(refusal)), allowed_mentions=NO_MENTIONS)
             return None
 
     # --- everyone --------------------------------------------------------------------------

@@ -211,3 +211,35 @@ def drain() -> list[discord.Message]:
     while not dpytest.sent_queue.empty():
         posted.append(dpytest.get_message())
     return posted
+
+
+async def test_refusals_during_an_open_period(manager, alice, sqlite_engine) -> None:
+    await say("!rafflestart", manager)
+    assert text(await say("!tickets", alice)) == (
+        "Link your Kick account first (!link) to collect tickets."
+    )
+    assert text(await say(f"!rafflestats {alice.mention}", manager)) == (
+        "That member has not linked a Kick account."
+    )
+    assert text(await say(f"!raffleremove {alice.mention} 5", manager)) == (
+        "That member has not linked a Kick account, so they cannot hold tickets."
+    )
+    assert text(await say("!rafflesetdate 2030-06-20 2030-06-25", manager)).startswith(
+        "The period is already open, so it cannot start later than now"
+    )
+    assert text(await say("!raffleinclude nobody", manager)) == (
+        "I don't know a Kick viewer by that name."
+    )
+    add_viewer(sqlite_engine, "k9", "streamer_bot")
+    assert (
+        text(await say("!raffleinclude streamer_bot", manager)) == "streamer\\_bot is not excluded."
+    )
+    assert text(await say("!raffleexclude streamer_bot", manager)) == (
+        "streamer\\_bot is excluded from the raffle."
+    )
+    assert text(await say("!raffleexclude @streamer_bot", manager)) == (
+        "streamer\\_bot is already excluded."
+    )
+    assert text(await say(f"!rafflegive {alice.mention} 0", manager)).startswith(
+        "Pick a number from 1 to 1000000."
+    )
