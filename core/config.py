@@ -91,6 +91,15 @@ class RolesSettings:
 class RaffleSettings:
     auto_draw: bool = False
     announcement_channel_id: int | None = None
+    # A drand-style public randomness beacon (GET /info, GET /public/<round>).
+    beacon_url: str = "https://api.drand.sh"
+
+
+@dataclass(frozen=True)
+class ShuffleSettings:
+    """Wager tickets from Shuffle's affiliate statistics (URL and codes are per guild)."""
+
+    poll_interval_seconds: int = 300
 
 
 @dataclass(frozen=True)
@@ -119,6 +128,7 @@ class Settings:
     slot_calls: SlotCallsSettings = field(default_factory=SlotCallsSettings)
     logging: LoggingSettings = field(default_factory=LoggingSettings)
     token_encryption_key: str | None = field(default=None, repr=False)
+    shuffle: ShuffleSettings = field(default_factory=ShuffleSettings)
 
 
 class _Reader:
@@ -245,6 +255,7 @@ def load_settings(
         raffle=RaffleSettings(
             auto_draw=bool(read.flag("RAFFLE_AUTO_DRAW", False)),
             announcement_channel_id=read.snowflake("RAFFLE_ANNOUNCEMENT_CHANNEL_ID"),
+            beacon_url=read.url("RAFFLE_BEACON_URL", RaffleSettings.beacon_url) or "",
         ),
         slot_calls=SlotCallsSettings(channel_id=read.snowflake("SLOT_CALLS_CHANNEL_ID")),
         logging=LoggingSettings(
@@ -252,6 +263,11 @@ def load_settings(
             format=read.choice("LOG_FORMAT", "text", ("text", "json"), upper=False),
         ),
         token_encryption_key=read.text("TOKEN_ENCRYPTION_KEY"),
+        shuffle=ShuffleSettings(
+            poll_interval_seconds=read.whole(
+                "SHUFFLE_POLL_INTERVAL_SECONDS", 300, minimum=60, unit="seconds"
+            )
+        ),
     )
     if read.problems:
         raise SettingsError(read.problems)

@@ -25,6 +25,7 @@ from core.bus.replay import DatabaseReplayGuard, RedisReplayGuard, ReplayGuard
 from core.config import Settings, load_settings
 from core.discord_bot.gateway import DiscordGateway, DiscordUnavailable
 from core.discord_bot.outbound.linking import DiscordLinks
+from core.discord_bot.outbound.raffle import DiscordRaffleAnnouncer
 from core.discord_bot.outbound.roles import DiscordMemberRoles
 from core.discord_bot.outbound.slot_calls import DiscordSlotCallPoster
 from core.events import (
@@ -34,10 +35,11 @@ from core.events import (
     Platform,
     StreamEnded,
     StreamStarted,
+    SubscriptionsGifted,
     utc,
 )
 from core.features.chat_commands.commands import StandardCommands
-from core.features.chat_commands.ports import ChatSender, TicketBalances
+from core.features.chat_commands.ports import ChatSender, TicketBalance, TicketBalances
 from core.features.chat_commands.replies import ChatReplier
 from core.features.chat_commands.router import ChatCommandRouter
 from core.features.connections.service import AppToken, KickConnections
@@ -46,6 +48,9 @@ from core.features.connections.subscriptions import SYNC_EVERY_SECONDS, Subscrip
 from core.features.guilds.service import GuildService
 from core.features.linking.effects import LinkEffects
 from core.features.linking.service import LinkingService
+from core.features.raffle.beacon import HttpBeacon
+from core.features.raffle.service import RaffleService
+from core.features.raffle.wagers import PollResult, WagerService
 from core.features.roles.service import RolesService
 from core.features.roles.sync import RoleSync
 from core.features.slot_calls.chat import SlotCallChat
@@ -172,6 +177,14 @@ class Runtime:
             clock=clock,
             broadcaster_of_subscription=self.connections.broadcaster_of_subscription,
         )
+        # --- raffle: periods, the ticket ledger, verifiable draws ---
+        self.raffle = RaffleService(
+            self.engine,
+            settings.raffle,
+            clock,
+            beacon=HttpBeacon(settings.raffle.beacon_url),
+            announcer=DiscordRaffleAnnouncer(self.discord),
+        )
         # --- watchtime roles: tiers, and the sync that hands them out on Discord ---
         self.roles = RolesService(self.engine, clock)
         self.role_sync = RoleSync(self.roles, DiscordMemberRoles(self.discord), clock=clock)
@@ -191,8 +204,8 @@ class Runtime:
             self.chat_replies,
             self.guilds.name_of,
         )
-        # The raffle answers chat !tickets: pass its TicketBalances here (None: "not running").
-        self.ticket_balances: TicketBalances | None = None
+        # The raffle answers chat !tickets.
+        self.ticket_balances: TicketBalances = RaffleTicketBalances(self.raffle)
         self.chat_commands = ChatCommandRouter(
             [
                 *StandardCommands(
@@ -210,11 +223,19 @@ class Runtime:
                 StreamEnded: [self.watchtime.record_stream_status],
                 AccountLinked: [self.link_effects.account_linked],
                 AccountLinkFailed: [self.link_effects.link_failed],
+                SubscriptionsGifted: [self.raffle.record_gift],
             },
             self.guilds.guilds_tracking,
             self.metrics,
         )
         self.kick_setup = self._build_kick_setup()
+        # --- raffle wagers: each guild's Shuffle affiliate statistics, polled into tickets ---
+        self.wagers = WagerService(
+            self.engine,
+            self.cipher,
+            interval_seconds=settings.shuffle.poll_interval_seconds,
+            clock=clock,
+        )
 
     def _build_kick_setup(self) -> KickSetup:
         kick = self.settings.kick
@@ -359,6 +380,7 @@ class Runtime:
             jobs.append(self.run_kick_upkeep(stop))
         if self.pusher is not None:
             jobs.append(self.pusher.run(stop))
+        jobs.append(self.run_wager_polls(stop))
         try:
             await asyncio.gather(*jobs)
         finally:
@@ -410,6 +432,10 @@ class Runtime:
                     await self.slot_call_chat.post_pending()
                 except Exception:
                     log.exception("posting missed slot calls failed; retrying at the next tick")
+            try:
+                await self.run_raffle()
+            except Exception:
+                log.exception("raffle job failed; retrying at the next tick")
             ticks += 1
             # Ticks stay on a fixed schedule: a slow tick does not push the next ones later.
             next_at = started + ticks * interval
@@ -433,6 +459,27 @@ class Runtime:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), timeout=wait)
 
+    async def run_raffle(self, now: datetime | None = None) -> None:
+        """The raffle's timed work after each watchtime tick: period transitions (catching up on
+        any missed while the bot was down), watchtime tickets, gift holds, draws waiting for the
+        beacon; then the announcements Discord has not taken yet."""
+        await asyncio.to_thread(self.raffle.run_scheduled, now)
+        await self.raffle.announce_pending()
+
+    async def poll_wagers(self, now: datetime | None = None) -> list[PollResult]:
+        """Poll the Shuffle statistics of every guild that is due (not backing off) once."""
+        return await self.wagers.poll_due(now)
+
+    async def run_wager_polls(self, stop: asyncio.Event) -> None:
+        interval = self.settings.shuffle.poll_interval_seconds
+        while not stop.is_set():
+            try:
+                await self.poll_wagers()
+            except Exception:
+                log.exception("Shuffle wager polls failed; trying again at the next interval")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=interval)
+
     def tick_all(self, now: datetime | None = None) -> list[TickResult]:
         now = now or self.clock()
         return [self.watchtime.tick(guild_id, now) for guild_id in self.guilds.guild_ids()]
@@ -448,6 +495,22 @@ class Runtime:
         if self.redis is not None:
             self.redis.close()
         self.engine.dispose()
+
+
+class RaffleTicketBalances:
+    """Chat's ``!tickets`` reads the raffle's standings; the two features stay unaware of each
+    other."""
+
+    def __init__(self, raffle: RaffleService) -> None:
+        self.raffle = raffle
+
+    def balance(
+        self, guild_id: int, platform: Platform, platform_user_id: str
+    ) -> TicketBalance | None:
+        standing = self.raffle.standing(guild_id, platform, platform_user_id)
+        if standing is None:
+            return None
+        return TicketBalance(standing.tickets, standing.rank, standing.participants)
 
 
 class WebServer:

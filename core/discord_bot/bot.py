@@ -24,6 +24,8 @@ from discord.ext import commands
 from core.discord_bot.cogs.health import HealthCog
 from core.discord_bot.cogs.kick import KickCog
 from core.discord_bot.cogs.linking import LinkingCog
+from core.discord_bot.cogs.raffle import RaffleCog
+from core.discord_bot.cogs.raffle_wagers import RaffleWagersCog
 from core.discord_bot.cogs.roles import RolesCog
 from core.discord_bot.cogs.slot_calls import SlotCallsCog
 from core.discord_bot.cogs.watchtime import WatchtimeCog
@@ -32,6 +34,8 @@ from core.features.connections.setup import KickSetup
 from core.features.guilds.service import GuildService
 from core.features.linking.effects import LinkEffects
 from core.features.linking.service import LinkingService
+from core.features.raffle.service import RaffleService
+from core.features.raffle.wagers import WagerService
 from core.features.roles.service import RolesService
 from core.features.roles.sync import RoleSync
 from core.features.slot_calls.chat import SlotCallChat
@@ -73,6 +77,8 @@ class BotServices:
     link_effects: LinkEffects | None = None
     slot_calls: SlotCallService | None = None
     slot_call_chat: SlotCallChat | None = None  # announces picks in the stream's chat
+    raffle: RaffleService | None = None
+    wagers: WagerService | None = None
 
 
 class StreamKeeperBot(commands.Bot):
@@ -183,6 +189,10 @@ def build_cogs(services: BotServices) -> list[commands.Cog]:
         cogs.append(LinkingCog(services.linking, services.link_effects))
     if services.slot_calls is not None:
         cogs.append(SlotCallsCog(services.slot_calls, services.guilds, services.slot_call_chat))
+    if services.raffle is not None:
+        cogs.append(RaffleCog(services.raffle))
+    if services.wagers is not None:
+        cogs.append(RaffleWagersCog(services.wagers))
     return cogs
 
 

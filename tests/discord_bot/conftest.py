@@ -261,6 +261,8 @@ def services_with_kick(make_runtime) -> BotServices:
         link_effects=runtime.link_effects,
         slot_calls=runtime.slot_calls,
         slot_call_chat=runtime.slot_call_chat,
+        raffle=runtime.raffle,
+        wagers=runtime.wagers,
     )
 
 
@@ -297,4 +299,6 @@ def runtime_services(runtime: Runtime) -> BotServices:
         link_effects=runtime.link_effects,
         slot_calls=runtime.slot_calls,
         slot_call_chat=runtime.slot_call_chat,
+        raffle=runtime.raffle,
+        wagers=runtime.wagers,
     )

@@ -93,6 +93,30 @@ async def test_every_cog_loads_and_no_command_name_or_alias_repeats(
         "pickslot",
         "clearslots",
         "callblacklist",
+        # wager tickets (Shuffle)
+        "linkshuffle",
+        "verifyshuffle",
+        "unlinkshuffle",
+        "shuffle",
+        # raffle
+        "tickets",
+        "raffleboard",
+        "raffleinfo",
+        "fair",
+        "rafflestart",
+        "raffleend",
+        "rafflerestart",
+        "rafflesetdate",
+        "raffleset",
+        "rafflegive",
+        "raffleremove",
+        "rafflevoid",
+        "rafflestats",
+        "raffleexclude",
+        "raffleinclude",
+        "raffledraw",
+        "rafflereroll",
+        "raffleforce",
     }
 
 

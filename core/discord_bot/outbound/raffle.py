@@ -1,0 +1,53 @@
+"""Raffle announcements in a guild's announcement channel."""
+
+from __future__ import annotations
+
+import logging
+
+import discord
+
+from core.discord_bot import render_raffle
+from core.discord_bot.gateway import DiscordGateway
+from core.discord_bot.render import NO_MENTIONS
+from core.features.raffle.ports import DrawAnnouncement, PeriodAnnouncement
+
+log = logging.getLogger(__name__)
+
+
+class DiscordRaffleAnnouncer:
+    """Implements :class:`core.features.raffle.ports.RaffleAnnouncer`.
+
+    With Discord off, or a channel the bot cannot see, the announcement is skipped with a log
+    line; while a configured bot is not connected, ``DiscordUnavailable`` propagates and the
+    raffle posts it later.
+    """
+
+    def __init__(self, gateway: DiscordGateway) -> None:
+        self.gateway = gateway
+
+    async def period_opened(self, channel_id: int, period: PeriodAnnouncement) -> None:
+        await self._post(channel_id, render_raffle.opened_announcement(period), NO_MENTIONS)
+
+    async def period_closed(self, channel_id: int, period: PeriodAnnouncement) -> None:
+        await self._post(channel_id, render_raffle.closed_announcement(period), NO_MENTIONS)
+
+    async def draw_completed(self, channel_id: int, draw: DrawAnnouncement) -> None:
+        await self._post(
+            channel_id,
+            render_raffle.draw_announcement(draw),
+            render_raffle.winner_mentions(draw),
+        )
+
+    async def _post(self, channel_id: int, text: str, mentions: discord.AllowedMentions) -> None:
+        client = self.gateway.client()
+        if client is None:
+            log.info("Discord is off; raffle announcement for channel %s skipped", channel_id)
+            return
+        channel = client.get_channel(channel_id)
+        if not isinstance(channel, discord.abc.Messageable):
+            log.warning("raffle announcement channel %s is not a channel I can see", channel_id)
+            return
+        try:
+            await channel.send(text, allowed_mentions=mentions)
+        except discord.Forbidden:
+            log.warning("no permission to post raffle announcements in channel %s", channel_id)

@@ -1,0 +1,277 @@
+"""What the bot says about the raffle: pure functions from plain values to text and embeds.
+
+Kick usernames and reasons typed by admins pass through :func:`inert`; winners are mentioned
+only in the draw announcement, and only they (see ``winner_mentions``).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import discord
+
+from core.discord_bot.render import inert, truncate
+from core.events import utc
+from core.features.raffle.draws import Proof
+from core.features.raffle.ports import DrawAnnouncement, PeriodAnnouncement
+from core.features.raffle.repository import Draw, Period
+from core.features.raffle.service import BoardView, InfoView, RaffleRates, StatsView, TicketsView
+
+SOURCE_NAMES = {
+    "watchtime": "watching",
+    "gift": "gifted subs",
+    "wager": "wagers",
+    "admin": "admins",
+}
+TICKET = "\N{ADMISSION TICKETS}\N{VARIATION SELECTOR-16}"
+
+
+def when(moment: datetime, style: str = "f") -> str:
+    return discord.utils.format_dt(utc(moment), style)
+
+
+def period_dates(period: Period | PeriodAnnouncement) -> str:
+    # ends_at is the first moment after the period; people expect its last second.
+    return f"{when(period.starts_at)} to {when(period.ends_at - timedelta(seconds=1))}"
+
+
+def short(digest: str | None) -> str:
+    return f"`{digest[:16]}…`" if digest else "not yet"
+
+
+def rates_line(rates: RaffleRates) -> str:
+    hold = f", held {rates.gift_hold_minutes} min" if rates.gift_hold_minutes else ""
+    return (
+        f"{rates.watch_hour_tickets} per hour watched, {rates.gifted_sub_tickets} per gifted "
+        f"sub{hold}, {rates.wager_thousand_tickets} per $1,000 wagered"
+    )
+
+
+def tickets_view(view: TicketsView) -> str:
+    name = inert(view.username)
+    if view.tickets <= 0 and not view.by_source:
+        return f"**{name}** has no tickets yet this period. Watch, gift subs or wager to earn some."
+    parts = [
+        f"{SOURCE_NAMES.get(source, source)} {amount:,}"
+        for source, amount in sorted(view.by_source.items())
+        if amount
+    ]
+    lines = [
+        f"{TICKET} **{name}** has **{view.tickets:,}** tickets ({', '.join(parts) or 'none'})."
+    ]
+    if view.is_excluded:
+        lines.append("You are excluded from this raffle's draws.")
+    elif view.rank is not None:
+        lines.append(
+            f"Rank #{view.rank}, about {view.chance:.2%} of the {view.total_tickets:,} tickets "
+            "(only linked accounts can win)."
+        )
+    if not view.period.is_open:
+        lines.append("This period is closed; the next one starts soon.")
+    return "\n".join(lines)
+
+
+def board_embed(guild_name: str, view: BoardView) -> discord.Embed:
+    lines = [
+        f"**#{rank}** {inert(entry.username)} - {entry.tickets:,}"
+        for rank, entry in enumerate(view.entries, start=1)
+    ]
+    return discord.Embed(
+        title=f"Raffle tickets: {inert(guild_name)}",
+        description="\n".join(lines) or "No tickets yet.",
+        colour=discord.Colour.gold(),
+    ).set_footer(text=f"{view.total_tickets:,} tickets in all")
+
+
+def info_embed(view: InfoView) -> discord.Embed:
+    embed = discord.Embed(title="Raffle", colour=discord.Colour.gold())
+    current = view.current
+    if current is None:
+        embed.description = "No period is open. An admin starts one with !rafflestart."
+    else:
+        state = "opens" if current.status == "scheduled" else "open"
+        embed.description = f"Period #{current.id} ({state}): {period_dates(current)}"
+        embed.add_field(
+            name="Draw commitment",
+            value=f"SHA-256 of the secret seed: `{current.commitment}`\n"
+            f"Public randomness: beacon round {current.beacon_round or 'to be fixed'}",
+            inline=False,
+        )
+    embed.add_field(name="Tickets", value=rates_line(view.rates), inline=False)
+    rules = "only linked accounts can win" if view.rates.linked_only else "anyone can win"
+    draw = "draws automatically" if view.rates.auto_draw else "an admin draws"
+    embed.add_field(name="Rules", value=f"{rules}; {draw} at the end", inline=False)
+    if view.last_draw is not None:
+        embed.add_field(name="Last draw", value=draw_line(view.last_draw), inline=False)
+    return embed
+
+
+def draw_line(draw: Draw) -> str:
+    if draw.status == "waiting":
+        return (
+            f"Draw #{draw.id} waits for the beacon ({inert(draw.last_error or 'not tried yet')})."
+        )
+    winners = ", ".join(f"#{w.position} ticket {w.ticket:,}" for w in draw.winners) or "nobody"
+    return f"Draw #{draw.id}: {winners}. Check it with !fair {draw.id}."
+
+
+def draw_requested(draw: Draw, names: dict[str, str] | None = None) -> str:
+    if draw.status == "waiting":
+        return (
+            f"Draw #{draw.id} waits for beacon round {draw.beacon_round or '(not fixed yet)'}: "
+            f"{inert(draw.last_error or '')}. It runs by itself once the round is out; "
+            "!raffleforce draws without it."
+        )
+    if not draw.winners:
+        return f"Draw #{draw.id}: nobody could win (no eligible tickets)."
+    return f"Draw #{draw.id} is done; the winners are announced. Check it with !fair {draw.id}."
+
+
+def proof_embed(proof: Proof, draw_id: int | None) -> discord.Embed:
+    period = proof.period
+    embed = discord.Embed(
+        title=f"Fairness proof: period #{period.id}", colour=discord.Colour.blue()
+    )
+    embed.add_field(name="Dates", value=period_dates(period), inline=False)
+    embed.add_field(name="Seed commitment (SHA-256)", value=f"`{period.commitment}`", inline=False)
+    embed.add_field(
+        name="Beacon round", value=str(period.beacon_round or "not fixed yet"), inline=True
+    )
+    embed.add_field(name="Ledger snapshot", value=short(period.snapshot_hash), inline=True)
+    if proof.document is None:
+        embed.add_field(
+            name="Seed",
+            value="Secret until the period's first draw; then it is published here.",
+            inline=False,
+        )
+        return embed
+    embed.add_field(name="Seed", value=f"`{proof.document['seed']}`", inline=False)
+    for draw in proof.document["draws"]:
+        if draw_id is not None and draw["id"] != draw_id:
+            continue
+        how = "forced without the beacon" if draw["forced"] else f"round {draw['beacon_round']}"
+        reroll = (
+            f", reroll of #{draw['reroll_of']}: {inert(draw['reason'])}"
+            if draw["reroll_of"]
+            else ""
+        )
+        winners = "\n".join(
+            f"#{w['position']} {inert(w['username'] or w['participant'])} "
+            f"(ticket {w['ticket']:,}, counter {w['counter']})"
+            for w in draw["winners"]
+        )
+        embed.add_field(
+            name=f"Draw #{draw['id']} ({how}{reroll})"[:256],
+            value=truncate(winners or "nobody", 1024),
+            inline=False,
+        )
+    embed.set_footer(text="Anyone can check it: python -m core raffle verify <proof> <ledger>")
+    return embed
+
+
+def stats_embed(view: StatsView) -> discord.Embed:
+    period = view.period
+    embed = discord.Embed(
+        title=f"Raffle stats: period #{period.id} ({period.status})", colour=discord.Colour.gold()
+    )
+    totals = ", ".join(
+        f"{SOURCE_NAMES.get(s, s)} {n:,}" for s, n in sorted(view.totals_by_source.items())
+    )
+    embed.add_field(name="Tickets by source", value=totals or "none", inline=False)
+    embed.add_field(name="Holders", value=f"{view.participants:,}", inline=True)
+    embed.add_field(name="Ledger entries", value=f"{view.ledger_entries:,}", inline=True)
+    if view.recent_gifts:
+        lines = [
+            f"`{g.reference}` {inert(g.gifter_name)} x{g.giftees} = {g.tickets} ({g.status})"
+            for g in view.recent_gifts
+        ]
+        embed.add_field(name="Recent gifts", value=truncate("\n".join(lines), 1024), inline=False)
+    if view.member_username is not None:
+        by_source = ", ".join(
+            f"{SOURCE_NAMES.get(s, s)} {n:,}"
+            for s, n in sorted((view.member_by_source or {}).items())
+        )
+        entries = [
+            f"{e.amount:+,} {e.source}" + (f" ({inert(e.reason)})" if e.reason else "")
+            for e in view.member_entries or []
+        ]
+        embed.add_field(
+            name=f"{inert(view.member_username)}"[:256],
+            value=truncate(
+                (by_source or "no tickets") + ("\n" + "\n".join(entries) if entries else ""), 1024
+            ),
+            inline=False,
+        )
+    return embed
+
+
+def period_started(period: Period) -> str:
+    verb = "is open" if period.is_open else "is scheduled"
+    return (
+        f"Raffle period #{period.id} {verb}: {period_dates(period)}.\n"
+        f"Seed commitment: `{period.commitment}`"
+    )
+
+
+def period_ended(period: Period, draw: Draw | None) -> str:
+    if period.status != "closed":
+        return f"Raffle period #{period.id} will not open."
+    text = f"Raffle period #{period.id} is closed; its ledger is frozen "
+    text += f"({short(period.snapshot_hash)})."
+    if draw is not None:
+        text += "\n" + draw_requested(draw)
+    return text
+
+
+def settings_text(rates: RaffleRates) -> str:
+    channel = f"<#{rates.announcement_channel_id}>" if rates.announcement_channel_id else "none"
+    return (
+        f"Tickets: {rates_line(rates)}. Auto draw: {'on' if rates.auto_draw else 'off'}. "
+        f"Announcements: {channel}. Time zone: {inert(rates.time_zone)}. "
+        f"Linked accounts only: {'on' if rates.linked_only else 'off'}."
+    )
+
+
+# --- announcements -------------------------------------------------------------------------
+
+
+def opened_announcement(period: PeriodAnnouncement) -> str:
+    beacon = f"beacon round {period.beacon_round}" if period.beacon_round else "a beacon round"
+    return (
+        f"{TICKET} **A new raffle period is open**: {period_dates(period)}.\n"
+        f"The draw is fixed in advance: seed commitment `{period.commitment}`, "
+        f"public randomness from {beacon} after the end. See !raffleinfo and !tickets."
+    )
+
+
+def closed_announcement(period: PeriodAnnouncement) -> str:
+    return (
+        f"The raffle period {period_dates(period)} is over and its tickets are frozen. "
+        "The draw follows as soon as the beacon round is out."
+    )
+
+
+def draw_announcement(draw: DrawAnnouncement) -> str:
+    prize = f" for **{inert(draw.prize)}**" if draw.prize else ""
+    head = f"{TICKET} **Raffle draw #{draw.draw_id}**{prize}"
+    if draw.reroll_of is not None:
+        head += f" (reroll of #{draw.reroll_of}: {inert(draw.reason)})"
+    if not draw.winners:
+        return head + "\nNobody could win: no eligible tickets."
+    lines = [head]
+    for position, winner in enumerate(draw.winners, start=1):
+        who = inert(winner.username)
+        if winner.discord_user_id is not None:
+            who += f" (<@{winner.discord_user_id}>)"
+        lines.append(
+            f"**#{position}** {who} with {winner.tickets:,} of {draw.total_tickets:,} tickets"
+        )
+    if draw.forced:
+        lines.append("Drawn without the public beacon (forced by an admin); the proof says so.")
+    lines.append(f"Check it yourself: !fair {draw.draw_id}")
+    return truncate("\n".join(lines), 2000)
+
+
+def winner_mentions(draw: DrawAnnouncement) -> discord.AllowedMentions:
+    ids = [discord.Object(w.discord_user_id) for w in draw.winners if w.discord_user_id]
+    return discord.AllowedMentions(everyone=False, roles=False, users=ids)

@@ -1,0 +1,165 @@
+"""How viewers earn tickets from watchtime and gifted subs, inside one transaction each.
+
+Watchtime: each viewer's watchtime total when the period opened is its baseline; every full hour
+above it is worth the guild's rate. The hours already paid are kept with a compare-and-set, and
+the ledger reference ``<platform>:<user id>:<hours>`` names the hour count reached, so two
+converters never pay one hour twice. The part of an hour not yet full carries on.
+
+Gifts: ``channel.subscription.gifts`` (webhook) and the Pusher gift events describe the same gift
+with different ids and fields: the webhook gives user ids, Pusher only usernames and no time. The
+one thing both give is the gifter's and the giftees' usernames, so a gift's reference is a hash
+of the broadcaster, the gifter's name and the sorted giftee names (lower case). Kick gifts a sub
+to viewers without one, so the same gifter gifting the same viewers twice in one period does not
+happen in practice; were it to, it would count once. A gift that names no giftees falls back to
+its event id.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy.engine import Connection
+
+from core.events import SubscriptionsGifted
+from core.features.raffle import repository
+from core.features.raffle.repository import GuildRaffleSettings, Period
+from core.features.viewers.repository import find_viewer_ids_by_username
+
+log = logging.getLogger(__name__)
+HOUR_SECONDS = 3600
+
+
+class PeriodClosed(Exception):
+    """The period closed while tickets were being written; the transaction is rolled back."""
+
+
+def convert_watchtime(
+    conn: Connection, period: Period, settings: GuildRaffleSettings, now: datetime
+) -> int:
+    """Turn full hours watched inside ``period`` into tickets; return the tickets given."""
+    given = 0
+    rate = settings.watch_hour_tickets
+    for progress in repository.list_watch_progress(conn, period.guild_id, period.id):
+        hours = max(0, progress.seconds - progress.baseline_seconds) // HOUR_SECONDS
+        previous = progress.hours_awarded
+        if hours <= previous:
+            continue
+        if not repository.advance_watch_hours(
+            conn,
+            period.guild_id,
+            period.id,
+            progress.platform,
+            progress.platform_user_id,
+            previous,
+            hours,
+        ):
+            continue  # another converter paid these hours
+        amount = (hours - previous) * rate
+        if amount and not repository.add_ledger_entry(
+            conn,
+            guild_id=period.guild_id,
+            period_id=period.id,
+            platform=progress.platform,
+            platform_user_id=progress.platform_user_id,
+            amount=amount,
+            source="watchtime",
+            source_ref=f"{progress.platform}:{progress.platform_user_id}:{hours}",
+            actor_id=None,
+            reason=f"{hours} h watched",
+            at=now,
+        ):
+            raise PeriodClosed(period.id)
+        given += amount
+    return given
+
+
+def gift_reference(event: SubscriptionsGifted) -> str:
+    names = sorted(giftee.username.strip().lower() for giftee in event.giftees)
+    if names and all(names):
+        gifter = event.gifter.username.strip().lower() if event.gifter else ""
+        parts = ["gift", event.broadcaster_user_id, gifter, *names]
+    else:
+        parts = ["gift-event", event.key]
+    digest = hashlib.sha256("\x1f".join(parts).encode("utf-8", "surrogatepass")).hexdigest()
+    return "g" + digest[:15]
+
+
+@dataclass(frozen=True)
+class GiftOutcome:
+    reference: str
+    tickets: int
+    pending: bool
+    is_new: bool
+
+
+def record_gift(
+    conn: Connection,
+    period: Period,
+    settings: GuildRaffleSettings,
+    event: SubscriptionsGifted,
+    now: datetime,
+) -> GiftOutcome | None:
+    """Record a gift for its gifter; None when it earns nothing (anonymous, unknown gifter)."""
+    if event.gifter is None:
+        return None
+    count = event.count or len(event.giftees)
+    if count <= 0:
+        return None
+    gifter_id = event.gifter.platform_user_id
+    if gifter_id is None:
+        known = find_viewer_ids_by_username(conn, event.platform, event.gifter.username)
+        if len(known) != 1:
+            log.warning(
+                "guild %s: gift by a viewer I cannot identify by name; no tickets",
+                period.guild_id,
+            )
+            return None
+        gifter_id = known[0]
+    reference = gift_reference(event)
+    tickets = count * settings.gifted_sub_tickets
+    hold = timedelta(minutes=settings.gift_hold_minutes)
+    is_new = repository.add_gift(
+        conn,
+        guild_id=period.guild_id,
+        period_id=period.id,
+        reference=reference,
+        platform=event.platform,
+        platform_user_id=gifter_id,
+        gifter_name=event.gifter.username,
+        giftees=count,
+        tickets=tickets,
+        received_at=now,
+        release_at=now + hold,
+    )
+    if not is_new:
+        return GiftOutcome(reference, tickets, pending=False, is_new=False)
+    if hold:
+        return GiftOutcome(reference, tickets, pending=True, is_new=True)
+    gift = repository.find_gift(conn, period.guild_id, reference)
+    assert gift is not None  # noqa: S101 (inserted above, in this transaction)
+    grant_gift(conn, period.guild_id, gift, now)
+    return GiftOutcome(reference, tickets, pending=False, is_new=True)
+
+
+def grant_gift(conn: Connection, guild_id: int, gift: repository.Gift, now: datetime) -> bool:
+    """Pending -> granted, with its ledger row; False if it was not pending any more."""
+    if not repository.set_gift_status(conn, gift.id, "pending", "granted"):
+        return False
+    if not repository.add_ledger_entry(
+        conn,
+        guild_id=guild_id,
+        period_id=gift.period_id,
+        platform=gift.platform,
+        platform_user_id=gift.platform_user_id,
+        amount=gift.tickets,
+        source="gift",
+        source_ref=gift.reference,
+        actor_id=None,
+        reason=f"gifted {gift.giftees} sub(s)",
+        at=now,
+    ):
+        raise PeriodClosed(gift.period_id)
+    return True

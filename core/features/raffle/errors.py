@@ -1,0 +1,5 @@
+"""The raffle's refusals."""
+
+
+class RaffleRefused(Exception):
+    """The request cannot be done as asked; the message is for the user."""

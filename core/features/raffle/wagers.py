@@ -1,0 +1,506 @@
+"""Raffle tickets for wagers on Shuffle, read from the streamer's affiliate statistics.
+
+The statistics give each referred player's lifetime total. Per raffle period and Shuffle
+account the bot keeps a baseline (the total at the period's first successful poll) and the
+tickets given so far; every poll gives ``tickets_for(total - baseline) - given`` more, so small
+increments add up exactly and nothing is lost between polls. The progress row and the ledger
+row change in one transaction, and the ledger reference names the cumulative count
+(``shuffle:<name>:<tickets>``), so a replayed or concurrent poll cannot award twice.
+
+An account that first shows up after the baseline poll counts from the last total the bot saw
+for it, or from zero when it never saw one (a new referral). Tickets go to the Kick account
+linked to the Discord member who owns the Shuffle account (``!linkshuffle``, confirmed by an
+admin's ``!verifyshuffle``); until that member links Kick, nothing is given and nothing is
+lost: the next poll catches up.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from collections.abc import Callable, Sequence
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from urllib.parse import urlsplit
+
+from sqlalchemy.engine import Connection, Engine
+
+from core.events import Platform, utc
+from core.features.linking import repository as linking_repository
+from core.features.raffle import repository as raffle_repository
+from core.features.raffle import wagers_repository as repository
+from core.features.raffle.wagers_repository import LinkRequest, ShuffleLink, Total
+from core.platforms.shuffle.api import (
+    ChallengePage,
+    RateLimited,
+    ShuffleClient,
+    ShuffleError,
+    ShuffleRefused,
+    mask_url,
+)
+from core.platforms.shuffle.payloads import WagerRow, account_key
+from core.security.secrets import MissingSecret, TokenCipher
+
+log = logging.getLogger(__name__)
+
+SOURCE = "wager"
+CENTS_PER_THOUSAND = 100_000
+MAX_BACKOFF_SECONDS = 3600
+MAX_CODES = 20
+_NAME = re.compile(r"^[A-Za-z0-9_.\-]{2,32}$")
+_CODE = re.compile(r"^[A-Za-z0-9_\-]{1,32}$")
+UNREADABLE_URL = "the stored link cannot be decrypted (TOKEN_ENCRYPTION_KEY changed?); set it again"
+
+
+class WagerRefused(Exception):
+    """The request cannot be done; the message is for the user."""
+
+
+@dataclass(frozen=True)
+class Award:
+    username: str  # the Shuffle name
+    discord_user_id: int
+    tickets: int  # given by this poll
+    total_tickets: int  # given in the period so far
+    wagered_cents: int  # since the baseline
+
+
+@dataclass(frozen=True)
+class PollResult:
+    guild_id: int
+    outcome: str  # ok, no_period, rate_limited, challenge, failed, not_configured
+    awards: tuple[Award, ...] = ()
+    accounts: int = 0  # rows under the guild's codes
+    is_baseline: bool = False  # this poll set the period's baseline
+    retry_at: datetime | None = None
+    problem: str | None = None
+
+
+@dataclass(frozen=True)
+class WagerStatus:
+    masked_url: str | None
+    campaign_codes: tuple[str, ...]
+    verified_role_id: int | None
+    interval_seconds: int
+    tickets_per_thousand: int
+    last_success_at: datetime | None
+    last_problem: str | None
+    last_problem_at: datetime | None
+    next_poll_at: datetime | None
+    linked_accounts: int
+    requests: tuple[LinkRequest, ...]
+    pending_requests: int
+    baseline_at: datetime | None  # of the open period; None before its first successful poll
+    has_open_period: bool
+
+    @property
+    def is_ready(self) -> bool:
+        return self.masked_url is not None and bool(self.campaign_codes)
+
+
+@dataclass(frozen=True)
+class Verified:
+    link: ShuffleLink
+    role_id: int | None  # the role to give, when the guild set one
+    replaced: str | None  # the Shuffle name the member was verified as before
+    has_kick_link: bool  # without one, tickets wait until the member links Kick
+
+
+def tickets_for(wagered_cents: int, tickets_per_thousand: int) -> int:
+    """Whole tickets for this many cents wagered: ``floor(cents / 100_000 * rate)``."""
+    if wagered_cents <= 0 or tickets_per_thousand <= 0:
+        return 0
+    return wagered_cents * tickets_per_thousand // CENTS_PER_THOUSAND
+
+
+def backoff_seconds(failures: int, interval_seconds: int, retry_after: float | None) -> float:
+    """How long to leave a guild alone after its ``failures``-th failed poll in a row: twice
+    the poll interval, doubling, at most an hour; never less than Shuffle's Retry-After."""
+    step = min(MAX_BACKOFF_SECONDS, interval_seconds * 2 ** max(1, failures))
+    return max(float(step), retry_after or 0.0)
+
+
+def parse_campaign_codes(text: str) -> tuple[str, ...]:
+    """Codes separated by commas or spaces, deduplicated without regard to case."""
+    codes: dict[str, str] = {}
+    for code in re.split(r"[\s,]+", text.strip()):
+        if not code:
+            continue
+        if not _CODE.match(code):
+            raise WagerRefused(
+                f"{code[:40]!r} is not a campaign code (letters, digits, - and _, at most 32)."
+            )
+        codes.setdefault(code.casefold(), code)
+    if not codes:
+        raise WagerRefused("Give at least one campaign code.")
+    if len(codes) > MAX_CODES:
+        raise WagerRefused(f"At most {MAX_CODES} campaign codes.")
+    return tuple(codes.values())
+
+
+def check_shuffle_name(name: str) -> str:
+    name = name.strip().lstrip("@")
+    if not _NAME.match(name):
+        raise WagerRefused(
+            "That is not a Shuffle username (2 to 32 letters, digits, '.', '-' or '_')."
+        )
+    return name
+
+
+def check_affiliate_url(url: str) -> str:
+    url = url.strip().strip("<>")
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        parts = None
+    if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
+        raise WagerRefused("That is not a link: paste the whole https://... statistics URL.")
+    if len(url) > 1000:
+        raise WagerRefused("That link is too long.")
+    return url
+
+
+ClientFactory = Callable[[], AbstractAsyncContextManager[ShuffleClient]]
+
+
+class WagerService:
+    def __init__(
+        self,
+        engine: Engine,
+        cipher: TokenCipher,
+        *,
+        make_client: ClientFactory = ShuffleClient,
+        interval_seconds: int = 300,
+        clock: Callable[[], datetime],
+        tickets_per_thousand: Callable[[int], int] | None = None,
+    ) -> None:
+        """``tickets_per_thousand(guild_id)`` overrides the rate (for tests: it is called inside
+        the poll's transaction, so it must not use the database); by default the rate is the
+        guild's raffle setting (tickets per $1,000 wagered, 20 unless changed)."""
+        self.engine = engine
+        self.cipher = cipher
+        self.tickets_per_thousand = tickets_per_thousand
+        self.make_client = make_client
+        self.interval_seconds = interval_seconds
+        self.clock = clock
+
+    # --- settings (Manage Server) --------------------------------------------------------------
+
+    def set_affiliate_url(self, guild_id: int, url: str | None) -> str | None:
+        """Store the URL encrypted (None forgets it); returns it masked for the reply."""
+        if url is not None:
+            url = check_affiliate_url(url)
+        stored = None if url is None else self.cipher.encrypt(url)
+        with self.engine.begin() as conn:
+            # A new URL is worth trying at once, whatever the old one's backoff said.
+            repository.update_settings(
+                conn, guild_id, utc(self.clock()), affiliate_url=stored, next_poll_at=None,
+                poll_failures=0,
+            )  # fmt: skip
+        return None if url is None else mask_url(url)
+
+    def set_campaign_codes(self, guild_id: int, text: str | None) -> tuple[str, ...]:
+        codes = () if text is None else parse_campaign_codes(text)
+        with self.engine.begin() as conn:
+            repository.update_settings(
+                conn, guild_id, utc(self.clock()), campaign_codes=",".join(codes)
+            )
+        return codes
+
+    def set_verified_role(self, guild_id: int, role_id: int | None) -> None:
+        with self.engine.begin() as conn:
+            repository.update_settings(conn, guild_id, utc(self.clock()), verified_role_id=role_id)
+
+    def status(self, guild_id: int) -> WagerStatus:
+        with self.engine.connect() as conn:
+            rate = self._rate(conn, guild_id)
+            settings = repository.find_settings(conn, guild_id)
+            period = raffle_repository.find_open_period(conn, guild_id)
+            baseline_at = (
+                None if period is None else repository.find_baseline_at(conn, guild_id, period.id)
+            )
+            links = len(repository.list_links(conn, guild_id))
+            requests = repository.list_requests(conn, guild_id, limit=10)
+            pending = repository.count_requests(conn, guild_id)
+        masked = None
+        if settings is not None and settings.affiliate_url is not None:
+            try:
+                masked = mask_url(self.cipher.decrypt(settings.affiliate_url))
+            except MissingSecret:
+                masked = f"({UNREADABLE_URL})"
+        return WagerStatus(
+            masked_url=masked,
+            campaign_codes=settings.campaign_codes if settings else (),
+            verified_role_id=settings.verified_role_id if settings else None,
+            interval_seconds=self.interval_seconds,
+            tickets_per_thousand=rate,
+            last_success_at=settings.last_success_at if settings else None,
+            last_problem=settings.last_problem if settings else None,
+            last_problem_at=settings.last_problem_at if settings else None,
+            next_poll_at=settings.next_poll_at if settings else None,
+            linked_accounts=links,
+            requests=tuple(requests),
+            pending_requests=pending,
+            baseline_at=baseline_at,
+            has_open_period=period is not None,
+        )
+
+    # --- account claims ----------------------------------------------------------------------
+
+    def request_link(self, guild_id: int, discord_user_id: int, name: str) -> LinkRequest:
+        """A member asks to be linked to a Shuffle account; an admin confirms it."""
+        name = check_shuffle_name(name)
+        key = account_key(name)
+        now = utc(self.clock())
+        with self.engine.begin() as conn:
+            mine = repository.find_link_by_member(conn, guild_id, discord_user_id)
+            if mine is not None and mine.account_key == key:
+                raise WagerRefused(f"You are already verified as {mine.username} on Shuffle.")
+            holder = repository.find_link_by_account(conn, guild_id, key)
+            if holder is not None:
+                raise WagerRefused(
+                    f"The Shuffle account {name} is already verified for another member. "
+                    "If it is yours, ask an admin."
+                )
+            repository.save_request(conn, guild_id, discord_user_id, name, now)
+        return LinkRequest(discord_user_id, name, now)
+
+    def verify(self, guild_id: int, *, admin_id: int, discord_user_id: int, name: str) -> Verified:
+        """Confirm a member's request: their wagers as ``name`` now earn them tickets."""
+        name = check_shuffle_name(name)
+        key = account_key(name)
+        now = utc(self.clock())
+        with self.engine.begin() as conn:
+            request = repository.find_request(conn, guild_id, discord_user_id)
+            current = repository.find_link_by_member(conn, guild_id, discord_user_id)
+            if current is not None and current.account_key == key:
+                raise WagerRefused(f"That member is already verified as {current.username}.")
+            if request is None:
+                raise WagerRefused(
+                    "That member has not asked to link a Shuffle account: they use "
+                    f"!linkshuffle {name} first."
+                )
+            if account_key(request.username) != key:
+                raise WagerRefused(
+                    f"That member asked for {request.username}, not {name}. Check the name, "
+                    "or have them ask again."
+                )
+            holder = repository.find_link_by_account(conn, guild_id, key)
+            if holder is not None:
+                raise WagerRefused(
+                    f"{holder.username} is already verified for another member; "
+                    "!unlinkshuffle them first."
+                )
+            if current is not None:
+                repository.delete_link_of_member(conn, guild_id, discord_user_id)
+            link = ShuffleLink(key, request.username, discord_user_id, admin_id, now)
+            if not repository.save_link(conn, guild_id, link):
+                raise WagerRefused("Someone verified that account a moment ago; check again.")
+            repository.delete_request(conn, guild_id, discord_user_id)
+            settings = repository.find_settings(conn, guild_id)
+            kick = linking_repository.find_link_by_discord_user(
+                conn, Platform.KICK, discord_user_id
+            )
+        return Verified(
+            link,
+            settings.verified_role_id if settings else None,
+            current.username if current is not None else None,
+            has_kick_link=kick is not None,
+        )
+
+    def unlink(self, guild_id: int, discord_user_id: int) -> ShuffleLink | None:
+        """Forget the member's Shuffle account and any request; returns the old link, if any.
+
+        Tickets already given stay; the account's progress stays too, so linking it again
+        later in the period gives nothing twice."""
+        with self.engine.begin() as conn:
+            link = repository.find_link_by_member(conn, guild_id, discord_user_id)
+            repository.delete_link_of_member(conn, guild_id, discord_user_id)
+            repository.delete_request(conn, guild_id, discord_user_id)
+        return link
+
+    def verified_role(self, guild_id: int) -> int | None:
+        with self.engine.connect() as conn:
+            settings = repository.find_settings(conn, guild_id)
+        return settings.verified_role_id if settings else None
+
+    def link_of(self, guild_id: int, discord_user_id: int) -> ShuffleLink | None:
+        with self.engine.connect() as conn:
+            return repository.find_link_by_member(conn, guild_id, discord_user_id)
+
+    # --- polling -----------------------------------------------------------------------------
+
+    async def poll_due(self, now: datetime | None = None) -> list[PollResult]:
+        """Poll every configured guild that is not backing off, one after the other."""
+        now = utc(now or self.clock())
+        guild_ids = await asyncio.to_thread(self._guild_ids_due, now)
+        results = []
+        for guild_id in guild_ids:
+            try:
+                results.append(await self.poll_guild(guild_id, now))
+            except Exception:
+                log.exception("guild %s: the Shuffle wager poll failed", guild_id)
+        return results
+
+    async def poll_guild(self, guild_id: int, now: datetime | None = None) -> PollResult:
+        """Read the statistics once and give the tickets due. A rate limit, a challenge page
+        or any other failure changes nothing but the guild's backoff."""
+        now = utc(now or self.clock())
+        settings = await asyncio.to_thread(self._settings_of, guild_id)
+        if settings is None or settings.affiliate_url is None or not settings.campaign_codes:
+            return PollResult(guild_id, "not_configured")
+        try:
+            url = self.cipher.decrypt(settings.affiliate_url)
+        except MissingSecret:
+            error = ShuffleRefused(None, UNREADABLE_URL)
+            return await asyncio.to_thread(self._record_problem, guild_id, error, now)
+        try:
+            async with self.make_client() as client:
+                rows = await client.fetch_wagers(url)
+        except ShuffleError as exc:
+            return await asyncio.to_thread(self._record_problem, guild_id, exc, now)
+        return await asyncio.to_thread(
+            self.apply_rows, guild_id, rows, settings.campaign_codes, now
+        )
+
+    def apply_rows(
+        self,
+        guild_id: int,
+        rows: Sequence[WagerRow],
+        campaign_codes: Sequence[str],
+        now: datetime,
+    ) -> PollResult:
+        """Take one successful reply: record totals, set the period's baseline if this is its
+        first poll, and give every verified, Kick-linked account the tickets it is due."""
+        totals = totals_under_codes(rows, campaign_codes)
+        with self.engine.begin() as conn:
+            known = repository.load_totals(conn, guild_id)
+            repository.save_totals(conn, guild_id, totals, now)
+            repository.record_poll_success(conn, guild_id, now)
+            period = raffle_repository.find_open_period(conn, guild_id)
+            if period is None:
+                return PollResult(guild_id, "no_period", accounts=len(totals))
+            is_baseline = repository.claim_baseline(conn, guild_id, period.id, now)
+            progress = repository.load_progress(conn, guild_id, period.id)
+            repository.insert_progress(
+                conn,
+                guild_id,
+                period.id,
+                (
+                    (key, total.cents if is_baseline else _cents(known.get(key)))
+                    for key, total in totals.items()
+                    if key not in progress
+                ),
+                now,
+            )
+            rate = self._rate(conn, guild_id)
+            awards = self._award(conn, guild_id, period.id, {**known, **totals}, rate, now)
+        return PollResult(
+            guild_id, "ok", tuple(awards), accounts=len(totals), is_baseline=is_baseline
+        )
+
+    def _award(
+        self,
+        conn: Connection,
+        guild_id: int,
+        period_id: int,
+        totals: dict[str, Total],
+        rate: int,
+        now: datetime,
+    ) -> list[Award]:
+        progress = repository.load_progress(conn, guild_id, period_id)
+        awards = []
+        for link in repository.list_links(conn, guild_id):
+            counted = progress.get(link.account_key)
+            total = totals.get(link.account_key)
+            if counted is None or total is None:
+                continue
+            wagered = total.cents - counted.baseline_cents
+            earned = tickets_for(wagered, rate)
+            due = earned - counted.tickets_given
+            if due <= 0:
+                continue
+            kick = linking_repository.find_link_by_discord_user(
+                conn, Platform.KICK, link.discord_user_id
+            )
+            if kick is None:
+                continue  # nothing lost: the next poll after they link Kick gives it all
+            if not repository.advance_tickets(
+                conn, period_id, link.account_key, counted.tickets_given, earned, now
+            ):
+                continue  # another poll gave these a moment ago
+            is_new = raffle_repository.add_ledger_entry(
+                conn,
+                guild_id=guild_id,
+                period_id=period_id,
+                platform=kick.platform,
+                platform_user_id=kick.platform_user_id,
+                amount=due,
+                source=SOURCE,
+                source_ref=f"shuffle:{link.account_key}:{earned}",
+                actor_id=None,
+                reason=f"${wagered / 100:,.2f} wagered on Shuffle as {link.username}",
+                at=now,
+            )
+            if is_new:
+                awards.append(Award(link.username, link.discord_user_id, due, earned, wagered))
+        return awards
+
+    def _record_problem(self, guild_id: int, error: ShuffleError, now: datetime) -> PollResult:
+        if isinstance(error, RateLimited):
+            outcome = "rate_limited"
+        elif isinstance(error, ChallengePage):
+            outcome = "challenge"
+        else:
+            outcome = "failed"
+        retry_after = getattr(error, "retry_after", None)
+        with self.engine.begin() as conn:
+            settings = repository.find_settings(conn, guild_id)
+            failures = (settings.poll_failures if settings else 0) + 1
+            retry_at = now + timedelta(
+                seconds=backoff_seconds(failures, self.interval_seconds, retry_after)
+            )
+            repository.record_poll_problem(conn, guild_id, now, error.message, retry_at)
+        log.warning(
+            "guild %s: Shuffle statistics not read (%s); next try at %s",
+            guild_id,
+            error.message,
+            retry_at.isoformat(timespec="seconds"),
+        )
+        return PollResult(guild_id, outcome, retry_at=retry_at, problem=error.message)
+
+    def _rate(self, conn: Connection, guild_id: int) -> int:
+        if self.tickets_per_thousand is not None:
+            return self.tickets_per_thousand(guild_id)
+        return raffle_repository.get_settings(conn, guild_id).wager_thousand_tickets
+
+    def _guild_ids_due(self, now: datetime) -> list[int]:
+        with self.engine.connect() as conn:
+            return repository.list_guild_ids_due(conn, now)
+
+    def _settings_of(self, guild_id: int) -> repository.ShuffleSettingsRow | None:
+        with self.engine.connect() as conn:
+            return repository.find_settings(conn, guild_id)
+
+
+def totals_under_codes(rows: Sequence[WagerRow], campaign_codes: Sequence[str]) -> dict[str, Total]:
+    """Each account's total under the guild's codes (summed when it has rows under several);
+    rows under other codes are not the streamer's and are left out."""
+    wanted = {code.casefold() for code in campaign_codes}
+    totals: dict[str, Total] = {}
+    for row in rows:
+        if row.campaign_code.casefold() not in wanted:
+            continue
+        key = row.account_key
+        if not key or len(key) > 64:
+            continue
+        earlier = totals.get(key)
+        cents = row.wagered_cents + (earlier.cents if earlier else 0)
+        totals[key] = Total(row.username[:64], cents)
+    return totals
+
+
+def _cents(total: Total | None) -> int:
+    return 0 if total is None else total.cents

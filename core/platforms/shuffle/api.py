@@ -1,0 +1,222 @@
+"""The Shuffle affiliate statistics endpoint over ``httpx``.
+
+The affiliate URL is the secret: it carries the affiliate's API key (in its path or query), so
+it is never logged and never appears in an exception message; :func:`mask_url` shows it safely.
+
+Replies that are not data are never taken as data. Shuffle signals "slow down" three ways (HTTP
+429, HTTP 400, and HTTP 200 with a ``TOO_MANY_REQUEST`` body) and Cloudflare may answer with a
+challenge page (HTML, often 403 or 503) instead of Shuffle. Each of these is retried a few times
+within one fetch (after ``Retry-After`` when the reply has one, else exponential backoff with
+full jitter) and then raised as :class:`RateLimited` or :class:`ChallengePage`, for the caller
+to back off across polls.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import math
+import random
+from collections.abc import Awaitable, Callable
+from types import TracebackType
+from urllib.parse import urlsplit
+
+import httpx
+
+from core.platforms.shuffle.payloads import NotStatistics, WagerRow, parse_statistics
+
+log = logging.getLogger(__name__)
+
+TIMEOUT = httpx.Timeout(20.0, connect=5.0)
+TOTAL_TIMEOUT_SECONDS = 30.0
+MAX_BODY_BYTES = 20 * 1024 * 1024
+_CHALLENGE_MARKERS = (
+    "cf-chl",
+    "challenge-platform",
+    "just a moment...",
+    "attention required! | cloudflare",
+    "cf-browser-verification",
+    "__cf_chl_",
+)
+_NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+
+
+class ShuffleError(Exception):
+    """The statistics could not be read. ``status`` is None when no HTTP answer came back.
+    The message never holds the affiliate URL."""
+
+    def __init__(self, status: int | None, message: str) -> None:
+        super().__init__(f"Shuffle {status or 'unreachable'}: {message}")
+        self.status = status
+        self.message = message
+
+
+class RateLimited(ShuffleError):
+    """Shuffle asked us to slow down (429, 400, or 200 with ``TOO_MANY_REQUEST``)."""
+
+    def __init__(self, status: int | None, message: str, retry_after: float | None = None):
+        super().__init__(status, message)
+        self.retry_after = retry_after
+
+
+class ChallengePage(ShuffleError):
+    """Cloudflare answered with a browser challenge instead of Shuffle's data."""
+
+    def __init__(self, status: int | None, message: str, retry_after: float | None = None):
+        super().__init__(status, message)
+        self.retry_after = retry_after
+
+
+class ShuffleUnreachable(ShuffleError):
+    """No usable answer: connection refused, timed out or dropped, or a 5xx."""
+
+
+class ShuffleRefused(ShuffleError):
+    """Any other failure (401, 403, 404, a redirect, a reply that is not a statistics list): most
+    likely a wrong affiliate URL, which retrying right away will not fix."""
+
+
+class ShuffleClient:
+    """``max_retries`` counts retries after the first attempt of a fetch; the backoff before
+    retry ``n`` (from 0) is ``backoff_base * 2**n * jitter()`` seconds, or ``Retry-After``
+    when the reply has one and it is at most ``max_retry_after``; a longer ``Retry-After``
+    ends the fetch at once, leaving the wait to the caller."""
+
+    def __init__(
+        self,
+        *,
+        http: httpx.AsyncClient | None = None,
+        max_retries: int = 2,
+        backoff_base: float = 5.0,
+        sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
+        jitter: Callable[[], float] = random.random,
+        max_retry_after: float = 60.0,
+    ) -> None:
+        self._owns_http = http is None
+        self._http = http or httpx.AsyncClient(
+            timeout=TIMEOUT,
+            headers={"Accept": "application/json", "User-Agent": "StreamKeeper"},
+            follow_redirects=False,
+        )
+        self._max_retries = max(0, max_retries)
+        self._backoff_base = backoff_base
+        self._sleep = sleep
+        self._jitter = jitter
+        self._max_retry_after = max_retry_after
+
+    async def aclose(self) -> None:
+        if self._owns_http:
+            await self._http.aclose()
+
+    async def __aenter__(self) -> ShuffleClient:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def fetch_wagers(self, affiliate_url: str) -> list[WagerRow]:
+        """Every row of the statistics reply, retried on rate limits and challenges."""
+        where = mask_url(affiliate_url)
+        attempt = 0
+        while True:
+            try:
+                return await self._fetch_once(affiliate_url)
+            except (RateLimited, ChallengePage, ShuffleUnreachable) as exc:
+                retry_after = getattr(exc, "retry_after", None)
+                if attempt >= self._max_retries or (retry_after or 0.0) > self._max_retry_after:
+                    raise
+                delay = (
+                    retry_after
+                    if retry_after is not None
+                    else self._backoff_base * 2**attempt * self._jitter()
+                )
+                log.warning(
+                    "Shuffle statistics %s: %s; retry %d of %d in %.1f s",
+                    where,
+                    exc.message,
+                    attempt + 1,
+                    self._max_retries,
+                    delay,
+                )
+                await self._sleep(delay)
+                attempt += 1
+
+    async def _fetch_once(self, affiliate_url: str) -> list[WagerRow]:
+        try:
+            async with asyncio.timeout(TOTAL_TIMEOUT_SECONDS):
+                response = await self._http.get(affiliate_url)
+        except _NOT_SENT as exc:
+            raise ShuffleUnreachable(None, f"could not connect ({type(exc).__name__})") from None
+        except (httpx.TransportError, TimeoutError) as exc:
+            raise ShuffleUnreachable(None, f"got no answer ({type(exc).__name__})") from None
+        except httpx.InvalidURL:
+            raise ShuffleRefused(None, "the affiliate URL is not a valid URL") from None
+        status = response.status_code
+        body = response.content[:MAX_BODY_BYTES]
+        retry_after = _retry_after(response)
+        if _is_challenge(response, body):
+            raise ChallengePage(status, "Cloudflare answered with a challenge page", retry_after)
+        if status in (400, 429):
+            raise RateLimited(status, f"answered {status} (rate limited)", retry_after)
+        if status >= 500:
+            raise ShuffleUnreachable(status, f"answered {status}")
+        if status != 200:
+            raise ShuffleRefused(status, f"answered {status}")
+        try:
+            return parse_statistics(body)
+        except NotStatistics as exc:
+            if exc.is_rate_limit:
+                raise RateLimited(status, "answered TOO_MANY_REQUEST", retry_after) from None
+            raise ShuffleRefused(status, str(exc)) from None
+
+
+def mask_url(url: str) -> str:
+    """The URL with its secret parts hidden, for messages: scheme and host, then a short
+    fingerprint of the whole URL so that two different URLs can be told apart."""
+    try:
+        parts = urlsplit(url.strip())
+        host = parts.hostname or "?"
+        port = f":{parts.port}" if parts.port else ""
+    except ValueError:
+        return "(an unreadable URL)"
+    fingerprint = hashlib.sha256(url.strip().encode()).hexdigest()[:6]
+    hidden = "/…" if (parts.path.strip("/") or parts.query) else ""
+    return f"{parts.scheme}://{host}{port}{hidden} (key hidden, #{fingerprint})"
+
+
+def _is_challenge(response: httpx.Response, body: bytes) -> bool:
+    if response.headers.get("cf-mitigated", "").lower() == "challenge":
+        return True
+    content_type = response.headers.get("Content-Type", "").lower()
+    looks_like_html = "html" in content_type or body.lstrip()[:1] == b"<"
+    if not looks_like_html:
+        return False
+    head = body[:65536].decode("utf-8", "replace").lower()
+    return any(marker in head for marker in _CHALLENGE_MARKERS)
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    raw = response.headers.get("Retry-After", "").strip()
+    try:
+        seconds = float(raw)
+    except ValueError:
+        return None  # absent, or an HTTP date: fall back to backoff
+    return max(0.0, seconds) if math.isfinite(seconds) else None
+
+
+__all__ = [
+    "ChallengePage",
+    "RateLimited",
+    "ShuffleClient",
+    "ShuffleError",
+    "ShuffleRefused",
+    "ShuffleUnreachable",
+    "WagerRow",
+    "mask_url",
+]

@@ -1,0 +1,129 @@
+"""Reading the affiliate statistics reply: a JSON list of ``{username, campaignCode,
+wagerAmount}``-like rows, each a lifetime total in US dollars.
+
+Field names and types vary between what Shuffle has sent and what affiliates have seen, so the
+reader is lenient: amounts may be numbers or strings (``"1234.56"``, ``"$1,234.56"``), and a row
+without a name or a readable amount is skipped rather than failing the whole reply. Money is
+kept as whole cents (an ``int``) read through ``Decimal``, never a float, so that totals and
+the differences between polls are exact. Fractions of a cent are dropped, which is harmless:
+tickets always come from the newest total, never from a sum of differences.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from decimal import ROUND_DOWN, Decimal, InvalidOperation
+from typing import Any
+
+RATE_LIMIT_MARKER = "TOO_MANY_REQUEST"
+_NAME_FIELDS = ("username", "userName", "user_name", "name", "user")
+_CODE_FIELDS = ("campaignCode", "campaign_code", "campaign", "code", "referralCode")
+_AMOUNT_FIELDS = ("wagerAmount", "wager_amount", "wagered", "wager", "totalWagered", "amount")
+_LIST_FIELDS = ("data", "stats", "results", "rows", "users")
+_CENT = Decimal("0.01")
+# Far beyond anything real; keeps a garbage value from overflowing a BIGINT column.
+_MAX_CENTS = 10**15
+
+
+class NotStatistics(ValueError):
+    """The reply is not a statistics list. ``is_rate_limit`` is True when it says to slow down
+    (Shuffle answers some rate limits with 200 and a ``TOO_MANY_REQUEST`` body)."""
+
+    def __init__(self, message: str, *, is_rate_limit: bool = False) -> None:
+        super().__init__(message)
+        self.is_rate_limit = is_rate_limit
+
+
+@dataclass(frozen=True)
+class WagerRow:
+    username: str
+    campaign_code: str
+    wagered_cents: int
+
+    @property
+    def account_key(self) -> str:
+        """Shuffle names are compared without regard to case."""
+        return account_key(self.username)
+
+
+def account_key(username: str) -> str:
+    return username.strip().casefold()
+
+
+def parse_statistics(body: bytes | str) -> list[WagerRow]:
+    """The rows of a statistics reply; raises :class:`NotStatistics` for anything else.
+
+    JSON numbers are read as ``Decimal`` so that ``1234.56`` stays exactly that.
+    """
+    try:
+        document = json.loads(body, parse_float=Decimal)
+    except (ValueError, RecursionError):
+        raise NotStatistics(
+            "the reply is not JSON", is_rate_limit=_mentions_rate_limit(body)
+        ) from None
+    rows = _rows_of(document)
+    if rows is None:
+        raise NotStatistics(
+            "the reply is not a list of wager rows", is_rate_limit=_mentions_rate_limit(body)
+        )
+    parsed = [row for item in rows if (row := _parse_row(item)) is not None]
+    if rows and not parsed and _mentions_rate_limit(body):
+        # e.g. [{"error": "TOO_MANY_REQUEST"}]: a refusal dressed as a list, not "no wagers".
+        raise NotStatistics("the reply is a rate-limit notice", is_rate_limit=True)
+    return parsed
+
+
+def parse_amount_cents(value: Any) -> int | None:
+    """Whole cents from a JSON number or a string such as ``"1,234.56"``; None if unreadable
+    or negative."""
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, str):
+        value = value.strip().replace(",", "").replace("$", "").replace("_", "")
+        if not value:
+            return None
+    try:
+        amount = Decimal(value) if not isinstance(value, float) else Decimal(repr(value))
+    except (InvalidOperation, ValueError, TypeError):
+        return None
+    if not amount.is_finite() or amount < 0:
+        return None
+    cents = int((amount.quantize(_CENT, rounding=ROUND_DOWN)) * 100)
+    return cents if cents < _MAX_CENTS else None
+
+
+def _rows_of(document: Any) -> list[Any] | None:
+    if isinstance(document, list):
+        return document
+    if isinstance(document, Mapping):
+        for field in _LIST_FIELDS:
+            if isinstance(document.get(field), list):
+                return document[field]
+    return None
+
+
+def _parse_row(item: Any) -> WagerRow | None:
+    if not isinstance(item, Mapping):
+        return None
+    name = _first_text(item, _NAME_FIELDS)
+    cents = next(
+        (c for f in _AMOUNT_FIELDS if (c := parse_amount_cents(item.get(f))) is not None), None
+    )
+    if not name or cents is None:
+        return None
+    return WagerRow(name, _first_text(item, _CODE_FIELDS) or "", cents)
+
+
+def _first_text(item: Mapping[str, Any], fields: tuple[str, ...]) -> str | None:
+    for field in fields:
+        value = item.get(field)
+        if isinstance(value, str) and value.strip():
+            return value.strip()
+    return None
+
+
+def _mentions_rate_limit(body: bytes | str) -> bool:
+    text = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
+    return RATE_LIMIT_MARKER in text.upper()

@@ -1,0 +1,132 @@
+"""Helpers for the raffle tests: a settable clock, a recording announcer, watchtime and links."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from core.config import RaffleSettings
+from core.events import Platform, SubscriptionsGifted, Viewer
+from core.features.linking.repository import AccountLink, save_link
+from core.features.raffle.beacon import HttpBeacon
+from core.features.raffle.ports import DrawAnnouncement, PeriodAnnouncement
+from core.features.raffle.service import RaffleService
+from core.features.viewers.repository import remember_viewers
+from core.storage.db import insert_for
+from core.storage.tables import watchtime
+
+GUILD = 1001
+CHANNEL = 2002
+START = datetime(2026, 3, 1, tzinfo=UTC)
+
+
+class Clock:
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> None:
+        self.now += timedelta(**delta)
+
+
+@dataclass
+class RecordingAnnouncer:
+    opened: list[PeriodAnnouncement] = field(default_factory=list)
+    closed: list[PeriodAnnouncement] = field(default_factory=list)
+    draws: list[tuple[int, DrawAnnouncement]] = field(default_factory=list)
+    failing: bool = False
+
+    async def period_opened(self, channel_id: int, period: PeriodAnnouncement) -> None:
+        self._maybe_fail()
+        self.opened.append(period)
+
+    async def period_closed(self, channel_id: int, period: PeriodAnnouncement) -> None:
+        self._maybe_fail()
+        self.closed.append(period)
+
+    async def draw_completed(self, channel_id: int, draw: DrawAnnouncement) -> None:
+        self._maybe_fail()
+        self.draws.append((channel_id, draw))
+
+    def _maybe_fail(self) -> None:
+        if self.failing:
+            raise RuntimeError("the Discord bot is not connected yet")
+
+
+def seeds(prefix: str = "seed"):
+    """Deterministic seeds: sha256("<prefix>:<n>") for n = 0, 1, 2, ..."""
+    counter = iter(range(10**9))
+    return lambda: hashlib.sha256(f"{prefix}:{next(counter)}".encode()).hexdigest()
+
+
+def make_service(
+    engine: Engine,
+    clock: Clock,
+    beacon_url: str | None = None,
+    announcer: RecordingAnnouncer | None = None,
+    *,
+    auto_draw: bool = False,
+) -> RaffleService:
+    return RaffleService(
+        engine,
+        RaffleSettings(auto_draw=auto_draw, announcement_channel_id=CHANNEL),
+        clock,
+        beacon=HttpBeacon(beacon_url) if beacon_url else None,
+        announcer=announcer,
+        new_seed=seeds(),
+    )
+
+
+def set_watchtime(engine: Engine, user_id: str, seconds: int, guild_id: int = GUILD) -> None:
+    with engine.begin() as conn:
+        stmt = insert_for(conn, watchtime).values(
+            guild_id=guild_id, platform="kick", platform_user_id=user_id, seconds=seconds
+        )
+        conn.execute(
+            stmt.on_conflict_do_update(
+                index_elements=list(watchtime.primary_key.columns),
+                set_={"seconds": stmt.excluded.seconds},
+            )
+        )
+
+
+def add_viewer(engine: Engine, user_id: str, username: str, discord_id: int | None = None) -> None:
+    """A Kick viewer we have seen, linked to ``discord_id`` when given."""
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    with engine.begin() as conn:
+        remember_viewers(conn, Platform.KICK, [Viewer(user_id, username)], now)
+        if discord_id is not None:
+            link = AccountLink(Platform.KICK, user_id, discord_id, username, now)
+            save_link(conn, link, GUILD)
+
+
+def gift(
+    event_id: str,
+    gifter: Viewer | None,
+    giftees: tuple[str, ...],
+    at: datetime,
+    *,
+    with_ids: bool = True,
+) -> SubscriptionsGifted:
+    return SubscriptionsGifted(
+        platform=Platform.KICK,
+        event_id=event_id,
+        broadcaster_user_id="555",
+        occurred_at=at,
+        gifter=gifter,
+        giftees=tuple(Viewer(f"id-{name}" if with_ids else None, name) for name in giftees),
+        count=len(giftees),
+    )
+
+
+def ledger_count(engine: Engine) -> int:
+    from core.storage.tables import raffle_ledger
+
+    with engine.connect() as conn:
+        return conn.execute(sa.select(sa.func.count()).select_from(raffle_ledger)).scalar_one()

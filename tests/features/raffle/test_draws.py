@@ -1,0 +1,234 @@
+"""Verifiable draws: the beacon, winners in proportion to tickets, proofs that verify, and
+proofs that stop verifying when anything in them is changed."""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+from datetime import UTC, datetime
+
+import pytest
+
+from core.features.raffle import fairness
+from core.features.raffle.beacon import HttpBeacon
+from core.features.raffle.errors import RaffleRefused
+from core.features.raffle.ports import BeaconUnavailable
+from tests.fakes.beacon_server import FakeBeacon, fake_randomness
+from tests.features.raffle.support import GUILD, Clock, add_viewer, make_service
+
+PARTICIPANTS = {"kick:a": 10, "kick:b": 20, "kick:c": 30, "kick:d": 40}
+
+
+def _seed(n: int) -> str:
+    return hashlib.sha256(f"chi:{n}".encode()).hexdigest()
+
+
+def test_winners_come_in_proportion_to_tickets():
+    """Chi-square over 4,000 fixed seeds: the same every run, so it cannot flake."""
+    counts = dict.fromkeys(PARTICIPANTS, 0)
+    for n in range(4000):
+        (pick,) = fairness.pick_winners(
+            seed_hex=_seed(n),
+            snapshot_hash_hex="ab" * 32,
+            randomness_hex="cd" * 32,
+            balances_=PARTICIPANTS,
+            eligible=PARTICIPANTS,
+            already_won=(),
+            first_counter=0,
+            count=1,
+        )
+        counts[pick.participant] += 1
+    total = sum(PARTICIPANTS.values())
+    chi_square = sum(
+        (counts[key] - 4000 * tickets / total) ** 2 / (4000 * tickets / total)
+        for key, tickets in PARTICIPANTS.items()
+    )
+    assert chi_square < 16.27  # 3 degrees of freedom, p = 0.001
+    # ... and the draw is not degenerate: it really does depend on the tickets.
+    assert counts["kick:d"] > counts["kick:c"] > counts["kick:b"] > counts["kick:a"]
+
+
+def test_later_winners_never_repeat_and_skip_the_ineligible():
+    picks = fairness.pick_winners(
+        seed_hex=_seed(1),
+        snapshot_hash_hex="ab" * 32,
+        randomness_hex="",
+        balances_={**PARTICIPANTS, "kick:e": 1000},
+        eligible=PARTICIPANTS,
+        already_won=["kick:d"],
+        first_counter=5,
+        count=10,
+    )
+    assert sorted(p.participant for p in picks) == ["kick:a", "kick:b", "kick:c"]
+    assert [p.counter for p in picks] == [5, 6, 7]
+
+
+def test_beacon_rounds_follow_the_chain_timing():
+    genesis = int(datetime(2026, 1, 1, tzinfo=UTC).timestamp())
+    end = datetime(2026, 1, 1, 0, 1, tzinfo=UTC)  # exactly round 3's time
+    assert fairness.first_round_after(end, genesis, 30) == 4
+    assert fairness.expected_round(end, end, genesis, 30) == 4
+    late = datetime(2026, 1, 1, 0, 5, tzinfo=UTC)  # frozen after round 4 was out
+    assert fairness.expected_round(end, late, genesis, 30) == 12
+
+
+def test_the_fake_beacon_answers_like_drand(tmp_path):
+    clock = Clock(datetime(2026, 1, 1, 0, 1, tzinfo=UTC))
+    with FakeBeacon(clock=clock) as fake:
+        beacon = HttpBeacon(fake.url)
+        info = beacon.info()
+        assert info.period_seconds == 30
+        assert beacon.fetch_round(3).randomness == fake_randomness(3)
+        assert beacon.fetch_round(4) is None  # not out yet
+        fake.down = True
+        with pytest.raises(BeaconUnavailable, match="503"):
+            beacon.fetch_round(3)
+    with pytest.raises(BeaconUnavailable, match="did not answer"):
+        HttpBeacon(fake.url).info()
+
+
+# --- through the service ------------------------------------------------------------------
+
+
+@pytest.fixture
+def clock():
+    return Clock(datetime(2026, 3, 10, 12, 0, tzinfo=UTC))
+
+
+@pytest.fixture
+def beacon(clock):
+    with FakeBeacon(clock=clock) as fake:
+        yield fake
+
+
+def _month_with_tickets(engine, raffle, clock):
+    for n in range(12):
+        add_viewer(engine, f"u{n}", f"viewer{n}", discord_id=100 + n)
+    add_viewer(engine, "ghost", "unlinked")  # holds tickets but cannot win
+    raffle.start(GUILD)
+    for n in range(12):
+        raffle.give(
+            GUILD, actor_id=1, member_id=100 + n, tickets=5 + 7 * n, reason="", reference=f"m{n}"
+        )
+    raffle.exclude(GUILD, actor_id=1, member_id=111, username=None)
+    clock.now = datetime(2026, 4, 1, 0, 0, 5, tzinfo=UTC)
+    raffle.run_scheduled()
+
+
+def test_a_draw_waits_for_its_beacon_round_then_verifies(engine, clock, beacon):
+    raffle = make_service(engine, clock, beacon.url)
+    _month_with_tickets(engine, raffle, clock)
+    closed = raffle.info(GUILD).last_closed
+    assert "kick:u11" not in closed.eligible  # excluded
+    assert len(closed.eligible) == 11
+
+    beacon.down = True
+    draw = raffle.draws.request(GUILD, actor_id=1, winners=3, prize="a hoodie")
+    assert (draw.status, draw.attempts) == ("waiting", 1)
+    assert "503" in draw.last_error
+    with pytest.raises(RaffleRefused, match="already waiting"):
+        raffle.draws.request(GUILD, actor_id=1)
+    assert raffle.proof(GUILD).document is None  # the seed stays secret until a draw is done
+
+    beacon.down = False
+    clock.advance(minutes=1)
+    raffle.run_scheduled()
+    proof = raffle.proof(GUILD)
+    (done,) = proof.draws
+    assert done.status == "done"
+    assert done.beacon_randomness == fake_randomness(closed.beacon_round)
+    assert len({(w.platform, w.platform_user_id) for w in done.winners}) == 3
+    result = fairness.verify(proof.document, proof.ledger)
+    assert result.matches, result.problems
+
+
+def test_verification_fails_when_anything_is_changed(engine, clock, beacon):
+    raffle = make_service(engine, clock, beacon.url)
+    _month_with_tickets(engine, raffle, clock)
+    clock.advance(minutes=1)
+    raffle.draws.request(GUILD, actor_id=1, winners=2)
+    proof = raffle.proof(GUILD)
+    assert fairness.verify(proof.document, proof.ledger).matches
+
+    def broken(change) -> tuple[str, ...]:
+        document, ledger = copy.deepcopy(proof.document), copy.deepcopy(proof.ledger)
+        change(document, ledger)
+        result = fairness.verify(document, ledger)
+        assert not result.matches
+        return result.problems
+
+    def one_more_ticket(_document, ledger):
+        ledger["entries"][3]["amount"] += 1
+
+    def other_viewer(_document, ledger):
+        ledger["entries"][0]["platform_user_id"] = "u11"
+
+    def other_seed(document, _ledger):
+        document["seed"] = "00" + document["seed"][2:]
+
+    def other_beacon(document, _ledger):
+        document["draws"][0]["beacon_randomness"] = fake_randomness(1)
+
+    def dropped_row(_document, ledger):
+        del ledger["entries"][5]
+
+    def other_counter(document, _ledger):
+        document["draws"][0]["first_counter"] = 1
+
+    assert "snapshot hash" in broken(one_more_ticket)[0]
+    assert "snapshot hash" in broken(other_viewer)[0]
+    assert "snapshot hash" in broken(dropped_row)[0]
+    assert "commitment" in broken(other_seed)[0]
+    assert "recomputed winners" in broken(other_beacon)[0]
+    assert "counter" in broken(other_counter)[0]
+
+
+def test_an_admin_can_force_a_draw_without_the_beacon(engine, clock, beacon):
+    raffle = make_service(engine, clock, beacon.url)
+    _month_with_tickets(engine, raffle, clock)
+    beacon.down = True
+    with pytest.raises(RaffleRefused, match="No draw is waiting"):
+        raffle.draws.force(GUILD, actor_id=1)
+    raffle.draws.request(GUILD, actor_id=1)
+    draw = raffle.draws.force(GUILD, actor_id=7)
+    assert (draw.status, draw.forced, draw.forced_by, draw.beacon_randomness) == (
+        "done",
+        True,
+        7,
+        None,
+    )
+    proof = raffle.proof(GUILD, draw.id)
+    assert proof.document["draws"][0]["forced"] is True
+    assert fairness.verify(proof.document, proof.ledger).matches
+
+
+def test_rerolls_are_recorded_and_pick_someone_new(engine, clock, beacon):
+    raffle = make_service(engine, clock, beacon.url)
+    _month_with_tickets(engine, raffle, clock)
+    clock.advance(minutes=1)
+    first = raffle.draws.request(GUILD, actor_id=1)
+    with pytest.raises(RaffleRefused, match="Say why"):
+        raffle.draws.reroll(GUILD, actor_id=1, draw_id=first.id, reason=" ")
+    with pytest.raises(RaffleRefused, match="no draw #999"):
+        raffle.draws.reroll(GUILD, actor_id=1, draw_id=999, reason="x")
+    second = raffle.draws.reroll(GUILD, actor_id=1, draw_id=first.id, reason="no answer in 48 h")
+    assert (second.reroll_of, second.reason, second.first_counter) == (
+        first.id,
+        "no answer in 48 h",
+        1,
+    )
+    assert second.winners[0].platform_user_id != first.winners[0].platform_user_id
+    proof = raffle.proof(GUILD)
+    assert [d["id"] for d in proof.document["draws"]] == [first.id, second.id]
+    assert fairness.verify(proof.document, proof.ledger).matches
+
+
+def test_draw_refusals(engine, clock, beacon):
+    raffle = make_service(engine, clock, beacon.url)
+    with pytest.raises(RaffleRefused, match="no closed raffle period"):
+        raffle.draws.request(GUILD, actor_id=1)
+    raffle.start(GUILD)
+    with pytest.raises(RaffleRefused, match="still open"):
+        raffle.draws.request(GUILD, actor_id=1)
+    with pytest.raises(RaffleRefused, match="from 1 to 25"):
+        raffle.draws.request(GUILD, actor_id=1, winners=26)

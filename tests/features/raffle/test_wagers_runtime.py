@@ -1,0 +1,92 @@
+"""Wager polls through a whole Runtime: its WagerService, its scheduler job and its settings,
+against the fake Shuffle on 127.0.0.1."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from core.events import Platform
+from core.features.linking.repository import AccountLink, save_link
+from core.features.raffle import repository as raffle_repository
+from core.runtime import Runtime
+from tests.fakes.shuffle_server import FakeShuffle, connect_guild, verify_player
+
+GUILD = 31337
+MEMBER = 5005
+KICK_ID = "70007"
+
+
+@pytest.fixture
+def shuffle() -> Iterator[FakeShuffle]:
+    with FakeShuffle() as fake:
+        yield fake
+
+
+def open_period(runtime: Runtime) -> int:
+    now = datetime.now(UTC)
+    with runtime.engine.begin() as conn:
+        period_id = raffle_repository.create_period(
+            conn,
+            guild_id=GUILD,
+            starts_at=now - timedelta(days=1),
+            ends_at=now + timedelta(days=30),
+            status="open",
+            seed="00" * 32,
+            commitment="11" * 32,
+            now=now,
+        )
+        save_link(conn, AccountLink(Platform.KICK, KICK_ID, MEMBER, "viewer", now), GUILD)
+    assert period_id is not None
+    return period_id
+
+
+def balance(runtime: Runtime, period_id: int) -> int:
+    with runtime.engine.connect() as conn:
+        return raffle_repository.get_balance(conn, GUILD, period_id, Platform.KICK, KICK_ID)
+
+
+def test_the_runtime_polls_wagers_into_tickets(make_runtime, shuffle: FakeShuffle) -> None:
+    runtime = make_runtime(SHUFFLE_POLL_INTERVAL_SECONDS="120")
+    assert runtime.wagers.interval_seconds == 120
+    period_id = open_period(runtime)
+    connect_guild(runtime.wagers, GUILD, shuffle)
+    verify_player(runtime.wagers, GUILD, MEMBER, "HighRoller")
+    shuffle.set_wagered("highroller", "12000.50")
+    [first] = asyncio.run(runtime.poll_wagers())
+    assert first.is_baseline
+    shuffle.add_wager("highroller", "2500")
+    [second] = asyncio.run(runtime.poll_wagers())
+    assert [a.tickets for a in second.awards] == [50]
+    assert balance(runtime, period_id) == 50
+
+
+def test_the_scheduler_job_polls_then_stops(make_runtime, shuffle: FakeShuffle) -> None:
+    runtime = make_runtime()
+    connect_guild(runtime.wagers, GUILD, shuffle)
+
+    stop = asyncio.Event()
+    poll_due = runtime.wagers.poll_due
+
+    async def poll_then_stop(now: datetime | None = None):
+        results = await poll_due(now)
+        stop.set()  # as a shutdown would, right after the first round
+        return results
+
+    runtime.wagers.poll_due = poll_then_stop
+
+    async def run_once() -> None:
+        await asyncio.wait_for(runtime.run_wager_polls(stop), timeout=10)
+
+    asyncio.run(run_once())
+    assert shuffle.statuses() == [200]
+
+
+def test_a_poll_interval_under_a_minute_is_refused() -> None:
+    from core.config import SettingsError, load_settings
+
+    with pytest.raises(SettingsError, match="SHUFFLE_POLL_INTERVAL_SECONDS"):
+        load_settings({"SHUFFLE_POLL_INTERVAL_SECONDS": "5"}, env_file=None)
