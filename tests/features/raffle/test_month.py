@@ -1,9 +1,10 @@
 """The issue's "done when": a simulated month of a raffle, end to end through the Runtime.
 
-Viewers watch and gift subs (one gift arrives from both the webhook and Pusher, one is voided
-during its hold); the period closes on its own at the month's end, the automatic draw waits for
-the beacon round and is announced; the exported proof verifies with the CLI, and a one-ticket
-edit of the exported ledger makes verification fail.
+Viewers watch, gift subs (one gift arrives from both the webhook and Pusher, one is voided
+during its hold) and wager on the affiliate casino (polled in small increments); the period
+closes on its own at the month's end, the automatic draw waits for the beacon round and is
+announced; the exported proof verifies with the CLI, and a one-ticket edit of the exported
+ledger makes verification fail.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from core.events import ChatMessageSent, Platform, Viewer
 from core.runtime import Runtime
 from tests.conftest import TEST_FERNET_KEY
 from tests.fakes.beacon_server import FakeBeacon, fake_randomness
+from tests.fakes.shuffle_server import FakeShuffle, connect_guild, verify_player
 from tests.features.raffle.support import Clock, RecordingAnnouncer, add_viewer, gift
 
 REPO = Path(__file__).resolve().parents[3]
@@ -85,7 +87,13 @@ def stream_hour(runtime: Runtime, clock: Clock, watchers: list[str]) -> None:
     asyncio.run(runtime.run_raffle())
 
 
-def test_a_month_of_raffle_ends_in_a_verifiable_draw(environment, clock, tmp_path):
+@pytest.fixture
+def shuffle():
+    with FakeShuffle() as fake:
+        yield fake
+
+
+def test_a_month_of_raffle_ends_in_a_verifiable_draw(environment, shuffle, clock, tmp_path):
     values = environment
     runtime = Runtime(load_settings(values, env_file=None), clock=clock)
     try:
@@ -130,9 +138,18 @@ def test_a_month_of_raffle_ends_in_a_verifiable_draw(environment, clock, tmp_pat
         clock.advance(minutes=20)
         asyncio.run(runtime.run_raffle())
 
-        # ---- WAGERS: the wager engineer adds Shuffle polls against the fake Shuffle here ----
+        # Wagers: ana plays on the affiliate casino. The first poll sets her baseline; four
+        # polls of $650.25 each add up to $2,601.00, so 52 tickets and no cent lost between them.
+        connect_guild(runtime.wagers, GUILD, shuffle)
+        verify_player(runtime.wagers, GUILD, VIEWERS["101"][1], "AnaBets")
+        shuffle.set_wagered("AnaBets", "5000")
+        asyncio.run(runtime.poll_wagers(clock()))
+        for _ in range(4):
+            clock.advance(minutes=5)
+            shuffle.add_wager("AnaBets", "650.25")
+            asyncio.run(runtime.poll_wagers(clock()))
 
-        expected = {"ana": 70, "ben": 30, "cleo": 120 + 30, "eli": 50}
+        expected = {"ana": 70 + 52, "ben": 30, "cleo": 120 + 30, "eli": 50}
         board = runtime.raffle.board(GUILD, 10)
         assert {e.username: e.tickets for e in board.entries} == expected
 
@@ -170,7 +187,7 @@ def test_a_month_of_raffle_ends_in_a_verifiable_draw(environment, clock, tmp_pat
     assert (verified.returncode, verified.stdout.split(":")[0]) == (0, "match")
 
     ledger = json.loads(ledger_path.read_text("utf-8"))
-    assert {e["source"] for e in ledger["entries"]} == {"watchtime", "gift"}
+    assert {e["source"] for e in ledger["entries"]} == {"watchtime", "gift", "wager"}
     ledger["entries"][0]["amount"] += 1  # one ticket more for somebody
     ledger_path.write_text(json.dumps(ledger), "utf-8")
     tampered = cli("raffle", "verify", str(proof_path), str(ledger_path))
