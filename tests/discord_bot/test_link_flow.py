@@ -16,35 +16,33 @@ import pytest
 import sqlalchemy as sa
 from discord.ext import commands
 
-from core.discord_bot.bot import BotServices, create_bot
-from core.discord_bot.outbound.linking import role_problem
+from core.discord_bot.bot import BotServices
 from core.discord_bot.render import inert
 from core.events import AccountLinked, AccountLinkFailed, Event, event_from_dict
 from core.features.linking.service import ALREADY_LINKED, DECLINED, LINK_EXPIRED, REFUSED
 from core.runtime import Runtime
 from core.storage.tables import bus_events
-from tests.discord_bot.conftest import (
-    VIEWER_KICK_ID,
-    VIEWER_KICK_NAME,
-    Clock,
-    runtime_services,
-)
+from tests.discord_bot.conftest import Clock
 from tests.discord_bot.fake_discord import member_of, say
 from tests.discord_bot.linking_support import (
+    LINK_EMOJI,
+    LINKED_DM,
+    VIEWER_KICK_ID,
+    VIEWER_KICK_NAME,
     deliver_published,
     drain,
     is_dm_to,
     link_in,
+    linked_role_and_log,
     message_still_there,
     open_link,
-    restart_discord,
+    post_panel,
+    restart,
+    runtime_services,
     sign_in,
     split_replies,
 )
 from tests.fakes.kick_server import FakeKick
-
-LINK_EMOJI = "\N{LINK SYMBOL}"
-LINKED_DM = f"Your Discord account is now linked to **{inert(VIEWER_KICK_NAME)}** on Kick."
 
 
 @pytest.fixture
@@ -55,26 +53,6 @@ def services(link_runtime: Runtime) -> BotServices:
 @pytest.fixture
 def gateway(link_runtime: Runtime):  # type: ignore[no-untyped-def]
     return link_runtime.discord
-
-
-async def bot_may_manage_roles(guild: discord.Guild) -> None:
-    """Give the bot a role with Manage Roles; roles made after it rank below it."""
-    role = dpytest.backend.make_role(
-        "StreamKeeper",
-        guild,
-        permissions=discord.Permissions(manage_roles=True, manage_messages=True).value,
-    )
-    await dpytest.add_role(guild.me, role)
-
-
-async def linked_role_and_log(guild: discord.Guild, manager: discord.Member) -> discord.Role:
-    """The admin's setup: a linked role the bot may give, and the link log in the channel."""
-    await bot_may_manage_roles(guild)
-    role = dpytest.backend.make_role("Linked", guild)
-    assert role_problem(role) is None
-    await say(f"!linkrole {role.mention}", manager)
-    await say("!linklogs on", manager)
-    return role
 
 
 async def link_by_command(member: discord.Member) -> str:
@@ -316,26 +294,7 @@ async def test_a_used_sign_in_state_is_refused_without_an_event(
 # --- panels after a restart ------------------------------------------------------------------
 
 
-async def restart(link_runtime: Runtime) -> tuple[commands.Bot, dpytest.RunnerConfig]:
-    """A new bot process over the same database, connected to the same Discord."""
-    before = dpytest.get_config()
-    new_bot = create_bot(runtime_services(link_runtime))
-    await new_bot._async_setup_hook()
-    await new_bot.load_cogs()
-    config = restart_discord(new_bot, before)
-    link_runtime.discord.detach()
-    link_runtime.discord.attach(new_bot)
-    new_bot._ready.set()
-    return new_bot, config
-
-
-async def post_panel(manager: discord.Member) -> discord.Message:
-    sent = await say("!setup_link_panel", manager)
-    [panel] = [m for m in sent if m.embeds and m.embeds[0].title == "Link your Kick account"]
-    return panel
-
-
-async def test_done_when_a_member_links_through_a_restored_panel_and_holds_the_linked_role(
+async def test_a_member_links_through_a_restored_panel_and_holds_the_linked_role(
     guild_a: discord.Guild,
     manager: discord.Member,
     link_runtime: Runtime,
