@@ -39,7 +39,13 @@ from core.runtime import Runtime
 from tests.conftest import FIXTURES
 from tests.discord_bot.fake_discord import member_of
 from tests.discord_bot.fake_roles import MemberEdits, record_member_edits
-from tests.discord_bot.linking_support import VIEWER_KICK_ID, VIEWER_KICK_NAME, build_runtime
+from tests.discord_bot.linking_support import (
+    VIEWER_KICK_ID,
+    VIEWER_KICK_NAME,
+    build_runtime,
+    deliver_published,
+    runtime_services,
+)
 from tests.fakes.kick_server import FakeKick
 
 T0 = datetime(2030, 6, 1, 20, 0, tzinfo=UTC)
@@ -254,19 +260,7 @@ async def manager(guild_a: discord.Guild) -> discord.Member:
 def services_with_kick(make_runtime) -> BotServices:
     """Every service the bot can get, Kick setup included, from a real Runtime with no Kick app
     configured (so nothing reaches Kick): for tests about the whole set of cogs and commands."""
-    runtime = make_runtime()
-    return BotServices(
-        runtime.watchtime,
-        runtime.guilds,
-        runtime.health,
-        runtime.kick_setup,
-        roles=runtime.roles,
-        role_sync=runtime.role_sync,
-        linking=runtime.linking,
-        link_effects=runtime.link_effects,
-        slot_calls=runtime.slot_calls,
-        slot_call_chat=runtime.slot_call_chat,
-    )
+    return runtime_services(make_runtime())
 
 
 # --- linking: a real Runtime that talks to a fake Kick on 127.0.0.1 ---------------------------
@@ -292,9 +286,6 @@ def link_runtime(tmp_path: Path, viewer_kick: FakeKick, clock: Clock) -> Iterato
 
 # --- Kick's webhooks into the web app ---------------------------------------------------------
 
-# The sender of Kick's example chat message (tests/fixtures/kick/chat.message.sent.json).
-EXAMPLE_CHATTER = Viewer("987654321", "sender_name")
-
 
 def kick_time(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -305,6 +296,7 @@ class KickChannel:
     built from Kick's example payloads and timed by the test's clock."""
 
     def __init__(self, runtime: Runtime, private_key: RSAPrivateKey, clock: Clock) -> None:
+        self.runtime = runtime
         self.client = runtime.create_web_app().test_client()
         self.private_key = private_key
         self.clock = clock
@@ -323,7 +315,7 @@ class KickChannel:
         payload["started_at"] = kick_time(self.clock())
         self.deliver("livestream.status.updated", payload)
 
-    def chat(self, sender: Viewer = EXAMPLE_CHATTER) -> None:
+    def chat(self, sender: Viewer) -> None:
         payload = example("chat.message.sent")
         assert sender.platform_user_id is not None
         payload["sender"] |= {"user_id": int(sender.platform_user_id), "username": sender.username}
@@ -333,6 +325,17 @@ class KickChannel:
             "created_at": kick_time(self.clock()),
         }
         self.deliver("chat.message.sent", payload)
+
+    async def live_stream(self, chatter: Viewer, minutes: int) -> None:
+        """The stream goes live and ``chatter`` chats every minute for ``minutes`` minutes while
+        the watchtime ticks run; the bus hands each message to the bot's handlers meanwhile."""
+        self.go_live()
+        self.runtime.tick_all()
+        for _ in range(minutes):
+            self.clock.advance(60)
+            self.chat(chatter)
+            await deliver_published(self.runtime)
+            self.runtime.tick_all()
 
 
 def example(event_type: str) -> dict[str, Any]:

@@ -56,6 +56,7 @@ def build_runtime(data_dir: str, kick: FakeKick, clock, *, kick_app: bool = True
 
 
 def runtime_services(runtime: Runtime) -> BotServices:
+    """Every service the bot can get, from ``runtime``."""
     return BotServices(
         runtime.watchtime,
         runtime.guilds,
@@ -222,11 +223,12 @@ def restart_discord(new_bot: commands.Bot, before: dpytest.RunnerConfig) -> dpyt
     return config
 
 
-async def message_still_there(
-    channel: discord.TextChannel, message_id: int, author: discord.abc.User
-) -> discord.Message:
-    """The restored Discord still holds an old message (the panel) with this id."""
-    message = dpytest.backend.make_message("", author, channel, id_num=message_id)
+async def react_to_restored_panel(member: discord.Member, panel_id: int) -> None:
+    """After a restart, ``member`` reacts with the link emoji to the panel the bot posted before
+    in the first text channel of their server (the restored Discord still holds that message)."""
+    channel = member.guild.text_channels[0]
+    bot_user = dpytest.get_config().client.user
+    message = dpytest.backend.make_message("", bot_user, channel, id_num=panel_id)
     # A restarted bot has no message cache: reactions reach it only as raw events.
-    channel.guild._state._messages.clear()  # type: ignore[union-attr]
-    return message
+    channel.guild._state._messages.clear()  # type: ignore[attr-defined]
+    await dpytest.add_reaction(member, message, LINK_EMOJI)

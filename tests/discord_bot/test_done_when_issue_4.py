@@ -21,7 +21,6 @@ from tests.discord_bot.conftest import BROADCASTER, Clock, KickChannel
 from tests.discord_bot.fake_discord import member_of, say
 from tests.discord_bot.fake_roles import record_member_edits, role_ids
 from tests.discord_bot.linking_support import (
-    LINK_EMOJI,
     LINKED_DM,
     VIEWER_KICK_ID,
     VIEWER_KICK_NAME,
@@ -30,8 +29,8 @@ from tests.discord_bot.linking_support import (
     is_dm_to,
     link_in,
     linked_role_and_log,
-    message_still_there,
     post_panel,
+    react_to_restored_panel,
     restart,
     runtime_services,
     sign_in,
@@ -62,7 +61,9 @@ async def test_a_member_links_from_a_restored_panel_watches_earns_the_role_and_l
     linked = await linked_role_and_log(guild_a, manager)
     regular = dpytest.backend.make_role("Regular", guild_a)  # below the bot's role
     [added] = await say(f"!roles add {regular.mention} 5", manager)
-    assert added.content.startswith(f"\N{WHITE HEAVY CHECK MARK} {regular.mention} is now a")
+    assert added.content.startswith(
+        f"\N{WHITE HEAVY CHECK MARK} {regular.mention} is now a watchtime role"
+    )
     link_runtime.guilds.set_kick_channel(guild_a.id, "broadcaster_channel", BROADCASTER)
     panel = await post_panel(manager)
 
@@ -72,8 +73,7 @@ async def test_a_member_links_from_a_restored_panel_watches_earns_the_role_and_l
     channel = guild.text_channels[0]
     alice, admin = member_of(guild, "alice"), member_of(guild, "bob")
     edits = record_member_edits(monkeypatch, new_bot)
-    message = await message_still_there(channel, panel.id, new_bot.user)
-    await dpytest.add_reaction(alice, message, LINK_EMOJI)
+    await react_to_restored_panel(alice, panel.id)
 
     [dm] = await drain()
     assert is_dm_to(dm, alice)
@@ -96,14 +96,7 @@ async def test_a_member_links_from_a_restored_panel_watches_earns_the_role_and_l
 
     # The stream goes live on Kick and viewer_one chats every minute while the ticks run.
     kick = KickChannel(link_runtime, viewer_kick.private_key, clock)
-    chatter = Viewer(str(VIEWER_KICK_ID), VIEWER_KICK_NAME)
-    kick.go_live()
-    link_runtime.tick_all()
-    for _ in range(6):
-        clock.advance(60)
-        kick.chat(chatter)
-        await deliver_published(link_runtime)
-        link_runtime.tick_all()
+    await kick.live_stream(Viewer(str(VIEWER_KICK_ID), VIEWER_KICK_NAME), minutes=6)
     [row] = link_runtime.watchtime.export(guild.id)
     assert (row.platform_user_id, row.seconds) == (str(VIEWER_KICK_ID), 360)
 

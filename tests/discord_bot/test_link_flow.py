@@ -1,7 +1,7 @@
 """The whole link flow on dpytest's fake Discord, a real Runtime, the web app and a fake Kick on
 127.0.0.1: a member asks for a link (command or panel), opens it, consents on Kick, and the bot
-hears about it through the bus: a DM, the linked role and an entry in the link log. Then every
-way it can fail, and panels that outlive a restart.
+hears about it through the bus: a DM, the linked role (and watchtime roles already earned) and
+an entry in the link log. Then every way it can fail, and panels that outlive a restart.
 """
 
 from __future__ import annotations
@@ -18,14 +18,14 @@ from discord.ext import commands
 
 from core.discord_bot.bot import BotServices
 from core.discord_bot.render import inert
-from core.events import AccountLinked, AccountLinkFailed, Event, event_from_dict
+from core.events import AccountLinked, AccountLinkFailed, Event, Viewer, event_from_dict
 from core.features.linking.service import ALREADY_LINKED, DECLINED, LINK_EXPIRED, REFUSED
 from core.runtime import Runtime
 from core.storage.tables import bus_events
-from tests.discord_bot.conftest import Clock
+from tests.discord_bot.conftest import BROADCASTER, Clock, KickChannel
 from tests.discord_bot.fake_discord import member_of, say
+from tests.discord_bot.fake_roles import MemberEdits, give_bot_a_role, make_role, role_ids
 from tests.discord_bot.linking_support import (
-    LINK_EMOJI,
     LINKED_DM,
     VIEWER_KICK_ID,
     VIEWER_KICK_NAME,
@@ -34,9 +34,9 @@ from tests.discord_bot.linking_support import (
     is_dm_to,
     link_in,
     linked_role_and_log,
-    message_still_there,
     open_link,
     post_panel,
+    react_to_restored_panel,
     restart,
     runtime_services,
     sign_in,
@@ -120,6 +120,28 @@ async def test_link_command_then_kick_consent_links_dms_gives_the_role_and_logs(
     viewer_tokens = [t for t in viewer_kick.tokens.values() if t.user_id == VIEWER_KICK_ID]
     assert viewer_tokens
     assert all(t.revoked for t in viewer_tokens if t.kind == "access")
+
+
+async def test_a_member_who_watched_before_linking_gets_the_watchtime_role_at_once(
+    guild_a: discord.Guild,
+    alice: discord.Member,
+    link_runtime: Runtime,
+    viewer_kick: FakeKick,
+    clock: Clock,
+    member_edits: MemberEdits,
+) -> None:
+    await give_bot_a_role(guild_a)
+    regular = make_role(guild_a, "Regular", 2)
+    link_runtime.roles.add_tier(guild_a.id, regular.id, 2)
+    link_runtime.guilds.set_kick_channel(guild_a.id, "broadcaster_channel", BROADCASTER)
+    kick = KickChannel(link_runtime, viewer_kick.private_key, clock)
+    await kick.live_stream(Viewer(str(VIEWER_KICK_ID), VIEWER_KICK_NAME), minutes=3)
+
+    await sign_in(link_runtime, await link_by_command(alice))
+    await deliver_published(link_runtime)  # no periodic role sync: the link's handler syncs her
+
+    assert role_ids(alice) == {regular.id}
+    assert member_edits.of(alice) == [frozenset({regular.id})]
 
 
 async def test_a_redelivered_link_event_repeats_nothing(
@@ -302,12 +324,11 @@ async def test_a_member_links_through_a_restored_panel_and_holds_the_linked_role
     role = await linked_role_and_log(guild_a, manager)
     panel = await post_panel(manager)
 
-    new_bot, config = await restart(link_runtime)
+    _, config = await restart(link_runtime)
     guild = config.guilds[0]
     channel = guild.text_channels[0]
     alice = member_of(guild, "alice")
-    message = await message_still_there(channel, panel.id, new_bot.user)
-    await dpytest.add_reaction(alice, message, LINK_EMOJI)
+    await react_to_restored_panel(alice, panel.id)
 
     sent = await drain()
     [dm] = sent
@@ -338,12 +359,9 @@ async def test_a_restored_panel_in_one_guild_ignores_the_same_message_id_in_anot
 ) -> None:
     panel = await post_panel(manager)
 
-    new_bot, config = await restart(link_runtime)
+    _, config = await restart(link_runtime)
     other = config.guilds[1]
-    channel = other.text_channels[0]
-    bob = member_of(other, "bob")
-    message = await message_still_there(channel, panel.id, new_bot.user)
-    await dpytest.add_reaction(bob, message, LINK_EMOJI)
+    await react_to_restored_panel(member_of(other, "bob"), panel.id)
 
     assert await drain() == []
     assert link_runtime.linking.panel(other.id, panel.id) is None
