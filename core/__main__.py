@@ -152,22 +152,9 @@ async def _discord(runtime, stop: asyncio.Event) -> None:  # type: ignore[no-unt
     if not token:
         log.info("Discord side is off: DISCORD_TOKEN is not set (web and event pipeline run on)")
         return
-    from core.discord_bot.bot import BotServices, create_bot, run_bot
+    from core.discord_bot.bot import create_bot, run_bot
 
-    services = BotServices(
-        runtime.watchtime,
-        runtime.guilds,
-        runtime.health,
-        runtime.kick_setup,
-        roles=runtime.roles,
-        role_sync=runtime.role_sync,
-        linking=runtime.linking,
-        link_effects=runtime.link_effects,
-        slot_calls=runtime.slot_calls,
-        slot_call_chat=runtime.slot_call_chat,
-        raffle=runtime.raffle,
-        wagers=runtime.wagers,
-    )
+    services = runtime.bot_services()
     # Slash commands are uploaded to Discord only when the command set changes.
     bot = create_bot(
         services, command_hash_path=runtime.settings.data_dir / "discord-commands.sha256"

@@ -71,6 +71,7 @@ from core.storage import db
 if TYPE_CHECKING:
     from flask import Flask
 
+    from core.discord_bot.bot import BotServices
     from core.web.app import WebServices
 
 log = logging.getLogger(__name__)
@@ -355,6 +356,25 @@ class Runtime:
             publish=self.bus.publish,
             link_secret=self.link_secret,
             clock=self.clock,
+        )
+
+    def bot_services(self) -> BotServices:
+        """What the Discord bot's cogs work with."""
+        from core.discord_bot.bot import BotServices
+
+        return BotServices(
+            self.watchtime,
+            self.guilds,
+            self.health,
+            self.kick_setup,
+            roles=self.roles,
+            role_sync=self.role_sync,
+            linking=self.linking,
+            link_effects=self.link_effects,
+            slot_calls=self.slot_calls,
+            slot_call_chat=self.slot_call_chat,
+            raffle=self.raffle,
+            wagers=self.wagers,
         )
 
     def create_web_app(self) -> Flask:

@@ -7,14 +7,17 @@ way they do in production: chat events and ticks on a clock the test moves.
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import discord
 import discord.ext.test as dpytest
 import pytest
+from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 from discord.ext import commands
 from sqlalchemy.engine import Engine
 
@@ -31,14 +34,22 @@ from core.features.roles.service import RolesService
 from core.features.roles.sync import RoleSync
 from core.features.watchtime.service import WatchtimeService
 from core.health import Check, HealthReport
+from core.platforms.kick.signing import signed_headers
 from core.runtime import Runtime
+from tests.conftest import FIXTURES
 from tests.discord_bot.fake_discord import member_of
 from tests.discord_bot.fake_roles import MemberEdits, record_member_edits
-from tests.discord_bot.linking_support import build_runtime
+from tests.discord_bot.linking_support import (
+    VIEWER_KICK_ID,
+    VIEWER_KICK_NAME,
+    build_runtime,
+    deliver_published,
+    runtime_services,
+)
 from tests.fakes.kick_server import FakeKick
 
 T0 = datetime(2030, 6, 1, 20, 0, tzinfo=UTC)
-BROADCASTER = "123456789"
+BROADCASTER = "123456789"  # also the broadcaster in Kick's example payloads
 # A long active window keeps the number of ticks (and test time) small for hours of watchtime.
 SETTINGS = WatchtimeSettings(interval_seconds=60, active_window_minutes=60)
 LINK_SECRET = "dpytest-link-secret"
@@ -249,27 +260,10 @@ async def manager(guild_a: discord.Guild) -> discord.Member:
 def services_with_kick(make_runtime) -> BotServices:
     """Every service the bot can get, Kick setup included, from a real Runtime with no Kick app
     configured (so nothing reaches Kick): for tests about the whole set of cogs and commands."""
-    runtime = make_runtime()
-    return BotServices(
-        runtime.watchtime,
-        runtime.guilds,
-        runtime.health,
-        runtime.kick_setup,
-        roles=runtime.roles,
-        role_sync=runtime.role_sync,
-        linking=runtime.linking,
-        link_effects=runtime.link_effects,
-        slot_calls=runtime.slot_calls,
-        slot_call_chat=runtime.slot_call_chat,
-        raffle=runtime.raffle,
-        wagers=runtime.wagers,
-    )
+    return runtime_services(make_runtime())
 
 
 # --- linking: a real Runtime that talks to a fake Kick on 127.0.0.1 ---------------------------
-
-VIEWER_KICK_ID = 5001
-VIEWER_KICK_NAME = "viewer_one"
 
 
 @pytest.fixture
@@ -285,20 +279,64 @@ def link_runtime(tmp_path: Path, viewer_kick: FakeKick, clock: Clock) -> Iterato
     for the bot overrides ``services`` and ``gateway`` with :func:`runtime_services` and
     ``link_runtime.discord``."""
     runtime = build_runtime(str(tmp_path / "data"), viewer_kick, clock)
+    runtime.role_sync.pause_seconds = 0
     yield runtime
     runtime.close()
 
 
-def runtime_services(runtime: Runtime) -> BotServices:
-    return BotServices(
-        runtime.watchtime,
-        runtime.guilds,
-        runtime.health,
-        runtime.kick_setup,
-        linking=runtime.linking,
-        link_effects=runtime.link_effects,
-        slot_calls=runtime.slot_calls,
-        slot_call_chat=runtime.slot_call_chat,
-        raffle=runtime.raffle,
-        wagers=runtime.wagers,
-    )
+# --- Kick's webhooks into the web app ---------------------------------------------------------
+
+
+def kick_time(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+class KickChannel:
+    """Kick, as the web app sees it: signed webhooks for the example broadcaster (BROADCASTER),
+    built from Kick's example payloads and timed by the test's clock."""
+
+    def __init__(self, runtime: Runtime, private_key: RSAPrivateKey, clock: Clock) -> None:
+        self.runtime = runtime
+        self.client = runtime.create_web_app().test_client()
+        self.private_key = private_key
+        self.clock = clock
+
+    def deliver(self, event_type: str, payload: dict[str, Any]) -> None:
+        body = json.dumps(payload).encode()
+        headers = signed_headers(
+            self.private_key, body, event_type=event_type, timestamp=self.clock()
+        )
+        response = self.client.post("/webhooks/kick", data=body, headers=headers)
+        assert response.status_code == 200, response.json
+        assert response.json["status"] == "queued", response.json
+
+    def go_live(self) -> None:
+        payload = example("livestream.status.updated")
+        payload["started_at"] = kick_time(self.clock())
+        self.deliver("livestream.status.updated", payload)
+
+    def chat(self, sender: Viewer) -> None:
+        payload = example("chat.message.sent")
+        assert sender.platform_user_id is not None
+        payload["sender"] |= {"user_id": int(sender.platform_user_id), "username": sender.username}
+        payload |= {
+            "message_id": uuid.uuid4().hex,
+            "content": "great stream",
+            "created_at": kick_time(self.clock()),
+        }
+        self.deliver("chat.message.sent", payload)
+
+    async def live_stream(self, chatter: Viewer, minutes: int) -> None:
+        """The stream goes live and ``chatter`` chats every minute for ``minutes`` minutes while
+        the watchtime ticks run; the bus hands each message to the bot's handlers meanwhile."""
+        self.go_live()
+        self.runtime.tick_all()
+        for _ in range(minutes):
+            self.clock.advance(60)
+            self.chat(chatter)
+            await deliver_published(self.runtime)
+            self.runtime.tick_all()
+
+
+def example(event_type: str) -> dict[str, Any]:
+    return json.loads((FIXTURES / "kick" / f"{event_type}.json").read_bytes())

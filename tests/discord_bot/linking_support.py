@@ -1,5 +1,5 @@
-"""Helpers for the linking tests: follow a start link through the web app and the fake Kick,
-deliver what the web side published, and restart the bot over the same database.
+"""Helpers for the linking tests: the admin's setup, follow a start link through the web app and
+the fake Kick, deliver what the web side published, and restart the bot over the same database.
 
 The browser part is real HTTP to the fake Kick on 127.0.0.1; the web app runs in Flask's test
 client (in a thread: the callback view runs its own event loop, as in a web server thread).
@@ -17,13 +17,22 @@ from discord.ext import commands
 from werkzeug.test import TestResponse
 
 from core.config import load_settings
+from core.discord_bot.bot import BotServices, create_bot
+from core.discord_bot.outbound.linking import role_problem
+from core.discord_bot.render import inert
 from core.runtime import Runtime
 from tests.conftest import TEST_FERNET_KEY
+from tests.discord_bot.fake_discord import say
 from tests.fakes.kick_server import CLIENT_ID, CLIENT_SECRET, FakeKick
 
 BOT_URL = "http://bot.test"
 LINK_START = f"{BOT_URL}/auth/kick?"
 LINK_SECRET = "linking-test-secret"
+LINK_EMOJI = "\N{LINK SYMBOL}"
+# The viewer who consents on the fake Kick (the ``viewer_kick`` fixture).
+VIEWER_KICK_ID = 5001
+VIEWER_KICK_NAME = "viewer_one"
+LINKED_DM = f"Your Discord account is now linked to **{inert(VIEWER_KICK_NAME)}** on Kick."
 
 
 def build_runtime(data_dir: str, kick: FakeKick, clock, *, kick_app: bool = True) -> Runtime:  # type: ignore[no-untyped-def]
@@ -44,6 +53,37 @@ def build_runtime(data_dir: str, kick: FakeKick, clock, *, kick_app: bool = True
     runtime = Runtime(load_settings(values, env_file=None), clock=clock)
     runtime.migrate()
     return runtime
+
+
+def runtime_services(runtime: Runtime) -> BotServices:
+    """Every service the bot can get, from ``runtime``."""
+    return runtime.bot_services()
+
+
+async def bot_may_manage_roles(guild: discord.Guild) -> None:
+    """Give the bot a role with Manage Roles; roles made after it rank below it."""
+    role = dpytest.backend.make_role(
+        "StreamKeeper",
+        guild,
+        permissions=discord.Permissions(manage_roles=True, manage_messages=True).value,
+    )
+    await dpytest.add_role(guild.me, role)
+
+
+async def linked_role_and_log(guild: discord.Guild, manager: discord.Member) -> discord.Role:
+    """The admin's setup: a linked role the bot may give, and the link log in the channel."""
+    await bot_may_manage_roles(guild)
+    role = dpytest.backend.make_role("Linked", guild)
+    assert role_problem(role) is None
+    await say(f"!linkrole {role.mention}", manager)
+    await say("!linklogs on", manager)
+    return role
+
+
+async def post_panel(manager: discord.Member) -> discord.Message:
+    sent = await say("!setup_link_panel", manager)
+    [panel] = [m for m in sent if m.embeds and m.embeds[0].title == "Link your Kick account"]
+    return panel
 
 
 def is_dm(message: discord.Message) -> bool:
@@ -109,13 +149,30 @@ async def drain() -> list[discord.Message]:
     return sent
 
 
+async def restart(runtime: Runtime) -> tuple[commands.Bot, dpytest.RunnerConfig]:
+    """A new bot process over the same database, connected to the same Discord."""
+    before = dpytest.get_config()
+    new_bot = create_bot(runtime_services(runtime))
+    await new_bot._async_setup_hook()
+    await new_bot.load_cogs()
+    config = restart_discord(new_bot, before)
+    runtime.discord.detach()
+    runtime.discord.attach(new_bot)
+    new_bot._ready.set()
+    return new_bot, config
+
+
 def restart_discord(new_bot: commands.Bot, before: dpytest.RunnerConfig) -> dpytest.RunnerConfig:
     """Connect a new bot process to the same Discord: the servers, their text channels, roles
-    and members (with their roles) keep their ids. No message is in the new bot's cache."""
+    (with their positions) and members (with their roles) keep their ids. No message is in the
+    new bot's cache."""
     worlds = [
         (
             guild,
-            [(role.id, role.name, role.permissions.value) for role in guild.roles[1:]],
+            [
+                (role.id, role.name, role.permissions.value, role.position)
+                for role in guild.roles[1:]
+            ],
             [(channel.id, channel.name) for channel in guild.text_channels],
             [
                 (
@@ -137,8 +194,9 @@ def restart_discord(new_bot: commands.Bot, before: dpytest.RunnerConfig) -> dpyt
     for old, roles, channels, members in worlds:
         guild = backend.make_guild(old.name, id_num=old.id)
         config.guilds.append(guild)
-        for role_id, name, permissions in roles:
+        for role_id, name, permissions, position in roles:
             backend.make_role(name, guild, id_num=role_id, permissions=permissions)
+            guild.get_role(role_id).position = position  # type: ignore[union-attr]
         for channel_id, channel_name in channels:
             channel = backend.make_text_channel(channel_name, guild, id_num=channel_id)
             config.channels.append(channel)
@@ -154,11 +212,12 @@ def restart_discord(new_bot: commands.Bot, before: dpytest.RunnerConfig) -> dpyt
     return config
 
 
-async def message_still_there(
-    channel: discord.TextChannel, message_id: int, author: discord.abc.User
-) -> discord.Message:
-    """The restored Discord still holds an old message (the panel) with this id."""
-    message = dpytest.backend.make_message("", author, channel, id_num=message_id)
+async def react_to_restored_panel(member: discord.Member, panel_id: int) -> None:
+    """After a restart, ``member`` reacts with the link emoji to the panel the bot posted before
+    in the first text channel of their server (the restored Discord still holds that message)."""
+    channel = member.guild.text_channels[0]
+    bot_user = dpytest.get_config().client.user
+    message = dpytest.backend.make_message("", bot_user, channel, id_num=panel_id)
     # A restarted bot has no message cache: reactions reach it only as raw events.
-    channel.guild._state._messages.clear()  # type: ignore[union-attr]
-    return message
+    channel.guild._state._messages.clear()  # type: ignore[attr-defined]
+    await dpytest.add_reaction(member, message, LINK_EMOJI)

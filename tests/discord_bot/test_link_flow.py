@@ -1,7 +1,7 @@
 """The whole link flow on dpytest's fake Discord, a real Runtime, the web app and a fake Kick on
 127.0.0.1: a member asks for a link (command or panel), opens it, consents on Kick, and the bot
-hears about it through the bus: a DM, the linked role and an entry in the link log. Then every
-way it can fail, and panels that outlive a restart.
+hears about it through the bus: a DM, the linked role (and watchtime roles already earned) and
+an entry in the link log. Then every way it can fail, and panels that outlive a restart.
 """
 
 from __future__ import annotations
@@ -16,35 +16,33 @@ import pytest
 import sqlalchemy as sa
 from discord.ext import commands
 
-from core.discord_bot.bot import BotServices, create_bot
-from core.discord_bot.outbound.linking import role_problem
+from core.discord_bot.bot import BotServices
 from core.discord_bot.render import inert
-from core.events import AccountLinked, AccountLinkFailed, Event, event_from_dict
+from core.events import AccountLinked, AccountLinkFailed, Event, Viewer, event_from_dict
 from core.features.linking.service import ALREADY_LINKED, DECLINED, LINK_EXPIRED, REFUSED
 from core.runtime import Runtime
 from core.storage.tables import bus_events
-from tests.discord_bot.conftest import (
+from tests.discord_bot.conftest import BROADCASTER, Clock, KickChannel
+from tests.discord_bot.fake_discord import member_of, say
+from tests.discord_bot.fake_roles import MemberEdits, give_bot_a_role, make_role, role_ids
+from tests.discord_bot.linking_support import (
+    LINKED_DM,
     VIEWER_KICK_ID,
     VIEWER_KICK_NAME,
-    Clock,
-    runtime_services,
-)
-from tests.discord_bot.fake_discord import member_of, say
-from tests.discord_bot.linking_support import (
     deliver_published,
     drain,
     is_dm_to,
     link_in,
-    message_still_there,
+    linked_role_and_log,
     open_link,
-    restart_discord,
+    post_panel,
+    react_to_restored_panel,
+    restart,
+    runtime_services,
     sign_in,
     split_replies,
 )
 from tests.fakes.kick_server import FakeKick
-
-LINK_EMOJI = "\N{LINK SYMBOL}"
-LINKED_DM = f"Your Discord account is now linked to **{inert(VIEWER_KICK_NAME)}** on Kick."
 
 
 @pytest.fixture
@@ -55,26 +53,6 @@ def services(link_runtime: Runtime) -> BotServices:
 @pytest.fixture
 def gateway(link_runtime: Runtime):  # type: ignore[no-untyped-def]
     return link_runtime.discord
-
-
-async def bot_may_manage_roles(guild: discord.Guild) -> None:
-    """Give the bot a role with Manage Roles; roles made after it rank below it."""
-    role = dpytest.backend.make_role(
-        "StreamKeeper",
-        guild,
-        permissions=discord.Permissions(manage_roles=True, manage_messages=True).value,
-    )
-    await dpytest.add_role(guild.me, role)
-
-
-async def linked_role_and_log(guild: discord.Guild, manager: discord.Member) -> discord.Role:
-    """The admin's setup: a linked role the bot may give, and the link log in the channel."""
-    await bot_may_manage_roles(guild)
-    role = dpytest.backend.make_role("Linked", guild)
-    assert role_problem(role) is None
-    await say(f"!linkrole {role.mention}", manager)
-    await say("!linklogs on", manager)
-    return role
 
 
 async def link_by_command(member: discord.Member) -> str:
@@ -142,6 +120,28 @@ async def test_link_command_then_kick_consent_links_dms_gives_the_role_and_logs(
     viewer_tokens = [t for t in viewer_kick.tokens.values() if t.user_id == VIEWER_KICK_ID]
     assert viewer_tokens
     assert all(t.revoked for t in viewer_tokens if t.kind == "access")
+
+
+async def test_a_member_who_watched_before_linking_gets_the_watchtime_role_at_once(
+    guild_a: discord.Guild,
+    alice: discord.Member,
+    link_runtime: Runtime,
+    viewer_kick: FakeKick,
+    clock: Clock,
+    member_edits: MemberEdits,
+) -> None:
+    await give_bot_a_role(guild_a)
+    regular = make_role(guild_a, "Regular", 2)
+    link_runtime.roles.add_tier(guild_a.id, regular.id, 2)
+    link_runtime.guilds.set_kick_channel(guild_a.id, "broadcaster_channel", BROADCASTER)
+    kick = KickChannel(link_runtime, viewer_kick.private_key, clock)
+    await kick.live_stream(Viewer(str(VIEWER_KICK_ID), VIEWER_KICK_NAME), minutes=3)
+
+    await sign_in(link_runtime, await link_by_command(alice))
+    await deliver_published(link_runtime)  # no periodic role sync: the link's handler syncs her
+
+    assert role_ids(alice) == {regular.id}
+    assert member_edits.of(alice) == [frozenset({regular.id})]
 
 
 async def test_a_redelivered_link_event_repeats_nothing(
@@ -316,26 +316,7 @@ async def test_a_used_sign_in_state_is_refused_without_an_event(
 # --- panels after a restart ------------------------------------------------------------------
 
 
-async def restart(link_runtime: Runtime) -> tuple[commands.Bot, dpytest.RunnerConfig]:
-    """A new bot process over the same database, connected to the same Discord."""
-    before = dpytest.get_config()
-    new_bot = create_bot(runtime_services(link_runtime))
-    await new_bot._async_setup_hook()
-    await new_bot.load_cogs()
-    config = restart_discord(new_bot, before)
-    link_runtime.discord.detach()
-    link_runtime.discord.attach(new_bot)
-    new_bot._ready.set()
-    return new_bot, config
-
-
-async def post_panel(manager: discord.Member) -> discord.Message:
-    sent = await say("!setup_link_panel", manager)
-    [panel] = [m for m in sent if m.embeds and m.embeds[0].title == "Link your Kick account"]
-    return panel
-
-
-async def test_done_when_a_member_links_through_a_restored_panel_and_holds_the_linked_role(
+async def test_a_member_links_through_a_restored_panel_and_holds_the_linked_role(
     guild_a: discord.Guild,
     manager: discord.Member,
     link_runtime: Runtime,
@@ -343,12 +324,11 @@ async def test_done_when_a_member_links_through_a_restored_panel_and_holds_the_l
     role = await linked_role_and_log(guild_a, manager)
     panel = await post_panel(manager)
 
-    new_bot, config = await restart(link_runtime)
+    _, config = await restart(link_runtime)
     guild = config.guilds[0]
     channel = guild.text_channels[0]
     alice = member_of(guild, "alice")
-    message = await message_still_there(channel, panel.id, new_bot.user)
-    await dpytest.add_reaction(alice, message, LINK_EMOJI)
+    await react_to_restored_panel(alice, panel.id)
 
     sent = await drain()
     [dm] = sent
@@ -379,12 +359,9 @@ async def test_a_restored_panel_in_one_guild_ignores_the_same_message_id_in_anot
 ) -> None:
     panel = await post_panel(manager)
 
-    new_bot, config = await restart(link_runtime)
+    _, config = await restart(link_runtime)
     other = config.guilds[1]
-    channel = other.text_channels[0]
-    bob = member_of(other, "bob")
-    message = await message_still_there(channel, panel.id, new_bot.user)
-    await dpytest.add_reaction(bob, message, LINK_EMOJI)
+    await react_to_restored_panel(member_of(other, "bob"), panel.id)
 
     assert await drain() == []
     assert link_runtime.linking.panel(other.id, panel.id) is None
