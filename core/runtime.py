@@ -24,7 +24,7 @@ from core.bus.embedded import EmbeddedBus
 from core.bus.replay import DatabaseReplayGuard, RedisReplayGuard, ReplayGuard
 from core.config import Settings, load_settings
 from core.discord_bot.gateway import DiscordGateway
-from core.events import ChatMessageSent, StreamEnded, StreamStarted, utc
+from core.events import ChatMessageSent, Event, StreamEnded, StreamStarted, utc
 from core.features.connections.service import AppToken, KickConnections
 from core.features.connections.setup import KickSetup
 from core.features.connections.subscriptions import SYNC_EVERY_SECONDS, SubscriptionKeeper
@@ -68,14 +68,18 @@ class Runtime:
         self.redis: redis.Redis | None = None
         self.bus: EventBus
         self.replay_guard: ReplayGuard
+        publish_delivery: Callable[[Event, str], bool] | None = None
         if settings.redis.url:
             from core.bus.redis_streams import RedisStreamsBus
 
             self.redis = redis.Redis.from_url(
                 settings.redis.url, socket_timeout=5, socket_connect_timeout=5
             )
-            self.bus = RedisStreamsBus(settings.redis.url)
+            redis_bus = RedisStreamsBus(settings.redis.url)
+            self.bus = redis_bus
             self.replay_guard = RedisReplayGuard(self.redis)
+            # Webhooks: the bus remembers message ids in the publish itself (one round trip).
+            publish_delivery = redis_bus.publish_delivery
         else:
             self.bus = EmbeddedBus(self.engine, clock=clock)
             self.replay_guard = DatabaseReplayGuard(self.engine, clock)
@@ -145,6 +149,7 @@ class Runtime:
             metrics=self.metrics,
             clock=clock,
             broadcaster_of_subscription=self.connections.broadcaster_of_subscription,
+            publish_delivery=publish_delivery,
         )
         self.dispatcher = Dispatcher(
             {
