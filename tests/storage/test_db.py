@@ -20,7 +20,7 @@ def test_migrate_twice_is_harmless(engine):
 def test_fresh_database_reports_pending_migrations(database_url):
     fresh = create_engine(database_url)
     try:
-        assert pending_migrations(fresh) == ["0002", "0001"]
+        assert pending_migrations(fresh) == ["0008", "0002", "0001"]
     finally:
         fresh.dispose()
 
