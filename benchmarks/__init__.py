@@ -3,7 +3,7 @@
 - :mod:`benchmarks.webhooks`: signed Kick webhooks through gunicorn, PostgreSQL and Redis.
 - :mod:`benchmarks.watchtime`: one watchtime tick for 10,000 and 100,000 present viewers.
 - :mod:`benchmarks.loadgen`: the asyncio load generator (closed and open loop).
-- :mod:`benchmarks.reference_app`: reference WSGI apps and a what-if, to split the cost.
+- :mod:`benchmarks.reference_app`: reference WSGI apps and the former webhook path.
 - :mod:`benchmarks.profile`: ``--profile``, py-spy on the gunicorn workers.
 - :mod:`benchmarks.system`: versions and CPU accounting from /proc.
 

@@ -61,7 +61,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         "--no-what-if",
         dest="what_if",
         action="store_false",
-        help="skip the what-if runs (changes to core/ measured in the benchmark only)",
+        help="skip the comparison runs (the former webhook path: two Redis round trips)",
     )
     parser.add_argument(
         "--profile",
@@ -365,10 +365,10 @@ def run_watchtime(args, pg_url: str, workdir: Path, report: Report) -> list[watc
                 report.problems += result.problems
     if args.what_if:
         count = max(args.viewers)
-        say(f"watchtime tick, PostgreSQL, {count:,} present viewers, what-if HOT updates ...")
+        say(f"watchtime tick, PostgreSQL, {count:,} present viewers, the former tick ...")
         result = report.guard(
-            "watchtime what-if",
-            lambda: watchtime.run_postgres(pg_url, count, args.runs, hot_updates=True),
+            "watchtime former",
+            lambda: watchtime.run_postgres(pg_url, count, args.runs, former=True),
         )
         if result is not None:
             figures.append(result)
@@ -395,8 +395,10 @@ def print_watchtime(args, figures: list[watchtime.TickFigures], report: Report) 
         )
     say("insert path: the guild's watchtime rows are new (first credit); upsert path: they exist.")
     say("setup: bulk insert of the viewers and their presence (untimed in the tick figures).")
+    if any(f.backend == "PG former" for f in figures):
+        say("PG former: the tick before migration 0008 (one upsert, seconds indexed), same data.")
     for f in figures:
-        if f.backend == "PostgreSQL" and f.viewers == max(args.viewers):  # not the what-if
+        if f.backend == "PostgreSQL" and f.viewers == max(args.viewers):  # not the former
             worst = max(f.insert_median, f.upsert_median)
             report.target(
                 f"PostgreSQL tick, {f.viewers:,} viewers < {TARGET_TICK_SECONDS:.0f} s",

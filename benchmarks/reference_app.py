@@ -4,8 +4,9 @@ Each answers ``POST /webhooks/kick`` with the same kind of JSON as StreamKeeper,
 
 - ``bare``: plain WSGI, reads the body, answers a fixed JSON body (gunicorn's own cost);
 - ``flask``: a Flask view that reads the body and answers ``jsonify(...)`` (+ Flask);
-- ``flask_redis``: that, plus the two Redis commands StreamKeeper's path sends in turn, with
-  redis-py (``SET NX EX`` of the message id, ``XADD`` of the body): + two Redis round trips.
+- ``flask_redis``: that, plus two Redis commands in turn, with redis-py (``SET NX EX`` of the
+  message id, ``XADD`` of the body): + two Redis round trips (StreamKeeper now sends one);
+- ``two_round_trips()``: StreamKeeper with its replay guard apart from the publish, as it was.
 
 The rest of StreamKeeper's cost (signature, timestamp, JSON parse, event building, routing,
 metrics, the publish script) is the difference to the real endpoint.
@@ -57,56 +58,17 @@ def flask_redis_view():  # type: ignore[no-untyped-def]
     return jsonify(status="queued", detail="chat_message_sent"), 200
 
 
-# --- what-if: StreamKeeper with one Redis round trip per webhook instead of two ----------------
-
-_ONE_ROUND_TRIP_SCRIPT = """
-if not redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[1]) then
-  return false
-end
-if redis.call('EXISTS', KEYS[2]) == 1 then
-  return false
-end
-local id = redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[3], '*', 'event', ARGV[4])
-redis.call('SET', KEYS[2], '1', 'EX', ARGV[2])
-return id
-"""
+# --- for comparison: StreamKeeper as it was, with the replay guard apart from the publish -------
 
 
-class _AlwaysFirst:
-    def first_sighting(self, message_id: str) -> bool:
-        return True
-
-    def forget(self, message_id: str) -> None:
-        return None
-
-
-def one_round_trip():  # type: ignore[no-untyped-def]
-    """The real app (``create_app`` with the real Runtime), except that the replay guard's
-    ``SET NX`` moves into the publish script: one Redis round trip per webhook instead of two.
-
-    A cost model of a change, not a proposal of code: the replay key here is derived from the
-    event key, because ``publish`` is not given the webhook's message id.
-    """
-    import json
-
-    from core.bus.redis_streams import SEEN_PREFIX
-    from core.events import event_to_dict
+def two_round_trips():  # type: ignore[no-untyped-def]
+    """The real app (``create_app`` with the real Runtime), except that the webhook's message id
+    is checked by the replay guard's own ``SET NX`` before the publish, as before the Redis bus
+    learned ``publish_delivery``: two Redis round trips per webhook instead of one."""
     from core.runtime import Runtime
     from core.web.app import create_app
 
     runtime = Runtime.from_environment(env_file=None)
     runtime.migrate()
-    bus = runtime.bus
-    script = bus._client.register_script(_ONE_ROUND_TRIP_SCRIPT)  # type: ignore[attr-defined]
-
-    def publish(event):  # type: ignore[no-untyped-def]
-        payload = json.dumps(event_to_dict(event), separators=(",", ":"))
-        entry_id = script(
-            keys=[f"sk:webhook-seen:{event.key}", SEEN_PREFIX + event.key, bus.stream],  # type: ignore[attr-defined]
-            args=[86_400, bus.dedupe_ttl_seconds, bus.maxlen, payload],  # type: ignore[attr-defined]
-        )
-        return entry_id is not None
-
-    runtime.kick_receiver.replay_guard = _AlwaysFirst()
-    runtime.kick_receiver.publish = publish
+    runtime.kick_receiver.publish_delivery = None
     return create_app(runtime.web_services())

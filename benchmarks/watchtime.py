@@ -26,11 +26,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Engine
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.engine import Connection, Engine
 
 from benchmarks.system import OtherLoad
 from core.config import WatchtimeSettings
 from core.features.guilds.service import GuildService
+from core.features.watchtime import repository
 from core.features.watchtime.service import WatchtimeService
 from core.storage import db
 from core.storage.tables import viewers, watch_presence, watch_streams, watchtime
@@ -177,33 +179,65 @@ def measure(engine: Engine, backend: str, count: int, runs: int) -> TickFigures:
     return figures
 
 
-def run_postgres(server_url: str, count: int, runs: int, *, hot_updates: bool = False):
-    """On a new database; ``hot_updates``: the what-if schema of :func:`allow_hot_updates`."""
+def run_postgres(server_url: str, count: int, runs: int, *, former: bool = False):
+    """On a new database; ``former``: the tick as it was before migration 0008, for comparison
+    under the same load (see :func:`former_tick`)."""
     with postgres_database(server_url) as url:
         engine = db.create_engine(url)
         try:
             db.migrate(engine)
-            if hot_updates:
-                allow_hot_updates(engine)
-            return measure(engine, "PostgreSQL*" if hot_updates else "PostgreSQL", count, runs)
+            if not former:
+                return measure(engine, "PostgreSQL", count, runs)
+            with former_tick(engine):
+                return measure(engine, "PG former", count, runs)
         finally:
             engine.dispose()
 
 
-def allow_hot_updates(engine: Engine) -> None:
-    """What-if: no index on ``watchtime.seconds`` and 30 % free space per page, so a tick's
-    updates can be HOT (heap-only: no new index entries). Leaderboards would then sort the
-    guild's rows instead of reading an index."""
+@contextmanager
+def former_tick(engine: Engine) -> Iterator[None]:
+    """The tick before migration 0008: ``watchtime`` with its ``(guild_id, seconds)`` index and
+    full pages, credited by one ``INSERT ... SELECT ... GROUP BY ... ON CONFLICT DO UPDATE``.
+    Every update then adds index entries and moves its row to another page."""
     with engine.begin() as conn:
-        names = conn.execute(
-            sa.text(
-                "SELECT indexname FROM pg_indexes WHERE tablename = 'watchtime' "
-                "AND indexdef LIKE '%(guild_id, seconds)%'"
-            )
-        ).scalars()
-        for name in names:
-            conn.execute(sa.text(f'DROP INDEX "{name}"'))
-        conn.execute(sa.text("ALTER TABLE watchtime SET (fillfactor = 70)"))
+        conn.execute(sa.text("ALTER TABLE watchtime RESET (fillfactor)"))
+        conn.execute(
+            sa.text("CREATE INDEX ix_watchtime_guild_id_seconds ON watchtime (guild_id, seconds)")
+        )
+    current = repository.credit_present_viewers
+    repository.credit_present_viewers = _former_credit
+    try:
+        yield
+    finally:
+        repository.credit_present_viewers = current
+
+
+def _former_credit(
+    conn: Connection, guild_id: int, active_since: datetime, seconds: int, now: datetime
+) -> int:
+    present = repository._present_viewers(guild_id, active_since)
+    grouped = present.group_by(*present.selected_columns).subquery()
+    source = sa.select(
+        sa.literal(guild_id, watchtime.c.guild_id.type),
+        grouped.c.platform,
+        grouped.c.platform_user_id,
+        sa.literal(seconds, watchtime.c.seconds.type),
+        sa.literal(now, watchtime.c.last_seen.type),
+    )
+    stmt = postgresql.insert(watchtime).from_select(
+        ["guild_id", "platform", "platform_user_id", "seconds", "last_seen"], source
+    )
+    result = conn.execute(
+        stmt.on_conflict_do_update(
+            index_elements=list(watchtime.primary_key.columns),
+            set_={
+                "seconds": watchtime.c.seconds + stmt.excluded.seconds,
+                "last_seen": stmt.excluded.last_seen,
+            },
+        ),
+        execution_options={"preserve_rowcount": True},
+    )
+    return result.rowcount
 
 
 def run_sqlite(folder: Path, count: int, runs: int) -> TickFigures:

@@ -398,7 +398,7 @@ REFERENCE_APPS = (
     ("+ Flask view (jsonify)", "benchmarks.reference_app:flask"),
     ("+ redis-py SET NX, XADD", "benchmarks.reference_app:flask_redis"),
     ("StreamKeeper POST /webhooks/kick", APP),
-    ("what-if: StreamKeeper, 1 Redis round trip", "benchmarks.reference_app:one_round_trip()"),
+    ("before: replay guard apart, 2 round trips", "benchmarks.reference_app:two_round_trips()"),
 )
 
 
@@ -413,14 +413,14 @@ def cost_ladder(
 ) -> list[LadderStep]:
     """Max throughput and gunicorn CPU per request of the reference apps, same config.
 
-    Redis is emptied before each app, so the what-if app sees the requests as new.
+    Redis is emptied before each app, so each app sees the requests as new.
     """
     steps = []
     warmup, measured = requests[:300], requests[300:]
     client = redis.Redis.from_url(settings["REDIS_URL"])
     try:
         for label, app in REFERENCE_APPS:
-            if label.startswith("what-if") and not what_if:
+            if label.startswith("before") and not what_if:
                 continue
             client.flushall()
             with gunicorn(config, app, settings, workdir) as server:
@@ -458,21 +458,13 @@ class ReceiverStep:
     others: float
 
 
-class _FirstSightingAlways:
-    def first_sighting(self, message_id: str) -> bool:
-        return True
-
-    def forget(self, message_id: str) -> None:
-        return None
-
-
 def receiver_breakdown(
     settings: Mapping[str, str], requests: Sequence[bytes]
 ) -> list[ReceiverStep]:
     """``KickWebhookReceiver.receive`` in this process, no HTTP, one thread, real Redis.
 
-    Three thirds of ``requests``: Redis stubbed out (the publish still encodes the event to
-    JSON), the real replay guard only, then everything real. Each must be queued.
+    Two halves of ``requests``: Redis stubbed out (the publish still encodes the event to
+    JSON), then everything real. Each must be queued.
     """
     from core.config import load_settings
     from core.events import event_to_dict
@@ -483,22 +475,21 @@ def receiver_breakdown(
         assert runtime.redis is not None
         runtime.redis.flushall()
         receiver = runtime.kick_receiver
-        real_guard, real_publish = receiver.replay_guard, receiver.publish
+        real_publish = receiver.publish_delivery
 
-        def encode_only(event: Any) -> bool:
+        def encode_only(event: Any, message_id: str) -> bool:
             json.dumps(event_to_dict(event), separators=(",", ":"))
             return True
 
-        third = len(requests) // 3
+        half = len(requests) // 2
         variants = (
-            ("checks, parse, routing; Redis stubbed", _FirstSightingAlways(), encode_only),
-            ("+ replay guard (SET NX EX)", real_guard, encode_only),
-            ("+ publish (EVALSHA: EXISTS, XADD, SET)", real_guard, real_publish),
+            ("checks, parse, routing; Redis stubbed", encode_only),
+            ("+ publish_delivery (one EVALSHA)", real_publish),
         )
         steps = []
-        for index, (label, guard, publish) in enumerate(variants):
-            receiver.replay_guard, receiver.publish = guard, publish
-            calls = [split_request(r) for r in requests[index * third : (index + 1) * third]]
+        for index, (label, publish) in enumerate(variants):
+            receiver.publish_delivery = publish
+            calls = [split_request(r) for r in requests[index * half : (index + 1) * half]]
             others = OtherLoad()
             wall, cpu = time.perf_counter(), time.process_time()
             outcomes = [receiver.receive(headers, body).outcome for headers, body in calls]
@@ -509,7 +500,7 @@ def receiver_breakdown(
             steps.append(
                 ReceiverStep(label, cpu / len(calls) * 1e6, wall / len(calls) * 1e6, others_share)
             )
-        receiver.replay_guard, receiver.publish = real_guard, real_publish
+        receiver.publish_delivery = real_publish
         return steps
     finally:
         runtime.close()

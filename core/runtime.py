@@ -32,6 +32,7 @@ from core.events import (
     AccountLinked,
     AccountLinkFailed,
     ChatMessageSent,
+    Event,
     Platform,
     StreamEnded,
     StreamStarted,
@@ -94,14 +95,18 @@ class Runtime:
         self.redis: redis.Redis | None = None
         self.bus: EventBus
         self.replay_guard: ReplayGuard
+        publish_delivery: Callable[[Event, str], bool] | None = None
         if settings.redis.url:
             from core.bus.redis_streams import RedisStreamsBus
 
             self.redis = redis.Redis.from_url(
                 settings.redis.url, socket_timeout=5, socket_connect_timeout=5
             )
-            self.bus = RedisStreamsBus(settings.redis.url)
+            redis_bus = RedisStreamsBus(settings.redis.url)
+            self.bus = redis_bus
             self.replay_guard = RedisReplayGuard(self.redis)
+            # Webhooks: the bus remembers message ids in the publish itself (one round trip).
+            publish_delivery = redis_bus.publish_delivery
         else:
             self.bus = EmbeddedBus(self.engine, clock=clock)
             self.replay_guard = DatabaseReplayGuard(self.engine, clock)
@@ -177,6 +182,7 @@ class Runtime:
             metrics=self.metrics,
             clock=clock,
             broadcaster_of_subscription=self.connections.broadcaster_of_subscription,
+            publish_delivery=publish_delivery,
         )
         # --- raffle: periods, the ticket ledger, verifiable draws ---
         self.raffle = RaffleService(

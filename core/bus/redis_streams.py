@@ -32,6 +32,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from core.bus.base import BusUnavailable, Handler
+from core.bus.replay import DELIVERY_TTL_SECONDS, delivery_key
 from core.events import Event, event_from_dict, event_to_dict
 
 log = logging.getLogger(__name__)
@@ -46,6 +47,9 @@ log = logging.getLogger(__name__)
 #                              plus why, which entry, how often delivered. No TTL; MAXLEN ~ maxlen.
 #   sk:event-seen:<event.key>  "1" while the event counts as already queued.
 #                              TTL dedupe_ttl_seconds (7 days by default).
+#   sk:webhook-seen:<id>       "1" once a webhook delivery with that message id was queued by
+#                              publish_delivery (the replay guard's key, core/bus/replay.py).
+#                              TTL one day.
 
 DEFAULT_STREAM = "sk:events"
 DEFAULT_GROUP = "sk:consumers"
@@ -66,15 +70,21 @@ def dead_stream(stream: str) -> str:
 # failing XADD leaves no "seen" mark behind (which would make a retry of the publish look like a
 # duplicate and lose the event). This is the SET NX + XADD (+ DEL on failure) sequence, done
 # server-side so that a connection lost between the steps cannot leave a stale "seen" mark.
-# (Both keys in one script: on a Redis Cluster they would need one hash slot; we target a single
+# A webhook delivery's message id, when given, is checked and remembered in the same step, so
+# that accepting a webhook costs one round trip to Redis (see publish_delivery).
+# (All keys in one script: on a Redis Cluster they would need one hash slot; we target a single
 # Redis server.)
-# KEYS: seen key, stream. ARGV: TTL seconds, MAXLEN, payload. Returns the entry id, or nil.
+# KEYS: event seen key, stream[, delivery seen key]. ARGV: TTL seconds, MAXLEN, payload[, delivery
+# TTL seconds]. Returns the entry id, or nil when the event or the delivery was seen before.
 _PUBLISH_SCRIPT = """
-if redis.call('EXISTS', KEYS[1]) == 1 then
+if redis.call('EXISTS', KEYS[1]) == 1 or (KEYS[3] and redis.call('EXISTS', KEYS[3]) == 1) then
   return false
 end
 local id = redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[2], '*', 'event', ARGV[3])
 redis.call('SET', KEYS[1], '1', 'EX', ARGV[1])
+if KEYS[3] then
+  redis.call('SET', KEYS[3], '1', 'EX', ARGV[4])
+end
 return id
 """
 
@@ -140,6 +150,21 @@ class RedisStreamsBus:
             entry_id = self._publish_script(
                 keys=[seen_key(event.key), self.stream],
                 args=[self.dedupe_ttl_seconds, self.maxlen, payload],
+            )
+        return entry_id is not None
+
+    def publish_delivery(self, event: Event, message_id: str) -> bool:
+        """Publish a webhook's event and remember its message id, in one round trip.
+
+        False (and nothing written) when the event or a delivery with this message id was
+        queued before. When Redis fails nothing is remembered either, so the sender's retry is
+        accepted. The message id is kept under the replay guard's key, for a day.
+        """
+        payload = json.dumps(event_to_dict(event), separators=(",", ":"))
+        with self._unavailable_as("queue the event"):
+            entry_id = self._publish_script(
+                keys=[seen_key(event.key), self.stream, delivery_key(message_id)],
+                args=[self.dedupe_ttl_seconds, self.maxlen, payload, DELIVERY_TTL_SECONDS],
             )
         return entry_id is not None
 

@@ -20,7 +20,13 @@ from core.storage.db import insert_if_absent
 from core.storage.tables import webhook_receipts
 
 REMEMBER_FOR = timedelta(days=1)
+DELIVERY_TTL_SECONDS = int(REMEMBER_FOR.total_seconds())
 _REDIS_KEY = "sk:webhook-seen:{}"
+
+
+def delivery_key(message_id: str) -> str:
+    """The Redis key that remembers a webhook message id (shared with the Redis bus)."""
+    return _REDIS_KEY.format(message_id[:128])
 
 
 class ReplayGuard(Protocol):
@@ -67,11 +73,10 @@ class RedisReplayGuard:
 
     def first_sighting(self, message_id: str) -> bool:
         try:
-            key = _REDIS_KEY.format(message_id[:128])
-            ttl = int(REMEMBER_FOR.total_seconds())
-            return bool(self.client.set(key, 1, nx=True, ex=ttl))
+            key = delivery_key(message_id)
+            return bool(self.client.set(key, 1, nx=True, ex=DELIVERY_TTL_SECONDS))
         except redis.RedisError as exc:
             raise BusUnavailable("Redis is unavailable") from exc
 
     def forget(self, message_id: str) -> None:
-        self.client.delete(_REDIS_KEY.format(message_id[:128]))
+        self.client.delete(delivery_key(message_id))

@@ -20,6 +20,7 @@ from sqlalchemy import (
     Index,
     Integer,
     MetaData,
+    PrimaryKeyConstraint,
     String,
     Table,
     Text,
@@ -148,17 +149,20 @@ watchtime = Table(
     Column("platform_user_id", UserId, primary_key=True),
     Column("seconds", BigInteger, nullable=False, server_default="0"),
     Column("last_seen", UTCDateTime, nullable=True),
-    Index(None, "guild_id", "seconds"),
+    # No index on seconds, and on PostgreSQL fillfactor 50 (migration 0008; SQLAlchemy cannot
+    # declare it): a tick's updates then stay on their pages (HOT).
 )
 
 watch_presence = Table(
     "watch_presence",
     metadata,
-    Column("guild_id", Snowflake, primary_key=True, autoincrement=False),
-    Column("platform", PlatformName, primary_key=True),
-    Column("broadcaster_user_id", UserId, primary_key=True),
-    Column("platform_user_id", UserId, primary_key=True),
+    Column("guild_id", Snowflake, autoincrement=False),
+    Column("platform", PlatformName),
+    Column("broadcaster_user_id", UserId),
+    Column("platform_user_id", UserId),
     Column("last_active_at", UTCDateTime, nullable=False),
+    # The viewer before the broadcaster: ticks look presence up by viewer (migration 0008).
+    PrimaryKeyConstraint("guild_id", "platform", "platform_user_id", "broadcaster_user_id"),
     Index(None, "guild_id", "last_active_at"),
 )
 

@@ -27,6 +27,7 @@ import sqlalchemy as sa
 from core.bus.base import BusUnavailable, EventBus
 from core.bus.embedded import EmbeddedBus
 from core.bus.redis_streams import RedisStreamsBus, dead_stream, seen_key
+from core.bus.replay import delivery_key
 from core.events import Event, event_from_dict
 from core.storage.tables import bus_events
 from tests import services
@@ -291,6 +292,64 @@ def test_publish_appends_the_event_as_json_and_remembers_its_key_for_the_ttl(
     assert 3590 < redis_client.ttl(seen_key(event.key)) <= 3600
 
 
+def test_publish_delivery_queues_the_event_and_remembers_the_message_id_for_a_day(
+    redis_url: str, redis_client: redis.Redis, names: dict[str, str]
+):
+    bus = RedisStreamsBus(redis_url, **names, dedupe_ttl_seconds=3600)
+    event, message_id = make_event("delivered"), f"msg-{uuid.uuid4().hex}"
+    try:
+        assert bus.publish_delivery(event, message_id) is True
+    finally:
+        bus.close()
+
+    [(_, fields)] = redis_client.xrange(names["stream"])
+    assert event_from_dict(json.loads(fields["event"])) == event
+    assert 3590 < redis_client.ttl(seen_key(event.key)) <= 3600
+    assert redis_client.get(delivery_key(message_id)) == "1"
+    assert 86_390 < redis_client.ttl(delivery_key(message_id)) <= 86_400
+
+
+def test_publish_delivery_refuses_a_repeated_message_id_or_event_and_writes_nothing(
+    redis_url: str, redis_client: redis.Redis, names: dict[str, str]
+):
+    bus = RedisStreamsBus(redis_url, **names)
+    first, message_id = make_event("first"), f"msg-{uuid.uuid4().hex}"
+    other_message_id = f"msg-{uuid.uuid4().hex}"
+    try:
+        assert bus.publish_delivery(first, message_id) is True
+        # The same delivery again, even carrying another event: a replay.
+        assert bus.publish_delivery(make_event("other"), message_id) is False
+        # The same event under a new message id (Kick resent it): already queued.
+        assert bus.publish_delivery(first, other_message_id) is False
+        # The replay guard and publish share the keys: an event published by Pusher first.
+        pushed = make_event("from the socket")
+        assert bus.publish(pushed) is True
+        assert bus.publish_delivery(pushed, f"msg-{uuid.uuid4().hex}") is False
+    finally:
+        bus.close()
+
+    assert redis_client.xlen(names["stream"]) == 2
+    assert redis_client.exists(delivery_key(other_message_id)) == 0
+
+
+def test_publish_delivery_that_fails_remembers_nothing_so_the_retry_is_queued(
+    redis_url: str, redis_client: redis.Redis, names: dict[str, str]
+):
+    bus = RedisStreamsBus(redis_url, **names)
+    event, message_id = make_event("retried"), f"msg-{uuid.uuid4().hex}"
+    redis_client.set(names["stream"], "not a stream")  # XADD fails inside the script
+    try:
+        with pytest.raises(BusUnavailable, match="did not queue the event"):
+            bus.publish_delivery(event, message_id)
+        assert redis_client.exists(seen_key(event.key), delivery_key(message_id)) == 0
+
+        redis_client.delete(names["stream"])
+        assert bus.publish_delivery(event, message_id) is True
+    finally:
+        bus.close()
+    assert redis_client.xlen(names["stream"]) == 1
+
+
 async def test_an_undecodable_entry_is_set_aside_at_once_and_delivery_goes_on(
     redis_url: str, redis_client: redis.Redis, names: dict[str, str]
 ):
@@ -414,7 +473,13 @@ def test_unreachable_redis_raises_bus_unavailable_without_the_password():
     port = services.free_port()
     bus = RedisStreamsBus(f"redis://:hunter2@127.0.0.1:{port}/0")
     try:
-        for call in (lambda: bus.publish(make_event()), bus.ping, bus.backlog):
+        calls = (
+            lambda: bus.publish(make_event()),
+            lambda: bus.publish_delivery(make_event(), "msg-1"),
+            bus.ping,
+            bus.backlog,
+        )
+        for call in calls:
             with pytest.raises(BusUnavailable) as raised:
                 call()
             assert str(raised.value) == f"Could not reach Redis at 127.0.0.1:{port}"

@@ -287,3 +287,82 @@ def test_health_reports_ok_as_json(client):
     assert response.status_code == 200
     assert response.json["status"] == "ok"
     assert response.json["checks"]["database"]["ok"] is True
+
+
+# --- with the Redis bus: the message id is remembered in the same step that queues the event ---
+
+
+@pytest.fixture
+def redis_runtime(make_runtime, redis_url):
+    import redis
+
+    url = redis_url.rsplit("/", 1)[0] + "/5"  # a database of its own: the default stream name
+    client = redis.Redis.from_url(url, decode_responses=True)
+    client.flushdb()
+    runtime = make_runtime(REDIS_URL=url)
+    runtime.guilds.set_kick_channel(GUILD, "broadcaster_channel", BROADCASTER)
+    yield runtime, client
+    client.flushdb()
+    client.close()
+
+
+def test_with_redis_a_repeated_message_id_or_event_is_a_duplicate_without_effect(
+    redis_runtime, kick_keys
+):
+    runtime, redis_client = redis_runtime
+    client = runtime.create_web_app().test_client()
+    body = fixture_body("chat.message.sent")
+    headers = signed_headers(kick_keys[0], body, event_type="chat.message.sent")
+
+    first = client.post("/webhooks/kick", data=body, headers=headers)
+    again = client.post("/webhooks/kick", data=body, headers=headers)
+    resent = client.post(
+        "/webhooks/kick",
+        data=body,
+        headers=signed_headers(kick_keys[0], body, event_type="chat.message.sent"),
+    )
+
+    assert [r.status_code for r in (first, again, resent)] == [200, 200, 200]
+    assert [r.json["status"] for r in (first, again, resent)] == [
+        "queued",
+        "duplicate",
+        "duplicate",
+    ]
+    assert redis_client.xlen("sk:events") == 1
+    assert runtime.metrics.webhooks_received.value(platform="kick", outcome="duplicate") == 2
+
+
+def test_with_redis_a_queue_failure_answers_503_and_kicks_retry_is_queued(redis_runtime, kick_keys):
+    runtime, redis_client = redis_runtime
+    client = runtime.create_web_app().test_client()
+    body = fixture_body("chat.message.sent")
+    headers = signed_headers(kick_keys[0], body, event_type="chat.message.sent")
+    redis_client.set("sk:events", "not a stream")  # the XADD fails inside Redis
+
+    refused = client.post("/webhooks/kick", data=body, headers=headers)
+    redis_client.delete("sk:events")
+    retry = client.post("/webhooks/kick", data=body, headers=headers)
+
+    assert (refused.status_code, refused.json["status"]) == (503, "unavailable")
+    assert "Traceback" not in refused.get_data(as_text=True)
+    assert (retry.status_code, retry.json["status"]) == (200, "queued")
+    assert redis_client.xlen("sk:events") == 1
+
+
+def test_with_redis_refusals_queue_nothing_and_remember_nothing(redis_runtime, kick_keys):
+    runtime, redis_client = redis_runtime
+    client = runtime.create_web_app().test_client()
+    body = fixture_body("chat.message.sent")
+    headers = signed_headers(kick_keys[0], body, event_type="chat.message.sent")
+    bad = {**headers, "Kick-Event-Signature": "bm90IGEgc2lnbmF0dXJl"}
+    too_large = b'{"pad": "' + b"x" * (1024 * 1024) + b'"}'
+
+    assert client.post("/webhooks/kick", data=body, headers=bad).status_code == 401
+    assert client.post("/webhooks/kick", data=b"[]", headers=headers).status_code == 401
+    not_an_object = signed_headers(kick_keys[0], b"[]", event_type="chat.message.sent")
+    assert client.post("/webhooks/kick", data=b"[]", headers=not_an_object).status_code == 400
+    assert client.post("/webhooks/kick", data=too_large, headers=headers).status_code == 413
+    assert redis_client.dbsize() == 0
+    # The genuine delivery with that message id is still accepted afterwards.
+    response = client.post("/webhooks/kick", data=body, headers=headers)
+    assert (response.status_code, response.json["status"]) == (200, "queued")

@@ -526,6 +526,39 @@ def test_a_tick_writes_every_present_viewer_in_one_statement(engine, service):
     assert {row.seconds for row in service.export(large)} == {60}
 
 
+def test_a_tick_credits_returning_viewers_and_newcomers_and_leaves_absent_ones_alone(service):
+    service.tick(GUILD, T0)
+    service.record_chat(GUILD, chat(ALICE, at(10)))
+    service.record_chat(GUILD, chat(BOB, at(10)))
+    service.tick(GUILD, at(60))  # Alice and Bob have totals now
+    service.record_chat(GUILD, chat(ALICE, at(400)))  # Bob's presence has run out
+    service.record_chat(GUILD, chat(CAROL, at(410)))  # Carol is new
+
+    result = service.tick(GUILD, at(420))
+
+    assert (result.credited_viewers, result.seconds_each) == (2, 300)
+    rows = {row.platform_user_id: (row.seconds, row.last_seen) for row in service.export(GUILD)}
+    assert rows == {
+        ALICE.platform_user_id: (360, at(420)),
+        CAROL.platform_user_id: (300, at(420)),
+        BOB.platform_user_id: (60, at(60)),
+    }
+
+
+def test_a_viewer_chatting_in_two_of_the_guilds_channels_is_credited_once(service):
+    # Possible for a while after a guild moves to another channel: presence is per channel.
+    service.tick(GUILD, T0)
+    for broadcaster in (BROADCASTER, OTHER_BROADCASTER):
+        service.record_chat(GUILD, chat(ALICE, at(10), broadcaster=broadcaster))
+
+    first = service.tick(GUILD, at(60))  # Alice is new: inserted once
+    second = service.tick(GUILD, at(120))  # Alice has a total: updated once
+
+    assert (first.credited_viewers, second.credited_viewers) == (1, 1)
+    assert totals(service) == {ALICE.platform_user_id: 120}
+    assert service.tracking_status(GUILD).present_viewers == 1
+
+
 # --- guild isolation ---------------------------------------------------------------------------
 
 
