@@ -558,5 +558,14 @@ class WebServer:
         return f"http://{self.host}:{self.port}"
 
     def close(self) -> None:
-        self._server.close()
+        """Finish the requests in hand, then stop the server's loop from inside its own thread.
+
+        Closing the sockets from this thread instead races with the select() the loop is
+        blocked in, which then fails on a closed descriptor.
+        """
+        from waitress import wasyncore
+
+        server = self._server
+        server.task_dispatcher.shutdown()
+        server.trigger.pull_trigger(lambda: wasyncore.close_all(server._map))  # type: ignore[union-attr]
         self._thread.join(timeout=10)
