@@ -19,11 +19,11 @@ import random
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from types import TracebackType
 from typing import Any, Literal, TypeVar
 
 import httpx
 
+from core.platforms.http import Backoff, HttpClient, NoAnswer, Retry, retry_after
 from core.platforms.kick.lenient import as_bool as _bool
 from core.platforms.kick.lenient import as_id as _id
 from core.platforms.kick.lenient import as_int as _int
@@ -43,9 +43,6 @@ MAX_BAN_REASON_LENGTH = 100
 _IDS_PER_REQUEST = 50
 _REDEMPTION_IDS_PER_REQUEST = 25
 _MAX_PAGES = 50
-
-# Nothing was sent when these happen, so any request may be tried again.
-_NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 
 
 class KickApiError(Exception):
@@ -195,13 +192,7 @@ class RedemptionUpdate:
     failed: tuple[FailedRedemption, ...] = ()
 
 
-@dataclass(frozen=True)
-class _NoAnswer:
-    problem: str
-    is_unsent: bool  # the request never left, so repeating it is always safe
-
-
-class KickApi:
+class KickApi(HttpClient):
     """``max_retries`` counts retries after the first attempt; the backoff before retry ``n``
     (from 0) is ``backoff_base * 2**n * jitter()`` seconds, ``jitter`` returning a float in
     [0, 1). ``max_retry_after`` is the longest ``Retry-After`` (seconds) worth waiting for;
@@ -219,29 +210,9 @@ class KickApi:
         jitter: Callable[[], float] = random.random,
         max_retry_after: float = 60.0,
     ) -> None:
+        super().__init__(http, total_timeout_seconds=TOTAL_TIMEOUT_SECONDS, timeout=TIMEOUT)
         self._base_url = base_url.rstrip("/")
-        self._owns_http = http is None
-        self._http = http or httpx.AsyncClient(timeout=TIMEOUT)
-        self._max_retries = max(0, max_retries)
-        self._backoff_base = backoff_base
-        self._sleep = sleep
-        self._jitter = jitter
-        self._max_retry_after = max_retry_after
-
-    async def aclose(self) -> None:
-        if self._owns_http:
-            await self._http.aclose()
-
-    async def __aenter__(self) -> KickApi:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        await self.aclose()
+        self._backoff = Backoff(max_retries, backoff_base, max_retry_after, sleep, jitter)
 
     # Users and channels
 
@@ -501,60 +472,38 @@ class KickApi:
         headers = {"Accept": "application/json"}
         if token is not None:
             headers["Authorization"] = f"Bearer {token}"
-        attempt = 0
-        while True:
-            is_last = attempt >= self._max_retries
-            outcome = await self._send(method, path, params, json_body, headers)
-            retry_after: float | None = None
-            if isinstance(outcome, httpx.Response):
-                status = outcome.status_code
-                if status < 400:
-                    return outcome
-                retry_after = _retry_after(outcome)
-                may_retry = status == 429 or (status >= 500 and is_idempotent)
-                waits_too_long = (retry_after or 0.0) > self._max_retry_after
-                if is_last or not may_retry or waits_too_long:
-                    raise _error(outcome, token, retry_after)
-                problem = f"answered {status}"
-            else:
-                if is_last or not (outcome.is_unsent or is_idempotent):
-                    raise KickUnreachable(None, f"{method} {path}: {outcome.problem}")
-                problem = outcome.problem
-            delay = self._delay(attempt, retry_after)
+
+        async def attempt() -> httpx.Response:
+            try:
+                response = await self._send(
+                    method, self._base_url + path, params=params, json=json_body, headers=headers
+                )
+            except NoAnswer as exc:
+                unreachable = KickUnreachable(None, f"{method} {path}: {exc.problem}")
+                if exc.is_unsent or is_idempotent:
+                    raise Retry(unreachable, exc.problem) from None
+                raise unreachable from None
+            status = response.status_code
+            if status < 400:
+                return response
+            wait = retry_after(response)
+            error = _error(response, token, wait)
+            if status == 429 or (status >= 500 and is_idempotent):
+                raise Retry(error, f"answered {status}", wait)
+            raise error
+
+        def log_retry(retry: Retry, number: int, delay: float) -> None:
             log.warning(
                 "Kick API %s %s %s; retry %d of %d in %.2f s",
                 method,
                 path,
-                problem,
-                attempt + 1,
-                self._max_retries,
+                retry.problem,
+                number,
+                self._backoff.max_retries,
                 delay,
             )
-            await self._sleep(delay)
-            attempt += 1
 
-    async def _send(
-        self,
-        method: str,
-        path: str,
-        params: Mapping[str, Any] | None,
-        json_body: Any,
-        headers: Mapping[str, str],
-    ) -> httpx.Response | _NoAnswer:
-        try:
-            async with asyncio.timeout(TOTAL_TIMEOUT_SECONDS):
-                return await self._http.request(
-                    method, self._base_url + path, params=params, json=json_body, headers=headers
-                )
-        except _NOT_SENT as exc:
-            return _NoAnswer(f"could not connect ({type(exc).__name__})", is_unsent=True)
-        except (httpx.TransportError, TimeoutError) as exc:
-            return _NoAnswer(f"got no answer ({type(exc).__name__})", is_unsent=False)
-
-    def _delay(self, attempt: int, retry_after: float | None) -> float:
-        if retry_after is not None:
-            return retry_after
-        return self._backoff_base * 2**attempt * self._jitter()
+        return await self._backoff.run(attempt, log_retry)
 
 
 def _error(response: httpx.Response, token: str | None, retry_after: float | None) -> KickApiError:
@@ -589,15 +538,6 @@ def _message(response: httpx.Response, token: str | None) -> str:
     if token:
         message = message.replace(token, "[token]")
     return message[:300]
-
-
-def _retry_after(response: httpx.Response) -> float | None:
-    raw = response.headers.get("Retry-After", "").strip()
-    try:
-        seconds = float(raw)
-    except ValueError:
-        return None  # absent, or an HTTP date: fall back to backoff
-    return max(0.0, seconds)
 
 
 # Parsing: lenient about every field and its type.
