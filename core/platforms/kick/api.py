@@ -1,7 +1,8 @@
 """Kick's public REST API (``/public/v1`` and ``/public/v2``) over one shared ``httpx.AsyncClient``.
 
 Every method takes the bearer token to send, so the caller picks a user or an app token. Replies
-are parsed leniently into frozen dataclasses: ids become strings and missing fields get defaults.
+are parsed leniently into the frozen dataclasses of :mod:`core.platforms.kick.api_models`, which
+this module re-exports.
 
 Retries: 429 is always retried (after ``Retry-After`` seconds when Kick sends one, else
 exponential backoff with full jitter), and so is a failure to connect, since nothing reached Kick.
@@ -17,22 +18,41 @@ import asyncio
 import logging
 import random
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from types import TracebackType
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal
 
 import httpx
 
-from core.platforms.kick.lenient import as_bool as _bool
+from core.platforms.http import Backoff, HttpClient, NoAnswer, Retry, retry_after
+from core.platforms.kick.api_models import (
+    FailedRedemption,
+    KickCategory,
+    KickChannel,
+    KickUser,
+    Livestream,
+    Redemption,
+    RedemptionUpdate,
+    Reward,
+    Subscription,
+    SubscriptionResult,
+    next_cursor,
+    page_items,
+    parse_channel,
+    parse_list,
+    parse_livestream,
+    parse_redemption_group,
+    parse_redemption_update,
+    parse_reward,
+    parse_subscription,
+    parse_subscription_result,
+    parse_user,
+    reply_data,
+)
 from core.platforms.kick.lenient import as_id as _id
-from core.platforms.kick.lenient import as_int as _int
 from core.platforms.kick.lenient import as_list as _list
 from core.platforms.kick.lenient import as_mapping as _mapping
 from core.platforms.kick.lenient import as_text as _text
 
 log = logging.getLogger(__name__)
-T = TypeVar("T")
 
 TIMEOUT = httpx.Timeout(15.0, connect=5.0)
 TOTAL_TIMEOUT_SECONDS = 15.0
@@ -43,9 +63,6 @@ MAX_BAN_REASON_LENGTH = 100
 _IDS_PER_REQUEST = 50
 _REDEMPTION_IDS_PER_REQUEST = 25
 _MAX_PAGES = 50
-
-# Nothing was sent when these happen, so any request may be tried again.
-_NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 
 
 class KickApiError(Exception):
@@ -82,126 +99,7 @@ class KickUnreachable(KickApiError):
     """No HTTP answer: connection refused, timed out or dropped (``status`` is None)."""
 
 
-@dataclass(frozen=True)
-class KickUser:
-    user_id: str
-    name: str
-    email: str | None = None
-    profile_picture: str | None = None
-
-
-@dataclass(frozen=True)
-class KickCategory:
-    id: str
-    name: str
-    thumbnail: str | None = None
-
-
-@dataclass(frozen=True)
-class KickChannel:
-    broadcaster_user_id: str
-    slug: str
-    description: str = ""
-    banner_picture: str | None = None
-    stream_title: str = ""
-    category: KickCategory | None = None
-    is_live: bool = False
-    is_mature: bool = False
-    language: str | None = None
-    stream_started_at: datetime | None = None
-    viewer_count: int = 0  # 0 as well when the streamer hides it
-    thumbnail: str | None = None
-    custom_tags: tuple[str, ...] = ()
-    active_subscribers_count: int | None = None
-    # Only the owner's own channel, with streamkey:read, carries these.
-    stream_url: str | None = field(default=None, repr=False)
-    stream_key: str | None = field(default=None, repr=False)
-
-
-@dataclass(frozen=True)
-class Livestream:
-    broadcaster_user_id: str
-    channel_id: str | None = None
-    slug: str = ""
-    stream_title: str = ""
-    started_at: datetime | None = None
-    viewer_count: int = 0
-    language: str | None = None
-    has_mature_content: bool = False
-    category: KickCategory | None = None
-    thumbnail: str | None = None
-    profile_picture: str | None = None
-    custom_tags: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class SubscriptionResult:
-    """Kick's answer for one event of a subscription request: an id, or an error."""
-
-    name: str
-    version: int
-    subscription_id: str | None = None
-    error: str | None = None
-
-    @property
-    def is_subscribed(self) -> bool:
-        return self.subscription_id is not None and self.error is None
-
-
-@dataclass(frozen=True)
-class Subscription:
-    id: str
-    broadcaster_user_id: str
-    event: str
-    version: int
-    method: str = "webhook"
-
-
-@dataclass(frozen=True)
-class Reward:
-    id: str
-    title: str
-    cost: int
-    description: str = ""
-    background_color: str = "#00e701"
-    is_enabled: bool = True
-    is_paused: bool = False
-    is_user_input_required: bool = False
-    should_redemptions_skip_request_queue: bool = False
-
-
-@dataclass(frozen=True)
-class Redemption:
-    id: str
-    reward_id: str | None
-    reward_title: str
-    redeemer_user_id: str | None
-    status: str  # pending, accepted or rejected
-    user_input: str = ""
-    redeemed_at: datetime | None = None
-
-
-@dataclass(frozen=True)
-class FailedRedemption:
-    id: str
-    reason: str
-
-
-@dataclass(frozen=True)
-class RedemptionUpdate:
-    """The outcome of accepting or rejecting: the ids Kick updated and those it refused."""
-
-    updated_ids: tuple[str, ...] = ()
-    failed: tuple[FailedRedemption, ...] = ()
-
-
-@dataclass(frozen=True)
-class _NoAnswer:
-    problem: str
-    is_unsent: bool  # the request never left, so repeating it is always safe
-
-
-class KickApi:
+class KickApi(HttpClient):
     """``max_retries`` counts retries after the first attempt; the backoff before retry ``n``
     (from 0) is ``backoff_base * 2**n * jitter()`` seconds, ``jitter`` returning a float in
     [0, 1). ``max_retry_after`` is the longest ``Retry-After`` (seconds) worth waiting for;
@@ -219,29 +117,9 @@ class KickApi:
         jitter: Callable[[], float] = random.random,
         max_retry_after: float = 60.0,
     ) -> None:
+        super().__init__(http, total_timeout_seconds=TOTAL_TIMEOUT_SECONDS, timeout=TIMEOUT)
         self._base_url = base_url.rstrip("/")
-        self._owns_http = http is None
-        self._http = http or httpx.AsyncClient(timeout=TIMEOUT)
-        self._max_retries = max(0, max_retries)
-        self._backoff_base = backoff_base
-        self._sleep = sleep
-        self._jitter = jitter
-        self._max_retry_after = max_retry_after
-
-    async def aclose(self) -> None:
-        if self._owns_http:
-            await self._http.aclose()
-
-    async def __aenter__(self) -> KickApi:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        await self.aclose()
+        self._backoff = Backoff(max_retries, backoff_base, max_retry_after, sleep, jitter)
 
     # Users and channels
 
@@ -249,11 +127,11 @@ class KickApi:
         """The users with these ids; with no ids, the token's owner."""
         wanted = _unique_ids(ids)
         if not wanted:
-            return _parse_list(await self._get(token, "/public/v1/users"), _parse_user)
+            return parse_list(await self._get(token, "/public/v1/users"), parse_user)
         users: list[KickUser] = []
         for chunk in _chunks(wanted, _IDS_PER_REQUEST):
             data = await self._get(token, "/public/v1/users", params={"id": chunk})
-            users.extend(_parse_list(data, _parse_user))
+            users.extend(parse_list(data, parse_user))
         return users
 
     async def get_channel_by_slug(self, token: str, slug: str) -> KickChannel | None:
@@ -267,7 +145,7 @@ class KickApi:
             data = await self._get(token, "/public/v1/channels", params={"slug": slug})
         except NotFound:
             return None
-        channels = _parse_list(data, _parse_channel)
+        channels = parse_list(data, parse_channel)
         exact = [c for c in channels if c.slug.lower() == slug.lower()]
         if exact:
             return exact[0]
@@ -281,7 +159,7 @@ class KickApi:
             data = await self._get(
                 token, "/public/v1/channels", params={"broadcaster_user_id": chunk}
             )
-            channels.extend(_parse_list(data, _parse_channel))
+            channels.extend(parse_list(data, parse_channel))
         return channels
 
     async def get_livestreams(
@@ -294,8 +172,8 @@ class KickApi:
             params: dict[str, Any] = {"broadcaster_user_id": chunk, "limit": 100}
             for _ in range(_MAX_PAGES):
                 body = await self._body("GET", "/public/v2/livestreams", token, params=params)
-                streams.extend(_parse_list(_items(body), _parse_livestream))
-                cursor = _next_cursor(body)
+                streams.extend(parse_list(page_items(body), parse_livestream))
+                cursor = next_cursor(body)
                 if not cursor:
                     break
                 params = {**params, "cursor": cursor}
@@ -332,7 +210,7 @@ class KickApi:
         reply = await self._body(
             "POST", "/public/v1/chat", token, json_body=body, is_idempotent=False
         )
-        data = _mapping(_data(reply))
+        data = _mapping(reply_data(reply))
         message_id = _id(data.get("message_id"))
         if data.get("is_sent") is False or message_id is None:
             raise KickApiError(200, _text(_mapping(reply).get("message")) or "message not sent")
@@ -356,7 +234,7 @@ class KickApi:
         reply = await self._body(
             "POST", "/public/v1/events/subscriptions", token, json_body=body, is_idempotent=False
         )
-        return _parse_list(_data(reply), _parse_subscription_result)
+        return parse_list(reply_data(reply), parse_subscription_result)
 
     async def list_subscriptions(
         self, token: str, broadcaster_user_id: str | int | None = None
@@ -365,7 +243,7 @@ class KickApi:
         if broadcaster_user_id is not None:
             params["broadcaster_user_id"] = broadcaster_user_id
         data = await self._get(token, "/public/v1/events/subscriptions", params=params)
-        return _parse_list(data, _parse_subscription)
+        return parse_list(data, parse_subscription)
 
     async def delete_subscriptions(self, token: str, ids: Iterable[str]) -> None:
         for chunk in _chunks(_unique_ids(ids), _IDS_PER_REQUEST):
@@ -376,7 +254,7 @@ class KickApi:
     # Channel rewards
 
     async def list_rewards(self, token: str) -> list[Reward]:
-        return _parse_list(await self._get(token, "/public/v1/channels/rewards"), _parse_reward)
+        return parse_list(await self._get(token, "/public/v1/channels/rewards"), parse_reward)
 
     async def list_redemptions(
         self,
@@ -395,9 +273,9 @@ class KickApi:
             body = await self._body(
                 "GET", "/public/v1/channels/rewards/redemptions", token, params=params
             )
-            for group in _list(_items(body)):
-                redemptions.extend(_parse_redemption_group(group))
-            cursor = _next_cursor(body)
+            for group in _list(page_items(body)):
+                redemptions.extend(parse_redemption_group(group))
+            cursor = next_cursor(body)
             if not cursor:
                 break
             params = {**params, "cursor": cursor}
@@ -422,7 +300,7 @@ class KickApi:
                 json_body={"ids": chunk},
                 is_idempotent=False,
             )
-            update = _parse_redemption_update(reply)
+            update = parse_redemption_update(reply)
             updated.extend(update.updated_ids)
             failed.extend(update.failed)
         return RedemptionUpdate(tuple(updated), tuple(failed))
@@ -468,7 +346,7 @@ class KickApi:
     async def _get(
         self, token: str | None, path: str, *, params: Mapping[str, Any] | None = None
     ) -> Any:
-        return _data(await self._body("GET", path, token, params=params))
+        return reply_data(await self._body("GET", path, token, params=params))
 
     async def _body(
         self,
@@ -501,60 +379,38 @@ class KickApi:
         headers = {"Accept": "application/json"}
         if token is not None:
             headers["Authorization"] = f"Bearer {token}"
-        attempt = 0
-        while True:
-            is_last = attempt >= self._max_retries
-            outcome = await self._send(method, path, params, json_body, headers)
-            retry_after: float | None = None
-            if isinstance(outcome, httpx.Response):
-                status = outcome.status_code
-                if status < 400:
-                    return outcome
-                retry_after = _retry_after(outcome)
-                may_retry = status == 429 or (status >= 500 and is_idempotent)
-                waits_too_long = (retry_after or 0.0) > self._max_retry_after
-                if is_last or not may_retry or waits_too_long:
-                    raise _error(outcome, token, retry_after)
-                problem = f"answered {status}"
-            else:
-                if is_last or not (outcome.is_unsent or is_idempotent):
-                    raise KickUnreachable(None, f"{method} {path}: {outcome.problem}")
-                problem = outcome.problem
-            delay = self._delay(attempt, retry_after)
+
+        async def attempt() -> httpx.Response:
+            try:
+                response = await self._send(
+                    method, self._base_url + path, params=params, json=json_body, headers=headers
+                )
+            except NoAnswer as exc:
+                unreachable = KickUnreachable(None, f"{method} {path}: {exc.problem}")
+                if exc.is_unsent or is_idempotent:
+                    raise Retry(unreachable, exc.problem) from None
+                raise unreachable from None
+            status = response.status_code
+            if status < 400:
+                return response
+            wait = retry_after(response)
+            error = _error(response, token, wait)
+            if status == 429 or (status >= 500 and is_idempotent):
+                raise Retry(error, f"answered {status}", wait)
+            raise error
+
+        def log_retry(retry: Retry, number: int, delay: float) -> None:
             log.warning(
                 "Kick API %s %s %s; retry %d of %d in %.2f s",
                 method,
                 path,
-                problem,
-                attempt + 1,
-                self._max_retries,
+                retry.problem,
+                number,
+                self._backoff.max_retries,
                 delay,
             )
-            await self._sleep(delay)
-            attempt += 1
 
-    async def _send(
-        self,
-        method: str,
-        path: str,
-        params: Mapping[str, Any] | None,
-        json_body: Any,
-        headers: Mapping[str, str],
-    ) -> httpx.Response | _NoAnswer:
-        try:
-            async with asyncio.timeout(TOTAL_TIMEOUT_SECONDS):
-                return await self._http.request(
-                    method, self._base_url + path, params=params, json=json_body, headers=headers
-                )
-        except _NOT_SENT as exc:
-            return _NoAnswer(f"could not connect ({type(exc).__name__})", is_unsent=True)
-        except (httpx.TransportError, TimeoutError) as exc:
-            return _NoAnswer(f"got no answer ({type(exc).__name__})", is_unsent=False)
-
-    def _delay(self, attempt: int, retry_after: float | None) -> float:
-        if retry_after is not None:
-            return retry_after
-        return self._backoff_base * 2**attempt * self._jitter()
+        return await self._backoff.run(attempt, log_retry)
 
 
 def _error(response: httpx.Response, token: str | None, retry_after: float | None) -> KickApiError:
@@ -591,203 +447,6 @@ def _message(response: httpx.Response, token: str | None) -> str:
     return message[:300]
 
 
-def _retry_after(response: httpx.Response) -> float | None:
-    raw = response.headers.get("Retry-After", "").strip()
-    try:
-        seconds = float(raw)
-    except ValueError:
-        return None  # absent, or an HTTP date: fall back to backoff
-    return max(0.0, seconds)
-
-
-# Parsing: lenient about every field and its type.
-
-
-def _data(body: Any) -> Any:
-    if isinstance(body, Mapping) and "data" in body:
-        return body["data"]
-    return body
-
-
-def _items(body: Any) -> Any:
-    """The list in a paged reply: ``data`` itself, or a list inside it."""
-    data = _data(body)
-    if isinstance(data, Mapping):
-        for key in ("data", "items", "livestreams", "redemptions"):
-            if isinstance(data.get(key), list):
-                return data[key]
-    return data
-
-
-def _next_cursor(body: Any) -> str | None:
-    for holder in (body, _data(body)):
-        mapping = _mapping(holder)
-        cursor = _text(_mapping(mapping.get("pagination")).get("next_cursor"))
-        cursor = cursor or _text(mapping.get("next_cursor"))
-        if cursor:
-            return cursor
-    return None
-
-
-def _parse_list(data: Any, parse: Callable[[Mapping[str, Any]], T | None]) -> list[T]:
-    return [item for entry in _list(data) if (item := parse(_mapping(entry))) is not None]
-
-
-def _parse_user(item: Mapping[str, Any]) -> KickUser | None:
-    user_id = _id(item.get("user_id"))
-    if user_id is None:
-        return None
-    return KickUser(
-        user_id=user_id,
-        name=_text(item.get("name")) or "",
-        email=_text(item.get("email")) or None,
-        profile_picture=_text(item.get("profile_picture")) or None,
-    )
-
-
-def _parse_category(value: Any) -> KickCategory | None:
-    item = _mapping(value)
-    category_id = _id(item.get("id"))
-    name = _text(item.get("name"))
-    if category_id is None and not name:
-        return None
-    return KickCategory(
-        id=category_id or "",
-        name=name or "",
-        thumbnail=_text(item.get("thumbnail")) or None,
-    )
-
-
-def _parse_channel(item: Mapping[str, Any]) -> KickChannel | None:
-    broadcaster_user_id = _id(item.get("broadcaster_user_id"))
-    if broadcaster_user_id is None:
-        return None
-    stream = _mapping(item.get("stream"))
-    return KickChannel(
-        broadcaster_user_id=broadcaster_user_id,
-        slug=_text(item.get("slug")) or "",
-        description=_text(item.get("channel_description")) or "",
-        banner_picture=_text(item.get("banner_picture")) or None,
-        stream_title=_text(item.get("stream_title")) or "",
-        category=_parse_category(item.get("category")),
-        is_live=_bool(stream.get("is_live")) or False,
-        is_mature=_bool(stream.get("is_mature")) or False,
-        language=_text(stream.get("language")) or None,
-        stream_started_at=_time(stream.get("start_time")),
-        viewer_count=_int(stream.get("viewer_count")) or 0,
-        thumbnail=_text(stream.get("thumbnail")) or None,
-        custom_tags=_tags(item.get("custom_tags") or stream.get("custom_tags")),
-        active_subscribers_count=_int(item.get("active_subscribers_count")),
-        stream_url=_text(stream.get("url")) or None,
-        stream_key=_text(stream.get("key")) or None,
-    )
-
-
-def _parse_livestream(item: Mapping[str, Any]) -> Livestream | None:
-    broadcaster_user_id = _id(item.get("broadcaster_user_id"))
-    if broadcaster_user_id is None:
-        return None
-    return Livestream(
-        broadcaster_user_id=broadcaster_user_id,
-        channel_id=_id(item.get("channel_id")),
-        slug=_text(item.get("slug")) or "",
-        stream_title=_text(item.get("stream_title")) or "",
-        started_at=_time(item.get("started_at")),
-        viewer_count=_int(item.get("viewer_count")) or 0,
-        language=_text(item.get("language")) or None,
-        has_mature_content=_bool(item.get("has_mature_content")) or False,
-        category=_parse_category(item.get("category")),
-        thumbnail=_text(item.get("thumbnail")) or None,
-        profile_picture=_text(item.get("profile_picture")) or None,
-        custom_tags=_tags(item.get("custom_tags")),
-    )
-
-
-def _parse_subscription_result(item: Mapping[str, Any]) -> SubscriptionResult | None:
-    name = _text(item.get("name"))
-    if not name:
-        return None
-    error = item.get("error")
-    return SubscriptionResult(
-        name=name,
-        version=_int(item.get("version")) or 1,
-        subscription_id=_id(item.get("subscription_id")),
-        error=None if error in (None, "") else (_text(error) or str(error)),
-    )
-
-
-def _parse_subscription(item: Mapping[str, Any]) -> Subscription | None:
-    subscription_id = _id(item.get("id"))
-    if subscription_id is None:
-        return None
-    return Subscription(
-        id=subscription_id,
-        broadcaster_user_id=_id(item.get("broadcaster_user_id")) or "",
-        event=_text(item.get("event")) or "",
-        version=_int(item.get("version")) or 1,
-        method=_text(item.get("method")) or "webhook",
-    )
-
-
-def _parse_reward(item: Mapping[str, Any]) -> Reward | None:
-    reward_id = _id(item.get("id"))
-    if reward_id is None:
-        return None
-    return Reward(
-        id=reward_id,
-        title=_text(item.get("title")) or "",
-        cost=_int(item.get("cost")) or 0,
-        description=_text(item.get("description")) or "",
-        background_color=_text(item.get("background_color")) or "#00e701",
-        is_enabled=_flag(item.get("is_enabled"), default=True),
-        is_paused=_flag(item.get("is_paused"), default=False),
-        is_user_input_required=_flag(item.get("is_user_input_required"), default=False),
-        should_redemptions_skip_request_queue=_flag(
-            item.get("should_redemptions_skip_request_queue"), default=False
-        ),
-    )
-
-
-def _parse_redemption_group(group: Any) -> list[Redemption]:
-    reward = _mapping(_mapping(group).get("reward"))
-    reward_id = _id(reward.get("id"))
-    reward_title = _text(reward.get("title")) or ""
-    redemptions: list[Redemption] = []
-    for entry in _list(_mapping(group).get("redemptions")):
-        item = _mapping(entry)
-        redemption_id = _id(item.get("id"))
-        if redemption_id is None:
-            continue
-        redemptions.append(
-            Redemption(
-                id=redemption_id,
-                reward_id=reward_id,
-                reward_title=reward_title,
-                redeemer_user_id=_id(_mapping(item.get("redeemer")).get("user_id")),
-                status=(_text(item.get("status")) or "pending").lower(),
-                user_input=_text(item.get("user_input")) or "",
-                redeemed_at=_time(item.get("redeemed_at")),
-            )
-        )
-    return redemptions
-
-
-def _parse_redemption_update(reply: Any) -> RedemptionUpdate:
-    """Kick's reply shape is not documented; third-party SDKs read ``data`` as the updated
-    redemptions and ``failed`` as ``[{id, reason}]``, at the top level or inside ``data``."""
-    data = _data(reply)
-    updated = data if isinstance(data, list) else _list(_mapping(data).get("redemptions"))
-    failed = _list(_mapping(reply).get("failed")) or _list(_mapping(data).get("failed"))
-    return RedemptionUpdate(
-        updated_ids=tuple(i for e in updated if (i := _id(_mapping(e).get("id")))),
-        failed=tuple(
-            FailedRedemption(i, _text(_mapping(e).get("reason")) or "UNKNOWN")
-            for e in failed
-            if (i := _id(_mapping(e).get("id")))
-        ),
-    )
-
-
 def _chunks(items: Sequence[str], size: int) -> Iterator[list[str]]:
     for start in range(0, len(items), size):
         yield list(items[start : start + size])
@@ -801,30 +460,6 @@ def _wire_id(value: str | int) -> int | str:
     """Kick's JSON bodies want numeric user ids as numbers."""
     text = str(value).strip()
     return int(text) if text.isdigit() else text
-
-
-def _flag(value: Any, *, default: bool) -> bool:
-    parsed = _bool(value)
-    return default if parsed is None else parsed
-
-
-def _tags(value: Any) -> tuple[str, ...]:
-    return tuple(tag for entry in _list(value) if (tag := _text(entry)))
-
-
-def _time(value: Any) -> datetime | None:
-    if not isinstance(value, str) or not value.strip():
-        return None
-    text = value.strip()
-    if text[-1:] in ("Z", "z"):
-        text = text[:-1] + "+00:00"
-    try:
-        moment = datetime.fromisoformat(text)
-    except ValueError:
-        return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC)
 
 
 __all__ = [

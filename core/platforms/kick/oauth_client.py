@@ -9,7 +9,6 @@ request log line.
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import hashlib
 import logging
@@ -17,11 +16,12 @@ import secrets
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from types import TracebackType
 from typing import Any, Literal
 from urllib.parse import quote, urlencode
 
 import httpx
+
+from core.platforms.http import HttpClient, NoAnswer
 
 log = logging.getLogger(__name__)
 
@@ -114,7 +114,7 @@ def authorize_url(
     return f"{base_url.rstrip('/')}/oauth/authorize?{urlencode(params, quote_via=quote)}"
 
 
-class KickOAuthClient:
+class KickOAuthClient(HttpClient):
     """``clock`` gives the aware "now" that ``expires_at`` counts from. ``http`` is closed by
     :meth:`aclose` only when the client made it itself."""
 
@@ -127,31 +127,15 @@ class KickOAuthClient:
         http: httpx.AsyncClient | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
+        super().__init__(http, total_timeout_seconds=TOTAL_TIMEOUT_SECONDS, timeout=TIMEOUT)
         self._base_url = base_url.rstrip("/")
         self._client_id = client_id
         self._client_secret = client_secret
-        self._owns_http = http is None
-        self._http = http or httpx.AsyncClient(timeout=TIMEOUT)
         self._clock = clock
         _hide_tokens_in_httpx_log()
 
     def __repr__(self) -> str:
         return f"KickOAuthClient({self._base_url!r}, client_id={self._client_id!r})"
-
-    async def aclose(self) -> None:
-        if self._owns_http:
-            await self._http.aclose()
-
-    async def __aenter__(self) -> KickOAuthClient:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        await self.aclose()
 
     async def exchange_code(self, code: str, redirect_uri: str, code_verifier: str) -> TokenSet:
         """Trade the callback's ``code`` for a user token (with a refresh token)."""
@@ -229,18 +213,16 @@ class KickOAuthClient:
         headers: Mapping[str, str] | None = None,
     ) -> httpx.Response:
         try:
-            async with asyncio.timeout(TOTAL_TIMEOUT_SECONDS):
-                return await self._http.post(
-                    self._base_url + path,
-                    data=data,
-                    params=params,
-                    headers={"Accept": "application/json", **(headers or {})},
-                )
-        except (httpx.TransportError, TimeoutError) as exc:
+            return await self._send(
+                "POST",
+                self._base_url + path,
+                data=data,
+                params=params,
+                headers={"Accept": "application/json", **(headers or {})},
+            )
+        except NoAnswer as exc:
             # Only the kind of failure: the request (and its URL) may carry a token.
-            raise OAuthError(
-                "unreachable", f"POST {path}: no answer ({type(exc).__name__})", None
-            ) from None
+            raise OAuthError("unreachable", f"POST {path}: no answer ({exc.kind})", None) from None
 
     def _error(self, response: httpx.Response, secrets_in_play: Sequence[str]) -> OAuthError:
         body = _json(response)

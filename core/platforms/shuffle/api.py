@@ -16,14 +16,13 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
-import math
 import random
 from collections.abc import Awaitable, Callable
-from types import TracebackType
 from urllib.parse import urlsplit
 
 import httpx
 
+from core.platforms.http import Backoff, HttpClient, NoAnswer, Retry, retry_after
 from core.platforms.shuffle.payloads import NotStatistics, WagerRow, parse_statistics
 
 log = logging.getLogger(__name__)
@@ -39,7 +38,6 @@ _CHALLENGE_MARKERS = (
     "cf-browser-verification",
     "__cf_chl_",
 )
-_NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 
 
 class ShuffleError(Exception):
@@ -77,7 +75,7 @@ class ShuffleRefused(ShuffleError):
     likely a wrong affiliate URL, which retrying right away will not fix."""
 
 
-class ShuffleClient:
+class ShuffleClient(HttpClient):
     """``max_retries`` counts retries after the first attempt of a fetch; the backoff before
     retry ``n`` (from 0) is ``backoff_base * 2**n * jitter()`` seconds, or ``Retry-After``
     when the reply has one and it is at most ``max_retry_after``; a longer ``Retry-After``
@@ -93,77 +91,51 @@ class ShuffleClient:
         jitter: Callable[[], float] = random.random,
         max_retry_after: float = 60.0,
     ) -> None:
-        self._owns_http = http is None
-        self._http = http or httpx.AsyncClient(
+        super().__init__(
+            http,
+            total_timeout_seconds=TOTAL_TIMEOUT_SECONDS,
             timeout=TIMEOUT,
             headers={"Accept": "application/json", "User-Agent": "StreamKeeper"},
             follow_redirects=False,
         )
-        self._max_retries = max(0, max_retries)
-        self._backoff_base = backoff_base
-        self._sleep = sleep
-        self._jitter = jitter
-        self._max_retry_after = max_retry_after
-
-    async def aclose(self) -> None:
-        if self._owns_http:
-            await self._http.aclose()
-
-    async def __aenter__(self) -> ShuffleClient:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        await self.aclose()
+        self._backoff = Backoff(max_retries, backoff_base, max_retry_after, sleep, jitter)
 
     async def fetch_wagers(self, affiliate_url: str) -> list[WagerRow]:
         """Every row of the statistics reply, retried on rate limits and challenges."""
         where = mask_url(affiliate_url)
-        attempt = 0
-        while True:
+
+        async def attempt() -> list[WagerRow]:
             try:
                 return await self._fetch_once(affiliate_url)
             except (RateLimited, ChallengePage, ShuffleUnreachable) as exc:
-                retry_after = getattr(exc, "retry_after", None)
-                if attempt >= self._max_retries or (retry_after or 0.0) > self._max_retry_after:
-                    raise
-                delay = (
-                    retry_after
-                    if retry_after is not None
-                    else self._backoff_base * 2**attempt * self._jitter()
-                )
-                log.warning(
-                    "Shuffle statistics %s: %s; retry %d of %d in %.1f s",
-                    where,
-                    exc.message,
-                    attempt + 1,
-                    self._max_retries,
-                    delay,
-                )
-                await self._sleep(delay)
-                attempt += 1
+                raise Retry(exc, exc.message, getattr(exc, "retry_after", None)) from None
+
+        def log_retry(retry: Retry, number: int, delay: float) -> None:
+            log.warning(
+                "Shuffle statistics %s: %s; retry %d of %d in %.1f s",
+                where,
+                retry.problem,
+                number,
+                self._backoff.max_retries,
+                delay,
+            )
+
+        return await self._backoff.run(attempt, log_retry)
 
     async def _fetch_once(self, affiliate_url: str) -> list[WagerRow]:
         try:
-            async with asyncio.timeout(TOTAL_TIMEOUT_SECONDS):
-                response = await self._http.get(affiliate_url)
-        except _NOT_SENT as exc:
-            raise ShuffleUnreachable(None, f"could not connect ({type(exc).__name__})") from None
-        except (httpx.TransportError, TimeoutError) as exc:
-            raise ShuffleUnreachable(None, f"got no answer ({type(exc).__name__})") from None
+            response = await self._send("GET", affiliate_url)
+        except NoAnswer as exc:
+            raise ShuffleUnreachable(None, exc.problem) from None
         except httpx.InvalidURL:
             raise ShuffleRefused(None, "the affiliate URL is not a valid URL") from None
         status = response.status_code
         body = response.content[:MAX_BODY_BYTES]
-        retry_after = _retry_after(response)
+        wait = retry_after(response)
         if _is_challenge(response, body):
-            raise ChallengePage(status, "Cloudflare answered with a challenge page", retry_after)
+            raise ChallengePage(status, "Cloudflare answered with a challenge page", wait)
         if status in (400, 429):
-            raise RateLimited(status, f"answered {status} (rate limited)", retry_after)
+            raise RateLimited(status, f"answered {status} (rate limited)", wait)
         if status >= 500:
             raise ShuffleUnreachable(status, f"answered {status}")
         if status != 200:
@@ -172,7 +144,7 @@ class ShuffleClient:
             return parse_statistics(body)
         except NotStatistics as exc:
             if exc.is_rate_limit:
-                raise RateLimited(status, "answered TOO_MANY_REQUEST", retry_after) from None
+                raise RateLimited(status, "answered TOO_MANY_REQUEST", wait) from None
             raise ShuffleRefused(status, str(exc)) from None
 
 
@@ -199,15 +171,6 @@ def _is_challenge(response: httpx.Response, body: bytes) -> bool:
         return False
     head = body[:65536].decode("utf-8", "replace").lower()
     return any(marker in head for marker in _CHALLENGE_MARKERS)
-
-
-def _retry_after(response: httpx.Response) -> float | None:
-    raw = response.headers.get("Retry-After", "").strip()
-    try:
-        seconds = float(raw)
-    except ValueError:
-        return None  # absent, or an HTTP date: fall back to backoff
-    return max(0.0, seconds) if math.isfinite(seconds) else None
 
 
 __all__ = [

@@ -1,0 +1,147 @@
+"""What every outbound HTTP client shares: one ``httpx.AsyncClient`` (made or borrowed), a total
+time limit per request, and retries with exponential backoff, full jitter and ``Retry-After``.
+
+Each client keeps its own errors: :class:`NoAnswer` and :class:`Retry` only travel between a
+client and this module, and the client turns them into the exceptions its callers know.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import random
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Any, Self, TypeVar
+
+import httpx
+
+T = TypeVar("T")
+
+# Nothing was sent when these happen, so any request may be tried again.
+_NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+
+
+class NoAnswer(Exception):
+    """No HTTP answer came back. ``problem`` names only the kind of failure (the request, and its
+    URL, may carry a secret); ``is_unsent`` when the request never left, so repeating it is
+    always safe."""
+
+    def __init__(self, problem: str, kind: str, *, is_unsent: bool) -> None:
+        super().__init__(problem)
+        self.problem = problem
+        self.kind = kind
+        self.is_unsent = is_unsent
+
+
+class Retry(Exception):
+    """Raised by an attempt that may be tried again; ``error`` is what to raise when no retry is
+    left, ``problem`` what to log, ``retry_after`` the server's ``Retry-After`` in seconds."""
+
+    def __init__(self, error: Exception, problem: str, retry_after: float | None = None) -> None:
+        super().__init__(problem)
+        self.error = error
+        self.problem = problem
+        self.retry_after = retry_after
+
+
+@dataclass
+class Backoff:
+    """``max_retries`` counts retries after the first attempt; the wait before retry ``n`` (from
+    0) is ``base * 2**n * jitter()`` seconds, ``jitter`` returning a float in [0, 1), or the
+    server's ``Retry-After``. A ``Retry-After`` longer than ``max_retry_after`` is not waited
+    for: the error is raised at once, leaving the wait to the caller."""
+
+    max_retries: int
+    base: float
+    max_retry_after: float
+    sleep: Callable[[float], Awaitable[object]] = asyncio.sleep
+    jitter: Callable[[], float] = random.random
+
+    def __post_init__(self) -> None:
+        self.max_retries = max(0, self.max_retries)
+
+    def delay(self, attempt: int, retry_after: float | None) -> float:
+        if retry_after is not None:
+            return retry_after
+        return self.base * 2**attempt * self.jitter()
+
+    async def run(
+        self,
+        attempt: Callable[[], Awaitable[T]],
+        on_retry: Callable[[Retry, int, float], object],
+    ) -> T:
+        """``attempt()`` until it returns, raises anything but :class:`Retry`, or runs out of
+        retries (then the :class:`Retry`'s ``error`` is raised). ``on_retry(retry, number,
+        delay)`` is called before each wait, ``number`` counting from 1, to log it."""
+        number = 0
+        while True:
+            try:
+                return await attempt()
+            except Retry as retry:
+                waits_too_long = (retry.retry_after or 0.0) > self.max_retry_after
+                if number >= self.max_retries or waits_too_long:
+                    raise retry.error from None
+                delay = self.delay(number, retry.retry_after)
+                on_retry(retry, number + 1, delay)
+                await self.sleep(delay)
+            number += 1
+
+
+class HttpClient:
+    """The lifecycle of one ``httpx.AsyncClient``: ``http`` when given (the caller closes it),
+    else one made from ``client_options`` and closed by :meth:`aclose`. Every request gets
+    ``total_timeout_seconds`` in all, on top of httpx's own per-phase timeouts."""
+
+    def __init__(
+        self,
+        http: httpx.AsyncClient | None,
+        *,
+        total_timeout_seconds: float,
+        **client_options: Any,
+    ) -> None:
+        self._owns_http = http is None
+        self._http = http or httpx.AsyncClient(**client_options)
+        self._total_timeout_seconds = total_timeout_seconds
+
+    async def aclose(self) -> None:
+        if self._owns_http:
+            await self._http.aclose()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def _send(self, method: str, url: str, **options: Any) -> httpx.Response:
+        """One request; raises :class:`NoAnswer` when no HTTP answer came back."""
+        try:
+            async with asyncio.timeout(self._total_timeout_seconds):
+                return await self._http.request(method, url, **options)
+        except _NOT_SENT as exc:
+            kind = type(exc).__name__
+            raise NoAnswer(f"could not connect ({kind})", kind, is_unsent=True) from None
+        except (httpx.TransportError, TimeoutError) as exc:
+            kind = type(exc).__name__
+            raise NoAnswer(f"got no answer ({kind})", kind, is_unsent=False) from None
+
+
+def retry_after(response: httpx.Response) -> float | None:
+    """The ``Retry-After`` header in seconds; None when absent, an HTTP date or not a finite
+    number, so that the caller falls back to backoff."""
+    raw = response.headers.get("Retry-After", "").strip()
+    try:
+        seconds = float(raw)
+    except ValueError:
+        return None
+    return max(0.0, seconds) if math.isfinite(seconds) else None
+
+
+__all__ = ["Backoff", "HttpClient", "NoAnswer", "Retry", "retry_after"]

@@ -1,0 +1,111 @@
+"""The machinery the outbound HTTP clients share; each client's tests cover it end to end
+against its fake server, these pin the edges. Waits go to a recording sleep."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from core.platforms.http import Backoff, HttpClient, Retry, retry_after
+
+
+class RecordingSleep:
+    def __init__(self) -> None:
+        self.delays: list[float] = []
+
+    async def __call__(self, seconds: float) -> None:
+        self.delays.append(seconds)
+
+
+class Refused(Exception):
+    pass
+
+
+@pytest.mark.parametrize(
+    ("header", "seconds"),
+    [
+        ("3", 3.0),
+        (" 1.5 ", 1.5),
+        ("-4", 0.0),
+        ("", None),
+        ("inf", None),
+        ("nan", None),
+        ("Wed, 21 Oct 2015 07:28:00 GMT", None),
+    ],
+)
+def test_retry_after_reads_seconds_and_ignores_anything_else(
+    header: str, seconds: float | None
+) -> None:
+    response = httpx.Response(429, headers={"Retry-After": header})
+
+    assert retry_after(response) == seconds
+
+
+async def test_backoff_doubles_with_jitter_then_raises_the_last_error() -> None:
+    sleep = RecordingSleep()
+    backoff = Backoff(2, 1.0, 60.0, sleep, lambda: 0.5)
+    retries: list[tuple[str, int, float]] = []
+    attempts = 0
+
+    async def attempt() -> str:
+        nonlocal attempts
+        attempts += 1
+        raise Retry(Refused(f"attempt {attempts}"), f"failed {attempts}")
+
+    with pytest.raises(Refused, match="attempt 3"):
+        await backoff.run(
+            attempt, lambda retry, n, delay: retries.append((retry.problem, n, delay))
+        )
+
+    assert sleep.delays == [0.5, 1.0]
+    assert retries == [("failed 1", 1, 0.5), ("failed 2", 2, 1.0)]
+
+
+async def test_backoff_waits_retry_after_but_not_longer_than_its_cap() -> None:
+    sleep = RecordingSleep()
+    backoff = Backoff(5, 1.0, 10.0, sleep, lambda: 0.5)
+    waits = iter([7.0, 11.0])
+
+    async def attempt() -> str:
+        raise Retry(Refused("slow down"), "answered 429", next(waits))
+
+    with pytest.raises(Refused):
+        await backoff.run(attempt, lambda *_: None)
+
+    assert sleep.delays == [7.0]
+
+
+async def test_backoff_returns_the_first_success_and_lets_other_errors_through() -> None:
+    sleep = RecordingSleep()
+    backoff = Backoff(3, 1.0, 10.0, sleep, lambda: 1.0)
+    outcomes: list[Exception | str] = [Retry(Refused(), "once"), "done"]
+
+    async def succeeds_second() -> str:
+        outcome = outcomes.pop(0)
+        if isinstance(outcome, Exception):
+            raise outcome
+        return outcome
+
+    async def refuses() -> str:
+        raise Refused("no")
+
+    assert await backoff.run(succeeds_second, lambda *_: None) == "done"
+    with pytest.raises(Refused, match="no"):
+        await backoff.run(refuses, lambda *_: None)
+    assert sleep.delays == [1.0]
+
+
+def test_a_negative_retry_count_means_no_retries() -> None:
+    assert Backoff(-1, 1.0, 10.0).max_retries == 0
+
+
+async def test_a_borrowed_client_stays_open_and_an_own_client_is_closed() -> None:
+    async with httpx.AsyncClient() as borrowed:
+        async with HttpClient(borrowed, total_timeout_seconds=1.0) as client:
+            pass
+        assert client._http is borrowed
+        assert not borrowed.is_closed
+
+    async with HttpClient(None, total_timeout_seconds=1.0) as own:
+        pass
+    assert own._http.is_closed
