@@ -24,9 +24,21 @@ from sqlalchemy.engine import Connection, Engine
 from core.config import RaffleSettings
 from core.events import Platform, SubscriptionsGifted, utc
 from core.features.linking.repository import find_link_by_discord_user
-from core.features.raffle import calendar, earning, fairness, repository
+from core.features.raffle import (
+    calendar,
+    draws_repository,
+    earning,
+    earning_repository,
+    fairness,
+    ledger_repository,
+    periods_repository,
+)
 from core.features.raffle.draws import Proof, RaffleDraws, snapshot_entries
+from core.features.raffle.draws_repository import Draw
+from core.features.raffle.earning_repository import Gift
 from core.features.raffle.errors import RaffleRefused
+from core.features.raffle.ledger_repository import Balance, LedgerEntry
+from core.features.raffle.periods_repository import Period
 from core.features.raffle.ports import (
     Beacon,
     BeaconUnavailable,
@@ -35,7 +47,6 @@ from core.features.raffle.ports import (
     RaffleAnnouncer,
     WinnerAnnouncement,
 )
-from core.features.raffle.repository import Balance, Draw, Gift, LedgerEntry, Period
 from core.features.viewers.repository import find_viewer_ids_by_username
 
 log = logging.getLogger(__name__)
@@ -152,10 +163,10 @@ class RaffleService:
 
     def rates(self, guild_id: int) -> RaffleRates:
         with self.engine.connect() as conn:
-            stored = repository.get_settings(conn, guild_id)
+            stored = periods_repository.get_settings(conn, guild_id)
         return self._resolve(stored)
 
-    def _resolve(self, stored: repository.GuildRaffleSettings) -> RaffleRates:
+    def _resolve(self, stored: periods_repository.GuildRaffleSettings) -> RaffleRates:
         return RaffleRates(
             watch_hour_tickets=stored.watch_hour_tickets,
             gifted_sub_tickets=stored.gifted_sub_tickets,
@@ -199,7 +210,7 @@ class RaffleService:
                 raise RaffleRefused(str(exc)) from exc
             parsed = raw
         with self.engine.begin() as conn:
-            repository.update_settings(conn, guild_id, **{column: parsed})
+            periods_repository.update_settings(conn, guild_id, **{column: parsed})
         return self.rates(guild_id)
 
     # --- periods ---------------------------------------------------------------------------
@@ -219,19 +230,19 @@ class RaffleService:
         with self.engine.begin() as conn:
             self._refuse_if_current(conn, guild_id)
             period = self._create(conn, guild_id, starts_at, ends_at, now)
-            repository.update_settings(conn, guild_id, running=True)
+            periods_repository.update_settings(conn, guild_id, running=True)
         return self._with_round(period)
 
     def end(self, guild_id: int) -> Closing:
         """Close the open period now (or cancel a scheduled one) and stop opening new ones."""
         now = self._now()
         with self.engine.begin() as conn:
-            current = repository.find_current_period(conn, guild_id)
+            current = periods_repository.find_current_period(conn, guild_id)
             if current is None:
                 raise RaffleRefused("No raffle period is open.")
-            repository.update_settings(conn, guild_id, running=False)
+            periods_repository.update_settings(conn, guild_id, running=False)
             if current.status == "scheduled":
-                repository.cancel_period(conn, current.id)
+                periods_repository.cancel_period(conn, current.id)
                 return Closing(current, None)
         return self._close_and_draw(current, now, ends_at=now)
 
@@ -241,16 +252,16 @@ class RaffleService:
         now = self._now()
         closing = None
         with self.engine.begin() as conn:
-            current = repository.find_current_period(conn, guild_id)
+            current = periods_repository.find_current_period(conn, guild_id)
             if current is not None and current.status == "scheduled":
-                repository.cancel_period(conn, current.id)
+                periods_repository.cancel_period(conn, current.id)
         if current is not None and current.status == "open":
             closing = self._close_and_draw(current, now, ends_at=now)
         rates = self.rates(guild_id)
         with self.engine.begin() as conn:
             ends_at = calendar.month_end(now, rates.time_zone)
             period = self._create(conn, guild_id, now, ends_at, now)
-            repository.update_settings(conn, guild_id, running=True)
+            periods_repository.update_settings(conn, guild_id, running=True)
         return closing, self._with_round(period)
 
     def set_dates(self, guild_id: int, first: str, last: str) -> Period:
@@ -263,24 +274,24 @@ class RaffleService:
         if ends_at <= now:
             raise RaffleRefused("That period would already be over.")
         with self.engine.begin() as conn:
-            current = repository.find_current_period(conn, guild_id)
+            current = periods_repository.find_current_period(conn, guild_id)
             if current is None:
                 period = self._create(conn, guild_id, starts_at, ends_at, now)
-                repository.update_settings(conn, guild_id, running=True)
+                periods_repository.update_settings(conn, guild_id, running=True)
             elif current.status == "open" and starts_at > now:
                 raise RaffleRefused(
                     "The period is already open, so it cannot start later than now; "
                     "end it with !raffleend first."
                 )
             else:
-                repository.set_period_dates(conn, current.id, starts_at, ends_at)
+                periods_repository.set_period_dates(conn, current.id, starts_at, ends_at)
                 if current.status == "scheduled" and starts_at <= now:
                     self._open(conn, current, now)
-                period = repository.get_period(conn, current.id)
+                period = periods_repository.get_period(conn, current.id)
         return self._with_round(period)
 
     def _refuse_if_current(self, conn: Connection, guild_id: int) -> None:
-        current = repository.find_current_period(conn, guild_id)
+        current = periods_repository.find_current_period(conn, guild_id)
         if current is not None:
             raise RaffleRefused(
                 f"A raffle period is already {current.status}; end it with !raffleend "
@@ -291,7 +302,7 @@ class RaffleService:
         self, conn: Connection, guild_id: int, starts_at: datetime, ends_at: datetime, now: datetime
     ) -> Period:
         seed = self.new_seed()
-        period_id = repository.create_period(
+        period_id = periods_repository.create_period(
             conn,
             guild_id=guild_id,
             starts_at=starts_at,
@@ -303,14 +314,14 @@ class RaffleService:
         )
         if period_id is None:
             raise RaffleRefused("A raffle period is already open.")
-        period = repository.get_period(conn, period_id)
+        period = periods_repository.get_period(conn, period_id)
         if period.is_open:
-            repository.take_watch_baselines(conn, guild_id, period_id)
+            earning_repository.take_watch_baselines(conn, guild_id, period_id)
         return period
 
     def _open(self, conn: Connection, period: Period, now: datetime) -> None:
-        if repository.mark_period_open(conn, period.id, now):
-            repository.take_watch_baselines(conn, period.guild_id, period.id)
+        if periods_repository.mark_period_open(conn, period.id, now):
+            earning_repository.take_watch_baselines(conn, period.guild_id, period.id)
 
     def _with_round(self, period: Period) -> Period:
         """The period with its beacon round fixed, when the beacon answers (else later)."""
@@ -323,21 +334,21 @@ class RaffleService:
     def _close(self, period: Period, now: datetime, ends_at: datetime) -> Period | None:
         """Freeze the period's ledger; None if it was not open any more."""
         with self.engine.begin() as conn:
-            if not repository.lock_period_for_close(conn, period.id):
+            if not periods_repository.lock_period_for_close(conn, period.id):
                 return None
-            stored = repository.get_settings(conn, period.guild_id)
+            stored = periods_repository.get_settings(conn, period.guild_id)
             earning.convert_watchtime(conn, period, stored, now)
-            for gift in repository.list_gifts_due(conn, now, period_id=period.id):
+            for gift in earning_repository.list_gifts_due(conn, now, period_id=period.id):
                 earning.grant_gift(conn, period.guild_id, gift, now)
-            holders = repository.list_top_balances(conn, period.guild_id, period.id)
+            holders = ledger_repository.list_top_balances(conn, period.guild_id, period.id)
             keys = [(str(b.platform), b.platform_user_id) for b in holders]
             if stored.linked_only:
-                linked = repository.list_linked_accounts(conn, keys)
+                linked = ledger_repository.list_linked_accounts(conn, keys)
                 keys = [key for key in keys if fairness.participant_key(*key) in linked]
             eligible = sorted(fairness.participant_key(*key) for key in keys)
             entries = snapshot_entries(conn, period.guild_id, period.id)
             digest = fairness.snapshot_hash(period.guild_id, period.id, entries, eligible)
-            repository.close_period(
+            periods_repository.close_period(
                 conn,
                 period.id,
                 now=now,
@@ -345,7 +356,7 @@ class RaffleService:
                 snapshot_hash=digest,
                 eligible=eligible,
             )
-            closed = repository.get_period(conn, period.id)
+            closed = periods_repository.get_period(conn, period.id)
         log.info("guild %s: raffle period %s closed", period.guild_id, period.id)
         return self._with_round(closed)
 
@@ -365,7 +376,7 @@ class RaffleService:
         watchtime into tickets, grant gifts whose hold is over, retry draws and beacon rounds."""
         now = utc(now or self.clock())
         with self.engine.connect() as conn:
-            due = repository.list_periods_due(conn, now)
+            due = periods_repository.list_periods_due(conn, now)
         for period in due:
             try:
                 self._transition(period, now)
@@ -377,7 +388,7 @@ class RaffleService:
         self.release_gifts(now)
         self.draws.complete_waiting()
         with self.engine.connect() as conn:
-            unfixed = repository.list_periods_without_round(conn)
+            unfixed = periods_repository.list_periods_without_round(conn)
         for period in unfixed:
             self._with_round(period)
 
@@ -397,22 +408,22 @@ class RaffleService:
             except RaffleRefused as exc:
                 log.warning("guild %s: automatic draw refused: %s", period.guild_id, exc)
         with self.engine.begin() as conn:
-            running = repository.get_settings(conn, period.guild_id).running
+            running = periods_repository.get_settings(conn, period.guild_id).running
             # Another process may have opened the next one already.
-            if running and repository.find_current_period(conn, period.guild_id) is None:
+            if running and periods_repository.find_current_period(conn, period.guild_id) is None:
                 starts_at, ends_at = calendar.next_period(period.ends_at, now, rates.time_zone)
                 self._create(conn, period.guild_id, starts_at, ends_at, now)
 
     def convert_watchtime(self, now: datetime | None = None) -> None:
         now = utc(now or self.clock())
         with self.engine.connect() as conn:
-            guild_ids = repository.list_guild_ids_with_open_period(conn)
+            guild_ids = periods_repository.list_guild_ids_with_open_period(conn)
         for guild_id in guild_ids:
             try:
                 with self.engine.begin() as conn:
-                    period = repository.find_open_period(conn, guild_id)
+                    period = periods_repository.find_open_period(conn, guild_id)
                     if period is not None:
-                        stored = repository.get_settings(conn, guild_id)
+                        stored = periods_repository.get_settings(conn, guild_id)
                         earning.convert_watchtime(conn, period, stored, now)
             except earning.PeriodClosed:
                 pass  # closed meanwhile; its close converted the last hours
@@ -420,11 +431,11 @@ class RaffleService:
     def release_gifts(self, now: datetime | None = None) -> None:
         now = utc(now or self.clock())
         with self.engine.connect() as conn:
-            due = repository.list_gifts_due(conn, now)
+            due = earning_repository.list_gifts_due(conn, now)
         for gift in due:
             try:
                 with self.engine.begin() as conn:
-                    period = repository.get_period(conn, gift.period_id)
+                    period = periods_repository.get_period(conn, gift.period_id)
                     earning.grant_gift(conn, period.guild_id, gift, now)
             except earning.PeriodClosed:
                 log.warning("gift %s: its period closed before the hold ended", gift.reference)
@@ -435,10 +446,10 @@ class RaffleService:
         now = self._now()
         try:
             with self.engine.begin() as conn:
-                period = repository.find_open_period(conn, guild_id)
+                period = periods_repository.find_open_period(conn, guild_id)
                 if period is None:
                     return
-                stored = repository.get_settings(conn, guild_id)
+                stored = periods_repository.get_settings(conn, guild_id)
                 outcome = earning.record_gift(conn, period, stored, event, now)
         except earning.PeriodClosed:
             return
@@ -457,17 +468,19 @@ class RaffleService:
         reference = reference.strip().lower()
         now = self._now()
         with self.engine.begin() as conn:
-            gift = repository.find_gift(conn, guild_id, reference)
+            gift = earning_repository.find_gift(conn, guild_id, reference)
             if gift is None:
                 raise RaffleRefused(f"No gift has the reference {reference!r} here.")
             if gift.status == "voided":
                 raise RaffleRefused("That gift is already void.")
-            period = repository.get_period(conn, gift.period_id)
+            period = periods_repository.get_period(conn, gift.period_id)
             if not period.is_open:
                 raise RaffleRefused("That gift's period is closed; its ledger is frozen.")
-            if not repository.set_gift_status(conn, gift.id, gift.status, "voided", actor_id):
+            if not earning_repository.set_gift_status(
+                conn, gift.id, gift.status, "voided", actor_id
+            ):
                 raise RaffleRefused("That gift changed a moment ago; try again.")
-            if gift.status == "granted" and not repository.add_ledger_entry(
+            if gift.status == "granted" and not ledger_repository.add_ledger_entry(
                 conn,
                 guild_id=guild_id,
                 period_id=gift.period_id,
@@ -501,7 +514,7 @@ class RaffleService:
             raise RaffleRefused(f"Give or remove from 1 to {MAX_ADMIN_TICKETS:,} tickets.")
         now = self._now()
         with self.engine.begin() as conn:
-            period = repository.find_open_period(conn, guild_id)
+            period = periods_repository.find_open_period(conn, guild_id)
             if period is None:
                 raise RaffleRefused("No raffle period is open.")
             link = find_link_by_discord_user(conn, Platform.KICK, member_id)
@@ -509,12 +522,12 @@ class RaffleService:
                 raise RaffleRefused(
                     "That member has not linked a Kick account, so they cannot hold tickets."
                 )
-            balance = repository.get_balance(
+            balance = ledger_repository.get_balance(
                 conn, guild_id, period.id, link.platform, link.platform_user_id
             )
             if tickets < 0 and balance + tickets < 0:
                 raise RaffleRefused(f"They have only {balance:,} tickets.")
-            repository.add_ledger_entry(
+            ledger_repository.add_ledger_entry(
                 conn,
                 guild_id=guild_id,
                 period_id=period.id,
@@ -527,7 +540,7 @@ class RaffleService:
                 reason=reason.strip() or ("given" if tickets > 0 else "removed"),
                 at=now,
             )
-            return repository.get_balance(
+            return ledger_repository.get_balance(
                 conn, guild_id, period.id, link.platform, link.platform_user_id
             )
 
@@ -550,7 +563,7 @@ class RaffleService:
     ) -> str:
         with self.engine.begin() as conn:
             platform, user_id, name = self._identity(conn, member_id, username)
-            if not repository.exclude(
+            if not ledger_repository.exclude(
                 conn, guild_id, platform, user_id, name, actor_id, self._now()
             ):
                 raise RaffleRefused(f"{name} is already excluded.")
@@ -559,16 +572,16 @@ class RaffleService:
     def include(self, guild_id: int, *, member_id: int | None, username: str | None) -> str:
         with self.engine.begin() as conn:
             platform, user_id, name = self._identity(conn, member_id, username)
-            if not repository.include(conn, guild_id, platform, user_id):
+            if not ledger_repository.include(conn, guild_id, platform, user_id):
                 raise RaffleRefused(f"{name} is not excluded.")
         return name
 
     # --- views -----------------------------------------------------------------------------
 
     def _view_period(self, conn: Connection, guild_id: int) -> Period:
-        period = repository.find_open_period(conn, guild_id) or repository.find_last_closed_period(
+        period = periods_repository.find_open_period(
             conn, guild_id
-        )
+        ) or periods_repository.find_last_closed_period(conn, guild_id)
         if period is None:
             raise RaffleRefused("There is no raffle yet; an admin starts one with !rafflestart.")
         return period
@@ -580,49 +593,55 @@ class RaffleService:
             if link is None:
                 raise RaffleRefused("Link your Kick account first (!link) to collect tickets.")
             key = (link.platform, link.platform_user_id)
-            by_source = repository.tickets_by_source(conn, guild_id, period.id, *key)
-            tickets = repository.get_balance(conn, guild_id, period.id, *key)
+            by_source = ledger_repository.tickets_by_source(conn, guild_id, period.id, *key)
+            tickets = ledger_repository.get_balance(conn, guild_id, period.id, *key)
             excluded = any(
                 (e.platform, e.platform_user_id) == key
-                for e in repository.list_exclusions(conn, guild_id)
+                for e in ledger_repository.list_exclusions(conn, guild_id)
             )
             rank = None
             if tickets > 0 and not excluded:
-                rank = repository.count_balances_ahead(conn, guild_id, period.id, tickets) + 1
-            total = repository.sum_tickets(conn, guild_id, period.id)
+                rank = (
+                    ledger_repository.count_balances_ahead(conn, guild_id, period.id, tickets) + 1
+                )
+            total = ledger_repository.sum_tickets(conn, guild_id, period.id)
         return TicketsView(period, link.username, by_source, tickets, rank, total, excluded)
 
     def standing(self, guild_id: int, platform: Platform, platform_user_id: str) -> Standing | None:
         """The viewer's tickets and rank in the guild's open period (by platform identity, so
         no Discord link is needed); None when no period is open."""
         with self.engine.connect() as conn:
-            period = repository.find_open_period(conn, guild_id)
+            period = periods_repository.find_open_period(conn, guild_id)
             if period is None:
                 return None
-            tickets = repository.get_balance(conn, guild_id, period.id, platform, platform_user_id)
-            participants = repository.count_participants(conn, guild_id, period.id)
+            tickets = ledger_repository.get_balance(
+                conn, guild_id, period.id, platform, platform_user_id
+            )
+            participants = ledger_repository.count_participants(conn, guild_id, period.id)
             excluded = any(
                 (e.platform, e.platform_user_id) == (platform, platform_user_id)
-                for e in repository.list_exclusions(conn, guild_id)
+                for e in ledger_repository.list_exclusions(conn, guild_id)
             )
             rank = None
             if tickets > 0 and not excluded:
-                rank = repository.count_balances_ahead(conn, guild_id, period.id, tickets) + 1
+                rank = (
+                    ledger_repository.count_balances_ahead(conn, guild_id, period.id, tickets) + 1
+                )
         return Standing(tickets, rank, participants)
 
     def board(self, guild_id: int, limit: int = 10) -> BoardView:
         with self.engine.connect() as conn:
             period = self._view_period(conn, guild_id)
-            entries = repository.list_top_balances(conn, guild_id, period.id, limit)
-            total = repository.sum_tickets(conn, guild_id, period.id)
+            entries = ledger_repository.list_top_balances(conn, guild_id, period.id, limit)
+            total = ledger_repository.sum_tickets(conn, guild_id, period.id)
         return BoardView(period, entries, total)
 
     def info(self, guild_id: int) -> InfoView:
         with self.engine.connect() as conn:
-            current = repository.find_current_period(conn, guild_id)
-            last_closed = repository.find_last_closed_period(conn, guild_id)
-            last_draw = repository.find_last_draw(conn, guild_id)
-            stored = repository.get_settings(conn, guild_id)
+            current = periods_repository.find_current_period(conn, guild_id)
+            last_closed = periods_repository.find_last_closed_period(conn, guild_id)
+            last_draw = draws_repository.find_last_draw(conn, guild_id)
+            stored = periods_repository.get_settings(conn, guild_id)
         return InfoView(current, last_closed, self._resolve(stored), last_draw, stored.running)
 
     def stats(self, guild_id: int, member_id: int | None = None) -> StatsView:
@@ -630,10 +649,12 @@ class RaffleService:
             period = self._view_period(conn, guild_id)
             view = StatsView(
                 period=period,
-                totals_by_source=repository.period_totals_by_source(conn, guild_id, period.id),
-                participants=len(repository.list_top_balances(conn, guild_id, period.id)),
-                ledger_entries=repository.count_ledger_entries(conn, guild_id, period.id),
-                recent_gifts=repository.list_recent_gifts(conn, guild_id, period.id, 5),
+                totals_by_source=ledger_repository.period_totals_by_source(
+                    conn, guild_id, period.id
+                ),
+                participants=len(ledger_repository.list_top_balances(conn, guild_id, period.id)),
+                ledger_entries=ledger_repository.count_ledger_entries(conn, guild_id, period.id),
+                recent_gifts=earning_repository.list_recent_gifts(conn, guild_id, period.id, 5),
             )
             if member_id is None:
                 return view
@@ -644,21 +665,25 @@ class RaffleService:
             return dataclasses.replace(
                 view,
                 member_username=link.username,
-                member_by_source=repository.tickets_by_source(conn, guild_id, period.id, *key),
-                member_entries=repository.list_viewer_ledger(conn, guild_id, period.id, *key, 10),
+                member_by_source=ledger_repository.tickets_by_source(
+                    conn, guild_id, period.id, *key
+                ),
+                member_entries=ledger_repository.list_viewer_ledger(
+                    conn, guild_id, period.id, *key, 10
+                ),
             )
 
     def proof(self, guild_id: int, draw_id: int | None = None) -> Proof:
         with self.engine.connect() as conn:
             if draw_id is not None:
-                draw = repository.find_draw(conn, guild_id, draw_id)
+                draw = draws_repository.find_draw(conn, guild_id, draw_id)
                 if draw is None:
                     raise RaffleRefused(f"There is no draw #{draw_id} in this server.")
-                period = repository.get_period(conn, draw.period_id)
+                period = periods_repository.get_period(conn, draw.period_id)
             else:
-                last = repository.find_last_draw(conn, guild_id)
+                last = draws_repository.find_last_draw(conn, guild_id)
                 if last is not None:
-                    period = repository.get_period(conn, last.period_id)
+                    period = periods_repository.get_period(conn, last.period_id)
                 else:
                     period = self._view_period(conn, guild_id)
         return self.draws.proof_of_period(period)
@@ -666,7 +691,7 @@ class RaffleService:
     def export(self, period_id: int) -> Proof:
         """The proof and frozen ledger of any guild's period (the operator's CLI)."""
         with self.engine.connect() as conn:
-            period = repository.find_period_by_id(conn, period_id)
+            period = periods_repository.find_period_by_id(conn, period_id)
         if period is None:
             raise RaffleRefused(f"There is no raffle period {period_id}.")
         if period.status != "closed":
@@ -695,10 +720,10 @@ class RaffleService:
     def _pending_notices(self) -> list[tuple[str, int | None, Any, Callable[[], None]]]:
         notices: list[tuple[str, int | None, Any, Callable[[], None]]] = []
         with self.engine.connect() as conn:
-            periods = repository.list_unannounced_periods(conn)
-            draws = repository.list_unannounced_draws(conn)
+            periods = periods_repository.list_unannounced_periods(conn)
+            draws = draws_repository.list_unannounced_draws(conn)
             for period, what in periods:
-                rates = self._resolve(repository.get_settings(conn, period.guild_id))
+                rates = self._resolve(periods_repository.get_settings(conn, period.guild_id))
                 payload = PeriodAnnouncement(
                     guild_id=period.guild_id,
                     period_id=period.id,
@@ -713,17 +738,19 @@ class RaffleService:
                         f"period_{what}",
                         rates.announcement_channel_id,
                         payload,
-                        lambda p=period.id, w=what: self._mark(repository.mark_announced, p, w),
+                        lambda p=period.id, w=what: self._mark(
+                            periods_repository.mark_announced, p, w
+                        ),
                     )
                 )
             for draw in draws:
-                rates = self._resolve(repository.get_settings(conn, draw.guild_id))
+                rates = self._resolve(periods_repository.get_settings(conn, draw.guild_id))
                 notices.append(
                     (
                         "draw_completed",
                         rates.announcement_channel_id,
                         self._draw_announcement(conn, draw),
-                        lambda d=draw.id: self._mark(repository.mark_draw_announced, d),
+                        lambda d=draw.id: self._mark(draws_repository.mark_draw_announced, d),
                     )
                 )
         return notices
@@ -734,12 +761,12 @@ class RaffleService:
 
     def _draw_announcement(self, conn: Connection, draw: Draw) -> DrawAnnouncement:
         keys = [(str(w.platform), w.platform_user_id) for w in draw.winners]
-        names = repository.usernames_of(conn, keys)
-        links = repository.list_linked_accounts(conn, keys)
+        names = ledger_repository.usernames_of(conn, keys)
+        links = ledger_repository.list_linked_accounts(conn, keys)
         winners = []
         for w in draw.winners:
             key = fairness.participant_key(str(w.platform), w.platform_user_id)
-            tickets = repository.get_balance(
+            tickets = ledger_repository.get_balance(
                 conn, draw.guild_id, draw.period_id, w.platform, w.platform_user_id
             )
             winners.append(
@@ -751,7 +778,7 @@ class RaffleService:
             draw_id=draw.id,
             prize=draw.prize,
             winners=tuple(winners),
-            total_tickets=repository.sum_tickets(conn, draw.guild_id, draw.period_id),
+            total_tickets=ledger_repository.sum_tickets(conn, draw.guild_id, draw.period_id),
             forced=draw.forced,
             reroll_of=draw.reroll_of,
             reason=draw.reason,

@@ -29,7 +29,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from core.events import Platform, utc
 from core.features.linking import repository as linking_repository
-from core.features.raffle import repository as raffle_repository
+from core.features.raffle import ledger_repository, periods_repository
 from core.features.raffle import wagers_repository as repository
 from core.features.raffle.wagers_repository import LinkRequest, ShuffleLink, Total
 from core.platforms.shuffle.api import (
@@ -217,7 +217,7 @@ class WagerService:
         with self.engine.connect() as conn:
             rate = self._rate(conn, guild_id)
             settings = repository.find_settings(conn, guild_id)
-            period = raffle_repository.find_open_period(conn, guild_id)
+            period = periods_repository.find_open_period(conn, guild_id)
             baseline_at = (
                 None if period is None else repository.find_baseline_at(conn, guild_id, period.id)
             )
@@ -379,7 +379,7 @@ class WagerService:
             known = repository.load_totals(conn, guild_id)
             repository.save_totals(conn, guild_id, totals, now)
             repository.record_poll_success(conn, guild_id, now)
-            period = raffle_repository.find_open_period(conn, guild_id)
+            period = periods_repository.find_open_period(conn, guild_id)
             if period is None:
                 return PollResult(guild_id, "no_period", accounts=len(totals))
             is_baseline = repository.claim_baseline(conn, guild_id, period.id, now)
@@ -431,7 +431,7 @@ class WagerService:
                 conn, period_id, link.account_key, counted.tickets_given, earned, now
             ):
                 continue  # another poll gave these a moment ago
-            is_new = raffle_repository.add_ledger_entry(
+            is_new = ledger_repository.add_ledger_entry(
                 conn,
                 guild_id=guild_id,
                 period_id=period_id,
@@ -474,7 +474,7 @@ class WagerService:
     def _rate(self, conn: Connection, guild_id: int) -> int:
         if self.tickets_per_thousand is not None:
             return self.tickets_per_thousand(guild_id)
-        return raffle_repository.get_settings(conn, guild_id).wager_thousand_tickets
+        return periods_repository.get_settings(conn, guild_id).wager_thousand_tickets
 
     def _guild_ids_due(self, now: datetime) -> list[int]:
         with self.engine.connect() as conn:
