@@ -17,8 +17,8 @@ from core.events import Platform
 from core.features.linking import repository as linking_repository
 from core.features.linking.repository import AccountLink
 from core.features.raffle import ledger_repository, periods_repository
+from core.features.raffle.errors import WagerRefused
 from core.features.raffle.wagers import (
-    WagerRefused,
     WagerService,
     backoff_seconds,
     parse_campaign_codes,
