@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -142,12 +143,7 @@ def list_viewer_ledger(
 ) -> list[LedgerEntry]:
     query = (
         sa.select(raffle_ledger)
-        .where(
-            raffle_ledger.c.guild_id == guild_id,
-            raffle_ledger.c.period_id == period_id,
-            raffle_ledger.c.platform == str(platform),
-            raffle_ledger.c.platform_user_id == platform_user_id,
-        )
+        .where(_of_viewer(raffle_ledger, guild_id, period_id, platform, platform_user_id))
         .order_by(raffle_ledger.c.id.desc())
         .limit(limit)
     )
@@ -157,23 +153,21 @@ def list_viewer_ledger(
 def tickets_by_source(
     conn: Connection, guild_id: int, period_id: int, platform: Platform, platform_user_id: str
 ) -> dict[str, int]:
-    query = (
-        sa.select(raffle_ledger.c.source, sa.func.sum(raffle_ledger.c.amount))
-        .where(
-            raffle_ledger.c.guild_id == guild_id,
-            raffle_ledger.c.period_id == period_id,
-            raffle_ledger.c.platform == str(platform),
-            raffle_ledger.c.platform_user_id == platform_user_id,
-        )
-        .group_by(raffle_ledger.c.source)
+    return _totals_by_source(
+        conn, _of_viewer(raffle_ledger, guild_id, period_id, platform, platform_user_id)
     )
-    return {source: int(total) for source, total in conn.execute(query)}
 
 
 def period_totals_by_source(conn: Connection, guild_id: int, period_id: int) -> dict[str, int]:
+    return _totals_by_source(
+        conn, raffle_ledger.c.guild_id == guild_id, raffle_ledger.c.period_id == period_id
+    )
+
+
+def _totals_by_source(conn: Connection, *conditions: sa.ColumnElement[bool]) -> dict[str, int]:
     query = (
         sa.select(raffle_ledger.c.source, sa.func.sum(raffle_ledger.c.amount))
-        .where(raffle_ledger.c.guild_id == guild_id, raffle_ledger.c.period_id == period_id)
+        .where(*conditions)
         .group_by(raffle_ledger.c.source)
     )
     return {source: int(total) for source, total in conn.execute(query)}
@@ -236,10 +230,7 @@ def get_balance(
     conn: Connection, guild_id: int, period_id: int, platform: Platform, platform_user_id: str
 ) -> int:
     query = sa.select(raffle_balances.c.tickets).where(
-        raffle_balances.c.guild_id == guild_id,
-        raffle_balances.c.period_id == period_id,
-        raffle_balances.c.platform == str(platform),
-        raffle_balances.c.platform_user_id == platform_user_id,
+        _of_viewer(raffle_balances, guild_id, period_id, platform, platform_user_id)
     )
     return int(conn.execute(query).scalar() or 0)
 
@@ -273,23 +264,37 @@ def count_balances_ahead(conn: Connection, guild_id: int, period_id: int, ticket
 
 def count_participants(conn: Connection, guild_id: int, period_id: int) -> int:
     """Viewers not excluded who hold tickets in the period."""
-    query = sa.select(sa.func.count()).where(
-        raffle_balances.c.guild_id == guild_id,
-        raffle_balances.c.period_id == period_id,
-        raffle_balances.c.tickets > 0,
-        _not_excluded(guild_id),
-    )
+    query = sa.select(sa.func.count()).where(*_participants(guild_id, period_id))
     return int(conn.execute(query).scalar_one())
 
 
 def sum_tickets(conn: Connection, guild_id: int, period_id: int) -> int:
-    query = sa.select(sa.func.coalesce(sa.func.sum(raffle_balances.c.tickets), 0)).where(
+    """The tickets of the period's participants (excluded viewers' do not count)."""
+    total = sa.func.coalesce(sa.func.sum(raffle_balances.c.tickets), 0)
+    query = sa.select(total).where(*_participants(guild_id, period_id))
+    return int(conn.execute(query).scalar_one())
+
+
+def _participants(guild_id: int, period_id: int) -> tuple[sa.ColumnElement[bool], ...]:
+    """The balances of viewers not excluded who hold tickets in the period."""
+    return (
         raffle_balances.c.guild_id == guild_id,
         raffle_balances.c.period_id == period_id,
         raffle_balances.c.tickets > 0,
         _not_excluded(guild_id),
     )
-    return int(conn.execute(query).scalar_one())
+
+
+def _of_viewer(
+    table: sa.Table, guild_id: int, period_id: int, platform: Platform, platform_user_id: str
+) -> sa.ColumnElement[bool]:
+    """One viewer's rows (in the ledger or the balances) in one period."""
+    return sa.and_(
+        table.c.guild_id == guild_id,
+        table.c.period_id == period_id,
+        table.c.platform == str(platform),
+        table.c.platform_user_id == platform_user_id,
+    )
 
 
 # --- exclusions ------------------------------------------------------------------------------
@@ -348,28 +353,24 @@ def list_exclusions(conn: Connection, guild_id: int) -> list[Exclusion]:
 
 def list_linked_accounts(conn: Connection, platform_ids: list[tuple[str, str]]) -> dict[str, int]:
     """``"platform:user_id"`` -> Discord user id, for those of ``platform_ids`` that are linked."""
-    found: dict[str, int] = {}
-    chunk = 500
-    for start in range(0, len(platform_ids), chunk):
-        part = platform_ids[start : start + chunk]
-        query = sa.select(
-            account_links.c.platform,
-            account_links.c.platform_user_id,
-            account_links.c.discord_user_id,
-        ).where(sa.tuple_(account_links.c.platform, account_links.c.platform_user_id).in_(part))
-        for row in conn.execute(query):
-            found[f"{row.platform}:{row.platform_user_id}"] = row.discord_user_id
-    return found
+    return _by_participant(conn, account_links, account_links.c.discord_user_id, platform_ids)
 
 
 def usernames_of(conn: Connection, platform_ids: list[tuple[str, str]]) -> dict[str, str]:
     """``"platform:user_id"`` -> current username, for those known."""
-    found: dict[str, str] = {}
+    return _by_participant(conn, viewers, viewers.c.username, platform_ids)
+
+
+def _by_participant(
+    conn: Connection, table: sa.Table, column: sa.Column, platform_ids: list[tuple[str, str]]
+) -> dict[str, Any]:
+    """``"platform:user_id"`` -> ``column`` of ``table``'s row, looked up 500 at a time."""
+    found: dict[str, Any] = {}
     for start in range(0, len(platform_ids), 500):
         part = platform_ids[start : start + 500]
-        query = sa.select(viewers.c.platform, viewers.c.platform_user_id, viewers.c.username).where(
-            sa.tuple_(viewers.c.platform, viewers.c.platform_user_id).in_(part)
+        query = sa.select(table.c.platform, table.c.platform_user_id, column.label("value")).where(
+            sa.tuple_(table.c.platform, table.c.platform_user_id).in_(part)
         )
         for row in conn.execute(query):
-            found[f"{row.platform}:{row.platform_user_id}"] = row.username
+            found[f"{row.platform}:{row.platform_user_id}"] = row.value
     return found

@@ -101,16 +101,7 @@ class RaffleViews:
                 raise RaffleRefused("Link your Kick account first (!link) to collect tickets.")
             key = (link.platform, link.platform_user_id)
             by_source = ledger_repository.tickets_by_source(conn, guild_id, period.id, *key)
-            tickets = ledger_repository.get_balance(conn, guild_id, period.id, *key)
-            excluded = any(
-                (e.platform, e.platform_user_id) == key
-                for e in ledger_repository.list_exclusions(conn, guild_id)
-            )
-            rank = None
-            if tickets > 0 and not excluded:
-                rank = (
-                    ledger_repository.count_balances_ahead(conn, guild_id, period.id, tickets) + 1
-                )
+            tickets, rank, excluded = _place(conn, guild_id, period.id, *key)
             total = ledger_repository.sum_tickets(conn, guild_id, period.id)
         return TicketsView(period, link.username, by_source, tickets, rank, total, excluded)
 
@@ -121,19 +112,8 @@ class RaffleViews:
             period = periods_repository.find_open_period(conn, guild_id)
             if period is None:
                 return None
-            tickets = ledger_repository.get_balance(
-                conn, guild_id, period.id, platform, platform_user_id
-            )
+            tickets, rank, _ = _place(conn, guild_id, period.id, platform, platform_user_id)
             participants = ledger_repository.count_participants(conn, guild_id, period.id)
-            excluded = any(
-                (e.platform, e.platform_user_id) == (platform, platform_user_id)
-                for e in ledger_repository.list_exclusions(conn, guild_id)
-            )
-            rank = None
-            if tickets > 0 and not excluded:
-                rank = (
-                    ledger_repository.count_balances_ahead(conn, guild_id, period.id, tickets) + 1
-                )
         return Standing(tickets, rank, participants)
 
     def board(self, guild_id: int, limit: int = 10) -> BoardView:
@@ -161,7 +141,7 @@ class RaffleViews:
                 totals_by_source=ledger_repository.period_totals_by_source(
                     conn, guild_id, period.id
                 ),
-                participants=len(ledger_repository.list_top_balances(conn, guild_id, period.id)),
+                participants=ledger_repository.count_participants(conn, guild_id, period.id),
                 ledger_entries=ledger_repository.count_ledger_entries(conn, guild_id, period.id),
                 recent_gifts=earning_repository.list_recent_gifts(conn, guild_id, period.id, 5),
             )
@@ -209,3 +189,19 @@ class RaffleViews:
         if proof.document is None:
             raise RaffleRefused(f"Period {period_id} has no draw yet, so its seed is still secret.")
         return proof
+
+
+def _place(
+    conn: Connection, guild_id: int, period_id: int, platform: Platform, platform_user_id: str
+) -> tuple[int, int | None, bool]:
+    """A viewer's tickets in the period, their rank (None while they hold none or are
+    excluded) and whether they are excluded."""
+    tickets = ledger_repository.get_balance(conn, guild_id, period_id, platform, platform_user_id)
+    excluded = any(
+        (e.platform, e.platform_user_id) == (platform, platform_user_id)
+        for e in ledger_repository.list_exclusions(conn, guild_id)
+    )
+    rank = None
+    if tickets > 0 and not excluded:
+        rank = ledger_repository.count_balances_ahead(conn, guild_id, period_id, tickets) + 1
+    return tickets, rank, excluded
