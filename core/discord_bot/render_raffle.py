@@ -13,9 +13,11 @@ import discord
 from core.discord_bot.render import inert, truncate
 from core.events import utc
 from core.features.raffle.draws import Proof
+from core.features.raffle.draws_repository import Draw
+from core.features.raffle.periods_repository import Period
 from core.features.raffle.ports import DrawAnnouncement, PeriodAnnouncement
-from core.features.raffle.repository import Draw, Period
-from core.features.raffle.service import BoardView, InfoView, RaffleRates, StatsView, TicketsView
+from core.features.raffle.rates import RaffleRates
+from core.features.raffle.views import BoardView, InfoView, StatsView, TicketsView
 
 SOURCE_NAMES = {
     "watchtime": "watching",

@@ -13,9 +13,10 @@ from discord.ext import commands
 from core.discord_bot import render_raffle
 from core.discord_bot.cogs.watchtime import ViewerArgument, guild_of
 from core.discord_bot.render import NO_MENTIONS, inert
+from core.features.raffle.admin import MAX_ADMIN_TICKETS
 from core.features.raffle.draws import MAX_WINNERS
 from core.features.raffle.errors import RaffleRefused
-from core.features.raffle.service import MAX_ADMIN_TICKETS, RaffleService
+from core.features.raffle.service import RaffleService
 
 Context = commands.Context[commands.Bot]
 T = TypeVar("T")

@@ -19,7 +19,9 @@ from discord.ext import commands
 from core.discord_bot.cogs.watchtime import guild_of
 from core.discord_bot.render import MESSAGE_LIMIT, NO_MENTIONS, inert, truncate
 from core.events import utc
-from core.features.raffle.wagers import Verified, WagerRefused, WagerService, WagerStatus
+from core.features.raffle.errors import WagerRefused
+from core.features.raffle.shuffle_accounts import Verified
+from core.features.raffle.wagers import WagerService, WagerStatus
 
 log = logging.getLogger(__name__)
 Context = commands.Context[commands.Bot]

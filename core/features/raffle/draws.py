@@ -15,10 +15,11 @@ from typing import Any
 from sqlalchemy.engine import Connection, Engine
 
 from core.events import Platform, utc
-from core.features.raffle import fairness, repository
+from core.features.raffle import draws_repository, fairness, ledger_repository, periods_repository
+from core.features.raffle.draws_repository import Draw, Winner
 from core.features.raffle.errors import RaffleRefused
+from core.features.raffle.periods_repository import Period
 from core.features.raffle.ports import Beacon, BeaconUnavailable
-from core.features.raffle.repository import Draw, Period, Winner
 
 log = logging.getLogger(__name__)
 MAX_WINNERS = 25
@@ -47,7 +48,7 @@ def snapshot_entries(conn: Connection, guild_id: int, period_id: int) -> list:
             reason=e.reason,
             created_at=fairness.format_time(e.created_at),
         )
-        for e in repository.list_ledger(conn, guild_id, period_id)
+        for e in ledger_repository.list_ledger(conn, guild_id, period_id)
     ]
 
 
@@ -76,21 +77,21 @@ class RaffleDraws:
             raise RaffleRefused(f"Pick from 1 to {MAX_WINNERS} winners.")
         now = utc(self.clock())
         with self.engine.begin() as conn:
-            period = repository.find_last_closed_period(conn, guild_id)
+            period = periods_repository.find_last_closed_period(conn, guild_id)
             if period is None:
-                current = repository.find_open_period(conn, guild_id)
+                current = periods_repository.find_open_period(conn, guild_id)
                 if current is not None:
                     raise RaffleRefused(
                         "The raffle period is still open; end it with !raffleend first."
                     )
                 raise RaffleRefused("There is no closed raffle period to draw from.")
-            draws = repository.list_draws_of_period(conn, guild_id, period.id)
+            draws = draws_repository.list_draws_of_period(conn, guild_id, period.id)
             if any(d.status == "waiting" for d in draws):
                 raise RaffleRefused(
                     "A draw of this period is already waiting for the beacon; "
                     "!raffleforce completes it without."
                 )
-            draw_id = repository.create_draw(
+            draw_id = draws_repository.create_draw(
                 conn,
                 guild_id=guild_id,
                 period_id=period.id,
@@ -108,8 +109,8 @@ class RaffleDraws:
         if not reason:
             raise RaffleRefused("Say why you reroll: !rafflereroll <draw> <reason>.")
         with self.engine.connect() as conn:
-            draw = repository.find_draw(conn, guild_id, draw_id)
-            last = repository.find_last_closed_period(conn, guild_id)
+            draw = draws_repository.find_draw(conn, guild_id, draw_id)
+            last = periods_repository.find_last_closed_period(conn, guild_id)
         if draw is None:
             raise RaffleRefused(f"There is no draw #{draw_id} in this server.")
         if draw.status != "done":
@@ -128,7 +129,9 @@ class RaffleDraws:
     def force(self, guild_id: int, *, actor_id: int) -> Draw:
         """Complete the guild's waiting draw without the beacon (the proof says so)."""
         with self.engine.connect() as conn:
-            waiting = [d for d in repository.list_waiting_draws(conn) if d.guild_id == guild_id]
+            waiting = [
+                d for d in draws_repository.list_waiting_draws(conn) if d.guild_id == guild_id
+            ]
         if not waiting:
             raise RaffleRefused("No draw is waiting for the beacon.")
         return self.complete(waiting[0].id, forced_by=actor_id)
@@ -138,7 +141,7 @@ class RaffleDraws:
     def complete_waiting(self) -> list[Draw]:
         """Try every waiting draw again (the scheduler's retry); return those now done."""
         with self.engine.connect() as conn:
-            waiting = repository.list_waiting_draws(conn)
+            waiting = draws_repository.list_waiting_draws(conn)
         done = []
         for draw in waiting:
             result = self.complete(draw.id)
@@ -149,8 +152,8 @@ class RaffleDraws:
     def complete(self, draw_id: int, *, forced_by: int | None = None) -> Draw:
         """Draw now if the beacon round is out (or the draw is forced); else note why not."""
         with self.engine.connect() as conn:
-            draw = repository.get_draw(conn, draw_id)
-            period = repository.find_period(conn, draw.guild_id, draw.period_id)
+            draw = draws_repository.get_draw(conn, draw_id)
+            period = periods_repository.find_period(conn, draw.guild_id, draw.period_id)
         if draw.status != "waiting" or period is None:
             return draw
         randomness: str | None = None
@@ -167,12 +170,12 @@ class RaffleDraws:
             randomness = fetched
         now = utc(self.clock())
         with self.engine.begin() as conn:
-            draw = repository.get_draw(conn, draw_id, lock=True)
+            draw = draws_repository.get_draw(conn, draw_id, lock=True)
             if draw.status != "waiting":
                 return draw
             earlier = [
                 d
-                for d in repository.list_draws_of_period(conn, draw.guild_id, draw.period_id)
+                for d in draws_repository.list_draws_of_period(conn, draw.guild_id, draw.period_id)
                 if d.status == "done" and d.id < draw.id
             ]
             already_won = [
@@ -195,7 +198,7 @@ class RaffleDraws:
                 Winner(position, *_split(pick.participant), pick.ticket, pick.counter)
                 for position, pick in enumerate(picks, start=1)
             ]
-            repository.complete_draw(
+            draws_repository.complete_draw(
                 conn,
                 draw_id,
                 guild_id=draw.guild_id,
@@ -207,7 +210,7 @@ class RaffleDraws:
                 winners=winners,
                 forced_by=forced_by,
             )
-            done = repository.get_draw(conn, draw_id)
+            done = draws_repository.get_draw(conn, draw_id)
         log.info("guild %s: draw #%s done with %d winner(s)", done.guild_id, draw_id, len(winners))
         return done
 
@@ -229,8 +232,8 @@ class RaffleDraws:
             period.beacon_period_seconds,
         ):
             with self.engine.begin() as conn:
-                repository.set_beacon_round(conn, period.id, number, genesis, seconds)
-                return repository.get_period(conn, period.id)
+                periods_repository.set_beacon_round(conn, period.id, number, genesis, seconds)
+                return periods_repository.get_period(conn, period.id)
         return period
 
     def _fetch(self, beacon_round: int | None) -> str | None:
@@ -241,8 +244,8 @@ class RaffleDraws:
 
     def _note(self, draw_id: int, error: str) -> Draw:
         with self.engine.begin() as conn:
-            repository.note_draw_attempt(conn, draw_id, error)
-            draw = repository.get_draw(conn, draw_id)
+            draws_repository.note_draw_attempt(conn, draw_id, error)
+            draw = draws_repository.get_draw(conn, draw_id)
         log.info("draw #%s waits: %s", draw_id, error)
         return draw
 
@@ -250,7 +253,7 @@ class RaffleDraws:
 
     def proof_of_period(self, period: Period) -> Proof:
         with self.engine.connect() as conn:
-            draws = tuple(repository.list_draws_of_period(conn, period.guild_id, period.id))
+            draws = tuple(draws_repository.list_draws_of_period(conn, period.guild_id, period.id))
             done = [d for d in draws if d.status == "done"]
             if period.status != "closed" or not done:
                 return Proof(period, draws, None, None)
@@ -259,7 +262,7 @@ class RaffleDraws:
                 {fairness.participant_key(str(w.platform), w.platform_user_id)
                  for d in done for w in d.winners}
             )  # fmt: skip
-            names = repository.usernames_of(conn, [tuple(k.split(":", 1)) for k in keys])
+            names = ledger_repository.usernames_of(conn, [tuple(k.split(":", 1)) for k in keys])
         document = {
             "format": fairness.PROOF_FORMAT,
             "guild_id": period.guild_id,

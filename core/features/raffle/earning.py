@@ -24,8 +24,8 @@ from datetime import datetime, timedelta
 from sqlalchemy.engine import Connection
 
 from core.events import SubscriptionsGifted
-from core.features.raffle import repository
-from core.features.raffle.repository import GuildRaffleSettings, Period
+from core.features.raffle import earning_repository, ledger_repository
+from core.features.raffle.periods_repository import GuildRaffleSettings, Period
 from core.features.viewers.repository import find_viewer_ids_by_username
 
 log = logging.getLogger(__name__)
@@ -42,12 +42,12 @@ def convert_watchtime(
     """Turn full hours watched inside ``period`` into tickets; return the tickets given."""
     given = 0
     rate = settings.watch_hour_tickets
-    for progress in repository.list_watch_progress(conn, period.guild_id, period.id):
+    for progress in earning_repository.list_watch_progress(conn, period.guild_id, period.id):
         hours = max(0, progress.seconds - progress.baseline_seconds) // HOUR_SECONDS
         previous = progress.hours_awarded
         if hours <= previous:
             continue
-        if not repository.advance_watch_hours(
+        if not earning_repository.advance_watch_hours(
             conn,
             period.guild_id,
             period.id,
@@ -58,7 +58,7 @@ def convert_watchtime(
         ):
             continue  # another converter paid these hours
         amount = (hours - previous) * rate
-        if amount and not repository.add_ledger_entry(
+        if amount and not ledger_repository.add_ledger_entry(
             conn,
             guild_id=period.guild_id,
             period_id=period.id,
@@ -121,7 +121,7 @@ def record_gift(
     reference = gift_reference(event)
     tickets = count * settings.gifted_sub_tickets
     hold = timedelta(minutes=settings.gift_hold_minutes)
-    is_new = repository.add_gift(
+    is_new = earning_repository.add_gift(
         conn,
         guild_id=period.guild_id,
         period_id=period.id,
@@ -138,17 +138,19 @@ def record_gift(
         return GiftOutcome(reference, tickets, pending=False, is_new=False)
     if hold:
         return GiftOutcome(reference, tickets, pending=True, is_new=True)
-    gift = repository.find_gift(conn, period.guild_id, reference)
+    gift = earning_repository.find_gift(conn, period.guild_id, reference)
     assert gift is not None  # noqa: S101 (inserted above, in this transaction)
     grant_gift(conn, period.guild_id, gift, now)
     return GiftOutcome(reference, tickets, pending=False, is_new=True)
 
 
-def grant_gift(conn: Connection, guild_id: int, gift: repository.Gift, now: datetime) -> bool:
+def grant_gift(
+    conn: Connection, guild_id: int, gift: earning_repository.Gift, now: datetime
+) -> bool:
     """Pending -> granted, with its ledger row; False if it was not pending any more."""
-    if not repository.set_gift_status(conn, gift.id, "pending", "granted"):
+    if not earning_repository.set_gift_status(conn, gift.id, "pending", "granted"):
         return False
-    if not repository.add_ledger_entry(
+    if not ledger_repository.add_ledger_entry(
         conn,
         guild_id=guild_id,
         period_id=gift.period_id,

@@ -10,8 +10,8 @@ row change in one transaction, and the ledger reference names the cumulative cou
 An account that first shows up after the baseline poll counts from the last total the bot saw
 for it, or from zero when it never saw one (a new referral). Tickets go to the Kick account
 linked to the Discord member who owns the Shuffle account (``!linkshuffle``, confirmed by an
-admin's ``!verifyshuffle``); until that member links Kick, nothing is given and nothing is
-lost: the next poll catches up.
+admin's ``!verifyshuffle``: see :mod:`.shuffle_accounts`); until that member links Kick,
+nothing is given and nothing is lost: the next poll catches up.
 """
 
 from __future__ import annotations
@@ -29,8 +29,10 @@ from sqlalchemy.engine import Connection, Engine
 
 from core.events import Platform, utc
 from core.features.linking import repository as linking_repository
-from core.features.raffle import repository as raffle_repository
+from core.features.raffle import ledger_repository, periods_repository
 from core.features.raffle import wagers_repository as repository
+from core.features.raffle.errors import WagerRefused
+from core.features.raffle.shuffle_accounts import ShuffleAccounts, Verified
 from core.features.raffle.wagers_repository import LinkRequest, ShuffleLink, Total
 from core.platforms.shuffle.api import (
     ChallengePage,
@@ -40,7 +42,7 @@ from core.platforms.shuffle.api import (
     ShuffleRefused,
     mask_url,
 )
-from core.platforms.shuffle.payloads import WagerRow, account_key
+from core.platforms.shuffle.payloads import WagerRow
 from core.security.secrets import MissingSecret, TokenCipher
 
 log = logging.getLogger(__name__)
@@ -49,13 +51,8 @@ SOURCE = "wager"
 CENTS_PER_THOUSAND = 100_000
 MAX_BACKOFF_SECONDS = 3600
 MAX_CODES = 20
-_NAME = re.compile(r"^[A-Za-z0-9_.\-]{2,32}$")
 _CODE = re.compile(r"^[A-Za-z0-9_\-]{1,32}$")
 UNREADABLE_URL = "the stored link cannot be decrypted (TOKEN_ENCRYPTION_KEY changed?); set it again"
-
-
-class WagerRefused(Exception):
-    """The request cannot be done; the message is for the user."""
 
 
 @dataclass(frozen=True)
@@ -100,14 +97,6 @@ class WagerStatus:
         return self.masked_url is not None and bool(self.campaign_codes)
 
 
-@dataclass(frozen=True)
-class Verified:
-    link: ShuffleLink
-    role_id: int | None  # the role to give, when the guild set one
-    replaced: str | None  # the Shuffle name the member was verified as before
-    has_kick_link: bool  # without one, tickets wait until the member links Kick
-
-
 def tickets_for(wagered_cents: int, tickets_per_thousand: int) -> int:
     """Whole tickets for this many cents wagered: ``floor(cents / 100_000 * rate)``."""
     if wagered_cents <= 0 or tickets_per_thousand <= 0:
@@ -138,15 +127,6 @@ def parse_campaign_codes(text: str) -> tuple[str, ...]:
     if len(codes) > MAX_CODES:
         raise WagerRefused(f"At most {MAX_CODES} campaign codes.")
     return tuple(codes.values())
-
-
-def check_shuffle_name(name: str) -> str:
-    name = name.strip().lstrip("@")
-    if not _NAME.match(name):
-        raise WagerRefused(
-            "That is not a Shuffle username (2 to 32 letters, digits, '.', '-' or '_')."
-        )
-    return name
 
 
 def check_affiliate_url(url: str) -> str:
@@ -185,6 +165,7 @@ class WagerService:
         self.make_client = make_client
         self.interval_seconds = interval_seconds
         self.clock = clock
+        self.accounts = ShuffleAccounts(engine, clock)
 
     # --- settings (Manage Server) --------------------------------------------------------------
 
@@ -217,7 +198,7 @@ class WagerService:
         with self.engine.connect() as conn:
             rate = self._rate(conn, guild_id)
             settings = repository.find_settings(conn, guild_id)
-            period = raffle_repository.find_open_period(conn, guild_id)
+            period = periods_repository.find_open_period(conn, guild_id)
             baseline_at = (
                 None if period is None else repository.find_baseline_at(conn, guild_id, period.id)
             )
@@ -247,88 +228,24 @@ class WagerService:
             has_open_period=period is not None,
         )
 
-    # --- account claims ----------------------------------------------------------------------
+    # --- account claims (see ShuffleAccounts) -----------------------------------------------
 
     def request_link(self, guild_id: int, discord_user_id: int, name: str) -> LinkRequest:
-        """A member asks to be linked to a Shuffle account; an admin confirms it."""
-        name = check_shuffle_name(name)
-        key = account_key(name)
-        now = utc(self.clock())
-        with self.engine.begin() as conn:
-            mine = repository.find_link_by_member(conn, guild_id, discord_user_id)
-            if mine is not None and mine.account_key == key:
-                raise WagerRefused(f"You are already verified as {mine.username} on Shuffle.")
-            holder = repository.find_link_by_account(conn, guild_id, key)
-            if holder is not None:
-                raise WagerRefused(
-                    f"The Shuffle account {name} is already verified for another member. "
-                    "If it is yours, ask an admin."
-                )
-            repository.save_request(conn, guild_id, discord_user_id, name, now)
-        return LinkRequest(discord_user_id, name, now)
+        return self.accounts.request_link(guild_id, discord_user_id, name)
 
     def verify(self, guild_id: int, *, admin_id: int, discord_user_id: int, name: str) -> Verified:
-        """Confirm a member's request: their wagers as ``name`` now earn them tickets."""
-        name = check_shuffle_name(name)
-        key = account_key(name)
-        now = utc(self.clock())
-        with self.engine.begin() as conn:
-            request = repository.find_request(conn, guild_id, discord_user_id)
-            current = repository.find_link_by_member(conn, guild_id, discord_user_id)
-            if current is not None and current.account_key == key:
-                raise WagerRefused(f"That member is already verified as {current.username}.")
-            if request is None:
-                raise WagerRefused(
-                    "That member has not asked to link a Shuffle account: they use "
-                    f"!linkshuffle {name} first."
-                )
-            if account_key(request.username) != key:
-                raise WagerRefused(
-                    f"That member asked for {request.username}, not {name}. Check the name, "
-                    "or have them ask again."
-                )
-            holder = repository.find_link_by_account(conn, guild_id, key)
-            if holder is not None:
-                raise WagerRefused(
-                    f"{holder.username} is already verified for another member; "
-                    "!unlinkshuffle them first."
-                )
-            if current is not None:
-                repository.delete_link_of_member(conn, guild_id, discord_user_id)
-            link = ShuffleLink(key, request.username, discord_user_id, admin_id, now)
-            if not repository.save_link(conn, guild_id, link):
-                raise WagerRefused("Someone verified that account a moment ago; check again.")
-            repository.delete_request(conn, guild_id, discord_user_id)
-            settings = repository.find_settings(conn, guild_id)
-            kick = linking_repository.find_link_by_discord_user(
-                conn, Platform.KICK, discord_user_id
-            )
-        return Verified(
-            link,
-            settings.verified_role_id if settings else None,
-            current.username if current is not None else None,
-            has_kick_link=kick is not None,
+        return self.accounts.verify(
+            guild_id, admin_id=admin_id, discord_user_id=discord_user_id, name=name
         )
 
     def unlink(self, guild_id: int, discord_user_id: int) -> ShuffleLink | None:
-        """Forget the member's Shuffle account and any request; returns the old link, if any.
-
-        Tickets already given stay; the account's progress stays too, so linking it again
-        later in the period gives nothing twice."""
-        with self.engine.begin() as conn:
-            link = repository.find_link_by_member(conn, guild_id, discord_user_id)
-            repository.delete_link_of_member(conn, guild_id, discord_user_id)
-            repository.delete_request(conn, guild_id, discord_user_id)
-        return link
+        return self.accounts.unlink(guild_id, discord_user_id)
 
     def verified_role(self, guild_id: int) -> int | None:
-        with self.engine.connect() as conn:
-            settings = repository.find_settings(conn, guild_id)
-        return settings.verified_role_id if settings else None
+        return self.accounts.verified_role(guild_id)
 
     def link_of(self, guild_id: int, discord_user_id: int) -> ShuffleLink | None:
-        with self.engine.connect() as conn:
-            return repository.find_link_by_member(conn, guild_id, discord_user_id)
+        return self.accounts.link_of(guild_id, discord_user_id)
 
     # --- polling -----------------------------------------------------------------------------
 
@@ -379,7 +296,7 @@ class WagerService:
             known = repository.load_totals(conn, guild_id)
             repository.save_totals(conn, guild_id, totals, now)
             repository.record_poll_success(conn, guild_id, now)
-            period = raffle_repository.find_open_period(conn, guild_id)
+            period = periods_repository.find_open_period(conn, guild_id)
             if period is None:
                 return PollResult(guild_id, "no_period", accounts=len(totals))
             is_baseline = repository.claim_baseline(conn, guild_id, period.id, now)
@@ -431,7 +348,7 @@ class WagerService:
                 conn, period_id, link.account_key, counted.tickets_given, earned, now
             ):
                 continue  # another poll gave these a moment ago
-            is_new = raffle_repository.add_ledger_entry(
+            is_new = ledger_repository.add_ledger_entry(
                 conn,
                 guild_id=guild_id,
                 period_id=period_id,
@@ -474,7 +391,7 @@ class WagerService:
     def _rate(self, conn: Connection, guild_id: int) -> int:
         if self.tickets_per_thousand is not None:
             return self.tickets_per_thousand(guild_id)
-        return raffle_repository.get_settings(conn, guild_id).wager_thousand_tickets
+        return periods_repository.get_settings(conn, guild_id).wager_thousand_tickets
 
     def _guild_ids_due(self, now: datetime) -> list[int]:
         with self.engine.connect() as conn:

@@ -16,7 +16,7 @@ from core.discord_bot.bot import BotServices
 from core.events import Platform
 from core.features.guilds.service import GuildService
 from core.features.linking.repository import AccountLink, save_link
-from core.features.raffle import repository as raffle_repository
+from core.features.raffle import periods_repository
 from core.features.raffle.wagers import WagerService
 from core.features.watchtime.service import WatchtimeService
 from core.health import HealthReport
@@ -312,7 +312,7 @@ async def test_status_shows_the_setup_the_last_poll_and_who_waits(
     wagers.set_affiliate_url(guild_a.id, shuffle.affiliate_url)
     wagers.set_campaign_codes(guild_a.id, "STREAMER")
     with sqlite_engine.begin() as conn:
-        raffle_repository.create_period(
+        periods_repository.create_period(
             conn,
             guild_id=guild_a.id,
             starts_at=clock() - timedelta(days=1),

@@ -12,7 +12,7 @@ from core.events import Platform
 from core.features.chat_commands.commands import StandardCommands
 from core.features.chat_commands.router import ChatCommandRouter
 from core.features.guilds.service import GuildService
-from core.features.raffle import repository
+from core.features.raffle import ledger_repository
 from core.features.watchtime.service import WatchtimeService
 from core.runtime import RaffleTicketBalances
 from tests.features.chat_commands.doubles import RecordingSender, replier_for, webhook_chat
@@ -45,7 +45,7 @@ def router(engine: sa.Engine, clock: Clock, raffle, sender) -> ChatCommandRouter
 
 def award(engine: sa.Engine, period_id: int, user_id: str, tickets: int, ref: str) -> None:
     with engine.begin() as conn:
-        repository.add_ledger_entry(
+        ledger_repository.add_ledger_entry(
             conn,
             guild_id=GUILD,
             period_id=period_id,

@@ -9,7 +9,7 @@ import pytest
 import sqlalchemy as sa
 
 from core.events import Platform
-from core.features.raffle import repository
+from core.features.raffle import ledger_repository, periods_repository
 from core.storage.tables import raffle_ledger
 
 NOW = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
@@ -18,7 +18,7 @@ GUILD = 111
 
 def open_period(engine, guild_id: int = GUILD) -> int:
     with engine.begin() as conn:
-        period_id = repository.create_period(
+        period_id = periods_repository.create_period(
             conn,
             guild_id=guild_id,
             starts_at=datetime(2026, 3, 1, tzinfo=UTC),
@@ -34,7 +34,7 @@ def open_period(engine, guild_id: int = GUILD) -> int:
 
 def award(engine, period_id: int, ref: str, amount: int = 15, guild_id: int = GUILD) -> bool:
     with engine.begin() as conn:
-        return repository.add_ledger_entry(
+        return ledger_repository.add_ledger_entry(
             conn,
             guild_id=guild_id,
             period_id=period_id,
@@ -51,7 +51,7 @@ def award(engine, period_id: int, ref: str, amount: int = 15, guild_id: int = GU
 
 def balance(engine, period_id: int) -> int:
     with engine.connect() as conn:
-        return repository.get_balance(conn, GUILD, period_id, Platform.KICK, "42")
+        return ledger_repository.get_balance(conn, GUILD, period_id, Platform.KICK, "42")
 
 
 def test_a_replayed_entry_adds_nothing(engine):
@@ -66,8 +66,8 @@ def test_entries_go_only_to_an_open_period_of_that_guild(engine):
     period_id = open_period(engine)
     assert award(engine, period_id, "gift:abc", guild_id=999) is False
     with engine.begin() as conn:
-        assert repository.lock_period_for_close(conn, period_id)
-        repository.close_period(
+        assert periods_repository.lock_period_for_close(conn, period_id)
+        periods_repository.close_period(
             conn, period_id, now=NOW, ends_at=NOW, snapshot_hash="0" * 64, eligible=[]
         )
     assert award(engine, period_id, "gift:abc") is False
@@ -77,7 +77,7 @@ def test_entries_go_only_to_an_open_period_of_that_guild(engine):
 def test_a_second_open_period_for_a_guild_is_refused(engine):
     open_period(engine)
     with engine.begin() as conn:
-        again = repository.create_period(
+        again = periods_repository.create_period(
             conn,
             guild_id=GUILD,
             starts_at=NOW,
@@ -94,7 +94,7 @@ def test_a_second_open_period_for_a_guild_is_refused(engine):
 def test_unknown_sources_are_a_programming_error(engine):
     period_id = open_period(engine)
     with engine.begin() as conn, pytest.raises(ValueError, match="source"):
-        repository.add_ledger_entry(
+        ledger_repository.add_ledger_entry(
             conn,
             guild_id=GUILD,
             period_id=period_id,
@@ -121,7 +121,7 @@ def test_eight_concurrent_duplicates_award_once_on_postgres(postgres_engine):
             # Every transaction is open before any of them inserts.
             conn.execute(sa.text("SELECT 1"))
             barrier.wait(timeout=10)
-            added = repository.add_ledger_entry(
+            added = ledger_repository.add_ledger_entry(
                 conn,
                 guild_id=GUILD,
                 period_id=period_id,

@@ -203,9 +203,9 @@ def test_watchtime_across_a_period_boundary(engine, clock):
     assert april.period.id != march.id
     assert april.tickets == 10  # March's half hour does not carry over
     with engine.connect() as conn:
-        from core.features.raffle import repository
+        from core.features.raffle import ledger_repository
 
-        assert repository.get_balance(conn, GUILD, march.id, *_kick("9")) == 20
+        assert ledger_repository.get_balance(conn, GUILD, march.id, *_kick("9")) == 20
 
 
 def _kick(user_id):

@@ -16,9 +16,9 @@ from sqlalchemy.engine import Engine
 from core.events import Platform
 from core.features.linking import repository as linking_repository
 from core.features.linking.repository import AccountLink
-from core.features.raffle import repository as raffle_repository
+from core.features.raffle import ledger_repository, periods_repository
+from core.features.raffle.errors import WagerRefused
 from core.features.raffle.wagers import (
-    WagerRefused,
     WagerService,
     backoff_seconds,
     parse_campaign_codes,
@@ -86,7 +86,7 @@ class Harness:
 
     def open_period(self, guild_id: int = GUILD) -> int:
         with self.engine.begin() as conn:
-            period_id = raffle_repository.create_period(
+            period_id = periods_repository.create_period(
                 conn,
                 guild_id=guild_id,
                 starts_at=PERIOD_START,
@@ -124,14 +124,14 @@ class Harness:
     def balance(self, kick_user_id: str = ALICE_KICK) -> int:
         assert self.period_id is not None
         with self.engine.connect() as conn:
-            return raffle_repository.get_balance(
+            return ledger_repository.get_balance(
                 conn, GUILD, self.period_id, Platform.KICK, kick_user_id
             )
 
     def ledger(self):
         assert self.period_id is not None
         with self.engine.connect() as conn:
-            return raffle_repository.list_ledger(conn, GUILD, self.period_id)
+            return ledger_repository.list_ledger(conn, GUILD, self.period_id)
 
 
 @pytest.fixture
@@ -481,7 +481,7 @@ def test_the_rate_comes_from_the_guilds_raffle_settings(sqlite_h: Harness) -> No
     h.wagers.tickets_per_thousand = None  # the default: the guild's raffle setting
     assert h.wagers.status(GUILD).tickets_per_thousand == 20
     with h.engine.begin() as conn:
-        raffle_repository.update_settings(conn, GUILD, wager_thousand_tickets=50)
+        periods_repository.update_settings(conn, GUILD, wager_thousand_tickets=50)
     h.open_period()
     h.verify(ALICE, "alice", kick_user_id=ALICE_KICK)
     h.shuffle.set_wagered("alice", "0")

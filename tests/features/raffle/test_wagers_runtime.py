@@ -11,7 +11,7 @@ import pytest
 
 from core.events import Platform
 from core.features.linking.repository import AccountLink, save_link
-from core.features.raffle import repository as raffle_repository
+from core.features.raffle import ledger_repository, periods_repository
 from core.runtime import Runtime
 from tests.fakes.shuffle_server import FakeShuffle, connect_guild, verify_player
 
@@ -29,7 +29,7 @@ def shuffle() -> Iterator[FakeShuffle]:
 def open_period(runtime: Runtime) -> int:
     now = datetime.now(UTC)
     with runtime.engine.begin() as conn:
-        period_id = raffle_repository.create_period(
+        period_id = periods_repository.create_period(
             conn,
             guild_id=GUILD,
             starts_at=now - timedelta(days=1),
@@ -46,7 +46,7 @@ def open_period(runtime: Runtime) -> int:
 
 def balance(runtime: Runtime, period_id: int) -> int:
     with runtime.engine.connect() as conn:
-        return raffle_repository.get_balance(conn, GUILD, period_id, Platform.KICK, KICK_ID)
+        return ledger_repository.get_balance(conn, GUILD, period_id, Platform.KICK, KICK_ID)
 
 
 def test_the_runtime_polls_wagers_into_tickets(make_runtime, shuffle: FakeShuffle) -> None:

@@ -1,0 +1,118 @@
+"""Raffle announcements: an outbox in the database that Discord empties when it can.
+
+A period's opening and closing and a completed draw are flagged as not announced in the
+transaction that makes them; posting clears the flag, so a post Discord refuses (the bot not
+connected yet) waits for the next call, and a restart loses none.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy.engine import Connection, Engine
+
+from core.config import RaffleSettings
+from core.features.raffle import (
+    draws_repository,
+    fairness,
+    ledger_repository,
+    periods_repository,
+)
+from core.features.raffle.draws_repository import Draw
+from core.features.raffle.ports import (
+    DrawAnnouncement,
+    PeriodAnnouncement,
+    RaffleAnnouncer,
+    WinnerAnnouncement,
+)
+from core.features.raffle.rates import read_rates
+
+log = logging.getLogger(__name__)
+
+
+class RaffleAnnouncements:
+    def __init__(self, engine: Engine, settings: RaffleSettings) -> None:
+        self.engine = engine
+        self.settings = settings
+
+    async def post_pending(self, announcer: RaffleAnnouncer) -> None:
+        """Post the announcements not posted yet; what Discord refuses waits for the next call."""
+        notices = await asyncio.to_thread(self._pending_notices)
+        for kind, channel_id, payload, mark in notices:
+            try:
+                if channel_id is not None:
+                    await getattr(announcer, kind)(channel_id, payload)
+            except Exception as exc:
+                log.warning("raffle announcement waits: %s", exc)
+                continue
+            await asyncio.to_thread(mark)
+
+    def _pending_notices(self) -> list[tuple[str, int | None, Any, Callable[[], None]]]:
+        notices: list[tuple[str, int | None, Any, Callable[[], None]]] = []
+        with self.engine.connect() as conn:
+            periods = periods_repository.list_unannounced_periods(conn)
+            draws = draws_repository.list_unannounced_draws(conn)
+            for period, what in periods:
+                rates = read_rates(conn, period.guild_id, self.settings)
+                payload = PeriodAnnouncement(
+                    guild_id=period.guild_id,
+                    period_id=period.id,
+                    starts_at=period.starts_at,
+                    ends_at=period.ends_at,
+                    time_zone=rates.time_zone,
+                    commitment=period.commitment,
+                    beacon_round=period.beacon_round,
+                )
+                notices.append(
+                    (
+                        f"period_{what}",
+                        rates.announcement_channel_id,
+                        payload,
+                        lambda p=period.id, w=what: self._mark(
+                            periods_repository.mark_announced, p, w
+                        ),
+                    )
+                )
+            for draw in draws:
+                rates = read_rates(conn, draw.guild_id, self.settings)
+                notices.append(
+                    (
+                        "draw_completed",
+                        rates.announcement_channel_id,
+                        self._draw_announcement(conn, draw),
+                        lambda d=draw.id: self._mark(draws_repository.mark_draw_announced, d),
+                    )
+                )
+        return notices
+
+    def _mark(self, mark: Callable[..., None], *args: Any) -> None:
+        with self.engine.begin() as conn:
+            mark(conn, *args)
+
+    def _draw_announcement(self, conn: Connection, draw: Draw) -> DrawAnnouncement:
+        keys = [(str(w.platform), w.platform_user_id) for w in draw.winners]
+        names = ledger_repository.usernames_of(conn, keys)
+        links = ledger_repository.list_linked_accounts(conn, keys)
+        winners = []
+        for w in draw.winners:
+            key = fairness.participant_key(str(w.platform), w.platform_user_id)
+            tickets = ledger_repository.get_balance(
+                conn, draw.guild_id, draw.period_id, w.platform, w.platform_user_id
+            )
+            winners.append(
+                WinnerAnnouncement(names.get(key, w.platform_user_id), links.get(key), tickets)
+            )
+        return DrawAnnouncement(
+            guild_id=draw.guild_id,
+            period_id=draw.period_id,
+            draw_id=draw.id,
+            prize=draw.prize,
+            winners=tuple(winners),
+            total_tickets=ledger_repository.sum_tickets(conn, draw.guild_id, draw.period_id),
+            forced=draw.forced,
+            reroll_of=draw.reroll_of,
+            reason=draw.reason,
+        )

@@ -1,0 +1,217 @@
+"""Raffle tables: draws and their winners."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from core.events import Platform
+from core.storage.tables import raffle_draws, raffle_winners
+
+
+@dataclass(frozen=True)
+class Winner:
+    position: int
+    platform: Platform
+    platform_user_id: str
+    ticket: int
+    counter: int
+
+
+@dataclass(frozen=True)
+class Draw:
+    id: int
+    guild_id: int
+    period_id: int
+    status: str  # waiting, done
+    winners_wanted: int
+    prize: str
+    reroll_of: int | None
+    reason: str
+    requested_by: int | None
+    requested_at: datetime
+    forced: bool
+    forced_by: int | None
+    beacon_round: int | None
+    beacon_randomness: str | None
+    first_counter: int | None
+    drawn_at: datetime | None
+    attempts: int
+    last_error: str | None
+    winners: tuple[Winner, ...] = ()
+
+
+# --- draws -----------------------------------------------------------------------------------
+
+
+def create_draw(
+    conn: Connection,
+    *,
+    guild_id: int,
+    period_id: int,
+    winners_wanted: int,
+    prize: str,
+    requested_by: int | None,
+    now: datetime,
+    reroll_of: int | None = None,
+    reason: str = "",
+) -> int:
+    stmt = (
+        sa.insert(raffle_draws)
+        .values(
+            guild_id=guild_id,
+            period_id=period_id,
+            status="waiting",
+            winners_wanted=winners_wanted,
+            prize=prize[:200],
+            reroll_of=reroll_of,
+            reason=reason[:200],
+            requested_by=requested_by,
+            requested_at=now,
+        )
+        .returning(raffle_draws.c.id)
+    )
+    return int(conn.execute(stmt).scalar_one())
+
+
+def find_draw(conn: Connection, guild_id: int, draw_id: int) -> Draw | None:
+    row = conn.execute(
+        sa.select(raffle_draws).where(
+            raffle_draws.c.guild_id == guild_id, raffle_draws.c.id == draw_id
+        )
+    ).first()
+    return None if row is None else _draw(conn, row)
+
+
+def list_draws_of_period(conn: Connection, guild_id: int, period_id: int) -> list[Draw]:
+    query = (
+        sa.select(raffle_draws)
+        .where(raffle_draws.c.guild_id == guild_id, raffle_draws.c.period_id == period_id)
+        .order_by(raffle_draws.c.id)
+    )
+    return [_draw(conn, row) for row in conn.execute(query)]
+
+
+def find_last_draw(conn: Connection, guild_id: int) -> Draw | None:
+    query = (
+        sa.select(raffle_draws)
+        .where(raffle_draws.c.guild_id == guild_id)
+        .order_by(raffle_draws.c.id.desc())
+        .limit(1)
+    )
+    row = conn.execute(query).first()
+    return None if row is None else _draw(conn, row)
+
+
+def list_waiting_draws(conn: Connection) -> list[Draw]:
+    query = sa.select(raffle_draws).where(raffle_draws.c.status == "waiting")
+    return [_draw(conn, row) for row in conn.execute(query.order_by(raffle_draws.c.id))]
+
+
+def get_draw(conn: Connection, draw_id: int, *, lock: bool = False) -> Draw:
+    """A draw known to exist; ``lock`` takes its row lock (PostgreSQL) so that two processes
+    do not complete it twice."""
+    query = sa.select(raffle_draws).where(raffle_draws.c.id == draw_id)
+    return _draw(conn, conn.execute(query.with_for_update() if lock else query).one())
+
+
+def note_draw_attempt(conn: Connection, draw_id: int, error: str) -> None:
+    conn.execute(
+        sa.update(raffle_draws)
+        .where(raffle_draws.c.id == draw_id)
+        .values(attempts=raffle_draws.c.attempts + 1, last_error=error[:200])
+    )
+
+
+def complete_draw(
+    conn: Connection,
+    draw_id: int,
+    *,
+    guild_id: int,
+    now: datetime,
+    forced: bool,
+    beacon_round: int | None,
+    beacon_randomness: str | None,
+    first_counter: int,
+    winners: list[Winner],
+    forced_by: int | None = None,
+) -> None:
+    conn.execute(
+        sa.update(raffle_draws)
+        .where(raffle_draws.c.id == draw_id)
+        .values(
+            status="done",
+            drawn_at=now,
+            forced=forced,
+            beacon_round=beacon_round,
+            beacon_randomness=beacon_randomness,
+            first_counter=first_counter,
+            forced_by=forced_by,
+            last_error=None,
+        )
+    )
+    if winners:
+        conn.execute(
+            sa.insert(raffle_winners),
+            [
+                {
+                    "draw_id": draw_id,
+                    "position": winner.position,
+                    "guild_id": guild_id,
+                    "platform": str(winner.platform),
+                    "platform_user_id": winner.platform_user_id,
+                    "ticket": winner.ticket,
+                    "counter": winner.counter,
+                }
+                for winner in winners
+            ],
+        )
+
+
+def _draw(conn: Connection, row: sa.Row) -> Draw:
+    winners = tuple(
+        Winner(w.position, Platform(w.platform), w.platform_user_id, int(w.ticket), w.counter)
+        for w in conn.execute(
+            sa.select(raffle_winners)
+            .where(raffle_winners.c.draw_id == row.id)
+            .order_by(raffle_winners.c.position)
+        )
+    )
+    return Draw(
+        id=row.id,
+        guild_id=row.guild_id,
+        period_id=row.period_id,
+        status=row.status,
+        winners_wanted=row.winners_wanted,
+        prize=row.prize,
+        reroll_of=row.reroll_of,
+        reason=row.reason,
+        requested_by=row.requested_by,
+        requested_at=row.requested_at,
+        forced=bool(row.forced),
+        forced_by=row.forced_by,
+        beacon_round=row.beacon_round,
+        beacon_randomness=row.beacon_randomness,
+        first_counter=row.first_counter,
+        drawn_at=row.drawn_at,
+        attempts=row.attempts,
+        last_error=row.last_error,
+        winners=winners,
+    )
+
+
+# --- announcements (an outbox of flags) ------------------------------------------------------
+
+
+def list_unannounced_draws(conn: Connection) -> list[Draw]:
+    query = sa.select(raffle_draws).where(
+        raffle_draws.c.status == "done", raffle_draws.c.announced.is_(False)
+    )
+    return [_draw(conn, row) for row in conn.execute(query.order_by(raffle_draws.c.id))]
+
+
+def mark_draw_announced(conn: Connection, draw_id: int) -> None:
+    conn.execute(sa.update(raffle_draws).where(raffle_draws.c.id == draw_id).values(announced=True))

@@ -1,0 +1,376 @@
+"""Raffle tables: the ticket ledger, balances and exclusions.
+
+The ledger is append-only: a change of tickets is a new row, unique by
+``(period_id, source, source_ref)``, and the balance moves in the same transaction.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from core.events import Platform
+from core.storage.db import insert_for
+from core.storage.tables import (
+    account_links,
+    raffle_balances,
+    raffle_exclusions,
+    raffle_ledger,
+    raffle_periods,
+    viewers,
+)
+
+SOURCES = ("watchtime", "gift", "wager", "admin")
+
+
+@dataclass(frozen=True)
+class LedgerEntry:
+    id: int
+    period_id: int
+    platform: Platform
+    platform_user_id: str
+    amount: int
+    source: str
+    source_ref: str
+    actor_id: int | None
+    reason: str
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class Balance:
+    platform: Platform
+    platform_user_id: str
+    username: str
+    tickets: int
+
+
+@dataclass(frozen=True)
+class Exclusion:
+    platform: Platform
+    platform_user_id: str
+    username: str
+
+
+# --- the ledger ------------------------------------------------------------------------------
+
+
+def add_ledger_entry(
+    conn: Connection,
+    *,
+    guild_id: int,
+    period_id: int,
+    platform: Platform,
+    platform_user_id: str,
+    amount: int,
+    source: str,
+    source_ref: str,
+    actor_id: int | None,
+    reason: str,
+    at: datetime,
+) -> bool:
+    """Append one ledger row and move the viewer's balance, in the caller's transaction.
+
+    Returns False and changes nothing when ``(period_id, source, source_ref)`` is already in the
+    ledger (a replay, a second source, a concurrent duplicate) or the period is not open.
+    """
+    if source not in SOURCES:
+        raise ValueError(f"unknown ticket source {source!r}")
+    # A share lock on the period: closing it (which takes the row lock) waits for this
+    # transaction, so no entry slips in after the ledger was frozen.
+    status = conn.execute(
+        sa.select(raffle_periods.c.status)
+        .where(raffle_periods.c.id == period_id, raffle_periods.c.guild_id == guild_id)
+        .with_for_update(read=True)
+    ).scalar()
+    if status != "open":
+        return False
+    inserted = conn.execute(
+        insert_for(conn, raffle_ledger)
+        .values(
+            guild_id=guild_id,
+            period_id=period_id,
+            platform=str(platform),
+            platform_user_id=platform_user_id,
+            amount=amount,
+            source=source,
+            source_ref=source_ref[:255],
+            actor_id=actor_id,
+            reason=reason[:200],
+            created_at=at,
+        )
+        .on_conflict_do_nothing()
+        .returning(raffle_ledger.c.id)
+    ).first()
+    if inserted is None:
+        return False
+    stmt = insert_for(conn, raffle_balances).values(
+        period_id=period_id,
+        platform=str(platform),
+        platform_user_id=platform_user_id,
+        guild_id=guild_id,
+        tickets=amount,
+    )
+    conn.execute(
+        stmt.on_conflict_do_update(
+            index_elements=list(raffle_balances.primary_key.columns),
+            set_={"tickets": raffle_balances.c.tickets + stmt.excluded.tickets},
+        )
+    )
+    return True
+
+
+def list_ledger(conn: Connection, guild_id: int, period_id: int) -> list[LedgerEntry]:
+    query = (
+        sa.select(raffle_ledger)
+        .where(raffle_ledger.c.guild_id == guild_id, raffle_ledger.c.period_id == period_id)
+        .order_by(raffle_ledger.c.id)
+    )
+    return [_entry(row) for row in conn.execute(query)]
+
+
+def list_viewer_ledger(
+    conn: Connection,
+    guild_id: int,
+    period_id: int,
+    platform: Platform,
+    platform_user_id: str,
+    limit: int,
+) -> list[LedgerEntry]:
+    query = (
+        sa.select(raffle_ledger)
+        .where(_of_viewer(raffle_ledger, guild_id, period_id, platform, platform_user_id))
+        .order_by(raffle_ledger.c.id.desc())
+        .limit(limit)
+    )
+    return [_entry(row) for row in conn.execute(query)]
+
+
+def tickets_by_source(
+    conn: Connection, guild_id: int, period_id: int, platform: Platform, platform_user_id: str
+) -> dict[str, int]:
+    return _totals_by_source(
+        conn, _of_viewer(raffle_ledger, guild_id, period_id, platform, platform_user_id)
+    )
+
+
+def period_totals_by_source(conn: Connection, guild_id: int, period_id: int) -> dict[str, int]:
+    return _totals_by_source(
+        conn, raffle_ledger.c.guild_id == guild_id, raffle_ledger.c.period_id == period_id
+    )
+
+
+def _totals_by_source(conn: Connection, *conditions: sa.ColumnElement[bool]) -> dict[str, int]:
+    query = (
+        sa.select(raffle_ledger.c.source, sa.func.sum(raffle_ledger.c.amount))
+        .where(*conditions)
+        .group_by(raffle_ledger.c.source)
+    )
+    return {source: int(total) for source, total in conn.execute(query)}
+
+
+def count_ledger_entries(conn: Connection, guild_id: int, period_id: int) -> int:
+    query = sa.select(sa.func.count()).where(
+        raffle_ledger.c.guild_id == guild_id, raffle_ledger.c.period_id == period_id
+    )
+    return int(conn.execute(query).scalar_one())
+
+
+def _entry(row: sa.Row) -> LedgerEntry:
+    return LedgerEntry(
+        id=row.id,
+        period_id=row.period_id,
+        platform=Platform(row.platform),
+        platform_user_id=row.platform_user_id,
+        amount=row.amount,
+        source=row.source,
+        source_ref=row.source_ref,
+        actor_id=row.actor_id,
+        reason=row.reason,
+        created_at=row.created_at,
+    )
+
+
+# --- balances --------------------------------------------------------------------------------
+
+
+def _balances_with_names(guild_id: int, period_id: int) -> sa.Select:
+    b, v = raffle_balances, viewers
+    return (
+        sa.select(
+            b.c.platform,
+            b.c.platform_user_id,
+            sa.func.coalesce(v.c.username, b.c.platform_user_id).label("username"),
+            b.c.tickets,
+        )
+        .select_from(
+            b.outerjoin(
+                v,
+                sa.and_(v.c.platform == b.c.platform, v.c.platform_user_id == b.c.platform_user_id),
+            )
+        )
+        .where(b.c.guild_id == guild_id, b.c.period_id == period_id)
+    )
+
+
+def _not_excluded(guild_id: int) -> sa.ColumnElement[bool]:
+    e, b = raffle_exclusions, raffle_balances
+    return ~sa.exists().where(
+        e.c.guild_id == guild_id,
+        e.c.platform == b.c.platform,
+        e.c.platform_user_id == b.c.platform_user_id,
+    )
+
+
+def get_balance(
+    conn: Connection, guild_id: int, period_id: int, platform: Platform, platform_user_id: str
+) -> int:
+    query = sa.select(raffle_balances.c.tickets).where(
+        _of_viewer(raffle_balances, guild_id, period_id, platform, platform_user_id)
+    )
+    return int(conn.execute(query).scalar() or 0)
+
+
+def list_top_balances(
+    conn: Connection, guild_id: int, period_id: int, limit: int | None = None
+) -> list[Balance]:
+    """Positive balances of viewers not excluded, most tickets first."""
+    query = (
+        _balances_with_names(guild_id, period_id)
+        .where(raffle_balances.c.tickets > 0, _not_excluded(guild_id))
+        .order_by(raffle_balances.c.tickets.desc(), raffle_balances.c.platform_user_id)
+    )
+    if limit is not None:
+        query = query.limit(limit)
+    return [
+        Balance(Platform(row.platform), row.platform_user_id, row.username, int(row.tickets))
+        for row in conn.execute(query)
+    ]
+
+
+def count_balances_ahead(conn: Connection, guild_id: int, period_id: int, tickets: int) -> int:
+    query = sa.select(sa.func.count()).where(
+        raffle_balances.c.guild_id == guild_id,
+        raffle_balances.c.period_id == period_id,
+        raffle_balances.c.tickets > tickets,
+        _not_excluded(guild_id),
+    )
+    return int(conn.execute(query).scalar_one())
+
+
+def count_participants(conn: Connection, guild_id: int, period_id: int) -> int:
+    """Viewers not excluded who hold tickets in the period."""
+    query = sa.select(sa.func.count()).where(*_participants(guild_id, period_id))
+    return int(conn.execute(query).scalar_one())
+
+
+def sum_tickets(conn: Connection, guild_id: int, period_id: int) -> int:
+    """The tickets of the period's participants (excluded viewers' do not count)."""
+    total = sa.func.coalesce(sa.func.sum(raffle_balances.c.tickets), 0)
+    query = sa.select(total).where(*_participants(guild_id, period_id))
+    return int(conn.execute(query).scalar_one())
+
+
+def _participants(guild_id: int, period_id: int) -> tuple[sa.ColumnElement[bool], ...]:
+    """The balances of viewers not excluded who hold tickets in the period."""
+    return (
+        raffle_balances.c.guild_id == guild_id,
+        raffle_balances.c.period_id == period_id,
+        raffle_balances.c.tickets > 0,
+        _not_excluded(guild_id),
+    )
+
+
+def _of_viewer(
+    table: sa.Table, guild_id: int, period_id: int, platform: Platform, platform_user_id: str
+) -> sa.ColumnElement[bool]:
+    """One viewer's rows (in the ledger or the balances) in one period."""
+    return sa.and_(
+        table.c.guild_id == guild_id,
+        table.c.period_id == period_id,
+        table.c.platform == str(platform),
+        table.c.platform_user_id == platform_user_id,
+    )
+
+
+# --- exclusions ------------------------------------------------------------------------------
+
+
+def exclude(
+    conn: Connection,
+    guild_id: int,
+    platform: Platform,
+    platform_user_id: str,
+    username: str,
+    actor_id: int,
+    now: datetime,
+) -> bool:
+    stmt = (
+        insert_for(conn, raffle_exclusions)
+        .values(
+            guild_id=guild_id,
+            platform=str(platform),
+            platform_user_id=platform_user_id,
+            username=username[:100],
+            excluded_by=actor_id,
+            excluded_at=now,
+        )
+        .on_conflict_do_nothing()
+        .returning(raffle_exclusions.c.guild_id)
+    )
+    return conn.execute(stmt).first() is not None
+
+
+def include(conn: Connection, guild_id: int, platform: Platform, platform_user_id: str) -> bool:
+    result = conn.execute(
+        sa.delete(raffle_exclusions).where(
+            raffle_exclusions.c.guild_id == guild_id,
+            raffle_exclusions.c.platform == str(platform),
+            raffle_exclusions.c.platform_user_id == platform_user_id,
+        )
+    )
+    return result.rowcount == 1
+
+
+def list_exclusions(conn: Connection, guild_id: int) -> list[Exclusion]:
+    query = (
+        sa.select(raffle_exclusions)
+        .where(raffle_exclusions.c.guild_id == guild_id)
+        .order_by(raffle_exclusions.c.platform, raffle_exclusions.c.platform_user_id)
+    )
+    return [
+        Exclusion(Platform(row.platform), row.platform_user_id, row.username)
+        for row in conn.execute(query)
+    ]
+
+
+# --- who the participants are ----------------------------------------------------------------
+
+
+def list_linked_accounts(conn: Connection, platform_ids: list[tuple[str, str]]) -> dict[str, int]:
+    """``"platform:user_id"`` -> Discord user id, for those of ``platform_ids`` that are linked."""
+    return _by_participant(conn, account_links, account_links.c.discord_user_id, platform_ids)
+
+
+def usernames_of(conn: Connection, platform_ids: list[tuple[str, str]]) -> dict[str, str]:
+    """``"platform:user_id"`` -> current username, for those known."""
+    return _by_participant(conn, viewers, viewers.c.username, platform_ids)
+
+
+def _by_participant(
+    conn: Connection, table: sa.Table, column: sa.Column, platform_ids: list[tuple[str, str]]
+) -> dict[str, Any]:
+    """``"platform:user_id"`` -> ``column`` of ``table``'s row, looked up 500 at a time."""
+    found: dict[str, Any] = {}
+    for start in range(0, len(platform_ids), 500):
+        part = platform_ids[start : start + 500]
+        query = sa.select(table.c.platform, table.c.platform_user_id, column.label("value")).where(
+            sa.tuple_(table.c.platform, table.c.platform_user_id).in_(part)
+        )
+        for row in conn.execute(query):
+            found[f"{row.platform}:{row.platform_user_id}"] = row.value
+    return found

@@ -1,0 +1,255 @@
+"""Raffle periods: a guild's settings, and opening, closing and scheduling its periods.
+
+A guild has at most one current period (scheduled or open). Closing a period converts the last
+watchtime, grants gifts still on hold and freezes the ledger: its hash and the participants who
+may win (linked, unless the guild turned that off, and not excluded). When an open period ends
+on its own, the next one opens while the guild keeps the raffle running.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.engine import Connection, Engine
+
+from core.config import RaffleSettings
+from core.events import utc
+from core.features.raffle import (
+    calendar,
+    earning,
+    earning_repository,
+    fairness,
+    ledger_repository,
+    periods_repository,
+)
+from core.features.raffle.draws import RaffleDraws, snapshot_entries
+from core.features.raffle.draws_repository import Draw
+from core.features.raffle.errors import RaffleRefused
+from core.features.raffle.periods_repository import Period
+from core.features.raffle.ports import BeaconUnavailable
+from core.features.raffle.rates import RaffleRates, parse_setting, read_rates
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Closing:
+    period: Period
+    draw: Draw | None
+
+
+class RafflePeriods:
+    def __init__(
+        self,
+        engine: Engine,
+        settings: RaffleSettings,
+        clock: Callable[[], datetime],
+        draws: RaffleDraws,
+        new_seed: Callable[[], str],
+    ) -> None:
+        self.engine = engine
+        self.settings = settings
+        self.clock = clock
+        self.draws = draws
+        self.new_seed = new_seed
+
+    def _now(self) -> datetime:
+        return utc(self.clock())
+
+    # --- settings --------------------------------------------------------------------------
+
+    def rates(self, guild_id: int) -> RaffleRates:
+        with self.engine.connect() as conn:
+            return read_rates(conn, guild_id, self.settings)
+
+    def configure(self, guild_id: int, name: str, value: str) -> RaffleRates:
+        """Change one setting from text (``!raffleset <name> <value>``)."""
+        column, parsed = parse_setting(name, value)
+        with self.engine.begin() as conn:
+            periods_repository.update_settings(conn, guild_id, **{column: parsed})
+        return self.rates(guild_id)
+
+    # --- periods ---------------------------------------------------------------------------
+
+    def start(
+        self, guild_id: int, *, start_day: int | None = None, end_day: int | None = None
+    ) -> Period:
+        """Open a period (or schedule one starting later this month) and keep them coming."""
+        now = self._now()
+        rates = self.rates(guild_id)
+        try:
+            starts_at, ends_at = calendar.days_of_this_month(
+                now, rates.time_zone, start_day, end_day
+            )
+        except calendar.BadDates as exc:
+            raise RaffleRefused(str(exc)) from exc
+        with self.engine.begin() as conn:
+            self._refuse_if_current(conn, guild_id)
+            period = self._create(conn, guild_id, starts_at, ends_at, now)
+            periods_repository.update_settings(conn, guild_id, running=True)
+        return self.with_round(period)
+
+    def end(self, guild_id: int) -> Closing:
+        """Close the open period now (or cancel a scheduled one) and stop opening new ones."""
+        now = self._now()
+        with self.engine.begin() as conn:
+            current = periods_repository.find_current_period(conn, guild_id)
+            if current is None:
+                raise RaffleRefused("No raffle period is open.")
+            periods_repository.update_settings(conn, guild_id, running=False)
+            if current.status == "scheduled":
+                periods_repository.cancel_period(conn, current.id)
+                return Closing(current, None)
+        return self._close_and_draw(current, now, ends_at=now)
+
+    def restart(self, guild_id: int) -> tuple[Closing | None, Period]:
+        """Close the open period now (drawing if the guild draws automatically) and open a new
+        one from now to the end of the month."""
+        now = self._now()
+        closing = None
+        with self.engine.begin() as conn:
+            current = periods_repository.find_current_period(conn, guild_id)
+            if current is not None and current.status == "scheduled":
+                periods_repository.cancel_period(conn, current.id)
+        if current is not None and current.status == "open":
+            closing = self._close_and_draw(current, now, ends_at=now)
+        rates = self.rates(guild_id)
+        with self.engine.begin() as conn:
+            ends_at = calendar.month_end(now, rates.time_zone)
+            period = self._create(conn, guild_id, now, ends_at, now)
+            periods_repository.update_settings(conn, guild_id, running=True)
+        return closing, self.with_round(period)
+
+    def set_dates(self, guild_id: int, first: str, last: str) -> Period:
+        now = self._now()
+        rates = self.rates(guild_id)
+        try:
+            starts_at, ends_at = calendar.parse_dates(first, last, rates.time_zone)
+        except calendar.BadDates as exc:
+            raise RaffleRefused(str(exc)) from exc
+        if ends_at <= now:
+            raise RaffleRefused("That period would already be over.")
+        with self.engine.begin() as conn:
+            current = periods_repository.find_current_period(conn, guild_id)
+            if current is None:
+                period = self._create(conn, guild_id, starts_at, ends_at, now)
+                periods_repository.update_settings(conn, guild_id, running=True)
+            elif current.status == "open" and starts_at > now:
+                raise RaffleRefused(
+                    "The period is already open, so it cannot start later than now; "
+                    "end it with !raffleend first."
+                )
+            else:
+                periods_repository.set_period_dates(conn, current.id, starts_at, ends_at)
+                if current.status == "scheduled" and starts_at <= now:
+                    self._open(conn, current, now)
+                period = periods_repository.get_period(conn, current.id)
+        return self.with_round(period)
+
+    def _refuse_if_current(self, conn: Connection, guild_id: int) -> None:
+        current = periods_repository.find_current_period(conn, guild_id)
+        if current is not None:
+            raise RaffleRefused(
+                f"A raffle period is already {current.status}; end it with !raffleend "
+                "or change its dates with !rafflesetdate."
+            )
+
+    def _create(
+        self, conn: Connection, guild_id: int, starts_at: datetime, ends_at: datetime, now: datetime
+    ) -> Period:
+        seed = self.new_seed()
+        period_id = periods_repository.create_period(
+            conn,
+            guild_id=guild_id,
+            starts_at=starts_at,
+            ends_at=ends_at,
+            status="open" if starts_at <= now else "scheduled",
+            seed=seed,
+            commitment=fairness.commitment_of(seed),
+            now=now,
+        )
+        if period_id is None:
+            raise RaffleRefused("A raffle period is already open.")
+        period = periods_repository.get_period(conn, period_id)
+        if period.is_open:
+            earning_repository.take_watch_baselines(conn, guild_id, period_id)
+        return period
+
+    def _open(self, conn: Connection, period: Period, now: datetime) -> None:
+        if periods_repository.mark_period_open(conn, period.id, now):
+            earning_repository.take_watch_baselines(conn, period.guild_id, period.id)
+
+    def with_round(self, period: Period) -> Period:
+        """The period with its beacon round fixed, when the beacon answers (else later)."""
+        try:
+            return self.draws.fix_round(period)
+        except BeaconUnavailable as exc:
+            log.info("guild %s: beacon round not fixed yet (%s)", period.guild_id, exc)
+            return period
+
+    def _close(self, period: Period, now: datetime, ends_at: datetime) -> Period | None:
+        """Freeze the period's ledger; None if it was not open any more."""
+        with self.engine.begin() as conn:
+            if not periods_repository.lock_period_for_close(conn, period.id):
+                return None
+            stored = periods_repository.get_settings(conn, period.guild_id)
+            earning.convert_watchtime(conn, period, stored, now)
+            for gift in earning_repository.list_gifts_due(conn, now, period_id=period.id):
+                earning.grant_gift(conn, period.guild_id, gift, now)
+            holders = ledger_repository.list_top_balances(conn, period.guild_id, period.id)
+            keys = [(str(b.platform), b.platform_user_id) for b in holders]
+            if stored.linked_only:
+                linked = ledger_repository.list_linked_accounts(conn, keys)
+                keys = [key for key in keys if fairness.participant_key(*key) in linked]
+            eligible = sorted(fairness.participant_key(*key) for key in keys)
+            entries = snapshot_entries(conn, period.guild_id, period.id)
+            digest = fairness.snapshot_hash(period.guild_id, period.id, entries, eligible)
+            periods_repository.close_period(
+                conn,
+                period.id,
+                now=now,
+                ends_at=min(ends_at, period.ends_at),
+                snapshot_hash=digest,
+                eligible=eligible,
+            )
+            closed = periods_repository.get_period(conn, period.id)
+        log.info("guild %s: raffle period %s closed", period.guild_id, period.id)
+        return self.with_round(closed)
+
+    def _close_and_draw(self, period: Period, now: datetime, ends_at: datetime) -> Closing:
+        closed = self._close(period, now, ends_at)
+        if closed is None:
+            raise RaffleRefused("That period was closed a moment ago.")
+        draw = None
+        if self.rates(period.guild_id).auto_draw:
+            draw = self.draws.request(period.guild_id, actor_id=None)
+        return Closing(closed, draw)
+
+    # --- the scheduler ---------------------------------------------------------------------
+
+    def transition(self, period: Period, now: datetime) -> None:
+        """Open a scheduled period that is due, or close an open one that has ended: draw if
+        the guild draws automatically, and open the next period while the raffle runs."""
+        if period.status == "scheduled":
+            with self.engine.begin() as conn:
+                self._open(conn, period, now)
+            log.info("guild %s: raffle period %s opened", period.guild_id, period.id)
+            return
+        closed = self._close(period, now, period.ends_at)
+        if closed is None:
+            return  # another process closed it
+        rates = self.rates(period.guild_id)
+        if rates.auto_draw:
+            try:
+                self.draws.request(period.guild_id, actor_id=None)
+            except RaffleRefused as exc:
+                log.warning("guild %s: automatic draw refused: %s", period.guild_id, exc)
+        with self.engine.begin() as conn:
+            running = periods_repository.get_settings(conn, period.guild_id).running
+            # Another process may have opened the next one already.
+            if running and periods_repository.find_current_period(conn, period.guild_id) is None:
+                starts_at, ends_at = calendar.next_period(period.ends_at, now, rates.time_zone)
+                self._create(conn, period.guild_id, starts_at, ends_at, now)

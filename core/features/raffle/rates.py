@@ -1,0 +1,90 @@
+"""A guild's raffle settings as the rest of the raffle reads them, and ``!raffleset``'s parsing.
+
+A guild's row leaves ``auto_draw`` and the announcement channel unset until an admin sets them;
+until then the process-wide settings (``RAFFLE_AUTO_DRAW``, ``RAFFLE_ANNOUNCEMENT_CHANNEL_ID``)
+apply.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.engine import Connection
+
+from core.config import RaffleSettings
+from core.features.raffle import calendar, periods_repository
+from core.features.raffle.errors import RaffleRefused
+from core.features.raffle.periods_repository import GuildRaffleSettings
+
+# name -> (column, kind) for !raffleset
+SETTINGS: dict[str, tuple[str, str]] = {
+    "watch_hour": ("watch_hour_tickets", "count"),
+    "gifted_sub": ("gifted_sub_tickets", "count"),
+    "wager_thousand": ("wager_thousand_tickets", "count"),
+    "hold_minutes": ("gift_hold_minutes", "count"),
+    "auto_draw": ("auto_draw", "flag"),
+    "channel": ("announcement_channel_id", "channel"),
+    "time_zone": ("time_zone", "zone"),
+    "linked_only": ("linked_only", "flag"),
+}
+
+
+@dataclass(frozen=True)
+class RaffleRates:
+    """A guild's raffle settings, with the process-wide defaults filled in."""
+
+    watch_hour_tickets: int
+    gifted_sub_tickets: int
+    wager_thousand_tickets: int
+    gift_hold_minutes: int
+    auto_draw: bool
+    announcement_channel_id: int | None
+    time_zone: str
+    linked_only: bool
+
+
+def resolve_rates(stored: GuildRaffleSettings, defaults: RaffleSettings) -> RaffleRates:
+    return RaffleRates(
+        watch_hour_tickets=stored.watch_hour_tickets,
+        gifted_sub_tickets=stored.gifted_sub_tickets,
+        wager_thousand_tickets=stored.wager_thousand_tickets,
+        gift_hold_minutes=stored.gift_hold_minutes,
+        auto_draw=defaults.auto_draw if stored.auto_draw is None else stored.auto_draw,
+        announcement_channel_id=stored.announcement_channel_id or defaults.announcement_channel_id,
+        time_zone=stored.time_zone,
+        linked_only=stored.linked_only,
+    )
+
+
+def read_rates(conn: Connection, guild_id: int, defaults: RaffleSettings) -> RaffleRates:
+    return resolve_rates(periods_repository.get_settings(conn, guild_id), defaults)
+
+
+def parse_setting(name: str, value: str) -> tuple[str, Any]:
+    """``!raffleset <name> <value>`` -> ``(column, value)`` to store."""
+    key = name.strip().lower()
+    if key not in SETTINGS:
+        raise RaffleRefused(f"Settings I know: {', '.join(SETTINGS)}.")
+    column, kind = SETTINGS[key]
+    raw = value.strip()
+    if kind == "count":
+        if not raw.isdigit() or int(raw) > 100_000:
+            raise RaffleRefused(f"{key} takes a whole number from 0 to 100000.")
+        return column, int(raw)
+    if kind == "flag":
+        if raw.lower() not in {"on", "off", "true", "false", "yes", "no"}:
+            raise RaffleRefused(f"{key} takes on or off.")
+        return column, raw.lower() in {"on", "true", "yes"}
+    if kind == "channel":
+        digits = raw.removeprefix("<#").removesuffix(">")
+        if raw.lower() in {"none", "off", "default"}:
+            return column, None
+        if digits.isdigit():
+            return column, int(digits)
+        raise RaffleRefused("channel takes a #channel, a channel id, or none.")
+    try:
+        calendar.zone(raw)
+    except calendar.BadDates as exc:
+        raise RaffleRefused(str(exc)) from exc
+    return column, raw

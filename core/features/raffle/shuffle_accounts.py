@@ -1,0 +1,128 @@
+"""Shuffle account claims: a member asks to be linked to a Shuffle name (``!linkshuffle``), an
+admin confirms it (``!verifyshuffle``) or forgets it later (``!unlinkshuffle``).
+
+A Shuffle account belongs to at most one member of a guild, and a member has at most one. Only a
+verified account's wagers earn tickets (see :mod:`.wagers`).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.engine import Engine
+
+from core.events import Platform, utc
+from core.features.linking import repository as linking_repository
+from core.features.raffle import wagers_repository as repository
+from core.features.raffle.errors import WagerRefused
+from core.features.raffle.wagers_repository import LinkRequest, ShuffleLink
+from core.platforms.shuffle.payloads import account_key
+
+_NAME = re.compile(r"^[A-Za-z0-9_.\-]{2,32}$")
+
+
+@dataclass(frozen=True)
+class Verified:
+    link: ShuffleLink
+    role_id: int | None  # the role to give, when the guild set one
+    replaced: str | None  # the Shuffle name the member was verified as before
+    has_kick_link: bool  # without one, tickets wait until the member links Kick
+
+
+def check_shuffle_name(name: str) -> str:
+    name = name.strip().lstrip("@")
+    if not _NAME.match(name):
+        raise WagerRefused(
+            "That is not a Shuffle username (2 to 32 letters, digits, '.', '-' or '_')."
+        )
+    return name
+
+
+class ShuffleAccounts:
+    def __init__(self, engine: Engine, clock: Callable[[], datetime]) -> None:
+        self.engine = engine
+        self.clock = clock
+
+    def request_link(self, guild_id: int, discord_user_id: int, name: str) -> LinkRequest:
+        """A member asks to be linked to a Shuffle account; an admin confirms it."""
+        name = check_shuffle_name(name)
+        key = account_key(name)
+        now = utc(self.clock())
+        with self.engine.begin() as conn:
+            mine = repository.find_link_by_member(conn, guild_id, discord_user_id)
+            if mine is not None and mine.account_key == key:
+                raise WagerRefused(f"You are already verified as {mine.username} on Shuffle.")
+            holder = repository.find_link_by_account(conn, guild_id, key)
+            if holder is not None:
+                raise WagerRefused(
+                    f"The Shuffle account {name} is already verified for another member. "
+                    "If it is yours, ask an admin."
+                )
+            repository.save_request(conn, guild_id, discord_user_id, name, now)
+        return LinkRequest(discord_user_id, name, now)
+
+    def verify(self, guild_id: int, *, admin_id: int, discord_user_id: int, name: str) -> Verified:
+        """Confirm a member's request: their wagers as ``name`` now earn them tickets."""
+        name = check_shuffle_name(name)
+        key = account_key(name)
+        now = utc(self.clock())
+        with self.engine.begin() as conn:
+            request = repository.find_request(conn, guild_id, discord_user_id)
+            current = repository.find_link_by_member(conn, guild_id, discord_user_id)
+            if current is not None and current.account_key == key:
+                raise WagerRefused(f"That member is already verified as {current.username}.")
+            if request is None:
+                raise WagerRefused(
+                    "That member has not asked to link a Shuffle account: they use "
+                    f"!linkshuffle {name} first."
+                )
+            if account_key(request.username) != key:
+                raise WagerRefused(
+                    f"That member asked for {request.username}, not {name}. Check the name, "
+                    "or have them ask again."
+                )
+            holder = repository.find_link_by_account(conn, guild_id, key)
+            if holder is not None:
+                raise WagerRefused(
+                    f"{holder.username} is already verified for another member; "
+                    "!unlinkshuffle them first."
+                )
+            if current is not None:
+                repository.delete_link_of_member(conn, guild_id, discord_user_id)
+            link = ShuffleLink(key, request.username, discord_user_id, admin_id, now)
+            if not repository.save_link(conn, guild_id, link):
+                raise WagerRefused("Someone verified that account a moment ago; check again.")
+            repository.delete_request(conn, guild_id, discord_user_id)
+            settings = repository.find_settings(conn, guild_id)
+            kick = linking_repository.find_link_by_discord_user(
+                conn, Platform.KICK, discord_user_id
+            )
+        return Verified(
+            link,
+            settings.verified_role_id if settings else None,
+            current.username if current is not None else None,
+            has_kick_link=kick is not None,
+        )
+
+    def unlink(self, guild_id: int, discord_user_id: int) -> ShuffleLink | None:
+        """Forget the member's Shuffle account and any request; returns the old link, if any.
+
+        Tickets already given stay; the account's progress stays too, so linking it again
+        later in the period gives nothing twice."""
+        with self.engine.begin() as conn:
+            link = repository.find_link_by_member(conn, guild_id, discord_user_id)
+            repository.delete_link_of_member(conn, guild_id, discord_user_id)
+            repository.delete_request(conn, guild_id, discord_user_id)
+        return link
+
+    def verified_role(self, guild_id: int) -> int | None:
+        with self.engine.connect() as conn:
+            settings = repository.find_settings(conn, guild_id)
+        return settings.verified_role_id if settings else None
+
+    def link_of(self, guild_id: int, discord_user_id: int) -> ShuffleLink | None:
+        with self.engine.connect() as conn:
+            return repository.find_link_by_member(conn, guild_id, discord_user_id)

@@ -1,0 +1,207 @@
+"""What the raffle shows: a viewer's tickets and standing, the board, the period's info and
+statistics, and the proof of a draw."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+from sqlalchemy.engine import Connection, Engine
+
+from core.config import RaffleSettings
+from core.events import Platform
+from core.features.linking.repository import find_link_by_discord_user
+from core.features.raffle import (
+    draws_repository,
+    earning_repository,
+    ledger_repository,
+    periods_repository,
+)
+from core.features.raffle.draws import Proof, RaffleDraws
+from core.features.raffle.draws_repository import Draw
+from core.features.raffle.earning_repository import Gift
+from core.features.raffle.errors import RaffleRefused
+from core.features.raffle.ledger_repository import Balance, LedgerEntry
+from core.features.raffle.periods_repository import Period
+from core.features.raffle.rates import RaffleRates, resolve_rates
+
+
+@dataclass(frozen=True)
+class TicketsView:
+    period: Period
+    username: str
+    by_source: dict[str, int]
+    tickets: int
+    rank: int | None
+    total_tickets: int
+    is_excluded: bool
+
+    @property
+    def chance(self) -> float:
+        return self.tickets / self.total_tickets if self.total_tickets and self.tickets > 0 else 0.0
+
+
+@dataclass(frozen=True)
+class Standing:
+    """A viewer's place in the open period: ``rank`` 1 holds the most tickets; None while they
+    hold none (or are excluded). ``participants`` counts the viewers who hold any."""
+
+    tickets: int
+    rank: int | None
+    participants: int
+
+
+@dataclass(frozen=True)
+class BoardView:
+    period: Period
+    entries: list[Balance]
+    total_tickets: int
+
+
+@dataclass(frozen=True)
+class InfoView:
+    current: Period | None
+    last_closed: Period | None
+    rates: RaffleRates
+    last_draw: Draw | None
+    running: bool
+
+
+@dataclass(frozen=True)
+class StatsView:
+    period: Period
+    totals_by_source: dict[str, int]
+    participants: int
+    ledger_entries: int
+    recent_gifts: list[Gift]
+    member_username: str | None = None
+    member_by_source: dict[str, int] | None = None
+    member_entries: list[LedgerEntry] | None = None
+
+
+class RaffleViews:
+    def __init__(self, engine: Engine, settings: RaffleSettings, draws: RaffleDraws) -> None:
+        self.engine = engine
+        self.settings = settings
+        self.draws = draws
+
+    def _view_period(self, conn: Connection, guild_id: int) -> Period:
+        period = periods_repository.find_open_period(
+            conn, guild_id
+        ) or periods_repository.find_last_closed_period(conn, guild_id)
+        if period is None:
+            raise RaffleRefused("There is no raffle yet; an admin starts one with !rafflestart.")
+        return period
+
+    def tickets_of(self, guild_id: int, discord_user_id: int) -> TicketsView:
+        with self.engine.connect() as conn:
+            period = self._view_period(conn, guild_id)
+            link = find_link_by_discord_user(conn, Platform.KICK, discord_user_id)
+            if link is None:
+                raise RaffleRefused("Link your Kick account first (!link) to collect tickets.")
+            key = (link.platform, link.platform_user_id)
+            by_source = ledger_repository.tickets_by_source(conn, guild_id, period.id, *key)
+            tickets, rank, excluded = _place(conn, guild_id, period.id, *key)
+            total = ledger_repository.sum_tickets(conn, guild_id, period.id)
+        return TicketsView(period, link.username, by_source, tickets, rank, total, excluded)
+
+    def standing(self, guild_id: int, platform: Platform, platform_user_id: str) -> Standing | None:
+        """The viewer's tickets and rank in the guild's open period (by platform identity, so
+        no Discord link is needed); None when no period is open."""
+        with self.engine.connect() as conn:
+            period = periods_repository.find_open_period(conn, guild_id)
+            if period is None:
+                return None
+            tickets, rank, _ = _place(conn, guild_id, period.id, platform, platform_user_id)
+            participants = ledger_repository.count_participants(conn, guild_id, period.id)
+        return Standing(tickets, rank, participants)
+
+    def board(self, guild_id: int, limit: int = 10) -> BoardView:
+        with self.engine.connect() as conn:
+            period = self._view_period(conn, guild_id)
+            entries = ledger_repository.list_top_balances(conn, guild_id, period.id, limit)
+            total = ledger_repository.sum_tickets(conn, guild_id, period.id)
+        return BoardView(period, entries, total)
+
+    def info(self, guild_id: int) -> InfoView:
+        with self.engine.connect() as conn:
+            current = periods_repository.find_current_period(conn, guild_id)
+            last_closed = periods_repository.find_last_closed_period(conn, guild_id)
+            last_draw = draws_repository.find_last_draw(conn, guild_id)
+            stored = periods_repository.get_settings(conn, guild_id)
+        return InfoView(
+            current, last_closed, resolve_rates(stored, self.settings), last_draw, stored.running
+        )
+
+    def stats(self, guild_id: int, member_id: int | None = None) -> StatsView:
+        with self.engine.connect() as conn:
+            period = self._view_period(conn, guild_id)
+            view = StatsView(
+                period=period,
+                totals_by_source=ledger_repository.period_totals_by_source(
+                    conn, guild_id, period.id
+                ),
+                participants=ledger_repository.count_participants(conn, guild_id, period.id),
+                ledger_entries=ledger_repository.count_ledger_entries(conn, guild_id, period.id),
+                recent_gifts=earning_repository.list_recent_gifts(conn, guild_id, period.id, 5),
+            )
+            if member_id is None:
+                return view
+            link = find_link_by_discord_user(conn, Platform.KICK, member_id)
+            if link is None:
+                raise RaffleRefused("That member has not linked a Kick account.")
+            key = (link.platform, link.platform_user_id)
+            return dataclasses.replace(
+                view,
+                member_username=link.username,
+                member_by_source=ledger_repository.tickets_by_source(
+                    conn, guild_id, period.id, *key
+                ),
+                member_entries=ledger_repository.list_viewer_ledger(
+                    conn, guild_id, period.id, *key, 10
+                ),
+            )
+
+    def proof(self, guild_id: int, draw_id: int | None = None) -> Proof:
+        with self.engine.connect() as conn:
+            if draw_id is not None:
+                draw = draws_repository.find_draw(conn, guild_id, draw_id)
+                if draw is None:
+                    raise RaffleRefused(f"There is no draw #{draw_id} in this server.")
+                period = periods_repository.get_period(conn, draw.period_id)
+            else:
+                last = draws_repository.find_last_draw(conn, guild_id)
+                if last is not None:
+                    period = periods_repository.get_period(conn, last.period_id)
+                else:
+                    period = self._view_period(conn, guild_id)
+        return self.draws.proof_of_period(period)
+
+    def export(self, period_id: int) -> Proof:
+        """The proof and frozen ledger of any guild's period (the operator's CLI)."""
+        with self.engine.connect() as conn:
+            period = periods_repository.find_period_by_id(conn, period_id)
+        if period is None:
+            raise RaffleRefused(f"There is no raffle period {period_id}.")
+        if period.status != "closed":
+            raise RaffleRefused(f"Period {period_id} is not closed yet.")
+        proof = self.draws.proof_of_period(period)
+        if proof.document is None:
+            raise RaffleRefused(f"Period {period_id} has no draw yet, so its seed is still secret.")
+        return proof
+
+
+def _place(
+    conn: Connection, guild_id: int, period_id: int, platform: Platform, platform_user_id: str
+) -> tuple[int, int | None, bool]:
+    """A viewer's tickets in the period, their rank (None while they hold none or are
+    excluded) and whether they are excluded."""
+    tickets = ledger_repository.get_balance(conn, guild_id, period_id, platform, platform_user_id)
+    excluded = any(
+        (e.platform, e.platform_user_id) == (platform, platform_user_id)
+        for e in ledger_repository.list_exclusions(conn, guild_id)
+    )
+    rank = None
+    if tickets > 0 and not excluded:
+        rank = ledger_repository.count_balances_ahead(conn, guild_id, period_id, tickets) + 1
+    return tickets, rank, excluded
