@@ -99,7 +99,7 @@ class SlotCallsCog(commands.Cog, name="Slot calls"):
         """How many open calls each viewer may have; off for no limit (Manage Server)."""
         if limit.strip().lower() in ("off", "none", "0"):
             value: int | None = None
-        elif limit.strip().isdigit():
+        elif limit.strip().isdecimal():  # not isdigit(): int() refuses "²"
             value = int(limit)
         else:
             raise commands.BadArgument("a number or off")

@@ -183,6 +183,16 @@ async def test_cooldown_and_limit_settings_and_their_refusals(manager, slot_serv
     )
 
 
+@pytest.mark.parametrize("limit", ["\u00b2", "1\u2070", "-1", "2.5"])
+async def test_a_limit_that_is_not_a_plain_number_is_refused_kindly(
+    manager, slot_service, guild_a, limit
+):
+    [reply] = await say(f"!slotcalls limit {limit}", manager)
+
+    assert reply.content.startswith("That doesn't look right. Usage: !slotcalls limit")
+    assert slot_service.status(guild_a.id).settings.max_open_per_user is None
+
+
 async def test_slotcalls_alone_shows_its_usage(manager):
     [reply] = await say("!slotcalls", manager)
     assert reply.content.startswith("Usage: !slotcalls on | off | status | channel #channel")
