@@ -241,7 +241,7 @@ async def test_an_injection_attempt_comes_out_inert(calls_on, chat, guild_a, cha
     [message] = sent_messages()
     [embed] = message.embeds
     assert embed.description == (
-        "**Win @\u200beveryone \\*\\*FREE\\*\\* \\|\\|spins\\|\\| <@\u200b123456789012345678> "
+        "**Win @\u200beveryone \\*\\*FREE\\*\\* \\|\\|spins\\|\\| \\<@\u200b123456789012345678> "
         "\\`x\\` here \\[a](http://x)**"
     )
     assert fields(embed)["Called by"] == "\\_\\_evil\\_\\_ (Kick)"
@@ -253,6 +253,22 @@ async def test_an_injection_attempt_comes_out_inert(calls_on, chat, guild_a, cha
     assert all(payload["allowed_mentions"] == {"parse": []} for payload in payloads)
     [reply] = chat_sender.texts
     assert not reply.startswith(("!", "/"))
+
+
+async def test_channel_timestamp_command_and_emoji_markup_from_chat_is_shown_literally(
+    calls_on, chat, guild_a, calls_channel
+):
+    # None of these ping, so escape_mentions leaves them alone, but Discord would still render
+    # them: a link to a channel, a live clock, a clickable slash command, a server's emoji.
+    slot = f"<#{calls_channel.id}> <t:1700000000:R> </pickslot:123> <a:spin:456>"
+    await chat(guild_a, f"!call {slot}", sender_id=14, username="tricky")
+
+    [message] = sent_messages()
+    [embed] = message.embeds
+    assert embed.description == (
+        f"**\\<#{calls_channel.id}> \\<t:1700000000:R> \\</pickslot:123> \\<a:spin:456>**"
+    )
+    assert message.channel_mentions == []
 
 
 async def test_two_guilds_on_one_kick_channel_each_get_their_call_in_their_own_channel(
