@@ -409,3 +409,17 @@ async def test_the_call_blacklist_is_managed_from_discord(
     assert not_there.content == "troll\\_99 is not on the slot call blacklist."
     assert empty.content == "Nobody is on the slot call blacklist."
     assert usage.content.startswith("Usage: !callblacklist add <kick name> [reason]")
+
+
+async def test_blacklist_replies_name_the_viewer_as_stored_and_stay_within_discords_limit(
+    calls_on, manager
+):
+    long_name = "_" * 1500  # escaped, it would be 3000 characters: Discord refuses over 2000
+    [hidden] = await say("!callblacklist add bad\u200buser", manager)
+    [long] = await say(f"!callblacklist add {long_name}", manager)
+    [removed] = await say("!callblacklist remove bad\u2060user", manager)
+
+    assert hidden.content == "baduser can no longer call slots (their calls are ignored quietly)."
+    assert removed.content == "baduser can call slots again."
+    assert len(long.content) <= 2000
+    assert long.content.startswith("\\_" * 100 + " can no longer call slots")
