@@ -21,6 +21,7 @@ LEADERBOARD_MIN = 1
 LEADERBOARD_MAX = 25
 LEADERBOARD_DEFAULT = 10
 MESSAGE_LIMIT = 2000
+TYPED_NAME_LIMIT = 100  # of a name a member typed, when a reply repeats it
 GREEN = "\N{LARGE GREEN CIRCLE}"
 RED = "\N{LARGE RED CIRCLE}"
 EMPTY_LEADERBOARD = (
@@ -84,7 +85,8 @@ def next_role(progress: Progress) -> str:
 
 
 def no_watchtime_for(username: str) -> str:
-    return f"No watchtime recorded for {inert(username)} yet."
+    # The name is whatever was typed: cut before escaping, so the reply fits in one message.
+    return f"No watchtime recorded for {inert(truncate(username, TYPED_NAME_LIMIT))} yet."
 
 
 def no_watchtime_for_member(member_id: int, username: str) -> str:

@@ -1,7 +1,8 @@
 """What the bot says about slot calls: embeds and texts built from plain values.
 
-Slot names and viewer names come from stream chat, so every one passes :func:`render.inert`
-(markdown and mentions shown literally); invisible characters were dropped before they were stored.
+Slot names and viewer names come from stream chat, so every one passes :func:`literal`
+(markdown, mentions and other ``<...>`` markup shown literally); invisible characters were dropped
+before they were stored.
 """
 
 from __future__ import annotations
@@ -22,10 +23,17 @@ EMBED_DESCRIPTION_LIMIT = 4096
 MESSAGE_LIMIT = 2000
 
 
+def literal(text: str) -> str:
+    """Chat text shown as typed. Beyond :func:`inert`, every ``<`` is escaped: channel links
+    (``<#id>``), timestamps (``<t:...>``), slash command links and custom emoji ping nobody, so
+    escape_mentions keeps them, yet Discord would render them."""
+    return inert(text).replace("<", "\\<")
+
+
 def who(call: SlotCall, member: discord.abc.User | None) -> str:
     """``name (Kick)``, and the linked Discord member when they are in this server."""
     platform = str(call.platform).capitalize()
-    text = f"{inert(call.username)} ({platform})"
+    text = f"{literal(call.username)} ({platform})"
     return f"{text}\n{member.mention}" if member is not None else text
 
 
@@ -37,7 +45,7 @@ def when(call: SlotCall) -> str:
 def call_embed(call: SlotCall, position: int, member: discord.abc.User | None) -> discord.Embed:
     embed = discord.Embed(
         title=f"Slot call #{position}",
-        description=f"**{inert(call.slot_name)}**",
+        description=f"**{literal(call.slot_name)}**",
         colour=CALL_COLOUR,
         timestamp=utc(call.called_at),
     )
@@ -53,7 +61,7 @@ def pick_embed(pick: Pick, member: discord.abc.User | None) -> discord.Embed:
     others = pick.open_before - 1
     embed = discord.Embed(
         title="Slot picked",
-        description=f"**{inert(call.slot_name)}**",
+        description=f"**{literal(call.slot_name)}**",
         colour=PICK_COLOUR,
     )
     embed.add_field(name="Called by", value=who(call, member), inline=True)
@@ -71,7 +79,7 @@ def slotlist_embed(calls: list[SlotCall], *, page: int, total: int, prefix: str)
     """One page of open calls; ``calls`` start at position ``(page - 1) * PAGE_SIZE + 1``."""
     first = (page - 1) * PAGE_SIZE + 1
     lines = [
-        f"**#{first + index}** {inert(call.slot_name)} - {inert(call.username)}"
+        f"**#{first + index}** {literal(call.slot_name)} - {literal(call.username)}"
         for index, call in enumerate(calls)
     ]
     pages = page_count(total)
@@ -175,14 +183,14 @@ def blacklist_usage(prefix: str) -> str:
 
 def blacklisted(name: str, *, is_new: bool) -> str:
     if is_new:
-        return f"{inert(name)} can no longer call slots (their calls are ignored quietly)."
-    return f"{inert(name)} was on the list already; the reason is updated."
+        return f"{literal(name)} can no longer call slots (their calls are ignored quietly)."
+    return f"{literal(name)} was on the list already; the reason is updated."
 
 
 def unblacklisted(name: str, *, removed: bool) -> str:
     if removed:
-        return f"{inert(name)} can call slots again."
-    return f"{inert(name)} is not on the slot call blacklist."
+        return f"{literal(name)} can call slots again."
+    return f"{literal(name)} is not on the slot call blacklist."
 
 
 def blacklist_text(entries: list[BlacklistEntry]) -> str:
@@ -190,6 +198,6 @@ def blacklist_text(entries: list[BlacklistEntry]) -> str:
         return "Nobody is on the slot call blacklist."
     lines = ["**Slot call blacklist**"]
     for entry in entries:
-        reason = f": {inert(entry.reason)}" if entry.reason else ""
-        lines.append(f"- {inert(entry.username)}{reason}")
+        reason = f": {literal(entry.reason)}" if entry.reason else ""
+        lines.append(f"- {literal(entry.username)}{reason}")
     return truncate("\n".join(lines), MESSAGE_LIMIT)

@@ -21,7 +21,12 @@ from core.discord_bot.outbound.slot_calls import guild_channel
 from core.discord_bot.render import NO_MENTIONS
 from core.features.guilds.service import GuildService
 from core.features.slot_calls.chat import SlotCallChat
-from core.features.slot_calls.service import InvalidSetting, SlotCallService, SlotCallStatus
+from core.features.slot_calls.service import (
+    InvalidSetting,
+    SlotCallService,
+    SlotCallStatus,
+    blacklist_name,
+)
 
 log = logging.getLogger(__name__)
 Context = commands.Context[commands.Bot]
@@ -99,7 +104,7 @@ class SlotCallsCog(commands.Cog, name="Slot calls"):
         """How many open calls each viewer may have; off for no limit (Manage Server)."""
         if limit.strip().lower() in ("off", "none", "0"):
             value: int | None = None
-        elif limit.strip().isdigit():
+        elif limit.strip().isdecimal():  # not isdigit(): int() refuses "²"
             value = int(limit)
         else:
             raise commands.BadArgument("a number or off")
@@ -232,7 +237,7 @@ class SlotCallsCog(commands.Cog, name="Slot calls"):
             await ctx.send(str(refused), allowed_mentions=NO_MENTIONS)
             return
         await ctx.send(
-            render.blacklisted(name.lstrip("@"), is_new=is_new), allowed_mentions=NO_MENTIONS
+            render.blacklisted(blacklist_name(name), is_new=is_new), allowed_mentions=NO_MENTIONS
         )
 
     @callblacklist.command(name="remove")
@@ -242,7 +247,8 @@ class SlotCallsCog(commands.Cog, name="Slot calls"):
         guild = guild_of(ctx)
         removed = await asyncio.to_thread(self.service.blacklist_remove, guild.id, name)
         await ctx.send(
-            render.unblacklisted(name.lstrip("@"), removed=removed), allowed_mentions=NO_MENTIONS
+            render.unblacklisted(blacklist_name(name), removed=removed),
+            allowed_mentions=NO_MENTIONS,
         )
 
     @callblacklist.command(name="list")

@@ -108,7 +108,7 @@ def progress_of(tiers: Sequence[RoleTier], seconds: int) -> Progress:
 def parse_minutes(text: str) -> int:
     """Minutes as typed by an admin: a positive whole number."""
     text = text.strip()
-    if not text.isdigit():
+    if not text.isdecimal():  # not isdigit(): "²" is a digit that int() refuses
         raise RolesRefused(f"Minutes must be a positive whole number, like 60 (not {text[:20]}).")
     return _checked(int(text), typed=text)
 

@@ -92,6 +92,11 @@ def slot_key(name: str) -> str:
     return "".join(name.casefold().split())
 
 
+def blacklist_name(text: str) -> str:
+    """A viewer name as the blacklist keeps it (and replies show it): clean, without ``@``."""
+    return clean_text(text).lstrip("@").strip()[:MAX_USERNAME]
+
+
 def username_key(name: str) -> str:
     return clean_text(name).lstrip("@").strip().casefold()
 
@@ -291,7 +296,7 @@ class SlotCallService:
         The entry holds the account's id when a viewer by that name has chatted, so a rename
         does not get them off the list; otherwise the name, until they show up.
         """
-        name = clean_text(username).lstrip("@").strip()[:MAX_USERNAME]
+        name = blacklist_name(username)
         if not name:
             raise InvalidSetting("Name the viewer to blacklist.")
         reason = clean_text(reason or "")[:MAX_REASON] or None

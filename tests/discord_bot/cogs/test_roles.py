@@ -105,7 +105,8 @@ async def test_adding_a_role_members_already_hold_warns_that_they_may_lose_it(
     )
 
 
-@pytest.mark.parametrize("minutes", ["0", "-5", "1.5", "ten", "99999999999"])
+# "\u00b2" (superscript two) counts as a digit for str.isdigit() but int() refuses it.
+@pytest.mark.parametrize("minutes", ["0", "-5", "1.5", "ten", "99999999999", "\u00b2", "6\u2070"])
 async def test_adding_with_minutes_that_are_not_a_positive_whole_number_is_refused(
     minutes: str,
     guild_a: discord.Guild,

@@ -183,6 +183,16 @@ async def test_cooldown_and_limit_settings_and_their_refusals(manager, slot_serv
     )
 
 
+@pytest.mark.parametrize("limit", ["\u00b2", "1\u2070", "-1", "2.5"])
+async def test_a_limit_that_is_not_a_plain_number_is_refused_kindly(
+    manager, slot_service, guild_a, limit
+):
+    [reply] = await say(f"!slotcalls limit {limit}", manager)
+
+    assert reply.content.startswith("That doesn't look right. Usage: !slotcalls limit")
+    assert slot_service.status(guild_a.id).settings.max_open_per_user is None
+
+
 async def test_slotcalls_alone_shows_its_usage(manager):
     [reply] = await say("!slotcalls", manager)
     assert reply.content.startswith("Usage: !slotcalls on | off | status | channel #channel")
@@ -231,7 +241,7 @@ async def test_an_injection_attempt_comes_out_inert(calls_on, chat, guild_a, cha
     [message] = sent_messages()
     [embed] = message.embeds
     assert embed.description == (
-        "**Win @\u200beveryone \\*\\*FREE\\*\\* \\|\\|spins\\|\\| <@\u200b123456789012345678> "
+        "**Win @\u200beveryone \\*\\*FREE\\*\\* \\|\\|spins\\|\\| \\<@\u200b123456789012345678> "
         "\\`x\\` here \\[a](http://x)**"
     )
     assert fields(embed)["Called by"] == "\\_\\_evil\\_\\_ (Kick)"
@@ -243,6 +253,22 @@ async def test_an_injection_attempt_comes_out_inert(calls_on, chat, guild_a, cha
     assert all(payload["allowed_mentions"] == {"parse": []} for payload in payloads)
     [reply] = chat_sender.texts
     assert not reply.startswith(("!", "/"))
+
+
+async def test_channel_timestamp_command_and_emoji_markup_from_chat_is_shown_literally(
+    calls_on, chat, guild_a, calls_channel
+):
+    # None of these ping, so escape_mentions leaves them alone, but Discord would still render
+    # them: a link to a channel, a live clock, a clickable slash command, a server's emoji.
+    slot = f"<#{calls_channel.id}> <t:1700000000:R> </pickslot:123> <a:spin:456>"
+    await chat(guild_a, f"!call {slot}", sender_id=14, username="tricky")
+
+    [message] = sent_messages()
+    [embed] = message.embeds
+    assert embed.description == (
+        f"**\\<#{calls_channel.id}> \\<t:1700000000:R> \\</pickslot:123> \\<a:spin:456>**"
+    )
+    assert message.channel_mentions == []
 
 
 async def test_two_guilds_on_one_kick_channel_each_get_their_call_in_their_own_channel(
@@ -383,3 +409,17 @@ async def test_the_call_blacklist_is_managed_from_discord(
     assert not_there.content == "troll\\_99 is not on the slot call blacklist."
     assert empty.content == "Nobody is on the slot call blacklist."
     assert usage.content.startswith("Usage: !callblacklist add <kick name> [reason]")
+
+
+async def test_blacklist_replies_name_the_viewer_as_stored_and_stay_within_discords_limit(
+    calls_on, manager
+):
+    long_name = "_" * 1500  # escaped, it would be 3000 characters: Discord refuses over 2000
+    [hidden] = await say("!callblacklist add bad\u200buser", manager)
+    [long] = await say(f"!callblacklist add {long_name}", manager)
+    [removed] = await say("!callblacklist remove bad\u2060user", manager)
+
+    assert hidden.content == "baduser can no longer call slots (their calls are ignored quietly)."
+    assert removed.content == "baduser can call slots again."
+    assert len(long.content) <= 2000
+    assert long.content.startswith("\\_" * 100 + " can no longer call slots")

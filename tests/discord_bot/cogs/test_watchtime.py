@@ -86,6 +86,17 @@ async def test_watchtime_for_an_unknown_name_is_friendly(alice: discord.Member) 
     assert reply.content == "No watchtime recorded for nobody yet."
 
 
+async def test_watchtime_for_a_very_long_unknown_name_still_fits_in_a_reply(
+    alice: discord.Member,
+) -> None:
+    # Escaped, 1900 underscores would be 3800 characters: Discord refuses replies over 2000.
+    [reply] = await say("!watchtime " + "_" * 1900, alice)
+
+    assert reply.content.startswith("No watchtime recorded for \\_\\_")
+    assert reply.content.endswith(" yet.")
+    assert len(reply.content) <= 2000
+
+
 async def test_watchtime_without_a_name_and_without_a_link_points_to_link(
     alice: discord.Member,
 ) -> None:
