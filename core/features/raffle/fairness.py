@@ -257,7 +257,13 @@ def verify(proof: dict[str, Any], ledger: dict[str, Any]) -> Verification:
             randomness = ""
         else:
             randomness = str(draw["beacon_randomness"])
-            if fixed_round is not None and int(draw["beacon_round"]) != fixed_round:
+            if fixed_round is None:
+                # Without the chain's timing any published round would pass.
+                problems.append(
+                    f"{label} used the beacon, but the proof lacks the beacon's genesis_time "
+                    "and period_seconds, so its round cannot be checked"
+                )
+            elif int(draw["beacon_round"]) != fixed_round:
                 problems.append(f"{label} used beacon round {draw['beacon_round']}")
         if int(draw["first_counter"]) != len(won):
             problems.append(f"{label} should start at counter {len(won)}")
