@@ -216,8 +216,11 @@ def entries_from_export(ledger: dict[str, Any]) -> list[SnapshotEntry]:
 def verify(proof: dict[str, Any], ledger: dict[str, Any]) -> Verification:
     """Recompute every draw in ``proof`` from it and ``ledger``; list whatever does not match.
 
-    Raises ``KeyError``/``ValueError``/``TypeError`` when either document is malformed.
+    Raises ``KeyError``/``ValueError``/``TypeError``/``AttributeError`` when either document
+    is malformed.
     """
+    if not isinstance(proof, dict) or not isinstance(ledger, dict):
+        raise TypeError("the proof and the ledger must each be a JSON object")
     problems: list[str] = []
     if proof.get("format") != PROOF_FORMAT:
         problems.append(f"the proof is not in the {PROOF_FORMAT} format")

@@ -317,3 +317,25 @@ def test_the_verify_command_needs_only_the_two_files(engine, clock, beacon, tmp_
     verified = _verify_command(tmp_path, proof.document, proof.ledger)
     assert (verified.returncode, verified.stderr) == (0, "")
     assert verified.stdout.startswith("match: 1 draw(s)")
+
+
+@pytest.mark.parametrize(
+    ("proof", "ledger"),
+    [
+        ([], {}),
+        ({"format": "x"}, []),
+        ("proof", "ledger"),
+        (None, None),
+        ({}, {}),
+        (
+            {"guild_id": 1, "period_id": 1, "seed": "00", "commitment": "", "snapshot_hash": ""}
+            | {"beacon": [1], "draws": []},
+            {"guild_id": 1, "period_id": 1, "entries": [], "eligible": []},
+        ),
+    ],
+)
+def test_the_verify_command_explains_files_that_are_not_a_proof(tmp_path, proof, ledger):
+    result = _verify_command(tmp_path, proof, ledger)
+    assert result.returncode == 1
+    assert result.stderr.startswith("Could not read the proof and ledger")
+    assert "Traceback" not in result.stderr
