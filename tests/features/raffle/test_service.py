@@ -452,3 +452,13 @@ def test_the_close_announcement_publishes_the_ledger_hash_and_the_round_it_waits
     [announcement] = announcer.closed
     assert announcement.snapshot_hash == closed.snapshot_hash
     assert announcement.beacon_round == closed.beacon_round
+
+
+def test_admins_cannot_give_tickets_to_a_period_that_is_over_but_not_yet_closed(engine, clock):
+    raffle = make_service(engine, clock)
+    add_viewer(engine, "1", "one", discord_id=10)
+    raffle.start(GUILD)
+    clock.now = datetime(2026, 4, 1, 0, 0, 20, tzinfo=UTC)  # before the scheduler's next tick
+    with pytest.raises(RaffleRefused, match="No raffle period is open"):
+        raffle.give(GUILD, actor_id=1, member_id=10, tickets=5, reason="", reference="late")
+    assert ledger_count(engine) == 0
