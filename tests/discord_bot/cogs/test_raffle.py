@@ -277,3 +277,25 @@ async def test_a_guild_never_announces_in_another_guilds_channel(
     await raffle.announce_pending()
     [opened] = drain()
     assert "A new raffle period is open" in opened.content
+
+
+@pytest.mark.parametrize(
+    ("amount", "reply"),
+    [
+        ("-5", "Pick a number from 1 to 1000000."),
+        ("1000001", "Pick a number from 1 to 1000000."),
+        ("99999999999999999999999", "Pick a number from 1 to 1000000."),
+        ("five", "That doesn't look right."),
+    ],
+)
+async def test_bad_ticket_numbers_are_refused(amount, reply, manager, alice) -> None:
+    await say("!rafflestart", manager)
+    for command in ("!rafflegive", "!raffleremove"):
+        assert text(await say(f"{command} {alice.mention} {amount}", manager)).startswith(reply)
+
+
+async def test_raffle_commands_in_direct_messages_are_refused(alice) -> None:
+    dm = await alice.create_dm()
+    for command in ("!tickets", "!raffleinfo", "!fair", "!rafflestart", "!rafflegive x 5"):
+        [reply] = await say(command, alice, channel=dm)
+        assert reply.content == "This command only works in a server, not in direct messages."
