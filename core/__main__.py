@@ -317,7 +317,7 @@ def _raffle_verify(args: argparse.Namespace) -> int:
         with open(args.ledger, encoding="utf-8") as ledger_file:
             ledger = json.load(ledger_file)
         result = verify(proof, ledger)
-    except (OSError, ValueError, KeyError, TypeError) as exc:
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
         raise CommandFailed(f"Could not read the proof and ledger: {exc}") from exc
     if result.matches:
         print(f"match: {result.draws_checked} draw(s) recomputed from the proof and ledger")  # noqa: T201

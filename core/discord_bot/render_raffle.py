@@ -247,9 +247,12 @@ def opened_announcement(period: PeriodAnnouncement) -> str:
 
 
 def closed_announcement(period: PeriodAnnouncement) -> str:
+    # Posted before the round is out, this fixes the frozen ledger and the round in public.
+    beacon = f"beacon round {period.beacon_round}" if period.beacon_round else "the beacon round"
     return (
-        f"The raffle period {period_dates(period)} is over and its tickets are frozen. "
-        "The draw follows as soon as the beacon round is out."
+        f"The raffle period {period_dates(period)} is over and its tickets are frozen "
+        f"(ledger hash `{period.snapshot_hash}`). "
+        f"The draw follows as soon as {beacon} is out."
     )
 
 

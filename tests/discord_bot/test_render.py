@@ -129,3 +129,23 @@ def test_health_report_stays_within_discords_message_limit() -> None:
     report = HealthReport([Check("database", False, "x" * 5000)])
 
     assert len(render.health_report(report)) <= render.MESSAGE_LIMIT
+
+
+def test_the_raffle_close_announcement_names_the_ledger_hash_and_the_beacon_round() -> None:
+    from core.discord_bot.render_raffle import closed_announcement
+    from core.features.raffle.ports import PeriodAnnouncement
+
+    text = closed_announcement(
+        PeriodAnnouncement(
+            guild_id=1,
+            period_id=2,
+            starts_at=datetime(2026, 3, 1, tzinfo=UTC),
+            ends_at=datetime(2026, 4, 1, tzinfo=UTC),
+            time_zone="UTC",
+            commitment="c" * 64,
+            beacon_round=1234,
+            snapshot_hash="ab" * 32,
+        )
+    )
+    assert "ab" * 32 in text
+    assert "beacon round 1234" in text

@@ -80,7 +80,8 @@ class RaffleAdmin:
         now = self._now()
         with self.engine.begin() as conn:
             period = periods_repository.find_open_period(conn, guild_id)
-            if period is None:
+            # A period past its end waits for the scheduler to close it; it takes no more.
+            if period is None or period.ends_at <= now:
                 raise RaffleRefused("No raffle period is open.")
             link = find_link_by_discord_user(conn, Platform.KICK, member_id)
             if link is None:

@@ -65,6 +65,7 @@ class RaffleAnnouncements:
                     time_zone=rates.time_zone,
                     commitment=period.commitment,
                     beacon_round=period.beacon_round,
+                    snapshot_hash=period.snapshot_hash,
                 )
                 notices.append(
                     (

@@ -216,8 +216,11 @@ def entries_from_export(ledger: dict[str, Any]) -> list[SnapshotEntry]:
 def verify(proof: dict[str, Any], ledger: dict[str, Any]) -> Verification:
     """Recompute every draw in ``proof`` from it and ``ledger``; list whatever does not match.
 
-    Raises ``KeyError``/``ValueError``/``TypeError`` when either document is malformed.
+    Raises ``KeyError``/``ValueError``/``TypeError``/``AttributeError`` when either document
+    is malformed.
     """
+    if not isinstance(proof, dict) or not isinstance(ledger, dict):
+        raise TypeError("the proof and the ledger must each be a JSON object")
     problems: list[str] = []
     if proof.get("format") != PROOF_FORMAT:
         problems.append(f"the proof is not in the {PROOF_FORMAT} format")
@@ -257,7 +260,13 @@ def verify(proof: dict[str, Any], ledger: dict[str, Any]) -> Verification:
             randomness = ""
         else:
             randomness = str(draw["beacon_randomness"])
-            if fixed_round is not None and int(draw["beacon_round"]) != fixed_round:
+            if fixed_round is None:
+                # Without the chain's timing any published round would pass.
+                problems.append(
+                    f"{label} used the beacon, but the proof lacks the beacon's genesis_time "
+                    "and period_seconds, so its round cannot be checked"
+                )
+            elif int(draw["beacon_round"]) != fixed_round:
                 problems.append(f"{label} used beacon round {draw['beacon_round']}")
         if int(draw["first_counter"]) != len(won):
             problems.append(f"{label} should start at counter {len(won)}")

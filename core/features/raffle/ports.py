@@ -45,6 +45,7 @@ class PeriodAnnouncement:
     time_zone: str
     commitment: str
     beacon_round: int | None
+    snapshot_hash: str | None = None  # the frozen ledger's hash, once closed
 
 
 @dataclass(frozen=True)

@@ -243,3 +243,59 @@ async def test_refusals_during_an_open_period(manager, alice, sqlite_engine) -> 
     assert text(await say(f"!rafflegive {alice.mention} 0", manager)).startswith(
         "Pick a number from 1 to 1000000."
     )
+
+
+async def test_a_guild_never_announces_in_another_guilds_channel(
+    bot, guild_a, guild_b, sqlite_engine, raffle_clock, beacon
+) -> None:
+    """A channel id of another server (RAFFLE_ANNOUNCEMENT_CHANNEL_ID shared by every guild, or
+    an id typed into !raffleset) must not carry this guild's raffle news."""
+    from core.config import RaffleSettings
+    from core.discord_bot.gateway import DiscordGateway
+    from core.discord_bot.outbound.raffle import DiscordRaffleAnnouncer
+    from core.features.raffle.beacon import HttpBeacon
+
+    class ConnectedGateway(DiscordGateway):
+        def client(self) -> discord.Client:
+            return bot
+
+    channel_of_a = guild_a.text_channels[0]
+    raffle = RaffleService(
+        sqlite_engine,
+        RaffleSettings(announcement_channel_id=channel_of_a.id),
+        raffle_clock,
+        beacon=HttpBeacon(beacon.url),
+        announcer=DiscordRaffleAnnouncer(ConnectedGateway()),
+    )
+    await asyncio.to_thread(raffle.start, guild_b.id)  # the shared default channel
+    raffle.configure(4242, "channel", str(channel_of_a.id))  # another server's channel
+    await asyncio.to_thread(raffle.start, 4242)
+    await raffle.announce_pending()
+    assert drain() == []
+    # Guild A's own news still goes there.
+    await asyncio.to_thread(raffle.start, guild_a.id)
+    await raffle.announce_pending()
+    [opened] = drain()
+    assert "A new raffle period is open" in opened.content
+
+
+@pytest.mark.parametrize(
+    ("amount", "reply"),
+    [
+        ("-5", "Pick a number from 1 to 1000000."),
+        ("1000001", "Pick a number from 1 to 1000000."),
+        ("99999999999999999999999", "Pick a number from 1 to 1000000."),
+        ("five", "That doesn't look right."),
+    ],
+)
+async def test_bad_ticket_numbers_are_refused(amount, reply, manager, alice) -> None:
+    await say("!rafflestart", manager)
+    for command in ("!rafflegive", "!raffleremove"):
+        assert text(await say(f"{command} {alice.mention} {amount}", manager)).startswith(reply)
+
+
+async def test_raffle_commands_in_direct_messages_are_refused(alice) -> None:
+    dm = await alice.create_dm()
+    for command in ("!tickets", "!raffleinfo", "!fair", "!rafflestart", "!rafflegive x 5"):
+        [reply] = await say(command, alice, channel=dm)
+        assert reply.content == "This command only works in a server, not in direct messages."

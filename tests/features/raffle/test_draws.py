@@ -5,7 +5,12 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import json
+import os
+import subprocess
+import sys
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 
@@ -232,3 +237,105 @@ def test_draw_refusals(engine, clock, beacon):
         raffle.draws.request(GUILD, actor_id=1)
     with pytest.raises(RaffleRefused, match="from 1 to 25"):
         raffle.draws.request(GUILD, actor_id=1, winners=26)
+
+
+# --- forged proofs and the verify command ---------------------------------------------------
+
+
+def _drawn_proof(engine, clock, beacon):
+    raffle = make_service(engine, clock, beacon.url)
+    _month_with_tickets(engine, raffle, clock)
+    clock.advance(minutes=1)
+    raffle.draws.request(GUILD, actor_id=1, winners=2)
+    proof = raffle.proof(GUILD)
+    assert fairness.verify(proof.document, proof.ledger).matches
+    return proof
+
+
+def test_a_proof_that_hides_the_beacon_timing_cannot_pick_its_own_round(engine, clock, beacon):
+    """Without the chain's timing the verifier cannot tell which round the rules fixed, so an
+    operator could pick any published round that suits them; such a proof must not verify."""
+    proof = _drawn_proof(engine, clock, beacon)
+    document = copy.deepcopy(proof.document)
+    other_round = document["beacon"]["round"] + 7
+    document["beacon"].update(round=other_round, genesis_time=None, period_seconds=None)
+    (draw,) = document["draws"]
+    draw.update(beacon_round=other_round, beacon_randomness=fake_randomness(other_round))
+    picks = fairness.pick_winners(
+        seed_hex=document["seed"],
+        snapshot_hash_hex=document["snapshot_hash"],
+        randomness_hex=draw["beacon_randomness"],
+        balances_=fairness.balances(fairness.entries_from_export(proof.ledger)),
+        eligible=proof.ledger["eligible"],
+        already_won=(),
+        first_counter=0,
+        count=2,
+    )
+    draw["winners"] = [
+        {"position": n, "participant": p.participant, "ticket": p.ticket, "counter": p.counter}
+        for n, p in enumerate(picks, start=1)
+    ]
+    result = fairness.verify(document, proof.ledger)
+    assert not result.matches
+    assert "beacon" in result.problems[0]
+
+
+def test_swapping_the_order_of_two_ledger_rows_breaks_the_hash(engine, clock, beacon):
+    proof = _drawn_proof(engine, clock, beacon)
+    ledger = copy.deepcopy(proof.ledger)
+    first, second = ledger["entries"][0], ledger["entries"][1]
+    first["id"], second["id"] = second["id"], first["id"]
+    result = fairness.verify(proof.document, ledger)
+    assert "snapshot hash" in result.problems[0]
+
+
+def _verify_command(tmp_path, proof: object, ledger: object) -> subprocess.CompletedProcess[str]:
+    """``python -m core raffle verify`` in a clean directory with a database it cannot reach:
+    it must need nothing but the two files."""
+    proof_path, ledger_path = tmp_path / "proof.json", tmp_path / "ledger.json"
+    proof_path.write_text(json.dumps(proof), "utf-8")
+    ledger_path.write_text(json.dumps(ledger), "utf-8")
+    env = {
+        "PATH": os.environ.get("PATH", ""),
+        "PYTHONPATH": str(Path(__file__).resolve().parents[3]),
+        "DATABASE_URL": "postgresql+psycopg://nobody:x@127.0.0.1:9/none",
+        "REDIS_URL": "redis://127.0.0.1:9/0",
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "core", "raffle", "verify", str(proof_path), str(ledger_path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=tmp_path,
+        env=env,
+        check=False,
+    )
+
+
+def test_the_verify_command_needs_only_the_two_files(engine, clock, beacon, tmp_path):
+    proof = _drawn_proof(engine, clock, beacon)
+    verified = _verify_command(tmp_path, proof.document, proof.ledger)
+    assert (verified.returncode, verified.stderr) == (0, "")
+    assert verified.stdout.startswith("match: 1 draw(s)")
+
+
+@pytest.mark.parametrize(
+    ("proof", "ledger"),
+    [
+        ([], {}),
+        ({"format": "x"}, []),
+        ("proof", "ledger"),
+        (None, None),
+        ({}, {}),
+        (
+            {"guild_id": 1, "period_id": 1, "seed": "00", "commitment": "", "snapshot_hash": ""}
+            | {"beacon": [1], "draws": []},
+            {"guild_id": 1, "period_id": 1, "entries": [], "eligible": []},
+        ),
+    ],
+)
+def test_the_verify_command_explains_files_that_are_not_a_proof(tmp_path, proof, ledger):
+    result = _verify_command(tmp_path, proof, ledger)
+    assert result.returncode == 1
+    assert result.stderr.startswith("Could not read the proof and ledger")
+    assert "Traceback" not in result.stderr

@@ -386,3 +386,79 @@ def test_a_beacon_round_is_fixed_when_the_period_opens(engine, clock):
     # The first 30-second round after April 1st 00:00 (genesis is January 1st).
     seconds = (datetime(2026, 4, 1, tzinfo=UTC) - START.replace(month=1)).total_seconds()
     assert period.beacon_round == int(seconds // 30) + 2
+
+
+# --- QA: time zones, catch-up, tickets after the end -------------------------------------------
+
+
+def test_months_follow_new_york_across_both_dst_changes_and_a_missed_month(engine, clock):
+    """New York leaves summer time on November 1st 2026 and enters it on March 14th 2027."""
+    raffle = make_service(engine, clock)
+    raffle.configure(GUILD, "time_zone", "America/New_York")
+    clock.now = datetime(2026, 10, 10, 12, 0, tzinfo=UTC)
+    october = raffle.start(GUILD)
+    assert october.ends_at == datetime(2026, 11, 1, 4, 0, tzinfo=UTC)  # midnight EDT
+    clock.now = datetime(2026, 11, 1, 4, 0, 1, tzinfo=UTC)
+    raffle.run_scheduled()
+    november = raffle.info(GUILD).current
+    assert (november.starts_at, november.ends_at) == (
+        datetime(2026, 11, 1, 4, 0, tzinfo=UTC),
+        datetime(2026, 12, 1, 5, 0, tzinfo=UTC),  # midnight EST
+    )
+    # The bot is off from late November to mid-February: December and January are missed.
+    clock.now = datetime(2027, 2, 15, 9, 0, tzinfo=UTC)
+    raffle.run_scheduled()
+    info = raffle.info(GUILD)
+    assert info.last_closed.id == november.id
+    assert (info.current.starts_at, info.current.ends_at) == (
+        datetime(2027, 2, 1, 5, 0, tzinfo=UTC),
+        datetime(2027, 3, 1, 5, 0, tzinfo=UTC),
+    )
+    clock.now = datetime(2027, 3, 1, 5, 0, tzinfo=UTC)
+    raffle.run_scheduled()
+    march = raffle.info(GUILD).current
+    assert march.ends_at == datetime(2027, 4, 1, 4, 0, tzinfo=UTC)  # midnight EDT again
+
+
+def test_catching_up_over_two_months_loses_no_watchtime_tickets(engine, clock):
+    raffle = make_service(engine, clock)
+    add_viewer(engine, "9", "nine", discord_id=90)
+    march = raffle.start(GUILD)
+    set_watchtime(engine, "9", 3 * HOUR)  # watched in March; the bot went down before its tick
+    clock.now = datetime(2026, 5, 20, 8, 0, tzinfo=UTC)
+    raffle.run_scheduled()
+    with engine.connect() as conn:
+        from core.features.raffle import ledger_repository
+
+        assert ledger_repository.get_balance(conn, GUILD, march.id, *_kick("9")) == 30
+    set_watchtime(engine, "9", 4 * HOUR)  # one hour in May
+    raffle.run_scheduled()
+    may = raffle.tickets_of(GUILD, 90)
+    assert may.period.starts_at == datetime(2026, 5, 1, tzinfo=UTC)
+    assert may.tickets == 10
+
+
+def test_the_close_announcement_publishes_the_ledger_hash_and_the_round_it_waits_for(engine, clock):
+    """The round used is the first after the freeze; only a post made at the close fixes it (and
+    the frozen ledger) in public before that round is out."""
+    announcer = RecordingAnnouncer()
+    with FakeBeacon(clock=clock) as beacon:
+        raffle = make_service(engine, clock, beacon.url, announcer)
+        raffle.start(GUILD)
+        clock.now = datetime(2026, 4, 1, 0, 0, 50, tzinfo=UTC)  # the tick after midnight
+        raffle.run_scheduled()
+    asyncio.run(raffle.announce_pending())
+    closed = raffle.info(GUILD).last_closed
+    [announcement] = announcer.closed
+    assert announcement.snapshot_hash == closed.snapshot_hash
+    assert announcement.beacon_round == closed.beacon_round
+
+
+def test_admins_cannot_give_tickets_to_a_period_that_is_over_but_not_yet_closed(engine, clock):
+    raffle = make_service(engine, clock)
+    add_viewer(engine, "1", "one", discord_id=10)
+    raffle.start(GUILD)
+    clock.now = datetime(2026, 4, 1, 0, 0, 20, tzinfo=UTC)  # before the scheduler's next tick
+    with pytest.raises(RaffleRefused, match="No raffle period is open"):
+        raffle.give(GUILD, actor_id=1, member_id=10, tickets=5, reason="", reference="late")
+    assert ledger_count(engine) == 0
