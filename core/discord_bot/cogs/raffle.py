@@ -177,6 +177,9 @@ class RaffleCog(commands.Cog, name="Raffle"):
             if rates is None:
                 return
         else:
+            if name.lower() == "channel" and not is_channel_here(guild, value):
+                await ctx.send(render_raffle.CHANNEL_NOT_HERE, allowed_mentions=NO_MENTIONS)
+                return
             rates = await self._call(ctx, self.raffle.configure, guild.id, name, value)
             if rates is None:
                 return
@@ -360,3 +363,10 @@ def _who(viewer: discord.Member | str) -> dict[str, Any]:
     if isinstance(viewer, discord.Member):
         return {"member_id": viewer.id, "username": None}
     return {"member_id": None, "username": viewer}
+
+
+def is_channel_here(guild: discord.Guild, value: str) -> bool:
+    """False for a channel id that is not one of this server's channels (announcements only ever
+    go to the guild's own channels); anything else is left to the setting's own checks."""
+    digits = value.strip().removeprefix("<#").removesuffix(">")
+    return not digits.isdecimal() or guild.get_channel(int(digits)) is not None

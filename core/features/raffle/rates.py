@@ -69,7 +69,7 @@ def parse_setting(name: str, value: str) -> tuple[str, Any]:
     column, kind = SETTINGS[key]
     raw = value.strip()
     if kind == "count":
-        if not raw.isdigit() or int(raw) > 100_000:
+        if not raw.isdecimal() or int(raw) > 100_000:
             raise RaffleRefused(f"{key} takes a whole number from 0 to 100000.")
         return column, int(raw)
     if kind == "flag":
@@ -80,7 +80,7 @@ def parse_setting(name: str, value: str) -> tuple[str, Any]:
         digits = raw.removeprefix("<#").removesuffix(">")
         if raw.lower() in {"none", "off", "default"}:
             return column, None
-        if digits.isdigit():
+        if digits.isdecimal():
             return column, int(digits)
         raise RaffleRefused("channel takes a #channel, a channel id, or none.")
     try:

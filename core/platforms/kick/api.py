@@ -459,7 +459,7 @@ def _unique_ids(ids: Iterable[str | int]) -> list[str]:
 def _wire_id(value: str | int) -> int | str:
     """Kick's JSON bodies want numeric user ids as numbers."""
     text = str(value).strip()
-    return int(text) if text.isdigit() else text
+    return int(text) if text.isdecimal() else text
 
 
 __all__ = [

@@ -251,7 +251,7 @@ def _parse_token_set(body: Any, *, now: datetime) -> TokenSet | None:
     if not access_token:
         return None
     expires_in = body.get("expires_in")
-    if isinstance(expires_in, str) and expires_in.strip().isdigit():
+    if isinstance(expires_in, str) and expires_in.strip().isdecimal():
         expires_in = int(expires_in)
     if isinstance(expires_in, bool) or not isinstance(expires_in, int | float):
         expires_in = DEFAULT_EXPIRES_IN_SECONDS

@@ -103,6 +103,9 @@ async def test_start_info_and_end(manager, guild_a) -> None:
         ("!rafflesetdate june july", "Give both dates as YYYY-MM-DD"),
         ("!rafflesetdate 2030-06-01", "Missing end."),
         ("!raffleset colour red", "Settings I know"),
+        ("!raffleset watch_hour \u00b2", "watch\\_hour takes a whole number from 0 to 100000."),
+        ("!raffleset channel 123456789012345678", "That channel is not in this server"),
+        ("!raffleset channel general", "channel takes a #channel, a channel id, or none."),
         ("!raffleset time_zone Mars/Base", "'Mars/Base' is not a time zone"),
         ("!rafflevoid gnothing", "No gift has the reference 'gnothing' here."),
         ("!raffledraw", "There is no closed raffle period to draw from."),
@@ -299,3 +302,15 @@ async def test_raffle_commands_in_direct_messages_are_refused(alice) -> None:
     for command in ("!tickets", "!raffleinfo", "!fair", "!rafflestart", "!rafflegive x 5"):
         [reply] = await say(command, alice, channel=dm)
         assert reply.content == "This command only works in a server, not in direct messages."
+
+
+async def test_the_announcement_channel_must_be_one_of_this_servers_channels(
+    manager, guild_a, guild_b
+) -> None:
+    elsewhere = guild_b.text_channels[0]
+
+    reply = text(await say(f"!raffleset channel {elsewhere.id}", manager))
+    settings = text(await say("!raffleset", manager))
+
+    assert reply == "That channel is not in this server; pick one of its text channels."
+    assert str(elsewhere.id) not in settings
