@@ -567,5 +567,9 @@ class WebServer:
 
         server = self._server
         server.task_dispatcher.shutdown()
-        server.trigger.pull_trigger(lambda: wasyncore.close_all(server._map))  # type: ignore[union-attr]
+        try:
+            server.trigger.pull_trigger(lambda: wasyncore.close_all(server._map))  # type: ignore[union-attr]
+        except OSError:
+            # The trigger is gone: the server already closed itself and its loop has ended.
+            wasyncore.close_all(server._map, ignore_all=True)  # type: ignore[union-attr]
         self._thread.join(timeout=10)

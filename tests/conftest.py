@@ -105,6 +105,7 @@ def make_runtime(tmp_path: Path, kick_keys):
     def make(**overrides: str) -> Runtime:
         values = {
             "DATA_DIR": str(tmp_path / "data"),
+            "PORT": "0",  # a server a test starts takes a free port, never a developer's 8080
             "KICK_WEBHOOK_PUBLIC_KEY": kick_keys[1],
             "LOG_LEVEL": "DEBUG",
             "FLASK_SECRET_KEY": "test-link-secret",

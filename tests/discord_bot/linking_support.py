@@ -39,6 +39,7 @@ def build_runtime(data_dir: str, kick: FakeKick, clock, *, kick_app: bool = True
     """A real Runtime on SQLite that talks to ``kick`` and tells time by ``clock``."""
     values = {
         "DATA_DIR": data_dir,
+        "PORT": "0",  # a web server started here takes a free port
         "KICK_API_BASE_URL": kick.url,
         "KICK_OAUTH_BASE_URL": kick.url,
         "KICK_SITE_BASE_URL": kick.url,

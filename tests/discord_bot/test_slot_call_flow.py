@@ -55,6 +55,7 @@ async def runtime(tmp_path, kick, clock) -> AsyncIterator[Runtime]:
     settings = load_settings(
         {
             "DATA_DIR": str(tmp_path / "data"),
+            "PORT": "0",  # the web server takes a free port
             "KICK_API_BASE_URL": kick.url,
             "KICK_OAUTH_BASE_URL": kick.url,
             "KICK_SITE_BASE_URL": kick.url,

@@ -55,6 +55,7 @@ def build_runtime(tmp_path, kick: FakeKick, clock: Clock, **extra: str) -> Runti
     settings = load_settings(
         {
             "DATA_DIR": str(tmp_path / "data"),
+            "PORT": "0",  # the web server takes a free port
             "KICK_API_BASE_URL": kick.url,
             "KICK_OAUTH_BASE_URL": kick.url,
             "KICK_SITE_BASE_URL": kick.url,
