@@ -298,11 +298,16 @@ def redis_runtime(make_runtime, redis_url):
 
     url = redis_url.rsplit("/", 1)[0] + "/5"  # a database of its own: the default stream name
     client = redis.Redis.from_url(url, decode_responses=True)
-    client.flushdb()
+
+    def forget_streamkeeper_keys() -> None:  # only ours, should TEST_REDIS_URL be shared
+        for key in client.scan_iter("sk:*"):
+            client.delete(key)
+
+    forget_streamkeeper_keys()
     runtime = make_runtime(REDIS_URL=url)
     runtime.guilds.set_kick_channel(GUILD, "broadcaster_channel", BROADCASTER)
     yield runtime, client
-    client.flushdb()
+    forget_streamkeeper_keys()
     client.close()
 
 
