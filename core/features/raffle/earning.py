@@ -25,11 +25,11 @@ from sqlalchemy.engine import Connection
 
 from core.events import SubscriptionsGifted
 from core.features.raffle import earning_repository, ledger_repository
+from core.features.raffle.earning_repository import HOUR_SECONDS
 from core.features.raffle.periods_repository import GuildRaffleSettings, Period
 from core.features.viewers.repository import find_viewer_ids_by_username
 
 log = logging.getLogger(__name__)
-HOUR_SECONDS = 3600
 
 
 class PeriodClosed(Exception):
@@ -42,7 +42,7 @@ def convert_watchtime(
     """Turn full hours watched inside ``period`` into tickets; return the tickets given."""
     given = 0
     rate = settings.watch_hour_tickets
-    for progress in earning_repository.list_watch_progress(conn, period.guild_id, period.id):
+    for progress in earning_repository.list_watch_hours_due(conn, period.guild_id, period.id):
         hours = max(0, progress.seconds - progress.baseline_seconds) // HOUR_SECONDS
         previous = progress.hours_awarded
         if hours <= previous:

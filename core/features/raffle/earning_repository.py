@@ -12,6 +12,8 @@ from core.events import Platform
 from core.storage.db import insert_for
 from core.storage.tables import raffle_gifts, raffle_watch_progress, watchtime
 
+HOUR_SECONDS = 3600
+
 
 @dataclass(frozen=True)
 class Gift:
@@ -54,9 +56,11 @@ class WatchProgress:
     hours_awarded: int
 
 
-def list_watch_progress(conn: Connection, guild_id: int, period_id: int) -> list[WatchProgress]:
-    """Every viewer with watchtime in the guild, with the period's baseline (0 for viewers first
-    seen after it opened) and the hours already turned into tickets."""
+def list_watch_hours_due(conn: Connection, guild_id: int, period_id: int) -> list[WatchProgress]:
+    """Viewers of the guild with at least one full hour watched inside the period that is not
+    turned into tickets yet, with the period's baseline (0 for viewers first seen after it
+    opened) and the hours already paid. Runs after every tick, so the filter is in SQL: the
+    guild's other viewers never leave the database."""
     w, p = watchtime, raffle_watch_progress
     joined = w.outerjoin(
         p,
@@ -66,16 +70,21 @@ def list_watch_progress(conn: Connection, guild_id: int, period_id: int) -> list
             p.c.platform_user_id == w.c.platform_user_id,
         ),
     )
+    baseline = sa.func.coalesce(p.c.baseline_seconds, 0)
+    hours_awarded = sa.func.coalesce(p.c.hours_awarded, 0)
     query = (
         sa.select(
             w.c.platform,
             w.c.platform_user_id,
             w.c.seconds,
-            sa.func.coalesce(p.c.baseline_seconds, 0).label("baseline_seconds"),
-            sa.func.coalesce(p.c.hours_awarded, 0).label("hours_awarded"),
+            baseline.label("baseline_seconds"),
+            hours_awarded.label("hours_awarded"),
         )
         .select_from(joined)
-        .where(w.c.guild_id == guild_id)
+        .where(
+            w.c.guild_id == guild_id,
+            w.c.seconds - baseline >= (hours_awarded + 1) * HOUR_SECONDS,
+        )
         .order_by(w.c.platform, w.c.platform_user_id)
     )
     return [
