@@ -16,16 +16,14 @@ import httpx
 from discord.ext import commands
 from werkzeug.test import TestResponse
 
-from core.config import load_settings
 from core.discord_bot.bot import BotServices, create_bot
 from core.discord_bot.outbound.linking import role_problem
 from core.discord_bot.render import inert
 from core.runtime import Runtime
-from tests.conftest import TEST_FERNET_KEY
 from tests.discord_bot.fake_discord import say
-from tests.fakes.kick_server import CLIENT_ID, CLIENT_SECRET, FakeKick
+from tests.fakes.kick_runtime import BOT_URL, runtime_on_fake_kick
+from tests.fakes.kick_server import FakeKick
 
-BOT_URL = "http://bot.test"
 LINK_START = f"{BOT_URL}/auth/kick?"
 LINK_SECRET = "linking-test-secret"
 LINK_EMOJI = "\N{LINK SYMBOL}"
@@ -37,23 +35,8 @@ LINKED_DM = f"Your Discord account is now linked to **{inert(VIEWER_KICK_NAME)}*
 
 def build_runtime(data_dir: str, kick: FakeKick, clock, *, kick_app: bool = True) -> Runtime:  # type: ignore[no-untyped-def]
     """A real Runtime on SQLite that talks to ``kick`` and tells time by ``clock``."""
-    values = {
-        "DATA_DIR": data_dir,
-        "PORT": "0",  # a web server started here takes a free port
-        "KICK_API_BASE_URL": kick.url,
-        "KICK_OAUTH_BASE_URL": kick.url,
-        "KICK_SITE_BASE_URL": kick.url,
-        "KICK_CLIENT_ID": CLIENT_ID if kick_app else "",
-        "KICK_CLIENT_SECRET": CLIENT_SECRET if kick_app else "",
-        "KICK_WEBHOOK_PUBLIC_KEY": kick.public_key_pem,
-        "OAUTH_BASE_URL": BOT_URL,
-        "FLASK_SECRET_KEY": LINK_SECRET,
-        "TOKEN_ENCRYPTION_KEY": TEST_FERNET_KEY,
-        "KICK_PUSHER_ENABLED": "false",
-    }
-    runtime = Runtime(load_settings(values, env_file=None), clock=clock)
-    runtime.migrate()
-    return runtime
+    no_app = {} if kick_app else {"KICK_CLIENT_ID": "", "KICK_CLIENT_SECRET": ""}
+    return runtime_on_fake_kick(kick, data_dir, clock, FLASK_SECRET_KEY=LINK_SECRET, **no_app)
 
 
 def runtime_services(runtime: Runtime) -> BotServices:

@@ -15,15 +15,14 @@ import discord.ext.test as dpytest
 import httpx
 import pytest
 
-from core.config import load_settings
 from core.discord_bot.bot import BotServices, create_bot
 from core.runtime import Runtime
-from tests.conftest import FIXTURES, TEST_FERNET_KEY
+from tests.conftest import FIXTURES
 from tests.discord_bot.fake_discord import member_of, say
-from tests.fakes.kick_server import CLIENT_ID, CLIENT_SECRET, FakeKick
+from tests.fakes.kick_runtime import runtime_on_fake_kick
+from tests.fakes.kick_server import FakeKick
 
 STREAMER_ID = 1001
-BOT_URL = "http://bot.test"
 
 
 class Clock:
@@ -52,25 +51,9 @@ def kick(clock):
 
 @pytest.fixture
 async def runtime(tmp_path, kick, clock) -> AsyncIterator[Runtime]:
-    settings = load_settings(
-        {
-            "DATA_DIR": str(tmp_path / "data"),
-            "PORT": "0",  # the web server takes a free port
-            "KICK_API_BASE_URL": kick.url,
-            "KICK_OAUTH_BASE_URL": kick.url,
-            "KICK_SITE_BASE_URL": kick.url,
-            "KICK_CLIENT_ID": CLIENT_ID,
-            "KICK_CLIENT_SECRET": CLIENT_SECRET,
-            "KICK_WEBHOOK_PUBLIC_KEY": kick.public_key_pem,
-            "OAUTH_BASE_URL": BOT_URL,
-            "FLASK_SECRET_KEY": "slot-flow-secret",
-            "TOKEN_ENCRYPTION_KEY": TEST_FERNET_KEY,
-            "KICK_PUSHER_ENABLED": "false",
-        },
-        env_file=None,
+    runtime = runtime_on_fake_kick(
+        kick, tmp_path / "data", clock, FLASK_SECRET_KEY="slot-flow-secret"
     )
-    runtime = Runtime(settings, clock=clock)
-    runtime.migrate()
     yield runtime
     await runtime.chat_commands.close()
     await runtime.close_kick_chat()

@@ -14,19 +14,18 @@ import httpx
 import pytest
 import sqlalchemy as sa
 
-from core.config import load_settings
 from core.features.connections.service import NeedsReauthorization
 from core.platforms.kick.webhook import KICK_EVENT_TYPES
 from core.runtime import Runtime
 from core.storage.tables import kick_connections, oauth_states
 from tests.bus import eventually
 from tests.conftest import FIXTURES, TEST_FERNET_KEY
-from tests.fakes.kick_server import CLIENT_ID, CLIENT_SECRET, FakeKick
+from tests.fakes.kick_runtime import BOT_URL, runtime_on_fake_kick
+from tests.fakes.kick_server import CLIENT_SECRET, FakeKick
 from tests.fakes.pusher_server import FakePusher
 
 GUILD = 4242
 ADMIN = 777
-BOT_URL = "http://bot.test"
 
 
 class Clock:
@@ -52,27 +51,9 @@ def kick(clock):
 
 
 def build_runtime(tmp_path, kick: FakeKick, clock: Clock, **extra: str) -> Runtime:
-    settings = load_settings(
-        {
-            "DATA_DIR": str(tmp_path / "data"),
-            "PORT": "0",  # the web server takes a free port
-            "KICK_API_BASE_URL": kick.url,
-            "KICK_OAUTH_BASE_URL": kick.url,
-            "KICK_SITE_BASE_URL": kick.url,
-            "KICK_CLIENT_ID": CLIENT_ID,
-            "KICK_CLIENT_SECRET": CLIENT_SECRET,
-            "KICK_WEBHOOK_PUBLIC_KEY": kick.public_key_pem,
-            "OAUTH_BASE_URL": BOT_URL,
-            "FLASK_SECRET_KEY": "connection-test-secret",
-            "TOKEN_ENCRYPTION_KEY": TEST_FERNET_KEY,
-            "KICK_PUSHER_ENABLED": "false",
-            **extra,
-        },
-        env_file=None,
+    return runtime_on_fake_kick(
+        kick, tmp_path / "data", clock, FLASK_SECRET_KEY="connection-test-secret", **extra
     )
-    runtime = Runtime(settings, clock=clock)
-    runtime.migrate()
-    return runtime
 
 
 @pytest.fixture
