@@ -110,10 +110,6 @@ def above_me_refused(role_name: str) -> str:
     )
 
 
-def not_a_role(prefix: str) -> str:
-    return f"I can't find that role here. Mention it (@role) or give its id. {roles_usage(prefix)}"
-
-
 def enabled_changed(settings: RoleSettings) -> str:
     if settings.enabled:
         return f"{OK} Watchtime roles are **on**: members gain and lose them at each role sync."

@@ -3,6 +3,7 @@ each guild's link settings, link panels and link history."""
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -39,6 +40,21 @@ def find_link_by_discord_user(
     conn: Connection, platform: Platform, discord_user_id: int
 ) -> AccountLink | None:
     return _find_link(conn, platform, account_links.c.discord_user_id == discord_user_id)
+
+
+def find_links_by_accounts(
+    conn: Connection, platform: Platform, platform_user_ids: Collection[str]
+) -> dict[str, AccountLink]:
+    """The links of these platform accounts, by platform user id (unlinked ones are absent)."""
+    ids = list(dict.fromkeys(platform_user_ids))
+    found: dict[str, AccountLink] = {}
+    for start in range(0, len(ids), 500):  # keeps the IN list within every backend's limits
+        query = sa.select(account_links).where(
+            account_links.c.platform == str(platform),
+            account_links.c.platform_user_id.in_(ids[start : start + 500]),
+        )
+        found.update((row.platform_user_id, _link(row)) for row in conn.execute(query))
+    return found
 
 
 def _find_link(

@@ -320,10 +320,6 @@ def _draw_document(draw: Draw, names: dict[str, str]) -> dict[str, Any]:
     }
 
 
-def _key(winner: Winner) -> str:
-    return fairness.participant_key(str(winner.platform), winner.platform_user_id)
-
-
 def _split(participant: str) -> tuple[Platform, str]:
     platform, user_id = participant.split(":", 1)
     return Platform(platform), user_id

@@ -5,7 +5,7 @@ Account links and watchtime belong to other features; this module only reads the
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -34,14 +34,6 @@ class RoleSettings:
     dm_on_new_role: bool = False
 
 
-@dataclass(frozen=True)
-class LinkedAccount:
-    discord_user_id: int
-    platform: Platform
-    platform_user_id: str
-    username: str
-
-
 # --- tiers ---------------------------------------------------------------------------------
 
 
@@ -53,14 +45,6 @@ def list_tiers(conn: Connection, guild_id: int) -> list[RoleTier]:
         .order_by(role_tiers.c.minutes, role_tiers.c.role_id)
     )
     return [RoleTier(row.role_id, row.minutes) for row in conn.execute(query)]
-
-
-def find_tier(conn: Connection, guild_id: int, role_id: int) -> RoleTier | None:
-    query = sa.select(role_tiers.c.role_id, role_tiers.c.minutes).where(
-        role_tiers.c.guild_id == guild_id, role_tiers.c.role_id == role_id
-    )
-    row = conn.execute(query).first()
-    return None if row is None else RoleTier(row.role_id, row.minutes)
 
 
 def insert_tier(conn: Connection, guild_id: int, tier: RoleTier, now: datetime) -> bool:
@@ -152,48 +136,3 @@ def list_linked_seconds(conn: Connection, guild_id: int, platform: Platform) -> 
         .where(watchtime.c.guild_id == guild_id, account_links.c.platform == str(platform))
     )
     return {row.discord_user_id: int(row.seconds) for row in conn.execute(query)}
-
-
-def list_linked_user_ids(
-    conn: Connection, platform: Platform, discord_user_ids: Collection[int]
-) -> set[int]:
-    """Which of these Discord users have linked an account on ``platform``."""
-    found: set[int] = set()
-    ids = list(discord_user_ids)
-    for start in range(0, len(ids), 500):  # keeps the IN list within every backend's limits
-        query = sa.select(account_links.c.discord_user_id).where(
-            account_links.c.platform == str(platform),
-            account_links.c.discord_user_id.in_(ids[start : start + 500]),
-        )
-        found.update(conn.execute(query).scalars())
-    return found
-
-
-def find_account_of(
-    conn: Connection, platform: Platform, discord_user_id: int
-) -> LinkedAccount | None:
-    query = sa.select(account_links).where(
-        account_links.c.platform == str(platform),
-        account_links.c.discord_user_id == discord_user_id,
-    )
-    row = conn.execute(query).first()
-    return None if row is None else _account(row)
-
-
-def list_accounts_by_platform_ids(
-    conn: Connection, platform: Platform, platform_user_ids: Collection[str]
-) -> dict[str, LinkedAccount]:
-    """The links of these platform accounts, by platform user id (unlinked ones are absent)."""
-    if not platform_user_ids:
-        return {}
-    query = sa.select(account_links).where(
-        account_links.c.platform == str(platform),
-        account_links.c.platform_user_id.in_(list(platform_user_ids)),
-    )
-    return {row.platform_user_id: _account(row) for row in conn.execute(query)}
-
-
-def _account(row: sa.Row) -> LinkedAccount:
-    return LinkedAccount(
-        row.discord_user_id, Platform(row.platform), row.platform_user_id, row.username
-    )

@@ -16,8 +16,13 @@ from datetime import datetime
 from sqlalchemy.engine import Engine
 
 from core.events import Platform, utc
+from core.features.linking.repository import (
+    AccountLink,
+    find_link_by_discord_user,
+    find_links_by_accounts,
+)
 from core.features.roles import repository
-from core.features.roles.repository import LinkedAccount, RoleSettings, RoleTier
+from core.features.roles.repository import RoleSettings, RoleTier
 
 MODES = ("all", "highest")
 MAX_TIERS = 25
@@ -201,15 +206,13 @@ class RolesService:
                 conn, guild_id, discord_user_id, role_ids, utc(self.clock())
             )
 
-    def account_of(self, discord_user_id: int) -> LinkedAccount | None:
+    def account_of(self, discord_user_id: int) -> AccountLink | None:
         with self.engine.connect() as conn:
-            return repository.find_account_of(conn, self.platform, discord_user_id)
+            return find_link_by_discord_user(conn, self.platform, discord_user_id)
 
-    def accounts_by_platform_id(self, platform_user_ids: Iterable[str]) -> dict[str, LinkedAccount]:
+    def accounts_by_platform_id(self, platform_user_ids: Iterable[str]) -> dict[str, AccountLink]:
         with self.engine.connect() as conn:
-            return repository.list_accounts_by_platform_ids(
-                conn, self.platform, set(platform_user_ids)
-            )
+            return find_links_by_accounts(conn, self.platform, list(platform_user_ids))
 
     def progress(self, guild_id: int, seconds: int) -> Progress:
         return progress_of(self.tiers(guild_id), seconds)
