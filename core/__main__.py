@@ -293,7 +293,7 @@ def _raffle_export(args: argparse.Namespace) -> int:
 
     runtime = _runtime()
     try:
-        proof = runtime.raffle.export(args.period)
+        proof = runtime.raffle.views.export(args.period)
     except RaffleRefused as exc:
         raise CommandFailed(str(exc)) from exc
     finally:

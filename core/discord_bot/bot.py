@@ -10,38 +10,22 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+import importlib
 import json
 import logging
 import math
-from collections.abc import Callable
-from dataclasses import dataclass
+import pkgutil
 from pathlib import Path
+from types import ModuleType
 
 import discord
 from discord import app_commands
 from discord.ext import commands
 
-from core.discord_bot.cogs.health import HealthCog
-from core.discord_bot.cogs.kick import KickCog
-from core.discord_bot.cogs.linking import LinkingCog
-from core.discord_bot.cogs.raffle import RaffleCog
-from core.discord_bot.cogs.raffle_wagers import RaffleWagersCog
-from core.discord_bot.cogs.roles import RolesCog
-from core.discord_bot.cogs.slot_calls import SlotCallsCog
-from core.discord_bot.cogs.watchtime import WatchtimeCog
-from core.discord_bot.render import NO_MENTIONS
-from core.features.connections.setup import KickSetup
-from core.features.guilds.service import GuildService
-from core.features.linking.effects import LinkEffects
-from core.features.linking.service import LinkingService
-from core.features.raffle.service import RaffleService
-from core.features.raffle.wagers import WagerService
-from core.features.roles.service import RolesService
-from core.features.roles.sync import RoleSync
-from core.features.slot_calls.chat import SlotCallChat
-from core.features.slot_calls.service import SlotCallService
-from core.features.watchtime.service import WatchtimeService
-from core.health import HealthReport
+from core import discord_bot
+from core.discord_bot.render import NO_MENTIONS, inert
+from core.discord_bot.services import BotServices
+from core.features.refusals import Refused
 
 log = logging.getLogger(__name__)
 
@@ -63,22 +47,6 @@ PERMISSION_NAMES = {
     "embed_links": "Embed Links",
     "administrator": "Administrator",
 }
-
-
-@dataclass(frozen=True)
-class BotServices:
-    watchtime: WatchtimeService
-    guilds: GuildService
-    health: Callable[[], HealthReport]
-    kick: KickSetup | None = None
-    roles: RolesService | None = None
-    role_sync: RoleSync | None = None
-    linking: LinkingService | None = None
-    link_effects: LinkEffects | None = None
-    slot_calls: SlotCallService | None = None
-    slot_call_chat: SlotCallChat | None = None  # announces picks in the stream's chat
-    raffle: RaffleService | None = None
-    wagers: WagerService | None = None
 
 
 class StreamKeeperBot(commands.Bot):
@@ -171,29 +139,24 @@ def create_bot(services: BotServices, *, command_hash_path: Path | None = None) 
 
 
 def build_cogs(services: BotServices) -> list[commands.Cog]:
-    cogs: list[commands.Cog] = [
-        WatchtimeCog(services.watchtime, services.guilds, services.roles),
-        HealthCog(
-            services.health,
-            kick=services.kick,
-            watchtime=services.watchtime,
-            roles=services.roles,
-            role_sync=services.role_sync,
-        ),
-    ]
-    if services.kick is not None:
-        cogs.append(KickCog(services.kick))
-    if services.roles is not None:
-        cogs.append(RolesCog(services.roles, services.role_sync))
-    if services.linking is not None and services.link_effects is not None:
-        cogs.append(LinkingCog(services.linking, services.link_effects))
-    if services.slot_calls is not None:
-        cogs.append(SlotCallsCog(services.slot_calls, services.guilds, services.slot_call_chat))
-    if services.raffle is not None:
-        cogs.append(RaffleCog(services.raffle))
-    if services.wagers is not None:
-        cogs.append(RaffleWagersCog(services.wagers))
-    return cogs
+    """Every feature's cogs. A feature's Discord side is a package ``core/discord_bot/<feature>/``
+    whose ``cogs(services)`` returns them (none when its service is off); it is found here by
+    looking, so adding a feature touches no list."""
+    found: list[commands.Cog] = []
+    for package in front_end_packages():
+        found.extend(package.cogs(services))
+    return found
+
+
+def front_end_packages() -> list[ModuleType]:
+    """The feature packages below ``core/discord_bot/``, in name order."""
+    packages = []
+    for info in pkgutil.iter_modules(discord_bot.__path__):
+        if info.ispkg:
+            module = importlib.import_module(f"{discord_bot.__name__}.{info.name}")
+            if hasattr(module, "cogs"):
+                packages.append(module)
+    return packages
 
 
 # --- slash command sync --------------------------------------------------------------------
@@ -229,10 +192,16 @@ def write_fingerprint(path: Path, fingerprint: str) -> None:
 
 def explain_error(ctx: commands.Context[commands.Bot], error: Exception) -> str | None:
     """What to tell the user about ``error``; None to stay silent (unknown commands)."""
-    while isinstance(error, commands.HybridCommandError):
+    while isinstance(
+        error,
+        commands.HybridCommandError | commands.CommandInvokeError | app_commands.CommandInvokeError,
+    ):
         error = error.original
     usage = usage_of(ctx)
     match error:
+        case Refused():
+            # A service said no; its words can quote what the user typed: shown literally.
+            return inert(str(error))
         case commands.CommandNotFound():
             return None
         case commands.MissingRequiredArgument():

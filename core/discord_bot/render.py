@@ -1,32 +1,34 @@
-"""What the bot says: pure functions from plain values to message text and embeds.
+"""What every part of the bot says alike: the mention guard, escaping and length limits.
 
 Viewer names come from Kick chat, so anyone can pick one; everything a viewer controls passes
-through :func:`inert` before it reaches Discord.
+through :func:`inert` before it reaches Discord. Each feature renders its own messages in
+``core/discord_bot/<feature>/render.py`` with these helpers.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from datetime import datetime
 
 import discord
 
 from core.events import utc
-from core.features.roles.service import Progress
-from core.features.watchtime.service import RankedWatchtime, TrackingStatus
-from core.health import HealthReport
+
+__all__ = [
+    "GREEN",
+    "MESSAGE_LIMIT",
+    "NO_MENTIONS",
+    "RED",
+    "TYPED_NAME_LIMIT",
+    "format_last_seen",
+    "inert",
+    "truncate",
+]
 
 NO_MENTIONS = discord.AllowedMentions.none()
-LEADERBOARD_MIN = 1
-LEADERBOARD_MAX = 25
-LEADERBOARD_DEFAULT = 10
 MESSAGE_LIMIT = 2000
 TYPED_NAME_LIMIT = 100  # of a name a member typed, when a reply repeats it
 GREEN = "\N{LARGE GREEN CIRCLE}"
 RED = "\N{LARGE RED CIRCLE}"
-EMPTY_LEADERBOARD = (
-    "No watchtime recorded yet. Viewers earn it by chatting while the stream is live."
-)
 
 
 def inert(text: str) -> str:
@@ -34,149 +36,11 @@ def inert(text: str) -> str:
     return discord.utils.escape_markdown(discord.utils.escape_mentions(text))
 
 
-def format_duration(seconds: int) -> str:
-    """Whole hours and minutes, rounded down: ``0 min``, ``45 min``, ``2 h 05 min``."""
-    minutes = max(0, int(seconds)) // 60
-    hours, minutes = divmod(minutes, 60)
-    if hours == 0:
-        return f"{minutes} min"
-    return f"{hours} h {minutes:02d} min"
-
-
 def format_last_seen(moment: datetime | None) -> str:
     """A Discord timestamp ("3 hours ago", in each reader's own language and time zone)."""
     if moment is None:
         return "never"
     return discord.utils.format_dt(utc(moment), "R")
-
-
-def viewer_watchtime(
-    ranked: RankedWatchtime,
-    total_viewers: int,
-    *,
-    member_id: int | None = None,
-    progress: Progress | None = None,
-) -> str:
-    """Time, rank and last sighting; with tiers, the next role and what is missing to reach it.
-
-    ``member_id`` is the Discord member the Kick account is linked to (shown as a mention,
-    which never pings: replies go out with NO_MENTIONS).
-    """
-    entry = ranked.entry
-    name = f"**{inert(entry.username)}**"
-    who = f"<@{member_id}> ({name} on Kick)" if member_id is not None else name
-    line = (
-        f"{who} has watched {format_duration(entry.seconds)}, "
-        f"rank #{ranked.rank} of {total_viewers}, last seen {format_last_seen(entry.last_seen)}."
-    )
-    if progress is None:
-        return line
-    return f"{line}\n{next_role(progress)}"
-
-
-def next_role(progress: Progress) -> str:
-    if progress.next_tier is None:
-        return "Every watchtime role reached."
-    return (
-        f"Next role: <@&{progress.next_tier.role_id}> at "
-        f"{format_duration(progress.next_tier.seconds)}, "
-        f"{format_duration(progress.seconds_missing)} to go."
-    )
-
-
-def no_watchtime_for(username: str) -> str:
-    # The name is whatever was typed: cut before escaping, so the reply fits in one message.
-    return f"No watchtime recorded for {inert(truncate(username, TYPED_NAME_LIMIT))} yet."
-
-
-def no_watchtime_for_member(member_id: int, username: str) -> str:
-    return (
-        f"No watchtime recorded here yet for <@{member_id}> ({inert(username)} on Kick). "
-        "Chatting while the stream is live earns it."
-    )
-
-
-def not_linked_yourself(prefix: str) -> str:
-    return (
-        f"Your Discord account isn't linked to Kick yet: use {prefix}link, then ask again. "
-        f"You can also look anyone up with {prefix}watchtime <kick name>."
-    )
-
-
-def not_linked_member(member_id: int, prefix: str) -> str:
-    return f"<@{member_id}> hasn't linked a Kick account yet. Try {prefix}watchtime <kick name>."
-
-
-def leaderboard_line(row: RankedWatchtime, member_id: int | None) -> str:
-    """A linked viewer shows as their Discord mention (embeds never ping), others by Kick name."""
-    who = f"<@{member_id}>" if member_id is not None else inert(row.entry.username)
-    return f"**#{row.rank}** {who} - {format_duration(row.entry.seconds)}"
-
-
-def leaderboard_embed(
-    guild_name: str,
-    rows: list[RankedWatchtime],
-    members: Mapping[str, int] | None = None,
-    *,
-    page: int = 0,
-    pages: int = 1,
-) -> discord.Embed:
-    """``members`` maps a row's platform user id to the Discord member it is linked to."""
-    members = members or {}
-    lines = [leaderboard_line(row, members.get(row.entry.platform_user_id)) for row in rows]
-    embed = discord.Embed(
-        title=f"Watchtime leaderboard: {inert(guild_name)}",
-        description="\n".join(lines),
-        colour=discord.Colour.green(),
-    )
-    if pages > 1:
-        embed.set_footer(text=f"Page {page + 1} of {pages}")
-    return embed
-
-
-NOT_YOUR_LEADERBOARD = "Only the member who asked can turn these pages; run the command yourself."
-
-
-def tracking_status(status: TrackingStatus) -> str:
-    last_tick = (
-        discord.utils.format_dt(utc(status.last_tick_at), "R")
-        if status.last_tick_at is not None
-        else "not yet"
-    )
-    state = "on" if status.enabled else "off"
-    return "\n".join(
-        [
-            f"Watchtime tracking is **{state}**.",
-            f"Viewers present now: {status.present_viewers}",
-            f"Credited every {status.interval_seconds} s to viewers who chatted in the last "
-            f"{status.active_window_minutes} min",
-            f"Last tick: {last_tick}",
-        ]
-    )
-
-
-def tracking_changed(status: TrackingStatus) -> str:
-    if status.enabled:
-        return "Watchtime tracking is now **on**: viewers who chat while live earn watchtime."
-    return "Watchtime tracking is now **off**: nobody earns watchtime until you turn it on."
-
-
-def tracking_usage(prefix: str) -> str:
-    return f"Usage: {prefix}tracking on | off | status"
-
-
-def health_report(report: HealthReport) -> str:
-    """Overall status first, then one line per check with a green or red mark."""
-    failing = sum(1 for check in report.checks if not check.ok)
-    if failing:
-        header = f"{RED} **Failing**: {failing} of {len(report.checks)} checks fail"
-    else:
-        header = f"{GREEN} **Healthy**: all {len(report.checks)} checks pass"
-    lines = [
-        f"{GREEN if check.ok else RED} {inert(line)}"
-        for check, line in zip(report.checks, report.lines(), strict=True)
-    ]
-    return truncate("\n".join([header, *lines]), MESSAGE_LIMIT)
 
 
 def truncate(text: str, limit: int) -> str:

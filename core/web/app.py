@@ -13,6 +13,7 @@ from werkzeug.exceptions import HTTPException
 from core.events import Event
 from core.features.connections.service import KickConnections
 from core.features.linking.service import LinkingService
+from core.features.refusals import Refused
 from core.health import HealthReport
 from core.metrics import Metrics
 from core.platforms.kick.receiver import KickWebhookReceiver
@@ -54,6 +55,11 @@ def create_app(services: WebServices | None = None) -> Flask:
     app.register_blueprint(webhooks.bp)
     app.register_blueprint(health.bp)
     app.register_blueprint(oauth.bp)
+
+    @app.errorhandler(Refused)
+    def refused(refusal: Refused):  # type: ignore[no-untyped-def]
+        # A service said no: the same words the Discord command would say, for the form to show.
+        return jsonify(status="refused", detail=str(refusal)), 400
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):  # type: ignore[no-untyped-def]

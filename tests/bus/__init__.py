@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 
 from core.bus.base import EventBus, Handler
 from core.events import ChatMessageSent, Event, Platform, Viewer
+from tests.clock import Clock as Clock
 
 START = datetime(2030, 1, 1, 12, 0, tzinfo=UTC)
 
@@ -25,19 +26,6 @@ def make_event(content: str = "hello", *, event_id: str | None = None) -> ChatMe
         viewer=Viewer("viewer-1", "alice"),
         content=content,
     )
-
-
-class FakeClock:
-    """A clock that only moves when told to."""
-
-    def __init__(self, now: datetime = START) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, delta: timedelta) -> None:
-        self.now += delta
 
 
 class Recorder:

@@ -16,16 +16,16 @@ from core.bus.embedded import EmbeddedBus
 from core.events import utc
 from core.storage.db import create_engine
 from core.storage.tables import bus_events
-from tests.bus import START, FakeClock, Recorder, eventually, make_event, running
+from tests.bus import START, Clock, Recorder, eventually, make_event, running
 
 
 @pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
+def clock() -> Clock:
+    return Clock(START)
 
 
 @pytest.fixture
-def bus(engine: Engine, clock: FakeClock):
+def bus(engine: Engine, clock: Clock):
     bus = EmbeddedBus(engine, poll_seconds=0.02, clock=clock)
     yield bus
     bus.close()
@@ -37,7 +37,7 @@ def _rows(engine: Engine) -> dict[str, sa.Row]:
 
 
 async def test_a_failed_event_waits_two_to_the_attempts_seconds_before_its_retry(
-    bus: EmbeddedBus, clock: FakeClock, engine: Engine
+    bus: EmbeddedBus, clock: Clock, engine: Engine
 ):
     event = make_event()
     bus.publish(event)
@@ -66,7 +66,7 @@ def _raise() -> None:
 
 
 async def test_prune_forgets_old_acknowledged_events_and_keeps_the_rest(
-    bus: EmbeddedBus, clock: FakeClock, engine: Engine
+    bus: EmbeddedBus, clock: Clock, engine: Engine
 ):
     old_done, old_failing, old_dead = make_event("done"), make_event("failing"), make_event("x")
     for event in (old_done, old_failing, old_dead):

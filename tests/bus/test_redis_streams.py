@@ -31,7 +31,7 @@ from core.bus.replay import delivery_key
 from core.events import Event, event_from_dict
 from core.storage.tables import bus_events
 from tests import services
-from tests.bus import SOON, FakeClock, Recorder, eventually, kill, make_event, running
+from tests.bus import SOON, START, Clock, Recorder, eventually, kill, make_event, running
 
 LOGGER = "core.bus"
 
@@ -57,7 +57,7 @@ class Case:
 
 
 def _embedded_case(engine: sa.Engine) -> Case:
-    clock = FakeClock()
+    clock = Clock(START)
 
     def make(*, max_deliveries: int) -> EventBus:
         return EmbeddedBus(engine, poll_seconds=0.02, max_attempts=max_deliveries, clock=clock)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -22,10 +22,11 @@ from discord.ext import commands
 from sqlalchemy.engine import Engine
 
 from core.config import WatchtimeSettings
-from core.discord_bot.bot import BotServices, create_bot
+from core.discord_bot.bot import create_bot
 from core.discord_bot.gateway import DiscordGateway
-from core.discord_bot.outbound.linking import DiscordLinks
-from core.discord_bot.outbound.roles import DiscordMemberRoles
+from core.discord_bot.linking.outbound import DiscordLinks
+from core.discord_bot.roles.outbound import DiscordMemberRoles
+from core.discord_bot.services import BotServices
 from core.events import ChatMessageSent, Platform, Viewer
 from core.features.guilds.service import GuildService
 from core.features.linking.effects import LinkEffects
@@ -36,6 +37,7 @@ from core.features.watchtime.service import WatchtimeService
 from core.health import Check, HealthReport
 from core.platforms.kick.signing import signed_headers
 from core.runtime import Runtime
+from tests.clock import Clock
 from tests.conftest import FIXTURES
 from tests.discord_bot.fake_discord import member_of
 from tests.discord_bot.fake_roles import MemberEdits, record_member_edits
@@ -55,19 +57,6 @@ SETTINGS = WatchtimeSettings(interval_seconds=60, active_window_minutes=60)
 LINK_SECRET = "dpytest-link-secret"
 LINK_BASE_URL = "http://bot.test"
 HEALTHY = HealthReport([Check("database", True, "sqlite, migrated")])
-
-
-class Clock:
-    """A clock that only moves when the test moves it."""
-
-    def __init__(self, now: datetime = T0) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += timedelta(seconds=seconds)
 
 
 class Stream:
@@ -112,7 +101,7 @@ class Stream:
 
 @pytest.fixture
 def clock() -> Clock:
-    return Clock()
+    return Clock(T0)
 
 
 @pytest.fixture

@@ -16,9 +16,10 @@ import httpx
 from discord.ext import commands
 from werkzeug.test import TestResponse
 
-from core.discord_bot.bot import BotServices, create_bot
-from core.discord_bot.outbound.linking import role_problem
+from core.discord_bot.bot import create_bot
+from core.discord_bot.linking.outbound import role_problem
 from core.discord_bot.render import inert
+from core.discord_bot.services import BotServices
 from core.runtime import Runtime
 from tests.discord_bot.fake_discord import say
 from tests.fakes.kick_runtime import BOT_URL, runtime_on_fake_kick

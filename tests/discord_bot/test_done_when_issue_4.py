@@ -14,7 +14,7 @@ import discord
 import discord.ext.test as dpytest
 import pytest
 
-from core.discord_bot.bot import BotServices
+from core.discord_bot.services import BotServices
 from core.events import Viewer
 from core.runtime import Runtime
 from tests.discord_bot.conftest import BROADCASTER, Clock, KickChannel

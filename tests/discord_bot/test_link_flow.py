@@ -16,8 +16,8 @@ import pytest
 import sqlalchemy as sa
 from discord.ext import commands
 
-from core.discord_bot.bot import BotServices
 from core.discord_bot.render import inert
+from core.discord_bot.services import BotServices
 from core.events import AccountLinked, AccountLinkFailed, Event, Viewer, event_from_dict
 from core.features.linking.service import ALREADY_LINKED, DECLINED, LINK_EXPIRED, REFUSED
 from core.runtime import Runtime

@@ -7,7 +7,10 @@ from datetime import UTC, datetime
 import pytest
 
 from core.discord_bot import render
+from core.discord_bot.health import render as health_render
+from core.discord_bot.watchtime import render as watchtime_render
 from core.events import Platform
+from core.features.watchtime.durations import format_duration
 from core.features.watchtime.repository import WatchtimeRow
 from core.features.watchtime.service import RankedWatchtime, TrackingStatus
 from core.health import Check, HealthReport
@@ -35,7 +38,7 @@ def ranked(rank: int, username: str, seconds: int, last_seen: datetime | None = 
     ],
 )
 def test_format_duration_shows_whole_hours_and_minutes(seconds: int, expected: str) -> None:
-    assert render.format_duration(seconds) == expected
+    assert format_duration(seconds) == expected
 
 
 def test_last_seen_is_a_relative_discord_timestamp_even_for_naive_utc() -> None:
@@ -46,7 +49,7 @@ def test_last_seen_is_a_relative_discord_timestamp_even_for_naive_utc() -> None:
 
 
 def test_viewer_watchtime_shows_time_rank_and_last_seen() -> None:
-    text = render.viewer_watchtime(ranked(3, "carol", 7500), total_viewers=42)
+    text = watchtime_render.viewer_watchtime(ranked(3, "carol", 7500), total_viewers=42)
 
     assert text == (
         f"**carol** has watched 2 h 05 min, rank #3 of 42, last seen <t:{int(SEEN.timestamp())}:R>."
@@ -68,11 +71,11 @@ def test_inert_names_neither_mention_nor_format(name: str) -> None:
 
 
 def test_no_watchtime_reply_escapes_the_name() -> None:
-    assert render.no_watchtime_for("**x**") == r"No watchtime recorded for \*\*x\*\* yet."
+    assert watchtime_render.no_watchtime_for("**x**") == r"No watchtime recorded for \*\*x\*\* yet."
 
 
 def test_leaderboard_embed_lists_rank_name_and_time() -> None:
-    embed = render.leaderboard_embed(
+    embed = watchtime_render.leaderboard_embed(
         "My *Server*", [ranked(1, "alice", 7200), ranked(2, "bob_the_viewer", 61)]
     )
 
@@ -89,7 +92,7 @@ def test_tracking_status_shows_state_presence_interval_window_and_last_tick() ->
         active_window_minutes=5,
     )
 
-    text = render.tracking_status(status)
+    text = watchtime_render.tracking_status(status)
 
     assert "**on**" in text
     assert "Viewers present now: 4" in text
@@ -101,7 +104,7 @@ def test_tracking_status_shows_state_presence_interval_window_and_last_tick() ->
 def test_tracking_status_before_the_first_tick() -> None:
     status = TrackingStatus(False, 0, None, 60, 5)
 
-    text = render.tracking_status(status)
+    text = watchtime_render.tracking_status(status)
 
     assert "**off**" in text
     assert "Last tick: not yet" in text
@@ -112,7 +115,7 @@ def test_health_report_puts_the_overall_status_first_and_marks_each_check() -> N
         [Check("database", True, "sqlite"), Check("redis", False, "connection refused")]
     )
 
-    lines = render.health_report(report).splitlines()
+    lines = health_render.health_report(report).splitlines()
 
     assert lines[0] == f"{render.RED} **Failing**: 1 of 2 checks fail"
     assert lines[1] == f"{render.GREEN} ok   database: sqlite"
@@ -122,17 +125,17 @@ def test_health_report_puts_the_overall_status_first_and_marks_each_check() -> N
 def test_healthy_report_says_so_first() -> None:
     report = HealthReport([Check("database", True, "sqlite")])
 
-    assert render.health_report(report).startswith(f"{render.GREEN} **Healthy**")
+    assert health_render.health_report(report).startswith(f"{render.GREEN} **Healthy**")
 
 
 def test_health_report_stays_within_discords_message_limit() -> None:
     report = HealthReport([Check("database", False, "x" * 5000)])
 
-    assert len(render.health_report(report)) <= render.MESSAGE_LIMIT
+    assert len(health_render.health_report(report)) <= render.MESSAGE_LIMIT
 
 
 def test_the_raffle_close_announcement_names_the_ledger_hash_and_the_beacon_round() -> None:
-    from core.discord_bot.render_raffle import closed_announcement
+    from core.discord_bot.raffle.render import closed_announcement
     from core.features.raffle.ports import PeriodAnnouncement
 
     text = closed_announcement(

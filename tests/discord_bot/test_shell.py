@@ -6,7 +6,8 @@ from __future__ import annotations
 import discord
 import pytest
 
-from core.discord_bot.bot import BotServices, create_bot
+from core.discord_bot.bot import create_bot
+from core.discord_bot.services import BotServices
 from tests.discord_bot.fake_discord import say
 
 MEMBER_COMMANDS = {"link", "unlink", "watchtime", "leaderboard", "tracking", "help"}

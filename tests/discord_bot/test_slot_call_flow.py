@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from urllib.parse import urlsplit
 
 import discord
@@ -15,27 +15,16 @@ import discord.ext.test as dpytest
 import httpx
 import pytest
 
-from core.discord_bot.bot import BotServices, create_bot
+from core.discord_bot.bot import create_bot
+from core.discord_bot.services import BotServices
 from core.runtime import Runtime
+from tests.clock import Clock
 from tests.conftest import FIXTURES
 from tests.discord_bot.fake_discord import member_of, say
 from tests.fakes.kick_runtime import runtime_on_fake_kick
 from tests.fakes.kick_server import FakeKick
 
 STREAMER_ID = 1001
-
-
-class Clock:
-    """Real time (Kick's signatures must be fresh), moved on by hand when a test needs it."""
-
-    def __init__(self) -> None:
-        self.now = datetime.now(UTC).replace(microsecond=0)
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += timedelta(seconds=seconds)
 
 
 @pytest.fixture
@@ -56,7 +45,7 @@ async def runtime(tmp_path, kick, clock) -> AsyncIterator[Runtime]:
     )
     yield runtime
     await runtime.chat_commands.close()
-    await runtime.close_kick_chat()
+    await runtime.kick.close_chat()
     runtime.discord.detach()
     runtime.close()
 
@@ -126,7 +115,7 @@ async def settle(runtime: Runtime) -> None:
     while await asyncio.to_thread(runtime.bus.backlog):
         await runtime.bus.deliver_due(runtime.dispatcher)
     await runtime.chat_commands.flush()
-    await runtime.kick_chat.flush()
+    await runtime.kick.chat.flush()
 
 
 def discord_messages() -> list[discord.Message]:
@@ -182,7 +171,7 @@ async def test_a_call_from_a_kick_webhook_reaches_discord_and_chat_once_and_is_p
     assert runtime.slot_calls.count_open(guild.id) == 1
 
     [announced] = await say("!pickslot", moderator)
-    await runtime.kick_chat.flush()
+    await runtime.kick.chat.flush()
 
     assert announced.channel.id == channel.id
     assert (announced.embeds[0].title, announced.embeds[0].description) == (

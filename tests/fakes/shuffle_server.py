@@ -11,7 +11,7 @@ answers 404. Amounts are written as exact JSON numbers (``1234.56``), or as stri
         ...  # the next request is rate limited, the one after it answers the totals
 
 For a whole-bot test, :func:`connect_guild` points a guild at the fake and :func:`verify_player`
-ties a Discord member to a Shuffle name; ``await runtime.poll_wagers()`` then runs one poll.
+ties a Discord member to a Shuffle name; ``await runtime.wagers.poll_due()`` then runs one poll.
 
 Failure kinds: ``"429"``, ``"400"`` (both rate limits), ``"too_many"`` (200 with
 ``{"message": "TOO_MANY_REQUEST"}``), ``"too_many_list"`` (200 with

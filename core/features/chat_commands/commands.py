@@ -12,6 +12,7 @@ from core.events import Platform
 from core.features.chat_commands.ports import TicketBalance, TicketBalances
 from core.features.chat_commands.router import ChatCommand, ChatInvocation
 from core.features.chat_commands.text import clean_text
+from core.features.watchtime.durations import format_duration
 from core.features.watchtime.service import RankedWatchtime, WatchtimeService
 
 RAFFLE_NOT_RUNNING = "The raffle is not running right now."
@@ -20,13 +21,6 @@ NO_WATCHTIME = "No watchtime yet: chat while the stream is live to earn it."
 SERVER_NAME_LIMIT = 60
 
 GuildName = Callable[[int], "str | None"]
-
-
-def format_duration(seconds: int) -> str:
-    """Whole hours and minutes, rounded down: ``0 min``, ``45 min``, ``2 h 05 min``."""
-    minutes = max(0, int(seconds)) // 60
-    hours, minutes = divmod(minutes, 60)
-    return f"{minutes} min" if hours == 0 else f"{hours} h {minutes:02d} min"
 
 
 def link_instructions(platform: Platform, server_name: str | None) -> str:

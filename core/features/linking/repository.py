@@ -3,7 +3,7 @@ each guild's link settings, link panels and link history."""
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -55,6 +55,29 @@ def find_links_by_accounts(
         )
         found.update((row.platform_user_id, _link(row)) for row in conn.execute(query))
     return found
+
+
+def discord_users_of(conn: Connection, platform_ids: Sequence[tuple[str, str]]) -> dict[str, int]:
+    """``"platform:user_id"`` -> the Discord user linked to it, for those of ``platform_ids``
+    that are linked (any platform)."""
+    by_platform: dict[str, list[str]] = {}
+    for platform, platform_user_id in platform_ids:
+        by_platform.setdefault(platform, []).append(platform_user_id)
+    return {
+        f"{platform}:{platform_user_id}": link.discord_user_id
+        for platform, ids in by_platform.items()
+        for platform_user_id, link in find_links_by_accounts(conn, Platform(platform), ids).items()
+    }
+
+
+def links_of_platform(platform: Platform) -> sa.Subquery:
+    """The links of one platform as a subquery to join on ``platform_user_id``; its columns are
+    ``platform_user_id`` and ``discord_user_id``."""
+    return (
+        sa.select(account_links.c.platform_user_id, account_links.c.discord_user_id)
+        .where(account_links.c.platform == str(platform))
+        .subquery("links")
+    )
 
 
 def _find_link(

@@ -20,6 +20,7 @@ from core.events import Platform, utc
 from core.features.connections.service import PURPOSE_VIEWER
 from core.features.linking import repository
 from core.features.linking.repository import AccountLink, HistoryEntry, LinkPanel, LinkSettings
+from core.features.refusals import Refused
 from core.security.links import new_claims, signed_link
 
 LINK_PATH = "/auth/kick"
@@ -39,7 +40,7 @@ KICK_ERROR = "kick_error"  # Kick refused the sign-in or did not say who signed 
 REASONS = (DECLINED, LINK_EXPIRED, ALREADY_LINKED, KICK_ERROR)
 
 
-class LinkRefused(Exception):
+class LinkRefused(Refused):
     """The link cannot be made; the message is for the user, ``reason`` one of REASONS."""
 
     def __init__(self, message: str, *, reason: str = ALREADY_LINKED) -> None:

@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy.engine import Connection, Engine
 
 from core.config import RaffleSettings
+from core.features.linking.repository import discord_users_of
 from core.features.raffle import (
     draws_repository,
     fairness,
@@ -29,6 +30,7 @@ from core.features.raffle.ports import (
     WinnerAnnouncement,
 )
 from core.features.raffle.rates import read_rates
+from core.features.viewers.repository import usernames_of
 
 log = logging.getLogger(__name__)
 
@@ -95,8 +97,8 @@ class RaffleAnnouncements:
 
     def _draw_announcement(self, conn: Connection, draw: Draw) -> DrawAnnouncement:
         keys = [(str(w.platform), w.platform_user_id) for w in draw.winners]
-        names = ledger_repository.usernames_of(conn, keys)
-        links = ledger_repository.list_linked_accounts(conn, keys)
+        names = usernames_of(conn, keys)
+        links = discord_users_of(conn, keys)
         winners = []
         for w in draw.winners:
             key = fairness.participant_key(str(w.platform), w.platform_user_id)

@@ -20,6 +20,7 @@ from core.features.raffle.draws_repository import Draw, Winner
 from core.features.raffle.errors import RaffleRefused
 from core.features.raffle.periods_repository import Period
 from core.features.raffle.ports import Beacon, BeaconUnavailable
+from core.features.viewers.repository import usernames_of
 
 log = logging.getLogger(__name__)
 MAX_WINNERS = 25
@@ -262,7 +263,7 @@ class RaffleDraws:
                 {fairness.participant_key(str(w.platform), w.platform_user_id)
                  for d in done for w in d.winners}
             )  # fmt: skip
-            names = ledger_repository.usernames_of(conn, [tuple(k.split(":", 1)) for k in keys])
+            names = usernames_of(conn, [tuple(k.split(":", 1)) for k in keys])
         document = {
             "format": fairness.PROOF_FORMAT,
             "guild_id": period.guild_id,

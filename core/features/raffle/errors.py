@@ -1,9 +1,11 @@
-"""The raffle's refusals."""
+"""The raffle's refusals (see :mod:`core.features.refusals`)."""
+
+from core.features.refusals import Refused
 
 
-class RaffleRefused(Exception):
-    """The request cannot be done as asked; the message is for the user."""
+class RaffleRefused(Refused):
+    """The raffle request cannot be done as asked; the message is for the user."""
 
 
-class WagerRefused(Exception):
+class WagerRefused(Refused):
     """The wager request cannot be done; the message is for the user."""

@@ -8,20 +8,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from core.events import Platform
+from core.features.viewers.repository import with_usernames
 from core.storage.db import insert_for
 from core.storage.tables import (
-    account_links,
     raffle_balances,
     raffle_exclusions,
     raffle_ledger,
     raffle_periods,
-    viewers,
 )
 
 SOURCES = ("watchtime", "gift", "wager", "admin")
@@ -199,20 +197,11 @@ def _entry(row: sa.Row) -> LedgerEntry:
 
 
 def _balances_with_names(guild_id: int, period_id: int) -> sa.Select:
-    b, v = raffle_balances, viewers
+    b = raffle_balances
+    joined, username = with_usernames(b)
     return (
-        sa.select(
-            b.c.platform,
-            b.c.platform_user_id,
-            sa.func.coalesce(v.c.username, b.c.platform_user_id).label("username"),
-            b.c.tickets,
-        )
-        .select_from(
-            b.outerjoin(
-                v,
-                sa.and_(v.c.platform == b.c.platform, v.c.platform_user_id == b.c.platform_user_id),
-            )
-        )
+        sa.select(b.c.platform, b.c.platform_user_id, username, b.c.tickets)
+        .select_from(joined)
         .where(b.c.guild_id == guild_id, b.c.period_id == period_id)
     )
 
@@ -346,31 +335,3 @@ def list_exclusions(conn: Connection, guild_id: int) -> list[Exclusion]:
         Exclusion(Platform(row.platform), row.platform_user_id, row.username)
         for row in conn.execute(query)
     ]
-
-
-# --- who the participants are ----------------------------------------------------------------
-
-
-def list_linked_accounts(conn: Connection, platform_ids: list[tuple[str, str]]) -> dict[str, int]:
-    """``"platform:user_id"`` -> Discord user id, for those of ``platform_ids`` that are linked."""
-    return _by_participant(conn, account_links, account_links.c.discord_user_id, platform_ids)
-
-
-def usernames_of(conn: Connection, platform_ids: list[tuple[str, str]]) -> dict[str, str]:
-    """``"platform:user_id"`` -> current username, for those known."""
-    return _by_participant(conn, viewers, viewers.c.username, platform_ids)
-
-
-def _by_participant(
-    conn: Connection, table: sa.Table, column: sa.Column, platform_ids: list[tuple[str, str]]
-) -> dict[str, Any]:
-    """``"platform:user_id"`` -> ``column`` of ``table``'s row, looked up 500 at a time."""
-    found: dict[str, Any] = {}
-    for start in range(0, len(platform_ids), 500):
-        part = platform_ids[start : start + 500]
-        query = sa.select(table.c.platform, table.c.platform_user_id, column.label("value")).where(
-            sa.tuple_(table.c.platform, table.c.platform_user_id).in_(part)
-        )
-        for row in conn.execute(query):
-            found[f"{row.platform}:{row.platform_user_id}"] = row.value
-    return found

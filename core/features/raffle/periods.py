@@ -17,6 +17,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from core.config import RaffleSettings
 from core.events import utc
+from core.features.linking.repository import discord_users_of
 from core.features.raffle import (
     calendar,
     earning,
@@ -96,7 +97,7 @@ class RafflePeriods:
         """Close the open period now (or cancel a scheduled one) and stop opening new ones."""
         now = self._now()
         with self.engine.begin() as conn:
-            current = periods_repository.find_current_period(conn, guild_id)
+            current = periods_repository.find_open_or_scheduled_period(conn, guild_id)
             if current is None:
                 raise RaffleRefused("No raffle period is open.")
             periods_repository.update_settings(conn, guild_id, running=False)
@@ -111,7 +112,7 @@ class RafflePeriods:
         now = self._now()
         closing = None
         with self.engine.begin() as conn:
-            current = periods_repository.find_current_period(conn, guild_id)
+            current = periods_repository.find_open_or_scheduled_period(conn, guild_id)
             if current is not None and current.status == "scheduled":
                 periods_repository.cancel_period(conn, current.id)
         if current is not None and current.status == "open":
@@ -133,7 +134,7 @@ class RafflePeriods:
         if ends_at <= now:
             raise RaffleRefused("That period would already be over.")
         with self.engine.begin() as conn:
-            current = periods_repository.find_current_period(conn, guild_id)
+            current = periods_repository.find_open_or_scheduled_period(conn, guild_id)
             if current is None:
                 period = self._create(conn, guild_id, starts_at, ends_at, now)
                 periods_repository.update_settings(conn, guild_id, running=True)
@@ -150,7 +151,7 @@ class RafflePeriods:
         return self.with_round(period)
 
     def _refuse_if_current(self, conn: Connection, guild_id: int) -> None:
-        current = periods_repository.find_current_period(conn, guild_id)
+        current = periods_repository.find_open_or_scheduled_period(conn, guild_id)
         if current is not None:
             raise RaffleRefused(
                 f"A raffle period is already {current.status}; end it with !raffleend "
@@ -202,7 +203,7 @@ class RafflePeriods:
             holders = ledger_repository.list_top_balances(conn, period.guild_id, period.id)
             keys = [(str(b.platform), b.platform_user_id) for b in holders]
             if stored.linked_only:
-                linked = ledger_repository.list_linked_accounts(conn, keys)
+                linked = discord_users_of(conn, keys)
                 keys = [key for key in keys if fairness.participant_key(*key) in linked]
             eligible = sorted(fairness.participant_key(*key) for key in keys)
             entries = snapshot_entries(conn, period.guild_id, period.id)
@@ -250,6 +251,9 @@ class RafflePeriods:
         with self.engine.begin() as conn:
             running = periods_repository.get_settings(conn, period.guild_id).running
             # Another process may have opened the next one already.
-            if running and periods_repository.find_current_period(conn, period.guild_id) is None:
+            if (
+                running
+                and periods_repository.find_open_or_scheduled_period(conn, period.guild_id) is None
+            ):
                 starts_at, ends_at = calendar.next_period(period.ends_at, now, rates.time_zone)
                 self._create(conn, period.guild_id, starts_at, ends_at, now)

@@ -122,7 +122,7 @@ def find_open_period(conn: Connection, guild_id: int) -> Period | None:
     return _find_period(conn, guild_id, raffle_periods.c.status == "open")
 
 
-def find_current_period(conn: Connection, guild_id: int) -> Period | None:
+def find_open_or_scheduled_period(conn: Connection, guild_id: int) -> Period | None:
     """The guild's open or scheduled period, or None."""
     return _find_period(conn, guild_id, raffle_periods.c.status.in_(CURRENT_STATUSES))
 

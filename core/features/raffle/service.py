@@ -1,7 +1,8 @@
 """The raffle: periods, tickets on a ledger, and draws anyone can verify.
 
-RaffleService is the one object the front ends, the scheduler and the event handlers talk to.
-It holds the raffle's parts and passes each call to the one that does it:
+RaffleService holds the raffle's parts; the front ends call the part that does what they ask
+(``raffle.views.board(...)``, ``raffle.admin.give(...)``), and the scheduler and the event
+handlers call the service itself:
 
 - ``periods`` (:mod:`.periods`): the guild's settings; opening, closing and scheduling periods;
 - ``admin`` (:mod:`.admin`): tickets given or removed by hand, voided gifts, exclusions;
@@ -17,6 +18,7 @@ docs/raffle.md has the rules and the proof format.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import secrets
 from collections.abc import Callable
@@ -25,23 +27,15 @@ from datetime import datetime
 from sqlalchemy.engine import Engine
 
 from core.config import RaffleSettings
-from core.events import Platform, SubscriptionsGifted, utc
+from core.events import SubscriptionsGifted, utc
 from core.features.raffle import earning, earning_repository, periods_repository
 from core.features.raffle.admin import RaffleAdmin
 from core.features.raffle.announcements import RaffleAnnouncements
-from core.features.raffle.draws import Proof, RaffleDraws
-from core.features.raffle.earning_repository import Gift
-from core.features.raffle.periods import Closing, RafflePeriods
-from core.features.raffle.periods_repository import Period
+from core.features.raffle.draws import RaffleDraws
+from core.features.raffle.periods import RafflePeriods
 from core.features.raffle.ports import Beacon, RaffleAnnouncer
-from core.features.raffle.rates import RaffleRates
 from core.features.raffle.views import (
-    BoardView,
-    InfoView,
     RaffleViews,
-    Standing,
-    StatsView,
-    TicketsView,
 )
 
 log = logging.getLogger(__name__)
@@ -66,28 +60,6 @@ class RaffleService:
         self.admin = RaffleAdmin(engine, clock)
         self.views = RaffleViews(engine, settings, self.draws)
         self.announcements = RaffleAnnouncements(engine, settings)
-
-    # --- settings and periods (see RafflePeriods) ------------------------------------------
-
-    def rates(self, guild_id: int) -> RaffleRates:
-        return self.periods.rates(guild_id)
-
-    def configure(self, guild_id: int, name: str, value: str) -> RaffleRates:
-        return self.periods.configure(guild_id, name, value)
-
-    def start(
-        self, guild_id: int, *, start_day: int | None = None, end_day: int | None = None
-    ) -> Period:
-        return self.periods.start(guild_id, start_day=start_day, end_day=end_day)
-
-    def end(self, guild_id: int) -> Closing:
-        return self.periods.end(guild_id)
-
-    def restart(self, guild_id: int) -> tuple[Closing | None, Period]:
-        return self.periods.restart(guild_id)
-
-    def set_dates(self, guild_id: int, first: str, last: str) -> Period:
-        return self.periods.set_dates(guild_id, first, last)
 
     # --- the scheduler ---------------------------------------------------------------------
 
@@ -160,64 +132,14 @@ class RaffleService:
                 " (on hold)" if outcome.pending else "",
             )
 
-    # --- admin changes (see RaffleAdmin) ---------------------------------------------------
-
-    def void_gift(self, guild_id: int, reference: str, *, actor_id: int) -> Gift:
-        return self.admin.void_gift(guild_id, reference, actor_id=actor_id)
-
-    def give(
-        self,
-        guild_id: int,
-        *,
-        actor_id: int,
-        member_id: int,
-        tickets: int,
-        reason: str,
-        reference: str,
-    ) -> int:
-        return self.admin.give(
-            guild_id,
-            actor_id=actor_id,
-            member_id=member_id,
-            tickets=tickets,
-            reason=reason,
-            reference=reference,
-        )
-
-    def exclude(
-        self, guild_id: int, *, actor_id: int, member_id: int | None, username: str | None
-    ) -> str:
-        return self.admin.exclude(
-            guild_id, actor_id=actor_id, member_id=member_id, username=username
-        )
-
-    def include(self, guild_id: int, *, member_id: int | None, username: str | None) -> str:
-        return self.admin.include(guild_id, member_id=member_id, username=username)
-
-    # --- views (see RaffleViews) -----------------------------------------------------------
-
-    def tickets_of(self, guild_id: int, discord_user_id: int) -> TicketsView:
-        return self.views.tickets_of(guild_id, discord_user_id)
-
-    def standing(self, guild_id: int, platform: Platform, platform_user_id: str) -> Standing | None:
-        return self.views.standing(guild_id, platform, platform_user_id)
-
-    def board(self, guild_id: int, limit: int = 10) -> BoardView:
-        return self.views.board(guild_id, limit)
-
-    def info(self, guild_id: int) -> InfoView:
-        return self.views.info(guild_id)
-
-    def stats(self, guild_id: int, member_id: int | None = None) -> StatsView:
-        return self.views.stats(guild_id, member_id)
-
-    def proof(self, guild_id: int, draw_id: int | None = None) -> Proof:
-        return self.views.proof(guild_id, draw_id)
-
-    def export(self, period_id: int) -> Proof:
-        return self.views.export(period_id)
-
     # --- announcements ---------------------------------------------------------------------
+
+    async def run_timed_work(self, now: datetime | None = None) -> None:
+        """The raffle's work after each watchtime tick: period transitions (catching up on any
+        missed while the bot was down), watchtime tickets, gift holds, draws waiting for the
+        beacon, in a worker thread; then the announcements Discord has not taken yet."""
+        await asyncio.to_thread(self.run_scheduled, now)
+        await self.announce_pending()
 
     async def announce_pending(self) -> None:
         """Post the announcements not posted yet; what Discord refuses waits for the next call.

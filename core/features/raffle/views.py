@@ -85,7 +85,8 @@ class RaffleViews:
         self.settings = settings
         self.draws = draws
 
-    def _view_period(self, conn: Connection, guild_id: int) -> Period:
+    def _shown_period(self, conn: Connection, guild_id: int) -> Period:
+        """The period the views show: the open one, else the last one closed."""
         period = periods_repository.find_open_period(
             conn, guild_id
         ) or periods_repository.find_last_closed_period(conn, guild_id)
@@ -95,7 +96,7 @@ class RaffleViews:
 
     def tickets_of(self, guild_id: int, discord_user_id: int) -> TicketsView:
         with self.engine.connect() as conn:
-            period = self._view_period(conn, guild_id)
+            period = self._shown_period(conn, guild_id)
             link = find_link_by_discord_user(conn, Platform.KICK, discord_user_id)
             if link is None:
                 raise RaffleRefused("Link your Kick account first (!link) to collect tickets.")
@@ -118,14 +119,14 @@ class RaffleViews:
 
     def board(self, guild_id: int, limit: int = 10) -> BoardView:
         with self.engine.connect() as conn:
-            period = self._view_period(conn, guild_id)
+            period = self._shown_period(conn, guild_id)
             entries = ledger_repository.list_top_balances(conn, guild_id, period.id, limit)
             total = ledger_repository.sum_tickets(conn, guild_id, period.id)
         return BoardView(period, entries, total)
 
     def info(self, guild_id: int) -> InfoView:
         with self.engine.connect() as conn:
-            current = periods_repository.find_current_period(conn, guild_id)
+            current = periods_repository.find_open_or_scheduled_period(conn, guild_id)
             last_closed = periods_repository.find_last_closed_period(conn, guild_id)
             last_draw = draws_repository.find_last_draw(conn, guild_id)
             stored = periods_repository.get_settings(conn, guild_id)
@@ -135,7 +136,7 @@ class RaffleViews:
 
     def stats(self, guild_id: int, member_id: int | None = None) -> StatsView:
         with self.engine.connect() as conn:
-            period = self._view_period(conn, guild_id)
+            period = self._shown_period(conn, guild_id)
             view = StatsView(
                 period=period,
                 totals_by_source=ledger_repository.period_totals_by_source(
@@ -174,7 +175,7 @@ class RaffleViews:
                 if last is not None:
                     period = periods_repository.get_period(conn, last.period_id)
                 else:
-                    period = self._view_period(conn, guild_id)
+                    period = self._shown_period(conn, guild_id)
         return self.draws.proof_of_period(period)
 
     def export(self, period_id: int) -> Proof:

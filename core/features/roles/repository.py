@@ -13,8 +13,9 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from core.events import Platform
+from core.features.linking.repository import links_of_platform
 from core.storage.db import insert_for
-from core.storage.tables import account_links, role_awards, role_settings, role_tiers, watchtime
+from core.storage.tables import role_awards, role_settings, role_tiers, watchtime
 
 
 @dataclass(frozen=True)
@@ -122,17 +123,12 @@ def record_awards(
 
 def list_linked_seconds(conn: Connection, guild_id: int, platform: Platform) -> dict[int, int]:
     """Watchtime in this guild of every linked Discord user who has some, by Discord user id."""
+    links = links_of_platform(platform)
     query = (
-        sa.select(account_links.c.discord_user_id, watchtime.c.seconds)
+        sa.select(links.c.discord_user_id, watchtime.c.seconds)
         .select_from(
-            account_links.join(
-                watchtime,
-                sa.and_(
-                    watchtime.c.platform == account_links.c.platform,
-                    watchtime.c.platform_user_id == account_links.c.platform_user_id,
-                ),
-            )
+            links.join(watchtime, watchtime.c.platform_user_id == links.c.platform_user_id)
         )
-        .where(watchtime.c.guild_id == guild_id, account_links.c.platform == str(platform))
+        .where(watchtime.c.guild_id == guild_id, watchtime.c.platform == str(platform))
     )
     return {row.discord_user_id: int(row.seconds) for row in conn.execute(query)}

@@ -21,6 +21,7 @@ from core.features.linking.repository import (
     find_link_by_discord_user,
     find_links_by_accounts,
 )
+from core.features.refusals import Refused
 from core.features.roles import repository
 from core.features.roles.repository import RoleSettings, RoleTier
 
@@ -29,7 +30,7 @@ MAX_TIERS = 25
 MAX_MINUTES = 10_000_000  # about 19 years of watching
 
 
-class RolesRefused(Exception):
+class RolesRefused(Refused):
     """The change cannot be made; the message is for the admin."""
 
 

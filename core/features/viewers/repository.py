@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -47,3 +47,31 @@ def find_viewer_ids_by_username(conn: Connection, platform: Platform, username: 
         sa.func.lower(viewers.c.username) == username.strip().lstrip("@").lower(),
     )
     return list(conn.execute(query).scalars())
+
+
+def with_usernames(table: sa.Table) -> tuple[sa.Join, sa.Label[str]]:
+    """``table`` (with ``platform`` and ``platform_user_id`` columns) joined to the viewers it
+    names, and a ``username`` column: the viewer's name, or their platform user id while no
+    name is known."""
+    joined = table.outerjoin(
+        viewers,
+        sa.and_(
+            viewers.c.platform == table.c.platform,
+            viewers.c.platform_user_id == table.c.platform_user_id,
+        ),
+    )
+    username = sa.func.coalesce(viewers.c.username, table.c.platform_user_id).label("username")
+    return joined, username
+
+
+def usernames_of(conn: Connection, platform_ids: Sequence[tuple[str, str]]) -> dict[str, str]:
+    """``"platform:user_id"`` -> current username, for those of ``platform_ids`` known."""
+    found: dict[str, str] = {}
+    ids = list(dict.fromkeys(platform_ids))
+    for start in range(0, len(ids), 500):  # keeps the IN list within every backend's limits
+        query = sa.select(viewers.c.platform, viewers.c.platform_user_id, viewers.c.username).where(
+            sa.tuple_(viewers.c.platform, viewers.c.platform_user_id).in_(ids[start : start + 500])
+        )
+        for row in conn.execute(query):
+            found[f"{row.platform}:{row.platform_user_id}"] = row.username
+    return found

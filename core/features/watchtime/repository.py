@@ -9,8 +9,9 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from core.events import Platform
+from core.features.viewers.repository import with_usernames
 from core.storage.db import insert_for
-from core.storage.tables import viewers, watch_presence, watch_settings, watch_streams, watchtime
+from core.storage.tables import watch_presence, watch_settings, watch_streams, watchtime
 
 # SQLAlchemy keeps ``rowcount`` only for UPDATE and DELETE; psycopg 3 reports -1 for an INSERT
 # once the cursor is closed. Upserts whose rowcount matters must ask for it to be kept.
@@ -223,21 +224,11 @@ def forget_presence_before(conn: Connection, guild_id: int, before: datetime) ->
 
 
 def _rows_with_names(guild_id: int) -> sa.Select:
-    w, v = watchtime, viewers
+    w = watchtime
+    joined, username = with_usernames(w)
     return (
-        sa.select(
-            w.c.platform,
-            w.c.platform_user_id,
-            sa.func.coalesce(v.c.username, w.c.platform_user_id).label("username"),
-            w.c.seconds,
-            w.c.last_seen,
-        )
-        .select_from(
-            w.outerjoin(
-                v,
-                sa.and_(v.c.platform == w.c.platform, v.c.platform_user_id == w.c.platform_user_id),
-            )
-        )
+        sa.select(w.c.platform, w.c.platform_user_id, username, w.c.seconds, w.c.last_seen)
+        .select_from(joined)
         .where(w.c.guild_id == guild_id)
     )
 

@@ -1,7 +1,7 @@
 """Watchtime: viewers who chat while the stream is live gain the time between ticks.
 
 A viewer is *present* in a tick when they sent a chat message within the active window and the
-channel is live (a channel whose status was never seen counts as live). Each tick credits every
+channel is live (a channel whose state was never seen counts as live). Each tick credits every
 present viewer with the whole seconds elapsed since the guild's previous tick, capped at the
 active window: presence vouches for at most that long, so a bot that was down for an hour does
 not hand out an hour. The first tick a guild ever has only sets its clock. While tracking is off
@@ -89,7 +89,7 @@ class WatchtimeService:
                 event.occurred_at,
             )
 
-    def record_stream_status(self, guild_id: int, event: StreamStarted | StreamEnded) -> None:
+    def record_stream_state(self, guild_id: int, event: StreamStarted | StreamEnded) -> None:
         is_live = isinstance(event, StreamStarted)
         with self.engine.begin() as conn:
             repository.set_stream_state(

@@ -8,27 +8,17 @@ import pytest
 
 from core.config import WatchtimeSettings
 from core.events import Platform
-from core.features.chat_commands.commands import (
-    RAFFLE_NOT_RUNNING,
-    StandardCommands,
-    format_duration,
-)
+from core.features.chat_commands.commands import RAFFLE_NOT_RUNNING, StandardCommands
 from core.features.chat_commands.ports import TicketBalance
 from core.features.chat_commands.router import ChatCommandRouter
 from core.features.guilds.service import GuildService
+from core.features.watchtime.durations import format_duration
 from core.features.watchtime.service import WatchtimeService
+from tests.clock import Clock
 from tests.features.chat_commands.doubles import T0, RecordingSender, replier_for, webhook_chat
 
 GUILD = 111
 OTHER_GUILD = 222
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = T0
-
-    def __call__(self):
-        return self.now
 
 
 class Balances:
@@ -47,7 +37,7 @@ class Balances:
 
 @pytest.fixture
 def clock() -> Clock:
-    return Clock()
+    return Clock(T0)
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from urllib.parse import urlsplit
 
 import httpx
@@ -19,6 +19,7 @@ from core.platforms.kick.webhook import KICK_EVENT_TYPES
 from core.runtime import Runtime
 from core.storage.tables import kick_connections, oauth_states
 from tests.bus import eventually
+from tests.clock import Clock
 from tests.conftest import FIXTURES, TEST_FERNET_KEY
 from tests.fakes.kick_runtime import BOT_URL, runtime_on_fake_kick
 from tests.fakes.kick_server import CLIENT_SECRET, FakeKick
@@ -26,17 +27,6 @@ from tests.fakes.pusher_server import FakePusher
 
 GUILD = 4242
 ADMIN = 777
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = datetime.now(UTC).replace(microsecond=0)
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **delta: float) -> None:
-        self.now += timedelta(**delta)
 
 
 @pytest.fixture
@@ -219,7 +209,7 @@ def test_a_401_refreshes_once_and_retries(runtime, web, kick):
     kick.expire_token(token)
 
     async def who_am_i():
-        async with runtime.kick_api() as api:
+        async with runtime.kick.api() as api:
             return await runtime.connections.call_as_streamer(GUILD, api.get_users)
 
     [user] = asyncio.run(who_am_i())
@@ -366,14 +356,14 @@ async def test_a_chat_reply_reaches_the_channel_as_the_apps_bot(tmp_path, kick, 
         web = runtime.create_web_app().test_client()
         # The sign-in runs its own event loop, as in a web request thread.
         await asyncio.to_thread(connect_with_link, runtime, web)
-        await runtime.kick_chat.send(
+        await runtime.kick.chat.send(
             guild_id=GUILD, broadcaster_user_id="1001", text="hello chat", reply_to_message_id="m1"
         )
-        await runtime.kick_chat.flush()
+        await runtime.kick.chat.flush()
         [message] = kick.chat_messages
         assert (message.type, message.content) == ("bot", "hello chat")
     finally:
-        await runtime.close_kick_chat()
+        await runtime.kick.close_chat()
         runtime.close()
 
 
@@ -393,7 +383,7 @@ def start_link_sync(runtime: Runtime) -> str:
 async def test_the_upkeep_loop_subscribes_a_newly_connected_channel(runtime, web, kick):
     await asyncio.to_thread(connect, runtime, web)
     stop = asyncio.Event()
-    upkeep = asyncio.create_task(runtime.run_kick_upkeep(stop, every_seconds=0.05))
+    upkeep = asyncio.create_task(runtime.kick_upkeep.run(stop, every_seconds=0.05))
     await eventually(lambda: len(kick.subscriptions) == 10, within=10)
     await eventually(lambda: runtime.connections.guild_ids_needing_sync() == [], within=10)
     stop.set()

@@ -11,6 +11,7 @@ from core.events import Platform
 from core.features.guilds import service as guild_service
 from core.features.guilds.repository import TrackedChannel
 from core.features.guilds.service import GuildService, GuildView, InvalidGuildInput
+from tests.clock import Clock
 
 T0 = datetime(2030, 6, 1, 20, 0, tzinfo=UTC)
 BROADCASTER = "123456789"
@@ -20,17 +21,9 @@ OTHER_GUILD = 222_222_222_222_222_222
 THIRD_GUILD = 333_333_333_333_333_333
 
 
-class Clock:
-    def __init__(self, now: datetime = T0) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
 @pytest.fixture
 def guilds(engine) -> GuildService:
-    return GuildService(engine, Clock())
+    return GuildService(engine, Clock(T0))
 
 
 def kick(guild_id: int, slug: str, broadcaster: str = BROADCASTER) -> TrackedChannel:
@@ -64,7 +57,7 @@ def kick(guild_id: int, slug: str, broadcaster: str = BROADCASTER) -> TrackedCha
 def test_set_kick_channel_rejects_bad_input_with_a_reason(
     sqlite_engine, guild_id, slug, broadcaster, problem
 ):
-    guilds = GuildService(sqlite_engine, Clock())
+    guilds = GuildService(sqlite_engine, Clock(T0))
 
     with pytest.raises(InvalidGuildInput) as rejected:
         guilds.set_kick_channel(guild_id, slug, broadcaster)
@@ -86,7 +79,7 @@ def test_set_kick_channel_rejects_bad_input_with_a_reason(
 def test_set_kick_channel_accepts_and_lowercases_valid_input(
     sqlite_engine, slug, broadcaster, stored_slug, stored_broadcaster
 ):
-    guilds = GuildService(sqlite_engine, Clock())
+    guilds = GuildService(sqlite_engine, Clock(T0))
 
     view = guilds.set_kick_channel(GUILD, slug, broadcaster)
 
@@ -155,8 +148,8 @@ def test_routes_are_cached_for_a_few_seconds_then_read_again(sqlite_engine, monk
     sa.event.listen(
         sqlite_engine, "before_cursor_execute", lambda *args: statements.append(args[2])
     )
-    here = GuildService(sqlite_engine, Clock())
-    elsewhere = GuildService(sqlite_engine, Clock())  # another process: its own cache
+    here = GuildService(sqlite_engine, Clock(T0))
+    elsewhere = GuildService(sqlite_engine, Clock(T0))  # another process: its own cache
 
     assert here.guilds_tracking(Platform.KICK, BROADCASTER) == []
     elsewhere.set_kick_channel(GUILD, "xqc", BROADCASTER)

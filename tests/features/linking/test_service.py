@@ -20,6 +20,7 @@ from core.features.linking.service import (
     LinkRefused,
 )
 from core.security.links import LinkInvalid, verify_link_params
+from tests.clock import Clock
 
 T0 = datetime(2030, 3, 1, 12, 0, tzinfo=UTC)
 GUILD_A, GUILD_B = 111, 222
@@ -27,17 +28,9 @@ ALICE, BOB, ADMIN = 1, 2, 3
 SECRET = "service-test-secret"
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = T0
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
 @pytest.fixture
 def clock() -> Clock:
-    return Clock()
+    return Clock(T0)
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -18,21 +18,11 @@ from core.features.raffle.service import RaffleService
 from core.features.viewers.repository import remember_viewers
 from core.storage.db import insert_for
 from core.storage.tables import watchtime
+from tests.clock import Clock
 
 GUILD = 1001
 CHANNEL = 2002
 START = datetime(2026, 3, 1, tzinfo=UTC)
-
-
-class Clock:
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **delta: float) -> None:
-        self.now += timedelta(**delta)
 
 
 @dataclass

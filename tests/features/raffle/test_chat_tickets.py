@@ -14,7 +14,7 @@ from core.features.chat_commands.router import ChatCommandRouter
 from core.features.guilds.service import GuildService
 from core.features.raffle import ledger_repository
 from core.features.watchtime.service import WatchtimeService
-from core.runtime import RaffleTicketBalances
+from core.wiring.raffle import RaffleTicketBalances
 from tests.features.chat_commands.doubles import RecordingSender, replier_for, webhook_chat
 from tests.features.raffle.support import GUILD, Clock, make_service
 
@@ -76,7 +76,7 @@ async def test_chat_tickets_without_an_open_period_says_the_raffle_is_not_runnin
 async def test_chat_tickets_shows_the_viewers_own_tickets_and_rank_from_the_ledger(
     engine: sa.Engine, raffle, router: ChatCommandRouter, sender: RecordingSender
 ) -> None:
-    period = raffle.start(GUILD)
+    period = raffle.periods.start(GUILD)
     award(engine, period.id, "7", 12, "a")
     award(engine, period.id, "8", 30, "b")
     award(engine, period.id, "7", 12, "a")  # a replay adds nothing

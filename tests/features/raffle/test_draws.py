@@ -110,12 +110,12 @@ def _month_with_tickets(engine, raffle, clock):
     for n in range(12):
         add_viewer(engine, f"u{n}", f"viewer{n}", discord_id=100 + n)
     add_viewer(engine, "ghost", "unlinked")  # holds tickets but cannot win
-    raffle.start(GUILD)
+    raffle.periods.start(GUILD)
     for n in range(12):
-        raffle.give(
+        raffle.admin.give(
             GUILD, actor_id=1, member_id=100 + n, tickets=5 + 7 * n, reason="", reference=f"m{n}"
         )
-    raffle.exclude(GUILD, actor_id=1, member_id=111, username=None)
+    raffle.admin.exclude(GUILD, actor_id=1, member_id=111, username=None)
     clock.now = datetime(2026, 4, 1, 0, 0, 5, tzinfo=UTC)
     raffle.run_scheduled()
 
@@ -123,7 +123,7 @@ def _month_with_tickets(engine, raffle, clock):
 def test_a_draw_waits_for_its_beacon_round_then_verifies(engine, clock, beacon):
     raffle = make_service(engine, clock, beacon.url)
     _month_with_tickets(engine, raffle, clock)
-    closed = raffle.info(GUILD).last_closed
+    closed = raffle.views.info(GUILD).last_closed
     assert "kick:u11" not in closed.eligible  # excluded
     assert len(closed.eligible) == 11
 
@@ -133,12 +133,12 @@ def test_a_draw_waits_for_its_beacon_round_then_verifies(engine, clock, beacon):
     assert "503" in draw.last_error
     with pytest.raises(RaffleRefused, match="already waiting"):
         raffle.draws.request(GUILD, actor_id=1)
-    assert raffle.proof(GUILD).document is None  # the seed stays secret until a draw is done
+    assert raffle.views.proof(GUILD).document is None  # the seed stays secret until a draw is done
 
     beacon.down = False
     clock.advance(minutes=1)
     raffle.run_scheduled()
-    proof = raffle.proof(GUILD)
+    proof = raffle.views.proof(GUILD)
     (done,) = proof.draws
     assert done.status == "done"
     assert done.beacon_randomness == fake_randomness(closed.beacon_round)
@@ -152,7 +152,7 @@ def test_verification_fails_when_anything_is_changed(engine, clock, beacon):
     _month_with_tickets(engine, raffle, clock)
     clock.advance(minutes=1)
     raffle.draws.request(GUILD, actor_id=1, winners=2)
-    proof = raffle.proof(GUILD)
+    proof = raffle.views.proof(GUILD)
     assert fairness.verify(proof.document, proof.ledger).matches
 
     def broken(change) -> tuple[str, ...]:
@@ -202,7 +202,7 @@ def test_an_admin_can_force_a_draw_without_the_beacon(engine, clock, beacon):
         7,
         None,
     )
-    proof = raffle.proof(GUILD, draw.id)
+    proof = raffle.views.proof(GUILD, draw.id)
     assert proof.document["draws"][0]["forced"] is True
     assert fairness.verify(proof.document, proof.ledger).matches
 
@@ -223,7 +223,7 @@ def test_rerolls_are_recorded_and_pick_someone_new(engine, clock, beacon):
         1,
     )
     assert second.winners[0].platform_user_id != first.winners[0].platform_user_id
-    proof = raffle.proof(GUILD)
+    proof = raffle.views.proof(GUILD)
     assert [d["id"] for d in proof.document["draws"]] == [first.id, second.id]
     assert fairness.verify(proof.document, proof.ledger).matches
 
@@ -232,7 +232,7 @@ def test_draw_refusals(engine, clock, beacon):
     raffle = make_service(engine, clock, beacon.url)
     with pytest.raises(RaffleRefused, match="no closed raffle period"):
         raffle.draws.request(GUILD, actor_id=1)
-    raffle.start(GUILD)
+    raffle.periods.start(GUILD)
     with pytest.raises(RaffleRefused, match="still open"):
         raffle.draws.request(GUILD, actor_id=1)
     with pytest.raises(RaffleRefused, match="from 1 to 25"):
@@ -247,7 +247,7 @@ def _drawn_proof(engine, clock, beacon):
     _month_with_tickets(engine, raffle, clock)
     clock.advance(minutes=1)
     raffle.draws.request(GUILD, actor_id=1, winners=2)
-    proof = raffle.proof(GUILD)
+    proof = raffle.views.proof(GUILD)
     assert fairness.verify(proof.document, proof.ledger).matches
     return proof
 

@@ -84,7 +84,7 @@ def stream_hour(runtime: Runtime, clock: Clock, watchers: list[str]) -> None:
         chat(runtime, clock, user_id, VIEWERS[user_id][0])
     clock.advance(hours=1)
     runtime.tick_all()
-    asyncio.run(runtime.run_raffle())
+    asyncio.run(runtime.raffle.run_timed_work())
 
 
 @pytest.fixture
@@ -104,9 +104,9 @@ def test_a_month_of_raffle_ends_in_a_verifiable_draw(environment, shuffle, clock
         runtime.tick_all()  # the guild's watchtime clock starts
         for user_id, (name, discord_id, _hours) in VIEWERS.items():
             add_viewer(runtime.engine, user_id, name, discord_id)
-        runtime.raffle.configure(GUILD, "hold_minutes", "15")
-        march = runtime.raffle.start(GUILD)
-        asyncio.run(runtime.run_raffle())
+        runtime.raffle.periods.configure(GUILD, "hold_minutes", "15")
+        march = runtime.raffle.periods.start(GUILD)
+        asyncio.run(runtime.raffle.run_timed_work())
         assert [p.period_id for p in announcer.opened] == [march.id]
 
         # --- the month: streams on a few evenings ---
@@ -132,31 +132,31 @@ def test_a_month_of_raffle_ends_in_a_verifiable_draw(environment, shuffle, clock
             runtime.dispatcher(gift("kick-msg-78", Viewer("102", "ben"), ("xia",), clock()))
         )
         asyncio.run(runtime.dispatcher(gift("kick-msg-79", None, ("wu",), clock())))  # anonymous
-        stats = runtime.raffle.stats(GUILD)
+        stats = runtime.raffle.views.stats(GUILD)
         bens = [g for g in stats.recent_gifts if g.gifter_name == "ben"]
-        runtime.raffle.void_gift(GUILD, bens[0].reference, actor_id=1)
+        runtime.raffle.admin.void_gift(GUILD, bens[0].reference, actor_id=1)
         clock.advance(minutes=20)
-        asyncio.run(runtime.run_raffle())
+        asyncio.run(runtime.raffle.run_timed_work())
 
         # Wagers: ana plays on the affiliate casino. The first poll sets her baseline; four
         # polls of $650.25 each add up to $2,601.00, so 52 tickets and no cent lost between them.
         connect_guild(runtime.wagers, GUILD, shuffle)
         verify_player(runtime.wagers, GUILD, VIEWERS["101"][1], "AnaBets")
         shuffle.set_wagered("AnaBets", "5000")
-        asyncio.run(runtime.poll_wagers(clock()))
+        asyncio.run(runtime.wagers.poll_due(clock()))
         for _ in range(4):
             clock.advance(minutes=5)
             shuffle.add_wager("AnaBets", "650.25")
-            asyncio.run(runtime.poll_wagers(clock()))
+            asyncio.run(runtime.wagers.poll_due(clock()))
 
         expected = {"ana": 70 + 52, "ben": 30, "cleo": 120 + 30, "eli": 50}
-        board = runtime.raffle.board(GUILD, 10)
+        board = runtime.raffle.views.board(GUILD, 10)
         assert {e.username: e.tickets for e in board.entries} == expected
 
         # --- the month ends; nobody touches anything ---
         clock.now = datetime(2026, 4, 1, 0, 0, 10, tzinfo=UTC)
-        asyncio.run(runtime.run_raffle())
-        info = runtime.raffle.info(GUILD)
+        asyncio.run(runtime.raffle.run_timed_work())
+        info = runtime.raffle.views.info(GUILD)
         assert info.last_closed.id == march.id
         assert info.current.starts_at == datetime(2026, 4, 1, tzinfo=UTC)
         assert info.last_draw.status == "waiting"  # the first round after the end is 20 s away
@@ -164,7 +164,7 @@ def test_a_month_of_raffle_ends_in_a_verifiable_draw(environment, shuffle, clock
         assert announcer.draws == []
 
         clock.advance(seconds=30)
-        asyncio.run(runtime.run_raffle())
+        asyncio.run(runtime.raffle.run_timed_work())
         [(channel_id, announced)] = announcer.draws
         assert channel_id == CHANNEL
         [winner] = announced.winners
@@ -172,7 +172,7 @@ def test_a_month_of_raffle_ends_in_a_verifiable_draw(environment, shuffle, clock
         assert winner.discord_user_id == next(
             d for n, d, _h in VIEWERS.values() if n == winner.username
         )
-        draw = runtime.raffle.info(GUILD).last_draw
+        draw = runtime.raffle.views.info(GUILD).last_draw
         assert draw.beacon_randomness == fake_randomness(draw.beacon_round)
     finally:
         runtime.close()

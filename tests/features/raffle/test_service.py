@@ -39,7 +39,7 @@ def raffle(engine, clock):
 
 
 def test_start_opens_a_period_until_the_end_of_the_month(raffle, clock):
-    period = raffle.start(GUILD)
+    period = raffle.periods.start(GUILD)
     assert period.status == "open"
     assert period.starts_at == clock.now
     assert period.ends_at == datetime(2026, 4, 1, tzinfo=UTC)
@@ -47,19 +47,19 @@ def test_start_opens_a_period_until_the_end_of_the_month(raffle, clock):
 
 
 def test_months_follow_the_guild_time_zone(raffle, clock):
-    raffle.configure(GUILD, "time_zone", "Europe/Berlin")
-    period = raffle.start(GUILD, start_day=1, end_day=31)
+    raffle.periods.configure(GUILD, "time_zone", "Europe/Berlin")
+    period = raffle.periods.start(GUILD, start_day=1, end_day=31)
     assert period.starts_at == datetime(2026, 2, 28, 23, 0, tzinfo=UTC)
     # Berlin is on summer time (UTC+2) from March 29th.
     assert period.ends_at == datetime(2026, 3, 31, 22, 0, tzinfo=UTC)
 
 
 def test_a_later_start_day_schedules_the_period(raffle, clock):
-    period = raffle.start(GUILD, start_day=20, end_day=25)
+    period = raffle.periods.start(GUILD, start_day=20, end_day=25)
     assert period.status == "scheduled"
     clock.now = datetime(2026, 3, 20, 0, 0, 30, tzinfo=UTC)
     raffle.run_scheduled()
-    assert raffle.info(GUILD).current.status == "open"
+    assert raffle.views.info(GUILD).current.status == "open"
 
 
 @pytest.mark.parametrize(
@@ -68,49 +68,49 @@ def test_a_later_start_day_schedules_the_period(raffle, clock):
 )
 def test_start_refuses_impossible_days(raffle, start_day, end_day, message):
     with pytest.raises(RaffleRefused, match=message):
-        raffle.start(GUILD, start_day=start_day, end_day=end_day)
+        raffle.periods.start(GUILD, start_day=start_day, end_day=end_day)
 
 
 def test_only_one_period_is_open_at_a_time(raffle):
-    raffle.start(GUILD)
+    raffle.periods.start(GUILD)
     with pytest.raises(RaffleRefused, match="already open"):
-        raffle.start(GUILD)
-    raffle.start(GUILD + 1)  # other guilds are independent
+        raffle.periods.start(GUILD)
+    raffle.periods.start(GUILD + 1)  # other guilds are independent
 
 
 def test_end_refuses_without_a_period(raffle):
     with pytest.raises(RaffleRefused, match="No raffle period"):
-        raffle.end(GUILD)
+        raffle.periods.end(GUILD)
 
 
 def test_set_dates(raffle, clock):
-    period = raffle.set_dates(GUILD, "2026-03-05", "2026-03-20")
+    period = raffle.periods.set_dates(GUILD, "2026-03-05", "2026-03-20")
     assert period.status == "open"
     assert period.ends_at == datetime(2026, 3, 21, tzinfo=UTC)
     with pytest.raises(RaffleRefused, match="YYYY-MM-DD"):
-        raffle.set_dates(GUILD, "March 5", "2026-03-20")
+        raffle.periods.set_dates(GUILD, "March 5", "2026-03-20")
     with pytest.raises(RaffleRefused, match="before"):
-        raffle.set_dates(GUILD, "2026-03-20", "2026-03-05")
+        raffle.periods.set_dates(GUILD, "2026-03-20", "2026-03-05")
     with pytest.raises(RaffleRefused, match="already be over"):
-        raffle.set_dates(GUILD, "2026-02-01", "2026-02-20")
+        raffle.periods.set_dates(GUILD, "2026-02-01", "2026-02-20")
     with pytest.raises(RaffleRefused, match="cannot start later"):
-        raffle.set_dates(GUILD, "2026-03-15", "2026-03-20")
+        raffle.periods.set_dates(GUILD, "2026-03-15", "2026-03-20")
 
 
 def test_the_period_closes_at_its_end_and_the_next_one_opens(engine, clock):
     announcer = RecordingAnnouncer()
     raffle = make_service(engine, clock, announcer=announcer)
-    first = raffle.start(GUILD)
+    first = raffle.periods.start(GUILD)
     asyncio.run(raffle.announce_pending())
     assert [a.period_id for a in announcer.opened] == [first.id]
 
     clock.now = datetime(2026, 3, 31, 23, 59, 59, tzinfo=UTC)
     raffle.run_scheduled()
-    assert raffle.info(GUILD).current.id == first.id
+    assert raffle.views.info(GUILD).current.id == first.id
 
     clock.now = datetime(2026, 4, 1, 0, 0, 0, tzinfo=UTC)
     raffle.run_scheduled()
-    info = raffle.info(GUILD)
+    info = raffle.views.info(GUILD)
     assert info.last_closed.id == first.id
     assert info.last_closed.snapshot_hash is not None
     assert info.current.starts_at == datetime(2026, 4, 1, tzinfo=UTC)
@@ -124,11 +124,11 @@ def test_the_period_closes_at_its_end_and_the_next_one_opens(engine, clock):
 def test_a_bot_down_over_the_boundary_catches_up_at_start(engine, clock):
     announcer = RecordingAnnouncer(failing=True)  # Discord is not connected yet either
     raffle = make_service(engine, clock, announcer=announcer)
-    first = raffle.start(GUILD)
+    first = raffle.periods.start(GUILD)
     # The bot was off from March 30th to May 3rd.
     clock.now = datetime(2026, 5, 3, 8, 0, tzinfo=UTC)
     raffle.run_scheduled()
-    info = raffle.info(GUILD)
+    info = raffle.views.info(GUILD)
     assert info.last_closed.id == first.id
     assert info.last_closed.ends_at == datetime(2026, 4, 1, tzinfo=UTC)
     # The missed April is skipped: the new period is the current month.
@@ -144,18 +144,18 @@ def test_a_bot_down_over_the_boundary_catches_up_at_start(engine, clock):
 
 
 def test_raffleend_stops_the_schedule(raffle, clock):
-    raffle.start(GUILD)
-    closing = raffle.end(GUILD)
+    raffle.periods.start(GUILD)
+    closing = raffle.periods.end(GUILD)
     assert closing.period.status == "closed"
     assert closing.period.ends_at == clock.now
     clock.now = datetime(2026, 4, 2, tzinfo=UTC)
     raffle.run_scheduled()
-    assert raffle.info(GUILD).current is None
+    assert raffle.views.info(GUILD).current is None
 
 
 def test_restart_closes_and_opens_a_fresh_period(raffle, clock):
-    first = raffle.start(GUILD)
-    closing, period = raffle.restart(GUILD)
+    first = raffle.periods.start(GUILD)
+    closing, period = raffle.periods.restart(GUILD)
     assert closing.period.id == first.id
     assert period.status == "open"
     assert period.id != first.id
@@ -166,7 +166,7 @@ def test_restart_closes_and_opens_a_fresh_period(raffle, clock):
 
 def test_watchtime_before_the_period_never_counts(engine, raffle, clock):
     set_watchtime(engine, "7", 5 * HOUR + 1800)  # watched before the raffle started
-    raffle.start(GUILD)
+    raffle.periods.start(GUILD)
     raffle.run_scheduled()
     assert ledger_count(engine) == 0
     set_watchtime(engine, "7", 6 * HOUR + 1799)  # 59:59 more: not yet an hour
@@ -176,30 +176,30 @@ def test_watchtime_before_the_period_never_counts(engine, raffle, clock):
     raffle.run_scheduled()
     raffle.run_scheduled()
     add_viewer(engine, "7", "seven", discord_id=70)
-    view = raffle.tickets_of(GUILD, 70)
+    view = raffle.views.tickets_of(GUILD, 70)
     assert view.by_source == {"watchtime": 10}
 
 
 def test_the_remainder_carries_to_the_next_hour(engine, raffle, clock):
     add_viewer(engine, "8", "eight", discord_id=80)
-    raffle.start(GUILD)
+    raffle.periods.start(GUILD)
     for seconds in (2400, 4800, 7200, 9000):  # 40 minutes at a time
         set_watchtime(engine, "8", seconds)
         raffle.run_scheduled()
-    assert raffle.tickets_of(GUILD, 80).tickets == 20  # 2.5 h: two full hours
+    assert raffle.views.tickets_of(GUILD, 80).tickets == 20  # 2.5 h: two full hours
 
 
 def test_watchtime_across_a_period_boundary(engine, clock):
     raffle = make_service(engine, clock)
     add_viewer(engine, "9", "nine", discord_id=90)
-    raffle.start(GUILD)
+    raffle.periods.start(GUILD)
     set_watchtime(engine, "9", 2 * HOUR + 1800)  # 2.5 h in March
     clock.now = datetime(2026, 4, 1, 0, 0, 30, tzinfo=UTC)
     raffle.run_scheduled()
-    march = raffle.info(GUILD).last_closed
+    march = raffle.views.info(GUILD).last_closed
     set_watchtime(engine, "9", 3 * HOUR + 1800)  # one more hour in April
     raffle.run_scheduled()
-    april = raffle.tickets_of(GUILD, 90)
+    april = raffle.views.tickets_of(GUILD, 90)
     assert april.period.id != march.id
     assert april.tickets == 10  # March's half hour does not carry over
     with engine.connect() as conn:
@@ -219,7 +219,7 @@ def _kick(user_id):
 
 def test_gifts_earn_per_giftee_and_a_second_source_adds_nothing(engine, raffle, clock):
     add_viewer(engine, "g1", "Gifter", discord_id=11)
-    raffle.start(GUILD)
+    raffle.periods.start(GUILD)
     webhook = gift("kick-msg-1", Viewer("g1", "Gifter"), ("ann", "Bob", "cy"), clock.now)
     pusher = gift(
         "pusher-abc", Viewer(None, "gifter"), ("bob", "CY", "ann"), clock.now, with_ids=False
@@ -227,20 +227,20 @@ def test_gifts_earn_per_giftee_and_a_second_source_adds_nothing(engine, raffle, 
     raffle.record_gift(GUILD, webhook)
     raffle.record_gift(GUILD, pusher)
     raffle.record_gift(GUILD, webhook)  # redelivered
-    assert raffle.tickets_of(GUILD, 11).by_source == {"gift": 45}
+    assert raffle.views.tickets_of(GUILD, 11).by_source == {"gift": 45}
 
 
 def test_a_pusher_gift_finds_its_gifter_by_name(engine, raffle, clock):
     add_viewer(engine, "g2", "Generous", discord_id=12)
-    raffle.start(GUILD)
+    raffle.periods.start(GUILD)
     raffle.record_gift(
         GUILD, gift("p1", Viewer(None, "generous"), ("x",), clock.now, with_ids=False)
     )
-    assert raffle.tickets_of(GUILD, 12).tickets == 15
+    assert raffle.views.tickets_of(GUILD, 12).tickets == 15
 
 
 def test_anonymous_and_unknown_gifters_earn_nothing(engine, raffle, clock):
-    raffle.start(GUILD)
+    raffle.periods.start(GUILD)
     raffle.record_gift(GUILD, gift("a1", None, ("x", "y"), clock.now))
     raffle.record_gift(GUILD, gift("a2", Viewer(None, "stranger"), ("z",), clock.now))
     assert ledger_count(engine) == 0
@@ -248,41 +248,41 @@ def test_anonymous_and_unknown_gifters_earn_nothing(engine, raffle, clock):
 
 def test_held_gifts_are_pending_until_the_hold_ends(engine, raffle, clock):
     add_viewer(engine, "g3", "Holder", discord_id=13)
-    raffle.configure(GUILD, "hold_minutes", "30")
-    raffle.start(GUILD)
+    raffle.periods.configure(GUILD, "hold_minutes", "30")
+    raffle.periods.start(GUILD)
     raffle.record_gift(GUILD, gift("h1", Viewer("g3", "Holder"), ("x",), clock.now))
     raffle.run_scheduled()
-    assert raffle.tickets_of(GUILD, 13).tickets == 0
+    assert raffle.views.tickets_of(GUILD, 13).tickets == 0
     clock.advance(minutes=30)
     raffle.run_scheduled()
     raffle.run_scheduled()
-    assert raffle.tickets_of(GUILD, 13).tickets == 15
+    assert raffle.views.tickets_of(GUILD, 13).tickets == 15
 
 
 def test_a_voided_gift_never_pays_and_a_granted_one_is_taken_back(engine, raffle, clock):
     add_viewer(engine, "g4", "Voided", discord_id=14)
-    raffle.configure(GUILD, "hold_minutes", "30")
-    raffle.start(GUILD)
+    raffle.periods.configure(GUILD, "hold_minutes", "30")
+    raffle.periods.start(GUILD)
     held = gift("v1", Viewer("g4", "Voided"), ("x",), clock.now)
     raffle.record_gift(GUILD, held)
-    reference = raffle.stats(GUILD).recent_gifts[0].reference
-    raffle.void_gift(GUILD, reference.upper(), actor_id=1)
+    reference = raffle.views.stats(GUILD).recent_gifts[0].reference
+    raffle.admin.void_gift(GUILD, reference.upper(), actor_id=1)
     clock.advance(hours=1)
     raffle.run_scheduled()
-    assert raffle.tickets_of(GUILD, 14).tickets == 0
+    assert raffle.views.tickets_of(GUILD, 14).tickets == 0
     with pytest.raises(RaffleRefused, match="already void"):
-        raffle.void_gift(GUILD, reference, actor_id=1)
+        raffle.admin.void_gift(GUILD, reference, actor_id=1)
 
-    raffle.configure(GUILD, "hold_minutes", "0")
+    raffle.periods.configure(GUILD, "hold_minutes", "0")
     raffle.record_gift(GUILD, gift("v2", Viewer("g4", "Voided"), ("y", "z"), clock.now))
-    assert raffle.tickets_of(GUILD, 14).tickets == 30
-    second = raffle.stats(GUILD).recent_gifts[0].reference
-    raffle.void_gift(GUILD, second, actor_id=1)
-    view = raffle.tickets_of(GUILD, 14)
+    assert raffle.views.tickets_of(GUILD, 14).tickets == 30
+    second = raffle.views.stats(GUILD).recent_gifts[0].reference
+    raffle.admin.void_gift(GUILD, second, actor_id=1)
+    view = raffle.views.tickets_of(GUILD, 14)
     assert view.tickets == 0
     assert view.by_source == {"gift": 0}
     with pytest.raises(RaffleRefused, match="No gift"):
-        raffle.void_gift(GUILD, "gnope", actor_id=1)
+        raffle.admin.void_gift(GUILD, "gnope", actor_id=1)
 
 
 # --- admin tickets and views -------------------------------------------------------------------
@@ -291,18 +291,18 @@ def test_a_voided_gift_never_pays_and_a_granted_one_is_taken_back(engine, raffle
 def test_admins_give_and_remove_tickets_of_linked_members(engine, raffle):
     add_viewer(engine, "a", "alpha", discord_id=21)
     add_viewer(engine, "b", "beta")  # not linked
-    raffle.start(GUILD)
+    raffle.periods.start(GUILD)
     kwargs = {"actor_id": 1, "reason": "event winner"}
-    assert raffle.give(GUILD, member_id=21, tickets=50, reference="m1", **kwargs) == 50
-    assert raffle.give(GUILD, member_id=21, tickets=50, reference="m1", **kwargs) == 50
-    assert raffle.give(GUILD, member_id=21, tickets=-20, reference="m2", **kwargs) == 30
+    assert raffle.admin.give(GUILD, member_id=21, tickets=50, reference="m1", **kwargs) == 50
+    assert raffle.admin.give(GUILD, member_id=21, tickets=50, reference="m1", **kwargs) == 50
+    assert raffle.admin.give(GUILD, member_id=21, tickets=-20, reference="m2", **kwargs) == 30
     with pytest.raises(RaffleRefused, match="only 30"):
-        raffle.give(GUILD, member_id=21, tickets=-31, reference="m3", **kwargs)
+        raffle.admin.give(GUILD, member_id=21, tickets=-31, reference="m3", **kwargs)
     with pytest.raises(RaffleRefused, match="not linked"):
-        raffle.give(GUILD, member_id=22, tickets=5, reference="m4", **kwargs)
+        raffle.admin.give(GUILD, member_id=22, tickets=5, reference="m4", **kwargs)
     with pytest.raises(RaffleRefused, match="from 1"):
-        raffle.give(GUILD, member_id=21, tickets=0, reference="m5", **kwargs)
-    stats = raffle.stats(GUILD, member_id=21)
+        raffle.admin.give(GUILD, member_id=21, tickets=0, reference="m5", **kwargs)
+    stats = raffle.views.stats(GUILD, member_id=21)
     assert [(e.amount, e.actor_id, e.reason) for e in stats.member_entries] == [
         (-20, 1, "event winner"),
         (50, 1, "event winner"),
@@ -312,9 +312,9 @@ def test_admins_give_and_remove_tickets_of_linked_members(engine, raffle):
 def test_tickets_rank_and_chance(engine, raffle):
     for user_id, discord_id in (("a", 31), ("b", 32), ("c", 33)):
         add_viewer(engine, user_id, f"user-{user_id}", discord_id=discord_id)
-    raffle.start(GUILD)
+    raffle.periods.start(GUILD)
     for discord_id, tickets in ((31, 10), (32, 30), (33, 60)):
-        raffle.give(
+        raffle.admin.give(
             GUILD,
             actor_id=1,
             member_id=discord_id,
@@ -322,32 +322,32 @@ def test_tickets_rank_and_chance(engine, raffle):
             reason="",
             reference=f"r{discord_id}",
         )
-    view = raffle.tickets_of(GUILD, 32)
+    view = raffle.views.tickets_of(GUILD, 32)
     assert (view.tickets, view.rank, view.total_tickets) == (30, 2, 100)
     assert view.chance == pytest.approx(0.3)
-    board = raffle.board(GUILD, 2)
+    board = raffle.views.board(GUILD, 2)
     assert [(e.username, e.tickets) for e in board.entries] == [("user-c", 60), ("user-b", 30)]
 
-    assert raffle.exclude(GUILD, actor_id=1, member_id=33, username=None) == "user-c"
+    assert raffle.admin.exclude(GUILD, actor_id=1, member_id=33, username=None) == "user-c"
     with pytest.raises(RaffleRefused, match="already excluded"):
-        raffle.exclude(GUILD, actor_id=1, member_id=None, username="USER-C")
-    view = raffle.tickets_of(GUILD, 33)
+        raffle.admin.exclude(GUILD, actor_id=1, member_id=None, username="USER-C")
+    view = raffle.views.tickets_of(GUILD, 33)
     assert view.is_excluded
     assert view.rank is None
-    assert raffle.tickets_of(GUILD, 32).rank == 1
-    assert raffle.include(GUILD, member_id=None, username="@user-c") == "user-c"
+    assert raffle.views.tickets_of(GUILD, 32).rank == 1
+    assert raffle.admin.include(GUILD, member_id=None, username="@user-c") == "user-c"
     with pytest.raises(RaffleRefused, match="not excluded"):
-        raffle.include(GUILD, member_id=33, username=None)
+        raffle.admin.include(GUILD, member_id=33, username=None)
     with pytest.raises(RaffleRefused, match="don't know"):
-        raffle.exclude(GUILD, actor_id=1, member_id=None, username="nobody")
+        raffle.admin.exclude(GUILD, actor_id=1, member_id=None, username="nobody")
 
 
 def test_views_refuse_before_any_raffle_and_for_unlinked_members(engine, raffle):
     with pytest.raises(RaffleRefused, match="no raffle yet"):
-        raffle.board(GUILD)
-    raffle.start(GUILD)
+        raffle.views.board(GUILD)
+    raffle.periods.start(GUILD)
     with pytest.raises(RaffleRefused, match="Link your Kick account"):
-        raffle.tickets_of(GUILD, 99)
+        raffle.views.tickets_of(GUILD, 99)
 
 
 @pytest.mark.parametrize(
@@ -362,27 +362,27 @@ def test_views_refuse_before_any_raffle_and_for_unlinked_members(engine, raffle)
 )
 def test_configure_refuses_bad_values(raffle, name, value, message):
     with pytest.raises(RaffleRefused, match=message):
-        raffle.configure(GUILD, name, value)
+        raffle.periods.configure(GUILD, name, value)
 
 
 def test_configure_changes_rates(raffle):
-    rates = raffle.rates(GUILD)
+    rates = raffle.periods.rates(GUILD)
     assert (rates.watch_hour_tickets, rates.gifted_sub_tickets, rates.wager_thousand_tickets) == (
         10,
         15,
         20,
     )
     assert rates.linked_only
-    rates = raffle.configure(GUILD, "gifted_sub", "25")
+    rates = raffle.periods.configure(GUILD, "gifted_sub", "25")
     assert rates.gifted_sub_tickets == 25
-    assert raffle.configure(GUILD, "channel", "<#123>").announcement_channel_id == 123
-    assert raffle.configure(GUILD, "auto_draw", "on").auto_draw is True
+    assert raffle.periods.configure(GUILD, "channel", "<#123>").announcement_channel_id == 123
+    assert raffle.periods.configure(GUILD, "auto_draw", "on").auto_draw is True
 
 
 def test_a_beacon_round_is_fixed_when_the_period_opens(engine, clock):
     with FakeBeacon(clock=clock) as beacon:
         raffle = make_service(engine, clock, beacon.url)
-        period = raffle.start(GUILD)
+        period = raffle.periods.start(GUILD)
     # The first 30-second round after April 1st 00:00 (genesis is January 1st).
     seconds = (datetime(2026, 4, 1, tzinfo=UTC) - START.replace(month=1)).total_seconds()
     assert period.beacon_round == int(seconds // 30) + 2
@@ -394,13 +394,13 @@ def test_a_beacon_round_is_fixed_when_the_period_opens(engine, clock):
 def test_months_follow_new_york_across_both_dst_changes_and_a_missed_month(engine, clock):
     """New York leaves summer time on November 1st 2026 and enters it on March 14th 2027."""
     raffle = make_service(engine, clock)
-    raffle.configure(GUILD, "time_zone", "America/New_York")
+    raffle.periods.configure(GUILD, "time_zone", "America/New_York")
     clock.now = datetime(2026, 10, 10, 12, 0, tzinfo=UTC)
-    october = raffle.start(GUILD)
+    october = raffle.periods.start(GUILD)
     assert october.ends_at == datetime(2026, 11, 1, 4, 0, tzinfo=UTC)  # midnight EDT
     clock.now = datetime(2026, 11, 1, 4, 0, 1, tzinfo=UTC)
     raffle.run_scheduled()
-    november = raffle.info(GUILD).current
+    november = raffle.views.info(GUILD).current
     assert (november.starts_at, november.ends_at) == (
         datetime(2026, 11, 1, 4, 0, tzinfo=UTC),
         datetime(2026, 12, 1, 5, 0, tzinfo=UTC),  # midnight EST
@@ -408,7 +408,7 @@ def test_months_follow_new_york_across_both_dst_changes_and_a_missed_month(engin
     # The bot is off from late November to mid-February: December and January are missed.
     clock.now = datetime(2027, 2, 15, 9, 0, tzinfo=UTC)
     raffle.run_scheduled()
-    info = raffle.info(GUILD)
+    info = raffle.views.info(GUILD)
     assert info.last_closed.id == november.id
     assert (info.current.starts_at, info.current.ends_at) == (
         datetime(2027, 2, 1, 5, 0, tzinfo=UTC),
@@ -416,14 +416,14 @@ def test_months_follow_new_york_across_both_dst_changes_and_a_missed_month(engin
     )
     clock.now = datetime(2027, 3, 1, 5, 0, tzinfo=UTC)
     raffle.run_scheduled()
-    march = raffle.info(GUILD).current
+    march = raffle.views.info(GUILD).current
     assert march.ends_at == datetime(2027, 4, 1, 4, 0, tzinfo=UTC)  # midnight EDT again
 
 
 def test_catching_up_over_two_months_loses_no_watchtime_tickets(engine, clock):
     raffle = make_service(engine, clock)
     add_viewer(engine, "9", "nine", discord_id=90)
-    march = raffle.start(GUILD)
+    march = raffle.periods.start(GUILD)
     set_watchtime(engine, "9", 3 * HOUR)  # watched in March; the bot went down before its tick
     clock.now = datetime(2026, 5, 20, 8, 0, tzinfo=UTC)
     raffle.run_scheduled()
@@ -433,7 +433,7 @@ def test_catching_up_over_two_months_loses_no_watchtime_tickets(engine, clock):
         assert ledger_repository.get_balance(conn, GUILD, march.id, *_kick("9")) == 30
     set_watchtime(engine, "9", 4 * HOUR)  # one hour in May
     raffle.run_scheduled()
-    may = raffle.tickets_of(GUILD, 90)
+    may = raffle.views.tickets_of(GUILD, 90)
     assert may.period.starts_at == datetime(2026, 5, 1, tzinfo=UTC)
     assert may.tickets == 10
 
@@ -444,11 +444,11 @@ def test_the_close_announcement_publishes_the_ledger_hash_and_the_round_it_waits
     announcer = RecordingAnnouncer()
     with FakeBeacon(clock=clock) as beacon:
         raffle = make_service(engine, clock, beacon.url, announcer)
-        raffle.start(GUILD)
+        raffle.periods.start(GUILD)
         clock.now = datetime(2026, 4, 1, 0, 0, 50, tzinfo=UTC)  # the tick after midnight
         raffle.run_scheduled()
     asyncio.run(raffle.announce_pending())
-    closed = raffle.info(GUILD).last_closed
+    closed = raffle.views.info(GUILD).last_closed
     [announcement] = announcer.closed
     assert announcement.snapshot_hash == closed.snapshot_hash
     assert announcement.beacon_round == closed.beacon_round
@@ -457,8 +457,8 @@ def test_the_close_announcement_publishes_the_ledger_hash_and_the_round_it_waits
 def test_admins_cannot_give_tickets_to_a_period_that_is_over_but_not_yet_closed(engine, clock):
     raffle = make_service(engine, clock)
     add_viewer(engine, "1", "one", discord_id=10)
-    raffle.start(GUILD)
+    raffle.periods.start(GUILD)
     clock.now = datetime(2026, 4, 1, 0, 0, 20, tzinfo=UTC)  # before the scheduler's next tick
     with pytest.raises(RaffleRefused, match="No raffle period is open"):
-        raffle.give(GUILD, actor_id=1, member_id=10, tickets=5, reason="", reference="late")
+        raffle.admin.give(GUILD, actor_id=1, member_id=10, tickets=5, reason="", reference="late")
     assert ledger_count(engine) == 0

@@ -29,6 +29,7 @@ from core.platforms.shuffle.api import ShuffleClient
 from core.platforms.shuffle.payloads import WagerRow
 from core.security.secrets import TokenCipher
 from core.storage.tables import raffle_ledger, shuffle_settings
+from tests.clock import Clock
 from tests.conftest import TEST_FERNET_KEY
 from tests.fakes.shuffle_server import AFFILIATE_KEY, CAMPAIGN_CODE, FakeShuffle
 
@@ -41,17 +42,6 @@ BOB_KICK = "9002"
 PERIOD_START = datetime(2030, 3, 1, tzinfo=UTC)
 PERIOD_END = datetime(2030, 4, 1, tzinfo=UTC)
 INTERVAL = 300
-
-
-class Clock:
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += timedelta(seconds=seconds)
 
 
 class Sleeps:

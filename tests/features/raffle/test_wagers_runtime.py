@@ -56,10 +56,10 @@ def test_the_runtime_polls_wagers_into_tickets(make_runtime, shuffle: FakeShuffl
     connect_guild(runtime.wagers, GUILD, shuffle)
     verify_player(runtime.wagers, GUILD, MEMBER, "HighRoller")
     shuffle.set_wagered("highroller", "12000.50")
-    [first] = asyncio.run(runtime.poll_wagers())
+    [first] = asyncio.run(runtime.wagers.poll_due())
     assert first.is_baseline
     shuffle.add_wager("highroller", "2500")
-    [second] = asyncio.run(runtime.poll_wagers())
+    [second] = asyncio.run(runtime.wagers.poll_due())
     assert [a.tickets for a in second.awards] == [50]
     assert balance(runtime, period_id) == 50
 
@@ -79,7 +79,7 @@ def test_the_scheduler_job_polls_then_stops(make_runtime, shuffle: FakeShuffle) 
     runtime.wagers.poll_due = poll_then_stop
 
     async def run_once() -> None:
-        await asyncio.wait_for(runtime.run_wager_polls(stop), timeout=10)
+        await asyncio.wait_for(runtime.scheduler.loops["Shuffle wager polls"](stop), timeout=10)
 
     asyncio.run(run_once())
     assert shuffle.statuses() == [200]

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
-
 import pytest
 
 from core.events import ChatMessageSent
@@ -12,23 +10,13 @@ from core.features.guilds.service import GuildService
 from core.features.slot_calls.chat import SlotCallChat
 from core.features.slot_calls.repository import SlotCall
 from core.features.slot_calls.service import SlotCallService
+from tests.clock import Clock
 from tests.features.chat_commands.doubles import T0, RecordingSender, replier_for, webhook_chat
 
 GUILD = 111
 OTHER_GUILD = 222
 CALLS_CHANNEL = 5001
 MODERATOR = 900
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = T0
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += timedelta(seconds=seconds)
 
 
 class RecordingPoster:
@@ -69,7 +57,7 @@ class Chat:
 
 @pytest.fixture
 def clock() -> Clock:
-    return Clock()
+    return Clock(T0)
 
 
 @pytest.fixture

@@ -24,6 +24,7 @@ from core.features.watchtime import repository
 from core.features.watchtime.repository import WatchtimeRow
 from core.features.watchtime.service import RankedWatchtime, TickResult, WatchtimeService
 from core.storage.tables import watch_presence, watchtime
+from tests.clock import Clock
 
 T0 = datetime(2030, 6, 1, 20, 0, tzinfo=UTC)
 BROADCASTER = "123456789"
@@ -34,20 +35,6 @@ THIRD_GUILD = 333_333_333_333_333_333
 ALICE = Viewer("1001", "Alice")
 BOB = Viewer("1002", "bob")
 CAROL = Viewer("1003", "carol")
-
-
-class Clock:
-    """A clock that only moves when the test moves it."""
-
-    def __init__(self, now: datetime = T0) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, seconds: float) -> datetime:
-        self.now += timedelta(seconds=seconds)
-        return self.now
 
 
 def at(seconds: float) -> datetime:
@@ -146,7 +133,7 @@ def recorded_statements(engine: Engine) -> Iterator[list[str]]:
 
 @pytest.fixture
 def clock() -> Clock:
-    return Clock()
+    return Clock(T0)
 
 
 @pytest.fixture
@@ -297,7 +284,7 @@ def test_window_length_comes_from_the_settings(sqlite_engine, clock):
     assert service.tick(GUILD, at(720)).credited_viewers == 0  # the message is 130 s old
 
 
-# --- stream status -----------------------------------------------------------------------------
+# --- stream state ------------------------------------------------------------------------------
 
 
 STATUS_SEQUENCES = {  # status events delivered, in this order -> seconds credited
@@ -312,12 +299,12 @@ STATUS_SEQUENCES = {  # status events delivered, in this order -> seconds credit
 }
 
 
-def test_stream_status_decides_whether_chat_counts(service):
+def test_stream_state_decides_whether_chat_counts(service):
     credited = {}
     for guild_id, (case, (statuses, _)) in enumerate(STATUS_SEQUENCES.items(), start=GUILD):
         service.tick(guild_id, T0)
         for status in statuses:
-            service.record_stream_status(guild_id, status)
+            service.record_stream_state(guild_id, status)
         service.record_chat(guild_id, chat(ALICE, at(30)))
         service.tick(guild_id, at(60))
         credited[case] = totals(service, guild_id).get(ALICE.platform_user_id, 0)
@@ -327,12 +314,12 @@ def test_stream_status_decides_whether_chat_counts(service):
 
 def test_offline_time_is_not_credited_when_the_stream_starts_again(service, clock):
     service.tick(GUILD)
-    service.record_stream_status(GUILD, ended(clock.now))
+    service.record_stream_state(GUILD, ended(clock.now))
     for _ in range(10):  # ten offline minutes, with chat
         service.record_chat(GUILD, chat(ALICE, clock.advance(30)))
         assert service.tick(GUILD, clock.advance(30)).credited_viewers == 0
 
-    service.record_stream_status(GUILD, started(clock.advance(10)))
+    service.record_stream_state(GUILD, started(clock.advance(10)))
     service.record_chat(GUILD, chat(ALICE, clock.advance(10)))
 
     assert service.tick(GUILD, clock.advance(40)).seconds_each == 60
@@ -440,7 +427,7 @@ def test_concurrent_ticks_from_many_processes_credit_one_interval(engine, clock)
 
 def test_restart_in_the_middle_of_a_stream_keeps_presence_and_the_clock(engine, clock):
     before = WatchtimeService(engine, WatchtimeSettings(), clock)
-    before.record_stream_status(GUILD, started(at(-600)))
+    before.record_stream_state(GUILD, started(at(-600)))
     before.tick(GUILD, T0)
     before.record_chat(GUILD, chat(ALICE, at(20)))
     before.record_chat(GUILD, chat(BOB, at(40)))
@@ -493,7 +480,7 @@ def test_tracking_status_reports_enabled_and_present_viewers(service, clock):
     off = service.set_tracking(GUILD, enabled=False)
     assert (off.enabled, off.present_viewers) == (False, 0)
 
-    service.record_stream_status(GUILD, ended(clock.advance(1)))
+    service.record_stream_state(GUILD, ended(clock.advance(1)))
     on = service.set_tracking(GUILD, enabled=True)
     assert (on.enabled, on.present_viewers) == (True, 0)  # offline: nobody is watching
 
@@ -575,7 +562,7 @@ def test_guilds_never_see_each_others_viewers(service):
         service.tick(guild_id, at(60))
     for guild_id in (GUILD, OTHER_GUILD):
         service.record_chat(guild_id, chat(BOB, at(70)))
-    service.record_stream_status(THIRD_GUILD, ended(at(80), broadcaster=OTHER_BROADCASTER))
+    service.record_stream_state(THIRD_GUILD, ended(at(80), broadcaster=OTHER_BROADCASTER))
     for guild_id in everyone:
         service.tick(guild_id, at(120))
 

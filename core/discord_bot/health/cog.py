@@ -1,0 +1,209 @@
+"""!health: the process checks of ``/health`` and ``python -m core health``, then this server's:
+its Kick connection and subscriptions, the last event of each type, the watchtime tick's lag,
+and whether the bot may hand out the watchtime roles. Each failing line says how to fix it."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime, timedelta
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from core.discord_bot.common import guild_of
+from core.discord_bot.health import render
+from core.discord_bot.render import NO_MENTIONS
+from core.events import utc
+from core.features.connections.setup import KickSetup, KickStatus
+from core.features.connections.subscriptions import WANTED_EVENTS
+from core.features.roles.repository import RoleTier
+from core.features.roles.service import RolesService
+from core.features.roles.sync import RoleSync, SyncResult
+from core.features.watchtime.durations import format_duration
+from core.features.watchtime.service import WatchtimeService
+from core.health import Check, HealthReport
+
+# A tick this many intervals late means the scheduler stopped or cannot keep up.
+LATE_TICKS = 3
+
+
+class HealthCog(commands.Cog, name="Health"):
+    """Whether the bot's database, event pipeline and platform connections work."""
+
+    def __init__(
+        self,
+        health: Callable[[], HealthReport],
+        *,
+        kick: KickSetup | None = None,
+        watchtime: WatchtimeService | None = None,
+        roles: RolesService | None = None,
+        role_sync: RoleSync | None = None,
+    ) -> None:
+        self.health = health
+        self.kick = kick
+        self.watchtime = watchtime
+        self.roles = roles
+        self.role_sync = role_sync
+
+    @commands.hybrid_command(name="health")
+    @commands.guild_only()
+    @commands.has_guild_permissions(manage_guild=True)
+    @app_commands.default_permissions(manage_guild=True)
+    async def health_command(self, ctx: commands.Context[commands.Bot]) -> None:
+        """Check the bot's database, connections and permissions here (Manage Server)."""
+        guild = guild_of(ctx)
+        await ctx.defer()
+        # The checks probe the database and Redis, which may block.
+        report = await asyncio.to_thread(self.health)
+        checks = list(report.checks)
+        checks += await asyncio.to_thread(self._stored_checks, guild.id, ctx.clean_prefix)
+        if self.roles is not None:
+            tiers = await asyncio.to_thread(self.roles.tiers, guild.id)
+            checks += role_checks(guild, tiers, ctx.clean_prefix)
+        if self.role_sync is not None:
+            checks += role_sync_checks(self.role_sync.last_result(guild.id))
+        reply = render.health_report(HealthReport(checks))
+        await ctx.send(reply, allowed_mentions=NO_MENTIONS)
+
+    def _stored_checks(self, guild_id: int, prefix: str) -> list[Check]:
+        checks = []
+        if self.kick is not None:
+            checks += kick_checks(self.kick.status(guild_id), prefix)
+        if self.watchtime is not None:
+            checks.append(
+                tick_check(
+                    self.watchtime.tick_lag(guild_id),
+                    self.watchtime.settings.interval_seconds,
+                    self.watchtime.tracking_status(guild_id).enabled,
+                    prefix,
+                )
+            )
+        return checks
+
+
+# --- the checks, as plain functions of what the services and Discord report -----------------
+
+
+def ago(moment: datetime) -> str:
+    return discord.utils.format_dt(utc(moment), "R")
+
+
+def kick_checks(status: KickStatus, prefix: str) -> list[Check]:
+    channel, connection = status.channel, status.connection
+    if channel is None:
+        return [Check("kick", False, f"no Kick channel set up: run {prefix}kick setup <channel>")]
+    setup = f"{prefix}kick setup {channel.channel_slug}"
+    if connection.needs_reauthorization:
+        link = Check("kick connection", False, f"needs re-authorization: run {setup} again")
+    elif not connection.is_connected:
+        link = Check(
+            "kick connection", False, f"streamer not connected: run {setup} and open the link"
+        )
+    else:
+        who = connection.kick_username or "an unknown account"
+        link = Check("kick connection", True, f"{channel.channel_slug}, connected as {who}")
+    live = len(WANTED_EVENTS) - len(status.missing)
+    if status.missing:
+        fix = f"run {prefix}kick sync" if connection.is_connected else "connect the streamer first"
+        subscriptions = Check(
+            "kick subscriptions",
+            False,
+            f"{live}/{len(WANTED_EVENTS)} live, missing {', '.join(status.missing)}: {fix}",
+        )
+    else:
+        subscriptions = Check("kick subscriptions", True, f"{live}/{len(WANTED_EVENTS)} live")
+    checks = [link, subscriptions]
+    if status.pusher is not None:
+        ok = status.pusher.status == "connected"
+        detail = status.pusher.status.replace("_", " ")
+        if not ok and status.pusher.last_error:
+            detail += f" ({status.pusher.last_error})"
+        checks.append(Check("kick pusher", ok, detail))
+    checks += last_event_checks(status.last_events)
+    return checks
+
+
+def last_event_checks(last_events: Mapping[str, datetime]) -> list[Check]:
+    if not last_events:
+        return [Check("last event", True, "none since the bot started (normal while offline)")]
+    newest_first = sorted(last_events.items(), key=lambda item: item[1], reverse=True)
+    return [
+        Check(f"last {kind.replace('_', ' ')}", True, ago(moment)) for kind, moment in newest_first
+    ]
+
+
+def tick_check(lag: timedelta | None, interval_seconds: int, enabled: bool, prefix: str) -> Check:
+    if not enabled:
+        return Check("watchtime tick", True, f"tracking is off ({prefix}tracking on to resume)")
+    if lag is None:
+        return Check(
+            "watchtime tick",
+            False,
+            f"no tick yet for this server: run {prefix}tracking on to register it, and check "
+            "that the bot process runs",
+        )
+    late = lag.total_seconds() > LATE_TICKS * interval_seconds
+    seconds = max(0, int(lag.total_seconds()))
+    detail = f"last tick {format_duration(seconds) if seconds >= 60 else f'{seconds} s'} ago"
+    detail += f" (every {interval_seconds} s)"
+    if late:
+        detail += ": the scheduler is stopped or behind; check the bot process and its log"
+    return Check("watchtime tick", not late, detail)
+
+
+def role_checks(guild: discord.Guild, tiers: Sequence[RoleTier], prefix: str) -> list[Check]:
+    """Manage Roles and role order, for this server's watchtime roles."""
+    if not tiers:
+        return [Check("watchtime roles", True, f"none set up ({prefix}roles add to add one)")]
+    checks = []
+    can_manage = guild.me.guild_permissions.manage_roles
+    checks.append(
+        Check("manage roles", True, "granted")
+        if can_manage
+        else Check("manage roles", False, "missing: give my role the Manage Roles permission")
+    )
+    roles = [(tier, guild.get_role(tier.role_id)) for tier in tiers]
+    deleted = [str(tier.role_id) for tier, role in roles if role is None]
+    too_high = [role.name for _, role in roles if role is not None and not role.is_assignable()]
+    if too_high:
+        checks.append(
+            Check(
+                "role order",
+                False,
+                f"{', '.join(too_high)} at or above my highest role: in Server Settings > Roles, "
+                "drag my role above them",
+            )
+        )
+    else:
+        checks.append(Check("role order", True, "every watchtime role is below my highest role"))
+    if deleted:
+        checks.append(
+            Check(
+                "watchtime roles",
+                False,
+                f"deleted roles still set up ({', '.join(deleted)}): {prefix}roles remove <id>",
+            )
+        )
+    return checks
+
+
+def role_sync_checks(result: SyncResult | None) -> list[Check]:
+    if result is None:
+        return [Check("role sync", True, "not run yet since the bot started")]
+    if result.skipped is not None:
+        return [Check("role sync", True, f"{ago(result.finished_at)}: skipped, {result.skipped}")]
+    detail = (
+        f"{ago(result.finished_at)}: {result.members_edited} member(s) updated, "
+        f"{result.roles_added} role(s) given, {result.roles_removed} taken away"
+    )
+    if result.failed_edits:
+        return [
+            Check(
+                "role sync",
+                False,
+                f"{detail}, {result.failed_edits} edit(s) failed: see the bot's log",
+            )
+        ]
+    return [Check("role sync", True, detail)]

@@ -1,1 +1,0 @@
-"""Features' outbound ports, implemented on the running Discord client (see gateway.py)."""

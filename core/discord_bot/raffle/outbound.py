@@ -1,0 +1,66 @@
+"""Raffle announcements in a guild's announcement channel."""
+
+from __future__ import annotations
+
+import logging
+
+import discord
+
+from core.discord_bot.gateway import DiscordGateway
+from core.discord_bot.raffle import render as render_raffle
+from core.discord_bot.render import NO_MENTIONS
+from core.features.raffle.ports import DrawAnnouncement, PeriodAnnouncement
+
+log = logging.getLogger(__name__)
+
+
+class DiscordRaffleAnnouncer:
+    """Implements :class:`core.features.raffle.ports.RaffleAnnouncer`.
+
+    With Discord off, a channel the bot cannot see, or a channel of another server (a shared
+    ``RAFFLE_ANNOUNCEMENT_CHANNEL_ID``, an id typed into ``!raffleset``), the announcement is
+    skipped with a log line; while a configured bot is not connected, ``DiscordUnavailable``
+    propagates and the raffle posts it later.
+    """
+
+    def __init__(self, gateway: DiscordGateway) -> None:
+        self.gateway = gateway
+
+    async def period_opened(self, channel_id: int, period: PeriodAnnouncement) -> None:
+        await self._post(
+            period.guild_id, channel_id, render_raffle.opened_announcement(period), NO_MENTIONS
+        )
+
+    async def period_closed(self, channel_id: int, period: PeriodAnnouncement) -> None:
+        await self._post(
+            period.guild_id, channel_id, render_raffle.closed_announcement(period), NO_MENTIONS
+        )
+
+    async def draw_completed(self, channel_id: int, draw: DrawAnnouncement) -> None:
+        await self._post(
+            draw.guild_id,
+            channel_id,
+            render_raffle.draw_announcement(draw),
+            render_raffle.winner_mentions(draw),
+        )
+
+    async def _post(
+        self, guild_id: int, channel_id: int, text: str, mentions: discord.AllowedMentions
+    ) -> None:
+        client = self.gateway.client()
+        if client is None:
+            log.info("Discord is off; raffle announcement for channel %s skipped", channel_id)
+            return
+        channel = client.get_channel(channel_id)
+        if not isinstance(channel, discord.abc.Messageable):
+            log.warning("raffle announcement channel %s is not a channel I can see", channel_id)
+            return
+        if getattr(getattr(channel, "guild", None), "id", None) != guild_id:
+            log.warning(
+                "raffle announcement channel %s is not in guild %s; skipped", channel_id, guild_id
+            )
+            return
+        try:
+            await channel.send(text, allowed_mentions=mentions)
+        except discord.Forbidden:
+            log.warning("no permission to post raffle announcements in channel %s", channel_id)

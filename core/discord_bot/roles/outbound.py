@@ -1,0 +1,100 @@
+"""Role sync's Discord side: reads members and roles from the cache, edits one member at a time.
+
+The members intent keeps ``guild.members`` complete, so a sync reads no member list from the API;
+each member who needs a change costs exactly one request (``member.edit(roles=...)``).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Collection
+
+import discord
+
+from core.discord_bot.gateway import DiscordGateway
+from core.discord_bot.render import NO_MENTIONS
+from core.discord_bot.roles import render as render_roles
+from core.features.roles.ports import GuildRoles, RoleEditFailed
+
+log = logging.getLogger(__name__)
+
+
+def assignable_role_ids(guild: discord.Guild) -> frozenset[int]:
+    """Roles the bot may hand out: not @everyone, not an integration's, below its top role."""
+    return frozenset(role.id for role in guild.roles if role.is_assignable())
+
+
+def member_role_ids(member: discord.Member) -> frozenset[int]:
+    return frozenset(role.id for role in member.roles if not role.is_default())
+
+
+class DiscordMemberRoles:
+    def __init__(self, gateway: DiscordGateway) -> None:
+        self.gateway = gateway
+        self._said_off = False
+
+    def _guild(self, guild_id: int) -> discord.Guild | None:
+        client = self.gateway.client()
+        if client is None:
+            if not self._said_off:
+                log.info("Discord is off: watchtime roles are not synced")
+                self._said_off = True
+            return None
+        return client.get_guild(guild_id)
+
+    async def guild_roles(self, guild_id: int, only_member: int | None = None) -> GuildRoles | None:
+        guild = self._guild(guild_id)
+        if guild is None:
+            return None
+        if only_member is not None:
+            member = guild.get_member(only_member)
+            members = [] if member is None else [member]
+        else:
+            members = list(guild.members)
+        return GuildRoles(
+            can_manage_roles=guild.me.guild_permissions.manage_roles,
+            assignable_role_ids=assignable_role_ids(guild),
+            existing_role_ids=frozenset(role.id for role in guild.roles),
+            members={m.id: member_role_ids(m) for m in members if not m.bot},
+        )
+
+    async def edit_member_roles(
+        self,
+        guild_id: int,
+        discord_user_id: int,
+        *,
+        add: Collection[int],
+        remove: Collection[int],
+        reason: str,
+    ) -> bool:
+        guild = self._guild(guild_id)
+        member = guild.get_member(discord_user_id) if guild is not None else None
+        if guild is None or member is None:
+            return False
+        kept = [r for r in member.roles if not r.is_default() and r.id not in remove]
+        held = {r.id for r in kept}
+        gained = [role for role_id in add if (role := guild.get_role(role_id)) is not None]
+        roles = kept + [role for role in gained if role.id not in held]
+        try:
+            await member.edit(roles=roles, reason=reason)
+        except discord.NotFound:
+            return False  # left the server meanwhile
+        except discord.HTTPException as exc:
+            raise RoleEditFailed(f"{exc.status} {exc.text or type(exc).__name__}") from exc
+        return True
+
+    async def tell_member(self, guild_id: int, discord_user_id: int, role_ids: list[int]) -> None:
+        guild = self._guild(guild_id)
+        member = guild.get_member(discord_user_id) if guild is not None else None
+        if guild is None or member is None:
+            return
+        names = [role.name for role_id in role_ids if (role := guild.get_role(role_id))]
+        if not names:
+            return
+        try:
+            await member.send(
+                render_roles.role_reached_dm(names, guild.name), allowed_mentions=NO_MENTIONS
+            )
+        except discord.HTTPException as exc:
+            # Closed DMs are common and not a fault of the bot.
+            log.debug("guild %s: could not DM member %s: %s", guild_id, discord_user_id, exc)

@@ -1,0 +1,51 @@
+"""What the bot's cogs work with: the feature services, as the runtime built them.
+
+A feature whose service is missing (None) has no cogs; tests build the bot with just the services
+they need. ``BotServices.of(runtime)`` takes each one from the runtime's attribute of the same name.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from core.features.connections.setup import KickSetup
+from core.features.guilds.service import GuildService
+from core.features.linking.effects import LinkEffects
+from core.features.linking.service import LinkingService
+from core.features.raffle.service import RaffleService
+from core.features.raffle.wagers import WagerService
+from core.features.roles.service import RolesService
+from core.features.roles.sync import RoleSync
+from core.features.slot_calls.chat import SlotCallChat
+from core.features.slot_calls.service import SlotCallService
+from core.features.watchtime.service import WatchtimeService
+from core.health import HealthReport
+
+
+@dataclass(frozen=True)
+class BotServices:
+    watchtime: WatchtimeService
+    guilds: GuildService
+    health: Callable[[], HealthReport]
+    kick_setup: KickSetup | None = None
+    roles: RolesService | None = None
+    role_sync: RoleSync | None = None
+    linking: LinkingService | None = None
+    link_effects: LinkEffects | None = None
+    slot_calls: SlotCallService | None = None
+    slot_call_chat: SlotCallChat | None = None  # announces picks in the stream's chat
+    raffle: RaffleService | None = None
+    wagers: WagerService | None = None
+
+    @classmethod
+    def of(cls, source: object) -> BotServices:
+        """The services ``source`` (the runtime) holds, each by its field's name."""
+        return cls(
+            **{
+                field.name: getattr(source, field.name)
+                for field in dataclasses.fields(cls)
+                if hasattr(source, field.name)
+            }
+        )

@@ -1,0 +1,259 @@
+"""Slot call commands: !slotcalls, !slotlist, !pickslot, !clearslots and !callblacklist.
+
+Viewers call slots in stream chat (``!call`` / ``!sr``, see core/features/slot_calls/chat.py);
+these commands let the server's moderators (Manage Server) run the queue from Discord.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from typing import Literal, TypeVar
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from core.discord_bot.common import guild_of
+from core.discord_bot.render import NO_MENTIONS
+from core.discord_bot.slot_calls import render
+from core.discord_bot.slot_calls.outbound import guild_channel
+from core.features.guilds.service import GuildService
+from core.features.slot_calls.chat import SlotCallChat
+from core.features.slot_calls.service import (
+    InvalidSetting,
+    SlotCallService,
+    SlotCallStatus,
+    blacklist_name,
+)
+
+log = logging.getLogger(__name__)
+Context = commands.Context[commands.Bot]
+OnOff = Literal["on", "off"]
+T = TypeVar("T")
+
+
+class SlotCallsCog(commands.Cog, name="Slot calls"):
+    """Slots viewers ask for in stream chat with !call or !sr, and picking one of them."""
+
+    def __init__(
+        self, service: SlotCallService, guilds: GuildService, chat: SlotCallChat | None = None
+    ) -> None:
+        """``chat`` announces picks in the stream's chat; None leaves that out."""
+        self.service = service
+        self.guilds = guilds
+        self.chat = chat
+
+    async def cog_check(self, ctx: Context) -> bool:  # type: ignore[override]
+        """Every command here is for the server's moderators (Manage Server), in a server."""
+        if ctx.guild is None or not isinstance(ctx.author, discord.Member):
+            raise commands.NoPrivateMessage()
+        if not ctx.author.guild_permissions.manage_guild:
+            raise commands.MissingPermissions(["manage_guild"])
+        return True
+
+    # --- settings --------------------------------------------------------------------------
+
+    @commands.hybrid_group(name="slotcalls", invoke_without_command=True, case_insensitive=True)
+    @app_commands.default_permissions(manage_guild=True)
+    async def slotcalls(self, ctx: Context) -> None:
+        """Turn slot calls from chat on or off and choose where they go (Manage Server)."""
+        await ctx.send(render.slotcalls_usage(ctx.clean_prefix), allowed_mentions=NO_MENTIONS)
+
+    @slotcalls.command(name="on")
+    async def slotcalls_on(self, ctx: Context) -> None:
+        """Let viewers call slots with !call or !sr in chat (Manage Server)."""
+        await self._set_enabled(ctx, enabled=True)
+
+    @slotcalls.command(name="off")
+    async def slotcalls_off(self, ctx: Context) -> None:
+        """Refuse slot calls from chat; open calls stay listed (Manage Server)."""
+        await self._set_enabled(ctx, enabled=False)
+
+    @slotcalls.command(name="status")
+    async def slotcalls_status(self, ctx: Context) -> None:
+        """Show whether slot calls are on, where they go and the limits (Manage Server)."""
+        guild = guild_of(ctx)
+        status = await asyncio.to_thread(self.service.status, guild.id)
+        await ctx.send(render.status_text(status, ctx.clean_prefix), allowed_mentions=NO_MENTIONS)
+
+    @slotcalls.command(name="channel")
+    @app_commands.describe(channel="Where slot calls are posted")
+    async def slotcalls_channel(self, ctx: Context, channel: discord.TextChannel) -> None:
+        """Post slot calls in this channel (Manage Server)."""
+        guild = guild_of(ctx)
+        me = guild.me
+        permissions = channel.permissions_for(me)
+        if not (permissions.send_messages and permissions.embed_links):
+            await ctx.send(render.channel_not_writable(channel), allowed_mentions=NO_MENTIONS)
+            return
+        await self._ensure_guild(guild)
+        status = await asyncio.to_thread(self.service.set_channel, guild.id, channel.id)
+        await ctx.send(render.channel_changed(status), allowed_mentions=NO_MENTIONS)
+
+    @slotcalls.command(name="cooldown")
+    @app_commands.describe(seconds="Seconds a viewer waits between calls (0 to 3600)")
+    async def slotcalls_cooldown(self, ctx: Context, seconds: int) -> None:
+        """How long each viewer waits between slot calls (Manage Server)."""
+        await self._change(ctx, self.service.set_cooldown, seconds, render.cooldown_changed)
+
+    @slotcalls.command(name="limit")
+    @app_commands.describe(limit="Open calls each viewer may have (1 to 100), or off")
+    async def slotcalls_limit(self, ctx: Context, limit: str) -> None:
+        """How many open calls each viewer may have; off for no limit (Manage Server)."""
+        if limit.strip().lower() in ("off", "none", "0"):
+            value: int | None = None
+        elif limit.strip().isdecimal():  # not isdigit(): int() refuses "²"
+            value = int(limit)
+        else:
+            raise commands.BadArgument("a number or off")
+        await self._change(ctx, self.service.set_max_open, value, render.limit_changed)
+
+    @slotcalls.command(name="requirelink")
+    @app_commands.describe(setting="on: only viewers with a linked account may call slots")
+    async def slotcalls_requirelink(self, ctx: Context, setting: OnOff) -> None:
+        """Whether viewers must link their account before calling slots (Manage Server)."""
+        required = setting == "on"
+        await self._change(
+            ctx, self.service.set_require_link, required, render.require_link_changed
+        )
+
+    async def _set_enabled(self, ctx: Context, *, enabled: bool) -> None:
+        guild = guild_of(ctx)
+        await self._ensure_guild(guild)
+        status = await asyncio.to_thread(self.service.set_enabled, guild.id, enabled)
+        await ctx.send(
+            render.enabled_changed(status, ctx.clean_prefix), allowed_mentions=NO_MENTIONS
+        )
+
+    async def _change(
+        self,
+        ctx: Context,
+        setter: Callable[[int, T], SlotCallStatus],
+        value: T,
+        describe: Callable[[SlotCallStatus], str],
+    ) -> None:
+        guild = guild_of(ctx)
+        try:
+            status = await asyncio.to_thread(setter, guild.id, value)
+        except InvalidSetting as refused:
+            await ctx.send(str(refused), allowed_mentions=NO_MENTIONS)
+            return
+        await ctx.send(describe(status), allowed_mentions=NO_MENTIONS)
+
+    async def _ensure_guild(self, guild: discord.Guild) -> None:
+        # Chat answers name the server ("type !link in <server>'s Discord"), so keep its name.
+        await asyncio.to_thread(self.guilds.ensure_guild, guild.id, guild.name)
+
+    # --- the queue -------------------------------------------------------------------------
+
+    @commands.hybrid_command(name="slotlist")
+    @app_commands.default_permissions(manage_guild=True)
+    @app_commands.describe(page="Which page of the list (10 calls each)")
+    async def slotlist(self, ctx: Context, page: commands.Range[int, 1, 10_000] = 1) -> None:
+        """List the open slot calls, oldest first (Manage Server)."""
+        guild = guild_of(ctx)
+        await ctx.defer()
+        total = await asyncio.to_thread(self.service.count_open, guild.id)
+        if total == 0:
+            await ctx.send(render.NO_OPEN_CALLS, allowed_mentions=NO_MENTIONS)
+            return
+        if page > render.page_count(total):
+            await ctx.send(render.no_such_page(page, total), allowed_mentions=NO_MENTIONS)
+            return
+        offset = (page - 1) * render.PAGE_SIZE
+        calls = await asyncio.to_thread(self.service.open_calls, guild.id, render.PAGE_SIZE, offset)
+        embed = render.slotlist_embed(calls, page=page, total=total, prefix=ctx.clean_prefix)
+        await ctx.send(embed=embed, allowed_mentions=NO_MENTIONS)
+
+    @commands.hybrid_command(name="pickslot")
+    @app_commands.default_permissions(manage_guild=True)
+    @commands.max_concurrency(1, commands.BucketType.guild)
+    async def pickslot(self, ctx: Context) -> None:
+        """Pick one open slot call at random and announce it here and in chat (Manage Server)."""
+        guild = guild_of(ctx)
+        await ctx.defer()
+        pick = await asyncio.to_thread(self.service.pick, guild.id, ctx.author.id)
+        if pick is None:
+            await ctx.send(render.NOTHING_TO_PICK, allowed_mentions=NO_MENTIONS)
+            return
+        member = (
+            guild.get_member(pick.call.discord_user_id)
+            if pick.call.discord_user_id is not None
+            else None
+        )
+        embed = render.pick_embed(pick, member)
+        await ctx.send(embed=embed, allowed_mentions=NO_MENTIONS)
+        await self._mirror_pick(ctx, pick.channel_id, embed)
+        if self.chat is not None:
+            await self.chat.announce_pick(pick)
+
+    async def _mirror_pick(
+        self, ctx: Context, channel_id: int | None, embed: discord.Embed
+    ) -> None:
+        """Show the pick in the slot call channel too, when it was made somewhere else."""
+        guild = guild_of(ctx)
+        if channel_id is None or channel_id == ctx.channel.id:
+            return
+        channel = guild_channel(ctx.bot, guild.id, channel_id)
+        if channel is None:
+            return
+        try:
+            await channel.send(embed=embed, allowed_mentions=NO_MENTIONS)
+        except discord.HTTPException as exc:
+            log.warning("guild %s: could not post the pick in %s: %s", guild.id, channel_id, exc)
+
+    @commands.hybrid_command(name="clearslots")
+    @app_commands.default_permissions(manage_guild=True)
+    async def clearslots(self, ctx: Context) -> None:
+        """Close every open slot call (Manage Server)."""
+        guild = guild_of(ctx)
+        count = await asyncio.to_thread(self.service.clear, guild.id, ctx.author.id)
+        await ctx.send(render.cleared(count), allowed_mentions=NO_MENTIONS)
+
+    # --- blacklist -------------------------------------------------------------------------
+
+    @commands.hybrid_group(name="callblacklist", invoke_without_command=True, case_insensitive=True)
+    @app_commands.default_permissions(manage_guild=True)
+    async def callblacklist(self, ctx: Context) -> None:
+        """Keep viewers from calling slots (Manage Server)."""
+        await ctx.send(render.blacklist_usage(ctx.clean_prefix), allowed_mentions=NO_MENTIONS)
+
+    @callblacklist.command(name="add")
+    @app_commands.describe(name="Their Kick name", reason="Why (shown in the list)")
+    async def callblacklist_add(
+        self, ctx: Context, name: str, *, reason: str | None = None
+    ) -> None:
+        """Ignore this viewer's slot calls from now on, quietly (Manage Server)."""
+        guild = guild_of(ctx)
+        try:
+            is_new = await asyncio.to_thread(
+                lambda: self.service.blacklist_add(
+                    guild.id, name, added_by=ctx.author.id, reason=reason
+                )
+            )
+        except InvalidSetting as refused:
+            await ctx.send(str(refused), allowed_mentions=NO_MENTIONS)
+            return
+        await ctx.send(
+            render.blacklisted(blacklist_name(name), is_new=is_new), allowed_mentions=NO_MENTIONS
+        )
+
+    @callblacklist.command(name="remove")
+    @app_commands.describe(name="Their Kick name")
+    async def callblacklist_remove(self, ctx: Context, name: str) -> None:
+        """Let this viewer call slots again (Manage Server)."""
+        guild = guild_of(ctx)
+        removed = await asyncio.to_thread(self.service.blacklist_remove, guild.id, name)
+        await ctx.send(
+            render.unblacklisted(blacklist_name(name), removed=removed),
+            allowed_mentions=NO_MENTIONS,
+        )
+
+    @callblacklist.command(name="list")
+    async def callblacklist_list(self, ctx: Context) -> None:
+        """Show who may not call slots (Manage Server)."""
+        guild = guild_of(ctx)
+        entries = await asyncio.to_thread(self.service.blacklist, guild.id)
+        await ctx.send(render.blacklist_text(entries), allowed_mentions=NO_MENTIONS)

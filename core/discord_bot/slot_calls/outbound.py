@@ -1,0 +1,65 @@
+"""Posting slot calls into a guild's slot call channel (implements SlotCallPoster)."""
+
+from __future__ import annotations
+
+import logging
+
+import discord
+
+from core.discord_bot.gateway import DiscordGateway
+from core.discord_bot.render import NO_MENTIONS
+from core.discord_bot.slot_calls import render as render_slot_calls
+from core.features.slot_calls.repository import SlotCall
+
+log = logging.getLogger(__name__)
+
+PostableChannel = discord.TextChannel | discord.Thread
+
+
+def guild_channel(client: discord.Client, guild_id: int, channel_id: int) -> PostableChannel | None:
+    """The channel, if the bot sees it and it belongs to ``guild_id``.
+
+    SLOT_CALLS_CHANNEL_ID is one channel of one server; a guild that relies on it while the
+    channel is another server's must not post there, so the owner is always checked.
+    """
+    channel = client.get_channel(channel_id)
+    if not isinstance(channel, PostableChannel) or channel.guild.id != guild_id:
+        return None
+    return channel
+
+
+class DiscordSlotCallPoster:
+    def __init__(self, gateway: DiscordGateway) -> None:
+        self.gateway = gateway
+
+    async def post_call(self, channel_id: int, call: SlotCall, position: int) -> bool:
+        client = self.gateway.client()  # raises DiscordUnavailable while not connected
+        if client is None:
+            log.info("Discord is off; slot call %s in guild %s not posted", call.id, call.guild_id)
+            return False
+        channel = guild_channel(client, call.guild_id, channel_id)
+        if channel is None:
+            log.warning(
+                "guild %s: slot call channel %s is not a text channel of that server; "
+                "call %s not posted (set one with !slotcalls channel)",
+                call.guild_id,
+                channel_id,
+                call.id,
+            )
+            return False
+        member = (
+            channel.guild.get_member(call.discord_user_id)
+            if call.discord_user_id is not None
+            else None
+        )
+        embed = render_slot_calls.call_embed(call, position, member)
+        try:
+            await channel.send(embed=embed, allowed_mentions=NO_MENTIONS)
+        except discord.Forbidden:
+            log.warning(
+                "guild %s: no permission to post slot calls in channel %s",
+                call.guild_id,
+                channel_id,
+            )
+            return False
+        return True

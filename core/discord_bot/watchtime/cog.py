@@ -1,0 +1,238 @@
+"""Watchtime commands: !watchtime, !leaderboard and !tracking."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import math
+from collections.abc import Awaitable, Callable
+from typing import Annotated
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from core.discord_bot.common import Context, ViewerArgument, guild_of
+from core.discord_bot.render import NO_MENTIONS
+from core.discord_bot.watchtime import render
+from core.features.guilds.service import GuildService
+from core.features.roles.service import RolesService
+from core.features.watchtime.service import RankedWatchtime, WatchtimeService
+
+PageFetcher = Callable[[int], Awaitable[tuple[list[RankedWatchtime], dict[str, int]]]]
+
+
+class LeaderboardPages(discord.ui.View):
+    """Previous and next buttons under a leaderboard. Only the member who asked turns the pages,
+    so one member paging does not pull the board away from under everyone else's eyes."""
+
+    def __init__(
+        self,
+        *,
+        invoker_id: int,
+        guild_name: str,
+        pages: int,
+        fetch: PageFetcher,
+        timeout: float = 180.0,
+    ) -> None:
+        super().__init__(timeout=timeout)
+        self.invoker_id = invoker_id
+        self.guild_name = guild_name
+        self.pages = pages
+        self.fetch = fetch
+        self.page = 0
+        self.message: discord.Message | None = None
+        self._update_buttons()
+
+    def _update_buttons(self) -> None:
+        self.previous_page.disabled = self.page <= 0
+        self.next_page.disabled = self.page >= self.pages - 1
+
+    async def interaction_check(self, interaction: discord.Interaction) -> bool:
+        if interaction.user.id == self.invoker_id:
+            return True
+        await interaction.response.send_message(
+            render.NOT_YOUR_LEADERBOARD, ephemeral=True, allowed_mentions=NO_MENTIONS
+        )
+        return False
+
+    async def show(self, interaction: discord.Interaction, page: int) -> None:
+        self.page = max(0, min(page, self.pages - 1))
+        rows, members = await self.fetch(self.page)
+        self._update_buttons()
+        embed = render.leaderboard_embed(
+            self.guild_name, rows, members, page=self.page, pages=self.pages
+        )
+        await interaction.response.edit_message(embed=embed, view=self)
+
+    @discord.ui.button(label="Previous", style=discord.ButtonStyle.secondary)
+    async def previous_page(
+        self, interaction: discord.Interaction, _button: discord.ui.Button[LeaderboardPages]
+    ) -> None:
+        await self.show(interaction, self.page - 1)
+
+    @discord.ui.button(label="Next", style=discord.ButtonStyle.secondary)
+    async def next_page(
+        self, interaction: discord.Interaction, _button: discord.ui.Button[LeaderboardPages]
+    ) -> None:
+        await self.show(interaction, self.page + 1)
+
+    async def on_timeout(self) -> None:
+        if self.message is None:
+            return
+        for item in self.children:
+            if isinstance(item, discord.ui.Button):
+                item.disabled = True
+        with contextlib.suppress(discord.HTTPException):  # deleted meanwhile: nothing to tidy
+            await self.message.edit(view=self)
+
+
+class WatchtimeCog(commands.Cog, name="Watchtime"):
+    """Time viewers spent in the stream chat while it was live."""
+
+    def __init__(
+        self,
+        watchtime: WatchtimeService,
+        guilds: GuildService,
+        roles: RolesService | None = None,
+    ) -> None:
+        self.watchtime = watchtime
+        self.guilds = guilds
+        self.roles = roles  # account links and watchtime roles; None: Kick names only
+
+    @commands.hybrid_command(name="watchtime")
+    @commands.guild_only()
+    @app_commands.describe(viewer="A @member or a Kick name (yourself when left out)")
+    async def watchtime_command(
+        self,
+        ctx: Context,
+        viewer: Annotated[discord.Member | str | None, ViewerArgument] = None,
+    ) -> None:
+        """Show your watchtime here (or a member's or Kick viewer's), rank and next role."""
+        guild = guild_of(ctx)
+        member_id: int | None = None
+        if not isinstance(viewer, str):
+            member_id = (viewer or ctx.author).id
+            account = (
+                await asyncio.to_thread(self.roles.account_of, member_id) if self.roles else None
+            )
+            if account is None:
+                reply = (
+                    render.not_linked_yourself(ctx.clean_prefix)
+                    if viewer is None or viewer.id == ctx.author.id
+                    else render.not_linked_member(member_id, ctx.clean_prefix)
+                )
+                await ctx.send(reply, allowed_mentions=NO_MENTIONS)
+                return
+            await ctx.defer()
+            ranked = await asyncio.to_thread(
+                self.watchtime.find_by_user_id, guild.id, account.platform_user_id
+            )
+            if ranked is None:
+                reply = render.no_watchtime_for_member(member_id, account.username)
+                await ctx.send(reply, allowed_mentions=NO_MENTIONS)
+                return
+        else:
+            await ctx.defer()
+            ranked = await asyncio.to_thread(self.watchtime.find_by_username, guild.id, viewer)
+            if ranked is None:
+                await ctx.send(render.no_watchtime_for(viewer), allowed_mentions=NO_MENTIONS)
+                return
+            if self.roles is not None:
+                links = await asyncio.to_thread(
+                    self.roles.accounts_by_platform_id, [ranked.entry.platform_user_id]
+                )
+                linked = links.get(ranked.entry.platform_user_id)
+                member_id = linked.discord_user_id if linked else None
+        total = await asyncio.to_thread(self.watchtime.count_viewers, guild.id)
+        progress = None
+        if self.roles is not None:
+            tiers = await asyncio.to_thread(self.roles.tiers, guild.id)
+            if tiers:
+                progress = await asyncio.to_thread(
+                    self.roles.progress, guild.id, ranked.entry.seconds
+                )
+        reply = render.viewer_watchtime(ranked, total, member_id=member_id, progress=progress)
+        await ctx.send(reply, allowed_mentions=NO_MENTIONS)
+
+    @commands.hybrid_command(name="leaderboard", cooldown_after_parsing=True)
+    @commands.guild_only()
+    @commands.cooldown(1, 5.0, commands.BucketType.channel)
+    @app_commands.describe(count="How many viewers per page (1 to 25)")
+    async def leaderboard(
+        self,
+        ctx: Context,
+        count: commands.Range[int, render.LEADERBOARD_MIN, render.LEADERBOARD_MAX] = (
+            render.LEADERBOARD_DEFAULT
+        ),
+    ) -> None:
+        """Show the viewers with the most watchtime here, with buttons to page through."""
+        guild = guild_of(ctx)
+        await ctx.defer()
+
+        async def fetch(page: int) -> tuple[list[RankedWatchtime], dict[str, int]]:
+            rows = await asyncio.to_thread(
+                self.watchtime.leaderboard, guild.id, count, page * count
+            )
+            return rows, await self._linked_members(rows)
+
+        rows, members = await fetch(0)
+        if not rows:
+            await ctx.send(render.EMPTY_LEADERBOARD, allowed_mentions=NO_MENTIONS)
+            return
+        total = await asyncio.to_thread(self.watchtime.count_viewers, guild.id)
+        pages = max(1, math.ceil(total / count))
+        embed = render.leaderboard_embed(guild.name, rows, members, page=0, pages=pages)
+        if pages == 1:
+            await ctx.send(embed=embed, allowed_mentions=NO_MENTIONS)
+            return
+        view = LeaderboardPages(
+            invoker_id=ctx.author.id, guild_name=guild.name, pages=pages, fetch=fetch
+        )
+        view.message = await ctx.send(embed=embed, view=view, allowed_mentions=NO_MENTIONS)
+
+    async def _linked_members(self, rows: list[RankedWatchtime]) -> dict[str, int]:
+        """Discord members linked to these rows' Kick accounts, by Kick user id."""
+        if self.roles is None or not rows:
+            return {}
+        links = await asyncio.to_thread(
+            self.roles.accounts_by_platform_id, [row.entry.platform_user_id for row in rows]
+        )
+        return {user_id: link.discord_user_id for user_id, link in links.items()}
+
+    @commands.hybrid_group(name="tracking", invoke_without_command=True, case_insensitive=True)
+    @commands.guild_only()
+    async def tracking(self, ctx: Context) -> None:
+        """Turn watchtime tracking on or off, or see whether it runs."""
+        await ctx.send(render.tracking_usage(ctx.clean_prefix), allowed_mentions=NO_MENTIONS)
+
+    @tracking.command(name="on")
+    @commands.guild_only()
+    @commands.has_guild_permissions(manage_guild=True)
+    async def tracking_on(self, ctx: Context) -> None:
+        """Start crediting watchtime to viewers who chat while live (Manage Server)."""
+        await self._set_tracking(ctx, enabled=True)
+
+    @tracking.command(name="off")
+    @commands.guild_only()
+    @commands.has_guild_permissions(manage_guild=True)
+    async def tracking_off(self, ctx: Context) -> None:
+        """Stop crediting watchtime; totals so far are kept (Manage Server)."""
+        await self._set_tracking(ctx, enabled=False)
+
+    @tracking.command(name="status")
+    @commands.guild_only()
+    async def tracking_status(self, ctx: Context) -> None:
+        """Show whether tracking is on, who is present now and when it last ran."""
+        guild = guild_of(ctx)
+        await ctx.defer()
+        status = await asyncio.to_thread(self.watchtime.tracking_status, guild.id)
+        await ctx.send(render.tracking_status(status), allowed_mentions=NO_MENTIONS)
+
+    async def _set_tracking(self, ctx: Context, *, enabled: bool) -> None:
+        guild = guild_of(ctx)
+        await ctx.defer()
+        # The guild row is created here, on the first settings change, not on every message.
+        await asyncio.to_thread(self.guilds.ensure_guild, guild.id, guild.name)
+        status = await asyncio.to_thread(self.watchtime.set_tracking, guild.id, enabled)
+        await ctx.send(render.tracking_changed(status), allowed_mentions=NO_MENTIONS)

@@ -1,0 +1,77 @@
+"""Storage, the bus, the replay guard and the secrets every feature builds on."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+import redis
+
+from core.bus.embedded import EmbeddedBus
+from core.bus.replay import DatabaseReplayGuard, RedisReplayGuard
+from core.events import Event
+from core.security.secrets import TokenCipher, new_fernet_key, resolve_secret
+from core.storage import db
+
+if TYPE_CHECKING:
+    from core.runtime import Runtime
+
+PRUNE_EVERY_SECONDS = 3600
+
+
+def install(rt: Runtime) -> None:
+    settings = rt.settings
+    url = settings.database.url or db.sqlite_url(settings.data_dir)
+    rt.engine = db.create_engine(url)
+    rt.redis = None
+    rt.publish_delivery: Callable[[Event, str], bool] | None = None
+    if settings.redis.url:
+        from core.bus.redis_streams import RedisStreamsBus
+
+        rt.redis = redis.Redis.from_url(
+            settings.redis.url, socket_timeout=5, socket_connect_timeout=5
+        )
+        redis_bus = RedisStreamsBus(settings.redis.url)
+        rt.bus = redis_bus
+        rt.replay_guard = RedisReplayGuard(rt.redis)
+        # Webhooks: the bus remembers message ids in the publish itself (one round trip).
+        rt.publish_delivery = redis_bus.publish_delivery
+    else:
+        rt.bus = EmbeddedBus(rt.engine, clock=rt.clock)
+        rt.replay_guard = DatabaseReplayGuard(rt.engine, rt.clock)
+
+    # On SQLite everything lives on one machine, so generated keys can too; processes that
+    # share PostgreSQL must share their keys, so there they have to be configured.
+    embedded = url.startswith("sqlite")
+    rt.link_secret = resolve_secret(
+        settings.web.flask_secret_key,
+        name="FLASK_SECRET_KEY",
+        data_dir=settings.data_dir,
+        embedded=embedded,
+        how_to='generate one with: python -c "import secrets; print(secrets.token_urlsafe(32))"',
+    )
+    rt.cipher = TokenCipher(
+        resolve_secret(
+            settings.token_encryption_key,
+            name="TOKEN_ENCRYPTION_KEY",
+            data_dir=settings.data_dir,
+            embedded=embedded,
+            generate=new_fernet_key,
+            how_to='generate one with: python -c "from cryptography.fernet import Fernet; '
+            'print(Fernet.generate_key().decode())"',
+        )
+    )
+    rt.scheduler.every(
+        "pruning delivered events",
+        lambda: PRUNE_EVERY_SECONDS,
+        lambda: asyncio.to_thread(prune, rt),
+    )
+
+
+def prune(rt: Runtime) -> None:
+    """Forget delivered events and old webhook receipts kept in the database."""
+    if isinstance(rt.bus, EmbeddedBus):
+        rt.bus.prune()
+    if isinstance(rt.replay_guard, DatabaseReplayGuard):
+        rt.replay_guard.prune()

@@ -1,0 +1,169 @@
+"""Kick: the streamer's connection, webhook subscriptions, the webhook receiver, Pusher, chat."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+import time
+from typing import TYPE_CHECKING
+
+from core.config import KickSettings
+from core.events import Platform
+from core.features.connections.service import AppToken, KickConnections
+from core.features.connections.setup import KickSetup
+from core.features.connections.subscriptions import SYNC_EVERY_SECONDS, SubscriptionKeeper
+from core.metrics import Metrics
+from core.platforms.kick.api import KickApi
+from core.platforms.kick.chat import KickChatSender
+from core.platforms.kick.oauth_client import KickOAuthClient
+from core.platforms.kick.receiver import KickWebhookReceiver
+from core.platforms.kick.site import look_up_internal_ids
+from core.platforms.kick.sources import ChannelIds, PusherSupervisor, pusher_wanted
+from core.platforms.kick.webhook import load_public_key
+from core.scheduler import wait_or_stop
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from datetime import datetime
+
+    from core.runtime import Runtime
+
+log = logging.getLogger(__name__)
+
+
+class KickClients:
+    """Kick's HTTP clients, made from settings; the chat sender is one per process."""
+
+    def __init__(
+        self,
+        settings: KickSettings,
+        clock: Callable[[], datetime],
+        metrics: Metrics,
+    ) -> None:
+        self.settings = settings
+        self.clock = clock
+        self.metrics = metrics
+        self.connections: KickConnections | None = None  # set once built: chat speaks as them
+
+    def oauth_client(self) -> KickOAuthClient:
+        kick = self.settings
+        return KickOAuthClient(
+            kick.oauth_base_url, kick.client_id or "", kick.client_secret or "", clock=self.clock
+        )
+
+    def api(self) -> KickApi:
+        return KickApi(self.settings.api_base_url)
+
+    @functools.cached_property
+    def chat(self) -> KickChatSender:
+        """Replies in Kick chat. Built on first use, on the bot's event loop, which its HTTP
+        client then belongs to."""
+        assert self.connections is not None  # noqa: S101 - set by install() before any use
+        self._chat_api = self.api()
+        return KickChatSender(
+            self._chat_api,
+            streamer_call=self.connections.call_as_streamer,
+            bot_user_token=self.settings.bot_user_token,
+            failures=self.metrics.chat_failed,
+        )
+
+    async def close_chat(self) -> None:
+        """Send what is queued, then close the chat sender's HTTP client (on the bot's loop)."""
+        if "chat" in self.__dict__:
+            await self.chat.close()
+            await self._chat_api.aclose()
+            del self.__dict__["chat"]
+
+
+class KickUpkeep:
+    """Keeps webhook subscriptions in place: all of them every 30 minutes, and right away for a
+    guild that asked (a streamer who just connected, or !kick sync)."""
+
+    def __init__(self, subscriptions: SubscriptionKeeper, connections: KickConnections) -> None:
+        self.subscriptions = subscriptions
+        self.connections = connections
+        self.subscribed: frozenset[str] = frozenset()  # broadcasters with webhooks in place
+
+    async def run(self, stop: asyncio.Event, *, every_seconds: float = 60.0) -> None:
+        last_full = float("-inf")
+        while not stop.is_set():
+            try:
+                if time.monotonic() - last_full >= SYNC_EVERY_SECONDS:
+                    await self.subscriptions.sync_all()
+                    last_full = time.monotonic()
+                else:
+                    await self.subscriptions.sync_requested()
+                self.subscribed = frozenset(
+                    await asyncio.to_thread(self.connections.subscribed_broadcasters)
+                )
+            except Exception:
+                log.exception("Kick subscription upkeep failed; trying again in a minute")
+            await wait_or_stop(stop, every_seconds)
+
+
+def install(rt: Runtime) -> None:
+    kick = rt.settings.kick
+    configured = bool(kick.client_id and kick.client_secret)
+    rt.kick = KickClients(kick, rt.clock, rt.metrics)
+    rt.connections = KickConnections(
+        rt.engine,
+        rt.cipher,
+        oauth_base_url=kick.oauth_base_url,
+        client_id=kick.client_id,
+        redirect_uri=f"{rt.public_base_url}/auth/kick/callback",
+        make_oauth=rt.kick.oauth_client,
+        make_api=rt.kick.api,
+        clock=rt.clock,
+    )
+    rt.kick.connections = rt.connections
+    rt.app_token = AppToken(rt.kick.oauth_client, rt.clock)
+    rt.subscriptions = SubscriptionKeeper(
+        rt.connections,
+        rt.guilds,
+        rt.kick.api,
+        app_token=rt.app_token.get if configured else None,
+    )
+    rt.kick_upkeep = KickUpkeep(rt.subscriptions, rt.connections)
+    rt.pusher = None
+    if pusher_wanted(kick.pusher_enabled, rt.settings.web.oauth_base_url):
+        rt.pusher = PusherSupervisor(
+            kick.pusher_url,
+            channels=lambda: [
+                ChannelIds(c.broadcaster_user_id, c.chatroom_id, c.channel_id)
+                for c in rt.guilds.kick_channels()
+                if c.chatroom_id is not None
+            ],
+            publish=rt.bus.publish,
+            webhooks_active=lambda broadcaster: broadcaster in rt.kick_upkeep.subscribed,
+        )
+        rt.scheduler.loop("Kick Pusher", rt.pusher.run)
+    if rt.settings.web.oauth_base_url:
+        rt.scheduler.loop("Kick subscription upkeep", rt.kick_upkeep.run)
+    rt.kick_receiver = KickWebhookReceiver(
+        public_key=load_public_key(kick.webhook_public_key),
+        max_age_seconds=kick.webhook_max_age_seconds,
+        replay_guard=rt.replay_guard,
+        is_tracked=lambda platform, user_id: bool(rt.guilds.guilds_tracking(platform, user_id)),
+        publish=rt.bus.publish,
+        metrics=rt.metrics,
+        clock=rt.clock,
+        broadcaster_of_subscription=rt.connections.broadcaster_of_subscription,
+        publish_delivery=rt.publish_delivery,
+    )
+    rt.kick_setup = KickSetup(
+        guilds=rt.guilds,
+        connections=rt.connections,
+        subscriptions=rt.subscriptions,
+        make_api=rt.kick.api,
+        app_token=rt.app_token.get,
+        look_up_ids=lambda slug: look_up_internal_ids(kick.site_base_url, slug),
+        link_secret=rt.link_secret,
+        public_base_url=rt.public_base_url,
+        pusher_states=lambda: rt.pusher.states() if rt.pusher else {},
+        last_events=lambda broadcaster: rt.dispatcher.last_events(broadcaster),
+        client_configured=configured,
+        clock=rt.clock,
+    )
+    rt.chat_senders[Platform.KICK] = lambda: rt.kick.chat
+    rt.on_shutdown(rt.kick.close_chat)

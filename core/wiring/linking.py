@@ -1,0 +1,29 @@
+"""Account links: the signed start links, and what follows a link attempt on Discord."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from core.discord_bot.linking.outbound import DiscordLinks
+from core.events import AccountLinked, AccountLinkFailed
+from core.features.linking.effects import LinkEffects
+from core.features.linking.service import LinkingService
+
+if TYPE_CHECKING:
+    from core.runtime import Runtime
+
+
+def install(rt: Runtime) -> None:
+    kick = rt.settings.kick
+    rt.linking = LinkingService(
+        rt.engine,
+        rt.clock,
+        link_secret=rt.link_secret,
+        public_base_url=rt.public_base_url,
+        kick_configured=bool(kick.client_id and kick.client_secret),
+    )
+    # The DM, the linked role and the link log; watchtime roles follow a link (and an unlink)
+    # at once through the role sync.
+    rt.link_effects = LinkEffects(rt.linking, DiscordLinks(rt.discord), role_sync=rt.role_sync)
+    rt.handle(AccountLinked, rt.link_effects.account_linked)
+    rt.handle(AccountLinkFailed, rt.link_effects.link_failed)

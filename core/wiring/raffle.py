@@ -1,0 +1,56 @@
+"""The raffle: periods, the ticket ledger, verifiable draws; Shuffle wagers polled into tickets."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from core.discord_bot.raffle.outbound import DiscordRaffleAnnouncer
+from core.events import Platform, SubscriptionsGifted
+from core.features.chat_commands.ports import TicketBalance
+from core.features.raffle.beacon import HttpBeacon
+from core.features.raffle.service import RaffleService
+from core.features.raffle.wagers import WagerService
+
+if TYPE_CHECKING:
+    from core.runtime import Runtime
+
+
+def install(rt: Runtime) -> None:
+    settings = rt.settings
+    rt.raffle = RaffleService(
+        rt.engine,
+        settings.raffle,
+        rt.clock,
+        beacon=HttpBeacon(settings.raffle.beacon_url),
+        announcer=DiscordRaffleAnnouncer(rt.discord),
+    )
+    rt.wagers = WagerService(
+        rt.engine,
+        rt.cipher,
+        interval_seconds=settings.shuffle.poll_interval_seconds,
+        clock=rt.clock,
+    )
+    rt.ticket_balances = RaffleTicketBalances(rt.raffle)
+    rt.handle(SubscriptionsGifted, rt.raffle.record_gift)
+    rt.scheduler.after_tick("the raffle's timed work", rt.raffle.run_timed_work)
+    rt.scheduler.every(
+        "Shuffle wager polls",
+        lambda: settings.shuffle.poll_interval_seconds,
+        rt.wagers.poll_due,
+    )
+
+
+class RaffleTicketBalances:
+    """Chat's ``!tickets`` reads the raffle's standings; the two features stay unaware of each
+    other."""
+
+    def __init__(self, raffle: RaffleService) -> None:
+        self.raffle = raffle
+
+    def balance(
+        self, guild_id: int, platform: Platform, platform_user_id: str
+    ) -> TicketBalance | None:
+        standing = self.raffle.views.standing(guild_id, platform, platform_user_id)
+        if standing is None:
+            return None
+        return TicketBalance(standing.tickets, standing.rank, standing.participants)

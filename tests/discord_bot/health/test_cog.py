@@ -1,0 +1,269 @@
+"""!health: the shared process checks and this server's own, for members who may manage it."""
+
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+
+import discord
+import pytest
+
+from core.discord_bot.health.cog import kick_checks, role_sync_checks, tick_check
+from core.discord_bot.render import GREEN, RED
+from core.discord_bot.services import BotServices
+from core.features.connections.service import ConnectionStatus
+from core.features.connections.setup import KickStatus
+from core.features.connections.subscriptions import WANTED_EVENTS
+from core.features.guilds.repository import TrackedChannel
+from core.features.guilds.service import GuildService
+from core.features.roles.service import RolesService
+from core.features.roles.sync import RoleSync, SyncResult
+from core.features.watchtime.service import WatchtimeService
+from core.health import Check, HealthReport
+from core.platforms.kick.pusher import PusherState
+from tests.discord_bot.conftest import T0, Clock
+from tests.discord_bot.fake_discord import say
+from tests.discord_bot.fake_roles import give_bot_a_role, make_role
+
+FAILING = HealthReport(
+    [
+        Check("database", True, "sqlite, migrated"),
+        Check("redis", False, "connection refused"),
+    ]
+)
+
+
+@pytest.fixture
+def probe_threads() -> list[int]:
+    return []
+
+
+@pytest.fixture
+def services(
+    watchtime: WatchtimeService,
+    guilds: GuildService,
+    health_report: HealthReport,
+    probe_threads: list[int],
+    roles: RolesService,
+    role_sync: RoleSync,
+) -> BotServices:
+    """As in conftest, with a health callable that notes which thread runs it."""
+
+    def health() -> HealthReport:
+        probe_threads.append(threading.get_ident())
+        return health_report
+
+    return BotServices(
+        watchtime=watchtime, guilds=guilds, health=health, roles=roles, role_sync=role_sync
+    )
+
+
+@pytest.fixture
+def ticked(guild_a: discord.Guild, watchtime: WatchtimeService, clock: Clock) -> None:
+    """Guild A's watchtime tick ran just now."""
+    watchtime.tick(guild_a.id)
+    clock.advance(20)
+
+
+def lines_of(reply: discord.Message) -> list[str]:
+    return reply.content.splitlines()
+
+
+@pytest.mark.parametrize("health_report", [FAILING])
+async def test_health_shows_a_failing_check_as_failing(
+    manager: discord.Member, ticked: None
+) -> None:
+    [reply] = await say("!health", manager)
+
+    assert lines_of(reply) == [
+        f"{RED} **Failing**: 1 of 5 checks fail",
+        f"{GREEN} ok   database: sqlite, migrated",
+        f"{RED} FAIL redis: connection refused",
+        f"{GREEN} ok   watchtime tick: last tick 20 s ago (every 60 s)",
+        f"{GREEN} ok   watchtime roles: none set up (!roles add to add one)",
+        f"{GREEN} ok   role sync: not run yet since the bot started",
+    ]
+
+
+async def test_health_when_all_checks_pass(manager: discord.Member, ticked: None) -> None:
+    [reply] = await say("!health", manager)
+
+    assert lines_of(reply)[0] == f"{GREEN} **Healthy**: all 4 checks pass"
+
+
+async def test_health_needs_manage_server(alice: discord.Member) -> None:
+    [reply] = await say("!health", alice)
+
+    assert reply.content == "You need the Manage Server permission to use !health."
+
+
+async def test_health_checks_run_off_the_event_loop(
+    manager: discord.Member, probe_threads: list[int]
+) -> None:
+    await say("!health", manager)
+
+    assert probe_threads
+    assert threading.get_ident() not in probe_threads
+
+
+# --- tick lag ----------------------------------------------------------------------------------
+
+
+async def test_a_server_without_ticks_gets_the_fix(manager: discord.Member) -> None:
+    [reply] = await say("!health", manager)
+
+    assert (
+        f"{RED} FAIL watchtime tick: no tick yet for this server: run !tracking on to register "
+        "it, and check that the bot process runs"
+    ) in lines_of(reply)
+
+
+async def test_a_late_tick_fails_with_the_fix(
+    manager: discord.Member, ticked: None, clock: Clock
+) -> None:
+    clock.advance(600)
+
+    [reply] = await say("!health", manager)
+
+    assert (
+        f"{RED} FAIL watchtime tick: last tick 10 min ago (every 60 s): the scheduler is stopped "
+        "or behind; check the bot process and its log"
+    ) in lines_of(reply)
+
+
+def test_tick_check_while_tracking_is_off_is_green() -> None:
+    check = tick_check(timedelta(hours=5), 60, False, "!")
+
+    assert check == Check("watchtime tick", True, "tracking is off (!tracking on to resume)")
+
+
+# --- permissions and role order ----------------------------------------------------------------
+
+
+async def test_missing_manage_roles_and_a_tier_above_the_bot_fail_with_fixes(
+    guild_a: discord.Guild, manager: discord.Member, roles: RolesService, ticked: None
+) -> None:
+    await give_bot_a_role(guild_a, manage_roles=False)
+    roles.add_tier(guild_a.id, make_role(guild_a, "Bronze", 2).id, 60)
+    roles.add_tier(guild_a.id, make_role(guild_a, "Legend", 30).id, 600)
+    roles.add_tier(guild_a.id, 987654321098765432, 900)
+
+    [reply] = await say("!health", manager)
+
+    lines = lines_of(reply)
+    assert f"{RED} FAIL manage roles: missing: give my role the Manage Roles permission" in lines
+    assert (
+        f"{RED} FAIL role order: Legend at or above my highest role: in Server Settings > "
+        "Roles, drag my role above them"
+    ) in lines
+    assert (
+        f"{RED} FAIL watchtime roles: deleted roles still set up (987654321098765432): "
+        "!roles remove <id>"
+    ) in lines
+
+
+async def test_roles_the_bot_may_hand_out_are_green(
+    guild_a: discord.Guild, manager: discord.Member, roles: RolesService, ticked: None
+) -> None:
+    await give_bot_a_role(guild_a)
+    roles.add_tier(guild_a.id, make_role(guild_a, "Bronze", 2).id, 60)
+
+    [reply] = await say("!health", manager)
+
+    lines = lines_of(reply)
+    assert lines[0] == f"{GREEN} **Healthy**: all 5 checks pass"
+    assert f"{GREEN} ok   manage roles: granted" in lines
+    assert f"{GREEN} ok   role order: every watchtime role is below my highest role" in lines
+
+
+async def test_health_never_shows_another_servers_roles(
+    guild_a: discord.Guild,
+    guild_b: discord.Guild,
+    manager: discord.Member,
+    roles: RolesService,
+    ticked: None,
+) -> None:
+    roles.add_tier(guild_b.id, make_role(guild_b, "SecretTier", 30).id, 60)
+
+    [reply] = await say("!health", manager)
+
+    assert "SecretTier" not in reply.content
+    assert f"{GREEN} ok   watchtime roles: none set up (!roles add to add one)" in lines_of(reply)
+
+
+async def test_health_shows_the_last_role_sync(
+    guild_a: discord.Guild,
+    manager: discord.Member,
+    roles: RolesService,
+    role_sync: RoleSync,
+    ticked: None,
+) -> None:
+    await give_bot_a_role(guild_a)
+    roles.add_tier(guild_a.id, make_role(guild_a, "Bronze", 2).id, 60)
+    await role_sync.sync_guild(guild_a.id)
+
+    [reply] = await say("!health", manager)
+
+    finished = int((T0 + timedelta(seconds=20)).timestamp())
+    assert (
+        f"{GREEN} ok   role sync: <t:{finished}:R>: 0 member(s) updated, 0 role(s) given, "
+        "0 taken away"
+    ) in lines_of(reply)
+
+
+def test_failed_role_edits_fail_the_role_sync_line() -> None:
+    result = SyncResult(1, T0, members_edited=1, failed_edits=2)
+
+    [check] = role_sync_checks(result)
+
+    assert not check.ok
+    assert check.detail.endswith("2 edit(s) failed: see the bot's log")
+
+
+# --- Kick ---------------------------------------------------------------------------------------
+
+
+def kick_status(*, connected=True, missing=(), pusher=None, last_events=None) -> KickStatus:
+    channel = TrackedChannel(1, "kick", "streamer", "123")  # type: ignore[arg-type]
+    connection = ConnectionStatus(
+        1, connected, False, "streamer" if connected else None, "123", None, ()
+    )
+    return KickStatus(
+        channel, connection, (), tuple(missing), pusher, last_events or {}, client_configured=True
+    )
+
+
+def test_kick_checks_when_everything_works() -> None:
+    checks = kick_checks(kick_status(last_events={"chat_message_sent": T0}), "!")
+
+    assert [(c.name, c.ok, c.detail) for c in checks] == [
+        ("kick connection", True, "streamer, connected as streamer"),
+        ("kick subscriptions", True, f"{len(WANTED_EVENTS)}/{len(WANTED_EVENTS)} live"),
+        ("last chat message sent", True, f"<t:{int(T0.timestamp())}:R>"),
+    ]
+
+
+def test_kick_checks_name_the_fixes() -> None:
+    pusher = PusherState("failed", last_error="bad app key")
+    checks = kick_checks(
+        kick_status(connected=False, missing=WANTED_EVENTS[:2], pusher=pusher), "!"
+    )
+
+    assert [(c.name, c.ok) for c in checks] == [
+        ("kick connection", False),
+        ("kick subscriptions", False),
+        ("kick pusher", False),
+        ("last event", True),
+    ]
+    assert checks[0].detail == "streamer not connected: run !kick setup streamer and open the link"
+    assert checks[1].detail.endswith(": connect the streamer first")
+    assert checks[2].detail == "failed (bad app key)"
+
+
+def test_a_server_without_a_kick_channel_is_told_to_set_one_up() -> None:
+    status = kick_status()
+    status = KickStatus(None, status.connection, (), WANTED_EVENTS, None, {}, True)
+
+    assert kick_checks(status, "!") == [
+        Check("kick", False, "no Kick channel set up: run !kick setup <channel>")
+    ]

@@ -1,0 +1,579 @@
+"""!link, !unlink, !linkrole, !linklogs and the link panels on dpytest's fake Discord, backed by
+the real linking service on SQLite. The OAuth round trip itself is in ``test_link_flow.py``.
+
+Closed DMs are the one thing dpytest cannot do; those tests make ``Member.send`` raise the
+``discord.Forbidden`` Discord answers with.
+"""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+import discord
+import discord.ext.test as dpytest
+import pytest
+from discord.ext import commands
+
+from core.discord_bot.bot import create_bot
+from core.discord_bot.linking import render as render_linking
+from core.discord_bot.linking.cog import LinkButtonView, LinkingCog
+from core.discord_bot.services import BotServices
+from core.events import AccountLinked, Platform, Viewer
+from core.features.connections.service import PURPOSE_VIEWER
+from core.features.linking.effects import LinkEffects
+from core.features.linking.service import LINKED, UNLINKED, LinkingService
+from core.security.links import LINK_LIFETIME, verify_link_params
+from tests.discord_bot.conftest import LINK_BASE_URL, LINK_SECRET, Clock
+from tests.discord_bot.fake_discord import member_of, say
+from tests.discord_bot.linking_support import drain, is_dm_to, split_replies
+
+LINK_EMOJI = "\N{LINK SYMBOL}"
+
+
+def link_of_text(text: str) -> str:
+    [link] = [word for word in text.split() if word.startswith(f"{LINK_BASE_URL}/auth/kick?")]
+    return link
+
+
+def claims_of(link: str, clock: Clock):  # type: ignore[no-untyped-def]
+    params = dict(parse_qsl(urlsplit(link).query))
+    return verify_link_params(LINK_SECRET, PURPOSE_VIEWER, params, clock())
+
+
+def link_kick_account(
+    linking: LinkingService, guild: discord.Guild, member: discord.Member, name: str = "kick_al"
+) -> None:
+    linking.link(
+        guild_id=guild.id,
+        discord_user_id=member.id,
+        platform=Platform.KICK,
+        platform_user_id="7001",
+        username=name,
+    )
+
+
+@pytest.fixture
+def dms_closed(monkeypatch: pytest.MonkeyPatch) -> None:
+    async def closed(self: discord.abc.Messageable, *args: object, **kwargs: object) -> None:
+        response = dpytest.backend.FakeRequest(403, "Forbidden")
+        raise discord.Forbidden(response, "Cannot send messages to this user")
+
+    monkeypatch.setattr(discord.Member, "send", closed)
+
+
+@pytest.fixture
+def pins(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Ids of the messages the bot pinned (dpytest keeps no pins of its own)."""
+    pinned: list[int] = []
+    original = discord.Message.pin
+
+    async def pin(self: discord.Message, *, reason: str | None = None) -> None:
+        pinned.append(self.id)
+        await original(self, reason=reason)
+
+    monkeypatch.setattr(discord.Message, "pin", pin)
+    return pinned
+
+
+async def bot_may_manage_roles(guild: discord.Guild) -> discord.Role:
+    role = dpytest.backend.make_role(
+        "StreamKeeper", guild, permissions=discord.Permissions(manage_roles=True).value
+    )
+    await dpytest.add_role(guild.me, role)
+    return role
+
+
+# --- !link -----------------------------------------------------------------------------------
+
+
+async def test_link_dms_a_personal_signed_link_with_a_button_and_keeps_it_out_of_the_channel(
+    guild_a: discord.Guild, alice: discord.Member, clock: Clock
+) -> None:
+    in_channel, dms = split_replies(await say("!link", alice))
+
+    [reply] = in_channel
+    assert reply.content == "I sent you a link by DM to connect your Kick account."
+    [dm] = dms
+    assert is_dm_to(dm, alice)
+    link = link_of_text(dm.content)
+    claims = claims_of(link, clock)
+    assert (claims.discord_user_id, claims.guild_id) == (alice.id, guild_a.id)
+    assert claims.expires_at == clock() + LINK_LIFETIME
+    assert "http" not in reply.content
+
+
+async def test_the_dm_carries_a_link_button(
+    guild_a: discord.Guild, linking: LinkingService, link_effects: LinkEffects
+) -> None:
+    sent: list[dict[str, Any]] = []
+
+    async def send(content: str, **kwargs: Any) -> None:
+        sent.append({"content": content, **kwargs})
+
+    cog = LinkingCog(linking, link_effects)
+    link = linking.start_link(guild_a.id, 4242)
+
+    assert await cog.send_link_by_dm(SimpleNamespace(send=send), link, "Guild A", None)  # type: ignore[arg-type]
+
+    [message] = sent
+    [button] = message["view"].children
+    assert (button.url, button.label) == (link, "Link my Kick account")
+    assert link in message["content"]
+
+
+async def test_link_when_already_linked_says_which_account_it_replaces(
+    guild_a: discord.Guild, alice: discord.Member, linking: LinkingService
+) -> None:
+    link_kick_account(linking, guild_a, alice, name="kick_al")
+
+    _, [dm] = split_replies(await say("!link", alice))
+
+    assert "You're linked to **kick\\_al** now; linking another Kick account replaces it." in (
+        dm.content
+    )
+
+
+async def test_link_with_closed_dms_says_so_in_the_channel_without_the_link(
+    alice: discord.Member, dms_closed: None
+) -> None:
+    [reply] = await say("!link", alice)
+
+    assert reply.content == (
+        "I couldn't DM you the link: your direct messages are closed to me. Use the slash "
+        "command /link instead; it shows the link to you alone."
+    )
+    # No cooldown was spent: the member can try /link (or !link) at once.
+    [again] = await say("!link", alice)
+    assert again.content == reply.content
+
+
+async def test_link_twice_in_a_row_is_slowed_down(alice: discord.Member) -> None:
+    await say("!link", alice)
+
+    [reply] = await say("!link", alice)
+
+    assert reply.content == "Slow down: try again in 30 s."
+
+
+async def test_link_in_direct_messages_is_refused(alice: discord.Member) -> None:
+    dm = await alice.create_dm()
+
+    [reply] = await say("!link", alice, channel=dm)
+
+    assert reply.content == "This command only works in a server, not in direct messages."
+
+
+async def test_link_without_a_kick_app_says_linking_is_not_available(
+    alice: discord.Member, linking: LinkingService
+) -> None:
+    linking.kick_configured = False
+
+    [reply] = await say("!link", alice)
+
+    assert reply.content == (
+        "Linking isn't available yet: this bot has no Kick app. The bot's operator sets "
+        "`KICK_CLIENT_ID` and `KICK_CLIENT_SECRET` to turn it on."
+    )
+
+
+class FakeSlashContext:
+    """Just enough of a Context for ``/link``: dpytest cannot send interactions."""
+
+    def __init__(self, guild: discord.Guild, author: Any) -> None:
+        self.guild = guild
+        self.interaction = object()
+        self.clean_prefix = "/"
+        self.author = author
+        self.command = None
+        self.deferred: list[dict[str, Any]] = []
+        self.sent: list[tuple[str, dict[str, Any]]] = []
+
+    async def defer(self, **kwargs: Any) -> None:
+        self.deferred.append(kwargs)
+
+    async def send(self, content: str, **kwargs: Any) -> None:
+        self.sent.append((content, kwargs))
+
+
+async def test_slash_link_answers_ephemerally_with_the_link_and_sends_no_dm(
+    guild_a: discord.Guild, linking: LinkingService, link_effects: LinkEffects, clock: Clock
+) -> None:
+    dms: list[str] = []
+
+    async def dm(content: str, **kwargs: Any) -> None:
+        dms.append(content)
+
+    cog = LinkingCog(linking, link_effects)
+    ctx = FakeSlashContext(guild_a, SimpleNamespace(id=4242, send=dm))
+
+    await cog.link.callback(cog, ctx)  # type: ignore[arg-type]
+
+    [(content, options)] = ctx.sent
+    assert options["ephemeral"] is True
+    assert options["allowed_mentions"].to_dict() == {"parse": []}
+    link = link_of_text(content)
+    assert claims_of(link, clock).discord_user_id == 4242
+    [button] = options["view"].children
+    assert (button.url, button.style) == (link, discord.ButtonStyle.link)
+    assert dms == []
+
+
+# --- !unlink ---------------------------------------------------------------------------------
+
+
+async def test_unlink_removes_your_own_link_and_keeps_the_history(
+    guild_a: discord.Guild, alice: discord.Member, linking: LinkingService
+) -> None:
+    link_kick_account(linking, guild_a, alice)
+
+    [reply] = await say("!unlink", alice)
+
+    assert reply.content == "Your Discord account is no longer linked to **kick\\_al** on Kick."
+    assert linking.link_of(alice.id) is None
+    history = linking.history(guild_a.id, alice.id)
+    assert [(e.action, e.platform_user_id, e.actor_id) for e in history] == [
+        (LINKED, "7001", alice.id),
+        (UNLINKED, "7001", alice.id),
+    ]
+
+
+async def test_unlink_without_a_link_says_so(alice: discord.Member) -> None:
+    [reply] = await say("!unlink", alice)
+
+    assert reply.content == "You have no linked Kick account."
+
+
+async def test_unlinking_someone_else_needs_manage_server(
+    guild_a: discord.Guild, alice: discord.Member, linking: LinkingService
+) -> None:
+    bob = member_of(guild_a, "bob")
+    link_kick_account(linking, guild_a, bob)
+
+    [reply] = await say(f"!unlink {bob.mention}", alice)
+
+    assert reply.content == (
+        "You need the Manage Server permission to unlink someone else. "
+        "!unlink alone unlinks your own account."
+    )
+    assert linking.link_of(bob.id) is not None
+
+
+async def test_an_admin_unlinks_a_member_takes_the_linked_role_and_logs_it(
+    guild_a: discord.Guild,
+    alice: discord.Member,
+    manager: discord.Member,
+    linking: LinkingService,
+) -> None:
+    await bot_may_manage_roles(guild_a)
+    role = dpytest.backend.make_role("Linked", guild_a)
+    await dpytest.add_role(alice, role)
+    link_kick_account(linking, guild_a, alice)
+    await say(f"!linkrole {role.mention}", manager)
+    await say("!linklogs on", manager)
+
+    replies = await say(f"!unlink {alice.mention}", manager)
+
+    [reply] = [m for m in replies if m.content]
+    assert reply.content == "alice\\_0\\_nick is no longer linked to **kick\\_al** on Kick."
+    assert role not in member_of(guild_a, "alice").roles
+    [embed] = [e for m in replies for e in m.embeds]
+    assert embed.title == "Account unlinked"
+    assert f"Unlinked by <@{manager.id}>" in embed.description
+    assert embed.fields[0].value == f"{role.mention} removed"
+    [*_, last] = linking.history(guild_a.id, alice.id)
+    assert (last.action, last.actor_id) == (UNLINKED, manager.id)
+
+
+async def test_unlink_of_a_mistyped_member_unlinks_nobody(
+    guild_a: discord.Guild, manager: discord.Member, linking: LinkingService
+) -> None:
+    link_kick_account(linking, guild_a, manager)
+
+    [reply] = await say("!unlink nobody_by_that_name", manager)
+
+    assert reply.content == "That doesn't look right. Usage: !unlink [member]"
+    assert linking.link_of(manager.id) is not None
+
+
+# --- !linkrole -------------------------------------------------------------------------------
+
+
+async def test_linkrole_shows_sets_and_turns_off_the_role(
+    guild_a: discord.Guild, manager: discord.Member, linking: LinkingService
+) -> None:
+    await bot_may_manage_roles(guild_a)
+    role = dpytest.backend.make_role("Linked", guild_a)
+
+    [empty] = await say("!linkrole", manager)
+    [chosen] = await say(f"!linkrole {role.mention}", manager)
+    [shown] = await say("!linkrole", manager)
+    [off] = await say("!linkrole off", manager)
+
+    assert empty.content == "Linked members get no role. Set one with !linkrole @role."
+    assert chosen.content == f"Members who link their Kick account now get {role.mention}."
+    assert shown.content == f"Members who link their Kick account get {role.mention}."
+    assert off.content == "Linked members no longer get a role (members who have it keep it)."
+    assert linking.settings(guild_a.id).linked_role_id is None
+
+
+async def test_linkrole_takes_a_role_by_name_and_warns_when_it_is_above_the_bot(
+    guild_a: discord.Guild, manager: discord.Member, linking: LinkingService
+) -> None:
+    above = dpytest.backend.make_role("VIP", guild_a)  # made first: ranks above the bot's role
+    await bot_may_manage_roles(guild_a)
+
+    [reply] = await say("!linkrole VIP", manager)
+
+    assert reply.content.startswith(f"Members who link their Kick account now get {above.mention}.")
+    assert "it is above my highest role; move my role above it" in reply.content
+    assert linking.settings(guild_a.id).linked_role_id == above.id
+
+
+@pytest.mark.parametrize("text", ["!linkrole nosuchrole", "!linkrole <@&123456789012345678>"])
+async def test_linkrole_with_an_unknown_role_is_friendly(
+    text: str, guild_a: discord.Guild, manager: discord.Member, linking: LinkingService
+) -> None:
+    [reply] = await say(text, manager)
+
+    assert reply.content == "I can't find that role in this server. Usage: !linkrole [role]"
+    assert linking.settings(guild_a.id).linked_role_id is None
+
+
+async def test_linkrole_refuses_everyone(
+    guild_a: discord.Guild, manager: discord.Member, linking: LinkingService
+) -> None:
+    [reply] = await say(f"!linkrole {guild_a.default_role.id}", manager)
+
+    assert reply.content == "That role can't be given to members; pick another one."
+    assert linking.settings(guild_a.id).linked_role_id is None
+
+
+@pytest.mark.parametrize(
+    ("text", "command"),
+    [("!linkrole", "!linkrole"), ("!linkrole off", "!linkrole"), ("!linklogs", "!linklogs"),
+     ("!linklogs on", "!linklogs on"), ("!linklogs off", "!linklogs off"),
+     ("!linklogs status", "!linklogs status"), ("!setup_link_panel", "!setup_link_panel"),
+     ("!setup_link_button", "!setup_link_button")],
+)  # fmt: skip
+async def test_admin_linking_commands_need_manage_server(
+    text: str, command: str, guild_a: discord.Guild, alice: discord.Member, linking: LinkingService
+) -> None:
+    [reply] = await say(text, alice)
+
+    assert reply.content == f"You need the Manage Server permission to use {command}."
+    assert linking.settings(guild_a.id).log_channel_id is None
+    assert linking.panel(guild_a.id, reply.id) is None
+
+
+# --- !linklogs -------------------------------------------------------------------------------
+
+
+async def test_linklogs_on_off_and_status_in_this_channel(
+    guild_a: discord.Guild, manager: discord.Member
+) -> None:
+    channel = guild_a.text_channels[0]
+
+    [usage] = await say("!linklogs", manager)
+    [on] = await say("!linklogs on", manager)
+    [status_on] = await say("!linklogs status", manager)
+    [off] = await say("!linklogs off", manager)
+    [status_off] = await say("!linklogs status", manager)
+
+    assert usage.content == "Usage: !linklogs on | off | status"
+    assert on.content == f"Link attempts will be logged in <#{channel.id}>."
+    assert status_on.content == f"The link log is on, in <#{channel.id}>."
+    assert off.content == "The link log is off."
+    assert status_off.content == "The link log is off. Turn it on in a channel with !linklogs on."
+
+
+async def test_a_link_is_logged_in_its_own_guild_only(
+    guild_a: discord.Guild,
+    guild_b: discord.Guild,
+    alice: discord.Member,
+    manager: discord.Member,
+    link_effects: LinkEffects,
+    clock: Clock,
+) -> None:
+    bob_b = member_of(guild_b, "bob")
+    admin_b = dpytest.backend.make_role(
+        "Admin", guild_b, permissions=discord.Permissions(manage_guild=True).value
+    )
+    await dpytest.add_role(bob_b, admin_b)
+    await say("!linklogs on", manager)
+    await say("!linklogs on", bob_b)
+    [status_b] = await say("!linklogs status", bob_b)
+    assert str(guild_a.text_channels[0].id) not in status_b.content
+
+    event = AccountLinked(
+        platform=Platform.KICK,
+        event_id="link-1",
+        occurred_at=clock(),
+        guild_id=guild_a.id,
+        discord_user_id=alice.id,
+        viewer=Viewer("7001", "@everyone **kick_al**"),
+    )
+    await link_effects.account_linked(guild_a.id, event)
+
+    sent = await drain()
+    logged = [m for m in sent if m.embeds]
+    [entry] = logged
+    assert entry.channel.id == guild_a.text_channels[0].id
+    description = entry.embeds[0].description
+    assert "@everyone" not in description.replace("@\u200beveryone", "")
+    assert "\\*\\*kick\\_al\\*\\*" in description
+    [dm] = [m for m in sent if is_dm_to(m, alice)]
+    assert "\\*\\*kick\\_al\\*\\*" in dm.content
+
+
+# --- link panels -----------------------------------------------------------------------------
+
+
+async def post_panel(manager: discord.Member, text: str = "!setup_link_panel") -> discord.Message:
+    sent = await say(text, manager)
+    [panel] = [m for m in sent if m.embeds]
+    [confirmation] = [m for m in sent if m.content]
+    assert confirmation.content == "Link panel posted and pinned."
+    return panel
+
+
+async def test_setup_link_panel_posts_pins_reacts_and_stores_the_panel(
+    guild_a: discord.Guild, manager: discord.Member, linking: LinkingService, pins: list[int]
+) -> None:
+    panel = await post_panel(manager)
+
+    assert panel.embeds[0].title == "Link your Kick account"
+    assert LINK_EMOJI in panel.embeds[0].description
+    assert pins == [panel.id]
+    fetched = await guild_a.text_channels[0].fetch_message(panel.id)
+    assert [(str(r.emoji), r.count) for r in fetched.reactions] == [(LINK_EMOJI, 1)]
+    stored = linking.panel(guild_a.id, panel.id)
+    assert stored is not None
+    assert (stored.kind, stored.emoji, stored.created_by) == ("reaction", LINK_EMOJI, manager.id)
+
+
+async def test_setup_link_panel_takes_another_emoji(
+    guild_a: discord.Guild, manager: discord.Member, linking: LinkingService
+) -> None:
+    panel = await post_panel(manager, "!setup_link_panel \N{PURPLE HEART}")
+
+    stored = linking.panel(guild_a.id, panel.id)
+    assert stored is not None
+    assert stored.emoji == "\N{PURPLE HEART}"
+
+
+@pytest.mark.parametrize("emoji", ["abc", "<:nosuch:123456789012345678>", "🔗 🔗"])
+async def test_setup_link_panel_refuses_what_is_no_emoji(
+    emoji: str, guild_a: discord.Guild, manager: discord.Member
+) -> None:
+    [reply] = await say(f'!setup_link_panel "{emoji}"', manager)
+
+    assert reply.content == render_linking.BAD_EMOJI
+
+
+async def test_reacting_to_the_panel_dms_the_reactor_a_link_and_removes_the_reaction(
+    guild_a: discord.Guild, alice: discord.Member, manager: discord.Member, clock: Clock
+) -> None:
+    panel = await post_panel(manager)
+
+    await dpytest.add_reaction(alice, panel, LINK_EMOJI)
+
+    [dm] = await drain()
+    assert is_dm_to(dm, alice)
+    claims = claims_of(link_of_text(dm.content), clock)
+    assert (claims.discord_user_id, claims.guild_id) == (alice.id, guild_a.id)
+    fetched = await guild_a.text_channels[0].fetch_message(panel.id)
+    assert [(str(r.emoji), r.count) for r in fetched.reactions] == [(LINK_EMOJI, 1)]  # the bot's
+
+
+async def test_reacting_again_at_once_sends_no_second_link(
+    alice: discord.Member, manager: discord.Member
+) -> None:
+    panel = await post_panel(manager)
+    await dpytest.add_reaction(alice, panel, LINK_EMOJI)
+    assert len(await drain()) == 1
+
+    await dpytest.add_reaction(alice, panel, LINK_EMOJI)
+
+    assert await drain() == []
+
+
+async def test_other_reactions_and_other_messages_are_ignored(
+    guild_a: discord.Guild, alice: discord.Member, manager: discord.Member
+) -> None:
+    panel = await post_panel(manager)
+    [plain] = await say("!linklogs status", manager)
+
+    await dpytest.add_reaction(alice, panel, "\N{THUMBS UP SIGN}")
+    await dpytest.add_reaction(alice, plain, LINK_EMOJI)
+
+    assert await drain() == []
+
+
+async def test_a_panel_reactor_with_closed_dms_is_told_in_the_channel_without_the_link(
+    guild_a: discord.Guild, alice: discord.Member, manager: discord.Member, dms_closed: None
+) -> None:
+    panel = await post_panel(manager)
+
+    await dpytest.add_reaction(alice, panel, LINK_EMOJI)
+
+    [notice] = await drain()
+    assert notice.channel.id == guild_a.text_channels[0].id
+    assert notice.content == (
+        "alice\\_0\\_nick, I couldn't DM you the link: your direct messages are closed to me. "
+        "Use the slash command /link instead; it shows the link to you alone."
+    )
+
+
+async def test_the_button_panel_answers_the_presser_alone(
+    guild_a: discord.Guild,
+    alice: discord.Member,
+    manager: discord.Member,
+    linking: LinkingService,
+    clock: Clock,
+) -> None:
+    panel = await post_panel(manager, "!setup_link_button")
+    assert "Press the button" in panel.embeds[0].description
+    stored = linking.panel(guild_a.id, panel.id)
+    assert stored is not None
+    assert stored.kind == "button"
+
+    answers: list[tuple[str, dict[str, Any]]] = []
+
+    async def send_message(content: str, **kwargs: Any) -> None:
+        answers.append((content, kwargs))
+
+    interaction = SimpleNamespace(
+        guild=guild_a, user=alice, response=SimpleNamespace(send_message=send_message)
+    )
+    bot = dpytest.get_config().client
+    [view] = [v for v in build_registered_views(bot) if isinstance(v, LinkButtonView)]
+    [item] = view.children
+    await item.callback(interaction)  # type: ignore[arg-type]
+
+    [(content, options)] = answers
+    assert options["ephemeral"] is True
+    claims = claims_of(link_of_text(content), clock)
+    assert (claims.discord_user_id, claims.guild_id) == (alice.id, guild_a.id)
+
+
+def build_registered_views(bot: commands.Bot) -> list[discord.ui.View]:
+    cog = bot.get_cog("Linking")
+    assert isinstance(cog, LinkingCog)
+    return cog.persistent_views()
+
+
+async def test_a_started_bot_registers_the_panel_button_for_old_panels(
+    services: BotServices,
+) -> None:
+    bot = create_bot(services)
+    await bot._async_setup_hook()
+    await bot.load_cogs()
+
+    custom_ids = [
+        item.custom_id  # type: ignore[attr-defined]
+        for view in bot.persistent_views
+        for item in view.children
+    ]
+    assert custom_ids == [render_linking.PANEL_BUTTON_ID]

@@ -1,0 +1,316 @@
+"""Raffle commands on dpytest's fake Discord, backed by the real raffle service on SQLite."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+
+import discord
+import discord.ext.test as dpytest
+import pytest
+from sqlalchemy.engine import Engine
+
+from core.discord_bot.services import BotServices
+from core.features.guilds.service import GuildService
+from core.features.raffle.service import RaffleService
+from core.features.watchtime.service import WatchtimeService
+from core.health import HealthReport
+from tests.discord_bot.fake_discord import say
+from tests.fakes.beacon_server import FakeBeacon
+from tests.features.raffle.support import Clock, add_viewer, make_service
+
+NOW = datetime(2030, 6, 10, 12, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def raffle_clock() -> Clock:
+    return Clock(NOW)
+
+
+@pytest.fixture
+def beacon(raffle_clock: Clock):
+    with FakeBeacon(clock=raffle_clock, genesis=datetime(2030, 1, 1, tzinfo=UTC)) as fake:
+        yield fake
+
+
+@pytest.fixture
+def raffle(sqlite_engine: Engine, raffle_clock: Clock, beacon: FakeBeacon) -> RaffleService:
+    return make_service(sqlite_engine, raffle_clock, beacon.url)
+
+
+@pytest.fixture
+def services(
+    watchtime: WatchtimeService,
+    guilds: GuildService,
+    health_report: HealthReport,
+    raffle: RaffleService,
+) -> BotServices:
+    return BotServices(
+        watchtime=watchtime, guilds=guilds, health=lambda: health_report, raffle=raffle
+    )
+
+
+def text(replies: list[discord.Message]) -> str:
+    [reply] = replies
+    return reply.content
+
+
+ADMIN_COMMANDS = [
+    "!rafflestart",
+    "!raffleend",
+    "!rafflerestart",
+    "!rafflesetdate 2030-06-01 2030-06-30",
+    "!raffleset watch_hour 12",
+    "!rafflegive @x 5",
+    "!raffleremove @x 5",
+    "!rafflevoid gabc",
+    "!rafflestats",
+    "!raffleexclude someone",
+    "!raffleinclude someone",
+    "!raffledraw",
+    "!rafflereroll 1 no show",
+    "!raffleforce",
+]
+
+
+@pytest.mark.parametrize("command", ADMIN_COMMANDS)
+async def test_admin_commands_need_manage_server(command, alice) -> None:
+    reply = text(await say(command.replace("@x", alice.mention), alice))
+    assert reply.startswith("You need the Manage Server permission")
+
+
+async def test_start_info_and_end(manager, guild_a) -> None:
+    started = text(await say("!rafflestart", manager))
+    assert started.startswith("Raffle period #1 is open")
+    assert "Seed commitment: `" in started
+    assert text(await say("!rafflestart", manager)).startswith("A raffle period is already open")
+    [info] = await say("!raffleinfo", manager)
+    embed = info.embeds[0]
+    assert "Period #1 (open)" in embed.description
+    fields = {field.name: field.value for field in embed.fields}
+    assert "beacon round" in fields["Draw commitment"]
+    assert fields["Tickets"].startswith("10 per hour watched, 15 per gifted sub")
+    ended = text(await say("!raffleend", manager))
+    assert ended.startswith("Raffle period #1 is closed; its ledger is frozen")
+    assert text(await say("!raffleend", manager)) == "No raffle period is open."
+
+
+@pytest.mark.parametrize(
+    ("command", "reply"),
+    [
+        ("!rafflestart 40", "Pick a number from 1 to 31."),
+        ("!rafflestart 20 15", "The end day comes before the start day."),
+        ("!rafflesetdate june july", "Give both dates as YYYY-MM-DD"),
+        ("!rafflesetdate 2030-06-01", "Missing end."),
+        ("!raffleset colour red", "Settings I know"),
+        ("!raffleset watch_hour \u00b2", "watch\\_hour takes a whole number from 0 to 100000."),
+        ("!raffleset channel 123456789012345678", "That channel is not in this server"),
+        ("!raffleset channel general", "channel takes a #channel, a channel id, or none."),
+        ("!raffleset time_zone Mars/Base", "'Mars/Base' is not a time zone"),
+        ("!rafflevoid gnothing", "No gift has the reference 'gnothing' here."),
+        ("!raffledraw", "There is no closed raffle period to draw from."),
+        ("!raffledraw 0", "Pick a number from 1 to 25."),
+        ("!rafflereroll 3 gone", "There is no draw #3 in this server."),
+        ("!rafflereroll 3", "Missing reason."),
+        ("!raffleforce", "No draw is waiting for the beacon."),
+        ("!raffleexclude nobody", "I don't know a Kick viewer by that name."),
+        ("!rafflegive nobody 5", "I can't find that member in this server."),
+        ("!rafflestats nobody", "I can't find that member in this server."),
+        ("!fair abc", "That doesn't look right."),
+    ],
+)
+async def test_admin_refusals(command, reply, manager) -> None:
+    assert text(await say(command, manager)).startswith(reply)
+
+
+async def test_views_before_any_raffle(alice) -> None:
+    expected = "There is no raffle yet; an admin starts one with !rafflestart."
+    assert text(await say("!tickets", alice)) == expected
+    assert text(await say("!raffleboard", alice)) == expected
+    assert text(await say("!fair", alice)) == expected
+    assert text(await say("!fair 9", alice)) == "There is no draw #9 in this server."
+    assert text(await say("!raffleboard 30", alice)).startswith("Pick a number from 1 to 25.")
+
+
+async def test_give_tickets_and_draw(manager, alice, sqlite_engine, raffle, raffle_clock) -> None:
+    await say("!rafflestart", manager)
+    assert text(await say(f"!rafflegive {alice.mention} 5", manager)) == (
+        "That member has not linked a Kick account, so they cannot hold tickets."
+    )
+    add_viewer(sqlite_engine, "k1", "alice_on_kick", discord_id=alice.id)
+    add_viewer(sqlite_engine, "k2", "bob_on_kick", discord_id=manager.id)
+    given = text(await say(f"!rafflegive {alice.mention} 40 won the quiz", manager))
+    assert given == "Gave 40 tickets to alice\\_0\\_nick; they now have 40."
+    await say(f"!rafflegive {manager.mention} 10", manager)
+    assert text(await say(f"!raffleremove {alice.mention} 50", manager)) == (
+        "They have only 40 tickets."
+    )
+    mine = text(await say("!tickets", alice))
+    assert mine.startswith("\N{ADMISSION TICKETS}\N{VARIATION SELECTOR-16} **alice\\_on\\_kick**")
+    assert "**40** tickets (admins 40)" in mine
+    assert "Rank #1, about 80.00% of the 50 tickets" in mine
+    [board] = await say("!raffleboard", alice)
+    assert board.embeds[0].description.splitlines() == [
+        "**#1** alice\\_on\\_kick - 40",
+        "**#2** bob\\_on\\_kick - 10",
+    ]
+    [stats] = await say(f"!rafflestats {alice.mention}", manager)
+    member_field = stats.embeds[0].fields[-1]
+    assert "+40 admin (won the quiz)" in member_field.value
+
+    assert text(await say("!raffledraw", manager)).startswith("The raffle period is still open")
+    await say("!raffleend", manager)
+    waiting = text(await say("!raffledraw 2 a signed jersey", manager))
+    assert waiting.startswith("Draw #1 waits for beacon round")
+    raffle_clock.advance(minutes=2)
+    raffle.run_scheduled()
+    [proof] = await say("!fair", alice)
+    fields = {field.name: field.value for field in proof.embeds[0].fields}
+    assert any(name.startswith("Draw #1 (round") for name in fields)
+    assert fields["Seed"].startswith("`")
+
+
+async def test_announcements_go_through_the_discord_port(
+    bot, guild_a, manager, alice, sqlite_engine, raffle, raffle_clock
+) -> None:
+    from core.discord_bot.gateway import DiscordGateway
+    from core.discord_bot.raffle.outbound import DiscordRaffleAnnouncer
+
+    class ConnectedGateway(DiscordGateway):
+        """dpytest's bot never reports ready; this one is taken as connected."""
+
+        def client(self) -> discord.Client:
+            return bot
+
+    channel = guild_a.text_channels[0]
+    raffle.announcer = DiscordRaffleAnnouncer(ConnectedGateway())
+    await say(f"!raffleset channel {channel.id}", manager)
+    add_viewer(sqlite_engine, "k1", "@everyone", discord_id=alice.id)
+    await say("!rafflestart", manager)
+    await raffle.announce_pending()
+    [opened] = drain()
+    assert opened.content.startswith(
+        "\N{ADMISSION TICKETS}\N{VARIATION SELECTOR-16} **A new raffle"
+    )
+    await say(f"!rafflegive {alice.mention} 3", manager)
+    await say("!raffleend", manager)
+    await raffle.announce_pending()
+    [closed] = drain()
+    assert "is over and its tickets are frozen" in closed.content
+    raffle_clock.advance(minutes=2)
+    await asyncio.to_thread(raffle.run_scheduled)
+    reply, winner = await say("!raffledraw 1 a mug", manager)
+    assert reply.content.startswith("Draw #1 is done")
+    assert "for **a mug**" in winner.content
+    # The Kick name "@everyone" is defused; only the winner's own mention pings.
+    assert f"@\u200beveryone (<@{alice.id}>) with 3 of 3 tickets" in winner.content
+    assert [user.id for user in winner.mentions] == [alice.id]
+    await raffle.announce_pending()
+    assert drain() == []  # each announcement is posted once
+
+
+def drain() -> list[discord.Message]:
+    posted = []
+    while not dpytest.sent_queue.empty():
+        posted.append(dpytest.get_message())
+    return posted
+
+
+async def test_refusals_during_an_open_period(manager, alice, sqlite_engine) -> None:
+    await say("!rafflestart", manager)
+    assert text(await say("!tickets", alice)) == (
+        "Link your Kick account first (!link) to collect tickets."
+    )
+    assert text(await say(f"!rafflestats {alice.mention}", manager)) == (
+        "That member has not linked a Kick account."
+    )
+    assert text(await say(f"!raffleremove {alice.mention} 5", manager)) == (
+        "That member has not linked a Kick account, so they cannot hold tickets."
+    )
+    assert text(await say("!rafflesetdate 2030-06-20 2030-06-25", manager)).startswith(
+        "The period is already open, so it cannot start later than now"
+    )
+    assert text(await say("!raffleinclude nobody", manager)) == (
+        "I don't know a Kick viewer by that name."
+    )
+    add_viewer(sqlite_engine, "k9", "streamer_bot")
+    assert (
+        text(await say("!raffleinclude streamer_bot", manager)) == "streamer\\_bot is not excluded."
+    )
+    assert text(await say("!raffleexclude streamer_bot", manager)) == (
+        "streamer\\_bot is excluded from the raffle."
+    )
+    assert text(await say("!raffleexclude @streamer_bot", manager)) == (
+        "streamer\\_bot is already excluded."
+    )
+    assert text(await say(f"!rafflegive {alice.mention} 0", manager)).startswith(
+        "Pick a number from 1 to 1000000."
+    )
+
+
+async def test_a_guild_never_announces_in_another_guilds_channel(
+    bot, guild_a, guild_b, sqlite_engine, raffle_clock, beacon
+) -> None:
+    """A channel id of another server (RAFFLE_ANNOUNCEMENT_CHANNEL_ID shared by every guild, or
+    an id typed into !raffleset) must not carry this guild's raffle news."""
+    from core.config import RaffleSettings
+    from core.discord_bot.gateway import DiscordGateway
+    from core.discord_bot.raffle.outbound import DiscordRaffleAnnouncer
+    from core.features.raffle.beacon import HttpBeacon
+
+    class ConnectedGateway(DiscordGateway):
+        def client(self) -> discord.Client:
+            return bot
+
+    channel_of_a = guild_a.text_channels[0]
+    raffle = RaffleService(
+        sqlite_engine,
+        RaffleSettings(announcement_channel_id=channel_of_a.id),
+        raffle_clock,
+        beacon=HttpBeacon(beacon.url),
+        announcer=DiscordRaffleAnnouncer(ConnectedGateway()),
+    )
+    await asyncio.to_thread(raffle.periods.start, guild_b.id)  # the shared default channel
+    raffle.periods.configure(4242, "channel", str(channel_of_a.id))  # another server's channel
+    await asyncio.to_thread(raffle.periods.start, 4242)
+    await raffle.announce_pending()
+    assert drain() == []
+    # Guild A's own news still goes there.
+    await asyncio.to_thread(raffle.periods.start, guild_a.id)
+    await raffle.announce_pending()
+    [opened] = drain()
+    assert "A new raffle period is open" in opened.content
+
+
+@pytest.mark.parametrize(
+    ("amount", "reply"),
+    [
+        ("-5", "Pick a number from 1 to 1000000."),
+        ("1000001", "Pick a number from 1 to 1000000."),
+        ("99999999999999999999999", "Pick a number from 1 to 1000000."),
+        ("five", "That doesn't look right."),
+    ],
+)
+async def test_bad_ticket_numbers_are_refused(amount, reply, manager, alice) -> None:
+    await say("!rafflestart", manager)
+    for command in ("!rafflegive", "!raffleremove"):
+        assert text(await say(f"{command} {alice.mention} {amount}", manager)).startswith(reply)
+
+
+async def test_raffle_commands_in_direct_messages_are_refused(alice) -> None:
+    dm = await alice.create_dm()
+    for command in ("!tickets", "!raffleinfo", "!fair", "!rafflestart", "!rafflegive x 5"):
+        [reply] = await say(command, alice, channel=dm)
+        assert reply.content == "This command only works in a server, not in direct messages."
+
+
+async def test_the_announcement_channel_must_be_one_of_this_servers_channels(
+    manager, guild_a, guild_b
+) -> None:
+    elsewhere = guild_b.text_channels[0]
+
+    reply = text(await say(f"!raffleset channel {elsewhere.id}", manager))
+    settings = text(await say("!raffleset", manager))
+
+    assert reply == "That channel is not in this server; pick one of its text channels."
+    assert str(elsewhere.id) not in settings

@@ -1,0 +1,526 @@
+"""!roles on dpytest's fake Discord: setting tiers up, every refusal, and role sync on members."""
+
+from __future__ import annotations
+
+import discord
+import discord.ext.test as dpytest
+import pytest
+from sqlalchemy.engine import Engine
+
+from core.discord_bot.roles import render as render_roles
+from core.events import Platform, Viewer
+from core.features.linking.service import LinkingService
+from core.features.roles.repository import RoleTier
+from core.features.roles.service import RolesService
+from core.features.roles.sync import RoleSync
+from tests.discord_bot.conftest import Clock, Stream
+from tests.discord_bot.fake_discord import member_of, say
+from tests.discord_bot.fake_roles import (
+    MemberEdits,
+    give_bot_a_role,
+    make_role,
+    role_ids,
+)
+
+
+@pytest.fixture
+async def tiers(guild_a: discord.Guild) -> dict[str, discord.Role]:
+    """Bronze, Silver and Gold below the bot's role; Admin above it."""
+    await give_bot_a_role(guild_a)
+    return {
+        "bronze": make_role(guild_a, "Bronze", 2),
+        "silver": make_role(guild_a, "Silver", 3),
+        "gold": make_role(guild_a, "Gold", 4),
+        "admin": make_role(guild_a, "Admin", 20),
+    }
+
+
+@pytest.fixture
+def link(sqlite_engine: Engine, clock: Clock, stream: Stream):
+    """Link a Discord member to a fresh Kick account that earned ``minutes`` in ``guild``."""
+    linking = LinkingService(sqlite_engine, clock)
+
+    def link(member: discord.Member, minutes: int, guild: discord.Guild | None = None) -> Viewer:
+        viewer = stream.viewer(f"kick_{member.name}")
+        linking.link(
+            guild_id=member.guild.id,
+            discord_user_id=member.id,
+            platform=Platform.KICK,
+            platform_user_id=viewer.platform_user_id or "",
+            username=viewer.username,
+        )
+        if minutes:
+            stream.earn((guild or member.guild).id, viewer, minutes * 60)
+        return viewer
+
+    return link
+
+
+# --- !roles list, add, update, remove -------------------------------------------------------
+
+
+async def test_roles_list_when_none_are_set_up_says_how_to_add_one(alice: discord.Member) -> None:
+    [reply] = await say("!roles list", alice)
+
+    assert reply.content == (
+        "No watchtime roles yet. A server manager adds one with !roles add <@role> <minutes>."
+    )
+
+
+async def test_manager_adds_tiers_and_anyone_lists_them_lowest_first(
+    guild_a: discord.Guild,
+    manager: discord.Member,
+    alice: discord.Member,
+    tiers: dict[str, discord.Role],
+    roles: RolesService,
+) -> None:
+    silver, bronze = tiers["silver"], tiers["bronze"]
+
+    [added] = await say(f"!roles add {silver.mention} 300", manager)
+    await say(f"!roles add {bronze.mention} 60", manager)
+
+    assert added.content.startswith(
+        f"{render_roles.OK} {silver.mention} is now a watchtime role: linked members with "
+        "5 h 00 min of watchtime here get it"
+    )
+    assert roles.tiers(guild_a.id) == [RoleTier(bronze.id, 60), RoleTier(silver.id, 300)]
+    [listed] = await say("!roles list", alice)
+    assert listed.content.splitlines() == [
+        "**Watchtime roles**",
+        f"- {bronze.mention}: 1 h 00 min",
+        f"- {silver.mention}: 5 h 00 min",
+        "Role sync is on; members get every role reached; DMs on a new role: off.",
+    ]
+
+
+async def test_adding_a_role_members_already_hold_warns_that_they_may_lose_it(
+    guild_a: discord.Guild, manager: discord.Member, tiers: dict[str, discord.Role]
+) -> None:
+    await dpytest.add_role(member_of(guild_a, "alice"), tiers["gold"])
+
+    [reply] = await say(f"!roles add {tiers['gold'].mention} 60", manager)
+
+    assert reply.content.splitlines()[1] == (
+        f"{render_roles.WARN} 1 member(s) hold it already; those who don't qualify lose it."
+    )
+
+
+# "\u00b2" (superscript two) counts as a digit for str.isdigit() but int() refuses it.
+@pytest.mark.parametrize("minutes", ["0", "-5", "1.5", "ten", "99999999999", "\u00b2", "6\u2070"])
+async def test_adding_with_minutes_that_are_not_a_positive_whole_number_is_refused(
+    minutes: str,
+    guild_a: discord.Guild,
+    manager: discord.Member,
+    tiers: dict[str, discord.Role],
+    roles: RolesService,
+) -> None:
+    [reply] = await say(f"!roles add {tiers['bronze'].mention} {minutes}", manager)
+
+    assert "minutes" in reply.content.lower()
+    assert "positive whole number" in reply.content or "smaller number" in reply.content
+    assert roles.tiers(guild_a.id) == []
+
+
+async def test_adding_the_same_role_twice_is_refused(
+    guild_a: discord.Guild,
+    manager: discord.Member,
+    tiers: dict[str, discord.Role],
+    roles: RolesService,
+) -> None:
+    await say(f"!roles add {tiers['bronze'].mention} 60", manager)
+
+    [reply] = await say(f"!roles add {tiers['bronze'].mention} 90", manager)
+
+    assert reply.content == (
+        "That role is already a watchtime role; change its minutes with update."
+    )
+    assert roles.tiers(guild_a.id) == [RoleTier(tiers["bronze"].id, 60)]
+
+
+async def test_everyone_cannot_be_a_watchtime_role(
+    guild_a: discord.Guild, manager: discord.Member, tiers: dict[str, discord.Role]
+) -> None:
+    [reply] = await say(f"!roles add {guild_a.default_role.id} 60", manager)
+
+    assert reply.content == render_roles.EVERYONE_REFUSED
+
+
+async def test_a_managed_role_cannot_be_a_watchtime_role(
+    guild_a: discord.Guild, manager: discord.Member, tiers: dict[str, discord.Role]
+) -> None:
+    booster = make_role(guild_a, "Server Booster", 2, managed=True)
+
+    [reply] = await say(f"!roles add {booster.mention} 60", manager)
+
+    assert reply.content == render_roles.MANAGED_REFUSED
+
+
+async def test_a_role_above_the_bots_top_role_is_refused_with_the_fix(
+    guild_a: discord.Guild,
+    manager: discord.Member,
+    tiers: dict[str, discord.Role],
+    roles: RolesService,
+) -> None:
+    [reply] = await say(f"!roles add {tiers['admin'].mention} 60", manager)
+
+    assert reply.content == (
+        "I can't give Admin: it is at or above my highest role. In Server Settings > Roles, "
+        "drag my role above it, then try again."
+    )
+    assert roles.tiers(guild_a.id) == []
+
+
+@pytest.mark.parametrize("role", ["<@&123456789012345678>", "NoSuchRole"])
+async def test_an_unknown_role_is_refused(
+    role: str, manager: discord.Member, tiers: dict[str, discord.Role]
+) -> None:
+    [reply] = await say(f"!roles add {role} 60", manager)
+
+    assert reply.content == (
+        "I can't find that role in this server. Usage: !roles add <role> <minutes>"
+    )
+
+
+async def test_a_missing_argument_names_it(
+    manager: discord.Member, tiers: dict[str, discord.Role]
+) -> None:
+    [reply] = await say(f"!roles add {tiers['bronze'].mention}", manager)
+
+    assert reply.content == "Missing minutes. Usage: !roles add <role> <minutes>"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "!roles add {role} 60",
+        "!roles update {role} 60",
+        "!roles remove {role}",
+        "!roles enable",
+        "!roles disable",
+        "!roles mode highest",
+        "!roles dm on",
+        "!roles members {role}",
+        "!roles sync",
+    ],
+)
+async def test_changing_roles_needs_manage_server(
+    text: str, alice: discord.Member, tiers: dict[str, discord.Role], roles: RolesService
+) -> None:
+    [reply] = await say(text.format(role=tiers["bronze"].mention), alice)
+
+    command = " ".join(text.split()[:2])
+    assert reply.content == f"You need the Manage Server permission to use {command}."
+    assert roles.tiers(alice.guild.id) == []
+    assert roles.settings(alice.guild.id).mode == "all"
+
+
+async def test_update_changes_the_minutes(
+    guild_a: discord.Guild,
+    manager: discord.Member,
+    tiers: dict[str, discord.Role],
+    roles: RolesService,
+) -> None:
+    await say(f"!roles add {tiers['bronze'].mention} 60", manager)
+
+    [reply] = await say(f"!roles update {tiers['bronze'].mention} 90", manager)
+
+    assert reply.content.startswith(
+        f"{render_roles.OK} {tiers['bronze'].mention} now needs 1 h 30 min of watchtime."
+    )
+    assert roles.tiers(guild_a.id) == [RoleTier(tiers["bronze"].id, 90)]
+
+
+async def test_update_or_remove_of_a_role_that_is_not_a_tier_is_refused(
+    manager: discord.Member, tiers: dict[str, discord.Role]
+) -> None:
+    [update] = await say(f"!roles update {tiers['bronze'].mention} 90", manager)
+    [remove] = await say(f"!roles remove {tiers['bronze'].mention}", manager)
+
+    assert update.content == "That role is not a watchtime role here; add it first."
+    assert remove.content == "That role is not a watchtime role here."
+
+
+async def test_update_with_bad_minutes_is_refused_and_keeps_the_old_ones(
+    guild_a: discord.Guild,
+    manager: discord.Member,
+    tiers: dict[str, discord.Role],
+    roles: RolesService,
+) -> None:
+    await say(f"!roles add {tiers['bronze'].mention} 60", manager)
+
+    [reply] = await say(f"!roles update {tiers['bronze'].mention} 0", manager)
+
+    assert reply.content == "Minutes must be a positive whole number, like 60 (not 0)."
+    assert roles.tiers(guild_a.id) == [RoleTier(tiers["bronze"].id, 60)]
+
+
+async def test_remove_stops_managing_the_role(
+    guild_a: discord.Guild,
+    manager: discord.Member,
+    tiers: dict[str, discord.Role],
+    roles: RolesService,
+) -> None:
+    await say(f"!roles add {tiers['bronze'].mention} 60", manager)
+
+    [reply] = await say(f"!roles remove {tiers['bronze'].mention}", manager)
+
+    assert reply.content.startswith(
+        f"{render_roles.OK} {tiers['bronze'].mention} is no longer a watchtime role."
+    )
+    assert roles.tiers(guild_a.id) == []
+
+
+async def test_a_deleted_roles_tier_is_listed_as_such_and_removed_by_id(
+    guild_a: discord.Guild,
+    manager: discord.Member,
+    roles: RolesService,
+    tiers: dict[str, discord.Role],
+) -> None:
+    gone = 987654321098765432
+    roles.add_tier(guild_a.id, gone, 60)
+
+    [listed] = await say("!roles list", manager)
+    assert f"- a deleted role (id {gone}): 1 h 00 min" in listed.content
+
+    [removed] = await say(f"!roles remove {gone}", manager)
+    assert removed.content.startswith(render_roles.OK)
+    assert roles.tiers(guild_a.id) == []
+
+
+async def test_the_list_warns_about_a_tier_that_moved_above_the_bot(
+    guild_a: discord.Guild,
+    manager: discord.Member,
+    tiers: dict[str, discord.Role],
+    roles: RolesService,
+) -> None:
+    roles.add_tier(guild_a.id, tiers["admin"].id, 60)
+
+    [listed] = await say("!roles list", manager)
+
+    assert f"- {tiers['admin'].mention}: 1 h 00 min {render_roles.WARN} above my highest" in (
+        listed.content
+    )
+
+
+# --- settings ----------------------------------------------------------------------------------
+
+
+async def test_enable_disable_mode_and_dm(
+    guild_a: discord.Guild, manager: discord.Member, roles: RolesService
+) -> None:
+    [off] = await say("!roles disable", manager)
+    assert "**off**" in off.content
+    assert not roles.settings(guild_a.id).enabled
+
+    [on] = await say("!roles enable", manager)
+    assert "**on**" in on.content
+    assert roles.settings(guild_a.id).enabled
+
+    [highest] = await say("!roles mode Highest", manager)
+    assert "only the highest" in highest.content
+    assert roles.settings(guild_a.id).mode == "highest"
+
+    [dm] = await say("!roles dm on", manager)
+    assert "I'll DM members" in dm.content
+    assert roles.settings(guild_a.id).dm_on_new_role
+
+
+@pytest.mark.parametrize(
+    ("text", "reply"),
+    [
+        (
+            "!roles mode some",
+            "The mode is either all (every role reached) or highest. "
+            "Usage: !roles mode all|highest",
+        ),
+        ("!roles dm maybe", "Usage: !roles dm on|off"),
+    ],
+)
+async def test_bad_mode_or_dm_values_show_the_usage(
+    text: str, reply: str, guild_a: discord.Guild, manager: discord.Member, roles: RolesService
+) -> None:
+    [answer] = await say(text, manager)
+
+    assert answer.content == reply
+    assert roles.settings(guild_a.id).mode == "all"
+    assert not roles.settings(guild_a.id).dm_on_new_role
+
+
+async def test_roles_without_a_subcommand_shows_the_usage(alice: discord.Member) -> None:
+    [reply] = await say("!roles", alice)
+
+    assert reply.content.startswith("Usage: !roles list | add <@role> <minutes>")
+
+
+async def test_members_lists_who_holds_a_role_without_pinging(
+    guild_a: discord.Guild, manager: discord.Member, tiers: dict[str, discord.Role]
+) -> None:
+    alice = member_of(guild_a, "alice")
+    await dpytest.add_role(alice, tiers["bronze"])
+    await say(f"!roles add {tiers['bronze'].mention} 60", manager)
+
+    [reply] = await say(f"!roles members {tiers['bronze'].mention}", manager)
+
+    assert reply.content.splitlines() == [
+        f"1 member(s) hold {tiers['bronze'].mention} (needs 1 h 00 min):",
+        alice.mention,
+    ]
+
+
+# --- role sync through !roles sync ---------------------------------------------------------
+
+
+async def test_sync_gives_reached_tiers_and_reports_roles_above_the_bot(
+    guild_a: discord.Guild,
+    manager: discord.Member,
+    tiers: dict[str, discord.Role],
+    roles: RolesService,
+    link,
+    member_edits: MemberEdits,
+) -> None:
+    alice = member_of(guild_a, "alice")
+    for name, minutes in [("bronze", 60), ("silver", 300), ("admin", 400)]:
+        roles.add_tier(guild_a.id, tiers[name].id, minutes)
+    link(alice, 500)
+
+    [reply] = await say("!roles sync", manager)
+
+    assert role_ids(alice) == {tiers["bronze"].id, tiers["silver"].id}
+    assert len(member_edits.of(alice)) == 1
+    assert reply.content.splitlines() == [
+        f"{render_roles.OK} Role sync checked 2 member(s): 1 updated, 2 role(s) given, "
+        "0 taken away.",
+        f"{render_roles.WARN} Not attempted, above my highest role: {tiers['admin'].mention}. "
+        "In Server Settings > Roles, drag my role above them.",
+    ]
+
+
+async def test_sync_in_mode_highest_keeps_only_the_top_tier(
+    guild_a: discord.Guild,
+    manager: discord.Member,
+    tiers: dict[str, discord.Role],
+    roles: RolesService,
+    link,
+    member_edits: MemberEdits,
+) -> None:
+    alice = member_of(guild_a, "alice")
+    roles.add_tier(guild_a.id, tiers["bronze"].id, 60)
+    roles.add_tier(guild_a.id, tiers["silver"].id, 300)
+    link(alice, 500)
+    await say("!roles sync", manager)
+    assert role_ids(alice) == {tiers["bronze"].id, tiers["silver"].id}
+
+    await say("!roles mode highest", manager)
+    await say("!roles sync", manager)
+
+    assert role_ids(alice) == {tiers["silver"].id}
+    assert len(member_edits.of(alice)) == 2
+
+
+async def test_sync_never_touches_roles_that_are_not_tiers(
+    guild_a: discord.Guild,
+    manager: discord.Member,
+    tiers: dict[str, discord.Role],
+    roles: RolesService,
+    member_edits: MemberEdits,
+) -> None:
+    alice = member_of(guild_a, "alice")
+    await dpytest.add_role(alice, tiers["gold"])
+    await dpytest.add_role(alice, tiers["bronze"])
+    roles.add_tier(guild_a.id, tiers["bronze"].id, 60)
+
+    await say("!roles sync", manager)
+
+    assert role_ids(alice) == {tiers["gold"].id}
+
+
+async def test_sync_while_disabled_changes_nobody(
+    guild_a: discord.Guild,
+    manager: discord.Member,
+    tiers: dict[str, discord.Role],
+    roles: RolesService,
+    link,
+    member_edits: MemberEdits,
+) -> None:
+    roles.add_tier(guild_a.id, tiers["bronze"].id, 60)
+    link(member_of(guild_a, "alice"), 500)
+    await say("!roles disable", manager)
+
+    [reply] = await say("!roles sync", manager)
+
+    assert reply.content == (
+        f"{render_roles.WARN} Role sync skipped: watchtime roles are turned off."
+    )
+    assert member_edits.calls == []
+
+
+async def test_sync_without_manage_roles_says_so_and_edits_nobody(
+    guild_a: discord.Guild,
+    manager: discord.Member,
+    roles: RolesService,
+    link,
+    member_edits: MemberEdits,
+) -> None:
+    await give_bot_a_role(guild_a, manage_roles=False)
+    bronze = make_role(guild_a, "Bronze", 2)
+    roles.add_tier(guild_a.id, bronze.id, 60)
+    link(member_of(guild_a, "alice"), 500)
+
+    [reply] = await say("!roles sync", manager)
+
+    assert "I lack the Manage Roles permission" in reply.content
+    assert member_edits.calls == []
+
+
+async def test_two_guilds_with_different_thresholds_sync_apart(
+    guild_a: discord.Guild,
+    guild_b: discord.Guild,
+    tiers: dict[str, discord.Role],
+    roles: RolesService,
+    role_sync: RoleSync,
+    stream: Stream,
+    link,
+    member_edits: MemberEdits,
+) -> None:
+    await give_bot_a_role(guild_b)
+    regular = make_role(guild_b, "Regular", 2)
+    roles.add_tier(guild_a.id, tiers["bronze"].id, 60)
+    roles.add_tier(guild_b.id, regular.id, 120)
+    alice = member_of(guild_a, "alice")
+    # The same Discord user in both servers; a link is global, watchtime is per server.
+    alice_in_b = dpytest.backend.make_member(alice._user, guild_b)
+    await dpytest.add_role(alice_in_b, regular)
+    viewer = link(alice, 90)  # 90 min in A
+    stream.earn(guild_b.id, viewer, 100 * 60)  # 100 min in B
+
+    results = await role_sync.sync_all()
+
+    assert role_ids(alice) == {tiers["bronze"].id}  # 90 >= 60 in A
+    assert role_ids(alice_in_b) == set()  # 100 < 120 in B: the Regular role goes
+    assert sorted(r.guild_id for r in results) == sorted([guild_a.id, guild_b.id])
+    assert member_edits.of(alice) == [frozenset({tiers["bronze"].id})]
+    assert member_edits.of(alice_in_b) == [frozenset()]
+    assert len(member_edits.calls) == 2
+
+
+async def test_a_member_who_reaches_a_role_gets_one_dm_when_dms_are_on(
+    guild_a: discord.Guild,
+    manager: discord.Member,
+    tiers: dict[str, discord.Role],
+    roles: RolesService,
+    link,
+    member_edits: MemberEdits,
+) -> None:
+    alice = member_of(guild_a, "alice")
+    roles.add_tier(guild_a.id, tiers["bronze"].id, 60)
+    roles.set_dm(guild_a.id, True)
+    link(alice, 500)
+
+    replies = await say("!roles sync", manager)
+
+    dms = [m for m in replies if isinstance(m.channel, discord.DMChannel)]
+    assert [m.content for m in dms] == [
+        "You reached **Bronze** in Guild A for your watchtime. Thanks for watching!"
+    ]
+    assert dms[0].channel.id == (await alice.create_dm()).id
+    assert dpytest.sent_queue.empty()
