@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
+from typing import Any
 
 import prometheus_client
 from prometheus_client import (
@@ -39,6 +40,25 @@ WEBHOOK_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0,
 TICK_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 
 
+class _Children:
+    """A metric's child per label set, found by a dict lookup: the library's ``labels()``
+    validates its arguments on every call, which is most of a webhook's metrics cost."""
+
+    def __init__(self, metric: Any, label_names: Sequence[str]) -> None:
+        self._metric = metric
+        self._is_labelled = bool(label_names)
+        self._children: dict[tuple[tuple[str, str], ...], Any] = {}
+
+    def get(self, labels: dict[str, str]) -> Any:
+        if not self._is_labelled and not labels:
+            return self._metric
+        key = tuple(labels.items())
+        child = self._children.get(key)
+        if child is None:  # two threads may both get here: labels() returns the same child
+            child = self._children[key] = self._metric.labels(**labels)
+        return child
+
+
 class Counter:
     """A counter whose label values are passed by name: ``inc(platform="kick", reason=...)``.
 
@@ -49,9 +69,10 @@ class Counter:
         self, name: str, help_text: str, labels: Sequence[str], registry: CollectorRegistry
     ) -> None:
         self._counter = prometheus_client.Counter(name, help_text, labels, registry=registry)
+        self._children = _Children(self._counter, labels)
 
     def inc(self, amount: float = 1, **labels: str) -> None:
-        self._counter.labels(**labels).inc(amount)
+        self._children.get(labels).inc(amount)
 
     def value(self, **labels: str) -> float:
         """This process's count for one label set (0 when it never moved)."""
@@ -85,11 +106,10 @@ class Histogram:
         self._histogram = prometheus_client.Histogram(
             name, help_text, labels, registry=registry, buckets=buckets
         )
-        self._is_labelled = bool(labels)
+        self._children = _Children(self._histogram, labels)
 
     def observe(self, seconds: float, **labels: str) -> None:
-        target = self._histogram.labels(**labels) if self._is_labelled else self._histogram
-        target.observe(seconds)
+        self._children.get(labels).observe(seconds)
 
 
 def multiprocess_dir() -> str | None:

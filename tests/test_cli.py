@@ -244,7 +244,8 @@ def _export_seconds(env: dict[str, str]) -> dict[str, int]:
 def _start(env: dict[str, str], *args: str) -> subprocess.Popen:
     """Start ``python -m core <args>``, or gunicorn when the first argument is "gunicorn"."""
     if args[0] == "gunicorn":
-        command = [sys.executable, "-m", "gunicorn", "-w", "2", "-b", f"127.0.0.1:{env['PORT']}"]
+        command = [sys.executable, "-m", "gunicorn", "-c", str(ROOT / "gunicorn.conf.py")]
+        command += ["-w", "2", "-b", f"127.0.0.1:{env['PORT']}"]
         command.append("core.web:create_app()")
     else:
         command = [sys.executable, "-m", "core", *args]

@@ -19,11 +19,18 @@ def test_procfile_runs_the_documented_entry_points():
     assert '"core.web:create_app()"' in procfile
     assert "python bot.py" in procfile
     assert "python setup_database.py" in procfile
+    assert "--config gunicorn.conf.py" in procfile  # metrics summed over the web workers
 
 
 def test_dockerfile_copies_every_entry_point_and_listens_publicly():
     dockerfile = (ROOT / "Dockerfile").read_text()
-    for script in ("bot.py", "combined_server.py", "setup_database.py", "health_check.py"):
+    for script in (
+        "bot.py",
+        "combined_server.py",
+        "setup_database.py",
+        "health_check.py",
+        "gunicorn.conf.py",
+    ):
         assert script in dockerfile
         assert (ROOT / script).is_file()
     assert "HOST=0.0.0.0" in dockerfile
