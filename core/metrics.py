@@ -28,6 +28,8 @@ from prometheus_client import (
     values,
 )
 
+from core.config import SettingsError
+
 CONTENT_TYPE = prometheus_client.CONTENT_TYPE_PLAIN_0_0_4
 
 # A ``<name>_created`` series per label set doubles the output, and nothing here reads them.
@@ -115,17 +117,17 @@ class Histogram:
 def multiprocess_dir() -> str | None:
     """``PROMETHEUS_MULTIPROC_DIR``, checked against the mode prometheus-client chose at import.
 
-    Raises ``ValueError`` when it is not a directory, or was set after the library was imported
-    (the workers would then count in memory and ``/metrics`` would read empty files).
+    Raises :class:`SettingsError` when it is not a directory, or was set after the library was
+    imported (the workers would then count in memory and ``/metrics`` would read empty files).
     """
     directory = os.environ.get("PROMETHEUS_MULTIPROC_DIR") or None
     if directory is not None and not os.path.isdir(directory):
-        raise ValueError(f"PROMETHEUS_MULTIPROC_DIR {directory!r} is not a directory")
+        raise SettingsError([f"PROMETHEUS_MULTIPROC_DIR must be a folder, got {directory!r}"])
     # The library marks its value classes with ``_multiprocess``; without the mark, trust the env.
     library_mode = getattr(values.ValueClass, "_multiprocess", directory is not None)
     if library_mode != (directory is not None):
-        raise ValueError(
-            "PROMETHEUS_MULTIPROC_DIR must be set before the process starts, not while it runs"
+        raise SettingsError(
+            ["PROMETHEUS_MULTIPROC_DIR must be set before the process starts, not while it runs"]
         )
     return directory
 

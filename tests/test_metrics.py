@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from core.config import SettingsError
 from core.metrics import Metrics
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -19,6 +20,7 @@ ROOT = Path(__file__).resolve().parents[1]
 # prints what /metrics would serve from it.
 WORKER = """
 import sys
+from core.config import SettingsError
 from core.metrics import Metrics
 
 metrics = Metrics()
@@ -117,21 +119,24 @@ def test_without_a_multiprocess_dir_each_process_reports_only_its_own_share():
     assert "process_cpu_seconds_total" in text
 
 
-def test_a_multiprocess_dir_that_is_not_a_directory_is_refused_at_start(tmp_path):
-    env = dict(os.environ, PYTHONPATH=str(ROOT), PROMETHEUS_MULTIPROC_DIR=str(tmp_path / "nope"))
+def test_a_multiprocess_dir_that_is_not_a_folder_stops_the_start_with_one_plain_line(tmp_path):
+    missing = tmp_path / "nope"
+    env = dict(os.environ, PYTHONPATH=str(ROOT), PROMETHEUS_MULTIPROC_DIR=str(missing))
+    env.update(DATA_DIR=str(tmp_path / "data"), PORT="0")
     result = subprocess.run(
-        [sys.executable, "-c", "from core.metrics import Metrics; Metrics()"],
+        [sys.executable, "-m", "core", "web"],
         env=env,
+        cwd=tmp_path,
         capture_output=True,
         text=True,
         timeout=60,
         check=False,
     )
-    assert result.returncode != 0
-    assert "is not a directory" in result.stderr
+    assert result.returncode == 2
+    assert result.stderr == f"PROMETHEUS_MULTIPROC_DIR must be a folder, got '{missing}'\n"
 
 
 def test_a_multiprocess_dir_set_after_import_is_refused(tmp_path, monkeypatch):
     monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path))
-    with pytest.raises(ValueError, match="before the process starts"):
+    with pytest.raises(SettingsError, match="before the process starts"):
         Metrics()
