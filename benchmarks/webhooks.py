@@ -233,7 +233,9 @@ def gunicorn(
     """gunicorn serving ``app`` on a free loopback port, stopped (SIGTERM) afterwards."""
     port = free_port()
     log_path = workdir / f"gunicorn-{port}.log"
-    command = [sys.executable, "-m", "gunicorn", "-b", f"{HOST}:{port}", *config.args(), app]
+    # The deployment's own config: metrics in multiprocess mode, as in production.
+    command = [sys.executable, "-m", "gunicorn", "--config", str(ROOT / "gunicorn.conf.py")]
+    command += ["-b", f"{HOST}:{port}", *config.args(), app]
     with log_path.open("wb") as log_file:
         process = subprocess.Popen(
             command,

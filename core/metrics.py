@@ -1,106 +1,195 @@
-"""A small Prometheus registry: counters and summaries, rendered as the text exposition format.
+"""StreamKeeper's Prometheus metrics, on prometheus-client.
 
-Each process keeps its own numbers (with gunicorn, each worker reports its own share).
+Each :class:`Metrics` has a registry of its own, so several runtimes in one process (the tests)
+never collide. In one process (``python -m core run`` or ``web``) ``/metrics`` serves that
+registry, with the process's CPU, memory and file descriptors. Under gunicorn every worker is a
+process of its own: with ``PROMETHEUS_MULTIPROC_DIR`` set (``gunicorn.conf.py`` sets it) each
+worker writes its numbers to files there and ``/metrics`` sums the files of every worker, dead
+ones included, so a counter never jumps back when the scrape lands on another worker or a worker
+restarts. Process metrics are per process and cannot be summed, so that mode leaves them out.
+
+prometheus-client reads ``PROMETHEUS_MULTIPROC_DIR`` once, when it is first imported: it is the
+library's variable, set in the process environment before start, not a StreamKeeper setting.
 """
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Iterable
+import os
+from collections.abc import Sequence
+from typing import Any
 
-LabelValues = tuple[tuple[str, str], ...]
+import prometheus_client
+from prometheus_client import (
+    CollectorRegistry,
+    PlatformCollector,
+    ProcessCollector,
+    generate_latest,
+    multiprocess,
+    values,
+)
+
+from core.config import SettingsError
+
+CONTENT_TYPE = prometheus_client.CONTENT_TYPE_PLAIN_0_0_4
+
+# A ``<name>_created`` series per label set doubles the output, and nothing here reads them.
+prometheus_client.disable_created_metrics()
+
+# Webhook handling is a signature check and one queue write: milliseconds, seconds when the
+# database or Redis struggles.
+WEBHOOK_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
+# A guild's tick is two statements: milliseconds for a small crowd, under a second for 100,000.
+TICK_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 
 
-def _labels(values: LabelValues) -> str:
-    if not values:
-        return ""
-    escaped = (
-        f'{name}="{value.replace(chr(92), chr(92) * 2).replace(chr(34), chr(92) + chr(34))}"'
-        for name, value in values
-    )
-    return "{" + ",".join(escaped) + "}"
+class _Children:
+    """A metric's child per label set, found by a dict lookup: the library's ``labels()``
+    validates its arguments on every call, which is most of a webhook's metrics cost."""
+
+    def __init__(self, metric: Any, label_names: Sequence[str]) -> None:
+        self._metric = metric
+        self._is_labelled = bool(label_names)
+        self._children: dict[tuple[tuple[str, str], ...], Any] = {}
+
+    def get(self, labels: dict[str, str]) -> Any:
+        if not self._is_labelled and not labels:
+            return self._metric
+        key = tuple(labels.items())
+        child = self._children.get(key)
+        if child is None:  # two threads may both get here: labels() returns the same child
+            child = self._children[key] = self._metric.labels(**labels)
+        return child
 
 
 class Counter:
-    def __init__(self, name: str, help_text: str) -> None:
-        self.name = name
-        self.help_text = help_text
-        self._values: dict[LabelValues, float] = {}
-        self._lock = threading.Lock()
+    """A counter whose label values are passed by name: ``inc(platform="kick", reason=...)``.
+
+    An unknown or missing label name raises ``ValueError``, so a typo never opens a new series.
+    """
+
+    def __init__(
+        self, name: str, help_text: str, labels: Sequence[str], registry: CollectorRegistry
+    ) -> None:
+        self._counter = prometheus_client.Counter(name, help_text, labels, registry=registry)
+        self._children = _Children(self._counter, labels)
 
     def inc(self, amount: float = 1, **labels: str) -> None:
-        key = tuple(sorted(labels.items()))
-        with self._lock:
-            self._values[key] = self._values.get(key, 0) + amount
+        self._children.get(labels).inc(amount)
 
     def value(self, **labels: str) -> float:
-        return self._values.get(tuple(sorted(labels.items())), 0)
+        """This process's count for one label set (0 when it never moved)."""
+        wanted = {name: str(value) for name, value in labels.items()}
+        return sum(value for sample_labels, value in self._samples() if sample_labels == wanted)
 
-    def render(self) -> Iterable[str]:
-        yield f"# HELP {self.name} {self.help_text}"
-        yield f"# TYPE {self.name} counter"
-        with self._lock:
-            items = sorted(self._values.items())
-        for labels, value in items:
-            yield f"{self.name}{_labels(labels)} {value:g}"
+    def total(self) -> float:
+        """This process's count over every label set."""
+        return sum(value for _labels, value in self._samples())
+
+    def _samples(self) -> list[tuple[dict[str, str], float]]:
+        return [
+            (sample.labels, sample.value)
+            for family in self._counter.collect()
+            for sample in family.samples
+            if sample.name.endswith("_total")
+        ]
 
 
-class Summary:
-    """Count, sum and the last observed value (as ``<name>_last``) of a duration."""
+class Histogram:
+    """A histogram whose label values are passed by name: ``observe(0.2, platform="kick")``."""
 
-    def __init__(self, name: str, help_text: str) -> None:
-        self.name = name
-        self.help_text = help_text
-        self.count = 0
-        self.total = 0.0
-        self.last = 0.0
-        self._lock = threading.Lock()
+    def __init__(
+        self,
+        name: str,
+        help_text: str,
+        labels: Sequence[str],
+        registry: CollectorRegistry,
+        buckets: Sequence[float],
+    ) -> None:
+        self._histogram = prometheus_client.Histogram(
+            name, help_text, labels, registry=registry, buckets=buckets
+        )
+        self._children = _Children(self._histogram, labels)
 
-    def observe(self, value: float) -> None:
-        with self._lock:
-            self.count += 1
-            self.total += value
-            self.last = value
+    def observe(self, seconds: float, **labels: str) -> None:
+        self._children.get(labels).observe(seconds)
 
-    def render(self) -> Iterable[str]:
-        yield f"# HELP {self.name} {self.help_text}"
-        yield f"# TYPE {self.name} summary"
-        yield f"{self.name}_count {self.count}"
-        yield f"{self.name}_sum {self.total:.6f}"
-        yield f"# TYPE {self.name}_last gauge"
-        yield f"{self.name}_last {self.last:.6f}"
+
+def multiprocess_dir() -> str | None:
+    """``PROMETHEUS_MULTIPROC_DIR``, checked against the mode prometheus-client chose at import.
+
+    Raises :class:`SettingsError` when it is not a directory, or was set after the library was
+    imported (the workers would then count in memory and ``/metrics`` would read empty files).
+    """
+    directory = os.environ.get("PROMETHEUS_MULTIPROC_DIR") or None
+    if directory is not None and not os.path.isdir(directory):
+        raise SettingsError([f"PROMETHEUS_MULTIPROC_DIR must be a folder, got {directory!r}"])
+    # The library marks its value classes with ``_multiprocess``; without the mark, trust the env.
+    library_mode = getattr(values.ValueClass, "_multiprocess", directory is not None)
+    if library_mode != (directory is not None):
+        raise SettingsError(
+            ["PROMETHEUS_MULTIPROC_DIR must be set before the process starts, not while it runs"]
+        )
+    return directory
 
 
 class Metrics:
     def __init__(self) -> None:
+        directory = self.multiprocess_dir = multiprocess_dir()
+        self.registry = CollectorRegistry()
+        if directory is None:
+            ProcessCollector(registry=self.registry)
+            PlatformCollector(registry=self.registry)
+        registry = self.registry
         self.webhooks_received = Counter(
-            "streamkeeper_webhooks_received_total", "Webhooks received, by platform and outcome."
+            "streamkeeper_webhooks_received_total",
+            "Webhooks answered 200, by platform and outcome (queued, duplicate, ignored).",
+            ("platform", "outcome"),
+            registry,
         )
         self.webhooks_rejected = Counter(
-            "streamkeeper_webhooks_rejected_total", "Webhooks rejected, by platform and reason."
+            "streamkeeper_webhooks_rejected_total",
+            "Webhooks refused (4xx) or not queued (503), by platform and reason.",
+            ("platform", "reason"),
+            registry,
+        )
+        self.webhook_duration = Histogram(
+            "streamkeeper_webhook_duration_seconds",
+            "Time from a webhook's headers and body to its answer, by platform and outcome.",
+            ("platform", "outcome"),
+            registry,
+            WEBHOOK_BUCKETS,
         )
         self.events_handled = Counter(
-            "streamkeeper_events_handled_total", "Events handled by the consumer, by kind."
+            "streamkeeper_events_handled_total",
+            "Events handled by the consumer, by kind.",
+            ("kind",),
+            registry,
         )
         self.events_failed = Counter(
-            "streamkeeper_events_failed_total", "Event handling failures, by kind."
+            "streamkeeper_events_failed_total",
+            "Event handling failures, by kind.",
+            ("kind",),
+            registry,
         )
         self.chat_failed = Counter(
-            "streamkeeper_chat_failed_total", "Chat replies given up on, by platform and reason."
+            "streamkeeper_chat_failed_total",
+            "Chat replies given up on, by platform and reason.",
+            ("platform", "reason"),
+            registry,
         )
-        self.tick_duration = Summary(
-            "streamkeeper_watchtime_tick_seconds", "Duration of one watchtime tick."
+        self.tick_duration = Histogram(
+            "streamkeeper_watchtime_tick_seconds",
+            "Duration of one guild's watchtime tick.",
+            (),
+            registry,
+            TICK_BUCKETS,
         )
 
-    def render(self) -> str:
-        parts: list[str] = []
-        for metric in (
-            self.webhooks_received,
-            self.webhooks_rejected,
-            self.events_handled,
-            self.events_failed,
-            self.chat_failed,
-            self.tick_duration,
-        ):
-            parts.extend(metric.render())
-        return "\n".join(parts) + "\n"
+    def render(self) -> bytes:
+        """The Prometheus text exposition (``CONTENT_TYPE``): this process's registry, or every
+        worker's numbers summed in multiprocess mode."""
+        if self.multiprocess_dir is None:
+            return generate_latest(self.registry)
+        summed = CollectorRegistry()
+        multiprocess.MultiProcessCollector(summed, path=self.multiprocess_dir)
+        return generate_latest(summed)

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from core.platforms.kick.signing import signed_headers
 from tests.conftest import FIXTURES, TEST_FERNET_KEY
@@ -244,7 +245,8 @@ def _export_seconds(env: dict[str, str]) -> dict[str, int]:
 def _start(env: dict[str, str], *args: str) -> subprocess.Popen:
     """Start ``python -m core <args>``, or gunicorn when the first argument is "gunicorn"."""
     if args[0] == "gunicorn":
-        command = [sys.executable, "-m", "gunicorn", "-w", "2", "-b", f"127.0.0.1:{env['PORT']}"]
+        command = [sys.executable, "-m", "gunicorn", "-c", str(ROOT / "gunicorn.conf.py")]
+        command += ["-w", "2", "-b", f"127.0.0.1:{env['PORT']}"]
         command.append("core.web:create_app()")
     else:
         command = [sys.executable, "-m", "core", *args]
@@ -286,6 +288,18 @@ def _wait_for_watchtime(env: dict[str, str], timeout: float = 30) -> dict[str, i
     raise AssertionError("no watchtime appeared")
 
 
+def _assert_scrape_counts_both(url: str) -> None:
+    """Whichever gunicorn worker answered each webhook, one scrape counts both."""
+    text = httpx.get(f"{url}/metrics", timeout=10).text
+    received = {
+        sample.labels["outcome"]: sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+        if sample.name == "streamkeeper_webhooks_received_total"
+    }
+    assert received == {"queued": 1, "duplicate": 1}
+
+
 def _run_and_check_pipeline(
     env: dict[str, str], kick_keys, processes: list[tuple[str, ...]]
 ) -> str:
@@ -312,6 +326,7 @@ def _run_and_check_pipeline(
         first = _chat_webhook(url, kick_keys, message_id="01DONEWHENMESSAGE000000001")
         again = _chat_webhook(url, kick_keys, message_id="01DONEWHENMESSAGE000000001")
         assert (first.json()["status"], again.json()["status"]) == ("queued", "duplicate")
+        _assert_scrape_counts_both(url)
         seconds = _wait_for_watchtime(env)
         assert set(seconds) == {"sender_name"}
         assert 1 <= seconds["sender_name"] <= 10

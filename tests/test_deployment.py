@@ -1,12 +1,69 @@
-"""The deployment files agree with the code: entry points exist, JSON/YAML parse."""
+"""The deployment files agree with the code: entry points exist, JSON/YAML parse, every package
+the code imports is pinned."""
 
 from __future__ import annotations
 
+import ast
+import importlib.metadata
 import json
 import re
+import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
+OURS = {"core", "tests", "benchmarks"}
+
+
+def _imported_packages(*paths: Path) -> set[str]:
+    """Top-level names of the third-party modules imported anywhere under ``paths``."""
+    files = [file for path in paths for file in ([path] if path.is_file() else path.rglob("*.py"))]
+    names: set[str] = set()
+    for file in files:
+        for node in ast.walk(ast.parse(file.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                names.update(alias.name.partition(".")[0] for alias in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                names.add(node.module.partition(".")[0])
+    return {name for name in names if name not in sys.stdlib_module_names and name not in OURS}
+
+
+def _pinned(requirements: Path) -> set[str]:
+    """Distribution names pinned with ``==`` in a requirements file and the files it includes."""
+    pinned: set[str] = set()
+    for line in requirements.read_text().splitlines():
+        line = line.partition("#")[0].strip()
+        if line.startswith("-r "):
+            pinned |= _pinned(requirements.parent / line[3:].strip())
+        elif "==" in line:
+            pinned.add(_canonical(re.split(r"[\[=]", line, maxsplit=1)[0]))
+    return pinned
+
+
+def _canonical(distribution: str) -> str:
+    return re.sub(r"[-_.]+", "-", distribution).lower()
+
+
+@pytest.mark.parametrize(
+    ("requirements", "code"),
+    [
+        (
+            "requirements.txt",
+            ["core", "bot.py", "combined_server.py", "setup_database.py", "health_check.py"],
+        ),
+        ("requirements-dev.txt", ["core", "benchmarks", "tests"]),
+    ],
+)
+def test_every_package_the_code_imports_is_pinned(requirements, code):
+    distributions = importlib.metadata.packages_distributions()
+    pinned = _pinned(ROOT / requirements)
+    unpinned = {
+        module: distributions.get(module, ["(not installed)"])
+        for module in _imported_packages(*(ROOT / path for path in code))
+        if not pinned & {_canonical(name) for name in distributions.get(module, [])}
+    }
+    assert unpinned == {}, f"imported but not pinned in {requirements}"
 
 
 def test_railway_config_is_valid_json_with_a_health_check():
@@ -19,11 +76,18 @@ def test_procfile_runs_the_documented_entry_points():
     assert '"core.web:create_app()"' in procfile
     assert "python bot.py" in procfile
     assert "python setup_database.py" in procfile
+    assert "--config gunicorn.conf.py" in procfile  # metrics summed over the web workers
 
 
 def test_dockerfile_copies_every_entry_point_and_listens_publicly():
     dockerfile = (ROOT / "Dockerfile").read_text()
-    for script in ("bot.py", "combined_server.py", "setup_database.py", "health_check.py"):
+    for script in (
+        "bot.py",
+        "combined_server.py",
+        "setup_database.py",
+        "health_check.py",
+        "gunicorn.conf.py",
+    ):
         assert script in dockerfile
         assert (ROOT / script).is_file()
     assert "HOST=0.0.0.0" in dockerfile

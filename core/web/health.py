@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, jsonify
 
+from core.metrics import CONTENT_TYPE
 from core.web.services import services
 
 bp = Blueprint("health", __name__)
@@ -22,4 +23,4 @@ def health():  # type: ignore[no-untyped-def]
 
 @bp.get("/metrics")
 def metrics() -> Response:
-    return Response(services().metrics.render(), mimetype="text/plain; version=0.0.4")
+    return Response(services().metrics.render(), content_type=CONTENT_TYPE)

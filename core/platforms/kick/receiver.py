@@ -9,6 +9,7 @@ bus), in the same step that queues the event: one round trip per webhook instead
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -70,6 +71,14 @@ class KickWebhookReceiver:
         self.publish_delivery = publish_delivery
 
     def receive(self, headers: Mapping[str, str], body: bytes) -> Receipt:
+        started = time.perf_counter()
+        receipt = self._receive(headers, body)
+        self.metrics.webhook_duration.observe(
+            time.perf_counter() - started, platform="kick", outcome=receipt.outcome
+        )
+        return receipt
+
+    def _receive(self, headers: Mapping[str, str], body: bytes) -> Receipt:
         now = self.clock()
         try:
             delivery, payload = verify_delivery(

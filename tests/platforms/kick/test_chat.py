@@ -148,10 +148,6 @@ def warnings_logged(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]
     return [r for r in caplog.records if r.name == LOGGER and r.levelno == logging.WARNING]
 
 
-def total(counter: Counter) -> float:
-    return sum(float(line.split()[-1]) for line in counter.render() if not line.startswith("#"))
-
-
 def dead_url() -> str:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -204,7 +200,7 @@ async def test_reply_goes_out_as_the_bot_with_the_reply_id(
     (message,) = kick.chat_messages
     assert (message.type, message.content, message.reply_to_message_id) == ("bot", "pong", "msg-1")
     assert (message.broadcaster_user_id, message.sender_user_id) == (STREAMER_ID, STREAMER_ID)
-    assert total(failures) == 0
+    assert failures.total() == 0
 
 
 async def test_long_message_goes_out_in_order_with_the_reply_id_on_the_first_part(
@@ -307,7 +303,7 @@ async def test_rate_limited_then_sent(
 
     assert [m.content for m in kick.chat_messages] == ["hello"]
     assert fake_time.sleeps == [expected_wait]
-    assert total(failures) == 0
+    assert failures.total() == 0
 
 
 async def test_rate_limited_every_time_gives_up_without_falling_back(
@@ -377,7 +373,7 @@ async def test_server_errors_every_time_give_up_once(
     assert [r.json["type"] for r in kick.requests_to(CHAT_PATH)] == expected_types
     assert kick.chat_messages == []
     assert failures.value(platform="kick", reason="server_error") == 1
-    assert total(failures) == 1
+    assert failures.total() == 1
     (warning,) = warnings_logged(caplog)
     assert f"guild {GUILD}" in warning.getMessage()
     assert str(STREAMER_ID) in warning.getMessage()
@@ -405,7 +401,7 @@ async def test_channel_not_found_for_the_bot_falls_back_to_the_bot_user(
     assert (message.broadcaster_user_id, message.sender_user_id) == (STREAMER_ID, BOT_USER_ID)
     (_, fallback) = kick.requests_to(CHAT_PATH)
     assert fallback.json["broadcaster_user_id"] == STREAMER_ID
-    assert total(failures) == 0
+    assert failures.total() == 0
 
 
 async def test_after_falling_back_the_rest_of_the_message_comes_from_the_bot_user(
@@ -458,7 +454,7 @@ async def test_needs_reauthorization_with_a_bot_user_falls_back(
 
     (message,) = kick.chat_messages
     assert (message.type, message.sender_user_id) == ("user", BOT_USER_ID)
-    assert total(failures) == 0
+    assert failures.total() == 0
 
 
 async def test_unexpected_errors_are_logged_counted_and_the_channel_keeps_working(
@@ -563,7 +559,7 @@ async def test_nothing_to_say_sends_nothing(
     await sender.flush()
 
     assert kick.requests_to(CHAT_PATH) == []
-    assert total(failures) == 0
+    assert failures.total() == 0
 
 
 def test_kick_chat_sender_send_matches_the_port() -> None:
