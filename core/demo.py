@@ -22,9 +22,10 @@ from typing import Any
 import httpx
 
 from core.config import LoggingSettings, load_settings
+from core.events import system_clock
 from core.logs import configure_logging
 from core.platforms.kick.signing import generate_key_pair, signed_headers
-from core.runtime import Runtime, system_clock
+from core.runtime import Runtime
 
 GUILD_ID = 100000000000000001
 BROADCASTER_ID = "424242"

@@ -211,6 +211,11 @@ def utc(moment: datetime) -> datetime:
     return moment.astimezone(UTC)
 
 
+def system_clock() -> datetime:
+    """Now, in UTC: the clock everything runs on unless a test gives another."""
+    return datetime.now(UTC)
+
+
 def event_to_dict(event: Event) -> dict[str, Any]:
     """A JSON-ready dict of the event, with its ``kind``."""
     return {"kind": event.kind, **{f.name: _encode(getattr(event, f.name)) for f in _fields(event)}}

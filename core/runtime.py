@@ -21,7 +21,7 @@ import redis
 from core.bus.dispatch import Dispatcher, EventHandler
 from core.config import Settings, load_settings
 from core.discord_bot.gateway import DiscordGateway
-from core.events import Event, Platform, utc
+from core.events import Event, Platform, system_clock
 from core.features.chat_commands.ports import ChatSender
 from core.features.guilds.service import GuildService
 from core.features.watchtime.service import TickResult
@@ -39,10 +39,6 @@ if TYPE_CHECKING:
 
 # Each feature's install(runtime), in order: a feature may use what the ones before it built.
 FEATURES = (watchtime, roles, linking, kick, raffle, chat)
-
-
-def system_clock() -> datetime:
-    return utc(datetime.now().astimezone())
 
 
 class Runtime:

@@ -23,6 +23,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from core import discord_bot
+from core.discord_bot.cooldowns import Cooldowns
 from core.discord_bot.render import NO_MENTIONS, inert
 from core.discord_bot.services import BotServices
 from core.features.refusals import Refused
@@ -77,6 +78,7 @@ class StreamKeeperBot(commands.Bot):
         )
         self.services = services
         self.command_hash_path = command_hash_path
+        self.cooldowns = Cooldowns(lambda: services.clock().timestamp())
 
     async def setup_hook(self) -> None:
         await self.load_cogs()

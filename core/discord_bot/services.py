@@ -9,7 +9,9 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 
+from core.events import system_clock
 from core.features.connections.setup import KickSetup
 from core.features.guilds.service import GuildService
 from core.features.linking.effects import LinkEffects
@@ -38,6 +40,7 @@ class BotServices:
     slot_call_chat: SlotCallChat | None = None  # announces picks in the stream's chat
     raffle: RaffleService | None = None
     wagers: WagerService | None = None
+    clock: Callable[[], datetime] = system_clock  # cooldowns run on it
 
     @classmethod
     def of(cls, source: object) -> BotServices:

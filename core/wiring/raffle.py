@@ -36,7 +36,7 @@ def install(rt: Runtime) -> None:
     rt.scheduler.every(
         "Shuffle wager polls",
         lambda: settings.shuffle.poll_interval_seconds,
-        rt.wagers.poll_due,
+        lambda: rt.wagers.poll_due(),
     )
 
 

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
+from datetime import datetime
 from typing import Annotated
 
 import discord
@@ -19,9 +21,11 @@ from discord import app_commands
 from discord.ext import commands
 
 from core.discord_bot.common import guild_of
+from core.discord_bot.cooldowns import Cooldowns, cooldown, reset_cooldown
 from core.discord_bot.linking import render as render_linking
 from core.discord_bot.linking.outbound import role_problem
 from core.discord_bot.render import NO_MENTIONS
+from core.events import system_clock
 from core.features.linking.effects import LinkEffects
 from core.features.linking.repository import AccountLink
 from core.features.linking.service import (
@@ -85,12 +89,16 @@ class LinkButtonView(discord.ui.View):
 class LinkingCog(commands.Cog, name="Linking"):
     """Link your Discord account to your Kick account, so your Kick watchtime counts here."""
 
-    def __init__(self, linking: LinkingService, effects: LinkEffects) -> None:
+    def __init__(
+        self,
+        linking: LinkingService,
+        effects: LinkEffects,
+        clock: Callable[[], datetime] = system_clock,
+    ) -> None:
         self.linking = linking
         self.effects = effects
-        self._panel_cooldown = commands.CooldownMapping.from_cooldown(
-            1, LINK_COOLDOWN_SECONDS, lambda payload: payload.user_id
-        )
+        # A panel click sends a link at most this often per member, on the bot's clock.
+        self._panel_cooldown = Cooldowns(lambda: clock().timestamp())
 
     def persistent_views(self) -> list[discord.ui.View]:
         """Views the bot registers at start so buttons on earlier messages keep working."""
@@ -100,7 +108,7 @@ class LinkingCog(commands.Cog, name="Linking"):
 
     @commands.hybrid_command(name="link")
     @commands.guild_only()
-    @commands.cooldown(1, LINK_COOLDOWN_SECONDS, commands.BucketType.user)
+    @cooldown(LINK_COOLDOWN_SECONDS, commands.BucketType.user)
     async def link(self, ctx: Context) -> None:
         """Get your personal link to connect your Kick account (by DM; /link shows it here)."""
         guild = guild_of(ctx)
@@ -122,8 +130,7 @@ class LinkingCog(commands.Cog, name="Linking"):
             await ctx.send(render_linking.LINK_SENT, allowed_mentions=NO_MENTIONS)
             return
         # They should be able to use /link right away, which shares this cooldown.
-        if ctx.command is not None:
-            ctx.command.reset_cooldown(ctx)
+        reset_cooldown(ctx)
         await ctx.send(render_linking.DMS_CLOSED, allowed_mentions=NO_MENTIONS)
 
     async def _start_link(self, guild_id: int, user_id: int) -> tuple[str, AccountLink | None]:
@@ -331,7 +338,7 @@ class LinkingCog(commands.Cog, name="Linking"):
         channel = guild.get_channel_or_thread(payload.channel_id)
         if isinstance(channel, discord.TextChannel | discord.Thread):
             await self._remove_reaction(channel, payload, member)
-        if self._panel_cooldown.get_bucket(payload).update_rate_limit():
+        if self._panel_cooldown.retry_after(payload.user_id, LINK_COOLDOWN_SECONDS) is not None:
             return  # a link went out moments ago; don't send another for every click
         if not self.linking.kick_configured:
             await self._dm_quietly(member, render_linking.UNAVAILABLE)

@@ -10,6 +10,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from core.discord_bot.common import ViewerArgument, guild_of
+from core.discord_bot.cooldowns import cooldown
 from core.discord_bot.raffle import render as render_raffle
 from core.discord_bot.render import NO_MENTIONS, inert
 from core.features.raffle.admin import MAX_ADMIN_TICKETS
@@ -38,9 +39,9 @@ class RaffleCog(commands.Cog, name="Raffle"):
         view = await asyncio.to_thread(self.raffle.views.tickets_of, guild.id, ctx.author.id)
         await ctx.send(render_raffle.tickets_view(view), allowed_mentions=NO_MENTIONS)
 
-    @commands.hybrid_command(name="raffleboard", cooldown_after_parsing=True)
+    @commands.hybrid_command(name="raffleboard")
     @commands.guild_only()
-    @commands.cooldown(1, 5.0, commands.BucketType.channel)
+    @cooldown(5.0, commands.BucketType.channel)
     @app_commands.describe(count="How many viewers to show (1 to 25)")
     async def raffleboard(self, ctx: Context, count: commands.Range[int, 1, 25] = 10) -> None:
         """Show who holds the most raffle tickets."""

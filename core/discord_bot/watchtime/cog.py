@@ -13,6 +13,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from core.discord_bot.common import Context, ViewerArgument, guild_of
+from core.discord_bot.cooldowns import cooldown
 from core.discord_bot.render import NO_MENTIONS
 from core.discord_bot.watchtime import render
 from core.features.guilds.service import GuildService
@@ -155,9 +156,9 @@ class WatchtimeCog(commands.Cog, name="Watchtime"):
         reply = render.viewer_watchtime(ranked, total, member_id=member_id, progress=progress)
         await ctx.send(reply, allowed_mentions=NO_MENTIONS)
 
-    @commands.hybrid_command(name="leaderboard", cooldown_after_parsing=True)
+    @commands.hybrid_command(name="leaderboard")
     @commands.guild_only()
-    @commands.cooldown(1, 5.0, commands.BucketType.channel)
+    @cooldown(5.0, commands.BucketType.channel)
     @app_commands.describe(count="How many viewers per page (1 to 25)")
     async def leaderboard(
         self,
