@@ -9,7 +9,6 @@ import asyncio
 import contextlib
 import functools
 import logging
-import threading
 import time
 from collections.abc import Callable
 from datetime import datetime
@@ -68,6 +67,7 @@ from core.platforms.kick.sources import ChannelIds, PusherSupervisor, pusher_wan
 from core.platforms.kick.webhook import load_public_key
 from core.security.secrets import TokenCipher, new_fernet_key, resolve_secret
 from core.storage import db
+from core.web.server import WebServer
 
 if TYPE_CHECKING:
     from flask import Flask
@@ -537,39 +537,3 @@ class RaffleTicketBalances:
         if standing is None:
             return None
         return TicketBalance(standing.tickets, standing.rank, standing.participants)
-
-
-class WebServer:
-    """The production WSGI server (waitress) on a background thread."""
-
-    def __init__(self, app: Flask, host: str, port: int, *, threads: int = 8) -> None:
-        from waitress.server import create_server
-
-        self._server = create_server(
-            app, host=host, port=port, threads=threads, ident="StreamKeeper"
-        )
-        self.port: int = self._server.effective_port  # type: ignore[union-attr]
-        self.host = host
-        self._thread = threading.Thread(target=self._server.run, name="web", daemon=True)
-        self._thread.start()
-
-    @property
-    def url(self) -> str:
-        return f"http://{self.host}:{self.port}"
-
-    def close(self) -> None:
-        """Finish the requests in hand, then stop the server's loop from inside its own thread.
-
-        Closing the sockets from this thread instead races with the select() the loop is
-        blocked in, which then fails on a closed descriptor.
-        """
-        from waitress import wasyncore
-
-        server = self._server
-        server.task_dispatcher.shutdown()
-        try:
-            server.trigger.pull_trigger(lambda: wasyncore.close_all(server._map))  # type: ignore[union-attr]
-        except OSError:
-            # The trigger is gone: the server already closed itself and its loop has ended.
-            wasyncore.close_all(server._map, ignore_all=True)  # type: ignore[union-attr]
-        self._thread.join(timeout=10)
