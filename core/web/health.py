@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import logging
+
 from flask import Blueprint, Response, jsonify
 
 from core.web.services import services
 
+log = logging.getLogger(__name__)
 bp = Blueprint("health", __name__)
 
 
@@ -17,6 +20,8 @@ def index():  # type: ignore[no-untyped-def]
 @bp.get("/health")
 def health():  # type: ignore[no-untyped-def]
     report = services().health()
+    for check in report.failures:  # the details stay here; the answer names only the check
+        log.warning("health: %s failing: %s", check.name, check.detail)
     return jsonify(report.as_json()), 200 if report.ok else 503
 
 
