@@ -14,7 +14,7 @@ COPY requirements.txt .
 RUN pip install -r requirements.txt
 
 COPY core ./core
-COPY bot.py combined_server.py setup_database.py health_check.py ./
+COPY bot.py combined_server.py setup_database.py health_check.py gunicorn.conf.py ./
 
 RUN useradd --create-home --uid 10001 streamkeeper \
     && mkdir -p /app/data && chown streamkeeper /app/data
