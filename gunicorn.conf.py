@@ -8,6 +8,10 @@ and the worker that answers a scrape reads them all. This file sets the variable
 temporary directory unless the environment names one) before any worker starts, empties the
 directory at start so an earlier run is not counted again, and tells the library when a worker
 has exited. The variable must be set here and not later: the library reads it once, on import.
+
+The limits below keep slow or oversized requests from holding workers (the same intent as the
+waitress settings in core/web/server.py). gunicorn's sync workers give each connection a whole
+worker while it is read, so run gunicorn behind a buffering proxy (README, "Deployment").
 """
 
 from __future__ import annotations
@@ -22,6 +26,18 @@ if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
     _created_here = True
 else:
     _created_here = False
+
+# A worker silent for 30 s is restarted; no request of ours takes a second.
+timeout = 30
+# On restart or stop, requests in hand get 20 s to finish.
+graceful_timeout = 20
+# Idle keep-alive connections (behind the proxy) are closed after 5 s.
+keepalive = 5
+# Request line, number of headers and each header's size: Kick sends about 1 KiB in total.
+# Over these gunicorn answers 400 / 431 before the app is called.
+limit_request_line = 4094
+limit_request_fields = 50
+limit_request_field_size = 8190
 
 
 def on_starting(server) -> None:  # type: ignore[no-untyped-def]

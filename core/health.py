@@ -1,4 +1,9 @@
-"""Health checks shared by ``/health``, ``python -m core health`` and ``!health``."""
+"""Health checks shared by ``/health``, ``python -m core health`` and ``!health``.
+
+The operator's shell and ``!health`` (admins) show each check's detail. The public ``/health``
+shows only what a failing check failed to reach ("database unreachable"): a failure's detail
+names hosts, ports and database errors, which stay in the log.
+"""
 
 from __future__ import annotations
 
@@ -21,10 +26,18 @@ class HealthReport:
     def ok(self) -> bool:
         return all(check.ok for check in self.checks)
 
+    @property
+    def failures(self) -> list[Check]:
+        return [check for check in self.checks if not check.ok]
+
     def as_json(self) -> dict[str, object]:
+        """The public form: a failing check says only ``"<name> unreachable"``."""
         return {
             "status": "ok" if self.ok else "failing",
-            "checks": {c.name: {"ok": c.ok, "detail": c.detail} for c in self.checks},
+            "checks": {
+                c.name: {"ok": c.ok, "detail": c.detail if c.ok else f"{c.name} unreachable"}
+                for c in self.checks
+            },
         }
 
     def lines(self) -> list[str]:

@@ -9,7 +9,6 @@ reads the environment.
 from __future__ import annotations
 
 import asyncio
-import threading
 from collections import defaultdict
 from collections.abc import Awaitable, Callable
 from datetime import datetime
@@ -29,6 +28,7 @@ from core.health import HealthReport, run_check
 from core.metrics import Metrics
 from core.scheduler import Scheduler
 from core.storage import db
+from core.web.server import WebServer
 from core.wiring import chat, infrastructure, kick, linking, raffle, roles, watchtime
 
 if TYPE_CHECKING:
@@ -174,39 +174,3 @@ class Runtime:
         if self.redis is not None:
             self.redis.close()
         self.engine.dispose()
-
-
-class WebServer:
-    """The production WSGI server (waitress) on a background thread."""
-
-    def __init__(self, app: Flask, host: str, port: int, *, threads: int = 8) -> None:
-        from waitress.server import create_server
-
-        self._server = create_server(
-            app, host=host, port=port, threads=threads, ident="StreamKeeper"
-        )
-        self.port: int = self._server.effective_port  # type: ignore[union-attr]
-        self.host = host
-        self._thread = threading.Thread(target=self._server.run, name="web", daemon=True)
-        self._thread.start()
-
-    @property
-    def url(self) -> str:
-        return f"http://{self.host}:{self.port}"
-
-    def close(self) -> None:
-        """Finish the requests in hand, then stop the server's loop from inside its own thread.
-
-        Closing the sockets from this thread instead races with the select() the loop is
-        blocked in, which then fails on a closed descriptor.
-        """
-        from waitress import wasyncore
-
-        server = self._server
-        server.task_dispatcher.shutdown()
-        try:
-            server.trigger.pull_trigger(lambda: wasyncore.close_all(server._map))  # type: ignore[union-attr]
-        except OSError:
-            # The trigger is gone: the server already closed itself and its loop has ended.
-            wasyncore.close_all(server._map, ignore_all=True)  # type: ignore[union-attr]
-        self._thread.join(timeout=10)

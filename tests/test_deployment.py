@@ -109,3 +109,16 @@ def test_gunicorn_factory_builds_an_app_from_the_environment(tmp_path, monkeypat
     app = create_app()
     response = app.test_client().get("/health")
     assert response.status_code == 200
+
+
+def test_gunicorn_reads_its_limits_from_the_config_file_the_image_ships():
+    from gunicorn.config import Config
+
+    settings: dict[str, object] = {}
+    exec((ROOT / "gunicorn.conf.py").read_text(), settings)  # noqa: S102 - our own config file
+    config = Config()
+    for name in ("timeout", "keepalive", "limit_request_field_size", "limit_request_fields"):
+        config.set(name, settings[name])
+    assert config.timeout <= 30
+    assert config.limit_request_field_size <= 8190
+    assert "gunicorn.conf.py" in (ROOT / "Dockerfile").read_text()

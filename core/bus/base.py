@@ -15,6 +15,25 @@ class BusUnavailable(Exception):
     """The bus could not take the event; the caller should answer "try again later"."""
 
 
+class NotReady(Exception):
+    """A handler cannot do its work yet because something it needs is not ready (the Discord
+    bot is still connecting). Raise it, or a subclass, from a handler.
+
+    Both buses then deliver the event again after :func:`not_ready_delay`, growing from 5 s to
+    5 minutes while it lasts, and do not count it as a failure: an event is set aside as dead
+    only after repeated real failures, however long it had to wait.
+    """
+
+
+NOT_READY_FIRST_SECONDS = 5.0
+NOT_READY_MAX_SECONDS = 300.0
+
+
+def not_ready_delay(waits: int) -> float:
+    """Seconds before the next delivery after the ``waits``-th not-ready answer in a row."""
+    return min(NOT_READY_FIRST_SECONDS * 2 ** max(waits - 1, 0), NOT_READY_MAX_SECONDS)
+
+
 class EventBus(Protocol):
     name: str
 
@@ -30,7 +49,8 @@ class EventBus(Protocol):
         """Deliver events to ``handle`` until ``stop`` is set.
 
         An event is acknowledged only after ``handle`` returns; one that raises is delivered
-        again later, and one that keeps failing is set aside as dead and logged.
+        again later, and one that keeps failing is set aside as dead and logged. One whose
+        handler raises :class:`NotReady` waits (see there) without spending its failures.
         """
         ...
 

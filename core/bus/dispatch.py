@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
+from core.bus.base import NotReady
 from core.events import Event, GuildEvent, Platform
 from core.metrics import Metrics
 
@@ -58,6 +59,8 @@ class Dispatcher:
                             await handler(guild_id, event)
                         else:
                             await asyncio.to_thread(handler, guild_id, event)
+            except NotReady:
+                raise  # the bus waits and delivers it again; not a failure
             except Exception:
                 self.metrics.events_failed.inc(kind=event.kind)
                 raise

@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from core.bus.base import BusUnavailable, Handler
+from core.bus.base import BusUnavailable, Handler, NotReady, not_ready_delay
 from core.events import Event, event_from_dict, event_to_dict, utc
 from core.storage.db import insert_if_absent
 from core.storage.tables import bus_events
@@ -55,6 +55,9 @@ class EmbeddedBus:
         self.clock = clock
         self._loop: asyncio.AbstractEventLoop | None = None
         self._wakeup: asyncio.Event | None = None
+        # Not-ready answers in a row, by row id, for the backoff only. Kept in memory: after a
+        # restart an event waits 5 s again, which is what a fresh start wants.
+        self._waits: dict[int, int] = {}
 
     def publish(self, event: Event) -> bool:
         row = {
@@ -117,7 +120,10 @@ class EmbeddedBus:
                     continue
                 try:
                     await handle(event)
+                except NotReady as exc:
+                    await asyncio.to_thread(self._wait, row_id, event.key, exc)
                 except Exception as exc:
+                    self._waits.pop(row_id, None)
                     log.exception("handling %s failed (attempt %d)", event.key, attempts + 1)
                     await asyncio.to_thread(self._retry_later, row_id, attempts + 1, repr(exc))
                 else:
@@ -125,6 +131,8 @@ class EmbeddedBus:
         finally:
             if acked:
                 await asyncio.to_thread(self._ack, acked)
+                for row_id in acked:
+                    self._waits.pop(row_id, None)
         return len(rows)
 
     def _fetch_due(self) -> list[tuple[int, str, int]]:
@@ -166,7 +174,23 @@ class EmbeddedBus:
                 )
             )
 
+    def _wait(self, row_id: int, key: str, reason: NotReady) -> None:
+        """Deliver the row again after the not-ready backoff; its attempts stay as they were."""
+        waits = self._waits[row_id] = self._waits.get(row_id, 0) + 1
+        delay = not_ready_delay(waits)
+        log.info("%s waits (%s); next try in %.0f s", key, reason, delay)
+        with self.engine.begin() as conn:
+            conn.execute(
+                sa.update(bus_events)
+                .where(bus_events.c.id == row_id)
+                .values(
+                    next_attempt_at=utc(self.clock()) + timedelta(seconds=delay),
+                    last_error=f"waiting: {reason}"[:2000],
+                )
+            )
+
     def _bury(self, row_id: int, error: str, *, attempts: int | None = None) -> None:
+        self._waits.pop(row_id, None)
         log.error("event %d set aside after repeated failures: %s", row_id, error)
         values: dict[str, object] = {"dead_at": utc(self.clock()), "last_error": error[:2000]}
         if attempts is not None:

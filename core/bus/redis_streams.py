@@ -21,7 +21,7 @@ import json
 import logging
 import os
 import socket
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -31,7 +31,8 @@ from redis.exceptions import AuthenticationError, RedisError, ResponseError
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from core.bus.base import BusUnavailable, Handler
+from core.bus.base import BusUnavailable, Handler, NotReady
+from core.bus.redis_waiting import WaitingRoom, carried_failures, park, waiting_set
 from core.bus.replay import DELIVERY_TTL_SECONDS, delivery_key
 from core.events import Event, event_from_dict, event_to_dict
 
@@ -50,6 +51,8 @@ log = logging.getLogger(__name__)
 #   sk:webhook-seen:<id>       "1" once a webhook delivery with that message id was queued by
 #                              publish_delivery (the replay guard's key, core/bus/replay.py).
 #                              TTL one day.
+#   <stream>:waiting           entries whose handler was not ready yet, until due
+#                              (sk:events:waiting by default; core/bus/redis_waiting.py).
 
 DEFAULT_STREAM = "sk:events"
 DEFAULT_GROUP = "sk:consumers"
@@ -98,6 +101,10 @@ _LAG_FALLBACK_CAP = 10_000
 Entry = tuple[str, dict[str, str] | None]
 
 
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
 def _default_consumer() -> str:
     return f"{socket.gethostname()}-{os.getpid()}"
 
@@ -118,6 +125,7 @@ class RedisStreamsBus:
         max_deliveries: int = 5,
         dedupe_ttl_seconds: int = DEFAULT_DEDUPE_TTL_SECONDS,
         maxlen: int = 1_000_000,
+        clock: Callable[[], datetime] = _utc_now,
     ) -> None:
         if block_ms < 1:
             raise ValueError("block_ms must be at least 1 (0 would block forever)")
@@ -132,6 +140,7 @@ class RedisStreamsBus:
         self.max_deliveries = max_deliveries
         self.dedupe_ttl_seconds = dedupe_ttl_seconds
         self.maxlen = maxlen
+        self.clock = clock  # when entries waiting for a handler that was not ready are due
         # One client for the web threads: its connection pool is thread-safe.
         self._client = redis.Redis.from_url(
             url,
@@ -177,22 +186,24 @@ class RedisStreamsBus:
         Redis cannot tell the lag (before Redis 7, or after entries were deleted from the middle
         of the stream) the entries after the group's last-delivered id are counted, up to
         10,000. Before the group exists (no consumer has started yet) every entry in the stream
-        is waiting. Dead entries are acknowledged and not counted.
+        is waiting. Entries in the waiting room (their handler was not ready) count too. Dead
+        entries are acknowledged and not counted.
         """
         with self._unavailable_as("report the backlog"):
+            waiting = int(self._client.zcard(waiting_set(self.stream)))
             try:
                 groups = self._client.xinfo_groups(self.stream)
             except ResponseError as exc:
                 if "no such key" in str(exc).lower():
-                    return 0
+                    return waiting
                 raise
             for info in groups:
                 if info.get("name") == self.group:
                     lag = info.get("lag")
                     if lag is None:
                         lag = self._count_after(str(info.get("last-delivered-id", "0-0")))
-                    return int(info.get("pending") or 0) + int(lag)
-            return int(self._client.xlen(self.stream))
+                    return int(info.get("pending") or 0) + int(lag) + waiting
+            return int(self._client.xlen(self.stream)) + waiting
 
     def _count_after(self, last_id: str) -> int:
         count, start = 0, f"({last_id}"
@@ -260,6 +271,10 @@ class _Consumer:
         self.stop = stop
         self.claim_every = max(bus.claim_idle_ms / 2000, 0.01)
         self.retry_in: float | None = None  # set while Redis fails
+        self.waiting = WaitingRoom(client, bus.stream, batch=bus.batch_size, maxlen=bus.maxlen)
+
+    def now_ms(self) -> int:
+        return int(self.bus.clock().timestamp() * 1000)
 
     async def run(self) -> None:
         while not self.stop.is_set():
@@ -293,6 +308,7 @@ class _Consumer:
                 await self.reclaim_stale()
                 next_claim = loop.time() + self.claim_every
                 continue
+            await self.waiting.release_due(self.now_ms())
             until_claim_ms = int((next_claim - loop.time()) * 1000)
             reply = await self.client.xreadgroup(
                 bus.group,
@@ -372,12 +388,26 @@ class _Consumer:
             except (KeyError, TypeError, ValueError) as exc:
                 await self.bury(entry_id, fields, f"undecodable: {exc}", deliveries)
                 continue
-            if deliveries > bus.max_deliveries:
-                reason = f"{event.key} not acknowledged after {deliveries - 1} deliveries"
+            failures_before = carried_failures(fields)  # from before it last waited
+            if deliveries + failures_before > bus.max_deliveries:
+                failed = deliveries - 1 + failures_before
+                reason = f"{event.key} not acknowledged after {failed} failed deliveries"
                 await self.bury(entry_id, fields, reason, deliveries)
                 continue
             try:
                 await self.handle(event)
+            except NotReady as exc:
+                delay = await park(
+                    self.client,
+                    stream=bus.stream,
+                    group=bus.group,
+                    entry_id=entry_id,
+                    fields=fields,
+                    deliveries=deliveries,
+                    now_ms=self.now_ms(),
+                )
+                log.info("%s waits (%s); next try in %.0f s", event.key, exc, delay)
+                continue
             except Exception:
                 log.exception(
                     "handling %s failed (delivery %d of %d)",

@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import discord
 
+from core.bus.base import NotReady
 
-class DiscordUnavailable(Exception):
+
+class DiscordUnavailable(NotReady):
     """The bot is configured but not connected yet; raise it so the bus delivers the event again
-    later instead of losing the effect."""
+    later (waiting as long as it takes, without counting a failure) instead of losing the
+    effect."""
 
 
 class DiscordGateway:

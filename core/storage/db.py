@@ -7,6 +7,7 @@ PostgreSQL. The same Alembic migrations build both.
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -47,8 +48,8 @@ def create_engine(url: str) -> Engine:
     url = normalize_url(url)
     if url.startswith("sqlite"):
         database = sa.engine.make_url(url).database
-        if database and database != ":memory:":
-            Path(database).parent.mkdir(parents=True, exist_ok=True)
+        if database and database != ":memory:" and not database.startswith("file:"):
+            _make_private(Path(database))
         engine = sa.create_engine(url, connect_args={"timeout": 30})
         sa.event.listen(engine, "connect", _configure_sqlite)
         # pysqlite's own transaction handling defers BEGIN; take it over so that a write
@@ -56,6 +57,25 @@ def create_engine(url: str) -> Engine:
         sa.event.listen(engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN IMMEDIATE"))
         return engine
     return sa.create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+
+
+def _make_private(database: Path) -> None:
+    """Create the SQLite file readable by its owner alone (0600), in a new folder only the owner
+    may enter (0700): it holds encrypted tokens, links and every viewer's history.
+
+    SQLite gives its ``-wal`` and ``-shm`` files the mode of the database file, so they follow.
+    An existing database with looser modes is tightened; an existing folder is left alone (it
+    may be the working directory or a home).
+    """
+    database.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    os.close(os.open(database, os.O_WRONLY | os.O_CREAT, 0o600))
+    for suffix in ("", "-wal", "-shm"):
+        path = database.with_name(database.name + suffix)
+        try:
+            if path.exists() and path.stat().st_mode & 0o077:
+                path.chmod(0o600)
+        except OSError as exc:
+            log.warning("could not make %s readable by its owner only: %s", path, exc)
 
 
 def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:

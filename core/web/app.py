@@ -47,6 +47,7 @@ def create_app(services: WebServices | None = None) -> Flask:
         services = runtime.web_services()
 
     from core.web import health, oauth, webhooks
+    from core.web.headers import add_security_headers
 
     app = Flask(__name__)
     # Werkzeug answers 413 itself for bodies over this, before a view reads them.
@@ -55,6 +56,7 @@ def create_app(services: WebServices | None = None) -> Flask:
     app.register_blueprint(webhooks.bp)
     app.register_blueprint(health.bp)
     app.register_blueprint(oauth.bp)
+    app.after_request(add_security_headers)
 
     @app.errorhandler(Refused)
     def refused(refusal: Refused):  # type: ignore[no-untyped-def]

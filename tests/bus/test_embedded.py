@@ -13,6 +13,7 @@ from sqlalchemy.engine import Engine
 
 from core.bus.base import BusUnavailable
 from core.bus.embedded import EmbeddedBus
+from core.discord_bot.gateway import DiscordUnavailable
 from core.events import utc
 from core.storage.db import create_engine
 from core.storage.tables import bus_events
@@ -167,3 +168,30 @@ def test_an_unusable_database_raises_bus_unavailable(tmp_path: Path):
     finally:
         bus.close()
         engine.dispose()
+
+
+async def test_an_event_waiting_for_discord_backs_off_to_five_minutes_without_attempts(
+    bus: EmbeddedBus, clock: FakeClock, engine: Engine
+):
+    event = make_event()
+    bus.publish(event)
+    recorder = Recorder(lambda e, delivery: _not_connected() if delivery <= 9 else None)
+
+    delays = []
+    for _ in range(9):
+        assert await bus.deliver_due(recorder) == 1
+        row = _rows(engine)[event.key]
+        assert (row.attempts, row.dead_at) == (0, None)
+        delays.append((row.next_attempt_at - clock()).total_seconds())
+        clock.advance(timedelta(seconds=delays[-1] - 0.5))
+        assert await bus.deliver_due(recorder) == 0  # not before it is due
+        clock.advance(timedelta(seconds=0.5))
+    assert await bus.deliver_due(recorder) == 1  # Discord is back
+
+    assert delays == [5, 10, 20, 40, 80, 160, 300, 300, 300]
+    assert _rows(engine)[event.key].acked_at == clock()
+    assert recorder.deliveries[event.key] == 10
+
+
+def _not_connected() -> None:
+    raise DiscordUnavailable("the Discord bot is not connected yet")

@@ -28,6 +28,7 @@ from core.bus.base import BusUnavailable, EventBus
 from core.bus.embedded import EmbeddedBus
 from core.bus.redis_streams import RedisStreamsBus, dead_stream, seen_key
 from core.bus.replay import delivery_key
+from core.discord_bot.gateway import DiscordUnavailable
 from core.events import Event, event_from_dict
 from core.storage.tables import bus_events
 from tests import services
@@ -73,6 +74,7 @@ def _embedded_case(engine: sa.Engine) -> Case:
 
 def _redis_case(url: str, client: redis.Redis) -> Case:
     name = f"sk:test:{uuid.uuid4().hex[:12]}"
+    clock = FakeClock()
 
     def make(*, max_deliveries: int) -> EventBus:
         return RedisStreamsBus(
@@ -83,13 +85,14 @@ def _redis_case(url: str, client: redis.Redis) -> Case:
             block_ms=100,
             claim_idle_ms=100,
             max_deliveries=max_deliveries,
+            clock=clock,
         )
 
     def dead() -> list[str]:
         entries = client.xrange(dead_stream(f"{name}:events"))
         return [event_from_dict(json.loads(fields["event"])).key for _, fields in entries]
 
-    return Case("redis", make, lambda: None, dead, block_seconds=0.1)
+    return Case("redis", make, lambda: clock.advance(SOON), dead, block_seconds=0.1)
 
 
 @pytest.fixture
@@ -203,6 +206,53 @@ async def test_an_event_that_keeps_failing_is_set_aside_and_the_rest_flows_on(
         record.levelno == logging.ERROR and "set aside" in record.getMessage()
         for record in caplog.records
     )
+
+
+async def test_an_event_that_waits_for_discord_twenty_times_is_delivered_and_never_dead(
+    case: Case,
+):
+    waiting, steady = make_event("needs discord"), make_event("steady")
+
+    def fail(event: Event, delivery: int) -> None:
+        if event.key == waiting.key and delivery <= 20:
+            raise DiscordUnavailable("the Discord bot is not connected yet")
+
+    bus = case.new_bus(max_deliveries=3)
+    bus.publish(waiting)
+    bus.publish(steady)
+    recorder = Recorder(fail)
+
+    async with running(bus, recorder):
+        await eventually(lambda: recorder.deliveries[steady.key] == 1)
+        await eventually(
+            lambda: recorder.deliveries[waiting.key] == 21 and bus.backlog() == 0,
+            tick=case.tick,
+            within=20,
+        )
+
+    assert recorder.deliveries == {waiting.key: 21, steady.key: 1}
+    assert case.dead() == []
+
+
+async def test_waiting_spends_no_failures_but_real_failures_still_add_up(case: Case):
+    """Failures before and after a wait count together: 1 + 10 waits + 2 = dead at the 3rd."""
+    event = make_event("flaky")
+
+    def fail(event: Event, delivery: int) -> None:
+        if 2 <= delivery <= 11:
+            raise DiscordUnavailable("the Discord bot is not connected yet")
+        raise RuntimeError("a real failure")
+
+    bus = case.new_bus(max_deliveries=3)
+    bus.publish(event)
+    recorder = Recorder(fail)
+
+    async with running(bus, recorder):
+        await eventually(
+            lambda: case.dead() == [event.key] and bus.backlog() == 0, tick=case.tick, within=20
+        )
+
+    assert recorder.deliveries[event.key] == 13
 
 
 async def test_an_event_handled_but_not_acknowledged_before_a_crash_is_delivered_again(

@@ -1,10 +1,17 @@
+import os
 from pathlib import Path
 
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
-from core.storage.db import create_engine, migrate, normalize_url, pending_migrations
+from core.storage.db import (
+    create_engine,
+    migrate,
+    normalize_url,
+    pending_migrations,
+    sqlite_url,
+)
 from core.storage.tables import metadata
 
 VERSIONS = Path(__file__).parents[2] / "core" / "storage" / "migrations" / "versions"
@@ -61,3 +68,38 @@ def test_datetimes_come_back_as_utc(engine):
         stored = conn.execute(sa.select(guilds.c.created_at)).scalar_one()
     assert stored == moment
     assert stored.utcoffset() == timedelta(0)
+
+
+def _mode(path: Path) -> int:
+    return path.stat().st_mode & 0o777
+
+
+def test_sqlite_files_are_private_to_their_owner(tmp_path):
+    data_dir = tmp_path / "data"
+    url = sqlite_url(data_dir)
+    database = data_dir / "streamkeeper.sqlite3"
+    previous = os.umask(0o022)  # a usual umask: without care, files come out world-readable
+    try:
+        engine = create_engine(url)
+        try:
+            migrate(engine)
+            with engine.connect() as conn:  # WAL: the -wal and -shm files exist while open
+                conn.execute(sa.text("SELECT 1"))
+                files = [
+                    database,
+                    *(database.with_name(database.name + s) for s in ("-wal", "-shm")),
+                ]
+                assert {f.name: _mode(f) for f in files} == {f.name: 0o600 for f in files}
+        finally:
+            engine.dispose()
+    finally:
+        os.umask(previous)
+    assert _mode(data_dir) == 0o700
+
+
+def test_an_existing_world_readable_sqlite_file_is_tightened(tmp_path):
+    database = tmp_path / "streamkeeper.sqlite3"
+    database.touch(mode=0o644)
+    database.chmod(0o644)
+    create_engine(f"sqlite:///{database}").dispose()
+    assert _mode(database) == 0o600

@@ -1,0 +1,138 @@
+"""The production WSGI server (waitress) that serves the Flask app on a background thread.
+
+waitress is one poll loop that reads and writes every connection, plus a pool of threads that
+run the app on requests already read in full. A slow client therefore holds a connection, never
+a thread; what protects the server from many of them is how many connections it keeps and how
+long it keeps idle ones (:data:`WAITRESS_SETTINGS`). In production a reverse proxy in front
+caps them further (README, "Deployment").
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from typing import TYPE_CHECKING, Any
+
+from waitress.channel import HTTPChannel
+from waitress.server import BaseWSGIServer, create_server
+
+from core.platforms.kick.webhook import MAX_BODY_BYTES
+
+if TYPE_CHECKING:
+    from flask import Flask
+
+# Why each value (waitress's default in brackets):
+WAITRESS_SETTINGS: dict[str, Any] = {
+    # [100] At the limit waitress stops accepting: 110 slow clients made /health hang for 40 s.
+    # An idle connection costs a few KB and no thread. 500 keeps well inside the usual
+    # 1024 descriptors per process, with room for the database pool, Redis and log files.
+    "connection_limit": 500,
+    # [False] select() cannot watch a descriptor numbered 1024 or more; poll() has no ceiling.
+    "asyncore_use_poll": True,
+    # [120] Idle keep-alive connections, and clients gone silent mid-request, are closed after
+    # 30 s. Kick and browsers send a request in one go.
+    "channel_timeout": 30,
+    # [30] How often the loop looks for those; it bounds how long one overstays its timeout.
+    "cleanup_interval": 5,
+    # [256 KiB] Kick sends about 1 KiB of headers, browsers a few; a slow client's half-read
+    # request is buffered in memory up to this size.
+    "max_request_header_size": 64 * 1024,
+    # [1 GiB] waitress reads the whole body (to a temporary file) before the app sees it, so
+    # Flask's MAX_CONTENT_LENGTH alone would still accept a gigabyte; answer 413 here instead.
+    "max_request_body_size": MAX_BODY_BYTES,
+}
+
+# After an answer that closes the connection (an error such as 431 or 413, or Connection: close)
+# the client may still be sending. Closing a socket with unread input makes the kernel send a
+# reset, which destroys the answer before the client reads it. So the channel first shuts down
+# its sending side and reads (and drops) what still arrives, until the client closes or these
+# bounds are reached ("lingering close", as Apache and nginx do).
+LINGER_SECONDS = 2.0
+LINGER_MAX_BYTES = 8 * 1024 * 1024
+
+
+class LingeringChannel(HTTPChannel):
+    """waitress's channel with a lingering close after an answer that ends the connection."""
+
+    _closing_after_answer = False
+    _linger_deadline: float | None = None
+    _linger_budget = LINGER_MAX_BYTES
+
+    def handle_write(self) -> None:
+        # waitress closes (handle_close) from here once an answer marked close_when_flushed
+        # has been sent: that close is the one to turn into a lingering one.
+        self._closing_after_answer = bool(self.close_when_flushed)
+        try:
+            super().handle_write()
+        finally:
+            self._closing_after_answer = False
+
+    def handle_close(self) -> None:
+        if self._closing_after_answer and self._linger_deadline is None and self.connected:
+            try:
+                self.socket.shutdown(socket.SHUT_WR)
+            except OSError:
+                pass  # the client is gone already: close for real
+            else:
+                self.will_close = False
+                self._linger_deadline = time.monotonic() + LINGER_SECONDS
+                return
+        super().handle_close()
+
+    def readable(self) -> bool:
+        if self._linger_deadline is None:
+            return bool(super().readable())
+        if time.monotonic() >= self._linger_deadline:
+            self.will_close = True  # writable() now; handle_write closes for real
+            return False
+        return True
+
+    def handle_read(self) -> None:
+        if self._linger_deadline is None:
+            super().handle_read()
+            return
+        try:
+            data = self.recv(self.adj.recv_bytes)  # at the client's end of input: closes
+        except OSError:
+            data = b""
+        self._linger_budget -= len(data)
+        if self.connected and (not data or self._linger_budget <= 0):
+            super().handle_close()
+
+
+class WebServer:
+    """The production WSGI server (waitress) on a background thread."""
+
+    def __init__(self, app: Flask, host: str, port: int, *, threads: int = 8) -> None:
+        self._server = create_server(
+            app, host=host, port=port, threads=threads, ident="StreamKeeper", **WAITRESS_SETTINGS
+        )
+        for dispatcher in list(self._server._map.values()):  # type: ignore[union-attr]
+            if isinstance(dispatcher, BaseWSGIServer):  # one per listening socket
+                dispatcher.channel_class = LingeringChannel
+        self.port: int = self._server.effective_port  # type: ignore[union-attr]
+        self.host = host
+        self._thread = threading.Thread(target=self._server.run, name="web", daemon=True)
+        self._thread.start()
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def close(self) -> None:
+        """Finish the requests in hand, then stop the server's loop from inside its own thread.
+
+        Closing the sockets from this thread instead races with the select() the loop is
+        blocked in, which then fails on a closed descriptor.
+        """
+        from waitress import wasyncore
+
+        server = self._server
+        server.task_dispatcher.shutdown()
+        try:
+            server.trigger.pull_trigger(lambda: wasyncore.close_all(server._map))  # type: ignore[union-attr]
+        except OSError:
+            # The trigger is gone: the server already closed itself and its loop has ended.
+            wasyncore.close_all(server._map, ignore_all=True)  # type: ignore[union-attr]
+        self._thread.join(timeout=10)

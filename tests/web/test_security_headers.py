@@ -1,0 +1,87 @@
+"""Every answer carries the security headers; pages and sign-in answers are never cached; the
+public /health names what fails, never where it is."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+
+from core.config import load_settings
+from core.runtime import Runtime
+from tests.conftest import TEST_FERNET_KEY
+from tests.services import free_port
+
+
+@pytest.fixture
+def client(make_runtime):
+    return make_runtime().create_web_app().test_client()
+
+
+def _assert_common(headers) -> None:
+    assert headers["X-Content-Type-Options"] == "nosniff"
+    assert headers["Referrer-Policy"] == "no-referrer"
+    assert headers["X-Frame-Options"] == "DENY"
+    assert "frame-ancestors 'none'" in headers["Content-Security-Policy"]
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "status"),
+    [
+        ("GET", "/", 200),
+        ("GET", "/health", 200),
+        ("GET", "/metrics", 200),
+        ("GET", "/no-such-page", 404),
+        ("POST", "/webhooks/kick", 400),  # no Kick headers
+    ],
+)
+def test_json_and_text_answers_may_load_nothing(client, method, path, status) -> None:
+    response = client.open(path, method=method)
+    assert response.status_code == status
+    _assert_common(response.headers)
+    assert response.headers["Content-Security-Policy"].startswith("default-src 'none'")
+
+
+@pytest.mark.parametrize(
+    "path", ["/auth/kick", "/auth/kick/streamer", "/auth/kick/callback?state=x&code=y"]
+)
+def test_sign_in_pages_are_html_from_self_only_and_never_stored(client, path) -> None:
+    response = client.get(path)
+    assert response.mimetype == "text/html"
+    _assert_common(response.headers)
+    policy = response.headers["Content-Security-Policy"]
+    assert policy.startswith("default-src 'self'")
+    assert "script-src 'self';" in policy
+    assert response.headers["Cache-Control"] == "no-store"
+
+
+def test_public_health_says_unreachable_and_logs_where(make_runtime, kick_keys, caplog) -> None:
+    port = free_port()
+    settings = load_settings(
+        {
+            "DATABASE_URL": f"postgres://sk:s3cret@127.0.0.1:{port}/sk",
+            "FLASK_SECRET_KEY": "test-link-secret",
+            "TOKEN_ENCRYPTION_KEY": TEST_FERNET_KEY,
+            "KICK_WEBHOOK_PUBLIC_KEY": kick_keys[1],
+        },
+        env_file=None,
+    )
+    runtime = Runtime(settings)
+    try:
+        with caplog.at_level(logging.WARNING, logger="core.web.health"):
+            response = runtime.create_web_app().test_client().get("/health")
+        assert response.status_code == 503
+        assert response.json["status"] == "failing"
+        assert response.json["checks"]["database"] == {
+            "ok": False,
+            "detail": "database unreachable",
+        }
+        assert str(port) not in response.get_data(as_text=True)
+        assert "127.0.0.1" not in response.get_data(as_text=True)
+        logged = "\n".join(r.getMessage() for r in caplog.records)
+        assert str(port) in logged  # the operator finds where it failed in the log
+        assert "s3cret" not in logged
+        # the operator's shell keeps the details
+        assert any(str(port) in line for line in runtime.health().lines())
+    finally:
+        runtime.close()
