@@ -63,5 +63,5 @@ def test_malformed_links_are_refused(params):
 
 def test_signed_link_is_a_readable_url():
     url = signed_link("https://bot.example", "/auth/kick/streamer", SECRET,
-                      LinkClaims("kick-streamer", 42, 7, NOW))  # fmt: skip
+                      LinkClaims("kick-streamer", 42, 7, NOW, "link-id-0001"))  # fmt: skip
     assert url.startswith("https://bot.example/auth/kick/streamer?guild=7&user=42&expires=")
