@@ -233,9 +233,7 @@ def test_opening_a_link_does_not_use_it_up(runtime):
 # --- the streamer must own the channel -----------------------------------------------------
 
 
-def test_a_streamer_sign_in_by_another_account_is_refused_and_its_token_given_back(
-    runtime, kick
-):
+def test_a_streamer_sign_in_by_another_account_is_refused_and_its_token_given_back(runtime, kick):
     link = streamer_link(runtime)
     kick.consenting_user_id = INTRUDER_ID
     web = browser(runtime)
