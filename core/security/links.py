@@ -2,17 +2,22 @@
 
 A link says "Discord user U of guild G may start <purpose> until E". It is checked in constant
 time, and its parts travel as plain query parameters so a person can read what it grants.
+Each link carries a random id (``id``), also signed, so that the one who stores used ids can
+let a link start a flow only once (``core/features/connections`` does, for the Kick sign-in).
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import re
+import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urlencode
 
 LINK_LIFETIME = timedelta(hours=1)
+_LINK_ID = re.compile(r"^[A-Za-z0-9_-]{8,43}$")
 
 
 class LinkInvalid(Exception):
@@ -34,20 +39,25 @@ class LinkClaims:
     discord_user_id: int
     guild_id: int
     expires_at: datetime
+    link_id: str  # random, unique per link: what a used link is remembered by
 
 
-def _signature(secret: str, purpose: str, user: int, guild: int, expires: int) -> str:
-    message = f"{purpose}\n{user}\n{guild}\n{expires}".encode()
+def _signature(secret: str, purpose: str, user: int, guild: int, expires: int, link_id: str) -> str:
+    message = f"{purpose}\n{user}\n{guild}\n{expires}\n{link_id}".encode()
     return hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
 
 
 def sign_link_params(secret: str, claims: LinkClaims) -> dict[str, str]:
     expires = int(claims.expires_at.timestamp())
+    signature = _signature(
+        secret, claims.purpose, claims.discord_user_id, claims.guild_id, expires, claims.link_id
+    )
     return {
         "guild": str(claims.guild_id),
         "user": str(claims.discord_user_id),
         "expires": str(expires),
-        "sig": _signature(secret, claims.purpose, claims.discord_user_id, claims.guild_id, expires),
+        "id": claims.link_id,
+        "sig": signature,
     }
 
 
@@ -56,7 +66,9 @@ def signed_link(base_url: str, path: str, secret: str, claims: LinkClaims) -> st
 
 
 def new_claims(purpose: str, discord_user_id: int, guild_id: int, now: datetime) -> LinkClaims:
-    return LinkClaims(purpose, discord_user_id, guild_id, now + LINK_LIFETIME)
+    return LinkClaims(
+        purpose, discord_user_id, guild_id, now + LINK_LIFETIME, secrets.token_urlsafe(16)
+    )
 
 
 def verify_link_params(
@@ -65,13 +77,16 @@ def verify_link_params(
     """The claims of a valid link for ``purpose``; raises :class:`LinkInvalid` otherwise."""
     try:
         user, guild, expires = int(params["user"]), int(params["guild"]), int(params["expires"])
-        given = params["sig"]
-    except (KeyError, ValueError, TypeError) as exc:
+        given, link_id = str(params["sig"]), str(params["id"])
+        expires_at = datetime.fromtimestamp(expires, UTC)
+    except (KeyError, ValueError, TypeError, OverflowError, OSError) as exc:
         raise LinkInvalid("malformed") from exc
-    expected = _signature(secret, purpose, user, guild, expires)
+    if not _LINK_ID.match(link_id):
+        raise LinkInvalid("malformed")
+    expected = _signature(secret, purpose, user, guild, expires, link_id)
     if not hmac.compare_digest(expected.encode(), given.encode()):
         raise LinkInvalid("tampered")
-    claims = LinkClaims(purpose, user, guild, datetime.fromtimestamp(expires, UTC))
+    claims = LinkClaims(purpose, user, guild, expires_at, link_id)
     if now >= claims.expires_at:
         raise LinkInvalid("expired", claims)
     return claims

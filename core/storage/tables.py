@@ -224,6 +224,23 @@ oauth_states = Table(
     Column("created_at", UTCDateTime, nullable=False),
     Column("expires_at", UTCDateTime, nullable=False),
     Column("used_at", UTCDateTime, nullable=True),
+    # SHA-256 (hex) of the browser-binding cookie set when the flow started; the callback
+    # must present the cookie. Null only for states made before the binding existed.
+    Column("browser_hash", String(64), nullable=True),
+    Index(None, "expires_at"),
+)
+
+# Signed start links that have started a flow: a link works once. Rows outlive the link's
+# own expiry only until the next use prunes them (an expired link is refused by its signature).
+used_links = Table(
+    "used_links",
+    metadata,
+    Column("link_id", String(43), primary_key=True),
+    Column("purpose", String(32), nullable=False),
+    Column("guild_id", Snowflake, nullable=False),
+    Column("discord_user_id", Snowflake, nullable=False),
+    Column("used_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
     Index(None, "expires_at"),
 )
 

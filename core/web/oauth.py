@@ -14,17 +14,31 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
+import secrets
 import uuid
 
-from flask import Blueprint, redirect, render_template_string, request
+import sqlalchemy as sa
+from flask import Blueprint, Response, make_response, redirect, render_template_string, request
+from werkzeug.exceptions import HTTPException
 
 from core.bus.base import BusUnavailable
 from core.events import AccountLinked, AccountLinkFailed, GuildEvent, Platform, Viewer
+from core.features.connections.authorization import (
+    KICK_UNAVAILABLE,
+    LINK_USED,
+    LINK_USED_MESSAGE,
+    NOT_CONFIGURED,
+    UNKNOWN_STATE,
+    WRONG_ACCOUNT,
+    WRONG_BROWSER,
+)
 from core.features.connections.service import (
     PURPOSE_STREAMER,
     PURPOSE_VIEWER,
     AuthorizationFailed,
     Authorized,
+    KickConnections,
 )
 from core.features.linking.service import (
     DECLINED,
@@ -32,18 +46,27 @@ from core.features.linking.service import (
     LINK_EXPIRED,
     LinkRefused,
 )
-from core.security.links import LinkInvalid, verify_link_params
+from core.security.links import LinkClaims, LinkInvalid, verify_link_params
+from core.storage.db import DatabaseUnavailable
 from core.web.services import services
 
 log = logging.getLogger(__name__)
 bp = Blueprint("oauth", __name__, url_prefix="/auth")
 
+# The browser-binding cookie: set when a start link is opened, required to start the sign-in
+# and at the callback. Lax, so it comes along on Kick's top-level redirect back to us.
+BROWSER_COOKIE = "sk_auth"
+BROWSER_COOKIE_MAX_AGE = 600
+_NONCE = re.compile(r"^[A-Za-z0-9_-]{43}$")
+
 _PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>StreamKeeper</title>
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <style>body{font-family:system-ui,sans-serif;max-width:34rem;margin:4rem auto;padding:0 1rem}
-h1{font-size:1.4rem}</style></head>
-<body><h1>{{ title }}</h1><p>{{ message }}</p><p>You can close this page.</p></body></html>"""
+h1{font-size:1.4rem}button{font-size:1rem;padding:.5rem 1rem}</style></head>
+<body><h1>{{ title }}</h1><p>{{ message }}</p>
+{% if button %}<form method="post"><button type="submit">{{ button }}</button></form>
+{% else %}<p>You can close this page.</p>{% endif %}</body></html>"""
 
 _LINK_PROBLEMS = {
     "expired": "This link has expired (links work for one hour). Ask for a new one in Discord.",
@@ -57,19 +80,69 @@ _NOT_LINKED = {
     DECLINED: f"You declined on Kick, so your accounts were not linked. {_ASK_AGAIN}",
     KICK_ERROR: f"Kick did not finish the sign-in, so your accounts were not linked. {_ASK_AGAIN}",
 }
+# The status of a refused sign-in, by AuthorizationFailed.code (400 otherwise).
+_STATUS = {
+    WRONG_BROWSER: 403,
+    WRONG_ACCOUNT: 403,
+    LINK_USED: 410,
+    KICK_UNAVAILABLE: 502,
+    NOT_CONFIGURED: 503,
+}
+_NO_COOKIE = (
+    "Your browser did not send back the cookie this sign-in needs. Allow cookies for this "
+    "site, then open the link from Discord again."
+)
+_DATABASE_DOWN = (
+    "The bot's database is unreachable right now, so nothing was changed. Try again in a minute."
+)
 
 
-def _page(title: str, message: str, status: int = 200):  # type: ignore[no-untyped-def]
-    return render_template_string(_PAGE, title=title, message=message), status
+def _page(title: str, message: str, status: int = 200, button: str | None = None) -> Response:
+    html = render_template_string(_PAGE, title=title, message=message, button=button)
+    return make_response(html, status)
 
 
-def _start(purpose: str):  # type: ignore[no-untyped-def]
+@bp.after_request
+def _private(response: Response) -> Response:
+    """Every answer here is personal and short-lived: never cached, never framed, and the
+    signed link in the address is not sent on to Kick as a referrer."""
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Referrer-Policy"] = "no-referrer"
+    response.headers["X-Frame-Options"] = "DENY"
+    response.headers["Content-Security-Policy"] = (
+        "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'"
+    )
+    return response
+
+
+@bp.errorhandler(DatabaseUnavailable)
+@bp.errorhandler(sa.exc.OperationalError)
+@bp.errorhandler(sa.exc.InterfaceError)
+def _database_down(error: Exception) -> Response:
+    log.warning(
+        "a Kick sign-in step failed: the database is unreachable (%s)", type(error).__name__
+    )
+    return _page("Please try again", _DATABASE_DOWN, 503)
+
+
+@bp.errorhandler(Exception)
+def _unexpected(error: Exception) -> Response:
+    if isinstance(error, HTTPException):
+        return _page(
+            "Not found" if error.code == 404 else "Not valid",
+            error.description or "",
+            error.code or 400,
+        )
+    log.exception("unhandled error in a Kick sign-in step")
+    return _page("Something went wrong", "Something went wrong on our side. Try again later.", 500)
+
+
+def _verified(purpose: str) -> LinkClaims | Response:
+    """The start link's claims, or the page that says why it cannot be used."""
     web = services()
-    if web.connections is None:
-        return _page("Kick is not set up", "This bot has no Kick app configured yet.", 503)
-    params = {key: request.args.get(key, "") for key in ("guild", "user", "expires", "sig")}
+    params = {key: request.args.get(key, "") for key in ("guild", "user", "expires", "id", "sig")}
     try:
-        claims = verify_link_params(web.link_secret, purpose, params, web.clock())
+        return verify_link_params(web.link_secret, purpose, params, web.clock())
     except LinkInvalid as problem:
         log.info("refused a %s start link: %s", purpose, problem.reason)
         if purpose == PURPOSE_VIEWER and problem.claims is not None:
@@ -85,24 +158,104 @@ def _start(purpose: str):  # type: ignore[no-untyped-def]
             )
             return _page("Not linked", _NOT_LINKED[LINK_EXPIRED], 403)
         return _page("Link not valid", _LINK_PROBLEMS[problem.reason], 403)
+
+
+def _open(purpose: str) -> Response:
+    """GET of a start link: say what it does, with a button that starts the sign-in. Opening it
+    changes nothing (link previews open links too); the button's POST uses it up."""
+    connections = services().connections
+    if connections is None:
+        return _page("Kick is not set up", "This bot has no Kick app configured yet.", 503)
+    claims = _verified(purpose)
+    if isinstance(claims, Response):
+        return claims
+    if connections.is_link_used(claims.link_id):
+        return _page("Link already used", LINK_USED_MESSAGE[purpose], 410)
+    if purpose == PURPOSE_STREAMER:
+        page = _page(
+            "Connect a Kick channel",
+            _streamer_intro(connections, claims),
+            button="Continue to Kick",
+        )
+    else:
+        page = _page(
+            "Link your Kick account",
+            "This personal link connects the Kick account you sign in with to the Discord "
+            "account that asked for it with !link. Continue only if you asked for it yourself.",
+            button="Continue to Kick",
+        )
+    nonce = _browser_nonce() or secrets.token_urlsafe(32)
+    page.set_cookie(
+        BROWSER_COOKIE,
+        nonce,
+        max_age=BROWSER_COOKIE_MAX_AGE,
+        path="/auth",
+        secure=connections.redirect_uri.startswith("https://"),
+        httponly=True,
+        samesite="Lax",
+    )
+    return page
+
+
+def _streamer_intro(connections: KickConnections, claims: LinkClaims) -> str:
+    channel = connections.channel_to_connect(claims.guild_id)
+    if channel is None:
+        return (
+            "This link connects a Kick channel to a Discord server, but the server has no "
+            "channel set up any more: a server admin should run !kick setup <channel> first."
+        )
+    return (
+        f"This link lets StreamKeeper act for the Kick channel {channel.channel_slug} in a "
+        f"Discord server. Sign in on Kick as {channel.channel_slug}, its owner: any other "
+        "account is refused."
+    )
+
+
+def _begin(purpose: str) -> Response:
+    """POST from the start page: use the link up, bind the sign-in to this browser, go to Kick."""
+    connections = services().connections
+    if connections is None:
+        return _page("Kick is not set up", "This bot has no Kick app configured yet.", 503)
+    claims = _verified(purpose)
+    if isinstance(claims, Response):
+        return claims
+    nonce = _browser_nonce()
+    if nonce is None:
+        return _page("Cannot sign in", _NO_COOKIE, 403)
     try:
-        return redirect(web.connections.begin(purpose, claims), code=302)
+        return redirect(connections.begin(purpose, claims, nonce), code=303)
     except AuthorizationFailed as failed:
-        return _page("Cannot sign in", failed.reason, 503)
+        title = "Link already used" if failed.code == LINK_USED else "Cannot sign in"
+        return _page(title, failed.reason, _STATUS.get(failed.code, 400))
+
+
+def _browser_nonce() -> str | None:
+    nonce = request.cookies.get(BROWSER_COOKIE, "")
+    return nonce if _NONCE.match(nonce) else None
 
 
 @bp.get("/kick/streamer")
-def kick_streamer():  # type: ignore[no-untyped-def]
-    return _start(PURPOSE_STREAMER)
+def kick_streamer() -> Response:
+    return _open(PURPOSE_STREAMER)
+
+
+@bp.post("/kick/streamer")
+def kick_streamer_begin() -> Response:
+    return _begin(PURPOSE_STREAMER)
 
 
 @bp.get("/kick")
-def kick_viewer():  # type: ignore[no-untyped-def]
-    return _start(PURPOSE_VIEWER)
+def kick_viewer() -> Response:
+    return _open(PURPOSE_VIEWER)
+
+
+@bp.post("/kick")
+def kick_viewer_begin() -> Response:
+    return _begin(PURPOSE_VIEWER)
 
 
 @bp.get("/kick/callback")
-def kick_callback():  # type: ignore[no-untyped-def]
+def kick_callback() -> Response:
     web = services()
     state = request.args.get("state", "")
     if web.connections is None or not state:
@@ -110,18 +263,14 @@ def kick_callback():  # type: ignore[no-untyped-def]
     try:
         authorized = asyncio.run(
             web.connections.complete(
-                state=state, code=request.args.get("code"), error=request.args.get("error")
+                state=state,
+                code=request.args.get("code"),
+                error=request.args.get("error"),
+                browser_nonce=_browser_nonce(),
             )
         )
     except AuthorizationFailed as failed:
-        pending = failed.pending
-        if pending is None:
-            log.info("a Kick sign-in came back with an unknown, used or expired state")
-        elif pending.purpose == PURPOSE_VIEWER:
-            reason = DECLINED if failed.code == DECLINED else KICK_ERROR
-            _report_failure(pending.guild_id, pending.discord_user_id, reason)
-            return _page("Not linked", _NOT_LINKED[reason], 400)
-        return _page("Nothing was connected", failed.reason, 400)
+        return _refused(failed)
     if authorized.purpose == PURPOSE_STREAMER:
         return _page(
             "Kick channel connected",
@@ -131,7 +280,22 @@ def kick_callback():  # type: ignore[no-untyped-def]
     return _link_viewer(authorized)
 
 
-def _link_viewer(authorized: Authorized):  # type: ignore[no-untyped-def]
+def _refused(failed: AuthorizationFailed) -> Response:
+    """The page for a sign-in that came back and was refused; a viewer whose state was valid
+    (and who came back in the browser that started it) also hears about it in Discord."""
+    pending = failed.pending
+    status = _STATUS.get(failed.code, 400)
+    if pending is None or failed.code == UNKNOWN_STATE:
+        log.info("a Kick sign-in came back with an unknown, used or expired state")
+    elif pending.purpose == PURPOSE_VIEWER and failed.code != WRONG_BROWSER:
+        reason = DECLINED if failed.code == DECLINED else KICK_ERROR
+        _report_failure(pending.guild_id, pending.discord_user_id, reason)
+        message = failed.reason if failed.code == KICK_UNAVAILABLE else _NOT_LINKED[reason]
+        return _page("Not linked", message, status)
+    return _page("Nothing was connected", failed.reason, status)
+
+
+def _link_viewer(authorized: Authorized) -> Response:
     web = services()
     viewer = Viewer(authorized.kick_user_id, authorized.kick_username)
     try:

@@ -98,23 +98,27 @@ def local(url: str) -> str:
 
 
 async def open_link(runtime: Runtime, link: str) -> TestResponse:
-    """Open the start link in the web app: a redirect to Kick, or a page saying why not."""
+    """Open the start link in the web app: its start page, or a page saying why not."""
     web = runtime.create_web_app().test_client()
     return await asyncio.to_thread(web.get, local(link))
 
 
 async def sign_in(runtime: Runtime, link: str) -> TestResponse:
-    """The member opens the link, consents on the fake Kick (unless it was told to deny) and
-    comes back to the callback; returns the page they see."""
-    started = await open_link(runtime, link)
-    if started.status_code != 302:
+    """The member opens the link and presses its button, consents on the fake Kick (unless it
+    was told to deny) and comes back to the callback, all in one browser; returns the page
+    they see."""
+    web = runtime.create_web_app().test_client()
+    opened = await asyncio.to_thread(web.get, local(link))
+    if opened.status_code != 200:
+        return opened
+    started = await asyncio.to_thread(web.post, local(link))
+    if started.status_code != 303:
         return started
     async with httpx.AsyncClient(trust_env=False) as http:
         consent = await http.get(started.headers["Location"], follow_redirects=False)
     assert consent.status_code == 302
     callback = consent.headers["location"]
     assert callback.startswith(f"{BOT_URL}/auth/kick/callback?")
-    web = runtime.create_web_app().test_client()
     return await asyncio.to_thread(web.get, local(callback))
 
 

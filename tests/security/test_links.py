@@ -32,7 +32,13 @@ def test_a_link_expires_after_one_hour():
 
 @pytest.mark.parametrize(
     ("field", "value"),
-    [("user", "43"), ("guild", "8"), ("expires", "9999999999"), ("sig", "0" * 64)],
+    [
+        ("user", "43"),
+        ("guild", "8"),
+        ("expires", "9999999999"),
+        ("id", "another-link-id"),
+        ("sig", "0" * 64),
+    ],
 )
 def test_changing_any_part_breaks_the_signature(field, value):
     params = sign_link_params(SECRET, new_claims("kick-streamer", 42, 7, NOW))
@@ -63,5 +69,25 @@ def test_malformed_links_are_refused(params):
 
 def test_signed_link_is_a_readable_url():
     url = signed_link("https://bot.example", "/auth/kick/streamer", SECRET,
-                      LinkClaims("kick-streamer", 42, 7, NOW))  # fmt: skip
+                      LinkClaims("kick-streamer", 42, 7, NOW, "link-id-0001"))  # fmt: skip
     assert url.startswith("https://bot.example/auth/kick/streamer?guild=7&user=42&expires=")
+
+
+@pytest.mark.parametrize(
+    ("field", "value"), [("id", None), ("id", "bad id!"), ("expires", "9" * 30)]
+)
+def test_a_link_without_a_usable_id_or_expiry_is_malformed(field, value):
+    params = sign_link_params(SECRET, new_claims("kick-viewer", 42, 7, NOW))
+    if value is None:
+        del params[field]
+    else:
+        params[field] = value
+    with pytest.raises(LinkInvalid) as raised:
+        verify_link_params(SECRET, "kick-viewer", params, NOW)
+    assert raised.value.reason == "malformed"
+
+
+def test_every_link_has_its_own_id():
+    first, second = (new_claims("kick-viewer", 42, 7, NOW) for _ in range(2))
+    assert first.link_id != second.link_id
+    assert sign_link_params(SECRET, first)["sig"] != sign_link_params(SECRET, second)["sig"]

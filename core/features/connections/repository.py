@@ -8,8 +8,8 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from core.storage.db import insert_for
-from core.storage.tables import kick_connections, kick_subscriptions, oauth_states
+from core.storage.db import insert_for, insert_if_absent
+from core.storage.tables import kick_connections, kick_subscriptions, oauth_states, used_links
 
 CONNECTED = "connected"
 NEEDS_REAUTH = "needs_reauth"
@@ -41,6 +41,7 @@ class PendingState:
     guild_id: int
     discord_user_id: int
     code_verifier: str  # encrypted
+    browser_hash: str | None = None  # SHA-256 hex of the browser-binding cookie
 
 
 def save_connection(conn: Connection, connection: StoredConnection, now: datetime) -> None:
@@ -156,6 +157,7 @@ def create_state(
             guild_id=pending.guild_id,
             discord_user_id=pending.discord_user_id,
             code_verifier=pending.code_verifier,
+            browser_hash=pending.browser_hash,
             created_at=now,
             expires_at=expires_at,
         )
@@ -177,17 +179,57 @@ def consume_state(conn: Connection, state: str, now: datetime) -> PendingState |
             oauth_states.c.guild_id,
             oauth_states.c.discord_user_id,
             oauth_states.c.code_verifier,
+            oauth_states.c.browser_hash,
         )
     ).first()
     if claimed is None:
         return None
     return PendingState(
-        claimed.purpose, claimed.guild_id, claimed.discord_user_id, claimed.code_verifier
+        claimed.purpose,
+        claimed.guild_id,
+        claimed.discord_user_id,
+        claimed.code_verifier,
+        claimed.browser_hash,
     )
 
 
 def forget_states_before(conn: Connection, before: datetime) -> None:
     conn.execute(sa.delete(oauth_states).where(oauth_states.c.expires_at < before))
+
+
+# --- used start links ----------------------------------------------------------------------
+
+
+def claim_link(
+    conn: Connection,
+    link_id: str,
+    *,
+    purpose: str,
+    guild_id: int,
+    discord_user_id: int,
+    now: datetime,
+    expires_at: datetime,
+) -> bool:
+    """Mark a signed start link as used; False when it was used before."""
+    row = {
+        "link_id": link_id,
+        "purpose": purpose,
+        "guild_id": guild_id,
+        "discord_user_id": discord_user_id,
+        "used_at": now,
+        "expires_at": expires_at,
+    }
+    return insert_if_absent(conn, used_links, row)
+
+
+def is_link_used(conn: Connection, link_id: str) -> bool:
+    query = sa.select(used_links.c.link_id).where(used_links.c.link_id == link_id)
+    return conn.execute(query).first() is not None
+
+
+def forget_links_expired_before(conn: Connection, before: datetime) -> None:
+    """Drop used links that expired: their signature check refuses them anyway."""
+    conn.execute(sa.delete(used_links).where(used_links.c.expires_at < before))
 
 
 # --- webhook subscriptions -------------------------------------------------------------------

@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import logging
+import math
 import secrets
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -28,6 +29,9 @@ log = logging.getLogger(__name__)
 TIMEOUT = httpx.Timeout(15.0, connect=5.0)
 TOTAL_TIMEOUT_SECONDS = 15.0
 DEFAULT_EXPIRES_IN_SECONDS = 3600  # when a token reply leaves expires_in out
+# Kick's user tokens live hours and app tokens about 60 days; a longer claim is cut to this,
+# so that a wild value (1e12) can neither overflow a datetime nor keep a token "fresh" forever.
+MAX_EXPIRES_IN_SECONDS = 365 * 24 * 3600
 _LOOPBACK = "127.0.0.1"
 
 
@@ -202,6 +206,8 @@ class KickOAuthClient(HttpClient):
         token_set = _parse_token_set(body, now=self._clock())
         if token_set is None:
             raise OAuthError("invalid_response", "token reply has no access_token", 200)
+        if token_set.expires_at <= self._clock():
+            raise OAuthError("invalid_response", "token reply has an unusable expires_in", 200)
         return token_set
 
     async def _post(
@@ -250,19 +256,32 @@ def _parse_token_set(body: Any, *, now: datetime) -> TokenSet | None:
     access_token = _text(body.get("access_token"))
     if not access_token:
         return None
-    expires_in = body.get("expires_in")
-    if isinstance(expires_in, str) and expires_in.strip().isdecimal():
-        expires_in = int(expires_in)
-    if isinstance(expires_in, bool) or not isinstance(expires_in, int | float):
-        expires_in = DEFAULT_EXPIRES_IN_SECONDS
     scope = body.get("scope")
     return TokenSet(
         access_token=access_token,
         refresh_token=_text(body.get("refresh_token")) or None,
-        expires_at=now.astimezone(UTC) + timedelta(seconds=expires_in),
+        expires_at=now.astimezone(UTC) + timedelta(seconds=_lifetime(body.get("expires_in"))),
         scopes=tuple(scope.split()) if isinstance(scope, str) else (),
         token_type=_text(body.get("token_type")) or "Bearer",
     )
+
+
+def _lifetime(expires_in: Any) -> float:
+    """Seconds a token lives: absent means the default, beyond a year means a year; zero,
+    negative, NaN or not a number means 0 (the caller refuses the reply)."""
+    if expires_in is None:
+        return DEFAULT_EXPIRES_IN_SECONDS
+    if isinstance(expires_in, str):
+        try:
+            expires_in = float(expires_in.strip())
+        except ValueError:
+            return 0
+    if isinstance(expires_in, bool) or not isinstance(expires_in, int | float):
+        return 0
+    if not math.isfinite(expires_in):
+        # inf is as absurd as 1e12; NaN says nothing at all.
+        return MAX_EXPIRES_IN_SECONDS if expires_in > 0 else 0
+    return max(0, min(expires_in, MAX_EXPIRES_IN_SECONDS))
 
 
 def _json(response: httpx.Response) -> Any:

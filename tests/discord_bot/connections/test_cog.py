@@ -128,11 +128,14 @@ async def set_up(manager: discord.Member, text: str = "!kick setup streamer") ->
 
 
 async def connect_streamer(runtime: Runtime, link: str) -> None:
-    """The streamer opens the DM'd link and consents on the fake Kick: the real round trip."""
+    """The streamer opens the DM'd link, presses its button and consents on the fake Kick, in
+    one browser: the real round trip."""
     web = runtime.create_web_app().test_client()
     # The callback view runs its own event loop (asyncio.run), so the Flask calls go to a thread.
-    started = await asyncio.to_thread(web.get, local(link))
-    assert started.status_code == 302, started.get_data(as_text=True)
+    opened = await asyncio.to_thread(web.get, local(link))
+    assert opened.status_code == 200, opened.get_data(as_text=True)
+    started = await asyncio.to_thread(web.post, local(link))
+    assert started.status_code == 303, started.get_data(as_text=True)
     async with httpx.AsyncClient(trust_env=False) as http:
         consent = await http.get(started.headers["Location"], follow_redirects=False)
     assert consent.status_code == 302

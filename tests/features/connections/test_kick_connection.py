@@ -70,9 +70,12 @@ def start_link(runtime: Runtime) -> str:
 
 
 def authorize(web, link: str) -> str:
-    """Follow the signed link to Kick's consent page; return where Kick sends the browser back."""
-    started = web.get(local(link))
-    assert started.status_code == 302, started.get_data(as_text=True)
+    """Open the signed link and press its button, in the browser ``web``, then consent on Kick;
+    return where Kick sends the browser back."""
+    opened = web.get(local(link))
+    assert opened.status_code == 200, opened.get_data(as_text=True)
+    started = web.post(local(link))
+    assert started.status_code == 303, started.get_data(as_text=True)
     consent = httpx.get(started.headers["Location"], follow_redirects=False)
     assert consent.status_code == 302
     callback = consent.headers["location"]
@@ -158,7 +161,9 @@ def test_a_state_expires_after_ten_minutes(runtime, web, clock):
 
 
 def test_the_pkce_verifier_never_leaves_the_server(runtime, web, kick):
-    consent_url = web.get(local(start_link(runtime))).headers["Location"]
+    link = local(start_link(runtime))
+    web.get(link)
+    consent_url = web.post(link).headers["Location"]
     with runtime.engine.connect() as conn:
         stored_verifier = conn.execute(sa.select(oauth_states.c.code_verifier)).scalar_one()
     assert "code_verifier" not in consent_url

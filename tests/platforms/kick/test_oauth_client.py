@@ -307,3 +307,47 @@ async def test_no_token_code_or_secret_reaches_an_error_message_or_the_log(
         for error in errors:
             assert secret not in str(error)
             assert secret not in repr(error)
+
+
+def token_reply(expires_in: object) -> dict[str, object]:
+    return {
+        "access_token": "scripted-access",
+        "refresh_token": "scripted-refresh",
+        "token_type": "Bearer",
+        "expires_in": expires_in,
+        "scope": "user:read",
+    }
+
+
+@pytest.mark.parametrize("expires_in", [10**12, 1e300, "1000000000000", float("inf")])
+async def test_an_absurd_expires_in_is_cut_to_a_year(
+    kick: FakeKick, oauth: KickOAuthClient, expires_in: object
+) -> None:
+    kick.fail_next("/oauth/token", 200, body=token_reply(expires_in))
+
+    tokens = await oauth.refresh("any-refresh-token")
+
+    assert tokens.expires_at == NOW + timedelta(days=365)
+
+
+@pytest.mark.parametrize("expires_in", [-5, 0, float("nan"), float("-inf"), "soon", [1]])
+async def test_a_negative_zero_or_meaningless_expires_in_is_refused(
+    kick: FakeKick, oauth: KickOAuthClient, expires_in: object
+) -> None:
+    kick.fail_next("/oauth/token", 200, body=token_reply(expires_in))
+
+    with pytest.raises(OAuthError) as caught:
+        await oauth.refresh("any-refresh-token")
+
+    assert caught.value.error == "invalid_response"
+    assert "scripted-access" not in str(caught.value)
+
+
+async def test_a_missing_expires_in_means_an_hour(kick: FakeKick, oauth: KickOAuthClient) -> None:
+    reply = token_reply(None)
+    del reply["expires_in"]
+    kick.fail_next("/oauth/token", 200, body=reply)
+
+    tokens = await oauth.refresh("any-refresh-token")
+
+    assert tokens.expires_at == NOW + timedelta(hours=1)

@@ -1,0 +1,88 @@
+"""What the Kick sign-in checks besides OAuth itself, and how it says no.
+
+- **Browser binding**: the browser that opens a start link gets a random cookie; the state
+  stores only its SHA-256, and the callback must come back with the cookie. A Kick consent
+  page passed to someone else (login CSRF) therefore comes back without it and is refused.
+- **Owner check**: a streamer sign-in is kept only when the account that consented owns the
+  channel ``!kick setup`` named for the guild.
+- **Database outages** become :class:`DatabaseUnavailable` (the web answers 503), never a crash.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+from core.features.guilds.repository import TrackedChannel
+from core.platforms.kick.api_models import KickUser
+from core.storage.db import DatabaseUnavailable
+
+# Why a sign-in failed (``AuthorizationFailed.code``); the web picks the status from it.
+UNKNOWN_STATE = "unknown_state"  # no such state, used, or older than 10 minutes
+WRONG_BROWSER = "wrong_browser"  # the callback came without the starting browser's cookie
+DECLINED = "declined"  # the user said no on Kick
+KICK_ERROR = "kick_error"  # Kick refused the code or redirected back with an error
+KICK_UNAVAILABLE = "kick_unavailable"  # Kick failed or gave an answer we cannot use
+WRONG_ACCOUNT = "wrong_account"  # a streamer sign-in by an account that does not own the channel
+LINK_USED = "link_used"  # the signed start link already started a sign-in
+NOT_CONFIGURED = "not_configured"  # no Kick app on this bot
+
+WRONG_BROWSER_MESSAGE = (
+    "This sign-in was started in another browser, so nothing was connected. Ask for a new "
+    "link in Discord and open it in the browser where you sign in to Kick. If someone sent "
+    "you a Kick sign-in page, do not use it."
+)
+KICK_UNAVAILABLE_MESSAGE = (
+    "Kick did not answer properly, so nothing was connected. Try again in a few minutes "
+    "with a new link."
+)
+LINK_USED_MESSAGE = {
+    "kick-viewer": "This link was already used. Ask for a new one with !link (or /link) "
+    "in Discord.",
+    "kick-streamer": "This link was already used. A server admin can get a new one with "
+    "!kick setup in Discord.",
+}
+
+
+def browser_hash(browser_nonce: str) -> str:
+    """What the server keeps of the browser-binding cookie."""
+    return hashlib.sha256(browser_nonce.encode()).hexdigest()
+
+
+def is_same_browser(stored_hash: str | None, browser_nonce: str | None) -> bool:
+    """Whether the callback's cookie is the one the flow started with (constant time)."""
+    if not stored_hash or not browser_nonce:
+        return False
+    return hmac.compare_digest(stored_hash.encode(), browser_hash(browser_nonce).encode())
+
+
+def owner_refusal(channel: TrackedChannel | None, consented: KickUser) -> str | None:
+    """None when ``consented`` owns ``channel``; otherwise what to tell the person."""
+    if channel is None:
+        return (
+            f"You signed in on Kick as {consented.name}, but this server has no Kick channel "
+            "set up any more. A server admin should run !kick setup <channel> again."
+        )
+    if channel.broadcaster_user_id != str(consented.user_id):
+        return (
+            f"You signed in on Kick as {consented.name}, but this server's channel is "
+            f"{channel.channel_slug}: only its owner can connect it. Sign out of Kick, then "
+            f"ask for a new link and sign in as {channel.channel_slug}."
+        )
+    return None
+
+
+@contextmanager
+def database(engine: Engine, *, write: bool = False) -> Iterator[Connection]:
+    """A connection (a transaction when ``write``); an unreachable database raises
+    :class:`DatabaseUnavailable` instead of the driver's error."""
+    try:
+        with engine.begin() if write else engine.connect() as conn:
+            yield conn
+    except (sa.exc.OperationalError, sa.exc.InterfaceError, sa.exc.TimeoutError) as exc:
+        raise DatabaseUnavailable("the database is unreachable") from exc
