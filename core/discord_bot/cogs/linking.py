@@ -29,6 +29,7 @@ from core.features.linking.service import (
     PANEL_BUTTON,
     PANEL_REACTION,
     LinkingService,
+    UnlinkRefused,
 )
 
 log = logging.getLogger(__name__)
@@ -171,7 +172,11 @@ class LinkingCog(commands.Cog, name="Linking"):
             return
         await ctx.defer()
         target = other or author
-        result = await self.effects.unlink(guild.id, target.id, actor_id=author.id)
+        try:
+            result = await self.effects.unlink(guild.id, target.id, actor_id=author.id)
+        except UnlinkRefused as refused:
+            await ctx.send(str(refused), allowed_mentions=NO_MENTIONS)
+            return
         if result is None:
             await ctx.send(render_linking.not_linked(other), allowed_mentions=NO_MENTIONS)
             return
