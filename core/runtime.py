@@ -242,6 +242,7 @@ class Runtime:
             self.cipher,
             interval_seconds=settings.shuffle.poll_interval_seconds,
             clock=clock,
+            allowed_hosts=settings.shuffle.allowed_hosts,
         )
 
     def _build_kick_setup(self) -> KickSetup:
