@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -100,6 +101,8 @@ class ShuffleSettings:
     """Wager tickets from Shuffle's affiliate statistics (URL and codes are per guild)."""
 
     poll_interval_seconds: int = 300
+    # The only hosts (``host`` or ``host:port``) an affiliate URL may point at.
+    allowed_hosts: tuple[str, ...] = ("affiliate.shuffle.com", "shuffle.com")
 
 
 @dataclass(frozen=True)
@@ -129,6 +132,9 @@ class Settings:
     logging: LoggingSettings = field(default_factory=LoggingSettings)
     token_encryption_key: str | None = field(default=None, repr=False)
     shuffle: ShuffleSettings = field(default_factory=ShuffleSettings)
+
+
+_HOST_ENTRY = re.compile(r"[a-z0-9]([a-z0-9.-]{0,252}[a-z0-9])?(:[0-9]{1,5})?")
 
 
 class _Reader:
@@ -183,6 +189,20 @@ class _Reader:
             self.problems.append(f"{name} must be one of {', '.join(choices)}, got {raw!r}")
             return default
         return value
+
+    def hosts(self, name: str, default: tuple[str, ...]) -> tuple[str, ...]:
+        """A comma-separated list of ``host`` or ``host:port`` entries (no scheme, no path)."""
+        raw = self.text(name)
+        if raw is None:
+            return default
+        entries = tuple(entry.strip().lower() for entry in raw.split(",") if entry.strip())
+        bad = [e for e in entries if not _HOST_ENTRY.fullmatch(e)]
+        if bad or not entries:
+            self.problems.append(
+                f"{name} must be a comma-separated list of host or host:port, got {raw!r}"
+            )
+            return default
+        return entries
 
     def url(self, name: str, default: str | None = None) -> str | None:
         value = self.text(name, default)
@@ -266,7 +286,8 @@ def load_settings(
         shuffle=ShuffleSettings(
             poll_interval_seconds=read.whole(
                 "SHUFFLE_POLL_INTERVAL_SECONDS", 300, minimum=60, unit="seconds"
-            )
+            ),
+            allowed_hosts=read.hosts("SHUFFLE_ALLOWED_HOSTS", ShuffleSettings.allowed_hosts),
         ),
     )
     if read.problems:

@@ -42,6 +42,10 @@ class Event:
     event_id: str
     broadcaster_user_id: str
     occurred_at: datetime
+    # Set by a source that reads one Kick chatroom (the Pusher socket): the chatroom a guild chose,
+    # which only that guild's choice vouches for. The dispatcher then hands the event only to the
+    # guilds whose stored chatroom id is this one. None: the platform itself vouches (a webhook).
+    via_chatroom_id: int | None = None
 
     @property
     def key(self) -> str:

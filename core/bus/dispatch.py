@@ -1,6 +1,7 @@
 """Route each delivered event to the guilds that track its channel and to its handlers.
 
-A :class:`~core.events.GuildEvent` already names its guild and goes to that guild alone.
+A :class:`~core.events.GuildEvent` already names its guild and goes to that guild alone. An event
+read from one chatroom (``via_chatroom_id``, Kick's Pusher) goes only to the guilds that chose it.
 
 Handlers are plain service methods ``handler(guild_id, event)``. Synchronous ones (they use the
 database) run in a worker thread so the event loop never blocks; coroutine functions are awaited.
@@ -19,7 +20,8 @@ from core.events import Event, GuildEvent, Platform
 from core.metrics import Metrics
 
 EventHandler = Callable[[int, Any], Any]
-GuildRouter = Callable[[Platform, str], list[int]]
+# (platform, broadcaster user id, chatroom the event was read from or None) -> guild ids
+GuildRouter = Callable[[Platform, str, int | None], list[int]]
 
 
 class Dispatcher:
@@ -70,5 +72,8 @@ class Dispatcher:
         if isinstance(event, GuildEvent):
             return [event.guild_id]
         return await asyncio.to_thread(
-            self.guilds_tracking, event.platform, event.broadcaster_user_id
+            self.guilds_tracking,
+            event.platform,
+            event.broadcaster_user_id,
+            event.via_chatroom_id,
         )

@@ -29,6 +29,7 @@ def install(rt: Runtime) -> None:
         rt.cipher,
         interval_seconds=settings.shuffle.poll_interval_seconds,
         clock=rt.clock,
+        allowed_hosts=settings.shuffle.allowed_hosts,
     )
     rt.ticket_balances = RaffleTicketBalances(rt.raffle)
     rt.handle(SubscriptionsGifted, rt.raffle.record_gift)

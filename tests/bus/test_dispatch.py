@@ -33,7 +33,7 @@ async def test_channel_events_reach_every_guild_that_tracks_the_channel() -> Non
     seen: list[tuple[int, str]] = []
     dispatcher = Dispatcher(
         {ChatMessageSent: [lambda guild_id, event: seen.append((guild_id, event.content))]},
-        lambda platform, broadcaster: [1, 2] if broadcaster == "77" else [],
+        lambda platform, broadcaster, via: [1, 2] if broadcaster == "77" else [],
         Metrics(),
     )
     chat = ChatMessageSent(
@@ -54,7 +54,7 @@ async def test_channel_events_reach_every_guild_that_tracks_the_channel() -> Non
 async def test_a_guild_event_goes_to_its_guild_alone_without_routing() -> None:
     seen: list[tuple[int, int]] = []
 
-    def no_routing(platform: Platform, broadcaster: str) -> list[int]:
+    def no_routing(platform: Platform, broadcaster: str, via: int | None) -> list[int]:
         raise AssertionError("guild events are not routed by broadcaster")
 
     dispatcher = Dispatcher(
@@ -74,3 +74,26 @@ def test_account_linked_round_trips_through_the_bus_encoding() -> None:
 
     assert event_from_dict(event_to_dict(event)) == event
     assert event.key == "kick:account_linked:link-1"
+
+
+async def test_an_event_read_from_a_chatroom_is_routed_with_that_chatroom() -> None:
+    seen: list[int] = []
+    routes = {None: [1, 2], 11: [1]}
+    dispatcher = Dispatcher(
+        {ChatMessageSent: [lambda guild_id, event: seen.append(guild_id)]},
+        lambda platform, broadcaster, via: routes[via],
+        Metrics(),
+    )
+    chat = ChatMessageSent(
+        platform=Platform.KICK,
+        event_id="m2",
+        broadcaster_user_id="77",
+        occurred_at=T0,
+        viewer=Viewer("9", "carol"),
+        via_chatroom_id=11,
+    )
+
+    await dispatcher(chat)
+
+    assert seen == [1]
+    assert event_from_dict(event_to_dict(chat)) == chat

@@ -135,6 +135,11 @@ class FakeShuffle:
         return f"http://{host}:{port}"
 
     @property
+    def host(self) -> str:
+        """``127.0.0.1:<port>``: the entry that lets a WagerService fetch from this fake."""
+        return self.url.removeprefix("http://")
+
+    @property
     def affiliate_url(self) -> str:
         """What a streamer pastes into ``!shuffle url``: the key is part of the path."""
         return f"{self.url}/stats/{self.key}"

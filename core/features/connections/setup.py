@@ -70,7 +70,7 @@ class KickSetup:
         look_up_ids: Callable[[str], Awaitable[InternalIds | None]],
         link_secret: str,
         public_base_url: str,
-        pusher_states: Callable[[], Mapping[str, PusherState]],
+        pusher_states: Callable[[], Mapping[tuple[str, int], PusherState]],
         last_events: Callable[[str], Mapping[str, datetime]],
         client_configured: bool,
         clock: Callable[[], datetime],
@@ -107,9 +107,9 @@ class KickSetup:
             ) from exc
         if found is None:
             raise SetupFailed(f"Kick has no channel called {slug!r}. Check the name in its URL.")
-        ids = await self.look_up_ids(slug)
+        ids = _belonging_to(await self.look_up_ids(slug), str(found.broadcaster_user_id))
         if chatroom_id is not None:
-            ids = InternalIds(ids.channel_id if ids else 0, chatroom_id)
+            ids = _checked_chatroom(slug, chatroom_id, ids)
         try:
             view = await asyncio.to_thread(
                 self.guilds.set_kick_channel,
@@ -142,12 +142,37 @@ class KickSetup:
         if channel is not None:
             stored = self.connections.stored_subscriptions(channel.broadcaster_user_id)
             subscribed = tuple(sorted({s.event for s in stored}))
-            pusher = self.pusher_states().get(channel.broadcaster_user_id)
+            if channel.chatroom_id is not None:
+                key = (channel.broadcaster_user_id, channel.chatroom_id)
+                pusher = self.pusher_states().get(key)
             last = self.last_events(channel.broadcaster_user_id)
         missing = tuple(name for name in WANTED_EVENTS if name not in subscribed)
         return KickStatus(
             channel, connection, subscribed, missing, pusher, last, self.client_configured
         )
+
+
+def _belonging_to(ids: InternalIds | None, broadcaster_user_id: str) -> InternalIds | None:
+    """The site's ids, unless the site says they belong to another broadcaster."""
+    if ids is None or ids.broadcaster_user_id not in (None, broadcaster_user_id):
+        return None
+    return ids
+
+
+def _checked_chatroom(slug: str, typed: int, ids: InternalIds | None) -> InternalIds:
+    """A typed chatroom id, accepted only when it is the one Kick's site gives for the channel.
+
+    When the site cannot be asked (Cloudflare), the typed id is taken as it is: Pusher events
+    from a chatroom reach only the guilds that stored it, so a wrong one misleads only this guild.
+    """
+    if ids is None:
+        return InternalIds(0, typed)
+    if ids.chatroom_id != typed:
+        raise SetupFailed(
+            f"Kick says the chatroom of {slug} is {ids.chatroom_id}, not {typed}. "
+            f"Run !kick setup {slug} without a chatroom id and the bot uses Kick's."
+        )
+    return ids
 
 
 def _slug(channel: str) -> str:

@@ -77,8 +77,13 @@ def list_channels_of_guild(conn: Connection, guild_id: int) -> list[TrackedChann
 
 
 def list_guild_ids_tracking(
-    conn: Connection, platform: Platform, broadcaster_user_id: str
+    conn: Connection,
+    platform: Platform,
+    broadcaster_user_id: str,
+    *,
+    chatroom_id: int | None = None,
 ) -> list[int]:
+    """Guilds that follow the broadcaster; with ``chatroom_id``, only those that chose it."""
     query = (
         sa.select(guild_channels.c.guild_id)
         .where(
@@ -87,6 +92,8 @@ def list_guild_ids_tracking(
         )
         .order_by(guild_channels.c.guild_id)
     )
+    if chatroom_id is not None:
+        query = query.where(guild_channels.c.chatroom_id == chatroom_id)
     return list(conn.execute(query).scalars())
 
 

@@ -34,7 +34,7 @@ class GuildService:
     def __init__(self, engine: Engine, clock: Callable[[], datetime]) -> None:
         self.engine = engine
         self.clock = clock
-        self._routes: dict[tuple[Platform, str], tuple[float, list[int]]] = {}
+        self._routes: dict[tuple[Platform, str, int | None], tuple[float, list[int]]] = {}
         self._routes_lock = threading.Lock()
 
     def set_kick_channel(
@@ -103,16 +103,22 @@ class GuildService:
         with self.engine.connect() as conn:
             return repository.list_guild_ids(conn)
 
-    def guilds_tracking(self, platform: Platform, broadcaster_user_id: str) -> list[int]:
-        """Guilds that follow this broadcaster. Cached for a few seconds: it runs per event."""
-        key = (platform, broadcaster_user_id)
+    def guilds_tracking(
+        self, platform: Platform, broadcaster_user_id: str, via_chatroom_id: int | None = None
+    ) -> list[int]:
+        """Guilds that follow this broadcaster; for an event read from one chatroom (Pusher),
+        only the guilds whose stored chatroom id is that one, so one guild's choice of chatroom
+        never speaks for another. Cached for a few seconds: it runs per event."""
+        key = (platform, broadcaster_user_id, via_chatroom_id)
         now = time.monotonic()
         with self._routes_lock:
             cached = self._routes.get(key)
         if cached is not None and now - cached[0] < ROUTE_CACHE_SECONDS:
             return cached[1]
         with self.engine.connect() as conn:
-            guild_ids = repository.list_guild_ids_tracking(conn, platform, broadcaster_user_id)
+            guild_ids = repository.list_guild_ids_tracking(
+                conn, platform, broadcaster_user_id, chatroom_id=via_chatroom_id
+            )
         with self._routes_lock:
             if len(self._routes) > 10_000:
                 self._routes.clear()

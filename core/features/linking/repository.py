@@ -28,6 +28,7 @@ class AccountLink:
     discord_user_id: int
     username: str
     linked_at: datetime
+    linked_in_guild_id: int | None = None  # the server where the member made the link
 
 
 def find_link_by_account(
@@ -123,7 +124,7 @@ def delete_link(conn: Connection, platform: Platform, discord_user_id: int) -> A
 def _link(row: sa.Row) -> AccountLink:
     return AccountLink(
         Platform(row.platform), row.platform_user_id, row.discord_user_id, row.username,
-        row.linked_at,
+        row.linked_at, row.linked_in_guild_id,
     )  # fmt: skip
 
 

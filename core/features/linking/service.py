@@ -48,6 +48,10 @@ class LinkRefused(Refused):
         self.reason = reason
 
 
+class UnlinkRefused(Refused):
+    """An admin tried to remove a link the member made in another server; the message says so."""
+
+
 @dataclass(frozen=True)
 class LinkResult:
     link: AccountLink
@@ -149,8 +153,23 @@ class LinkingService:
         actor_id: int,
         platform: Platform = Platform.KICK,
     ) -> AccountLink | None:
-        """Remove the member's link (everywhere: links are global); None when there was none."""
+        """Remove the member's link (everywhere: links are global); None when there was none.
+
+        The member may always remove their own link. Anyone else (an admin) only a link the
+        member made in ``guild_id``: a link made in another server is that server's and the
+        member's business, so :class:`UnlinkRefused` is raised and nothing changes.
+        """
         with self.engine.begin() as conn:
+            current = repository.find_link_by_discord_user(conn, platform, discord_user_id)
+            if (
+                current is not None
+                and actor_id != discord_user_id
+                and current.linked_in_guild_id != guild_id
+            ):
+                raise UnlinkRefused(
+                    f"That member linked their {platform.name.title()} account in another server, "
+                    "so only they can remove it (with !unlink)."
+                )
             removed = repository.delete_link(conn, platform, discord_user_id)
             if removed is not None:
                 entry = HistoryEntry(

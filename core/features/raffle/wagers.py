@@ -35,11 +35,13 @@ from core.features.raffle.errors import WagerRefused
 from core.features.raffle.shuffle_accounts import ShuffleAccounts, Verified
 from core.features.raffle.wagers_repository import LinkRequest, ShuffleLink, Total
 from core.platforms.shuffle.api import (
+    SHUFFLE_HOSTS,
     ChallengePage,
     RateLimited,
     ShuffleClient,
     ShuffleError,
     ShuffleRefused,
+    is_allowed_url,
     mask_url,
 )
 from core.platforms.shuffle.payloads import WagerRow
@@ -52,6 +54,7 @@ CENTS_PER_THOUSAND = 100_000
 MAX_BACKOFF_SECONDS = 3600
 MAX_CODES = 20
 _CODE = re.compile(r"^[A-Za-z0-9_\-]{1,32}$")
+NOT_SHUFFLE_URL = "the stored link is not on a Shuffle host, so it is not fetched; set it again"
 UNREADABLE_URL = "the stored link cannot be decrypted (TOKEN_ENCRYPTION_KEY changed?); set it again"
 
 
@@ -129,7 +132,7 @@ def parse_campaign_codes(text: str) -> tuple[str, ...]:
     return tuple(codes.values())
 
 
-def check_affiliate_url(url: str) -> str:
+def check_affiliate_url(url: str, allowed_hosts: Sequence[str] = SHUFFLE_HOSTS) -> str:
     url = url.strip().strip("<>")
     try:
         parts = urlsplit(url)
@@ -139,6 +142,11 @@ def check_affiliate_url(url: str) -> str:
         raise WagerRefused("That is not a link: paste the whole https://... statistics URL.")
     if len(url) > 1000:
         raise WagerRefused("That link is too long.")
+    if not is_allowed_url(url, allowed_hosts):
+        raise WagerRefused(
+            "That is not a Shuffle statistics link: it must be on "
+            f"{' or '.join(allowed_hosts)}. Copy it from the Shuffle affiliate dashboard."
+        )
     return url
 
 
@@ -155,6 +163,7 @@ class WagerService:
         interval_seconds: int = 300,
         clock: Callable[[], datetime],
         tickets_per_thousand: Callable[[int], int] | None = None,
+        allowed_hosts: Sequence[str] = SHUFFLE_HOSTS,
     ) -> None:
         """``tickets_per_thousand(guild_id)`` overrides the rate (for tests: it is called inside
         the poll's transaction, so it must not use the database); by default the rate is the
@@ -166,13 +175,14 @@ class WagerService:
         self.interval_seconds = interval_seconds
         self.clock = clock
         self.accounts = ShuffleAccounts(engine, clock)
+        self.allowed_hosts = tuple(allowed_hosts)  # the only hosts ever fetched (SSRF guard)
 
     # --- settings (Manage Server) --------------------------------------------------------------
 
     def set_affiliate_url(self, guild_id: int, url: str | None) -> str | None:
         """Store the URL encrypted (None forgets it); returns it masked for the reply."""
         if url is not None:
-            url = check_affiliate_url(url)
+            url = check_affiliate_url(url, self.allowed_hosts)
         stored = None if url is None else self.cipher.encrypt(url)
         with self.engine.begin() as conn:
             # A new URL is worth trying at once, whatever the old one's backoff said.
@@ -272,6 +282,10 @@ class WagerService:
             url = self.cipher.decrypt(settings.affiliate_url)
         except MissingSecret:
             error = ShuffleRefused(None, UNREADABLE_URL)
+            return await asyncio.to_thread(self._record_problem, guild_id, error, now)
+        if not is_allowed_url(url, self.allowed_hosts):
+            # A link stored before the host check (or before the list changed): never fetched.
+            error = ShuffleRefused(None, NOT_SHUFFLE_URL)
             return await asyncio.to_thread(self._record_problem, guild_id, error, now)
         try:
             async with self.make_client() as client:

@@ -272,6 +272,8 @@ class PusherListener:
         )
         if event is None:
             return
+        # Only the guilds that chose this chatroom vouch for what it says (see Event).
+        event = dataclasses.replace(event, via_chatroom_id=self.channel_ids.chatroom_id)
         self._update(last_event_at=received_at)
         if not self._should_publish(event):
             kind = "money-like event" if is_money_like(event) else "event"

@@ -19,6 +19,7 @@ log = logging.getLogger(__name__)
 class InternalIds:
     channel_id: int
     chatroom_id: int
+    broadcaster_user_id: str | None = None  # the site's ``user_id``, when it gave one
 
 
 async def look_up_internal_ids(site_base_url: str, slug: str) -> InternalIds | None:
@@ -30,7 +31,12 @@ async def look_up_internal_ids(site_base_url: str, slug: str) -> InternalIds | N
             log.info("Kick's site API answered %s for %s", response.status_code, slug)
             return None
         body = response.json()
-        return InternalIds(int(body["id"]), int(body["chatroom"]["id"]))
+        user_id = body.get("user_id")
+        return InternalIds(
+            int(body["id"]),
+            int(body["chatroom"]["id"]),
+            None if user_id is None else str(int(user_id)),
+        )
     except (httpx.HTTPError, ValueError, KeyError, TypeError) as exc:
         log.info(
             "could not look up the chatroom of %s on Kick's site: %s", slug, type(exc).__name__

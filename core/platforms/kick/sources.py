@@ -1,5 +1,6 @@
-"""Keeps the Kick event sources running: one Pusher listener per tracked channel that has a
-chatroom id, started and stopped as guilds add or change channels.
+"""Keeps the Kick event sources running: one Pusher listener per distinct (broadcaster, chatroom,
+channel) that guilds stored, started and stopped as guilds add or change channels. What a
+listener reads is marked with its chatroom, so it reaches only the guilds that chose it.
 
 Webhooks need no process of their own (they arrive at the web side); Pusher does. It runs when
 ``KICK_PUSHER_ENABLED`` says so, or, when that is unset, when no public HTTPS ``OAUTH_BASE_URL``
@@ -57,10 +58,13 @@ class PusherSupervisor:
             ChannelIds, tuple[PusherListener, asyncio.Task[None], asyncio.Event]
         ] = {}
 
-    def states(self) -> dict[str, PusherState]:
-        """Each listened broadcaster's connection state, for !health and !kick status."""
+    def states(self) -> dict[tuple[str, int], PusherState]:
+        """Each listener's connection state by (broadcaster, chatroom id), for !kick status.
+
+        Two guilds may follow one broadcaster through different chatroom ids; each guild sees
+        the listener of its own chatroom."""
         return {
-            ids.broadcaster_user_id: listener.state
+            (ids.broadcaster_user_id, ids.chatroom_id): listener.state
             for ids, (listener, _, _) in self._listeners.items()
         }
 

@@ -17,7 +17,7 @@ import asyncio
 import hashlib
 import logging
 import random
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Collection
 from urllib.parse import urlsplit
 
 import httpx
@@ -148,6 +148,37 @@ class ShuffleClient(HttpClient):
             raise ShuffleRefused(status, str(exc)) from None
 
 
+# Where Shuffle's affiliate statistics live; SHUFFLE_ALLOWED_HOSTS replaces the list.
+SHUFFLE_HOSTS = ("affiliate.shuffle.com", "shuffle.com")
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def is_allowed_url(url: str, allowed_hosts: Collection[str]) -> bool:
+    """Whether ``url`` is http(s) on one of ``allowed_hosts``: a ``host`` entry allows that host
+    on its scheme's default port only, a ``host:port`` entry that one port. The bot fetches
+    nothing else, so a guild's admin cannot make it probe other addresses."""
+    try:
+        parts = urlsplit(url.strip())
+        host = (parts.hostname or "").lower()
+        port = parts.port
+    except ValueError:
+        return False
+    if parts.scheme not in _DEFAULT_PORTS or not host or parts.username or parts.password:
+        return False
+    default_port = _DEFAULT_PORTS[parts.scheme]
+    for entry in allowed_hosts:
+        allowed_host, _, allowed_port = entry.strip().lower().rpartition(":")
+        if not allowed_host or not allowed_port.isdigit():
+            allowed_host, allowed_port = entry.strip().lower(), ""
+        if host != allowed_host:
+            continue
+        if allowed_port and port == int(allowed_port):
+            return True
+        if not allowed_port and port in (None, default_port):
+            return True
+    return False
+
+
 def mask_url(url: str) -> str:
     """The URL with its secret parts hidden, for messages: scheme and host, then a short
     fingerprint of the whole URL so that two different URLs can be told apart."""
@@ -174,6 +205,7 @@ def _is_challenge(response: httpx.Response, body: bytes) -> bool:
 
 
 __all__ = [
+    "SHUFFLE_HOSTS",
     "ChallengePage",
     "RateLimited",
     "ShuffleClient",
@@ -181,5 +213,6 @@ __all__ = [
     "ShuffleRefused",
     "ShuffleUnreachable",
     "WagerRow",
+    "is_allowed_url",
     "mask_url",
 ]

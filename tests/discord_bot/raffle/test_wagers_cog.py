@@ -41,12 +41,13 @@ def shuffle() -> Iterator[FakeShuffle]:
 
 
 @pytest.fixture
-def wagers(sqlite_engine: Engine, clock: Clock) -> WagerService:
+def wagers(sqlite_engine: Engine, clock: Clock, shuffle: FakeShuffle) -> WagerService:
     return WagerService(
         sqlite_engine,
         TokenCipher(TEST_FERNET_KEY),
         make_client=lambda: ShuffleClient(sleep=_no_wait),
         clock=clock,
+        allowed_hosts=(shuffle.host,),
     )
 
 

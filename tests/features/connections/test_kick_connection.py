@@ -295,7 +295,7 @@ async def test_a_pusher_chat_message_from_the_fake_reaches_watchtime(tmp_path, k
             await eventually(
                 lambda: (
                     f"chatrooms.{chatroom}.v2"
-                    in runtime.pusher.states().get("1001", _NO_STATE).subscribed
+                    in runtime.pusher.states().get(("1001", chatroom), _NO_STATE).subscribed
                 ),
                 within=10,
             )

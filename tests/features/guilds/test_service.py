@@ -162,3 +162,18 @@ def test_routes_are_cached_for_a_few_seconds_then_read_again(sqlite_engine, monk
     seconds[0] += 0.5
     assert here.guilds_tracking(Platform.KICK, BROADCASTER) == [GUILD]
     assert [s for s in statements if "guild_channels" in s] == statements[-1:]
+
+
+def test_an_event_read_from_a_chatroom_routes_only_to_the_guilds_that_chose_it(guilds):
+    guilds.set_kick_channel(GUILD, "xqc", BROADCASTER, chatroom_id=11)
+    guilds.set_kick_channel(OTHER_GUILD, "xqc", BROADCASTER, chatroom_id=99)
+    guilds.set_kick_channel(THIRD_GUILD, "xqc", BROADCASTER)
+
+    assert guilds.guilds_tracking(Platform.KICK, BROADCASTER) == [
+        GUILD,
+        OTHER_GUILD,
+        THIRD_GUILD,
+    ]
+    assert guilds.guilds_tracking(Platform.KICK, BROADCASTER, 11) == [GUILD]
+    assert guilds.guilds_tracking(Platform.KICK, BROADCASTER, 99) == [OTHER_GUILD]
+    assert guilds.guilds_tracking(Platform.KICK, BROADCASTER, 12345) == []

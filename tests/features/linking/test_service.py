@@ -18,6 +18,7 @@ from core.features.linking.service import (
     UNLINKED,
     LinkingService,
     LinkRefused,
+    UnlinkRefused,
 )
 from core.security.links import LinkInvalid, verify_link_params
 from tests.clock import Clock
@@ -100,19 +101,19 @@ def test_an_account_linked_to_someone_else_is_refused_and_the_refusal_kept(
     assert (entry.action, entry.reason, entry.platform_user_id) == (REFUSED, ALREADY_LINKED, "501")
 
 
-def test_unlink_removes_the_link_everywhere_and_keeps_the_history(
+def test_the_member_unlinks_everywhere_and_the_history_is_kept(
     linking: LinkingService,
 ) -> None:
     link(linking, ALICE, "501", "al", guild=GUILD_A)
 
-    removed = linking.unlink(GUILD_B, ALICE, actor_id=ADMIN)
+    removed = linking.unlink(GUILD_B, ALICE, actor_id=ALICE)
 
     assert removed is not None
     assert removed.platform_user_id == "501"
     assert linking.link_of(ALICE) is None
     assert [e.action for e in linking.history(GUILD_A, ALICE)] == [LINKED]
     [entry] = linking.history(GUILD_B, ALICE)
-    assert (entry.action, entry.actor_id, entry.username) == (UNLINKED, ADMIN, "al")
+    assert (entry.action, entry.actor_id, entry.username) == (UNLINKED, ALICE, "al")
     assert linking.unlink(GUILD_B, ALICE, actor_id=ALICE) is None
     # The account is free again for someone else.
     link(linking, BOB, "501", "al")
@@ -167,3 +168,26 @@ def test_the_start_link_is_signed_for_this_member_and_guild_for_one_hour(
     assert expired.value.claims == claims
     with pytest.raises(LinkInvalid):
         verify_link_params(SECRET, "kick-streamer", params, clock())
+
+
+def test_an_admin_removes_only_a_link_made_in_their_own_server(linking: LinkingService) -> None:
+    link(linking, ALICE, "501", "al", guild=GUILD_A)
+
+    with pytest.raises(UnlinkRefused, match="in another server, so only they can remove it"):
+        linking.unlink(GUILD_B, ALICE, actor_id=ADMIN)
+
+    assert linking.link_of(ALICE) is not None
+    assert linking.history(GUILD_B, ALICE) == []
+    removed = linking.unlink(GUILD_A, ALICE, actor_id=ADMIN)
+    assert removed is not None
+    assert removed.linked_in_guild_id == GUILD_A
+    assert linking.link_of(ALICE) is None
+
+
+def test_relinking_in_another_server_moves_the_link_there(linking: LinkingService) -> None:
+    link(linking, ALICE, "501", "al", guild=GUILD_A)
+    link(linking, ALICE, "501", "al", guild=GUILD_B)
+
+    with pytest.raises(UnlinkRefused):
+        linking.unlink(GUILD_A, ALICE, actor_id=ADMIN)
+    assert linking.unlink(GUILD_B, ALICE, actor_id=ADMIN) is not None

@@ -94,7 +94,7 @@ def shuffle():
 
 
 def test_a_month_of_raffle_ends_in_a_verifiable_draw(environment, shuffle, clock, tmp_path):
-    values = environment
+    values = {**environment, "SHUFFLE_ALLOWED_HOSTS": shuffle.host}
     runtime = Runtime(load_settings(values, env_file=None), clock=clock)
     try:
         runtime.migrate()

@@ -19,8 +19,10 @@ from core.features.linking.repository import AccountLink
 from core.features.raffle import ledger_repository, periods_repository
 from core.features.raffle.errors import WagerRefused
 from core.features.raffle.wagers import (
+    NOT_SHUFFLE_URL,
     WagerService,
     backoff_seconds,
+    check_affiliate_url,
     parse_campaign_codes,
     tickets_for,
     totals_under_codes,
@@ -69,6 +71,7 @@ class Harness:
             make_client=lambda: ShuffleClient(sleep=self.sleeps, jitter=lambda: 0.5),
             interval_seconds=INTERVAL,
             clock=self.clock,
+            allowed_hosts=(shuffle.host,),
         )
         self.wagers.set_affiliate_url(GUILD, shuffle.affiliate_url)
         self.wagers.set_campaign_codes(GUILD, CAMPAIGN_CODE)
@@ -602,3 +605,58 @@ def test_a_link_stored_under_another_key_is_reported_not_polled(sqlite_h: Harnes
     status = h.wagers.status(GUILD)
     assert "cannot be decrypted" in (status.masked_url or "")
     assert "cannot be decrypted" in (status.last_problem or "")
+
+
+# --- only Shuffle's hosts are ever fetched ----------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "where",
+    [
+        "http://127.0.0.1:{other_port}/stats/k",  # another port on the same loopback host
+        "http://localhost:{port}/stats/k",  # another name for it
+        "http://127.0.0.2:{port}/stats/k",
+        "http://user@127.0.0.1:{port}/stats/k",
+        "https://affiliate.shuffle.com/stats/k",  # a real Shuffle host, but not on the list here
+    ],
+)
+def test_a_link_to_a_host_not_on_the_list_is_refused_when_saved(
+    sqlite_h: Harness, where: str
+) -> None:
+    port = int(sqlite_h.shuffle.host.rsplit(":", 1)[1])
+    url = where.format(port=port, other_port=port + 1)
+
+    with pytest.raises(WagerRefused, match="not a Shuffle statistics link"):
+        sqlite_h.wagers.set_affiliate_url(GUILD, url)
+
+
+def test_the_default_list_is_shuffles_hosts(sqlite_h: Harness) -> None:
+    assert check_affiliate_url("https://affiliate.shuffle.com/stats/k") == (
+        "https://affiliate.shuffle.com/stats/k"
+    )
+    for url in ("https://affiliate.shuffle.com.evil.test/x", "https://affiliate.shuffle.com:22/"):
+        with pytest.raises(WagerRefused, match="not a Shuffle statistics link"):
+            check_affiliate_url(url)
+
+
+async def test_a_stored_link_to_another_host_is_never_fetched_nor_echoed(
+    sqlite_h: Harness,
+) -> None:
+    """A row saved before the check points at a server that answers: the poll never asks it,
+    and the status tells nothing of what it would have said."""
+    with FakeShuffle() as other:
+        other.set_wagered("AnaBets", "5000")
+        with sqlite_h.engine.begin() as conn:
+            conn.execute(
+                sa.update(shuffle_settings).values(
+                    affiliate_url=sqlite_h.wagers.cipher.encrypt(other.affiliate_url)
+                )
+            )
+
+        result = await sqlite_h.wagers.poll_guild(GUILD)
+
+        assert other.requests == []
+    assert result.outcome == "failed"
+    assert result.problem == NOT_SHUFFLE_URL
+    status = sqlite_h.wagers.status(GUILD)
+    assert status.last_problem == NOT_SHUFFLE_URL

@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from core.config import SettingsError, load_settings
 from core.events import Platform
 from core.features.linking.repository import AccountLink, save_link
 from core.features.raffle import ledger_repository, periods_repository
@@ -50,7 +51,7 @@ def balance(runtime: Runtime, period_id: int) -> int:
 
 
 def test_the_runtime_polls_wagers_into_tickets(make_runtime, shuffle: FakeShuffle) -> None:
-    runtime = make_runtime(SHUFFLE_POLL_INTERVAL_SECONDS="120")
+    runtime = make_runtime(SHUFFLE_POLL_INTERVAL_SECONDS="120", SHUFFLE_ALLOWED_HOSTS=shuffle.host)
     assert runtime.wagers.interval_seconds == 120
     period_id = open_period(runtime)
     connect_guild(runtime.wagers, GUILD, shuffle)
@@ -65,7 +66,7 @@ def test_the_runtime_polls_wagers_into_tickets(make_runtime, shuffle: FakeShuffl
 
 
 def test_the_scheduler_job_polls_then_stops(make_runtime, shuffle: FakeShuffle) -> None:
-    runtime = make_runtime()
+    runtime = make_runtime(SHUFFLE_ALLOWED_HOSTS=shuffle.host)
     connect_guild(runtime.wagers, GUILD, shuffle)
 
     stop = asyncio.Event()
@@ -86,7 +87,14 @@ def test_the_scheduler_job_polls_then_stops(make_runtime, shuffle: FakeShuffle) 
 
 
 def test_a_poll_interval_under_a_minute_is_refused() -> None:
-    from core.config import SettingsError, load_settings
 
     with pytest.raises(SettingsError, match="SHUFFLE_POLL_INTERVAL_SECONDS"):
         load_settings({"SHUFFLE_POLL_INTERVAL_SECONDS": "5"}, env_file=None)
+
+
+def test_the_allowed_hosts_come_from_the_settings(make_runtime) -> None:
+    assert make_runtime().wagers.allowed_hosts == ("affiliate.shuffle.com", "shuffle.com")
+    runtime = make_runtime(SHUFFLE_ALLOWED_HOSTS="127.0.0.1:8123, Example.test")
+    assert runtime.wagers.allowed_hosts == ("127.0.0.1:8123", "example.test")
+    with pytest.raises(SettingsError, match="SHUFFLE_ALLOWED_HOSTS"):
+        load_settings({"SHUFFLE_ALLOWED_HOSTS": "https://evil.test/x"}, env_file=None)
