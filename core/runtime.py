@@ -108,8 +108,11 @@ class Runtime:
             # Webhooks: the bus remembers message ids in the publish itself (one round trip).
             publish_delivery = redis_bus.publish_delivery
         else:
-            self.bus = EmbeddedBus(self.engine, clock=clock)
+            embedded_bus = EmbeddedBus(self.engine, clock=clock)
+            self.bus = embedded_bus
             self.replay_guard = DatabaseReplayGuard(self.engine, clock)
+            # Webhooks: the message id and the event are stored in one transaction.
+            publish_delivery = embedded_bus.publish_delivery
 
         # On SQLite everything lives on one machine, so generated keys can too; processes that
         # share PostgreSQL must share their keys, so there they have to be configured.

@@ -263,12 +263,44 @@ def test_queue_outage_answers_503_and_a_retry_is_accepted_later(post, runtime, m
     def broken(_event):
         raise BusUnavailable("the event queue in the database is unavailable")
 
+    def broken_delivery(_event, _message_id):
+        raise BusUnavailable("the event queue in the database is unavailable")
+
     monkeypatch.setattr(runtime.kick_receiver, "publish", broken)
+    monkeypatch.setattr(runtime.kick_receiver, "publish_delivery", broken_delivery)
     assert post(body, **headers_kwargs).status_code == 503
     monkeypatch.undo()
 
     retry = post(body, **headers_kwargs)
     assert (retry.status_code, retry.json["status"]) == (200, "queued")
+
+
+class ProcessKilled(BaseException):
+    """Stands for kill -9: the process stops where it is, and no cleanup code runs."""
+
+
+def test_a_process_killed_while_storing_a_delivery_remembers_nothing(post, runtime):
+    """The message id and the event are stored in one transaction: a crash between the two
+    must not leave the id remembered without the event (Kick's retry would be a "duplicate")."""
+    import sqlalchemy as sa
+
+    body = fixture_body("chat.message.sent")
+    message = {"message_id": "01KILLEDMESSAGE00000000000"}
+
+    def die_on_event_insert(conn, cursor, statement, parameters, context, executemany):
+        if statement.lstrip().upper().startswith("INSERT INTO BUS_EVENTS"):
+            raise ProcessKilled
+
+    sa.event.listen(runtime.engine, "before_cursor_execute", die_on_event_insert)
+    try:
+        with pytest.raises(ProcessKilled):
+            post(body, **message)
+    finally:
+        sa.event.remove(runtime.engine, "before_cursor_execute", die_on_event_insert)
+
+    retry = post(body, **message)
+    assert (retry.status_code, retry.json["status"]) == (200, "queued")
+    assert runtime.bus.backlog() == 1
 
 
 def test_metrics_count_outcomes_and_rejections(post, client):

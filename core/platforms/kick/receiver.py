@@ -2,8 +2,9 @@
 
 Order matters: size, headers and signature are checked before anything is parsed; an event is
 acknowledged only once it is queued. A repeated message id is answered before any work by the
-replay guard, or, when the bus can remember message ids itself (``publish_delivery``, the Redis
-bus), in the same step that queues the event: one round trip per webhook instead of two.
+replay guard, or, when the bus can remember message ids itself (``publish_delivery``: both buses
+do), in the same atomic step that queues the event, so a crash between the two cannot leave the
+id remembered and the event lost.
 """
 
 from __future__ import annotations
