@@ -403,3 +403,51 @@ def test_with_redis_refusals_queue_nothing_and_remember_nothing(redis_runtime, k
     # The genuine delivery with that message id is still accepted afterwards.
     response = client.post("/webhooks/kick", data=body, headers=headers)
     assert (response.status_code, response.json["status"]) == (200, "queued")
+
+
+# --- while PostgreSQL is down: every lookup on the webhook path answers "retry later" ---
+
+
+@pytest.fixture
+def stoppable_postgres():
+    from tests import services
+    from tests.conftest import IS_CI
+
+    try:
+        with services.restartable_postgres() as server:
+            yield server
+    except services.ServiceUnavailable as exc:
+        if IS_CI:
+            pytest.fail(str(exc))
+        pytest.skip(str(exc))
+
+
+@pytest.mark.parametrize("bus", ["embedded", "redis"])
+def test_while_postgres_is_down_a_webhook_answers_503_and_its_retry_is_queued_later(
+    make_runtime, stoppable_postgres, kick_keys, request, bus
+):
+    from tests.conftest import _fresh_postgres_database
+
+    settings = {"DATABASE_URL": _fresh_postgres_database(stoppable_postgres.url)}
+    if bus == "redis":
+        import redis
+
+        url = request.getfixturevalue("redis_url").rsplit("/", 1)[0] + "/6"
+        redis.Redis.from_url(url).flushdb()
+        settings["REDIS_URL"] = url
+    runtime = make_runtime(**settings)
+    runtime.guilds.set_kick_channel(GUILD, "broadcaster_channel", BROADCASTER)
+    client = runtime.create_web_app().test_client()
+    body = fixture_body("chat.message.sent")
+    headers = signed_headers(kick_keys[0], body, event_type="chat.message.sent")
+
+    stoppable_postgres.stop()
+    try:
+        refused = client.post("/webhooks/kick", data=body, headers=headers)
+    finally:
+        stoppable_postgres.start()
+    retry = client.post("/webhooks/kick", data=body, headers=headers)
+
+    assert (refused.status_code, refused.json["status"]) == (503, "unavailable")
+    assert (retry.status_code, retry.json["status"]) == (200, "queued")
+    assert runtime.bus.backlog() == 1
