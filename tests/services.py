@@ -124,25 +124,20 @@ class RestartablePostgres:
         if uid is not None:
             os.chown(self.root, uid, gid or -1)
         self.data, self.port = self.root / "data", free_port()
-        subprocess.run(
-            [*self.prefix, self.initdb, "-D", str(self.data), "-U", "streamkeeper"]
-            + ["--auth=trust", "-E", "UTF8"],
-            check=True,
-            capture_output=True,
-        )
+        command = [*self.prefix, self.initdb, "-D", str(self.data), "-U", "streamkeeper"]
+        command += ["--auth=trust", "-E", "UTF8"]
+        subprocess.run(command, check=True, capture_output=True)
         self.url = f"postgresql+psycopg://streamkeeper@127.0.0.1:{self.port}/postgres"
+        self.log = str(self.root / "log")
 
     def start(self) -> None:
         options = (
             f"-c listen_addresses=127.0.0.1 -c port={self.port} "
             f"-c unix_socket_directories={self.root} -c max_connections=100"
         )
-        subprocess.run(
-            [*self.prefix, self.pg_ctl, "-D", str(self.data), "-o", options]
-            + ["-l", str(self.root / "log"), "-w", "start"],
-            check=True,
-            capture_output=True,
-        )
+        command = [*self.prefix, self.pg_ctl, "-D", str(self.data), "-o", options]
+        command += ["-l", self.log, "-w", "start"]
+        subprocess.run(command, check=True, capture_output=True)
         _wait_for_port(self.port)
 
     def stop(self) -> None:
@@ -178,12 +173,13 @@ class RestartableRedis:
         self.root = Path(tempfile.mkdtemp(prefix="sk-redis-restart-"))
         self.port = free_port()
         self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.options = ["--dir", str(self.root), "--save", "", "--appendonly", "yes"]
+        self.options += ["--appendfsync", "always"]
         self.process: subprocess.Popen | None = None
 
     def start(self) -> None:
         self.process = subprocess.Popen(
-            [self.binary, "--bind", "127.0.0.1", "--port", str(self.port), "--dir", str(self.root)]
-            + ["--save", "", "--appendonly", "yes", "--appendfsync", "always"],
+            [self.binary, "--bind", "127.0.0.1", "--port", str(self.port), *self.options],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
