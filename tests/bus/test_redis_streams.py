@@ -11,7 +11,6 @@ import asyncio
 import dataclasses
 import json
 import logging
-import os
 import shutil
 import socket
 import time
@@ -270,7 +269,7 @@ def test_defaults_name_the_keys_and_the_consumer():
     try:
         assert (bus.name, bus.stream, bus.group) == ("redis", "sk:events", "sk:consumers")
         assert bus.dead_stream == "sk:events:dead"
-        assert bus.consumer == f"{socket.gethostname()}-{os.getpid()}"
+        assert bus.consumer == socket.gethostname()  # the same after a restart
         assert seen_key("kick:followed:42") == "sk:event-seen:kick:followed:42"
     finally:
         bus.close()
@@ -404,6 +403,47 @@ async def test_a_restarted_consumer_first_delivers_its_own_pending_entries(
             await eventually(lambda: restarted.backlog() == 0)
     finally:
         restarted.close()
+
+
+async def test_a_consumer_under_a_new_name_takes_over_a_dead_ones_entries_at_start(
+    redis_url: str, redis_client: redis.Redis, names: dict[str, str]
+):
+    # claim_idle_ms is long: only the takeover of the gone consumer can deliver this quickly.
+    def make(consumer: str) -> RedisStreamsBus:
+        return RedisStreamsBus(
+            redis_url,
+            **names,
+            consumer=consumer,
+            block_ms=100,
+            claim_idle_ms=60_000,
+            dead_consumer_ms=300,
+        )
+
+    events = [make_event(f"left-{n}") for n in range(3)]
+    effects, never = Recorder(), asyncio.Event()
+
+    async def stuck(event: Event) -> None:
+        await effects(event)
+        await never.wait()
+
+    crashed = make("old-container")
+    for event in events:
+        crashed.publish(event)
+    task = asyncio.create_task(crashed.run(stuck, asyncio.Event()))
+    await eventually(lambda: effects.deliveries[events[0].key] == 1)
+    await kill(task)  # read all three, acknowledged none
+    crashed.close()
+    await asyncio.sleep(0.4)  # Redis has not heard from it for longer than dead_consumer_ms
+
+    restarted = make("new-container")
+    try:
+        async with running(restarted, effects):
+            await eventually(lambda: restarted.backlog() == 0, within=2)
+    finally:
+        restarted.close()
+    assert all(effects.deliveries[event.key] >= 1 for event in events)
+    consumers = {c["name"] for c in redis_client.xinfo_consumers(names["stream"], names["group"])}
+    assert consumers == {"new-container"}
 
 
 async def test_an_entry_trimmed_while_pending_is_acknowledged_with_an_error(
