@@ -12,13 +12,13 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import redis
 
-from core.bus.base import EventBus
+from core.bus.base import EventBus, wait_until_handled
 from core.bus.dispatch import Dispatcher
 from core.bus.embedded import EmbeddedBus
 from core.bus.replay import DatabaseReplayGuard, RedisReplayGuard, ReplayGuard
@@ -443,13 +443,26 @@ class Runtime:
                 await asyncio.wait_for(stop.wait(), timeout=every_seconds)
 
     async def run_scheduler(self, stop: asyncio.Event) -> None:
+        """Tick at every multiple of the interval (UTC, since the epoch), so a restart does not
+        shift the schedule; before each tick, wait until the events queued before its instant
+        are handled (after a start: everything queued while the bot was down)."""
         interval = self.settings.watchtime.interval_seconds
-        started = time.monotonic()
         last_prune = float("-inf")
-        ticks = 0
         while not stop.is_set():
+            tick_at = next_tick_at(self.clock(), interval)
+            with contextlib.suppress(TimeoutError):
+                wait = (tick_at - self.clock()).total_seconds()
+                await asyncio.wait_for(stop.wait(), timeout=max(0.0, wait))
+            if stop.is_set():
+                break
+            if not await wait_until_handled(
+                self.bus, tick_at, stop, limit_seconds=max(2.0 * interval, 60.0)
+            ):
+                if stop.is_set():
+                    break
+                log.warning("watchtime tick at %s runs with events still queued", tick_at)
             try:
-                await asyncio.to_thread(self.tick_all)
+                await asyncio.to_thread(self.tick_all, tick_at)
                 if time.monotonic() - last_prune > PRUNE_EVERY_SECONDS:
                     await asyncio.to_thread(self.prune)
                     last_prune = time.monotonic()
@@ -465,11 +478,6 @@ class Runtime:
                 await self.run_raffle()
             except Exception:
                 log.exception("raffle job failed; retrying at the next tick")
-            ticks += 1
-            # Ticks stay on a fixed schedule: a slow tick does not push the next ones later.
-            next_at = started + ticks * interval
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), timeout=max(0.0, next_at - time.monotonic()))
 
     async def run_role_sync(self, stop: asyncio.Event, *, retry_seconds: float = 30.0) -> None:
         """Sync watchtime roles in every guild every ROLE_UPDATE_INTERVAL_SECONDS.
@@ -524,6 +532,12 @@ class Runtime:
         if self.redis is not None:
             self.redis.close()
         self.engine.dispose()
+
+
+def next_tick_at(now: datetime, interval_seconds: int) -> datetime:
+    """The first multiple of ``interval_seconds`` since the epoch (UTC) after ``now``."""
+    epoch_seconds = int(now.timestamp()) // interval_seconds * interval_seconds + interval_seconds
+    return datetime.fromtimestamp(epoch_seconds, UTC)
 
 
 class RaffleTicketBalances:

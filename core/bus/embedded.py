@@ -207,6 +207,14 @@ class EmbeddedBus:
         with self.engine.connect() as conn:
             return int(conn.execute(query).scalar_one())
 
+    def oldest_unhandled(self) -> datetime | None:
+        """When the oldest event not yet acknowledged (nor set aside) was queued; None if none."""
+        query = sa.select(sa.func.min(bus_events.c.published_at)).where(
+            bus_events.c.acked_at.is_(None), bus_events.c.dead_at.is_(None)
+        )
+        with self.engine.connect() as conn:
+            return conn.execute(query).scalar_one()
+
     def prune(self) -> int:
         """Forget acknowledged events older than the retention period; return how many."""
         cutoff = utc(self.clock()) - self.retention

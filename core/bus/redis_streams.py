@@ -199,6 +199,32 @@ class RedisStreamsBus:
                     return int(info.get("pending") or 0) + int(lag)
             return int(self._client.xlen(self.stream))
 
+    def oldest_unhandled(self) -> datetime | None:
+        """When the oldest entry the group has not acknowledged was queued (entry ids are Redis
+        server times in ms); None when there is none."""
+        with self._unavailable_as("report the backlog"):
+            candidates: list[str] = []
+            try:
+                groups = self._client.xinfo_groups(self.stream)
+            except ResponseError as exc:
+                if "no such key" in str(exc).lower():
+                    return None
+                raise
+            after = "-"
+            for info in groups:
+                if info.get("name") == self.group:
+                    after = f"({info.get('last-delivered-id', '0-0')}"
+                    summary = self._client.xpending(self.stream, self.group)
+                    if summary.get("pending"):
+                        candidates.append(str(summary["min"]))
+            first = self._client.xrange(self.stream, min=after, count=1)
+            if first:
+                candidates.append(str(first[0][0]))
+        if not candidates:
+            return None
+        oldest_ms = min(int(entry_id.split("-")[0]) for entry_id in candidates)
+        return datetime.fromtimestamp(oldest_ms / 1000, UTC)
+
     def _count_after(self, last_id: str) -> int:
         count, start = 0, f"({last_id}"
         while count < _LAG_FALLBACK_CAP:
@@ -265,6 +291,10 @@ class _Consumer:
         self.stop = stop
         self.claim_every = max(min(bus.claim_idle_ms, bus.dead_consumer_ms) / 2000, 0.01)
         self.retry_in: float | None = None  # set while Redis fails
+        # After a handler failed: when to deliver this consumer's pending entries again (with
+        # backoff, as the embedded bus does), rather than waiting claim_idle_ms for XAUTOCLAIM.
+        self.failures = 0
+        self.retry_own_at: float | None = None
 
     async def run(self) -> None:
         while not self.stop.is_set():
@@ -300,7 +330,15 @@ class _Consumer:
                 await self.reclaim_stale()
                 next_claim = loop.time() + self.claim_every
                 continue
-            until_claim_ms = int((next_claim - loop.time()) * 1000)
+            if self.retry_own_at is not None and loop.time() >= self.retry_own_at:
+                self.retry_own_at = None
+                failures_before = self.failures
+                await self.deliver_own_pending()
+                if self.failures == failures_before:
+                    self.failures = 0
+                continue
+            wake_at = min(next_claim, self.retry_own_at or next_claim)
+            until_claim_ms = int((wake_at - loop.time()) * 1000)
             reply = await self.client.xreadgroup(
                 bus.group,
                 bus.consumer,
@@ -410,7 +448,10 @@ class _Consumer:
                     deliveries,
                     bus.max_deliveries,
                 )
-                continue  # stays pending; reclaimed after claim_idle_ms
+                self.failures += 1
+                backoff = min(2.0**self.failures, bus.claim_idle_ms / 1000)
+                self.retry_own_at = asyncio.get_running_loop().time() + backoff
+                continue  # stays pending: delivered again after the backoff
             await self.client.xack(bus.stream, bus.group, entry_id)
 
     async def delivery_counts(self, entry_ids: Sequence[str]) -> dict[str, int]:

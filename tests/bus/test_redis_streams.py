@@ -579,3 +579,47 @@ async def test_the_consumer_resumes_when_redis_comes_back(caplog: pytest.LogCapt
 
     assert [r.levelno for r in caplog.records].count(logging.WARNING) == 1
     assert any("answers again" in r.getMessage() for r in caplog.records)
+
+
+async def test_an_entry_whose_handler_failed_is_delivered_again_after_a_short_backoff(
+    redis_url: str, names: dict[str, str]
+):
+    # claim_idle_ms is long: the retry must not wait for XAUTOCLAIM (a database restart would
+    # otherwise hold the watchtime tick for a minute).
+    bus = RedisStreamsBus(
+        redis_url, **names, consumer="retrying", block_ms=100, claim_idle_ms=60_000
+    )
+    event = make_event("blinked")
+
+    def fail(event: Event, delivery: int) -> None:
+        if delivery == 1:
+            raise RuntimeError("the database blinked")
+
+    recorder = Recorder(fail)
+    bus.publish(event)
+    try:
+        async with running(bus, recorder):
+            await eventually(lambda: bus.backlog() == 0, within=5)
+    finally:
+        bus.close()
+    assert recorder.deliveries[event.key] == 2
+
+
+async def test_oldest_unhandled_is_when_the_first_unacknowledged_entry_was_queued(
+    redis_url: str, names: dict[str, str]
+):
+    from datetime import UTC, datetime, timedelta
+
+    bus = RedisStreamsBus(redis_url, **names, consumer="oldest", block_ms=100)
+    try:
+        assert bus.oldest_unhandled() is None
+        before = datetime.now(UTC) - timedelta(seconds=1)
+        bus.publish(make_event("waiting"))
+        oldest = bus.oldest_unhandled()
+        assert oldest is not None
+        assert before <= oldest <= datetime.now(UTC) + timedelta(seconds=1)
+        async with running(bus, Recorder()):
+            await eventually(lambda: bus.backlog() == 0)
+        assert bus.oldest_unhandled() is None
+    finally:
+        bus.close()
