@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 import redis
 
+from core.bus.base import wait_until_handled
 from core.bus.dispatch import Dispatcher, EventHandler
 from core.config import Settings, load_settings
 from core.discord_bot.gateway import DiscordGateway
@@ -54,8 +55,15 @@ class Runtime:
         self.handlers: dict[type[Event], list[EventHandler]] = defaultdict(list)
         self.chat_senders: dict[Platform, Callable[[], ChatSender]] = {}
         self._shutdown_hooks: list[Callable[[], Awaitable[None]]] = []
+        interval = settings.watchtime.interval_seconds
         self.scheduler = Scheduler(
-            settings.watchtime.interval_seconds, lambda: asyncio.to_thread(self.tick_all)
+            interval,
+            lambda at: asyncio.to_thread(self.tick_all, at),
+            clock,
+            # A tick must not close an interval while events from it may still be queued.
+            backlog_handled=lambda at, stop: wait_until_handled(
+                self.bus, at, stop, limit_seconds=max(2.0 * interval, 60.0)
+            ),
         )
         infrastructure.install(self)
         self.guilds = GuildService(self.engine, clock)

@@ -1,10 +1,12 @@
 """The bot process's timed work, registered by the features that own it.
 
-The watchtime tick is the heartbeat: every ``WATCH_INTERVAL_SECONDS`` the scheduler runs it, then
-each job registered with :meth:`Scheduler.after_tick`, in order. Jobs with a rhythm of their own
-(the role sync, Shuffle polls, Kick upkeep, the Pusher supervisor) are registered with
-:meth:`Scheduler.every` or :meth:`Scheduler.loop`. A job that fails is logged and tried again at
-its next turn; it never stops the others.
+The watchtime tick is the heartbeat: at every multiple of ``WATCH_INTERVAL_SECONDS`` since the
+epoch (UTC, so a restart does not shift the schedule) the scheduler waits until the events queued
+before that instant are handled (after a start: everything queued while the bot was down), runs
+the tick for that instant, then each job registered with :meth:`Scheduler.after_tick`, in order.
+Jobs with a rhythm of their own (the role sync, Shuffle polls, Kick upkeep, the Pusher supervisor)
+are registered with :meth:`Scheduler.every` or :meth:`Scheduler.loop`. A job that fails is logged
+and tried again at its next turn; it never stops the others.
 """
 
 from __future__ import annotations
@@ -12,14 +14,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 log = logging.getLogger(__name__)
 
 Job = Callable[[], Awaitable[object]]
 Loop = Callable[[asyncio.Event], Awaitable[None]]
+Tick = Callable[[datetime], Awaitable[object]]
+# Whether every event queued before the instant was handled (False: gave up waiting, or stopped).
+BacklogWait = Callable[[datetime, asyncio.Event], Awaitable[bool]]
 
 
 @dataclass(frozen=True)
@@ -30,9 +35,18 @@ class _AfterTick:
 
 
 class Scheduler:
-    def __init__(self, interval_seconds: float, tick: Job) -> None:
+    def __init__(
+        self,
+        interval_seconds: int,
+        tick: Tick,
+        clock: Callable[[], datetime],
+        *,
+        backlog_handled: BacklogWait | None = None,
+    ) -> None:
         self.interval_seconds = interval_seconds
         self._tick = tick
+        self.clock = clock
+        self._backlog_handled = backlog_handled
         self._after_tick: list[_AfterTick] = []
         self.loops: dict[str, Loop] = {}
 
@@ -64,19 +78,21 @@ class Scheduler:
         await asyncio.gather(self.run_ticks(stop), *(run(stop) for run in self.loops.values()))
 
     async def run_ticks(self, stop: asyncio.Event) -> None:
-        started = time.monotonic()
-        ticks = 0
         while not stop.is_set():
-            await self.tick_once()
-            ticks += 1
-            # Ticks stay on a fixed schedule: a slow tick does not push the next ones later.
-            next_at = started + ticks * self.interval_seconds
-            await wait_or_stop(stop, next_at - time.monotonic())
+            tick_at = next_tick_at(self.clock(), self.interval_seconds)
+            await wait_or_stop(stop, (tick_at - self.clock()).total_seconds())
+            if stop.is_set():
+                break
+            if self._backlog_handled is not None and not await self._backlog_handled(tick_at, stop):
+                if stop.is_set():
+                    break
+                log.warning("watchtime tick at %s runs with events still queued", tick_at)
+            await self.tick_once(tick_at)
 
-    async def tick_once(self) -> None:
-        """One tick, then the work that follows it."""
+    async def tick_once(self, tick_at: datetime) -> None:
+        """The tick for ``tick_at``, then the work that follows it."""
         try:
-            await self._tick()
+            await self._tick(tick_at)
         except Exception:
             log.exception("the watchtime tick failed; retrying at the next tick")
         for job in self._after_tick:
@@ -86,6 +102,12 @@ class Scheduler:
                 await job.run()
             except Exception:
                 log.exception("%s failed; retrying at the next tick", job.name)
+
+
+def next_tick_at(now: datetime, interval_seconds: int) -> datetime:
+    """The first multiple of ``interval_seconds`` since the epoch (UTC) after ``now``."""
+    epoch_seconds = int(now.timestamp()) // interval_seconds * interval_seconds + interval_seconds
+    return datetime.fromtimestamp(epoch_seconds, UTC)
 
 
 async def wait_or_stop(stop: asyncio.Event, seconds: float) -> None:

@@ -109,3 +109,98 @@ def redis_server() -> Iterator[str]:
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+class RestartablePostgres:
+    """A PostgreSQL server of a test's own, which the test may stop and start again (same port,
+    same data). ``stop`` is an immediate shutdown: what it leaves is what a crash leaves."""
+
+    def __init__(self) -> None:
+        self.initdb, self.pg_ctl = _postgres_bin("initdb"), _postgres_bin("pg_ctl")
+        if not self.initdb or not self.pg_ctl:
+            raise ServiceUnavailable("PostgreSQL is not installed (initdb/pg_ctl not found)")
+        self.prefix, uid, gid = _as_postgres_user()
+        self.root = Path(tempfile.mkdtemp(prefix="sk-pg-restart-"))
+        if uid is not None:
+            os.chown(self.root, uid, gid or -1)
+        self.data, self.port = self.root / "data", free_port()
+        command = [*self.prefix, self.initdb, "-D", str(self.data), "-U", "streamkeeper"]
+        command += ["--auth=trust", "-E", "UTF8"]
+        subprocess.run(command, check=True, capture_output=True)
+        self.url = f"postgresql+psycopg://streamkeeper@127.0.0.1:{self.port}/postgres"
+        self.log = str(self.root / "log")
+
+    def start(self) -> None:
+        options = (
+            f"-c listen_addresses=127.0.0.1 -c port={self.port} "
+            f"-c unix_socket_directories={self.root} -c max_connections=100"
+        )
+        command = [*self.prefix, self.pg_ctl, "-D", str(self.data), "-o", options]
+        command += ["-l", self.log, "-w", "start"]
+        subprocess.run(command, check=True, capture_output=True)
+        _wait_for_port(self.port)
+
+    def stop(self) -> None:
+        subprocess.run(
+            [*self.prefix, self.pg_ctl, "-D", str(self.data), "-m", "immediate", "-w", "stop"],
+            capture_output=True,
+            check=False,
+        )
+
+    def remove(self) -> None:
+        self.stop()
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def restartable_postgres() -> Iterator[RestartablePostgres]:
+    server = RestartablePostgres()
+    try:
+        server.start()
+        yield server
+    finally:
+        server.remove()
+
+
+class RestartableRedis:
+    """A Redis server of a test's own that keeps its data across a restart (append-only file,
+    written on every command), on 127.0.0.1; stopped only by the PID it was started with."""
+
+    def __init__(self) -> None:
+        self.binary = shutil.which("redis-server")
+        if not self.binary:
+            raise ServiceUnavailable("Redis is not installed (redis-server not found)")
+        self.root = Path(tempfile.mkdtemp(prefix="sk-redis-restart-"))
+        self.port = free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.options = ["--dir", str(self.root), "--save", "", "--appendonly", "yes"]
+        self.options += ["--appendfsync", "always"]
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            [self.binary, "--bind", "127.0.0.1", "--port", str(self.port), *self.options],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        _wait_for_port(self.port)
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.kill()
+            self.process.wait(timeout=10)
+            self.process = None
+
+    def remove(self) -> None:
+        self.stop()
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def restartable_redis() -> Iterator[RestartableRedis]:
+    server = RestartableRedis()
+    try:
+        server.start()
+        yield server
+    finally:
+        server.remove()

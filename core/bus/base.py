@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 from typing import Protocol
 
 from core.events import Event
@@ -58,8 +60,38 @@ class EventBus(Protocol):
         """Events queued and not yet acknowledged."""
         ...
 
+    def oldest_unhandled(self) -> datetime | None:
+        """When the oldest event not yet acknowledged was queued (UTC); None when none waits."""
+        ...
+
     def ping(self) -> None:
         """Raise :class:`BusUnavailable` when the bus cannot be reached."""
         ...
 
     def close(self) -> None: ...
+
+
+async def wait_until_handled(
+    bus: EventBus, before: datetime, stop: asyncio.Event, *, limit_seconds: float
+) -> bool:
+    """Wait until every event queued before ``before`` has been handled (or set aside as dead).
+
+    The watchtime tick calls this so that it never closes an interval while presence from it
+    is still queued (after a restart, the events queued while the bot was down). True when
+    the backlog was handled; False after ``limit_seconds`` (an event failing again and again)
+    or when ``stop`` is set. A bus that cannot answer counts as not drained yet.
+    """
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + limit_seconds
+    while not stop.is_set():
+        try:
+            oldest = await asyncio.to_thread(bus.oldest_unhandled)
+        except Exception:
+            oldest = before
+        if oldest is None or oldest >= before:
+            return True
+        if loop.time() >= deadline:
+            return False
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), timeout=0.05)
+    return False

@@ -20,7 +20,7 @@ from sqlalchemy.engine import Engine
 from core.bus.base import BusUnavailable, Handler, NotReady, not_ready_delay
 from core.events import Event, event_from_dict, event_to_dict, utc
 from core.storage.db import insert_if_absent
-from core.storage.tables import bus_events
+from core.storage.tables import bus_events, webhook_receipts
 
 log = logging.getLogger(__name__)
 
@@ -60,11 +60,7 @@ class EmbeddedBus:
         self._waits: dict[int, int] = {}
 
     def publish(self, event: Event) -> bool:
-        row = {
-            "event_key": event.key,
-            "payload": json.dumps(event_to_dict(event), separators=(",", ":")),
-            "published_at": utc(self.clock()),
-        }
+        row = self._row(event)
         try:
             with self.engine.begin() as conn:
                 is_new = insert_if_absent(conn, bus_events, row)
@@ -73,6 +69,36 @@ class EmbeddedBus:
         if is_new:
             self._wake()
         return is_new
+
+    def publish_delivery(self, event: Event, message_id: str) -> bool:
+        """Queue a webhook's event and remember its message id, in one transaction.
+
+        False (and nothing written) when the event or a delivery with this message id was
+        queued before. A failure, or a crash half way, remembers nothing, so the sender's
+        retry is accepted. The message id is kept as a ``webhook_receipts`` row (pruned by
+        :class:`~core.bus.replay.DatabaseReplayGuard` after a day).
+        """
+        row = self._row(event)
+        receipt = {"message_id": message_id[:128], "received_at": row["published_at"]}
+        try:
+            with self.engine.connect() as conn, conn.begin() as transaction:
+                is_new = insert_if_absent(conn, webhook_receipts, receipt) and insert_if_absent(
+                    conn, bus_events, row
+                )
+                if not is_new:
+                    transaction.rollback()
+        except sa.exc.SQLAlchemyError as exc:
+            raise BusUnavailable("the event queue in the database is unavailable") from exc
+        if is_new:
+            self._wake()
+        return is_new
+
+    def _row(self, event: Event) -> dict[str, object]:
+        return {
+            "event_key": event.key,
+            "payload": json.dumps(event_to_dict(event), separators=(",", ":")),
+            "published_at": utc(self.clock()),
+        }
 
     def _wake(self) -> None:
         loop, wakeup = self._loop, self._wakeup
@@ -204,6 +230,14 @@ class EmbeddedBus:
         )
         with self.engine.connect() as conn:
             return int(conn.execute(query).scalar_one())
+
+    def oldest_unhandled(self) -> datetime | None:
+        """When the oldest event not yet acknowledged (nor set aside) was queued; None if none."""
+        query = sa.select(sa.func.min(bus_events.c.published_at)).where(
+            bus_events.c.acked_at.is_(None), bus_events.c.dead_at.is_(None)
+        )
+        with self.engine.connect() as conn:
+            return conn.execute(query).scalar_one()
 
     def prune(self) -> int:
         """Forget acknowledged events older than the retention period; return how many."""

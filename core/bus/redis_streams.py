@@ -4,11 +4,13 @@ Publishing remembers each event's key for a while (``sk:event-seen:<key>``) and 
 to the stream in one atomic step, so a second publish of the same event is refused. Consumers
 read with ``XREADGROUP`` and acknowledge (``XACK``) only after the handler has returned. What a
 consumer took and never acknowledged stays in the group's pending list: the consumer delivers its
-own pending entries again when it starts, and every consumer periodically claims entries that
-have been pending for longer than ``claim_idle_ms`` (``XAUTOCLAIM``), from whichever consumer
-holds them (a crashed one, or itself after a handler failed). An entry delivered more than
-``max_deliveries`` times, or whose payload cannot be decoded, is copied to the dead stream
-(``<stream>:dead``) and acknowledged.
+own pending entries again when it starts (its name, the host name by default, is stable across
+restarts), takes over at once the entries of consumers Redis has not heard from for
+``dead_consumer_ms`` (``core/bus/redis_takeover.py``), and every consumer periodically claims
+entries that have been pending for longer than ``claim_idle_ms`` (``XAUTOCLAIM``), from
+whichever consumer holds them (a crashed one, or itself after a handler failed). An entry
+delivered more than ``max_deliveries`` times, or whose payload cannot be decoded, is copied to
+the dead stream (``<stream>:dead``) and acknowledged.
 
 Delivery is therefore at least once; handlers make their effects idempotent with ``Event.key``.
 """
@@ -19,7 +21,6 @@ import asyncio
 import contextlib
 import json
 import logging
-import os
 import socket
 from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
@@ -31,6 +32,7 @@ from redis.exceptions import AuthenticationError, RedisError, ResponseError
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from core.bus import redis_takeover
 from core.bus.base import BusUnavailable, Handler, NotReady
 from core.bus.redis_waiting import WaitingRoom, carried_failures, park, waiting_set
 from core.bus.replay import DELIVERY_TTL_SECONDS, delivery_key
@@ -106,7 +108,8 @@ def _utc_now() -> datetime:
 
 
 def _default_consumer() -> str:
-    return f"{socket.gethostname()}-{os.getpid()}"
+    """Stable across restarts, so a restarted bot finds what its predecessor left pending."""
+    return socket.gethostname() or "bot"
 
 
 class RedisStreamsBus:
@@ -122,6 +125,7 @@ class RedisStreamsBus:
         batch_size: int = 200,
         block_ms: int = 1000,
         claim_idle_ms: int = 60_000,
+        dead_consumer_ms: int = 10_000,
         max_deliveries: int = 5,
         dedupe_ttl_seconds: int = DEFAULT_DEDUPE_TTL_SECONDS,
         maxlen: int = 1_000_000,
@@ -137,6 +141,7 @@ class RedisStreamsBus:
         self.batch_size = batch_size
         self.block_ms = block_ms
         self.claim_idle_ms = claim_idle_ms
+        self.dead_consumer_ms = dead_consumer_ms
         self.max_deliveries = max_deliveries
         self.dedupe_ttl_seconds = dedupe_ttl_seconds
         self.maxlen = maxlen
@@ -205,6 +210,32 @@ class RedisStreamsBus:
                     return int(info.get("pending") or 0) + int(lag) + waiting
             return int(self._client.xlen(self.stream)) + waiting
 
+    def oldest_unhandled(self) -> datetime | None:
+        """When the oldest entry the group has not acknowledged was queued (entry ids are Redis
+        server times in ms); None when there is none."""
+        with self._unavailable_as("report the backlog"):
+            candidates: list[str] = []
+            try:
+                groups = self._client.xinfo_groups(self.stream)
+            except ResponseError as exc:
+                if "no such key" in str(exc).lower():
+                    return None
+                raise
+            after = "-"
+            for info in groups:
+                if info.get("name") == self.group:
+                    after = f"({info.get('last-delivered-id', '0-0')}"
+                    summary = self._client.xpending(self.stream, self.group)
+                    if summary.get("pending"):
+                        candidates.append(str(summary["min"]))
+            first = self._client.xrange(self.stream, min=after, count=1)
+            if first:
+                candidates.append(str(first[0][0]))
+        if not candidates:
+            return None
+        oldest_ms = min(int(entry_id.split("-")[0]) for entry_id in candidates)
+        return datetime.fromtimestamp(oldest_ms / 1000, UTC)
+
     def _count_after(self, last_id: str) -> int:
         count, start = 0, f"({last_id}"
         while count < _LAG_FALLBACK_CAP:
@@ -269,9 +300,13 @@ class _Consumer:
         self.client = client
         self.handle = handle
         self.stop = stop
-        self.claim_every = max(bus.claim_idle_ms / 2000, 0.01)
+        self.claim_every = max(min(bus.claim_idle_ms, bus.dead_consumer_ms) / 2000, 0.01)
         self.retry_in: float | None = None  # set while Redis fails
         self.waiting = WaitingRoom(client, bus.stream, batch=bus.batch_size, maxlen=bus.maxlen)
+        # After a handler failed: when to deliver this consumer's pending entries again (with
+        # backoff, as the embedded bus does), rather than waiting claim_idle_ms for XAUTOCLAIM.
+        self.failures = 0
+        self.retry_own_at: float | None = None
 
     def now_ms(self) -> int:
         return int(self.bus.clock().timestamp() * 1000)
@@ -298,6 +333,7 @@ class _Consumer:
         bus = self.bus
         await self.ensure_group()
         await self.deliver_own_pending()
+        await self.take_over_dead_consumers()
         if self.retry_in is not None:
             self.retry_in = None
             log.info("event bus: Redis at %s answers again", bus.where)
@@ -305,11 +341,20 @@ class _Consumer:
         next_claim = loop.time()
         while not self.stop.is_set():
             if loop.time() >= next_claim:
+                await self.take_over_dead_consumers()
                 await self.reclaim_stale()
                 next_claim = loop.time() + self.claim_every
                 continue
             await self.waiting.release_due(self.now_ms())
-            until_claim_ms = int((next_claim - loop.time()) * 1000)
+            if self.retry_own_at is not None and loop.time() >= self.retry_own_at:
+                self.retry_own_at = None
+                failures_before = self.failures
+                await self.deliver_own_pending()
+                if self.failures == failures_before:
+                    self.failures = 0
+                continue
+            wake_at = min(next_claim, self.retry_own_at or next_claim)
+            until_claim_ms = int((wake_at - loop.time()) * 1000)
             reply = await self.client.xreadgroup(
                 bus.group,
                 bus.consumer,
@@ -340,6 +385,24 @@ class _Consumer:
                 return
             await self.deliver(entries, first_delivery=False)
             after = entries[-1][0]
+
+    async def take_over_dead_consumers(self) -> None:
+        """Deliver what gone consumers left pending, then remove them from the group."""
+        bus = self.bus
+        gone = await redis_takeover.dead_consumers(
+            self.client, bus.stream, bus.group, bus.consumer, bus.dead_consumer_ms
+        )
+        for name, pending in gone:
+            if pending:
+                log.warning("event bus: taking over %d entr(y/ies) of %s", pending, name)
+            while not self.stop.is_set():
+                claimed = await redis_takeover.claim_from(
+                    self.client, bus.stream, bus.group, bus.consumer, name, bus.batch_size
+                )
+                if not claimed:
+                    await redis_takeover.forget(self.client, bus.stream, bus.group, name)
+                    break
+                await self.deliver(claimed, first_delivery=False)
 
     async def reclaim_stale(self) -> None:
         """Claim entries pending longer than ``claim_idle_ms`` (any consumer's) and deliver them."""
@@ -415,7 +478,10 @@ class _Consumer:
                     deliveries,
                     bus.max_deliveries,
                 )
-                continue  # stays pending; reclaimed after claim_idle_ms
+                self.failures += 1
+                backoff = min(2.0**self.failures, bus.claim_idle_ms / 1000)
+                self.retry_own_at = asyncio.get_running_loop().time() + backoff
+                continue  # stays pending: delivered again after the backoff
             await self.client.xack(bus.stream, bus.group, entry_id)
 
     async def delivery_counts(self, entry_ids: Sequence[str]) -> dict[str, int]:

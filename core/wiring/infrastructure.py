@@ -38,8 +38,11 @@ def install(rt: Runtime) -> None:
         # Webhooks: the bus remembers message ids in the publish itself (one round trip).
         rt.publish_delivery = redis_bus.publish_delivery
     else:
-        rt.bus = EmbeddedBus(rt.engine, clock=rt.clock)
+        embedded_bus = EmbeddedBus(rt.engine, clock=rt.clock)
+        rt.bus = embedded_bus
         rt.replay_guard = DatabaseReplayGuard(rt.engine, rt.clock)
+        # Webhooks: the message id and the event are stored in one transaction.
+        rt.publish_delivery = embedded_bus.publish_delivery
 
     # On SQLite everything lives on one machine, so generated keys can too; processes that
     # share PostgreSQL must share their keys, so there they have to be configured.

@@ -11,7 +11,6 @@ import asyncio
 import dataclasses
 import json
 import logging
-import os
 import shutil
 import socket
 import time
@@ -74,7 +73,7 @@ def _embedded_case(engine: sa.Engine) -> Case:
 
 def _redis_case(url: str, client: redis.Redis) -> Case:
     name = f"sk:test:{uuid.uuid4().hex[:12]}"
-    clock = FakeClock()
+    clock = Clock()
 
     def make(*, max_deliveries: int) -> EventBus:
         return RedisStreamsBus(
@@ -320,7 +319,7 @@ def test_defaults_name_the_keys_and_the_consumer():
     try:
         assert (bus.name, bus.stream, bus.group) == ("redis", "sk:events", "sk:consumers")
         assert bus.dead_stream == "sk:events:dead"
-        assert bus.consumer == f"{socket.gethostname()}-{os.getpid()}"
+        assert bus.consumer == socket.gethostname()  # the same after a restart
         assert seen_key("kick:followed:42") == "sk:event-seen:kick:followed:42"
     finally:
         bus.close()
@@ -456,6 +455,47 @@ async def test_a_restarted_consumer_first_delivers_its_own_pending_entries(
         restarted.close()
 
 
+async def test_a_consumer_under_a_new_name_takes_over_a_dead_ones_entries_at_start(
+    redis_url: str, redis_client: redis.Redis, names: dict[str, str]
+):
+    # claim_idle_ms is long: only the takeover of the gone consumer can deliver this quickly.
+    def make(consumer: str) -> RedisStreamsBus:
+        return RedisStreamsBus(
+            redis_url,
+            **names,
+            consumer=consumer,
+            block_ms=100,
+            claim_idle_ms=60_000,
+            dead_consumer_ms=300,
+        )
+
+    events = [make_event(f"left-{n}") for n in range(3)]
+    effects, never = Recorder(), asyncio.Event()
+
+    async def stuck(event: Event) -> None:
+        await effects(event)
+        await never.wait()
+
+    crashed = make("old-container")
+    for event in events:
+        crashed.publish(event)
+    task = asyncio.create_task(crashed.run(stuck, asyncio.Event()))
+    await eventually(lambda: effects.deliveries[events[0].key] == 1)
+    await kill(task)  # read all three, acknowledged none
+    crashed.close()
+    await asyncio.sleep(0.4)  # Redis has not heard from it for longer than dead_consumer_ms
+
+    restarted = make("new-container")
+    try:
+        async with running(restarted, effects):
+            await eventually(lambda: restarted.backlog() == 0, within=2)
+    finally:
+        restarted.close()
+    assert all(effects.deliveries[event.key] >= 1 for event in events)
+    consumers = {c["name"] for c in redis_client.xinfo_consumers(names["stream"], names["group"])}
+    assert consumers == {"new-container"}
+
+
 async def test_an_entry_trimmed_while_pending_is_acknowledged_with_an_error(
     redis_url: str,
     redis_client: redis.Redis,
@@ -589,3 +629,47 @@ async def test_the_consumer_resumes_when_redis_comes_back(caplog: pytest.LogCapt
 
     assert [r.levelno for r in caplog.records].count(logging.WARNING) == 1
     assert any("answers again" in r.getMessage() for r in caplog.records)
+
+
+async def test_an_entry_whose_handler_failed_is_delivered_again_after_a_short_backoff(
+    redis_url: str, names: dict[str, str]
+):
+    # claim_idle_ms is long: the retry must not wait for XAUTOCLAIM (a database restart would
+    # otherwise hold the watchtime tick for a minute).
+    bus = RedisStreamsBus(
+        redis_url, **names, consumer="retrying", block_ms=100, claim_idle_ms=60_000
+    )
+    event = make_event("blinked")
+
+    def fail(event: Event, delivery: int) -> None:
+        if delivery == 1:
+            raise RuntimeError("the database blinked")
+
+    recorder = Recorder(fail)
+    bus.publish(event)
+    try:
+        async with running(bus, recorder):
+            await eventually(lambda: bus.backlog() == 0, within=5)
+    finally:
+        bus.close()
+    assert recorder.deliveries[event.key] == 2
+
+
+async def test_oldest_unhandled_is_when_the_first_unacknowledged_entry_was_queued(
+    redis_url: str, names: dict[str, str]
+):
+    from datetime import UTC, datetime, timedelta
+
+    bus = RedisStreamsBus(redis_url, **names, consumer="oldest", block_ms=100)
+    try:
+        assert bus.oldest_unhandled() is None
+        before = datetime.now(UTC) - timedelta(seconds=1)
+        bus.publish(make_event("waiting"))
+        oldest = bus.oldest_unhandled()
+        assert oldest is not None
+        assert before <= oldest <= datetime.now(UTC) + timedelta(seconds=1)
+        async with running(bus, Recorder()):
+            await eventually(lambda: bus.backlog() == 0)
+        assert bus.oldest_unhandled() is None
+    finally:
+        bus.close()

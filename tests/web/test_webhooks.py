@@ -263,12 +263,44 @@ def test_queue_outage_answers_503_and_a_retry_is_accepted_later(post, runtime, m
     def broken(_event):
         raise BusUnavailable("the event queue in the database is unavailable")
 
+    def broken_delivery(_event, _message_id):
+        raise BusUnavailable("the event queue in the database is unavailable")
+
     monkeypatch.setattr(runtime.kick_receiver, "publish", broken)
+    monkeypatch.setattr(runtime.kick_receiver, "publish_delivery", broken_delivery)
     assert post(body, **headers_kwargs).status_code == 503
     monkeypatch.undo()
 
     retry = post(body, **headers_kwargs)
     assert (retry.status_code, retry.json["status"]) == (200, "queued")
+
+
+class ProcessKilled(BaseException):
+    """Stands for kill -9: the process stops where it is, and no cleanup code runs."""
+
+
+def test_a_process_killed_while_storing_a_delivery_remembers_nothing(post, runtime):
+    """The message id and the event are stored in one transaction: a crash between the two
+    must not leave the id remembered without the event (Kick's retry would be a "duplicate")."""
+    import sqlalchemy as sa
+
+    body = fixture_body("chat.message.sent")
+    message = {"message_id": "01KILLEDMESSAGE00000000000"}
+
+    def die_on_event_insert(conn, cursor, statement, parameters, context, executemany):
+        if statement.lstrip().upper().startswith("INSERT INTO BUS_EVENTS"):
+            raise ProcessKilled
+
+    sa.event.listen(runtime.engine, "before_cursor_execute", die_on_event_insert)
+    try:
+        with pytest.raises(ProcessKilled):
+            post(body, **message)
+    finally:
+        sa.event.remove(runtime.engine, "before_cursor_execute", die_on_event_insert)
+
+    retry = post(body, **message)
+    assert (retry.status_code, retry.json["status"]) == (200, "queued")
+    assert runtime.bus.backlog() == 1
 
 
 def test_metrics_count_outcomes_and_rejections(post, runtime):
@@ -369,3 +401,51 @@ def test_with_redis_refusals_queue_nothing_and_remember_nothing(redis_runtime, k
     # The genuine delivery with that message id is still accepted afterwards.
     response = client.post("/webhooks/kick", data=body, headers=headers)
     assert (response.status_code, response.json["status"]) == (200, "queued")
+
+
+# --- while PostgreSQL is down: every lookup on the webhook path answers "retry later" ---
+
+
+@pytest.fixture
+def stoppable_postgres():
+    from tests import services
+    from tests.conftest import IS_CI
+
+    try:
+        with services.restartable_postgres() as server:
+            yield server
+    except services.ServiceUnavailable as exc:
+        if IS_CI:
+            pytest.fail(str(exc))
+        pytest.skip(str(exc))
+
+
+@pytest.mark.parametrize("bus", ["embedded", "redis"])
+def test_while_postgres_is_down_a_webhook_answers_503_and_its_retry_is_queued_later(
+    make_runtime, stoppable_postgres, kick_keys, request, bus
+):
+    from tests.conftest import _fresh_postgres_database
+
+    settings = {"DATABASE_URL": _fresh_postgres_database(stoppable_postgres.url)}
+    if bus == "redis":
+        import redis
+
+        url = request.getfixturevalue("redis_url").rsplit("/", 1)[0] + "/6"
+        redis.Redis.from_url(url).flushdb()
+        settings["REDIS_URL"] = url
+    runtime = make_runtime(**settings)
+    runtime.guilds.set_kick_channel(GUILD, "broadcaster_channel", BROADCASTER)
+    client = runtime.create_web_app().test_client()
+    body = fixture_body("chat.message.sent")
+    headers = signed_headers(kick_keys[0], body, event_type="chat.message.sent")
+
+    stoppable_postgres.stop()
+    try:
+        refused = client.post("/webhooks/kick", data=body, headers=headers)
+    finally:
+        stoppable_postgres.start()
+    retry = client.post("/webhooks/kick", data=body, headers=headers)
+
+    assert (refused.status_code, refused.json["status"]) == (503, "unavailable")
+    assert (retry.status_code, retry.json["status"]) == (200, "queued")
+    assert runtime.bus.backlog() == 1

@@ -10,8 +10,9 @@ with different ids and fields: the webhook gives user ids, Pusher only usernames
 one thing both give is the gifter's and the giftees' usernames, so a gift's reference is a hash
 of the broadcaster, the gifter's name and the sorted giftee names (lower case). Kick gifts a sub
 to viewers without one, so the same gifter gifting the same viewers twice in one period does not
-happen in practice; were it to, it would count once. A gift that names no giftees falls back to
-its event id.
+happen in practice; were it to, it would count once. Giftees given by user id without a name
+make the reference from the sorted ids instead (stable across redeliveries, which each carry a new
+message id); only a gift that names no giftee at all falls back to its event id.
 """
 
 from __future__ import annotations
@@ -77,10 +78,17 @@ def convert_watchtime(
 
 
 def gift_reference(event: SubscriptionsGifted) -> str:
+    """The same for every delivery and source of one gift: the giftees' names when all are
+    known, else their user ids (webhooks always give those), and only for a gift that names
+    no giftee at all the event's own key (each delivery's, so it may count per delivery)."""
     names = sorted(giftee.username.strip().lower() for giftee in event.giftees)
+    ids = sorted(giftee.platform_user_id or "" for giftee in event.giftees)
+    gifter = event.gifter.username.strip().lower() if event.gifter else ""
     if names and all(names):
-        gifter = event.gifter.username.strip().lower() if event.gifter else ""
         parts = ["gift", event.broadcaster_user_id, gifter, *names]
+    elif ids and all(ids):
+        gifter_id = (event.gifter.platform_user_id if event.gifter else None) or gifter
+        parts = ["gift-ids", event.broadcaster_user_id, gifter_id, *ids]
     else:
         parts = ["gift-event", event.key]
     digest = hashlib.sha256("\x1f".join(parts).encode("utf-8", "surrogatepass")).hexdigest()

@@ -2,8 +2,9 @@
 
 Order matters: size, headers and signature are checked before anything is parsed; an event is
 acknowledged only once it is queued. A repeated message id is answered before any work by the
-replay guard, or, when the bus can remember message ids itself (``publish_delivery``, the Redis
-bus), in the same step that queues the event: one round trip per webhook instead of two.
+replay guard, or, when the bus can remember message ids itself (``publish_delivery``: both buses
+do), in the same atomic step that queues the event, so a crash between the two cannot leave the
+id remembered and the event lost.
 """
 
 from __future__ import annotations
@@ -103,7 +104,10 @@ class KickWebhookReceiver:
         if delivery.event_type not in KICK_EVENT_TYPES:
             log.info("kick webhook of unknown type %r ignored", delivery.event_type[:64])
             return self._done("ignored", f"event type {delivery.event_type[:64]!r} is not handled")
-        payload = self._with_broadcaster(payload, delivery.subscription_id)
+        try:
+            payload = self._with_broadcaster(payload, delivery.subscription_id)
+        except Exception as exc:
+            return self._lookup_failed(exc, delivery.message_id)
         try:
             event = parse_event(
                 delivery.event_type,
@@ -116,7 +120,11 @@ class KickWebhookReceiver:
             return self._done("ignored", exc.reason)
         if event is None:
             return self._done("ignored", f"event type {delivery.event_type!r} is not handled")
-        if not self.is_tracked(Platform.KICK, event.broadcaster_user_id):
+        try:
+            is_tracked = self.is_tracked(Platform.KICK, event.broadcaster_user_id)
+        except Exception as exc:
+            return self._lookup_failed(exc, delivery.message_id)
+        if not is_tracked:
             log.info(
                 "kick %s for broadcaster %s ignored: no guild tracks that channel",
                 delivery.event_type,
@@ -153,6 +161,14 @@ class KickWebhookReceiver:
             return payload
         base = broadcaster if isinstance(broadcaster, dict) else {}
         return {**payload, "broadcaster": {**base, "user_id": known}}
+
+    def _lookup_failed(self, exc: Exception, message_id: str) -> Receipt:
+        """The database behind a routing lookup failed (it may be restarting): answer 503 so
+        that Kick retries, and forget the message id if the replay guard remembered it."""
+        log.error("kick webhook: looking up who tracks the channel failed", exc_info=exc)
+        if self.publish_delivery is None:
+            self._forget(message_id)
+        return self._unavailable(BusUnavailable("the database is unavailable"))
 
     def _forget(self, message_id: str) -> None:
         try:

@@ -230,6 +230,30 @@ def test_gifts_earn_per_giftee_and_a_second_source_adds_nothing(engine, raffle, 
     assert raffle.views.tickets_of(GUILD, 11).by_source == {"gift": 45}
 
 
+def test_a_gift_redelivered_with_giftee_ids_but_no_names_is_counted_once(engine, raffle, clock):
+    """Each webhook delivery has its own message id; giftees known only by id still make one
+    gift, whatever the number of deliveries."""
+    from core.events import Platform, SubscriptionsGifted
+
+    add_viewer(engine, "g5", "Nameless", discord_id=15)
+    raffle.start(GUILD)
+    for delivery in range(8):
+        raffle.record_gift(
+            GUILD,
+            SubscriptionsGifted(
+                platform=Platform.KICK,
+                event_id=f"kick-msg-{delivery}",
+                broadcaster_user_id="555",
+                occurred_at=clock.now,
+                gifter=Viewer("g5", "Nameless"),
+                giftees=(Viewer("301", ""), Viewer("302", "")),
+                count=2,
+            ),
+        )
+    assert raffle.tickets_of(GUILD, 15).by_source == {"gift": 30}
+    assert ledger_count(engine) == 1
+
+
 def test_a_pusher_gift_finds_its_gifter_by_name(engine, raffle, clock):
     add_viewer(engine, "g2", "Generous", discord_id=12)
     raffle.periods.start(GUILD)

@@ -1,0 +1,396 @@
+"""Kill -9 and restart experiments: every viewer's watchtime against the rules, on both deployments.
+
+A scripted stream of signed webhooks (chat, some delivered twice, some refused while a process is
+down and sent again later) plays against real processes while the bot is killed with SIGKILL and
+restarted, and (split deployment) PostgreSQL and Redis are restarted. The expected seconds come
+from the README's rules applied to the script and to the instants at which ticks ran (read from
+the database as they happen): at each tick, a viewer whose latest chat queued before the tick's
+instant is at most the active window old gains the seconds since the previous tick (capped at
+the window) while the channel is live. Nothing may be lost and nothing counted twice.
+
+Ticks run at multiples of WATCH_INTERVAL_SECONDS; the script sends only well inside an interval
+(never within 0.4 s of a tick's instant), and after each disruption waits until a tick has run,
+so "queued before the tick" is never a race.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+import pytest
+import sqlalchemy as sa
+
+from core.demo import BROADCASTER_ID, CHANNEL, _chat, _status
+from core.platforms.kick.signing import signed_headers
+from tests.conftest import IS_CI, TEST_FERNET_KEY
+from tests.services import free_port
+
+pytestmark = pytest.mark.slow
+
+ROOT = Path(__file__).resolve().parents[1]
+GUILD = "300000000000000003"
+INTERVAL = 2  # WATCH_INTERVAL_SECONDS
+WINDOW = 60  # ACTIVE_WINDOW_MINUTES=1
+MARGIN = 0.4  # no webhook is sent closer than this to a tick's instant
+VIEWERS = 30
+
+
+@dataclass
+class Sent:
+    """A chat as the script sends it, and when its delivery was accepted (None: not yet)."""
+
+    viewer: str
+    chat_id: str
+    said_at: datetime
+    message_id: str
+    accepted_at: float | None = None
+
+
+@dataclass
+class Experiment:
+    env: dict[str, str]
+    url: str
+    private_key: object
+    tmp: Path
+    ticks: list[datetime] = field(default_factory=list)
+    statuses: list[tuple[float, bool]] = field(default_factory=list)
+    chats: list[Sent] = field(default_factory=list)
+    waiting: list[tuple[str, dict, str, Sent | None]] = field(default_factory=list)
+    outcomes: dict[str, int] = field(default_factory=dict)
+
+    # --- timing -------------------------------------------------------------------------
+
+    def wait_for_safe_moment(self) -> None:
+        while True:
+            into = time.time() % INTERVAL
+            if MARGIN <= into <= INTERVAL - MARGIN - 0.1:
+                return
+            time.sleep((MARGIN - into) % INTERVAL + 0.01)
+
+    def wait_for_tick_after(self, moment: float, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.ticks and self.ticks[-1].timestamp() > moment:
+                return
+            time.sleep(0.05)
+        raise AssertionError(f"no tick ran after {moment} within {timeout} s")
+
+    # --- webhooks -----------------------------------------------------------------------
+
+    def send(self, event_type: str, payload: dict, message_id: str, chat: Sent | None) -> None:
+        self.wait_for_safe_moment()
+        body = json.dumps(payload).encode()
+        headers = signed_headers(
+            self.private_key, body, event_type=event_type, message_id=message_id
+        )
+        started = time.time()
+        try:
+            response = httpx.post(
+                f"{self.url}/webhooks/kick", content=body, headers=headers, timeout=5
+            )
+            outcome = response.json().get("status", str(response.status_code))
+        except httpx.HTTPError:
+            outcome = "unreachable"
+        finished = time.time()
+        assert outcome in {"queued", "duplicate", "unavailable", "unreachable"}, outcome
+        assert int(started // INTERVAL) == int(finished // INTERVAL), "a delivery took too long"
+        self.outcomes[outcome] = self.outcomes.get(outcome, 0) + 1
+        if outcome in {"unavailable", "unreachable"}:
+            self.waiting.append((event_type, payload, message_id, chat))  # Kick retries later
+            return
+        if chat is not None and chat.accepted_at is None:
+            chat.accepted_at = started
+        if event_type == "livestream.status.updated" and outcome == "queued":
+            self.statuses.append((started, bool(payload["is_live"])))
+
+    def resend_waiting(self) -> None:
+        waiting, self.waiting = self.waiting, []
+        for event_type, payload, message_id, chat in waiting:
+            self.send(event_type, payload, message_id, chat)
+
+    def chat(self, viewer: str, n: int) -> Sent:
+        said_at = datetime.now(UTC).replace(microsecond=0)
+        sent = Sent(viewer, f"chat-{viewer}-{n}", said_at, f"01DUR{viewer}{n:04d}".ljust(26, "0"))
+        self.chats.append(sent)
+        payload = _chat(sent.chat_id, (viewer, f"viewer{viewer}"), "gg", said_at)
+        self.send("chat.message.sent", payload, sent.message_id, sent)
+        return sent
+
+    def status(self, is_live: bool, n: int) -> None:
+        now = datetime.now(UTC).replace(microsecond=0)
+        payload = _status(is_live, now, None if is_live else now)
+        self.send("livestream.status.updated", payload, f"01DURSTATUS{n:04d}".ljust(26, "0"), None)
+
+    # --- the model ----------------------------------------------------------------------
+
+    def expected_seconds(self) -> dict[str, int]:
+        expected: dict[str, int] = {}
+        for previous, tick in zip(self.ticks, self.ticks[1:], strict=False):
+            instant = tick.timestamp()
+            changes = [is_live for at, is_live in self.statuses if at < instant]
+            if changes and not changes[-1]:
+                continue
+            latest: dict[str, float] = {}
+            for chat in self.chats:
+                if chat.accepted_at is not None and chat.accepted_at < instant:
+                    said = chat.said_at.timestamp()
+                    latest[chat.viewer] = max(latest.get(chat.viewer, said), said)
+            seconds = min(int((tick - previous).total_seconds()), WINDOW)
+            for viewer, said in latest.items():
+                if said >= instant - WINDOW:
+                    expected[viewer] = expected.get(viewer, 0) + seconds
+        return expected
+
+
+def _cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "core", *args],
+        env=env,
+        cwd=Path(env["DATA_DIR"]).parent,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+class Process:
+    """A process this test started, stopped only through its own PID."""
+
+    def __init__(self, env: dict[str, str], command: list[str], log: Path) -> None:
+        self.log = log.open("a")
+        self.popen = subprocess.Popen(
+            command, env=env, cwd=Path(env["DATA_DIR"]).parent, stdout=self.log, stderr=self.log
+        )
+
+    def kill(self) -> None:
+        os.kill(self.popen.pid, signal.SIGKILL)
+        self.popen.wait(timeout=10)
+        self.log.close()
+
+    def stop(self) -> None:
+        if self.popen.poll() is None:
+            self.popen.send_signal(signal.SIGTERM)
+            try:
+                self.popen.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.kill(self.popen.pid, signal.SIGKILL)
+                self.popen.wait(timeout=10)
+        self.log.close()
+
+
+def _watch_ticks(database_url: str, experiment: Experiment, stop: threading.Event) -> None:
+    """Record every value the guild's tick clock takes (ticks are INTERVAL s apart)."""
+    engine = sa.create_engine(database_url)
+    query = sa.text("SELECT last_tick_at FROM watch_settings WHERE guild_id = :guild")
+    try:
+        while not stop.is_set():
+            try:
+                with engine.connect() as conn:
+                    value = conn.execute(query, {"guild": int(GUILD)}).scalar()
+            except sa.exc.SQLAlchemyError:
+                value = None
+            if value is not None:
+                if isinstance(value, str):
+                    value = datetime.fromisoformat(value)
+                value = value.replace(tzinfo=UTC) if value.tzinfo is None else value
+                if not experiment.ticks or value > experiment.ticks[-1]:
+                    experiment.ticks.append(value)
+            stop.wait(0.05)
+    finally:
+        engine.dispose()
+
+
+def _wait_for_health(url: str, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{url}/health", timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    raise AssertionError("the web side did not answer /health in time")
+
+
+def _play(experiment: Experiment, disruptions: dict[int, object], slots: int = 26) -> None:
+    """The script: live, then chat slot by slot (one slot per tick interval), the disruptions
+    at their slots, offline, and two more ticks."""
+    rng = random.Random(11)  # noqa: S311 - a repeatable script
+    arrivals = {str(7000 + n): rng.randrange(1, slots - 4) for n in range(VIEWERS)}
+    experiment.status(True, 0)
+    for slot in range(1, slots):
+        disruption = disruptions.get(slot)
+        if disruption is not None:
+            recovered_at = disruption()  # type: ignore[operator]
+            experiment.wait_for_tick_after(recovered_at)
+            experiment.resend_waiting()
+        for viewer, arrival in arrivals.items():
+            if arrival <= slot and (slot == arrival or rng.random() < 0.15):
+                sent = experiment.chat(viewer, slot)
+                if rng.random() < 0.1:  # Kick delivers it twice
+                    payload = _chat(sent.chat_id, (viewer, f"viewer{viewer}"), "gg", sent.said_at)
+                    experiment.send("chat.message.sent", payload, sent.message_id, sent)
+        experiment.wait_for_tick_after(time.time())
+    experiment.resend_waiting()
+    experiment.status(False, 1)
+    offline_at = time.time()
+    experiment.wait_for_tick_after(offline_at)
+    experiment.wait_for_tick_after(offline_at + INTERVAL)
+
+
+def _experiment(tmp_path: Path, kick_keys, **env: str) -> Experiment:
+    base = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("KICK_", "DISCORD_", "DATABASE_", "REDIS_", "PORT", "HOST"))
+    }
+    port = free_port()
+    base.update(
+        PYTHONPATH=str(ROOT),
+        DATA_DIR=str(tmp_path / "data"),
+        KICK_WEBHOOK_PUBLIC_KEY=kick_keys[1],
+        PYTHONUNBUFFERED="1",
+        PORT=str(port),
+        WATCH_INTERVAL_SECONDS=str(INTERVAL),
+        ACTIVE_WINDOW_MINUTES=str(WINDOW // 60),
+        LOG_LEVEL="WARNING",
+        **env,
+    )
+    experiment = Experiment(base, f"http://127.0.0.1:{port}", kick_keys[0], tmp_path)
+    assert _cli(base, "migrate").returncode == 0
+    added = _cli(
+        base,
+        "guild",
+        "add",
+        GUILD,
+        "--kick-channel",
+        CHANNEL,
+        "--kick-broadcaster-id",
+        BROADCASTER_ID,
+    )
+    assert added.returncode == 0, added.stderr
+    return experiment
+
+
+def _run_with_tick_watch(experiment: Experiment, database_url: str, play) -> None:
+    stop = threading.Event()
+    watcher = threading.Thread(target=_watch_ticks, args=(database_url, experiment, stop))
+    watcher.start()
+    try:
+        play()
+    finally:
+        stop.set()
+        watcher.join(timeout=10)
+
+
+def test_embedded_run_killed_three_times_loses_and_doubles_nothing(tmp_path, kick_keys):
+    experiment = _experiment(tmp_path, kick_keys)
+    log = tmp_path / "run.log"
+    command = [sys.executable, "-m", "core", "run"]
+    running = [Process(experiment.env, command, log)]
+    _wait_for_health(experiment.url)
+
+    def kill_and_restart() -> float:
+        running[0].kill()
+        # While it is down, Kick's deliveries fail and are sent again later.
+        experiment.chat("7999", len(experiment.chats))
+        running[0] = Process(experiment.env, command, log)
+        _wait_for_health(experiment.url)
+        return time.time()
+
+    database_url = f"sqlite:///{tmp_path / 'data' / 'streamkeeper.sqlite3'}"
+    try:
+        _run_with_tick_watch(
+            experiment,
+            database_url,
+            lambda: _play(experiment, dict.fromkeys((5, 11, 17), kill_and_restart)),
+        )
+    finally:
+        running[0].stop()
+    _check_with(experiment, VIEWERS + 1)
+
+
+def _check_with(experiment: Experiment, viewers: int) -> None:
+    result = _cli(experiment.env, "export", "--guild", GUILD, "--format", "json")
+    assert result.returncode == 0, result.stderr
+    actual = {row["platform_user_id"]: row["seconds"] for row in json.loads(result.stdout)}
+    expected = experiment.expected_seconds()
+    assert not experiment.waiting, "some deliveries were never accepted"
+    assert len(expected) == viewers, (len(expected), viewers)
+    mismatches = {
+        viewer: (expected.get(viewer, 0), actual.get(viewer, 0))
+        for viewer in expected.keys() | actual.keys()
+        if expected.get(viewer, 0) != actual.get(viewer, 0)
+    }
+    assert mismatches == {}, f"(expected, stored) per viewer; outcomes {experiment.outcomes}"
+
+
+def test_split_gunicorn_and_bot_survive_kills_and_database_and_redis_restarts(tmp_path, kick_keys):
+    from tests import services
+    from tests.conftest import _fresh_postgres_database
+
+    try:
+        postgres = services.RestartablePostgres()
+        redis_server = services.RestartableRedis()
+    except services.ServiceUnavailable as exc:
+        if IS_CI:
+            pytest.fail(str(exc))
+        pytest.skip(str(exc))
+    postgres.start()
+    redis_server.start()
+    processes: dict[str, Process] = {}
+    try:
+        database_url = _fresh_postgres_database(postgres.url)
+        experiment = _experiment(
+            tmp_path,
+            kick_keys,
+            DATABASE_URL=database_url,
+            REDIS_URL=redis_server.url,
+            FLASK_SECRET_KEY="durability-test-secret",
+            TOKEN_ENCRYPTION_KEY=TEST_FERNET_KEY,
+        )
+        web = [sys.executable, "-m", "gunicorn", "-w", "2", "-b", experiment.url[7:]]
+        web.append("core.web:create_app()")
+        bot = [sys.executable, "-m", "core", "bot"]
+        processes["web"] = Process(experiment.env, web, tmp_path / "web.log")
+        processes["bot"] = Process(experiment.env, bot, tmp_path / "bot.log")
+        _wait_for_health(experiment.url)
+
+        def kill_bot() -> float:
+            processes["bot"].kill()
+            experiment.chat("7998", len(experiment.chats))  # queued while the bot is down
+            processes["bot"] = Process(experiment.env, bot, tmp_path / "bot.log")
+            return time.time()
+
+        def restart_postgres() -> float:
+            postgres.stop()
+            experiment.chat("7997", len(experiment.chats))  # refused: 503, sent again later
+            postgres.start()
+            return time.time()
+
+        def restart_redis() -> float:
+            redis_server.stop()
+            experiment.chat("7996", len(experiment.chats))  # refused: 503, sent again later
+            redis_server.start()
+            return time.time()
+
+        disruptions = {5: kill_bot, 9: restart_postgres, 13: kill_bot, 17: restart_redis}
+        _run_with_tick_watch(experiment, database_url, lambda: _play(experiment, disruptions))
+        _check_with(experiment, VIEWERS + 3)
+    finally:
+        for process in processes.values():
+            process.stop()
+        redis_server.remove()
+        postgres.remove()
