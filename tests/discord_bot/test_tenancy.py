@@ -14,7 +14,7 @@ import discord
 import discord.ext.test as dpytest
 import pytest
 
-from core.discord_bot.bot import BotServices
+from core.discord_bot.services import BotServices
 from core.events import ChatMessageSent, Platform, Viewer
 from core.features.linking.service import LinkingService
 from core.features.raffle.errors import RaffleRefused
@@ -66,7 +66,7 @@ def services(runtime: Runtime) -> BotServices:
         watchtime=runtime.watchtime,
         guilds=runtime.guilds,
         health=runtime.health,
-        kick=runtime.kick_setup,
+        kick_setup=runtime.kick_setup,
         roles=runtime.roles,
         role_sync=runtime.role_sync,
         linking=runtime.linking,
@@ -141,8 +141,8 @@ async def guild_a_data(
     runtime.slot_calls.set_enabled(a, True)
     runtime.slot_calls.request(a, chat(runtime, viewer, f"!call {A_SLOT}"), A_SLOT)
     runtime.slot_calls.blacklist_add(a, A_BLACKLISTED, added_by=1)
-    runtime.raffle.start(a)
-    runtime.raffle.give(
+    runtime.raffle.periods.start(a)
+    runtime.raffle.admin.give(
         a, actor_id=1, member_id=alice.id, tickets=7, reason="for A", reference="a-1"
     )
     runtime.wagers.set_affiliate_url(a, shuffle.affiliate_url)
@@ -153,7 +153,7 @@ async def guild_a_data(
 
 def tickets_of(runtime: Runtime, guild_id: int, member_id: int) -> object:
     try:
-        return runtime.raffle.tickets_of(guild_id, member_id)
+        return runtime.raffle.views.tickets_of(guild_id, member_id)
     except RaffleRefused as refused:  # no link any more
         return str(refused)
 
@@ -172,8 +172,8 @@ def snapshot(runtime: Runtime, guild_id: int, alice_id: int) -> list[Any]:
         runtime.slot_calls.open_calls(guild_id, 50),
         runtime.slot_calls.blacklist(guild_id),
         tickets_of(runtime, guild_id, alice_id),
-        runtime.raffle.rates(guild_id),
-        runtime.raffle.info(guild_id),
+        runtime.raffle.periods.rates(guild_id),
+        runtime.raffle.views.info(guild_id),
         runtime.wagers.status(guild_id),
         runtime.wagers.link_of(guild_id, alice_id),
     ]
