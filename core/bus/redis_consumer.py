@@ -1,0 +1,277 @@
+"""The Redis bus's consumer loop: read, deliver, acknowledge, retry, take over, set aside.
+
+``RedisStreamsBus.run`` starts one :class:`Consumer` with its own asyncio client; the module
+docstring of :mod:`core.bus.redis_streams` says how delivery works.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+import redis.asyncio as aioredis
+from redis.exceptions import RedisError, ResponseError
+
+from core.bus import redis_takeover
+from core.bus.base import Handler, NotReady
+from core.bus.redis_waiting import WaitingRoom, carried_failures, park
+from core.events import event_from_dict
+
+if TYPE_CHECKING:
+    from core.bus.redis_streams import RedisStreamsBus
+
+log = logging.getLogger(__name__)
+
+FIELD = "event"  # the entry field that holds the event's JSON
+_RETRY_FIRST_SECONDS = 0.1
+_RETRY_MAX_SECONDS = 30.0
+
+Entry = tuple[str, dict[str, str] | None]
+
+
+class Consumer:
+    """One run of the consumer loop, with its own asyncio client."""
+
+    def __init__(
+        self, bus: RedisStreamsBus, client: aioredis.Redis, handle: Handler, stop: asyncio.Event
+    ) -> None:
+        self.bus = bus
+        self.client = client
+        self.handle = handle
+        self.stop = stop
+        self.claim_every = max(min(bus.claim_idle_ms, bus.dead_consumer_ms) / 2000, 0.01)
+        self.retry_in: float | None = None  # set while Redis fails
+        self.waiting = WaitingRoom(client, bus.stream, batch=bus.batch_size, maxlen=bus.maxlen)
+        # After a handler failed: when to deliver this consumer's pending entries again (with
+        # backoff, as the embedded bus does), rather than waiting claim_idle_ms for XAUTOCLAIM.
+        self.failures = 0
+        self.retry_own_at: float | None = None
+
+    def now_ms(self) -> int:
+        return int(self.bus.clock().timestamp() * 1000)
+
+    async def run(self) -> None:
+        while not self.stop.is_set():
+            try:
+                await self.consume()
+            except RedisError as exc:
+                if self.retry_in is None:
+                    log.warning(
+                        "event bus: Redis at %s failed (%s: %s); retrying until it answers",
+                        self.bus.where,
+                        type(exc).__name__,
+                        exc,
+                    )
+                    self.retry_in = _RETRY_FIRST_SECONDS
+                else:
+                    self.retry_in = min(self.retry_in * 2, _RETRY_MAX_SECONDS)
+                await _sleep_unless(self.stop, self.retry_in)
+
+    async def consume(self) -> None:
+        """Deliver until ``stop`` is set; a Redis error ends it (the caller retries)."""
+        bus = self.bus
+        await self.ensure_group()
+        await self.deliver_own_pending()
+        await self.take_over_dead_consumers()
+        if self.retry_in is not None:
+            self.retry_in = None
+            log.info("event bus: Redis at %s answers again", bus.where)
+        loop = asyncio.get_running_loop()
+        next_claim = loop.time()
+        while not self.stop.is_set():
+            if loop.time() >= next_claim:
+                await self.take_over_dead_consumers()
+                await self.reclaim_stale()
+                next_claim = loop.time() + self.claim_every
+                continue
+            await self.waiting.release_due(self.now_ms())
+            if self.retry_own_at is not None and loop.time() >= self.retry_own_at:
+                self.retry_own_at = None
+                failures_before = self.failures
+                await self.deliver_own_pending()
+                if self.failures == failures_before:
+                    self.failures = 0
+                continue
+            wake_at = min(next_claim, self.retry_own_at or next_claim)
+            until_claim_ms = int((wake_at - loop.time()) * 1000)
+            reply = await self.client.xreadgroup(
+                bus.group,
+                bus.consumer,
+                {bus.stream: ">"},
+                count=bus.batch_size,
+                block=max(1, min(bus.block_ms, until_claim_ms)),
+            )
+            entries = _entries(reply)
+            if entries:
+                await self.deliver(entries, first_delivery=True)
+
+    async def ensure_group(self) -> None:
+        try:
+            await self.client.xgroup_create(self.bus.stream, self.bus.group, id="0", mkstream=True)
+        except ResponseError as exc:
+            if "BUSYGROUP" not in str(exc):
+                raise
+
+    async def deliver_own_pending(self) -> None:
+        """Deliver again what this consumer took before and never acknowledged."""
+        bus, after = self.bus, "0"
+        while not self.stop.is_set():
+            reply = await self.client.xreadgroup(
+                bus.group, bus.consumer, {bus.stream: after}, count=bus.batch_size
+            )
+            entries = _entries(reply)
+            if not entries:
+                return
+            await self.deliver(entries, first_delivery=False)
+            after = entries[-1][0]
+
+    async def take_over_dead_consumers(self) -> None:
+        """Deliver what gone consumers left pending, then remove them from the group."""
+        bus = self.bus
+        gone = await redis_takeover.dead_consumers(
+            self.client, bus.stream, bus.group, bus.consumer, bus.dead_consumer_ms
+        )
+        for name, pending in gone:
+            if pending:
+                log.warning("event bus: taking over %d entr(y/ies) of %s", pending, name)
+            while not self.stop.is_set():
+                claimed = await redis_takeover.claim_from(
+                    self.client, bus.stream, bus.group, bus.consumer, name, bus.batch_size
+                )
+                if not claimed:
+                    await redis_takeover.forget(self.client, bus.stream, bus.group, name)
+                    break
+                await self.deliver(claimed, first_delivery=False)
+
+    async def reclaim_stale(self) -> None:
+        """Claim entries pending longer than ``claim_idle_ms`` (any consumer's) and deliver them."""
+        bus, cursor = self.bus, "0-0"
+        while not self.stop.is_set():
+            reply = await self.client.xautoclaim(
+                bus.stream,
+                bus.group,
+                bus.consumer,
+                min_idle_time=bus.claim_idle_ms,
+                start_id=cursor,
+                count=bus.batch_size,
+            )
+            cursor, claimed = str(reply[0]), list(reply[1])
+            deleted = list(reply[2]) if len(reply) > 2 else []
+            if deleted:
+                log.error(
+                    "event bus: %d pending entr(y/ies) trimmed from %s before being handled: %s",
+                    len(deleted),
+                    bus.stream,
+                    ", ".join(map(str, deleted[:10])),
+                )
+            if claimed:
+                await self.deliver(claimed, first_delivery=False)
+            if cursor == "0-0":
+                return
+
+    async def deliver(self, entries: Sequence[Entry], *, first_delivery: bool) -> None:
+        bus = self.bus
+        counts = {} if first_delivery else await self.delivery_counts([i for i, _ in entries])
+        for entry_id, fields in entries:
+            if self.stop.is_set():
+                return  # what is left stays pending and is delivered again later
+            if first_delivery:
+                deliveries = 1
+            elif entry_id in counts:
+                deliveries = counts[entry_id]
+            else:
+                continue  # acknowledged or claimed by another consumer meanwhile
+            if not fields:
+                log.error("event bus: entry %s was trimmed from %s unhandled", entry_id, bus.stream)
+                await self.client.xack(bus.stream, bus.group, entry_id)
+                continue
+            try:
+                event = event_from_dict(json.loads(fields[FIELD]))
+            except (KeyError, TypeError, ValueError) as exc:
+                await self.bury(entry_id, fields, f"undecodable: {exc}", deliveries)
+                continue
+            failures_before = carried_failures(fields)  # from before it last waited
+            if deliveries + failures_before > bus.max_deliveries:
+                failed = deliveries - 1 + failures_before
+                reason = f"{event.key} not acknowledged after {failed} failed deliveries"
+                await self.bury(entry_id, fields, reason, deliveries)
+                continue
+            try:
+                await self.handle(event)
+            except NotReady as exc:
+                delay = await park(
+                    self.client,
+                    stream=bus.stream,
+                    group=bus.group,
+                    entry_id=entry_id,
+                    fields=fields,
+                    deliveries=deliveries,
+                    now_ms=self.now_ms(),
+                )
+                log.info("%s waits (%s); next try in %.0f s", event.key, exc, delay)
+                continue
+            except Exception:
+                log.exception(
+                    "handling %s failed (delivery %d of %d)",
+                    event.key,
+                    deliveries,
+                    bus.max_deliveries,
+                )
+                self.failures += 1
+                backoff = min(2.0**self.failures, bus.claim_idle_ms / 1000)
+                self.retry_own_at = asyncio.get_running_loop().time() + backoff
+                continue  # stays pending: delivered again after the backoff
+            await self.client.xack(bus.stream, bus.group, entry_id)
+
+    async def delivery_counts(self, entry_ids: Sequence[str]) -> dict[str, int]:
+        """How often each entry was delivered, for those still pending with this consumer."""
+        bus = self.bus
+        async with self.client.pipeline(transaction=False) as pipe:
+            for entry_id in entry_ids:
+                pipe.xpending_range(
+                    bus.stream, bus.group, entry_id, entry_id, 1, consumername=bus.consumer
+                )
+            replies = await pipe.execute()
+        return {
+            str(info["message_id"]): int(info["times_delivered"])
+            for reply in replies
+            for info in reply
+        }
+
+    async def bury(
+        self, entry_id: str, fields: dict[str, str], reason: str, deliveries: int
+    ) -> None:
+        """Copy the entry to the dead stream and acknowledge it, in one transaction."""
+        bus = self.bus
+        log.error("event bus: entry %s set aside in %s: %s", entry_id, bus.dead_stream, reason)
+        dead: dict[Any, Any] = {
+            **fields,
+            "reason": reason[:2000],
+            "entry_id": entry_id,
+            "deliveries": deliveries,
+            "consumer": bus.consumer,
+            "dead_at": datetime.now(UTC).isoformat(),
+        }
+        async with self.client.pipeline(transaction=True) as pipe:
+            pipe.xadd(bus.dead_stream, dead, maxlen=bus.maxlen, approximate=True)
+            pipe.xack(bus.stream, bus.group, entry_id)
+            await pipe.execute()
+
+
+def _entries(reply: Any) -> list[Entry]:
+    """The entries of an XREADGROUP reply for our one stream (RESP2 list or RESP3 dict)."""
+    if not reply:
+        return []
+    # RESP3: {stream: [[(id, fields), ...]]}; RESP2: [[stream, [(id, fields), ...]]]
+    entries = next(iter(reply.values()))[0] if isinstance(reply, dict) else reply[0][1]
+    return [(str(entry_id), fields) for entry_id, fields in entries]
+
+
+async def _sleep_unless(stop: asyncio.Event, seconds: float) -> None:
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(stop.wait(), timeout=seconds)
