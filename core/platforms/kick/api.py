@@ -23,6 +23,15 @@ from typing import Any, Literal
 import httpx
 
 from core.platforms.http import Backoff, HttpClient, NoAnswer, Retry, retry_after
+from core.platforms.kick.api_errors import (
+    Forbidden,
+    KickApiError,
+    KickUnreachable,
+    NotFound,
+    RateLimited,
+    Unauthorized,
+    error_of,
+)
 from core.platforms.kick.api_models import (
     FailedRedemption,
     KickCategory,
@@ -63,40 +72,6 @@ MAX_BAN_REASON_LENGTH = 100
 _IDS_PER_REQUEST = 50
 _REDEMPTION_IDS_PER_REQUEST = 25
 _MAX_PAGES = 50
-
-
-class KickApiError(Exception):
-    """Kick refused or failed a request. ``status`` is None when no HTTP answer came back;
-    ``message`` is Kick's own ``message`` field when it sent one."""
-
-    def __init__(self, status: int | None, message: str) -> None:
-        super().__init__(f"Kick API {status or 'unreachable'}: {message}")
-        self.status = status
-        self.message = message
-
-
-class Unauthorized(KickApiError):
-    """401: the token is invalid, expired or revoked. Refresh it once and retry."""
-
-
-class Forbidden(KickApiError):
-    """403: the token lacks a scope, or is the wrong kind (app vs user) for this endpoint."""
-
-
-class NotFound(KickApiError):
-    pass
-
-
-class RateLimited(KickApiError):
-    """429 after every retry, or a ``Retry-After`` longer than the client will wait."""
-
-    def __init__(self, status: int | None, message: str, retry_after: float | None = None) -> None:
-        super().__init__(status, message)
-        self.retry_after = retry_after
-
-
-class KickUnreachable(KickApiError):
-    """No HTTP answer: connection refused, timed out or dropped (``status`` is None)."""
 
 
 class KickApi(HttpClient):
@@ -394,7 +369,7 @@ class KickApi(HttpClient):
             if status < 400:
                 return response
             wait = retry_after(response)
-            error = _error(response, token, wait)
+            error = error_of(response, token, wait)
             if status == 429 or (status >= 500 and is_idempotent):
                 raise Retry(error, f"answered {status}", wait)
             raise error
@@ -411,40 +386,6 @@ class KickApi(HttpClient):
             )
 
         return await self._backoff.run(attempt, log_retry)
-
-
-def _error(response: httpx.Response, token: str | None, retry_after: float | None) -> KickApiError:
-    status = response.status_code
-    message = _message(response, token)
-    if status == 401:
-        return Unauthorized(status, message)
-    if status == 403:
-        return Forbidden(status, message)
-    if status == 404:
-        return NotFound(status, message)
-    if status == 429:
-        return RateLimited(status, message, retry_after)
-    return KickApiError(status, message)
-
-
-def _message(response: httpx.Response, token: str | None) -> str:
-    """Kick's ``message`` (or OAuth-style ``error``), short, with the token blanked out in case
-    a server ever echoes it."""
-    try:
-        body = response.json()
-    except ValueError:
-        body = None
-    fields = _mapping(body)
-    message = (
-        _text(fields.get("message"))
-        or _text(fields.get("error_description"))
-        or _text(fields.get("error"))
-        or response.reason_phrase
-        or f"HTTP {response.status_code}"
-    )
-    if token:
-        message = message.replace(token, "[token]")
-    return message[:300]
 
 
 def _chunks(items: Sequence[str], size: int) -> Iterator[list[str]]:

@@ -1,0 +1,80 @@
+"""How Kick's API says no: one exception per kind of refusal, made from an HTTP answer.
+
+Messages never contain the token: a server that echoes it gets it blanked out.
+"""
+
+from __future__ import annotations
+
+import httpx
+
+from core.platforms.kick.lenient import as_mapping, as_text
+
+
+class KickApiError(Exception):
+    """Kick refused or failed a request. ``status`` is None when no HTTP answer came back;
+    ``message`` is Kick's own ``message`` field when it sent one."""
+
+    def __init__(self, status: int | None, message: str) -> None:
+        super().__init__(f"Kick API {status or 'unreachable'}: {message}")
+        self.status = status
+        self.message = message
+
+
+class Unauthorized(KickApiError):
+    """401: the token is invalid, expired or revoked. Refresh it once and retry."""
+
+
+class Forbidden(KickApiError):
+    """403: the token lacks a scope, or is the wrong kind (app vs user) for this endpoint."""
+
+
+class NotFound(KickApiError):
+    pass
+
+
+class RateLimited(KickApiError):
+    """429 after every retry, or a ``Retry-After`` longer than the client will wait."""
+
+    def __init__(self, status: int | None, message: str, retry_after: float | None = None) -> None:
+        super().__init__(status, message)
+        self.retry_after = retry_after
+
+
+class KickUnreachable(KickApiError):
+    """No HTTP answer: connection refused, timed out or dropped (``status`` is None)."""
+
+
+def error_of(
+    response: httpx.Response, token: str | None, retry_after: float | None
+) -> KickApiError:
+    status = response.status_code
+    message = _message(response, token)
+    if status == 401:
+        return Unauthorized(status, message)
+    if status == 403:
+        return Forbidden(status, message)
+    if status == 404:
+        return NotFound(status, message)
+    if status == 429:
+        return RateLimited(status, message, retry_after)
+    return KickApiError(status, message)
+
+
+def _message(response: httpx.Response, token: str | None) -> str:
+    """Kick's ``message`` (or OAuth-style ``error``), short, with the token blanked out in case
+    a server ever echoes it."""
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    fields = as_mapping(body)
+    message = (
+        as_text(fields.get("message"))
+        or as_text(fields.get("error_description"))
+        or as_text(fields.get("error"))
+        or response.reason_phrase
+        or f"HTTP {response.status_code}"
+    )
+    if token:
+        message = message.replace(token, "[token]")
+    return message[:300]
