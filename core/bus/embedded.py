@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from core.bus.base import BusUnavailable, Handler
+from core.bus.base import BusUnavailable, EventRefused, Handler, is_event_fault
 from core.events import Event, event_from_dict, event_to_dict, utc
 from core.storage.db import insert_if_absent
 from core.storage.tables import bus_events
@@ -65,7 +65,11 @@ class EmbeddedBus:
         try:
             with self.engine.begin() as conn:
                 is_new = insert_if_absent(conn, bus_events, row)
-        except sa.exc.SQLAlchemyError as exc:
+        except (sa.exc.SQLAlchemyError, UnicodeError, ValueError) as exc:
+            if is_event_fault(exc):
+                raise EventRefused(
+                    f"the database refuses {event.kind} events like this one"
+                ) from exc
             raise BusUnavailable("the event queue in the database is unavailable") from exc
         if is_new:
             self._wake()
