@@ -38,7 +38,9 @@ def deliveries(draw: st.DrawFn) -> tuple[str, dict[str, Any], str]:
         for key in ("message_id", "id"):  # mostly a new natural id, so fewer duplicates
             if isinstance(payload.get(key), str):
                 payload[key] = str(uuid.uuid4())
-    message_id = draw(st.one_of(st.just(""), header_text)) if draw(st.integers(0, 9)) == 0 else ""
+    # Now and then a hostile message id (HTTP trims the ends of a header value, so Kick signs
+    # the trimmed one).
+    message_id = draw(header_text).strip() if draw(st.integers(0, 9)) == 0 else ""
     body_type = draw(st.sampled_from([*EVENT_TYPES, "channel.hype_train.begin"]))
     return (event_type if draw(st.integers(0, 9)) else body_type), payload, message_id
 
