@@ -5,12 +5,13 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEV_STAMP := $(VENV)/.installed-dev
 
-.PHONY: run bot web migrate health demo export test lint format bench services clean help
+.PHONY: run bot web migrate health demo export test fuzz lint format bench services clean help
 
 help:
 	@echo "make run      create .venv, install, migrate, start everything (web + bot) on 127.0.0.1:8080"
 	@echo "make test     install test needs (and PostgreSQL/Redis servers if missing), run all tests"
 	@echo "make demo     play a scripted stream through real signed webhooks and print the leaderboard"
+	@echo "make fuzz     hostile input: >= 100,000 hypothesis examples per target, counts by outcome"
 	@echo "make bench    measure webhook throughput and watchtime tick duration (PostgreSQL + Redis)"
 	@echo "make lint     ruff check and format check"
 
@@ -52,6 +53,11 @@ test: $(DEV_STAMP) services
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest
+
+# The fuzz suite at full strength (make test runs it with a few examples per target). Long: it
+# prints progress, and the counts by outcome at the end. FUZZ_EXAMPLES=N sets another count.
+fuzz: $(DEV_STAMP) services
+	FUZZ_PROFILE=fuzz $(BIN)/python -m pytest tests/fuzz -p no:cacheprovider -q
 
 lint: $(DEV_STAMP)
 	$(BIN)/ruff check .

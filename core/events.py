@@ -4,6 +4,12 @@ Adapters turn raw payloads into these; features only ever see these. Every event
 platform, the platform's own id for it (``event_id``, the idempotency key), the broadcaster's user
 id, and when it happened (UTC). Events cross process boundaries through the bus, so each one
 round-trips through :func:`event_to_dict` / :func:`event_from_dict`.
+
+An event checks its own strings and numbers when it is built (:class:`InvalidEvent`), whatever
+platform made it: no NUL, no lone surrogate, ids of at most :data:`ID_MAX` characters (the event
+id :data:`EVENT_ID_MAX`, so that the key fits its column), text of at most :data:`TEXT_MAX`, and
+whole numbers within 64 bits. Adapters clean and bound what they read long before this; the
+check is the last line, so that no adapter can hand a feature something the database refuses.
 """
 
 from __future__ import annotations
@@ -15,6 +21,44 @@ import typing
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, ClassVar
+
+ID_MAX = 64  # a platform's user ids, message ids (the columns are String(64))
+EVENT_ID_MAX = 128  # the key "<platform>:<kind>:<event_id>" must fit String(255)
+NAME_MAX = 100  # usernames (String(100))
+TEXT_MAX = 2000  # any other text
+INT_MIN, INT_MAX = -(2**63), 2**63 - 1
+_ID_FIELDS = {"event_id": EVENT_ID_MAX, "broadcaster_user_id": ID_MAX}
+_ID_SUFFIXES = ("_id",)
+
+
+class InvalidEvent(ValueError):
+    """An event (or viewer) holding a value no store accepts; the adapter should have refused it."""
+
+
+def check_text(name: str, value: str, limit: int) -> None:
+    """Raise :class:`InvalidEvent` unless ``value`` is storable text of at most ``limit``."""
+    if len(value) > limit:
+        raise InvalidEvent(f"{name} is over {limit} characters")
+    if "\x00" in value:
+        raise InvalidEvent(f"{name} holds a NUL character")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise InvalidEvent(f"{name} holds a lone surrogate") from exc
+
+
+def _check_value(name: str, value: Any) -> None:
+    if isinstance(value, str):
+        limit = _ID_FIELDS.get(name) or (ID_MAX if name.endswith(_ID_SUFFIXES) else TEXT_MAX)
+        check_text(name, value, limit)
+    elif isinstance(value, bool | float):
+        return
+    elif isinstance(value, int):
+        if not INT_MIN <= value <= INT_MAX:
+            raise InvalidEvent(f"{name} is outside the 64-bit range")
+    elif isinstance(value, tuple):
+        for item in value:
+            _check_value(name, item)
 
 
 class Platform(enum.StrEnum):
@@ -33,6 +77,11 @@ class Viewer:
     platform_user_id: str | None
     username: str
 
+    def __post_init__(self) -> None:
+        if self.platform_user_id is not None:
+            check_text("platform_user_id", self.platform_user_id, ID_MAX)
+        check_text("username", self.username, NAME_MAX)
+
 
 @dataclass(frozen=True, kw_only=True)
 class Event:
@@ -46,6 +95,10 @@ class Event:
     # which only that guild's choice vouches for. The dispatcher then hands the event only to the
     # guilds whose stored chatroom id is this one. None: the platform itself vouches (a webhook).
     via_chatroom_id: int | None = None
+
+    def __post_init__(self) -> None:
+        for field in dataclasses.fields(self):
+            _check_value(field.name, getattr(self, field.name))
 
     @property
     def key(self) -> str:
@@ -285,6 +338,7 @@ __all__ = [
     "Event",
     "Followed",
     "GuildEvent",
+    "InvalidEvent",
     "KicksGifted",
     "Platform",
     "RewardRedeemed",

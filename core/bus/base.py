@@ -36,6 +36,34 @@ def not_ready_delay(waits: int) -> float:
     return min(NOT_READY_FIRST_SECONDS * 2 ** max(waits - 1, 0), NOT_READY_MAX_SECONDS)
 
 
+class EventRefused(Exception):
+    """The bus can never store this event (the event's fault: a value its store refuses).
+
+    Unlike :class:`BusUnavailable`, retrying cannot help, so the caller refuses the event for
+    good (a webhook answers 400) instead of asking the sender to retry.
+    """
+
+
+def is_event_fault(exc: BaseException) -> bool:
+    """Whether a storage error was caused by the values written rather than by the store.
+
+    A value too long for its column or of the wrong form (``DataError``), text that cannot be
+    encoded (a lone surrogate: ``UnicodeEncodeError``, wrapped or not) or that the driver refuses
+    before sending it (PostgreSQL and a NUL: ``ValueError``). A lost connection, a locked or
+    missing table and every other failure are the store's, and worth a retry.
+    """
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, UnicodeError | ValueError):
+            return True
+        if type(current).__name__ == "DataError":  # sqlalchemy.exc, psycopg, redis alike
+            return True
+        current = getattr(current, "orig", None) or current.__cause__
+    return False
+
+
 class EventBus(Protocol):
     name: str
 
@@ -43,7 +71,8 @@ class EventBus(Protocol):
         """Queue ``event`` durably. False when an event with the same key was already queued.
 
         Thread-safe and synchronous (the web side calls it from its own threads).
-        Raises :class:`BusUnavailable` when the event could not be stored.
+        Raises :class:`BusUnavailable` when the event could not be stored for now, and
+        :class:`EventRefused` when it never can be (nothing is stored then either).
         """
         ...
 

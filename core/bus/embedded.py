@@ -11,13 +11,20 @@ import asyncio
 import contextlib
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from core.bus.base import BusUnavailable, Handler, NotReady, not_ready_delay
+from core.bus.base import (
+    BusUnavailable,
+    EventRefused,
+    Handler,
+    NotReady,
+    is_event_fault,
+    not_ready_delay,
+)
 from core.events import Event, event_from_dict, event_to_dict, utc
 from core.storage.db import insert_if_absent
 from core.storage.tables import bus_events, webhook_receipts
@@ -61,11 +68,8 @@ class EmbeddedBus:
 
     def publish(self, event: Event) -> bool:
         row = self._row(event)
-        try:
-            with self.engine.begin() as conn:
-                is_new = insert_if_absent(conn, bus_events, row)
-        except sa.exc.SQLAlchemyError as exc:
-            raise BusUnavailable("the event queue in the database is unavailable") from exc
+        with _storing(event), self.engine.begin() as conn:
+            is_new = insert_if_absent(conn, bus_events, row)
         if is_new:
             self._wake()
         return is_new
@@ -80,15 +84,12 @@ class EmbeddedBus:
         """
         row = self._row(event)
         receipt = {"message_id": message_id[:128], "received_at": row["published_at"]}
-        try:
-            with self.engine.connect() as conn, conn.begin() as transaction:
-                is_new = insert_if_absent(conn, webhook_receipts, receipt) and insert_if_absent(
-                    conn, bus_events, row
-                )
-                if not is_new:
-                    transaction.rollback()
-        except sa.exc.SQLAlchemyError as exc:
-            raise BusUnavailable("the event queue in the database is unavailable") from exc
+        with _storing(event), self.engine.connect() as conn, conn.begin() as transaction:
+            is_new = insert_if_absent(conn, webhook_receipts, receipt) and insert_if_absent(
+                conn, bus_events, row
+            )
+            if not is_new:
+                transaction.rollback()
         if is_new:
             self._wake()
         return is_new
@@ -267,3 +268,15 @@ async def _wait_any(first: asyncio.Event, second: asyncio.Event, *, seconds: flo
     finally:
         for waiter in waiters:
             waiter.cancel()
+
+
+@contextlib.contextmanager
+def _storing(event: Event) -> Iterator[None]:
+    """Storage errors as the bus's two refusals: the event's fault (:class:`EventRefused`: it can
+    never be stored) or the database's (:class:`BusUnavailable`: worth a retry)."""
+    try:
+        yield
+    except (sa.exc.SQLAlchemyError, UnicodeError, ValueError) as exc:
+        if is_event_fault(exc):
+            raise EventRefused(f"the database refuses {event.kind} events like this one") from exc
+        raise BusUnavailable("the event queue in the database is unavailable") from exc

@@ -28,11 +28,11 @@ from typing import Any
 
 import redis
 import redis.asyncio as aioredis
-from redis.exceptions import AuthenticationError, RedisError, ResponseError
+from redis.exceptions import AuthenticationError, DataError, RedisError, ResponseError
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from core.bus.base import BusUnavailable, Handler
+from core.bus.base import BusUnavailable, EventRefused, Handler
 from core.bus.redis_consumer import Consumer
 from core.bus.redis_waiting import waiting_set
 from core.bus.replay import DELIVERY_TTL_SECONDS, delivery_key
@@ -250,12 +250,16 @@ class RedisStreamsBus:
 
     @contextlib.contextmanager
     def _unavailable_as(self, doing: str) -> Iterator[None]:
-        """Turn Redis errors into :class:`BusUnavailable` with a message safe to show and log.
+        """Turn Redis errors into :class:`BusUnavailable` with a message safe to show and log,
+        and values the client cannot encode into :class:`EventRefused`.
 
         The message names host and port only, never the URL (which may hold a password).
         """
         try:
             yield
+        except (UnicodeError, DataError) as exc:
+            # The client could not encode what it was given: the event's fault, nothing written.
+            raise EventRefused(f"Redis cannot take this event ({type(exc).__name__})") from exc
         except AuthenticationError as exc:
             raise BusUnavailable(
                 f"Redis at {self.where} refused the credentials (check REDIS_URL)"

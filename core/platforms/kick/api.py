@@ -311,7 +311,7 @@ class KickApi(HttpClient):
     async def get_public_key(self) -> str:
         """Kick's webhook public key as PEM text (no token needed)."""
         data = _mapping(await self._get(None, "/public/v1/public-key"))
-        key = _text(data.get("public_key"))
+        key = _text(data.get("public_key"), 64_000)  # a PEM key: never cut
         if not key:
             raise KickApiError(200, "the reply has no public_key")
         return key

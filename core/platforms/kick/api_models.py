@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
+from core.platforms.kick.lenient import NAME_MAX
 from core.platforms.kick.lenient import as_bool as _bool
 from core.platforms.kick.lenient import as_id as _id
 from core.platforms.kick.lenient import as_int as _int
@@ -174,7 +175,7 @@ def parse_user(item: Mapping[str, Any]) -> KickUser | None:
         return None
     return KickUser(
         user_id=user_id,
-        name=_text(item.get("name")) or "",
+        name=_text(item.get("name"), NAME_MAX) or "",
         email=_text(item.get("email")) or None,
         profile_picture=_text(item.get("profile_picture")) or None,
     )
@@ -200,7 +201,7 @@ def parse_channel(item: Mapping[str, Any]) -> KickChannel | None:
     stream = _mapping(item.get("stream"))
     return KickChannel(
         broadcaster_user_id=broadcaster_user_id,
-        slug=_text(item.get("slug")) or "",
+        slug=_text(item.get("slug"), NAME_MAX) or "",
         description=_text(item.get("channel_description")) or "",
         banner_picture=_text(item.get("banner_picture")) or None,
         stream_title=_text(item.get("stream_title")) or "",
@@ -225,7 +226,7 @@ def parse_livestream(item: Mapping[str, Any]) -> Livestream | None:
     return Livestream(
         broadcaster_user_id=broadcaster_user_id,
         channel_id=_id(item.get("channel_id")),
-        slug=_text(item.get("slug")) or "",
+        slug=_text(item.get("slug"), NAME_MAX) or "",
         stream_title=_text(item.get("stream_title")) or "",
         started_at=_time(item.get("started_at")),
         viewer_count=_int(item.get("viewer_count")) or 0,

@@ -42,6 +42,7 @@ from core.events import (
     ViewerBanned,
     utc,
 )
+from core.platforms.kick.lenient import NAME_MAX, TITLE_MAX, WORD_MAX
 from core.platforms.kick.lenient import as_bool as _bool
 from core.platforms.kick.lenient import as_id as _id
 from core.platforms.kick.lenient import as_int as _int
@@ -196,7 +197,9 @@ def _parse_chat_message(f: _Frame) -> ChatMessageSent | None:
         **f.event_fields(_id(f.get("id")) or f.hashed_id(), f.occurred_at(f.get("created_at"))),
         viewer=viewer,
         content=_text(f.get("content")) or "",
-        badges=tuple(kind for badge in badges if (kind := _text(_mapping(badge).get("type")))),
+        badges=tuple(
+            kind for badge in badges[:32] if (kind := _text(_mapping(badge).get("type"), WORD_MAX))
+        ),
         reply_to_message_id=_id(f.get("metadata", "original_message", "id")),
     )
 
@@ -204,7 +207,7 @@ def _parse_chat_message(f: _Frame) -> ChatMessageSent | None:
 def _parse_subscription(f: _Frame) -> Subscribed | None:
     """Pusher names the subscriber without an id and does not say new or renewal, so more than
     one month counts as a renewal."""
-    username = _text(f.get("username"))
+    username = _text(f.get("username"), NAME_MAX)
     if not username:
         return None
     months = _int(f.get("months"))
@@ -229,7 +232,7 @@ def _gifted(
     giftees = tuple(
         Viewer(platform_user_id=None, username=name)
         for value in giftee_names
-        if (name := _text(value))
+        if (name := _text(value, NAME_MAX))
     )
     total = len(giftees) or count or 0
     if total <= 0:
@@ -249,7 +252,7 @@ def _gifted(
 
 
 def _named_viewer(value: Any) -> Viewer | None:
-    name = _text(value)
+    name = _text(value, NAME_MAX)
     return Viewer(platform_user_id=None, username=name) if name else None
 
 
@@ -289,7 +292,7 @@ def _parse_reward_redeemed(f: _Frame) -> RewardRedeemed | None:
     return RewardRedeemed(
         **f.event_fields(f"{redemption_id}:pending" if redemption_id else f.hashed_id(str(window))),
         viewer=viewer,
-        reward_title=_text(f.get("reward_title")) or "",
+        reward_title=_text(f.get("reward_title"), TITLE_MAX) or "",
         user_input=_text(f.get("user_input")) or "",
     )
 
@@ -297,7 +300,7 @@ def _parse_reward_redeemed(f: _Frame) -> RewardRedeemed | None:
 def _parse_streamer_is_live(f: _Frame) -> StreamStarted:
     return StreamStarted(
         **f.event_fields(f.hashed_id(), f.occurred_at(f.get("livestream", "created_at"))),
-        title=_text(f.get("livestream", "session_title")) or "",
+        title=_text(f.get("livestream", "session_title"), TITLE_MAX) or "",
     )
 
 
@@ -347,7 +350,7 @@ def _viewer(value: Any) -> Viewer | None:
     user_id = _id(user.get("id"))
     if user_id == "0":
         user_id = None
-    username = _text(user.get("username")) or _text(user.get("slug")) or ""
+    username = _text(user.get("username"), NAME_MAX) or _text(user.get("slug"), NAME_MAX) or ""
     if user_id is None and not username:
         return None
     return Viewer(platform_user_id=user_id, username=username)

@@ -1,10 +1,13 @@
 """The Kick webhook receiver, apart from any web framework: headers and body in, a receipt out.
 
 Order matters: size, headers and signature are checked before anything is parsed; an event is
-acknowledged only once it is queued. A repeated message id is answered before any work by the
-replay guard, or, when the bus can remember message ids itself (``publish_delivery``: both buses
-do), in the same atomic step that queues the event, so a crash between the two cannot leave the
-id remembered and the event lost.
+acknowledged only once it is queued. A delivery that can never be accepted (a value no event may
+carry, or one the queue's store refuses) is answered 400 and leaves nothing behind; only a queue
+that is down answers 503, for Kick to retry.
+
+A repeated message id is answered before any work by the replay guard, or, when the bus can
+remember message ids itself (``publish_delivery``: both buses do), in the same atomic step that
+queues the event, so a crash between the two cannot leave the id remembered and the event lost.
 """
 
 from __future__ import annotations
@@ -18,12 +21,13 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
 
-from core.bus.base import BusUnavailable
+from core.bus.base import BusUnavailable, EventRefused
 from core.bus.replay import ReplayGuard
 from core.events import Event, Platform
 from core.metrics import Metrics
 from core.platforms.kick.webhook import (
     KICK_EVENT_TYPES,
+    InvalidPayload,
     UnusablePayload,
     WebhookRejected,
     parse_event,
@@ -118,6 +122,8 @@ class KickWebhookReceiver:
         except UnusablePayload as exc:
             log.warning("kick %s webhook ignored: %s", delivery.event_type, exc.reason)
             return self._done("ignored", exc.reason)
+        except InvalidPayload as exc:
+            return self._refuse(delivery.message_id, "invalid_payload", exc.reason)
         if event is None:
             return self._done("ignored", f"event type {delivery.event_type!r} is not handled")
         try:
@@ -137,6 +143,8 @@ class KickWebhookReceiver:
                 is_new = self.publish_delivery(event, delivery.message_id)
             except BusUnavailable as exc:
                 return self._unavailable(exc)
+            except EventRefused as exc:
+                return self._refuse(None, "unstorable_event", str(exc))
             if not is_new:
                 return self._done("duplicate", "this message id or event was already received")
             return self._done("queued", event.kind)
@@ -145,6 +153,8 @@ class KickWebhookReceiver:
         except BusUnavailable as exc:
             self._forget(delivery.message_id)
             return self._unavailable(exc)
+        except EventRefused as exc:
+            return self._refuse(delivery.message_id, "unstorable_event", str(exc))
         if not is_new:
             return self._done("duplicate", "this event was already received")
         return self._done("queued", event.kind)
@@ -176,6 +186,15 @@ class KickWebhookReceiver:
         except Exception:
             # Kick will retry and be answered "duplicate"; say so, since the event is then lost.
             log.exception("could not forget message id %s; its retry will be dropped", message_id)
+
+    def _refuse(self, message_id: str | None, reason: str, detail: str) -> Receipt:
+        """A verified delivery that no retry can make acceptable: 400, and nothing kept (its
+        message id is forgotten, so a retry is refused the same way rather than "duplicate")."""
+        if message_id is not None and self.publish_delivery is None:
+            self._forget(message_id)
+        self.metrics.webhooks_rejected.inc(platform="kick", reason=reason)
+        log.warning("kick webhook refused (%s): %s", reason, detail)
+        return Receipt(400, "rejected", detail)
 
     def _done(self, outcome: str, detail: str) -> Receipt:
         self.metrics.webhooks_received.inc(platform="kick", outcome=outcome)

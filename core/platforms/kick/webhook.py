@@ -25,6 +25,7 @@ from core.events import (
     ChatMessageSent,
     Event,
     Followed,
+    InvalidEvent,
     KicksGifted,
     Platform,
     RewardRedeemed,
@@ -37,9 +38,17 @@ from core.events import (
     ViewerBanned,
     utc,
 )
+from core.platforms.kick.lenient import (
+    NAME_MAX,
+    TEXT_MAX,
+    TITLE_MAX,
+    WORD_MAX,
+    BadValue,
+    checked_id,
+    checked_int,
+)
 from core.platforms.kick.lenient import as_bool as _bool
 from core.platforms.kick.lenient import as_id as _id
-from core.platforms.kick.lenient import as_int as _int
 from core.platforms.kick.lenient import as_list as _list
 from core.platforms.kick.lenient import as_mapping as _mapping
 from core.platforms.kick.lenient import as_text as _text
@@ -61,6 +70,7 @@ KICK_EVENT_TYPES: frozenset[str] = frozenset(
     }
 )
 MAX_BODY_BYTES = 1024 * 1024
+MAX_BADGES = 32
 MAX_FUTURE_SKEW_SECONDS = 60
 
 BUNDLED_PUBLIC_KEY_PATH = Path(__file__).with_name("kick-public-key.pem")
@@ -78,8 +88,8 @@ class WebhookRejected(Exception):
 
     ``status`` is the HTTP status to answer (400, 401 or 413); ``reason`` a short snake_case label
     for metrics and logs (``missing_headers``, ``bad_signature``, ``stale_timestamp``,
-    ``future_timestamp``, ``bad_timestamp``, ``not_json_object``, ``too_large``); ``message`` plain
-    words for the reply body.
+    ``future_timestamp``, ``bad_timestamp``, ``bad_message_id``, ``not_json_object``,
+    ``too_large``); ``message`` plain words for the reply body.
     """
 
     def __init__(self, status: int, reason: str, message: str) -> None:
@@ -91,6 +101,16 @@ class WebhookRejected(Exception):
 
 class UnusablePayload(Exception):
     """A verified JSON object from which no event can be built (e.g. no broadcaster user id)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class InvalidPayload(Exception):
+    """A verified JSON object holding a value that can never be accepted: an id that is too
+    long, not ASCII, holds a NUL or a lone surrogate, or is a number like ``1e308``. Unlike
+    :class:`UnusablePayload` (200 "ignored") it is answered 400, since no retry can succeed."""
 
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
@@ -150,13 +170,20 @@ def read_headers(headers: Mapping[str, str]) -> WebhookHeaders:
     missing = [name for name, value in values.items() if value is None]
     if missing:
         raise WebhookRejected(400, "missing_headers", f"missing header(s): {', '.join(missing)}")
+    try:
+        message_id = checked_id(values[MESSAGE_ID_HEADER]) or ""
+    except BadValue as exc:
+        raise WebhookRejected(
+            400, "bad_message_id", f"{MESSAGE_ID_HEADER} is not a valid message id: it {exc}"
+        ) from exc
     return WebhookHeaders(
-        message_id=values[MESSAGE_ID_HEADER] or "",
+        message_id=message_id,
         timestamp=values[TIMESTAMP_HEADER] or "",
         signature=values[SIGNATURE_HEADER] or "",
         event_type=values[TYPE_HEADER] or "",
         event_version=_header(headers, VERSION_HEADER),
-        subscription_id=_header(headers, SUBSCRIPTION_ID_HEADER),
+        # Only used to find a missing broadcaster: one we cannot read is as good as none.
+        subscription_id=_id(_header(headers, SUBSCRIPTION_ID_HEADER)),
     )
 
 
@@ -247,18 +274,35 @@ def parse_event(
     ``message_id`` (Kick-Event-Message-Id) is the event id unless the payload has its own id that
     Kick's Pusher socket shares (chat message id; reward redemption id plus status). ``occurred_at``
     comes from the payload's time field when it has a readable one, never later than
-    ``delivered_at``. Raises :class:`UnusablePayload` when no event can be built.
+    ``delivered_at``. Raises :class:`UnusablePayload` when no event can be built, and
+    :class:`InvalidPayload` when a field holds a value no event may carry (see
+    :mod:`core.platforms.kick.lenient` for the bounds). Text is cleaned and cut, never refused.
     """
     parser = _PARSERS.get(event_type)
     if parser is None:
         return None
     if not isinstance(payload, Mapping):
         raise UnusablePayload("payload is not a JSON object")
-    broadcaster_user_id = _id(_mapping(payload.get("broadcaster")).get("user_id"))
+    broadcaster_user_id = _strict_id(payload, "broadcaster", "user_id")
     if broadcaster_user_id is None:
         raise UnusablePayload("no broadcaster user id")
     delivery = _Delivery(payload, message_id, utc(delivered_at), broadcaster_user_id)
-    return parser(delivery)
+    try:
+        return parser(delivery)
+    except InvalidEvent as exc:  # the last line: events check themselves
+        raise InvalidPayload(str(exc)) from exc
+
+
+def _strict_id(payload: Any, *path: str, label: str = "") -> str | None:
+    """The id at ``path``; None when absent; :class:`InvalidPayload` naming the field when it is
+    there and no valid id."""
+    value: Any = payload
+    for key in path:
+        value = _mapping(value).get(key)
+    try:
+        return checked_id(value)
+    except BadValue as exc:
+        raise InvalidPayload(f"{label or '.'.join(path)} {exc}") from exc
 
 
 @dataclass(frozen=True)
@@ -274,6 +318,19 @@ class _Delivery:
             value = _mapping(value).get(key)
         return value
 
+    def id(self, *path: str) -> str | None:
+        """The id at ``path``; :class:`InvalidPayload` when it is there but no valid id."""
+        return _strict_id(self.payload, *path)
+
+    def int(self, *path: str) -> int | None:
+        try:
+            return checked_int(self.get(*path))
+        except BadValue as exc:
+            raise InvalidPayload(f"{'.'.join(path)} {exc}") from exc
+
+    def text(self, *path: str, limit: int = TEXT_MAX) -> str:
+        return _text(self.get(*path), limit) or ""
+
     def event_id(self, natural_id: str | None = None) -> str:
         return natural_id or self.message_id
 
@@ -284,23 +341,25 @@ class _Delivery:
         return moment
 
     def viewer(self, key: str) -> Viewer:
-        viewer = _viewer(self.payload.get(key))
+        viewer = _viewer(self.payload.get(key), key)
         if viewer is None:
             raise UnusablePayload(f"no {key} user id")
         return viewer
 
 
 def _parse_chat_message(d: _Delivery) -> ChatMessageSent:
-    badges = _list(d.get("sender", "identity", "badges"))
+    badges = _list(d.get("sender", "identity", "badges"))[:MAX_BADGES]
     return ChatMessageSent(
         platform=Platform.KICK,
-        event_id=d.event_id(_id(d.get("message_id"))),
+        event_id=d.event_id(d.id("message_id")),
         broadcaster_user_id=d.broadcaster_user_id,
         occurred_at=d.occurred_at(d.get("created_at")),
         viewer=d.viewer("sender"),
-        content=_text(d.get("content")) or "",
-        badges=tuple(kind for badge in badges if (kind := _text(_mapping(badge).get("type")))),
-        reply_to_message_id=_id(d.get("replies_to", "message_id")),
+        content=d.text("content"),
+        badges=tuple(
+            kind for badge in badges if (kind := _text(_mapping(badge).get("type"), WORD_MAX))
+        ),
+        reply_to_message_id=d.id("replies_to", "message_id"),
     )
 
 
@@ -322,7 +381,7 @@ def _parse_subscription(d: _Delivery, *, is_renewal: bool) -> Subscribed:
         occurred_at=d.occurred_at(d.get("created_at")),
         viewer=d.viewer("subscriber"),
         is_renewal=is_renewal,
-        months=_int(d.get("duration")),
+        months=d.int("duration"),
         expires_at=_time(d.get("expires_at")),
     )
 
@@ -345,8 +404,8 @@ def _parse_subscription_gifts(d: _Delivery) -> SubscriptionsGifted:
         event_id=d.event_id(),
         broadcaster_user_id=d.broadcaster_user_id,
         occurred_at=d.occurred_at(d.get("created_at")),
-        gifter=None if anonymous else _viewer(d.get("gifter")),
-        giftees=tuple(viewer for entry in entries if (viewer := _viewer(entry))),
+        gifter=None if anonymous else _viewer(d.get("gifter"), "gifter"),
+        giftees=tuple(viewer for entry in entries if (viewer := _viewer(entry, "giftees"))),
         count=len(entries),
         expires_at=_time(d.get("expires_at")),
     )
@@ -355,18 +414,18 @@ def _parse_subscription_gifts(d: _Delivery) -> SubscriptionsGifted:
 def _parse_reward_redemption(d: _Delivery) -> RewardRedeemed:
     """Kick sends the same redemption again when it is accepted or rejected, so the event id is
     the redemption id plus the status."""
-    status = (_text(d.get("status")) or "pending").lower()
-    redemption_id = _id(d.get("id"))
+    status = (d.text("status", limit=WORD_MAX) or "pending").lower()
+    redemption_id = d.id("id")
     return RewardRedeemed(
         platform=Platform.KICK,
         event_id=d.event_id(f"{redemption_id}:{status}" if redemption_id else None),
         broadcaster_user_id=d.broadcaster_user_id,
         occurred_at=d.occurred_at(d.get("redeemed_at")),
         viewer=d.viewer("redeemer"),
-        reward_id=_id(d.get("reward", "id")),
-        reward_title=_text(d.get("reward", "title")) or "",
-        cost=_int(d.get("reward", "cost")),
-        user_input=_text(d.get("user_input")) or "",
+        reward_id=d.id("reward", "id"),
+        reward_title=d.text("reward", "title", limit=TITLE_MAX),
+        cost=d.int("reward", "cost"),
+        user_input=d.text("user_input"),
         status=status,
     )
 
@@ -383,7 +442,7 @@ def _parse_livestream_status(d: _Delivery) -> StreamStarted | StreamEnded:
             event_id=d.event_id(),
             broadcaster_user_id=d.broadcaster_user_id,
             occurred_at=d.occurred_at(d.get("started_at")),
-            title=_text(d.get("title")) or "",
+            title=d.text("title", limit=TITLE_MAX),
         )
     return StreamEnded(
         platform=Platform.KICK,
@@ -395,15 +454,15 @@ def _parse_livestream_status(d: _Delivery) -> StreamStarted | StreamEnded:
 
 def _parse_livestream_metadata(d: _Delivery) -> StreamMetadataUpdated:
     category = d.get("metadata", "category")
-    category_name = _text(category) if isinstance(category, str) else None
+    category_name = _text(category, TITLE_MAX) if isinstance(category, str) else None
     return StreamMetadataUpdated(
         platform=Platform.KICK,
         event_id=d.event_id(),
         broadcaster_user_id=d.broadcaster_user_id,
         occurred_at=d.delivered_at,
-        title=_text(d.get("metadata", "title")) or "",
-        category=category_name or _text(_mapping(category).get("name")) or None,
-        language=_text(d.get("metadata", "language")) or None,
+        title=d.text("metadata", "title", limit=TITLE_MAX),
+        category=category_name or _text(_mapping(category).get("name"), TITLE_MAX) or None,
+        language=d.text("metadata", "language", limit=WORD_MAX) or None,
         is_mature=_bool(d.get("metadata", "has_mature_content")),
     )
 
@@ -415,8 +474,8 @@ def _parse_banned(d: _Delivery) -> ViewerBanned:
         broadcaster_user_id=d.broadcaster_user_id,
         occurred_at=d.occurred_at(d.get("metadata", "created_at")),
         viewer=d.viewer("banned_user"),
-        moderator=_viewer(d.get("moderator")),
-        reason=_text(d.get("metadata", "reason")) or "",
+        moderator=_viewer(d.get("moderator"), "moderator"),
+        reason=d.text("metadata", "reason"),
         expires_at=_time(d.get("metadata", "expires_at")),
     )
 
@@ -428,9 +487,9 @@ def _parse_kicks_gifted(d: _Delivery) -> KicksGifted:
         broadcaster_user_id=d.broadcaster_user_id,
         occurred_at=d.occurred_at(d.get("created_at")),
         viewer=d.viewer("sender"),
-        amount=_int(d.get("gift", "amount")) or 0,
-        gift_name=_text(d.get("gift", "name")) or "",
-        message=_text(d.get("gift", "message")) or "",
+        amount=d.int("gift", "amount") or 0,
+        gift_name=d.text("gift", "name", limit=TITLE_MAX),
+        message=d.text("gift", "message"),
     )
 
 
@@ -448,19 +507,22 @@ _PARSERS: dict[str, Callable[[_Delivery], Event]] = {
 }
 
 
-def _viewer(value: Any) -> Viewer | None:
+def _viewer(value: Any, name: str) -> Viewer | None:
+    """The user object ``name`` in the payload; None without a user id, :class:`InvalidPayload`
+    with one that is no valid id."""
     user = _mapping(value)
-    user_id = _id(user.get("user_id"))
+    user_id = _strict_id(user, "user_id", label=f"{name}.user_id")
     if user_id is None:
         return None
-    username = _text(user.get("username")) or _text(user.get("channel_slug")) or ""
-    return Viewer(platform_user_id=user_id, username=username)
+    username = _text(user.get("username"), NAME_MAX) or _text(user.get("channel_slug"), NAME_MAX)
+    return Viewer(platform_user_id=user_id, username=username or "")
 
 
 __all__ = [
     "KICK_EVENT_TYPES",
     "MAX_BODY_BYTES",
     "MAX_FUTURE_SKEW_SECONDS",
+    "InvalidPayload",
     "UnusablePayload",
     "WebhookHeaders",
     "WebhookRejected",

@@ -40,6 +40,7 @@ from core.platforms.kick.signing import (
 from core.platforms.kick.webhook import (
     KICK_EVENT_TYPES,
     MAX_BODY_BYTES,
+    InvalidPayload,
     UnusablePayload,
     WebhookHeaders,
     WebhookRejected,
@@ -587,13 +588,47 @@ def test_payload_that_is_not_a_mapping_is_unusable(payload: Any) -> None:
     ("event_type", "natural_id_key"),
     [("chat.message.sent", "message_id"), ("channel.reward.redemption.updated", "id")],
 )
-@pytest.mark.parametrize("natural_id", [None, "", 7.5, {}])
+@pytest.mark.parametrize("natural_id", [None, "", "  ", {}])
 def test_missing_natural_id_falls_back_to_message_id(
     event_type: str, natural_id_key: str, natural_id: Any
 ) -> None:
     event = parse_fixture(event_type, **{natural_id_key: natural_id})
     assert event is not None
     assert event.event_id == MESSAGE_ID
+
+
+@pytest.mark.parametrize(
+    ("event_type", "natural_id_key"),
+    [("chat.message.sent", "message_id"), ("channel.reward.redemption.updated", "id")],
+)
+@pytest.mark.parametrize(
+    "natural_id", [7.5, 1e308, 10**40, "x" * 65, "\ud800", "a\x00b", "has space", "ünï"]
+)
+def test_a_natural_id_that_is_no_id_is_refused_not_cut_or_stringified(
+    event_type: str, natural_id_key: str, natural_id: Any
+) -> None:
+    with pytest.raises(InvalidPayload) as caught:
+        parse_fixture(event_type, **{natural_id_key: natural_id})
+    assert caught.value.reason.startswith(natural_id_key)
+
+
+@pytest.mark.parametrize("role", ["sender", "broadcaster"])
+@pytest.mark.parametrize("user_id", [1e308, "9" * 65, "\ud800", "1\x00"])
+def test_a_user_id_that_is_no_id_is_refused(role: str, user_id: Any) -> None:
+    user = fixture_payload("chat.message.sent")[role] | {"user_id": user_id}
+    with pytest.raises(InvalidPayload) as caught:
+        parse_fixture("chat.message.sent", **{role: user})
+    assert caught.value.reason.startswith(f"{role}.user_id")
+
+
+def test_free_text_is_cleaned_and_bounded_never_refused() -> None:
+    sender = fixture_payload("chat.message.sent")["sender"] | {"username": "n\ud800\x00" * 90}
+    event = parse_fixture("chat.message.sent", content="hi\x00\udfff" * 5000, sender=sender)
+    assert isinstance(event, ChatMessageSent)
+    assert event.content.startswith("hi\ufffdhi\ufffd")
+    assert len(event.content) == 2000
+    assert event.viewer.username.startswith("n\ufffdn\ufffd")
+    assert len(event.viewer.username) == 100
 
 
 def test_reward_redemption_gets_a_new_key_per_status() -> None:
@@ -830,7 +865,7 @@ def test_malformed_payload_gives_an_event_or_unusable_payload(
 ) -> None:
     try:
         event = parse_fixture(event_type, **changes)
-    except UnusablePayload:
+    except (UnusablePayload, InvalidPayload):
         return
     assert isinstance(event, Event)
 
@@ -869,12 +904,15 @@ def test_any_field_replaced_by_junk_gives_an_event_or_unusable_payload(event_typ
             except UnusablePayload:
                 outcomes.add("unusable")
                 continue
+            except InvalidPayload:  # 10**40 or -1.5 where an id is expected
+                outcomes.add("invalid")
+                continue
             assert isinstance(event, Event), (path, junk)
             assert event.occurred_at.tzinfo is UTC, (path, junk)
             assert event.occurred_at <= DELIVERED_AT, (path, junk)
             assert event_from_dict(event_to_dict(event)) == event, (path, junk)
             outcomes.add("event")
-    assert outcomes == {"event", "unusable"}
+    assert outcomes == {"event", "unusable", "invalid"}
 
 
 # Public key loading
