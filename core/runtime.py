@@ -43,6 +43,7 @@ from core.features.chat_commands.commands import StandardCommands
 from core.features.chat_commands.ports import ChatSender, TicketBalance, TicketBalances
 from core.features.chat_commands.replies import ChatReplier
 from core.features.chat_commands.router import ChatCommandRouter
+from core.features.connections.arrivals import WebhookArrivals
 from core.features.connections.service import AppToken, KickConnections
 from core.features.connections.setup import KickSetup
 from core.features.connections.subscriptions import SYNC_EVERY_SECONDS, SubscriptionKeeper
@@ -162,14 +163,16 @@ class Runtime:
             self.kick_api,
             app_token=self.app_token.get if kick.client_id and kick.client_secret else None,
         )
-        self._subscribed: frozenset[str] = frozenset()
+        # Pusher passes on the event types whose webhooks are not arriving (per broadcaster).
+        self.webhook_arrivals = WebhookArrivals(self.engine, clock)
         self.pusher: PusherSupervisor | None = None
         if pusher_wanted(kick.pusher_enabled, settings.web.oauth_base_url):
             self.pusher = PusherSupervisor(
                 kick.pusher_url,
                 channels=self._pusher_channels,
                 publish=self.bus.publish,
-                webhooks_active=lambda broadcaster: broadcaster in self._subscribed,
+                deliveries=self.webhook_arrivals.deliveries,
+                clock=clock,
             )
         self.kick_receiver = KickWebhookReceiver(
             public_key=load_public_key(settings.kick.webhook_public_key),
@@ -183,6 +186,7 @@ class Runtime:
             clock=clock,
             broadcaster_of_subscription=self.connections.broadcaster_of_subscription,
             publish_delivery=publish_delivery,
+            on_arrival=self.webhook_arrivals.record,
         )
         # --- raffle: periods, the ticket ledger, verifiable draws ---
         self.raffle = RaffleService(
@@ -431,9 +435,6 @@ class Runtime:
                     last_full = time.monotonic()
                 else:
                     await self.subscriptions.sync_requested()
-                self._subscribed = frozenset(
-                    await asyncio.to_thread(self.connections.subscribed_broadcasters)
-                )
             except Exception:
                 log.exception("Kick subscription upkeep failed; trying again in a minute")
             with contextlib.suppress(TimeoutError):
