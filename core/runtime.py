@@ -490,6 +490,7 @@ class Runtime:
         """The raffle's timed work after each watchtime tick: period transitions (catching up on
         any missed while the bot was down), watchtime tickets, gift holds, draws waiting for the
         beacon; then the announcements Discord has not taken yet."""
+        await self.wagers.poll_ending(now)  # wagers up to a period's end count in it
         await asyncio.to_thread(self.raffle.run_scheduled, now)
         await self.raffle.announce_pending()
 
