@@ -47,6 +47,7 @@ from core.features.connections.arrivals import WebhookArrivals
 from core.features.connections.service import AppToken, KickConnections
 from core.features.connections.setup import KickSetup
 from core.features.connections.subscriptions import SYNC_EVERY_SECONDS, SubscriptionKeeper
+from core.features.guilds.default_channel import DefaultChannel
 from core.features.guilds.service import GuildService
 from core.features.linking.effects import LinkEffects
 from core.features.linking.service import LinkingService
@@ -240,6 +241,10 @@ class Runtime:
             self.metrics,
         )
         self.kick_setup = self._build_kick_setup()
+        # KICK_CHANNEL + DISCORD_GUILD_ID: that guild follows that channel, no command needed.
+        self.default_channel = DefaultChannel(
+            self.guilds, settings.discord.guild_id, kick.channel, self.kick_setup.find_channel
+        )
         # --- raffle wagers: each guild's Shuffle affiliate statistics, polled into tickets ---
         self.wagers = WagerService(
             self.engine,
@@ -405,6 +410,7 @@ class Runtime:
     async def run_pipeline(self, stop: asyncio.Event) -> None:
         """Consume events, run the scheduled jobs and the Kick sources until ``stop`` is set."""
         jobs = [self.bus.run(self.dispatcher, stop), self.run_scheduler(stop)]
+        jobs.append(self.default_channel.run(stop))
         jobs.append(self.run_role_sync(stop))
         if self.settings.web.oauth_base_url:
             jobs.append(self.run_kick_upkeep(stop))

@@ -19,6 +19,7 @@ log = logging.getLogger(__name__)
 class InternalIds:
     channel_id: int
     chatroom_id: int
+    user_id: int | None = None  # the broadcaster's user id (the public API's broadcaster_user_id)
 
 
 async def look_up_internal_ids(site_base_url: str, slug: str) -> InternalIds | None:
@@ -30,7 +31,12 @@ async def look_up_internal_ids(site_base_url: str, slug: str) -> InternalIds | N
             log.info("Kick's site API answered %s for %s", response.status_code, slug)
             return None
         body = response.json()
-        return InternalIds(int(body["id"]), int(body["chatroom"]["id"]))
+        user_id = body.get("user_id")
+        return InternalIds(
+            int(body["id"]),
+            int(body["chatroom"]["id"]),
+            int(user_id) if isinstance(user_id, int | str) and str(user_id).isdecimal() else None,
+        )
     except (httpx.HTTPError, ValueError, KeyError, TypeError) as exc:
         log.info(
             "could not look up the chatroom of %s on Kick's site: %s", slug, type(exc).__name__
