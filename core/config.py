@@ -50,6 +50,7 @@ class WebSettings:
 @dataclass(frozen=True)
 class DiscordSettings:
     token: str | None = field(default=None, repr=False)
+    guild_id: int | None = None  # the one server that follows KICK_CHANNEL
 
 
 @dataclass(frozen=True)
@@ -244,7 +245,9 @@ def load_settings(
             flask_secret_key=read.text("FLASK_SECRET_KEY"),
             threads=read.whole("WEB_THREADS", 8, minimum=1),
         ),
-        discord=DiscordSettings(token=read.text("DISCORD_TOKEN")),
+        discord=DiscordSettings(
+            token=read.text("DISCORD_TOKEN"), guild_id=read.snowflake("DISCORD_GUILD_ID")
+        ),
         kick=KickSettings(
             client_id=read.text("KICK_CLIENT_ID"),
             client_secret=read.text("KICK_CLIENT_SECRET"),
@@ -290,6 +293,10 @@ def load_settings(
             allowed_hosts=read.hosts("SHUFFLE_ALLOWED_HOSTS", ShuffleSettings.allowed_hosts),
         ),
     )
+    if settings.kick.channel and settings.discord.guild_id is None:
+        read.problems.append(
+            "KICK_CHANNEL needs DISCORD_GUILD_ID, the id of the Discord server that follows it"
+        )
     if read.problems:
         raise SettingsError(read.problems)
     return settings

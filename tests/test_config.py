@@ -60,7 +60,7 @@ def test_every_problem_is_reported_at_once():
 
 def test_environment_wins_over_the_dot_env_file(tmp_path):
     env_file = tmp_path / ".env"
-    env_file.write_text("PORT=9000\nKICK_CHANNEL=from_file\n")
+    env_file.write_text("PORT=9000\nKICK_CHANNEL=from_file\nDISCORD_GUILD_ID=1234\n")
     settings = load_settings({"PORT": "9100"}, env_file=env_file)
     assert settings.web.port == 9100
     assert settings.kick.channel == "from_file"

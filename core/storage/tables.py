@@ -213,6 +213,16 @@ kick_subscriptions = Table(
     Index(None, "broadcaster_user_id"),
 )
 
+# When a webhook of each type last arrived for a broadcaster (written at most once a minute per
+# row): Pusher publishes what webhooks are not delivering (core/platforms/kick/sources.py).
+webhook_arrivals = Table(
+    "webhook_arrivals",
+    metadata,
+    Column("broadcaster_user_id", UserId, primary_key=True),
+    Column("event_type", String(64), primary_key=True),
+    Column("arrived_at", UTCDateTime, nullable=False),
+)
+
 oauth_states = Table(
     "oauth_states",
     metadata,
@@ -265,6 +275,8 @@ role_tiers = Table(
     Column("role_id", Snowflake, primary_key=True, autoincrement=False),
     Column("minutes", Integer, nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
+    # Off: role sync neither gives nor takes this role (``!roles disable <role>``).
+    Column("enabled", Boolean, nullable=False, server_default=sa.true()),
 )
 
 role_settings = Table(

@@ -10,9 +10,11 @@ from typing import TYPE_CHECKING
 
 from core.config import KickSettings
 from core.events import Platform
+from core.features.connections.arrivals import WebhookArrivals
 from core.features.connections.service import AppToken, KickConnections
 from core.features.connections.setup import KickSetup
 from core.features.connections.subscriptions import SYNC_EVERY_SECONDS, SubscriptionKeeper
+from core.features.guilds.default_channel import DefaultChannel
 from core.metrics import Metrics
 from core.platforms.kick.api import KickApi
 from core.platforms.kick.chat import KickChatSender
@@ -80,10 +82,8 @@ class KickUpkeep:
     """Keeps webhook subscriptions in place: all of them every 30 minutes, and right away for a
     guild that asked (a streamer who just connected, or !kick sync)."""
 
-    def __init__(self, subscriptions: SubscriptionKeeper, connections: KickConnections) -> None:
+    def __init__(self, subscriptions: SubscriptionKeeper) -> None:
         self.subscriptions = subscriptions
-        self.connections = connections
-        self.subscribed: frozenset[str] = frozenset()  # broadcasters with webhooks in place
 
     async def run(self, stop: asyncio.Event, *, every_seconds: float = 60.0) -> None:
         last_full = float("-inf")
@@ -94,9 +94,6 @@ class KickUpkeep:
                     last_full = time.monotonic()
                 else:
                     await self.subscriptions.sync_requested()
-                self.subscribed = frozenset(
-                    await asyncio.to_thread(self.connections.subscribed_broadcasters)
-                )
             except Exception:
                 log.exception("Kick subscription upkeep failed; trying again in a minute")
             await wait_or_stop(stop, every_seconds)
@@ -124,7 +121,9 @@ def install(rt: Runtime) -> None:
         rt.kick.api,
         app_token=rt.app_token.get if configured else None,
     )
-    rt.kick_upkeep = KickUpkeep(rt.subscriptions, rt.connections)
+    rt.kick_upkeep = KickUpkeep(rt.subscriptions)
+    # Pusher passes on the event types whose webhooks are not arriving (per broadcaster).
+    rt.webhook_arrivals = WebhookArrivals(rt.engine, rt.clock)
     rt.pusher = None
     if pusher_wanted(kick.pusher_enabled, rt.settings.web.oauth_base_url):
         rt.pusher = PusherSupervisor(
@@ -135,7 +134,8 @@ def install(rt: Runtime) -> None:
                 if c.chatroom_id is not None
             ],
             publish=rt.bus.publish,
-            webhooks_active=lambda broadcaster: broadcaster in rt.kick_upkeep.subscribed,
+            deliveries=rt.webhook_arrivals.deliveries,
+            clock=rt.clock,
         )
         rt.scheduler.loop("Kick Pusher", rt.pusher.run)
     if rt.settings.web.oauth_base_url:
@@ -150,6 +150,7 @@ def install(rt: Runtime) -> None:
         clock=rt.clock,
         broadcaster_of_subscription=rt.connections.broadcaster_of_subscription,
         publish_delivery=rt.publish_delivery,
+        on_arrival=rt.webhook_arrivals.record,
     )
     rt.kick_setup = KickSetup(
         guilds=rt.guilds,
@@ -165,5 +166,10 @@ def install(rt: Runtime) -> None:
         client_configured=configured,
         clock=rt.clock,
     )
+    # KICK_CHANNEL + DISCORD_GUILD_ID: that guild follows that channel, no command needed.
+    rt.default_channel = DefaultChannel(
+        rt.guilds, rt.settings.discord.guild_id, kick.channel, rt.kick_setup.find_channel
+    )
+    rt.scheduler.loop("KICK_CHANNEL's default channel", rt.default_channel.run)
     rt.chat_senders[Platform.KICK] = lambda: rt.kick.chat
     rt.on_shutdown(rt.kick.close_chat)

@@ -23,6 +23,8 @@ def install(rt: Runtime) -> None:
         rt.clock,
         beacon=HttpBeacon(settings.raffle.beacon_url),
         announcer=DiscordRaffleAnnouncer(rt.discord),
+        # Wagers up to a period's end count in it.
+        before_transitions=lambda now: rt.wagers.poll_ending(now),
     )
     rt.wagers = WagerService(
         rt.engine,

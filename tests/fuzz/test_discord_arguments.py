@@ -11,14 +11,14 @@ import asyncio
 from types import SimpleNamespace
 
 import discord  # noqa: TID251 - this target is the Discord front end's parsing
-from core.discord_bot.cogs.linking import LinkedRoleArgument, panel_emoji
-from core.discord_bot.cogs.roles import TierRoleArgument
-from core.discord_bot.cogs.watchtime import ViewerArgument
 from discord.ext import commands  # noqa: TID251
 from hypothesis import given
 from hypothesis import strategies as st
 
 from core.discord_bot import render
+from core.discord_bot.common import ViewerArgument
+from core.discord_bot.linking.cog import LinkedRoleArgument, panel_emoji
+from core.discord_bot.roles.cog import TierRoleArgument
 from tests.fuzz.conftest import record
 from tests.fuzz.strategies import NASTY
 

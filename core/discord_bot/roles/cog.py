@@ -129,25 +129,42 @@ class RolesCog(commands.Cog, name="Roles"):
         await asyncio.to_thread(self.roles.remove_tier, guild.id, role_id)
         await self._reply(ctx, render_roles.tier_removed(role_id))
 
-    @roles_group.command(name="enable")
+    @roles_group.command(name="enable", ignore_extra=False)
     @commands.guild_only()
     @commands.has_guild_permissions(manage_guild=True)
-    async def roles_enable(self, ctx: Context) -> None:
-        """Give and take watchtime roles at every role sync (Manage Server)."""
-        await self._set_enabled(ctx, enabled=True)
+    @app_commands.describe(role="One watchtime role to turn back on (none: all of them)")
+    async def roles_enable(
+        self, ctx: Context, role: Annotated[discord.Role | int, TierRoleArgument] | None = None
+    ) -> None:
+        """Give and take watchtime roles at every role sync, or one role again (Manage Server)."""
+        await self._set_enabled(ctx, role, enabled=True)
 
-    @roles_group.command(name="disable")
+    @roles_group.command(name="disable", ignore_extra=False)
     @commands.guild_only()
     @commands.has_guild_permissions(manage_guild=True)
-    async def roles_disable(self, ctx: Context) -> None:
-        """Leave everyone's roles alone until enabled again (Manage Server)."""
-        await self._set_enabled(ctx, enabled=False)
+    @app_commands.describe(role="One watchtime role to leave alone (none: all of them)")
+    async def roles_disable(
+        self, ctx: Context, role: Annotated[discord.Role | int, TierRoleArgument] | None = None
+    ) -> None:
+        """Leave everyone's roles alone, or one watchtime role, until enabled (Manage Server)."""
+        await self._set_enabled(ctx, role, enabled=False)
 
-    async def _set_enabled(self, ctx: Context, *, enabled: bool) -> None:
+    async def _set_enabled(
+        self, ctx: Context, role: discord.Role | int | None, *, enabled: bool
+    ) -> None:
         guild = guild_of(ctx)
         await ctx.defer()
-        settings = await asyncio.to_thread(self.roles.set_enabled, guild.id, enabled)
-        await self._reply(ctx, render_roles.enabled_changed(settings))
+        if role is None:
+            settings = await asyncio.to_thread(self.roles.set_enabled, guild.id, enabled)
+            await self._reply(ctx, render_roles.enabled_changed(settings))
+            return
+        role_id = role if isinstance(role, int) else role.id
+        try:
+            tier = await asyncio.to_thread(self.roles.set_tier_enabled, guild.id, role_id, enabled)
+        except RolesRefused as refused:
+            await self._refuse(ctx, str(refused))
+            return
+        await self._reply(ctx, render_roles.tier_switched(tier))
 
     @roles_group.command(name="mode")
     @commands.guild_only()

@@ -29,7 +29,8 @@ def minutes_text(minutes: int) -> str:
 def roles_usage(prefix: str) -> str:
     return (
         f"Usage: {prefix}roles list | add <@role> <minutes> | update <@role> <minutes> | "
-        f"remove <@role> | enable | disable | mode all|highest | dm on|off | members <@role> | sync"
+        f"remove <@role> | enable [@role] | disable [@role] | mode all|highest | dm on|off | "
+        "members <@role> | sync"
     )
 
 
@@ -65,7 +66,8 @@ def tier_list(
                 if (tier.role_id in out_of_reach)
                 else ""
             )
-        lines.append(f"- {name}: {minutes_text(tier.minutes)}{note}")
+        off = "" if tier.enabled else " (off)"
+        lines.append(f"- {name}: {minutes_text(tier.minutes)}{off}{note}")
     lines.append(settings_line(settings))
     return truncate("\n".join(lines), MESSAGE_LIMIT)
 
@@ -117,6 +119,18 @@ def enabled_changed(settings: RoleSettings) -> str:
     return (
         f"{OK} Watchtime roles are **off**: I leave everyone's roles alone until you turn them "
         "back on."
+    )
+
+
+def tier_switched(tier: RoleTier) -> str:
+    if tier.enabled:
+        return (
+            f"{OK} {role_mention(tier.role_id)} is on again: members gain and lose it at each "
+            "role sync."
+        )
+    return (
+        f"{OK} {role_mention(tier.role_id)} is off: I won't give it or take it away until you "
+        "turn it back on. The other watchtime roles carry on."
     )
 
 

@@ -1,4 +1,5 @@
-"""Streamer connections (encrypted Kick tokens per guild), OAuth states, webhook subscriptions."""
+"""Streamer connections (encrypted Kick tokens per guild), OAuth states, webhook subscriptions
+and when webhooks of each type last arrived."""
 
 from __future__ import annotations
 
@@ -9,7 +10,13 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from core.storage.db import insert_for, insert_if_absent
-from core.storage.tables import kick_connections, kick_subscriptions, oauth_states, used_links
+from core.storage.tables import (
+    kick_connections,
+    kick_subscriptions,
+    oauth_states,
+    used_links,
+    webhook_arrivals,
+)
 
 CONNECTED = "connected"
 NEEDS_REAUTH = "needs_reauth"
@@ -284,13 +291,41 @@ def list_subscriptions_for_broadcaster(
     ]
 
 
-def list_subscribed_broadcasters(conn: Connection) -> list[str]:
-    query = sa.select(kick_subscriptions.c.broadcaster_user_id).distinct()
-    return list(conn.execute(query).scalars())
-
-
 def find_broadcaster_by_subscription(conn: Connection, subscription_id: str) -> str | None:
     query = sa.select(kick_subscriptions.c.broadcaster_user_id).where(
         kick_subscriptions.c.subscription_id == subscription_id
     )
     return conn.execute(query).scalar_one_or_none()
+
+
+def list_subscribed_types(conn: Connection) -> list[tuple[str, str]]:
+    """Every stored (broadcaster, webhook type) subscription."""
+    query = sa.select(kick_subscriptions.c.broadcaster_user_id, kick_subscriptions.c.event)
+    return [(row.broadcaster_user_id, row.event) for row in conn.execute(query.distinct())]
+
+
+# --- webhook arrivals --------------------------------------------------------------------------
+
+
+def save_arrival(
+    conn: Connection, broadcaster_user_id: str, event_type: str, arrived_at: datetime
+) -> None:
+    """Note that a webhook of ``event_type`` arrived for the broadcaster (never moving back)."""
+    a = webhook_arrivals.c
+    stmt = insert_for(conn, webhook_arrivals).values(
+        broadcaster_user_id=broadcaster_user_id, event_type=event_type, arrived_at=arrived_at
+    )
+    conn.execute(
+        stmt.on_conflict_do_update(
+            index_elements=[a.broadcaster_user_id, a.event_type],
+            set_={"arrived_at": stmt.excluded.arrived_at},
+            where=a.arrived_at < stmt.excluded.arrived_at,
+        )
+    )
+
+
+def list_arrivals_since(conn: Connection, since: datetime) -> dict[tuple[str, str], datetime]:
+    a = webhook_arrivals.c
+    query = sa.select(webhook_arrivals).where(a.arrived_at > since)
+    rows = conn.execute(query)
+    return {(row.broadcaster_user_id, row.event_type): row.arrived_at for row in rows}

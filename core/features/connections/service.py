@@ -199,10 +199,6 @@ class KickConnections(SignInFlow):
                 conn, broadcaster_user_id, subscriptions, utc(self.clock())
             )
 
-    def subscribed_broadcasters(self) -> list[str]:
-        with self.engine.connect() as conn:
-            return repository.list_subscribed_broadcasters(conn)
-
     def broadcaster_of_subscription(self, subscription_id: str) -> str | None:
         with self.engine.connect() as conn:
             return repository.find_broadcaster_by_subscription(conn, subscription_id)

@@ -8,6 +8,7 @@ which the streamer connects their account.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import re
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
@@ -21,6 +22,7 @@ from core.features.connections.service import (
     KickConnections,
 )
 from core.features.connections.subscriptions import WANTED_EVENTS, SubscriptionKeeper, SyncReport
+from core.features.guilds.default_channel import ChannelLookupFailed, FoundChannel
 from core.features.guilds.repository import TrackedChannel
 from core.features.guilds.service import GuildService, InvalidGuildInput
 from core.platforms.kick.api import KickApiError
@@ -98,40 +100,70 @@ class KickSetup:
             )
         slug = _slug(channel)
         try:
-            token = await self.app_token()
-            async with self.make_api() as api:
-                found = await api.get_channel_by_slug(token, slug)
-        except (KickApiError, OAuthError) as exc:
-            raise SetupFailed(
-                f"Kick did not answer the channel lookup ({exc}). Try again soon."
-            ) from exc
+            found = await self.find_channel(slug)
+        except ChannelLookupFailed as exc:
+            raise SetupFailed(f"{exc}. Try again soon.") from exc
         if found is None:
             raise SetupFailed(f"Kick has no channel called {slug!r}. Check the name in its URL.")
-        ids = _belonging_to(await self.look_up_ids(slug), str(found.broadcaster_user_id))
+        chatroom_found = found.chatroom_id is not None
         if chatroom_id is not None:
-            ids = _checked_chatroom(slug, chatroom_id, ids)
+            site = None if found.chatroom_id is None else InternalIds(0, found.chatroom_id)
+            checked = _checked_chatroom(slug, chatroom_id, site)
+            found = dataclasses.replace(found, chatroom_id=checked.chatroom_id)
+            chatroom_found = True
         try:
             view = await asyncio.to_thread(
                 self.guilds.set_kick_channel,
                 guild_id,
-                found.slug or slug,
-                str(found.broadcaster_user_id),
-                channel_id=(ids.channel_id or None) if ids else None,
-                chatroom_id=ids.chatroom_id if ids else None,
+                found.slug,
+                found.broadcaster_user_id,
+                channel_id=found.channel_id,
+                chatroom_id=found.chatroom_id,
             )
         except InvalidGuildInput as exc:
             raise SetupFailed(str(exc)) from exc
-        tracked = next(
-            c for c in view.channels if c.broadcaster_user_id == str(found.broadcaster_user_id)
-        )
+        broadcaster = found.broadcaster_user_id
+        tracked = next(c for c in view.channels if c.broadcaster_user_id == broadcaster)
         claims = new_claims(PURPOSE_STREAMER, admin_id, guild_id, utc(self.clock()))
         link = signed_link(self.public_base_url, "/auth/kick/streamer", self.link_secret, claims)
-        return SetupResult(tracked, link, chatroom_found=ids is not None)
+        return SetupResult(tracked, link, chatroom_found=chatroom_found)
 
     async def sync(self, guild_id: int) -> SyncReport:
         await asyncio.to_thread(self.connections.request_sync, guild_id)
         await self.subscriptions.remove_untracked()
         return await self.subscriptions.sync_guild(guild_id)
+
+    async def find_channel(self, slug: str) -> FoundChannel | None:
+        """A channel's ids for ``KICK_CHANNEL``: the broadcaster from Kick's API when this bot
+        has a Kick app, else from Kick's site (which also gives the ids Pusher needs)."""
+        slug = _slug(slug)
+        if not self.client_configured:
+            ids = await self.look_up_ids(slug)
+            if ids is None or ids.broadcaster_user_id is None:
+                raise ChannelLookupFailed(
+                    "Kick's site did not answer and this bot has no Kick app: set "
+                    "KICK_CLIENT_ID and KICK_CLIENT_SECRET, or add the channel with "
+                    "python -m core guild add"
+                )
+            return FoundChannel(
+                slug, ids.broadcaster_user_id, ids.channel_id or None, ids.chatroom_id
+            )
+        try:
+            token = await self.app_token()
+            async with self.make_api() as api:
+                found = await api.get_channel_by_slug(token, slug)
+        except (KickApiError, OAuthError) as exc:
+            raise ChannelLookupFailed(f"Kick did not answer the channel lookup ({exc})") from exc
+        if found is None:
+            return None
+        # The site's ids count only when they are this broadcaster's.
+        ids = _belonging_to(await self.look_up_ids(slug), str(found.broadcaster_user_id))
+        return FoundChannel(
+            found.slug or slug,
+            str(found.broadcaster_user_id),
+            (ids.channel_id or None) if ids else None,
+            ids.chatroom_id if ids else None,
+        )
 
     def status(self, guild_id: int) -> KickStatus:
         channel = self.guilds.kick_channel_of(guild_id)

@@ -21,7 +21,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 
 from sqlalchemy.engine import Engine
@@ -51,10 +51,13 @@ class RaffleService:
         beacon: Beacon | None = None,
         announcer: RaffleAnnouncer | None = None,
         new_seed: Callable[[], str] = lambda: secrets.token_hex(32),
+        before_transitions: Callable[[datetime | None], Awaitable[object]] | None = None,
     ) -> None:
         self.engine = engine
         self.clock = clock
         self.announcer = announcer
+        # Work that must finish before periods close (the wager poll at a period's end).
+        self.before_transitions = before_transitions
         self.draws = RaffleDraws(engine, beacon, clock)
         self.periods = RafflePeriods(engine, settings, clock, self.draws, new_seed)
         self.admin = RaffleAdmin(engine, clock)
@@ -138,6 +141,8 @@ class RaffleService:
         """The raffle's work after each watchtime tick: period transitions (catching up on any
         missed while the bot was down), watchtime tickets, gift holds, draws waiting for the
         beacon, in a worker thread; then the announcements Discord has not taken yet."""
+        if self.before_transitions is not None:
+            await self.before_transitions(now)
         await asyncio.to_thread(self.run_scheduled, now)
         await self.announce_pending()
 

@@ -1,11 +1,19 @@
 """Raffle tickets for wagers on Shuffle, read from the streamer's affiliate statistics.
 
 The statistics give each referred player's lifetime total. Per raffle period and Shuffle
-account the bot keeps a baseline (the total at the period's first successful poll) and the
-tickets given so far; every poll gives ``tickets_for(total - baseline) - given`` more, so small
-increments add up exactly and nothing is lost between polls. The progress row and the ledger
-row change in one transaction, and the ledger reference names the cumulative count
-(``shuffle:<name>:<tickets>``), so a replayed or concurrent poll cannot award twice.
+account the bot keeps a baseline and the tickets given so far; every poll gives
+``tickets_for(total - baseline) - given`` more, so small increments add up exactly and nothing
+is lost between polls. The progress row and the ledger row change in one transaction, and the
+ledger reference names the cumulative count (``shuffle:<name>:<tickets>``), so a replayed or
+concurrent poll cannot award twice.
+
+Wagers are carried across a period's end into the period they were wagered in, as closely as
+polls can tell: just before a period closes the bot polls once more
+(:meth:`WagerService.poll_ending`), so what was wagered up to its end counts in it; the next
+period's baseline is then the last total seen (that poll's), so what is wagered after it counts
+in the next one. When that last poll failed, the next period starts from the last total seen
+near the end (within ``CARRY_LIMIT``), so the wagers in between count in the next period rather
+than nowhere. See ``docs/raffle.md``.
 
 An account that first shows up after the baseline poll counts from the last total the bot saw
 for it, or from zero when it never saw one (a new referral). Tickets go to the Kick account
@@ -53,6 +61,10 @@ SOURCE = "wager"
 CENTS_PER_THOUSAND = 100_000
 MAX_BACKOFF_SECONDS = 3600
 MAX_CODES = 20
+# How far from a period's end the last total seen may lie and still be the next period's
+# baseline (a bot down longer than this over the boundary loses the wagers in between, rather
+# than crediting days of them to the wrong period).
+CARRY_LIMIT = timedelta(days=1)
 _CODE = re.compile(r"^[A-Za-z0-9_\-]{1,32}$")
 NOT_SHUFFLE_URL = "the stored link is not on a Shuffle host, so it is not fetched; set it again"
 UNREADABLE_URL = "the stored link cannot be decrypted (TOKEN_ENCRYPTION_KEY changed?); set it again"
@@ -271,6 +283,19 @@ class WagerService:
                 log.exception("guild %s: the Shuffle wager poll failed", guild_id)
         return results
 
+    async def poll_ending(self, now: datetime | None = None) -> list[PollResult]:
+        """Poll once more every guild whose open period has ended and not been polled since,
+        just before the raffle closes it: what was wagered up to the end counts in it."""
+        now = utc(now or self.clock())
+        guild_ids = await asyncio.to_thread(self._guild_ids_ending, now)
+        results = []
+        for guild_id in guild_ids:
+            try:
+                results.append(await self.poll_guild(guild_id, now))
+            except Exception:
+                log.exception("guild %s: the Shuffle poll at the period's end failed", guild_id)
+        return results
+
     async def poll_guild(self, guild_id: int, now: datetime | None = None) -> PollResult:
         """Read the statistics once and give the tickets due. A rate limit, a challenge page
         or any other failure changes nothing but the guild's backoff."""
@@ -314,13 +339,14 @@ class WagerService:
             if period is None:
                 return PollResult(guild_id, "no_period", accounts=len(totals))
             is_baseline = repository.claim_baseline(conn, guild_id, period.id, now)
+            carried = _carried_totals(conn, guild_id, period, known) if is_baseline else {}
             progress = repository.load_progress(conn, guild_id, period.id)
             repository.insert_progress(
                 conn,
                 guild_id,
                 period.id,
                 (
-                    (key, total.cents if is_baseline else _cents(known.get(key)))
+                    (key, _baseline(key, total, is_baseline, carried, known))
                     for key, total in totals.items()
                     if key not in progress
                 ),
@@ -407,6 +433,10 @@ class WagerService:
             return self.tickets_per_thousand(guild_id)
         return periods_repository.get_settings(conn, guild_id).wager_thousand_tickets
 
+    def _guild_ids_ending(self, now: datetime) -> list[int]:
+        with self.engine.connect() as conn:
+            return repository.list_guild_ids_ending(conn, now)
+
     def _guild_ids_due(self, now: datetime) -> list[int]:
         with self.engine.connect() as conn:
             return repository.list_guild_ids_due(conn, now)
@@ -431,6 +461,34 @@ def totals_under_codes(rows: Sequence[WagerRow], campaign_codes: Sequence[str]) 
         cents = row.wagered_cents + (earlier.cents if earlier else 0)
         totals[key] = Total(row.username[:64], cents)
     return totals
+
+
+def _carried_totals(
+    conn: Connection, guild_id: int, period: periods_repository.Period, known: dict[str, Total]
+) -> dict[str, Total]:
+    """The totals the new ``period`` starts from, if it follows a closed one: those ``known``
+    (seen before this poll) that were seen near that one's end. Empty when there are none."""
+    previous = periods_repository.find_last_closed_period(conn, guild_id)
+    if previous is None or period.starts_at > previous.ends_at + CARRY_LIMIT:
+        return {}
+    since = previous.ends_at - CARRY_LIMIT
+    return {
+        key: total
+        for key, total in known.items()
+        if total.seen_at is not None and total.seen_at >= since
+    }
+
+
+def _baseline(
+    key: str, total: Total, is_baseline: bool, carried: dict[str, Total], known: dict[str, Total]
+) -> int:
+    """Where an account starts counting in the period. At the period's first poll: the total
+    carried from the previous period's end, else today's total (nothing before counts). Later:
+    the last total seen, or zero for an account never seen (a new referral)."""
+    if is_baseline:
+        start = carried.get(key)
+        return total.cents if start is None else min(start.cents, total.cents)
+    return _cents(known.get(key))
 
 
 def _cents(total: Total | None) -> int:

@@ -12,6 +12,7 @@ from sqlalchemy.engine import Connection
 
 from core.storage.db import insert_for
 from core.storage.tables import (
+    raffle_periods,
     shuffle_link_requests,
     shuffle_links,
     shuffle_settings,
@@ -54,6 +55,7 @@ class ShuffleLink:
 class Total:
     username: str
     cents: int
+    seen_at: datetime | None = None  # when it was read (stored totals only)
 
 
 @dataclass(frozen=True)
@@ -90,6 +92,27 @@ def list_guild_ids_due(conn: Connection, now: datetime) -> list[int]:
             s.campaign_codes != "",
             sa.or_(s.next_poll_at.is_(None), s.next_poll_at <= now),
         )
+        .order_by(s.guild_id)
+    )
+    return list(conn.execute(query).scalars())
+
+
+def list_guild_ids_ending(conn: Connection, now: datetime) -> list[int]:
+    """Guilds with a URL and codes set, not backing off, whose open period has ended (it is
+    about to close) and that have had no successful poll since its end."""
+    s, p = shuffle_settings.c, raffle_periods.c
+    query = (
+        sa.select(s.guild_id)
+        .join(raffle_periods, p.guild_id == s.guild_id)
+        .where(
+            s.affiliate_url.is_not(None),
+            s.campaign_codes != "",
+            sa.or_(s.next_poll_at.is_(None), s.next_poll_at <= now),
+            p.status == "open",
+            p.ends_at <= now,
+            sa.or_(s.last_success_at.is_(None), s.last_success_at < p.ends_at),
+        )
+        .distinct()
         .order_by(s.guild_id)
     )
     return list(conn.execute(query).scalars())
@@ -232,7 +255,10 @@ def list_links(conn: Connection, guild_id: int) -> list[ShuffleLink]:
 
 def load_totals(conn: Connection, guild_id: int) -> dict[str, Total]:
     query = sa.select(shuffle_wager_totals).where(shuffle_wager_totals.c.guild_id == guild_id)
-    return {row.account_key: Total(row.username, row.total_cents) for row in conn.execute(query)}
+    return {
+        row.account_key: Total(row.username, row.total_cents, row.seen_at)
+        for row in conn.execute(query)
+    }
 
 
 def save_totals(

@@ -22,6 +22,7 @@ from core.storage.tables import role_awards, role_settings, role_tiers, watchtim
 class RoleTier:
     role_id: int
     minutes: int
+    enabled: bool = True  # off: role sync leaves this role alone (neither gives nor takes it)
 
     @property
     def seconds(self) -> int:
@@ -41,11 +42,11 @@ class RoleSettings:
 def list_tiers(conn: Connection, guild_id: int) -> list[RoleTier]:
     """The guild's tiers, lowest threshold first."""
     query = (
-        sa.select(role_tiers.c.role_id, role_tiers.c.minutes)
+        sa.select(role_tiers.c.role_id, role_tiers.c.minutes, role_tiers.c.enabled)
         .where(role_tiers.c.guild_id == guild_id)
         .order_by(role_tiers.c.minutes, role_tiers.c.role_id)
     )
-    return [RoleTier(row.role_id, row.minutes) for row in conn.execute(query)]
+    return [RoleTier(row.role_id, row.minutes, bool(row.enabled)) for row in conn.execute(query)]
 
 
 def insert_tier(conn: Connection, guild_id: int, tier: RoleTier, now: datetime) -> bool:
@@ -62,6 +63,15 @@ def update_tier(conn: Connection, guild_id: int, tier: RoleTier) -> bool:
         sa.update(role_tiers)
         .where(role_tiers.c.guild_id == guild_id, role_tiers.c.role_id == tier.role_id)
         .values(minutes=tier.minutes)
+    )
+    return result.rowcount == 1
+
+
+def set_tier_enabled(conn: Connection, guild_id: int, role_id: int, enabled: bool) -> bool:
+    result = conn.execute(
+        sa.update(role_tiers)
+        .where(role_tiers.c.guild_id == guild_id, role_tiers.c.role_id == role_id)
+        .values(enabled=enabled)
     )
     return result.rowcount == 1
 

@@ -3,7 +3,8 @@ reaches the role's threshold.
 
 Tiers are stored per guild by role id. In mode ``all`` a member holds every tier they reached; in
 mode ``highest`` only the tier with the highest threshold they reached. Roles that are not tiers
-are never touched. Who should hold what is decided by :func:`plan_role_changes`, a pure function;
+are never touched, and neither are tiers turned off one by one (``enabled`` false). Who should
+hold what is decided by :func:`plan_role_changes`, a pure function;
 :class:`~core.features.roles.sync.RoleSync` carries the plan out on Discord.
 """
 
@@ -151,7 +152,14 @@ class RolesService:
         with self.engine.begin() as conn:
             if not repository.update_tier(conn, guild_id, tier):
                 raise RolesRefused("That role is not a watchtime role here; add it first.")
-        return tier
+            return next(t for t in repository.list_tiers(conn, guild_id) if t.role_id == role_id)
+
+    def set_tier_enabled(self, guild_id: int, role_id: int, enabled: bool) -> RoleTier:
+        """Turn one tier on or off; an off tier's role is neither given nor taken by role sync."""
+        with self.engine.begin() as conn:
+            if not repository.set_tier_enabled(conn, guild_id, role_id, enabled):
+                raise RolesRefused("That role is not a watchtime role here.")
+            return next(t for t in repository.list_tiers(conn, guild_id) if t.role_id == role_id)
 
     def remove_tier(self, guild_id: int, role_id: int) -> None:
         with self.engine.begin() as conn:
@@ -216,7 +224,7 @@ class RolesService:
             return find_links_by_accounts(conn, self.platform, list(platform_user_ids))
 
     def progress(self, guild_id: int, seconds: int) -> Progress:
-        return progress_of(self.tiers(guild_id), seconds)
+        return progress_of([tier for tier in self.tiers(guild_id) if tier.enabled], seconds)
 
 
 def _checked(minutes: int, typed: str | None = None) -> int:

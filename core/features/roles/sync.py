@@ -91,6 +91,10 @@ class RoleSync:
             return self._skipped(guild_id, "no watchtime roles are set up")
         if not settings.enabled:
             return self._skipped(guild_id, "watchtime roles are turned off")
+        # A tier turned off on its own is left out of the plan, so its role is never touched.
+        tiers = [tier for tier in tiers if tier.enabled]
+        if not tiers:
+            return self._skipped(guild_id, "every watchtime role is turned off")
         state = await self.discord.guild_roles(guild_id, only_member)
         if state is None:
             return self._skipped(guild_id, "Discord is off or the bot is not in this server")

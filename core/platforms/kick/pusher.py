@@ -104,7 +104,7 @@ class PusherListener:
         *,
         channel_ids: PusherChannels,
         publish: Publish,
-        webhooks_active: Callable[[], bool],
+        webhooks_deliver: Callable[[Event], bool],
         session: aiohttp.ClientSession | None = None,
         backoff_base: float = 1.0,
         backoff_max: float = 60.0,
@@ -118,7 +118,7 @@ class PusherListener:
         self._is_async_publish = inspect.iscoroutinefunction(publish) or (
             inspect.iscoroutinefunction(type(publish).__call__)
         )
-        self._webhooks_active = webhooks_active
+        self._webhooks_deliver = webhooks_deliver
         self._session = session
         self._backoff_base = backoff_base
         self._backoff_max = backoff_max
@@ -277,7 +277,7 @@ class PusherListener:
         self._update(last_event_at=received_at)
         if not self._should_publish(event):
             kind = "money-like event" if is_money_like(event) else "event"
-            log.debug("Kick Pusher: webhooks are on; dropped %s %s", kind, event.key)
+            log.debug("Kick Pusher: webhooks deliver it; dropped %s %s", kind, event.key)
             return
         try:
             queue.put_nowait(event)
@@ -287,17 +287,17 @@ class PusherListener:
             )
 
     def _should_publish(self, event: Event) -> bool:
-        """With webhooks on, Pusher adds only chat, which the bus dedupes by message id against
-        the webhook copy; everything else (money above all) comes from webhooks alone.
-        ``webhooks_active`` is asked on the event loop for each non-chat event, so it must be
-        cheap."""
+        """Pusher adds chat always (the bus dedupes it by message id against the webhook copy);
+        any other event only when webhooks are not delivering its type for this broadcaster,
+        since the two copies have different ids and would count twice.
+        ``webhooks_deliver(event)`` is asked on the event loop, so it must be cheap."""
         if isinstance(event, ChatMessageSent):
             return True
         try:
-            return not self._webhooks_active()
+            return not self._webhooks_deliver(event)
         except Exception:
             # Unknown: assume webhooks deliver it, since counting money twice is worse.
-            log.exception("Kick Pusher: webhooks_active() failed; dropped %s", event.key)
+            log.exception("Kick Pusher: webhooks_deliver() failed; dropped %s", event.key)
             return False
 
     async def _publish_from(self, queue: asyncio.Queue[Event]) -> None:

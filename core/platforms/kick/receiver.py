@@ -60,11 +60,16 @@ class KickWebhookReceiver:
         clock: Callable[[], datetime],
         broadcaster_of_subscription: Callable[[str], str | None] = lambda _id: None,
         publish_delivery: Callable[[Event, str], bool] | None = None,
+        on_arrival: Callable[[str, str], None] = lambda _broadcaster, _type: None,
     ) -> None:
         """``publish_delivery(event, message_id)``, when given, queues the event and remembers the
         message id in one atomic step (False when either was seen before; nothing remembered
         when it raises). The replay guard is then not consulted: a repeated delivery is found
-        after the parse, and one that could not be queued leaves nothing to forget."""
+        after the parse, and one that could not be queued leaves nothing to forget.
+
+        ``on_arrival(broadcaster_user_id, event_type)`` hears of every verified, parsed delivery
+        for a tracked broadcaster (Pusher leaves the types that arrive to webhooks); it must be
+        cheap and must not raise."""
         self.public_key = public_key
         self.max_age_seconds = max_age_seconds
         self.replay_guard = replay_guard
@@ -74,6 +79,7 @@ class KickWebhookReceiver:
         self.clock = clock
         self.broadcaster_of_subscription = broadcaster_of_subscription
         self.publish_delivery = publish_delivery
+        self.on_arrival = on_arrival
 
     def receive(self, headers: Mapping[str, str], body: bytes) -> Receipt:
         started = time.perf_counter()
@@ -137,6 +143,7 @@ class KickWebhookReceiver:
                 event.broadcaster_user_id,
             )
             return self._done("ignored", "no guild tracks this broadcaster")
+        self.on_arrival(event.broadcaster_user_id, delivery.event_type)
 
         if self.publish_delivery is not None:
             try:

@@ -5,6 +5,10 @@ listener reads is marked with its chatroom, so it reaches only the guilds that c
 Webhooks need no process of their own (they arrive at the web side); Pusher does. It runs when
 ``KICK_PUSHER_ENABLED`` says so, or, when that is unset, when no public HTTPS ``OAUTH_BASE_URL``
 is configured (Kick's webhooks cannot reach the bot then).
+
+Which source reports what is decided per broadcaster *and event type*, from what is arriving
+(:class:`WebhookDeliveries`): Pusher passes on an event unless webhooks of its type are
+delivering for that broadcaster. See ``docs/pusher.md``.
 """
 
 from __future__ import annotations
@@ -12,13 +16,71 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 
-from core.events import Event
+from core.events import (
+    ChatMessageSent,
+    Event,
+    Followed,
+    KicksGifted,
+    RewardRedeemed,
+    StreamEnded,
+    StreamMetadataUpdated,
+    StreamStarted,
+    Subscribed,
+    SubscriptionsGifted,
+    ViewerBanned,
+)
 from core.platforms.kick.pusher import PusherChannels, PusherListener, PusherState
 
 log = logging.getLogger(__name__)
+
+# Webhooks of a type count as delivering while one arrived this recently; and a stored
+# subscription counts while any webhook for the broadcaster arrived this recently (gifts are
+# rare, chat and live status are not). Long enough that a quiet half hour in chat does not
+# hand gifts to Pusher while their webhooks still work (that would count them twice).
+DELIVERY_WINDOW = timedelta(minutes=30)
+
+# The Kick webhook types that carry each event, so Pusher can ask about the right ones.
+WEBHOOK_TYPES: dict[type[Event], tuple[str, ...]] = {
+    ChatMessageSent: ("chat.message.sent",),
+    Subscribed: ("channel.subscription.new", "channel.subscription.renewal"),
+    SubscriptionsGifted: ("channel.subscription.gifts",),
+    RewardRedeemed: ("channel.reward.redemption.updated",),
+    StreamStarted: ("livestream.status.updated",),
+    StreamEnded: ("livestream.status.updated",),
+    StreamMetadataUpdated: ("livestream.metadata.updated",),
+    Followed: ("channel.followed",),
+    ViewerBanned: ("moderation.banned",),
+    KicksGifted: ("kicks.gifted",),
+}
+
+
+@dataclass(frozen=True)
+class WebhookDeliveries:
+    """What Kick's webhooks are delivering, per (broadcaster, webhook type): when one last
+    arrived (``arrived``) and which subscriptions are stored (``subscribed``)."""
+
+    arrived: Mapping[tuple[str, str], datetime] = field(default_factory=dict)
+    subscribed: frozenset[tuple[str, str]] = frozenset()
+
+    def deliver(self, broadcaster_user_id: str, event: Event, now: datetime) -> bool:
+        """Whether webhooks deliver ``event``'s type for this broadcaster, so that Pusher's copy
+        must be dropped: a webhook of that type arrived within the window, or the type is
+        subscribed and webhooks of any type are arriving for the broadcaster (the subscription
+        is then the best guess for a type that has simply not happened lately). An event type
+        webhooks never carry is always Pusher's."""
+        types = WEBHOOK_TYPES.get(type(event), ())
+        since = now - DELIVERY_WINDOW
+        if any(self.arrived.get((broadcaster_user_id, t), since) > since for t in types):
+            return True
+        if not any((broadcaster_user_id, t) in self.subscribed for t in types):
+            return False
+        return any(
+            at > since for (who, _), at in self.arrived.items() if who == broadcaster_user_id
+        )
 
 
 @dataclass(frozen=True)
@@ -48,12 +110,17 @@ class PusherSupervisor:
         *,
         channels: Callable[[], Iterable[ChannelIds]],
         publish: Callable[[Event], object],
-        webhooks_active: Callable[[str], bool],
+        deliveries: Callable[[], WebhookDeliveries] = WebhookDeliveries,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
+        """``deliveries()`` reads what webhooks are delivering (it may block: it is run in a
+        thread before each reconcile, once a minute); listeners ask the last reading."""
         self.url = url
         self.channels = channels
         self.publish = publish
-        self.webhooks_active = webhooks_active
+        self.deliveries = deliveries
+        self.clock = clock
+        self._deliveries = WebhookDeliveries()
         self._listeners: dict[
             ChannelIds, tuple[PusherListener, asyncio.Task[None], asyncio.Event]
         ] = {}
@@ -68,6 +135,13 @@ class PusherSupervisor:
             for ids, (listener, _, _) in self._listeners.items()
         }
 
+    def webhooks_deliver(self, broadcaster_user_id: str, event: Event) -> bool:
+        """Cheap (asked on the loop for each Pusher event): the last reading, no query."""
+        return self._deliveries.deliver(broadcaster_user_id, event, self.clock())
+
+    async def refresh(self) -> None:
+        self._deliveries = await asyncio.to_thread(self.deliveries)
+
     async def reconcile(self) -> None:
         wanted = set(await asyncio.to_thread(lambda: list(self.channels())))
         for ids in set(self._listeners) - wanted:
@@ -81,7 +155,7 @@ class PusherSupervisor:
             self.url,
             channel_ids=PusherChannels(ids.chatroom_id, ids.channel_id, broadcaster),
             publish=self.publish,  # type: ignore[arg-type]
-            webhooks_active=lambda: self.webhooks_active(broadcaster),
+            webhooks_deliver=lambda event: self.webhooks_deliver(broadcaster, event),
         )
         stop = asyncio.Event()
         task = asyncio.create_task(listener.run(stop), name=f"pusher-{broadcaster}")
@@ -101,6 +175,10 @@ class PusherSupervisor:
     async def run(self, stop: asyncio.Event, *, every_seconds: float = 60.0) -> None:
         try:
             while not stop.is_set():
+                try:
+                    await self.refresh()
+                except Exception:
+                    log.exception("could not read which webhooks arrive; keeping the last reading")
                 try:
                     await self.reconcile()
                 except Exception:

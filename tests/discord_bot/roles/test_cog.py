@@ -524,3 +524,81 @@ async def test_a_member_who_reaches_a_role_gets_one_dm_when_dms_are_on(
     ]
     assert dms[0].channel.id == (await alice.create_dm()).id
     assert dpytest.sent_queue.empty()
+
+
+# --- one tier on or off: !roles disable <role> / !roles enable <role> ------------------------
+
+
+async def test_disable_with_a_role_turns_off_that_tier_only(
+    guild_a: discord.Guild,
+    manager: discord.Member,
+    tiers: dict[str, discord.Role],
+    roles: RolesService,
+    link,
+    member_edits: MemberEdits,
+) -> None:
+    alice = member_of(guild_a, "alice")
+    bob = member_of(guild_a, "bob")
+    roles.add_tier(guild_a.id, tiers["bronze"].id, 60)
+    roles.add_tier(guild_a.id, tiers["silver"].id, 300)
+    await dpytest.add_role(bob, tiers["bronze"])  # bob (the manager) holds it, unqualified
+    link(alice, 500)
+
+    [reply] = await say(f"!roles disable {tiers['bronze'].mention}", manager)
+    await say("!roles sync", manager)
+
+    assert reply.content == render_roles.tier_switched(
+        RoleTier(tiers["bronze"].id, 60, enabled=False)
+    )
+    assert roles.settings(guild_a.id).enabled  # the server-wide switch stays on
+    assert [t.enabled for t in roles.tiers(guild_a.id)] == [False, True]
+    assert role_ids(alice) == {tiers["silver"].id}  # bronze is neither given...
+    assert tiers["bronze"] in bob.roles  # ...nor taken away
+
+    [back] = await say(f"!roles enable {tiers['bronze'].mention}", manager)
+    await say("!roles sync", manager)
+
+    assert "is on again" in back.content
+    assert role_ids(alice) == {tiers["bronze"].id, tiers["silver"].id}
+    assert tiers["bronze"] not in bob.roles
+
+
+async def test_the_list_shows_a_tier_that_is_off(
+    guild_a: discord.Guild, manager: discord.Member, tiers: dict[str, discord.Role]
+) -> None:
+    await say(f"!roles add {tiers['bronze'].mention} 60", manager)
+    await say(f"!roles disable {tiers['bronze'].mention}", manager)
+
+    [listed] = await say("!roles list", manager)
+
+    assert f"- {tiers['bronze'].mention}: 1 h 00 min (off)" in listed.content
+
+
+@pytest.mark.parametrize(
+    ("text", "reply"),
+    [
+        (
+            "!roles disable {bronze} {silver}",
+            "That doesn't look right. Usage: !roles disable [role]",
+        ),
+        ("!roles enable {bronze} now", "That doesn't look right. Usage: !roles enable [role]"),
+        ("!roles disable nosuchrole", "That doesn't look right. Usage: !roles disable [role]"),
+        ("!roles disable {gold}", "That role is not a watchtime role here."),
+    ],
+)  # fmt: skip
+async def test_a_tier_switch_with_a_wrong_argument_is_refused_and_changes_nothing(
+    text: str,
+    reply: str,
+    guild_a: discord.Guild,
+    manager: discord.Member,
+    tiers: dict[str, discord.Role],
+    roles: RolesService,
+) -> None:
+    roles.add_tier(guild_a.id, tiers["bronze"].id, 60)
+    roles.add_tier(guild_a.id, tiers["silver"].id, 300)
+
+    [answer] = await say(text.format(**{k: r.mention for k, r in tiers.items()}), manager)
+
+    assert answer.content == reply
+    assert roles.settings(guild_a.id).enabled
+    assert all(t.enabled for t in roles.tiers(guild_a.id))

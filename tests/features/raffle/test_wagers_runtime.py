@@ -98,3 +98,71 @@ def test_the_allowed_hosts_come_from_the_settings(make_runtime) -> None:
     assert runtime.wagers.allowed_hosts == ("127.0.0.1:8123", "example.test")
     with pytest.raises(SettingsError, match="SHUFFLE_ALLOWED_HOSTS"):
         load_settings({"SHUFFLE_ALLOWED_HOSTS": "https://evil.test/x"}, env_file=None)
+
+
+# --- wagers across a period's end ------------------------------------------------------------
+
+BOUNDARY = datetime(2026, 6, 1, tzinfo=UTC)
+
+
+def create_period(runtime: Runtime, starts_at: datetime, ends_at: datetime) -> int:
+    with runtime.engine.begin() as conn:
+        period_id = periods_repository.create_period(
+            conn,
+            guild_id=GUILD,
+            starts_at=starts_at,
+            ends_at=ends_at,
+            status="open",
+            seed="00" * 32,
+            commitment="11" * 32,
+            now=starts_at,
+        )
+    assert period_id is not None
+    return period_id
+
+
+def run_up_to_the_next_period(
+    runtime: Runtime, shuffle: FakeShuffle, *, ending_poll_fails: bool
+) -> tuple[int, int]:
+    """$1,000 wagered in period N between two polls, $500 after its last poll but before its
+    end, $250 after the end: the two periods' ticket balances."""
+    old = create_period(runtime, BOUNDARY - timedelta(days=31), BOUNDARY)
+    with runtime.engine.begin() as conn:
+        save_link(conn, AccountLink(Platform.KICK, KICK_ID, MEMBER, "viewer", BOUNDARY), GUILD)
+    connect_guild(runtime.wagers, GUILD, shuffle)
+    verify_player(runtime.wagers, GUILD, MEMBER, "HighRoller")
+    shuffle.set_wagered("highroller", "5000")
+    asyncio.run(runtime.wagers.poll_due(BOUNDARY - timedelta(minutes=10)))  # the baseline
+    shuffle.add_wager("highroller", "1000")
+    asyncio.run(runtime.wagers.poll_due(BOUNDARY - timedelta(minutes=5)))  # the last regular poll
+    shuffle.add_wager("highroller", "500")  # wagered before the end, after the last poll
+    if ending_poll_fails:
+        shuffle.fail_next("challenge", times=3)  # the client tries three times
+    asyncio.run(runtime.raffle.run_timed_work(BOUNDARY + timedelta(seconds=30)))  # closes period N
+    with runtime.engine.connect() as conn:
+        assert periods_repository.find_period(conn, GUILD, old).status == "closed"
+    shuffle.add_wager("highroller", "250")  # wagered in period N+1
+    new = create_period(runtime, BOUNDARY, BOUNDARY + timedelta(days=30))
+    asyncio.run(runtime.wagers.poll_due(BOUNDARY + timedelta(minutes=20)))  # N+1's first poll
+    return balance(runtime, old), balance(runtime, new)
+
+
+def test_wagers_up_to_a_periods_end_count_in_it_and_after_it_in_the_next(
+    make_runtime, shuffle: FakeShuffle
+) -> None:
+    runtime = make_runtime(RAFFLE_BEACON_URL="http://127.0.0.1:9")
+
+    old, new = run_up_to_the_next_period(runtime, shuffle, ending_poll_fails=False)
+
+    assert (old, new) == (30, 5)  # $1,500 in N, $250 in N+1, at 20 tickets per $1,000
+
+
+def test_when_the_poll_at_the_end_fails_the_next_period_carries_what_fell_between(
+    make_runtime, shuffle: FakeShuffle
+) -> None:
+    runtime = make_runtime(RAFFLE_BEACON_URL="http://127.0.0.1:9")
+
+    old, new = run_up_to_the_next_period(runtime, shuffle, ending_poll_fails=True)
+
+    # The $500 cannot count in N (closed and hashed); it counts in N+1, not nowhere.
+    assert (old, new) == (20, 15)

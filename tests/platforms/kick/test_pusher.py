@@ -103,7 +103,7 @@ def make_listener(
     url: str,
     publish: Callable[[Event], Any] | None = None,
     *,
-    webhooks_active: Callable[[], bool] = lambda: False,
+    webhooks_deliver: Callable[[Event], bool] = lambda _event: False,
     channel_ids: PusherChannels = CHANNELS,
     **options: Any,
 ) -> PusherListener:
@@ -113,7 +113,7 @@ def make_listener(
         url,
         channel_ids=channel_ids,
         publish=publish or Recorder(),
-        webhooks_active=webhooks_active,
+        webhooks_deliver=webhooks_deliver,
         **options,
     )
 
@@ -237,10 +237,10 @@ async def broadcast_mixed(fake: FakePusher) -> None:
     await fake.broadcast("chatrooms.1221707.v2", CHAT, chat_data(1))
 
 
-async def test_with_webhooks_active_only_chat_is_published() -> None:
+async def test_with_webhooks_delivering_everything_only_chat_is_published() -> None:
     recorder = Recorder()
     async with FakePusher() as fake:
-        listener = make_listener(fake.url, recorder, webhooks_active=lambda: True)
+        listener = make_listener(fake.url, recorder, webhooks_deliver=lambda _event: True)
         async with running(listener):
             await eventually(is_connected(listener, fake))
             await broadcast_mixed(fake)
@@ -252,7 +252,9 @@ async def test_without_webhooks_everything_is_published() -> None:
     recorder = Recorder()
     webhooks = {"active": False}
     async with FakePusher() as fake:
-        listener = make_listener(fake.url, recorder, webhooks_active=lambda: webhooks["active"])
+        listener = make_listener(
+            fake.url, recorder, webhooks_deliver=lambda _event: webhooks["active"]
+        )
         async with running(listener):
             await eventually(is_connected(listener, fake))
             await broadcast_mixed(fake)
