@@ -32,10 +32,11 @@ from sqlalchemy.engine import Connection, Engine
 from benchmarks.system import OtherLoad
 from core.config import WatchtimeSettings
 from core.features.guilds.service import GuildService
+from core.features.viewers.tables import viewers
 from core.features.watchtime import repository
 from core.features.watchtime.service import WatchtimeService
+from core.features.watchtime.tables import watch_presence, watch_streams, watchtime
 from core.storage import db
-from core.storage.tables import viewers, watch_presence, watch_streams, watchtime
 
 GUILD_ID = 876543210987654321
 BROADCASTER_ID = "123456789"

@@ -12,7 +12,9 @@ from core.storage.db import (
     pending_migrations,
     sqlite_url,
 )
-from core.storage.tables import metadata
+from core.storage.schema import load_tables
+
+metadata = load_tables()
 
 VERSIONS = Path(__file__).parents[2] / "core" / "storage" / "migrations" / "versions"
 
@@ -61,7 +63,7 @@ def test_hosted_postgres_urls_are_accepted():
 def test_datetimes_come_back_as_utc(engine):
     from datetime import datetime, timedelta, timezone
 
-    from core.storage.tables import guilds
+    from core.features.guilds.tables import guilds
 
     moment = datetime(2026, 1, 2, 3, 4, 5, tzinfo=timezone(timedelta(hours=2)))
     with engine.begin() as conn:

@@ -14,9 +14,10 @@ import pytest
 import sqlalchemy as sa
 
 from core.features.connections.service import PURPOSE_STREAMER
+from core.features.connections.tables import kick_connections, used_links
+from core.features.linking.tables import account_links
 from core.runtime import Runtime
 from core.security.links import new_claims, signed_link
-from core.storage.tables import account_links, kick_connections, used_links
 from tests.fakes.kick_runtime import BOT_URL, runtime_on_fake_kick
 from tests.fakes.kick_server import FakeKick
 

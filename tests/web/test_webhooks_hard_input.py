@@ -18,8 +18,9 @@ import pytest
 import sqlalchemy as sa
 
 from core.events import event_from_dict
+from core.features.viewers.tables import viewers
 from core.platforms.kick.signing import signed_headers
-from core.storage.tables import bus_events, viewers, webhook_receipts
+from core.storage.tables import bus_events, webhook_receipts
 from tests.conftest import FIXTURES
 from tests.web.test_webhooks import BROADCASTER, EVENT_TYPES, GUILD
 

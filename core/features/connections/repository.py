@@ -9,14 +9,14 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from core.storage.db import insert_for, insert_if_absent
-from core.storage.tables import (
+from core.features.connections.tables import (
     kick_connections,
     kick_subscriptions,
     oauth_states,
     used_links,
     webhook_arrivals,
 )
+from core.storage.db import insert_for, insert_if_absent
 
 CONNECTED = "connected"
 NEEDS_REAUTH = "needs_reauth"

@@ -9,8 +9,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from core.events import Platform
+from core.features.guilds.tables import guild_channels, guilds
 from core.storage.db import insert_for
-from core.storage.tables import guild_channels, guilds
 
 
 @dataclass(frozen=True)

@@ -11,14 +11,9 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from core.events import Platform
+from core.features.linking.tables import account_links, link_history, link_panels, link_settings
 from core.storage.db import insert_for, insert_if_absent
-from core.storage.tables import (
-    account_links,
-    link_history,
-    link_panels,
-    link_settings,
-    processed_events,
-)
+from core.storage.tables import processed_events
 
 
 @dataclass(frozen=True)

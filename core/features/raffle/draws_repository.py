@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from core.events import Platform
-from core.storage.tables import raffle_draws, raffle_winners
+from core.features.raffle.tables import raffle_draws, raffle_winners
 
 
 @dataclass(frozen=True)

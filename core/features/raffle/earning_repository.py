@@ -9,8 +9,9 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from core.events import Platform
+from core.features.raffle.tables import raffle_gifts, raffle_watch_progress
+from core.features.watchtime.tables import watchtime
 from core.storage.db import insert_for
-from core.storage.tables import raffle_gifts, raffle_watch_progress, watchtime
 
 HOUR_SECONDS = 3600
 

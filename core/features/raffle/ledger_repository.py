@@ -13,14 +13,14 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from core.events import Platform
-from core.features.viewers.repository import with_usernames
-from core.storage.db import insert_for
-from core.storage.tables import (
+from core.features.raffle.tables import (
     raffle_balances,
     raffle_exclusions,
     raffle_ledger,
     raffle_periods,
 )
+from core.features.viewers.repository import with_usernames
+from core.storage.db import insert_for
 
 SOURCES = ("watchtime", "gift", "wager", "admin")
 

@@ -13,8 +13,8 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from core.features.raffle.tables import raffle_periods, raffle_settings
 from core.storage.db import insert_for
-from core.storage.tables import raffle_periods, raffle_settings
 
 CURRENT_STATUSES = ("scheduled", "open")
 

@@ -10,8 +10,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from core.storage.db import insert_for
-from core.storage.tables import (
+from core.features.raffle.tables import (
     raffle_periods,
     shuffle_link_requests,
     shuffle_links,
@@ -20,6 +19,7 @@ from core.storage.tables import (
     shuffle_wager_progress,
     shuffle_wager_totals,
 )
+from core.storage.db import insert_for
 
 
 @dataclass(frozen=True)

@@ -14,8 +14,9 @@ from sqlalchemy.engine import Connection
 
 from core.events import Platform
 from core.features.linking.repository import links_of_platform
+from core.features.roles.tables import role_awards, role_settings, role_tiers
+from core.features.watchtime.tables import watchtime
 from core.storage.db import insert_for
-from core.storage.tables import role_awards, role_settings, role_tiers, watchtime
 
 
 @dataclass(frozen=True)

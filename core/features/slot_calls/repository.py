@@ -9,8 +9,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from core.events import Platform
+from core.features.slot_calls.tables import slot_call_blacklist, slot_call_settings, slot_calls
 from core.storage.db import insert_for
-from core.storage.tables import slot_call_blacklist, slot_call_settings, slot_calls
 
 OPEN = "open"
 PICKED = "picked"

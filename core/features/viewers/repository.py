@@ -9,8 +9,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from core.events import Platform, Viewer
+from core.features.viewers.tables import viewers
 from core.storage.db import insert_for
-from core.storage.tables import viewers
 
 
 def remember_viewers(

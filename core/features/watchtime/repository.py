@@ -10,8 +10,8 @@ from sqlalchemy.engine import Connection
 
 from core.events import Platform
 from core.features.viewers.repository import with_usernames
+from core.features.watchtime.tables import watch_presence, watch_settings, watch_streams, watchtime
 from core.storage.db import insert_for
-from core.storage.tables import watch_presence, watch_settings, watch_streams, watchtime
 
 # SQLAlchemy keeps ``rowcount`` only for UPDATE and DELETE; psycopg 3 reports -1 for an INSERT
 # once the cursor is closed. Upserts whose rowcount matters must ask for it to be kept.

@@ -21,7 +21,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
-ID_MAX = 64  # the id columns (core/storage/tables.py: UserId = String(64))
+ID_MAX = 64  # the id columns (core/storage/schema.py: UserId = String(64))
 NAME_MAX = 100  # usernames, channel slugs (String(100))
 TITLE_MAX = 200  # stream titles, reward titles, categories
 TEXT_MAX = 2000  # chat messages, reward input, ban reasons, gift messages

@@ -2,12 +2,12 @@
 
 from alembic import context
 
-from core.storage.tables import metadata
+from core.storage.schema import load_tables
 
 connection = context.config.attributes["connection"]
 context.configure(
     connection=connection,
-    target_metadata=metadata,
+    target_metadata=load_tables(),
     render_as_batch=connection.dialect.name == "sqlite",
 )
 context.run_migrations()

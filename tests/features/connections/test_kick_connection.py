@@ -15,9 +15,9 @@ import pytest
 import sqlalchemy as sa
 
 from core.features.connections.service import NeedsReauthorization
+from core.features.connections.tables import kick_connections, oauth_states
 from core.platforms.kick.webhook import KICK_EVENT_TYPES
 from core.runtime import Runtime
-from core.storage.tables import kick_connections, oauth_states
 from tests.bus import eventually
 from tests.clock import Clock
 from tests.conftest import FIXTURES, TEST_FERNET_KEY

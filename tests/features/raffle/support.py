@@ -16,8 +16,8 @@ from core.features.raffle.beacon import HttpBeacon
 from core.features.raffle.ports import DrawAnnouncement, PeriodAnnouncement
 from core.features.raffle.service import RaffleService
 from core.features.viewers.repository import remember_viewers
+from core.features.watchtime.tables import watchtime
 from core.storage.db import insert_for
-from core.storage.tables import watchtime
 from tests.clock import Clock
 
 GUILD = 1001
@@ -116,7 +116,7 @@ def gift(
 
 
 def ledger_count(engine: Engine) -> int:
-    from core.storage.tables import raffle_ledger
+    from core.features.raffle.tables import raffle_ledger
 
     with engine.connect() as conn:
         return conn.execute(sa.select(sa.func.count()).select_from(raffle_ledger)).scalar_one()

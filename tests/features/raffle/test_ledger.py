@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 from core.events import Platform
 from core.features.raffle import ledger_repository, periods_repository
-from core.storage.tables import raffle_ledger
+from core.features.raffle.tables import raffle_ledger
 
 NOW = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
 GUILD = 111

@@ -18,6 +18,7 @@ from core.features.linking import repository as linking_repository
 from core.features.linking.repository import AccountLink
 from core.features.raffle import ledger_repository, periods_repository
 from core.features.raffle.errors import WagerRefused
+from core.features.raffle.tables import raffle_ledger, shuffle_settings
 from core.features.raffle.wagers import (
     NOT_SHUFFLE_URL,
     WagerService,
@@ -30,7 +31,6 @@ from core.features.raffle.wagers import (
 from core.platforms.shuffle.api import ShuffleClient
 from core.platforms.shuffle.payloads import WagerRow
 from core.security.secrets import TokenCipher
-from core.storage.tables import raffle_ledger, shuffle_settings
 from tests.clock import Clock
 from tests.conftest import TEST_FERNET_KEY
 from tests.fakes.shuffle_server import AFFILIATE_KEY, CAMPAIGN_CODE, FakeShuffle

@@ -20,7 +20,7 @@ from core.features.roles.service import (
     progress_of,
 )
 from core.features.roles.sync import RoleSync
-from core.storage.tables import watchtime
+from core.features.watchtime.tables import watchtime
 
 T0 = datetime(2030, 6, 1, 20, 0, tzinfo=UTC)
 GUILD = 111_111_111_111_111_111

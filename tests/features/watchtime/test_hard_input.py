@@ -19,10 +19,11 @@ import sqlalchemy as sa
 from core.bus.dispatch import Dispatcher
 from core.config import WatchtimeSettings
 from core.events import ChatMessageSent
+from core.features.viewers.tables import viewers
 from core.features.watchtime.service import WatchtimeService
+from core.features.watchtime.tables import watch_presence
 from core.metrics import Metrics
 from core.platforms.kick.webhook import InvalidPayload, parse_event
-from core.storage.tables import viewers, watch_presence
 from tests.conftest import FIXTURES
 
 NOW = datetime(2030, 6, 1, 20, 0, tzinfo=UTC)

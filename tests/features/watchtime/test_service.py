@@ -23,7 +23,7 @@ from core.features.viewers.repository import remember_viewers
 from core.features.watchtime import repository
 from core.features.watchtime.repository import WatchtimeRow
 from core.features.watchtime.service import RankedWatchtime, TickResult, WatchtimeService
-from core.storage.tables import watch_presence, watchtime
+from core.features.watchtime.tables import watch_presence, watchtime
 from tests.clock import Clock
 
 T0 = datetime(2030, 6, 1, 20, 0, tzinfo=UTC)

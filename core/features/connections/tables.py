@@ -1,0 +1,90 @@
+"""A streamer's Kick connection: tokens, webhook subscriptions and arrivals, OAuth states."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from sqlalchemy import (
+    Boolean,
+    Column,
+    Index,
+    Integer,
+    String,
+    Table,
+    Text,
+)
+
+from core.storage.schema import Snowflake, UserId, UTCDateTime, metadata
+
+kick_connections = Table(
+    "kick_connections",
+    metadata,
+    Column("guild_id", Snowflake, primary_key=True, autoincrement=False),
+    Column("broadcaster_user_id", UserId, nullable=False),
+    Column("kick_username", String(100), nullable=False),
+    Column("access_token", Text, nullable=False),  # encrypted
+    Column("refresh_token", Text, nullable=True),  # encrypted
+    Column("expires_at", UTCDateTime, nullable=False),
+    Column("scopes", Text, nullable=False),
+    Column("status", String(16), nullable=False),  # "connected" or "needs_reauth"
+    Column("connected_by", Snowflake, nullable=False),
+    Column("needs_sync", Boolean, nullable=False, server_default=sa.true()),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
+
+kick_subscriptions = Table(
+    "kick_subscriptions",
+    metadata,
+    Column("subscription_id", String(64), primary_key=True),
+    Column("broadcaster_user_id", UserId, nullable=False),
+    Column("event", String(64), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Index(None, "broadcaster_user_id"),
+)
+
+# When a webhook of each type last arrived for a broadcaster (written at most once a minute per
+# row): Pusher publishes what webhooks are not delivering (core/platforms/kick/sources.py).
+
+
+webhook_arrivals = Table(
+    "webhook_arrivals",
+    metadata,
+    Column("broadcaster_user_id", UserId, primary_key=True),
+    Column("event_type", String(64), primary_key=True),
+    Column("arrived_at", UTCDateTime, nullable=False),
+)
+
+
+oauth_states = Table(
+    "oauth_states",
+    metadata,
+    Column("state", String(64), primary_key=True),
+    Column("purpose", String(32), nullable=False),
+    Column("guild_id", Snowflake, nullable=False),
+    Column("discord_user_id", Snowflake, nullable=False),
+    Column("code_verifier", Text, nullable=False),  # encrypted
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+    Column("used_at", UTCDateTime, nullable=True),
+    # SHA-256 (hex) of the browser-binding cookie set when the flow started; the callback
+    # must present the cookie. Null only for states made before the binding existed.
+    Column("browser_hash", String(64), nullable=True),
+    Index(None, "expires_at"),
+)
+
+# Signed start links that have started a flow: a link works once. Rows outlive the link's
+# own expiry only until the next use prunes them (an expired link is refused by its signature).
+
+
+used_links = Table(
+    "used_links",
+    metadata,
+    Column("link_id", String(43), primary_key=True),
+    Column("purpose", String(32), nullable=False),
+    Column("guild_id", Snowflake, nullable=False),
+    Column("discord_user_id", Snowflake, nullable=False),
+    Column("used_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+    Index(None, "expires_at"),
+)

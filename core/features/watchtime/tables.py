@@ -1,0 +1,63 @@
+"""Watchtime: totals, presence from chat, stream state and each guild's tick settings."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Index,
+    PrimaryKeyConstraint,
+    Table,
+)
+
+from core.storage.schema import PlatformName, Snowflake, UserId, UTCDateTime, metadata
+
+watchtime = Table(
+    "watchtime",
+    metadata,
+    Column("guild_id", Snowflake, primary_key=True, autoincrement=False),
+    Column("platform", PlatformName, primary_key=True),
+    Column("platform_user_id", UserId, primary_key=True),
+    Column("seconds", BigInteger, nullable=False, server_default="0"),
+    Column("last_seen", UTCDateTime, nullable=True),
+    # No index on seconds, and on PostgreSQL fillfactor 50 (migration 0008; SQLAlchemy cannot
+    # declare it): a tick's updates then stay on their pages (HOT).
+)
+
+
+watch_presence = Table(
+    "watch_presence",
+    metadata,
+    Column("guild_id", Snowflake, autoincrement=False),
+    Column("platform", PlatformName),
+    Column("broadcaster_user_id", UserId),
+    Column("platform_user_id", UserId),
+    Column("last_active_at", UTCDateTime, nullable=False),
+    # The viewer before the broadcaster: ticks look presence up by viewer (migration 0008).
+    PrimaryKeyConstraint("guild_id", "platform", "platform_user_id", "broadcaster_user_id"),
+    Index(None, "guild_id", "last_active_at"),
+)
+
+
+watch_streams = Table(
+    "watch_streams",
+    metadata,
+    Column("guild_id", Snowflake, primary_key=True, autoincrement=False),
+    Column("platform", PlatformName, primary_key=True),
+    Column("broadcaster_user_id", UserId, primary_key=True),
+    Column("is_live", Boolean, nullable=False),
+    Column("changed_at", UTCDateTime, nullable=False),
+)
+
+
+watch_settings = Table(
+    "watch_settings",
+    metadata,
+    Column("guild_id", Snowflake, primary_key=True, autoincrement=False),
+    Column("tracking_enabled", Boolean, nullable=False, server_default=sa.true()),
+    Column("last_tick_at", UTCDateTime, nullable=True),
+)
+
+# --- Kick connections, OAuth and subscriptions ------------------------------------------------
