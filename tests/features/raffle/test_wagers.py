@@ -19,15 +19,14 @@ from core.features.linking.repository import AccountLink
 from core.features.raffle import ledger_repository, periods_repository
 from core.features.raffle.errors import WagerRefused
 from core.features.raffle.tables import raffle_ledger, shuffle_settings
-from core.features.raffle.wagers import (
-    NOT_SHUFFLE_URL,
-    WagerService,
+from core.features.raffle.wager_rules import (
     backoff_seconds,
     check_affiliate_url,
     parse_campaign_codes,
     tickets_for,
     totals_under_codes,
 )
+from core.features.raffle.wagers import NOT_SHUFFLE_URL, WagerService
 from core.platforms.shuffle.api import ShuffleClient
 from core.platforms.shuffle.payloads import WagerRow
 from core.security.secrets import TokenCipher

@@ -150,7 +150,9 @@ def run_up_to_the_next_period(
 def test_wagers_up_to_a_periods_end_count_in_it_and_after_it_in_the_next(
     make_runtime, shuffle: FakeShuffle
 ) -> None:
-    runtime = make_runtime(RAFFLE_BEACON_URL="http://127.0.0.1:9")
+    runtime = make_runtime(
+        RAFFLE_BEACON_URL="http://127.0.0.1:9", SHUFFLE_ALLOWED_HOSTS=shuffle.host
+    )
 
     old, new = run_up_to_the_next_period(runtime, shuffle, ending_poll_fails=False)
 
@@ -160,7 +162,9 @@ def test_wagers_up_to_a_periods_end_count_in_it_and_after_it_in_the_next(
 def test_when_the_poll_at_the_end_fails_the_next_period_carries_what_fell_between(
     make_runtime, shuffle: FakeShuffle
 ) -> None:
-    runtime = make_runtime(RAFFLE_BEACON_URL="http://127.0.0.1:9")
+    runtime = make_runtime(
+        RAFFLE_BEACON_URL="http://127.0.0.1:9", SHUFFLE_ALLOWED_HOSTS=shuffle.host
+    )
 
     old, new = run_up_to_the_next_period(runtime, shuffle, ending_poll_fails=True)
 
