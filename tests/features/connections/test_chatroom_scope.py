@@ -163,7 +163,7 @@ async def test_frames_from_a_wrong_chatroom_reach_only_the_guild_that_stored_it(
             while await asyncio.to_thread(runtime.bus.backlog):
                 await runtime.bus.deliver_due(runtime.dispatcher)
             await runtime.chat_commands.flush()
-            await runtime.kick_chat.flush()
+            await runtime.kick.chat.flush()
             clock.now += timedelta(seconds=60)
             await asyncio.to_thread(runtime.tick_all, clock.now)
 
@@ -177,5 +177,5 @@ async def test_frames_from_a_wrong_chatroom_reach_only_the_guild_that_stored_it(
             # Only guild A holds a streamer token; it answered its own chatroom's viewer alone.
             assert [m.reply_to_message_id for m in kick.chat_messages] == ["right-room-1"]
         finally:
-            await runtime.close_kick_chat()
+            await runtime.kick.close_chat()
             runtime.close()
