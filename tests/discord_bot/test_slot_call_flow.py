@@ -91,9 +91,12 @@ def local(url: str) -> str:
 
 
 def connect_streamer(web, connect_link: str) -> None:
-    """The streamer opens the connect link, consents on the fake Kick and comes back."""
-    started = web.get(local(connect_link))
-    assert started.status_code == 302, started.get_data(as_text=True)
+    """The streamer opens the connect link, presses its button, consents on the fake Kick and
+    comes back, in one browser."""
+    opened = web.get(local(connect_link))
+    assert opened.status_code == 200, opened.get_data(as_text=True)
+    started = web.post(local(connect_link))
+    assert started.status_code == 303, started.get_data(as_text=True)
     consent = httpx.get(started.headers["Location"], follow_redirects=False)
     callback = web.get(local(consent.headers["location"]))
     assert callback.status_code == 200, callback.get_data(as_text=True)
