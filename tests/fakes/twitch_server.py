@@ -313,10 +313,10 @@ class FakeTwitch(HelixRoutes):
                 response = await handler(request)
             except Reply as reply:
                 response = web.json_response(reply.body, status=reply.status)
-        if bucket is not None:
-            response.headers["Ratelimit-Limit"] = str(self.rate_limit_points)
-            response.headers["Ratelimit-Remaining"] = str(max(0, bucket.remaining))
-            response.headers["Ratelimit-Reset"] = str(int(bucket.reset_at.timestamp()))
+        if bucket is not None:  # a scripted failure's own headers win
+            response.headers.setdefault("Ratelimit-Limit", str(self.rate_limit_points))
+            response.headers.setdefault("Ratelimit-Remaining", str(max(0, bucket.remaining)))
+            response.headers.setdefault("Ratelimit-Reset", str(int(bucket.reset_at.timestamp())))
         with self._lock:
             self.requests.append(
                 RecordedRequest(
