@@ -386,3 +386,15 @@ async def test_an_absurd_expires_in_from_validate_is_cut_to_a_year(
     validation = await oauth.validate("any-token")
 
     assert validation.expires_at == clock.now + timedelta(days=365)
+
+
+async def test_a_secret_echoed_in_an_error_reply_is_blanked_out(
+    twitch: FakeTwitch, oauth: TwitchOAuthClient
+) -> None:
+    echo = {"status": 400, "message": f"Invalid refresh token echo-me ({CLIENT_SECRET})"}
+    twitch.fail_next("/oauth2/token", 400, body=echo)
+
+    with pytest.raises(InvalidGrant) as caught:
+        await oauth.refresh("echo-me")
+
+    assert caught.value.message == "Invalid refresh token [redacted] ([redacted])"
