@@ -1,0 +1,379 @@
+"""Helix replies as frozen dataclasses, parsed leniently and bounded.
+
+Every field may be missing, null or of another type; an item without its id is dropped, every
+string is cut to a length limit and every number kept in range, so a hostile or broken reply
+can neither raise here nor blow up what stores it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+
+MAX_ID = 100
+MAX_NAME = 100
+MAX_TEXT = 500
+MAX_URL = 2000
+MAX_COUNT = 10**9
+MAX_ITEMS = 1000  # a page holds at most 100; anything longer is not Helix
+
+
+@dataclass(frozen=True)
+class TwitchUser:
+    id: str
+    login: str
+    display_name: str
+    type: str = ""
+    broadcaster_type: str = ""  # "", "affiliate" or "partner"
+    description: str = ""
+    profile_image_url: str | None = None
+    created_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Vip:
+    user_id: str
+    user_login: str
+    user_name: str
+
+
+@dataclass(frozen=True)
+class CustomReward:
+    id: str
+    broadcaster_id: str
+    title: str
+    cost: int
+    prompt: str = ""
+    background_color: str = ""
+    is_enabled: bool = True
+    is_paused: bool = False
+    is_in_stock: bool = True
+    is_user_input_required: bool = False
+    should_redemptions_skip_request_queue: bool = False
+    max_per_stream: int | None = None  # None: no limit
+    max_per_user_per_stream: int | None = None
+    global_cooldown_seconds: int | None = None
+
+
+@dataclass(frozen=True)
+class Redemption:
+    id: str
+    broadcaster_id: str
+    reward_id: str
+    user_id: str
+    user_login: str
+    user_name: str
+    status: str  # UNFULFILLED, FULFILLED or CANCELED (Helix's casing)
+    user_input: str = ""
+    redeemed_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class BroadcasterSubscription:
+    user_id: str
+    user_login: str
+    user_name: str
+    tier: str  # "1000", "2000" or "3000"; Prime is reported as "1000"
+    is_gift: bool = False
+    gifter_id: str | None = None
+    plan_name: str = ""
+
+
+@dataclass(frozen=True)
+class ChatMessageResult:
+    """200 does not mean delivered: ``is_sent`` false with ``drop_reason_*`` (e.g. AutoMod)."""
+
+    message_id: str | None
+    is_sent: bool
+    drop_reason_code: str | None = None
+    drop_reason_message: str | None = None
+
+
+@dataclass(frozen=True)
+class EventSubSubscription:
+    id: str
+    type: str
+    version: str
+    status: str
+    condition: Mapping[str, str]
+    transport_method: str
+    callback: str | None = None
+    session_id: str | None = None
+    cost: int = 0
+    created_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class EventSubList:
+    subscriptions: tuple[EventSubSubscription, ...]
+    total: int = 0
+    total_cost: int = 0
+    max_total_cost: int = 0
+
+
+@dataclass(frozen=True)
+class RateLimit:
+    """The ``Ratelimit-*`` headers of the last answer: points per minute, points left, and when
+    (aware UTC) the bucket is full again."""
+
+    limit: int | None
+    remaining: int | None
+    reset_at: datetime | None
+
+
+# Lenient readers.
+
+
+def as_mapping(value: Any) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}
+
+
+def as_list(value: Any) -> list[Any]:
+    return value[:MAX_ITEMS] if isinstance(value, list) else []
+
+
+def as_text(value: Any, limit: int = MAX_TEXT) -> str:
+    return value[:limit] if isinstance(value, str) else ""
+
+
+def as_id(value: Any) -> str | None:
+    """Helix ids are strings; a number is accepted, anything else (or a blank) is no id."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = str(value)
+    if not isinstance(value, str):
+        return None
+    return value.strip()[:MAX_ID] or None
+
+
+def as_int(value: Any, *, low: int = 0, high: int = MAX_COUNT) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, str):
+        text = value.strip()
+        value = int(text) if text.isdecimal() and len(text) <= 18 else None
+    if not isinstance(value, int):
+        return None
+    return max(low, min(value, high))
+
+
+def as_bool(value: Any, default: bool = False) -> bool:
+    return value if isinstance(value, bool) else default
+
+
+def as_time(value: Any) -> datetime | None:
+    """RFC 3339 with any number of fractional digits (Twitch sends nanoseconds)."""
+    if not isinstance(value, str) or not 20 <= len(value) <= 40:
+        return None
+    text = value.strip()
+    if text[-1:] in ("Z", "z"):
+        text = text[:-1] + "+00:00"
+    head, dot, rest = text.partition(".")
+    if dot:
+        digits = len(rest) - len(rest.lstrip("0123456789"))
+        text = f"{head}.{rest[:digits][:6].ljust(6, '0')}{rest[digits:]}" if digits else text
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    try:
+        return moment.astimezone(UTC)
+    except (OverflowError, ValueError):
+        return None
+
+
+# Replies.
+
+
+def items(body: Any) -> list[Mapping[str, Any]]:
+    """The ``data`` list of a Helix reply, keeping only objects."""
+    return [entry for entry in as_list(as_mapping(body).get("data")) if isinstance(entry, Mapping)]
+
+
+def next_cursor(body: Any) -> str | None:
+    cursor = as_mapping(as_mapping(body).get("pagination")).get("cursor")
+    return cursor[:MAX_URL] if isinstance(cursor, str) and cursor.strip() else None
+
+
+def parse_items(body: Any, parse: Callable[[Mapping[str, Any]], T | None]) -> list[T]:
+    return [item for entry in items(body) if (item := parse(entry)) is not None]
+
+
+def parse_user(item: Mapping[str, Any]) -> TwitchUser | None:
+    user_id = as_id(item.get("id"))
+    if user_id is None:
+        return None
+    return TwitchUser(
+        id=user_id,
+        login=as_text(item.get("login"), MAX_NAME),
+        display_name=as_text(item.get("display_name"), MAX_NAME),
+        type=as_text(item.get("type"), MAX_NAME),
+        broadcaster_type=as_text(item.get("broadcaster_type"), MAX_NAME),
+        description=as_text(item.get("description")),
+        profile_image_url=as_text(item.get("profile_image_url"), MAX_URL) or None,
+        created_at=as_time(item.get("created_at")),
+    )
+
+
+def parse_vip(item: Mapping[str, Any]) -> Vip | None:
+    user_id = as_id(item.get("user_id"))
+    if user_id is None:
+        return None
+    return Vip(
+        user_id=user_id,
+        user_login=as_text(item.get("user_login"), MAX_NAME),
+        user_name=as_text(item.get("user_name"), MAX_NAME),
+    )
+
+
+def _setting(item: Mapping[str, Any], name: str, field: str) -> int | None:
+    setting = as_mapping(item.get(name))
+    if not as_bool(setting.get("is_enabled")):
+        return None
+    return as_int(setting.get(field))
+
+
+def parse_reward(item: Mapping[str, Any]) -> CustomReward | None:
+    reward_id = as_id(item.get("id"))
+    if reward_id is None:
+        return None
+    return CustomReward(
+        id=reward_id,
+        broadcaster_id=as_id(item.get("broadcaster_id")) or "",
+        title=as_text(item.get("title"), MAX_NAME),
+        cost=as_int(item.get("cost")) or 0,
+        prompt=as_text(item.get("prompt")),
+        background_color=as_text(item.get("background_color"), 20),
+        is_enabled=as_bool(item.get("is_enabled"), True),
+        is_paused=as_bool(item.get("is_paused")),
+        is_in_stock=as_bool(item.get("is_in_stock"), True),
+        is_user_input_required=as_bool(item.get("is_user_input_required")),
+        should_redemptions_skip_request_queue=as_bool(
+            item.get("should_redemptions_skip_request_queue")
+        ),
+        max_per_stream=_setting(item, "max_per_stream_setting", "max_per_stream"),
+        max_per_user_per_stream=_setting(
+            item, "max_per_user_per_stream_setting", "max_per_user_per_stream"
+        ),
+        global_cooldown_seconds=_setting(
+            item, "global_cooldown_setting", "global_cooldown_seconds"
+        ),
+    )
+
+
+def parse_redemption(item: Mapping[str, Any]) -> Redemption | None:
+    redemption_id = as_id(item.get("id"))
+    if redemption_id is None:
+        return None
+    return Redemption(
+        id=redemption_id,
+        broadcaster_id=as_id(item.get("broadcaster_id")) or "",
+        reward_id=as_id(as_mapping(item.get("reward")).get("id")) or "",
+        user_id=as_id(item.get("user_id")) or "",
+        user_login=as_text(item.get("user_login"), MAX_NAME),
+        user_name=as_text(item.get("user_name"), MAX_NAME),
+        status=as_text(item.get("status"), 20).upper(),
+        user_input=as_text(item.get("user_input")),
+        redeemed_at=as_time(item.get("redeemed_at")),
+    )
+
+
+def parse_subscription(item: Mapping[str, Any]) -> BroadcasterSubscription | None:
+    user_id = as_id(item.get("user_id"))
+    if user_id is None:
+        return None
+    return BroadcasterSubscription(
+        user_id=user_id,
+        user_login=as_text(item.get("user_login"), MAX_NAME),
+        user_name=as_text(item.get("user_name"), MAX_NAME),
+        tier=as_text(item.get("tier"), 10),
+        is_gift=as_bool(item.get("is_gift")),
+        gifter_id=as_id(item.get("gifter_id")),
+        plan_name=as_text(item.get("plan_name"), MAX_NAME),
+    )
+
+
+def parse_chat_result(body: Any) -> ChatMessageResult:
+    """The first item of Send Chat Message's ``data``; no item reads as not sent."""
+    first = next(iter(items(body)), {})
+    reason = as_mapping(first.get("drop_reason"))
+    return ChatMessageResult(
+        message_id=as_id(first.get("message_id")),
+        is_sent=as_bool(first.get("is_sent")),
+        drop_reason_code=as_text(reason.get("code"), MAX_NAME) or None,
+        drop_reason_message=as_text(reason.get("message")) or None,
+    )
+
+
+def parse_eventsub(item: Mapping[str, Any]) -> EventSubSubscription | None:
+    subscription_id = as_id(item.get("id"))
+    if subscription_id is None:
+        return None
+    transport = as_mapping(item.get("transport"))
+    condition = {
+        key[:MAX_NAME]: text
+        for key, value in list(as_mapping(item.get("condition")).items())[:20]
+        if isinstance(key, str) and (text := as_id(value)) is not None
+    }
+    return EventSubSubscription(
+        id=subscription_id,
+        type=as_text(item.get("type"), MAX_NAME),
+        version=as_id(item.get("version")) or "",
+        status=as_text(item.get("status"), MAX_NAME),
+        condition=condition,
+        transport_method=as_text(transport.get("method"), 20),
+        callback=as_text(transport.get("callback"), MAX_URL) or None,
+        session_id=as_id(transport.get("session_id")),
+        cost=as_int(item.get("cost")) or 0,
+        created_at=as_time(item.get("created_at")),
+    )
+
+
+def parse_eventsub_totals(body: Any) -> tuple[int, int, int]:
+    """``total``, ``total_cost`` and ``max_total_cost`` of an EventSub reply."""
+    fields = as_mapping(body)
+    return (
+        as_int(fields.get("total")) or 0,
+        as_int(fields.get("total_cost")) or 0,
+        as_int(fields.get("max_total_cost")) or 0,
+    )
+
+
+def parse_rate_limit(headers: Mapping[str, str]) -> RateLimit:
+    reset = as_int(headers.get("Ratelimit-Reset"), high=10**11)
+    return RateLimit(
+        limit=as_int(headers.get("Ratelimit-Limit")),
+        remaining=as_int(headers.get("Ratelimit-Remaining")),
+        reset_at=datetime.fromtimestamp(reset, UTC) if reset is not None else None,
+    )
+
+
+__all__ = [
+    "BroadcasterSubscription",
+    "ChatMessageResult",
+    "CustomReward",
+    "EventSubList",
+    "EventSubSubscription",
+    "RateLimit",
+    "Redemption",
+    "TwitchUser",
+    "Vip",
+    "next_cursor",
+    "parse_chat_result",
+    "parse_eventsub",
+    "parse_eventsub_totals",
+    "parse_items",
+    "parse_rate_limit",
+    "parse_redemption",
+    "parse_reward",
+    "parse_subscription",
+    "parse_user",
+    "parse_vip",
+]

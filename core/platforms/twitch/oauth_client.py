@@ -1,0 +1,408 @@
+"""Twitch's OAuth server (``id.twitch.tv/oauth2``) over HTTP: the authorize URL, token grants
+(authorization code, refresh, client credentials), validation and revocation. No storage and no
+web framework: callers keep the tokens (and the single-use ``state``, which the connections
+feature stores and consumes).
+
+Retries: a token grant is tried again only when the request never left (a connection that could
+not be made) or Twitch answered 429/5xx before taking it: an authorization code works once and a
+refresh rotates the refresh token, so repeating one whose answer was lost would burn the grant.
+Validate and revoke are safe to repeat and are retried on 5xx and lost answers too.
+
+No exception message, ``repr`` or log line carries a token, a code or the client secret.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+import random
+import secrets
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from urllib.parse import quote, urlencode
+
+import httpx
+
+from core.platforms.http import Backoff, HttpClient, NoAnswer, Retry, retry_after
+
+log = logging.getLogger(__name__)
+
+DEFAULT_OAUTH_BASE_URL = "https://id.twitch.tv/oauth2"
+TIMEOUT = httpx.Timeout(15.0, connect=5.0)
+TOTAL_TIMEOUT_SECONDS = 15.0
+DEFAULT_EXPIRES_IN_SECONDS = 3600  # when a token reply leaves expires_in out
+# User tokens live hours and app tokens about two months; a longer claim is cut to this, so a
+# wild value (1e12) can neither overflow a datetime nor keep a token "fresh" forever.
+MAX_EXPIRES_IN_SECONDS = 365 * 24 * 3600
+_MAX_TEXT = 300
+
+# The union of twitch.md §3, asked for at consent time: adding one later needs a new consent.
+SCOPES: tuple[str, ...] = (
+    "channel:manage:vips",
+    "channel:read:vips",
+    "channel:manage:redemptions",
+    "channel:read:redemptions",
+    "channel:read:subscriptions",
+    "user:read:chat",
+    "user:write:chat",
+    "user:bot",
+    "channel:bot",
+)
+
+
+class TwitchOAuthError(Exception):
+    """Twitch's OAuth server refused or failed a request. ``status`` is None when no HTTP answer
+    came back; ``message`` is Twitch's ``message`` field (or the reason phrase)."""
+
+    def __init__(self, status: int | None, message: str) -> None:
+        super().__init__(f"Twitch OAuth {status or 'unreachable'}: {message}")
+        self.status = status
+        self.message = message
+
+
+class InvalidGrant(TwitchOAuthError):
+    """The code or refresh token is unknown, used, expired or revoked (Twitch answers 400): the
+    grant is dead and the user must consent again. Never retry it."""
+
+
+class InvalidToken(TwitchOAuthError):
+    """``/validate`` answered 401: this access token is no longer valid (expired, revoked, or the
+    user disconnected the app). Refresh it; an :class:`InvalidGrant` then means the grant is
+    gone."""
+
+
+class InvalidClient(TwitchOAuthError):
+    """The client id or secret is wrong: a configuration problem, not the user's."""
+
+
+@dataclass(frozen=True, repr=False)
+class TokenSet:
+    access_token: str
+    refresh_token: str | None  # None for app tokens
+    expires_at: datetime  # aware, UTC
+    scopes: tuple[str, ...]
+    token_type: str
+
+    def __repr__(self) -> str:
+        refresh = "None" if self.refresh_token is None else "'***'"
+        return (
+            f"TokenSet(access_token='***', refresh_token={refresh}, "
+            f"expires_at={self.expires_at.isoformat()}, scopes={self.scopes!r}, "
+            f"token_type={self.token_type!r})"
+        )
+
+    def is_expiring(self, now: datetime, *, margin: timedelta = timedelta(minutes=5)) -> bool:
+        """Whether the access token expires within ``margin`` of ``now``."""
+        return self.expires_at - margin <= now
+
+
+@dataclass(frozen=True)
+class TokenValidation:
+    """What ``/validate`` says about a token; ``login`` and ``user_id`` are None for app tokens."""
+
+    client_id: str
+    login: str | None
+    user_id: str | None
+    scopes: tuple[str, ...]
+    expires_at: datetime  # aware, UTC; bounded like a token reply's expires_in
+
+    @property
+    def is_app_token(self) -> bool:
+        return self.user_id is None
+
+    def missing_scopes(self, required: Iterable[str] = SCOPES) -> tuple[str, ...]:
+        """The ``required`` scopes this token lacks: non-empty means ask for consent again."""
+        have = set(self.scopes)
+        return tuple(scope for scope in required if scope not in have)
+
+
+def new_state() -> str:
+    """A fresh, unguessable ``state`` for one authorization (the CSRF guard)."""
+    return secrets.token_urlsafe(32)
+
+
+def authorize_url(
+    base_url: str,
+    *,
+    client_id: str,
+    redirect_uri: str,
+    scopes: Sequence[str] = SCOPES,
+    state: str,
+    force_verify: bool = False,
+) -> str:
+    """Where to send the user to grant ``scopes`` (space-separated, ``%20``). ``force_verify``
+    shows the consent page again even if granted, e.g. to sign in as a different (bot) account."""
+    if not state:
+        raise ValueError("an authorization needs a state")
+    params = [
+        ("client_id", client_id),
+        ("redirect_uri", redirect_uri),
+        ("response_type", "code"),
+        ("scope", " ".join(scopes)),
+        ("state", state),
+    ]
+    if force_verify:
+        params.append(("force_verify", "true"))
+    return f"{oauth_base(base_url)}/authorize?{urlencode(params, quote_via=quote)}"
+
+
+def oauth_base(base_url: str) -> str:
+    """``https://id.twitch.tv`` and ``https://id.twitch.tv/oauth2`` both mean the OAuth root."""
+    base = base_url.rstrip("/")
+    return base if base.endswith("/oauth2") else base + "/oauth2"
+
+
+class TwitchOAuthClient(HttpClient):
+    """``clock`` gives the aware "now" that expiry times count from. ``http`` is closed by
+    :meth:`aclose` only when the client made it itself."""
+
+    def __init__(
+        self,
+        base_url: str,
+        client_id: str,
+        client_secret: str,
+        *,
+        http: httpx.AsyncClient | None = None,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        max_retries: int = 3,
+        backoff_base: float = 0.5,
+        sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
+        jitter: Callable[[], float] = random.random,
+        max_retry_after: float = 30.0,
+    ) -> None:
+        super().__init__(http, total_timeout_seconds=TOTAL_TIMEOUT_SECONDS, timeout=TIMEOUT)
+        self._base_url = oauth_base(base_url)
+        self._client_id = client_id
+        self._client_secret = client_secret
+        self._clock = clock
+        self._backoff = Backoff(max_retries, backoff_base, max_retry_after, sleep, jitter)
+
+    def __repr__(self) -> str:
+        return f"TwitchOAuthClient({self._base_url!r}, client_id={self._client_id!r})"
+
+    async def exchange_code(self, code: str, redirect_uri: str) -> TokenSet:
+        """Trade the callback's ``code`` for a user token with a refresh token."""
+        form = {"code": code, "grant_type": "authorization_code", "redirect_uri": redirect_uri}
+        return await self._token_grant(form, secrets_in_play=(code,))
+
+    async def refresh(self, refresh_token: str) -> TokenSet:
+        """A new access token **and a new refresh token**: persist both, atomically, before using
+        either; the old refresh token may stop working at once. :class:`InvalidGrant` when the
+        grant is dead (the user must consent again)."""
+        form = {"grant_type": "refresh_token", "refresh_token": refresh_token}
+        return await self._token_grant(form, secrets_in_play=(refresh_token,))
+
+    async def app_token(self) -> TokenSet:
+        """An app access token (client credentials): no refresh token; mint a new one when it
+        dies."""
+        return await self._token_grant({"grant_type": "client_credentials"}, secrets_in_play=())
+
+    async def validate(self, access_token: str) -> TokenValidation:
+        """Twitch's view of a token; required at start and then hourly for every token in use.
+        :class:`InvalidToken` on 401."""
+        response = await self._request(
+            "GET",
+            "/validate",
+            headers={"Authorization": f"OAuth {access_token}"},
+            secrets_in_play=(access_token,),
+            is_idempotent=True,
+        )
+        validation = parse_validation(_json(response), now=self._clock())
+        if validation is None:
+            raise TwitchOAuthError(200, "validate reply has no client_id")
+        return validation
+
+    async def revoke(self, token: str) -> None:
+        """Revoke an access or refresh token (on "disconnect Twitch"). Twitch answers 400
+        ("Invalid token") for one it does not know, raised as :class:`TwitchOAuthError`."""
+        await self._request(
+            "POST",
+            "/revoke",
+            data={"client_id": self._client_id, "token": token},
+            secrets_in_play=(token,),
+            is_idempotent=True,
+        )
+
+    async def _token_grant(
+        self, form: dict[str, str], *, secrets_in_play: Sequence[str]
+    ) -> TokenSet:
+        form = {**form, "client_id": self._client_id, "client_secret": self._client_secret}
+        response = await self._request(
+            "POST", "/token", data=form, secrets_in_play=secrets_in_play, is_idempotent=False
+        )
+        now = self._clock()
+        token_set = parse_token_set(_json(response), now=now)
+        if token_set is None:
+            raise TwitchOAuthError(200, "token reply has no access_token")
+        if token_set.expires_at <= now:
+            raise TwitchOAuthError(200, "token reply has an unusable expires_in")
+        return token_set
+
+    async def _request(
+        self,
+        method: str,
+        path: str,
+        *,
+        data: Mapping[str, str] | None = None,
+        headers: Mapping[str, str] | None = None,
+        secrets_in_play: Sequence[str],
+        is_idempotent: bool,
+    ) -> httpx.Response:
+        all_headers = {"Accept": "application/json", **(headers or {})}
+
+        async def attempt() -> httpx.Response:
+            try:
+                response = await self._send(
+                    method, self._base_url + path, data=data, headers=all_headers
+                )
+            except NoAnswer as exc:
+                # Only the kind of failure: the request may carry a token.
+                error = TwitchOAuthError(None, f"{method} {path}: {exc.problem}")
+                if exc.is_unsent or is_idempotent:
+                    raise Retry(error, exc.problem) from None
+                raise error from None
+            status = response.status_code
+            if status < 400:
+                return response
+            error = self._error(response, path, secrets_in_play)
+            # A 429 or 5xx before the grant was taken leaves the code or refresh token unused.
+            if status == 429 or status >= 500:
+                raise Retry(error, f"answered {status}", retry_after(response))
+            raise error
+
+        def log_retry(retry: Retry, number: int, delay: float) -> None:
+            log.warning(
+                "Twitch OAuth %s %s %s; retry %d of %d in %.2f s",
+                method,
+                path,
+                retry.problem,
+                number,
+                self._backoff.max_retries,
+                delay,
+            )
+
+        return await self._backoff.run(attempt, log_retry)
+
+    def _error(
+        self, response: httpx.Response, path: str, secrets_in_play: Sequence[str]
+    ) -> TwitchOAuthError:
+        fields = _json(response)
+        fields = fields if isinstance(fields, dict) else {}
+        message = (
+            _text(fields.get("message"))
+            or _text(fields.get("error"))
+            or response.reason_phrase
+            or f"HTTP {response.status_code}"
+        )
+        for secret in (*secrets_in_play, self._client_secret):
+            if secret:
+                message = message.replace(secret, "[redacted]")
+        message = message[:_MAX_TEXT]
+        status = response.status_code
+        lowered = message.lower()
+        kind: type[TwitchOAuthError] = TwitchOAuthError
+        if path == "/validate" and status == 401:
+            kind = InvalidToken
+        elif path == "/token" and "client" in lowered and status in (400, 401, 403):
+            kind = InvalidClient
+        elif path == "/token" and status == 400:
+            kind = InvalidGrant
+        log.info("Twitch OAuth %s refused: %s (%s)", path, message, status)
+        return kind(status, message)
+
+
+def parse_token_set(body: Any, *, now: datetime) -> TokenSet | None:
+    """A token reply, leniently: None without an access token; ``scope`` as Twitch's list (or a
+    space-separated string); ``expires_in`` bounded (see :func:`lifetime`)."""
+    if not isinstance(body, dict):
+        return None
+    access_token = _text(body.get("access_token"))
+    if not access_token:
+        return None
+    return TokenSet(
+        access_token=access_token,
+        refresh_token=_text(body.get("refresh_token")) or None,
+        expires_at=now.astimezone(UTC) + timedelta(seconds=lifetime(body.get("expires_in"))),
+        scopes=_scopes(body.get("scope")),
+        token_type=(_text(body.get("token_type")) or "bearer")[:20],
+    )
+
+
+def parse_validation(body: Any, *, now: datetime) -> TokenValidation | None:
+    if not isinstance(body, dict):
+        return None
+    client_id = _text(body.get("client_id"))
+    if not client_id:
+        return None
+    user_id = body.get("user_id")
+    if isinstance(user_id, int) and not isinstance(user_id, bool):
+        user_id = str(user_id)
+    return TokenValidation(
+        client_id=client_id[:100],
+        login=(_text(body.get("login")) or "")[:100] or None,
+        user_id=(_text(user_id) or "")[:100] or None,
+        scopes=_scopes(body.get("scopes")),
+        expires_at=now.astimezone(UTC) + timedelta(seconds=lifetime(body.get("expires_in"), 0)),
+    )
+
+
+def lifetime(expires_in: Any, default: float = DEFAULT_EXPIRES_IN_SECONDS) -> float:
+    """Seconds a token lives: absent means ``default``, beyond a year means a year; zero,
+    negative, NaN or not a number means 0 (a token reply is then refused)."""
+    if expires_in is None:
+        return default
+    if isinstance(expires_in, str):
+        try:
+            expires_in = float(expires_in.strip())
+        except ValueError:
+            return 0
+    if isinstance(expires_in, bool) or not isinstance(expires_in, int | float):
+        return 0
+    if not math.isfinite(expires_in):
+        # inf is as absurd as 1e12; NaN says nothing at all.
+        return MAX_EXPIRES_IN_SECONDS if expires_in > 0 else 0
+    return max(0, min(expires_in, MAX_EXPIRES_IN_SECONDS))
+
+
+_MAX_SCOPES = 100
+
+
+def _scopes(value: Any) -> tuple[str, ...]:
+    if isinstance(value, str):
+        value = value.split()
+    if not isinstance(value, list):
+        return ()
+    return tuple(s[:100] for s in value[:_MAX_SCOPES] if isinstance(s, str) and s)
+
+
+def _json(response: httpx.Response) -> Any:
+    try:
+        return response.json()
+    except ValueError:
+        return None
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+__all__ = [
+    "DEFAULT_OAUTH_BASE_URL",
+    "SCOPES",
+    "InvalidClient",
+    "InvalidGrant",
+    "InvalidToken",
+    "TokenSet",
+    "TokenValidation",
+    "TwitchOAuthClient",
+    "TwitchOAuthError",
+    "authorize_url",
+    "lifetime",
+    "new_state",
+    "oauth_base",
+    "parse_token_set",
+    "parse_validation",
+]

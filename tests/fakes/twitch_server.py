@@ -1,0 +1,548 @@
+"""A fake Twitch on 127.0.0.1: id.twitch.tv's OAuth (``/oauth2/...``) and Helix (``/helix/...``)
+on one port, so ``fake.oauth_url`` and ``fake.helix_url`` stand for ``TWITCH_OAUTH_BASE_URL``
+and ``TWITCH_API_BASE_URL``.
+
+It runs aiohttp in its own thread and event loop, so sync and async tests use it alike::
+
+    with FakeTwitch() as twitch:
+        helix = HelixClient(twitch.helix_url, twitch.client_id)
+
+Replies are built from the fixtures in ``tests/fixtures/twitch/{helix,oauth}`` (their shapes and
+Twitch's own error bodies), following ``platforms/twitch.md``: Helix errors are
+``{"error", "status", "message"}``; every Helix answer carries ``Ratelimit-Limit``,
+``-Remaining`` and ``-Reset`` from a bucket per client id (app tokens) or per client id and user
+(user tokens); the client id must be the token's (else 401); a missing scope is 401. Refresh
+tokens rotate: a refresh makes the old one unusable (``rotate_refresh_tokens``). The Helix
+routes live in :mod:`tests.fakes.twitch_helix`; where Twitch's behaviour is undocumented, the
+fake picks one and says so there.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import secrets
+import threading
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from http import HTTPStatus
+from types import TracebackType
+from typing import Any, Literal
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from aiohttp import web
+
+from tests.fakes.twitch_helix import OTHER_CLIENT_ID, HelixRoutes, Reply, fixture, helix_error
+
+CLIENT_ID = "fake-twitch-client-id"
+CLIENT_SECRET = "fake-twitch-client-secret"
+USER_TOKEN_SECONDS = 14_124  # the fixture's expires_in: a few hours
+APP_TOKEN_SECONDS = 5_011_271  # about 58 days, as Twitch's app tokens
+RATE_LIMIT_POINTS = 800
+
+
+def oauth_error(status: int, message: str) -> Reply:
+    """id.twitch.tv's error shape (``oauth/validate_401.json``): ``{status, message}``."""
+    return Reply(status, {"status": status, "message": message})
+
+
+@dataclass
+class RecordedRequest:
+    method: str
+    path: str
+    auth: str  # "none", "user", "app" or "invalid"
+    status: int
+    query: dict[str, list[str]]
+    client_id: str | None = None
+    json: Any = None
+    form: dict[str, str] | None = None
+
+
+@dataclass
+class IssuedToken:
+    value: str
+    kind: Literal["access", "refresh"]
+    token_type: Literal["user", "app"]
+    user_id: str | None
+    client_id: str
+    scopes: tuple[str, ...]
+    expires_at: datetime | None  # None: a refresh token
+    revoked: bool = False
+
+
+@dataclass
+class AuthorizationCode:
+    code: str
+    redirect_uri: str
+    scopes: tuple[str, ...]
+    user_id: str
+    is_used: bool = False
+
+
+@dataclass
+class _Failure:
+    method: str | None
+    status: int
+    times: int
+    body: Any = None
+    headers: dict[str, str] = field(default_factory=dict)
+    is_disconnect: bool = False
+
+
+@dataclass
+class _Bucket:
+    remaining: int
+    reset_at: datetime
+
+
+class FakeTwitch(HelixRoutes):
+    """``user_id``/``login`` are the user who consents at ``/oauth2/authorize`` (a channel is
+    made for them). ``redirect_uris`` are the app's registered redirect URLs (None: any)."""
+
+    def __init__(
+        self,
+        *,
+        client_id: str = CLIENT_ID,
+        client_secret: str = CLIENT_SECRET,
+        user_id: str = "141981764",
+        login: str = "twitchdev",
+        redirect_uris: Iterable[str] | None = None,
+        rotate_refresh_tokens: bool = True,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        super().__init__()
+        self.client_id = client_id
+        self.client_secret = client_secret
+        self.consenting_user_id = user_id
+        self.redirect_uris = None if redirect_uris is None else set(redirect_uris)
+        self.rotate_refresh_tokens = rotate_refresh_tokens
+        self.clock = clock
+        self.rate_limit_points = RATE_LIMIT_POINTS
+        self.tokens: dict[str, IssuedToken] = {}
+        self.codes: dict[str, AuthorizationCode] = {}
+        self.requests: list[RecordedRequest] = []
+        self._buckets: dict[tuple[str, ...], _Bucket] = {}
+        self._deny_consents = 0
+        self._failures: dict[str, list[_Failure]] = {}
+        self._lock = threading.RLock()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._runner: web.AppRunner | None = None
+        self._startup_error: BaseException | None = None
+        self.url = ""
+        self.add_channel(user_id, login)
+
+    @property
+    def oauth_url(self) -> str:
+        return f"{self.url}/oauth2"
+
+    @property
+    def helix_url(self) -> str:
+        return f"{self.url}/helix"
+
+    # Lifecycle
+
+    def start(self) -> FakeTwitch:
+        if self._thread is not None:
+            raise RuntimeError("FakeTwitch is already running")
+        ready = threading.Event()
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(
+            target=self._run, args=(ready,), name="fake-twitch", daemon=True
+        )
+        self._thread.start()
+        if not ready.wait(timeout=10):
+            raise RuntimeError("FakeTwitch did not start within 10 s")
+        if self._startup_error is not None:
+            self._thread.join()
+            self._thread = None
+            raise RuntimeError("FakeTwitch could not start") from self._startup_error
+        return self
+
+    def stop(self) -> None:
+        if self._thread is None or self._loop is None:
+            return
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(timeout=10)
+        self._thread = None
+
+    def __enter__(self) -> FakeTwitch:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    def _run(self, ready: threading.Event) -> None:
+        loop = self._loop
+        assert loop is not None
+        asyncio.set_event_loop(loop)
+        try:
+            loop.run_until_complete(self._serve())
+        except Exception as exc:
+            self._startup_error = exc
+            ready.set()
+            loop.close()
+            return
+        ready.set()
+        try:
+            loop.run_forever()
+        finally:
+            if self._runner is not None:
+                loop.run_until_complete(self._runner.cleanup())
+            loop.run_until_complete(loop.shutdown_asyncgens())
+            loop.close()
+
+    async def _serve(self) -> None:
+        app = web.Application(middlewares=[self._middleware])
+        app.add_routes(
+            [
+                web.get("/oauth2/authorize", self._authorize),
+                web.post("/oauth2/token", self._token),
+                web.get("/oauth2/validate", self._validate),
+                web.post("/oauth2/revoke", self._revoke),
+                *self.helix_routes("/helix"),
+            ]
+        )
+        # No access log: tests check the logs for tokens.
+        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
+        await self._runner.setup()
+        await web.TCPSite(self._runner, "127.0.0.1", 0).start()
+        self.url = f"http://127.0.0.1:{self._runner.addresses[0][1]}"
+
+    # Tokens
+
+    def issue_user_token(
+        self, user_id: str | None = None, scopes: Iterable[str] | None = None
+    ) -> str:
+        """An access token for ``user_id`` (default: the consenting user), as if authorized
+        with ``scopes`` (default: every scope StreamKeeper asks for)."""
+        from core.platforms.twitch.oauth_client import SCOPES
+
+        with self._lock:
+            owner = self.consenting_user_id if user_id is None else user_id
+            granted = tuple(SCOPES if scopes is None else scopes)
+            return self._issue("access", "user", owner, granted).value
+
+    def issue_app_token(self, client_id: str | None = None) -> str:
+        with self._lock:
+            issued = self._issue("access", "app", None, ())
+            issued.client_id = client_id or self.client_id
+            return issued.value
+
+    def expire_token(self, token: str) -> None:
+        with self._lock:
+            self.tokens[token].expires_at = self.clock() - timedelta(seconds=1)
+
+    def revoke_grant(self, user_id: str | None = None) -> None:
+        """Every token of the user dies, as on a password change or "Disconnect" on twitch.tv."""
+        owner = self.consenting_user_id if user_id is None else user_id
+        with self._lock:
+            for issued in self.tokens.values():
+                if issued.user_id == owner:
+                    issued.revoked = True
+
+    def is_token_active(self, token: str) -> bool:
+        with self._lock:
+            issued = self.tokens.get(token)
+            return issued is not None and self._is_live(issued)
+
+    # Scripted behaviour
+
+    def deny_next_consent(self) -> None:
+        with self._lock:
+            self._deny_consents += 1
+
+    def fail_next(
+        self,
+        path: str,
+        status: int,
+        *,
+        times: int = 1,
+        body: Any = None,
+        headers: dict[str, str] | None = None,
+        method: str | None = None,
+    ) -> None:
+        """The next ``times`` requests to ``path`` (any method, or ``method``) get ``status``
+        and ``body`` (default: the Helix error envelope) without being processed."""
+        with self._lock:
+            self._failures.setdefault(path, []).append(
+                _Failure(method and method.upper(), status, times, body, dict(headers or {}))
+            )
+
+    def disconnect_next(self, path: str, *, times: int = 1, method: str | None = None) -> None:
+        """The next ``times`` requests to ``path`` are processed, then the connection is dropped
+        before any answer: the client cannot tell whether Twitch acted."""
+        with self._lock:
+            self._failures.setdefault(path, []).append(
+                _Failure(method and method.upper(), 0, times, is_disconnect=True)
+            )
+
+    def requests_to(self, path: str, method: str | None = None) -> list[RecordedRequest]:
+        with self._lock:
+            return [
+                r
+                for r in self.requests
+                if r.path == path and (method is None or r.method == method.upper())
+            ]
+
+    # Plumbing
+
+    @web.middleware
+    async def _middleware(
+        self, request: web.Request, handler: Callable[[web.Request], Any]
+    ) -> web.StreamResponse:
+        form = dict(await request.post()) if request.content_type.endswith("urlencoded") else None
+        json_body = await _json_or_none(request)
+        with self._lock:
+            auth = self._auth_kind(request)
+            failure = self._take_failure(request)
+            bucket = self._spend_point(request) if request.path.startswith("/helix/") else None
+        if failure is not None and not failure.is_disconnect:
+            response: web.StreamResponse = _failure_response(failure)
+        elif bucket is not None and bucket.remaining < 0:
+            body = helix_error(429, "Too Many Requests").body
+            response = web.json_response(body, status=429)
+        else:
+            try:
+                response = await handler(request)
+            except Reply as reply:
+                response = web.json_response(reply.body, status=reply.status)
+        if bucket is not None:  # a scripted failure's own headers win
+            response.headers.setdefault("Ratelimit-Limit", str(self.rate_limit_points))
+            response.headers.setdefault("Ratelimit-Remaining", str(max(0, bucket.remaining)))
+            response.headers.setdefault("Ratelimit-Reset", str(int(bucket.reset_at.timestamp())))
+        with self._lock:
+            self.requests.append(
+                RecordedRequest(
+                    method=request.method,
+                    path=request.path,
+                    auth=auth,
+                    status=0 if failure and failure.is_disconnect else response.status,
+                    query={k: request.query.getall(k) for k in request.query},
+                    client_id=request.headers.get("Client-Id"),
+                    json=json_body,
+                    form={k: str(v) for k, v in form.items()} if form is not None else None,
+                )
+            )
+        if failure is not None and failure.is_disconnect and request.transport is not None:
+            request.transport.abort()
+        return response
+
+    def _take_failure(self, request: web.Request) -> _Failure | None:
+        queue = self._failures.get(request.path, [])
+        for failure in queue:
+            if failure.method in (None, request.method):
+                failure.times -= 1
+                if failure.times <= 0:
+                    queue.remove(failure)
+                return failure
+        return None
+
+    def _spend_point(self, request: web.Request) -> _Bucket | None:
+        """One point from the caller's bucket (a negative ``remaining`` means refused); None
+        for a request without a live token, which Helix answers 401 anyway."""
+        issued = self._bearer(request)
+        if issued is None:
+            return None
+        key = (issued.client_id, issued.user_id or "")
+        now = self.clock()
+        bucket = self._buckets.get(key)
+        if bucket is None or now >= bucket.reset_at:
+            bucket = _Bucket(self.rate_limit_points, now + timedelta(minutes=1))
+            self._buckets[key] = bucket
+        if bucket.remaining > 0:
+            bucket.remaining -= 1
+            return bucket
+        return _Bucket(-1, bucket.reset_at)
+
+    def _bearer(self, request: web.Request) -> IssuedToken | None:
+        header = request.headers.get("Authorization", "")
+        if not header.startswith("Bearer "):
+            return None
+        issued = self.tokens.get(header.removeprefix("Bearer ").strip())
+        if issued is None or issued.kind != "access" or not self._is_live(issued):
+            return None
+        return issued
+
+    def _auth_kind(self, request: web.Request) -> str:
+        if not request.headers.get("Authorization"):
+            return "none"
+        issued = self._bearer(request)
+        return "invalid" if issued is None else issued.token_type
+
+    def _is_live(self, issued: IssuedToken) -> bool:
+        return not issued.revoked and (
+            issued.expires_at is None or issued.expires_at > self.clock()
+        )
+
+    def _issue(
+        self,
+        kind: Literal["access", "refresh"],
+        token_type: Literal["user", "app"],
+        user_id: str | None,
+        scopes: tuple[str, ...],
+    ) -> IssuedToken:
+        seconds = APP_TOKEN_SECONDS if token_type == "app" else USER_TOKEN_SECONDS
+        issued = IssuedToken(
+            value=secrets.token_hex(15),  # Twitch's tokens are 30 lowercase characters
+            kind=kind,
+            token_type=token_type,
+            user_id=user_id,
+            client_id=self.client_id,
+            scopes=scopes,
+            expires_at=self.clock() + timedelta(seconds=seconds) if kind == "access" else None,
+        )
+        self.tokens[issued.value] = issued
+        return issued
+
+    def _token_reply(self, access: IssuedToken, refresh: IssuedToken | None) -> dict[str, Any]:
+        """The shape of ``oauth/token_authorization_code.json``, with this grant's values."""
+        assert access.expires_at is not None
+        values = {
+            "access_token": access.value,
+            "expires_in": int((access.expires_at - self.clock()).total_seconds()),
+            "refresh_token": refresh.value if refresh else None,
+            "scope": list(access.scopes),
+            "token_type": "bearer",
+        }
+        reply = {key: values[key] for key in fixture("oauth/token_authorization_code.json")}
+        if refresh is None:  # client credentials: no refresh token, no scope
+            del reply["refresh_token"], reply["scope"]
+        return reply
+
+    # OAuth
+
+    async def _authorize(self, request: web.Request) -> web.Response:
+        query = request.query
+        with self._lock:
+            if query.get("client_id") != self.client_id:
+                raise oauth_error(400, "invalid client")
+            redirect_uri = query.get("redirect_uri", "")
+            if not redirect_uri or (
+                self.redirect_uris is not None and redirect_uri not in self.redirect_uris
+            ):
+                raise oauth_error(400, "Parameter redirect_uri does not match registered URI")
+            state = query.get("state", "")
+            if query.get("response_type") != "code":
+                raise oauth_error(400, "unsupported response_type")
+            if self._deny_consents:
+                self._deny_consents -= 1
+                return _redirect(
+                    redirect_uri,
+                    error="access_denied",
+                    error_description="The user denied you access",
+                    state=state,
+                )
+            scopes = tuple(query.get("scope", "").split())
+            code = secrets.token_hex(15)
+            self.codes[code] = AuthorizationCode(
+                code, redirect_uri, scopes, self.consenting_user_id
+            )
+            return _redirect(redirect_uri, code=code, scope=" ".join(scopes), state=state)
+
+    async def _token(self, request: web.Request) -> web.Response:
+        form = await request.post()
+        with self._lock:
+            if form.get("client_id") != self.client_id:
+                raise oauth_error(400, "invalid client")
+            if form.get("client_secret") != self.client_secret:
+                raise oauth_error(403, "invalid client secret")
+            grant_type = form.get("grant_type")
+            if grant_type == "authorization_code":
+                code = self.codes.get(str(form.get("code", "")))
+                if code is None or code.is_used or code.redirect_uri != form.get("redirect_uri"):
+                    raise oauth_error(400, "Invalid authorization code")
+                code.is_used = True
+                access = self._issue("access", "user", code.user_id, code.scopes)
+                refresh = self._issue("refresh", "user", code.user_id, code.scopes)
+                return web.json_response(self._token_reply(access, refresh))
+            if grant_type == "refresh_token":
+                old = self.tokens.get(str(form.get("refresh_token", "")))
+                if old is None or old.kind != "refresh" or old.revoked:
+                    raise oauth_error(400, "Invalid refresh token")
+                if self.rotate_refresh_tokens:
+                    old.revoked = True
+                access = self._issue("access", "user", old.user_id, old.scopes)
+                refresh = self._issue("refresh", "user", old.user_id, old.scopes)
+                return web.json_response(self._token_reply(access, refresh))
+            if grant_type == "client_credentials":
+                return web.json_response(
+                    self._token_reply(self._issue("access", "app", None, ()), None)
+                )
+            raise oauth_error(400, "Invalid grant type")
+
+    async def _validate(self, request: web.Request) -> web.Response:
+        header = request.headers.get("Authorization", "")
+        with self._lock:
+            issued = self.tokens.get(header.removeprefix("OAuth ").strip())
+            if (
+                not header.startswith("OAuth ")
+                or issued is None
+                or issued.kind != "access"
+                or not self._is_live(issued)
+            ):
+                raise Reply(401, fixture("oauth/validate_401.json"))
+            assert issued.expires_at is not None
+            user = self.users.get(issued.user_id or "", {})
+            values = {
+                "client_id": issued.client_id,
+                "login": user.get("login"),
+                "scopes": list(issued.scopes),
+                "user_id": issued.user_id,
+                "expires_in": int((issued.expires_at - self.clock()).total_seconds()),
+            }
+            reply = {key: values[key] for key in fixture("oauth/validate_200.json")}
+            if issued.token_type == "app":
+                del reply["login"], reply["user_id"]
+            return web.json_response(reply)
+
+    async def _revoke(self, request: web.Request) -> web.Response:
+        form = await request.post()
+        with self._lock:
+            if form.get("client_id") != self.client_id:
+                raise oauth_error(404, "client does not exist")
+            issued = self.tokens.get(str(form.get("token", "")))
+            if issued is None or issued.revoked or issued.client_id != self.client_id:
+                raise Reply(400, fixture("oauth/revoke_400.json"))
+            issued.revoked = True
+            return web.Response(status=200)
+
+
+def _redirect(redirect_uri: str, **params: str) -> web.Response:
+    parts = urlsplit(redirect_uri)
+    query = urlencode([*parse_qsl(parts.query), *params.items()])
+    return web.Response(status=302, headers={"Location": urlunsplit(parts._replace(query=query))})
+
+
+def _failure_response(failure: _Failure) -> web.Response:
+    body = failure.body
+    if body is None:
+        body = helix_error(failure.status, HTTPStatus(failure.status).phrase).body
+    if isinstance(body, str | bytes):
+        return web.Response(body=body, status=failure.status, headers=failure.headers)
+    return web.json_response(body, status=failure.status, headers=failure.headers)
+
+
+async def _json_or_none(request: web.Request) -> Any:
+    if request.content_type != "application/json" or not request.body_exists:
+        return None
+    with contextlib.suppress(ValueError):
+        return await request.json()
+    return None
+
+
+__all__ = [
+    "CLIENT_ID",
+    "CLIENT_SECRET",
+    "OTHER_CLIENT_ID",
+    "FakeTwitch",
+    "IssuedToken",
+    "RecordedRequest",
+    "fixture",
+]

@@ -1,0 +1,87 @@
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Iterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from core.platforms.twitch.helix import HelixClient
+from core.platforms.twitch.oauth_client import TwitchOAuthClient
+from tests.fakes.twitch_server import CLIENT_ID, CLIENT_SECRET, FakeTwitch
+
+BROADCASTER_ID = "141981764"
+REDIRECT_URI = "http://localhost:8080/auth/twitch/callback"
+
+
+class Clock:
+    """A settable "now", shared by the fake and the clients; sleeping moves it on."""
+
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += timedelta(seconds=seconds)
+
+
+class RecordingSleep:
+    """Records every wait and moves the clock on by it, instead of sleeping."""
+
+    def __init__(self, clock: Clock) -> None:
+        self.clock = clock
+        self.delays: list[float] = []
+
+    async def __call__(self, seconds: float) -> None:
+        self.delays.append(seconds)
+        self.clock.advance(seconds)
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock(datetime.now(UTC).replace(microsecond=0))
+
+
+@pytest.fixture
+def sleep(clock: Clock) -> RecordingSleep:
+    return RecordingSleep(clock)
+
+
+@pytest.fixture
+def twitch(clock: Clock) -> Iterator[FakeTwitch]:
+    with FakeTwitch(redirect_uris=[REDIRECT_URI], clock=clock) as fake:
+        yield fake
+
+
+@pytest.fixture
+async def helix(
+    twitch: FakeTwitch, sleep: RecordingSleep, clock: Clock
+) -> AsyncIterator[HelixClient]:
+    async with HelixClient(
+        twitch.helix_url, CLIENT_ID, sleep=sleep, jitter=lambda: 1.0, clock=clock
+    ) as client:
+        yield client
+
+
+@pytest.fixture
+async def oauth(
+    twitch: FakeTwitch, sleep: RecordingSleep, clock: Clock
+) -> AsyncIterator[TwitchOAuthClient]:
+    async with TwitchOAuthClient(
+        twitch.oauth_url, CLIENT_ID, CLIENT_SECRET, clock=clock, sleep=sleep, jitter=lambda: 1.0
+    ) as client:
+        yield client
+
+
+@pytest.fixture
+def token(twitch: FakeTwitch) -> str:
+    return twitch.issue_user_token()
+
+
+@pytest.fixture
+def app_token(twitch: FakeTwitch) -> str:
+    return twitch.issue_app_token()
+
+
+TokenFactory = Callable[..., str]
