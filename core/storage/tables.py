@@ -213,6 +213,18 @@ kick_subscriptions = Table(
     Index(None, "broadcaster_user_id"),
 )
 
+# EventSub subscriptions Twitch stopped (and why), for !twitch status; one row per subscription.
+twitch_revocations = Table(
+    "twitch_revocations",
+    metadata,
+    Column("subscription_id", String(64), primary_key=True),
+    Column("subscription_type", String(100), nullable=False),
+    Column("status", String(64), nullable=False),
+    Column("broadcaster_user_id", UserId, nullable=True),
+    Column("revoked_at", UTCDateTime, nullable=False),
+    Index(None, "broadcaster_user_id"),
+)
+
 oauth_states = Table(
     "oauth_states",
     metadata,
