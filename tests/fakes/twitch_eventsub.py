@@ -122,16 +122,17 @@ class EventSubSender:
         subscription_type: str,
         broadcaster_user_id: str | None = None,
         *,
-        message_id: str | None = None,
+        delivery_id: str | None = None,
         **event_fields: Any,
     ) -> tuple[int, Any]:
-        """A ``notification`` of ``subscription_type`` built from its fixture."""
+        """A ``notification`` of ``subscription_type`` built from its fixture, with
+        ``event_fields`` replaced; ``delivery_id`` is its Twitch-Eventsub-Message-Id."""
         body = notification_body(subscription_type, broadcaster_user_id, **event_fields)
         return self.send(
             json.dumps(body).encode(),
             message_type="notification",
             subscription_type=subscription_type,
-            message_id=message_id,
+            message_id=delivery_id,
         )
 
     def send(

@@ -90,8 +90,8 @@ def test_a_revocation_is_recorded_once_and_listed_for_its_broadcaster(twitch, ru
 
 
 def test_a_repeated_message_id_is_a_duplicate_and_queued_once(twitch, runtime):
-    first = twitch.notify("channel.subscription.gift", BROADCASTER, message_id="gift-msg-1")
-    again = twitch.notify("channel.subscription.gift", BROADCASTER, message_id="gift-msg-1")
+    first = twitch.notify("channel.subscription.gift", BROADCASTER, delivery_id="gift-msg-1")
+    again = twitch.notify("channel.subscription.gift", BROADCASTER, delivery_id="gift-msg-1")
     assert [first[1]["status"], again[1]["status"]] == ["queued", "duplicate"]
     assert again[0] == 200
     assert runtime.bus.backlog() == 1
@@ -114,7 +114,7 @@ def test_a_twitch_and_a_kick_message_id_never_meet(twitch, runtime, kick_keys, c
     shared_id = headers["Kick-Event-Message-Id"]
     assert client.post("/webhooks/kick", data=kick_body, headers=headers).json["status"] == "queued"
 
-    status, answer = twitch.notify("channel.vip.add", BROADCASTER, message_id=shared_id)
+    status, answer = twitch.notify("channel.vip.add", BROADCASTER, delivery_id=shared_id)
 
     assert (status, answer["status"]) == (200, "queued")
     assert runtime.bus.backlog() == 2
@@ -226,10 +226,10 @@ def test_with_redis_a_queue_outage_answers_503_and_twitchs_retry_is_queued(redis
     twitch = EventSubSender.flask(runtime.create_web_app().test_client(), now)
     redis_client.set("sk:events", "not a stream")  # the XADD fails inside Redis
 
-    refused = twitch.notify("channel.subscription.gift", BROADCASTER, message_id="outage-1")
+    refused = twitch.notify("channel.subscription.gift", BROADCASTER, delivery_id="outage-1")
     redis_client.delete("sk:events")
-    retried = twitch.notify("channel.subscription.gift", BROADCASTER, message_id="outage-1")
-    again = twitch.notify("channel.subscription.gift", BROADCASTER, message_id="outage-1")
+    retried = twitch.notify("channel.subscription.gift", BROADCASTER, delivery_id="outage-1")
+    again = twitch.notify("channel.subscription.gift", BROADCASTER, delivery_id="outage-1")
 
     assert (refused[0], refused[1]["status"]) == (503, "unavailable")
     assert (retried[0], retried[1]["status"]) == (200, "queued")
