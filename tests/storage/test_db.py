@@ -33,7 +33,7 @@ def test_fresh_database_reports_pending_migrations(database_url):
     try:
         # Newest first, down to the first, one step per numbered file.
         assert pending_migrations(fresh) == [f"{n:04d}" for n in range(10, 0, -1)]
-        assert len(list(VERSIONS.glob("0*.py"))) == 9
+        assert len(list(VERSIONS.glob("0*.py"))) == 10
     finally:
         fresh.dispose()
 
