@@ -69,10 +69,12 @@ def _parser() -> argparse.ArgumentParser:
 
     guild = command("guild", _guild_help, "Add or show a guild's platform channels.")
     guild_sub = guild.add_subparsers(dest="guild_command", metavar="action")
-    add = guild_sub.add_parser("add", help="Tie a guild to a Kick channel.")
+    add = guild_sub.add_parser("add", help="Tie a guild to a Kick and/or a Twitch channel.")
     add.add_argument("guild_id", type=int, help="Discord server id")
-    add.add_argument("--kick-channel", required=True, help="Kick channel name (slug)")
-    add.add_argument("--kick-broadcaster-id", required=True, help="Kick broadcaster user id")
+    add.add_argument("--kick-channel", help="Kick channel name (slug)")
+    add.add_argument("--kick-broadcaster-id", help="Kick broadcaster user id")
+    add.add_argument("--twitch-channel", help="Twitch channel login")
+    add.add_argument("--twitch-broadcaster-id", help="Twitch broadcaster user id")
     add.set_defaults(handler=_guild_add)
     show = guild_sub.add_parser("show", help="Show a guild's channels.")
     show.add_argument("guild_id", type=int, help="Discord server id")
@@ -233,24 +235,44 @@ def _export(args: argparse.Namespace) -> int:
 
 def _guild_help(_args: argparse.Namespace) -> int:
     raise CommandFailed(
-        "Say what to do: 'guild add <guild_id> --kick-channel ...' or 'guild show <guild_id>'."
+        "Say what to do: 'guild add <guild_id> --kick-channel ... --twitch-channel ...' "
+        "or 'guild show <guild_id>'."
     )
 
 
 def _guild_add(args: argparse.Namespace) -> int:
     from core.features.guilds.service import InvalidGuildInput
 
+    kick = _channel_pair(args.kick_channel, args.kick_broadcaster_id, "kick")
+    twitch = _channel_pair(args.twitch_channel, args.twitch_broadcaster_id, "twitch")
+    if kick is None and twitch is None:
+        raise CommandFailed(
+            "Give a channel: --kick-channel and --kick-broadcaster-id, "
+            "and/or --twitch-channel and --twitch-broadcaster-id."
+        )
     runtime = _runtime()
     try:
-        view = runtime.guilds.set_kick_channel(
-            args.guild_id, args.kick_channel, args.kick_broadcaster_id
-        )
+        if kick is not None:
+            view = runtime.guilds.set_kick_channel(args.guild_id, *kick)
+        if twitch is not None:
+            view = runtime.guilds.set_twitch_channel(args.guild_id, *twitch)
     except InvalidGuildInput as exc:
         raise CommandFailed(str(exc)) from exc
     finally:
         runtime.close()
     _print_guild(view)
     return 0
+
+
+def _channel_pair(
+    channel: str | None, broadcaster_id: str | None, flag: str
+) -> tuple[str, str] | None:
+    """Both of a platform's flags, or neither; one alone is a mistake worth one plain line."""
+    if channel is None and broadcaster_id is None:
+        return None
+    if channel is None or broadcaster_id is None:
+        raise CommandFailed(f"--{flag}-channel and --{flag}-broadcaster-id go together.")
+    return channel, broadcaster_id
 
 
 def _guild_show(args: argparse.Namespace) -> int:

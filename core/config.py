@@ -75,7 +75,9 @@ class KickSettings:
 class TwitchSettings:
     client_id: str | None = None
     client_secret: str | None = field(default=None, repr=False)
-    eventsub_secret: str | None = field(default=None, repr=False)
+    eventsub_secret: str | None = field(default=None, repr=False)  # the webhooks' HMAC key
+    api_base_url: str = "https://api.twitch.tv/helix"
+    oauth_base_url: str = "https://id.twitch.tv/oauth2"
 
 
 @dataclass(frozen=True)
@@ -265,6 +267,8 @@ def load_settings(
             client_id=read.text("TWITCH_CLIENT_ID"),
             client_secret=read.text("TWITCH_CLIENT_SECRET"),
             eventsub_secret=read.text("TWITCH_EVENTSUB_SECRET"),
+            api_base_url=read.url("TWITCH_API_BASE_URL", TwitchSettings.api_base_url) or "",
+            oauth_base_url=read.url("TWITCH_OAUTH_BASE_URL", TwitchSettings.oauth_base_url) or "",
         ),
         watchtime=WatchtimeSettings(
             interval_seconds=read.whole("WATCH_INTERVAL_SECONDS", 60, minimum=1, unit="seconds"),

@@ -114,11 +114,19 @@ class ChatMessageSent(Event):
     content: str = ""
     badges: tuple[str, ...] = ()
     reply_to_message_id: str | None = None
+    # Twitch's subscriber (or founder) badge: its version (``"3012"``: tier 3, by convention)
+    # and the months it shows. None where the platform's badges carry neither (Kick).
+    subscriber_badge_version: str | None = None
+    subscriber_months: int | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
 class Subscribed(Event):
-    """A viewer subscribed for themselves (new or renewal)."""
+    """A viewer subscribed (new or renewal), or received a gifted subscription (``is_gift``).
+
+    ``tier`` is the platform's word for it (Twitch: ``"1000"``, ``"2000"``, ``"3000"``);
+    ``is_prime`` is True only where the platform said so (Twitch's chat notifications).
+    """
 
     kind: ClassVar[str] = "subscribed"
 
@@ -127,6 +135,8 @@ class Subscribed(Event):
     months: int | None = None
     tier: str | None = None
     expires_at: datetime | None = None
+    is_gift: bool = False
+    is_prime: bool = False
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -139,6 +149,7 @@ class SubscriptionsGifted(Event):
     giftees: tuple[Viewer, ...] = ()
     count: int = 0
     expires_at: datetime | None = None
+    tier: str | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -192,6 +203,22 @@ class ViewerBanned(Event):
     moderator: Viewer | None = None
     reason: str = ""
     expires_at: datetime | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class VipAdded(Event):
+    """A viewer was made a VIP of the channel (by anyone: the dashboard, a command, our grant)."""
+
+    kind: ClassVar[str] = "vip_added"
+
+    viewer: Viewer
+
+
+@dataclass(frozen=True, kw_only=True)
+class VipRemoved(Event):
+    kind: ClassVar[str] = "vip_removed"
+
+    viewer: Viewer
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -255,6 +282,8 @@ EVENT_TYPES: dict[str, type[Event]] = {
         Followed,
         ViewerBanned,
         KicksGifted,
+        VipAdded,
+        VipRemoved,
         AccountLinked,
         AccountLinkFailed,
     )
@@ -349,6 +378,8 @@ __all__ = [
     "SubscriptionsGifted",
     "Viewer",
     "ViewerBanned",
+    "VipAdded",
+    "VipRemoved",
     "event_from_dict",
     "event_to_dict",
     "utc",

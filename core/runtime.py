@@ -30,7 +30,17 @@ from core.metrics import Metrics
 from core.scheduler import Scheduler
 from core.storage import db
 from core.web.server import WebServer
-from core.wiring import chat, infrastructure, kick, linking, raffle, roles, slot_calls, watchtime
+from core.wiring import (
+    chat,
+    infrastructure,
+    kick,
+    linking,
+    raffle,
+    roles,
+    slot_calls,
+    twitch,
+    watchtime,
+)
 
 if TYPE_CHECKING:
     from flask import Flask
@@ -39,7 +49,7 @@ if TYPE_CHECKING:
     from core.web.app import WebServices
 
 # Each feature's install(runtime), in order: a feature may use what the ones before it built.
-FEATURES = (watchtime, roles, linking, kick, raffle, chat, slot_calls)
+FEATURES = (watchtime, roles, linking, kick, twitch, raffle, chat, slot_calls)
 
 
 class Runtime:
@@ -134,6 +144,7 @@ class Runtime:
 
         return WebServices(
             kick_receiver=self.kick_receiver,
+            twitch_receiver=self.twitch_receiver,
             health=self.health,
             metrics=self.metrics,
             connections=self.connections,

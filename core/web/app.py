@@ -18,6 +18,7 @@ from core.health import HealthReport
 from core.metrics import Metrics
 from core.platforms.kick.receiver import KickWebhookReceiver
 from core.platforms.kick.webhook import MAX_BODY_BYTES
+from core.platforms.twitch.receiver import TwitchWebhookReceiver
 
 log = logging.getLogger(__name__)
 
@@ -25,6 +26,7 @@ log = logging.getLogger(__name__)
 @dataclass(frozen=True)
 class WebServices:
     kick_receiver: KickWebhookReceiver
+    twitch_receiver: TwitchWebhookReceiver
     health: Callable[[], HealthReport]
     metrics: Metrics
     connections: KickConnections | None

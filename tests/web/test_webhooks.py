@@ -275,8 +275,8 @@ def test_queue_outage_answers_503_and_a_retry_is_accepted_later(post, runtime, m
     def broken_delivery(_event, _message_id):
         raise BusUnavailable("the event queue in the database is unavailable")
 
-    monkeypatch.setattr(runtime.kick_receiver, "publish", broken)
-    monkeypatch.setattr(runtime.kick_receiver, "publish_delivery", broken_delivery)
+    monkeypatch.setattr(runtime.kick_receiver.answers, "publish", broken)
+    monkeypatch.setattr(runtime.kick_receiver.answers, "publish_delivery", broken_delivery)
     assert post(body, **headers_kwargs).status_code == 503
     monkeypatch.undo()
 

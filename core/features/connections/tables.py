@@ -88,3 +88,16 @@ used_links = Table(
     Column("expires_at", UTCDateTime, nullable=False),
     Index(None, "expires_at"),
 )
+
+
+# EventSub subscriptions Twitch stopped (and why), for !twitch status; one row per subscription.
+twitch_revocations = Table(
+    "twitch_revocations",
+    metadata,
+    Column("subscription_id", String(64), primary_key=True),
+    Column("subscription_type", String(100), nullable=False),
+    Column("status", String(64), nullable=False),
+    Column("broadcaster_user_id", UserId, nullable=True),
+    Column("revoked_at", UTCDateTime, nullable=False),
+    Index(None, "broadcaster_user_id"),
+)

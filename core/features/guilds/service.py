@@ -16,6 +16,7 @@ from core.features.guilds import repository
 from core.features.guilds.repository import TrackedChannel
 
 _KICK_SLUG = re.compile(r"^[A-Za-z0-9_-]{1,25}$")
+_TWITCH_LOGIN = re.compile(r"^[a-z0-9_]{1,25}$")
 _USER_ID = re.compile(r"^[0-9]{1,20}$")
 ROUTE_CACHE_SECONDS = 5.0
 
@@ -64,13 +65,34 @@ class GuildService:
         channel = TrackedChannel(
             guild_id, Platform.KICK, slug, broadcaster_user_id, channel_id, chatroom_id
         )
+        return self._set_channel(channel)
+
+    def set_twitch_channel(self, guild_id: int, login: str, broadcaster_user_id: str) -> GuildView:
+        """Tie ``guild_id`` to a Twitch channel (replacing an earlier Twitch one; a Kick channel
+        stays) and return the guild. Twitch events for ``broadcaster_user_id`` then reach it."""
+        _check_guild_id(guild_id)
+        login = login.strip().lower()
+        broadcaster_user_id = str(broadcaster_user_id).strip()
+        if not _TWITCH_LOGIN.match(login):
+            raise InvalidGuildInput(
+                f"{login!r} is not a Twitch login (letters, digits and _, at most 25)"
+            )
+        if not _USER_ID.match(broadcaster_user_id):
+            raise InvalidGuildInput(
+                f"{broadcaster_user_id!r} is not a Twitch user id (a whole number, e.g. 141981764)"
+            )
+        return self._set_channel(
+            TrackedChannel(guild_id, Platform.TWITCH, login, broadcaster_user_id)
+        )
+
+    def _set_channel(self, channel: TrackedChannel) -> GuildView:
         now = self.clock()
         with self.engine.begin() as conn:
-            repository.ensure_guild(conn, guild_id, now)
+            repository.ensure_guild(conn, channel.guild_id, now)
             repository.set_channel(conn, channel, now)
         with self._routes_lock:
             self._routes.clear()
-        return self.show(guild_id)
+        return self.show(channel.guild_id)
 
     def show(self, guild_id: int) -> GuildView:
         """The guild and its channels; raises ``LookupError`` for a guild nobody added."""
@@ -95,9 +117,15 @@ class GuildService:
             return repository.list_all_channels(conn, Platform.KICK)
 
     def kick_channel_of(self, guild_id: int) -> TrackedChannel | None:
+        return self.channel_of(guild_id, Platform.KICK)
+
+    def twitch_channel_of(self, guild_id: int) -> TrackedChannel | None:
+        return self.channel_of(guild_id, Platform.TWITCH)
+
+    def channel_of(self, guild_id: int, platform: Platform) -> TrackedChannel | None:
         with self.engine.connect() as conn:
             channels = repository.list_channels_of_guild(conn, guild_id)
-        return next((c for c in channels if c.platform == Platform.KICK), None)
+        return next((c for c in channels if c.platform == platform), None)
 
     def guild_ids(self) -> list[int]:
         with self.engine.connect() as conn:

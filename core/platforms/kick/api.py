@@ -56,10 +56,10 @@ from core.platforms.kick.api_models import (
     parse_user,
     reply_data,
 )
-from core.platforms.kick.lenient import as_id as _id
-from core.platforms.kick.lenient import as_list as _list
-from core.platforms.kick.lenient import as_mapping as _mapping
-from core.platforms.kick.lenient import as_text as _text
+from core.platforms.lenient import as_id as _id
+from core.platforms.lenient import as_list as _list
+from core.platforms.lenient import as_mapping as _mapping
+from core.platforms.lenient import as_text as _text
 
 log = logging.getLogger(__name__)
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import httpx
 
-from core.platforms.kick.lenient import as_mapping, as_text
+from core.platforms.lenient import as_mapping, as_text
 
 
 class KickApiError(Exception):

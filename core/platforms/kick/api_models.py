@@ -12,13 +12,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-from core.platforms.kick.lenient import NAME_MAX
-from core.platforms.kick.lenient import as_bool as _bool
-from core.platforms.kick.lenient import as_id as _id
-from core.platforms.kick.lenient import as_int as _int
-from core.platforms.kick.lenient import as_list as _list
-from core.platforms.kick.lenient import as_mapping as _mapping
-from core.platforms.kick.lenient import as_text as _text
+from core.platforms.lenient import NAME_MAX
+from core.platforms.lenient import as_bool as _bool
+from core.platforms.lenient import as_id as _id
+from core.platforms.lenient import as_int as _int
+from core.platforms.lenient import as_list as _list
+from core.platforms.lenient import as_mapping as _mapping
+from core.platforms.lenient import as_text as _text
 
 T = TypeVar("T")
 

@@ -42,14 +42,14 @@ from core.events import (
     ViewerBanned,
     utc,
 )
-from core.platforms.kick.lenient import NAME_MAX, TITLE_MAX, WORD_MAX
-from core.platforms.kick.lenient import as_bool as _bool
-from core.platforms.kick.lenient import as_id as _id
-from core.platforms.kick.lenient import as_int as _int
-from core.platforms.kick.lenient import as_list as _list
-from core.platforms.kick.lenient import as_mapping as _mapping
-from core.platforms.kick.lenient import as_text as _text
-from core.platforms.kick.lenient import as_time as _time
+from core.platforms.lenient import NAME_MAX, TITLE_MAX, WORD_MAX
+from core.platforms.lenient import as_bool as _bool
+from core.platforms.lenient import as_id as _id
+from core.platforms.lenient import as_int as _int
+from core.platforms.lenient import as_list as _list
+from core.platforms.lenient import as_mapping as _mapping
+from core.platforms.lenient import as_text as _text
+from core.platforms.lenient import as_time as _time
 
 EVENT_PREFIX = "App\\Events\\"
 REWARD_WINDOW_SECONDS = 10

@@ -15,7 +15,6 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -33,18 +32,9 @@ from core.platforms.kick.webhook import (
     parse_event,
     verify_delivery,
 )
+from core.platforms.webhook_answers import Answers, Receipt
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class Receipt:
-    status: int
-    outcome: str  # "queued", "duplicate", "ignored", "rejected" or "unavailable"
-    detail: str
-
-    def as_json(self) -> dict[str, str]:
-        return {"status": self.outcome, "detail": self.detail}
 
 
 class KickWebhookReceiver:
@@ -79,6 +69,13 @@ class KickWebhookReceiver:
         self.clock = clock
         self.broadcaster_of_subscription = broadcaster_of_subscription
         self.publish_delivery = publish_delivery
+        self.answers = Answers(
+            Platform.KICK,
+            metrics=metrics,
+            replay_guard=replay_guard,
+            publish=publish,
+            publish_delivery=publish_delivery,
+        )
         self.on_arrival = on_arrival
 
     def receive(self, headers: Mapping[str, str], body: bytes) -> Receipt:
@@ -107,13 +104,15 @@ class KickWebhookReceiver:
         if self.publish_delivery is None:
             try:
                 if not self.replay_guard.first_sighting(delivery.message_id):
-                    return self._done("duplicate", "this message id was already received")
+                    return self.answers.done("duplicate", "this message id was already received")
             except BusUnavailable as exc:
-                return self._unavailable(exc)
+                return self.answers.unavailable(exc)
 
         if delivery.event_type not in KICK_EVENT_TYPES:
             log.info("kick webhook of unknown type %r ignored", delivery.event_type[:64])
-            return self._done("ignored", f"event type {delivery.event_type[:64]!r} is not handled")
+            return self.answers.done(
+                "ignored", f"event type {delivery.event_type[:64]!r} is not handled"
+            )
         try:
             payload = self._with_broadcaster(payload, delivery.subscription_id)
         except Exception as exc:
@@ -127,11 +126,13 @@ class KickWebhookReceiver:
             )
         except UnusablePayload as exc:
             log.warning("kick %s webhook ignored: %s", delivery.event_type, exc.reason)
-            return self._done("ignored", exc.reason)
+            return self.answers.done("ignored", exc.reason)
         except InvalidPayload as exc:
-            return self._refuse(delivery.message_id, "invalid_payload", exc.reason)
+            return self.answers.refuse(delivery.message_id, "invalid_payload", exc.reason)
         if event is None:
-            return self._done("ignored", f"event type {delivery.event_type!r} is not handled")
+            return self.answers.done(
+                "ignored", f"event type {delivery.event_type!r} is not handled"
+            )
         try:
             is_tracked = self.is_tracked(Platform.KICK, event.broadcaster_user_id)
         except Exception as exc:
@@ -142,29 +143,20 @@ class KickWebhookReceiver:
                 delivery.event_type,
                 event.broadcaster_user_id,
             )
-            return self._done("ignored", "no guild tracks this broadcaster")
+            return self.answers.done("ignored", "no guild tracks this broadcaster")
         self.on_arrival(event.broadcaster_user_id, delivery.event_type)
 
-        if self.publish_delivery is not None:
-            try:
-                is_new = self.publish_delivery(event, delivery.message_id)
-            except BusUnavailable as exc:
-                return self._unavailable(exc)
-            except EventRefused as exc:
-                return self._refuse(None, "unstorable_event", str(exc))
-            if not is_new:
-                return self._done("duplicate", "this message id or event was already received")
-            return self._done("queued", event.kind)
+        return self.answers.queue(event, delivery.message_id)
         try:
             is_new = self.publish(event)
         except BusUnavailable as exc:
-            self._forget(delivery.message_id)
-            return self._unavailable(exc)
+            self.answers.forget(delivery.message_id)
+            return self.answers.unavailable(exc)
         except EventRefused as exc:
-            return self._refuse(delivery.message_id, "unstorable_event", str(exc))
+            return self.answers.refuse(delivery.message_id, "unstorable_event", str(exc))
         if not is_new:
-            return self._done("duplicate", "this event was already received")
-        return self._done("queued", event.kind)
+            return self.answers.done("duplicate", "this event was already received")
+        return self.answers.done("queued", event.kind)
 
     def _with_broadcaster(
         self, payload: dict[str, Any], subscription_id: str | None
@@ -184,30 +176,5 @@ class KickWebhookReceiver:
         that Kick retries, and forget the message id if the replay guard remembered it."""
         log.error("kick webhook: looking up who tracks the channel failed", exc_info=exc)
         if self.publish_delivery is None:
-            self._forget(message_id)
-        return self._unavailable(BusUnavailable("the database is unavailable"))
-
-    def _forget(self, message_id: str) -> None:
-        try:
-            self.replay_guard.forget(message_id)
-        except Exception:
-            # Kick will retry and be answered "duplicate"; say so, since the event is then lost.
-            log.exception("could not forget message id %s; its retry will be dropped", message_id)
-
-    def _refuse(self, message_id: str | None, reason: str, detail: str) -> Receipt:
-        """A verified delivery that no retry can make acceptable: 400, and nothing kept (its
-        message id is forgotten, so a retry is refused the same way rather than "duplicate")."""
-        if message_id is not None and self.publish_delivery is None:
-            self._forget(message_id)
-        self.metrics.webhooks_rejected.inc(platform="kick", reason=reason)
-        log.warning("kick webhook refused (%s): %s", reason, detail)
-        return Receipt(400, "rejected", detail)
-
-    def _done(self, outcome: str, detail: str) -> Receipt:
-        self.metrics.webhooks_received.inc(platform="kick", outcome=outcome)
-        return Receipt(200, outcome, detail)
-
-    def _unavailable(self, exc: BusUnavailable) -> Receipt:
-        self.metrics.webhooks_rejected.inc(platform="kick", reason="unavailable")
-        log.error("kick webhook could not be queued: %s", exc)
-        return Receipt(503, "unavailable", "the event queue is unavailable; retry later")
+            self.answers.forget(message_id)
+        return self.answers.unavailable(BusUnavailable("the database is unavailable"))

@@ -38,7 +38,7 @@ from core.events import (
     ViewerBanned,
     utc,
 )
-from core.platforms.kick.lenient import (
+from core.platforms.lenient import (
     NAME_MAX,
     TEXT_MAX,
     TITLE_MAX,
@@ -47,13 +47,13 @@ from core.platforms.kick.lenient import (
     checked_id,
     checked_int,
 )
-from core.platforms.kick.lenient import as_bool as _bool
-from core.platforms.kick.lenient import as_id as _id
-from core.platforms.kick.lenient import as_list as _list
-from core.platforms.kick.lenient import as_mapping as _mapping
-from core.platforms.kick.lenient import as_text as _text
-from core.platforms.kick.lenient import as_time as _time
-from core.platforms.kick.lenient import parse_time_text as _parse_time_text
+from core.platforms.lenient import as_bool as _bool
+from core.platforms.lenient import as_id as _id
+from core.platforms.lenient import as_list as _list
+from core.platforms.lenient import as_mapping as _mapping
+from core.platforms.lenient import as_text as _text
+from core.platforms.lenient import as_time as _time
+from core.platforms.lenient import parse_time_text as _parse_time_text
 
 KICK_EVENT_TYPES: frozenset[str] = frozenset(
     {
@@ -276,7 +276,7 @@ def parse_event(
     comes from the payload's time field when it has a readable one, never later than
     ``delivered_at``. Raises :class:`UnusablePayload` when no event can be built, and
     :class:`InvalidPayload` when a field holds a value no event may carry (see
-    :mod:`core.platforms.kick.lenient` for the bounds). Text is cleaned and cut, never refused.
+    :mod:`core.platforms.lenient` for the bounds). Text is cleaned and cut, never refused.
     """
     parser = _PARSERS.get(event_type)
     if parser is None:

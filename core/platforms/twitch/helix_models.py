@@ -12,6 +12,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
+from core.platforms import lenient
+from core.platforms.lenient import as_mapping, clean_text
+
 T = TypeVar("T")
 
 MAX_ID = 100
@@ -128,25 +131,19 @@ class RateLimit:
 # Lenient readers.
 
 
-def as_mapping(value: Any) -> Mapping[str, Any]:
-    return value if isinstance(value, Mapping) else {}
-
-
 def as_list(value: Any) -> list[Any]:
     return value[:MAX_ITEMS] if isinstance(value, list) else []
 
 
 def as_text(value: Any, limit: int = MAX_TEXT) -> str:
-    return value[:limit] if isinstance(value, str) else ""
+    """Text as storable text (no NUL, no lone surrogate, cut to ``limit``); "" when not text."""
+    return clean_text(value, limit) if isinstance(value, str) else ""
 
 
 def as_id(value: Any) -> str | None:
-    """Helix ids are strings; a number is accepted, anything else (or a blank) is no id."""
-    if isinstance(value, int) and not isinstance(value, bool):
-        value = str(value)
-    if not isinstance(value, str):
-        return None
-    return value.strip()[:MAX_ID] or None
+    """Helix ids are strings; a number is accepted; anything else, or an id no event may hold
+    (blank, over 64 characters, not printable ASCII), is no id."""
+    return lenient.as_id(value.strip() if isinstance(value, str) else value, limit=MAX_ID)
 
 
 def as_int(value: Any, *, low: int = 0, high: int = MAX_COUNT) -> int | None:

@@ -1,7 +1,9 @@
-"""Lenient readers for Kick's JSON: every field may be missing, null or of another type.
+"""Lenient readers for platform JSON (Kick, Twitch): every field may be missing, null or of
+another type.
 
-Each returns None (or an empty container) for anything it cannot read, and never raises; the
-webhook parser, the Pusher parser and the API client all read Kick's data through these.
+Each returns None (or an empty container) for anything it cannot read, and never raises (the
+``checked_*`` forms raise :class:`BadValue` for a value that is there but unacceptable); the
+platform adapters read the platforms' data through these.
 
 Every string they accept is bounded and clean, because what they return ends up in SQL, Redis
 and Discord (see docs/architecture.md, "Parsing bounds"):

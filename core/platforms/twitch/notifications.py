@@ -1,0 +1,318 @@
+"""Twitch EventSub notifications into normalized events, leniently.
+
+Every field is treated as optional and of unknown type (the shapes are described in
+:mod:`core.platforms.twitch.payloads`). Every string is bounded and cleaned as for Kick
+(:mod:`core.platforms.lenient`): an id that is there but no valid id refuses the delivery
+(:class:`InvalidPayload`, 400), text is cleaned and cut, never refused. The same ``event`` object
+arrives over webhooks and the EventSub WebSocket, so this knows nothing of the transport.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from core.events import (
+    ChatMessageSent,
+    Event,
+    Platform,
+    RewardRedeemed,
+    StreamEnded,
+    StreamStarted,
+    Subscribed,
+    SubscriptionsGifted,
+    Viewer,
+    VipAdded,
+    VipRemoved,
+    utc,
+)
+from core.platforms.lenient import (
+    NAME_MAX,
+    TEXT_MAX,
+    TITLE_MAX,
+    WORD_MAX,
+    BadValue,
+    as_bool,
+    as_list,
+    as_mapping,
+    as_text,
+    as_time,
+    checked_id,
+    checked_int,
+)
+
+MAX_BADGES = 32
+SUBSCRIBER_BADGES = ("subscriber", "founder")  # a founder badge stands in for subscriber
+REDEMPTION_ADD = "channel.channel_points_custom_reward_redemption.add"
+REDEMPTION_UPDATE = "channel.channel_points_custom_reward_redemption.update"
+
+
+class UnusablePayload(Exception):
+    """A verified notification from which no event can be built (say, no broadcaster id)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class InvalidPayload(Exception):
+    """A verified notification holding a value that can never be accepted (an id that is too
+    long, not ASCII, or a number beyond 64 bits): answered 400, since no retry can succeed."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def parse_notification(
+    subscription_type: str, body: Mapping[str, Any], *, message_id: str, delivered_at: datetime
+) -> Event | None:
+    """The normalized event for a verified notification body (``{"subscription", "event"}``),
+    or None for a subscription type (or chat notice) we do not handle.
+
+    ``message_id`` (Twitch-Eventsub-Message-Id) is the event id unless the event has its own id
+    that another transport would share (a chat message's id, a redemption's id and status, a
+    stream's id). ``occurred_at`` is the event's own time when it has one, never later than
+    ``delivered_at`` (when Twitch sent the message). Raises :class:`UnusablePayload` or
+    :class:`InvalidPayload`.
+    """
+    parser = _PARSERS.get(subscription_type)
+    if parser is None:
+        return None
+    event = as_mapping(body.get("event"))
+    if not event:
+        raise UnusablePayload("no event object")
+    broadcaster_user_id = _strict_id(event, "broadcaster_user_id") or _strict_id(
+        as_mapping(as_mapping(body.get("subscription")).get("condition")),
+        "broadcaster_user_id",
+        label="subscription.condition.broadcaster_user_id",
+    )
+    if broadcaster_user_id is None:
+        raise UnusablePayload("no broadcaster user id")
+    notification = _Notification(event, message_id, utc(delivered_at), broadcaster_user_id)
+    try:
+        return parser(notification)
+    except ValueError as exc:  # events check their own values: the last line
+        raise InvalidPayload(str(exc)) from exc
+
+
+TWITCH_SUBSCRIPTION_TYPES: frozenset[str] = frozenset(
+    {
+        "channel.chat.message",
+        "channel.chat.notification",
+        "channel.subscribe",
+        "channel.subscription.message",
+        "channel.subscription.gift",
+        REDEMPTION_ADD,
+        REDEMPTION_UPDATE,
+        "channel.vip.add",
+        "channel.vip.remove",
+        "stream.online",
+        "stream.offline",
+    }
+)
+
+
+def _strict_id(mapping: Mapping[str, Any], key: str, *, label: str = "") -> str | None:
+    try:
+        return checked_id(mapping.get(key))
+    except BadValue as exc:
+        raise InvalidPayload(f"{label or key} {exc}") from exc
+
+
+@dataclass(frozen=True)
+class _Notification:
+    event: Mapping[str, Any]
+    message_id: str
+    delivered_at: datetime
+    broadcaster_user_id: str
+
+    def get(self, *path: str) -> Any:
+        value: Any = self.event
+        for key in path:
+            value = as_mapping(value).get(key)
+        return value
+
+    def id(self, *path: str) -> str | None:
+        """The id at ``path``; :class:`InvalidPayload` when it is there but no valid id."""
+        *parents, key = path
+        try:
+            return checked_id(as_mapping(self.get(*parents)).get(key))
+        except BadValue as exc:
+            raise InvalidPayload(f"event.{'.'.join(path)} {exc}") from exc
+
+    def int(self, *path: str) -> int | None:
+        try:
+            return checked_int(self.get(*path))
+        except BadValue as exc:
+            raise InvalidPayload(f"event.{'.'.join(path)} {exc}") from exc
+
+    def text(self, *path: str, limit: int = TEXT_MAX) -> str:
+        return as_text(self.get(*path), limit) or ""
+
+    def word(self, *path: str) -> str | None:
+        """A short lowercase keyword (a tier, a status, a notice type), or None."""
+        return (as_text(self.get(*path), WORD_MAX) or "").strip().lower() or None
+
+    def occurred_at(self, value: Any) -> datetime:
+        moment = as_time(value)
+        if moment is None or moment > self.delivered_at:
+            return self.delivered_at
+        return moment
+
+    def viewer(self, prefix: str) -> Viewer | None:
+        """The user named by ``<prefix>_id`` / ``_name`` / ``_login``; None without an id."""
+        user_id = self.id(f"{prefix}_id")
+        if user_id is None:
+            return None
+        name = as_text(self.get(f"{prefix}_name"), NAME_MAX) or as_text(
+            self.get(f"{prefix}_login"), NAME_MAX
+        )
+        return Viewer(platform_user_id=user_id, username=(name or "").strip())
+
+    def required_viewer(self, prefix: str) -> Viewer:
+        viewer = self.viewer(prefix)
+        if viewer is None:
+            raise UnusablePayload(f"no {prefix}_id")
+        return viewer
+
+    def common(self, event_id: str | None = None) -> dict[str, Any]:
+        return {
+            "platform": Platform.TWITCH,
+            "event_id": event_id or self.message_id,
+            "broadcaster_user_id": self.broadcaster_user_id,
+        }
+
+
+def _parse_chat_message(n: _Notification) -> ChatMessageSent:
+    badges = [as_mapping(badge) for badge in as_list(n.get("badges"))[:MAX_BADGES]]
+    set_ids = [(as_text(badge.get("set_id"), WORD_MAX) or "").strip().lower() for badge in badges]
+    pairs = zip(badges, set_ids, strict=True)
+    subscriber = next((badge for badge, set_id in pairs if set_id in SUBSCRIBER_BADGES), None)
+    months = None
+    if subscriber is not None:
+        try:
+            months = checked_int(subscriber.get("info"))
+        except BadValue:
+            months = None
+    return ChatMessageSent(
+        **n.common(n.id("message_id")),
+        occurred_at=n.delivered_at,  # a chat message carries no time of its own
+        viewer=n.required_viewer("chatter_user"),
+        content=n.text("message", "text"),
+        badges=tuple(set_id for set_id in set_ids if set_id),
+        reply_to_message_id=n.id("reply", "parent_message_id"),
+        subscriber_badge_version=(
+            as_text(subscriber.get("id"), WORD_MAX) or None if subscriber is not None else None
+        ),
+        subscriber_months=months,
+    )
+
+
+def _parse_chat_notification(n: _Notification) -> Subscribed | None:
+    """Only ``sub`` and ``resub`` notices: the one place Twitch says a sub was paid with Prime.
+    Gift notices are left to ``channel.subscription.gift``, so a gift is never counted twice."""
+    notice = n.word("notice_type")
+    if notice not in ("sub", "resub"):
+        return None
+    details = as_mapping(n.get(notice))
+    months = n.int("resub", "cumulative_months") if notice == "resub" else None
+    return Subscribed(
+        **n.common(n.id("message_id")),
+        occurred_at=n.delivered_at,
+        viewer=n.required_viewer("chatter_user"),
+        is_renewal=notice == "resub",
+        months=months,
+        tier=n.word(notice, "sub_tier"),
+        is_gift=bool(as_bool(details.get("is_gift"))),
+        is_prime=bool(as_bool(details.get("is_prime"))),
+    )
+
+
+def _parse_subscribe(n: _Notification) -> Subscribed:
+    return Subscribed(
+        **n.common(),
+        occurred_at=n.delivered_at,
+        viewer=n.required_viewer("user"),
+        tier=n.word("tier"),
+        is_gift=bool(as_bool(n.get("is_gift"))),
+    )
+
+
+def _parse_subscription_message(n: _Notification) -> Subscribed:
+    return Subscribed(
+        **n.common(),
+        occurred_at=n.delivered_at,
+        viewer=n.required_viewer("user"),
+        is_renewal=True,
+        months=n.int("cumulative_months"),
+        tier=n.word("tier"),
+    )
+
+
+def _parse_subscription_gift(n: _Notification) -> SubscriptionsGifted:
+    anonymous = bool(as_bool(n.get("is_anonymous")))
+    return SubscriptionsGifted(
+        **n.common(),
+        occurred_at=n.delivered_at,
+        gifter=None if anonymous else n.viewer("user"),
+        count=max(n.int("total") or 0, 0),
+        tier=n.word("tier"),
+    )
+
+
+def _parse_redemption(n: _Notification) -> RewardRedeemed:
+    """The same redemption arrives once per status (add: unfulfilled; update: fulfilled or
+    canceled), so the event id is the redemption id plus the status."""
+    status = n.word("status") or "unfulfilled"
+    redemption_id = n.id("id")
+    return RewardRedeemed(
+        **n.common(f"{redemption_id}:{status}" if redemption_id else None),
+        occurred_at=n.occurred_at(n.get("redeemed_at")),
+        viewer=n.required_viewer("user"),
+        reward_id=n.id("reward", "id"),
+        reward_title=n.text("reward", "title", limit=TITLE_MAX),
+        cost=n.int("reward", "cost"),
+        user_input=n.text("user_input"),
+        status=status,
+    )
+
+
+def _parse_vip_added(n: _Notification) -> VipAdded:
+    return VipAdded(**n.common(), occurred_at=n.delivered_at, viewer=n.required_viewer("user"))
+
+
+def _parse_vip_removed(n: _Notification) -> VipRemoved:
+    return VipRemoved(**n.common(), occurred_at=n.delivered_at, viewer=n.required_viewer("user"))
+
+
+def _parse_stream_online(n: _Notification) -> StreamStarted:
+    return StreamStarted(**n.common(n.id("id")), occurred_at=n.occurred_at(n.get("started_at")))
+
+
+def _parse_stream_offline(n: _Notification) -> StreamEnded:
+    return StreamEnded(**n.common(n.id("id")), occurred_at=n.delivered_at)
+
+
+_PARSERS: dict[str, Callable[[_Notification], Event | None]] = {
+    "channel.chat.message": _parse_chat_message,
+    "channel.chat.notification": _parse_chat_notification,
+    "channel.subscribe": _parse_subscribe,
+    "channel.subscription.message": _parse_subscription_message,
+    "channel.subscription.gift": _parse_subscription_gift,
+    REDEMPTION_ADD: _parse_redemption,
+    REDEMPTION_UPDATE: _parse_redemption,
+    "channel.vip.add": _parse_vip_added,
+    "channel.vip.remove": _parse_vip_removed,
+    "stream.online": _parse_stream_online,
+    "stream.offline": _parse_stream_offline,
+}
+
+__all__ = [
+    "TWITCH_SUBSCRIPTION_TYPES",
+    "InvalidPayload",
+    "UnusablePayload",
+    "parse_notification",
+]

@@ -1,0 +1,183 @@
+"""The Twitch EventSub webhook receiver, apart from any web framework: headers and body in, a
+receipt out. It mirrors the Kick receiver (:mod:`core.platforms.kick.receiver`).
+
+Order matters: size, headers, signature and timestamp are checked before anything is parsed;
+then the message type: a challenge is echoed, a revocation recorded, a notification parsed and
+queued. A notification is acknowledged only once it is queued. Its message id is remembered in
+the same atomic step that queues it (``publish_delivery``), or, on a bus without that, by the
+replay guard before any work. Twitch's ids go into the shared receipt store as
+``twitch:<id>``, so they can never meet a Kick id.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Mapping
+from datetime import datetime
+
+from core.bus.base import BusUnavailable
+from core.bus.replay import ReplayGuard
+from core.events import Event, Platform
+from core.metrics import Metrics
+from core.platforms.twitch.notifications import (
+    TWITCH_SUBSCRIPTION_TYPES,
+    InvalidPayload,
+    UnusablePayload,
+    parse_notification,
+)
+from core.platforms.twitch.webhook import (
+    NOTIFICATION,
+    REVOCATION,
+    VERIFICATION,
+    Delivery,
+    Revocation,
+    WebhookRejected,
+    challenge_of,
+    revocation_of,
+    verify_delivery,
+)
+from core.platforms.webhook_answers import Answers, Receipt
+
+log = logging.getLogger(__name__)
+
+RECEIPT_PREFIX = "twitch:"
+
+
+class TwitchWebhookReceiver:
+    def __init__(
+        self,
+        *,
+        secret: str | None,
+        replay_guard: ReplayGuard,
+        is_tracked: Callable[[Platform, str], bool],
+        publish: Callable[[Event], bool],
+        record_revocation: Callable[[Revocation], None],
+        metrics: Metrics,
+        clock: Callable[[], datetime],
+        publish_delivery: Callable[[Event, str], bool] | None = None,
+    ) -> None:
+        """``publish_delivery(event, message_id)``, when given, queues the event and remembers
+        the message id in one atomic step (False when either was seen before; nothing
+        remembered when it raises); the replay guard is then not consulted."""
+        self.secret = secret
+        self.replay_guard = replay_guard
+        self.is_tracked = is_tracked
+        self.publish = publish
+        self.record_revocation = record_revocation
+        self.metrics = metrics
+        self.clock = clock
+        self.publish_delivery = publish_delivery
+        self.answers = Answers(
+            Platform.TWITCH,
+            metrics=metrics,
+            replay_guard=replay_guard,
+            publish=publish,
+            publish_delivery=publish_delivery,
+        )
+
+    def receive(self, headers: Mapping[str, str], body: bytes) -> Receipt:
+        started = time.perf_counter()
+        receipt = self._receive(headers, body)
+        self.metrics.webhook_duration.observe(
+            time.perf_counter() - started, platform="twitch", outcome=receipt.outcome
+        )
+        return receipt
+
+    def _receive(self, headers: Mapping[str, str], body: bytes) -> Receipt:
+        try:
+            delivery = verify_delivery(headers, body, secret=self.secret, now=self.clock())
+        except WebhookRejected as rejected:
+            self.metrics.webhooks_rejected.inc(platform="twitch", reason=rejected.reason)
+            log.warning("twitch webhook rejected (%s): %s", rejected.reason, rejected.message)
+            return Receipt(rejected.status, "rejected", rejected.message)
+        if delivery.message_type == VERIFICATION:
+            return self._challenge(delivery)
+        if delivery.message_type == REVOCATION:
+            return self._revocation(delivery)
+        if delivery.message_type != NOTIFICATION:
+            return self.answers.done(
+                "ignored", f"message type {delivery.message_type[:64]!r} unknown"
+            )
+        return self._notification(delivery)
+
+    def _challenge(self, delivery: Delivery) -> Receipt:
+        challenge = challenge_of(delivery)
+        if challenge is None:
+            return self.answers.refuse(
+                None, "no_challenge", "the verification has no challenge string"
+            )
+        log.info("twitch subscription %s verified", delivery.subscription_type)
+        self.metrics.webhooks_received.inc(platform="twitch", outcome="challenge")
+        return Receipt(200, "challenge", "challenge answered", challenge=challenge)
+
+    def _revocation(self, delivery: Delivery) -> Receipt:
+        revocation = revocation_of(delivery)
+        if revocation is None:
+            return self.answers.done("ignored", "the revocation names no subscription")
+        try:
+            self.record_revocation(revocation)
+        except Exception as exc:
+            log.error("twitch webhook: recording a revocation failed", exc_info=exc)
+            return self.answers.unavailable(BusUnavailable("the database is unavailable"))
+        log.warning(
+            "twitch revoked subscription %s (%s) for broadcaster %s: %s",
+            revocation.subscription_id,
+            revocation.subscription_type,
+            revocation.broadcaster_user_id,
+            revocation.status,
+        )
+        return self.answers.done("revoked", revocation.status)
+
+    def _notification(self, delivery: Delivery) -> Receipt:
+        receipt_id = RECEIPT_PREFIX + delivery.message_id
+        if self.publish_delivery is None:
+            try:
+                if not self.replay_guard.first_sighting(receipt_id):
+                    return self.answers.done("duplicate", "this message id was already received")
+            except BusUnavailable as exc:
+                return self.answers.unavailable(exc)
+
+        subscription_type = delivery.subscription_type
+        if subscription_type not in TWITCH_SUBSCRIPTION_TYPES:
+            log.info("twitch notification of unknown type %r ignored", subscription_type[:64])
+            return self.answers.done("ignored", f"type {subscription_type[:64]!r} is not handled")
+        try:
+            event = parse_notification(
+                subscription_type,
+                delivery.body,
+                message_id=delivery.message_id,
+                delivered_at=delivery.sent_at,
+            )
+        except UnusablePayload as exc:
+            log.warning("twitch %s notification ignored: %s", subscription_type, exc.reason)
+            return self.answers.done("ignored", exc.reason)
+        except InvalidPayload as exc:
+            return self.answers.refuse(receipt_id, "invalid_payload", exc.reason)
+        if event is None:
+            return self.answers.done(
+                "ignored", f"this {subscription_type} notification is not handled"
+            )
+        try:
+            is_tracked = self.is_tracked(Platform.TWITCH, event.broadcaster_user_id)
+        except Exception as exc:
+            log.error("twitch webhook: looking up who tracks the channel failed", exc_info=exc)
+            self.answers.forget(receipt_id)
+            return self.answers.unavailable(BusUnavailable("the database is unavailable"))
+        if not is_tracked:
+            log.info(
+                "twitch %s for broadcaster %s ignored: no guild tracks that channel",
+                subscription_type,
+                event.broadcaster_user_id,
+            )
+            return self.answers.done("ignored", "no guild tracks this broadcaster")
+
+        return self.answers.queue(event, receipt_id)
+        try:
+            is_new = self.publish(event)
+        except BusUnavailable as exc:
+            self.answers.forget(receipt_id)
+            return self.answers.unavailable(exc)
+        if not is_new:
+            return self.answers.done("duplicate", "this event was already received")
+        return self.answers.done("queued", event.kind)

@@ -1,0 +1,261 @@
+"""Twitch EventSub webhooks: check a delivery (size, headers, signature, timestamp, JSON), pure
+functions of the headers, the raw body and the secret.
+
+Twitch signs ``message_id + timestamp + raw_body`` with HMAC-SHA256 under the secret given when
+the subscription was made (``TWITCH_EVENTSUB_SECRET``) and sends ``sha256=<hex>`` in
+``Twitch-Eventsub-Message-Signature``. Turning a verified notification into an event is
+:mod:`core.platforms.twitch.notifications`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from core.events import utc
+from core.platforms.lenient import BadValue, as_id, as_mapping, as_text, checked_id
+from core.platforms.lenient import parse_time_text as _parse_time_text
+
+MAX_BODY_BYTES = 1024 * 1024
+MAX_AGE_SECONDS = 600  # Twitch: drop anything older than 10 minutes
+MAX_FUTURE_SKEW_SECONDS = 60
+
+MESSAGE_ID_HEADER = "Twitch-Eventsub-Message-Id"
+TIMESTAMP_HEADER = "Twitch-Eventsub-Message-Timestamp"
+SIGNATURE_HEADER = "Twitch-Eventsub-Message-Signature"
+MESSAGE_TYPE_HEADER = "Twitch-Eventsub-Message-Type"
+SUBSCRIPTION_TYPE_HEADER = "Twitch-Eventsub-Subscription-Type"
+
+NOTIFICATION = "notification"
+VERIFICATION = "webhook_callback_verification"
+REVOCATION = "revocation"
+
+
+class WebhookRejected(Exception):
+    """A delivery to refuse.
+
+    ``status`` is the HTTP status to answer (400, 403 or 413); ``reason`` a short snake_case
+    label for metrics and logs (``missing_headers``, ``bad_message_id``, ``missing_signature``,
+    ``bad_signature``, ``not_configured``, ``bad_timestamp``, ``stale_timestamp``,
+    ``future_timestamp``, ``not_json_object``, ``too_large``); ``message`` plain words for the
+    reply body.
+    """
+
+    def __init__(self, status: int, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.reason = reason
+        self.message = message
+
+
+@dataclass(frozen=True)
+class WebhookHeaders:
+    message_id: str
+    timestamp: str
+    signature: str
+    message_type: str
+    subscription_type: str | None  # not signed: the body's subscription.type is what counts
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """A verified delivery: its headers, when Twitch sent it, and the body as a JSON object."""
+
+    headers: WebhookHeaders
+    sent_at: datetime
+    body: dict[str, Any]
+
+    @property
+    def message_id(self) -> str:
+        return self.headers.message_id
+
+    @property
+    def message_type(self) -> str:
+        return self.headers.message_type
+
+    @property
+    def subscription(self) -> Mapping[str, Any]:
+        return as_mapping(self.body.get("subscription"))
+
+    @property
+    def subscription_type(self) -> str:
+        """The body's ``subscription.type`` (covered by the signature), else the header's."""
+        return as_text(self.subscription.get("type"), 100) or self.headers.subscription_type or ""
+
+
+@dataclass(frozen=True)
+class Revocation:
+    """Twitch stopped a subscription: ``status`` says why (``authorization_revoked``,
+    ``user_removed``, ``notification_failures_exceeded``, ``version_removed``, ...)."""
+
+    subscription_id: str
+    subscription_type: str
+    status: str
+    broadcaster_user_id: str | None
+    revoked_at: datetime
+
+
+def read_headers(headers: Mapping[str, str]) -> WebhookHeaders:
+    """Pick Twitch's headers out of ``headers``, whatever the case of their names.
+
+    A missing message id, timestamp or message type is a malformed request (400); a missing
+    signature is an unauthenticated one (403).
+    """
+    required = (MESSAGE_ID_HEADER, TIMESTAMP_HEADER, MESSAGE_TYPE_HEADER)
+    values = {name: _header(headers, name) for name in required}
+    missing = [name for name, value in values.items() if value is None]
+    if missing:
+        raise WebhookRejected(400, "missing_headers", f"missing header(s): {', '.join(missing)}")
+    try:
+        message_id = checked_id(values[MESSAGE_ID_HEADER]) or ""
+    except BadValue as exc:
+        raise WebhookRejected(
+            400, "bad_message_id", f"{MESSAGE_ID_HEADER} is not a valid message id: it {exc}"
+        ) from exc
+    signature = _header(headers, SIGNATURE_HEADER)
+    if signature is None:
+        raise WebhookRejected(403, "missing_signature", f"missing header: {SIGNATURE_HEADER}")
+    return WebhookHeaders(
+        message_id=message_id,
+        timestamp=values[TIMESTAMP_HEADER] or "",
+        signature=signature,
+        message_type=(as_text(values[MESSAGE_TYPE_HEADER], 64) or "").lower(),
+        subscription_type=as_id(_header(headers, SUBSCRIPTION_TYPE_HEADER), limit=100),
+    )
+
+
+def _header(headers: Mapping[str, str], name: str) -> str | None:
+    value: object = headers.get(name)
+    if value is None:
+        wanted = name.lower()
+        value = next(
+            (v for k, v in headers.items() if isinstance(k, str) and k.lower() == wanted), None
+        )
+    if not isinstance(value, str):
+        return None
+    return value.strip() or None
+
+
+def signature_of(secret: str, message_id: str, timestamp: str, raw_body: bytes) -> str:
+    """``sha256=<hex>``: what Twitch sends for this message id, timestamp and body."""
+    signed = _utf8(message_id) + _utf8(timestamp) + raw_body
+    return "sha256=" + hmac.new(_utf8(secret), signed, hashlib.sha256).hexdigest()
+
+
+def verify_signature(secret: str, headers: WebhookHeaders, raw_body: bytes) -> bool:
+    """Whether the signature is this secret's over the message id, timestamp and body, in
+    constant time. Never raises."""
+    expected = signature_of(secret, headers.message_id, headers.timestamp, raw_body)
+    return hmac.compare_digest(expected.encode("ascii"), _utf8(headers.signature))
+
+
+def _utf8(text: str) -> bytes:
+    return text.encode("utf-8", "surrogatepass")
+
+
+def check_timestamp(
+    headers: WebhookHeaders, *, now: datetime, max_age_seconds: int = MAX_AGE_SECONDS
+) -> datetime:
+    """When Twitch sent the message (aware UTC), if it is neither too old nor in the future.
+
+    A timestamp that cannot be read cannot be shown to be fresh, so it is refused like a stale
+    one (403).
+    """
+    sent_at = _parse_time_text(headers.timestamp)
+    if sent_at is None:
+        raise WebhookRejected(
+            403, "bad_timestamp", f"unreadable {TIMESTAMP_HEADER}: {headers.timestamp!r:.60}"
+        )
+    age = (utc(now) - sent_at).total_seconds()
+    if age > max_age_seconds:
+        raise WebhookRejected(
+            403, "stale_timestamp", f"message is {age:.0f} s old (limit {max_age_seconds} s)"
+        )
+    if -age > MAX_FUTURE_SKEW_SECONDS:
+        raise WebhookRejected(
+            403,
+            "future_timestamp",
+            f"message timestamp is {-age:.0f} s in the future (limit {MAX_FUTURE_SKEW_SECONDS} s)",
+        )
+    return sent_at
+
+
+def verify_delivery(
+    headers: Mapping[str, str],
+    raw_body: bytes,
+    *,
+    secret: str | None,
+    now: datetime,
+    max_age_seconds: int = MAX_AGE_SECONDS,
+) -> Delivery:
+    """Check a delivery: size, headers, signature, timestamp, then JSON, in that order.
+
+    Nothing from the body is parsed before the signature is verified. Without a secret nothing
+    can be verified, so everything is refused (403). Raises :class:`WebhookRejected`.
+    """
+    if len(raw_body) > MAX_BODY_BYTES:
+        raise WebhookRejected(413, "too_large", f"body is over {MAX_BODY_BYTES} bytes")
+    twitch_headers = read_headers(headers)
+    if not secret:
+        raise WebhookRejected(
+            403, "not_configured", "TWITCH_EVENTSUB_SECRET is not set; nothing can be verified"
+        )
+    if not verify_signature(secret, twitch_headers, raw_body):
+        raise WebhookRejected(403, "bad_signature", "signature does not match")
+    sent_at = check_timestamp(twitch_headers, now=now, max_age_seconds=max_age_seconds)
+    try:
+        body = json.loads(raw_body.decode("utf-8"))
+    except (ValueError, RecursionError) as exc:
+        raise WebhookRejected(400, "not_json_object", "body is not a JSON object") from exc
+    if not isinstance(body, dict):
+        raise WebhookRejected(400, "not_json_object", "body is not a JSON object")
+    return Delivery(twitch_headers, min(sent_at, utc(now)), body)
+
+
+def challenge_of(delivery: Delivery) -> str | None:
+    """The challenge string to echo for a ``webhook_callback_verification``; None without one."""
+    challenge = delivery.body.get("challenge")
+    if not isinstance(challenge, str) or not challenge or len(challenge) > 1024:
+        return None
+    return challenge
+
+
+def revocation_of(delivery: Delivery) -> Revocation | None:
+    """The revoked subscription; None when the body names none (or no valid id)."""
+    subscription = delivery.subscription
+    subscription_id = as_id(subscription.get("id"))
+    if subscription_id is None:
+        return None
+    condition = as_mapping(subscription.get("condition"))
+    return Revocation(
+        subscription_id=subscription_id,
+        subscription_type=as_text(subscription.get("type"), 100) or "",
+        status=(as_text(subscription.get("status"), 64) or "unknown").strip(),
+        broadcaster_user_id=as_id(condition.get("broadcaster_user_id")),
+        revoked_at=delivery.sent_at,
+    )
+
+
+__all__ = [
+    "MAX_AGE_SECONDS",
+    "MAX_BODY_BYTES",
+    "NOTIFICATION",
+    "REVOCATION",
+    "VERIFICATION",
+    "Delivery",
+    "Revocation",
+    "WebhookHeaders",
+    "WebhookRejected",
+    "challenge_of",
+    "check_timestamp",
+    "read_headers",
+    "revocation_of",
+    "signature_of",
+    "verify_delivery",
+    "verify_signature",
+]

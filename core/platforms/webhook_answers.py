@@ -1,0 +1,100 @@
+"""How a webhook receiver answers, the same for every platform: the receipt, its metrics and log
+line, and the last step, queueing the event.
+
+A receiver verifies and parses in its platform's way, then answers through :class:`Answers`:
+``done`` (200), ``refuse`` (400: no retry can make it acceptable, and nothing is kept),
+``unavailable`` (503: the queue or the database is down, nothing is kept, so the platform's
+retry is accepted) and ``queue``, which stores the event and the delivery's message id in one
+step where the bus can (``publish_delivery``), else through the replay guard.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from core.bus.base import BusUnavailable, EventRefused
+from core.bus.replay import ReplayGuard
+from core.events import Event, Platform
+from core.metrics import Metrics
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """What to answer. ``challenge`` is set only for a verified Twitch callback verification:
+    the answer is then that string alone, as ``text/plain``."""
+
+    status: int
+    outcome: str  # "queued", "duplicate", "ignored", "revoked", "challenge", "rejected", ...
+    detail: str
+    challenge: str | None = None
+
+    def as_json(self) -> dict[str, str]:
+        return {"status": self.outcome, "detail": self.detail}
+
+
+class Answers:
+    def __init__(
+        self,
+        platform: Platform,
+        *,
+        metrics: Metrics,
+        replay_guard: ReplayGuard,
+        publish: Callable[[Event], bool],
+        publish_delivery: Callable[[Event, str], bool] | None,
+    ) -> None:
+        self.platform = platform
+        self.metrics = metrics
+        self.replay_guard = replay_guard
+        self.publish = publish
+        self.publish_delivery = publish_delivery
+
+    def done(self, outcome: str, detail: str) -> Receipt:
+        self.metrics.webhooks_received.inc(platform=str(self.platform), outcome=outcome)
+        return Receipt(200, outcome, detail)
+
+    def refuse(self, message_id: str | None, reason: str, detail: str) -> Receipt:
+        """A verified delivery no retry can make acceptable: 400, and nothing kept (its message
+        id is forgotten, so a retry is refused the same way rather than "duplicate")."""
+        if message_id is not None:
+            self.forget(message_id)
+        self.metrics.webhooks_rejected.inc(platform=str(self.platform), reason=reason)
+        log.warning("%s webhook refused (%s): %s", self.platform, reason, detail)
+        return Receipt(400, "rejected", detail)
+
+    def unavailable(self, exc: BaseException) -> Receipt:
+        self.metrics.webhooks_rejected.inc(platform=str(self.platform), reason="unavailable")
+        log.error("%s webhook could not be queued: %s", self.platform, exc)
+        return Receipt(503, "unavailable", "the event queue is unavailable; retry later")
+
+    def forget(self, message_id: str) -> None:
+        """Undo the replay guard's sighting (only a bus without ``publish_delivery`` made one),
+        so that the platform's retry is accepted."""
+        if self.publish_delivery is not None:
+            return
+        try:
+            self.replay_guard.forget(message_id)
+        except Exception:
+            # The retry will be answered "duplicate"; say so, since the event is then lost.
+            log.exception("could not forget message id %s; its retry will be dropped", message_id)
+
+    def queue(self, event: Event, message_id: str) -> Receipt:
+        """Store ``event`` durably (with ``message_id``, in one step where the bus can)."""
+        try:
+            if self.publish_delivery is not None:
+                is_new = self.publish_delivery(event, message_id)
+                duplicate = "this message id or event was already received"
+            else:
+                is_new = self.publish(event)
+                duplicate = "this event was already received"
+        except BusUnavailable as exc:
+            self.forget(message_id)
+            return self.unavailable(exc)
+        except EventRefused as exc:
+            return self.refuse(message_id, "unstorable_event", str(exc))
+        if not is_new:
+            return self.done("duplicate", duplicate)
+        return self.done("queued", event.kind)

@@ -1,0 +1,224 @@
+"""Every Twitch EventSub fixture into the right normalized event, and hostile values bounded,
+cleaned or refused as for Kick."""
+
+from __future__ import annotations
+
+import copy
+import json
+from datetime import UTC, datetime
+
+import pytest
+
+from core.events import (
+    ChatMessageSent,
+    Platform,
+    RewardRedeemed,
+    StreamEnded,
+    StreamStarted,
+    Subscribed,
+    SubscriptionsGifted,
+    Viewer,
+    VipAdded,
+    VipRemoved,
+    event_from_dict,
+    event_to_dict,
+)
+from core.platforms.twitch.notifications import (
+    TWITCH_SUBSCRIPTION_TYPES,
+    InvalidPayload,
+    UnusablePayload,
+    parse_notification,
+)
+from tests.conftest import FIXTURES
+
+SENT_AT = datetime(2030, 1, 1, 12, 0, tzinfo=UTC)
+MESSAGE_ID = "00000000-0000-4000-8000-000000000001"
+
+
+def body_of(name: str) -> dict:
+    return json.loads((FIXTURES / "twitch" / f"{name}.json").read_text())
+
+
+def parse(name: str, body: dict | None = None):  # type: ignore[no-untyped-def]
+    body = body or body_of(name)
+    return parse_notification(
+        body["subscription"]["type"], body, message_id=MESSAGE_ID, delivered_at=SENT_AT
+    )
+
+
+def common(event_id: str = MESSAGE_ID, broadcaster: str = "1337", at: datetime = SENT_AT) -> dict:
+    return {
+        "platform": Platform.TWITCH,
+        "event_id": event_id,
+        "broadcaster_user_id": broadcaster,
+        "occurred_at": at,
+    }
+
+
+EXPECTED = {
+    "channel.chat.message": ChatMessageSent(
+        **common("cc106a89-1814-919d-454c-f4f2f970aae7", "1971641"),
+        viewer=Viewer("4145994", "viewer32"),
+        content="Hi chat",
+        badges=("moderator", "subscriber", "sub-gifter"),
+        subscriber_badge_version="12",
+        subscriber_months=16,
+    ),
+    "channel.chat.notification.sub_prime": Subscribed(
+        **common("d62235c8-47ff-a4f4-84e8-5a29a65a9c03", "1971641"),
+        viewer=Viewer("49912639", "viewer23"),
+        tier="1000",
+        is_prime=True,
+    ),
+    "channel.subscribe": Subscribed(**common(), viewer=Viewer("1234", "Cool_User"), tier="1000"),
+    "channel.subscribe.gift_recipient_tier3": Subscribed(
+        **common(), viewer=Viewer("5678", "Lucky_Viewer"), tier="3000", is_gift=True
+    ),
+    "channel.subscription.message": Subscribed(
+        **common(), viewer=Viewer("1234", "Cool_User"), tier="1000", is_renewal=True, months=15
+    ),
+    "channel.subscription.gift": SubscriptionsGifted(
+        **common(), gifter=Viewer("1234", "Cool_User"), count=2, tier="1000"
+    ),
+    "channel.channel_points_custom_reward_redemption.add": RewardRedeemed(
+        **common("1234:unfulfilled", at=datetime(2020, 7, 15, 17, 16, 3, 171067, tzinfo=UTC)),
+        viewer=Viewer("9001", "Cooler_User"),
+        reward_id="9001",
+        reward_title="title",
+        cost=100,
+        user_input="pogchamp",
+        status="unfulfilled",
+    ),
+    "channel.vip.add": VipAdded(**common(), viewer=Viewer("1234", "Mod_User")),
+    "channel.vip.remove": VipRemoved(**common(), viewer=Viewer("1234", "Mod_User")),
+    "stream.online": StreamStarted(
+        **common("9001", at=datetime(2020, 10, 11, 10, 11, 12, 123000, tzinfo=UTC))
+    ),
+    "stream.offline": StreamEnded(**common()),
+}
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_every_fixture_parses_into_its_event(name):
+    event = parse(name)
+    assert event == EXPECTED[name]
+    assert event_from_dict(json.loads(json.dumps(event_to_dict(event)))) == event  # the bus
+
+
+def test_every_handled_subscription_type_has_a_fixture_or_shares_a_parser():
+    covered = {body_of(name)["subscription"]["type"] for name in EXPECTED}
+    uncovered = TWITCH_SUBSCRIPTION_TYPES - covered
+    assert uncovered == {"channel.channel_points_custom_reward_redemption.update"}
+
+
+def test_a_redemption_update_is_another_event_than_its_add():
+    body = body_of("channel.channel_points_custom_reward_redemption.add")
+    body["subscription"]["type"] = "channel.channel_points_custom_reward_redemption.update"
+    body["event"]["status"] = "canceled"
+    event = parse("", body)
+    assert isinstance(event, RewardRedeemed)
+    assert (event.event_id, event.status) == ("1234:canceled", "canceled")
+
+
+def test_an_anonymous_gift_has_no_gifter():
+    body = body_of("channel.subscription.gift")
+    body["event"].update(user_id=None, user_login=None, user_name=None, is_anonymous=True)
+    event = parse("", body)
+    assert isinstance(event, SubscriptionsGifted)
+    assert (event.gifter, event.count, event.tier) == (None, 2, "1000")
+
+
+def test_a_resub_notice_carries_its_months_and_prime():
+    body = body_of("channel.chat.notification.sub_prime")
+    body["event"].update(
+        notice_type="resub",
+        sub=None,
+        resub={"sub_tier": "2000", "is_prime": False, "cumulative_months": 7, "is_gift": False},
+    )
+    event = parse("", body)
+    assert isinstance(event, Subscribed)
+    assert (event.is_renewal, event.months, event.tier, event.is_prime) == (True, 7, "2000", False)
+
+
+@pytest.mark.parametrize("notice", ["sub_gift", "community_sub_gift", "raid", "announcement", 7])
+def test_other_chat_notices_are_not_events(notice):
+    """Gifts come from channel.subscription.gift; reading the notice too would count them twice."""
+    body = body_of("channel.chat.notification.sub_prime")
+    body["event"]["notice_type"] = notice
+    assert parse("", body) is None
+
+
+def test_a_badge_the_router_knows_gives_its_word_in_lowercase():
+    body = body_of("channel.chat.message")
+    body["event"]["badges"] = [
+        {"set_id": "VIP", "id": "1", "info": ""},
+        {"set_id": "founder", "id": "0", "info": "3"},
+        {"set_id": None},
+        "junk",
+    ]
+    event = parse("", body)
+    assert event.badges == ("vip", "founder")
+    assert (event.subscriber_badge_version, event.subscriber_months) == ("0", 3)
+
+
+def test_the_broadcaster_may_come_from_the_condition_alone():
+    body = body_of("stream.offline")
+    del body["event"]["broadcaster_user_id"]
+    assert parse("", body).broadcaster_user_id == "1337"
+
+
+@pytest.mark.parametrize(
+    ("change", "reason"),
+    [
+        (lambda b: b.pop("event"), "no event object"),
+        (lambda b: b.update(event={"user_id": "1"}, subscription={}), "no broadcaster user id"),
+        (lambda b: b["event"].pop("user_id"), "no user_id"),
+    ],
+)
+def test_a_notification_without_what_it_needs_is_unusable(change, reason):
+    body = copy.deepcopy(body_of("channel.vip.add"))
+    change(body)
+    with pytest.raises(UnusablePayload, match=reason):
+        parse_notification("channel.vip.add", body, message_id=MESSAGE_ID, delivered_at=SENT_AT)
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("user_id", "\ud800"),
+        ("user_id", "1" * 65),
+        ("user_id", "12 34"),
+        ("broadcaster_user_id", "a\x00b"),
+        ("user_id", 1e308),
+    ],
+)
+def test_an_id_that_is_no_id_refuses_the_delivery(field, value):
+    body = body_of("channel.subscribe")
+    body["event"][field] = value
+    with pytest.raises(InvalidPayload):
+        parse("", body)
+
+
+def test_text_is_cleaned_and_cut_never_refused():
+    body = body_of("channel.chat.message")
+    body["event"]["message"]["text"] = "a\x00b\ud800" + "x" * 5000
+    body["event"]["chatter_user_name"] = "n" * 500
+    event = parse("", body)
+    assert event.content.startswith("ab\ufffd")
+    assert len(event.content) == 2000
+    assert event.viewer.username == "n" * 100
+    event.content.encode("utf-8")  # storable
+
+
+def test_a_reward_cost_beyond_64_bits_refuses_the_delivery():
+    body = body_of("channel.channel_points_custom_reward_redemption.add")
+    body["event"]["reward"]["cost"] = 2**70
+    with pytest.raises(InvalidPayload):
+        parse("", body)
+
+
+def test_an_unhandled_subscription_type_is_none():
+    assert (
+        parse_notification("channel.follow", {"event": {}}, message_id="m", delivered_at=SENT_AT)
+        is None
+    )
