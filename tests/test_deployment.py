@@ -111,9 +111,12 @@ def test_gunicorn_factory_builds_an_app_from_the_environment(tmp_path, monkeypat
     assert response.status_code == 200
 
 
-def test_gunicorn_reads_its_limits_from_the_config_file_the_image_ships():
+def test_gunicorn_reads_its_limits_from_the_config_file_the_image_ships(tmp_path, monkeypatch):
     from gunicorn.config import Config
 
+    # The file sets PROMETHEUS_MULTIPROC_DIR when it is not set; keep that out of this process,
+    # whose metrics would otherwise switch to multiprocess mode for every later test.
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path))
     settings: dict[str, object] = {}
     exec((ROOT / "gunicorn.conf.py").read_text(), settings)  # noqa: S102 - our own config file
     config = Config()

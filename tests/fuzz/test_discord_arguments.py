@@ -19,6 +19,7 @@ from core.discord_bot import render
 from core.discord_bot.common import ViewerArgument
 from core.discord_bot.linking.cog import LinkedRoleArgument, panel_emoji
 from core.discord_bot.roles.cog import TierRoleArgument
+from core.discord_bot.watchtime import render as watchtime_render
 from tests.fuzz.conftest import record
 from tests.fuzz.strategies import NASTY
 
@@ -51,7 +52,7 @@ def test_converters_and_render_helpers_take_anything_typed():
                     outcomes.append(type(value).__name__)
             emoji = panel_emoji(text, BOT)  # type: ignore[arg-type]
             assert emoji is None or 0 < len(emoji) <= 16
-            for shown in (render.inert(text), render.no_watchtime_for(text)):
+            for shown in (render.inert(text), watchtime_render.no_watchtime_for(text)):
                 assert "@everyone" not in shown
                 assert "@here" not in shown
             assert len(render.truncate(text, 100)) <= 100

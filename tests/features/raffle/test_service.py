@@ -236,7 +236,7 @@ def test_a_gift_redelivered_with_giftee_ids_but_no_names_is_counted_once(engine,
     from core.events import Platform, SubscriptionsGifted
 
     add_viewer(engine, "g5", "Nameless", discord_id=15)
-    raffle.start(GUILD)
+    raffle.periods.start(GUILD)
     for delivery in range(8):
         raffle.record_gift(
             GUILD,
@@ -250,7 +250,7 @@ def test_a_gift_redelivered_with_giftee_ids_but_no_names_is_counted_once(engine,
                 count=2,
             ),
         )
-    assert raffle.tickets_of(GUILD, 15).by_source == {"gift": 30}
+    assert raffle.views.tickets_of(GUILD, 15).by_source == {"gift": 30}
     assert ledger_count(engine) == 1
 
 

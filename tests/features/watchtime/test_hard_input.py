@@ -43,7 +43,9 @@ def chat_payload(user_id: Any, username: Any, n: int) -> dict[str, Any]:
 def test_record_chat_takes_every_event_the_parser_accepts(engine):
     service = WatchtimeService(engine, WatchtimeSettings(), clock=lambda: NOW)
     dispatcher = Dispatcher(
-        {ChatMessageSent: [service.record_chat]}, lambda _platform, _id: [GUILD], Metrics()
+        {ChatMessageSent: [service.record_chat]},
+        lambda _platform, _id, _via=None: [GUILD],
+        Metrics(),
     )
     accepted: list[ChatMessageSent] = []
     refused = 0

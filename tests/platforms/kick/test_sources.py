@@ -23,6 +23,18 @@ BROADCASTER = "18312333"  # the broadcaster of the Pusher fixtures
 NOW = datetime(2026, 5, 1, 20, 0, tzinfo=UTC)
 
 
+def pusher_state(runtime):  # type: ignore[no-untyped-def]
+    """The broadcaster's Pusher listener state (states are keyed by broadcaster and chatroom)."""
+    return next(
+        (
+            state
+            for (broadcaster, _), state in runtime.pusher.states().items()
+            if broadcaster == BROADCASTER
+        ),
+        None,
+    )
+
+
 def gift() -> SubscriptionsGifted:
     return SubscriptionsGifted(
         platform=Platform.KICK,
@@ -127,9 +139,9 @@ async def test_pusher_credits_gifts_whose_webhooks_do_not_arrive_while_chat_webh
         try:
             await eventually(
                 lambda: (
-                    runtime.pusher.states().get(BROADCASTER) is not None
-                    and runtime.pusher.states()[BROADCASTER].status == "connected"
-                    and len(runtime.pusher.states()[BROADCASTER].subscribed) == 5
+                    (state := pusher_state(runtime)) is not None
+                    and state.status == "connected"
+                    and len(state.subscribed) == 5
                 ),
                 seconds=5,
             )
