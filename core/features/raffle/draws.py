@@ -53,6 +53,14 @@ def snapshot_entries(conn: Connection, guild_id: int, period_id: int) -> list:
     ]
 
 
+def snapshot_digest(conn: Connection, guild_id: int, period_id: int, eligible: list[str]) -> str:
+    """The frozen ledger's hash (docs/raffle.md), hashed as the rows stream from the database."""
+    hasher = fairness.SnapshotHasher(guild_id, period_id)
+    for rows in ledger_repository.iter_snapshot_rows(conn, guild_id, period_id):
+        hasher.add(rows)
+    return hasher.finish(eligible)
+
+
 class RaffleDraws:
     def __init__(
         self, engine: Engine, beacon: Beacon | None, clock: Callable[[], datetime]
@@ -184,12 +192,13 @@ class RaffleDraws:
                 for d in earlier
                 for w in d.winners
             ]
-            entries = snapshot_entries(conn, draw.guild_id, draw.period_id)
-            picks = fairness.pick_winners(
+            # The frozen balances are the ledger summed per participant: one row each.
+            tickets = ledger_repository.participant_tickets(conn, draw.guild_id, draw.period_id)
+            picks = fairness.pick_winners_fast(
                 seed_hex=period.seed,
                 snapshot_hash_hex=period.snapshot_hash or "",
                 randomness_hex=randomness or "",
-                balances_=fairness.balances(entries),
+                balances_=tickets,
                 eligible=period.eligible or (),
                 already_won=already_won,
                 first_counter=len(already_won),
