@@ -15,7 +15,13 @@ from typing import Any
 from sqlalchemy.engine import Connection, Engine
 
 from core.events import Platform, utc
-from core.features.raffle import draws_repository, fairness, ledger_repository, periods_repository
+from core.features.raffle import (
+    draws_repository,
+    fairness,
+    ledger_repository,
+    periods_repository,
+    snapshot_repository,
+)
 from core.features.raffle.draws_repository import Draw, Winner
 from core.features.raffle.errors import RaffleRefused
 from core.features.raffle.periods_repository import Period
@@ -56,8 +62,8 @@ def snapshot_entries(conn: Connection, guild_id: int, period_id: int) -> list:
 def snapshot_digest(conn: Connection, guild_id: int, period_id: int, eligible: list[str]) -> str:
     """The frozen ledger's hash (docs/raffle.md), hashed as the rows stream from the database."""
     hasher = fairness.SnapshotHasher(guild_id, period_id)
-    for rows in ledger_repository.iter_snapshot_rows(conn, guild_id, period_id):
-        hasher.add(rows)
+    for lines in snapshot_repository.iter_snapshot_lines(conn, guild_id, period_id):
+        hasher.add_lines(lines)
     return hasher.finish(eligible)
 
 
@@ -193,7 +199,7 @@ class RaffleDraws:
                 for w in d.winners
             ]
             # The frozen balances are the ledger summed per participant: one row each.
-            tickets = ledger_repository.participant_tickets(conn, draw.guild_id, draw.period_id)
+            tickets = snapshot_repository.participant_tickets(conn, draw.guild_id, draw.period_id)
             picks = fairness.pick_winners_fast(
                 seed_hex=period.seed,
                 snapshot_hash_hex=period.snapshot_hash or "",

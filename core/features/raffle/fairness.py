@@ -10,7 +10,9 @@ from __future__ import annotations
 import bisect
 import hashlib
 import hmac
+import itertools
 import json
+import operator
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -105,11 +107,17 @@ def snapshot_hash(
     return hashlib.sha256(canonical_snapshot(guild_id, period_id, entries, eligible)).hexdigest()
 
 
+def entry_line(row: Sequence[Any]) -> str:
+    """One ledger row's line of the snapshot, without its newline; ``row`` is ``(id, platform,
+    platform_user_id, amount, source, source_ref, actor_id, reason, created_at text)``."""
+    return _encode(["entry", *row])
+
+
 class SnapshotHasher:
     """:func:`snapshot_hash` of a ledger that streams by in ascending id order, in constant
-    memory: feed it batches of rows shaped like an entry line (``id, platform,
-    platform_user_id, amount, source, source_ref, actor_id, reason, created_at`` text), then
-    :meth:`finish` with the eligible participants."""
+    memory: feed it batches of rows (:meth:`add`, shaped as for :func:`entry_line`) or of
+    lines built elsewhere (:meth:`add_lines`), then :meth:`finish` with the eligible
+    participants."""
 
     def __init__(self, guild_id: int, period_id: int) -> None:
         self._sha = hashlib.sha256(_line([SNAPSHOT_FORMAT, SNAPSHOT_VERSION, guild_id, period_id]))
@@ -122,10 +130,14 @@ class SnapshotHasher:
             if last is not None and row[0] <= last:
                 raise ValueError("ledger rows must come in ascending id order")
             last = row[0]
-            lines.append(_encode(["entry", *row]))
+            lines.append(entry_line(row))
+        self.add_lines(lines)
+        self._last_id = last
+
+    def add_lines(self, lines: list[str]) -> None:
+        """Entry lines (without newlines) already in id order, as :func:`entry_line` makes them."""
         if lines:
             self._sha.update(("\n".join(lines) + "\n").encode("utf-8"))
-        self._last_id = last
 
     def finish(self, eligible: Iterable[str]) -> str:
         for key in sorted(set(eligible)):
@@ -213,7 +225,10 @@ def pick_winners_fast(
     keys: list[str] = []
     ends: list[int] = []  # ends[i]: the first ticket after keys[i]'s range
     total = 0
-    for key in sorted(set(eligible)):
+    ordered = list(eligible)
+    if not all(map(operator.lt, ordered, itertools.islice(ordered, 1, None))):
+        ordered = sorted(set(ordered))  # a frozen period's list is sorted already
+    for key in ordered:
         tickets = balances_.get(key, 0)
         if tickets > 0 and key not in won:
             total += tickets

@@ -6,7 +6,6 @@ The ledger is append-only: a change of tickets is a new row, unique by
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -14,8 +13,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from core.events import Platform
-from core.features.linking.repository import links_of_platform
-from core.features.raffle import awards_repository, fairness
+from core.features.raffle import awards_repository
 from core.features.raffle.awards_repository import TicketAward
 from core.features.viewers.repository import with_usernames
 from core.storage.db import insert_for
@@ -151,34 +149,6 @@ def count_ledger_entries(conn: Connection, guild_id: int, period_id: int) -> int
     return int(conn.execute(query).scalar_one())
 
 
-def iter_snapshot_rows(
-    conn: Connection, guild_id: int, period_id: int, batch: int = 20_000
-) -> Iterator[list[tuple]]:
-    """The period's ledger in ascending id order, ``batch`` rows at a time (a server-side
-    cursor on PostgreSQL), each row in the order of a snapshot line:
-    ``(id, platform, platform_user_id, amount, source, source_ref, actor_id, reason,
-    created_at)``, the time as the snapshot writes it."""
-    l = raffle_ledger.c  # noqa: E741
-    query = (
-        sa.select(
-            l.id,
-            l.platform,
-            l.platform_user_id,
-            l.amount,
-            l.source,
-            l.source_ref,
-            l.actor_id,
-            l.reason,
-            l.created_at,
-        )
-        .where(l.guild_id == guild_id, l.period_id == period_id)
-        .order_by(l.id)
-    )
-    result = conn.execute(query, execution_options={"yield_per": batch})
-    for rows in result.partitions():
-        yield [(*row[:8], fairness.format_time(row[8])) for row in rows]
-
-
 def _entry(row: sa.Row) -> LedgerEntry:
     return LedgerEntry(
         id=row.id,
@@ -242,42 +212,6 @@ def list_top_balances(
     ]
 
 
-def participant_tickets(conn: Connection, guild_id: int, period_id: int) -> dict[str, int]:
-    """``"platform:user_id"`` -> tickets, for every positive balance of the period (a frozen
-    period's balances are its ledger summed per participant)."""
-    b = raffle_balances.c
-    query = sa.select(b.platform + ":" + b.platform_user_id, b.tickets).where(
-        b.guild_id == guild_id, b.period_id == period_id, b.tickets > 0
-    )
-    return {key: int(tickets) for key, tickets in conn.execute(query)}
-
-
-def list_eligible_keys(
-    conn: Connection, guild_id: int, period_id: int, *, linked_only: bool
-) -> list[str]:
-    """Who may win when the period closes, sorted: ``"platform:user_id"`` of the viewers not
-    excluded who hold tickets (and, with ``linked_only``, are linked to a Discord member)."""
-    b = raffle_balances.c
-    query = sa.select(b.platform + ":" + b.platform_user_id).where(
-        *_participants(guild_id, period_id)
-    )
-    if linked_only:
-        query = query.where(
-            sa.or_(
-                *(
-                    sa.and_(
-                        b.platform == str(platform),
-                        b.platform_user_id.in_(
-                            sa.select(links_of_platform(platform).c.platform_user_id)
-                        ),
-                    )
-                    for platform in Platform
-                )
-            )
-        )
-    return sorted(conn.execute(query).scalars())
-
-
 def count_balances_ahead(conn: Connection, guild_id: int, period_id: int, tickets: int) -> int:
     query = sa.select(sa.func.count()).where(
         raffle_balances.c.guild_id == guild_id,
@@ -290,18 +224,18 @@ def count_balances_ahead(conn: Connection, guild_id: int, period_id: int, ticket
 
 def count_participants(conn: Connection, guild_id: int, period_id: int) -> int:
     """Viewers not excluded who hold tickets in the period."""
-    query = sa.select(sa.func.count()).where(*_participants(guild_id, period_id))
+    query = sa.select(sa.func.count()).where(*participants(guild_id, period_id))
     return int(conn.execute(query).scalar_one())
 
 
 def sum_tickets(conn: Connection, guild_id: int, period_id: int) -> int:
     """The tickets of the period's participants (excluded viewers' do not count)."""
     total = sa.func.coalesce(sa.func.sum(raffle_balances.c.tickets), 0)
-    query = sa.select(total).where(*_participants(guild_id, period_id))
+    query = sa.select(total).where(*participants(guild_id, period_id))
     return int(conn.execute(query).scalar_one())
 
 
-def _participants(guild_id: int, period_id: int) -> tuple[sa.ColumnElement[bool], ...]:
+def participants(guild_id: int, period_id: int) -> tuple[sa.ColumnElement[bool], ...]:
     """The balances of viewers not excluded who hold tickets in the period."""
     return (
         raffle_balances.c.guild_id == guild_id,

@@ -5,12 +5,17 @@ from __future__ import annotations
 
 import hashlib
 import random
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
 
-from core.features.raffle import fairness
+from core.events import Platform
+from core.features.raffle import awards_repository, fairness, snapshot_repository
+from core.features.raffle.awards_repository import TicketAward
+from core.features.raffle.draws import snapshot_digest, snapshot_entries
 from tests.features.raffle.proof_scenario import build
+from tests.features.raffle.test_ledger import GUILD, open_period
 
 
 def _random_pool(rng: random.Random) -> tuple[dict[str, int], list[str], list[str]]:
@@ -93,3 +98,39 @@ def test_a_draw_reads_balances_and_never_the_ledger(engine):
     assert not [s for s in statements[first_draw:] if "FROM raffle_ledger" in s]
     proof = raffle.views.export(period_id)
     assert fairness.verify(proof.document, proof.ledger).matches
+
+
+NASTY = "".join(chr(n) for n in range(1, 32)) + '"\\/\x7f\u2028\u00fc\U0001f389 <b>'
+
+
+def test_the_database_builds_the_lines_python_would(engine):
+    """PostgreSQL writes the snapshot lines itself (its JSON escaping and time format): they must
+    be the bytes ``fairness.entry_line`` makes, whatever the text and the microseconds."""
+    period_id = open_period(engine)
+    rows = [
+        TicketAward(
+            GUILD,
+            period_id,
+            Platform.KICK,
+            f"{n}{NASTY[n % len(NASTY)]}",
+            n - 20,
+            ("gift", "admin", "wager", "watchtime")[n % 4],
+            f"ref{n}:{NASTY[: n % 40]}",
+            None if n % 3 else 10**17 + n,
+            NASTY[n % 40 :][:200],
+            datetime(2026, 3, 10, 12, 0, tzinfo=UTC) + timedelta(microseconds=n * 77_777),
+        )
+        for n in range(60)
+    ]
+    with engine.begin() as conn:
+        assert len(awards_repository.award_many(conn, rows)) == len(rows)
+    with engine.connect() as conn:
+        lines = [
+            line
+            for batch in snapshot_repository.iter_snapshot_lines(conn, GUILD, period_id, batch=7)
+            for line in batch
+        ]
+        entries = snapshot_entries(conn, GUILD, period_id)
+        digest = snapshot_digest(conn, GUILD, period_id, ["kick:1", "kick:0"])
+    assert lines == [fairness.entry_line(tuple(entry.__dict__.values())) for entry in entries]
+    assert digest == fairness.snapshot_hash(GUILD, period_id, entries, ["kick:0", "kick:1"])
