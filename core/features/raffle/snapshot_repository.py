@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+import psycopg
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
@@ -42,8 +43,10 @@ def iter_snapshot_lines(
     if conn.dialect.name == "postgresql":
         params = {"guild_id": guild_id, "period_id": period_id}
         lines: list[str] = []
+        # Chunked rows need libpq 17 (psycopg[binary] 3.3 bundles 18); else one row at a time.
+        chunk = batch if psycopg.pq.version() >= 170000 else 1
         with conn.connection.driver_connection.cursor() as cursor:
-            for (line,) in cursor.stream(_SNAPSHOT_LINES_POSTGRES, params, size=batch):
+            for (line,) in cursor.stream(_SNAPSHOT_LINES_POSTGRES, params, size=chunk):
                 lines.append(line)
                 if len(lines) == batch:
                     yield lines
