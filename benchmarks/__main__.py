@@ -1,4 +1,5 @@
-"""``python -m benchmarks`` (``make bench``): webhook throughput and watchtime tick duration.
+"""``python -m benchmarks`` (``make bench``): webhook throughput, watchtime tick duration and the
+raffle (awards, conversion, close, draw, memory; benchmarks/raffle_targets.py).
 
 Starts its own PostgreSQL and Redis on 127.0.0.1 (``tests.services``), prints what it measured
 with PASS/MISS per target, and exits 0; 1 when something broke (a wrong answer, a lost event, a
@@ -24,7 +25,7 @@ from typing import Any
 from cryptography.fernet import Fernet
 from cryptography.hazmat.primitives import serialization
 
-from benchmarks import watchtime, webhooks
+from benchmarks import raffle_targets, watchtime, webhooks
 from benchmarks.system import OtherLoad, count_as_ours, describe_machine, find_processes
 from core.platforms.kick.signing import generate_key_pair
 from tests import services
@@ -39,7 +40,7 @@ LADDER_CONFIG = "gthread:2x4+reuse-port"
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
-    parser.add_argument("--only", choices=("webhooks", "watchtime"), help="run one part")
+    parser.add_argument("--only", choices=("webhooks", "watchtime", "raffle"), help="run one part")
     parser.add_argument(
         "--configs",
         nargs="+",
@@ -68,12 +69,14 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         action="store_true",
         help=f"also sample the gunicorn workers with py-spy under load ({LADDER_CONFIG})",
     )
+    raffle_targets.add_arguments(parser)
     parser.add_argument(
         "--quick", action="store_true", help="small counts, to check that the bench works"
     )
     args = parser.parse_args(argv)
     if args.quick:
         args.count, args.seconds, args.viewers, args.runs = 2_000, 2.0, [1_000], 2
+        raffle_targets.quick(args)
     args.configs = [webhooks.ServerConfig.parse(text) for text in args.configs]
     return args
 
@@ -425,6 +428,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         say(line)
     webhook_figures = None
     tick_figures: list[watchtime.TickFigures] = []
+    raffle_found = None
     with ExitStack() as stack:
         try:
             pg_url = stack.enter_context(services.postgres_server())
@@ -442,11 +446,16 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
         if args.only in (None, "watchtime"):
             tick_figures = run_watchtime(args, pg_url, workdir, report)
+        if args.only in (None, "raffle"):
+            raffle_found = report.guard("raffle", lambda: raffle_targets.run(args, pg_url, say))
 
     if webhook_figures is not None:
         print_webhooks(args, *webhook_figures, report)
     if tick_figures:
         print_watchtime(args, tick_figures, report)
+    if raffle_found is not None:
+        raffle_targets.print_figures(args, raffle_found, say, report.target)
+        report.others += [f.others for f in raffle_found["figures"]]
     if webhook_figures is not None:
         report.others += [
             phase.others for result in webhook_figures[0] for phase in result.phases.values()

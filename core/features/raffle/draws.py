@@ -15,7 +15,13 @@ from typing import Any
 from sqlalchemy.engine import Connection, Engine
 
 from core.events import Platform, utc
-from core.features.raffle import draws_repository, fairness, ledger_repository, periods_repository
+from core.features.raffle import (
+    draws_repository,
+    fairness,
+    ledger_repository,
+    periods_repository,
+    snapshot_repository,
+)
 from core.features.raffle.draws_repository import Draw, Winner
 from core.features.raffle.errors import RaffleRefused
 from core.features.raffle.periods_repository import Period
@@ -51,6 +57,14 @@ def snapshot_entries(conn: Connection, guild_id: int, period_id: int) -> list:
         )
         for e in ledger_repository.list_ledger(conn, guild_id, period_id)
     ]
+
+
+def snapshot_digest(conn: Connection, guild_id: int, period_id: int, eligible: list[str]) -> str:
+    """The frozen ledger's hash (docs/raffle.md), hashed as the rows stream from the database."""
+    hasher = fairness.SnapshotHasher(guild_id, period_id)
+    for lines in snapshot_repository.iter_snapshot_lines(conn, guild_id, period_id):
+        hasher.add_lines(lines)
+    return hasher.finish(eligible)
 
 
 class RaffleDraws:
@@ -184,12 +198,13 @@ class RaffleDraws:
                 for d in earlier
                 for w in d.winners
             ]
-            entries = snapshot_entries(conn, draw.guild_id, draw.period_id)
-            picks = fairness.pick_winners(
+            # The frozen balances are the ledger summed per participant: one row each.
+            tickets = snapshot_repository.participant_tickets(conn, draw.guild_id, draw.period_id)
+            picks = fairness.pick_winners_fast(
                 seed_hex=period.seed,
                 snapshot_hash_hex=period.snapshot_hash or "",
                 randomness_hex=randomness or "",
-                balances_=fairness.balances(entries),
+                balances_=tickets,
                 eligible=period.eligible or (),
                 already_won=already_won,
                 first_counter=len(already_won),

@@ -25,8 +25,7 @@ from datetime import datetime, timedelta
 from sqlalchemy.engine import Connection
 
 from core.events import SubscriptionsGifted
-from core.features.raffle import earning_repository, ledger_repository
-from core.features.raffle.earning_repository import HOUR_SECONDS
+from core.features.raffle import earning_repository, ledger_repository, periods_repository
 from core.features.raffle.periods_repository import GuildRaffleSettings, Period
 from core.features.viewers.repository import find_viewer_ids_by_username
 
@@ -40,41 +39,15 @@ class PeriodClosed(Exception):
 def convert_watchtime(
     conn: Connection, period: Period, settings: GuildRaffleSettings, now: datetime
 ) -> int:
-    """Turn full hours watched inside ``period`` into tickets; return the tickets given."""
-    given = 0
-    rate = settings.watch_hour_tickets
-    for progress in earning_repository.list_watch_hours_due(conn, period.guild_id, period.id):
-        hours = max(0, progress.seconds - progress.baseline_seconds) // HOUR_SECONDS
-        previous = progress.hours_awarded
-        if hours <= previous:
-            continue
-        if not earning_repository.advance_watch_hours(
-            conn,
-            period.guild_id,
-            period.id,
-            progress.platform,
-            progress.platform_user_id,
-            previous,
-            hours,
-        ):
-            continue  # another converter paid these hours
-        amount = (hours - previous) * rate
-        if amount and not ledger_repository.add_ledger_entry(
-            conn,
-            guild_id=period.guild_id,
-            period_id=period.id,
-            platform=progress.platform,
-            platform_user_id=progress.platform_user_id,
-            amount=amount,
-            source="watchtime",
-            source_ref=f"{progress.platform}:{progress.platform_user_id}:{hours}",
-            actor_id=None,
-            reason=f"{hours} h watched",
-            at=now,
-        ):
-            raise PeriodClosed(period.id)
-        given += amount
-    return given
+    """Turn full hours watched inside ``period`` into tickets for the whole guild at once (a
+    few statements, however many viewers); return the tickets given. Raises
+    :class:`PeriodClosed` when the period is not open any more."""
+    if not periods_repository.hold_open_period(conn, period.guild_id, period.id):
+        raise PeriodClosed(period.id)
+    _, tickets = earning_repository.convert_watch_hours(
+        conn, period.guild_id, period.id, settings.watch_hour_tickets, now
+    )
+    return tickets
 
 
 def gift_reference(event: SubscriptionsGifted) -> str:

@@ -12,6 +12,7 @@ from core.events import Platform
 from core.features.raffle.tables import raffle_gifts, raffle_watch_progress
 from core.features.watchtime.tables import watchtime
 from core.storage.db import insert_for
+from core.storage.schema import UTCDateTime
 
 HOUR_SECONDS = 3600
 
@@ -48,94 +49,129 @@ def take_watch_baselines(conn: Connection, guild_id: int, period_id: int) -> Non
     conn.execute(stmt.on_conflict_do_nothing())
 
 
-@dataclass(frozen=True)
-class WatchProgress:
-    platform: Platform
-    platform_user_id: str
-    seconds: int
-    baseline_seconds: int
-    hours_awarded: int
+_DUE = """
+due AS (
+    SELECT w.platform, w.platform_user_id,
+           (w.seconds - COALESCE(p.baseline_seconds, 0)) / 3600 AS hours,
+           COALESCE(p.hours_awarded, 0) AS previous,
+           p.period_id IS NOT NULL AS tracked
+    FROM watchtime AS w
+    LEFT JOIN raffle_watch_progress AS p
+      ON p.period_id = :period_id AND p.platform = w.platform
+         AND p.platform_user_id = w.platform_user_id
+    WHERE w.guild_id = :guild_id
+      AND w.seconds - COALESCE(p.baseline_seconds, 0) >= (COALESCE(p.hours_awarded, 0) + 1) * 3600
+)"""
+
+# PostgreSQL: one statement. Progress moves by compare-and-set (a row another converter moved
+# meanwhile is re-checked and skipped; a new row that lost the race conflicts and is skipped),
+# and only the hours that moved become ledger rows and balances.
+_CONVERT_POSTGRES = sa.text(
+    "WITH"  # noqa: S608 (constant text: the parameters are bound)
+    + _DUE
+    + """,
+advanced AS (
+    UPDATE raffle_watch_progress AS p SET hours_awarded = due.hours
+    FROM due
+    WHERE due.tracked AND p.period_id = :period_id AND p.platform = due.platform
+      AND p.platform_user_id = due.platform_user_id AND p.hours_awarded = due.previous
+    RETURNING p.platform, p.platform_user_id, due.hours, due.previous
+),
+started AS (
+    INSERT INTO raffle_watch_progress
+        (period_id, platform, platform_user_id, guild_id, baseline_seconds, hours_awarded)
+    SELECT :period_id, platform, platform_user_id, :guild_id, 0, hours FROM due
+    WHERE NOT tracked
+    ON CONFLICT (period_id, platform, platform_user_id) DO NOTHING
+    RETURNING platform, platform_user_id, CAST(hours_awarded AS BIGINT) AS hours, 0 AS previous
+),
+paid AS (SELECT * FROM advanced UNION ALL SELECT * FROM started),
+added AS (
+    INSERT INTO raffle_ledger (guild_id, period_id, platform, platform_user_id, amount,
+        source, source_ref, actor_id, reason, created_at)
+    SELECT :guild_id, :period_id, platform, platform_user_id, (hours - previous) * :rate,
+           'watchtime', platform || ':' || platform_user_id || ':' || hours, NULL,
+           hours || ' h watched', :now
+    FROM paid WHERE (hours - previous) * :rate <> 0
+    ORDER BY platform, platform_user_id
+    ON CONFLICT (period_id, source, source_ref) DO NOTHING
+    RETURNING platform, platform_user_id, amount
+),
+moved AS (
+    INSERT INTO raffle_balances AS b (period_id, platform, platform_user_id, guild_id, tickets)
+    SELECT :period_id, platform, platform_user_id, :guild_id, amount FROM added
+    ON CONFLICT (period_id, platform, platform_user_id)
+    DO UPDATE SET tickets = b.tickets + excluded.tickets
+)
+SELECT count(*), COALESCE(sum(amount), 0) FROM added
+"""
+).bindparams(sa.bindparam("now", type_=UTCDateTime()))
+
+# SQLite has one writer at a time, so three statements in the caller's transaction see no one
+# else: the ledger rows (from the progress as it was), the balances from the rows just written,
+# then the progress.
+_LEDGER_SQLITE = sa.text(
+    "WITH"
+    + _DUE
+    + """
+INSERT INTO raffle_ledger (guild_id, period_id, platform, platform_user_id, amount,
+    source, source_ref, actor_id, reason, created_at)
+SELECT :guild_id, :period_id, platform, platform_user_id, (hours - previous) * :rate,
+       'watchtime', platform || ':' || platform_user_id || ':' || hours, NULL,
+       hours || ' h watched', :now
+FROM due WHERE (hours - previous) * :rate <> 0
+ORDER BY platform, platform_user_id
+ON CONFLICT (period_id, source, source_ref) DO NOTHING
+"""
+).bindparams(sa.bindparam("now", type_=UTCDateTime()))
+
+_BALANCES_SQLITE = sa.text("""
+INSERT INTO raffle_balances (period_id, platform, platform_user_id, guild_id, tickets)
+SELECT period_id, platform, platform_user_id, guild_id, amount FROM raffle_ledger
+WHERE id > :after AND period_id = :period_id AND source = 'watchtime'
+ON CONFLICT (period_id, platform, platform_user_id)
+DO UPDATE SET tickets = raffle_balances.tickets + excluded.tickets
+""")
+
+_PROGRESS_SQLITE = sa.text(
+    "WITH"
+    + _DUE
+    + """
+INSERT INTO raffle_watch_progress
+    (period_id, platform, platform_user_id, guild_id, baseline_seconds, hours_awarded)
+SELECT :period_id, platform, platform_user_id, :guild_id, 0, hours FROM due WHERE true
+ON CONFLICT (period_id, platform, platform_user_id)
+DO UPDATE SET hours_awarded = excluded.hours_awarded
+"""
+)
+
+_LAST_LEDGER_ID = sa.text("SELECT COALESCE(MAX(id), 0) FROM raffle_ledger")
+_WRITTEN_SQLITE = sa.text(
+    "SELECT count(*), COALESCE(sum(amount), 0) FROM raffle_ledger "
+    "WHERE id > :after AND period_id = :period_id AND source = 'watchtime'"
+)
 
 
-def list_watch_hours_due(conn: Connection, guild_id: int, period_id: int) -> list[WatchProgress]:
-    """Viewers of the guild with at least one full hour watched inside the period that is not
-    turned into tickets yet, with the period's baseline (0 for viewers first seen after it
-    opened) and the hours already paid. Runs after every tick, so the filter is in SQL: the
-    guild's other viewers never leave the database."""
-    w, p = watchtime, raffle_watch_progress
-    joined = w.outerjoin(
-        p,
-        sa.and_(
-            p.c.period_id == period_id,
-            p.c.platform == w.c.platform,
-            p.c.platform_user_id == w.c.platform_user_id,
-        ),
-    )
-    baseline = sa.func.coalesce(p.c.baseline_seconds, 0)
-    hours_awarded = sa.func.coalesce(p.c.hours_awarded, 0)
-    query = (
-        sa.select(
-            w.c.platform,
-            w.c.platform_user_id,
-            w.c.seconds,
-            baseline.label("baseline_seconds"),
-            hours_awarded.label("hours_awarded"),
-        )
-        .select_from(joined)
-        .where(
-            w.c.guild_id == guild_id,
-            w.c.seconds - baseline >= (hours_awarded + 1) * HOUR_SECONDS,
-        )
-        .order_by(w.c.platform, w.c.platform_user_id)
-    )
-    return [
-        WatchProgress(
-            Platform(row.platform),
-            row.platform_user_id,
-            int(row.seconds),
-            int(row.baseline_seconds),
-            int(row.hours_awarded),
-        )
-        for row in conn.execute(query)
-    ]
+def convert_watch_hours(
+    conn: Connection, guild_id: int, period_id: int, rate: int, now: datetime
+) -> tuple[int, int]:
+    """Turn every full hour watched in the period and not paid yet into tickets, for the whole
+    guild at once; return ``(ledger rows written, tickets)``.
 
-
-def advance_watch_hours(
-    conn: Connection,
-    guild_id: int,
-    period_id: int,
-    platform: Platform,
-    platform_user_id: str,
-    previous: int,
-    hours: int,
-) -> bool:
-    """Compare-and-set the hours turned into tickets from ``previous`` to ``hours``."""
-    stmt = insert_for(conn, raffle_watch_progress).values(
-        period_id=period_id,
-        platform=str(platform),
-        platform_user_id=platform_user_id,
-        guild_id=guild_id,
-        baseline_seconds=0,
-        hours_awarded=hours,
-    )
-    if previous == 0:
-        # A viewer first seen after the period opened has no row yet.
-        inserted = conn.execute(
-            stmt.on_conflict_do_nothing().returning(raffle_watch_progress.c.period_id)
-        ).first()
-        if inserted is not None:
-            return True
-    result = conn.execute(
-        sa.update(raffle_watch_progress)
-        .where(
-            raffle_watch_progress.c.period_id == period_id,
-            raffle_watch_progress.c.platform == str(platform),
-            raffle_watch_progress.c.platform_user_id == platform_user_id,
-            raffle_watch_progress.c.hours_awarded == previous,
-        )
-        .values(hours_awarded=hours)
-    )
-    return result.rowcount == 1
+    The caller holds the period open (``periods_repository.hold_open_period``). Each viewer's
+    ledger reference is ``<platform>:<user id>:<hours>`` (the hours reached), worth
+    ``rate x`` the hours since the last payment; the hours paid move in the same transaction.
+    """
+    params = {"guild_id": guild_id, "period_id": period_id, "rate": rate, "now": now}
+    if conn.dialect.name == "postgresql":
+        rows, tickets = conn.execute(_CONVERT_POSTGRES, params).one()
+        return int(rows), int(tickets)
+    after = conn.execute(_LAST_LEDGER_ID).scalar_one()
+    conn.execute(_LEDGER_SQLITE, params)
+    conn.execute(_BALANCES_SQLITE, {"after": after, "period_id": period_id})
+    conn.execute(_PROGRESS_SQLITE, params)
+    rows, tickets = conn.execute(_WRITTEN_SQLITE, {"after": after, "period_id": period_id}).one()
+    return int(rows), int(tickets)
 
 
 # --- gifts -----------------------------------------------------------------------------------

@@ -7,9 +7,12 @@ rules in words; keep the two in step.
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import hmac
+import itertools
 import json
+import operator
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -62,8 +65,13 @@ def commitment_of(seed_hex: str) -> str:
     return hashlib.sha256(bytes.fromhex(seed_hex)).hexdigest()
 
 
+# What ``json.dumps(value, ensure_ascii=False, separators=(",", ":"))`` writes, without building
+# an encoder per call.
+_encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+
+
 def _line(value: list[Any]) -> bytes:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8") + b"\n"
+    return _encode(value).encode("utf-8") + b"\n"
 
 
 def canonical_snapshot(
@@ -97,6 +105,44 @@ def snapshot_hash(
     guild_id: int, period_id: int, entries: Iterable[SnapshotEntry], eligible: Iterable[str]
 ) -> str:
     return hashlib.sha256(canonical_snapshot(guild_id, period_id, entries, eligible)).hexdigest()
+
+
+def entry_line(row: Sequence[Any]) -> str:
+    """One ledger row's line of the snapshot, without its newline; ``row`` is ``(id, platform,
+    platform_user_id, amount, source, source_ref, actor_id, reason, created_at text)``."""
+    return _encode(["entry", *row])
+
+
+class SnapshotHasher:
+    """:func:`snapshot_hash` of a ledger that streams by in ascending id order, in constant
+    memory: feed it batches of rows (:meth:`add`, shaped as for :func:`entry_line`) or of
+    lines built elsewhere (:meth:`add_lines`), then :meth:`finish` with the eligible
+    participants."""
+
+    def __init__(self, guild_id: int, period_id: int) -> None:
+        self._sha = hashlib.sha256(_line([SNAPSHOT_FORMAT, SNAPSHOT_VERSION, guild_id, period_id]))
+        self._last_id: int | None = None
+
+    def add(self, rows: Iterable[Sequence[Any]]) -> None:
+        last = self._last_id
+        lines = []
+        for row in rows:
+            if last is not None and row[0] <= last:
+                raise ValueError("ledger rows must come in ascending id order")
+            last = row[0]
+            lines.append(entry_line(row))
+        self.add_lines(lines)
+        self._last_id = last
+
+    def add_lines(self, lines: list[str]) -> None:
+        """Entry lines (without newlines) already in id order, as :func:`entry_line` makes them."""
+        if lines:
+            self._sha.update(("\n".join(lines) + "\n").encode("utf-8"))
+
+    def finish(self, eligible: Iterable[str]) -> str:
+        for key in sorted(set(eligible)):
+            self._sha.update(_line(["eligible", key]))
+        return self._sha.hexdigest()
 
 
 def balances(entries: Iterable[SnapshotEntry]) -> dict[str, int]:
@@ -156,6 +202,55 @@ def pick_winners(
         holder = next(key for key, start, tickets in ranges if start <= ticket < start + tickets)
         picks.append(Pick(holder, ticket, counter))
         pool.discard(holder)
+        counter += 1
+    return picks
+
+
+def pick_winners_fast(
+    *,
+    seed_hex: str,
+    snapshot_hash_hex: str,
+    randomness_hex: str,
+    balances_: dict[str, int],
+    eligible: Iterable[str],
+    already_won: Iterable[str],
+    first_counter: int,
+    count: int,
+) -> list[Pick]:
+    """:func:`pick_winners` (the same picks, the rule in docs/raffle.md) for many
+    participants: the ticket ranges are laid out once, and a later pick maps its ticket, which
+    counts only the tickets still in play, past the ranges of the holders already picked to
+    find the holder by binary search, instead of rebuilding the ranges."""
+    won = set(already_won)
+    keys: list[str] = []
+    ends: list[int] = []  # ends[i]: the first ticket after keys[i]'s range
+    total = 0
+    ordered = list(eligible)
+    if not all(map(operator.lt, ordered, itertools.islice(ordered, 1, None))):
+        ordered = sorted(set(ordered))  # a frozen period's list is sorted already
+    for key in ordered:
+        tickets = balances_.get(key, 0)
+        if tickets > 0 and key not in won:
+            total += tickets
+            keys.append(key)
+            ends.append(total)
+    gone: list[tuple[int, int]] = []  # (first ticket, tickets) of the picked, by first ticket
+    picks: list[Pick] = []
+    counter = first_counter
+    while len(picks) < count:
+        in_play = total - sum(tickets for _, tickets in gone)
+        if in_play <= 0:
+            break
+        ticket = draw_value(seed_hex, snapshot_hash_hex, randomness_hex, counter) % in_play
+        laid_out = ticket
+        for start, tickets in gone:
+            if laid_out < start:
+                break
+            laid_out += tickets
+        index = bisect.bisect_right(ends, laid_out)
+        start = ends[index - 1] if index else 0
+        bisect.insort(gone, (start, ends[index] - start))
+        picks.append(Pick(keys[index], ticket, counter))
         counter += 1
     return picks
 

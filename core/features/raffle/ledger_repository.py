@@ -13,16 +13,15 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from core.events import Platform
+from core.features.raffle import awards_repository
+from core.features.raffle.awards_repository import TicketAward
 from core.features.raffle.tables import (
     raffle_balances,
     raffle_exclusions,
     raffle_ledger,
-    raffle_periods,
 )
 from core.features.viewers.repository import with_usernames
 from core.storage.db import insert_for
-
-SOURCES = ("watchtime", "gift", "wager", "admin")
 
 
 @dataclass(frozen=True)
@@ -75,51 +74,23 @@ def add_ledger_entry(
 
     Returns False and changes nothing when ``(period_id, source, source_ref)`` is already in the
     ledger (a replay, a second source, a concurrent duplicate) or the period is not open.
+    Many at once: :func:`core.features.raffle.awards_repository.award_many`.
     """
-    if source not in SOURCES:
-        raise ValueError(f"unknown ticket source {source!r}")
-    # A share lock on the period: closing it (which takes the row lock) waits for this
-    # transaction, so no entry slips in after the ledger was frozen.
-    status = conn.execute(
-        sa.select(raffle_periods.c.status)
-        .where(raffle_periods.c.id == period_id, raffle_periods.c.guild_id == guild_id)
-        .with_for_update(read=True)
-    ).scalar()
-    if status != "open":
-        return False
-    inserted = conn.execute(
-        insert_for(conn, raffle_ledger)
-        .values(
-            guild_id=guild_id,
-            period_id=period_id,
-            platform=str(platform),
-            platform_user_id=platform_user_id,
-            amount=amount,
-            source=source,
-            source_ref=source_ref[:255],
-            actor_id=actor_id,
-            reason=reason[:200],
-            created_at=at,
-        )
-        .on_conflict_do_nothing()
-        .returning(raffle_ledger.c.id)
-    ).first()
-    if inserted is None:
-        return False
-    stmt = insert_for(conn, raffle_balances).values(
-        period_id=period_id,
-        platform=str(platform),
-        platform_user_id=platform_user_id,
-        guild_id=guild_id,
-        tickets=amount,
+    return awards_repository.award(
+        conn,
+        TicketAward(
+            guild_id,
+            period_id,
+            platform,
+            platform_user_id,
+            amount,
+            source,
+            source_ref,
+            actor_id,
+            reason,
+            at,
+        ),
     )
-    conn.execute(
-        stmt.on_conflict_do_update(
-            index_elements=list(raffle_balances.primary_key.columns),
-            set_={"tickets": raffle_balances.c.tickets + stmt.excluded.tickets},
-        )
-    )
-    return True
 
 
 def list_ledger(conn: Connection, guild_id: int, period_id: int) -> list[LedgerEntry]:
@@ -253,18 +224,18 @@ def count_balances_ahead(conn: Connection, guild_id: int, period_id: int, ticket
 
 def count_participants(conn: Connection, guild_id: int, period_id: int) -> int:
     """Viewers not excluded who hold tickets in the period."""
-    query = sa.select(sa.func.count()).where(*_participants(guild_id, period_id))
+    query = sa.select(sa.func.count()).where(*participants(guild_id, period_id))
     return int(conn.execute(query).scalar_one())
 
 
 def sum_tickets(conn: Connection, guild_id: int, period_id: int) -> int:
     """The tickets of the period's participants (excluded viewers' do not count)."""
     total = sa.func.coalesce(sa.func.sum(raffle_balances.c.tickets), 0)
-    query = sa.select(total).where(*_participants(guild_id, period_id))
+    query = sa.select(total).where(*participants(guild_id, period_id))
     return int(conn.execute(query).scalar_one())
 
 
-def _participants(guild_id: int, period_id: int) -> tuple[sa.ColumnElement[bool], ...]:
+def participants(guild_id: int, period_id: int) -> tuple[sa.ColumnElement[bool], ...]:
     """The balances of viewers not excluded who hold tickets in the period."""
     return (
         raffle_balances.c.guild_id == guild_id,

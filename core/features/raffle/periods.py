@@ -17,16 +17,15 @@ from sqlalchemy.engine import Connection, Engine
 
 from core.config import RaffleSettings
 from core.events import utc
-from core.features.linking.repository import discord_users_of
 from core.features.raffle import (
     calendar,
     earning,
     earning_repository,
     fairness,
-    ledger_repository,
     periods_repository,
+    snapshot_repository,
 )
-from core.features.raffle.draws import RaffleDraws, snapshot_entries
+from core.features.raffle.draws import RaffleDraws, snapshot_digest
 from core.features.raffle.draws_repository import Draw
 from core.features.raffle.errors import RaffleRefused
 from core.features.raffle.periods_repository import Period
@@ -200,14 +199,10 @@ class RafflePeriods:
             earning.convert_watchtime(conn, period, stored, now)
             for gift in earning_repository.list_gifts_due(conn, now, period_id=period.id):
                 earning.grant_gift(conn, period.guild_id, gift, now)
-            holders = ledger_repository.list_top_balances(conn, period.guild_id, period.id)
-            keys = [(str(b.platform), b.platform_user_id) for b in holders]
-            if stored.linked_only:
-                linked = discord_users_of(conn, keys)
-                keys = [key for key in keys if fairness.participant_key(*key) in linked]
-            eligible = sorted(fairness.participant_key(*key) for key in keys)
-            entries = snapshot_entries(conn, period.guild_id, period.id)
-            digest = fairness.snapshot_hash(period.guild_id, period.id, entries, eligible)
+            eligible = snapshot_repository.list_eligible_keys(
+                conn, period.guild_id, period.id, linked_only=stored.linked_only
+            )
+            digest = snapshot_digest(conn, period.guild_id, period.id, eligible)
             periods_repository.close_period(
                 conn,
                 period.id,

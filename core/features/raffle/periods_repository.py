@@ -219,9 +219,21 @@ def set_beacon_round(
 
 def lock_period_for_close(conn: Connection, period_id: int) -> bool:
     """Mark the open period as closing by taking its row lock (PostgreSQL) and checking it is
-    still open. Ledger writers hold a share lock on the same row, so none is half-way."""
+    still open. Ledger writers hold a key-share lock on the same row, so none is half-way."""
     query = (
         sa.select(raffle_periods.c.status).where(raffle_periods.c.id == period_id).with_for_update()
+    )
+    return conn.execute(query).scalar() == "open"
+
+
+def hold_open_period(conn: Connection, guild_id: int, period_id: int) -> bool:
+    """True while the period is an open period of the guild. On PostgreSQL the row's key-share
+    lock (the one the ledger's foreign key takes anyway) is held to the end of the caller's
+    transaction, so a close waits for it and no write slips in after the freeze."""
+    query = (
+        sa.select(raffle_periods.c.status)
+        .where(raffle_periods.c.id == period_id, raffle_periods.c.guild_id == guild_id)
+        .with_for_update(read=True, key_share=True)
     )
     return conn.execute(query).scalar() == "open"
 

@@ -35,8 +35,9 @@ from sqlalchemy.engine import Connection, Engine
 
 from core.events import Platform, utc
 from core.features.linking import repository as linking_repository
-from core.features.raffle import ledger_repository, periods_repository
+from core.features.raffle import awards_repository, periods_repository
 from core.features.raffle import wagers_repository as repository
+from core.features.raffle.awards_repository import TicketAward
 from core.features.raffle.shuffle_accounts import ShuffleAccounts, Verified
 from core.features.raffle.wager_rules import (
     backoff_seconds,
@@ -316,7 +317,7 @@ class WagerService:
         now: datetime,
     ) -> list[Award]:
         progress = repository.load_progress(conn, guild_id, period_id)
-        awards = []
+        due_rows: list[tuple[TicketAward, Award]] = []
         for link in repository.list_links(conn, guild_id):
             counted = progress.get(link.account_key)
             total = totals.get(link.account_key)
@@ -336,8 +337,7 @@ class WagerService:
                 conn, period_id, link.account_key, counted.tickets_given, earned, now
             ):
                 continue  # another poll gave these a moment ago
-            is_new = ledger_repository.add_ledger_entry(
-                conn,
+            row = TicketAward(
                 guild_id=guild_id,
                 period_id=period_id,
                 platform=kick.platform,
@@ -349,9 +349,9 @@ class WagerService:
                 reason=f"${wagered / 100:,.2f} wagered on Shuffle as {link.username}",
                 at=now,
             )
-            if is_new:
-                awards.append(Award(link.username, link.discord_user_id, due, earned, wagered))
-        return awards
+            due_rows.append((row, Award(link.username, link.discord_user_id, due, earned, wagered)))
+        written = awards_repository.award_many(conn, [row for row, _ in due_rows])
+        return [award for row, award in due_rows if row.key in written]
 
     def _record_problem(self, guild_id: int, error: ShuffleError, now: datetime) -> PollResult:
         if isinstance(error, RateLimited):

@@ -1,0 +1,152 @@
+"""The raffle part of ``python -m benchmarks``: runs benchmarks/raffle.py and raffle_close.py on
+a new database of the throwaway PostgreSQL, prints the figures and files the targets."""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import statistics
+import time
+from collections.abc import Callable
+
+from benchmarks import raffle, raffle_close
+from benchmarks.raffle import Figures
+from benchmarks.watchtime import postgres_database
+from core.storage import db
+
+AWARDS_SHARE_OF_BARE = 0.5
+AWARDS_BATCH_PER_SECOND = 10_000
+# Seconds per viewer, participant or ledger row: the targets at their nominal sizes (10,000
+# viewers in 0.3 s, 100,000 in 3 s; a 1,000,000-row ledger closed in 5 s; a draw among
+# 100,000 participants in 0.1 s), scaled for other sizes.
+CONVERSION_PER_VIEWER = 3e-5
+CLOSE_PER_ROW = 5e-6
+DRAW_PER_PARTICIPANT = 1e-6
+MEMORY_MB = 200
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--awards", type=int, default=5_000, help="awards one at a time, per run")
+    parser.add_argument("--award-batch", type=int, default=10_000, help="awards in one crowd")
+    parser.add_argument(
+        "--conversion-viewers", type=int, nargs="+", default=[10_000, 100_000],
+        help="viewers due an hour, per conversion",
+    )  # fmt: skip
+    parser.add_argument("--participants", type=int, default=100_000, help="for close and draw")
+    parser.add_argument("--ledger-rows", type=int, default=1_000_000, help="for the close")
+
+
+def quick(args: argparse.Namespace) -> None:
+    args.awards, args.award_batch, args.conversion_viewers = 300, 2_000, [2_000]
+    args.participants, args.ledger_rows = 5_000, 50_000
+
+
+def run(args: argparse.Namespace, pg_url: str, say: Callable[[str], None]) -> dict:
+    """Everything measured, by part; raises when an answer was wrong."""
+    found: dict = {"figures": [], "memory": None}
+    with postgres_database(pg_url) as url:
+        engine = db.create_engine(url)
+        try:
+            db.migrate(engine)
+            say(f"raffle awards: {args.awards:,} one at a time, {args.award_batch:,} at once ...")
+            found["figures"] += raffle.awards(engine, args.awards, args.award_batch, args.runs)
+            for index, viewers in enumerate(args.conversion_viewers):
+                say(f"raffle conversion, {viewers:,} viewers due an hour ...")
+                found["figures"].append(raffle.conversion(engine, viewers, args.runs, index))
+            say(
+                f"raffle close and draw: {args.participants:,} participants, "
+                f"{args.ledger_rows:,} ledger rows (set-up) ..."
+            )
+            began = time.perf_counter()
+            period_id = raffle_close.fill(engine, args.participants, args.ledger_rows)
+            found["setup_seconds"] = time.perf_counter() - began
+            say("raffle memory: a fresh process through a tick, the conversion and the close ...")
+            load = os.getloadavg()[0]
+            found["memory"] = raffle_close.memory(url, args.participants) | {"load": load}
+            say("raffle close and draw, timed ...")
+            found["figures"] += raffle_close.close_and_draw(
+                engine, period_id, args.runs, args.participants
+            )
+        finally:
+            engine.dispose()
+    return found
+
+
+def _value(figures: Figures, value: float) -> str:
+    if math.isnan(value):
+        return "n/a"
+    if figures.unit == "/s":
+        return f"{value:,.0f}/s"
+    return f"{value * 1000:,.0f} ms" if value < 1 else f"{value:,.2f} s"
+
+
+def print_figures(args: argparse.Namespace, found: dict, say, target) -> None:
+    """The table, then the targets through ``target(what, measured, met)``."""
+    say("")
+    say(f"RAFFLE (PostgreSQL): median of {args.runs} runs [min-max], bare baseline beside")
+    header = f"{'what':<36}{'ours':>26}{'bare':>26}{'load 1m':>9}{'others':>8}"
+    say(header)
+    say("-" * len(header))
+    for f in found["figures"]:
+        say(
+            f"{f.what:<36}{_spread(f, f.ours):>26}{_spread(f, f.bare):>26}"
+            f"{max(f.load, default=0):>9.2f}{f.others:>8.0%}"
+        )
+    say("bare: awards one at a time: single-row INSERT + COMMIT into a bare table; a crowd:")
+    say("  the same rows in one executemany; conversion: one INSERT ... SELECT of N rows; close:")
+    say("  reading the ledger once (server-side cursor); draw: reading the balances.")
+    for f in found["figures"]:
+        _file(f, args, target)
+    memory = found.get("memory")
+    if memory:
+        say(
+            f"memory: the bot process (fresh, core.runtime imported) idles at "
+            f"{memory['idle_mb']:.0f} MB; peak {memory['peak_mb']:.0f} MB through a tick of "
+            f"{memory['credited']:,} present viewers, their conversion and the close "
+            f"(load {memory['load']:.2f})"
+        )
+        target(
+            f"bot RSS, {args.participants:,} viewers, {args.ledger_rows:,}-row ledger "
+            f"< {MEMORY_MB} MB",
+            f"{memory['peak_mb']:.0f} MB peak (idle {memory['idle_mb']:.0f} MB)",
+            memory["peak_mb"] < MEMORY_MB and memory["eligible"] == memory["expected"],
+        )
+
+
+def _spread(f: Figures, values: list[float]) -> str:
+    if not values:
+        return "n/a"
+    median = _value(f, statistics.median(values))
+    return f"{median} [{_value(f, min(values))}-{_value(f, max(values))}]"
+
+
+def _file(f: Figures, args: argparse.Namespace, target) -> None:
+    ours, bare = f.ours_median, f.bare_median
+    beside = f"(bare {_value(f, bare)})"
+    if f.what.startswith("awards one"):
+        target(
+            f"awards one at a time >= {AWARDS_SHARE_OF_BARE:.0%} of bare",
+            f"{_value(f, ours)} = {ours / bare:.0%} {beside}",
+            ours >= AWARDS_SHARE_OF_BARE * bare,
+        )
+    elif f.what.startswith("award_many"):
+        target(
+            f"award_many >= {AWARDS_BATCH_PER_SECOND:,}/s",
+            f"{_value(f, ours)} {beside}",
+            ours >= AWARDS_BATCH_PER_SECOND,
+        )
+    elif f.what.startswith("conversion"):
+        viewers = int(f.what.split()[1].replace(",", ""))
+        limit = viewers * CONVERSION_PER_VIEWER
+        target(f"{f.what} < {_value(f, limit)}", f"{_value(f, ours)} {beside}", ours < limit)
+    elif f.what.startswith("close"):
+        limit = args.ledger_rows * CLOSE_PER_ROW
+        target(
+            f"close of a {args.ledger_rows:,}-row ledger < {_value(f, limit)}",
+            f"{_value(f, ours)} {beside}",
+            ours < limit,
+        )
+    elif f.what.startswith("draw"):
+        limit = args.participants * DRAW_PER_PARTICIPANT
+        target(f"{f.what} < {_value(f, limit)}", f"{_value(f, ours)} {beside}", ours < limit)

@@ -1,0 +1,115 @@
+"""The frozen ledger: what the close hashes and the draw reads, at any size.
+
+The close streams the period's ledger into the snapshot hash (never the whole ledger in
+memory) and freezes who may win; the draw reads one balance per participant, since a closed
+period's balances are its ledger summed per participant (both move in one transaction, and a
+closed period takes no more rows).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import psycopg
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from core.events import Platform
+from core.features.linking.repository import links_of_platform
+from core.features.raffle import fairness
+from core.features.raffle.ledger_repository import participants
+from core.features.raffle.tables import raffle_balances, raffle_ledger
+
+# The snapshot's entry line (docs/raffle.md), built by PostgreSQL: its JSON escaping of text
+# (``to_json``: \b \f \n \r \t \" \\ and \u00xx below 0x20, nothing else) is Python's with
+# ``ensure_ascii=False``, so the line is the same bytes as ``fairness.entry_line`` makes
+# (tests/features/raffle/test_draw_paths.py checks it), for a fraction of the Python work.
+_SNAPSHOT_LINES_POSTGRES = """
+SELECT concat('["entry",', id, ',', to_json(platform), ',', to_json(platform_user_id), ',',
+              amount, ',', to_json(source), ',', to_json(source_ref), ',',
+              COALESCE(actor_id::text, 'null'), ',', to_json(reason), ',"',
+              to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'), '"]')
+FROM raffle_ledger WHERE guild_id = %(guild_id)s AND period_id = %(period_id)s ORDER BY id
+"""
+
+
+def iter_snapshot_lines(
+    conn: Connection, guild_id: int, period_id: int, batch: int = 20_000
+) -> Iterator[list[str]]:
+    """The period's ledger as snapshot entry lines (without newlines) in ascending id order,
+    ``batch`` at a time, never the whole ledger in memory. PostgreSQL builds the lines and
+    streams them (psycopg's chunked rows, so it computes the next rows while these are
+    hashed); SQLite rows are turned into lines here."""
+    if conn.dialect.name == "postgresql":
+        params = {"guild_id": guild_id, "period_id": period_id}
+        lines: list[str] = []
+        # Chunked rows need libpq 17 (psycopg[binary] 3.3 bundles 18); else one row at a time.
+        chunk = batch if psycopg.pq.version() >= 170000 else 1
+        with conn.connection.driver_connection.cursor() as cursor:
+            for (line,) in cursor.stream(_SNAPSHOT_LINES_POSTGRES, params, size=chunk):
+                lines.append(line)
+                if len(lines) == batch:
+                    yield lines
+                    lines = []
+        if lines:
+            yield lines
+        return
+    l = raffle_ledger.c  # noqa: E741
+    query = (
+        sa.select(
+            l.id, l.platform, l.platform_user_id, l.amount, l.source, l.source_ref, l.actor_id,
+            l.reason, l.created_at,
+        )
+        .where(l.guild_id == guild_id, l.period_id == period_id)
+        .order_by(l.id)
+    )  # fmt: skip
+    result = conn.execute(query, execution_options={"yield_per": batch})
+    for rows in result.partitions():
+        yield [fairness.entry_line((*row[:8], fairness.format_time(row[8]))) for row in rows]
+
+
+_TICKETS_POSTGRES = """
+SELECT platform || ':' || platform_user_id, tickets FROM raffle_balances
+WHERE guild_id = %(guild_id)s AND period_id = %(period_id)s AND tickets > 0
+"""
+
+
+def participant_tickets(conn: Connection, guild_id: int, period_id: int) -> dict[str, int]:
+    """``"platform:user_id"`` -> tickets, for every positive balance of the period (a frozen
+    period's balances are its ledger summed per participant). On PostgreSQL the rows come
+    straight from the driver: a draw reads one per participant, and that is most of its time."""
+    if conn.dialect.name == "postgresql":
+        params = {"guild_id": guild_id, "period_id": period_id}
+        with conn.connection.driver_connection.cursor() as cursor:
+            return dict(cursor.execute(_TICKETS_POSTGRES, params).fetchall())
+    b = raffle_balances.c
+    query = sa.select(b.platform + ":" + b.platform_user_id, b.tickets).where(
+        b.guild_id == guild_id, b.period_id == period_id, b.tickets > 0
+    )
+    return {key: int(tickets) for key, tickets in conn.execute(query)}
+
+
+def list_eligible_keys(
+    conn: Connection, guild_id: int, period_id: int, *, linked_only: bool
+) -> list[str]:
+    """Who may win when the period closes, sorted: ``"platform:user_id"`` of the viewers not
+    excluded who hold tickets (and, with ``linked_only``, are linked to a Discord member)."""
+    b = raffle_balances.c
+    query = sa.select(b.platform + ":" + b.platform_user_id).where(
+        *participants(guild_id, period_id)
+    )
+    if linked_only:
+        query = query.where(
+            sa.or_(
+                *(
+                    sa.and_(
+                        b.platform == str(platform),
+                        b.platform_user_id.in_(
+                            sa.select(links_of_platform(platform).c.platform_user_id)
+                        ),
+                    )
+                    for platform in Platform
+                )
+            )
+        )
+    return sorted(conn.execute(query).scalars())

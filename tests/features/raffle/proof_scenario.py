@@ -1,0 +1,138 @@
+"""A raffle month built through the service, always the same, and its exported proof files.
+
+Watchtime converted over several ticks (baselines, viewers first seen after the open, hours
+carried across ticks and converted again at the close), gifts (one replayed), tickets given and
+removed by hand (a non-ASCII reason), an excluded and an unlinked holder, a draw of three and a
+reroll. ``tests/fixtures/raffle/`` holds what the code before the set-based conversion and the
+balance-based draw exported for it (``python -m tests.features.raffle.proof_scenario OUT_DIR``
+writes them again); ``test_proof_format.py`` checks that they still verify and that today's
+code exports the very same bytes.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+from sqlalchemy.engine import Engine
+
+from core.events import Viewer
+from core.features.raffle.ports import BeaconInfo, BeaconRound
+from core.features.raffle.service import RaffleService
+from tests.fakes.beacon_server import GENESIS, fake_randomness
+from tests.features.raffle.support import (
+    GUILD,
+    Clock,
+    add_viewer,
+    gift,
+    make_service,
+    set_watchtime,
+)
+
+HOUR = 3600
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "raffle"
+
+
+class FixedBeacon:
+    """The fake beacon's rounds, in process, under a fixed URL (so the proof is the same bytes
+    every run)."""
+
+    url = "https://beacon.example"
+
+    def __init__(self, clock: Clock) -> None:
+        self.clock = clock
+        self.genesis_time = int(GENESIS.timestamp())
+
+    def info(self) -> BeaconInfo:
+        return BeaconInfo(self.genesis_time, 30)
+
+    def fetch_round(self, number: int) -> BeaconRound | None:
+        if self.genesis_time + (number - 1) * 30 > self.clock().timestamp():
+            return None
+        return BeaconRound(number, fake_randomness(number))
+
+
+def build(engine: Engine) -> tuple[RaffleService, int]:
+    """Run the month on a fresh, migrated database; return the service and the period id."""
+    clock = Clock(datetime(2026, 3, 10, 12, 0, tzinfo=UTC))
+    raffle = make_service(engine, clock)
+    raffle.draws.beacon = FixedBeacon(clock)
+    for n in range(12):
+        add_viewer(engine, f"u{n}", f"viewer{n}", discord_id=100 + n)
+    add_viewer(engine, "n\u00fc", "n\u00fcrnberger", discord_id=200)
+    add_viewer(engine, "ghost", "unlinked")
+    for n in range(6):  # watched before the period: their baseline
+        set_watchtime(engine, f"u{n}", 2 * HOUR + 60 * n)
+    raffle.periods.start(GUILD)
+
+    watched = {f"u{n}": 2 * HOUR + 60 * n for n in range(6)}
+    for tick in range(1, 4):
+        clock.advance(hours=1)
+        for n in range(9):
+            watched[f"u{n}"] = watched.get(f"u{n}", 0) + (n + 1) * 1500
+            set_watchtime(engine, f"u{n}", watched[f"u{n}"])
+        set_watchtime(engine, "ghost", tick * 4000)
+        set_watchtime(engine, "n\u00fc", tick * 3700)
+        raffle.run_scheduled()
+
+    at = clock()
+    raffle.record_gift(GUILD, gift("g1", Viewer("u3", "viewer3"), ("ana", "bo"), at))
+    raffle.record_gift(GUILD, gift("g1-pusher", Viewer("u3", "viewer3"), ("bo", "ana"), at))
+    raffle.record_gift(GUILD, gift("g2", Viewer("ghost", "unlinked"), ("cy",), at))
+    for n in range(12):
+        raffle.admin.give(
+            GUILD, actor_id=1, member_id=100 + n, tickets=5 + 7 * n, reason="", reference=f"m{n}"
+        )
+    raffle.admin.give(
+        GUILD,
+        actor_id=1,
+        member_id=200,
+        tickets=33,
+        reason="Gewinnspiel \u00fc \u2713",
+        reference="x1",
+    )
+    raffle.admin.give(GUILD, actor_id=2, member_id=104, tickets=-4, reason="", reference="x2")
+    raffle.admin.exclude(GUILD, actor_id=1, member_id=111, username=None)
+
+    clock.now = datetime(2026, 3, 31, 23, 0, tzinfo=UTC)
+    for n in range(9):  # the last hours, converted by the close
+        set_watchtime(engine, f"u{n}", watched[f"u{n}"] + HOUR + 10)
+    clock.now = datetime(2026, 4, 1, 0, 0, 5, tzinfo=UTC)
+    raffle.run_scheduled()
+    clock.advance(minutes=1)
+    first = raffle.draws.request(GUILD, actor_id=1, winners=3, prize="a hoodie")
+    clock.advance(minutes=1)
+    raffle.draws.reroll(GUILD, actor_id=1, draw_id=first.id, reason="no answer \u2013 ask again")
+    return raffle, first.period_id
+
+
+def export_bytes(raffle: RaffleService, period_id: int) -> dict[str, bytes]:
+    """What ``python -m core raffle export`` writes, by file name."""
+    proof = raffle.views.export(period_id)
+    return {
+        f"raffle-{period_id}-{kind}.json": (
+            json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+        ).encode("utf-8")
+        for kind, document in (("proof", proof.document), ("ledger", proof.ledger))
+    }
+
+
+def main(out: str) -> None:  # pragma: no cover (writes the fixtures)
+    import tempfile
+
+    from core.storage.db import create_engine, migrate
+
+    with tempfile.TemporaryDirectory() as folder:
+        engine = create_engine(f"sqlite:///{folder}/scenario.sqlite3")
+        migrate(engine)
+        raffle, period_id = build(engine)
+        for name, data in export_bytes(raffle, period_id).items():
+            (Path(out) / name).write_bytes(data)
+            print(Path(out) / name)  # noqa: T201
+        engine.dispose()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main(sys.argv[1] if len(sys.argv) > 1 else str(FIXTURES))

@@ -1,0 +1,136 @@
+"""The draw's fast paths give what the verifier computes: the picker over laid-out ranges, the
+streamed snapshot hash, and a draw that reads balances instead of the ledger."""
+
+from __future__ import annotations
+
+import hashlib
+import random
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import sqlalchemy as sa
+
+from core.events import Platform
+from core.features.raffle import awards_repository, fairness, snapshot_repository
+from core.features.raffle.awards_repository import TicketAward
+from core.features.raffle.draws import snapshot_digest, snapshot_entries
+from tests.features.raffle.proof_scenario import build
+from tests.features.raffle.test_ledger import GUILD, open_period
+
+
+def _random_pool(rng: random.Random) -> tuple[dict[str, int], list[str], list[str]]:
+    people = [f"{rng.choice(['kick', 'twitch'])}:{rng.randrange(10**6)}" for _ in range(60)]
+    people += ["kick:\u00e9mile", "kick:Zed", "kick:zed", "kick:10", "kick:9"]
+    balances = {key: rng.choice([0, -3, 1, 2, 5, 17, 250, 10**6]) for key in people}
+    eligible = [key for key in people if rng.random() < 0.8] + ["kick:holds-nothing"]
+    won = rng.sample(people, k=rng.randrange(0, 5))
+    return balances, eligible, won
+
+
+def test_the_fast_picker_picks_what_the_verifier_picks():
+    rng = random.Random(2026)  # noqa: S311 (made-up pools, the same every run)
+    for n in range(400):
+        balances, eligible, won = _random_pool(rng)
+        arguments = {
+            "seed_hex": hashlib.sha256(f"seed:{n}".encode()).hexdigest(),
+            "snapshot_hash_hex": hashlib.sha256(f"hash:{n}".encode()).hexdigest(),
+            "randomness_hex": "" if n % 3 == 0 else hashlib.sha256(str(n).encode()).hexdigest(),
+            "balances_": balances,
+            "eligible": eligible,
+            "already_won": won,
+            "first_counter": len(won),
+            "count": rng.choice([1, 3, 25, 100]),
+        }
+        assert fairness.pick_winners_fast(**arguments) == fairness.pick_winners(**arguments)
+
+
+def _entries(rng: random.Random, count: int) -> list[fairness.SnapshotEntry]:
+    return [
+        fairness.SnapshotEntry(
+            id=n * 3 + 1,
+            platform="kick",
+            platform_user_id=rng.choice(["1", "\u00fc", 'a"b', "x\\y", "\u2713"]),
+            amount=rng.randrange(-5, 50),
+            source=rng.choice(["gift", "admin"]),
+            source_ref=f"r{n}\n",
+            actor_id=rng.choice([None, 12345678901234567]),
+            reason=rng.choice(["", "Gewinnspiel \u00fc", "\x00\x1f", "\U0001f389"]),
+            created_at="2026-03-10T12:00:00.000000Z",
+        )
+        for n in range(count)
+    ]
+
+
+def test_the_streamed_hash_is_the_snapshot_hash():
+    rng = random.Random(7)  # noqa: S311 (made-up ledger, the same every run)
+    entries = _entries(rng, 2500)
+    eligible = ["kick:b", "kick:a", "kick:\u00fc", "kick:a"]
+    hasher = fairness.SnapshotHasher(5, 9)
+    rows = [tuple(entry.__dict__.values()) for entry in entries]
+    for start in range(0, len(rows), 700):
+        hasher.add(rows[start : start + 700])
+    hasher.add([])
+    assert hasher.finish(eligible) == fairness.snapshot_hash(5, 9, entries, eligible)
+
+
+def test_the_streamed_hash_wants_the_rows_in_id_order():
+    rows = [tuple(entry.__dict__.values()) for entry in _entries(random.Random(1), 4)]  # noqa: S311
+    with pytest.raises(ValueError, match="ascending"):
+        fairness.SnapshotHasher(1, 1).add([rows[1], rows[0]])
+    hasher = fairness.SnapshotHasher(1, 1)
+    hasher.add(rows[2:])
+    with pytest.raises(ValueError, match="ascending"):
+        hasher.add(rows[:2])
+
+
+def test_a_draw_reads_balances_and_never_the_ledger(engine):
+    statements: list[str] = []
+
+    def note(conn, cursor, statement, *args):
+        statements.append(statement)
+
+    sa.event.listen(engine, "before_cursor_execute", note)
+    try:
+        raffle, period_id = build(engine)  # closes the period, draws, and rerolls
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", note)
+    first_draw = next(n for n, s in enumerate(statements) if "INSERT INTO raffle_draws" in s)
+    assert not [s for s in statements[first_draw:] if "FROM raffle_ledger" in s]
+    proof = raffle.views.export(period_id)
+    assert fairness.verify(proof.document, proof.ledger).matches
+
+
+NASTY = "".join(chr(n) for n in range(1, 32)) + '"\\/\x7f\u2028\u00fc\U0001f389 <b>'
+
+
+def test_the_database_builds_the_lines_python_would(engine):
+    """PostgreSQL writes the snapshot lines itself (its JSON escaping and time format): they must
+    be the bytes ``fairness.entry_line`` makes, whatever the text and the microseconds."""
+    period_id = open_period(engine)
+    rows = [
+        TicketAward(
+            GUILD,
+            period_id,
+            Platform.KICK,
+            f"{n}{NASTY[n % len(NASTY)]}",
+            n - 20,
+            ("gift", "admin", "wager", "watchtime")[n % 4],
+            f"ref{n}:{NASTY[: n % 40]}",
+            None if n % 3 else 10**17 + n,
+            NASTY[n % 40 :][:200],
+            datetime(2026, 3, 10, 12, 0, tzinfo=UTC) + timedelta(microseconds=n * 77_777),
+        )
+        for n in range(60)
+    ]
+    with engine.begin() as conn:
+        assert len(awards_repository.award_many(conn, rows)) == len(rows)
+    with engine.connect() as conn:
+        lines = [
+            line
+            for batch in snapshot_repository.iter_snapshot_lines(conn, GUILD, period_id, batch=7)
+            for line in batch
+        ]
+        entries = snapshot_entries(conn, GUILD, period_id)
+        digest = snapshot_digest(conn, GUILD, period_id, ["kick:1", "kick:0"])
+    assert lines == [fairness.entry_line(tuple(entry.__dict__.values())) for entry in entries]
+    assert digest == fairness.snapshot_hash(GUILD, period_id, entries, ["kick:0", "kick:1"])
