@@ -91,7 +91,10 @@ def connect(runtime: Runtime, guild_id: int) -> None:
     web = runtime.create_web_app().test_client()
     claims = new_claims(PURPOSE_STREAMER, ADMIN, guild_id, runtime.clock())
     link = signed_link(BOT_URL, "/auth/kick/streamer", runtime.link_secret, claims)
-    started = web.get(_local(link))
+    opened = web.get(_local(link))  # the page; its button starts the sign-in
+    assert opened.status_code == 200, opened.get_data(as_text=True)
+    started = web.post(_local(link))
+    assert started.status_code == 303, started.get_data(as_text=True)
     consent = httpx.get(started.headers["Location"], follow_redirects=False)
     answer = web.get(_local(consent.headers["location"]))
     assert answer.status_code == 200, answer.get_data(as_text=True)
