@@ -7,8 +7,9 @@ token: ``token_for(broadcaster_user_id)`` is asked afresh for every new session;
 (no connection yet, a grant being refreshed or revoked) the socket is not started, or its
 session is retried later with backoff. The provider itself is looked up on each reconcile, so
 the supervisor idles until the Twitch connection feature provides one. A socket whose
-subscriptions Twitch revoked is started anew, subscribing everything again, as soon as ``token_for`` gives a different token (the
-streamer consented again). See docs/twitch.md, "EventSub over WebSocket".
+subscriptions Twitch revoked is started anew, subscribing everything again, as soon as
+``token_for`` gives a different token (the streamer consented again).
+See docs/twitch.md, "EventSub over WebSocket".
 """
 
 from __future__ import annotations
