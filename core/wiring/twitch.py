@@ -13,7 +13,6 @@ from core.features.connections.twitch_repository import StoredRevocation
 from core.features.connections.twitch_revocations import TwitchRevocations
 from core.platforms.kick.sources import is_public_https
 from core.platforms.twitch.eventsub_sources import ARRIVAL_PREFIX, EventSubSupervisor
-from core.platforms.twitch.eventsub_ws import EVENTSUB_WS_URL
 from core.platforms.twitch.helix import HelixClient
 from core.platforms.twitch.receiver import TwitchWebhookReceiver
 from core.platforms.twitch.webhook import Revocation
@@ -68,7 +67,7 @@ def install_eventsub_socket(rt: Runtime, record_revocation: Callable[[Revocation
         return sorted({c.broadcaster_user_id for c in channels if c and c.broadcaster_user_id})
 
     rt.twitch_eventsub = EventSubSupervisor(
-        EVENTSUB_WS_URL,
+        twitch.eventsub_ws_url,
         broadcasters=broadcasters,
         token_for=lambda: getattr(rt, "twitch_token_for", None),
         make_api=lambda: HelixClient(twitch.api_base_url, twitch.client_id or ""),

@@ -161,7 +161,7 @@ async def test_session_reconnect_loses_and_doubles_nothing():
     publish, subscriptions = Recorder(), Subscriptions()
     async with FakeEventSubWs() as twitch:
         # Sent on the old socket after the new one connected, before its welcome.
-        twitch.during_switch = [chat_frame(2)]
+        twitch.during_switch = [chat_frame(2), chat_frame(4)]
         async with running(make_socket(twitch.url, publish=publish, subscribe=subscriptions)) as s:
             await eventually(lambda: s.state.status == "connected")
             old = twitch.current
@@ -174,12 +174,13 @@ async def test_session_reconnect_loses_and_doubles_nothing():
             # Twitch may send one more copy over the new socket: the same message id.
             await twitch.notify(chat_frame(2), new)
             await twitch.notify(chat_frame(3), new)
-            await eventually(lambda: len(publish.events) == 3)
+            await eventually(lambda: len(publish.events) == 4)
             await asyncio.sleep(0.05)
             assert s.state.status == "connected"
             assert s.state.session_id == new.session_id
             assert s.state.reconnects == 0
-    assert publish.chat_ids() == ["chat-1", "chat-2", "chat-3"]
+    assert sorted(publish.chat_ids()) == ["chat-1", "chat-2", "chat-3", "chat-4"]
+    assert sum(publish.calls.values()) == 4  # the second copy of chat-2 never reached the bus
     assert subscriptions.sessions == [old.session_id]  # subscriptions carried over
     assert len(twitch.sockets) == 2
 
