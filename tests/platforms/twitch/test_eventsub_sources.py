@@ -148,3 +148,28 @@ async def test_a_revoked_socket_subscribes_again_once_the_token_changes(twitch):
         s for s in websocket_subscriptions(twitch) if s["transport"]["session_id"] == new_session
     ]
     assert len(renewed) == len(SOCKET_SUBSCRIPTIONS)
+
+
+class TokenSequence:
+    """A provider that gives each token in turn, then keeps giving the last."""
+
+    def __init__(self, *tokens: str) -> None:
+        self.tokens = list(tokens)
+
+    def __call__(self, _broadcaster_user_id: str) -> str:
+        return self.tokens.pop(0) if len(self.tokens) > 1 else self.tokens[0]
+
+
+async def test_a_token_that_died_is_read_again_once_and_the_fresh_one_subscribes(twitch):
+    dead = twitch.issue_user_token(BROADCASTER)
+    twitch.expire_token(dead)
+    fresh = twitch.issue_user_token(BROADCASTER)
+    # reconcile reads one, the session's subscribe another: both the dead one; then the fresh one
+    tokens = TokenSequence(dead, dead, fresh)
+    async with (
+        FakeEventSubWs() as socket,
+        supervising(socket.url, twitch, lambda: tokens) as supervisor,
+    ):
+        await eventually(lambda: is_connected(supervisor))
+    assert len(socket.sockets) == 1
+    assert len(websocket_subscriptions(twitch)) == len(SOCKET_SUBSCRIPTIONS)
