@@ -78,6 +78,7 @@ class TwitchSettings:
     eventsub_secret: str | None = field(default=None, repr=False)  # the webhooks' HMAC key
     api_base_url: str = "https://api.twitch.tv/helix"
     oauth_base_url: str = "https://id.twitch.tv/oauth2"
+    eventsub_ws_url: str = "wss://eventsub.wss.twitch.tv/ws"  # used when webhooks cannot reach us
 
 
 @dataclass(frozen=True)
@@ -269,6 +270,8 @@ def load_settings(
             eventsub_secret=read.text("TWITCH_EVENTSUB_SECRET"),
             api_base_url=read.url("TWITCH_API_BASE_URL", TwitchSettings.api_base_url) or "",
             oauth_base_url=read.url("TWITCH_OAUTH_BASE_URL", TwitchSettings.oauth_base_url) or "",
+            eventsub_ws_url=read.text("TWITCH_EVENTSUB_WS_URL", TwitchSettings.eventsub_ws_url)
+            or "",
         ),
         watchtime=WatchtimeSettings(
             interval_seconds=read.whole("WATCH_INTERVAL_SECONDS", 60, minimum=1, unit="seconds"),

@@ -56,10 +56,14 @@ class TwitchWebhookReceiver:
         metrics: Metrics,
         clock: Callable[[], datetime],
         publish_delivery: Callable[[Event, str], bool] | None = None,
+        on_arrival: Callable[[str, str], None] = lambda _broadcaster, _type: None,
     ) -> None:
         """``publish_delivery(event, message_id)``, when given, queues the event and remembers
         the message id in one atomic step (False when either was seen before; nothing
-        remembered when it raises); the replay guard is then not consulted."""
+        remembered when it raises); the replay guard is then not consulted.
+        ``on_arrival(broadcaster_user_id, subscription_type)`` hears of every verified, parsed
+        notification of a tracked broadcaster (the EventSub WebSocket asks what arrives); it
+        must not raise."""
         self.secret = secret
         self.replay_guard = replay_guard
         self.is_tracked = is_tracked
@@ -68,6 +72,7 @@ class TwitchWebhookReceiver:
         self.metrics = metrics
         self.clock = clock
         self.publish_delivery = publish_delivery
+        self.on_arrival = on_arrival
         self.answers = Answers(
             Platform.TWITCH,
             metrics=metrics,
@@ -172,6 +177,7 @@ class TwitchWebhookReceiver:
             )
             return self.answers.done("ignored", "no guild tracks this broadcaster")
 
+        self.on_arrival(event.broadcaster_user_id, subscription_type)
         return self.answers.queue(event, receipt_id)
         try:
             is_new = self.publish(event)

@@ -1,0 +1,413 @@
+"""Twitch's EventSub WebSocket: one asyncio connection (aiohttp) per broadcaster, subscribed
+through a callback the caller gives, publishing the events it reads.
+
+The session's life, as Twitch describes it (docs/twitch.md, "EventSub over WebSocket"):
+connect, wait for ``session_welcome``, create the subscriptions with the session id (Twitch
+closes an unused socket after its keepalive window, 10 s by default), then read. When neither a
+keepalive nor a notification arrives within ``keepalive_timeout_seconds`` plus a grace, the
+connection is dead: reconnect with backoff and subscribe again (a lost session takes its
+subscriptions with it). ``session_reconnect`` is different: open the URL it gives, keep reading
+the old socket until the new one says welcome, then close the old one; the subscriptions carry
+over, so nothing is created again. Frame parsing lives in
+:mod:`core.platforms.twitch.eventsub_frames`.
+
+A notification's event is published to the bus, whose event keys dedupe a copy that arrived
+twice (over both sockets during a switch, or over a webhook too). An event whose id is only the
+message id (a subscription, a gift, a VIP change: no id of their own) would have another id
+over a webhook, so it is passed on only while webhooks do not deliver its type
+(``webhooks_deliver``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import inspect
+import logging
+import random
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+import aiohttp
+
+from core.events import Event
+from core.platforms.kick.pusher import _unless_stopped
+from core.platforms.twitch.eventsub_frames import (
+    NOTIFICATION,
+    RECONNECT,
+    REVOCATION,
+    WELCOME,
+    WsFrame,
+    WsSession,
+    decode_frame,
+    event_of,
+    revocation_of,
+    session_of,
+)
+from core.platforms.twitch.webhook import Revocation
+
+log = logging.getLogger(__name__)
+
+EVENTSUB_WS_URL = "wss://eventsub.wss.twitch.tv/ws"
+CONNECT_TIMEOUT_SECONDS = 15.0
+WELCOME_TIMEOUT_SECONDS = 15.0
+SUBSCRIBE_TIMEOUT_SECONDS = 30.0
+DEFAULT_KEEPALIVE_SECONDS = 10.0  # Twitch's default, used when the welcome names none
+KEEPALIVE_GRACE_SECONDS = 5.0  # network slack on top of the keepalive window
+RECONNECT_TIMEOUT_SECONDS = 30.0  # Twitch closes the old socket 30 s after session_reconnect
+# After the new socket's welcome, the old one is read this long more: a notification Twitch
+# sent on it just before switching still arrives.
+OLD_SOCKET_DRAIN_SECONDS = 1.0
+STABLE_CONNECTION_SECONDS = 30.0
+DRAIN_SECONDS = 2.0
+QUEUE_SIZE = 10_000
+RECENT_KEYS = 4096
+
+Status = Literal["connecting", "subscribing", "connected", "reconnecting", "backing_off", "stopped"]
+Subscribe = Callable[[str], Awaitable[object]]
+Publish = Callable[[Event], object]
+
+
+@dataclass(frozen=True)
+class EventSubState:
+    """``session_id``: the live session's. ``reconnects``: connection attempts after the first
+    (a ``session_reconnect`` switch is not one). ``revoked``: the subscription types Twitch
+    revoked on this session. ``last_error``: why the last connection ended."""
+
+    status: Status
+    session_id: str | None = None
+    last_event_at: datetime | None = None
+    reconnects: int = 0
+    last_error: str | None = None
+    revoked: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class _Ended:
+    reason: str
+
+
+class _Sockets:
+    """The sockets of one session (two during a switch), each read by its own task into one
+    inbox, so frames of both are handled in the order they arrive."""
+
+    def __init__(self, session: aiohttp.ClientSession) -> None:
+        self.session = session
+        self.inbox: asyncio.Queue[tuple[aiohttp.ClientWebSocketResponse, Any]] = asyncio.Queue()
+        self.tasks: list[asyncio.Task[None]] = []
+        self.sockets: list[aiohttp.ClientWebSocketResponse] = []
+
+    async def open(self, url: str) -> aiohttp.ClientWebSocketResponse | _Ended:
+        try:
+            async with asyncio.timeout(CONNECT_TIMEOUT_SECONDS):
+                ws = await self.session.ws_connect(
+                    url, autoping=True, timeout=aiohttp.ClientWSTimeout(ws_close=5.0)
+                )
+        except (aiohttp.ClientError, OSError, TimeoutError) as exc:
+            return _Ended(f"could not connect ({type(exc).__name__}: {exc})")
+        self.sockets.append(ws)
+        self.tasks.append(asyncio.create_task(self._read(ws)))
+        return ws
+
+    async def _read(self, ws: aiohttp.ClientWebSocketResponse) -> None:
+        try:
+            async for message in ws:
+                await self.inbox.put((ws, message))
+        except (aiohttp.ClientError, OSError) as exc:
+            log.debug("Twitch EventSub: a socket failed: %s", exc)
+        finally:
+            await self.inbox.put((ws, None))  # None: this socket ended
+
+    def retire(self, ws: aiohttp.ClientWebSocketResponse) -> None:
+        async def close_later() -> None:
+            await asyncio.sleep(OLD_SOCKET_DRAIN_SECONDS)
+            await ws.close()
+
+        self.tasks.append(asyncio.create_task(close_later()))
+
+    async def close_all(self) -> None:
+        for task in self.tasks:
+            task.cancel()
+        await asyncio.gather(*self.tasks, return_exceptions=True)
+        for ws in self.sockets:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(ws.close(), timeout=5.0)
+
+
+class EventSubSocket:
+    def __init__(
+        self,
+        url: str = EVENTSUB_WS_URL,
+        *,
+        subscribe: Subscribe,
+        publish: Publish,
+        record_revocation: Callable[[Revocation], object] = lambda _revocation: None,
+        webhooks_deliver: Callable[[str, Event], bool] = lambda _type, _event: False,
+        name: str = "",
+        session: aiohttp.ClientSession | None = None,
+        backoff_base: float = 1.0,
+        backoff_max: float = 60.0,
+        keepalive_grace: float = KEEPALIVE_GRACE_SECONDS,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        rng: Callable[[], float] = random.random,
+    ) -> None:
+        """``subscribe(session_id)`` creates the subscriptions on a new session (raising ends
+        the connection, which is then tried again with backoff). ``publish(event)`` may be
+        synchronous (it is then run in a thread) or a coroutine function.
+        ``record_revocation`` is run in a thread. ``webhooks_deliver(subscription_type,
+        event)`` is asked on the loop, so it must be cheap."""
+        self.url = url
+        self.name = name
+        self._subscribe = subscribe
+        self._publish = publish
+        self._is_async_publish = inspect.iscoroutinefunction(publish) or (
+            inspect.iscoroutinefunction(type(publish).__call__)
+        )
+        self._record_revocation = record_revocation
+        self._webhooks_deliver = webhooks_deliver
+        self._session = session
+        self._backoff_base = backoff_base
+        self._backoff_max = backoff_max
+        self._keepalive_grace = keepalive_grace
+        self._sleep = sleep
+        self._rng = rng
+        self._state = EventSubState(status="stopped")
+        self._recent_keys: OrderedDict[str, None] = OrderedDict()
+
+    @property
+    def state(self) -> EventSubState:
+        return self._state
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Stay connected and publish until ``stop`` is set. Never raises for network trouble
+        or a failing ``subscribe``."""
+        session = self._session or aiohttp.ClientSession()
+        queue: asyncio.Queue[Event] = asyncio.Queue(QUEUE_SIZE)
+        publisher = asyncio.create_task(self._publish_from(queue))
+        attempt = 0
+        attempts_made = 0
+        loop = asyncio.get_running_loop()
+        try:
+            while not stop.is_set():
+                self._update(status="connecting", reconnects=attempts_made, session_id=None)
+                attempts_made += 1
+                started = loop.time()
+                ended = await _unless_stopped(self._connect_and_serve(session, queue), stop)
+                if ended is None:
+                    break
+                if self._state.status == "connected" and (
+                    loop.time() - started >= STABLE_CONNECTION_SECONDS
+                ):
+                    attempt = 0
+                delay = self._backoff(attempt)
+                attempt += 1
+                self._update(status="backing_off", last_error=ended.reason, session_id=None)
+                log.warning(
+                    "Twitch EventSub %s: %s; reconnecting in %.1f s", self.name, ended.reason, delay
+                )
+                await _unless_stopped(self._sleep(delay), stop)
+        finally:
+            self._update(status="stopped", session_id=None)
+            await _drain(queue, publisher)
+            if self._session is None:
+                await session.close()
+
+    def _backoff(self, attempt: int) -> float:
+        """Full jitter: uniform in [0, min(max, base * 2**attempt))."""
+        ceiling = min(self._backoff_max, self._backoff_base * 2 ** min(attempt, 32))
+        return self._rng() * ceiling
+
+    def _update(self, **changes: Any) -> None:
+        self._state = dataclasses.replace(self._state, **changes)
+
+    async def _connect_and_serve(
+        self, session: aiohttp.ClientSession, queue: asyncio.Queue[Event]
+    ) -> _Ended:
+        sockets = _Sockets(session)
+        try:
+            ws = await sockets.open(self.url)
+            if isinstance(ws, _Ended):
+                return ws
+            welcome = await self._welcome(sockets, ws)
+            if isinstance(welcome, _Ended):
+                return welcome
+            self._update(status="subscribing", session_id=welcome.id, revoked=())
+            try:
+                async with asyncio.timeout(SUBSCRIBE_TIMEOUT_SECONDS):
+                    await self._subscribe(welcome.id)
+            except Exception as exc:
+                return _Ended(f"subscribing failed ({type(exc).__name__}: {exc})")
+            self._update(status="connected")
+            log.info("Twitch EventSub %s: connected and subscribed", self.name)
+            return await self._serve(sockets, ws, welcome, queue)
+        except (aiohttp.ClientError, OSError) as exc:
+            return _Ended(f"connection lost ({type(exc).__name__}: {exc})")
+        except Exception as exc:
+            # A bug in frame handling must not end the socket; reconnecting starts clean.
+            log.exception("Twitch EventSub %s: unexpected error while reading frames", self.name)
+            return _Ended(f"unexpected error ({type(exc).__name__}: {exc})")
+        finally:
+            await sockets.close_all()
+
+    async def _welcome(
+        self, sockets: _Sockets, ws: aiohttp.ClientWebSocketResponse
+    ) -> WsSession | _Ended:
+        try:
+            async with asyncio.timeout(WELCOME_TIMEOUT_SECONDS):
+                while True:
+                    _, message = await sockets.inbox.get()
+                    if message is None:
+                        return _Ended(
+                            f"connection closed before the welcome (code {ws.close_code})"
+                        )
+                    frame = _frame_of(message)
+                    if frame is not None and frame.message_type == WELCOME:
+                        welcome = session_of(frame)
+                        if welcome is not None:
+                            return welcome
+        except TimeoutError:
+            return _Ended(f"no session_welcome within {WELCOME_TIMEOUT_SECONDS:g} s")
+
+    async def _serve(
+        self,
+        sockets: _Sockets,
+        current: aiohttp.ClientWebSocketResponse,
+        welcome: WsSession,
+        queue: asyncio.Queue[Event],
+    ) -> _Ended:
+        loop = asyncio.get_running_loop()
+        keepalive = float(welcome.keepalive_timeout_seconds or DEFAULT_KEEPALIVE_SECONDS)
+        pending: aiohttp.ClientWebSocketResponse | None = None
+        pending_deadline = 0.0
+        while True:
+            timeout = keepalive + self._keepalive_grace
+            if pending is not None:
+                timeout = max(min(timeout, pending_deadline - loop.time()), 0.0)
+            try:
+                source, message = await asyncio.wait_for(sockets.inbox.get(), timeout)
+            except TimeoutError:
+                if pending is not None and loop.time() >= pending_deadline:
+                    return _Ended("the reconnect URL sent no session_welcome in time")
+                return _Ended(f"no keepalive or notification within {timeout:g} s")
+            if message is None:
+                if source is current:
+                    return _Ended(f"connection closed (code {source.close_code})")
+                if source is pending:
+                    return _Ended(f"the reconnect socket closed (code {source.close_code})")
+                continue  # a retired socket, closing as it should
+            frame = _frame_of(message)
+            if frame is None:
+                continue
+            if source is pending:
+                if frame.message_type == WELCOME and (switched := session_of(frame)):
+                    sockets.retire(current)
+                    current, pending = pending, None
+                    keepalive = float(switched.keepalive_timeout_seconds or keepalive)
+                    self._update(status="connected", session_id=switched.id)
+                    log.info("Twitch EventSub %s: switched to the new socket", self.name)
+                continue
+            if frame.message_type == NOTIFICATION:
+                self._on_notification(frame, queue)
+            elif frame.message_type == REVOCATION:
+                await self._on_revocation(frame)
+            elif frame.message_type == RECONNECT and source is current and pending is None:
+                reconnect = session_of(frame)
+                if reconnect is None or reconnect.reconnect_url is None:
+                    return _Ended("session_reconnect without a usable reconnect_url")
+                opened = await sockets.open(reconnect.reconnect_url)
+                if isinstance(opened, _Ended):
+                    return _Ended(f"reconnect URL: {opened.reason}")
+                pending, pending_deadline = opened, loop.time() + RECONNECT_TIMEOUT_SECONDS
+                self._update(status="reconnecting")
+
+    def _on_notification(self, frame: WsFrame, queue: asyncio.Queue[Event]) -> None:
+        received_at = datetime.now(UTC)
+        event = event_of(frame, received_at=received_at)
+        if event is None:
+            log.debug("Twitch EventSub %s: no event in %s", self.name, frame.subscription_type)
+            return
+        self._update(last_event_at=received_at)
+        if not self._should_publish(frame, event):
+            log.debug("Twitch EventSub %s: webhooks deliver it; dropped %s", self.name, event.key)
+            return
+        try:
+            queue.put_nowait(event)
+        except asyncio.QueueFull:
+            log.warning(
+                "Twitch EventSub %s: %d events behind; dropped %s", self.name, QUEUE_SIZE, event.key
+            )
+
+    def _should_publish(self, frame: WsFrame, event: Event) -> bool:
+        """An event with an id of its own has the same key over a webhook (the bus dedupes
+        it); one keyed by the message id would not, so it waits for webhooks to stop."""
+        if event.event_id != frame.message_id:
+            return True
+        try:
+            return not self._webhooks_deliver(frame.subscription_type, event)
+        except Exception:
+            # Unknown: assume webhooks deliver it, since counting a gift twice is worse.
+            log.exception("Twitch EventSub: webhooks_deliver() failed; dropped %s", event.key)
+            return False
+
+    async def _on_revocation(self, frame: WsFrame) -> None:
+        revocation = revocation_of(frame, received_at=datetime.now(UTC))
+        if revocation is None:
+            return
+        log.warning(
+            "Twitch EventSub %s: Twitch revoked %s (%s): %s",
+            self.name,
+            revocation.subscription_type,
+            revocation.subscription_id,
+            revocation.status,
+        )
+        self._update(revoked=(*self._state.revoked, revocation.subscription_type))
+        try:
+            await asyncio.to_thread(self._record_revocation, revocation)
+        except Exception:
+            log.exception("Twitch EventSub %s: recording a revocation failed", self.name)
+
+    async def _publish_from(self, queue: asyncio.Queue[Event]) -> None:
+        while True:
+            event = await queue.get()
+            try:
+                if event.key in self._recent_keys:
+                    continue
+                await self._publish_one(event)
+                self._recent_keys[event.key] = None
+                if len(self._recent_keys) > RECENT_KEYS:
+                    self._recent_keys.popitem(last=False)
+            except Exception:
+                log.exception("Twitch EventSub %s: publishing %s failed", self.name, event.key)
+            finally:
+                queue.task_done()
+
+    async def _publish_one(self, event: Event) -> None:
+        if self._is_async_publish:
+            result = self._publish(event)
+        else:
+            result = await asyncio.to_thread(self._publish, event)
+        if inspect.isawaitable(result):
+            await result
+
+
+def _frame_of(message: aiohttp.WSMessage) -> WsFrame | None:
+    if message.type not in (aiohttp.WSMsgType.TEXT, aiohttp.WSMsgType.BINARY):
+        return None
+    return decode_frame(message.data)
+
+
+async def _drain(queue: asyncio.Queue[Event], publisher: asyncio.Task[None]) -> None:
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(DRAIN_SECONDS):
+            await queue.join()
+    if not queue.empty():
+        log.warning("Twitch EventSub: stopped with %d events unpublished", queue.qsize())
+    publisher.cancel()
+    await asyncio.gather(publisher, return_exceptions=True)
+
+
+__all__ = ["EVENTSUB_WS_URL", "EventSubSocket", "EventSubState", "Status", "Subscribe"]

@@ -1,0 +1,175 @@
+"""The EventSub WebSocket supervisor against the fake Helix (subscriptions) and the fake socket."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import pytest
+
+from core.platforms.twitch.eventsub_sources import SOCKET_SUBSCRIPTIONS, EventSubSupervisor
+from core.platforms.twitch.helix import HelixClient
+from tests.fakes.twitch_eventsub_ws import FakeEventSubWs
+from tests.fakes.twitch_server import CLIENT_ID, FakeTwitch
+from tests.platforms.twitch.test_eventsub_ws import Recorder, eventually
+
+BROADCASTER = "1971641"
+FAST = {"keepalive_grace": 0.3, "rng": lambda: 0.0}
+
+
+@pytest.fixture
+def twitch() -> Iterator[FakeTwitch]:
+    with FakeTwitch(user_id=BROADCASTER) as fake:
+        yield fake
+
+
+class Tokens:
+    """The token provider: a token per broadcaster, or an exception to raise."""
+
+    def __init__(self, token: str | Exception) -> None:
+        self.token = token
+        self.asked = 0
+
+    async def __call__(self, broadcaster_user_id: str) -> str:
+        self.asked += 1
+        if isinstance(self.token, Exception):
+            raise self.token
+        return self.token
+
+
+def websocket_subscriptions(twitch: FakeTwitch) -> list[dict[str, Any]]:
+    return [s for s in twitch.eventsub.values() if s["transport"]["method"] == "websocket"]
+
+
+@asynccontextmanager
+async def supervising(
+    url: str, twitch: FakeTwitch, tokens: Callable[[], Any], **options: Any
+) -> AsyncIterator[EventSubSupervisor]:
+    supervisor = EventSubSupervisor(
+        url,
+        broadcasters=lambda: [BROADCASTER],
+        token_for=tokens,
+        make_api=lambda: HelixClient(twitch.helix_url, CLIENT_ID),
+        publish=options.pop("publish", Recorder()),
+        socket_options=FAST,
+        **options,
+    )
+    stop = asyncio.Event()
+    task = asyncio.create_task(supervisor.run(stop, every_seconds=0.05))
+    try:
+        yield supervisor
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 15)
+
+
+def is_connected(supervisor: EventSubSupervisor) -> bool:
+    state = supervisor.states().get(BROADCASTER)
+    return state is not None and state.status == "connected"
+
+
+async def test_one_socket_per_broadcaster_subscribes_every_type_with_the_user_token(twitch):
+    tokens = Tokens(twitch.issue_user_token(BROADCASTER))
+    async with (
+        FakeEventSubWs() as socket,
+        supervising(socket.url, twitch, lambda: tokens) as supervisor,
+    ):
+        await eventually(lambda: is_connected(supervisor))
+        session_id = socket.current.session_id
+        assert supervisor.states()[BROADCASTER].session_id == session_id
+    created = websocket_subscriptions(twitch)
+    assert sorted(s["type"] for s in created) == sorted(SOCKET_SUBSCRIPTIONS)
+    assert {s["transport"]["session_id"] for s in created} == {session_id}
+    chat = next(s for s in created if s["type"] == "channel.chat.message")
+    assert chat["condition"] == {"broadcaster_user_id": BROADCASTER, "user_id": BROADCASTER}
+    assert len(socket.sockets) == 1
+
+
+async def test_without_a_token_provider_the_supervisor_idles(twitch):
+    async with FakeEventSubWs() as socket, supervising(socket.url, twitch, lambda: None) as s:
+        await asyncio.sleep(0.3)
+        assert s.states() == {}
+    assert socket.sockets == []
+
+
+async def test_a_token_provider_that_raises_is_asked_again_later(twitch):
+    tokens = Tokens(LookupError("not connected"))
+    async with (
+        FakeEventSubWs() as socket,
+        supervising(socket.url, twitch, lambda: tokens) as supervisor,
+    ):
+        await eventually(lambda: tokens.asked >= 2)
+        assert socket.sockets == []  # no socket is opened without a token
+        tokens.token = twitch.issue_user_token(BROADCASTER)
+        await eventually(lambda: is_connected(supervisor))
+    assert len(websocket_subscriptions(twitch)) == len(SOCKET_SUBSCRIPTIONS)
+
+
+async def test_orphans_of_dead_sessions_are_removed_when_they_block_a_subscription(twitch):
+    token = twitch.issue_user_token(BROADCASTER)
+    async with HelixClient(twitch.helix_url, CLIENT_ID) as helix:
+        for dead in ("dead-1", "dead-2", "dead-3"):  # Twitch allows 3 per type and condition
+            transport = {"method": "websocket", "session_id": dead}
+            await helix.create_eventsub_subscription(
+                token, "stream.online", "1", {"broadcaster_user_id": BROADCASTER}, transport
+            )
+    async with (
+        FakeEventSubWs() as socket,
+        supervising(socket.url, twitch, lambda: Tokens(token)) as supervisor,
+    ):
+        await eventually(lambda: is_connected(supervisor))
+    online = [s for s in websocket_subscriptions(twitch) if s["type"] == "stream.online"]
+    assert [s["transport"]["session_id"] for s in online] == [socket.sockets[0].session_id]
+
+
+async def test_a_revoked_socket_subscribes_again_once_the_token_changes(twitch):
+    tokens = Tokens(twitch.issue_user_token(BROADCASTER))
+    revoked: list[Any] = []
+    async with (
+        FakeEventSubWs() as socket,
+        supervising(
+            socket.url, twitch, lambda: tokens, record_revocation=revoked.append
+        ) as supervisor,
+    ):
+        await eventually(lambda: is_connected(supervisor))
+        await socket.revoke("authorization_revoked", type="channel.subscribe")
+        await eventually(lambda: bool(supervisor.states()[BROADCASTER].revoked))
+        await asyncio.sleep(0.3)  # several reconciles with the same token: nothing changes
+        assert len(socket.sockets) == 1
+        tokens.token = twitch.issue_user_token(BROADCASTER)  # the streamer consented again
+        await socket.wait_for_sockets(2)
+        await eventually(lambda: is_connected(supervisor))
+        assert supervisor.states()[BROADCASTER].revoked == ()
+        new_session = socket.sockets[1].session_id
+    assert [r.status for r in revoked] == ["authorization_revoked"]
+    renewed = [
+        s for s in websocket_subscriptions(twitch) if s["transport"]["session_id"] == new_session
+    ]
+    assert len(renewed) == len(SOCKET_SUBSCRIPTIONS)
+
+
+class TokenSequence:
+    """A provider that gives each token in turn, then keeps giving the last."""
+
+    def __init__(self, *tokens: str) -> None:
+        self.tokens = list(tokens)
+
+    def __call__(self, _broadcaster_user_id: str) -> str:
+        return self.tokens.pop(0) if len(self.tokens) > 1 else self.tokens[0]
+
+
+async def test_a_token_that_died_is_read_again_once_and_the_fresh_one_subscribes(twitch):
+    dead = twitch.issue_user_token(BROADCASTER)
+    twitch.expire_token(dead)
+    fresh = twitch.issue_user_token(BROADCASTER)
+    # reconcile reads one, the session's subscribe another: both the dead one; then the fresh one
+    tokens = TokenSequence(dead, dead, fresh)
+    async with (
+        FakeEventSubWs() as socket,
+        supervising(socket.url, twitch, lambda: tokens) as supervisor,
+    ):
+        await eventually(lambda: is_connected(supervisor))
+    assert len(socket.sockets) == 1
+    assert len(websocket_subscriptions(twitch)) == len(SOCKET_SUBSCRIPTIONS)

@@ -1,0 +1,254 @@
+from __future__ import annotations
+
+import asyncio
+import copy
+import json
+from collections import Counter
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from core.events import ChatMessageSent, Event, RewardRedeemed, Subscribed
+from core.platforms.twitch.eventsub_ws import EventSubSocket
+from core.platforms.twitch.webhook import Revocation
+from tests.fakes.twitch_eventsub_ws import FakeEventSubWs, fixture
+
+WEBHOOK_FIXTURES = Path(__file__).parents[2] / "fixtures" / "twitch"
+
+
+def chat_frame(number: int) -> dict[str, Any]:
+    frame = fixture("notification.channel.chat.message")
+    frame["metadata"]["message_id"] = f"ws-message-{number}"
+    frame["payload"]["event"]["message_id"] = f"chat-{number}"
+    frame["payload"]["event"]["message"]["text"] = f"message {number}"
+    return frame
+
+
+def subscribe_frame(message_id: str) -> dict[str, Any]:
+    """A channel.subscribe over the socket: the webhook fixture's body as the payload."""
+    body = json.loads((WEBHOOK_FIXTURES / "channel.subscribe.json").read_text())
+    return {
+        "metadata": {
+            "message_id": message_id,
+            "message_type": "notification",
+            "message_timestamp": "2023-11-06T18:11:48.123456789Z",
+            "subscription_type": "channel.subscribe",
+            "subscription_version": "1",
+        },
+        "payload": body,
+    }
+
+
+class Recorder:
+    """An async ``publish`` that, like the bus, keeps the first event of each key."""
+
+    def __init__(self) -> None:
+        self.calls: Counter[str] = Counter()
+        self.events: list[Event] = []
+
+    async def __call__(self, event: Event) -> None:
+        self.calls[event.key] += 1
+        if self.calls[event.key] == 1:
+            self.events.append(event)
+
+    def chat_ids(self) -> list[str]:
+        return [e.event_id for e in self.events if isinstance(e, ChatMessageSent)]
+
+
+class Subscriptions:
+    """The caller's subscribe callback: records the session ids it was given."""
+
+    def __init__(self, failures: int = 0) -> None:
+        self.sessions: list[str] = []
+        self.failures = failures
+
+    async def __call__(self, session_id: str) -> None:
+        self.sessions.append(session_id)
+        if self.failures:
+            self.failures -= 1
+            raise RuntimeError("no token for now")
+
+
+class InstantSleep:
+    def __init__(self) -> None:
+        self.delays: list[float] = []
+
+    async def __call__(self, seconds: float) -> None:
+        self.delays.append(seconds)
+        await asyncio.sleep(0)
+
+
+async def eventually(predicate: Callable[[], bool], seconds: float = 5.0) -> None:
+    for _ in range(int(seconds / 0.005)):
+        if predicate():
+            return
+        await asyncio.sleep(0.005)
+    raise AssertionError("condition not met in time")
+
+
+@asynccontextmanager
+async def running(socket: EventSubSocket) -> AsyncIterator[EventSubSocket]:
+    stop = asyncio.Event()
+    task = asyncio.create_task(socket.run(stop))
+    try:
+        yield socket
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 10)
+
+
+def make_socket(url: str, **options: Any) -> EventSubSocket:
+    options.setdefault("subscribe", Subscriptions())
+    options.setdefault("publish", Recorder())
+    options.setdefault("sleep", InstantSleep())
+    options.setdefault("rng", lambda: 1.0)
+    options.setdefault("keepalive_grace", 0.3)
+    return EventSubSocket(url, **options)
+
+
+async def test_welcome_then_subscribe_with_the_session_id_then_events_reach_the_bus_once():
+    publish, subscriptions = Recorder(), Subscriptions()
+    async with (
+        FakeEventSubWs() as twitch,
+        running(make_socket(twitch.url, publish=publish, subscribe=subscriptions)) as s,
+    ):
+        await eventually(lambda: s.state.status == "connected")
+        assert subscriptions.sessions == [twitch.current.session_id]
+        assert s.state.session_id == twitch.current.session_id
+        await twitch.notify(chat_frame(1))
+        await twitch.notify(chat_frame(1))  # Twitch's at-least-once redelivery
+        await twitch.notify(fixture("notification.channel_points_custom_reward_redemption.add"))
+        await eventually(lambda: len(publish.events) == 2)
+        await asyncio.sleep(0.05)
+    assert publish.chat_ids() == ["chat-1"]
+    assert sum(publish.calls.values()) == 2  # the repeat never reached the bus
+    redemption = publish.events[1]
+    assert isinstance(redemption, RewardRedeemed)
+    assert redemption.event_id == "1234:unfulfilled"
+    assert twitch.sockets[0].received == []  # the socket is receive-only
+
+
+async def test_keepalive_timeout_reconnects_with_growing_backoff_and_subscribes_again():
+    sleep, subscriptions = InstantSleep(), Subscriptions()
+    async with FakeEventSubWs(keepalive_seconds=1, send_keepalives=False) as twitch:
+        socket = make_socket(twitch.url, sleep=sleep, subscribe=subscriptions)
+        async with running(socket):
+            await twitch.wait_for_sockets(3, seconds=10)
+            await eventually(lambda: len(subscriptions.sessions) == 3)
+        assert sleep.delays[:2] == [1.0, 2.0]  # full jitter, rng pinned at its top
+        assert "no keepalive or notification within 1.3 s" in (socket.state.last_error or "")
+        # every new session is subscribed anew, with its own id
+        assert subscriptions.sessions == [s.session_id for s in twitch.sockets[:3]]
+
+
+async def test_keepalives_keep_the_session_alive():
+    subscriptions = Subscriptions()
+    async with (
+        FakeEventSubWs(keepalive_seconds=1) as twitch,
+        running(make_socket(twitch.url, subscribe=subscriptions)) as socket,
+    ):
+        await eventually(lambda: socket.state.status == "connected")
+        await asyncio.sleep(2.5)
+        assert len(twitch.sockets) == 1
+        assert socket.state.reconnects == 0
+    assert len(subscriptions.sessions) == 1
+
+
+async def test_session_reconnect_loses_and_doubles_nothing():
+    publish, subscriptions = Recorder(), Subscriptions()
+    async with FakeEventSubWs() as twitch:
+        # Sent on the old socket after the new one connected, before its welcome.
+        twitch.during_switch = [chat_frame(2), chat_frame(4)]
+        async with running(make_socket(twitch.url, publish=publish, subscribe=subscriptions)) as s:
+            await eventually(lambda: s.state.status == "connected")
+            old = twitch.current
+            await twitch.notify(chat_frame(1))
+            await twitch.ask_to_reconnect()
+            await twitch.wait_for_sockets(2)
+            new = twitch.sockets[1]
+            assert new.is_reconnect
+            await eventually(lambda: not old.is_open)
+            # Twitch may send one more copy over the new socket: the same message id.
+            await twitch.notify(chat_frame(2), new)
+            await twitch.notify(chat_frame(3), new)
+            await eventually(lambda: len(publish.events) == 4)
+            await asyncio.sleep(0.05)
+            assert s.state.status == "connected"
+            assert s.state.session_id == new.session_id
+            assert s.state.reconnects == 0
+    assert sorted(publish.chat_ids()) == ["chat-1", "chat-2", "chat-3", "chat-4"]
+    assert sum(publish.calls.values()) == 4  # the second copy of chat-2 never reached the bus
+    assert subscriptions.sessions == [old.session_id]  # subscriptions carried over
+    assert len(twitch.sockets) == 2
+
+
+async def test_a_failing_subscribe_ends_the_connection_and_is_tried_again():
+    subscriptions, sleep = Subscriptions(failures=1), InstantSleep()
+    async with FakeEventSubWs() as twitch:
+        socket = make_socket(twitch.url, subscribe=subscriptions, sleep=sleep)
+        async with running(socket):
+            await eventually(lambda: socket.state.status == "connected")
+            assert len(subscriptions.sessions) == 2
+            assert not twitch.sockets[0].is_open
+    assert "subscribing failed (RuntimeError: no token for now)" in (socket.state.last_error or "")
+    assert sleep.delays == [1.0]
+
+
+async def test_revocation_is_recorded_and_shown_in_the_state():
+    recorded: list[Revocation] = []
+    async with FakeEventSubWs() as twitch:
+        socket = make_socket(twitch.url, record_revocation=recorded.append)
+        async with running(socket):
+            await eventually(lambda: socket.state.status == "connected")
+            await twitch.revoke("authorization_revoked", type="channel.subscribe")
+            await eventually(lambda: bool(recorded))
+            assert socket.state.revoked == ("channel.subscribe",)
+    assert recorded[0].subscription_id == "f1c2a387-161a-49f9-a165-0f21d7a4e1c4"
+    assert recorded[0].status == "authorization_revoked"
+    assert recorded[0].broadcaster_user_id == "12826"
+
+
+@pytest.mark.parametrize(("webhooks_deliver", "expected"), [(False, 1), (True, 0)])
+async def test_an_event_keyed_by_the_message_id_waits_for_webhooks_to_stop(
+    webhooks_deliver: bool, expected: int
+):
+    publish = Recorder()
+    asked: list[str] = []
+
+    def deliver(subscription_type: str, _event: Event) -> bool:
+        asked.append(subscription_type)
+        return webhooks_deliver
+
+    async with FakeEventSubWs() as twitch:
+        socket = make_socket(twitch.url, publish=publish, webhooks_deliver=deliver)
+        async with running(socket):
+            await eventually(lambda: socket.state.status == "connected")
+            await twitch.notify(subscribe_frame("ws-sub-1"))
+            await twitch.notify(chat_frame(9))  # its own id: always passed on
+            await eventually(lambda: len(publish.events) == 1 + expected)
+            await asyncio.sleep(0.05)
+    assert asked == ["channel.subscribe"]
+    assert sum(isinstance(e, Subscribed) for e in publish.events) == expected
+    assert publish.chat_ids() == ["chat-9"]
+
+
+async def test_a_dropped_connection_reconnects_and_unreadable_frames_are_ignored():
+    publish = Recorder()
+    async with FakeEventSubWs() as twitch:
+        socket = make_socket(twitch.url, publish=publish)
+        async with running(socket):
+            await eventually(lambda: socket.state.status == "connected")
+            await twitch.current.ws.send_str("not json")
+            broken = copy.deepcopy(chat_frame(4))
+            broken["payload"]["event"] = "no object"
+            await twitch.notify(broken)
+            await twitch.drop_all()
+            await twitch.wait_for_sockets(2)
+            await eventually(lambda: socket.state.status == "connected")
+            await twitch.notify(chat_frame(5))
+            await eventually(lambda: bool(publish.events))
+    assert publish.chat_ids() == ["chat-5"]
+    assert socket.state.reconnects == 1
