@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from core.features.connections.twitch_repository import StoredRevocation
 from core.features.connections.twitch_revocations import TwitchRevocations
-from core.platforms.kick.sources import is_public_https
+from core.platforms.sockets import is_public_https
 from core.platforms.twitch.eventsub_sources import ARRIVAL_PREFIX, EventSubSupervisor
 from core.platforms.twitch.helix import HelixClient
 from core.platforms.twitch.receiver import TwitchWebhookReceiver

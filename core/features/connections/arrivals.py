@@ -18,7 +18,8 @@ from sqlalchemy.engine import Engine
 
 from core.events import utc
 from core.features.connections import repository
-from core.platforms.kick.sources import DELIVERY_WINDOW, WebhookDeliveries
+from core.platforms.kick.sources import WebhookDeliveries
+from core.platforms.sockets import DELIVERY_WINDOW
 
 log = logging.getLogger(__name__)
 WRITE_EVERY = timedelta(minutes=1)

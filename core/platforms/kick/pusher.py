@@ -16,7 +16,7 @@ import json
 import logging
 import random
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal, TypeVar
@@ -30,6 +30,7 @@ from core.platforms.kick.pusher_events import (
     event_from_frame,
     is_money_like,
 )
+from core.platforms.sockets import unless_stopped
 
 log = logging.getLogger(__name__)
 
@@ -146,7 +147,7 @@ class PusherListener:
                 self._update(status="connecting", reconnects=attempts_made)
                 attempts_made += 1
                 self._connection = _Connection()
-                ended = await _unless_stopped(self._connect_and_serve(session, queue), stop)
+                ended = await unless_stopped(self._connect_and_serve(session, queue), stop)
                 if ended is None:
                     break
                 connection, self._connection = self._connection, _Connection()
@@ -163,7 +164,7 @@ class PusherListener:
                 attempt += 1
                 self._update(status="backing_off", last_error=ended.reason)
                 log.warning("Kick Pusher: %s; reconnecting in %.1f s", ended.reason, delay)
-                await _unless_stopped(self._sleep(delay), stop)
+                await unless_stopped(self._sleep(delay), stop)
         finally:
             self._connection = _Connection()
             if self._state.status != "failed":
@@ -322,23 +323,6 @@ class PusherListener:
             result = await asyncio.to_thread(self._publish, event)
         if inspect.isawaitable(result):
             await result
-
-
-async def _unless_stopped(
-    awaitable: Coroutine[Any, Any, T] | Awaitable[T], stop: asyncio.Event
-) -> T | None:
-    """The awaitable's result, or None as soon as ``stop`` is set (the awaitable is cancelled)."""
-    task = asyncio.ensure_future(awaitable)
-    stopper = asyncio.ensure_future(stop.wait())
-    try:
-        await asyncio.wait({task, stopper}, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        for pending in (task, stopper):
-            pending.cancel()
-        await asyncio.gather(task, stopper, return_exceptions=True)
-    if stop.is_set() or task.cancelled():
-        return None
-    return task.result()
 
 
 async def _drain(queue: asyncio.Queue[Event], publisher: asyncio.Task[None]) -> None:

@@ -18,7 +18,7 @@ import contextlib
 import logging
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from core.events import (
     ChatMessageSent,
@@ -34,14 +34,10 @@ from core.events import (
     ViewerBanned,
 )
 from core.platforms.kick.pusher import PusherChannels, PusherListener, PusherState
+from core.platforms.sockets import DELIVERY_WINDOW, is_public_https
 
 log = logging.getLogger(__name__)
 
-# Webhooks of a type count as delivering while one arrived this recently; and a stored
-# subscription counts while any webhook for the broadcaster arrived this recently (gifts are
-# rare, chat and live status are not). Long enough that a quiet half hour in chat does not
-# hand gifts to Pusher while their webhooks still work (that would count them twice).
-DELIVERY_WINDOW = timedelta(minutes=30)
 
 # The Kick webhook types that carry each event, so Pusher can ask about the right ones.
 WEBHOOK_TYPES: dict[type[Event], tuple[str, ...]] = {
@@ -94,13 +90,6 @@ def pusher_wanted(pusher_enabled: bool | None, oauth_base_url: str | None) -> bo
     if pusher_enabled is not None:
         return pusher_enabled
     return not is_public_https(oauth_base_url)
-
-
-def is_public_https(url: str | None) -> bool:
-    if not url or not url.startswith("https://"):
-        return False
-    host = url.removeprefix("https://").split("/")[0].split(":")[0]
-    return host not in {"localhost", "127.0.0.1", "::1"} and not host.endswith(".local")
 
 
 class PusherSupervisor:

@@ -24,7 +24,7 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from core.events import Event
-from core.platforms.kick.sources import DELIVERY_WINDOW
+from core.platforms.sockets import DELIVERY_WINDOW
 from core.platforms.twitch.eventsub_ws import EventSubSocket, EventSubState
 from core.platforms.twitch.helix_models import EventSubList
 from core.platforms.twitch.helix_transport import Conflict, Forbidden, RateLimited, Unauthorized

@@ -35,7 +35,7 @@ from typing import Any, Literal
 import aiohttp
 
 from core.events import Event
-from core.platforms.kick.pusher import _unless_stopped
+from core.platforms.sockets import unless_stopped
 from core.platforms.twitch.eventsub_frames import (
     NOTIFICATION,
     RECONNECT,
@@ -196,7 +196,7 @@ class EventSubSocket:
                 self._update(status="connecting", reconnects=attempts_made, session_id=None)
                 attempts_made += 1
                 started = loop.time()
-                ended = await _unless_stopped(self._connect_and_serve(session, queue), stop)
+                ended = await unless_stopped(self._connect_and_serve(session, queue), stop)
                 if ended is None:
                     break
                 if self._state.status == "connected" and (
@@ -209,7 +209,7 @@ class EventSubSocket:
                 log.warning(
                     "Twitch EventSub %s: %s; reconnecting in %.1f s", self.name, ended.reason, delay
                 )
-                await _unless_stopped(self._sleep(delay), stop)
+                await unless_stopped(self._sleep(delay), stop)
         finally:
             self._update(status="stopped", session_id=None)
             await _drain(queue, publisher)

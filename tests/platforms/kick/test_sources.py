@@ -13,7 +13,8 @@ import sqlalchemy as sa
 from core.events import Platform, Subscribed, SubscriptionsGifted, Viewer
 from core.features.connections.repository import StoredSubscription
 from core.platforms.kick.signing import signed_headers
-from core.platforms.kick.sources import DELIVERY_WINDOW, WebhookDeliveries
+from core.platforms.kick.sources import WebhookDeliveries
+from core.platforms.sockets import DELIVERY_WINDOW
 from core.storage.tables import bus_events
 from tests.fakes.pusher_server import FakePusher
 from tests.platforms.kick.test_pusher import broadcast_mixed, chat_data, eventually
