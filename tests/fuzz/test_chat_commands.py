@@ -17,7 +17,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from core.events import ChatMessageSent
-from core.platforms.kick.webhook import InvalidPayload, UnusablePayload, parse_event
+from core.platforms.kick.webhook import InvalidPayload, UnusablePayload
+from core.platforms.kick.webhook_events import parse_event
 from tests.features.chat_commands.doubles import RecordingSender, replier_for
 from tests.fuzz.conftest import record
 from tests.fuzz.strategies import NASTY, kick_fixture

@@ -29,9 +29,9 @@ from core.platforms.kick.webhook import (
     InvalidPayload,
     UnusablePayload,
     WebhookRejected,
-    parse_event,
     verify_delivery,
 )
+from core.platforms.kick.webhook_events import parse_event
 from core.platforms.webhook_answers import Answers, Receipt
 
 log = logging.getLogger(__name__)

@@ -11,7 +11,7 @@ from typing import Any
 from core.events import ChatMessageSent, Platform
 from core.features.chat_commands.replies import ChatReplier
 from core.platforms.kick.pusher_events import parse_frame
-from core.platforms.kick.webhook import parse_event
+from core.platforms.kick.webhook_events import parse_event
 from tests.conftest import FIXTURES
 
 T0 = datetime(2030, 6, 1, 20, 0, tzinfo=UTC)

@@ -23,7 +23,8 @@ from core.features.viewers.tables import viewers
 from core.features.watchtime.service import WatchtimeService
 from core.features.watchtime.tables import watch_presence
 from core.metrics import Metrics
-from core.platforms.kick.webhook import InvalidPayload, parse_event
+from core.platforms.kick.webhook import InvalidPayload
+from core.platforms.kick.webhook_events import parse_event
 from tests.conftest import FIXTURES
 
 NOW = datetime(2030, 6, 1, 20, 0, tzinfo=UTC)

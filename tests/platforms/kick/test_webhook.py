@@ -46,11 +46,11 @@ from core.platforms.kick.webhook import (
     WebhookRejected,
     check_timestamp,
     load_public_key,
-    parse_event,
     read_headers,
     verify_delivery,
     verify_signature,
 )
+from core.platforms.kick.webhook_events import parse_event
 
 FIXTURES = Path(__file__).parents[2] / "fixtures" / "kick"
 NOW = datetime(2025, 4, 1, 7, 56, 19, tzinfo=UTC)

@@ -1,0 +1,300 @@
+"""Kick webhook payloads into normalized events: one parser per event type, every field optional
+and of unknown type, every string bounded and clean (:mod:`core.platforms.lenient`).
+
+The payload shapes are described in :mod:`core.platforms.kick.payloads`; the delivery was checked
+first by :func:`core.platforms.kick.webhook.verify_delivery`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from core.events import (
+    ChatMessageSent,
+    Event,
+    Followed,
+    InvalidEvent,
+    KicksGifted,
+    Platform,
+    RewardRedeemed,
+    StreamEnded,
+    StreamMetadataUpdated,
+    StreamStarted,
+    Subscribed,
+    SubscriptionsGifted,
+    Viewer,
+    ViewerBanned,
+    utc,
+)
+from core.platforms.kick.webhook import InvalidPayload, UnusablePayload
+from core.platforms.lenient import (
+    NAME_MAX,
+    TEXT_MAX,
+    TITLE_MAX,
+    WORD_MAX,
+    BadValue,
+    checked_id,
+    checked_int,
+)
+from core.platforms.lenient import as_bool as _bool
+from core.platforms.lenient import as_list as _list
+from core.platforms.lenient import as_mapping as _mapping
+from core.platforms.lenient import as_text as _text
+from core.platforms.lenient import as_time as _time
+
+MAX_BADGES = 32
+
+
+def parse_event(
+    event_type: str, payload: Mapping[str, Any], *, message_id: str, delivered_at: datetime
+) -> Event | None:
+    """The normalized event for a verified payload, or None for an event type we do not handle.
+
+    ``message_id`` (Kick-Event-Message-Id) is the event id unless the payload has its own id that
+    Kick's Pusher socket shares (chat message id; reward redemption id plus status). ``occurred_at``
+    comes from the payload's time field when it has a readable one, never later than
+    ``delivered_at``. Raises :class:`UnusablePayload` when no event can be built, and
+    :class:`InvalidPayload` when a field holds a value no event may carry (see
+    :mod:`core.platforms.lenient` for the bounds). Text is cleaned and cut, never refused.
+    """
+    parser = _PARSERS.get(event_type)
+    if parser is None:
+        return None
+    if not isinstance(payload, Mapping):
+        raise UnusablePayload("payload is not a JSON object")
+    broadcaster_user_id = _strict_id(payload, "broadcaster", "user_id")
+    if broadcaster_user_id is None:
+        raise UnusablePayload("no broadcaster user id")
+    delivery = _Delivery(payload, message_id, utc(delivered_at), broadcaster_user_id)
+    try:
+        return parser(delivery)
+    except InvalidEvent as exc:  # the last line: events check themselves
+        raise InvalidPayload(str(exc)) from exc
+
+
+def _strict_id(payload: Any, *path: str, label: str = "") -> str | None:
+    """The id at ``path``; None when absent; :class:`InvalidPayload` naming the field when it is
+    there and no valid id."""
+    value: Any = payload
+    for key in path:
+        value = _mapping(value).get(key)
+    try:
+        return checked_id(value)
+    except BadValue as exc:
+        raise InvalidPayload(f"{label or '.'.join(path)} {exc}") from exc
+
+
+@dataclass(frozen=True)
+class _Delivery:
+    payload: Mapping[str, Any]
+    message_id: str
+    delivered_at: datetime
+    broadcaster_user_id: str
+
+    def get(self, *path: str) -> Any:
+        value: Any = self.payload
+        for key in path:
+            value = _mapping(value).get(key)
+        return value
+
+    def id(self, *path: str) -> str | None:
+        """The id at ``path``; :class:`InvalidPayload` when it is there but no valid id."""
+        return _strict_id(self.payload, *path)
+
+    def int(self, *path: str) -> int | None:
+        try:
+            return checked_int(self.get(*path))
+        except BadValue as exc:
+            raise InvalidPayload(f"{'.'.join(path)} {exc}") from exc
+
+    def text(self, *path: str, limit: int = TEXT_MAX) -> str:
+        return _text(self.get(*path), limit) or ""
+
+    def event_id(self, natural_id: str | None = None) -> str:
+        return natural_id or self.message_id
+
+    def occurred_at(self, value: Any) -> datetime:
+        moment = _time(value)
+        if moment is None or moment > self.delivered_at:
+            return self.delivered_at
+        return moment
+
+    def viewer(self, key: str) -> Viewer:
+        viewer = _viewer(self.payload.get(key), key)
+        if viewer is None:
+            raise UnusablePayload(f"no {key} user id")
+        return viewer
+
+
+def _parse_chat_message(d: _Delivery) -> ChatMessageSent:
+    badges = _list(d.get("sender", "identity", "badges"))[:MAX_BADGES]
+    return ChatMessageSent(
+        platform=Platform.KICK,
+        event_id=d.event_id(d.id("message_id")),
+        broadcaster_user_id=d.broadcaster_user_id,
+        occurred_at=d.occurred_at(d.get("created_at")),
+        viewer=d.viewer("sender"),
+        content=d.text("content"),
+        badges=tuple(
+            kind for badge in badges if (kind := _text(_mapping(badge).get("type"), WORD_MAX))
+        ),
+        reply_to_message_id=d.id("replies_to", "message_id"),
+    )
+
+
+def _parse_followed(d: _Delivery) -> Followed:
+    return Followed(
+        platform=Platform.KICK,
+        event_id=d.event_id(),
+        broadcaster_user_id=d.broadcaster_user_id,
+        occurred_at=d.delivered_at,
+        viewer=d.viewer("follower"),
+    )
+
+
+def _parse_subscription(d: _Delivery, *, is_renewal: bool) -> Subscribed:
+    return Subscribed(
+        platform=Platform.KICK,
+        event_id=d.event_id(),
+        broadcaster_user_id=d.broadcaster_user_id,
+        occurred_at=d.occurred_at(d.get("created_at")),
+        viewer=d.viewer("subscriber"),
+        is_renewal=is_renewal,
+        months=d.int("duration"),
+        expires_at=_time(d.get("expires_at")),
+    )
+
+
+def _parse_new_subscription(d: _Delivery) -> Subscribed:
+    return _parse_subscription(d, is_renewal=False)
+
+
+def _parse_subscription_renewal(d: _Delivery) -> Subscribed:
+    return _parse_subscription(d, is_renewal=True)
+
+
+def _parse_subscription_gifts(d: _Delivery) -> SubscriptionsGifted:
+    """An anonymous gifter, or one without a user id, becomes ``gifter=None``. ``count`` is the
+    number of giftee entries delivered, including any without a user id."""
+    anonymous = _bool(d.get("gifter", "is_anonymous")) is True
+    entries = _list(d.get("giftees"))
+    return SubscriptionsGifted(
+        platform=Platform.KICK,
+        event_id=d.event_id(),
+        broadcaster_user_id=d.broadcaster_user_id,
+        occurred_at=d.occurred_at(d.get("created_at")),
+        gifter=None if anonymous else _viewer(d.get("gifter"), "gifter"),
+        giftees=tuple(viewer for entry in entries if (viewer := _viewer(entry, "giftees"))),
+        count=len(entries),
+        expires_at=_time(d.get("expires_at")),
+    )
+
+
+def _parse_reward_redemption(d: _Delivery) -> RewardRedeemed:
+    """Kick sends the same redemption again when it is accepted or rejected, so the event id is
+    the redemption id plus the status."""
+    status = (d.text("status", limit=WORD_MAX) or "pending").lower()
+    redemption_id = d.id("id")
+    return RewardRedeemed(
+        platform=Platform.KICK,
+        event_id=d.event_id(f"{redemption_id}:{status}" if redemption_id else None),
+        broadcaster_user_id=d.broadcaster_user_id,
+        occurred_at=d.occurred_at(d.get("redeemed_at")),
+        viewer=d.viewer("redeemer"),
+        reward_id=d.id("reward", "id"),
+        reward_title=d.text("reward", "title", limit=TITLE_MAX),
+        cost=d.int("reward", "cost"),
+        user_input=d.text("user_input"),
+        status=status,
+    )
+
+
+def _parse_livestream_status(d: _Delivery) -> StreamStarted | StreamEnded:
+    """``is_live`` true starts the stream and false ends it. Without a readable ``is_live``, a
+    non-empty ``ended_at`` means the stream ended; otherwise it started."""
+    is_live = _bool(d.get("is_live"))
+    if is_live is None:
+        is_live = d.get("ended_at") in (None, "")
+    if is_live:
+        return StreamStarted(
+            platform=Platform.KICK,
+            event_id=d.event_id(),
+            broadcaster_user_id=d.broadcaster_user_id,
+            occurred_at=d.occurred_at(d.get("started_at")),
+            title=d.text("title", limit=TITLE_MAX),
+        )
+    return StreamEnded(
+        platform=Platform.KICK,
+        event_id=d.event_id(),
+        broadcaster_user_id=d.broadcaster_user_id,
+        occurred_at=d.occurred_at(d.get("ended_at")),
+    )
+
+
+def _parse_livestream_metadata(d: _Delivery) -> StreamMetadataUpdated:
+    category = d.get("metadata", "category")
+    category_name = _text(category, TITLE_MAX) if isinstance(category, str) else None
+    return StreamMetadataUpdated(
+        platform=Platform.KICK,
+        event_id=d.event_id(),
+        broadcaster_user_id=d.broadcaster_user_id,
+        occurred_at=d.delivered_at,
+        title=d.text("metadata", "title", limit=TITLE_MAX),
+        category=category_name or _text(_mapping(category).get("name"), TITLE_MAX) or None,
+        language=d.text("metadata", "language", limit=WORD_MAX) or None,
+        is_mature=_bool(d.get("metadata", "has_mature_content")),
+    )
+
+
+def _parse_banned(d: _Delivery) -> ViewerBanned:
+    return ViewerBanned(
+        platform=Platform.KICK,
+        event_id=d.event_id(),
+        broadcaster_user_id=d.broadcaster_user_id,
+        occurred_at=d.occurred_at(d.get("metadata", "created_at")),
+        viewer=d.viewer("banned_user"),
+        moderator=_viewer(d.get("moderator"), "moderator"),
+        reason=d.text("metadata", "reason"),
+        expires_at=_time(d.get("metadata", "expires_at")),
+    )
+
+
+def _parse_kicks_gifted(d: _Delivery) -> KicksGifted:
+    return KicksGifted(
+        platform=Platform.KICK,
+        event_id=d.event_id(),
+        broadcaster_user_id=d.broadcaster_user_id,
+        occurred_at=d.occurred_at(d.get("created_at")),
+        viewer=d.viewer("sender"),
+        amount=d.int("gift", "amount") or 0,
+        gift_name=d.text("gift", "name", limit=TITLE_MAX),
+        message=d.text("gift", "message"),
+    )
+
+
+_PARSERS: dict[str, Callable[[_Delivery], Event]] = {
+    "chat.message.sent": _parse_chat_message,
+    "channel.followed": _parse_followed,
+    "channel.subscription.new": _parse_new_subscription,
+    "channel.subscription.renewal": _parse_subscription_renewal,
+    "channel.subscription.gifts": _parse_subscription_gifts,
+    "channel.reward.redemption.updated": _parse_reward_redemption,
+    "livestream.status.updated": _parse_livestream_status,
+    "livestream.metadata.updated": _parse_livestream_metadata,
+    "moderation.banned": _parse_banned,
+    "kicks.gifted": _parse_kicks_gifted,
+}
+
+
+def _viewer(value: Any, name: str) -> Viewer | None:
+    """The user object ``name`` in the payload; None without a user id, :class:`InvalidPayload`
+    with one that is no valid id."""
+    user = _mapping(value)
+    user_id = _strict_id(user, "user_id", label=f"{name}.user_id")
+    if user_id is None:
+        return None
+    username = _text(user.get("username"), NAME_MAX) or _text(user.get("channel_slug"), NAME_MAX)
+    return Viewer(platform_user_id=user_id, username=username or "")
