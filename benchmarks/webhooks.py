@@ -431,7 +431,6 @@ def receiver_breakdown(
         steps = []
         for index, (label, publish) in enumerate(variants):
             receiver.publish_delivery = publish
-            receiver.answers.publish_delivery = publish
             calls = [split_request(r) for r in requests[index * half : (index + 1) * half]]
             others = OtherLoad()
             wall, cpu = time.perf_counter(), time.process_time()

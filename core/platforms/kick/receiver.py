@@ -20,7 +20,7 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
 
-from core.bus.base import BusUnavailable, EventRefused
+from core.bus.base import BusUnavailable
 from core.bus.replay import ReplayGuard
 from core.events import Event, Platform
 from core.metrics import Metrics
@@ -64,11 +64,9 @@ class KickWebhookReceiver:
         self.max_age_seconds = max_age_seconds
         self.replay_guard = replay_guard
         self.is_tracked = is_tracked
-        self.publish = publish
         self.metrics = metrics
         self.clock = clock
         self.broadcaster_of_subscription = broadcaster_of_subscription
-        self.publish_delivery = publish_delivery
         self.answers = Answers(
             Platform.KICK,
             metrics=metrics,
@@ -77,6 +75,15 @@ class KickWebhookReceiver:
             publish_delivery=publish_delivery,
         )
         self.on_arrival = on_arrival
+
+    @property
+    def publish_delivery(self) -> Callable[[Event, str], bool] | None:
+        """The bus's one-step queue (see :class:`~core.platforms.webhook_answers.Answers`)."""
+        return self.answers.publish_delivery
+
+    @publish_delivery.setter
+    def publish_delivery(self, publish_delivery: Callable[[Event, str], bool] | None) -> None:
+        self.answers.publish_delivery = publish_delivery
 
     def receive(self, headers: Mapping[str, str], body: bytes) -> Receipt:
         started = time.perf_counter()
@@ -147,16 +154,6 @@ class KickWebhookReceiver:
         self.on_arrival(event.broadcaster_user_id, delivery.event_type)
 
         return self.answers.queue(event, delivery.message_id)
-        try:
-            is_new = self.publish(event)
-        except BusUnavailable as exc:
-            self.answers.forget(delivery.message_id)
-            return self.answers.unavailable(exc)
-        except EventRefused as exc:
-            return self.answers.refuse(delivery.message_id, "unstorable_event", str(exc))
-        if not is_new:
-            return self.answers.done("duplicate", "this event was already received")
-        return self.answers.done("queued", event.kind)
 
     def _with_broadcaster(
         self, payload: dict[str, Any], subscription_id: str | None

@@ -67,11 +67,9 @@ class TwitchWebhookReceiver:
         self.secret = secret
         self.replay_guard = replay_guard
         self.is_tracked = is_tracked
-        self.publish = publish
         self.record_revocation = record_revocation
         self.metrics = metrics
         self.clock = clock
-        self.publish_delivery = publish_delivery
         self.on_arrival = on_arrival
         self.answers = Answers(
             Platform.TWITCH,
@@ -80,6 +78,15 @@ class TwitchWebhookReceiver:
             publish=publish,
             publish_delivery=publish_delivery,
         )
+
+    @property
+    def publish_delivery(self) -> Callable[[Event, str], bool] | None:
+        """The bus's one-step queue (see :class:`~core.platforms.webhook_answers.Answers`)."""
+        return self.answers.publish_delivery
+
+    @publish_delivery.setter
+    def publish_delivery(self, publish_delivery: Callable[[Event, str], bool] | None) -> None:
+        self.answers.publish_delivery = publish_delivery
 
     def receive(self, headers: Mapping[str, str], body: bytes) -> Receipt:
         started = time.perf_counter()
@@ -179,11 +186,3 @@ class TwitchWebhookReceiver:
 
         self.on_arrival(event.broadcaster_user_id, subscription_type)
         return self.answers.queue(event, receipt_id)
-        try:
-            is_new = self.publish(event)
-        except BusUnavailable as exc:
-            self.answers.forget(receipt_id)
-            return self.answers.unavailable(exc)
-        if not is_new:
-            return self.answers.done("duplicate", "this event was already received")
-        return self.answers.done("queued", event.kind)
