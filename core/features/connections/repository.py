@@ -171,15 +171,22 @@ def create_state(
     )
 
 
-def consume_state(conn: Connection, state: str, now: datetime) -> PendingState | None:
-    """Use ``state`` once: the pending request if it is unused and unexpired, else None."""
+def consume_state(
+    conn: Connection, state: str, now: datetime, *, purposes: tuple[str, ...] | None = None
+) -> PendingState | None:
+    """Use ``state`` once: the pending request if it is unused, unexpired and (with
+    ``purposes``) started for one of them, else None. A state of another platform's flow is
+    left alone, so a Kick callback cannot burn a Twitch state or the other way round."""
+    conditions = [
+        oauth_states.c.state == state,
+        oauth_states.c.used_at.is_(None),
+        oauth_states.c.expires_at > now,
+    ]
+    if purposes is not None:
+        conditions.append(oauth_states.c.purpose.in_(purposes))
     claimed = conn.execute(
         sa.update(oauth_states)
-        .where(
-            oauth_states.c.state == state,
-            oauth_states.c.used_at.is_(None),
-            oauth_states.c.expires_at > now,
-        )
+        .where(*conditions)
         .values(used_at=now)
         .returning(
             oauth_states.c.purpose,
