@@ -1,0 +1,155 @@
+"""!twitch setup, status, sync and disconnect as service calls, the EventSub upkeep and the
+Twitch chat sender, against the fake Twitch over loopback on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+
+from core.events import Platform
+from core.features.connections.twitch_repository import StoredRevocation
+from core.features.connections.twitch_setup import TwitchSetupFailed
+from core.features.connections.twitch_subscriptions import WANTED_TYPES
+from tests.fakes.twitch_runtime import BOT_URL, EVENTSUB_SECRET
+from tests.features.connections import test_twitch_connection as connection_tests
+from tests.features.connections.test_twitch_connection import (
+    ADMIN,
+    BROADCASTER,
+    GUILD,
+    complete,
+    consent,
+    current_tokens,
+)
+
+# The same fixtures: a fake Twitch and a runtime on it, on both backends.
+clock = connection_tests.clock
+twitch = connection_tests.twitch
+runtime = connection_tests.runtime
+
+
+def connect(runtime) -> None:  # type: ignore[no-untyped-def]
+    complete(runtime, consent(runtime))
+
+
+def test_setup_resolves_the_login_and_links_to_the_consent(runtime, twitch):
+    twitch.add_user("555", "other_channel")
+
+    result = asyncio.run(
+        runtime.twitch_setup.setup(GUILD, ADMIN, "https://twitch.tv/Other_Channel")
+    )
+
+    assert (result.channel.channel_slug, result.channel.broadcaster_user_id) == (
+        "other_channel",
+        "555",
+    )
+    assert runtime.guilds.twitch_channel_of(GUILD).broadcaster_user_id == "555"
+    link = urlsplit(result.connect_link)
+    assert f"{link.scheme}://{link.netloc}{link.path}" == f"{BOT_URL}/auth/twitch/streamer"
+    assert parse_qs(link.query)["user"] == [str(ADMIN)]
+    # Get Users went out with the app token.
+    [lookup] = twitch.requests_to("/helix/users")
+    assert lookup.auth == "app"
+
+
+@pytest.mark.parametrize("typed", ["nobody_here", "not a login!", ""])
+def test_setup_of_an_unknown_or_malformed_channel_is_a_refusal(runtime, typed):
+    with pytest.raises(TwitchSetupFailed):
+        asyncio.run(runtime.twitch_setup.setup(GUILD, ADMIN, typed))
+    assert runtime.guilds.twitch_channel_of(GUILD).channel_slug == "twitchdev"
+
+
+def test_status_gives_a_reconsent_link_for_a_missing_scope(runtime, twitch):
+    complete(runtime, consent(runtime, drop_scope="channel:manage:vips"))
+    asyncio.run(runtime.twitch_connections.validate_all())
+
+    status = runtime.twitch_setup.status(GUILD, ADMIN)
+
+    assert status.connection.missing_scopes == ("channel:manage:vips",)
+    assert status.reconsent_link is not None
+    assert "/auth/twitch/streamer?" in status.reconsent_link
+    assert runtime.twitch_setup.status(GUILD).reconsent_link is None  # !health: no link
+
+
+def test_status_shows_a_dead_grant_and_revocations(runtime, twitch):
+    connect(runtime)
+    twitch.revoke_grant()
+    asyncio.run(runtime.twitch_connections.validate_all())
+    runtime.twitch_revocations.record(
+        StoredRevocation(
+            "sub-1", "channel.vip.add", "authorization_revoked", BROADCASTER, runtime.clock()
+        )
+    )
+
+    status = runtime.twitch_setup.status(GUILD, ADMIN)
+
+    assert status.connection.needs_reauthorization
+    assert status.reconsent_link is not None
+    assert [r.status for r in status.revocations] == ["authorization_revoked"]
+
+
+def test_disconnect_revokes_the_tokens_and_forgets_them(runtime, twitch):
+    connect(runtime)
+    access, refresh = current_tokens(runtime)
+
+    assert asyncio.run(runtime.twitch_setup.disconnect(GUILD)) is True
+
+    assert not twitch.is_token_active(access)
+    assert not twitch.is_token_active(refresh)
+    assert runtime.twitch_connections.status(GUILD).login is None
+    assert asyncio.run(runtime.twitch_setup.disconnect(GUILD)) is False
+
+
+def test_upkeep_creates_every_subscription_once(runtime, twitch):
+    connect(runtime)
+
+    [report] = asyncio.run(runtime.twitch_subscriptions.sync_requested())
+
+    assert sorted(report.created) == sorted(WANTED_TYPES)
+    assert sorted(s["type"] for s in twitch.eventsub.values()) == sorted(WANTED_TYPES)
+    for sub in twitch.eventsub.values():
+        assert sub["transport"] == {"method": "webhook", "callback": f"{BOT_URL}/webhooks/twitch"}
+        assert sub["condition"]["broadcaster_user_id"] == BROADCASTER
+    [create] = twitch.requests_to("/helix/eventsub/subscriptions", "POST")[:1]
+    assert create.json["transport"]["secret"] == EVENTSUB_SECRET
+    status = runtime.twitch_setup.status(GUILD, ADMIN)
+    assert status.missing == ()
+    assert runtime.twitch_connections.guild_ids_needing_sync() == []
+
+    again = asyncio.run(runtime.twitch_setup.sync(GUILD))
+
+    assert (again.created, sorted(again.kept)) == ([], sorted(WANTED_TYPES))
+    assert len(twitch.eventsub) == len(WANTED_TYPES)
+
+
+def test_upkeep_replaces_a_failed_subscription(runtime, twitch):
+    connect(runtime)
+    asyncio.run(runtime.twitch_subscriptions.sync_requested())
+    broken = next(s for s in twitch.eventsub.values() if s["type"] == "stream.online")
+    broken["status"] = "webhook_callback_verification_failed"
+
+    report = asyncio.run(runtime.twitch_setup.sync(GUILD))
+
+    assert (report.removed, report.created) == (["stream.online"], ["stream.online"])
+    assert broken["id"] not in twitch.eventsub
+    assert len(twitch.eventsub) == len(WANTED_TYPES)
+
+
+def test_sync_without_a_connection_is_a_refusal(runtime):
+    with pytest.raises(TwitchSetupFailed):
+        asyncio.run(runtime.twitch_setup.sync(GUILD))
+
+
+async def test_a_chat_reply_reaches_twitch_chat_as_the_streamer(runtime, twitch):
+    await asyncio.to_thread(connect, runtime)
+    sender = runtime.chat_sender_for(Platform.TWITCH)
+    assert sender is not None
+
+    await sender.send(guild_id=GUILD, broadcaster_user_id=BROADCASTER, text="hello " * 100)
+    await runtime.twitch.close_chat()
+
+    sent = [(m.broadcaster_id, m.sender_id) for m in twitch.chat_messages]
+    assert sent == [(BROADCASTER, BROADCASTER)] * 2  # 600 characters: two lines
+    assert all(len(m.message) <= 500 for m in twitch.chat_messages)
+    assert " ".join(m.message for m in twitch.chat_messages) == ("hello " * 100).strip()
