@@ -6,7 +6,7 @@ link is text the caller posts only in a DM or an ephemeral reply, never in a cha
 
 from __future__ import annotations
 
-from core.discord_bot.render import inert, truncate
+from core.discord_bot.render import MESSAGE_LIMIT, inert, truncate
 from core.features.connections.twitch_setup import TwitchSetupResult, TwitchStatus
 from core.features.connections.twitch_subscriptions import WANTED_TYPES, TwitchSyncReport
 from core.health import Check
@@ -72,7 +72,7 @@ def twitch_status(status: TwitchStatus, prefix: str, *, link_sent: bool) -> str:
             if link_sent
             else f"Open your DMs to me and run {prefix}twitch status again for a new link."
         )
-    return truncate("\n".join(lines))
+    return truncate("\n".join(lines), MESSAGE_LIMIT)
 
 
 def twitch_checks(status: TwitchStatus, prefix: str) -> list[Check]:
@@ -138,7 +138,7 @@ def sync_report(report: TwitchSyncReport) -> str:
     ]
     for kind, why in sorted(report.failed.items()):
         lines.append(f"{BAD} {inert(kind)}: {inert(why)}")
-    return truncate("\n".join(lines))
+    return truncate("\n".join(lines), MESSAGE_LIMIT)
 
 
 def disconnected(was_connected: bool) -> str:
