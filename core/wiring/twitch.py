@@ -140,6 +140,7 @@ def install(rt: Runtime) -> None:
             rt.guilds,
             rt.twitch.helix,
             app_token=rt.twitch_app_token.get,
+            app_call=rt.twitch_app_token.call,
             callback_url=f"{public_url}/webhooks/twitch",
             secret=twitch.eventsub_secret,
         )
@@ -151,7 +152,7 @@ def install(rt: Runtime) -> None:
         revocations=rt.twitch_revocations,
         subscriptions=rt.twitch_subscriptions,
         make_helix=rt.twitch.helix,
-        app_token=rt.twitch_app_token.get,
+        app_call=rt.twitch_app_token.call,
         link_secret=rt.link_secret,
         public_base_url=rt.public_base_url,
         client_configured=configured,

@@ -321,5 +321,13 @@ class TwitchAppToken:
                 self._tokens = await oauth.app_token()
         return self._tokens.access_token
 
-    def forget(self) -> None:
-        self._tokens = None
+    async def call(self, call: Callable[[str], Awaitable[T]]) -> T:
+        """``call(token)`` with the app token; on a 401 (Twitch forgot it, or the client secret
+        changed) a new one is minted and the call made once more."""
+        token = await self.get()
+        try:
+            return await call(token)
+        except Unauthorized:
+            if self._tokens is not None and self._tokens.access_token == token:
+                self._tokens = None
+            return await call(await self.get())

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -21,6 +21,7 @@ from core.features.connections.twitch_revocations import TwitchRevocations
 from core.features.connections.twitch_service import TwitchConnections, TwitchConnectionStatus
 from core.features.connections.twitch_signin import PURPOSE_TWITCH_STREAMER, HelixFactory
 from core.features.connections.twitch_subscriptions import (
+    AppCall,
     TwitchSubscriptionKeeper,
     TwitchSyncReport,
     missing_types,
@@ -68,7 +69,7 @@ class TwitchSetup:
         revocations: TwitchRevocations,
         subscriptions: TwitchSubscriptionKeeper | None,
         make_helix: HelixFactory,
-        app_token: Callable[[], Awaitable[str]],
+        app_call: AppCall,
         link_secret: str,
         public_base_url: str,
         client_configured: bool,
@@ -79,7 +80,7 @@ class TwitchSetup:
         self.revocations = revocations
         self.subscriptions = subscriptions
         self.make_helix = make_helix
-        self.app_token = app_token
+        self.app_call = app_call
         self.link_secret = link_secret
         self.public_base_url = public_base_url
         self.client_configured = client_configured
@@ -103,9 +104,8 @@ class TwitchSetup:
                 "(e.g. !twitch setup twitchdev)."
             )
         try:
-            token = await self.app_token()
             async with self.make_helix() as helix:
-                users = await helix.get_users(token, logins=[login])
+                users = await self.app_call(lambda token: helix.get_users(token, logins=[login]))
         except (HelixError, TwitchOAuthError) as exc:
             raise TwitchSetupFailed(
                 f"Twitch did not answer the channel lookup ({exc.status or 'no answer'}). "
@@ -121,6 +121,10 @@ class TwitchSetup:
         except InvalidGuildInput as exc:
             raise TwitchSetupFailed(str(exc)) from exc
         tracked = next(c for c in view.channels if c.broadcaster_user_id == user.id)
+        connected = await asyncio.to_thread(self.connections.status, guild_id)
+        if connected.broadcaster_user_id not in (None, user.id):
+            # Another channel now: its streamer's grant is given back, not kept unused.
+            await self.disconnect(guild_id)
         return TwitchSetupResult(tracked, self.connect_link(guild_id, admin_id))
 
     async def sync(self, guild_id: int) -> TwitchSyncReport:
@@ -138,7 +142,11 @@ class TwitchSetup:
         return await self.subscriptions.sync_guild(guild_id)
 
     async def disconnect(self, guild_id: int) -> bool:
-        """Give the streamer's tokens back to Twitch and forget them; False when none."""
+        """Delete the channel's EventSub subscriptions, give the streamer's tokens back to
+        Twitch and forget them; False when there was no connection."""
+        status = await asyncio.to_thread(self.connections.status, guild_id)
+        if status.broadcaster_user_id is not None and self.subscriptions is not None:
+            await self.subscriptions.remove_broadcaster(status.broadcaster_user_id)
         return await self.connections.disconnect(guild_id)
 
     def status(self, guild_id: int, admin_id: int | None = None) -> TwitchStatus:

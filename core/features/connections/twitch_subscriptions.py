@@ -11,15 +11,17 @@ scopes) is what lets Twitch accept them.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from core.features.connections.twitch_connections_repository import StoredTwitchSubscription
 from core.features.connections.twitch_service import TwitchConnections
 from core.features.connections.twitch_signin import HelixFactory
 from core.features.guilds.service import GuildService
-from core.platforms.twitch.helix import Conflict, EventSubSubscription, HelixError
+from core.platforms.twitch.helix import Conflict, EventSubSubscription, HelixError, NotFound
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +41,8 @@ WANTED_TYPES: tuple[str, ...] = (
     "channel.channel_points_custom_reward_redemption.add",
 )
 _CHAT_TYPES = frozenset({"channel.chat.message", "channel.chat.notification"})
+# app_call(call): call(token) with the app token, minted again once on a 401.
+AppCall = Callable[[Callable[[str], Awaitable[Any]]], Awaitable[Any]]
 _HEALTHY = frozenset({"enabled", "webhook_callback_verification_pending"})
 
 
@@ -66,6 +70,7 @@ class TwitchSubscriptionKeeper:
         make_helix: HelixFactory,
         *,
         app_token: Callable[[], Awaitable[str]],
+        app_call: AppCall,
         callback_url: str,
         secret: str,
     ) -> None:
@@ -73,6 +78,7 @@ class TwitchSubscriptionKeeper:
         self.guilds = guilds
         self.make_helix = make_helix
         self.app_token = app_token
+        self.app_call = app_call
         self.callback_url = callback_url
         self.secret = secret
 
@@ -84,16 +90,19 @@ class TwitchSubscriptionKeeper:
         broadcaster = status.broadcaster_user_id
         if not status.is_connected or broadcaster is None:
             return report
-        token = await self.app_token()
         async with self.make_helix() as helix:
-            listed = await helix.list_eventsub_subscriptions(token, user_id=broadcaster)
+            listed = await self.app_call(
+                lambda token: helix.list_eventsub_subscriptions(token, user_id=broadcaster)
+            )
+            token = await self.app_token()  # the one that just worked
             ours = [s for s in listed.subscriptions if self._is_ours(s, broadcaster)]
             kept: dict[str, EventSubSubscription] = {}
             for sub in ours:
                 if sub.status in _HEALTHY and sub.type not in kept:
                     kept[sub.type] = sub
                     continue
-                await helix.delete_eventsub_subscription(token, sub.id)
+                with contextlib.suppress(NotFound):  # already gone is as good
+                    await helix.delete_eventsub_subscription(token, sub.id)
                 report.removed.append(sub.type)
             report.kept = sorted(kept)
             for subscription_type in WANTED_TYPES:
@@ -135,6 +144,24 @@ class TwitchSubscriptionKeeper:
             and sub.type in WANTED_TYPES
             and dict(sub.condition) == condition_for(sub.type, broadcaster)
         )
+
+    async def remove_broadcaster(self, broadcaster_user_id: str) -> None:
+        """Delete every subscription of ours for the broadcaster (on disconnect) and forget the
+        record. Best effort: what Twitch keeps is revoked once the grant is gone."""
+        try:
+            async with self.make_helix() as helix:
+                listed = await self.app_call(
+                    lambda token: helix.list_eventsub_subscriptions(
+                        token, user_id=broadcaster_user_id
+                    )
+                )
+                token = await self.app_token()
+                for sub in listed.subscriptions:
+                    if self._is_ours(sub, broadcaster_user_id):
+                        await helix.delete_eventsub_subscription(token, sub.id)
+        except Exception as exc:
+            log.warning("could not delete the Twitch subscriptions of a channel (%s)", exc)
+        await asyncio.to_thread(self.connections.store_subscriptions, broadcaster_user_id, [])
 
     async def sync_requested(self) -> list[TwitchSyncReport]:
         """Guilds that just connected or asked with ``!twitch sync``."""

@@ -153,3 +153,36 @@ async def test_a_chat_reply_reaches_twitch_chat_as_the_streamer(runtime, twitch)
     assert sent == [(BROADCASTER, BROADCASTER)] * 2  # 600 characters: two lines
     assert all(len(m.message) <= 500 for m in twitch.chat_messages)
     assert " ".join(m.message for m in twitch.chat_messages) == ("hello " * 100).strip()
+
+
+def test_an_app_token_twitch_forgot_is_minted_again(runtime, twitch):
+    asyncio.run(runtime.twitch_setup.setup(GUILD, ADMIN, "twitchdev"))
+    [first] = [t for t, issued in twitch.tokens.items() if issued.token_type == "app"]
+    twitch.expire_token(first)  # Twitch no longer takes it, though it has weeks left here
+
+    result = asyncio.run(runtime.twitch_setup.setup(GUILD, ADMIN, "twitchdev"))
+
+    assert result.channel.broadcaster_user_id == BROADCASTER
+    assert [r.status for r in twitch.requests_to("/helix/users")] == [200, 401, 200]
+
+
+def test_disconnect_deletes_the_channels_subscriptions(runtime, twitch):
+    connect(runtime)
+    asyncio.run(runtime.twitch_subscriptions.sync_requested())
+    assert len(twitch.eventsub) == len(WANTED_TYPES)
+
+    asyncio.run(runtime.twitch_setup.disconnect(GUILD))
+
+    assert twitch.eventsub == {}
+    assert runtime.twitch_setup.status(GUILD).subscribed == ()
+
+
+def test_setting_up_another_channel_gives_the_old_grant_back(runtime, twitch):
+    connect(runtime)
+    access, _ = current_tokens(runtime)
+    twitch.add_user("555", "other_channel")
+
+    asyncio.run(runtime.twitch_setup.setup(GUILD, ADMIN, "other_channel"))
+
+    assert not twitch.is_token_active(access)
+    assert runtime.twitch_connections.status(GUILD).login is None
