@@ -12,6 +12,8 @@ from core.events import Platform
 from core.features.connections.twitch_repository import StoredRevocation
 from core.features.connections.twitch_setup import TwitchSetupFailed
 from core.features.connections.twitch_subscriptions import WANTED_TYPES
+from tests.bus import eventually
+from tests.fakes.twitch_eventsub import EventSubSender
 from tests.fakes.twitch_runtime import BOT_URL, EVENTSUB_SECRET
 from tests.features.connections import test_twitch_connection as connection_tests
 from tests.features.connections.test_twitch_connection import (
@@ -186,3 +188,31 @@ def test_setting_up_another_channel_gives_the_old_grant_back(runtime, twitch):
 
     assert not twitch.is_token_active(access)
     assert runtime.twitch_connections.status(GUILD).login is None
+
+
+async def test_a_chat_command_from_twitch_is_answered_in_twitch_chat(runtime, twitch, clock):
+    await asyncio.to_thread(connect, runtime)
+    web = runtime.create_web_app().test_client()
+    eventsub = EventSubSender.flask(web, clock, EVENTSUB_SECRET)
+    text = "!watchtime"
+    fragments = [{"type": "text", "text": text, "cheermote": None, "emote": None, "mention": None}]
+
+    status, answer = await asyncio.to_thread(
+        eventsub.notify,
+        "channel.chat.message",
+        BROADCASTER,
+        message={"text": text, "fragments": fragments},
+        message_id="chat-1",
+    )
+    assert (status, answer["status"]) == (200, "queued")
+    try:
+        while await asyncio.to_thread(runtime.bus.backlog):
+            await runtime.bus.deliver_due(runtime.dispatcher)
+        await eventually(lambda: bool(twitch.chat_messages), within=10)
+    finally:
+        await runtime.twitch.close_chat()
+
+    [reply] = twitch.chat_messages
+    assert (reply.broadcaster_id, reply.sender_id) == (BROADCASTER, BROADCASTER)
+    assert reply.reply_parent_message_id == "chat-1"
+    assert reply.message.startswith("No watchtime yet")
