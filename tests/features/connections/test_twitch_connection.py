@@ -190,3 +190,26 @@ def test_validation_reports_a_scope_added_later(runtime, twitch):
     assert status.is_connected
     assert status.missing_scopes == ("channel:read:subscriptions",)
     assert status.validated_at is not None
+
+
+def test_concurrent_401s_refresh_once_and_all_succeed(runtime, twitch):
+    connect(runtime)
+    old_access, _ = current_tokens(runtime)
+    twitch.expire_token(old_access)
+
+    async def who(token: str):  # type: ignore[no-untyped-def]
+        async with runtime.twitch.helix() as helix:
+            return await helix.get_users(token)
+
+    async def both():  # type: ignore[no-untyped-def]
+        call = runtime.twitch_connections.call_as_streamer
+        return await asyncio.gather(call(GUILD, who), call(GUILD, who))
+
+    results = asyncio.run(both())
+
+    assert [users[0].id for users in results] == [BROADCASTER, BROADCASTER]
+    refreshes = [
+        r for r in twitch.requests_to("/oauth2/token") if r.form["grant_type"] == "refresh_token"
+    ]
+    assert len(refreshes) == 1
+    assert runtime.twitch_connections.status(GUILD).is_connected

@@ -4,13 +4,16 @@ Twitch chat sender, against the fake Twitch over loopback on SQLite and PostgreS
 from __future__ import annotations
 
 import asyncio
+import re
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from core.events import Platform
 from core.features.connections.twitch_repository import StoredRevocation
-from core.features.connections.twitch_setup import TwitchSetupFailed
+from core.features.connections.twitch_setup import TwitchSetupFailed, twitch_login
 from core.features.connections.twitch_subscriptions import WANTED_TYPES
 from tests.bus import eventually
 from tests.fakes.twitch_eventsub import EventSubSender
@@ -216,3 +219,21 @@ async def test_a_chat_command_from_twitch_is_answered_in_twitch_chat(runtime, tw
     assert (reply.broadcaster_id, reply.sender_id) == (BROADCASTER, BROADCASTER)
     assert reply.reply_parent_message_id == "chat-1"
     assert reply.message.startswith("No watchtime yet")
+
+
+@given(st.text(max_size=120))
+def test_a_typed_channel_is_a_valid_login_or_nothing(typed):
+    login = twitch_login(typed)
+    assert login is None or re.fullmatch(r"[a-z0-9_]{1,25}", login)
+
+
+@pytest.mark.parametrize(
+    ("typed", "login"),
+    [
+        ("@TwitchDev", "twitchdev"),
+        ("https://www.twitch.tv/TwitchDev?x=1", "twitchdev"),
+        ("a b", None),
+    ],
+)
+def test_a_login_is_read_from_a_name_or_url(typed, login):
+    assert twitch_login(typed) == login
