@@ -18,6 +18,7 @@ from core.features.connections.twitch_subscriptions import WANTED_TYPES
 from tests.bus import eventually
 from tests.fakes.twitch_eventsub import EventSubSender
 from tests.fakes.twitch_runtime import BOT_URL, EVENTSUB_SECRET
+from tests.fakes.twitch_server import CLIENT_ID, CLIENT_SECRET
 from tests.features.connections import test_twitch_connection as connection_tests
 from tests.features.connections.test_twitch_connection import (
     ADMIN,
@@ -237,3 +238,32 @@ def test_a_typed_channel_is_a_valid_login_or_nothing(typed):
 )
 def test_a_login_is_read_from_a_name_or_url(typed, login):
     assert twitch_login(typed) == login
+
+
+async def test_the_upkeep_loop_subscribes_a_newly_connected_channel(runtime, twitch):
+    assert "Twitch token validation" in runtime.scheduler.loops
+    await asyncio.to_thread(connect, runtime)
+    stop = asyncio.Event()
+    loop = asyncio.create_task(runtime.twitch_upkeep.run(stop, every_seconds=0.05))
+    try:
+        await eventually(lambda: len(twitch.eventsub) == len(WANTED_TYPES), within=10)
+    finally:
+        stop.set()
+        await loop
+    assert runtime.twitch_setup.status(GUILD).missing == ()
+
+
+def test_without_a_public_address_there_is_no_upkeep_and_sync_says_why(make_runtime, twitch):
+    runtime = make_runtime(
+        TWITCH_API_BASE_URL=twitch.helix_url,
+        TWITCH_OAUTH_BASE_URL=twitch.oauth_url,
+        TWITCH_CLIENT_ID=CLIENT_ID,
+        TWITCH_CLIENT_SECRET=CLIENT_SECRET,
+        TWITCH_EVENTSUB_SECRET=EVENTSUB_SECRET,
+    )
+
+    assert "Twitch subscription upkeep" not in runtime.scheduler.loops
+    assert "Twitch token validation" in runtime.scheduler.loops
+    with pytest.raises(TwitchSetupFailed, match="public HTTPS address"):
+        asyncio.run(runtime.twitch_setup.sync(GUILD))
+    assert runtime.twitch_setup.status(GUILD).upkeep_enabled is False
