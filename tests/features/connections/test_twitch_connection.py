@@ -5,6 +5,7 @@ token is stored with its access token, a dead grant and a missing scope are reco
 from __future__ import annotations
 
 import asyncio
+import logging
 from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
 
 import httpx
@@ -21,7 +22,7 @@ from core.runtime import Runtime
 from core.security.links import new_claims
 from tests.clock import Clock
 from tests.fakes.twitch_runtime import REDIRECT_URI, runtime_on_fake_twitch
-from tests.fakes.twitch_server import FakeTwitch
+from tests.fakes.twitch_server import CLIENT_SECRET, FakeTwitch
 
 GUILD = 4242
 ADMIN = 777
@@ -213,3 +214,19 @@ def test_concurrent_401s_refresh_once_and_all_succeed(runtime, twitch):
     ]
     assert len(refreshes) == 1
     assert runtime.twitch_connections.status(GUILD).is_connected
+
+
+def test_no_token_code_or_secret_reaches_the_logs(runtime, twitch, caplog):
+    query = consent(runtime)  # the test's own browser step, which httpx logs with its redirect
+    caplog.set_level(logging.DEBUG)
+    complete(runtime, query)
+    twitch.expire_token(current_tokens(runtime)[0])
+    asyncio.run(runtime.twitch_connections.validate_all())
+    twitch.revoke_grant()
+    asyncio.run(runtime.twitch_connections.validate_all())
+    asyncio.run(runtime.twitch_connections.disconnect(GUILD))
+
+    secrets = [*twitch.tokens, query["code"], query["state"], CLIENT_SECRET, NONCE]
+    assert "needs re-authorization" in caplog.text
+    for secret in secrets:
+        assert secret not in caplog.text
