@@ -287,11 +287,11 @@ class TwitchConnections(TwitchSignIn):
                     await oauth.revoke(self.cipher.decrypt(encrypted))
             except TwitchOAuthError as exc:
                 log.info("guild %s: Twitch did not take a token back (%s)", guild_id, exc.status)
-        await asyncio.to_thread(self._delete, guild_id, stored.broadcaster_user_id)
+        await asyncio.to_thread(self._delete, guild_id)
         log.info("guild %s: Twitch connection removed", guild_id)
         return True
 
-    def _delete(self, guild_id: int, broadcaster_user_id: str) -> None:
+    def _delete(self, guild_id: int) -> None:
         with self.engine.begin() as conn:
             repo.delete_connection(conn, guild_id)
 
