@@ -39,6 +39,8 @@ if TYPE_CHECKING:
     from core.runtime import Runtime
 
 log = logging.getLogger(__name__)
+# Revocation statuses that mean the broadcaster's authorization itself is gone.
+GRANT_GONE = frozenset({"authorization_revoked", "user_removed"})
 
 
 class TwitchClients:
@@ -172,6 +174,8 @@ def install(rt: Runtime) -> None:
                 revoked_at=revocation.revoked_at,
             )
         )
+        if revocation.broadcaster_user_id and revocation.status in GRANT_GONE:
+            rt.twitch_connections.grant_revoked(revocation.broadcaster_user_id)
 
     rt.twitch_receiver = TwitchWebhookReceiver(
         secret=twitch.eventsub_secret,

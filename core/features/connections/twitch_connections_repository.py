@@ -138,6 +138,27 @@ def mark_needs_reauth(conn: Connection, guild_id: int, now: datetime) -> None:
     )
 
 
+def mark_broadcaster_needs_reauth(
+    conn: Connection, broadcaster_user_id: str, now: datetime
+) -> list[int]:
+    """Every guild connected as ``broadcaster_user_id`` needs a new consent; their ids."""
+    c = twitch_connections.c
+    guild_ids = list(
+        conn.execute(
+            sa.select(c.guild_id).where(
+                c.broadcaster_user_id == broadcaster_user_id, c.status == CONNECTED
+            )
+        ).scalars()
+    )
+    if guild_ids:
+        conn.execute(
+            sa.update(twitch_connections)
+            .where(c.guild_id.in_(guild_ids))
+            .values(status=NEEDS_REAUTH, updated_at=now)
+        )
+    return guild_ids
+
+
 def delete_connection(conn: Connection, guild_id: int) -> None:
     conn.execute(sa.delete(twitch_connections).where(twitch_connections.c.guild_id == guild_id))
 

@@ -182,6 +182,22 @@ class TwitchConnections(TwitchSignIn):
             why,
         )
 
+    def grant_revoked(self, broadcaster_user_id: str) -> list[int]:
+        """Twitch revoked a subscription because the broadcaster's authorization is gone
+        (``authorization_revoked``, ``user_removed``): their connections need a new consent
+        now, not at the next hourly validation. The guilds marked."""
+        with self.engine.begin() as conn:
+            marked = repo.mark_broadcaster_needs_reauth(
+                conn, broadcaster_user_id, utc(self.clock())
+            )
+        for guild_id in marked:
+            log.warning(
+                "guild %s: Twitch says the streamer's authorization is gone; a server admin "
+                "should run !twitch setup again",
+                guild_id,
+            )
+        return marked
+
     # --- validation (at start, then hourly) ----------------------------------------------------
 
     async def validate(self, guild_id: int) -> tuple[str, ...]:

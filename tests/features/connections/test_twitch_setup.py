@@ -4,6 +4,7 @@ Twitch chat sender, against the fake Twitch over loopback on SQLite and PostgreS
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 from urllib.parse import parse_qs, urlsplit
 
@@ -16,7 +17,7 @@ from core.features.connections.twitch_repository import StoredRevocation
 from core.features.connections.twitch_setup import TwitchSetupFailed, twitch_login
 from core.features.connections.twitch_subscriptions import WANTED_TYPES
 from tests.bus import eventually
-from tests.fakes.twitch_eventsub import EventSubSender
+from tests.fakes.twitch_eventsub import EventSubSender, fixture
 from tests.fakes.twitch_runtime import BOT_URL, EVENTSUB_SECRET
 from tests.fakes.twitch_server import CLIENT_ID, CLIENT_SECRET
 from tests.features.connections import test_twitch_connection as connection_tests
@@ -267,3 +268,16 @@ def test_without_a_public_address_there_is_no_upkeep_and_sync_says_why(make_runt
     with pytest.raises(TwitchSetupFailed, match="public HTTPS address"):
         asyncio.run(runtime.twitch_setup.sync(GUILD))
     assert runtime.twitch_setup.status(GUILD).upkeep_enabled is False
+
+
+def test_a_revoked_authorization_marks_the_connection_at_once(runtime, twitch, clock):
+    connect(runtime)
+    eventsub = EventSubSender.flask(runtime.create_web_app().test_client(), clock, EVENTSUB_SECRET)
+    body = fixture("revocation")
+    body["subscription"]["condition"]["broadcaster_user_id"] = BROADCASTER
+    assert body["subscription"]["status"] == "authorization_revoked"
+
+    status, _ = eventsub.send(json.dumps(body).encode(), message_type="revocation")
+
+    assert status == 200
+    assert runtime.twitch_connections.status(GUILD).needs_reauthorization
