@@ -165,3 +165,39 @@ def test_an_unreachable_database_at_the_callback_is_a_503_page(request, runtime,
 
     assert answer.status_code == 503
     assert "database is unreachable" in text(answer)
+
+
+@pytest.mark.parametrize(
+    "query",
+    ["state=nonsense&code=x", "state=" + "x" * 5000, "state=%00%ff&error=access_denied"],
+)
+def test_a_made_up_callback_is_a_400_page(runtime, query):
+    answer = runtime.create_web_app().test_client().get(f"/auth/twitch/callback?{query}")
+    assert answer.status_code == 400
+    assert answer.headers["Content-Type"].startswith("text/html")
+
+
+@pytest.mark.parametrize("method", ["get", "post"])
+def test_a_tampered_start_link_is_a_403_page(runtime, method):
+    link = start_link(runtime).replace(f"guild={GUILD}", "guild=1")
+    answer = getattr(runtime.create_web_app().test_client(), method)(link)
+    assert answer.status_code == 403
+    assert "not valid" in text(answer)
+
+
+def test_the_callback_page_names_a_scope_that_was_not_granted(runtime):
+    web = runtime.create_web_app().test_client()
+    consent_url = (
+        start(web, start_link(runtime)).replace("+user%3Abot", "").replace("%20user%3Abot", "")
+    )
+
+    answer = web.get(consent(consent_url))
+
+    assert answer.status_code == 200
+    assert "Some permissions were not granted (user:bot)" in text(answer)
+
+
+@pytest.mark.parametrize("path", ["/auth/twitch/callback", "/auth/kick/callback"])
+def test_a_state_with_a_nul_is_a_400_page_on_both_callbacks(runtime, path):
+    answer = runtime.create_web_app().test_client().get(f"{path}?state=ab%00cd&code=x")
+    assert answer.status_code == 400
