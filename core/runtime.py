@@ -152,6 +152,7 @@ class Runtime:
             publish=self.bus.publish,
             link_secret=self.link_secret,
             clock=self.clock,
+            twitch_connections=self.twitch_connections,
         )
 
     def bot_services(self) -> BotServices:

@@ -13,6 +13,7 @@ from datetime import datetime
 
 from core.events import system_clock
 from core.features.connections.setup import KickSetup
+from core.features.connections.twitch_setup import TwitchSetup
 from core.features.guilds.service import GuildService
 from core.features.linking.effects import LinkEffects
 from core.features.linking.service import LinkingService
@@ -32,6 +33,7 @@ class BotServices:
     guilds: GuildService
     health: Callable[[], HealthReport]
     kick_setup: KickSetup | None = None
+    twitch_setup: TwitchSetup | None = None
     roles: RolesService | None = None
     role_sync: RoleSync | None = None
     linking: LinkingService | None = None

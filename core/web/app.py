@@ -12,6 +12,7 @@ from werkzeug.exceptions import HTTPException
 
 from core.events import Event
 from core.features.connections.service import KickConnections
+from core.features.connections.twitch_service import TwitchConnections
 from core.features.linking.service import LinkingService
 from core.features.refusals import Refused
 from core.health import HealthReport
@@ -34,6 +35,7 @@ class WebServices:
     publish: Callable[[Event], object]  # the bus's publish: tells the bot about link attempts
     link_secret: str
     clock: Callable[[], datetime]
+    twitch_connections: TwitchConnections | None = None  # the Twitch sign-in pages
 
 
 def create_app(services: WebServices | None = None) -> Flask:
@@ -48,7 +50,7 @@ def create_app(services: WebServices | None = None) -> Flask:
         runtime.migrate()
         services = runtime.web_services()
 
-    from core.web import health, oauth, webhooks
+    from core.web import health, oauth, twitch_oauth, webhooks
     from core.web.headers import add_security_headers
 
     app = Flask(__name__)
@@ -58,6 +60,7 @@ def create_app(services: WebServices | None = None) -> Flask:
     app.register_blueprint(webhooks.bp)
     app.register_blueprint(health.bp)
     app.register_blueprint(oauth.bp)
+    app.register_blueprint(twitch_oauth.bp)
     app.after_request(add_security_headers)
 
     @app.errorhandler(Refused)

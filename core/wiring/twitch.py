@@ -1,30 +1,170 @@
-"""Twitch: the EventSub webhook receiver and the record of revoked subscriptions.
-
-Twitch chat replies need Helix (not built yet): no chat sender is registered for
-``Platform.TWITCH``, so ``chat_sender_for`` answers None and replies to Twitch chat are skipped
-with a log line, while every feature still handles Twitch's events.
-"""
+"""Twitch: the streamer's connection (consent, tokens kept valid, validated hourly), EventSub
+webhook subscriptions kept in place (when OAUTH_BASE_URL is public and TWITCH_EVENTSUB_SECRET is
+set), the webhook receiver, the record of revoked subscriptions and replies in Twitch chat."""
 
 from __future__ import annotations
 
+import asyncio
+import functools
+import logging
+import time
 from typing import TYPE_CHECKING
 
+from core.config import TwitchSettings
+from core.events import Platform
 from core.features.connections.twitch_repository import StoredRevocation
 from core.features.connections.twitch_revocations import TwitchRevocations
+from core.features.connections.twitch_service import (
+    VALIDATE_EVERY_SECONDS,
+    TwitchAppToken,
+    TwitchConnections,
+)
+from core.features.connections.twitch_setup import TwitchSetup
+from core.features.connections.twitch_subscriptions import (
+    SYNC_EVERY_SECONDS,
+    TwitchSubscriptionKeeper,
+)
+from core.metrics import Metrics
 from core.platforms.sockets import is_public_https
+from core.platforms.twitch.chat import TwitchChatSender
 from core.platforms.twitch.eventsub_sources import ARRIVAL_PREFIX, EventSubSupervisor
 from core.platforms.twitch.helix import HelixClient
+from core.platforms.twitch.oauth_client import TwitchOAuthClient
 from core.platforms.twitch.receiver import TwitchWebhookReceiver
 from core.platforms.twitch.webhook import Revocation
+from core.scheduler import wait_or_stop
 
 if TYPE_CHECKING:
     from collections.abc import Callable
+    from datetime import datetime
 
     from core.runtime import Runtime
 
+log = logging.getLogger(__name__)
+# Revocation statuses that mean the broadcaster's authorization itself is gone.
+GRANT_GONE = frozenset({"authorization_revoked", "user_removed"})
+
+
+class TwitchClients:
+    """Twitch's HTTP clients, made from settings (one per use, closed by ``async with``)."""
+
+    def __init__(
+        self, settings: TwitchSettings, clock: Callable[[], datetime], metrics: Metrics
+    ) -> None:
+        self.settings = settings
+        self.clock = clock
+        self.metrics = metrics
+        self.connections: TwitchConnections | None = None  # set once built: chat speaks as them
+
+    @property
+    def is_configured(self) -> bool:
+        return bool(self.settings.client_id and self.settings.client_secret)
+
+    def oauth_client(self) -> TwitchOAuthClient:
+        twitch = self.settings
+        return TwitchOAuthClient(
+            twitch.oauth_base_url,
+            twitch.client_id or "",
+            twitch.client_secret or "",
+            clock=self.clock,
+        )
+
+    def helix(self) -> HelixClient:
+        return HelixClient(self.settings.api_base_url, self.settings.client_id or "")
+
+    @functools.cached_property
+    def chat(self) -> TwitchChatSender:
+        """Replies in Twitch chat, built on first use on the bot's loop (its HTTP client's)."""
+        assert self.connections is not None  # noqa: S101 - set by install() before any use
+        self._chat_helix = self.helix()
+        return TwitchChatSender(
+            self._chat_helix,
+            streamer_call=self.connections.call_as_streamer,
+            failures=self.metrics.chat_failed,
+        )
+
+    async def close_chat(self) -> None:
+        if "chat" in self.__dict__:
+            await self.chat.close()
+            await self._chat_helix.aclose()
+            del self.__dict__["chat"]
+
+
+class TwitchUpkeep:
+    """Keeps EventSub subscriptions in place: all of them every 30 minutes, and right away for
+    a guild that asked (a streamer who just connected, or !twitch sync)."""
+
+    def __init__(self, subscriptions: TwitchSubscriptionKeeper) -> None:
+        self.subscriptions = subscriptions
+
+    async def run(self, stop: asyncio.Event, *, every_seconds: float = 60.0) -> None:
+        last_full = float("-inf")
+        while not stop.is_set():
+            try:
+                if time.monotonic() - last_full >= SYNC_EVERY_SECONDS:
+                    await self.subscriptions.sync_all()
+                    last_full = time.monotonic()
+                else:
+                    await self.subscriptions.sync_requested()
+            except Exception:
+                log.exception("Twitch subscription upkeep failed; trying again in a minute")
+            await wait_or_stop(stop, every_seconds)
+
 
 def install(rt: Runtime) -> None:
+    twitch = rt.settings.twitch
+    rt.twitch = TwitchClients(twitch, rt.clock, rt.metrics)
     rt.twitch_revocations = TwitchRevocations(rt.engine)
+    rt.twitch_connections = TwitchConnections(
+        rt.engine,
+        rt.cipher,
+        oauth_base_url=twitch.oauth_base_url,
+        client_id=twitch.client_id,
+        redirect_uri=f"{rt.public_base_url}/auth/twitch/callback",
+        make_oauth=rt.twitch.oauth_client,
+        make_helix=rt.twitch.helix,
+        clock=rt.clock,
+    )
+    rt.twitch.connections = rt.twitch_connections
+    rt.twitch_app_token = TwitchAppToken(rt.twitch.oauth_client, rt.clock)
+    configured = rt.twitch.is_configured
+    if configured:
+        # Twitch requires every token in use to be validated at start and then hourly.
+        rt.scheduler.every(
+            "Twitch token validation",
+            lambda: VALIDATE_EVERY_SECONDS,
+            rt.twitch_connections.validate_all,
+        )
+    rt.twitch_subscriptions = None
+    public_url = rt.settings.web.oauth_base_url
+    if configured and public_url and twitch.eventsub_secret:
+        # Twitch delivers webhooks to a public HTTPS address only.
+        rt.twitch_subscriptions = TwitchSubscriptionKeeper(
+            rt.twitch_connections,
+            rt.guilds,
+            rt.twitch.helix,
+            app_token=rt.twitch_app_token.get,
+            app_call=rt.twitch_app_token.call,
+            callback_url=f"{public_url}/webhooks/twitch",
+            secret=twitch.eventsub_secret,
+        )
+        rt.twitch_upkeep = TwitchUpkeep(rt.twitch_subscriptions)
+        rt.scheduler.loop("Twitch subscription upkeep", rt.twitch_upkeep.run)
+    rt.twitch_setup = TwitchSetup(
+        guilds=rt.guilds,
+        connections=rt.twitch_connections,
+        revocations=rt.twitch_revocations,
+        subscriptions=rt.twitch_subscriptions,
+        make_helix=rt.twitch.helix,
+        app_call=rt.twitch_app_token.call,
+        link_secret=rt.link_secret,
+        public_base_url=rt.public_base_url,
+        client_configured=configured,
+        clock=rt.clock,
+    )
+    if configured:
+        rt.chat_senders[Platform.TWITCH] = lambda: rt.twitch.chat
+        rt.on_shutdown(rt.twitch.close_chat)
 
     def record_revocation(revocation: Revocation) -> None:
         rt.twitch_revocations.record(
@@ -36,9 +176,11 @@ def install(rt: Runtime) -> None:
                 revoked_at=revocation.revoked_at,
             )
         )
+        if revocation.broadcaster_user_id and revocation.status in GRANT_GONE:
+            rt.twitch_connections.grant_revoked(revocation.broadcaster_user_id)
 
     rt.twitch_receiver = TwitchWebhookReceiver(
-        secret=rt.settings.twitch.eventsub_secret,
+        secret=twitch.eventsub_secret,
         replay_guard=rt.replay_guard,
         is_tracked=lambda platform, user_id: bool(rt.guilds.guilds_tracking(platform, user_id)),
         publish=rt.bus.publish,
@@ -50,6 +192,20 @@ def install(rt: Runtime) -> None:
             broadcaster, ARRIVAL_PREFIX + kind
         ),
     )
+
+    async def token_for(broadcaster_user_id: str) -> str:
+        """The broadcaster's own access token (EventSub WebSocket subscriptions need it), from a
+        guild that follows the channel and has it connected; LookupError when none has."""
+        following = await asyncio.to_thread(
+            rt.guilds.guilds_tracking, Platform.TWITCH, broadcaster_user_id
+        )
+        connected = set(await asyncio.to_thread(rt.twitch_connections.connected_guild_ids))
+        for guild_id in following:
+            if guild_id in connected:
+                return await rt.twitch_connections.access_token(guild_id)
+        raise LookupError(f"no guild has connected Twitch channel {broadcaster_user_id}")
+
+    rt.twitch_token_for = token_for
     install_eventsub_socket(rt, record_revocation)
 
 

@@ -34,8 +34,8 @@ def test_fresh_database_reports_pending_migrations(database_url):
     fresh = create_engine(database_url)
     try:
         # Newest first, down to the first, one step per numbered file.
-        assert pending_migrations(fresh) == [f"{n:04d}" for n in range(11, 0, -1)]
-        assert len(list(VERSIONS.glob("0*.py"))) == 11
+        assert pending_migrations(fresh) == [f"{n:04d}" for n in range(12, 0, -1)]
+        assert len(list(VERSIONS.glob("0*.py"))) == 12
     finally:
         fresh.dispose()
 
@@ -50,6 +50,7 @@ def test_every_feature_table_is_keyed_by_guild():
     shared |= {"webhook_arrivals"}  # per broadcaster, like kick_subscriptions
     shared |= {"account_links"}  # a link is global to the Discord user
     shared |= {"twitch_revocations"}  # keyed by Twitch's subscription, like kick_subscriptions
+    shared |= {"twitch_subscriptions"}  # per broadcaster, like kick_subscriptions
     for table in metadata.sorted_tables:
         if table.name not in shared:
             assert "guild_id" in table.c, table.name

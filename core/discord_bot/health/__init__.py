@@ -13,6 +13,7 @@ def cogs(services: BotServices) -> list[commands.Cog]:
         HealthCog(
             services.health,
             kick=services.kick_setup,
+            twitch=services.twitch_setup,
             watchtime=services.watchtime,
             roles=services.roles,
             role_sync=services.role_sync,

@@ -15,9 +15,11 @@ from discord.ext import commands
 from core.discord_bot.common import guild_of
 from core.discord_bot.health import render
 from core.discord_bot.render import NO_MENTIONS
+from core.discord_bot.twitch.render import twitch_checks
 from core.events import utc
 from core.features.connections.setup import KickSetup, KickStatus
 from core.features.connections.subscriptions import WANTED_EVENTS
+from core.features.connections.twitch_setup import TwitchSetup
 from core.features.roles.repository import RoleTier
 from core.features.roles.service import RolesService
 from core.features.roles.sync import RoleSync, SyncResult
@@ -37,12 +39,14 @@ class HealthCog(commands.Cog, name="Health"):
         health: Callable[[], HealthReport],
         *,
         kick: KickSetup | None = None,
+        twitch: TwitchSetup | None = None,
         watchtime: WatchtimeService | None = None,
         roles: RolesService | None = None,
         role_sync: RoleSync | None = None,
     ) -> None:
         self.health = health
         self.kick = kick
+        self.twitch = twitch
         self.watchtime = watchtime
         self.roles = roles
         self.role_sync = role_sync
@@ -71,6 +75,8 @@ class HealthCog(commands.Cog, name="Health"):
         checks = []
         if self.kick is not None:
             checks += kick_checks(self.kick.status(guild_id), prefix)
+        if self.twitch is not None and self.twitch.client_configured:
+            checks += twitch_checks(self.twitch.status(guild_id), prefix)
         if self.watchtime is not None:
             checks.append(
                 tick_check(

@@ -3,6 +3,7 @@ and when webhooks of each type last arrived."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -19,6 +20,7 @@ from core.features.connections.tables import (
 from core.storage.db import insert_for, insert_if_absent
 
 CONNECTED = "connected"
+_STATE_SHAPE = re.compile(r"^[A-Za-z0-9_-]{1,64}\Z")
 NEEDS_REAUTH = "needs_reauth"
 
 
@@ -171,15 +173,26 @@ def create_state(
     )
 
 
-def consume_state(conn: Connection, state: str, now: datetime) -> PendingState | None:
-    """Use ``state`` once: the pending request if it is unused and unexpired, else None."""
+def consume_state(
+    conn: Connection, state: str, now: datetime, *, purposes: tuple[str, ...] | None = None
+) -> PendingState | None:
+    """Use ``state`` once: the pending request if it is unused, unexpired and (with
+    ``purposes``) started for one of them, else None. A state of another platform's flow is
+    left alone, so a Kick callback cannot burn a Twitch state or the other way round."""
+    if not _STATE_SHAPE.match(state):
+        # Not a state we made (ours are URL-safe base64): nothing to look up, and a NUL or
+        # an overlong value never reaches the database (PostgreSQL refuses NULs in text).
+        return None
+    conditions = [
+        oauth_states.c.state == state,
+        oauth_states.c.used_at.is_(None),
+        oauth_states.c.expires_at > now,
+    ]
+    if purposes is not None:
+        conditions.append(oauth_states.c.purpose.in_(purposes))
     claimed = conn.execute(
         sa.update(oauth_states)
-        .where(
-            oauth_states.c.state == state,
-            oauth_states.c.used_at.is_(None),
-            oauth_states.c.expires_at > now,
-        )
+        .where(*conditions)
         .values(used_at=now)
         .returning(
             oauth_states.c.purpose,

@@ -264,7 +264,9 @@ class SignInFlow:
 
     def _consume_state(self, state: str) -> PendingState | None:
         with database(self.engine, write=True) as conn:
-            return repository.consume_state(conn, state, utc(self.clock()))
+            return repository.consume_state(
+                conn, state, utc(self.clock()), purposes=(PURPOSE_STREAMER, PURPOSE_VIEWER)
+            )
 
     def _store(self, authorized: Authorized, tokens: TokenSet) -> None:
         connection = StoredConnection(

@@ -101,3 +101,37 @@ twitch_revocations = Table(
     Column("revoked_at", UTCDateTime, nullable=False),
     Index(None, "broadcaster_user_id"),
 )
+
+
+# A guild's Twitch connection: the streamer's tokens (encrypted), what they granted, whether the
+# grant still works ("connected" or "needs_reauth") and the scopes the last validation lacked.
+twitch_connections = Table(
+    "twitch_connections",
+    metadata,
+    Column("guild_id", Snowflake, primary_key=True, autoincrement=False),
+    Column("broadcaster_user_id", UserId, nullable=False),
+    Column("login", String(100), nullable=False),
+    Column("access_token", Text, nullable=False),  # encrypted
+    Column("refresh_token", Text, nullable=True),  # encrypted
+    Column("expires_at", UTCDateTime, nullable=False),
+    Column("scopes", Text, nullable=False),  # space-separated, as last granted or validated
+    Column("missing_scopes", Text, nullable=False, server_default=""),
+    Column("status", String(16), nullable=False),
+    Column("connected_by", Snowflake, nullable=False),
+    Column("needs_sync", Boolean, nullable=False, server_default=sa.true()),
+    Column("validated_at", UTCDateTime, nullable=True),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
+
+# The EventSub webhook subscriptions the upkeep made for a broadcaster, for !twitch status.
+twitch_subscriptions = Table(
+    "twitch_subscriptions",
+    metadata,
+    Column("subscription_id", String(64), primary_key=True),
+    Column("broadcaster_user_id", UserId, nullable=False),
+    Column("subscription_type", String(100), nullable=False),
+    Column("status", String(64), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Index(None, "broadcaster_user_id"),
+)

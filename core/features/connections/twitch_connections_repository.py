@@ -1,0 +1,238 @@
+"""A guild's Twitch connection (encrypted tokens, scopes, state) and the EventSub subscriptions
+the upkeep made for its broadcaster."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from core.features.connections.tables import twitch_connections, twitch_subscriptions
+from core.storage.db import insert_for
+
+CONNECTED = "connected"
+NEEDS_REAUTH = "needs_reauth"
+
+
+@dataclass(frozen=True)
+class StoredTwitchConnection:
+    guild_id: int
+    broadcaster_user_id: str
+    login: str
+    access_token: str  # encrypted
+    refresh_token: str | None  # encrypted
+    expires_at: datetime
+    scopes: tuple[str, ...]
+    missing_scopes: tuple[str, ...]
+    status: str
+    connected_by: int
+    needs_sync: bool = True
+    validated_at: datetime | None = None
+
+    def __repr__(self) -> str:
+        return (
+            f"StoredTwitchConnection(guild_id={self.guild_id}, login={self.login!r}, "
+            f"status={self.status!r}, expires_at={self.expires_at.isoformat()})"
+        )
+
+
+def save_connection(conn: Connection, stored: StoredTwitchConnection, now: datetime) -> None:
+    """Insert or replace the guild's connection (a new consent replaces the old grant)."""
+    values = {
+        "guild_id": stored.guild_id,
+        "broadcaster_user_id": stored.broadcaster_user_id,
+        "login": stored.login,
+        "access_token": stored.access_token,
+        "refresh_token": stored.refresh_token,
+        "expires_at": stored.expires_at,
+        "scopes": " ".join(stored.scopes),
+        "missing_scopes": " ".join(stored.missing_scopes),
+        "status": stored.status,
+        "connected_by": stored.connected_by,
+        "needs_sync": stored.needs_sync,
+        "validated_at": stored.validated_at,
+        "updated_at": now,
+    }
+    stmt = insert_for(conn, twitch_connections).values(values)
+    update = {key: value for key, value in values.items() if key != "guild_id"}
+    conn.execute(
+        stmt.on_conflict_do_update(index_elements=[twitch_connections.c.guild_id], set_=update)
+    )
+
+
+def get_connection(conn: Connection, guild_id: int) -> StoredTwitchConnection | None:
+    c = twitch_connections.c
+    row = conn.execute(sa.select(twitch_connections).where(c.guild_id == guild_id)).first()
+    if row is None:
+        return None
+    return StoredTwitchConnection(
+        guild_id=row.guild_id,
+        broadcaster_user_id=row.broadcaster_user_id,
+        login=row.login,
+        access_token=row.access_token,
+        refresh_token=row.refresh_token,
+        expires_at=row.expires_at,
+        scopes=tuple(row.scopes.split()),
+        missing_scopes=tuple((row.missing_scopes or "").split()),
+        status=row.status,
+        connected_by=row.connected_by,
+        needs_sync=bool(row.needs_sync),
+        validated_at=row.validated_at,
+    )
+
+
+def replace_tokens(
+    conn: Connection,
+    guild_id: int,
+    *,
+    expected_access_token: str,
+    access_token: str,
+    refresh_token: str | None,
+    expires_at: datetime,
+    now: datetime,
+) -> bool:
+    """Store a refreshed pair in one statement, only if the stored access token is still
+    ``expected_access_token`` (the ciphertext read before refreshing); False when another
+    refresh or a new consent got there first."""
+    c = twitch_connections.c
+    result = conn.execute(
+        sa.update(twitch_connections)
+        .where(c.guild_id == guild_id, c.access_token == expected_access_token)
+        .values(
+            access_token=access_token,
+            refresh_token=refresh_token,
+            expires_at=expires_at,
+            updated_at=now,
+        )
+    )
+    return result.rowcount == 1
+
+
+def record_validation(
+    conn: Connection,
+    guild_id: int,
+    *,
+    scopes: tuple[str, ...],
+    missing_scopes: tuple[str, ...],
+    now: datetime,
+) -> None:
+    conn.execute(
+        sa.update(twitch_connections)
+        .where(twitch_connections.c.guild_id == guild_id)
+        .values(
+            scopes=" ".join(scopes),
+            missing_scopes=" ".join(missing_scopes),
+            validated_at=now,
+            updated_at=now,
+        )
+    )
+
+
+def mark_needs_reauth(conn: Connection, guild_id: int, now: datetime) -> None:
+    conn.execute(
+        sa.update(twitch_connections)
+        .where(twitch_connections.c.guild_id == guild_id)
+        .values(status=NEEDS_REAUTH, updated_at=now)
+    )
+
+
+def mark_broadcaster_needs_reauth(
+    conn: Connection, broadcaster_user_id: str, now: datetime
+) -> list[int]:
+    """Every guild connected as ``broadcaster_user_id`` needs a new consent; their ids."""
+    c = twitch_connections.c
+    guild_ids = list(
+        conn.execute(
+            sa.select(c.guild_id).where(
+                c.broadcaster_user_id == broadcaster_user_id, c.status == CONNECTED
+            )
+        ).scalars()
+    )
+    if guild_ids:
+        conn.execute(
+            sa.update(twitch_connections)
+            .where(c.guild_id.in_(guild_ids))
+            .values(status=NEEDS_REAUTH, updated_at=now)
+        )
+    return guild_ids
+
+
+def delete_connection(conn: Connection, guild_id: int) -> None:
+    conn.execute(sa.delete(twitch_connections).where(twitch_connections.c.guild_id == guild_id))
+
+
+def list_guild_ids(conn: Connection, *, status: str | None = None) -> list[int]:
+    query = sa.select(twitch_connections.c.guild_id).order_by(twitch_connections.c.guild_id)
+    if status is not None:
+        query = query.where(twitch_connections.c.status == status)
+    return list(conn.execute(query).scalars())
+
+
+def set_needs_sync(conn: Connection, guild_id: int, needs_sync: bool) -> None:
+    conn.execute(
+        sa.update(twitch_connections)
+        .where(twitch_connections.c.guild_id == guild_id)
+        .values(needs_sync=needs_sync)
+    )
+
+
+def list_guild_ids_needing_sync(conn: Connection) -> list[int]:
+    c = twitch_connections.c
+    query = sa.select(c.guild_id).where(c.needs_sync.is_(True), c.status == CONNECTED)
+    return list(conn.execute(query.order_by(c.guild_id)).scalars())
+
+
+# --- EventSub subscriptions ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StoredTwitchSubscription:
+    subscription_id: str
+    broadcaster_user_id: str
+    subscription_type: str
+    status: str
+
+
+def replace_subscriptions(
+    conn: Connection,
+    broadcaster_user_id: str,
+    subscriptions: list[StoredTwitchSubscription],
+    now: datetime,
+) -> None:
+    s = twitch_subscriptions.c
+    conn.execute(
+        sa.delete(twitch_subscriptions).where(s.broadcaster_user_id == broadcaster_user_id)
+    )
+    if subscriptions:
+        conn.execute(
+            sa.insert(twitch_subscriptions),
+            [
+                {
+                    "subscription_id": sub.subscription_id,
+                    "broadcaster_user_id": broadcaster_user_id,
+                    "subscription_type": sub.subscription_type,
+                    "status": sub.status,
+                    "created_at": now,
+                }
+                for sub in subscriptions
+            ],
+        )
+
+
+def list_subscriptions(
+    conn: Connection, broadcaster_user_id: str
+) -> list[StoredTwitchSubscription]:
+    s = twitch_subscriptions.c
+    query = (
+        sa.select(twitch_subscriptions)
+        .where(s.broadcaster_user_id == broadcaster_user_id)
+        .order_by(s.subscription_type, s.subscription_id)
+    )
+    return [
+        StoredTwitchSubscription(
+            r.subscription_id, r.broadcaster_user_id, r.subscription_type, r.status
+        )
+        for r in conn.execute(query)
+    ]

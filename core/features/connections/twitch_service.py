@@ -1,0 +1,349 @@
+"""Twitch connections: a guild's streamer consents once; the bot keeps the grant usable.
+
+The consent round trip is in ``twitch_signin.py`` (mixed in here). Tokens are stored encrypted.
+:meth:`TwitchConnections.call_as_streamer` refreshes a token about to expire and once more on a
+401; the rotated refresh token is stored together with its access token in one statement, and
+only over the pair that was refreshed (a newer consent is never overwritten). Twitch requires
+every token to be validated at start and then hourly: :meth:`validate_all` does it, records the
+scopes a token lacks (scopes added to StreamKeeper later) and marks a dead grant as needing
+re-authorization, which ``!twitch status`` and ``!health`` show.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TypeVar
+
+from sqlalchemy.engine import Engine
+
+from core.events import utc
+from core.features.connections import twitch_connections_repository as repo
+from core.features.connections.twitch_connections_repository import (
+    CONNECTED,
+    StoredTwitchConnection,
+    StoredTwitchSubscription,
+)
+from core.features.connections.twitch_signin import HelixFactory, OAuthFactory, TwitchSignIn
+from core.platforms.twitch.helix import Unauthorized
+from core.platforms.twitch.oauth_client import (
+    SCOPES,
+    InvalidGrant,
+    InvalidToken,
+    TokenSet,
+    TwitchOAuthError,
+)
+from core.security.secrets import TokenCipher
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+REFRESH_MARGIN = timedelta(minutes=10)
+VALIDATE_EVERY_SECONDS = 3600.0
+
+
+class TwitchNotConnected(Exception):
+    """The guild has no working Twitch connection: none, or its grant is dead (the streamer
+    must connect again with a new ``!twitch setup`` link)."""
+
+
+@dataclass(frozen=True)
+class TwitchConnectionStatus:
+    guild_id: int
+    is_connected: bool
+    needs_reauthorization: bool
+    login: str | None
+    broadcaster_user_id: str | None
+    scopes: tuple[str, ...]
+    missing_scopes: tuple[str, ...]
+    validated_at: datetime | None
+
+
+@dataclass(frozen=True)
+class ValidationReport:
+    valid: tuple[int, ...]
+    needs_reauthorization: tuple[int, ...]
+    missing_scopes: dict[int, tuple[str, ...]]
+
+
+class TwitchConnections(TwitchSignIn):
+    def __init__(
+        self,
+        engine: Engine,
+        cipher: TokenCipher,
+        *,
+        oauth_base_url: str,
+        client_id: str | None,
+        redirect_uri: str,
+        make_oauth: OAuthFactory,
+        make_helix: HelixFactory,
+        clock: Callable[[], datetime],
+    ) -> None:
+        self.engine = engine
+        self.cipher = cipher
+        self.oauth_base_url = oauth_base_url
+        self.client_id = client_id
+        self.redirect_uri = redirect_uri
+        self.make_oauth = make_oauth
+        self.make_helix = make_helix
+        self.clock = clock
+        self._locks: dict[int, asyncio.Lock] = {}
+
+    # --- using the connection ----------------------------------------------------------------
+
+    async def access_token(self, guild_id: int) -> str:
+        """A usable streamer token for the guild, refreshed first when it expires soon."""
+        stored = await asyncio.to_thread(self._working, guild_id)
+        if stored.expires_at - REFRESH_MARGIN > utc(self.clock()):
+            return self.cipher.decrypt(stored.access_token)
+        return await self._refresh(guild_id, stored.access_token)
+
+    async def call_as_streamer(self, guild_id: int, call: Callable[[str], Awaitable[T]]) -> T:
+        """``call(token)`` with the guild's streamer token; on a 401 the token is refreshed
+        and the call made once more. :class:`TwitchNotConnected` when the grant is gone."""
+        stored = await asyncio.to_thread(self._working, guild_id)
+        if stored.expires_at - REFRESH_MARGIN > utc(self.clock()):
+            used = stored.access_token
+            token = self.cipher.decrypt(used)
+        else:
+            token = await self._refresh(guild_id, stored.access_token)
+            used = (await asyncio.to_thread(self._working, guild_id)).access_token
+        try:
+            return await call(token)
+        except Unauthorized:
+            log.info("guild %s: Twitch answered 401; refreshing the streamer token", guild_id)
+            token = await self._refresh(guild_id, used)
+        return await call(token)
+
+    async def _refresh(self, guild_id: int, failed: str) -> str:
+        """Refresh the guild's token unless the stored one is no longer ``failed`` (the
+        ciphertext that expired or got a 401): then another refresh got there first."""
+        lock = self._locks.setdefault(guild_id, asyncio.Lock())
+        async with lock:
+            stored = await asyncio.to_thread(self._working, guild_id)
+            if stored.access_token != failed:
+                return self.cipher.decrypt(stored.access_token)
+            if stored.refresh_token is None:
+                await asyncio.to_thread(self._mark_needs_reauth, guild_id, "no refresh token")
+                raise TwitchNotConnected(f"guild {guild_id} must connect Twitch again")
+            try:
+                async with self.make_oauth() as oauth:
+                    tokens = await oauth.refresh(self.cipher.decrypt(stored.refresh_token))
+            except InvalidGrant as exc:
+                latest = await asyncio.to_thread(self._stored, guild_id)
+                if latest is not None and latest.access_token != failed:
+                    # A new consent (or another process's refresh) replaced the pair meanwhile.
+                    return await self.access_token(guild_id)
+                why = "Twitch refused the refresh token"
+                await asyncio.to_thread(self._mark_needs_reauth, guild_id, why)
+                raise TwitchNotConnected(f"guild {guild_id} must connect Twitch again") from exc
+            is_saved = await asyncio.to_thread(self._save_refreshed, guild_id, failed, tokens)
+            if not is_saved:
+                log.info("guild %s: a new Twitch consent arrived during a refresh", guild_id)
+                return await self.access_token(guild_id)
+            log.info("guild %s: Twitch token refreshed", guild_id)
+            return tokens.access_token
+
+    def _stored(self, guild_id: int) -> StoredTwitchConnection | None:
+        with self.engine.connect() as conn:
+            return repo.get_connection(conn, guild_id)
+
+    def _working(self, guild_id: int) -> StoredTwitchConnection:
+        stored = self._stored(guild_id)
+        if stored is None or stored.status != CONNECTED:
+            raise TwitchNotConnected(f"guild {guild_id} has no working Twitch connection")
+        return stored
+
+    def _save_refreshed(self, guild_id: int, expected: str, tokens: TokenSet) -> bool:
+        """The new access and refresh tokens, both at once, over the pair that was refreshed."""
+        with self.engine.begin() as conn:
+            return repo.replace_tokens(
+                conn,
+                guild_id,
+                expected_access_token=expected,
+                access_token=self.cipher.encrypt(tokens.access_token),
+                refresh_token=self.cipher.encrypt(tokens.refresh_token)
+                if tokens.refresh_token
+                else None,
+                expires_at=tokens.expires_at,
+                now=utc(self.clock()),
+            )
+
+    def _mark_needs_reauth(self, guild_id: int, why: str) -> None:
+        with self.engine.begin() as conn:
+            repo.mark_needs_reauth(conn, guild_id, utc(self.clock()))
+        log.warning(
+            "guild %s: Twitch connection needs re-authorization (%s); a server admin should "
+            "run !twitch setup again",
+            guild_id,
+            why,
+        )
+
+    def grant_revoked(self, broadcaster_user_id: str) -> list[int]:
+        """Twitch revoked a subscription because the broadcaster's authorization is gone
+        (``authorization_revoked``, ``user_removed``): their connections need a new consent
+        now, not at the next hourly validation. The guilds marked."""
+        with self.engine.begin() as conn:
+            marked = repo.mark_broadcaster_needs_reauth(
+                conn, broadcaster_user_id, utc(self.clock())
+            )
+        for guild_id in marked:
+            log.warning(
+                "guild %s: Twitch says the streamer's authorization is gone; a server admin "
+                "should run !twitch setup again",
+                guild_id,
+            )
+        return marked
+
+    # --- validation (at start, then hourly) ----------------------------------------------------
+
+    async def validate(self, guild_id: int) -> tuple[str, ...]:
+        """Ask Twitch about the guild's token (refreshing it when Twitch says it is invalid);
+        record its scopes and return the required ones it lacks. :class:`TwitchNotConnected`
+        when the grant is dead (the connection is then marked as needing re-authorization)."""
+        token = await self.access_token(guild_id)
+        try:
+            async with self.make_oauth() as oauth:
+                try:
+                    validation = await oauth.validate(token)
+                except InvalidToken:
+                    failed = (await asyncio.to_thread(self._working, guild_id)).access_token
+                    token = await self._refresh(guild_id, failed)
+                    validation = await oauth.validate(token)
+        except InvalidToken as exc:
+            await asyncio.to_thread(
+                self._mark_needs_reauth, guild_id, "Twitch does not accept even a new token"
+            )
+            raise TwitchNotConnected(f"guild {guild_id} must connect Twitch again") from exc
+        missing = validation.missing_scopes(SCOPES)
+        await asyncio.to_thread(self._record_validation, guild_id, validation.scopes, missing)
+        if missing:
+            log.warning("guild %s: the Twitch token lacks %s", guild_id, ", ".join(missing))
+        return missing
+
+    async def validate_all(self) -> ValidationReport:
+        """Validate every connected guild's token (the hourly job). A Twitch outage leaves a
+        connection as it is, to be tried at the next run."""
+        valid: list[int] = []
+        dead: list[int] = []
+        missing: dict[int, tuple[str, ...]] = {}
+        for guild_id in await asyncio.to_thread(self.connected_guild_ids):
+            try:
+                lacking = await self.validate(guild_id)
+            except TwitchNotConnected:
+                dead.append(guild_id)
+                continue
+            except TwitchOAuthError as exc:
+                log.warning("guild %s: could not validate the Twitch token (%s)", guild_id, exc)
+                continue
+            valid.append(guild_id)
+            if lacking:
+                missing[guild_id] = lacking
+        return ValidationReport(tuple(valid), tuple(dead), missing)
+
+    def _record_validation(
+        self, guild_id: int, scopes: tuple[str, ...], missing: tuple[str, ...]
+    ) -> None:
+        with self.engine.begin() as conn:
+            repo.record_validation(
+                conn, guild_id, scopes=scopes, missing_scopes=missing, now=utc(self.clock())
+            )
+
+    # --- state, disconnect, subscriptions ------------------------------------------------------
+
+    def status(self, guild_id: int) -> TwitchConnectionStatus:
+        stored = self._stored(guild_id)
+        if stored is None:
+            return TwitchConnectionStatus(guild_id, False, False, None, None, (), (), None)
+        return TwitchConnectionStatus(
+            guild_id=guild_id,
+            is_connected=stored.status == CONNECTED,
+            needs_reauthorization=stored.status != CONNECTED,
+            login=stored.login,
+            broadcaster_user_id=stored.broadcaster_user_id,
+            scopes=stored.scopes,
+            missing_scopes=stored.missing_scopes,
+            validated_at=stored.validated_at,
+        )
+
+    def connected_guild_ids(self) -> list[int]:
+        with self.engine.connect() as conn:
+            return repo.list_guild_ids(conn, status=CONNECTED)
+
+    def needing_reauthorization(self) -> list[int]:
+        with self.engine.connect() as conn:
+            return repo.list_guild_ids(conn, status=repo.NEEDS_REAUTH)
+
+    def guild_ids_needing_sync(self) -> list[int]:
+        with self.engine.connect() as conn:
+            return repo.list_guild_ids_needing_sync(conn)
+
+    def request_sync(self, guild_id: int) -> None:
+        with self.engine.begin() as conn:
+            repo.set_needs_sync(conn, guild_id, True)
+
+    def mark_synced(self, guild_id: int) -> None:
+        with self.engine.begin() as conn:
+            repo.set_needs_sync(conn, guild_id, False)
+
+    async def disconnect(self, guild_id: int) -> bool:
+        """Give the guild's tokens back to Twitch and forget them; False when there was no
+        connection. A token Twitch no longer knows is forgotten all the same."""
+        stored = await asyncio.to_thread(self._stored, guild_id)
+        if stored is None:
+            return False
+        for encrypted in (stored.access_token, stored.refresh_token):
+            if encrypted is None:
+                continue
+            try:
+                async with self.make_oauth() as oauth:
+                    await oauth.revoke(self.cipher.decrypt(encrypted))
+            except TwitchOAuthError as exc:
+                log.info("guild %s: Twitch did not take a token back (%s)", guild_id, exc.status)
+        await asyncio.to_thread(self._delete, guild_id)
+        log.info("guild %s: Twitch connection removed", guild_id)
+        return True
+
+    def _delete(self, guild_id: int) -> None:
+        with self.engine.begin() as conn:
+            repo.delete_connection(conn, guild_id)
+
+    def stored_subscriptions(self, broadcaster_user_id: str) -> list[StoredTwitchSubscription]:
+        with self.engine.connect() as conn:
+            return repo.list_subscriptions(conn, broadcaster_user_id)
+
+    def store_subscriptions(
+        self, broadcaster_user_id: str, subscriptions: list[StoredTwitchSubscription]
+    ) -> None:
+        with self.engine.begin() as conn:
+            repo.replace_subscriptions(conn, broadcaster_user_id, subscriptions, utc(self.clock()))
+
+
+class TwitchAppToken:
+    """The app's own token (client credentials) for Get Users and webhook subscriptions: minted
+    once and reused until it is about to expire or Twitch refuses it (:meth:`forget`)."""
+
+    def __init__(self, make_oauth: OAuthFactory, clock: Callable[[], datetime]) -> None:
+        self.make_oauth = make_oauth
+        self.clock = clock
+        self._tokens: TokenSet | None = None
+
+    async def get(self) -> str:
+        if self._tokens is None or self._tokens.is_expiring(utc(self.clock())):
+            async with self.make_oauth() as oauth:
+                self._tokens = await oauth.app_token()
+        return self._tokens.access_token
+
+    async def call(self, call: Callable[[str], Awaitable[T]]) -> T:
+        """``call(token)`` with the app token; on a 401 (Twitch forgot it, or the client secret
+        changed) a new one is minted and the call made once more."""
+        token = await self.get()
+        try:
+            return await call(token)
+        except Unauthorized:
+            if self._tokens is not None and self._tokens.access_token == token:
+                self._tokens = None
+            return await call(await self.get())

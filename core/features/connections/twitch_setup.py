@@ -1,0 +1,183 @@
+"""``!twitch setup``, ``!twitch status``, ``!twitch sync`` and ``!twitch disconnect`` as plain
+service calls.
+
+Setup resolves the channel's login to its broadcaster id with Helix (on the app token), ties the
+guild to it and hands back a signed, one-hour link with which the streamer consents. Status
+shows the connection, the scopes the token lacks (with a link to consent again), the
+subscriptions kept and those Twitch revoked.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from core.events import utc
+from core.features.connections.twitch_repository import StoredRevocation
+from core.features.connections.twitch_revocations import TwitchRevocations
+from core.features.connections.twitch_service import TwitchConnections, TwitchConnectionStatus
+from core.features.connections.twitch_signin import PURPOSE_TWITCH_STREAMER, HelixFactory
+from core.features.connections.twitch_subscriptions import (
+    AppCall,
+    TwitchSubscriptionKeeper,
+    TwitchSyncReport,
+    missing_types,
+    subscribed_types,
+)
+from core.features.guilds.repository import TrackedChannel
+from core.features.guilds.service import GuildService, InvalidGuildInput
+from core.features.refusals import Refused
+from core.platforms.twitch.helix import HelixError
+from core.platforms.twitch.oauth_client import TwitchOAuthError
+from core.security.links import new_claims, signed_link
+
+_LOGIN_IN_URL = re.compile(r"^(?:https?://)?(?:www\.|m\.)?twitch\.tv/([^/?#\s]+)", re.IGNORECASE)
+_LOGIN = re.compile(r"^[a-z0-9_]{1,25}$")
+
+
+class TwitchSetupFailed(Refused):
+    """Setup, sync or disconnect could not be done; the message says why and what to do."""
+
+
+@dataclass(frozen=True)
+class TwitchSetupResult:
+    channel: TrackedChannel
+    connect_link: str
+
+
+@dataclass(frozen=True)
+class TwitchStatus:
+    channel: TrackedChannel | None
+    connection: TwitchConnectionStatus
+    subscribed: tuple[str, ...]
+    missing: tuple[str, ...]
+    revocations: tuple[StoredRevocation, ...]
+    reconsent_link: str | None  # when scopes are missing or the grant is dead
+    client_configured: bool
+    upkeep_enabled: bool
+
+
+class TwitchSetup:
+    def __init__(
+        self,
+        *,
+        guilds: GuildService,
+        connections: TwitchConnections,
+        revocations: TwitchRevocations,
+        subscriptions: TwitchSubscriptionKeeper | None,
+        make_helix: HelixFactory,
+        app_call: AppCall,
+        link_secret: str,
+        public_base_url: str,
+        client_configured: bool,
+        clock: Callable[[], datetime],
+    ) -> None:
+        self.guilds = guilds
+        self.connections = connections
+        self.revocations = revocations
+        self.subscriptions = subscriptions
+        self.make_helix = make_helix
+        self.app_call = app_call
+        self.link_secret = link_secret
+        self.public_base_url = public_base_url
+        self.client_configured = client_configured
+        self.clock = clock
+
+    def connect_link(self, guild_id: int, admin_id: int) -> str:
+        """A signed, one-hour, single-use link to Twitch's consent for the guild's channel."""
+        claims = new_claims(PURPOSE_TWITCH_STREAMER, admin_id, guild_id, utc(self.clock()))
+        return signed_link(self.public_base_url, "/auth/twitch/streamer", self.link_secret, claims)
+
+    async def setup(self, guild_id: int, admin_id: int, channel: str) -> TwitchSetupResult:
+        if not self.client_configured:
+            raise TwitchSetupFailed(
+                "This bot has no Twitch app yet: set TWITCH_CLIENT_ID and TWITCH_CLIENT_SECRET "
+                "(from dev.twitch.tv/console) and restart it."
+            )
+        login = twitch_login(channel)
+        if login is None:
+            raise TwitchSetupFailed(
+                "A Twitch channel is its login: letters, digits and _, at most 25 "
+                "(e.g. !twitch setup twitchdev)."
+            )
+        try:
+            async with self.make_helix() as helix:
+                users = await self.app_call(lambda token: helix.get_users(token, logins=[login]))
+        except (HelixError, TwitchOAuthError) as exc:
+            raise TwitchSetupFailed(
+                f"Twitch did not answer the channel lookup ({exc.status or 'no answer'}). "
+                "Try again soon."
+            ) from exc
+        user = next((u for u in users if u.login.lower() == login), None)
+        if user is None:
+            raise TwitchSetupFailed(f"Twitch has no channel called {login!r}. Check its name.")
+        try:
+            view = await asyncio.to_thread(
+                self.guilds.set_twitch_channel, guild_id, user.login.lower(), user.id
+            )
+        except InvalidGuildInput as exc:
+            raise TwitchSetupFailed(str(exc)) from exc
+        tracked = next(c for c in view.channels if c.broadcaster_user_id == user.id)
+        connected = await asyncio.to_thread(self.connections.status, guild_id)
+        if connected.broadcaster_user_id not in (None, user.id):
+            # Another channel now: its streamer's grant is given back, not kept unused.
+            await self.disconnect(guild_id)
+        return TwitchSetupResult(tracked, self.connect_link(guild_id, admin_id))
+
+    async def sync(self, guild_id: int) -> TwitchSyncReport:
+        """Reconcile the guild's EventSub subscriptions now."""
+        if self.subscriptions is None:
+            raise TwitchSetupFailed(
+                "Twitch can only deliver events to a public HTTPS address: set OAUTH_BASE_URL "
+                "and TWITCH_EVENTSUB_SECRET, then restart the bot."
+            )
+        if not (await asyncio.to_thread(self.connections.status, guild_id)).is_connected:
+            raise TwitchSetupFailed(
+                "This server has no working Twitch connection: run !twitch setup <channel>."
+            )
+        await asyncio.to_thread(self.connections.request_sync, guild_id)
+        return await self.subscriptions.sync_guild(guild_id)
+
+    async def disconnect(self, guild_id: int) -> bool:
+        """Delete the channel's EventSub subscriptions, give the streamer's tokens back to
+        Twitch and forget them; False when there was no connection."""
+        status = await asyncio.to_thread(self.connections.status, guild_id)
+        if status.broadcaster_user_id is not None and self.subscriptions is not None:
+            await self.subscriptions.remove_broadcaster(status.broadcaster_user_id)
+        return await self.connections.disconnect(guild_id)
+
+    def status(self, guild_id: int, admin_id: int | None = None) -> TwitchStatus:
+        """With ``admin_id``, a connect link for them when the streamer must consent again."""
+        channel = self.guilds.twitch_channel_of(guild_id)
+        connection = self.connections.status(guild_id)
+        subscribed: tuple[str, ...] = ()
+        revocations: tuple[StoredRevocation, ...] = ()
+        if channel is not None:
+            stored = self.connections.stored_subscriptions(channel.broadcaster_user_id)
+            subscribed = subscribed_types(stored)
+            revocations = tuple(self.revocations.of_broadcaster(channel.broadcaster_user_id))
+        link = None
+        needs_consent = connection.missing_scopes or connection.needs_reauthorization
+        if admin_id is not None and channel is not None and needs_consent:
+            link = self.connect_link(guild_id, admin_id)
+        return TwitchStatus(
+            channel,
+            connection,
+            subscribed,
+            missing_types(subscribed),
+            revocations,
+            link,
+            self.client_configured,
+            self.subscriptions is not None,
+        )
+
+
+def twitch_login(channel: str) -> str | None:
+    """The login in ``twitchdev``, ``@TwitchDev`` or ``https://twitch.tv/twitchdev``."""
+    text = channel.strip()
+    match = _LOGIN_IN_URL.match(text)
+    login = (match.group(1) if match else text).lstrip("@").lower()
+    return login if _LOGIN.match(login) else None

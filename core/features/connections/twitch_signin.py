@@ -1,0 +1,286 @@
+"""The Twitch sign-in round trip: from a signed start link to a stored streamer connection.
+
+The same guards as Kick's (``authorization.py``, ``signin.py``): the start link starts one
+sign-in, the ``state`` is single use, lives 10 minutes and is bound to the browser that opened
+the link, and the token is kept only when the account that consented is the broadcaster
+``!twitch setup`` stored for the guild. Twitch has no PKCE: the state row's verifier column holds
+an encrypted empty string. The union of scopes in ``oauth_client.SCOPES`` is asked for.
+
+:class:`TwitchSignIn` is mixed into ``TwitchConnections``, which provides the engine, cipher,
+clock, client id, redirect URI and the OAuth and Helix client factories.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy.engine import Engine
+
+from core.events import Platform, utc
+from core.features.connections import repository
+from core.features.connections import twitch_connections_repository as twitch_repo
+from core.features.connections.authorization import (
+    DECLINED,
+    LINK_USED,
+    NOT_CONFIGURED,
+    UNKNOWN_STATE,
+    WRONG_ACCOUNT,
+    WRONG_BROWSER,
+    browser_hash,
+    database,
+    is_same_browser,
+)
+from core.features.connections.repository import PendingState
+from core.features.connections.signin import AuthorizationFailed
+from core.features.guilds import repository as guilds_repository
+from core.features.guilds.repository import TrackedChannel
+from core.platforms.twitch.helix import HelixClient, HelixError, TwitchUser
+from core.platforms.twitch.oauth_client import (
+    SCOPES,
+    TokenSet,
+    TwitchOAuthClient,
+    TwitchOAuthError,
+    authorize_url,
+    new_state,
+)
+from core.security.links import LinkClaims
+from core.security.secrets import TokenCipher
+
+log = logging.getLogger(__name__)
+
+PURPOSE_TWITCH_STREAMER = "twitch-streamer"
+STATE_LIFETIME = timedelta(minutes=10)
+TWITCH_ERROR = "twitch_error"  # Twitch refused the code or came back with an error
+TWITCH_UNAVAILABLE = "twitch_unavailable"  # Twitch failed or gave an answer we cannot use
+
+TWITCH_UNAVAILABLE_MESSAGE = (
+    "Twitch did not answer properly, so nothing was connected. Try again in a few minutes "
+    "with a new link."
+)
+TWITCH_WRONG_BROWSER_MESSAGE = (
+    "This sign-in was started in another browser, so nothing was connected. Ask for a new "
+    "link in Discord and open it in the browser where you sign in to Twitch. If someone sent "
+    "you a Twitch sign-in page, do not use it."
+)
+TWITCH_LINK_USED_MESSAGE = (
+    "This link was already used. A server admin can get a new one with !twitch setup in Discord."
+)
+
+OAuthFactory = Callable[[], AbstractAsyncContextManager[TwitchOAuthClient]]
+HelixFactory = Callable[[], AbstractAsyncContextManager[HelixClient]]
+
+
+@dataclass(frozen=True)
+class TwitchAuthorized:
+    guild_id: int
+    discord_user_id: int
+    broadcaster_user_id: str
+    login: str
+    missing_scopes: tuple[str, ...]
+
+
+def twitch_owner_refusal(channel: TrackedChannel | None, consented: TwitchUser) -> str | None:
+    """None when ``consented`` is the broadcaster of ``channel``; otherwise what to say."""
+    if channel is None:
+        return (
+            f"You signed in on Twitch as {consented.login}, but this server has no Twitch "
+            "channel set up any more. A server admin should run !twitch setup <channel> again."
+        )
+    if channel.broadcaster_user_id != consented.id:
+        return (
+            f"You signed in on Twitch as {consented.login}, but this server's channel is "
+            f"{channel.channel_slug}: only its owner can connect it. Sign out of Twitch, then "
+            f"ask for a new link and sign in as {channel.channel_slug}."
+        )
+    return None
+
+
+class TwitchSignIn:
+    engine: Engine
+    cipher: TokenCipher
+    oauth_base_url: str
+    client_id: str | None
+    redirect_uri: str
+    make_oauth: OAuthFactory
+    make_helix: HelixFactory
+    clock: Callable[[], datetime]
+
+    def begin(self, claims: LinkClaims, browser_nonce: str) -> str:
+        """Use the start link (once), remember a new single-use state bound to the browser that
+        holds ``browser_nonce`` and return Twitch's consent URL.
+
+        Raises :class:`AuthorizationFailed` (``link_used``, ``not_configured``) or
+        :class:`DatabaseUnavailable`."""
+        if not self.client_id:
+            raise AuthorizationFailed(
+                "Twitch is not set up on this bot yet (TWITCH_CLIENT_ID).", code=NOT_CONFIGURED
+            )
+        state = new_state()
+        now = utc(self.clock())
+        pending = PendingState(
+            PURPOSE_TWITCH_STREAMER,
+            claims.guild_id,
+            claims.discord_user_id,
+            self.cipher.encrypt(""),  # no PKCE on Twitch
+            browser_hash(browser_nonce),
+        )
+        with database(self.engine, write=True) as conn:
+            is_first_use = repository.claim_link(
+                conn,
+                claims.link_id,
+                purpose=PURPOSE_TWITCH_STREAMER,
+                guild_id=claims.guild_id,
+                discord_user_id=claims.discord_user_id,
+                now=now,
+                expires_at=claims.expires_at,
+            )
+            if is_first_use:
+                repository.create_state(conn, state, pending, now, now + STATE_LIFETIME)
+                repository.forget_states_before(conn, now - timedelta(days=1))
+                repository.forget_links_expired_before(conn, now)
+        if not is_first_use:
+            raise AuthorizationFailed(TWITCH_LINK_USED_MESSAGE, code=LINK_USED)
+        return authorize_url(
+            self.oauth_base_url,
+            client_id=self.client_id,
+            redirect_uri=self.redirect_uri,
+            scopes=SCOPES,
+            state=state,
+        )
+
+    def is_link_used(self, link_id: str) -> bool:
+        with database(self.engine) as conn:
+            return repository.is_link_used(conn, link_id)
+
+    def channel_to_connect(self, guild_id: int) -> TrackedChannel | None:
+        """The Twitch channel ``!twitch setup`` named for the guild: its owner must consent."""
+        with database(self.engine) as conn:
+            channels = guilds_repository.list_channels_of_guild(conn, guild_id)
+        return next((c for c in channels if c.platform == Platform.TWITCH), None)
+
+    async def complete(
+        self, *, state: str, code: str | None, error: str | None, browser_nonce: str | None
+    ) -> TwitchAuthorized:
+        """Finish the round trip Twitch redirected back with. Raises
+        :class:`AuthorizationFailed` or :class:`DatabaseUnavailable`."""
+        pending = await asyncio.to_thread(self._consume_state, state)
+        if pending is None:
+            raise AuthorizationFailed(
+                "This sign-in link was already used or is older than 10 minutes. "
+                "Ask for a new one in Discord.",
+                code=UNKNOWN_STATE,
+            )
+        if not is_same_browser(pending.browser_hash, browser_nonce):
+            log.info("guild %s: a Twitch sign-in came back to another browser", pending.guild_id)
+            raise AuthorizationFailed(
+                TWITCH_WRONG_BROWSER_MESSAGE, pending=pending, code=WRONG_BROWSER
+            )
+        if error or not code:
+            is_declined = error == "access_denied"
+            denied = "You declined on Twitch" if is_declined else "Twitch did not finish"
+            raise AuthorizationFailed(
+                f"{denied}, so nothing was connected.",
+                pending=pending,
+                code=DECLINED if is_declined else TWITCH_ERROR,
+            )
+        tokens, user = await self._exchange_and_identify(pending, code)
+        channel = await asyncio.to_thread(self.channel_to_connect, pending.guild_id)
+        refusal = twitch_owner_refusal(channel, user)
+        if refusal is not None:
+            await self._revoke_quietly(tokens)
+            log.info(
+                "guild %s: refused a Twitch sign-in by an account that is not the guild's "
+                "broadcaster",
+                pending.guild_id,
+            )
+            raise AuthorizationFailed(refusal, pending=pending, code=WRONG_ACCOUNT)
+        missing = tuple(scope for scope in SCOPES if scope not in tokens.scopes)
+        await asyncio.to_thread(self._store, pending, user, tokens, missing)
+        log.info("guild %s: Twitch channel of %s connected", pending.guild_id, user.login)
+        return TwitchAuthorized(
+            pending.guild_id, pending.discord_user_id, user.id, user.login, missing
+        )
+
+    async def _exchange_and_identify(
+        self, pending: PendingState, code: str
+    ) -> tuple[TokenSet, TwitchUser]:
+        try:
+            async with self.make_oauth() as oauth:
+                tokens = await oauth.exchange_code(code, self.redirect_uri)
+        except TwitchOAuthError as exc:
+            log.warning(
+                "guild %s: Twitch refused the code exchange (%s)", pending.guild_id, exc.status
+            )
+            if exc.status is None or exc.status >= 500 or exc.status == 200:
+                raise AuthorizationFailed(
+                    TWITCH_UNAVAILABLE_MESSAGE, pending=pending, code=TWITCH_UNAVAILABLE
+                ) from exc
+            raise AuthorizationFailed(
+                "Twitch refused the sign-in. Please try again with a new link.",
+                pending=pending,
+                code=TWITCH_ERROR,
+            ) from exc
+        try:
+            async with self.make_helix() as helix:
+                users = await helix.get_users(tokens.access_token)
+        except HelixError as exc:
+            log.warning(
+                "guild %s: Twitch's users endpoint failed after a sign-in (%s)",
+                pending.guild_id,
+                exc.status or "no answer",
+            )
+            await self._revoke_quietly(tokens)
+            raise AuthorizationFailed(
+                TWITCH_UNAVAILABLE_MESSAGE, pending=pending, code=TWITCH_UNAVAILABLE
+            ) from exc
+        if not users:
+            await self._revoke_quietly(tokens)
+            raise AuthorizationFailed(
+                "Twitch did not say who signed in.", pending=pending, code=TWITCH_UNAVAILABLE
+            )
+        return tokens, users[0]
+
+    def _consume_state(self, state: str) -> PendingState | None:
+        with database(self.engine, write=True) as conn:
+            return repository.consume_state(
+                conn, state, utc(self.clock()), purposes=(PURPOSE_TWITCH_STREAMER,)
+            )
+
+    def _store(
+        self,
+        pending: PendingState,
+        user: TwitchUser,
+        tokens: TokenSet,
+        missing: tuple[str, ...],
+    ) -> None:
+        now = utc(self.clock())
+        stored = twitch_repo.StoredTwitchConnection(
+            guild_id=pending.guild_id,
+            broadcaster_user_id=user.id,
+            login=user.login,
+            access_token=self.cipher.encrypt(tokens.access_token),
+            refresh_token=self.cipher.encrypt(tokens.refresh_token)
+            if tokens.refresh_token
+            else None,
+            expires_at=tokens.expires_at,
+            scopes=tokens.scopes,
+            missing_scopes=missing,
+            status=twitch_repo.CONNECTED,
+            connected_by=pending.discord_user_id,
+            needs_sync=True,
+            validated_at=None,
+        )
+        with database(self.engine, write=True) as conn:
+            twitch_repo.save_connection(conn, stored, now)
+
+    async def _revoke_quietly(self, tokens: TokenSet) -> None:
+        try:
+            async with self.make_oauth() as oauth:
+                await oauth.revoke(tokens.access_token)
+        except Exception:
+            log.warning("could not give a Twitch token back; it expires on its own")

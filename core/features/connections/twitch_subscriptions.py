@@ -1,0 +1,198 @@
+"""EventSub webhook subscriptions kept in place for every connected Twitch channel.
+
+Twitch asks to reconcile instead of creating blindly (409 for an identical one, at most 3 per
+type and condition): the keeper lists the broadcaster's subscriptions with the app token, keeps
+the healthy ones pointing at our callback, deletes the failed or revoked ones and creates what is
+missing, then records the result for ``!twitch status``. Webhook subscriptions need the app
+token; the streamer's consent (``user:read:chat``, ``user:bot``, ``channel:bot`` and the channel
+scopes) is what lets Twitch accept them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from core.features.connections.twitch_connections_repository import StoredTwitchSubscription
+from core.features.connections.twitch_service import TwitchConnections
+from core.features.connections.twitch_signin import HelixFactory
+from core.features.guilds.service import GuildService
+from core.platforms.twitch.helix import Conflict, EventSubSubscription, HelixError, NotFound
+
+log = logging.getLogger(__name__)
+
+SYNC_EVERY_SECONDS = 30 * 60
+# The types StreamKeeper listens to (all version 1) and whose user the condition names besides
+# the broadcaster: chat is read as the streamer, who consented with user:read:chat and user:bot.
+WANTED_TYPES: tuple[str, ...] = (
+    "channel.chat.message",
+    "channel.chat.notification",
+    "channel.subscribe",
+    "channel.subscription.message",
+    "channel.subscription.gift",
+    "stream.online",
+    "stream.offline",
+    "channel.vip.add",
+    "channel.vip.remove",
+    "channel.channel_points_custom_reward_redemption.add",
+)
+_CHAT_TYPES = frozenset({"channel.chat.message", "channel.chat.notification"})
+# app_call(call): call(token) with the app token, minted again once on a 401.
+AppCall = Callable[[Callable[[str], Awaitable[Any]]], Awaitable[Any]]
+_HEALTHY = frozenset({"enabled", "webhook_callback_verification_pending"})
+
+
+def condition_for(subscription_type: str, broadcaster_user_id: str) -> dict[str, str]:
+    condition = {"broadcaster_user_id": broadcaster_user_id}
+    if subscription_type in _CHAT_TYPES:
+        condition["user_id"] = broadcaster_user_id
+    return condition
+
+
+@dataclass
+class TwitchSyncReport:
+    guild_id: int
+    kept: list[str] = field(default_factory=list)
+    created: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    failed: dict[str, str] = field(default_factory=dict)  # type -> why
+
+
+class TwitchSubscriptionKeeper:
+    def __init__(
+        self,
+        connections: TwitchConnections,
+        guilds: GuildService,
+        make_helix: HelixFactory,
+        *,
+        app_token: Callable[[], Awaitable[str]],
+        app_call: AppCall,
+        callback_url: str,
+        secret: str,
+    ) -> None:
+        self.connections = connections
+        self.guilds = guilds
+        self.make_helix = make_helix
+        self.app_token = app_token
+        self.app_call = app_call
+        self.callback_url = callback_url
+        self.secret = secret
+
+    async def sync_guild(self, guild_id: int) -> TwitchSyncReport:
+        """Reconcile the guild's channel's subscriptions and record them. Raises HelixError or
+        TwitchOAuthError when Twitch cannot be reached (the request to sync stays)."""
+        report = TwitchSyncReport(guild_id)
+        status = await asyncio.to_thread(self.connections.status, guild_id)
+        broadcaster = status.broadcaster_user_id
+        if not status.is_connected or broadcaster is None:
+            return report
+        async with self.make_helix() as helix:
+            listed = await self.app_call(
+                lambda token: helix.list_eventsub_subscriptions(token, user_id=broadcaster)
+            )
+            token = await self.app_token()  # the one that just worked
+            ours = [s for s in listed.subscriptions if self._is_ours(s, broadcaster)]
+            kept: dict[str, EventSubSubscription] = {}
+            for sub in ours:
+                if sub.status in _HEALTHY and sub.type not in kept:
+                    kept[sub.type] = sub
+                    continue
+                with contextlib.suppress(NotFound):  # already gone is as good
+                    await helix.delete_eventsub_subscription(token, sub.id)
+                report.removed.append(sub.type)
+            report.kept = sorted(kept)
+            for subscription_type in WANTED_TYPES:
+                if subscription_type in kept:
+                    continue
+                try:
+                    created = await helix.create_eventsub_subscription(
+                        token,
+                        subscription_type,
+                        "1",
+                        condition_for(subscription_type, broadcaster),
+                        {"method": "webhook", "callback": self.callback_url, "secret": self.secret},
+                    )
+                except Conflict:
+                    continue  # made meanwhile; the next sync lists and records it
+                except HelixError as exc:
+                    report.failed[subscription_type] = f"{exc.status}: {exc}"
+                    log.warning(
+                        "guild %s: Twitch refused the %s subscription (%s)",
+                        guild_id,
+                        subscription_type,
+                        exc.status,
+                    )
+                    continue
+                kept[subscription_type] = created
+                report.created.append(subscription_type)
+        stored = [
+            StoredTwitchSubscription(sub.id, broadcaster, sub.type, sub.status)
+            for sub in kept.values()
+        ]
+        await asyncio.to_thread(self.connections.store_subscriptions, broadcaster, stored)
+        await asyncio.to_thread(self.connections.mark_synced, guild_id)
+        return report
+
+    def _is_ours(self, sub: EventSubSubscription, broadcaster: str) -> bool:
+        return (
+            sub.transport_method == "webhook"
+            and sub.callback == self.callback_url
+            and sub.type in WANTED_TYPES
+            and dict(sub.condition) == condition_for(sub.type, broadcaster)
+        )
+
+    async def remove_broadcaster(self, broadcaster_user_id: str) -> None:
+        """Delete every subscription of ours for the broadcaster (on disconnect) and forget the
+        record. Best effort: what Twitch keeps is revoked once the grant is gone."""
+        try:
+            async with self.make_helix() as helix:
+                listed = await self.app_call(
+                    lambda token: helix.list_eventsub_subscriptions(
+                        token, user_id=broadcaster_user_id
+                    )
+                )
+                token = await self.app_token()
+                for sub in listed.subscriptions:
+                    if self._is_ours(sub, broadcaster_user_id):
+                        await helix.delete_eventsub_subscription(token, sub.id)
+        except Exception as exc:
+            log.warning("could not delete the Twitch subscriptions of a channel (%s)", exc)
+        await asyncio.to_thread(self.connections.store_subscriptions, broadcaster_user_id, [])
+
+    async def sync_requested(self) -> list[TwitchSyncReport]:
+        """Guilds that just connected or asked with ``!twitch sync``."""
+        ids = await asyncio.to_thread(self.connections.guild_ids_needing_sync)
+        return [await self.sync_guild(guild_id) for guild_id in ids]
+
+    async def sync_all(self) -> list[TwitchSyncReport]:
+        ids = await asyncio.to_thread(self.connections.connected_guild_ids)
+        reports = []
+        for guild_id in ids:
+            try:
+                reports.append(await self.sync_guild(guild_id))
+            except Exception:
+                log.exception("guild %s: Twitch subscription upkeep failed", guild_id)
+        return reports
+
+
+def subscribed_types(stored: list[StoredTwitchSubscription]) -> tuple[str, ...]:
+    return tuple(sorted({s.subscription_type for s in stored}))
+
+
+def missing_types(subscribed: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(t for t in WANTED_TYPES if t not in subscribed)
+
+
+__all__ = [
+    "SYNC_EVERY_SECONDS",
+    "WANTED_TYPES",
+    "TwitchSubscriptionKeeper",
+    "TwitchSyncReport",
+    "condition_for",
+    "missing_types",
+    "subscribed_types",
+]

@@ -1,0 +1,90 @@
+"""Replies in Twitch chat: Helix Send Chat Message with the streamer's own token (the streamer
+consented with ``user:write:chat``), so the bot speaks as the channel.
+
+:meth:`TwitchChatSender.send` never raises and does not wait for Twitch: each message is sent by
+a task, one at a time per channel, so replies keep their order. A message longer than Twitch's
+500 characters is split between words. Twitch may answer 200 and still drop a line (AutoMod,
+chat settings): that is logged and counted, not retried. Failures are counted in
+``streamkeeper_chat_failed_total{platform="twitch"}``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from core.metrics import Counter
+from core.platforms.kick.chat import split_message
+from core.platforms.twitch.helix import MAX_CHAT_LENGTH, ChatMessageResult, HelixClient, HelixError
+
+log = logging.getLogger(__name__)
+
+# call_as_streamer(guild_id, call): call(token) with the guild's streamer token, refreshed on 401.
+StreamerCall = Callable[[int, Callable[[str], Awaitable[Any]]], Awaitable[Any]]
+
+
+class TwitchChatSender:
+    def __init__(
+        self,
+        helix: HelixClient,
+        *,
+        streamer_call: StreamerCall,
+        failures: Counter | None = None,
+    ) -> None:
+        self._helix = helix
+        self._streamer_call = streamer_call
+        self._failures = failures
+        self._locks: dict[str, asyncio.Lock] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    async def send(
+        self,
+        *,
+        guild_id: int,
+        broadcaster_user_id: str,
+        text: str,
+        reply_to_message_id: str | None = None,
+    ) -> None:
+        parts = split_message(text, MAX_CHAT_LENGTH)
+        if not parts:
+            return
+        task = asyncio.create_task(
+            self._deliver(guild_id, broadcaster_user_id, parts, reply_to_message_id)
+        )
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _deliver(
+        self, guild_id: int, broadcaster: str, parts: list[str], reply_to: str | None
+    ) -> None:
+        lock = self._locks.setdefault(broadcaster, asyncio.Lock())
+        async with lock:
+            for number, part in enumerate(parts):
+                parent = reply_to if number == 0 else None
+                try:
+                    result: ChatMessageResult = await self._streamer_call(
+                        guild_id,
+                        lambda token, part=part, parent=parent: self._helix.send_chat_message(
+                            token, broadcaster, broadcaster, part, reply_parent_message_id=parent
+                        ),
+                    )
+                except HelixError as exc:
+                    self._failed(guild_id, f"http_{exc.status or 'unreachable'}")
+                    return
+                except Exception as exc:  # no connection, a dead grant: nothing more to send
+                    self._failed(guild_id, type(exc).__name__)
+                    return
+                if not result.is_sent:
+                    self._failed(guild_id, f"dropped_{result.drop_reason_code or 'unknown'}")
+
+    def _failed(self, guild_id: int, reason: str) -> None:
+        log.warning("guild %s: a Twitch chat reply was not delivered (%s)", guild_id, reason)
+        if self._failures is not None:
+            self._failures.inc(platform="twitch", reason=reason[:40])
+
+    async def close(self) -> None:
+        """Send what is queued (Twitch's own timeouts bound the wait)."""
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)

@@ -1,0 +1,146 @@
+"""!twitch setup, status, sync and disconnect (and !health's Twitch lines) on dpytest's fake
+Discord, backed by a real Runtime that talks to the fake Twitch on 127.0.0.1."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from typing import Any
+from urllib.parse import urlsplit
+
+import discord
+import httpx
+import pytest
+
+from core.discord_bot.services import BotServices
+from core.runtime import Runtime
+from tests.discord_bot.fake_discord import say
+from tests.fakes.twitch_runtime import BOT_URL, EVENTSUB_SECRET
+from tests.fakes.twitch_server import CLIENT_ID, CLIENT_SECRET, FakeTwitch
+
+LINK_START = f"{BOT_URL}/auth/twitch/streamer?"
+
+
+@pytest.fixture
+def fake_twitch() -> Iterator[FakeTwitch]:
+    with FakeTwitch() as fake:
+        yield fake
+
+
+@pytest.fixture
+def runtime(make_runtime: Any, fake_twitch: FakeTwitch) -> Runtime:
+    return make_runtime(
+        TWITCH_API_BASE_URL=fake_twitch.helix_url,
+        TWITCH_OAUTH_BASE_URL=fake_twitch.oauth_url,
+        TWITCH_CLIENT_ID=CLIENT_ID,
+        TWITCH_CLIENT_SECRET=CLIENT_SECRET,
+        TWITCH_EVENTSUB_SECRET=EVENTSUB_SECRET,
+        OAUTH_BASE_URL=BOT_URL,
+        KICK_PUSHER_ENABLED="false",
+    )
+
+
+@pytest.fixture
+def services(runtime: Runtime) -> BotServices:
+    return BotServices(
+        runtime.watchtime, runtime.guilds, runtime.health, twitch_setup=runtime.twitch_setup
+    )
+
+
+def is_dm(message: discord.Message) -> bool:
+    return isinstance(message.channel, discord.DMChannel)
+
+
+def link_in(text: str) -> str:
+    [link] = [word for word in text.split() if word.startswith(LINK_START)]
+    return link
+
+
+def local(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.path}?{parts.query}"
+
+
+async def set_up(manager: discord.Member) -> str:
+    replies = await say("!twitch setup twitchdev", manager)
+    [reply] = [m for m in replies if not is_dm(m)]
+    [dm] = [m for m in replies if is_dm(m)]
+    assert "I sent you the link to connect it by DM" in reply.content
+    link = link_in(dm.content)
+    assert link not in reply.content
+    return link
+
+
+async def connect_streamer(runtime: Runtime, link: str) -> None:
+    """The streamer opens the DM'd link, presses its button and consents, in one browser."""
+    web = runtime.create_web_app().test_client()
+    opened = await asyncio.to_thread(web.get, local(link))
+    assert opened.status_code == 200, opened.get_data(as_text=True)
+    started = await asyncio.to_thread(web.post, local(link))
+    assert started.status_code == 303, started.get_data(as_text=True)
+    async with httpx.AsyncClient(trust_env=False) as http:
+        consent = await http.get(started.headers["Location"], follow_redirects=False)
+    answer = await asyncio.to_thread(web.get, local(consent.headers["location"]))
+    assert answer.status_code == 200, answer.get_data(as_text=True)
+
+
+async def test_setup_dms_the_link_and_the_streamer_connects(
+    guild_a: discord.Guild, manager: discord.Member, runtime: Runtime
+) -> None:
+    link = await set_up(manager)
+    assert f"guild={guild_a.id}" in link
+    await connect_streamer(runtime, link)
+
+    [reply] = await say("!twitch status", manager)
+
+    assert "twitchdev, connected as twitchdev" in reply.content
+    assert "0/10 subscribed" in reply.content
+
+
+async def test_an_unknown_channel_gets_a_friendly_reply(manager: discord.Member) -> None:
+    [reply] = await say("!twitch setup nobody_here", manager)
+    assert reply.content.startswith("Twitch has no channel called 'nobody\\_here'")
+
+
+async def test_sync_subscribes_and_status_shows_it(
+    manager: discord.Member, runtime: Runtime, fake_twitch: FakeTwitch
+) -> None:
+    await connect_streamer(runtime, await set_up(manager))
+
+    [synced] = await say("!twitch sync", manager)
+    [reply] = await say("!twitch status", manager)
+
+    assert "10 created" in synced.content
+    assert "10/10 subscribed" in reply.content
+    assert len(fake_twitch.eventsub) == 10
+
+
+async def test_a_dead_grant_is_shown_with_a_new_link_by_dm(
+    manager: discord.Member, runtime: Runtime, fake_twitch: FakeTwitch
+) -> None:
+    await connect_streamer(runtime, await set_up(manager))
+    fake_twitch.revoke_grant()
+    await runtime.twitch_connections.validate_all()
+
+    replies = await say("!twitch status", manager)
+    [health] = await say("!health", manager)
+
+    [reply] = [m for m in replies if not is_dm(m)]
+    [dm] = [m for m in replies if is_dm(m)]
+    assert "needs re-authorization" in reply.content
+    assert "I sent you a link by DM" in reply.content
+    assert link_in(dm.content)
+    assert "needs re-authorization" in health.content
+
+
+async def test_disconnect_revokes_and_forgets(
+    manager: discord.Member, runtime: Runtime, fake_twitch: FakeTwitch
+) -> None:
+    await connect_streamer(runtime, await set_up(manager))
+    tokens = [t for t in fake_twitch.tokens.values() if t.token_type == "user"]
+
+    [reply] = await say("!twitch disconnect", manager)
+
+    assert "Twitch disconnected" in reply.content
+    assert all(t.revoked for t in tokens)
+    assert not runtime.twitch_connections.status(manager.guild.id).is_connected

@@ -1,0 +1,283 @@
+"""!twitch setup, status, sync and disconnect as service calls, the EventSub upkeep and the
+Twitch chat sender, against the fake Twitch over loopback on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from core.events import Platform
+from core.features.connections.twitch_repository import StoredRevocation
+from core.features.connections.twitch_setup import TwitchSetupFailed, twitch_login
+from core.features.connections.twitch_subscriptions import WANTED_TYPES
+from tests.bus import eventually
+from tests.fakes.twitch_eventsub import EventSubSender, fixture
+from tests.fakes.twitch_runtime import BOT_URL, EVENTSUB_SECRET
+from tests.fakes.twitch_server import CLIENT_ID, CLIENT_SECRET
+from tests.features.connections import test_twitch_connection as connection_tests
+from tests.features.connections.test_twitch_connection import (
+    ADMIN,
+    BROADCASTER,
+    GUILD,
+    complete,
+    consent,
+    current_tokens,
+)
+
+# The same fixtures: a fake Twitch and a runtime on it, on both backends.
+clock = connection_tests.clock
+twitch = connection_tests.twitch
+runtime = connection_tests.runtime
+
+
+def connect(runtime) -> None:  # type: ignore[no-untyped-def]
+    complete(runtime, consent(runtime))
+
+
+def test_setup_resolves_the_login_and_links_to_the_consent(runtime, twitch):
+    twitch.add_user("555", "other_channel")
+
+    result = asyncio.run(
+        runtime.twitch_setup.setup(GUILD, ADMIN, "https://twitch.tv/Other_Channel")
+    )
+
+    assert (result.channel.channel_slug, result.channel.broadcaster_user_id) == (
+        "other_channel",
+        "555",
+    )
+    assert runtime.guilds.twitch_channel_of(GUILD).broadcaster_user_id == "555"
+    link = urlsplit(result.connect_link)
+    assert f"{link.scheme}://{link.netloc}{link.path}" == f"{BOT_URL}/auth/twitch/streamer"
+    assert parse_qs(link.query)["user"] == [str(ADMIN)]
+    # Get Users went out with the app token.
+    [lookup] = twitch.requests_to("/helix/users")
+    assert lookup.auth == "app"
+
+
+@pytest.mark.parametrize("typed", ["nobody_here", "not a login!", ""])
+def test_setup_of_an_unknown_or_malformed_channel_is_a_refusal(runtime, typed):
+    with pytest.raises(TwitchSetupFailed):
+        asyncio.run(runtime.twitch_setup.setup(GUILD, ADMIN, typed))
+    assert runtime.guilds.twitch_channel_of(GUILD).channel_slug == "twitchdev"
+
+
+def test_status_gives_a_reconsent_link_for_a_missing_scope(runtime, twitch):
+    complete(runtime, consent(runtime, drop_scope="channel:manage:vips"))
+    asyncio.run(runtime.twitch_connections.validate_all())
+
+    status = runtime.twitch_setup.status(GUILD, ADMIN)
+
+    assert status.connection.missing_scopes == ("channel:manage:vips",)
+    assert status.reconsent_link is not None
+    assert "/auth/twitch/streamer?" in status.reconsent_link
+    assert runtime.twitch_setup.status(GUILD).reconsent_link is None  # !health: no link
+
+
+def test_status_shows_a_dead_grant_and_revocations(runtime, twitch):
+    connect(runtime)
+    twitch.revoke_grant()
+    asyncio.run(runtime.twitch_connections.validate_all())
+    runtime.twitch_revocations.record(
+        StoredRevocation(
+            "sub-1", "channel.vip.add", "authorization_revoked", BROADCASTER, runtime.clock()
+        )
+    )
+
+    status = runtime.twitch_setup.status(GUILD, ADMIN)
+
+    assert status.connection.needs_reauthorization
+    assert status.reconsent_link is not None
+    assert [r.status for r in status.revocations] == ["authorization_revoked"]
+
+
+def test_disconnect_revokes_the_tokens_and_forgets_them(runtime, twitch):
+    connect(runtime)
+    access, refresh = current_tokens(runtime)
+
+    assert asyncio.run(runtime.twitch_setup.disconnect(GUILD)) is True
+
+    assert not twitch.is_token_active(access)
+    assert not twitch.is_token_active(refresh)
+    assert runtime.twitch_connections.status(GUILD).login is None
+    assert asyncio.run(runtime.twitch_setup.disconnect(GUILD)) is False
+
+
+def test_upkeep_creates_every_subscription_once(runtime, twitch):
+    connect(runtime)
+
+    [report] = asyncio.run(runtime.twitch_subscriptions.sync_requested())
+
+    assert sorted(report.created) == sorted(WANTED_TYPES)
+    assert sorted(s["type"] for s in twitch.eventsub.values()) == sorted(WANTED_TYPES)
+    for sub in twitch.eventsub.values():
+        assert sub["transport"] == {"method": "webhook", "callback": f"{BOT_URL}/webhooks/twitch"}
+        assert sub["condition"]["broadcaster_user_id"] == BROADCASTER
+    [create] = twitch.requests_to("/helix/eventsub/subscriptions", "POST")[:1]
+    assert create.json["transport"]["secret"] == EVENTSUB_SECRET
+    status = runtime.twitch_setup.status(GUILD, ADMIN)
+    assert status.missing == ()
+    assert runtime.twitch_connections.guild_ids_needing_sync() == []
+
+    again = asyncio.run(runtime.twitch_setup.sync(GUILD))
+
+    assert (again.created, sorted(again.kept)) == ([], sorted(WANTED_TYPES))
+    assert len(twitch.eventsub) == len(WANTED_TYPES)
+
+
+def test_upkeep_replaces_a_failed_subscription(runtime, twitch):
+    connect(runtime)
+    asyncio.run(runtime.twitch_subscriptions.sync_requested())
+    broken = next(s for s in twitch.eventsub.values() if s["type"] == "stream.online")
+    broken["status"] = "webhook_callback_verification_failed"
+
+    report = asyncio.run(runtime.twitch_setup.sync(GUILD))
+
+    assert (report.removed, report.created) == (["stream.online"], ["stream.online"])
+    assert broken["id"] not in twitch.eventsub
+    assert len(twitch.eventsub) == len(WANTED_TYPES)
+
+
+def test_sync_without_a_connection_is_a_refusal(runtime):
+    with pytest.raises(TwitchSetupFailed):
+        asyncio.run(runtime.twitch_setup.sync(GUILD))
+
+
+async def test_a_chat_reply_reaches_twitch_chat_as_the_streamer(runtime, twitch):
+    await asyncio.to_thread(connect, runtime)
+    sender = runtime.chat_sender_for(Platform.TWITCH)
+    assert sender is not None
+
+    await sender.send(guild_id=GUILD, broadcaster_user_id=BROADCASTER, text="hello " * 100)
+    await runtime.twitch.close_chat()
+
+    sent = [(m.broadcaster_id, m.sender_id) for m in twitch.chat_messages]
+    assert sent == [(BROADCASTER, BROADCASTER)] * 2  # 600 characters: two lines
+    assert all(len(m.message) <= 500 for m in twitch.chat_messages)
+    assert " ".join(m.message for m in twitch.chat_messages) == ("hello " * 100).strip()
+
+
+def test_an_app_token_twitch_forgot_is_minted_again(runtime, twitch):
+    asyncio.run(runtime.twitch_setup.setup(GUILD, ADMIN, "twitchdev"))
+    [first] = [t for t, issued in twitch.tokens.items() if issued.token_type == "app"]
+    twitch.expire_token(first)  # Twitch no longer takes it, though it has weeks left here
+
+    result = asyncio.run(runtime.twitch_setup.setup(GUILD, ADMIN, "twitchdev"))
+
+    assert result.channel.broadcaster_user_id == BROADCASTER
+    assert [r.status for r in twitch.requests_to("/helix/users")] == [200, 401, 200]
+
+
+def test_disconnect_deletes_the_channels_subscriptions(runtime, twitch):
+    connect(runtime)
+    asyncio.run(runtime.twitch_subscriptions.sync_requested())
+    assert len(twitch.eventsub) == len(WANTED_TYPES)
+
+    asyncio.run(runtime.twitch_setup.disconnect(GUILD))
+
+    assert twitch.eventsub == {}
+    assert runtime.twitch_setup.status(GUILD).subscribed == ()
+
+
+def test_setting_up_another_channel_gives_the_old_grant_back(runtime, twitch):
+    connect(runtime)
+    access, _ = current_tokens(runtime)
+    twitch.add_user("555", "other_channel")
+
+    asyncio.run(runtime.twitch_setup.setup(GUILD, ADMIN, "other_channel"))
+
+    assert not twitch.is_token_active(access)
+    assert runtime.twitch_connections.status(GUILD).login is None
+
+
+async def test_a_chat_command_from_twitch_is_answered_in_twitch_chat(runtime, twitch, clock):
+    await asyncio.to_thread(connect, runtime)
+    web = runtime.create_web_app().test_client()
+    eventsub = EventSubSender.flask(web, clock, EVENTSUB_SECRET)
+    text = "!watchtime"
+    fragments = [{"type": "text", "text": text, "cheermote": None, "emote": None, "mention": None}]
+
+    status, answer = await asyncio.to_thread(
+        eventsub.notify,
+        "channel.chat.message",
+        BROADCASTER,
+        message={"text": text, "fragments": fragments},
+        message_id="chat-1",
+    )
+    assert (status, answer["status"]) == (200, "queued")
+    try:
+        while await asyncio.to_thread(runtime.bus.backlog):
+            await runtime.bus.deliver_due(runtime.dispatcher)
+        await eventually(lambda: bool(twitch.chat_messages), within=10)
+    finally:
+        await runtime.twitch.close_chat()
+
+    [reply] = twitch.chat_messages
+    assert (reply.broadcaster_id, reply.sender_id) == (BROADCASTER, BROADCASTER)
+    assert reply.reply_parent_message_id == "chat-1"
+    assert reply.message.startswith("No watchtime yet")
+
+
+@given(st.text(max_size=120))
+def test_a_typed_channel_is_a_valid_login_or_nothing(typed):
+    login = twitch_login(typed)
+    assert login is None or re.fullmatch(r"[a-z0-9_]{1,25}", login)
+
+
+@pytest.mark.parametrize(
+    ("typed", "login"),
+    [
+        ("@TwitchDev", "twitchdev"),
+        ("https://www.twitch.tv/TwitchDev?x=1", "twitchdev"),
+        ("a b", None),
+    ],
+)
+def test_a_login_is_read_from_a_name_or_url(typed, login):
+    assert twitch_login(typed) == login
+
+
+async def test_the_upkeep_loop_subscribes_a_newly_connected_channel(runtime, twitch):
+    assert "Twitch token validation" in runtime.scheduler.loops
+    await asyncio.to_thread(connect, runtime)
+    stop = asyncio.Event()
+    loop = asyncio.create_task(runtime.twitch_upkeep.run(stop, every_seconds=0.05))
+    try:
+        await eventually(lambda: len(twitch.eventsub) == len(WANTED_TYPES), within=10)
+    finally:
+        stop.set()
+        await loop
+    assert runtime.twitch_setup.status(GUILD).missing == ()
+
+
+def test_without_a_public_address_there_is_no_upkeep_and_sync_says_why(make_runtime, twitch):
+    runtime = make_runtime(
+        TWITCH_API_BASE_URL=twitch.helix_url,
+        TWITCH_OAUTH_BASE_URL=twitch.oauth_url,
+        TWITCH_CLIENT_ID=CLIENT_ID,
+        TWITCH_CLIENT_SECRET=CLIENT_SECRET,
+        TWITCH_EVENTSUB_SECRET=EVENTSUB_SECRET,
+    )
+
+    assert "Twitch subscription upkeep" not in runtime.scheduler.loops
+    assert "Twitch token validation" in runtime.scheduler.loops
+    with pytest.raises(TwitchSetupFailed, match="public HTTPS address"):
+        asyncio.run(runtime.twitch_setup.sync(GUILD))
+    assert runtime.twitch_setup.status(GUILD).upkeep_enabled is False
+
+
+def test_a_revoked_authorization_marks_the_connection_at_once(runtime, twitch, clock):
+    connect(runtime)
+    eventsub = EventSubSender.flask(runtime.create_web_app().test_client(), clock, EVENTSUB_SECRET)
+    body = fixture("revocation")
+    body["subscription"]["condition"]["broadcaster_user_id"] = BROADCASTER
+    assert body["subscription"]["status"] == "authorization_revoked"
+
+    status, _ = eventsub.send(json.dumps(body).encode(), message_type="revocation")
+
+    assert status == 200
+    assert runtime.twitch_connections.status(GUILD).needs_reauthorization
