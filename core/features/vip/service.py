@@ -1,0 +1,353 @@
+"""Temporary VIP for a guild's admins: the reward, the settings, grants by hand, the list and
+the log. Redemptions are :mod:`~core.features.vip.redemptions`, expiry and VIPs changed on Twitch
+:mod:`~core.features.vip.expiry`; this class builds both and holds them.
+
+Methods raise :class:`VipRefused` (or the port's ``TwitchRefused``) with words for the admin.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy.engine import Connection, Engine
+
+from core.events import Platform
+from core.features.refusals import Refused
+from core.features.vip import repository
+from core.features.vip.effects import VipEffects
+from core.features.vip.expiry import VipExpiry, removal_entry, track_outside
+from core.features.vip.pacing import VipPacer
+from core.features.vip.ports import (
+    Refusal,
+    RewardInfo,
+    TwitchAccount,
+    TwitchRefused,
+    TwitchVipChannel,
+    VipNotices,
+)
+from core.features.vip.redemptions import VipRedemptions
+from core.features.vip.repository import MANUAL, OUTSIDE, AuditEntry, Grant, VipSettings
+
+MAX_REWARD_TITLE = 45
+MAX_COST = 10_000_000
+MAX_HOURS = 24 * 365
+MAX_CONCURRENT = 100
+
+
+class VipRefused(Refused):
+    pass
+
+
+@dataclass(frozen=True)
+class SetupResult:
+    reward: RewardInfo
+    is_adopted: bool  # an existing reward of ours with this title
+    outside_vips: int  # VIPs found on Twitch that StreamKeeper did not grant
+
+
+def check_hours(hours: int) -> int:
+    if not 1 <= hours <= MAX_HOURS:
+        raise VipRefused(f"Hours go from 1 to {MAX_HOURS}.")
+    return hours
+
+
+def check_cost(cost: int) -> int:
+    if not 1 <= cost <= MAX_COST:
+        raise VipRefused(f"A cost goes from 1 to {MAX_COST:,} points.")
+    return cost
+
+
+def check_title(title: str) -> str:
+    title = " ".join(title.split())
+    if not 1 <= len(title) <= MAX_REWARD_TITLE:
+        raise VipRefused(f"A reward title has 1 to {MAX_REWARD_TITLE} characters.")
+    return title
+
+
+class VipService:
+    def __init__(
+        self,
+        engine: Engine,
+        clock: Callable[[], datetime],
+        twitch: TwitchVipChannel,
+        broadcaster_of: Callable[[int], str | None],
+        *,
+        notices: VipNotices | None = None,
+        sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
+    ) -> None:
+        """``broadcaster_of(guild_id)``: the Twitch broadcaster id the guild follows, or None."""
+        self.effects = VipEffects(engine, clock, twitch, notices, VipPacer(clock, sleep))
+        self.broadcaster_of = broadcaster_of
+        self.redemptions = VipRedemptions(self.effects)
+        self.expiry = VipExpiry(self.effects)
+
+    async def _broadcaster(self, guild_id: int) -> str:
+        broadcaster_id = await asyncio.to_thread(self.broadcaster_of, guild_id)
+        if broadcaster_id is None:
+            raise VipRefused(
+                "This server follows no Twitch channel: `python -m core guild add "
+                "--twitch-channel` sets one."
+            )
+        return broadcaster_id
+
+    # --- the reward ------------------------------------------------------------------------
+
+    async def setup(
+        self, guild_id: int, actor_id: int, title: str, cost: int, hours: int
+    ) -> SetupResult:
+        """Create the reward, or adopt one of ours with the same title; track today's VIPs."""
+        title, cost, hours = check_title(title), check_cost(cost), check_hours(hours)
+        broadcaster_id = await self._broadcaster(guild_id)
+        twitch = self.effects.twitch
+        ours = await twitch.list_rewards(guild_id, broadcaster_id)
+        same = next((r for r in ours if r.title.casefold() == title.casefold()), None)
+        if same is not None:
+            reward = await twitch.update_reward(guild_id, broadcaster_id, same.id, cost=cost)
+        else:
+            reward = await twitch.create_reward(guild_id, broadcaster_id, title, cost)
+        vips = await twitch.list_vips(guild_id, broadcaster_id)
+        now = self.effects.clock()
+
+        def store(conn: Connection) -> int:
+            repository.save_settings(
+                conn,
+                guild_id,
+                {
+                    "reward_id": reward.id,
+                    "reward_title": reward.title,
+                    "reward_cost": reward.cost,
+                    "duration_hours": hours,
+                },
+                now,
+            )
+            return self._sync_outside(conn, guild_id, broadcaster_id, vips, now)
+
+        outside = await self.effects.in_transaction(store)
+        return SetupResult(reward, same is not None, outside)
+
+    def _sync_outside(
+        self,
+        conn: Connection,
+        guild_id: int,
+        broadcaster_id: str,
+        vips: list[TwitchAccount],
+        now: datetime,
+    ) -> int:
+        added = 0
+        for vip in vips:
+            if repository.open_grant(conn, guild_id, Platform.TWITCH, vip.user_id) is None:
+                track_outside(
+                    conn, guild_id, Platform.TWITCH, broadcaster_id, vip.user_id, vip.login, now
+                )
+                added += 1
+        return added
+
+    async def change_reward(self, guild_id: int, what: str, value: str | None = None) -> str:
+        """``what``: cost, hours, title, pause, resume or delete. Returns what changed."""
+        settings = await self.effects.settings(guild_id)
+        if settings.reward_id is None:
+            raise VipRefused("There is no VIP reward yet: `!vip setup <title> <cost> <hours>`.")
+        broadcaster_id = await self._broadcaster(guild_id)
+        twitch, reward_id = self.effects.twitch, settings.reward_id
+        changes: dict[str, Any] = {}
+        if what == "hours":
+            changes["duration_hours"] = check_hours(_whole(value))
+            summary = f"Each redemption now gives {changes['duration_hours']} hour(s) of VIP."
+        elif what == "delete":
+            try:
+                await twitch.delete_reward(guild_id, broadcaster_id, reward_id)
+            except TwitchRefused as refused:
+                if refused.reason != Refusal.NOT_FOUND:
+                    raise
+            changes = {"reward_id": None, "reward_title": None, "reward_cost": None}
+            summary = "The VIP reward is deleted; the VIPs it granted still expire."
+        else:
+            fields: dict[str, Any]
+            if what == "cost":
+                fields = {"cost": check_cost(_whole(value))}
+            elif what == "title":
+                fields = {"title": check_title(value or "")}
+            elif what in ("pause", "resume"):
+                fields = {"is_paused": what == "pause"}
+            else:
+                raise VipRefused(
+                    "Change the reward's cost, hours or title, or pause, resume or delete it."
+                )
+            reward = await twitch.update_reward(guild_id, broadcaster_id, reward_id, **fields)
+            changes = {"reward_title": reward.title, "reward_cost": reward.cost}
+            state = "paused" if reward.is_paused else "on"
+            summary = f"The reward is now **{reward.title}**, {reward.cost:,} points, {state}."
+        now = self.effects.clock()
+        await self.effects.in_transaction(
+            lambda conn: repository.save_settings(conn, guild_id, changes, now)
+        )
+        return summary
+
+    # --- settings --------------------------------------------------------------------------
+
+    async def settings(self, guild_id: int) -> VipSettings:
+        return await self.effects.settings(guild_id)
+
+    async def update_settings(self, guild_id: int, **changes: Any) -> VipSettings:
+        """Change any of: is_stacking, max_hours, max_concurrent (None: no cap),
+        is_chat_notices, is_auto_removal, notice_channel_id (None: no Discord notices)."""
+        allowed = {
+            "is_stacking",
+            "max_hours",
+            "max_concurrent",
+            "is_chat_notices",
+            "is_auto_removal",
+            "notice_channel_id",
+        }
+        unknown = set(changes) - allowed
+        if unknown:
+            raise VipRefused(f"Unknown VIP setting: {', '.join(sorted(unknown))}.")
+        if "max_hours" in changes:
+            check_hours(changes["max_hours"])
+        concurrent = changes.get("max_concurrent")
+        if concurrent is not None and not 1 <= concurrent <= MAX_CONCURRENT:
+            raise VipRefused(f"The most temporary VIPs at once goes from 1 to {MAX_CONCURRENT}.")
+        now = self.effects.clock()
+
+        def save(conn: Connection) -> VipSettings:
+            repository.save_settings(conn, guild_id, changes, now)
+            return repository.get_settings(conn, guild_id)
+
+        return await self.effects.in_transaction(save)
+
+    # --- VIPs by hand ----------------------------------------------------------------------
+
+    async def grant(self, guild_id: int, actor_id: int, login: str, hours: int) -> Grant:
+        """Make a viewer VIP for ``hours`` (a Discord admin's grant)."""
+        hours = check_hours(hours)
+        broadcaster_id = await self._broadcaster(guild_id)
+        account = await self.effects.twitch.find_user(guild_id, login.strip().lstrip("@"))
+        if account is None:
+            raise VipRefused(f"Twitch knows no user called {login.strip()!r}.")
+        existing = await self.effects.in_transaction(
+            lambda conn: repository.open_grant(conn, guild_id, Platform.TWITCH, account.user_id)
+        )
+        if existing is not None:
+            raise VipRefused(f"{account.display_name} is already a VIP: `!vip extend` adds time.")
+        await self.effects.add_vip(guild_id, broadcaster_id, account.user_id)
+        now = self.effects.clock()
+        grant = Grant(
+            id=0,
+            guild_id=guild_id,
+            platform=Platform.TWITCH,
+            broadcaster_user_id=broadcaster_id,
+            platform_user_id=account.user_id,
+            username=account.display_name,
+            source=MANUAL,
+            granted_at=now,
+            expires_at=now + timedelta(hours=hours),
+        )
+
+        def store(conn: Connection) -> Grant:
+            echo = repository.open_grant(conn, guild_id, Platform.TWITCH, account.user_id)
+            if echo is not None:  # channel.vip.add of this very grant came first
+                repository.adopt_grant(conn, echo.id, MANUAL, grant.expires_at)
+                stored = echo.id
+            else:
+                stored = repository.add_grant(conn, grant)
+            repository.add_audit(conn, self._entry(grant, "granted", actor_id, now))
+            return Grant(**{**grant.__dict__, "id": stored})
+
+        return await self.effects.in_transaction(store)
+
+    async def extend(self, guild_id: int, actor_id: int, login: str, hours: int) -> Grant:
+        hours = check_hours(hours)
+        now = self.effects.clock()
+
+        def store(conn: Connection) -> Grant:
+            grant = self._open_by_name(conn, guild_id, login)
+            if grant.source == OUTSIDE:
+                raise VipRefused(
+                    f"{grant.username} was made VIP outside StreamKeeper, with no end to extend."
+                )
+            new_expiry = max(grant.expires_at or now, now) + timedelta(hours=hours)
+            repository.set_expiry(conn, grant.id, new_expiry)
+            entry = self._entry(grant, "extended", actor_id, now)
+            repository.add_audit(
+                conn,
+                AuditEntry(
+                    **{
+                        **entry.__dict__,
+                        "new_expires_at": new_expiry,
+                        "previous_expires_at": grant.expires_at,
+                    }
+                ),
+            )
+            return Grant(**{**grant.__dict__, "expires_at": new_expiry})
+
+        return await self.effects.in_transaction(store)
+
+    async def revoke(self, guild_id: int, actor_id: int, login: str) -> Grant:
+        grant = await self.effects.in_transaction(
+            lambda conn: self._open_by_name(conn, guild_id, login)
+        )
+        try:
+            await self.effects.remove_vip(
+                guild_id, grant.broadcaster_user_id, grant.platform_user_id
+            )
+        except TwitchRefused as refused:
+            if refused.reason != Refusal.NOT_VIP:
+                raise
+        now = self.effects.clock()
+
+        def store(conn: Connection) -> None:
+            reason = f"revoked by a Discord admin ({actor_id})"
+            if repository.close_grant(conn, grant.id, now, reason):
+                entry = removal_entry(grant, "removed", reason, "discord", now, str(actor_id))
+                repository.add_audit(conn, entry)
+
+        await self.effects.in_transaction(store)
+        return grant
+
+    def _open_by_name(self, conn: Connection, guild_id: int, login: str) -> Grant:
+        name = login.strip().lstrip("@")
+        grant = repository.open_grant_by_name(conn, guild_id, Platform.TWITCH, name)
+        if grant is None:
+            raise VipRefused(f"{name!r} is not a VIP StreamKeeper knows of.")
+        return grant
+
+    def _entry(self, grant: Grant, action: str, actor_id: int, now: datetime) -> AuditEntry:
+        return AuditEntry(
+            guild_id=grant.guild_id,
+            platform=grant.platform,
+            broadcaster_user_id=grant.broadcaster_user_id,
+            platform_user_id=grant.platform_user_id,
+            username=grant.username,
+            action=action,
+            actor_kind="discord",
+            actor_id=str(actor_id),
+            reason="by a Discord admin",
+            at=now,
+            new_expires_at=grant.expires_at,
+        )
+
+    # --- reading ---------------------------------------------------------------------------
+
+    async def list_vips(self, guild_id: int) -> list[Grant]:
+        return await self.effects.in_transaction(
+            lambda conn: repository.open_grants(conn, guild_id)
+        )
+
+    async def log(
+        self, guild_id: int, login: str | None = None, limit: int = 20
+    ) -> list[AuditEntry]:
+        name = login.strip().lstrip("@") if login else None
+        return await self.effects.in_transaction(
+            lambda conn: repository.audit_log(conn, guild_id, username=name, limit=limit)
+        )
+
+
+def _whole(value: str | None) -> int:
+    try:
+        return int(str(value).strip().replace(",", ""))
+    except ValueError:
+        raise VipRefused(f"{value!r} is not a whole number.") from None

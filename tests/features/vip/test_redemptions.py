@@ -1,0 +1,201 @@
+"""A redemption of the VIP reward: grant, extend, or refuse and refund, exactly once."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from core.features.vip.ports import TwitchBusy
+from tests.features.vip.conftest import Vip
+from tests.features.vip.doubles import BROADCASTER, GUILD, T0, redemption
+
+
+async def actions(vip: Vip) -> list[tuple[str, str, str | None]]:
+    log = await vip.service.log(GUILD, limit=100)
+    return [(e.action, e.platform_user_id, e.redemption_id) for e in reversed(log)]
+
+
+async def test_a_redemption_grants_vip_fulfills_and_posts_notices(vip: Vip) -> None:
+    event = redemption("42", vip.reward_id, username="Alice", cost=500)
+
+    await vip.service.redemptions.handle(GUILD, event)
+
+    assert vip.twitch.vips == {"42"}
+    assert vip.twitch.statuses == {event.event_id: "FULFILLED"}
+    [grant] = await vip.service.list_vips(GUILD)
+    assert (grant.username, grant.source, grant.expires_at) == (
+        "Alice",
+        "redemption",
+        T0 + timedelta(hours=24),
+    )
+    assert vip.twitch.chat == ["Alice is a VIP until 2026-03-02 12:00 UTC."]
+    assert vip.notices.posts == [(GUILD, 5001, "Alice is a VIP until 2026-03-02 12:00 UTC.")]
+    [entry] = await vip.service.log(GUILD)
+    assert (entry.action, entry.actor_kind, entry.redemption_id, entry.reward_cost) == (
+        "granted",
+        "viewer",
+        event.event_id,
+        500,
+    )
+    assert entry.new_expires_at == T0 + timedelta(hours=24)
+
+
+@pytest.mark.parametrize(
+    ("arrange", "viewer", "reason"),
+    [
+        (lambda t: t.moderators.add("42"), "42", "moderators cannot be VIPs"),
+        (lambda t: t.vips.add("42"), "42", "you are already a permanent VIP"),
+        (lambda t: setattr(t, "slots", 0), "42", "the channel has no free VIP slots"),
+        (lambda t: setattr(t, "has_community", False), "42", "Build a Community"),
+        (lambda t: t.banned.add("42"), "42", "you are banned from the channel"),
+        (lambda t: None, BROADCASTER, "the broadcaster cannot be a VIP"),
+    ],
+    ids=["moderator", "permanent-vip", "no-slots-409", "no-community-425", "banned", "self"],
+)
+async def test_a_grant_that_cannot_happen_is_canceled_with_the_reason(
+    vip: Vip, arrange, viewer: str, reason: str
+) -> None:
+    arrange(vip.twitch)
+    vips_before = set(vip.twitch.vips)
+    event = redemption(viewer, vip.reward_id, username="Bob")
+
+    await vip.service.redemptions.handle(GUILD, event)
+
+    assert vip.twitch.statuses == {event.event_id: "CANCELED"}
+    assert vip.twitch.vips == vips_before
+    assert len(vip.twitch.chat) == 1
+    assert vip.twitch.chat[0].startswith("@Bob no VIP this time: ")
+    assert reason in vip.twitch.chat[0]
+    assert vip.twitch.chat[0].endswith("Your points were refunded.")
+    assert [a for a, _, _ in await actions(vip)][-2:] == ["refused", "refunded"]
+    log = await vip.service.log(GUILD, limit=2)
+    assert all(reason in (entry.reason or "") for entry in log)
+
+
+async def test_our_cap_of_concurrent_vips_refuses_before_asking_twitch(vip: Vip) -> None:
+    await vip.service.update_settings(GUILD, max_concurrent=2)
+    events = [redemption(str(n), vip.reward_id) for n in (1, 2, 3)]
+    for event in events:
+        await vip.service.redemptions.handle(GUILD, event)
+
+    assert vip.twitch.vips == {"1", "2"}
+    assert [c[1] for c in vip.twitch.changes] == ["1", "2"]
+    assert vip.twitch.statuses[events[2].event_id] == "CANCELED"
+    assert "most temporary VIPs at once" in vip.twitch.chat[-1]
+
+
+async def test_a_second_redemption_extends_up_to_the_cap(vip: Vip) -> None:
+    await vip.service.update_settings(GUILD, max_hours=60)
+    first, second, third = (redemption("42", vip.reward_id) for _ in range(3))
+
+    await vip.service.redemptions.handle(GUILD, first)
+    vip.clock.advance(hours=1)
+    await vip.service.redemptions.handle(GUILD, second)
+    await vip.service.redemptions.handle(GUILD, third)  # 71 h from now > 60 h
+
+    [grant] = await vip.service.list_vips(GUILD)
+    assert grant.expires_at == T0 + timedelta(hours=48)
+    assert vip.twitch.statuses == {
+        first.event_id: "FULFILLED",
+        second.event_id: "FULFILLED",
+        third.event_id: "CANCELED",
+    }
+    assert [c[0] for c in vip.twitch.changes] == ["add"]  # an extension asks Twitch nothing
+    assert [a for a, _, _ in await actions(vip)] == [
+        "granted",
+        "extended",
+        "refused",
+        "refunded",
+    ]
+
+
+async def test_without_stacking_a_current_vip_is_refunded(vip: Vip) -> None:
+    await vip.service.update_settings(GUILD, is_stacking=False)
+    first, second = redemption("42", vip.reward_id), redemption("42", vip.reward_id)
+    await vip.service.redemptions.handle(GUILD, first)
+    await vip.service.redemptions.handle(GUILD, second)
+
+    assert vip.twitch.statuses[second.event_id] == "CANCELED"
+    assert "does not stack" in vip.twitch.chat[-1]
+
+
+async def test_a_redelivered_redemption_is_processed_once(vip: Vip) -> None:
+    event = redemption("42", vip.reward_id)
+    for _ in range(3):
+        await vip.service.redemptions.handle(GUILD, event)
+
+    assert len(vip.twitch.changes) == 1
+    assert len(vip.twitch.chat) == 1
+    assert [a for a, _, _ in await actions(vip)] == ["granted"]
+    [grant] = await vip.service.list_vips(GUILD)
+    assert grant.expires_at == T0 + timedelta(hours=24)
+
+
+async def test_a_retry_after_twitch_added_the_vip_but_we_stopped_grants_once(vip: Vip) -> None:
+    """The first try reached Twitch and then failed before storing anything (no answer): the
+    retry's "already a VIP" is our own grant, not a permanent VIP."""
+    event = redemption("42", vip.reward_id)
+    original = vip.twitch.set_redemption_status
+
+    async def unreachable(*args, **kwargs):
+        raise TwitchBusy("no answer")
+
+    vip.twitch.set_redemption_status = unreachable  # type: ignore[method-assign]
+    with pytest.raises(TwitchBusy):
+        await vip.service.redemptions.handle(GUILD, event)
+    vip.twitch.set_redemption_status = original  # type: ignore[method-assign]
+    await vip.service.redemptions.handle(GUILD, event)
+
+    assert vip.twitch.statuses == {event.event_id: "FULFILLED"}
+    assert [a for a, _, _ in await actions(vip)] == ["granted"]
+    assert len(vip.twitch.chat) == 1
+
+
+async def test_a_lost_answer_to_add_vip_is_retried_by_the_bus_and_granted(vip: Vip) -> None:
+    event = redemption("42", vip.reward_id)
+    vip.twitch.vips.add("42")  # Twitch did add it; the answer was lost
+    vip.twitch.busy.append(TwitchBusy("no answer"))
+    with pytest.raises(TwitchBusy):
+        await vip.service.redemptions.handle(GUILD, event)
+
+    await vip.service.redemptions.handle(GUILD, event)
+
+    assert vip.twitch.statuses == {event.event_id: "FULFILLED"}
+    [grant] = await vip.service.list_vips(GUILD)
+    assert grant.source == "redemption"
+
+
+async def test_another_reward_is_ignored(vip: Vip) -> None:
+    await vip.service.redemptions.handle(GUILD, redemption("42", "some-other-reward"))
+    assert vip.twitch.changes == []
+    assert vip.twitch.statuses == {}
+
+
+async def test_a_burst_of_redemptions_is_queued_ten_per_ten_seconds_never_dropped(
+    vip: Vip,
+) -> None:
+    await vip.service.update_settings(GUILD, is_chat_notices=False)
+    vip.twitch.slots = 100
+    events = [redemption(str(1000 + n), vip.reward_id) for n in range(25)]
+
+    for event in events:
+        await vip.service.redemptions.handle(GUILD, event)
+
+    assert len(vip.twitch.vips) == 25
+    assert set(vip.twitch.statuses.values()) == {"FULFILLED"}
+    times = [when for kind, _, when in vip.twitch.changes if kind == "add"]
+    assert len(times) == 25
+    for index in range(len(times) - 10):
+        assert (times[index + 10] - times[index]).total_seconds() >= 10
+    assert vip.sleeps  # it waited instead of failing
+
+
+async def test_a_rate_limit_twitch_still_answers_is_waited_out(vip: Vip) -> None:
+    vip.twitch.busy.append(TwitchBusy("429", retry_after=3.0))
+    event = redemption("42", vip.reward_id)
+
+    await vip.service.redemptions.handle(GUILD, event)
+
+    assert vip.sleeps == [3.0]
+    assert vip.twitch.statuses == {event.event_id: "FULFILLED"}
