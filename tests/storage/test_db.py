@@ -33,9 +33,11 @@ def test_migrate_twice_is_harmless(engine):
 def test_fresh_database_reports_pending_migrations(database_url):
     fresh = create_engine(database_url)
     try:
-        # Newest first, down to the first, one step per numbered file.
-        assert pending_migrations(fresh) == [f"{n:04d}" for n in range(11, 0, -1)]
-        assert len(list(VERSIONS.glob("0*.py"))) == 11
+        # Newest first, down to the first, one step per numbered file (the revision is the
+        # file's number; numbers may skip while parallel branches are merged).
+        numbers = sorted((path.name[:4] for path in VERSIONS.glob("0*.py")), reverse=True)
+        assert pending_migrations(fresh) == numbers
+        assert len(numbers) >= 12
     finally:
         fresh.dispose()
 

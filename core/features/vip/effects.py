@@ -64,8 +64,12 @@ class VipEffects:
         is_chat: bool | None = None,
     ) -> None:
         """Post ``text`` in chat (``is_chat`` None: when chat notices are on) and in the
-        guild's VIP notice channel, when it has one."""
+        guild's VIP notice channel, when it has one. At most once: the effect it tells of is
+        stored first, and a notice that fails (Discord not connected) is logged, not retried."""
         if settings.is_chat_notices if is_chat is None else is_chat:
             await self.twitch.send_chat(guild_id, broadcaster_id, text)
         if self.notices is not None and settings.notice_channel_id is not None:
-            await self.notices.post_notice(guild_id, settings.notice_channel_id, text)
+            try:
+                await self.notices.post_notice(guild_id, settings.notice_channel_id, text)
+            except Exception:  # a notice is never worth redoing the grant or stopping a job
+                log.warning("guild %s: VIP notice not posted", guild_id, exc_info=True)

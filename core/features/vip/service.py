@@ -89,8 +89,8 @@ class VipService:
         broadcaster_id = await asyncio.to_thread(self.broadcaster_of, guild_id)
         if broadcaster_id is None:
             raise VipRefused(
-                "This server follows no Twitch channel: `python -m core guild add "
-                "--twitch-channel` sets one."
+                "This server follows no Twitch channel: python -m core guild add "
+                "--twitch-channel sets one."
             )
         return broadcaster_id
 
@@ -150,7 +150,7 @@ class VipService:
         """``what``: cost, hours, title, pause, resume or delete. Returns what changed."""
         settings = await self.effects.settings(guild_id)
         if settings.reward_id is None:
-            raise VipRefused("There is no VIP reward yet: `!vip setup <title> <cost> <hours>`.")
+            raise VipRefused("There is no VIP reward yet: !vip setup <title> <cost> <hours>.")
         broadcaster_id = await self._broadcaster(guild_id)
         twitch, reward_id = self.effects.twitch, settings.reward_id
         changes: dict[str, Any] = {}
@@ -232,7 +232,7 @@ class VipService:
             lambda conn: repository.open_grant(conn, guild_id, Platform.TWITCH, account.user_id)
         )
         if existing is not None:
-            raise VipRefused(f"{account.display_name} is already a VIP: `!vip extend` adds time.")
+            raise VipRefused(f"{account.display_name} is already a VIP: !vip extend adds time.")
         await self.effects.add_vip(guild_id, broadcaster_id, account.user_id)
         now = self.effects.clock()
         grant = Grant(

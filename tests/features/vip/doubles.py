@@ -39,6 +39,7 @@ class FakeVipChannel:
     chat: list[str] = field(default_factory=list)
     changes: list[tuple[str, str, datetime]] = field(default_factory=list)  # kind, user, when
     busy: list[TwitchBusy] = field(default_factory=list)
+    rate_limited: int = 0  # VIP changes answered 429
 
     def _connected(self) -> None:
         if not self.is_connected:
@@ -48,6 +49,7 @@ class FakeVipChannel:
         now = self.clock()
         recent = [c for c in self.changes if c[0] == kind and (now - c[2]).total_seconds() < 10]
         if len(recent) >= 10:
+            self.rate_limited += 1
             raise TwitchBusy("429", retry_after=10.0)
         if self.busy:
             raise self.busy.pop(0)
