@@ -233,7 +233,7 @@ def _export(args: argparse.Namespace) -> int:
 
 
 def _export_vip_audit(args: argparse.Namespace) -> int:
-    from core.features.vip.service import EXPORT_FIELDS, export_audit
+    from core.features.vip.export import EXPORT_FIELDS, export_audit
 
     runtime = _runtime()
     try:

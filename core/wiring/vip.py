@@ -1,4 +1,5 @@
-"""Temporary VIP: the service on Twitch's Helix, its event handlers and the expiry job.
+"""Temporary VIP: the service on Twitch's Helix (and Kick's temporary Discord role), its event
+handlers and the expiry job.
 
 Twitch is reached with the guild's stored broadcaster token, which the Twitch connection
 provides as ``runtime.twitch_token_for(guild_id)`` (a token, or None when the guild has not
@@ -13,7 +14,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
-from core.discord_bot.vip.outbound import DiscordVipNotices
+from core.discord_bot.vip.outbound import DiscordTemporaryRoles, DiscordVipNotices
 from core.events import Platform, RewardRedeemed, VipAdded, VipRemoved
 from core.features.chat_commands.ports import ChatSender
 from core.features.vip.ports import Refusal, RewardInfo, TwitchAccount, TwitchBusy, TwitchRefused
@@ -242,9 +243,16 @@ def install(rt: Runtime) -> None:
         return None if tracked is None else tracked.broadcaster_user_id
 
     rt.vip = VipService(
-        rt.engine, rt.clock, channel, broadcaster_of, notices=DiscordVipNotices(rt.discord)
+        rt.engine,
+        rt.clock,
+        channel,
+        broadcaster_of,
+        notices=DiscordVipNotices(rt.discord),
+        roles=DiscordTemporaryRoles(rt.discord),
+        kick_chat=lambda: rt.chat_sender_for(Platform.KICK),
     )
-    rt.handle(RewardRedeemed, rt.vip.redemptions.handle)
+    rt.handle(RewardRedeemed, rt.vip.redemptions.handle)  # Twitch: VIP
+    rt.handle(RewardRedeemed, rt.vip.kick_roles.handle)  # Kick: a temporary Discord role
     rt.handle(VipAdded, rt.vip.expiry.handle_vip_added)
     rt.handle(VipRemoved, rt.vip.expiry.handle_vip_removed)
 

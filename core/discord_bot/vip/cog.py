@@ -108,6 +108,20 @@ class VipCog(commands.Cog, name="Temporary VIP"):
         settings = await self.service.update_settings(guild.id, **parse_setting(setting, value))
         await self._reply(ctx, render.settings_text(settings))
 
+    @vip.command(name="kick")
+    @app_commands.describe(role="The temporary role, or off", title="The Kick reward's title")
+    async def vip_kick(self, ctx: Context, role: str, *, title: str = "") -> None:
+        """Kick: a reward (by title) gives a linked viewer a role for the VIP time; off to stop."""
+        guild = guild_of(ctx)
+        if role.strip().lower() == "off":
+            summary = await self.service.set_kick_reward(guild.id, None, None)
+        else:
+            found = await commands.RoleConverter().convert(ctx, role)
+            if not title.strip():
+                raise VipRefused(f"Usage: {ctx.clean_prefix}vip kick @role <reward title>.")
+            summary = await self.service.set_kick_reward(guild.id, title, found.id)
+        await self._reply(ctx, summary)
+
     @vip.command(name="settings")
     async def vip_settings(self, ctx: Context) -> None:
         """Show the VIP reward and settings."""

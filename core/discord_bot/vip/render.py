@@ -16,6 +16,7 @@ def usage(prefix: str) -> str:
         f"Temporary VIP: `{prefix}vip setup <title> <cost> <hours>`, "
         f"`{prefix}vip reward cost|hours|title|pause|resume|delete [value]`, "
         f"`{prefix}vip set stacking|cap|max|chat|autoremove|channel <value>`, "
+        f"`{prefix}vip kick @role <Kick reward title>|off`, "
         f"`{prefix}vip settings`, `{prefix}vip grant <user> <hours>`, "
         f"`{prefix}vip extend <user> <hours>`, `{prefix}vip revoke <user>`, "
         f"`{prefix}vip list`, `{prefix}vip log [user]`."
@@ -40,6 +41,11 @@ def settings_text(settings: VipSettings) -> str:
         else "none (use `!vip setup`)"
     )
     channel = f"<#{settings.notice_channel_id}>" if settings.notice_channel_id else "none"
+    kick = (
+        f"**{inert(settings.kick_reward_title)}** gives <@&{settings.kick_role_id}>"
+        if settings.kick_reward_title and settings.kick_role_id
+        else "none"
+    )
     limit = settings.max_concurrent if settings.max_concurrent is not None else "no limit"
     return "\n".join(
         [
@@ -51,6 +57,7 @@ def settings_text(settings: VipSettings) -> str:
             f"Chat notices: {'on' if settings.is_chat_notices else 'off'}",
             f"Automatic removal: {'on' if settings.is_auto_removal else 'off'}",
             f"Notice channel: {channel}",
+            f"Kick reward: {kick}",
         ]
     )
 

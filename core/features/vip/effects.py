@@ -12,9 +12,11 @@ from typing import TypeVar
 
 from sqlalchemy.engine import Connection, Engine
 
+from core.events import Platform
+from core.features.chat_commands.ports import ChatSender
 from core.features.vip import repository
 from core.features.vip.pacing import VipPacer
-from core.features.vip.ports import TwitchVipChannel, VipNotices
+from core.features.vip.ports import TemporaryRoles, TwitchVipChannel, VipNotices
 from core.features.vip.repository import VipSettings
 from core.storage.db import transaction
 
@@ -29,6 +31,8 @@ class VipEffects:
     twitch: TwitchVipChannel
     notices: VipNotices | None
     pacer: VipPacer
+    roles: TemporaryRoles | None = None  # Kick's temporary Discord role
+    kick_chat: Callable[[], ChatSender | None] = lambda: None
 
     async def in_transaction(self, work: Callable[[Connection], T]) -> T:
         """Run ``work(conn)`` in one transaction, in a worker thread (never on the loop)."""
@@ -62,12 +66,16 @@ class VipEffects:
         text: str,
         *,
         is_chat: bool | None = None,
+        platform: Platform = Platform.TWITCH,
     ) -> None:
         """Post ``text`` in chat (``is_chat`` None: when chat notices are on) and in the
         guild's VIP notice channel, when it has one. At most once: the effect it tells of is
         stored first, and a notice that fails (Discord not connected) is logged, not retried."""
         if settings.is_chat_notices if is_chat is None else is_chat:
-            await self.twitch.send_chat(guild_id, broadcaster_id, text)
+            if platform is Platform.TWITCH:
+                await self.twitch.send_chat(guild_id, broadcaster_id, text)
+            elif (sender := self.kick_chat()) is not None:
+                await sender.send(guild_id=guild_id, broadcaster_user_id=broadcaster_id, text=text)
         if self.notices is not None and settings.notice_channel_id is not None:
             try:
                 await self.notices.post_notice(guild_id, settings.notice_channel_id, text)

@@ -15,10 +15,11 @@ from datetime import datetime
 
 from sqlalchemy.engine import Connection
 
+from core.bus.base import NotReady
 from core.events import Platform, VipAdded, VipRemoved
 from core.features.vip import repository, texts
 from core.features.vip.effects import VipEffects, log
-from core.features.vip.ports import Refusal, TwitchBusy, TwitchRefused
+from core.features.vip.ports import Refusal, RoleRefused, TwitchBusy, TwitchRefused
 from core.features.vip.repository import OUTSIDE, AuditEntry, Grant
 
 EXPIRED = "expired"
@@ -72,6 +73,7 @@ class VipExpiry:
                         grant.broadcaster_user_id,
                         settings,
                         texts.removed_notice(grant.username, "the VIP time is over"),
+                        platform=grant.platform,
                     )
                     continue
                 postponed += 1
@@ -89,9 +91,23 @@ class VipExpiry:
         when Twitch refused)."""
         reason = "expired"
         try:
-            await self.effects.remove_vip(
-                grant.guild_id, grant.broadcaster_user_id, grant.platform_user_id
+            if grant.platform is Platform.KICK:
+                if self.effects.roles is None or grant.discord_user_id is None:
+                    return "Discord roles are not available"
+                await self.effects.roles.remove_role(
+                    grant.guild_id, grant.discord_user_id, grant.role_id or 0
+                )
+            else:
+                await self.effects.remove_vip(
+                    grant.guild_id, grant.broadcaster_user_id, grant.platform_user_id
+                )
+        except RoleRefused as refused:
+            log.warning(
+                "guild %s: role of grant %s not removed: %s", grant.guild_id, grant.id, refused
             )
+            return str(refused)
+        except NotReady:
+            return "Discord is not connected"
         except TwitchRefused as refused:
             if refused.reason != Refusal.NOT_VIP:
                 log.warning("guild %s: VIP %s not removed: %s", grant.guild_id, grant.id, refused)

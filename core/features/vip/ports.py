@@ -33,6 +33,11 @@ class TwitchRefused(Refused):
         self.reason = reason
 
 
+class RoleRefused(Refused):
+    """Discord cannot give or take the role: the member left, or the role is gone or above the
+    bot's. Removing a role from someone who left is done, not an error."""
+
+
 class TwitchBusy(Exception):
     """Twitch did not do it now: rate-limited (``retry_after`` seconds) or not answering."""
 
@@ -110,4 +115,17 @@ class VipNotices(Protocol):
     async def post_notice(self, guild_id: int, channel_id: int, text: str) -> None:
         """Skipped (and logged) when Discord is off or the channel is not the guild's; raises
         ``DiscordUnavailable`` while Discord is configured but not connected."""
+        ...
+
+
+class TemporaryRoles(Protocol):
+    """Kick's outbound port: the guild's temporary role on a linked member."""
+
+    async def add_role(self, guild_id: int, discord_user_id: int, role_id: int) -> None:
+        """Raises RoleRefused, or DiscordUnavailable while Discord is not connected."""
+        ...
+
+    async def remove_role(self, guild_id: int, discord_user_id: int, role_id: int) -> None:
+        """Done (no error) when the member left or no longer has it; RoleRefused when the role
+        cannot be taken; DiscordUnavailable while Discord is not connected."""
         ...

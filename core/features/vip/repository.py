@@ -35,6 +35,8 @@ class VipSettings:
     is_chat_notices: bool = True
     is_auto_removal: bool = True
     notice_channel_id: int | None = None
+    kick_reward_title: str | None = None
+    kick_role_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -51,6 +53,8 @@ class Grant:
     removed_at: datetime | None = None
     removal_reason: str | None = None
     last_error: str | None = None
+    discord_user_id: int | None = None  # Kick: the member holding the temporary role
+    role_id: int | None = None
 
 
 @dataclass(frozen=True)

@@ -16,14 +16,17 @@ from typing import Any
 from sqlalchemy.engine import Connection, Engine
 
 from core.events import Platform
+from core.features.chat_commands.ports import ChatSender
 from core.features.refusals import Refused
 from core.features.vip import repository
 from core.features.vip.effects import VipEffects
 from core.features.vip.expiry import VipExpiry, removal_entry, track_outside
+from core.features.vip.kick_roles import KickRoleRedemptions
 from core.features.vip.pacing import VipPacer
 from core.features.vip.ports import (
     Refusal,
     RewardInfo,
+    TemporaryRoles,
     TwitchAccount,
     TwitchRefused,
     TwitchVipChannel,
@@ -77,12 +80,18 @@ class VipService:
         broadcaster_of: Callable[[int], str | None],
         *,
         notices: VipNotices | None = None,
+        roles: TemporaryRoles | None = None,
+        kick_chat: Callable[[], ChatSender | None] = lambda: None,
         sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
     ) -> None:
-        """``broadcaster_of(guild_id)``: the Twitch broadcaster id the guild follows, or None."""
-        self.effects = VipEffects(engine, clock, twitch, notices, VipPacer(clock, sleep))
+        """``broadcaster_of(guild_id)``: the Twitch broadcaster id the guild follows, or None.
+        ``roles`` and ``kick_chat``: Kick's temporary role and chat (None: Kick is left out)."""
+        self.effects = VipEffects(
+            engine, clock, twitch, notices, VipPacer(clock, sleep), roles, kick_chat
+        )
         self.broadcaster_of = broadcaster_of
         self.redemptions = VipRedemptions(self.effects)
+        self.kick_roles = KickRoleRedemptions(self.effects)
         self.expiry = VipExpiry(self.effects)
 
     async def _broadcaster(self, guild_id: int) -> str:
@@ -181,6 +190,24 @@ class VipService:
             changes = {"reward_title": reward.title, "reward_cost": reward.cost}
             state = "paused" if reward.is_paused else "on"
             summary = f"The reward is now **{reward.title}**, {reward.cost:,} points, {state}."
+        now = self.effects.clock()
+        await self.effects.in_transaction(
+            lambda conn: repository.save_settings(conn, guild_id, changes, now)
+        )
+        return summary
+
+    async def set_kick_reward(self, guild_id: int, title: str | None, role_id: int | None) -> str:
+        """Kick's reward ``title`` gives its linked redeemer the role ``role_id`` for the VIP
+        duration; None for both turns that off."""
+        if title is None or role_id is None:
+            changes: dict[str, Any] = {"kick_reward_title": None, "kick_role_id": None}
+            summary = "Kick rewards give no role any more."
+        else:
+            title = " ".join(title.split())
+            if not 1 <= len(title) <= 200:
+                raise VipRefused("A Kick reward title has 1 to 200 characters.")
+            changes = {"kick_reward_title": title, "kick_role_id": role_id}
+            summary = f"The Kick reward {title!r} now gives its redeemer the role for a while."
         now = self.effects.clock()
         await self.effects.in_transaction(
             lambda conn: repository.save_settings(conn, guild_id, changes, now)
@@ -344,26 +371,6 @@ class VipService:
         return await self.effects.in_transaction(
             lambda conn: repository.audit_log(conn, guild_id, username=name, limit=limit)
         )
-
-
-EXPORT_FIELDS = ("at", *(name for name in repository.AUDIT_FIELDS if name != "at"))
-
-
-def export_audit(engine: Engine, guild_id: int) -> list[dict[str, Any]]:
-    """The guild's whole VIP audit log, oldest first, as plain values (times in ISO 8601), each
-    with the keys of ``EXPORT_FIELDS`` in that order."""
-    with engine.connect() as conn:
-        entries = repository.audit_log(conn, guild_id, limit=None)
-    records = []
-    for entry in entries:
-        values = {**entry.__dict__, "platform": str(entry.platform)}
-        records.append(
-            {
-                name: v.isoformat() if isinstance(v := values[name], datetime) else v
-                for name in EXPORT_FIELDS
-            }
-        )
-    return records
 
 
 def _whole(value: str | None) -> int:

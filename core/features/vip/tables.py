@@ -21,6 +21,9 @@ vip_settings = Table(
     Column("is_chat_notices", Boolean, nullable=False, server_default=sa.true()),
     Column("is_auto_removal", Boolean, nullable=False, server_default=sa.true()),
     Column("notice_channel_id", Snowflake, nullable=True),
+    # Kick has no VIP: its reward (matched by title) gives a linked viewer this Discord role.
+    Column("kick_reward_title", String(200), nullable=True),
+    Column("kick_role_id", Snowflake, nullable=True),
     Column("updated_at", UTCDateTime, nullable=False),
 )
 
@@ -41,6 +44,8 @@ vip_grants = Table(
     Column("removed_at", UTCDateTime, nullable=True),
     Column("removal_reason", String(200), nullable=True),
     Column("last_error", String(200), nullable=True),  # the last transient removal failure
+    Column("discord_user_id", Snowflake, nullable=True),  # Kick grants: the linked member
+    Column("role_id", Snowflake, nullable=True),  # Kick grants: the temporary role
     Index(None, "guild_id", "removed_at", "expires_at"),
     Index(None, "guild_id", "platform", "platform_user_id", "removed_at"),
 )

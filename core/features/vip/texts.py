@@ -6,6 +6,8 @@ from datetime import datetime
 
 from core.features.vip.ports import Refusal
 
+NOT_LINKED = "not_linked"
+
 # Why a grant could not happen, for the viewer in chat (their points are refunded).
 REASONS: dict[str, str] = {
     "broadcaster": "the broadcaster cannot be a VIP of their own channel",
@@ -18,6 +20,7 @@ REASONS: dict[str, str] = {
     "no_stacking": "you are already a VIP and time does not stack",
     "stack_cap": "that would go past the longest VIP time allowed",
     Refusal.NOT_CONNECTED: "Twitch is not connected",
+    NOT_LINKED: "link your Kick account in Discord first (!link)",
 }
 
 

@@ -103,3 +103,16 @@ async def test_settings_change_and_show(manager, followed, guild_a):
 async def test_members_without_manage_server_are_refused(alice, followed):
     [reply] = await say("!vip list", alice)
     assert "Manage Server" in reply.content
+
+
+async def test_kick_reward_gives_a_role(manager, guild_a, vip_service):
+    role = guild_a.roles[-1]
+    [reply] = await say(f"!vip kick <@&{role.id}> VIP role for a day", manager)
+    assert (
+        reply.content
+        == "The Kick reward 'VIP role for a day' now gives its redeemer the role for a while."
+    )
+    settings = await vip_service.settings(guild_a.id)
+    assert (settings.kick_reward_title, settings.kick_role_id) == ("VIP role for a day", role.id)
+    [off] = await say("!vip kick off", manager)
+    assert off.content == "Kick rewards give no role any more."

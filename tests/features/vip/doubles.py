@@ -161,3 +161,23 @@ def redemption(
         cost=cost,
         status="unfulfilled",
     )
+
+
+@dataclass
+class FakeRoles:
+    """Discord roles on members: ``members`` maps a member to their role ids."""
+
+    members: dict[int, set[int]] = field(default_factory=dict)
+    assignable: set[int] = field(default_factory=set)
+
+    async def add_role(self, guild_id: int, discord_user_id: int, role_id: int) -> None:
+        from core.features.vip.ports import RoleRefused
+
+        if discord_user_id not in self.members:
+            raise RoleRefused("you are not in the Discord server")
+        if role_id not in self.assignable:
+            raise RoleRefused("the VIP role cannot be given (ask a moderator)")
+        self.members[discord_user_id].add(role_id)
+
+    async def remove_role(self, guild_id: int, discord_user_id: int, role_id: int) -> None:
+        self.members.get(discord_user_id, set()).discard(role_id)

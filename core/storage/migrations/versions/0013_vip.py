@@ -1,4 +1,5 @@
-"""Temporary VIP: settings, grants, processed redemptions and the audit log.
+"""Temporary VIP: settings, grants, processed redemptions and the audit log (Kick: a
+temporary Discord role instead of VIP).
 
 Revision ID: 0013
 Revises: 0011
@@ -30,6 +31,8 @@ def upgrade() -> None:
         sa.Column("is_chat_notices", sa.Boolean(), server_default=sa.true(), nullable=False),
         sa.Column("is_auto_removal", sa.Boolean(), server_default=sa.true(), nullable=False),
         sa.Column("notice_channel_id", sa.BigInteger(), nullable=True),
+        sa.Column("kick_reward_title", sa.String(length=200), nullable=True),
+        sa.Column("kick_role_id", sa.BigInteger(), nullable=True),
         sa.Column("updated_at", _TIME, nullable=False),
         sa.PrimaryKeyConstraint("guild_id", name=op.f("pk_vip_settings")),
     )
@@ -47,6 +50,8 @@ def upgrade() -> None:
         sa.Column("removed_at", _TIME, nullable=True),
         sa.Column("removal_reason", sa.String(length=200), nullable=True),
         sa.Column("last_error", sa.String(length=200), nullable=True),
+        sa.Column("discord_user_id", sa.BigInteger(), nullable=True),
+        sa.Column("role_id", sa.BigInteger(), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_vip_grants")),
     )
     op.create_index(
