@@ -45,12 +45,12 @@ def parse_setting(setting: str, value: str) -> dict[str, Any]:
         if value in ("off", "none"):
             return {"notice_channel_id": None}
         digits = value.removeprefix("<#").removesuffix(">")
-        if not digits.isdecimal():
+        if not (digits.isascii() and digits.isdecimal() and 0 < int(digits) < 2**63):
             raise VipRefused("channel is a #channel or off.")
         return {"notice_channel_id": int(digits)}
     if setting == "max" and value in ("off", "none"):
         return {"max_concurrent": None}
-    if not value.isdecimal():
+    if not (value.isascii() and value.isdecimal()) or len(value) > 9:
         raise VipRefused(f"{setting} is a whole number.")
     return {"max_hours" if setting == "cap" else "max_concurrent": int(value)}
 
