@@ -148,6 +148,13 @@ class VipRedemptions:
         decision: Decision,
         now: datetime,
     ) -> tuple[str, str | None]:
+        """Store the decision and move the redemption on, or, when a concurrent delivery did
+        that first, change nothing and return the state it stored."""
+        state = GRANTED if decision.action != "refuse" else REFUSING
+        if not repository.move_redemption(
+            conn, guild_id, event.platform, event.event_id, state, decision.reason or None
+        ):
+            return repository.redemption_state(conn, guild_id, event.platform, event.event_id)
         viewer_id = str(event.viewer.platform_user_id)
         previous = decision.grant.expires_at if decision.grant else None
         action = {"add": "granted", "extend": "extended", "refuse": "refused"}[decision.action]
@@ -191,10 +198,6 @@ class VipRedemptions:
                         expires_at=decision.expires_at,
                     ),
                 )
-        state = GRANTED if decision.action != "refuse" else REFUSING
-        repository.set_redemption_state(
-            conn, guild_id, event.platform, event.event_id, state, decision.reason or None
-        )
         return state, decision.reason or None
 
     async def _set_status(
@@ -216,11 +219,13 @@ class VipRedemptions:
         await self._set_status(guild_id, event, "FULFILLED")
         viewer_id = str(event.viewer.platform_user_id)
 
-        def finish(conn: Connection) -> Grant | None:
-            repository.finish_redemption(conn, guild_id, event.platform, event.event_id)
-            return repository.open_grant(conn, guild_id, event.platform, viewer_id)
+        def finish(conn: Connection) -> tuple[bool, Grant | None]:
+            is_first = repository.finish_redemption(conn, guild_id, event.platform, event.event_id)
+            return is_first, repository.open_grant(conn, guild_id, event.platform, viewer_id)
 
-        grant = await self.effects.in_transaction(finish)
+        is_first, grant = await self.effects.in_transaction(finish)
+        if not is_first:  # a concurrent delivery finished it and told the viewer
+            return
         await self.effects.notify(
             guild_id,
             event.broadcaster_user_id,
@@ -233,9 +238,9 @@ class VipRedemptions:
     ) -> None:
         is_refunded = await self._set_status(guild_id, event, "CANCELED")
 
-        def finish(conn: Connection) -> None:
+        def finish(conn: Connection) -> bool:
             if not repository.finish_redemption(conn, guild_id, event.platform, event.event_id):
-                return
+                return False
             if is_refunded:
                 repository.add_audit(
                     conn,
@@ -253,8 +258,10 @@ class VipRedemptions:
                         reward_cost=event.cost,
                     ),
                 )
+            return True
 
-        await self.effects.in_transaction(finish)
+        if not await self.effects.in_transaction(finish):
+            return  # a concurrent delivery finished it and told the viewer
         await self.effects.notify(
             guild_id,
             event.broadcaster_user_id,

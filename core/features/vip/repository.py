@@ -244,12 +244,7 @@ def claim_redemption(
     )
     if inserted:
         return None
-    row = conn.execute(
-        sa.select(vip_redemptions.c.state, vip_redemptions.c.outcome).where(
-            _redemption(guild_id, platform, redemption_id)
-        )
-    ).one()
-    return row.state, row.outcome
+    return redemption_state(conn, guild_id, platform, redemption_id)
 
 
 def _redemption(guild_id: int, platform: Platform, redemption_id: str) -> Any:
@@ -260,19 +255,33 @@ def _redemption(guild_id: int, platform: Platform, redemption_id: str) -> Any:
     )
 
 
-def set_redemption_state(
+def move_redemption(
     conn: Connection,
     guild_id: int,
     platform: Platform,
     redemption_id: str,
     state: str,
     outcome: str | None,
-) -> None:
-    conn.execute(
+) -> bool:
+    """Move it from ``adding`` to ``state``; False when another delivery moved it first."""
+    result = conn.execute(
         vip_redemptions.update()
-        .where(_redemption(guild_id, platform, redemption_id))
+        .where(_redemption(guild_id, platform, redemption_id), vip_redemptions.c.state == ADDING)
         .values(state=state, outcome=None if outcome is None else outcome[:200])
+        .returning(vip_redemptions.c.redemption_id)
     )
+    return result.first() is not None
+
+
+def redemption_state(
+    conn: Connection, guild_id: int, platform: Platform, redemption_id: str
+) -> tuple[str, str | None]:
+    row = conn.execute(
+        sa.select(vip_redemptions.c.state, vip_redemptions.c.outcome).where(
+            _redemption(guild_id, platform, redemption_id)
+        )
+    ).one()
+    return row.state, row.outcome
 
 
 def finish_redemption(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 import pytest
@@ -200,3 +201,27 @@ async def test_a_rate_limit_twitch_still_answers_is_waited_out(vip: Vip) -> None
 
     assert vip.sleeps == [3.0]
     assert vip.twitch.statuses == {event.event_id: "FULFILLED"}
+
+
+async def test_two_concurrent_deliveries_of_one_redemption_grant_once(vip: Vip) -> None:
+    """A redelivery (or the start-up drain) while the first delivery still waits on Twitch."""
+    event = redemption("42", vip.reward_id)
+    release = asyncio.Event()
+    original = vip.twitch.add_vip
+
+    async def slow_add(*args) -> None:
+        await release.wait()
+        await original(*args)
+
+    vip.twitch.add_vip = slow_add  # type: ignore[method-assign]
+    first = asyncio.create_task(vip.service.redemptions.handle(GUILD, event))
+    second = asyncio.create_task(vip.service.redemptions.handle(GUILD, event))
+    await asyncio.sleep(0.3)
+    release.set()
+    await asyncio.gather(first, second)
+
+    assert [a for a, _, _ in await actions(vip)] == ["granted"]
+    assert len(await vip.service.list_vips(GUILD)) == 1
+    assert vip.twitch.statuses == {event.event_id: "FULFILLED"}
+    assert len(vip.twitch.chat) == 1
+    assert len(vip.notices.posts) == 1
