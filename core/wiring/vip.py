@@ -17,7 +17,14 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar
 from core.discord_bot.vip.outbound import DiscordTemporaryRoles, DiscordVipNotices
 from core.events import Platform, RewardRedeemed, VipAdded, VipRemoved
 from core.features.chat_commands.ports import ChatSender
-from core.features.vip.ports import Refusal, RewardInfo, TwitchAccount, TwitchBusy, TwitchRefused
+from core.features.vip.ports import (
+    PendingRedemption,
+    Refusal,
+    RewardInfo,
+    TwitchAccount,
+    TwitchBusy,
+    TwitchRefused,
+)
 from core.features.vip.service import VipService
 from core.platforms.twitch import helix
 from core.platforms.twitch.helix import CustomReward, HelixClient, HelixError
@@ -28,6 +35,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 EXPIRY_INTERVAL_SECONDS = 60.0
+DRAIN_INTERVAL_SECONDS = 600.0
 NOT_CONNECTED = "Twitch is not connected for this server: connect it with !twitch connect."
 TokenProvider = Callable[[int], "str | Awaitable[str | None] | None"]
 
@@ -213,6 +221,18 @@ class HelixVipChannel:
             ),
         )
 
+    async def list_unfulfilled(
+        self, guild_id: int, broadcaster_id: str, reward_id: str
+    ) -> list[PendingRedemption]:
+        found = await self._call(
+            guild_id,
+            lambda token: self.client.get_redemptions(token, broadcaster_id, reward_id),
+        )
+        return [
+            PendingRedemption(r.id, r.user_id, r.user_name or r.user_login, r.redeemed_at)
+            for r in found
+        ]
+
     async def send_chat(self, guild_id: int, broadcaster_id: str, text: str) -> None:
         try:
             sender = self._chat_sender()
@@ -263,4 +283,9 @@ def install(rt: Runtime) -> None:
 
     # Runs at start (catching up on what expired while the bot was down), then every minute.
     rt.scheduler.every("expiring temporary VIPs", lambda: EXPIRY_INTERVAL_SECONDS, expire)
+    # Redemptions made while the bot was down stay UNFULFILLED on Twitch: read them at start,
+    # then now and then (each is handled once, however it arrives).
+    rt.scheduler.every(
+        "reading missed VIP redemptions", lambda: DRAIN_INTERVAL_SECONDS, rt.vip.drain_missed
+    )
     rt.on_shutdown(channel.aclose)

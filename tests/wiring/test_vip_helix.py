@@ -113,8 +113,11 @@ async def test_reward_and_redemption_lifecycle(port: HelixVipChannel, twitch: Fa
     assert (paused.cost, paused.is_paused) == (800, True)
 
     redemption_id = twitch.add_redemption(reward.id, VIEWER)
+    [pending] = await port.list_unfulfilled(GUILD, BROADCASTER_ID, reward.id)
+    assert (pending.id, pending.user_id, pending.user_name) == (redemption_id, VIEWER, "Viewer")
     await port.set_redemption_status(GUILD, BROADCASTER_ID, reward.id, redemption_id, "CANCELED")
     assert twitch.redemptions[redemption_id]["status"] == "CANCELED"
+    assert await port.list_unfulfilled(GUILD, BROADCASTER_ID, reward.id) == []
     with pytest.raises(TwitchRefused) as again:
         await port.set_redemption_status(
             GUILD, BROADCASTER_ID, reward.id, redemption_id, "CANCELED"

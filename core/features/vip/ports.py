@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Literal, Protocol
 
 from core.features.refusals import Refused
@@ -61,6 +62,16 @@ class RewardInfo:
     is_paused: bool = False
 
 
+@dataclass(frozen=True)
+class PendingRedemption:
+    """A redemption of our reward still UNFULFILLED on Twitch."""
+
+    id: str
+    user_id: str
+    user_name: str
+    redeemed_at: datetime | None = None
+
+
 class TwitchVipChannel(Protocol):
     """The broadcaster's channel, with the guild's stored Twitch connection."""
 
@@ -102,6 +113,12 @@ class TwitchVipChannel(Protocol):
         status: Literal["FULFILLED", "CANCELED"],
     ) -> None:
         """CANCELED refunds the viewer's points. NOT_FOUND: it is no longer UNFULFILLED."""
+        ...
+
+    async def list_unfulfilled(
+        self, guild_id: int, broadcaster_id: str, reward_id: str
+    ) -> list[PendingRedemption]:
+        """Our reward's UNFULFILLED redemptions, oldest first (those missed while offline)."""
         ...
 
     async def send_chat(self, guild_id: int, broadcaster_id: str, text: str) -> None:

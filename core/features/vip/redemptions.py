@@ -18,10 +18,10 @@ from typing import Literal
 
 from sqlalchemy.engine import Connection
 
-from core.events import Platform, RewardRedeemed
+from core.events import InvalidEvent, Platform, RewardRedeemed, Viewer
 from core.features.vip import repository, texts
 from core.features.vip.effects import VipEffects, log
-from core.features.vip.ports import Refusal, TwitchRefused
+from core.features.vip.ports import Refusal, TwitchBusy, TwitchRefused
 from core.features.vip.repository import (
     ADDING,
     DONE,
@@ -83,6 +83,38 @@ class VipRedemptions:
             await self._fulfill(guild_id, event, settings)
         elif state == REFUSING:
             await self._refund(guild_id, event, settings, reason or "")
+
+    async def drain_missed(self, guild_id: int, broadcaster_id: str) -> int:
+        """Handle the reward's redemptions still UNFULFILLED on Twitch (those redeemed while
+        StreamKeeper was away); each is handled once like any other. Returns how many were
+        looked at. Raises TwitchRefused when the guild's Twitch is not usable."""
+        settings = await self.effects.settings(guild_id)
+        if settings.reward_id is None:
+            return 0
+        pending = await self.effects.twitch.list_unfulfilled(
+            guild_id, broadcaster_id, settings.reward_id
+        )
+        for missed in pending:
+            try:
+                event = RewardRedeemed(
+                    platform=Platform.TWITCH,
+                    event_id=missed.id,
+                    broadcaster_user_id=broadcaster_id,
+                    occurred_at=missed.redeemed_at or self.effects.clock(),
+                    viewer=Viewer(missed.user_id, missed.user_name or missed.user_id),
+                    reward_id=settings.reward_id,
+                    reward_title=settings.reward_title or "",
+                    cost=settings.reward_cost,
+                    status="unfulfilled",
+                )
+            except InvalidEvent:
+                log.warning("guild %s: skipped an unreadable redemption", guild_id)
+                continue
+            try:
+                await self.handle(guild_id, event)
+            except TwitchBusy as busy:
+                log.warning("guild %s: redemption %s waits: %s", guild_id, missed.id, busy)
+        return len(pending)
 
     async def _decide_and_record(
         self, guild_id: int, event: RewardRedeemed, settings: VipSettings, resuming: str | None

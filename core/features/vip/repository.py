@@ -97,13 +97,12 @@ def save_settings(conn: Connection, guild_id: int, changes: dict[str, Any], at: 
     )
 
 
-def guild_of_reward(conn: Connection, guild_id: int, reward_id: str) -> bool:
-    found = conn.execute(
-        sa.select(vip_settings.c.guild_id).where(
-            vip_settings.c.guild_id == guild_id, vip_settings.c.reward_id == reward_id
-        )
-    ).first()
-    return found is not None
+def guilds_with_reward(conn: Connection) -> list[int]:
+    """Guilds with a Twitch VIP reward set up."""
+    rows = conn.execute(
+        sa.select(vip_settings.c.guild_id).where(vip_settings.c.reward_id.is_not(None))
+    )
+    return [row.guild_id for row in rows]
 
 
 # --- grants ----------------------------------------------------------------------------------

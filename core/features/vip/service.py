@@ -19,7 +19,7 @@ from core.events import Platform
 from core.features.chat_commands.ports import ChatSender
 from core.features.refusals import Refused
 from core.features.vip import repository
-from core.features.vip.effects import VipEffects
+from core.features.vip.effects import VipEffects, log
 from core.features.vip.expiry import VipExpiry, removal_entry, track_outside
 from core.features.vip.kick_roles import KickRoleRedemptions
 from core.features.vip.pacing import VipPacer
@@ -28,6 +28,7 @@ from core.features.vip.ports import (
     RewardInfo,
     TemporaryRoles,
     TwitchAccount,
+    TwitchBusy,
     TwitchRefused,
     TwitchVipChannel,
     VipNotices,
@@ -356,6 +357,20 @@ class VipService:
             at=now,
             new_expires_at=grant.expires_at,
         )
+
+    async def drain_missed(self) -> int:
+        """In every guild with a reward: handle the redemptions missed while away."""
+        guild_ids = await self.effects.in_transaction(repository.guilds_with_reward)
+        handled = 0
+        for guild_id in guild_ids:
+            broadcaster_id = await asyncio.to_thread(self.broadcaster_of, guild_id)
+            if broadcaster_id is None:
+                continue
+            try:
+                handled += await self.redemptions.drain_missed(guild_id, broadcaster_id)
+            except (TwitchRefused, TwitchBusy) as problem:
+                log.warning("guild %s: missed VIP redemptions not read: %s", guild_id, problem)
+        return handled
 
     # --- reading ---------------------------------------------------------------------------
 

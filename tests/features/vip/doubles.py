@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 
 from core.events import Platform, RewardRedeemed, Viewer
 from core.features.vip.ports import (
+    PendingRedemption,
     Refusal,
     RewardInfo,
     TwitchAccount,
@@ -40,6 +41,7 @@ class FakeVipChannel:
     changes: list[tuple[str, str, datetime]] = field(default_factory=list)  # kind, user, when
     busy: list[TwitchBusy] = field(default_factory=list)
     rate_limited: int = 0  # VIP changes answered 429
+    pending: list[PendingRedemption] = field(default_factory=list)  # redeemed while away
 
     def _connected(self) -> None:
         if not self.is_connected:
@@ -128,6 +130,12 @@ class FakeVipChannel:
         if self.statuses.get(redemption_id, "UNFULFILLED") != "UNFULFILLED":
             raise TwitchRefused(Refusal.NOT_FOUND, "not UNFULFILLED")
         self.statuses[redemption_id] = status
+
+    async def list_unfulfilled(
+        self, guild_id: int, broadcaster_id: str, reward_id: str
+    ) -> list[PendingRedemption]:
+        self._connected()
+        return [p for p in self.pending if self.statuses.get(p.id, "UNFULFILLED") == "UNFULFILLED"]
 
     async def send_chat(self, guild_id: int, broadcaster_id: str, text: str) -> None:
         self.chat.append(text)

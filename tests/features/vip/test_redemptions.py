@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import pytest
 
-from core.features.vip.ports import TwitchBusy
+from core.features.vip.ports import PendingRedemption, TwitchBusy
 from tests.features.vip.conftest import Vip
 from tests.features.vip.doubles import BROADCASTER, GUILD, T0, redemption
 
@@ -225,3 +225,26 @@ async def test_two_concurrent_deliveries_of_one_redemption_grant_once(vip: Vip) 
     assert vip.twitch.statuses == {event.event_id: "FULFILLED"}
     assert len(vip.twitch.chat) == 1
     assert len(vip.notices.posts) == 1
+
+
+async def test_redemptions_made_while_away_are_handled_once_at_start(vip: Vip) -> None:
+    vip.twitch.moderators.add("5")
+    vip.twitch.pending = [
+        PendingRedemption("missed-1", "41", "Early"),
+        PendingRedemption("missed-2", "5", "Mod"),
+    ]
+
+    assert await vip.service.drain_missed() == 2
+    await vip.service.redemptions.handle(
+        GUILD, redemption("41", vip.reward_id, redemption_id="missed-1")
+    )
+    assert await vip.service.drain_missed() == 0
+
+    assert vip.twitch.statuses == {"missed-1": "FULFILLED", "missed-2": "CANCELED"}
+    assert vip.twitch.vips == {"41"}
+    assert [a for a, _, _ in await actions(vip)] == ["granted", "refused", "refunded"]
+
+
+async def test_reading_missed_redemptions_while_not_connected_is_quiet(vip: Vip) -> None:
+    vip.twitch.is_connected = False
+    assert await vip.service.drain_missed() == 0
