@@ -132,7 +132,8 @@ class VipCog(commands.Cog, name="Temporary VIP"):
     @app_commands.describe(user="Twitch login", hours="How long")
     async def vip_grant(self, ctx: Context, user: str, hours: int) -> None:
         """Make a Twitch viewer VIP for some hours."""
-        grant = await _twitch(self.service.grant(guild_of(ctx).id, ctx.author.id, user, hours))
+        manual = self.service.manual
+        grant = await _twitch(manual.grant(guild_of(ctx).id, ctx.author.id, user, hours))
         await self._reply(
             ctx, f"**{inert(grant.username)}** is a VIP until {when(grant.expires_at)}."
         )
@@ -141,7 +142,7 @@ class VipCog(commands.Cog, name="Temporary VIP"):
     @app_commands.describe(user="Twitch login", hours="Hours to add")
     async def vip_extend(self, ctx: Context, user: str, hours: int) -> None:
         """Add hours to a temporary VIP."""
-        grant = await self.service.extend(guild_of(ctx).id, ctx.author.id, user, hours)
+        grant = await self.service.manual.extend(guild_of(ctx).id, ctx.author.id, user, hours)
         await self._reply(
             ctx, f"**{inert(grant.username)}** is now a VIP until {when(grant.expires_at)}."
         )
@@ -150,7 +151,7 @@ class VipCog(commands.Cog, name="Temporary VIP"):
     @app_commands.describe(user="Twitch login")
     async def vip_revoke(self, ctx: Context, user: str) -> None:
         """Remove a VIP now."""
-        grant = await _twitch(self.service.revoke(guild_of(ctx).id, ctx.author.id, user))
+        grant = await _twitch(self.service.manual.revoke(guild_of(ctx).id, ctx.author.id, user))
         await self._reply(ctx, f"**{inert(grant.username)}** is no longer a VIP.")
 
     @vip.command(name="list")

@@ -1,6 +1,8 @@
-"""Temporary VIP for a guild's admins: the reward, the settings, grants by hand, the list and
-the log. Redemptions are :mod:`~core.features.vip.redemptions`, expiry and VIPs changed on Twitch
-:mod:`~core.features.vip.expiry`; this class builds both and holds them.
+"""Temporary VIP for a guild's admins: the reward, the settings, the list and the log. This class
+builds and holds the rest: ``redemptions`` (:mod:`~core.features.vip.redemptions`), ``kick_roles``
+(:mod:`~core.features.vip.kick_roles`), ``expiry`` and VIPs changed on Twitch
+(:mod:`~core.features.vip.expiry`), and grants by hand, ``manual``
+(:mod:`~core.features.vip.manual`).
 
 Methods raise :class:`VipRefused` (or the port's ``TwitchRefused``) with words for the admin.
 """
@@ -10,18 +12,25 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.engine import Connection, Engine
 
 from core.events import Platform
 from core.features.chat_commands.ports import ChatSender
-from core.features.refusals import Refused
 from core.features.vip import repository
 from core.features.vip.effects import VipEffects, log
-from core.features.vip.expiry import VipExpiry, removal_entry, track_outside
+from core.features.vip.expiry import VipExpiry, track_outside
 from core.features.vip.kick_roles import KickRoleRedemptions
+from core.features.vip.limits import (
+    MAX_CONCURRENT,
+    VipRefused,
+    check_cost,
+    check_hours,
+    check_title,
+)
+from core.features.vip.manual import ManualGrants
 from core.features.vip.pacing import VipPacer
 from core.features.vip.ports import (
     Refusal,
@@ -34,16 +43,7 @@ from core.features.vip.ports import (
     VipNotices,
 )
 from core.features.vip.redemptions import VipRedemptions
-from core.features.vip.repository import MANUAL, OUTSIDE, AuditEntry, Grant, VipSettings
-
-MAX_REWARD_TITLE = 45
-MAX_COST = 10_000_000
-MAX_HOURS = 24 * 365
-MAX_CONCURRENT = 100
-
-
-class VipRefused(Refused):
-    pass
+from core.features.vip.repository import AuditEntry, Grant, VipSettings
 
 
 @dataclass(frozen=True)
@@ -51,25 +51,6 @@ class SetupResult:
     reward: RewardInfo
     is_adopted: bool  # an existing reward of ours with this title
     outside_vips: int  # VIPs found on Twitch that StreamKeeper did not grant
-
-
-def check_hours(hours: int) -> int:
-    if not 1 <= hours <= MAX_HOURS:
-        raise VipRefused(f"Hours go from 1 to {MAX_HOURS}.")
-    return hours
-
-
-def check_cost(cost: int) -> int:
-    if not 1 <= cost <= MAX_COST:
-        raise VipRefused(f"A cost goes from 1 to {MAX_COST:,} points.")
-    return cost
-
-
-def check_title(title: str) -> str:
-    title = " ".join(title.split())
-    if not 1 <= len(title) <= MAX_REWARD_TITLE:
-        raise VipRefused(f"A reward title has 1 to {MAX_REWARD_TITLE} characters.")
-    return title
 
 
 class VipService:
@@ -93,6 +74,7 @@ class VipService:
         self.broadcaster_of = broadcaster_of
         self.redemptions = VipRedemptions(self.effects)
         self.kick_roles = KickRoleRedemptions(self.effects)
+        self.manual = ManualGrants(self.effects, self._broadcaster)
         self.expiry = VipExpiry(self.effects)
 
     async def _broadcaster(self, guild_id: int) -> str:
@@ -246,117 +228,6 @@ class VipService:
             return repository.get_settings(conn, guild_id)
 
         return await self.effects.in_transaction(save)
-
-    # --- VIPs by hand ----------------------------------------------------------------------
-
-    async def grant(self, guild_id: int, actor_id: int, login: str, hours: int) -> Grant:
-        """Make a viewer VIP for ``hours`` (a Discord admin's grant)."""
-        hours = check_hours(hours)
-        broadcaster_id = await self._broadcaster(guild_id)
-        account = await self.effects.twitch.find_user(guild_id, login.strip().lstrip("@"))
-        if account is None:
-            raise VipRefused(f"Twitch knows no user called {login.strip()!r}.")
-        existing = await self.effects.in_transaction(
-            lambda conn: repository.open_grant(conn, guild_id, Platform.TWITCH, account.user_id)
-        )
-        if existing is not None:
-            raise VipRefused(f"{account.display_name} is already a VIP: !vip extend adds time.")
-        await self.effects.add_vip(guild_id, broadcaster_id, account.user_id)
-        now = self.effects.clock()
-        grant = Grant(
-            id=0,
-            guild_id=guild_id,
-            platform=Platform.TWITCH,
-            broadcaster_user_id=broadcaster_id,
-            platform_user_id=account.user_id,
-            username=account.display_name,
-            source=MANUAL,
-            granted_at=now,
-            expires_at=now + timedelta(hours=hours),
-        )
-
-        def store(conn: Connection) -> Grant:
-            echo = repository.open_grant(conn, guild_id, Platform.TWITCH, account.user_id)
-            if echo is not None:  # channel.vip.add of this very grant came first
-                repository.adopt_grant(conn, echo.id, MANUAL, grant.expires_at)
-                stored = echo.id
-            else:
-                stored = repository.add_grant(conn, grant)
-            repository.add_audit(conn, self._entry(grant, "granted", actor_id, now))
-            return Grant(**{**grant.__dict__, "id": stored})
-
-        return await self.effects.in_transaction(store)
-
-    async def extend(self, guild_id: int, actor_id: int, login: str, hours: int) -> Grant:
-        hours = check_hours(hours)
-        now = self.effects.clock()
-
-        def store(conn: Connection) -> Grant:
-            grant = self._open_by_name(conn, guild_id, login)
-            if grant.source == OUTSIDE:
-                raise VipRefused(
-                    f"{grant.username} was made VIP outside StreamKeeper, with no end to extend."
-                )
-            new_expiry = max(grant.expires_at or now, now) + timedelta(hours=hours)
-            repository.set_expiry(conn, grant.id, new_expiry)
-            entry = self._entry(grant, "extended", actor_id, now)
-            repository.add_audit(
-                conn,
-                AuditEntry(
-                    **{
-                        **entry.__dict__,
-                        "new_expires_at": new_expiry,
-                        "previous_expires_at": grant.expires_at,
-                    }
-                ),
-            )
-            return Grant(**{**grant.__dict__, "expires_at": new_expiry})
-
-        return await self.effects.in_transaction(store)
-
-    async def revoke(self, guild_id: int, actor_id: int, login: str) -> Grant:
-        grant = await self.effects.in_transaction(
-            lambda conn: self._open_by_name(conn, guild_id, login)
-        )
-        try:
-            await self.effects.remove_vip(
-                guild_id, grant.broadcaster_user_id, grant.platform_user_id
-            )
-        except TwitchRefused as refused:
-            if refused.reason != Refusal.NOT_VIP:
-                raise
-        now = self.effects.clock()
-
-        def store(conn: Connection) -> None:
-            reason = f"revoked by a Discord admin ({actor_id})"
-            if repository.close_grant(conn, grant.id, now, reason):
-                entry = removal_entry(grant, "removed", reason, "discord", now, str(actor_id))
-                repository.add_audit(conn, entry)
-
-        await self.effects.in_transaction(store)
-        return grant
-
-    def _open_by_name(self, conn: Connection, guild_id: int, login: str) -> Grant:
-        name = login.strip().lstrip("@")
-        grant = repository.open_grant_by_name(conn, guild_id, Platform.TWITCH, name)
-        if grant is None:
-            raise VipRefused(f"{name!r} is not a VIP StreamKeeper knows of.")
-        return grant
-
-    def _entry(self, grant: Grant, action: str, actor_id: int, now: datetime) -> AuditEntry:
-        return AuditEntry(
-            guild_id=grant.guild_id,
-            platform=grant.platform,
-            broadcaster_user_id=grant.broadcaster_user_id,
-            platform_user_id=grant.platform_user_id,
-            username=grant.username,
-            action=action,
-            actor_kind="discord",
-            actor_id=str(actor_id),
-            reason="by a Discord admin",
-            at=now,
-            new_expires_at=grant.expires_at,
-        )
 
     async def drain_missed(self) -> int:
         """In every guild with a reward: handle the redemptions missed while away."""

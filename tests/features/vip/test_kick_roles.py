@@ -107,3 +107,20 @@ async def test_another_kick_reward_is_ignored(kick) -> None:
     assert await service.log(GUILD) == []
     assert roles.members[MEMBER] == set()
     assert sender.texts == []
+
+
+async def test_a_kick_grant_can_be_extended_and_revoked_by_name(kick) -> None:
+    service, roles, _, _ = kick
+    await service.kick_roles.handle(GUILD, kick_redemption("77"))
+
+    extended = await service.manual.extend(GUILD, 900, "KickViewer", 2)
+    await service.manual.revoke(GUILD, 900, "kickviewer")
+
+    assert extended.expires_at == T0 + timedelta(hours=26)
+    assert roles.members[MEMBER] == set()
+    assert await service.list_vips(GUILD) == []
+    assert [e.action for e in reversed(await service.log(GUILD))] == [
+        "granted",
+        "extended",
+        "removed",
+    ]

@@ -58,9 +58,9 @@ async def test_reward_changes(vip: Vip) -> None:
 async def test_grant_extend_revoke_by_hand_are_audited_with_the_admin(vip: Vip) -> None:
     vip.twitch.users["carol"] = "77"
 
-    grant = await vip.service.grant(GUILD, ADMIN, "@Carol", 5)
-    extended = await vip.service.extend(GUILD, ADMIN, "carol", 2)
-    await vip.service.revoke(GUILD, ADMIN, "carol")
+    grant = await vip.service.manual.grant(GUILD, ADMIN, "@Carol", 5)
+    extended = await vip.service.manual.extend(GUILD, ADMIN, "carol", 2)
+    await vip.service.manual.revoke(GUILD, ADMIN, "carol")
 
     assert grant.expires_at == T0 + timedelta(hours=5)
     assert extended.expires_at == T0 + timedelta(hours=7)
@@ -81,11 +81,11 @@ async def test_grant_refusals_are_friendly(vip: Vip) -> None:
     vip.twitch.users["mod"] = "5"
     vip.twitch.moderators.add("5")
     with pytest.raises(VipRefused, match="no user called"):
-        await vip.service.grant(GUILD, ADMIN, "nobody", 5)
+        await vip.service.manual.grant(GUILD, ADMIN, "nobody", 5)
     with pytest.raises(TwitchRefused, match="moderator"):
-        await vip.service.grant(GUILD, ADMIN, "mod", 5)
+        await vip.service.manual.grant(GUILD, ADMIN, "mod", 5)
     with pytest.raises(VipRefused, match="not a VIP StreamKeeper knows"):
-        await vip.service.revoke(GUILD, ADMIN, "mod")
+        await vip.service.manual.revoke(GUILD, ADMIN, "mod")
 
 
 async def test_an_outside_vip_cannot_be_extended(vip: Vip) -> None:
@@ -94,7 +94,7 @@ async def test_an_outside_vip_cannot_be_extended(vip: Vip) -> None:
     await vip.service.setup(GUILD, ADMIN, "VIP for a day", 500, 24)
 
     with pytest.raises(VipRefused, match="outside StreamKeeper"):
-        await vip.service.extend(GUILD, ADMIN, "eight", 5)
+        await vip.service.manual.extend(GUILD, ADMIN, "eight", 5)
 
 
 async def test_not_connected_is_a_polite_refusal(vip: Vip) -> None:
