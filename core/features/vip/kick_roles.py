@@ -41,9 +41,11 @@ class KickRoleRedemptions:
         if event.reward_title.casefold() != title.casefold():
             return
         now = self.effects.clock()
+        # No lease (it ends at once): giving a role twice is harmless, and the grant is
+        # stored by whichever delivery finishes the redemption first.
         stored = await self.effects.in_transaction(
             lambda conn: repository.claim_redemption(
-                conn, guild_id, event.platform, event.event_id, now
+                conn, guild_id, event.platform, event.event_id, now, now
             )
         )
         if stored is not None and stored[0] == DONE:

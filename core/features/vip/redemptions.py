@@ -18,13 +18,16 @@ from typing import Literal
 
 from sqlalchemy.engine import Connection
 
+from core.bus.base import NotReady
 from core.events import InvalidEvent, Platform, RewardRedeemed, Viewer
 from core.features.vip import repository, texts
 from core.features.vip.effects import VipEffects, log
+from core.features.vip.expiry import track_outside
 from core.features.vip.ports import Refusal, TwitchBusy, TwitchRefused
 from core.features.vip.repository import (
     ADDING,
     DONE,
+    IN_FLIGHT,
     REDEMPTION,
     AuditEntry,
     Grant,
@@ -33,6 +36,16 @@ from core.features.vip.repository import (
 
 GRANTED = "granted"
 REFUSING = "refusing"
+# How long a delivery may take to ask Twitch (VIP additions wait their turn: 10 per 10 s)
+# before another delivery of the same redemption takes it over as abandoned.
+LEASE = timedelta(minutes=10)
+
+
+class RedemptionInFlight(NotReady):
+    """Another delivery of this redemption is asking Twitch right now: the bus tries this one
+    again later, when it finds the redemption done (or abandoned, and takes it over)."""
+
+
 # Refusals Twitch gives for Add VIP that no retry cures: the redemption is CANCELED (refund).
 _FINAL_REFUSALS = {
     Refusal.MODERATOR,
@@ -66,16 +79,26 @@ class VipRedemptions:
         settings = await self.effects.settings(guild_id)
         if settings.reward_id != event.reward_id:
             return
+        now = self.effects.clock()
         stored = await self.effects.in_transaction(
             lambda conn: repository.claim_redemption(
-                conn, guild_id, event.platform, event.event_id, self.effects.clock()
+                conn, guild_id, event.platform, event.event_id, now, now + LEASE
             )
         )
         state, reason = stored or (None, None)
         if state == DONE:
             return
+        if state == IN_FLIGHT:
+            raise RedemptionInFlight(event.event_id)
         if state in (None, ADDING):
-            decided = await self._decide_and_record(guild_id, event, settings, resuming=state)
+            try:
+                decided = await self._decide_and_record(guild_id, event, settings, resuming=state)
+            finally:
+                await self.effects.in_transaction(
+                    lambda conn: repository.end_lease(
+                        conn, guild_id, event.platform, event.event_id
+                    )
+                )
             if decided is None:
                 return
             state, reason = decided
@@ -112,7 +135,7 @@ class VipRedemptions:
                 continue
             try:
                 await self.handle(guild_id, event)
-            except TwitchBusy as busy:
+            except (TwitchBusy, RedemptionInFlight) as busy:
                 log.warning("guild %s: redemption %s waits: %s", guild_id, missed.id, busy)
         return len(pending)
 
@@ -132,12 +155,17 @@ class VipRedemptions:
                     pass  # our own earlier attempt reached Twitch before the process stopped
                 elif refused.reason in _FINAL_REFUSALS:
                     decision = Decision("refuse", refused.reason)
-                else:
+                else:  # Twitch said no (or no token): nothing was added, so start afresh
                     log.warning(
                         "guild %s: VIP redemption %s not handled: %s",
                         guild_id,
                         event.event_id,
                         refused,
+                    )
+                    await self.effects.in_transaction(
+                        lambda conn: repository.release_redemption(
+                            conn, guild_id, event.platform, event.event_id
+                        )
                     )
                     return None
         return await self.effects.in_transaction(
@@ -188,6 +216,19 @@ class VipRedemptions:
         ):
             return repository.redemption_state(conn, guild_id, event.platform, event.event_id)
         viewer_id = str(event.viewer.platform_user_id)
+        is_unseen_vip = decision.reason == Refusal.ALREADY_VIP and (
+            repository.open_grant(conn, guild_id, event.platform, viewer_id) is None
+        )
+        if is_unseen_vip:  # a VIP granted elsewhere, not seen yet: tracked, never removed
+            track_outside(
+                conn,
+                guild_id,
+                event.platform,
+                event.broadcaster_user_id,
+                viewer_id,
+                event.viewer.username,
+                now,
+            )
         previous = decision.grant.expires_at if decision.grant else None
         action = {"add": "granted", "extend": "extended", "refuse": "refused"}[decision.action]
         repository.add_audit(

@@ -21,6 +21,7 @@ OUTSIDE = "outside"
 # Redemption states
 ADDING = "adding"  # recorded before Twitch is asked; a retry resumes from here
 DONE = "done"
+IN_FLIGHT = "in_flight"  # (not stored) "adding", leased to another delivery right now
 
 
 @dataclass(frozen=True)
@@ -227,9 +228,18 @@ def note_removal_error(conn: Connection, grant_id: int, error: str) -> None:
 
 
 def claim_redemption(
-    conn: Connection, guild_id: int, platform: Platform, redemption_id: str, at: datetime
+    conn: Connection,
+    guild_id: int,
+    platform: Platform,
+    redemption_id: str,
+    at: datetime,
+    lease_until: datetime,
 ) -> tuple[str, str | None] | None:
-    """Record the redemption as being handled. None for a new one, else its (state, outcome)."""
+    """Record the redemption as being handled, leased to this delivery until ``lease_until``.
+
+    None for a new one. Else its (state, outcome): an "adding" one whose lease ended (its
+    delivery failed, or its process stopped) is leased to this delivery and answers ADDING;
+    one still leased to another delivery answers IN_FLIGHT."""
     inserted = insert_if_absent(
         conn,
         vip_redemptions,
@@ -239,11 +249,34 @@ def claim_redemption(
             "redemption_id": redemption_id,
             "state": ADDING,
             "recorded_at": at,
+            "leased_until": lease_until,
         },
     )
     if inserted:
         return None
-    return redemption_state(conn, guild_id, platform, redemption_id)
+    taken = conn.execute(
+        vip_redemptions.update()
+        .where(
+            _redemption(guild_id, platform, redemption_id),
+            vip_redemptions.c.state == ADDING,
+            sa.or_(vip_redemptions.c.leased_until.is_(None), vip_redemptions.c.leased_until <= at),
+        )
+        .values(leased_until=lease_until)
+        .returning(vip_redemptions.c.redemption_id)
+    ).first()
+    if taken is not None:
+        return ADDING, None
+    state, outcome = redemption_state(conn, guild_id, platform, redemption_id)
+    return (IN_FLIGHT, None) if state == ADDING else (state, outcome)
+
+
+def end_lease(conn: Connection, guild_id: int, platform: Platform, redemption_id: str) -> None:
+    """This delivery stopped asking Twitch: a later one may take the redemption over."""
+    conn.execute(
+        vip_redemptions.update()
+        .where(_redemption(guild_id, platform, redemption_id))
+        .values(leased_until=None)
+    )
 
 
 def _redemption(guild_id: int, platform: Platform, redemption_id: str) -> Any:
@@ -270,6 +303,18 @@ def move_redemption(
         .returning(vip_redemptions.c.redemption_id)
     )
     return result.first() is not None
+
+
+def release_redemption(
+    conn: Connection, guild_id: int, platform: Platform, redemption_id: str
+) -> None:
+    """Forget a claim whose attempt surely changed nothing on Twitch, so the next attempt is a
+    first one (and Twitch's "already a VIP" then means someone else's VIP)."""
+    conn.execute(
+        vip_redemptions.delete().where(
+            _redemption(guild_id, platform, redemption_id), vip_redemptions.c.state == ADDING
+        )
+    )
 
 
 def redemption_state(

@@ -50,8 +50,9 @@ vip_grants = Table(
     Index(None, "guild_id", "platform", "platform_user_id", "removed_at"),
 )
 
-# A redemption is handled once: its row is written before Twitch is asked (state "adding"),
-# and moves to "done" in the same transaction as the grant or the refusal.
+# A redemption is handled once: its row is written before Twitch is asked (state "adding",
+# leased to the delivery that asks), and moves on in the same transaction as the grant or the
+# refusal.
 vip_redemptions = Table(
     "vip_redemptions",
     metadata,
@@ -61,6 +62,8 @@ vip_redemptions = Table(
     Column("state", String(16), nullable=False),
     Column("outcome", String(200), nullable=True),
     Column("recorded_at", UTCDateTime, nullable=False),
+    # While "adding": the delivery asking Twitch holds it until then; another waits.
+    Column("leased_until", UTCDateTime, nullable=True),
     sa.PrimaryKeyConstraint("guild_id", "platform", "redemption_id"),
 )
 

@@ -6,8 +6,11 @@ import asyncio
 from datetime import timedelta
 
 import pytest
+import sqlalchemy as sa
 
 from core.features.vip.ports import PendingRedemption, TwitchBusy
+from core.features.vip.redemptions import LEASE, RedemptionInFlight
+from core.features.vip.repository import claim_redemption, redemption_state
 from tests.features.vip.conftest import Vip
 from tests.features.vip.doubles import BROADCASTER, GUILD, T0, redemption
 
@@ -204,7 +207,8 @@ async def test_a_rate_limit_twitch_still_answers_is_waited_out(vip: Vip) -> None
 
 
 async def test_two_concurrent_deliveries_of_one_redemption_grant_once(vip: Vip) -> None:
-    """A redelivery (or the start-up drain) while the first delivery still waits on Twitch."""
+    """A redelivery (or the start-up drain) while the first delivery still waits on Twitch
+    waits its turn (NotReady: the bus tries it later), then finds the redemption done."""
     event = redemption("42", vip.reward_id)
     release = asyncio.Event()
     original = vip.twitch.add_vip
@@ -215,16 +219,44 @@ async def test_two_concurrent_deliveries_of_one_redemption_grant_once(vip: Vip) 
 
     vip.twitch.add_vip = slow_add  # type: ignore[method-assign]
     first = asyncio.create_task(vip.service.redemptions.handle(GUILD, event))
-    second = asyncio.create_task(vip.service.redemptions.handle(GUILD, event))
-    await asyncio.sleep(0.3)
+    for _ in range(500):  # until the first delivery holds the redemption, waiting on Twitch
+        claimed = await vip.service.effects.in_transaction(
+            lambda conn: (
+                redemption_state(conn, GUILD, event.platform, event.event_id)
+                if conn.execute(sa.text("SELECT 1 FROM vip_redemptions")).first()
+                else None
+            )
+        )
+        if claimed is not None:
+            break
+        await asyncio.sleep(0.01)
+    with pytest.raises(RedemptionInFlight):
+        await vip.service.redemptions.handle(GUILD, event)
     release.set()
-    await asyncio.gather(first, second)
+    await first
+    await vip.service.redemptions.handle(GUILD, event)  # the bus's later try
 
     assert [a for a, _, _ in await actions(vip)] == ["granted"]
     assert len(await vip.service.list_vips(GUILD)) == 1
     assert vip.twitch.statuses == {event.event_id: "FULFILLED"}
     assert len(vip.twitch.chat) == 1
     assert len(vip.notices.posts) == 1
+
+
+async def test_a_delivery_that_stopped_mid_way_is_taken_over_after_its_lease(vip: Vip) -> None:
+    event = redemption("42", vip.reward_id)
+    now = vip.clock()
+    await vip.service.effects.in_transaction(  # a process that claimed it, then died
+        lambda conn: claim_redemption(conn, GUILD, event.platform, event.event_id, now, now + LEASE)
+    )
+    with pytest.raises(RedemptionInFlight):
+        await vip.service.redemptions.handle(GUILD, event)
+    vip.clock.advance(LEASE)
+
+    await vip.service.redemptions.handle(GUILD, event)
+
+    assert vip.twitch.statuses == {event.event_id: "FULFILLED"}
+    assert [a for a, _, _ in await actions(vip)] == ["granted"]
 
 
 async def test_redemptions_made_while_away_are_handled_once_at_start(vip: Vip) -> None:
@@ -248,3 +280,19 @@ async def test_redemptions_made_while_away_are_handled_once_at_start(vip: Vip) -
 async def test_reading_missed_redemptions_while_not_connected_is_quiet(vip: Vip) -> None:
     vip.twitch.is_connected = False
     assert await vip.service.drain_missed() == 0
+
+
+async def test_a_try_that_never_reached_twitch_does_not_claim_a_later_vip(vip: Vip) -> None:
+    """Not connected the first time; by the retry a moderator made the viewer VIP by hand:
+    that VIP is theirs (refunded, tracked as outside), not a grant StreamKeeper would remove."""
+    event = redemption("42", vip.reward_id)
+    vip.twitch.is_connected = False
+    await vip.service.redemptions.handle(GUILD, event)
+    vip.twitch.is_connected = True
+    vip.twitch.vips.add("42")
+
+    await vip.service.redemptions.handle(GUILD, event)
+
+    assert vip.twitch.statuses == {event.event_id: "CANCELED"}
+    [grant] = await vip.service.list_vips(GUILD)
+    assert grant.source == "outside"

@@ -72,6 +72,7 @@ def upgrade() -> None:
         sa.Column("state", sa.String(length=16), nullable=False),
         sa.Column("outcome", sa.String(length=200), nullable=True),
         sa.Column("recorded_at", _TIME, nullable=False),
+        sa.Column("leased_until", _TIME, nullable=True),
         sa.PrimaryKeyConstraint(
             "guild_id", "platform", "redemption_id", name=op.f("pk_vip_redemptions")
         ),
