@@ -11,6 +11,7 @@ import logging
 import signal
 import sys
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import redis
 
@@ -63,8 +64,11 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--viewers", type=int, default=36, help="viewers in the scripted stream")
     demo.add_argument("--minutes", type=int, default=30, help="simulated minutes of stream")
 
-    export = command("export", _export, "Write a guild's watchtime to standard output.")
+    export = command(
+        "export", _export, "Write a guild's watchtime (or VIP audit log) to standard output."
+    )
     export.add_argument("--guild", type=int, required=True, help="Discord server id")
+    export.add_argument("--what", choices=("watchtime", "vip-audit"), default="watchtime")
     export.add_argument("--format", choices=("json", "csv"), default="json")
 
     guild = command("guild", _guild_help, "Add or show a guild's platform channels.")
@@ -207,6 +211,8 @@ def _demo(args: argparse.Namespace) -> int:
 
 
 def _export(args: argparse.Namespace) -> int:
+    if args.what == "vip-audit":
+        return _export_vip_audit(args)
     runtime = _runtime()
     try:
         rows = runtime.watchtime.export(args.guild)
@@ -222,11 +228,26 @@ def _export(args: argparse.Namespace) -> int:
         }
         for row in rows
     ]
-    if args.format == "json":
+    fields = ["platform", "platform_user_id", "username", "seconds", "last_seen"]
+    return _write_records(records, fields, args.format)
+
+
+def _export_vip_audit(args: argparse.Namespace) -> int:
+    from core.features.vip.export import EXPORT_FIELDS, export_audit
+
+    runtime = _runtime()
+    try:
+        records = export_audit(runtime.engine, args.guild)
+    finally:
+        runtime.close()
+    return _write_records(records, list(EXPORT_FIELDS), args.format)
+
+
+def _write_records(records: list[dict[str, Any]], fields: list[str], form: str) -> int:
+    if form == "json":
         json.dump(records, sys.stdout, indent=2)
         sys.stdout.write("\n")
     else:
-        fields = ["platform", "platform_user_id", "username", "seconds", "last_seen"]
         writer = csv.DictWriter(sys.stdout, fieldnames=fields, lineterminator="\n")
         writer.writeheader()
         writer.writerows(records)

@@ -39,6 +39,7 @@ from core.wiring import (
     roles,
     slot_calls,
     twitch,
+    vip,
     watchtime,
 )
 
@@ -49,7 +50,7 @@ if TYPE_CHECKING:
     from core.web.app import WebServices
 
 # Each feature's install(runtime), in order: a feature may use what the ones before it built.
-FEATURES = (watchtime, roles, linking, kick, twitch, raffle, chat, slot_calls)
+FEATURES = (watchtime, roles, linking, kick, twitch, raffle, chat, slot_calls, vip)
 
 
 class Runtime:

@@ -23,6 +23,7 @@ from core.features.roles.service import RolesService
 from core.features.roles.sync import RoleSync
 from core.features.slot_calls.chat import SlotCallChat
 from core.features.slot_calls.service import SlotCallService
+from core.features.vip.service import VipService
 from core.features.watchtime.service import WatchtimeService
 from core.health import HealthReport
 
@@ -42,6 +43,7 @@ class BotServices:
     slot_call_chat: SlotCallChat | None = None  # announces picks in the stream's chat
     raffle: RaffleService | None = None
     wagers: WagerService | None = None
+    vip: VipService | None = None
     clock: Callable[[], datetime] = system_clock  # cooldowns run on it
 
     @classmethod

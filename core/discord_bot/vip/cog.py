@@ -1,0 +1,167 @@
+"""Temporary VIP commands (Manage Server): the reward, the settings, grants by hand, the list
+and the log. Viewers get VIP by redeeming the reward on Twitch."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable
+from typing import Any, Literal, TypeVar
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from core.discord_bot.common import Context, guild_of
+from core.discord_bot.render import NO_MENTIONS, inert
+from core.discord_bot.vip import render
+from core.features.guilds.service import GuildService
+from core.features.vip.ports import TwitchBusy
+from core.features.vip.service import VipRefused, VipService
+from core.features.vip.texts import when
+
+T = TypeVar("T")
+RewardChange = Literal["cost", "hours", "title", "pause", "resume", "delete"]
+Setting = Literal["stacking", "cap", "max", "chat", "autoremove", "channel"]
+_SWITCHES = {"on": True, "off": False}
+
+
+async def _twitch(call: Awaitable[T]) -> T:
+    try:
+        return await call
+    except TwitchBusy:
+        raise VipRefused("Twitch did not answer; try again in a moment.") from None
+
+
+def parse_setting(setting: str, value: str) -> dict[str, Any]:
+    """A ``!vip set`` argument as the service's setting; raises VipRefused for a bad value."""
+    value = value.strip().lower()
+    if setting in ("stacking", "chat", "autoremove"):
+        if value not in _SWITCHES:
+            raise VipRefused(f"{setting} is on or off.")
+        name = {"stacking": "is_stacking", "chat": "is_chat_notices"}.get(
+            setting, "is_auto_removal"
+        )
+        return {name: _SWITCHES[value]}
+    if setting == "channel":
+        if value in ("off", "none"):
+            return {"notice_channel_id": None}
+        digits = value.removeprefix("<#").removesuffix(">")
+        if not (digits.isascii() and digits.isdecimal() and 0 < int(digits) < 2**63):
+            raise VipRefused("channel is a #channel or off.")
+        return {"notice_channel_id": int(digits)}
+    if setting == "max" and value in ("off", "none"):
+        return {"max_concurrent": None}
+    if not (value.isascii() and value.isdecimal()) or len(value) > 9:
+        raise VipRefused(f"{setting} is a whole number.")
+    return {"max_hours" if setting == "cap" else "max_concurrent": int(value)}
+
+
+class VipCog(commands.Cog, name="Temporary VIP"):
+    """Temporary Twitch VIPs from a channel-point reward, with expiry and an audit log."""
+
+    def __init__(self, service: VipService, guilds: GuildService) -> None:
+        self.service = service
+        self.guilds = guilds
+
+    async def cog_check(self, ctx: Context) -> bool:  # type: ignore[override]
+        if ctx.guild is None or not isinstance(ctx.author, discord.Member):
+            raise commands.NoPrivateMessage()
+        if not ctx.author.guild_permissions.manage_guild:
+            raise commands.MissingPermissions(["manage_guild"])
+        return True
+
+    async def _reply(self, ctx: Context, text: str) -> None:
+        await ctx.send(text, allowed_mentions=NO_MENTIONS)
+
+    @commands.hybrid_group(name="vip", invoke_without_command=True, case_insensitive=True)
+    @app_commands.default_permissions(manage_guild=True)
+    async def vip(self, ctx: Context) -> None:
+        """Temporary Twitch VIPs (Manage Server)."""
+        await self._reply(ctx, render.usage(ctx.clean_prefix))
+
+    @vip.command(name="setup")
+    @app_commands.describe(details="<title> <cost> <hours>, e.g. VIP for a day 5000 24")
+    async def vip_setup(self, ctx: Context, *, details: str) -> None:
+        """Create (or adopt) the VIP reward: <title> <cost> <hours> (Manage Server)."""
+        words = details.split()
+        if len(words) < 3 or not (words[-1].isdecimal() and words[-2].isdecimal()):
+            raise VipRefused(f"Usage: {ctx.clean_prefix}vip setup <title> <cost> <hours>.")
+        title, cost, hours = " ".join(words[:-2]), int(words[-2]), int(words[-1])
+        guild = guild_of(ctx)
+        result = await _twitch(self.service.setup(guild.id, ctx.author.id, title, cost, hours))
+        await self._reply(ctx, render.setup_done(result, hours))
+
+    @vip.command(name="reward")
+    @app_commands.describe(what="What to change", value="The new cost, hours or title")
+    async def vip_reward(self, ctx: Context, what: RewardChange, *, value: str = "") -> None:
+        """Change the reward's cost, hours or title; pause, resume or delete it."""
+        guild = guild_of(ctx)
+        await self._reply(
+            ctx, await _twitch(self.service.change_reward(guild.id, what, value or None))
+        )
+
+    @vip.command(name="set")
+    @app_commands.describe(setting="Which setting", value="on/off, a number, a #channel or off")
+    async def vip_set(self, ctx: Context, setting: Setting, *, value: str) -> None:
+        """Stacking, its cap in hours, the most VIPs at once, chat notices, automatic removal,
+        the notice channel."""
+        guild = guild_of(ctx)
+        settings = await self.service.update_settings(guild.id, **parse_setting(setting, value))
+        await self._reply(ctx, render.settings_text(settings))
+
+    @vip.command(name="kick")
+    @app_commands.describe(role="The temporary role, or off", title="The Kick reward's title")
+    async def vip_kick(self, ctx: Context, role: str, *, title: str = "") -> None:
+        """Kick: a reward (by title) gives a linked viewer a role for the VIP time; off to stop."""
+        guild = guild_of(ctx)
+        if role.strip().lower() == "off":
+            summary = await self.service.set_kick_reward(guild.id, None, None)
+        else:
+            found = await commands.RoleConverter().convert(ctx, role)
+            if not title.strip():
+                raise VipRefused(f"Usage: {ctx.clean_prefix}vip kick @role <reward title>.")
+            summary = await self.service.set_kick_reward(guild.id, title, found.id)
+        await self._reply(ctx, summary)
+
+    @vip.command(name="settings")
+    async def vip_settings(self, ctx: Context) -> None:
+        """Show the VIP reward and settings."""
+        settings = await self.service.settings(guild_of(ctx).id)
+        await self._reply(ctx, render.settings_text(settings))
+
+    @vip.command(name="grant")
+    @app_commands.describe(user="Twitch login", hours="How long")
+    async def vip_grant(self, ctx: Context, user: str, hours: int) -> None:
+        """Make a Twitch viewer VIP for some hours."""
+        manual = self.service.manual
+        grant = await _twitch(manual.grant(guild_of(ctx).id, ctx.author.id, user, hours))
+        await self._reply(
+            ctx, f"**{inert(grant.username)}** is a VIP until {when(grant.expires_at)}."
+        )
+
+    @vip.command(name="extend")
+    @app_commands.describe(user="Twitch login", hours="Hours to add")
+    async def vip_extend(self, ctx: Context, user: str, hours: int) -> None:
+        """Add hours to a temporary VIP."""
+        grant = await self.service.manual.extend(guild_of(ctx).id, ctx.author.id, user, hours)
+        await self._reply(
+            ctx, f"**{inert(grant.username)}** is now a VIP until {when(grant.expires_at)}."
+        )
+
+    @vip.command(name="revoke")
+    @app_commands.describe(user="Twitch login")
+    async def vip_revoke(self, ctx: Context, user: str) -> None:
+        """Remove a VIP now."""
+        grant = await _twitch(self.service.manual.revoke(guild_of(ctx).id, ctx.author.id, user))
+        await self._reply(ctx, f"**{inert(grant.username)}** is no longer a VIP.")
+
+    @vip.command(name="list")
+    async def vip_list(self, ctx: Context) -> None:
+        """Who is VIP: since, until, and how (redemption, manual, outside)."""
+        await self._reply(ctx, render.vip_list(await self.service.list_vips(guild_of(ctx).id)))
+
+    @vip.command(name="log")
+    @app_commands.describe(user="Only this Twitch login")
+    async def vip_log(self, ctx: Context, user: str | None = None) -> None:
+        """The latest VIP grants, extensions, removals, refusals and refunds."""
+        entries = await self.service.log(guild_of(ctx).id, user)
+        await self._reply(ctx, render.audit_log(entries))

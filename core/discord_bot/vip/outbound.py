@@ -1,0 +1,81 @@
+"""Temporary VIP on Discord: notices in a guild's channel (VipNotices) and Kick's temporary
+role (TemporaryRoles)."""
+
+from __future__ import annotations
+
+import logging
+
+import discord
+
+from core.discord_bot.gateway import DiscordGateway
+from core.discord_bot.render import MESSAGE_LIMIT, NO_MENTIONS, inert, truncate
+from core.features.vip.ports import RoleRefused
+
+log = logging.getLogger(__name__)
+PostableChannel = discord.TextChannel | discord.Thread
+
+
+class DiscordVipNotices:
+    def __init__(self, gateway: DiscordGateway) -> None:
+        self.gateway = gateway
+
+    async def post_notice(self, guild_id: int, channel_id: int, text: str) -> None:
+        client = self.gateway.client()  # raises DiscordUnavailable while not connected
+        if client is None:
+            log.info("Discord is off; VIP notice for guild %s not posted", guild_id)
+            return
+        channel = client.get_channel(channel_id)
+        if not isinstance(channel, PostableChannel) or channel.guild.id != guild_id:
+            log.warning(
+                "guild %s: VIP notice channel %s is not a text channel of that server "
+                "(set one with !vip set channel)",
+                guild_id,
+                channel_id,
+            )
+            return
+        try:
+            await channel.send(truncate(inert(text), MESSAGE_LIMIT), allowed_mentions=NO_MENTIONS)
+        except discord.Forbidden:
+            log.warning("guild %s: no permission to post in channel %s", guild_id, channel_id)
+
+
+class DiscordTemporaryRoles:
+    """Kick's temporary VIP: the guild's role on the redeemer's linked member."""
+
+    def __init__(self, gateway: DiscordGateway) -> None:
+        self.gateway = gateway
+
+    def _guild(self, guild_id: int) -> discord.Guild:
+        client = self.gateway.client()  # raises DiscordUnavailable while not connected
+        if client is None:
+            raise RoleRefused("Discord is not set up")
+        guild = client.get_guild(guild_id)
+        if guild is None:
+            raise RoleRefused("the bot is not in that Discord server")
+        return guild
+
+    async def add_role(self, guild_id: int, discord_user_id: int, role_id: int) -> None:
+        guild = self._guild(guild_id)
+        member = guild.get_member(discord_user_id)
+        if member is None:
+            raise RoleRefused("you are not in the Discord server")
+        role = guild.get_role(role_id)
+        if role is None or not role.is_assignable():
+            raise RoleRefused("the VIP role cannot be given (ask a moderator)")
+        if role in member.roles:
+            return
+        try:
+            await member.add_roles(role, reason="Temporary VIP (Kick reward)")
+        except discord.Forbidden:
+            raise RoleRefused("the VIP role cannot be given (ask a moderator)") from None
+
+    async def remove_role(self, guild_id: int, discord_user_id: int, role_id: int) -> None:
+        guild = self._guild(guild_id)
+        member = guild.get_member(discord_user_id)
+        role = guild.get_role(role_id)
+        if member is None or role is None or role not in member.roles:
+            return  # left the server, role deleted, or taken by hand: nothing left to do
+        try:
+            await member.remove_roles(role, reason="Temporary VIP expired")
+        except discord.Forbidden:
+            raise RoleRefused("no permission to remove the VIP role") from None

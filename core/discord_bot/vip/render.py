@@ -1,0 +1,93 @@
+"""What the bot says about temporary VIPs, from plain values. Viewer names come from Twitch and
+are shown literally."""
+
+from __future__ import annotations
+
+from core.discord_bot.render import MESSAGE_LIMIT, inert, truncate
+from core.features.vip.repository import AuditEntry, Grant, VipSettings
+from core.features.vip.service import SetupResult
+from core.features.vip.texts import when
+
+HOW = {"redemption": "redemption", "manual": "manual", "outside": "outside (never removed)"}
+
+
+def usage(prefix: str) -> str:
+    return (
+        f"Temporary VIP: `{prefix}vip setup <title> <cost> <hours>`, "
+        f"`{prefix}vip reward cost|hours|title|pause|resume|delete [value]`, "
+        f"`{prefix}vip set stacking|cap|max|chat|autoremove|channel <value>`, "
+        f"`{prefix}vip kick @role <Kick reward title>|off`, "
+        f"`{prefix}vip settings`, `{prefix}vip grant <user> <hours>`, "
+        f"`{prefix}vip extend <user> <hours>`, `{prefix}vip revoke <user>`, "
+        f"`{prefix}vip list`, `{prefix}vip log [user]`."
+    )
+
+
+def setup_done(result: SetupResult, hours: int) -> str:
+    verb = "adopted" if result.is_adopted else "created"
+    text = (
+        f"Reward **{inert(result.reward.title)}** {verb}: {result.reward.cost:,} points for "
+        f"{hours} hour(s) of VIP."
+    )
+    if result.outside_vips:
+        text += f" {result.outside_vips} VIP(s) granted outside StreamKeeper are tracked."
+    return text
+
+
+def settings_text(settings: VipSettings) -> str:
+    reward = (
+        f"**{inert(settings.reward_title or '')}**, {settings.reward_cost or 0:,} points"
+        if settings.reward_id
+        else "none (use `!vip setup`)"
+    )
+    channel = f"<#{settings.notice_channel_id}>" if settings.notice_channel_id else "none"
+    kick = (
+        f"**{inert(settings.kick_reward_title)}** gives <@&{settings.kick_role_id}>"
+        if settings.kick_reward_title and settings.kick_role_id
+        else "none"
+    )
+    limit = settings.max_concurrent if settings.max_concurrent is not None else "no limit"
+    return "\n".join(
+        [
+            f"Reward: {reward}",
+            f"Duration: {settings.duration_hours} hour(s)",
+            f"Stacking: {'on' if settings.is_stacking else 'off'} "
+            f"(up to {settings.max_hours} hour(s))",
+            f"Most temporary VIPs at once: {limit}",
+            f"Chat notices: {'on' if settings.is_chat_notices else 'off'}",
+            f"Automatic removal: {'on' if settings.is_auto_removal else 'off'}",
+            f"Notice channel: {channel}",
+            f"Kick reward: {kick}",
+        ]
+    )
+
+
+def grant_line(grant: Grant) -> str:
+    until = "no end" if grant.expires_at is None else when(grant.expires_at)
+    return (
+        f"**{inert(grant.username)}**: since {when(grant.granted_at)}, until {until}, "
+        f"{HOW.get(grant.source, grant.source)}"
+    )
+
+
+def vip_list(grants: list[Grant]) -> str:
+    if not grants:
+        return "No VIPs are tracked."
+    return truncate("\n".join(grant_line(g) for g in grants), MESSAGE_LIMIT)
+
+
+def audit_line(entry: AuditEntry) -> str:
+    actor = {"viewer": "redemption", "discord": f"<@{entry.actor_id}>", "system": "system"}
+    parts = [f"{when(entry.at)}: {entry.action} **{inert(entry.username)}**"]
+    parts.append(f"by {actor.get(entry.actor_kind, entry.actor_kind)}")
+    if entry.new_expires_at is not None:
+        parts.append(f"until {when(entry.new_expires_at)}")
+    if entry.reason:
+        parts.append(f"({inert(entry.reason)})")
+    return " ".join(parts)
+
+
+def audit_log(entries: list[AuditEntry]) -> str:
+    if not entries:
+        return "Nothing in the VIP log."
+    return truncate("\n".join(audit_line(e) for e in entries), MESSAGE_LIMIT)

@@ -1,0 +1,1 @@
+"""Temporary VIP: a channel-point reward (or an admin) grants VIP for a while; a job removes it."""

@@ -1,0 +1,83 @@
+"""What every part of temporary VIP shares: the database, the clock, Twitch through the pacer,
+the audit log and the notices (chat and a Discord channel)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TypeVar
+
+from sqlalchemy.engine import Connection, Engine
+
+from core.events import Platform
+from core.features.chat_commands.ports import ChatSender
+from core.features.vip import repository
+from core.features.vip.pacing import VipPacer
+from core.features.vip.ports import TemporaryRoles, TwitchVipChannel, VipNotices
+from core.features.vip.repository import VipSettings
+from core.storage.db import transaction
+
+log = logging.getLogger("core.features.vip")
+T = TypeVar("T")
+
+
+@dataclass
+class VipEffects:
+    engine: Engine
+    clock: Callable[[], datetime]
+    twitch: TwitchVipChannel
+    notices: VipNotices | None
+    pacer: VipPacer
+    roles: TemporaryRoles | None = None  # Kick's temporary Discord role
+    kick_chat: Callable[[], ChatSender | None] = lambda: None
+
+    async def in_transaction(self, work: Callable[[Connection], T]) -> T:
+        """Run ``work(conn)`` in one transaction, in a worker thread (never on the loop)."""
+
+        def run() -> T:
+            with transaction(self.engine) as conn:
+                return work(conn)
+
+        return await asyncio.to_thread(run)
+
+    async def settings(self, guild_id: int) -> VipSettings:
+        return await self.in_transaction(lambda conn: repository.get_settings(conn, guild_id))
+
+    async def add_vip(self, guild_id: int, broadcaster_id: str, user_id: str) -> None:
+        await self.pacer.run(
+            "add", broadcaster_id, lambda: self.twitch.add_vip(guild_id, broadcaster_id, user_id)
+        )
+
+    async def remove_vip(self, guild_id: int, broadcaster_id: str, user_id: str) -> None:
+        await self.pacer.run(
+            "remove",
+            broadcaster_id,
+            lambda: self.twitch.remove_vip(guild_id, broadcaster_id, user_id),
+        )
+
+    async def notify(
+        self,
+        guild_id: int,
+        broadcaster_id: str,
+        settings: VipSettings,
+        text: str,
+        *,
+        is_chat: bool | None = None,
+        platform: Platform = Platform.TWITCH,
+    ) -> None:
+        """Post ``text`` in chat (``is_chat`` None: when chat notices are on) and in the
+        guild's VIP notice channel, when it has one. At most once: the effect it tells of is
+        stored first, and a notice that fails (Discord not connected) is logged, not retried."""
+        if settings.is_chat_notices if is_chat is None else is_chat:
+            if platform is Platform.TWITCH:
+                await self.twitch.send_chat(guild_id, broadcaster_id, text)
+            elif (sender := self.kick_chat()) is not None:
+                await sender.send(guild_id=guild_id, broadcaster_user_id=broadcaster_id, text=text)
+        if self.notices is not None and settings.notice_channel_id is not None:
+            try:
+                await self.notices.post_notice(guild_id, settings.notice_channel_id, text)
+            except Exception:  # a notice is never worth redoing the grant or stopping a job
+                log.warning("guild %s: VIP notice not posted", guild_id, exc_info=True)

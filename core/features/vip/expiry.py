@@ -1,0 +1,202 @@
+"""Expiry and the VIPs granted elsewhere.
+
+:meth:`VipExpiry.expire_due` removes every temporary VIP whose expiry has passed, in every guild:
+a scheduled job that catches up after downtime (it reads the stored expiries, so a restart re-arms
+it), leaves what Twitch could not do now for its next run, and treats "not a VIP any more" (someone
+removed them by hand) as done. Outside VIPs (``channel.vip.add`` for someone StreamKeeper did not
+grant) are tracked and shown, never removed; a ``channel.vip.remove`` closes whatever grant is open.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.engine import Connection
+
+from core.bus.base import NotReady
+from core.events import Platform, VipAdded, VipRemoved
+from core.features.vip import repository, texts
+from core.features.vip.effects import VipEffects, log
+from core.features.vip.ports import Refusal, RoleRefused, TwitchBusy, TwitchRefused
+from core.features.vip.repository import OUTSIDE, AuditEntry, Grant
+
+EXPIRED = "expired"
+
+
+@dataclass(frozen=True)
+class ExpiryRun:
+    removed: int = 0
+    postponed: int = 0  # Twitch could not do it now: tried again at the next run
+
+
+def removal_entry(
+    grant: Grant, action: str, reason: str, actor_kind: str, at: datetime, actor_id: str | None
+) -> AuditEntry:
+    return AuditEntry(
+        guild_id=grant.guild_id,
+        platform=grant.platform,
+        broadcaster_user_id=grant.broadcaster_user_id,
+        platform_user_id=grant.platform_user_id,
+        username=grant.username,
+        action=action,
+        actor_kind=actor_kind,
+        actor_id=actor_id,
+        reason=reason,
+        at=at,
+        previous_expires_at=grant.expires_at,
+    )
+
+
+class VipExpiry:
+    def __init__(self, effects: VipEffects) -> None:
+        self.effects = effects
+
+    async def expire_due(self) -> ExpiryRun:
+        now = self.effects.clock()
+        due = await self.effects.in_transaction(lambda conn: repository.due_grants(conn, now))
+        by_guild: dict[int, list[Grant]] = defaultdict(list)
+        for grant in due:
+            by_guild[grant.guild_id].append(grant)
+        removed = postponed = 0
+        for guild_id, grants in by_guild.items():
+            settings = await self.effects.settings(guild_id)
+            if not settings.is_auto_removal:
+                continue
+            for grant in grants:
+                problem = await self._remove(grant)
+                if problem is None:
+                    removed += 1
+                    await self.effects.notify(
+                        guild_id,
+                        grant.broadcaster_user_id,
+                        settings,
+                        texts.removed_notice(grant.username, "the VIP time is over"),
+                        platform=grant.platform,
+                    )
+                    continue
+                postponed += 1
+                text = texts.reason_text(problem)
+                await self.effects.in_transaction(
+                    lambda conn, g=grant, t=text: repository.note_removal_error(conn, g.id, t)
+                )
+                if problem == Refusal.NOT_CONNECTED:  # the guild's other grants wait as well
+                    postponed += len(grants) - grants.index(grant) - 1
+                    break
+        return ExpiryRun(removed, postponed)
+
+    async def _remove(self, grant: Grant) -> str | None:
+        """Remove one expired VIP; None when done, else why it has to wait (a ``Refusal``
+        when Twitch refused)."""
+        reason = "expired"
+        try:
+            if grant.platform is Platform.KICK:
+                if self.effects.roles is None or grant.discord_user_id is None:
+                    return "Discord roles are not available"
+                await self.effects.roles.remove_role(
+                    grant.guild_id, grant.discord_user_id, grant.role_id or 0
+                )
+            else:
+                await self.effects.remove_vip(
+                    grant.guild_id, grant.broadcaster_user_id, grant.platform_user_id
+                )
+        except RoleRefused as refused:
+            log.warning(
+                "guild %s: role of grant %s not removed: %s", grant.guild_id, grant.id, refused
+            )
+            return str(refused)
+        except NotReady:
+            return "Discord is not connected"
+        except TwitchRefused as refused:
+            if refused.reason != Refusal.NOT_VIP:
+                log.warning("guild %s: VIP %s not removed: %s", grant.guild_id, grant.id, refused)
+                return refused.reason
+            reason = "expired (already removed on Twitch)"
+        except TwitchBusy as busy:
+            log.warning("guild %s: VIP of %s not removed yet: %s", grant.guild_id, grant.id, busy)
+            return str(busy) or "Twitch did not answer"
+        now = self.effects.clock()
+
+        def close(conn: Connection) -> None:
+            if repository.close_grant(conn, grant.id, now, reason):
+                entry = removal_entry(grant, "removed", reason, "system", now, None)
+                repository.add_audit(conn, entry)
+
+        await self.effects.in_transaction(close)
+        return None
+
+    # --- VIPs changed on Twitch ------------------------------------------------------------
+
+    def vip_added(self, conn: Connection, guild_id: int, event: VipAdded) -> bool:
+        """Track a VIP StreamKeeper did not grant (True when it is new to us)."""
+        viewer_id = event.viewer.platform_user_id
+        if viewer_id is None or repository.open_grant(conn, guild_id, event.platform, viewer_id):
+            return False
+        track_outside(
+            conn,
+            guild_id,
+            event.platform,
+            event.broadcaster_user_id,
+            viewer_id,
+            event.viewer.username,
+            self.effects.clock(),
+        )
+        return True
+
+    def vip_removed(self, conn: Connection, guild_id: int, event: VipRemoved) -> bool:
+        """Close the open grant of a VIP removed outside StreamKeeper."""
+        viewer_id = event.viewer.platform_user_id
+        if viewer_id is None:
+            return False
+        grant = repository.open_grant(conn, guild_id, event.platform, viewer_id)
+        if grant is None:
+            return False
+        now = self.effects.clock()
+        reason = "removed outside StreamKeeper"
+        if repository.close_grant(conn, grant.id, now, reason):
+            repository.add_audit(conn, removal_entry(grant, "removed", reason, "system", now, None))
+        return True
+
+    async def handle_vip_added(self, guild_id: int, event: VipAdded) -> None:
+        await self.effects.in_transaction(lambda conn: self.vip_added(conn, guild_id, event))
+
+    async def handle_vip_removed(self, guild_id: int, event: VipRemoved) -> None:
+        await self.effects.in_transaction(lambda conn: self.vip_removed(conn, guild_id, event))
+
+
+def track_outside(
+    conn: Connection,
+    guild_id: int,
+    platform: Platform,
+    broadcaster_user_id: str,
+    viewer_id: str,
+    username: str,
+    now: datetime,
+) -> None:
+    grant = Grant(
+        id=0,
+        guild_id=guild_id,
+        platform=platform,
+        broadcaster_user_id=broadcaster_user_id,
+        platform_user_id=viewer_id,
+        username=username,
+        source=OUTSIDE,
+        granted_at=now,
+        expires_at=None,
+    )
+    repository.add_grant(conn, grant)
+    repository.add_audit(
+        conn,
+        AuditEntry(
+            guild_id=guild_id,
+            platform=platform,
+            broadcaster_user_id=broadcaster_user_id,
+            platform_user_id=viewer_id,
+            username=username,
+            action="seen",
+            actor_kind="system",
+            reason="VIP granted outside StreamKeeper",
+            at=now,
+        ),
+    )

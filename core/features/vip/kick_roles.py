@@ -1,0 +1,164 @@
+"""Kick has channel-point rewards but no VIP: a Kick reward (matched by its title) gives the
+viewer's linked Discord member a temporary role, with the same expiry, stacking, cap, audit log
+and notices. Nothing is refunded (Kick has no refund): a refusal is told in chat.
+
+Kick's redemption events are keyed ``<redemption id>:<status>``; only a ``pending`` one (a new
+redemption) counts, once, by the same ``vip_redemptions`` row as Twitch's, stored in the same
+transaction as the grant. Adding a role is idempotent, so a retry after Discord was away
+simply adds it again.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy.engine import Connection
+
+from core.events import Platform, RewardRedeemed
+from core.features.linking.repository import find_link_by_account
+from core.features.vip import repository, texts
+from core.features.vip.effects import VipEffects
+from core.features.vip.ports import RoleRefused
+from core.features.vip.redemptions import Decision
+from core.features.vip.repository import DONE, REDEMPTION, AuditEntry, Grant, VipSettings
+
+NOT_LINKED = texts.NOT_LINKED
+
+
+class KickRoleRedemptions:
+    def __init__(self, effects: VipEffects) -> None:
+        self.effects = effects
+
+    async def handle(self, guild_id: int, event: RewardRedeemed) -> None:
+        if event.platform is not Platform.KICK or event.status != "pending":
+            return
+        if self.effects.roles is None:
+            return
+        settings = await self.effects.settings(guild_id)
+        title = settings.kick_reward_title
+        if settings.kick_role_id is None or not title:
+            return
+        if event.reward_title.casefold() != title.casefold():
+            return
+        now = self.effects.clock()
+        # No lease (it ends at once): giving a role twice is harmless, and the grant is
+        # stored by whichever delivery finishes the redemption first.
+        stored = await self.effects.in_transaction(
+            lambda conn: repository.claim_redemption(
+                conn, guild_id, event.platform, event.event_id, now, now
+            )
+        )
+        if stored is not None and stored[0] == DONE:
+            return
+        decision, discord_user_id = await self.effects.in_transaction(
+            lambda conn: self._decide(conn, guild_id, event, settings, now)
+        )
+        if decision.action == "add" and discord_user_id is not None:
+            try:
+                await self.effects.roles.add_role(guild_id, discord_user_id, settings.kick_role_id)
+            except RoleRefused as refused:
+                decision = Decision("refuse", str(refused))
+        is_new = await self.effects.in_transaction(
+            lambda conn: self._record(conn, guild_id, event, settings, decision, discord_user_id)
+        )
+        if not is_new:
+            return
+        if decision.action == "refuse":
+            text = texts.refused_notice(event.viewer.username, decision.reason, is_refunded=False)
+            is_chat: bool | None = True
+        else:
+            text = texts.granted_notice(event.viewer.username, decision.expires_at).replace(
+                "is a VIP", "has the VIP role"
+            )
+            is_chat = None
+        await self.effects.notify(
+            guild_id,
+            event.broadcaster_user_id,
+            settings,
+            text,
+            is_chat=is_chat,
+            platform=Platform.KICK,
+        )
+
+    def _decide(
+        self,
+        conn: Connection,
+        guild_id: int,
+        event: RewardRedeemed,
+        settings: VipSettings,
+        now: datetime,
+    ) -> tuple[Decision, int | None]:
+        viewer_id = event.viewer.platform_user_id
+        link = find_link_by_account(conn, Platform.KICK, viewer_id) if viewer_id else None
+        if viewer_id is None or link is None:
+            return Decision("refuse", NOT_LINKED), None
+        duration = timedelta(hours=settings.duration_hours)
+        grant = repository.open_grant(conn, guild_id, Platform.KICK, viewer_id)
+        if grant is not None:
+            if not settings.is_stacking:
+                return Decision("refuse", "no_stacking"), link.discord_user_id
+            new_expiry = max(grant.expires_at or now, now) + duration
+            if new_expiry > now + timedelta(hours=settings.max_hours):
+                return Decision("refuse", "stack_cap"), link.discord_user_id
+            return Decision("extend", grant=grant, expires_at=new_expiry), link.discord_user_id
+        if settings.max_concurrent is not None and (
+            repository.count_temporary(conn, guild_id, Platform.KICK) >= settings.max_concurrent
+        ):
+            return Decision("refuse", "cap"), link.discord_user_id
+        return Decision("add", expires_at=now + duration), link.discord_user_id
+
+    def _record(
+        self,
+        conn: Connection,
+        guild_id: int,
+        event: RewardRedeemed,
+        settings: VipSettings,
+        decision: Decision,
+        discord_user_id: int | None,
+    ) -> bool:
+        """Store the outcome and mark the redemption done; False when a concurrent delivery
+        did it first (the transaction then changes nothing)."""
+        if not repository.finish_redemption(conn, guild_id, event.platform, event.event_id):
+            return False
+        now = self.effects.clock()
+        viewer_id = event.viewer.platform_user_id or event.viewer.username
+        action = {"add": "granted", "extend": "extended", "refuse": "refused"}[decision.action]
+        repository.add_audit(
+            conn,
+            AuditEntry(
+                guild_id=guild_id,
+                platform=event.platform,
+                broadcaster_user_id=event.broadcaster_user_id,
+                platform_user_id=viewer_id,
+                username=event.viewer.username,
+                action=action,
+                actor_kind="viewer",
+                actor_id=viewer_id,
+                reason=texts.reason_text(decision.reason) if decision.reason else "redemption",
+                at=now,
+                redemption_id=event.event_id,
+                reward_cost=event.cost,
+                previous_expires_at=decision.grant.expires_at if decision.grant else None,
+                new_expires_at=decision.expires_at,
+            ),
+        )
+        if decision.action == "extend" and decision.grant is not None:
+            repository.set_expiry(conn, decision.grant.id, decision.expires_at)
+        elif decision.action == "add":
+            repository.add_grant(
+                conn,
+                Grant(
+                    id=0,
+                    guild_id=guild_id,
+                    platform=event.platform,
+                    broadcaster_user_id=event.broadcaster_user_id,
+                    platform_user_id=viewer_id,
+                    username=event.viewer.username,
+                    source=REDEMPTION,
+                    granted_at=now,
+                    expires_at=decision.expires_at,
+                    discord_user_id=discord_user_id,
+                    role_id=settings.kick_role_id,
+                ),
+            )
+        return True

@@ -1,0 +1,141 @@
+"""VIPs granted, extended and revoked by a Discord admin (``!vip grant|extend|revoke``); a
+Kick grant (a temporary role) is extended and revoked the same way."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta
+
+from sqlalchemy.engine import Connection
+
+from core.events import Platform
+from core.features.vip import repository
+from core.features.vip.effects import VipEffects
+from core.features.vip.expiry import removal_entry
+from core.features.vip.limits import VipRefused, check_hours
+from core.features.vip.ports import Refusal, TwitchRefused
+from core.features.vip.repository import MANUAL, OUTSIDE, AuditEntry, Grant
+
+
+class ManualGrants:
+    def __init__(self, effects: VipEffects, broadcaster: Callable[[int], Awaitable[str]]) -> None:
+        """``broadcaster(guild_id)``: the guild's Twitch broadcaster id, or VipRefused."""
+        self.effects = effects
+        self._broadcaster = broadcaster
+
+    async def grant(self, guild_id: int, actor_id: int, login: str, hours: int) -> Grant:
+        """Make a viewer VIP for ``hours`` (a Discord admin's grant)."""
+        hours = check_hours(hours)
+        broadcaster_id = await self._broadcaster(guild_id)
+        account = await self.effects.twitch.find_user(guild_id, login.strip().lstrip("@"))
+        if account is None:
+            raise VipRefused(f"Twitch knows no user called {login.strip()!r}.")
+        existing = await self.effects.in_transaction(
+            lambda conn: repository.open_grant(conn, guild_id, Platform.TWITCH, account.user_id)
+        )
+        if existing is not None:
+            raise VipRefused(f"{account.display_name} is already a VIP: !vip extend adds time.")
+        await self.effects.add_vip(guild_id, broadcaster_id, account.user_id)
+        now = self.effects.clock()
+        grant = Grant(
+            id=0,
+            guild_id=guild_id,
+            platform=Platform.TWITCH,
+            broadcaster_user_id=broadcaster_id,
+            platform_user_id=account.user_id,
+            username=account.display_name,
+            source=MANUAL,
+            granted_at=now,
+            expires_at=now + timedelta(hours=hours),
+        )
+
+        def store(conn: Connection) -> Grant:
+            echo = repository.open_grant(conn, guild_id, Platform.TWITCH, account.user_id)
+            if echo is not None:  # channel.vip.add of this very grant came first
+                repository.adopt_grant(conn, echo.id, MANUAL, grant.expires_at)
+                stored = echo.id
+            else:
+                stored = repository.add_grant(conn, grant)
+            repository.add_audit(conn, self._entry(grant, "granted", actor_id, now))
+            return Grant(**{**grant.__dict__, "id": stored})
+
+        return await self.effects.in_transaction(store)
+
+    async def extend(self, guild_id: int, actor_id: int, login: str, hours: int) -> Grant:
+        hours = check_hours(hours)
+        now = self.effects.clock()
+
+        def store(conn: Connection) -> Grant:
+            grant = self._open_by_name(conn, guild_id, login)
+            if grant.source == OUTSIDE:
+                raise VipRefused(
+                    f"{grant.username} was made VIP outside StreamKeeper, with no end to extend."
+                )
+            new_expiry = max(grant.expires_at or now, now) + timedelta(hours=hours)
+            repository.set_expiry(conn, grant.id, new_expiry)
+            entry = self._entry(grant, "extended", actor_id, now)
+            repository.add_audit(
+                conn,
+                AuditEntry(
+                    **{
+                        **entry.__dict__,
+                        "new_expires_at": new_expiry,
+                        "previous_expires_at": grant.expires_at,
+                    }
+                ),
+            )
+            return Grant(**{**grant.__dict__, "expires_at": new_expiry})
+
+        return await self.effects.in_transaction(store)
+
+    async def revoke(self, guild_id: int, actor_id: int, login: str) -> Grant:
+        grant = await self.effects.in_transaction(
+            lambda conn: self._open_by_name(conn, guild_id, login)
+        )
+        try:
+            if grant.platform is Platform.KICK:
+                if self.effects.roles is not None and grant.discord_user_id is not None:
+                    await self.effects.roles.remove_role(
+                        guild_id, grant.discord_user_id, grant.role_id or 0
+                    )
+            else:
+                await self.effects.remove_vip(
+                    guild_id, grant.broadcaster_user_id, grant.platform_user_id
+                )
+        except TwitchRefused as refused:
+            if refused.reason != Refusal.NOT_VIP:
+                raise
+        now = self.effects.clock()
+
+        def store(conn: Connection) -> None:
+            reason = f"revoked by a Discord admin ({actor_id})"
+            if repository.close_grant(conn, grant.id, now, reason):
+                entry = removal_entry(grant, "removed", reason, "discord", now, str(actor_id))
+                repository.add_audit(conn, entry)
+
+        await self.effects.in_transaction(store)
+        return grant
+
+    def _open_by_name(self, conn: Connection, guild_id: int, login: str) -> Grant:
+        name = login.strip().lstrip("@")
+        grant = repository.open_grant_by_name(
+            conn, guild_id, Platform.TWITCH, name
+        ) or repository.open_grant_by_name(conn, guild_id, Platform.KICK, name)
+        if grant is None:
+            raise VipRefused(f"{name!r} is not a VIP StreamKeeper knows of.")
+        return grant
+
+    def _entry(self, grant: Grant, action: str, actor_id: int, now: datetime) -> AuditEntry:
+        return AuditEntry(
+            guild_id=grant.guild_id,
+            platform=grant.platform,
+            broadcaster_user_id=grant.broadcaster_user_id,
+            platform_user_id=grant.platform_user_id,
+            username=grant.username,
+            action=action,
+            actor_kind="discord",
+            actor_id=str(actor_id),
+            reason="by a Discord admin",
+            at=now,
+            new_expires_at=grant.expires_at,
+        )

@@ -1,0 +1,344 @@
+"""A channel-point redemption of the guild's VIP reward becomes a VIP grant, an extension, or a
+refusal whose points are refunded (CANCELED), told to the viewer in chat.
+
+Exactly once across redeliveries, both EventSub transports and restarts: the redemption's row
+(``vip_redemptions``) is written before Twitch is asked, and its state moves on in the same
+transaction as the grant or the refusal it decides:
+
+``adding`` → ``granted`` (grant + audit) or ``refusing`` (audit) → ``done`` (redemption status
+set, notices posted). A retry resumes from the stored state, so Twitch's "already a VIP" after
+an ``adding`` that may have reached Twitch is our own earlier grant, not a permanent VIP.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Literal
+
+from sqlalchemy.engine import Connection
+
+from core.bus.base import NotReady
+from core.events import InvalidEvent, Platform, RewardRedeemed, Viewer
+from core.features.vip import repository, texts
+from core.features.vip.effects import VipEffects, log
+from core.features.vip.expiry import track_outside
+from core.features.vip.ports import Refusal, TwitchBusy, TwitchRefused
+from core.features.vip.repository import (
+    ADDING,
+    DONE,
+    IN_FLIGHT,
+    REDEMPTION,
+    AuditEntry,
+    Grant,
+    VipSettings,
+)
+
+GRANTED = "granted"
+REFUSING = "refusing"
+# How long a delivery may take to ask Twitch (VIP additions wait their turn: 10 per 10 s)
+# before another delivery of the same redemption takes it over as abandoned.
+LEASE = timedelta(minutes=10)
+
+
+class RedemptionInFlight(NotReady):
+    """Another delivery of this redemption is asking Twitch right now: the bus tries this one
+    again later, when it finds the redemption done (or abandoned, and takes it over)."""
+
+
+# Refusals Twitch gives for Add VIP that no retry cures: the redemption is CANCELED (refund).
+_FINAL_REFUSALS = {
+    Refusal.MODERATOR,
+    Refusal.ALREADY_VIP,
+    Refusal.NO_SLOTS,
+    Refusal.NO_COMMUNITY,
+    Refusal.BANNED,
+}
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What to do: ``extend`` an open grant of ours, ``add`` a VIP, or ``refuse`` (reason)."""
+
+    action: str
+    reason: str = ""
+    grant: Grant | None = None
+    expires_at: datetime | None = None
+
+
+class VipRedemptions:
+    def __init__(self, effects: VipEffects) -> None:
+        self.effects = effects
+
+    async def handle(self, guild_id: int, event: RewardRedeemed) -> None:
+        """The bus handler for ``RewardRedeemed``. Raises ``TwitchBusy`` when Twitch did not
+        answer, so the bus delivers the event again and the retry resumes."""
+        viewer_id = event.viewer.platform_user_id
+        if event.platform is not Platform.TWITCH or event.reward_id is None or viewer_id is None:
+            return
+        settings = await self.effects.settings(guild_id)
+        if settings.reward_id != event.reward_id:
+            return
+        now = self.effects.clock()
+        stored = await self.effects.in_transaction(
+            lambda conn: repository.claim_redemption(
+                conn, guild_id, event.platform, event.event_id, now, now + LEASE
+            )
+        )
+        state, reason = stored or (None, None)
+        if state == DONE:
+            return
+        if state == IN_FLIGHT:
+            raise RedemptionInFlight(event.event_id)
+        if state in (None, ADDING):
+            try:
+                decided = await self._decide_and_record(guild_id, event, settings, resuming=state)
+            finally:
+                await self.effects.in_transaction(
+                    lambda conn: repository.end_lease(
+                        conn, guild_id, event.platform, event.event_id
+                    )
+                )
+            if decided is None:
+                return
+            state, reason = decided
+        if state == GRANTED:
+            await self._fulfill(guild_id, event, settings)
+        elif state == REFUSING:
+            await self._refund(guild_id, event, settings, reason or "")
+
+    async def drain_missed(self, guild_id: int, broadcaster_id: str) -> int:
+        """Handle the reward's redemptions still UNFULFILLED on Twitch (those redeemed while
+        StreamKeeper was away); each is handled once like any other. Returns how many were
+        looked at. Raises TwitchRefused when the guild's Twitch is not usable."""
+        settings = await self.effects.settings(guild_id)
+        if settings.reward_id is None:
+            return 0
+        pending = await self.effects.twitch.list_unfulfilled(
+            guild_id, broadcaster_id, settings.reward_id
+        )
+        for missed in pending:
+            try:
+                event = RewardRedeemed(
+                    platform=Platform.TWITCH,
+                    event_id=missed.id,
+                    broadcaster_user_id=broadcaster_id,
+                    occurred_at=missed.redeemed_at or self.effects.clock(),
+                    viewer=Viewer(missed.user_id, missed.user_name or missed.user_id),
+                    reward_id=settings.reward_id,
+                    reward_title=settings.reward_title or "",
+                    cost=settings.reward_cost,
+                    status="unfulfilled",
+                )
+            except InvalidEvent:
+                log.warning("guild %s: skipped an unreadable redemption", guild_id)
+                continue
+            try:
+                await self.handle(guild_id, event)
+            except (TwitchBusy, RedemptionInFlight) as busy:
+                log.warning("guild %s: redemption %s waits: %s", guild_id, missed.id, busy)
+        return len(pending)
+
+    async def _decide_and_record(
+        self, guild_id: int, event: RewardRedeemed, settings: VipSettings, resuming: str | None
+    ) -> tuple[str, str | None] | None:
+        viewer_id = str(event.viewer.platform_user_id)
+        now = self.effects.clock()
+        decision = await self.effects.in_transaction(
+            lambda conn: self._decide(conn, guild_id, event, settings, now)
+        )
+        if decision.action == "add":
+            try:
+                await self.effects.add_vip(guild_id, event.broadcaster_user_id, viewer_id)
+            except TwitchRefused as refused:
+                if refused.reason == Refusal.ALREADY_VIP and resuming == ADDING:
+                    pass  # our own earlier attempt reached Twitch before the process stopped
+                elif refused.reason in _FINAL_REFUSALS:
+                    decision = Decision("refuse", refused.reason)
+                else:  # Twitch said no (or no token): nothing was added, so start afresh
+                    log.warning(
+                        "guild %s: VIP redemption %s not handled: %s",
+                        guild_id,
+                        event.event_id,
+                        refused,
+                    )
+                    await self.effects.in_transaction(
+                        lambda conn: repository.release_redemption(
+                            conn, guild_id, event.platform, event.event_id
+                        )
+                    )
+                    return None
+        return await self.effects.in_transaction(
+            lambda conn: self._record(conn, guild_id, event, decision, now)
+        )
+
+    def _decide(
+        self,
+        conn: Connection,
+        guild_id: int,
+        event: RewardRedeemed,
+        settings: VipSettings,
+        now: datetime,
+    ) -> Decision:
+        viewer_id = str(event.viewer.platform_user_id)
+        duration = timedelta(hours=settings.duration_hours)
+        grant = repository.open_grant(conn, guild_id, event.platform, viewer_id)
+        if grant is not None and grant.source == repository.OUTSIDE:
+            return Decision("refuse", Refusal.ALREADY_VIP)
+        if grant is not None:
+            if not settings.is_stacking:
+                return Decision("refuse", "no_stacking")
+            new_expiry = max(grant.expires_at or now, now) + duration
+            if new_expiry > now + timedelta(hours=settings.max_hours):
+                return Decision("refuse", "stack_cap")
+            return Decision("extend", grant=grant, expires_at=new_expiry)
+        if viewer_id == event.broadcaster_user_id:
+            return Decision("refuse", "broadcaster")
+        if settings.max_concurrent is not None and (
+            repository.count_temporary(conn, guild_id, event.platform) >= settings.max_concurrent
+        ):
+            return Decision("refuse", "cap")
+        return Decision("add", expires_at=now + duration)
+
+    def _record(
+        self,
+        conn: Connection,
+        guild_id: int,
+        event: RewardRedeemed,
+        decision: Decision,
+        now: datetime,
+    ) -> tuple[str, str | None]:
+        """Store the decision and move the redemption on, or, when a concurrent delivery did
+        that first, change nothing and return the state it stored."""
+        state = GRANTED if decision.action != "refuse" else REFUSING
+        if not repository.move_redemption(
+            conn, guild_id, event.platform, event.event_id, state, decision.reason or None
+        ):
+            return repository.redemption_state(conn, guild_id, event.platform, event.event_id)
+        viewer_id = str(event.viewer.platform_user_id)
+        is_unseen_vip = decision.reason == Refusal.ALREADY_VIP and (
+            repository.open_grant(conn, guild_id, event.platform, viewer_id) is None
+        )
+        if is_unseen_vip:  # a VIP granted elsewhere, not seen yet: tracked, never removed
+            track_outside(
+                conn,
+                guild_id,
+                event.platform,
+                event.broadcaster_user_id,
+                viewer_id,
+                event.viewer.username,
+                now,
+            )
+        previous = decision.grant.expires_at if decision.grant else None
+        action = {"add": "granted", "extend": "extended", "refuse": "refused"}[decision.action]
+        repository.add_audit(
+            conn,
+            AuditEntry(
+                guild_id=guild_id,
+                platform=event.platform,
+                broadcaster_user_id=event.broadcaster_user_id,
+                platform_user_id=viewer_id,
+                username=event.viewer.username,
+                action=action,
+                actor_kind="viewer",
+                actor_id=viewer_id,
+                reason=texts.reason_text(decision.reason) if decision.reason else "redemption",
+                at=now,
+                redemption_id=event.event_id,
+                reward_cost=event.cost,
+                previous_expires_at=previous,
+                new_expires_at=decision.expires_at,
+            ),
+        )
+        if decision.action == "extend" and decision.grant is not None:
+            repository.set_expiry(conn, decision.grant.id, decision.expires_at)
+        elif decision.action == "add":
+            existing = repository.open_grant(conn, guild_id, event.platform, viewer_id)
+            if existing is not None:  # an echo of our own add, seen first as an outside VIP
+                repository.adopt_grant(conn, existing.id, REDEMPTION, decision.expires_at)
+            else:
+                repository.add_grant(
+                    conn,
+                    Grant(
+                        id=0,
+                        guild_id=guild_id,
+                        platform=event.platform,
+                        broadcaster_user_id=event.broadcaster_user_id,
+                        platform_user_id=viewer_id,
+                        username=event.viewer.username,
+                        source=REDEMPTION,
+                        granted_at=now,
+                        expires_at=decision.expires_at,
+                    ),
+                )
+        return state, decision.reason or None
+
+    async def _set_status(
+        self, guild_id: int, event: RewardRedeemed, status: Literal["FULFILLED", "CANCELED"]
+    ) -> bool:
+        """True when the redemption has this status now (or an earlier try changed it)."""
+        try:
+            await self.effects.twitch.set_redemption_status(
+                guild_id, event.broadcaster_user_id, str(event.reward_id), event.event_id, status
+            )
+        except TwitchRefused as refused:
+            if refused.reason == Refusal.NOT_FOUND:  # no longer UNFULFILLED: a retry did it
+                return True
+            log.warning("guild %s: redemption %s: %s", guild_id, event.event_id, refused)
+            return False
+        return True
+
+    async def _fulfill(self, guild_id: int, event: RewardRedeemed, settings: VipSettings) -> None:
+        await self._set_status(guild_id, event, "FULFILLED")
+        viewer_id = str(event.viewer.platform_user_id)
+
+        def finish(conn: Connection) -> tuple[bool, Grant | None]:
+            is_first = repository.finish_redemption(conn, guild_id, event.platform, event.event_id)
+            return is_first, repository.open_grant(conn, guild_id, event.platform, viewer_id)
+
+        is_first, grant = await self.effects.in_transaction(finish)
+        if not is_first:  # a concurrent delivery finished it and told the viewer
+            return
+        await self.effects.notify(
+            guild_id,
+            event.broadcaster_user_id,
+            settings,
+            texts.granted_notice(event.viewer.username, grant.expires_at if grant else None),
+        )
+
+    async def _refund(
+        self, guild_id: int, event: RewardRedeemed, settings: VipSettings, reason: str
+    ) -> None:
+        is_refunded = await self._set_status(guild_id, event, "CANCELED")
+
+        def finish(conn: Connection) -> bool:
+            if not repository.finish_redemption(conn, guild_id, event.platform, event.event_id):
+                return False
+            if is_refunded:
+                repository.add_audit(
+                    conn,
+                    AuditEntry(
+                        guild_id=guild_id,
+                        platform=event.platform,
+                        broadcaster_user_id=event.broadcaster_user_id,
+                        platform_user_id=str(event.viewer.platform_user_id),
+                        username=event.viewer.username,
+                        action="refunded",
+                        actor_kind="system",
+                        reason=texts.reason_text(reason),
+                        at=self.effects.clock(),
+                        redemption_id=event.event_id,
+                        reward_cost=event.cost,
+                    ),
+                )
+            return True
+
+        if not await self.effects.in_transaction(finish):
+            return  # a concurrent delivery finished it and told the viewer
+        await self.effects.notify(
+            guild_id,
+            event.broadcaster_user_id,
+            settings,
+            texts.refused_notice(event.viewer.username, reason, is_refunded=is_refunded),
+            is_chat=True,
+        )

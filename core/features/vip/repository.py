@@ -1,0 +1,376 @@
+"""Temporary VIP SQL: settings, grants, processed redemptions and the audit log."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from core.events import Platform
+from core.features.vip.tables import vip_audit, vip_grants, vip_redemptions, vip_settings
+from core.storage.db import insert_for, insert_if_absent
+
+# Grant sources
+REDEMPTION = "redemption"
+MANUAL = "manual"
+OUTSIDE = "outside"
+
+# Redemption states
+ADDING = "adding"  # recorded before Twitch is asked; a retry resumes from here
+DONE = "done"
+IN_FLIGHT = "in_flight"  # (not stored) "adding", leased to another delivery right now
+
+
+@dataclass(frozen=True)
+class VipSettings:
+    reward_id: str | None = None
+    reward_title: str | None = None
+    reward_cost: int | None = None
+    duration_hours: int = 24
+    is_stacking: bool = True
+    max_hours: int = 168
+    max_concurrent: int | None = None
+    is_chat_notices: bool = True
+    is_auto_removal: bool = True
+    notice_channel_id: int | None = None
+    kick_reward_title: str | None = None
+    kick_role_id: int | None = None
+
+
+@dataclass(frozen=True)
+class Grant:
+    id: int
+    guild_id: int
+    platform: Platform
+    broadcaster_user_id: str
+    platform_user_id: str
+    username: str
+    source: str
+    granted_at: datetime
+    expires_at: datetime | None
+    removed_at: datetime | None = None
+    removal_reason: str | None = None
+    last_error: str | None = None
+    discord_user_id: int | None = None  # Kick: the member holding the temporary role
+    role_id: int | None = None
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    guild_id: int
+    platform: Platform
+    broadcaster_user_id: str
+    platform_user_id: str
+    username: str
+    action: str
+    actor_kind: str  # "viewer", "discord" or "system"
+    at: datetime
+    actor_id: str | None = None
+    reason: str | None = None
+    redemption_id: str | None = None
+    reward_cost: int | None = None
+    previous_expires_at: datetime | None = None
+    new_expires_at: datetime | None = None
+
+
+AUDIT_FIELDS = tuple(field.name for field in fields(AuditEntry))
+
+# --- settings --------------------------------------------------------------------------------
+
+
+def get_settings(conn: Connection, guild_id: int) -> VipSettings:
+    row = conn.execute(sa.select(vip_settings).where(vip_settings.c.guild_id == guild_id)).first()
+    if row is None:
+        return VipSettings()
+    values = row._mapping
+    return VipSettings(**{field.name: values[field.name] for field in fields(VipSettings)})
+
+
+def save_settings(conn: Connection, guild_id: int, changes: dict[str, Any], at: datetime) -> None:
+    insert = insert_for(conn, vip_settings).values(guild_id=guild_id, updated_at=at, **changes)
+    conn.execute(
+        insert.on_conflict_do_update(
+            index_elements=[vip_settings.c.guild_id], set_={**changes, "updated_at": at}
+        )
+    )
+
+
+def guilds_with_reward(conn: Connection) -> list[int]:
+    """Guilds with a Twitch VIP reward set up."""
+    rows = conn.execute(
+        sa.select(vip_settings.c.guild_id).where(vip_settings.c.reward_id.is_not(None))
+    )
+    return [row.guild_id for row in rows]
+
+
+# --- grants ----------------------------------------------------------------------------------
+
+
+def _grant(row: Any) -> Grant:
+    values = dict(row._mapping)
+    values["platform"] = Platform(values["platform"])
+    return Grant(**values)
+
+
+def open_grant(
+    conn: Connection, guild_id: int, platform: Platform, platform_user_id: str
+) -> Grant | None:
+    row = conn.execute(
+        sa.select(vip_grants)
+        .where(
+            vip_grants.c.guild_id == guild_id,
+            vip_grants.c.platform == platform.value,
+            vip_grants.c.platform_user_id == platform_user_id,
+            vip_grants.c.removed_at.is_(None),
+        )
+        .order_by(vip_grants.c.id.desc())
+    ).first()
+    return None if row is None else _grant(row)
+
+
+def open_grant_by_name(
+    conn: Connection, guild_id: int, platform: Platform, username: str
+) -> Grant | None:
+    row = conn.execute(
+        sa.select(vip_grants)
+        .where(
+            vip_grants.c.guild_id == guild_id,
+            vip_grants.c.platform == platform.value,
+            sa.func.lower(vip_grants.c.username) == username.lower(),
+            vip_grants.c.removed_at.is_(None),
+        )
+        .order_by(vip_grants.c.id.desc())
+    ).first()
+    return None if row is None else _grant(row)
+
+
+def open_grants(conn: Connection, guild_id: int) -> list[Grant]:
+    rows = conn.execute(
+        sa.select(vip_grants)
+        .where(vip_grants.c.guild_id == guild_id, vip_grants.c.removed_at.is_(None))
+        .order_by(vip_grants.c.granted_at, vip_grants.c.id)
+    )
+    return [_grant(row) for row in rows]
+
+
+def count_temporary(conn: Connection, guild_id: int, platform: Platform) -> int:
+    """Open grants StreamKeeper will remove (everything but outside VIPs)."""
+    return int(
+        conn.execute(
+            sa.select(sa.func.count()).where(
+                vip_grants.c.guild_id == guild_id,
+                vip_grants.c.platform == platform.value,
+                vip_grants.c.removed_at.is_(None),
+                vip_grants.c.source != OUTSIDE,
+            )
+        ).scalar_one()
+    )
+
+
+def due_grants(conn: Connection, now: datetime, limit: int = 500) -> list[Grant]:
+    """Open temporary grants whose expiry has passed, oldest expiry first, in every guild."""
+    rows = conn.execute(
+        sa.select(vip_grants)
+        .where(
+            vip_grants.c.removed_at.is_(None),
+            vip_grants.c.source != OUTSIDE,
+            vip_grants.c.expires_at.is_not(None),
+            vip_grants.c.expires_at <= now,
+        )
+        .order_by(vip_grants.c.expires_at, vip_grants.c.id)
+        .limit(limit)
+    )
+    return [_grant(row) for row in rows]
+
+
+def add_grant(conn: Connection, grant: Grant) -> int:
+    values = {f.name: getattr(grant, f.name) for f in fields(Grant) if f.name != "id"}
+    values["platform"] = grant.platform.value
+    return int(conn.execute(vip_grants.insert().values(values)).inserted_primary_key[0])
+
+
+def set_expiry(conn: Connection, grant_id: int, expires_at: datetime | None) -> None:
+    conn.execute(
+        vip_grants.update().where(vip_grants.c.id == grant_id).values(expires_at=expires_at)
+    )
+
+
+def adopt_grant(conn: Connection, grant_id: int, source: str, expires_at: datetime | None) -> None:
+    """Make an open grant ours (``source``) with this expiry."""
+    conn.execute(
+        vip_grants.update()
+        .where(vip_grants.c.id == grant_id)
+        .values(source=source, expires_at=expires_at)
+    )
+
+
+def close_grant(conn: Connection, grant_id: int, at: datetime, reason: str) -> bool:
+    """Close an open grant; False when it was already closed (by another process)."""
+    result = conn.execute(
+        vip_grants.update()
+        .where(vip_grants.c.id == grant_id, vip_grants.c.removed_at.is_(None))
+        .values(removed_at=at, removal_reason=reason[:200], last_error=None)
+        .returning(vip_grants.c.id)
+    )
+    return result.first() is not None
+
+
+def note_removal_error(conn: Connection, grant_id: int, error: str) -> None:
+    conn.execute(
+        vip_grants.update().where(vip_grants.c.id == grant_id).values(last_error=error[:200])
+    )
+
+
+# --- redemptions -----------------------------------------------------------------------------
+
+
+def claim_redemption(
+    conn: Connection,
+    guild_id: int,
+    platform: Platform,
+    redemption_id: str,
+    at: datetime,
+    lease_until: datetime,
+) -> tuple[str, str | None] | None:
+    """Record the redemption as being handled, leased to this delivery until ``lease_until``.
+
+    None for a new one. Else its (state, outcome): an "adding" one whose lease ended (its
+    delivery failed, or its process stopped) is leased to this delivery and answers ADDING;
+    one still leased to another delivery answers IN_FLIGHT."""
+    inserted = insert_if_absent(
+        conn,
+        vip_redemptions,
+        {
+            "guild_id": guild_id,
+            "platform": platform.value,
+            "redemption_id": redemption_id,
+            "state": ADDING,
+            "recorded_at": at,
+            "leased_until": lease_until,
+        },
+    )
+    if inserted:
+        return None
+    taken = conn.execute(
+        vip_redemptions.update()
+        .where(
+            _redemption(guild_id, platform, redemption_id),
+            vip_redemptions.c.state == ADDING,
+            sa.or_(vip_redemptions.c.leased_until.is_(None), vip_redemptions.c.leased_until <= at),
+        )
+        .values(leased_until=lease_until)
+        .returning(vip_redemptions.c.redemption_id)
+    ).first()
+    if taken is not None:
+        return ADDING, None
+    state, outcome = redemption_state(conn, guild_id, platform, redemption_id)
+    return (IN_FLIGHT, None) if state == ADDING else (state, outcome)
+
+
+def end_lease(conn: Connection, guild_id: int, platform: Platform, redemption_id: str) -> None:
+    """This delivery stopped asking Twitch: a later one may take the redemption over."""
+    conn.execute(
+        vip_redemptions.update()
+        .where(_redemption(guild_id, platform, redemption_id))
+        .values(leased_until=None)
+    )
+
+
+def _redemption(guild_id: int, platform: Platform, redemption_id: str) -> Any:
+    return sa.and_(
+        vip_redemptions.c.guild_id == guild_id,
+        vip_redemptions.c.platform == platform.value,
+        vip_redemptions.c.redemption_id == redemption_id,
+    )
+
+
+def move_redemption(
+    conn: Connection,
+    guild_id: int,
+    platform: Platform,
+    redemption_id: str,
+    state: str,
+    outcome: str | None,
+) -> bool:
+    """Move it from ``adding`` to ``state``; False when another delivery moved it first."""
+    result = conn.execute(
+        vip_redemptions.update()
+        .where(_redemption(guild_id, platform, redemption_id), vip_redemptions.c.state == ADDING)
+        .values(state=state, outcome=None if outcome is None else outcome[:200])
+        .returning(vip_redemptions.c.redemption_id)
+    )
+    return result.first() is not None
+
+
+def release_redemption(
+    conn: Connection, guild_id: int, platform: Platform, redemption_id: str
+) -> None:
+    """Forget a claim whose attempt surely changed nothing on Twitch, so the next attempt is a
+    first one (and Twitch's "already a VIP" then means someone else's VIP)."""
+    conn.execute(
+        vip_redemptions.delete().where(
+            _redemption(guild_id, platform, redemption_id), vip_redemptions.c.state == ADDING
+        )
+    )
+
+
+def redemption_state(
+    conn: Connection, guild_id: int, platform: Platform, redemption_id: str
+) -> tuple[str, str | None]:
+    row = conn.execute(
+        sa.select(vip_redemptions.c.state, vip_redemptions.c.outcome).where(
+            _redemption(guild_id, platform, redemption_id)
+        )
+    ).one()
+    return row.state, row.outcome
+
+
+def finish_redemption(
+    conn: Connection, guild_id: int, platform: Platform, redemption_id: str
+) -> bool:
+    """Mark it done; False when another delivery finished it first."""
+    result = conn.execute(
+        vip_redemptions.update()
+        .where(_redemption(guild_id, platform, redemption_id), vip_redemptions.c.state != DONE)
+        .values(state=DONE)
+        .returning(vip_redemptions.c.redemption_id)
+    )
+    return result.first() is not None
+
+
+# --- audit -----------------------------------------------------------------------------------
+
+
+def add_audit(conn: Connection, entry: AuditEntry) -> None:
+    values = {name: getattr(entry, name) for name in AUDIT_FIELDS}
+    values["platform"] = entry.platform.value
+    conn.execute(vip_audit.insert().values(values))
+
+
+def audit_log(
+    conn: Connection,
+    guild_id: int,
+    *,
+    platform_user_id: str | None = None,
+    username: str | None = None,
+    limit: int | None = 20,
+) -> list[AuditEntry]:
+    """Newest first (``limit`` None: every row, oldest first, for exports)."""
+    query = sa.select(vip_audit).where(vip_audit.c.guild_id == guild_id)
+    if platform_user_id is not None:
+        query = query.where(vip_audit.c.platform_user_id == platform_user_id)
+    if username is not None:
+        query = query.where(sa.func.lower(vip_audit.c.username) == username.lower())
+    if limit is None:
+        query = query.order_by(vip_audit.c.at, vip_audit.c.id)
+    else:
+        query = query.order_by(vip_audit.c.at.desc(), vip_audit.c.id.desc()).limit(limit)
+    entries = []
+    for row in conn.execute(query):
+        values = {name: row._mapping[name] for name in AUDIT_FIELDS}
+        values["platform"] = Platform(values["platform"])
+        entries.append(AuditEntry(**values))
+    return entries

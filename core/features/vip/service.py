@@ -1,0 +1,266 @@
+"""Temporary VIP for a guild's admins: the reward, the settings, the list and the log. This class
+builds and holds the rest: ``redemptions`` (:mod:`~core.features.vip.redemptions`), ``kick_roles``
+(:mod:`~core.features.vip.kick_roles`), ``expiry`` and VIPs changed on Twitch
+(:mod:`~core.features.vip.expiry`), and grants by hand, ``manual``
+(:mod:`~core.features.vip.manual`).
+
+Methods raise :class:`VipRefused` (or the port's ``TwitchRefused``) with words for the admin.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.engine import Connection, Engine
+
+from core.events import Platform
+from core.features.chat_commands.ports import ChatSender
+from core.features.vip import repository
+from core.features.vip.effects import VipEffects, log
+from core.features.vip.expiry import VipExpiry, track_outside
+from core.features.vip.kick_roles import KickRoleRedemptions
+from core.features.vip.limits import (
+    MAX_CONCURRENT,
+    VipRefused,
+    check_cost,
+    check_hours,
+    check_title,
+)
+from core.features.vip.manual import ManualGrants
+from core.features.vip.pacing import VipPacer
+from core.features.vip.ports import (
+    Refusal,
+    RewardInfo,
+    TemporaryRoles,
+    TwitchAccount,
+    TwitchBusy,
+    TwitchRefused,
+    TwitchVipChannel,
+    VipNotices,
+)
+from core.features.vip.redemptions import VipRedemptions
+from core.features.vip.repository import AuditEntry, Grant, VipSettings
+
+
+@dataclass(frozen=True)
+class SetupResult:
+    reward: RewardInfo
+    is_adopted: bool  # an existing reward of ours with this title
+    outside_vips: int  # VIPs found on Twitch that StreamKeeper did not grant
+
+
+class VipService:
+    def __init__(
+        self,
+        engine: Engine,
+        clock: Callable[[], datetime],
+        twitch: TwitchVipChannel,
+        broadcaster_of: Callable[[int], str | None],
+        *,
+        notices: VipNotices | None = None,
+        roles: TemporaryRoles | None = None,
+        kick_chat: Callable[[], ChatSender | None] = lambda: None,
+        sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
+    ) -> None:
+        """``broadcaster_of(guild_id)``: the Twitch broadcaster id the guild follows, or None.
+        ``roles`` and ``kick_chat``: Kick's temporary role and chat (None: Kick is left out)."""
+        self.effects = VipEffects(
+            engine, clock, twitch, notices, VipPacer(clock, sleep), roles, kick_chat
+        )
+        self.broadcaster_of = broadcaster_of
+        self.redemptions = VipRedemptions(self.effects)
+        self.kick_roles = KickRoleRedemptions(self.effects)
+        self.manual = ManualGrants(self.effects, self._broadcaster)
+        self.expiry = VipExpiry(self.effects)
+
+    async def _broadcaster(self, guild_id: int) -> str:
+        broadcaster_id = await asyncio.to_thread(self.broadcaster_of, guild_id)
+        if broadcaster_id is None:
+            raise VipRefused(
+                "This server follows no Twitch channel: python -m core guild add "
+                "--twitch-channel sets one."
+            )
+        return broadcaster_id
+
+    # --- the reward ------------------------------------------------------------------------
+
+    async def setup(
+        self, guild_id: int, actor_id: int, title: str, cost: int, hours: int
+    ) -> SetupResult:
+        """Create the reward, or adopt one of ours with the same title; track today's VIPs."""
+        title, cost, hours = check_title(title), check_cost(cost), check_hours(hours)
+        broadcaster_id = await self._broadcaster(guild_id)
+        twitch = self.effects.twitch
+        ours = await twitch.list_rewards(guild_id, broadcaster_id)
+        same = next((r for r in ours if r.title.casefold() == title.casefold()), None)
+        if same is not None:
+            reward = await twitch.update_reward(guild_id, broadcaster_id, same.id, cost=cost)
+        else:
+            reward = await twitch.create_reward(guild_id, broadcaster_id, title, cost)
+        vips = await twitch.list_vips(guild_id, broadcaster_id)
+        now = self.effects.clock()
+
+        def store(conn: Connection) -> int:
+            repository.save_settings(
+                conn,
+                guild_id,
+                {
+                    "reward_id": reward.id,
+                    "reward_title": reward.title,
+                    "reward_cost": reward.cost,
+                    "duration_hours": hours,
+                },
+                now,
+            )
+            return self._sync_outside(conn, guild_id, broadcaster_id, vips, now)
+
+        outside = await self.effects.in_transaction(store)
+        return SetupResult(reward, same is not None, outside)
+
+    def _sync_outside(
+        self,
+        conn: Connection,
+        guild_id: int,
+        broadcaster_id: str,
+        vips: list[TwitchAccount],
+        now: datetime,
+    ) -> int:
+        added = 0
+        for vip in vips:
+            if repository.open_grant(conn, guild_id, Platform.TWITCH, vip.user_id) is None:
+                track_outside(
+                    conn, guild_id, Platform.TWITCH, broadcaster_id, vip.user_id, vip.login, now
+                )
+                added += 1
+        return added
+
+    async def change_reward(self, guild_id: int, what: str, value: str | None = None) -> str:
+        """``what``: cost, hours, title, pause, resume or delete. Returns what changed."""
+        settings = await self.effects.settings(guild_id)
+        if settings.reward_id is None:
+            raise VipRefused("There is no VIP reward yet: !vip setup <title> <cost> <hours>.")
+        broadcaster_id = await self._broadcaster(guild_id)
+        twitch, reward_id = self.effects.twitch, settings.reward_id
+        changes: dict[str, Any] = {}
+        if what == "hours":
+            changes["duration_hours"] = check_hours(_whole(value))
+            summary = f"Each redemption now gives {changes['duration_hours']} hour(s) of VIP."
+        elif what == "delete":
+            try:
+                await twitch.delete_reward(guild_id, broadcaster_id, reward_id)
+            except TwitchRefused as refused:
+                if refused.reason != Refusal.NOT_FOUND:
+                    raise
+            changes = {"reward_id": None, "reward_title": None, "reward_cost": None}
+            summary = "The VIP reward is deleted; the VIPs it granted still expire."
+        else:
+            fields: dict[str, Any]
+            if what == "cost":
+                fields = {"cost": check_cost(_whole(value))}
+            elif what == "title":
+                fields = {"title": check_title(value or "")}
+            elif what in ("pause", "resume"):
+                fields = {"is_paused": what == "pause"}
+            else:
+                raise VipRefused(
+                    "Change the reward's cost, hours or title, or pause, resume or delete it."
+                )
+            reward = await twitch.update_reward(guild_id, broadcaster_id, reward_id, **fields)
+            changes = {"reward_title": reward.title, "reward_cost": reward.cost}
+            state = "paused" if reward.is_paused else "on"
+            summary = f"The reward is now **{reward.title}**, {reward.cost:,} points, {state}."
+        now = self.effects.clock()
+        await self.effects.in_transaction(
+            lambda conn: repository.save_settings(conn, guild_id, changes, now)
+        )
+        return summary
+
+    async def set_kick_reward(self, guild_id: int, title: str | None, role_id: int | None) -> str:
+        """Kick's reward ``title`` gives its linked redeemer the role ``role_id`` for the VIP
+        duration; None for both turns that off."""
+        if title is None or role_id is None:
+            changes: dict[str, Any] = {"kick_reward_title": None, "kick_role_id": None}
+            summary = "Kick rewards give no role any more."
+        else:
+            title = " ".join(title.split())
+            if not 1 <= len(title) <= 200:
+                raise VipRefused("A Kick reward title has 1 to 200 characters.")
+            changes = {"kick_reward_title": title, "kick_role_id": role_id}
+            summary = f"The Kick reward {title!r} now gives its redeemer the role for a while."
+        now = self.effects.clock()
+        await self.effects.in_transaction(
+            lambda conn: repository.save_settings(conn, guild_id, changes, now)
+        )
+        return summary
+
+    # --- settings --------------------------------------------------------------------------
+
+    async def settings(self, guild_id: int) -> VipSettings:
+        return await self.effects.settings(guild_id)
+
+    async def update_settings(self, guild_id: int, **changes: Any) -> VipSettings:
+        """Change any of: is_stacking, max_hours, max_concurrent (None: no cap),
+        is_chat_notices, is_auto_removal, notice_channel_id (None: no Discord notices)."""
+        allowed = {
+            "is_stacking",
+            "max_hours",
+            "max_concurrent",
+            "is_chat_notices",
+            "is_auto_removal",
+            "notice_channel_id",
+        }
+        unknown = set(changes) - allowed
+        if unknown:
+            raise VipRefused(f"Unknown VIP setting: {', '.join(sorted(unknown))}.")
+        if "max_hours" in changes:
+            check_hours(changes["max_hours"])
+        concurrent = changes.get("max_concurrent")
+        if concurrent is not None and not 1 <= concurrent <= MAX_CONCURRENT:
+            raise VipRefused(f"The most temporary VIPs at once goes from 1 to {MAX_CONCURRENT}.")
+        now = self.effects.clock()
+
+        def save(conn: Connection) -> VipSettings:
+            repository.save_settings(conn, guild_id, changes, now)
+            return repository.get_settings(conn, guild_id)
+
+        return await self.effects.in_transaction(save)
+
+    async def drain_missed(self) -> int:
+        """In every guild with a reward: handle the redemptions missed while away."""
+        guild_ids = await self.effects.in_transaction(repository.guilds_with_reward)
+        handled = 0
+        for guild_id in guild_ids:
+            broadcaster_id = await asyncio.to_thread(self.broadcaster_of, guild_id)
+            if broadcaster_id is None:
+                continue
+            try:
+                handled += await self.redemptions.drain_missed(guild_id, broadcaster_id)
+            except (TwitchRefused, TwitchBusy) as problem:
+                log.warning("guild %s: missed VIP redemptions not read: %s", guild_id, problem)
+        return handled
+
+    # --- reading ---------------------------------------------------------------------------
+
+    async def list_vips(self, guild_id: int) -> list[Grant]:
+        return await self.effects.in_transaction(
+            lambda conn: repository.open_grants(conn, guild_id)
+        )
+
+    async def log(
+        self, guild_id: int, login: str | None = None, limit: int = 20
+    ) -> list[AuditEntry]:
+        name = login.strip().lstrip("@") if login else None
+        return await self.effects.in_transaction(
+            lambda conn: repository.audit_log(conn, guild_id, username=name, limit=limit)
+        )
+
+
+def _whole(value: str | None) -> int:
+    try:
+        return int(str(value).strip().replace(",", ""))
+    except ValueError:
+        raise VipRefused(f"{value!r} is not a whole number.") from None

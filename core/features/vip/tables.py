@@ -1,0 +1,90 @@
+"""Temporary VIP tables: settings, grants, processed redemptions and the audit log."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from sqlalchemy import Boolean, Column, Index, Integer, String, Table
+
+from core.storage.schema import BigId, PlatformName, Snowflake, UserId, UTCDateTime, metadata
+
+vip_settings = Table(
+    "vip_settings",
+    metadata,
+    Column("guild_id", Snowflake, primary_key=True, autoincrement=False),
+    Column("reward_id", String(64), nullable=True),  # None: no reward set up
+    Column("reward_title", String(200), nullable=True),
+    Column("reward_cost", Integer, nullable=True),
+    Column("duration_hours", Integer, nullable=False, server_default="24"),
+    Column("is_stacking", Boolean, nullable=False, server_default=sa.true()),
+    Column("max_hours", Integer, nullable=False, server_default="168"),  # the stacking cap
+    Column("max_concurrent", Integer, nullable=True),  # None: only Twitch's slots limit
+    Column("is_chat_notices", Boolean, nullable=False, server_default=sa.true()),
+    Column("is_auto_removal", Boolean, nullable=False, server_default=sa.true()),
+    Column("notice_channel_id", Snowflake, nullable=True),
+    # Kick has no VIP: its reward (matched by title) gives a linked viewer this Discord role.
+    Column("kick_reward_title", String(200), nullable=True),
+    Column("kick_role_id", Snowflake, nullable=True),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
+# One row per VIP stint: open while removed_at is None. source: "redemption", "manual" (a
+# Discord admin) or "outside" (granted elsewhere: never removed by StreamKeeper).
+vip_grants = Table(
+    "vip_grants",
+    metadata,
+    Column("id", BigId, primary_key=True),
+    Column("guild_id", Snowflake, nullable=False),
+    Column("platform", PlatformName, nullable=False),
+    Column("broadcaster_user_id", UserId, nullable=False),
+    Column("platform_user_id", UserId, nullable=False),
+    Column("username", String(100), nullable=False),
+    Column("source", String(16), nullable=False),
+    Column("granted_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=True),  # None: no expiry (outside VIPs)
+    Column("removed_at", UTCDateTime, nullable=True),
+    Column("removal_reason", String(200), nullable=True),
+    Column("last_error", String(200), nullable=True),  # the last transient removal failure
+    Column("discord_user_id", Snowflake, nullable=True),  # Kick grants: the linked member
+    Column("role_id", Snowflake, nullable=True),  # Kick grants: the temporary role
+    Index(None, "guild_id", "removed_at", "expires_at"),
+    Index(None, "guild_id", "platform", "platform_user_id", "removed_at"),
+)
+
+# A redemption is handled once: its row is written before Twitch is asked (state "adding",
+# leased to the delivery that asks), and moves on in the same transaction as the grant or the
+# refusal.
+vip_redemptions = Table(
+    "vip_redemptions",
+    metadata,
+    Column("guild_id", Snowflake, nullable=False),
+    Column("platform", PlatformName, nullable=False),
+    Column("redemption_id", String(64), nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("outcome", String(200), nullable=True),
+    Column("recorded_at", UTCDateTime, nullable=False),
+    # While "adding": the delivery asking Twitch holds it until then; another waits.
+    Column("leased_until", UTCDateTime, nullable=True),
+    sa.PrimaryKeyConstraint("guild_id", "platform", "redemption_id"),
+)
+
+vip_audit = Table(
+    "vip_audit",
+    metadata,
+    Column("id", BigId, primary_key=True),
+    Column("guild_id", Snowflake, nullable=False),
+    Column("platform", PlatformName, nullable=False),
+    Column("broadcaster_user_id", UserId, nullable=False),
+    Column("platform_user_id", UserId, nullable=False),
+    Column("username", String(100), nullable=False),
+    Column("action", String(16), nullable=False),  # granted, extended, removed, refused, ...
+    Column("actor_kind", String(16), nullable=False),  # viewer, discord or system
+    Column("actor_id", String(64), nullable=True),
+    Column("reason", String(200), nullable=True),
+    Column("redemption_id", String(64), nullable=True),
+    Column("reward_cost", Integer, nullable=True),
+    Column("previous_expires_at", UTCDateTime, nullable=True),
+    Column("new_expires_at", UTCDateTime, nullable=True),
+    Column("at", UTCDateTime, nullable=False),
+    Index(None, "guild_id", "at"),
+    Index(None, "guild_id", "platform_user_id"),
+)

@@ -1,0 +1,49 @@
+"""The words of temporary VIP: why a redemption was refused, and the notices."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from core.features.vip.ports import Refusal
+
+NOT_LINKED = "not_linked"
+
+# Why a grant could not happen, for the viewer in chat (their points are refunded).
+REASONS: dict[str, str] = {
+    "broadcaster": "the broadcaster cannot be a VIP of their own channel",
+    Refusal.MODERATOR: "moderators cannot be VIPs",
+    Refusal.ALREADY_VIP: "you are already a permanent VIP",
+    Refusal.NO_SLOTS: "the channel has no free VIP slots",
+    Refusal.NO_COMMUNITY: "the channel has not unlocked VIPs yet (Build a Community)",
+    Refusal.BANNED: "you are banned from the channel",
+    "cap": "the most temporary VIPs at once are already granted",
+    "no_stacking": "you are already a VIP and time does not stack",
+    "stack_cap": "that would go past the longest VIP time allowed",
+    Refusal.NOT_CONNECTED: "Twitch is not connected",
+    NOT_LINKED: "link your Kick account in Discord first (!link)",
+}
+
+
+def reason_text(reason: str) -> str:
+    return REASONS.get(reason, reason)
+
+
+def when(moment: datetime | None) -> str:
+    return "never" if moment is None else moment.strftime("%Y-%m-%d %H:%M UTC")
+
+
+def granted_notice(username: str, expires_at: datetime | None) -> str:
+    return f"{username} is a VIP until {when(expires_at)}."
+
+
+def extended_notice(username: str, expires_at: datetime | None) -> str:
+    return f"{username}'s VIP now lasts until {when(expires_at)}."
+
+
+def refused_notice(username: str, reason: str, *, is_refunded: bool = True) -> str:
+    refund = " Your points were refunded." if is_refunded else ""
+    return f"@{username} no VIP this time: {reason_text(reason)}.{refund}"
+
+
+def removed_notice(username: str, why: str) -> str:
+    return f"{username} is no longer a VIP ({why})."

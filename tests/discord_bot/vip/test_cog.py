@@ -1,0 +1,118 @@
+"""!vip on dpytest's Discord, with the service on a real database and a recording Twitch."""
+
+from __future__ import annotations
+
+import pytest
+
+from core.discord_bot.services import BotServices
+from core.features.vip.service import VipService
+from tests.discord_bot.fake_discord import say
+from tests.features.vip.doubles import BROADCASTER, FakeVipChannel, redemption
+
+
+@pytest.fixture
+def twitch(clock) -> FakeVipChannel:
+    return FakeVipChannel(clock, users={"carol": "77"})
+
+
+@pytest.fixture
+def vip_service(sqlite_engine, clock, twitch, guilds) -> VipService:
+    async def no_sleep(seconds: float) -> None:
+        clock.advance(seconds)
+
+    return VipService(
+        sqlite_engine,
+        clock,
+        twitch,
+        lambda guild_id: BROADCASTER if guilds.twitch_channel_of(guild_id) else None,
+        sleep=no_sleep,
+    )
+
+
+@pytest.fixture
+def services(watchtime, guilds, health_report, vip_service) -> BotServices:
+    return BotServices(
+        watchtime=watchtime, guilds=guilds, health=lambda: health_report, vip=vip_service
+    )
+
+
+@pytest.fixture
+def followed(guilds, guild_a) -> None:
+    guilds.set_twitch_channel(guild_a.id, "twitchdev", BROADCASTER)
+
+
+async def test_setup_grant_list_log_revoke(manager, followed, twitch, vip_service, guild_a):
+    [setup] = await say("!vip setup VIP for a day 5000 24", manager)
+    assert setup.content == "Reward **VIP for a day** created: 5,000 points for 24 hour(s) of VIP."
+    [reward] = twitch.rewards.values()
+    assert (reward.title, reward.cost) == ("VIP for a day", 5000)
+
+    await vip_service.redemptions.handle(guild_a.id, redemption("42", reward.id, username="Ann"))
+    [grant] = await say("!vip grant carol 5", manager)
+    assert grant.content.startswith("**carol** is a VIP until ")
+    assert twitch.vips == {"42", "77"}
+
+    [listing] = await say("!vip list", manager)
+    lines = listing.content.splitlines()
+    assert lines[0].startswith("**Ann**: since ")
+    assert lines[0].endswith(", redemption")
+    assert lines[1].endswith(", manual")
+
+    [revoke] = await say("!vip revoke carol", manager)
+    assert revoke.content == "**carol** is no longer a VIP."
+    [log] = await say("!vip log carol", manager)
+    assert log.content.splitlines()[0].split(": ", 1)[1].startswith("removed **carol** by <@")
+
+
+@pytest.mark.parametrize(
+    ("command", "answer"),
+    [
+        ("!vip setup VIP", "Usage: !vip setup <title> <cost> <hours>."),
+        ("!vip setup VIP 0 24", "A cost goes from 1"),
+        ("!vip grant nobody 5", "Twitch knows no user called 'nobody'."),
+        ("!vip grant carol lots", "That doesn't look right."),
+        ("!vip extend carol 5", "'carol' is not a VIP StreamKeeper knows of."),
+        ("!vip reward cost 5", "There is no VIP reward yet"),
+        ("!vip set stacking maybe", "stacking is on or off."),
+        ("!vip set max lots", "max is a whole number."),
+    ],
+)
+async def test_wrong_arguments_get_a_friendly_reply(manager, followed, command, answer):
+    [reply] = await say(command, manager)
+    assert reply.content.startswith(answer)
+
+
+async def test_not_connected_and_no_channel_are_polite(manager, twitch):
+    [no_channel] = await say("!vip setup VIP 5 1", manager)
+    assert "This server follows no Twitch channel" in no_channel.content
+
+
+async def test_not_connected_is_polite(manager, followed, twitch):
+    twitch.is_connected = False
+    [reply] = await say("!vip setup VIP 5 1", manager)
+    assert reply.content == "Twitch is not connected."
+
+
+async def test_settings_change_and_show(manager, followed, guild_a):
+    [reply] = await say(f"!vip set channel <#{guild_a.text_channels[0].id}>", manager)
+    assert f"Notice channel: <#{guild_a.text_channels[0].id}>" in reply.content
+    [reply] = await say("!vip set max 3", manager)
+    assert "Most temporary VIPs at once: 3" in reply.content
+
+
+async def test_members_without_manage_server_are_refused(alice, followed):
+    [reply] = await say("!vip list", alice)
+    assert "Manage Server" in reply.content
+
+
+async def test_kick_reward_gives_a_role(manager, guild_a, vip_service):
+    role = guild_a.roles[-1]
+    [reply] = await say(f"!vip kick <@&{role.id}> VIP role for a day", manager)
+    assert (
+        reply.content
+        == "The Kick reward 'VIP role for a day' now gives its redeemer the role for a while."
+    )
+    settings = await vip_service.settings(guild_a.id)
+    assert (settings.kick_reward_title, settings.kick_role_id) == ("VIP role for a day", role.id)
+    [off] = await say("!vip kick off", manager)
+    assert off.content == "Kick rewards give no role any more."

@@ -1,0 +1,191 @@
+"""A recording fake of the temporary VIP ports: a Twitch channel with Twitch's refusals, and a
+Discord notice channel."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from core.events import Platform, RewardRedeemed, Viewer
+from core.features.vip.ports import (
+    PendingRedemption,
+    Refusal,
+    RewardInfo,
+    TwitchAccount,
+    TwitchBusy,
+    TwitchRefused,
+)
+
+BROADCASTER = "141981764"
+GUILD = 111
+T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+
+
+@dataclass
+class FakeVipChannel:
+    """One Twitch channel. ``busy`` holds failures the next VIP changes raise, in order."""
+
+    clock: Callable[[], datetime]
+    vips: set[str] = field(default_factory=set)
+    moderators: set[str] = field(default_factory=set)
+    banned: set[str] = field(default_factory=set)
+    slots: int = 10
+    has_community: bool = True
+    is_connected: bool = True
+    users: dict[str, str] = field(default_factory=dict)  # login -> id
+    rewards: dict[str, RewardInfo] = field(default_factory=dict)
+    statuses: dict[str, str] = field(default_factory=dict)  # redemption id -> status
+    chat: list[str] = field(default_factory=list)
+    changes: list[tuple[str, str, datetime]] = field(default_factory=list)  # kind, user, when
+    busy: list[TwitchBusy] = field(default_factory=list)
+    rate_limited: int = 0  # VIP changes answered 429
+    pending: list[PendingRedemption] = field(default_factory=list)  # redeemed while away
+
+    def _connected(self) -> None:
+        if not self.is_connected:
+            raise TwitchRefused(Refusal.NOT_CONNECTED, "Twitch is not connected.")
+
+    def _rate(self, kind: str, user_id: str) -> None:
+        now = self.clock()
+        recent = [c for c in self.changes if c[0] == kind and (now - c[2]).total_seconds() < 10]
+        if len(recent) >= 10:
+            self.rate_limited += 1
+            raise TwitchBusy("429", retry_after=10.0)
+        if self.busy:
+            raise self.busy.pop(0)
+        self.changes.append((kind, user_id, now))
+
+    async def add_vip(self, guild_id: int, broadcaster_id: str, user_id: str) -> None:
+        self._connected()
+        self._rate("add", user_id)
+        if user_id in self.moderators:
+            raise TwitchRefused(Refusal.MODERATOR, "moderator")
+        if user_id in self.vips:
+            raise TwitchRefused(Refusal.ALREADY_VIP, "already VIP")
+        if user_id in self.banned:
+            raise TwitchRefused(Refusal.BANNED, "banned")
+        if not self.has_community:
+            raise TwitchRefused(Refusal.NO_COMMUNITY, "no community")
+        if len(self.vips) >= self.slots:
+            raise TwitchRefused(Refusal.NO_SLOTS, "no slots")
+        self.vips.add(user_id)
+
+    async def remove_vip(self, guild_id: int, broadcaster_id: str, user_id: str) -> None:
+        self._connected()
+        self._rate("remove", user_id)
+        if user_id not in self.vips:
+            raise TwitchRefused(Refusal.NOT_VIP, "not a VIP")
+        self.vips.discard(user_id)
+
+    async def list_vips(self, guild_id: int, broadcaster_id: str) -> list[TwitchAccount]:
+        self._connected()
+        names = {v: k for k, v in self.users.items()}
+        return [TwitchAccount(v, names.get(v, f"user{v}"), names.get(v, v)) for v in self.vips]
+
+    async def find_user(self, guild_id: int, login: str) -> TwitchAccount | None:
+        self._connected()
+        user_id = self.users.get(login.lower())
+        return None if user_id is None else TwitchAccount(user_id, login.lower(), login)
+
+    async def list_rewards(self, guild_id: int, broadcaster_id: str) -> list[RewardInfo]:
+        self._connected()
+        return list(self.rewards.values())
+
+    async def create_reward(
+        self, guild_id: int, broadcaster_id: str, title: str, cost: int
+    ) -> RewardInfo:
+        self._connected()
+        reward = RewardInfo(str(uuid.uuid4()), title, cost)
+        self.rewards[reward.id] = reward
+        return reward
+
+    async def update_reward(
+        self, guild_id: int, broadcaster_id: str, reward_id: str, **changes: object
+    ) -> RewardInfo:
+        self._connected()
+        old = self.rewards.get(reward_id)
+        if old is None:
+            raise TwitchRefused(Refusal.NOT_FOUND, "no such reward")
+        values = {k: v for k, v in changes.items() if v is not None}
+        reward = RewardInfo(
+            old.id,
+            str(values.get("title", old.title)),
+            int(values.get("cost", old.cost)),  # type: ignore[arg-type]
+            bool(values.get("is_paused", old.is_paused)),
+        )
+        self.rewards[reward_id] = reward
+        return reward
+
+    async def delete_reward(self, guild_id: int, broadcaster_id: str, reward_id: str) -> None:
+        self._connected()
+        if self.rewards.pop(reward_id, None) is None:
+            raise TwitchRefused(Refusal.NOT_FOUND, "no such reward")
+
+    async def set_redemption_status(
+        self, guild_id: int, broadcaster_id: str, reward_id: str, redemption_id: str, status: str
+    ) -> None:
+        self._connected()
+        if self.statuses.get(redemption_id, "UNFULFILLED") != "UNFULFILLED":
+            raise TwitchRefused(Refusal.NOT_FOUND, "not UNFULFILLED")
+        self.statuses[redemption_id] = status
+
+    async def list_unfulfilled(
+        self, guild_id: int, broadcaster_id: str, reward_id: str
+    ) -> list[PendingRedemption]:
+        self._connected()
+        return [p for p in self.pending if self.statuses.get(p.id, "UNFULFILLED") == "UNFULFILLED"]
+
+    async def send_chat(self, guild_id: int, broadcaster_id: str, text: str) -> None:
+        self.chat.append(text)
+
+
+@dataclass
+class RecordingNotices:
+    posts: list[tuple[int, int, str]] = field(default_factory=list)
+
+    async def post_notice(self, guild_id: int, channel_id: int, text: str) -> None:
+        self.posts.append((guild_id, channel_id, text))
+
+
+def redemption(
+    viewer_id: str,
+    reward_id: str,
+    *,
+    redemption_id: str | None = None,
+    username: str | None = None,
+    at: datetime = T0,
+    cost: int = 500,
+) -> RewardRedeemed:
+    return RewardRedeemed(
+        platform=Platform.TWITCH,
+        event_id=redemption_id or str(uuid.uuid4()),
+        broadcaster_user_id=BROADCASTER,
+        occurred_at=at,
+        viewer=Viewer(viewer_id, username or f"viewer{viewer_id}"),
+        reward_id=reward_id,
+        reward_title="VIP for a day",
+        cost=cost,
+        status="unfulfilled",
+    )
+
+
+@dataclass
+class FakeRoles:
+    """Discord roles on members: ``members`` maps a member to their role ids."""
+
+    members: dict[int, set[int]] = field(default_factory=dict)
+    assignable: set[int] = field(default_factory=set)
+
+    async def add_role(self, guild_id: int, discord_user_id: int, role_id: int) -> None:
+        from core.features.vip.ports import RoleRefused
+
+        if discord_user_id not in self.members:
+            raise RoleRefused("you are not in the Discord server")
+        if role_id not in self.assignable:
+            raise RoleRefused("the VIP role cannot be given (ask a moderator)")
+        self.members[discord_user_id].add(role_id)
+
+    async def remove_role(self, guild_id: int, discord_user_id: int, role_id: int) -> None:
+        self.members.get(discord_user_id, set()).discard(role_id)

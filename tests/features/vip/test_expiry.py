@@ -1,0 +1,133 @@
+"""Expiry: the job removes what is due (catching up), retries what waits, leaves outside VIPs."""
+
+from __future__ import annotations
+
+from core.events import Platform, Viewer, VipAdded, VipRemoved
+from core.features.vip.ports import TwitchBusy
+from tests.features.vip.conftest import Vip
+from tests.features.vip.doubles import BROADCASTER, GUILD, T0, redemption
+
+
+def vip_event(kind, viewer_id: str, name: str):
+    return kind(
+        platform=Platform.TWITCH,
+        event_id=f"{kind.kind}-{viewer_id}-{name}",
+        broadcaster_user_id=BROADCASTER,
+        occurred_at=T0,
+        viewer=Viewer(viewer_id, name),
+    )
+
+
+async def test_expired_vips_are_removed_after_downtime_others_stay(vip: Vip) -> None:
+    await vip.service.redemptions.handle(GUILD, redemption("1", vip.reward_id, username="One"))
+    vip.clock.advance(hours=10)
+    await vip.service.redemptions.handle(GUILD, redemption("2", vip.reward_id, username="Two"))
+    vip.clock.advance(hours=20)  # One is 6 h past expiry (as if the bot was down), Two is not
+
+    run = await vip.service.expiry.expire_due()
+
+    assert (run.removed, run.postponed) == (1, 0)
+    assert vip.twitch.vips == {"2"}
+    assert [g.username for g in await vip.service.list_vips(GUILD)] == ["Two"]
+    [last] = await vip.service.log(GUILD, limit=1)
+    assert (last.action, last.username, last.actor_kind, last.reason) == (
+        "removed",
+        "One",
+        "system",
+        "expired",
+    )
+    assert "One is no longer a VIP" in vip.notices.posts[-1][2]
+    assert (await vip.service.expiry.expire_due()).removed == 0
+
+
+async def test_a_vip_removed_by_hand_before_expiry_is_not_an_error(vip: Vip) -> None:
+    await vip.service.redemptions.handle(GUILD, redemption("1", vip.reward_id))
+    vip.twitch.vips.discard("1")  # a moderator typed /unvip
+    vip.clock.advance(hours=25)
+
+    run = await vip.service.expiry.expire_due()
+
+    assert run.removed == 1
+    assert await vip.service.list_vips(GUILD) == []
+
+
+async def test_a_transient_failure_is_retried_at_the_next_run(vip: Vip) -> None:
+    await vip.service.redemptions.handle(GUILD, redemption("1", vip.reward_id))
+    vip.clock.advance(hours=25)
+    vip.twitch.busy.append(TwitchBusy("Twitch did not answer"))
+
+    first = await vip.service.expiry.expire_due()
+    [grant] = await vip.service.list_vips(GUILD)
+    second = await vip.service.expiry.expire_due()
+
+    assert (first.removed, first.postponed) == (0, 1)
+    assert grant.last_error == "Twitch did not answer"
+    assert second.removed == 1
+    assert vip.twitch.vips == set()
+
+
+async def test_not_connected_waits_without_losing_the_grant(vip: Vip) -> None:
+    await vip.service.redemptions.handle(GUILD, redemption("1", vip.reward_id))
+    await vip.service.redemptions.handle(GUILD, redemption("2", vip.reward_id))
+    vip.clock.advance(hours=25)
+    vip.twitch.is_connected = False
+
+    run = await vip.service.expiry.expire_due()
+
+    assert (run.removed, run.postponed) == (0, 2)
+    assert len(await vip.service.list_vips(GUILD)) == 2
+
+
+async def test_outside_vips_are_tracked_shown_and_never_removed(vip: Vip) -> None:
+    await vip.service.expiry.handle_vip_added(GUILD, vip_event(VipAdded, "7", "Seven"))
+    await vip.service.expiry.handle_vip_added(GUILD, vip_event(VipAdded, "7", "Seven"))
+    vip.twitch.vips.add("7")
+    vip.clock.advance(days=400)
+
+    await vip.service.expiry.expire_due()
+
+    [grant] = await vip.service.list_vips(GUILD)
+    assert (grant.username, grant.source, grant.expires_at) == ("Seven", "outside", None)
+    assert vip.twitch.vips == {"7"}
+    assert vip.twitch.changes == []
+
+
+async def test_vips_found_at_setup_are_outside_vips(vip: Vip) -> None:
+    vip.twitch.vips.add("8")
+    vip.twitch.users["eight"] = "8"
+
+    result = await vip.service.setup(GUILD, 900, "VIP for a day", 500, 24)
+
+    assert result.is_adopted
+    assert result.outside_vips == 1
+    assert [g.source for g in await vip.service.list_vips(GUILD)] == ["outside"]
+
+
+async def test_our_own_vip_add_echo_does_not_become_an_outside_vip(vip: Vip) -> None:
+    await vip.service.redemptions.handle(GUILD, redemption("1", vip.reward_id, username="One"))
+    await vip.service.expiry.handle_vip_added(GUILD, vip_event(VipAdded, "1", "One"))
+
+    [grant] = await vip.service.list_vips(GUILD)
+    assert grant.source == "redemption"
+
+
+async def test_a_vip_removed_on_twitch_closes_the_grant(vip: Vip) -> None:
+    await vip.service.redemptions.handle(GUILD, redemption("1", vip.reward_id, username="One"))
+    vip.twitch.vips.discard("1")
+
+    await vip.service.expiry.handle_vip_removed(GUILD, vip_event(VipRemoved, "1", "One"))
+    await vip.service.expiry.handle_vip_removed(GUILD, vip_event(VipRemoved, "1", "One"))
+
+    assert await vip.service.list_vips(GUILD) == []
+    [last] = await vip.service.log(GUILD, limit=1)
+    assert (last.action, last.reason) == ("removed", "removed outside StreamKeeper")
+    assert [e.action for e in await vip.service.log(GUILD)].count("removed") == 1
+
+
+async def test_auto_removal_off_leaves_expired_vips(vip: Vip) -> None:
+    await vip.service.redemptions.handle(GUILD, redemption("1", vip.reward_id))
+    await vip.service.update_settings(GUILD, is_auto_removal=False)
+    vip.clock.advance(hours=25)
+
+    assert (await vip.service.expiry.expire_due()).removed == 0
+    assert vip.twitch.vips == {"1"}

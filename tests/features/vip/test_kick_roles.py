@@ -1,0 +1,126 @@
+"""Kick: a reward gives the linked member a temporary Discord role, with the same expiry,
+stacking and audit log, and a refund-free notice when it cannot."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+
+import pytest
+from sqlalchemy.engine import Engine
+
+from core.events import Platform, RewardRedeemed, Viewer
+from core.features.linking.repository import AccountLink, save_link
+from core.features.vip.service import VipService
+from core.storage.db import transaction
+from tests.clock import Clock
+from tests.features.chat_commands.doubles import RecordingSender
+from tests.features.vip.doubles import (
+    GUILD,
+    T0,
+    FakeRoles,
+    FakeVipChannel,
+    RecordingNotices,
+)
+
+ROLE = 7000
+MEMBER = 4242
+KICK_BROADCASTER = "4242000"
+
+
+@pytest.fixture
+async def kick(engine: Engine):
+    clock = Clock(T0)
+    roles = FakeRoles(members={MEMBER: set()}, assignable={ROLE})
+    sender = RecordingSender()
+    service = VipService(
+        engine,
+        clock,
+        FakeVipChannel(clock),
+        lambda guild_id: None,
+        notices=RecordingNotices(),
+        roles=roles,
+        kick_chat=lambda: sender,
+    )
+    await service.set_kick_reward(GUILD, "VIP role for a day", ROLE)
+    with transaction(engine) as conn:
+        link = AccountLink(Platform.KICK, "77", MEMBER, "kickviewer", T0)
+        save_link(conn, link, GUILD)
+    return service, roles, sender, clock
+
+
+def kick_redemption(
+    viewer_id: str, title: str = "VIP Role for a day", status: str = "pending", rid: str = ""
+) -> RewardRedeemed:
+    rid = rid or str(uuid.uuid4())
+    return RewardRedeemed(
+        platform=Platform.KICK,
+        event_id=f"{rid}:{status}",
+        broadcaster_user_id=KICK_BROADCASTER,
+        occurred_at=T0,
+        viewer=Viewer(viewer_id, "kickviewer"),
+        reward_title=title,
+        cost=100,
+        status=status,
+    )
+
+
+async def test_a_kick_redemption_gives_the_linked_member_the_role_until_expiry(kick) -> None:
+    service, roles, sender, clock = kick
+    event = kick_redemption("77")
+
+    await service.kick_roles.handle(GUILD, event)
+    await service.kick_roles.handle(GUILD, event)  # redelivered: nothing more
+    await service.kick_roles.handle(GUILD, kick_redemption("77", status="accepted"))
+
+    assert roles.members[MEMBER] == {ROLE}
+    [grant] = await service.list_vips(GUILD)
+    assert (grant.platform, grant.discord_user_id, grant.role_id) == (Platform.KICK, MEMBER, ROLE)
+    assert grant.expires_at == T0 + timedelta(hours=24)
+    assert [e.action for e in await service.log(GUILD)] == ["granted"]
+    assert len(sender.sent) == 1
+
+    clock.advance(hours=25)
+    run = await service.expiry.expire_due()
+
+    assert run.removed == 1
+    assert roles.members[MEMBER] == set()
+    assert await service.list_vips(GUILD) == []
+
+
+async def test_an_unlinked_viewer_is_told_why_without_a_refund(kick) -> None:
+    service, roles, sender, _ = kick
+
+    await service.kick_roles.handle(GUILD, kick_redemption("999"))
+
+    assert roles.members[MEMBER] == set()
+    [entry] = await service.log(GUILD)
+    assert entry.action == "refused"
+    [message] = sender.texts
+    assert "link your Kick account" in message
+    assert "refunded" not in message
+
+
+async def test_another_kick_reward_is_ignored(kick) -> None:
+    service, roles, sender, _ = kick
+    await service.kick_roles.handle(GUILD, kick_redemption("77", title="Hydrate"))
+    assert await service.log(GUILD) == []
+    assert roles.members[MEMBER] == set()
+    assert sender.texts == []
+
+
+async def test_a_kick_grant_can_be_extended_and_revoked_by_name(kick) -> None:
+    service, roles, _, _ = kick
+    await service.kick_roles.handle(GUILD, kick_redemption("77"))
+
+    extended = await service.manual.extend(GUILD, 900, "KickViewer", 2)
+    await service.manual.revoke(GUILD, 900, "kickviewer")
+
+    assert extended.expires_at == T0 + timedelta(hours=26)
+    assert roles.members[MEMBER] == set()
+    assert await service.list_vips(GUILD) == []
+    assert [e.action for e in reversed(await service.log(GUILD))] == [
+        "granted",
+        "extended",
+        "removed",
+    ]

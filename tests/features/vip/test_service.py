@@ -1,0 +1,103 @@
+"""The admin side: the reward, grants by hand, the list and the log."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from core.features.vip.ports import TwitchRefused
+from core.features.vip.service import VipRefused
+from tests.features.vip.conftest import Vip
+from tests.features.vip.doubles import GUILD, T0
+
+ADMIN = 900
+
+
+async def test_setup_creates_one_reward_and_adopts_it_the_second_time(vip: Vip) -> None:
+    again = await vip.service.setup(GUILD, ADMIN, "vip for a DAY", 800, 12)
+
+    assert again.is_adopted
+    assert list(vip.twitch.rewards) == [vip.reward_id]
+    assert vip.twitch.rewards[vip.reward_id].cost == 800
+    settings = await vip.service.settings(GUILD)
+    assert (settings.reward_id, settings.reward_cost, settings.duration_hours) == (
+        vip.reward_id,
+        800,
+        12,
+    )
+
+
+@pytest.mark.parametrize(
+    ("title", "cost", "hours", "problem"),
+    [("", 5, 1, "title"), ("x" * 46, 5, 1, "title"), ("VIP", 0, 1, "cost"), ("VIP", 5, 0, "Hours")],
+)
+async def test_setup_refuses_bad_values(vip: Vip, title, cost, hours, problem) -> None:
+    with pytest.raises(VipRefused, match=problem):
+        await vip.service.setup(GUILD, ADMIN, title, cost, hours)
+
+
+async def test_setup_in_a_guild_without_a_twitch_channel_is_refused(vip: Vip) -> None:
+    with pytest.raises(VipRefused, match="no Twitch channel"):
+        await vip.service.setup(999, ADMIN, "VIP", 5, 1)
+
+
+async def test_reward_changes(vip: Vip) -> None:
+    assert "250 points" in await vip.service.change_reward(GUILD, "cost", "250")
+    assert "paused" in await vip.service.change_reward(GUILD, "pause")
+    assert vip.twitch.rewards[vip.reward_id].is_paused
+    await vip.service.change_reward(GUILD, "hours", "6")
+    assert (await vip.service.settings(GUILD)).duration_hours == 6
+    with pytest.raises(VipRefused, match="whole number"):
+        await vip.service.change_reward(GUILD, "cost", "lots")
+    await vip.service.change_reward(GUILD, "delete")
+    assert vip.twitch.rewards == {}
+    assert (await vip.service.settings(GUILD)).reward_id is None
+
+
+async def test_grant_extend_revoke_by_hand_are_audited_with_the_admin(vip: Vip) -> None:
+    vip.twitch.users["carol"] = "77"
+
+    grant = await vip.service.manual.grant(GUILD, ADMIN, "@Carol", 5)
+    extended = await vip.service.manual.extend(GUILD, ADMIN, "carol", 2)
+    await vip.service.manual.revoke(GUILD, ADMIN, "carol")
+
+    assert grant.expires_at == T0 + timedelta(hours=5)
+    assert extended.expires_at == T0 + timedelta(hours=7)
+    assert vip.twitch.vips == set()
+    log = list(reversed(await vip.service.log(GUILD, "carol")))
+    assert [(e.action, e.actor_kind, e.actor_id) for e in log] == [
+        ("granted", "discord", str(ADMIN)),
+        ("extended", "discord", str(ADMIN)),
+        ("removed", "discord", str(ADMIN)),
+    ]
+    assert (log[1].previous_expires_at, log[1].new_expires_at) == (
+        T0 + timedelta(hours=5),
+        T0 + timedelta(hours=7),
+    )
+
+
+async def test_grant_refusals_are_friendly(vip: Vip) -> None:
+    vip.twitch.users["mod"] = "5"
+    vip.twitch.moderators.add("5")
+    with pytest.raises(VipRefused, match="no user called"):
+        await vip.service.manual.grant(GUILD, ADMIN, "nobody", 5)
+    with pytest.raises(TwitchRefused, match="moderator"):
+        await vip.service.manual.grant(GUILD, ADMIN, "mod", 5)
+    with pytest.raises(VipRefused, match="not a VIP StreamKeeper knows"):
+        await vip.service.manual.revoke(GUILD, ADMIN, "mod")
+
+
+async def test_an_outside_vip_cannot_be_extended(vip: Vip) -> None:
+    vip.twitch.vips.add("8")
+    vip.twitch.users["eight"] = "8"
+    await vip.service.setup(GUILD, ADMIN, "VIP for a day", 500, 24)
+
+    with pytest.raises(VipRefused, match="outside StreamKeeper"):
+        await vip.service.manual.extend(GUILD, ADMIN, "eight", 5)
+
+
+async def test_not_connected_is_a_polite_refusal(vip: Vip) -> None:
+    vip.twitch.is_connected = False
+    with pytest.raises(TwitchRefused, match="Twitch is not connected"):
+        await vip.service.setup(GUILD, ADMIN, "VIP", 5, 1)
