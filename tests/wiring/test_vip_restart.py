@@ -33,6 +33,7 @@ def build(tmp_path: Path, twitch: FakeTwitch, clock: Clock, kick_keys, token: st
     )
     runtime = Runtime(settings, clock=clock)
     runtime.migrate()
+
     # The guild's stored broadcaster token, as if the streamer had connected Twitch.
     async def access_token(guild_id: int) -> str:
         if guild_id != GUILD:
