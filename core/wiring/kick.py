@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import logging
-import time
 from typing import TYPE_CHECKING
 
 from core.config import KickSettings
@@ -13,7 +11,7 @@ from core.events import Platform
 from core.features.connections.arrivals import WebhookArrivals
 from core.features.connections.service import AppToken, KickConnections
 from core.features.connections.setup import KickSetup
-from core.features.connections.subscriptions import SYNC_EVERY_SECONDS, SubscriptionKeeper
+from core.features.connections.subscriptions import SubscriptionKeeper
 from core.features.guilds.default_channel import DefaultChannel
 from core.metrics import Metrics
 from core.platforms.kick.api import KickApi
@@ -23,7 +21,7 @@ from core.platforms.kick.receiver import KickWebhookReceiver
 from core.platforms.kick.site import look_up_internal_ids
 from core.platforms.kick.sources import ChannelIds, PusherSupervisor, pusher_wanted
 from core.platforms.kick.webhook import load_public_key
-from core.scheduler import wait_or_stop
+from core.wiring.upkeep import SubscriptionUpkeep
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -78,27 +76,6 @@ class KickClients:
             del self.__dict__["chat"]
 
 
-class KickUpkeep:
-    """Keeps webhook subscriptions in place: all of them every 30 minutes, and right away for a
-    guild that asked (a streamer who just connected, or !kick sync)."""
-
-    def __init__(self, subscriptions: SubscriptionKeeper) -> None:
-        self.subscriptions = subscriptions
-
-    async def run(self, stop: asyncio.Event, *, every_seconds: float = 60.0) -> None:
-        last_full = float("-inf")
-        while not stop.is_set():
-            try:
-                if time.monotonic() - last_full >= SYNC_EVERY_SECONDS:
-                    await self.subscriptions.sync_all()
-                    last_full = time.monotonic()
-                else:
-                    await self.subscriptions.sync_requested()
-            except Exception:
-                log.exception("Kick subscription upkeep failed; trying again in a minute")
-            await wait_or_stop(stop, every_seconds)
-
-
 def install(rt: Runtime) -> None:
     kick = rt.settings.kick
     configured = bool(kick.client_id and kick.client_secret)
@@ -121,7 +98,7 @@ def install(rt: Runtime) -> None:
         rt.kick.api,
         app_token=rt.app_token.get if configured else None,
     )
-    rt.kick_upkeep = KickUpkeep(rt.subscriptions)
+    rt.kick_upkeep = SubscriptionUpkeep(rt.subscriptions, "Kick")
     # Pusher passes on the event types whose webhooks are not arriving (per broadcaster).
     rt.webhook_arrivals = WebhookArrivals(rt.engine, rt.clock)
     rt.pusher = None

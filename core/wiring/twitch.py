@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
-import time
 from typing import TYPE_CHECKING
 
 from core.config import TwitchSettings
@@ -21,7 +20,6 @@ from core.features.connections.twitch_service import (
 )
 from core.features.connections.twitch_setup import TwitchSetup
 from core.features.connections.twitch_subscriptions import (
-    SYNC_EVERY_SECONDS,
     TwitchSubscriptionKeeper,
 )
 from core.metrics import Metrics
@@ -32,7 +30,7 @@ from core.platforms.twitch.helix import HelixClient
 from core.platforms.twitch.oauth_client import TwitchOAuthClient
 from core.platforms.twitch.receiver import TwitchWebhookReceiver
 from core.platforms.twitch.webhook import Revocation
-from core.scheduler import wait_or_stop
+from core.wiring.upkeep import SubscriptionUpkeep
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -90,27 +88,6 @@ class TwitchClients:
             del self.__dict__["chat"]
 
 
-class TwitchUpkeep:
-    """Keeps EventSub subscriptions in place: all of them every 30 minutes, and right away for
-    a guild that asked (a streamer who just connected, or !twitch sync)."""
-
-    def __init__(self, subscriptions: TwitchSubscriptionKeeper) -> None:
-        self.subscriptions = subscriptions
-
-    async def run(self, stop: asyncio.Event, *, every_seconds: float = 60.0) -> None:
-        last_full = float("-inf")
-        while not stop.is_set():
-            try:
-                if time.monotonic() - last_full >= SYNC_EVERY_SECONDS:
-                    await self.subscriptions.sync_all()
-                    last_full = time.monotonic()
-                else:
-                    await self.subscriptions.sync_requested()
-            except Exception:
-                log.exception("Twitch subscription upkeep failed; trying again in a minute")
-            await wait_or_stop(stop, every_seconds)
-
-
 def install(rt: Runtime) -> None:
     twitch = rt.settings.twitch
     rt.twitch = TwitchClients(twitch, rt.clock, rt.metrics)
@@ -148,7 +125,7 @@ def install(rt: Runtime) -> None:
             callback_url=f"{public_url}/webhooks/twitch",
             secret=twitch.eventsub_secret,
         )
-        rt.twitch_upkeep = TwitchUpkeep(rt.twitch_subscriptions)
+        rt.twitch_upkeep = SubscriptionUpkeep(rt.twitch_subscriptions, "Twitch")
         rt.scheduler.loop("Twitch subscription upkeep", rt.twitch_upkeep.run)
     rt.twitch_setup = TwitchSetup(
         guilds=rt.guilds,
