@@ -19,8 +19,8 @@ from core.features.linking.repository import find_link_by_account
 from core.features.vip import repository, texts
 from core.features.vip.effects import VipEffects
 from core.features.vip.ports import RoleRefused
-from core.features.vip.redemptions import Decision
-from core.features.vip.repository import DONE, REDEMPTION, AuditEntry, Grant, VipSettings
+from core.features.vip.redemptions import Decision, record_decision
+from core.features.vip.repository import DONE, REDEMPTION, Grant, VipSettings
 
 NOT_LINKED = texts.NOT_LINKED
 
@@ -122,29 +122,8 @@ class KickRoleRedemptions:
             return False
         now = self.effects.clock()
         viewer_id = event.viewer.platform_user_id or event.viewer.username
-        action = {"add": "granted", "extend": "extended", "refuse": "refused"}[decision.action]
-        repository.add_audit(
-            conn,
-            AuditEntry(
-                guild_id=guild_id,
-                platform=event.platform,
-                broadcaster_user_id=event.broadcaster_user_id,
-                platform_user_id=viewer_id,
-                username=event.viewer.username,
-                action=action,
-                actor_kind="viewer",
-                actor_id=viewer_id,
-                reason=texts.reason_text(decision.reason) if decision.reason else "redemption",
-                at=now,
-                redemption_id=event.event_id,
-                reward_cost=event.cost,
-                previous_expires_at=decision.grant.expires_at if decision.grant else None,
-                new_expires_at=decision.expires_at,
-            ),
-        )
-        if decision.action == "extend" and decision.grant is not None:
-            repository.set_expiry(conn, decision.grant.id, decision.expires_at)
-        elif decision.action == "add":
+        record_decision(conn, guild_id, event, decision, viewer_id, now)
+        if decision.action == "add":
             repository.add_grant(
                 conn,
                 Grant(

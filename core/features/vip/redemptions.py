@@ -229,30 +229,8 @@ class VipRedemptions:
                 event.viewer.username,
                 now,
             )
-        previous = decision.grant.expires_at if decision.grant else None
-        action = {"add": "granted", "extend": "extended", "refuse": "refused"}[decision.action]
-        repository.add_audit(
-            conn,
-            AuditEntry(
-                guild_id=guild_id,
-                platform=event.platform,
-                broadcaster_user_id=event.broadcaster_user_id,
-                platform_user_id=viewer_id,
-                username=event.viewer.username,
-                action=action,
-                actor_kind="viewer",
-                actor_id=viewer_id,
-                reason=texts.reason_text(decision.reason) if decision.reason else "redemption",
-                at=now,
-                redemption_id=event.event_id,
-                reward_cost=event.cost,
-                previous_expires_at=previous,
-                new_expires_at=decision.expires_at,
-            ),
-        )
-        if decision.action == "extend" and decision.grant is not None:
-            repository.set_expiry(conn, decision.grant.id, decision.expires_at)
-        elif decision.action == "add":
+        record_decision(conn, guild_id, event, decision, viewer_id, now)
+        if decision.action == "add":
             existing = repository.open_grant(conn, guild_id, event.platform, viewer_id)
             if existing is not None:  # an echo of our own add, seen first as an outside VIP
                 repository.adopt_grant(conn, existing.id, REDEMPTION, decision.expires_at)
@@ -342,3 +320,37 @@ class VipRedemptions:
             texts.refused_notice(event.viewer.username, reason, is_refunded=is_refunded),
             is_chat=True,
         )
+
+
+def record_decision(
+    conn: Connection,
+    guild_id: int,
+    event: RewardRedeemed,
+    decision: Decision,
+    viewer_id: str,
+    at: datetime,
+) -> None:
+    """The audit row of a redemption's outcome (granted, extended or refused), and the grant it
+    adds or extends; the same for a Twitch VIP and a Kick role."""
+    action = {"add": "granted", "extend": "extended", "refuse": "refused"}[decision.action]
+    repository.add_audit(
+        conn,
+        AuditEntry(
+            guild_id=guild_id,
+            platform=event.platform,
+            broadcaster_user_id=event.broadcaster_user_id,
+            platform_user_id=viewer_id,
+            username=event.viewer.username,
+            action=action,
+            actor_kind="viewer",
+            actor_id=viewer_id,
+            reason=texts.reason_text(decision.reason) if decision.reason else "redemption",
+            at=at,
+            redemption_id=event.event_id,
+            reward_cost=event.cost,
+            previous_expires_at=decision.grant.expires_at if decision.grant else None,
+            new_expires_at=decision.expires_at,
+        ),
+    )
+    if decision.action == "extend" and decision.grant is not None:
+        repository.set_expiry(conn, decision.grant.id, decision.expires_at)
