@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy.engine import Engine
 
+from core.features.exports import Export
 from core.features.vip import repository
 
 EXPORT_FIELDS = ("at", *(name for name in repository.AUDIT_FIELDS if name != "at"))
@@ -27,3 +28,12 @@ def export_audit(engine: Engine, guild_id: int) -> list[dict[str, Any]]:
             }
         )
     return records
+
+
+EXPORTS = {
+    "vip-audit": Export(
+        EXPORT_FIELDS,
+        lambda runtime, guild_id: export_audit(runtime.engine, guild_id),
+        "the temporary VIP audit log",
+    )
+}

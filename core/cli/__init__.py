@@ -1,0 +1,111 @@
+"""The command line: ``python -m core <command>``. These command forms are a contract.
+
+Each module of this package owns a few commands and declares them in ``register(command)``;
+the parser finds the modules by looking, so a feature's commands live in one file here.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import importlib
+import json
+import pkgutil
+import sys
+from collections.abc import Callable, Sequence
+from typing import Any, Protocol
+
+import redis
+
+from core.config import SettingsError, load_settings
+from core.logs import configure_logging
+from core.security.secrets import MissingSecret
+from core.storage.db import DatabaseUnavailable
+
+
+class CommandFailed(Exception):
+    """A command could not do its job; the message is the one line the operator sees."""
+
+
+class AddCommand(Protocol):
+    def __call__(
+        self, name: str, handler: Callable[[argparse.Namespace], int], help_text: str
+    ) -> argparse.ArgumentParser: ...
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 2
+    handler: Callable[[argparse.Namespace], int] = args.handler
+    try:
+        return handler(args)
+    except SettingsError as exc:
+        for problem in exc.problems:
+            print(problem, file=sys.stderr)  # noqa: T201
+        return 2
+    except (CommandFailed, DatabaseUnavailable, MissingSecret) as exc:
+        print(exc, file=sys.stderr)  # noqa: T201
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+# The serving commands come first in the help; the rest follow in file name order.
+_FIRST = ("serve",)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m core", description="StreamKeeper")
+    sub = parser.add_subparsers(dest="command", metavar="command")
+
+    def command(name: str, handler: Callable[[argparse.Namespace], int], help_text: str):
+        cmd = sub.add_parser(name, help=help_text, description=help_text)
+        cmd.set_defaults(handler=handler)
+        return cmd
+
+    names = sorted(
+        (info.name for info in pkgutil.iter_modules(__path__) if not info.name.startswith("_")),
+        key=lambda name: (name not in _FIRST, name),
+    )
+    for name in names:
+        module = importlib.import_module(f"{__name__}.{name}")
+        register = getattr(module, "register", None)
+        if register is not None:
+            register(command)
+    return parser
+
+
+def open_runtime(*, migrate: bool = True):  # type: ignore[no-untyped-def]
+    """A runtime for one command, connected and migrated; the caller closes it."""
+    from core.runtime import Runtime
+
+    settings = load_settings()
+    configure_logging(settings.logging)
+    runtime = Runtime(settings)
+    try:
+        if runtime.redis is not None:
+            runtime.redis.ping()
+        if migrate:
+            runtime.migrate()
+    except redis.RedisError as exc:
+        runtime.close()
+        raise CommandFailed("Could not connect to Redis. Is it running?") from exc
+    except BaseException:
+        runtime.close()
+        raise
+    return runtime
+
+
+def write_records(records: list[dict[str, Any]], fields: Sequence[str], form: str) -> int:
+    """Records to standard output as a JSON array or as CSV with a header row."""
+    if form == "json":
+        json.dump(records, sys.stdout, indent=2)
+        sys.stdout.write("\n")
+    else:
+        writer = csv.DictWriter(sys.stdout, fieldnames=list(fields), lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(records)
+    return 0

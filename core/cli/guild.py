@@ -1,0 +1,89 @@
+"""``python -m core guild add|show``: tie a guild to its Kick and Twitch channels."""
+
+from __future__ import annotations
+
+import argparse
+
+from core.cli import AddCommand, CommandFailed, open_runtime
+
+
+def register(command: AddCommand) -> None:
+    guild = command("guild", _guild_help, "Add or show a guild's platform channels.")
+    guild_sub = guild.add_subparsers(dest="guild_command", metavar="action")
+    add = guild_sub.add_parser("add", help="Tie a guild to a Kick and/or a Twitch channel.")
+    add.add_argument("guild_id", type=int, help="Discord server id")
+    add.add_argument("--kick-channel", help="Kick channel name (slug)")
+    add.add_argument("--kick-broadcaster-id", help="Kick broadcaster user id")
+    add.add_argument("--twitch-channel", help="Twitch channel login")
+    add.add_argument("--twitch-broadcaster-id", help="Twitch broadcaster user id")
+    add.set_defaults(handler=_guild_add)
+    show = guild_sub.add_parser("show", help="Show a guild's channels.")
+    show.add_argument("guild_id", type=int, help="Discord server id")
+    show.set_defaults(handler=_guild_show)
+
+
+def _guild_help(_args: argparse.Namespace) -> int:
+    raise CommandFailed(
+        "Say what to do: 'guild add <guild_id> --kick-channel ... --twitch-channel ...' "
+        "or 'guild show <guild_id>'."
+    )
+
+
+def _guild_add(args: argparse.Namespace) -> int:
+    from core.features.guilds.service import InvalidGuildInput
+
+    kick = _channel_pair(args.kick_channel, args.kick_broadcaster_id, "kick")
+    twitch = _channel_pair(args.twitch_channel, args.twitch_broadcaster_id, "twitch")
+    if kick is None and twitch is None:
+        raise CommandFailed(
+            "Give a channel: --kick-channel and --kick-broadcaster-id, "
+            "and/or --twitch-channel and --twitch-broadcaster-id."
+        )
+    runtime = open_runtime()
+    try:
+        if kick is not None:
+            view = runtime.guilds.set_kick_channel(args.guild_id, *kick)
+        if twitch is not None:
+            view = runtime.guilds.set_twitch_channel(args.guild_id, *twitch)
+    except InvalidGuildInput as exc:
+        raise CommandFailed(str(exc)) from exc
+    finally:
+        runtime.close()
+    _print_guild(view)
+    return 0
+
+
+def _channel_pair(
+    channel: str | None, broadcaster_id: str | None, flag: str
+) -> tuple[str, str] | None:
+    """Both of a platform's flags, or neither; one alone is a mistake worth one plain line."""
+    if channel is None and broadcaster_id is None:
+        return None
+    if channel is None or broadcaster_id is None:
+        raise CommandFailed(f"--{flag}-channel and --{flag}-broadcaster-id go together.")
+    return channel, broadcaster_id
+
+
+def _guild_show(args: argparse.Namespace) -> int:
+    runtime = open_runtime()
+    try:
+        view = runtime.guilds.show(args.guild_id)
+    except LookupError as exc:
+        raise CommandFailed(
+            f"Guild {args.guild_id} is not set up; add it with 'guild add'."
+        ) from exc
+    finally:
+        runtime.close()
+    _print_guild(view)
+    return 0
+
+
+def _print_guild(view) -> None:  # type: ignore[no-untyped-def]
+    print(f"Guild {view.guild_id}")  # noqa: T201
+    if not view.channels:
+        print("  no channels yet")  # noqa: T201
+    for channel in view.channels:
+        print(  # noqa: T201
+            f"  {channel.platform}: {channel.channel_slug} "
+            f"(broadcaster id {channel.broadcaster_user_id})"
+        )

@@ -1,0 +1,113 @@
+"""Running StreamKeeper: everything in one process, or the bot and web sides apart."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import signal
+
+from core.cli import AddCommand, open_runtime
+
+log = logging.getLogger("core")
+
+
+def register(command: AddCommand) -> None:
+    command("run", _run, "Run everything in one process: web, event pipeline, scheduler, bot.")
+    command("bot", _bot, "Run the event pipeline, the scheduler and the Discord bot (no web).")
+    command("web", _web, "Run the web side only (webhooks, health, metrics).")
+    command("migrate", _migrate, "Bring the database schema up to date.")
+    command("health", _health, "Check the database (and Redis); exit 0 when healthy.")
+    demo = command("demo", _demo, "Play a scripted stream through real signed webhooks.")
+    demo.add_argument("--viewers", type=int, default=36, help="viewers in the scripted stream")
+    demo.add_argument("--minutes", type=int, default=30, help="simulated minutes of stream")
+
+
+def _serve(*, web: bool, pipeline: bool) -> int:
+    runtime = open_runtime()
+    try:
+        asyncio.run(_serve_until_signalled(runtime, web=web, pipeline=pipeline))
+    finally:
+        runtime.close()
+    return 0
+
+
+async def _serve_until_signalled(runtime, *, web: bool, pipeline: bool) -> None:  # type: ignore[no-untyped-def]
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(signum, stop.set)
+    server = runtime.start_web_server() if web else None
+    if server is not None:
+        log.info("web side listening on %s (webhooks under /webhooks/)", server.url)
+    tasks = []
+    if pipeline:
+        tasks.append(asyncio.create_task(runtime.run_pipeline(stop), name="pipeline"))
+        tasks.append(asyncio.create_task(_discord(runtime, stop), name="discord"))
+    try:
+        await stop.wait()
+    finally:
+        log.info("shutting down")
+        stop.set()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        if server is not None:
+            server.close()
+
+
+async def _discord(runtime, stop: asyncio.Event) -> None:  # type: ignore[no-untyped-def]
+    token = runtime.settings.discord.token
+    if not token:
+        log.info("Discord side is off: DISCORD_TOKEN is not set (web and event pipeline run on)")
+        return
+    from core.discord_bot.bot import create_bot, run_bot
+
+    services = runtime.bot_services()
+    # Slash commands are uploaded to Discord only when the command set changes.
+    bot = create_bot(
+        services, command_hash_path=runtime.settings.data_dir / "discord-commands.sha256"
+    )
+    runtime.discord.attach(bot)
+    try:
+        await run_bot(bot, token, stop)
+    finally:
+        runtime.discord.detach()
+
+
+def _run(_args: argparse.Namespace) -> int:
+    return _serve(web=True, pipeline=True)
+
+
+def _bot(_args: argparse.Namespace) -> int:
+    return _serve(web=False, pipeline=True)
+
+
+def _web(_args: argparse.Namespace) -> int:
+    return _serve(web=True, pipeline=False)
+
+
+def _migrate(_args: argparse.Namespace) -> int:
+    runtime = open_runtime()
+    try:
+        print(f"Database is up to date ({runtime.engine.dialect.name}).")  # noqa: T201
+    finally:
+        runtime.close()
+    return 0
+
+
+def _health(_args: argparse.Namespace) -> int:
+    runtime = open_runtime(migrate=False)
+    try:
+        report = runtime.health()
+    finally:
+        runtime.close()
+    for line in report.lines():
+        print(line)  # noqa: T201
+    return 0 if report.ok else 1
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from core.demo import run_demo
+
+    return run_demo(viewers=args.viewers, minutes=args.minutes)
