@@ -35,6 +35,7 @@ from core.wiring import (
     infrastructure,
     kick,
     linking,
+    points,
     raffle,
     roles,
     slot_calls,
@@ -50,7 +51,7 @@ if TYPE_CHECKING:
     from core.web.app import WebServices
 
 # Each feature's install(runtime), in order: a feature may use what the ones before it built.
-FEATURES = (watchtime, roles, linking, kick, twitch, raffle, chat, slot_calls, vip)
+FEATURES = (watchtime, roles, linking, kick, twitch, raffle, chat, slot_calls, vip, points)
 
 
 class Runtime:

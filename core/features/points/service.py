@@ -1,0 +1,155 @@
+"""The points economy's service: balances, the currency's name, admin grants and removals,
+and the spends and credits games make. Front ends (chat, Discord, the command line) call it."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Sequence
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from core.events import Platform
+from core.features.points import repository
+from core.features.points.repository import NotEnough, PointsEntry
+from core.features.points.tables import points_settings
+from core.features.refusals import Refused
+
+DEFAULT_NAME = "points"
+MAX_AMOUNT = 1_000_000_000
+NAME_LENGTH = 32
+
+
+class PointsRefused(Refused):
+    """A points request cannot be done as asked; the message is for the user."""
+
+
+class NotEnoughPoints(PointsRefused):
+    """A spend asked for more than the balance; nothing was taken."""
+
+    def __init__(self, message: str, *, balance: int, needed: int) -> None:
+        super().__init__(message)
+        self.balance = balance
+        self.needed = needed
+
+
+class PointsService:
+    def __init__(self, engine: Engine, clock: Callable[[], datetime]) -> None:
+        self.engine = engine
+        self.clock = clock
+
+    # --- the currency's name ---------------------------------------------------------------
+
+    def name(self, guild_id: int) -> str:
+        with self.engine.connect() as conn:
+            found = conn.execute(
+                sa.select(points_settings.c.name).where(points_settings.c.guild_id == guild_id)
+            ).scalar_one_or_none()
+        return found or DEFAULT_NAME
+
+    def set_name(self, guild_id: int, name: str) -> str:
+        cleaned = " ".join(name.split())
+        if not cleaned or len(cleaned) > NAME_LENGTH:
+            raise PointsRefused(f"A name for points is 1 to {NAME_LENGTH} characters.")
+        if any(ch in cleaned for ch in "@#<>`*_~|\\"):
+            raise PointsRefused("A name for points is plain text: letters, digits and spaces.")
+        s = points_settings.c
+        with self.engine.begin() as conn:
+            updated = conn.execute(
+                sa.update(points_settings)
+                .where(s.guild_id == guild_id)
+                .values(name=cleaned, updated_at=self.clock())
+            ).rowcount
+            if not updated:
+                conn.execute(
+                    sa.insert(points_settings).values(
+                        guild_id=guild_id, name=cleaned, updated_at=self.clock()
+                    )
+                )
+        return cleaned
+
+    # --- reading -----------------------------------------------------------------------------
+
+    def balance(self, guild_id: int, platform: Platform, platform_user_id: str) -> int:
+        with self.engine.connect() as conn:
+            return repository.balance_of(conn, guild_id, platform, platform_user_id)
+
+    # --- admin -------------------------------------------------------------------------------
+
+    def give(
+        self,
+        guild_id: int,
+        platform: Platform,
+        platform_user_id: str,
+        amount: int,
+        *,
+        actor_id: int | None = None,
+        actor: str | None = None,
+        reason: str = "",
+    ) -> int:
+        """An admin grant; the new balance."""
+        entry = self._admin_entry(guild_id, platform, platform_user_id, amount, actor_id, actor,
+                                  reason)  # fmt: skip
+        with self.engine.begin() as conn:
+            balance = repository.credit(conn, entry)
+        return balance or 0  # a fresh reference is never a duplicate
+
+    def remove(
+        self,
+        guild_id: int,
+        platform: Platform,
+        platform_user_id: str,
+        amount: int,
+        *,
+        actor_id: int | None = None,
+        actor: str | None = None,
+        reason: str = "",
+    ) -> int:
+        """An admin removal; the new balance. More than the balance is refused, not clamped,
+        so the admin sees what there was."""
+        entry = self._admin_entry(guild_id, platform, platform_user_id, amount, actor_id, actor,
+                                  reason)  # fmt: skip
+        try:
+            with self.engine.begin() as conn:
+                balance = repository.spend(conn, entry)
+        except NotEnough as short:
+            raise NotEnoughPoints(
+                f"They have only {short.balance:,} {self.name(guild_id)}; "
+                f"cannot remove {amount:,}.",
+                balance=short.balance,
+                needed=amount,
+            ) from short
+        return balance or 0  # a fresh reference is never a duplicate
+
+    def _admin_entry(
+        self,
+        guild_id: int,
+        platform: Platform,
+        platform_user_id: str,
+        amount: int,
+        actor_id: int | None,
+        actor: str | None,
+        reason: str,
+    ) -> PointsEntry:
+        if not 0 < amount <= MAX_AMOUNT:
+            raise PointsRefused(f"The amount is a whole number from 1 to {MAX_AMOUNT:,}.")
+        return PointsEntry(
+            guild_id=guild_id,
+            platform=platform,
+            platform_user_id=platform_user_id,
+            amount=amount,
+            source="admin",
+            source_ref=uuid.uuid4().hex,
+            at=self.clock(),
+            actor_id=actor_id,
+            actor=actor,
+            reason=reason.strip()[:200],
+        )
+
+    # --- games -------------------------------------------------------------------------------
+
+    def credit_many(self, entries: Sequence[PointsEntry]) -> set[tuple[int, str, str]]:
+        """Credit many at once in one transaction; the keys written (retries write nothing)."""
+        with self.engine.begin() as conn:
+            return repository.credit_many(conn, entries)
