@@ -38,6 +38,7 @@ from core.wiring import (
     raffle,
     roles,
     slot_calls,
+    sub_tiers,
     twitch,
     vip,
     watchtime,
@@ -50,7 +51,7 @@ if TYPE_CHECKING:
     from core.web.app import WebServices
 
 # Each feature's install(runtime), in order: a feature may use what the ones before it built.
-FEATURES = (watchtime, roles, linking, kick, twitch, raffle, chat, slot_calls, vip)
+FEATURES = (watchtime, roles, linking, kick, twitch, raffle, chat, slot_calls, vip, sub_tiers)
 
 
 class Runtime:
