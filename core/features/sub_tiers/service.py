@@ -208,7 +208,8 @@ class SubTierService:
             self._not_subscribed = {k: v for k, v in self._not_subscribed.items() if v > now}
             wanted = [u for u in badges if (guild_id, u) not in self._not_subscribed]
         known = await asyncio.to_thread(self.tiers_of, guild_id, Platform.TWITCH, wanted)
-        wanted = [user_id for user_id in wanted if user_id not in known]
+        # a badge hint is a guess: Helix is asked again whenever it may answer
+        wanted = [u for u in wanted if u not in known or known[u].source == BADGE]
         if not wanted:
             return
         if self.lookup is None:
