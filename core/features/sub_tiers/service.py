@@ -36,7 +36,7 @@ from core.features.sub_tiers.records import (
     tier_of,
     tier_of_badge,
 )
-from core.features.viewers.repository import find_viewer_ids_by_username
+from core.features.viewers.repository import find_viewer_ids_by_username, remember_viewers
 from core.storage.db import transaction
 
 log = logging.getLogger(__name__)
@@ -140,7 +140,9 @@ class SubTierService:
         seen_at = utc(event.occurred_at)
         until = utc(expires_at) if expires_at is not None and expires_at > seen_at else None
         now = self._now()
+        viewers = list(viewers)
         with transaction(self.engine) as conn:
+            remember_viewers(conn, event.platform, viewers, seen_at)  # for !tier <name>
             for viewer in viewers:
                 user_id = viewer.platform_user_id
                 if user_id is None:  # Kick's Pusher names some viewers without their id
