@@ -15,11 +15,13 @@ import asyncio
 import logging
 import threading
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy.engine import Engine
 
 from core.events import Platform, Subscribed, SubscriptionsGifted, Viewer, utc
+from core.features.linking.repository import find_link_by_discord_user
 from core.features.sub_tiers import repository
 from core.features.sub_tiers.ports import (
     KnownSubscription,
@@ -49,7 +51,14 @@ NOT_SUBSCRIBED_MEMORY = timedelta(minutes=30)
 LOOKUP_BATCH = 100  # user ids per Get Broadcaster Subscriptions call (Helix's limit)
 MAX_QUEUED = 10_000  # viewers waiting for a lookup, across guilds; more are dropped (logged)
 
-__all__ = ["SubTier", "SubTierService", "tier_label"]
+__all__ = ["KnownViewer", "SubTier", "SubTierService", "tier_label"]
+
+
+@dataclass(frozen=True)
+class KnownViewer:
+    platform: Platform
+    username: str
+    sub: SubTier | None
 
 
 class SubTierService:
@@ -88,6 +97,31 @@ class SubTierService:
             ids = find_viewer_ids_by_username(conn, Platform(platform), name)
             found = repository.tiers_of(conn, guild_id, str(platform), ids, self._now())
         return [(user_id, found.get(user_id)) for user_id in ids]
+
+    def for_member(self, guild_id: int, discord_user_id: int) -> list[KnownViewer]:
+        """What is known of a member's linked accounts (Kick, Twitch); empty when none."""
+        found = []
+        with self.engine.connect() as conn:
+            for platform in Platform:
+                link = find_link_by_discord_user(conn, platform, discord_user_id)
+                if link is None:
+                    continue
+                records = repository.tiers_of(
+                    conn, guild_id, str(platform), [link.platform_user_id], self._now()
+                )
+                found.append(
+                    KnownViewer(platform, link.username, records.get(link.platform_user_id))
+                )
+        return found
+
+    def for_name(self, guild_id: int, name: str) -> list[KnownViewer]:
+        """What is known of every Kick and Twitch viewer currently called ``name``."""
+        clean = name.strip().lstrip("@")
+        return [
+            KnownViewer(platform, clean, sub)
+            for platform in Platform
+            for _user_id, sub in self.find_by_name(guild_id, platform, clean)
+        ]
 
     # --- recording from events ------------------------------------------------------------
 
