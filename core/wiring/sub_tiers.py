@@ -97,6 +97,7 @@ def install(rt: Runtime) -> None:
         lambda: rt.twitch_connections.call_as_streamer,
         broadcaster_of,
     )
+    rt.sub_tier_lookup = lookup
     rt.sub_tiers = SubTierService(rt.engine, rt.clock, lookup)
     rt.handle(Subscribed, rt.sub_tiers.handle_subscribed)
     rt.handle(SubscriptionsGifted, rt.sub_tiers.handle_gifted)
