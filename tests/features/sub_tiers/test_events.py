@@ -5,10 +5,15 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from core.events import Subscribed, SubscriptionsGifted
+from core.events import Platform, Subscribed, SubscriptionsGifted, Viewer
 from core.features.sub_tiers.records import tier_label
 from core.features.sub_tiers.service import SubTierService
+from core.features.sub_tiers.tables import sub_tiers
+from core.features.viewers.repository import remember_viewers
+from core.platforms.kick.pusher_events import parse_frame
+from core.storage.db import transaction
 from tests.clock import Clock
+from tests.conftest import FIXTURES
 from tests.features.sub_tiers.conftest import GUILD, T0, kick_event, twitch_event
 
 A_MONTH_ON = datetime(2030, 12, 3, 18, 0, tzinfo=UTC)
@@ -159,3 +164,32 @@ def test_the_same_event_twice_changes_nothing(tiers: SubTierService) -> None:
 def test_records_are_per_guild(tiers: SubTierService) -> None:
     feed(tiers, twitch_event("channel.subscribe", T0))
     assert tiers.tiers_of(GUILD + 1, "twitch", ["1234"]) == {}
+
+
+def test_kick_pusher_names_viewers_without_ids_found_by_their_known_name(
+    tiers: SubTierService,
+) -> None:
+
+    with transaction(tiers.engine) as conn:  # both chatted before: their ids are known
+        remember_viewers(
+            conn, Platform.KICK, [Viewer("31", "The_D0ctor"), Viewer("32", "rawze")], T0
+        )
+    for name in ("pusher-SubscriptionEvent", "pusher-GiftedSubscriptionsEvent"):
+        raw = (FIXTURES / "kick" / f"{name}.json").read_text()
+        event = parse_frame(raw, broadcaster_user_id="123456789", received_at=T0)
+        assert event is not None
+        feed(tiers, event)
+    found = tiers.tiers_of(GUILD, "kick", ["31", "32"])
+    assert {uid: (s.tier, s.source) for uid, s in found.items()} == {
+        "31": ("1", "kick:new"),
+        "32": ("1", "kick:gifted"),
+    }
+
+
+def test_a_name_nobody_is_known_by_records_nothing(tiers: SubTierService) -> None:
+
+    raw = (FIXTURES / "kick" / "pusher-SubscriptionEvent.json").read_text()
+    event = parse_frame(raw, broadcaster_user_id="123456789", received_at=T0)
+    feed(tiers, event)
+    with tiers.engine.connect() as conn:
+        assert conn.execute(sub_tiers.select()).all() == []
