@@ -150,7 +150,7 @@ async def test_helix_answer_replaces_a_badge_hint(
 
 
 async def test_a_lookup_twitch_could_not_answer_is_tried_again(
-    tiers: SubTierService, twitch: FakeTwitch
+    tiers: SubTierService, twitch: FakeTwitch, clock: Clock
 ) -> None:
     twitch.add_subscriber(BROADCASTER_ID, CREW[0], "2000")
     twitch.fail_next(PATH, 503, times=5)  # one call: the first try and 4 retries
@@ -159,6 +159,11 @@ async def test_a_lookup_twitch_could_not_answer_is_tried_again(
     assert tiers.tier_of(GUILD, "twitch", CREW[0]) is None
     assert tiers.pending_lookups() == 1
 
+    await tiers.run_lookups()  # not again at once: Twitch is given a minute
+    assert len(twitch.requests_to(PATH)) == 5
+    assert tiers.pending_lookups() == 1
+
+    clock.advance(60)
     await tiers.run_lookups()
     sub = tiers.tier_of(GUILD, "twitch", CREW[0])
     assert sub is not None

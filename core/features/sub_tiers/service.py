@@ -6,7 +6,8 @@ Twitch viewer wearing a subscriber badge but without a record calls :meth:`reque
 returns at once, and :meth:`run_lookups` (a scheduled job) asks Helix for everyone queued, at
 most 100 ids per call, per guild, and records the answers with source ``helix``. A viewer Helix
 says is not subscribed is not asked about again for :data:`NOT_SUBSCRIBED_MEMORY`. When Helix
-cannot answer, the badge's version is recorded as a hint (source ``badge``, never Prime).
+cannot answer, the badge's version is recorded as a hint (source ``badge``, never Prime); when
+it was only busy or down, the guild's lookups wait :data:`BUSY_PAUSE` and are tried again.
 """
 
 from __future__ import annotations
@@ -49,6 +50,7 @@ HELIX_VALID_FOR = timedelta(days=1)
 BADGE_VALID_FOR = timedelta(hours=12)
 NOT_SUBSCRIBED_MEMORY = timedelta(minutes=30)
 LOOKUP_BATCH = 100  # user ids per Get Broadcaster Subscriptions call (Helix's limit)
+BUSY_PAUSE = timedelta(minutes=1)  # after Twitch failed to answer, before asking again
 MAX_QUEUED = 10_000  # viewers waiting for a lookup, across guilds; more are dropped (logged)
 
 __all__ = ["KnownViewer", "SubTier", "SubTierService", "tier_label"]
@@ -75,6 +77,7 @@ class SubTierService:
         # guild -> user id -> the subscriber badge's version (None when not given)
         self._queued: dict[int, dict[str, str | None]] = {}
         self._not_subscribed: dict[tuple[int, str], datetime] = {}
+        self._paused: dict[int, datetime] = {}  # guild -> no lookup before (Twitch was busy)
 
     def _now(self) -> datetime:
         return utc(self.clock())
@@ -230,8 +233,11 @@ class SubTierService:
 
     async def run_lookups(self) -> None:
         """Ask Helix about everyone queued: per guild, up to 100 ids per call."""
+        now = self._now()
         with self._lock:
-            queued, self._queued = self._queued, {}
+            waiting = {g for g, until in self._paused.items() if until > now}
+            queued = {g: q for g, q in self._queued.items() if g not in waiting}
+            self._queued = {g: q for g, q in self._queued.items() if g in waiting}
         for guild_id, badges in queued.items():
             try:
                 await self._look_up(guild_id, badges)
@@ -263,6 +269,8 @@ class SubTierService:
                 log.info("guild %s: tier lookup postponed (%s)", guild_id, exc)
                 rest = wanted[start:]
                 await asyncio.to_thread(self._record_badges, guild_id, rest, badges)
+                with self._lock:
+                    self._paused[guild_id] = self._now() + BUSY_PAUSE
                 self.request_lookup(guild_id, Platform.TWITCH, {u: badges.get(u) for u in rest})
                 return
             await asyncio.to_thread(self._record_answers, guild_id, batch, answers)
