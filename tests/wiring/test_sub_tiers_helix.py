@@ -108,8 +108,12 @@ async def test_viewers_with_a_record_are_not_asked(
     assert [call.query["user_id"] for call in twitch.requests_to(PATH)] == [[CREW[1]]]
 
 
-async def test_kick_viewers_are_never_looked_up(tiers: SubTierService, twitch: FakeTwitch) -> None:
+async def test_kick_viewers_and_ids_that_are_no_twitch_ids_are_never_looked_up(
+    tiers: SubTierService, twitch: FakeTwitch
+) -> None:
     tiers.request_lookup(GUILD, "kick", CREW[:5])
+    tiers.request_lookup(GUILD, "twitch", ["", "abc", "1" * 65, "١٢٣", "12 3"])
+    assert tiers.pending_lookups() == 0
     await tiers.run_lookups()
     assert twitch.requests_to(PATH) == []
 
@@ -142,6 +146,11 @@ async def test_helix_answer_replaces_a_badge_hint(
 
     streamer_token["token"] = twitch.issue_user_token()
     twitch.add_subscriber(BROADCASTER_ID, CREW[0], "1000")
+    tiers.request_lookup(GUILD, "twitch", {CREW[0]: "3000"})
+    await tiers.run_lookups()  # after a refusal, the guild waits five minutes
+    assert twitch.requests_to(PATH) == []
+
+    clock.advance(300)
     tiers.request_lookup(GUILD, "twitch", {CREW[0]: "3000"})
     await tiers.run_lookups()
     sub = tiers.tier_of(GUILD, "twitch", CREW[0])

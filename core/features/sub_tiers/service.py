@@ -6,8 +6,9 @@ Twitch viewer wearing a subscriber badge but without a record calls :meth:`reque
 returns at once, and :meth:`run_lookups` (a scheduled job) asks Helix for everyone queued, at
 most 100 ids per call, per guild, and records the answers with source ``helix``. A viewer Helix
 says is not subscribed is not asked about again for :data:`NOT_SUBSCRIBED_MEMORY`. When Helix
-cannot answer, the badge's version is recorded as a hint (source ``badge``, never Prime); when
-it was only busy or down, the guild's lookups wait :data:`BUSY_PAUSE` and are tried again.
+cannot answer, the badge's version is recorded as a hint (source ``badge``, never Prime), and the
+guild's lookups wait (:data:`UNAVAILABLE_PAUSE` after a refusal; :data:`BUSY_PAUSE` when Twitch
+was only busy or down, and then the same viewers are asked again).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.engine import Engine
 
-from core.events import Platform, Subscribed, SubscriptionsGifted, Viewer, utc
+from core.events import ID_MAX, Platform, Subscribed, SubscriptionsGifted, Viewer, utc
 from core.features.linking.repository import find_link_by_discord_user
 from core.features.sub_tiers import repository
 from core.features.sub_tiers.ports import (
@@ -51,6 +52,7 @@ BADGE_VALID_FOR = timedelta(hours=12)
 NOT_SUBSCRIBED_MEMORY = timedelta(minutes=30)
 LOOKUP_BATCH = 100  # user ids per Get Broadcaster Subscriptions call (Helix's limit)
 BUSY_PAUSE = timedelta(minutes=1)  # after Twitch failed to answer, before asking again
+UNAVAILABLE_PAUSE = timedelta(minutes=5)  # after a refusal (not connected, scope missing)
 MAX_QUEUED = 10_000  # viewers waiting for a lookup, across guilds; more are dropped (logged)
 
 __all__ = ["KnownViewer", "SubTier", "SubTierService", "tier_label"]
@@ -214,9 +216,11 @@ class SubTierService:
         if str(platform) != Platform.TWITCH:
             return
         if isinstance(user_ids_with_sub_badge, Mapping):
-            badges = {str(k): v for k, v in user_ids_with_sub_badge.items()}
+            pairs = [(str(k), v) for k, v in user_ids_with_sub_badge.items()]
         else:
-            badges = {str(user_id): None for user_id in user_ids_with_sub_badge}
+            pairs = [(str(user_id), None) for user_id in user_ids_with_sub_badge]
+        # Twitch user ids are numbers: anything else would only get Helix's 400
+        badges = {k: v for k, v in pairs if k.isascii() and k.isdigit() and len(k) <= ID_MAX}
         with self._lock:
             queued = self._queued.setdefault(guild_id, {})
             total = sum(len(q) for q in self._queued.values())
@@ -264,6 +268,8 @@ class SubTierService:
             except LookupUnavailable as exc:
                 log.info("guild %s: no tier lookup (%s); badges as hints", guild_id, exc)
                 await asyncio.to_thread(self._record_badges, guild_id, wanted[start:], badges)
+                with self._lock:
+                    self._paused[guild_id] = self._now() + UNAVAILABLE_PAUSE
                 return
             except LookupBusy as exc:
                 log.info("guild %s: tier lookup postponed (%s)", guild_id, exc)
