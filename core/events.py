@@ -137,6 +137,9 @@ class Subscribed(Event):
     expires_at: datetime | None = None
     is_gift: bool = False
     is_prime: bool = False
+    # What told us, in the platform's words (Twitch: the EventSub type, ``"channel.subscribe"``);
+    # empty where one kind of event is the only source (Kick).
+    source_type: str = ""
 
 
 @dataclass(frozen=True, kw_only=True)

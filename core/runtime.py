@@ -39,6 +39,7 @@ from core.wiring import (
     raffle,
     roles,
     slot_calls,
+    sub_tiers,
     twitch,
     vip,
     watchtime,
@@ -51,7 +52,19 @@ if TYPE_CHECKING:
     from core.web.app import WebServices
 
 # Each feature's install(runtime), in order: a feature may use what the ones before it built.
-FEATURES = (watchtime, roles, linking, kick, twitch, raffle, chat, slot_calls, vip, points)
+FEATURES = (
+    watchtime,
+    roles,
+    linking,
+    kick,
+    twitch,
+    raffle,
+    chat,
+    slot_calls,
+    vip,
+    points,
+    sub_tiers,
+)
 
 
 class Runtime:

@@ -23,6 +23,7 @@ from core.features.roles.service import RolesService
 from core.features.roles.sync import RoleSync
 from core.features.slot_calls.chat import SlotCallChat
 from core.features.slot_calls.service import SlotCallService
+from core.features.sub_tiers.service import SubTierService
 from core.features.vip.service import VipService
 from core.features.watchtime.service import WatchtimeService
 from core.health import HealthReport
@@ -44,6 +45,7 @@ class BotServices:
     raffle: RaffleService | None = None
     wagers: WagerService | None = None
     vip: VipService | None = None
+    sub_tiers: SubTierService | None = None
     clock: Callable[[], datetime] = system_clock  # cooldowns run on it
 
     @classmethod

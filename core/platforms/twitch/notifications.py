@@ -228,6 +228,7 @@ def _parse_chat_notification(n: _Notification) -> Subscribed | None:
         tier=n.word(notice, "sub_tier"),
         is_gift=bool(as_bool(details.get("is_gift"))),
         is_prime=bool(as_bool(details.get("is_prime"))),
+        source_type="channel.chat.notification",
     )
 
 
@@ -238,6 +239,7 @@ def _parse_subscribe(n: _Notification) -> Subscribed:
         viewer=n.required_viewer("user"),
         tier=n.word("tier"),
         is_gift=bool(as_bool(n.get("is_gift"))),
+        source_type="channel.subscribe",
     )
 
 
@@ -249,6 +251,7 @@ def _parse_subscription_message(n: _Notification) -> Subscribed:
         is_renewal=True,
         months=n.int("cumulative_months"),
         tier=n.word("tier"),
+        source_type="channel.subscription.message",
     )
 
 

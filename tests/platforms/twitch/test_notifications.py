@@ -69,13 +69,28 @@ EXPECTED = {
         viewer=Viewer("49912639", "viewer23"),
         tier="1000",
         is_prime=True,
+        source_type="channel.chat.notification",
     ),
-    "channel.subscribe": Subscribed(**common(), viewer=Viewer("1234", "Cool_User"), tier="1000"),
+    "channel.subscribe": Subscribed(
+        **common(),
+        viewer=Viewer("1234", "Cool_User"),
+        tier="1000",
+        source_type="channel.subscribe",
+    ),
     "channel.subscribe.gift_recipient_tier3": Subscribed(
-        **common(), viewer=Viewer("5678", "Lucky_Viewer"), tier="3000", is_gift=True
+        **common(),
+        viewer=Viewer("5678", "Lucky_Viewer"),
+        tier="3000",
+        is_gift=True,
+        source_type="channel.subscribe",
     ),
     "channel.subscription.message": Subscribed(
-        **common(), viewer=Viewer("1234", "Cool_User"), tier="1000", is_renewal=True, months=15
+        **common(),
+        viewer=Viewer("1234", "Cool_User"),
+        tier="1000",
+        is_renewal=True,
+        months=15,
+        source_type="channel.subscription.message",
     ),
     "channel.subscription.gift": SubscriptionsGifted(
         **common(), gifter=Viewer("1234", "Cool_User"), count=2, tier="1000"

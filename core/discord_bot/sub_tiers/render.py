@@ -1,0 +1,34 @@
+"""``!tier`` answers, as plain text (names escaped, no mentions pinged)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import discord
+
+from core.discord_bot.render import truncate
+from core.features.sub_tiers.service import KnownViewer
+from core.features.sub_tiers.texts import describe
+
+NOT_LINKED_YOURSELF = (
+    "Your Discord account isn't linked to Kick or Twitch: use {prefix}link, then ask again."
+)
+
+
+def _line(known: KnownViewer) -> str:
+    name = discord.utils.escape_markdown(known.username)
+    return f"{known.platform.value.title()} **{name}**: {describe(known.sub)}."
+
+
+def tier_reply(found: Sequence[KnownViewer]) -> str:
+    return truncate("\n".join(_line(known) for known in found), 2000)
+
+
+def not_linked_member(member_id: int) -> str:
+    return f"<@{member_id}> has not linked a Kick or Twitch account: nothing known."
+
+
+def nobody_called(name: str) -> str:
+    return (
+        f"No Kick or Twitch viewer called **{discord.utils.escape_markdown(name)}**: nothing known."
+    )

@@ -1,0 +1,94 @@
+"""The tier records' SQL: read the unexpired ones, and record a sighting by :func:`merge`."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from core.events import utc
+from core.features.sub_tiers.records import SubTier, merge, tier_label
+from core.features.sub_tiers.tables import sub_tiers
+from core.storage.db import insert_for
+
+_BATCH = 500  # keeps an IN list within every backend's limits
+
+__all__ = ["SubTier", "record", "tier_label", "tiers_of"]
+
+
+def _sub_tier(row: sa.Row) -> SubTier:
+    return SubTier(
+        platform=row.platform,
+        platform_user_id=row.platform_user_id,
+        tier=row.tier,
+        is_prime=bool(row.is_prime),
+        source=row.source,
+        seen_at=utc(row.seen_at),
+        expires_at=utc(row.expires_at),
+        since=utc(row.since),
+    )
+
+
+def tiers_of(
+    conn: Connection, guild_id: int, platform: str, user_ids: Iterable[str], now: datetime
+) -> dict[str, SubTier]:
+    """The unexpired records of ``user_ids`` in the guild, by user id (others are absent)."""
+    ids = list(dict.fromkeys(str(user_id) for user_id in user_ids))
+    found: dict[str, SubTier] = {}
+    for start in range(0, len(ids), _BATCH):
+        query = sa.select(sub_tiers).where(
+            sub_tiers.c.guild_id == guild_id,
+            sub_tiers.c.platform == str(platform),
+            sub_tiers.c.platform_user_id.in_(ids[start : start + _BATCH]),
+            sub_tiers.c.expires_at > now,
+        )
+        for row in conn.execute(query):
+            found[row.platform_user_id] = _sub_tier(row)
+    return found
+
+
+def _values(guild_id: int, sub: SubTier) -> dict[str, object]:
+    return {
+        "guild_id": guild_id,
+        "platform": str(sub.platform),
+        "platform_user_id": sub.platform_user_id,
+        "tier": sub.tier,
+        "is_prime": sub.is_prime,
+        "source": sub.source[:48],
+        "since": sub.first_seen,
+        "seen_at": sub.seen_at,
+        "expires_at": sub.expires_at,
+    }
+
+
+def record(conn: Connection, guild_id: int, sighting: SubTier, now: datetime) -> SubTier | None:
+    """Record what a source said about one viewer, by the rule of :func:`merge`; the record as
+    it now stands (None when nothing counts). The row is locked while deciding, so two
+    sightings of one viewer at once are decided one after the other."""
+    key = (
+        sub_tiers.c.guild_id == guild_id,
+        sub_tiers.c.platform == str(sighting.platform),
+        sub_tiers.c.platform_user_id == sighting.platform_user_id,
+    )
+    row = conn.execute(sa.select(sub_tiers).where(*key).with_for_update()).first()
+    existing = None if row is None else _sub_tier(row)
+    merged = merge(existing, sighting, now)
+    if merged is None:
+        return existing if existing is not None and existing.expires_at > now else None
+    if row is None:
+        stmt = insert_for(conn, sub_tiers).values(_values(guild_id, merged))
+        inserted = conn.execute(stmt.on_conflict_do_nothing().returning(sub_tiers.c.tier)).first()
+        if inserted is None:  # another sighting inserted it first: decide against that one
+            return record(conn, guild_id, sighting, now)
+        return merged
+    values = _values(guild_id, merged)
+    conn.execute(sa.update(sub_tiers).where(*key).values(values))
+    return merged
+
+
+def forget_expired(conn: Connection, before: datetime) -> int:
+    """Delete the records that stopped counting before ``before``; how many."""
+    result = conn.execute(sa.delete(sub_tiers).where(sub_tiers.c.expires_at <= before))
+    return result.rowcount or 0

@@ -1,0 +1,97 @@
+"""!tier in Discord (dpytest): a member's linked accounts, a name, or "nothing known"."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from core.discord_bot.services import BotServices
+from core.events import Platform, Subscribed, Viewer
+from core.features.linking.service import LinkingService
+from core.features.sub_tiers.service import SubTierService
+from tests.discord_bot.conftest import member_of
+from tests.discord_bot.fake_discord import say
+
+T0 = datetime(2030, 11, 3, 18, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def sub_tiers(sqlite_engine) -> SubTierService:
+    return SubTierService(sqlite_engine, lambda: T0 + timedelta(hours=1))
+
+
+@pytest.fixture
+def services(watchtime, guilds, health_report, sub_tiers) -> BotServices:
+    return BotServices(
+        watchtime=watchtime, guilds=guilds, health=lambda: health_report, sub_tiers=sub_tiers
+    )
+
+
+def subscribe(
+    tiers: SubTierService, guild_id: int, platform: Platform, user_id: str, name: str, **more
+) -> None:
+    tiers.handle_subscribed(
+        guild_id,
+        Subscribed(
+            platform=platform,
+            event_id=f"sub-{user_id}",
+            broadcaster_user_id="1",
+            occurred_at=T0,
+            viewer=Viewer(user_id, name),
+            **more,
+        ),
+    )
+
+
+async def test_tier_of_yourself_from_your_linked_accounts(alice, guild_a, sub_tiers, sqlite_engine):
+    linking = LinkingService(sqlite_engine, lambda: T0)
+    for platform, user_id in ((Platform.KICK, "77"), (Platform.TWITCH, "88")):
+        linking.link(
+            guild_id=guild_a.id,
+            discord_user_id=alice.id,
+            platform=platform,
+            platform_user_id=user_id,
+            username="alice_tv",
+        )
+    subscribe(
+        sub_tiers,
+        guild_a.id,
+        Platform.TWITCH,
+        "88",
+        "alice_tv",
+        tier="2000",
+        is_renewal=True,
+        source_type="channel.subscription.message",
+    )
+
+    [reply] = await say("!tier", alice)
+    assert reply.content == (
+        "Kick **alice\\_tv**: nothing known.\n"
+        "Twitch **alice\\_tv**: Tier 2 since 3 Nov, from a Twitch resub; good until 3 Dec."
+    )
+
+
+async def test_tier_by_name_on_both_platforms(alice, guild_a, sub_tiers):
+    subscribe(sub_tiers, guild_a.id, Platform.KICK, "5", "zed")
+    [reply] = await say("!tier zed", alice)
+    assert reply.content == "Kick **zed**: Tier 1 since 3 Nov, from a Kick sub; good until 3 Dec."
+
+
+async def test_a_name_nobody_has_is_nothing_known(alice):
+    [reply] = await say("!tier @ghost", alice)
+    assert reply.content == "No Kick or Twitch viewer called **ghost**: nothing known."
+
+
+async def test_an_unlinked_member_is_nothing_known(alice, guild_a):
+    bob = member_of(guild_a, "bob")
+    [reply] = await say(f"!tier <@{bob.id}>", alice)
+    assert reply.content == f"<@{bob.id}> has not linked a Kick or Twitch account: nothing known."
+    [own] = await say("!tier", alice)
+    assert "isn't linked to Kick or Twitch" in own.content
+
+
+async def test_records_of_another_server_are_not_shown(alice, guild_b, sub_tiers):
+    subscribe(sub_tiers, guild_b.id, Platform.KICK, "5", "zed")
+    [reply] = await say("!tier zed", alice)
+    assert reply.content == "Kick **zed**: nothing known."

@@ -1,0 +1,91 @@
+"""``!tier [name]`` in stream chat: what StreamKeeper knows, where it learned it, until when."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from core.events import ChatMessageSent, Platform, Subscribed, Viewer
+from core.features.chat_commands.router import ChatInvocation, Permission
+from core.features.sub_tiers.chat import SubTierChat
+from core.features.sub_tiers.service import SubTierService
+from tests.features.chat_commands.doubles import RecordingSender, replier_for, webhook_chat
+from tests.features.sub_tiers.conftest import GUILD, T0, twitch_event
+
+
+def ask(
+    tiers: SubTierService, arguments: str = "", *, user_id: str = "1234", platform=Platform.TWITCH
+) -> str | None:  # type: ignore[no-untyped-def]
+    event = ChatMessageSent(
+        platform=platform,
+        event_id="chat-1",
+        broadcaster_user_id="1337",
+        occurred_at=T0,
+        viewer=Viewer(user_id, "someone"),
+        content=f"!tier {arguments}".strip(),
+    )
+    invocation = ChatInvocation(GUILD, event, "tier", arguments, Permission.EVERYONE)
+    return SubTierChat(tiers).reply(invocation)
+
+
+def test_own_tier_with_where_it_came_from(tiers: SubTierService) -> None:
+    tiers.handle_subscribed(GUILD, twitch_event("channel.subscription.message", T0, tier="2000"))
+    assert ask(tiers) == "Your sub: Tier 2 since 3 Nov, from a Twitch resub; good until 3 Dec."
+
+
+def test_prime_is_named(tiers: SubTierService) -> None:
+    tiers.handle_subscribed(GUILD, twitch_event("channel.chat.notification.sub_prime", T0))
+    assert ask(tiers, user_id="49912639") == (
+        "Your sub: Prime since 3 Nov, from Twitch chat's sub notice; good until 3 Dec."
+    )
+
+
+def test_nothing_known(tiers: SubTierService) -> None:
+    assert ask(tiers) == "Your sub: nothing known."
+
+
+def test_someone_else_by_name(tiers: SubTierService) -> None:
+    tiers.handle_subscribed(GUILD, twitch_event("channel.subscribe.gift_recipient_tier3", T0))
+    assert ask(tiers, "@lucky_viewer") == (
+        "lucky_viewer: Tier 3 since 3 Nov, from a gifted Twitch sub; good until 3 Dec."
+    )
+
+
+def test_a_name_nobody_has(tiers: SubTierService) -> None:
+    assert ask(tiers, "!ban everyone") == "ban: nothing known."
+
+
+def test_the_other_platform_is_not_mixed_in(tiers: SubTierService) -> None:
+    tiers.handle_subscribed(GUILD, twitch_event("channel.subscribe", T0))
+    assert ask(tiers, platform=Platform.KICK) == "Your sub: nothing known."
+
+
+def test_an_expired_record_is_nothing_known(tiers: SubTierService, clock) -> None:  # type: ignore[no-untyped-def]
+    tiers.handle_subscribed(GUILD, twitch_event("channel.subscribe", T0))
+    clock.advance(timedelta(days=31))
+    assert ask(tiers) == "Your sub: nothing known."
+
+
+async def test_kick_sub_then_tier_in_kick_chat_through_the_runtime(make_runtime) -> None:
+    runtime = make_runtime()
+    runtime.guilds.set_kick_channel(GUILD, "broadcaster_channel", "123456789")
+    sender = RecordingSender()
+    runtime.chat_commands.replies = replier_for(sender)
+    now = runtime.clock()
+    sub = Subscribed(
+        platform=Platform.KICK,
+        event_id="kick-sub-1",
+        broadcaster_user_id="123456789",
+        occurred_at=now,
+        viewer=Viewer("987654321", "subscriber_name"),
+        expires_at=now + timedelta(days=30),
+    )
+    await runtime.dispatcher(sub)
+
+    await runtime.dispatcher(webhook_chat("!tier", sender_id=987654321, at=now))
+    await runtime.dispatcher(webhook_chat("!tier subscriber_name", sender_id=1, at=now))
+    await runtime.chat_commands.flush()
+
+    assert len(sender.texts) == 2
+    assert sender.texts[0].startswith("Your sub: Tier 1 since ")
+    assert "from a Kick sub; good until " in sender.texts[0]
+    assert sender.texts[1].startswith("subscriber_name: Tier 1 since ")

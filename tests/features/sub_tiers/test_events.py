@@ -1,0 +1,195 @@
+"""The tier record fed from every subscription event kind, with the real fixtures: expiry,
+refresh, newest-wins and Prime only where a source said Prime."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from core.events import Platform, Subscribed, SubscriptionsGifted, Viewer
+from core.features.sub_tiers.records import tier_label
+from core.features.sub_tiers.service import SubTierService
+from core.features.sub_tiers.tables import sub_tiers
+from core.features.viewers.repository import remember_viewers
+from core.platforms.kick.pusher_events import parse_frame
+from core.storage.db import transaction
+from tests.clock import Clock
+from tests.conftest import FIXTURES
+from tests.features.sub_tiers.conftest import GUILD, T0, kick_event, twitch_event
+
+A_MONTH_ON = datetime(2030, 12, 3, 18, 0, tzinfo=UTC)
+
+
+def feed(tiers: SubTierService, event) -> None:  # type: ignore[no-untyped-def]
+    if isinstance(event, Subscribed):
+        tiers.handle_subscribed(GUILD, event)
+    else:
+        assert isinstance(event, SubscriptionsGifted)
+        tiers.handle_gifted(GUILD, event)
+
+
+def test_twitch_subscribe_is_tier_1_for_a_month(tiers: SubTierService) -> None:
+    feed(tiers, twitch_event("channel.subscribe", T0))
+    sub = tiers.tier_of(GUILD, "twitch", "1234")
+    assert sub is not None
+    assert (sub.tier, sub.is_prime, sub.source) == ("1", False, "twitch:channel.subscribe")
+    assert sub.seen_at == T0
+    assert sub.expires_at == A_MONTH_ON
+    assert tier_label(sub) == "1"
+
+
+def test_twitch_resub_message_records_its_tier(tiers: SubTierService) -> None:
+    feed(tiers, twitch_event("channel.subscription.message", T0, tier="2000"))
+    sub = tiers.tier_of(GUILD, "twitch", "1234")
+    assert sub is not None
+    assert (sub.tier, sub.source) == ("2", "twitch:channel.subscription.message")
+
+
+def test_twitch_gift_recipient_is_recorded_with_the_gift_source(tiers: SubTierService) -> None:
+    feed(tiers, twitch_event("channel.subscribe.gift_recipient_tier3", T0))
+    sub = tiers.tier_of(GUILD, "twitch", "5678")
+    assert sub is not None
+    assert (sub.tier, sub.is_prime, sub.source) == ("3", False, "twitch:gift")
+
+
+def test_twitch_gifter_side_names_nobody_and_records_nothing(tiers: SubTierService) -> None:
+    feed(tiers, twitch_event("channel.subscription.gift", T0))
+    assert tiers.tiers_of(GUILD, "twitch", ["1234"]) == {}
+
+
+def test_twitch_chat_notification_with_is_prime_is_prime(tiers: SubTierService) -> None:
+    feed(tiers, twitch_event("channel.chat.notification.sub_prime", T0))
+    sub = tiers.tier_of(GUILD, "twitch", "49912639")
+    assert sub is not None
+    assert (sub.tier, sub.is_prime, sub.source) == ("1", True, "twitch:chat.notification")
+    assert tier_label(sub) == "prime"
+
+
+def test_prime_survives_the_same_sub_told_by_a_prime_blind_source(tiers: SubTierService) -> None:
+    feed(tiers, twitch_event("channel.chat.notification.sub_prime", T0))
+    blind = twitch_event("channel.subscribe", T0 + timedelta(seconds=2), user_id="49912639")
+    feed(tiers, blind)
+    sub = tiers.tier_of(GUILD, "twitch", "49912639")
+    assert sub is not None
+    assert tier_label(sub) == "prime"
+
+
+def test_prime_is_not_assumed_for_a_later_month_nobody_called_prime(
+    tiers: SubTierService, clock: Clock
+) -> None:
+    feed(tiers, twitch_event("channel.chat.notification.sub_prime", T0))
+    later = T0 + timedelta(days=30)
+    clock.advance(days=30)
+    feed(tiers, twitch_event("channel.subscription.message", later, user_id="49912639"))
+    sub = tiers.tier_of(GUILD, "twitch", "49912639")
+    assert sub is not None
+    assert tier_label(sub) == "1"
+
+
+def test_a_prime_blind_source_never_sets_prime(tiers: SubTierService) -> None:
+    feed(tiers, twitch_event("channel.subscribe", T0, tier="1000"))
+    sub = tiers.tier_of(GUILD, "twitch", "1234")
+    assert sub is not None
+    assert not sub.is_prime
+
+
+def test_kick_new_renewal_and_gifted_are_tier_1_until_kicks_expiry(
+    tiers: SubTierService, clock: Clock
+) -> None:
+    at = datetime(2025, 1, 14, 16, 8, 6, tzinfo=UTC)  # the fixtures' created_at
+    clock.now = at
+    feed(tiers, kick_event("channel.subscription.new", at))
+    feed(tiers, kick_event("channel.subscription.gifts", at, message_id="kick-2"))
+    found = tiers.tiers_of(GUILD, "kick", ["987654321", "561654654"])
+    assert {uid: (s.tier, s.is_prime, s.source) for uid, s in found.items()} == {
+        "987654321": ("1", False, "kick:new"),
+        "561654654": ("1", False, "kick:gifted"),
+    }
+    assert found["987654321"].expires_at == datetime(2025, 2, 14, 16, 8, 6, tzinfo=UTC)
+
+    later = at + timedelta(minutes=5)
+    feed(tiers, kick_event("channel.subscription.renewal", later, message_id="kick-3"))
+    renewed = tiers.tier_of(GUILD, "kick", "987654321")
+    assert renewed is not None
+    assert renewed.source == "kick:renewal"
+    assert renewed.since == at  # same tier: since the first sighting
+
+
+def test_records_expire_after_a_month_not_an_hour(tiers: SubTierService, clock: Clock) -> None:
+    feed(tiers, twitch_event("channel.subscribe", T0))
+    clock.advance(hours=2)
+    assert tiers.tier_of(GUILD, "twitch", "1234") is not None
+    clock.now = A_MONTH_ON - timedelta(seconds=1)
+    assert tiers.tier_of(GUILD, "twitch", "1234") is not None
+    clock.now = A_MONTH_ON
+    assert tiers.tier_of(GUILD, "twitch", "1234") is None
+
+
+def test_a_later_event_refreshes_the_expiry(tiers: SubTierService, clock: Clock) -> None:
+    feed(tiers, twitch_event("channel.subscribe", T0))
+    clock.advance(days=29)
+    feed(tiers, twitch_event("channel.subscription.message", clock(), message_id="m2"))
+    clock.advance(days=5)  # past the first month
+    sub = tiers.tier_of(GUILD, "twitch", "1234")
+    assert sub is not None
+    assert sub.expires_at == datetime(2031, 1, 2, 18, 0, tzinfo=UTC)  # 2 Dec + a month
+    assert sub.since == T0
+
+
+def test_an_older_event_never_undoes_a_fresher_record(tiers: SubTierService) -> None:
+    feed(tiers, twitch_event("channel.subscription.message", T0, tier="3000"))
+    stale = twitch_event("channel.subscribe", T0 - timedelta(minutes=1), message_id="old")
+    feed(tiers, stale)  # a late delivery of the first sub, at Tier 1
+    sub = tiers.tier_of(GUILD, "twitch", "1234")
+    assert sub is not None
+    assert sub.tier == "3"
+
+
+def test_a_newer_event_with_another_tier_wins(tiers: SubTierService) -> None:
+    feed(tiers, twitch_event("channel.subscribe", T0, tier="3000"))
+    feed(tiers, twitch_event("channel.subscription.message", T0 + timedelta(days=1), tier="1000"))
+    sub = tiers.tier_of(GUILD, "twitch", "1234")
+    assert sub is not None
+    assert sub.tier == "1"
+    assert sub.since == T0 + timedelta(days=1)
+
+
+def test_the_same_event_twice_changes_nothing(tiers: SubTierService) -> None:
+    event = twitch_event("channel.subscribe", T0)
+    feed(tiers, event)
+    first = tiers.tier_of(GUILD, "twitch", "1234")
+    feed(tiers, event)
+    assert tiers.tier_of(GUILD, "twitch", "1234") == first
+
+
+def test_records_are_per_guild(tiers: SubTierService) -> None:
+    feed(tiers, twitch_event("channel.subscribe", T0))
+    assert tiers.tiers_of(GUILD + 1, "twitch", ["1234"]) == {}
+
+
+def test_kick_pusher_names_viewers_without_ids_found_by_their_known_name(
+    tiers: SubTierService,
+) -> None:
+
+    with transaction(tiers.engine) as conn:  # both chatted before: their ids are known
+        remember_viewers(
+            conn, Platform.KICK, [Viewer("31", "The_D0ctor"), Viewer("32", "rawze")], T0
+        )
+    for name in ("pusher-SubscriptionEvent", "pusher-GiftedSubscriptionsEvent"):
+        raw = (FIXTURES / "kick" / f"{name}.json").read_text()
+        event = parse_frame(raw, broadcaster_user_id="123456789", received_at=T0)
+        assert event is not None
+        feed(tiers, event)
+    found = tiers.tiers_of(GUILD, "kick", ["31", "32"])
+    assert {uid: (s.tier, s.source) for uid, s in found.items()} == {
+        "31": ("1", "kick:new"),
+        "32": ("1", "kick:gifted"),
+    }
+
+
+def test_a_name_nobody_is_known_by_records_nothing(tiers: SubTierService) -> None:
+
+    raw = (FIXTURES / "kick" / "pusher-SubscriptionEvent.json").read_text()
+    event = parse_frame(raw, broadcaster_user_id="123456789", received_at=T0)
+    feed(tiers, event)
+    with tiers.engine.connect() as conn:
+        assert conn.execute(sub_tiers.select()).all() == []
