@@ -291,6 +291,13 @@ class VipRedemptions:
         is_first, grant = await self.effects.in_transaction(finish)
         if not is_first:  # a concurrent delivery finished it and told the viewer
             return
+        if grant is None:  # finished late (after a restart): the VIP has already ended
+            log.info(
+                "guild %s: redemption %s finished after its VIP ended",
+                guild_id,
+                redemption_key(event),
+            )
+            return
         await self.effects.notify(
             guild_id,
             event.broadcaster_user_id,

@@ -4,6 +4,7 @@ canceled by a moderator in Twitch's queue)."""
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 from datetime import timedelta
 
@@ -87,3 +88,28 @@ async def test_a_canceled_update_of_a_redemption_we_refused_adds_nothing(vip: Vi
     await vip.service.redemptions.handle(GUILD, delivered(vip, "canceled"))
 
     assert await actions(vip) == [("refused", REDEMPTION), ("refunded", REDEMPTION)]
+
+
+async def test_a_redemption_finished_after_its_vip_ended_announces_no_vip(
+    vip: Vip, monkeypatch
+) -> None:
+    """The process died after the grant, before the redemption was marked done; by the time
+    its delivery comes again the VIP has expired: no "VIP until never" in chat."""
+    real = vip.twitch.set_redemption_status
+
+    async def dies(*args: object) -> None:
+        raise SystemExit("killed")
+
+    monkeypatch.setattr(vip.twitch, "set_redemption_status", dies)
+    with contextlib.suppress(SystemExit):
+        await vip.service.redemptions.handle(GUILD, delivered(vip))
+    monkeypatch.setattr(vip.twitch, "set_redemption_status", real)
+    vip.clock.advance(timedelta(hours=25))
+    await vip.service.expiry.expire_due()
+
+    await vip.service.redemptions.handle(GUILD, delivered(vip))  # the bus delivers it again
+
+    assert vip.twitch.statuses == {REDEMPTION: "FULFILLED"}
+    assert vip.twitch.vips == set()
+    assert vip.twitch.chat == ["Alice is no longer a VIP (the VIP time is over)."]
+    assert await actions(vip) == [("granted", REDEMPTION), ("removed", None)]
