@@ -6,8 +6,9 @@ queue. Our record follows, once, however often the update arrives:
 - canceled before StreamKeeper handled it (the points are back with the viewer): the redemption
   is recorded as done with a "refunded" audit row, and its add, if it still comes, changes
   nothing (no VIP for points given back);
-- canceled after the VIP was granted but before StreamKeeper marked it fulfilled: the grant stays
-  (it expires as usual) and the refund gets its audit row;
+- canceled after the VIP was granted (before StreamKeeper could mark it fulfilled: Twitch then
+  answered 404, taken for "done"): the grant stays (it expires as usual) and the refund gets its
+  audit row, once;
 - fulfilled elsewhere: accepted; a redemption not handled yet is granted by its add as usual.
 """
 
@@ -60,9 +61,14 @@ class RedemptionUpdates:
                 state, _ = claimed
                 if state in (ADDING, IN_FLIGHT):  # Add VIP may be under way: look again later
                     return "wait"
-                if state != GRANTED:  # done, or being refused and refunded by us
+                # Granted (done or not): we never cancel a grant, so a moderator did, and the
+                # points went back. A refusal of ours, or this update seen before: nothing.
+                if state not in (GRANTED, repository.DONE) or not (
+                    repository.note_settled_elsewhere(
+                        conn, guild_id, event.platform, key, CANCELED_OUTCOME
+                    )
+                ):
                     return None
-                repository.finish_redemption(conn, guild_id, event.platform, key)
                 reason = CANCELED_AFTER
             repository.add_audit(
                 conn,

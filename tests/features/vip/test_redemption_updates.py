@@ -113,3 +113,21 @@ async def test_a_redemption_finished_after_its_vip_ended_announces_no_vip(
     assert vip.twitch.vips == set()
     assert vip.twitch.chat == ["Alice is no longer a VIP (the VIP time is over)."]
     assert await actions(vip) == [("granted", REDEMPTION), ("removed", None)]
+
+
+async def test_canceled_by_a_moderator_after_our_grant_is_audited_once(vip: Vip) -> None:
+    """A moderator rejected it in Twitch's queue while our grant was under way: the VIP is given,
+    Twitch answers 404 to our FULFILLED, then the canceled update arrives."""
+    vip.twitch.statuses[REDEMPTION] = "CANCELED"
+    await vip.service.redemptions.handle(GUILD, delivered(vip))
+    assert vip.twitch.vips == {"42"}
+
+    for _ in range(2):
+        await vip.service.redemptions.handle(GUILD, delivered(vip, "canceled"))
+
+    assert vip.twitch.vips == {"42"}  # the VIP stays until it expires
+    assert await actions(vip) == [("granted", REDEMPTION), ("refunded", REDEMPTION)]
+    [refund] = await vip.service.log(GUILD, limit=1)
+    assert refund.reason == (
+        "canceled on Twitch after the VIP was granted; the VIP stays until it expires"
+    )
