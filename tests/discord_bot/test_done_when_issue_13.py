@@ -5,7 +5,8 @@ viewer's redemption arrives as a signed webhook over real loopback HTTP (the pro
 server) and becomes a VIP in the fake Helix, the redemption FULFILLED and a chat notice; the same
 redemption again, by webhook and over the EventSub WebSocket, changes nothing; past the expiry
 the job removes the VIP, and the audit has both rows; a redemption with no VIP slot left is
-CANCELED (points refunded) with the reason in chat.
+CANCELED (points refunded) with the reason in chat; one a moderator rejected on Twitch first
+(``channel_points_custom_reward_redemption.update``) gives no VIP when its add comes late.
 
 The bot's side runs as the bot process would: the bus hands what the web side queued to the
 Runtime's dispatcher, and the scheduled jobs run on the test's clock.
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import json
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
@@ -33,7 +35,7 @@ from core.web.server import WebServer
 from tests.clock import Clock
 from tests.discord_bot.fake_discord import say
 from tests.discord_bot.linking_support import deliver_published
-from tests.fakes.twitch_eventsub import EventSubSender
+from tests.fakes.twitch_eventsub import EventSubSender, notification_body
 from tests.fakes.twitch_eventsub_ws import FakeEventSubWs
 from tests.fakes.twitch_eventsub_ws import fixture as ws_fixture
 from tests.fakes.twitch_runtime import (
@@ -46,7 +48,8 @@ from tests.fakes.twitch_server import FakeTwitch
 
 BROADCASTER = "141981764"  # twitchdev, who consents at the fake
 REDEEM = "channel.channel_points_custom_reward_redemption.add"
-ANN, BEN = "5001", "5002"
+SETTLED = "channel.channel_points_custom_reward_redemption.update"
+ANN, BEN, CARA = "5001", "5002", "5003"
 
 
 @pytest.fixture
@@ -59,6 +62,7 @@ def twitch(clock: Clock) -> Iterator[FakeTwitch]:
     with FakeTwitch(redirect_uris=[REDIRECT_URI], clock=clock) as fake:
         fake.add_user(ANN, "ann")
         fake.add_user(BEN, "ben")
+        fake.add_user(CARA, "cara")
         yield fake
 
 
@@ -278,3 +282,31 @@ async def test_twitch_setup_consent_redemption_vip_expiry_duplicates_and_a_refun
     refunded, refused, *_ = await runtime.vip.log(guild_a.id)
     assert (refused.action, refunded.action) == ("refused", "refunded")
     assert refunded.platform_user_id == refused.platform_user_id == BEN
+
+    # A moderator rejects Cara's redemption in Twitch's queue before the bot gets to it: the
+    # update webhook is handled first, and her add, delivered late, gives no VIP.
+    channel.vip_slots = 10
+    cara_redemption = twitch.add_redemption(reward_id, CARA)
+    twitch.redemptions[cara_redemption]["status"] = "CANCELED"
+    canceled = notification_body(
+        REDEEM, BROADCASTER, **redemption_fields(twitch, cara_redemption) | {"status": "canceled"}
+    )
+    canceled["subscription"]["type"] = SETTLED
+    status_code, answer = await asyncio.to_thread(
+        sender.send, json.dumps(canceled).encode(), subscription_type=SETTLED
+    )
+    assert (status_code, answer["status"]) == (200, "queued"), answer
+    await deliver_published(runtime)
+    status_code, answer = await asyncio.to_thread(
+        sender.notify, REDEEM, BROADCASTER, **redemption_fields(twitch, cara_redemption)
+    )
+    assert (status_code, answer["status"]) == (200, "queued"), answer
+    await deliver_published(runtime)
+    assert channel.vips == []
+    [moderators] = await runtime.vip.log(guild_a.id, limit=1)
+    assert (moderators.action, moderators.platform_user_id, moderators.redemption_id) == (
+        "refunded",
+        CARA,
+        cara_redemption,
+    )
+    assert len(twitch.chat_messages) == 3  # nothing said in chat for it
