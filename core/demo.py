@@ -1,4 +1,5 @@
-"""``python -m core demo``: a scripted stream played through real signed webhooks on loopback.
+"""``python -m core demo``: a scripted stream played through real signed webhooks on loopback,
+on Kick, then a Twitch channel on the fake Twitch (:mod:`core.demo_twitch`).
 
 It needs no credentials: it makes a throwaway key pair, starts the web server on 127.0.0.1 with
 that key and a throwaway SQLite database, sends a live start, chat from a crowd of viewers over
@@ -22,6 +23,7 @@ from typing import Any
 import httpx
 
 from core.config import LoggingSettings, load_settings
+from core.demo_twitch import play_twitch, print_twitch_report
 from core.events import system_clock
 from core.logs import configure_logging
 from core.platforms.kick.signing import generate_key_pair, signed_headers
@@ -72,7 +74,12 @@ class DemoReport:
 def run_demo(*, viewers: int = 36, minutes: int = 30, seed: int = 7) -> int:
     configure_logging(LoggingSettings(level="WARNING"))
     with tempfile.TemporaryDirectory(prefix="streamkeeper-demo-") as tmp:
-        return asyncio.run(_play(Path(tmp), viewers=viewers, minutes=minutes, seed=seed))
+        kick_code = asyncio.run(
+            _play(Path(tmp) / "kick", viewers=viewers, minutes=minutes, seed=seed)
+        )
+        twitch = asyncio.run(play_twitch(Path(tmp) / "twitch"))
+    print_twitch_report(twitch)
+    return 1 if kick_code or (twitch is not None and twitch.problems) else 0
 
 
 def _user(user_id: str, username: str) -> dict[str, Any]:

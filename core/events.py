@@ -165,6 +165,9 @@ class RewardRedeemed(Event):
     cost: int | None = None
     user_input: str = ""
     status: str = "pending"
+    # The platform's id of the redemption, the same in each of its status updates (whose event
+    # ids add the status). None where the platform gives none (Kick's chat socket).
+    redemption_id: str | None = None
 
 
 @dataclass(frozen=True, kw_only=True)

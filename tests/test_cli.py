@@ -220,6 +220,12 @@ def test_demo_prints_a_leaderboard(cli_env):
     assert "rejected" not in result.stdout
     assert "checked: all" in result.stdout
     assert "matches the script exactly" in result.stdout
+    # The Twitch part, through signed EventSub webhooks to the fake Twitch.
+    assert "'twitchdev' on Twitch" in result.stdout
+    assert "EventSub webhooks sent: 4 (4 queued)" in result.stdout
+    assert "VIP on Twitch yes, redemption FULFILLED" in result.stdout
+    assert "chat notice in Twitch chat: 'Milo_twitch is a VIP until " in result.stdout
+    assert "NOT AS EXPECTED" not in result.stdout
 
 
 def _wait_for_health(url: str, process: subprocess.Popen, timeout: float = 60) -> None:

@@ -2,9 +2,9 @@
 handlers and the expiry job.
 
 Twitch is reached with the guild's stored broadcaster token, from the Twitch connection
-(``runtime.twitch_connections.access_token(guild_id)``, refreshed first when it expires soon). A
-guild that has not connected Twitch (or whose grant died) gets "Twitch is not connected", which
-commands show and redemptions log.
+(``runtime.twitch_connections.call_as_streamer``: refreshed first when it expires soon, and on a
+401 refreshed and the call made once more). Only a guild that has not connected Twitch, or whose
+refresh Twitch refused, gets "Twitch is not connected", which commands show and redemptions log.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar
 from core.discord_bot.vip.outbound import DiscordTemporaryRoles, DiscordVipNotices
 from core.events import Platform, RewardRedeemed, VipAdded, VipRemoved
 from core.features.chat_commands.ports import ChatSender
+from core.features.connections.twitch_service import TwitchNotConnected
 from core.features.vip.ports import (
     PendingRedemption,
     Refusal,
@@ -28,6 +29,7 @@ from core.features.vip.ports import (
 from core.features.vip.service import VipService
 from core.platforms.twitch import helix
 from core.platforms.twitch.helix import CustomReward, HelixClient, HelixError
+from core.platforms.twitch.oauth_client import TwitchOAuthError
 
 if TYPE_CHECKING:
     from core.runtime import Runtime
@@ -36,8 +38,11 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 EXPIRY_INTERVAL_SECONDS = 60.0
 DRAIN_INTERVAL_SECONDS = 600.0
-NOT_CONNECTED = "Twitch is not connected for this server: connect it with !twitch connect."
+NOT_CONNECTED = "Twitch is not connected for this server: connect it with !twitch setup <channel>."
 TokenProvider = Callable[[int], "str | Awaitable[str | None] | None"]
+# ``call(guild_id, request)``: ``request(token)`` with the guild's streamer token, refreshed and
+# made once more on a 401 (TwitchConnections.call_as_streamer).
+StreamerCall = Callable[[int, Callable[[str], Awaitable[Any]]], Awaitable[Any]]
 
 # Helix's refusals that mean the same whatever the call.
 _REFUSALS: dict[type[HelixError], Refusal] = {
@@ -60,13 +65,17 @@ class HelixVipChannel:
         make_client: Callable[[], HelixClient],
         token_for: Callable[[], TokenProvider | None],
         chat_sender: Callable[[], ChatSender | None] = lambda: None,
+        streamer_call: Callable[[], StreamerCall | None] = lambda: None,
     ) -> None:
-        """``make_client`` is called once, on the running loop. ``token_for()`` returns the
-        provider or None (not built). Chat goes through ``chat_sender()`` (the Twitch chat
-        sender) when there is one, else through Helix as the broadcaster."""
+        """``make_client`` is called once, on the running loop. Calls go through
+        ``streamer_call()`` when it gives one (a 401 refreshes the token and tries once more),
+        else with the token from ``token_for()``'s provider, or None (not built). Chat goes
+        through ``chat_sender()`` (the Twitch chat sender) when there is one, else through
+        Helix as the broadcaster."""
         self._make_client = make_client
         self._token_for = token_for
         self._chat_sender = chat_sender
+        self._streamer_call = streamer_call
         self._client: HelixClient | None = None
 
     @property
@@ -95,15 +104,29 @@ class HelixVipChannel:
             raise TwitchRefused(Refusal.NOT_CONNECTED, NOT_CONNECTED)
         return str(token)
 
+    async def _as_streamer(self, guild_id: int, call: Callable[[str], Awaitable[T]]) -> T:
+        streamer_call = self._streamer_call()
+        if streamer_call is None:
+            return await call(await self._token(guild_id))
+        try:
+            return await streamer_call(guild_id, call)
+        except HelixError as exc:
+            if isinstance(exc, helix.Unauthorized):  # even with a token Twitch just issued
+                raise TwitchBusy("Twitch refused a fresh streamer token") from None
+            raise
+        except TwitchNotConnected:  # no connection, or Twitch refused the refresh
+            raise TwitchRefused(Refusal.NOT_CONNECTED, NOT_CONNECTED) from None
+        except TwitchOAuthError as exc:  # the refresh failed for another reason: try later
+            raise TwitchBusy(f"Twitch did not refresh the streamer token: {exc}") from None
+
     async def _call(
         self,
         guild_id: int,
         call: Callable[[str], Awaitable[T]],
         refusals: dict[type[HelixError], Refusal] | None = None,
     ) -> T:
-        token = await self._token(guild_id)
         try:
-            return await call(token)
+            return await self._as_streamer(guild_id, call)
         except ValueError as exc:  # a value Helix would refuse, caught before sending
             raise TwitchRefused(Refusal.INVALID, str(exc)) from None
         except helix.RateLimited as exc:
@@ -257,6 +280,8 @@ def install(rt: Runtime) -> None:
         # The guild's streamer token, refreshed first when it expires soon (core/wiring/twitch.py).
         lambda: rt.twitch_connections.access_token,
         lambda: rt.chat_sender_for(Platform.TWITCH),
+        # Helix calls as the streamer: a 401 refreshes the token and tries once more.
+        lambda: rt.twitch_connections.call_as_streamer,
     )
 
     def broadcaster_of(guild_id: int) -> str | None:

@@ -39,6 +39,8 @@ WANTED_TYPES: tuple[str, ...] = (
     "channel.vip.add",
     "channel.vip.remove",
     "channel.channel_points_custom_reward_redemption.add",
+    # fulfilled or canceled elsewhere (a moderator in the reward queue): VIP keeps in step
+    "channel.channel_points_custom_reward_redemption.update",
 )
 _CHAT_TYPES = frozenset({"channel.chat.message", "channel.chat.notification"})
 # app_call(call): call(token) with the app token, minted again once on a 401.

@@ -24,6 +24,7 @@ from core.features.vip import repository, texts
 from core.features.vip.effects import VipEffects, log
 from core.features.vip.expiry import track_outside
 from core.features.vip.ports import Refusal, TwitchBusy, TwitchRefused
+from core.features.vip.redemption_updates import SETTLED, RedemptionUpdates, redemption_key
 from core.features.vip.repository import (
     ADDING,
     DONE,
@@ -69,6 +70,7 @@ class Decision:
 class VipRedemptions:
     def __init__(self, effects: VipEffects) -> None:
         self.effects = effects
+        self.updates = RedemptionUpdates(effects)
 
     async def handle(self, guild_id: int, event: RewardRedeemed) -> None:
         """The bus handler for ``RewardRedeemed``. Raises ``TwitchBusy`` when Twitch did not
@@ -76,27 +78,30 @@ class VipRedemptions:
         viewer_id = event.viewer.platform_user_id
         if event.platform is not Platform.TWITCH or event.reward_id is None or viewer_id is None:
             return
+        if event.status in SETTLED:  # fulfilled or canceled: an update, not a new redemption
+            await self.updates.handle(guild_id, event)
+            return
         settings = await self.effects.settings(guild_id)
         if settings.reward_id != event.reward_id:
             return
         now = self.effects.clock()
         stored = await self.effects.in_transaction(
             lambda conn: repository.claim_redemption(
-                conn, guild_id, event.platform, event.event_id, now, now + LEASE
+                conn, guild_id, event.platform, redemption_key(event), now, now + LEASE
             )
         )
         state, reason = stored or (None, None)
         if state == DONE:
             return
         if state == IN_FLIGHT:
-            raise RedemptionInFlight(event.event_id)
+            raise RedemptionInFlight(redemption_key(event))
         if state in (None, ADDING):
             try:
                 decided = await self._decide_and_record(guild_id, event, settings, resuming=state)
             finally:
                 await self.effects.in_transaction(
                     lambda conn: repository.end_lease(
-                        conn, guild_id, event.platform, event.event_id
+                        conn, guild_id, event.platform, redemption_key(event)
                     )
                 )
             if decided is None:
@@ -121,7 +126,8 @@ class VipRedemptions:
             try:
                 event = RewardRedeemed(
                     platform=Platform.TWITCH,
-                    event_id=missed.id,
+                    event_id=f"{missed.id}:unfulfilled",  # as EventSub names it
+                    redemption_id=missed.id,
                     broadcaster_user_id=broadcaster_id,
                     occurred_at=missed.redeemed_at or self.effects.clock(),
                     viewer=Viewer(missed.user_id, missed.user_name or missed.user_id),
@@ -159,12 +165,12 @@ class VipRedemptions:
                     log.warning(
                         "guild %s: VIP redemption %s not handled: %s",
                         guild_id,
-                        event.event_id,
+                        redemption_key(event),
                         refused,
                     )
                     await self.effects.in_transaction(
                         lambda conn: repository.release_redemption(
-                            conn, guild_id, event.platform, event.event_id
+                            conn, guild_id, event.platform, redemption_key(event)
                         )
                     )
                     return None
@@ -212,9 +218,11 @@ class VipRedemptions:
         that first, change nothing and return the state it stored."""
         state = GRANTED if decision.action != "refuse" else REFUSING
         if not repository.move_redemption(
-            conn, guild_id, event.platform, event.event_id, state, decision.reason or None
+            conn, guild_id, event.platform, redemption_key(event), state, decision.reason or None
         ):
-            return repository.redemption_state(conn, guild_id, event.platform, event.event_id)
+            return repository.redemption_state(
+                conn, guild_id, event.platform, redemption_key(event)
+            )
         viewer_id = str(event.viewer.platform_user_id)
         is_unseen_vip = decision.reason == Refusal.ALREADY_VIP and (
             repository.open_grant(conn, guild_id, event.platform, viewer_id) is None
@@ -257,12 +265,16 @@ class VipRedemptions:
         """True when the redemption has this status now (or an earlier try changed it)."""
         try:
             await self.effects.twitch.set_redemption_status(
-                guild_id, event.broadcaster_user_id, str(event.reward_id), event.event_id, status
+                guild_id,
+                event.broadcaster_user_id,
+                str(event.reward_id),
+                redemption_key(event),
+                status,
             )
         except TwitchRefused as refused:
             if refused.reason == Refusal.NOT_FOUND:  # no longer UNFULFILLED: a retry did it
                 return True
-            log.warning("guild %s: redemption %s: %s", guild_id, event.event_id, refused)
+            log.warning("guild %s: redemption %s: %s", guild_id, redemption_key(event), refused)
             return False
         return True
 
@@ -271,11 +283,20 @@ class VipRedemptions:
         viewer_id = str(event.viewer.platform_user_id)
 
         def finish(conn: Connection) -> tuple[bool, Grant | None]:
-            is_first = repository.finish_redemption(conn, guild_id, event.platform, event.event_id)
+            is_first = repository.finish_redemption(
+                conn, guild_id, event.platform, redemption_key(event)
+            )
             return is_first, repository.open_grant(conn, guild_id, event.platform, viewer_id)
 
         is_first, grant = await self.effects.in_transaction(finish)
         if not is_first:  # a concurrent delivery finished it and told the viewer
+            return
+        if grant is None:  # finished late (after a restart): the VIP has already ended
+            log.info(
+                "guild %s: redemption %s finished after its VIP ended",
+                guild_id,
+                redemption_key(event),
+            )
             return
         await self.effects.notify(
             guild_id,
@@ -290,7 +311,9 @@ class VipRedemptions:
         is_refunded = await self._set_status(guild_id, event, "CANCELED")
 
         def finish(conn: Connection) -> bool:
-            if not repository.finish_redemption(conn, guild_id, event.platform, event.event_id):
+            if not repository.finish_redemption(
+                conn, guild_id, event.platform, redemption_key(event)
+            ):
                 return False
             if is_refunded:
                 repository.add_audit(
@@ -305,7 +328,7 @@ class VipRedemptions:
                         actor_kind="system",
                         reason=texts.reason_text(reason),
                         at=self.effects.clock(),
-                        redemption_id=event.event_id,
+                        redemption_id=redemption_key(event),
                         reward_cost=event.cost,
                     ),
                 )
@@ -346,7 +369,7 @@ def record_decision(
             actor_id=viewer_id,
             reason=texts.reason_text(decision.reason) if decision.reason else "redemption",
             at=at,
-            redemption_id=event.event_id,
+            redemption_id=redemption_key(event),
             reward_cost=event.cost,
             previous_expires_at=decision.grant.expires_at if decision.grant else None,
             new_expires_at=decision.expires_at,

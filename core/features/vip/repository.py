@@ -341,6 +341,24 @@ def finish_redemption(
     return result.first() is not None
 
 
+def note_settled_elsewhere(
+    conn: Connection, guild_id: int, platform: Platform, redemption_id: str, outcome: str
+) -> bool:
+    """Mark a granted redemption done with ``outcome`` (Twitch says it was canceled elsewhere);
+    False when it already has an outcome (a refusal of ours, or this note made before)."""
+    result = conn.execute(
+        vip_redemptions.update()
+        .where(
+            _redemption(guild_id, platform, redemption_id),
+            vip_redemptions.c.state.in_(("granted", DONE)),
+            vip_redemptions.c.outcome.is_(None),
+        )
+        .values(state=DONE, outcome=outcome[:200])
+        .returning(vip_redemptions.c.redemption_id)
+    )
+    return result.first() is not None
+
+
 # --- audit -----------------------------------------------------------------------------------
 
 

@@ -280,6 +280,7 @@ def _parse_redemption(n: _Notification) -> RewardRedeemed:
         cost=n.int("reward", "cost"),
         user_input=n.text("user_input"),
         status=status,
+        redemption_id=redemption_id,
     )
 
 

@@ -94,7 +94,7 @@ async def test_setup_dms_the_link_and_the_streamer_connects(
     [reply] = await say("!twitch status", manager)
 
     assert "twitchdev, connected as twitchdev" in reply.content
-    assert "0/10 subscribed" in reply.content
+    assert "0/11 subscribed" in reply.content
 
 
 async def test_an_unknown_channel_gets_a_friendly_reply(manager: discord.Member) -> None:
@@ -110,9 +110,9 @@ async def test_sync_subscribes_and_status_shows_it(
     [synced] = await say("!twitch sync", manager)
     [reply] = await say("!twitch status", manager)
 
-    assert "10 created" in synced.content
-    assert "10/10 subscribed" in reply.content
-    assert len(fake_twitch.eventsub) == 10
+    assert "11 created" in synced.content
+    assert "11/11 subscribed" in reply.content
+    assert len(fake_twitch.eventsub) == 11
 
 
 async def test_a_dead_grant_is_shown_with_a_new_link_by_dm(

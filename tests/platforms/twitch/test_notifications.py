@@ -103,6 +103,7 @@ EXPECTED = {
         cost=100,
         user_input="pogchamp",
         status="unfulfilled",
+        redemption_id="1234",
     ),
     "channel.vip.add": VipAdded(**common(), viewer=Viewer("1234", "Mod_User")),
     "channel.vip.remove": VipRemoved(**common(), viewer=Viewer("1234", "Mod_User")),
@@ -133,6 +134,7 @@ def test_a_redemption_update_is_another_event_than_its_add():
     event = parse("", body)
     assert isinstance(event, RewardRedeemed)
     assert (event.event_id, event.status) == ("1234:canceled", "canceled")
+    assert event.redemption_id == "1234"  # the same redemption as its add
 
 
 def test_an_anonymous_gift_has_no_gifter():
