@@ -50,7 +50,7 @@ class LinkedRoleArgument(commands.Converter[discord.Role | str]):
         return await commands.RoleConverter().convert(ctx, argument.strip())
 
 
-class LinkingCog(LinkPanels, name="Linking"):
+class LinkingCog(LinkPanels, commands.Cog, name="Linking"):
     """Link your Discord account to your Kick and Twitch accounts, so your watchtime counts
     here."""
 
@@ -76,8 +76,9 @@ class LinkingCog(LinkPanels, name="Linking"):
     @cooldown(LINK_COOLDOWN_SECONDS, commands.BucketType.user)
     @app_commands.describe(platform="kick or twitch (default: this server's platform)")
     async def link(self, ctx: Context, platform: str | None = None) -> None:
-        """Get your personal link to connect your Kick or Twitch account: !link [kick|twitch]
-        (by DM; /link shows it here)."""
+        """Get your personal link to connect your Kick or Twitch account (/link: shown here).
+
+        By DM. Name the platform when this server has both: !link kick or !link twitch."""
         guild = guild_of(ctx)
         private = ctx.interaction is not None
         choice = await asyncio.to_thread(self.linking.choose_platform, guild.id, platform)
@@ -136,8 +137,9 @@ class LinkingCog(LinkPanels, name="Linking"):
     async def unlink(
         self, ctx: Context, member: discord.Member | None = None, platform: str | None = None
     ) -> None:
-        """Unlink your Kick or Twitch account: !unlink [kick|twitch]; with a @member, unlink
-        theirs (Manage Server)."""
+        """Unlink your Kick or Twitch account; with a @member, theirs (Manage Server).
+
+        Name the platform when linked on both: !unlink kick or !unlink twitch."""
         guild = guild_of(ctx)
         other = member if member is not None and member.id != ctx.author.id else None
         author = ctx.author

@@ -83,8 +83,9 @@ class LinkButtonView(discord.ui.View):
         self.add_item(button)
 
 
-class LinkPanels(commands.Cog):
-    """The panel half of the Linking cog (``cog.py`` mixes it in)."""
+class LinkPanels:
+    """The panel half of the Linking cog (``cog.py`` mixes it in; discord.py collects the
+    commands and listeners of a cog's bases)."""
 
     linking: LinkingService
     _panel_cooldown: Cooldowns
