@@ -5,7 +5,8 @@ The same guards as Kick's (``authorization.py``, ``signin.py``): the start link 
 sign-in, the ``state`` is single use, lives 10 minutes and is bound to the browser that opened
 the link, and the token is kept only when the account that consented is the broadcaster
 ``!twitch setup`` stored for the guild. Twitch has no PKCE: the state row's verifier column holds
-an encrypted empty string. The union of scopes in ``oauth_client.SCOPES`` is asked for.
+an encrypted empty string. A streamer is asked for the union of scopes in
+``oauth_client.SCOPES``; a viewer for none.
 
 :class:`TwitchSignIn` is mixed into ``TwitchConnections``, which provides the engine, cipher,
 clock, client id, redirect URI and the OAuth and Helix client factories.
