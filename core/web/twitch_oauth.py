@@ -1,21 +1,23 @@
-"""Twitch sign-in: the signed start link from ``!twitch setup`` and the callback Twitch
-redirects back to.
+"""Twitch sign-in: the signed start links from ``!twitch setup`` (a streamer connects the
+guild's channel) and ``!link twitch`` (a viewer links their Twitch account), and the one
+callback Twitch redirects back to (``/auth/twitch/callback``; the single-use state says which).
 
-The same pages and guards as Kick's (``oauth.py``): opening ``/auth/twitch/streamer`` changes
-nothing and sets the browser-binding cookie; its button (a POST) uses the link up and goes to
-Twitch's consent; ``/auth/twitch/callback`` finishes in the same browser only. Failures are plain
-pages: 403 wrong account or browser, 410 link used, 502 Twitch did not answer, 503 database.
+The same pages and guards as Kick's (``oauth.py``, both built on ``oauth_pages.py``): opening a
+start link changes nothing and sets the browser-binding cookie; its button (a POST) uses the link
+up and goes to Twitch's consent; the callback finishes in the same browser only. Failures are
+plain pages: 403 wrong account, browser or an expired link, 409 a Twitch account linked to
+another Discord user, 410 link used, 502 (streamer) or 503 (viewer) Twitch did not answer, 503
+database.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import secrets
 
-import sqlalchemy as sa
 from flask import Blueprint, Response, redirect, request
 
+from core.events import Platform
 from core.features.connections.authorization import (
     LINK_USED,
     NOT_CONFIGURED,
@@ -29,28 +31,31 @@ from core.features.connections.twitch_signin import (
     PURPOSE_TWITCH_STREAMER,
     TWITCH_LINK_USED_MESSAGE,
     TWITCH_UNAVAILABLE,
+    TwitchAuthorized,
 )
-from core.security.links import LinkClaims, LinkInvalid, verify_link_params
-from core.storage.db import DatabaseUnavailable
-from core.web.oauth import (
-    _LINK_PROBLEMS,
-    _NO_COOKIE,
-    BROWSER_COOKIE,
-    BROWSER_COOKIE_MAX_AGE,
-    _browser_nonce,
-    _database_down,
-    _page,
-    _private,
-    _unexpected,
+from core.features.connections.twitch_viewer_signin import (
+    PURPOSE_TWITCH_VIEWER,
+    TWITCH_VIEWER_LINK_USED_MESSAGE,
+    TWITCH_VIEWER_UNAVAILABLE_MESSAGE,
+    TwitchViewerIdentity,
+)
+from core.security.links import LinkClaims
+from core.web.oauth_pages import (
+    NO_COOKIE,
+    bind_browser,
+    browser_nonce,
+    expired_viewer_link,
+    guard,
+    link_viewer,
+    page,
+    verified,
+    viewer_refused,
 )
 from core.web.services import services
 
 log = logging.getLogger(__name__)
 bp = Blueprint("twitch_oauth", __name__, url_prefix="/auth/twitch")
-bp.after_request(_private)
-for _error in (DatabaseUnavailable, sa.exc.OperationalError, sa.exc.InterfaceError):
-    bp.register_error_handler(_error, _database_down)
-bp.register_error_handler(Exception, _unexpected)
+guard(bp)
 
 _STATUS = {
     WRONG_BROWSER: 403,
@@ -59,80 +64,108 @@ _STATUS = {
     TWITCH_UNAVAILABLE: 502,
     NOT_CONFIGURED: 503,
 }
+# A viewer is told Twitch is unreachable with a 503: nothing on our side is wrong, try later.
+_VIEWER_STATUS = {**_STATUS, TWITCH_UNAVAILABLE: 503}
 
 
 def _connections() -> TwitchConnections | None:
-    return services().twitch_connections
+    connections = services().twitch_connections
+    return connections if connections is not None and connections.client_id else None
 
 
 def _not_set_up() -> Response:
-    return _page("Twitch is not set up", "This bot has no Twitch app configured yet.", 503)
+    return page("Twitch is not set up", "This bot has no Twitch app configured yet.", 503)
 
 
-def _verified() -> LinkClaims | Response:
-    web = services()
-    params = {key: request.args.get(key, "") for key in ("guild", "user", "expires", "id", "sig")}
-    try:
-        return verify_link_params(web.link_secret, PURPOSE_TWITCH_STREAMER, params, web.clock())
-    except LinkInvalid as problem:
-        log.info("refused a Twitch start link: %s", problem.reason)
-        return _page("Link not valid", _LINK_PROBLEMS[problem.reason], 403)
+def _verified(purpose: str) -> LinkClaims | Response:
+    if purpose == PURPOSE_TWITCH_VIEWER:
+        return verified(purpose, lambda claims: expired_viewer_link(Platform.TWITCH, claims))
+    return verified(purpose)
 
 
-@bp.get("/streamer")
-def streamer() -> Response:
-    """Say what the link does, with a button that starts the sign-in; opening it (as link
-    previews do) changes nothing."""
+def _open(purpose: str, intro: str | None = None) -> Response:
+    """GET of a start link: say what it does, with a button that starts the sign-in; opening it
+    (as link previews do) changes nothing."""
     connections = _connections()
-    if connections is None or not connections.client_id:
+    if connections is None:
         return _not_set_up()
-    claims = _verified()
+    claims = _verified(purpose)
     if isinstance(claims, Response):
         return claims
     if connections.is_link_used(claims.link_id):
-        return _page("Link already used", TWITCH_LINK_USED_MESSAGE, 410)
+        used = (
+            TWITCH_VIEWER_LINK_USED_MESSAGE
+            if purpose == PURPOSE_TWITCH_VIEWER
+            else TWITCH_LINK_USED_MESSAGE
+        )
+        return page("Link already used", used, 410)
+    if purpose == PURPOSE_TWITCH_VIEWER:
+        start = page(
+            "Link your Twitch account",
+            "This personal link connects the Twitch account you sign in with to the Discord "
+            "account that asked for it with !link twitch. Twitch only tells us who you are; "
+            "continue only if you asked for it yourself.",
+            button="Continue to Twitch",
+        )
+    else:
+        start = page(
+            "Connect a Twitch channel",
+            _streamer_intro(connections, claims),
+            button="Continue to Twitch",
+        )
+    return bind_browser(start, secure=connections.redirect_uri.startswith("https://"))
+
+
+def _streamer_intro(connections: TwitchConnections, claims: LinkClaims) -> str:
     channel = connections.channel_to_connect(claims.guild_id)
     if channel is None:
-        intro = (
+        return (
             "This link connects a Twitch channel to a Discord server, but the server has no "
             "Twitch channel set up any more: a server admin should run !twitch setup first."
         )
-    else:
-        intro = (
-            f"This link lets StreamKeeper act for the Twitch channel {channel.channel_slug} in "
-            f"a Discord server. Sign in on Twitch as {channel.channel_slug}, its owner: any "
-            "other account is refused."
-        )
-    page = _page("Connect a Twitch channel", intro, button="Continue to Twitch")
-    page.set_cookie(
-        BROWSER_COOKIE,
-        _browser_nonce() or secrets.token_urlsafe(32),
-        max_age=BROWSER_COOKIE_MAX_AGE,
-        path="/auth",
-        secure=connections.redirect_uri.startswith("https://"),
-        httponly=True,
-        samesite="Lax",
+    return (
+        f"This link lets StreamKeeper act for the Twitch channel {channel.channel_slug} in "
+        f"a Discord server. Sign in on Twitch as {channel.channel_slug}, its owner: any "
+        "other account is refused."
     )
-    return page
 
 
-@bp.post("/streamer")
-def streamer_begin() -> Response:
+def _begin(purpose: str) -> Response:
     """The button: use the link up, bind the sign-in to this browser, go to Twitch."""
     connections = _connections()
     if connections is None:
         return _not_set_up()
-    claims = _verified()
+    claims = _verified(purpose)
     if isinstance(claims, Response):
         return claims
-    nonce = _browser_nonce()
+    nonce = browser_nonce()
     if nonce is None:
-        return _page("Cannot sign in", _NO_COOKIE, 403)
+        return page("Cannot sign in", NO_COOKIE, 403)
     try:
-        return redirect(connections.begin(claims, nonce), code=303)
+        return redirect(connections.begin(claims, nonce, purpose), code=303)
     except AuthorizationFailed as failed:
         title = "Link already used" if failed.code == LINK_USED else "Cannot sign in"
-        return _page(title, failed.reason, _STATUS.get(failed.code, 400))
+        return page(title, failed.reason, _STATUS.get(failed.code, 400))
+
+
+@bp.get("/streamer")
+def streamer() -> Response:
+    return _open(PURPOSE_TWITCH_STREAMER)
+
+
+@bp.post("/streamer")
+def streamer_begin() -> Response:
+    return _begin(PURPOSE_TWITCH_STREAMER)
+
+
+@bp.get("")
+def viewer() -> Response:
+    return _open(PURPOSE_TWITCH_VIEWER)
+
+
+@bp.post("")
+def viewer_begin() -> Response:
+    return _begin(PURPOSE_TWITCH_VIEWER)
 
 
 @bp.get("/callback")
@@ -140,20 +173,45 @@ def callback() -> Response:
     connections = _connections()
     state = request.args.get("state", "")
     if connections is None or not state:
-        return _page("Sign-in not valid", "This page is only reached from Twitch's sign-in.", 400)
+        return page("Sign-in not valid", "This page is only reached from Twitch's sign-in.", 400)
     try:
         authorized = asyncio.run(
             connections.complete(
                 state=state,
                 code=request.args.get("code"),
                 error=request.args.get("error"),
-                browser_nonce=_browser_nonce(),
+                browser_nonce=browser_nonce(),
             )
         )
     except AuthorizationFailed as failed:
-        if failed.code == UNKNOWN_STATE:
-            log.info("a Twitch sign-in came back with an unknown, used or expired state")
-        return _page("Nothing was connected", failed.reason, _STATUS.get(failed.code, 400))
+        return _refused(failed)
+    if isinstance(authorized, TwitchViewerIdentity):
+        return link_viewer(
+            Platform.TWITCH,
+            guild_id=authorized.guild_id,
+            discord_user_id=authorized.discord_user_id,
+            platform_user_id=authorized.twitch_user_id,
+            username=authorized.login,
+        )
+    return _connected(authorized)
+
+
+def _refused(failed: AuthorizationFailed) -> Response:
+    """The page for a sign-in that came back refused; a viewer whose state was valid (and who
+    came back in the browser that started it) also hears about it in Discord."""
+    pending = failed.pending
+    if pending is None or failed.code == UNKNOWN_STATE:
+        log.info("a Twitch sign-in came back with an unknown, used or expired state")
+    elif pending.purpose == PURPOSE_TWITCH_VIEWER and failed.code != WRONG_BROWSER:
+        status = _VIEWER_STATUS.get(failed.code, 400)
+        message = TWITCH_VIEWER_UNAVAILABLE_MESSAGE if failed.code == TWITCH_UNAVAILABLE else None
+        return viewer_refused(
+            Platform.TWITCH, pending.guild_id, pending.discord_user_id, failed.code, status, message
+        )
+    return page("Nothing was connected", failed.reason, _STATUS.get(failed.code, 400))
+
+
+def _connected(authorized: TwitchAuthorized) -> Response:
     message = (
         f"StreamKeeper now acts for the Twitch channel of {authorized.login}. It subscribes "
         "to the channel's events within a minute; check with !twitch status."
@@ -164,4 +222,4 @@ def callback() -> Response:
             + ", ".join(authorized.missing_scopes)
             + "): !twitch status gives a link to grant them."
         )
-    return _page("Twitch channel connected", message)
+    return page("Twitch channel connected", message)

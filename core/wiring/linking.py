@@ -15,12 +15,14 @@ if TYPE_CHECKING:
 
 def install(rt: Runtime) -> None:
     kick = rt.settings.kick
+    twitch = rt.settings.twitch
     rt.linking = LinkingService(
         rt.engine,
         rt.clock,
         link_secret=rt.link_secret,
         public_base_url=rt.public_base_url,
         kick_configured=bool(kick.client_id and kick.client_secret),
+        twitch_configured=bool(twitch.client_id and twitch.client_secret),
     )
     # The DM, the linked role and the link log; watchtime roles follow a link (and an unlink)
     # at once through the role sync.

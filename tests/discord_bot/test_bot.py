@@ -124,6 +124,7 @@ async def test_login_syncs_slash_commands_once_until_they_change(
         "roles",
         "link",
         "unlink",
+        "linked",
         "linkrole",
         "linklogs",
         "setup_link_panel",

@@ -1,11 +1,9 @@
-"""Linking commands: !link, !unlink, !linkrole, !linklogs and the link panels.
+"""Linking commands: !link [kick|twitch], !unlink, !linked, !linkrole, !linklogs, and the link
+panels (``panels.py``, mixed in).
 
 A start link is personal (it links whoever opens it to the member it names), so it only ever
 goes to that member: by DM after ``!link`` or a panel reaction, or in the ephemeral reply to
-``/link`` and to the panel button. A channel reply never holds it.
-
-Panels keep working after a restart: reactions arrive as raw events and the panel is looked up
-in the database; the button has a fixed custom id and its view is registered at start.
+``/link`` and to a panel button. A channel reply never holds it.
 """
 
 from __future__ import annotations
@@ -24,22 +22,22 @@ from core.discord_bot.common import guild_of
 from core.discord_bot.cooldowns import Cooldowns, cooldown, reset_cooldown
 from core.discord_bot.linking import render as render_linking
 from core.discord_bot.linking.outbound import role_problem
+from core.discord_bot.linking.panels import (
+    LINK_COOLDOWN_SECONDS,
+    LinkButtonView,
+    LinkPanels,
+    panel_emoji,
+)
 from core.discord_bot.render import NO_MENTIONS
 from core.events import system_clock
 from core.features.linking.effects import LinkEffects
-from core.features.linking.repository import AccountLink
-from core.features.linking.service import (
-    DEFAULT_PANEL_EMOJI,
-    PANEL_BUTTON,
-    PANEL_REACTION,
-    LinkingService,
-)
+from core.features.linking.platforms import PlatformChoice, parse_platform
+from core.features.linking.service import LinkingService
 
+# Re-exported: the tests and the fuzzers name them here.
+__all__ = ["LINK_COOLDOWN_SECONDS", "LinkButtonView", "LinkingCog", "panel_emoji"]
 log = logging.getLogger(__name__)
 Context = commands.Context[commands.Bot]
-LINK_COOLDOWN_SECONDS = 30.0
-# The reply about closed DMs under a panel goes away on its own: the panel stays tidy.
-PANEL_NOTICE_SECONDS = 60.0
 OFF_WORDS = ("off", "none", "disable")
 
 
@@ -52,42 +50,9 @@ class LinkedRoleArgument(commands.Converter[discord.Role | str]):
         return await commands.RoleConverter().convert(ctx, argument.strip())
 
 
-def panel_emoji(text: str, bot: commands.Bot) -> str | None:
-    """The emoji ``text`` names, as reaction events will show it; None when it is no emoji
-    the bot can react with (a custom one must come from a server the bot is in)."""
-    text = text.strip()
-    emoji = discord.PartialEmoji.from_str(text)
-    if emoji.id is not None:
-        return str(emoji) if bot.get_emoji(emoji.id) is not None else None
-    if not text or len(text) > 16 or text.isascii() or any(ch.isspace() for ch in text):
-        return None
-    return text
-
-
-def same_emoji(stored: str | None, seen: str) -> bool:
-    # Discord drops the emoji variation selector in some places and keeps it in others.
-    return stored is not None and stored.replace("\ufe0f", "") == seen.replace("\ufe0f", "")
-
-
-class LinkButtonView(discord.ui.View):
-    """The button panel's view. Its custom id is fixed, so one registered instance answers the
-    button on every panel, old ones included."""
-
-    def __init__(self, cog: LinkingCog) -> None:
-        super().__init__(timeout=None)
-        self.cog = cog
-
-    @discord.ui.button(
-        label=render_linking.LINK_LABEL,
-        style=discord.ButtonStyle.primary,
-        custom_id=render_linking.PANEL_BUTTON_ID,
-    )
-    async def start(self, interaction: discord.Interaction, button: discord.ui.Button) -> None:
-        await self.cog.answer_button(interaction)
-
-
-class LinkingCog(commands.Cog, name="Linking"):
-    """Link your Discord account to your Kick account, so your Kick watchtime counts here."""
+class LinkingCog(LinkPanels, commands.Cog, name="Linking"):
+    """Link your Discord account to your Kick and Twitch accounts, so your watchtime counts
+    here."""
 
     def __init__(
         self,
@@ -102,58 +67,62 @@ class LinkingCog(commands.Cog, name="Linking"):
 
     def persistent_views(self) -> list[discord.ui.View]:
         """Views the bot registers at start so buttons on earlier messages keep working."""
-        return [LinkButtonView(self)]
+        return [LinkButtonView(self)]  # every button ever posted, old Kick-only panels included
 
     # --- !link ----------------------------------------------------------------------------
 
     @commands.hybrid_command(name="link")
     @commands.guild_only()
     @cooldown(LINK_COOLDOWN_SECONDS, commands.BucketType.user)
-    async def link(self, ctx: Context) -> None:
-        """Get your personal link to connect your Kick account (by DM; /link shows it here)."""
+    @app_commands.describe(platform="kick or twitch (default: this server's platform)")
+    async def link(self, ctx: Context, platform: str | None = None) -> None:
+        """Get your personal link to connect your Kick or Twitch account (/link: shown here).
+
+        By DM. Name the platform when this server has both: !link kick or !link twitch."""
         guild = guild_of(ctx)
         private = ctx.interaction is not None
-        if not self.linking.kick_configured:
-            await ctx.send(render_linking.UNAVAILABLE, ephemeral=True, allowed_mentions=NO_MENTIONS)
+        choice = await asyncio.to_thread(self.linking.choose_platform, guild.id, platform)
+        if choice.platform is None:
+            reset_cooldown(ctx)  # no link went out: they may try again at once
+            await self._no_platform(ctx, choice)
             return
+        chosen = choice.platform
         await ctx.defer(ephemeral=private)
-        link, current = await self._start_link(guild.id, ctx.author.id)
+        link, current = await self._start_link(guild.id, ctx.author.id, chosen)
         if private:
             await ctx.send(
-                render_linking.link_private(link, current),
-                view=render_linking.link_view(link),
+                render_linking.link_private(link, current, chosen),
+                view=render_linking.link_view(link, chosen),
                 ephemeral=True,
                 allowed_mentions=NO_MENTIONS,
             )
             return
-        if await self.send_link_by_dm(ctx.author, link, guild.name, current):
-            await ctx.send(render_linking.LINK_SENT, allowed_mentions=NO_MENTIONS)
+        if await self.send_link_by_dm(ctx.author, link, guild.name, current, chosen):
+            await ctx.send(render_linking.link_sent(chosen), allowed_mentions=NO_MENTIONS)
             return
         # They should be able to use /link right away, which shares this cooldown.
         reset_cooldown(ctx)
         await ctx.send(render_linking.DMS_CLOSED, allowed_mentions=NO_MENTIONS)
 
-    async def _start_link(self, guild_id: int, user_id: int) -> tuple[str, AccountLink | None]:
-        current = await asyncio.to_thread(self.linking.link_of, user_id)
-        return self.linking.start_link(guild_id, user_id), current
-
-    async def send_link_by_dm(
-        self, user: discord.abc.User, link: str, guild_name: str, current: AccountLink | None
-    ) -> bool:
-        """DM the start link; False when the user's DMs are closed to the bot."""
-        text = render_linking.link_dm(link, guild_name, current)
-        try:
-            await user.send(text, view=render_linking.link_view(link), allowed_mentions=NO_MENTIONS)
-        except discord.Forbidden:
-            return False
-        except discord.HTTPException as exc:
-            # Discord refuses link buttons to some addresses; the plain link still works.
-            log.warning("could not DM a start link with a button (%s); retrying", exc)
-            try:
-                await user.send(text, allowed_mentions=NO_MENTIONS)
-            except discord.HTTPException:
-                return False
-        return True
+    async def _no_platform(self, ctx: Context, choice: PlatformChoice) -> None:
+        """``!link`` named no platform it can link, or the guild offers several."""
+        if choice.unknown is not None:
+            reply = render_linking.unknown_platform(
+                choice.unknown, choice.offered, ctx.clean_prefix
+            )
+        elif choice.unavailable is not None:
+            reply = render_linking.unavailable_for(choice.unavailable)
+        elif not choice.offered:
+            reply = render_linking.UNAVAILABLE
+        else:
+            await ctx.send(
+                render_linking.choose_platform(choice.offered, ctx.clean_prefix),
+                view=LinkButtonView(self, choice.offered),
+                ephemeral=True,
+                allowed_mentions=NO_MENTIONS,
+            )
+            return
+        await ctx.send(reply, ephemeral=True, allowed_mentions=NO_MENTIONS)
 
     # --- !unlink --------------------------------------------------------------------------
 
@@ -161,29 +130,67 @@ class LinkingCog(commands.Cog, name="Linking"):
     # me" (an optional argument that does not convert is skipped otherwise).
     @commands.hybrid_command(name="unlink", ignore_extra=False)
     @commands.guild_only()
-    @app_commands.describe(member="Unlink this member instead of yourself (Manage Server)")
-    async def unlink(self, ctx: Context, member: discord.Member | None = None) -> None:
-        """Unlink your Kick account; with a @member, unlink theirs (Manage Server)."""
+    @app_commands.describe(
+        member="Unlink this member instead of yourself (Manage Server)",
+        platform="kick or twitch (needed only when linked on both)",
+    )
+    async def unlink(
+        self, ctx: Context, member: discord.Member | None = None, platform: str | None = None
+    ) -> None:
+        """Unlink your Kick or Twitch account; with a @member, theirs (Manage Server).
+
+        Name the platform when linked on both: !unlink kick or !unlink twitch."""
         guild = guild_of(ctx)
         other = member if member is not None and member.id != ctx.author.id else None
         author = ctx.author
-        if other is not None and not (
-            isinstance(author, discord.Member) and author.guild_permissions.manage_guild
-        ):
+        if other is not None and not _manages(author):
             reply = (
                 f"You need the Manage Server permission to unlink someone else. "
                 f"{ctx.clean_prefix}unlink alone unlinks your own account."
             )
             await ctx.send(reply, ephemeral=True, allowed_mentions=NO_MENTIONS)
             return
+        chosen = parse_platform(platform)
+        if platform is not None and chosen is None:
+            await ctx.send(
+                render_linking.unlink_usage(ctx.clean_prefix), allowed_mentions=NO_MENTIONS
+            )
+            return
         await ctx.defer()
         target = other or author
-        result = await self.effects.unlink(guild.id, target.id, actor_id=author.id)
+        if chosen is None:
+            links = await asyncio.to_thread(self.linking.links_of, target.id)
+            if len(links) > 1:
+                reply = render_linking.unlink_which(links, ctx.clean_prefix)
+                await ctx.send(reply, allowed_mentions=NO_MENTIONS)
+                return
+            if not links:
+                await ctx.send(render_linking.not_linked(other), allowed_mentions=NO_MENTIONS)
+                return
+            chosen = links[0].platform
+        result = await self.effects.unlink(guild.id, target.id, actor_id=author.id, platform=chosen)
         if result is None:
-            await ctx.send(render_linking.not_linked(other), allowed_mentions=NO_MENTIONS)
+            reply = render_linking.not_linked(other, chosen)
+            await ctx.send(reply, allowed_mentions=NO_MENTIONS)
             return
         reply = render_linking.unlinked(result.link, other, result.role)
         await ctx.send(reply, allowed_mentions=NO_MENTIONS)
+
+    # --- !linked --------------------------------------------------------------------------
+
+    @commands.hybrid_command(name="linked", ignore_extra=False)
+    @commands.guild_only()
+    @app_commands.describe(member="Show this member's links instead of yours (Manage Server)")
+    async def linked(self, ctx: Context, member: discord.Member | None = None) -> None:
+        """Show your linked Kick and Twitch accounts; with a @member, theirs (Manage Server)."""
+        other = member if member is not None and member.id != ctx.author.id else None
+        if other is not None and not _manages(ctx.author):
+            reply = "You need the Manage Server permission to see someone else's links."
+            await ctx.send(reply, ephemeral=True, allowed_mentions=NO_MENTIONS)
+            return
+        links = await asyncio.to_thread(self.linking.links_of, (other or ctx.author).id)
+        reply = render_linking.linked_accounts(links, other)
+        await ctx.send(reply, ephemeral=True, allowed_mentions=NO_MENTIONS)
 
     # --- !linkrole ------------------------------------------------------------------------
 
@@ -256,141 +263,6 @@ class LinkingCog(commands.Cog, name="Linking"):
         reply = render_linking.linklogs_status(settings, ctx.clean_prefix)
         await ctx.send(reply, allowed_mentions=NO_MENTIONS)
 
-    # --- link panels ----------------------------------------------------------------------
 
-    @commands.hybrid_command(name="setup_link_panel")
-    @commands.guild_only()
-    @commands.has_guild_permissions(manage_guild=True)
-    @app_commands.default_permissions(manage_guild=True)
-    @app_commands.describe(emoji="The emoji members react with (default: 🔗)")
-    async def setup_link_panel(self, ctx: Context, emoji: str = DEFAULT_PANEL_EMOJI) -> None:
-        """Post and pin a panel; reacting to it gets members their link by DM (Manage Server)."""
-        guild = guild_of(ctx)
-        chosen = panel_emoji(emoji, ctx.bot)
-        if chosen is None:
-            await ctx.send(render_linking.BAD_EMOJI, ephemeral=True, allowed_mentions=NO_MENTIONS)
-            return
-        await ctx.defer(ephemeral=True)
-        panel = await ctx.channel.send(
-            embed=render_linking.reaction_panel(chosen), allowed_mentions=NO_MENTIONS
-        )
-        try:
-            await panel.add_reaction(chosen)
-        except discord.HTTPException:
-            await panel.delete()
-            await ctx.send(render_linking.BAD_EMOJI, ephemeral=True, allowed_mentions=NO_MENTIONS)
-            return
-        await self._store_panel(ctx, guild, panel, PANEL_REACTION, chosen)
-
-    @commands.hybrid_command(name="setup_link_button")
-    @commands.guild_only()
-    @commands.has_guild_permissions(manage_guild=True)
-    @app_commands.default_permissions(manage_guild=True)
-    async def setup_link_button(self, ctx: Context) -> None:
-        """Post and pin a panel with a button that shows members their link (Manage Server)."""
-        guild = guild_of(ctx)
-        await ctx.defer(ephemeral=True)
-        panel = await ctx.channel.send(
-            embed=render_linking.button_panel(),
-            view=LinkButtonView(self),
-            allowed_mentions=NO_MENTIONS,
-        )
-        await self._store_panel(ctx, guild, panel, PANEL_BUTTON, None)
-
-    async def _store_panel(
-        self,
-        ctx: Context,
-        guild: discord.Guild,
-        panel: discord.Message,
-        kind: str,
-        emoji: str | None,
-    ) -> None:
-        await asyncio.to_thread(
-            lambda: self.linking.add_panel(
-                guild_id=guild.id,
-                channel_id=panel.channel.id,
-                message_id=panel.id,
-                kind=kind,
-                emoji=emoji,
-                created_by=ctx.author.id,
-            )
-        )
-        try:
-            await panel.pin(reason="Link panel")
-            pinned = True
-        except discord.HTTPException as exc:
-            log.info("guild %s: could not pin a link panel (%s)", guild.id, exc)
-            pinned = False
-        reply = render_linking.panel_posted(pinned)
-        await ctx.send(reply, ephemeral=True, allowed_mentions=NO_MENTIONS)
-
-    @commands.Cog.listener()
-    async def on_raw_reaction_add(self, payload: discord.RawReactionActionEvent) -> None:
-        member = payload.member
-        if payload.guild_id is None or member is None or member.bot:
-            return
-        panel = await asyncio.to_thread(self.linking.panel, payload.guild_id, payload.message_id)
-        if panel is None or panel.kind != PANEL_REACTION:
-            return
-        if not same_emoji(panel.emoji, str(payload.emoji)):
-            return
-        guild = member.guild
-        channel = guild.get_channel_or_thread(payload.channel_id)
-        if isinstance(channel, discord.TextChannel | discord.Thread):
-            await self._remove_reaction(channel, payload, member)
-        if self._panel_cooldown.retry_after(payload.user_id, LINK_COOLDOWN_SECONDS) is not None:
-            return  # a link went out moments ago; don't send another for every click
-        if not self.linking.kick_configured:
-            await self._dm_quietly(member, render_linking.UNAVAILABLE)
-            return
-        link, current = await self._start_link(guild.id, member.id)
-        if await self.send_link_by_dm(member, link, guild.name, current):
-            return
-        if isinstance(channel, discord.TextChannel | discord.Thread):
-            await channel.send(
-                render_linking.dms_closed_for(member.display_name),
-                delete_after=PANEL_NOTICE_SECONDS,
-                allowed_mentions=NO_MENTIONS,
-            )
-
-    async def _remove_reaction(
-        self,
-        channel: discord.TextChannel | discord.Thread,
-        payload: discord.RawReactionActionEvent,
-        member: discord.Member,
-    ) -> None:
-        try:
-            await channel.get_partial_message(payload.message_id).remove_reaction(
-                payload.emoji, member
-            )
-        except discord.HTTPException as exc:
-            log.info(
-                "guild %s: could not remove a reaction from a link panel (%s); I need the "
-                "Manage Messages permission there",
-                channel.guild.id,
-                exc,
-            )
-
-    async def _dm_quietly(self, member: discord.Member, text: str) -> None:
-        try:
-            await member.send(text, allowed_mentions=NO_MENTIONS)
-        except discord.HTTPException:
-            log.info("guild %s: could not DM member %s", member.guild.id, member.id)
-
-    async def answer_button(self, interaction: discord.Interaction) -> None:
-        """The panel button: the link, in a reply only the presser sees."""
-        guild = interaction.guild
-        if guild is None:
-            return
-        if not self.linking.kick_configured:
-            await interaction.response.send_message(
-                render_linking.UNAVAILABLE, ephemeral=True, allowed_mentions=NO_MENTIONS
-            )
-            return
-        link, current = await self._start_link(guild.id, interaction.user.id)
-        await interaction.response.send_message(
-            render_linking.link_private(link, current),
-            view=render_linking.link_view(link),
-            ephemeral=True,
-            allowed_mentions=NO_MENTIONS,
-        )
+def _manages(author: discord.abc.User) -> bool:
+    return isinstance(author, discord.Member) and author.guild_permissions.manage_guild

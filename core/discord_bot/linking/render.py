@@ -1,6 +1,7 @@
 """What the bot says about account links: pure functions from plain values to text and embeds.
 
-Kick names are chosen by their owners, so they pass through :func:`~core.discord_bot.render.inert`.
+Kick and Twitch names are chosen by their owners, so they pass through
+:func:`~core.discord_bot.render.inert`.
 A start link is personal: only a DM or an ephemeral reply may hold it, never a channel message.
 """
 
@@ -10,7 +11,8 @@ import discord
 
 from core.discord_bot.connections.render import link_expiry, relative
 from core.discord_bot.render import inert
-from core.events import utc
+from core.events import Platform, utc
+from core.features.linking.platforms import platform_name
 from core.features.linking.ports import LinkNotice, RoleChange
 from core.features.linking.repository import AccountLink, LinkSettings
 from core.features.linking.service import (
@@ -23,23 +25,62 @@ from core.features.linking.service import (
 )
 
 LINK_LABEL = "Link my Kick account"
-PANEL_BUTTON_ID = "streamkeeper:link:start"  # fixed: a restarted bot still answers old panels
+# Fixed custom ids: a restarted bot still answers old panels. The first is the Kick-only panel
+# button from before Twitch; panels posted since carry a button per platform.
+PANEL_BUTTON_ID = "streamkeeper:link:start"
+PANEL_PLATFORM_BUTTON_IDS = {
+    Platform.KICK: "streamkeeper:link:start:kick",
+    Platform.TWITCH: "streamkeeper:link:start:twitch",
+}
 UNAVAILABLE = (
-    "Linking isn't available yet: this bot has no Kick app. The bot's operator sets "
-    "`KICK_CLIENT_ID` and `KICK_CLIENT_SECRET` to turn it on."
+    "Linking isn't available yet: this bot has no Kick or Twitch app. The bot's operator sets "
+    "`KICK_CLIENT_ID` and `KICK_CLIENT_SECRET` (or the `TWITCH_` ones) to turn it on."
 )
 
-# Why a link failed, in plain words, after "Your Kick account was not linked: ".
+
+def link_label(platform: Platform) -> str:
+    return f"Link my {platform_name(platform)} account"
+
+
+def unavailable_for(platform: Platform) -> str:
+    name = platform_name(platform)
+    setting = platform.value.upper()
+    return (
+        f"Linking {name} accounts isn't available: this bot has no {name} app. The bot's "
+        f"operator sets `{setting}_CLIENT_ID` and `{setting}_CLIENT_SECRET` to turn it on."
+    )
+
+
+def _names(platforms: tuple[Platform, ...]) -> str:
+    return " or ".join(platform_name(p) for p in platforms)
+
+
+def choose_platform(platforms: tuple[Platform, ...], prefix: str) -> str:
+    """``!link`` in a guild that offers several platforms: which one?"""
+    commands = " or ".join(f"{prefix}link {p.value}" for p in platforms)
+    return (
+        f"Which account do you want to link, {_names(platforms)}? Use {commands}, "
+        "or press a button below."
+    )
+
+
+def unknown_platform(word: str, platforms: tuple[Platform, ...], prefix: str) -> str:
+    choices = "|".join(p.value for p in platforms) or "kick|twitch"
+    return f'I can\'t link a "{inert(word)}" account. Usage: {prefix}link [{choices}]'
+
+
+# Why a link failed, in plain words, after "Your <platform> account was not linked: ".
 _REASONS = {
-    DECLINED: "you declined on Kick",
+    DECLINED: "you declined on {name}",
     LINK_EXPIRED: "the link had expired (links work for one hour)",
-    ALREADY_LINKED: "that Kick account is already linked to another Discord user",
-    KICK_ERROR: "Kick did not finish the sign-in",
+    ALREADY_LINKED: "that {name} account is already linked to another Discord user",
+    KICK_ERROR: "{name} did not finish the sign-in",
 }
 
 
-def reason_text(reason: str | None) -> str:
-    return _REASONS.get(reason or "", "the sign-in did not finish")
+def reason_text(reason: str | None, platform: Platform = Platform.KICK) -> str:
+    text = _REASONS.get(reason or "", "the sign-in did not finish")
+    return text.format(name=platform_name(platform))
 
 
 def _works_until(link: str) -> str:
@@ -51,38 +92,45 @@ def _current_link(current: AccountLink | None) -> str:
     if current is None:
         return ""
     return (
-        f"\nYou're linked to **{inert(current.username)}** now; linking another Kick account "
-        "replaces it."
+        f"\nYou're linked to **{inert(current.username)}** now; linking another "
+        f"{platform_name(current.platform)} account replaces it."
     )
 
 
 # --- !link and /link -----------------------------------------------------------------------
 
 
-def link_dm(link: str, guild_name: str, current: AccountLink | None) -> str:
+def link_dm(
+    link: str, guild_name: str, current: AccountLink | None, platform: Platform = Platform.KICK
+) -> str:
     return (
-        f"Here is your personal link to connect your Kick account for {inert(guild_name)} "
-        f"({_works_until(link)}). It is for you alone: don't share it.\n{link}"
-        f"{_current_link(current)}"
+        f"Here is your personal link to connect your {platform_name(platform)} account for "
+        f"{inert(guild_name)} ({_works_until(link)}). It is for you alone: don't share it.\n"
+        f"{link}{_current_link(current)}"
     )
 
 
-def link_private(link: str, current: AccountLink | None) -> str:
+def link_private(link: str, current: AccountLink | None, platform: Platform = Platform.KICK) -> str:
     """The ephemeral reply to /link and to the panel button: only the caller sees it."""
     return (
-        f"Here is your personal link to connect your Kick account (only you can see it; "
-        f"{_works_until(link)}):\n{link}{_current_link(current)}"
+        f"Here is your personal link to connect your {platform_name(platform)} account (only "
+        f"you can see it; {_works_until(link)}):\n{link}{_current_link(current)}"
     )
 
 
-def link_view(link: str) -> discord.ui.View:
+def link_view(link: str, platform: Platform = Platform.KICK) -> discord.ui.View:
     """A link button to ``link``. Needs a running event loop (discord.py's views do)."""
     view = discord.ui.View(timeout=None)
-    view.add_item(discord.ui.Button(style=discord.ButtonStyle.link, label=LINK_LABEL, url=link))
+    label = link_label(platform)
+    view.add_item(discord.ui.Button(style=discord.ButtonStyle.link, label=label, url=link))
     return view
 
 
-LINK_SENT = "I sent you a link by DM to connect your Kick account."
+def link_sent(platform: Platform) -> str:
+    return f"I sent you a link by DM to connect your {platform_name(platform)} account."
+
+
+LINK_SENT = link_sent(Platform.KICK)
 DMS_CLOSED = (
     "I couldn't DM you the link: your direct messages are closed to me. Use the slash command "
     "/link instead; it shows the link to you alone."
@@ -102,20 +150,22 @@ def dms_closed_for(display_name: str) -> str:
 
 def member_notice(notice: LinkNotice) -> str:
     name = inert(notice.username) if notice.username else None
+    on = platform_name(notice.platform)
     if notice.outcome == LINKED:
         replaced = (
             f" (instead of {inert(notice.replaced_username)})" if notice.replaced_username else ""
         )
-        return f"Your Discord account is now linked to **{name}** on Kick{replaced}."
+        return f"Your Discord account is now linked to **{name}** on {on}{replaced}."
     if notice.outcome == UNLINKED:
-        return f"Your Discord account is no longer linked to **{name}** on Kick."
+        return f"Your Discord account is no longer linked to **{name}** on {on}."
     if notice.reason == ALREADY_LINKED and name:
         return (
-            f"Your Kick account was not linked: the Kick account **{name}** is already linked "
+            f"Your {on} account was not linked: the {on} account **{name}** is already linked "
             "to another Discord user. If it is yours, ask a server admin to unlink it."
         )
-    why = reason_text(notice.reason)
-    return f"Your Kick account was not linked: {why}. Use !link to try again."
+    why = reason_text(notice.reason, notice.platform)
+    again = "!link" if notice.platform == Platform.KICK else f"!link {notice.platform.value}"
+    return f"Your {on} account was not linked: {why}. Use {again} to try again."
 
 
 # --- the link log ----------------------------------------------------------------------------
@@ -124,21 +174,23 @@ def member_notice(notice: LinkNotice) -> str:
 def log_embed(notice: LinkNotice, role: RoleChange | None) -> discord.Embed:
     member = f"<@{notice.discord_user_id}>"
     account = _account(notice)
+    on = platform_name(notice.platform)
     if notice.outcome == LINKED:
         title, colour = "Account linked", discord.Colour.green()
-        description = f"{member} linked the Kick account {account}."
+        description = f"{member} linked the {on} account {account}."
         if notice.replaced_username:
             description += f" It replaces {inert(notice.replaced_username)}."
     elif notice.outcome == UNLINKED:
         title, colour = "Account unlinked", discord.Colour.orange()
-        description = f"{member} is no longer linked to the Kick account {account}."
+        description = f"{member} is no longer linked to the {on} account {account}."
         if notice.actor_id is not None and notice.actor_id != notice.discord_user_id:
             description += f" Unlinked by <@{notice.actor_id}>."
     else:
         title, colour = "Link refused", discord.Colour.red()
-        description = f"{member} could not link a Kick account: {reason_text(notice.reason)}."
+        why = reason_text(notice.reason, notice.platform)
+        description = f"{member} could not link a {on} account: {why}."
         if notice.username:
-            description += f"\nKick account: {account}"
+            description += f"\n{on} account: {account}"
     embed = discord.Embed(
         title=title, description=description, colour=colour, timestamp=utc(notice.at)
     )
@@ -167,16 +219,45 @@ def _role_line(notice: LinkNotice, role: RoleChange) -> str:
 
 def unlinked(link: AccountLink, member: discord.abc.User | None, role: RoleChange | None) -> str:
     who = "Your Discord account is" if member is None else f"{inert(member.display_name)} is"
-    text = f"{who} no longer linked to **{inert(link.username)}** on Kick."
+    on = platform_name(link.platform)
+    text = f"{who} no longer linked to **{inert(link.username)}** on {on}."
     if role is not None and not role.is_done:
         text += f"\nI couldn't remove the linked role: {inert(role.problem or 'unknown problem')}."
     return text
 
 
-def not_linked(member: discord.abc.User | None) -> str:
+def not_linked(member: discord.abc.User | None, platform: Platform | None = Platform.KICK) -> str:
+    what = f"linked {platform_name(platform)} account" if platform else "linked account"
     if member is None:
-        return "You have no linked Kick account."
-    return f"{inert(member.display_name)} has no linked Kick account."
+        return f"You have no {what}."
+    return f"{inert(member.display_name)} has no {what}."
+
+
+def unlink_which(links: list[AccountLink], prefix: str) -> str:
+    """``!unlink`` without a platform, for a member linked on several."""
+    choices = " or ".join(f"{prefix}unlink {link.platform.value}" for link in links)
+    names = _names(tuple(link.platform for link in links))
+    return f"You have linked accounts on {names}: use {choices}."
+
+
+def unlink_usage(prefix: str) -> str:
+    return f"That doesn't look right. Usage: {prefix}unlink [member] [kick|twitch]"
+
+
+# --- !linked ---------------------------------------------------------------------------------
+
+
+def linked_accounts(links: list[AccountLink], member: discord.abc.User | None) -> str:
+    """The member's links on every platform (``!linked``)."""
+    if not links:
+        return not_linked(member, None)
+    who = "Your Discord account is" if member is None else f"{inert(member.display_name)} is"
+    lines = [
+        f"- {platform_name(link.platform)}: **{inert(link.username)}** "
+        f"(id {inert(link.platform_user_id)}), since {relative(link.linked_at)}"
+        for link in links
+    ]
+    return f"{who} linked to:\n" + "\n".join(lines)
 
 
 # --- !linkrole -------------------------------------------------------------------------------
@@ -190,11 +271,11 @@ def linked_role_status(settings: LinkSettings, role: discord.Role | None, prefix
             "The linked role no longer exists. Set another with "
             f"{prefix}linkrole @role, or turn it off with {prefix}linkrole off."
         )
-    return f"Members who link their Kick account get {role.mention}."
+    return f"Members who link their Kick or Twitch account get {role.mention}."
 
 
 def linked_role_set(role: discord.Role, problem: str | None) -> str:
-    text = f"Members who link their Kick account now get {role.mention}."
+    text = f"Members who link their Kick or Twitch account now get {role.mention}."
     if problem:
         text += f"\n\N{WARNING SIGN}\N{VARIATION SELECTOR-16} But I can't give it yet: {problem}."
     return text
@@ -226,23 +307,27 @@ def linklogs_status(settings: LinkSettings, prefix: str) -> str:
 # --- link panels -----------------------------------------------------------------------------
 
 
-def reaction_panel(emoji: str) -> discord.Embed:
+def reaction_panel(emoji: str, platforms: tuple[Platform, ...] = (Platform.KICK,)) -> discord.Embed:
+    names = _names(platforms)
+    links = "a personal link" if len(platforms) == 1 else "a personal link for each"
     return discord.Embed(
-        title="Link your Kick account",
+        title=f"Link your {names} account",
         description=(
-            f"React with {emoji} and I'll send you a personal link by DM. Linking lets this "
-            "server count your Kick watchtime and give you roles for it."
+            f"React with {emoji} and I'll send you {links} by DM. Linking lets this "
+            f"server count your {names} watchtime and give you roles for it."
         ),
         colour=discord.Colour.green(),
     )
 
 
-def button_panel() -> discord.Embed:
+def button_panel(platforms: tuple[Platform, ...] = (Platform.KICK,)) -> discord.Embed:
+    names = _names(platforms)
+    button = "the button" if len(platforms) == 1 else "the button of your platform"
     return discord.Embed(
-        title="Link your Kick account",
+        title=f"Link your {names} account",
         description=(
-            "Press the button and I'll show you a personal link that only you can see. Linking "
-            "lets this server count your Kick watchtime and give you roles for it."
+            f"Press {button} and I'll show you a personal link that only you can see. Linking "
+            f"lets this server count your {names} watchtime and give you roles for it."
         ),
         colour=discord.Colour.green(),
     )

@@ -1,10 +1,12 @@
-"""The Twitch sign-in round trip: from a signed start link to a stored streamer connection.
+"""The Twitch sign-in round trip: from a signed start link to a stored streamer connection, or
+to a viewer's verified identity (``twitch_viewer_signin.py``: no scope, no token kept).
 
 The same guards as Kick's (``authorization.py``, ``signin.py``): the start link starts one
 sign-in, the ``state`` is single use, lives 10 minutes and is bound to the browser that opened
 the link, and the token is kept only when the account that consented is the broadcaster
 ``!twitch setup`` stored for the guild. Twitch has no PKCE: the state row's verifier column holds
-an encrypted empty string. The union of scopes in ``oauth_client.SCOPES`` is asked for.
+an encrypted empty string. A streamer is asked for the union of scopes in
+``oauth_client.SCOPES``; a viewer for none.
 
 :class:`TwitchSignIn` is mixed into ``TwitchConnections``, which provides the engine, cipher,
 clock, client id, redirect URI and the OAuth and Helix client factories.
@@ -37,6 +39,15 @@ from core.features.connections.authorization import (
 )
 from core.features.connections.repository import PendingState
 from core.features.connections.signin import AuthorizationFailed
+from core.features.connections.twitch_viewer_signin import (
+    PURPOSE_TWITCH_VIEWER,
+    TWITCH_UNAVAILABLE,
+    TWITCH_VIEWER_LINK_USED_MESSAGE,
+    VIEWER_SCOPES,
+    TwitchViewerIdentity,
+    identify_viewer,
+    revoke_quietly,
+)
 from core.features.guilds import repository as guilds_repository
 from core.features.guilds.repository import TrackedChannel
 from core.platforms.twitch.helix import HelixClient, HelixError, TwitchUser
@@ -56,7 +67,6 @@ log = logging.getLogger(__name__)
 PURPOSE_TWITCH_STREAMER = "twitch-streamer"
 STATE_LIFETIME = timedelta(minutes=10)
 TWITCH_ERROR = "twitch_error"  # Twitch refused the code or came back with an error
-TWITCH_UNAVAILABLE = "twitch_unavailable"  # Twitch failed or gave an answer we cannot use
 
 TWITCH_UNAVAILABLE_MESSAGE = (
     "Twitch did not answer properly, so nothing was connected. Try again in a few minutes "
@@ -110,9 +120,12 @@ class TwitchSignIn:
     make_helix: HelixFactory
     clock: Callable[[], datetime]
 
-    def begin(self, claims: LinkClaims, browser_nonce: str) -> str:
+    def begin(
+        self, claims: LinkClaims, browser_nonce: str, purpose: str = PURPOSE_TWITCH_STREAMER
+    ) -> str:
         """Use the start link (once), remember a new single-use state bound to the browser that
-        holds ``browser_nonce`` and return Twitch's consent URL.
+        holds ``browser_nonce`` and return Twitch's consent URL: every scope StreamKeeper needs
+        for a streamer, none for a viewer (``purpose``).
 
         Raises :class:`AuthorizationFailed` (``link_used``, ``not_configured``) or
         :class:`DatabaseUnavailable`."""
@@ -122,8 +135,10 @@ class TwitchSignIn:
             )
         state = new_state()
         now = utc(self.clock())
+        if purpose not in (PURPOSE_TWITCH_STREAMER, PURPOSE_TWITCH_VIEWER):
+            raise ValueError(f"not a Twitch sign-in: {purpose}")
         pending = PendingState(
-            PURPOSE_TWITCH_STREAMER,
+            purpose,
             claims.guild_id,
             claims.discord_user_id,
             self.cipher.encrypt(""),  # no PKCE on Twitch
@@ -133,7 +148,7 @@ class TwitchSignIn:
             is_first_use = repository.claim_link(
                 conn,
                 claims.link_id,
-                purpose=PURPOSE_TWITCH_STREAMER,
+                purpose=purpose,
                 guild_id=claims.guild_id,
                 discord_user_id=claims.discord_user_id,
                 now=now,
@@ -143,13 +158,15 @@ class TwitchSignIn:
                 repository.create_state(conn, state, pending, now, now + STATE_LIFETIME)
                 repository.forget_states_before(conn, now - timedelta(days=1))
                 repository.forget_links_expired_before(conn, now)
+        is_viewer = purpose == PURPOSE_TWITCH_VIEWER
         if not is_first_use:
-            raise AuthorizationFailed(TWITCH_LINK_USED_MESSAGE, code=LINK_USED)
+            used = TWITCH_VIEWER_LINK_USED_MESSAGE if is_viewer else TWITCH_LINK_USED_MESSAGE
+            raise AuthorizationFailed(used, code=LINK_USED)
         return authorize_url(
             self.oauth_base_url,
             client_id=self.client_id,
             redirect_uri=self.redirect_uri,
-            scopes=SCOPES,
+            scopes=VIEWER_SCOPES if is_viewer else SCOPES,
             state=state,
         )
 
@@ -165,9 +182,10 @@ class TwitchSignIn:
 
     async def complete(
         self, *, state: str, code: str | None, error: str | None, browser_nonce: str | None
-    ) -> TwitchAuthorized:
-        """Finish the round trip Twitch redirected back with. Raises
-        :class:`AuthorizationFailed` or :class:`DatabaseUnavailable`."""
+    ) -> TwitchAuthorized | TwitchViewerIdentity:
+        """Finish the round trip Twitch redirected back with: a connected streamer, or a
+        viewer's identity (their token already revoked). Raises :class:`AuthorizationFailed` or
+        :class:`DatabaseUnavailable`."""
         pending = await asyncio.to_thread(self._consume_state, state)
         if pending is None:
             raise AuthorizationFailed(
@@ -187,6 +205,11 @@ class TwitchSignIn:
                 f"{denied}, so nothing was connected.",
                 pending=pending,
                 code=DECLINED if is_declined else TWITCH_ERROR,
+            )
+        if pending.purpose == PURPOSE_TWITCH_VIEWER:
+            tokens = await self._exchange(pending, code)
+            return await identify_viewer(
+                pending, tokens, make_oauth=self.make_oauth, client_id=self.client_id
             )
         tokens, user = await self._exchange_and_identify(pending, code)
         channel = await asyncio.to_thread(self.channel_to_connect, pending.guild_id)
@@ -209,22 +232,7 @@ class TwitchSignIn:
     async def _exchange_and_identify(
         self, pending: PendingState, code: str
     ) -> tuple[TokenSet, TwitchUser]:
-        try:
-            async with self.make_oauth() as oauth:
-                tokens = await oauth.exchange_code(code, self.redirect_uri)
-        except TwitchOAuthError as exc:
-            log.warning(
-                "guild %s: Twitch refused the code exchange (%s)", pending.guild_id, exc.status
-            )
-            if exc.status is None or exc.status >= 500 or exc.status == 200:
-                raise AuthorizationFailed(
-                    TWITCH_UNAVAILABLE_MESSAGE, pending=pending, code=TWITCH_UNAVAILABLE
-                ) from exc
-            raise AuthorizationFailed(
-                "Twitch refused the sign-in. Please try again with a new link.",
-                pending=pending,
-                code=TWITCH_ERROR,
-            ) from exc
+        tokens = await self._exchange(pending, code)
         try:
             async with self.make_helix() as helix:
                 users = await helix.get_users(tokens.access_token)
@@ -245,10 +253,32 @@ class TwitchSignIn:
             )
         return tokens, users[0]
 
+    async def _exchange(self, pending: PendingState, code: str) -> TokenSet:
+        try:
+            async with self.make_oauth() as oauth:
+                tokens = await oauth.exchange_code(code, self.redirect_uri)
+        except TwitchOAuthError as exc:
+            log.warning(
+                "guild %s: Twitch refused the code exchange (%s)", pending.guild_id, exc.status
+            )
+            if exc.status is None or exc.status >= 500 or exc.status == 200:
+                raise AuthorizationFailed(
+                    TWITCH_UNAVAILABLE_MESSAGE, pending=pending, code=TWITCH_UNAVAILABLE
+                ) from exc
+            raise AuthorizationFailed(
+                "Twitch refused the sign-in. Please try again with a new link.",
+                pending=pending,
+                code=TWITCH_ERROR,
+            ) from exc
+        return tokens
+
     def _consume_state(self, state: str) -> PendingState | None:
         with database(self.engine, write=True) as conn:
             return repository.consume_state(
-                conn, state, utc(self.clock()), purposes=(PURPOSE_TWITCH_STREAMER,)
+                conn,
+                state,
+                utc(self.clock()),
+                purposes=(PURPOSE_TWITCH_STREAMER, PURPOSE_TWITCH_VIEWER),
             )
 
     def _store(
@@ -279,8 +309,4 @@ class TwitchSignIn:
             twitch_repo.save_connection(conn, stored, now)
 
     async def _revoke_quietly(self, tokens: TokenSet) -> None:
-        try:
-            async with self.make_oauth() as oauth:
-                await oauth.revoke(tokens.access_token)
-        except Exception:
-            log.warning("could not give a Twitch token back; it expires on its own")
+        await revoke_quietly(self.make_oauth, tokens)

@@ -79,7 +79,12 @@ class LinkEffects:
             channel_id = settings.log_channel_id
             post = partial(self.discord.post_log, channel_id, notice, role)
             await self._once(guild_id, STEP_LOG, event.key, post)
-        log.info("guild %s: member %s linked a Kick account", guild_id, event.discord_user_id)
+        log.info(
+            "guild %s: member %s linked a %s account",
+            guild_id,
+            event.discord_user_id,
+            event.platform.value,
+        )
 
     async def link_failed(self, guild_id: int, event: AccountLinkFailed) -> None:
         notice = LinkNotice(
@@ -100,9 +105,10 @@ class LinkEffects:
             post = partial(self.discord.post_log, channel_id, notice, None)
             await self._once(guild_id, STEP_LOG, event.key, post)
         log.info(
-            "guild %s: member %s could not link a Kick account (%s)",
+            "guild %s: member %s could not link a %s account (%s)",
             guild_id,
             event.discord_user_id,
+            event.platform.value,
             event.reason,
         )
 
@@ -114,16 +120,17 @@ class LinkEffects:
         actor_id: int,
         platform: Platform = Platform.KICK,
     ) -> Unlinked | None:
-        """Remove the member's link, take this guild's linked role back and log it; None when
-        the member had no link."""
+        """Remove the member's link on ``platform``, take this guild's linked role back (unless
+        a link on another platform remains) and log it; None when the member had no link."""
         removed = await asyncio.to_thread(
             self.linking.unlink, guild_id, discord_user_id, actor_id=actor_id, platform=platform
         )
         if removed is None:
             return None
         settings = await asyncio.to_thread(self.linking.settings, guild_id)
+        remaining = await asyncio.to_thread(self.linking.links_of, discord_user_id)
         role: RoleChange | None = None
-        if settings.linked_role_id is not None:
+        if settings.linked_role_id is not None and not remaining:
             role = await self.discord.set_linked_role(
                 guild_id, discord_user_id, settings.linked_role_id, present=False
             )

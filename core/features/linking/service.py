@@ -1,10 +1,11 @@
-"""Linking a Discord user to their Kick account, after Kick confirmed who they are.
+"""Linking a Discord user to their Kick and Twitch accounts, after the platform confirmed who
+they are.
 
-A link is global to the Discord user: one Kick account per Discord user, one Discord user per
-Kick account. It is keyed by the Kick user id, so a rename on Kick keeps it. Every link, unlink
+A link is global to the Discord user: per platform, one account per Discord user and one Discord
+user per account. It is keyed by the platform's user id, so a rename keeps it. Every link, unlink
 and refusal also leaves a row in the guild's link history, which unlinking never erases.
 
-The OAuth round trip gives the viewer's token back to Kick at once (only the identity is
+The OAuth round trip gives the viewer's token back to the platform at once (only the identity is
 needed), so a link holds no token: unlinking has nothing left to revoke.
 """
 
@@ -18,12 +19,20 @@ from sqlalchemy.engine import Engine
 
 from core.events import Platform, utc
 from core.features.connections.service import PURPOSE_VIEWER
+from core.features.connections.twitch_viewer_signin import PURPOSE_TWITCH_VIEWER
+from core.features.guilds import repository as guilds_repository
 from core.features.linking import repository
+from core.features.linking.platforms import LINKABLE, PlatformChoice, choose, offered
 from core.features.linking.repository import AccountLink, HistoryEntry, LinkPanel, LinkSettings
 from core.features.refusals import Refused
 from core.security.links import new_claims, signed_link
 
 LINK_PATH = "/auth/kick"
+# Where a viewer's signed start link leads, and what it is signed for, by platform.
+START_LINKS = {
+    Platform.KICK: (LINK_PATH, PURPOSE_VIEWER),
+    Platform.TWITCH: ("/auth/twitch", PURPOSE_TWITCH_VIEWER),
+}
 PANEL_REACTION = "reaction"
 PANEL_BUTTON = "button"
 DEFAULT_PANEL_EMOJI = "\N{LINK SYMBOL}"
@@ -36,7 +45,9 @@ REFUSED = "refused"
 DECLINED = "declined"  # the member said no on Kick's consent page
 LINK_EXPIRED = "link_expired"  # the signed link was more than an hour old
 ALREADY_LINKED = "already_linked"  # the Kick account belongs to another Discord user
-KICK_ERROR = "kick_error"  # Kick refused the sign-in or did not say who signed in
+# The platform refused the sign-in or did not say who signed in (the code predates Twitch and
+# is kept, as link histories hold it; the event's platform says which).
+KICK_ERROR = "kick_error"
 REASONS = (DECLINED, LINK_EXPIRED, ALREADY_LINKED, KICK_ERROR)
 
 
@@ -55,12 +66,13 @@ class UnlinkRefused(Refused):
 @dataclass(frozen=True)
 class LinkResult:
     link: AccountLink
-    replaced_username: str | None  # the Kick account this Discord user was linked to before
+    replaced_username: str | None  # the account this Discord user had on that platform before
 
 
 class LinkingService:
     """``link_secret`` and ``public_base_url`` make the signed start links (``start_link``);
-    ``kick_configured`` says whether the bot has a Kick app to sign in with."""
+    ``kick_configured`` and ``twitch_configured`` say whether the bot has an app to sign in
+    with on that platform."""
 
     def __init__(
         self,
@@ -70,22 +82,45 @@ class LinkingService:
         link_secret: str | None = None,
         public_base_url: str = "",
         kick_configured: bool = True,
+        twitch_configured: bool = False,
     ) -> None:
         self.engine = engine
         self.clock = clock
         self.link_secret = link_secret
         self.public_base_url = public_base_url
         self.kick_configured = kick_configured
+        self.twitch_configured = twitch_configured
 
     # --- links ----------------------------------------------------------------------------
 
-    def start_link(self, guild_id: int, discord_user_id: int) -> str:
+    def start_link(
+        self, guild_id: int, discord_user_id: int, platform: Platform = Platform.KICK
+    ) -> str:
         """A signed link, good for one hour, with which this member (and nobody else) links
-        their Kick account from this guild."""
+        their account on ``platform`` from this guild."""
         if self.link_secret is None:
             raise RuntimeError("LinkingService was built without a link secret")
-        claims = new_claims(PURPOSE_VIEWER, discord_user_id, guild_id, utc(self.clock()))
-        return signed_link(self.public_base_url, LINK_PATH, self.link_secret, claims)
+        path, purpose = START_LINKS[platform]
+        claims = new_claims(purpose, discord_user_id, guild_id, utc(self.clock()))
+        return signed_link(self.public_base_url, path, self.link_secret, claims)
+
+    def configured_platforms(self) -> tuple[Platform, ...]:
+        """The platforms the bot has an app to sign in with."""
+        configured = {Platform.KICK: self.kick_configured, Platform.TWITCH: self.twitch_configured}
+        return tuple(platform for platform in LINKABLE if configured[platform])
+
+    def platforms_for(self, guild_id: int) -> tuple[Platform, ...]:
+        """What the guild offers its members to link (``platforms.offered``)."""
+        configured = self.configured_platforms()
+        if len(configured) < 2:
+            return configured
+        with self.engine.connect() as conn:
+            channels = guilds_repository.list_channels_of_guild(conn, guild_id)
+        return offered(configured, {channel.platform for channel in channels})
+
+    def choose_platform(self, guild_id: int, requested: str | None) -> PlatformChoice:
+        """Which platform ``!link [requested]`` links in this guild (see ``platforms.choose``)."""
+        return choose(requested, self.platforms_for(guild_id), self.configured_platforms())
 
     def link(
         self,
@@ -191,6 +226,15 @@ class LinkingService:
     ) -> AccountLink | None:
         with self.engine.connect() as conn:
             return repository.find_link_by_discord_user(conn, platform, discord_user_id)
+
+    def links_of(self, discord_user_id: int) -> list[AccountLink]:
+        """The member's links on every platform, Kick first."""
+        with self.engine.connect() as conn:
+            found = (
+                repository.find_link_by_discord_user(conn, platform, discord_user_id)
+                for platform in LINKABLE
+            )
+            return [link for link in found if link is not None]
 
     def history(self, guild_id: int, discord_user_id: int) -> list[HistoryEntry]:
         """The member's links, unlinks and refusals in this guild, oldest first."""

@@ -165,7 +165,7 @@ async def test_link_in_direct_messages_is_refused(alice: discord.Member) -> None
     assert reply.content == "This command only works in a server, not in direct messages."
 
 
-async def test_link_without_a_kick_app_says_linking_is_not_available(
+async def test_link_without_any_app_says_linking_is_not_available(
     alice: discord.Member, linking: LinkingService
 ) -> None:
     linking.kick_configured = False
@@ -173,8 +173,8 @@ async def test_link_without_a_kick_app_says_linking_is_not_available(
     [reply] = await say("!link", alice)
 
     assert reply.content == (
-        "Linking isn't available yet: this bot has no Kick app. The bot's operator sets "
-        "`KICK_CLIENT_ID` and `KICK_CLIENT_SECRET` to turn it on."
+        "Linking isn't available yet: this bot has no Kick or Twitch app. The bot's operator "
+        "sets `KICK_CLIENT_ID` and `KICK_CLIENT_SECRET` (or the `TWITCH_` ones) to turn it on."
     )
 
 
@@ -293,7 +293,7 @@ async def test_unlink_of_a_mistyped_member_unlinks_nobody(
 
     [reply] = await say("!unlink nobody_by_that_name", manager)
 
-    assert reply.content == "That doesn't look right. Usage: !unlink [member]"
+    assert reply.content == "That doesn't look right. Usage: !unlink [member] [kick|twitch]"
     assert linking.link_of(manager.id) is not None
 
 
@@ -312,8 +312,10 @@ async def test_linkrole_shows_sets_and_turns_off_the_role(
     [off] = await say("!linkrole off", manager)
 
     assert empty.content == "Linked members get no role. Set one with !linkrole @role."
-    assert chosen.content == f"Members who link their Kick account now get {role.mention}."
-    assert shown.content == f"Members who link their Kick account get {role.mention}."
+    assert (
+        chosen.content == f"Members who link their Kick or Twitch account now get {role.mention}."
+    )
+    assert shown.content == f"Members who link their Kick or Twitch account get {role.mention}."
     assert off.content == "Linked members no longer get a role (members who have it keep it)."
     assert linking.settings(guild_a.id).linked_role_id is None
 
@@ -326,7 +328,9 @@ async def test_linkrole_takes_a_role_by_name_and_warns_when_it_is_above_the_bot(
 
     [reply] = await say("!linkrole VIP", manager)
 
-    assert reply.content.startswith(f"Members who link their Kick account now get {above.mention}.")
+    assert reply.content.startswith(
+        f"Members who link their Kick or Twitch account now get {above.mention}."
+    )
     assert "it is above my highest role; move my role above it" in reply.content
     assert linking.settings(guild_a.id).linked_role_id == above.id
 
@@ -549,7 +553,7 @@ async def test_the_button_panel_answers_the_presser_alone(
     )
     bot = dpytest.get_config().client
     [view] = [v for v in build_registered_views(bot) if isinstance(v, LinkButtonView)]
-    [item] = view.children
+    [item] = [i for i in view.children if i.custom_id == render_linking.PANEL_BUTTON_ID]  # type: ignore[attr-defined]
     await item.callback(interaction)  # type: ignore[arg-type]
 
     [(content, options)] = answers
@@ -576,4 +580,9 @@ async def test_a_started_bot_registers_the_panel_button_for_old_panels(
         for view in bot.persistent_views
         for item in view.children
     ]
-    assert custom_ids == [render_linking.PANEL_BUTTON_ID]
+    # The Kick-only button of panels posted before Twitch, and a button per platform since.
+    assert custom_ids == [
+        render_linking.PANEL_BUTTON_ID,
+        "streamkeeper:link:start:kick",
+        "streamkeeper:link:start:twitch",
+    ]
