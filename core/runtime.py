@@ -32,6 +32,7 @@ from core.storage import db
 from core.web.server import WebServer
 from core.wiring import (
     chat,
+    heist,
     infrastructure,
     kick,
     linking,
@@ -51,7 +52,7 @@ if TYPE_CHECKING:
     from core.web.app import WebServices
 
 # Each feature's install(runtime), in order: a feature may use what the ones before it built.
-FEATURES = (watchtime, roles, linking, kick, twitch, raffle, chat, slot_calls, vip, points)
+FEATURES = (watchtime, roles, linking, kick, twitch, raffle, chat, slot_calls, vip, points, heist)
 
 
 class Runtime:
