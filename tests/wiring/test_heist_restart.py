@@ -7,6 +7,7 @@ from pathlib import Path
 
 from core.config import load_settings
 from core.events import Platform
+from core.features.heist.export import export_heists
 from core.runtime import Runtime
 from tests.clock import Clock
 from tests.conftest import TEST_FERNET_KEY
@@ -57,7 +58,7 @@ async def test_a_heist_whose_window_closed_while_down_is_resolved_by_the_next_ru
     assert await second.heist_chat.resolve_due() == []
     assert second.points.balance(GUILD, Platform.KICK, "1") == 1100
     assert second.points.balance(GUILD, Platform.KICK, "2") == 700
-    [one, two] = second.heist.export(GUILD)
+    [one, two] = export_heists(second.engine, GUILD)
     assert (one["won"], one["payout"], two["won"], two["payout"]) == (True, 300, False, 0)
     assert one["resolved_at"] == clock.now.isoformat()
     second.close()

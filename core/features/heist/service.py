@@ -386,27 +386,3 @@ class HeistService:
     def stats(self, guild_id: int) -> repository.HeistStats:
         with self.engine.connect() as conn:
             return repository.stats_of(conn, guild_id)
-
-    def export(self, guild_id: int) -> list[dict[str, object]]:
-        """One record per participant per heist (cancelled heists have none: every stake went
-        back), as the export contract names them."""
-        with self.engine.connect() as conn:
-            rows = repository.export_rows(conn, guild_id)
-        records = []
-        for row in rows:
-            resolved = row.state == RESOLVED
-            records.append(
-                {
-                    "heist_id": row.heist_id,
-                    "platform": str(row.platform),
-                    "platform_user_id": row.platform_user_id,
-                    "stake": row.stake,
-                    "risk": row.risk,
-                    "tier": row.tier or "",
-                    "multiplier": (row.tier_multiplier_x100 or 100) / 100,
-                    "won": bool(row.won) if resolved else False,
-                    "payout": (row.payout or 0) if resolved else 0,
-                    "resolved_at": row.resolved_at.isoformat() if resolved else "",
-                }
-            )
-        return records
