@@ -130,9 +130,15 @@ def open_heist(
     ).scalar_one_or_none()
 
 
-def open_heist_of(conn: Connection, guild_id: int, platform: Platform) -> Heist | None:
+def open_heist_of(
+    conn: Connection, guild_id: int, platform: Platform, *, lock: bool = False
+) -> Heist | None:
+    """The open heist of this guild's chat. ``lock`` holds its row until the transaction ends
+    (PostgreSQL; SQLite's write transactions are serial anyway): a join does, so that the
+    resolver's compare-and-set waits for a join under way and then counts it in the crew."""
     h = heists.c
-    row = conn.execute(sa.select(heists).where(h.open_key == open_key(guild_id, platform))).first()
+    query = sa.select(heists).where(h.open_key == open_key(guild_id, platform))
+    row = conn.execute(query.with_for_update() if lock else query).first()
     return _heist(row) if row is not None else None
 
 

@@ -132,7 +132,7 @@ class HeistService:
         currency = self.points.name(guild_id)
         now = self.clock()
         with self.engine.begin() as conn:
-            heist = repository.open_heist_of(conn, guild_id, platform)
+            heist = repository.open_heist_of(conn, guild_id, platform, lock=True)
             if heist is None:
                 self._check_cooldown(conn, guild_id, platform, rules, now)
             elif heist.closes_at <= now:
@@ -149,7 +149,9 @@ class HeistService:
                 heist = (
                     repository.heist_by_id(conn, new_id)
                     if new_id is not None
-                    else repository.open_heist_of(conn, guild_id, platform)  # opened meanwhile
+                    else repository.open_heist_of(
+                        conn, guild_id, platform, lock=True
+                    )  # opened meanwhile
                 )
                 if heist is None:
                     raise HeistRefused("The heist just ended; try again in a moment.")
@@ -352,7 +354,7 @@ class HeistService:
         """Cancel the open heist of this chat and give every stake back, once."""
         now = self.clock()
         with self.engine.begin() as conn:
-            heist = repository.open_heist_of(conn, guild_id, platform)
+            heist = repository.open_heist_of(conn, guild_id, platform, lock=True)
             if heist is None or not repository.finish(conn, heist.id, CANCELLED, now):
                 raise HeistRefused("No heist is under way.")
             crew = repository.crew_of(conn, heist.id)

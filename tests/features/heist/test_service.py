@@ -14,6 +14,7 @@ from core.features.heist.export import export_heists
 from core.features.heist.rules import HeistRefused, HeistRules
 from core.features.heist.service import HeistService
 from core.features.heist.tables import heist_participants, heists
+from core.features.points.service import PointsService
 from core.features.points.tables import points_ledger
 from tests.features.heist.conftest import GUILD, KICK_BROADCASTER, TWITCH_BROADCASTER, Draws, give
 
@@ -359,3 +360,49 @@ def test_settings_refusals(service):
     assert service.set_setting(GUILD, "channel", "<#123456>") == ("channel", "<#123456>")
     assert service.rules(GUILD).channel_id == 123456
     assert service.rules(GUILD).high_multiplier == 425
+
+
+def _waiting_on_locks(engine) -> int:
+    with engine.connect() as conn:
+        return conn.execute(
+            sa.text("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'")
+        ).scalar_one()
+
+
+def test_a_join_under_way_when_the_window_closes_is_resolved_with_the_crew(postgres_engine, clock):
+    """A join that read the heist as open before the window closed, and commits after the
+    resolver started, is counted in the crew (its stake is never stranded in a resolved heist)."""
+    engine = postgres_engine
+    points = PointsService(engine, clock)
+    service = HeistService(engine, clock, points, HeistRules(), draw=Draws([WIN, WIN]))
+    give(points, "1", 1000)
+    give(points, "2", 1000)
+    join(service, "1", "100 low")
+    clock.advance(119)
+    # Another process holds viewer 2's balance row: their join stops at the spend, after it
+    # read the heist as open.
+    holder = engine.connect()
+    holder.execute(
+        sa.text("SELECT points FROM points_balances WHERE platform_user_id = '2' FOR UPDATE")
+    )
+    joined: list[object] = []
+    joiner = threading.Thread(target=lambda: joined.append(join(service, "2", "100 low")))
+    joiner.start()
+    for _ in range(200):
+        if _waiting_on_locks(engine):
+            break
+        threading.Event().wait(0.02)
+    clock.advance(1)  # the window closes
+    resolved: list[object] = []
+    resolver = threading.Thread(target=lambda: resolved.extend(service.resolve_due()))
+    resolver.start()
+    threading.Event().wait(0.3)
+    holder.rollback()
+    holder.close()
+    joiner.join()
+    resolver.join()
+
+    assert len(joined) == 1
+    [result] = resolved
+    assert sorted(m.platform_user_id for m in result.crew) == ["1", "2"]
+    assert points.balance(GUILD, Platform.KICK, "2") == 1050
