@@ -115,6 +115,14 @@ class SlotCallsSettings:
 
 
 @dataclass(frozen=True)
+class HeistSettings:
+    """What a guild's heist starts with; ``!heistset`` overrides them per guild."""
+
+    join_window_seconds: int = 120
+    cooldown_seconds: int = 300
+
+
+@dataclass(frozen=True)
 class LoggingSettings:
     level: str = "INFO"
     format: str = "text"  # or "json"
@@ -133,6 +141,7 @@ class Settings:
     roles: RolesSettings = field(default_factory=RolesSettings)
     raffle: RaffleSettings = field(default_factory=RaffleSettings)
     slot_calls: SlotCallsSettings = field(default_factory=SlotCallsSettings)
+    heist: HeistSettings = field(default_factory=HeistSettings)
     logging: LoggingSettings = field(default_factory=LoggingSettings)
     token_encryption_key: str | None = field(default=None, repr=False)
     shuffle: ShuffleSettings = field(default_factory=ShuffleSettings)
@@ -288,6 +297,12 @@ def load_settings(
             beacon_url=read.url("RAFFLE_BEACON_URL", RaffleSettings.beacon_url) or "",
         ),
         slot_calls=SlotCallsSettings(channel_id=read.snowflake("SLOT_CALLS_CHANNEL_ID")),
+        heist=HeistSettings(
+            join_window_seconds=read.whole(
+                "HEIST_JOIN_WINDOW_SECONDS", 120, minimum=10, unit="seconds"
+            ),
+            cooldown_seconds=read.whole("HEIST_COOLDOWN_SECONDS", 300, minimum=0, unit="seconds"),
+        ),
         logging=LoggingSettings(
             level=read.choice("LOG_LEVEL", "INFO", LOG_LEVELS, upper=True),
             format=read.choice("LOG_FORMAT", "text", ("text", "json"), upper=False),

@@ -32,6 +32,7 @@ from core.storage import db
 from core.web.server import WebServer
 from core.wiring import (
     chat,
+    heist,
     infrastructure,
     kick,
     linking,
@@ -64,6 +65,7 @@ FEATURES = (
     vip,
     points,
     sub_tiers,
+    heist,
 )
 
 

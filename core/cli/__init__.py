@@ -100,12 +100,16 @@ def open_runtime(*, migrate: bool = True):  # type: ignore[no-untyped-def]
 
 
 def write_records(records: list[dict[str, Any]], fields: Sequence[str], form: str) -> int:
-    """Records to standard output as a JSON array or as CSV with a header row."""
+    """Records to standard output as a JSON array or as CSV with a header row (booleans as
+    ``true``/``false`` in both)."""
     if form == "json":
         json.dump(records, sys.stdout, indent=2)
         sys.stdout.write("\n")
     else:
         writer = csv.DictWriter(sys.stdout, fieldnames=list(fields), lineterminator="\n")
         writer.writeheader()
-        writer.writerows(records)
+        writer.writerows(
+            {key: str(v).lower() if isinstance(v := value, bool) else v for key, value in r.items()}
+            for r in records
+        )
     return 0

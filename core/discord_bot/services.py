@@ -15,6 +15,7 @@ from core.events import system_clock
 from core.features.connections.setup import KickSetup
 from core.features.connections.twitch_setup import TwitchSetup
 from core.features.guilds.service import GuildService
+from core.features.heist.service import HeistService
 from core.features.linking.effects import LinkEffects
 from core.features.linking.service import LinkingService
 from core.features.raffle.service import RaffleService
@@ -46,6 +47,7 @@ class BotServices:
     wagers: WagerService | None = None
     vip: VipService | None = None
     sub_tiers: SubTierService | None = None
+    heist: HeistService | None = None
     clock: Callable[[], datetime] = system_clock  # cooldowns run on it
 
     @classmethod

@@ -1,0 +1,67 @@
+"""Heist commands on Discord: !heist stats (everyone), !heist settings and !heistset
+(Manage Server). Viewers play in stream chat (core/features/heist/chat.py)."""
+
+from __future__ import annotations
+
+import asyncio
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from core.discord_bot.common import guild_of
+from core.discord_bot.heist import render
+from core.discord_bot.render import NO_MENTIONS
+from core.features.heist.service import HeistService
+
+Context = commands.Context[commands.Bot]
+
+
+def require_manage_server(ctx: Context) -> None:
+    if ctx.guild is None or not isinstance(ctx.author, discord.Member):
+        raise commands.NoPrivateMessage()
+    if not ctx.author.guild_permissions.manage_guild:
+        raise commands.MissingPermissions(["manage_guild"])
+
+
+class HeistCog(commands.Cog, name="Heist"):
+    """The chat heist: viewers stake points with !heist or !join in stream chat."""
+
+    def __init__(self, service: HeistService) -> None:
+        self.service = service
+
+    @commands.hybrid_group(name="heist", invoke_without_command=True, case_insensitive=True)
+    @commands.guild_only()
+    async def heist(self, ctx: Context) -> None:
+        """The heist's numbers in this server (settings: Manage Server)."""
+        await self.heist_stats(ctx)
+
+    @heist.command(name="stats")
+    async def heist_stats(self, ctx: Context) -> None:
+        """How many heists ran here, what was staked and paid out."""
+        guild = guild_of(ctx)
+        stats = await asyncio.to_thread(self.service.stats, guild.id)
+        currency = await asyncio.to_thread(self.service.points.name, guild.id)
+        await ctx.send(render.stats_text(stats, currency), allowed_mentions=NO_MENTIONS)
+
+    @heist.command(name="settings")
+    async def heist_settings(self, ctx: Context) -> None:
+        """Show the heist's settings: stakes, odds, tier bonuses, timing (Manage Server)."""
+        require_manage_server(ctx)
+        listing = await asyncio.to_thread(self.service.settings_listing, guild_of(ctx).id)
+        await ctx.send(
+            render.settings_text(listing, ctx.clean_prefix), allowed_mentions=NO_MENTIONS
+        )
+
+    @commands.hybrid_command(name="heistset")
+    @commands.guild_only()
+    @app_commands.default_permissions(manage_guild=True)
+    @app_commands.describe(name="A setting, as !heist settings lists them", value="Its new value")
+    async def heistset(self, ctx: Context, name: str, *, value: str) -> None:
+        """Change a heist setting, e.g. min_bet 50, high_chance 25, tier_3 1.6, channel #heists
+        (Manage Server)."""
+        require_manage_server(ctx)
+        changed, shown = await asyncio.to_thread(
+            self.service.set_setting, guild_of(ctx).id, name, value
+        )
+        await ctx.send(render.setting_changed(changed, shown), allowed_mentions=NO_MENTIONS)

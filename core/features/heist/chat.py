@@ -1,0 +1,213 @@
+"""The heist in stream chat: ``!heist`` / ``!join`` to join, ``!heist cancel`` (moderators),
+``!heist stats`` and ``!heist settings``; and the results, said in chat and posted on Discord.
+
+Every refusal has its own short answer. Nothing said here starts like a command.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from core.features.chat_commands.replies import ChatReplier
+from core.features.chat_commands.router import ChatCommand, ChatInvocation, Permission
+from core.features.chat_commands.text import chat_safe
+from core.features.heist.ports import HeistAnnouncer, HeistResult
+from core.features.heist.rules import HeistRefused
+from core.features.heist.service import Cancelled, HeistService, Joined
+
+log = logging.getLogger(__name__)
+
+# Kick's and Twitch's chat both take 500 characters a message (core/platforms/kick/api.py,
+# core/platforms/twitch/helix.py); a result is one message, never split.
+CHAT_LIMIT = 500
+NAME_LIMIT = 25  # characters of a username in a result line
+JOIN_HINT = "join with: !join <amount> [low|medium|high]"
+MODERATORS_ONLY = "Only moderators can cancel a heist."
+
+
+def short_name(username: str) -> str:
+    name = chat_safe(username) or "someone"
+    return name if len(name) <= NAME_LIMIT else name[: NAME_LIMIT - 1] + "\N{HORIZONTAL ELLIPSIS}"
+
+
+def join_reply(joined: Joined) -> str:
+    stake = f"{joined.stake:,} {joined.currency} ({joined.risk} risk)"
+    if joined.opened:
+        return (
+            f"A heist is being planned! You are in with {stake}. The crew gathers for "
+            f"{joined.seconds_left} s, {JOIN_HINT}"
+        )
+    crew = "1 in the crew" if joined.crew_size == 1 else f"{joined.crew_size} in the crew"
+    return f"You are in with {stake}: {crew}, {joined.seconds_left} s left to join."
+
+
+def cancel_reply(cancelled: Cancelled, currency: str) -> str:
+    viewers = "1 viewer" if cancelled.refunded == 1 else f"{cancelled.refunded} viewers"
+    return (
+        f"The heist is called off. Every stake went back: {cancelled.points:,} {currency} "
+        f"to {viewers}."
+    )
+
+
+def result_message(result: HeistResult, limit: int = CHAT_LIMIT) -> str:
+    """The result for chat, at most ``limit`` characters: who made it out with what (the
+    biggest winners first, the rest counted), how many were caught, the total paid."""
+    winners = result.winners
+    caught = len(result.crew) - len(winners)
+    currency = result.currency
+    if not winners:
+        who = "the whole crew" if len(result.crew) > 1 else "the lone robber"
+        return (
+            f"The heist went wrong: the guards caught {who}. "
+            f"{result.total_stake:,} {currency} lost to the vault."
+        )
+    head = f"The vault is open! {len(winners)} of {len(result.crew)} got away: "
+    tail_caught = f" {caught} caught." if caught else ""
+    tail = f"{tail_caught} Total loot: {result.total_payout:,} {currency}."
+    named: list[str] = []
+    for winner in winners:
+        part = f"@{short_name(winner.username)} (+{winner.payout:,})"
+        left = len(winners) - len(named) - 1
+        ending = f" and {left} more." if left else "."
+        if len(head) + len(", ".join([*named, part])) + len(ending) + len(tail) > limit:
+            break
+        named.append(part)
+    left = len(winners) - len(named)
+    listing = ", ".join(named) + (f" and {left} more" if left else "") + "."
+    return (head + listing + tail)[:limit]
+
+
+class HeistChat:
+    def __init__(
+        self, service: HeistService, replies: ChatReplier, announcer: HeistAnnouncer
+    ) -> None:
+        self.service = service
+        self.replies = replies
+        self.announcer = announcer
+
+    def commands(self) -> list[ChatCommand]:
+        # A short per-viewer cooldown keeps one viewer from flooding the queue; the heist's own
+        # rules (one join per heist, the cooldown between heists) answer everything else.
+        return [
+            ChatCommand("heist", self.heist, user_cooldown_seconds=3),
+            ChatCommand("join", self.join, user_cooldown_seconds=3),
+        ]
+
+    async def heist(self, invocation: ChatInvocation) -> str | None:
+        word, _, rest = invocation.arguments.partition(" ")
+        match word.lower():
+            case "cancel" if not rest.strip():
+                return await self.cancel(invocation)
+            case "stats" if not rest.strip():
+                return await asyncio.to_thread(self._stats, invocation.guild_id)
+            case "settings" if not rest.strip():
+                return await asyncio.to_thread(self._settings, invocation.guild_id)
+            case "":
+                return await asyncio.to_thread(self._status, invocation)
+        return await self.join(invocation)
+
+    async def join(self, invocation: ChatInvocation) -> str | None:
+        user_id = invocation.viewer.platform_user_id
+        if user_id is None:
+            return None
+        event = invocation.event
+        has_badge = event.subscriber_badge_version is not None or any(
+            badge.strip().lower() in ("subscriber", "founder") for badge in event.badges
+        )
+        try:
+            joined = await asyncio.to_thread(
+                self.service.join,
+                invocation.guild_id,
+                invocation.platform,
+                event.broadcaster_user_id,
+                user_id,
+                invocation.viewer.username,
+                invocation.arguments,
+                has_sub_badge=has_badge,
+                badge_version=event.subscriber_badge_version,
+            )
+        except HeistRefused as refused:
+            return str(refused)
+        return join_reply(joined)
+
+    async def cancel(self, invocation: ChatInvocation) -> str:
+        if invocation.permission < Permission.MODERATOR:
+            return MODERATORS_ONLY
+        try:
+            cancelled = await asyncio.to_thread(
+                self.service.cancel, invocation.guild_id, invocation.platform
+            )
+        except HeistRefused as refused:
+            return str(refused)
+        currency = await asyncio.to_thread(self.service.points.name, invocation.guild_id)
+        return cancel_reply(cancelled, currency)
+
+    def _status(self, invocation: ChatInvocation) -> str:
+        found = self.service.status(invocation.guild_id, invocation.platform)
+        if found is None:
+            return f"No heist is under way; start one, {JOIN_HINT}"
+        heist, crew = found
+        left = max(0, int((heist.closes_at - self.service.clock()).total_seconds()))
+        return f"A heist is being planned: {crew} in the crew, {left} s left; {JOIN_HINT}"
+
+    def _stats(self, guild_id: int) -> str:
+        stats = self.service.stats(guild_id)
+        currency = self.service.points.name(guild_id)
+        if not stats.heists:
+            return "No heist has been pulled off here yet."
+        return (
+            f"{stats.heists:,} heists, {stats.participants:,} joins, {stats.staked:,} {currency} "
+            f"staked, {stats.paid:,} paid out; the biggest haul was {stats.biggest_win:,}."
+        )
+
+    def _settings(self, guild_id: int) -> str:
+        rules = self.service.rules(guild_id)
+        currency = self.service.points.name(guild_id)
+        odds = ", ".join(
+            f"{risk} {rules.chance(risk)}% x{rules.multiplier(risk) / 100:g}"
+            for risk in ("low", "medium", "high")
+        )
+        return (
+            f"Stakes {rules.min_bet:,} to {rules.max_bet:,} {currency}; {odds}; "
+            f"join window {rules.join_window_seconds} s, cooldown {rules.cooldown_seconds} s."
+        )
+
+    # --- results -----------------------------------------------------------------------------
+
+    async def resolve_due(self) -> list[HeistResult]:
+        """Resolve the heists whose window closed, say each result in its chat, post it on
+        Discord; then post results Discord missed before."""
+        results = await asyncio.to_thread(self.service.resolve_due)
+        for result in results:
+            await self.replies.say(
+                result.guild_id, result.platform, result.broadcaster_user_id, result_message(result)
+            )
+        await self.post_pending()
+        return results
+
+    async def post_pending(self) -> int:
+        posted = 0
+        for heist_id in await asyncio.to_thread(self.service.unannounced):
+            result = await asyncio.to_thread(self.service.result_of, heist_id)
+            if result is None:
+                continue
+            try:
+                await self._post(result)
+            except Exception as exc:
+                log.info("heist %s result waits for Discord (%s)", heist_id, exc)
+                break
+            await asyncio.to_thread(self.service.mark_announced, heist_id)
+            posted += 1
+        return posted
+
+    async def _post(self, result: HeistResult) -> None:
+        rules = await asyncio.to_thread(self.service.rules, result.guild_id)
+        if rules.channel_id is None:
+            log.info(
+                "guild %s: heist %s not posted; no heist channel is set",
+                result.guild_id,
+                result.heist_id,
+            )
+            return
+        await self.announcer.announce_result(rules.channel_id, result)

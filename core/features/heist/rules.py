@@ -1,0 +1,248 @@
+"""The heist's rules as plain values: a guild's settings, what ``!join`` means, the odds, the
+tier bonus and the payout. No database, no clock: the service feeds them."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from dataclasses import dataclass
+from typing import Literal
+
+from core.features.refusals import Refused
+
+RISKS = ("low", "medium", "high")
+TIERS = ("prime", "1", "2", "3")
+MAX_STAKE = 1_000_000_000
+AMOUNT_DIGITS = 10  # more is never a stake (MAX_STAKE has 10)
+
+Risk = Literal["low", "medium", "high"]
+
+
+class HeistRefused(Refused):
+    """A heist request cannot be done as asked; the message is for the viewer or admin."""
+
+
+@dataclass(frozen=True)
+class HeistRules:
+    """A guild's heist settings. Multipliers are in hundredths (150 is x1.5), chances in
+    percent; a tier bonus that is off counts as x1."""
+
+    join_window_seconds: int = 120
+    cooldown_seconds: int = 300
+    min_bet: int = 10
+    max_bet: int = 10_000
+    low_chance: int = 70
+    low_multiplier: int = 150
+    medium_chance: int = 50
+    medium_multiplier: int = 220
+    high_chance: int = 30
+    high_multiplier: int = 350
+    default_risk: str = "medium"
+    tier_prime: int = 115
+    tier_1: int = 120
+    tier_2: int = 130
+    tier_3: int = 150
+    tier_prime_on: bool = True
+    tier_1_on: bool = True
+    tier_2_on: bool = True
+    tier_3_on: bool = True
+    channel_id: int | None = None  # the Discord channel for results
+
+    def chance(self, risk: str) -> int:
+        return int(getattr(self, f"{risk}_chance"))
+
+    def multiplier(self, risk: str) -> int:
+        return int(getattr(self, f"{risk}_multiplier"))
+
+    def tier_multiplier(self, tier: str | None) -> int:
+        """The bonus of ``tier`` (prime, 1, 2, 3 or None) in hundredths: 100 when none or off."""
+        if tier not in TIERS:
+            return 100
+        name = f"tier_{tier}"
+        return int(getattr(self, name)) if getattr(self, f"{name}_on") else 100
+
+
+# name -> (kind, lowest, highest). Multipliers are typed as decimals (1.5) and kept in hundredths.
+SETTINGS: dict[str, tuple[str, int, int]] = {
+    "join_window_seconds": ("int", 10, 3600),
+    "cooldown_seconds": ("int", 0, 86_400),
+    "min_bet": ("int", 1, MAX_STAKE),
+    "max_bet": ("int", 1, MAX_STAKE),
+    "low_chance": ("percent", 1, 99),
+    "medium_chance": ("percent", 1, 99),
+    "high_chance": ("percent", 1, 99),
+    "low_multiplier": ("multiplier", 101, 10_000),
+    "medium_multiplier": ("multiplier", 101, 10_000),
+    "high_multiplier": ("multiplier", 101, 10_000),
+    "default_risk": ("risk", 0, 0),
+    "tier_prime": ("multiplier", 100, 1000),
+    "tier_1": ("multiplier", 100, 1000),
+    "tier_2": ("multiplier", 100, 1000),
+    "tier_3": ("multiplier", 100, 1000),
+    "tier_prime_on": ("switch", 0, 0),
+    "tier_1_on": ("switch", 0, 0),
+    "tier_2_on": ("switch", 0, 0),
+    "tier_3_on": ("switch", 0, 0),
+    "channel": ("channel", 0, 0),
+}
+ALIASES = {
+    "window": "join_window_seconds",
+    "cooldown": "cooldown_seconds",
+    "min": "min_bet",
+    "max": "max_bet",
+    "risk": "default_risk",
+    "channel_id": "channel",
+}
+_SWITCH = {"on": True, "true": True, "yes": True, "off": False, "false": False, "no": False}
+
+
+def setting_name(raw: str) -> str:
+    name = raw.strip().lower().replace("-", "_")
+    name = ALIASES.get(name, name)
+    if name not in SETTINGS:
+        raise HeistRefused(
+            f"There is no heist setting {raw[:32]!r}. Settings: {', '.join(SETTINGS)}."
+        )
+    return name
+
+
+def parse_setting(name: str, raw: str) -> str:
+    """The stored text of ``raw`` for setting ``name``; raises HeistRefused with the reason."""
+    kind, lowest, highest = SETTINGS[name]
+    text = raw.strip().lower()
+    if kind == "switch":
+        if text not in _SWITCH:
+            raise HeistRefused(f"{name} is on or off.")
+        return "on" if _SWITCH[text] else "off"
+    if kind == "risk":
+        if text not in RISKS:
+            raise HeistRefused(f"{name} is one of {', '.join(RISKS)}.")
+        return text
+    if kind == "channel":
+        found = re.fullmatch(r"<#(\d{1,20})>|(\d{1,20})|none|off", text)
+        if found is None:
+            raise HeistRefused("channel is a channel (#heists), its id, or none.")
+        number = found.group(1) or found.group(2)
+        return number or "none"
+    if kind == "multiplier":
+        found = re.fullmatch(r"x?(\d{1,3})(?:\.(\d{1,2}))?", text)
+        if found is None:
+            raise HeistRefused(f"{name} is a multiplier like 1.5 (two decimals at most).")
+        value = int(found.group(1)) * 100 + int((found.group(2) or "0").ljust(2, "0"))
+        if not lowest <= value <= highest:
+            raise HeistRefused(f"{name} is from {lowest / 100:g} to {highest / 100:g}.")
+        return str(value)
+    found = re.fullmatch(r"(\d{1,10})%?" if kind == "percent" else r"(\d{1,10})", text)
+    if found is None:
+        raise HeistRefused(f"{name} is a whole number from {lowest:,} to {highest:,}.")
+    value = int(found.group(1))
+    if not lowest <= value <= highest:
+        raise HeistRefused(f"{name} is a whole number from {lowest:,} to {highest:,}.")
+    return str(value)
+
+
+def rules_from(stored: dict[str, str], defaults: HeistRules) -> HeistRules:
+    """``defaults`` with a guild's stored settings on top (unknown or broken ones ignored)."""
+    changes: dict[str, object] = {}
+    for name, value in stored.items():
+        kind = SETTINGS.get(name, ("", 0, 0))[0]
+        if kind == "switch":
+            changes[name] = value == "on"
+        elif kind == "risk" and value in RISKS:
+            changes[name] = value
+        elif kind == "channel":
+            changes["channel_id"] = int(value) if value.isdigit() else None
+        elif kind in ("int", "percent", "multiplier") and value.isdigit():
+            changes[name] = int(value)
+    return dataclasses.replace(defaults, **changes)  # type: ignore[arg-type]
+
+
+def setting_text(rules: HeistRules, name: str) -> str:
+    """How a setting reads in a listing."""
+    kind = SETTINGS[name][0]
+    if kind == "channel":
+        return f"<#{rules.channel_id}>" if rules.channel_id else "none"
+    value = getattr(rules, name)
+    if kind == "switch":
+        return "on" if value else "off"
+    if kind == "multiplier":
+        return f"x{value / 100:g}"
+    if kind == "percent":
+        return f"{value}%"
+    return str(value)
+
+
+# --- !join / !heist arguments -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class JoinRequest:
+    """What a viewer asked for: a number of points, ``all`` or ``half``, and a risk (None: the
+    guild's default)."""
+
+    amount: int | None
+    portion: Literal["all", "half"] | None
+    risk: Risk | None
+
+
+USAGE = "Usage: !join <amount|all|half> [low|medium|high]"
+
+
+def parse_join(arguments: str) -> JoinRequest:
+    """``200 low``, ``low 200``, ``all``, ``half high``, ``1,000``; HeistRefused otherwise."""
+    words = arguments.lower().split()
+    if not words:
+        raise HeistRefused(USAGE)
+    if len(words) > 2:
+        raise HeistRefused(USAGE)
+    risk: Risk | None = None
+    amount: int | None = None
+    portion: Literal["all", "half"] | None = None
+    for word in words:
+        if word in RISKS:
+            if risk is not None:
+                raise HeistRefused(USAGE)
+            risk = word  # type: ignore[assignment]
+            continue
+        if amount is not None or portion is not None:
+            raise HeistRefused(USAGE)
+        if word in ("all", "half"):
+            portion = word  # type: ignore[assignment]
+            continue
+        digits = word.replace(",", "").replace("_", "")
+        if not re.fullmatch(r"[0-9]+", digits, flags=re.ASCII):
+            raise HeistRefused(USAGE)
+        if len(digits.lstrip("0")) > AMOUNT_DIGITS:
+            raise HeistRefused(f"A stake is at most {MAX_STAKE:,}.")
+        amount = int(digits)
+        if amount <= 0:
+            raise HeistRefused("A stake is a whole number above 0.")
+    if amount is None and portion is None:
+        raise HeistRefused(USAGE)
+    return JoinRequest(amount, portion, risk)
+
+
+def stake_for(request: JoinRequest, balance: int, rules: HeistRules) -> int:
+    """The stake ``request`` means with this balance: ``all``/``half`` are capped at the max
+    bet; a number is taken as typed (the checks come after)."""
+    if request.amount is not None:
+        return request.amount
+    whole = balance if request.portion == "all" else balance // 2
+    return min(whole, rules.max_bet)
+
+
+# --- payouts -------------------------------------------------------------------------------
+
+
+def payout(stake: int, risk_multiplier_x100: int, tier_multiplier_x100: int) -> int:
+    """``stake x risk x tier``, rounded down to a whole point (the multipliers in hundredths,
+    so no float rounding creeps in)."""
+    return stake * risk_multiplier_x100 * tier_multiplier_x100 // 10_000
+
+
+def tier_of(tier: str, is_prime: bool) -> str:
+    """The tier a bonus is chosen by: prime only when a source said so, else 1, 2 or 3."""
+    if is_prime:
+        return "prime"
+    tier = {"1000": "1", "2000": "2", "3000": "3"}.get(tier, tier)
+    return tier if tier in ("1", "2", "3") else "1"

@@ -1,0 +1,394 @@
+"""The heist's service: joining (the stake is taken in the transaction that adds the viewer to
+the crew), resolving a heist whose window closed (outcomes and payouts in one transaction, so a
+rerun pays nothing twice), cancelling with refunds, settings and stats."""
+
+from __future__ import annotations
+
+import logging
+import random
+import secrets
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy.engine import Engine
+
+from core.events import Platform
+from core.features.heist import repository
+from core.features.heist.ports import CrewMember, HeistResult, SubTier, SubTiers
+from core.features.heist.repository import CANCELLED, RESOLVED, Heist, Outcome, Participant
+from core.features.heist.rules import (
+    RISKS,
+    SETTINGS,
+    HeistRefused,
+    HeistRules,
+    JoinRequest,
+    parse_join,
+    parse_setting,
+    payout,
+    rules_from,
+    setting_name,
+    setting_text,
+    stake_for,
+    tier_of,
+)
+from core.features.points import repository as points
+from core.features.points.repository import NotEnough, PointsEntry
+from core.features.points.service import PointsService
+
+log = logging.getLogger(__name__)
+
+SOURCE = "heist"  # on the points ledger
+
+
+@dataclass(frozen=True)
+class Joined:
+    heist: Heist
+    opened: bool  # this join opened the heist
+    stake: int
+    risk: str
+    balance: int  # after the stake
+    crew_size: int
+    seconds_left: int
+    currency: str
+
+
+@dataclass(frozen=True)
+class Cancelled:
+    heist: Heist
+    refunded: int  # viewers
+    points: int
+
+
+def ledger_ref(heist_id: int, platform: Platform, user_id: str, what: str) -> str:
+    return f"{heist_id}:{platform}:{user_id}:{what}"
+
+
+def seconds_between(later: datetime, earlier: datetime) -> int:
+    return max(0, int((later - earlier).total_seconds() + 0.999))
+
+
+class HeistService:
+    """``defaults`` are the settings a guild starts with; ``sub_tiers`` None: nobody has a tier;
+    ``draw`` is the random source of outcomes (a CSPRNG unless a test passes a seeded one)."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        clock: Callable[[], datetime],
+        points_service: PointsService,
+        defaults: HeistRules,
+        sub_tiers: SubTiers | None = None,
+        draw: random.Random | None = None,
+    ) -> None:
+        self.engine = engine
+        self.clock = clock
+        self.points = points_service
+        self.defaults = defaults
+        self.sub_tiers = sub_tiers
+        self.draw = draw if draw is not None else secrets.SystemRandom()
+
+    # --- settings ------------------------------------------------------------------------------
+
+    def rules(self, guild_id: int) -> HeistRules:
+        with self.engine.connect() as conn:
+            return rules_from(repository.stored_settings(conn, guild_id), self.defaults)
+
+    def set_setting(self, guild_id: int, raw_name: str, raw_value: str) -> tuple[str, str]:
+        """Change one setting; its name and how it reads now. Raises HeistRefused."""
+        name = setting_name(raw_name)
+        value = parse_setting(name, raw_value)
+        with self.engine.begin() as conn:
+            stored = repository.stored_settings(conn, guild_id)
+            rules = rules_from({**stored, name: value}, self.defaults)
+            if rules.min_bet > rules.max_bet:
+                raise HeistRefused(
+                    f"min_bet ({rules.min_bet:,}) cannot be above max_bet ({rules.max_bet:,})."
+                )
+            repository.save_setting(conn, guild_id, name, value, self.clock())
+        return name, setting_text(rules, name)
+
+    def settings_listing(self, guild_id: int) -> list[tuple[str, str]]:
+        rules = self.rules(guild_id)
+        return [(name, setting_text(rules, name)) for name in SETTINGS]
+
+    # --- joining -------------------------------------------------------------------------------
+
+    def join(
+        self,
+        guild_id: int,
+        platform: Platform,
+        broadcaster_user_id: str,
+        user_id: str,
+        username: str,
+        arguments: str,
+        *,
+        has_sub_badge: bool = False,
+        badge_version: str | None = None,
+    ) -> Joined:
+        """Join (or open) the heist of this guild's chat with the stake ``arguments`` name.
+        Raises HeistRefused with the reason; then nothing was taken."""
+        request = parse_join(arguments)
+        rules = self.rules(guild_id)
+        currency = self.points.name(guild_id)
+        now = self.clock()
+        with self.engine.begin() as conn:
+            heist = repository.open_heist_of(conn, guild_id, platform, lock=True)
+            if heist is None:
+                self._check_cooldown(conn, guild_id, platform, rules, now)
+            elif heist.closes_at <= now:
+                raise HeistRefused("The crew is already on the job; the results come in a moment.")
+            balance = points.balance_of(conn, guild_id, platform, user_id)
+            stake = self._check_stake(request, balance, rules, currency)
+            opened = False
+            if heist is None:
+                closes_at = now + timedelta(seconds=rules.join_window_seconds)
+                new_id = repository.open_heist(
+                    conn, guild_id, platform, broadcaster_user_id, now, closes_at
+                )
+                opened = new_id is not None
+                heist = (
+                    repository.heist_by_id(conn, new_id)
+                    if new_id is not None
+                    else repository.open_heist_of(
+                        conn, guild_id, platform, lock=True
+                    )  # opened meanwhile
+                )
+                if heist is None:
+                    raise HeistRefused("The heist just ended; try again in a moment.")
+            risk = request.risk or rules.default_risk
+            if not repository.add_participant(
+                conn, heist, user_id, username, stake, risk, now, has_sub_badge
+            ):
+                raise HeistRefused("You are already in this heist's crew.")
+            entry = PointsEntry(
+                guild_id,
+                platform,
+                user_id,
+                stake,
+                SOURCE,
+                ledger_ref(heist.id, platform, user_id, "stake"),
+                now,
+            )
+            try:
+                left = points.spend(conn, entry)
+            except NotEnough as short:
+                raise HeistRefused(
+                    f"You have only {short.balance:,} {currency}; a stake of {stake:,} needs more."
+                ) from short
+            if left is None:  # the same stake was taken before: this is a retry
+                raise HeistRefused("You are already in this heist's crew.")
+            crew = repository.crew_size(conn, heist.id)
+        if has_sub_badge and platform == Platform.TWITCH:
+            self._look_up_tier_if_unknown(guild_id, platform, user_id, badge_version)
+        return Joined(
+            heist, opened, stake, risk, left, crew, seconds_between(heist.closes_at, now), currency
+        )
+
+    def _check_cooldown(
+        self, conn, guild_id: int, platform: Platform, rules: HeistRules, now: datetime
+    ) -> None:
+        last = repository.last_resolved_at(conn, guild_id, platform)
+        if last is None:
+            return
+        free_at = last + timedelta(seconds=rules.cooldown_seconds)
+        if now < free_at:
+            raise HeistRefused(
+                f"The crew is lying low: the next heist can start in "
+                f"{seconds_between(free_at, now)} s."
+            )
+
+    @staticmethod
+    def _check_stake(request: JoinRequest, balance: int, rules: HeistRules, currency: str) -> int:
+        stake = stake_for(request, balance, rules)
+        if request.portion is not None and balance <= 0:
+            raise HeistRefused(f"You have no {currency} to stake yet.")
+        if stake < rules.min_bet:
+            if request.portion is not None:
+                raise HeistRefused(
+                    f"You have only {balance:,} {currency}; the smallest stake is "
+                    f"{rules.min_bet:,}."
+                )
+            raise HeistRefused(f"The smallest stake is {rules.min_bet:,} {currency}.")
+        if stake > rules.max_bet:
+            raise HeistRefused(f"The largest stake is {rules.max_bet:,} {currency}.")
+        return stake
+
+    def _look_up_tier_if_unknown(
+        self, guild_id: int, platform: Platform, user_id: str, badge_version: str | None
+    ) -> None:
+        """A subscriber badge and no known tier: ask for it, so the bonus can apply at the
+        draw (the badge's version is the hint kept when Twitch cannot answer).
+        ``request_lookup`` returns at once; a failure never fails the join."""
+        if self.sub_tiers is None:
+            return
+        try:
+            known = self.sub_tiers.tiers_of(guild_id, platform, [user_id])
+            if user_id not in known:
+                self.sub_tiers.request_lookup(guild_id, platform, {user_id: badge_version})
+        except Exception:
+            log.warning("guild %s: could not ask for %s's tier", guild_id, user_id, exc_info=True)
+
+    def status(self, guild_id: int, platform: Platform) -> tuple[Heist, int] | None:
+        """The open heist of this chat and its crew size, or None."""
+        with self.engine.connect() as conn:
+            heist = repository.open_heist_of(conn, guild_id, platform)
+            if heist is None:
+                return None
+            return heist, repository.crew_size(conn, heist.id)
+
+    # --- resolving -----------------------------------------------------------------------------
+
+    def resolve_due(self) -> list[HeistResult]:
+        """Resolve every heist whose window has closed (also ones that closed while the bot was
+        down); the results of the ones this call resolved."""
+        with self.engine.connect() as conn:
+            due = repository.due_heists(conn, self.clock())
+        results = []
+        for heist_id in due:
+            result = self.resolve(heist_id)
+            if result is not None:
+                results.append(result)
+        return results
+
+    def resolve(self, heist_id: int) -> HeistResult | None:
+        """Draw the outcomes and pay the winners, in one transaction; None when the heist is
+        not open any more (resolved or cancelled by someone else)."""
+        with self.engine.connect() as conn:
+            heist = repository.heist_by_id(conn, heist_id)
+            crew = repository.crew_of(conn, heist_id) if heist is not None else []
+        if heist is None or heist.state != repository.OPEN:
+            return None
+        rules = self.rules(heist.guild_id)
+        tiers = self._tiers(heist, crew)
+        now = self.clock()
+        with self.engine.begin() as conn:
+            if not repository.finish(conn, heist_id, RESOLVED, now):
+                return None
+            crew = repository.crew_of(conn, heist_id)
+            outcomes = [
+                self._outcome(member, rules, tiers.get(member.platform_user_id)) for member in crew
+            ]
+            repository.record_outcomes(conn, outcomes)
+            points.credit_many(
+                conn,
+                [
+                    PointsEntry(
+                        heist.guild_id,
+                        heist.platform,
+                        member.platform_user_id,
+                        outcome.payout,
+                        SOURCE,
+                        ledger_ref(heist_id, heist.platform, member.platform_user_id, "payout"),
+                        now,
+                    )
+                    for member, outcome in zip(crew, outcomes, strict=True)
+                    if outcome.won and outcome.payout > 0
+                ],
+            )
+        return self.result_of(heist_id)
+
+    def _tiers(self, heist: Heist, crew: list[Participant]) -> Mapping[str, SubTier]:
+        if self.sub_tiers is None or not crew:
+            return {}
+        try:
+            return self.sub_tiers.tiers_of(
+                heist.guild_id, heist.platform, [member.platform_user_id for member in crew]
+            )
+        except Exception:
+            # The heist still resolves, without bonuses, rather than keeping stakes forever.
+            log.warning(
+                "guild %s: tiers unavailable for heist %s", heist.guild_id, heist.id, exc_info=True
+            )
+            return {}
+
+    def _outcome(self, member: Participant, rules: HeistRules, sub: SubTier | None) -> Outcome:
+        risk = member.risk if member.risk in RISKS else "medium"
+        chance, multiplier = rules.chance(risk), rules.multiplier(risk)
+        now = self.clock()
+        tier = None
+        if sub is not None and (sub.expires_at is None or sub.expires_at > now):
+            tier = tier_of(sub.tier, sub.is_prime)
+        bonus = rules.tier_multiplier(tier)
+        won = self.draw.random() * 100 < chance
+        return Outcome(
+            participant_id=member.id,
+            tier=tier,
+            tier_multiplier_x100=bonus,
+            chance_percent=chance,
+            risk_multiplier_x100=multiplier,
+            won=won,
+            payout=payout(member.stake, multiplier, bonus) if won else 0,
+        )
+
+    def result_of(self, heist_id: int) -> HeistResult | None:
+        with self.engine.connect() as conn:
+            heist = repository.heist_by_id(conn, heist_id)
+            crew = repository.crew_of(conn, heist_id)
+        if heist is None or heist.state != RESOLVED or heist.resolved_at is None:
+            return None
+        members = sorted(
+            (
+                CrewMember(
+                    member.username,
+                    member.platform_user_id,
+                    member.stake,
+                    member.risk,
+                    member.tier,
+                    bool(member.won),
+                    member.payout or 0,
+                )
+                for member in crew
+            ),
+            key=lambda member: (-member.payout, -member.stake, member.username),
+        )
+        return HeistResult(
+            heist.id,
+            heist.guild_id,
+            heist.platform,
+            heist.broadcaster_user_id,
+            heist.resolved_at,
+            self.points.name(heist.guild_id),
+            tuple(members),
+        )
+
+    # --- cancelling ----------------------------------------------------------------------------
+
+    def cancel(self, guild_id: int, platform: Platform) -> Cancelled:
+        """Cancel the open heist of this chat and give every stake back, once."""
+        now = self.clock()
+        with self.engine.begin() as conn:
+            heist = repository.open_heist_of(conn, guild_id, platform, lock=True)
+            if heist is None or not repository.finish(conn, heist.id, CANCELLED, now):
+                raise HeistRefused("No heist is under way.")
+            crew = repository.crew_of(conn, heist.id)
+            points.credit_many(
+                conn,
+                [
+                    PointsEntry(
+                        guild_id,
+                        platform,
+                        member.platform_user_id,
+                        member.stake,
+                        SOURCE,
+                        ledger_ref(heist.id, platform, member.platform_user_id, "refund"),
+                        now,
+                    )
+                    for member in crew
+                ],
+            )
+        return Cancelled(heist, len(crew), sum(member.stake for member in crew))
+
+    # --- announcements and reading -------------------------------------------------------------
+
+    def unannounced(self, within: timedelta = timedelta(hours=1)) -> list[int]:
+        with self.engine.connect() as conn:
+            return repository.unannounced(conn, self.clock() - within)
+
+    def mark_announced(self, heist_id: int) -> None:
+        with self.engine.begin() as conn:
+            repository.mark_announced(conn, heist_id, self.clock())
+
+    def stats(self, guild_id: int) -> repository.HeistStats:
+        with self.engine.connect() as conn:
+            return repository.stats_of(conn, guild_id)

@@ -1,0 +1,32 @@
+"""The heist: `!heist` / `!join` in chat, resolution when the join window closes, results in
+chat and on Discord."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from core.discord_bot.heist.outbound import DiscordHeistAnnouncer
+from core.features.heist.chat import HeistChat
+from core.features.heist.rules import HeistRules
+from core.features.heist.service import HeistService
+
+if TYPE_CHECKING:
+    from core.runtime import Runtime
+
+RESOLVE_EVERY_SECONDS = 2.0  # a closed window resolves within this
+
+
+def install(rt: Runtime) -> None:
+    defaults = HeistRules(
+        join_window_seconds=rt.settings.heist.join_window_seconds,
+        cooldown_seconds=rt.settings.heist.cooldown_seconds,
+    )
+    # The sub_tiers feature provides the tiers; without it nobody has a tier bonus.
+    rt.heist = HeistService(
+        rt.engine, rt.clock, rt.points, defaults, sub_tiers=getattr(rt, "sub_tiers", None)
+    )
+    rt.heist_chat = HeistChat(rt.heist, rt.chat_replies, DiscordHeistAnnouncer(rt.discord))
+    for command in rt.heist_chat.commands():
+        rt.chat_commands.add(command)
+    # Also resolves, at start, every heist whose window closed while the bot was down.
+    rt.scheduler.every("resolving heists", lambda: RESOLVE_EVERY_SECONDS, rt.heist_chat.resolve_due)

@@ -1,0 +1,90 @@
+"""The heist on dpytest's Discord: settings and stats commands, and results posted as an embed
+in the guild's heist channel."""
+
+from __future__ import annotations
+
+import discord.ext.test as dpytest
+import pytest
+
+from core.discord_bot.gateway import DiscordGateway
+from core.discord_bot.heist.outbound import DiscordHeistAnnouncer
+from core.discord_bot.services import BotServices
+from core.events import Platform
+from core.features.chat_commands.replies import ChatReplier
+from core.features.heist.chat import HeistChat
+from core.features.heist.rules import HeistRules
+from core.features.heist.service import HeistService
+from core.features.points.service import PointsService
+from tests.discord_bot.fake_discord import say
+from tests.features.chat_commands.doubles import RecordingSender
+from tests.features.heist.conftest import Draws, FakeSubTiers
+
+
+@pytest.fixture
+def tiers() -> FakeSubTiers:
+    return FakeSubTiers()
+
+
+@pytest.fixture
+def heist(sqlite_engine, clock, tiers) -> HeistService:
+    points = PointsService(sqlite_engine, clock)
+    return HeistService(sqlite_engine, clock, points, HeistRules(), sub_tiers=tiers, draw=Draws())
+
+
+@pytest.fixture
+def services(watchtime, guilds, health_report, heist) -> BotServices:
+    return BotServices(watchtime=watchtime, guilds=guilds, health=lambda: health_report,
+                       heist=heist)  # fmt: skip
+
+
+@pytest.fixture(autouse=True)
+def connected(bot, gateway: DiscordGateway) -> None:
+    bot._ready.set()
+    gateway.attach(bot)
+
+
+async def test_a_manager_sets_the_heist_channel_and_sees_the_settings(manager, guild_a, heist):
+    channel = guild_a.text_channels[0]
+    [reply] = await say(f"!heistset channel <#{channel.id}>", manager)
+    assert reply.content == f"Heist setting `channel` is now <#{channel.id}>."
+    [reply] = await say("!heistset tier_3 1.75", manager)
+    assert reply.content == "Heist setting `tier_3` is now x1.75."
+    [listing] = await say("!heist settings", manager)
+    assert "`tier_3`: x1.75" in listing.content
+    assert "`join_window_seconds`: 120" in listing.content
+    assert heist.rules(guild_a.id).tier_3 == 175
+
+
+async def test_a_bad_setting_gets_a_clear_refusal(manager):
+    [reply] = await say("!heistset high_chance 150", manager)
+    assert reply.content == "high\\_chance is a whole number from 1 to 99."  # escaped markdown
+
+
+async def test_settings_need_manage_server(alice):
+    [reply] = await say("!heistset min_bet 50", alice)
+    assert "Manage Server" in reply.content or "permission" in reply.content.lower()
+
+
+async def test_a_result_is_posted_as_an_embed_in_the_heist_channel(
+    gateway, guild_a, heist, tiers, clock
+):
+    channel = guild_a.text_channels[0]
+    heist.set_setting(guild_a.id, "channel", str(channel.id))
+    for user, name in (("1", "alice_k"), ("2", "bob_k")):
+        heist.points.give(guild_a.id, Platform.TWITCH, user, 1000, actor="test")
+        heist.join(guild_a.id, Platform.TWITCH, "b", user, name, "200 low")
+    tiers.set("1", "3")
+    clock.advance(120)
+    heist.draw = Draws([0.0, 0.999])
+    sender = RecordingSender()
+    chat = HeistChat(heist, ChatReplier(lambda p: sender), DiscordHeistAnnouncer(gateway))
+    await chat.resolve_due()
+
+    message = dpytest.get_message()
+    [embed] = message.embeds
+    assert embed.title.endswith("1 of 2 got away")
+    assert "**alice\\_k** (Tier 3): +450 (200 at low risk)" in embed.fields[0].value
+    assert embed.fields[1].value == "1"
+    assert sender.texts == [
+        "The vault is open! 1 of 2 got away: @alice_k (+450). 1 caught. Total loot: 450 points."
+    ]

@@ -1,0 +1,177 @@
+"""!heist and !join in stream chat through the real router: each answer, the result in chat
+and on Discord. (SQLite: the backends are the service tests' subject.)"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from core.events import Platform
+from core.features.heist.chat import CHAT_LIMIT, result_message
+from core.features.heist.ports import CrewMember, HeistResult
+from tests.features.chat_commands.doubles import T0
+from tests.features.heist.conftest import GUILD, KICK_BROADCASTER, give
+
+WIN, LOSE = 0.0, 0.999
+
+
+@pytest.fixture
+def engine(sqlite_engine):
+    return sqlite_engine
+
+
+async def test_join_opens_a_heist_and_says_how_long_the_crew_gathers(chat, points):
+    give(points, "1", 1000)
+    give(points, "2", 1000)
+    assert await chat.say("!join 200 low", "1") == (
+        "A heist is being planned! You are in with 200 points (low risk). The crew gathers "
+        "for 120 s, join with: !join <amount> [low|medium|high]"
+    )
+    chat.clock.advance(20)
+    assert await chat.say("!heist 300 high", "2") == (
+        "You are in with 300 points (high risk): 2 in the crew, 100 s left to join."
+    )
+    assert await chat.say("!heist", "3") == (
+        "A heist is being planned: 2 in the crew, 100 s left; join with: "
+        "!join <amount> [low|medium|high]"
+    )
+
+
+@pytest.mark.parametrize(
+    ("setup", "line", "answer"),
+    [
+        (0, "!join", "Usage: !join <amount|all|half> [low|medium|high]"),
+        (0, "!join 100 100", "Usage: !join <amount|all|half> [low|medium|high]"),
+        (0, "!join low high", "Usage: !join <amount|all|half> [low|medium|high]"),
+        (0, "!heist lots", "Usage: !join <amount|all|half> [low|medium|high]"),
+        (0, "!join 100", "You have only 0 points; a stake of 100 needs more."),
+        (0, "!join all", "You have no points to stake yet."),
+        (1000, "!join 1", "The smallest stake is 10 points."),
+        (10**6, "!join 20000", "The largest stake is 10,000 points."),
+        (1000, "!heist cancel", "Only moderators can cancel a heist."),
+    ],
+)
+async def test_each_refusal_has_its_answer_and_takes_nothing(
+    chat, points, engine, setup, line, answer
+):
+    if setup:
+        give(points, "1", setup)
+    assert await chat.say(line, "1") == answer
+    assert points.balance(GUILD, Platform.KICK, "1") == setup
+
+
+async def test_refusals_that_depend_on_the_heist(chat, heist_chat, points, draws):
+    for user in ("1", "2", "3"):
+        give(points, user, 1000)
+    assert await chat.say("!heist cancel", "9", badges=("moderator",)) == "No heist is under way."
+    await chat.say("!join 100", "1")
+    assert await chat.say("!join 200", "1") == "You are already in this heist's crew."
+    chat.clock.advance(120)
+    assert await chat.say("!join 100", "2") == (
+        "The crew is already on the job; the results come in a moment."
+    )
+    draws.push(LOSE)
+    await heist_chat.resolve_due()
+    chat.clock.advance(60)
+    assert await chat.say("!join 100", "3") == (
+        "The crew is lying low: the next heist can start in 240 s."
+    )
+    assert [points.balance(GUILD, Platform.KICK, u) for u in ("1", "2", "3")] == [900, 1000, 1000]
+
+
+async def test_a_moderator_cancels_and_every_stake_goes_back(chat, points):
+    give(points, "1", 1000)
+    give(points, "2", 1000)
+    await chat.say("!join 100", "1")
+    await chat.say("!join 300", "2")
+    assert await chat.say("!heist cancel", "9", badges=("moderator",)) == (
+        "The heist is called off. Every stake went back: 400 points to 2 viewers."
+    )
+    assert points.balance(GUILD, Platform.KICK, "1") == 1000
+    assert points.balance(GUILD, Platform.KICK, "2") == 1000
+
+
+async def test_the_result_is_said_in_chat_and_posted_on_discord(
+    chat, heist_chat, points, draws, sender, announcer, service
+):
+    service.set_setting(GUILD, "channel", "777")
+    service.set_setting(GUILD, "cooldown", "0")
+    points.set_name(GUILD, "Pixels")
+    for user in ("1", "2", "3"):
+        give(points, user, 1000)
+    await chat.say("!join 200 low", "1", username="alice")
+    await chat.say("!join 100 high", "2", username="bob")
+    await chat.say("!join 100 medium", "3", username="carol")
+    chat.clock.advance(120)
+    draws.push(WIN, WIN, LOSE)
+    before = len(sender.sent)
+    [result] = await heist_chat.resolve_due()
+
+    [line] = sender.sent[before:]
+    assert line.broadcaster_user_id == KICK_BROADCASTER
+    assert line.reply_to_message_id is None
+    assert line.text == (
+        "The vault is open! 2 of 3 got away: @bob (+350), @alice (+300). 1 caught. "
+        "Total loot: 650 Pixels."
+    )
+    [(channel_id, posted)] = announcer.posts
+    assert (channel_id, posted.heist_id) == (777, result.heist_id)
+    assert [points.balance(GUILD, Platform.KICK, u) for u in ("1", "2", "3")] == [1100, 1250, 900]
+    # Posted once: the next run has nothing to post.
+    await heist_chat.resolve_due()
+    assert len(announcer.posts) == 1
+    assert await chat.say("!heist stats", "4") == (
+        "1 heists, 3 joins, 400 Pixels staked, 650 paid out; the biggest haul was 350."
+    )
+
+
+async def test_a_result_discord_missed_is_posted_when_it_is_back(
+    chat, heist_chat, points, draws, announcer, service
+):
+    service.set_setting(GUILD, "channel", "777")
+    give(points, "1", 1000)
+    await chat.say("!join 100", "1")
+    chat.clock.advance(120)
+    draws.push(LOSE)
+    announcer.fail = RuntimeError("Discord is not connected")
+    await heist_chat.resolve_due()
+    assert announcer.posts == []
+    announcer.fail = None
+    assert await heist_chat.post_pending() == 1
+    assert await heist_chat.post_pending() == 0
+    assert len(announcer.posts) == 1
+
+
+async def test_a_twitch_subscriber_without_a_known_tier_is_looked_up(chat, points, tiers):
+    give(points, "55", 1000, Platform.TWITCH)
+    answer = await chat.say(
+        "!join 200 low", "55", platform=Platform.TWITCH, badges=("subscriber",), badge_version="3"
+    )
+    assert answer is not None
+    assert answer.startswith("A heist is being planned!")
+    assert tiers.lookups == [(GUILD, Platform.TWITCH, ["55"])]
+
+
+def _crew(winners: int, losers: int) -> tuple[CrewMember, ...]:
+    won = [
+        CrewMember(f"robber_with_a_long_name_{n:04d}", str(n), 100, "high", None, True, 1000 - n)
+        for n in range(winners)
+    ]
+    lost = [CrewMember(f"caught{n}", f"l{n}", 100, "low", None, False, 0) for n in range(losers)]
+    return tuple(won + lost)
+
+
+@pytest.mark.parametrize(("winners", "losers"), [(1, 0), (5, 5), (40, 10), (500, 500), (0, 30)])
+def test_a_result_fits_one_chat_message_and_names_the_top_winners(winners, losers):
+    result = HeistResult(1, GUILD, Platform.KICK, KICK_BROADCASTER, T0 + timedelta(minutes=2),
+                         "points", _crew(winners, losers))  # fmt: skip
+    text = result_message(result)
+    assert len(text) <= CHAT_LIMIT
+    if winners:
+        assert f"{winners} of {winners + losers} got away" in text
+        assert "@robber_with_a_long_name_\N{HORIZONTAL ELLIPSIS} (+1,000)" in text  # the top one
+        if winners > 10:
+            assert "more." in text
+    else:
+        assert "caught the whole crew" in text

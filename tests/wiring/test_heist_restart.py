@@ -1,0 +1,64 @@
+"""A heist outlives the process: joined in one runtime, resolved by the next one (its window
+closed while the bot was down), paid once."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from core.config import load_settings
+from core.events import Platform
+from core.features.heist.export import export_heists
+from core.runtime import Runtime
+from tests.clock import Clock
+from tests.conftest import TEST_FERNET_KEY
+from tests.features.chat_commands.doubles import T0
+from tests.features.heist.conftest import Draws
+
+GUILD = 111
+BROADCASTER = "123456789"
+
+
+def build(tmp_path: Path, clock: Clock, kick_keys) -> Runtime:
+    settings = load_settings(
+        {
+            "DATA_DIR": str(tmp_path / "data"),
+            "PORT": "0",
+            "KICK_WEBHOOK_PUBLIC_KEY": kick_keys[1],
+            "FLASK_SECRET_KEY": "test-link-secret",
+            "TOKEN_ENCRYPTION_KEY": TEST_FERNET_KEY,
+            "HEIST_JOIN_WINDOW_SECONDS": "90",
+        },
+        env_file=None,
+    )
+    runtime = Runtime(settings, clock=clock)
+    runtime.migrate()
+    return runtime
+
+
+async def test_a_heist_whose_window_closed_while_down_is_resolved_by_the_next_runtime(
+    tmp_path: Path, kick_keys
+) -> None:
+    clock = Clock(T0)
+    first = build(tmp_path, clock, kick_keys)
+    assert "resolving heists" in first.scheduler.loops
+    for user in ("1", "2"):
+        first.points.give(GUILD, Platform.KICK, user, 1000, actor="test")
+    joined = first.heist.join(GUILD, Platform.KICK, BROADCASTER, "1", "one", "200 low")
+    assert joined.seconds_left == 90  # HEIST_JOIN_WINDOW_SECONDS
+    first.heist.join(GUILD, Platform.KICK, BROADCASTER, "2", "two", "300 high")
+    clock.advance(30)
+    assert await first.heist_chat.resolve_due() == []  # mid-window: nothing yet
+    first.close()
+
+    clock.advance(600)  # the bot was down past the window's end
+    second = build(tmp_path, clock, kick_keys)
+    second.heist.draw = Draws([0.0, 0.999])  # the first wins, the second is caught
+    [result] = await second.heist_chat.resolve_due()
+    assert result.heist_id == joined.heist.id
+    assert await second.heist_chat.resolve_due() == []
+    assert second.points.balance(GUILD, Platform.KICK, "1") == 1100
+    assert second.points.balance(GUILD, Platform.KICK, "2") == 700
+    [one, two] = export_heists(second.engine, GUILD)
+    assert (one["won"], one["payout"], two["won"], two["payout"]) == (True, 300, False, 0)
+    assert one["resolved_at"] == clock.now.isoformat()
+    second.close()
