@@ -1,0 +1,58 @@
+"""Points: earning rates per guild, and the earnings waiting to be posted to the ledger.
+
+Revision ID: 0016
+Revises: 0014
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0016"
+down_revision = "0014"  # the lead renumbers at merge (the heist's migration is 0015)
+branch_labels = None
+depends_on = None
+
+_TIME = sa.DateTime(timezone=True)
+_RATES = (
+    ("watch_rate", "1"),
+    ("sub_rate", "2"),
+    ("chat_points", "1"),
+    ("chat_cap", "20"),
+    ("post_minutes", "30"),
+)
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("points_settings") as batch:
+        for name, default in _RATES:
+            batch.add_column(sa.Column(name, sa.Integer(), server_default=default, nullable=False))
+        batch.add_column(sa.Column("earned_until", _TIME, nullable=True))
+    op.create_table(
+        "points_accrual",
+        sa.Column("guild_id", sa.BigInteger(), autoincrement=False, nullable=False),
+        sa.Column("platform", sa.String(length=16), nullable=False),
+        sa.Column("platform_user_id", sa.String(length=64), nullable=False),
+        sa.Column("window_start", _TIME, nullable=False),
+        sa.Column("watch_units", sa.BigInteger(), server_default="0", nullable=False),
+        sa.Column("chat_points", sa.BigInteger(), server_default="0", nullable=False),
+        sa.Column("chat_hour", _TIME, nullable=True),
+        sa.Column("chat_count", sa.Integer(), server_default="0", nullable=False),
+        sa.Column("last_chat_at", _TIME, nullable=True),
+        sa.Column("last_chat_digest", sa.String(length=32), server_default="", nullable=False),
+        sa.PrimaryKeyConstraint(
+            "guild_id", "platform", "platform_user_id", name=op.f("pk_points_accrual")
+        ),
+    )
+    op.create_index(
+        op.f("ix_points_accrual_guild_id_window_start"),
+        "points_accrual",
+        ["guild_id", "window_start"],
+    )
+
+
+def downgrade() -> None:
+    op.drop_table("points_accrual")
+    with op.batch_alter_table("points_settings") as batch:
+        batch.drop_column("earned_until")
+        for name, _ in reversed(_RATES):
+            batch.drop_column(name)
