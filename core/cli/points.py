@@ -28,7 +28,7 @@ def _points_help(_args: argparse.Namespace) -> int:
 
 def _points_give(args: argparse.Namespace) -> int:
     from core.events import Platform
-    from core.features.points.service import PointsRefused
+    from core.features.points.service import MAX_AMOUNT, PointsRefused
 
     try:
         platform = Platform(args.platform.strip().lower())
@@ -39,8 +39,10 @@ def _points_give(args: argparse.Namespace) -> int:
     if not user_id or len(user_id) > 64 or any(ch.isspace() for ch in user_id):
         raise CommandFailed("The platform user id is 1 to 64 characters without spaces.")
     amount_text = args.amount.strip().replace(",", "").replace("_", "")
-    if not amount_text.isdigit():
-        raise CommandFailed(f"The amount is a whole number of points, not {args.amount!r}.")
+    if not (amount_text.isascii() and amount_text.isdigit()) or not (
+        0 < int(amount_text) <= MAX_AMOUNT
+    ):
+        raise CommandFailed(f"The amount is a whole number from 1 to {MAX_AMOUNT:,}.")
     runtime = open_runtime()
     try:
         name = runtime.points.name(args.guild_id)

@@ -120,6 +120,24 @@ class PointsService:
         with self.engine.connect() as conn:
             return board.ids_by_name(conn, platform, username)
 
+    def holders_named(self, guild_id: int, name: str) -> list[BalanceRow]:
+        """The viewers called ``name`` (``kick:name`` or ``twitch:name`` for one platform),
+        with their balance here (0 for one who never earned)."""
+        text = name.strip().lstrip("@")
+        platforms = list(Platform)
+        prefix, colon, rest = text.partition(":")
+        if colon and prefix.casefold() in {str(p) for p in Platform}:
+            platforms, text = [Platform(prefix.casefold())], rest.strip().lstrip("@")
+        if not text or len(text) > 64:
+            raise PointsRefused("Name a viewer: their Kick or Twitch name, or @member.")
+        found = []
+        with self.engine.connect() as conn:
+            for platform in platforms:
+                for user_id in board.ids_by_name(conn, platform, text):
+                    balance = repository.balance_of(conn, guild_id, platform, user_id)
+                    found.append(BalanceRow(platform, user_id, text, balance))
+        return found
+
     def export(self, guild_id: int) -> list[BalanceRow]:
         with self.engine.connect() as conn:
             return board.all_rows(conn, guild_id)
