@@ -10,6 +10,7 @@ from sqlalchemy import (
     Integer,
     String,
     Table,
+    Text,
     UniqueConstraint,
 )
 
@@ -30,6 +31,11 @@ points_settings = Table(
     Column("post_minutes", Integer, nullable=False, server_default="30"),
     # The watchtime tick the earnings were counted up to (advanced with a compare-and-set).
     Column("earned_until", UTCDateTime, nullable=True),
+    # Where balances live: "ledger" (ours) or "streamelements" (the streamer's SE channel, whose
+    # JWT is stored encrypted with TOKEN_ENCRYPTION_KEY).
+    Column("backend", String(16), nullable=False, server_default="ledger"),
+    Column("se_channel_id", String(24), nullable=True),
+    Column("se_jwt", Text, nullable=True),  # encrypted
 )
 
 
@@ -80,4 +86,41 @@ points_accrual = Table(
     Column("last_chat_at", UTCDateTime, nullable=True),
     Column("last_chat_digest", String(32), nullable=False, server_default=""),
     Index(None, "guild_id", "window_start"),
+)
+
+
+# StreamElements backend: stakes held on our side (SE has no holds), and each settlement payment
+# as an outbox row sent once (docs/points.md, "StreamElements").
+points_se_holds = Table(
+    "points_se_holds",
+    metadata,
+    Column("id", BigId, primary_key=True),
+    Column("guild_id", Snowflake, nullable=False),
+    Column("username", String(32), nullable=False),  # the Twitch login SE keys points by
+    Column("amount", BigInteger, nullable=False),
+    Column("source", String(16), nullable=False),
+    Column("source_ref", String(255), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("settled_at", UTCDateTime, nullable=True),
+    UniqueConstraint("guild_id", "source", "source_ref"),
+    Index(None, "guild_id", "username"),
+)
+
+
+points_se_outbox = Table(
+    "points_se_outbox",
+    metadata,
+    Column("id", BigId, primary_key=True),
+    Column("guild_id", Snowflake, nullable=False),
+    Column("username", String(32), nullable=False),
+    Column("amount", BigInteger, nullable=False),  # the net change to send (never 0)
+    Column("source", String(16), nullable=False),
+    Column("source_ref", String(255), nullable=False),
+    # pending -> sending -> sent; a row found "sending" may have been applied: "uncertain".
+    Column("state", String(16), nullable=False, server_default="pending"),
+    Column("new_balance", BigInteger, nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("sent_at", UTCDateTime, nullable=True),
+    UniqueConstraint("guild_id", "source", "source_ref"),
+    Index(None, "state"),
 )

@@ -12,6 +12,7 @@ down_revision = "0014"  # the lead renumbers at merge (the heist's migration is 
 branch_labels = None
 depends_on = None
 
+_ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 _TIME = sa.DateTime(timezone=True)
 _RATES = (
     ("watch_rate", "1"),
@@ -27,6 +28,11 @@ def upgrade() -> None:
         for name, default in _RATES:
             batch.add_column(sa.Column(name, sa.Integer(), server_default=default, nullable=False))
         batch.add_column(sa.Column("earned_until", _TIME, nullable=True))
+        batch.add_column(
+            sa.Column("backend", sa.String(length=16), server_default="ledger", nullable=False)
+        )
+        batch.add_column(sa.Column("se_channel_id", sa.String(length=24), nullable=True))
+        batch.add_column(sa.Column("se_jwt", sa.Text(), nullable=True))
     op.create_table(
         "points_accrual",
         sa.Column("guild_id", sa.BigInteger(), autoincrement=False, nullable=False),
@@ -49,10 +55,48 @@ def upgrade() -> None:
         ["guild_id", "window_start"],
     )
 
+    for name in ("holds", "outbox"):
+        table = f"points_se_{name}"
+        columns = [
+            sa.Column("id", _ID, nullable=False),
+            sa.Column("guild_id", sa.BigInteger(), nullable=False),
+            sa.Column("username", sa.String(length=32), nullable=False),
+            sa.Column("amount", sa.BigInteger(), nullable=False),
+            sa.Column("source", sa.String(length=16), nullable=False),
+            sa.Column("source_ref", sa.String(length=255), nullable=False),
+        ]
+        if name == "holds":
+            columns += [
+                sa.Column("created_at", _TIME, nullable=False),
+                sa.Column("settled_at", _TIME, nullable=True),
+            ]
+        else:
+            columns += [
+                sa.Column("state", sa.String(length=16), server_default="pending", nullable=False),
+                sa.Column("new_balance", sa.BigInteger(), nullable=True),
+                sa.Column("created_at", _TIME, nullable=False),
+                sa.Column("sent_at", _TIME, nullable=True),
+            ]
+        op.create_table(
+            table,
+            *columns,
+            sa.PrimaryKeyConstraint("id", name=op.f(f"pk_{table}")),
+            sa.UniqueConstraint(
+                "guild_id", "source", "source_ref",
+                name=op.f(f"uq_{table}_guild_id_source_source_ref"),
+            ),
+        )  # fmt: skip
+        indexed = ["guild_id", "username"] if name == "holds" else ["state"]
+        op.create_index(op.f(f"ix_{table}_{'_'.join(indexed)}"), table, indexed)
+
 
 def downgrade() -> None:
+    op.drop_table("points_se_outbox")
+    op.drop_table("points_se_holds")
     op.drop_table("points_accrual")
     with op.batch_alter_table("points_settings") as batch:
+        for name in ("se_jwt", "se_channel_id", "backend"):
+            batch.drop_column(name)
         batch.drop_column("earned_until")
         for name, _ in reversed(_RATES):
             batch.drop_column(name)
