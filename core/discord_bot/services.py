@@ -17,6 +17,7 @@ from core.features.connections.twitch_setup import TwitchSetup
 from core.features.guilds.service import GuildService
 from core.features.linking.effects import LinkEffects
 from core.features.linking.service import LinkingService
+from core.features.points.se_wallet import SeWallet
 from core.features.points.service import PointsService
 from core.features.raffle.service import RaffleService
 from core.features.raffle.wagers import WagerService
@@ -46,6 +47,7 @@ class BotServices:
     wagers: WagerService | None = None
     vip: VipService | None = None
     points: PointsService | None = None
+    points_wallet: SeWallet | None = None  # the StreamElements backend
     clock: Callable[[], datetime] = system_clock  # cooldowns run on it
 
     @classmethod

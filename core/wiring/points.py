@@ -12,7 +12,9 @@ from core.events import ChatMessageSent, Platform
 from core.features.points.chat import PointsChat
 from core.features.points.earning import PointsEarning
 from core.features.points.ports import NobodySubscribes, Subscribers
+from core.features.points.se_wallet import SeWallet
 from core.features.points.service import PointsService
+from core.platforms.streamelements.api import StreamElementsPoints
 
 if TYPE_CHECKING:
     from core.runtime import Runtime
@@ -47,5 +49,9 @@ def install(rt: Runtime) -> None:
     rt.scheduler.after_tick(
         "points earned by watching", lambda: asyncio.to_thread(rt.points_earning.earn_all)
     )
+    # The StreamElements backend: its payments go out after each tick (a retry never repays).
+    rt.points_wallet = SeWallet(rt.engine, rt.clock, rt.cipher, StreamElementsPoints())
+    rt.scheduler.after_tick("StreamElements payments", rt.points_wallet.flush)
+    rt.on_shutdown(rt.points_wallet.client.aclose)
     for command in PointsChat(rt.points).commands():
         rt.chat_commands.add(command)

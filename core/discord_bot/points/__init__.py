@@ -11,4 +11,4 @@ from core.discord_bot.services import BotServices
 def cogs(services: BotServices) -> list[commands.Cog]:
     if services.points is None:
         return []
-    return [PointsCog(services.points, services.linking)]
+    return [PointsCog(services.points, services.linking, services.points_wallet)]

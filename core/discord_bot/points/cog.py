@@ -20,6 +20,7 @@ from core.discord_bot.render import NO_MENTIONS, inert
 from core.events import Platform
 from core.features.linking.service import LinkingService
 from core.features.points.board import BalanceRow, RankedBalance
+from core.features.points.se_wallet import STREAMELEMENTS, SeWallet
 from core.features.points.service import MAX_AMOUNT, PointsRefused, PointsService
 
 Viewer = Annotated[discord.Member | str, ViewerArgument]
@@ -92,9 +93,15 @@ class BoardPages(discord.ui.View):
 class PointsCog(commands.Cog, name="Points"):
     """The server's points: balances, the board, grants and the earning rates."""
 
-    def __init__(self, points: PointsService, linking: LinkingService | None = None) -> None:
+    def __init__(
+        self,
+        points: PointsService,
+        linking: LinkingService | None = None,
+        wallet: SeWallet | None = None,
+    ) -> None:
         self.points = points
         self.linking = linking
+        self.wallet = wallet
 
     async def _reply(self, ctx: Context, text: str) -> None:
         await ctx.send(text, allowed_mentions=NO_MENTIONS)
@@ -226,6 +233,54 @@ class PointsCog(commands.Cog, name="Points"):
         saved = await asyncio.to_thread(self.points.set_name, guild.id, name)
         await self._reply(ctx, f"Points are now called **{inert(saved)}**.")
 
+    @points_group.command(name="backend")
+    @commands.guild_only()
+    @commands.has_guild_permissions(manage_guild=True)
+    @app_commands.describe(
+        backend="ledger (StreamKeeper's own) or streamelements",
+        details="For streamelements: <channel id> <JWT> (your message is deleted)",
+    )
+    async def points_backend(self, ctx: Context, backend: str = "", *, details: str = "") -> None:
+        """Where balances live: StreamKeeper's ledger or StreamElements (Manage Server)."""
+        guild = guild_of(ctx)
+        private = ctx.interaction is not None
+        wanted = backend.strip().casefold()
+        secret_typed = bool(details.strip()) and not private
+        deleted = secret_typed and await _delete_invocation(ctx)
+        if self.wallet is None:
+            raise PointsRefused("The StreamElements backend is not available on this bot.")
+        if not wanted:
+            current = await asyncio.to_thread(self.wallet.backend_of, guild.id)
+            reply = render.backend_text(current, ctx.clean_prefix)
+        elif wanted == "ledger":
+            await asyncio.to_thread(self.wallet.use_ledger, guild.id)
+            reply = "Balances are kept in StreamKeeper's own ledger again; the JWT is forgotten."
+        elif wanted == STREAMELEMENTS:
+            words = details.split()
+            if len(words) != 2:
+                reply = render.backend_usage(ctx.clean_prefix)
+            else:
+                try:
+                    channel = await asyncio.to_thread(
+                        self.wallet.use_streamelements, guild.id, words[0], words[1]
+                    )
+                except PointsRefused as refused:
+                    reply = inert(str(refused))
+                else:
+                    reply = (
+                        f"Bets are now held here and settled on StreamElements channel "
+                        f"`{channel}`. The JWT is stored encrypted."
+                    )
+        else:
+            reply = render.backend_usage(ctx.clean_prefix)
+        if secret_typed:
+            reply += (
+                "\n(I deleted your message: it held your JWT.)"
+                if deleted
+                else "\nI couldn't delete your message: delete it yourself, it holds your JWT."
+            )
+        await ctx.send(reply, ephemeral=private, allowed_mentions=NO_MENTIONS)
+
     @commands.hybrid_command(name="pointsgive")
     @commands.guild_only()
     @commands.has_guild_permissions(manage_guild=True)
@@ -273,6 +328,14 @@ class PointsCog(commands.Cog, name="Points"):
             f"Took {render.amount(count, name)} from **{inert(row.username)}** "
             f"({render.platform_title(row)}); they have {render.amount(balance, name)}.",
         )
+
+
+async def _delete_invocation(ctx: Context) -> bool:
+    try:
+        await ctx.message.delete()
+    except discord.HTTPException:
+        return False
+    return True
 
 
 def _require_manage_server(ctx: Context) -> None:

@@ -61,3 +61,16 @@ def usage(prefix: str) -> str:
         f"Manage Server: `{prefix}pointsgive|pointsremove <member|name> <amount> [reason]`, "
         f"`{prefix}points rate [<name> <value>]`, `{prefix}points name <name>`."
     )
+
+
+def backend_text(backend: str, prefix: str) -> str:
+    where = "StreamElements" if backend == "streamelements" else "StreamKeeper's own ledger"
+    return f"Balances are kept in {where}.\n{backend_usage(prefix)}"
+
+
+def backend_usage(prefix: str) -> str:
+    return (
+        f"`{prefix}points backend streamelements <channel id> <JWT>` (the JWT from your "
+        f"StreamElements dashboard; use /points backend to type it privately), or "
+        f"`{prefix}points backend ledger`."
+    )
