@@ -238,3 +238,23 @@ def test_rates_are_kept_per_guild_and_keep_the_name(sqlite_engine):
     assert (rates.watch_rate, rates.sub_rate) == (5, 2)
     assert service.name(GUILD) == "Pixels"
     assert service.rates(GUILD + 1).watch_rate == 1
+
+
+def test_two_processes_earning_the_same_tick_credit_it_once(world, monkeypatch):
+    """The second process read the earnings clock before the first moved it (the interleaving
+    of a race, made deterministic): its compare-and-set fails and it credits nothing."""
+    from core.features.points import accrual
+
+    world.tick()
+    world.minutes(9, ALICE)
+    world.watchtime.record_chat(GUILD, chat(ALICE, world.clock()))
+    world.clock.advance(60)
+    world.watchtime.tick(GUILD, world.clock())  # 20:10
+    with world.engine.connect() as conn:
+        stale = accrual.earned_until(conn, GUILD)
+    world.earning.earn_all()  # the first process
+    monkeypatch.setattr(accrual, "earned_until", lambda conn, guild_id: stale)
+    world.make_earning().earn_all()  # the second, with what it read before
+    monkeypatch.undo()
+    world.minutes(20, ALICE)  # 20:30: the window is posted
+    assert world.balance(ALICE) == 30
