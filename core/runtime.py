@@ -63,8 +63,8 @@ FEATURES = (
     chat,
     slot_calls,
     vip,
-    points,
     sub_tiers,
+    points,
     heist,
 )
 

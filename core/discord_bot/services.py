@@ -18,6 +18,8 @@ from core.features.guilds.service import GuildService
 from core.features.heist.service import HeistService
 from core.features.linking.effects import LinkEffects
 from core.features.linking.service import LinkingService
+from core.features.points.se_wallet import SeWallet
+from core.features.points.service import PointsService
 from core.features.raffle.service import RaffleService
 from core.features.raffle.wagers import WagerService
 from core.features.roles.service import RolesService
@@ -48,6 +50,8 @@ class BotServices:
     vip: VipService | None = None
     sub_tiers: SubTierService | None = None
     heist: HeistService | None = None
+    points: PointsService | None = None
+    points_wallet: SeWallet | None = None  # the StreamElements backend
     clock: Callable[[], datetime] = system_clock  # cooldowns run on it
 
     @classmethod

@@ -21,10 +21,8 @@ def install(rt: Runtime) -> None:
         join_window_seconds=rt.settings.heist.join_window_seconds,
         cooldown_seconds=rt.settings.heist.cooldown_seconds,
     )
-    # The sub_tiers feature provides the tiers; without it nobody has a tier bonus.
-    rt.heist = HeistService(
-        rt.engine, rt.clock, rt.points, defaults, sub_tiers=getattr(rt, "sub_tiers", None)
-    )
+    # The sub_tiers feature (installed before) provides the tiers.
+    rt.heist = HeistService(rt.engine, rt.clock, rt.points, defaults, sub_tiers=rt.sub_tiers)
     rt.heist_chat = HeistChat(rt.heist, rt.chat_replies, DiscordHeistAnnouncer(rt.discord))
     for command in rt.heist_chat.commands():
         rt.chat_commands.add(command)

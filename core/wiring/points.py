@@ -1,14 +1,61 @@
-"""Points: the per-guild economy that games (the heist) spend and pay out."""
+"""Points: the per-guild economy that games (the heist) spend and pay out, earned by watching
+(after each watchtime tick) and by chatting, and asked about with ``!points`` in chat."""
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Callable, Iterable
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
+from sqlalchemy.engine import Connection
+
+from core.events import ChatMessageSent, Platform, utc
+from core.features.points.chat import PointsChat
+from core.features.points.earning import PointsEarning
+from core.features.points.ports import Subscribers
+from core.features.points.se_wallet import SeWallet
 from core.features.points.service import PointsService
+from core.features.sub_tiers import repository as sub_tiers_repository
+from core.platforms.streamelements.api import StreamElementsPoints
 
 if TYPE_CHECKING:
     from core.runtime import Runtime
 
 
+class TierSubscribers:
+    """Subscribers as the subscription tiers feature knows them: an unexpired record."""
+
+    def __init__(self, clock: Callable[[], datetime]) -> None:
+        self.clock = clock
+
+    def subscribed(
+        self, conn: Connection, guild_id: int, platform: Platform, user_ids: Iterable[str]
+    ) -> set[str]:
+        return set(sub_tiers_repository.tiers_of(conn, guild_id, str(platform), user_ids,
+                                                 utc(self.clock())))  # fmt: skip
+
+
+def subscribers_of(rt: Runtime) -> Subscribers:
+    return TierSubscribers(rt.clock)
+
+
 def install(rt: Runtime) -> None:
     rt.points = PointsService(rt.engine, rt.clock)
+    rt.points_earning = PointsEarning(
+        rt.engine,
+        rt.clock,
+        subscribers_of(rt),
+        timedelta(minutes=rt.settings.watchtime.active_window_minutes),
+        rt.guilds.guild_ids,
+    )
+    rt.handle(ChatMessageSent, rt.points_earning.record_chat)
+    rt.scheduler.after_tick(
+        "points earned by watching", lambda: asyncio.to_thread(rt.points_earning.earn_all)
+    )
+    # The StreamElements backend: its payments go out after each tick (a retry never repays).
+    rt.points_wallet = SeWallet(rt.engine, rt.clock, rt.cipher, StreamElementsPoints())
+    rt.scheduler.after_tick("StreamElements payments", rt.points_wallet.flush)
+    rt.on_shutdown(rt.points_wallet.client.aclose)
+    for command in PointsChat(rt.points).commands():
+        rt.chat_commands.add(command)

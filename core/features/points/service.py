@@ -11,7 +11,9 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from core.events import Platform
-from core.features.points import repository
+from core.features.points import accrual, board, repository
+from core.features.points.board import BalanceRow, RankedBalance
+from core.features.points.rates import RATE_HELP, RATE_NAMES, Rates, read_rates, write_rate
 from core.features.points.repository import NotEnough, PointsEntry
 from core.features.points.tables import points_settings
 from core.features.refusals import Refused
@@ -69,11 +71,76 @@ class PointsService:
                 )
         return cleaned
 
+    # --- rates -------------------------------------------------------------------------------
+
+    def rates(self, guild_id: int) -> Rates:
+        with self.engine.connect() as conn:
+            return read_rates(conn, guild_id)
+
+    def set_rate(self, guild_id: int, name: str, value: str) -> Rates:
+        """``name`` as streamers type it (watch, sub, chat, chatcap, window); ``value`` as typed."""
+        found = RATE_NAMES.get(name.strip().casefold())
+        if found is None:
+            known = ", ".join(f"{key} ({RATE_HELP[key]})" for key in RATE_NAMES)
+            raise PointsRefused(f"There is no rate {name.strip()[:20]!r}. Rates: {known}.")
+        column, low, high = found
+        text = value.strip().replace(",", "").replace("_", "")
+        if not text.isdigit() or not low <= int(text) <= high:
+            raise PointsRefused(
+                f"The {name.strip().casefold()} rate is a whole number from {low} to {high}."
+            )
+        with self.engine.begin() as conn:
+            return write_rate(conn, guild_id, column, int(text), self.clock())
+
     # --- reading -----------------------------------------------------------------------------
 
     def balance(self, guild_id: int, platform: Platform, platform_user_id: str) -> int:
         with self.engine.connect() as conn:
             return repository.balance_of(conn, guild_id, platform, platform_user_id)
+
+    def pending(self, guild_id: int, platform: Platform, platform_user_id: str) -> int:
+        """Earned and not posted to the ledger yet (it is at the end of the window)."""
+        with self.engine.connect() as conn:
+            return accrual.pending_of(conn, guild_id, platform, platform_user_id)
+
+    def leaderboard(self, guild_id: int, limit: int = 10, offset: int = 0) -> list[RankedBalance]:
+        with self.engine.connect() as conn:
+            return board.top(conn, guild_id, limit, offset)
+
+    def count_holders(self, guild_id: int) -> int:
+        with self.engine.connect() as conn:
+            return board.count_holders(conn, guild_id)
+
+    def rank(self, guild_id: int, points: int) -> int:
+        with self.engine.connect() as conn:
+            return board.rank_of(conn, guild_id, points)
+
+    def find_ids(self, platform: Platform, username: str) -> list[str]:
+        """Viewers currently known by this name (on the platform)."""
+        with self.engine.connect() as conn:
+            return board.ids_by_name(conn, platform, username)
+
+    def holders_named(self, guild_id: int, name: str) -> list[BalanceRow]:
+        """The viewers called ``name`` (``kick:name`` or ``twitch:name`` for one platform),
+        with their balance here (0 for one who never earned)."""
+        text = name.strip().lstrip("@")
+        platforms = list(Platform)
+        prefix, colon, rest = text.partition(":")
+        if colon and prefix.casefold() in {str(p) for p in Platform}:
+            platforms, text = [Platform(prefix.casefold())], rest.strip().lstrip("@")
+        if not text or len(text) > 64:
+            raise PointsRefused("Name a viewer: their Kick or Twitch name, or @member.")
+        found = []
+        with self.engine.connect() as conn:
+            for platform in platforms:
+                for user_id in board.ids_by_name(conn, platform, text):
+                    balance = repository.balance_of(conn, guild_id, platform, user_id)
+                    found.append(BalanceRow(platform, user_id, text, balance))
+        return found
+
+    def export(self, guild_id: int) -> list[BalanceRow]:
+        with self.engine.connect() as conn:
+            return board.all_rows(conn, guild_id)
 
     # --- admin -------------------------------------------------------------------------------
 

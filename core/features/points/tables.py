@@ -7,8 +7,10 @@ from sqlalchemy import (
     CheckConstraint,
     Column,
     Index,
+    Integer,
     String,
     Table,
+    Text,
     UniqueConstraint,
 )
 
@@ -20,6 +22,20 @@ points_settings = Table(
     Column("guild_id", Snowflake, primary_key=True, autoincrement=False),
     Column("name", String(32), nullable=False, server_default="points"),
     Column("updated_at", UTCDateTime, nullable=False),
+    # Earning rates (migration 0016): points per present minute, for subscribers, per chat
+    # message and at most per hour from chat; earnings are posted once per window of minutes.
+    Column("watch_rate", Integer, nullable=False, server_default="1"),
+    Column("sub_rate", Integer, nullable=False, server_default="2"),
+    Column("chat_points", Integer, nullable=False, server_default="1"),
+    Column("chat_cap", Integer, nullable=False, server_default="20"),
+    Column("post_minutes", Integer, nullable=False, server_default="30"),
+    # The watchtime tick the earnings were counted up to (advanced with a compare-and-set).
+    Column("earned_until", UTCDateTime, nullable=True),
+    # Where balances live: "ledger" (ours) or "streamelements" (the streamer's SE channel, whose
+    # JWT is stored encrypted with TOKEN_ENCRYPTION_KEY).
+    Column("backend", String(16), nullable=False, server_default="ledger"),
+    Column("se_channel_id", String(24), nullable=True),
+    Column("se_jwt", Text, nullable=True),  # encrypted
 )
 
 
@@ -51,4 +67,60 @@ points_balances = Table(
     Column("points", BigInteger, nullable=False),
     # The last line of defence: no statement may leave a balance below zero.
     CheckConstraint("points >= 0", name="ck_points_balances_not_negative"),
+)
+
+
+points_accrual = Table(
+    "points_accrual",
+    metadata,
+    # What a viewer earned but was not posted to the ledger yet: one row per viewer, updated in
+    # place at each tick, posted as one ledger row per viewer per window (docs/points.md).
+    Column("guild_id", Snowflake, primary_key=True, autoincrement=False),
+    Column("platform", PlatformName, primary_key=True),
+    Column("platform_user_id", UserId, primary_key=True),
+    Column("window_start", UTCDateTime, nullable=False),
+    Column("watch_units", BigInteger, nullable=False, server_default="0"),  # point-seconds
+    Column("chat_points", BigInteger, nullable=False, server_default="0"),
+    Column("chat_hour", UTCDateTime, nullable=True),  # the hour chat_count counts in
+    Column("chat_count", Integer, nullable=False, server_default="0"),
+    Column("last_chat_at", UTCDateTime, nullable=True),
+    Column("last_chat_digest", String(32), nullable=False, server_default=""),
+    Index(None, "guild_id", "window_start"),
+)
+
+
+# StreamElements backend: stakes held on our side (SE has no holds), and each settlement payment
+# as an outbox row sent once (docs/points.md, "StreamElements").
+points_se_holds = Table(
+    "points_se_holds",
+    metadata,
+    Column("id", BigId, primary_key=True),
+    Column("guild_id", Snowflake, nullable=False),
+    Column("username", String(32), nullable=False),  # the Twitch login SE keys points by
+    Column("amount", BigInteger, nullable=False),
+    Column("source", String(16), nullable=False),
+    Column("source_ref", String(255), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("settled_at", UTCDateTime, nullable=True),
+    UniqueConstraint("guild_id", "source", "source_ref"),
+    Index(None, "guild_id", "username"),
+)
+
+
+points_se_outbox = Table(
+    "points_se_outbox",
+    metadata,
+    Column("id", BigId, primary_key=True),
+    Column("guild_id", Snowflake, nullable=False),
+    Column("username", String(32), nullable=False),
+    Column("amount", BigInteger, nullable=False),  # the net change to send (never 0)
+    Column("source", String(16), nullable=False),
+    Column("source_ref", String(255), nullable=False),
+    # pending -> sending -> sent; a row found "sending" may have been applied: "uncertain".
+    Column("state", String(16), nullable=False, server_default="pending"),
+    Column("new_balance", BigInteger, nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("sent_at", UTCDateTime, nullable=True),
+    UniqueConstraint("guild_id", "source", "source_ref"),
+    Index(None, "state"),
 )

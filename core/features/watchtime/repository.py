@@ -162,6 +162,15 @@ def _present_viewers(guild_id: int, active_since: datetime) -> sa.Select:
     )
 
 
+def present_viewers(
+    conn: Connection, guild_id: int, active_since: datetime
+) -> list[tuple[str, str]]:
+    """``(platform, platform_user_id)`` of each viewer a tick counts as present (once each); the
+    points economy credits the same crowd."""
+    query = _present_viewers(guild_id, active_since).distinct()
+    return [(row.platform, row.platform_user_id) for row in conn.execute(query)]
+
+
 def credit_present_viewers(
     conn: Connection, guild_id: int, active_since: datetime, seconds: int, now: datetime
 ) -> int:

@@ -1,0 +1,57 @@
+"""``python -m core points give``: an operator's grant of points, recorded with actor "cli"."""
+
+from __future__ import annotations
+
+import argparse
+
+from core.cli import AddCommand, CommandFailed, open_runtime
+
+
+def register(command: AddCommand) -> None:
+    points = command("points", _points_help, "Give a viewer points (an operator's grant).")
+    points_sub = points.add_subparsers(dest="points_command", metavar="action")
+    give = points_sub.add_parser("give", help="Credit a viewer's balance in a guild.")
+    give.add_argument("guild_id", type=int, help="Discord server id")
+    give.add_argument("platform", help="kick or twitch")
+    give.add_argument("platform_user_id", help="the viewer's user id on that platform")
+    give.add_argument("amount", help="a whole number of points, at least 1")
+    give.add_argument("--reason", default="", help="why (kept on the ledger row)")
+    give.set_defaults(handler=_points_give)
+
+
+def _points_help(_args: argparse.Namespace) -> int:
+    raise CommandFailed(
+        "Say what to do: 'points give <guild_id> <platform> <platform_user_id> <amount> "
+        "[--reason TEXT]'."
+    )
+
+
+def _points_give(args: argparse.Namespace) -> int:
+    from core.events import Platform
+    from core.features.points.service import MAX_AMOUNT, PointsRefused
+
+    try:
+        platform = Platform(args.platform.strip().lower())
+    except ValueError as exc:
+        known = ", ".join(str(p) for p in Platform)
+        raise CommandFailed(f"Unknown platform {args.platform!r}: use one of {known}.") from exc
+    user_id = args.platform_user_id.strip()
+    if not user_id or len(user_id) > 64 or any(ch.isspace() for ch in user_id):
+        raise CommandFailed("The platform user id is 1 to 64 characters without spaces.")
+    amount_text = args.amount.strip().replace(",", "").replace("_", "")
+    if not (amount_text.isascii() and amount_text.isdigit()) or not (
+        0 < int(amount_text) <= MAX_AMOUNT
+    ):
+        raise CommandFailed(f"The amount is a whole number from 1 to {MAX_AMOUNT:,}.")
+    runtime = open_runtime()
+    try:
+        name = runtime.points.name(args.guild_id)
+        balance = runtime.points.give(
+            args.guild_id, platform, user_id, int(amount_text), actor="cli", reason=args.reason
+        )
+    except PointsRefused as exc:
+        raise CommandFailed(str(exc)) from exc
+    finally:
+        runtime.close()
+    print(f"Gave {int(amount_text):,} {name} to {platform}:{user_id}; balance {balance:,}.")  # noqa: T201
+    return 0

@@ -1,0 +1,344 @@
+"""Points in Discord: ``!points [@member|name]``, ``!pointsboard``, and for Manage Server
+``!pointsgive``, ``!pointsremove``, ``!points rate ...`` and ``!points name ...``."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import math
+from collections.abc import Awaitable, Callable
+from typing import Annotated
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from core.discord_bot.common import Context, ViewerArgument, guild_of
+from core.discord_bot.cooldowns import cooldown
+from core.discord_bot.points import render
+from core.discord_bot.render import NO_MENTIONS, inert
+from core.events import Platform
+from core.features.linking.service import LinkingService
+from core.features.points.board import BalanceRow, RankedBalance
+from core.features.points.se_wallet import STREAMELEMENTS, SeWallet
+from core.features.points.service import MAX_AMOUNT, PointsRefused, PointsService
+
+Viewer = Annotated[discord.Member | str, ViewerArgument]
+PageFetcher = Callable[[int], Awaitable[list[RankedBalance]]]
+
+
+def parse_amount(text: str) -> int:
+    """``1,000`` or ``1000`` -> 1000; anything else is a friendly refusal."""
+    cleaned = text.strip().replace(",", "").replace("_", "")
+    if not (cleaned.isascii() and cleaned.isdecimal()) or not 0 < int(cleaned) <= MAX_AMOUNT:
+        raise PointsRefused(f"The amount is a whole number from 1 to {MAX_AMOUNT:,}.")
+    return int(cleaned)
+
+
+class BoardPages(discord.ui.View):
+    """Previous and next under a board; only the member who asked turns its pages."""
+
+    def __init__(
+        self, *, invoker_id: int, render_page: Callable[[int], Awaitable[discord.Embed]],
+        pages: int, timeout: float = 180.0,
+    ) -> None:  # fmt: skip
+        super().__init__(timeout=timeout)
+        self.invoker_id = invoker_id
+        self.render_page = render_page
+        self.pages = pages
+        self.page = 0
+        self.message: discord.Message | None = None
+        self._update_buttons()
+
+    def _update_buttons(self) -> None:
+        self.previous_page.disabled = self.page <= 0
+        self.next_page.disabled = self.page >= self.pages - 1
+
+    async def interaction_check(self, interaction: discord.Interaction) -> bool:
+        if interaction.user.id == self.invoker_id:
+            return True
+        await interaction.response.send_message(
+            render.NOT_YOUR_BOARD, ephemeral=True, allowed_mentions=NO_MENTIONS
+        )
+        return False
+
+    async def show(self, interaction: discord.Interaction, page: int) -> None:
+        self.page = max(0, min(page, self.pages - 1))
+        self._update_buttons()
+        embed = await self.render_page(self.page)
+        await interaction.response.edit_message(embed=embed, view=self)
+
+    @discord.ui.button(label="Previous", style=discord.ButtonStyle.secondary)
+    async def previous_page(
+        self, interaction: discord.Interaction, _button: discord.ui.Button[BoardPages]
+    ) -> None:
+        await self.show(interaction, self.page - 1)
+
+    @discord.ui.button(label="Next", style=discord.ButtonStyle.secondary)
+    async def next_page(
+        self, interaction: discord.Interaction, _button: discord.ui.Button[BoardPages]
+    ) -> None:
+        await self.show(interaction, self.page + 1)
+
+    async def on_timeout(self) -> None:
+        if self.message is None:
+            return
+        for item in self.children:
+            if isinstance(item, discord.ui.Button):
+                item.disabled = True
+        with contextlib.suppress(discord.HTTPException):
+            await self.message.edit(view=self)
+
+
+class PointsCog(commands.Cog, name="Points"):
+    """The server's points: balances, the board, grants and the earning rates."""
+
+    def __init__(
+        self,
+        points: PointsService,
+        linking: LinkingService | None = None,
+        wallet: SeWallet | None = None,
+    ) -> None:
+        self.points = points
+        self.linking = linking
+        self.wallet = wallet
+
+    async def _reply(self, ctx: Context, text: str) -> None:
+        await ctx.send(text, allowed_mentions=NO_MENTIONS)
+
+    # --- who is meant --------------------------------------------------------------------
+
+    async def _linked(self, guild_id: int, member: discord.abc.User) -> list[BalanceRow]:
+        if self.linking is None:
+            return []
+        rows = []
+        for platform in Platform:
+            link = await asyncio.to_thread(self.linking.link_of, member.id, platform)
+            if link is not None:
+                balance = await asyncio.to_thread(
+                    self.points.balance, guild_id, platform, link.platform_user_id
+                )
+                rows.append(BalanceRow(platform, link.platform_user_id, link.username, balance))
+        return rows
+
+    async def _targets(
+        self, ctx: Context, guild_id: int, viewer: discord.Member | str | None
+    ) -> list[BalanceRow]:
+        """The accounts meant; refuses plainly when there are none."""
+        if isinstance(viewer, str):
+            rows = await asyncio.to_thread(self.points.holders_named, guild_id, viewer)
+            if not rows:
+                raise PointsRefused(f"No viewer called {viewer.strip()[:64]!r} has chatted here.")
+            return rows
+        member = viewer or ctx.author
+        rows = await self._linked(guild_id, member)
+        if not rows:
+            if member.id == ctx.author.id:
+                raise PointsRefused(
+                    f"Link your Kick or Twitch account first: {ctx.clean_prefix}link."
+                )
+            raise PointsRefused(
+                f"{member.display_name} has not linked a Kick or Twitch account; "
+                "name their Kick or Twitch account instead."
+            )
+        return rows
+
+    async def _one_target(
+        self, ctx: Context, guild_id: int, viewer: discord.Member | str
+    ) -> BalanceRow:
+        rows = await self._targets(ctx, guild_id, viewer)
+        if len(rows) > 1:
+            names = " or ".join(f"{row.platform}:{row.username}" for row in rows)
+            raise PointsRefused(f"That is more than one account; say which: {names}.")
+        return rows[0]
+
+    # --- everyone ------------------------------------------------------------------------
+
+    @commands.hybrid_group(
+        name="points", invoke_without_command=True, case_insensitive=True, fallback="show"
+    )
+    @commands.guild_only()
+    @app_commands.describe(viewer="A @member or a Kick/Twitch name (yourself when left out)")
+    async def points_group(self, ctx: Context, *, viewer: Viewer | None = None) -> None:
+        """Show your points (or a member's or viewer's)."""
+        guild = guild_of(ctx)
+        rows = await self._targets(ctx, guild.id, viewer)
+        name = await asyncio.to_thread(self.points.name, guild.id)
+        lines = []
+        for row in rows:
+            rank = await asyncio.to_thread(self.points.rank, guild.id, row.points)
+            lines.append(render.balance_line(row, name, rank))
+        await self._reply(ctx, "\n".join(lines))
+
+    @commands.hybrid_command(name="pointsboard")
+    @commands.guild_only()
+    @cooldown(5.0, commands.BucketType.channel)
+    async def pointsboard(self, ctx: Context) -> None:
+        """The viewers with the most points here, with buttons to page through."""
+        guild = guild_of(ctx)
+        name = await asyncio.to_thread(self.points.name, guild.id)
+        holders = await asyncio.to_thread(self.points.count_holders, guild.id)
+        if holders == 0:
+            await self._reply(ctx, render.EMPTY_BOARD)
+            return
+        pages = max(1, math.ceil(holders / render.PAGE_SIZE))
+
+        async def render_page(page: int) -> discord.Embed:
+            rows = await asyncio.to_thread(
+                self.points.leaderboard, guild.id, render.PAGE_SIZE, page * render.PAGE_SIZE
+            )
+            return render.board_embed(guild.name, rows, name, page=page, pages=pages)
+
+        embed = await render_page(0)
+        if pages == 1:
+            await ctx.send(embed=embed, allowed_mentions=NO_MENTIONS)
+            return
+        view = BoardPages(invoker_id=ctx.author.id, render_page=render_page, pages=pages)
+        view.message = await ctx.send(embed=embed, view=view, allowed_mentions=NO_MENTIONS)
+
+    # --- Manage Server ---------------------------------------------------------------------
+
+    @points_group.command(name="rate")
+    @commands.guild_only()
+    @app_commands.describe(rate="watch, sub, chat, chatcap or window", value="A whole number")
+    async def points_rate(self, ctx: Context, rate: str = "", value: str = "") -> None:
+        """Show the earning rates, or set one (Manage Server)."""
+        guild = guild_of(ctx)
+        if rate or value:
+            _require_manage_server(ctx)
+            if not value:
+                raise PointsRefused(
+                    f"Usage: {ctx.clean_prefix}points rate <name> <value>, "
+                    f"e.g. {ctx.clean_prefix}points rate watch 2."
+                )
+            rates = await asyncio.to_thread(self.points.set_rate, guild.id, rate, value)
+        else:
+            rates = await asyncio.to_thread(self.points.rates, guild.id)
+        name = await asyncio.to_thread(self.points.name, guild.id)
+        await self._reply(ctx, render.rates_text(rates, name, ctx.clean_prefix))
+
+    @points_group.command(name="name")
+    @commands.guild_only()
+    @commands.has_guild_permissions(manage_guild=True)
+    @app_commands.describe(name="What your points are called, e.g. Pixels")
+    async def points_name(self, ctx: Context, *, name: str = "") -> None:
+        """Name your points (Manage Server)."""
+        guild = guild_of(ctx)
+        if not name.strip():
+            current = await asyncio.to_thread(self.points.name, guild.id)
+            raise PointsRefused(
+                f"Points here are called {current!r}; "
+                f"rename them with {ctx.clean_prefix}points name <name>."
+            )
+        saved = await asyncio.to_thread(self.points.set_name, guild.id, name)
+        await self._reply(ctx, f"Points are now called **{inert(saved)}**.")
+
+    @points_group.command(name="backend")
+    @commands.guild_only()
+    @commands.has_guild_permissions(manage_guild=True)
+    @app_commands.describe(
+        backend="ledger (StreamKeeper's own) or streamelements",
+        details="For streamelements: <channel id> <JWT> (your message is deleted)",
+    )
+    async def points_backend(self, ctx: Context, backend: str = "", *, details: str = "") -> None:
+        """Where balances live: StreamKeeper's ledger or StreamElements (Manage Server)."""
+        guild = guild_of(ctx)
+        private = ctx.interaction is not None
+        wanted = backend.strip().casefold()
+        secret_typed = bool(details.strip()) and not private
+        deleted = secret_typed and await _delete_invocation(ctx)
+        if self.wallet is None:
+            raise PointsRefused("The StreamElements backend is not available on this bot.")
+        if not wanted:
+            current = await asyncio.to_thread(self.wallet.backend_of, guild.id)
+            reply = render.backend_text(current, ctx.clean_prefix)
+        elif wanted == "ledger":
+            await asyncio.to_thread(self.wallet.use_ledger, guild.id)
+            reply = "Balances are kept in StreamKeeper's own ledger again; the JWT is forgotten."
+        elif wanted == STREAMELEMENTS:
+            words = details.split()
+            if len(words) != 2:
+                reply = render.backend_usage(ctx.clean_prefix)
+            else:
+                try:
+                    channel = await asyncio.to_thread(
+                        self.wallet.use_streamelements, guild.id, words[0], words[1]
+                    )
+                except PointsRefused as refused:
+                    reply = inert(str(refused))
+                else:
+                    reply = (
+                        f"Bets are now held here and settled on StreamElements channel "
+                        f"`{channel}`. The JWT is stored encrypted."
+                    )
+        else:
+            reply = render.backend_usage(ctx.clean_prefix)
+        if secret_typed:
+            reply += (
+                "\n(I deleted your message: it held your JWT.)"
+                if deleted
+                else "\nI couldn't delete your message: delete it yourself, it holds your JWT."
+            )
+        await ctx.send(reply, ephemeral=private, allowed_mentions=NO_MENTIONS)
+
+    @commands.hybrid_command(name="pointsgive")
+    @commands.guild_only()
+    @commands.has_guild_permissions(manage_guild=True)
+    @app_commands.default_permissions(manage_guild=True)
+    @app_commands.describe(viewer="A @member or a Kick/Twitch name", amount="How many",
+                           reason="Why (kept in the ledger)")  # fmt: skip
+    async def pointsgive(
+        self, ctx: Context, viewer: Viewer, amount: str, *, reason: str = ""
+    ) -> None:
+        """Give a viewer points (Manage Server)."""
+        guild = guild_of(ctx)
+        count = parse_amount(amount)
+        row = await self._one_target(ctx, guild.id, viewer)
+        balance = await asyncio.to_thread(
+            self.points.give, guild.id, row.platform, row.platform_user_id, count,
+            actor_id=ctx.author.id, reason=reason,
+        )  # fmt: skip
+        name = await asyncio.to_thread(self.points.name, guild.id)
+        await self._reply(
+            ctx,
+            f"Gave {render.amount(count, name)} to **{inert(row.username)}** "
+            f"({render.platform_title(row)}); they have {render.amount(balance, name)}.",
+        )
+
+    @commands.hybrid_command(name="pointsremove")
+    @commands.guild_only()
+    @commands.has_guild_permissions(manage_guild=True)
+    @app_commands.default_permissions(manage_guild=True)
+    @app_commands.describe(viewer="A @member or a Kick/Twitch name", amount="How many",
+                           reason="Why (kept in the ledger)")  # fmt: skip
+    async def pointsremove(
+        self, ctx: Context, viewer: Viewer, amount: str, *, reason: str = ""
+    ) -> None:
+        """Take points from a viewer (Manage Server); never below zero."""
+        guild = guild_of(ctx)
+        count = parse_amount(amount)
+        row = await self._one_target(ctx, guild.id, viewer)
+        balance = await asyncio.to_thread(
+            self.points.remove, guild.id, row.platform, row.platform_user_id, count,
+            actor_id=ctx.author.id, reason=reason,
+        )  # fmt: skip
+        name = await asyncio.to_thread(self.points.name, guild.id)
+        await self._reply(
+            ctx,
+            f"Took {render.amount(count, name)} from **{inert(row.username)}** "
+            f"({render.platform_title(row)}); they have {render.amount(balance, name)}.",
+        )
+
+
+async def _delete_invocation(ctx: Context) -> bool:
+    try:
+        await ctx.message.delete()
+    except discord.HTTPException:
+        return False
+    return True
+
+
+def _require_manage_server(ctx: Context) -> None:
+    author = ctx.author
+    if not isinstance(author, discord.Member) or not author.guild_permissions.manage_guild:
+        raise commands.MissingPermissions(["manage_guild"])

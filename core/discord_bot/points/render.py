@@ -1,0 +1,76 @@
+"""What the points commands say in Discord."""
+
+from __future__ import annotations
+
+import discord
+
+from core.discord_bot.render import inert
+from core.features.points.board import BalanceRow, RankedBalance
+from core.features.points.rates import RATE_HELP, RATE_NAMES, Rates
+
+PAGE_SIZE = 10
+NOT_YOUR_BOARD = "Only the member who asked can turn these pages; ask for your own board."
+EMPTY_BOARD = "Nobody has any points here yet."
+
+
+def platform_title(row: BalanceRow) -> str:
+    return str(row.platform).capitalize()
+
+
+def amount(points: int, name: str) -> str:
+    return f"{points:,} {inert(name)}"
+
+
+def balance_line(row: BalanceRow, name: str, rank: int | None) -> str:
+    ranked = f" (rank #{rank})" if rank is not None and row.points > 0 else ""
+    return f"**{inert(row.username)}** ({platform_title(row)}): {amount(row.points, name)}{ranked}"
+
+
+def board_embed(
+    guild_name: str, rows: list[RankedBalance], name: str, *, page: int, pages: int
+) -> discord.Embed:
+    lines = [
+        f"**#{ranked.rank}** {inert(ranked.row.username)} ({platform_title(ranked.row)}): "
+        f"{amount(ranked.row.points, name)}"
+        for ranked in rows
+    ]
+    embed = discord.Embed(
+        title=f"{inert(name).capitalize()} in {inert(guild_name)}", description="\n".join(lines)
+    )
+    embed.set_footer(text=f"Page {page + 1} of {pages}")
+    return embed
+
+
+def rates_text(rates: Rates, name: str, prefix: str) -> str:
+    values = {
+        "watch": rates.watch_rate,
+        "sub": rates.sub_rate,
+        "chat": rates.chat_points,
+        "chatcap": rates.chat_cap,
+        "window": rates.post_minutes,
+    }
+    lines = [f"**{inert(name).capitalize()}** are earned like this:"]
+    lines += [f"- `{key}` {values[key]}: {RATE_HELP[key]}" for key in RATE_NAMES]
+    lines.append(f"Change one with `{prefix}points rate <name> <value>` (Manage Server).")
+    return "\n".join(lines)
+
+
+def usage(prefix: str) -> str:
+    return (
+        f"`{prefix}points [@member|name]` a balance, `{prefix}pointsboard` the richest; "
+        f"Manage Server: `{prefix}pointsgive|pointsremove <member|name> <amount> [reason]`, "
+        f"`{prefix}points rate [<name> <value>]`, `{prefix}points name <name>`."
+    )
+
+
+def backend_text(backend: str, prefix: str) -> str:
+    where = "StreamElements" if backend == "streamelements" else "StreamKeeper's own ledger"
+    return f"Balances are kept in {where}.\n{backend_usage(prefix)}"
+
+
+def backend_usage(prefix: str) -> str:
+    return (
+        f"`{prefix}points backend streamelements <channel id> <JWT>` (the JWT from your "
+        f"StreamElements dashboard; use /points backend to type it privately), or "
+        f"`{prefix}points backend ledger`."
+    )

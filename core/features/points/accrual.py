@@ -1,0 +1,190 @@
+"""Earnings not yet posted to the ledger: one ``points_accrual`` row per viewer, updated in
+place by each tick and each counted chat message, posted as one ledger row per viewer per
+window (source ``earn``, reference ``<window start>:<platform>:<user id>``) and then reset.
+Watching accrues point-seconds (seconds present x the per-minute rate), so a rate of one point
+a minute over a 20-second tick is exact; what is below a whole point carries to the next window.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from core.events import Platform, utc
+from core.features.points import repository
+from core.features.points.repository import PointsEntry
+from core.features.points.tables import points_accrual, points_settings
+from core.storage.db import insert_for
+
+EARN_SOURCE = "earn"
+UNITS_PER_POINT = 60  # point-seconds in a point
+_CHUNK = 500  # rows per statement: within every backend's limit on bound parameters
+
+
+def window_start(moment: datetime, minutes: int) -> datetime:
+    """The start of the posting window ``moment`` is in (windows are aligned on the epoch)."""
+    size = max(1, minutes) * 60
+    seconds = int(utc(moment).timestamp()) // size * size
+    return datetime.fromtimestamp(seconds, utc(moment).tzinfo)
+
+
+def earn_ref(window: datetime, platform: str, user_id: str) -> str:
+    return f"{utc(window):%Y-%m-%dT%H:%MZ}:{platform}:{user_id}"
+
+
+def earned_until(conn: Connection, guild_id: int) -> datetime | None:
+    return conn.execute(
+        sa.select(points_settings.c.earned_until).where(points_settings.c.guild_id == guild_id)
+    ).scalar_one_or_none()
+
+
+def advance(conn: Connection, guild_id: int, previous: datetime | None, now: datetime) -> bool:
+    """Move the guild's earnings clock from ``previous`` to ``now``; False if another process
+    (or an earlier run of this tick) did, in which case nothing may be credited."""
+    s = points_settings.c
+    if previous is None:
+        stmt = insert_for(conn, points_settings).values(
+            guild_id=guild_id, updated_at=now, earned_until=now
+        )
+        claimed = conn.execute(
+            stmt.on_conflict_do_update(
+                index_elements=[s.guild_id],
+                set_={"earned_until": now},
+                where=s.earned_until.is_(None),
+            ),
+            execution_options={"preserve_rowcount": True},
+        )
+        return claimed.rowcount == 1
+    moved = conn.execute(
+        sa.update(points_settings)
+        .where(s.guild_id == guild_id, s.earned_until == previous)
+        .values(earned_until=now)
+    )
+    return moved.rowcount == 1
+
+
+def accrue_watching(
+    conn: Connection, guild_id: int, window: datetime, units: Sequence[tuple[str, str, int]]
+) -> None:
+    """Add point-seconds ``(platform, user_id, units)`` to each viewer's row."""
+    a = points_accrual
+    rows = [
+        {
+            "guild_id": guild_id,
+            "platform": platform,
+            "platform_user_id": user_id,
+            "window_start": window,
+            "watch_units": amount,
+        }
+        for platform, user_id, amount in units
+        if amount > 0
+    ]
+    for start in range(0, len(rows), _CHUNK):
+        stmt = insert_for(conn, a).values(rows[start : start + _CHUNK])
+        conn.execute(
+            stmt.on_conflict_do_update(
+                index_elements=list(a.primary_key.columns),
+                set_={"watch_units": a.c.watch_units + stmt.excluded.watch_units},
+            )
+        )
+
+
+@dataclass(frozen=True)
+class Posted:
+    viewers: int
+    points: int
+
+
+def post_closed_windows(conn: Connection, guild_id: int, current: datetime) -> Posted:
+    """Post every row of a window before ``current`` to the ledger, and start it again in
+    ``current``; rows left with nothing, of viewers quiet for an hour, are dropped."""
+    a = points_accrual.c
+    closed = conn.execute(
+        sa.select(a.platform, a.platform_user_id, a.window_start, a.watch_units, a.chat_points)
+        .where(a.guild_id == guild_id, a.window_start < current)
+        .with_for_update()
+    ).all()
+    entries = []
+    for row in closed:
+        amount = row.watch_units // UNITS_PER_POINT + row.chat_points
+        if amount > 0:
+            entries.append(
+                PointsEntry(
+                    guild_id=guild_id,
+                    platform=Platform(row.platform),
+                    platform_user_id=row.platform_user_id,
+                    amount=amount,
+                    source=EARN_SOURCE,
+                    source_ref=earn_ref(row.window_start, row.platform, row.platform_user_id),
+                    at=current,
+                    reason="watching and chat",
+                )
+            )
+    written = repository.credit_many(conn, entries)
+    conn.execute(
+        sa.update(points_accrual)
+        .where(a.guild_id == guild_id, a.window_start < current)
+        .values(watch_units=a.watch_units % UNITS_PER_POINT, chat_points=0, window_start=current)
+    )
+    quiet_since = current - timedelta(hours=1)
+    conn.execute(
+        sa.delete(points_accrual).where(
+            a.guild_id == guild_id,
+            a.watch_units == 0,
+            a.chat_points == 0,
+            sa.or_(a.last_chat_at.is_(None), a.last_chat_at < quiet_since),
+        )
+    )
+    keys = {entry.key for entry in entries}
+    return Posted(len(written), sum(e.amount for e in entries if e.key in written & keys))
+
+
+def pending_of(conn: Connection, guild_id: int, platform: Platform, user_id: str) -> int:
+    """Whole points earned and not yet posted."""
+    a = points_accrual.c
+    row = conn.execute(
+        sa.select(a.watch_units, a.chat_points).where(
+            a.guild_id == guild_id, a.platform == str(platform), a.platform_user_id == user_id
+        )
+    ).first()
+    return 0 if row is None else row.watch_units // UNITS_PER_POINT + row.chat_points
+
+
+def count_chat(
+    conn: Connection,
+    guild_id: int,
+    platform: Platform,
+    user_id: str,
+    *,
+    at: datetime,
+    digest: str,
+    points: int,
+    cap: int,
+    window: datetime,
+) -> bool:
+    """Count one chat message toward the viewer's earnings; False when it does not count: a
+    redelivery or an older message (not after the last one seen), the same text as the last,
+    or the hour's cap reached."""
+    a = points_accrual
+    key = {"guild_id": guild_id, "platform": str(platform), "platform_user_id": user_id}
+    conn.execute(insert_for(conn, a).values(window_start=window, **key).on_conflict_do_nothing())
+    where = sa.and_(*(a.c[name] == value for name, value in key.items()))
+    row = conn.execute(
+        sa.select(a.c.chat_hour, a.c.chat_count, a.c.last_chat_at, a.c.last_chat_digest)
+        .where(where)
+        .with_for_update()
+    ).one()
+    if row.last_chat_at is not None and utc(at) <= utc(row.last_chat_at):
+        return False
+    hour = utc(at).replace(minute=0, second=0, microsecond=0)
+    count = row.chat_count if row.chat_hour is not None and utc(row.chat_hour) == hour else 0
+    counts = digest != row.last_chat_digest and count < cap and points > 0
+    values: dict[str, object] = {"last_chat_at": at, "last_chat_digest": digest}
+    if counts:
+        values.update(chat_points=a.c.chat_points + points, chat_hour=hour, chat_count=count + 1)
+    conn.execute(sa.update(a).where(where).values(**values))
+    return counts

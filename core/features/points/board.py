@@ -1,0 +1,73 @@
+"""Reading balances with viewers' names: the leaderboard, look-ups by name, the export."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from core.events import Platform
+from core.features.points.tables import points_balances
+from core.features.viewers.repository import find_viewer_ids_by_username, with_usernames
+
+
+@dataclass(frozen=True)
+class BalanceRow:
+    platform: Platform
+    platform_user_id: str
+    username: str
+    points: int
+
+
+@dataclass(frozen=True)
+class RankedBalance:
+    rank: int
+    row: BalanceRow
+
+
+def _named(guild_id: int) -> sa.Select:
+    b = points_balances
+    joined, username = with_usernames(b)
+    return (
+        sa.select(b.c.platform, b.c.platform_user_id, username, b.c.points)
+        .select_from(joined)
+        .where(b.c.guild_id == guild_id)
+        .order_by(b.c.points.desc(), b.c.platform, b.c.platform_user_id)
+    )
+
+
+def _row(row: sa.Row) -> BalanceRow:
+    return BalanceRow(Platform(row.platform), row.platform_user_id, row.username, int(row.points))
+
+
+def top(conn: Connection, guild_id: int, limit: int, offset: int = 0) -> list[RankedBalance]:
+    """Holders of more than nothing, richest first; ties share the better rank."""
+    query = _named(guild_id).where(points_balances.c.points > 0).limit(limit).offset(offset)
+    rows = [_row(row) for row in conn.execute(query)]
+    return [RankedBalance(rank_of(conn, guild_id, row.points), row) for row in rows]
+
+
+def rank_of(conn: Connection, guild_id: int, points: int) -> int:
+    b = points_balances.c
+    ahead = conn.execute(
+        sa.select(sa.func.count()).where(b.guild_id == guild_id, b.points > points)
+    ).scalar_one()
+    return int(ahead) + 1
+
+
+def count_holders(conn: Connection, guild_id: int) -> int:
+    b = points_balances.c
+    return int(
+        conn.execute(
+            sa.select(sa.func.count()).where(b.guild_id == guild_id, b.points > 0)
+        ).scalar_one()
+    )
+
+
+def all_rows(conn: Connection, guild_id: int) -> list[BalanceRow]:
+    return [_row(row) for row in conn.execute(_named(guild_id))]
+
+
+def ids_by_name(conn: Connection, platform: Platform, username: str) -> list[str]:
+    return find_viewer_ids_by_username(conn, platform, username)

@@ -1,0 +1,146 @@
+"""Earning points: by watching (credited with the watchtime tick, a bonus rate for
+subscribers) and by chatting (points per message, capped per viewer per hour; commands and
+repeats earn nothing). Earnings accrue per viewer and are posted to the ledger once per window,
+so a crowd adds one ledger row per viewer per window, not per tick (docs/points.md).
+
+Idempotent: the guild's earnings clock moves from one tick to the next with a compare-and-set in
+the same transaction as the credits, so a tick run twice (a restart, two processes) credits once,
+and a posting's ledger rows are unique by window and viewer.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy.engine import Connection, Engine
+
+from core.events import ChatMessageSent, Platform, utc
+from core.features.points import accrual
+from core.features.points.ports import Subscribers
+from core.features.points.rates import read_rates
+from core.features.watchtime import repository as watchtime
+
+log = logging.getLogger(__name__)
+ONE_SECOND = timedelta(seconds=1)
+
+
+@dataclass(frozen=True)
+class EarnResult:
+    guild_id: int
+    present: int = 0
+    seconds: int = 0
+    posted_viewers: int = 0
+    posted_points: int = 0
+
+
+def chat_digest(content: str) -> str:
+    """The same message typed again (any case or spacing) has the same digest."""
+    normal = " ".join(content.casefold().split())
+    return hashlib.blake2b(normal.encode(), digest_size=16).hexdigest()
+
+
+class PointsEarning:
+    def __init__(
+        self,
+        engine: Engine,
+        clock: Callable[[], datetime],
+        subscribers: Subscribers,
+        active_window: timedelta,
+        guild_ids: Callable[[], Iterable[int]],
+    ) -> None:
+        self.engine = engine
+        self.clock = clock
+        self.subscribers = subscribers
+        self.active_window = active_window
+        self.guild_ids = guild_ids
+
+    def earn_all(self) -> list[EarnResult]:
+        """After each watchtime tick: every guild's earnings for it."""
+        results = []
+        for guild_id in self.guild_ids():
+            try:
+                results.append(self.earn(guild_id))
+            except Exception:
+                log.exception("guild %s: points for watching failed; next tick retries", guild_id)
+        return results
+
+    def earn(self, guild_id: int) -> EarnResult:
+        """Credit the guild's present viewers for its latest watchtime tick, and post the
+        windows that closed. Running it again for the same tick changes nothing."""
+        with self.engine.begin() as conn:
+            tick = watchtime.get_tick_state(conn, guild_id)
+            now = tick.last_tick_at
+            if now is None:
+                return EarnResult(guild_id)
+            previous = accrual.earned_until(conn, guild_id)
+            if previous is not None and utc(now) <= utc(previous):
+                return EarnResult(guild_id)
+            if not accrual.advance(conn, guild_id, previous, now):
+                return EarnResult(guild_id)
+            rates = read_rates(conn, guild_id)
+            seconds = 0
+            present: list[tuple[str, str]] = []
+            if previous is not None and tick.tracking_enabled:
+                elapsed = (utc(now) - utc(previous)) // ONE_SECOND
+                seconds = min(elapsed, self.active_window // ONE_SECOND)
+                present = watchtime.present_viewers(conn, guild_id, utc(now) - self.active_window)
+            if seconds > 0 and present:
+                # The interval up to this tick belongs to the window it started in.
+                started = accrual.window_start(previous, rates.post_minutes)  # type: ignore[arg-type]
+                subscribed = self._subscribed(conn, guild_id, present)
+                units = [
+                    (platform, user_id, seconds * (
+                        rates.sub_rate if (platform, user_id) in subscribed else rates.watch_rate
+                    ))
+                    for platform, user_id in present
+                ]  # fmt: skip
+                accrual.accrue_watching(conn, guild_id, started, units)
+            current = accrual.window_start(now, rates.post_minutes)
+            posted = accrual.post_closed_windows(conn, guild_id, current)
+        return EarnResult(guild_id, len(present), seconds, posted.viewers, posted.points)
+
+    def _subscribed(
+        self, conn: Connection, guild_id: int, present: list[tuple[str, str]]
+    ) -> set[tuple[str, str]]:
+        by_platform: dict[str, list[str]] = defaultdict(list)
+        for platform, user_id in present:
+            by_platform[platform].append(user_id)
+        found: set[tuple[str, str]] = set()
+        for platform, user_ids in by_platform.items():
+            try:
+                subs = self.subscribers.subscribed(conn, guild_id, Platform(platform), user_ids)
+            except Exception:
+                log.warning("guild %s: subscribers unknown; base rate this tick", guild_id,
+                            exc_info=True)  # fmt: skip
+                continue
+            found.update((platform, user_id) for user_id in subs)
+        return found
+
+    def record_chat(self, guild_id: int, event: ChatMessageSent) -> None:
+        """A chat message may earn points: not a command, not a repeat, within the hour's cap."""
+        user_id = event.viewer.platform_user_id
+        text = event.content.strip()
+        if user_id is None or not text or text.startswith("!"):
+            return
+        if user_id == event.broadcaster_user_id:
+            return  # the streamer does not pay themselves
+        with self.engine.begin() as conn:
+            rates = read_rates(conn, guild_id)
+            if rates.chat_points <= 0 or rates.chat_cap <= 0:
+                return
+            accrual.count_chat(
+                conn,
+                guild_id,
+                event.platform,
+                user_id,
+                at=event.occurred_at,
+                digest=chat_digest(text),
+                points=rates.chat_points,
+                cap=rates.chat_cap,
+                window=accrual.window_start(event.occurred_at, rates.post_minutes),
+            )

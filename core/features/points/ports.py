@@ -1,0 +1,29 @@
+"""What the points economy asks of other features."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Protocol
+
+from sqlalchemy.engine import Connection
+
+from core.events import Platform
+
+
+class Subscribers(Protocol):
+    def subscribed(
+        self, conn: Connection, guild_id: int, platform: Platform, user_ids: Iterable[str]
+    ) -> set[str]:
+        """Those of ``user_ids`` known to subscribe to the guild's channel on ``platform``, read
+        on ``conn`` (the earning's own transaction: on SQLite a second connection would wait
+        for it)."""
+        ...
+
+
+class NobodySubscribes:
+    """Until subscription tiers are known: everyone earns the base rate."""
+
+    def subscribed(
+        self, conn: Connection, guild_id: int, platform: Platform, user_ids: Iterable[str]
+    ) -> set[str]:
+        return set()

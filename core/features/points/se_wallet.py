@@ -1,0 +1,297 @@
+"""The StreamElements backend: a guild's points kept in the streamer's StreamElements channel.
+
+A wallet for games (the heist): :meth:`SeWallet.hold` reserves a stake (StreamElements has no
+holds, so they are kept here: the SE balance minus our open holds must cover it, checked under a
+per-guild lock so two joins cannot both pass), :meth:`SeWallet.settle` turns a game's outcome into
+one outbox row per participant with the net amount (winnings minus stake, or minus the stake) and
+closes the holds, in one transaction, and :meth:`SeWallet.flush` sends each row with one points
+API call. A row is claimed ("sending") before its call; a call that may have been applied without
+an answer, or a row found still "sending" after a crash, becomes "uncertain" and is never sent
+again on its own, so a retry never pays twice. Rows unique by ``(guild, source, source_ref)``
+make every retry of a hold or a settlement harmless.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from core.features.points.service import NotEnoughPoints, PointsRefused
+from core.features.points.tables import points_se_holds, points_se_outbox, points_settings
+from core.platforms.streamelements.api import (
+    StreamElementsError,
+    StreamElementsPoints,
+    StreamElementsRefused,
+    StreamElementsUncertain,
+    StreamElementsUnreachable,
+    checked_channel_id,
+    checked_username,
+)
+from core.security.secrets import TokenCipher
+from core.storage.db import insert_for
+
+log = logging.getLogger(__name__)
+LEDGER, STREAMELEMENTS = "ledger", "streamelements"
+STUCK_AFTER = timedelta(minutes=5)  # a "sending" row this old was cut off by a crash
+
+
+@dataclass(frozen=True)
+class SeAccount:
+    channel_id: str
+    jwt: str
+
+
+@dataclass(frozen=True)
+class Settlement:
+    """One participant's outcome: the hold to close and the net change to send."""
+
+    username: str
+    hold_ref: str
+    net: int
+    pay_ref: str
+
+
+class SeWallet:
+    def __init__(
+        self,
+        engine: Engine,
+        clock: Callable[[], datetime],
+        cipher: TokenCipher,
+        client: StreamElementsPoints,
+    ) -> None:
+        self.engine = engine
+        self.clock = clock
+        self.cipher = cipher
+        self.client = client
+
+    # --- configuration -------------------------------------------------------------------
+
+    def use_streamelements(self, guild_id: int, channel_id: str, jwt: str) -> str:
+        """Keep this guild's points in StreamElements; the channel id as stored."""
+        try:
+            channel = checked_channel_id(channel_id)
+        except ValueError:
+            raise PointsRefused(
+                "A StreamElements channel id is the 24 hexadecimal characters shown in its "
+                "dashboard (Account > Channels)."
+            ) from None
+        token = jwt.strip()
+        if len(token) < 20 or any(ch.isspace() or not ch.isprintable() for ch in token):
+            raise PointsRefused("That does not look like a StreamElements JWT.")
+        self._set(guild_id, backend=STREAMELEMENTS, se_channel_id=channel,
+                  se_jwt=self.cipher.encrypt(token))  # fmt: skip
+        return channel
+
+    def use_ledger(self, guild_id: int) -> None:
+        """Back to StreamKeeper's own ledger; the JWT is forgotten."""
+        self._set(guild_id, backend=LEDGER, se_channel_id=None, se_jwt=None)
+
+    def backend_of(self, guild_id: int) -> str:
+        with self.engine.connect() as conn:
+            found = conn.execute(
+                sa.select(points_settings.c.backend).where(points_settings.c.guild_id == guild_id)
+            ).scalar_one_or_none()
+        return found or LEDGER
+
+    def account_of(self, guild_id: int) -> SeAccount | None:
+        s = points_settings.c
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                sa.select(s.backend, s.se_channel_id, s.se_jwt).where(s.guild_id == guild_id)
+            ).first()
+        if row is None or row.backend != STREAMELEMENTS or not row.se_jwt:
+            return None
+        return SeAccount(row.se_channel_id, self.cipher.decrypt(row.se_jwt))
+
+    def _set(self, guild_id: int, **values: object) -> None:
+        now = self.clock()
+        with self.engine.begin() as conn:
+            stmt = insert_for(conn, points_settings).values(
+                guild_id=guild_id, updated_at=now, **values
+            )
+            conn.execute(
+                stmt.on_conflict_do_update(
+                    index_elements=[points_settings.c.guild_id],
+                    set_={**values, "updated_at": now},
+                )
+            )
+
+    # --- holds -----------------------------------------------------------------------------
+
+    async def hold(
+        self, guild_id: int, username: str, amount: int, *, source: str, source_ref: str
+    ) -> int:
+        """Reserve ``amount`` of the viewer's StreamElements points; what stays available.
+        Raises :class:`NotEnoughPoints` (nothing held) when the balance minus their open holds
+        does not cover it. A hold with a reference held before changes nothing."""
+        account = await asyncio.to_thread(self._account_or_refuse, guild_id)
+        login = checked_username(username)
+        if amount <= 0:
+            raise PointsRefused("A stake is a whole number of points, at least 1.")
+        try:
+            balance = await self.client.balance(account.channel_id, account.jwt, login) or 0
+        except StreamElementsError as exc:
+            raise PointsRefused(
+                f"StreamElements did not answer ({exc.message}); try again."
+            ) from None
+        return await asyncio.to_thread(
+            self._hold, guild_id, login, amount, balance, source, source_ref
+        )
+
+    def _account_or_refuse(self, guild_id: int) -> SeAccount:
+        account = self.account_of(guild_id)
+        if account is None:
+            raise PointsRefused("This server keeps its points in StreamKeeper, not StreamElements.")
+        return account
+
+    def _hold(
+        self, guild_id: int, login: str, amount: int, balance: int, source: str, ref: str
+    ) -> int:
+        h = points_se_holds.c
+        with self.engine.begin() as conn:
+            # The guild's settings row is the lock: holds of one guild are checked one at a time.
+            conn.execute(
+                sa.update(points_settings)
+                .where(points_settings.c.guild_id == guild_id)
+                .values(updated_at=points_settings.c.updated_at)
+            )
+            held = conn.execute(
+                sa.select(sa.func.coalesce(sa.func.sum(h.amount), 0)).where(
+                    h.guild_id == guild_id, h.username == login, h.settled_at.is_(None)
+                )
+            ).scalar_one()
+            again = conn.execute(
+                sa.select(h.amount).where(
+                    h.guild_id == guild_id, h.source == source, h.source_ref == ref[:255]
+                )
+            ).first()
+            if again is not None:
+                return balance - int(held)
+            available = balance - int(held)
+            if available < amount:
+                raise NotEnoughPoints(
+                    f"Only {max(available, 0):,} points are free to bet.",
+                    balance=max(available, 0),
+                    needed=amount,
+                )
+            conn.execute(
+                sa.insert(points_se_holds).values(
+                    guild_id=guild_id, username=login, amount=amount, source=source,
+                    source_ref=ref[:255], created_at=self.clock(),
+                )
+            )  # fmt: skip
+        return available - amount
+
+    def open_holds(self, guild_id: int, username: str) -> int:
+        h = points_se_holds.c
+        with self.engine.connect() as conn:
+            return int(
+                conn.execute(
+                    sa.select(sa.func.coalesce(sa.func.sum(h.amount), 0)).where(
+                        h.guild_id == guild_id,
+                        h.username == checked_username(username),
+                        h.settled_at.is_(None),
+                    )
+                ).scalar_one()
+            )
+
+    # --- settling ----------------------------------------------------------------------------
+
+    def settle(self, guild_id: int, source: str, outcomes: Sequence[Settlement]) -> int:
+        """Record the payments of a game and close its holds, in one transaction; how many
+        payments were new (a settlement retried records nothing more)."""
+        now = self.clock()
+        h = points_se_holds.c
+        added = 0
+        with self.engine.begin() as conn:
+            for outcome in outcomes:
+                login = checked_username(outcome.username)
+                if outcome.net != 0:
+                    stmt = insert_for(conn, points_se_outbox).values(
+                        guild_id=guild_id, username=login, amount=outcome.net, source=source,
+                        source_ref=outcome.pay_ref[:255], created_at=now,
+                    )  # fmt: skip
+                    added += conn.execute(
+                        stmt.on_conflict_do_nothing(),
+                        execution_options={"preserve_rowcount": True},
+                    ).rowcount
+                conn.execute(
+                    sa.update(points_se_holds)
+                    .where(h.guild_id == guild_id, h.source == source,
+                           h.source_ref == outcome.hold_ref[:255], h.settled_at.is_(None))
+                    .values(settled_at=now)
+                )  # fmt: skip
+        return added
+
+    async def flush(self) -> dict[str, int]:
+        """Send every pending payment once; counts by what became of them."""
+        counts = {"sent": 0, "uncertain": 0, "pending": 0}
+        await asyncio.to_thread(self._mark_stuck)
+        for row in await asyncio.to_thread(self._pending):
+            account = await asyncio.to_thread(self.account_of, row.guild_id)
+            if account is None:
+                counts["pending"] += 1  # the guild went back to the ledger: a person decides
+                continue
+            if not await asyncio.to_thread(self._claim, row.id):
+                continue  # another process has it
+            try:
+                balance = await self.client.add(
+                    account.channel_id, account.jwt, row.username, row.amount
+                )
+            except StreamElementsUncertain as exc:
+                log.warning("StreamElements payment %s may or may not be applied: %s; "
+                            "check it by hand", row.id, exc.message)  # fmt: skip
+                await asyncio.to_thread(self._finish, row.id, "uncertain", None)
+                counts["uncertain"] += 1
+            except (StreamElementsUnreachable, StreamElementsRefused) as exc:
+                log.warning("StreamElements payment %s not sent: %s", row.id, exc.message)
+                await asyncio.to_thread(self._finish, row.id, "pending", None)
+                counts["pending"] += 1
+            else:
+                await asyncio.to_thread(self._finish, row.id, "sent", balance)
+                counts["sent"] += 1
+        return counts
+
+    def _pending(self) -> list[sa.Row]:
+        o = points_se_outbox.c
+        with self.engine.connect() as conn:
+            return list(
+                conn.execute(
+                    sa.select(o.id, o.guild_id, o.username, o.amount)
+                    .where(o.state == "pending")
+                    .order_by(o.id)
+                )
+            )
+
+    def _claim(self, row_id: int) -> bool:
+        o = points_se_outbox.c
+        with self.engine.begin() as conn:
+            claimed = conn.execute(
+                sa.update(points_se_outbox)
+                .where(o.id == row_id, o.state == "pending")
+                .values(state="sending", sent_at=self.clock())
+            )
+        return claimed.rowcount == 1
+
+    def _finish(self, row_id: int, state: str, balance: int | None) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(
+                sa.update(points_se_outbox)
+                .where(points_se_outbox.c.id == row_id)
+                .values(state=state, new_balance=balance, sent_at=self.clock())
+            )
+
+    def _mark_stuck(self) -> None:
+        o = points_se_outbox.c
+        with self.engine.begin() as conn:
+            conn.execute(
+                sa.update(points_se_outbox)
+                .where(o.state == "sending", o.sent_at < self.clock() - STUCK_AFTER)
+                .values(state="uncertain")
+            )

@@ -1,0 +1,1 @@
+"""StreamElements: the loyalty points API, for streamers who keep their viewers' points there."""

@@ -1,0 +1,185 @@
+"""The StreamElements loyalty points API over ``httpx`` (``/kappa/v2/points``).
+
+The JWT is an account-wide secret: it travels only in the ``Authorization`` header, and no
+message, exception or log line holds it. Replies are read leniently and bounded
+(``core/platforms/lenient.py``): a body over :data:`MAX_BODY_BYTES`, not JSON, or without a
+readable whole number is :class:`StreamElementsRefused`, never a crash.
+
+A balance change (``PUT /points/{channel}/{user}/{amount}``) is a blind delta, not a
+compare-and-set, so it is sent again only when the request never left (connection refused).
+When it may have reached StreamElements but no answer came back (a timeout, a dropped
+connection, a 5xx) it raises :class:`StreamElementsUncertain`: the caller must not simply retry
+(that could pay twice) but look at the balance or keep it for a person to check.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import random
+import re
+from collections.abc import Awaitable, Callable
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+
+from core.platforms.http import Backoff, HttpClient, NoAnswer, Retry, retry_after
+from core.platforms.lenient import as_int, as_mapping
+
+log = logging.getLogger(__name__)
+
+API_BASE = "https://api.streamelements.com/kappa/v2"
+TIMEOUT = httpx.Timeout(10.0, connect=5.0)
+TOTAL_TIMEOUT_SECONDS = 20.0
+MAX_BODY_BYTES = 64 * 1024
+MAX_DELTA = 10**12
+CHANNEL_ID = re.compile(r"[0-9a-f]{24}")
+USERNAME = re.compile(r"[a-z0-9_]{1,25}")
+
+
+class StreamElementsError(Exception):
+    """The call did not do its job. ``status`` is None when no HTTP answer came back. The
+    message never holds the JWT."""
+
+    def __init__(self, status: int | None, message: str) -> None:
+        super().__init__(f"StreamElements {status or 'unreachable'}: {message}")
+        self.status = status
+        self.message = message
+
+
+class StreamElementsUnreachable(StreamElementsError):
+    """No usable answer (connection refused, timeout, 5xx, rate limit): nothing was changed."""
+
+
+class StreamElementsUncertain(StreamElementsError):
+    """A balance change may or may not have happened: it was sent and no clear answer came."""
+
+
+class StreamElementsRefused(StreamElementsError):
+    """A clear no (401/403: a wrong or expired JWT; 400; a reply that is not what was asked)."""
+
+
+def checked_channel_id(value: str) -> str:
+    """A StreamElements channel id: the 24 hexadecimal characters from the dashboard."""
+    text = value.strip().lower()
+    if not CHANNEL_ID.fullmatch(text):
+        raise ValueError("a StreamElements channel id is 24 hexadecimal characters")
+    return text
+
+
+def checked_username(value: str) -> str:
+    """A Twitch login as StreamElements keys points by: lowercase letters, digits, ``_``."""
+    text = value.strip().lstrip("@").lower()
+    if not USERNAME.fullmatch(text):
+        raise ValueError("a StreamElements username is a Twitch login (a-z, 0-9, _)")
+    return text
+
+
+class StreamElementsPoints(HttpClient):
+    def __init__(
+        self,
+        *,
+        base_url: str = API_BASE,
+        http: httpx.AsyncClient | None = None,
+        max_retries: int = 2,
+        backoff_base: float = 1.0,
+        sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
+        jitter: Callable[[], float] = random.random,
+        max_retry_after: float = 30.0,
+    ) -> None:
+        super().__init__(
+            http,
+            total_timeout_seconds=TOTAL_TIMEOUT_SECONDS,
+            timeout=TIMEOUT,
+            headers={"Accept": "application/json", "User-Agent": "StreamKeeper"},
+            follow_redirects=False,
+        )
+        self.base_url = base_url.rstrip("/")
+        self._backoff = Backoff(max_retries, backoff_base, max_retry_after, sleep, jitter)
+
+    def _url(self, channel_id: str, username: str, amount: int | None = None) -> str:
+        path = f"/points/{checked_channel_id(channel_id)}/{quote(checked_username(username))}"
+        return self.base_url + path + ("" if amount is None else f"/{amount}")
+
+    async def balance(self, channel_id: str, jwt: str, username: str) -> int | None:
+        """The viewer's points; None when StreamElements has never seen them (404)."""
+        url = self._url(channel_id, username)
+
+        async def attempt() -> int | None:
+            try:
+                response = await self._send("GET", url, headers=_auth(jwt))
+            except NoAnswer as exc:
+                raise Retry(StreamElementsUnreachable(None, exc.problem), exc.problem) from None
+            if response.status_code == 404:
+                return None
+            _raise_for_status(response, retry=True)
+            return _whole_number(response, "points")
+
+        return await self._backoff.run(attempt, _log_retry)
+
+    async def add(self, channel_id: str, jwt: str, username: str, amount: int) -> int:
+        """Add ``amount`` (negative to take) to the viewer's points; their new balance."""
+        if not -MAX_DELTA <= amount <= MAX_DELTA or amount == 0:
+            raise ValueError("a points change is a non-zero whole number")
+        url = self._url(channel_id, username, amount)
+
+        async def attempt() -> int:
+            try:
+                response = await self._send("PUT", url, headers=_auth(jwt))
+            except NoAnswer as exc:
+                if exc.is_unsent:  # it never left: sending it again cannot pay twice
+                    raise Retry(StreamElementsUnreachable(None, exc.problem), exc.problem) from None
+                raise StreamElementsUncertain(None, exc.problem) from None
+            if response.status_code in (429,) or response.status_code >= 500:
+                # 429: not done (retry); 5xx: it may have been applied before the error.
+                if response.status_code == 429:
+                    error = StreamElementsUnreachable(429, "answered 429 (rate limited)")
+                    raise Retry(error, error.message, retry_after(response))
+                raise StreamElementsUncertain(
+                    response.status_code, f"answered {response.status_code}"
+                )
+            _raise_for_status(response, retry=False)
+            return _whole_number(response, "newAmount")
+
+        return await self._backoff.run(attempt, _log_retry)
+
+
+def _auth(jwt: str) -> dict[str, str]:
+    token = jwt.strip()
+    if not token or any(ch.isspace() or not ch.isprintable() for ch in token):
+        raise StreamElementsRefused(None, "the JWT is empty or holds spaces")
+    return {"Authorization": f"Bearer {token}"}
+
+
+def _raise_for_status(response: httpx.Response, *, retry: bool) -> None:
+    status = response.status_code
+    if status == 200:
+        return
+    if retry and (status == 429 or status >= 500):
+        error = StreamElementsUnreachable(status, f"answered {status}")
+        raise Retry(error, error.message, retry_after(response))
+    if status in (401, 403):
+        raise StreamElementsRefused(
+            status, "refused the JWT (wrong, expired or for another channel)"
+        )
+    raise StreamElementsRefused(status, f"answered {status}")
+
+
+def _whole_number(response: httpx.Response, field: str) -> int:
+    body = response.content
+    if len(body) > MAX_BODY_BYTES:
+        raise StreamElementsRefused(response.status_code, "answered more than a balance")
+    try:
+        data: Any = json.loads(body)
+    except (ValueError, RecursionError):
+        raise StreamElementsRefused(response.status_code, "answered something not JSON") from None
+    value = as_int(as_mapping(data).get(field))
+    if value is None:
+        raise StreamElementsRefused(response.status_code, f"answered no whole {field!r}")
+    return value
+
+
+def _log_retry(retry: Retry, number: int, delay: float) -> None:
+    log.warning("StreamElements: %s; retry %d in %.1f s", retry.problem, number, delay)

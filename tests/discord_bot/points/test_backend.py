@@ -1,0 +1,88 @@
+"""!points backend: the StreamElements JWT is taken, stored encrypted, never echoed, and the
+message that carried it is deleted."""
+
+from __future__ import annotations
+
+import discord.ext.test as dpytest
+import pytest
+import sqlalchemy as sa
+
+from core.discord_bot.services import BotServices
+from core.features.points.se_wallet import SeWallet
+from core.features.points.service import PointsService
+from core.features.points.tables import points_settings
+from core.platforms.streamelements.api import StreamElementsPoints
+from core.security.secrets import TokenCipher
+from tests.conftest import TEST_FERNET_KEY
+from tests.discord_bot.fake_discord import say
+from tests.fakes.streamelements_server import CHANNEL_ID, JWT
+
+
+@pytest.fixture
+def wallet(sqlite_engine, clock) -> SeWallet:
+    return SeWallet(sqlite_engine, clock, TokenCipher(TEST_FERNET_KEY), StreamElementsPoints())
+
+
+@pytest.fixture
+def services(watchtime, guilds, health_report, sqlite_engine, clock, wallet) -> BotServices:
+    return BotServices(
+        watchtime=watchtime,
+        guilds=guilds,
+        health=lambda: health_report,
+        points=PointsService(sqlite_engine, clock),
+        points_wallet=wallet,
+    )
+
+
+async def test_streamelements_then_back_to_the_ledger(manager, guild_a, wallet, sqlite_engine):
+    deleted = []
+    original = dpytest.backend.delete_message
+
+    def record(*args, **kwargs):
+        deleted.append(args)
+        return original(*args, **kwargs)
+
+    dpytest.backend.delete_message = record
+    try:
+        [reply] = await say(f"!points backend streamelements {CHANNEL_ID} {JWT}", manager)
+    finally:
+        dpytest.backend.delete_message = original
+    assert reply.content.startswith(
+        f"Bets are now held here and settled on StreamElements channel `{CHANNEL_ID}`."
+    )
+    assert JWT not in reply.content
+    assert deleted, "the message holding the JWT was not deleted"
+    assert wallet.backend_of(guild_a.id) == "streamelements"
+    with sqlite_engine.connect() as conn:
+        assert JWT not in conn.execute(sa.select(points_settings.c.se_jwt)).scalar_one()
+
+    [shown] = await say("!points backend", manager)
+    assert shown.content.startswith("Balances are kept in StreamElements.")
+    [back] = await say("!points backend ledger", manager)
+    assert back.content.startswith("Balances are kept in StreamKeeper's own ledger again")
+    assert wallet.account_of(guild_a.id) is None
+
+
+@pytest.mark.parametrize(
+    ("command", "answer"),
+    [
+        ("!points backend paypal", "`!points backend streamelements <channel id> <JWT>`"),
+        ("!points backend streamelements", "`!points backend streamelements <channel id> <JWT>`"),
+        (f"!points backend streamelements {CHANNEL_ID}", "`!points backend streamelements"),
+        (f"!points backend streamelements nothex {JWT}", "A StreamElements channel id is the 24"),
+        (f"!points backend streamelements {CHANNEL_ID} short", "That does not look like a"),
+    ],
+)
+async def test_wrong_backend_arguments_get_a_friendly_reply(
+    manager, guild_a, wallet, command, answer
+):
+    [reply] = await say(command, manager)
+    assert reply.content.startswith(answer), reply.content
+    assert JWT not in reply.content
+    assert wallet.backend_of(guild_a.id) == "ledger"
+
+
+async def test_members_without_manage_server_cannot_change_the_backend(alice, guild_a, wallet):
+    [reply] = await say(f"!points backend streamelements {CHANNEL_ID} {JWT}", alice)
+    assert "Manage Server" in reply.content
+    assert wallet.backend_of(guild_a.id) == "ledger"

@@ -1,0 +1,163 @@
+"""!points, !pointsboard, !pointsgive, !pointsremove and !points rate|name on dpytest's Discord,
+with the points service on a real (SQLite) database."""
+
+from __future__ import annotations
+
+import discord.ext.test as dpytest
+import pytest
+
+from core.discord_bot.services import BotServices
+from core.events import Platform, Viewer
+from core.features.linking.repository import AccountLink, save_link
+from core.features.points.service import PointsService
+from core.features.points.tables import points_ledger
+from core.features.viewers.repository import remember_viewers
+from tests.discord_bot.fake_discord import say
+
+
+@pytest.fixture
+def points(sqlite_engine, clock) -> PointsService:
+    return PointsService(sqlite_engine, clock)
+
+
+@pytest.fixture
+def services(watchtime, guilds, health_report, linking, points) -> BotServices:
+    return BotServices(
+        watchtime=watchtime,
+        guilds=guilds,
+        health=lambda: health_report,
+        linking=linking,
+        points=points,
+    )
+
+
+@pytest.fixture
+def viewers(sqlite_engine, clock) -> None:
+    """Kick viewers carol (77) and dave (78), and a Twitch carol (900) too."""
+    with sqlite_engine.begin() as conn:
+        remember_viewers(
+            conn, Platform.KICK, [Viewer("77", "carol"), Viewer("78", "dave")], clock()
+        )
+        remember_viewers(conn, Platform.TWITCH, [Viewer("900", "Carol")], clock())
+
+
+def link(engine, clock, member, platform: Platform, user_id: str, name: str, guild_id: int) -> None:
+    with engine.begin() as conn:
+        save_link(conn, AccountLink(platform, user_id, member.id, name, clock()), guild_id)
+
+
+async def test_balances_for_yourself_a_member_and_a_name(
+    sqlite_engine, clock, points, viewers, alice, manager, guild_a
+):
+    link(sqlite_engine, clock, alice, Platform.KICK, "77", "carol", guild_a.id)
+    points.give(guild_a.id, Platform.KICK, "77", 1500)
+    points.give(guild_a.id, Platform.KICK, "78", 3000)
+    [own] = await say("!points", alice)
+    assert own.content == "**carol** (Kick): 1,500 points (rank #2)"
+    [member] = await say(f"!points <@{alice.id}>", manager)
+    assert member.content == own.content
+    [named] = await say("!points kick:dave", alice)
+    assert named.content == "**dave** (Kick): 3,000 points (rank #1)"
+    [both] = await say("!points carol", alice)
+    assert both.content.splitlines() == [
+        "**carol** (Kick): 1,500 points (rank #2)",
+        "**carol** (Twitch): 0 points",
+    ]
+
+
+async def test_admin_gives_removes_and_renames(sqlite_engine, points, viewers, manager, guild_a):
+    [named] = await say("!points name Pixels", manager)
+    assert named.content == "Points are now called **Pixels**."
+    [gave] = await say("!pointsgive kick:carol 1,000 stream winner", manager)
+    assert gave.content == "Gave 1,000 Pixels to **carol** (Kick); they have 1,000 Pixels."
+    [took] = await say("!pointsremove kick:carol 250", manager)
+    assert took.content == "Took 250 Pixels from **carol** (Kick); they have 750 Pixels."
+    with sqlite_engine.connect() as conn:
+        rows = conn.execute(points_ledger.select().order_by(points_ledger.c.id)).all()
+    assert [(r.amount, r.actor_id, r.reason) for r in rows] == [
+        (1000, manager.id, "stream winner"),
+        (-250, manager.id, ""),
+    ]
+
+
+async def test_rates_show_and_change(manager, alice):
+    [shown] = await say("!points rate", alice)
+    assert "- `watch` 1: points per present minute" in shown.content
+    [changed] = await say("!points rate watch 3", manager)
+    assert "- `watch` 3: points per present minute" in changed.content
+
+
+async def test_the_board_pages_by_ten(points, guild_a, alice):
+    for n in range(12):
+        points.give(guild_a.id, Platform.KICK, str(500 + n), 100 + n)
+    [board] = await say("!pointsboard", alice)
+    [embed] = board.embeds
+    lines = embed.description.splitlines()
+    assert len(lines) == 10
+    assert lines[0] == "**#1** 511 (Kick): 111 points"
+    assert embed.footer.text == "Page 1 of 2"
+
+
+@pytest.mark.parametrize(
+    ("command", "answer"),
+    [
+        ("!pointsgive kick:carol lots", "The amount is a whole number from 1 to 1,000,000,000."),
+        ("!pointsgive kick:carol 0", "The amount is a whole number from 1 to 1,000,000,000."),
+        ("!pointsgive kick:carol -5", "The amount is a whole number from 1 to 1,000,000,000."),
+        ("!pointsgive kick:carol 99999999999", "The amount is a whole number from 1 to"),
+        ("!pointsgive nobody 5", "No viewer called 'nobody' has chatted here."),
+        (
+            "!pointsgive carol 5",
+            "That is more than one account; say which: kick:carol or twitch:carol.",
+        ),
+        ("!pointsgive", "Missing viewer."),
+        ("!pointsgive kick:carol", "Missing amount."),
+        ("!pointsremove kick:carol 5", "They have only 0 points; cannot remove 5."),
+        ("!pointsremove kick:dave x", "The amount is a whole number"),
+        ("!points rate speed 2", "There is no rate 'speed'."),
+        ("!points rate watch", "Usage: !points rate <name> <value>"),
+        ("!points rate watch fast", "The watch rate is a whole number from 0 to 1000."),
+        ("!points rate window 0", "The window rate is a whole number from 1 to 1440."),
+        ("!points name", "Points here are called 'points'"),
+        ("!points name <@123>", "A name for points is plain text"),
+        ("!points name " + "x" * 40, "A name for points is 1 to 32 characters."),
+    ],
+)
+async def test_wrong_arguments_get_a_friendly_reply(viewers, manager, command, answer):
+    [reply] = await say(command, manager)
+    assert reply.content.startswith(answer), reply.content
+
+
+@pytest.mark.parametrize(
+    ("command", "answer"),
+    [
+        ("!points", "Link your Kick or Twitch account first: !link."),
+        ("!points ghost", "No viewer called 'ghost' has chatted here."),
+        ("!points twitch:", "Name a viewer: their Kick or Twitch name, or @member."),
+    ],
+)
+async def test_viewers_get_a_friendly_reply(alice, command, answer):
+    [reply] = await say(command, alice)
+    assert reply.content.startswith(answer), reply.content
+
+
+async def test_an_unlinked_member_is_explained(alice, manager):
+    [reply] = await say(f"!points <@{manager.id}>", alice)
+    assert reply.content.startswith("bob")  # their display name, shown literally
+    assert reply.content.endswith(
+        " has not linked a Kick or Twitch account; name their Kick or Twitch account instead."
+    )
+
+
+@pytest.mark.parametrize(
+    "command",
+    ["!pointsgive kick:carol 5", "!pointsremove kick:carol 5", "!points rate watch 2",
+     "!points name Pixels"],
+)  # fmt: skip
+async def test_members_without_manage_server_are_refused(viewers, alice, command, points, guild_a):
+    [reply] = await say(command, alice)
+    assert "Manage Server" in reply.content
+    assert points.rates(guild_a.id).watch_rate == 1
+    assert points.name(guild_a.id) == "points"
+    assert points.balance(guild_a.id, Platform.KICK, "77") == 0
+    await dpytest.empty_queue()

@@ -1,0 +1,145 @@
+"""A fake StreamElements loyalty points API on 127.0.0.1 (``/kappa/v2/points``).
+
+``GET /kappa/v2/points/<channel>/<username>`` answers ``{"channel", "username", "points",
+"pointsAlltime", "rank"}`` or 404 for a viewer it has never seen; ``PUT .../<amount>`` adds the
+(signed) amount and answers ``{"channel", "username", "amount", "newAmount", "message"}``, the
+way StreamElements does: a blind delta, with no guard against going below zero. Every call needs
+``Authorization: Bearer <jwt>`` (401 otherwise). A test scripts the replies that are not data::
+
+    with FakeStreamElements() as se:
+        se.points["ann"] = 500
+        se.fail_next("500_after_apply")  # the next PUT is applied, then answered 500
+        ...
+
+Failure kinds: ``"429"`` and ``"500"`` (nothing applied), ``"500_after_apply"`` (applied, then
+500), ``"drop_after_apply"`` (applied, then the connection closes without an answer),
+``"garbage"`` (200 with a body that is not JSON). The server runs in its own thread.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import TracebackType
+from typing import Literal
+
+CHANNEL_ID = "5b2e2007760aeb7729487dab"
+JWT = "fake.jwt.secret-for-tests-only"
+
+FailureKind = Literal["429", "500", "500_after_apply", "drop_after_apply", "garbage"]
+
+
+@dataclass
+class FakeStreamElements:
+    channel_id: str = CHANNEL_ID
+    jwt: str = JWT
+    points: dict[str, int] = field(default_factory=dict)
+    puts: list[tuple[str, int]] = field(default_factory=list)  # applied changes, in order
+    failures: list[FailureKind] = field(default_factory=list)
+    authorizations: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self._lock = threading.Lock()
+        self._server: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+
+    def fail_next(self, *kinds: FailureKind) -> None:
+        with self._lock:
+            self.failures.extend(kinds)
+
+    @property
+    def base_url(self) -> str:
+        assert self._server is not None, "start the fake first"
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}/kappa/v2"
+
+    def start(self) -> FakeStreamElements:
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                fake._handle(self, "GET")
+
+            def do_PUT(self) -> None:
+                fake._handle(self, "PUT")
+
+            def log_message(self, format: str, *args: object) -> None:
+                pass
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is None:
+            return
+        self._server.shutdown()
+        self._server.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+        self._server = None
+
+    def __enter__(self) -> FakeStreamElements:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    def _handle(self, request: BaseHTTPRequestHandler, method: str) -> None:
+        auth = request.headers.get("Authorization", "")
+        self.authorizations.append(auth)
+        parts = request.path.split("?", 1)[0].strip("/").split("/")
+        if auth != f"Bearer {self.jwt}":
+            return _answer(request, 401, {"statusCode": 401, "error": "Unauthorized"})
+        if parts[:3] != ["kappa", "v2", "points"] or len(parts) < 5 or parts[3] != self.channel_id:
+            return _answer(request, 404, {"statusCode": 404, "error": "Not Found"})
+        username = parts[4]
+        with self._lock:
+            failure = self.failures.pop(0) if self.failures else None
+            if failure in ("429", "500"):
+                return _answer(request, int(failure), {"statusCode": int(failure)})
+            if failure == "garbage":
+                return _raw(request, 200, b"<html>maintenance</html>")
+            if method == "GET":
+                if len(parts) != 5 or username not in self.points:
+                    return _answer(request, 404, {"statusCode": 404, "message": "User not found"})
+                body = {"channel": self.channel_id, "username": username,
+                        "points": self.points[username], "pointsAlltime": 0, "rank": 1}  # fmt: skip
+                return _answer(request, 200, body)
+            if len(parts) != 6 or not parts[5].lstrip("-").isdigit():
+                return _answer(request, 400, {"statusCode": 400, "error": "Bad Request"})
+            amount = int(parts[5])
+            self.points[username] = self.points.get(username, 0) + amount
+            self.puts.append((username, amount))
+            new_amount = self.points[username]
+        if failure == "500_after_apply":
+            return _answer(request, 500, {"statusCode": 500})
+        if failure == "drop_after_apply":
+            request.close_connection = True
+            request.wfile.flush()
+            request.connection.shutdown(2)
+            return None
+        body = {"channel": self.channel_id, "username": username, "amount": amount,
+                "newAmount": new_amount, "message": f"Added {amount} points"}  # fmt: skip
+        return _answer(request, 200, body)
+
+
+def _answer(request: BaseHTTPRequestHandler, status: int, body: object) -> None:
+    _raw(request, status, json.dumps(body).encode())
+
+
+def _raw(request: BaseHTTPRequestHandler, status: int, body: bytes) -> None:
+    request.send_response(status)
+    request.send_header("Content-Type", "application/json; charset=utf-8")
+    request.send_header("Content-Length", str(len(body)))
+    request.end_headers()
+    request.wfile.write(body)

@@ -1,0 +1,83 @@
+"""!points in Kick and Twitch chat, through the real router, on a real database."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+from core.events import ChatMessageSent, Platform, Viewer
+from core.features.chat_commands.replies import ChatReplier
+from core.features.chat_commands.router import ChatCommandRouter
+from core.features.points.chat import NOT_A_NAME, PointsChat
+from core.features.points.service import PointsService
+from core.features.viewers.repository import remember_viewers
+from tests.clock import Clock
+from tests.features.chat_commands.doubles import T0, RecordingSender, webhook_chat
+
+GUILD = 111
+KICK_ID = 987654321  # the sender of Kick's example chat message
+
+
+@pytest.fixture
+def points(engine) -> PointsService:
+    return PointsService(engine, Clock(T0))
+
+
+@pytest.fixture
+def sender() -> RecordingSender:
+    return RecordingSender()
+
+
+@pytest.fixture
+def router(points, sender) -> ChatCommandRouter:
+    replies = ChatReplier(lambda platform: sender)  # one recorder for Kick and Twitch
+    return ChatCommandRouter(PointsChat(points).commands(), replies)
+
+
+def twitch_chat(content: str, user_id: str = "5555", login: str = "ann") -> ChatMessageSent:
+    return ChatMessageSent(
+        platform=Platform.TWITCH,
+        event_id=uuid.uuid4().hex,
+        broadcaster_user_id="12826",
+        occurred_at=T0,
+        viewer=Viewer(user_id, login),
+        content=content,
+    )
+
+
+async def ask(router: ChatCommandRouter, event: ChatMessageSent) -> None:
+    await router.handle(GUILD, event)
+    await router.flush()
+
+
+async def test_own_balance_on_kick_and_on_twitch(router, sender, points):
+    points.set_name(GUILD, "Pixels")
+    points.give(GUILD, Platform.KICK, str(KICK_ID), 1200)
+    points.give(GUILD, Platform.TWITCH, "6666", 5000)
+    await ask(router, webhook_chat("!points", badges=[]))
+    await ask(router, twitch_chat("!POINTS"))
+    assert sender.texts == [
+        "You have 1,200 Pixels: rank #2 of 2.",
+        "You have 0 Pixels: watch and chat while the stream is live to earn.",
+    ]
+
+
+async def test_someone_elses_balance_by_name_on_the_same_platform(router, sender, points, engine):
+    with engine.begin() as conn:
+        remember_viewers(conn, Platform.TWITCH, [Viewer("6666", "Bob_TV")], T0)
+        remember_viewers(conn, Platform.KICK, [Viewer("77", "kickbob")], T0)
+    points.give(GUILD, Platform.TWITCH, "6666", 5000)
+    await ask(router, twitch_chat("!points @bob_tv"))
+    # A Kick name asked on Twitch (by another viewer: each has a cooldown).
+    await ask(router, twitch_chat("!points kickbob", user_id="5556"))
+    assert sender.texts == [
+        "bob_tv has 5,000 points.",
+        "No one called kickbob has chatted here yet.",
+    ]
+
+
+@pytest.mark.parametrize("arguments", ["two words", "!points", "<@123>", "x" * 41, "@", "名前"])
+async def test_what_is_not_a_name_gets_a_friendly_reply(router, sender, arguments):
+    await ask(router, twitch_chat(f"!points {arguments}"))
+    assert sender.texts == [NOT_A_NAME]

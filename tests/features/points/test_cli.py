@@ -1,0 +1,73 @@
+"""``python -m core points give`` and ``python -m core export --what points``, run as real
+processes (the command forms are a contract)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import sqlalchemy as sa
+
+from core.events import Platform, Viewer
+from core.features.points.tables import points_ledger
+from core.features.viewers.repository import remember_viewers
+from tests.features.points.test_earning import T0
+from tests.test_cli import GUILD, cli, cli_env  # noqa: F401 - cli_env is a fixture
+
+
+def test_give_credits_with_actor_cli_and_the_export_lists_balances(cli_env, make_runtime):  # noqa: F811
+    runtime = make_runtime(DATA_DIR=cli_env["DATA_DIR"])
+    with runtime.engine.begin() as conn:
+        remember_viewers(conn, Platform.KICK, [Viewer("77", "viewer_77")], T0)
+    runtime.points.give(42, Platform.KICK, "77", 9)  # another guild: not in this export
+
+    first = cli(cli_env, "points", "give", GUILD, "kick", "77", "1,500", "--reason", "giveaway")
+    second = cli(cli_env, "points", "give", GUILD, "twitch", "900", "20")
+    assert (first.returncode, second.returncode) == (0, 0), first.stderr + second.stderr
+    assert first.stdout.strip() == "Gave 1,500 points to kick:77; balance 1,500."
+
+    with runtime.engine.connect() as conn:
+        l = points_ledger.c  # noqa: E741
+        rows = conn.execute(
+            sa.select(l.platform_user_id, l.amount, l.source, l.actor, l.reason)
+            .where(l.guild_id == int(GUILD))
+            .order_by(l.id)
+        ).all()
+    assert [tuple(row) for row in rows] == [
+        ("77", 1500, "admin", "cli", "giveaway"),
+        ("900", 20, "admin", "cli", ""),
+    ]
+
+    as_json = cli(cli_env, "export", "--guild", GUILD, "--what", "points", "--format", "json")
+    as_csv = cli(cli_env, "export", "--guild", GUILD, "--what", "points", "--format", "csv")
+    assert as_json.returncode == 0, as_json.stderr
+    assert json.loads(as_json.stdout) == [
+        {"platform": "kick", "platform_user_id": "77", "username": "viewer_77", "balance": 1500},
+        {"platform": "twitch", "platform_user_id": "900", "username": "900", "balance": 20},
+    ]
+    assert as_csv.stdout.splitlines() == [
+        "platform,platform_user_id,username,balance",
+        "kick,77,viewer_77,1500",
+        "twitch,900,900,20",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["points", "give", GUILD, "youtube", "77", "5"], "Unknown platform 'youtube'"),
+        (["points", "give", GUILD, "kick", "77", "five"], "The amount is a whole number"),
+        (
+            ["points", "give", GUILD, "kick", "77", "0"],
+            "The amount is a whole number from 1 to 1,000,000,000.",
+        ),
+        (["points", "give", GUILD, "kick", "77", "-3"], "The amount is a whole number"),
+        (["points", "give", GUILD, "kick", "has space", "3"], "The platform user id is 1 to 64"),
+        (["points"], "Say what to do"),
+    ],
+)
+def test_mistakes_get_one_plain_line(cli_env, args, message):  # noqa: F811
+    result = cli(cli_env, *args)
+    assert result.returncode != 0
+    assert result.stderr.strip().splitlines()[-1].startswith(message), result.stderr
+    assert "Traceback" not in result.stderr

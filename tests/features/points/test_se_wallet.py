@@ -1,0 +1,145 @@
+"""The StreamElements backend against the loopback fake: the JWT stored encrypted, stakes held
+on our side (never more than the SE balance, even when joins race), and settlements paid with
+one call per participant that a retry never repeats."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+import pytest
+import sqlalchemy as sa
+
+from core.features.points.se_wallet import LEDGER, STREAMELEMENTS, Settlement, SeWallet
+from core.features.points.service import NotEnoughPoints, PointsRefused
+from core.features.points.tables import points_se_outbox, points_settings
+from core.platforms.streamelements.api import StreamElementsPoints
+from core.security.secrets import TokenCipher
+from tests.clock import Clock
+from tests.conftest import TEST_FERNET_KEY
+from tests.fakes.streamelements_server import CHANNEL_ID, JWT, FakeStreamElements
+from tests.features.points.test_earning import T0
+
+GUILD = 4242
+
+
+async def no_sleep(seconds: float) -> None:
+    return None
+
+
+@pytest.fixture
+def se():
+    with FakeStreamElements() as fake:
+        yield fake
+
+
+@pytest.fixture
+async def wallet(engine, se):
+    async with StreamElementsPoints(base_url=se.base_url, sleep=no_sleep) as client:
+        wallet = SeWallet(engine, Clock(T0), TokenCipher(TEST_FERNET_KEY), client)
+        wallet.use_streamelements(GUILD, CHANNEL_ID.upper(), JWT)
+        yield wallet
+
+
+def states(engine) -> list[tuple[str, int, str]]:
+    o = points_se_outbox.c
+    with engine.connect() as conn:
+        rows = conn.execute(sa.select(o.username, o.amount, o.state).order_by(o.id)).all()
+    return [tuple(row) for row in rows]
+
+
+async def test_the_jwt_is_stored_encrypted_and_forgotten_on_the_way_back(engine, wallet):
+    with engine.connect() as conn:
+        stored = conn.execute(sa.select(points_settings.c.se_jwt)).scalar_one()
+    assert JWT not in stored
+    assert wallet.account_of(GUILD).jwt == JWT
+    assert wallet.backend_of(GUILD) == STREAMELEMENTS
+    wallet.use_ledger(GUILD)
+    assert wallet.backend_of(GUILD) == LEDGER
+    assert wallet.account_of(GUILD) is None
+    with engine.connect() as conn:
+        assert conn.execute(sa.select(points_settings.c.se_jwt)).scalar_one() is None
+
+
+@pytest.mark.parametrize(
+    ("channel", "jwt", "message"),
+    [
+        ("12345", JWT, "24 hexadecimal characters"),
+        (CHANNEL_ID, "short", "does not look like a StreamElements JWT"),
+        (CHANNEL_ID, "has spaces in it, which no jwt does", "does not look like"),
+    ],
+)
+def test_wrong_backend_settings_are_refused(sqlite_engine, channel, jwt, message):
+    wallet = SeWallet(sqlite_engine, Clock(T0), TokenCipher(TEST_FERNET_KEY), None)  # type: ignore[arg-type]
+    with pytest.raises(PointsRefused, match=message):
+        wallet.use_streamelements(GUILD, channel, jwt)
+    assert wallet.backend_of(GUILD) == LEDGER
+
+
+async def test_holds_never_exceed_the_streamelements_balance(se, wallet):
+    se.points["ann"] = 500
+    assert await wallet.hold(GUILD, "Ann", 300, source="heist", source_ref="h1:ann") == 200
+    assert await wallet.hold(GUILD, "ann", 300, source="heist", source_ref="h1:ann") == 200
+    with pytest.raises(NotEnoughPoints) as refused:
+        await wallet.hold(GUILD, "ann", 300, source="heist", source_ref="h2:ann")
+    assert (refused.value.balance, refused.value.needed) == (200, 300)
+    assert wallet.open_holds(GUILD, "ann") == 300
+    assert se.puts == []  # holding changes nothing on StreamElements
+
+
+async def test_racing_holds_take_at_most_the_balance(se, wallet):
+    se.points["ann"] = 500
+    results = await asyncio.gather(
+        *(wallet.hold(GUILD, "ann", 100, source="heist", source_ref=f"h{n}:ann") for n in range(8)),
+        return_exceptions=True,
+    )
+    held = [result for result in results if not isinstance(result, Exception)]
+    assert len(held) == 5
+    assert all(isinstance(result, NotEnoughPoints) for result in results if result not in held)
+    assert wallet.open_holds(GUILD, "ann") == 500
+
+
+async def test_a_settlement_pays_the_net_once_per_participant(engine, se, wallet):
+    se.points.update(ann=500, bob=400)
+    await wallet.hold(GUILD, "ann", 200, source="heist", source_ref="h1:ann")
+    await wallet.hold(GUILD, "bob", 100, source="heist", source_ref="h1:bob")
+    outcomes = [
+        Settlement("ann", "h1:ann", 200 * 3 // 2 - 200, "h1:ann:pay"),  # won x1.5
+        Settlement("bob", "h1:bob", -100, "h1:bob:pay"),  # lost the stake
+    ]
+    assert wallet.settle(GUILD, "heist", outcomes) == 2
+    assert wallet.settle(GUILD, "heist", outcomes) == 0  # a retried settlement adds nothing
+    assert await wallet.flush() == {"sent": 2, "uncertain": 0, "pending": 0}
+    assert await wallet.flush() == {"sent": 0, "uncertain": 0, "pending": 0}
+    assert se.puts == [("ann", 100), ("bob", -100)]
+    assert se.points == {"ann": 600, "bob": 300}
+    assert (wallet.open_holds(GUILD, "ann"), wallet.open_holds(GUILD, "bob")) == (0, 0)
+
+
+async def test_a_payment_that_may_have_been_applied_is_never_sent_again(engine, se, wallet):
+    wallet.settle(
+        GUILD, "heist", [Settlement("ann", "x", 50, "p1"), Settlement("bob", "y", 70, "p2")]
+    )
+    se.fail_next("500_after_apply")
+    assert await wallet.flush() == {"sent": 1, "uncertain": 1, "pending": 0}
+    assert await wallet.flush() == {"sent": 0, "uncertain": 0, "pending": 0}
+    assert se.puts == [("ann", 50), ("bob", 70)]
+    assert states(engine) == [("ann", 50, "uncertain"), ("bob", 70, "sent")]
+
+
+async def test_a_payment_not_applied_waits_for_the_next_flush(engine, se, wallet):
+    wallet.settle(GUILD, "heist", [Settlement("ann", "x", 50, "p1")])
+    se.fail_next("429", "429", "429")  # the first try and both retries: not applied
+    assert await wallet.flush() == {"sent": 0, "uncertain": 0, "pending": 1}
+    assert await wallet.flush() == {"sent": 1, "uncertain": 0, "pending": 0}
+    assert se.puts == [("ann", 50)]
+
+
+async def test_a_payment_cut_off_by_a_crash_is_not_resent(engine, se, wallet):
+    wallet.settle(GUILD, "heist", [Settlement("ann", "x", 50, "p1")])
+    [row] = wallet._pending()
+    assert wallet._claim(row.id)  # the process died during the call
+    wallet.clock.advance(timedelta(minutes=10))
+    assert await wallet.flush() == {"sent": 0, "uncertain": 0, "pending": 0}
+    assert states(engine) == [("ann", 50, "uncertain")]
+    assert se.puts == []

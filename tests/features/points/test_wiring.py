@@ -1,0 +1,81 @@
+"""The runtime wires points: a scheduler tick credits present viewers after the watchtime tick,
+chat events count toward earnings, and ``!points`` is a chat command."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+from core.events import ChatMessageSent, Platform, Subscribed, Viewer
+from tests.features.points.test_earning import T0
+
+GUILD = 123456789012345678
+BROADCASTER = "4242"
+
+
+def test_a_scheduler_tick_earns_points_for_present_viewers(make_runtime):
+    runtime = make_runtime()
+    runtime.guilds.set_kick_channel(GUILD, "streamer", BROADCASTER)
+    runtime.points.set_rate(GUILD, "window", "1")
+    runtime.points.set_rate(GUILD, "chat", "0")
+
+    async def tick(at):
+        await runtime.scheduler.tick_once(at)
+
+    asyncio.run(tick(T0))
+    chat = ChatMessageSent(
+        platform=Platform.KICK,
+        event_id="m1",
+        broadcaster_user_id=BROADCASTER,
+        occurred_at=T0 + timedelta(seconds=5),
+        viewer=Viewer("77", "viewer_77"),
+        content="hello",
+    )
+    for handler in runtime.handlers[ChatMessageSent]:
+        result = handler(GUILD, chat)
+        if asyncio.iscoroutine(result):
+            asyncio.run(result)
+    asyncio.run(tick(T0 + timedelta(minutes=1)))
+    asyncio.run(tick(T0 + timedelta(minutes=2)))
+    assert runtime.points.balance(GUILD, Platform.KICK, "77") == 2
+    assert "points" in runtime.chat_commands.names
+
+
+def test_a_subscriber_the_tiers_feature_knows_earns_the_sub_rate(make_runtime):
+    """Points ask the real subscription tiers feature who subscribes: a Kick sub event fed
+    through the runtime's handlers makes the viewer earn 2 a minute instead of 1."""
+    runtime = make_runtime()
+    runtime.guilds.set_kick_channel(GUILD, "streamer", BROADCASTER)
+    runtime.points.set_rate(GUILD, "window", "1")
+    runtime.points.set_rate(GUILD, "chat", "0")
+    events = [
+        Subscribed(
+            platform=Platform.KICK,
+            event_id="sub-1",
+            broadcaster_user_id=BROADCASTER,
+            occurred_at=T0,
+            viewer=Viewer("77", "viewer_77"),
+        ),
+        *(
+            ChatMessageSent(
+                platform=Platform.KICK,
+                event_id=f"m-{user}",
+                broadcaster_user_id=BROADCASTER,
+                occurred_at=T0 + timedelta(seconds=5),
+                viewer=Viewer(user, f"viewer_{user}"),
+                content="hello",
+            )
+            for user in ("77", "88")
+        ),
+    ]
+    asyncio.run(runtime.scheduler.tick_once(T0))
+    for event in events:
+        for handler in runtime.handlers[type(event)]:
+            result = handler(GUILD, event)
+            if asyncio.iscoroutine(result):
+                asyncio.run(result)
+    assert set(runtime.sub_tiers.tiers_of(GUILD, Platform.KICK, ["77", "88"])) == {"77"}
+    asyncio.run(runtime.scheduler.tick_once(T0 + timedelta(minutes=1)))
+    asyncio.run(runtime.scheduler.tick_once(T0 + timedelta(minutes=2)))
+    assert runtime.points.balance(GUILD, Platform.KICK, "77") == 4
+    assert runtime.points.balance(GUILD, Platform.KICK, "88") == 2
