@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -61,6 +62,40 @@ def create_engine(url: str) -> Engine:
 BUSY_TIMEOUT_SECONDS = 30
 
 
+class FairLock:
+    """A lock handed to its waiters in the order they came (``threading.Lock`` lets a newcomer,
+    or the thread that just released it, take it before a thread that has waited long)."""
+
+    def __init__(self) -> None:
+        self._mutex = threading.Lock()
+        self._held = False
+        self._waiters: deque[threading.Lock] = deque()
+
+    def acquire(self, timeout: float = -1) -> bool:
+        with self._mutex:
+            if not self._held:
+                self._held = True
+                return True
+            turn = threading.Lock()
+            turn.acquire()
+            self._waiters.append(turn)
+        if turn.acquire(timeout=timeout):
+            return True  # handed over by release()
+        with self._mutex:
+            try:
+                self._waiters.remove(turn)
+            except ValueError:
+                return True  # handed over just as the wait timed out: ours after all
+            return False
+
+    def release(self) -> None:
+        with self._mutex:
+            if self._waiters:
+                self._waiters.popleft().release()  # stays held: now by the longest waiter
+            else:
+                self._held = False
+
+
 class _SQLiteWriter:
     """One writer at a time inside the process, queued on a lock instead of SQLite's busy handler.
 
@@ -71,8 +106,10 @@ class _SQLiteWriter:
     holder by tens of milliseconds and may lose to a newcomer again and again: the web side's
     webhooks and the dispatcher starved each other (p99 683 ms, 21 events/s handled).
 
-    Threads of this process therefore queue on a lock taken just before BEGIN IMMEDIATE and
-    released at COMMIT or ROLLBACK: the next one is woken the instant the lock is free. Other
+    Threads of this process therefore queue on a first-come-first-served lock taken just before
+    BEGIN IMMEDIATE and released at COMMIT or ROLLBACK: the lock is handed to the longest
+    waiter the instant it is free, so the dispatcher's one thread is not outrun by the web
+    side's (with group commit the web side has one thread in this queue at a time). Other
     processes on the same file (``web`` + ``bot``) still meet at SQLite's lock and busy timeout.
     A thread that waits longer than the busy timeout goes on without the lock and lets SQLite
     decide (it then fails as before rather than waiting forever).
@@ -81,7 +118,7 @@ class _SQLiteWriter:
     _KEY = "sk_writer_lock"
 
     def __init__(self) -> None:
-        self.lock = threading.Lock()
+        self.lock = FairLock()
 
     def install(self, engine: Engine) -> None:
         sa.event.listen(engine, "begin", self.begin)
