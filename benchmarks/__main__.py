@@ -1,10 +1,12 @@
-"""``python -m benchmarks`` (``make bench``): webhook throughput, watchtime tick duration and the
-raffle (awards, conversion, close, draw, memory; benchmarks/raffle_targets.py).
+"""``python -m benchmarks`` (``make bench``): webhook throughput, watchtime tick duration, the
+raffle (awards, conversion, close, draw, memory; benchmarks/raffle_targets.py) and webhooks on the
+embedded default (``python -m core run`` + SQLite; benchmarks/embedded.py, no servers needed).
 
 Starts its own PostgreSQL and Redis on 127.0.0.1 (``tests.services``), prints what it measured
 with PASS/MISS per target, and exits 0; 1 when something broke (a wrong answer, a lost event, a
 tick that credited the wrong viewers, a crash), never for a missed target. Runs in about four
-minutes on two cores; every loop is bounded by a count and a timeout.
+minutes on two cores, plus about fifteen for the embedded part (five runs with a 60 s phase each);
+every loop is bounded by a count and a timeout.
 """
 
 from __future__ import annotations

@@ -237,7 +237,7 @@ def one_run(
     return result
 
 
-def _drained(database: Path, problems: list[str], timeout: float = 60) -> None:
+def _drained(database: Path, problems: list[str], timeout: float = 300) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         total, acked = _events(database)
