@@ -1,10 +1,12 @@
-"""``python -m benchmarks`` (``make bench``): webhook throughput, watchtime tick duration and the
-raffle (awards, conversion, close, draw, memory; benchmarks/raffle_targets.py).
+"""``python -m benchmarks`` (``make bench``): webhook throughput, watchtime tick duration, the
+raffle (awards, conversion, close, draw, memory; benchmarks/raffle_targets.py) and webhooks on the
+embedded default (``python -m core run`` + SQLite; benchmarks/embedded.py, no servers needed).
 
 Starts its own PostgreSQL and Redis on 127.0.0.1 (``tests.services``), prints what it measured
 with PASS/MISS per target, and exits 0; 1 when something broke (a wrong answer, a lost event, a
 tick that credited the wrong viewers, a crash), never for a missed target. Runs in about four
-minutes on two cores; every loop is bounded by a count and a timeout.
+minutes on two cores, plus about fifteen for the embedded part (five runs with a 60 s phase each);
+every loop is bounded by a count and a timeout.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from collections.abc import Sequence
 from contextlib import ExitStack
 from pathlib import Path
 
-from benchmarks import raffle_targets, watchtime, webhooks, webhooks_report
+from benchmarks import embedded, raffle_targets, watchtime, webhooks, webhooks_report
 from benchmarks.report import Report, say, verdict
 from benchmarks.system import OtherLoad, count_as_ours, describe_machine, find_processes
 from benchmarks.webhooks_report import DEFAULT_CONFIGS, LADDER_CONFIG, OTHERS_WARNING
@@ -29,7 +31,9 @@ TARGET_TICK_SECONDS = 1.0
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
-    parser.add_argument("--only", choices=("webhooks", "watchtime", "raffle"), help="run one part")
+    parser.add_argument(
+        "--only", choices=("webhooks", "watchtime", "raffle", "embedded"), help="run one part"
+    )
     parser.add_argument(
         "--configs",
         nargs="+",
@@ -59,6 +63,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         help=f"also sample the gunicorn workers with py-spy under load ({LADDER_CONFIG})",
     )
     raffle_targets.add_arguments(parser)
+    embedded.add_arguments(parser)
     parser.add_argument(
         "--quick", action="store_true", help="small counts, to check that the bench works"
     )
@@ -66,6 +71,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     if args.quick:
         args.count, args.seconds, args.viewers, args.runs = 2_000, 2.0, [1_000], 2
         raffle_targets.quick(args)
+        embedded.quick(args)
     args.configs = [webhooks.ServerConfig.parse(text) for text in args.configs]
     return args
 
@@ -138,13 +144,8 @@ def _spread(values: list[float]) -> str:
 # --- main ------------------------------------------------------------------------------------
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    args = parse_args(argv)
-    report = Report()
-    started = time.monotonic()
-    say("StreamKeeper benchmarks")
-    for line in describe_machine():
-        say(line)
+def _run_with_servers(args, report: Report):
+    """The parts that need PostgreSQL and Redis; None when those cannot be started."""
     webhook_figures = None
     tick_figures: list[watchtime.TickFigures] = []
     raffle_found = None
@@ -154,7 +155,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             redis_url = stack.enter_context(services.redis_server())
         except services.ServiceUnavailable as exc:
             say(f"cannot run: {exc} (make bench installs the servers)")
-            return 1
+            return None
         workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="sk-bench-")))
         say(_server_versions(pg_url, redis_url))
         count_as_ours(_postgres_pids(pg_url))
@@ -169,10 +170,37 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.only in (None, "raffle"):
             raffle_found = report.guard("raffle", lambda: raffle_targets.run(args, pg_url, say))
 
+    return webhook_figures, tick_figures, raffle_found
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    report = Report()
+    started = time.monotonic()
+    say("StreamKeeper benchmarks")
+    for line in describe_machine():
+        say(line)
+    webhook_figures = None
+    tick_figures: list[watchtime.TickFigures] = []
+    raffle_found = None
+    embedded_results = None
+    if args.only in (None, "embedded"):  # SQLite in its own data folder: no servers needed
+        with tempfile.TemporaryDirectory(prefix="sk-bench-embedded-") as embedded_dir:
+            embedded_results = report.guard(
+                "embedded", lambda: embedded.run(args, Path(embedded_dir), report)
+            )
+    if args.only != "embedded":
+        found = _run_with_servers(args, report)
+        if found is None:
+            return 1
+        webhook_figures, tick_figures, raffle_found = found
+
     if webhook_figures is not None:
         webhooks_report.print_webhooks(args, *webhook_figures, report)
     if tick_figures:
         print_watchtime(args, tick_figures, report)
+    if embedded_results:
+        embedded.print_figures(args, embedded_results, report)
     if raffle_found is not None:
         raffle_targets.print_figures(args, raffle_found, say, report.target)
         report.others += [f.others for f in raffle_found["figures"]]

@@ -394,3 +394,90 @@ def test_split_gunicorn_and_bot_survive_kills_and_database_and_redis_restarts(tm
             process.stop()
         redis_server.remove()
         postgres.remove()
+
+
+def _stored_chats(database: Path) -> list[str]:
+    """The chat ids of every event in the queue (acknowledged by the dispatcher or not)."""
+    import sqlite3
+
+    conn = sqlite3.connect(database, timeout=30)
+    try:
+        payloads = [row[0] for row in conn.execute("SELECT payload FROM bus_events")]
+    finally:
+        conn.close()
+    return [json.loads(payload)["event_id"] for payload in payloads]
+
+
+def test_embedded_kill_during_group_commits_keeps_every_acknowledged_webhook(tmp_path, kick_keys):
+    """Many senders at once (so appends are group-committed), kill -9 mid-stream: every
+    delivery answered 200 is in the database after the kill, and sending everything again
+    after a restart stores each chat exactly once."""
+    experiment = _experiment(tmp_path, kick_keys)
+    command = [sys.executable, "-m", "core", "run"]
+    database = tmp_path / "data" / "streamkeeper.sqlite3"
+    said_at = datetime.now(UTC).replace(microsecond=0)
+    deliveries = []
+    for n in range(800):
+        chat_id = f"gc-chat-{n:04d}"
+        body = json.dumps(_chat(chat_id, (str(8000 + n % 50), f"v{n % 50}"), "gg", said_at))
+        message_id = f"01GC{n:06d}".ljust(26, "0")
+        headers = signed_headers(
+            experiment.private_key,
+            body.encode(),
+            event_type="chat.message.sent",
+            message_id=message_id,
+        )
+        deliveries.append((chat_id, body.encode(), headers))
+
+    def send_all(outcomes: dict[str, str], senders: int = 16) -> list[threading.Thread]:
+        def sender(share) -> None:
+            with httpx.Client(timeout=10) as client:
+                for chat_id, body, headers in share:
+                    try:
+                        response = client.post(
+                            f"{experiment.url}/webhooks/kick", content=body, headers=headers
+                        )
+                        outcomes[chat_id] = f"{response.status_code} {response.json()['status']}"
+                    except httpx.HTTPError:
+                        outcomes[chat_id] = "unreachable"
+
+        threads = [
+            threading.Thread(target=sender, args=(deliveries[i::senders],)) for i in range(senders)
+        ]
+        for thread in threads:
+            thread.start()
+        return threads
+
+    process = Process(experiment.env, command, tmp_path / "run.log")
+    _wait_for_health(experiment.url)
+    first: dict[str, str] = {}
+    threads = send_all(first)
+    deadline = time.monotonic() + 60
+    while sum(o == "200 queued" for o in first.values()) < 150:
+        assert time.monotonic() < deadline, "the senders did not get going"
+        time.sleep(0.01)
+    process.kill()  # mid-stream: with 16 senders, batches are being committed
+    for thread in threads:
+        thread.join(30)
+
+    acknowledged = {chat for chat, outcome in first.items() if outcome == "200 queued"}
+    assert set(first.values()) <= {"200 queued", "unreachable"}, set(first.values())
+    assert len(acknowledged) >= 150
+    assert len(acknowledged) < len(deliveries), "the kill came too late to test anything"
+    stored = _stored_chats(database)
+    assert acknowledged <= set(stored), "an acknowledged webhook was lost"
+    assert len(stored) == len(set(stored))
+
+    # Kick retries everything it did not see answered; we resend everything.
+    process = Process(experiment.env, command, tmp_path / "run.log")
+    try:
+        _wait_for_health(experiment.url)
+        second: dict[str, str] = {}
+        for thread in send_all(second):
+            thread.join(60)
+    finally:
+        process.stop()
+    stored_after = _stored_chats(database)
+    assert sorted(stored_after) == sorted(chat_id for chat_id, _, _ in deliveries)  # once each
+    assert {second[chat] for chat in acknowledged} == {"200 duplicate"}
+    assert set(second.values()) <= {"200 queued", "200 duplicate"}

@@ -1,0 +1,326 @@
+"""``python -m benchmarks --only embedded``: signed Kick webhooks on the embedded default.
+
+``python -m core run`` (waitress, the embedded bus, the dispatcher and the scheduler in one
+process, no Discord token) on SQLite in a throwaway data folder, started afresh for each run:
+
+1. warm-up: 300 requests closed-loop (checked, not reported);
+2. max throughput: ``--embedded-count`` requests closed-loop on 8 keep-alive connections;
+3. fixed rate: 300 requests/s open-loop for ``--embedded-seconds`` (60 s; 5 s with ``--quick``),
+   latency counted from when each request was due (no coordinated omission).
+
+Every answer must be ``200 {"status": "queued"}`` and the event table must hold exactly one row
+per request. "handled/s" is how many events the dispatcher acknowledged during a phase (rows of
+``bus_events`` with ``acked_at`` set, counted at the phase's start and end) over its wall time:
+the dispatcher keeps up when that is at least the accepted rate. Medians over the runs (5 in full
+mode), with the load average before each run beside them: the machine may be shared.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import sqlite3
+import statistics
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from cryptography.hazmat.primitives import serialization
+
+from benchmarks import loadgen
+from benchmarks.report import Report, fmt, say
+from benchmarks.signed_requests import BROADCASTER_ID, GUILD_ID, HOST, sign_requests
+from benchmarks.system import OtherLoad
+from benchmarks.webhooks import server_env
+from core.platforms.kick.signing import generate_key_pair
+from tests.services import free_port
+
+TARGET_ACCEPTED_PER_SECOND = 1_000.0
+TARGET_P99_MS = 50.0
+RATE = 300.0
+CONNECTIONS = 8
+WARMUP = 300
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--embedded-runs", type=int, default=5, help="embedded: runs (medians)")
+    parser.add_argument(
+        "--embedded-count", type=int, default=15_000, help="embedded: max-throughput requests"
+    )
+    parser.add_argument(
+        "--embedded-seconds", type=float, default=60.0, help="embedded: 300/s phase, seconds"
+    )
+
+
+def quick(args: argparse.Namespace) -> None:
+    args.embedded_runs, args.embedded_count, args.embedded_seconds = 2, 2_000, 5.0
+
+
+@dataclass
+class Phase:
+    name: str
+    sent: int
+    accepted: int
+    wall_seconds: float
+    handled: int
+    p50_ms: float
+    p99_ms: float
+    others: float
+
+    @property
+    def accepted_per_second(self) -> float:
+        return self.accepted / self.wall_seconds if self.wall_seconds else 0.0
+
+    @property
+    def handled_per_second(self) -> float:
+        return self.handled / self.wall_seconds if self.wall_seconds else 0.0
+
+
+@dataclass
+class RunResult:
+    load_before: float
+    phases: dict[str, Phase] = field(default_factory=dict)
+    problems: list[str] = field(default_factory=list)
+
+
+def _cli(env: dict[str, str], cwd: Path, *args: str) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "core", *args],
+        env=env,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"core {' '.join(args)} failed: {done.stderr[-2000:]}")
+
+
+@contextmanager
+def core_run(env: dict[str, str], workdir: Path) -> Iterator[subprocess.Popen[bytes]]:
+    """``python -m core run`` on ``env``'s port, stopped with SIGTERM (by its PID) afterwards."""
+    log_path = workdir / "core-run.log"
+    with log_path.open("wb") as log_file:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "core", "run"],
+            env=env,
+            cwd=workdir,
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        url = f"http://{HOST}:{env['PORT']}/health"
+        deadline = time.monotonic() + 60
+        while True:
+            if process.poll() is not None:
+                raise RuntimeError(f"core run exited: {log_path.read_text()[-2000:]}")
+            try:
+                with urllib.request.urlopen(url, timeout=2):
+                    break
+            except (urllib.error.URLError, OSError):
+                if time.monotonic() > deadline:
+                    raise RuntimeError("core run did not answer /health within 60 s") from None
+                time.sleep(0.2)
+        yield process
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=10)
+
+
+def _events(database: Path) -> tuple[int, int]:
+    """(rows in the event table, rows the dispatcher acknowledged), read without writing."""
+    conn = sqlite3.connect(f"file:{database}?mode=ro", uri=True, timeout=30)
+    try:
+        total, acked = conn.execute("SELECT count(*), count(acked_at) FROM bus_events").fetchone()
+        return int(total), int(acked)
+    finally:
+        conn.close()
+
+
+def _measure(
+    name: str, database: Path, send: Callable[[], loadgen.Run], problems: list[str]
+) -> Phase:
+    total_before, acked_before = _events(database)
+    others = OtherLoad()
+    run = send()
+    share = others.share()
+    total_after, acked_after = _events(database)
+    accepted = sum(
+        1
+        for status, body in zip(run.statuses, run.bodies, strict=True)
+        if status == 200 and b'"queued"' in body
+    )
+    if accepted != run.count:
+        statuses: dict[int, int] = {}
+        for status in run.statuses:
+            statuses[status] = statuses.get(status, 0) + 1
+        problems.append(f"{name}: {run.count - accepted} of {run.count} not queued {statuses}")
+    if run.errors:
+        problems.append(f"{name}: {len(run.errors)} request errors, first: {run.errors[0]}")
+    if total_after - total_before != accepted:
+        problems.append(
+            f"{name}: {accepted} queued answers, {total_after - total_before} rows in the queue"
+        )
+    return Phase(
+        name,
+        run.count,
+        accepted,
+        run.wall_seconds,
+        acked_after - acked_before,
+        run.percentile(0.50) * 1000,
+        run.percentile(0.99) * 1000,
+        share,
+    )
+
+
+def one_run(
+    index: int, workdir: Path, public_pem: str, requests: list[bytes], count: int
+) -> RunResult:
+    data = workdir / f"run-{index}"
+    data.mkdir()
+    port = free_port()
+    env = server_env(
+        {
+            "DATA_DIR": str(data / "data"),
+            "KICK_WEBHOOK_PUBLIC_KEY": public_pem,
+            "KICK_WEBHOOK_MAX_AGE_SECONDS": "3600",
+            "LOG_LEVEL": "WARNING",
+        },
+        port,
+    )
+    _cli(env, data, "migrate")
+    _cli(
+        env,
+        data,
+        "guild",
+        "add",
+        str(GUILD_ID),
+        "--kick-channel",
+        "benchstreamer",
+        "--kick-broadcaster-id",
+        BROADCASTER_ID,
+    )
+    database = data / "data" / "streamkeeper.sqlite3"
+    result = RunResult(os.getloadavg()[0])
+    warmup, burst, paced = (
+        requests[:WARMUP],
+        requests[WARMUP : WARMUP + count],
+        requests[WARMUP + count :],
+    )
+    with core_run(env, data):
+        _measure(
+            "warm-up",
+            database,
+            lambda: loadgen.closed_loop(HOST, port, warmup, concurrency=CONNECTIONS),
+            result.problems,
+        )
+        for name, send in (
+            ("max", lambda: loadgen.closed_loop(HOST, port, burst, concurrency=CONNECTIONS)),
+            ("rate", lambda: loadgen.open_loop(HOST, port, paced, rate=RATE, timeout=600)),
+        ):
+            # Untimed: the dispatcher's backlog from the phase before is not counted as handled.
+            _drained(database, result.problems)
+            result.phases[name] = _measure(name, database, send, result.problems)
+        _drained(database, result.problems)
+    return result
+
+
+def _drained(database: Path, problems: list[str], timeout: float = 300) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        total, acked = _events(database)
+        if total == acked:
+            return
+        time.sleep(0.2)
+    problems.append(f"the dispatcher left {total - acked} of {total} events unhandled")
+
+
+def run(args: argparse.Namespace, workdir: Path, report: Report) -> list[RunResult]:
+    private_key, public_pem = generate_key_pair()
+    pem = private_key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+    total = WARMUP + args.embedded_count + int(RATE * args.embedded_seconds)
+    say(f"embedded: signing {total:,} distinct chat webhooks (untimed) ...")
+    requests = sign_requests(pem, total, prefix="embedded")
+    results = []
+    for index in range(args.embedded_runs):
+        say(f"embedded: run {index + 1} of {args.embedded_runs} (python -m core run, SQLite) ...")
+        result = one_run(index, workdir, public_pem, requests, args.embedded_count)
+        report.problems += result.problems
+        results.append(result)
+    return results
+
+
+def print_figures(args: argparse.Namespace, results: list[RunResult], report: Report) -> None:
+    say()
+    say(
+        f"EMBEDDED WEBHOOKS: python -m core run, SQLite, {len(results)} run(s), medians "
+        f"[min-max]; max: {CONNECTIONS} connections closed-loop; rate: {RATE:.0f}/s open-loop "
+        f"for {args.embedded_seconds:.0f} s"
+    )
+    header = f"{'phase':<6}{'accepted/s':>24}{'p50 ms':>20}{'p99 ms':>24}{'handled/s':>24}"
+    say(header + f"{'others':>8}")
+    say("-" * (len(header) + 8))
+    medians: dict[str, dict[str, float]] = {}
+    for name in ("max", "rate"):
+        phases = [r.phases[name] for r in results if name in r.phases]
+        if not phases:
+            continue
+        columns = {
+            "accepted": [p.accepted_per_second for p in phases],
+            "p50": [p.p50_ms for p in phases],
+            "p99": [p.p99_ms for p in phases],
+            "handled": [p.handled_per_second for p in phases],
+        }
+        medians[name] = {key: statistics.median(values) for key, values in columns.items()}
+        cells = "".join(
+            f"{_spread(values, 0 if key in ('accepted', 'handled') else 1):>24}"
+            for key, values in columns.items()
+        )
+        others = max(p.others for p in phases)
+        say(f"{name:<6}{cells}{others:>8.0%}")
+        report.others += [p.others for p in phases]
+    say(
+        "load average (1 min) before each run: "
+        + ", ".join(f"{r.load_before:.2f}" for r in results)
+    )
+    if "max" in medians:
+        report.target(
+            f"embedded max throughput >= {TARGET_ACCEPTED_PER_SECOND:,.0f}/s",
+            f"{medians['max']['accepted']:,.0f}/s",
+            medians["max"]["accepted"] >= TARGET_ACCEPTED_PER_SECOND,
+        )
+    if "rate" in medians:
+        rate = medians["rate"]
+        report.target(
+            f"embedded p99 at {RATE:.0f}/s < {TARGET_P99_MS:.0f} ms",
+            f"{fmt(rate['p99'])} ms (p50 {fmt(rate['p50'])} ms)",
+            rate["p99"] < TARGET_P99_MS,
+        )
+        report.target(
+            "embedded dispatcher keeps up (handled/s >= accepted/s)",
+            f"{rate['handled']:,.0f}/s handled, {rate['accepted']:,.0f}/s accepted",
+            rate["handled"] >= rate["accepted"] * 0.99,
+        )
+
+
+def _spread(values: list[float], digits: int) -> str:
+    return (
+        f"{statistics.median(values):,.{digits}f} "
+        f"[{min(values):,.{digits}f}-{max(values):,.{digits}f}]"
+    )
