@@ -34,8 +34,8 @@ def test_fresh_database_reports_pending_migrations(database_url):
     fresh = create_engine(database_url)
     try:
         # Newest first, down to the first, one step per numbered file.
-        assert pending_migrations(fresh) == [f"{n:04d}" for n in range(13, 0, -1)]
-        assert len(list(VERSIONS.glob("0*.py"))) == 13
+        assert pending_migrations(fresh) == [f"{n:04d}" for n in range(14, 0, -1)]
+        assert len(list(VERSIONS.glob("0*.py"))) == 14
     finally:
         fresh.dispose()
 

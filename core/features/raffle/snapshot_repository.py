@@ -89,6 +89,27 @@ def participant_tickets(conn: Connection, guild_id: int, period_id: int) -> dict
     return {key: int(tickets) for key, tickets in conn.execute(query)}
 
 
+def eligible_conditions(
+    guild_id: int, period_id: int, *, linked_only: bool
+) -> tuple[sa.ColumnElement[bool], ...]:
+    """The balances of who may win when the period closes: viewers not excluded who hold
+    tickets (and, with ``linked_only``, are linked to a Discord member)."""
+    conditions = participants(guild_id, period_id)
+    if not linked_only:
+        return conditions
+    b = raffle_balances.c
+    linked = sa.or_(
+        *(
+            sa.and_(
+                b.platform == str(platform),
+                b.platform_user_id.in_(sa.select(links_of_platform(platform).c.platform_user_id)),
+            )
+            for platform in Platform
+        )
+    )
+    return (*conditions, linked)
+
+
 def list_eligible_keys(
     conn: Connection, guild_id: int, period_id: int, *, linked_only: bool
 ) -> list[str]:
@@ -96,20 +117,6 @@ def list_eligible_keys(
     excluded who hold tickets (and, with ``linked_only``, are linked to a Discord member)."""
     b = raffle_balances.c
     query = sa.select(b.platform + ":" + b.platform_user_id).where(
-        *participants(guild_id, period_id)
+        *eligible_conditions(guild_id, period_id, linked_only=linked_only)
     )
-    if linked_only:
-        query = query.where(
-            sa.or_(
-                *(
-                    sa.and_(
-                        b.platform == str(platform),
-                        b.platform_user_id.in_(
-                            sa.select(links_of_platform(platform).c.platform_user_id)
-                        ),
-                    )
-                    for platform in Platform
-                )
-            )
-        )
     return sorted(conn.execute(query).scalars())
