@@ -63,6 +63,10 @@ def snapshot_entries(conn: Connection, guild_id: int, period_id: int) -> list:
 def snapshot_digest(conn: Connection, guild_id: int, period_id: int, eligible: list[str]) -> str:
     """The frozen ledger's hash (docs/raffle.md), hashed as the rows stream from the database."""
     hasher = fairness.SnapshotHasher(guild_id, period_id)
+    if conn.dialect.name == "postgresql":
+        for text in snapshot_repository.iter_snapshot_text(conn, guild_id, period_id):
+            hasher.add_text(text)
+        return hasher.finish(eligible)
     for lines in snapshot_repository.iter_snapshot_lines(conn, guild_id, period_id):
         hasher.add_lines(lines)
     return hasher.finish(eligible)
@@ -169,7 +173,9 @@ class RaffleDraws:
         """Draw now if the beacon round is out (or the draw is forced); else note why not."""
         with self.engine.connect() as conn:
             draw = draws_repository.get_draw(conn, draw_id)
-            period = periods_repository.find_period(conn, draw.guild_id, draw.period_id)
+            period = periods_repository.find_period(
+                conn, draw.guild_id, draw.period_id, with_eligible=False
+            )
         if draw.status != "waiting" or period is None:
             return draw
         randomness: str | None = None
@@ -349,4 +355,5 @@ def _pick(
         return frozen_ranges.pick_winners(conn, period.id, total=total, **common)
     # The frozen balances are the ledger summed per participant: one row each.
     tickets = snapshot_repository.participant_tickets(conn, draw.guild_id, draw.period_id)
-    return fairness.pick_winners_fast(balances_=tickets, eligible=period.eligible or (), **common)
+    full = periods_repository.get_period(conn, period.id)  # with its eligible participants
+    return fairness.pick_winners_fast(balances_=tickets, eligible=full.eligible or (), **common)

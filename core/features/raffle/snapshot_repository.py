@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import psycopg
+import psycopg.sql
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
@@ -31,6 +32,42 @@ SELECT concat('["entry",', id, ',', to_json(platform), ',', to_json(platform_use
               to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'), '"]')
 FROM raffle_ledger WHERE guild_id = %(guild_id)s AND period_id = %(period_id)s ORDER BY id
 """
+
+
+# COPY's text format writes each line with its backslashes doubled (and would escape control
+# characters and tabs, which to_json's output never holds), one line per row.
+_SNAPSHOT_COPY_POSTGRES = "COPY (" + _SNAPSHOT_LINES_POSTGRES + ") TO STDOUT"
+
+
+def iter_snapshot_text(
+    conn: Connection, guild_id: int, period_id: int, batch: int = 20_000
+) -> Iterator[bytes]:
+    """PostgreSQL only: the period's snapshot entry lines, each ending in a newline, as UTF-8
+    in ascending id order, streamed by ``COPY ... TO STDOUT`` and handed on ``batch`` rows at
+    a time: bytes as they came, no row object nor Python string per row."""
+    params = {"guild_id": int(guild_id), "period_id": int(period_id)}
+    query = psycopg.sql.SQL(_SNAPSHOT_COPY_POSTGRES.replace("%(", "{").replace(")s", "}"))
+    statement = query.format(**{k: psycopg.sql.Literal(v) for k, v in params.items()})
+    pending = b""
+    chunks: list[bytes] = []
+    with conn.connection.driver_connection.cursor() as cursor, cursor.copy(statement) as copy:
+        for chunk in copy:  # a message per row: joined by the batch
+            chunks.append(bytes(chunk))
+            if len(chunks) == batch:
+                text, pending = _whole_lines(pending + b"".join(chunks))
+                chunks = []
+                yield text
+    text, pending = _whole_lines(pending + b"".join(chunks))
+    if text:
+        yield text
+    if pending:
+        raise ValueError("the snapshot's COPY ended in the middle of a line")
+
+
+def _whole_lines(data: bytes) -> tuple[bytes, bytes]:
+    """The complete lines of ``data`` unescaped (COPY's \\\\ is \\), and what follows them."""
+    end = data.rfind(b"\n") + 1
+    return data[:end].replace(b"\\\\", b"\\"), data[end:]
 
 
 def iter_snapshot_lines(
