@@ -14,6 +14,7 @@ import subprocess
 import sys
 from datetime import timedelta
 
+import psycopg.sql
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
@@ -91,8 +92,9 @@ def close_and_draw(engine: Engine, period_id: int, runs: int, participants: int)
     """The close (``RafflePeriods.end``: last conversion, eligible participants, the streamed
     snapshot hash) timed ``runs`` times: between runs the period is set open again (untimed).
     Bare: reading the ledger's rows once through a server-side cursor, nothing done with them.
-    Then the draw: a forced draw of one winner (``RaffleDraws.complete``) per run. Bare:
-    reading the period's balances, one row per participant."""
+    Then the draw: a forced draw of one winner (``RaffleDraws.complete``) per run. Bare: one
+    seek in the ticket ranges the close stored, in its own transaction (the draw's floor: it
+    no longer reads a row per participant)."""
     raffle = RaffleService(engine, RaffleSettings(), clock=lambda: NOW + 2 * STEP)
     digests: set[str] = set()
 
@@ -105,6 +107,10 @@ def close_and_draw(engine: Engine, period_id: int, runs: int, participants: int)
                 ),
                 {"p": period_id},
             )
+            conn.execute(
+                sa.text("DELETE FROM raffle_frozen_ranges WHERE period_id = :p"), {"p": period_id}
+            )
+        tick_bench._maintain(engine, "VACUUM ANALYZE raffle_frozen_ranges")
         elapsed, closing = _timed(lambda: raffle.periods.end(GUILD))
         digests.add(closing.period.snapshot_hash)
         if len(closing.period.eligible) != participants:
@@ -126,7 +132,25 @@ def close_and_draw(engine: Engine, period_id: int, runs: int, participants: int)
 
         return _timed(read)[0]
 
+    def copy_ledger(run: int) -> float:
+        statement = psycopg.sql.SQL(
+            "COPY (SELECT * FROM raffle_ledger WHERE period_id = {} ORDER BY id) TO STDOUT"
+        ).format(psycopg.sql.Literal(period_id))
+
+        def read() -> None:
+            with engine.connect() as conn:
+                raw = conn.connection.driver_connection
+                with raw.cursor() as cursor, cursor.copy(statement) as copy:
+                    for _ in copy:
+                        pass
+
+        return _timed(read)[0]
+
     closing = _runs(Figures("close (freeze + snapshot hash)", "s"), runs, close, read_ledger)
+    # The close reads the ledger as COPY text: that read alone, beside the cursor's.
+    copying = _runs(
+        Figures("ledger read, COPY (bare: cursor)", "s"), runs, copy_ledger, read_ledger
+    )
     if len(digests) != 1:
         raise AssertionError("the same ledger hashed differently")
 
@@ -141,13 +165,17 @@ def close_and_draw(engine: Engine, period_id: int, runs: int, participants: int)
             raise AssertionError(f"draw #{draw_id} ended {done.status}")
         return elapsed
 
-    def read_balances(run: int) -> float:
+    def seek_range(run: int) -> float:
         query = sa.text(
-            "SELECT platform, platform_user_id, tickets FROM raffle_balances "
-            "WHERE period_id = :p AND tickets > 0"
+            "SELECT platform, platform_user_id, range_end, tickets FROM raffle_frozen_ranges "
+            "WHERE period_id = :p AND range_end > :t ORDER BY range_end LIMIT 1"
         )
-        with engine.connect() as conn:
-            return _timed(lambda: conn.execute(query, {"p": period_id}).all())[0]
 
-    drawing = _runs(Figures(f"draw, {participants:,} participants", "s"), runs, draw, read_balances)
-    return closing, drawing
+        def seek() -> None:
+            with engine.begin() as conn:
+                conn.execute(query, {"p": period_id, "t": run * 7919}).one()
+
+        return _timed(seek)[0]
+
+    drawing = _runs(Figures(f"draw, {participants:,} participants", "s"), runs, draw, seek_range)
+    return closing, copying, drawing

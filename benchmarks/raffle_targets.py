@@ -95,7 +95,7 @@ def print_figures(args: argparse.Namespace, found: dict, say, target) -> None:
         )
     say("bare: awards one at a time: single-row INSERT + COMMIT into a bare table; a crowd:")
     say("  the same rows in one executemany; conversion: one INSERT ... SELECT of N rows; close:")
-    say("  reading the ledger once (server-side cursor); draw: reading the balances.")
+    say("  reading the ledger once (server-side cursor); draw: one seek in the frozen ranges.")
     for f in found["figures"]:
         _file(f, args, target)
     memory = found.get("memory")

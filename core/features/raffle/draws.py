@@ -18,6 +18,7 @@ from core.events import Platform, utc
 from core.features.raffle import (
     draws_repository,
     fairness,
+    frozen_ranges,
     ledger_repository,
     periods_repository,
     snapshot_repository,
@@ -62,6 +63,10 @@ def snapshot_entries(conn: Connection, guild_id: int, period_id: int) -> list:
 def snapshot_digest(conn: Connection, guild_id: int, period_id: int, eligible: list[str]) -> str:
     """The frozen ledger's hash (docs/raffle.md), hashed as the rows stream from the database."""
     hasher = fairness.SnapshotHasher(guild_id, period_id)
+    if conn.dialect.name == "postgresql":
+        for text in snapshot_repository.iter_snapshot_text(conn, guild_id, period_id):
+            hasher.add_text(text)
+        return hasher.finish(eligible)
     for lines in snapshot_repository.iter_snapshot_lines(conn, guild_id, period_id):
         hasher.add_lines(lines)
     return hasher.finish(eligible)
@@ -168,7 +173,9 @@ class RaffleDraws:
         """Draw now if the beacon round is out (or the draw is forced); else note why not."""
         with self.engine.connect() as conn:
             draw = draws_repository.get_draw(conn, draw_id)
-            period = periods_repository.find_period(conn, draw.guild_id, draw.period_id)
+            period = periods_repository.find_period(
+                conn, draw.guild_id, draw.period_id, with_eligible=False
+            )
         if draw.status != "waiting" or period is None:
             return draw
         randomness: str | None = None
@@ -198,18 +205,7 @@ class RaffleDraws:
                 for d in earlier
                 for w in d.winners
             ]
-            # The frozen balances are the ledger summed per participant: one row each.
-            tickets = snapshot_repository.participant_tickets(conn, draw.guild_id, draw.period_id)
-            picks = fairness.pick_winners_fast(
-                seed_hex=period.seed,
-                snapshot_hash_hex=period.snapshot_hash or "",
-                randomness_hex=randomness or "",
-                balances_=tickets,
-                eligible=period.eligible or (),
-                already_won=already_won,
-                first_counter=len(already_won),
-                count=draw.winners_wanted,
-            )
+            picks = _pick(conn, period, draw, randomness or "", already_won)
             winners = [
                 Winner(position, *_split(pick.participant), pick.ticket, pick.counter)
                 for position, pick in enumerate(picks, start=1)
@@ -339,3 +335,25 @@ def _draw_document(draw: Draw, names: dict[str, str]) -> dict[str, Any]:
 def _split(participant: str) -> tuple[Platform, str]:
     platform, user_id = participant.split(":", 1)
     return Platform(platform), user_id
+
+
+def _pick(
+    conn: Connection, period: Period, draw: Draw, randomness: str, already_won: list[str]
+) -> list[fairness.Pick]:
+    """The draw's picks: one index seek per winner in the ticket ranges the close stored; a
+    period closed before they existed reads its balances (one row per participant)."""
+    common = {
+        "seed_hex": period.seed,
+        "snapshot_hash_hex": period.snapshot_hash or "",
+        "randomness_hex": randomness,
+        "already_won": already_won,
+        "first_counter": len(already_won),
+        "count": draw.winners_wanted,
+    }
+    total = frozen_ranges.total_tickets(conn, period.id)
+    if total is not None:
+        return frozen_ranges.pick_winners(conn, period.id, total=total, **common)
+    # The frozen balances are the ledger summed per participant: one row each.
+    tickets = snapshot_repository.participant_tickets(conn, draw.guild_id, draw.period_id)
+    full = periods_repository.get_period(conn, period.id)  # with its eligible participants
+    return fairness.pick_winners_fast(balances_=tickets, eligible=full.eligible or (), **common)

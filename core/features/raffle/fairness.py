@@ -139,6 +139,10 @@ class SnapshotHasher:
         if lines:
             self._sha.update(("\n".join(lines) + "\n").encode("utf-8"))
 
+    def add_text(self, data: bytes) -> None:
+        """Whole entry lines in id order, UTF-8, each ending in a newline."""
+        self._sha.update(data)
+
     def finish(self, eligible: Iterable[str]) -> str:
         for key in sorted(set(eligible)):
             self._sha.update(_line(["eligible", key]))

@@ -22,8 +22,8 @@ from core.features.raffle import (
     earning,
     earning_repository,
     fairness,
+    frozen_ranges,
     periods_repository,
-    snapshot_repository,
 )
 from core.features.raffle.draws import RaffleDraws, snapshot_digest
 from core.features.raffle.draws_repository import Draw
@@ -199,7 +199,8 @@ class RafflePeriods:
             earning.convert_watchtime(conn, period, stored, now)
             for gift in earning_repository.list_gifts_due(conn, now, period_id=period.id):
                 earning.grant_gift(conn, period.guild_id, gift, now)
-            eligible = snapshot_repository.list_eligible_keys(
+            # Who may win, and their ticket ranges stored for the draw's seeks.
+            eligible = frozen_ranges.freeze(
                 conn, period.guild_id, period.id, linked_only=stored.linked_only
             )
             digest = snapshot_digest(conn, period.guild_id, period.id, eligible)

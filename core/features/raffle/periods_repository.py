@@ -127,8 +127,19 @@ def find_open_or_scheduled_period(conn: Connection, guild_id: int) -> Period | N
     return _find_period(conn, guild_id, raffle_periods.c.status.in_(CURRENT_STATUSES))
 
 
-def find_period(conn: Connection, guild_id: int, period_id: int) -> Period | None:
-    return _find_period(conn, guild_id, raffle_periods.c.id == period_id)
+def find_period(
+    conn: Connection, guild_id: int, period_id: int, *, with_eligible: bool = True
+) -> Period | None:
+    """The period; ``with_eligible=False`` leaves its frozen list of participants unread
+    (``eligible`` None: a big guild's is megabytes of JSON, and a draw seeks instead)."""
+    if with_eligible:
+        return _find_period(conn, guild_id, raffle_periods.c.id == period_id)
+    columns = [c for c in raffle_periods.c if c.name != "eligible"]
+    query = sa.select(*columns, sa.null().label("eligible")).where(
+        raffle_periods.c.guild_id == guild_id, raffle_periods.c.id == period_id
+    )
+    row = conn.execute(query).first()
+    return None if row is None else _period(row)
 
 
 def find_last_closed_period(conn: Connection, guild_id: int) -> Period | None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import psycopg
+import psycopg.sql
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
@@ -31,6 +32,42 @@ SELECT concat('["entry",', id, ',', to_json(platform), ',', to_json(platform_use
               to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'), '"]')
 FROM raffle_ledger WHERE guild_id = %(guild_id)s AND period_id = %(period_id)s ORDER BY id
 """
+
+
+# COPY's text format writes each line with its backslashes doubled (and would escape control
+# characters and tabs, which to_json's output never holds), one line per row.
+_SNAPSHOT_COPY_POSTGRES = "COPY (" + _SNAPSHOT_LINES_POSTGRES + ") TO STDOUT"
+
+
+def iter_snapshot_text(
+    conn: Connection, guild_id: int, period_id: int, batch: int = 20_000
+) -> Iterator[bytes]:
+    """PostgreSQL only: the period's snapshot entry lines, each ending in a newline, as UTF-8
+    in ascending id order, streamed by ``COPY ... TO STDOUT`` and handed on ``batch`` rows at
+    a time: bytes as they came, no row object nor Python string per row."""
+    params = {"guild_id": int(guild_id), "period_id": int(period_id)}
+    query = psycopg.sql.SQL(_SNAPSHOT_COPY_POSTGRES.replace("%(", "{").replace(")s", "}"))
+    statement = query.format(**{k: psycopg.sql.Literal(v) for k, v in params.items()})
+    pending = b""
+    chunks: list[bytes] = []
+    with conn.connection.driver_connection.cursor() as cursor, cursor.copy(statement) as copy:
+        for chunk in copy:  # a message per row: joined by the batch
+            chunks.append(bytes(chunk))
+            if len(chunks) == batch:
+                text, pending = _whole_lines(pending + b"".join(chunks))
+                chunks = []
+                yield text
+    text, pending = _whole_lines(pending + b"".join(chunks))
+    if text:
+        yield text
+    if pending:
+        raise ValueError("the snapshot's COPY ended in the middle of a line")
+
+
+def _whole_lines(data: bytes) -> tuple[bytes, bytes]:
+    """The complete lines of ``data`` unescaped (COPY's \\\\ is \\), and what follows them."""
+    end = data.rfind(b"\n") + 1
+    return data[:end].replace(b"\\\\", b"\\"), data[end:]
 
 
 def iter_snapshot_lines(
@@ -89,6 +126,27 @@ def participant_tickets(conn: Connection, guild_id: int, period_id: int) -> dict
     return {key: int(tickets) for key, tickets in conn.execute(query)}
 
 
+def eligible_conditions(
+    guild_id: int, period_id: int, *, linked_only: bool
+) -> tuple[sa.ColumnElement[bool], ...]:
+    """The balances of who may win when the period closes: viewers not excluded who hold
+    tickets (and, with ``linked_only``, are linked to a Discord member)."""
+    conditions = participants(guild_id, period_id)
+    if not linked_only:
+        return conditions
+    b = raffle_balances.c
+    linked = sa.or_(
+        *(
+            sa.and_(
+                b.platform == str(platform),
+                b.platform_user_id.in_(sa.select(links_of_platform(platform).c.platform_user_id)),
+            )
+            for platform in Platform
+        )
+    )
+    return (*conditions, linked)
+
+
 def list_eligible_keys(
     conn: Connection, guild_id: int, period_id: int, *, linked_only: bool
 ) -> list[str]:
@@ -96,20 +154,6 @@ def list_eligible_keys(
     excluded who hold tickets (and, with ``linked_only``, are linked to a Discord member)."""
     b = raffle_balances.c
     query = sa.select(b.platform + ":" + b.platform_user_id).where(
-        *participants(guild_id, period_id)
+        *eligible_conditions(guild_id, period_id, linked_only=linked_only)
     )
-    if linked_only:
-        query = query.where(
-            sa.or_(
-                *(
-                    sa.and_(
-                        b.platform == str(platform),
-                        b.platform_user_id.in_(
-                            sa.select(links_of_platform(platform).c.platform_user_id)
-                        ),
-                    )
-                    for platform in Platform
-                )
-            )
-        )
     return sorted(conn.execute(query).scalars())

@@ -73,7 +73,10 @@ raffle_ledger = Table(
     metadata,
     Column("id", BigId, primary_key=True),
     Column("guild_id", Snowflake, nullable=False),
-    Column("period_id", BigInteger, ForeignKey("raffle_periods.id"), nullable=False),
+    # No foreign key (migration 0014): every writer reads the period row while it is open
+    # (FOR KEY SHARE on PostgreSQL) and periods are never deleted; the check cost a trigger
+    # call per row.
+    Column("period_id", BigInteger, nullable=False),
     Column("platform", PlatformName, nullable=False),
     Column("platform_user_id", UserId, nullable=False),
     Column("amount", Integer, nullable=False),
@@ -94,8 +97,23 @@ raffle_balances = Table(
     Column("platform", PlatformName, primary_key=True),
     Column("platform_user_id", UserId, primary_key=True),
     Column("guild_id", Snowflake, nullable=False),
+    # Not indexed (migration 0014), so updates touch no index and stay HOT (fillfactor 80 on
+    # PostgreSQL, as raffle_watch_progress); the leaderboard reads one period through the key.
     Column("tickets", BigInteger, nullable=False),
-    Index(None, "guild_id", "period_id", "tickets"),
+)
+
+
+# Written by the close: per eligible participant, the end (exclusive) of its ticket range in
+# the canonical order (docs/raffle.md), so a draw seeks each winner's range by ``range_end``.
+raffle_frozen_ranges = Table(
+    "raffle_frozen_ranges",
+    metadata,
+    Column("period_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("range_end", BigInteger, primary_key=True, autoincrement=False),
+    Column("guild_id", Snowflake, nullable=False),
+    Column("platform", PlatformName, nullable=False),
+    Column("platform_user_id", UserId, nullable=False),
+    Column("tickets", BigInteger, nullable=False),
 )
 
 

@@ -176,3 +176,34 @@ def test_a_closed_period_converts_nothing(engine):
     with pytest.raises(earning.PeriodClosed):
         convert(engine, period_id)
     assert state(engine, period_id)[:3] == ({}, {}, {"a": 0})
+
+
+def test_balance_updates_stay_on_their_page(engine):
+    """PostgreSQL: a conversion's balance updates are HOT (no indexed column changes, room left
+    on the page by the fillfactor), so they write no index entries. (Progress rows were
+    never indexed on ``hours_awarded``; at scale their fillfactor gives them the room.)"""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("HOT updates are PostgreSQL's")
+    users = {f"h{n}": 0 for n in range(40)}
+    period_id = start(engine, users)
+    for user in users:
+        set_watchtime(engine, user, HOUR, guild_id=GUILD)
+    assert convert(engine, period_id) == 400  # the balances are created
+    for user in users:
+        set_watchtime(engine, user, 2 * HOUR, guild_id=GUILD)
+    counts = sa.text(
+        "SELECT relname, n_tup_upd, n_tup_hot_upd FROM pg_stat_xact_user_tables "
+        "WHERE relname IN ('raffle_balances', 'raffle_watch_progress')"
+    )
+    with engine.begin() as conn:  # the counts are the connection's, not flushed yet
+        period = periods_repository.get_period(conn, period_id)
+        settings = GuildRaffleSettings(watch_hour_tickets=10)
+        before = {name: (upd, hot) for name, upd, hot in conn.execute(counts)}
+        assert earning.convert_watchtime(conn, period, settings, NOW) == 400
+        after = {name: (upd, hot) for name, upd, hot in conn.execute(counts)}
+    updated = {
+        name: (upd - before.get(name, (0, 0))[0], hot - before.get(name, (0, 0))[1])
+        for name, (upd, hot) in after.items()
+    }
+    assert updated["raffle_balances"] == (40, 40)
+    assert updated["raffle_watch_progress"][0] == 40

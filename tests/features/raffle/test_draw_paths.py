@@ -1,5 +1,5 @@
 """The draw's fast paths give what the verifier computes: the picker over laid-out ranges, the
-streamed snapshot hash, and a draw that reads balances instead of the ledger."""
+streamed snapshot hash, and a draw that reads neither the ledger nor every balance."""
 
 from __future__ import annotations
 
@@ -83,7 +83,8 @@ def test_the_streamed_hash_wants_the_rows_in_id_order():
         hasher.add(rows[:2])
 
 
-def test_a_draw_reads_balances_and_never_the_ledger(engine):
+def test_a_draw_reads_neither_the_ledger_nor_the_balances(engine):
+    """The close stored the ticket ranges: a draw seeks its winners there."""
     statements: list[str] = []
 
     def note(conn, cursor, statement, *args):
@@ -95,7 +96,9 @@ def test_a_draw_reads_balances_and_never_the_ledger(engine):
     finally:
         sa.event.remove(engine, "before_cursor_execute", note)
     first_draw = next(n for n, s in enumerate(statements) if "INSERT INTO raffle_draws" in s)
-    assert not [s for s in statements[first_draw:] if "FROM raffle_ledger" in s]
+    drawing = statements[first_draw:]
+    assert not [s for s in drawing if "FROM raffle_ledger" in s or "FROM raffle_balances" in s]
+    assert [s for s in drawing if "FROM raffle_frozen_ranges" in s]
     proof = raffle.views.export(period_id)
     assert fairness.verify(proof.document, proof.ledger).matches
 

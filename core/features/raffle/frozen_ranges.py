@@ -1,0 +1,118 @@
+"""The frozen ticket ranges: laid out once by the close, sought by the draw.
+
+The close stores, per eligible participant, where its ticket range ends (exclusive) in the
+canonical order of docs/raffle.md (ascending ``"platform:user_id"``, tickets numbered from 0):
+one ``INSERT ... SELECT`` with a running ``SUM()``. A draw then finds each winner with one
+index seek on ``(period_id, range_end)`` instead of reading every balance, and maps a later
+pick past the holders already drawn as :func:`fairness.pick_winners_fast` does, so it picks
+exactly what the verifier's :func:`fairness.pick_winners` picks.
+"""
+
+from __future__ import annotations
+
+import bisect
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from core.features.raffle import fairness
+from core.features.raffle.snapshot_repository import eligible_conditions
+from core.features.raffle.tables import raffle_balances, raffle_frozen_ranges
+
+r = raffle_frozen_ranges.c
+
+
+def freeze(conn: Connection, guild_id: int, period_id: int, *, linked_only: bool) -> list[str]:
+    """Store the period's ticket ranges (replacing any) and return the eligible participants'
+    keys in the canonical order (the same list as ``list_eligible_keys``)."""
+    b = raffle_balances.c
+    key = b.platform + ":" + b.platform_user_id
+    # Python sorts keys by code point; PostgreSQL's "C" collation (bytes of UTF-8) and
+    # SQLite's BINARY give the same order.
+    order = key.collate("C") if conn.dialect.name == "postgresql" else key
+    running = sa.func.sum(b.tickets).over(order_by=order, rows=(None, 0))
+    source = sa.select(
+        sa.literal(period_id, r.period_id.type),
+        running,
+        sa.literal(guild_id, r.guild_id.type),
+        b.platform,
+        b.platform_user_id,
+        b.tickets,
+    ).where(*eligible_conditions(guild_id, period_id, linked_only=linked_only))
+    conn.execute(sa.delete(raffle_frozen_ranges).where(r.period_id == period_id))
+    conn.execute(
+        sa.insert(raffle_frozen_ranges).from_select(
+            ["period_id", "range_end", "guild_id", "platform", "platform_user_id", "tickets"],
+            source,
+        )
+    )
+    keys = list(
+        conn.execute(
+            sa.select(r.platform + ":" + r.platform_user_id)
+            .where(r.period_id == period_id)
+            .order_by(r.range_end)
+        ).scalars()
+    )
+    if keys != sorted(keys):  # the ranges must follow the order the verifier uses
+        raise AssertionError("the database ordered the ticket ranges differently")
+    return keys
+
+
+def total_tickets(conn: Connection, period_id: int) -> int | None:
+    """The tickets in the period's ranges; None when the close stored none (a period closed
+    before they existed, or nobody eligible)."""
+    query = sa.select(sa.func.max(r.range_end)).where(r.period_id == period_id)
+    total = conn.execute(query).scalar()
+    return None if total is None else int(total)
+
+
+def pick_winners(
+    conn: Connection,
+    period_id: int,
+    *,
+    total: int,
+    seed_hex: str,
+    snapshot_hash_hex: str,
+    randomness_hex: str,
+    already_won: list[str],
+    first_counter: int,
+    count: int,
+) -> list[fairness.Pick]:
+    """:func:`fairness.pick_winners` over the stored ranges (``total`` tickets): one index seek
+    per winner, plus one read of the ranges of ``already_won`` when there are any."""
+    gone: list[tuple[int, int]] = []  # (first ticket, tickets) out of play, by first ticket
+    if already_won:
+        won = set(already_won)
+        key = r.platform + ":" + r.platform_user_id
+        query = sa.select(r.range_end, r.tickets).where(r.period_id == period_id, key.in_(won))
+        gone = sorted(
+            (int(end) - int(tickets), int(tickets)) for end, tickets in conn.execute(query)
+        )
+    seek = (
+        sa.select(r.platform, r.platform_user_id, r.range_end, r.tickets)
+        .where(r.period_id == period_id, r.range_end > sa.bindparam("laid_out"))
+        .order_by(r.range_end)
+        .limit(1)
+    )
+    picks: list[fairness.Pick] = []
+    counter = first_counter
+    while len(picks) < count:
+        in_play = total - sum(tickets for _, tickets in gone)
+        if in_play <= 0:
+            break
+        ticket = fairness.draw_value(seed_hex, snapshot_hash_hex, randomness_hex, counter)
+        ticket %= in_play
+        laid_out = ticket  # the ticket's number among all ranges, the drawn ones included
+        for start, tickets in gone:
+            if laid_out < start:
+                break
+            laid_out += tickets
+        row = conn.execute(seek, {"laid_out": laid_out}).one()
+        bisect.insort(gone, (int(row.range_end) - int(row.tickets), int(row.tickets)))
+        picks.append(
+            fairness.Pick(
+                fairness.participant_key(row.platform, row.platform_user_id), ticket, counter
+            )
+        )
+        counter += 1
+    return picks
