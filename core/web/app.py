@@ -62,7 +62,7 @@ def create_app(services: WebServices | None = None) -> Flask:
     if services.dashboard is not None:
         from core.web.dashboard import register
 
-        register(app, services.dashboard)  # first: its landing page is "/"
+        register(app, services.dashboard)  # its landing page is "/"
     app.register_blueprint(webhooks.bp)
     app.register_blueprint(health.bp)
     app.register_blueprint(oauth.bp)

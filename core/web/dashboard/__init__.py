@@ -97,4 +97,8 @@ def register(app: Flask, config: DashboardConfig) -> None:
 
 
 def error_page(status: int, title: str, message: str):  # type: ignore[no-untyped-def]
-    return render_template("dashboard/error.html", title=title, message=message), status
+    from core.web.dashboard.state import current_user
+
+    user = current_user()
+    page = render_template("dashboard/error.html", title=title, message=message, user=user)
+    return page, status

@@ -33,7 +33,7 @@ CSRF_HEADER = "X-CSRF-Token"
 def add_dashboard_headers(response: Response) -> Response:
     response.headers["Content-Security-Policy"] = DASHBOARD_POLICY
     response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Referrer-Policy"] = "same-origin"
+    response.headers["Referrer-Policy"] = "no-referrer"
     response.headers["X-Frame-Options"] = "DENY"
     if response.mimetype == "text/html":
         response.headers["Cache-Control"] = "no-store"
@@ -43,19 +43,24 @@ def add_dashboard_headers(response: Response) -> Response:
 class TokenBox:
     """Encrypts the user's Discord token for the session cookie; refuses it after ``ttl``."""
 
-    def __init__(self, secret: str, ttl_seconds: int) -> None:
+    def __init__(
+        self, secret: str, ttl_seconds: int, clock: Callable[[], float] = time.time
+    ) -> None:
         key = hmac.new(secret.encode(), b"streamkeeper dashboard token", hashlib.sha256).digest()
         self._fernet = Fernet(base64.urlsafe_b64encode(key))
         self.ttl = ttl_seconds
+        self.clock = clock
 
     def seal(self, token: str) -> str:
-        return self._fernet.encrypt(token.encode()).decode()
+        return self._fernet.encrypt_at_time(token.encode(), int(self.clock())).decode()
 
     def open(self, sealed: object) -> str | None:
         if not isinstance(sealed, str):
             return None
         try:
-            return self._fernet.decrypt(sealed.encode(), ttl=self.ttl).decode()
+            return self._fernet.decrypt_at_time(
+                sealed.encode(), self.ttl, int(self.clock())
+            ).decode()
         except (InvalidToken, ValueError):
             return None
 

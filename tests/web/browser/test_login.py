@@ -42,12 +42,12 @@ def _log_in(page, site):  # type: ignore[no-untyped-def]
     page.wait_for_url(site.url + "/dashboard/")
 
 
-def test_login_shows_only_manageable_guilds_with_the_bot(page, site, discord, tmp_path):
+def test_login_shows_only_manageable_guilds_with_the_bot(page, site, discord, shot):
     _user(site, discord)
     _log_in(page, site)
     shown = page.locator("#guild-list a").all_inner_texts()
     assert shown == ["Managed", "Owned"]
-    page.screenshot(path=str(tmp_path / "guilds.png"), full_page=True)
+    shot(page, "guilds")
     cookie = next(c for c in page.context.cookies() if c["name"] == "sk_session")
     assert cookie["httpOnly"]
     assert cookie["sameSite"] == "Lax"
@@ -84,7 +84,7 @@ def test_permission_is_rechecked_not_trusted(page, site, discord):
     assert page.goto(f"{site.url}/dashboard/{MANAGED}/").status == 403
 
 
-def test_post_without_csrf_token_is_refused_and_logout_works(page, site, discord, tmp_path):
+def test_post_without_csrf_token_is_refused_and_logout_works(page, site, discord, shot):
     _user(site, discord)
     _log_in(page, site)
     session = next(c for c in page.context.cookies() if c["name"] == "sk_session")
@@ -101,7 +101,7 @@ def test_post_without_csrf_token_is_refused_and_logout_works(page, site, discord
     )
     page.wait_for_load_state()
     assert "Form expired" in page.locator("h1").inner_text()
-    page.screenshot(path=str(tmp_path / "csrf.png"), full_page=True)
+    shot(page, "csrf")
     assert page.goto(f"{site.url}/dashboard/").url == f"{site.url}/dashboard/"  # still in
 
     page.click("#logout")

@@ -10,14 +10,14 @@ from core.web.dashboard.privacy import STORED
 from core.web.dashboard.public import all_tables
 
 
-def test_landing_page_has_login_and_add_bot_links(page: Page, site, tmp_path):
+def test_landing_page_has_login_and_add_bot_links(page: Page, site, shot):
     page.goto(site.url + "/")
     assert page.locator("h1").inner_text()
     assert page.locator("main >> text=Log in with Discord").count() == 1
     add_bot = page.locator("#add-bot").get_attribute("href") or ""
     assert "scope=bot+applications.commands" in add_bot
     assert "client_id=" in add_bot
-    page.screenshot(path=str(tmp_path / "landing.png"), full_page=True)
+    shot(page, "landing")
 
 
 def test_terms_and_privacy_name_the_operator(page: Page, site):

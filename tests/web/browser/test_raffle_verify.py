@@ -49,13 +49,30 @@ def _other_period(proof: dict, ledger: dict) -> None:
     ledger["period_id"] = 2
 
 
+def _names_python_and_js_sort_differently(proof: dict, ledger: dict) -> None:
+    # U+FF46 sorts before U+1F600 by code point (Python) but after it by UTF-16 unit (JS's <).
+    for n, user in enumerate(("\uff46", "\U0001f600")):
+        entry = dict(ledger["entries"][0], id=10_000 + n, platform_user_id=user, amount=5)
+        ledger["entries"].append(entry)
+        ledger["eligible"].append(f"kick:{user}")
+
+
 def _big_ids(proof: dict, ledger: dict) -> None:
     # Discord snowflakes do not fit a double: the JS must keep them exact.
     ledger["entries"][0]["actor_id"] = 987654321987654321
 
 
 @pytest.mark.parametrize(
-    "edit", [_one_ticket_more, _another_winner, _wrong_seed, _later_round, _other_period, _big_ids]
+    "edit",
+    [
+        _one_ticket_more,
+        _another_winner,
+        _wrong_seed,
+        _later_round,
+        _other_period,
+        _big_ids,
+        _names_python_and_js_sort_differently,
+    ],
 )
 def test_js_finds_the_same_problems_as_python(page: Page, site, edit):
     proof, ledger = fixture_export(1)
@@ -85,13 +102,15 @@ def test_downloads_are_the_export_bytes(site):
     assert httpx.get(f"{site.url}/raffle/1/secrets.json").status_code == 404
 
 
-def test_verify_button_says_match_then_mismatch_after_a_one_ticket_edit(page: Page, site, tmp_path):
+def test_verify_button_says_match_then_mismatch_after_a_one_ticket_edit(
+    page: Page, site, tmp_path, shot
+):
     _proof_page(page, site)
     page.click("#verify")
     page.wait_for_selector("#verify-result .match")
     draws = verify(*fixture_export(1)).draws_checked
     assert page.locator("#verify-result").inner_text().startswith(f"match: {draws} draw(s)")
-    page.screenshot(path=str(tmp_path / "proof-match.png"), full_page=True)
+    shot(page, "proof-match")
 
     proof, ledger = fixture_export(1)
     edited = copy.deepcopy(ledger)
@@ -105,4 +124,4 @@ def test_verify_button_says_match_then_mismatch_after_a_one_ticket_edit(page: Pa
     assert text.startswith("MISMATCH:")
     for problem in verify(proof, edited).problems:
         assert problem in text
-    page.screenshot(path=str(tmp_path / "proof-mismatch.png"), full_page=True)
+    shot(page, "proof-mismatch")
