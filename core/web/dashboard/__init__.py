@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from flask import Blueprint, Flask, render_template, request
+from werkzeug.routing import IntegerConverter
 
 from core.web.dashboard.config import DashboardConfig
 from core.web.dashboard.discord_client import DiscordClient
@@ -27,6 +28,14 @@ from core.web.dashboard.security import (
 
 # Everything the dashboard serves; its blueprints get the dashboard's headers and CSRF check.
 BLUEPRINTS = frozenset({"public", "auth", "guilds", "dashboard_assets"})
+
+
+class IdConverter(IntegerConverter):
+    """``<id:name>``: a whole number that fits the database's BIGINT (1 .. 2**63 - 1); anything
+    longer is a 404 here, before a query would fail on it."""
+
+    def __init__(self, map, *args, **kwargs):  # type: ignore[no-untyped-def]
+        super().__init__(map, min=1, max=2**63 - 1)
 
 
 @dataclass
@@ -53,6 +62,7 @@ def register(app: Flask, config: DashboardConfig) -> None:
         login_limit=RateLimiter(10, 60),
         write_limit=RateLimiter(30, 60),
     )
+    app.url_map.converters["id"] = IdConverter  # before the blueprints' rules use it
     app.secret_key = config.secret
     app.config.update(
         SESSION_COOKIE_NAME="sk_session",

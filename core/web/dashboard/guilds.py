@@ -90,7 +90,7 @@ def plain_text(detail: str) -> str:
     return detail.replace("`", "").replace("**", "")
 
 
-@bp.get("/<int:guild_id>/")
+@bp.get("/<id:guild_id>/")
 def overview(guild_id: int):  # type: ignore[no-untyped-def]
     report = dashboard().config.guild_health(guild_id)
     checks = [(c.name, c.ok, plain_text(c.detail)) for c in report.checks]

@@ -86,7 +86,7 @@ def _period(period_id: int):  # type: ignore[no-untyped-def]
 _NO_PROOF = "There is no closed raffle period with a draw under this number."
 
 
-@bp.get("/raffle/<int:period_id>")
+@bp.get("/raffle/<id:period_id>")
 def raffle_period(period_id: int):  # type: ignore[no-untyped-def]
     found = _period(period_id)
     if found is None:
@@ -107,7 +107,7 @@ def raffle_period(period_id: int):  # type: ignore[no-untyped-def]
     )
 
 
-@bp.get("/raffle/<int:period_id>/<kind>.json")
+@bp.get("/raffle/<id:period_id>/<kind>.json")
 def raffle_file(period_id: int, kind: str):  # type: ignore[no-untyped-def]
     found = _period(period_id)
     if found is None or kind not in ("proof", "ledger"):

@@ -3,13 +3,35 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from core.health import HealthReport
 from core.web.dashboard.config import DashboardConfig
 
 if TYPE_CHECKING:
+    from core.features.raffle.views import RaffleViews
     from core.runtime import Runtime
+
+
+def raffle_exporter(
+    views: RaffleViews,
+) -> Callable[[int], tuple[dict[str, Any], dict[str, Any]]]:
+    """A closed period's proof and ledger documents, as ``python -m core raffle export`` gets
+    them; LookupError when there is none to show (unknown, open, or not drawn yet)."""
+
+    def export(period_id: int) -> tuple[dict[str, Any], dict[str, Any]]:
+        from core.features.raffle.errors import RaffleRefused
+
+        try:
+            proof = views.export(period_id)
+        except RaffleRefused as exc:
+            raise LookupError(str(exc)) from exc
+        if proof.document is None or proof.ledger is None:
+            raise LookupError(f"period {period_id} has no draw yet")
+        return proof.document, proof.ledger
+
+    return export
 
 
 def dashboard_config(rt: Runtime) -> DashboardConfig:
@@ -29,17 +51,6 @@ def dashboard_config(rt: Runtime) -> DashboardConfig:
             checks += twitch_checks(twitch.status(guild_id), "!")
         return HealthReport(checks)
 
-    def raffle_export(period_id: int) -> tuple[dict[str, Any], dict[str, Any]]:
-        from core.features.raffle.errors import RaffleRefused
-
-        try:
-            proof = rt.raffle.views.export(period_id)
-        except RaffleRefused as exc:
-            raise LookupError(str(exc)) from exc
-        if proof.document is None or proof.ledger is None:
-            raise LookupError(f"period {period_id} has no draw yet")
-        return proof.document, proof.ledger
-
     return DashboardConfig(
         secret=rt.link_secret,
         public_url=settings.web.oauth_base_url,
@@ -51,5 +62,5 @@ def dashboard_config(rt: Runtime) -> DashboardConfig:
         operator_contact=settings.web.operator_contact,
         bot_guild_ids=rt.guilds.guild_ids,
         guild_health=guild_health,
-        raffle_export=raffle_export if getattr(rt, "raffle", None) is not None else None,
+        raffle_export=raffle_exporter(rt.raffle.views) if getattr(rt, "raffle", None) else None,
     )
