@@ -57,6 +57,8 @@ def test_login_shows_only_manageable_guilds_with_the_bot(page, site, discord, sh
     page.wait_for_url(f"{site.url}/dashboard/{MANAGED}/")
     assert page.locator("h1").inner_text() == "Server overview"
     assert page.locator("table.checks td", has_text="database").count() >= 1
+    assert "<t:" not in page.locator("main").inner_text()  # Discord markup made plain
+    shot(page, "overview")
 
 
 def test_another_guilds_url_is_403_and_reveals_nothing(page, site, discord):

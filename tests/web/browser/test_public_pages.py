@@ -62,3 +62,18 @@ def test_pages_load_no_inline_script(page: Page, site):
         page.goto(site.url + path)
         assert page.locator("script:not([src])").count() == 0, path
     assert violations == []
+
+
+def test_public_pages_fit_a_phone(browser, site, shot):
+    context = browser.new_context(viewport={"width": 375, "height": 700}, is_mobile=True)
+    try:
+        page = context.new_page()
+        for path in ("/", "/privacy", "/raffle/1"):
+            page.goto(site.url + path)
+            overflow = page.evaluate(
+                "() => document.scrollingElement.scrollWidth - window.innerWidth"
+            )
+            assert overflow <= 0, path
+        shot(page, "phone-proof")
+    finally:
+        context.close()
