@@ -52,7 +52,8 @@ STORED: tuple[Stored, ...] = (
         ),
         "tokens until disconnected; sign-in states and used links until they expire (minutes "
         "to an hour)",
-        "The streamer disconnects with !kick disconnect / !twitch disconnect.",
+        "A streamer disconnects Twitch with !twitch disconnect; for Kick, ask the operator "
+        "(or revoke the app in Kick's settings).",
     ),
     Stored(
         "Watchtime: minutes watched per viewer and stream, who was present, stream sessions",
@@ -82,7 +83,7 @@ STORED: tuple[Stored, ...] = (
         ),
         "kept: a closed period's ledger is the evidence its draw was fair, and is published "
         "with its proof",
-        "!tickets and !rafflestats show yours. A closed period's ledger cannot be edited "
+        "!tickets shows yours. A closed period's ledger cannot be edited "
         "without breaking its proof.",
     ),
     Stored(
@@ -114,7 +115,9 @@ STORED: tuple[Stored, ...] = (
         "Events received from Kick and Twitch (webhook ids, event payloads such as chat "
         "messages, follows, subscriptions) while they are processed",
         ("bus_events", "processed_events", "webhook_receipts", "webhook_arrivals"),
-        "receipts for a day; processed event ids to avoid counting anything twice",
+        "webhook receipts for a day; delivered events in the database's queue for 7 days; "
+        "the ids of handled events (so nothing counts twice) and, per channel and event type, "
+        "when a webhook last arrived, for as long as the bot runs",
         "Nothing to ask: they are working data, pruned as they age.",
     ),
 )
