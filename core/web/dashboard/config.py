@@ -22,6 +22,8 @@ class DashboardConfig:
     operator_contact: str | None = None
     # Guilds the bot serves (our guild table).
     bot_guild_ids: Callable[[], list[int]] = list
+    # The name the bot stored for a guild (None: unknown).
+    guild_name: Callable[[int], str | None] = lambda guild_id: None
     # The !health checks for one guild.
     guild_health: Callable[[int], HealthReport] = lambda guild_id: HealthReport()
     # A closed period's (proof, ledger) documents, as ``python -m core raffle export`` writes them;

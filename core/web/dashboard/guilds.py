@@ -35,6 +35,11 @@ def _manageable(user: SessionUser, asked: int | None = None) -> dict[int, str]:
     return guilds
 
 
+def guild_name(guild_id: int) -> str:
+    """The name the bot stored for a guild, or its id."""
+    return dashboard().config.guild_name(guild_id) or f"Server {guild_id}"
+
+
 def may_manage(user: SessionUser, guild_id: int) -> bool:
     dash = dashboard()
     if guild_id not in set(dash.config.bot_guild_ids()):
@@ -95,5 +100,10 @@ def overview(guild_id: int):  # type: ignore[no-untyped-def]
     report = dashboard().config.guild_health(guild_id)
     checks = [(c.name, c.ok, plain_text(c.detail)) for c in report.checks]
     return render_template(
-        "dashboard/overview.html", user=g.user, guild_id=guild_id, checks=checks, ok=report.ok
+        "dashboard/overview.html",
+        user=g.user,
+        guild_id=guild_id,
+        guild_name=guild_name(guild_id),
+        checks=checks,
+        ok=report.ok,
     )

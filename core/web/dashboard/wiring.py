@@ -61,6 +61,7 @@ def dashboard_config(rt: Runtime) -> DashboardConfig:
         operator_name=settings.web.operator_name,
         operator_contact=settings.web.operator_contact,
         bot_guild_ids=rt.guilds.guild_ids,
+        guild_name=rt.guilds.name_of,
         guild_health=guild_health,
         raffle_export=raffle_exporter(rt.raffle.views) if getattr(rt, "raffle", None) else None,
     )

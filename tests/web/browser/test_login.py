@@ -55,7 +55,7 @@ def test_login_shows_only_manageable_guilds_with_the_bot(page, site, discord, sh
 
     page.click("text=Managed")
     page.wait_for_url(f"{site.url}/dashboard/{MANAGED}/")
-    assert page.locator("h1").inner_text() == "Server overview"
+    assert page.locator("h1").inner_text() == "Managed"
     assert page.locator("table.checks td", has_text="database").count() >= 1
     assert "<t:" not in page.locator("main").inner_text()  # Discord markup made plain
     shot(page, "overview")

@@ -57,6 +57,14 @@ def _names_python_and_js_sort_differently(proof: dict, ledger: dict) -> None:
         ledger["eligible"].append(f"kick:{user}")
 
 
+def _forced(proof: dict, ledger: dict) -> None:
+    proof["draws"][1]["forced"] = True  # empty randomness: other winners
+
+
+def _no_beacon_timing(proof: dict, ledger: dict) -> None:
+    del proof["beacon"]["genesis_time"]
+
+
 def _big_ids(proof: dict, ledger: dict) -> None:
     # Discord snowflakes do not fit a double: the JS must keep them exact.
     ledger["entries"][0]["actor_id"] = 987654321987654321
@@ -71,6 +79,8 @@ def _big_ids(proof: dict, ledger: dict) -> None:
         _later_round,
         _other_period,
         _big_ids,
+        _forced,
+        _no_beacon_timing,
         _names_python_and_js_sort_differently,
     ],
 )
