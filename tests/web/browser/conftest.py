@@ -41,8 +41,11 @@ FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "raffle"
 FIXTURE_PERIOD = 1
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser():  # type: ignore[no-untyped-def]
+    # Per module, not per session: Playwright's sync API keeps an asyncio loop running in this
+    # thread while it is started, and every asyncio test after it would fail
+    # ("asyncio.run() cannot be called from a running event loop").
     if not Path(CHROMIUM).is_file():
         pytest.fail(
             f"chromium is missing ({CHROMIUM}): run 'make services' (it installs Debian's "
