@@ -45,12 +45,20 @@ class WebSettings:
     oauth_base_url: str | None = None
     flask_secret_key: str | None = field(default=None, repr=False)
     threads: int = 8
+    # Who runs this instance, named on /terms and /privacy.
+    operator_name: str | None = None
+    operator_contact: str | None = None
 
 
 @dataclass(frozen=True)
 class DiscordSettings:
     token: str | None = field(default=None, repr=False)
     guild_id: int | None = None  # the one server that follows KICK_CHANNEL
+    # The dashboard's "Log in with Discord" (OAuth2, scopes identify guilds).
+    client_id: str | None = None
+    client_secret: str | None = field(default=None, repr=False)
+    api_base_url: str = "https://discord.com/api/v10"
+    oauth_base_url: str = "https://discord.com/oauth2"
 
 
 @dataclass(frozen=True)
@@ -256,9 +264,16 @@ def load_settings(
             oauth_base_url=read.url("OAUTH_BASE_URL"),
             flask_secret_key=read.text("FLASK_SECRET_KEY"),
             threads=read.whole("WEB_THREADS", 8, minimum=1),
+            operator_name=read.text("OPERATOR_NAME"),
+            operator_contact=read.text("OPERATOR_CONTACT"),
         ),
         discord=DiscordSettings(
-            token=read.text("DISCORD_TOKEN"), guild_id=read.snowflake("DISCORD_GUILD_ID")
+            token=read.text("DISCORD_TOKEN"),
+            guild_id=read.snowflake("DISCORD_GUILD_ID"),
+            client_id=read.text("DISCORD_CLIENT_ID"),
+            client_secret=read.text("DISCORD_CLIENT_SECRET"),
+            api_base_url=read.url("DISCORD_API_BASE_URL", DiscordSettings.api_base_url) or "",
+            oauth_base_url=read.url("DISCORD_OAUTH_BASE_URL", DiscordSettings.oauth_base_url) or "",
         ),
         kick=KickSettings(
             client_id=read.text("KICK_CLIENT_ID"),

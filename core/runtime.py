@@ -158,6 +158,7 @@ class Runtime:
 
     def web_services(self) -> WebServices:
         from core.web.app import WebServices
+        from core.web.dashboard.wiring import dashboard_config
 
         return WebServices(
             kick_receiver=self.kick_receiver,
@@ -170,6 +171,7 @@ class Runtime:
             link_secret=self.link_secret,
             clock=self.clock,
             twitch_connections=self.twitch_connections,
+            dashboard=dashboard_config(self),
         )
 
     def bot_services(self) -> BotServices:

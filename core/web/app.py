@@ -20,6 +20,7 @@ from core.metrics import Metrics
 from core.platforms.kick.receiver import KickWebhookReceiver
 from core.platforms.kick.webhook import MAX_BODY_BYTES
 from core.platforms.twitch.receiver import TwitchWebhookReceiver
+from core.web.dashboard.config import DashboardConfig
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +37,7 @@ class WebServices:
     link_secret: str
     clock: Callable[[], datetime]
     twitch_connections: TwitchConnections | None = None  # the Twitch sign-in pages
+    dashboard: DashboardConfig | None = None  # the web dashboard (core/web/dashboard/)
 
 
 def create_app(services: WebServices | None = None) -> Flask:
@@ -57,6 +59,10 @@ def create_app(services: WebServices | None = None) -> Flask:
     # Werkzeug answers 413 itself for bodies over this, before a view reads them.
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
     app.extensions["streamkeeper"] = services
+    if services.dashboard is not None:
+        from core.web.dashboard import register
+
+        register(app, services.dashboard)  # its landing page is "/"
     app.register_blueprint(webhooks.bp)
     app.register_blueprint(health.bp)
     app.register_blueprint(oauth.bp)

@@ -13,11 +13,6 @@ log = logging.getLogger(__name__)
 bp = Blueprint("health", __name__)
 
 
-@bp.get("/")
-def index():  # type: ignore[no-untyped-def]
-    return jsonify(name="StreamKeeper", health="/health", metrics="/metrics")
-
-
 @bp.get("/health")
 def health():  # type: ignore[no-untyped-def]
     report = services().health()

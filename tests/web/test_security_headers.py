@@ -28,7 +28,6 @@ def _assert_common(headers) -> None:
 @pytest.mark.parametrize(
     ("method", "path", "status"),
     [
-        ("GET", "/", 200),
         ("GET", "/health", 200),
         ("GET", "/metrics", 200),
         ("GET", "/no-such-page", 404),
@@ -43,7 +42,15 @@ def test_json_and_text_answers_may_load_nothing(client, method, path, status) ->
 
 
 @pytest.mark.parametrize(
-    "path", ["/auth/kick", "/auth/kick/streamer", "/auth/kick/callback?state=x&code=y"]
+    "path",
+    [
+        "/auth/kick",
+        "/auth/kick/streamer",
+        "/auth/kick/callback?state=x&code=y",
+        "/",  # the dashboard's landing page, and its other public pages
+        "/terms",
+        "/privacy",
+    ],
 )
 def test_sign_in_pages_are_html_from_self_only_and_never_stored(client, path) -> None:
     response = client.get(path)

@@ -1,0 +1,114 @@
+"""The web dashboard: public pages, Discord login, and per-guild pages.
+
+One blueprint per area (``public``, ``auth``, ``guilds``; the next areas add theirs the same
+way), Jinja templates under ``templates/dashboard/``, one stylesheet and plain scripts under
+``static/`` (no inline script, no build step). :func:`register` wires them into the app.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from flask import Blueprint, Flask, render_template, request
+from werkzeug.routing import IntegerConverter
+
+from core.web.dashboard.config import DashboardConfig
+from core.web.dashboard.discord_client import DiscordClient
+from core.web.dashboard.security import (
+    CSRF_FIELD,
+    CSRF_HEADER,
+    PermissionCache,
+    RateLimiter,
+    TokenBox,
+    add_dashboard_headers,
+    csrf_ok,
+    csrf_token,
+)
+
+# Everything the dashboard serves; its blueprints get the dashboard's headers and CSRF check.
+BLUEPRINTS = frozenset({"public", "auth", "guilds", "dashboard_assets"})
+
+
+class IdConverter(IntegerConverter):
+    """``<id:name>``: a whole number that fits the database's BIGINT (1 .. 2**63 - 1); anything
+    longer is a 404 here, before a query would fail on it."""
+
+    def __init__(self, map, *args, **kwargs):  # type: ignore[no-untyped-def]
+        super().__init__(map, min=1, max=2**63 - 1)
+
+
+@dataclass
+class Dashboard:
+    config: DashboardConfig
+    discord: DiscordClient | None
+    tokens: TokenBox
+    permissions: PermissionCache
+    login_limit: RateLimiter  # per client address: login starts and callbacks
+    write_limit: RateLimiter  # per user: every POST
+
+
+def register(app: Flask, config: DashboardConfig) -> None:
+    from core.web.dashboard import auth, guilds, public
+
+    client = None
+    if config.client_id and config.client_secret:
+        client = DiscordClient(config.api_base_url, config.client_id, config.client_secret)
+    app.extensions["dashboard"] = Dashboard(
+        config=config,
+        discord=client,
+        tokens=TokenBox(config.secret, config.session_hours * 3600),
+        permissions=PermissionCache(config.permission_cache_seconds),
+        login_limit=RateLimiter(10, 60),
+        write_limit=RateLimiter(30, 60),
+    )
+    app.url_map.converters["id"] = IdConverter  # before the blueprints' rules use it
+    app.secret_key = config.secret
+    app.config.update(
+        SESSION_COOKIE_NAME="sk_session",
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=config.secure_cookies,
+        PERMANENT_SESSION_LIFETIME=timedelta(hours=config.session_hours),
+    )
+    assets = Blueprint(
+        "dashboard_assets",
+        __name__,
+        static_folder="static",
+        static_url_path="/static/dashboard",
+        template_folder="templates",
+    )
+    app.register_blueprint(assets)
+    app.register_blueprint(public.bp)
+    app.register_blueprint(auth.bp)
+    app.register_blueprint(guilds.bp)
+    app.jinja_env.globals["csrf_token"] = csrf_token
+    app.jinja_env.globals["CSRF_FIELD"] = CSRF_FIELD
+
+    @app.before_request
+    def refuse_forged_posts():  # type: ignore[no-untyped-def]
+        if request.blueprint not in BLUEPRINTS or request.method != "POST":
+            return None
+        sent = request.form.get(CSRF_FIELD) or request.headers.get(CSRF_HEADER)
+        if not csrf_ok(sent):
+            return error_page(
+                403,
+                "Form expired",
+                "This form did not come from this page, or it has expired. "
+                "Go back, reload the page and try again.",
+            )
+        return None
+
+    @app.after_request
+    def dashboard_headers(response):  # type: ignore[no-untyped-def]
+        if request.blueprint in BLUEPRINTS:
+            return add_dashboard_headers(response)
+        return response
+
+
+def error_page(status: int, title: str, message: str):  # type: ignore[no-untyped-def]
+    from core.web.dashboard.state import current_user
+
+    user = current_user()
+    page = render_template("dashboard/error.html", title=title, message=message, user=user)
+    return page, status

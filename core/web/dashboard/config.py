@@ -1,0 +1,45 @@
+"""What the dashboard is built with: the Discord application, the public URL, the operator, and
+the few service calls its pages make (no SQL in the views)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from core.health import HealthReport
+
+
+@dataclass(frozen=True)
+class DashboardConfig:
+    secret: str = field(repr=False)  # signs the session cookie; also keys the token's encryption
+    public_url: str | None  # OAUTH_BASE_URL: the redirect is <public_url>/dashboard/callback
+    client_id: str | None = None
+    client_secret: str | None = field(default=None, repr=False)
+    api_base_url: str = "https://discord.com/api/v10"
+    oauth_base_url: str = "https://discord.com/oauth2"
+    operator_name: str | None = None
+    operator_contact: str | None = None
+    # Guilds the bot serves (our guild table).
+    bot_guild_ids: Callable[[], list[int]] = list
+    # The name the bot stored for a guild (None: unknown).
+    guild_name: Callable[[int], str | None] = lambda guild_id: None
+    # The !health checks for one guild.
+    guild_health: Callable[[int], HealthReport] = lambda guild_id: HealthReport()
+    # A closed period's (proof, ledger) documents, as ``python -m core raffle export`` writes them;
+    # raises LookupError when there is none to show.
+    raffle_export: Callable[[int], tuple[dict[str, Any], dict[str, Any]]] | None = None
+    session_hours: int = 8
+    permission_cache_seconds: int = 180
+
+    @property
+    def login_configured(self) -> bool:
+        return bool(self.client_id and self.client_secret and self.public_url)
+
+    @property
+    def secure_cookies(self) -> bool:
+        return bool(self.public_url and self.public_url.startswith("https://"))
+
+    @property
+    def redirect_uri(self) -> str:
+        return f"{self.public_url}/dashboard/callback"

@@ -1,0 +1,107 @@
+"""The few Discord OAuth2 and API calls the dashboard makes, with the user's bearer token."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import httpx
+
+log = logging.getLogger(__name__)
+
+ADMINISTRATOR = 1 << 3
+MANAGE_GUILD = 1 << 5
+TIMEOUT = httpx.Timeout(10.0)
+
+
+class DiscordUnavailable(Exception):
+    """Discord did not answer, or answered with something we cannot use."""
+
+
+@dataclass(frozen=True)
+class DiscordUser:
+    id: int
+    name: str
+
+
+@dataclass(frozen=True)
+class UserGuild:
+    id: int
+    name: str
+    can_manage: bool  # owner, Administrator or Manage Server
+
+
+def can_manage(raw: dict) -> bool:
+    if raw.get("owner") is True:
+        return True
+    try:
+        permissions = int(raw.get("permissions", 0))
+    except (TypeError, ValueError):
+        return False
+    return bool(permissions & (ADMINISTRATOR | MANAGE_GUILD))
+
+
+class DiscordClient:
+    def __init__(self, api_base_url: str, client_id: str, client_secret: str) -> None:
+        self.api_base_url = api_base_url.rstrip("/")
+        self.client_id = client_id
+        self.client_secret = client_secret
+
+    def _call(self, method: str, path: str, **kwargs) -> object:  # type: ignore[no-untyped-def]
+        try:
+            response = httpx.request(
+                method, f"{self.api_base_url}{path}", timeout=TIMEOUT, **kwargs
+            )
+        except httpx.HTTPError as exc:
+            log.warning("Discord %s %s failed: %s", method, path, type(exc).__name__)
+            raise DiscordUnavailable("Discord did not answer") from exc
+        if response.status_code != 200:
+            # Never the body: a token endpoint's error may echo what was sent.
+            log.warning("Discord %s %s answered %s", method, path, response.status_code)
+            raise DiscordUnavailable(f"Discord answered {response.status_code}")
+        try:
+            return response.json()
+        except ValueError as exc:
+            raise DiscordUnavailable("Discord answered something that is not JSON") from exc
+
+    def exchange(self, code: str, redirect_uri: str) -> tuple[str, int]:
+        """The authorization code for (access token, seconds it lives)."""
+        body = self._call(
+            "POST",
+            "/oauth2/token",
+            data={"grant_type": "authorization_code", "code": code, "redirect_uri": redirect_uri},
+            auth=(self.client_id, self.client_secret),
+        )
+        if not isinstance(body, dict) or not isinstance(body.get("access_token"), str):
+            raise DiscordUnavailable("Discord's token answer has no access token")
+        scopes = set(str(body.get("scope", "")).split())
+        if not {"identify", "guilds"} <= scopes:
+            raise DiscordUnavailable("Discord granted fewer scopes than asked")
+        expires = body.get("expires_in")
+        seconds = expires if isinstance(expires, int) and 0 < expires <= 31_536_000 else 3600
+        return body["access_token"], seconds
+
+    def _bearer(self, token: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {token}"}
+
+    def me(self, token: str) -> DiscordUser:
+        body = self._call("GET", "/users/@me", headers=self._bearer(token))
+        if not isinstance(body, dict):
+            raise DiscordUnavailable("Discord's user answer is not an object")
+        try:
+            name = body.get("global_name") or body["username"]
+            return DiscordUser(int(body["id"]), str(name)[:100])
+        except (KeyError, TypeError, ValueError) as exc:
+            raise DiscordUnavailable("Discord's user answer is unusable") from exc
+
+    def guilds(self, token: str) -> list[UserGuild]:
+        body = self._call("GET", "/users/@me/guilds", headers=self._bearer(token))
+        if not isinstance(body, list):
+            raise DiscordUnavailable("Discord's guild list is not a list")
+        guilds = []
+        for raw in body:
+            try:
+                guilds.append(UserGuild(int(raw["id"]), str(raw["name"])[:100], can_manage(raw)))
+            except (KeyError, TypeError, ValueError):
+                continue  # one odd entry does not hide the others
+        return guilds

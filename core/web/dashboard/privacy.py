@@ -1,0 +1,123 @@
+"""What StreamKeeper stores, by purpose, for /privacy: every table, what it holds about people,
+how long, and how to get or delete it. tests/web/browser/test_public_pages.py checks that every
+table of the schema is named here, so a new table cannot slip past this page."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+ASK = "Ask a server admin or the operator"
+
+
+@dataclass(frozen=True)
+class Stored:
+    what: str
+    tables: tuple[str, ...]
+    kept: str
+    get_or_delete: str
+
+
+STORED: tuple[Stored, ...] = (
+    Stored(
+        "Discord servers using the bot and the Kick/Twitch channels each follows (server ids, "
+        "names, channel names and broadcaster ids)",
+        ("guilds", "guild_channels"),
+        "while the server uses the bot",
+        "A server admin removes the bot or the channel; or asks the operator to remove it.",
+    ),
+    Stored(
+        "Viewers seen in chat or in events: platform, user id and username",
+        ("viewers",),
+        "as long as the server keeps watchtime, tickets or links for them",
+        f"{ASK}; !unlink removes your link.",
+    ),
+    Stored(
+        "Links between your Discord account and your Kick or Twitch account, and their history "
+        "(who, when, linked or unlinked)",
+        ("account_links", "link_history", "link_panels", "link_settings"),
+        "until you unlink (the history line stays as the server's audit log)",
+        "!unlink in Discord removes the link; the link log stays with the server.",
+    ),
+    Stored(
+        "Streamer connections: encrypted Kick/Twitch tokens of the streamer who connected a "
+        "channel, the event subscriptions made with them, and sign-in states",
+        (
+            "kick_connections",
+            "kick_subscriptions",
+            "twitch_connections",
+            "twitch_subscriptions",
+            "twitch_revocations",
+            "oauth_states",
+            "used_links",
+        ),
+        "tokens until disconnected; sign-in states and used links until they expire (minutes "
+        "to an hour)",
+        "A streamer disconnects Twitch with !twitch disconnect; for Kick, ask the operator "
+        "(or revoke the app in Kick's settings).",
+    ),
+    Stored(
+        "Watchtime: minutes watched per viewer and stream, who was present, stream sessions",
+        ("watchtime", "watch_presence", "watch_streams", "watch_settings"),
+        "as long as the server keeps its watchtime",
+        f"!watchtime shows yours; {ASK} to reset it.",
+    ),
+    Stored(
+        "Roles earned by watchtime and the tiers that grant them",
+        ("role_awards", "role_tiers", "role_settings"),
+        "while the tier exists",
+        f"{ASK}.",
+    ),
+    Stored(
+        "Raffle: ticket ledger (who got or lost tickets, why, and which admin gave them), "
+        "balances, exclusions, periods, draws, winners and their proofs",
+        (
+            "raffle_ledger",
+            "raffle_balances",
+            "raffle_exclusions",
+            "raffle_gifts",
+            "raffle_watch_progress",
+            "raffle_periods",
+            "raffle_draws",
+            "raffle_winners",
+            "raffle_settings",
+        ),
+        "kept: a closed period's ledger is the evidence its draw was fair, and is published "
+        "with its proof",
+        "!tickets shows yours. A closed period's ledger cannot be edited "
+        "without breaking its proof.",
+    ),
+    Stored(
+        "Shuffle wagers: your Shuffle username link and wager totals per period",
+        (
+            "shuffle_links",
+            "shuffle_link_requests",
+            "shuffle_settings",
+            "shuffle_wager_periods",
+            "shuffle_wager_progress",
+            "shuffle_wager_totals",
+        ),
+        "as long as the server runs wager tickets",
+        f"{ASK} to remove your Shuffle link.",
+    ),
+    Stored(
+        "Slot calls: the calls you made, the queue and the blacklist",
+        ("slot_calls", "slot_call_blacklist", "slot_call_settings"),
+        "until the queue is cleared",
+        f"{ASK}.",
+    ),
+    Stored(
+        "Temporary VIP: redemptions, grants with their expiry, and the audit log",
+        ("vip_redemptions", "vip_grants", "vip_audit", "vip_settings"),
+        "grants until they expire; the audit log stays with the server",
+        f"{ASK}.",
+    ),
+    Stored(
+        "Events received from Kick and Twitch (webhook ids, event payloads such as chat "
+        "messages, follows, subscriptions) while they are processed",
+        ("bus_events", "processed_events", "webhook_receipts", "webhook_arrivals"),
+        "webhook receipts for a day; delivered events in the database's queue for 7 days; "
+        "the ids of handled events (so nothing counts twice) and, per channel and event type, "
+        "when a webhook last arrived, for as long as the bot runs",
+        "Nothing to ask: they are working data, pruned as they age.",
+    ),
+)

@@ -1,0 +1,119 @@
+"""Public pages: the landing page, /terms, /privacy, and a page per closed raffle period with
+its proof and ledger downloads (the bytes ``python -m core raffle export`` writes) and the
+in-browser verifier (static/verify.js)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+from urllib.parse import urlencode
+
+from flask import Blueprint, Response, render_template, request
+
+from core.storage.schema import metadata
+from core.web.dashboard import error_page
+from core.web.dashboard.privacy import STORED
+from core.web.dashboard.state import current_user, dashboard
+
+bp = Blueprint("public", __name__)
+# What the bot asks for when it is added: read and send messages, manage roles, read history.
+BOT_PERMISSIONS = (1 << 10) | (1 << 11) | (1 << 14) | (1 << 16) | (1 << 28)
+
+
+def export_bytes(document: dict[str, Any]) -> bytes:
+    """A proof or ledger file, byte for byte as ``python -m core raffle export`` writes it."""
+    return (json.dumps(document, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
+
+
+def _operator() -> dict[str, str]:
+    config = dashboard().config
+    return {
+        "name": config.operator_name or "the operator of this StreamKeeper instance",
+        "contact": config.operator_contact or "(no contact set: OPERATOR_CONTACT)",
+    }
+
+
+@bp.get("/")
+def landing():  # type: ignore[no-untyped-def]
+    config = dashboard().config
+    add_bot = None
+    if config.client_id:
+        add_bot = f"{config.oauth_base_url}/authorize?" + urlencode(
+            {
+                "client_id": config.client_id,
+                "scope": "bot applications.commands",
+                "permissions": BOT_PERMISSIONS,
+            }
+        )
+    return render_template(
+        "dashboard/landing.html",
+        user=current_user(),
+        add_bot=add_bot,
+        login_on=config.login_configured,
+        login_needed=request.args.get("login") == "needed",
+    )
+
+
+@bp.get("/terms")
+def terms():  # type: ignore[no-untyped-def]
+    return render_template("dashboard/terms.html", user=current_user(), operator=_operator())
+
+
+@bp.get("/privacy")
+def privacy():  # type: ignore[no-untyped-def]
+    return render_template(
+        "dashboard/privacy.html", user=current_user(), operator=_operator(), stored=STORED
+    )
+
+
+def all_tables() -> set[str]:
+    """Every table of the schema (for the test that keeps /privacy complete)."""
+    import core.runtime  # noqa: F401  (imports every feature, so every table is defined)
+
+    return set(metadata.tables)
+
+
+def _period(period_id: int):  # type: ignore[no-untyped-def]
+    export = dashboard().config.raffle_export
+    if export is None:
+        return None
+    try:
+        return export(period_id)
+    except LookupError:
+        return None
+
+
+_NO_PROOF = "There is no closed raffle period with a draw under this number."
+
+
+@bp.get("/raffle/<id:period_id>")
+def raffle_period(period_id: int):  # type: ignore[no-untyped-def]
+    found = _period(period_id)
+    if found is None:
+        return error_page(404, "No such raffle", _NO_PROOF)
+    proof, ledger = found
+    winners = [
+        (draw.get("id"), w.get("position"), w.get("username") or w.get("participant"))
+        for draw in proof.get("draws", [])
+        for w in draw.get("winners", [])
+    ]
+    return render_template(
+        "dashboard/raffle.html",
+        user=current_user(),
+        period_id=period_id,
+        proof=proof,
+        entries=len(ledger.get("entries", [])),
+        winners=winners,
+    )
+
+
+@bp.get("/raffle/<id:period_id>/<kind>.json")
+def raffle_file(period_id: int, kind: str):  # type: ignore[no-untyped-def]
+    found = _period(period_id)
+    if found is None or kind not in ("proof", "ledger"):
+        return error_page(404, "No such file", _NO_PROOF)
+    document = found[0] if kind == "proof" else found[1]
+    response = Response(export_bytes(document), mimetype="application/json")
+    name = f"raffle-{period_id}-{kind}.json"
+    response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response

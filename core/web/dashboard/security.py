@@ -1,0 +1,136 @@
+"""The dashboard's session, CSRF tokens, rate limits, permission cache and response headers.
+
+The session is Flask's signed cookie (HttpOnly, SameSite=Lax, Secure behind https, expiring
+after ``session_hours``); the user's Discord token rides in it encrypted (Fernet, a key derived
+from the secret), so any web worker can re-check permissions and no worker keeps state the next
+request needs. Rate limits and the permission cache are per process (in memory): with several
+workers each keeps its own, so a limit is per worker.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import secrets
+import threading
+import time
+from collections.abc import Callable
+
+from cryptography.fernet import Fernet, InvalidToken
+from flask import Response, session
+
+# Pages: scripts and styles from this site only; no inline script or style, no framing.
+DASHBOARD_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
+    "frame-ancestors 'none'"
+)
+CSRF_FIELD = "csrf_token"
+CSRF_HEADER = "X-CSRF-Token"
+
+
+def add_dashboard_headers(response: Response) -> Response:
+    response.headers["Content-Security-Policy"] = DASHBOARD_POLICY
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Referrer-Policy"] = "no-referrer"
+    response.headers["X-Frame-Options"] = "DENY"
+    if response.mimetype == "text/html":
+        response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+class TokenBox:
+    """Encrypts the user's Discord token for the session cookie; refuses it after ``ttl``."""
+
+    def __init__(
+        self, secret: str, ttl_seconds: int, clock: Callable[[], float] = time.time
+    ) -> None:
+        key = hmac.new(secret.encode(), b"streamkeeper dashboard token", hashlib.sha256).digest()
+        self._fernet = Fernet(base64.urlsafe_b64encode(key))
+        self.ttl = ttl_seconds
+        self.clock = clock
+
+    def seal(self, token: str) -> str:
+        return self._fernet.encrypt_at_time(token.encode(), int(self.clock())).decode()
+
+    def open(self, sealed: object) -> str | None:
+        if not isinstance(sealed, str):
+            return None
+        try:
+            return self._fernet.decrypt_at_time(
+                sealed.encode(), self.ttl, int(self.clock())
+            ).decode()
+        except (InvalidToken, ValueError):
+            return None
+
+
+def csrf_token() -> str:
+    """This browser's CSRF token (made on first use, kept in the signed session)."""
+    token = session.get("csrf")
+    if not isinstance(token, str):
+        token = secrets.token_urlsafe(32)
+        session["csrf"] = token
+    return token
+
+
+def csrf_ok(sent: str | None) -> bool:
+    expected = session.get("csrf")
+    return isinstance(expected, str) and bool(sent) and hmac.compare_digest(expected, str(sent))
+
+
+class RateLimiter:
+    """At most ``limit`` hits per ``window`` seconds per key (a sliding window, in memory)."""
+
+    def __init__(
+        self, limit: int, window: float, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.limit, self.window, self.clock = limit, window, clock
+        self._hits: dict[str, list[float]] = {}
+        self._lock = threading.Lock()
+
+    def allow(self, key: str) -> bool:
+        now = self.clock()
+        with self._lock:
+            if len(self._hits) > 10_000:  # forget idle keys rather than grow without bound
+                self._hits = {
+                    k: v for k, v in self._hits.items() if v and v[-1] > now - self.window
+                }
+            hits = [t for t in self._hits.get(key, []) if t > now - self.window]
+            allowed = len(hits) < self.limit
+            if allowed:
+                hits.append(now)
+            self._hits[key] = hits
+            return allowed
+
+
+class PermissionCache:
+    """Whether a user may manage a guild, as Discord said a few minutes ago (per process)."""
+
+    def __init__(self, ttl: float, clock: Callable[[], float] = time.monotonic) -> None:
+        self.ttl, self.clock = ttl, clock
+        self._entries: dict[tuple[int, int], tuple[bool, float]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, user_id: int, guild_id: int) -> bool | None:
+        with self._lock:
+            entry = self._entries.get((user_id, guild_id))
+        if entry is None or entry[1] <= self.clock():
+            return None
+        return entry[0]
+
+    def put_all(self, user_id: int, manageable: set[int], asked: int | None = None) -> None:
+        expires = self.clock() + self.ttl
+        with self._lock:
+            if len(self._entries) > 50_000:
+                now = self.clock()
+                self._entries = {k: v for k, v in self._entries.items() if v[1] > now}
+            for guild_id in manageable:
+                self._entries[(user_id, guild_id)] = (True, expires)
+            if asked is not None and asked not in manageable:
+                self._entries[(user_id, asked)] = (False, expires)
+
+    def forget_user(self, user_id: int) -> None:
+        with self._lock:
+            for key in [k for k in self._entries if k[0] == user_id]:
+                del self._entries[key]

@@ -1,0 +1,285 @@
+// The raffle proof verifier, in the browser: the same checks, in the same order and with the
+// same words, as core/features/raffle/fairness.py verify() (docs/raffle.md, "Verifiable draws").
+// Whole numbers are read as BigInt (Discord ids do not fit a double).
+"use strict";
+
+(function () {
+  const PROOF_FORMAT = "streamkeeper-raffle-proof/1";
+  const LEDGER_FORMAT = "streamkeeper-raffle-ledger/1";
+  const enc = new TextEncoder();
+
+  function parse(text) {
+    // Keep every integer exactly, from its source text (JSON.parse source text access).
+    return JSON.parse(text, function (key, value, context) {
+      if (typeof value === "number" && context && /^-?\d+$/.test(context.source)) {
+        return BigInt(context.source);
+      }
+      return value;
+    });
+  }
+
+  function int(value) {
+    if (typeof value === "bigint") return value;
+    if (typeof value === "number" && Number.isFinite(value)) return BigInt(Math.trunc(value));
+    if (typeof value === "string" && /^\s*[-+]?\d+\s*$/.test(value)) return BigInt(value.trim());
+    throw new Error("not a whole number: " + String(value));
+  }
+
+  function str(value) {
+    if (value === null) return "None";
+    if (typeof value === "boolean") return value ? "True" : "False";
+    return String(value);
+  }
+
+  function hexBytes(hex) {
+    if (typeof hex !== "string" || hex.length % 2 !== 0 || !/^[0-9a-fA-F]*$/.test(hex)) {
+      throw new Error("not hexadecimal: " + String(hex));
+    }
+    const out = new Uint8Array(hex.length / 2);
+    for (let i = 0; i < out.length; i++) out[i] = parseInt(hex.substr(i * 2, 2), 16);
+    return out;
+  }
+
+  function toHex(buffer) {
+    return Array.from(new Uint8Array(buffer), (b) => b.toString(16).padStart(2, "0")).join("");
+  }
+
+  // Python compares strings by code point; JavaScript's < by UTF-16 unit.
+  function byCodePoint(a, b) {
+    const x = Array.from(a), y = Array.from(b);
+    for (let i = 0; i < Math.min(x.length, y.length); i++) {
+      const d = x[i].codePointAt(0) - y[i].codePointAt(0);
+      if (d !== 0) return d;
+    }
+    return x.length - y.length;
+  }
+
+  function sortedSet(keys) {
+    return Array.from(new Set(keys)).sort(byCodePoint);
+  }
+
+  // One compact JSON line as Python's json.dumps(ensure_ascii=False, separators=(",", ":")).
+  function line(values) {
+    const parts = values.map((v) =>
+      v === null ? "null" : typeof v === "bigint" ? v.toString() : JSON.stringify(v)
+    );
+    return "[" + parts.join(",") + "]\n";
+  }
+
+  async function sha256Hex(bytes) {
+    return toHex(await crypto.subtle.digest("SHA-256", bytes));
+  }
+
+  function entriesFromExport(ledger) {
+    return ledger.entries.map((row) => ({
+      id: int(row.id),
+      platform: str(row.platform),
+      platform_user_id: str(row.platform_user_id),
+      amount: int(row.amount),
+      source: str(row.source),
+      source_ref: str(row.source_ref),
+      actor_id: row.actor_id === null ? null : int(row.actor_id),
+      reason: str(row.reason),
+      created_at: str(row.created_at),
+    }));
+  }
+
+  async function snapshotHash(guildId, periodId, entries, eligible) {
+    let text = line(["streamkeeper-raffle-snapshot", 1n, guildId, periodId]);
+    const sorted = entries.slice().sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    for (const e of sorted) {
+      text += line(["entry", e.id, e.platform, e.platform_user_id, e.amount, e.source,
+        e.source_ref, e.actor_id, e.reason, e.created_at]);
+    }
+    for (const key of sortedSet(eligible)) text += line(["eligible", key]);
+    return sha256Hex(enc.encode(text));
+  }
+
+  function firstRoundAfter(seconds, genesis, period) {
+    const elapsed = seconds - genesis;
+    if (elapsed < 0) return 1;
+    return Math.floor(elapsed / period) + 2;
+  }
+
+  function expectedRound(endsAt, closedAt, genesis, period) {
+    const ends = Date.parse(endsAt) / 1000, closed = Date.parse(closedAt) / 1000;
+    if (Number.isNaN(ends) || Number.isNaN(closed)) throw new Error("bad period times");
+    const fixed = firstRoundAfter(ends, genesis, period);
+    if (genesis + (fixed - 1) * period <= closed) return firstRoundAfter(closed, genesis, period);
+    return fixed;
+  }
+
+  async function drawValue(seedKey, snapshotHex, randomnessHex, counter) {
+    const head = hexBytes(snapshotHex), rand = hexBytes(randomnessHex);
+    const message = new Uint8Array(head.length + rand.length + 8);
+    message.set(head, 0);
+    message.set(rand, head.length);
+    new DataView(message.buffer).setBigUint64(head.length + rand.length, BigInt(counter));
+    const digest = await crypto.subtle.sign("HMAC", seedKey, message);
+    return BigInt("0x" + (toHex(digest) || "0"));
+  }
+
+  async function pickWinners(seedKey, snapshotHex, randomnessHex, totals, eligible, won, first, count) {
+    const pool = new Set(eligible);
+    for (const key of won) pool.delete(key);
+    const picks = [];
+    let counter = first;
+    while (picks.length < count) {
+      const ranges = [];
+      let total = 0n;
+      for (const key of sortedSet(pool)) {
+        const tickets = totals.get(key) || 0n;
+        if (tickets > 0n) {
+          ranges.push([key, total, tickets]);
+          total += tickets;
+        }
+      }
+      if (total === 0n) break;
+      const ticket = (await drawValue(seedKey, snapshotHex, randomnessHex, counter)) % total;
+      const holder = ranges.find(([, start, n]) => start <= ticket && ticket < start + n)[0];
+      picks.push({ participant: holder, ticket: ticket, counter: BigInt(counter) });
+      pool.delete(holder);
+      counter += 1;
+    }
+    return picks;
+  }
+
+  function describe(picks) {
+    if (picks.length === 0) return "none";
+    return picks.map((p) => `${p.participant} (ticket ${p.ticket}, counter ${p.counter})`).join(", ");
+  }
+
+  function samePicks(a, b) {
+    return a.length === b.length && a.every((p, i) =>
+      p.participant === b[i].participant && p.ticket === b[i].ticket && p.counter === b[i].counter);
+  }
+
+  async function verify(proofText, ledgerText) {
+    const proof = parse(proofText), ledger = parse(ledgerText);
+    const isObject = (v) => v !== null && typeof v === "object" && !Array.isArray(v);
+    if (!isObject(proof) || !isObject(ledger)) {
+      throw new Error("the proof and the ledger must each be a JSON object");
+    }
+    const problems = [];
+    if (proof.format !== PROOF_FORMAT) problems.push(`the proof is not in the ${PROOF_FORMAT} format`);
+    if (ledger.format !== LEDGER_FORMAT) problems.push(`the ledger is not in the ${LEDGER_FORMAT} format`);
+    const guildId = int(proof.guild_id), periodId = int(proof.period_id);
+    if (int(ledger.guild_id) !== guildId || int(ledger.period_id) !== periodId) {
+      problems.push("the ledger belongs to another period");
+    }
+    const seed = str(proof.seed);
+    if ((await sha256Hex(hexBytes(seed))) !== proof.commitment) {
+      problems.push("the seed does not match the commitment published when the period opened");
+    }
+    const entries = entriesFromExport(ledger);
+    const eligible = ledger.eligible.map(str);
+    const recomputed = await snapshotHash(guildId, periodId, entries, eligible);
+    if (recomputed !== proof.snapshot_hash) {
+      problems.push(`the ledger hashes to ${recomputed}, not to the snapshot hash ` +
+        `${proof.snapshot_hash} recorded when the period closed`);
+    }
+    const beacon = proof.beacon || {};
+    let fixedRound = null;
+    const present = (v) => v !== undefined && v !== null;
+    if (present(beacon.genesis_time) && present(beacon.period_seconds) && beacon.period_seconds !== 0n && beacon.period_seconds !== 0) {
+      fixedRound = expectedRound(proof.ends_at, proof.closed_at,
+        Number(int(beacon.genesis_time)), Number(int(beacon.period_seconds)));
+      if (present(beacon.round) && Number(int(beacon.round)) !== fixedRound) {
+        problems.push(`the beacon round should be ${fixedRound}, not ${beacon.round}`);
+      }
+    }
+    const totals = new Map();
+    for (const e of entries) {
+      const key = `${e.platform}:${e.platform_user_id}`;
+      totals.set(key, (totals.get(key) || 0n) + e.amount);
+    }
+    const seedKey = await crypto.subtle.importKey(
+      "raw", hexBytes(seed), { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
+    const won = [];
+    let checked = 0;
+    for (const draw of proof.draws) {
+      const label = `draw ${draw.id}`;
+      let randomness;
+      if (draw.forced) {
+        randomness = "";
+      } else {
+        randomness = str(draw.beacon_randomness);
+        if (fixedRound === null) {
+          problems.push(`${label} used the beacon, but the proof lacks the beacon's genesis_time ` +
+            "and period_seconds, so its round cannot be checked");
+        } else if (Number(int(draw.beacon_round)) !== fixedRound) {
+          problems.push(`${label} used beacon round ${draw.beacon_round}`);
+        }
+      }
+      if (int(draw.first_counter) !== BigInt(won.length)) {
+        problems.push(`${label} should start at counter ${won.length}`);
+      }
+      const recorded = draw.winners.map((w) => ({
+        participant: str(w.participant), ticket: int(w.ticket), counter: int(w.counter),
+      }));
+      const expected = await pickWinners(seedKey, str(proof.snapshot_hash), randomness, totals,
+        eligible, won, won.length, Number(int(draw.winners_wanted)));
+      if (!samePicks(expected, recorded)) {
+        problems.push(`${label}: recomputed winners ${describe(expected)}, ` +
+          `the proof says ${describe(recorded)}`);
+      }
+      for (const p of recorded) won.push(p.participant);
+      checked += 1;
+    }
+    return { problems: problems, draws_checked: checked };
+  }
+
+  window.streamkeeperVerify = verify;
+
+  async function fileOrLink(input, link) {
+    if (input.files && input.files.length) return input.files[0].text();
+    const response = await fetch(link.href, { credentials: "same-origin" });
+    if (!response.ok) throw new Error(`could not download ${link.href} (${response.status})`);
+    return response.text();
+  }
+
+  function show(result, ok, title, items) {
+    result.replaceChildren();
+    const head = document.createElement("p");
+    head.className = ok ? "match" : "mismatch";
+    head.textContent = title;
+    result.append(head);
+    if (items.length) {
+      const list = document.createElement("ul");
+      for (const item of items) {
+        const li = document.createElement("li");
+        li.textContent = item;
+        list.append(li);
+      }
+      result.append(list);
+    }
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    const form = document.getElementById("verify-form");
+    if (!form) return;
+    form.addEventListener("submit", async function (event) {
+      event.preventDefault();
+      const result = document.getElementById("verify-result");
+      if (!window.crypto || !crypto.subtle) {
+        show(result, false, "This browser cannot check it here (WebCrypto needs HTTPS).", []);
+        return;
+      }
+      result.textContent = "Checking...";
+      try {
+        const proofText = await fileOrLink(document.getElementById("proof-file"),
+          document.getElementById("proof-link"));
+        const ledgerText = await fileOrLink(document.getElementById("ledger-file"),
+          document.getElementById("ledger-link"));
+        const outcome = await verify(proofText, ledgerText);
+        if (outcome.problems.length === 0) {
+          show(result, true, `match: ${outcome.draws_checked} draw(s) recomputed, same winners`, []);
+        } else {
+          show(result, false, "MISMATCH:", outcome.problems);
+        }
+      } catch (error) {
+        show(result, false, "These files cannot be checked: " + error.message, []);
+      }
+    });
+  });
+})();

@@ -1,0 +1,67 @@
+"""The dashboard's settings and service calls, taken from a Runtime (one call in
+``Runtime.web_services``)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from core.health import HealthReport
+from core.web.dashboard.config import DashboardConfig
+
+if TYPE_CHECKING:
+    from core.features.raffle.views import RaffleViews
+    from core.runtime import Runtime
+
+
+def raffle_exporter(
+    views: RaffleViews,
+) -> Callable[[int], tuple[dict[str, Any], dict[str, Any]]]:
+    """A closed period's proof and ledger documents, as ``python -m core raffle export`` gets
+    them; LookupError when there is none to show (unknown, open, or not drawn yet)."""
+
+    def export(period_id: int) -> tuple[dict[str, Any], dict[str, Any]]:
+        from core.features.raffle.errors import RaffleRefused
+
+        try:
+            proof = views.export(period_id)
+        except RaffleRefused as exc:
+            raise LookupError(str(exc)) from exc
+        if proof.document is None or proof.ledger is None:
+            raise LookupError(f"period {period_id} has no draw yet")
+        return proof.document, proof.ledger
+
+    return export
+
+
+def dashboard_config(rt: Runtime) -> DashboardConfig:
+    settings = rt.settings
+
+    def guild_health(guild_id: int) -> HealthReport:
+        # The process checks of /health, then the guild's own lines of !health.
+        from core.discord_bot.health.cog import kick_checks
+        from core.discord_bot.twitch.render import twitch_checks
+
+        checks = list(rt.health().checks)
+        kick = getattr(rt, "kick_setup", None)
+        if kick is not None:
+            checks += kick_checks(kick.status(guild_id), "!")
+        twitch = getattr(rt, "twitch_setup", None)
+        if twitch is not None and twitch.client_configured:
+            checks += twitch_checks(twitch.status(guild_id), "!")
+        return HealthReport(checks)
+
+    return DashboardConfig(
+        secret=rt.link_secret,
+        public_url=settings.web.oauth_base_url,
+        client_id=settings.discord.client_id,
+        client_secret=settings.discord.client_secret,
+        api_base_url=settings.discord.api_base_url,
+        oauth_base_url=settings.discord.oauth_base_url,
+        operator_name=settings.web.operator_name,
+        operator_contact=settings.web.operator_contact,
+        bot_guild_ids=rt.guilds.guild_ids,
+        guild_name=rt.guilds.name_of,
+        guild_health=guild_health,
+        raffle_export=raffle_exporter(rt.raffle.views) if getattr(rt, "raffle", None) else None,
+    )

@@ -1,0 +1,174 @@
+"""Browser tests: Playwright driving Debian's chromium (/usr/bin/chromium, installed by
+``make test`` through scripts/install-test-services.sh) against the real web app on loopback,
+with a fake Discord OAuth2 and API (tests/fakes/discord_oauth.py).
+
+Nothing here skips: without chromium or Playwright the tests fail and say how to install them.
+A failing test leaves a screenshot of its page under its pytest temp dir (``failure.png``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import threading
+from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from werkzeug.serving import make_server
+
+from core.config import load_settings
+from core.runtime import Runtime
+from core.web.dashboard import Dashboard
+from tests.conftest import TEST_FERNET_KEY
+from tests.fakes.discord_oauth import CLIENT_ID, CLIENT_SECRET, FakeDiscordOAuth
+
+CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "raffle"
+FIXTURE_PERIOD = 1
+
+
+@pytest.fixture(scope="module")
+def browser():  # type: ignore[no-untyped-def]
+    # Per module, not per session: Playwright's sync API keeps an asyncio loop running in this
+    # thread while it is started, and every asyncio test after it would fail
+    # ("asyncio.run() cannot be called from a running event loop").
+    if not Path(CHROMIUM).is_file():
+        pytest.fail(
+            f"chromium is missing ({CHROMIUM}): run 'make services' (it installs Debian's "
+            "chromium package) or set CHROMIUM_PATH",
+            pytrace=False,
+        )
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        pytest.fail("Playwright is missing: pip install -r requirements-dev.txt", pytrace=False)
+    with sync_playwright() as playwright:
+        # Playwright gives every launch a fresh, empty user-data directory of its own.
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM, args=CHROMIUM_FLAGS, headless=True
+        )
+        yield browser
+        browser.close()
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):  # type: ignore[no-untyped-def]
+    outcome = yield
+    report = outcome.get_result()
+    setattr(item, f"report_{report.when}", report)
+
+
+@pytest.fixture
+def page(browser, request, tmp_path):  # type: ignore[no-untyped-def]
+    context = browser.new_context(viewport={"width": 1100, "height": 800})
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    yield page
+    report = getattr(request.node, "report_call", None)
+    if report is not None and report.failed:
+        shot = tmp_path / "failure.png"
+        page.screenshot(path=str(shot), full_page=True)
+        print(f"screenshot of the failing page: {shot}")  # noqa: T201
+    context.close()
+
+
+@pytest.fixture
+def shot(tmp_path):  # type: ignore[no-untyped-def]
+    """Screenshot a page into the test's temp dir, and into $SCREENSHOT_DIR when it is set (how
+    docs/dashboard-*.png were made)."""
+
+    def take(page, name: str) -> Path:  # type: ignore[no-untyped-def]
+        path = tmp_path / f"{name}.png"
+        page.screenshot(path=str(path), full_page=True)
+        if os.environ.get("SCREENSHOT_DIR"):
+            Path(os.environ["SCREENSHOT_DIR"], f"{name}.png").write_bytes(path.read_bytes())
+        return path
+
+    return take
+
+
+@pytest.fixture
+def discord() -> Iterator[FakeDiscordOAuth]:
+    with FakeDiscordOAuth() as fake:
+        yield fake
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def fixture_export(period_id: int):  # type: ignore[no-untyped-def]
+    """The exported proof and ledger in tests/fixtures/raffle/, as the runtime would give them."""
+    if period_id != FIXTURE_PERIOD:
+        raise LookupError(period_id)
+    proof = json.loads((FIXTURES / "raffle-1-proof.json").read_text("utf-8"))
+    ledger = json.loads((FIXTURES / "raffle-1-ledger.json").read_text("utf-8"))
+    return proof, ledger
+
+
+class DashboardSite:
+    def __init__(self, runtime: Runtime, url: str, app: Flask) -> None:
+        self.runtime = runtime
+        self.url = url
+        self.app = app
+
+    @property
+    def dashboard(self) -> Dashboard:
+        return self.app.extensions["dashboard"]
+
+
+@pytest.fixture
+def site(tmp_path, discord) -> Iterator[DashboardSite]:
+    """The real web app of a Runtime on SQLite, served on 127.0.0.1, logging in at the fake
+    Discord; raffle period 1 is the fixture proof."""
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}"
+    values = {
+        "DATA_DIR": str(tmp_path / "data"),
+        "OAUTH_BASE_URL": url,
+        "FLASK_SECRET_KEY": "browser-tests-secret",
+        "TOKEN_ENCRYPTION_KEY": TEST_FERNET_KEY,
+        "KICK_PUSHER_ENABLED": "false",
+        "DISCORD_CLIENT_ID": CLIENT_ID,
+        "DISCORD_CLIENT_SECRET": CLIENT_SECRET,
+        "DISCORD_API_BASE_URL": discord.api_base_url,
+        "DISCORD_OAUTH_BASE_URL": discord.oauth_base_url,
+        "OPERATOR_NAME": "Ana Operator",
+        "OPERATOR_CONTACT": "privacy@operator.example",
+    }
+    runtime = Runtime(load_settings(values, env_file=None))
+    runtime.migrate()
+    services = runtime.web_services()
+    assert services.dashboard is not None
+    services = replace(
+        services, dashboard=replace(services.dashboard, raffle_export=fixture_export)
+    )
+    from core.web.app import create_app
+
+    app = create_app(services)
+    server = make_server("127.0.0.1", port, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield DashboardSite(runtime, url, app)
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(5)
+        runtime.close()

@@ -1,0 +1,137 @@
+"""The proof page's in-browser verifier (static/verify.js) against the Python verifier
+(core/features/raffle/fairness.verify): the same problems, word for word, on the fixture proof
+(match) and on edits of it (a ticket, a winner, the seed, a beacon round, the ledger's period)."""
+
+from __future__ import annotations
+
+import copy
+import json
+
+import pytest
+from playwright.sync_api import Page
+
+from core.features.raffle.fairness import verify
+from core.web.dashboard.public import export_bytes
+from tests.web.browser.conftest import FIXTURES, fixture_export
+
+
+def _proof_page(page: Page, site) -> None:  # type: ignore[no-untyped-def]
+    page.goto(site.url + "/raffle/1")
+    page.wait_for_function("typeof window.streamkeeperVerify === 'function'")
+
+
+def _js_verify(page: Page, proof: dict, ledger: dict) -> list[str]:
+    outcome = page.evaluate(
+        "([p, l]) => window.streamkeeperVerify(p, l)",
+        [json.dumps(proof, ensure_ascii=False), json.dumps(ledger, ensure_ascii=False)],
+    )
+    return outcome["problems"]
+
+
+def _one_ticket_more(proof: dict, ledger: dict) -> None:
+    ledger["entries"][0]["amount"] += 1
+
+
+def _another_winner(proof: dict, ledger: dict) -> None:
+    proof["draws"][0]["winners"][0]["ticket"] += 1
+
+
+def _wrong_seed(proof: dict, ledger: dict) -> None:
+    proof["seed"] = "00" * 32
+
+
+def _later_round(proof: dict, ledger: dict) -> None:
+    proof["beacon"]["round"] += 1
+    proof["draws"][0]["beacon_round"] += 1
+
+
+def _other_period(proof: dict, ledger: dict) -> None:
+    ledger["period_id"] = 2
+
+
+def _names_python_and_js_sort_differently(proof: dict, ledger: dict) -> None:
+    # U+FF46 sorts before U+1F600 by code point (Python) but after it by UTF-16 unit (JS's <).
+    for n, user in enumerate(("\uff46", "\U0001f600")):
+        entry = dict(ledger["entries"][0], id=10_000 + n, platform_user_id=user, amount=5)
+        ledger["entries"].append(entry)
+        ledger["eligible"].append(f"kick:{user}")
+
+
+def _forced(proof: dict, ledger: dict) -> None:
+    proof["draws"][1]["forced"] = True  # empty randomness: other winners
+
+
+def _no_beacon_timing(proof: dict, ledger: dict) -> None:
+    del proof["beacon"]["genesis_time"]
+
+
+def _big_ids(proof: dict, ledger: dict) -> None:
+    # Discord snowflakes do not fit a double: the JS must keep them exact.
+    ledger["entries"][0]["actor_id"] = 987654321987654321
+
+
+@pytest.mark.parametrize(
+    "edit",
+    [
+        _one_ticket_more,
+        _another_winner,
+        _wrong_seed,
+        _later_round,
+        _other_period,
+        _big_ids,
+        _forced,
+        _no_beacon_timing,
+        _names_python_and_js_sort_differently,
+    ],
+)
+def test_js_finds_the_same_problems_as_python(page: Page, site, edit):
+    proof, ledger = fixture_export(1)
+    edit(proof, ledger)
+    expected = list(verify(proof, ledger).problems)
+    assert expected, "every edit breaks the proof"
+    _proof_page(page, site)
+    assert _js_verify(page, proof, ledger) == expected
+
+
+def test_js_matches_the_fixture_proof(page: Page, site):
+    proof, ledger = fixture_export(1)
+    assert verify(proof, ledger).matches
+    _proof_page(page, site)
+    assert _js_verify(page, proof, ledger) == []
+
+
+def test_downloads_are_the_export_bytes(site):
+    import httpx
+
+    for kind in ("proof", "ledger"):
+        body = httpx.get(f"{site.url}/raffle/1/{kind}.json").content
+        assert body == (FIXTURES / f"raffle-1-{kind}.json").read_bytes()
+        document = json.loads(body)
+        assert body == export_bytes(document)
+    assert httpx.get(f"{site.url}/raffle/2").status_code == 404
+    assert httpx.get(f"{site.url}/raffle/1/secrets.json").status_code == 404
+
+
+def test_verify_button_says_match_then_mismatch_after_a_one_ticket_edit(
+    page: Page, site, tmp_path, shot
+):
+    _proof_page(page, site)
+    page.click("#verify")
+    page.wait_for_selector("#verify-result .match")
+    draws = verify(*fixture_export(1)).draws_checked
+    assert page.locator("#verify-result").inner_text().startswith(f"match: {draws} draw(s)")
+    shot(page, "proof-match")
+
+    proof, ledger = fixture_export(1)
+    edited = copy.deepcopy(ledger)
+    edited["entries"][3]["amount"] += 1
+    ledger_file = tmp_path / "raffle-1-ledger.json"
+    ledger_file.write_bytes(export_bytes(edited))
+    page.set_input_files("#ledger-file", str(ledger_file))
+    page.click("#verify")
+    page.wait_for_selector("#verify-result .mismatch")
+    text = page.locator("#verify-result").inner_text()
+    assert text.startswith("MISMATCH:")
+    for problem in verify(proof, edited).problems:
+        assert problem in text
+    shot(page, "proof-mismatch")

@@ -1,0 +1,188 @@
+"""The dashboard's building blocks without a browser: rate limits, the permission cache, the
+sealed token, and every odd answer at login being a clear 4xx/5xx page, never a 500."""
+
+from __future__ import annotations
+
+from urllib.parse import parse_qs, urlsplit
+
+import httpx
+import pytest
+from flask import Flask
+
+from core.web.dashboard import register
+from core.web.dashboard.config import DashboardConfig
+from core.web.dashboard.discord_client import can_manage
+from core.web.dashboard.security import PermissionCache, RateLimiter, TokenBox
+from tests.fakes.discord_oauth import CLIENT_ID, CLIENT_SECRET, MANAGE_GUILD, FakeDiscordOAuth
+
+PUBLIC = "http://dash.test"
+GUILD = 111111111111111111
+
+
+class Tick:
+    def __init__(self) -> None:
+        self.now = 1_000_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_rate_limiter_allows_the_limit_per_window():
+    clock = Tick()
+    limiter = RateLimiter(3, 60, clock)
+    assert [limiter.allow("a") for _ in range(4)] == [True, True, True, False]
+    assert limiter.allow("b")  # per key
+    clock.now += 61
+    assert limiter.allow("a")
+
+
+def test_permission_cache_forgets_after_its_ttl():
+    clock = Tick()
+    cache = PermissionCache(180, clock)
+    cache.put_all(7, {GUILD}, asked=42)
+    assert cache.get(7, GUILD) is True
+    assert cache.get(7, 42) is False
+    assert cache.get(8, GUILD) is None  # per user
+    clock.now += 181
+    assert cache.get(7, GUILD) is None
+
+
+def test_sealed_token_expires_and_refuses_tampering():
+    clock = Tick()
+    box = TokenBox("secret", 3600, clock)
+    sealed = box.seal("discord-token")
+    assert "discord-token" not in sealed
+    assert box.open(sealed) == "discord-token"
+    assert box.open(sealed[:-4] + "AAAA") is None
+    assert TokenBox("other secret", 3600, clock).open(sealed) is None
+    assert box.open(12) is None
+    clock.now += 3601
+    assert box.open(sealed) is None
+
+
+@pytest.mark.parametrize(
+    ("raw", "allowed"),
+    [
+        ({"owner": True, "permissions": "0"}, True),
+        ({"permissions": str(MANAGE_GUILD)}, True),
+        ({"permissions": str(1 << 3)}, True),  # Administrator
+        ({"permissions": str(1 << 11)}, False),
+        ({"permissions": "lots"}, False),
+        ({}, False),
+    ],
+)
+def test_who_may_manage(raw, allowed):
+    assert can_manage(raw) is allowed
+
+
+@pytest.fixture
+def discord():
+    with FakeDiscordOAuth() as fake:
+        user = fake.add_user(900000000000000001, "ana").member_of(GUILD, "Managed", MANAGE_GUILD)
+        fake.sign_in_as(user)
+        yield fake
+
+
+def _app(discord: FakeDiscordOAuth, **changes) -> Flask:  # type: ignore[no-untyped-def]
+    config = DashboardConfig(
+        secret="test-secret",
+        public_url=PUBLIC,
+        client_id=CLIENT_ID,
+        client_secret=CLIENT_SECRET,
+        api_base_url=discord.api_base_url,
+        oauth_base_url=discord.oauth_base_url,
+        bot_guild_ids=lambda: [GUILD],
+    )
+    for name, value in changes.items():
+        config = type(config)(**{**config.__dict__, name: value})
+    app = Flask(__name__)
+    register(app, config)
+    return app
+
+
+def _consent(client, discord: FakeDiscordOAuth) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    start = client.get("/login")
+    assert start.status_code == 302
+    query = parse_qs(urlsplit(start.headers["Location"]).query)
+    assert query["scope"] == ["identify guilds"]
+    approved = httpx.post(
+        f"{discord.url}/oauth2/authorize",
+        data={"redirect_uri": query["redirect_uri"][0], "state": query["state"][0]},
+    )
+    return {k: v[0] for k, v in parse_qs(urlsplit(approved.headers["Location"]).query).items()}
+
+
+def test_login_keeps_the_token_out_of_pages_and_readable_cookies(discord):
+    app = _app(discord)
+    with app.test_client() as client:
+        answer = _consent(client, discord)
+        done = client.get("/dashboard/callback", query_string=answer)
+        assert done.status_code == 302
+        (token,) = discord.tokens
+        page = client.get("/dashboard/")
+        assert page.status_code == 200
+        assert "Managed" in page.text
+        cookie = client.get_cookie("sk_session")
+        assert cookie is not None
+        assert token not in page.text
+        assert token not in cookie.value
+        assert cookie.http_only
+        assert cookie.same_site == "Lax"
+        assert not cookie.secure  # the public URL is http here
+
+
+def test_secure_cookie_behind_https(discord):
+    app = _app(discord, public_url="https://dash.test")
+    assert app.config["SESSION_COOKIE_SECURE"] is True
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        {},
+        {"state": "x", "code": "y"},
+        {"state": "", "code": ""},
+        {"state": "\x00" * 5000},
+        {"error": "access_denied"},
+    ],
+)
+def test_a_callback_that_is_not_ours_is_a_400_page(discord, query):
+    with _app(discord).test_client() as client:
+        client.get("/login")  # a state in the session, which these do not carry
+        answer = client.get("/dashboard/callback", query_string=query)
+        assert answer.status_code == 400
+        assert answer.mimetype == "text/html"
+        assert "Log in again" in answer.text
+
+
+def test_discord_refusing_the_code_is_a_502_page(discord):
+    app = _app(discord, client_secret="wrong")
+    with app.test_client() as client:
+        answer = _consent(client, discord)
+        failed = client.get("/dashboard/callback", query_string=answer)
+        assert failed.status_code == 502
+        assert "Discord did not answer" in failed.text
+        assert "wrong" not in failed.text
+
+
+def test_discord_down_at_login_is_a_502_page(discord):
+    app = _app(discord)
+    with app.test_client() as client:
+        answer = _consent(client, discord)
+        discord.__exit__(None, None, None)
+        failed = client.get("/dashboard/callback", query_string=answer)
+        assert failed.status_code == 502
+
+
+def test_login_off_without_client_settings(discord):
+    with _app(discord, client_id=None).test_client() as client:
+        answer = client.get("/login")
+        assert answer.status_code == 503
+        assert "DISCORD_CLIENT_ID" in answer.text
+
+
+def test_dashboard_needs_a_login(discord):
+    with _app(discord).test_client() as client:
+        answer = client.get(f"/dashboard/{GUILD}/")
+        assert answer.status_code == 302
+        assert answer.headers["Location"].endswith("/?login=needed")
