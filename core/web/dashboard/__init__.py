@@ -7,8 +7,11 @@ way), Jinja templates under ``templates/dashboard/``, one stylesheet and plain s
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from flask import Blueprint, Flask, render_template, request
 from werkzeug.routing import IntegerConverter
@@ -26,8 +29,12 @@ from core.web.dashboard.security import (
     csrf_token,
 )
 
-# Everything the dashboard serves; its blueprints get the dashboard's headers and CSRF check.
-BLUEPRINTS = frozenset({"public", "auth", "guilds", "dashboard_assets"})
+if TYPE_CHECKING:
+    from core.web.dashboard.guilds import GuildArea
+
+# Everything the dashboard serves; its blueprints get the dashboard's headers and CSRF check
+# (the guild areas of ``pages/`` are added as they are registered).
+BLUEPRINTS = {"public", "auth", "guilds", "dashboard_assets"}
 
 
 class IdConverter(IntegerConverter):
@@ -46,10 +53,28 @@ class Dashboard:
     permissions: PermissionCache
     login_limit: RateLimiter  # per client address: login starts and callbacks
     write_limit: RateLimiter  # per user: every POST
+    areas: tuple[GuildArea, ...] = ()  # the guild pages' areas, in navigation order
+
+
+def _guild_areas() -> tuple[GuildArea, ...]:
+    """Every module of ``core/web/dashboard/pages/`` with an ``AREA``, found by looking and
+    ordered by its ``ORDER`` (then name): a new settings page touches only its own module and
+    template."""
+    from core.web.dashboard import pages
+
+    found = []
+    for info in pkgutil.iter_modules(pages.__path__):
+        module = importlib.import_module(f"{pages.__name__}.{info.name}")
+        area = getattr(module, "AREA", None)
+        if area is not None:
+            found.append((getattr(module, "ORDER", 100), info.name, area))
+    return tuple(area for _order, _name, area in sorted(found, key=lambda item: item[:2]))
 
 
 def register(app: Flask, config: DashboardConfig) -> None:
     from core.web.dashboard import auth, guilds, public
+
+    areas = _guild_areas()
 
     client = None
     if config.client_id and config.client_secret:
@@ -61,6 +86,7 @@ def register(app: Flask, config: DashboardConfig) -> None:
         permissions=PermissionCache(config.permission_cache_seconds),
         login_limit=RateLimiter(10, 60),
         write_limit=RateLimiter(30, 60),
+        areas=areas,
     )
     app.url_map.converters["id"] = IdConverter  # before the blueprints' rules use it
     app.secret_key = config.secret
@@ -82,7 +108,11 @@ def register(app: Flask, config: DashboardConfig) -> None:
     app.register_blueprint(public.bp)
     app.register_blueprint(auth.bp)
     app.register_blueprint(guilds.bp)
+    for area in areas:
+        app.register_blueprint(area.bp)
+        BLUEPRINTS.add(area.bp.name)
     app.jinja_env.globals["csrf_token"] = csrf_token
+    app.jinja_env.globals["guild_areas"] = lambda: areas
     app.jinja_env.globals["CSRF_FIELD"] = CSRF_FIELD
 
     @app.before_request

@@ -3,13 +3,15 @@
 Every request under a guild re-checks that the logged-in user may manage it (owner,
 Administrator or Manage Server, as Discord says; cached a few minutes per user and guild in this
 process) and that the bot serves it. Anything else gets the same 403 page, whether or not the
-guild exists. Later areas (settings pages) add their routes to this blueprint or to one of their
-own with :func:`require_guild` as their ``before_request``.
+guild exists. Each later area (a settings page) is a module of ``core/web/dashboard/pages/``
+with ``bp = guild_blueprint(...)``: its routes live under ``/dashboard/<guild_id>/<area>/``,
+get the same check, and show up in the guild's navigation.
 """
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from flask import Blueprint, g, redirect, render_template, request, url_for
@@ -50,7 +52,24 @@ def may_manage(user: SessionUser, guild_id: int) -> bool:
     return cached
 
 
-@bp.before_request
+@dataclass(frozen=True)
+class GuildArea:
+    """A page area under ``/dashboard/<guild_id>/<slug>/``: its blueprint, its navigation label
+    and the endpoint the label links to."""
+
+    bp: Blueprint
+    label: str
+    endpoint: str
+
+
+def guild_blueprint(slug: str, import_name: str, label: str, index: str = "index") -> GuildArea:
+    """A blueprint for one area of a guild's pages, guarded like every guild page; its
+    ``index`` view (taking ``guild_id``) is what the navigation links to."""
+    area = Blueprint(f"guild_{slug}", import_name, url_prefix=f"/dashboard/<id:guild_id>/{slug}")
+    area.before_request(require_login)
+    return GuildArea(area, label, f"guild_{slug}.{index}")
+
+
 def require_login():  # type: ignore[no-untyped-def]
     user = current_user()
     if user is None:
@@ -67,6 +86,9 @@ def require_login():  # type: ignore[no-untyped-def]
         if not allowed:
             return error_page(403, "Not available", NOT_YOURS)
     return None
+
+
+bp.before_request(require_login)
 
 
 @bp.get("/")
