@@ -200,8 +200,13 @@ class Runtime:
         try:
             await asyncio.gather(self.bus.run(self.dispatcher, stop), self.scheduler.run(stop))
         finally:
-            for hook in reversed(self._shutdown_hooks):
-                await hook()
+            await self.shutdown()
+
+    async def shutdown(self) -> None:
+        """Run the features' shutdown hooks (closing their HTTP clients), newest first, on the
+        event loop that used them; the pipeline does it when it stops."""
+        for hook in reversed(self._shutdown_hooks):
+            await hook()
 
     def tick_all(self, now: datetime | None = None) -> list[TickResult]:
         """The watchtime tick in every guild: the scheduler's heartbeat."""

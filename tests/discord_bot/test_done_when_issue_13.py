@@ -67,9 +67,10 @@ def twitch(clock: Clock) -> Iterator[FakeTwitch]:
 
 
 @pytest.fixture
-def e2e_runtime(tmp_path: Path, twitch: FakeTwitch, clock: Clock) -> Iterator[Runtime]:
+async def e2e_runtime(tmp_path: Path, twitch: FakeTwitch, clock: Clock) -> AsyncIterator[Runtime]:
     runtime = runtime_on_fake_twitch(twitch, tmp_path / "data", clock)
     yield runtime
+    await runtime.shutdown()  # its HTTP clients were opened on this test's loop
     runtime.close()
 
 
