@@ -60,9 +60,10 @@ def convert_watchtime(
 
 
 def gift_reference(event: SubscriptionsGifted) -> str:
-    """The same for every delivery and source of one gift: the giftees' names when all are
-    known, else their user ids (webhooks always give those), and only for a gift that names
-    no giftee at all the event's own key (each delivery's, so it may count per delivery)."""
+    """The same for every delivery and source of one gift: the platform's gift key when there
+    is one (Twitch), else the giftees' names when all are known, else their user ids (webhooks
+    always give those), and only for a gift that names no giftee at all the event's own key
+    (each delivery's, so it may count per delivery)."""
     if event.gift_key:
         parts = ["gift-key", str(event.platform), event.broadcaster_user_id, event.gift_key]
         digest = hashlib.sha256("\x1f".join(parts).encode("utf-8", "surrogatepass")).hexdigest()
