@@ -145,7 +145,13 @@ class Subscribed(Event):
 
 @dataclass(frozen=True, kw_only=True)
 class SubscriptionsGifted(Event):
-    """Someone gifted subscriptions. ``gifter`` is None for an anonymous gift."""
+    """Someone gifted subscriptions. ``gifter`` is None for an anonymous gift.
+
+    ``gift_key`` names the real-world gift, the same whichever event type and transport told
+    it (Twitch: ``<gifter id>:<cumulative total>``, or the community gift's own id), so that a
+    consumer counting gifts counts each once; None where the platform gives nothing to build it
+    from. ``source_type`` is what told us, in the platform's words (as for :class:`Subscribed`).
+    """
 
     kind: ClassVar[str] = "subscriptions_gifted"
 
@@ -154,6 +160,8 @@ class SubscriptionsGifted(Event):
     count: int = 0
     expires_at: datetime | None = None
     tier: str | None = None
+    gift_key: str | None = None
+    source_type: str = ""
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -50,3 +50,26 @@ def run_check(name: str, probe: Callable[[], str]) -> Check:
         return Check(name, True, probe())
     except Exception as exc:
         return Check(name, False, str(exc) or type(exc).__name__)
+
+
+KICK_WEBHOOKS = "/webhooks/kick"
+TWITCH_WEBHOOKS = "/webhooks/twitch"
+
+
+def webhook_routes(*, twitch_secret_set: bool, base_url: str | None = None) -> str:
+    """Where the platforms' webhooks are taken, for the startup line and ``!health``: Kick's
+    always (its signing key is bundled), Twitch's once ``TWITCH_EVENTSUB_SECRET`` is set (it
+    refuses every delivery before). ``base_url`` (a public address) makes them whole URLs."""
+    base = (base_url or "").rstrip("/")
+    kick = f"POST {base}{KICK_WEBHOOKS} (Kick)"
+    if twitch_secret_set:
+        return f"{kick}, POST {base}{TWITCH_WEBHOOKS} (Twitch)"
+    return f"{kick}; {TWITCH_WEBHOOKS} (Twitch) is off until TWITCH_EVENTSUB_SECRET is set"
+
+
+def webhooks_check(*, twitch_secret_set: bool, base_url: str | None = None) -> Check:
+    """The webhook routes as a health line: information, never a failure (a server may follow
+    Kick alone)."""
+    return Check(
+        "webhooks", True, webhook_routes(twitch_secret_set=twitch_secret_set, base_url=base_url)
+    )

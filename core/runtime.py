@@ -25,7 +25,7 @@ from core.events import Event, Platform, system_clock
 from core.features.chat_commands.ports import ChatSender
 from core.features.guilds.service import GuildService
 from core.features.watchtime.service import TickResult
-from core.health import HealthReport, run_check
+from core.health import Check, HealthReport, run_check, webhooks_check
 from core.metrics import Metrics
 from core.scheduler import Scheduler
 from core.storage import db
@@ -145,7 +145,15 @@ class Runtime:
         checks = [run_check("database", database), run_check("bus", bus)]
         if self.redis is not None:
             checks.append(run_check("redis", self._ping_redis))
+        checks.append(self.webhooks_check())
         return HealthReport(checks)
+
+    def webhooks_check(self) -> Check:
+        """Which webhook routes take deliveries (both platforms' when both are configured)."""
+        return webhooks_check(
+            twitch_secret_set=bool(self.settings.twitch.eventsub_secret),
+            base_url=self.settings.web.oauth_base_url,
+        )
 
     def _ping_redis(self) -> str:
         try:

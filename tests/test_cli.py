@@ -343,8 +343,11 @@ def _run_and_check_pipeline(
 
 
 def test_run_serves_health_and_turns_a_signed_webhook_into_watchtime(cli_env, kick_keys):
+    cli_env["TWITCH_EVENTSUB_SECRET"] = "a-test-secret-of-some-length"
     output = _run_and_check_pipeline(cli_env, kick_keys, [("run",)])
     assert "Discord side is off: DISCORD_TOKEN is not set" in output
+    # the startup line names both webhook routes when both platforms take deliveries
+    assert "webhooks: POST /webhooks/kick (Kick), POST /webhooks/twitch (Twitch)" in output
 
 
 def test_split_gunicorn_web_and_bot_processes_on_postgres_and_redis(

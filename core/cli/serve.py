@@ -41,7 +41,9 @@ async def _serve_until_signalled(runtime, *, web: bool, pipeline: bool) -> None:
             loop.add_signal_handler(signum, stop.set)
     server = runtime.start_web_server() if web else None
     if server is not None:
-        log.info("web side listening on %s (webhooks under /webhooks/)", server.url)
+        log.info(
+            "web side listening on %s; webhooks: %s", server.url, runtime.webhooks_check().detail
+        )
     tasks = []
     if pipeline:
         tasks.append(asyncio.create_task(runtime.run_pipeline(stop), name="pipeline"))

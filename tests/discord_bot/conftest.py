@@ -70,9 +70,9 @@ class Stream:
     def viewer(self, username: str) -> Viewer:
         return Viewer(str(next(self._ids)), username)
 
-    def chat(self, guild_id: int, viewer: Viewer) -> None:
+    def chat(self, guild_id: int, viewer: Viewer, platform: Platform = Platform.KICK) -> None:
         event = ChatMessageSent(
-            platform=Platform.KICK,
+            platform=platform,
             event_id=uuid.uuid4().hex,
             broadcaster_user_id=BROADCASTER,
             occurred_at=self.clock(),
@@ -81,8 +81,14 @@ class Stream:
         )
         self.watchtime.record_chat(guild_id, event)
 
-    def earn(self, guild_id: int, viewer: Viewer | str, seconds: int) -> Viewer:
-        """Credit exactly ``seconds`` to ``viewer`` alone in ``guild_id``."""
+    def earn(
+        self,
+        guild_id: int,
+        viewer: Viewer | str,
+        seconds: int,
+        platform: Platform = Platform.KICK,
+    ) -> Viewer:
+        """Credit exactly ``seconds`` to ``viewer`` (on ``platform``) alone in ``guild_id``."""
         if isinstance(viewer, str):
             viewer = self.viewer(viewer)
         window = SETTINGS.active_window_minutes * 60
@@ -92,7 +98,7 @@ class Stream:
         remaining = seconds
         while remaining > 0:
             step = min(remaining, window)
-            self.chat(guild_id, viewer)
+            self.chat(guild_id, viewer, platform)
             self.clock.advance(step)
             self.watchtime.tick(guild_id)
             remaining -= step

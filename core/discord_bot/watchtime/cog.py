@@ -99,25 +99,23 @@ class WatchtimeCog(commands.Cog, name="Watchtime"):
     ) -> None:
         self.watchtime = watchtime
         self.guilds = guilds
-        self.roles = roles  # account links and watchtime roles; None: Kick names only
+        self.roles = roles  # a member's Kick link and watchtime roles; None: names only
 
     @commands.hybrid_command(name="watchtime")
     @commands.guild_only()
-    @app_commands.describe(viewer="A @member or a Kick name (yourself when left out)")
+    @app_commands.describe(viewer="A @member, or a Kick or Twitch name (yourself when left out)")
     async def watchtime_command(
         self,
         ctx: Context,
         viewer: Annotated[discord.Member | str | None, ViewerArgument] = None,
     ) -> None:
-        """Show your watchtime here (or a member's or Kick viewer's), rank and next role."""
+        """Show your watchtime (or a member's, a Kick or Twitch name's), rank and next role."""
         guild = guild_of(ctx)
         member_id: int | None = None
         if not isinstance(viewer, str):
             member_id = (viewer or ctx.author).id
-            account = (
-                await asyncio.to_thread(self.roles.account_of, member_id) if self.roles else None
-            )
-            if account is None:
+            accounts = await asyncio.to_thread(self.watchtime.accounts_of_member, member_id)
+            if not accounts:
                 reply = (
                     render.not_linked_yourself(ctx.clean_prefix)
                     if viewer is None or viewer.id == ctx.author.id
@@ -126,35 +124,60 @@ class WatchtimeCog(commands.Cog, name="Watchtime"):
                 await ctx.send(reply, allowed_mentions=NO_MENTIONS)
                 return
             await ctx.defer()
-            ranked = await asyncio.to_thread(
-                self.watchtime.find_by_user_id, guild.id, account.platform_user_id
-            )
-            if ranked is None:
-                reply = render.no_watchtime_for_member(member_id, account.username)
+            found = []
+            for account in accounts:
+                ranked = await asyncio.to_thread(
+                    self.watchtime.find_by_user_id,
+                    guild.id,
+                    account.platform_user_id,
+                    account.platform,
+                )
+                if ranked is not None:
+                    found.append(ranked)
+            if not found:
+                reply = render.no_watchtime_for_member(member_id, accounts)
                 await ctx.send(reply, allowed_mentions=NO_MENTIONS)
                 return
         else:
             await ctx.defer()
-            ranked = await asyncio.to_thread(self.watchtime.find_by_username, guild.id, viewer)
-            if ranked is None:
+            found = await asyncio.to_thread(self.watchtime.find_all_by_username, guild.id, viewer)
+            if not found:
                 await ctx.send(render.no_watchtime_for(viewer), allowed_mentions=NO_MENTIONS)
                 return
-            if self.roles is not None:
-                links = await asyncio.to_thread(
-                    self.roles.accounts_by_platform_id, [ranked.entry.platform_user_id]
-                )
-                linked = links.get(ranked.entry.platform_user_id)
-                member_id = linked.discord_user_id if linked else None
-        total = await asyncio.to_thread(self.watchtime.count_viewers, guild.id)
-        progress = None
-        if self.roles is not None:
-            tiers = await asyncio.to_thread(self.roles.tiers, guild.id)
-            if tiers:
+        await self._send_viewers(ctx, guild.id, found, member_id=member_id)
+
+    async def _send_viewers(
+        self,
+        ctx: Context,
+        guild_id: int,
+        found: list[RankedWatchtime],
+        *,
+        member_id: int | None = None,
+    ) -> None:
+        """One line (with its next role) per account found; a name on both platforms shows
+        both, each labelled with its platform."""
+        members = await asyncio.to_thread(
+            self.watchtime.linked_members, [ranked.entry for ranked in found]
+        )
+        total = await asyncio.to_thread(self.watchtime.count_viewers, guild_id)
+        tiers = await asyncio.to_thread(self.roles.tiers, guild_id) if self.roles else []
+        parts = []
+        for ranked in found:
+            progress = None
+            if self.roles is not None and tiers:
                 progress = await asyncio.to_thread(
-                    self.roles.progress, guild.id, ranked.entry.seconds
+                    self.roles.progress, guild_id, ranked.entry.seconds
                 )
-        reply = render.viewer_watchtime(ranked, total, member_id=member_id, progress=progress)
-        await ctx.send(reply, allowed_mentions=NO_MENTIONS)
+            parts.append(
+                render.viewer_watchtime(
+                    ranked,
+                    total,
+                    member_id=members.get(render.member_key(ranked.entry), member_id),
+                    progress=progress,
+                    show_platform=len(found) > 1,
+                )
+            )
+        await ctx.send("\n".join(parts), allowed_mentions=NO_MENTIONS)
 
     @commands.hybrid_command(name="leaderboard")
     @commands.guild_only()
@@ -193,13 +216,8 @@ class WatchtimeCog(commands.Cog, name="Watchtime"):
         view.message = await ctx.send(embed=embed, view=view, allowed_mentions=NO_MENTIONS)
 
     async def _linked_members(self, rows: list[RankedWatchtime]) -> dict[str, int]:
-        """Discord members linked to these rows' Kick accounts, by Kick user id."""
-        if self.roles is None or not rows:
-            return {}
-        links = await asyncio.to_thread(
-            self.roles.accounts_by_platform_id, [row.entry.platform_user_id for row in rows]
-        )
-        return {user_id: link.discord_user_id for user_id, link in links.items()}
+        """Discord members linked to these rows' accounts, by ``"<platform>:<user id>"``."""
+        return await asyncio.to_thread(self.watchtime.linked_members, [row.entry for row in rows])
 
     @commands.hybrid_group(name="tracking", invoke_without_command=True, case_insensitive=True)
     @commands.guild_only()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 import discord
 
@@ -12,9 +12,11 @@ from core.discord_bot.render import (
     inert,
     truncate,
 )
-from core.events import utc
+from core.events import Platform, utc
+from core.features.linking.repository import AccountLink
 from core.features.roles.service import Progress
 from core.features.watchtime.durations import format_duration
+from core.features.watchtime.repository import WatchtimeRow
 from core.features.watchtime.service import RankedWatchtime, TrackingStatus
 
 LEADERBOARD_MIN = 1
@@ -25,21 +27,35 @@ EMPTY_LEADERBOARD = (
 )
 
 
+PLATFORM_NAMES = {Platform.KICK: "Kick", Platform.TWITCH: "Twitch"}
+
+
+def member_key(entry: WatchtimeRow) -> str:
+    """How :meth:`WatchtimeService.linked_members` names a row's account."""
+    return f"{entry.platform}:{entry.platform_user_id}"
+
+
 def viewer_watchtime(
     ranked: RankedWatchtime,
     total_viewers: int,
     *,
     member_id: int | None = None,
     progress: Progress | None = None,
+    show_platform: bool = False,
 ) -> str:
     """Time, rank and last sighting; with tiers, the next role and what is missing to reach it.
 
-    ``member_id`` is the Discord member the Kick account is linked to (shown as a mention,
-    which never pings: replies go out with NO_MENTIONS).
+    ``member_id`` is the Discord member the account is linked to (shown as a mention, which
+    never pings: replies go out with NO_MENTIONS). ``show_platform`` names the platform of an
+    unlinked account too (a name found on both platforms).
     """
     entry = ranked.entry
     name = f"**{inert(entry.username)}**"
-    who = f"<@{member_id}> ({name} on Kick)" if member_id is not None else name
+    platform = PLATFORM_NAMES.get(entry.platform, str(entry.platform))
+    if member_id is not None:
+        who = f"<@{member_id}> ({name} on {platform})"
+    else:
+        who = f"{name} on {platform}" if show_platform else name
     line = (
         f"{who} has watched {format_duration(entry.seconds)}, "
         f"rank #{ranked.rank} of {total_viewers}, last seen {format_last_seen(entry.last_seen)}."
@@ -64,22 +80,29 @@ def no_watchtime_for(username: str) -> str:
     return f"No watchtime recorded for {inert(truncate(username, TYPED_NAME_LIMIT))} yet."
 
 
-def no_watchtime_for_member(member_id: int, username: str) -> str:
+def no_watchtime_for_member(member_id: int, accounts: Sequence[AccountLink]) -> str:
+    names = " and ".join(
+        f"{inert(account.username)} on {PLATFORM_NAMES.get(account.platform, account.platform)}"
+        for account in accounts
+    )
     return (
-        f"No watchtime recorded here yet for <@{member_id}> ({inert(username)} on Kick). "
+        f"No watchtime recorded here yet for <@{member_id}> ({names}). "
         "Chatting while the stream is live earns it."
     )
 
 
 def not_linked_yourself(prefix: str) -> str:
     return (
-        f"Your Discord account isn't linked to Kick yet: use {prefix}link, then ask again. "
-        f"You can also look anyone up with {prefix}watchtime <kick name>."
+        f"Your Discord account isn't linked to Kick or Twitch yet: use {prefix}link, then ask "
+        f"again. You can also look anyone up with {prefix}watchtime <Kick or Twitch name>."
     )
 
 
 def not_linked_member(member_id: int, prefix: str) -> str:
-    return f"<@{member_id}> hasn't linked a Kick account yet. Try {prefix}watchtime <kick name>."
+    return (
+        f"<@{member_id}> hasn't linked a Kick or Twitch account yet. "
+        f"Try {prefix}watchtime <Kick or Twitch name>."
+    )
 
 
 def leaderboard_line(row: RankedWatchtime, member_id: int | None) -> str:
@@ -96,9 +119,10 @@ def leaderboard_embed(
     page: int = 0,
     pages: int = 1,
 ) -> discord.Embed:
-    """``members`` maps a row's platform user id to the Discord member it is linked to."""
+    """``members`` maps a row's account (:func:`member_key`) to the Discord member it is linked
+    to."""
     members = members or {}
-    lines = [leaderboard_line(row, members.get(row.entry.platform_user_id)) for row in rows]
+    lines = [leaderboard_line(row, members.get(member_key(row.entry))) for row in rows]
     embed = discord.Embed(
         title=f"Watchtime leaderboard: {inert(guild_name)}",
         description="\n".join(lines),

@@ -13,6 +13,15 @@ to viewers without one, so the same gifter gifting the same viewers twice in one
 happen in practice; were it to, it would count once. Giftees given by user id without a name
 make the reference from the sorted ids instead (stable across redeliveries, which each carry a new
 message id); only a gift that names no giftee at all falls back to its event id.
+
+Twitch tells one gift up to three ways (``channel.subscription.gift``, the chat notice
+``community_sub_gift`` or ``sub_gift``, and one ``channel.subscribe`` with ``is_gift`` per
+recipient), each possibly twice (webhook and socket, with different message ids). Tickets come
+from the gifter's side only, and the reference is made from the event's ``gift_key`` (the gifter
+and their cumulative gift total, or the community gift's id), the same for every source and
+transport of one gift. A Twitch gift without a key (the total hidden by the gifter) is not
+counted from ``channel.subscription.gift``: its chat notice carries the community gift's id and
+counts it instead (``docs/twitch.md``, "Subs and gifts: who counts what").
 """
 
 from __future__ import annotations
@@ -24,7 +33,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.engine import Connection
 
-from core.events import SubscriptionsGifted
+from core.events import Platform, SubscriptionsGifted
 from core.features.raffle import earning_repository, ledger_repository, periods_repository
 from core.features.raffle.periods_repository import GuildRaffleSettings, Period
 from core.features.viewers.repository import find_viewer_ids_by_username
@@ -51,9 +60,14 @@ def convert_watchtime(
 
 
 def gift_reference(event: SubscriptionsGifted) -> str:
-    """The same for every delivery and source of one gift: the giftees' names when all are
-    known, else their user ids (webhooks always give those), and only for a gift that names
-    no giftee at all the event's own key (each delivery's, so it may count per delivery)."""
+    """The same for every delivery and source of one gift: the platform's gift key when there
+    is one (Twitch), else the giftees' names when all are known, else their user ids (webhooks
+    always give those), and only for a gift that names no giftee at all the event's own key
+    (each delivery's, so it may count per delivery)."""
+    if event.gift_key:
+        parts = ["gift-key", str(event.platform), event.broadcaster_user_id, event.gift_key]
+        digest = hashlib.sha256("\x1f".join(parts).encode("utf-8", "surrogatepass")).hexdigest()
+        return "g" + digest[:15]
     names = sorted(giftee.username.strip().lower() for giftee in event.giftees)
     ids = sorted(giftee.platform_user_id or "" for giftee in event.giftees)
     gifter = event.gifter.username.strip().lower() if event.gifter else ""
@@ -85,6 +99,12 @@ def record_gift(
 ) -> GiftOutcome | None:
     """Record a gift for its gifter; None when it earns nothing (anonymous, unknown gifter)."""
     if event.gifter is None:
+        return None
+    if event.platform == Platform.TWITCH and not event.gift_key:
+        log.info(
+            "guild %s: Twitch gift without a gift key (total hidden); its chat notice counts it",
+            period.guild_id,
+        )
         return None
     count = event.count or len(event.giftees)
     if count <= 0:

@@ -70,7 +70,7 @@ def tier_of_badge(version: str | None) -> str | None:
     """Twitch's subscriber badge version as a tier hint: 0-99 (or below 2000) Tier 1,
     2000-2999 Tier 2, 3000-3999 Tier 3, by convention only; None when it is no number."""
     text = (version or "").strip()
-    if not text.isdigit() or len(text) > 6:
+    if not (text.isascii() and text.isdigit()) or len(text) > 6:
         return None
     number = int(text)
     if 3000 <= number < 4000:

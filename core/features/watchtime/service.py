@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -25,6 +25,11 @@ from sqlalchemy.engine import Engine
 
 from core.config import WatchtimeSettings
 from core.events import ChatMessageSent, Platform, StreamEnded, StreamStarted, utc
+from core.features.linking.repository import (
+    AccountLink,
+    discord_users_of,
+    find_link_by_discord_user,
+)
 from core.features.viewers.repository import find_viewer_ids_by_username, remember_viewers
 from core.features.watchtime import repository
 from core.features.watchtime.repository import WatchtimeRow
@@ -181,6 +186,27 @@ class WatchtimeService:
                     ahead = repository.count_viewers_ahead(conn, guild_id, row.seconds)
                     return RankedWatchtime(ahead + 1, row)
         return None
+
+    def find_all_by_username(self, guild_id: int, username: str) -> list[RankedWatchtime]:
+        """The viewers of this name with watchtime here, one per platform (Kick, then Twitch):
+        a name may be taken on both, by the same person or by two."""
+        found = (self.find_by_username(guild_id, username, platform) for platform in Platform)
+        return [ranked for ranked in found if ranked is not None]
+
+    def linked_members(self, rows: Iterable[WatchtimeRow]) -> dict[str, int]:
+        """The Discord members linked to these rows' accounts, by ``"<platform>:<user id>"``
+        (a Kick and a Twitch account may share a user id and belong to different members)."""
+        pairs = [(str(row.platform), row.platform_user_id) for row in rows]
+        if not pairs:
+            return {}
+        with self.engine.connect() as conn:
+            return discord_users_of(conn, pairs)
+
+    def accounts_of_member(self, discord_user_id: int) -> list[AccountLink]:
+        """The member's linked accounts, Kick's then Twitch's (none, one or both)."""
+        with self.engine.connect() as conn:
+            links = (find_link_by_discord_user(conn, p, discord_user_id) for p in Platform)
+            return [link for link in links if link is not None]
 
     def find_by_user_id(
         self, guild_id: int, platform_user_id: str, platform: Platform = Platform.KICK

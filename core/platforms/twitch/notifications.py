@@ -211,12 +211,32 @@ def _parse_chat_message(n: _Notification) -> ChatMessageSent:
     )
 
 
-def _parse_chat_notification(n: _Notification) -> Subscribed | None:
-    """Only ``sub`` and ``resub`` notices: the one place Twitch says a sub was paid with Prime.
-    Gift notices are left to ``channel.subscription.gift``, so a gift is never counted twice."""
+def _parse_chat_notification(n: _Notification) -> Subscribed | SubscriptionsGifted | None:
+    """``sub`` and ``resub`` notices (the one place Twitch says a sub was paid with Prime),
+    ``prime_paid_upgrade`` (a Prime sub now paid: Prime no more), and the gifter's side of a
+    gift (``community_sub_gift``, and ``sub_gift`` when it belongs to no community gift), whose
+    ``gift_key`` is the same as ``channel.subscription.gift``'s for the same gift. A ``sub_gift``
+    inside a community gift is one recipient of it: the community notice counts it."""
     notice = n.word("notice_type")
-    if notice not in ("sub", "resub"):
-        return None
+    if notice in ("sub", "resub"):
+        return _parse_sub_notice(n, notice)
+    if notice == "prime_paid_upgrade":
+        return Subscribed(
+            **n.common(n.id("message_id")),
+            occurred_at=n.delivered_at,
+            viewer=n.required_viewer("chatter_user"),
+            tier=n.word(notice, "sub_tier") or "1000",  # a Prime sub becomes a paid Tier 1
+            is_prime=False,
+            source_type="channel.chat.notification",
+        )
+    if notice == "community_sub_gift":
+        return _parse_gift_notice(n, notice, count=n.int(notice, "total") or 0)
+    if notice == "sub_gift" and n.id("sub_gift", "community_gift_id") is None:
+        return _parse_gift_notice(n, notice, count=1)
+    return None
+
+
+def _parse_sub_notice(n: _Notification, notice: str) -> Subscribed:
     details = as_mapping(n.get(notice))
     months = n.int("resub", "cumulative_months") if notice == "resub" else None
     return Subscribed(
@@ -230,6 +250,37 @@ def _parse_chat_notification(n: _Notification) -> Subscribed | None:
         is_prime=bool(as_bool(details.get("is_prime"))),
         source_type="channel.chat.notification",
     )
+
+
+def _parse_gift_notice(n: _Notification, notice: str, *, count: int) -> SubscriptionsGifted | None:
+    if not as_mapping(n.get(notice)):
+        return None
+    message_id = n.id("message_id")  # the chat message's: the same over every transport
+    anonymous = bool(as_bool(n.get("chatter_is_anonymous")))
+    gifter = None if anonymous else n.viewer("chatter_user")
+    key = _gift_key(gifter, n.int(notice, "cumulative_total"))
+    if key is None and notice == "community_sub_gift":
+        community_id = n.id(notice, "id")
+        key = f"community:{community_id}" if community_id else None
+    elif key is None and message_id is not None:
+        key = f"sub_gift:{message_id}"
+    return SubscriptionsGifted(
+        **n.common(message_id),
+        occurred_at=n.delivered_at,
+        gifter=gifter,
+        count=max(count, 0),
+        tier=n.word(notice, "sub_tier"),
+        gift_key=key,
+        source_type="channel.chat.notification",
+    )
+
+
+def _gift_key(gifter: Viewer | None, cumulative_total: int | None) -> str | None:
+    """A gift as Twitch's two gifter-side sources both describe it: the gifter and their running
+    total of gifts in the channel after it (unique per gift; None when hidden or anonymous)."""
+    if gifter is None or gifter.platform_user_id is None or cumulative_total is None:
+        return None
+    return f"{gifter.platform_user_id}:{cumulative_total}"
 
 
 def _parse_subscribe(n: _Notification) -> Subscribed:
@@ -256,13 +307,19 @@ def _parse_subscription_message(n: _Notification) -> Subscribed:
 
 
 def _parse_subscription_gift(n: _Notification) -> SubscriptionsGifted:
+    """The gifter's side. Keyed by the gift (gifter and cumulative total) when Twitch says both,
+    so the webhook and the socket copy are one event on the bus; else by the message id."""
     anonymous = bool(as_bool(n.get("is_anonymous")))
+    gifter = None if anonymous else n.viewer("user")
+    key = _gift_key(gifter, n.int("cumulative_total"))
     return SubscriptionsGifted(
-        **n.common(),
+        **n.common(f"gift:{key}" if key else None),
         occurred_at=n.delivered_at,
-        gifter=None if anonymous else n.viewer("user"),
+        gifter=gifter,
         count=max(n.int("total") or 0, 0),
         tier=n.word("tier"),
+        gift_key=key,
+        source_type="channel.subscription.gift",
     )
 
 

@@ -94,8 +94,30 @@ class NoticeResub(NoticeSub, total=False):
     is_gift: bool
 
 
+class NoticeCommunityGift(TypedDict, total=False):
+    id: str  # the community gift's own id; its recipients' sub_gift notices name it
+    total: int
+    sub_tier: str
+    cumulative_total: int | None  # the gifter's running total; null when anonymous or hidden
+
+
+class NoticeSubGift(TypedDict, total=False):
+    sub_tier: str
+    duration_months: int
+    cumulative_total: int | None
+    recipient_user_id: str
+    recipient_user_login: str
+    recipient_user_name: str
+    community_gift_id: str | None  # null for a single gift
+
+
+class NoticePrimePaidUpgrade(TypedDict, total=False):
+    sub_tier: str
+
+
 class ChatNotificationEvent(Broadcaster, total=False):
-    """``channel.chat.notification``: the one source that says a sub was paid with Prime."""
+    """``channel.chat.notification``: the one source that says a sub was paid with Prime, and
+    the gifter's side of gifts (``community_sub_gift``, ``sub_gift``)."""
 
     chatter_user_id: str
     chatter_user_login: str
@@ -105,6 +127,9 @@ class ChatNotificationEvent(Broadcaster, total=False):
     notice_type: str  # "sub", "resub", "sub_gift", "community_sub_gift", "raid", ...
     sub: NoticeSub | None
     resub: NoticeResub | None
+    community_sub_gift: NoticeCommunityGift | None
+    sub_gift: NoticeSubGift | None
+    prime_paid_upgrade: NoticePrimePaidUpgrade | None
 
 
 class SubscribeEvent(UserEvent, total=False):

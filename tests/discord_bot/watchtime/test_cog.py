@@ -103,8 +103,8 @@ async def test_watchtime_without_a_name_and_without_a_link_points_to_link(
     [reply] = await say("!watchtime", alice)
 
     assert reply.content == (
-        "Your Discord account isn't linked to Kick yet: use !link, then ask again. "
-        "You can also look anyone up with !watchtime <kick name>."
+        "Your Discord account isn't linked to Kick or Twitch yet: use !link, then ask again. "
+        "You can also look anyone up with !watchtime <Kick or Twitch name>."
     )
 
 
@@ -116,7 +116,8 @@ async def test_watchtime_for_an_unlinked_member_says_so_without_pinging(
     [reply] = await say(f"!watchtime {bob.mention}", alice)
 
     assert reply.content == (
-        f"<@{bob.id}> hasn't linked a Kick account yet. Try !watchtime <kick name>."
+        f"<@{bob.id}> hasn't linked a Kick or Twitch account yet. "
+        "Try !watchtime <Kick or Twitch name>."
     )
 
 
@@ -618,3 +619,107 @@ async def test_database_work_never_runs_on_the_event_loop(
 
     assert statement_threads
     assert loop_thread not in statement_threads
+
+
+# --- names on both platforms -------------------------------------------------------------------
+
+
+def link_account(
+    engine: Engine, clock: Clock, member: discord.Member, platform: Platform, viewer: Viewer
+) -> None:
+    LinkingService(engine, clock).link(
+        guild_id=member.guild.id,
+        discord_user_id=member.id,
+        platform=platform,
+        platform_user_id=viewer.platform_user_id or "",
+        username=viewer.username,
+    )
+
+
+async def test_watchtime_finds_a_twitch_name(
+    guild_a: discord.Guild, alice: discord.Member, stream: Stream
+) -> None:
+    stream.earn(guild_a.id, "kickfan", 1200)
+    stream.earn(guild_a.id, "twitchfan", 600, Platform.TWITCH)
+
+    [reply] = await say("!watchtime TwitchFan", alice)
+
+    assert reply.content.startswith("**twitchfan** has watched 10 min, rank #2 of 2")
+
+
+async def test_a_name_on_both_platforms_shows_both_labelled(
+    guild_a: discord.Guild, alice: discord.Member, stream: Stream, clock: Clock
+) -> None:
+    stream.earn(guild_a.id, Viewer("501", "sam"), 1200)
+    kick_seen = clock()
+    stream.earn(guild_a.id, Viewer("501", "sam"), 600, Platform.TWITCH)
+    twitch_seen = clock()
+
+    [reply] = await say("!watchtime sam", alice)
+
+    assert reply.content.splitlines() == [
+        "**sam** on Kick has watched 20 min, rank #1 of 2, "
+        f"last seen <t:{int(kick_seen.timestamp())}:R>.",
+        "**sam** on Twitch has watched 10 min, rank #2 of 2, "
+        f"last seen <t:{int(twitch_seen.timestamp())}:R>.",
+    ]
+
+
+async def test_a_linked_twitch_name_shows_its_member_on_twitch(
+    sqlite_engine: Engine,
+    clock: Clock,
+    guild_a: discord.Guild,
+    alice: discord.Member,
+    stream: Stream,
+) -> None:
+    bob = member_of(guild_a, "bob")
+    viewer = stream.earn(guild_a.id, "bobtv", 600, Platform.TWITCH)
+    link_account(sqlite_engine, clock, bob, Platform.TWITCH, viewer)
+
+    [reply] = await say("!watchtime bobtv", alice)
+
+    assert reply.content.startswith(f"<@{bob.id}> (**bobtv** on Twitch) has watched 10 min")
+
+
+async def test_the_leaderboard_finds_members_on_the_rows_platform(
+    sqlite_engine: Engine,
+    clock: Clock,
+    guild_a: discord.Guild,
+    alice: discord.Member,
+    stream: Stream,
+) -> None:
+    """A Kick and a Twitch account with the same user id are two viewers: the Twitch row is not
+    the member linked to the Kick account, and a linked Twitch account shows its member."""
+    bob = member_of(guild_a, "bob")
+    kick_viewer = stream.earn(guild_a.id, Viewer("777", "alice_kick"), 7200)
+    link_account(sqlite_engine, clock, alice, Platform.KICK, kick_viewer)
+    stream.earn(guild_a.id, Viewer("777", "stranger"), 3600, Platform.TWITCH)
+    twitch_viewer = stream.earn(guild_a.id, Viewer("888", "bobtv"), 600, Platform.TWITCH)
+    link_account(sqlite_engine, clock, bob, Platform.TWITCH, twitch_viewer)
+
+    [reply] = await say("!leaderboard", alice)
+
+    assert leaderboard_lines(reply) == [
+        f"**#1** <@{alice.id}> - 2 h 00 min",
+        "**#2** stranger - 1 h 00 min",
+        f"**#3** <@{bob.id}> - 10 min",
+    ]
+
+
+async def test_a_member_linked_on_both_platforms_sees_both(
+    sqlite_engine: Engine,
+    clock: Clock,
+    guild_a: discord.Guild,
+    alice: discord.Member,
+    stream: Stream,
+) -> None:
+    kick = stream.earn(guild_a.id, "alice_kick", 1200)
+    link_account(sqlite_engine, clock, alice, Platform.KICK, kick)
+    twitch = stream.earn(guild_a.id, "alice_tv", 600, Platform.TWITCH)
+    link_account(sqlite_engine, clock, alice, Platform.TWITCH, twitch)
+
+    [reply] = await say("!watchtime", alice)
+
+    lines = reply.content.splitlines()
+    assert lines[0].startswith(f"<@{alice.id}> (**alice\\_kick** on Kick) has watched 20 min")
+    assert lines[1].startswith(f"<@{alice.id}> (**alice\\_tv** on Twitch) has watched 10 min")

@@ -85,6 +85,27 @@ def test_prime_is_not_assumed_for_a_later_month_nobody_called_prime(
     assert tier_label(sub) == "1"
 
 
+def test_a_prime_paid_upgrade_drops_prime(tiers: SubTierService) -> None:
+    """A Prime sub switched to a paid Tier 1 (chat's ``prime_paid_upgrade``): Tier 1, not Prime,
+    even within minutes of the Prime notice and when a Prime-blind source repeats Tier 1."""
+    feed(tiers, twitch_event("channel.chat.notification.sub_prime", T0))
+    upgrade = twitch_event(
+        "channel.chat.notification.sub_prime",
+        T0 + timedelta(minutes=2),
+        message_id="msg-2",
+        notice_type="prime_paid_upgrade",
+        sub=None,
+        prime_paid_upgrade={"sub_tier": "1000"},
+    )
+    feed(tiers, upgrade)
+    sub = tiers.tier_of(GUILD, "twitch", "49912639")
+    assert sub is not None
+    assert (tier_label(sub), sub.source) == ("1", "twitch:chat.notification")
+    blind = twitch_event("channel.subscribe", T0 + timedelta(minutes=3), user_id="49912639")
+    feed(tiers, blind)
+    assert tier_label(tiers.tier_of(GUILD, "twitch", "49912639")) == "1"
+
+
 def test_a_prime_blind_source_never_sets_prime(tiers: SubTierService) -> None:
     feed(tiers, twitch_event("channel.subscribe", T0, tier="1000"))
     sub = tiers.tier_of(GUILD, "twitch", "1234")

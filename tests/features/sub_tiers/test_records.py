@@ -53,7 +53,7 @@ def test_badge_versions_by_convention(version: str, tier: str) -> None:
     assert tier_of_badge(version) == tier
 
 
-@pytest.mark.parametrize("version", [None, "", "abc", "-1", "4000", "9999999", "3.0"])
+@pytest.mark.parametrize("version", [None, "", "abc", "-1", "4000", "9999999", "3.0", "²", "٣٠٠٠"])
 def test_badge_versions_that_say_nothing(version: str | None) -> None:
     assert tier_of_badge(version) is None
 

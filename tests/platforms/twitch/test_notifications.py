@@ -93,7 +93,12 @@ EXPECTED = {
         source_type="channel.subscription.message",
     ),
     "channel.subscription.gift": SubscriptionsGifted(
-        **common(), gifter=Viewer("1234", "Cool_User"), count=2, tier="1000"
+        **common("gift:1234:284"),
+        gifter=Viewer("1234", "Cool_User"),
+        count=2,
+        tier="1000",
+        gift_key="1234:284",
+        source_type="channel.subscription.gift",
     ),
     "channel.channel_points_custom_reward_redemption.add": RewardRedeemed(
         **common("1234:unfulfilled", at=datetime(2020, 7, 15, 17, 16, 3, 171067, tzinfo=UTC)),
@@ -157,12 +162,88 @@ def test_a_resub_notice_carries_its_months_and_prime():
     assert (event.is_renewal, event.months, event.tier, event.is_prime) == (True, 7, "2000", False)
 
 
-@pytest.mark.parametrize("notice", ["sub_gift", "community_sub_gift", "raid", "announcement", 7])
+@pytest.mark.parametrize(
+    "notice", ["sub_gift", "community_sub_gift", "gift_paid_upgrade", "raid", "announcement", 7]
+)
 def test_other_chat_notices_are_not_events(notice):
-    """Gifts come from channel.subscription.gift; reading the notice too would count them twice."""
+    """Notices we do not read, and gift notices without their details."""
     body = body_of("channel.chat.notification.sub_prime")
     body["event"]["notice_type"] = notice
     assert parse("", body) is None
+
+
+def test_the_webhook_and_socket_copies_of_a_gift_are_one_event_on_the_bus():
+    body = body_of("channel.subscription.gift")
+    copies = [
+        parse_notification(
+            "channel.subscription.gift", body, message_id=message_id, delivered_at=SENT_AT
+        )
+        for message_id in ("webhook-message", "socket-message")
+    ]
+    assert copies[0].key == copies[1].key == "twitch:subscriptions_gifted:gift:1234:284"
+
+
+def test_a_gift_with_its_total_hidden_is_keyed_by_its_delivery_and_has_no_gift_key():
+    body = body_of("channel.subscription.gift")
+    body["event"]["cumulative_total"] = None
+    event = parse("", body)
+    assert (event.event_id, event.gift_key) == (MESSAGE_ID, None)
+
+
+def gift_notice(notice: str, details: dict, anonymous: bool = False) -> dict:
+    body = body_of("channel.chat.notification.sub_prime")
+    body["event"].update(notice_type=notice, sub=None, chatter_is_anonymous=anonymous)
+    body["event"][notice] = details
+    return body
+
+
+def test_a_community_gift_notice_has_the_gift_key_of_its_subscription_gift():
+    details = {"id": "8172615512", "total": 5, "sub_tier": "2000", "cumulative_total": 284}
+    event = parse("", gift_notice("community_sub_gift", details))
+    assert event == SubscriptionsGifted(
+        **common("d62235c8-47ff-a4f4-84e8-5a29a65a9c03", "1971641"),
+        gifter=Viewer("49912639", "viewer23"),
+        count=5,
+        tier="2000",
+        gift_key="49912639:284",
+        source_type="channel.chat.notification",
+    )
+
+
+def test_a_community_gift_notice_with_its_total_hidden_is_keyed_by_the_community_gift():
+    details = {"id": "8172615512", "total": 5, "sub_tier": "1000", "cumulative_total": None}
+    event = parse("", gift_notice("community_sub_gift", details))
+    assert (event.gift_key, event.count) == ("community:8172615512", 5)
+
+
+def test_an_anonymous_community_gift_has_no_gifter():
+    details = {"id": "8172615512", "total": 5, "sub_tier": "1000", "cumulative_total": None}
+    event = parse("", gift_notice("community_sub_gift", details, anonymous=True))
+    assert event.gifter is None
+
+
+def test_a_sub_gift_inside_a_community_gift_is_no_event_and_a_single_one_is_a_gift():
+    details = {"recipient_user_id": "5678", "sub_tier": "1000", "cumulative_total": 284}
+    inside = parse("", gift_notice("sub_gift", {**details, "community_gift_id": "8172615512"}))
+    assert inside is None
+    single = parse("", gift_notice("sub_gift", {**details, "community_gift_id": None}))
+    assert isinstance(single, SubscriptionsGifted)
+    assert (single.count, single.gift_key) == (1, "49912639:284")
+
+
+def test_a_prime_paid_upgrade_is_a_tier_one_sub_that_is_not_prime():
+    body = body_of("channel.chat.notification.sub_prime")
+    body["event"].update(
+        notice_type="prime_paid_upgrade", sub=None, prime_paid_upgrade={"sub_tier": "1000"}
+    )
+    event = parse("", body)
+    assert event == Subscribed(
+        **common("d62235c8-47ff-a4f4-84e8-5a29a65a9c03", "1971641"),
+        viewer=Viewer("49912639", "viewer23"),
+        tier="1000",
+        is_prime=False,
+        source_type="channel.chat.notification",
+    )
 
 
 def test_a_badge_the_router_knows_gives_its_word_in_lowercase():

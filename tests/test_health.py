@@ -1,0 +1,41 @@
+"""The health report names the webhook routes that take deliveries: Kick's, and Twitch's too
+once its secret is set (the startup line and ``!health`` say the same)."""
+
+from __future__ import annotations
+
+from core.health import webhook_routes
+
+
+def test_both_routes_are_named_when_twitch_is_configured(make_runtime):
+    runtime = make_runtime(
+        TWITCH_EVENTSUB_SECRET="a-test-secret-of-some-length",
+        OAUTH_BASE_URL="https://bot.example.org",
+    )
+    report = runtime.health()
+    assert report.ok
+    assert (
+        "ok   webhooks: POST https://bot.example.org/webhooks/kick (Kick), "
+        "POST https://bot.example.org/webhooks/twitch (Twitch)"
+    ) in report.lines()
+
+
+def test_without_the_twitch_secret_the_twitch_route_is_named_as_off(make_runtime):
+    report = make_runtime().health()
+    assert report.ok  # information, never a failure: a server may follow Kick alone
+    assert (
+        "ok   webhooks: POST /webhooks/kick (Kick); "
+        "/webhooks/twitch (Twitch) is off until TWITCH_EVENTSUB_SECRET is set"
+    ) in report.lines()
+
+
+def test_the_public_health_shows_the_routes_but_no_secret(make_runtime):
+    secret = "a-test-secret-of-some-length"
+    report = make_runtime(TWITCH_EVENTSUB_SECRET=secret).health()
+    assert report.as_json()["checks"]["webhooks"]["ok"] is True
+    assert secret not in str(report.as_json())
+
+
+def test_routes_without_a_base_url_are_paths():
+    assert webhook_routes(twitch_secret_set=True) == (
+        "POST /webhooks/kick (Kick), POST /webhooks/twitch (Twitch)"
+    )
