@@ -13,7 +13,7 @@ from core.features.chat_commands.replies import ChatReplier
 from core.features.chat_commands.router import ChatCommand, ChatInvocation, Permission
 from core.features.chat_commands.text import chat_safe
 from core.features.heist.ports import HeistAnnouncer, HeistResult
-from core.features.heist.rules import HeistRefused
+from core.features.heist.rules import HeistRefused, parse_join
 from core.features.heist.service import Cancelled, HeistService, Joined
 
 log = logging.getLogger(__name__)
@@ -116,6 +116,7 @@ class HeistChat:
             badge.strip().lower() in ("subscriber", "founder") for badge in event.badges
         )
         try:
+            parse_join(invocation.arguments)  # a wrong stake is answered before asking SE
             # StreamElements keeps points by login: the chat's login where it gives one.
             se = await self.service.se_stake(
                 invocation.guild_id, event.login or invocation.viewer.username

@@ -100,6 +100,10 @@ async def test_a_stake_above_the_balance_less_open_holds_is_refused_and_holds_no
 
 async def test_when_streamelements_cannot_say_the_balance_the_join_is_refused(chat, se, wallet):
     se.fail_next("500", "500", "500")  # the first try and both retries
+    wrong = await chat.say("!join lots", "2")  # answered without asking StreamElements
+    assert wrong is not None
+    assert "StreamElements" not in wrong
+    assert se.failures == ["500", "500", "500"]
     answer = await chat.say("!join 200", "1")
     assert answer is not None
     assert answer.startswith("StreamElements did not answer")
