@@ -119,6 +119,9 @@ class ChatMessageSent(Event):
     # and the months it shows. None where the platform's badges carry neither (Kick).
     subscriber_badge_version: str | None = None
     subscriber_months: int | None = None
+    # The sender's login where it differs from a display name (Twitch's chatter_user_login):
+    # what StreamElements keys points by. None where the platform gives only the username.
+    login: str | None = None
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -22,7 +22,10 @@ def install(rt: Runtime) -> None:
         cooldown_seconds=rt.settings.heist.cooldown_seconds,
     )
     # The sub_tiers feature (installed before) provides the tiers.
-    rt.heist = HeistService(rt.engine, rt.clock, rt.points, defaults, sub_tiers=rt.sub_tiers)
+    # The StreamElements wallet (installed with points) holds and pays in guilds that use it.
+    rt.heist = HeistService(
+        rt.engine, rt.clock, rt.points, defaults, sub_tiers=rt.sub_tiers, wallet=rt.points_wallet
+    )
     rt.heist_chat = HeistChat(rt.heist, rt.chat_replies, DiscordHeistAnnouncer(rt.discord))
     for command in rt.heist_chat.commands():
         rt.chat_commands.add(command)

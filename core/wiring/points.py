@@ -57,5 +57,5 @@ def install(rt: Runtime) -> None:
     rt.points_wallet = SeWallet(rt.engine, rt.clock, rt.cipher, StreamElementsPoints())
     rt.scheduler.after_tick("StreamElements payments", rt.points_wallet.flush)
     rt.on_shutdown(rt.points_wallet.client.aclose)
-    for command in PointsChat(rt.points).commands():
+    for command in PointsChat(rt.points, rt.points_wallet).commands():
         rt.chat_commands.add(command)

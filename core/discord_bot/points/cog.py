@@ -165,6 +165,19 @@ class PointsCog(commands.Cog, name="Points"):
         rows = await self._targets(ctx, guild.id, viewer)
         name = await asyncio.to_thread(self.points.name, guild.id)
         lines = []
+        wallet = self.wallet
+        if wallet is not None and await asyncio.to_thread(wallet.uses_streamelements, guild.id):
+            # StreamElements keeps points by login: the linked or named account's.
+            for row in rows:
+                try:
+                    balance = await wallet.balance(guild.id, row.username)
+                    held = await asyncio.to_thread(wallet.open_holds, guild.id, row.username)
+                except PointsRefused as refused:
+                    lines.append(f"**{render.inert(row.username)}**: {refused}")
+                    continue
+                lines.append(render.se_balance_line(row, name, max(balance - held, 0), held))
+            await self._reply(ctx, "\n".join(lines))
+            return
         for row in rows:
             rank = await asyncio.to_thread(self.points.rank, guild.id, row.points)
             lines.append(render.balance_line(row, name, rank))

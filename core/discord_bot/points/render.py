@@ -26,6 +26,15 @@ def balance_line(row: BalanceRow, name: str, rank: int | None) -> str:
     return f"**{inert(row.username)}** ({platform_title(row)}): {amount(row.points, name)}{ranked}"
 
 
+def se_balance_line(row: BalanceRow, name: str, free: int, held: int) -> str:
+    """A balance kept in StreamElements, less what is staked in a heist here."""
+    staked = f" ({held:,} staked in a heist)" if held else ""
+    return (
+        f"**{inert(row.username)}** ({platform_title(row)}): {amount(free, name)} on "
+        f"StreamElements{staked}"
+    )
+
+
 def board_embed(
     guild_name: str, rows: list[RankedBalance], name: str, *, page: int, pages: int
 ) -> discord.Embed:

@@ -13,7 +13,7 @@ from core.features.chat_commands.replies import ChatReplier
 from core.features.chat_commands.router import ChatCommand, ChatInvocation, Permission
 from core.features.chat_commands.text import chat_safe
 from core.features.heist.ports import HeistAnnouncer, HeistResult
-from core.features.heist.rules import HeistRefused
+from core.features.heist.rules import HeistRefused, parse_join
 from core.features.heist.service import Cancelled, HeistService, Joined
 
 log = logging.getLogger(__name__)
@@ -116,6 +116,11 @@ class HeistChat:
             badge.strip().lower() in ("subscriber", "founder") for badge in event.badges
         )
         try:
+            parse_join(invocation.arguments)  # a wrong stake is answered before asking SE
+            # StreamElements keeps points by login: the chat's login where it gives one.
+            se = await self.service.se_stake(
+                invocation.guild_id, event.login or invocation.viewer.username
+            )
             joined = await asyncio.to_thread(
                 self.service.join,
                 invocation.guild_id,
@@ -126,6 +131,7 @@ class HeistChat:
                 invocation.arguments,
                 has_sub_badge=has_badge,
                 badge_version=event.subscriber_badge_version,
+                se=se,
             )
         except HeistRefused as refused:
             return str(refused)
@@ -183,6 +189,8 @@ class HeistChat:
             await self.replies.say(
                 result.guild_id, result.platform, result.broadcaster_user_id, result_message(result)
             )
+        if results and self.service.wallet is not None:
+            await self.service.wallet.flush()  # StreamElements payments go out now
         await self.post_pending()
         return results
 

@@ -4,6 +4,7 @@ rerun pays nothing twice), cancelling with refunds, settings and stats."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import random
 import secrets
@@ -15,6 +16,7 @@ from sqlalchemy.engine import Engine
 
 from core.events import Platform
 from core.features.heist import repository
+from core.features.heist.payments import SOURCE, SeStake, ledger_ref, pay
 from core.features.heist.ports import CrewMember, HeistResult, SubTier, SubTiers
 from core.features.heist.repository import CANCELLED, RESOLVED, Heist, Outcome, Participant
 from core.features.heist.rules import (
@@ -33,12 +35,12 @@ from core.features.heist.rules import (
     tier_of,
 )
 from core.features.points import repository as points
+from core.features.points import se_wallet
 from core.features.points.repository import NotEnough, PointsEntry
-from core.features.points.service import PointsService
+from core.features.points.se_wallet import SeWallet
+from core.features.points.service import NotEnoughPoints, PointsRefused, PointsService
 
 log = logging.getLogger(__name__)
-
-SOURCE = "heist"  # on the points ledger
 
 
 @dataclass(frozen=True)
@@ -60,17 +62,15 @@ class Cancelled:
     points: int
 
 
-def ledger_ref(heist_id: int, platform: Platform, user_id: str, what: str) -> str:
-    return f"{heist_id}:{platform}:{user_id}:{what}"
-
-
 def seconds_between(later: datetime, earlier: datetime) -> int:
     return max(0, int((later - earlier).total_seconds() + 0.999))
 
 
 class HeistService:
     """``defaults`` are the settings a guild starts with; ``sub_tiers`` None: nobody has a tier;
-    ``draw`` is the random source of outcomes (a CSPRNG unless a test passes a seeded one)."""
+    ``draw`` is the random source of outcomes (a CSPRNG unless a test passes a seeded one);
+    ``wallet`` the StreamElements backend: in a guild that uses it, a join holds the stake there
+    (see :meth:`se_stake`) and the outcome is settled through its outbox."""
 
     def __init__(
         self,
@@ -80,6 +80,7 @@ class HeistService:
         defaults: HeistRules,
         sub_tiers: SubTiers | None = None,
         draw: random.Random | None = None,
+        wallet: SeWallet | None = None,
     ) -> None:
         self.engine = engine
         self.clock = clock
@@ -87,6 +88,7 @@ class HeistService:
         self.defaults = defaults
         self.sub_tiers = sub_tiers
         self.draw = draw if draw is not None else secrets.SystemRandom()
+        self.wallet = wallet
 
     # --- settings ------------------------------------------------------------------------------
 
@@ -125,8 +127,10 @@ class HeistService:
         *,
         has_sub_badge: bool = False,
         badge_version: str | None = None,
+        se: SeStake | None = None,
     ) -> Joined:
-        """Join (or open) the heist of this guild's chat with the stake ``arguments`` name.
+        """Join (or open) the heist of this guild's chat with the stake ``arguments`` name:
+        taken from our ledger, or with ``se`` held on the viewer's StreamElements balance.
         Raises HeistRefused with the reason; then nothing was taken."""
         request = parse_join(arguments)
         rules = self.rules(guild_id)
@@ -138,7 +142,10 @@ class HeistService:
                 self._check_cooldown(conn, guild_id, platform, rules, now)
             elif heist.closes_at <= now:
                 raise HeistRefused("The crew is already on the job; the results come in a moment.")
-            balance = points.balance_of(conn, guild_id, platform, user_id)
+            if se is None:
+                balance = points.balance_of(conn, guild_id, platform, user_id)
+            else:
+                balance = se.balance - se_wallet.held_in(conn, guild_id, se.login)
             stake = self._check_stake(request, balance, rules, currency)
             opened = False
             if heist is None:
@@ -161,18 +168,16 @@ class HeistService:
                 conn, heist, user_id, username, stake, risk, now, has_sub_badge
             ):
                 raise HeistRefused("You are already in this heist's crew.")
-            entry = PointsEntry(
-                guild_id,
-                platform,
-                user_id,
-                stake,
-                SOURCE,
-                ledger_ref(heist.id, platform, user_id, "stake"),
-                now,
-            )
+            stake_ref = ledger_ref(heist.id, platform, user_id, "stake")
             try:
-                left = points.spend(conn, entry)
-            except NotEnough as short:
+                if se is None:
+                    entry = PointsEntry(guild_id, platform, user_id, stake, SOURCE, stake_ref, now)
+                    left = points.spend(conn, entry)
+                else:
+                    left = se_wallet.hold_in(
+                        conn, guild_id, se.login, stake, se.balance, SOURCE, stake_ref, now
+                    )
+            except (NotEnough, NotEnoughPoints) as short:
                 raise HeistRefused(
                     f"You have only {short.balance:,} {currency}; a stake of {stake:,} needs more."
                 ) from short
@@ -184,6 +189,20 @@ class HeistService:
         return Joined(
             heist, opened, stake, risk, left, crew, seconds_between(heist.closes_at, now), currency
         )
+
+    async def se_stake(self, guild_id: int, login: str) -> SeStake | None:
+        """None when this guild keeps its points on our ledger; else the viewer's balance as
+        StreamElements says it now (asked before the join's transaction, which holds the
+        stake against it). Raises HeistRefused when StreamElements cannot say."""
+        if self.wallet is None:
+            return None
+        if not await asyncio.to_thread(self.wallet.uses_streamelements, guild_id):
+            return None
+        try:
+            balance = await self.wallet.balance(guild_id, login)
+        except PointsRefused as refused:
+            raise HeistRefused(str(refused)) from None
+        return SeStake(se_wallet.checked_username(login), balance)
 
     def _check_cooldown(
         self, conn, guild_id: int, platform: Platform, rules: HeistRules, now: datetime
@@ -270,22 +289,11 @@ class HeistService:
                 self._outcome(member, rules, tiers.get(member.platform_user_id)) for member in crew
             ]
             repository.record_outcomes(conn, outcomes)
-            points.credit_many(
-                conn,
-                [
-                    PointsEntry(
-                        heist.guild_id,
-                        heist.platform,
-                        member.platform_user_id,
-                        outcome.payout,
-                        SOURCE,
-                        ledger_ref(heist_id, heist.platform, member.platform_user_id, "payout"),
-                        now,
-                    )
-                    for member, outcome in zip(crew, outcomes, strict=True)
-                    if outcome.won and outcome.payout > 0
-                ],
-            )
+            returns = {
+                member.platform_user_id: outcome.payout if outcome.won else 0
+                for member, outcome in zip(crew, outcomes, strict=True)
+            }
+            pay(conn, heist, crew, returns, "payout", now)
         return self.result_of(heist_id)
 
     def _tiers(self, heist: Heist, crew: list[Participant]) -> Mapping[str, SubTier]:
@@ -362,21 +370,8 @@ class HeistService:
             if heist is None or not repository.finish(conn, heist.id, CANCELLED, now):
                 raise HeistRefused("No heist is under way.")
             crew = repository.crew_of(conn, heist.id)
-            points.credit_many(
-                conn,
-                [
-                    PointsEntry(
-                        guild_id,
-                        platform,
-                        member.platform_user_id,
-                        member.stake,
-                        SOURCE,
-                        ledger_ref(heist.id, platform, member.platform_user_id, "refund"),
-                        now,
-                    )
-                    for member in crew
-                ],
-            )
+            refunds = {member.platform_user_id: member.stake for member in crew}
+            pay(conn, heist, crew, refunds, "refund", now)
         return Cancelled(heist, len(crew), sum(member.stake for member in crew))
 
     # --- announcements and reading -------------------------------------------------------------

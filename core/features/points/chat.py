@@ -12,7 +12,8 @@ import re
 from core.events import Platform
 from core.features.chat_commands.router import ChatCommand, ChatInvocation
 from core.features.chat_commands.text import chat_safe
-from core.features.points.service import PointsService
+from core.features.points.se_wallet import SeWallet
+from core.features.points.service import PointsRefused, PointsService
 
 NAME_PATTERN = re.compile(r"@?[A-Za-z0-9_][A-Za-z0-9_.\-]{0,39}")
 NOT_A_NAME = "That is not a viewer's name: type !points, or !points <name>."
@@ -23,14 +24,30 @@ def amount_text(points: int, name: str) -> str:
 
 
 class PointsChat:
-    def __init__(self, points: PointsService) -> None:
+    """``wallet``: in a guild that keeps its points in StreamElements, balances are its."""
+
+    def __init__(self, points: PointsService, wallet: SeWallet | None = None) -> None:
         self.points = points
+        self.wallet = wallet
 
     def commands(self) -> list[ChatCommand]:
         return [ChatCommand("points", self.show, user_cooldown_seconds=10)]
 
     async def show(self, invocation: ChatInvocation) -> str | None:
         wanted = invocation.arguments.strip()
+        if self.wallet is not None and await asyncio.to_thread(
+            self.wallet.uses_streamelements, invocation.guild_id
+        ):
+            if wanted and (" " in wanted or not NAME_PATTERN.fullmatch(wanted)):
+                return NOT_A_NAME
+            # StreamElements keeps points by login: the chat's login where it gives one.
+            own = invocation.event.login or invocation.viewer.username
+            return await self.streamelements_reply(
+                self.wallet,
+                invocation.guild_id,
+                wanted.lstrip("@") if wanted else own,
+                own=not wanted,
+            )
         if not wanted:
             user_id = invocation.viewer.platform_user_id
             if user_id is None:
@@ -63,3 +80,19 @@ class PointsChat:
             return f"No one called {shown} has chatted here yet."
         balance = max(self.points.balance(guild_id, platform, user_id) for user_id in ids)
         return f"{shown} has {amount_text(balance, name)}."
+
+    async def streamelements_reply(
+        self, wallet: SeWallet, guild_id: int, login: str, *, own: bool
+    ) -> str:
+        """The balance StreamElements keeps, less what is held in games here."""
+        name = await asyncio.to_thread(self.points.name, guild_id)
+        shown = chat_safe(login) or "that viewer"
+        try:
+            balance = await wallet.balance(guild_id, login)
+            held = await asyncio.to_thread(wallet.open_holds, guild_id, login)
+        except (PointsRefused, ValueError) as refused:
+            return str(refused) if own else f"StreamElements has no points for {shown}."
+        staked = f" ({held:,} staked in a heist)" if held else ""
+        free = amount_text(max(balance - held, 0), name)
+        who = "You have" if own else f"{shown} has"
+        return f"{who} {free} on StreamElements{staked}."

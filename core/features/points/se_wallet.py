@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
 from core.features.points.service import NotEnoughPoints, PointsRefused
 from core.features.points.tables import points_se_holds, points_se_outbox, points_settings
@@ -153,81 +153,42 @@ class SeWallet:
     def _hold(
         self, guild_id: int, login: str, amount: int, balance: int, source: str, ref: str
     ) -> int:
-        h = points_se_holds.c
         with self.engine.begin() as conn:
-            # The guild's settings row is the lock: holds of one guild are checked one at a time.
-            conn.execute(
-                sa.update(points_settings)
-                .where(points_settings.c.guild_id == guild_id)
-                .values(updated_at=points_settings.c.updated_at)
-            )
-            held = conn.execute(
-                sa.select(sa.func.coalesce(sa.func.sum(h.amount), 0)).where(
-                    h.guild_id == guild_id, h.username == login, h.settled_at.is_(None)
-                )
-            ).scalar_one()
-            again = conn.execute(
-                sa.select(h.amount).where(
-                    h.guild_id == guild_id, h.source == source, h.source_ref == ref[:255]
-                )
-            ).first()
-            if again is not None:
-                return balance - int(held)
-            available = balance - int(held)
-            if available < amount:
-                raise NotEnoughPoints(
-                    f"Only {max(available, 0):,} points are free to bet.",
-                    balance=max(available, 0),
-                    needed=amount,
-                )
-            conn.execute(
-                sa.insert(points_se_holds).values(
-                    guild_id=guild_id, username=login, amount=amount, source=source,
-                    source_ref=ref[:255], created_at=self.clock(),
-                )
-            )  # fmt: skip
-        return available - amount
+            return hold_in(conn, guild_id, login, amount, balance, source, ref, self.clock())
 
     def open_holds(self, guild_id: int, username: str) -> int:
-        h = points_se_holds.c
         with self.engine.connect() as conn:
-            return int(
-                conn.execute(
-                    sa.select(sa.func.coalesce(sa.func.sum(h.amount), 0)).where(
-                        h.guild_id == guild_id,
-                        h.username == checked_username(username),
-                        h.settled_at.is_(None),
-                    )
-                ).scalar_one()
-            )
+            return held_in(conn, guild_id, checked_username(username))
 
     # --- settling ----------------------------------------------------------------------------
 
     def settle(self, guild_id: int, source: str, outcomes: Sequence[Settlement]) -> int:
         """Record the payments of a game and close its holds, in one transaction; how many
         payments were new (a settlement retried records nothing more)."""
-        now = self.clock()
-        h = points_se_holds.c
-        added = 0
         with self.engine.begin() as conn:
-            for outcome in outcomes:
-                login = checked_username(outcome.username)
-                if outcome.net != 0:
-                    stmt = insert_for(conn, points_se_outbox).values(
-                        guild_id=guild_id, username=login, amount=outcome.net, source=source,
-                        source_ref=outcome.pay_ref[:255], created_at=now,
-                    )  # fmt: skip
-                    added += conn.execute(
-                        stmt.on_conflict_do_nothing(),
-                        execution_options={"preserve_rowcount": True},
-                    ).rowcount
-                conn.execute(
-                    sa.update(points_se_holds)
-                    .where(h.guild_id == guild_id, h.source == source,
-                           h.source_ref == outcome.hold_ref[:255], h.settled_at.is_(None))
-                    .values(settled_at=now)
-                )  # fmt: skip
-        return added
+            return settle_in(conn, guild_id, source, outcomes, self.clock())
+
+    # --- for games that hold and settle in their own transaction (the heist) ----------------
+
+    def uses_streamelements(self, guild_id: int) -> bool:
+        return self.account_of(guild_id) is not None
+
+    async def balance(self, guild_id: int, username: str) -> int:
+        """The viewer's StreamElements balance (0 when SE never saw them), holds not taken off.
+        Raises :class:`PointsRefused` with a reason for chat."""
+        account = await asyncio.to_thread(self._account_or_refuse, guild_id)
+        try:
+            login = checked_username(username)
+        except ValueError:
+            raise PointsRefused(
+                "StreamElements keeps points by login (letters, digits, _); yours is not one."
+            ) from None
+        try:
+            return await self.client.balance(account.channel_id, account.jwt, login) or 0
+        except StreamElementsError as exc:
+            raise PointsRefused(
+                f"StreamElements did not answer ({exc.message}); try again."
+            ) from None
 
     async def flush(self) -> dict[str, int]:
         """Send every pending payment once; counts by what became of them."""
@@ -295,3 +256,105 @@ class SeWallet:
                 .where(o.state == "sending", o.sent_at < self.clock() - STUCK_AFTER)
                 .values(state="uncertain")
             )
+
+
+# --- the same, inside a caller's transaction ------------------------------------------------
+
+
+def held_in(conn: Connection, guild_id: int, login: str) -> int:
+    """The viewer's open holds in this guild."""
+    h = points_se_holds.c
+    return int(
+        conn.execute(
+            sa.select(sa.func.coalesce(sa.func.sum(h.amount), 0)).where(
+                h.guild_id == guild_id, h.username == login, h.settled_at.is_(None)
+            )
+        ).scalar_one()
+    )
+
+
+def hold_in(
+    conn: Connection,
+    guild_id: int,
+    login: str,
+    amount: int,
+    balance: int,
+    source: str,
+    ref: str,
+    now: datetime,
+) -> int:
+    """Hold ``amount`` of ``login``'s StreamElements ``balance`` (as SE just said it); what
+    stays free. Raises :class:`NotEnoughPoints` when the balance minus the open holds does not
+    cover it. A reference held before holds nothing more."""
+    h = points_se_holds.c
+    # The guild's settings row is the lock: holds of one guild are checked one at a time.
+    conn.execute(
+        sa.update(points_settings)
+        .where(points_settings.c.guild_id == guild_id)
+        .values(updated_at=points_settings.c.updated_at)
+    )
+    available = balance - held_in(conn, guild_id, login)
+    again = conn.execute(
+        sa.select(h.amount).where(
+            h.guild_id == guild_id, h.source == source, h.source_ref == ref[:255]
+        )
+    ).first()
+    if again is not None:
+        return available
+    if available < amount:
+        raise NotEnoughPoints(
+            f"Only {max(available, 0):,} points are free to bet.",
+            balance=max(available, 0),
+            needed=amount,
+        )
+    conn.execute(
+        sa.insert(points_se_holds).values(
+            guild_id=guild_id, username=login, amount=amount, source=source,
+            source_ref=ref[:255], created_at=now,
+        )
+    )  # fmt: skip
+    return available - amount
+
+
+def open_holds_by_ref(
+    conn: Connection, guild_id: int, source: str, refs: Sequence[str]
+) -> dict[str, str]:
+    """Which of these references hold points now: reference -> the login held for."""
+    h = points_se_holds.c
+    if not refs:
+        return {}
+    rows = conn.execute(
+        sa.select(h.source_ref, h.username).where(
+            h.guild_id == guild_id,
+            h.source == source,
+            h.source_ref.in_([ref[:255] for ref in refs]),
+            h.settled_at.is_(None),
+        )
+    )
+    return {row.source_ref: row.username for row in rows}
+
+
+def settle_in(
+    conn: Connection, guild_id: int, source: str, outcomes: Sequence[Settlement], now: datetime
+) -> int:
+    """:meth:`SeWallet.settle` in the caller's transaction."""
+    h = points_se_holds.c
+    added = 0
+    for outcome in outcomes:
+        login = checked_username(outcome.username)
+        if outcome.net != 0:
+            stmt = insert_for(conn, points_se_outbox).values(
+                guild_id=guild_id, username=login, amount=outcome.net, source=source,
+                source_ref=outcome.pay_ref[:255], created_at=now,
+            )  # fmt: skip
+            added += conn.execute(
+                stmt.on_conflict_do_nothing(),
+                execution_options={"preserve_rowcount": True},
+            ).rowcount
+        conn.execute(
+            sa.update(points_se_holds)
+            .where(h.guild_id == guild_id, h.source == source,
+                   h.source_ref == outcome.hold_ref[:255], h.settled_at.is_(None))
+            .values(settled_at=now)
+        )  # fmt: skip
+    return added

@@ -208,6 +208,7 @@ def _parse_chat_message(n: _Notification) -> ChatMessageSent:
             as_text(subscriber.get("id"), WORD_MAX) or None if subscriber is not None else None
         ),
         subscriber_months=months,
+        login=as_text(n.get("chatter_user_login"), NAME_MAX) or None,
     )
 
 

@@ -79,3 +79,10 @@ def test_a_subscriber_the_tiers_feature_knows_earns_the_sub_rate(make_runtime):
     asyncio.run(runtime.scheduler.tick_once(T0 + timedelta(minutes=2)))
     assert runtime.points.balance(GUILD, Platform.KICK, "77") == 4
     assert runtime.points.balance(GUILD, Platform.KICK, "88") == 2
+
+
+def test_the_heist_and_chat_points_use_the_streamelements_wallet(make_runtime):
+    runtime = make_runtime()
+    assert runtime.heist.wallet is runtime.points_wallet
+    points_command = runtime.chat_commands._table["points"]
+    assert points_command.handler.__self__.wallet is runtime.points_wallet

@@ -63,6 +63,7 @@ EXPECTED = {
         badges=("moderator", "subscriber", "sub-gifter"),
         subscriber_badge_version="12",
         subscriber_months=16,
+        login="viewer32",  # StreamElements keeps points by login
     ),
     "channel.chat.notification.sub_prime": Subscribed(
         **common("d62235c8-47ff-a4f4-84e8-5a29a65a9c03", "1971641"),
@@ -306,6 +307,13 @@ def test_text_is_cleaned_and_cut_never_refused():
     assert len(event.content) == 2000
     assert event.viewer.username == "n" * 100
     event.content.encode("utf-8")  # storable
+
+
+def test_a_chat_message_keeps_the_login_beside_a_localized_display_name():
+    body = body_of("channel.chat.message")
+    body["event"].update(chatter_user_name="カッパ", chatter_user_login="kappa_fan")
+    event = parse("", body)
+    assert (event.viewer.username, event.login) == ("カッパ", "kappa_fan")
 
 
 def test_a_reward_cost_beyond_64_bits_refuses_the_delivery():

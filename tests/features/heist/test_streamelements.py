@@ -1,0 +1,225 @@
+"""The heist in a guild that keeps its points in StreamElements, against the loopback fake
+StreamElements: a join holds the stake (the SE balance minus open holds must cover it, our
+ledger is not touched), resolution and cancel settle through the wallet's outbox with one
+points call per participant for the net amount, and no retry or restart pays twice."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import timedelta
+
+import pytest
+import sqlalchemy as sa
+
+from core.events import Platform
+from core.features.chat_commands.replies import ChatReplier
+from core.features.heist.chat import HeistChat
+from core.features.heist.rules import HeistRules
+from core.features.heist.service import HeistService
+from core.features.points.chat import PointsChat
+from core.features.points.se_wallet import SeWallet
+from core.features.points.tables import points_ledger, points_se_outbox
+from core.platforms.streamelements.api import StreamElementsPoints
+from core.security.secrets import TokenCipher
+from tests.conftest import TEST_FERNET_KEY
+from tests.fakes.streamelements_server import CHANNEL_ID, JWT, FakeStreamElements
+from tests.features.heist.conftest import GUILD, Draws, chat_message
+
+WIN, LOSE = 0.0, 0.999
+
+
+async def no_sleep(seconds: float) -> None:
+    return None
+
+
+@pytest.fixture
+def se():
+    with FakeStreamElements() as fake:
+        fake.points.update(viewer1=1000, viewer2=1000, viewer3=150)
+        yield fake
+
+
+@pytest.fixture
+async def wallet(engine, clock, se):
+    async with StreamElementsPoints(base_url=se.base_url, sleep=no_sleep) as client:
+        wallet = SeWallet(engine, clock, TokenCipher(TEST_FERNET_KEY), client)
+        wallet.use_streamelements(GUILD, CHANNEL_ID, JWT)
+        yield wallet
+
+
+@pytest.fixture
+def service(engine, clock, points, tiers, draws, wallet) -> HeistService:
+    return HeistService(
+        engine, clock, points, HeistRules(), sub_tiers=tiers, draw=draws, wallet=wallet
+    )
+
+
+@pytest.fixture
+def heist_chat(service, sender, announcer) -> HeistChat:
+    return HeistChat(service, ChatReplier(lambda platform: sender), announcer)
+
+
+def outbox(engine) -> list[tuple[str, int, str]]:
+    o = points_se_outbox.c
+    with engine.connect() as conn:
+        rows = conn.execute(sa.select(o.username, o.amount, o.state).order_by(o.id)).all()
+    return [tuple(row) for row in rows]
+
+
+def heist_ledger_rows(engine) -> list:
+    with engine.connect() as conn:
+        return conn.execute(sa.select(points_ledger).where(points_ledger.c.source == "heist")).all()
+
+
+async def test_a_join_holds_the_stake_on_streamelements_and_never_touches_the_ledger(
+    chat, se, wallet, engine
+):
+    answer = await chat.say("!join 200 low", "1")
+    assert answer.startswith("A heist is being planned! You are in with 200 points (low risk)")
+    assert await chat.say("!join all", "3") == (
+        "You are in with 150 points (medium risk): 2 in the crew, 120 s left to join."
+    )
+    assert wallet.open_holds(GUILD, "viewer1") == 200
+    assert wallet.open_holds(GUILD, "viewer3") == 150
+    assert se.points == {"viewer1": 1000, "viewer2": 1000, "viewer3": 150}  # held, not taken
+    assert se.puts == []
+    assert heist_ledger_rows(engine) == []
+
+
+async def test_a_stake_above_the_balance_less_open_holds_is_refused_and_holds_nothing(
+    chat, se, wallet, service
+):
+    wallet_hold = await wallet.hold(GUILD, "viewer3", 100, source="other-game", source_ref="g1")
+    assert wallet_hold == 50
+    assert await chat.say("!join 100", "3") == (
+        "You have only 50 points; a stake of 100 needs more."
+    )
+    assert wallet.open_holds(GUILD, "viewer3") == 100  # only the other game's
+    assert service.status(GUILD, Platform.KICK) is None  # the refused join opened nothing
+
+
+async def test_when_streamelements_cannot_say_the_balance_the_join_is_refused(chat, se, wallet):
+    se.fail_next("500", "500", "500")  # the first try and both retries
+    wrong = await chat.say("!join lots", "2")  # answered without asking StreamElements
+    assert wrong is not None
+    assert "StreamElements" not in wrong
+    assert se.failures == ["500", "500", "500"]
+    answer = await chat.say("!join 200", "1")
+    assert answer is not None
+    assert answer.startswith("StreamElements did not answer")
+    assert wallet.open_holds(GUILD, "viewer1") == 0
+
+
+async def test_resolution_pays_each_participant_the_net_once(
+    chat, heist_chat, se, wallet, engine, clock, draws
+):
+    await chat.say("!join 200 low", "1")  # wins: 300 back, +100 net
+    await chat.say("!join 400 high", "2")  # loses: -400
+    clock.advance(120)
+    draws.push(WIN, LOSE)
+    [result] = await heist_chat.resolve_due()
+
+    assert [(m.username, m.won, m.payout) for m in result.crew] == [
+        ("viewer1", True, 300),
+        ("viewer2", False, 0),
+    ]
+    assert se.puts == [("viewer1", 100), ("viewer2", -400)]
+    assert se.points == {"viewer1": 1100, "viewer2": 600, "viewer3": 150}
+    assert outbox(engine) == [("viewer1", 100, "sent"), ("viewer2", -400, "sent")]
+    assert (wallet.open_holds(GUILD, "viewer1"), wallet.open_holds(GUILD, "viewer2")) == (0, 0)
+    assert heist_ledger_rows(engine) == []
+
+    assert await heist_chat.resolve_due() == []  # nothing left to resolve, nothing resent
+    assert await wallet.flush() == {"sent": 0, "uncertain": 0, "pending": 0}
+    assert len(se.puts) == 2
+
+
+async def test_cancel_releases_every_hold_and_pays_nothing(chat, se, wallet, engine):
+    await chat.say("!join 200", "1")
+    await chat.say("!join 300", "2")
+    cancel = chat_message("!heist cancel", "9", badges=("moderator",))
+    await chat.router.handle(GUILD, cancel)
+    await chat.router.flush()
+    assert chat.sender.sent[-1].text == (
+        "The heist is called off. Every stake went back: 500 points to 2 viewers."
+    )
+    assert (wallet.open_holds(GUILD, "viewer1"), wallet.open_holds(GUILD, "viewer2")) == (0, 0)
+    assert outbox(engine) == []
+    assert await wallet.flush() == {"sent": 0, "uncertain": 0, "pending": 0}
+    assert se.puts == []
+
+
+async def test_a_restart_after_the_outbox_rows_pays_each_once(
+    chat, service, se, wallet, engine, clock, draws, points, tiers
+):
+    await chat.say("!join 200 low", "1")
+    await chat.say("!join 200 low", "2")
+    clock.advance(120)
+    draws.push(WIN, WIN)
+    service.resolve_due()  # recorded; the process dies before any call goes out
+    assert outbox(engine) == [("viewer1", 100, "pending"), ("viewer2", 100, "pending")]
+    assert se.puts == []
+
+    # The restarted bot: a new service and wallet on the same database.
+    again = HeistService(engine, clock, points, HeistRules(), sub_tiers=tiers,
+                         draw=Draws(), wallet=SeWallet(engine, clock, wallet.cipher,
+                                                       wallet.client))  # fmt: skip
+    assert again.resolve_due() == []  # already resolved: no second settlement
+    assert await again.wallet.flush() == {"sent": 2, "uncertain": 0, "pending": 0}
+    assert await again.wallet.flush() == {"sent": 0, "uncertain": 0, "pending": 0}
+    assert se.puts == [("viewer1", 100), ("viewer2", 100)]
+
+
+async def test_a_crash_during_the_call_never_pays_twice(
+    chat, service, se, wallet, engine, clock, draws
+):
+    await chat.say("!join 200 low", "1")
+    clock.advance(120)
+    draws.push(WIN)
+    service.resolve_due()
+    [row] = wallet._pending()
+    assert wallet._claim(row.id)  # claimed for its call, then the process died
+    clock.advance(timedelta(minutes=10))
+    assert await wallet.flush() == {"sent": 0, "uncertain": 0, "pending": 0}
+    assert outbox(engine) == [("viewer1", 100, "uncertain")]  # for a person to check
+    assert se.puts == []
+
+
+async def test_a_failed_payment_is_sent_by_the_next_flush(
+    chat, heist_chat, se, wallet, engine, clock, draws
+):
+    await chat.say("!join 200 low", "1")
+    clock.advance(120)
+    draws.push(LOSE)
+    se.fail_next("429", "429", "429")  # not applied: the first try and both retries
+    await heist_chat.resolve_due()
+    assert outbox(engine) == [("viewer1", -200, "pending")]
+    assert se.puts == []
+
+    assert await wallet.flush() == {"sent": 1, "uncertain": 0, "pending": 0}
+    assert se.puts == [("viewer1", -200)]
+    assert se.points["viewer1"] == 800
+
+
+async def test_a_twitch_viewer_is_held_and_paid_by_login_not_display_name(
+    chat, heist_chat, se, wallet, clock, draws
+):
+    se.points["kappa_fan"] = 500
+    event = chat_message("!join 200 low", "77", platform=Platform.TWITCH, username="カッパ")
+    await chat.router.handle(GUILD, dataclasses.replace(event, login="kappa_fan"))
+    await chat.router.flush()
+    assert wallet.open_holds(GUILD, "kappa_fan") == 200
+    clock.advance(120)
+    draws.push(WIN)
+    await heist_chat.resolve_due()
+    assert se.puts == [("kappa_fan", 100)]
+
+
+async def test_points_in_chat_shows_the_streamelements_balance_less_holds(chat, points, wallet, se):
+    await chat.say("!join 200", "1")
+    points_chat = PointsChat(points, wallet)
+    chat.router.add(points_chat.commands()[0])
+    assert await chat.say("!points", "1") == (
+        "You have 800 points on StreamElements (200 staked in a heist)."
+    )
+    assert await chat.say("!points viewer2", "1") == "viewer2 has 1,000 points on StreamElements."
