@@ -4,9 +4,7 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import math
-from collections.abc import Awaitable, Callable
 from typing import Annotated
 
 import discord
@@ -15,16 +13,16 @@ from discord.ext import commands
 
 from core.discord_bot.common import Context, ViewerArgument, guild_of
 from core.discord_bot.cooldowns import cooldown
+from core.discord_bot.pages import Pages
 from core.discord_bot.points import render
 from core.discord_bot.render import NO_MENTIONS, inert
 from core.events import Platform
 from core.features.linking.service import LinkingService
-from core.features.points.board import BalanceRow, RankedBalance
+from core.features.points.board import BalanceRow
 from core.features.points.se_wallet import STREAMELEMENTS, SeWallet
 from core.features.points.service import MAX_AMOUNT, PointsRefused, PointsService
 
 Viewer = Annotated[discord.Member | str, ViewerArgument]
-PageFetcher = Callable[[int], Awaitable[list[RankedBalance]]]
 
 
 def parse_amount(text: str) -> int:
@@ -33,61 +31,6 @@ def parse_amount(text: str) -> int:
     if not (cleaned.isascii() and cleaned.isdecimal()) or not 0 < int(cleaned) <= MAX_AMOUNT:
         raise PointsRefused(f"The amount is a whole number from 1 to {MAX_AMOUNT:,}.")
     return int(cleaned)
-
-
-class BoardPages(discord.ui.View):
-    """Previous and next under a board; only the member who asked turns its pages."""
-
-    def __init__(
-        self, *, invoker_id: int, render_page: Callable[[int], Awaitable[discord.Embed]],
-        pages: int, timeout: float = 180.0,
-    ) -> None:  # fmt: skip
-        super().__init__(timeout=timeout)
-        self.invoker_id = invoker_id
-        self.render_page = render_page
-        self.pages = pages
-        self.page = 0
-        self.message: discord.Message | None = None
-        self._update_buttons()
-
-    def _update_buttons(self) -> None:
-        self.previous_page.disabled = self.page <= 0
-        self.next_page.disabled = self.page >= self.pages - 1
-
-    async def interaction_check(self, interaction: discord.Interaction) -> bool:
-        if interaction.user.id == self.invoker_id:
-            return True
-        await interaction.response.send_message(
-            render.NOT_YOUR_BOARD, ephemeral=True, allowed_mentions=NO_MENTIONS
-        )
-        return False
-
-    async def show(self, interaction: discord.Interaction, page: int) -> None:
-        self.page = max(0, min(page, self.pages - 1))
-        self._update_buttons()
-        embed = await self.render_page(self.page)
-        await interaction.response.edit_message(embed=embed, view=self)
-
-    @discord.ui.button(label="Previous", style=discord.ButtonStyle.secondary)
-    async def previous_page(
-        self, interaction: discord.Interaction, _button: discord.ui.Button[BoardPages]
-    ) -> None:
-        await self.show(interaction, self.page - 1)
-
-    @discord.ui.button(label="Next", style=discord.ButtonStyle.secondary)
-    async def next_page(
-        self, interaction: discord.Interaction, _button: discord.ui.Button[BoardPages]
-    ) -> None:
-        await self.show(interaction, self.page + 1)
-
-    async def on_timeout(self) -> None:
-        if self.message is None:
-            return
-        for item in self.children:
-            if isinstance(item, discord.ui.Button):
-                item.disabled = True
-        with contextlib.suppress(discord.HTTPException):
-            await self.message.edit(view=self)
 
 
 class PointsCog(commands.Cog, name="Points"):
@@ -206,7 +149,12 @@ class PointsCog(commands.Cog, name="Points"):
         if pages == 1:
             await ctx.send(embed=embed, allowed_mentions=NO_MENTIONS)
             return
-        view = BoardPages(invoker_id=ctx.author.id, render_page=render_page, pages=pages)
+        view = Pages(
+            invoker_id=ctx.author.id,
+            render_page=render_page,
+            pages=pages,
+            not_yours=render.NOT_YOUR_BOARD,
+        )
         view.message = await ctx.send(embed=embed, view=view, allowed_mentions=NO_MENTIONS)
 
     # --- Manage Server ---------------------------------------------------------------------
@@ -304,19 +252,7 @@ class PointsCog(commands.Cog, name="Points"):
         self, ctx: Context, viewer: Viewer, amount: str, *, reason: str = ""
     ) -> None:
         """Give a viewer points (Manage Server)."""
-        guild = guild_of(ctx)
-        count = parse_amount(amount)
-        row = await self._one_target(ctx, guild.id, viewer)
-        balance = await asyncio.to_thread(
-            self.points.give, guild.id, row.platform, row.platform_user_id, count,
-            actor_id=ctx.author.id, reason=reason,
-        )  # fmt: skip
-        name = await asyncio.to_thread(self.points.name, guild.id)
-        await self._reply(
-            ctx,
-            f"Gave {render.amount(count, name)} to **{inert(row.username)}** "
-            f"({render.platform_title(row)}); they have {render.amount(balance, name)}.",
-        )
+        await self._move(ctx, viewer, amount, reason, give=True)
 
     @commands.hybrid_command(name="pointsremove")
     @commands.guild_only()
@@ -328,17 +264,25 @@ class PointsCog(commands.Cog, name="Points"):
         self, ctx: Context, viewer: Viewer, amount: str, *, reason: str = ""
     ) -> None:
         """Take points from a viewer (Manage Server); never below zero."""
+        await self._move(ctx, viewer, amount, reason, give=False)
+
+    async def _move(
+        self, ctx: Context, viewer: Viewer, amount: str, reason: str, *, give: bool
+    ) -> None:
+        """An admin grant or removal, recorded with the member as actor."""
         guild = guild_of(ctx)
         count = parse_amount(amount)
         row = await self._one_target(ctx, guild.id, viewer)
+        move = self.points.give if give else self.points.remove
         balance = await asyncio.to_thread(
-            self.points.remove, guild.id, row.platform, row.platform_user_id, count,
+            move, guild.id, row.platform, row.platform_user_id, count,
             actor_id=ctx.author.id, reason=reason,
         )  # fmt: skip
         name = await asyncio.to_thread(self.points.name, guild.id)
+        done = "Gave {} to" if give else "Took {} from"
         await self._reply(
             ctx,
-            f"Took {render.amount(count, name)} from **{inert(row.username)}** "
+            f"{done.format(render.amount(count, name))} **{inert(row.username)}** "
             f"({render.platform_title(row)}); they have {render.amount(balance, name)}.",
         )
 

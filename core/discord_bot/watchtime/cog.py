@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import math
-from collections.abc import Awaitable, Callable
 from typing import Annotated
 
 import discord
@@ -14,78 +12,12 @@ from discord.ext import commands
 
 from core.discord_bot.common import Context, ViewerArgument, guild_of
 from core.discord_bot.cooldowns import cooldown
+from core.discord_bot.pages import Pages
 from core.discord_bot.render import NO_MENTIONS
 from core.discord_bot.watchtime import render
 from core.features.guilds.service import GuildService
 from core.features.roles.service import RolesService
 from core.features.watchtime.service import RankedWatchtime, WatchtimeService
-
-PageFetcher = Callable[[int], Awaitable[tuple[list[RankedWatchtime], dict[str, int]]]]
-
-
-class LeaderboardPages(discord.ui.View):
-    """Previous and next buttons under a leaderboard. Only the member who asked turns the pages,
-    so one member paging does not pull the board away from under everyone else's eyes."""
-
-    def __init__(
-        self,
-        *,
-        invoker_id: int,
-        guild_name: str,
-        pages: int,
-        fetch: PageFetcher,
-        timeout: float = 180.0,
-    ) -> None:
-        super().__init__(timeout=timeout)
-        self.invoker_id = invoker_id
-        self.guild_name = guild_name
-        self.pages = pages
-        self.fetch = fetch
-        self.page = 0
-        self.message: discord.Message | None = None
-        self._update_buttons()
-
-    def _update_buttons(self) -> None:
-        self.previous_page.disabled = self.page <= 0
-        self.next_page.disabled = self.page >= self.pages - 1
-
-    async def interaction_check(self, interaction: discord.Interaction) -> bool:
-        if interaction.user.id == self.invoker_id:
-            return True
-        await interaction.response.send_message(
-            render.NOT_YOUR_LEADERBOARD, ephemeral=True, allowed_mentions=NO_MENTIONS
-        )
-        return False
-
-    async def show(self, interaction: discord.Interaction, page: int) -> None:
-        self.page = max(0, min(page, self.pages - 1))
-        rows, members = await self.fetch(self.page)
-        self._update_buttons()
-        embed = render.leaderboard_embed(
-            self.guild_name, rows, members, page=self.page, pages=self.pages
-        )
-        await interaction.response.edit_message(embed=embed, view=self)
-
-    @discord.ui.button(label="Previous", style=discord.ButtonStyle.secondary)
-    async def previous_page(
-        self, interaction: discord.Interaction, _button: discord.ui.Button[LeaderboardPages]
-    ) -> None:
-        await self.show(interaction, self.page - 1)
-
-    @discord.ui.button(label="Next", style=discord.ButtonStyle.secondary)
-    async def next_page(
-        self, interaction: discord.Interaction, _button: discord.ui.Button[LeaderboardPages]
-    ) -> None:
-        await self.show(interaction, self.page + 1)
-
-    async def on_timeout(self) -> None:
-        if self.message is None:
-            return
-        for item in self.children:
-            if isinstance(item, discord.ui.Button):
-                item.disabled = True
-        with contextlib.suppress(discord.HTTPException):  # deleted meanwhile: nothing to tidy
-            await self.message.edit(view=self)
 
 
 class WatchtimeCog(commands.Cog, name="Watchtime"):
@@ -210,8 +142,16 @@ class WatchtimeCog(commands.Cog, name="Watchtime"):
         if pages == 1:
             await ctx.send(embed=embed, allowed_mentions=NO_MENTIONS)
             return
-        view = LeaderboardPages(
-            invoker_id=ctx.author.id, guild_name=guild.name, pages=pages, fetch=fetch
+
+        async def render_page(page: int) -> discord.Embed:
+            rows, members = await fetch(page)
+            return render.leaderboard_embed(guild.name, rows, members, page=page, pages=pages)
+
+        view = Pages(
+            invoker_id=ctx.author.id,
+            render_page=render_page,
+            pages=pages,
+            not_yours=render.NOT_YOUR_LEADERBOARD,
         )
         view.message = await ctx.send(embed=embed, view=view, allowed_mentions=NO_MENTIONS)
 

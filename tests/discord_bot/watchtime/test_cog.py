@@ -12,9 +12,10 @@ from discord.ext import commands
 from sqlalchemy.engine import Engine
 
 from core.discord_bot.bot import SOMETHING_WENT_WRONG
+from core.discord_bot.pages import Pages
 from core.discord_bot.render import NO_MENTIONS
 from core.discord_bot.watchtime import render
-from core.discord_bot.watchtime.cog import LeaderboardPages
+from core.discord_bot.watchtime import render as watchtime_render
 from core.events import Platform, Viewer
 from core.features.guilds.service import GuildService
 from core.features.linking.service import LinkingService
@@ -397,7 +398,7 @@ async def test_a_longer_leaderboard_has_paging_buttons(
 
     assert reply.embeds[0].footer.text == "Page 1 of 3"
     view = view_of(bot, reply)
-    assert isinstance(view, LeaderboardPages)
+    assert isinstance(view, Pages)
     assert view.invoker_id == alice.id
     buttons = [(b.label, b.disabled) for b in view.children if isinstance(b, discord.ui.Button)]
     assert buttons == [("Previous", True), ("Next", False)]
@@ -424,12 +425,18 @@ class Interaction:
 
 
 def pages_of(watchtime: WatchtimeService, guild: discord.Guild, invoker: discord.Member, count=3):
-    async def fetch(page: int):
-        return watchtime.leaderboard(guild.id, count, page * count), {}
-
     total = watchtime.count_viewers(guild.id)
-    return LeaderboardPages(
-        invoker_id=invoker.id, guild_name=guild.name, pages=-(-total // count), fetch=fetch
+    pages = -(-total // count)
+
+    async def render_page(page: int):
+        rows = watchtime.leaderboard(guild.id, count, page * count)
+        return watchtime_render.leaderboard_embed(guild.name, rows, {}, page=page, pages=pages)
+
+    return Pages(
+        invoker_id=invoker.id,
+        render_page=render_page,
+        pages=pages,
+        not_yours=watchtime_render.NOT_YOUR_LEADERBOARD,
     )
 
 
