@@ -9,7 +9,8 @@ database) run in a worker thread so the event loop never blocks; coroutine funct
 Many events at once (:meth:`Dispatcher.handle_many`, what the embedded bus hands over): a run of
 consecutive events of one type goes through each handler in turn, the handler's work for the
 whole run in one worker-thread call. A handler marked :func:`handles_many` does it in fewer
-transactions: its service's batch method takes all of one guild's events of the run. If that
+transactions: its service's batch method takes one guild's events of the run, up to
+:data:`MANY_LIMIT` at a time. If that
 batch fails, nothing of it was written (one transaction) and the events go through the one-event
 handler one by one, so a failing event fails alone. An event that failed in one handler is not
 given to the next (as when it is handled alone); it is delivered again later and its handlers run
@@ -32,6 +33,10 @@ EventHandler = Callable[[int, Any], Any]
 # (platform, broadcaster user id, chatroom the event was read from or None) -> guild ids
 GuildRouter = Callable[[Platform, str, int | None], list[int]]
 Outcome = BaseException | None  # per event: None when every handler took it
+
+# At most this many events per batch transaction: on SQLite every other writer (the web side
+# storing webhooks) waits for the transaction, so it stays short (tens of milliseconds).
+MANY_LIMIT = 25
 
 _F = TypeVar("_F", bound=Callable[..., Any])
 _MANY = "__handles_many__"
@@ -176,8 +181,10 @@ def _in_batches(
         by_guild.setdefault(item[1], []).append(item)
     failed: list[tuple[int, Outcome]] = []
     for guild_id, mine in by_guild.items():
-        try:
-            many(guild_id, [event for _, _, event in mine])
-        except Exception:
-            failed.extend(_each(handler, mine))
+        for start in range(0, len(mine), MANY_LIMIT):
+            chunk = mine[start : start + MANY_LIMIT]
+            try:
+                many(guild_id, [event for _, _, event in chunk])
+            except Exception:
+                failed.extend(_each(handler, chunk))
     return failed

@@ -98,6 +98,20 @@ def mark_present_many(conn: Connection, seen: Sequence[Presence]) -> None:
         conn.execute(_MARK_PRESENT, rows)
 
 
+_SET_STREAM_STATE = sa.text("""
+INSERT INTO watch_streams (guild_id, platform, broadcaster_user_id, is_live, changed_at)
+VALUES (:guild_id, :platform, :broadcaster_user_id, :is_live, :changed_at)
+ON CONFLICT (guild_id, platform, broadcaster_user_id)
+DO UPDATE SET is_live = excluded.is_live, changed_at = excluded.changed_at
+WHERE watch_streams.changed_at <= excluded.changed_at
+""").bindparams(
+    *(
+        sa.bindparam(name, type_=watch_streams.c[name].type)
+        for name in ("guild_id", "platform", "broadcaster_user_id", "is_live", "changed_at")
+    )
+)
+
+
 def set_stream_state(
     conn: Connection,
     guild_id: int,
@@ -107,19 +121,15 @@ def set_stream_state(
     changed_at: datetime,
 ) -> None:
     """Store live/offline unless a later change is already stored (deliveries can arrive late)."""
-    stmt = insert_for(conn, watch_streams).values(
-        guild_id=guild_id,
-        platform=str(platform),
-        broadcaster_user_id=broadcaster_user_id,
-        is_live=is_live,
-        changed_at=changed_at,
-    )
     conn.execute(
-        stmt.on_conflict_do_update(
-            index_elements=list(watch_streams.primary_key.columns),
-            set_={"is_live": stmt.excluded.is_live, "changed_at": stmt.excluded.changed_at},
-            where=watch_streams.c.changed_at <= stmt.excluded.changed_at,
-        )
+        _SET_STREAM_STATE,
+        {
+            "guild_id": guild_id,
+            "platform": str(platform),
+            "broadcaster_user_id": broadcaster_user_id,
+            "is_live": is_live,
+            "changed_at": changed_at,
+        },
     )
 
 
