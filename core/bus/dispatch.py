@@ -5,6 +5,16 @@ read from one chatroom (``via_chatroom_id``, Kick's Pusher) goes only to the gui
 
 Handlers are plain service methods ``handler(guild_id, event)``. Synchronous ones (they use the
 database) run in a worker thread so the event loop never blocks; coroutine functions are awaited.
+
+Many events at once (:meth:`Dispatcher.handle_many`, what the embedded bus hands over): a run of
+consecutive events of one type goes through each handler in turn, the handler's work for the
+whole run in one worker-thread call. A handler marked :func:`handles_many` does it in fewer
+transactions: its service's batch method takes one guild's events of the run, up to
+:data:`MANY_LIMIT` at a time. If that
+batch fails, nothing of it was written (one transaction) and the events go through the one-event
+handler one by one, so a failing event fails alone. An event that failed in one handler is not
+given to the next (as when it is handled alone); it is delivered again later and its handlers run
+again, so every handler must be idempotent per event (docs/architecture.md, "Exactly-once").
 """
 
 from __future__ import annotations
@@ -13,7 +23,7 @@ import asyncio
 import inspect
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from core.bus.base import NotReady
 from core.events import Event, GuildEvent, Platform
@@ -22,6 +32,42 @@ from core.metrics import Metrics
 EventHandler = Callable[[int, Any], Any]
 # (platform, broadcaster user id, chatroom the event was read from or None) -> guild ids
 GuildRouter = Callable[[Platform, str, int | None], list[int]]
+Outcome = BaseException | None  # per event: None when every handler took it
+
+# At most this many events per batch transaction: on SQLite every other writer (the web side
+# storing webhooks) waits for the transaction, so it stays short (tens of milliseconds).
+MANY_LIMIT = 25
+
+_F = TypeVar("_F", bound=Callable[..., Any])
+_MANY = "__handles_many__"
+
+
+def handles_many(method_name: str) -> Callable[[_F], _F]:
+    """Mark a synchronous handler method whose object also has ``method_name(guild_id, events)``:
+    the same work for many events of one guild, in order, in one transaction (all or nothing)."""
+
+    def mark(handler: _F) -> _F:
+        setattr(handler, _MANY, method_name)
+        return handler
+
+    return mark
+
+
+def _many_form(handler: EventHandler) -> Callable[[int, list[Any]], Any] | None:
+    name = getattr(handler, _MANY, None)
+    owner = getattr(handler, "__self__", None)
+    return None if name is None or owner is None else getattr(owner, name)
+
+
+def _each(handler: EventHandler, items: list[tuple[int, int, Event]]) -> list[tuple[int, Outcome]]:
+    """Run a synchronous handler for each ``(index, guild_id, event)``; what each raised."""
+    failed: list[tuple[int, Outcome]] = []
+    for index, guild_id, event in items:
+        try:
+            handler(guild_id, event)
+        except Exception as exc:
+            failed.append((index, exc))
+    return failed
 
 
 class Dispatcher:
@@ -49,31 +95,96 @@ class Dispatcher:
         seen[event.kind] = max(event.occurred_at, seen.get(event.kind, event.occurred_at))
 
     async def __call__(self, event: Event) -> None:
-        if not isinstance(event, GuildEvent):
-            self._note_arrival(event)
-        handlers = self.handlers.get(type(event), ())
-        if handlers:
-            guild_ids = await self._guilds_for(event)
-            try:
-                for guild_id in guild_ids:
-                    for handler in handlers:
-                        if inspect.iscoroutinefunction(handler):
-                            await handler(guild_id, event)
-                        else:
-                            await asyncio.to_thread(handler, guild_id, event)
-            except NotReady:
-                raise  # the bus waits and delivers it again; not a failure
-            except Exception:
-                self.metrics.events_failed.inc(kind=event.kind)
-                raise
-        self.metrics.events_handled.inc(kind=event.kind)
+        """Handle one event; raise what a handler raised (:class:`NotReady` included)."""
+        (outcome,) = await self.handle_many([event])
+        if outcome is not None:
+            raise outcome
 
-    async def _guilds_for(self, event: Event) -> list[int]:
-        if isinstance(event, GuildEvent):
-            return [event.guild_id]
-        return await asyncio.to_thread(
-            self.guilds_tracking,
-            event.platform,
-            event.broadcaster_user_id,
-            event.via_chatroom_id,
-        )
+    async def handle_many(self, events: Sequence[Event]) -> list[Outcome]:
+        """Handle ``events`` in order; per event None, or what one of its handlers raised (that
+        event is then to be delivered again; the others are done)."""
+        outcomes: list[Outcome] = [None] * len(events)
+        for event in events:
+            if not isinstance(event, GuildEvent):
+                self._note_arrival(event)
+        routes = await self._guilds_for_all(events)
+        start = 0
+        while start < len(events):
+            end = start + 1
+            while end < len(events) and type(events[end]) is type(events[start]):
+                end += 1
+            for handler in self.handlers.get(type(events[start]), ()):
+                items = [
+                    (index, guild_id, events[index])
+                    for index in range(start, end)
+                    if outcomes[index] is None
+                    for guild_id in routes[index]
+                ]
+                for index, exc in await self._run(handler, items):
+                    if outcomes[index] is None:
+                        outcomes[index] = exc
+            start = end
+        for event, outcome in zip(events, outcomes, strict=True):
+            if outcome is None:
+                self.metrics.events_handled.inc(kind=event.kind)
+            elif not isinstance(outcome, NotReady):  # the bus waits for it; not a failure
+                self.metrics.events_failed.inc(kind=event.kind)
+        return outcomes
+
+    async def _run(
+        self, handler: EventHandler, items: list[tuple[int, int, Event]]
+    ) -> list[tuple[int, Outcome]]:
+        if not items:
+            return []
+        if inspect.iscoroutinefunction(handler):
+            failed: list[tuple[int, Outcome]] = []
+            for index, guild_id, event in items:
+                try:
+                    await handler(guild_id, event)
+                except Exception as exc:
+                    failed.append((index, exc))
+            return failed
+        many = _many_form(handler) if len(items) > 1 else None
+        if many is None:
+            return await asyncio.to_thread(_each, handler, items)
+        return await asyncio.to_thread(_in_batches, handler, many, items)
+
+    async def _guilds_for_all(self, events: Sequence[Event]) -> list[list[int]]:
+        """The guilds each event is for; one worker-thread call for all that need routing."""
+        keys = {
+            (event.platform, event.broadcaster_user_id, event.via_chatroom_id)
+            for event in events
+            if not isinstance(event, GuildEvent) and self.handlers.get(type(event))
+        }
+        found: dict[tuple[Platform, str, int | None], list[int]] = {}
+        if keys:
+            found = await asyncio.to_thread(
+                lambda: {key: self.guilds_tracking(*key) for key in keys}
+            )
+        return [
+            [event.guild_id]
+            if isinstance(event, GuildEvent)
+            else found.get((event.platform, event.broadcaster_user_id, event.via_chatroom_id), [])
+            for event in events
+        ]
+
+
+def _in_batches(
+    handler: EventHandler,
+    many: Callable[[int, list[Any]], Any],
+    items: list[tuple[int, int, Event]],
+) -> list[tuple[int, Outcome]]:
+    """Each guild's events through the batch form; a batch that fails (it wrote nothing) goes
+    through the one-event handler event by event, so only the events that fail are refused."""
+    by_guild: dict[int, list[tuple[int, int, Event]]] = {}
+    for item in items:
+        by_guild.setdefault(item[1], []).append(item)
+    failed: list[tuple[int, Outcome]] = []
+    for guild_id, mine in by_guild.items():
+        for start in range(0, len(mine), MANY_LIMIT):
+            chunk = mine[start : start + MANY_LIMIT]
+            try:
+                many(guild_id, [event for _, _, event in chunk])
+            except Exception:
+                failed.extend(_each(handler, chunk))
+    return failed

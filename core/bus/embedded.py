@@ -163,24 +163,37 @@ class EmbeddedBus:
                 await _wait_any(self._wakeup, stop, seconds=self.poll_seconds)
 
     async def deliver_due(self, handle: Handler) -> int:
-        """Hand every due event (up to a batch) to ``handle``; return how many were tried."""
+        """Hand every due event (up to a batch) to ``handle``; return how many were tried.
+
+        A handler with ``handle_many`` (the :class:`~core.bus.dispatch.Dispatcher`) gets the
+        whole batch at once and answers per event; each event is then acknowledged, waits or
+        is tried again on its own answer, as when they are handed over one by one.
+        """
         rows = await asyncio.to_thread(self._fetch_due)
+        decoded: list[tuple[int, int, Event]] = []
+        for row_id, payload, attempts in rows:
+            try:
+                decoded.append((row_id, attempts, event_from_dict(json.loads(payload))))
+            except ValueError as exc:
+                await asyncio.to_thread(self._bury, row_id, f"undecodable: {exc}")
+        handle_many = getattr(handle, "handle_many", None)
         acked: list[int] = []
         try:
-            for row_id, payload, attempts in rows:
+            if handle_many is not None and decoded:
+                events = [event for _, _, event in decoded]
                 try:
-                    event = event_from_dict(json.loads(payload))
-                except ValueError as exc:
-                    await asyncio.to_thread(self._bury, row_id, f"undecodable: {exc}")
-                    continue
+                    outcomes = await handle_many(events)
+                except Exception as exc:  # the batch as a whole failed (routing it)
+                    outcomes = [exc] * len(events)
+                for (row_id, attempts, event), outcome in zip(decoded, outcomes, strict=True):
+                    if await self._settle(row_id, attempts, event, outcome):
+                        acked.append(row_id)
+                return len(rows)
+            for row_id, attempts, event in decoded:
                 try:
                     await handle(event)
-                except NotReady as exc:
-                    await asyncio.to_thread(self._wait, row_id, event.key, exc)
                 except Exception as exc:
-                    self._waits.pop(row_id, None)
-                    log.exception("handling %s failed (attempt %d)", event.key, attempts + 1)
-                    await asyncio.to_thread(self._retry_later, row_id, attempts + 1, repr(exc))
+                    await self._settle(row_id, attempts, event, exc)
                 else:
                     acked.append(row_id)
         finally:
@@ -189,6 +202,20 @@ class EmbeddedBus:
                 for row_id in acked:
                     self._waits.pop(row_id, None)
         return len(rows)
+
+    async def _settle(
+        self, row_id: int, attempts: int, event: Event, outcome: BaseException | None
+    ) -> bool:
+        """True when the event is done; otherwise it waits or is tried again later."""
+        if outcome is None:
+            return True
+        if isinstance(outcome, NotReady):
+            await asyncio.to_thread(self._wait, row_id, event.key, outcome)
+            return False
+        self._waits.pop(row_id, None)
+        log.error("handling %s failed (attempt %d)", event.key, attempts + 1, exc_info=outcome)
+        await asyncio.to_thread(self._retry_later, row_id, attempts + 1, repr(outcome))
+        return False
 
     def _fetch_due(self) -> list[tuple[int, str, int]]:
         now = utc(self.clock())

@@ -154,6 +154,46 @@ def pending_of(conn: Connection, guild_id: int, platform: Platform, user_id: str
     return 0 if row is None else row.watch_units // UNITS_PER_POINT + row.chat_points
 
 
+# The chat path's statements, built once: SQLAlchemy caches their compiled form (the dialects'
+# ``insert().on_conflict_do_nothing()`` has no cache key and was compiled for every message).
+# The key's parameters are not named after columns: an UPDATE reserves those for its SET.
+_ENSURE_ROW = sa.text("""
+INSERT INTO points_accrual (guild_id, platform, platform_user_id, window_start)
+VALUES (:guild_id, :platform, :platform_user_id, :window_start)
+ON CONFLICT (guild_id, platform, platform_user_id) DO NOTHING
+""").bindparams(
+    *(
+        sa.bindparam(name, type_=points_accrual.c[name].type)
+        for name in ("guild_id", "platform", "platform_user_id", "window_start")
+    )
+)
+_ROW_KEY = sa.and_(
+    points_accrual.c.guild_id == sa.bindparam("k_guild"),
+    points_accrual.c.platform == sa.bindparam("k_platform"),
+    points_accrual.c.platform_user_id == sa.bindparam("k_user"),
+)
+_CHAT_STATE = (
+    sa.select(
+        points_accrual.c.chat_hour,
+        points_accrual.c.chat_count,
+        points_accrual.c.last_chat_at,
+        points_accrual.c.last_chat_digest,
+    )
+    .where(_ROW_KEY)
+    .with_for_update()
+)
+_CHAT_SEEN = (
+    sa.update(points_accrual)
+    .where(_ROW_KEY)
+    .values(last_chat_at=sa.bindparam("at"), last_chat_digest=sa.bindparam("digest"))
+)
+_CHAT_COUNTED = _CHAT_SEEN.values(
+    chat_points=points_accrual.c.chat_points + sa.bindparam("points"),
+    chat_hour=sa.bindparam("hour"),
+    chat_count=sa.bindparam("count"),
+)
+
+
 def count_chat(
     conn: Connection,
     guild_id: int,
@@ -169,22 +209,18 @@ def count_chat(
     """Count one chat message toward the viewer's earnings; False when it does not count: a
     redelivery or an older message (not after the last one seen), the same text as the last,
     or the hour's cap reached."""
-    a = points_accrual
-    key = {"guild_id": guild_id, "platform": str(platform), "platform_user_id": user_id}
-    conn.execute(insert_for(conn, a).values(window_start=window, **key).on_conflict_do_nothing())
-    where = sa.and_(*(a.c[name] == value for name, value in key.items()))
-    row = conn.execute(
-        sa.select(a.c.chat_hour, a.c.chat_count, a.c.last_chat_at, a.c.last_chat_digest)
-        .where(where)
-        .with_for_update()
-    ).one()
+    new = {"guild_id": guild_id, "platform": str(platform), "platform_user_id": user_id}
+    conn.execute(_ENSURE_ROW, {"window_start": window, **new})
+    key = {"k_guild": guild_id, "k_platform": str(platform), "k_user": user_id}
+    row = conn.execute(_CHAT_STATE, key).one()
     if row.last_chat_at is not None and utc(at) <= utc(row.last_chat_at):
         return False
     hour = utc(at).replace(minute=0, second=0, microsecond=0)
     count = row.chat_count if row.chat_hour is not None and utc(row.chat_hour) == hour else 0
     counts = digest != row.last_chat_digest and count < cap and points > 0
-    values: dict[str, object] = {"last_chat_at": at, "last_chat_digest": digest}
+    seen = {"at": at, "digest": digest, **key}
     if counts:
-        values.update(chat_points=a.c.chat_points + points, chat_hour=hour, chat_count=count + 1)
-    conn.execute(sa.update(a).where(where).values(**values))
+        conn.execute(_CHAT_COUNTED, {"points": points, "hour": hour, "count": count + 1, **seen})
+    else:
+        conn.execute(_CHAT_SEEN, seen)
     return counts

@@ -19,6 +19,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.engine import Connection, Engine
 
+from core.bus.dispatch import handles_many
 from core.events import ChatMessageSent, Platform, utc
 from core.features.points import accrual
 from core.features.points.ports import Subscribers
@@ -121,26 +122,39 @@ class PointsEarning:
             found.update((platform, user_id) for user_id in subs)
         return found
 
+    @handles_many("record_chats")
     def record_chat(self, guild_id: int, event: ChatMessageSent) -> None:
         """A chat message may earn points: not a command, not a repeat, within the hour's cap."""
-        user_id = event.viewer.platform_user_id
-        text = event.content.strip()
-        if user_id is None or not text or text.startswith("!"):
+        self.record_chats(guild_id, [event])
+
+    def record_chats(self, guild_id: int, events: list[ChatMessageSent]) -> None:
+        """Count many chat messages, in order, in one transaction (the rates read once).
+        Idempotent per message: one not after the viewer's last counted message counts nothing."""
+        chats = [event for event in events if _may_earn(event)]
+        if not chats:
             return
-        if user_id == event.broadcaster_user_id:
-            return  # the streamer does not pay themselves
         with self.engine.begin() as conn:
             rates = read_rates(conn, guild_id)
             if rates.chat_points <= 0 or rates.chat_cap <= 0:
                 return
-            accrual.count_chat(
-                conn,
-                guild_id,
-                event.platform,
-                user_id,
-                at=event.occurred_at,
-                digest=chat_digest(text),
-                points=rates.chat_points,
-                cap=rates.chat_cap,
-                window=accrual.window_start(event.occurred_at, rates.post_minutes),
-            )
+            for event in chats:
+                accrual.count_chat(
+                    conn,
+                    guild_id,
+                    event.platform,
+                    event.viewer.platform_user_id,  # type: ignore[arg-type]
+                    at=event.occurred_at,
+                    digest=chat_digest(event.content.strip()),
+                    points=rates.chat_points,
+                    cap=rates.chat_cap,
+                    window=accrual.window_start(event.occurred_at, rates.post_minutes),
+                )
+
+
+def _may_earn(event: ChatMessageSent) -> bool:
+    """Not a command, not empty, not the streamer paying themselves."""
+    user_id = event.viewer.platform_user_id
+    text = event.content.strip()
+    if user_id is None or not text or text.startswith("!"):
+        return False
+    return user_id != event.broadcaster_user_id

@@ -39,11 +39,14 @@ RATE_HELP = {
 _COLUMNS = [field.name for field in fields(Rates)]
 
 
+# Built once: read for every chat message (the statement's cache key is then all it costs).
+_READ = sa.select(*(points_settings.c[name] for name in _COLUMNS)).where(
+    points_settings.c.guild_id == sa.bindparam("guild_id")
+)
+
+
 def read_rates(conn: Connection, guild_id: int) -> Rates:
-    s = points_settings.c
-    row = conn.execute(
-        sa.select(*(s[name] for name in _COLUMNS)).where(s.guild_id == guild_id)
-    ).first()
+    row = conn.execute(_READ, {"guild_id": guild_id}).first()
     return Rates() if row is None else Rates(**row._asdict())
 
 

@@ -10,13 +10,31 @@ from sqlalchemy.engine import Connection
 
 from core.events import Platform, Viewer
 from core.features.viewers.tables import viewers
-from core.storage.db import insert_for
+
+# SQL text, so SQLAlchemy compiles it once (the dialects' ``insert().on_conflict_do_update()``
+# has no cache key and was compiled again for every chat message); the same SQL on SQLite and
+# PostgreSQL, values bound through the columns' types.
+_COLUMNS = ("platform", "platform_user_id", "username", "updated_at")
+_REMEMBER = sa.text("""
+INSERT INTO viewers (platform, platform_user_id, username, updated_at)
+VALUES (:platform, :platform_user_id, :username, :updated_at)
+ON CONFLICT (platform, platform_user_id)
+DO UPDATE SET username = excluded.username, updated_at = excluded.updated_at
+WHERE viewers.updated_at <= excluded.updated_at
+""").bindparams(*(sa.bindparam(name, type_=viewers.c[name].type) for name in _COLUMNS))
 
 
 def remember_viewers(
     conn: Connection, platform: Platform, seen: Iterable[Viewer], seen_at: datetime
 ) -> None:
     """Store each viewer's username, unless a newer sighting already set it."""
+    remember_sightings(conn, ((platform, viewer, seen_at) for viewer in seen))
+
+
+def remember_sightings(
+    conn: Connection, sightings: Iterable[tuple[Platform, Viewer, datetime]]
+) -> None:
+    """Store each sighting's username, unless a newer one (stored, or in ``sightings``) set it."""
     rows = [
         {
             "platform": str(platform),
@@ -24,20 +42,11 @@ def remember_viewers(
             "username": viewer.username[:100],
             "updated_at": seen_at,
         }
-        for viewer in seen
+        for platform, viewer, seen_at in sightings
         if viewer.username and viewer.platform_user_id
     ]
-    if not rows:
-        return
-    stmt = insert_for(conn, viewers)
-    conn.execute(
-        stmt.on_conflict_do_update(
-            index_elements=[viewers.c.platform, viewers.c.platform_user_id],
-            set_={"username": stmt.excluded.username, "updated_at": stmt.excluded.updated_at},
-            where=viewers.c.updated_at <= stmt.excluded.updated_at,
-        ),
-        rows,
-    )
+    if rows:
+        conn.execute(_REMEMBER, rows)
 
 
 def find_viewer_ids_by_username(conn: Connection, platform: Platform, username: str) -> list[str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -33,6 +34,39 @@ class TickState:
     last_tick_at: datetime | None
 
 
+# SQL text, so SQLAlchemy compiles it once (the dialects' ``insert().on_conflict_do_update()``
+# has no cache key and was compiled again for every chat message); the same SQL on SQLite and
+# PostgreSQL, values bound through the columns' types.
+_PRESENCE_COLUMNS = (
+    "guild_id",
+    "platform",
+    "broadcaster_user_id",
+    "platform_user_id",
+    "last_active_at",
+)
+_MARK_PRESENT = sa.text("""
+INSERT INTO watch_presence (guild_id, platform, broadcaster_user_id, platform_user_id,
+                            last_active_at)
+VALUES (:guild_id, :platform, :broadcaster_user_id, :platform_user_id, :last_active_at)
+ON CONFLICT (guild_id, platform, platform_user_id, broadcaster_user_id)
+DO UPDATE SET last_active_at = excluded.last_active_at
+WHERE watch_presence.last_active_at < excluded.last_active_at
+""").bindparams(
+    *(sa.bindparam(name, type_=watch_presence.c[name].type) for name in _PRESENCE_COLUMNS)
+)
+
+
+@dataclass(frozen=True)
+class Presence:
+    """One chat message's presence: who chatted in which of the guild's channels, and when."""
+
+    guild_id: int
+    platform: Platform
+    broadcaster_user_id: str
+    platform_user_id: str
+    active_at: datetime
+
+
 def mark_present(
     conn: Connection,
     guild_id: int,
@@ -42,20 +76,40 @@ def mark_present(
     active_at: datetime,
 ) -> None:
     """Record chat activity. The later time wins, so replays and late deliveries are harmless."""
-    stmt = insert_for(conn, watch_presence).values(
-        guild_id=guild_id,
-        platform=str(platform),
-        broadcaster_user_id=broadcaster_user_id,
-        platform_user_id=platform_user_id,
-        last_active_at=active_at,
+    mark_present_many(
+        conn, [Presence(guild_id, platform, broadcaster_user_id, platform_user_id, active_at)]
     )
-    conn.execute(
-        stmt.on_conflict_do_update(
-            index_elements=list(watch_presence.primary_key.columns),
-            set_={"last_active_at": stmt.excluded.last_active_at},
-            where=watch_presence.c.last_active_at < stmt.excluded.last_active_at,
-        )
+
+
+def mark_present_many(conn: Connection, seen: Sequence[Presence]) -> None:
+    """Record many chat messages' activity with one statement (the later time wins per viewer,
+    whatever the order: each row only ever moves a viewer's time forward)."""
+    rows = [
+        {
+            "guild_id": p.guild_id,
+            "platform": str(p.platform),
+            "broadcaster_user_id": p.broadcaster_user_id,
+            "platform_user_id": p.platform_user_id,
+            "last_active_at": p.active_at,
+        }
+        for p in seen
+    ]
+    if rows:
+        conn.execute(_MARK_PRESENT, rows)
+
+
+_SET_STREAM_STATE = sa.text("""
+INSERT INTO watch_streams (guild_id, platform, broadcaster_user_id, is_live, changed_at)
+VALUES (:guild_id, :platform, :broadcaster_user_id, :is_live, :changed_at)
+ON CONFLICT (guild_id, platform, broadcaster_user_id)
+DO UPDATE SET is_live = excluded.is_live, changed_at = excluded.changed_at
+WHERE watch_streams.changed_at <= excluded.changed_at
+""").bindparams(
+    *(
+        sa.bindparam(name, type_=watch_streams.c[name].type)
+        for name in ("guild_id", "platform", "broadcaster_user_id", "is_live", "changed_at")
     )
+)
 
 
 def set_stream_state(
@@ -67,19 +121,15 @@ def set_stream_state(
     changed_at: datetime,
 ) -> None:
     """Store live/offline unless a later change is already stored (deliveries can arrive late)."""
-    stmt = insert_for(conn, watch_streams).values(
-        guild_id=guild_id,
-        platform=str(platform),
-        broadcaster_user_id=broadcaster_user_id,
-        is_live=is_live,
-        changed_at=changed_at,
-    )
     conn.execute(
-        stmt.on_conflict_do_update(
-            index_elements=list(watch_streams.primary_key.columns),
-            set_={"is_live": stmt.excluded.is_live, "changed_at": stmt.excluded.changed_at},
-            where=watch_streams.c.changed_at <= stmt.excluded.changed_at,
-        )
+        _SET_STREAM_STATE,
+        {
+            "guild_id": guild_id,
+            "platform": str(platform),
+            "broadcaster_user_id": broadcaster_user_id,
+            "is_live": is_live,
+            "changed_at": changed_at,
+        },
     )
 
 

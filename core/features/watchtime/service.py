@@ -23,6 +23,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.engine import Engine
 
+from core.bus.dispatch import handles_many
 from core.config import WatchtimeSettings
 from core.events import ChatMessageSent, Platform, StreamEnded, StreamStarted, utc
 from core.features.linking.repository import (
@@ -30,9 +31,12 @@ from core.features.linking.repository import (
     discord_users_of,
     find_link_by_discord_user,
 )
-from core.features.viewers.repository import find_viewer_ids_by_username, remember_viewers
+from core.features.viewers.repository import (
+    find_viewer_ids_by_username,
+    remember_sightings,
+)
 from core.features.watchtime import repository
-from core.features.watchtime.repository import WatchtimeRow
+from core.features.watchtime.repository import Presence, WatchtimeRow
 
 log = logging.getLogger(__name__)
 ONE_SECOND = timedelta(seconds=1)
@@ -80,18 +84,31 @@ class WatchtimeService:
 
     # --- event handlers ------------------------------------------------------------------
 
+    @handles_many("record_chats")
     def record_chat(self, guild_id: int, event: ChatMessageSent) -> None:
-        if event.viewer.platform_user_id is None:
-            return  # presence is kept by user id; every chat source gives one
+        self.record_chats(guild_id, [event])
+
+    def record_chats(self, guild_id: int, events: list[ChatMessageSent]) -> None:
+        """Remember the chatters' names and mark them present, for many messages in one
+        transaction (two statements). Idempotent: the latest time wins, in any order."""
+        # Presence is kept by user id; every chat source gives one.
+        chats = [event for event in events if event.viewer.platform_user_id is not None]
+        if not chats:
+            return
         with self.engine.begin() as conn:
-            remember_viewers(conn, event.platform, [event.viewer], event.occurred_at)
-            repository.mark_present(
+            remember_sightings(conn, ((e.platform, e.viewer, e.occurred_at) for e in chats))
+            repository.mark_present_many(
                 conn,
-                guild_id,
-                event.platform,
-                event.broadcaster_user_id,
-                event.viewer.platform_user_id,
-                event.occurred_at,
+                [
+                    Presence(
+                        guild_id,
+                        e.platform,
+                        e.broadcaster_user_id,
+                        e.viewer.platform_user_id,  # type: ignore[arg-type]
+                        e.occurred_at,
+                    )
+                    for e in chats
+                ],
             )
 
     def record_stream_state(self, guild_id: int, event: StreamStarted | StreamEnded) -> None:
