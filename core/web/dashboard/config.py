@@ -29,6 +29,14 @@ class DashboardConfig:
     # A closed period's (proof, ledger) documents, as ``python -m core raffle export`` writes them;
     # raises LookupError when there is none to show.
     raffle_export: Callable[[int], tuple[dict[str, Any], dict[str, Any]]] | None = None
+    # The feature services the slot calls, heist & points, event log and /me pages call (the
+    # same objects the Discord commands call); None where a feature is not installed.
+    slot_calls: Any = None  # SlotCallService
+    heist: Any = None  # HeistService
+    points: Any = None  # PointsService
+    linking: Any = None  # LinkingService
+    watchtime: Any = None  # WatchtimeService
+    raffle_views: Any = None  # RaffleViews
     session_hours: int = 8
     permission_cache_seconds: int = 180
 

@@ -64,4 +64,10 @@ def dashboard_config(rt: Runtime) -> DashboardConfig:
         guild_name=rt.guilds.name_of,
         guild_health=guild_health,
         raffle_export=raffle_exporter(rt.raffle.views) if getattr(rt, "raffle", None) else None,
+        slot_calls=getattr(rt, "slot_calls", None),
+        heist=getattr(rt, "heist", None),
+        points=getattr(rt, "points", None),
+        linking=getattr(rt, "linking", None),
+        watchtime=getattr(rt, "watchtime", None),
+        raffle_views=rt.raffle.views if getattr(rt, "raffle", None) else None,
     )
