@@ -19,7 +19,7 @@ ORDER = 50
 QUEUE_SHOWN = 100  # the oldest open calls listed on the page
 
 
-def _show(guild_id: int, errors: dict[str, str] | None = None, picked=None):  # type: ignore[no-untyped-def]  # noqa: E501
+def _show(guild_id: int, errors: dict[str, str] | None = None, picked=None):  # type: ignore[no-untyped-def]
     calls = service("slot_calls")
     return page(
         "dashboard/slot_calls.html",
