@@ -13,8 +13,17 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from flask import Blueprint, Response, flash, g, get_flashed_messages, redirect, render_template
-from flask import request, url_for
+from flask import (
+    Blueprint,
+    Response,
+    flash,
+    g,
+    get_flashed_messages,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 
 from core.events import Platform
 from core.web.dashboard import error_page
