@@ -107,8 +107,16 @@ class DatabaseEventLog:
                 continue
             state = DEAD if row.dead_at else HANDLED if row.acked_at else QUEUED
             found.append(
-                LoggedEvent(str(row.id), row.event_key, event.kind, str(event.platform),
-                            row.published_at, state, row.attempts, row.last_error)  # fmt: skip
+                LoggedEvent(
+                    str(row.id),
+                    row.event_key,
+                    event.kind,
+                    str(event.platform),
+                    row.published_at,
+                    state,
+                    row.attempts,
+                    row.last_error,
+                )
             )
             if len(found) >= limit:
                 break
@@ -120,15 +128,17 @@ class DatabaseEventLog:
         if not ref.isdecimal() or len(ref) > 19:
             return False
         b = bus_events.c
-        with self.engine.begin() as conn:
+        # Read and check first: the scope asks the database itself, and SQLite has one writer.
+        with self.engine.connect() as conn:
             row = conn.execute(
                 sa.select(b.payload, b.last_error).where(b.id == int(ref), b.dead_at.is_not(None))
             ).first()
-            event = None if row is None else _event(row.payload)
-            if event is None or not belongs(event):
-                return False
-            now = utc(self.clock())
-            note = f"re-queued by {actor_id} at {now.isoformat()} after: {row.last_error or ''}"
+        event = None if row is None else _event(row.payload)
+        if row is None or event is None or not belongs(event):
+            return False
+        now = utc(self.clock())
+        note = f"re-queued by {actor_id} at {now.isoformat()} after: {row.last_error or ''}"
+        with self.engine.begin() as conn:  # only while it is still dead: a second retry is a no-op
             requeued = conn.execute(
                 sa.update(bus_events)
                 .where(b.id == int(ref), b.dead_at.is_not(None))
@@ -151,7 +161,8 @@ for i = 1, #fields, 2 do
 end
 if not payload then return false end
 redis.call('XDEL', KEYS[1], ARGV[1])
-return redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[2], '*', 'event', payload, 'requeued', ARGV[3])
+return redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[2], '*',
+                  'event', payload, 'requeued', ARGV[3])
 """
 
 
@@ -163,7 +174,7 @@ def _entry_time(entry_id: str) -> datetime | None:
 class RedisEventLog:
     """The Redis bus's stream and its dead stream (:class:`RedisStreamsBus`)."""
 
-    def __init__(self, bus, clock: Callable[[], datetime], window: int = DEFAULT_WINDOW) -> None:  # type: ignore[no-untyped-def]  # noqa: E501
+    def __init__(self, bus, clock: Callable[[], datetime], window: int = DEFAULT_WINDOW) -> None:  # type: ignore[no-untyped-def]
         self.bus = bus
         self.client = bus._client
         self.clock = clock
@@ -212,7 +223,7 @@ class RedisEventLog:
 
         return state
 
-    def _keep(self, entries, belongs, limit, kind, state_of) -> list[LoggedEvent]:  # type: ignore[no-untyped-def]  # noqa: E501
+    def _keep(self, entries, belongs, limit, kind, state_of) -> list[LoggedEvent]:  # type: ignore[no-untyped-def]
         found = []
         for entry_id, fields in entries:
             event = _event(fields.get("event", ""))
@@ -221,10 +232,16 @@ class RedisEventLog:
             state = state_of(entry_id, fields)
             deliveries = fields.get("deliveries", "0")
             found.append(
-                LoggedEvent(entry_id, event.key, event.kind, str(event.platform),
-                            _entry_time(entry_id), state,
-                            int(deliveries) if str(deliveries).isdecimal() else 0,
-                            fields.get("reason") or fields.get("requeued"))  # fmt: skip
+                LoggedEvent(
+                    entry_id,
+                    event.key,
+                    event.kind,
+                    str(event.platform),
+                    _entry_time(entry_id),
+                    state,
+                    int(deliveries) if str(deliveries).isdecimal() else 0,
+                    fields.get("reason") or fields.get("requeued"),
+                )
             )
             if len(found) >= limit:
                 break

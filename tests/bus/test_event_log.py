@@ -43,7 +43,8 @@ async def test_a_guild_sees_its_events_and_retries_its_dead_one_once(case: Case)
 
         recent = {e.key: e for e in log.recent(scope)}
         assert set(recent) >= {mine.key}
-        assert theirs.key not in recent and their_poison.key not in recent
+        assert theirs.key not in recent
+        assert their_poison.key not in recent
         assert recent[mine.key].state == HANDLED
         assert log.kinds(scope) == {"chat_message_sent": len(log.recent(scope))}
         (dead,) = log.dead(scope)
@@ -64,4 +65,5 @@ async def test_a_guild_sees_its_events_and_retries_its_dead_one_once(case: Case)
     assert [e.key for e in log.dead(other_scope)] == [their_poison.key]
     assert recorder.deliveries[poison.key] == 3  # two failures, then the retry, handled
     retried = [e for e in log.recent(scope) if e.key == poison.key]
-    assert retried and retried[0].state == HANDLED
+    assert retried
+    assert retried[0].state == HANDLED

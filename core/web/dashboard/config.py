@@ -37,6 +37,13 @@ class DashboardConfig:
     linking: Any = None  # LinkingService
     watchtime: Any = None  # WatchtimeService
     raffle_views: Any = None  # RaffleViews
+    # The event log: the bus read for one guild (core/bus/event_log.py), the dispatcher's
+    # routing (platform, broadcaster, chatroom -> guild ids), this process's metrics, and the
+    # Kick webhook arrivals (WebhookArrivals).
+    event_log: Any = None
+    guilds_tracking: Callable[..., list[int]] | None = None
+    metrics: Any = None
+    webhook_arrivals: Any = None
     session_hours: int = 8
     permission_cache_seconds: int = 180
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from core.bus.event_log import event_log_of
 from core.health import HealthReport
 from core.web.dashboard.config import DashboardConfig
 
@@ -70,4 +71,8 @@ def dashboard_config(rt: Runtime) -> DashboardConfig:
         linking=getattr(rt, "linking", None),
         watchtime=getattr(rt, "watchtime", None),
         raffle_views=rt.raffle.views if getattr(rt, "raffle", None) else None,
+        event_log=event_log_of(rt.bus, rt.clock),
+        guilds_tracking=rt.guilds.guilds_tracking,
+        metrics=rt.metrics,
+        webhook_arrivals=getattr(rt, "webhook_arrivals", None),
     )

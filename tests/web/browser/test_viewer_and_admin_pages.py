@@ -33,8 +33,11 @@ def test_viewer_sees_their_data_on_me_and_unlinks(page, site, discord, shot):
     rt.linking.link(guild_id=GUILD, discord_user_id=ADMIN, platform=Platform.KICK,
                     platform_user_id="5002", username="someone_else")  # fmt: skip
     with rt.engine.begin() as conn:
-        conn.execute(sa.insert(watchtime).values(guild_id=GUILD, platform="kick",
-                                                 platform_user_id="5001", seconds=5400))  # fmt: skip
+        conn.execute(
+            sa.insert(watchtime).values(
+                guild_id=GUILD, platform="kick", platform_user_id="5001", seconds=5400
+            )
+        )
     rt.points.give(GUILD, Platform.KICK, "5001", 250, actor="test")
 
     _log_in(page, site)
