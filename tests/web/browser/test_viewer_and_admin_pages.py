@@ -98,3 +98,35 @@ def test_admin_pages_take_changes_and_show_refusals(page, site, discord, shot):
     width = page.evaluate("document.documentElement.scrollWidth")
     shot(page, "dashboard-heist-phone")
     assert width <= 400, width  # no sideways scrolling on a phone
+
+
+def test_event_log_retries_a_dead_event(page, site, discord, shot):
+    import dataclasses
+
+    from core.storage.tables import bus_events
+    from tests.bus import make_event
+
+    rt = site.runtime
+    rt.guilds.ensure_guild(GUILD, "Stream Server")
+    rt.guilds.set_kick_channel(GUILD, "mine", "1001")
+    admin = discord.add_user(ADMIN, "bea").member_of(GUILD, "Stream Server", MANAGE_GUILD)
+    discord.sign_in_as(admin)
+    ok, failed = (
+        dataclasses.replace(make_event(text), broadcaster_user_id="1001") for text in ("a", "b")
+    )
+    rt.bus.publish(ok)
+    rt.bus.publish(failed)
+    with rt.engine.begin() as conn:  # as the bus sets an event aside after its last attempt
+        conn.execute(
+            sa.update(bus_events)
+            .where(bus_events.c.event_key == failed.key)
+            .values(dead_at=rt.clock(), attempts=5, last_error="RuntimeError: boom")
+        )
+    _log_in(page, site)
+    page.goto(f"{site.url}/dashboard/{GUILD}/events/")
+    assert "RuntimeError: boom" in page.locator("#dead").inner_text()
+    shot(page, "dashboard-events")
+    page.click("#dead button")
+    page.wait_for_selector("#no-dead")
+    assert "The event is queued again." in page.locator("main").inner_text()
+    assert rt.bus.backlog() == 2  # both wait for the consumer (none runs here)
