@@ -44,6 +44,8 @@ class DashboardConfig:
     guilds_tracking: Callable[..., list[int]] | None = None
     metrics: Any = None
     webhook_arrivals: Any = None
+    # The bus's publish: /me tells the bot about an unlink (AccountUnlinked).
+    publish: Callable[[Any], object] | None = None
     session_hours: int = 8
     permission_cache_seconds: int = 180
 

@@ -10,6 +10,8 @@ ever sees and changes their own data.
 from __future__ import annotations
 
 import json
+import logging
+import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,12 +27,13 @@ from flask import (
     url_for,
 )
 
-from core.events import Platform
+from core.events import AccountUnlinked, Platform, Viewer
 from core.web.dashboard import error_page
 from core.web.dashboard.guilds import guild_name
 from core.web.dashboard.state import current_user, dashboard
 
 bp = Blueprint("me", __name__, url_prefix="/me")
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -188,14 +191,29 @@ def download():  # type: ignore[no-untyped-def]
 
 def _unlink(platform: Platform) -> Any:
     """The user's own link on ``platform`` removed, as ``!unlink`` does in the server where it
-    was made (the history row goes there); None when there was none."""
-    linking = dashboard().config.linking
-    current = linking.link_of(g.user.id, platform)
+    was made (the history row goes there), and the bot told (the linked role, watchtime roles
+    and link log follow there); None when there was none."""
+    config = dashboard().config
+    current = config.linking.link_of(g.user.id, platform)
     if current is None:
         return None
-    return linking.unlink(
-        current.linked_in_guild_id, g.user.id, actor_id=g.user.id, platform=platform
-    )
+    guild_id = current.linked_in_guild_id
+    removed = config.linking.unlink(guild_id, g.user.id, actor_id=g.user.id, platform=platform)
+    if removed is not None and config.publish is not None:
+        event = AccountUnlinked(
+            platform=platform,
+            event_id=uuid.uuid4().hex,
+            occurred_at=config.linking.clock(),
+            guild_id=guild_id,
+            discord_user_id=g.user.id,
+            actor_id=g.user.id,
+            viewer=Viewer(removed.platform_user_id, removed.username),
+        )
+        try:
+            config.publish(event)
+        except Exception:  # the link is gone either way; the roles follow at the next sync
+            log.exception("could not tell the bot that %s unlinked", g.user.id)
+    return removed
 
 
 @bp.post("/unlink")

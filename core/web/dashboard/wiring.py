@@ -75,4 +75,5 @@ def dashboard_config(rt: Runtime) -> DashboardConfig:
         guilds_tracking=rt.guilds.guilds_tracking,
         metrics=rt.metrics,
         webhook_arrivals=getattr(rt, "webhook_arrivals", None),
+        publish=rt.bus.publish,
     )

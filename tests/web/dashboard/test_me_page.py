@@ -8,8 +8,9 @@ import json
 
 import sqlalchemy as sa
 
-from core.events import Platform
+from core.events import AccountUnlinked, Platform, event_from_dict
 from core.features.watchtime.tables import watchtime
+from core.storage.tables import bus_events
 from tests.web.dashboard.conftest import ADMIN, GUILD, OTHER_GUILD, VIEWER, post
 
 ANA_KICK, BEA_KICK, BEA_TWITCH = "5001", "5002", "7002"
@@ -103,7 +104,18 @@ def test_unlink_removes_only_their_own_link_and_records_it(site):
     assert 'id="no-links"' in page.text
     history = site.runtime.linking.history(GUILD, VIEWER)
     assert [(h.action, h.actor_id) for h in history][-1] == ("unlinked", VIEWER)
+    # The bot is told, so the linked role, watchtime roles and link log follow there.
+    told = [e for e in _queued(site) if isinstance(e, AccountUnlinked)]
+    assert [(e.guild_id, e.discord_user_id, e.actor_id, e.viewer.username) for e in told] == [
+        (GUILD, VIEWER, VIEWER, "ana_kick")
+    ]
     assert post(ana, "/me/unlink", platform="myspace").status_code == 400
+
+
+def _queued(site) -> list:  # type: ignore[type-arg]
+    with site.runtime.engine.connect() as conn:
+        payloads = conn.execute(sa.select(bus_events.c.payload)).scalars().all()
+    return [event_from_dict(json.loads(payload)) for payload in payloads]
 
 
 def test_remove_all_links(site):
