@@ -287,6 +287,19 @@ class AccountLinkFailed(GuildEvent):
     viewer: Viewer | None = None
 
 
+@dataclass(frozen=True, kw_only=True)
+class AccountUnlinked(GuildEvent):
+    """A member's link was removed outside Discord (the dashboard's /me); the link is gone
+    already, and the bot does what follows on Discord (the linked role, watchtime roles, the
+    link log), as after !unlink."""
+
+    kind: ClassVar[str] = "account_unlinked"
+
+    discord_user_id: int
+    actor_id: int
+    viewer: Viewer
+
+
 EVENT_TYPES: dict[str, type[Event]] = {
     cls.kind: cls
     for cls in (
@@ -304,6 +317,7 @@ EVENT_TYPES: dict[str, type[Event]] = {
         VipRemoved,
         AccountLinked,
         AccountLinkFailed,
+        AccountUnlinked,
     )
 }
 

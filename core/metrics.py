@@ -85,6 +85,10 @@ class Counter:
         """This process's count over every label set."""
         return sum(value for _labels, value in self._samples())
 
+    def counts(self) -> list[tuple[dict[str, str], float]]:
+        """This process's count per label set (the dashboard's event log shows them)."""
+        return self._samples()
+
     def _samples(self) -> list[tuple[dict[str, str], float]]:
         return [
             (sample.labels, sample.value)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from core.discord_bot.linking.outbound import DiscordLinks
-from core.events import AccountLinked, AccountLinkFailed
+from core.events import AccountLinked, AccountLinkFailed, AccountUnlinked
 from core.features.linking.effects import LinkEffects
 from core.features.linking.service import LinkingService
 
@@ -29,3 +29,4 @@ def install(rt: Runtime) -> None:
     rt.link_effects = LinkEffects(rt.linking, DiscordLinks(rt.discord), role_sync=rt.role_sync)
     rt.handle(AccountLinked, rt.link_effects.account_linked)
     rt.handle(AccountLinkFailed, rt.link_effects.link_failed)
+    rt.handle(AccountUnlinked, rt.link_effects.account_unlinked)  # from the dashboard's /me

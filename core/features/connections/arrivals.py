@@ -52,6 +52,11 @@ class WebhookArrivals:
             with self._lock:
                 self._written.pop(key, None)
 
+    def arrived_since(self, since: datetime) -> dict[tuple[str, str], datetime]:
+        """The last arrival of each (broadcaster, event type) after ``since``."""
+        with self.engine.connect() as conn:
+            return repository.list_arrivals_since(conn, since)
+
     def deliveries(self) -> WebhookDeliveries:
         """What webhooks are delivering now: recent arrivals and the stored subscriptions."""
         since = utc(self.clock()) - DELIVERY_WINDOW

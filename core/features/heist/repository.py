@@ -157,6 +157,19 @@ def last_resolved_at(conn: Connection, guild_id: int, platform: Platform) -> dat
     ).scalar_one_or_none()
 
 
+def recent_resolved(conn: Connection, guild_id: int, limit: int) -> list[int]:
+    """The ids of the guild's last ``limit`` resolved heists, newest first."""
+    h = heists.c
+    return list(
+        conn.execute(
+            sa.select(h.id)
+            .where(h.guild_id == guild_id, h.state == RESOLVED)
+            .order_by(h.opened_at.desc(), h.id.desc())
+            .limit(limit)
+        ).scalars()
+    )
+
+
 def due_heists(conn: Connection, now: datetime) -> list[int]:
     """Open heists whose join window has closed, oldest first."""
     h = heists.c

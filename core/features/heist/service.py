@@ -360,6 +360,12 @@ class HeistService:
             tuple(members),
         )
 
+    def recent_results(self, guild_id: int, limit: int = 10) -> list[HeistResult]:
+        """The guild's last ``limit`` resolved heists with their crews, newest first."""
+        with self.engine.connect() as conn:
+            ids = repository.recent_resolved(conn, guild_id, limit)
+        return [result for result in map(self.result_of, ids) if result is not None]
+
     # --- cancelling ----------------------------------------------------------------------------
 
     def cancel(self, guild_id: int, platform: Platform) -> Cancelled:

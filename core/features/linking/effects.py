@@ -12,10 +12,11 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import datetime
 from functools import partial
 from typing import TypeVar
 
-from core.events import AccountLinked, AccountLinkFailed, Platform, utc
+from core.events import AccountLinked, AccountLinkFailed, AccountUnlinked, Platform, utc
 from core.features.linking.ports import LinkDiscord, LinkNotice, MemberRoleSync, RoleChange
 from core.features.linking.repository import AccountLink
 from core.features.linking.service import LINKED, REFUSED, UNLINKED, LinkingService
@@ -127,13 +128,57 @@ class LinkEffects:
         )
         if removed is None:
             return None
+        role = await self._after_unlink(guild_id, discord_user_id, removed, actor_id, None)
+        return Unlinked(removed, role)
+
+    async def account_unlinked(self, guild_id: int, event: AccountUnlinked) -> None:
+        """What follows an unlink made outside Discord (the dashboard): the same as after
+        :meth:`unlink`, each step once per event."""
+        removed = AccountLink(
+            event.platform,
+            event.viewer.platform_user_id,
+            event.discord_user_id,
+            event.viewer.username,
+            utc(event.occurred_at),
+        )
+        await self._after_unlink(
+            guild_id,
+            event.discord_user_id,
+            removed,
+            event.actor_id,
+            event.key,
+            at=event.occurred_at,
+        )
+
+    async def _after_unlink(
+        self,
+        guild_id: int,
+        discord_user_id: int,
+        removed: AccountLink,
+        actor_id: int,
+        event_key: str | None,
+        at: datetime | None = None,
+    ) -> RoleChange | None:
+        """Take this guild's linked role back (unless a link on another platform remains),
+        bring the watchtime roles up to date and log it; with ``event_key``, each step once."""
+
+        async def step(name: str, effect: Callable[[], Awaitable[T]]) -> T | None:
+            if event_key is None:
+                return await effect()
+            return await self._once(guild_id, name, event_key, effect)
+
         settings = await asyncio.to_thread(self.linking.settings, guild_id)
         remaining = await asyncio.to_thread(self.linking.links_of, discord_user_id)
         role: RoleChange | None = None
         if settings.linked_role_id is not None and not remaining:
-            role = await self.discord.set_linked_role(
-                guild_id, discord_user_id, settings.linked_role_id, present=False
+            take = partial(
+                self.discord.set_linked_role,
+                guild_id,
+                discord_user_id,
+                settings.linked_role_id,
+                present=False,
             )
+            role = await step(STEP_ROLE, take)
         # Without a link their watchtime no longer counts for them: their roles follow.
         await self._sync_watchtime_roles(guild_id, discord_user_id)
         if settings.log_channel_id is not None:
@@ -141,15 +186,16 @@ class LinkEffects:
                 guild_id=guild_id,
                 discord_user_id=discord_user_id,
                 outcome=UNLINKED,
-                platform=platform,
+                platform=removed.platform,
                 platform_user_id=removed.platform_user_id,
                 username=removed.username,
-                at=utc(self.linking.clock()),
+                at=utc(at or self.linking.clock()),
                 actor_id=actor_id,
             )
-            await self.discord.post_log(settings.log_channel_id, notice, role)
+            await step(STEP_LOG, partial(self.discord.post_log, settings.log_channel_id, notice,
+                                         role))  # fmt: skip
         log.info("guild %s: member %s unlinked by %s", guild_id, discord_user_id, actor_id)
-        return Unlinked(removed, role)
+        return role
 
     async def _sync_watchtime_roles(self, guild_id: int, discord_user_id: int) -> None:
         # The roles feature plugs in here (Runtime passes its MemberRoleSync as role_sync).

@@ -34,7 +34,7 @@ if TYPE_CHECKING:
 
 # Everything the dashboard serves; its blueprints get the dashboard's headers and CSRF check
 # (the guild areas of ``pages/`` are added as they are registered).
-BLUEPRINTS = {"public", "auth", "guilds", "dashboard_assets"}
+BLUEPRINTS = {"public", "auth", "guilds", "dashboard_assets", "me"}
 
 
 class IdConverter(IntegerConverter):
@@ -72,7 +72,7 @@ def _guild_areas() -> tuple[GuildArea, ...]:
 
 
 def register(app: Flask, config: DashboardConfig) -> None:
-    from core.web.dashboard import auth, guilds, public
+    from core.web.dashboard import auth, guilds, me, public
 
     areas = _guild_areas()
 
@@ -108,6 +108,7 @@ def register(app: Flask, config: DashboardConfig) -> None:
     app.register_blueprint(public.bp)
     app.register_blueprint(auth.bp)
     app.register_blueprint(guilds.bp)
+    app.register_blueprint(me.bp)
     for area in areas:
         app.register_blueprint(area.bp)
         BLUEPRINTS.add(area.bp.name)

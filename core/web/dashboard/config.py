@@ -29,6 +29,23 @@ class DashboardConfig:
     # A closed period's (proof, ledger) documents, as ``python -m core raffle export`` writes them;
     # raises LookupError when there is none to show.
     raffle_export: Callable[[int], tuple[dict[str, Any], dict[str, Any]]] | None = None
+    # The feature services the slot calls, heist & points, event log and /me pages call (the
+    # same objects the Discord commands call); None where a feature is not installed.
+    slot_calls: Any = None  # SlotCallService
+    heist: Any = None  # HeistService
+    points: Any = None  # PointsService
+    linking: Any = None  # LinkingService
+    watchtime: Any = None  # WatchtimeService
+    raffle_views: Any = None  # RaffleViews
+    # The event log: the bus read for one guild (core/bus/event_log.py), the dispatcher's
+    # routing (platform, broadcaster, chatroom -> guild ids), this process's metrics, and the
+    # Kick webhook arrivals (WebhookArrivals).
+    event_log: Any = None
+    guilds_tracking: Callable[..., list[int]] | None = None
+    metrics: Any = None
+    webhook_arrivals: Any = None
+    # The bus's publish: /me tells the bot about an unlink (AccountUnlinked).
+    publish: Callable[[Any], object] | None = None
     session_hours: int = 8
     permission_cache_seconds: int = 180
 

@@ -80,6 +80,7 @@ STORED: tuple[Stored, ...] = (
             "raffle_draws",
             "raffle_winners",
             "raffle_settings",
+            "raffle_frozen_ranges",
         ),
         "kept: a closed period's ledger is the evidence its draw was fair, and is published "
         "with its proof",
@@ -104,6 +105,32 @@ STORED: tuple[Stored, ...] = (
         ("slot_calls", "slot_call_blacklist", "slot_call_settings"),
         "until the queue is cleared",
         f"{ASK}.",
+    ),
+    Stored(
+        "Points: the ledger of points earned, spent and given (by whom and why), balances, "
+        "earnings not yet posted, StreamElements payments, and each server's rates",
+        (
+            "points_ledger",
+            "points_balances",
+            "points_accrual",
+            "points_se_holds",
+            "points_se_outbox",
+            "points_settings",
+        ),
+        "as long as the server keeps its points",
+        f"!points shows yours, and /me while logged in; {ASK} to reset them.",
+    ),
+    Stored(
+        "Heists: who joined, their stake, risk, subscription tier, result and payout",
+        ("heists", "heist_participants", "heist_settings"),
+        "as long as the server keeps its points",
+        f"{ASK}.",
+    ),
+    Stored(
+        "Subscription tiers seen for viewers (which tier, from which source, until when)",
+        ("sub_tiers",),
+        "until the subscription expires",
+        "Nothing to ask: they follow the platform's subscription and expire with it.",
     ),
     Stored(
         "Temporary VIP: redemptions, grants with their expiry, and the audit log",

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from core.bus.event_log import event_log_of
 from core.health import HealthReport
 from core.web.dashboard.config import DashboardConfig
 
@@ -64,4 +65,15 @@ def dashboard_config(rt: Runtime) -> DashboardConfig:
         guild_name=rt.guilds.name_of,
         guild_health=guild_health,
         raffle_export=raffle_exporter(rt.raffle.views) if getattr(rt, "raffle", None) else None,
+        slot_calls=getattr(rt, "slot_calls", None),
+        heist=getattr(rt, "heist", None),
+        points=getattr(rt, "points", None),
+        linking=getattr(rt, "linking", None),
+        watchtime=getattr(rt, "watchtime", None),
+        raffle_views=rt.raffle.views if getattr(rt, "raffle", None) else None,
+        event_log=event_log_of(rt.bus, rt.clock),
+        guilds_tracking=rt.guilds.guilds_tracking,
+        metrics=rt.metrics,
+        webhook_arrivals=getattr(rt, "webhook_arrivals", None),
+        publish=rt.bus.publish,
     )

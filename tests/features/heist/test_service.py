@@ -406,3 +406,28 @@ def test_a_join_under_way_when_the_window_closes_is_resolved_with_the_crew(postg
     [result] = resolved
     assert sorted(m.platform_user_id for m in result.crew) == ["1", "2"]
     assert points.balance(GUILD, Platform.KICK, "2") == 1050
+
+
+def test_recent_results_are_the_guilds_resolved_heists_newest_first(service, points, clock, draws):
+    give(points, "1", 1000)
+    give(points, "2", 1000)
+    first = join(service, "1", "100 low")
+    clock.advance(200)
+    draws.push(WIN)
+    assert service.resolve(first.heist.id) is not None
+    clock.advance(400)
+    second = join(service, "2", "50 high")
+    join(service, "1", "10 low")
+    clock.advance(200)
+    draws.push(LOSE, WIN)
+    service.resolve(second.heist.id)
+    clock.advance(400)
+    join(service, "2", "10 low")  # open: not a result yet
+    results = service.recent_results(GUILD)
+    assert [r.heist_id for r in results] == [second.heist.id, first.heist.id]
+    assert {(m.username, m.stake, m.won, m.payout) for m in results[1].crew} == {
+        ("viewer1", 100, True, 150)
+    }
+    assert len(results[0].crew) == 2
+    assert service.recent_results(GUILD, limit=1)[0].heist_id == second.heist.id
+    assert service.recent_results(GUILD + 1) == []

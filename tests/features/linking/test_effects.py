@@ -164,3 +164,45 @@ async def test_unlink_takes_the_role_syncs_and_logs(
     discord.calls.clear()
     assert await effects.unlink(GUILD, ALICE, actor_id=ADMIN) is None
     assert discord.calls == []
+
+
+async def test_an_unlink_from_the_dashboard_takes_the_role_syncs_and_logs_once(
+    linking: LinkingService, effects: LinkEffects, discord: RecordingDiscord
+) -> None:
+    from core.events import AccountUnlinked
+
+    linking.link(guild_id=GUILD, discord_user_id=ALICE, platform=Platform.KICK,
+                 platform_user_id="501", username="al")  # fmt: skip
+    linking.set_linked_role(GUILD, ROLE)
+    linking.set_log_channel(GUILD, LOG)
+    assert linking.unlink(GUILD, ALICE, actor_id=ALICE) is not None  # what /me does first
+    event = AccountUnlinked(platform=Platform.KICK, event_id="u1", occurred_at=T0,
+                            guild_id=GUILD, discord_user_id=ALICE, actor_id=ALICE,
+                            viewer=Viewer("501", "al"))  # fmt: skip
+
+    discord.unavailable_for_logs = 1
+    with pytest.raises(Unavailable):
+        await effects.account_unlinked(GUILD, event)
+    await effects.account_unlinked(GUILD, event)  # the bus delivers it again
+
+    assert discord.calls == [
+        ("role", GUILD, ALICE, ROLE, False),
+        ("sync", GUILD, ALICE),
+        ("sync", GUILD, ALICE),  # a sync is harmless twice
+        ("log", LOG, GUILD, UNLINKED, None),  # the role step ran in the first delivery
+    ]
+
+
+async def test_an_unlink_from_the_dashboard_keeps_the_role_while_another_link_remains(
+    linking: LinkingService, effects: LinkEffects, discord: RecordingDiscord
+) -> None:
+    from core.events import AccountUnlinked
+
+    linking.link(guild_id=GUILD, discord_user_id=ALICE, platform=Platform.TWITCH,
+                 platform_user_id="777", username="al_tw")  # fmt: skip
+    linking.set_linked_role(GUILD, ROLE)
+    event = AccountUnlinked(platform=Platform.KICK, event_id="u2", occurred_at=T0,
+                            guild_id=GUILD, discord_user_id=ALICE, actor_id=ALICE,
+                            viewer=Viewer("501", "al"))  # fmt: skip
+    await effects.account_unlinked(GUILD, event)
+    assert discord.calls == [("sync", GUILD, ALICE)]

@@ -1,0 +1,92 @@
+"""The event log: webhooks received and refused (by reason), the Kick webhooks arriving for this
+server, its recent events by type, and its dead events with a Retry button. Every list is the
+guild's own: events are kept when the dispatcher would route them to this guild."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from flask import g, request
+
+from core.bus.event_log import guild_scope
+from core.events import EVENT_TYPES, Platform, utc
+from core.web.dashboard.guilds import guild_blueprint
+from core.web.dashboard.pages._forms import Missing, done, missing_page, page, service
+from core.web.dashboard.state import dashboard
+
+AREA = guild_blueprint("events", __name__, "Event log")
+ORDER = 90
+SHOWN = 50
+ARRIVALS_SINCE = timedelta(days=7)
+
+
+def _scope(guild_id: int):  # type: ignore[no-untyped-def]
+    return guild_scope(guild_id, service("guilds_tracking"))
+
+
+def _webhook_counts() -> tuple[list[tuple[str, str, int]], list[tuple[str, str, int]]]:
+    metrics = dashboard().config.metrics
+    if metrics is None:
+        return [], []
+
+    def rows(counter, label: str) -> list[tuple[str, str, int]]:  # type: ignore[no-untyped-def]
+        found = [
+            (labels.get("platform", ""), labels.get(label, ""), int(value))
+            for labels, value in counter.counts()
+            if value
+        ]
+        return sorted(found)
+
+    return rows(metrics.webhooks_received, "outcome"), rows(metrics.webhooks_rejected, "reason")
+
+
+def _arrivals(guild_id: int) -> list[tuple[str, str, object]]:
+    arrivals = dashboard().config.webhook_arrivals
+    if arrivals is None:
+        return []
+    tracking = service("guilds_tracking")
+    found = arrivals.arrived_since(utc(arrivals.clock()) - ARRIVALS_SINCE)
+    return sorted(
+        (broadcaster, event_type, at)
+        for (broadcaster, event_type), at in found.items()
+        if guild_id in tracking(Platform.KICK, broadcaster, None)
+    )
+
+
+@AREA.bp.errorhandler(Missing)
+def _missing(_exc: Missing):  # type: ignore[no-untyped-def]
+    return missing_page()
+
+
+@AREA.bp.get("/")
+def index(guild_id: int):  # type: ignore[no-untyped-def]
+    log = service("event_log")
+    scope = _scope(guild_id)
+    kind = request.args.get("kind") or None
+    if kind is not None and kind not in EVENT_TYPES:
+        return page("dashboard/events.html", guild_id, errors={"kind": "No such event type."},
+                    **_values(guild_id, log, scope, None))  # fmt: skip
+    return page("dashboard/events.html", guild_id, **_values(guild_id, log, scope, kind))
+
+
+def _values(guild_id: int, log, scope, kind: str | None) -> dict:  # type: ignore[no-untyped-def,type-arg]
+    received, refused = _webhook_counts()
+    return {
+        "received": received,
+        "refused": refused,
+        "arrivals": _arrivals(guild_id),
+        "kinds": log.kinds(scope),
+        "kind": kind,
+        "recent": log.recent(scope, SHOWN, kind),
+        "dead": log.dead(scope, SHOWN),
+    }
+
+
+@AREA.bp.post("/retry")
+def retry(guild_id: int):  # type: ignore[no-untyped-def]
+    ref = request.form.get("ref", "")[:64]
+    if service("event_log").retry(ref, _scope(guild_id), g.user.id):
+        return done(AREA.endpoint, guild_id, "The event is queued again.")
+    return done(
+        AREA.endpoint, guild_id, "That event is not waiting for a retry (queued again already?)."
+    )

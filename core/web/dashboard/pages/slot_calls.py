@@ -1,0 +1,117 @@
+"""Slot calls: the settings of ``!slotcalls``, the open queue, picking one (the same pick as
+``!pickslot``) and the blacklist of ``!callblacklist``."""
+
+from __future__ import annotations
+
+from flask import g, request
+
+from core.features.slot_calls.service import (
+    MAX_COOLDOWN_SECONDS,
+    MAX_OPEN_LIMIT,
+    InvalidSetting,
+    blacklist_name,
+)
+from core.web.dashboard.guilds import guild_blueprint
+from core.web.dashboard.pages._forms import Missing, done, missing_page, page, service, whole_number
+
+AREA = guild_blueprint("slot-calls", __name__, "Slot calls")
+ORDER = 50
+QUEUE_SHOWN = 100  # the oldest open calls listed on the page
+
+
+def _show(guild_id: int, errors: dict[str, str] | None = None, picked=None):  # type: ignore[no-untyped-def]
+    calls = service("slot_calls")
+    return page(
+        "dashboard/slot_calls.html",
+        guild_id,
+        errors=errors,
+        status=calls.status(guild_id),
+        queue=calls.open_calls(guild_id, QUEUE_SHOWN),
+        blacklist=calls.blacklist(guild_id),
+        picked=picked,
+        form=request.form if request.method == "POST" else {},
+    )
+
+
+def _cooldown_refusal(seconds: int | None) -> str | None:
+    if seconds is not None and not 0 <= seconds <= MAX_COOLDOWN_SECONDS:
+        return f"The cooldown is 0 to {MAX_COOLDOWN_SECONDS} seconds."
+    return None
+
+
+def _limit_refusal(limit: int | None) -> str | None:
+    if limit is not None and not 1 <= limit <= MAX_OPEN_LIMIT:
+        return f"The limit is 1 to {MAX_OPEN_LIMIT} open calls, or off."
+    return None
+
+
+@AREA.bp.errorhandler(Missing)
+def _missing(_exc: Missing):  # type: ignore[no-untyped-def]
+    return missing_page()
+
+
+@AREA.bp.get("/")
+def index(guild_id: int):  # type: ignore[no-untyped-def]
+    return _show(guild_id)
+
+
+@AREA.bp.post("/settings")
+def settings(guild_id: int):  # type: ignore[no-untyped-def]
+    calls = service("slot_calls")
+    form = request.form
+    errors: dict[str, str] = {}
+    cooldown = whole_number(form.get("cooldown"), digits=7)
+    limit_text = (form.get("limit") or "").strip().lower()
+    limit = None if limit_text in ("", "off", "0") else whole_number(limit_text, digits=7)
+    if cooldown is None:
+        errors["cooldown"] = "The cooldown is a whole number of seconds."
+    if limit_text not in ("", "off", "0") and limit is None:
+        errors["limit"] = "The limit is a number of open calls, or empty for no limit."
+    if not errors:
+        # Both refusals are known before anything is saved, so a refused value leaves every
+        # setting as it was (the setters check again).
+        for field, check in (
+            ("cooldown", _cooldown_refusal(cooldown)),
+            ("limit", _limit_refusal(limit)),
+        ):
+            if check:
+                errors[field] = check
+    if not errors:
+        calls.set_cooldown(guild_id, cooldown)
+        calls.set_max_open(guild_id, limit)
+    if errors:
+        return _show(guild_id, errors)
+    calls.set_enabled(guild_id, form.get("enabled") == "on")
+    calls.set_require_link(guild_id, form.get("require_link") == "on")
+    return done(AREA.endpoint, guild_id, "Slot call settings saved.")
+
+
+@AREA.bp.post("/pick")
+def pick(guild_id: int):  # type: ignore[no-untyped-def]
+    chosen = service("slot_calls").pick(guild_id, g.user.id)
+    if chosen is None:
+        return done(AREA.endpoint, guild_id, "There is no open slot call to pick.")
+    return _show(guild_id, picked=chosen)
+
+
+@AREA.bp.post("/blacklist/add")
+def blacklist_add(guild_id: int):  # type: ignore[no-untyped-def]
+    name = request.form.get("name", "")
+    try:
+        is_new = service("slot_calls").blacklist_add(
+            guild_id, name, added_by=g.user.id, reason=request.form.get("reason") or None
+        )
+    except InvalidSetting as refused:
+        return _show(guild_id, {"name": str(refused)})
+    shown = blacklist_name(name)
+    message = f"{shown} is blacklisted." if is_new else f"{shown} was already blacklisted."
+    return done(AREA.endpoint, guild_id, message)
+
+
+@AREA.bp.post("/blacklist/remove")
+def blacklist_remove(guild_id: int):  # type: ignore[no-untyped-def]
+    name = request.form.get("name", "")
+    removed = service("slot_calls").blacklist_remove(guild_id, name)
+    shown = blacklist_name(name)
+    message = f"{shown} may call slots again." if removed else f"{shown} was not blacklisted."
+    return done(AREA.endpoint, guild_id, message)

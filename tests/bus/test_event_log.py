@@ -1,0 +1,69 @@
+"""The event log on both buses (embedded on SQLite and PostgreSQL, and Redis): a guild sees only
+the events routed to it, dead events are listed, and a retry puts one back in the queue once
+(a second retry, or another guild's, does nothing) and it is handled."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from core.bus.event_log import DEAD, HANDLED, event_log_of, guild_scope
+from core.events import Event, Platform
+from tests.bus import Clock, Recorder, eventually, make_event, running
+from tests.bus.test_redis_streams import Case, case, redis_client  # noqa: F401
+
+GUILD, OTHER_GUILD = 1, 2
+
+
+def _routes(platform: Platform, broadcaster_user_id: str, chatroom: int | None) -> list[int]:
+    return {"broadcaster-1": [GUILD], "broadcaster-2": [OTHER_GUILD]}.get(broadcaster_user_id, [])
+
+
+def _other(content: str) -> Event:
+    return dataclasses.replace(make_event(content), broadcaster_user_id="broadcaster-2")
+
+
+async def test_a_guild_sees_its_events_and_retries_its_dead_one_once(case: Case):  # noqa: F811
+    mine, poison, theirs, their_poison = (
+        make_event("mine"), make_event("poison"), _other("theirs"), _other("their poison"),
+    )  # fmt: skip
+    broken = {poison.key, their_poison.key}
+
+    def fail(event: Event, delivery: int) -> None:
+        if event.key in broken:
+            raise RuntimeError("never works")
+
+    bus = case.new_bus(max_deliveries=2)
+    log = event_log_of(bus, Clock())
+    scope, other_scope = guild_scope(GUILD, _routes), guild_scope(OTHER_GUILD, _routes)
+    for event in (mine, poison, theirs, their_poison):
+        bus.publish(event)
+    recorder = Recorder(fail)
+    async with running(bus, recorder):
+        await eventually(lambda: len(case.dead()) == 2 and bus.backlog() == 0, tick=case.tick)
+
+        recent = {e.key: e for e in log.recent(scope)}
+        assert set(recent) >= {mine.key}
+        assert theirs.key not in recent
+        assert their_poison.key not in recent
+        assert recent[mine.key].state == HANDLED
+        assert log.kinds(scope) == {"chat_message_sent": len(log.recent(scope))}
+        (dead,) = log.dead(scope)
+        assert (dead.key, dead.state) == (poison.key, DEAD)
+        assert dead.error  # why it was set aside
+        assert [e.key for e in log.dead(other_scope)] == [their_poison.key]
+
+        assert log.retry(dead.ref, other_scope, actor_id=7) is False  # not that guild's
+        assert log.dead(scope) != []
+        broken.discard(poison.key)
+        assert log.retry(dead.ref, scope, actor_id=7) is True
+        assert log.retry(dead.ref, scope, actor_id=7) is False  # once
+        assert log.retry("not-an-id", scope, actor_id=7) is False
+        await eventually(lambda: recorder.deliveries[poison.key] == 3, tick=case.tick)
+        await eventually(lambda: bus.backlog() == 0, tick=case.tick)
+
+    assert log.dead(scope) == []
+    assert [e.key for e in log.dead(other_scope)] == [their_poison.key]
+    assert recorder.deliveries[poison.key] == 3  # two failures, then the retry, handled
+    retried = [e for e in log.recent(scope) if e.key == poison.key]
+    assert retried
+    assert retried[0].state == HANDLED

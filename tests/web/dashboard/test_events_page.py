@@ -1,0 +1,95 @@
+"""The event log page: webhooks received and refused by reason, the Kick webhooks arriving for
+this server, its recent events by type and its dead events with Retry (once, recorded with the
+dashboard user); nothing of another server's, another server's URL 403, no CSRF token 403."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import sqlalchemy as sa
+
+from core.storage.tables import bus_events
+from tests.bus import make_event
+from tests.web.dashboard.conftest import ADMIN, GUILD, OTHER_GUILD, post
+
+PAGE = f"/dashboard/{GUILD}/events/"
+
+
+def _queue(site):  # type: ignore[no-untyped-def]
+    """Events of this guild's channel and of the other guild's; one of each set aside."""
+    rt = site.runtime
+    rt.guilds.set_kick_channel(GUILD, "mine", "1001")
+    rt.guilds.set_kick_channel(OTHER_GUILD, "theirs", "1002")
+    mine, mine_dead, theirs_dead = (
+        dataclasses.replace(make_event(content), broadcaster_user_id=broadcaster)
+        for content, broadcaster in (("mine", "1001"), ("mine dead", "1001"), ("theirs", "1002"))
+    )
+    for event in (mine, mine_dead, theirs_dead):
+        assert rt.bus.publish(event)
+    with rt.engine.begin() as conn:  # as the bus sets an event aside after its last attempt
+        conn.execute(
+            sa.update(bus_events)
+            .where(bus_events.c.event_key.in_([mine_dead.key, theirs_dead.key]))
+            .values(dead_at=rt.clock(), attempts=5, last_error="RuntimeError: boom")
+        )
+    return mine, mine_dead, theirs_dead
+
+
+def _row(site, key: str):  # type: ignore[no-untyped-def]
+    with site.runtime.engine.connect() as conn:
+        return conn.execute(sa.select(bus_events).where(bus_events.c.event_key == key)).one()
+
+
+def test_page_shows_this_guilds_events_dead_ones_and_webhooks(site):
+    _mine, mine_dead, _theirs_dead = _queue(site)
+    site.runtime.metrics.webhooks_rejected.inc(platform="kick", reason="bad_signature")
+    site.runtime.metrics.webhooks_received.inc(platform="kick", outcome="queued")
+    site.runtime.webhook_arrivals.record("1001", "chat.message.sent")
+    site.runtime.webhook_arrivals.record("1002", "channel.followed")
+    page = site.client().get(PAGE)
+    assert page.status_code == 200
+    assert page.text.count('name="ref"') == 1  # one dead event: ours
+    assert f'value="{_row(site, mine_dead.key).id}"' in page.text
+    assert "RuntimeError: boom" in page.text
+    assert "chat_message_sent (2)" in page.text  # ours only, by type
+    assert "refused: bad_signature" in page.text
+    assert "received: queued" in page.text
+    assert "chat.message.sent" in page.text
+    assert "channel.followed" not in page.text  # the other guild's channel
+    filtered = site.client().get(PAGE, query_string={"kind": "chat_message_sent"})
+    assert filtered.status_code == 200
+    recent = filtered.text.split('id="recent"')[1].split("</table>")[0]
+    assert recent.count("<tr class=") == 2
+    assert recent.count(">dead<") == 1
+    assert site.client().get(PAGE, query_string={"kind": "nonsense"}).status_code == 400
+
+
+def test_retry_queues_a_dead_event_once_and_records_who(site):
+    _mine, mine_dead, theirs_dead = _queue(site)
+    client = site.client()
+    ref = str(_row(site, mine_dead.key).id)
+    assert post(client, PAGE + "retry", ref=ref).status_code == 302
+    row = _row(site, mine_dead.key)
+    assert (row.dead_at, row.attempts, row.acked_at) == (None, 0, None)
+    assert f"re-queued by {ADMIN}" in row.last_error
+    assert "The event is queued again." in client.get(PAGE).text
+    again = post(client, PAGE + "retry", ref=ref, follow_redirects=True)
+    assert "not waiting for a retry" in again.text
+    assert _row(site, mine_dead.key).last_error == row.last_error  # nothing changed
+    # Another guild's dead event through this guild's page: refused, untouched.
+    their_ref = str(_row(site, theirs_dead.key).id)
+    post(client, PAGE + "retry", ref=their_ref)
+    assert _row(site, theirs_dead.key).dead_at is not None
+    for junk in ("", "abc", "9" * 40, "-1"):
+        assert post(client, PAGE + "retry", ref=junk).status_code == 302
+
+
+def test_another_guild_is_403_and_csrf_is_required(site):
+    _mine, _mine_dead, theirs_dead = _queue(site)
+    client = site.client()
+    other = f"/dashboard/{OTHER_GUILD}/events/"
+    their_ref = str(_row(site, theirs_dead.key).id)
+    assert client.get(other).status_code == 403
+    assert post(client, other + "retry", ref=their_ref).status_code == 403
+    assert client.post(PAGE + "retry", data={"ref": their_ref}).status_code == 403
+    assert _row(site, theirs_dead.key).dead_at is not None

@@ -1,0 +1,168 @@
+"""The heist & points page: every !heistset setting through HeistService.set_setting, recent
+heists with crews and payouts, the points' name and rates, balances (top and by name), giving and
+taking points with a reason and the dashboard user as actor; refusals next to their field (400),
+another guild 403, no CSRF token 403."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import sqlalchemy as sa
+
+from core.events import Platform, Viewer
+from core.features.heist.rules import SETTINGS
+from core.features.points.tables import points_ledger
+from core.features.viewers.repository import remember_viewers
+from tests.web.dashboard.conftest import ADMIN, GUILD, OTHER_GUILD, post
+
+PAGE = f"/dashboard/{GUILD}/heist/"
+
+
+def _viewer(site, user_id: str, name: str, points: int = 0, guild_id: int = GUILD) -> None:
+    with site.runtime.engine.begin() as conn:
+        remember_viewers(conn, Platform.KICK, [Viewer(user_id, name)], datetime.now(UTC))
+    if points:
+        site.runtime.points.give(guild_id, Platform.KICK, user_id, points, actor="test")
+
+
+def test_page_lists_every_heist_setting_rates_and_balances(site):
+    _viewer(site, "1", "rich_viewer", 5000)
+    _viewer(site, "2", "elsewhere", 7000, guild_id=OTHER_GUILD)
+    page = site.client().get(PAGE)
+    assert page.status_code == 200
+    for name in SETTINGS:
+        assert f'for="f-heist-{name}"' in page.text
+    for rate in ("watch", "sub", "chat", "chatcap", "window"):
+        assert f'for="f-rate-{rate}"' in page.text
+    assert "rich_viewer" in page.text
+    assert "5,000" in page.text
+    assert "elsewhere" not in page.text  # another guild's balance
+
+
+def test_search_by_name(site):
+    _viewer(site, "1", "rich_viewer", 5000)
+    client = site.client()
+    found = client.get(PAGE, query_string={"q": "Rich_Viewer"})
+    assert 'class="found"' in found.text
+    assert "5,000" in found.text
+    missing = client.get(PAGE, query_string={"q": "nobody"})
+    assert 'id="not-found"' in missing.text
+    long = client.get(PAGE, query_string={"q": "x" * 100})
+    assert long.status_code == 200
+    assert "Name a viewer" in long.text
+
+
+def test_heist_settings_go_through_set_setting(site):
+    client = site.client()
+    assert post(client, PAGE + "setting", name="low_multiplier", value="1.8").status_code == 302
+    assert post(client, PAGE + "setting", name="tier_2_on", value="off").status_code == 302
+    rules = site.runtime.heist.rules(GUILD)
+    assert (rules.low_multiplier, rules.tier_2_on) == (180, False)
+    assert "Heist low_multiplier is now x1.8." in client.get(PAGE).text
+    assert site.runtime.heist.rules(OTHER_GUILD).low_multiplier == 150
+
+
+def test_refused_heist_settings_are_shown_next_to_their_field(site):
+    client = site.client()
+    refused = post(client, PAGE + "setting", name="low_chance", value="150")
+    assert refused.status_code == 400
+    assert 'id="e-heist-low_chance"' in refused.text
+    assert "low_chance is a whole number from 1 to 99." in refused.text
+    crossed = post(client, PAGE + "setting", name="min_bet", value="20000")
+    assert crossed.status_code == 400
+    assert "cannot be above max_bet" in crossed.text
+    unknown = post(client, PAGE + "setting", name="nonsense", value="1")
+    assert unknown.status_code == 400
+    assert "There is no heist setting" in unknown.text
+    assert site.runtime.heist.rules(GUILD).low_chance == 70
+
+
+def test_points_name_and_rates(site):
+    client = site.client()
+    assert post(client, PAGE + "points/name", currency="Coins").status_code == 302
+    assert site.runtime.points.name(GUILD) == "Coins"
+    refused = post(client, PAGE + "points/name", currency="<@everyone>")
+    assert refused.status_code == 400
+    assert 'id="e-currency"' in refused.text
+    assert post(client, PAGE + "points/rate", rate="watch", value="5").status_code == 302
+    assert site.runtime.points.rates(GUILD).watch_rate == 5
+    refused = post(client, PAGE + "points/rate", rate="window", value="0")
+    assert refused.status_code == 400
+    assert 'id="e-rate-window"' in refused.text
+    assert "The window rate is a whole number from 1 to 1440." in refused.text
+    assert site.runtime.points.rates(GUILD).post_minutes == 30
+
+
+def _ledger(site):
+    l = points_ledger.c  # noqa: E741
+    with site.runtime.engine.connect() as conn:
+        return conn.execute(
+            sa.select(l.guild_id, l.amount, l.actor_id, l.actor, l.reason)
+            .where(l.source == "admin", l.actor == "dashboard")
+            .order_by(l.id)
+        ).all()
+
+
+def test_give_and_remove_points_with_reason_and_actor(site):
+    _viewer(site, "1", "viewer_one")
+    client = site.client()
+    given = post(client, PAGE + "points/give", viewer="viewer_one", amount="1,500", reason="won")
+    assert given.status_code == 302
+    assert "they have 1,500" in client.get(PAGE).text
+    taken = post(client, PAGE + "points/remove", viewer="kick:viewer_one", amount="500",
+                 reason="oops")  # fmt: skip
+    assert taken.status_code == 302
+    assert site.runtime.points.balance(GUILD, Platform.KICK, "1") == 1000
+    assert _ledger(site) == [(GUILD, 1500, ADMIN, "dashboard", "won"),
+                             (GUILD, -500, ADMIN, "dashboard", "oops")]  # fmt: skip
+
+
+def test_give_and_remove_refusals(site):
+    _viewer(site, "1", "viewer_one", 100)
+    _viewer(site, "2", "twin")
+    with site.runtime.engine.begin() as conn:
+        remember_viewers(conn, Platform.TWITCH, [Viewer("77", "twin")], datetime.now(UTC))
+    client = site.client()
+    for path, form, field, message in (
+        ("give", {"viewer": "viewer_one", "amount": "0"}, "amount", "from 1 to 1,000,000,000"),
+        ("give", {"viewer": "viewer_one", "amount": "-5"}, "amount", "from 1 to 1,000,000,000"),
+        ("give", {"viewer": "viewer_one", "amount": "9" * 30}, "amount", "whole number"),
+        ("give", {"viewer": "ghost", "amount": "5"}, "viewer", "No viewer called &#39;ghost&#39;"),
+        ("give", {"viewer": "", "amount": "5"}, "viewer", "Name a viewer"),
+        ("give", {"viewer": "twin", "amount": "5"}, "viewer", "more than one account"),
+        ("remove", {"viewer": "viewer_one", "amount": "500"}, "amount", "They have only 100"),
+    ):
+        answer = post(client, PAGE + f"points/{path}", **form)
+        assert answer.status_code == 400, form
+        assert f'id="e-{field}"' in answer.text, form
+        assert message in answer.text, form
+    assert site.runtime.points.balance(GUILD, Platform.KICK, "1") == 100
+    assert _ledger(site) == []
+
+
+def test_recent_heists_show_crews_and_payouts(site):
+    _viewer(site, "1", "viewer_one", 1000)
+    heist = site.runtime.heist
+    heist.draw = type("Win", (), {"random": staticmethod(lambda: 0.0)})()
+    joined = heist.join(GUILD, Platform.KICK, "123", "1", "viewer_one", "100 low")
+    clock = site.runtime.clock
+    from core.features.heist.tables import heists
+
+    with site.runtime.engine.begin() as conn:  # the window closed a while ago
+        conn.execute(sa.update(heists).values(closes_at=clock()))
+    assert heist.resolve(joined.heist.id) is not None
+    page = site.client().get(PAGE)
+    assert f"Heist #{joined.heist.id}" in page.text
+    assert "viewer_one" in page.text
+    assert ">150<" in page.text
+    assert "won" in page.text
+
+
+def test_another_guild_is_403_and_csrf_is_required(site):
+    client = site.client()
+    other = f"/dashboard/{OTHER_GUILD}/heist/"
+    assert client.get(other).status_code == 403
+    assert post(client, other + "setting", name="min_bet", value="5").status_code == 403
+    assert client.post(PAGE + "setting", data={"name": "min_bet", "value": "5"}).status_code == 403
+    assert site.runtime.heist.rules(GUILD).min_bet == 10
+    assert site.runtime.heist.rules(OTHER_GUILD).min_bet == 10

@@ -1,0 +1,115 @@
+"""The slot calls page: settings through the same setters as !slotcalls (refusals next to the
+field, 400), the queue, the pick of !pickslot (recorded with the dashboard user), the blacklist;
+another guild is 403 and a POST without the CSRF token is refused."""
+
+from __future__ import annotations
+
+from core.features.slot_calls.service import Verdict
+from tests.features.chat_commands.doubles import webhook_chat
+from tests.web.dashboard.conftest import ADMIN, GUILD, OTHER_GUILD, post
+
+PAGE = f"/dashboard/{GUILD}/slot-calls/"
+
+
+def _call(site, slot: str, sender_id: int, username: str, guild_id: int = GUILD) -> None:
+    calls = site.runtime.slot_calls
+    calls.set_enabled(guild_id, True)
+    calls.set_cooldown(guild_id, 0)
+    event = webhook_chat(f"!call {slot}", sender_id=sender_id, username=username, badges=[])
+    assert calls.request(guild_id, event, slot).verdict is Verdict.ACCEPTED
+
+
+def test_page_shows_settings_queue_and_blacklist(site):
+    _call(site, "Gates of Olympus", 1, "viewer_one")
+    _call(site, "Sweet Bonanza", 2, "viewer_two", guild_id=OTHER_GUILD)
+    site.runtime.slot_calls.blacklist_add(GUILD, "troll", added_by=ADMIN, reason="spam")
+    page = site.client().get(PAGE)
+    assert page.status_code == 200
+    assert "Gates of Olympus" in page.text
+    assert "viewer_one" in page.text
+    assert "Sweet Bonanza" not in page.text  # the other guild's queue
+    assert "troll" in page.text
+    assert "spam" in page.text
+    assert 'for="f-cooldown"' in page.text  # labelled fields
+
+
+def test_settings_change_through_the_service(site):
+    client = site.client()
+    answer = post(client, PAGE + "settings", enabled="on", cooldown="45", limit="3")
+    assert answer.status_code == 302
+    status = site.runtime.slot_calls.status(GUILD)
+    assert status.settings.enabled is True
+    assert status.settings.cooldown_seconds == 45
+    assert status.settings.max_open_per_user == 3
+    assert status.settings.require_link is False
+    assert "Slot call settings saved." in client.get(PAGE).text
+    post(client, PAGE + "settings", cooldown="45", limit="")
+    status = site.runtime.slot_calls.status(GUILD)
+    assert status.settings.enabled is False
+    assert status.settings.max_open_per_user is None
+    assert site.runtime.slot_calls.status(OTHER_GUILD).settings.cooldown_seconds == 30
+
+
+def test_refused_settings_are_shown_next_to_the_field_and_change_nothing(site):
+    client = site.client()
+    for form, field, message in (
+        ({"cooldown": "99999", "limit": ""}, "cooldown", "The cooldown is 0 to 3600 seconds."),
+        ({"cooldown": "-1", "limit": ""}, "cooldown", "whole number of seconds"),
+        ({"cooldown": "10", "limit": "500"}, "limit", "The limit is 1 to 100 open calls"),
+        ({"cooldown": "10", "limit": "lots"}, "limit", "or empty for no limit"),
+    ):
+        answer = post(client, PAGE + "settings", enabled="on", **form)
+        assert answer.status_code == 400, form
+        assert f'id="e-{field}"' in answer.text
+        assert message in answer.text
+    settings = site.runtime.slot_calls.status(GUILD).settings
+    assert (settings.enabled, settings.cooldown_seconds) == (False, 30)
+
+
+def test_pick_is_the_service_pick_recorded_with_the_dashboard_user(site):
+    _call(site, "Gates of Olympus", 1, "viewer_one")
+    client = site.client()
+    answer = post(client, PAGE + "pick")
+    assert answer.status_code == 200
+    assert "Gates of Olympus" in answer.text
+    assert site.runtime.slot_calls.count_open(GUILD) == 0
+    from core.features.slot_calls import repository
+
+    with site.runtime.engine.connect() as conn:
+        call = repository.get_call(conn, GUILD, 1)
+    assert call is not None
+    assert call.closed_by == ADMIN
+    assert call.status == "picked"
+    empty = post(client, PAGE + "pick")
+    assert empty.status_code == 302
+    assert "There is no open slot call to pick." in client.get(PAGE).text
+
+
+def test_blacklist_add_and_remove(site):
+    client = site.client()
+    assert post(client, PAGE + "blacklist/add", name="@Troll", reason="spam").status_code == 302
+    (entry,) = site.runtime.slot_calls.blacklist(GUILD)
+    assert (entry.username, entry.reason, entry.added_by) == ("Troll", "spam", ADMIN)
+    refused = post(client, PAGE + "blacklist/add", name="  ")
+    assert refused.status_code == 400
+    assert "Name the viewer to blacklist." in refused.text
+    assert post(client, PAGE + "blacklist/remove", name="troll").status_code == 302
+    assert site.runtime.slot_calls.blacklist(GUILD) == []
+    assert "troll was not blacklisted." in (
+        post(client, PAGE + "blacklist/remove", name="troll", follow_redirects=True).text
+    )
+
+
+def test_another_guild_is_403_and_changes_nothing(site):
+    client = site.client()
+    other = f"/dashboard/{OTHER_GUILD}/slot-calls/"
+    assert client.get(other).status_code == 403
+    assert post(client, other + "blacklist/add", name="troll").status_code == 403
+    assert site.runtime.slot_calls.blacklist(OTHER_GUILD) == []
+
+
+def test_post_without_csrf_is_refused(site):
+    client = site.client()
+    answer = client.post(PAGE + "blacklist/add", data={"name": "troll"})
+    assert answer.status_code == 403
+    assert site.runtime.slot_calls.blacklist(GUILD) == []
