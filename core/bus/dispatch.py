@@ -30,8 +30,12 @@ class Dispatcher:
         handlers: Mapping[type[Event], Sequence[EventHandler]],
         guilds_tracking: GuildRouter,
         metrics: Metrics,
+        handled: Callable[[list[int]], object] = lambda guild_ids: None,
     ) -> None:
+        """``handled(guild_ids)`` after an event was handled for those guilds (the dashboard's
+        live event log hears of it)."""
         self.handlers = handlers
+        self.handled = handled
         self.guilds_tracking = guilds_tracking
         self.metrics = metrics
         self._last_seen: dict[str, dict[str, datetime]] = {}
@@ -66,6 +70,8 @@ class Dispatcher:
             except Exception:
                 self.metrics.events_failed.inc(kind=event.kind)
                 raise
+            if guild_ids:
+                self.handled(guild_ids)
         self.metrics.events_handled.inc(kind=event.kind)
 
     async def _guilds_for(self, event: Event) -> list[int]:

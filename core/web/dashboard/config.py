@@ -29,6 +29,17 @@ class DashboardConfig:
     # A closed period's (proof, ledger) documents, as ``python -m core raffle export`` writes them;
     # raises LookupError when there is none to show.
     raffle_export: Callable[[int], tuple[dict[str, Any], dict[str, Any]]] | None = None
+    # Live updates (core/web/dashboard/live.py): the backend web processes hear changes through
+    # (core/features/live/backends.py; None: no live updates), how many streams at once, and
+    # how long one lasts before the browser reconnects.
+    live_backend: Any = None
+    live_max_streams: int = 100
+    live_stream_seconds: int = 300
+    # Runs a feature's coroutine from a web thread and returns its result (core/web/dashboard/
+    # wiring.py: on the bot's loop in the combined process, else on a loop of this process).
+    run: Callable[[Any], Any] | None = None
+    # Temporary VIP (core/features/vip/service.py), when that feature is on.
+    vip: Any = None
     session_hours: int = 8
     permission_cache_seconds: int = 180
 

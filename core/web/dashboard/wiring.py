@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from core.health import HealthReport
+from core.web.dashboard.aio import coroutine_runner
 from core.web.dashboard.config import DashboardConfig
 
 if TYPE_CHECKING:
@@ -64,4 +65,9 @@ def dashboard_config(rt: Runtime) -> DashboardConfig:
         guild_name=rt.guilds.name_of,
         guild_health=guild_health,
         raffle_export=raffle_exporter(rt.raffle.views) if getattr(rt, "raffle", None) else None,
+        live_backend=getattr(rt, "live_backend", None),
+        live_max_streams=settings.web.live_max_streams,
+        live_stream_seconds=settings.web.live_stream_seconds,
+        run=coroutine_runner(lambda: rt.loop),
+        vip=getattr(rt, "vip", None),
     )
