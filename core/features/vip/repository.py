@@ -378,9 +378,19 @@ def audit_log(
     platform_user_id: str | None = None,
     username: str | None = None,
     limit: int | None = 20,
+    action: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
 ) -> list[AuditEntry]:
-    """Newest first (``limit`` None: every row, oldest first, for exports)."""
+    """Newest first (``limit`` None: every row, oldest first, for exports); ``since`` and
+    ``until`` bound ``at`` (from, and before)."""
     query = sa.select(vip_audit).where(vip_audit.c.guild_id == guild_id)
+    if action is not None:
+        query = query.where(vip_audit.c.action == action)
+    if since is not None:
+        query = query.where(vip_audit.c.at >= since)
+    if until is not None:
+        query = query.where(vip_audit.c.at < until)
     if platform_user_id is not None:
         query = query.where(vip_audit.c.platform_user_id == platform_user_id)
     if username is not None:
