@@ -4,8 +4,11 @@ A repository marks a change on the connection it writes with (:func:`touch`); th
 ``commit`` event (installed once by :func:`watch_commits`) hands the marks of a committed
 transaction to the :class:`LiveNotifier`, and a rolled back one drops them. So a feature adds
 one call where it writes, never a call to the web. The notifier coalesces: ``changed`` only
-adds to a set; a background thread publishes what piled up every ``interval`` seconds (a burst
-of chat events is one note per guild and topic, and a note is never sent before its commit).
+adds to a set; a background thread publishes what piled up every ``interval`` seconds (1 s: a
+burst of chat events is one note per guild and topic a second, whatever the webhook rate, which
+is what keeps a hundred open dashboards from costing the webhooks anything measurable:
+docs/performance.md). The engine's ``commit`` event fires as the commit is sent, so the note
+leaves at least ``interval`` later.
 """
 
 from __future__ import annotations
@@ -37,7 +40,7 @@ class LiveBackend(Protocol):
 
 
 class LiveNotifier:
-    def __init__(self, backend: LiveBackend, interval: float = 0.2) -> None:
+    def __init__(self, backend: LiveBackend, interval: float = 1.0) -> None:
         self.backend = backend
         self.interval = interval
         self._pending: set[Change] = set()
