@@ -1,6 +1,7 @@
 """``python -m benchmarks`` (``make bench``): webhook throughput, watchtime tick duration, the
-raffle (awards, conversion, close, draw, memory; benchmarks/raffle_targets.py) and webhooks on the
-embedded default (``python -m core run`` + SQLite; benchmarks/embedded.py, no servers needed).
+raffle (awards, conversion, close, draw, memory; benchmarks/raffle_targets.py), webhooks on the
+embedded default (``python -m core run`` + SQLite; benchmarks/embedded.py, no servers needed)
+and webhooks with 100 live dashboards open (benchmarks/dashboard.py).
 
 Starts its own PostgreSQL and Redis on 127.0.0.1 (``tests.services``), prints what it measured
 with PASS/MISS per target, and exits 0; 1 when something broke (a wrong answer, a lost event, a

@@ -19,10 +19,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import threading
+import multiprocessing
+import queue
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
@@ -59,65 +61,85 @@ def quick(args: argparse.Namespace) -> None:
 
 @dataclass
 class Streams:
-    """``count`` SSE readers on one loop thread; what they saw."""
+    """``count`` SSE readers in a process of their own (so they take no CPU time from the load
+    generator in this one), and what they saw."""
 
     opened: int = 0
     refused: int = 0
     changed: int = 0
     heartbeats: int = 0
     problems: list[str] = field(default_factory=list)
-    _stop: threading.Event = field(default_factory=threading.Event)
-    _thread: threading.Thread | None = None
+    _stop: Any = None
+    _results: Any = None
+    _process: Any = None
 
     def start(self, port: int, cookie: str, count: int) -> None:
-        ready = threading.Event()
-
-        async def one(n: int) -> None:
-            reader, writer = await asyncio.open_connection(HOST, port)
-            writer.write(
-                (
-                    f"GET /dashboard/{GUILD_ID}/live/events HTTP/1.1\r\nHost: {HOST}\r\n"
-                    f"Cookie: sk_session={cookie}\r\nAccept: text/event-stream\r\n\r\n"
-                ).encode()
-            )
-            status = await reader.readline()
-            if b" 200 " not in status:
-                self.refused += 1
-                self.problems.append(f"stream {n}: {status.decode().strip()}")
-                writer.close()
-                return
-            self.opened += 1
-            try:
-                while not self._stop.is_set():
-                    try:
-                        line = await asyncio.wait_for(reader.readline(), 0.5)
-                    except TimeoutError:
-                        continue
-                    if not line:
-                        self.problems.append(f"stream {n} ended early")
-                        return
-                    if line.startswith(b"event: changed"):
-                        self.changed += 1
-                    elif b"heartbeat" in line:
-                        self.heartbeats += 1
-            finally:
-                writer.close()
-
-        async def main() -> None:
-            tasks = [asyncio.create_task(one(n)) for n in range(count)]
-            while self.opened + self.refused < count and not all(t.done() for t in tasks):  # noqa: ASYNC110
-                await asyncio.sleep(0.05)
-            ready.set()
-            await asyncio.gather(*tasks, return_exceptions=True)
-
-        self._thread = threading.Thread(target=lambda: asyncio.run(main()), daemon=True)
-        self._thread.start()
+        context = multiprocessing.get_context("spawn")
+        self._stop, ready, self._results = context.Event(), context.Event(), context.Queue()
+        self._process = context.Process(
+            target=_read_streams,
+            args=(port, cookie, count, self._stop, ready, self._results),
+            daemon=True,
+        )
+        self._process.start()
         ready.wait(60)
 
     def stop(self) -> None:
         self._stop.set()
-        if self._thread is not None:
-            self._thread.join(10)
+        try:
+            found = self._results.get(timeout=30)
+        except queue.Empty:
+            self.problems.append("the stream readers did not report")
+            found = {}
+        self._process.join(10)
+        for name, value in found.items():
+            setattr(self, name, value)
+
+
+def _read_streams(port: int, cookie: str, count: int, stop, ready, results) -> None:  # type: ignore[no-untyped-def]
+    seen = {"opened": 0, "refused": 0, "changed": 0, "heartbeats": 0, "problems": []}
+
+    async def one(n: int) -> None:
+        reader, writer = await asyncio.open_connection(HOST, port)
+        writer.write(
+            (
+                f"GET /dashboard/{GUILD_ID}/live/events HTTP/1.1\r\nHost: {HOST}\r\n"
+                f"Cookie: sk_session={cookie}\r\nAccept: text/event-stream\r\n\r\n"
+            ).encode()
+        )
+        status = await reader.readline()
+        if b" 200 " not in status:
+            seen["refused"] += 1
+            seen["problems"].append(f"stream {n}: {status.decode().strip()}")
+            writer.close()
+            return
+        seen["opened"] += 1
+        try:
+            while not stop.is_set():
+                try:
+                    line = await asyncio.wait_for(reader.readline(), 0.5)
+                except TimeoutError:
+                    continue
+                if not line:
+                    seen["problems"].append(f"stream {n} ended early")
+                    return
+                if line.startswith(b"event: changed"):
+                    seen["changed"] += 1
+                elif b"heartbeat" in line:
+                    seen["heartbeats"] += 1
+        finally:
+            writer.close()
+
+    async def main() -> None:
+        tasks = [asyncio.create_task(one(n)) for n in range(count)]
+        while seen["opened"] + seen["refused"] < count and not all(t.done() for t in tasks):  # noqa: ASYNC110
+            await asyncio.sleep(0.05)
+        ready.set()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    asyncio.run(main())
+    seen["problems"] = seen["problems"][:5]
+    results.put(seen)
 
 
 def _login(url: str, discord: FakeDiscordOAuth) -> str:
@@ -185,8 +207,6 @@ def one_run(
                 streams = Streams()
                 streams.start(port, _login(f"http://{HOST}:{port}", discord), dashboards)
                 result.streams = streams
-                if streams.opened != dashboards:
-                    result.problems.append(f"{streams.opened} of {dashboards} streams opened")
             try:
                 _measure(
                     "warm-up",
@@ -214,6 +234,8 @@ def one_run(
                 if streams is not None:
                     streams.stop()
                     result.problems += streams.problems[:5]
+                    if streams.opened != dashboards:
+                        result.problems.append(f"{streams.opened} of {dashboards} streams opened")
     return result
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from flask import abort, g, redirect, render_template, request, url_for
+from flask import abort, current_app, g, redirect, render_template, request, url_for
 
 from core.features.refusals import Refused
 from core.features.vip.ports import TwitchBusy
@@ -98,7 +98,7 @@ def _page(guild_id: int, errors: dict[str, str] | None = None, done: str | None 
         form=request.form if request.method == "POST" else {},
         done=done or request.args.get("done"),
         now=datetime.now(UTC),
-        live=dashboard().config.live_backend is not None,
+        live="live" in current_app.extensions,  # off: no live parts, the page works by reload
     )
     return page, 400 if errors else 200
 

@@ -26,21 +26,28 @@
       .catch(function () { /* the next change or reconnect tries again */ });
   }
 
-  Object.keys(groups).forEach(function (stream) {
-    if (!window.EventSource) { return; }
-    var els = groups[stream];
-    var source = new EventSource(stream);
+  // EventSource reconnects by itself after a dropped connection (sending Last-Event-ID), but
+  // gives up on an HTTP error such as 503 (too many live pages open): then start again after a
+  // while, carrying the last id in the query so nothing missed goes unnoticed.
+  function connect(stream, els, lastId) {
     var state = document.getElementById(els[0].id + "-live-state") || document.querySelector(".live-state");
-    source.addEventListener("ready", function () {
-      if (state) { state.textContent = "Updates live."; }
-    });
-    source.addEventListener("changed", function () { els.forEach(refresh); });
-    source.addEventListener("reload", function () { els.forEach(refresh); });
+    var url = stream + (lastId ? (stream.indexOf("?") < 0 ? "?" : "&") + "last_id=" + encodeURIComponent(lastId) : "");
+    var source = new EventSource(url);
+    var seen = lastId;
+    function live() { if (state) { state.textContent = "Updates live."; } }
+    function note(e) { if (e.lastEventId) { seen = e.lastEventId; } }
+    source.addEventListener("ready", function (e) { note(e); live(); });
+    source.addEventListener("changed", function (e) { note(e); live(); els.forEach(refresh); });
+    source.addEventListener("reload", function (e) { note(e); els.forEach(refresh); });
     source.onerror = function () {
       if (state) { state.textContent = "Live updates paused; reconnecting..."; }
+      if (source.readyState === EventSource.CLOSED) {
+        setTimeout(function () { connect(stream, els, seen); }, 10000 + Math.random() * 10000);
+      }
     };
-    source.onopen = function () {
-      if (state) { state.textContent = "Updates live."; }
-    };
-  });
+  }
+
+  if (window.EventSource) {
+    Object.keys(groups).forEach(function (stream) { connect(stream, groups[stream], null); });
+  }
 })();
