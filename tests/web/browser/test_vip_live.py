@@ -130,3 +130,6 @@ def test_a_redeemed_vip_appears_on_the_open_page_without_reload(page, live_site,
     )
     assert "granted" in page.locator("#vip-log").inner_text()  # the log followed too
     shot(page, "dashboard-vip")
+    page.set_viewport_size({"width": 390, "height": 844})  # a phone: nothing wider than it
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    shot(page, "dashboard-vip-phone")
