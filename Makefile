@@ -11,7 +11,7 @@ help:
 	@echo "make run      create .venv, install, migrate, start everything (web + bot) on 127.0.0.1:8080"
 	@echo "make test     install test needs (and PostgreSQL/Redis servers if missing), run all tests"
 	@echo "make demo     play a scripted stream (Kick, then Twitch) through real signed webhooks"
-	@echo "make bench    measure webhook throughput, watchtime tick duration, the raffle (PostgreSQL + Redis) and the embedded default (core run + SQLite)"
+	@echo "make bench    measure webhook throughput, watchtime tick duration, the raffle (PostgreSQL + Redis), the embedded default (core run + SQLite) and webhooks with 100 live dashboards open"
 	@echo "make fuzz     hostile input: >= 100,000 hypothesis examples per target, counts by outcome"
 	@echo "make lint     ruff check and format check"
 

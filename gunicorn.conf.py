@@ -33,6 +33,13 @@ timeout = 30
 graceful_timeout = 20
 # Idle keep-alive connections (behind the proxy) are closed after 5 s.
 keepalive = 5
+# Threaded workers: a live dashboard stream (core/web/dashboard/live.py) holds a thread for as
+# long as it is open, so each worker gets WEB_THREADS threads for requests plus one per stream it
+# admits (LIVE_MAX_STREAMS): open dashboards never take the threads webhooks are answered on.
+# The worker's heartbeat is its main loop, not a request, so a long stream does not trip
+# ``timeout``. Command-line --threads/--worker-class override these.
+worker_class = "gthread"
+threads = int(os.environ.get("WEB_THREADS") or 8) + int(os.environ.get("LIVE_MAX_STREAMS") or 100)
 # Request line, number of headers and each header's size: Kick sends about 1 KiB in total.
 # Over these gunicorn answers 400 / 431 before the app is called.
 limit_request_line = 4094

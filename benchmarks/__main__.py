@@ -1,6 +1,7 @@
 """``python -m benchmarks`` (``make bench``): webhook throughput, watchtime tick duration, the
-raffle (awards, conversion, close, draw, memory; benchmarks/raffle_targets.py) and webhooks on the
-embedded default (``python -m core run`` + SQLite; benchmarks/embedded.py, no servers needed).
+raffle (awards, conversion, close, draw, memory; benchmarks/raffle_targets.py), webhooks on the
+embedded default (``python -m core run`` + SQLite; benchmarks/embedded.py, no servers needed)
+and webhooks with 100 live dashboards open (benchmarks/dashboard.py).
 
 Starts its own PostgreSQL and Redis on 127.0.0.1 (``tests.services``), prints what it measured
 with PASS/MISS per target, and exits 0; 1 when something broke (a wrong answer, a lost event, a
@@ -20,7 +21,7 @@ from collections.abc import Sequence
 from contextlib import ExitStack
 from pathlib import Path
 
-from benchmarks import embedded, raffle_targets, watchtime, webhooks, webhooks_report
+from benchmarks import dashboard, embedded, raffle_targets, watchtime, webhooks, webhooks_report
 from benchmarks.report import Report, say, verdict
 from benchmarks.system import OtherLoad, count_as_ours, describe_machine, find_processes
 from benchmarks.webhooks_report import DEFAULT_CONFIGS, LADDER_CONFIG, OTHERS_WARNING
@@ -32,7 +33,9 @@ TARGET_TICK_SECONDS = 1.0
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
     parser.add_argument(
-        "--only", choices=("webhooks", "watchtime", "raffle", "embedded"), help="run one part"
+        "--only",
+        choices=("webhooks", "watchtime", "raffle", "embedded", "dashboard"),
+        help="run one part",
     )
     parser.add_argument(
         "--configs",
@@ -64,6 +67,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     )
     raffle_targets.add_arguments(parser)
     embedded.add_arguments(parser)
+    dashboard.add_arguments(parser)
     parser.add_argument(
         "--quick", action="store_true", help="small counts, to check that the bench works"
     )
@@ -72,6 +76,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         args.count, args.seconds, args.viewers, args.runs = 2_000, 2.0, [1_000], 2
         raffle_targets.quick(args)
         embedded.quick(args)
+        dashboard.quick(args)
     args.configs = [webhooks.ServerConfig.parse(text) for text in args.configs]
     return args
 
@@ -184,12 +189,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     tick_figures: list[watchtime.TickFigures] = []
     raffle_found = None
     embedded_results = None
+    dashboard_results = None
     if args.only in (None, "embedded"):  # SQLite in its own data folder: no servers needed
         with tempfile.TemporaryDirectory(prefix="sk-bench-embedded-") as embedded_dir:
             embedded_results = report.guard(
                 "embedded", lambda: embedded.run(args, Path(embedded_dir), report)
             )
-    if args.only != "embedded":
+    if args.only in (None, "dashboard"):  # SQLite too, and a loopback fake Discord
+        with tempfile.TemporaryDirectory(prefix="sk-bench-dashboard-") as dashboard_dir:
+            dashboard_results = report.guard(
+                "dashboard", lambda: dashboard.run(args, Path(dashboard_dir), report)
+            )
+    if args.only not in ("embedded", "dashboard"):
         found = _run_with_servers(args, report)
         if found is None:
             return 1
@@ -201,6 +212,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print_watchtime(args, tick_figures, report)
     if embedded_results:
         embedded.print_figures(args, embedded_results, report)
+    if dashboard_results:
+        dashboard.print_figures(args, dashboard_results, report)
     if raffle_found is not None:
         raffle_targets.print_figures(args, raffle_found, say, report.target)
         report.others += [f.others for f in raffle_found["figures"]]

@@ -45,6 +45,9 @@ class WebSettings:
     oauth_base_url: str | None = None
     flask_secret_key: str | None = field(default=None, repr=False)
     threads: int = 8
+    # Live dashboard streams (SSE) per process: each holds a thread of its own, beside ``threads``.
+    live_max_streams: int = 100
+    live_stream_seconds: int = 300  # a stream then ends; the browser reconnects and resumes
     # Who runs this instance, named on /terms and /privacy.
     operator_name: str | None = None
     operator_contact: str | None = None
@@ -264,6 +267,8 @@ def load_settings(
             oauth_base_url=read.url("OAUTH_BASE_URL"),
             flask_secret_key=read.text("FLASK_SECRET_KEY"),
             threads=read.whole("WEB_THREADS", 8, minimum=1),
+            live_max_streams=read.whole("LIVE_MAX_STREAMS", 100, minimum=0),
+            live_stream_seconds=read.whole("LIVE_STREAM_SECONDS", 300, minimum=15),
             operator_name=read.text("OPERATOR_NAME"),
             operator_contact=read.text("OPERATOR_CONTACT"),
         ),

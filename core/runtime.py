@@ -36,6 +36,7 @@ from core.wiring import (
     infrastructure,
     kick,
     linking,
+    live,
     points,
     raffle,
     roles,
@@ -54,6 +55,7 @@ if TYPE_CHECKING:
 
 # Each feature's install(runtime), in order: a feature may use what the ones before it built.
 FEATURES = (
+    live,
     watchtime,
     roles,
     linking,
@@ -82,6 +84,7 @@ class Runtime:
         self.handlers: dict[type[Event], list[EventHandler]] = defaultdict(list)
         self.chat_senders: dict[Platform, Callable[[], ChatSender]] = {}
         self._shutdown_hooks: list[Callable[[], Awaitable[None]]] = []
+        self.loop: asyncio.AbstractEventLoop | None = None  # the pipeline's, while it runs
         interval = settings.watchtime.interval_seconds
         self.scheduler = Scheduler(
             interval,
@@ -96,7 +99,12 @@ class Runtime:
         self.guilds = GuildService(self.engine, clock)
         for feature in FEATURES:
             feature.install(self)
-        self.dispatcher = Dispatcher(dict(self.handlers), self.guilds.guilds_tracking, self.metrics)
+        self.dispatcher = Dispatcher(
+            dict(self.handlers),
+            self.guilds.guilds_tracking,
+            self.metrics,
+            handled=lambda guild_ids: self.live.changed_many((g, "events") for g in guild_ids),
+        )
 
     # --- what the features' installs use --------------------------------------------------------
 
@@ -198,13 +206,17 @@ class Runtime:
             self.create_web_app(),
             self.settings.web.host,
             self.settings.web.port,
-            threads=self.settings.web.threads,
+            # Each open live dashboard stream holds a thread: they get their own, so the
+            # webhooks keep WEB_THREADS (core/web/dashboard/live.py).
+            threads=self.settings.web.threads + self.settings.web.live_max_streams,
         )
 
     # --- the event pipeline and the scheduler ------------------------------------------------
 
     async def run_pipeline(self, stop: asyncio.Event) -> None:
         """Consume events and run the scheduled jobs until ``stop`` is set."""
+        # The dashboard runs the features' coroutines on this loop (their clients live on it).
+        self.loop = asyncio.get_running_loop()
         try:
             await asyncio.gather(self.bus.run(self.dispatcher, stop), self.scheduler.run(stop))
         finally:
@@ -215,6 +227,7 @@ class Runtime:
         event loop that used them; the pipeline does it when it stops."""
         for hook in reversed(self._shutdown_hooks):
             await hook()
+        self.loop = None
 
     def tick_all(self, now: datetime | None = None) -> list[TickResult]:
         """The watchtime tick in every guild: the scheduler's heartbeat."""

@@ -76,8 +76,12 @@ class Dispatcher:
         handlers: Mapping[type[Event], Sequence[EventHandler]],
         guilds_tracking: GuildRouter,
         metrics: Metrics,
+        handled: Callable[[list[int]], object] = lambda guild_ids: None,
     ) -> None:
+        """``handled(guild_ids)`` after an event was handled for those guilds (the dashboard's
+        live event log hears of it)."""
         self.handlers = handlers
+        self.handled = handled
         self.guilds_tracking = guilds_tracking
         self.metrics = metrics
         self._last_seen: dict[str, dict[str, datetime]] = {}
@@ -124,11 +128,16 @@ class Dispatcher:
                     if outcomes[index] is None:
                         outcomes[index] = exc
             start = end
-        for event, outcome in zip(events, outcomes, strict=True):
+        touched: set[int] = set()
+        for event, outcome, guild_ids in zip(events, outcomes, routes, strict=True):
             if outcome is None:
                 self.metrics.events_handled.inc(kind=event.kind)
+                if self.handlers.get(type(event)):
+                    touched.update(guild_ids)
             elif not isinstance(outcome, NotReady):  # the bus waits for it; not a failure
                 self.metrics.events_failed.inc(kind=event.kind)
+        if touched:
+            self.handled(sorted(touched))
         return outcomes
 
     async def _run(

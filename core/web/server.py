@@ -113,6 +113,7 @@ class WebServer:
                 dispatcher.channel_class = LingeringChannel
         self.port: int = self._server.effective_port  # type: ignore[union-attr]
         self.host = host
+        self._app = app
         self._thread = threading.Thread(target=self._server.run, name="web", daemon=True)
         self._thread.start()
 
@@ -128,6 +129,9 @@ class WebServer:
         """
         from waitress import wasyncore
 
+        live = self._app.extensions.get("live")
+        if live is not None:  # open dashboard streams end now instead of holding the shutdown
+            live.close()
         server = self._server
         server.task_dispatcher.shutdown()
         try:

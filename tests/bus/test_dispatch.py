@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import pytest
+
 from core.bus.dispatch import Dispatcher
 from core.events import (
     AccountLinked,
@@ -97,3 +99,34 @@ async def test_an_event_read_from_a_chatroom_is_routed_with_that_chatroom() -> N
 
     assert seen == [1]
     assert event_from_dict(event_to_dict(chat)) == chat
+
+
+async def test_handled_events_tell_the_live_event_log_of_their_guilds() -> None:
+    told: list[list[int]] = []
+
+    def failing(guild_id: int, event: ChatMessageSent) -> None:
+        if event.content == "boom":
+            raise RuntimeError("a handler failed")
+
+    dispatcher = Dispatcher(
+        {ChatMessageSent: [failing]},
+        lambda platform, broadcaster, via: [1, 2] if broadcaster == "77" else [],
+        Metrics(),
+        handled=told.append,
+    )
+
+    def chat(content: str, broadcaster: str = "77") -> ChatMessageSent:
+        return ChatMessageSent(
+            platform=Platform.KICK,
+            event_id=content,
+            broadcaster_user_id=broadcaster,
+            occurred_at=T0,
+            viewer=Viewer("9", "carol"),
+            content=content,
+        )
+
+    await dispatcher(chat("hi"))
+    await dispatcher(chat("nobody", broadcaster="88"))  # no guild follows it: nothing to tell
+    with pytest.raises(RuntimeError):
+        await dispatcher(chat("boom"))  # failed: it comes again, told when it is handled
+    assert told == [[1, 2]]

@@ -23,6 +23,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from core.events import Platform, utc
+from core.features.live.changes import touch
 from core.storage.schema import UTCDateTime
 
 SOURCES = ("watchtime", "gift", "wager", "admin")
@@ -167,11 +168,15 @@ def award(conn: Connection, row: TicketAward) -> bool:
         "created_at": row.at,
     }
     if conn.dialect.name == "postgresql":
-        return conn.execute(_ONE_POSTGRES, params).first() is not None
-    if conn.execute(_ONE_SQLITE, params).first() is None:
-        return False
-    conn.execute(_BALANCE_SQLITE, params)
-    return True
+        written = conn.execute(_ONE_POSTGRES, params).first() is not None
+    elif conn.execute(_ONE_SQLITE, params).first() is None:
+        written = False
+    else:
+        conn.execute(_BALANCE_SQLITE, params)
+        written = True
+    if written:
+        touch(conn, row.guild_id, "raffle")  # the dashboard's standings hear of it
+    return written
 
 
 def award_many(conn: Connection, rows: Sequence[TicketAward]) -> set[tuple[int, str, str]]:
@@ -204,6 +209,8 @@ def award_many(conn: Connection, rows: Sequence[TicketAward]) -> set[tuple[int, 
         ],
         ensure_ascii=False,
     )
+    for guild_id in {row.guild_id for row in rows}:
+        touch(conn, guild_id, "raffle")  # the dashboard's standings hear of it
     if not sqlite:
         return {tuple(key) for key in conn.execute(_MANY_POSTGRES, {"rows": payload})}
     added = conn.execute(_MANY_SQLITE, {"rows": payload}).all()

@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from core.events import Platform
+from core.features.live.changes import touch
 from core.features.vip.tables import vip_audit, vip_grants, vip_redemptions, vip_settings
 from core.storage.db import insert_for, insert_if_absent
 
@@ -189,6 +190,7 @@ def due_grants(conn: Connection, now: datetime, limit: int = 500) -> list[Grant]
 def add_grant(conn: Connection, grant: Grant) -> int:
     values = {f.name: getattr(grant, f.name) for f in fields(Grant) if f.name != "id"}
     values["platform"] = grant.platform.value
+    touch(conn, grant.guild_id, "vip")  # the dashboard's VIP list hears of it
     return int(conn.execute(vip_grants.insert().values(values)).inserted_primary_key[0])
 
 
@@ -366,6 +368,7 @@ def add_audit(conn: Connection, entry: AuditEntry) -> None:
     values = {name: getattr(entry, name) for name in AUDIT_FIELDS}
     values["platform"] = entry.platform.value
     conn.execute(vip_audit.insert().values(values))
+    touch(conn, entry.guild_id, "vip")  # every change of the list is logged here
 
 
 def audit_log(
@@ -375,9 +378,19 @@ def audit_log(
     platform_user_id: str | None = None,
     username: str | None = None,
     limit: int | None = 20,
+    action: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
 ) -> list[AuditEntry]:
-    """Newest first (``limit`` None: every row, oldest first, for exports)."""
+    """Newest first (``limit`` None: every row, oldest first, for exports); ``since`` and
+    ``until`` bound ``at`` (from, and before)."""
     query = sa.select(vip_audit).where(vip_audit.c.guild_id == guild_id)
+    if action is not None:
+        query = query.where(vip_audit.c.action == action)
+    if since is not None:
+        query = query.where(vip_audit.c.at >= since)
+    if until is not None:
+        query = query.where(vip_audit.c.at < until)
     if platform_user_id is not None:
         query = query.where(vip_audit.c.platform_user_id == platform_user_id)
     if username is not None:

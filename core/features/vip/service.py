@@ -251,11 +251,21 @@ class VipService:
         )
 
     async def log(
-        self, guild_id: int, login: str | None = None, limit: int = 20
+        self,
+        guild_id: int,
+        login: str | None = None,
+        limit: int = 20,
+        *,
+        action: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
     ) -> list[AuditEntry]:
+        """The newest entries, optionally of one viewer, one action, and a span of time."""
         name = login.strip().lstrip("@") if login else None
         return await self.effects.in_transaction(
-            lambda conn: repository.audit_log(conn, guild_id, username=name, limit=limit)
+            lambda conn: repository.audit_log(
+                conn, guild_id, username=name, limit=limit, action=action, since=since, until=until
+            )
         )
 
 

@@ -112,6 +112,9 @@ def register(app: Flask, config: DashboardConfig) -> None:
     for area in areas:
         app.register_blueprint(area.bp)
         BLUEPRINTS.add(area.bp.name)
+    from core.web.dashboard import live
+
+    live.register(app, config, BLUEPRINTS)  # /dashboard/<guild_id>/live/<topic>
     app.jinja_env.globals["csrf_token"] = csrf_token
     app.jinja_env.globals["guild_areas"] = lambda: areas
     app.jinja_env.globals["CSRF_FIELD"] = CSRF_FIELD

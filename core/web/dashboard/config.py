@@ -46,6 +46,17 @@ class DashboardConfig:
     webhook_arrivals: Any = None
     # The bus's publish: /me tells the bot about an unlink (AccountUnlinked).
     publish: Callable[[Any], object] | None = None
+    # Live updates (core/web/dashboard/live.py): the backend web processes hear changes through
+    # (core/features/live/backends.py; None: no live updates), how many streams at once, and
+    # how long one lasts before the browser reconnects.
+    live_backend: Any = None
+    live_max_streams: int = 100
+    live_stream_seconds: int = 300
+    # Runs a feature's coroutine from a web thread and returns its result (core/web/dashboard/
+    # wiring.py: on the bot's loop in the combined process, else on a loop of this process).
+    run: Callable[[Any], Any] | None = None
+    # Temporary VIP (core/features/vip/service.py), when that feature is on.
+    vip: Any = None
     session_hours: int = 8
     permission_cache_seconds: int = 180
 

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from core.bus.event_log import event_log_of
 from core.health import HealthReport
+from core.web.dashboard.aio import coroutine_runner
 from core.web.dashboard.config import DashboardConfig
 
 if TYPE_CHECKING:
@@ -76,4 +77,9 @@ def dashboard_config(rt: Runtime) -> DashboardConfig:
         metrics=rt.metrics,
         webhook_arrivals=getattr(rt, "webhook_arrivals", None),
         publish=rt.bus.publish,
+        live_backend=getattr(rt, "live_backend", None),
+        live_max_streams=settings.web.live_max_streams,
+        live_stream_seconds=settings.web.live_stream_seconds,
+        run=coroutine_runner(lambda: rt.loop),
+        vip=getattr(rt, "vip", None),
     )

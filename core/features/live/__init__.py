@@ -1,0 +1,1 @@
+"""Live updates: "topic T changed for guild G" notes for the dashboard's open pages."""

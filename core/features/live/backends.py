@@ -1,0 +1,180 @@
+"""Where live changes are numbered and how web processes hear them.
+
+- :class:`MemoryLive`: one process (tests, or a process that is both bot and web and shares
+  nothing): numbers in memory.
+- :class:`TableLive`: the embedded deployment. The publisher bumps ``live_changes.seq``; each web
+  process polls that table (one row per guild and topic) every ``poll_seconds``.
+- :class:`RedisLive`: with ``REDIS_URL``. ``INCR`` numbers the change, ``PUBLISH`` tells every
+  subscribed web worker at once.
+
+Every backend also tells the listeners of its own process directly, so the combined process
+sees a change at once; listeners ignore a number they already saw.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Iterable
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from core.features.live.changes import TOPICS, Change
+from core.features.live.tables import live_changes
+
+log = logging.getLogger(__name__)
+Listener = Callable[[int, str, int], None]  # (guild id, topic, number)
+
+
+class _Listeners:
+    def __init__(self) -> None:
+        self._listeners: list[Listener] = []
+        self._stop = threading.Event()
+
+    def listen(self, listener: Listener) -> None:
+        self._listeners.append(listener)
+        if len(self._listeners) == 1:
+            self._start()
+
+    def _start(self) -> None:
+        """Start hearing other processes (nothing to do for one process)."""
+
+    def _tell(self, guild_id: int, topic: str, seq: int) -> None:
+        for listener in list(self._listeners):
+            try:
+                listener(guild_id, topic, seq)
+            except Exception:
+                log.warning("a live listener failed", exc_info=True)
+
+    def close(self) -> None:
+        self._stop.set()
+
+
+class MemoryLive(_Listeners):
+    def __init__(self) -> None:
+        super().__init__()
+        self._seq: dict[Change, int] = {}
+        self._lock = threading.Lock()
+
+    def publish(self, changes: Iterable[Change]) -> None:
+        for change in changes:
+            with self._lock:
+                seq = self._seq[change] = self._seq.get(change, 0) + 1
+            self._tell(change[0], change[1], seq)
+
+    def latest(self, guild_id: int, topic: str) -> int:
+        return self._seq.get((guild_id, topic), 0)
+
+
+class TableLive(_Listeners):
+    def __init__(self, engine: Engine, poll_seconds: float = 1.0) -> None:
+        super().__init__()
+        self.engine = engine
+        self.poll_seconds = poll_seconds
+        self._seen: dict[Change, int] = {}
+
+    def publish(self, changes: Iterable[Change]) -> None:
+        told = []
+        with self.engine.begin() as conn:
+            for guild_id, topic in changes:
+                key = (live_changes.c.guild_id == guild_id) & (live_changes.c.topic == topic)
+                bumped = conn.execute(
+                    live_changes.update().where(key).values(seq=live_changes.c.seq + 1)
+                )
+                if bumped.rowcount == 0:
+                    try:
+                        with conn.begin_nested():
+                            conn.execute(
+                                live_changes.insert().values(guild_id=guild_id, topic=topic, seq=1)
+                            )
+                    except sa.exc.IntegrityError:  # another publisher inserted it first
+                        conn.execute(
+                            live_changes.update().where(key).values(seq=live_changes.c.seq + 1)
+                        )
+                seq = conn.execute(sa.select(live_changes.c.seq).where(key)).scalar_one()
+                told.append((guild_id, topic, int(seq)))
+        for guild_id, topic, seq in told:
+            self._tell(guild_id, topic, seq)
+
+    def latest(self, guild_id: int, topic: str) -> int:
+        with self.engine.connect() as conn:
+            seq = conn.execute(
+                sa.select(live_changes.c.seq).where(
+                    (live_changes.c.guild_id == guild_id) & (live_changes.c.topic == topic)
+                )
+            ).scalar()
+        return int(seq or 0)
+
+    def poll(self) -> None:
+        """Tell the listeners of every row that moved since the last poll (one small read)."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(sa.select(live_changes)).all()
+        for row in rows:
+            change = (int(row.guild_id), str(row.topic))
+            if row.seq > self._seen.get(change, 0):
+                self._seen[change] = int(row.seq)
+                self._tell(change[0], change[1], int(row.seq))
+
+    def _start(self) -> None:
+        def run() -> None:
+            while not self._stop.wait(self.poll_seconds):
+                try:
+                    self.poll()
+                except Exception:
+                    log.warning("live changes not read", exc_info=True)
+
+        threading.Thread(target=run, name="live-poll", daemon=True).start()
+
+
+CHANNEL = "sk:live"
+
+
+class RedisLive(_Listeners):
+    def __init__(self, redis) -> None:  # type: ignore[no-untyped-def]
+        super().__init__()
+        self.redis = redis
+
+    @staticmethod
+    def _key(guild_id: int, topic: str) -> str:
+        return f"sk:live:seq:{guild_id}:{topic}"
+
+    def publish(self, changes: Iterable[Change]) -> None:
+        changes = list(changes)
+        pipe = self.redis.pipeline(transaction=False)
+        for guild_id, topic in changes:
+            pipe.incr(self._key(guild_id, topic))
+        numbers = pipe.execute()
+        pipe = self.redis.pipeline(transaction=False)
+        for (guild_id, topic), seq in zip(changes, numbers, strict=True):
+            pipe.publish(CHANNEL, f"{guild_id}:{topic}:{seq}")
+        pipe.execute()
+        for (guild_id, topic), seq in zip(changes, numbers, strict=True):
+            self._tell(guild_id, topic, int(seq))
+
+    def latest(self, guild_id: int, topic: str) -> int:
+        return int(self.redis.get(self._key(guild_id, topic)) or 0)
+
+    def _start(self) -> None:
+        def run() -> None:
+            while not self._stop.is_set():
+                try:
+                    pubsub = self.redis.pubsub(ignore_subscribe_messages=True)
+                    pubsub.subscribe(CHANNEL)
+                    while not self._stop.is_set():
+                        message = pubsub.get_message(timeout=1.0)
+                        if message is not None:
+                            self._heard(message.get("data"))
+                    pubsub.close()
+                except Exception:
+                    log.warning("live updates: Redis subscription lost", exc_info=True)
+                    self._stop.wait(1.0)
+
+        threading.Thread(target=run, name="live-redis", daemon=True).start()
+
+    def _heard(self, data: object) -> None:
+        text = data.decode() if isinstance(data, bytes) else str(data)
+        guild, _, rest = text.partition(":")
+        topic, _, seq = rest.partition(":")
+        if guild.isdecimal() and topic in TOPICS and seq.isdecimal():
+            self._tell(int(guild), topic, int(seq))

@@ -1,0 +1,199 @@
+"""Temporary VIP: who is VIP (with countdowns, updated live), grant / extend / revoke, the
+reward and the settings, and the audit log with filters. Every write is the call ``!vip ...``
+makes (core/discord_bot/vip/cog.py), with the dashboard user as actor; a refusal is shown next
+to its form with status 400."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from flask import abort, current_app, g, redirect, render_template, request, url_for
+
+from core.features.refusals import Refused
+from core.features.vip.ports import TwitchBusy
+from core.web.dashboard.guilds import guild_blueprint, guild_name
+from core.web.dashboard.state import dashboard
+
+AREA = guild_blueprint("vip", __name__, "Temporary VIP")
+ORDER = 60
+ACTIONS = ("granted", "extended", "removed", "refused", "refunded")
+REWARD_CHANGES = ("cost", "hours", "title", "pause", "resume")
+SWITCHES = (
+    ("is_stacking", "Redeeming again adds time (stacking)"),
+    ("is_chat_notices", "Announce grants and removals in chat"),
+    ("is_auto_removal", "Remove VIP when the time is up"),
+)
+
+
+def _service() -> Any:
+    vip = dashboard().config.vip
+    if vip is None or dashboard().config.run is None:
+        abort(404)
+    return vip
+
+
+def _run(coro: Any) -> Any:
+    """A service coroutine's result; Twitch not answering is a refusal like the bot's."""
+    try:
+        return dashboard().config.run(coro)  # type: ignore[misc]
+    except TwitchBusy:
+        raise Refused("Twitch did not answer; try again in a moment.") from None
+
+
+def _whole(value: str | None, what: str) -> int:
+    value = (value or "").strip().replace(",", "")
+    if not (value.isascii() and value.isdecimal()) or len(value) > 9:
+        raise Refused(f"{what} is a whole number.")
+    return int(value)
+
+
+def _day(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    try:
+        return datetime.strptime(value, "%Y-%m-%d").replace(tzinfo=UTC)
+    except ValueError:
+        raise Refused("The date is a day like 2026-03-01.") from None
+
+
+def _filters() -> tuple[dict[str, str], dict[str, Any], str | None]:
+    """The audit log's filters from the query string: as shown, as the service takes them, and
+    the refusal for a bad one."""
+    shown = {name: request.args.get(name, "").strip()[:100] for name in ("viewer", "action", "on")}
+    asked: dict[str, Any] = {"login": shown["viewer"] or None}
+    try:
+        if shown["action"]:
+            if shown["action"] not in ACTIONS:
+                raise Refused("Pick an action from the list.")
+            asked["action"] = shown["action"]
+        day = _day(shown["on"])
+        if day is not None:
+            asked["since"], asked["until"] = day, day + timedelta(days=1)
+    except Refused as refused:
+        return shown, {}, str(refused)
+    return shown, asked, None
+
+
+def _page(guild_id: int, errors: dict[str, str] | None = None, done: str | None = None):  # type: ignore[no-untyped-def]
+    service = _service()
+    shown, asked, filter_error = _filters()
+    errors = dict(errors or {})
+    if filter_error:
+        errors["filters"] = filter_error
+    entries = [] if filter_error else _run(service.log(guild_id, limit=50, **asked))
+    page = render_template(
+        "dashboard/vip.html",
+        user=g.user,
+        guild_id=guild_id,
+        guild_name=guild_name(guild_id),
+        grants=_run(service.list_vips(guild_id)),
+        settings=_run(service.settings(guild_id)),
+        entries=entries,
+        filters=shown,
+        actions=ACTIONS,
+        reward_changes=REWARD_CHANGES,
+        switches=SWITCHES,
+        errors=errors,
+        form=request.form if request.method == "POST" else {},
+        done=done or request.args.get("done"),
+        now=datetime.now(UTC),
+        live="live" in current_app.extensions,  # off: no live parts, the page works by reload
+    )
+    return page, 400 if errors else 200
+
+
+@AREA.bp.get("/")
+def index(guild_id: int):  # type: ignore[no-untyped-def]
+    return _page(guild_id)
+
+
+@AREA.bp.get("/list")
+def vip_list(guild_id: int):  # type: ignore[no-untyped-def]
+    """The list alone, for the live page to fetch again."""
+    grants = _run(_service().list_vips(guild_id))
+    return render_template(
+        "dashboard/vip_list.html", grants=grants, guild_id=guild_id, now=datetime.now(UTC)
+    )
+
+
+@AREA.bp.get("/log")
+def audit(guild_id: int):  # type: ignore[no-untyped-def]
+    """The audit log alone (same filters), for the live page to fetch again."""
+    _shown, asked, filter_error = _filters()
+    if filter_error:
+        return filter_error, 400
+    entries = _run(_service().log(guild_id, limit=50, **asked))
+    return render_template("dashboard/vip_log.html", entries=entries)
+
+
+def _write(guild_id: int, form_name: str, call: Any):  # type: ignore[no-untyped-def]
+    """Run ``call()`` (the service call); back to the page with its message, or the page
+    again with the refusal next to the form."""
+    try:
+        message = call()
+    except Refused as refused:
+        return _page(guild_id, {form_name: str(refused)})
+    return redirect(url_for("guild_vip.index", guild_id=guild_id, done=message) + f"#{form_name}")
+
+
+@AREA.bp.post("/grant")
+def grant(guild_id: int):  # type: ignore[no-untyped-def]
+    def call() -> str:
+        hours = _whole(request.form.get("hours"), "Hours")
+        login = request.form.get("login", "")
+        if not login.strip():
+            raise Refused("Name the Twitch viewer.")
+        made = _run(_service().manual.grant(guild_id, g.user.id, login, hours))
+        return f"{made.username} is a VIP until {made.expires_at:%Y-%m-%d %H:%M} UTC."
+
+    return _write(guild_id, "grant", call)
+
+
+@AREA.bp.post("/extend")
+def extend(guild_id: int):  # type: ignore[no-untyped-def]
+    def call() -> str:
+        hours = _whole(request.form.get("hours"), "Hours")
+        made = _run(
+            _service().manual.extend(guild_id, g.user.id, request.form.get("login", ""), hours)
+        )
+        return f"{made.username} is now a VIP until {made.expires_at:%Y-%m-%d %H:%M} UTC."
+
+    return _write(guild_id, "extend", call)
+
+
+@AREA.bp.post("/revoke")
+def revoke(guild_id: int):  # type: ignore[no-untyped-def]
+    def call() -> str:
+        gone = _run(_service().manual.revoke(guild_id, g.user.id, request.form.get("login", "")))
+        return f"{gone.username} is no longer a VIP."
+
+    return _write(guild_id, "revoke", call)
+
+
+@AREA.bp.post("/reward")
+def reward(guild_id: int):  # type: ignore[no-untyped-def]
+    def call() -> str:
+        what = request.form.get("what", "")
+        if what not in REWARD_CHANGES:
+            raise Refused("Change the reward's cost, hours or title, or pause or resume it.")
+        value = request.form.get("value", "").strip() or None
+        return str(_run(_service().change_reward(guild_id, what, value))).replace("**", "")
+
+    return _write(guild_id, "reward", call)
+
+
+@AREA.bp.post("/settings")
+def settings(guild_id: int):  # type: ignore[no-untyped-def]
+    def call() -> str:
+        form = request.form
+        changes: dict[str, Any] = {name: form.get(name) == "on" for name, _label in SWITCHES}
+        changes["max_hours"] = _whole(form.get("max_hours"), "The stacking cap")
+        most = form.get("max_concurrent", "").strip()
+        changes["max_concurrent"] = _whole(most, "The most VIPs at once") if most else None
+        channel = form.get("notice_channel_id", "").strip()
+        changes["notice_channel_id"] = _whole(channel, "The channel id") if channel else None
+        _run(_service().update_settings(guild_id, **changes))
+        return "Settings saved."
+
+    return _write(guild_id, "settings", call)

@@ -1,0 +1,135 @@
+"""Live change notes: marked in the writer's transaction, told only after it commits, numbered
+by the backend, and heard by another process (the table's poll, Redis pub/sub)."""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, datetime
+
+import pytest
+import redis
+import sqlalchemy as sa
+
+from core.events import Platform
+from core.features.live.backends import MemoryLive, RedisLive, TableLive
+from core.features.live.changes import LiveNotifier, touch, watch_commits
+from core.features.raffle.awards_repository import TicketAward, award, award_many
+from tests.clock import Clock
+from tests.features.raffle.support import make_service
+
+GUILD = 111
+
+
+class Heard:
+    def __init__(self) -> None:
+        self.notes: list[tuple[int, str, int]] = []
+        self.event = threading.Event()
+
+    def __call__(self, guild_id: int, topic: str, seq: int) -> None:
+        self.notes.append((guild_id, topic, seq))
+        self.event.set()
+
+
+def test_marks_are_told_after_commit_and_dropped_on_rollback(engine):
+    told: list[set] = []
+    watch_commits(engine, lambda changes: told.append(set(changes)))
+    with engine.begin() as conn:
+        touch(conn, GUILD, "vip")
+        touch(conn, GUILD, "vip")
+        touch(conn, 222, "raffle")
+    assert told == [{(GUILD, "vip"), (222, "raffle")}]
+
+    def failing() -> None:
+        with engine.begin() as conn:
+            touch(conn, GUILD, "events")
+            raise RuntimeError("rolled back")
+
+    with pytest.raises(RuntimeError):
+        failing()
+    with engine.begin() as conn:  # the next transaction on that connection carries nothing
+        conn.execute(sa.text("SELECT 1"))
+    assert told == [{(GUILD, "vip"), (222, "raffle")}]
+
+
+def test_notifier_coalesces_a_burst_into_one_note():
+    backend = MemoryLive()
+    heard = Heard()
+    backend.listen(heard)
+    notifier = LiveNotifier(backend, interval=60)
+    for _ in range(50):
+        notifier.changed(GUILD, "events")
+    notifier.changed(GUILD, "raffle")
+    notifier.flush()
+    assert sorted(heard.notes) == [(GUILD, "events", 1), (GUILD, "raffle", 1)]
+    notifier.changed(GUILD, "events")
+    notifier.close()  # publishes what is pending
+    assert heard.notes[-1] == (GUILD, "events", 2)
+
+
+def test_table_numbers_changes_and_another_process_hears_them_by_polling(engine):
+    publisher, web = TableLive(engine), TableLive(engine)
+    heard = Heard()
+    web.poll()  # nothing yet
+    web._listeners.append(heard)  # listen without the poll thread: poll by hand
+    publisher.publish([(GUILD, "vip"), (GUILD, "raffle")])
+    publisher.publish([(GUILD, "vip")])
+    assert web.latest(GUILD, "vip") == 2
+    assert web.latest(GUILD, "events") == 0
+    web.poll()
+    assert sorted(heard.notes) == [(GUILD, "raffle", 1), (GUILD, "vip", 2)]
+    web.poll()  # nothing new: nothing told twice
+    assert len(heard.notes) == 2
+
+
+def test_table_poll_thread_hears_the_bot_process(engine):
+    publisher, web = TableLive(engine), TableLive(engine, poll_seconds=0.05)
+    heard = Heard()
+    web.listen(heard)
+    try:
+        publisher.publish([(GUILD, "vip")])
+        assert heard.event.wait(5)
+        assert heard.notes == [(GUILD, "vip", 1)]
+    finally:
+        web.close()
+
+
+def test_redis_numbers_and_publishes_to_every_subscriber(redis_url):
+    client = redis.Redis.from_url(redis_url)
+    client.delete(f"sk:live:seq:{GUILD}:vip")
+    publisher, web = RedisLive(client), RedisLive(redis.Redis.from_url(redis_url))
+    heard = Heard()
+    web.listen(heard)
+    try:
+        for _ in range(50):  # the subscription starts on its thread: publish until heard
+            publisher.publish([(GUILD, "vip")])
+            if heard.event.wait(0.1):
+                break
+        assert heard.notes
+        assert heard.notes[0][:2] == (GUILD, "vip")
+        assert web.latest(GUILD, "vip") == publisher.latest(GUILD, "vip") >= heard.notes[0][2]
+        web._heard(b"not:a:note")  # a stray message on the channel is ignored
+        web._heard(b"1:nope:2")
+        assert all(topic == "vip" for _g, topic, _s in heard.notes)
+    finally:
+        web.close()
+
+
+def test_raffle_awards_mark_the_guilds_standings(engine):
+    clock = Clock(datetime(2026, 3, 10, 12, 0, tzinfo=UTC))
+    raffle = make_service(engine, clock)
+    period = raffle.periods.start(GUILD)
+    told: list[set] = []
+    watch_commits(engine, lambda changes: told.append(set(changes)))
+
+    def ticket(ref: str) -> TicketAward:
+        return TicketAward(
+            GUILD, period.id, Platform.KICK, "u1", 5, "admin", ref, 1, "test", clock()
+        )
+
+    with engine.begin() as conn:
+        assert award(conn, ticket("a"))
+    with engine.begin() as conn:
+        assert not award(conn, ticket("a"))  # a replay changes nothing: no note
+    with engine.begin() as conn:
+        award_many(conn, [ticket("b"), ticket("c")])
+    assert told == [{(GUILD, "raffle")}, {(GUILD, "raffle")}]

@@ -1,0 +1,158 @@
+"""The live stream: guarded like a guild page, numbered events, Last-Event-ID resume,
+heartbeats, a bound on open streams (503 + Retry-After), an end at shutdown and after its
+longest duration."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from flask import Flask
+
+from core.features.live.backends import MemoryLive
+from core.web.dashboard import register
+from core.web.dashboard.config import DashboardConfig
+from tests.fakes.discord_oauth import CLIENT_ID, CLIENT_SECRET, MANAGE_GUILD, FakeDiscordOAuth
+from tests.web.dashboard.test_security import PUBLIC, _consent
+
+GUILD = 111111111111111111
+OTHER = 222222222222222222
+
+
+@pytest.fixture
+def discord():
+    with FakeDiscordOAuth() as fake:
+        user = fake.add_user(900000000000000001, "ana").member_of(GUILD, "Managed", MANAGE_GUILD)
+        user.member_of(OTHER, "Not mine", 0)
+        fake.sign_in_as(user)
+        yield fake
+
+
+@pytest.fixture
+def backend():
+    return MemoryLive()
+
+
+@pytest.fixture
+def app(discord, backend):
+    config = DashboardConfig(
+        secret="test-secret",
+        public_url=PUBLIC,
+        client_id=CLIENT_ID,
+        client_secret=CLIENT_SECRET,
+        api_base_url=discord.api_base_url,
+        oauth_base_url=discord.oauth_base_url,
+        bot_guild_ids=lambda: [GUILD, OTHER],
+        live_backend=backend,
+        live_max_streams=2,
+        live_stream_seconds=30,
+    )
+    app = Flask(__name__)
+    register(app, config)
+    app.extensions["live"].heartbeat = 0.05
+    return app
+
+
+@pytest.fixture
+def client(app, discord):
+    with app.test_client() as client:
+        done = client.get("/dashboard/callback", query_string=_consent(client, discord))
+        assert done.status_code == 302
+        yield client
+
+
+def _open(client, topic="vip", guild=GUILD, **headers):  # type: ignore[no-untyped-def]
+    answer = client.get(f"/dashboard/{guild}/live/{topic}", headers=headers, buffered=False)
+    return answer, iter(answer.response)
+
+
+def _read(events) -> str:  # type: ignore[no-untyped-def]
+    chunk = next(events)
+    return chunk.decode() if isinstance(chunk, bytes) else chunk
+
+
+def test_a_stream_says_ready_then_each_change_with_its_number(client, backend):
+    answer, events = _open(client)
+    assert answer.status_code == 200
+    assert answer.mimetype == "text/event-stream"
+    assert answer.headers["Cache-Control"].startswith("no-cache")
+    assert _read(events) == "retry: 3000\n\n"
+    assert _read(events) == 'id: 0\nevent: ready\ndata: {"topic": "vip"}\n\n'
+    assert _read(events) == ": heartbeat\n\n"
+    backend.publish([(GUILD, "raffle"), (OTHER, "vip")])  # another topic, another guild
+    assert _read(events) == ": heartbeat\n\n"
+    backend.publish([(GUILD, "vip")])
+    chunk = _read(events)
+    while chunk == ": heartbeat\n\n":
+        chunk = _read(events)
+    assert chunk == 'id: 1\nevent: changed\ndata: {"topic": "vip"}\n\n'
+    answer.close()
+
+
+def test_a_resumed_stream_gets_what_it_missed_or_reload(client, backend):
+    backend.publish([(GUILD, "events")] * 3)
+    answer, events = _open(client, "events", **{"Last-Event-ID": "1"})
+    assert _read(events).startswith("retry:")
+    assert _read(events) == 'id: 3\nevent: changed\ndata: {"topic": "events"}\n\n'
+    answer.close()
+    answer, events = _open(client, "events", **{"Last-Event-ID": "3"})
+    _read(events)
+    assert _read(events) == ": heartbeat\n\n"  # missed nothing
+    answer.close()
+    answer, events = _open(client, "events", **{"Last-Event-ID": "99"})  # from before a restart
+    _read(events)
+    assert _read(events) == 'id: 3\nevent: reload\ndata: {"topic": "events"}\n\n'
+    answer.close()
+    answer, events = _open(client, "events", **{"Last-Event-ID": "x" * 40})  # nonsense: fresh
+    _read(events)
+    assert "event: ready" in _read(events)
+    answer.close()
+
+
+def test_streams_are_bounded_per_process(client, app):
+    hub = app.extensions["live"]
+    first, _ = _open(client)
+    second, _ = _open(client, "raffle")
+    third, _ = _open(client, "events")
+    assert third.status_code == 503
+    assert third.headers["Retry-After"] == "10"
+    assert hub.open_streams == 2
+    first.close()
+    assert hub.open_streams == 1
+    fourth, _ = _open(client, "events")
+    assert fourth.status_code == 200
+    second.close()
+    fourth.close()
+    assert hub.open_streams == 0
+
+
+def test_streams_end_at_shutdown_and_after_their_longest_duration(client, app):
+    hub = app.extensions["live"]
+    answer, events = _open(client)
+    _read(events), _read(events)
+    ended = threading.Event()
+
+    def drain() -> None:
+        for _chunk in events:
+            pass
+        ended.set()
+
+    threading.Thread(target=drain, daemon=True).start()
+    hub.close()
+    assert ended.wait(5)
+    answer.close()
+    assert _open(client)[0].status_code == 503  # no new stream while stopping
+    hub._closed = False
+    hub.stream_seconds = 0.2
+    answer, events = _open(client)
+    assert len(list(events)) >= 2  # retry, ready, perhaps heartbeats, then the end
+    answer.close()
+
+
+def test_streams_are_guarded_like_guild_pages(client, app):
+    assert client.get(f"/dashboard/{OTHER}/live/vip").status_code == 403
+    assert client.get(f"/dashboard/{GUILD}/live/secrets").status_code == 404
+    assert client.get("/dashboard/1/live/vip").status_code == 403
+    with app.test_client() as anonymous:
+        answer = anonymous.get(f"/dashboard/{GUILD}/live/vip")
+        assert answer.status_code == 302

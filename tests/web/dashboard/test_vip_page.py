@@ -1,0 +1,188 @@
+"""The temporary VIP page: the list, grant / extend / revoke with the dashboard user as actor
+(the calls ``!vip`` makes), refusals next to their form with 400, the reward and settings, the
+audit log's filters, another guild's id 403, a POST without the CSRF token 403."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from flask import Flask
+
+from core.features.live.backends import MemoryLive
+from core.features.vip.service import VipService
+from core.web.dashboard import register
+from core.web.dashboard.aio import coroutine_runner
+from core.web.dashboard.config import DashboardConfig
+from tests.clock import Clock
+from tests.fakes.discord_oauth import CLIENT_ID, CLIENT_SECRET, MANAGE_GUILD, FakeDiscordOAuth
+from tests.features.vip.doubles import BROADCASTER, T0, FakeVipChannel
+from tests.web.dashboard.test_security import PUBLIC, _consent
+
+GUILD = 111111111111111111
+OTHER = 222222222222222222
+USER = 900000000000000001
+
+
+@pytest.fixture
+def discord():
+    with FakeDiscordOAuth() as fake:
+        user = fake.add_user(USER, "ana").member_of(GUILD, "Managed", MANAGE_GUILD)
+        user.member_of(OTHER, "Not mine", 0)
+        fake.sign_in_as(user)
+        yield fake
+
+
+@pytest.fixture
+def vip(engine):
+    clock = Clock(T0)
+    twitch = FakeVipChannel(clock)
+    twitch.users.update({"viewer1": "9001", "viewer2": "9002"})
+    service = VipService(
+        engine, clock, twitch, lambda guild_id: BROADCASTER if guild_id == GUILD else None
+    )
+    run = coroutine_runner()
+    run(service.setup(GUILD, USER, "VIP for a day", 500, 24))
+    return service, twitch, run
+
+
+@pytest.fixture
+def client(discord, vip):
+    service, _twitch, run = vip
+    config = DashboardConfig(
+        secret="test-secret",
+        public_url=PUBLIC,
+        client_id=CLIENT_ID,
+        client_secret=CLIENT_SECRET,
+        api_base_url=discord.api_base_url,
+        oauth_base_url=discord.oauth_base_url,
+        bot_guild_ids=lambda: [GUILD, OTHER],
+        live_backend=MemoryLive(),
+        run=run,
+        vip=service,
+    )
+    app = Flask(__name__)
+    register(app, config)
+    with app.test_client() as client:
+        client.get("/dashboard/callback", query_string=_consent(client, discord))
+        yield client
+
+
+def _csrf(client) -> str:  # type: ignore[no-untyped-def]
+    page = client.get(f"/dashboard/{GUILD}/vip/")
+    return re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
+
+
+def _post(client, path, **form):  # type: ignore[no-untyped-def]
+    form.setdefault("csrf_token", _csrf(client))
+    return client.post(f"/dashboard/{GUILD}/vip/{path}", data=form)
+
+
+def test_grant_extend_revoke_as_the_dashboard_user(client, vip):
+    service, twitch, run = vip
+    page = client.get(f"/dashboard/{GUILD}/vip/")
+    assert page.status_code == 200
+    assert "Nobody is a temporary VIP" in page.text
+    assert f"/dashboard/{GUILD}/live/vip" in page.text  # the list is live
+    assert "<script>" not in page.text  # scripts are files (CSP script-src 'self')
+
+    done = _post(client, "grant", login="@Viewer1", hours="5")
+    assert done.status_code == 302
+    assert "9001" in twitch.vips
+    page = client.get(done.headers["Location"])
+    assert "viewer1 is a vip until" in page.text.lower()
+    assert 'class="countdown"' in page.text
+    assert client.get(f"/dashboard/{GUILD}/vip/list").text.count("<tr data-user") == 1
+
+    assert _post(client, "extend", login="viewer1", hours="3").status_code == 302
+    (grant,) = run(service.list_vips(GUILD))
+    assert (grant.expires_at - grant.granted_at).total_seconds() == 8 * 3600
+
+    assert _post(client, "revoke", login="viewer1").status_code == 302
+    assert run(service.list_vips(GUILD)) == []
+    assert "9001" not in twitch.vips
+    entries = run(service.log(GUILD))
+    assert [e.action for e in entries] == ["removed", "extended", "granted"]
+    assert {e.actor_id for e in entries} == {str(USER)}
+
+
+@pytest.mark.parametrize(
+    ("path", "form", "words"),
+    [
+        ("grant", {"login": "nobody", "hours": "5"}, "Twitch knows no user called"),
+        ("grant", {"login": "viewer1", "hours": "lots"}, "Hours is a whole number."),
+        ("grant", {"login": "viewer1", "hours": "0"}, "Hours go from 1 to"),
+        ("grant", {"login": "  ", "hours": "5"}, "Name the Twitch viewer."),
+        ("extend", {"login": "viewer2", "hours": "5"}, "is not a VIP StreamKeeper knows of"),
+        ("revoke", {"login": "viewer2"}, "is not a VIP StreamKeeper knows of"),
+        ("reward", {"what": "explode"}, "Change the reward"),
+        ("reward", {"what": "cost", "value": "-3"}, "A cost goes from 1 to"),
+        ("reward", {"what": "cost", "value": "lots"}, "is not a whole number"),
+        ("settings", {"max_hours": "x"}, "The stacking cap is a whole number."),
+        ("settings", {"max_hours": "24", "max_concurrent": "1000"}, "The most temporary VIPs"),
+    ],
+)
+def test_refusals_are_shown_next_to_their_form(client, path, form, words):
+    answer = _post(client, path, **form)
+    assert answer.status_code == 400
+    assert answer.mimetype == "text/html"
+    field = rf'<p class="field-error" id="{path}-error" role="alert">([^<]*)</p>'
+    shown = re.search(field, answer.text)
+    assert shown is not None
+    assert words in shown.group(1).replace("&#39;", "'")
+
+
+def test_twitch_refusing_a_grant_is_a_400_not_a_500(client, vip):
+    _service, twitch, _run = vip
+    twitch.slots = 0
+    answer = _post(client, "grant", login="viewer2", hours="5")
+    assert answer.status_code == 400
+    assert 'id="grant-error"' in answer.text
+
+
+def test_reward_and_settings_go_through_the_service(client, vip):
+    service, _twitch, run = vip
+    assert _post(client, "reward", what="cost", value="750").status_code == 302
+    assert run(service.settings(GUILD)).reward_cost == 750
+    form = {
+        "is_stacking": "on",
+        "max_hours": "48",
+        "max_concurrent": "",
+        "notice_channel_id": "5001",
+    }
+    assert _post(client, "settings", **form).status_code == 302
+    settings = run(service.settings(GUILD))
+    assert settings.is_stacking
+    assert not settings.is_chat_notices  # an unticked box is off
+    assert settings.max_hours == 48
+    assert settings.max_concurrent is None
+    assert settings.notice_channel_id == 5001
+
+
+def test_audit_log_filters(client, vip):
+    _post(client, "grant", login="viewer1", hours="5")
+    _post(client, "grant", login="viewer2", hours="5")
+    _post(client, "revoke", login="viewer2")
+    log = lambda **q: client.get(f"/dashboard/{GUILD}/vip/log", query_string=q)  # noqa: E731
+    assert log().text.count("<tr>\n  <td>") == 3
+    assert log(viewer="viewer2").text.count("<tr>\n  <td>") == 2
+    assert log(action="granted").text.count("<tr>\n  <td>") == 2
+    assert log(action="removed", viewer="viewer2").text.count("<tr>\n  <td>") == 1
+    assert log(on=T0.strftime("%Y-%m-%d")).text.count("<tr>\n  <td>") == 3
+    assert log(on="2020-01-01").text.count("<tr>\n  <td>") == 0
+    assert log(on="yesterday").status_code == 400
+    page = client.get(f"/dashboard/{GUILD}/vip/", query_string={"action": "explode"})
+    assert page.status_code == 400
+    assert 'id="filters-error"' in page.text
+
+
+def test_another_guild_and_a_missing_csrf_token_are_403(client, vip):
+    _service, twitch, _run = vip
+    assert client.get(f"/dashboard/{OTHER}/vip/").status_code == 403
+    token = _csrf(client)
+    form = {"login": "viewer1", "hours": "5", "csrf_token": token}
+    other = client.post(f"/dashboard/{OTHER}/vip/grant", data=form)
+    assert other.status_code == 403
+    forged = client.post(f"/dashboard/{GUILD}/vip/grant", data={"login": "viewer1", "hours": "5"})
+    assert forged.status_code == 403
+    assert twitch.vips == set()
