@@ -374,17 +374,7 @@ class KickApi(HttpClient):
                 raise Retry(error, f"answered {status}", wait)
             raise error
 
-        def log_retry(retry: Retry, number: int, delay: float) -> None:
-            log.warning(
-                "Kick API %s %s %s; retry %d of %d in %.2f s",
-                method,
-                path,
-                retry.problem,
-                number,
-                self._backoff.max_retries,
-                delay,
-            )
-
+        log_retry = self._backoff.logging_to(log, f"Kick API {method} {path}")
         return await self._backoff.run(attempt, log_retry)
 
 
