@@ -26,7 +26,6 @@ import base64
 import hashlib
 import json
 import secrets
-import threading
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -44,6 +43,7 @@ from core.platforms.kick.signing import (
     signed_headers,
 )
 from core.platforms.kick.webhook import KICK_EVENT_TYPES
+from tests.fakes.scripted import Failure, Scripted
 from tests.fakes.threaded import ThreadedServer, json_or_none, redirect
 
 CLIENT_ID = "fake-kick-client-id"
@@ -134,16 +134,6 @@ class Ban:
     reason: str | None
 
 
-@dataclass
-class _Failure:
-    method: str | None
-    status: int
-    times: int
-    retry_after: float | None = None
-    body: Any = None
-    is_disconnect: bool = False
-
-
 class _Reply(Exception):
     def __init__(self, status: int, body: Any) -> None:
         super().__init__(status)
@@ -170,7 +160,7 @@ def _rfc3339(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-class FakeKick(ThreadedServer):
+class FakeKick(ThreadedServer, Scripted["RecordedRequest"]):
     """``user_id``/``username`` are the user who consents at ``/oauth/authorize`` (a channel with
     that slug is created for them). ``redirect_uris`` are the app's registered redirect URLs
     (None: any). Refresh tokens stay usable after a refresh, as Kick's have since 2025-11-25,
@@ -213,12 +203,8 @@ class FakeKick(ThreadedServer):
         self.bans: dict[tuple[int, int], Ban] = {}
         self.tokens: dict[str, IssuedToken] = {}
         self.codes: dict[str, AuthorizationCode] = {}
-        self.requests: list[RecordedRequest] = []
-
-        self._deny_consents = 0
-        self._failures: dict[str, list[_Failure]] = {}
+        self._start_script()
         self._keys: tuple[RSAPrivateKey, str] | None = None
-        self._lock = threading.RLock()
 
         self.add_channel(username, user_id)
 
@@ -371,11 +357,6 @@ class FakeKick(ThreadedServer):
 
     # Scripted behaviour
 
-    def deny_next_consent(self) -> None:
-        """The next authorization redirects back with ``error=access_denied``."""
-        with self._lock:
-            self._deny_consents += 1
-
     def fail_next(
         self,
         path: str,
@@ -389,18 +370,8 @@ class FakeKick(ThreadedServer):
         """The next ``times`` requests to ``path`` (any method, or ``method``) get ``status``
         without being processed, with ``Retry-After`` if given and ``body`` (default: Kick-style
         ``{"data": null, "message": <reason>}``)."""
-        with self._lock:
-            self._failures.setdefault(path, []).append(
-                _Failure(method and method.upper(), status, times, retry_after, body)
-            )
-
-    def disconnect_next(self, path: str, *, times: int = 1, method: str | None = None) -> None:
-        """The next ``times`` requests to ``path`` are processed, then the connection is dropped
-        before any answer: the client cannot tell whether Kick acted."""
-        with self._lock:
-            self._failures.setdefault(path, []).append(
-                _Failure(method and method.upper(), 0, times, is_disconnect=True)
-            )
+        headers = {} if retry_after is None else {"Retry-After": f"{retry_after:g}"}
+        self._add_failure(path, Failure(method and method.upper(), status, times, body, headers))
 
     def expire_token(self, token: str) -> None:
         with self._lock:
@@ -426,14 +397,6 @@ class FakeKick(ThreadedServer):
         with self._lock:
             issued = self.tokens.get(token)
             return issued is not None and self._is_live(issued)
-
-    def requests_to(self, path: str, method: str | None = None) -> list[RecordedRequest]:
-        with self._lock:
-            return [
-                r
-                for r in self.requests
-                if r.path == path and (method is None or r.method == method.upper())
-            ]
 
     @property
     def public_key_pem(self) -> str:
@@ -541,24 +504,12 @@ class FakeKick(ThreadedServer):
             request.transport.abort()
         return response
 
-    def _take_failure(self, request: web.Request) -> _Failure | None:
-        queue = self._failures.get(request.path, [])
-        for failure in queue:
-            if failure.method in (None, request.method):
-                failure.times -= 1
-                if failure.times <= 0:
-                    queue.remove(failure)
-                return failure
-        return None
-
     @staticmethod
-    def _failure_response(failure: _Failure) -> web.Response:
+    def _failure_response(failure: Failure) -> web.Response:
         body = failure.body
         if body is None:
             body = {"data": None, "message": HTTPStatus(failure.status).phrase}
-        headers = {}
-        if failure.retry_after is not None:
-            headers["Retry-After"] = f"{failure.retry_after:g}"
+        headers = dict(failure.headers)
         if isinstance(body, str | bytes):
             return web.Response(body=body, status=failure.status, headers=headers)
         return web.json_response(body, status=failure.status, headers=headers)

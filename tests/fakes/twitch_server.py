@@ -20,15 +20,15 @@ fake picks one and says so there.
 from __future__ import annotations
 
 import secrets
-import threading
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from http import HTTPStatus
 from typing import Any, Literal
 
 from aiohttp import web
 
+from tests.fakes.scripted import Failure, Scripted
 from tests.fakes.threaded import ThreadedServer, json_or_none, redirect
 from tests.fakes.twitch_helix import OTHER_CLIENT_ID, HelixRoutes, Reply, fixture, helix_error
 
@@ -78,22 +78,12 @@ class AuthorizationCode:
 
 
 @dataclass
-class _Failure:
-    method: str | None
-    status: int
-    times: int
-    body: Any = None
-    headers: dict[str, str] = field(default_factory=dict)
-    is_disconnect: bool = False
-
-
-@dataclass
 class _Bucket:
     remaining: int
     reset_at: datetime
 
 
-class FakeTwitch(HelixRoutes, ThreadedServer):
+class FakeTwitch(HelixRoutes, ThreadedServer, Scripted["RecordedRequest"]):
     """``user_id``/``login`` are the user who consents at ``/oauth2/authorize`` (a channel is
     made for them). ``redirect_uris`` are the app's registered redirect URLs (None: any)."""
 
@@ -121,11 +111,8 @@ class FakeTwitch(HelixRoutes, ThreadedServer):
         self.rate_limit_points = RATE_LIMIT_POINTS
         self.tokens: dict[str, IssuedToken] = {}
         self.codes: dict[str, AuthorizationCode] = {}
-        self.requests: list[RecordedRequest] = []
+        self._start_script()
         self._buckets: dict[tuple[str, ...], _Bucket] = {}
-        self._deny_consents = 0
-        self._failures: dict[str, list[_Failure]] = {}
-        self._lock = threading.RLock()
         self.add_channel(user_id, login)
 
     @property
@@ -184,10 +171,6 @@ class FakeTwitch(HelixRoutes, ThreadedServer):
 
     # Scripted behaviour
 
-    def deny_next_consent(self) -> None:
-        with self._lock:
-            self._deny_consents += 1
-
     def fail_next(
         self,
         path: str,
@@ -200,26 +183,8 @@ class FakeTwitch(HelixRoutes, ThreadedServer):
     ) -> None:
         """The next ``times`` requests to ``path`` (any method, or ``method``) get ``status``
         and ``body`` (default: the Helix error envelope) without being processed."""
-        with self._lock:
-            self._failures.setdefault(path, []).append(
-                _Failure(method and method.upper(), status, times, body, dict(headers or {}))
-            )
-
-    def disconnect_next(self, path: str, *, times: int = 1, method: str | None = None) -> None:
-        """The next ``times`` requests to ``path`` are processed, then the connection is dropped
-        before any answer: the client cannot tell whether Twitch acted."""
-        with self._lock:
-            self._failures.setdefault(path, []).append(
-                _Failure(method and method.upper(), 0, times, is_disconnect=True)
-            )
-
-    def requests_to(self, path: str, method: str | None = None) -> list[RecordedRequest]:
-        with self._lock:
-            return [
-                r
-                for r in self.requests
-                if r.path == path and (method is None or r.method == method.upper())
-            ]
+        failure = Failure(method and method.upper(), status, times, body, dict(headers or {}))
+        self._add_failure(path, failure)
 
     # Plumbing
 
@@ -263,16 +228,6 @@ class FakeTwitch(HelixRoutes, ThreadedServer):
         if failure is not None and failure.is_disconnect and request.transport is not None:
             request.transport.abort()
         return response
-
-    def _take_failure(self, request: web.Request) -> _Failure | None:
-        queue = self._failures.get(request.path, [])
-        for failure in queue:
-            if failure.method in (None, request.method):
-                failure.times -= 1
-                if failure.times <= 0:
-                    queue.remove(failure)
-                return failure
-        return None
 
     def _spend_point(self, request: web.Request) -> _Bucket | None:
         """One point from the caller's bucket (a negative ``remaining`` means refused); None
@@ -444,7 +399,7 @@ class FakeTwitch(HelixRoutes, ThreadedServer):
             return web.Response(status=200)
 
 
-def _failure_response(failure: _Failure) -> web.Response:
+def _failure_response(failure: Failure) -> web.Response:
     body = failure.body
     if body is None:
         body = helix_error(failure.status, HTTPStatus(failure.status).phrase).body
