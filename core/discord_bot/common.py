@@ -1,12 +1,17 @@
-"""What every cog shares: the command context type, the guild of a command, the viewer argument."""
+"""What every cog shares: the command context type, the guild of a command, the viewer argument,
+and a DM that may carry link buttons (:func:`send_dm`)."""
 
 from __future__ import annotations
 
+import logging
 import re
 
 import discord
 from discord.ext import commands
 
+from core.discord_bot.render import NO_MENTIONS
+
+log = logging.getLogger(__name__)
 Context = commands.Context[commands.Bot]
 _MEMBER_MENTION = re.compile(r"<@!?([0-9]{15,21})>")
 
@@ -38,3 +43,28 @@ class ViewerArgument(commands.Converter[discord.Member | str]):
         if not isinstance(member, discord.Member):
             raise commands.MemberNotFound(argument)
         return member
+
+
+async def send_dm(
+    user: discord.abc.User, text: str, *, view: discord.ui.View | None = None, what: str
+) -> bool:
+    """DM ``text``, with ``view``'s link buttons when given; False when the user's DMs are closed
+    to the bot. Discord refuses link buttons to some addresses: then the text alone is sent (its
+    link still works), and ``what`` names the message in the warning."""
+    if view is None:
+        try:
+            await user.send(text, allowed_mentions=NO_MENTIONS)
+        except discord.HTTPException:
+            return False
+        return True
+    try:
+        await user.send(text, view=view, allowed_mentions=NO_MENTIONS)
+    except discord.Forbidden:
+        return False
+    except discord.HTTPException as exc:
+        log.warning("could not DM %s with a button (%s); retrying", what, exc)
+        try:
+            await user.send(text, allowed_mentions=NO_MENTIONS)
+        except discord.HTTPException:
+            return False
+    return True

@@ -8,6 +8,7 @@ client and this module, and the client turns them into the exceptions its caller
 from __future__ import annotations
 
 import asyncio
+import logging
 import math
 import random
 from collections.abc import Awaitable, Callable
@@ -87,6 +88,22 @@ class Backoff:
                 on_retry(retry, number + 1, delay)
                 await self.sleep(delay)
             number += 1
+
+    def logging_to(self, log: logging.Logger, what: str) -> Callable[[Retry, int, float], None]:
+        """An ``on_retry`` for :meth:`run` that warns on ``log``: "<what> <problem>; retry n of
+        m in d s" (``what`` names the client and the request, never its secrets)."""
+
+        def log_retry(retry: Retry, number: int, delay: float) -> None:
+            log.warning(
+                "%s %s; retry %d of %d in %.2f s",
+                what,
+                retry.problem,
+                number,
+                self.max_retries,
+                delay,
+            )
+
+        return log_retry
 
 
 class HttpClient:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from flask import Blueprint, Response, redirect, request
+from flask import Blueprint, Response, request
 
 from core.events import Platform
 from core.features.connections.authorization import (
@@ -36,10 +36,10 @@ from core.features.connections.service import (
 )
 from core.security.links import LinkClaims
 from core.web.oauth_pages import (
-    NO_COOKIE,
     bind_browser,
     browser_nonce,
     expired_viewer_link,
+    go_to_consent,
     guard,
     link_viewer,
     page,
@@ -115,17 +115,11 @@ def _begin(purpose: str) -> Response:
     connections = services().connections
     if connections is None:
         return page("Kick is not set up", "This bot has no Kick app configured yet.", 503)
-    claims = _verified(purpose)
-    if isinstance(claims, Response):
-        return claims
-    nonce = browser_nonce()
-    if nonce is None:
-        return page("Cannot sign in", NO_COOKIE, 403)
-    try:
-        return redirect(connections.begin(purpose, claims, nonce), code=303)
-    except AuthorizationFailed as failed:
-        title = "Link already used" if failed.code == LINK_USED else "Cannot sign in"
-        return page(title, failed.reason, _STATUS.get(failed.code, 400))
+    return go_to_consent(
+        _verified(purpose),
+        lambda claims, nonce: connections.begin(purpose, claims, nonce),
+        _STATUS,
+    )
 
 
 @bp.get("/kick/streamer")

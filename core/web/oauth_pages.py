@@ -13,14 +13,16 @@ import logging
 import re
 import secrets
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 import sqlalchemy as sa
-from flask import Blueprint, Response, make_response, render_template_string, request
+from flask import Blueprint, Response, make_response, redirect, render_template_string, request
 from werkzeug.exceptions import HTTPException
 
 from core.bus.base import BusUnavailable
 from core.events import AccountLinked, AccountLinkFailed, GuildEvent, Platform, Viewer
+from core.features.connections.authorization import LINK_USED
+from core.features.connections.round_trip import AuthorizationFailed
 from core.features.linking.service import DECLINED, KICK_ERROR, LINK_EXPIRED, LinkRefused
 from core.security.links import LinkClaims, LinkInvalid, verify_link_params
 from core.storage.db import DatabaseUnavailable
@@ -142,6 +144,27 @@ def bind_browser(response: Response, *, secure: bool) -> Response:
 
 
 # --- a viewer's link ----------------------------------------------------------------------------
+
+
+def go_to_consent(
+    claims: LinkClaims | Response,
+    begin: Callable[[LinkClaims, str], str],
+    statuses: Mapping[str, int],
+) -> Response:
+    """The start page's button (a POST): with the verified ``claims``, use the link up and bind
+    the sign-in to this browser (``begin(claims, nonce)`` gives the platform's consent URL), then
+    go there; else the page that says why not, with the status ``statuses`` gives the
+    refusal's code (400 otherwise)."""
+    if isinstance(claims, Response):
+        return claims
+    nonce = browser_nonce()
+    if nonce is None:
+        return page("Cannot sign in", NO_COOKIE, 403)
+    try:
+        return redirect(begin(claims, nonce), code=303)
+    except AuthorizationFailed as failed:
+        title = "Link already used" if failed.code == LINK_USED else "Cannot sign in"
+        return page(title, failed.reason, statuses.get(failed.code, 400))
 
 
 def platform_name(platform: Platform) -> str:

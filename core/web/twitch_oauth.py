@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from flask import Blueprint, Response, redirect, request
+from flask import Blueprint, Response, request
 
 from core.events import Platform
 from core.features.connections.authorization import (
@@ -25,7 +25,7 @@ from core.features.connections.authorization import (
     WRONG_ACCOUNT,
     WRONG_BROWSER,
 )
-from core.features.connections.signin import AuthorizationFailed
+from core.features.connections.round_trip import AuthorizationFailed
 from core.features.connections.twitch_service import TwitchConnections
 from core.features.connections.twitch_signin import (
     PURPOSE_TWITCH_STREAMER,
@@ -41,10 +41,10 @@ from core.features.connections.twitch_viewer_signin import (
 )
 from core.security.links import LinkClaims
 from core.web.oauth_pages import (
-    NO_COOKIE,
     bind_browser,
     browser_nonce,
     expired_viewer_link,
+    go_to_consent,
     guard,
     link_viewer,
     page,
@@ -135,17 +135,11 @@ def _begin(purpose: str) -> Response:
     connections = _connections()
     if connections is None:
         return _not_set_up()
-    claims = _verified(purpose)
-    if isinstance(claims, Response):
-        return claims
-    nonce = browser_nonce()
-    if nonce is None:
-        return page("Cannot sign in", NO_COOKIE, 403)
-    try:
-        return redirect(connections.begin(claims, nonce, purpose), code=303)
-    except AuthorizationFailed as failed:
-        title = "Link already used" if failed.code == LINK_USED else "Cannot sign in"
-        return page(title, failed.reason, _STATUS.get(failed.code, 400))
+    return go_to_consent(
+        _verified(purpose),
+        lambda claims, nonce: connections.begin(claims, nonce, purpose),
+        _STATUS,
+    )
 
 
 @bp.get("/streamer")

@@ -22,21 +22,16 @@ webhook signing key.
 
 from __future__ import annotations
 
-import asyncio
 import base64
-import contextlib
 import hashlib
 import json
 import secrets
-import threading
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from http import HTTPStatus
-from types import TracebackType
 from typing import Any, Literal
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import httpx
 from aiohttp import web
@@ -48,6 +43,8 @@ from core.platforms.kick.signing import (
     signed_headers,
 )
 from core.platforms.kick.webhook import KICK_EVENT_TYPES
+from tests.fakes.scripted import Failure, Scripted
+from tests.fakes.threaded import ThreadedServer, json_or_none, redirect
 
 CLIENT_ID = "fake-kick-client-id"
 CLIENT_SECRET = "fake-kick-client-secret"
@@ -137,16 +134,6 @@ class Ban:
     reason: str | None
 
 
-@dataclass
-class _Failure:
-    method: str | None
-    status: int
-    times: int
-    retry_after: float | None = None
-    body: Any = None
-    is_disconnect: bool = False
-
-
 class _Reply(Exception):
     def __init__(self, status: int, body: Any) -> None:
         super().__init__(status)
@@ -173,11 +160,14 @@ def _rfc3339(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-class FakeKick:
+class FakeKick(ThreadedServer, Scripted["RecordedRequest"]):
     """``user_id``/``username`` are the user who consents at ``/oauth/authorize`` (a channel with
     that slug is created for them). ``redirect_uris`` are the app's registered redirect URLs
     (None: any). Refresh tokens stay usable after a refresh, as Kick's have since 2025-11-25,
     unless ``rotate_refresh_tokens``."""
+
+    NAME = "FakeKick"
+    THREAD = "fake-kick"
 
     def __init__(
         self,
@@ -213,80 +203,13 @@ class FakeKick:
         self.bans: dict[tuple[int, int], Ban] = {}
         self.tokens: dict[str, IssuedToken] = {}
         self.codes: dict[str, AuthorizationCode] = {}
-        self.requests: list[RecordedRequest] = []
-
-        self._deny_consents = 0
-        self._failures: dict[str, list[_Failure]] = {}
+        self._start_script()
         self._keys: tuple[RSAPrivateKey, str] | None = None
-        self._lock = threading.RLock()
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._thread: threading.Thread | None = None
-        self._runner: web.AppRunner | None = None
-        self._startup_error: BaseException | None = None
-        self.url = ""
 
         self.add_channel(username, user_id)
 
-    # Lifecycle
-
-    def start(self) -> FakeKick:
-        if self._thread is not None:
-            raise RuntimeError("FakeKick is already running")
-        ready = threading.Event()
-        self._loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(
-            target=self._run, args=(ready,), name="fake-kick", daemon=True
-        )
-        self._thread.start()
-        if not ready.wait(timeout=10):
-            raise RuntimeError("FakeKick did not start within 10 s")
-        if self._startup_error is not None:
-            self._thread.join()
-            self._thread = None
-            raise RuntimeError("FakeKick could not start") from self._startup_error
-        return self
-
-    def stop(self) -> None:
-        if self._thread is None or self._loop is None:
-            return
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join(timeout=10)
-        self._thread = None
-
-    def __enter__(self) -> FakeKick:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.stop()
-
-    def _run(self, ready: threading.Event) -> None:
-        loop = self._loop
-        assert loop is not None
-        asyncio.set_event_loop(loop)
-        try:
-            loop.run_until_complete(self._serve())
-        except Exception as exc:
-            self._startup_error = exc
-            ready.set()
-            loop.close()
-            return
-        ready.set()
-        try:
-            loop.run_forever()
-        finally:
-            if self._runner is not None:
-                loop.run_until_complete(self._runner.cleanup())
-            loop.run_until_complete(loop.shutdown_asyncgens())
-            loop.close()
-
-    async def _serve(self) -> None:
-        app = web.Application(middlewares=[self._middleware])
-        routes = [
+    def _routes(self) -> list[web.RouteDef]:
+        return [
             web.get("/oauth/authorize", self._authorize),
             web.post("/oauth/token", self._token),
             web.post("/oauth/revoke", self._revoke),
@@ -308,13 +231,6 @@ class FakeKick:
             # Kick's site API (kick.com/api/v2), which knows the Pusher ids.
             web.get("/api/v2/channels/{slug}", self._site_channel),
         ]
-        app.add_routes(routes)
-        # No access log: the revoke request line carries a token, and tests check logs for tokens.
-        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
-        await self._runner.setup()
-        await web.TCPSite(self._runner, "127.0.0.1", 0).start()
-        port = self._runner.addresses[0][1]
-        self.url = f"http://127.0.0.1:{port}"
 
     # Seeding state
 
@@ -441,11 +357,6 @@ class FakeKick:
 
     # Scripted behaviour
 
-    def deny_next_consent(self) -> None:
-        """The next authorization redirects back with ``error=access_denied``."""
-        with self._lock:
-            self._deny_consents += 1
-
     def fail_next(
         self,
         path: str,
@@ -459,18 +370,8 @@ class FakeKick:
         """The next ``times`` requests to ``path`` (any method, or ``method``) get ``status``
         without being processed, with ``Retry-After`` if given and ``body`` (default: Kick-style
         ``{"data": null, "message": <reason>}``)."""
-        with self._lock:
-            self._failures.setdefault(path, []).append(
-                _Failure(method and method.upper(), status, times, retry_after, body)
-            )
-
-    def disconnect_next(self, path: str, *, times: int = 1, method: str | None = None) -> None:
-        """The next ``times`` requests to ``path`` are processed, then the connection is dropped
-        before any answer: the client cannot tell whether Kick acted."""
-        with self._lock:
-            self._failures.setdefault(path, []).append(
-                _Failure(method and method.upper(), 0, times, is_disconnect=True)
-            )
+        headers = {} if retry_after is None else {"Retry-After": f"{retry_after:g}"}
+        self._add_failure(path, Failure(method and method.upper(), status, times, body, headers))
 
     def expire_token(self, token: str) -> None:
         with self._lock:
@@ -496,14 +397,6 @@ class FakeKick:
         with self._lock:
             issued = self.tokens.get(token)
             return issued is not None and self._is_live(issued)
-
-    def requests_to(self, path: str, method: str | None = None) -> list[RecordedRequest]:
-        with self._lock:
-            return [
-                r
-                for r in self.requests
-                if r.path == path and (method is None or r.method == method.upper())
-            ]
 
     @property
     def public_key_pem(self) -> str:
@@ -588,7 +481,7 @@ class FakeKick:
         with self._lock:
             auth = self._auth_kind(request)
             failure = self._take_failure(request)
-        json_body = await _json_or_none(request)
+        json_body = await json_or_none(request)
         if failure is not None and not failure.is_disconnect:
             response: web.StreamResponse = self._failure_response(failure)
         else:
@@ -611,24 +504,12 @@ class FakeKick:
             request.transport.abort()
         return response
 
-    def _take_failure(self, request: web.Request) -> _Failure | None:
-        queue = self._failures.get(request.path, [])
-        for failure in queue:
-            if failure.method in (None, request.method):
-                failure.times -= 1
-                if failure.times <= 0:
-                    queue.remove(failure)
-                return failure
-        return None
-
     @staticmethod
-    def _failure_response(failure: _Failure) -> web.Response:
+    def _failure_response(failure: Failure) -> web.Response:
         body = failure.body
         if body is None:
             body = {"data": None, "message": HTTPStatus(failure.status).phrase}
-        headers = {}
-        if failure.retry_after is not None:
-            headers["Retry-After"] = f"{failure.retry_after:g}"
+        headers = dict(failure.headers)
         if isinstance(body, str | bytes):
             return web.Response(body=body, status=failure.status, headers=headers)
         return web.json_response(body, status=failure.status, headers=headers)
@@ -715,14 +596,14 @@ class FakeKick:
                 raise _oauth_error(400, "invalid_request", "state is required")
             scopes = tuple(query.get("scope", "").split())
             if query.get("response_type") != "code":
-                return _redirect(redirect_uri, error="unsupported_response_type", state=state)
+                return redirect(redirect_uri, error="unsupported_response_type", state=state)
             if not query.get("code_challenge") or query.get("code_challenge_method") != "S256":
-                return _redirect(redirect_uri, error="invalid_request", state=state)
+                return redirect(redirect_uri, error="invalid_request", state=state)
             if not scopes or any(scope not in SCOPES for scope in scopes):
-                return _redirect(redirect_uri, error="invalid_scope", state=state)
+                return redirect(redirect_uri, error="invalid_scope", state=state)
             if self._deny_consents:
                 self._deny_consents -= 1
-                return _redirect(redirect_uri, error="access_denied", state=state)
+                return redirect(redirect_uri, error="access_denied", state=state)
             code = AuthorizationCode(
                 code=secrets.token_urlsafe(24),
                 redirect_uri=redirect_uri,
@@ -732,7 +613,7 @@ class FakeKick:
                 expires_at=self.clock() + timedelta(minutes=10),
             )
             self.codes[code.code] = code
-        return _redirect(redirect_uri, code=code.code, state=state)
+        return redirect(redirect_uri, code=code.code, state=state)
 
     async def _token(self, request: web.Request) -> web.Response:
         if request.content_type != "application/x-www-form-urlencoded":
@@ -1177,12 +1058,6 @@ class FakeKick:
         return _ok({"public_key": self.public_key_pem})
 
 
-def _redirect(redirect_uri: str, **params: str) -> web.Response:
-    parts = urlsplit(redirect_uri)
-    query = urlencode([*parse_qsl(parts.query), *params.items()])
-    return web.Response(status=302, headers={"Location": urlunsplit(parts._replace(query=query))})
-
-
 def _challenge(verifier: str) -> str:
     digest = hashlib.sha256(verifier.encode()).digest()
     return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
@@ -1229,16 +1104,8 @@ def _body_int(body: dict[str, Any], name: str) -> int:
     return value
 
 
-async def _json_or_none(request: web.Request) -> Any:
-    if request.content_type != "application/json" or not request.body_exists:
-        return None
-    with contextlib.suppress(ValueError):
-        return await request.json()
-    return None
-
-
 async def _json_object(request: web.Request) -> dict[str, Any]:
-    body = await _json_or_none(request)
+    body = await json_or_none(request)
     if not isinstance(body, dict):
         raise _api_error(400, "the body must be a JSON object")
     return body

@@ -19,20 +19,17 @@ fake picks one and says so there.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import secrets
-import threading
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from http import HTTPStatus
-from types import TracebackType
 from typing import Any, Literal
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from aiohttp import web
 
+from tests.fakes.scripted import Failure, Scripted
+from tests.fakes.threaded import ThreadedServer, json_or_none, redirect
 from tests.fakes.twitch_helix import OTHER_CLIENT_ID, HelixRoutes, Reply, fixture, helix_error
 
 CLIENT_ID = "fake-twitch-client-id"
@@ -81,24 +78,17 @@ class AuthorizationCode:
 
 
 @dataclass
-class _Failure:
-    method: str | None
-    status: int
-    times: int
-    body: Any = None
-    headers: dict[str, str] = field(default_factory=dict)
-    is_disconnect: bool = False
-
-
-@dataclass
 class _Bucket:
     remaining: int
     reset_at: datetime
 
 
-class FakeTwitch(HelixRoutes):
+class FakeTwitch(HelixRoutes, ThreadedServer, Scripted["RecordedRequest"]):
     """``user_id``/``login`` are the user who consents at ``/oauth2/authorize`` (a channel is
     made for them). ``redirect_uris`` are the app's registered redirect URLs (None: any)."""
+
+    NAME = "FakeTwitch"
+    THREAD = "fake-twitch"
 
     def __init__(
         self,
@@ -121,16 +111,8 @@ class FakeTwitch(HelixRoutes):
         self.rate_limit_points = RATE_LIMIT_POINTS
         self.tokens: dict[str, IssuedToken] = {}
         self.codes: dict[str, AuthorizationCode] = {}
-        self.requests: list[RecordedRequest] = []
+        self._start_script()
         self._buckets: dict[tuple[str, ...], _Bucket] = {}
-        self._deny_consents = 0
-        self._failures: dict[str, list[_Failure]] = {}
-        self._lock = threading.RLock()
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._thread: threading.Thread | None = None
-        self._runner: web.AppRunner | None = None
-        self._startup_error: BaseException | None = None
-        self.url = ""
         self.add_channel(user_id, login)
 
     @property
@@ -141,79 +123,14 @@ class FakeTwitch(HelixRoutes):
     def helix_url(self) -> str:
         return f"{self.url}/helix"
 
-    # Lifecycle
-
-    def start(self) -> FakeTwitch:
-        if self._thread is not None:
-            raise RuntimeError("FakeTwitch is already running")
-        ready = threading.Event()
-        self._loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(
-            target=self._run, args=(ready,), name="fake-twitch", daemon=True
-        )
-        self._thread.start()
-        if not ready.wait(timeout=10):
-            raise RuntimeError("FakeTwitch did not start within 10 s")
-        if self._startup_error is not None:
-            self._thread.join()
-            self._thread = None
-            raise RuntimeError("FakeTwitch could not start") from self._startup_error
-        return self
-
-    def stop(self) -> None:
-        if self._thread is None or self._loop is None:
-            return
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join(timeout=10)
-        self._thread = None
-
-    def __enter__(self) -> FakeTwitch:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.stop()
-
-    def _run(self, ready: threading.Event) -> None:
-        loop = self._loop
-        assert loop is not None
-        asyncio.set_event_loop(loop)
-        try:
-            loop.run_until_complete(self._serve())
-        except Exception as exc:
-            self._startup_error = exc
-            ready.set()
-            loop.close()
-            return
-        ready.set()
-        try:
-            loop.run_forever()
-        finally:
-            if self._runner is not None:
-                loop.run_until_complete(self._runner.cleanup())
-            loop.run_until_complete(loop.shutdown_asyncgens())
-            loop.close()
-
-    async def _serve(self) -> None:
-        app = web.Application(middlewares=[self._middleware])
-        app.add_routes(
-            [
-                web.get("/oauth2/authorize", self._authorize),
-                web.post("/oauth2/token", self._token),
-                web.get("/oauth2/validate", self._validate),
-                web.post("/oauth2/revoke", self._revoke),
-                *self.helix_routes("/helix"),
-            ]
-        )
-        # No access log: tests check the logs for tokens.
-        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
-        await self._runner.setup()
-        await web.TCPSite(self._runner, "127.0.0.1", 0).start()
-        self.url = f"http://127.0.0.1:{self._runner.addresses[0][1]}"
+    def _routes(self) -> list[web.RouteDef]:
+        return [
+            web.get("/oauth2/authorize", self._authorize),
+            web.post("/oauth2/token", self._token),
+            web.get("/oauth2/validate", self._validate),
+            web.post("/oauth2/revoke", self._revoke),
+            *self.helix_routes("/helix"),
+        ]
 
     # Tokens
 
@@ -254,10 +171,6 @@ class FakeTwitch(HelixRoutes):
 
     # Scripted behaviour
 
-    def deny_next_consent(self) -> None:
-        with self._lock:
-            self._deny_consents += 1
-
     def fail_next(
         self,
         path: str,
@@ -270,26 +183,8 @@ class FakeTwitch(HelixRoutes):
     ) -> None:
         """The next ``times`` requests to ``path`` (any method, or ``method``) get ``status``
         and ``body`` (default: the Helix error envelope) without being processed."""
-        with self._lock:
-            self._failures.setdefault(path, []).append(
-                _Failure(method and method.upper(), status, times, body, dict(headers or {}))
-            )
-
-    def disconnect_next(self, path: str, *, times: int = 1, method: str | None = None) -> None:
-        """The next ``times`` requests to ``path`` are processed, then the connection is dropped
-        before any answer: the client cannot tell whether Twitch acted."""
-        with self._lock:
-            self._failures.setdefault(path, []).append(
-                _Failure(method and method.upper(), 0, times, is_disconnect=True)
-            )
-
-    def requests_to(self, path: str, method: str | None = None) -> list[RecordedRequest]:
-        with self._lock:
-            return [
-                r
-                for r in self.requests
-                if r.path == path and (method is None or r.method == method.upper())
-            ]
+        failure = Failure(method and method.upper(), status, times, body, dict(headers or {}))
+        self._add_failure(path, failure)
 
     # Plumbing
 
@@ -298,7 +193,7 @@ class FakeTwitch(HelixRoutes):
         self, request: web.Request, handler: Callable[[web.Request], Any]
     ) -> web.StreamResponse:
         form = dict(await request.post()) if request.content_type.endswith("urlencoded") else None
-        json_body = await _json_or_none(request)
+        json_body = await json_or_none(request)
         with self._lock:
             auth = self._auth_kind(request)
             failure = self._take_failure(request)
@@ -333,16 +228,6 @@ class FakeTwitch(HelixRoutes):
         if failure is not None and failure.is_disconnect and request.transport is not None:
             request.transport.abort()
         return response
-
-    def _take_failure(self, request: web.Request) -> _Failure | None:
-        queue = self._failures.get(request.path, [])
-        for failure in queue:
-            if failure.method in (None, request.method):
-                failure.times -= 1
-                if failure.times <= 0:
-                    queue.remove(failure)
-                return failure
-        return None
 
     def _spend_point(self, request: web.Request) -> _Bucket | None:
         """One point from the caller's bucket (a negative ``remaining`` means refused); None
@@ -433,7 +318,7 @@ class FakeTwitch(HelixRoutes):
                 raise oauth_error(400, "unsupported response_type")
             if self._deny_consents:
                 self._deny_consents -= 1
-                return _redirect(
+                return redirect(
                     redirect_uri,
                     error="access_denied",
                     error_description="The user denied you access",
@@ -444,7 +329,7 @@ class FakeTwitch(HelixRoutes):
             self.codes[code] = AuthorizationCode(
                 code, redirect_uri, scopes, self.consenting_user_id
             )
-            return _redirect(redirect_uri, code=code, scope=" ".join(scopes), state=state)
+            return redirect(redirect_uri, code=code, scope=" ".join(scopes), state=state)
 
     async def _token(self, request: web.Request) -> web.Response:
         form = await request.post()
@@ -514,27 +399,13 @@ class FakeTwitch(HelixRoutes):
             return web.Response(status=200)
 
 
-def _redirect(redirect_uri: str, **params: str) -> web.Response:
-    parts = urlsplit(redirect_uri)
-    query = urlencode([*parse_qsl(parts.query), *params.items()])
-    return web.Response(status=302, headers={"Location": urlunsplit(parts._replace(query=query))})
-
-
-def _failure_response(failure: _Failure) -> web.Response:
+def _failure_response(failure: Failure) -> web.Response:
     body = failure.body
     if body is None:
         body = helix_error(failure.status, HTTPStatus(failure.status).phrase).body
     if isinstance(body, str | bytes):
         return web.Response(body=body, status=failure.status, headers=failure.headers)
     return web.json_response(body, status=failure.status, headers=failure.headers)
-
-
-async def _json_or_none(request: web.Request) -> Any:
-    if request.content_type != "application/json" or not request.body_exists:
-        return None
-    with contextlib.suppress(ValueError):
-        return await request.json()
-    return None
 
 
 __all__ = [

@@ -14,7 +14,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from core.discord_bot.common import guild_of
+from core.discord_bot.common import guild_of, send_dm
 from core.discord_bot.connections import render as render_kick
 from core.discord_bot.render import NO_MENTIONS
 from core.features.connections.setup import KickSetup, SetupFailed, SetupResult
@@ -92,22 +92,8 @@ class KickCog(commands.Cog, name="Kick"):
     ) -> bool:
         """DM the connect link; False when the user's DMs are closed to the bot."""
         text = render_kick.connect_link_dm(result, guild_name)
-        try:
-            await user.send(
-                text,
-                view=render_kick.connect_link_view(result.connect_link),
-                allowed_mentions=NO_MENTIONS,
-            )
-        except discord.Forbidden:
-            return False
-        except discord.HTTPException as exc:
-            # Discord refuses link buttons to some addresses; the plain link still works.
-            log.warning("could not DM the Kick connect link with a button (%s); retrying", exc)
-            try:
-                await user.send(text, allowed_mentions=NO_MENTIONS)
-            except discord.HTTPException:
-                return False
-        return True
+        view = render_kick.connect_link_view(result.connect_link)
+        return await send_dm(user, text, view=view, what="the Kick connect link")
 
     @kick_group.command(name="sync")
     @commands.guild_only()

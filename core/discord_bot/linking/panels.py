@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 import discord
 from discord.ext import commands
 
-from core.discord_bot.common import guild_of
+from core.discord_bot.common import guild_of, send_dm
 from core.discord_bot.cooldowns import Cooldowns
 from core.discord_bot.linking import render as render_linking
 from core.discord_bot.render import NO_MENTIONS
@@ -107,18 +107,7 @@ class LinkPanels:
         """DM the start link; False when the user's DMs are closed to the bot."""
         text = render_linking.link_dm(link, guild_name, current, platform)
         view = render_linking.link_view(link, platform)
-        try:
-            await user.send(text, view=view, allowed_mentions=NO_MENTIONS)
-        except discord.Forbidden:
-            return False
-        except discord.HTTPException as exc:
-            # Discord refuses link buttons to some addresses; the plain link still works.
-            log.warning("could not DM a start link with a button (%s); retrying", exc)
-            try:
-                await user.send(text, allowed_mentions=NO_MENTIONS)
-            except discord.HTTPException:
-                return False
-        return True
+        return await send_dm(user, text, view=view, what="a start link")
 
     async def _panel_platforms(self, guild_id: int) -> tuple[Platform, ...]:
         offered = await asyncio.to_thread(self.linking.platforms_for, guild_id)

@@ -14,7 +14,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from core.discord_bot.common import guild_of
+from core.discord_bot.common import guild_of, send_dm
 from core.discord_bot.render import NO_MENTIONS
 from core.discord_bot.twitch import render
 from core.features.connections.twitch_setup import TwitchSetup, TwitchSetupFailed
@@ -109,8 +109,4 @@ class TwitchCog(commands.Cog, name="Twitch"):
         await ctx.send(render.disconnected(was_connected), allowed_mentions=NO_MENTIONS)
 
     async def _dm(self, user: discord.abc.User, text: str) -> bool:
-        try:
-            await user.send(text, allowed_mentions=NO_MENTIONS)
-        except discord.HTTPException:
-            return False
-        return True
+        return await send_dm(user, text, what="a Twitch connect link")

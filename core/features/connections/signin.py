@@ -3,7 +3,8 @@ viewer's verified identity.
 
 A start link (``core/security/links.py``) starts a sign-in once. The state is single use, lives
 10 minutes and is bound to the browser that opened the link; the PKCE verifier never leaves the
-server (stored encrypted beside the state). A streamer's token is kept only when the account that
+server (stored encrypted beside the state). Those steps, shared with Twitch, are in
+``round_trip.py``. A streamer's token is kept only when the account that
 consented owns the channel ``!kick setup`` named; a viewer's is given back to Kick at once. The
 checks themselves are in ``authorization.py``.
 
@@ -19,32 +20,26 @@ import secrets
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
-from datetime import datetime, timedelta
-
-from sqlalchemy.engine import Engine
 
 from core.events import Platform, utc
 from core.features.connections import repository
 from core.features.connections.authorization import (
-    DECLINED,
     KICK_ERROR,
     KICK_UNAVAILABLE,
     KICK_UNAVAILABLE_MESSAGE,
-    LINK_USED,
     LINK_USED_MESSAGE,
     NOT_CONFIGURED,
-    UNKNOWN_STATE,
     WRONG_ACCOUNT,
-    WRONG_BROWSER,
     WRONG_BROWSER_MESSAGE,
-    browser_hash,
     database,
-    is_same_browser,
     owner_refusal,
 )
 from core.features.connections.repository import CONNECTED, PendingState, StoredConnection
-from core.features.guilds import repository as guilds_repository
-from core.features.guilds.repository import TrackedChannel
+from core.features.connections.round_trip import (
+    STATE_LIFETIME,
+    AuthorizationFailed,
+    RoundTrip,
+)
 from core.platforms.kick.api import KickApi, KickApiError
 from core.platforms.kick.api_models import KickUser
 from core.platforms.kick.oauth_client import (
@@ -55,7 +50,8 @@ from core.platforms.kick.oauth_client import (
     make_pkce_pair,
 )
 from core.security.links import LinkClaims
-from core.security.secrets import TokenCipher
+
+__all__ = ["STATE_LIFETIME", "AuthorizationFailed", "Authorized", "SignInFlow"]
 
 log = logging.getLogger(__name__)
 
@@ -71,32 +67,9 @@ STREAMER_SCOPES = (
     "moderation:ban",
 )
 VIEWER_SCOPES = ("user:read",)
-STATE_LIFETIME = timedelta(minutes=10)
 
 OAuthFactory = Callable[[], AbstractAsyncContextManager[KickOAuthClient]]
 ApiFactory = Callable[[], AbstractAsyncContextManager[KickApi]]
-
-
-class AuthorizationFailed(Exception):
-    """The OAuth round trip did not give a usable connection; ``reason`` is for the user.
-
-    When the state was valid, ``pending`` says whose round trip it was; ``code`` is one of
-    the codes in ``authorization.py`` (``declined``, ``wrong_browser``, ``wrong_account``...).
-    """
-
-    def __init__(
-        self,
-        reason: str,
-        *,
-        guild_id: int | None = None,
-        pending: PendingState | None = None,
-        code: str = KICK_ERROR,
-    ) -> None:
-        super().__init__(reason)
-        self.reason = reason
-        self.guild_id = pending.guild_id if pending is not None else guild_id
-        self.pending = pending
-        self.code = code
 
 
 @dataclass(frozen=True)
@@ -108,15 +81,18 @@ class Authorized:
     kick_username: str
 
 
-class SignInFlow:
-    engine: Engine
-    cipher: TokenCipher
+class SignInFlow(RoundTrip):
+    PLATFORM = Platform.KICK
+    PLATFORM_NAME = "Kick"
+    PURPOSES = (PURPOSE_STREAMER, PURPOSE_VIEWER)
+    ERROR_CODE = KICK_ERROR
+    WRONG_BROWSER_MESSAGE = WRONG_BROWSER_MESSAGE
+
     oauth_base_url: str
     client_id: str | None
     redirect_uri: str
     make_oauth: OAuthFactory
     make_api: ApiFactory
-    clock: Callable[[], datetime]
 
     def begin(self, purpose: str, claims: LinkClaims, browser_nonce: str) -> str:
         """Use the start link (once), remember a new single-use state bound to the browser that
@@ -130,30 +106,14 @@ class SignInFlow:
             )
         verifier, challenge = make_pkce_pair()
         state = secrets.token_urlsafe(32)
-        now = utc(self.clock())
-        pending = PendingState(
+        self._open_state(
             purpose,
-            claims.guild_id,
-            claims.discord_user_id,
-            self.cipher.encrypt(verifier),
-            browser_hash(browser_nonce),
+            claims,
+            browser_nonce,
+            state=state,
+            verifier=verifier,
+            link_used_message=LINK_USED_MESSAGE[purpose],
         )
-        with database(self.engine, write=True) as conn:
-            is_first_use = repository.claim_link(
-                conn,
-                claims.link_id,
-                purpose=purpose,
-                guild_id=claims.guild_id,
-                discord_user_id=claims.discord_user_id,
-                now=now,
-                expires_at=claims.expires_at,
-            )
-            if is_first_use:
-                repository.create_state(conn, state, pending, now, now + STATE_LIFETIME)
-                repository.forget_states_before(conn, now - timedelta(days=1))
-                repository.forget_links_expired_before(conn, now)
-        if not is_first_use:
-            raise AuthorizationFailed(LINK_USED_MESSAGE[purpose], code=LINK_USED)
         scopes = STREAMER_SCOPES if purpose == PURPOSE_STREAMER else VIEWER_SCOPES
         return authorize_url(
             self.oauth_base_url,
@@ -164,43 +124,15 @@ class SignInFlow:
             code_challenge=challenge,
         )
 
-    def is_link_used(self, link_id: str) -> bool:
-        """Whether this start link has started a sign-in already. Raises DatabaseUnavailable."""
-        with database(self.engine) as conn:
-            return repository.is_link_used(conn, link_id)
-
-    def channel_to_connect(self, guild_id: int) -> TrackedChannel | None:
-        """The Kick channel ``!kick setup`` named for the guild: its owner must consent."""
-        with database(self.engine) as conn:
-            channels = guilds_repository.list_channels_of_guild(conn, guild_id)
-        return next((c for c in channels if c.platform == Platform.KICK), None)
-
     async def complete(
         self, *, state: str, code: str | None, error: str | None, browser_nonce: str | None
     ) -> Authorized:
         """Finish the round trip Kick redirected back with, in the browser that holds
         ``browser_nonce`` (the cookie). Raises :class:`AuthorizationFailed` or
         :class:`DatabaseUnavailable`."""
-        pending = await asyncio.to_thread(self._consume_state, state)
-        if pending is None:
-            raise AuthorizationFailed(
-                "This sign-in link was already used or is older than 10 minutes. "
-                "Ask for a new one in Discord.",
-                code=UNKNOWN_STATE,
-            )
-        if not is_same_browser(pending.browser_hash, browser_nonce):
-            # Someone else's consent page, or another browser than the one that opened the
-            # link: nothing is exchanged, so a code sent here is never used.
-            log.info("guild %s: a Kick sign-in came back to another browser", pending.guild_id)
-            raise AuthorizationFailed(WRONG_BROWSER_MESSAGE, pending=pending, code=WRONG_BROWSER)
-        if error or not code:
-            is_declined = error == "access_denied"
-            denied = "You declined on Kick" if is_declined else "Kick did not finish"
-            raise AuthorizationFailed(
-                f"{denied}, so nothing was connected.",
-                pending=pending,
-                code=DECLINED if is_declined else KICK_ERROR,
-            )
+        pending, code = await self._returned(
+            state=state, code=code, error=error, browser_nonce=browser_nonce
+        )
         tokens, user = await self._exchange_and_identify(pending, code)
         authorized = Authorized(
             pending.purpose, pending.guild_id, pending.discord_user_id, user.user_id, user.name
@@ -261,12 +193,6 @@ class SignInFlow:
                 "Kick did not say who signed in.", pending=pending, code=KICK_UNAVAILABLE
             )
         return tokens, users[0]
-
-    def _consume_state(self, state: str) -> PendingState | None:
-        with database(self.engine, write=True) as conn:
-            return repository.consume_state(
-                conn, state, utc(self.clock()), purposes=(PURPOSE_STREAMER, PURPOSE_VIEWER)
-            )
 
     def _store(self, authorized: Authorized, tokens: TokenSet) -> None:
         connection = StoredConnection(

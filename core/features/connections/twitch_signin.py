@@ -1,9 +1,9 @@
 """The Twitch sign-in round trip: from a signed start link to a stored streamer connection, or
 to a viewer's verified identity (``twitch_viewer_signin.py``: no scope, no token kept).
 
-The same guards as Kick's (``authorization.py``, ``signin.py``): the start link starts one
-sign-in, the ``state`` is single use, lives 10 minutes and is bound to the browser that opened
-the link, and the token is kept only when the account that consented is the broadcaster
+The same guards as Kick's (``authorization.py``; shared in ``round_trip.py``): the start link
+starts one sign-in, the ``state`` is single use, lives 10 minutes and is bound to the browser
+that opened the link, and the token is kept only when the account that consented is the broadcaster
 ``!twitch setup`` stored for the guild. Twitch has no PKCE: the state row's verifier column holds
 an encrypted empty string. A streamer is asked for the union of scopes in
 ``oauth_client.SCOPES``; a viewer for none.
@@ -19,26 +19,16 @@ import logging
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
-from datetime import datetime, timedelta
-
-from sqlalchemy.engine import Engine
 
 from core.events import Platform, utc
-from core.features.connections import repository
 from core.features.connections import twitch_connections_repository as twitch_repo
 from core.features.connections.authorization import (
-    DECLINED,
-    LINK_USED,
     NOT_CONFIGURED,
-    UNKNOWN_STATE,
     WRONG_ACCOUNT,
-    WRONG_BROWSER,
-    browser_hash,
     database,
-    is_same_browser,
 )
 from core.features.connections.repository import PendingState
-from core.features.connections.signin import AuthorizationFailed
+from core.features.connections.round_trip import AuthorizationFailed, RoundTrip
 from core.features.connections.twitch_viewer_signin import (
     PURPOSE_TWITCH_VIEWER,
     TWITCH_UNAVAILABLE,
@@ -48,7 +38,6 @@ from core.features.connections.twitch_viewer_signin import (
     identify_viewer,
     revoke_quietly,
 )
-from core.features.guilds import repository as guilds_repository
 from core.features.guilds.repository import TrackedChannel
 from core.platforms.twitch.helix import HelixClient, HelixError, TwitchUser
 from core.platforms.twitch.oauth_client import (
@@ -60,12 +49,10 @@ from core.platforms.twitch.oauth_client import (
     new_state,
 )
 from core.security.links import LinkClaims
-from core.security.secrets import TokenCipher
 
 log = logging.getLogger(__name__)
 
 PURPOSE_TWITCH_STREAMER = "twitch-streamer"
-STATE_LIFETIME = timedelta(minutes=10)
 TWITCH_ERROR = "twitch_error"  # Twitch refused the code or came back with an error
 
 TWITCH_UNAVAILABLE_MESSAGE = (
@@ -110,15 +97,18 @@ def twitch_owner_refusal(channel: TrackedChannel | None, consented: TwitchUser) 
     return None
 
 
-class TwitchSignIn:
-    engine: Engine
-    cipher: TokenCipher
+class TwitchSignIn(RoundTrip):
+    PLATFORM = Platform.TWITCH
+    PLATFORM_NAME = "Twitch"
+    PURPOSES = (PURPOSE_TWITCH_STREAMER, PURPOSE_TWITCH_VIEWER)
+    ERROR_CODE = TWITCH_ERROR
+    WRONG_BROWSER_MESSAGE = TWITCH_WRONG_BROWSER_MESSAGE
+
     oauth_base_url: str
     client_id: str | None
     redirect_uri: str
     make_oauth: OAuthFactory
     make_helix: HelixFactory
-    clock: Callable[[], datetime]
 
     def begin(
         self, claims: LinkClaims, browser_nonce: str, purpose: str = PURPOSE_TWITCH_STREAMER
@@ -133,35 +123,19 @@ class TwitchSignIn:
             raise AuthorizationFailed(
                 "Twitch is not set up on this bot yet (TWITCH_CLIENT_ID).", code=NOT_CONFIGURED
             )
-        state = new_state()
-        now = utc(self.clock())
         if purpose not in (PURPOSE_TWITCH_STREAMER, PURPOSE_TWITCH_VIEWER):
             raise ValueError(f"not a Twitch sign-in: {purpose}")
-        pending = PendingState(
-            purpose,
-            claims.guild_id,
-            claims.discord_user_id,
-            self.cipher.encrypt(""),  # no PKCE on Twitch
-            browser_hash(browser_nonce),
-        )
-        with database(self.engine, write=True) as conn:
-            is_first_use = repository.claim_link(
-                conn,
-                claims.link_id,
-                purpose=purpose,
-                guild_id=claims.guild_id,
-                discord_user_id=claims.discord_user_id,
-                now=now,
-                expires_at=claims.expires_at,
-            )
-            if is_first_use:
-                repository.create_state(conn, state, pending, now, now + STATE_LIFETIME)
-                repository.forget_states_before(conn, now - timedelta(days=1))
-                repository.forget_links_expired_before(conn, now)
+        state = new_state()
         is_viewer = purpose == PURPOSE_TWITCH_VIEWER
-        if not is_first_use:
-            used = TWITCH_VIEWER_LINK_USED_MESSAGE if is_viewer else TWITCH_LINK_USED_MESSAGE
-            raise AuthorizationFailed(used, code=LINK_USED)
+        used = TWITCH_VIEWER_LINK_USED_MESSAGE if is_viewer else TWITCH_LINK_USED_MESSAGE
+        self._open_state(
+            purpose,
+            claims,
+            browser_nonce,
+            state=state,
+            verifier="",  # no PKCE on Twitch
+            link_used_message=used,
+        )
         return authorize_url(
             self.oauth_base_url,
             client_id=self.client_id,
@@ -170,42 +144,15 @@ class TwitchSignIn:
             state=state,
         )
 
-    def is_link_used(self, link_id: str) -> bool:
-        with database(self.engine) as conn:
-            return repository.is_link_used(conn, link_id)
-
-    def channel_to_connect(self, guild_id: int) -> TrackedChannel | None:
-        """The Twitch channel ``!twitch setup`` named for the guild: its owner must consent."""
-        with database(self.engine) as conn:
-            channels = guilds_repository.list_channels_of_guild(conn, guild_id)
-        return next((c for c in channels if c.platform == Platform.TWITCH), None)
-
     async def complete(
         self, *, state: str, code: str | None, error: str | None, browser_nonce: str | None
     ) -> TwitchAuthorized | TwitchViewerIdentity:
         """Finish the round trip Twitch redirected back with: a connected streamer, or a
         viewer's identity (their token already revoked). Raises :class:`AuthorizationFailed` or
         :class:`DatabaseUnavailable`."""
-        pending = await asyncio.to_thread(self._consume_state, state)
-        if pending is None:
-            raise AuthorizationFailed(
-                "This sign-in link was already used or is older than 10 minutes. "
-                "Ask for a new one in Discord.",
-                code=UNKNOWN_STATE,
-            )
-        if not is_same_browser(pending.browser_hash, browser_nonce):
-            log.info("guild %s: a Twitch sign-in came back to another browser", pending.guild_id)
-            raise AuthorizationFailed(
-                TWITCH_WRONG_BROWSER_MESSAGE, pending=pending, code=WRONG_BROWSER
-            )
-        if error or not code:
-            is_declined = error == "access_denied"
-            denied = "You declined on Twitch" if is_declined else "Twitch did not finish"
-            raise AuthorizationFailed(
-                f"{denied}, so nothing was connected.",
-                pending=pending,
-                code=DECLINED if is_declined else TWITCH_ERROR,
-            )
+        pending, code = await self._returned(
+            state=state, code=code, error=error, browser_nonce=browser_nonce
+        )
         if pending.purpose == PURPOSE_TWITCH_VIEWER:
             tokens = await self._exchange(pending, code)
             return await identify_viewer(
@@ -271,15 +218,6 @@ class TwitchSignIn:
                 code=TWITCH_ERROR,
             ) from exc
         return tokens
-
-    def _consume_state(self, state: str) -> PendingState | None:
-        with database(self.engine, write=True) as conn:
-            return repository.consume_state(
-                conn,
-                state,
-                utc(self.clock()),
-                purposes=(PURPOSE_TWITCH_STREAMER, PURPOSE_TWITCH_VIEWER),
-            )
 
     def _store(
         self,

@@ -16,7 +16,7 @@ from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 
 from core.features.connections.repository import PendingState
-from core.features.connections.signin import AuthorizationFailed
+from core.features.connections.round_trip import AuthorizationFailed
 from core.platforms.twitch.oauth_client import TokenSet, TwitchOAuthClient, TwitchOAuthError
 
 log = logging.getLogger(__name__)

@@ -4,25 +4,20 @@ Every method takes the bearer token to send, so the caller picks a user or an ap
 are parsed leniently into the frozen dataclasses of :mod:`core.platforms.kick.api_models`, which
 this module re-exports.
 
-Retries: 429 is always retried (after ``Retry-After`` seconds when Kick sends one, else
-exponential backoff with full jitter), and so is a failure to connect, since nothing reached Kick.
-A 5xx, a timeout or a dropped connection is retried only for requests that are safe to repeat
-(GET, DELETE, a ban): sending a chat message, creating subscriptions or accepting redemptions
-again after Kick may already have done it would post twice or fail confusingly, so those raise
-at once. No exception message ever contains the token.
+Retries (``api_transport.py``, which also holds the transport): 429 is always retried (after
+``Retry-After`` seconds when Kick sends one, else exponential backoff with full jitter), and so is
+a failure to connect, since nothing reached Kick. A 5xx, a timeout or a dropped connection is
+retried only for requests that are safe to repeat (GET, DELETE, a ban): sending a chat message,
+creating subscriptions or accepting redemptions again after Kick may already have done it would
+post twice or fail confusingly, so those raise at once. No exception message ever contains the
+token.
 """
 
 from __future__ import annotations
 
-import asyncio
-import logging
-import random
-from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, Literal
 
-import httpx
-
-from core.platforms.http import Backoff, HttpClient, NoAnswer, Retry, retry_after
 from core.platforms.kick.api_errors import (
     Forbidden,
     KickApiError,
@@ -30,7 +25,6 @@ from core.platforms.kick.api_errors import (
     NotFound,
     RateLimited,
     Unauthorized,
-    error_of,
 )
 from core.platforms.kick.api_models import (
     FailedRedemption,
@@ -56,15 +50,12 @@ from core.platforms.kick.api_models import (
     parse_user,
     reply_data,
 )
+from core.platforms.kick.api_transport import KickTransport
 from core.platforms.lenient import as_id as _id
 from core.platforms.lenient import as_list as _list
 from core.platforms.lenient import as_mapping as _mapping
 from core.platforms.lenient import as_text as _text
 
-log = logging.getLogger(__name__)
-
-TIMEOUT = httpx.Timeout(15.0, connect=5.0)
-TOTAL_TIMEOUT_SECONDS = 15.0
 MAX_CHAT_LENGTH = 500
 MAX_SLUG_LENGTH = 25
 MAX_BAN_MINUTES = 10_080
@@ -74,27 +65,9 @@ _REDEMPTION_IDS_PER_REQUEST = 25
 _MAX_PAGES = 50
 
 
-class KickApi(HttpClient):
-    """``max_retries`` counts retries after the first attempt; the backoff before retry ``n``
-    (from 0) is ``backoff_base * 2**n * jitter()`` seconds, ``jitter`` returning a float in
-    [0, 1). ``max_retry_after`` is the longest ``Retry-After`` (seconds) worth waiting for;
-    beyond it the error is raised at once. ``http`` is closed by :meth:`aclose` only when the
-    client made it itself."""
-
-    def __init__(
-        self,
-        base_url: str,
-        *,
-        http: httpx.AsyncClient | None = None,
-        max_retries: int = 4,
-        backoff_base: float = 0.5,
-        sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
-        jitter: Callable[[], float] = random.random,
-        max_retry_after: float = 60.0,
-    ) -> None:
-        super().__init__(http, total_timeout_seconds=TOTAL_TIMEOUT_SECONDS, timeout=TIMEOUT)
-        self._base_url = base_url.rstrip("/")
-        self._backoff = Backoff(max_retries, backoff_base, max_retry_after, sleep, jitter)
+class KickApi(KickTransport):
+    """Kick's endpoints; the client's options (retries, backoff, ``http``) are
+    :class:`~core.platforms.kick.api_transport.KickTransport`'s."""
 
     # Users and channels
 
@@ -315,77 +288,6 @@ class KickApi(HttpClient):
         if not key:
             raise KickApiError(200, "the reply has no public_key")
         return key
-
-    # Transport
-
-    async def _get(
-        self, token: str | None, path: str, *, params: Mapping[str, Any] | None = None
-    ) -> Any:
-        return reply_data(await self._body("GET", path, token, params=params))
-
-    async def _body(
-        self,
-        method: str,
-        path: str,
-        token: str | None,
-        *,
-        params: Mapping[str, Any] | None = None,
-        json_body: Any = None,
-        is_idempotent: bool = True,
-    ) -> Any:
-        response = await self._request(
-            method, path, token, params=params, json_body=json_body, is_idempotent=is_idempotent
-        )
-        try:
-            return response.json()
-        except ValueError:
-            raise KickApiError(response.status_code, "the reply is not JSON") from None
-
-    async def _request(
-        self,
-        method: str,
-        path: str,
-        token: str | None,
-        *,
-        params: Mapping[str, Any] | None = None,
-        json_body: Any = None,
-        is_idempotent: bool = True,
-    ) -> httpx.Response:
-        headers = {"Accept": "application/json"}
-        if token is not None:
-            headers["Authorization"] = f"Bearer {token}"
-
-        async def attempt() -> httpx.Response:
-            try:
-                response = await self._send(
-                    method, self._base_url + path, params=params, json=json_body, headers=headers
-                )
-            except NoAnswer as exc:
-                unreachable = KickUnreachable(None, f"{method} {path}: {exc.problem}")
-                if exc.is_unsent or is_idempotent:
-                    raise Retry(unreachable, exc.problem) from None
-                raise unreachable from None
-            status = response.status_code
-            if status < 400:
-                return response
-            wait = retry_after(response)
-            error = error_of(response, token, wait)
-            if status == 429 or (status >= 500 and is_idempotent):
-                raise Retry(error, f"answered {status}", wait)
-            raise error
-
-        def log_retry(retry: Retry, number: int, delay: float) -> None:
-            log.warning(
-                "Kick API %s %s %s; retry %d of %d in %.2f s",
-                method,
-                path,
-                retry.problem,
-                number,
-                self._backoff.max_retries,
-                delay,
-            )
-
-        return await self._backoff.run(attempt, log_retry)
 
 
 def _chunks(items: Sequence[str], size: int) -> Iterator[list[str]]:

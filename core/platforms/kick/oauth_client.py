@@ -15,7 +15,6 @@ import logging
 import math
 import secrets
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 from urllib.parse import quote, urlencode
@@ -23,6 +22,7 @@ from urllib.parse import quote, urlencode
 import httpx
 
 from core.platforms.http import HttpClient, NoAnswer
+from core.platforms.tokens import TokenSet
 
 log = logging.getLogger(__name__)
 
@@ -55,27 +55,6 @@ class NeedsReauthorization(Exception):
 class InvalidGrant(OAuthError):
     """The code or refresh token is unknown, used, expired or revoked, or the verifier or
     redirect URI does not match: the user must authorize again."""
-
-
-@dataclass(frozen=True, repr=False)
-class TokenSet:
-    access_token: str
-    refresh_token: str | None
-    expires_at: datetime  # aware, UTC
-    scopes: tuple[str, ...]
-    token_type: str
-
-    def __repr__(self) -> str:
-        refresh = "None" if self.refresh_token is None else "'***'"
-        return (
-            f"TokenSet(access_token='***', refresh_token={refresh}, "
-            f"expires_at={self.expires_at.isoformat()}, scopes={self.scopes!r}, "
-            f"token_type={self.token_type!r})"
-        )
-
-    def is_expiring(self, now: datetime, *, margin: timedelta = timedelta(minutes=5)) -> bool:
-        """Whether the access token expires within ``margin`` of ``now``."""
-        return self.expires_at - margin <= now
 
 
 def make_pkce_pair() -> tuple[str, str]:

@@ -9,13 +9,10 @@ counting the same money twice: ``docs/pusher.md``. Frame parsing lives in
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import dataclasses
-import inspect
 import json
 import logging
 import random
-from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -30,7 +27,13 @@ from core.platforms.kick.pusher_events import (
     event_from_frame,
     is_money_like,
 )
-from core.platforms.sockets import unless_stopped
+from core.platforms.sockets import (
+    QUEUE_SIZE,
+    Publisher,
+    drain,
+    full_jitter,
+    unless_stopped,
+)
 
 log = logging.getLogger(__name__)
 
@@ -44,10 +47,6 @@ SHORT_WAIT_SECONDS = 1.0
 # A connection that lived this long resets the backoff; one that dies sooner keeps growing it,
 # so a server that accepts and then drops us at once is not hammered.
 STABLE_CONNECTION_SECONDS = 30.0
-# How long ``run`` keeps publishing already received events after ``stop`` is set.
-DRAIN_SECONDS = 2.0
-QUEUE_SIZE = 10_000
-RECENT_KEYS = 4096
 
 Status = Literal["connecting", "connected", "backing_off", "stopped", "failed"]
 Publish = Callable[[Event], Awaitable[None] | None]
@@ -115,10 +114,7 @@ class PusherListener:
     ) -> None:
         self.url = url
         self.channel_ids = channel_ids
-        self._publish = publish
-        self._is_async_publish = inspect.iscoroutinefunction(publish) or (
-            inspect.iscoroutinefunction(type(publish).__call__)
-        )
+        self._publisher = Publisher(publish, label="Kick Pusher", logger=log)
         self._webhooks_deliver = webhooks_deliver
         self._session = session
         self._backoff_base = backoff_base
@@ -128,7 +124,6 @@ class PusherListener:
         self._pong_timeout = pong_timeout
         self._state = PusherState(status="stopped")
         self._connection = _Connection()
-        self._recent_keys: OrderedDict[str, None] = OrderedDict()
 
     @property
     def state(self) -> PusherState:
@@ -139,7 +134,7 @@ class PusherListener:
         (``pusher:error`` 4000-4099: status "failed"). Never raises for network trouble."""
         session = self._session or aiohttp.ClientSession()
         queue: asyncio.Queue[Event] = asyncio.Queue(QUEUE_SIZE)
-        publisher = asyncio.create_task(self._publish_from(queue))
+        publisher = asyncio.create_task(self._publisher.publish_from(queue))
         attempt = 0
         attempts_made = 0
         try:
@@ -169,14 +164,12 @@ class PusherListener:
             self._connection = _Connection()
             if self._state.status != "failed":
                 self._update(status="stopped")
-            await _drain(queue, publisher)
+            await drain(queue, publisher, label="Kick Pusher", logger=log)
             if self._session is None:
                 await session.close()
 
     def _backoff(self, attempt: int) -> float:
-        """Full jitter: uniform in [0, min(max, base * 2**attempt))."""
-        ceiling = min(self._backoff_max, self._backoff_base * 2 ** min(attempt, 32))
-        return self._rng() * ceiling
+        return full_jitter(self._rng, attempt, base=self._backoff_base, most=self._backoff_max)
 
     def _update(self, **changes: Any) -> None:
         self._state = dataclasses.replace(self._state, **changes)
@@ -300,39 +293,6 @@ class PusherListener:
             # Unknown: assume webhooks deliver it, since counting money twice is worse.
             log.exception("Kick Pusher: webhooks_deliver() failed; dropped %s", event.key)
             return False
-
-    async def _publish_from(self, queue: asyncio.Queue[Event]) -> None:
-        while True:
-            event = await queue.get()
-            try:
-                if event.key in self._recent_keys:
-                    continue
-                await self._publish_one(event)
-                self._recent_keys[event.key] = None
-                if len(self._recent_keys) > RECENT_KEYS:
-                    self._recent_keys.popitem(last=False)
-            except Exception:
-                log.exception("Kick Pusher: publishing %s failed", event.key)
-            finally:
-                queue.task_done()
-
-    async def _publish_one(self, event: Event) -> None:
-        if self._is_async_publish:
-            result = self._publish(event)
-        else:
-            result = await asyncio.to_thread(self._publish, event)
-        if inspect.isawaitable(result):
-            await result
-
-
-async def _drain(queue: asyncio.Queue[Event], publisher: asyncio.Task[None]) -> None:
-    with contextlib.suppress(TimeoutError):
-        async with asyncio.timeout(DRAIN_SECONDS):
-            await queue.join()
-    if not queue.empty():
-        log.warning("Kick Pusher: stopped with %d events unpublished", queue.qsize())
-    publisher.cancel()
-    await asyncio.gather(publisher, return_exceptions=True)
 
 
 async def _send(ws: aiohttp.ClientWebSocketResponse, event: str, data: Any = None) -> None:

@@ -23,10 +23,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
-import inspect
 import logging
 import random
-from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -35,7 +33,13 @@ from typing import Any, Literal
 import aiohttp
 
 from core.events import Event
-from core.platforms.sockets import unless_stopped
+from core.platforms.sockets import (
+    QUEUE_SIZE,
+    Publisher,
+    drain,
+    full_jitter,
+    unless_stopped,
+)
 from core.platforms.twitch.eventsub_frames import (
     NOTIFICATION,
     RECONNECT,
@@ -63,9 +67,6 @@ RECONNECT_TIMEOUT_SECONDS = 30.0  # Twitch closes the old socket 30 s after sess
 # sent on it just before switching still arrives.
 OLD_SOCKET_DRAIN_SECONDS = 1.0
 STABLE_CONNECTION_SECONDS = 30.0
-DRAIN_SECONDS = 2.0
-QUEUE_SIZE = 10_000
-RECENT_KEYS = 4096
 
 Status = Literal["connecting", "subscribing", "connected", "reconnecting", "backing_off", "stopped"]
 Subscribe = Callable[[str], Awaitable[object]]
@@ -163,10 +164,7 @@ class EventSubSocket:
         self.url = url
         self.name = name
         self._subscribe = subscribe
-        self._publish = publish
-        self._is_async_publish = inspect.iscoroutinefunction(publish) or (
-            inspect.iscoroutinefunction(type(publish).__call__)
-        )
+        self._publisher = Publisher(publish, label=f"Twitch EventSub {name}", logger=log)
         self._record_revocation = record_revocation
         self._webhooks_deliver = webhooks_deliver
         self._session = session
@@ -176,7 +174,6 @@ class EventSubSocket:
         self._sleep = sleep
         self._rng = rng
         self._state = EventSubState(status="stopped")
-        self._recent_keys: OrderedDict[str, None] = OrderedDict()
 
     @property
     def state(self) -> EventSubState:
@@ -187,7 +184,7 @@ class EventSubSocket:
         or a failing ``subscribe``."""
         session = self._session or aiohttp.ClientSession()
         queue: asyncio.Queue[Event] = asyncio.Queue(QUEUE_SIZE)
-        publisher = asyncio.create_task(self._publish_from(queue))
+        publisher = asyncio.create_task(self._publisher.publish_from(queue))
         attempt = 0
         attempts_made = 0
         loop = asyncio.get_running_loop()
@@ -212,14 +209,12 @@ class EventSubSocket:
                 await unless_stopped(self._sleep(delay), stop)
         finally:
             self._update(status="stopped", session_id=None)
-            await _drain(queue, publisher)
+            await drain(queue, publisher, label="Twitch EventSub", logger=log)
             if self._session is None:
                 await session.close()
 
     def _backoff(self, attempt: int) -> float:
-        """Full jitter: uniform in [0, min(max, base * 2**attempt))."""
-        ceiling = min(self._backoff_max, self._backoff_base * 2 ** min(attempt, 32))
-        return self._rng() * ceiling
+        return full_jitter(self._rng, attempt, base=self._backoff_base, most=self._backoff_max)
 
     def _update(self, **changes: Any) -> None:
         self._state = dataclasses.replace(self._state, **changes)
@@ -370,44 +365,11 @@ class EventSubSocket:
         except Exception:
             log.exception("Twitch EventSub %s: recording a revocation failed", self.name)
 
-    async def _publish_from(self, queue: asyncio.Queue[Event]) -> None:
-        while True:
-            event = await queue.get()
-            try:
-                if event.key in self._recent_keys:
-                    continue
-                await self._publish_one(event)
-                self._recent_keys[event.key] = None
-                if len(self._recent_keys) > RECENT_KEYS:
-                    self._recent_keys.popitem(last=False)
-            except Exception:
-                log.exception("Twitch EventSub %s: publishing %s failed", self.name, event.key)
-            finally:
-                queue.task_done()
-
-    async def _publish_one(self, event: Event) -> None:
-        if self._is_async_publish:
-            result = self._publish(event)
-        else:
-            result = await asyncio.to_thread(self._publish, event)
-        if inspect.isawaitable(result):
-            await result
-
 
 def _frame_of(message: aiohttp.WSMessage) -> WsFrame | None:
     if message.type not in (aiohttp.WSMsgType.TEXT, aiohttp.WSMsgType.BINARY):
         return None
     return decode_frame(message.data)
-
-
-async def _drain(queue: asyncio.Queue[Event], publisher: asyncio.Task[None]) -> None:
-    with contextlib.suppress(TimeoutError):
-        async with asyncio.timeout(DRAIN_SECONDS):
-            await queue.join()
-    if not queue.empty():
-        log.warning("Twitch EventSub: stopped with %d events unpublished", queue.qsize())
-    publisher.cancel()
-    await asyncio.gather(publisher, return_exceptions=True)
 
 
 __all__ = ["EVENTSUB_WS_URL", "EventSubSocket", "EventSubState", "Status", "Subscribe"]

@@ -201,17 +201,7 @@ class HelixTransport(HttpClient):
                 raise Retry(error, f"answered {status}", retry_after(response))
             raise error
 
-        def log_retry(retry: Retry, number: int, delay: float) -> None:
-            log.warning(
-                "Twitch Helix %s %s %s; retry %d of %d in %.2f s",
-                method,
-                path,
-                retry.problem,
-                number,
-                self._backoff.max_retries,
-                delay,
-            )
-
+        log_retry = self._backoff.logging_to(log, f"Twitch Helix {method} {path}")
         return await self._backoff.run(attempt, log_retry)
 
     def _wait_for(self, response: httpx.Response, endpoint_window: float | None) -> float | None:

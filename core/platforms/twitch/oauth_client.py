@@ -27,6 +27,7 @@ from urllib.parse import quote, urlencode
 import httpx
 
 from core.platforms.http import Backoff, HttpClient, NoAnswer, Retry, retry_after
+from core.platforms.tokens import TokenSet
 
 log = logging.getLogger(__name__)
 
@@ -76,27 +77,6 @@ class InvalidToken(TwitchOAuthError):
 
 class InvalidClient(TwitchOAuthError):
     """The client id or secret is wrong: a configuration problem, not the user's."""
-
-
-@dataclass(frozen=True, repr=False)
-class TokenSet:
-    access_token: str
-    refresh_token: str | None  # None for app tokens
-    expires_at: datetime  # aware, UTC
-    scopes: tuple[str, ...]
-    token_type: str
-
-    def __repr__(self) -> str:
-        refresh = "None" if self.refresh_token is None else "'***'"
-        return (
-            f"TokenSet(access_token='***', refresh_token={refresh}, "
-            f"expires_at={self.expires_at.isoformat()}, scopes={self.scopes!r}, "
-            f"token_type={self.token_type!r})"
-        )
-
-    def is_expiring(self, now: datetime, *, margin: timedelta = timedelta(minutes=5)) -> bool:
-        """Whether the access token expires within ``margin`` of ``now``."""
-        return self.expires_at - margin <= now
 
 
 @dataclass(frozen=True)
@@ -273,17 +253,7 @@ class TwitchOAuthClient(HttpClient):
                 raise Retry(error, f"answered {status}", retry_after(response))
             raise error
 
-        def log_retry(retry: Retry, number: int, delay: float) -> None:
-            log.warning(
-                "Twitch OAuth %s %s %s; retry %d of %d in %.2f s",
-                method,
-                path,
-                retry.problem,
-                number,
-                self._backoff.max_retries,
-                delay,
-            )
-
+        log_retry = self._backoff.logging_to(log, f"Twitch OAuth {method} {path}")
         return await self._backoff.run(attempt, log_retry)
 
     def _error(

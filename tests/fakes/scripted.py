@@ -1,0 +1,80 @@
+"""The scripting both fake platforms (``kick_server.py``, ``twitch_server.py``) offer tests: a
+consent to deny, requests to fail or to drop, and the requests they received.
+
+A fake keeps ``requests`` (its own ``RecordedRequest``s, each with a ``method`` and a ``path``),
+``_failures``, ``_deny_consents`` and ``_lock`` (:meth:`Scripted._start_script` sets them up); its
+middleware asks :meth:`Scripted._take_failure` for each request, and its ``fail_next`` (each
+platform's own errors) adds a :class:`Failure` with :meth:`Scripted._add_failure`.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from typing import Any, Generic, Protocol, TypeVar
+
+from aiohttp import web
+
+
+class _Recorded(Protocol):
+    method: str
+    path: str
+
+
+R = TypeVar("R", bound=_Recorded)
+
+
+@dataclass
+class Failure:
+    method: str | None
+    status: int
+    times: int
+    body: Any = None
+    headers: dict[str, str] = field(default_factory=dict)
+    is_disconnect: bool = False
+
+
+class Scripted(Generic[R]):
+    requests: list[R]
+    _failures: dict[str, list[Failure]]
+    _deny_consents: int
+    _lock: threading.RLock
+
+    def _start_script(self) -> None:
+        self.requests = []
+        self._failures = {}
+        self._deny_consents = 0
+        self._lock = threading.RLock()
+
+    def deny_next_consent(self) -> None:
+        """The next authorization redirects back with ``error=access_denied``."""
+        with self._lock:
+            self._deny_consents += 1
+
+    def disconnect_next(self, path: str, *, times: int = 1, method: str | None = None) -> None:
+        """The next ``times`` requests to ``path`` are processed, then the connection is dropped
+        before any answer: the client cannot tell whether the platform acted."""
+        self._add_failure(path, Failure(method and method.upper(), 0, times, is_disconnect=True))
+
+    def requests_to(self, path: str, method: str | None = None) -> list[R]:
+        with self._lock:
+            return [
+                r
+                for r in self.requests
+                if r.path == path and (method is None or r.method == method.upper())
+            ]
+
+    def _add_failure(self, path: str, failure: Failure) -> None:
+        with self._lock:
+            self._failures.setdefault(path, []).append(failure)
+
+    def _take_failure(self, request: web.Request) -> Failure | None:
+        """The scripted failure for this request, counted; call it holding ``_lock``."""
+        queue = self._failures.get(request.path, [])
+        for failure in queue:
+            if failure.method in (None, request.method):
+                failure.times -= 1
+                if failure.times <= 0:
+                    queue.remove(failure)
+                return failure
+        return None
