@@ -1,0 +1,87 @@
+"""What the settings pages share: the page around a form, reading typed numbers and ids, and
+the one-time reference a ticket form carries.
+
+A refusal (:class:`~core.features.refusals.Refused`, from a service or from reading the form)
+is shown next to its field: the view re-renders the page with ``errors[field]`` and status 400.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from collections.abc import Mapping
+from typing import Any
+
+from flask import g, render_template
+
+from core.features.refusals import Refused
+from core.web.dashboard import error_page
+from core.web.dashboard.guilds import guild_name
+from core.web.dashboard.state import dashboard
+
+_SNOWFLAKE = re.compile(r"^(?:<[@#]&?)?([0-9]{15,21})>?$")
+_REFERENCE = re.compile(r"^[0-9a-f]{32}$")
+
+
+class FormRefused(Refused):
+    """What was typed in a field cannot be used; the message says why."""
+
+
+def service(name: str) -> Any:
+    """A feature's service as the dashboard was given it; None when it is off here."""
+    return getattr(dashboard().config, name, None)
+
+
+def feature_off(what: str):  # type: ignore[no-untyped-def]
+    return error_page(404, "Not available", f"{what} is not running in this StreamKeeper.")
+
+
+def page(  # type: ignore[no-untyped-def]
+    template: str,
+    guild_id: int,
+    *,
+    errors: Mapping[str, str] | None = None,
+    done: str | None = None,
+    status: int | None = None,
+    **context: Any,
+):
+    """A settings page; with errors it answers 400 (the form is shown again with them)."""
+    if status is None:
+        status = 400 if errors else 200
+    html = render_template(
+        template,
+        user=g.user,
+        guild_id=guild_id,
+        guild_name=guild_name(guild_id),
+        errors=dict(errors or {}),
+        done=done,
+        **context,
+    )
+    return html, status
+
+
+def whole_number(text: str | None, what: str, low: int, high: int) -> int:
+    raw = (text or "").strip()
+    if not raw.isdecimal() or not low <= int(raw) <= high:
+        raise FormRefused(f"{what} takes a whole number from {low:,} to {high:,}.")
+    return int(raw)
+
+
+def snowflake(text: str | None, what: str) -> int:
+    """A Discord id as typed (``123…``, ``<@&123…>`` or ``<#123…>``)."""
+    match = _SNOWFLAKE.match((text or "").strip())
+    if match is None:
+        raise FormRefused(f"{what} takes a Discord id: 17 to 20 digits (Developer Mode, Copy ID).")
+    return int(match.group(1))
+
+
+def new_reference() -> str:
+    """A form's one-time reference: the service adds nothing for a form sent twice."""
+    return secrets.token_hex(16)
+
+
+def reference(text: str | None) -> str:
+    raw = (text or "").strip()
+    if not _REFERENCE.match(raw):
+        raise FormRefused("This form is missing its reference; reload the page and try again.")
+    return raw
