@@ -85,3 +85,29 @@ def reference(text: str | None) -> str:
     if not _REFERENCE.match(raw):
         raise FormRefused("This form is missing its reference; reload the page and try again.")
     return raw
+
+
+CANNOT_CHECK = (
+    "I cannot check that {what} now (the bot is not connected here); try again in a moment, or "
+    "use the command in Discord."
+)
+
+
+def role_refusal(guild_id: int, role_id: int) -> str | None:
+    """Why a typed role id cannot be handed out in this guild (as ``!roles add`` checks a role:
+    it exists here, is not @everyone, not an integration's, and is below the bot's top role), or
+    None when it can. A role that cannot be checked now is refused too: a typed id is never
+    trusted unchecked."""
+    roles = dashboard().config.guild_roles(guild_id)
+    if roles is None:
+        return CANNOT_CHECK.format(what="role")
+    if role_id == guild_id:
+        return "@everyone can't be given to members; pick or create a role for it."
+    if role_id not in roles.existing_role_ids:
+        return "There is no role with that id in this server."
+    if role_id not in roles.assignable_role_ids:
+        return (
+            "I can't give that role: it belongs to a bot or an integration, or it is at or above "
+            "my highest role (Server Settings > Roles: drag my role above it)."
+        )
+    return None
