@@ -42,12 +42,12 @@ def page(  # type: ignore[no-untyped-def]
     *,
     errors: Mapping[str, str] | None = None,
     done: str | None = None,
-    status: int | None = None,
+    code: int | None = None,
     **context: Any,
 ):
     """A settings page; with errors it answers 400 (the form is shown again with them)."""
-    if status is None:
-        status = 400 if errors else 200
+    if code is None:
+        code = 400 if errors else 200
     html = render_template(
         template,
         user=g.user,
@@ -57,7 +57,7 @@ def page(  # type: ignore[no-untyped-def]
         done=done,
         **context,
     )
-    return html, status
+    return html, code
 
 
 def whole_number(text: str | None, what: str, low: int, high: int) -> int:
