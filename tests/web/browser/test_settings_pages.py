@@ -51,6 +51,7 @@ def test_a_raffle_setting_changed_in_the_browser_shows_in_raffleinfo(page, site,
     page.get_by_label("Time zone (e.g. Europe/Berlin)").fill("Mars/Olympus")
     page.click("#save-settings")
     assert page.locator("#time_zone-error").is_visible()
+    shot(page, "dashboard-raffle-refused")
     assert site.runtime.raffle.periods.rates(GUILD).time_zone == "UTC"
 
 
