@@ -27,7 +27,7 @@ LOG_SIZE = 50
 
 def _show(
     guild_id: int, *, errors: dict[str, str] | None = None, typed: dict[str, str] | None = None
-):  # type: ignore[no-untyped-def]  # noqa: E501
+):  # type: ignore[no-untyped-def]
     linking = service("linking")
     if linking is None:
         return feature_off("Account linking")
