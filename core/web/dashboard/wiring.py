@@ -58,7 +58,7 @@ def guild_roles_of(gateway: DiscordGateway) -> Callable[[int], GuildRoles | None
         from core.features.roles.ports import GuildRoles
 
         guild = _cached_guild(gateway, guild_id)
-        if guild is None:
+        if guild is None or guild.me is None:  # the bot's own member is not cached yet
             return None
         return GuildRoles(
             can_manage_roles=guild.me.guild_permissions.manage_roles,
