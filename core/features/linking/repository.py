@@ -246,6 +246,17 @@ def list_history_of_member(
     return [_history_entry(row) for row in conn.execute(query)]
 
 
+def list_recent_history(conn: Connection, guild_id: int, limit: int = 50) -> list[HistoryEntry]:
+    """The guild's latest links, unlinks and refusals, newest first."""
+    query = (
+        sa.select(link_history)
+        .where(link_history.c.guild_id == guild_id)
+        .order_by(link_history.c.id.desc())
+        .limit(limit)
+    )
+    return [_history_entry(row) for row in conn.execute(query)]
+
+
 def _history_entry(row: sa.Row) -> HistoryEntry:
     return HistoryEntry(
         row.guild_id, row.discord_user_id, row.action, Platform(row.platform),

@@ -241,6 +241,11 @@ class LinkingService:
         with self.engine.connect() as conn:
             return repository.list_history_of_member(conn, guild_id, discord_user_id)
 
+    def recent_history(self, guild_id: int, limit: int = 50) -> list[HistoryEntry]:
+        """The guild's link log: its latest links, unlinks and refusals, newest first."""
+        with self.engine.connect() as conn:
+            return repository.list_recent_history(conn, guild_id, limit)
+
     # --- per-guild settings ---------------------------------------------------------------
 
     def settings(self, guild_id: int) -> LinkSettings:

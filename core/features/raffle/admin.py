@@ -66,14 +66,17 @@ class RaffleAdmin:
         guild_id: int,
         *,
         actor_id: int,
-        member_id: int,
+        member_id: int | None,
         tickets: int,
         reason: str,
         reference: str,
+        username: str | None = None,
     ) -> int:
-        """Add (or with a negative ``tickets``, remove) tickets; return the member's balance.
+        """Add (or with a negative ``tickets``, remove) tickets; return the viewer's balance.
 
-        ``reference`` identifies the request (the command message), so a repeat adds nothing.
+        The viewer is a Discord member (``member_id``, through their Kick link) or, without one,
+        a Kick viewer by ``username`` (the dashboard's form). ``reference`` identifies the request
+        (the command message, the form), so a repeat adds nothing.
         """
         if tickets == 0 or abs(tickets) > MAX_ADMIN_TICKETS:
             raise RaffleRefused(f"Give or remove from 1 to {MAX_ADMIN_TICKETS:,} tickets.")
@@ -83,22 +86,24 @@ class RaffleAdmin:
             # A period past its end waits for the scheduler to close it; it takes no more.
             if period is None or period.ends_at <= now:
                 raise RaffleRefused("No raffle period is open.")
-            link = find_link_by_discord_user(conn, Platform.KICK, member_id)
-            if link is None:
-                raise RaffleRefused(
-                    "That member has not linked a Kick account, so they cannot hold tickets."
-                )
-            balance = ledger_repository.get_balance(
-                conn, guild_id, period.id, link.platform, link.platform_user_id
-            )
+            if member_id is not None:
+                link = find_link_by_discord_user(conn, Platform.KICK, member_id)
+                if link is None:
+                    raise RaffleRefused(
+                        "That member has not linked a Kick account, so they cannot hold tickets."
+                    )
+                platform, user_id = link.platform, link.platform_user_id
+            else:
+                platform, user_id, _name = self._identity(conn, None, username)
+            balance = ledger_repository.get_balance(conn, guild_id, period.id, platform, user_id)
             if tickets < 0 and balance + tickets < 0:
                 raise RaffleRefused(f"They have only {balance:,} tickets.")
             ledger_repository.add_ledger_entry(
                 conn,
                 guild_id=guild_id,
                 period_id=period.id,
-                platform=link.platform,
-                platform_user_id=link.platform_user_id,
+                platform=platform,
+                platform_user_id=user_id,
                 amount=tickets,
                 source="admin",
                 source_ref=reference,
@@ -106,9 +111,7 @@ class RaffleAdmin:
                 reason=reason.strip() or ("given" if tickets > 0 else "removed"),
                 at=now,
             )
-            return ledger_repository.get_balance(
-                conn, guild_id, period.id, link.platform, link.platform_user_id
-            )
+            return ledger_repository.get_balance(conn, guild_id, period.id, platform, user_id)
 
     def _identity(
         self, conn: Connection, member_id: int | None, username: str | None

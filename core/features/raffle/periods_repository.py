@@ -153,6 +153,17 @@ def find_last_closed_period(conn: Connection, guild_id: int) -> Period | None:
     return None if row is None else _period(row)
 
 
+def list_recent_periods(conn: Connection, guild_id: int, limit: int = 12) -> list[Period]:
+    """The guild's periods, newest first: scheduled, open and closed (not cancelled ones)."""
+    query = (
+        sa.select(raffle_periods)
+        .where(raffle_periods.c.guild_id == guild_id, raffle_periods.c.status != "cancelled")
+        .order_by(raffle_periods.c.starts_at.desc(), raffle_periods.c.id.desc())
+        .limit(limit)
+    )
+    return [_period(row) for row in conn.execute(query)]
+
+
 def get_period(conn: Connection, period_id: int) -> Period:
     """A period known to exist."""
     return _period(

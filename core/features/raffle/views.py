@@ -79,6 +79,17 @@ class StatsView:
     member_entries: list[LedgerEntry] | None = None
 
 
+@dataclass(frozen=True)
+class PeriodRow:
+    period: Period
+    draws: list[Draw]
+
+    @property
+    def has_proof(self) -> bool:
+        """A closed period with a finished draw: its seed is public, so is its proof."""
+        return self.period.status == "closed" and any(d.status == "done" for d in self.draws)
+
+
 class RaffleViews:
     def __init__(self, engine: Engine, settings: RaffleSettings, draws: RaffleDraws) -> None:
         self.engine = engine
@@ -162,6 +173,14 @@ class RaffleViews:
                     conn, guild_id, period.id, *key, 10
                 ),
             )
+
+    def periods(self, guild_id: int, limit: int = 12) -> list[PeriodRow]:
+        """The guild's recent periods, newest first, each with its draws (oldest first)."""
+        with self.engine.connect() as conn:
+            return [
+                PeriodRow(period, draws_repository.list_draws_of_period(conn, guild_id, period.id))
+                for period in periods_repository.list_recent_periods(conn, guild_id, limit)
+            ]
 
     def proof(self, guild_id: int, draw_id: int | None = None) -> Proof:
         with self.engine.connect() as conn:

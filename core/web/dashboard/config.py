@@ -5,9 +5,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from core.health import HealthReport
+
+if TYPE_CHECKING:
+    from core.features.linking.service import LinkingService
+    from core.features.raffle.service import RaffleService
+    from core.features.roles.ports import GuildRoles
+    from core.features.roles.service import RolesService
+    from core.features.watchtime.service import WatchtimeService
 
 
 @dataclass(frozen=True)
@@ -34,8 +41,6 @@ class DashboardConfig:
     slot_calls: Any = None  # SlotCallService
     heist: Any = None  # HeistService
     points: Any = None  # PointsService
-    linking: Any = None  # LinkingService
-    watchtime: Any = None  # WatchtimeService
     raffle_views: Any = None  # RaffleViews
     # The event log: the bus read for one guild (core/bus/event_log.py), the dispatcher's
     # routing (platform, broadcaster, chatroom -> guild ids), this process's metrics, and the
@@ -57,6 +62,15 @@ class DashboardConfig:
     run: Callable[[Any], Any] | None = None
     # Temporary VIP (core/features/vip/service.py), when that feature is on.
     vip: Any = None
+    # The settings pages' services (core/web/dashboard/pages/); None: that feature is off here.
+    raffle: RaffleService | None = None
+    roles: RolesService | None = None
+    watchtime: WatchtimeService | None = None
+    linking: LinkingService | None = None
+    # A guild's roles and channel ids as the connected bot sees them, to check a typed id;
+    # None when they cannot be known here (no bot in this process, or not connected yet).
+    guild_roles: Callable[[int], GuildRoles | None] = lambda guild_id: None
+    guild_channel_ids: Callable[[int], frozenset[int] | None] = lambda guild_id: None
     session_hours: int = 8
     permission_cache_seconds: int = 180
 

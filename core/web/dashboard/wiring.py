@@ -12,7 +12,11 @@ from core.web.dashboard.aio import coroutine_runner
 from core.web.dashboard.config import DashboardConfig
 
 if TYPE_CHECKING:
+    import discord
+
+    from core.discord_bot.gateway import DiscordGateway
     from core.features.raffle.views import RaffleViews
+    from core.features.roles.ports import GuildRoles
     from core.runtime import Runtime
 
 
@@ -34,6 +38,47 @@ def raffle_exporter(
         return proof.document, proof.ledger
 
     return export
+
+
+def _cached_guild(gateway: DiscordGateway, guild_id: int) -> discord.Guild | None:
+    """The guild in the connected bot's cache; None when this process has no connected bot
+    (the split deployment's web workers, or the bot still connecting)."""
+    from core.discord_bot.gateway import DiscordUnavailable
+
+    try:
+        client = gateway.client()
+    except DiscordUnavailable:
+        return None
+    return None if client is None else client.get_guild(guild_id)
+
+
+def guild_roles_of(gateway: DiscordGateway) -> Callable[[int], GuildRoles | None]:
+    """A guild's roles as role sync sees them (which exist, which the bot may hand out)."""
+
+    def guild_roles(guild_id: int) -> GuildRoles | None:
+        from core.discord_bot.roles.outbound import assignable_role_ids
+        from core.features.roles.ports import GuildRoles
+
+        guild = _cached_guild(gateway, guild_id)
+        if guild is None or guild.me is None:  # the bot's own member is not cached yet
+            return None
+        return GuildRoles(
+            can_manage_roles=guild.me.guild_permissions.manage_roles,
+            assignable_role_ids=assignable_role_ids(guild),
+            existing_role_ids=frozenset(role.id for role in guild.roles),
+        )
+
+    return guild_roles
+
+
+def guild_channel_ids_of(gateway: DiscordGateway) -> Callable[[int], frozenset[int] | None]:
+    """A guild's channel ids, as ``!raffleset channel`` checks them (``guild.get_channel``)."""
+
+    def channel_ids(guild_id: int) -> frozenset[int] | None:
+        guild = _cached_guild(gateway, guild_id)
+        return None if guild is None else frozenset(channel.id for channel in guild.channels)
+
+    return channel_ids
 
 
 def dashboard_config(rt: Runtime) -> DashboardConfig:
@@ -82,4 +127,8 @@ def dashboard_config(rt: Runtime) -> DashboardConfig:
         live_stream_seconds=settings.web.live_stream_seconds,
         run=coroutine_runner(lambda: rt.loop),
         vip=getattr(rt, "vip", None),
+        raffle=getattr(rt, "raffle", None),
+        roles=getattr(rt, "roles", None),
+        guild_roles=guild_roles_of(rt.discord),
+        guild_channel_ids=guild_channel_ids_of(rt.discord),
     )

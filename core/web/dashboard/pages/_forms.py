@@ -1,56 +1,113 @@
-"""What the settings pages of slot calls, heist & points and the event log share: the page's
-service (404 page when its feature is not installed), a refusal shown next to its field, and a
-short notice after a change (post, redirect, get)."""
+"""What the settings pages share: the page around a form, reading typed numbers and ids, and
+the one-time reference a ticket form carries.
+
+A refusal (:class:`~core.features.refusals.Refused`, from a service or from reading the form)
+is shown next to its field: the view re-renders the page with ``errors[field]`` and status 400.
+"""
 
 from __future__ import annotations
 
+import re
+import secrets
+from collections.abc import Mapping
 from typing import Any
 
-from flask import flash, g, get_flashed_messages, redirect, render_template, url_for
+from flask import g, render_template
 
+from core.features.refusals import Refused
 from core.web.dashboard import error_page
 from core.web.dashboard.guilds import guild_name
 from core.web.dashboard.state import dashboard
 
+_SNOWFLAKE = re.compile(r"^(?:<[@#]&?)?([0-9]{15,21})>?$")
+_REFERENCE = re.compile(r"^[0-9a-f]{32}$")
 
-class Missing(Exception):
-    """The feature behind a page is not installed in this process."""
+
+class FormRefused(Refused):
+    """What was typed in a field cannot be used; the message says why."""
 
 
 def service(name: str) -> Any:
-    found = getattr(dashboard().config, name, None)
-    if found is None:
-        raise Missing(name)
-    return found
+    """A feature's service as the dashboard was given it; None when it is off here."""
+    return getattr(dashboard().config, name, None)
 
 
-def missing_page():  # type: ignore[no-untyped-def]
-    return error_page(404, "Not available", "This part of StreamKeeper is not set up here.")
+def feature_off(what: str):  # type: ignore[no-untyped-def]
+    return error_page(404, "Not available", f"{what} is not running in this StreamKeeper.")
 
 
-def page(template: str, guild_id: int, *, errors: dict[str, str] | None = None,
-         code: int = 200, **values: Any):  # type: ignore[no-untyped-def]  # fmt: skip
-    """A guild page; ``errors`` (field -> message) are shown next to their fields, with 400."""
+def page(  # type: ignore[no-untyped-def]
+    template: str,
+    guild_id: int,
+    *,
+    errors: Mapping[str, str] | None = None,
+    done: str | None = None,
+    code: int | None = None,
+    **context: Any,
+):
+    """A settings page; with errors it answers 400 (the form is shown again with them)."""
+    if code is None:
+        code = 400 if errors else 200
     html = render_template(
         template,
         user=g.user,
         guild_id=guild_id,
         guild_name=guild_name(guild_id),
-        errors=errors or {},
-        notices=get_flashed_messages(),
-        **values,
+        errors=dict(errors or {}),
+        done=done,
+        **context,
     )
-    return html, (400 if errors and code == 200 else code)
+    return html, code
 
 
-def done(endpoint: str, guild_id: int, message: str):  # type: ignore[no-untyped-def]
-    flash(message)
-    return redirect(url_for(endpoint, guild_id=guild_id))
+def whole_number(text: str | None, what: str, low: int, high: int) -> int:
+    raw = (text or "").strip()
+    if not raw.isdecimal() or not low <= int(raw) <= high:
+        raise FormRefused(f"{what} takes a whole number from {low:,} to {high:,}.")
+    return int(raw)
 
 
-def whole_number(text: str | None, *, digits: int = 10) -> int | None:
-    """A plain whole number typed in a form, or None (empty, signs, other digits, too long)."""
-    text = (text or "").strip().replace(",", "").replace("_", "")
-    if not text or len(text) > digits or not (text.isascii() and text.isdecimal()):
-        return None
-    return int(text)
+def snowflake(text: str | None, what: str) -> int:
+    """A Discord id as typed (``123…``, ``<@&123…>`` or ``<#123…>``)."""
+    match = _SNOWFLAKE.match((text or "").strip())
+    if match is None:
+        raise FormRefused(f"{what} takes a Discord id: 17 to 20 digits (Developer Mode, Copy ID).")
+    return int(match.group(1))
+
+
+def new_reference() -> str:
+    """A form's one-time reference: the service adds nothing for a form sent twice."""
+    return secrets.token_hex(16)
+
+
+def reference(text: str | None) -> str:
+    raw = (text or "").strip()
+    if not _REFERENCE.match(raw):
+        raise FormRefused("This form is missing its reference; reload the page and try again.")
+    return raw
+
+
+CANNOT_CHECK = (
+    "I cannot check that {what} now (the bot is not connected here); try again in a moment, or "
+    "use the command in Discord."
+)
+
+
+def role_refusal(guild_id: int, role_id: int) -> str | None:
+    """Why a typed role id cannot be handed out in this guild (as ``!roles add`` checks a role:
+    it exists here, is not @everyone, not an integration's, and is below the bot's top role), or
+    None when it can. A role that cannot be checked now is refused too: a typed id is never
+    trusted unchecked."""
+    roles = dashboard().config.guild_roles(guild_id)
+    if roles is None:
+        return CANNOT_CHECK.format(what="role")
+    if role_id == guild_id:
+        return "@everyone can't be given to members; pick or create a role for it."
+    if role_id not in roles.existing_role_ids:
+        return "There is no role with that id in this server."
+    if role_id not in roles.assignable_role_ids:
+        return (
+            "I can't give that role: it belongs to a bot or an integration, or it is at or above "
+            "my highest role (Server Settings > Roles: drag my role above it)."
+        )
+    return None

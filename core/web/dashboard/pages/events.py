@@ -11,7 +11,7 @@ from flask import g, request
 from core.bus.event_log import guild_scope
 from core.events import EVENT_TYPES, Platform, utc
 from core.web.dashboard.guilds import guild_blueprint
-from core.web.dashboard.pages._forms import Missing, done, missing_page, page, service
+from core.web.dashboard.pages._notices import Missing, done, missing_page, page, service
 from core.web.dashboard.state import dashboard
 
 AREA = guild_blueprint("events", __name__, "Event log")

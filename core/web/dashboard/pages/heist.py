@@ -11,7 +11,14 @@ from core.features.heist.rules import SETTINGS, HeistRefused, setting_text
 from core.features.points.rates import RATE_HELP, RATE_NAMES
 from core.features.points.service import MAX_AMOUNT, PointsRefused
 from core.web.dashboard.guilds import guild_blueprint
-from core.web.dashboard.pages._forms import Missing, done, missing_page, page, service, whole_number
+from core.web.dashboard.pages._notices import (
+    Missing,
+    done,
+    missing_page,
+    page,
+    service,
+    whole_number,
+)
 
 AREA = guild_blueprint("heist", __name__, "Heist & points")
 ORDER = 60

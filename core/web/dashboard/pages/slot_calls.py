@@ -12,7 +12,14 @@ from core.features.slot_calls.service import (
     blacklist_name,
 )
 from core.web.dashboard.guilds import guild_blueprint
-from core.web.dashboard.pages._forms import Missing, done, missing_page, page, service, whole_number
+from core.web.dashboard.pages._notices import (
+    Missing,
+    done,
+    missing_page,
+    page,
+    service,
+    whole_number,
+)
 
 AREA = guild_blueprint("slot-calls", __name__, "Slot calls")
 ORDER = 50

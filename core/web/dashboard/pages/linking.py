@@ -1,0 +1,100 @@
+"""A guild's account linking: the role linked members get (``!linkrole``), the channel link
+attempts are logged in (``!linklogs``), and the link log itself (recent links, unlinks and
+refusals). Typed role and channel ids are checked against the guild's real ones."""
+
+from __future__ import annotations
+
+from flask import flash, redirect, request, url_for
+
+from core.features.refusals import Refused
+from core.web.dashboard.guilds import guild_blueprint
+from core.web.dashboard.pages._forms import (
+    CANNOT_CHECK,
+    FormRefused,
+    feature_off,
+    page,
+    role_refusal,
+    service,
+    snowflake,
+)
+from core.web.dashboard.state import dashboard
+
+AREA = guild_blueprint("linking", __name__, "Linking")
+ORDER = 30
+TEMPLATE = "dashboard/guild_linking.html"
+LOG_SIZE = 50
+
+
+def _show(
+    guild_id: int, *, errors: dict[str, str] | None = None, typed: dict[str, str] | None = None
+):  # type: ignore[no-untyped-def]
+    linking = service("linking")
+    if linking is None:
+        return feature_off("Account linking")
+    settings = linking.settings(guild_id)
+    values = {
+        "linked_role": str(settings.linked_role_id or ""),
+        "log_channel": str(settings.log_channel_id or ""),
+    }
+    values.update(typed or {})
+    return page(
+        TEMPLATE,
+        guild_id,
+        errors=errors,
+        values=values,
+        history=linking.recent_history(guild_id, LOG_SIZE),
+    )
+
+
+@AREA.bp.get("/")
+def index(guild_id: int):  # type: ignore[no-untyped-def]
+    return _show(guild_id)
+
+
+def _role(guild_id: int, text: str) -> int | None:
+    if text.strip() == "":
+        return None
+    role_id = snowflake(text, "The linked role")
+    problem = role_refusal(guild_id, role_id)
+    if problem is not None:
+        raise FormRefused(problem)
+    return role_id
+
+
+def _channel(guild_id: int, text: str) -> int | None:
+    if text.strip() == "":
+        return None
+    channel_id = snowflake(text, "The log channel")
+    known = dashboard().config.guild_channel_ids(guild_id)
+    if known is None:
+        raise FormRefused(CANNOT_CHECK.format(what="channel"))
+    if channel_id not in known:
+        raise FormRefused("That channel is not in this server.")
+    return channel_id
+
+
+@AREA.bp.post("/settings")
+def settings(guild_id: int):  # type: ignore[no-untyped-def]
+    linking = service("linking")
+    if linking is None:
+        return feature_off("Account linking")
+    form = request.form
+    current = linking.settings(guild_id)
+    errors: dict[str, str] = {}
+    typed: dict[str, str] = {}
+    for name, read, now, change in (
+        ("linked_role", _role, current.linked_role_id, linking.set_linked_role),
+        ("log_channel", _channel, current.log_channel_id, linking.set_log_channel),
+    ):
+        text = form.get(name)
+        if text is None or text.strip() == str(now or ""):
+            continue
+        try:
+            change(guild_id, read(guild_id, text))
+        except Refused as refused:
+            errors[name] = str(refused)
+            typed[name] = text[:30]
+    if errors:
+        return _show(guild_id, errors=errors, typed=typed)
+    flash("Saved.")
+    return redirect(url_for(".index", guild_id=guild_id), code=303)

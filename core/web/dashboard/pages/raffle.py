@@ -1,0 +1,260 @@
+"""A guild's raffle: its ``!raffleset`` settings, periods and their proofs, standings, tickets
+given or taken by hand, draws and rerolls.
+
+Every write is the call the raffle commands make (core/discord_bot/raffle/cog.py) with the
+dashboard user as actor; a refusal is shown next to its field (status 400). A success redirects
+back to the page (so a reload sends nothing twice) with a note of what was done.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import flash, g, redirect, request, url_for
+
+from core.features.raffle.admin import MAX_ADMIN_TICKETS
+from core.features.raffle.draws import MAX_WINNERS
+from core.features.raffle.rates import SETTINGS, RaffleRates
+from core.features.refusals import Refused
+from core.web.dashboard.guilds import guild_blueprint
+from core.web.dashboard.pages._forms import (
+    FormRefused,
+    feature_off,
+    new_reference,
+    page,
+    reference,
+    service,
+    whole_number,
+)
+from core.web.dashboard.state import dashboard
+
+AREA = guild_blueprint("raffle", __name__, "Raffle")
+ORDER = 40
+TEMPLATE = "dashboard/guild_raffle.html"
+MAX_PRIZE = 200
+MAX_REASON = 300
+BOARD_SIZE = 25
+
+# What each !raffleset setting is called on the page, and how it is asked.
+LABELS: dict[str, tuple[str, str]] = {
+    "watch_hour": ("Tickets per hour watched", "count"),
+    "gifted_sub": ("Tickets per gifted sub", "count"),
+    "wager_thousand": ("Tickets per $1,000 wagered", "count"),
+    "hold_minutes": ("Hold gifted subs' tickets for (minutes)", "count"),
+    "auto_draw": ("Draw automatically when a period ends", "flag"),
+    "channel": ("Announcement channel id (empty: none)", "channel"),
+    "time_zone": ("Time zone (e.g. Europe/Berlin)", "zone"),
+    "linked_only": ("Only linked accounts can win", "flag"),
+}
+
+
+def setting_values(rates: RaffleRates) -> dict[str, str]:
+    """The settings as their fields show them (and as !raffleset takes them)."""
+    on = {True: "on", False: "off"}
+    return {
+        "watch_hour": str(rates.watch_hour_tickets),
+        "gifted_sub": str(rates.gifted_sub_tickets),
+        "wager_thousand": str(rates.wager_thousand_tickets),
+        "hold_minutes": str(rates.gift_hold_minutes),
+        "auto_draw": on[rates.auto_draw],
+        "channel": str(rates.announcement_channel_id or ""),
+        "time_zone": rates.time_zone,
+        "linked_only": on[rates.linked_only],
+    }
+
+
+def _show(
+    guild_id: int, *, errors: dict[str, str] | None = None, typed: dict[str, str] | None = None
+):  # type: ignore[no-untyped-def]
+    raffle = service("raffle")
+    if raffle is None:
+        return feature_off("The raffle")
+    info = raffle.views.info(guild_id)
+    values = setting_values(info.rates)
+    values.update(typed or {})
+    try:
+        board = raffle.views.board(guild_id, BOARD_SIZE)
+    except Refused:
+        board = None  # no period yet
+    periods = raffle.views.periods(guild_id)
+    last_closed = info.last_closed
+    rerollable = [
+        draw
+        for row in periods
+        if last_closed is not None and row.period.id == last_closed.id
+        for draw in row.draws
+        if draw.status == "done"
+    ]
+    return page(
+        TEMPLATE,
+        guild_id,
+        errors=errors,
+        info=info,
+        labels=LABELS,
+        values=values,
+        board=board,
+        periods=periods,
+        rerollable=rerollable,
+        reference=new_reference(),
+        max_tickets=MAX_ADMIN_TICKETS,
+        max_winners=MAX_WINNERS,
+        typed=typed or {},
+    )
+
+
+def _back(guild_id: int, note: str, anchor: str):  # type: ignore[no-untyped-def]
+    flash(note)
+    return redirect(url_for(".index", guild_id=guild_id, _anchor=anchor), code=303)
+
+
+@AREA.bp.get("/")
+def index(guild_id: int):  # type: ignore[no-untyped-def]
+    return _show(guild_id)
+
+
+def _channel_refusal(guild_id: int, value: str) -> str | None:
+    """Like the command: a channel id must be one of this server's channels."""
+    digits = value.strip().removeprefix("<#").removesuffix(">")
+    if not digits.isdecimal():
+        return None  # "none", or left to the setting's own checks
+    known = dashboard().config.guild_channel_ids(guild_id)
+    if known is None:
+        return (
+            "I cannot check that channel now (the bot is not connected here); try again in a "
+            "moment, or use !raffleset channel in Discord."
+        )
+    if int(digits) not in known:
+        return "That channel is not in this server."
+    return None
+
+
+@AREA.bp.post("/settings")
+def settings(guild_id: int):  # type: ignore[no-untyped-def]
+    raffle = service("raffle")
+    if raffle is None:
+        return feature_off("The raffle")
+    current = setting_values(raffle.periods.rates(guild_id))
+    errors: dict[str, str] = {}
+    typed: dict[str, str] = {}
+    changed = []
+    for name in SETTINGS:
+        value = request.form.get(name)
+        if value is None or value.strip() == current[name]:
+            continue
+        value = value.strip()
+        if name == "channel" and value == "":
+            value = "none"
+        problem = _channel_refusal(guild_id, value) if name == "channel" else None
+        if problem is None:
+            try:
+                raffle.periods.configure(guild_id, name, value)
+                changed.append(name)
+                continue
+            except Refused as refused:
+                problem = str(refused)
+        errors[name] = problem
+        typed[name] = value[:100]
+    if errors:
+        return _show(guild_id, errors=errors, typed=typed)
+    note = f"Saved: {', '.join(changed)}." if changed else "Nothing to change."
+    return _back(guild_id, note, "settings")
+
+
+def _viewer(text: str) -> dict[str, Any]:
+    """A Discord member (by id or mention) or a Kick viewer (by name)."""
+    raw = text.strip()
+    if not raw:
+        raise FormRefused("Say whose tickets: a Discord member id or a Kick name.")
+    digits = raw.removeprefix("<@").removeprefix("!").removesuffix(">")
+    if digits.isdecimal():
+        return {"member_id": whole_number(digits, "A member id", 1, 2**63 - 1), "username": None}
+    return {"member_id": None, "username": raw[:64]}
+
+
+@AREA.bp.post("/tickets")
+def tickets(guild_id: int):  # type: ignore[no-untyped-def]
+    raffle = service("raffle")
+    if raffle is None:
+        return feature_off("The raffle")
+    form = request.form
+    field = "tickets"
+    try:
+        field = "viewer"
+        who = _viewer(form.get("viewer", ""))
+        field = "amount"
+        amount = whole_number(form.get("amount"), "Tickets", 1, MAX_ADMIN_TICKETS)
+        field = "action"
+        action = form.get("action", "")
+        if action not in ("give", "remove"):
+            raise FormRefused("Choose give or remove.")
+        field = "reason"
+        reason = form.get("reason", "")
+        if len(reason) > MAX_REASON:
+            raise FormRefused(f"Keep the reason under {MAX_REASON} characters.")
+        field = "tickets"
+        ref = reference(form.get("reference"))
+        field = "viewer"
+        balance = raffle.admin.give(
+            guild_id,
+            actor_id=g.user.id,
+            tickets=amount if action == "give" else -amount,
+            reason=reason,
+            reference=f"dashboard:{ref}",
+            **who,
+        )
+    except Refused as refused:
+        typed = {k: (form.get(k) or "")[:100] for k in ("viewer", "amount", "action", "reason")}
+        return _show(guild_id, errors={field: str(refused)}, typed=typed)
+    verb = "Gave" if action == "give" else "Took"
+    return _back(guild_id, f"{verb} {amount:,} tickets; they now have {balance:,}.", "tickets")
+
+
+@AREA.bp.post("/draw")
+def draw(guild_id: int):  # type: ignore[no-untyped-def]
+    raffle = service("raffle")
+    if raffle is None:
+        return feature_off("The raffle")
+    form = request.form
+    field = "winners"
+    try:
+        winners = whole_number(form.get("winners"), "Winners", 1, MAX_WINNERS)
+        field = "prize"
+        prize = form.get("prize", "").strip()
+        if len(prize) > MAX_PRIZE:
+            raise FormRefused(f"Keep the prize under {MAX_PRIZE} characters.")
+        field = "winners"
+        done = raffle.draws.request(guild_id, actor_id=g.user.id, winners=winners, prize=prize)
+    except Refused as refused:
+        typed = {"winners": (form.get("winners") or "")[:10], "prize": form.get("prize", "")[:200]}
+        return _show(guild_id, errors={field: str(refused)}, typed=typed)
+    return _back(guild_id, _draw_note(done), "draws")
+
+
+@AREA.bp.post("/reroll")
+def reroll(guild_id: int):  # type: ignore[no-untyped-def]
+    raffle = service("raffle")
+    if raffle is None:
+        return feature_off("The raffle")
+    form = request.form
+    field = "draw_id"
+    try:
+        draw_id = whole_number(form.get("draw_id"), "Draw", 1, 2**63 - 1)
+        field = "reroll_reason"
+        reason = form.get("reroll_reason", "")
+        if not reason.strip():
+            raise FormRefused("Say why you reroll; the reason is recorded with the draw.")
+        if len(reason) > MAX_REASON:
+            raise FormRefused(f"Keep the reason under {MAX_REASON} characters.")
+        field = "draw_id"
+        done = raffle.draws.reroll(guild_id, actor_id=g.user.id, draw_id=draw_id, reason=reason)
+    except Refused as refused:
+        typed = {"reroll_reason": form.get("reroll_reason", "")[:300]}
+        return _show(guild_id, errors={field: str(refused)}, typed=typed)
+    return _back(guild_id, _draw_note(done), "draws")
+
+
+def _draw_note(draw) -> str:  # type: ignore[no-untyped-def]
+    if draw.status == "waiting":
+        return f"Draw #{draw.id} is queued; it completes when the beacon round is out."
+    count = len(draw.winners)
+    return f"Draw #{draw.id} is done: {count} winner{'s' if count != 1 else ''}."

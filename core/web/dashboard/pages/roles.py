@@ -1,0 +1,147 @@
+"""A guild's watchtime roles: the tiers (a role earned after so many hours watched), added and
+removed as ``!roles add`` / ``!roles remove`` do, and the settings of ``!roles mode``,
+``!roles enable|disable`` and ``!roles dm``.
+
+A typed role id is checked against the guild's real roles (as the bot sees them) before the
+service is asked; when they cannot be seen, the tier is refused rather than trusted.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+
+from flask import flash, redirect, request, url_for
+
+from core.features.refusals import Refused
+from core.features.roles.service import MAX_MINUTES
+from core.web.dashboard.guilds import guild_blueprint
+from core.web.dashboard.pages._forms import (
+    FormRefused,
+    feature_off,
+    page,
+    role_refusal,
+    service,
+    snowflake,
+)
+from core.web.dashboard.state import dashboard
+
+AREA = guild_blueprint("roles", __name__, "Roles")
+ORDER = 20
+TEMPLATE = "dashboard/guild_roles.html"
+
+
+def hours_text(minutes: int) -> str:
+    hours = Decimal(minutes) / 60
+    return f"{hours.normalize():f}" if hours % 1 else f"{int(hours):,}"
+
+
+def minutes_of(text: str | None) -> int:
+    """Hours as typed (``10``, ``1.5``, ``0.25``) -> whole minutes."""
+    raw = (text or "").strip().replace(",", ".")
+    try:
+        hours = Decimal(raw) if len(raw) <= 12 else Decimal(-1)
+    except InvalidOperation:
+        hours = Decimal(-1)
+    minutes = hours * 60 if hours.is_finite() else Decimal(-1)
+    if minutes < 1 or minutes % 1 or minutes > MAX_MINUTES:
+        raise FormRefused(
+            "Hours take a number like 10 or 1.5 (at least one minute, in whole minutes)."
+        )
+    return int(minutes)
+
+
+def _show(
+    guild_id: int, *, errors: dict[str, str] | None = None, typed: dict[str, str] | None = None
+):  # type: ignore[no-untyped-def]
+    roles = service("roles")
+    if roles is None:
+        return feature_off("Watchtime roles")
+    known = dashboard().config.guild_roles(guild_id)
+    tiers = roles.tiers(guild_id)
+    return page(
+        TEMPLATE,
+        guild_id,
+        errors=errors,
+        tiers=[(tier, hours_text(tier.minutes)) for tier in tiers],
+        existing=None if known is None else known.existing_role_ids,
+        settings=roles.settings(guild_id),
+        typed=typed or {},
+    )
+
+
+def _back(guild_id: int, note: str, anchor: str):  # type: ignore[no-untyped-def]
+    flash(note)
+    return redirect(url_for(".index", guild_id=guild_id, _anchor=anchor), code=303)
+
+
+@AREA.bp.get("/")
+def index(guild_id: int):  # type: ignore[no-untyped-def]
+    return _show(guild_id)
+
+
+@AREA.bp.post("/add")
+def add(guild_id: int):  # type: ignore[no-untyped-def]
+    roles = service("roles")
+    if roles is None:
+        return feature_off("Watchtime roles")
+    form = request.form
+    field = "role_id"
+    try:
+        role_id = snowflake(form.get("role_id"), "Role")
+        problem = role_refusal(guild_id, role_id)
+        if problem is not None:
+            raise FormRefused(problem)
+        field = "hours"
+        minutes = minutes_of(form.get("hours"))
+        field = "role_id"
+        tier = roles.add_tier(guild_id, role_id, minutes)
+    except Refused as refused:
+        typed = {name: (form.get(name) or "")[:30] for name in ("role_id", "hours")}
+        return _show(guild_id, errors={field: str(refused)}, typed=typed)
+    note = f"Role {tier.role_id} is now earned after {hours_text(tier.minutes)} hours watched."
+    return _back(guild_id, note, "tiers")
+
+
+@AREA.bp.post("/remove")
+def remove(guild_id: int):  # type: ignore[no-untyped-def]
+    roles = service("roles")
+    if roles is None:
+        return feature_off("Watchtime roles")
+    try:
+        # Not checked against the guild's roles: a deleted role's tier must be removable.
+        role_id = snowflake(request.form.get("role_id"), "Role")
+        roles.remove_tier(guild_id, role_id)
+    except Refused as refused:
+        return _show(guild_id, errors={"remove": str(refused)})
+    note = f"Role {role_id} is no longer a watchtime role; members keep it."
+    return _back(guild_id, note, "tiers")
+
+
+@AREA.bp.post("/settings")
+def settings(guild_id: int):  # type: ignore[no-untyped-def]
+    roles = service("roles")
+    if roles is None:
+        return feature_off("Watchtime roles")
+    form = request.form
+    current = roles.settings(guild_id)
+    errors: dict[str, str] = {}
+    mode = form.get("mode")
+    if mode is not None and mode != current.mode:
+        try:
+            roles.set_mode(guild_id, mode)
+        except Refused as refused:
+            errors["mode"] = str(refused)
+    for name, change, now in (
+        ("enabled", roles.set_enabled, current.enabled),
+        ("dm", roles.set_dm, current.dm_on_new_role),
+    ):
+        value = form.get(name)
+        if value is None or value == ("on" if now else "off"):
+            continue
+        if value not in ("on", "off"):
+            errors[name] = "Choose on or off."
+            continue
+        change(guild_id, value == "on")
+    if errors:
+        return _show(guild_id, errors=errors)
+    return _back(guild_id, "Saved.", "settings")

@@ -1,0 +1,125 @@
+"""The linking page: the linked role and the link log channel, set as ``!linkrole`` and
+``!linklogs`` do with ids checked against the guild's real roles and channels, and the guild's
+link log (its own links and unlinks only), on a real database."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from core.events import Platform
+from core.features.linking.service import LinkingService
+from core.features.roles.ports import GuildRoles
+from tests.clock import Clock
+from tests.web.dashboard.pages.conftest import (
+    ADMIN_ID,
+    OTHER_GUILD,
+    assert_refused_here,
+    pages_for,
+)
+
+GUILD = 111111111111111111
+LINKED = 210000000000000001
+ABOVE_BOT = 210000000000000002
+LOGS = 310000000000000001
+
+
+def _roles(guild_id: int) -> GuildRoles | None:
+    return GuildRoles(True, frozenset({LINKED}), frozenset({GUILD, LINKED, ABOVE_BOT}))
+
+
+def _channels(guild_id: int) -> frozenset[int] | None:
+    return frozenset({LOGS}) if guild_id == GUILD else frozenset()
+
+
+@pytest.fixture
+def linking(engine):  # type: ignore[no-untyped-def]
+    return LinkingService(engine, Clock(datetime(2026, 3, 1, tzinfo=UTC)))
+
+
+@pytest.fixture
+def pages(linking, discord):  # type: ignore[no-untyped-def]
+    return pages_for(
+        discord, GUILD, linking=linking, guild_roles=_roles, guild_channel_ids=_channels
+    )
+
+
+def test_linked_role_and_log_channel_set_here_are_the_services(pages, linking):
+    form = {"linked_role": f"<@&{LINKED}>", "log_channel": str(LOGS)}
+    answer = pages.post("linking", "settings", form)
+    assert answer.status_code == 303
+    settings = linking.settings(GUILD)
+    assert (settings.linked_role_id, settings.log_channel_id) == (LINKED, LOGS)
+    assert linking.settings(OTHER_GUILD).linked_role_id is None
+    page = pages.client.get(answer.headers["Location"])
+    assert f'value="{LINKED}"' in page.text
+    assert 'for="linked_role"' in page.text
+    assert (
+        pages.post("linking", "settings", {"linked_role": "", "log_channel": ""}).status_code == 303
+    )
+    settings = linking.settings(GUILD)
+    assert (settings.linked_role_id, settings.log_channel_id) == (None, None)
+
+
+@pytest.mark.parametrize(
+    ("form", "field", "message"),
+    [
+        ({"linked_role": "Members"}, "linked_role", "The linked role takes a Discord id"),
+        ({"linked_role": str(GUILD)}, "linked_role", "@everyone can't be given"),
+        ({"linked_role": str(ABOVE_BOT)}, "linked_role", "I can't give that role"),
+        ({"linked_role": "210000000000000077"}, "linked_role", "no role with that id"),
+        ({"log_channel": "310000000000000077"}, "log_channel", "That channel is not in this"),
+        ({"log_channel": "#general"}, "log_channel", "The log channel takes a Discord id"),
+    ],
+)
+def test_a_refused_setting_is_shown_by_its_field(pages, linking, form, field, message):
+    answer = pages.post("linking", "settings", form)
+    assert_refused_here(answer, message)
+    assert f'id="{field}-error"' in answer.text
+    settings = linking.settings(GUILD)
+    assert (settings.linked_role_id, settings.log_channel_id) == (None, None)
+
+
+def test_ids_are_never_trusted_when_the_guild_cannot_be_seen(discord, linking):
+    pages = pages_for(discord, GUILD, linking=linking)
+    answer = pages.post(
+        "linking", "settings", {"linked_role": str(LINKED), "log_channel": str(LOGS)}
+    )
+    assert_refused_here(answer, "I cannot check that role now")
+    assert "I cannot check that channel now" in answer.text
+    assert linking.settings(GUILD).linked_role_id is None
+
+
+def test_the_link_log_shows_this_guilds_links_and_unlinks(pages, linking):
+    linking.link(
+        guild_id=GUILD, discord_user_id=500, platform=Platform.KICK, platform_user_id="k1",
+        username="kickfan",
+    )  # fmt: skip
+    linking.link(
+        guild_id=OTHER_GUILD, discord_user_id=501, platform=Platform.KICK,
+        platform_user_id="k2", username="elsewhere",
+    )  # fmt: skip
+    linking.unlink(GUILD, 500, actor_id=ADMIN_ID)
+    page = pages.get("linking")
+    assert page.status_code == 200
+    log = page.text[page.text.index('id="link-log"') :]
+    assert "kickfan" in log
+    assert "<td>unlinked</td>" in log
+    assert "<td>linked</td>" in log
+    assert log.index("<td>unlinked</td>") < log.index("<td>linked</td>")  # newest first
+    assert f"(by <code>{ADMIN_ID}</code>)" in log
+    assert "elsewhere" not in page.text
+
+
+def test_writes_need_the_csrf_token_and_a_guild_the_user_manages(pages, linking):
+    form = {"linked_role": str(LINKED)}
+    assert pages.post("linking", "settings", form, csrf=False).status_code == 403
+    token = pages.csrf("linking")
+    other = pages.client.post(
+        pages.url("linking", "settings", OTHER_GUILD), data={**form, "csrf_token": token}
+    )
+    assert other.status_code == 403
+    assert linking.settings(GUILD).linked_role_id is None
+    assert linking.settings(OTHER_GUILD).linked_role_id is None
+    assert pages.get("linking", guild_id=OTHER_GUILD).status_code == 403

@@ -1,0 +1,225 @@
+"""The raffle settings page on a real raffle month (tests/features/raffle/proof_scenario.py):
+period 1 closed and drawn (draw 1, rerolled as draw 2), period 2 open. Each write is the call
+the raffle command makes; each refusal is the form again with the message by its field."""
+
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+
+from core.discord_bot.raffle import render as render_raffle
+from core.features.raffle.tables import raffle_ledger
+from tests.features.raffle.proof_scenario import build
+from tests.features.raffle.support import GUILD
+from tests.web.dashboard.pages.conftest import (
+    ADMIN_ID,
+    OTHER_GUILD,
+    assert_refused_here,
+    pages_for,
+)
+
+REF = "0123456789abcdef0123456789abcdef"
+
+
+@pytest.fixture
+def month(sqlite_engine):  # type: ignore[no-untyped-def]
+    raffle, _period_id = build(sqlite_engine)
+    return raffle
+
+
+@pytest.fixture
+def pages(month, discord):  # type: ignore[no-untyped-def]
+    channels = {GUILD: frozenset({424242424242424242})}
+    return pages_for(discord, GUILD, raffle=month, guild_channel_ids=channels.get)
+
+
+def test_every_raffleset_setting_has_a_field():
+    from core.features.raffle.rates import SETTINGS
+    from core.web.dashboard.pages.raffle import LABELS
+
+    assert set(LABELS) == set(SETTINGS)
+
+
+def test_the_page_shows_settings_periods_proofs_and_standings(pages, month):
+    month.admin.give(GUILD, actor_id=1, member_id=103, tickets=9, reason="", reference="t")
+    page = pages.get("raffle")
+    assert page.status_code == 200
+    assert 'name="watch_hour" type="number" value="10"' in page.text  # the rate the scenario set
+    assert 'href="/raffle/1"' in page.text  # the closed, drawn period's public proof
+    assert 'href="/raffle/1/proof.json"' in page.text
+    assert 'href="/raffle/2"' not in page.text  # open: its seed is still secret
+    assert "viewer3" in page.text  # the standings of the open period
+    assert '<option value="2">' in page.text  # draw 2 can be rerolled
+    for label in ('for="watch_hour"', 'for="viewer"', 'for="winners"', 'for="reroll_reason"'):
+        assert label in page.text
+
+
+def test_a_setting_changed_here_is_what_raffleinfo_shows(pages, month):
+    answer = pages.post("raffle", "settings", {"watch_hour": "7", "linked_only": "off"})
+    assert answer.status_code == 303
+    embed = render_raffle.info_embed(month.views.info(GUILD))
+    shown = "\n".join(str(field.value) for field in embed.fields)
+    assert "7 per hour watched" in shown
+    assert "anyone can win" in shown
+    assert "Saved: watch_hour, linked_only." in pages.client.get(answer.headers["Location"]).text
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("watch_hour", "lots", "watch_hour takes a whole number from 0 to 100000."),
+        ("hold_minutes", "100001", "hold_minutes takes a whole number from 0 to 100000."),
+        ("auto_draw", "maybe", "auto_draw takes on or off."),
+        ("time_zone", "Mars/Olympus", "Mars/Olympus"),
+        ("channel", "#general", "channel takes a #channel, a channel id, or none."),
+        ("channel", "123456789012345678", "That channel is not in this server."),
+    ],
+)
+def test_a_refused_setting_is_shown_by_its_field(pages, month, field, value, message):
+    before = month.periods.rates(GUILD)
+    answer = pages.post("raffle", "settings", {field: value, "gifted_sub": "3"})
+    assert_refused_here(answer, message)
+    assert f'id="{field}-error"' in answer.text
+    assert month.periods.rates(GUILD).gifted_sub_tickets == 3  # the good field was saved
+    assert month.periods.rates(GUILD).time_zone == before.time_zone
+
+
+def test_a_channel_of_this_server_is_taken_and_an_unknown_one_refused_without_a_bot(discord, month):
+    with_bot = pages_for(
+        discord, GUILD, raffle=month, guild_channel_ids=lambda g: frozenset({424242424242424242})
+    )
+    assert with_bot.post("raffle", "settings", {"channel": "424242424242424242"}).status_code == 303
+    assert month.periods.rates(GUILD).announcement_channel_id == 424242424242424242
+    assert with_bot.post("raffle", "settings", {"channel": ""}).status_code == 303
+    assert month.periods.rates(GUILD).announcement_channel_id == 2002  # RAFFLE_ANNOUNCEMENT_…
+
+
+def test_no_bot_here_means_a_channel_cannot_be_checked(discord, month):
+    pages = pages_for(discord, GUILD, raffle=month)  # guild_channel_ids: unknown
+    answer = pages.post("raffle", "settings", {"channel": "424242424242424242"})
+    assert_refused_here(answer, "I cannot check that channel now")
+    assert month.periods.rates(GUILD).announcement_channel_id == 2002  # as it was
+
+
+def _ledger(month, reference):  # type: ignore[no-untyped-def]
+    with month.engine.connect() as conn:
+        query = sa.select(raffle_ledger).where(raffle_ledger.c.source_ref == reference)
+        return conn.execute(query).all()
+
+
+def test_tickets_given_by_member_or_kick_name_once_per_form(pages, month):
+    form = {"viewer": "103", "amount": "12", "action": "give", "reason": "quiz", "reference": REF}
+    answer = pages.post("raffle", "tickets", form)
+    assert answer.status_code == 303
+    assert "they now have 12" in pages.client.get(answer.headers["Location"]).text
+    assert pages.post("raffle", "tickets", form).status_code == 303  # sent twice: counted once
+    (row,) = _ledger(month, f"dashboard:{REF}")
+    assert (row.amount, row.actor_id, row.reason, row.source) == (12, ADMIN_ID, "quiz", "admin")
+    by_name = {
+        **form,
+        "viewer": "viewer3",
+        "action": "remove",
+        "amount": "5",
+        "reference": "f" * 32,
+    }
+    assert pages.post("raffle", "tickets", by_name).status_code == 303
+    assert month.views.board(GUILD).entries[0].tickets == 7
+
+
+@pytest.mark.parametrize(
+    ("change", "field", "message"),
+    [
+        ({"viewer": ""}, "viewer", "Say whose tickets"),
+        ({"viewer": "nobody-by-that-name"}, "viewer", "I don't know a Kick viewer by that name."),
+        ({"viewer": "555555555555555555"}, "viewer", "has not linked a Kick account"),
+        ({"viewer": "99999999999999999999999"}, "viewer", "A member id takes a whole number"),
+        ({"amount": "0"}, "amount", "Tickets takes a whole number from 1 to 1,000,000."),
+        ({"amount": "-3"}, "amount", "Tickets takes a whole number"),
+        ({"action": "remove"}, "viewer", "They have only 0 tickets."),
+        ({"action": "steal"}, "action", "Choose give or remove."),
+        ({"reference": "x"}, "tickets", "reload the page"),
+        ({"reason": "r" * 301}, "reason", "under 300 characters"),
+    ],
+)
+def test_a_refused_ticket_change_is_shown_and_changes_nothing(pages, month, change, field, message):
+    form = {"viewer": "103", "amount": "4", "action": "give", "reason": "", "reference": REF}
+    answer = pages.post("raffle", "tickets", {**form, **change})
+    assert_refused_here(answer, message)
+    assert f'id="{field}-error"' in answer.text
+    assert month.views.board(GUILD).entries == []
+
+
+def test_draw_and_reroll_record_the_dashboard_user(pages, month):
+    answer = pages.post("raffle", "draw", {"winners": "2", "prize": "a mug"})
+    assert answer.status_code == 303
+    draw = month.views.info(GUILD).last_draw
+    assert (draw.id, draw.status, draw.prize, draw.requested_by) == (3, "done", "a mug", ADMIN_ID)
+    assert len(draw.winners) == 2
+    answer = pages.post("raffle", "reroll", {"draw_id": "3", "reroll_reason": "no answer"})
+    assert answer.status_code == 303
+    again = month.views.info(GUILD).last_draw
+    assert (again.reroll_of, again.reason, again.requested_by) == (3, "no answer", ADMIN_ID)
+
+
+@pytest.mark.parametrize(
+    ("path", "form", "field", "message"),
+    [
+        ("draw", {"winners": "0"}, "winners", "Winners takes a whole number from 1 to 25."),
+        ("draw", {"winners": "26"}, "winners", "Winners takes a whole number from 1 to 25."),
+        ("draw", {"winners": "1", "prize": "p" * 201}, "prize", "under 200 characters"),
+        ("reroll", {"draw_id": "2", "reroll_reason": " "}, "reroll_reason", "Say why you reroll"),
+        ("reroll", {"draw_id": "99", "reroll_reason": "x"}, "draw_id", "There is no draw #99"),
+        ("reroll", {"draw_id": "", "reroll_reason": "x"}, "draw_id", "Draw takes a whole number"),
+    ],
+)
+def test_a_refused_draw_is_shown_and_draws_nothing(pages, month, path, form, field, message):
+    answer = pages.post("raffle", path, form)
+    assert_refused_here(answer, message)
+    assert f'id="{field}-error"' in answer.text
+    assert month.views.info(GUILD).last_draw.id == 2
+
+
+def test_a_draw_refused_by_the_service_while_no_period_closed(discord, sqlite_engine):
+    from datetime import UTC, datetime
+
+    from tests.clock import Clock
+    from tests.features.raffle.support import make_service
+
+    raffle = make_service(sqlite_engine, Clock(datetime(2026, 3, 10, tzinfo=UTC)))
+    raffle.periods.start(GUILD)
+    pages = pages_for(discord, GUILD, raffle=raffle)
+    answer = pages.post("raffle", "draw", {"winners": "1"})
+    assert_refused_here(answer, "The raffle period is still open")
+
+
+@pytest.mark.parametrize(
+    ("path", "form"),
+    [
+        ("settings", {"watch_hour": "9"}),
+        ("tickets", {"viewer": "103", "amount": "1", "action": "give", "reference": REF}),
+        ("draw", {"winners": "1"}),
+        ("reroll", {"draw_id": "2", "reroll_reason": "x"}),
+    ],
+)
+def test_writes_need_the_csrf_token_and_a_guild_the_user_manages(pages, month, path, form):
+    assert pages.post("raffle", path, form, csrf=False).status_code == 403
+    token = pages.csrf("raffle")
+    other = pages.client.post(
+        pages.url("raffle", path, OTHER_GUILD), data={**form, "csrf_token": token}
+    )
+    assert other.status_code == 403
+    assert month.periods.rates(GUILD).watch_hour_tickets == 10  # as the scenario set it
+    assert month.views.info(GUILD).last_draw.id == 2
+    assert _ledger(month, f"dashboard:{REF}") == []
+
+
+def test_another_guilds_page_is_403(pages):
+    assert pages.get("raffle", guild_id=OTHER_GUILD).status_code == 403
+    assert pages.get("raffle", guild_id=123456789012345678).status_code == 403
+
+
+def test_without_the_raffle_the_page_says_so(discord):
+    pages = pages_for(discord, GUILD)
+    answer = pages.get("raffle")
+    assert answer.status_code == 404
+    assert "The raffle is not running" in answer.text

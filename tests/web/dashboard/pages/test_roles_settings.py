@@ -1,0 +1,138 @@
+"""The watchtime roles page: tiers added with a role id checked against the guild's real roles
+(refused when they cannot be seen), removed, and the mode / sync / DM settings; each the call
+``!roles`` makes, on a real database."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from core.features.roles.ports import GuildRoles
+from core.features.roles.repository import RoleTier
+from core.features.roles.service import RolesService
+from tests.clock import Clock
+from tests.web.dashboard.pages.conftest import OTHER_GUILD, assert_refused_here, pages_for
+
+GUILD = 111111111111111111
+VIEWERS = 210000000000000001  # a role the bot may hand out
+MANAGED = 210000000000000002  # a bot's or integration's role, or above the bot's top role
+OTHER_SERVERS_ROLE = 210000000000000003
+
+
+def _roles_here(guild_id: int) -> GuildRoles | None:
+    if guild_id != GUILD:
+        return None
+    return GuildRoles(
+        can_manage_roles=True,
+        assignable_role_ids=frozenset({VIEWERS}),
+        existing_role_ids=frozenset({GUILD, VIEWERS, MANAGED}),
+    )
+
+
+@pytest.fixture
+def roles(engine):  # type: ignore[no-untyped-def]
+    return RolesService(engine, Clock(datetime(2026, 3, 1, tzinfo=UTC)))
+
+
+@pytest.fixture
+def pages(roles, discord):  # type: ignore[no-untyped-def]
+    return pages_for(discord, GUILD, roles=roles, guild_roles=_roles_here)
+
+
+def test_a_tier_added_here_is_the_services_and_the_pages(pages, roles):
+    answer = pages.post("roles", "add", {"role_id": str(VIEWERS), "hours": "1.5"})
+    assert answer.status_code == 303
+    assert roles.tiers(GUILD) == [RoleTier(VIEWERS, 90)]
+    page = pages.client.get(answer.headers["Location"])
+    assert "earned after 1.5 hours watched" in page.text
+    assert f"<code>{VIEWERS}</code>" in page.text
+    assert 'for="role_id"' in page.text
+    assert 'for="hours"' in page.text
+
+
+@pytest.mark.parametrize(
+    ("form", "field", "message"),
+    [
+        ({"role_id": "viewers", "hours": "1"}, "role_id", "Role takes a Discord id"),
+        ({"role_id": str(GUILD), "hours": "1"}, "role_id", "@everyone can't be given"),
+        ({"role_id": str(OTHER_SERVERS_ROLE), "hours": "1"}, "role_id", "no role with that id"),
+        ({"role_id": str(MANAGED), "hours": "1"}, "role_id", "I can't give that role"),
+        ({"role_id": str(VIEWERS), "hours": "0"}, "hours", "Hours take a number like 10"),
+        ({"role_id": str(VIEWERS), "hours": "0.001"}, "hours", "whole minutes"),
+        ({"role_id": str(VIEWERS), "hours": "ten"}, "hours", "Hours take a number like 10"),
+        ({"role_id": str(VIEWERS), "hours": "NaN"}, "hours", "Hours take a number like 10"),
+        ({"role_id": str(VIEWERS), "hours": "9" * 12}, "hours", "Hours take a number like 10"),
+    ],
+)
+def test_a_refused_tier_is_shown_by_its_field_and_adds_nothing(pages, roles, form, field, message):
+    answer = pages.post("roles", "add", form)
+    assert_refused_here(answer, message)
+    assert f'id="{field}-error"' in answer.text
+    assert roles.tiers(GUILD) == []
+
+
+def test_the_services_refusal_is_shown_too(pages, roles):
+    roles.add_tier(GUILD, VIEWERS, 60)
+    answer = pages.post("roles", "add", {"role_id": str(VIEWERS), "hours": "2"})
+    assert_refused_here(answer, "That role is already a watchtime role")
+    assert roles.tiers(GUILD) == [RoleTier(VIEWERS, 60)]
+
+
+def test_a_role_id_is_never_trusted_when_the_roles_cannot_be_seen(discord, roles):
+    pages = pages_for(discord, GUILD, roles=roles)  # no bot connected in this process
+    answer = pages.post("roles", "add", {"role_id": str(VIEWERS), "hours": "1"})
+    assert_refused_here(answer, "I cannot check that role now")
+    assert roles.tiers(GUILD) == []
+
+
+def test_remove_a_tier_even_of_a_deleted_role(pages, roles):
+    deleted = 210000000000000009
+    roles.add_tier(GUILD, deleted, 60)
+    page = pages.get("roles")
+    assert "deleted in Discord" in page.text
+    assert pages.post("roles", "remove", {"role_id": str(deleted)}).status_code == 303
+    assert roles.tiers(GUILD) == []
+    answer = pages.post("roles", "remove", {"role_id": str(deleted)})
+    assert_refused_here(answer, "That role is not a watchtime role here.")
+
+
+def test_mode_sync_and_dm_settings(pages, roles):
+    form = {"mode": "highest", "enabled": "off", "dm": "on"}
+    assert pages.post("roles", "settings", form).status_code == 303
+    settings = roles.settings(GUILD)
+    assert (settings.mode, settings.enabled, settings.dm_on_new_role) == ("highest", False, True)
+    answer = pages.post("roles", "settings", {"mode": "some", "dm": "maybe"})
+    assert_refused_here(answer, "The mode is either all (every role reached) or highest.")
+    assert "Choose on or off." in answer.text
+    assert roles.settings(GUILD).mode == "highest"
+
+
+@pytest.mark.parametrize(
+    ("path", "form"),
+    [
+        ("add", {"role_id": str(VIEWERS), "hours": "1"}),
+        ("remove", {"role_id": str(VIEWERS)}),
+        ("settings", {"mode": "highest"}),
+    ],
+)
+def test_writes_need_the_csrf_token_and_a_guild_the_user_manages(pages, roles, path, form):
+    roles.add_tier(GUILD, VIEWERS, 60)
+    roles.add_tier(OTHER_GUILD, VIEWERS, 60)
+    assert pages.post("roles", path, form, csrf=False).status_code == 403
+    token = pages.csrf("roles")
+    other = pages.client.post(
+        pages.url("roles", path, OTHER_GUILD), data={**form, "csrf_token": token}
+    )
+    assert other.status_code == 403
+    assert roles.tiers(GUILD) == [RoleTier(VIEWERS, 60)]
+    assert roles.tiers(OTHER_GUILD) == [RoleTier(VIEWERS, 60)]
+    assert roles.settings(GUILD).mode == roles.settings(OTHER_GUILD).mode == "all"
+
+
+def test_another_guilds_page_is_403(pages):
+    assert pages.get("roles", guild_id=OTHER_GUILD).status_code == 403
+
+
+def test_without_roles_the_page_says_so(discord):
+    assert pages_for(discord, GUILD).get("roles").status_code == 404
