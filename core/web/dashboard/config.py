@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from core.features.roles.ports import GuildRoles
     from core.features.roles.service import RolesService
     from core.features.watchtime.service import WatchtimeService
+    from core.web.dashboard.platform_sync import PlatformSync
 
 
 @dataclass(frozen=True)
@@ -71,6 +72,9 @@ class DashboardConfig:
     # None when they cannot be known here (no bot in this process, or not connected yet).
     guild_roles: Callable[[int], GuildRoles | None] = lambda guild_id: None
     guild_channel_ids: Callable[[int], frozenset[int] | None] = lambda guild_id: None
+    # The overview's Sync buttons (!kick sync, !twitch sync) by URL slug; a platform this
+    # process cannot sync is absent (core/web/dashboard/platform_sync.py).
+    platform_syncs: dict[str, PlatformSync] = field(default_factory=dict)
     session_hours: int = 8
     permission_cache_seconds: int = 180
 

@@ -14,8 +14,19 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from flask import Blueprint, g, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    flash,
+    g,
+    get_flashed_messages,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 
+from core.features.refusals import Refused
 from core.web.dashboard import error_page
 from core.web.dashboard.discord_client import DiscordUnavailable
 from core.web.dashboard.state import SessionUser, current_user, dashboard
@@ -118,9 +129,10 @@ def plain_text(detail: str) -> str:
 
 
 @bp.get("/<id:guild_id>/")
-def overview(guild_id: int):  # type: ignore[no-untyped-def]
+def overview(guild_id: int, refused: str | None = None):  # type: ignore[no-untyped-def]
     report = dashboard().config.guild_health(guild_id)
     checks = [(c.name, c.ok, plain_text(c.detail)) for c in report.checks]
+    syncs = dashboard().config.platform_syncs
     return render_template(
         "dashboard/overview.html",
         user=g.user,
@@ -128,4 +140,29 @@ def overview(guild_id: int):  # type: ignore[no-untyped-def]
         guild_name=guild_name(guild_id),
         checks=checks,
         ok=report.ok,
-    )
+        syncs=[(slug, sync.label) for slug, sync in syncs.items() if sync.has(guild_id)],
+        sync_results=get_flashed_messages(category_filter=["sync"]),
+        refused=refused,
+    ), (400 if refused else 200)
+
+
+@bp.post("/<id:guild_id>/sync/<platform>")
+def sync(guild_id: int, platform: str):  # type: ignore[no-untyped-def]
+    """The Sync button: what ``!kick sync`` / ``!twitch sync`` do, its reply shown on the
+    overview after a redirect (a refusal too); a platform the guild has not set up is refused."""
+    found = dashboard().config.platform_syncs.get(platform)
+    run = dashboard().config.run
+    if found is None or run is None:
+        abort(404)
+    if not found.has(guild_id):
+        return overview(
+            guild_id,
+            refused=f"This server has no {found.label} channel: run "
+            f"!{platform} setup <channel> in Discord first.",
+        )
+    try:
+        text = run(found.sync(guild_id))
+    except Refused as refusal:
+        text = str(refusal)
+    flash(plain_text(text), "sync")
+    return redirect(url_for("guilds.overview", guild_id=guild_id), code=303)

@@ -10,6 +10,7 @@ from core.bus.event_log import event_log_of
 from core.health import HealthReport
 from core.web.dashboard.aio import coroutine_runner
 from core.web.dashboard.config import DashboardConfig
+from core.web.dashboard.platform_sync import platform_syncs
 
 if TYPE_CHECKING:
     import discord
@@ -131,4 +132,5 @@ def dashboard_config(rt: Runtime) -> DashboardConfig:
         roles=getattr(rt, "roles", None),
         guild_roles=guild_roles_of(rt.discord),
         guild_channel_ids=guild_channel_ids_of(rt.discord),
+        platform_syncs=platform_syncs(rt),
     )

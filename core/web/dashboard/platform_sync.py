@@ -1,0 +1,79 @@
+"""The overview's Sync buttons: ``!kick sync`` and ``!twitch sync`` as the dashboard calls them.
+
+Each is the same service call the command makes (``KickSetup.sync``, ``TwitchSetup.sync``),
+answered with the same text the bot replies (without Discord markup); a platform that does not
+answer is a ``Refused`` with the bot's message, as the command says it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from core.features.refusals import Refused
+
+if TYPE_CHECKING:
+    from core.runtime import Runtime
+
+
+@dataclass(frozen=True)
+class PlatformSync:
+    """One platform's Sync button: its label, whether a guild has that platform (a channel
+    set up with ``!<platform> setup``), and the sync itself, giving the reply's text."""
+
+    label: str
+    has: Callable[[int], bool]
+    sync: Callable[[int], Awaitable[str]]
+
+
+def kick_sync(rt: Runtime) -> PlatformSync | None:
+    kick = getattr(rt, "kick_setup", None)
+    if kick is None:
+        return None
+
+    async def sync(guild_id: int) -> str:
+        from core.discord_bot.connections import render
+        from core.platforms.kick.api import KickApiError
+        from core.platforms.kick.oauth_client import OAuthError
+
+        try:
+            report = await kick.sync(guild_id)
+        except (KickApiError, OAuthError) as exc:
+            raise Refused(render.sync_unreachable(exc)) from exc
+        return render.sync_report(report, "!")
+
+    return PlatformSync("Kick", lambda guild_id: _tracked(rt, guild_id, "kick"), sync)
+
+
+def twitch_sync(rt: Runtime) -> PlatformSync | None:
+    twitch = getattr(rt, "twitch_setup", None)
+    if twitch is None:
+        return None
+
+    async def sync(guild_id: int) -> str:
+        from core.discord_bot.twitch import render
+        from core.features.connections.twitch_setup import TwitchSetupFailed
+        from core.platforms.twitch.helix import HelixError
+        from core.platforms.twitch.oauth_client import TwitchOAuthError
+
+        try:
+            report = await twitch.sync(guild_id)
+        except (HelixError, TwitchOAuthError) as exc:
+            raise TwitchSetupFailed(
+                "Twitch did not answer, so nothing changed. Try again in a minute."
+            ) from exc
+        return render.sync_report(report)
+
+    return PlatformSync("Twitch", lambda guild_id: _tracked(rt, guild_id, "twitch"), sync)
+
+
+def _tracked(rt: Runtime, guild_id: int, platform: str) -> bool:
+    channel: Any = getattr(rt.guilds, f"{platform}_channel_of")(guild_id)
+    return channel is not None
+
+
+def platform_syncs(rt: Runtime) -> dict[str, PlatformSync]:
+    """The Sync buttons this process can offer, by URL slug."""
+    found = {"kick": kick_sync(rt), "twitch": twitch_sync(rt)}
+    return {slug: sync for slug, sync in found.items() if sync is not None}
