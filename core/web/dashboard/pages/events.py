@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from flask import g, request
+from flask import current_app, g, render_template, request
 
 from core.bus.event_log import guild_scope
 from core.events import EVENT_TYPES, Platform, utc
@@ -62,11 +62,35 @@ def _missing(_exc: Missing):  # type: ignore[no-untyped-def]
 def index(guild_id: int):  # type: ignore[no-untyped-def]
     log = service("event_log")
     scope = _scope(guild_id)
+    kind, errors = _kind()
+    live = "live" in current_app.extensions  # off: no live parts, the page works by reload
+    values = _values(guild_id, log, scope, kind)
+    return page("dashboard/events.html", guild_id, errors=errors, live=live, **values)
+
+
+def _kind() -> tuple[str | None, dict[str, str]]:
+    """The event type asked for in the query string (None: all), and the refusal of a bad one."""
     kind = request.args.get("kind") or None
     if kind is not None and kind not in EVENT_TYPES:
-        return page("dashboard/events.html", guild_id, errors={"kind": "No such event type."},
-                    **_values(guild_id, log, scope, None))  # fmt: skip
-    return page("dashboard/events.html", guild_id, **_values(guild_id, log, scope, kind))
+        return None, {"kind": "No such event type."}
+    return kind, {}
+
+
+@AREA.bp.get("/live")
+def live_part(guild_id: int):  # type: ignore[no-untyped-def]
+    """The dead and recent events alone, for the live page to fetch again."""
+    log = service("event_log")
+    scope = _scope(guild_id)
+    kind, errors = _kind()
+    return render_template(
+        "dashboard/events_live.html",
+        guild_id=guild_id,
+        errors=errors,
+        kind=kind,
+        kinds=log.kinds(scope),
+        recent=log.recent(scope, SHOWN, kind),
+        dead=log.dead(scope, SHOWN),
+    )
 
 
 def _values(guild_id: int, log, scope, kind: str | None) -> dict:  # type: ignore[no-untyped-def,type-arg]

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import flash, g, redirect, request, url_for
+from flask import current_app, flash, g, redirect, render_template, request, url_for
 
 from core.features.raffle.admin import MAX_ADMIN_TICKETS
 from core.features.raffle.draws import MAX_WINNERS
@@ -72,10 +72,7 @@ def _show(
     info = raffle.views.info(guild_id)
     values = setting_values(info.rates)
     values.update(typed or {})
-    try:
-        board = raffle.views.board(guild_id, BOARD_SIZE)
-    except Refused:
-        board = None  # no period yet
+    board = _board(raffle, guild_id)
     periods = raffle.views.periods(guild_id)
     last_closed = info.last_closed
     rerollable = [
@@ -99,7 +96,16 @@ def _show(
         max_tickets=MAX_ADMIN_TICKETS,
         max_winners=MAX_WINNERS,
         typed=typed or {},
+        live="live" in current_app.extensions,  # off: no live parts, the page works by reload
     )
+
+
+def _board(raffle: Any, guild_id: int) -> Any:
+    """The open period's standings (as !raffleboard), or None before the first period."""
+    try:
+        return raffle.views.board(guild_id, BOARD_SIZE)
+    except Refused:
+        return None
 
 
 def _back(guild_id: int, note: str, anchor: str):  # type: ignore[no-untyped-def]
@@ -110,6 +116,15 @@ def _back(guild_id: int, note: str, anchor: str):  # type: ignore[no-untyped-def
 @AREA.bp.get("/")
 def index(guild_id: int):  # type: ignore[no-untyped-def]
     return _show(guild_id)
+
+
+@AREA.bp.get("/standings")
+def standings(guild_id: int):  # type: ignore[no-untyped-def]
+    """The standings alone, for the live page to fetch again."""
+    raffle = service("raffle")
+    if raffle is None:
+        return feature_off("The raffle")
+    return render_template("dashboard/guild_raffle_standings.html", board=_board(raffle, guild_id))
 
 
 def _channel_refusal(guild_id: int, value: str) -> str | None:
