@@ -8,6 +8,7 @@ from __future__ import annotations
 from tests.features.raffle.support import add_viewer
 from tests.web.browser.test_settings_pages import GUILD, _log_in
 
+
 def test_an_award_changes_the_open_standings_without_reload(page, site, discord, shot):  # type: ignore[no-untyped-def]
     raffle = site.runtime.raffle
     raffle.periods.start(GUILD)
