@@ -128,6 +128,14 @@ def plain_text(detail: str) -> str:
     return detail.replace("`", "").replace("**", "")
 
 
+_MARKS = re.compile("[\u2705\u274c\u26a0]\ufe0f? ?")
+
+
+def without_marks(text: str) -> str:
+    """A bot reply without its emoji marks (a browser may lack the font; the words say it)."""
+    return _MARKS.sub("", text)
+
+
 @bp.get("/<id:guild_id>/")
 def overview(guild_id: int, refused: str | None = None):  # type: ignore[no-untyped-def]
     report = dashboard().config.guild_health(guild_id)
@@ -164,5 +172,5 @@ def sync(guild_id: int, platform: str):  # type: ignore[no-untyped-def]
         text = run(found.sync(guild_id))
     except Refused as refusal:
         text = str(refusal)
-    flash(plain_text(text), "sync")
+    flash(without_marks(plain_text(text)), "sync")
     return redirect(url_for("guilds.overview", guild_id=guild_id), code=303)

@@ -118,6 +118,7 @@ def test_sync_twitch_subscribes_on_the_fake_twitch_and_says_so(site, twitch):
     assert sorted(s["type"] for s in twitch.eventsub.values()) == sorted(WANTED_TYPES)
     shown = client.get(f"/dashboard/{GUILD}/").text
     assert f"Twitch subscriptions: 0 kept, {len(WANTED_TYPES)} created, 0 removed." in shown
+    assert "\u2705" not in shown  # the bot's emoji mark: the words say it on the web
     # Shown once: the reply does not stay on the overview.
     assert "Twitch subscriptions:" not in client.get(f"/dashboard/{GUILD}/").text
 
