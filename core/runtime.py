@@ -9,6 +9,7 @@ reads the environment.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections import defaultdict
 from collections.abc import Awaitable, Callable
 from datetime import datetime
@@ -53,6 +54,8 @@ if TYPE_CHECKING:
     from core.discord_bot.services import BotServices
     from core.web.app import WebServices
 
+log = logging.getLogger(__name__)
+
 # Each feature's install(runtime), in order: a feature may use what the ones before it built.
 FEATURES = (
     live,
@@ -84,6 +87,7 @@ class Runtime:
         self.handlers: dict[type[Event], list[EventHandler]] = defaultdict(list)
         self.chat_senders: dict[Platform, Callable[[], ChatSender]] = {}
         self._shutdown_hooks: list[Callable[[], Awaitable[None]]] = []
+        self._close_hooks: list[Callable[[], object]] = []
         self.loop: asyncio.AbstractEventLoop | None = None  # the pipeline's, while it runs
         interval = settings.watchtime.interval_seconds
         self.scheduler = Scheduler(
@@ -234,7 +238,17 @@ class Runtime:
         now = now or self.clock()
         return [self.watchtime.tick(guild_id, now) for guild_id in self.guilds.guild_ids()]
 
+    def on_close(self, hook: Callable[[], object]) -> None:
+        """``hook()`` when the runtime closes, before the database goes: a feature's own
+        threads stop here, whether or not the pipeline ran."""
+        self._close_hooks.append(hook)
+
     def close(self) -> None:
+        for hook in reversed(self._close_hooks):
+            try:
+                hook()
+            except Exception:
+                log.warning("a close hook failed", exc_info=True)
         self.bus.close()
         if self.redis is not None:
             self.redis.close()

@@ -19,8 +19,10 @@ def install(rt: Runtime) -> None:
     rt.live = LiveNotifier(backend)
     watch_commits(rt.engine, rt.live.changed_many)
 
-    async def stop() -> None:
+    def stop() -> None:
         rt.live.close()
         backend.close()
 
-    rt.on_shutdown(stop)
+    # The notifier's thread and the table poller hold database connections: they stop when the
+    # runtime closes (the pipeline's shutdown closes the runtime too, after its hooks).
+    rt.on_close(stop)

@@ -31,6 +31,7 @@ class _Listeners:
     def __init__(self) -> None:
         self._listeners: list[Listener] = []
         self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
 
     def listen(self, listener: Listener) -> None:
         self._listeners.append(listener)
@@ -48,7 +49,16 @@ class _Listeners:
                 log.warning("a live listener failed", exc_info=True)
 
     def close(self) -> None:
+        """Stop hearing other processes; waits for the listening thread (it holds a database or
+        Redis connection) so nothing reconnects after the caller closes those."""
         self._stop.set()
+        thread, self._thread = self._thread, None
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(timeout=5)
+
+    def _spawn(self, run: Callable[[], None], name: str) -> None:
+        self._thread = threading.Thread(target=run, name=name, daemon=True)
+        self._thread.start()
 
 
 class MemoryLive(_Listeners):
@@ -124,7 +134,7 @@ class TableLive(_Listeners):
                 except Exception:
                     log.warning("live changes not read", exc_info=True)
 
-        threading.Thread(target=run, name="live-poll", daemon=True).start()
+        self._spawn(run, "live-poll")
 
 
 CHANNEL = "sk:live"
@@ -170,7 +180,7 @@ class RedisLive(_Listeners):
                     log.warning("live updates: Redis subscription lost", exc_info=True)
                     self._stop.wait(1.0)
 
-        threading.Thread(target=run, name="live-redis", daemon=True).start()
+        self._spawn(run, "live-redis")
 
     def _heard(self, data: object) -> None:
         text = data.decode() if isinstance(data, bytes) else str(data)
