@@ -147,4 +147,11 @@ STORED: tuple[Stored, ...] = (
         "when a webhook last arrived, for as long as the bot runs",
         "Nothing to ask: they are working data, pruned as they age.",
     ),
+    Stored(
+        "Live-update counters: per server and dashboard topic (events, raffle, VIP), a number "
+        "that goes up when something changes, so open pages refresh; nothing about people",
+        ("live_changes",),
+        "while the server uses the bot",
+        "Nothing to ask: it holds no personal data.",
+    ),
 )
