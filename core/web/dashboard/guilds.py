@@ -73,11 +73,21 @@ class GuildArea:
     endpoint: str
 
 
+class FeatureMissing(Exception):
+    """The feature behind a page is not installed in this process (raised by a page that asks
+    for its service; every area answers it with a 404 page naming itself)."""
+
+
 def guild_blueprint(slug: str, import_name: str, label: str, index: str = "index") -> GuildArea:
     """A blueprint for one area of a guild's pages, guarded like every guild page; its
     ``index`` view (taking ``guild_id``) is what the navigation links to."""
     area = Blueprint(f"guild_{slug}", import_name, url_prefix=f"/dashboard/<id:guild_id>/{slug}")
     area.before_request(require_login)
+
+    def missing(_: FeatureMissing):  # type: ignore[no-untyped-def]
+        return error_page(404, "Not available", f"{label} is not running in this StreamKeeper.")
+
+    area.register_error_handler(FeatureMissing, missing)
     return GuildArea(area, label, f"guild_{slug}.{index}")
 
 

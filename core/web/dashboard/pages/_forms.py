@@ -1,5 +1,6 @@
-"""What the settings pages share: the page around a form, reading typed numbers and ids, and
-the one-time reference a ticket form carries.
+"""What the guild pages share: the page's service (a 404 page naming the area when its feature
+is not installed here), the page around a form, a short notice after a change (post, redirect,
+get), reading typed numbers and ids, and the one-time reference a ticket form carries.
 
 A refusal (:class:`~core.features.refusals.Refused`, from a service or from reading the form)
 is shown next to its field: the view re-renders the page with ``errors[field]`` and status 400.
@@ -12,11 +13,10 @@ import secrets
 from collections.abc import Mapping
 from typing import Any
 
-from flask import g, render_template
+from flask import flash, g, get_flashed_messages, redirect, render_template, url_for
 
 from core.features.refusals import Refused
-from core.web.dashboard import error_page
-from core.web.dashboard.guilds import guild_name
+from core.web.dashboard.guilds import FeatureMissing, guild_name
 from core.web.dashboard.state import dashboard
 
 _SNOWFLAKE = re.compile(r"^(?:<[@#]&?)?([0-9]{15,21})>?$")
@@ -28,12 +28,12 @@ class FormRefused(Refused):
 
 
 def service(name: str) -> Any:
-    """A feature's service as the dashboard was given it; None when it is off here."""
-    return getattr(dashboard().config, name, None)
-
-
-def feature_off(what: str):  # type: ignore[no-untyped-def]
-    return error_page(404, "Not available", f"{what} is not running in this StreamKeeper.")
+    """A feature's service as the dashboard was given it; raises :class:`FeatureMissing` (a 404
+    page) when the feature is off in this process."""
+    found = getattr(dashboard().config, name, None)
+    if found is None:
+        raise FeatureMissing(name)
+    return found
 
 
 def page(  # type: ignore[no-untyped-def]
@@ -45,7 +45,8 @@ def page(  # type: ignore[no-untyped-def]
     code: int | None = None,
     **context: Any,
 ):
-    """A settings page; with errors it answers 400 (the form is shown again with them)."""
+    """A guild page; with errors it answers 400 (the form is shown again with them). The notices
+    flashed by :func:`done` before the redirect here are ``notices``."""
     if code is None:
         code = 400 if errors else 200
     html = render_template(
@@ -55,9 +56,16 @@ def page(  # type: ignore[no-untyped-def]
         guild_name=guild_name(guild_id),
         errors=dict(errors or {}),
         done=done,
+        notices=get_flashed_messages(),
         **context,
     )
     return html, code
+
+
+def done(endpoint: str, guild_id: int, message: str):  # type: ignore[no-untyped-def]
+    """After a change: the notice, and back to the page (post, redirect, get)."""
+    flash(message)
+    return redirect(url_for(endpoint, guild_id=guild_id))
 
 
 def whole_number(text: str | None, what: str, low: int, high: int) -> int:
@@ -65,6 +73,15 @@ def whole_number(text: str | None, what: str, low: int, high: int) -> int:
     if not raw.isdecimal() or not low <= int(raw) <= high:
         raise FormRefused(f"{what} takes a whole number from {low:,} to {high:,}.")
     return int(raw)
+
+
+def count_or_none(text: str | None, *, digits: int = 10) -> int | None:
+    """A plain whole number typed in a form (``1,000`` and ``1_000`` too), or None: empty,
+    signs, other digits, too long. For pages that word the refusal themselves."""
+    text = (text or "").strip().replace(",", "").replace("_", "")
+    if not text or len(text) > digits or not (text.isascii() and text.isdecimal()):
+        return None
+    return int(text)
 
 
 def snowflake(text: str | None, what: str) -> int:

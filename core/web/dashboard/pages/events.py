@@ -11,7 +11,7 @@ from flask import current_app, g, render_template, request
 from core.bus.event_log import guild_scope
 from core.events import EVENT_TYPES, Platform, utc
 from core.web.dashboard.guilds import guild_blueprint
-from core.web.dashboard.pages._notices import Missing, done, missing_page, page, service
+from core.web.dashboard.pages._forms import done, page, service
 from core.web.dashboard.state import dashboard
 
 AREA = guild_blueprint("events", __name__, "Event log")
@@ -51,11 +51,6 @@ def _arrivals(guild_id: int) -> list[tuple[str, str, object]]:
         for (broadcaster, event_type), at in found.items()
         if guild_id in tracking(Platform.KICK, broadcaster, None)
     )
-
-
-@AREA.bp.errorhandler(Missing)
-def _missing(_exc: Missing):  # type: ignore[no-untyped-def]
-    return missing_page()
 
 
 @AREA.bp.get("/")

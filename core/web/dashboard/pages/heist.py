@@ -11,13 +11,11 @@ from core.features.heist.rules import SETTINGS, HeistRefused, setting_text
 from core.features.points.rates import RATE_HELP, RATE_NAMES
 from core.features.points.service import MAX_AMOUNT, PointsRefused
 from core.web.dashboard.guilds import guild_blueprint
-from core.web.dashboard.pages._notices import (
-    Missing,
+from core.web.dashboard.pages._forms import (
+    count_or_none,
     done,
-    missing_page,
     page,
     service,
-    whole_number,
 )
 
 AREA = guild_blueprint("heist", __name__, "Heist & points")
@@ -64,11 +62,6 @@ def _show(guild_id: int, errors: dict[str, str] | None = None, **extra):  # type
     )
 
 
-@AREA.bp.errorhandler(Missing)
-def _missing(_exc: Missing):  # type: ignore[no-untyped-def]
-    return missing_page()
-
-
 @AREA.bp.get("/")
 def index(guild_id: int):  # type: ignore[no-untyped-def]
     return _show(guild_id)
@@ -109,7 +102,7 @@ def points_rate(guild_id: int):  # type: ignore[no-untyped-def]
 def points_change(guild_id: int, action: str):  # type: ignore[no-untyped-def]
     points = service("points")
     form = request.form
-    amount = whole_number(form.get("amount"))
+    amount = count_or_none(form.get("amount"))
     if amount is None or not 0 < amount <= MAX_AMOUNT:
         return _show(
             guild_id, {"amount": f"The amount is a whole number from 1 to {MAX_AMOUNT:,}."}

@@ -11,7 +11,6 @@ from core.web.dashboard.guilds import guild_blueprint
 from core.web.dashboard.pages._forms import (
     CANNOT_CHECK,
     FormRefused,
-    feature_off,
     page,
     role_refusal,
     service,
@@ -29,8 +28,6 @@ def _show(
     guild_id: int, *, errors: dict[str, str] | None = None, typed: dict[str, str] | None = None
 ):  # type: ignore[no-untyped-def]
     linking = service("linking")
-    if linking is None:
-        return feature_off("Account linking")
     settings = linking.settings(guild_id)
     values = {
         "linked_role": str(settings.linked_role_id or ""),
@@ -76,8 +73,6 @@ def _channel(guild_id: int, text: str) -> int | None:
 @AREA.bp.post("/settings")
 def settings(guild_id: int):  # type: ignore[no-untyped-def]
     linking = service("linking")
-    if linking is None:
-        return feature_off("Account linking")
     form = request.form
     current = linking.settings(guild_id)
     errors: dict[str, str] = {}

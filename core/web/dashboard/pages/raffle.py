@@ -19,7 +19,6 @@ from core.features.refusals import Refused
 from core.web.dashboard.guilds import guild_blueprint
 from core.web.dashboard.pages._forms import (
     FormRefused,
-    feature_off,
     new_reference,
     page,
     reference,
@@ -67,8 +66,6 @@ def _show(
     guild_id: int, *, errors: dict[str, str] | None = None, typed: dict[str, str] | None = None
 ):  # type: ignore[no-untyped-def]
     raffle = service("raffle")
-    if raffle is None:
-        return feature_off("The raffle")
     info = raffle.views.info(guild_id)
     values = setting_values(info.rates)
     values.update(typed or {})
@@ -122,8 +119,6 @@ def index(guild_id: int):  # type: ignore[no-untyped-def]
 def standings(guild_id: int):  # type: ignore[no-untyped-def]
     """The standings alone, for the live page to fetch again."""
     raffle = service("raffle")
-    if raffle is None:
-        return feature_off("The raffle")
     return render_template("dashboard/guild_raffle_standings.html", board=_board(raffle, guild_id))
 
 
@@ -146,8 +141,6 @@ def _channel_refusal(guild_id: int, value: str) -> str | None:
 @AREA.bp.post("/settings")
 def settings(guild_id: int):  # type: ignore[no-untyped-def]
     raffle = service("raffle")
-    if raffle is None:
-        return feature_off("The raffle")
     current = setting_values(raffle.periods.rates(guild_id))
     errors: dict[str, str] = {}
     typed: dict[str, str] = {}
@@ -189,8 +182,6 @@ def _viewer(text: str) -> dict[str, Any]:
 @AREA.bp.post("/tickets")
 def tickets(guild_id: int):  # type: ignore[no-untyped-def]
     raffle = service("raffle")
-    if raffle is None:
-        return feature_off("The raffle")
     form = request.form
     field = "tickets"
     try:
@@ -227,8 +218,6 @@ def tickets(guild_id: int):  # type: ignore[no-untyped-def]
 @AREA.bp.post("/draw")
 def draw(guild_id: int):  # type: ignore[no-untyped-def]
     raffle = service("raffle")
-    if raffle is None:
-        return feature_off("The raffle")
     form = request.form
     field = "winners"
     try:
@@ -248,8 +237,6 @@ def draw(guild_id: int):  # type: ignore[no-untyped-def]
 @AREA.bp.post("/reroll")
 def reroll(guild_id: int):  # type: ignore[no-untyped-def]
     raffle = service("raffle")
-    if raffle is None:
-        return feature_off("The raffle")
     form = request.form
     field = "draw_id"
     try:

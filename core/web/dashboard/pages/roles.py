@@ -17,7 +17,6 @@ from core.features.roles.service import MAX_MINUTES
 from core.web.dashboard.guilds import guild_blueprint
 from core.web.dashboard.pages._forms import (
     FormRefused,
-    feature_off,
     page,
     role_refusal,
     service,
@@ -54,8 +53,6 @@ def _show(
     guild_id: int, *, errors: dict[str, str] | None = None, typed: dict[str, str] | None = None
 ):  # type: ignore[no-untyped-def]
     roles = service("roles")
-    if roles is None:
-        return feature_off("Watchtime roles")
     known = dashboard().config.guild_roles(guild_id)
     tiers = roles.tiers(guild_id)
     return page(
@@ -82,8 +79,6 @@ def index(guild_id: int):  # type: ignore[no-untyped-def]
 @AREA.bp.post("/add")
 def add(guild_id: int):  # type: ignore[no-untyped-def]
     roles = service("roles")
-    if roles is None:
-        return feature_off("Watchtime roles")
     form = request.form
     field = "role_id"
     try:
@@ -105,8 +100,6 @@ def add(guild_id: int):  # type: ignore[no-untyped-def]
 @AREA.bp.post("/remove")
 def remove(guild_id: int):  # type: ignore[no-untyped-def]
     roles = service("roles")
-    if roles is None:
-        return feature_off("Watchtime roles")
     try:
         # Not checked against the guild's roles: a deleted role's tier must be removable.
         role_id = snowflake(request.form.get("role_id"), "Role")
@@ -120,8 +113,6 @@ def remove(guild_id: int):  # type: ignore[no-untyped-def]
 @AREA.bp.post("/settings")
 def settings(guild_id: int):  # type: ignore[no-untyped-def]
     roles = service("roles")
-    if roles is None:
-        return feature_off("Watchtime roles")
     form = request.form
     current = roles.settings(guild_id)
     errors: dict[str, str] = {}

@@ -12,13 +12,11 @@ from core.features.slot_calls.service import (
     blacklist_name,
 )
 from core.web.dashboard.guilds import guild_blueprint
-from core.web.dashboard.pages._notices import (
-    Missing,
+from core.web.dashboard.pages._forms import (
+    count_or_none,
     done,
-    missing_page,
     page,
     service,
-    whole_number,
 )
 
 AREA = guild_blueprint("slot-calls", __name__, "Slot calls")
@@ -52,11 +50,6 @@ def _limit_refusal(limit: int | None) -> str | None:
     return None
 
 
-@AREA.bp.errorhandler(Missing)
-def _missing(_exc: Missing):  # type: ignore[no-untyped-def]
-    return missing_page()
-
-
 @AREA.bp.get("/")
 def index(guild_id: int):  # type: ignore[no-untyped-def]
     return _show(guild_id)
@@ -67,9 +60,9 @@ def settings(guild_id: int):  # type: ignore[no-untyped-def]
     calls = service("slot_calls")
     form = request.form
     errors: dict[str, str] = {}
-    cooldown = whole_number(form.get("cooldown"), digits=7)
+    cooldown = count_or_none(form.get("cooldown"), digits=7)
     limit_text = (form.get("limit") or "").strip().lower()
-    limit = None if limit_text in ("", "off", "0") else whole_number(limit_text, digits=7)
+    limit = None if limit_text in ("", "off", "0") else count_or_none(limit_text, digits=7)
     if cooldown is None:
         errors["cooldown"] = "The cooldown is a whole number of seconds."
     if limit_text not in ("", "off", "0") and limit is None:

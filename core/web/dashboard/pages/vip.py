@@ -8,11 +8,11 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from flask import abort, current_app, g, redirect, render_template, request, url_for
+from flask import current_app, g, redirect, render_template, request, url_for
 
 from core.features.refusals import Refused
 from core.features.vip.ports import TwitchBusy
-from core.web.dashboard.guilds import guild_blueprint, guild_name
+from core.web.dashboard.guilds import FeatureMissing, guild_blueprint, guild_name
 from core.web.dashboard.state import dashboard
 
 AREA = guild_blueprint("vip", __name__, "Temporary VIP")
@@ -29,7 +29,7 @@ SWITCHES = (
 def _service() -> Any:
     vip = dashboard().config.vip
     if vip is None or dashboard().config.run is None:
-        abort(404)
+        raise FeatureMissing("vip")
     return vip
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from flask import flash, redirect, request, url_for
 
 from core.web.dashboard.guilds import guild_blueprint
-from core.web.dashboard.pages._forms import feature_off, page, service
+from core.web.dashboard.pages._forms import page, service
 
 AREA = guild_blueprint("watchtime", __name__, "Watchtime")
 ORDER = 10
@@ -22,8 +22,6 @@ def duration(seconds: int) -> str:
 
 def _show(guild_id: int, *, errors: dict[str, str] | None = None):  # type: ignore[no-untyped-def]
     watchtime = service("watchtime")
-    if watchtime is None:
-        return feature_off("Watchtime")
     raw = request.args.get("page", "1")
     number = int(raw) if raw.isdecimal() and 1 <= int(raw) <= MAX_PAGE else 1
     total = watchtime.count_viewers(guild_id)
@@ -48,8 +46,6 @@ def index(guild_id: int):  # type: ignore[no-untyped-def]
 @AREA.bp.post("/tracking")
 def tracking(guild_id: int):  # type: ignore[no-untyped-def]
     watchtime = service("watchtime")
-    if watchtime is None:
-        return feature_off("Watchtime")
     wanted = request.form.get("tracking", "")
     if wanted not in ("on", "off"):
         return _show(guild_id, errors={"tracking": "Choose on or off."})

@@ -222,4 +222,4 @@ def test_without_the_raffle_the_page_says_so(discord):
     pages = pages_for(discord, GUILD)
     answer = pages.get("raffle")
     assert answer.status_code == 404
-    assert "The raffle is not running" in answer.text
+    assert "Raffle is not running in this StreamKeeper." in answer.text
