@@ -1,5 +1,6 @@
 """What every cog shares: the command context type, the guild of a command, the viewer argument,
-and a DM that may carry link buttons (:func:`send_dm`)."""
+a guild's channel to post in (:func:`guild_channel`), and a DM that may carry link buttons
+(:func:`send_dm`)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,22 @@ from core.discord_bot.render import NO_MENTIONS
 log = logging.getLogger(__name__)
 Context = commands.Context[commands.Bot]
 _MEMBER_MENTION = re.compile(r"<@!?([0-9]{15,21})>")
+
+
+PostableChannel = discord.TextChannel | discord.Thread
+
+
+def guild_channel(client: discord.Client, guild_id: int, channel_id: int) -> PostableChannel | None:
+    """The channel, if the bot sees it and it belongs to ``guild_id``.
+
+    A channel id comes from settings (``SLOT_CALLS_CHANNEL_ID`` is one channel of one server) or
+    from an admin; a guild must never post into another server's channel, so the owner is
+    always checked.
+    """
+    channel = client.get_channel(channel_id)
+    if not isinstance(channel, PostableChannel) or channel.guild.id != guild_id:
+        return None
+    return channel
 
 
 def guild_of(ctx: Context) -> discord.Guild:

@@ -6,10 +6,10 @@ import logging
 
 import discord
 
+from core.discord_bot.common import guild_channel
 from core.discord_bot.gateway import DiscordGateway
 from core.discord_bot.heist import render
 from core.discord_bot.render import NO_MENTIONS
-from core.discord_bot.slot_calls.outbound import guild_channel
 from core.features.heist.ports import HeistResult
 
 log = logging.getLogger(__name__)

@@ -15,10 +15,9 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from core.discord_bot.common import guild_of
+from core.discord_bot.common import guild_channel, guild_of
 from core.discord_bot.render import NO_MENTIONS
 from core.discord_bot.slot_calls import render
-from core.discord_bot.slot_calls.outbound import guild_channel
 from core.features.guilds.service import GuildService
 from core.features.slot_calls.chat import SlotCallChat
 from core.features.slot_calls.service import (

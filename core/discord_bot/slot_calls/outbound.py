@@ -6,26 +6,13 @@ import logging
 
 import discord
 
+from core.discord_bot.common import guild_channel
 from core.discord_bot.gateway import DiscordGateway
 from core.discord_bot.render import NO_MENTIONS
 from core.discord_bot.slot_calls import render as render_slot_calls
 from core.features.slot_calls.repository import SlotCall
 
 log = logging.getLogger(__name__)
-
-PostableChannel = discord.TextChannel | discord.Thread
-
-
-def guild_channel(client: discord.Client, guild_id: int, channel_id: int) -> PostableChannel | None:
-    """The channel, if the bot sees it and it belongs to ``guild_id``.
-
-    SLOT_CALLS_CHANNEL_ID is one channel of one server; a guild that relies on it while the
-    channel is another server's must not post there, so the owner is always checked.
-    """
-    channel = client.get_channel(channel_id)
-    if not isinstance(channel, PostableChannel) or channel.guild.id != guild_id:
-        return None
-    return channel
 
 
 class DiscordSlotCallPoster:

@@ -7,12 +7,12 @@ import logging
 
 import discord
 
+from core.discord_bot.common import guild_channel
 from core.discord_bot.gateway import DiscordGateway
 from core.discord_bot.render import MESSAGE_LIMIT, NO_MENTIONS, inert, truncate
 from core.features.vip.ports import RoleRefused
 
 log = logging.getLogger(__name__)
-PostableChannel = discord.TextChannel | discord.Thread
 
 
 class DiscordVipNotices:
@@ -24,8 +24,8 @@ class DiscordVipNotices:
         if client is None:
             log.info("Discord is off; VIP notice for guild %s not posted", guild_id)
             return
-        channel = client.get_channel(channel_id)
-        if not isinstance(channel, PostableChannel) or channel.guild.id != guild_id:
+        channel = guild_channel(client, guild_id, channel_id)
+        if channel is None:
             log.warning(
                 "guild %s: VIP notice channel %s is not a text channel of that server "
                 "(set one with !vip set channel)",
