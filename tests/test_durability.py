@@ -449,14 +449,17 @@ def test_embedded_kill_during_group_commits_keeps_every_acknowledged_webhook(tmp
         return threads
 
     process = Process(experiment.env, command, tmp_path / "run.log")
-    _wait_for_health(experiment.url)
     first: dict[str, str] = {}
-    threads = send_all(first)
-    deadline = time.monotonic() + 60
-    while sum(o == "200 queued" for o in first.values()) < 150:
-        assert time.monotonic() < deadline, "the senders did not get going"
-        time.sleep(0.01)
-    process.kill()  # mid-stream: with 16 senders, batches are being committed
+    try:
+        _wait_for_health(experiment.url)
+        threads = send_all(first)
+        deadline = time.monotonic() + 60
+        # The senders add to ``first`` meanwhile: count a copy (dict.copy holds the GIL).
+        while sum(o == "200 queued" for o in first.copy().values()) < 150:
+            assert time.monotonic() < deadline, "the senders did not get going"
+            time.sleep(0.01)
+    finally:
+        process.kill()  # mid-stream: with 16 senders, batches are being committed
     for thread in threads:
         thread.join(30)
 
