@@ -27,9 +27,10 @@ import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
+from http.server import BaseHTTPRequestHandler
 from typing import TYPE_CHECKING, Literal
+
+from tests.fakes.threaded import StdlibServer
 
 if TYPE_CHECKING:
     from core.features.raffle.wagers import WagerService
@@ -67,7 +68,7 @@ class RecordedRequest:
     status: int
 
 
-class FakeShuffle:
+class FakeShuffle(StdlibServer):
     def __init__(self, key: str = AFFILIATE_KEY) -> None:
         self.key = key
         self.amounts_as_strings = False
@@ -75,8 +76,6 @@ class FakeShuffle:
         self._players: dict[str, _Player] = {}
         self._failures: list[_Failure] = []
         self._lock = threading.Lock()
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
 
     # --- lifecycle -------------------------------------------------------------------------
 
@@ -96,43 +95,11 @@ class FakeShuffle:
             def log_message(self, format: str, *args: object) -> None:
                 pass
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(
-            target=self._server.serve_forever,
-            kwargs={"poll_interval": 0.05},  # how long stop() waits for the loop to notice
-            name="fake-shuffle",
-            daemon=True,
-        )
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        if self._server is None:
-            return
-        self._server.shutdown()
-        self._server.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=10)
-        self._server = None
-        self._thread = None
-
-    def __enter__(self) -> FakeShuffle:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.stop()
+        return self._serve(Handler, "fake-shuffle")
 
     @property
     def url(self) -> str:
-        assert self._server is not None, "start the fake first"
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        return self._origin
 
     @property
     def host(self) -> str:

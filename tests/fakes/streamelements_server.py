@@ -21,9 +21,10 @@ from __future__ import annotations
 import json
 import threading
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
+from http.server import BaseHTTPRequestHandler
 from typing import Literal
+
+from tests.fakes.threaded import StdlibServer
 
 CHANNEL_ID = "5b2e2007760aeb7729487dab"
 JWT = "fake.jwt.secret-for-tests-only"
@@ -32,7 +33,7 @@ FailureKind = Literal["429", "500", "500_after_apply", "drop_after_apply", "garb
 
 
 @dataclass
-class FakeStreamElements:
+class FakeStreamElements(StdlibServer):
     channel_id: str = CHANNEL_ID
     jwt: str = JWT
     points: dict[str, int] = field(default_factory=dict)
@@ -42,8 +43,6 @@ class FakeStreamElements:
 
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
 
     def fail_next(self, *kinds: FailureKind) -> None:
         with self._lock:
@@ -51,9 +50,7 @@ class FakeStreamElements:
 
     @property
     def base_url(self) -> str:
-        assert self._server is not None, "start the fake first"
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}/kappa/v2"
+        return f"{self._origin}/kappa/v2"
 
     def start(self) -> FakeStreamElements:
         fake = self
@@ -68,31 +65,7 @@ class FakeStreamElements:
             def log_message(self, format: str, *args: object) -> None:
                 pass
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        if self._server is None:
-            return
-        self._server.shutdown()
-        self._server.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=10)
-        self._server = None
-
-    def __enter__(self) -> FakeStreamElements:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.stop()
+        return self._serve(Handler, "fake-streamelements")
 
     def _handle(self, request: BaseHTTPRequestHandler, method: str) -> None:
         auth = request.headers.get("Authorization", "")

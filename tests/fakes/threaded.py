@@ -1,6 +1,7 @@
 """What the fake platforms (``kick_server.py``, ``twitch_server.py``) share: aiohttp served on
 127.0.0.1 from its own thread and event loop, so sync and async tests use a fake alike, and the
-small helpers their OAuth routes use.
+small helpers their OAuth routes use. The small fakes on the standard library's HTTP server
+(``shuffle_server.py``, ``streamelements_server.py``) share :class:`StdlibServer`.
 
 A subclass names itself (``NAME``, ``THREAD``) and gives its routes (``_routes``) and its
 ``_middleware``; ``start``/``stop`` (or ``with``) run it, and ``url`` is where it listens.
@@ -11,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any, ClassVar, Self
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -115,3 +117,53 @@ async def json_or_none(request: web.Request) -> Any:
     with contextlib.suppress(ValueError):
         return await request.json()
     return None
+
+
+class StdlibServer:
+    """A fake on the standard library's threading HTTP server, on 127.0.0.1 in a thread of its
+    own. A subclass's ``start`` builds its request handler class and calls :meth:`_serve`."""
+
+    _server: ThreadingHTTPServer | None = None
+    _thread: threading.Thread | None = None
+
+    def _serve(self, handler: type[BaseHTTPRequestHandler], name: str) -> Self:
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.05},  # how long stop() waits for the loop to notice
+            name=name,
+            daemon=True,
+        )
+        self._thread.start()
+        return self
+
+    @property
+    def _origin(self) -> str:
+        assert self._server is not None, "start the fake first"
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def stop(self) -> None:
+        if self._server is None:
+            return
+        self._server.shutdown()
+        self._server.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+        self._server = None
+        self._thread = None
+
+    def start(self) -> Self:
+        raise NotImplementedError
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.stop()
