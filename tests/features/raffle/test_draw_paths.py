@@ -114,7 +114,7 @@ def test_the_database_builds_the_lines_python_would(engine):
         TicketAward(
             GUILD,
             period_id,
-            Platform.KICK,
+            (Platform.KICK, Platform.TWITCH)[n % 5 % 2],
             f"{n}{NASTY[n % len(NASTY)]}",
             n - 20,
             ("gift", "admin", "wager", "watchtime")[n % 4],
@@ -127,6 +127,26 @@ def test_the_database_builds_the_lines_python_would(engine):
     ]
     with engine.begin() as conn:
         assert len(awards_repository.award_many(conn, rows)) == len(rows)
+        # Sources the database writes as literals, and what it must still escape itself: a
+        # source that is none of today's (a row from an older or newer version).
+        for n, (platform, source) in enumerate(
+            [("kick", "wager"), ("twitch", "gift"), ("twitch", 'we"ird'), ("kick", "gift\n")]
+        ):
+            conn.execute(
+                sa.text(
+                    "INSERT INTO raffle_ledger (guild_id, period_id, platform, platform_user_id,"
+                    " amount, source, source_ref, actor_id, reason, created_at) VALUES (:g, :p,"
+                    " :platform, 'odd', 1, :source, :ref, NULL, '', :at)"
+                ),
+                {
+                    "g": GUILD,
+                    "p": period_id,
+                    "platform": platform,
+                    "source": source,
+                    "ref": f"odd:{n}",
+                    "at": datetime(2026, 3, 10, 13, 0, n, tzinfo=UTC),
+                },
+            )
     with engine.connect() as conn:
         lines = [
             line
@@ -137,3 +157,17 @@ def test_the_database_builds_the_lines_python_would(engine):
         digest = snapshot_digest(conn, GUILD, period_id, ["kick:1", "kick:0"])
     assert lines == [fairness.entry_line(tuple(entry.__dict__.values())) for entry in entries]
     assert digest == fairness.snapshot_hash(GUILD, period_id, entries, ["kick:0", "kick:1"])
+
+
+def test_the_hash_leaves_the_planner_settings_as_they_were(postgres_engine):
+    """The close asks for parallel workers to build the lines, for its COPY only."""
+    period_id = open_period(postgres_engine)
+    setting = sa.text("SELECT current_setting('parallel_tuple_cost')")
+    with postgres_engine.begin() as conn:
+        conn.execute(sa.text("SET LOCAL parallel_tuple_cost = 0.25"))
+        snapshot_digest(conn, GUILD, period_id, [])
+        assert conn.execute(setting).scalar_one() == "0.25"
+    with postgres_engine.connect() as conn:
+        assert conn.execute(setting).scalar_one() == "0.1"
+        snapshot_digest(conn, GUILD, period_id, [])
+        assert conn.execute(setting).scalar_one() == "0.1"
