@@ -40,19 +40,15 @@ def freeze(conn: Connection, guild_id: int, period_id: int, *, linked_only: bool
         b.tickets,
     ).where(*eligible_conditions(guild_id, period_id, linked_only=linked_only))
     conn.execute(sa.delete(raffle_frozen_ranges).where(r.period_id == period_id))
-    conn.execute(
-        sa.insert(raffle_frozen_ranges).from_select(
+    stored = conn.execute(
+        sa.insert(raffle_frozen_ranges)
+        .from_select(
             ["period_id", "range_end", "guild_id", "platform", "platform_user_id", "tickets"],
             source,
         )
-    )
-    keys = list(
-        conn.execute(
-            sa.select(r.platform + ":" + r.platform_user_id)
-            .where(r.period_id == period_id)
-            .order_by(r.range_end)
-        ).scalars()
-    )
+        .returning(r.range_end, r.platform + ":" + r.platform_user_id)
+    ).all()
+    keys = [key for _, key in sorted(stored)]  # by range_end, which every key ends apart
     if keys != sorted(keys):  # the ranges must follow the order the verifier uses
         raise AssertionError("the database ordered the ticket ranges differently")
     return keys

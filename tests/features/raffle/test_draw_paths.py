@@ -9,6 +9,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from core.events import Platform
 from core.features.raffle import awards_repository, fairness, snapshot_repository
@@ -71,6 +73,15 @@ def test_the_streamed_hash_is_the_snapshot_hash():
         hasher.add(rows[start : start + 700])
     hasher.add([])
     assert hasher.finish(eligible) == fairness.snapshot_hash(5, 9, entries, eligible)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.text(max_size=40), max_size=30), st.integers(1, 2**63 - 1))
+def test_the_eligible_lines_are_the_snapshot_format_for_any_key(eligible, guild_id):
+    """The hasher writes the eligible lines itself (one update for all): the same bytes as the
+    verifier's canonical snapshot, whatever the keys hold (quotes, controls, any script)."""
+    hasher = fairness.SnapshotHasher(guild_id, 3)
+    assert hasher.finish(eligible) == fairness.snapshot_hash(guild_id, 3, [], eligible)
 
 
 def test_the_streamed_hash_wants_the_rows_in_id_order():
