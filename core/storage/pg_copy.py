@@ -3,13 +3,13 @@
 psycopg's ``Copy`` object waits through a generator for every row, which is about two thirds
 of the reader's CPU when a row is a short line (the raffle's close reads one per ledger row,
 a million at a time). This reads libpq's buffer directly while rows are there and waits on the
-socket (``select``, which lets other threads run) only when it is empty.
+socket (a selector, which lets other threads run) only when it is empty.
 """
 
 from __future__ import annotations
 
-import select
-from collections.abc import Iterator
+import selectors
+from collections.abc import Callable, Iterator
 
 import psycopg
 from psycopg import errors
@@ -26,50 +26,44 @@ def copy_out(connection: psycopg.Connection, statement: bytes) -> Iterator[memor
     reader that stops early still leaves the connection ready for its next statement."""
     pgconn = connection.pgconn
     encoding = connection.info.encoding
-    pgconn.send_query(statement)
-    _wait_idle(pgconn)
-    first = pgconn.get_result()
-    if first is None or first.status != ExecStatus.COPY_OUT:
-        _finish(pgconn, encoding, first)
-        raise psycopg.ProgrammingError("the statement is not a COPY ... TO STDOUT")
-    done = False
-    try:
-        while True:
-            nbytes, data = pgconn.get_copy_data(1)
-            if nbytes > 0:
-                yield data
-            elif nbytes == 0:  # nothing whole in the buffer yet
-                _wait_readable(pgconn)
-            elif nbytes == -1:
-                break
-            else:
-                raise psycopg.OperationalError(pgconn.get_error_message(encoding))
-        done = True
-    finally:
-        if not done:
-            _drain(pgconn)
-        _finish(pgconn, encoding, None, raise_error=done)
+    with selectors.DefaultSelector() as selector:  # epoll on Linux: any descriptor number
+        selector.register(pgconn.socket, selectors.EVENT_READ)
 
+        def wait() -> None:
+            selector.select()
+            pgconn.consume_input()
 
-def _wait_readable(pgconn: PGconn) -> None:
-    select.select([pgconn.socket], [], [])
-    pgconn.consume_input()
-
-
-def _wait_idle(pgconn: PGconn) -> None:
-    while pgconn.is_busy():
-        _wait_readable(pgconn)
-
-
-def _drain(pgconn: PGconn) -> None:
-    """Read the rest of the COPY's rows and forget them."""
-    while (nbytes := pgconn.get_copy_data(1)[0]) >= 0:
-        if nbytes == 0:
-            _wait_readable(pgconn)
+        pgconn.send_query(statement)
+        while pgconn.is_busy():
+            wait()
+        first = pgconn.get_result()
+        if first is None or first.status != ExecStatus.COPY_OUT:
+            _finish(pgconn, wait, encoding, first)
+            raise psycopg.ProgrammingError("the statement is not a COPY ... TO STDOUT")
+        done = False
+        try:
+            while True:
+                nbytes, data = pgconn.get_copy_data(1)
+                if nbytes > 0:
+                    yield data
+                elif nbytes == 0:  # nothing whole in the buffer yet
+                    wait()
+                elif nbytes == -1:
+                    break
+                else:
+                    raise psycopg.OperationalError(pgconn.get_error_message(encoding))
+            done = True
+        finally:
+            if not done:  # the rest of the rows, read and forgotten
+                while (nbytes := pgconn.get_copy_data(1)[0]) >= 0:
+                    if nbytes == 0:
+                        wait()
+            _finish(pgconn, wait, encoding, None, raise_error=done)
 
 
 def _finish(
     pgconn: PGconn,
+    wait: Callable[[], None],
     encoding: str,
     result: PGresult | None,
     *,
@@ -79,7 +73,8 @@ def _finish(
     first error among ``result`` and them."""
     failed = result if result is not None and result.status == ExecStatus.FATAL_ERROR else None
     while True:
-        _wait_idle(pgconn)
+        while pgconn.is_busy():
+            wait()
         if (result := pgconn.get_result()) is None:
             break
         if failed is None and result.status == ExecStatus.FATAL_ERROR:

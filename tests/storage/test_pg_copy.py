@@ -3,6 +3,8 @@ psycopg raises it, and the connection ready for its next statement whatever happ
 
 from __future__ import annotations
 
+import os
+import resource
 import threading
 import time
 
@@ -110,3 +112,21 @@ def test_other_threads_run_while_it_waits_for_the_server(connection):
         stop.set()
         ticker.join()
     assert during > 0
+
+
+def test_it_waits_on_a_socket_numbered_past_select_s_limit(postgres_url):
+    """A bot with many connections open may hold descriptors past 1024, where ``select()``
+    refuses to wait; the reader waits through a selector that has no such limit."""
+    soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < 1200:
+        pytest.skip(f"this process may open only {soft} files")
+    fillers = [os.open(os.devnull, os.O_RDONLY) for _ in range(1100)]
+    try:
+        url = postgres_url.replace("postgresql+psycopg", "postgresql")
+        with psycopg.connect(url) as conn:
+            assert conn.pgconn.socket > 1024
+            conn.execute("SELECT 1")
+            assert _rows(conn, "COPY (SELECT pg_sleep(0.2), 'late') TO STDOUT") == [b"\tlate\n"]
+    finally:
+        for descriptor in fillers:
+            os.close(descriptor)
