@@ -14,11 +14,11 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
+from http.server import BaseHTTPRequestHandler
+
+from tests.fakes.threaded import StdlibServer
 
 GENESIS = datetime(2026, 1, 1, tzinfo=UTC)
 _ROUND_PATH = re.compile(r"/public/(\d+)")
@@ -28,7 +28,7 @@ def fake_randomness(beacon_round: int) -> str:
     return hashlib.sha256(f"fake-beacon:{beacon_round}".encode()).hexdigest()
 
 
-class FakeBeacon:
+class FakeBeacon(StdlibServer):
     def __init__(
         self,
         *,
@@ -41,6 +41,8 @@ class FakeBeacon:
         self.period_seconds = period_seconds
         self.down = False
         self.requests: list[str] = []
+
+    def start(self) -> FakeBeacon:
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -57,13 +59,11 @@ class FakeBeacon:
             def log_message(self, format: str, *args: object) -> None:
                 pass
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        return self._serve(Handler, "fake-beacon")
 
     @property
     def url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        return self._origin
 
     def latest_round(self) -> int:
         elapsed = self.clock().timestamp() - self.genesis_time
@@ -89,17 +89,3 @@ class FakeBeacon:
             "randomness": fake_randomness(number),
             "signature": "00" * 48,
         }
-
-    def __enter__(self) -> FakeBeacon:
-        self._thread.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(timeout=5)

@@ -1,7 +1,8 @@
 """What the fake platforms (``kick_server.py``, ``twitch_server.py``) share: aiohttp served on
 127.0.0.1 from its own thread and event loop, so sync and async tests use a fake alike, and the
 small helpers their OAuth routes use. The small fakes on the standard library's HTTP server
-(``shuffle_server.py``, ``streamelements_server.py``) share :class:`StdlibServer`.
+(``shuffle_server.py``, ``streamelements_server.py``, ``beacon_server.py``) share
+:class:`StdlibServer`; both kinds start and stop with ``with``.
 
 A subclass names itself (``NAME``, ``THREAD``) and gives its routes (``_routes``) and its
 ``_middleware``; ``start``/``stop`` (or ``with``) run it, and ``url`` is where it listens.
@@ -20,7 +21,28 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from aiohttp import web
 
 
-class ThreadedServer:
+class _Lifecycle:
+    """``with fake:`` starts it and stops it, whatever ``start`` and ``stop`` do."""
+
+    def start(self) -> Self:
+        raise NotImplementedError
+
+    def stop(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+
+class ThreadedServer(_Lifecycle):
     NAME: ClassVar[str]  # "FakeKick": in the errors
     THREAD: ClassVar[str]  # "fake-kick": the thread's name
 
@@ -60,17 +82,6 @@ class ThreadedServer:
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(timeout=10)
         self._thread = None
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     def _run(self, ready: threading.Event) -> None:
         loop = self._loop
@@ -119,15 +130,18 @@ async def json_or_none(request: web.Request) -> Any:
     return None
 
 
-class StdlibServer:
+class StdlibServer(_Lifecycle):
     """A fake on the standard library's threading HTTP server, on 127.0.0.1 in a thread of its
     own. A subclass's ``start`` builds its request handler class and calls :meth:`_serve`."""
 
     _server: ThreadingHTTPServer | None = None
     _thread: threading.Thread | None = None
+    _address = ""  # kept after stop: a test may check that the stopped fake no longer answers
 
     def _serve(self, handler: type[BaseHTTPRequestHandler], name: str) -> Self:
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        host, port = self._server.server_address[:2]
+        self._address = f"http://{host}:{port}"
         self._server.daemon_threads = True
         self._thread = threading.Thread(
             target=self._server.serve_forever,
@@ -140,9 +154,8 @@ class StdlibServer:
 
     @property
     def _origin(self) -> str:
-        assert self._server is not None, "start the fake first"
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        assert self._address, "start the fake first"
+        return self._address
 
     def stop(self) -> None:
         if self._server is None:
@@ -153,17 +166,3 @@ class StdlibServer:
             self._thread.join(timeout=10)
         self._server = None
         self._thread = None
-
-    def start(self) -> Self:
-        raise NotImplementedError
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.stop()
