@@ -35,6 +35,10 @@ Clock = Callable[[], datetime]
 
 _RETRY_FIRST_SECONDS = 0.1
 _RETRY_MAX_SECONDS = 30.0
+# How long a woken consumer lets events gather before it fetches them: a round (fetch, handle,
+# acknowledge) costs about 4 ms of CPU whatever its size, and the web side wakes the consumer at
+# every commit. At 300 webhooks/s one round per commit cost more than the webhooks themselves.
+GATHER_SECONDS = 0.05
 
 
 def _typed_insert(table: sa.Table, columns: tuple[str, ...], key: str) -> sa.TextClause:
@@ -77,10 +81,12 @@ class EmbeddedBus:
         max_attempts: int = 5,
         retention: timedelta = timedelta(days=7),
         clock: Clock = _now,
+        gather_seconds: float = GATHER_SECONDS,
     ) -> None:
         self.engine = engine
         self.batch_size = batch_size
         self.poll_seconds = poll_seconds
+        self.gather_seconds = gather_seconds
         self.max_attempts = max_attempts
         self.retention = retention
         self.clock = clock
@@ -131,7 +137,9 @@ class EmbeddedBus:
 
     def _wake(self) -> None:
         loop, wakeup = self._loop, self._wakeup
-        if loop is not None and wakeup is not None and not loop.is_closed():
+        # Already set: the consumer has not fetched since, and its next fetch comes after this
+        # commit, so it sees these rows; waking its loop again would only cost a thread switch.
+        if loop is not None and wakeup is not None and not wakeup.is_set() and not loop.is_closed():
             loop.call_soon_threadsafe(wakeup.set)
 
     async def run(self, handle: Handler, stop: asyncio.Event) -> None:
@@ -161,6 +169,10 @@ class EmbeddedBus:
                 log.info("event bus: the database answers again")
             if delivered < self.batch_size:
                 await _wait_any(self._wakeup, stop, seconds=self.poll_seconds)
+                # Let the events of the next few commits join this one's round (a full round
+                # goes on at once: there is a backlog to work through).
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), timeout=self.gather_seconds)
 
     async def deliver_due(self, handle: Handler) -> int:
         """Hand every due event (up to a batch) to ``handle``; return how many were tried.
