@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from datetime import timedelta
 from pathlib import Path
 
@@ -14,7 +15,7 @@ from sqlalchemy.engine import Engine
 from core.bus.base import BusUnavailable
 from core.bus.embedded import EmbeddedBus
 from core.discord_bot.gateway import DiscordUnavailable
-from core.events import utc
+from core.events import Event, utc
 from core.storage.db import create_engine
 from core.storage.tables import bus_events
 from tests.bus import START, Clock, Recorder, eventually, make_event, running
@@ -128,6 +129,57 @@ async def test_a_publish_from_another_thread_wakes_the_consumer_at_once(engine: 
         event = make_event("wake up")
         await asyncio.to_thread(bus.publish, event)
         await eventually(lambda: recorder.deliveries[event.key] == 1, within=1)
+    bus.close()
+
+
+class _Batches:
+    """A handler like the dispatcher's: it takes every due event at once, and notes how many."""
+
+    def __init__(self) -> None:
+        self.sizes: list[int] = []
+        self.keys: list[str] = []
+
+    async def __call__(self, event: Event) -> None:
+        await self.handle_many([event])
+
+    async def handle_many(self, events: list[Event]) -> list[BaseException | None]:
+        self.sizes.append(len(events))
+        self.keys += [event.key for event in events]
+        return [None] * len(events)
+
+
+async def test_events_committed_just_after_a_wake_up_are_handled_in_its_round(engine: Engine):
+    # Each commit wakes the consumer; a round costs the same for one event as for many, so the
+    # consumer lets the next commits' events gather before it fetches.
+    bus = EmbeddedBus(engine, poll_seconds=30, gather_seconds=2)
+    handler = _Batches()
+    events = [make_event(f"chat {n}") for n in range(5)]
+
+    def publish_all() -> None:
+        for event in events:  # five commits 50 ms apart, each waking the consumer
+            bus.publish(event)
+            time.sleep(0.05)
+
+    async with running(bus, handler):
+        await asyncio.sleep(0.05)  # the first (empty) round is over: the loop waits to be woken
+        await asyncio.to_thread(publish_all)
+        await eventually(lambda: len(handler.keys) == 5, within=5)
+    bus.close()
+
+    assert handler.sizes == [5]
+    assert handler.keys == [event.key for event in events]
+
+
+async def test_a_stop_during_the_gathering_ends_the_consumer_at_once(engine: Engine):
+    bus = EmbeddedBus(engine, poll_seconds=30, gather_seconds=60)
+    handler = _Batches()
+    async with running(bus, handler) as task:  # waits at most 3 s for run() to return
+        await asyncio.sleep(0.05)
+        await asyncio.to_thread(bus.publish, make_event("one"))
+        await asyncio.sleep(0.1)  # woken, now gathering for up to a minute
+    assert task.done()
+    assert handler.keys == []  # not handled yet: still queued for the next start
+    assert bus.backlog() == 1
     bus.close()
 
 
