@@ -63,11 +63,12 @@ def create_app(services: WebServices | None = None) -> Flask:
         from core.web.dashboard import register
 
         register(app, services.dashboard)  # its landing page is "/"
-    app.register_blueprint(webhooks.bp)
     app.register_blueprint(health.bp)
     app.register_blueprint(oauth.bp)
     app.register_blueprint(twitch_oauth.bp)
     app.after_request(add_security_headers)
+    # The webhooks are answered before Flask sees the request (core/web/webhooks.py).
+    app.wsgi_app = webhooks.WebhookRoutes(app.wsgi_app, services)  # type: ignore[method-assign]
 
     @app.errorhandler(Refused)
     def refused(refusal: Refused):  # type: ignore[no-untyped-def]

@@ -32,6 +32,8 @@ def _assert_common(headers) -> None:
         ("GET", "/metrics", 200),
         ("GET", "/no-such-page", 404),
         ("POST", "/webhooks/kick", 400),  # no Kick headers
+        ("POST", "/webhooks/twitch", 400),  # no Twitch headers
+        ("GET", "/webhooks/kick", 405),
     ],
 )
 def test_json_and_text_answers_may_load_nothing(client, method, path, status) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import http.client
 import json
 from datetime import UTC, datetime, timedelta
 
@@ -230,10 +231,59 @@ def test_body_over_one_mebibyte_is_refused(post, runtime):
     assert runtime.bus.backlog() == 0
 
 
-def test_wrong_method_gets_a_json_405(client):
-    response = client.get("/webhooks/kick")
+@pytest.mark.parametrize("method", ["GET", "PUT", "DELETE"])
+@pytest.mark.parametrize("path", ["/webhooks/kick", "/webhooks/twitch"])
+def test_wrong_method_gets_a_json_405(client, runtime, method, path):
+    response = client.open(path, method=method, data=fixture_body("chat.message.sent"))
     assert response.status_code == 405
     assert response.json["status"] == "error"
+    assert response.headers["Allow"] == "POST"
+    assert runtime.bus.backlog() == 0
+
+
+def test_a_path_beside_the_webhooks_is_flasks_404(client):
+    for path in ("/webhooks/kick/", "/webhooks/KICK", "/webhooks", "/webhooks/kick/extra"):
+        response = client.post(path, data=b"{}")
+        assert (response.status_code, response.json["status"]) == (404, "error"), path
+
+
+def test_an_unexpected_error_is_a_logged_json_500_that_tells_nothing(
+    post, runtime, monkeypatch, caplog
+):
+    def broken(headers, body):
+        raise RuntimeError("secret detail: dsn=postgres://user:pw@host")
+
+    monkeypatch.setattr(runtime.kick_receiver, "receive", broken)
+    response = post(fixture_body("chat.message.sent"))
+    assert response.status_code == 500
+    assert response.json == {"status": "error", "detail": "internal error"}
+    assert b"secret" not in response.data
+    assert "secret detail" in caplog.text  # the operator's log has it, the sender does not
+
+
+def test_the_real_server_takes_a_chunked_delivery_and_answers_json(runtime, kick_keys):
+    """waitress, not the test client: a body sent in chunks (no Content-Length) is read whole."""
+    body = fixture_body("chat.message.sent")
+    headers = signed_headers(kick_keys[0], body, event_type="chat.message.sent")
+    server = runtime.start_web_server()
+    try:
+        connection = http.client.HTTPConnection(server.host, server.port, timeout=10)
+        chunks = iter([body[:100], body[100:]])
+        connection.request("POST", "/webhooks/kick", body=chunks, headers=headers)
+        response = connection.getresponse()
+        answer = response.read()
+        assert response.getheader("Transfer-Encoding") is None
+        assert response.getheader("Content-Type") == "application/json"
+        assert int(response.getheader("Content-Length")) == len(answer)
+        assert (response.status, json.loads(answer)["status"]) == (200, "queued")
+        # The connection is kept alive: the same delivery again is a duplicate, nothing more.
+        connection.request("POST", "/webhooks/kick", body=body, headers=headers)
+        again = connection.getresponse()
+        assert (again.status, json.loads(again.read())["status"]) == (200, "duplicate")
+        connection.close()
+    finally:
+        server.close()
+    assert runtime.bus.backlog() == 1
 
 
 @pytest.mark.parametrize(
