@@ -11,6 +11,9 @@ transaction, and keeps what matters of ``conn.execute``:
   lost connection is invalidated, so callers and the pool see what ``conn.execute`` would give;
 - ``before_cursor_execute`` listeners still see the statement (tests use it to stop a process
   between two writes).
+
+What it leaves out: SQLAlchemy's statement log (``echo``, the ``sqlalchemy.engine`` logger) does
+not show these statements.
 """
 
 from __future__ import annotations
