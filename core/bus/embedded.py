@@ -49,8 +49,8 @@ def _typed_insert(table: sa.Table, columns: tuple[str, ...], key: str) -> Driver
     The dialects' ``insert().on_conflict_do_nothing()`` cannot be cached by SQLAlchemy 2.0.58
     and was compiled again on every webhook (a third of its time); a text statement is compiled
     once, and runs on the driver's cursor (:class:`DriverStatement`: ``conn.execute`` itself
-    cost twice what SQLite does). The bind parameters carry the columns' types, so values are
-    stored as before.
+    cost about 0.15 ms per statement, several times what SQLite took to run it). The bind
+    parameters carry the columns' types, so values are stored as before.
     """
     names = ", ".join(columns)
     values = ", ".join(f":{name}" for name in columns)

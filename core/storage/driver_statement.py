@@ -2,7 +2,7 @@
 
 ``conn.execute`` costs about 0.15 ms of Python per call whatever the database does (the cache
 lookup, an execution context, a result object); storing a webhook's delivery takes two or three
-statements that SQLite runs in a few microseconds each. A :class:`DriverStatement` is compiled
+statements that SQLite runs in a small fraction of that. A :class:`DriverStatement` is compiled
 once per dialect and then runs straight on the driver's cursor of the same connection and
 transaction, and keeps what matters of ``conn.execute``:
 
