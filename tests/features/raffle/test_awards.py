@@ -56,7 +56,8 @@ def test_statements_are_compiled_once_and_then_cached(engine):
     hits: list[object] = []
 
     def note(conn, cursor, statement, parameters, context, executemany):
-        if context.compiled is not None:  # not the driver-level BEGIN of SQLite
+        # Not SQL run as it is: SQLite's BEGIN IMMEDIATE on the driver's cursor has no context.
+        if context is not None and context.compiled is not None:
             hits.append(context.cache_hit)
 
     award(engine, period_id, "warm-up")
