@@ -44,11 +44,11 @@ class _Compiled:
         }
 
     def parameters(self, values: Mapping[str, object]) -> tuple[object, ...] | dict[str, object]:
-        bound = {
-            name: value if (process := self.processors[name]) is None else process(value)
-            for name, value in ((name, values[name]) for name in self.names)
-        }
-        return tuple(bound[name] for name in self.names) if self.positional else bound
+        bound = [
+            values[name] if (process := self.processors[name]) is None else process(values[name])
+            for name in self.names
+        ]
+        return tuple(bound) if self.positional else dict(zip(self.names, bound, strict=True))
 
 
 class DriverStatement:

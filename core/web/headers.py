@@ -28,10 +28,12 @@ _ALWAYS = {
 }
 
 
-def api_headers() -> list[tuple[str, str]]:
-    """The headers of an answer that is not a page (JSON, plain text), for a WSGI answer made
-    without Flask (the webhooks, core/web/webhooks.py)."""
-    return [*_ALWAYS.items(), ("Content-Security-Policy", API_POLICY)]
+# The headers of an answer that is not a page (JSON, plain text), for a WSGI answer made without
+# Flask (the webhooks, core/web/webhooks.py).
+API_HEADERS: tuple[tuple[str, str], ...] = (
+    *_ALWAYS.items(),
+    ("Content-Security-Policy", API_POLICY),
+)
 
 
 def add_security_headers(response: Response) -> Response:

@@ -22,7 +22,7 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed
 from werkzeug.wsgi import get_input_stream
 
 from core.platforms.kick.webhook import MAX_BODY_BYTES
-from core.web.headers import api_headers
+from core.web.headers import API_HEADERS
 
 if TYPE_CHECKING:
     from wsgiref.types import StartResponse, WSGIApplication, WSGIEnvironment
@@ -70,7 +70,7 @@ class WebhookRoutes:
             ("Content-Type", content_type),
             ("Content-Length", str(len(body))),
             *extra,
-            *api_headers(),
+            *API_HEADERS,
         ]
         start_response(f"{status} {HTTPStatus(status).phrase}", headers)
         return [body]
