@@ -137,18 +137,22 @@ class PointsEarning:
             rates = read_rates(conn, guild_id)
             if rates.chat_points <= 0 or rates.chat_cap <= 0:
                 return
-            for event in chats:
-                accrual.count_chat(
-                    conn,
-                    guild_id,
-                    event.platform,
-                    event.viewer.platform_user_id,  # type: ignore[arg-type]
-                    at=event.occurred_at,
-                    digest=chat_digest(event.content.strip()),
-                    points=rates.chat_points,
-                    cap=rates.chat_cap,
-                    window=accrual.window_start(event.occurred_at, rates.post_minutes),
-                )
+            accrual.count_chats(
+                conn,
+                guild_id,
+                [
+                    accrual.Chat(
+                        str(event.platform),
+                        event.viewer.platform_user_id,  # type: ignore[arg-type]
+                        event.occurred_at,
+                        chat_digest(event.content.strip()),
+                    )
+                    for event in chats
+                ],
+                points=rates.chat_points,
+                cap=rates.chat_cap,
+                window_minutes=rates.post_minutes,
+            )
 
 
 def _may_earn(event: ChatMessageSent) -> bool:
