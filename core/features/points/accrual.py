@@ -168,7 +168,8 @@ ON CONFLICT (guild_id, platform, platform_user_id) DO NOTHING
     )
 )
 _a = points_accrual.c
-# Locked in key order, so two transactions counting the same viewers cannot deadlock.
+# Locked in key order, so two batches counting the same viewers take their locks in one order.
+# (Platforms x user ids may also match a key not asked for: count_chats leaves those alone.)
 _CHAT_STATES = (
     sa.select(
         _a.platform, _a.platform_user_id, _a.chat_hour, _a.chat_count, _a.last_chat_at,
@@ -276,6 +277,8 @@ def count_chats(
             },
         )
         for row in rows:
+            if (row.platform, row.platform_user_id) not in firsts:
+                continue
             states[row.platform, row.platform_user_id] = _ChatState(
                 hour=None if row.chat_hour is None else utc(row.chat_hour),
                 count=row.chat_count,
