@@ -89,19 +89,19 @@ class LingeringChannel(HTTPChannel):
         # So pending output of a running task counts only when its lock is free. A task that
         # could not send everything pulls the trigger; at worst the loop looks again after its
         # 1 s poll timeout, and only a client whose socket buffer is full can meet that.
-        if (
-            self.requests
-            and self.total_outbufs_len
-            and not (self.will_close or self.close_when_flushed)
-        ):
+        # The rest is waitress's own test written out (and readable() calls waitress's without
+        # super()): the loop asks every open connection on every turn, dashboards' streams too.
+        if not self.total_outbufs_len:
+            return bool(self.will_close or self.close_when_flushed)
+        if self.requests and not (self.will_close or self.close_when_flushed):
             if not self.outbuf_lock.acquire(False):
                 return False
             self.outbuf_lock.release()
-        return bool(super().writable())
+        return True
 
     def readable(self) -> bool:
         if self._linger_deadline is None:
-            return bool(super().readable())
+            return HTTPChannel.readable(self)  # type: ignore[no-any-return]
         if time.monotonic() >= self._linger_deadline:
             self.will_close = True  # writable() now; handle_write closes for real
             return False
