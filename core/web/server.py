@@ -82,21 +82,22 @@ class LingeringChannel(HTTPChannel):
 
     def writable(self) -> bool:
         # While a task runs, its thread sends what it writes itself (send_bytes 1), holding the
-        # channel's output lock. If the loop finds output pending then, it can do nothing with it
-        # (handle_write only tries the lock), yet waitress asks poll() about the socket again and
-        # again, and walks every open connection each time, until the task's thread gets the GIL
-        # back: with 100 live dashboards open that spin took a core and cut webhooks by 90 %.
-        # So pending output of a running task counts only when its lock is free. A task that
-        # could not send everything pulls the trigger; at worst the loop looks again after its
-        # 1 s poll timeout, and only a client whose socket buffer is full can meet that.
-        # The rest is waitress's own test written out (and readable() calls waitress's without
-        # super()): the loop asks every open connection on every turn, dashboards' streams too.
+        # channel's output lock. Output the loop finds pending then is not its to send
+        # (handle_write only tries the lock), yet waitress would poll the socket again and again,
+        # walking every open connection each time, until the task's thread got the GIL back:
+        # with 100 live dashboards open that spin took a core and cut webhooks by 90 %. A task
+        # that could not send everything pulls the trigger; at worst the loop looks again after
+        # its 1 s poll timeout, which only a client with a full socket buffer can meet.
+        # Otherwise waitress's own test, written out: the loop asks every connection every turn.
+        if self.will_close or self.close_when_flushed:
+            return True
         if not self.total_outbufs_len:
-            return bool(self.will_close or self.close_when_flushed)
-        if self.requests and not (self.will_close or self.close_when_flushed):
-            if not self.outbuf_lock.acquire(False):
-                return False
-            self.outbuf_lock.release()
+            return False
+        if not self.requests:
+            return True
+        if not self.outbuf_lock.acquire(False):
+            return False  # the task's thread is sending it
+        self.outbuf_lock.release()
         return True
 
     def readable(self) -> bool:
