@@ -9,13 +9,15 @@ caps them further (README, "Deployment").
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import threading
 import time
 from typing import TYPE_CHECKING, Any
 
-from waitress.channel import HTTPChannel
+from waitress.channel import ClientDisconnected, HTTPChannel
 from waitress.server import BaseWSGIServer, create_server
+from waitress.task import WSGITask
 
 from core.platforms.kick.webhook import MAX_BODY_BYTES
 
@@ -52,12 +54,49 @@ LINGER_SECONDS = 2.0
 LINGER_MAX_BYTES = 8 * 1024 * 1024
 
 
+EVENT_STREAM = "text/event-stream"
+
+
+class StreamAwareTask(WSGITask):
+    """waitress's task, which tells its channel once it has begun an event stream."""
+
+    def write(self, data: bytes) -> None:
+        starting = not self.wrote_header
+        super().write(data)
+        if starting and self.wrote_header and _is_event_stream(self.response_headers):
+            self.channel.stream_started()
+
+
+def _is_event_stream(headers: list[tuple[str, str]]) -> bool:
+    return any(
+        name.lower() == "content-type" and value.lower().startswith(EVENT_STREAM)
+        for name, value in headers
+    )
+
+
 class LingeringChannel(HTTPChannel):
-    """waitress's channel with a lingering close after an answer that ends the connection."""
+    """waitress's channel with a lingering close after an answer that ends the connection, and
+    out of the loop's way while it streams events.
+
+    Out of the way: waitress's loop asks every connection in its map whether it wants to read or
+    write on every turn, several turns per request, and a live dashboard's stream stays open for
+    minutes while it sends an event a second. So while a task writes an event stream, its
+    connection leaves the map ("parked"): the task's thread sends each event itself, as it does
+    for every answer, and the loop never looks at it. It rejoins the map when the stream ends,
+    and whenever output is left that the client could not take yet, for the loop to send. A
+    parked connection's reads are not watched; before each write its task looks whether the
+    client has closed (:meth:`_client_gone`), so a closed page ends its stream at the next event
+    or heartbeat. Only the loop's thread changes the map: the task's thread asks it through the
+    trigger, in order.
+    """
+
+    task_class = StreamAwareTask
 
     _closing_after_answer = False
     _linger_deadline: float | None = None
     _linger_budget = LINGER_MAX_BYTES
+    _streaming = False  # a task is writing an event stream (set and cleared by its thread)
+    _parked = False  # out of the loop's map (changed by the loop's thread only)
 
     def handle_write(self) -> None:
         # waitress closes (handle_close) from here once an answer marked close_when_flushed
@@ -108,6 +147,63 @@ class LingeringChannel(HTTPChannel):
             return False
         return True
 
+    def stream_started(self) -> None:
+        self._streaming = True
+        self._settle_soon()
+
+    def write_soon(self, data: bytes) -> int:
+        if self._parked and self._client_gone():
+            raise ClientDisconnected  # service() ends the stream; the loop then closes
+        written: int = super().write_soon(data)
+        if self._streaming and self._parked == bool(self.total_outbufs_len):
+            self._settle_soon()  # output left for the loop to send, or all sent: park
+        return written
+
+    def service(self) -> None:
+        try:
+            super().service()
+        finally:
+            if self._streaming:
+                self._streaming = False
+                self._settle_soon()
+
+    def _client_gone(self) -> bool:
+        try:
+            return self.socket.recv(1, socket.MSG_PEEK) == b""
+        except BlockingIOError:
+            return False  # nothing to read: still there
+        except OSError:
+            return True
+
+    def _settle_soon(self) -> None:
+        with contextlib.suppress(OSError):  # the server has stopped: the channel goes with it
+            self.server.trigger.pull_trigger(self._settle)
+
+    def _settle(self) -> None:
+        """In the loop's thread: leave the map while streaming with nothing to send; else rejoin.
+
+        Under the output lock, so that a write in between cannot leave output parked unseen:
+        a write either comes first (and this sees its output) or after (and it sees the park).
+        """
+        with self.outbuf_lock:
+            park = (
+                self._streaming
+                and self.connected
+                and not self.total_outbufs_len
+                and not (self.will_close or self.close_when_flushed)
+            )
+            if park and not self._parked:
+                self._parked = True
+                self._map.pop(self._fileno, None)
+            elif self._parked and not park:
+                self.rejoin()
+
+    def rejoin(self) -> None:
+        """Back into the loop's map (in the loop's thread)."""
+        self._parked = False
+        if self._fileno is not None:
+            self._map[self._fileno] = self
+
     def handle_read(self) -> None:
         if self._linger_deadline is None:
             super().handle_read()
@@ -154,9 +250,19 @@ class WebServer:
             live.close()
         server = self._server
         server.task_dispatcher.shutdown()
+
+        def close_all(ignore_all: bool = False) -> None:
+            # Connections first, parked ones included (a stream that outlived the threads'
+            # shutdown), through handle_close: it also frees their output buffers, which may be
+            # temporary files; then what is left in the loop's map (listeners, trigger).
+            for channel in list(server.active_channels.values()):  # type: ignore[union-attr]
+                with contextlib.suppress(OSError):
+                    channel.handle_close()
+            wasyncore.close_all(server._map, ignore_all=ignore_all)  # type: ignore[union-attr]
+
         try:
-            server.trigger.pull_trigger(lambda: wasyncore.close_all(server._map))  # type: ignore[union-attr]
+            server.trigger.pull_trigger(close_all)  # type: ignore[union-attr]
         except OSError:
             # The trigger is gone: the server already closed itself and its loop has ended.
-            wasyncore.close_all(server._map, ignore_all=True)  # type: ignore[union-attr]
+            close_all(ignore_all=True)
         self._thread.join(timeout=10)
