@@ -29,6 +29,8 @@ WAITRESS_SETTINGS: dict[str, Any] = {
     # [100] At the limit waitress stops accepting: 110 slow clients made /health hang for 40 s.
     # An idle connection costs a few KB and no thread. 500 keeps well inside the usual
     # 1024 descriptors per process, with room for the database pool, Redis and log files.
+    # Live dashboard streams come on top while they stream (they leave the loop's map, which
+    # is what waitress counts; see LingeringChannel): the hub admits LIVE_MAX_STREAMS of them.
     "connection_limit": 500,
     # [False] select() cannot watch a descriptor numbered 1024 or more; poll() has no ceiling.
     "asyncore_use_poll": True,

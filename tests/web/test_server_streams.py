@@ -138,13 +138,21 @@ def event(number: int, size: int = 0) -> bytes:
     return f"id: {number}\nevent: changed\ndata: {'x' * size}\n\n".encode()
 
 
-def test_a_stream_leaves_the_loop_and_every_event_arrives_in_order(streams) -> None:  # type: ignore[no-untyped-def]
-    app, server = streams
-    sock = connect(server, "/events")
+def parked_stream(
+    server: WebServer, receive_buffer: int | None = None
+) -> tuple[socket.socket, Reader, LingeringChannel]:
+    """A client reading ``/events``, once its first event is in and its connection is parked."""
+    sock = connect(server, "/events", receive_buffer)
     reader = Reader(sock)
     reader.until(b"retry: 3000\n\n")
     channel = channel_of(server, sock)
     wait_for(lambda: channel._parked and not in_loop(server, channel), "the stream to park")
+    return sock, reader, channel
+
+
+def test_a_stream_leaves_the_loop_and_every_event_arrives_in_order(streams) -> None:  # type: ignore[no-untyped-def]
+    app, server = streams
+    sock, reader, channel = parked_stream(server)
     assert reader.head.startswith(b"HTTP/1.1 200")
     assert b"text/event-stream" in reader.head
 
@@ -181,10 +189,7 @@ def test_plain_answers_never_leave_the_loop(streams) -> None:  # type: ignore[no
 
 def test_a_closed_page_ends_its_stream_at_the_next_write(streams) -> None:  # type: ignore[no-untyped-def]
     app, server = streams
-    sock = connect(server, "/events")
-    Reader(sock).until(b"retry: 3000\n\n")
-    channel = channel_of(server, sock)
-    wait_for(lambda: channel._parked, "the stream to park")
+    sock, _, channel = parked_stream(server)
     sock.close()  # the browser tab is closed; nothing watches a parked connection's reads
 
     assert not app.ended.wait(0.3)  # the stream sleeps until its next event or heartbeat
@@ -197,11 +202,7 @@ def test_a_closed_page_ends_its_stream_at_the_next_write(streams) -> None:  # ty
 
 def test_a_slow_reader_gets_every_byte_through_the_loop(streams) -> None:  # type: ignore[no-untyped-def]
     app, server = streams
-    sock = connect(server, "/events", receive_buffer=4096)
-    reader = Reader(sock)
-    reader.until(b"retry: 3000\n\n")
-    channel = channel_of(server, sock)
-    wait_for(lambda: channel._parked, "the stream to park")
+    sock, reader, channel = parked_stream(server, receive_buffer=4096)
 
     big = [event(number, 64 * 1024) for number in range(1, 129)]  # 8 MiB, more than sockets hold
     for item in big:
@@ -219,11 +220,7 @@ def test_a_slow_reader_gets_every_byte_through_the_loop(streams) -> None:  # typ
 
 def test_shutdown_closes_parked_connections(streams) -> None:  # type: ignore[no-untyped-def]
     app, server = streams
-    ended_by_hub = connect(server, "/events")
-    reader = Reader(ended_by_hub)
-    reader.until(b"retry: 3000\n\n")
-    channel = channel_of(server, ended_by_hub)
-    wait_for(lambda: channel._parked, "the stream to park")
+    ended_by_hub, reader, _ = parked_stream(server)
 
     server.close()  # ends the stream through the app's hub, then closes every connection
 
@@ -237,11 +234,8 @@ def test_shutdown_closes_a_parked_stream_that_outlives_the_threads() -> None:
     app = Streams()
     app.app.extensions.pop("live")  # nothing ends this stream: it outlives the threads' 5 s
     server = WebServer(app.app, "127.0.0.1", 0, threads=2)
-    sock = connect(server, "/events")
+    sock, _, _ = parked_stream(server)
     try:
-        Reader(sock).until(b"retry: 3000\n\n")
-        channel = channel_of(server, sock)
-        wait_for(lambda: channel._parked, "the stream to park")
         server.close()
         sock.settimeout(10)
         while sock.recv(4096):
