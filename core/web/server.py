@@ -198,13 +198,9 @@ class LingeringChannel(HTTPChannel):
                 self._parked = True
                 self._map.pop(self._fileno, None)
             elif self._parked and not park:
-                self.rejoin()
-
-    def rejoin(self) -> None:
-        """Back into the loop's map (in the loop's thread)."""
-        self._parked = False
-        if self._fileno is not None:
-            self._map[self._fileno] = self
+                self._parked = False
+                if self._fileno is not None:  # None once closed: then it stays out
+                    self._map[self._fileno] = self
 
     def handle_read(self) -> None:
         if self._linger_deadline is None:
