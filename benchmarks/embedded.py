@@ -8,6 +8,10 @@ process, no Discord token) on SQLite in a throwaway data folder, started afresh 
 3. fixed rate: 300 requests/s open-loop for ``--embedded-seconds`` (60 s; 5 s with ``--quick``),
    latency counted from when each request was due (no coordinated omission).
 
+After each run, the same two phases (the rate phase for ``BARE_RATE_SECONDS``) against the bare
+baseline, ``python -m benchmarks.bare_waitress``: the same web server with the same settings and
+threads, answering every request at once (no signature, no database).
+
 Every answer must be ``200 {"status": "queued"}`` and the event table must hold exactly one row
 per request. "handled/s" is how many events the dispatcher acknowledged during a phase (rows of
 ``bus_events`` with ``acked_at`` set, counted at the phase's start and end) over its wall time:
@@ -47,6 +51,7 @@ TARGET_P99_MS = 50.0
 RATE = 300.0
 CONNECTIONS = 8
 WARMUP = 300
+BARE_RATE_SECONDS = 10.0
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -105,12 +110,15 @@ def _cli(env: dict[str, str], cwd: Path, *args: str) -> None:
 
 
 @contextmanager
-def core_run(env: dict[str, str], workdir: Path) -> Iterator[subprocess.Popen[bytes]]:
-    """``python -m core run`` on ``env``'s port, stopped with SIGTERM (by its PID) afterwards."""
-    log_path = workdir / "core-run.log"
+def core_run(
+    env: dict[str, str], workdir: Path, module: tuple[str, ...] = ("core", "run")
+) -> Iterator[subprocess.Popen[bytes]]:
+    """``python -m core run`` (or another ``python -m`` module) on ``env``'s port, once it
+    answers ``/health``; stopped with SIGTERM (by its PID) afterwards."""
+    log_path = workdir / f"{module[0]}.log"
     with log_path.open("wb") as log_file:
         process = subprocess.Popen(
-            [sys.executable, "-m", "core", "run"],
+            [sys.executable, "-m", *module],
             env=env,
             cwd=workdir,
             stdout=log_file,
@@ -121,13 +129,13 @@ def core_run(env: dict[str, str], workdir: Path) -> Iterator[subprocess.Popen[by
         deadline = time.monotonic() + 60
         while True:
             if process.poll() is not None:
-                raise RuntimeError(f"core run exited: {log_path.read_text()[-2000:]}")
+                raise RuntimeError(f"{module[0]} exited: {log_path.read_text()[-2000:]}")
             try:
                 with urllib.request.urlopen(url, timeout=2):
                     break
             except (urllib.error.URLError, OSError):
                 if time.monotonic() > deadline:
-                    raise RuntimeError("core run did not answer /health within 60 s") from None
+                    raise RuntimeError(f"{module[0]} did not answer /health in 60 s") from None
                 time.sleep(0.2)
         yield process
     finally:
@@ -139,8 +147,11 @@ def core_run(env: dict[str, str], workdir: Path) -> Iterator[subprocess.Popen[by
             process.wait(timeout=10)
 
 
-def _events(database: Path) -> tuple[int, int]:
-    """(rows in the event table, rows the dispatcher acknowledged), read without writing."""
+def _events(database: Path | None) -> tuple[int, int]:
+    """(rows in the event table, rows the dispatcher acknowledged), read without writing;
+    (0, 0) for the bare baseline, which has no database."""
+    if database is None:
+        return 0, 0
     conn = sqlite3.connect(f"file:{database}?mode=ro", uri=True, timeout=30)
     try:
         total, acked = conn.execute("SELECT count(*), count(acked_at) FROM bus_events").fetchone()
@@ -150,7 +161,7 @@ def _events(database: Path) -> tuple[int, int]:
 
 
 def _measure(
-    name: str, database: Path, send: Callable[[], loadgen.Run], problems: list[str]
+    name: str, database: Path | None, send: Callable[[], loadgen.Run], problems: list[str]
 ) -> Phase:
     total_before, acked_before = _events(database)
     others = OtherLoad()
@@ -169,7 +180,7 @@ def _measure(
         problems.append(f"{name}: {run.count - accepted} of {run.count} not queued {statuses}")
     if run.errors:
         problems.append(f"{name}: {len(run.errors)} request errors, first: {run.errors[0]}")
-    if total_after - total_before != accepted:
+    if database is not None and total_after - total_before != accepted:
         problems.append(
             f"{name}: {accepted} queued answers, {total_after - total_before} rows in the queue"
         )
@@ -234,7 +245,19 @@ def one_run(
             _drained(database, result.problems)
             result.phases[name] = _measure(name, database, send, result.problems)
         _drained(database, result.problems)
+    bare_paced = paced[: int(RATE * bare_seconds(len(paced)))]
+    with core_run(env, data, ("benchmarks.bare_waitress",)):
+        for name, send in (
+            ("bare max", lambda: loadgen.closed_loop(HOST, port, burst, concurrency=CONNECTIONS)),
+            ("bare rate", lambda: loadgen.open_loop(HOST, port, bare_paced, rate=RATE)),
+        ):
+            result.phases[name] = _measure(name, None, send, result.problems)
     return result
+
+
+def bare_seconds(paced: int) -> float:
+    """How long the bare baseline's rate phase lasts: BARE_RATE_SECONDS, or less in --quick."""
+    return min(BARE_RATE_SECONDS, paced / RATE)
 
 
 def _drained(database: Path, problems: list[str], timeout: float = 300) -> None:
@@ -273,11 +296,11 @@ def print_figures(args: argparse.Namespace, results: list[RunResult], report: Re
         f"[min-max]; max: {CONNECTIONS} connections closed-loop; rate: {RATE:.0f}/s open-loop "
         f"for {args.embedded_seconds:.0f} s"
     )
-    header = f"{'phase':<6}{'accepted/s':>24}{'p50 ms':>20}{'p99 ms':>24}{'handled/s':>24}"
+    header = f"{'phase':<10}{'accepted/s':>24}{'p50 ms':>20}{'p99 ms':>24}{'handled/s':>24}"
     say(header + f"{'others':>8}")
     say("-" * (len(header) + 8))
     medians: dict[str, dict[str, float]] = {}
-    for name in ("max", "rate"):
+    for name in ("max", "rate", "bare max", "bare rate"):
         phases = [r.phases[name] for r in results if name in r.phases]
         if not phases:
             continue
@@ -288,28 +311,34 @@ def print_figures(args: argparse.Namespace, results: list[RunResult], report: Re
             "handled": [p.handled_per_second for p in phases],
         }
         medians[name] = {key: statistics.median(values) for key, values in columns.items()}
-        cells = "".join(
-            f"{_spread(values, 0 if key in ('accepted', 'handled') else 1):>24}"
-            for key, values in columns.items()
-        )
+        cells = "".join(f"{_cell(name, key, values):>24}" for key, values in columns.items())
         others = max(p.others for p in phases)
-        say(f"{name:<6}{cells}{others:>8.0%}")
+        say(f"{name:<10}{cells}{others:>8.0%}")
         report.others += [p.others for p in phases]
     say(
         "load average (1 min) before each run: "
         + ", ".join(f"{r.load_before:.2f}" for r in results)
     )
+    say(
+        "bare: the same web server, settings and threads answering at once "
+        "(benchmarks/bare_waitress.py), after each run; its rate phase "
+        f"{bare_seconds(int(RATE * args.embedded_seconds)):.0f} s"
+    )
     if "max" in medians:
+        bare = medians.get("bare max", {}).get("accepted")
         report.target(
             f"embedded max throughput >= {TARGET_ACCEPTED_PER_SECOND:,.0f}/s",
-            f"{medians['max']['accepted']:,.0f}/s",
+            f"{medians['max']['accepted']:,.0f}/s"
+            + (f" (bare {bare:,.0f}/s)" if bare is not None else ""),
             medians["max"]["accepted"] >= TARGET_ACCEPTED_PER_SECOND,
         )
     if "rate" in medians:
         rate = medians["rate"]
+        bare = medians.get("bare rate", {}).get("p99")
         report.target(
             f"embedded p99 at {RATE:.0f}/s < {TARGET_P99_MS:.0f} ms",
-            f"{fmt(rate['p99'])} ms (p50 {fmt(rate['p50'])} ms)",
+            f"{fmt(rate['p99'])} ms (p50 {fmt(rate['p50'])} ms)"
+            + (f" (bare {fmt(bare)} ms)" if bare is not None else ""),
             rate["p99"] < TARGET_P99_MS,
         )
         report.target(
@@ -317,6 +346,12 @@ def print_figures(args: argparse.Namespace, results: list[RunResult], report: Re
             f"{rate['handled']:,.0f}/s handled, {rate['accepted']:,.0f}/s accepted",
             rate["handled"] >= rate["accepted"] * 0.99,
         )
+
+
+def _cell(phase: str, column: str, values: list[float]) -> str:
+    if column == "handled" and phase.startswith("bare"):
+        return "-"  # the bare baseline has no dispatcher
+    return _spread(values, 0 if column in ("accepted", "handled") else 1)
 
 
 def _spread(values: list[float], digits: int) -> str:
