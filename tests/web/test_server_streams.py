@@ -5,9 +5,9 @@ waitress's loop asks every open connection on every turn whether it wants to rea
 "Live dashboards"). While a task writes a ``text/event-stream`` answer its connection is parked
 out of the loop's map; it rejoins when the stream ends or when output is left for the loop to
 send. These tests drive the production server (core/web/server.py) with raw sockets and check
-what a client sees: every event, in order; the connection still usable after the stream; a
-closed page ending its stream; a slow reader getting everything; a shutdown closing parked
-connections too.
+what a client sees: every event, in order, and a clean close after the stream; plain answers
+never parked; a closed page ending its stream; a slow reader getting everything; a shutdown
+closing parked connections too.
 """
 
 from __future__ import annotations
