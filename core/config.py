@@ -182,11 +182,22 @@ class _Reader:
             self.problems.append(f"{name} must be {expected}, got {raw!r}")
             return default
 
-    def whole(self, name: str, default: int, *, minimum: int = 0, unit: str = "") -> int:
+    def whole(
+        self,
+        name: str,
+        default: int,
+        *,
+        minimum: int = 0,
+        maximum: int | None = None,
+        unit: str = "",
+    ) -> int:
         expected = f"a whole number of {unit}" if unit else "a whole number"
         value = self._convert(name, default, int, expected)
         if value < minimum:
             self.problems.append(f"{name} must be at least {minimum}, got {value}")
+            return default
+        if maximum is not None and value > maximum:
+            self.problems.append(f"{name} must be at most {maximum}, got {value}")
             return default
         return value
 
@@ -267,7 +278,10 @@ def load_settings(
             oauth_base_url=read.url("OAUTH_BASE_URL"),
             flask_secret_key=read.text("FLASK_SECRET_KEY"),
             threads=read.whole("WEB_THREADS", 8, minimum=1),
-            live_max_streams=read.whole("LIVE_MAX_STREAMS", 100, minimum=0),
+            # Each open stream holds a thread (started with the server) and a connection on top
+            # of waitress's 500 (core/web/server.py): past a few hundred, the usual 1,024
+            # descriptors per process run out before the streams do.
+            live_max_streams=read.whole("LIVE_MAX_STREAMS", 100, minimum=0, maximum=400),
             live_stream_seconds=read.whole("LIVE_STREAM_SECONDS", 300, minimum=15),
             operator_name=read.text("OPERATOR_NAME"),
             operator_contact=read.text("OPERATOR_CONTACT"),
