@@ -24,10 +24,7 @@ def main() -> None:
     app = Flask("bare_waitress")
     app.wsgi_app = bare  # type: ignore[method-assign]  # every path: the bare answer
     server = WebServer(
-        app,
-        settings.web.host,
-        settings.web.port,
-        threads=settings.web.threads + settings.web.live_max_streams,  # as Runtime gives it
+        app, settings.web.host, settings.web.port, threads=settings.web.server_threads
     )
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())

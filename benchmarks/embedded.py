@@ -111,14 +111,14 @@ def _cli(env: dict[str, str], cwd: Path, *args: str) -> None:
 
 @contextmanager
 def core_run(
-    env: dict[str, str], workdir: Path, module: tuple[str, ...] = ("core", "run")
+    env: dict[str, str], workdir: Path, command: tuple[str, ...] = ("core", "run")
 ) -> Iterator[subprocess.Popen[bytes]]:
-    """``python -m core run`` (or another ``python -m`` module) on ``env``'s port, once it
+    """``python -m core run`` (or another ``python -m`` command) on ``env``'s port, once it
     answers ``/health``; stopped with SIGTERM (by its PID) afterwards."""
-    log_path = workdir / f"{module[0]}.log"
+    log_path = workdir / f"{command[0]}.log"
     with log_path.open("wb") as log_file:
         process = subprocess.Popen(
-            [sys.executable, "-m", *module],
+            [sys.executable, "-m", *command],
             env=env,
             cwd=workdir,
             stdout=log_file,
@@ -129,13 +129,13 @@ def core_run(
         deadline = time.monotonic() + 60
         while True:
             if process.poll() is not None:
-                raise RuntimeError(f"{module[0]} exited: {log_path.read_text()[-2000:]}")
+                raise RuntimeError(f"{command[0]} exited: {log_path.read_text()[-2000:]}")
             try:
                 with urllib.request.urlopen(url, timeout=2):
                     break
             except (urllib.error.URLError, OSError):
                 if time.monotonic() > deadline:
-                    raise RuntimeError(f"{module[0]} did not answer /health in 60 s") from None
+                    raise RuntimeError(f"{command[0]} did not answer /health in 60 s") from None
                 time.sleep(0.2)
         yield process
     finally:

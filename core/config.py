@@ -52,6 +52,12 @@ class WebSettings:
     operator_name: str | None = None
     operator_contact: str | None = None
 
+    @property
+    def server_threads(self) -> int:
+        """The web server's threads: ``threads`` for requests, plus one per admitted stream, so
+        open dashboards never take a thread a webhook needs (core/web/dashboard/live.py)."""
+        return self.threads + self.live_max_streams
+
 
 @dataclass(frozen=True)
 class DiscordSettings:

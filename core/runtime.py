@@ -210,9 +210,7 @@ class Runtime:
             self.create_web_app(),
             self.settings.web.host,
             self.settings.web.port,
-            # Each open live dashboard stream holds a thread: they get their own, so the
-            # webhooks keep WEB_THREADS (core/web/dashboard/live.py).
-            threads=self.settings.web.threads + self.settings.web.live_max_streams,
+            threads=self.settings.web.server_threads,
         )
 
     # --- the event pipeline and the scheduler ------------------------------------------------

@@ -153,10 +153,10 @@ class LingeringChannel(HTTPChannel):
         self._streaming = True
         self._settle_soon()
 
-    def write_soon(self, data: bytes) -> int:
+    def write_soon(self, data: bytes) -> int | None:
         if self._parked and self._client_gone():
             raise ClientDisconnected  # service() ends the stream; the loop then closes
-        written: int = super().write_soon(data)
+        written: int | None = super().write_soon(data)  # None for empty data
         if self._streaming and self._parked == bool(self.total_outbufs_len):
             self._settle_soon()  # output left for the loop to send, or all sent: park
         return written
