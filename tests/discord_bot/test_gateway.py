@@ -25,7 +25,9 @@ def test_without_a_bot_discord_is_off_and_effects_are_skipped() -> None:
 
 
 @pytest.mark.parametrize(
-    "client", [Client(ready=False), Client(ready=True, closed=True), None], ids=str
+    "client",
+    [Client(ready=False), Client(ready=True, closed=True), None],
+    ids=["connecting", "closed", "stopped"],  # stable names: parallel workers must agree
 )
 def test_a_configured_bot_that_is_not_connected_asks_for_a_retry(client: Client | None) -> None:
     gateway = DiscordGateway()
