@@ -10,11 +10,14 @@ caps them further (README, "Deployment").
 from __future__ import annotations
 
 import contextlib
+import errno
+import os
 import socket
 import threading
 import time
 from typing import TYPE_CHECKING, Any
 
+from waitress import trigger
 from waitress.channel import ClientDisconnected, HTTPChannel
 from waitress.server import BaseWSGIServer, create_server
 from waitress.task import WSGITask
@@ -215,6 +218,40 @@ class LingeringChannel(HTTPChannel):
             super().handle_close()
 
 
+class GuardedTrigger(trigger.trigger):
+    """waitress's trigger (the pipe other threads write a byte to, to wake the loop), which
+    refuses a pull once it is closed.
+
+    waitress's own writes ``b"x"`` to the pipe's descriptor number even after closing it, and by
+    then the number may belong to a file opened since: a stream's thread that outlived the
+    server (or a second close) wrote its byte over the first byte of an SQLite database. The
+    pull and the close take one lock, so a pull either comes before the close or raises OSError.
+    """
+
+    def __init__(self, socket_map: dict[int, Any]) -> None:
+        self._descriptors_lock = threading.RLock()
+        super().__init__(socket_map)
+
+    def _physical_pull(self) -> None:
+        with self._descriptors_lock:
+            if self._closed:
+                raise OSError(errno.EBADF, "the web server's trigger is closed")
+            os.write(self.trigger, b"x")
+
+    def close(self) -> None:
+        with self._descriptors_lock:
+            super().close()
+
+
+def _replace_triggers(socket_map: dict[int, Any]) -> None:
+    """Give every listening server of ``socket_map`` a :class:`GuardedTrigger` (before its loop
+    runs: the replaced pipe is closed here, in the only thread that knows it)."""
+    for dispatcher in list(socket_map.values()):
+        if isinstance(dispatcher, BaseWSGIServer):
+            dispatcher.trigger.close()
+            dispatcher.trigger = GuardedTrigger(socket_map)
+
+
 class WebServer:
     """The production WSGI server (waitress) on a background thread."""
 
@@ -225,6 +262,7 @@ class WebServer:
         for dispatcher in list(self._server._map.values()):  # type: ignore[union-attr]
             if isinstance(dispatcher, BaseWSGIServer):  # one per listening socket
                 dispatcher.channel_class = LingeringChannel
+        _replace_triggers(self._server._map)  # type: ignore[union-attr]
         self.port: int = self._server.effective_port  # type: ignore[union-attr]
         self.host = host
         self._app = app

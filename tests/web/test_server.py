@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import http.client
+import os
 import threading
 
 import pytest
+
+from core.web.server import GuardedTrigger
 
 
 def test_the_web_server_stops_cleanly_with_idle_keep_alive_connections(make_runtime) -> None:
@@ -41,3 +44,46 @@ def test_a_stopped_web_server_refuses_new_connections(make_runtime) -> None:
     connection = http.client.HTTPConnection(server.host, server.port, timeout=2)
     with pytest.raises(ConnectionRefusedError):
         connection.connect()
+
+
+def _open_until_descriptor(number: int, folder) -> tuple[int, list[int]]:
+    """Open files in ``folder`` until one gets descriptor ``number`` (the lowest free one comes
+    first); returns that file's index and every descriptor opened."""
+    opened: list[int] = []
+    for index in range(64):
+        fd = os.open(folder / f"file-{index}", os.O_RDWR | os.O_CREAT)
+        opened.append(fd)
+        if fd == number:
+            return index, opened
+    raise AssertionError(f"descriptor {number} was not reused")
+
+
+@pytest.mark.parametrize("late_pull", ["a wake-up", "a wake-up with work for the loop"])
+def test_a_closed_trigger_writes_nothing_into_the_file_that_took_its_descriptor(
+    tmp_path, late_pull
+) -> None:
+    guarded = GuardedTrigger({})
+    number = guarded.trigger
+    guarded.close()
+    index, opened = _open_until_descriptor(number, tmp_path)
+    try:
+        os.write(number, b"SQLite format 3\0")
+        with pytest.raises(OSError, match="trigger is closed"):
+            guarded.pull_trigger(None if late_pull == "a wake-up" else lambda: None)
+        assert (tmp_path / f"file-{index}").read_bytes() == b"SQLite format 3\0"
+    finally:
+        for fd in opened:
+            os.close(fd)
+
+
+def test_the_running_server_wakes_its_loop_through_a_guarded_trigger(make_runtime) -> None:
+    server = make_runtime().start_web_server()
+    try:
+        assert isinstance(server._server.trigger, GuardedTrigger)
+        woken = threading.Event()
+        server._server.trigger.pull_trigger(woken.set)
+        assert woken.wait(5)
+    finally:
+        server.close()
+    with pytest.raises(OSError, match="trigger is closed"):
+        server._server.trigger.pull_trigger(lambda: None)
