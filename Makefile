@@ -5,11 +5,12 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEV_STAMP := $(VENV)/.installed-dev
 
-.PHONY: run bot web migrate health demo export test fuzz lint format bench services clean help
+.PHONY: run bot web migrate health demo export test test-fast fuzz lint format bench services clean help
 
 help:
 	@echo "make run      create .venv, install, migrate, start everything (web + bot) on 127.0.0.1:8080"
 	@echo "make test     install test needs (and PostgreSQL/Redis servers if missing), run all tests"
+	@echo "make test-fast  the edit loop: SQLite only, no servers, no browser (a few minutes less)"
 	@echo "make demo     play a scripted stream (Kick, then Twitch) through real signed webhooks"
 	@echo "make bench    measure webhook throughput, watchtime tick duration, the raffle (PostgreSQL + Redis), the embedded default (core run + SQLite) and webhooks with 100 live dashboards open"
 	@echo "make fuzz     hostile input: >= 100,000 hypothesis examples per target, counts by outcome"
@@ -49,10 +50,19 @@ demo: $(STAMP)
 services:
 	@bash scripts/install-test-services.sh
 
+# Tests run in parallel with pytest-xdist, two workers per core: much of a test's time is spent
+# waiting (subprocesses, sockets, servers). TEST_WORKERS=N for another count, 0 for none. Each
+# worker starts its own PostgreSQL and Redis and migrates one template database per backend.
+TEST_WORKERS ?= $(shell echo $$(( 2 * $$(nproc 2>/dev/null || echo 1) )))
+
 test: $(DEV_STAMP) services
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(TEST_WORKERS)
+
+# The edit loop: SQLite only; the tests that need PostgreSQL, Redis or Chromium are skipped.
+test-fast: $(DEV_STAMP)
+	TEST_FAST=1 $(BIN)/python -m pytest -n $(TEST_WORKERS) -q
 
 # The fuzz suite at full strength (make test runs it with a few examples per target). Long: it
 # prints progress, and the counts by outcome at the end. FUZZ_EXAMPLES=N sets another count.

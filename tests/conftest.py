@@ -1,8 +1,16 @@
-"""Shared fixtures: databases (SQLite always, PostgreSQL when available), Redis, settings."""
+"""Shared fixtures: databases (SQLite always, PostgreSQL when available), Redis, settings.
+
+Migrating a database takes a tenth of a second on SQLite and more on PostgreSQL, and thousands of
+tests want a migrated one: each worker migrates one template per backend once, and a test gets a
+copy (a file copy on SQLite, ``CREATE DATABASE ... TEMPLATE`` on PostgreSQL). ``TEST_FAST=1``
+(``make test-fast``) runs without servers or a browser: SQLite only, and the tests that need
+PostgreSQL, Redis or Chromium are skipped, saying why.
+"""
 
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
 from collections.abc import Iterator
 from contextlib import ExitStack
@@ -16,14 +24,33 @@ from core.storage.db import create_engine, migrate
 from tests import services
 
 IS_CI = os.environ.get("CI", "").lower() == "true"
+FAST = os.environ.get("TEST_FAST", "").lower() in {"1", "true", "yes"}
 FIXTURES = Path(__file__).parent / "fixtures"
 TEST_FERNET_KEY = "c3RyZWFta2VlcGVyLXRlc3RzLW9ubHktMzItYnl0ZXM="  # base64 of 32 bytes
+SQLITE_FILE = "test.sqlite3"
+
+
+BROWSER_TESTS = Path(__file__).parent / "web" / "browser"
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark the tests that drive Chromium ``browser`` (``make test-fast`` skips them), and start
+    the ``slow`` ones first: a minute-long test handed out last keeps the whole run waiting."""
+    skip = pytest.mark.skip(reason="make test-fast: no browser (make test runs it)")
+    for item in items:
+        if item.path.is_relative_to(BROWSER_TESTS):
+            item.add_marker(pytest.mark.browser)
+            if FAST:
+                item.add_marker(skip)
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
 
 
 def _service_or_skip(start, env_name: str, stack: ExitStack) -> str:
     given = os.environ.get(env_name)
     if given:
         return given
+    if FAST:
+        pytest.skip("make test-fast: no servers (make test runs this)")
     try:
         return stack.enter_context(start())
     except services.ServiceUnavailable as exc:
@@ -48,37 +75,86 @@ def redis_url(_servers: ExitStack) -> str:
     return _service_or_skip(services.redis_server, "TEST_REDIS_URL", _servers)
 
 
-def _fresh_postgres_database(server_url: str) -> str:
+def _fresh_postgres_database(server_url: str, template: str | None = None) -> str:
+    """A new database on the server: empty, or a copy of ``template`` (a database name)."""
     admin = sa.create_engine(server_url, isolation_level="AUTOCOMMIT")
     name = f"sk_{uuid.uuid4().hex[:12]}"
+    copy_of = f' TEMPLATE "{template}"' if template else ""
     with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"{copy_of}'))
     admin.dispose()
+    return _database_url(server_url, name)
+
+
+def _database_url(server_url: str, name: str) -> str:
     return server_url.rsplit("/", 1)[0] + f"/{name}"
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(scope="session")
+def _postgres_template(postgres_url: str) -> str:
+    """A migrated database on this worker's PostgreSQL that nobody connects to: the template of
+    every migrated database a test asks for (PostgreSQL refuses to copy a database in use)."""
+    url = _fresh_postgres_database(postgres_url)
+    engine = create_engine(url)
+    migrate(engine)
+    engine.dispose()
+    return url.rsplit("/", 1)[1]
+
+
+@pytest.fixture(scope="session")
+def _sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A migrated SQLite file, copied for each test that wants a migrated SQLite database."""
+    path = tmp_path_factory.mktemp("template") / SQLITE_FILE
+    engine = create_engine(f"sqlite:///{path}")
+    migrate(engine)
+    engine.dispose()  # the last connection checkpoints the WAL: the file alone is the database
+    return path
+
+
+def migrated_postgres_url(request: pytest.FixtureRequest) -> str:
+    """The URL of a new migrated PostgreSQL database (skips where there is no server)."""
+    server_url = request.getfixturevalue("postgres_url")
+    return _fresh_postgres_database(server_url, request.getfixturevalue("_postgres_template"))
+
+
+def migrated_sqlite_file(request: pytest.FixtureRequest, path: Path) -> Path:
+    """``path`` made a migrated SQLite database (a copy of this worker's template)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(request.getfixturevalue("_sqlite_template"), path)
+    return path
+
+
+BACKENDS = ["sqlite"] if FAST else ["sqlite", "postgresql"]
+
+
+@pytest.fixture(params=BACKENDS)
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """A fresh, empty database URL: once on SQLite, once on PostgreSQL."""
     if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'test.sqlite3'}"
+        return f"sqlite:///{tmp_path / SQLITE_FILE}"
     return _fresh_postgres_database(request.getfixturevalue("postgres_url"))
 
 
+@pytest.fixture(params=BACKENDS)
+def migrated_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A fresh migrated database's URL: once on SQLite, once on PostgreSQL."""
+    if request.param == "sqlite":
+        return f"sqlite:///{migrated_sqlite_file(request, tmp_path / SQLITE_FILE)}"
+    return migrated_postgres_url(request)
+
+
 @pytest.fixture
-def engine(database_url: str) -> Iterator[Engine]:
+def engine(migrated_database_url: str) -> Iterator[Engine]:
     """A migrated database on each backend."""
-    engine = create_engine(database_url)
-    migrate(engine)
+    engine = create_engine(migrated_database_url)
     yield engine
     engine.dispose()
 
 
 @pytest.fixture
-def sqlite_engine(tmp_path: Path) -> Iterator[Engine]:
+def sqlite_engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
     """A migrated SQLite database, for tests whose subject is not the backend."""
-    engine = create_engine(f"sqlite:///{tmp_path / 'test.sqlite3'}")
-    migrate(engine)
+    engine = create_engine(f"sqlite:///{migrated_sqlite_file(request, tmp_path / SQLITE_FILE)}")
     yield engine
     engine.dispose()
 
@@ -92,13 +168,15 @@ def kick_keys():
 
 
 @pytest.fixture
-def make_runtime(tmp_path: Path, kick_keys):
+def make_runtime(request: pytest.FixtureRequest, tmp_path: Path, kick_keys):
     """Build Runtimes from setting overrides (SQLite under tmp_path unless DATABASE_URL is given).
 
-    Every runtime is migrated and closed after the test.
+    Every runtime is migrated and closed after the test. A new SQLite file starts as a copy of
+    the migrated template; a second runtime on the same DATA_DIR (a restart) finds its data.
     """
     from core.config import load_settings
     from core.runtime import Runtime
+    from core.storage.db import sqlite_url
 
     built: list[Runtime] = []
 
@@ -112,7 +190,12 @@ def make_runtime(tmp_path: Path, kick_keys):
             "TOKEN_ENCRYPTION_KEY": TEST_FERNET_KEY,
             **overrides,
         }
-        runtime = Runtime(load_settings(values, env_file=None))
+        settings = load_settings(values, env_file=None)
+        if settings.database.url is None:
+            path = Path(sqlite_url(settings.data_dir).removeprefix("sqlite:///"))
+            if not path.exists():
+                migrated_sqlite_file(request, path)
+        runtime = Runtime(settings)
         runtime.migrate()
         built.append(runtime)
         return runtime
@@ -123,9 +206,8 @@ def make_runtime(tmp_path: Path, kick_keys):
 
 
 @pytest.fixture
-def postgres_engine(postgres_url: str) -> Iterator[Engine]:
+def postgres_engine(request: pytest.FixtureRequest) -> Iterator[Engine]:
     """A migrated, empty PostgreSQL database."""
-    engine = create_engine(_fresh_postgres_database(postgres_url))
-    migrate(engine)
+    engine = create_engine(migrated_postgres_url(request))
     yield engine
     engine.dispose()

@@ -350,6 +350,7 @@ def test_run_serves_health_and_turns_a_signed_webhook_into_watchtime(cli_env, ki
     assert "webhooks: POST /webhooks/kick (Kick), POST /webhooks/twitch (Twitch)" in output
 
 
+@pytest.mark.slow
 def test_split_gunicorn_web_and_bot_processes_on_postgres_and_redis(
     cli_env, kick_keys, postgres_url, redis_url
 ):

@@ -15,6 +15,7 @@ from tests.features.points.test_earning import T0
 from tests.test_cli import GUILD, cli, cli_env  # noqa: F401 - cli_env is a fixture
 
 
+@pytest.mark.slow
 def test_give_credits_with_actor_cli_and_the_export_lists_balances(cli_env, make_runtime):  # noqa: F811
     runtime = make_runtime(DATA_DIR=cli_env["DATA_DIR"])
     with runtime.engine.begin() as conn:
