@@ -36,8 +36,8 @@ def chat(n: int, viewer: int, content: str | None = None) -> ChatMessageSent:
 
 
 @pytest.fixture
-def runtime(make_runtime, database_url):
-    rt = make_runtime(DATABASE_URL=database_url)
+def runtime(make_runtime, migrated_database_url):
+    rt = make_runtime(DATABASE_URL=migrated_database_url)
     rt.guilds.set_kick_channel(GUILD, "batchchannel", BROADCASTER)
     return rt
 

@@ -63,14 +63,14 @@ def newest_event(engine: sa.Engine) -> dict[str, Any]:
 
 
 @pytest.fixture
-def runtime(make_runtime, database_url):
-    runtime = make_runtime(DATABASE_URL=database_url, LOG_LEVEL="CRITICAL")
+def runtime(make_runtime, migrated_database_url):
+    runtime = make_runtime(DATABASE_URL=migrated_database_url, LOG_LEVEL="CRITICAL")
     runtime.guilds.set_kick_channel(GUILD, "broadcaster_channel", BROADCASTER)
     return runtime
 
 
-def test_signed_deliveries_are_queued_or_refused_cleanly(runtime, kick_keys, database_url):
-    target = f"webhook-signed[{database_url.split(':', 1)[0].split('+')[0]}]"
+def test_signed_deliveries_are_queued_or_refused_cleanly(runtime, kick_keys, migrated_database_url):
+    target = f"webhook-signed[{migrated_database_url.split(':', 1)[0].split('+')[0]}]"
     client = runtime.create_web_app().test_client()
     engine = runtime.engine
 

@@ -15,8 +15,8 @@ BROADCASTER = "123456789"  # the broadcaster in Kick's example payloads
 
 
 @pytest.fixture
-def runtime(make_runtime, database_url):
-    runtime = make_runtime(DATABASE_URL=database_url)
+def runtime(make_runtime, migrated_database_url):
+    runtime = make_runtime(DATABASE_URL=migrated_database_url)
     runtime.guilds.set_kick_channel(GUILD, "broadcaster_channel", BROADCASTER)
     return runtime
 

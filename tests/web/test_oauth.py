@@ -51,8 +51,10 @@ def kick(clock):
 
 
 @pytest.fixture
-def runtime(tmp_path, kick, clock, database_url):
-    runtime = runtime_on_fake_kick(kick, tmp_path / "data", clock, DATABASE_URL=database_url)
+def runtime(tmp_path, kick, clock, migrated_database_url):
+    runtime = runtime_on_fake_kick(
+        kick, tmp_path / "data", clock, DATABASE_URL=migrated_database_url
+    )
     yield runtime
     try:
         runtime.close()
@@ -310,17 +312,19 @@ def test_an_unknown_state_is_a_400_page(runtime):
     assert answer.headers["Content-Type"].startswith("text/html")
 
 
-def take_database_down(runtime: Runtime, database_url: str, postgres_url: str | None) -> None:
+def take_database_down(
+    runtime: Runtime, migrated_database_url: str, postgres_url: str | None
+) -> None:
     """Make the runtime's database unreachable, as an outage would."""
     runtime.engine.dispose()
-    if database_url.startswith("sqlite"):
-        path = sa.engine.make_url(database_url).database
+    if migrated_database_url.startswith("sqlite"):
+        path = sa.engine.make_url(migrated_database_url).database
         assert path is not None
         os.replace(path, f"{path}.away")
         os.mkdir(path)  # SQLite cannot open a directory: "unable to open database file"
         return
     assert postgres_url is not None
-    name = sa.engine.make_url(database_url).database
+    name = sa.engine.make_url(migrated_database_url).database
     admin = sa.create_engine(postgres_url, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(sa.text(f'DROP DATABASE "{name}" WITH (FORCE)'))
@@ -328,12 +332,12 @@ def take_database_down(runtime: Runtime, database_url: str, postgres_url: str | 
 
 
 @pytest.fixture
-def take_down(request, runtime, database_url):  # type: ignore[no-untyped-def]
+def take_down(request, runtime, migrated_database_url):  # type: ignore[no-untyped-def]
     def down() -> None:
         postgres_url = None
-        if not database_url.startswith("sqlite"):
+        if not migrated_database_url.startswith("sqlite"):
             postgres_url = request.getfixturevalue("postgres_url")
-        take_database_down(runtime, database_url, postgres_url)
+        take_database_down(runtime, migrated_database_url, postgres_url)
 
     return down
 

@@ -36,8 +36,10 @@ def twitch(clock):
 
 
 @pytest.fixture
-def runtime(tmp_path, twitch, clock, database_url):
-    runtime = runtime_on_fake_twitch(twitch, tmp_path / "data", clock, DATABASE_URL=database_url)
+def runtime(tmp_path, twitch, clock, migrated_database_url):
+    runtime = runtime_on_fake_twitch(
+        twitch, tmp_path / "data", clock, DATABASE_URL=migrated_database_url
+    )
     runtime.guilds.set_twitch_channel(GUILD, "twitchdev", BROADCASTER)
     yield runtime
     try:
@@ -153,13 +155,15 @@ def test_a_callback_without_a_state_is_a_400_page(runtime):
     assert answer.status_code == 400
 
 
-def test_an_unreachable_database_at_the_callback_is_a_503_page(request, runtime, database_url):
+def test_an_unreachable_database_at_the_callback_is_a_503_page(
+    request, runtime, migrated_database_url
+):
     web = runtime.create_web_app().test_client()
     callback = consent(start(web, start_link(runtime)))
     postgres_url = None
-    if not database_url.startswith("sqlite"):
+    if not migrated_database_url.startswith("sqlite"):
         postgres_url = request.getfixturevalue("postgres_url")
-    take_database_down(runtime, database_url, postgres_url)
+    take_database_down(runtime, migrated_database_url, postgres_url)
 
     answer = web.get(callback)
 

@@ -20,8 +20,8 @@ def now() -> datetime:
 
 
 @pytest.fixture
-def runtime(make_runtime, database_url):
-    runtime = make_runtime(DATABASE_URL=database_url, TWITCH_EVENTSUB_SECRET=SECRET)
+def runtime(make_runtime, migrated_database_url):
+    runtime = make_runtime(DATABASE_URL=migrated_database_url, TWITCH_EVENTSUB_SECRET=SECRET)
     runtime.guilds.set_twitch_channel(GUILD, "cooler_user", BROADCASTER)
     runtime.guilds.set_twitch_channel(OTHER_GUILD, "someone_else", "4242")
     return runtime
@@ -192,8 +192,8 @@ def test_a_refused_delivery_is_accepted_when_sent_right(twitch, runtime):
     assert (bad[0], good[0], good[1]["status"]) == (403, 200, "queued")
 
 
-def test_without_a_secret_every_delivery_is_refused(make_runtime, database_url):
-    runtime = make_runtime(DATABASE_URL=database_url)
+def test_without_a_secret_every_delivery_is_refused(make_runtime, migrated_database_url):
+    runtime = make_runtime(DATABASE_URL=migrated_database_url)
     runtime.guilds.set_twitch_channel(GUILD, "cooler_user", BROADCASTER)
     twitch = EventSubSender.flask(runtime.create_web_app().test_client(), now)
     status, answer = twitch.notify("channel.chat.message", BROADCASTER)

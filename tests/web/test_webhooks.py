@@ -41,8 +41,8 @@ def fresh_chat_body(said_at: datetime) -> bytes:
 
 
 @pytest.fixture
-def runtime(make_runtime, database_url):
-    runtime = make_runtime(DATABASE_URL=database_url)
+def runtime(make_runtime, migrated_database_url):
+    runtime = make_runtime(DATABASE_URL=migrated_database_url)
     runtime.guilds.set_kick_channel(GUILD, "broadcaster_channel", BROADCASTER)
     runtime.guilds.set_kick_channel(OTHER_GUILD, "gigachad", "333")
     return runtime

@@ -78,8 +78,8 @@ def is_clean(text: str) -> bool:
 
 
 @pytest.fixture
-def runtime(make_runtime, database_url):
-    runtime = make_runtime(DATABASE_URL=database_url)
+def runtime(make_runtime, migrated_database_url):
+    runtime = make_runtime(DATABASE_URL=migrated_database_url)
     runtime.guilds.set_kick_channel(GUILD, "broadcaster_channel", BROADCASTER)
     return runtime
 

@@ -61,9 +61,11 @@ def twitch(clock: Clock) -> Iterator[FakeTwitch]:
 
 @pytest.fixture
 async def runtime(
-    tmp_path: Path, twitch: FakeTwitch, clock: Clock, database_url: str
+    tmp_path: Path, twitch: FakeTwitch, clock: Clock, migrated_database_url: str
 ) -> AsyncIterator[Runtime]:
-    runtime = runtime_on_fake_twitch(twitch, tmp_path / "data", clock, DATABASE_URL=database_url)
+    runtime = runtime_on_fake_twitch(
+        twitch, tmp_path / "data", clock, DATABASE_URL=migrated_database_url
+    )
     runtime.guilds.set_twitch_channel(GUILD, "twitchdev", BROADCASTER)
     await connect_streamer(runtime)
     yield runtime

@@ -44,8 +44,10 @@ def twitch(clock):
 
 
 @pytest.fixture
-def runtime(tmp_path, twitch, clock, database_url):
-    runtime = runtime_on_fake_twitch(twitch, tmp_path / "data", clock, DATABASE_URL=database_url)
+def runtime(tmp_path, twitch, clock, migrated_database_url):
+    runtime = runtime_on_fake_twitch(
+        twitch, tmp_path / "data", clock, DATABASE_URL=migrated_database_url
+    )
     runtime.guilds.set_twitch_channel(GUILD, "twitchdev", BROADCASTER)
     yield runtime
     runtime.close()

@@ -119,11 +119,11 @@ def published_kinds(runtime) -> list[str]:
 
 
 async def test_pusher_credits_gifts_whose_webhooks_do_not_arrive_while_chat_webhooks_do(
-    make_runtime, database_url: str, kick_keys
+    make_runtime, migrated_database_url: str, kick_keys
 ) -> None:
     async with FakePusher() as fake:
         runtime = make_runtime(
-            DATABASE_URL=database_url, KICK_PUSHER_ENABLED="true", KICK_PUSHER_URL=fake.url
+            DATABASE_URL=migrated_database_url, KICK_PUSHER_ENABLED="true", KICK_PUSHER_URL=fake.url
         )
         runtime.guilds.set_kick_channel(
             111, "streamer", BROADCASTER, channel_id=17425723, chatroom_id=1221707
@@ -188,9 +188,9 @@ async def test_pusher_credits_gifts_whose_webhooks_do_not_arrive_while_chat_webh
 
 
 def test_the_receiver_notes_arrivals_at_most_once_a_minute_per_type(
-    make_runtime, database_url: str, kick_keys, monkeypatch: pytest.MonkeyPatch
+    make_runtime, migrated_database_url: str, kick_keys, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    runtime = make_runtime(DATABASE_URL=database_url)
+    runtime = make_runtime(DATABASE_URL=migrated_database_url)
     runtime.guilds.set_kick_channel(111, "streamer", BROADCASTER)
     statements: list[str] = []
     sa.event.listen(

@@ -32,10 +32,10 @@ def twitch() -> Iterator[FakeTwitch]:
 
 
 @asynccontextmanager
-async def wired(make_runtime, database_url, twitch: FakeTwitch) -> AsyncIterator[tuple]:
+async def wired(make_runtime, migrated_database_url, twitch: FakeTwitch) -> AsyncIterator[tuple]:
     async with FakeEventSubWs() as socket:
         runtime = make_runtime(
-            DATABASE_URL=database_url,
+            DATABASE_URL=migrated_database_url,
             TWITCH_EVENTSUB_SECRET=SECRET,
             TWITCH_CLIENT_ID=CLIENT_ID,
             TWITCH_API_BASE_URL=twitch.helix_url,
@@ -61,9 +61,9 @@ async def wired(make_runtime, database_url, twitch: FakeTwitch) -> AsyncIterator
 
 
 async def test_the_socket_subscribes_with_the_provided_token_and_feeds_the_bus(
-    make_runtime, database_url, twitch
+    make_runtime, migrated_database_url, twitch
 ):
-    async with wired(make_runtime, database_url, twitch) as (runtime, socket):
+    async with wired(make_runtime, migrated_database_url, twitch) as (runtime, socket):
         await socket.notify(fixture("notification.channel.chat.message"))
         await eventually(lambda: runtime.bus.backlog() == 1)
     created = [s for s in twitch.eventsub.values() if s["transport"]["method"] == "websocket"]
@@ -72,9 +72,9 @@ async def test_the_socket_subscribes_with_the_provided_token_and_feeds_the_bus(
 
 
 async def test_the_same_chat_message_over_webhook_and_websocket_is_queued_once(
-    make_runtime, database_url, twitch
+    make_runtime, migrated_database_url, twitch
 ):
-    async with wired(make_runtime, database_url, twitch) as (runtime, socket):
+    async with wired(make_runtime, migrated_database_url, twitch) as (runtime, socket):
         frame = fixture("notification.channel.chat.message")
         body = frame["payload"]
         sender = EventSubSender.flask(runtime.create_web_app().test_client(), now)
@@ -93,9 +93,9 @@ async def test_the_same_chat_message_over_webhook_and_websocket_is_queued_once(
 
 
 async def test_a_subscription_webhooks_deliver_is_not_taken_from_the_socket_too(
-    make_runtime, database_url, twitch
+    make_runtime, migrated_database_url, twitch
 ):
-    async with wired(make_runtime, database_url, twitch) as (runtime, socket):
+    async with wired(make_runtime, migrated_database_url, twitch) as (runtime, socket):
         sender = EventSubSender.flask(runtime.create_web_app().test_client(), now)
         body = notification_body("channel.subscribe", BROADCASTER)
         status, answer = await asyncio.to_thread(
@@ -113,9 +113,9 @@ async def test_a_subscription_webhooks_deliver_is_not_taken_from_the_socket_too(
 
 
 async def test_a_revocation_over_the_socket_is_recorded_for_the_broadcaster(
-    make_runtime, database_url, twitch
+    make_runtime, migrated_database_url, twitch
 ):
-    async with wired(make_runtime, database_url, twitch) as (runtime, socket):
+    async with wired(make_runtime, migrated_database_url, twitch) as (runtime, socket):
         await socket.revoke(
             "authorization_revoked",
             type="channel.subscribe",

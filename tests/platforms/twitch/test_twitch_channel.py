@@ -20,8 +20,8 @@ VIEWER = "4145994"  # viewer32, the chatter in Twitch's example
 
 
 @pytest.fixture
-def runtime(make_runtime, database_url):
-    runtime = make_runtime(DATABASE_URL=database_url, TWITCH_EVENTSUB_SECRET=SECRET)
+def runtime(make_runtime, migrated_database_url):
+    runtime = make_runtime(DATABASE_URL=migrated_database_url, TWITCH_EVENTSUB_SECRET=SECRET)
     runtime.guilds.set_twitch_channel(GUILD, "streamer", STREAMER)
     return runtime
 
