@@ -60,9 +60,10 @@ test: $(DEV_STAMP) services
 	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest -n $(TEST_WORKERS)
 
-# The edit loop: SQLite only; the tests that need PostgreSQL, Redis or Chromium are skipped.
+# The edit loop: SQLite only; the tests that need PostgreSQL, Redis or Chromium, or start
+# processes of their own (marked slow), are skipped. make test runs them all.
 test-fast: $(DEV_STAMP)
-	TEST_FAST=1 $(BIN)/python -m pytest -n $(TEST_WORKERS) -q
+	TEST_FAST=1 $(BIN)/python -m pytest -n $(TEST_WORKERS) -q -m "not slow"
 
 # The fuzz suite at full strength (make test runs it with a few examples per target). Long: it
 # prints progress, and the counts by outcome at the end. FUZZ_EXAMPLES=N sets another count.

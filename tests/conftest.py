@@ -34,14 +34,17 @@ BROWSER_TESTS = Path(__file__).parent / "web" / "browser"
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Mark the tests that drive Chromium ``browser`` (``make test-fast`` skips them), and start
-    the ``slow`` ones first: a minute-long test handed out last keeps the whole run waiting."""
+    """Mark the tests that drive Chromium ``browser`` and those that start ``python -m core``
+    processes (``cli_env``) ``slow``; ``make test-fast`` skips both. Start the slow ones first:
+    a minute-long test handed out last keeps the whole run waiting."""
     skip = pytest.mark.skip(reason="make test-fast: no browser (make test runs it)")
     for item in items:
         if item.path.is_relative_to(BROWSER_TESTS):
             item.add_marker(pytest.mark.browser)
             if FAST:
                 item.add_marker(skip)
+        if "cli_env" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.slow)
     items.sort(key=lambda item: item.get_closest_marker("slow") is None)
 
 

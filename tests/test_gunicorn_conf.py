@@ -21,6 +21,8 @@ from prometheus_client.parser import text_string_to_metric_families
 from tests.services import free_port
 from tests.test_metrics import run_worker
 
+pytestmark = pytest.mark.slow  # gunicorn runs as a process of its own
+
 ROOT = Path(__file__).resolve().parents[1]
 REJECTED = "streamkeeper_webhooks_rejected_total"
 WEBHOOKS = 6

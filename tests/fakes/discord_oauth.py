@@ -50,7 +50,11 @@ class FakeDiscordOAuth:
         self._lock = threading.Lock()
         self._server = make_server("127.0.0.1", 0, self._wsgi, threaded=True)
         self.url = f"http://127.0.0.1:{self._server.server_port}"
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.05},  # how long shutdown() waits for the loop to notice
+            daemon=True,
+        )
 
     # --- test side ------------------------------------------------------------------------------
 

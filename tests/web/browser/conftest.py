@@ -163,7 +163,9 @@ def site(tmp_path, discord) -> Iterator[DashboardSite]:
 
     app = create_app(services)
     server = make_server("127.0.0.1", port, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+    )
     thread.start()
     try:
         yield DashboardSite(runtime, url, app)
