@@ -6,7 +6,7 @@ import discord
 
 from core.discord_bot.render import inert
 from core.features.points.board import BalanceRow, RankedBalance
-from core.features.points.rates import RATE_HELP, RATE_NAMES, Rates
+from core.features.points.rates import Rates, named_rates
 
 PAGE_SIZE = 10
 NOT_YOUR_BOARD = "Only the member who asked can turn these pages; ask for your own board."
@@ -51,15 +51,8 @@ def board_embed(
 
 
 def rates_text(rates: Rates, name: str, prefix: str) -> str:
-    values = {
-        "watch": rates.watch_rate,
-        "sub": rates.sub_rate,
-        "chat": rates.chat_points,
-        "chatcap": rates.chat_cap,
-        "window": rates.post_minutes,
-    }
     lines = [f"**{inert(name).capitalize()}** are earned like this:"]
-    lines += [f"- `{key}` {values[key]}: {RATE_HELP[key]}" for key in RATE_NAMES]
+    lines += [f"- `{key}` {value}: {meaning}" for key, value, meaning in named_rates(rates)]
     lines.append(f"Change one with `{prefix}points rate <name> <value>` (Manage Server).")
     return "\n".join(lines)
 

@@ -39,6 +39,14 @@ RATE_HELP = {
 _COLUMNS = [field.name for field in fields(Rates)]
 
 
+def named_rates(rates: Rates) -> list[tuple[str, int, str]]:
+    """Each rate as streamers know it: (the name they type, its value, what it means)."""
+    return [
+        (name, getattr(rates, column), RATE_HELP[name])
+        for name, (column, _low, _high) in RATE_NAMES.items()
+    ]
+
+
 # Built once: read for every chat message (the statement's cache key is then all it costs).
 _READ = sa.select(*(points_settings.c[name] for name in _COLUMNS)).where(
     points_settings.c.guild_id == sa.bindparam("guild_id")

@@ -87,6 +87,22 @@ async def test_rates_show_and_change(manager, alice):
     assert "- `watch` 3: points per present minute" in changed.content
 
 
+async def test_a_rate_added_to_the_feature_shows_in_discord_without_a_change_here(
+    manager, monkeypatch
+):
+    from core.features.points import rates
+
+    monkeypatch.setitem(rates.RATE_NAMES, "raid", ("sub_rate", 0, 1000))
+    monkeypatch.setitem(rates.RATE_HELP, "raid", "points per raid")
+
+    [shown] = await say("!points rate", manager)
+    [changed] = await say("!points rate raid 7", manager)
+
+    assert "- `raid` 2: points per raid" in shown.content
+    assert "- `raid` 7: points per raid" in changed.content
+    assert "- `sub` 7: points per present minute for subscribers" in changed.content
+
+
 async def test_the_board_pages_by_ten(points, guild_a, alice):
     for n in range(12):
         points.give(guild_a.id, Platform.KICK, str(500 + n), 100 + n)

@@ -8,7 +8,7 @@ from __future__ import annotations
 from flask import g, request
 
 from core.features.heist.rules import SETTINGS, HeistRefused, setting_text
-from core.features.points.rates import RATE_HELP, RATE_NAMES
+from core.features.points.rates import RATE_NAMES, named_rates
 from core.features.points.service import MAX_AMOUNT, PointsRefused
 from core.web.dashboard.guilds import guild_blueprint
 from core.web.dashboard.pages._forms import (
@@ -48,10 +48,7 @@ def _show(guild_id: int, errors: dict[str, str] | None = None, **extra):  # type
         settings=[(name, _setting_value(rules, name), SETTINGS[name][0]) for name in SETTINGS],
         recent=heist.recent_results(guild_id, RECENT_HEISTS),
         currency=points.name(guild_id),
-        rates=[
-            (name, getattr(rates, column), RATE_HELP[name])
-            for name, (column, _lo, _hi) in RATE_NAMES.items()
-        ],
+        rates=named_rates(rates),
         top=points.leaderboard(guild_id, TOP_SHOWN),
         holders=points.count_holders(guild_id),
         query=query,
