@@ -1,19 +1,23 @@
-"""What every cog shares: the command context type, the guild of a command, the viewer argument,
-a guild's channel to post in (:func:`guild_channel`), and a DM that may carry link buttons
-(:func:`send_dm`)."""
+"""What every cog shares: the command context type, the Manage Server check
+(:func:`manage_server`), the guild of a command, the viewer argument, a guild's channel to post in
+(:func:`guild_channel`), and a DM that may carry link buttons (:func:`send_dm`)."""
 
 from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Callable
+from typing import TypeVar
 
 import discord
+from discord import app_commands
 from discord.ext import commands
 
 from core.discord_bot.render import NO_MENTIONS
 
 log = logging.getLogger(__name__)
 Context = commands.Context[commands.Bot]
+_Command = TypeVar("_Command")
 _MEMBER_MENTION = re.compile(r"<@!?([0-9]{15,21})>")
 
 
@@ -31,6 +35,29 @@ def guild_channel(client: discord.Client, guild_id: int, channel_id: int) -> Pos
     if not isinstance(channel, PostableChannel) or channel.guild.id != guild_id:
         return None
     return channel
+
+
+_MANAGE_SERVER = commands.has_guild_permissions(manage_guild=True)
+
+
+def manage_server() -> Callable[[_Command], _Command]:
+    """For members with Manage Server, in a server. A discord.py check, so ``!help`` lists the
+    command only to them and anyone else gets the "you need Manage Server" reply (in a DM: "only
+    in a server"); and the slash command's default permission, so Discord offers it to them
+    alone (a subcommand inherits its group's)."""
+    default = app_commands.default_permissions(manage_guild=True)
+
+    def decorate(command: _Command) -> _Command:
+        return _MANAGE_SERVER(default(command))
+
+    return decorate
+
+
+async def require_manage_server(ctx: Context) -> None:
+    """The same check, for the part of a command everyone may use that only managers may go on
+    with (``!points rate`` shows the rates to all and changes one for them), and for a cog whose
+    every command is theirs (``cog_check``)."""
+    await _MANAGE_SERVER.predicate(ctx)  # raises NoPrivateMessage or MissingPermissions
 
 
 def guild_of(ctx: Context) -> discord.Guild:

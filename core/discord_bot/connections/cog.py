@@ -14,7 +14,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from core.discord_bot.common import guild_of, send_dm
+from core.discord_bot.common import Context, guild_of, manage_server, send_dm
 from core.discord_bot.connections import render as render_kick
 from core.discord_bot.render import NO_MENTIONS
 from core.features.connections.setup import KickSetup, SetupFailed, SetupResult
@@ -22,7 +22,6 @@ from core.platforms.kick.api import KickApiError
 from core.platforms.kick.oauth_client import OAuthError
 
 log = logging.getLogger(__name__)
-Context = commands.Context[commands.Bot]
 
 
 class KickCog(commands.Cog, name="Kick"):
@@ -33,8 +32,7 @@ class KickCog(commands.Cog, name="Kick"):
 
     @commands.hybrid_group(name="kick", invoke_without_command=True, case_insensitive=True)
     @commands.guild_only()
-    @commands.has_guild_permissions(manage_guild=True)
-    @app_commands.default_permissions(manage_guild=True)
+    @manage_server()
     async def kick_group(self, ctx: Context) -> None:
         """Connect a Kick channel and check its connection (Manage Server)."""
         await ctx.send(render_kick.kick_usage(ctx.clean_prefix), allowed_mentions=NO_MENTIONS)
@@ -42,7 +40,7 @@ class KickCog(commands.Cog, name="Kick"):
     # ignore_extra=False: "!kick setup name lots" is refused, not set up without a chatroom id.
     @kick_group.command(name="setup", ignore_extra=False)
     @commands.guild_only()
-    @commands.has_guild_permissions(manage_guild=True)
+    @manage_server()
     @commands.max_concurrency(1, commands.BucketType.guild)
     @app_commands.describe(
         channel="The Kick channel: its name, @name or kick.com link",
@@ -97,7 +95,7 @@ class KickCog(commands.Cog, name="Kick"):
 
     @kick_group.command(name="sync")
     @commands.guild_only()
-    @commands.has_guild_permissions(manage_guild=True)
+    @manage_server()
     @commands.max_concurrency(1, commands.BucketType.guild)
     async def kick_sync(self, ctx: Context) -> None:
         """Subscribe to every Kick event the bot uses, now (Manage Server)."""
@@ -114,15 +112,14 @@ class KickCog(commands.Cog, name="Kick"):
 
     @kick_group.command(name="status")
     @commands.guild_only()
-    @commands.has_guild_permissions(manage_guild=True)
+    @manage_server()
     async def kick_status(self, ctx: Context) -> None:
         """Check every part of the Kick connection, with fixes (Manage Server)."""
         await self._show_status(ctx)
 
     @commands.hybrid_command(name="check_kick_config")
     @commands.guild_only()
-    @commands.has_guild_permissions(manage_guild=True)
-    @app_commands.default_permissions(manage_guild=True)
+    @manage_server()
     async def check_kick_config(self, ctx: Context) -> None:
         """The same as !kick status (Manage Server)."""
         await self._show_status(ctx)

@@ -9,10 +9,9 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 
 import discord
-from discord import app_commands
 from discord.ext import commands
 
-from core.discord_bot.common import guild_of
+from core.discord_bot.common import guild_of, manage_server
 from core.discord_bot.health import render
 from core.discord_bot.render import NO_MENTIONS
 from core.discord_bot.twitch.render import twitch_checks
@@ -53,8 +52,7 @@ class HealthCog(commands.Cog, name="Health"):
 
     @commands.hybrid_command(name="health")
     @commands.guild_only()
-    @commands.has_guild_permissions(manage_guild=True)
-    @app_commands.default_permissions(manage_guild=True)
+    @manage_server()
     async def health_command(self, ctx: commands.Context[commands.Bot]) -> None:
         """Check the bot's database, connections and permissions here (Manage Server)."""
         guild = guild_of(ctx)

@@ -5,23 +5,13 @@ from __future__ import annotations
 
 import asyncio
 
-import discord
 from discord import app_commands
 from discord.ext import commands
 
-from core.discord_bot.common import guild_of
+from core.discord_bot.common import Context, guild_of, manage_server
 from core.discord_bot.heist import render
 from core.discord_bot.render import NO_MENTIONS
 from core.features.heist.service import HeistService
-
-Context = commands.Context[commands.Bot]
-
-
-def require_manage_server(ctx: Context) -> None:
-    if ctx.guild is None or not isinstance(ctx.author, discord.Member):
-        raise commands.NoPrivateMessage()
-    if not ctx.author.guild_permissions.manage_guild:
-        raise commands.MissingPermissions(["manage_guild"])
 
 
 class HeistCog(commands.Cog, name="Heist"):
@@ -45,9 +35,9 @@ class HeistCog(commands.Cog, name="Heist"):
         await ctx.send(render.stats_text(stats, currency), allowed_mentions=NO_MENTIONS)
 
     @heist.command(name="settings")
+    @manage_server()
     async def heist_settings(self, ctx: Context) -> None:
         """Show the heist's settings: stakes, odds, tier bonuses, timing (Manage Server)."""
-        require_manage_server(ctx)
         listing = await asyncio.to_thread(self.service.settings_listing, guild_of(ctx).id)
         await ctx.send(
             render.settings_text(listing, ctx.clean_prefix), allowed_mentions=NO_MENTIONS
@@ -55,12 +45,11 @@ class HeistCog(commands.Cog, name="Heist"):
 
     @commands.hybrid_command(name="heistset")
     @commands.guild_only()
-    @app_commands.default_permissions(manage_guild=True)
+    @manage_server()
     @app_commands.describe(name="A setting, as !heist settings lists them", value="Its new value")
     async def heistset(self, ctx: Context, name: str, *, value: str) -> None:
         """Change a heist setting, e.g. min_bet 50, high_chance 25, tier_3 1.6, channel #heists
         (Manage Server)."""
-        require_manage_server(ctx)
         changed, shown = await asyncio.to_thread(
             self.service.set_setting, guild_of(ctx).id, name, value
         )

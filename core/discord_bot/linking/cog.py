@@ -18,7 +18,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from core.discord_bot.common import guild_of
+from core.discord_bot.common import Context, guild_of, manage_server
 from core.discord_bot.cooldowns import Cooldowns, cooldown, reset_cooldown
 from core.discord_bot.linking import render as render_linking
 from core.discord_bot.linking.outbound import role_problem
@@ -37,7 +37,6 @@ from core.features.linking.service import LinkingService
 # Re-exported: the tests and the fuzzers name them here.
 __all__ = ["LINK_COOLDOWN_SECONDS", "LinkButtonView", "LinkingCog", "panel_emoji"]
 log = logging.getLogger(__name__)
-Context = commands.Context[commands.Bot]
 OFF_WORDS = ("off", "none", "disable")
 
 
@@ -196,8 +195,7 @@ class LinkingCog(LinkPanels, commands.Cog, name="Linking"):
 
     @commands.hybrid_command(name="linkrole")
     @commands.guild_only()
-    @commands.has_guild_permissions(manage_guild=True)
-    @app_commands.default_permissions(manage_guild=True)
+    @manage_server()
     @app_commands.describe(role="The role linked members get, or off")
     async def linkrole(
         self,
@@ -228,8 +226,7 @@ class LinkingCog(LinkPanels, commands.Cog, name="Linking"):
 
     @commands.hybrid_group(name="linklogs", invoke_without_command=True, case_insensitive=True)
     @commands.guild_only()
-    @commands.has_guild_permissions(manage_guild=True)
-    @app_commands.default_permissions(manage_guild=True)
+    @manage_server()
     async def linklogs(self, ctx: Context) -> None:
         """Log link attempts in a channel: on, off or status (Manage Server)."""
         reply = render_linking.linklogs_usage(ctx.clean_prefix)
@@ -237,7 +234,7 @@ class LinkingCog(LinkPanels, commands.Cog, name="Linking"):
 
     @linklogs.command(name="on")
     @commands.guild_only()
-    @commands.has_guild_permissions(manage_guild=True)
+    @manage_server()
     async def linklogs_on(self, ctx: Context) -> None:
         """Log link attempts in this channel (Manage Server)."""
         guild = guild_of(ctx)
@@ -246,7 +243,7 @@ class LinkingCog(LinkPanels, commands.Cog, name="Linking"):
 
     @linklogs.command(name="off")
     @commands.guild_only()
-    @commands.has_guild_permissions(manage_guild=True)
+    @manage_server()
     async def linklogs_off(self, ctx: Context) -> None:
         """Stop logging link attempts (Manage Server)."""
         guild = guild_of(ctx)
@@ -255,7 +252,7 @@ class LinkingCog(LinkPanels, commands.Cog, name="Linking"):
 
     @linklogs.command(name="status")
     @commands.guild_only()
-    @commands.has_guild_permissions(manage_guild=True)
+    @manage_server()
     async def linklogs_status(self, ctx: Context) -> None:
         """Show where link attempts are logged (Manage Server)."""
         guild = guild_of(ctx)

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 import discord
 from discord.ext import commands
 
-from core.discord_bot.common import guild_of, send_dm
+from core.discord_bot.common import Context, guild_of, manage_server, send_dm
 from core.discord_bot.cooldowns import Cooldowns
 from core.discord_bot.linking import render as render_linking
 from core.discord_bot.render import NO_MENTIONS
@@ -33,7 +33,6 @@ if TYPE_CHECKING:
     from core.features.linking.repository import AccountLink
 
 log = logging.getLogger(__name__)
-Context = commands.Context[commands.Bot]
 LINK_COOLDOWN_SECONDS = 30.0
 # The reply about closed DMs under a panel goes away on its own: the panel stays tidy.
 PANEL_NOTICE_SECONDS = 60.0
@@ -115,7 +114,7 @@ class LinkPanels:
 
     @commands.hybrid_command(name="setup_link_panel")
     @commands.guild_only()
-    @commands.has_guild_permissions(manage_guild=True)
+    @manage_server()
     @discord.app_commands.default_permissions(manage_guild=True)
     @discord.app_commands.describe(emoji="The emoji members react with (default: 🔗)")
     async def setup_link_panel(self, ctx: Context, emoji: str = DEFAULT_PANEL_EMOJI) -> None:
@@ -140,7 +139,7 @@ class LinkPanels:
 
     @commands.hybrid_command(name="setup_link_button")
     @commands.guild_only()
-    @commands.has_guild_permissions(manage_guild=True)
+    @manage_server()
     @discord.app_commands.default_permissions(manage_guild=True)
     async def setup_link_button(self, ctx: Context) -> None:
         """Post and pin a panel with a button per platform that shows members their link

@@ -11,7 +11,13 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from core.discord_bot.common import Context, ViewerArgument, guild_of
+from core.discord_bot.common import (
+    Context,
+    ViewerArgument,
+    guild_of,
+    manage_server,
+    require_manage_server,
+)
 from core.discord_bot.cooldowns import cooldown
 from core.discord_bot.pages import Pages
 from core.discord_bot.points import render
@@ -166,7 +172,7 @@ class PointsCog(commands.Cog, name="Points"):
         """Show the earning rates, or set one (Manage Server)."""
         guild = guild_of(ctx)
         if rate or value:
-            _require_manage_server(ctx)
+            await require_manage_server(ctx)
             if not value:
                 raise PointsRefused(
                     f"Usage: {ctx.clean_prefix}points rate <name> <value>, "
@@ -180,7 +186,7 @@ class PointsCog(commands.Cog, name="Points"):
 
     @points_group.command(name="name")
     @commands.guild_only()
-    @commands.has_guild_permissions(manage_guild=True)
+    @manage_server()
     @app_commands.describe(name="What your points are called, e.g. Pixels")
     async def points_name(self, ctx: Context, *, name: str = "") -> None:
         """Name your points (Manage Server)."""
@@ -196,7 +202,7 @@ class PointsCog(commands.Cog, name="Points"):
 
     @points_group.command(name="backend")
     @commands.guild_only()
-    @commands.has_guild_permissions(manage_guild=True)
+    @manage_server()
     @app_commands.describe(
         backend="ledger (StreamKeeper's own) or streamelements",
         details="For streamelements: <channel id> <JWT> (your message is deleted)",
@@ -244,8 +250,7 @@ class PointsCog(commands.Cog, name="Points"):
 
     @commands.hybrid_command(name="pointsgive")
     @commands.guild_only()
-    @commands.has_guild_permissions(manage_guild=True)
-    @app_commands.default_permissions(manage_guild=True)
+    @manage_server()
     @app_commands.describe(viewer="A @member or a Kick/Twitch name", amount="How many",
                            reason="Why (kept in the ledger)")  # fmt: skip
     async def pointsgive(
@@ -256,8 +261,7 @@ class PointsCog(commands.Cog, name="Points"):
 
     @commands.hybrid_command(name="pointsremove")
     @commands.guild_only()
-    @commands.has_guild_permissions(manage_guild=True)
-    @app_commands.default_permissions(manage_guild=True)
+    @manage_server()
     @app_commands.describe(viewer="A @member or a Kick/Twitch name", amount="How many",
                            reason="Why (kept in the ledger)")  # fmt: skip
     async def pointsremove(
@@ -293,9 +297,3 @@ async def _delete_invocation(ctx: Context) -> bool:
     except discord.HTTPException:
         return False
     return True
-
-
-def _require_manage_server(ctx: Context) -> None:
-    author = ctx.author
-    if not isinstance(author, discord.Member) or not author.guild_permissions.manage_guild:
-        raise commands.MissingPermissions(["manage_guild"])

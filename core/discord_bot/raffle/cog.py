@@ -9,7 +9,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from core.discord_bot.common import ViewerArgument, guild_of
+from core.discord_bot.common import Context, ViewerArgument, guild_of, manage_server
 from core.discord_bot.cooldowns import cooldown
 from core.discord_bot.raffle import render as render_raffle
 from core.discord_bot.render import NO_MENTIONS, inert
@@ -17,7 +17,6 @@ from core.features.raffle.admin import MAX_ADMIN_TICKETS
 from core.features.raffle.draws import MAX_WINNERS
 from core.features.raffle.service import RaffleService
 
-Context = commands.Context[commands.Bot]
 T = TypeVar("T")
 Tickets = commands.Range[int, 1, MAX_ADMIN_TICKETS]
 
@@ -79,7 +78,7 @@ class RaffleCog(commands.Cog, name="Raffle"):
 
     @commands.hybrid_command(name="rafflestart")
     @commands.guild_only()
-    @commands.has_guild_permissions(manage_guild=True)
+    @manage_server()
     @app_commands.describe(start_day="Day of this month to start", end_day="Last day")
     async def rafflestart(
         self,
@@ -98,7 +97,7 @@ class RaffleCog(commands.Cog, name="Raffle"):
 
     @commands.hybrid_command(name="raffleend")
     @commands.guild_only()
-    @commands.has_guild_permissions(manage_guild=True)
+    @manage_server()
     async def raffleend(self, ctx: Context) -> None:
         """Close the raffle period now and stop opening new ones."""
         guild = guild_of(ctx)
@@ -110,7 +109,7 @@ class RaffleCog(commands.Cog, name="Raffle"):
 
     @commands.hybrid_command(name="rafflerestart")
     @commands.guild_only()
-    @commands.has_guild_permissions(manage_guild=True)
+    @manage_server()
     async def rafflerestart(self, ctx: Context) -> None:
         """Close the open period now and open a fresh one until the end of the month."""
         guild = guild_of(ctx)
@@ -123,7 +122,7 @@ class RaffleCog(commands.Cog, name="Raffle"):
 
     @commands.hybrid_command(name="rafflesetdate")
     @commands.guild_only()
-    @commands.has_guild_permissions(manage_guild=True)
+    @manage_server()
     @app_commands.describe(start="First day, YYYY-MM-DD", end="Last day, YYYY-MM-DD")
     async def rafflesetdate(self, ctx: Context, start: str, end: str) -> None:
         """Set the raffle period's first and last day (in the raffle's time zone)."""
@@ -134,7 +133,7 @@ class RaffleCog(commands.Cog, name="Raffle"):
 
     @commands.hybrid_command(name="raffleset")
     @commands.guild_only()
-    @commands.has_guild_permissions(manage_guild=True)
+    @manage_server()
     @app_commands.describe(
         name="watch_hour, gifted_sub, wager_thousand, hold_minutes, auto_draw, channel, "
         "time_zone or linked_only",
@@ -157,7 +156,7 @@ class RaffleCog(commands.Cog, name="Raffle"):
 
     @commands.hybrid_command(name="rafflegive")
     @commands.guild_only()
-    @commands.has_guild_permissions(manage_guild=True)
+    @manage_server()
     async def rafflegive(
         self, ctx: Context, member: discord.Member, tickets: Tickets, *, reason: str = ""
     ) -> None:
@@ -166,7 +165,7 @@ class RaffleCog(commands.Cog, name="Raffle"):
 
     @commands.hybrid_command(name="raffleremove")
     @commands.guild_only()
-    @commands.has_guild_permissions(manage_guild=True)
+    @manage_server()
     async def raffleremove(
         self, ctx: Context, member: discord.Member, tickets: Tickets, *, reason: str = ""
     ) -> None:
@@ -194,7 +193,7 @@ class RaffleCog(commands.Cog, name="Raffle"):
 
     @commands.hybrid_command(name="rafflevoid")
     @commands.guild_only()
-    @commands.has_guild_permissions(manage_guild=True)
+    @manage_server()
     @app_commands.describe(reference="The gift's reference, from !rafflestats")
     async def rafflevoid(self, ctx: Context, reference: str) -> None:
         """Cancel a gift's tickets (e.g. a failed payment); references are in !rafflestats."""
@@ -211,7 +210,7 @@ class RaffleCog(commands.Cog, name="Raffle"):
 
     @commands.hybrid_command(name="rafflestats")
     @commands.guild_only()
-    @commands.has_guild_permissions(manage_guild=True)
+    @manage_server()
     async def rafflestats(
         self,
         ctx: Context,
@@ -227,7 +226,7 @@ class RaffleCog(commands.Cog, name="Raffle"):
 
     @commands.hybrid_command(name="raffleexclude")
     @commands.guild_only()
-    @commands.has_guild_permissions(manage_guild=True)
+    @manage_server()
     @app_commands.describe(viewer="A @member or a Kick name (e.g. the streamer or a bot)")
     async def raffleexclude(
         self, ctx: Context, viewer: Annotated[discord.Member | str, ViewerArgument]
@@ -242,7 +241,7 @@ class RaffleCog(commands.Cog, name="Raffle"):
 
     @commands.hybrid_command(name="raffleinclude")
     @commands.guild_only()
-    @commands.has_guild_permissions(manage_guild=True)
+    @manage_server()
     @app_commands.describe(viewer="A @member or a Kick name")
     async def raffleinclude(
         self, ctx: Context, viewer: Annotated[discord.Member | str, ViewerArgument]
@@ -257,7 +256,7 @@ class RaffleCog(commands.Cog, name="Raffle"):
 
     @commands.hybrid_command(name="raffledraw")
     @commands.guild_only()
-    @commands.has_guild_permissions(manage_guild=True)
+    @manage_server()
     @app_commands.describe(winners=f"How many winners (1 to {MAX_WINNERS})", prize="The prize")
     async def raffledraw(
         self,
@@ -281,7 +280,7 @@ class RaffleCog(commands.Cog, name="Raffle"):
 
     @commands.hybrid_command(name="rafflereroll")
     @commands.guild_only()
-    @commands.has_guild_permissions(manage_guild=True)
+    @manage_server()
     async def rafflereroll(
         self, ctx: Context, draw: commands.Range[int, 1], *, reason: str
     ) -> None:
@@ -300,7 +299,7 @@ class RaffleCog(commands.Cog, name="Raffle"):
 
     @commands.hybrid_command(name="raffleforce")
     @commands.guild_only()
-    @commands.has_guild_permissions(manage_guild=True)
+    @manage_server()
     async def raffleforce(self, ctx: Context) -> None:
         """Complete a draw that waits for the beacon without it; the proof will say so."""
         guild = guild_of(ctx)

@@ -16,7 +16,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from core.discord_bot.common import guild_of
+from core.discord_bot.common import Context, guild_of, manage_server
 from core.discord_bot.render import MESSAGE_LIMIT, NO_MENTIONS, inert, truncate
 from core.events import utc
 from core.features.raffle.errors import WagerRefused
@@ -24,7 +24,6 @@ from core.features.raffle.shuffle_accounts import Verified
 from core.features.raffle.wagers import WagerService, WagerStatus
 
 log = logging.getLogger(__name__)
-Context = commands.Context[commands.Bot]
 OFF_WORDS = ("off", "none", "clear")
 
 
@@ -51,8 +50,7 @@ class RaffleWagersCog(commands.Cog, name="Wager tickets"):
 
     @commands.hybrid_command(name="verifyshuffle")
     @commands.guild_only()
-    @commands.has_guild_permissions(manage_guild=True)
-    @app_commands.default_permissions(manage_guild=True)
+    @manage_server()
     @app_commands.describe(member="Who asked", name="The Shuffle username they asked for")
     async def verify_shuffle(self, ctx: Context, member: discord.Member, name: str) -> None:
         """Confirm a member's Shuffle account after checking it plays under your code (Manage
@@ -74,8 +72,7 @@ class RaffleWagersCog(commands.Cog, name="Wager tickets"):
 
     @commands.hybrid_command(name="unlinkshuffle")
     @commands.guild_only()
-    @commands.has_guild_permissions(manage_guild=True)
-    @app_commands.default_permissions(manage_guild=True)
+    @manage_server()
     async def unlink_shuffle(self, ctx: Context, member: discord.Member) -> None:
         """Forget a member's Shuffle account; tickets already given stay (Manage Server)."""
         guild = guild_of(ctx)
@@ -97,15 +94,14 @@ class RaffleWagersCog(commands.Cog, name="Wager tickets"):
 
     @commands.hybrid_group(name="shuffle", invoke_without_command=True, case_insensitive=True)
     @commands.guild_only()
-    @commands.has_guild_permissions(manage_guild=True)
-    @app_commands.default_permissions(manage_guild=True)
+    @manage_server()
     async def shuffle_group(self, ctx: Context) -> None:
         """Set up wager tickets from your Shuffle affiliate statistics (Manage Server)."""
         await ctx.send(shuffle_usage(ctx.clean_prefix), allowed_mentions=NO_MENTIONS)
 
     @shuffle_group.command(name="url")
     @commands.guild_only()
-    @commands.has_guild_permissions(manage_guild=True)
+    @manage_server()
     @app_commands.describe(url="Your affiliate statistics link (it holds your key), or off")
     async def shuffle_url(self, ctx: Context, url: str) -> None:
         """Set the affiliate statistics link; your message is deleted (Manage Server)."""
@@ -129,7 +125,7 @@ class RaffleWagersCog(commands.Cog, name="Wager tickets"):
 
     @shuffle_group.command(name="codes")
     @commands.guild_only()
-    @commands.has_guild_permissions(manage_guild=True)
+    @manage_server()
     @app_commands.describe(codes="Your campaign codes, separated by commas or spaces, or off")
     async def shuffle_codes(self, ctx: Context, *, codes: str) -> None:
         """Set the campaign codes whose players earn tickets (Manage Server)."""
@@ -144,7 +140,7 @@ class RaffleWagersCog(commands.Cog, name="Wager tickets"):
 
     @shuffle_group.command(name="role")
     @commands.guild_only()
-    @commands.has_guild_permissions(manage_guild=True)
+    @manage_server()
     @app_commands.describe(role="The role verified members get (a @role, its name, or off)")
     async def shuffle_role(self, ctx: Context, *, role: str) -> None:
         """Set the role that !verifyshuffle gives, or turn it off (Manage Server)."""
@@ -173,7 +169,7 @@ class RaffleWagersCog(commands.Cog, name="Wager tickets"):
 
     @shuffle_group.command(name="status")
     @commands.guild_only()
-    @commands.has_guild_permissions(manage_guild=True)
+    @manage_server()
     async def shuffle_status(self, ctx: Context) -> None:
         """Show the wager ticket setup, the last poll and who waits to be verified."""
         guild = guild_of(ctx)

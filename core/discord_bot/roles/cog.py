@@ -11,14 +11,13 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from core.discord_bot.common import guild_of
+from core.discord_bot.common import Context, guild_of, manage_server
 from core.discord_bot.render import NO_MENTIONS
 from core.discord_bot.roles import render as render_roles
 from core.discord_bot.roles.outbound import assignable_role_ids
 from core.features.roles.service import RolesRefused, RolesService, parse_minutes
 from core.features.roles.sync import RoleSync
 
-Context = commands.Context[commands.Bot]
 _ROLE_ID = re.compile(r"^(?:<@&)?([0-9]{15,21})>?$")
 
 
@@ -86,7 +85,7 @@ class RolesCog(commands.Cog, name="Roles"):
 
     @roles_group.command(name="add")
     @commands.guild_only()
-    @commands.has_guild_permissions(manage_guild=True)
+    @manage_server()
     @app_commands.describe(role="The role to give", minutes="Watchtime it needs, in minutes")
     async def roles_add(self, ctx: Context, role: discord.Role, minutes: str) -> None:
         """Make a role a watchtime role, earned after so many minutes (Manage Server)."""
@@ -104,7 +103,7 @@ class RolesCog(commands.Cog, name="Roles"):
 
     @roles_group.command(name="update")
     @commands.guild_only()
-    @commands.has_guild_permissions(manage_guild=True)
+    @manage_server()
     @app_commands.describe(role="A watchtime role", minutes="Watchtime it needs, in minutes")
     async def roles_update(self, ctx: Context, role: discord.Role, minutes: str) -> None:
         """Change the minutes a watchtime role needs (Manage Server)."""
@@ -117,7 +116,7 @@ class RolesCog(commands.Cog, name="Roles"):
 
     @roles_group.command(name="remove")
     @commands.guild_only()
-    @commands.has_guild_permissions(manage_guild=True)
+    @manage_server()
     @app_commands.describe(role="A watchtime role (or the id of one that was deleted)")
     async def roles_remove(
         self, ctx: Context, role: Annotated[discord.Role | int, TierRoleArgument]
@@ -131,7 +130,7 @@ class RolesCog(commands.Cog, name="Roles"):
 
     @roles_group.command(name="enable", ignore_extra=False)
     @commands.guild_only()
-    @commands.has_guild_permissions(manage_guild=True)
+    @manage_server()
     @app_commands.describe(role="One watchtime role to turn back on (none: all of them)")
     async def roles_enable(
         self, ctx: Context, role: Annotated[discord.Role | int, TierRoleArgument] | None = None
@@ -141,7 +140,7 @@ class RolesCog(commands.Cog, name="Roles"):
 
     @roles_group.command(name="disable", ignore_extra=False)
     @commands.guild_only()
-    @commands.has_guild_permissions(manage_guild=True)
+    @manage_server()
     @app_commands.describe(role="One watchtime role to leave alone (none: all of them)")
     async def roles_disable(
         self, ctx: Context, role: Annotated[discord.Role | int, TierRoleArgument] | None = None
@@ -168,7 +167,7 @@ class RolesCog(commands.Cog, name="Roles"):
 
     @roles_group.command(name="mode")
     @commands.guild_only()
-    @commands.has_guild_permissions(manage_guild=True)
+    @manage_server()
     @app_commands.describe(mode="all: every role reached; highest: only the highest one")
     async def roles_mode(self, ctx: Context, mode: str) -> None:
         """Give every watchtime role reached (all), or only the highest (Manage Server)."""
@@ -184,7 +183,7 @@ class RolesCog(commands.Cog, name="Roles"):
 
     @roles_group.command(name="dm")
     @commands.guild_only()
-    @commands.has_guild_permissions(manage_guild=True)
+    @manage_server()
     @app_commands.describe(state="on or off")
     async def roles_dm(self, ctx: Context, state: str) -> None:
         """DM members when they reach a new watchtime role: on or off (Manage Server)."""
@@ -199,7 +198,7 @@ class RolesCog(commands.Cog, name="Roles"):
 
     @roles_group.command(name="members")
     @commands.guild_only()
-    @commands.has_guild_permissions(manage_guild=True)
+    @manage_server()
     @app_commands.describe(role="A role of this server")
     async def roles_members(self, ctx: Context, role: discord.Role) -> None:
         """List the members who hold a watchtime role (Manage Server)."""
@@ -213,7 +212,7 @@ class RolesCog(commands.Cog, name="Roles"):
 
     @roles_group.command(name="sync")
     @commands.guild_only()
-    @commands.has_guild_permissions(manage_guild=True)
+    @manage_server()
     @commands.max_concurrency(1, commands.BucketType.guild)
     async def roles_sync(self, ctx: Context) -> None:
         """Give and take watchtime roles now instead of at the next sync (Manage Server)."""

@@ -15,7 +15,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from core.discord_bot.common import guild_channel, guild_of
+from core.discord_bot.common import Context, guild_channel, guild_of, require_manage_server
 from core.discord_bot.render import NO_MENTIONS
 from core.discord_bot.slot_calls import render
 from core.features.guilds.service import GuildService
@@ -28,7 +28,6 @@ from core.features.slot_calls.service import (
 )
 
 log = logging.getLogger(__name__)
-Context = commands.Context[commands.Bot]
 OnOff = Literal["on", "off"]
 T = TypeVar("T")
 
@@ -46,10 +45,7 @@ class SlotCallsCog(commands.Cog, name="Slot calls"):
 
     async def cog_check(self, ctx: Context) -> bool:  # type: ignore[override]
         """Every command here is for the server's moderators (Manage Server), in a server."""
-        if ctx.guild is None or not isinstance(ctx.author, discord.Member):
-            raise commands.NoPrivateMessage()
-        if not ctx.author.guild_permissions.manage_guild:
-            raise commands.MissingPermissions(["manage_guild"])
+        await require_manage_server(ctx)
         return True
 
     # --- settings --------------------------------------------------------------------------

@@ -14,7 +14,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from core.discord_bot.common import guild_of, send_dm
+from core.discord_bot.common import Context, guild_of, manage_server, send_dm
 from core.discord_bot.render import NO_MENTIONS
 from core.discord_bot.twitch import render
 from core.features.connections.twitch_setup import TwitchSetup, TwitchSetupFailed
@@ -22,7 +22,6 @@ from core.platforms.twitch.helix import HelixError
 from core.platforms.twitch.oauth_client import TwitchOAuthError
 
 log = logging.getLogger(__name__)
-Context = commands.Context[commands.Bot]
 
 
 class TwitchCog(commands.Cog, name="Twitch"):
@@ -33,15 +32,14 @@ class TwitchCog(commands.Cog, name="Twitch"):
 
     @commands.hybrid_group(name="twitch", invoke_without_command=True, case_insensitive=True)
     @commands.guild_only()
-    @commands.has_guild_permissions(manage_guild=True)
-    @app_commands.default_permissions(manage_guild=True)
+    @manage_server()
     async def twitch_group(self, ctx: Context) -> None:
         """Connect a Twitch channel and check its connection (Manage Server)."""
         await ctx.send(render.twitch_usage(ctx.clean_prefix), allowed_mentions=NO_MENTIONS)
 
     @twitch_group.command(name="setup", ignore_extra=False)
     @commands.guild_only()
-    @commands.has_guild_permissions(manage_guild=True)
+    @manage_server()
     @commands.max_concurrency(1, commands.BucketType.guild)
     @app_commands.describe(channel="The Twitch channel: its login, @login or twitch.tv link")
     async def twitch_setup(self, ctx: Context, channel: str) -> None:
@@ -63,7 +61,7 @@ class TwitchCog(commands.Cog, name="Twitch"):
 
     @twitch_group.command(name="status")
     @commands.guild_only()
-    @commands.has_guild_permissions(manage_guild=True)
+    @manage_server()
     async def twitch_status(self, ctx: Context) -> None:
         """The connection, missing permissions and subscriptions, with fixes (Manage Server)."""
         guild = guild_of(ctx)
@@ -83,7 +81,7 @@ class TwitchCog(commands.Cog, name="Twitch"):
 
     @twitch_group.command(name="sync")
     @commands.guild_only()
-    @commands.has_guild_permissions(manage_guild=True)
+    @manage_server()
     @commands.max_concurrency(1, commands.BucketType.guild)
     async def twitch_sync(self, ctx: Context) -> None:
         """Subscribe to every Twitch event the bot uses, now (Manage Server)."""
@@ -100,7 +98,7 @@ class TwitchCog(commands.Cog, name="Twitch"):
 
     @twitch_group.command(name="disconnect")
     @commands.guild_only()
-    @commands.has_guild_permissions(manage_guild=True)
+    @manage_server()
     async def twitch_disconnect(self, ctx: Context) -> None:
         """Give the streamer's Twitch tokens back and forget them (Manage Server)."""
         guild = guild_of(ctx)

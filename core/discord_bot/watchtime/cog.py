@@ -10,7 +10,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from core.discord_bot.common import Context, ViewerArgument, guild_of
+from core.discord_bot.common import Context, ViewerArgument, guild_of, manage_server
 from core.discord_bot.cooldowns import cooldown
 from core.discord_bot.pages import Pages
 from core.discord_bot.render import NO_MENTIONS
@@ -167,14 +167,14 @@ class WatchtimeCog(commands.Cog, name="Watchtime"):
 
     @tracking.command(name="on")
     @commands.guild_only()
-    @commands.has_guild_permissions(manage_guild=True)
+    @manage_server()
     async def tracking_on(self, ctx: Context) -> None:
         """Start crediting watchtime to viewers who chat while live (Manage Server)."""
         await self._set_tracking(ctx, enabled=True)
 
     @tracking.command(name="off")
     @commands.guild_only()
-    @commands.has_guild_permissions(manage_guild=True)
+    @manage_server()
     async def tracking_off(self, ctx: Context) -> None:
         """Stop crediting watchtime; totals so far are kept (Manage Server)."""
         await self._set_tracking(ctx, enabled=False)

@@ -3,6 +3,7 @@ in the guild's heist channel."""
 
 from __future__ import annotations
 
+import discord
 import discord.ext.test as dpytest
 import pytest
 
@@ -60,9 +61,30 @@ async def test_a_bad_setting_gets_a_clear_refusal(manager):
     assert reply.content == "high\\_chance is a whole number from 1 to 99."  # escaped markdown
 
 
-async def test_settings_need_manage_server(alice):
-    [reply] = await say("!heistset min_bet 50", alice)
-    assert "Manage Server" in reply.content or "permission" in reply.content.lower()
+async def test_settings_need_manage_server(alice, heist, guild_a):
+    [refused] = await say("!heistset min_bet 50", alice)
+    [listing] = await say("!heist settings", alice)
+
+    assert refused.content == "You need the Manage Server permission to use !heistset."
+    assert listing.content == "You need the Manage Server permission to use !heist settings."
+    assert heist.rules(guild_a.id) == HeistRules()
+
+
+def _help_lines(reply: discord.Message) -> str:
+    return reply.content + "".join(embed.description or "" for embed in reply.embeds)
+
+
+async def test_help_lists_the_heist_settings_only_to_managers(alice, manager):
+    [member_help] = await say("!help", alice)
+    [manager_help] = await say("!help", manager)
+    [member_heist] = await say("!help heist", alice)
+    [manager_heist] = await say("!help heist", manager)
+
+    assert "heistset" not in _help_lines(member_help)
+    assert "heistset" in _help_lines(manager_help)
+    assert "\n  settings " not in _help_lines(member_heist)
+    assert "\n  settings " in _help_lines(manager_heist)
+    assert "\n  stats " in _help_lines(member_heist)
 
 
 async def test_a_result_is_posted_as_an_embed_in_the_heist_channel(
