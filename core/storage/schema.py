@@ -1,17 +1,15 @@
-"""The schema's common parts: the one MetaData, the column types every table uses, and
-:func:`load_tables`, which gathers every table.
+"""The schema's common parts: the one MetaData and the column types every table uses.
 
-Each feature owns its tables (``core/features/<feature>/tables.py``); the event bus's tables are in
-:mod:`core.storage.tables`. Repositories query them; the Alembic migrations create them (a test
-checks that the two agree). Feature tables are keyed by ``guild_id``; viewers by
-``(platform, platform_user_id)``.
+Each feature owns its tables (``core/features/<feature>/tables.py``) and registers them by
+declaring them on :data:`metadata`; the event bus's tables are in :mod:`core.storage.tables`.
+Storage knows no feature: the whole schema is gathered above it
+(:func:`core.features.schema.all_tables`). Repositories query the tables; the Alembic migrations
+create them (a test checks that the two agree). Feature tables are keyed by ``guild_id``; viewers
+by ``(platform, platform_user_id)``.
 """
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
-import pkgutil
 from datetime import datetime
 from typing import Any
 
@@ -58,17 +56,3 @@ metadata = MetaData(
         "pk": "pk_%(table_name)s",
     }
 )
-
-
-def load_tables() -> MetaData:
-    """``metadata`` with every table in it: the bus's, and each feature's ``tables.py``, found by
-    looking (migrations and the schema test need the whole schema; a feature adds its tables
-    without touching a list)."""
-    import core.features
-    import core.storage.tables
-
-    for info in pkgutil.iter_modules(core.features.__path__):
-        name = f"{core.features.__name__}.{info.name}.tables"
-        if info.ispkg and importlib.util.find_spec(name) is not None:
-            importlib.import_module(name)
-    return metadata

@@ -5,6 +5,7 @@ import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
+from core.features.schema import all_tables
 from core.storage.db import (
     create_engine,
     migrate,
@@ -12,9 +13,8 @@ from core.storage.db import (
     pending_migrations,
     sqlite_url,
 )
-from core.storage.schema import load_tables
 
-metadata = load_tables()
+metadata = all_tables()
 
 VERSIONS = Path(__file__).parents[2] / "core" / "storage" / "migrations" / "versions"
 

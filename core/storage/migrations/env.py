@@ -1,13 +1,15 @@
-"""Alembic environment: migrations run on the connection that core.storage.db.migrate passes."""
+"""Alembic environment: migrations run on the connection that core.storage.db.migrate passes.
+
+Upgrading needs no table definitions; autogenerate compares against ``target_metadata`` when the
+caller passes one (``core.features.schema.all_tables()``: storage itself knows no feature).
+"""
 
 from alembic import context
-
-from core.storage.schema import load_tables
 
 connection = context.config.attributes["connection"]
 context.configure(
     connection=connection,
-    target_metadata=load_tables(),
+    target_metadata=context.config.attributes.get("target_metadata"),
     render_as_batch=connection.dialect.name == "sqlite",
 )
 context.run_migrations()

@@ -10,7 +10,7 @@ from urllib.parse import urlencode
 
 from flask import Blueprint, Response, render_template, request
 
-from core.storage.schema import metadata
+from core.features import schema
 from core.web.dashboard import error_page
 from core.web.dashboard.privacy import STORED
 from core.web.dashboard.state import current_user, dashboard
@@ -68,9 +68,7 @@ def privacy():  # type: ignore[no-untyped-def]
 
 def all_tables() -> set[str]:
     """Every table of the schema (for the test that keeps /privacy complete)."""
-    import core.runtime  # noqa: F401  (imports every feature, so every table is defined)
-
-    return set(metadata.tables)
+    return set(schema.all_tables().tables)
 
 
 def _period(period_id: int):  # type: ignore[no-untyped-def]
