@@ -52,7 +52,7 @@ def _raffle_export(args: argparse.Namespace) -> int:
 
 def _raffle_verify(args: argparse.Namespace) -> int:
     """Pure recomputation from the two files: no database, no network."""
-    from core.features.raffle.fairness import verify
+    from core.features.raffle.verification import verify
 
     try:
         with open(args.proof, encoding="utf-8") as proof_file:

@@ -1,4 +1,5 @@
-"""The draw's arithmetic, as pure functions: the canonical snapshot, winners, and verification.
+"""The draw's arithmetic, as pure functions: the canonical snapshot, winners and beacon rounds
+(:mod:`core.features.raffle.verification` checks a published draw with them).
 
 Nothing here touches the database or the network, so ``python -m core raffle verify`` can
 recompute a draw from the exported proof and ledger alone. docs/raffle.md describes the same
@@ -262,17 +263,7 @@ def pick_winners_fast(
     return picks
 
 
-# --- verification ----------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Verification:
-    problems: tuple[str, ...]
-    draws_checked: int
-
-    @property
-    def matches(self) -> bool:
-        return not self.problems
+# --- beacon rounds -------------------------------------------------------------------------
 
 
 def first_round_after(moment: datetime, genesis_time: int, period_seconds: int) -> int:
@@ -296,107 +287,3 @@ def expected_round(
     if round_time(fixed, genesis_time, period_seconds) <= utc(closed_at).timestamp():
         return first_round_after(closed_at, genesis_time, period_seconds)
     return fixed
-
-
-def entries_from_export(ledger: dict[str, Any]) -> list[SnapshotEntry]:
-    return [
-        SnapshotEntry(
-            id=int(row["id"]),
-            platform=str(row["platform"]),
-            platform_user_id=str(row["platform_user_id"]),
-            amount=int(row["amount"]),
-            source=str(row["source"]),
-            source_ref=str(row["source_ref"]),
-            actor_id=None if row["actor_id"] is None else int(row["actor_id"]),
-            reason=str(row["reason"]),
-            created_at=str(row["created_at"]),
-        )
-        for row in ledger["entries"]
-    ]
-
-
-def verify(proof: dict[str, Any], ledger: dict[str, Any]) -> Verification:
-    """Recompute every draw in ``proof`` from it and ``ledger``; list whatever does not match.
-
-    Raises ``KeyError``/``ValueError``/``TypeError``/``AttributeError`` when either document
-    is malformed.
-    """
-    if not isinstance(proof, dict) or not isinstance(ledger, dict):
-        raise TypeError("the proof and the ledger must each be a JSON object")
-    problems: list[str] = []
-    if proof.get("format") != PROOF_FORMAT:
-        problems.append(f"the proof is not in the {PROOF_FORMAT} format")
-    if ledger.get("format") != LEDGER_FORMAT:
-        problems.append(f"the ledger is not in the {LEDGER_FORMAT} format")
-    guild_id, period_id = int(proof["guild_id"]), int(proof["period_id"])
-    if (int(ledger["guild_id"]), int(ledger["period_id"])) != (guild_id, period_id):
-        problems.append("the ledger belongs to another period")
-    seed = str(proof["seed"])
-    if commitment_of(seed) != proof["commitment"]:
-        problems.append("the seed does not match the commitment published when the period opened")
-    entries = entries_from_export(ledger)
-    eligible = [str(key) for key in ledger["eligible"]]
-    recomputed = snapshot_hash(guild_id, period_id, entries, eligible)
-    if recomputed != proof["snapshot_hash"]:
-        problems.append(
-            f"the ledger hashes to {recomputed}, not to the snapshot hash "
-            f"{proof['snapshot_hash']} recorded when the period closed"
-        )
-    beacon = proof.get("beacon") or {}
-    fixed_round = None
-    if beacon.get("genesis_time") is not None and beacon.get("period_seconds"):
-        fixed_round = expected_round(
-            datetime.fromisoformat(proof["ends_at"]),
-            datetime.fromisoformat(proof["closed_at"]),
-            int(beacon["genesis_time"]),
-            int(beacon["period_seconds"]),
-        )
-        if beacon.get("round") is not None and int(beacon["round"]) != fixed_round:
-            problems.append(f"the beacon round should be {fixed_round}, not {beacon['round']}")
-    totals = balances(entries)
-    won: list[str] = []
-    checked = 0
-    for draw in proof["draws"]:
-        label = f"draw {draw['id']}"
-        if draw.get("forced"):
-            randomness = ""
-        else:
-            randomness = str(draw["beacon_randomness"])
-            if fixed_round is None:
-                # Without the chain's timing any published round would pass.
-                problems.append(
-                    f"{label} used the beacon, but the proof lacks the beacon's genesis_time "
-                    "and period_seconds, so its round cannot be checked"
-                )
-            elif int(draw["beacon_round"]) != fixed_round:
-                problems.append(f"{label} used beacon round {draw['beacon_round']}")
-        if int(draw["first_counter"]) != len(won):
-            problems.append(f"{label} should start at counter {len(won)}")
-        recorded = [
-            Pick(str(w["participant"]), int(w["ticket"]), int(w["counter"]))
-            for w in draw["winners"]
-        ]
-        expected = pick_winners(
-            seed_hex=seed,
-            snapshot_hash_hex=str(proof["snapshot_hash"]),
-            randomness_hex=randomness,
-            balances_=totals,
-            eligible=eligible,
-            already_won=won,
-            first_counter=len(won),
-            count=int(draw["winners_wanted"]),
-        )
-        if expected != recorded:
-            problems.append(
-                f"{label}: recomputed winners {_describe(expected)}, "
-                f"the proof says {_describe(recorded)}"
-            )
-        won.extend(pick.participant for pick in recorded)
-        checked += 1
-    return Verification(tuple(problems), checked)
-
-
-def _describe(picks: Sequence[Pick]) -> str:
-    if not picks:
-        return "none"
-    return ", ".join(f"{p.participant} (ticket {p.ticket}, counter {p.counter})" for p in picks)

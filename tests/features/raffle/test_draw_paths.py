@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from core.events import Platform
-from core.features.raffle import awards_repository, fairness, snapshot_repository
+from core.features.raffle import awards_repository, fairness, snapshot_repository, verification
 from core.features.raffle.awards_repository import TicketAward
 from core.features.raffle.draws import snapshot_digest, snapshot_entries
 from tests.features.raffle.proof_scenario import build
@@ -111,7 +111,7 @@ def test_a_draw_reads_neither_the_ledger_nor_the_balances(engine):
     assert not [s for s in drawing if "FROM raffle_ledger" in s or "FROM raffle_balances" in s]
     assert [s for s in drawing if "FROM raffle_frozen_ranges" in s]
     proof = raffle.views.export(period_id)
-    assert fairness.verify(proof.document, proof.ledger).matches
+    assert verification.verify(proof.document, proof.ledger).matches
 
 
 NASTY = "".join(chr(n) for n in range(1, 32)) + '"\\/\x7f\u2028\u00fc\U0001f389 <b>'

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from core.features.raffle import fairness
+from core.features.raffle import fairness, verification
 from core.features.raffle.beacon import HttpBeacon
 from core.features.raffle.errors import RaffleRefused
 from core.features.raffle.ports import BeaconUnavailable
@@ -143,7 +143,7 @@ def test_a_draw_waits_for_its_beacon_round_then_verifies(engine, clock, beacon):
     assert done.status == "done"
     assert done.beacon_randomness == fake_randomness(closed.beacon_round)
     assert len({(w.platform, w.platform_user_id) for w in done.winners}) == 3
-    result = fairness.verify(proof.document, proof.ledger)
+    result = verification.verify(proof.document, proof.ledger)
     assert result.matches, result.problems
 
 
@@ -153,12 +153,12 @@ def test_verification_fails_when_anything_is_changed(engine, clock, beacon):
     clock.advance(minutes=1)
     raffle.draws.request(GUILD, actor_id=1, winners=2)
     proof = raffle.views.proof(GUILD)
-    assert fairness.verify(proof.document, proof.ledger).matches
+    assert verification.verify(proof.document, proof.ledger).matches
 
     def broken(change) -> tuple[str, ...]:
         document, ledger = copy.deepcopy(proof.document), copy.deepcopy(proof.ledger)
         change(document, ledger)
-        result = fairness.verify(document, ledger)
+        result = verification.verify(document, ledger)
         assert not result.matches
         return result.problems
 
@@ -204,7 +204,7 @@ def test_an_admin_can_force_a_draw_without_the_beacon(engine, clock, beacon):
     )
     proof = raffle.views.proof(GUILD, draw.id)
     assert proof.document["draws"][0]["forced"] is True
-    assert fairness.verify(proof.document, proof.ledger).matches
+    assert verification.verify(proof.document, proof.ledger).matches
 
 
 def test_rerolls_are_recorded_and_pick_someone_new(engine, clock, beacon):
@@ -225,7 +225,7 @@ def test_rerolls_are_recorded_and_pick_someone_new(engine, clock, beacon):
     assert second.winners[0].platform_user_id != first.winners[0].platform_user_id
     proof = raffle.views.proof(GUILD)
     assert [d["id"] for d in proof.document["draws"]] == [first.id, second.id]
-    assert fairness.verify(proof.document, proof.ledger).matches
+    assert verification.verify(proof.document, proof.ledger).matches
 
 
 def test_draw_refusals(engine, clock, beacon):
@@ -248,7 +248,7 @@ def _drawn_proof(engine, clock, beacon):
     clock.advance(minutes=1)
     raffle.draws.request(GUILD, actor_id=1, winners=2)
     proof = raffle.views.proof(GUILD)
-    assert fairness.verify(proof.document, proof.ledger).matches
+    assert verification.verify(proof.document, proof.ledger).matches
     return proof
 
 
@@ -265,7 +265,7 @@ def test_a_proof_that_hides_the_beacon_timing_cannot_pick_its_own_round(engine, 
         seed_hex=document["seed"],
         snapshot_hash_hex=document["snapshot_hash"],
         randomness_hex=draw["beacon_randomness"],
-        balances_=fairness.balances(fairness.entries_from_export(proof.ledger)),
+        balances_=fairness.balances(verification.entries_from_export(proof.ledger)),
         eligible=proof.ledger["eligible"],
         already_won=(),
         first_counter=0,
@@ -275,7 +275,7 @@ def test_a_proof_that_hides_the_beacon_timing_cannot_pick_its_own_round(engine, 
         {"position": n, "participant": p.participant, "ticket": p.ticket, "counter": p.counter}
         for n, p in enumerate(picks, start=1)
     ]
-    result = fairness.verify(document, proof.ledger)
+    result = verification.verify(document, proof.ledger)
     assert not result.matches
     assert "beacon" in result.problems[0]
 
@@ -285,7 +285,7 @@ def test_swapping_the_order_of_two_ledger_rows_breaks_the_hash(engine, clock, be
     ledger = copy.deepcopy(proof.ledger)
     first, second = ledger["entries"][0], ledger["entries"][1]
     first["id"], second["id"] = second["id"], first["id"]
-    result = fairness.verify(proof.document, ledger)
+    result = verification.verify(proof.document, ledger)
     assert "snapshot hash" in result.problems[0]
 
 

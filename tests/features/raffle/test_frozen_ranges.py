@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 
 import sqlalchemy as sa
 
-from core.features.raffle import draws, draws_repository, fairness, frozen_ranges
+from core.features.raffle import draws, draws_repository, fairness, frozen_ranges, verification
 from core.features.raffle import periods_repository as periods
 from core.features.raffle.tables import raffle_balances, raffle_exclusions, raffle_frozen_ranges
 from tests.features.raffle.proof_scenario import GUILD as SCENARIO_GUILD
@@ -103,4 +103,4 @@ def test_a_period_closed_without_ranges_draws_the_same(engine):
     assert again.status == "done"
     assert len(again.winners) == 2
     proof = raffle.views.export(period_id)
-    assert fairness.verify(proof.document, proof.ledger).matches
+    assert verification.verify(proof.document, proof.ledger).matches

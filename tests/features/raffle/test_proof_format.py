@@ -9,7 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from core.features.raffle import fairness
+from core.features.raffle import verification
 from tests.features.raffle.proof_scenario import FIXTURES, build, export_bytes
 
 PROOF = FIXTURES / "raffle-1-proof.json"
@@ -19,7 +19,7 @@ LEDGER = FIXTURES / "raffle-1-ledger.json"
 def test_the_committed_proof_still_verifies():
     proof = json.loads(PROOF.read_text("utf-8"))
     ledger = json.loads(LEDGER.read_text("utf-8"))
-    result = fairness.verify(proof, ledger)
+    result = verification.verify(proof, ledger)
     assert result.matches, result.problems
     assert result.draws_checked == 2
 

@@ -1,5 +1,5 @@
 """The proof page's in-browser verifier (static/verify.js) against the Python verifier
-(core/features/raffle/fairness.verify): the same problems, word for word, on the fixture proof
+(core/features/raffle/verification.verify): the same problems, word for word, on the fixture proof
 (match) and on edits of it (a ticket, a winner, the seed, a beacon round, the ledger's period)."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import json
 import pytest
 from playwright.sync_api import Page
 
-from core.features.raffle.fairness import verify
+from core.features.raffle.verification import verify
 from core.web.dashboard.public import export_bytes
 from tests.web.browser.conftest import FIXTURES, fixture_export
 

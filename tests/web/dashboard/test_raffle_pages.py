@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from flask import Flask
 
-from core.features.raffle.fairness import verify
+from core.features.raffle.verification import verify
 from core.web.dashboard import register
 from core.web.dashboard.config import DashboardConfig
 from core.web.dashboard.wiring import raffle_exporter
