@@ -16,11 +16,12 @@ from sqlalchemy.engine import Connection
 
 from core.events import Platform, RewardRedeemed
 from core.features.linking.repository import find_link_by_account
-from core.features.vip import repository, texts
+from core.features.vip import redemptions_repository, repository, texts
 from core.features.vip.effects import VipEffects
 from core.features.vip.ports import RoleRefused
 from core.features.vip.redemptions import Decision, record_decision
-from core.features.vip.repository import DONE, REDEMPTION, Grant, VipSettings
+from core.features.vip.redemptions_repository import DONE
+from core.features.vip.repository import REDEMPTION, Grant, VipSettings
 
 NOT_LINKED = texts.NOT_LINKED
 
@@ -44,7 +45,7 @@ class KickRoleRedemptions:
         # No lease (it ends at once): giving a role twice is harmless, and the grant is
         # stored by whichever delivery finishes the redemption first.
         stored = await self.effects.in_transaction(
-            lambda conn: repository.claim_redemption(
+            lambda conn: redemptions_repository.claim_redemption(
                 conn, guild_id, event.platform, event.event_id, now, now
             )
         )
@@ -118,7 +119,9 @@ class KickRoleRedemptions:
     ) -> bool:
         """Store the outcome and mark the redemption done; False when a concurrent delivery
         did it first (the transaction then changes nothing)."""
-        if not repository.finish_redemption(conn, guild_id, event.platform, event.event_id):
+        if not redemptions_repository.finish_redemption(
+            conn, guild_id, event.platform, event.event_id
+        ):
             return False
         now = self.effects.clock()
         viewer_id = event.viewer.platform_user_id or event.viewer.username

@@ -16,9 +16,10 @@ from __future__ import annotations
 
 from core.bus.base import NotReady
 from core.events import RewardRedeemed
-from core.features.vip import repository
+from core.features.vip import redemptions_repository, repository
 from core.features.vip.effects import VipEffects, log
-from core.features.vip.repository import ADDING, IN_FLIGHT, AuditEntry
+from core.features.vip.redemptions_repository import ADDING, IN_FLIGHT
+from core.features.vip.repository import AuditEntry
 
 SETTLED = frozenset({"fulfilled", "canceled"})
 GRANTED = "granted"  # the states of core/features/vip/redemptions.py
@@ -51,10 +52,17 @@ class RedemptionUpdates:
         now = self.effects.clock()
 
         def settle(conn):  # type: ignore[no-untyped-def]
-            claimed = repository.claim_redemption(conn, guild_id, event.platform, key, now, now)
+            claimed = redemptions_repository.claim_redemption(
+                conn, guild_id, event.platform, key, now, now
+            )
             if claimed is None:  # never seen: canceled before we handled it
-                repository.move_redemption(
-                    conn, guild_id, event.platform, key, repository.DONE, CANCELED_OUTCOME
+                redemptions_repository.move_redemption(
+                    conn,
+                    guild_id,
+                    event.platform,
+                    key,
+                    redemptions_repository.DONE,
+                    CANCELED_OUTCOME,
                 )
                 reason = CANCELED_BEFORE
             else:
@@ -63,8 +71,8 @@ class RedemptionUpdates:
                     return "wait"
                 # Granted (done or not): we never cancel a grant, so a moderator did, and the
                 # points went back. A refusal of ours, or this update seen before: nothing.
-                if state not in (GRANTED, repository.DONE) or not (
-                    repository.note_settled_elsewhere(
+                if state not in (GRANTED, redemptions_repository.DONE) or not (
+                    redemptions_repository.note_settled_elsewhere(
                         conn, guild_id, event.platform, key, CANCELED_OUTCOME
                     )
                 ):

@@ -20,20 +20,13 @@ from sqlalchemy.engine import Connection
 
 from core.bus.base import NotReady
 from core.events import InvalidEvent, Platform, RewardRedeemed, Viewer
-from core.features.vip import repository, texts
+from core.features.vip import redemptions_repository, repository, texts
 from core.features.vip.effects import VipEffects, log
 from core.features.vip.expiry import track_outside
 from core.features.vip.ports import Refusal, TwitchBusy, TwitchRefused
 from core.features.vip.redemption_updates import SETTLED, RedemptionUpdates, redemption_key
-from core.features.vip.repository import (
-    ADDING,
-    DONE,
-    IN_FLIGHT,
-    REDEMPTION,
-    AuditEntry,
-    Grant,
-    VipSettings,
-)
+from core.features.vip.redemptions_repository import ADDING, DONE, IN_FLIGHT
+from core.features.vip.repository import REDEMPTION, AuditEntry, Grant, VipSettings
 
 GRANTED = "granted"
 REFUSING = "refusing"
@@ -86,7 +79,7 @@ class VipRedemptions:
             return
         now = self.effects.clock()
         stored = await self.effects.in_transaction(
-            lambda conn: repository.claim_redemption(
+            lambda conn: redemptions_repository.claim_redemption(
                 conn, guild_id, event.platform, redemption_key(event), now, now + LEASE
             )
         )
@@ -100,7 +93,7 @@ class VipRedemptions:
                 decided = await self._decide_and_record(guild_id, event, settings, resuming=state)
             finally:
                 await self.effects.in_transaction(
-                    lambda conn: repository.end_lease(
+                    lambda conn: redemptions_repository.end_lease(
                         conn, guild_id, event.platform, redemption_key(event)
                     )
                 )
@@ -169,7 +162,7 @@ class VipRedemptions:
                         refused,
                     )
                     await self.effects.in_transaction(
-                        lambda conn: repository.release_redemption(
+                        lambda conn: redemptions_repository.release_redemption(
                             conn, guild_id, event.platform, redemption_key(event)
                         )
                     )
@@ -217,10 +210,10 @@ class VipRedemptions:
         """Store the decision and move the redemption on, or, when a concurrent delivery did
         that first, change nothing and return the state it stored."""
         state = GRANTED if decision.action != "refuse" else REFUSING
-        if not repository.move_redemption(
+        if not redemptions_repository.move_redemption(
             conn, guild_id, event.platform, redemption_key(event), state, decision.reason or None
         ):
-            return repository.redemption_state(
+            return redemptions_repository.redemption_state(
                 conn, guild_id, event.platform, redemption_key(event)
             )
         viewer_id = str(event.viewer.platform_user_id)
@@ -283,7 +276,7 @@ class VipRedemptions:
         viewer_id = str(event.viewer.platform_user_id)
 
         def finish(conn: Connection) -> tuple[bool, Grant | None]:
-            is_first = repository.finish_redemption(
+            is_first = redemptions_repository.finish_redemption(
                 conn, guild_id, event.platform, redemption_key(event)
             )
             return is_first, repository.open_grant(conn, guild_id, event.platform, viewer_id)
@@ -311,7 +304,7 @@ class VipRedemptions:
         is_refunded = await self._set_status(guild_id, event, "CANCELED")
 
         def finish(conn: Connection) -> bool:
-            if not repository.finish_redemption(
+            if not redemptions_repository.finish_redemption(
                 conn, guild_id, event.platform, redemption_key(event)
             ):
                 return False

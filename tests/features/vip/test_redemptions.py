@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 from core.features.vip.ports import PendingRedemption, TwitchBusy
 from core.features.vip.redemptions import LEASE, RedemptionInFlight
-from core.features.vip.repository import claim_redemption, redemption_state
+from core.features.vip.redemptions_repository import claim_redemption, redemption_state
 from tests.features.vip.conftest import Vip
 from tests.features.vip.doubles import BROADCASTER, GUILD, T0, redemption
 
