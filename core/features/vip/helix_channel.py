@@ -1,0 +1,266 @@
+"""The VIP feature's Twitch channel on Helix (:class:`~core.features.vip.ports.TwitchVipChannel`):
+VIP add and remove, the reward and its redemptions, user look-ups and chat, as the guild's
+connected streamer.
+
+Calls go through ``call_as_streamer`` of the Twitch connection when there is one (the token is
+refreshed first when it expires soon, and on a 401 refreshed and the call made once more); only
+a guild that has not connected Twitch, or whose refresh Twitch refused, gets "Twitch is not
+connected", which commands show and redemptions log. Helix's refusals become the port's
+:class:`~core.features.vip.ports.Refusal` values.
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any, Literal, TypeVar
+
+from core.features.chat_commands.ports import ChatSender
+from core.features.connections.twitch_service import TwitchNotConnected
+from core.features.vip.ports import (
+    PendingRedemption,
+    Refusal,
+    RewardInfo,
+    TwitchAccount,
+    TwitchBusy,
+    TwitchRefused,
+)
+from core.platforms.twitch import helix
+from core.platforms.twitch.helix import CustomReward, HelixClient, HelixError
+from core.platforms.twitch.oauth_client import TwitchOAuthError
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+NOT_CONNECTED = "Twitch is not connected for this server: connect it with !twitch setup <channel>."
+TokenProvider = Callable[[int], "str | Awaitable[str | None] | None"]
+# ``call(guild_id, request)``: ``request(token)`` with the guild's streamer token, refreshed and
+# made once more on a 401 (TwitchConnections.call_as_streamer).
+StreamerCall = Callable[[int, Callable[[str], Awaitable[Any]]], Awaitable[Any]]
+
+# Helix's refusals that mean the same whatever the call.
+_REFUSALS: dict[type[HelixError], Refusal] = {
+    helix.Unauthorized: Refusal.NOT_CONNECTED,
+    helix.Forbidden: Refusal.FORBIDDEN,
+    helix.NotFound: Refusal.NOT_FOUND,
+    helix.BadRequest: Refusal.INVALID,
+}
+
+
+def _reward(reward: CustomReward) -> RewardInfo:
+    return RewardInfo(reward.id, reward.title, reward.cost, reward.is_paused)
+
+
+class HelixVipChannel:
+    """:class:`~core.features.vip.ports.TwitchVipChannel` on Helix, with the guild's token."""
+
+    def __init__(
+        self,
+        make_client: Callable[[], HelixClient],
+        token_for: Callable[[], TokenProvider | None],
+        chat_sender: Callable[[], ChatSender | None] = lambda: None,
+        streamer_call: Callable[[], StreamerCall | None] = lambda: None,
+    ) -> None:
+        """``make_client`` is called once, on the running loop. Calls go through
+        ``streamer_call()`` when it gives one (a 401 refreshes the token and tries once more),
+        else with the token from ``token_for()``'s provider, or None (not built). Chat goes
+        through ``chat_sender()`` (the Twitch chat sender) when there is one, else through
+        Helix as the broadcaster."""
+        self._make_client = make_client
+        self._token_for = token_for
+        self._chat_sender = chat_sender
+        self._streamer_call = streamer_call
+        self._client: HelixClient | None = None
+
+    @property
+    def client(self) -> HelixClient:
+        if self._client is None:
+            self._client = self._make_client()
+        return self._client
+
+    async def aclose(self) -> None:
+        if self._client is not None:
+            await self._client.aclose()
+            self._client = None
+
+    async def _token(self, guild_id: int) -> str:
+        provider = self._token_for()
+        if provider is None:
+            raise TwitchRefused(Refusal.NOT_CONNECTED, NOT_CONNECTED)
+        try:
+            token = provider(guild_id)
+            if inspect.isawaitable(token):
+                token = await token
+        except Exception as exc:  # a revoked grant, a refresh that failed
+            log.warning("guild %s: no Twitch token: %s", guild_id, type(exc).__name__)
+            raise TwitchRefused(Refusal.NOT_CONNECTED, NOT_CONNECTED) from None
+        if not token:
+            raise TwitchRefused(Refusal.NOT_CONNECTED, NOT_CONNECTED)
+        return str(token)
+
+    async def _as_streamer(self, guild_id: int, call: Callable[[str], Awaitable[T]]) -> T:
+        streamer_call = self._streamer_call()
+        if streamer_call is None:
+            return await call(await self._token(guild_id))
+        try:
+            return await streamer_call(guild_id, call)
+        except HelixError as exc:
+            if isinstance(exc, helix.Unauthorized):  # even with a token Twitch just issued
+                raise TwitchBusy("Twitch refused a fresh streamer token") from None
+            raise
+        except TwitchNotConnected:  # no connection, or Twitch refused the refresh
+            raise TwitchRefused(Refusal.NOT_CONNECTED, NOT_CONNECTED) from None
+        except TwitchOAuthError as exc:  # the refresh failed for another reason: try later
+            raise TwitchBusy(f"Twitch did not refresh the streamer token: {exc}") from None
+
+    async def _call(
+        self,
+        guild_id: int,
+        call: Callable[[str], Awaitable[T]],
+        refusals: dict[type[HelixError], Refusal] | None = None,
+    ) -> T:
+        try:
+            return await self._as_streamer(guild_id, call)
+        except ValueError as exc:  # a value Helix would refuse, caught before sending
+            raise TwitchRefused(Refusal.INVALID, str(exc)) from None
+        except helix.RateLimited as exc:
+            raise TwitchBusy("Twitch is rate limiting", exc.retry_after or 10.0) from None
+        except HelixError as exc:
+            for kind, reason in {**_REFUSALS, **(refusals or {})}.items():
+                if isinstance(exc, kind):
+                    text = NOT_CONNECTED if reason is Refusal.NOT_CONNECTED else exc.message
+                    raise TwitchRefused(reason, f"Twitch said no: {text}") from None
+            raise TwitchBusy("Twitch did not answer" if exc.status is None else str(exc)) from None
+
+    async def add_vip(self, guild_id: int, broadcaster_id: str, user_id: str) -> None:
+        try:
+            await self._call(
+                guild_id,
+                lambda token: self.client.add_vip(token, broadcaster_id, user_id),
+                {
+                    helix.Conflict: Refusal.NO_SLOTS,
+                    helix.TooEarly: Refusal.NO_COMMUNITY,
+                    helix.BadRequest: Refusal.BANNED,
+                    helix.Unprocessable: Refusal.MODERATOR,
+                },
+            )
+        except TwitchRefused as refused:
+            if refused.reason != Refusal.MODERATOR:
+                raise
+            # 422 is "a moderator" or "already a VIP": Twitch's status alone does not say which
+            vips = await self._call(
+                guild_id, lambda token: self.client.get_vips(token, broadcaster_id, [user_id])
+            )
+            if vips:
+                raise TwitchRefused(Refusal.ALREADY_VIP, "already a VIP") from None
+            raise TwitchRefused(Refusal.MODERATOR, "moderators cannot be VIPs") from None
+
+    async def remove_vip(self, guild_id: int, broadcaster_id: str, user_id: str) -> None:
+        await self._call(
+            guild_id,
+            lambda token: self.client.remove_vip(token, broadcaster_id, user_id),
+            {helix.Unprocessable: Refusal.NOT_VIP},
+        )
+
+    async def list_vips(self, guild_id: int, broadcaster_id: str) -> list[TwitchAccount]:
+        vips = await self._call(guild_id, lambda token: self.client.get_vips(token, broadcaster_id))
+        return [TwitchAccount(v.user_id, v.user_login, v.user_name) for v in vips]
+
+    async def find_user(self, guild_id: int, login: str) -> TwitchAccount | None:
+        users = await self._call(
+            guild_id, lambda token: self.client.get_users(token, logins=[login])
+        )
+        return next((TwitchAccount(u.id, u.login, u.display_name) for u in users), None)
+
+    async def list_rewards(self, guild_id: int, broadcaster_id: str) -> list[RewardInfo]:
+        rewards = await self._call(
+            guild_id,
+            lambda token: self.client.get_rewards(token, broadcaster_id, only_manageable=True),
+        )
+        return [_reward(reward) for reward in rewards]
+
+    async def create_reward(
+        self, guild_id: int, broadcaster_id: str, title: str, cost: int
+    ) -> RewardInfo:
+        # Redemptions stay in the request queue, so one that cannot be granted can be
+        # CANCELED (refunded) instead of eating the viewer's points.
+        reward = await self._call(
+            guild_id,
+            lambda token: self.client.create_reward(
+                token,
+                broadcaster_id,
+                title,
+                cost,
+                prompt="Temporary VIP, granted and removed by StreamKeeper.",
+                should_redemptions_skip_request_queue=False,
+            ),
+        )
+        return _reward(reward)
+
+    async def update_reward(
+        self,
+        guild_id: int,
+        broadcaster_id: str,
+        reward_id: str,
+        *,
+        title: str | None = None,
+        cost: int | None = None,
+        is_paused: bool | None = None,
+    ) -> RewardInfo:
+        changes: dict[str, Any] = {
+            name: value
+            for name, value in (("title", title), ("cost", cost), ("is_paused", is_paused))
+            if value is not None
+        }
+        reward = await self._call(
+            guild_id,
+            lambda token: self.client.update_reward(token, broadcaster_id, reward_id, **changes),
+        )
+        return _reward(reward)
+
+    async def delete_reward(self, guild_id: int, broadcaster_id: str, reward_id: str) -> None:
+        await self._call(
+            guild_id, lambda token: self.client.delete_reward(token, broadcaster_id, reward_id)
+        )
+
+    async def set_redemption_status(
+        self,
+        guild_id: int,
+        broadcaster_id: str,
+        reward_id: str,
+        redemption_id: str,
+        status: Literal["FULFILLED", "CANCELED"],
+    ) -> None:
+        await self._call(
+            guild_id,
+            lambda token: self.client.update_redemptions(
+                token, broadcaster_id, reward_id, [redemption_id], status
+            ),
+        )
+
+    async def list_unfulfilled(
+        self, guild_id: int, broadcaster_id: str, reward_id: str
+    ) -> list[PendingRedemption]:
+        found = await self._call(
+            guild_id,
+            lambda token: self.client.get_redemptions(token, broadcaster_id, reward_id),
+        )
+        return [
+            PendingRedemption(r.id, r.user_id, r.user_name or r.user_login, r.redeemed_at)
+            for r in found
+        ]
+
+    async def send_chat(self, guild_id: int, broadcaster_id: str, text: str) -> None:
+        try:
+            sender = self._chat_sender()
+            if sender is not None:
+                await sender.send(guild_id=guild_id, broadcaster_user_id=broadcaster_id, text=text)
+                return
+            await self._call(
+                guild_id,
+                lambda token: self.client.send_chat_message(
+                    token, broadcaster_id, broadcaster_id, text[: helix.MAX_CHAT_LENGTH]
+                ),
+            )
+        except Exception as exc:  # chat is best effort
+            log.warning("guild %s: VIP chat notice not sent: %s", guild_id, exc)
