@@ -1,88 +1,25 @@
 """Subscription tiers: the record fed from every subscription event, ``!tier`` in chat, and the
-Helix lookup job for badge-wearing Twitch viewers without a record.
-
-Helix is asked with the guild's streamer token (``rt.twitch_connections.call_as_streamer``,
-refreshed on a 401, as VIP does); the broadcaster id is the guild's tracked Twitch channel.
-"""
+Helix lookup job for badge-wearing Twitch viewers without a record
+(``core/features/sub_tiers/helix_lookup.py``)."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Sequence
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING
 
 from core.events import Subscribed, SubscriptionsGifted
-from core.features.connections.twitch_service import TwitchNotConnected
 from core.features.sub_tiers.chat import SubTierChat
-from core.features.sub_tiers.ports import KnownSubscription, LookupBusy, LookupUnavailable
+from core.features.sub_tiers.helix_lookup import HelixSubscriptionLookup
 from core.features.sub_tiers.service import SubTierService
-from core.platforms.twitch import helix
-from core.platforms.twitch.helix import HelixClient, HelixError
+from core.platforms.twitch.helix import HelixClient
 
 if TYPE_CHECKING:
     from core.runtime import Runtime
 
 log = logging.getLogger(__name__)
-T = TypeVar("T")
 LOOKUP_INTERVAL_SECONDS = 2.0
 CLEANUP_INTERVAL_SECONDS = 6 * 3600.0
-StreamerCall = Callable[[int, Callable[[str], Awaitable[T]]], Awaitable[T]]
-
-# Helix refusals that asking again will not cure (Twitch must be connected again, or the scope
-# granted); anything else (429 after the client's own waiting, 5xx, unreachable) is for later.
-_FOR_GOOD = (helix.Unauthorized, helix.Forbidden, helix.BadRequest, helix.NotFound)
-
-
-class HelixSubscriptionLookup:
-    """:class:`~core.features.sub_tiers.ports.SubscriptionLookup` on Helix's Get Broadcaster
-    Subscriptions, one request per call (the service sends at most 100 ids)."""
-
-    def __init__(
-        self,
-        make_client: Callable[[], HelixClient],
-        call_as_streamer: Callable[[], StreamerCall],
-        broadcaster_of: Callable[[int], str | None],
-    ) -> None:
-        self._make_client = make_client
-        self._call_as_streamer = call_as_streamer
-        self._broadcaster_of = broadcaster_of
-        self._client: HelixClient | None = None
-
-    @property
-    def client(self) -> HelixClient:
-        if self._client is None:
-            self._client = self._make_client()
-        return self._client
-
-    async def aclose(self) -> None:
-        if self._client is not None:
-            await self._client.aclose()
-            self._client = None
-
-    async def subscriptions(
-        self, guild_id: int, user_ids: Sequence[str]
-    ) -> dict[str, KnownSubscription]:
-        broadcaster_id = await asyncio.to_thread(self._broadcaster_of, guild_id)
-        if broadcaster_id is None:
-            raise LookupUnavailable("no Twitch channel is followed")
-        ids = list(user_ids)
-        try:
-            found = await self._call_as_streamer()(
-                guild_id,
-                lambda token: self.client.get_subscriptions(token, broadcaster_id, ids),
-            )
-        except TwitchNotConnected:
-            raise LookupUnavailable("Twitch is not connected") from None
-        except _FOR_GOOD as exc:
-            raise LookupUnavailable(f"Twitch said {exc.status}") from None
-        except HelixError as exc:
-            raise LookupBusy(f"Twitch said {exc.status or 'nothing'}") from None
-        return {
-            sub.user_id: KnownSubscription(sub.user_id, sub.tier, sub.is_gift)
-            for sub in found
-            if sub.user_id in ids
-        }
 
 
 def install(rt: Runtime) -> None:

@@ -28,6 +28,7 @@ from core.features.vip.ports import (
 )
 from core.platforms.twitch import helix
 from core.platforms.twitch.helix import CustomReward, HelixClient, HelixError
+from core.platforms.twitch.helix_on_loop import HelixOnLoop
 from core.platforms.twitch.oauth_client import TwitchOAuthError
 
 log = logging.getLogger(__name__)
@@ -51,7 +52,7 @@ def _reward(reward: CustomReward) -> RewardInfo:
     return RewardInfo(reward.id, reward.title, reward.cost, reward.is_paused)
 
 
-class HelixVipChannel:
+class HelixVipChannel(HelixOnLoop):
     """:class:`~core.features.vip.ports.TwitchVipChannel` on Helix, with the guild's token."""
 
     def __init__(
@@ -66,22 +67,10 @@ class HelixVipChannel:
         else with the token from ``token_for()``'s provider, or None (not built). Chat goes
         through ``chat_sender()`` (the Twitch chat sender) when there is one, else through
         Helix as the broadcaster."""
-        self._make_client = make_client
+        super().__init__(make_client)
         self._token_for = token_for
         self._chat_sender = chat_sender
         self._streamer_call = streamer_call
-        self._client: HelixClient | None = None
-
-    @property
-    def client(self) -> HelixClient:
-        if self._client is None:
-            self._client = self._make_client()
-        return self._client
-
-    async def aclose(self) -> None:
-        if self._client is not None:
-            await self._client.aclose()
-            self._client = None
 
     async def _token(self, guild_id: int) -> str:
         provider = self._token_for()

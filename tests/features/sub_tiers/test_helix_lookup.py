@@ -11,12 +11,16 @@ import pytest
 from sqlalchemy.engine import Engine
 
 from core.features.connections.twitch_service import TwitchNotConnected
+from core.features.sub_tiers.helix_lookup import HelixSubscriptionLookup
 from core.features.sub_tiers.records import SubTier, tier_label
 from core.features.sub_tiers.service import SubTierService
 from core.platforms.twitch.helix import HelixClient
-from core.wiring.sub_tiers import HelixSubscriptionLookup
 from tests.fakes.twitch_server import CLIENT_ID, FakeTwitch
+from tests.platforms.twitch import conftest as fake_twitch
 from tests.platforms.twitch.conftest import BROADCASTER_ID, Clock, RecordingSleep
+
+# The fake Twitch on 127.0.0.1 and its clock, as tests/platforms/twitch has them.
+clock, sleep, twitch = fake_twitch.clock, fake_twitch.sleep, fake_twitch.twitch
 
 GUILD = 777
 PATH = "/helix/subscriptions"
