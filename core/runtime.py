@@ -29,6 +29,7 @@ from core.features.watchtime.service import TickResult
 from core.health import Check, HealthReport, run_check, webhooks_check
 from core.metrics import Metrics
 from core.scheduler import Scheduler
+from core.services import FeatureServices
 from core.storage import db
 from core.web.server import WebServer
 from core.wiring import (
@@ -74,9 +75,10 @@ FEATURES = (
 )
 
 
-class Runtime:
+class Runtime(FeatureServices):
     """The running parts. Each feature's install sets its services here under its own name
-    (``runtime.raffle``, ``runtime.kick_setup``, ...); see ``core/wiring/``."""
+    (``runtime.raffle``, ``runtime.kick_setup``, ...), typed in :class:`FeatureServices`; see
+    ``core/wiring/``."""
 
     def __init__(self, settings: Settings, *, clock: Callable[[], datetime] = system_clock) -> None:
         self.settings = settings

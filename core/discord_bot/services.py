@@ -1,15 +1,16 @@
 """What the bot's cogs work with: the feature services, as the runtime built them.
 
 A feature whose service is missing (None) has no cogs; tests build the bot with just the services
-they need. ``BotServices.of(runtime)`` takes each one from the runtime's attribute of the same name.
+they need. ``BotServices.of(runtime)`` takes each one from the runtime's typed attribute
+(:class:`core.services.FeatureServices`).
 """
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from core.events import system_clock
 from core.features.connections.setup import KickSetup
@@ -30,6 +31,9 @@ from core.features.sub_tiers.service import SubTierService
 from core.features.vip.service import VipService
 from core.features.watchtime.service import WatchtimeService
 from core.health import HealthReport
+
+if TYPE_CHECKING:
+    from core.runtime import Runtime
 
 
 @dataclass(frozen=True)
@@ -55,12 +59,27 @@ class BotServices:
     clock: Callable[[], datetime] = system_clock  # cooldowns run on it
 
     @classmethod
-    def of(cls, source: object) -> BotServices:
-        """The services ``source`` (the runtime) holds, each by its field's name."""
+    def of(cls, runtime: Runtime) -> BotServices:
+        """The services the runtime's features built, by their typed attributes
+        (:class:`core.services.FeatureServices`)."""
         return cls(
-            **{
-                field.name: getattr(source, field.name)
-                for field in dataclasses.fields(cls)
-                if hasattr(source, field.name)
-            }
+            watchtime=runtime.watchtime,
+            guilds=runtime.guilds,
+            health=runtime.health,
+            kick_setup=runtime.kick_setup,
+            twitch_setup=runtime.twitch_setup,
+            roles=runtime.roles,
+            role_sync=runtime.role_sync,
+            linking=runtime.linking,
+            link_effects=runtime.link_effects,
+            slot_calls=runtime.slot_calls,
+            slot_call_chat=runtime.slot_call_chat,
+            raffle=runtime.raffle,
+            wagers=runtime.wagers,
+            vip=runtime.vip,
+            sub_tiers=runtime.sub_tiers,
+            heist=runtime.heist,
+            points=runtime.points,
+            points_wallet=runtime.points_wallet,
+            clock=runtime.clock,
         )

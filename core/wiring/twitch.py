@@ -202,7 +202,7 @@ def install_eventsub_socket(rt: Runtime, record_revocation: Callable[[Revocation
     rt.twitch_eventsub = EventSubSupervisor(
         twitch.eventsub_ws_url,
         broadcasters=broadcasters,
-        token_for=lambda: getattr(rt, "twitch_token_for", None),
+        token_for=lambda: rt.twitch_token_for,
         make_api=lambda: HelixClient(twitch.api_base_url, twitch.client_id or ""),
         publish=rt.bus.publish,
         record_revocation=record_revocation,

@@ -91,6 +91,18 @@ async def test_every_cog_loads_and_no_command_name_or_alias_repeats(
     )
 
 
+def test_the_bot_gets_every_service_the_runtime_built(make_runtime) -> None:
+    import dataclasses
+
+    runtime = make_runtime()
+    services = BotServices.of(runtime)
+
+    missing = [f.name for f in dataclasses.fields(services) if getattr(services, f.name) is None]
+    assert missing == []
+    assert services.raffle is runtime.raffle
+    assert services.points_wallet is runtime.points_wallet
+
+
 def test_bot_uses_bang_prefix_any_case_and_the_intents_it_needs(services: BotServices) -> None:
     bot = create_bot(services)
 

@@ -10,11 +10,19 @@ from typing import TYPE_CHECKING, Any
 from core.health import HealthReport
 
 if TYPE_CHECKING:
+    from core.features.connections.arrivals import WebhookArrivals
+    from core.features.heist.service import HeistService
     from core.features.linking.service import LinkingService
+    from core.features.live.changes import LiveBackend
+    from core.features.points.service import PointsService
     from core.features.raffle.service import RaffleService
+    from core.features.raffle.views import RaffleViews
     from core.features.roles.ports import GuildRoles
     from core.features.roles.service import RolesService
+    from core.features.slot_calls.service import SlotCallService
+    from core.features.vip.service import VipService
     from core.features.watchtime.service import WatchtimeService
+    from core.metrics import Metrics
     from core.web.dashboard.platform_sync import PlatformSync
 
 
@@ -39,30 +47,30 @@ class DashboardConfig:
     raffle_export: Callable[[int], tuple[dict[str, Any], dict[str, Any]]] | None = None
     # The feature services the slot calls, heist & points, event log and /me pages call (the
     # same objects the Discord commands call); None where a feature is not installed.
-    slot_calls: Any = None  # SlotCallService
-    heist: Any = None  # HeistService
-    points: Any = None  # PointsService
-    raffle_views: Any = None  # RaffleViews
+    slot_calls: SlotCallService | None = None
+    heist: HeistService | None = None
+    points: PointsService | None = None
+    raffle_views: RaffleViews | None = None
     # The event log: the bus read for one guild (core/bus/event_log.py), the dispatcher's
     # routing (platform, broadcaster, chatroom -> guild ids), this process's metrics, and the
     # Kick webhook arrivals (WebhookArrivals).
     event_log: Any = None
     guilds_tracking: Callable[..., list[int]] | None = None
-    metrics: Any = None
-    webhook_arrivals: Any = None
+    metrics: Metrics | None = None
+    webhook_arrivals: WebhookArrivals | None = None
     # The bus's publish: /me tells the bot about an unlink (AccountUnlinked).
     publish: Callable[[Any], object] | None = None
     # Live updates (core/web/dashboard/live.py): the backend web processes hear changes through
     # (core/features/live/backends.py; None: no live updates), how many streams at once, and
     # how long one lasts before the browser reconnects.
-    live_backend: Any = None
+    live_backend: LiveBackend | None = None
     live_max_streams: int = 100
     live_stream_seconds: int = 300
     # Runs a feature's coroutine from a web thread and returns its result (core/web/dashboard/
     # wiring.py: on the bot's loop in the combined process, else on a loop of this process).
     run: Callable[[Any], Any] | None = None
     # Temporary VIP (core/features/vip/service.py), when that feature is on.
-    vip: Any = None
+    vip: VipService | None = None
     # The settings pages' services (core/web/dashboard/pages/); None: that feature is off here.
     raffle: RaffleService | None = None
     roles: RolesService | None = None

@@ -27,10 +27,8 @@ class PlatformSync:
     sync: Callable[[int], Awaitable[str]]
 
 
-def kick_sync(rt: Runtime) -> PlatformSync | None:
-    kick = getattr(rt, "kick_setup", None)
-    if kick is None:
-        return None
+def kick_sync(rt: Runtime) -> PlatformSync:
+    kick = rt.kick_setup
 
     async def sync(guild_id: int) -> str:
         from core.discord_bot.connections import render
@@ -46,10 +44,8 @@ def kick_sync(rt: Runtime) -> PlatformSync | None:
     return PlatformSync("Kick", lambda guild_id: _tracked(rt, guild_id, "kick"), sync)
 
 
-def twitch_sync(rt: Runtime) -> PlatformSync | None:
-    twitch = getattr(rt, "twitch_setup", None)
-    if twitch is None:
-        return None
+def twitch_sync(rt: Runtime) -> PlatformSync:
+    twitch = rt.twitch_setup
 
     async def sync(guild_id: int) -> str:
         from core.discord_bot.twitch import render
@@ -74,6 +70,5 @@ def _tracked(rt: Runtime, guild_id: int, platform: str) -> bool:
 
 
 def platform_syncs(rt: Runtime) -> dict[str, PlatformSync]:
-    """The Sync buttons this process can offer, by URL slug."""
-    found = {"kick": kick_sync(rt), "twitch": twitch_sync(rt)}
-    return {slug: sync for slug, sync in found.items() if sync is not None}
+    """The Sync buttons, by URL slug."""
+    return {"kick": kick_sync(rt), "twitch": twitch_sync(rt)}

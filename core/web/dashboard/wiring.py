@@ -91,12 +91,9 @@ def dashboard_config(rt: Runtime) -> DashboardConfig:
         from core.discord_bot.twitch.render import twitch_checks
 
         checks = list(rt.health().checks)
-        kick = getattr(rt, "kick_setup", None)
-        if kick is not None:
-            checks += kick_checks(kick.status(guild_id), "!")
-        twitch = getattr(rt, "twitch_setup", None)
-        if twitch is not None and twitch.client_configured:
-            checks += twitch_checks(twitch.status(guild_id), "!")
+        checks += kick_checks(rt.kick_setup.status(guild_id), "!")
+        if rt.twitch_setup.client_configured:
+            checks += twitch_checks(rt.twitch_setup.status(guild_id), "!")
         return HealthReport(checks)
 
     return DashboardConfig(
@@ -111,25 +108,25 @@ def dashboard_config(rt: Runtime) -> DashboardConfig:
         bot_guild_ids=rt.guilds.guild_ids,
         guild_name=rt.guilds.name_of,
         guild_health=guild_health,
-        raffle_export=raffle_exporter(rt.raffle.views) if getattr(rt, "raffle", None) else None,
-        slot_calls=getattr(rt, "slot_calls", None),
-        heist=getattr(rt, "heist", None),
-        points=getattr(rt, "points", None),
-        linking=getattr(rt, "linking", None),
-        watchtime=getattr(rt, "watchtime", None),
-        raffle_views=rt.raffle.views if getattr(rt, "raffle", None) else None,
+        raffle_export=raffle_exporter(rt.raffle.views),
+        slot_calls=rt.slot_calls,
+        heist=rt.heist,
+        points=rt.points,
+        linking=rt.linking,
+        watchtime=rt.watchtime,
+        raffle_views=rt.raffle.views,
         event_log=event_log_of(rt.bus, rt.clock),
         guilds_tracking=rt.guilds.guilds_tracking,
         metrics=rt.metrics,
-        webhook_arrivals=getattr(rt, "webhook_arrivals", None),
+        webhook_arrivals=rt.webhook_arrivals,
         publish=rt.bus.publish,
-        live_backend=getattr(rt, "live_backend", None),
+        live_backend=rt.live_backend,
         live_max_streams=settings.web.live_max_streams,
         live_stream_seconds=settings.web.live_stream_seconds,
         run=coroutine_runner(lambda: rt.loop),
-        vip=getattr(rt, "vip", None),
-        raffle=getattr(rt, "raffle", None),
-        roles=getattr(rt, "roles", None),
+        vip=rt.vip,
+        raffle=rt.raffle,
+        roles=rt.roles,
         guild_roles=guild_roles_of(rt.discord),
         guild_channel_ids=guild_channel_ids_of(rt.discord),
         platform_syncs=platform_syncs(rt),
