@@ -11,8 +11,10 @@ step where the bus can (``publish_delivery``), else through the replay guard.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import ClassVar, Protocol
 
 from core.bus.base import BusUnavailable, EventRefused
 from core.bus.replay import ReplayGuard
@@ -98,3 +100,48 @@ class Answers:
         if not is_new:
             return self.done("duplicate", duplicate)
         return self.done("queued", event.kind)
+
+
+class Rejection(Protocol):
+    """A delivery refused before it was read (each platform's ``WebhookRejected``)."""
+
+    status: int
+    reason: str
+    message: str
+
+
+class WebhookReceiver:
+    """What both platforms' receivers share around their own checks (``_receive``): the time each
+    delivery took, a rejection's metric and log line, and the bus's one-step queue, which the
+    runtime sets once the bus is built."""
+
+    platform: ClassVar[Platform]
+    answers: Answers
+    metrics: Metrics
+
+    @property
+    def publish_delivery(self) -> Callable[[Event, str], bool] | None:
+        """The bus's one-step queue (see :class:`Answers`)."""
+        return self.answers.publish_delivery
+
+    @publish_delivery.setter
+    def publish_delivery(self, publish_delivery: Callable[[Event, str], bool] | None) -> None:
+        self.answers.publish_delivery = publish_delivery
+
+    def receive(self, headers: Mapping[str, str], body: bytes) -> Receipt:
+        started = time.perf_counter()
+        receipt = self._receive(headers, body)
+        self.metrics.webhook_duration.observe(
+            time.perf_counter() - started, platform=self.platform.value, outcome=receipt.outcome
+        )
+        return receipt
+
+    def _receive(self, headers: Mapping[str, str], body: bytes) -> Receipt:
+        raise NotImplementedError
+
+    def _rejected(self, rejected: Rejection) -> Receipt:
+        self.metrics.webhooks_rejected.inc(platform=self.platform.value, reason=rejected.reason)
+        logging.getLogger(type(self).__module__).warning(
+            "%s webhook rejected (%s): %s", self.platform.value, rejected.reason, rejected.message
+        )
+        return Receipt(rejected.status, "rejected", rejected.message)

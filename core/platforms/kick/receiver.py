@@ -13,7 +13,6 @@ queues the event, so a crash between the two cannot leave the id remembered and 
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
@@ -32,12 +31,14 @@ from core.platforms.kick.webhook import (
     verify_delivery,
 )
 from core.platforms.kick.webhook_events import parse_event
-from core.platforms.webhook_answers import Answers, Receipt
+from core.platforms.webhook_answers import Answers, Receipt, WebhookReceiver
 
 log = logging.getLogger(__name__)
 
 
-class KickWebhookReceiver:
+class KickWebhookReceiver(WebhookReceiver):
+    platform = Platform.KICK
+
     def __init__(
         self,
         *,
@@ -76,23 +77,6 @@ class KickWebhookReceiver:
         )
         self.on_arrival = on_arrival
 
-    @property
-    def publish_delivery(self) -> Callable[[Event, str], bool] | None:
-        """The bus's one-step queue (see :class:`~core.platforms.webhook_answers.Answers`)."""
-        return self.answers.publish_delivery
-
-    @publish_delivery.setter
-    def publish_delivery(self, publish_delivery: Callable[[Event, str], bool] | None) -> None:
-        self.answers.publish_delivery = publish_delivery
-
-    def receive(self, headers: Mapping[str, str], body: bytes) -> Receipt:
-        started = time.perf_counter()
-        receipt = self._receive(headers, body)
-        self.metrics.webhook_duration.observe(
-            time.perf_counter() - started, platform="kick", outcome=receipt.outcome
-        )
-        return receipt
-
     def _receive(self, headers: Mapping[str, str], body: bytes) -> Receipt:
         now = self.clock()
         try:
@@ -104,9 +88,7 @@ class KickWebhookReceiver:
                 max_age_seconds=self.max_age_seconds,
             )
         except WebhookRejected as rejected:
-            self.metrics.webhooks_rejected.inc(platform="kick", reason=rejected.reason)
-            log.warning("kick webhook rejected (%s): %s", rejected.reason, rejected.message)
-            return Receipt(rejected.status, "rejected", rejected.message)
+            return self._rejected(rejected)
 
         if self.publish_delivery is None:
             try:

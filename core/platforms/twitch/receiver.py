@@ -12,7 +12,6 @@ replay guard before any work. Twitch's ids go into the shared receipt store as
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Callable, Mapping
 from datetime import datetime
 
@@ -37,14 +36,16 @@ from core.platforms.twitch.webhook import (
     revocation_of,
     verify_delivery,
 )
-from core.platforms.webhook_answers import Answers, Receipt
+from core.platforms.webhook_answers import Answers, Receipt, WebhookReceiver
 
 log = logging.getLogger(__name__)
 
 RECEIPT_PREFIX = "twitch:"
 
 
-class TwitchWebhookReceiver:
+class TwitchWebhookReceiver(WebhookReceiver):
+    platform = Platform.TWITCH
+
     def __init__(
         self,
         *,
@@ -79,30 +80,11 @@ class TwitchWebhookReceiver:
             publish_delivery=publish_delivery,
         )
 
-    @property
-    def publish_delivery(self) -> Callable[[Event, str], bool] | None:
-        """The bus's one-step queue (see :class:`~core.platforms.webhook_answers.Answers`)."""
-        return self.answers.publish_delivery
-
-    @publish_delivery.setter
-    def publish_delivery(self, publish_delivery: Callable[[Event, str], bool] | None) -> None:
-        self.answers.publish_delivery = publish_delivery
-
-    def receive(self, headers: Mapping[str, str], body: bytes) -> Receipt:
-        started = time.perf_counter()
-        receipt = self._receive(headers, body)
-        self.metrics.webhook_duration.observe(
-            time.perf_counter() - started, platform="twitch", outcome=receipt.outcome
-        )
-        return receipt
-
     def _receive(self, headers: Mapping[str, str], body: bytes) -> Receipt:
         try:
             delivery = verify_delivery(headers, body, secret=self.secret, now=self.clock())
         except WebhookRejected as rejected:
-            self.metrics.webhooks_rejected.inc(platform="twitch", reason=rejected.reason)
-            log.warning("twitch webhook rejected (%s): %s", rejected.reason, rejected.message)
-            return Receipt(rejected.status, "rejected", rejected.message)
+            return self._rejected(rejected)
         if delivery.message_type == VERIFICATION:
             return self._challenge(delivery)
         if delivery.message_type == REVOCATION:
