@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import logging
 from typing import TYPE_CHECKING
 
@@ -21,6 +20,7 @@ from core.platforms.kick.receiver import KickWebhookReceiver
 from core.platforms.kick.site import look_up_internal_ids
 from core.platforms.kick.sources import ChannelIds, PusherSupervisor, pusher_wanted
 from core.platforms.kick.webhook import load_public_key
+from core.wiring.chat_on_loop import ChatOnLoop
 from core.wiring.upkeep import SubscriptionUpkeep
 
 if TYPE_CHECKING:
@@ -32,7 +32,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-class KickClients:
+class KickClients(ChatOnLoop[KickChatSender]):
     """Kick's HTTP clients, made from settings; the chat sender is one per process."""
 
     def __init__(
@@ -55,25 +55,17 @@ class KickClients:
     def api(self) -> KickApi:
         return KickApi(self.settings.api_base_url)
 
-    @functools.cached_property
-    def chat(self) -> KickChatSender:
-        """Replies in Kick chat. Built on first use, on the bot's event loop, which its HTTP
-        client then belongs to."""
+    def _build_chat(self) -> tuple[KickChatSender, KickApi]:
+        """Replies in Kick chat, as the streamer or the bot account."""
         assert self.connections is not None  # noqa: S101 - set by install() before any use
-        self._chat_api = self.api()
-        return KickChatSender(
-            self._chat_api,
+        api = self.api()
+        sender = KickChatSender(
+            api,
             streamer_call=self.connections.call_as_streamer,
             bot_user_token=self.settings.bot_user_token,
             failures=self.metrics.chat_failed,
         )
-
-    async def close_chat(self) -> None:
-        """Send what is queued, then close the chat sender's HTTP client (on the bot's loop)."""
-        if "chat" in self.__dict__:
-            await self.chat.close()
-            await self._chat_api.aclose()
-            del self.__dict__["chat"]
+        return sender, api
 
 
 def install(rt: Runtime) -> None:

@@ -5,7 +5,6 @@ set), the webhook receiver, the record of revoked subscriptions and replies in T
 from __future__ import annotations
 
 import asyncio
-import functools
 import logging
 from typing import TYPE_CHECKING
 
@@ -30,6 +29,7 @@ from core.platforms.twitch.helix import HelixClient
 from core.platforms.twitch.oauth_client import TwitchOAuthClient
 from core.platforms.twitch.receiver import TwitchWebhookReceiver
 from core.platforms.twitch.webhook import Revocation
+from core.wiring.chat_on_loop import ChatOnLoop
 from core.wiring.upkeep import SubscriptionUpkeep
 
 if TYPE_CHECKING:
@@ -43,7 +43,7 @@ log = logging.getLogger(__name__)
 GRANT_GONE = frozenset({"authorization_revoked", "user_removed"})
 
 
-class TwitchClients:
+class TwitchClients(ChatOnLoop[TwitchChatSender]):
     """Twitch's HTTP clients, made from settings (one per use, closed by ``async with``)."""
 
     def __init__(
@@ -70,22 +70,16 @@ class TwitchClients:
     def helix(self) -> HelixClient:
         return HelixClient(self.settings.api_base_url, self.settings.client_id or "")
 
-    @functools.cached_property
-    def chat(self) -> TwitchChatSender:
-        """Replies in Twitch chat, built on first use on the bot's loop (its HTTP client's)."""
+    def _build_chat(self) -> tuple[TwitchChatSender, HelixClient]:
+        """Replies in Twitch chat, as the streamer."""
         assert self.connections is not None  # noqa: S101 - set by install() before any use
-        self._chat_helix = self.helix()
-        return TwitchChatSender(
-            self._chat_helix,
+        helix = self.helix()
+        sender = TwitchChatSender(
+            helix,
             streamer_call=self.connections.call_as_streamer,
             failures=self.metrics.chat_failed,
         )
-
-    async def close_chat(self) -> None:
-        if "chat" in self.__dict__:
-            await self.chat.close()
-            await self._chat_helix.aclose()
-            del self.__dict__["chat"]
+        return sender, helix
 
 
 def install(rt: Runtime) -> None:
