@@ -27,7 +27,7 @@ from cryptography.fernet import Fernet
 
 from core.config import load_settings
 from core.events import system_clock
-from core.features.connections.twitch_signin import PURPOSE_TWITCH_STREAMER
+from core.features.connections.twitch.signin import PURPOSE_TWITCH_STREAMER
 from core.platforms.twitch.webhook import signature_of
 from core.runtime import Runtime
 from core.security.links import new_claims

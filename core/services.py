@@ -12,11 +12,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from core.features.connections.arrivals import WebhookArrivals
-    from core.features.connections.service import KickConnections
-    from core.features.connections.setup import KickSetup
-    from core.features.connections.twitch_service import TwitchConnections
-    from core.features.connections.twitch_setup import TwitchSetup
+    from core.features.connections.kick.arrivals import WebhookArrivals
+    from core.features.connections.kick.service import KickConnections
+    from core.features.connections.kick.setup import KickSetup
+    from core.features.connections.twitch.service import TwitchConnections
+    from core.features.connections.twitch.setup import TwitchSetup
     from core.features.heist.service import HeistService
     from core.features.linking.effects import LinkEffects
     from core.features.linking.service import LinkingService

@@ -13,8 +13,8 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from core.events import system_clock
-from core.features.connections.setup import KickSetup
-from core.features.connections.twitch_setup import TwitchSetup
+from core.features.connections.kick.setup import KickSetup
+from core.features.connections.twitch.setup import TwitchSetup
 from core.features.guilds.service import GuildService
 from core.features.heist.service import HeistService
 from core.features.linking.effects import LinkEffects

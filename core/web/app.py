@@ -11,8 +11,8 @@ from flask import Flask, jsonify
 from werkzeug.exceptions import HTTPException
 
 from core.events import Event
-from core.features.connections.service import KickConnections
-from core.features.connections.twitch_service import TwitchConnections
+from core.features.connections.kick.service import KickConnections
+from core.features.connections.twitch.service import TwitchConnections
 from core.features.linking.service import LinkingService
 from core.features.refusals import Refused
 from core.health import HealthReport

@@ -27,7 +27,7 @@ from core.features.connections.authorization import (
     WRONG_ACCOUNT,
     WRONG_BROWSER,
 )
-from core.features.connections.service import (
+from core.features.connections.kick.service import (
     PURPOSE_STREAMER,
     PURPOSE_VIEWER,
     AuthorizationFailed,

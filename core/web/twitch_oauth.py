@@ -26,14 +26,14 @@ from core.features.connections.authorization import (
     WRONG_BROWSER,
 )
 from core.features.connections.round_trip import AuthorizationFailed
-from core.features.connections.twitch_service import TwitchConnections
-from core.features.connections.twitch_signin import (
+from core.features.connections.twitch.service import TwitchConnections
+from core.features.connections.twitch.signin import (
     PURPOSE_TWITCH_STREAMER,
     TWITCH_LINK_USED_MESSAGE,
     TWITCH_UNAVAILABLE,
     TwitchAuthorized,
 )
-from core.features.connections.twitch_viewer_signin import (
+from core.features.connections.twitch.viewer_signin import (
     PURPOSE_TWITCH_VIEWER,
     TWITCH_VIEWER_LINK_USED_MESSAGE,
     TWITCH_VIEWER_UNAVAILABLE_MESSAGE,

@@ -7,10 +7,10 @@ from typing import TYPE_CHECKING
 
 from core.config import KickSettings
 from core.events import Platform
-from core.features.connections.arrivals import WebhookArrivals
-from core.features.connections.service import AppToken, KickConnections
-from core.features.connections.setup import KickSetup
-from core.features.connections.subscriptions import SubscriptionKeeper
+from core.features.connections.kick.arrivals import WebhookArrivals
+from core.features.connections.kick.service import AppToken, KickConnections
+from core.features.connections.kick.setup import KickSetup
+from core.features.connections.kick.subscriptions import SubscriptionKeeper
 from core.features.guilds.default_channel import DefaultChannel
 from core.metrics import Metrics
 from core.platforms.kick.api import KickApi

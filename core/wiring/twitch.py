@@ -10,15 +10,15 @@ from typing import TYPE_CHECKING
 
 from core.config import TwitchSettings
 from core.events import Platform
-from core.features.connections.twitch_repository import StoredRevocation
-from core.features.connections.twitch_revocations import TwitchRevocations
-from core.features.connections.twitch_service import (
+from core.features.connections.twitch.revocations import TwitchRevocations
+from core.features.connections.twitch.revocations_repository import StoredRevocation
+from core.features.connections.twitch.service import (
     VALIDATE_EVERY_SECONDS,
     TwitchAppToken,
     TwitchConnections,
 )
-from core.features.connections.twitch_setup import TwitchSetup
-from core.features.connections.twitch_subscriptions import (
+from core.features.connections.twitch.setup import TwitchSetup
+from core.features.connections.twitch.subscriptions import (
     TwitchSubscriptionKeeper,
 )
 from core.metrics import Metrics

@@ -45,8 +45,8 @@ def cog_classes() -> set[type[commands.Cog]]:
     """Every Cog class defined in a feature package below core/discord_bot/."""
     found: set[type[commands.Cog]] = set()
     for package in front_end_packages():
-        for info in pkgutil.iter_modules(package.__path__):
-            module = importlib.import_module(f"{package.__name__}.{info.name}")
+        for info in pkgutil.walk_packages(package.__path__, f"{package.__name__}."):
+            module = importlib.import_module(info.name)
             found.update(
                 value
                 for value in vars(module).values()

@@ -28,7 +28,7 @@ import httpx
 import pytest
 
 from core.discord_bot.services import BotServices
-from core.features.connections.twitch_subscriptions import WANTED_TYPES
+from core.features.connections.twitch.subscriptions import WANTED_TYPES
 from core.platforms.twitch.eventsub_sources import EventSubSupervisor
 from core.runtime import Runtime
 from core.web.server import WebServer

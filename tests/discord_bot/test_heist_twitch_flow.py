@@ -20,7 +20,7 @@ import pytest
 from core.discord_bot.bot import create_bot
 from core.discord_bot.services import BotServices
 from core.events import Platform
-from core.features.connections.twitch_signin import PURPOSE_TWITCH_STREAMER
+from core.features.connections.twitch.signin import PURPOSE_TWITCH_STREAMER
 from core.runtime import Runtime
 from core.security.links import new_claims
 from tests.clock import Clock

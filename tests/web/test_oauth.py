@@ -13,7 +13,7 @@ import httpx
 import pytest
 import sqlalchemy as sa
 
-from core.features.connections.service import PURPOSE_STREAMER
+from core.features.connections.kick.service import PURPOSE_STREAMER
 from core.features.connections.tables import kick_connections, used_links
 from core.features.linking.tables import account_links
 from core.runtime import Runtime

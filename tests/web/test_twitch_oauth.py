@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
-from core.features.connections.twitch_signin import PURPOSE_TWITCH_STREAMER
+from core.features.connections.twitch.signin import PURPOSE_TWITCH_STREAMER
 from core.runtime import Runtime
 from core.security.links import new_claims, signed_link
 from tests.clock import Clock

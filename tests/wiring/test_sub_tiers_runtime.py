@@ -12,7 +12,7 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 
-from core.features.connections.twitch_signin import PURPOSE_TWITCH_STREAMER
+from core.features.connections.twitch.signin import PURPOSE_TWITCH_STREAMER
 from core.platforms.twitch.notifications import parse_notification
 from core.runtime import Runtime
 from core.security.links import new_claims

@@ -12,13 +12,13 @@ import discord
 from discord.ext import commands
 
 from core.discord_bot.common import guild_of, manage_server
+from core.discord_bot.connections.twitch.render import twitch_checks
 from core.discord_bot.health import render
 from core.discord_bot.render import NO_MENTIONS
-from core.discord_bot.twitch.render import twitch_checks
 from core.events import utc
-from core.features.connections.setup import KickSetup, KickStatus
-from core.features.connections.subscriptions import WANTED_EVENTS
-from core.features.connections.twitch_setup import TwitchSetup
+from core.features.connections.kick.setup import KickSetup, KickStatus
+from core.features.connections.kick.subscriptions import WANTED_EVENTS
+from core.features.connections.twitch.setup import TwitchSetup
 from core.features.roles.repository import RoleTier
 from core.features.roles.service import RolesService
 from core.features.roles.sync import RoleSync, SyncResult

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import discord
 
-from core.discord_bot.connections.render import link_expiry, relative
+from core.discord_bot.connections.kick.render import link_expiry, relative
 from core.discord_bot.render import inert
 from core.events import Platform, utc
 from core.features.linking.platforms import platform_name

@@ -23,7 +23,6 @@ from typing import ClassVar
 from sqlalchemy.engine import Engine
 
 from core.events import Platform, utc
-from core.features.connections import repository
 from core.features.connections.authorization import (
     DECLINED,
     KICK_ERROR,
@@ -34,7 +33,8 @@ from core.features.connections.authorization import (
     database,
     is_same_browser,
 )
-from core.features.connections.repository import PendingState
+from core.features.connections.kick import repository
+from core.features.connections.kick.repository import PendingState
 from core.features.guilds import repository as guilds_repository
 from core.features.guilds.repository import TrackedChannel
 from core.security.links import LinkClaims

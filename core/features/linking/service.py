@@ -18,8 +18,8 @@ from datetime import datetime
 from sqlalchemy.engine import Engine
 
 from core.events import Platform, utc
-from core.features.connections.service import PURPOSE_VIEWER
-from core.features.connections.twitch_viewer_signin import PURPOSE_TWITCH_VIEWER
+from core.features.connections.kick.service import PURPOSE_VIEWER
+from core.features.connections.twitch.viewer_signin import PURPOSE_TWITCH_VIEWER
 from core.features.guilds import repository as guilds_repository
 from core.features.linking import repository
 from core.features.linking.platforms import LINKABLE, PlatformChoice, choose, offered

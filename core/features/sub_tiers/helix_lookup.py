@@ -8,7 +8,7 @@ import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from typing import TypeVar
 
-from core.features.connections.twitch_service import TwitchNotConnected
+from core.features.connections.twitch.service import TwitchNotConnected
 from core.features.sub_tiers.ports import KnownSubscription, LookupBusy, LookupUnavailable
 from core.platforms.twitch import helix
 from core.platforms.twitch.helix import HelixClient, HelixError

@@ -17,7 +17,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any, Literal, TypeVar
 
 from core.features.chat_commands.ports import ChatSender
-from core.features.connections.twitch_service import TwitchNotConnected
+from core.features.connections.twitch.service import TwitchNotConnected
 from core.features.vip.ports import (
     PendingRedemption,
     Refusal,

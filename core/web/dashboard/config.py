@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 from core.health import HealthReport
 
 if TYPE_CHECKING:
-    from core.features.connections.arrivals import WebhookArrivals
+    from core.features.connections.kick.arrivals import WebhookArrivals
     from core.features.heist.service import HeistService
     from core.features.linking.service import LinkingService
     from core.features.live.changes import LiveBackend

@@ -31,7 +31,7 @@ def kick_sync(rt: Runtime) -> PlatformSync:
     kick = rt.kick_setup
 
     async def sync(guild_id: int) -> str:
-        from core.discord_bot.connections import render
+        from core.discord_bot.connections.kick import render
         from core.platforms.kick.api import KickApiError
         from core.platforms.kick.oauth_client import OAuthError
 
@@ -48,8 +48,8 @@ def twitch_sync(rt: Runtime) -> PlatformSync:
     twitch = rt.twitch_setup
 
     async def sync(guild_id: int) -> str:
-        from core.discord_bot.twitch import render
-        from core.features.connections.twitch_setup import TwitchSetupFailed
+        from core.discord_bot.connections.twitch import render
+        from core.features.connections.twitch.setup import TwitchSetupFailed
         from core.platforms.twitch.helix import HelixError
         from core.platforms.twitch.oauth_client import TwitchOAuthError
 

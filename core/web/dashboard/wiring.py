@@ -87,8 +87,8 @@ def dashboard_config(rt: Runtime) -> DashboardConfig:
 
     def guild_health(guild_id: int) -> HealthReport:
         # The process checks of /health, then the guild's own lines of !health.
+        from core.discord_bot.connections.twitch.render import twitch_checks
         from core.discord_bot.health.cog import kick_checks
-        from core.discord_bot.twitch.render import twitch_checks
 
         checks = list(rt.health().checks)
         checks += kick_checks(rt.kick_setup.status(guild_id), "!")

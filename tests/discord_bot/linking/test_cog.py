@@ -21,7 +21,7 @@ from core.discord_bot.linking import render as render_linking
 from core.discord_bot.linking.cog import LinkButtonView, LinkingCog
 from core.discord_bot.services import BotServices
 from core.events import AccountLinked, Platform, Viewer
-from core.features.connections.service import PURPOSE_VIEWER
+from core.features.connections.kick.service import PURPOSE_VIEWER
 from core.features.linking.effects import LinkEffects
 from core.features.linking.service import LINKED, UNLINKED, LinkingService
 from core.security.links import LINK_LIFETIME, verify_link_params

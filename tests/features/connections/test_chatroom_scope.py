@@ -11,8 +11,8 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
-from core.features.connections.service import PURPOSE_STREAMER
-from core.features.connections.setup import SetupFailed
+from core.features.connections.kick.service import PURPOSE_STREAMER
+from core.features.connections.kick.setup import SetupFailed
 from core.platforms.kick.site import InternalIds
 from core.runtime import Runtime
 from core.security.links import new_claims, signed_link

@@ -14,7 +14,7 @@ import httpx
 import pytest
 import sqlalchemy as sa
 
-from core.features.connections.service import NeedsReauthorization
+from core.features.connections.kick.service import NeedsReauthorization
 from core.features.connections.tables import kick_connections, oauth_states
 from core.platforms.kick.webhook import KICK_EVENT_TYPES
 from core.runtime import Runtime
@@ -378,7 +378,7 @@ def connect_with_link(runtime: Runtime, web) -> None:
 
 
 def start_link_sync(runtime: Runtime) -> str:
-    from core.features.connections.service import PURPOSE_STREAMER
+    from core.features.connections.kick.service import PURPOSE_STREAMER
     from core.security.links import new_claims, signed_link
 
     claims = new_claims(PURPOSE_STREAMER, ADMIN, GUILD, runtime.clock())

@@ -13,10 +13,10 @@ import pytest
 import sqlalchemy as sa
 
 from core.features.connections.authorization import UNKNOWN_STATE, WRONG_ACCOUNT
-from core.features.connections.service import AuthorizationFailed
+from core.features.connections.kick.service import AuthorizationFailed
 from core.features.connections.tables import twitch_connections
-from core.features.connections.twitch_service import TwitchNotConnected
-from core.features.connections.twitch_signin import PURPOSE_TWITCH_STREAMER
+from core.features.connections.twitch.service import TwitchNotConnected
+from core.features.connections.twitch.signin import PURPOSE_TWITCH_STREAMER
 from core.platforms.twitch.oauth_client import SCOPES
 from core.runtime import Runtime
 from core.security.links import new_claims

@@ -13,9 +13,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from core.events import Platform
-from core.features.connections.twitch_repository import StoredRevocation
-from core.features.connections.twitch_setup import TwitchSetupFailed, twitch_login
-from core.features.connections.twitch_subscriptions import WANTED_TYPES
+from core.features.connections.twitch.revocations_repository import StoredRevocation
+from core.features.connections.twitch.setup import TwitchSetupFailed, twitch_login
+from core.features.connections.twitch.subscriptions import WANTED_TYPES
 from tests.bus import eventually
 from tests.fakes.twitch_eventsub import EventSubSender, fixture
 from tests.fakes.twitch_runtime import BOT_URL, EVENTSUB_SECRET

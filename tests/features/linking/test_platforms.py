@@ -9,8 +9,8 @@ from urllib.parse import parse_qsl, urlsplit
 import pytest
 
 from core.events import Platform
-from core.features.connections.service import PURPOSE_VIEWER
-from core.features.connections.twitch_viewer_signin import PURPOSE_TWITCH_VIEWER
+from core.features.connections.kick.service import PURPOSE_VIEWER
+from core.features.connections.twitch.viewer_signin import PURPOSE_TWITCH_VIEWER
 from core.features.guilds.service import GuildService
 from core.features.linking.platforms import choose, parse_platform
 from core.features.linking.service import LinkingService

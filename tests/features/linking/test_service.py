@@ -9,7 +9,7 @@ from urllib.parse import parse_qsl, urlsplit
 import pytest
 
 from core.events import Platform
-from core.features.connections.service import PURPOSE_VIEWER
+from core.features.connections.kick.service import PURPOSE_VIEWER
 from core.features.linking.service import (
     ALREADY_LINKED,
     DECLINED,

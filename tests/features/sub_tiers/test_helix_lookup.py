@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from sqlalchemy.engine import Engine
 
-from core.features.connections.twitch_service import TwitchNotConnected
+from core.features.connections.twitch.service import TwitchNotConnected
 from core.features.sub_tiers.helix_lookup import HelixSubscriptionLookup
 from core.features.sub_tiers.records import SubTier, tier_label
 from core.features.sub_tiers.service import SubTierService

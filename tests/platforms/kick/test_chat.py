@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from core.features.chat_commands.ports import ChatSender
-from core.features.connections.service import NeedsReauthorization
+from core.features.connections.kick.service import NeedsReauthorization
 from core.metrics import Counter, Metrics
 from core.platforms.kick import chat
 from core.platforms.kick.api import KickApi

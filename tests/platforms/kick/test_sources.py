@@ -11,7 +11,7 @@ import pytest
 import sqlalchemy as sa
 
 from core.events import Platform, Subscribed, SubscriptionsGifted, Viewer
-from core.features.connections.repository import StoredSubscription
+from core.features.connections.kick.repository import StoredSubscription
 from core.platforms.kick.signing import signed_headers
 from core.platforms.kick.sources import WebhookDeliveries
 from core.platforms.sockets import DELIVERY_WINDOW

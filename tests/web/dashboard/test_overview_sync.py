@@ -12,8 +12,8 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 
-from core.features.connections.twitch_signin import PURPOSE_TWITCH_STREAMER
-from core.features.connections.twitch_subscriptions import WANTED_TYPES
+from core.features.connections.twitch.signin import PURPOSE_TWITCH_STREAMER
+from core.features.connections.twitch.subscriptions import WANTED_TYPES
 from core.security.links import new_claims
 from tests.clock import Clock
 from tests.fakes.discord_oauth import CLIENT_ID, CLIENT_SECRET

@@ -7,8 +7,8 @@ link is text the caller posts only in a DM or an ephemeral reply, never in a cha
 from __future__ import annotations
 
 from core.discord_bot.render import MESSAGE_LIMIT, inert, truncate
-from core.features.connections.twitch_setup import TwitchSetupResult, TwitchStatus
-from core.features.connections.twitch_subscriptions import WANTED_TYPES, TwitchSyncReport
+from core.features.connections.twitch.setup import TwitchSetupResult, TwitchStatus
+from core.features.connections.twitch.subscriptions import WANTED_TYPES, TwitchSyncReport
 from core.health import Check
 
 OK = "\N{WHITE HEAVY CHECK MARK}"

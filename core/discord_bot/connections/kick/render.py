@@ -15,8 +15,12 @@ import discord
 
 from core.discord_bot.render import MESSAGE_LIMIT, inert, truncate
 from core.events import utc
-from core.features.connections.setup import CHATROOM_HINT, KickStatus, SetupResult
-from core.features.connections.subscriptions import NEEDS_REAUTH_PROBLEM, WANTED_EVENTS, SyncReport
+from core.features.connections.kick.setup import CHATROOM_HINT, KickStatus, SetupResult
+from core.features.connections.kick.subscriptions import (
+    NEEDS_REAUTH_PROBLEM,
+    WANTED_EVENTS,
+    SyncReport,
+)
 from core.platforms.kick.pusher import PusherState
 
 OK = "\N{WHITE HEAVY CHECK MARK}"

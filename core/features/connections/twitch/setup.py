@@ -16,11 +16,11 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from core.events import utc
-from core.features.connections.twitch_repository import StoredRevocation
-from core.features.connections.twitch_revocations import TwitchRevocations
-from core.features.connections.twitch_service import TwitchConnections, TwitchConnectionStatus
-from core.features.connections.twitch_signin import PURPOSE_TWITCH_STREAMER, HelixFactory
-from core.features.connections.twitch_subscriptions import (
+from core.features.connections.twitch.revocations import TwitchRevocations
+from core.features.connections.twitch.revocations_repository import StoredRevocation
+from core.features.connections.twitch.service import TwitchConnections, TwitchConnectionStatus
+from core.features.connections.twitch.signin import PURPOSE_TWITCH_STREAMER, HelixFactory
+from core.features.connections.twitch.subscriptions import (
     AppCall,
     TwitchSubscriptionKeeper,
     TwitchSyncReport,

@@ -17,9 +17,9 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from core.features.connections.twitch_connections_repository import StoredTwitchSubscription
-from core.features.connections.twitch_service import TwitchConnections
-from core.features.connections.twitch_signin import HelixFactory
+from core.features.connections.twitch.repository import StoredTwitchSubscription
+from core.features.connections.twitch.service import TwitchConnections
+from core.features.connections.twitch.signin import HelixFactory
 from core.features.guilds.service import GuildService
 from core.platforms.twitch.helix import Conflict, EventSubSubscription, HelixError, NotFound
 

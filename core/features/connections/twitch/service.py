@@ -21,13 +21,13 @@ from typing import TypeVar
 from sqlalchemy.engine import Engine
 
 from core.events import utc
-from core.features.connections import twitch_connections_repository as repo
-from core.features.connections.twitch_connections_repository import (
+from core.features.connections.twitch import repository as repo
+from core.features.connections.twitch.repository import (
     CONNECTED,
     StoredTwitchConnection,
     StoredTwitchSubscription,
 )
-from core.features.connections.twitch_signin import HelixFactory, OAuthFactory, TwitchSignIn
+from core.features.connections.twitch.signin import HelixFactory, OAuthFactory, TwitchSignIn
 from core.platforms.twitch.helix import Unauthorized
 from core.platforms.twitch.oauth_client import (
     SCOPES,

@@ -15,8 +15,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from core.events import Platform
-from core.features.connections.repository import StoredSubscription
-from core.features.connections.service import ApiFactory, KickConnections, NeedsReauthorization
+from core.features.connections.kick.repository import StoredSubscription
+from core.features.connections.kick.service import ApiFactory, KickConnections, NeedsReauthorization
 from core.features.guilds.service import GuildService
 from core.platforms.kick.api import KickApiError, Subscription
 from core.platforms.kick.webhook import KICK_EVENT_TYPES

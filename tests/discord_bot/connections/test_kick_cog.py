@@ -23,13 +23,13 @@ import httpx
 import pytest
 
 from core.discord_bot.bot import build_cogs
-from core.discord_bot.connections import render as render_kick
-from core.discord_bot.connections.cog import KickCog
+from core.discord_bot.connections.kick import render as render_kick
+from core.discord_bot.connections.kick.cog import KickCog
 from core.discord_bot.services import BotServices
 from core.events import Platform
-from core.features.connections.service import ConnectionStatus
-from core.features.connections.setup import CHATROOM_HINT, KickStatus, SetupResult
-from core.features.connections.subscriptions import (
+from core.features.connections.kick.service import ConnectionStatus
+from core.features.connections.kick.setup import CHATROOM_HINT, KickStatus, SetupResult
+from core.features.connections.kick.subscriptions import (
     NEEDS_REAUTH_PROBLEM,
     WANTED_EVENTS,
     SyncReport,

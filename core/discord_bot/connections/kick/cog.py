@@ -15,9 +15,9 @@ from discord import app_commands
 from discord.ext import commands
 
 from core.discord_bot.common import Context, guild_of, manage_server, send_dm
-from core.discord_bot.connections import render as render_kick
+from core.discord_bot.connections.kick import render as render_kick
 from core.discord_bot.render import NO_MENTIONS
-from core.features.connections.setup import KickSetup, SetupFailed, SetupResult
+from core.features.connections.kick.setup import KickSetup, SetupFailed, SetupResult
 from core.platforms.kick.api import KickApiError
 from core.platforms.kick.oauth_client import OAuthError
 

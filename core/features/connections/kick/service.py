@@ -18,13 +18,13 @@ from typing import TypeVar
 from sqlalchemy.engine import Engine
 
 from core.events import utc
-from core.features.connections import repository
-from core.features.connections.repository import (
+from core.features.connections.kick import repository
+from core.features.connections.kick.repository import (
     CONNECTED,
     StoredConnection,
     StoredSubscription,
 )
-from core.features.connections.signin import (
+from core.features.connections.kick.signin import (
     PURPOSE_STREAMER,
     PURPOSE_VIEWER,
     STATE_LIFETIME,

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 
-from core.features.connections.repository import PendingState
+from core.features.connections.kick.repository import PendingState
 from core.features.connections.round_trip import AuthorizationFailed
 from core.platforms.twitch.oauth_client import TokenSet, TwitchOAuthClient, TwitchOAuthError
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from sqlalchemy.engine import Engine
 
-from core.features.connections import twitch_repository
-from core.features.connections.twitch_repository import StoredRevocation
+from core.features.connections.twitch import revocations_repository as twitch_repository
+from core.features.connections.twitch.revocations_repository import StoredRevocation
 
 
 class TwitchRevocations:

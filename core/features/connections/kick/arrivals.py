@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from sqlalchemy.engine import Engine
 
 from core.events import utc
-from core.features.connections import repository
+from core.features.connections.kick import repository
 from core.platforms.kick.sources import WebhookDeliveries
 from core.platforms.sockets import DELIVERY_WINDOW
 

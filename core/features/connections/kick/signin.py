@@ -22,7 +22,6 @@ from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 
 from core.events import Platform, utc
-from core.features.connections import repository
 from core.features.connections.authorization import (
     KICK_ERROR,
     KICK_UNAVAILABLE,
@@ -34,7 +33,8 @@ from core.features.connections.authorization import (
     database,
     owner_refusal,
 )
-from core.features.connections.repository import CONNECTED, PendingState, StoredConnection
+from core.features.connections.kick import repository
+from core.features.connections.kick.repository import CONNECTED, PendingState, StoredConnection
 from core.features.connections.round_trip import (
     STATE_LIFETIME,
     AuthorizationFailed,

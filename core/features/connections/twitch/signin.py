@@ -21,15 +21,15 @@ from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 
 from core.events import Platform, utc
-from core.features.connections import twitch_connections_repository as twitch_repo
 from core.features.connections.authorization import (
     NOT_CONFIGURED,
     WRONG_ACCOUNT,
     database,
 )
-from core.features.connections.repository import PendingState
+from core.features.connections.kick.repository import PendingState
 from core.features.connections.round_trip import AuthorizationFailed, RoundTrip
-from core.features.connections.twitch_viewer_signin import (
+from core.features.connections.twitch import repository as twitch_repo
+from core.features.connections.twitch.viewer_signin import (
     PURPOSE_TWITCH_VIEWER,
     TWITCH_UNAVAILABLE,
     TWITCH_VIEWER_LINK_USED_MESSAGE,

@@ -15,9 +15,9 @@ from discord import app_commands
 from discord.ext import commands
 
 from core.discord_bot.common import Context, guild_of, manage_server, send_dm
+from core.discord_bot.connections.twitch import render
 from core.discord_bot.render import NO_MENTIONS
-from core.discord_bot.twitch import render
-from core.features.connections.twitch_setup import TwitchSetup, TwitchSetupFailed
+from core.features.connections.twitch.setup import TwitchSetup, TwitchSetupFailed
 from core.platforms.twitch.helix import HelixError
 from core.platforms.twitch.oauth_client import TwitchOAuthError
 

@@ -15,13 +15,17 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from core.events import utc
-from core.features.connections.service import (
+from core.features.connections.kick.service import (
     PURPOSE_STREAMER,
     ApiFactory,
     ConnectionStatus,
     KickConnections,
 )
-from core.features.connections.subscriptions import WANTED_EVENTS, SubscriptionKeeper, SyncReport
+from core.features.connections.kick.subscriptions import (
+    WANTED_EVENTS,
+    SubscriptionKeeper,
+    SyncReport,
+)
 from core.features.guilds.default_channel import ChannelLookupFailed, FoundChannel
 from core.features.guilds.repository import TrackedChannel
 from core.features.guilds.service import GuildService, InvalidGuildInput
