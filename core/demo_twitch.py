@@ -99,7 +99,9 @@ async def _connect(runtime: Runtime) -> None:
     """The streamer opens the link ``!twitch setup`` DMs and consents at the fake Twitch."""
     nonce = secrets.token_urlsafe(32)
     claims = new_claims(PURPOSE_TWITCH_STREAMER, ADMIN_ID, GUILD_ID, runtime.clock())
-    url = await asyncio.to_thread(runtime.twitch_connections.begin, claims, nonce)
+    url = await asyncio.to_thread(
+        runtime.twitch_connections.begin, PURPOSE_TWITCH_STREAMER, claims, nonce
+    )
     async with httpx.AsyncClient(trust_env=False, timeout=10) as browser:
         consent = await browser.get(url, follow_redirects=False)
     query = {k: v[0] for k, v in parse_qs(urlsplit(consent.headers["location"]).query).items()}

@@ -52,7 +52,8 @@ def create_app(services: WebServices | None = None) -> Flask:
         runtime.migrate()
         services = runtime.web_services()
 
-    from core.web import health, oauth, twitch_oauth, webhooks
+    from core.web import health, webhooks
+    from core.web.connections import kick, twitch
     from core.web.headers import add_security_headers
 
     app = Flask(__name__)
@@ -64,8 +65,8 @@ def create_app(services: WebServices | None = None) -> Flask:
 
         register(app, services.dashboard)  # its landing page is "/"
     app.register_blueprint(health.bp)
-    app.register_blueprint(oauth.bp)
-    app.register_blueprint(twitch_oauth.bp)
+    app.register_blueprint(kick.bp)
+    app.register_blueprint(twitch.bp)
     app.after_request(add_security_headers)
     # The webhooks are answered before Flask sees the request (core/web/webhooks.py).
     app.wsgi_app = webhooks.WebhookRoutes(app.wsgi_app, services)  # type: ignore[method-assign]

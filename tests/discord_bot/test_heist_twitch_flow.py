@@ -101,7 +101,7 @@ async def settle(runtime: Runtime) -> None:
 async def connect_streamer(runtime: Runtime, guild_id: int) -> None:
     """The streamer connects Twitch (the fake's consent page), as `!twitch connect` leads to."""
     claims = new_claims(PURPOSE_TWITCH_STREAMER, 777, guild_id, runtime.clock())
-    url = runtime.twitch_connections.begin(claims, "n" * 43)
+    url = runtime.twitch_connections.begin(PURPOSE_TWITCH_STREAMER, claims, "n" * 43)
     answer = await asyncio.to_thread(httpx.get, url, follow_redirects=False)
     query = {k: v[0] for k, v in parse_qs(urlsplit(answer.headers["location"]).query).items()}
     await runtime.twitch_connections.complete(

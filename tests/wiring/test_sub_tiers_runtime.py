@@ -47,7 +47,7 @@ async def runtime(tmp_path, twitch: FakeTwitch, clock: Clock) -> AsyncIterator[R
 
 async def connect(runtime: Runtime) -> None:
     claims = new_claims(PURPOSE_TWITCH_STREAMER, 777, GUILD, runtime.clock())
-    url = runtime.twitch_connections.begin(claims, "n" * 43)
+    url = runtime.twitch_connections.begin(PURPOSE_TWITCH_STREAMER, claims, "n" * 43)
     answer = await asyncio.to_thread(httpx.get, url, follow_redirects=False)
     callback = answer.headers["location"]
     query = {key: values[0] for key, values in parse_qs(urlsplit(callback).query).items()}

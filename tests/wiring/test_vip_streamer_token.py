@@ -31,7 +31,9 @@ NONCE = "c" * 43
 async def connect_streamer(runtime: Runtime, guild_id: int = GUILD) -> None:
     """The streamer of ``guild_id`` consents at the fake Twitch; the callback completes."""
     claims = new_claims(PURPOSE_TWITCH_STREAMER, ADMIN, guild_id, runtime.clock())
-    url = await asyncio.to_thread(runtime.twitch_connections.begin, claims, NONCE)
+    url = await asyncio.to_thread(
+        runtime.twitch_connections.begin, PURPOSE_TWITCH_STREAMER, claims, NONCE
+    )
     async with httpx.AsyncClient(trust_env=False) as browser:
         answer = await browser.get(url, follow_redirects=False)
     callback = answer.headers["location"]

@@ -1,10 +1,11 @@
-"""What the Kick sign-in checks besides OAuth itself, and how it says no.
+"""What a sign-in checks besides OAuth itself, and how it says no (Kick's words here; Twitch's
+in ``twitch/signin.py``).
 
 - **Browser binding**: the browser that opens a start link gets a random cookie; the state
   stores only its SHA-256, and the callback must come back with the cookie. A Kick consent
   page passed to someone else (login CSRF) therefore comes back without it and is refused.
-- **Owner check**: a streamer sign-in is kept only when the account that consented owns the
-  channel ``!kick setup`` named for the guild.
+- **Owner check** (``round_trip.owner_refusal``): a streamer sign-in is kept only when the
+  account that consented owns the channel the setup command named for the guild.
 - **Database outages** become :class:`DatabaseUnavailable` (the web answers 503), never a crash.
 """
 
@@ -18,8 +19,6 @@ from contextlib import contextmanager
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from core.features.guilds.repository import TrackedChannel
-from core.platforms.kick.api_models import KickUser
 from core.storage.db import DatabaseUnavailable
 
 # Why a sign-in failed (``AuthorizationFailed.code``); the web picks the status from it.
@@ -59,22 +58,6 @@ def is_same_browser(stored_hash: str | None, browser_nonce: str | None) -> bool:
     if not stored_hash or not browser_nonce:
         return False
     return hmac.compare_digest(stored_hash.encode(), browser_hash(browser_nonce).encode())
-
-
-def owner_refusal(channel: TrackedChannel | None, consented: KickUser) -> str | None:
-    """None when ``consented`` owns ``channel``; otherwise what to tell the person."""
-    if channel is None:
-        return (
-            f"You signed in on Kick as {consented.name}, but this server has no Kick channel "
-            "set up any more. A server admin should run !kick setup <channel> again."
-        )
-    if channel.broadcaster_user_id != str(consented.user_id):
-        return (
-            f"You signed in on Kick as {consented.name}, but this server's channel is "
-            f"{channel.channel_slug}: only its owner can connect it. Sign out of Kick, then "
-            f"ask for a new link and sign in as {channel.channel_slug}."
-        )
-    return None
 
 
 @contextmanager

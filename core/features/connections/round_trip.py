@@ -1,40 +1,46 @@
-"""The part of a sign-in round trip every platform shares: the single-use start link, the
-single-use state bound to the browser that opened it, and the first checks on the way back.
+"""The sign-in round trip every platform shares: from a signed start link to a connected streamer
+channel, or to a viewer's verified identity.
 
 A start link (``core/security/links.py``) starts a sign-in once. The state is single use, lives
 10 minutes and is bound to the browser that opened the link (only a hash of its nonce is kept);
 the state row's verifier column holds the PKCE verifier, encrypted (an encrypted empty string on
-a platform without PKCE). What a platform does with the code afterwards (exchange, identify,
-check the owner, keep or give back the token) stays in its own module: ``signin.py`` (Kick),
-``twitch_signin.py`` and ``twitch_viewer_signin.py`` (Twitch).
+a platform without PKCE). On the way back the state must be ours and unused, the browser the one
+that opened the link, and the platform must have sent a code. A streamer's token is then kept only
+when the account that consented owns the channel the setup command named (``owner_refusal``); a
+viewer's is given back at once, since a link needs the identity only.
 
-:class:`RoundTrip` is mixed into each platform's sign-in; the class says the platform's
-differences as data (its name, its channels' platform, its purposes and its words).
+:class:`RoundTrip` holds those steps once. Each platform's ``signin.py`` subclasses it and says its
+differences: its words and codes as class attributes, and how it builds the consent URL,
+exchanges the code, asks who signed in, keeps the token and gives one back.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import secrets
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import ClassVar
+from typing import ClassVar, Generic, TypeVar
 
 from sqlalchemy.engine import Engine
 
 from core.events import Platform, utc
+from core.features.connections import round_trip_repository as repository
 from core.features.connections.authorization import (
     DECLINED,
     KICK_ERROR,
     LINK_USED,
+    NOT_CONFIGURED,
     UNKNOWN_STATE,
+    WRONG_ACCOUNT,
     WRONG_BROWSER,
     browser_hash,
     database,
     is_same_browser,
 )
-from core.features.connections.kick import repository
-from core.features.connections.kick.repository import PendingState
+from core.features.connections.round_trip_repository import PendingState
 from core.features.guilds import repository as guilds_repository
 from core.features.guilds.repository import TrackedChannel
 from core.security.links import LinkClaims
@@ -43,6 +49,7 @@ from core.security.secrets import TokenCipher
 log = logging.getLogger(__name__)
 
 STATE_LIFETIME = timedelta(minutes=10)
+TokensT = TypeVar("TokensT")
 
 
 class AuthorizationFailed(Exception):
@@ -67,28 +74,211 @@ class AuthorizationFailed(Exception):
         self.code = code
 
 
-class RoundTrip:
-    """The shared steps; a platform's sign-in sets the class attributes below."""
+@dataclass(frozen=True)
+class Identity:
+    """Whom the platform says a token belongs to."""
+
+    user_id: str
+    name: str
+
+
+@dataclass(frozen=True)
+class Connected:
+    """A streamer's channel, connected for the guild the start link named."""
+
+    guild_id: int
+    discord_user_id: int
+    broadcaster_user_id: str
+    username: str
+    missing_scopes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ViewerIdentity:
+    """Whom the platform says signed in, for the member and guild the start link named."""
+
+    guild_id: int
+    discord_user_id: int
+    platform_user_id: str
+    username: str
+
+
+def owner_refusal(
+    platform_name: str, setup_command: str, channel: TrackedChannel | None, consented: Identity
+) -> str | None:
+    """None when ``consented`` owns ``channel``; otherwise what to tell the person."""
+    if channel is None:
+        return (
+            f"You signed in on {platform_name} as {consented.name}, but this server has no "
+            f"{platform_name} channel set up any more. A server admin should run "
+            f"{setup_command} <channel> again."
+        )
+    if channel.broadcaster_user_id != consented.user_id:
+        return (
+            f"You signed in on {platform_name} as {consented.name}, but this server's channel is "
+            f"{channel.channel_slug}: only its owner can connect it. Sign out of {platform_name}, "
+            f"then ask for a new link and sign in as {channel.channel_slug}."
+        )
+    return None
+
+
+class RoundTrip(Generic[TokensT]):
+    """The shared steps; a platform's sign-in sets the class attributes and the hooks below."""
 
     engine: Engine
     cipher: TokenCipher
     clock: Callable[[], datetime]
+    client_id: str | None
 
     PLATFORM: ClassVar[Platform]
     PLATFORM_NAME: ClassVar[str]  # "Kick", "Twitch": in what the user and the log read
-    PURPOSES: ClassVar[tuple[str, ...]]  # the purposes whose states this platform consumes
-    ERROR_CODE: ClassVar[str]  # the code of a callback that came back without a code
+    CLIENT_ID_SETTING: ClassVar[str]  # the setting that configures the platform's app
+    SETUP_COMMAND: ClassVar[str]  # the Discord command that names a guild's channel
+    STREAMER_PURPOSE: ClassVar[str]
+    VIEWER_PURPOSE: ClassVar[str]
+    ERROR_CODE: ClassVar[str]  # the platform refused the code or came back with an error
+    UNAVAILABLE_CODE: ClassVar[str]  # the platform failed or gave an answer we cannot use
+    UNAVAILABLE_MESSAGE: ClassVar[str]
     WRONG_BROWSER_MESSAGE: ClassVar[str]
+    LINK_USED_MESSAGES: ClassVar[dict[str, str]]  # by purpose
+
+    # --- the round trip ------------------------------------------------------------------------
+
+    def begin(self, purpose: str, claims: LinkClaims, browser_nonce: str) -> str:
+        """Use the start link (once), remember a new single-use state bound to the browser that
+        holds ``browser_nonce`` (only its hash is stored) and return the platform's consent URL
+        for ``purpose`` (a streamer or a viewer sign-in).
+
+        Raises :class:`AuthorizationFailed` (``link_used``, ``not_configured``) or
+        :class:`DatabaseUnavailable`."""
+        if not self.client_id:
+            raise AuthorizationFailed(
+                f"{self.PLATFORM_NAME} is not set up on this bot yet ({self.CLIENT_ID_SETTING}).",
+                code=NOT_CONFIGURED,
+            )
+        if purpose not in self.purposes():
+            raise ValueError(f"not a {self.PLATFORM_NAME} sign-in: {purpose}")
+        state = secrets.token_urlsafe(32)
+        verifier, challenge = self._pkce_pair()
+        self._open_state(purpose, claims, browser_nonce, state=state, verifier=verifier)
+        return self._consent_url(self.client_id, purpose, state, challenge)
+
+    async def complete(
+        self, *, state: str, code: str | None, error: str | None, browser_nonce: str | None
+    ) -> Connected | ViewerIdentity:
+        """Finish the round trip the platform redirected back with, in the browser that holds
+        ``browser_nonce`` (the cookie): a connected streamer, or a viewer's identity (their
+        token already given back). Raises :class:`AuthorizationFailed` or
+        :class:`DatabaseUnavailable`."""
+        pending, code = await self._returned(
+            state=state, code=code, error=error, browser_nonce=browser_nonce
+        )
+        tokens = await self._exchange(pending, code)
+        if pending.purpose == self.VIEWER_PURPOSE:
+            return await self._identify_viewer(pending, tokens)
+        user = await self._identify(pending, tokens)
+        channel = await asyncio.to_thread(self.channel_to_connect, pending.guild_id)
+        refusal = owner_refusal(self.PLATFORM_NAME, self.SETUP_COMMAND, channel, user)
+        if refusal is not None:
+            await self._revoke_quietly(tokens)
+            log.info(
+                "guild %s: refused a %s sign-in by an account that does not own the guild's "
+                "channel",
+                pending.guild_id,
+                self.PLATFORM_NAME,
+            )
+            raise AuthorizationFailed(refusal, pending=pending, code=WRONG_ACCOUNT)
+        missing = self._missing_scopes(tokens)
+        await asyncio.to_thread(self._store, pending, user, tokens, missing)
+        log.info(
+            "guild %s: %s channel of %s connected", pending.guild_id, self.PLATFORM_NAME, user.name
+        )
+        return Connected(
+            pending.guild_id, pending.discord_user_id, user.user_id, user.name, missing
+        )
+
+    def purposes(self) -> tuple[str, str]:
+        """The purposes whose states this platform's callback consumes."""
+        return (self.STREAMER_PURPOSE, self.VIEWER_PURPOSE)
+
+    def is_link_used(self, link_id: str) -> bool:
+        """Whether this start link has started a sign-in already. Raises DatabaseUnavailable."""
+        with database(self.engine) as conn:
+            return repository.is_link_used(conn, link_id)
+
+    def channel_to_connect(self, guild_id: int) -> TrackedChannel | None:
+        """The platform's channel the setup command named for the guild: its owner must
+        consent."""
+        with database(self.engine) as conn:
+            channels = guilds_repository.list_channels_of_guild(conn, guild_id)
+        return next((c for c in channels if c.platform == self.PLATFORM), None)
+
+    # --- what each platform says -----------------------------------------------------------------
+
+    def _pkce_pair(self) -> tuple[str, str]:
+        """A PKCE ``(verifier, challenge)``; a platform without PKCE keeps an empty verifier."""
+        return "", ""
+
+    def _consent_url(self, client_id: str, purpose: str, state: str, challenge: str) -> str:
+        raise NotImplementedError
+
+    async def _exchange(self, pending: PendingState, code: str) -> TokensT:
+        """The tokens for ``code``; :class:`AuthorizationFailed` when the platform refuses."""
+        raise NotImplementedError
+
+    async def _identify(self, pending: PendingState, tokens: TokensT) -> Identity:
+        """Whose ``tokens`` they are; gives them back and raises :class:`AuthorizationFailed`
+        when the platform does not say."""
+        raise NotImplementedError
+
+    async def _identify_viewer(self, pending: PendingState, tokens: TokensT) -> ViewerIdentity:
+        """A viewer's identity; their token is given back whatever happens."""
+        user = await self._identify(pending, tokens)
+        await self._revoke_quietly(tokens)
+        return ViewerIdentity(pending.guild_id, pending.discord_user_id, user.user_id, user.name)
+
+    def _missing_scopes(self, tokens: TokensT) -> tuple[str, ...]:
+        return ()
+
+    def _store(
+        self, pending: PendingState, user: Identity, tokens: TokensT, missing: tuple[str, ...]
+    ) -> None:
+        raise NotImplementedError
+
+    async def _revoke_quietly(self, tokens: TokensT) -> None:
+        raise NotImplementedError
+
+    # --- the shared steps ------------------------------------------------------------------------
+
+    def _unavailable(
+        self, pending: PendingState, message: str | None = None
+    ) -> AuthorizationFailed:
+        return AuthorizationFailed(
+            message or self.UNAVAILABLE_MESSAGE, pending=pending, code=self.UNAVAILABLE_CODE
+        )
+
+    def _refused(self, pending: PendingState) -> AuthorizationFailed:
+        return AuthorizationFailed(
+            f"{self.PLATFORM_NAME} refused the sign-in. Please try again with a new link.",
+            pending=pending,
+            code=self.ERROR_CODE,
+        )
+
+    async def _first_user(
+        self, pending: PendingState, tokens: TokensT, users: list[Identity]
+    ) -> Identity:
+        """The first of ``users``, or the refusal when the platform named nobody."""
+        if not users:
+            await self._revoke_quietly(tokens)
+            raise AuthorizationFailed(
+                f"{self.PLATFORM_NAME} did not say who signed in.",
+                pending=pending,
+                code=self.UNAVAILABLE_CODE,
+            )
+        return users[0]
 
     def _open_state(
-        self,
-        purpose: str,
-        claims: LinkClaims,
-        browser_nonce: str,
-        *,
-        state: str,
-        verifier: str,
-        link_used_message: str,
+        self, purpose: str, claims: LinkClaims, browser_nonce: str, *, state: str, verifier: str
     ) -> None:
         """Use the start link (once) and remember ``state`` for the browser that holds
         ``browser_nonce``, with ``verifier`` encrypted. Raises :class:`AuthorizationFailed`
@@ -116,19 +306,7 @@ class RoundTrip:
                 repository.forget_states_before(conn, now - timedelta(days=1))
                 repository.forget_links_expired_before(conn, now)
         if not is_first_use:
-            raise AuthorizationFailed(link_used_message, code=LINK_USED)
-
-    def is_link_used(self, link_id: str) -> bool:
-        """Whether this start link has started a sign-in already. Raises DatabaseUnavailable."""
-        with database(self.engine) as conn:
-            return repository.is_link_used(conn, link_id)
-
-    def channel_to_connect(self, guild_id: int) -> TrackedChannel | None:
-        """The platform's channel the setup command named for the guild: its owner must
-        consent."""
-        with database(self.engine) as conn:
-            channels = guilds_repository.list_channels_of_guild(conn, guild_id)
-        return next((c for c in channels if c.platform == self.PLATFORM), None)
+            raise AuthorizationFailed(self.LINK_USED_MESSAGES[purpose], code=LINK_USED)
 
     async def _returned(
         self, *, state: str, code: str | None, error: str | None, browser_nonce: str | None
@@ -167,4 +345,6 @@ class RoundTrip:
 
     def _consume_state(self, state: str) -> PendingState | None:
         with database(self.engine, write=True) as conn:
-            return repository.consume_state(conn, state, utc(self.clock()), purposes=self.PURPOSES)
+            return repository.consume_state(
+                conn, state, utc(self.clock()), purposes=self.purposes()
+            )

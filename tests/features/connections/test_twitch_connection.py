@@ -56,7 +56,7 @@ def runtime(tmp_path, twitch, clock, migrated_database_url):
 def consent(runtime: Runtime, *, drop_scope: str | None = None) -> dict[str, str]:
     """Start a sign-in and consent on the fake Twitch; the callback's query."""
     claims = new_claims(PURPOSE_TWITCH_STREAMER, ADMIN, GUILD, runtime.clock())
-    url = runtime.twitch_connections.begin(claims, NONCE)
+    url = runtime.twitch_connections.begin(PURPOSE_TWITCH_STREAMER, claims, NONCE)
     if drop_scope is not None:  # a consent given before StreamKeeper asked for this scope
         parts = urlsplit(url)
         query = {key: values[0] for key, values in parse_qs(parts.query).items()}
@@ -98,7 +98,7 @@ def current_tokens(runtime: Runtime) -> tuple[str, str]:
 
 def test_the_consent_asks_for_every_scope_and_keeps_the_tokens_encrypted(runtime, twitch):
     claims = new_claims(PURPOSE_TWITCH_STREAMER, ADMIN, GUILD, runtime.clock())
-    url = runtime.twitch_connections.begin(claims, NONCE)
+    url = runtime.twitch_connections.begin(PURPOSE_TWITCH_STREAMER, claims, NONCE)
     assert parse_qs(urlsplit(url).query)["scope"][0].split() == list(SCOPES)
 
     connect(runtime)

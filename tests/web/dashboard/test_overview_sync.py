@@ -77,7 +77,10 @@ def connect_twitch(site: Site) -> None:
     runtime = site.runtime
     runtime.guilds.set_twitch_channel(GUILD, "twitchdev", BROADCASTER)
     claims = new_claims(PURPOSE_TWITCH_STREAMER, ADMIN, GUILD, runtime.clock())
-    answer = httpx.get(runtime.twitch_connections.begin(claims, NONCE), follow_redirects=False)
+    answer = httpx.get(
+        runtime.twitch_connections.begin(PURPOSE_TWITCH_STREAMER, claims, NONCE),
+        follow_redirects=False,
+    )
     query = {k: v[0] for k, v in parse_qs(urlsplit(answer.headers["location"]).query).items()}
     asyncio.run(
         runtime.twitch_connections.complete(

@@ -32,7 +32,6 @@ from core.features.connections.kick.signin import (
     VIEWER_SCOPES,
     ApiFactory,
     AuthorizationFailed,
-    Authorized,
     OAuthFactory,
     SignInFlow,
 )
@@ -49,7 +48,6 @@ __all__ = [
     "ApiFactory",
     "AppToken",
     "AuthorizationFailed",
-    "Authorized",
     "ConnectionStatus",
     "KickConnections",
     "NeedsReauthorization",

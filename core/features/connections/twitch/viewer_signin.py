@@ -1,11 +1,11 @@
 """A viewer's Twitch sign-in: who they are on Twitch, and nothing else.
 
-It shares the streamer's round trip (``twitch_signin.py``: the single-use start link, the
-10-minute single-use state bound to the browser, the one callback URL) and differs after the
-code exchange: no scope is asked for (identifying a user needs none), the user id and login
-come from Twitch's ``/validate`` of the token just issued (never from anything the user typed
-or the redirect carried), the token must be ours (its ``client_id``), and it is revoked at once,
-whatever happens next: a link holds no token.
+It shares the streamer's round trip (``round_trip.py``, ``signin.py``: the single-use start
+link, the 10-minute single-use state bound to the browser, the one callback URL) and differs
+after the code exchange: no scope is asked for (identifying a user needs none), the user id and
+login come from Twitch's ``/validate`` of the token just issued (never from anything the user
+typed or the redirect carried), the token must be ours (its ``client_id``), and it is revoked at
+once, whatever happens next: a link holds no token.
 """
 
 from __future__ import annotations
@@ -13,10 +13,9 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
-from dataclasses import dataclass
 
-from core.features.connections.kick.repository import PendingState
-from core.features.connections.round_trip import AuthorizationFailed
+from core.features.connections.round_trip import AuthorizationFailed, ViewerIdentity
+from core.features.connections.round_trip_repository import PendingState
 from core.platforms.twitch.oauth_client import TokenSet, TwitchOAuthClient, TwitchOAuthError
 
 log = logging.getLogger(__name__)
@@ -33,23 +32,13 @@ TWITCH_VIEWER_LINK_USED_MESSAGE = (
 )
 
 
-@dataclass(frozen=True)
-class TwitchViewerIdentity:
-    """Whom Twitch says signed in, for the member and guild the start link named."""
-
-    guild_id: int
-    discord_user_id: int
-    twitch_user_id: str
-    login: str
-
-
 async def identify_viewer(
     pending: PendingState,
     tokens: TokenSet,
     *,
     make_oauth: Callable[[], AbstractAsyncContextManager[TwitchOAuthClient]],
     client_id: str | None,
-) -> TwitchViewerIdentity:
+) -> ViewerIdentity:
     """Ask Twitch whose ``tokens`` are, then revoke them. Raises :class:`AuthorizationFailed`
     (``twitch_unavailable``) when Twitch does not say, or says something we cannot trust."""
     try:
@@ -73,7 +62,7 @@ async def identify_viewer(
         raise AuthorizationFailed(
             TWITCH_VIEWER_UNAVAILABLE_MESSAGE, pending=pending, code=TWITCH_UNAVAILABLE
         )
-    return TwitchViewerIdentity(
+    return ViewerIdentity(
         pending.guild_id, pending.discord_user_id, validation.user_id, validation.login
     )
 

@@ -1,4 +1,4 @@
-"""What every sign-in blueprint shares (Kick's ``oauth.py``, Twitch's ``twitch_oauth.py``): the
+"""What the sign-in blueprints (``signin.py``) and the linking pages share: the
 plain pages, the private headers and error pages, the signed start link's check, the
 browser-binding cookie, and what follows a viewer's verified identity (the link, and the
 ``AccountLinked`` / ``AccountLinkFailed`` guild events the bot acts on).
