@@ -9,15 +9,13 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from core.features.connections import connection_rows
 from core.features.connections.tables import (
     kick_connections,
     kick_subscriptions,
     webhook_arrivals,
 )
 from core.storage.db import insert_for
-
-CONNECTED = "connected"
-NEEDS_REAUTH = "needs_reauth"
 
 
 @dataclass(frozen=True)
@@ -41,30 +39,27 @@ class StoredConnection:
 
 
 def save_connection(conn: Connection, connection: StoredConnection, now: datetime) -> None:
-    values = {
-        "guild_id": connection.guild_id,
-        "broadcaster_user_id": connection.broadcaster_user_id,
-        "kick_username": connection.kick_username,
-        "access_token": connection.access_token,
-        "refresh_token": connection.refresh_token,
-        "expires_at": connection.expires_at,
-        "scopes": connection.scopes,
-        "status": connection.status,
-        "connected_by": connection.connected_by,
-        "needs_sync": connection.needs_sync,
-        "updated_at": now,
-    }
-    stmt = insert_for(conn, kick_connections).values(values)
-    update = {key: value for key, value in values.items() if key != "guild_id"}
-    conn.execute(
-        stmt.on_conflict_do_update(index_elements=[kick_connections.c.guild_id], set_=update)
+    connection_rows.save(
+        conn,
+        kick_connections,
+        {
+            "guild_id": connection.guild_id,
+            "broadcaster_user_id": connection.broadcaster_user_id,
+            "kick_username": connection.kick_username,
+            "access_token": connection.access_token,
+            "refresh_token": connection.refresh_token,
+            "expires_at": connection.expires_at,
+            "scopes": connection.scopes,
+            "status": connection.status,
+            "connected_by": connection.connected_by,
+            "needs_sync": connection.needs_sync,
+            "updated_at": now,
+        },
     )
 
 
 def get_connection(conn: Connection, guild_id: int) -> StoredConnection | None:
-    row = conn.execute(
-        sa.select(kick_connections).where(kick_connections.c.guild_id == guild_id)
-    ).first()
+    row = connection_rows.get(conn, kick_connections, guild_id)
     if row is None:
         return None
     return StoredConnection(
@@ -78,65 +73,6 @@ def get_connection(conn: Connection, guild_id: int) -> StoredConnection | None:
         status=row.status,
         connected_by=row.connected_by,
         needs_sync=bool(row.needs_sync),
-    )
-
-
-def list_connected_guild_ids(conn: Connection) -> list[int]:
-    query = sa.select(kick_connections.c.guild_id).where(kick_connections.c.status == CONNECTED)
-    return list(conn.execute(query).scalars())
-
-
-def update_tokens(
-    conn: Connection,
-    guild_id: int,
-    access_token: str,
-    refresh_token: str | None,
-    expires_at: datetime,
-    now: datetime,
-) -> None:
-    conn.execute(
-        sa.update(kick_connections)
-        .where(kick_connections.c.guild_id == guild_id)
-        .values(
-            access_token=access_token,
-            refresh_token=refresh_token,
-            expires_at=expires_at,
-            status=CONNECTED,
-            updated_at=now,
-        )
-    )
-
-
-def mark_needs_reauth(conn: Connection, guild_id: int, now: datetime) -> None:
-    conn.execute(
-        sa.update(kick_connections)
-        .where(kick_connections.c.guild_id == guild_id)
-        .values(status=NEEDS_REAUTH, updated_at=now)
-    )
-
-
-def delete_connection(conn: Connection, guild_id: int) -> None:
-    conn.execute(sa.delete(kick_connections).where(kick_connections.c.guild_id == guild_id))
-
-
-def request_sync(conn: Connection, guild_id: int) -> None:
-    conn.execute(
-        sa.update(kick_connections)
-        .where(kick_connections.c.guild_id == guild_id)
-        .values(needs_sync=True)
-    )
-
-
-def list_guild_ids_needing_sync(conn: Connection) -> list[int]:
-    query = sa.select(kick_connections.c.guild_id).where(kick_connections.c.needs_sync.is_(True))
-    return list(conn.execute(query).scalars())
-
-
-def clear_sync_request(conn: Connection, guild_id: int) -> None:
-    conn.execute(
-        sa.update(kick_connections)
-        .where(kick_connections.c.guild_id == guild_id)
-        .values(needs_sync=False)
     )
 
 

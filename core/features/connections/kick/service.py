@@ -1,4 +1,5 @@
-"""Kick connections: a guild's streamer authorizes the bot once; the bot keeps the token fresh.
+"""Kick connections: a guild's streamer authorizes the bot once; the bot keeps the token fresh
+(``streamer_tokens.py``, shared with Twitch).
 
 The sign-in that creates a connection is in ``signin.py`` (mixed in here). Tokens are stored
 encrypted, refreshed five minutes before they expire and once more on a 401; a refresh Kick
@@ -8,9 +9,8 @@ refuses with ``invalid_grant`` marks the connection as needing re-authorization,
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TypeVar
@@ -18,9 +18,9 @@ from typing import TypeVar
 from sqlalchemy.engine import Engine
 
 from core.events import utc
+from core.features.connections.connection_rows import CONNECTED
 from core.features.connections.kick import repository
 from core.features.connections.kick.repository import (
-    CONNECTED,
     StoredConnection,
     StoredSubscription,
 )
@@ -35,6 +35,8 @@ from core.features.connections.kick.signin import (
     OAuthFactory,
     SignInFlow,
 )
+from core.features.connections.streamer_tokens import StreamerTokens
+from core.features.connections.tables import kick_connections
 from core.platforms.kick.api import Unauthorized
 from core.platforms.kick.oauth_client import InvalidGrant, NeedsReauthorization, TokenSet
 from core.security.secrets import TokenCipher
@@ -71,7 +73,13 @@ class ConnectionStatus:
     scopes: tuple[str, ...]
 
 
-class KickConnections(SignInFlow):
+class KickConnections(StreamerTokens, SignInFlow):
+    TABLE = kick_connections
+    REFRESH_MARGIN = REFRESH_MARGIN
+    UNAUTHORIZED = Unauthorized
+    INVALID_GRANT = InvalidGrant
+    NOT_CONNECTED = NeedsReauthorization
+
     def __init__(
         self,
         engine: Engine,
@@ -92,69 +100,14 @@ class KickConnections(SignInFlow):
         self.make_oauth = make_oauth
         self.make_api = make_api
         self.clock = clock
-
-    # --- using the connection ----------------------------------------------------------------
-
-    async def access_token(self, guild_id: int, *, force_refresh: bool = False) -> str:
-        """A valid streamer token for the guild, refreshed when it is about to expire."""
-        stored = await asyncio.to_thread(self._stored, guild_id)
-        if stored is None or stored.status != CONNECTED:
-            raise NeedsReauthorization(f"guild {guild_id} has no working Kick connection")
-        now = utc(self.clock())
-        if not force_refresh and stored.expires_at - REFRESH_MARGIN > now:
-            return self.cipher.decrypt(stored.access_token)
-        if stored.refresh_token is None:
-            await asyncio.to_thread(self._mark_needs_reauth, guild_id, "no refresh token")
-            raise NeedsReauthorization(f"guild {guild_id} must connect Kick again")
-        try:
-            async with self.make_oauth() as oauth:
-                tokens = await oauth.refresh(self.cipher.decrypt(stored.refresh_token))
-        except InvalidGrant as exc:
-            why = "Kick refused the refresh token (invalid_grant)"
-            await asyncio.to_thread(self._mark_needs_reauth, guild_id, why)
-            raise NeedsReauthorization(f"guild {guild_id} must connect Kick again") from exc
-        refresh = tokens.refresh_token or self.cipher.decrypt(stored.refresh_token)
-        await asyncio.to_thread(self._save_refreshed, guild_id, tokens, refresh, now)
-        log.info("guild %s: Kick token refreshed", guild_id)
-        return tokens.access_token
-
-    async def call_as_streamer(self, guild_id: int, call: Callable[[str], Awaitable[T]]) -> T:
-        """Run ``call(token)``; on a 401 refresh the token once and try again."""
-        token = await self.access_token(guild_id)
-        try:
-            return await call(token)
-        except Unauthorized:
-            token = await self.access_token(guild_id, force_refresh=True)
-            return await call(token)
+        self._locks = {}
 
     def _stored(self, guild_id: int) -> StoredConnection | None:
         with self.engine.connect() as conn:
             return repository.get_connection(conn, guild_id)
 
-    def _save_refreshed(self, guild_id: int, tokens: TokenSet, refresh: str, now: datetime) -> None:
-        with self.engine.begin() as conn:
-            repository.update_tokens(
-                conn,
-                guild_id,
-                self.cipher.encrypt(tokens.access_token),
-                self.cipher.encrypt(refresh),
-                tokens.expires_at,
-                now,
-            )
-
-    def _mark_needs_reauth(self, guild_id: int, why: str) -> None:
-        with self.engine.begin() as conn:
-            repository.mark_needs_reauth(conn, guild_id, utc(self.clock()))
-        log.warning(
-            "guild %s: Kick connection needs re-authorization (%s); a server admin should "
-            "run !kick setup again",
-            guild_id,
-            why,
-        )
-
     def status(self, guild_id: int) -> ConnectionStatus:
-        with self.engine.connect() as conn:
-            stored = repository.get_connection(conn, guild_id)
+        stored = self._stored(guild_id)
         if stored is None:
             return ConnectionStatus(guild_id, False, False, None, None, None, ())
         return ConnectionStatus(
@@ -166,22 +119,6 @@ class KickConnections(SignInFlow):
             expires_at=stored.expires_at,
             scopes=tuple(stored.scopes.split()),
         )
-
-    def connected_guild_ids(self) -> list[int]:
-        with self.engine.connect() as conn:
-            return repository.list_connected_guild_ids(conn)
-
-    def guild_ids_needing_sync(self) -> list[int]:
-        with self.engine.connect() as conn:
-            return repository.list_guild_ids_needing_sync(conn)
-
-    def request_sync(self, guild_id: int) -> None:
-        with self.engine.begin() as conn:
-            repository.request_sync(conn, guild_id)
-
-    def mark_synced(self, guild_id: int) -> None:
-        with self.engine.begin() as conn:
-            repository.clear_sync_request(conn, guild_id)
 
     # --- stored subscriptions ----------------------------------------------------------------
 

@@ -22,8 +22,9 @@ from core.features.connections.authorization import (
     WRONG_BROWSER_MESSAGE,
     database,
 )
+from core.features.connections.connection_rows import CONNECTED
 from core.features.connections.kick import repository
-from core.features.connections.kick.repository import CONNECTED, StoredConnection
+from core.features.connections.kick.repository import StoredConnection
 from core.features.connections.round_trip import (
     STATE_LIFETIME,
     AuthorizationFailed,

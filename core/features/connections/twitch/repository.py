@@ -9,11 +9,9 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from core.features.connections import connection_rows
+from core.features.connections.connection_rows import CONNECTED, NEEDS_REAUTH
 from core.features.connections.tables import twitch_connections, twitch_subscriptions
-from core.storage.db import insert_for
-
-CONNECTED = "connected"
-NEEDS_REAUTH = "needs_reauth"
 
 
 @dataclass(frozen=True)
@@ -40,31 +38,29 @@ class StoredTwitchConnection:
 
 def save_connection(conn: Connection, stored: StoredTwitchConnection, now: datetime) -> None:
     """Insert or replace the guild's connection (a new consent replaces the old grant)."""
-    values = {
-        "guild_id": stored.guild_id,
-        "broadcaster_user_id": stored.broadcaster_user_id,
-        "login": stored.login,
-        "access_token": stored.access_token,
-        "refresh_token": stored.refresh_token,
-        "expires_at": stored.expires_at,
-        "scopes": " ".join(stored.scopes),
-        "missing_scopes": " ".join(stored.missing_scopes),
-        "status": stored.status,
-        "connected_by": stored.connected_by,
-        "needs_sync": stored.needs_sync,
-        "validated_at": stored.validated_at,
-        "updated_at": now,
-    }
-    stmt = insert_for(conn, twitch_connections).values(values)
-    update = {key: value for key, value in values.items() if key != "guild_id"}
-    conn.execute(
-        stmt.on_conflict_do_update(index_elements=[twitch_connections.c.guild_id], set_=update)
+    connection_rows.save(
+        conn,
+        twitch_connections,
+        {
+            "guild_id": stored.guild_id,
+            "broadcaster_user_id": stored.broadcaster_user_id,
+            "login": stored.login,
+            "access_token": stored.access_token,
+            "refresh_token": stored.refresh_token,
+            "expires_at": stored.expires_at,
+            "scopes": " ".join(stored.scopes),
+            "missing_scopes": " ".join(stored.missing_scopes),
+            "status": stored.status,
+            "connected_by": stored.connected_by,
+            "needs_sync": stored.needs_sync,
+            "validated_at": stored.validated_at,
+            "updated_at": now,
+        },
     )
 
 
 def get_connection(conn: Connection, guild_id: int) -> StoredTwitchConnection | None:
-    c = twitch_connections.c
-    row = conn.execute(sa.select(twitch_connections).where(c.guild_id == guild_id)).first()
+    row = connection_rows.get(conn, twitch_connections, guild_id)
     if row is None:
         return None
     return StoredTwitchConnection(
@@ -81,33 +77,6 @@ def get_connection(conn: Connection, guild_id: int) -> StoredTwitchConnection | 
         needs_sync=bool(row.needs_sync),
         validated_at=row.validated_at,
     )
-
-
-def replace_tokens(
-    conn: Connection,
-    guild_id: int,
-    *,
-    expected_access_token: str,
-    access_token: str,
-    refresh_token: str | None,
-    expires_at: datetime,
-    now: datetime,
-) -> bool:
-    """Store a refreshed pair in one statement, only if the stored access token is still
-    ``expected_access_token`` (the ciphertext read before refreshing); False when another
-    refresh or a new consent got there first."""
-    c = twitch_connections.c
-    result = conn.execute(
-        sa.update(twitch_connections)
-        .where(c.guild_id == guild_id, c.access_token == expected_access_token)
-        .values(
-            access_token=access_token,
-            refresh_token=refresh_token,
-            expires_at=expires_at,
-            updated_at=now,
-        )
-    )
-    return result.rowcount == 1
 
 
 def record_validation(
@@ -130,14 +99,6 @@ def record_validation(
     )
 
 
-def mark_needs_reauth(conn: Connection, guild_id: int, now: datetime) -> None:
-    conn.execute(
-        sa.update(twitch_connections)
-        .where(twitch_connections.c.guild_id == guild_id)
-        .values(status=NEEDS_REAUTH, updated_at=now)
-    )
-
-
 def mark_broadcaster_needs_reauth(
     conn: Connection, broadcaster_user_id: str, now: datetime
 ) -> list[int]:
@@ -157,31 +118,6 @@ def mark_broadcaster_needs_reauth(
             .values(status=NEEDS_REAUTH, updated_at=now)
         )
     return guild_ids
-
-
-def delete_connection(conn: Connection, guild_id: int) -> None:
-    conn.execute(sa.delete(twitch_connections).where(twitch_connections.c.guild_id == guild_id))
-
-
-def list_guild_ids(conn: Connection, *, status: str | None = None) -> list[int]:
-    query = sa.select(twitch_connections.c.guild_id).order_by(twitch_connections.c.guild_id)
-    if status is not None:
-        query = query.where(twitch_connections.c.status == status)
-    return list(conn.execute(query).scalars())
-
-
-def set_needs_sync(conn: Connection, guild_id: int, needs_sync: bool) -> None:
-    conn.execute(
-        sa.update(twitch_connections)
-        .where(twitch_connections.c.guild_id == guild_id)
-        .values(needs_sync=needs_sync)
-    )
-
-
-def list_guild_ids_needing_sync(conn: Connection) -> list[int]:
-    c = twitch_connections.c
-    query = sa.select(c.guild_id).where(c.needs_sync.is_(True), c.status == CONNECTED)
-    return list(conn.execute(query.order_by(c.guild_id)).scalars())
 
 
 # --- EventSub subscriptions ------------------------------------------------------------------

@@ -21,9 +21,12 @@ from typing import TypeVar
 from sqlalchemy.engine import Engine
 
 from core.events import utc
+from core.features.connections import connection_rows
+from core.features.connections.connection_rows import CONNECTED
+from core.features.connections.streamer_tokens import StreamerTokens
+from core.features.connections.tables import twitch_connections
 from core.features.connections.twitch import repository as repo
 from core.features.connections.twitch.repository import (
-    CONNECTED,
     StoredTwitchConnection,
     StoredTwitchSubscription,
 )
@@ -69,7 +72,13 @@ class ValidationReport:
     missing_scopes: dict[int, tuple[str, ...]]
 
 
-class TwitchConnections(TwitchSignIn):
+class TwitchConnections(StreamerTokens, TwitchSignIn):
+    TABLE = twitch_connections
+    REFRESH_MARGIN = REFRESH_MARGIN
+    UNAUTHORIZED = Unauthorized
+    INVALID_GRANT = InvalidGrant
+    NOT_CONNECTED = TwitchNotConnected
+
     def __init__(
         self,
         engine: Engine,
@@ -92,95 +101,9 @@ class TwitchConnections(TwitchSignIn):
         self.clock = clock
         self._locks: dict[int, asyncio.Lock] = {}
 
-    # --- using the connection ----------------------------------------------------------------
-
-    async def access_token(self, guild_id: int) -> str:
-        """A usable streamer token for the guild, refreshed first when it expires soon."""
-        stored = await asyncio.to_thread(self._working, guild_id)
-        if stored.expires_at - REFRESH_MARGIN > utc(self.clock()):
-            return self.cipher.decrypt(stored.access_token)
-        return await self._refresh(guild_id, stored.access_token)
-
-    async def call_as_streamer(self, guild_id: int, call: Callable[[str], Awaitable[T]]) -> T:
-        """``call(token)`` with the guild's streamer token; on a 401 the token is refreshed
-        and the call made once more. :class:`TwitchNotConnected` when the grant is gone."""
-        stored = await asyncio.to_thread(self._working, guild_id)
-        if stored.expires_at - REFRESH_MARGIN > utc(self.clock()):
-            used = stored.access_token
-            token = self.cipher.decrypt(used)
-        else:
-            token = await self._refresh(guild_id, stored.access_token)
-            used = (await asyncio.to_thread(self._working, guild_id)).access_token
-        try:
-            return await call(token)
-        except Unauthorized:
-            log.info("guild %s: Twitch answered 401; refreshing the streamer token", guild_id)
-            token = await self._refresh(guild_id, used)
-        return await call(token)
-
-    async def _refresh(self, guild_id: int, failed: str) -> str:
-        """Refresh the guild's token unless the stored one is no longer ``failed`` (the
-        ciphertext that expired or got a 401): then another refresh got there first."""
-        lock = self._locks.setdefault(guild_id, asyncio.Lock())
-        async with lock:
-            stored = await asyncio.to_thread(self._working, guild_id)
-            if stored.access_token != failed:
-                return self.cipher.decrypt(stored.access_token)
-            if stored.refresh_token is None:
-                await asyncio.to_thread(self._mark_needs_reauth, guild_id, "no refresh token")
-                raise TwitchNotConnected(f"guild {guild_id} must connect Twitch again")
-            try:
-                async with self.make_oauth() as oauth:
-                    tokens = await oauth.refresh(self.cipher.decrypt(stored.refresh_token))
-            except InvalidGrant as exc:
-                latest = await asyncio.to_thread(self._stored, guild_id)
-                if latest is not None and latest.access_token != failed:
-                    # A new consent (or another process's refresh) replaced the pair meanwhile.
-                    return await self.access_token(guild_id)
-                why = "Twitch refused the refresh token"
-                await asyncio.to_thread(self._mark_needs_reauth, guild_id, why)
-                raise TwitchNotConnected(f"guild {guild_id} must connect Twitch again") from exc
-            is_saved = await asyncio.to_thread(self._save_refreshed, guild_id, failed, tokens)
-            if not is_saved:
-                log.info("guild %s: a new Twitch consent arrived during a refresh", guild_id)
-                return await self.access_token(guild_id)
-            log.info("guild %s: Twitch token refreshed", guild_id)
-            return tokens.access_token
-
     def _stored(self, guild_id: int) -> StoredTwitchConnection | None:
         with self.engine.connect() as conn:
             return repo.get_connection(conn, guild_id)
-
-    def _working(self, guild_id: int) -> StoredTwitchConnection:
-        stored = self._stored(guild_id)
-        if stored is None or stored.status != CONNECTED:
-            raise TwitchNotConnected(f"guild {guild_id} has no working Twitch connection")
-        return stored
-
-    def _save_refreshed(self, guild_id: int, expected: str, tokens: TokenSet) -> bool:
-        """The new access and refresh tokens, both at once, over the pair that was refreshed."""
-        with self.engine.begin() as conn:
-            return repo.replace_tokens(
-                conn,
-                guild_id,
-                expected_access_token=expected,
-                access_token=self.cipher.encrypt(tokens.access_token),
-                refresh_token=self.cipher.encrypt(tokens.refresh_token)
-                if tokens.refresh_token
-                else None,
-                expires_at=tokens.expires_at,
-                now=utc(self.clock()),
-            )
-
-    def _mark_needs_reauth(self, guild_id: int, why: str) -> None:
-        with self.engine.begin() as conn:
-            repo.mark_needs_reauth(conn, guild_id, utc(self.clock()))
-        log.warning(
-            "guild %s: Twitch connection needs re-authorization (%s); a server admin should "
-            "run !twitch setup again",
-            guild_id,
-            why,
-        )
 
     def grant_revoked(self, broadcaster_user_id: str) -> list[int]:
         """Twitch revoked a subscription because the broadcaster's authorization is gone
@@ -269,26 +192,6 @@ class TwitchConnections(TwitchSignIn):
             validated_at=stored.validated_at,
         )
 
-    def connected_guild_ids(self) -> list[int]:
-        with self.engine.connect() as conn:
-            return repo.list_guild_ids(conn, status=CONNECTED)
-
-    def needing_reauthorization(self) -> list[int]:
-        with self.engine.connect() as conn:
-            return repo.list_guild_ids(conn, status=repo.NEEDS_REAUTH)
-
-    def guild_ids_needing_sync(self) -> list[int]:
-        with self.engine.connect() as conn:
-            return repo.list_guild_ids_needing_sync(conn)
-
-    def request_sync(self, guild_id: int) -> None:
-        with self.engine.begin() as conn:
-            repo.set_needs_sync(conn, guild_id, True)
-
-    def mark_synced(self, guild_id: int) -> None:
-        with self.engine.begin() as conn:
-            repo.set_needs_sync(conn, guild_id, False)
-
     async def disconnect(self, guild_id: int) -> bool:
         """Give the guild's tokens back to Twitch and forget them; False when there was no
         connection. A token Twitch no longer knows is forgotten all the same."""
@@ -309,7 +212,7 @@ class TwitchConnections(TwitchSignIn):
 
     def _delete(self, guild_id: int) -> None:
         with self.engine.begin() as conn:
-            repo.delete_connection(conn, guild_id)
+            connection_rows.delete(conn, twitch_connections, guild_id)
 
     def stored_subscriptions(self, broadcaster_user_id: str) -> list[StoredTwitchSubscription]:
         with self.engine.connect() as conn:

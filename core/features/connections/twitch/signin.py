@@ -18,6 +18,7 @@ from typing import ClassVar
 
 from core.events import Platform, utc
 from core.features.connections.authorization import database
+from core.features.connections.connection_rows import CONNECTED
 from core.features.connections.round_trip import Identity, RoundTrip, ViewerIdentity
 from core.features.connections.round_trip_repository import PendingState
 from core.features.connections.twitch import repository as twitch_repo
@@ -140,7 +141,7 @@ class TwitchSignIn(RoundTrip[TokenSet]):
             expires_at=tokens.expires_at,
             scopes=tokens.scopes,
             missing_scopes=missing,
-            status=twitch_repo.CONNECTED,
+            status=CONNECTED,
             connected_by=pending.discord_user_id,
             needs_sync=True,
             validated_at=None,

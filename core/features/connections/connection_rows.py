@@ -1,0 +1,85 @@
+"""The statements every platform's connections table shares (one row per guild: the streamer's
+encrypted tokens, ``status`` and ``needs_sync``); each takes the platform's table. What differs
+between platforms (their other columns) stays in ``kick/repository.py`` and
+``twitch/repository.py``."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy import Table
+from sqlalchemy.engine import Connection
+
+from core.storage.db import insert_for
+
+CONNECTED = "connected"
+NEEDS_REAUTH = "needs_reauth"
+
+
+def save(conn: Connection, table: Table, values: dict[str, object]) -> None:
+    """Insert or replace the guild's row (a new consent replaces the old grant)."""
+    stmt = insert_for(conn, table).values(values)
+    update = {key: value for key, value in values.items() if key != "guild_id"}
+    conn.execute(stmt.on_conflict_do_update(index_elements=[table.c.guild_id], set_=update))
+
+
+def get(conn: Connection, table: Table, guild_id: int) -> sa.Row | None:
+    return conn.execute(sa.select(table).where(table.c.guild_id == guild_id)).first()
+
+
+def replace_tokens(
+    conn: Connection,
+    table: Table,
+    guild_id: int,
+    *,
+    expected_access_token: str,
+    access_token: str,
+    refresh_token: str | None,
+    expires_at: datetime,
+    now: datetime,
+) -> bool:
+    """Store a refreshed pair in one statement, only if the stored access token is still
+    ``expected_access_token`` (the ciphertext read before refreshing); False when another
+    refresh or a new consent got there first."""
+    c = table.c
+    result = conn.execute(
+        sa.update(table)
+        .where(c.guild_id == guild_id, c.access_token == expected_access_token)
+        .values(
+            access_token=access_token,
+            refresh_token=refresh_token,
+            expires_at=expires_at,
+            updated_at=now,
+        )
+    )
+    return result.rowcount == 1
+
+
+def mark_needs_reauth(conn: Connection, table: Table, guild_id: int, now: datetime) -> None:
+    conn.execute(
+        sa.update(table)
+        .where(table.c.guild_id == guild_id)
+        .values(status=NEEDS_REAUTH, updated_at=now)
+    )
+
+
+def delete(conn: Connection, table: Table, guild_id: int) -> None:
+    conn.execute(sa.delete(table).where(table.c.guild_id == guild_id))
+
+
+def list_guild_ids(conn: Connection, table: Table, status: str) -> list[int]:
+    query = sa.select(table.c.guild_id).where(table.c.status == status)
+    return list(conn.execute(query.order_by(table.c.guild_id)).scalars())
+
+
+def set_needs_sync(conn: Connection, table: Table, guild_id: int, needs_sync: bool) -> None:
+    conn.execute(sa.update(table).where(table.c.guild_id == guild_id).values(needs_sync=needs_sync))
+
+
+def list_guild_ids_needing_sync(conn: Connection, table: Table) -> list[int]:
+    """The connected guilds whose subscriptions should be checked now (a connection that needs
+    a new consent waits for it: the consent asks again)."""
+    c = table.c
+    query = sa.select(c.guild_id).where(c.needs_sync.is_(True), c.status == CONNECTED)
+    return list(conn.execute(query.order_by(c.guild_id)).scalars())

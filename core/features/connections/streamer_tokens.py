@@ -1,0 +1,188 @@
+"""Keeping a guild's streamer token usable, the same way on every platform.
+
+A token about to expire is refreshed before it is used, and once more when the platform answers
+401. Both Kick and Twitch rotate the refresh token, so two refreshes at once would make the
+second one fail: per guild, one refresh runs at a time (in this process), and the new pair is
+stored in one statement only over the pair that was refreshed (``replace_tokens``), so a newer
+consent or another process's refresh is never overwritten. A refresh the platform refuses marks
+the connection as needing re-authorization, which the platform's ``status`` command shows.
+
+:class:`StreamerTokens` is mixed into each platform's connections service, which says the
+platform's differences as class attributes and gives its repository's rows.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from contextlib import AbstractAsyncContextManager
+from datetime import datetime, timedelta
+from typing import Any, ClassVar, Protocol, TypeVar
+
+from sqlalchemy import Table
+from sqlalchemy.engine import Engine
+
+from core.events import utc
+from core.features.connections import connection_rows
+from core.security.secrets import TokenCipher
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+class StoredTokens(Protocol):
+    """What a stored connection row says of its tokens (both ciphertexts)."""
+
+    access_token: str
+    refresh_token: str | None
+    expires_at: datetime
+    status: str
+
+
+class StreamerTokens:
+    engine: Engine
+    cipher: TokenCipher
+    clock: Callable[[], datetime]
+    make_oauth: Callable[[], AbstractAsyncContextManager[Any]]
+
+    PLATFORM_NAME: ClassVar[str]
+    SETUP_COMMAND: ClassVar[str]
+    TABLE: ClassVar[Table]  # the platform's connections table (one row per guild)
+    REFRESH_MARGIN: ClassVar[timedelta]  # refresh a token this long before it expires
+    UNAUTHORIZED: ClassVar[type[Exception]]  # the platform's API said 401
+    INVALID_GRANT: ClassVar[type[Exception]]  # the platform refused the refresh token
+    NOT_CONNECTED: ClassVar[type[Exception]]  # what callers catch: no working connection
+
+    _locks: dict[int, asyncio.Lock]
+
+    async def access_token(self, guild_id: int) -> str:
+        """A usable streamer token for the guild, refreshed first when it expires soon."""
+        stored = await asyncio.to_thread(self._working, guild_id)
+        if stored.expires_at - self.REFRESH_MARGIN > utc(self.clock()):
+            return self.cipher.decrypt(stored.access_token)
+        return await self._refresh(guild_id, stored.access_token)
+
+    async def call_as_streamer(self, guild_id: int, call: Callable[[str], Awaitable[T]]) -> T:
+        """``call(token)`` with the guild's streamer token; on a 401 the token is refreshed
+        and the call made once more. ``NOT_CONNECTED`` when the grant is gone."""
+        stored = await asyncio.to_thread(self._working, guild_id)
+        if stored.expires_at - self.REFRESH_MARGIN > utc(self.clock()):
+            used = stored.access_token
+            token = self.cipher.decrypt(used)
+        else:
+            token = await self._refresh(guild_id, stored.access_token)
+            used = (await asyncio.to_thread(self._working, guild_id)).access_token
+        try:
+            return await call(token)
+        except self.UNAUTHORIZED:
+            log.info(
+                "guild %s: %s answered 401; refreshing the streamer token",
+                guild_id,
+                self.PLATFORM_NAME,
+            )
+            token = await self._refresh(guild_id, used)
+        return await call(token)
+
+    def _stored(self, guild_id: int) -> StoredTokens | None:
+        raise NotImplementedError
+
+    def _working(self, guild_id: int) -> StoredTokens:
+        stored = self._stored(guild_id)
+        if stored is None or stored.status != connection_rows.CONNECTED:
+            raise self.NOT_CONNECTED(
+                f"guild {guild_id} has no working {self.PLATFORM_NAME} connection"
+            )
+        return stored
+
+    async def _refresh(self, guild_id: int, failed: str) -> str:
+        """Refresh the guild's token unless the stored one is no longer ``failed`` (the
+        ciphertext that expired or got a 401): then another refresh got there first."""
+        lock = self._locks.setdefault(guild_id, asyncio.Lock())
+        async with lock:
+            stored = await asyncio.to_thread(self._working, guild_id)
+            if stored.access_token != failed:
+                return self.cipher.decrypt(stored.access_token)
+            if stored.refresh_token is None:
+                await asyncio.to_thread(self._mark_needs_reauth, guild_id, "no refresh token")
+                raise self._must_connect_again(guild_id)
+            try:
+                async with self.make_oauth() as oauth:
+                    tokens = await oauth.refresh(self.cipher.decrypt(stored.refresh_token))
+            except self.INVALID_GRANT as exc:
+                latest = await asyncio.to_thread(self._stored, guild_id)
+                if latest is not None and latest.access_token != failed:
+                    # A new consent (or another process's refresh) replaced the pair meanwhile.
+                    return await self.access_token(guild_id)
+                why = f"{self.PLATFORM_NAME} refused the refresh token"
+                await asyncio.to_thread(self._mark_needs_reauth, guild_id, why)
+                raise self._must_connect_again(guild_id) from exc
+            # A platform that keeps the refresh token answers without one: keep ours.
+            refresh = (
+                self.cipher.encrypt(tokens.refresh_token)
+                if tokens.refresh_token
+                else stored.refresh_token
+            )
+            is_saved = await asyncio.to_thread(
+                self._save_refreshed, guild_id, failed, tokens, refresh
+            )
+            if not is_saved:
+                log.info(
+                    "guild %s: a new %s consent arrived during a refresh",
+                    guild_id,
+                    self.PLATFORM_NAME,
+                )
+                return await self.access_token(guild_id)
+            log.info("guild %s: %s token refreshed", guild_id, self.PLATFORM_NAME)
+            return tokens.access_token
+
+    def _must_connect_again(self, guild_id: int) -> Exception:
+        return self.NOT_CONNECTED(f"guild {guild_id} must connect {self.PLATFORM_NAME} again")
+
+    def _save_refreshed(self, guild_id: int, expected: str, tokens: Any, refresh: str) -> bool:
+        """The new access and refresh tokens, both at once, over the pair that was refreshed."""
+        with self.engine.begin() as conn:
+            return connection_rows.replace_tokens(
+                conn,
+                self.TABLE,
+                guild_id,
+                expected_access_token=expected,
+                access_token=self.cipher.encrypt(tokens.access_token),
+                refresh_token=refresh,
+                expires_at=tokens.expires_at,
+                now=utc(self.clock()),
+            )
+
+    def _mark_needs_reauth(self, guild_id: int, why: str) -> None:
+        with self.engine.begin() as conn:
+            connection_rows.mark_needs_reauth(conn, self.TABLE, guild_id, utc(self.clock()))
+        log.warning(
+            "guild %s: %s connection needs re-authorization (%s); a server admin should run %s "
+            "again",
+            guild_id,
+            self.PLATFORM_NAME,
+            why,
+            self.SETUP_COMMAND,
+        )
+
+    # --- the rows every platform keeps the same way --------------------------------------------
+
+    def connected_guild_ids(self) -> list[int]:
+        with self.engine.connect() as conn:
+            return connection_rows.list_guild_ids(conn, self.TABLE, connection_rows.CONNECTED)
+
+    def needing_reauthorization(self) -> list[int]:
+        with self.engine.connect() as conn:
+            return connection_rows.list_guild_ids(conn, self.TABLE, connection_rows.NEEDS_REAUTH)
+
+    def guild_ids_needing_sync(self) -> list[int]:
+        with self.engine.connect() as conn:
+            return connection_rows.list_guild_ids_needing_sync(conn, self.TABLE)
+
+    def request_sync(self, guild_id: int) -> None:
+        with self.engine.begin() as conn:
+            connection_rows.set_needs_sync(conn, self.TABLE, guild_id, True)
+
+    def mark_synced(self, guild_id: int) -> None:
+        with self.engine.begin() as conn:
+            connection_rows.set_needs_sync(conn, self.TABLE, guild_id, False)
