@@ -15,10 +15,13 @@ import hashlib
 import hmac
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
+from core.features.connections.round_trip_repository import PendingState
+from core.features.guilds.repository import TrackedChannel
 from core.storage.db import DatabaseUnavailable
 
 # Why a sign-in failed (``AuthorizationFailed.code``); the web picks the status from it.
@@ -46,6 +49,55 @@ LINK_USED_MESSAGE = {
     "kick-streamer": "This link was already used. A server admin can get a new one with "
     "!kick setup in Discord.",
 }
+
+
+class AuthorizationFailed(Exception):
+    """The OAuth round trip did not give a usable connection; ``reason`` is for the user.
+
+    When the state was valid, ``pending`` says whose round trip it was; ``code`` is one of
+    the codes in ``authorization.py`` (``declined``, ``wrong_browser``, ``wrong_account``...).
+    """
+
+    def __init__(
+        self,
+        reason: str,
+        *,
+        guild_id: int | None = None,
+        pending: PendingState | None = None,
+        code: str = KICK_ERROR,
+    ) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.guild_id = pending.guild_id if pending is not None else guild_id
+        self.pending = pending
+        self.code = code
+
+
+@dataclass(frozen=True)
+class Identity:
+    """Whom the platform says a token belongs to."""
+
+    user_id: str
+    name: str
+
+
+def owner_refusal(
+    platform_name: str, setup_command: str, channel: TrackedChannel | None, consented: Identity
+) -> str | None:
+    """None when ``consented`` owns ``channel``; otherwise what to tell the person."""
+    if channel is None:
+        return (
+            f"You signed in on {platform_name} as {consented.name}, but this server has no "
+            f"{platform_name} channel set up any more. A server admin should run "
+            f"{setup_command} <channel> again."
+        )
+    if channel.broadcaster_user_id != consented.user_id:
+        return (
+            f"You signed in on {platform_name} as {consented.name}, but this server's channel is "
+            f"{channel.channel_slug}: only its owner can connect it. Sign out of {platform_name}, "
+            f"then ask for a new link and sign in as {channel.channel_slug}."
+        )
+    return None
 
 
 def browser_hash(browser_nonce: str) -> str:

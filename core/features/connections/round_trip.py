@@ -20,9 +20,10 @@ import asyncio
 import logging
 import secrets
 from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import ClassVar, Generic, TypeVar
+from typing import Any, ClassVar, Generic, TypeVar
 
 from sqlalchemy.engine import Engine
 
@@ -30,15 +31,17 @@ from core.events import Platform, utc
 from core.features.connections import round_trip_repository as repository
 from core.features.connections.authorization import (
     DECLINED,
-    KICK_ERROR,
     LINK_USED,
     NOT_CONFIGURED,
     UNKNOWN_STATE,
     WRONG_ACCOUNT,
     WRONG_BROWSER,
+    AuthorizationFailed,
+    Identity,
     browser_hash,
     database,
     is_same_browser,
+    owner_refusal,
 )
 from core.features.connections.round_trip_repository import PendingState
 from core.features.guilds import repository as guilds_repository
@@ -50,36 +53,6 @@ log = logging.getLogger(__name__)
 
 STATE_LIFETIME = timedelta(minutes=10)
 TokensT = TypeVar("TokensT")
-
-
-class AuthorizationFailed(Exception):
-    """The OAuth round trip did not give a usable connection; ``reason`` is for the user.
-
-    When the state was valid, ``pending`` says whose round trip it was; ``code`` is one of
-    the codes in ``authorization.py`` (``declined``, ``wrong_browser``, ``wrong_account``...).
-    """
-
-    def __init__(
-        self,
-        reason: str,
-        *,
-        guild_id: int | None = None,
-        pending: PendingState | None = None,
-        code: str = KICK_ERROR,
-    ) -> None:
-        super().__init__(reason)
-        self.reason = reason
-        self.guild_id = pending.guild_id if pending is not None else guild_id
-        self.pending = pending
-        self.code = code
-
-
-@dataclass(frozen=True)
-class Identity:
-    """Whom the platform says a token belongs to."""
-
-    user_id: str
-    name: str
 
 
 @dataclass(frozen=True)
@@ -103,25 +76,6 @@ class ViewerIdentity:
     username: str
 
 
-def owner_refusal(
-    platform_name: str, setup_command: str, channel: TrackedChannel | None, consented: Identity
-) -> str | None:
-    """None when ``consented`` owns ``channel``; otherwise what to tell the person."""
-    if channel is None:
-        return (
-            f"You signed in on {platform_name} as {consented.name}, but this server has no "
-            f"{platform_name} channel set up any more. A server admin should run "
-            f"{setup_command} <channel> again."
-        )
-    if channel.broadcaster_user_id != consented.user_id:
-        return (
-            f"You signed in on {platform_name} as {consented.name}, but this server's channel is "
-            f"{channel.channel_slug}: only its owner can connect it. Sign out of {platform_name}, "
-            f"then ask for a new link and sign in as {channel.channel_slug}."
-        )
-    return None
-
-
 class RoundTrip(Generic[TokensT]):
     """The shared steps; a platform's sign-in sets the class attributes and the hooks below."""
 
@@ -141,6 +95,27 @@ class RoundTrip(Generic[TokensT]):
     UNAVAILABLE_MESSAGE: ClassVar[str]
     WRONG_BROWSER_MESSAGE: ClassVar[str]
     LINK_USED_MESSAGES: ClassVar[dict[str, str]]  # by purpose
+    OAUTH_ERROR: ClassVar[type[Exception]]  # the platform's OAuth server refused
+    API_ERROR: ClassVar[type[Exception]]  # the platform's API refused or failed
+
+    def __init__(
+        self,
+        engine: Engine,
+        cipher: TokenCipher,
+        *,
+        oauth_base_url: str,
+        client_id: str | None,
+        redirect_uri: str,
+        make_oauth: Callable[[], AbstractAsyncContextManager[Any]],
+        clock: Callable[[], datetime],
+    ) -> None:
+        self.engine = engine
+        self.cipher = cipher
+        self.oauth_base_url = oauth_base_url
+        self.client_id = client_id
+        self.redirect_uri = redirect_uri
+        self.make_oauth = make_oauth
+        self.clock = clock
 
     # --- the round trip ------------------------------------------------------------------------
 
@@ -222,13 +197,16 @@ class RoundTrip(Generic[TokensT]):
     def _consent_url(self, client_id: str, purpose: str, state: str, challenge: str) -> str:
         raise NotImplementedError
 
-    async def _exchange(self, pending: PendingState, code: str) -> TokensT:
-        """The tokens for ``code``; :class:`AuthorizationFailed` when the platform refuses."""
+    async def _exchange_code(self, code: str, verifier: str) -> TokensT:
+        """Trade ``code`` (with the PKCE ``verifier``) for tokens; raises ``OAUTH_ERROR``."""
         raise NotImplementedError
 
-    async def _identify(self, pending: PendingState, tokens: TokensT) -> Identity:
-        """Whose ``tokens`` they are; gives them back and raises :class:`AuthorizationFailed`
-        when the platform does not say."""
+    def _is_outage(self, error: Exception) -> bool:
+        """Whether a refused exchange means the platform is failing (not that it said no)."""
+        raise NotImplementedError
+
+    async def _users(self, tokens: TokensT) -> list[Identity]:
+        """Whom the platform says ``tokens`` belong to; raises ``API_ERROR``."""
         raise NotImplementedError
 
     async def _identify_viewer(self, pending: PendingState, tokens: TokensT) -> ViewerIdentity:
@@ -250,24 +228,39 @@ class RoundTrip(Generic[TokensT]):
 
     # --- the shared steps ------------------------------------------------------------------------
 
-    def _unavailable(
-        self, pending: PendingState, message: str | None = None
-    ) -> AuthorizationFailed:
-        return AuthorizationFailed(
-            message or self.UNAVAILABLE_MESSAGE, pending=pending, code=self.UNAVAILABLE_CODE
-        )
+    async def _exchange(self, pending: PendingState, code: str) -> TokensT:
+        """The tokens for ``code``; :class:`AuthorizationFailed` when the platform refuses."""
+        try:
+            return await self._exchange_code(code, self.cipher.decrypt(pending.code_verifier))
+        except self.OAUTH_ERROR as exc:
+            log.warning(
+                "guild %s: %s refused the code exchange (%s)",
+                pending.guild_id,
+                self.PLATFORM_NAME,
+                exc,
+            )
+            if self._is_outage(exc):
+                raise self._unavailable(pending) from exc
+            raise AuthorizationFailed(
+                f"{self.PLATFORM_NAME} refused the sign-in. Please try again with a new link.",
+                pending=pending,
+                code=self.ERROR_CODE,
+            ) from exc
 
-    def _refused(self, pending: PendingState) -> AuthorizationFailed:
-        return AuthorizationFailed(
-            f"{self.PLATFORM_NAME} refused the sign-in. Please try again with a new link.",
-            pending=pending,
-            code=self.ERROR_CODE,
-        )
-
-    async def _first_user(
-        self, pending: PendingState, tokens: TokensT, users: list[Identity]
-    ) -> Identity:
-        """The first of ``users``, or the refusal when the platform named nobody."""
+    async def _identify(self, pending: PendingState, tokens: TokensT) -> Identity:
+        """Whose ``tokens`` they are; gives them back and raises :class:`AuthorizationFailed`
+        when the platform does not say."""
+        try:
+            users = await self._users(tokens)
+        except self.API_ERROR as exc:
+            log.warning(
+                "guild %s: %s's users endpoint failed after a sign-in (%s)",
+                pending.guild_id,
+                self.PLATFORM_NAME,
+                exc,
+            )
+            await self._revoke_quietly(tokens)
+            raise self._unavailable(pending) from exc
         if not users:
             await self._revoke_quietly(tokens)
             raise AuthorizationFailed(
@@ -276,6 +269,13 @@ class RoundTrip(Generic[TokensT]):
                 code=self.UNAVAILABLE_CODE,
             )
         return users[0]
+
+    def _unavailable(
+        self, pending: PendingState, message: str | None = None
+    ) -> AuthorizationFailed:
+        return AuthorizationFailed(
+            message or self.UNAVAILABLE_MESSAGE, pending=pending, code=self.UNAVAILABLE_CODE
+        )
 
     def _open_state(
         self, purpose: str, claims: LinkClaims, browser_nonce: str, *, state: str, verifier: str

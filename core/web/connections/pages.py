@@ -21,8 +21,7 @@ from werkzeug.exceptions import HTTPException
 
 from core.bus.base import BusUnavailable
 from core.events import AccountLinked, AccountLinkFailed, GuildEvent, Platform, Viewer
-from core.features.connections.authorization import LINK_USED
-from core.features.connections.round_trip import AuthorizationFailed
+from core.features.connections.authorization import LINK_USED, AuthorizationFailed
 from core.features.linking.service import DECLINED, KICK_ERROR, LINK_EXPIRED, LinkRefused
 from core.security.links import LinkClaims, LinkInvalid, verify_link_params
 from core.storage.db import DatabaseUnavailable

@@ -92,14 +92,16 @@ class KickConnections(StreamerTokens, SignInFlow):
         make_api: ApiFactory,
         clock: Callable[[], datetime],
     ) -> None:
-        self.engine = engine
-        self.cipher = cipher
-        self.oauth_base_url = oauth_base_url
-        self.client_id = client_id
-        self.redirect_uri = redirect_uri
-        self.make_oauth = make_oauth
+        super().__init__(
+            engine,
+            cipher,
+            oauth_base_url=oauth_base_url,
+            client_id=client_id,
+            redirect_uri=redirect_uri,
+            make_oauth=make_oauth,
+            clock=clock,
+        )
         self.make_api = make_api
-        self.clock = clock
         self._locks = {}
 
     def _stored(self, guild_id: int) -> StoredConnection | None:

@@ -74,6 +74,8 @@ class SignInFlow(RoundTrip[TokenSet]):
     UNAVAILABLE_MESSAGE = KICK_UNAVAILABLE_MESSAGE
     WRONG_BROWSER_MESSAGE = WRONG_BROWSER_MESSAGE
     LINK_USED_MESSAGES = LINK_USED_MESSAGE
+    OAUTH_ERROR = OAuthError
+    API_ERROR = KickApiError
 
     oauth_base_url: str
     redirect_uri: str
@@ -93,33 +95,17 @@ class SignInFlow(RoundTrip[TokenSet]):
             code_challenge=challenge,
         )
 
-    async def _exchange(self, pending: PendingState, code: str) -> TokenSet:
-        verifier = self.cipher.decrypt(pending.code_verifier)
-        try:
-            async with self.make_oauth() as oauth:
-                return await oauth.exchange_code(code, self.redirect_uri, verifier)
-        except OAuthError as exc:
-            log.warning(
-                "guild %s: Kick refused the code exchange (%s)", pending.guild_id, exc.error
-            )
-            if exc.status is None or exc.status >= 500 or exc.error == "invalid_response":
-                raise self._unavailable(pending) from exc
-            raise self._refused(pending) from exc
+    async def _exchange_code(self, code: str, verifier: str) -> TokenSet:
+        async with self.make_oauth() as oauth:
+            return await oauth.exchange_code(code, self.redirect_uri, verifier)
 
-    async def _identify(self, pending: PendingState, tokens: TokenSet) -> Identity:
-        try:
-            async with self.make_api() as api:
-                users = await api.get_users(tokens.access_token)
-        except KickApiError as exc:
-            log.warning(
-                "guild %s: Kick's users endpoint failed after a sign-in (%s)",
-                pending.guild_id,
-                exc.status or "no answer",
-            )
-            await self._revoke_quietly(tokens)
-            raise self._unavailable(pending) from exc
-        named = [Identity(str(user.user_id), user.name) for user in users]
-        return await self._first_user(pending, tokens, named)
+    def _is_outage(self, error: OAuthError) -> bool:  # type: ignore[override]
+        return error.status is None or error.status >= 500 or error.error == "invalid_response"
+
+    async def _users(self, tokens: TokenSet) -> list[Identity]:
+        async with self.make_api() as api:
+            users = await api.get_users(tokens.access_token)
+        return [Identity(str(user.user_id), user.name) for user in users]
 
     def _store(
         self, pending: PendingState, user: Identity, tokens: TokenSet, missing: tuple[str, ...]

@@ -91,15 +91,17 @@ class TwitchConnections(StreamerTokens, TwitchSignIn):
         make_helix: HelixFactory,
         clock: Callable[[], datetime],
     ) -> None:
-        self.engine = engine
-        self.cipher = cipher
-        self.oauth_base_url = oauth_base_url
-        self.client_id = client_id
-        self.redirect_uri = redirect_uri
-        self.make_oauth = make_oauth
+        super().__init__(
+            engine,
+            cipher,
+            oauth_base_url=oauth_base_url,
+            client_id=client_id,
+            redirect_uri=redirect_uri,
+            make_oauth=make_oauth,
+            clock=clock,
+        )
         self.make_helix = make_helix
-        self.clock = clock
-        self._locks: dict[int, asyncio.Lock] = {}
+        self._locks = {}
 
     def _stored(self, guild_id: int) -> StoredTwitchConnection | None:
         with self.engine.connect() as conn:

@@ -17,9 +17,9 @@ from contextlib import AbstractAsyncContextManager
 from typing import ClassVar
 
 from core.events import Platform, utc
-from core.features.connections.authorization import database
+from core.features.connections.authorization import Identity, database
 from core.features.connections.connection_rows import CONNECTED
-from core.features.connections.round_trip import Identity, RoundTrip, ViewerIdentity
+from core.features.connections.round_trip import RoundTrip, ViewerIdentity
 from core.features.connections.round_trip_repository import PendingState
 from core.features.connections.twitch import repository as twitch_repo
 from core.features.connections.twitch.viewer_signin import (
@@ -76,6 +76,8 @@ class TwitchSignIn(RoundTrip[TokenSet]):
         PURPOSE_TWITCH_STREAMER: TWITCH_LINK_USED_MESSAGE,
         PURPOSE_TWITCH_VIEWER: TWITCH_VIEWER_LINK_USED_MESSAGE,
     }
+    OAUTH_ERROR = TwitchOAuthError
+    API_ERROR = HelixError
 
     oauth_base_url: str
     redirect_uri: str
@@ -91,32 +93,17 @@ class TwitchSignIn(RoundTrip[TokenSet]):
             state=state,
         )
 
-    async def _exchange(self, pending: PendingState, code: str) -> TokenSet:
-        try:
-            async with self.make_oauth() as oauth:
-                return await oauth.exchange_code(code, self.redirect_uri)
-        except TwitchOAuthError as exc:
-            log.warning(
-                "guild %s: Twitch refused the code exchange (%s)", pending.guild_id, exc.status
-            )
-            if exc.status is None or exc.status >= 500 or exc.status == 200:
-                raise self._unavailable(pending) from exc
-            raise self._refused(pending) from exc
+    async def _exchange_code(self, code: str, verifier: str) -> TokenSet:
+        async with self.make_oauth() as oauth:
+            return await oauth.exchange_code(code, self.redirect_uri)
 
-    async def _identify(self, pending: PendingState, tokens: TokenSet) -> Identity:
-        try:
-            async with self.make_helix() as helix:
-                users = await helix.get_users(tokens.access_token)
-        except HelixError as exc:
-            log.warning(
-                "guild %s: Twitch's users endpoint failed after a sign-in (%s)",
-                pending.guild_id,
-                exc.status or "no answer",
-            )
-            await self._revoke_quietly(tokens)
-            raise self._unavailable(pending) from exc
-        named = [Identity(user.id, user.login) for user in users]
-        return await self._first_user(pending, tokens, named)
+    def _is_outage(self, error: TwitchOAuthError) -> bool:  # type: ignore[override]
+        return error.status is None or error.status >= 500 or error.status == 200
+
+    async def _users(self, tokens: TokenSet) -> list[Identity]:
+        async with self.make_helix() as helix:
+            users = await helix.get_users(tokens.access_token)
+        return [Identity(user.id, user.login) for user in users]
 
     async def _identify_viewer(self, pending: PendingState, tokens: TokenSet) -> ViewerIdentity:
         return await identify_viewer(

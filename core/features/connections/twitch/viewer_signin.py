@@ -14,7 +14,8 @@ import logging
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 
-from core.features.connections.round_trip import AuthorizationFailed, ViewerIdentity
+from core.features.connections.authorization import AuthorizationFailed
+from core.features.connections.round_trip import ViewerIdentity
 from core.features.connections.round_trip_repository import PendingState
 from core.platforms.twitch.oauth_client import TokenSet, TwitchOAuthClient, TwitchOAuthError
 
