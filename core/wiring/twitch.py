@@ -93,7 +93,7 @@ def install(rt: Runtime) -> None:
         client_id=twitch.client_id,
         redirect_uri=f"{rt.public_base_url}/auth/twitch/callback",
         make_oauth=rt.twitch.oauth_client,
-        make_helix=rt.twitch.helix,
+        make_api=rt.twitch.helix,
         clock=rt.clock,
     )
     rt.twitch.connections = rt.twitch_connections

@@ -107,6 +107,7 @@ class RoundTrip(Generic[TokensT]):
         client_id: str | None,
         redirect_uri: str,
         make_oauth: Callable[[], AbstractAsyncContextManager[Any]],
+        make_api: Callable[[], AbstractAsyncContextManager[Any]],
         clock: Callable[[], datetime],
     ) -> None:
         self.engine = engine
@@ -115,6 +116,7 @@ class RoundTrip(Generic[TokensT]):
         self.client_id = client_id
         self.redirect_uri = redirect_uri
         self.make_oauth = make_oauth
+        self.make_api = make_api  # the platform's API client (Kick's API, Twitch's Helix)
         self.clock = clock
 
     # --- the round trip ------------------------------------------------------------------------

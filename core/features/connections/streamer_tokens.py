@@ -18,6 +18,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
 from datetime import datetime, timedelta
+from functools import cached_property
 from typing import Any, ClassVar, Protocol, TypeVar
 
 from sqlalchemy import Table
@@ -54,7 +55,10 @@ class StreamerTokens:
     INVALID_GRANT: ClassVar[type[Exception]]  # the platform refused the refresh token
     NOT_CONNECTED: ClassVar[type[Exception]]  # what callers catch: no working connection
 
-    _locks: dict[int, asyncio.Lock]
+    @cached_property
+    def _refresh_locks(self) -> dict[int, asyncio.Lock]:
+        """One refresh at a time per guild, in this process."""
+        return {}
 
     async def access_token(self, guild_id: int) -> str:
         """A usable streamer token for the guild, refreshed first when it expires soon."""
@@ -98,7 +102,7 @@ class StreamerTokens:
     async def _refresh(self, guild_id: int, failed: str) -> str:
         """Refresh the guild's token unless the stored one is no longer ``failed`` (the
         ciphertext that expired or got a 401): then another refresh got there first."""
-        lock = self._locks.setdefault(guild_id, asyncio.Lock())
+        lock = self._refresh_locks.setdefault(guild_id, asyncio.Lock())
         async with lock:
             stored = await asyncio.to_thread(self._working, guild_id)
             if stored.access_token != failed:

@@ -15,8 +15,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TypeVar
 
-from sqlalchemy.engine import Engine
-
 from core.events import utc
 from core.features.connections.connection_rows import CONNECTED
 from core.features.connections.kick import repository
@@ -39,7 +37,6 @@ from core.features.connections.streamer_tokens import StreamerTokens
 from core.features.connections.tables import kick_connections
 from core.platforms.kick.api import Unauthorized
 from core.platforms.kick.oauth_client import InvalidGrant, NeedsReauthorization, TokenSet
-from core.security.secrets import TokenCipher
 
 __all__ = [
     "PURPOSE_STREAMER",
@@ -79,30 +76,6 @@ class KickConnections(StreamerTokens, SignInFlow):
     UNAUTHORIZED = Unauthorized
     INVALID_GRANT = InvalidGrant
     NOT_CONNECTED = NeedsReauthorization
-
-    def __init__(
-        self,
-        engine: Engine,
-        cipher: TokenCipher,
-        *,
-        oauth_base_url: str,
-        client_id: str | None,
-        redirect_uri: str,
-        make_oauth: OAuthFactory,
-        make_api: ApiFactory,
-        clock: Callable[[], datetime],
-    ) -> None:
-        super().__init__(
-            engine,
-            cipher,
-            oauth_base_url=oauth_base_url,
-            client_id=client_id,
-            redirect_uri=redirect_uri,
-            make_oauth=make_oauth,
-            clock=clock,
-        )
-        self.make_api = make_api
-        self._locks = {}
 
     def _stored(self, guild_id: int) -> StoredConnection | None:
         with self.engine.connect() as conn:

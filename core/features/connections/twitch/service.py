@@ -18,8 +18,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TypeVar
 
-from sqlalchemy.engine import Engine
-
 from core.events import utc
 from core.features.connections import connection_rows
 from core.features.connections.connection_rows import CONNECTED
@@ -30,7 +28,7 @@ from core.features.connections.twitch.repository import (
     StoredTwitchConnection,
     StoredTwitchSubscription,
 )
-from core.features.connections.twitch.signin import HelixFactory, OAuthFactory, TwitchSignIn
+from core.features.connections.twitch.signin import OAuthFactory, TwitchSignIn
 from core.platforms.twitch.helix import Unauthorized
 from core.platforms.twitch.oauth_client import (
     SCOPES,
@@ -39,7 +37,6 @@ from core.platforms.twitch.oauth_client import (
     TokenSet,
     TwitchOAuthError,
 )
-from core.security.secrets import TokenCipher
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -78,30 +75,6 @@ class TwitchConnections(StreamerTokens, TwitchSignIn):
     UNAUTHORIZED = Unauthorized
     INVALID_GRANT = InvalidGrant
     NOT_CONNECTED = TwitchNotConnected
-
-    def __init__(
-        self,
-        engine: Engine,
-        cipher: TokenCipher,
-        *,
-        oauth_base_url: str,
-        client_id: str | None,
-        redirect_uri: str,
-        make_oauth: OAuthFactory,
-        make_helix: HelixFactory,
-        clock: Callable[[], datetime],
-    ) -> None:
-        super().__init__(
-            engine,
-            cipher,
-            oauth_base_url=oauth_base_url,
-            client_id=client_id,
-            redirect_uri=redirect_uri,
-            make_oauth=make_oauth,
-            clock=clock,
-        )
-        self.make_helix = make_helix
-        self._locks = {}
 
     def _stored(self, guild_id: int) -> StoredTwitchConnection | None:
         with self.engine.connect() as conn:

@@ -82,7 +82,7 @@ class TwitchSignIn(RoundTrip[TokenSet]):
     oauth_base_url: str
     redirect_uri: str
     make_oauth: OAuthFactory
-    make_helix: HelixFactory
+    make_api: HelixFactory
 
     def _consent_url(self, client_id: str, purpose: str, state: str, challenge: str) -> str:
         return authorize_url(
@@ -101,7 +101,7 @@ class TwitchSignIn(RoundTrip[TokenSet]):
         return error.status is None or error.status >= 500 or error.status == 200
 
     async def _users(self, tokens: TokenSet) -> list[Identity]:
-        async with self.make_helix() as helix:
+        async with self.make_api() as helix:
             users = await helix.get_users(tokens.access_token)
         return [Identity(user.id, user.login) for user in users]
 
