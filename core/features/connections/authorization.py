@@ -34,15 +34,6 @@ WRONG_ACCOUNT = "wrong_account"  # a streamer sign-in by an account that does no
 LINK_USED = "link_used"  # the signed start link already started a sign-in
 NOT_CONFIGURED = "not_configured"  # no Kick app on this bot
 
-WRONG_BROWSER_MESSAGE = (
-    "This sign-in was started in another browser, so nothing was connected. Ask for a new "
-    "link in Discord and open it in the browser where you sign in to Kick. If someone sent "
-    "you a Kick sign-in page, do not use it."
-)
-KICK_UNAVAILABLE_MESSAGE = (
-    "Kick did not answer properly, so nothing was connected. Try again in a few minutes "
-    "with a new link."
-)
 LINK_USED_MESSAGE = {
     "kick-viewer": "This link was already used. Ask for a new one with !link (or /link) "
     "in Discord.",

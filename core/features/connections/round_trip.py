@@ -77,7 +77,10 @@ class ViewerIdentity:
 
 
 class RoundTrip(Generic[TokensT]):
-    """The shared steps; a platform's sign-in sets the class attributes and the hooks below."""
+    """The shared steps. A platform's sign-in sets ``PLATFORM``, ``LINK_USED_MESSAGES``,
+    ``OAUTH_ERROR`` and ``API_ERROR`` and the hooks below; its name, setting, setup command,
+    purposes, codes and the words of its refusals follow from ``PLATFORM``
+    (:meth:`__init_subclass__`), the same for every platform."""
 
     engine: Engine
     cipher: TokenCipher
@@ -97,6 +100,30 @@ class RoundTrip(Generic[TokensT]):
     LINK_USED_MESSAGES: ClassVar[dict[str, str]]  # by purpose
     OAUTH_ERROR: ClassVar[type[Exception]]  # the platform's OAuth server refused
     API_ERROR: ClassVar[type[Exception]]  # the platform's API refused or failed
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        platform = cls.__dict__.get("PLATFORM")
+        if platform is None:
+            return
+        slug = platform.value
+        name = slug.capitalize()
+        cls.PLATFORM_NAME = name
+        cls.CLIENT_ID_SETTING = f"{slug.upper()}_CLIENT_ID"
+        cls.SETUP_COMMAND = f"!{slug} setup"
+        cls.STREAMER_PURPOSE = f"{slug}-streamer"
+        cls.VIEWER_PURPOSE = f"{slug}-viewer"
+        cls.ERROR_CODE = f"{slug}_error"
+        cls.UNAVAILABLE_CODE = f"{slug}_unavailable"
+        cls.UNAVAILABLE_MESSAGE = (
+            f"{name} did not answer properly, so nothing was connected. Try again in a few "
+            "minutes with a new link."
+        )
+        cls.WRONG_BROWSER_MESSAGE = (
+            "This sign-in was started in another browser, so nothing was connected. Ask for a "
+            f"new link in Discord and open it in the browser where you sign in to {name}. If "
+            f"someone sent you a {name} sign-in page, do not use it."
+        )
 
     def __init__(
         self,

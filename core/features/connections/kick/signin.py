@@ -15,11 +15,7 @@ from contextlib import AbstractAsyncContextManager
 
 from core.events import Platform, utc
 from core.features.connections.authorization import (
-    KICK_ERROR,
-    KICK_UNAVAILABLE,
-    KICK_UNAVAILABLE_MESSAGE,
     LINK_USED_MESSAGE,
-    WRONG_BROWSER_MESSAGE,
     database,
 )
 from core.features.connections.connection_rows import CONNECTED
@@ -64,15 +60,6 @@ ApiFactory = Callable[[], AbstractAsyncContextManager[KickApi]]
 
 class SignInFlow(RoundTrip[TokenSet]):
     PLATFORM = Platform.KICK
-    PLATFORM_NAME = "Kick"
-    CLIENT_ID_SETTING = "KICK_CLIENT_ID"
-    SETUP_COMMAND = "!kick setup"
-    STREAMER_PURPOSE = PURPOSE_STREAMER
-    VIEWER_PURPOSE = PURPOSE_VIEWER
-    ERROR_CODE = KICK_ERROR
-    UNAVAILABLE_CODE = KICK_UNAVAILABLE
-    UNAVAILABLE_MESSAGE = KICK_UNAVAILABLE_MESSAGE
-    WRONG_BROWSER_MESSAGE = WRONG_BROWSER_MESSAGE
     LINK_USED_MESSAGES = LINK_USED_MESSAGE
     OAUTH_ERROR = OAuthError
     API_ERROR = KickApiError

@@ -24,7 +24,6 @@ from core.features.connections.round_trip_repository import PendingState
 from core.features.connections.twitch import repository as twitch_repo
 from core.features.connections.twitch.viewer_signin import (
     PURPOSE_TWITCH_VIEWER,
-    TWITCH_UNAVAILABLE,
     TWITCH_VIEWER_LINK_USED_MESSAGE,
     VIEWER_SCOPES,
     identify_viewer,
@@ -42,17 +41,6 @@ from core.platforms.twitch.oauth_client import (
 log = logging.getLogger(__name__)
 
 PURPOSE_TWITCH_STREAMER = "twitch-streamer"
-TWITCH_ERROR = "twitch_error"  # Twitch refused the code or came back with an error
-
-TWITCH_UNAVAILABLE_MESSAGE = (
-    "Twitch did not answer properly, so nothing was connected. Try again in a few minutes "
-    "with a new link."
-)
-TWITCH_WRONG_BROWSER_MESSAGE = (
-    "This sign-in was started in another browser, so nothing was connected. Ask for a new "
-    "link in Discord and open it in the browser where you sign in to Twitch. If someone sent "
-    "you a Twitch sign-in page, do not use it."
-)
 TWITCH_LINK_USED_MESSAGE = (
     "This link was already used. A server admin can get a new one with !twitch setup in Discord."
 )
@@ -63,15 +51,6 @@ HelixFactory = Callable[[], AbstractAsyncContextManager[HelixClient]]
 
 class TwitchSignIn(RoundTrip[TokenSet]):
     PLATFORM = Platform.TWITCH
-    PLATFORM_NAME = "Twitch"
-    CLIENT_ID_SETTING = "TWITCH_CLIENT_ID"
-    SETUP_COMMAND = "!twitch setup"
-    STREAMER_PURPOSE = PURPOSE_TWITCH_STREAMER
-    VIEWER_PURPOSE = PURPOSE_TWITCH_VIEWER
-    ERROR_CODE = TWITCH_ERROR
-    UNAVAILABLE_CODE = TWITCH_UNAVAILABLE
-    UNAVAILABLE_MESSAGE = TWITCH_UNAVAILABLE_MESSAGE
-    WRONG_BROWSER_MESSAGE = TWITCH_WRONG_BROWSER_MESSAGE
     LINK_USED_MESSAGES: ClassVar[dict[str, str]] = {
         PURPOSE_TWITCH_STREAMER: TWITCH_LINK_USED_MESSAGE,
         PURPOSE_TWITCH_VIEWER: TWITCH_VIEWER_LINK_USED_MESSAGE,
