@@ -5,6 +5,7 @@ between platforms (their other columns) stays in ``kick/repository.py`` and
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -17,15 +18,81 @@ CONNECTED = "connected"
 NEEDS_REAUTH = "needs_reauth"
 
 
-def save(conn: Connection, table: Table, values: dict[str, object]) -> None:
+@dataclass(frozen=True)
+class StoredConnection:
+    """A guild's connection as stored: the streamer's account, their tokens (both encrypted),
+    what they granted and whether the grant still works. ``missing_scopes`` and
+    ``validated_at`` are kept on platforms that validate tokens (Twitch)."""
+
+    guild_id: int
+    broadcaster_user_id: str
+    username: str
+    access_token: str  # encrypted
+    refresh_token: str | None  # encrypted
+    expires_at: datetime
+    scopes: tuple[str, ...]
+    status: str
+    connected_by: int
+    needs_sync: bool = True
+    missing_scopes: tuple[str, ...] = ()
+    validated_at: datetime | None = None
+
+    def __repr__(self) -> str:
+        return (
+            f"StoredConnection(guild_id={self.guild_id}, username={self.username!r}, "
+            f"status={self.status!r}, expires_at={self.expires_at.isoformat()})"
+        )
+
+
+def save(conn: Connection, table: Table, stored: StoredConnection, now: datetime) -> None:
     """Insert or replace the guild's row (a new consent replaces the old grant)."""
+    values: dict[str, object] = {
+        "guild_id": stored.guild_id,
+        "broadcaster_user_id": stored.broadcaster_user_id,
+        _username_column(table): stored.username,
+        "access_token": stored.access_token,
+        "refresh_token": stored.refresh_token,
+        "expires_at": stored.expires_at,
+        "scopes": " ".join(stored.scopes),
+        "status": stored.status,
+        "connected_by": stored.connected_by,
+        "needs_sync": stored.needs_sync,
+        "updated_at": now,
+    }
+    if "missing_scopes" in table.c:
+        values.update(missing_scopes=" ".join(stored.missing_scopes))
+    if "validated_at" in table.c:
+        values.update(validated_at=stored.validated_at)
     stmt = insert_for(conn, table).values(values)
     update = {key: value for key, value in values.items() if key != "guild_id"}
     conn.execute(stmt.on_conflict_do_update(index_elements=[table.c.guild_id], set_=update))
 
 
-def get(conn: Connection, table: Table, guild_id: int) -> sa.Row | None:
-    return conn.execute(sa.select(table).where(table.c.guild_id == guild_id)).first()
+def get(conn: Connection, table: Table, guild_id: int) -> StoredConnection | None:
+    row = conn.execute(sa.select(table).where(table.c.guild_id == guild_id)).first()
+    if row is None:
+        return None
+    values = row._mapping
+    return StoredConnection(
+        guild_id=row.guild_id,
+        broadcaster_user_id=row.broadcaster_user_id,
+        username=values[_username_column(table)],
+        access_token=row.access_token,
+        refresh_token=row.refresh_token,
+        expires_at=row.expires_at,
+        scopes=tuple(row.scopes.split()),
+        status=row.status,
+        connected_by=row.connected_by,
+        needs_sync=bool(row.needs_sync),
+        missing_scopes=tuple((values.get("missing_scopes") or "").split()),
+        validated_at=values.get("validated_at"),
+    )
+
+
+def _username_column(table: Table) -> str:
+    """Where the table keeps the streamer's account name (Kick's table calls it
+    ``kick_username``, Twitch's ``login``)."""
+    return table.info["username_column"]
 
 
 def replace_tokens(

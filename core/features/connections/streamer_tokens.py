@@ -19,26 +19,20 @@ from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
 from datetime import datetime, timedelta
 from functools import cached_property
-from typing import Any, ClassVar, Protocol, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 from sqlalchemy import Table
 from sqlalchemy.engine import Engine
 
 from core.events import utc
 from core.features.connections import connection_rows
+from core.features.connections.authorization import Identity, database
+from core.features.connections.connection_rows import StoredConnection
+from core.features.connections.round_trip_repository import PendingState
 from core.security.secrets import TokenCipher
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
-
-
-class StoredTokens(Protocol):
-    """What a stored connection row says of its tokens (both ciphertexts)."""
-
-    access_token: str
-    refresh_token: str | None
-    expires_at: datetime
-    status: str
 
 
 class StreamerTokens:
@@ -88,10 +82,32 @@ class StreamerTokens:
             token = await self._refresh(guild_id, used)
         return await call(token)
 
-    def _stored(self, guild_id: int) -> StoredTokens | None:
-        raise NotImplementedError
+    def _stored(self, guild_id: int) -> StoredConnection | None:
+        with self.engine.connect() as conn:
+            return connection_rows.get(conn, self.TABLE, guild_id)
 
-    def _working(self, guild_id: int) -> StoredTokens:
+    def _store(
+        self, pending: PendingState, user: Identity, tokens: Any, missing: tuple[str, ...]
+    ) -> None:
+        """Keep the streamer's new grant (the sign-in's last step), replacing an older one."""
+        stored = StoredConnection(
+            guild_id=pending.guild_id,
+            broadcaster_user_id=user.user_id,
+            username=user.name,
+            access_token=self.cipher.encrypt(tokens.access_token),
+            refresh_token=self.cipher.encrypt(tokens.refresh_token)
+            if tokens.refresh_token
+            else None,
+            expires_at=tokens.expires_at,
+            scopes=tuple(tokens.scopes),
+            status=connection_rows.CONNECTED,
+            connected_by=pending.discord_user_id,
+            missing_scopes=missing,
+        )
+        with database(self.engine, write=True) as conn:
+            connection_rows.save(conn, self.TABLE, stored, utc(self.clock()))
+
+    def _working(self, guild_id: int) -> StoredConnection:
         stored = self._stored(guild_id)
         if stored is None or stored.status != connection_rows.CONNECTED:
             raise self.NOT_CONNECTED(

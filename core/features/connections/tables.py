@@ -29,6 +29,7 @@ kick_connections = Table(
     Column("connected_by", Snowflake, nullable=False),
     Column("needs_sync", Boolean, nullable=False, server_default=sa.true()),
     Column("updated_at", UTCDateTime, nullable=False),
+    info={"username_column": "kick_username"},
 )
 
 
@@ -121,6 +122,7 @@ twitch_connections = Table(
     Column("needs_sync", Boolean, nullable=False, server_default=sa.true()),
     Column("validated_at", UTCDateTime, nullable=True),
     Column("updated_at", UTCDateTime, nullable=False),
+    info={"username_column": "login"},
 )
 
 

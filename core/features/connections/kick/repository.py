@@ -9,72 +9,11 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from core.features.connections import connection_rows
 from core.features.connections.tables import (
-    kick_connections,
     kick_subscriptions,
     webhook_arrivals,
 )
 from core.storage.db import insert_for
-
-
-@dataclass(frozen=True)
-class StoredConnection:
-    guild_id: int
-    broadcaster_user_id: str
-    kick_username: str
-    access_token: str  # encrypted
-    refresh_token: str | None  # encrypted
-    expires_at: datetime
-    scopes: str
-    status: str
-    connected_by: int
-    needs_sync: bool
-
-    def __repr__(self) -> str:
-        return (
-            f"StoredConnection(guild_id={self.guild_id}, kick_username={self.kick_username!r}, "
-            f"status={self.status!r}, expires_at={self.expires_at.isoformat()})"
-        )
-
-
-def save_connection(conn: Connection, connection: StoredConnection, now: datetime) -> None:
-    connection_rows.save(
-        conn,
-        kick_connections,
-        {
-            "guild_id": connection.guild_id,
-            "broadcaster_user_id": connection.broadcaster_user_id,
-            "kick_username": connection.kick_username,
-            "access_token": connection.access_token,
-            "refresh_token": connection.refresh_token,
-            "expires_at": connection.expires_at,
-            "scopes": connection.scopes,
-            "status": connection.status,
-            "connected_by": connection.connected_by,
-            "needs_sync": connection.needs_sync,
-            "updated_at": now,
-        },
-    )
-
-
-def get_connection(conn: Connection, guild_id: int) -> StoredConnection | None:
-    row = connection_rows.get(conn, kick_connections, guild_id)
-    if row is None:
-        return None
-    return StoredConnection(
-        guild_id=row.guild_id,
-        broadcaster_user_id=row.broadcaster_user_id,
-        kick_username=row.kick_username,
-        access_token=row.access_token,
-        refresh_token=row.refresh_token,
-        expires_at=row.expires_at,
-        scopes=row.scopes,
-        status=row.status,
-        connected_by=row.connected_by,
-        needs_sync=bool(row.needs_sync),
-    )
-
 
 # --- webhook subscriptions -------------------------------------------------------------------
 

@@ -19,7 +19,6 @@ from core.events import utc
 from core.features.connections.connection_rows import CONNECTED
 from core.features.connections.kick import repository
 from core.features.connections.kick.repository import (
-    StoredConnection,
     StoredSubscription,
 )
 from core.features.connections.kick.signin import (
@@ -77,10 +76,6 @@ class KickConnections(StreamerTokens, SignInFlow):
     INVALID_GRANT = InvalidGrant
     NOT_CONNECTED = NeedsReauthorization
 
-    def _stored(self, guild_id: int) -> StoredConnection | None:
-        with self.engine.connect() as conn:
-            return repository.get_connection(conn, guild_id)
-
     def status(self, guild_id: int) -> ConnectionStatus:
         stored = self._stored(guild_id)
         if stored is None:
@@ -89,10 +84,10 @@ class KickConnections(StreamerTokens, SignInFlow):
             guild_id=guild_id,
             is_connected=stored.status == CONNECTED,
             needs_reauthorization=stored.status != CONNECTED,
-            kick_username=stored.kick_username,
+            kick_username=stored.username,
             broadcaster_user_id=stored.broadcaster_user_id,
             expires_at=stored.expires_at,
-            scopes=tuple(stored.scopes.split()),
+            scopes=stored.scopes,
         )
 
     # --- stored subscriptions ----------------------------------------------------------------

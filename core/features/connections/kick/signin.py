@@ -13,21 +13,16 @@ import logging
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 
-from core.events import Platform, utc
+from core.events import Platform
 from core.features.connections.authorization import (
     LINK_USED_MESSAGE,
-    database,
 )
-from core.features.connections.connection_rows import CONNECTED
-from core.features.connections.kick import repository
-from core.features.connections.kick.repository import StoredConnection
 from core.features.connections.round_trip import (
     STATE_LIFETIME,
     AuthorizationFailed,
     Identity,
     RoundTrip,
 )
-from core.features.connections.round_trip_repository import PendingState
 from core.platforms.kick.api import KickApi, KickApiError
 from core.platforms.kick.oauth_client import (
     KickOAuthClient,
@@ -93,26 +88,6 @@ class SignInFlow(RoundTrip[TokenSet]):
         async with self.make_api() as api:
             users = await api.get_users(tokens.access_token)
         return [Identity(str(user.user_id), user.name) for user in users]
-
-    def _store(
-        self, pending: PendingState, user: Identity, tokens: TokenSet, missing: tuple[str, ...]
-    ) -> None:
-        connection = StoredConnection(
-            guild_id=pending.guild_id,
-            broadcaster_user_id=user.user_id,
-            kick_username=user.name,
-            access_token=self.cipher.encrypt(tokens.access_token),
-            refresh_token=self.cipher.encrypt(tokens.refresh_token)
-            if tokens.refresh_token
-            else None,
-            expires_at=tokens.expires_at,
-            scopes=" ".join(tokens.scopes),
-            status=CONNECTED,
-            connected_by=pending.discord_user_id,
-            needs_sync=True,
-        )
-        with database(self.engine, write=True) as conn:
-            repository.save_connection(conn, connection, utc(self.clock()))
 
     async def _revoke_quietly(self, tokens: TokenSet) -> None:
         try:

@@ -9,74 +9,8 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from core.features.connections import connection_rows
 from core.features.connections.connection_rows import CONNECTED, NEEDS_REAUTH
 from core.features.connections.tables import twitch_connections, twitch_subscriptions
-
-
-@dataclass(frozen=True)
-class StoredTwitchConnection:
-    guild_id: int
-    broadcaster_user_id: str
-    login: str
-    access_token: str  # encrypted
-    refresh_token: str | None  # encrypted
-    expires_at: datetime
-    scopes: tuple[str, ...]
-    missing_scopes: tuple[str, ...]
-    status: str
-    connected_by: int
-    needs_sync: bool = True
-    validated_at: datetime | None = None
-
-    def __repr__(self) -> str:
-        return (
-            f"StoredTwitchConnection(guild_id={self.guild_id}, login={self.login!r}, "
-            f"status={self.status!r}, expires_at={self.expires_at.isoformat()})"
-        )
-
-
-def save_connection(conn: Connection, stored: StoredTwitchConnection, now: datetime) -> None:
-    """Insert or replace the guild's connection (a new consent replaces the old grant)."""
-    connection_rows.save(
-        conn,
-        twitch_connections,
-        {
-            "guild_id": stored.guild_id,
-            "broadcaster_user_id": stored.broadcaster_user_id,
-            "login": stored.login,
-            "access_token": stored.access_token,
-            "refresh_token": stored.refresh_token,
-            "expires_at": stored.expires_at,
-            "scopes": " ".join(stored.scopes),
-            "missing_scopes": " ".join(stored.missing_scopes),
-            "status": stored.status,
-            "connected_by": stored.connected_by,
-            "needs_sync": stored.needs_sync,
-            "validated_at": stored.validated_at,
-            "updated_at": now,
-        },
-    )
-
-
-def get_connection(conn: Connection, guild_id: int) -> StoredTwitchConnection | None:
-    row = connection_rows.get(conn, twitch_connections, guild_id)
-    if row is None:
-        return None
-    return StoredTwitchConnection(
-        guild_id=row.guild_id,
-        broadcaster_user_id=row.broadcaster_user_id,
-        login=row.login,
-        access_token=row.access_token,
-        refresh_token=row.refresh_token,
-        expires_at=row.expires_at,
-        scopes=tuple(row.scopes.split()),
-        missing_scopes=tuple((row.missing_scopes or "").split()),
-        status=row.status,
-        connected_by=row.connected_by,
-        needs_sync=bool(row.needs_sync),
-        validated_at=row.validated_at,
-    )
 
 
 def record_validation(

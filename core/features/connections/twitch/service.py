@@ -25,7 +25,6 @@ from core.features.connections.streamer_tokens import StreamerTokens
 from core.features.connections.tables import twitch_connections
 from core.features.connections.twitch import repository as repo
 from core.features.connections.twitch.repository import (
-    StoredTwitchConnection,
     StoredTwitchSubscription,
 )
 from core.features.connections.twitch.signin import OAuthFactory, TwitchSignIn
@@ -75,10 +74,6 @@ class TwitchConnections(StreamerTokens, TwitchSignIn):
     UNAUTHORIZED = Unauthorized
     INVALID_GRANT = InvalidGrant
     NOT_CONNECTED = TwitchNotConnected
-
-    def _stored(self, guild_id: int) -> StoredTwitchConnection | None:
-        with self.engine.connect() as conn:
-            return repo.get_connection(conn, guild_id)
 
     def grant_revoked(self, broadcaster_user_id: str) -> list[int]:
         """Twitch revoked a subscription because the broadcaster's authorization is gone
@@ -160,7 +155,7 @@ class TwitchConnections(StreamerTokens, TwitchSignIn):
             guild_id=guild_id,
             is_connected=stored.status == CONNECTED,
             needs_reauthorization=stored.status != CONNECTED,
-            login=stored.login,
+            login=stored.username,
             broadcaster_user_id=stored.broadcaster_user_id,
             scopes=stored.scopes,
             missing_scopes=stored.missing_scopes,

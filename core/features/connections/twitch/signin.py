@@ -16,12 +16,10 @@ from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 from typing import ClassVar
 
-from core.events import Platform, utc
-from core.features.connections.authorization import Identity, database
-from core.features.connections.connection_rows import CONNECTED
+from core.events import Platform
+from core.features.connections.authorization import Identity
 from core.features.connections.round_trip import RoundTrip, ViewerIdentity
 from core.features.connections.round_trip_repository import PendingState
-from core.features.connections.twitch import repository as twitch_repo
 from core.features.connections.twitch.viewer_signin import (
     PURPOSE_TWITCH_VIEWER,
     TWITCH_VIEWER_LINK_USED_MESSAGE,
@@ -91,29 +89,6 @@ class TwitchSignIn(RoundTrip[TokenSet]):
 
     def _missing_scopes(self, tokens: TokenSet) -> tuple[str, ...]:
         return tuple(scope for scope in SCOPES if scope not in tokens.scopes)
-
-    def _store(
-        self, pending: PendingState, user: Identity, tokens: TokenSet, missing: tuple[str, ...]
-    ) -> None:
-        now = utc(self.clock())
-        stored = twitch_repo.StoredTwitchConnection(
-            guild_id=pending.guild_id,
-            broadcaster_user_id=user.user_id,
-            login=user.name,
-            access_token=self.cipher.encrypt(tokens.access_token),
-            refresh_token=self.cipher.encrypt(tokens.refresh_token)
-            if tokens.refresh_token
-            else None,
-            expires_at=tokens.expires_at,
-            scopes=tokens.scopes,
-            missing_scopes=missing,
-            status=CONNECTED,
-            connected_by=pending.discord_user_id,
-            needs_sync=True,
-            validated_at=None,
-        )
-        with database(self.engine, write=True) as conn:
-            twitch_repo.save_connection(conn, stored, now)
 
     async def _revoke_quietly(self, tokens: TokenSet) -> None:
         await revoke_quietly(self.make_oauth, tokens)
