@@ -12,7 +12,6 @@ from datetime import UTC, datetime, timedelta
 
 from core.bus.base import EventBus, Handler
 from core.events import ChatMessageSent, Event, Platform, Viewer
-from tests.clock import Clock as Clock
 
 START = datetime(2030, 1, 1, 12, 0, tzinfo=UTC)
 

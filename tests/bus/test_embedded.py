@@ -18,7 +18,8 @@ from core.discord_bot.gateway import DiscordUnavailable
 from core.events import Event, utc
 from core.storage.db import create_engine
 from core.storage.tables import bus_events
-from tests.bus import START, Clock, Recorder, eventually, make_event, running
+from tests.bus import START, Recorder, eventually, make_event, running
+from tests.support.clock import Clock
 
 
 @pytest.fixture

@@ -8,8 +8,9 @@ import dataclasses
 
 from core.bus.event_log import DEAD, HANDLED, event_log_of, guild_scope
 from core.events import Event, Platform
-from tests.bus import Clock, Recorder, eventually, make_event, running
+from tests.bus import Recorder, eventually, make_event, running
 from tests.bus.test_redis_streams import Case, case, redis_client  # noqa: F401
+from tests.support.clock import Clock
 
 GUILD, OTHER_GUILD = 1, 2
 

@@ -31,7 +31,8 @@ from core.discord_bot.gateway import DiscordUnavailable
 from core.events import Event, event_from_dict
 from core.storage.tables import bus_events
 from tests import services
-from tests.bus import SOON, START, Clock, Recorder, eventually, kill, make_event, running
+from tests.bus import SOON, START, Recorder, eventually, kill, make_event, running
+from tests.support.clock import Clock
 
 LOGGER = "core.bus"
 

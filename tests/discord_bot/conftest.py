@@ -37,7 +37,6 @@ from core.features.watchtime.service import WatchtimeService
 from core.health import Check, HealthReport
 from core.platforms.kick.signing import signed_headers
 from core.runtime import Runtime
-from tests.clock import Clock
 from tests.conftest import FIXTURES
 from tests.discord_bot.fake_discord import member_of
 from tests.discord_bot.fake_roles import MemberEdits, record_member_edits
@@ -49,6 +48,7 @@ from tests.discord_bot.linking_support import (
     runtime_services,
 )
 from tests.fakes.kick_server import FakeKick
+from tests.support.clock import Clock
 
 T0 = datetime(2030, 6, 1, 20, 0, tzinfo=UTC)
 BROADCASTER = "123456789"  # also the broadcaster in Kick's example payloads

@@ -32,7 +32,6 @@ from core.features.connections.twitch.subscriptions import WANTED_TYPES
 from core.platforms.twitch.eventsub_sources import EventSubSupervisor
 from core.runtime import Runtime
 from core.web.server import WebServer
-from tests.clock import Clock
 from tests.discord_bot.fake_discord import say
 from tests.discord_bot.linking_support import deliver_published
 from tests.fakes.twitch_eventsub import EventSubSender, notification_body
@@ -45,6 +44,7 @@ from tests.fakes.twitch_runtime import (
     runtime_on_fake_twitch,
 )
 from tests.fakes.twitch_server import FakeTwitch
+from tests.support.clock import Clock
 
 BROADCASTER = "141981764"  # twitchdev, who consents at the fake
 REDEEM = "channel.channel_points_custom_reward_redemption.add"

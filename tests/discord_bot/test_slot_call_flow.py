@@ -18,11 +18,11 @@ import pytest
 from core.discord_bot.bot import create_bot
 from core.discord_bot.services import BotServices
 from core.runtime import Runtime
-from tests.clock import Clock
 from tests.conftest import FIXTURES
 from tests.discord_bot.fake_discord import member_of, say
 from tests.fakes.kick_runtime import runtime_on_fake_kick
 from tests.fakes.kick_server import FakeKick
+from tests.support.clock import Clock
 
 STREAMER_ID = 1001
 

@@ -23,9 +23,9 @@ from core.health import HealthReport
 from core.platforms.shuffle.api import ShuffleClient
 from core.security.secrets import TokenCipher
 from tests.conftest import TEST_FERNET_KEY
-from tests.discord_bot.conftest import Clock
 from tests.discord_bot.fake_discord import member_of, say
 from tests.fakes.shuffle_server import AFFILIATE_KEY, FakeShuffle
+from tests.support.clock import Clock
 
 NOT_ADMIN = "You need the Manage Server permission to use !{}."
 

@@ -5,7 +5,7 @@ even when two guilds follow the same broadcaster (issue 11, item 5)."""
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
 import httpx
@@ -20,19 +20,12 @@ from tests.bus import eventually
 from tests.fakes.kick_runtime import BOT_URL, runtime_on_fake_kick
 from tests.fakes.kick_server import FakeKick
 from tests.fakes.pusher_server import FakePusher
+from tests.support.clock import Clock
 
 GUILD_A = 4242
 GUILD_B = 5353
 ADMIN = 777
 WRONG_CHATROOM = 31047538
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = datetime.now(UTC).replace(microsecond=0)
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 @pytest.fixture

@@ -20,8 +20,8 @@ from core.features.heist.ports import HeistResult
 from core.features.heist.rules import HeistRules
 from core.features.heist.service import HeistService
 from core.features.points.service import PointsService
-from tests.clock import Clock
 from tests.features.chat_commands.doubles import T0, RecordingSender
+from tests.support.clock import Clock
 
 GUILD = 111
 KICK_BROADCASTER = "123456789"

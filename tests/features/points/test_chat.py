@@ -12,8 +12,8 @@ from core.features.chat_commands.router import ChatCommandRouter
 from core.features.points.chat import NOT_A_NAME, PointsChat
 from core.features.points.service import PointsService
 from core.features.viewers.repository import remember_viewers
-from tests.clock import Clock
 from tests.features.chat_commands.doubles import T0, RecordingSender, webhook_chat
+from tests.support.clock import Clock
 
 GUILD = 111
 KICK_ID = 987654321  # the sender of Kick's example chat message

@@ -17,7 +17,7 @@ from core.features.points.ports import NobodySubscribes
 from core.features.points.service import PointsRefused, PointsService
 from core.features.points.tables import points_accrual, points_ledger
 from core.features.watchtime.service import WatchtimeService
-from tests.clock import Clock
+from tests.support.clock import Clock
 
 T0 = datetime(2030, 6, 1, 20, 0, tzinfo=UTC)  # the start of a posting window
 GUILD = 111_111_111_111_111_111

@@ -26,7 +26,8 @@ from core.runtime import Runtime
 from tests.conftest import TEST_FERNET_KEY
 from tests.fakes.beacon_server import FakeBeacon, fake_randomness
 from tests.fakes.shuffle_server import FakeShuffle, connect_guild, verify_player
-from tests.features.raffle.support import Clock, RecordingAnnouncer, add_viewer, gift
+from tests.features.raffle.support import RecordingAnnouncer, add_viewer, gift
+from tests.support.clock import Clock
 
 REPO = Path(__file__).resolve().parents[3]
 GUILD = 424242

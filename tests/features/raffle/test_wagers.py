@@ -30,9 +30,9 @@ from core.features.raffle.wagers import NOT_SHUFFLE_URL, WagerService
 from core.platforms.shuffle.api import ShuffleClient
 from core.platforms.shuffle.payloads import WagerRow
 from core.security.secrets import TokenCipher
-from tests.clock import Clock
 from tests.conftest import TEST_FERNET_KEY
 from tests.fakes.shuffle_server import AFFILIATE_KEY, CAMPAIGN_CODE, FakeShuffle
+from tests.support.clock import Clock
 
 GUILD = 4242
 ADMIN = 1

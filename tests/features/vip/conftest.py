@@ -6,8 +6,8 @@ import pytest
 from sqlalchemy.engine import Engine
 
 from core.features.vip.service import VipService
-from tests.clock import Clock
 from tests.features.vip.doubles import BROADCASTER, GUILD, T0, FakeVipChannel, RecordingNotices
+from tests.support.clock import Clock
 
 
 @dataclass

@@ -24,7 +24,7 @@ from core.features.watchtime import repository
 from core.features.watchtime.repository import WatchtimeRow
 from core.features.watchtime.service import RankedWatchtime, TickResult, WatchtimeService
 from core.features.watchtime.tables import watch_presence, watchtime
-from tests.clock import Clock
+from tests.support.clock import Clock
 
 T0 = datetime(2030, 6, 1, 20, 0, tzinfo=UTC)
 BROADCASTER = "123456789"

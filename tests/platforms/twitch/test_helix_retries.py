@@ -17,7 +17,8 @@ from core.platforms.twitch.helix import (
     Unauthorized,
 )
 from tests.fakes.twitch_server import CLIENT_ID, FakeTwitch
-from tests.platforms.twitch.conftest import BROADCASTER_ID, Clock, RecordingSleep
+from tests.platforms.twitch.conftest import BROADCASTER_ID, RecordingSleep
+from tests.support.clock import Clock
 
 VIPS = "/helix/channels/vips"
 
