@@ -19,6 +19,7 @@ from core.runtime import Runtime
 from tests.discord_bot.fake_discord import member_of, say
 from tests.fakes.twitch_eventsub import SECRET, EventSubSender
 from tests.features.chat_commands.doubles import RecordingSender
+from tests.support.delivery import settle
 
 STREAMER = "1971641"
 
@@ -64,12 +65,6 @@ async def moderator(guild) -> discord.Member:  # type: ignore[no-untyped-def]
     )
     await dpytest.add_role(mod, role)
     return mod
-
-
-async def settle(runtime: Runtime) -> None:
-    while await asyncio.to_thread(runtime.bus.backlog):
-        await runtime.bus.deliver_due(runtime.dispatcher)
-    await runtime.chat_commands.flush()
 
 
 def discord_messages() -> list[discord.Message]:

@@ -21,6 +21,7 @@ from tests.fakes.kick_runtime import BOT_URL, runtime_on_fake_kick
 from tests.fakes.kick_server import FakeKick
 from tests.fakes.pusher_server import FakePusher
 from tests.support.clock import Clock
+from tests.support.delivery import settle
 
 GUILD_A = 4242
 GUILD_B = 5353
@@ -156,9 +157,7 @@ async def test_frames_from_a_wrong_chatroom_reach_only_the_guild_that_stored_it(
             await eventually(lambda: runtime.bus.backlog() == 2, within=10)
             stop.set()
             await supervisor
-            while await asyncio.to_thread(runtime.bus.backlog):
-                await runtime.bus.deliver_due(runtime.dispatcher)
-            await runtime.chat_commands.flush()
+            await settle(runtime)
             await runtime.kick.chat.flush()
             clock.now += timedelta(seconds=60)
             await asyncio.to_thread(runtime.tick_all, clock.now)
