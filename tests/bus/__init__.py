@@ -1,10 +1,9 @@
-"""Helpers shared by the bus tests: events, a settable clock, a recording handler, a runner."""
+"""Helpers shared by the bus tests: events, a recording handler, a runner."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import time
 import uuid
 from collections import Counter
 from collections.abc import AsyncIterator, Callable
@@ -48,25 +47,6 @@ class Recorder:
     def handled_once(self) -> list[str]:
         """Keys in first-delivery order."""
         return list(dict.fromkeys(self.order))
-
-
-async def eventually(
-    condition: Callable[[], bool],
-    *,
-    within: float = 1.5,
-    tick: Callable[[], None] | None = None,
-    message: str = "condition not met",
-) -> None:
-    """Poll ``condition`` (every 10 ms, calling ``tick`` first) until true, for ``within`` s."""
-    deadline = time.monotonic() + within
-    while True:
-        if tick is not None:
-            tick()
-        if condition():
-            return
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{message} within {within} s")
-        await asyncio.sleep(0.01)
 
 
 @contextlib.asynccontextmanager

@@ -17,7 +17,6 @@ from core.features.chat_commands.router import (
     parse_command,
     permission_of,
 )
-from tests.bus import eventually
 from tests.features.chat_commands.doubles import (
     BROADCASTER,
     RecordingSender,
@@ -26,6 +25,7 @@ from tests.features.chat_commands.doubles import (
     webhook_chat,
 )
 from tests.support.clock import Ticker
+from tests.support.waiting import eventually
 
 GUILD = 111
 OTHER_GUILD = 222

@@ -16,12 +16,12 @@ from core.features.connections.kick.setup import SetupFailed
 from core.platforms.kick.site import InternalIds
 from core.runtime import Runtime
 from core.security.links import new_claims, signed_link
-from tests.bus import eventually
 from tests.fakes.kick_runtime import BOT_URL, runtime_on_fake_kick
 from tests.fakes.kick_server import FakeKick
 from tests.fakes.pusher_server import FakePusher
 from tests.support.clock import Clock
 from tests.support.delivery import settle
+from tests.support.waiting import eventually
 
 GUILD_A = 4242
 GUILD_B = 5353

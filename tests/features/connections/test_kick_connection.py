@@ -18,13 +18,13 @@ from core.features.connections.kick.service import NeedsReauthorization
 from core.features.connections.tables import kick_connections, oauth_states
 from core.platforms.kick.webhook import KICK_EVENT_TYPES
 from core.runtime import Runtime
-from tests.bus import eventually
 from tests.conftest import FIXTURES, TEST_FERNET_KEY
 from tests.fakes.kick_runtime import BOT_URL, runtime_on_fake_kick
 from tests.fakes.kick_server import CLIENT_SECRET, FakeKick
 from tests.fakes.pusher_server import FakePusher
 from tests.support.clock import Clock
 from tests.support.delivery import deliver_all, deliver_queued
+from tests.support.waiting import eventually
 
 GUILD = 4242
 ADMIN = 777

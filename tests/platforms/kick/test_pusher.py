@@ -22,6 +22,7 @@ from core.platforms.kick.pusher import (
     PusherState,
 )
 from tests.fakes.pusher_server import FakePusher
+from tests.support.waiting import eventually
 
 FIXTURES = Path(__file__).parents[2] / "fixtures" / "kick"
 CHANNELS = PusherChannels(chatroom_id=1221707, channel_id=17425723, broadcaster_user_id="18312333")
@@ -89,14 +90,6 @@ class GatedSleep:
         self.delays.append(seconds)
         self.entered.set()
         await self.release.wait()
-
-
-async def eventually(predicate: Callable[[], bool], seconds: float = 2.0) -> None:
-    for _ in range(int(seconds / 0.005)):
-        if predicate():
-            return
-        await asyncio.sleep(0.005)
-    raise AssertionError("condition not met in time")
 
 
 def make_listener(

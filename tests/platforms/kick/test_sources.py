@@ -17,7 +17,8 @@ from core.platforms.kick.sources import WebhookDeliveries
 from core.platforms.sockets import DELIVERY_WINDOW
 from core.storage.tables import bus_events
 from tests.fakes.pusher_server import FakePusher
-from tests.platforms.kick.test_pusher import broadcast_mixed, chat_data, eventually
+from tests.platforms.kick.test_pusher import broadcast_mixed, chat_data
+from tests.support.waiting import eventually
 
 FIXTURES = Path(__file__).parents[2] / "fixtures" / "kick"
 BROADCASTER = "18312333"  # the broadcaster of the Pusher fixtures
