@@ -8,21 +8,10 @@ from core.platforms.twitch.helix import HelixClient
 from core.platforms.twitch.oauth_client import TwitchOAuthClient
 from tests.fakes.twitch_server import CLIENT_ID, CLIENT_SECRET, FakeTwitch
 from tests.support.clock import Clock
+from tests.support.waiting import RecordingSleep
 
 BROADCASTER_ID = "141981764"
 REDIRECT_URI = "http://localhost:8080/auth/twitch/callback"
-
-
-class RecordingSleep:
-    """Records every wait and moves the clock on by it, instead of sleeping."""
-
-    def __init__(self, clock: Clock) -> None:
-        self.clock = clock
-        self.delays: list[float] = []
-
-    async def __call__(self, seconds: float) -> None:
-        self.delays.append(seconds)
-        self.clock.advance(seconds)
 
 
 @pytest.fixture

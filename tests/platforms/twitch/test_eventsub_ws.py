@@ -15,7 +15,7 @@ from core.events import ChatMessageSent, Event, RewardRedeemed, Subscribed
 from core.platforms.twitch.eventsub_ws import EventSubSocket
 from core.platforms.twitch.webhook import Revocation
 from tests.fakes.twitch_eventsub_ws import FakeEventSubWs, fixture
-from tests.support.waiting import eventually
+from tests.support.waiting import RecordingSleep, eventually
 
 WEBHOOK_FIXTURES = Path(__file__).parents[2] / "fixtures" / "twitch"
 
@@ -73,15 +73,6 @@ class Subscriptions:
             raise RuntimeError("no token for now")
 
 
-class InstantSleep:
-    def __init__(self) -> None:
-        self.delays: list[float] = []
-
-    async def __call__(self, seconds: float) -> None:
-        self.delays.append(seconds)
-        await asyncio.sleep(0)
-
-
 @asynccontextmanager
 async def running(socket: EventSubSocket) -> AsyncIterator[EventSubSocket]:
     stop = asyncio.Event()
@@ -96,7 +87,7 @@ async def running(socket: EventSubSocket) -> AsyncIterator[EventSubSocket]:
 def make_socket(url: str, **options: Any) -> EventSubSocket:
     options.setdefault("subscribe", Subscriptions())
     options.setdefault("publish", Recorder())
-    options.setdefault("sleep", InstantSleep())
+    options.setdefault("sleep", RecordingSleep(yields=True))
     options.setdefault("rng", lambda: 1.0)
     options.setdefault("keepalive_grace", 0.3)
     return EventSubSocket(url, **options)
@@ -125,7 +116,7 @@ async def test_welcome_then_subscribe_with_the_session_id_then_events_reach_the_
 
 
 async def test_keepalive_timeout_reconnects_with_growing_backoff_and_subscribes_again():
-    sleep, subscriptions = InstantSleep(), Subscriptions()
+    sleep, subscriptions = RecordingSleep(yields=True), Subscriptions()
     async with FakeEventSubWs(keepalive_seconds=1, send_keepalives=False) as twitch:
         socket = make_socket(twitch.url, sleep=sleep, subscribe=subscriptions)
         async with running(socket):
@@ -179,7 +170,7 @@ async def test_session_reconnect_loses_and_doubles_nothing():
 
 
 async def test_a_failing_subscribe_ends_the_connection_and_is_tried_again():
-    subscriptions, sleep = Subscriptions(failures=1), InstantSleep()
+    subscriptions, sleep = Subscriptions(failures=1), RecordingSleep(yields=True)
     async with FakeEventSubWs() as twitch:
         socket = make_socket(twitch.url, subscribe=subscriptions, sleep=sleep)
         async with running(socket):
