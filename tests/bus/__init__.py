@@ -4,25 +4,25 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import uuid
 from collections import Counter
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 
 from core.bus.base import EventBus, Handler
-from core.events import ChatMessageSent, Event, Platform, Viewer
+from core.events import ChatMessageSent, Event
+from tests.support.events import chat_message
 
 START = datetime(2030, 1, 1, 12, 0, tzinfo=UTC)
 
 
 def make_event(content: str = "hello", *, event_id: str | None = None) -> ChatMessageSent:
-    return ChatMessageSent(
-        platform=Platform.KICK,
-        event_id=event_id or uuid.uuid4().hex,
-        broadcaster_user_id="broadcaster-1",
-        occurred_at=START,
-        viewer=Viewer("viewer-1", "alice"),
-        content=content,
+    return chat_message(
+        content,
+        broadcaster="broadcaster-1",
+        user_id="viewer-1",
+        username="alice",
+        at=START,
+        event_id=event_id or None,
     )
 
 
