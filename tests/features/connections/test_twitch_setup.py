@@ -28,6 +28,7 @@ from tests.features.connections.test_twitch_connection import (
     consent,
     current_tokens,
 )
+from tests.support.delivery import deliver_queued
 from tests.support.waiting import eventually
 
 # The same fixtures: a fake Twitch and a runtime on it, on both backends.
@@ -211,8 +212,7 @@ async def test_a_chat_command_from_twitch_is_answered_in_twitch_chat(runtime, tw
     )
     assert (status, answer["status"]) == (200, "queued")
     try:
-        while await asyncio.to_thread(runtime.bus.backlog):
-            await runtime.bus.deliver_due(runtime.dispatcher)
+        await deliver_queued(runtime)
         await eventually(lambda: bool(twitch.chat_messages), within=10)
     finally:
         await runtime.twitch.close_chat()
