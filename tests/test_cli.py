@@ -18,6 +18,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from core.platforms.kick.signing import signed_headers
 from tests.conftest import FIXTURES, TEST_FERNET_KEY
 from tests.services import free_port
+from tests.support.events import chat_message
 
 ROOT = Path(__file__).resolve().parents[1]
 GUILD = "123456789012345678"
@@ -197,17 +198,10 @@ def test_export_of_another_guild_is_empty(cli_env, make_runtime):
 
 
 def _seed_watchtime(runtime) -> None:
-    from core.events import ChatMessageSent, Platform, Viewer
 
     now = datetime.now(UTC).replace(microsecond=0)
     runtime.tick_all(now - timedelta(seconds=60))
-    chat = ChatMessageSent(
-        platform=Platform.KICK,
-        event_id="m1",
-        broadcaster_user_id="4242",
-        occurred_at=now - timedelta(seconds=10),
-        viewer=Viewer("77", "viewer_77"),
-    )
+    chat = chat_message(broadcaster="4242", at=now - timedelta(seconds=10), event_id="m1")
     runtime.watchtime.record_chat(int(GUILD), chat)
     runtime.tick_all(now)
 

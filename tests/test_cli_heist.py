@@ -9,8 +9,8 @@ import json
 from core.events import Platform
 from core.features.heist.rules import HeistRules
 from core.features.heist.service import HeistService
-from tests.clock import Clock
 from tests.features.heist.conftest import Draws, FakeSubTiers
+from tests.support.clock import Clock
 from tests.test_cli import GUILD, cli, cli_env  # noqa: F401 - cli_env is a fixture
 
 FIELDS = ["heist_id", "platform", "platform_user_id", "stake", "risk", "tier", "multiplier",

@@ -8,7 +8,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from core.events import ChatMessageSent, Platform, Viewer
+from core.events import Platform
+from tests.support.events import chat_message
 from tests.test_cli import GUILD, cli, cli_env  # noqa: F401 - cli_env is a fixture
 
 
@@ -59,12 +60,13 @@ def test_export_rows_of_twitch_viewers_carry_the_platform_and_twitch_user_id(
     runtime.guilds.set_twitch_channel(int(GUILD), "streamer", "1971641")
     now = datetime.now(UTC).replace(microsecond=0)
     runtime.tick_all(now - timedelta(seconds=60))
-    chat = ChatMessageSent(
+    chat = chat_message(
         platform=Platform.TWITCH,
+        broadcaster="1971641",
+        user_id="4145994",
+        username="viewer32",
+        at=now - timedelta(seconds=10),
         event_id="cc106a89-1814-919d-454c-f4f2f970aae7",
-        broadcaster_user_id="1971641",
-        occurred_at=now - timedelta(seconds=10),
-        viewer=Viewer("4145994", "viewer32"),
     )
     runtime.watchtime.record_chat(int(GUILD), chat)
     runtime.tick_all(now)

@@ -1,30 +1,28 @@
-"""Helpers shared by the bus tests: events, a settable clock, a recording handler, a runner."""
+"""Helpers shared by the bus tests: events, a recording handler, a runner."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import time
-import uuid
 from collections import Counter
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 
 from core.bus.base import EventBus, Handler
-from core.events import ChatMessageSent, Event, Platform, Viewer
-from tests.clock import Clock as Clock
+from core.events import ChatMessageSent, Event
+from tests.support.events import chat_message
 
 START = datetime(2030, 1, 1, 12, 0, tzinfo=UTC)
 
 
 def make_event(content: str = "hello", *, event_id: str | None = None) -> ChatMessageSent:
-    return ChatMessageSent(
-        platform=Platform.KICK,
-        event_id=event_id or uuid.uuid4().hex,
-        broadcaster_user_id="broadcaster-1",
-        occurred_at=START,
-        viewer=Viewer("viewer-1", "alice"),
-        content=content,
+    return chat_message(
+        content,
+        broadcaster="broadcaster-1",
+        user_id="viewer-1",
+        username="alice",
+        at=START,
+        event_id=event_id or None,
     )
 
 
@@ -49,25 +47,6 @@ class Recorder:
     def handled_once(self) -> list[str]:
         """Keys in first-delivery order."""
         return list(dict.fromkeys(self.order))
-
-
-async def eventually(
-    condition: Callable[[], bool],
-    *,
-    within: float = 1.5,
-    tick: Callable[[], None] | None = None,
-    message: str = "condition not met",
-) -> None:
-    """Poll ``condition`` (every 10 ms, calling ``tick`` first) until true, for ``within`` s."""
-    deadline = time.monotonic() + within
-    while True:
-        if tick is not None:
-            tick()
-        if condition():
-            return
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{message} within {within} s")
-        await asyncio.sleep(0.01)
 
 
 @contextlib.asynccontextmanager

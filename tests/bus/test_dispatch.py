@@ -16,6 +16,7 @@ from core.events import (
     event_to_dict,
 )
 from core.metrics import Metrics
+from tests.support.events import chat_message
 
 T0 = datetime(2030, 1, 1, tzinfo=UTC)
 
@@ -38,14 +39,7 @@ async def test_channel_events_reach_every_guild_that_tracks_the_channel() -> Non
         lambda platform, broadcaster, via: [1, 2] if broadcaster == "77" else [],
         Metrics(),
     )
-    chat = ChatMessageSent(
-        platform=Platform.KICK,
-        event_id="m1",
-        broadcaster_user_id="77",
-        occurred_at=T0,
-        viewer=Viewer("9", "carol"),
-        content="hi",
-    )
+    chat = chat_message("hi", broadcaster="77", user_id="9", username="carol", at=T0, event_id="m1")
 
     await dispatcher(chat)
 
@@ -86,13 +80,8 @@ async def test_an_event_read_from_a_chatroom_is_routed_with_that_chatroom() -> N
         lambda platform, broadcaster, via: routes[via],
         Metrics(),
     )
-    chat = ChatMessageSent(
-        platform=Platform.KICK,
-        event_id="m2",
-        broadcaster_user_id="77",
-        occurred_at=T0,
-        viewer=Viewer("9", "carol"),
-        via_chatroom_id=11,
+    chat = chat_message(
+        broadcaster="77", user_id="9", username="carol", at=T0, event_id="m2", via_chatroom_id=11
     )
 
     await dispatcher(chat)
@@ -116,13 +105,8 @@ async def test_handled_events_tell_the_live_event_log_of_their_guilds() -> None:
     )
 
     def chat(content: str, broadcaster: str = "77") -> ChatMessageSent:
-        return ChatMessageSent(
-            platform=Platform.KICK,
-            event_id=content,
-            broadcaster_user_id=broadcaster,
-            occurred_at=T0,
-            viewer=Viewer("9", "carol"),
-            content=content,
+        return chat_message(
+            content, broadcaster=broadcaster, user_id="9", username="carol", at=T0, event_id=content
         )
 
     await dispatcher(chat("hi"))

@@ -12,12 +12,13 @@ import sqlalchemy as sa
 
 from core.bus.dispatch import MANY_LIMIT, Dispatcher, handles_many
 from core.bus.embedded import EmbeddedBus
-from core.events import ChatMessageSent, Platform, Viewer
+from core.events import ChatMessageSent
 from core.features.points.tables import points_accrual
 from core.features.viewers.tables import viewers
 from core.features.watchtime.tables import watch_presence
 from core.metrics import Metrics
 from core.storage.tables import bus_events
+from tests.support.events import chat_message
 
 GUILD = 111111111111111111
 BROADCASTER = "4242"
@@ -25,13 +26,13 @@ T0 = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=5)
 
 
 def chat(n: int, viewer: int, content: str | None = None) -> ChatMessageSent:
-    return ChatMessageSent(
-        platform=Platform.KICK,
+    return chat_message(
+        f"message {n}" if content is None else content,
+        broadcaster=BROADCASTER,
+        user_id=str(900 + viewer),
+        username=f"viewer{viewer}-{n}",
+        at=T0 + timedelta(seconds=n),
         event_id=f"m{n}",
-        broadcaster_user_id=BROADCASTER,
-        occurred_at=T0 + timedelta(seconds=n),
-        viewer=Viewer(str(900 + viewer), f"viewer{viewer}-{n}"),
-        content=f"message {n}" if content is None else content,
     )
 
 

@@ -18,7 +18,9 @@ from core.discord_bot.gateway import DiscordUnavailable
 from core.events import Event, utc
 from core.storage.db import create_engine
 from core.storage.tables import bus_events
-from tests.bus import START, Clock, Recorder, eventually, make_event, running
+from tests.bus import START, Recorder, make_event, running
+from tests.support.clock import Clock
+from tests.support.waiting import eventually
 
 
 @pytest.fixture
@@ -111,7 +113,9 @@ async def test_an_undecodable_row_is_set_aside_without_stopping_delivery(
     recorder = Recorder()
 
     async with running(bus, recorder):
-        await eventually(lambda: recorder.deliveries[good.key] == 1 and bus.backlog() == 0)
+        await eventually(
+            lambda: recorder.deliveries[good.key] == 1 and bus.backlog() == 0, within=1.5
+        )
 
     rows = _rows(engine)
     for n in range(len(bad_payloads)):
@@ -200,7 +204,7 @@ async def test_the_consumer_rides_out_a_database_error_with_one_warning(
     monkeypatch.setattr(bus, "_fetch_due", flaky_fetch)
     recorder = Recorder()
     async with running(bus, recorder) as task:
-        await eventually(lambda: recorder.deliveries[event.key] == 1)
+        await eventually(lambda: recorder.deliveries[event.key] == 1, within=1.5)
         assert not task.done()
 
     warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]

@@ -8,8 +8,10 @@ import dataclasses
 
 from core.bus.event_log import DEAD, HANDLED, event_log_of, guild_scope
 from core.events import Event, Platform
-from tests.bus import Clock, Recorder, eventually, make_event, running
+from tests.bus import Recorder, make_event, running
 from tests.bus.test_redis_streams import Case, case, redis_client  # noqa: F401
+from tests.support.clock import Clock
+from tests.support.waiting import eventually
 
 GUILD, OTHER_GUILD = 1, 2
 
@@ -39,7 +41,9 @@ async def test_a_guild_sees_its_events_and_retries_its_dead_one_once(case: Case)
         bus.publish(event)
     recorder = Recorder(fail)
     async with running(bus, recorder):
-        await eventually(lambda: len(case.dead()) == 2 and bus.backlog() == 0, tick=case.tick)
+        await eventually(
+            lambda: len(case.dead()) == 2 and bus.backlog() == 0, tick=case.tick, within=1.5
+        )
 
         recent = {e.key: e for e in log.recent(scope)}
         assert set(recent) >= {mine.key}
@@ -58,8 +62,8 @@ async def test_a_guild_sees_its_events_and_retries_its_dead_one_once(case: Case)
         assert log.retry(dead.ref, scope, actor_id=7) is True
         assert log.retry(dead.ref, scope, actor_id=7) is False  # once
         assert log.retry("not-an-id", scope, actor_id=7) is False
-        await eventually(lambda: recorder.deliveries[poison.key] == 3, tick=case.tick)
-        await eventually(lambda: bus.backlog() == 0, tick=case.tick)
+        await eventually(lambda: recorder.deliveries[poison.key] == 3, tick=case.tick, within=1.5)
+        await eventually(lambda: bus.backlog() == 0, tick=case.tick, within=1.5)
 
     assert log.dead(scope) == []
     assert [e.key for e in log.dead(other_scope)] == [their_poison.key]

@@ -31,7 +31,9 @@ from core.discord_bot.gateway import DiscordUnavailable
 from core.events import Event, event_from_dict
 from core.storage.tables import bus_events
 from tests import services
-from tests.bus import SOON, START, Clock, Recorder, eventually, kill, make_event, running
+from tests.bus import SOON, START, Recorder, kill, make_event, running
+from tests.support.clock import Clock
+from tests.support.waiting import eventually
 
 LOGGER = "core.bus"
 
@@ -125,11 +127,11 @@ async def test_events_are_delivered_once_in_publish_order_and_acknowledged(case:
     recorder = Recorder()
 
     async with running(bus, recorder):
-        await eventually(lambda: len(recorder.order) == 3)
+        await eventually(lambda: len(recorder.order) == 3, within=1.5)
         late = [make_event(f"late {n}") for n in range(3)]
         for event in late:  # from another thread, as the web side does
             assert await asyncio.to_thread(bus.publish, event) is True
-        await eventually(lambda: len(recorder.order) == 6 and bus.backlog() == 0)
+        await eventually(lambda: len(recorder.order) == 6 and bus.backlog() == 0, within=1.5)
 
     assert recorder.order == [event.key for event in early + late]
     assert set(recorder.deliveries.values()) == {1}
@@ -148,7 +150,9 @@ async def test_the_same_event_published_twice_is_queued_and_delivered_once(case:
     recorder = Recorder()
 
     async with running(bus, recorder):
-        await eventually(lambda: recorder.deliveries[marker.key] == 1 and bus.backlog() == 0)
+        await eventually(
+            lambda: recorder.deliveries[marker.key] == 1 and bus.backlog() == 0, within=1.5
+        )
 
     assert recorder.deliveries == {event.key: 1, marker.key: 1}
     assert bus.publish(event) is False  # still known after it was handled
@@ -171,7 +175,9 @@ async def test_an_event_whose_handler_fails_once_is_delivered_again_then_acknowl
 
     async with running(bus, recorder):
         await eventually(
-            lambda: recorder.deliveries[flaky.key] == 2 and bus.backlog() == 0, tick=case.tick
+            lambda: recorder.deliveries[flaky.key] == 2 and bus.backlog() == 0,
+            tick=case.tick,
+            within=1.5,
         )
 
     assert recorder.deliveries == {flaky.key: 2, steady.key: 1}
@@ -194,11 +200,15 @@ async def test_an_event_that_keeps_failing_is_set_aside_and_the_rest_flows_on(
     recorder = Recorder(fail)
 
     async with running(bus, recorder):
-        await eventually(lambda: recorder.deliveries[after.key] == 1)
-        await eventually(lambda: case.dead() == [poison.key] and bus.backlog() == 0, tick=case.tick)
+        await eventually(lambda: recorder.deliveries[after.key] == 1, within=1.5)
+        await eventually(
+            lambda: case.dead() == [poison.key] and bus.backlog() == 0, tick=case.tick, within=1.5
+        )
         later = make_event("later")
         bus.publish(later)
-        await eventually(lambda: recorder.deliveries[later.key] == 1 and bus.backlog() == 0)
+        await eventually(
+            lambda: recorder.deliveries[later.key] == 1 and bus.backlog() == 0, within=1.5
+        )
 
     assert recorder.deliveries == {poison.key: 3, after.key: 1, later.key: 1}
     assert any(
@@ -222,7 +232,7 @@ async def test_an_event_that_waits_for_discord_twenty_times_is_delivered_and_nev
     recorder = Recorder(fail)
 
     async with running(bus, recorder):
-        await eventually(lambda: recorder.deliveries[steady.key] == 1)
+        await eventually(lambda: recorder.deliveries[steady.key] == 1, within=1.5)
         await eventually(
             lambda: recorder.deliveries[waiting.key] == 21 and bus.backlog() == 0,
             tick=case.tick,
@@ -272,7 +282,7 @@ async def test_an_event_handled_but_not_acknowledged_before_a_crash_is_delivered
         crashed_bus.publish(event)
     stop = asyncio.Event()
     task = asyncio.create_task(crashed_bus.run(handler_then_crash, stop))
-    await eventually(lambda: effects.deliveries[crashing_on] == 1)
+    await eventually(lambda: effects.deliveries[crashing_on] == 1, within=1.5)
     await kill(task)
     assert effects.deliveries == {first: 1, crashing_on: 1}
     assert crashed_bus.backlog() == 2
@@ -282,6 +292,7 @@ async def test_an_event_handled_but_not_acknowledged_before_a_crash_is_delivered
         await eventually(
             lambda: effects.deliveries[untouched] == 1 and restarted.backlog() == 0,
             tick=case.tick,
+            within=1.5,
         )
 
     assert effects.deliveries == {first: 1, crashing_on: 2, untouched: 1}
@@ -411,7 +422,9 @@ async def test_an_undecodable_entry_is_set_aside_at_once_and_delivery_goes_on(
     recorder = Recorder()
     try:
         async with running(bus, recorder):
-            await eventually(lambda: recorder.deliveries[good.key] == 1 and bus.backlog() == 0)
+            await eventually(
+                lambda: recorder.deliveries[good.key] == 1 and bus.backlog() == 0, within=1.5
+            )
     finally:
         bus.close()
 
@@ -442,7 +455,7 @@ async def test_a_restarted_consumer_first_delivers_its_own_pending_entries(
     crashed = make()
     crashed.publish(event)
     task = asyncio.create_task(crashed.run(stuck, asyncio.Event()))
-    await eventually(lambda: effects.deliveries[event.key] == 1)
+    await eventually(lambda: effects.deliveries[event.key] == 1, within=1.5)
     await kill(task)
     crashed.close()
 
@@ -450,7 +463,7 @@ async def test_a_restarted_consumer_first_delivers_its_own_pending_entries(
     try:
         async with running(restarted, effects):
             await eventually(lambda: effects.deliveries[event.key] == 2, within=1)
-            await eventually(lambda: restarted.backlog() == 0)
+            await eventually(lambda: restarted.backlog() == 0, within=1.5)
     finally:
         restarted.close()
 
@@ -480,7 +493,7 @@ async def test_a_consumer_under_a_new_name_takes_over_a_dead_ones_entries_at_sta
     for event in events:
         crashed.publish(event)
     task = asyncio.create_task(crashed.run(stuck, asyncio.Event()))
-    await eventually(lambda: effects.deliveries[events[0].key] == 1)
+    await eventually(lambda: effects.deliveries[events[0].key] == 1, within=1.5)
     await kill(task)  # read all three, acknowledged none
     crashed.close()
     await asyncio.sleep(0.4)  # Redis has not heard from it for longer than dead_consumer_ms
@@ -520,7 +533,7 @@ async def test_an_entry_trimmed_while_pending_is_acknowledged_with_an_error(
     crashed = make()
     crashed.publish(make_event("trimmed"))
     task = asyncio.create_task(crashed.run(stuck, asyncio.Event()))
-    await eventually(lambda: len(effects.order) == 1)
+    await eventually(lambda: len(effects.order) == 1, within=1.5)
     await kill(task)
     crashed.close()
     [(entry_id, _)] = redis_client.xrange(names["stream"])
@@ -529,7 +542,7 @@ async def test_an_entry_trimmed_while_pending_is_acknowledged_with_an_error(
     restarted = make()
     try:
         async with running(restarted, effects):
-            await eventually(lambda: restarted.backlog() == 0)
+            await eventually(lambda: restarted.backlog() == 0, within=1.5)
     finally:
         restarted.close()
     assert len(effects.order) == 1
@@ -553,7 +566,9 @@ async def test_backlog_counts_entries_not_yet_delivered_and_not_yet_acknowledged
 
         recorder = Recorder(fail)
         async with running(bus, recorder):
-            await eventually(lambda: recorder.deliveries[fine.key] == 1 and bus.backlog() == 1)
+            await eventually(
+                lambda: recorder.deliveries[fine.key] == 1 and bus.backlog() == 1, within=1.5
+            )
         assert bus.backlog() == 1  # pending: delivered, not acknowledged
 
         bus.publish(make_event("new 1"))
@@ -673,7 +688,7 @@ async def test_oldest_unhandled_is_when_the_first_unacknowledged_entry_was_queue
         assert oldest is not None
         assert before <= oldest <= datetime.now(UTC) + timedelta(seconds=1)
         async with running(bus, Recorder()):
-            await eventually(lambda: bus.backlog() == 0)
+            await eventually(lambda: bus.backlog() == 0, within=1.5)
         assert bus.oldest_unhandled() is None
     finally:
         bus.close()

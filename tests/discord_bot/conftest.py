@@ -27,7 +27,7 @@ from core.discord_bot.gateway import DiscordGateway
 from core.discord_bot.linking.outbound import DiscordLinks
 from core.discord_bot.roles.outbound import DiscordMemberRoles
 from core.discord_bot.services import BotServices
-from core.events import ChatMessageSent, Platform, Viewer
+from core.events import Platform, Viewer
 from core.features.guilds.service import GuildService
 from core.features.linking.effects import LinkEffects
 from core.features.linking.service import LinkingService
@@ -37,7 +37,6 @@ from core.features.watchtime.service import WatchtimeService
 from core.health import Check, HealthReport
 from core.platforms.kick.signing import signed_headers
 from core.runtime import Runtime
-from tests.clock import Clock
 from tests.conftest import FIXTURES
 from tests.discord_bot.fake_discord import member_of
 from tests.discord_bot.fake_roles import MemberEdits, record_member_edits
@@ -49,6 +48,8 @@ from tests.discord_bot.linking_support import (
     runtime_services,
 )
 from tests.fakes.kick_server import FakeKick
+from tests.support.clock import Clock
+from tests.support.events import chat_message
 
 T0 = datetime(2030, 6, 1, 20, 0, tzinfo=UTC)
 BROADCASTER = "123456789"  # also the broadcaster in Kick's example payloads
@@ -71,13 +72,8 @@ class Stream:
         return Viewer(str(next(self._ids)), username)
 
     def chat(self, guild_id: int, viewer: Viewer, platform: Platform = Platform.KICK) -> None:
-        event = ChatMessageSent(
-            platform=platform,
-            event_id=uuid.uuid4().hex,
-            broadcaster_user_id=BROADCASTER,
-            occurred_at=self.clock(),
-            viewer=viewer,
-            content="hi",
+        event = chat_message(
+            "hi", platform=platform, broadcaster=BROADCASTER, viewer=viewer, at=self.clock()
         )
         self.watchtime.record_chat(guild_id, event)
 

@@ -24,6 +24,7 @@ from core.runtime import Runtime
 from tests.discord_bot.fake_discord import say
 from tests.fakes.kick_runtime import BOT_URL, runtime_on_fake_kick
 from tests.fakes.kick_server import FakeKick
+from tests.support.delivery import deliver_queued
 
 LINK_START = f"{BOT_URL}/auth/kick?"
 LINK_SECRET = "linking-test-secret"
@@ -124,8 +125,7 @@ async def sign_in(runtime: Runtime, link: str) -> TestResponse:
 
 async def deliver_published(runtime: Runtime) -> None:
     """Hand what the web side queued on the bus to the bot's handlers, as the pipeline would."""
-    while await asyncio.to_thread(runtime.bus.backlog):
-        await runtime.bus.deliver_due(runtime.dispatcher)
+    await deliver_queued(runtime)
     await dpytest.run_all_events()
 
 

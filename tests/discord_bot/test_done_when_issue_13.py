@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import copy
 import json
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
 from pathlib import Path
@@ -32,7 +32,6 @@ from core.features.connections.twitch.subscriptions import WANTED_TYPES
 from core.platforms.twitch.eventsub_sources import EventSubSupervisor
 from core.runtime import Runtime
 from core.web.server import WebServer
-from tests.clock import Clock
 from tests.discord_bot.fake_discord import say
 from tests.discord_bot.linking_support import deliver_published
 from tests.fakes.twitch_eventsub import EventSubSender, notification_body
@@ -45,6 +44,8 @@ from tests.fakes.twitch_runtime import (
     runtime_on_fake_twitch,
 )
 from tests.fakes.twitch_server import FakeTwitch
+from tests.support.clock import Clock
+from tests.support.waiting import eventually
 
 BROADCASTER = "141981764"  # twitchdev, who consents at the fake
 REDEEM = "channel.channel_points_custom_reward_redemption.add"
@@ -115,14 +116,6 @@ async def consent_as_streamer(server: WebServer, link: str) -> None:
         assert answer.status_code == 200, answer.text
 
 
-async def eventually(predicate: Callable[[], bool], seconds: float = 10.0) -> None:
-    for _ in range(int(seconds / 0.01)):
-        if predicate():
-            return
-        await asyncio.sleep(0.01)
-    raise AssertionError("condition not met in time")
-
-
 @asynccontextmanager
 async def eventsub_socket(runtime: Runtime) -> AsyncIterator[FakeEventSubWs]:
     """The EventSub WebSocket next to the webhooks, wired to the runtime as core/wiring/twitch.py
@@ -142,7 +135,8 @@ async def eventsub_socket(runtime: Runtime) -> AsyncIterator[FakeEventSubWs]:
         task = asyncio.create_task(supervisor.run(stop, every_seconds=0.05))
         try:
             await eventually(
-                lambda: getattr(supervisor.states().get(BROADCASTER), "status", "") == "connected"
+                lambda: getattr(supervisor.states().get(BROADCASTER), "status", "") == "connected",
+                within=10,
             )
             yield socket
         finally:
@@ -183,7 +177,7 @@ def chat_lines(twitch: FakeTwitch) -> list[str]:
 
 async def chat_says(twitch: FakeTwitch, *lines: str) -> None:
     """Twitch chat holds exactly ``lines`` (replies are sent in the background)."""
-    await eventually(lambda: len(twitch.chat_messages) >= len(lines))
+    await eventually(lambda: len(twitch.chat_messages) >= len(lines), within=10)
     await asyncio.sleep(0.1)  # and nothing more comes
     assert chat_lines(twitch) == list(lines)
 
@@ -259,7 +253,7 @@ async def test_twitch_setup_consent_redemption_vip_expiry_duplicates_and_a_refun
     clock.advance(hours=24, minutes=1)
     stop = asyncio.Event()
     job = asyncio.create_task(runtime.scheduler.loops["expiring temporary VIPs"](stop))
-    await eventually(lambda: channel.vips == [])
+    await eventually(lambda: channel.vips == [], within=10)
     stop.set()
     await job
     assert await runtime.vip.list_vips(guild_a.id) == []
@@ -276,7 +270,7 @@ async def test_twitch_setup_consent_redemption_vip_expiry_duplicates_and_a_refun
     await deliver_published(runtime)
     assert channel.vips == []
     assert twitch.redemptions[ben_redemption]["status"] == "CANCELED"
-    await eventually(lambda: len(twitch.chat_messages) == 3)
+    await eventually(lambda: len(twitch.chat_messages) == 3, within=10)
     refusal = chat_lines(twitch)[-1]
     assert refusal.startswith("@Ben no VIP this time: ")
     assert refusal.endswith("Your points were refunded.")

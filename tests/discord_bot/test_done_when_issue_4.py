@@ -17,7 +17,7 @@ import pytest
 from core.discord_bot.services import BotServices
 from core.events import Viewer
 from core.runtime import Runtime
-from tests.discord_bot.conftest import BROADCASTER, Clock, KickChannel
+from tests.discord_bot.conftest import BROADCASTER, KickChannel
 from tests.discord_bot.fake_discord import member_of, say
 from tests.discord_bot.fake_roles import record_member_edits, role_ids
 from tests.discord_bot.linking_support import (
@@ -36,6 +36,7 @@ from tests.discord_bot.linking_support import (
     sign_in,
 )
 from tests.fakes.kick_server import FakeKick
+from tests.support.clock import Clock
 
 
 @pytest.fixture

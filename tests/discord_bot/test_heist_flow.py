@@ -20,13 +20,13 @@ from core.discord_bot.bot import create_bot
 from core.discord_bot.services import BotServices
 from core.events import Platform
 from core.runtime import Runtime
-from tests.clock import Clock
 from tests.conftest import FIXTURES
 from tests.discord_bot.fake_discord import member_of, say
 from tests.discord_bot.test_slot_call_flow import connect_streamer, discord_messages, settle
 from tests.fakes.kick_runtime import runtime_on_fake_kick
 from tests.fakes.kick_server import FakeKick
 from tests.features.heist.conftest import Draws
+from tests.support.clock import Clock
 
 STREAMER_ID = 1001
 

@@ -23,13 +23,14 @@ from core.events import Platform
 from core.features.connections.twitch.signin import PURPOSE_TWITCH_STREAMER
 from core.runtime import Runtime
 from core.security.links import new_claims
-from tests.clock import Clock
 from tests.discord_bot.fake_discord import member_of, say
 from tests.fakes.twitch_eventsub import EventSubSender
 from tests.fakes.twitch_runtime import EVENTSUB_SECRET, REDIRECT_URI, runtime_on_fake_twitch
 from tests.fakes.twitch_server import FakeTwitch
 from tests.features.chat_commands.doubles import RecordingSender
 from tests.features.heist.conftest import Draws
+from tests.support.clock import Clock
+from tests.support.delivery import settle
 
 STREAMER = "141981764"  # the fake Twitch's consenting streamer
 HELIX_SUBSCRIPTIONS = "/helix/subscriptions"
@@ -90,12 +91,6 @@ async def moderator(guild) -> discord.Member:
     )
     await dpytest.add_role(mod, role)
     return mod
-
-
-async def settle(runtime: Runtime) -> None:
-    while await asyncio.to_thread(runtime.bus.backlog):
-        await runtime.bus.deliver_due(runtime.dispatcher)
-    await runtime.chat_commands.flush()
 
 
 async def connect_streamer(runtime: Runtime, guild_id: int) -> None:

@@ -21,7 +21,7 @@ from core.events import AccountLinked, AccountLinkFailed, Event, Viewer, event_f
 from core.features.linking.service import ALREADY_LINKED, DECLINED, LINK_EXPIRED, REFUSED
 from core.runtime import Runtime
 from core.storage.tables import bus_events
-from tests.discord_bot.conftest import BROADCASTER, Clock, KickChannel
+from tests.discord_bot.conftest import BROADCASTER, KickChannel
 from tests.discord_bot.fake_discord import member_of, say
 from tests.discord_bot.fake_roles import MemberEdits, give_bot_a_role, make_role, role_ids
 from tests.discord_bot.linking_support import (
@@ -42,6 +42,7 @@ from tests.discord_bot.linking_support import (
     split_replies,
 )
 from tests.fakes.kick_server import FakeKick
+from tests.support.clock import Clock
 
 
 @pytest.fixture

@@ -18,11 +18,12 @@ import pytest
 from core.discord_bot.bot import create_bot
 from core.discord_bot.services import BotServices
 from core.runtime import Runtime
-from tests.clock import Clock
 from tests.conftest import FIXTURES
 from tests.discord_bot.fake_discord import member_of, say
 from tests.fakes.kick_runtime import runtime_on_fake_kick
 from tests.fakes.kick_server import FakeKick
+from tests.support import delivery
+from tests.support.clock import Clock
 
 STREAMER_ID = 1001
 
@@ -115,9 +116,7 @@ def chat_payload(content: str, message_id: str, said_at: datetime) -> dict:
 
 async def settle(runtime: Runtime) -> None:
     """Run the consumer until the queue is empty, then let commands and chat replies finish."""
-    while await asyncio.to_thread(runtime.bus.backlog):
-        await runtime.bus.deliver_due(runtime.dispatcher)
-    await runtime.chat_commands.flush()
+    await delivery.settle(runtime)
     await runtime.kick.chat.flush()
 
 

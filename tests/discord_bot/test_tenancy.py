@@ -5,7 +5,6 @@ in the server a test needs. The services are a real Runtime's, on SQLite."""
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
@@ -22,6 +21,7 @@ from core.runtime import Runtime
 from tests.discord_bot.fake_discord import member_of, say
 from tests.fakes.kick_server import CLIENT_ID, CLIENT_SECRET, FakeKick
 from tests.fakes.shuffle_server import FakeShuffle
+from tests.support.events import chat_message
 
 # What guild A holds; none of it may show in guild B, and nothing B's admin does may change it.
 A_VIEWER = "zed_from_a"
@@ -105,14 +105,7 @@ def contents(replies: list[discord.Message]) -> str:
 
 
 def chat(runtime: Runtime, viewer: Viewer, text: str = "hi") -> ChatMessageSent:
-    return ChatMessageSent(
-        platform=Platform.KICK,
-        event_id=uuid.uuid4().hex,
-        broadcaster_user_id="1001",
-        occurred_at=runtime.clock(),
-        viewer=viewer,
-        content=text,
-    )
+    return chat_message(text, broadcaster="1001", viewer=viewer, at=runtime.clock())
 
 
 @pytest.fixture

@@ -14,11 +14,13 @@ import pytest
 
 from core.discord_bot.bot import create_bot
 from core.discord_bot.services import BotServices
-from core.events import ChatMessageSent, Platform, Viewer
+from core.events import Platform, Viewer
 from core.runtime import Runtime
 from tests.discord_bot.fake_discord import member_of, say
 from tests.fakes.twitch_eventsub import SECRET, EventSubSender
 from tests.features.chat_commands.doubles import RecordingSender
+from tests.support.delivery import settle
+from tests.support.events import chat_message
 
 STREAMER = "1971641"
 
@@ -64,12 +66,6 @@ async def moderator(guild) -> discord.Member:  # type: ignore[no-untyped-def]
     )
     await dpytest.add_role(mod, role)
     return mod
-
-
-async def settle(runtime: Runtime) -> None:
-    while await asyncio.to_thread(runtime.bus.backlog):
-        await runtime.bus.deliver_due(runtime.dispatcher)
-    await runtime.chat_commands.flush()
 
 
 def discord_messages() -> list[discord.Message]:
@@ -121,13 +117,13 @@ async def test_the_leaderboard_shows_a_kick_and_a_twitch_viewer_of_one_guild(run
     ]:
         runtime.watchtime.record_chat(
             guild.id,
-            ChatMessageSent(
+            chat_message(
+                "hi",
                 platform=platform,
-                event_id=f"{platform}-1",
-                broadcaster_user_id=broadcaster,
-                occurred_at=now - timedelta(seconds=30),
+                broadcaster=broadcaster,
                 viewer=viewer,
-                content="hi",
+                at=now - timedelta(seconds=30),
+                event_id=f"{platform}-1",
             ),
         )
     runtime.tick_all(now)

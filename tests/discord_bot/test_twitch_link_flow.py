@@ -28,7 +28,6 @@ from core.discord_bot.services import BotServices
 from core.events import AccountLinked, Event, Platform, event_from_dict
 from core.runtime import Runtime
 from core.storage.tables import bus_events
-from tests.discord_bot.conftest import Clock
 from tests.discord_bot.fake_discord import member_of, say
 from tests.discord_bot.linking_support import (
     deliver_published,
@@ -40,6 +39,7 @@ from tests.discord_bot.linking_support import (
 )
 from tests.fakes.twitch_runtime import BOT_URL, REDIRECT_URI, runtime_on_fake_twitch
 from tests.fakes.twitch_server import FakeTwitch
+from tests.support.clock import Clock
 
 VIEWER_TWITCH_ID = "555000111"
 VIEWER_TWITCH_LOGIN = "viewer_tw"

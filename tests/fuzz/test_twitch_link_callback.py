@@ -22,11 +22,11 @@ from hypothesis import strategies as st
 from core.discord_bot.linking import render as render_linking
 from core.events import Platform
 from core.features.linking.platforms import LINKABLE, choose, parse_platform
-from tests.clock import Clock
 from tests.fakes.twitch_runtime import REDIRECT_URI, runtime_on_fake_twitch
 from tests.fakes.twitch_server import FakeTwitch
 from tests.fuzz.conftest import record
 from tests.fuzz.strategies import NASTY
+from tests.support.clock import Clock
 
 VIEWER_ID = "555000111"
 GUILD = 4242

@@ -7,14 +7,7 @@ import httpx
 import pytest
 
 from core.platforms.http import Backoff, HttpClient, Retry, retry_after
-
-
-class RecordingSleep:
-    def __init__(self) -> None:
-        self.delays: list[float] = []
-
-    async def __call__(self, seconds: float) -> None:
-        self.delays.append(seconds)
+from tests.support.waiting import RecordingSleep
 
 
 class Refused(Exception):

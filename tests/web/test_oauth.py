@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import os
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from urllib.parse import urlsplit
 
 import httpx
@@ -20,6 +20,7 @@ from core.runtime import Runtime
 from core.security.links import new_claims, signed_link
 from tests.fakes.kick_runtime import BOT_URL, runtime_on_fake_kick
 from tests.fakes.kick_server import FakeKick
+from tests.support.clock import Clock
 
 GUILD = 4242
 ADMIN = 777
@@ -27,14 +28,6 @@ MEMBER = 888
 STREAMER_ID = 1001
 VIEWER_ID = 5001
 INTRUDER_ID = 6006
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = datetime.now(UTC).replace(microsecond=0)
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 @pytest.fixture

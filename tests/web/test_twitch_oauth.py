@@ -12,9 +12,9 @@ import pytest
 from core.features.connections.twitch.signin import PURPOSE_TWITCH_STREAMER
 from core.runtime import Runtime
 from core.security.links import new_claims, signed_link
-from tests.clock import Clock
 from tests.fakes.twitch_runtime import BOT_URL, REDIRECT_URI, runtime_on_fake_twitch
 from tests.fakes.twitch_server import FakeTwitch
+from tests.support.clock import Clock
 from tests.web.test_oauth import take_database_down
 
 GUILD = 4242

@@ -17,9 +17,9 @@ from core.features.linking.service import ALREADY_LINKED, DECLINED, KICK_ERROR, 
 from core.runtime import Runtime
 from core.security.links import LINK_LIFETIME
 from core.storage.tables import bus_events
-from tests.clock import Clock
 from tests.fakes.twitch_runtime import REDIRECT_URI, runtime_on_fake_twitch
 from tests.fakes.twitch_server import FakeTwitch
+from tests.support.clock import Clock
 
 GUILD = 4242
 OTHER_GUILD = 5353

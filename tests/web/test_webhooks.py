@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import http.client
 import json
 from datetime import UTC, datetime, timedelta
@@ -11,6 +10,7 @@ import pytest
 
 from core.platforms.kick.signing import signed_headers
 from tests.conftest import FIXTURES
+from tests.support.delivery import deliver_all
 
 GUILD = 111
 OTHER_GUILD = 222
@@ -60,16 +60,6 @@ def post(client, kick_keys):
         return client.post("/webhooks/kick", data=body, headers=headers)
 
     return post
-
-
-def deliver_all(runtime) -> None:
-    """Run the consumer until the queue is empty, as the bot process would."""
-
-    async def drain() -> None:
-        while await asyncio.to_thread(runtime.bus.backlog):
-            await runtime.bus.deliver_due(runtime.dispatcher)
-
-    asyncio.run(drain())
 
 
 @pytest.mark.parametrize("event_type", EVENT_TYPES)

@@ -8,7 +8,6 @@ single failure; refused ones must leave nothing behind (no queued event, no rece
 
 from __future__ import annotations
 
-import asyncio
 import json
 import uuid
 from collections.abc import Iterator
@@ -22,6 +21,7 @@ from core.features.viewers.tables import viewers
 from core.platforms.kick.signing import signed_headers
 from core.storage.tables import bus_events, webhook_receipts
 from tests.conftest import FIXTURES
+from tests.support.delivery import deliver_all
 from tests.web.test_webhooks import BROADCASTER, EVENT_TYPES, GUILD
 
 NASTY: list[Any] = ["\ud800", "a\x00b", "x" * 300, 1e308, 10**40, "\udfffname\x00"]
@@ -91,14 +91,6 @@ def counts(runtime) -> tuple[int, int]:
             sa.select(sa.func.count()).select_from(webhook_receipts)
         ).scalar_one()
     return events, receipts
-
-
-def deliver_all(runtime) -> None:
-    async def drain() -> None:
-        while await asyncio.to_thread(runtime.bus.backlog):
-            await runtime.bus.deliver_due(runtime.dispatcher)
-
-    asyncio.run(drain())
 
 
 @pytest.mark.parametrize("event_type", EVENT_TYPES)

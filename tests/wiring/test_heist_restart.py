@@ -9,10 +9,10 @@ from core.config import load_settings
 from core.events import Platform
 from core.features.heist.export import export_heists
 from core.runtime import Runtime
-from tests.clock import Clock
 from tests.conftest import TEST_FERNET_KEY
 from tests.features.chat_commands.doubles import T0
 from tests.features.heist.conftest import Draws
+from tests.support.clock import Clock
 
 GUILD = 111
 BROADCASTER = "123456789"

@@ -16,10 +16,10 @@ from core.features.connections.twitch.signin import PURPOSE_TWITCH_STREAMER
 from core.platforms.twitch.notifications import parse_notification
 from core.runtime import Runtime
 from core.security.links import new_claims
-from tests.clock import Clock
 from tests.conftest import FIXTURES
 from tests.fakes.twitch_runtime import REDIRECT_URI, runtime_on_fake_twitch
 from tests.fakes.twitch_server import FakeTwitch
+from tests.support.clock import Clock
 
 GUILD = 4242
 BROADCASTER = "141981764"  # the fake's consenting streamer

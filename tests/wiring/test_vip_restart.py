@@ -10,9 +10,9 @@ from pathlib import Path
 
 from core.events import Platform, RewardRedeemed, Viewer
 from core.runtime import Runtime
-from tests.clock import Clock
 from tests.fakes.twitch_runtime import runtime_on_fake_twitch
 from tests.fakes.twitch_server import FakeTwitch
+from tests.support.clock import Clock
 from tests.wiring.test_vip_streamer_token import (
     BROADCASTER,
     GUILD,

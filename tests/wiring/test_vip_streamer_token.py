@@ -16,10 +16,10 @@ from core.features.connections.twitch.signin import PURPOSE_TWITCH_STREAMER
 from core.features.vip.ports import Refusal, TwitchRefused
 from core.runtime import Runtime
 from core.security.links import new_claims
-from tests.clock import Clock
 from tests.fakes.twitch_runtime import REDIRECT_URI, runtime_on_fake_twitch
 from tests.fakes.twitch_server import FakeTwitch
 from tests.features.connections.test_twitch_connection import current_tokens
+from tests.support.clock import Clock
 
 GUILD = 4242
 ADMIN = 777

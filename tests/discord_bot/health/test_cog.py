@@ -21,9 +21,10 @@ from core.features.roles.sync import RoleSync, SyncResult
 from core.features.watchtime.service import WatchtimeService
 from core.health import Check, HealthReport
 from core.platforms.kick.pusher import PusherState
-from tests.discord_bot.conftest import T0, Clock
+from tests.discord_bot.conftest import T0
 from tests.discord_bot.fake_discord import say
 from tests.discord_bot.fake_roles import give_bot_a_role, make_role
+from tests.support.clock import Clock
 
 FAILING = HealthReport(
     [

@@ -25,9 +25,10 @@ from core.features.connections.kick.service import PURPOSE_VIEWER
 from core.features.linking.effects import LinkEffects
 from core.features.linking.service import LINKED, UNLINKED, LinkingService
 from core.security.links import LINK_LIFETIME, verify_link_params
-from tests.discord_bot.conftest import LINK_BASE_URL, LINK_SECRET, Clock
+from tests.discord_bot.conftest import LINK_BASE_URL, LINK_SECRET
 from tests.discord_bot.fake_discord import member_of, say
 from tests.discord_bot.linking_support import drain, is_dm_to, split_replies
+from tests.support.clock import Clock
 
 LINK_EMOJI = "\N{LINK SYMBOL}"
 

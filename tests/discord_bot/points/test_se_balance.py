@@ -15,10 +15,7 @@ from core.security.secrets import TokenCipher
 from tests.conftest import TEST_FERNET_KEY
 from tests.discord_bot.fake_discord import say
 from tests.fakes.streamelements_server import CHANNEL_ID, JWT, FakeStreamElements
-
-
-async def no_sleep(seconds: float) -> None:
-    return None
+from tests.support.waiting import no_sleep
 
 
 @pytest.fixture

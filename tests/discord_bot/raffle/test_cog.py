@@ -17,7 +17,8 @@ from core.features.watchtime.service import WatchtimeService
 from core.health import HealthReport
 from tests.discord_bot.fake_discord import say
 from tests.fakes.beacon_server import FakeBeacon
-from tests.features.raffle.support import Clock, add_viewer, make_service
+from tests.features.raffle.support import add_viewer, make_service
+from tests.support.clock import Clock
 
 NOW = datetime(2030, 6, 10, 12, 0, tzinfo=UTC)
 

@@ -23,15 +23,12 @@ from core.health import HealthReport
 from core.platforms.shuffle.api import ShuffleClient
 from core.security.secrets import TokenCipher
 from tests.conftest import TEST_FERNET_KEY
-from tests.discord_bot.conftest import Clock
 from tests.discord_bot.fake_discord import member_of, say
 from tests.fakes.shuffle_server import AFFILIATE_KEY, FakeShuffle
+from tests.support.clock import Clock
+from tests.support.waiting import no_sleep
 
 NOT_ADMIN = "You need the Manage Server permission to use !{}."
-
-
-async def _no_wait(seconds: float) -> None:
-    return None
 
 
 @pytest.fixture
@@ -45,7 +42,7 @@ def wagers(sqlite_engine: Engine, clock: Clock, shuffle: FakeShuffle) -> WagerSe
     return WagerService(
         sqlite_engine,
         TokenCipher(TEST_FERNET_KEY),
-        make_client=lambda: ShuffleClient(sleep=_no_wait),
+        make_client=lambda: ShuffleClient(sleep=no_sleep),
         clock=clock,
         allowed_hosts=(shuffle.host,),
     )

@@ -13,7 +13,7 @@ from core.features.linking.service import LinkingService
 from core.features.roles.repository import RoleTier
 from core.features.roles.service import RolesService
 from core.features.roles.sync import RoleSync
-from tests.discord_bot.conftest import Clock, Stream
+from tests.discord_bot.conftest import Stream
 from tests.discord_bot.fake_discord import member_of, say
 from tests.discord_bot.fake_roles import (
     MemberEdits,
@@ -21,6 +21,7 @@ from tests.discord_bot.fake_roles import (
     make_role,
     role_ids,
 )
+from tests.support.clock import Clock
 
 
 @pytest.fixture

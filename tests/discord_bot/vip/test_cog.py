@@ -8,6 +8,7 @@ from core.discord_bot.services import BotServices
 from core.features.vip.service import VipService
 from tests.discord_bot.fake_discord import say
 from tests.features.vip.doubles import BROADCASTER, FakeVipChannel, redemption
+from tests.support.waiting import RecordingSleep
 
 
 @pytest.fixture
@@ -17,15 +18,12 @@ def twitch(clock) -> FakeVipChannel:
 
 @pytest.fixture
 def vip_service(sqlite_engine, clock, twitch, guilds) -> VipService:
-    async def no_sleep(seconds: float) -> None:
-        clock.advance(seconds)
-
     return VipService(
         sqlite_engine,
         clock,
         twitch,
         lambda guild_id: BROADCASTER if guilds.twitch_channel_of(guild_id) else None,
-        sleep=no_sleep,
+        sleep=RecordingSleep(clock),
     )
 
 

@@ -21,8 +21,9 @@ from core.features.guilds.service import GuildService
 from core.features.linking.service import LinkingService
 from core.features.roles.service import RolesService
 from core.features.watchtime.service import WatchtimeService
-from tests.discord_bot.conftest import Clock, Stream
+from tests.discord_bot.conftest import Stream
 from tests.discord_bot.fake_discord import member_of, say
+from tests.support.clock import Clock
 
 
 @pytest.fixture

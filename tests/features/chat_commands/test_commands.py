@@ -14,8 +14,8 @@ from core.features.chat_commands.router import ChatCommandRouter
 from core.features.guilds.service import GuildService
 from core.features.watchtime.durations import format_duration
 from core.features.watchtime.service import WatchtimeService
-from tests.clock import Clock
 from tests.features.chat_commands.doubles import T0, RecordingSender, replier_for, webhook_chat
+from tests.support.clock import Clock
 
 GUILD = 111
 OTHER_GUILD = 222

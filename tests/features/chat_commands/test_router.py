@@ -17,7 +17,6 @@ from core.features.chat_commands.router import (
     parse_command,
     permission_of,
 )
-from tests.bus import eventually
 from tests.features.chat_commands.doubles import (
     BROADCASTER,
     RecordingSender,
@@ -25,20 +24,11 @@ from tests.features.chat_commands.doubles import (
     replier_for,
     webhook_chat,
 )
+from tests.support.clock import Ticker
+from tests.support.waiting import eventually
 
 GUILD = 111
 OTHER_GUILD = 222
-
-
-class MonotonicClock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
 
 
 class Recorder:
@@ -59,11 +49,11 @@ def sender() -> RecordingSender:
 
 
 @pytest.fixture
-def clock() -> MonotonicClock:
-    return MonotonicClock()
+def clock() -> Ticker:
+    return Ticker(1000.0)
 
 
-def make_router(sender: RecordingSender, clock: MonotonicClock, *commands: ChatCommand, **options):
+def make_router(sender: RecordingSender, clock: Ticker, *commands: ChatCommand, **options):
     return ChatCommandRouter(commands, replier_for(sender), clock=clock, **options)
 
 
@@ -240,7 +230,7 @@ async def test_moderators_and_the_broadcaster_skip_cooldowns(sender, clock):
 
 
 def test_cooldown_memory_is_capped_and_expired_entries_go() -> None:
-    clock = MonotonicClock()
+    clock = Ticker(1000.0)
     cooldowns = Cooldowns(capacity=100, clock=clock)
 
     for viewer in range(1000):

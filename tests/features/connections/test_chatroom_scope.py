@@ -5,7 +5,7 @@ even when two guilds follow the same broadcaster (issue 11, item 5)."""
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
 import httpx
@@ -16,23 +16,17 @@ from core.features.connections.kick.setup import SetupFailed
 from core.platforms.kick.site import InternalIds
 from core.runtime import Runtime
 from core.security.links import new_claims, signed_link
-from tests.bus import eventually
 from tests.fakes.kick_runtime import BOT_URL, runtime_on_fake_kick
 from tests.fakes.kick_server import FakeKick
 from tests.fakes.pusher_server import FakePusher
+from tests.support.clock import Clock
+from tests.support.delivery import settle
+from tests.support.waiting import eventually
 
 GUILD_A = 4242
 GUILD_B = 5353
 ADMIN = 777
 WRONG_CHATROOM = 31047538
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = datetime.now(UTC).replace(microsecond=0)
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 @pytest.fixture
@@ -163,9 +157,7 @@ async def test_frames_from_a_wrong_chatroom_reach_only_the_guild_that_stored_it(
             await eventually(lambda: runtime.bus.backlog() == 2, within=10)
             stop.set()
             await supervisor
-            while await asyncio.to_thread(runtime.bus.backlog):
-                await runtime.bus.deliver_due(runtime.dispatcher)
-            await runtime.chat_commands.flush()
+            await settle(runtime)
             await runtime.kick.chat.flush()
             clock.now += timedelta(seconds=60)
             await asyncio.to_thread(runtime.tick_all, clock.now)

@@ -18,12 +18,13 @@ from core.features.connections.kick.service import NeedsReauthorization
 from core.features.connections.tables import kick_connections, oauth_states
 from core.platforms.kick.webhook import KICK_EVENT_TYPES
 from core.runtime import Runtime
-from tests.bus import eventually
-from tests.clock import Clock
 from tests.conftest import FIXTURES, TEST_FERNET_KEY
 from tests.fakes.kick_runtime import BOT_URL, runtime_on_fake_kick
 from tests.fakes.kick_server import CLIENT_SECRET, FakeKick
 from tests.fakes.pusher_server import FakePusher
+from tests.support.clock import Clock
+from tests.support.delivery import deliver_all, deliver_queued
+from tests.support.waiting import eventually
 
 GUILD = 4242
 ADMIN = 777
@@ -255,11 +256,6 @@ def chat_payload(broadcaster: int, sender_id: int, name: str, said_at: datetime)
     return payload
 
 
-async def deliver_all(runtime: Runtime) -> None:
-    while await asyncio.to_thread(runtime.bus.backlog):
-        await runtime.bus.deliver_due(runtime.dispatcher)
-
-
 def test_a_webhook_from_the_fake_reaches_watchtime(runtime, kick, clock):
     asyncio.run(runtime.kick_setup.setup(GUILD, ADMIN, "streamer"))
     runtime.tick_all(clock.now)
@@ -273,7 +269,7 @@ def test_a_webhook_from_the_fake_reaches_watchtime(runtime, kick, clock):
     finally:
         server.close()
     assert answer.json()["status"] == "queued"
-    asyncio.run(deliver_all(runtime))
+    deliver_all(runtime)
     clock.advance(seconds=60)
     runtime.tick_all(clock.now)
     assert [(r.username, r.seconds) for r in runtime.watchtime.export(GUILD)] == [
@@ -314,7 +310,7 @@ async def test_a_pusher_chat_message_from_the_fake_reaches_watchtime(tmp_path, k
             await eventually(lambda: runtime.bus.backlog() > 0, within=10)
             stop.set()
             await supervisor
-            await deliver_all(runtime)
+            await deliver_queued(runtime)
             clock.advance(seconds=60)
             await asyncio.to_thread(runtime.tick_all, clock.now)
             rows = await asyncio.to_thread(runtime.watchtime.export, GUILD)

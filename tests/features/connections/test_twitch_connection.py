@@ -20,9 +20,9 @@ from core.features.connections.twitch.signin import PURPOSE_TWITCH_STREAMER
 from core.platforms.twitch.oauth_client import SCOPES
 from core.runtime import Runtime
 from core.security.links import new_claims
-from tests.clock import Clock
 from tests.fakes.twitch_runtime import REDIRECT_URI, runtime_on_fake_twitch
 from tests.fakes.twitch_server import CLIENT_SECRET, FakeTwitch
+from tests.support.clock import Clock
 
 GUILD = 4242
 ADMIN = 777

@@ -16,7 +16,6 @@ from core.events import Platform
 from core.features.connections.twitch.revocations_repository import StoredRevocation
 from core.features.connections.twitch.setup import TwitchSetupFailed, twitch_login
 from core.features.connections.twitch.subscriptions import WANTED_TYPES
-from tests.bus import eventually
 from tests.fakes.twitch_eventsub import EventSubSender, fixture
 from tests.fakes.twitch_runtime import BOT_URL, EVENTSUB_SECRET
 from tests.fakes.twitch_server import CLIENT_ID, CLIENT_SECRET
@@ -29,6 +28,8 @@ from tests.features.connections.test_twitch_connection import (
     consent,
     current_tokens,
 )
+from tests.support.delivery import deliver_queued
+from tests.support.waiting import eventually
 
 # The same fixtures: a fake Twitch and a runtime on it, on both backends.
 clock = connection_tests.clock
@@ -211,8 +212,7 @@ async def test_a_chat_command_from_twitch_is_answered_in_twitch_chat(runtime, tw
     )
     assert (status, answer["status"]) == (200, "queued")
     try:
-        while await asyncio.to_thread(runtime.bus.backlog):
-            await runtime.bus.deliver_due(runtime.dispatcher)
+        await deliver_queued(runtime)
         await eventually(lambda: bool(twitch.chat_messages), within=10)
     finally:
         await runtime.twitch.close_chat()

@@ -11,7 +11,7 @@ from core.events import Platform
 from core.features.guilds import service as guild_service
 from core.features.guilds.repository import TrackedChannel
 from core.features.guilds.service import GuildService, GuildView, InvalidGuildInput
-from tests.clock import Clock
+from tests.support.clock import Clock
 
 T0 = datetime(2030, 6, 1, 20, 0, tzinfo=UTC)
 BROADCASTER = "123456789"

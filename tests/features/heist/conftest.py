@@ -12,7 +12,7 @@ from datetime import datetime
 
 import pytest
 
-from core.events import ChatMessageSent, Platform, Viewer
+from core.events import ChatMessageSent, Platform
 from core.features.chat_commands.replies import ChatReplier
 from core.features.chat_commands.router import ChatCommandRouter
 from core.features.heist.chat import HeistChat
@@ -20,8 +20,9 @@ from core.features.heist.ports import HeistResult
 from core.features.heist.rules import HeistRules
 from core.features.heist.service import HeistService
 from core.features.points.service import PointsService
-from tests.clock import Clock
 from tests.features.chat_commands.doubles import T0, RecordingSender
+from tests.support import events
+from tests.support.clock import Clock
 
 GUILD = 111
 KICK_BROADCASTER = "123456789"
@@ -101,13 +102,14 @@ def chat_message(
     badge_version: str | None = None,
     at: datetime = T0,
 ) -> ChatMessageSent:
-    return ChatMessageSent(
+    return events.chat_message(
+        content,
         platform=platform,
+        broadcaster=KICK_BROADCASTER if platform == Platform.KICK else TWITCH_BROADCASTER,
+        user_id=user_id,
+        username=username or f"viewer{user_id}",
+        at=at,
         event_id=f"m-{next(_ids)}",
-        broadcaster_user_id=KICK_BROADCASTER if platform == Platform.KICK else TWITCH_BROADCASTER,
-        occurred_at=at,
-        viewer=Viewer(user_id, username or f"viewer{user_id}"),
-        content=content,
         badges=badges,
         subscriber_badge_version=badge_version,
     )

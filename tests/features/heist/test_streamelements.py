@@ -24,12 +24,9 @@ from core.security.secrets import TokenCipher
 from tests.conftest import TEST_FERNET_KEY
 from tests.fakes.streamelements_server import CHANNEL_ID, JWT, FakeStreamElements
 from tests.features.heist.conftest import GUILD, Draws, chat_message
+from tests.support.waiting import no_sleep
 
 WIN, LOSE = 0.0, 0.999
-
-
-async def no_sleep(seconds: float) -> None:
-    return None
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ from core.features.guilds.service import GuildService
 from core.features.linking.platforms import choose, parse_platform
 from core.features.linking.service import LinkingService
 from core.security.links import LinkInvalid, verify_link_params
-from tests.clock import Clock
+from tests.support.clock import Clock
 
 T0 = datetime(2030, 3, 1, 12, 0, tzinfo=UTC)
 GUILD, OTHER = 111, 222

@@ -21,7 +21,7 @@ from core.features.linking.service import (
     UnlinkRefused,
 )
 from core.security.links import LinkInvalid, verify_link_params
-from tests.clock import Clock
+from tests.support.clock import Clock
 
 T0 = datetime(2030, 3, 1, 12, 0, tzinfo=UTC)
 GUILD_A, GUILD_B = 111, 222

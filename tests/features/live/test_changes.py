@@ -14,8 +14,8 @@ from core.events import Platform
 from core.features.live.backends import MemoryLive, RedisLive, TableLive
 from core.features.live.changes import LiveNotifier, touch, watch_commits
 from core.features.raffle.awards_repository import TicketAward, award, award_many
-from tests.clock import Clock
 from tests.features.raffle.support import make_service
+from tests.support.clock import Clock
 
 GUILD = 111
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
-
 import pytest
 
 from core.events import ChatMessageSent, Platform, Viewer
@@ -12,8 +10,9 @@ from core.features.chat_commands.router import ChatCommandRouter
 from core.features.points.chat import NOT_A_NAME, PointsChat
 from core.features.points.service import PointsService
 from core.features.viewers.repository import remember_viewers
-from tests.clock import Clock
 from tests.features.chat_commands.doubles import T0, RecordingSender, webhook_chat
+from tests.support.clock import Clock
+from tests.support.events import chat_message
 
 GUILD = 111
 KICK_ID = 987654321  # the sender of Kick's example chat message
@@ -36,13 +35,13 @@ def router(points, sender) -> ChatCommandRouter:
 
 
 def twitch_chat(content: str, user_id: str = "5555", login: str = "ann") -> ChatMessageSent:
-    return ChatMessageSent(
+    return chat_message(
+        content,
         platform=Platform.TWITCH,
-        event_id=uuid.uuid4().hex,
-        broadcaster_user_id="12826",
-        occurred_at=T0,
-        viewer=Viewer(user_id, login),
-        content=content,
+        broadcaster="12826",
+        user_id=user_id,
+        username=login,
+        at=T0,
     )
 
 

@@ -3,7 +3,6 @@ chat caps, and one ledger row per viewer per window (not per tick), on both back
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 
@@ -17,7 +16,8 @@ from core.features.points.ports import NobodySubscribes
 from core.features.points.service import PointsRefused, PointsService
 from core.features.points.tables import points_accrual, points_ledger
 from core.features.watchtime.service import WatchtimeService
-from tests.clock import Clock
+from tests.support.clock import Clock
+from tests.support.events import chat_message
 
 T0 = datetime(2030, 6, 1, 20, 0, tzinfo=UTC)  # the start of a posting window
 GUILD = 111_111_111_111_111_111
@@ -39,13 +39,8 @@ class Subs:
 
 
 def chat(viewer: Viewer, at: datetime, content: str = "hi", event_id: str = "") -> ChatMessageSent:
-    return ChatMessageSent(
-        platform=Platform.KICK,
-        event_id=event_id or uuid.uuid4().hex,
-        broadcaster_user_id=BROADCASTER,
-        occurred_at=at,
-        viewer=viewer,
-        content=content,
+    return chat_message(
+        content, broadcaster=BROADCASTER, viewer=viewer, at=at, event_id=event_id or None
     )
 
 

@@ -15,7 +15,7 @@ from core.features.points.repository import NotEnough, PointsEntry
 from core.features.points.service import NotEnoughPoints, PointsRefused, PointsService
 from core.features.points.tables import points_balances, points_ledger
 from core.storage.db import create_engine
-from tests.clock import Clock
+from tests.support.clock import Clock
 
 NOW = datetime(2026, 11, 23, 15, 0, tzinfo=UTC)
 GUILD = 1001

@@ -15,16 +15,13 @@ from core.features.points.service import NotEnoughPoints, PointsRefused
 from core.features.points.tables import points_se_outbox, points_settings
 from core.platforms.streamelements.api import StreamElementsPoints
 from core.security.secrets import TokenCipher
-from tests.clock import Clock
 from tests.conftest import TEST_FERNET_KEY
 from tests.fakes.streamelements_server import CHANNEL_ID, JWT, FakeStreamElements
 from tests.features.points.test_earning import T0
+from tests.support.clock import Clock
+from tests.support.waiting import no_sleep
 
 GUILD = 4242
-
-
-async def no_sleep(seconds: float) -> None:
-    return None
 
 
 @pytest.fixture

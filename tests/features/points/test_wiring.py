@@ -8,6 +8,7 @@ from datetime import timedelta
 
 from core.events import ChatMessageSent, Platform, Subscribed, Viewer
 from tests.features.points.test_earning import T0
+from tests.support.events import chat_message
 
 GUILD = 123456789012345678
 BROADCASTER = "4242"
@@ -23,13 +24,8 @@ def test_a_scheduler_tick_earns_points_for_present_viewers(make_runtime):
         await runtime.scheduler.tick_once(at)
 
     asyncio.run(tick(T0))
-    chat = ChatMessageSent(
-        platform=Platform.KICK,
-        event_id="m1",
-        broadcaster_user_id=BROADCASTER,
-        occurred_at=T0 + timedelta(seconds=5),
-        viewer=Viewer("77", "viewer_77"),
-        content="hello",
+    chat = chat_message(
+        "hello", broadcaster=BROADCASTER, at=T0 + timedelta(seconds=5), event_id="m1"
     )
     for handler in runtime.handlers[ChatMessageSent]:
         result = handler(GUILD, chat)
@@ -57,13 +53,12 @@ def test_a_subscriber_the_tiers_feature_knows_earns_the_sub_rate(make_runtime):
             viewer=Viewer("77", "viewer_77"),
         ),
         *(
-            ChatMessageSent(
-                platform=Platform.KICK,
+            chat_message(
+                "hello",
+                broadcaster=BROADCASTER,
+                user_id=user,
+                at=T0 + timedelta(seconds=5),
                 event_id=f"m-{user}",
-                broadcaster_user_id=BROADCASTER,
-                occurred_at=T0 + timedelta(seconds=5),
-                viewer=Viewer(user, f"viewer_{user}"),
-                content="hello",
             )
             for user in ("77", "88")
         ),

@@ -24,12 +24,12 @@ from core.features.raffle.service import RaffleService
 from tests.fakes.beacon_server import GENESIS, fake_randomness
 from tests.features.raffle.support import (
     GUILD,
-    Clock,
     add_viewer,
     gift,
     make_service,
     set_watchtime,
 )
+from tests.support.clock import Clock
 
 HOUR = 3600
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "raffle"

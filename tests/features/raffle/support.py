@@ -18,7 +18,7 @@ from core.features.raffle.service import RaffleService
 from core.features.viewers.repository import remember_viewers
 from core.features.watchtime.tables import watchtime
 from core.storage.db import insert_for
-from tests.clock import Clock
+from tests.support.clock import Clock
 
 GUILD = 1001
 CHANNEL = 2002

@@ -16,7 +16,8 @@ from core.features.raffle import ledger_repository
 from core.features.watchtime.service import WatchtimeService
 from core.wiring.raffle import RaffleTicketBalances
 from tests.features.chat_commands.doubles import RecordingSender, replier_for, webhook_chat
-from tests.features.raffle.support import GUILD, Clock, make_service
+from tests.features.raffle.support import GUILD, make_service
+from tests.support.clock import Clock
 
 
 @pytest.fixture

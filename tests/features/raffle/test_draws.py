@@ -19,7 +19,8 @@ from core.features.raffle.beacon import HttpBeacon
 from core.features.raffle.errors import RaffleRefused
 from core.features.raffle.ports import BeaconUnavailable
 from tests.fakes.beacon_server import FakeBeacon, fake_randomness
-from tests.features.raffle.support import GUILD, Clock, add_viewer, make_service
+from tests.features.raffle.support import GUILD, add_viewer, make_service
+from tests.support.clock import Clock
 
 PARTICIPANTS = {"kick:a": 10, "kick:b": 20, "kick:c": 30, "kick:d": 40}
 

@@ -14,19 +14,20 @@ import json
 import os
 import subprocess
 import sys
-import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from core.config import load_settings
-from core.events import ChatMessageSent, Platform, Viewer
+from core.events import Viewer
 from core.runtime import Runtime
 from tests.conftest import TEST_FERNET_KEY
 from tests.fakes.beacon_server import FakeBeacon, fake_randomness
 from tests.fakes.shuffle_server import FakeShuffle, connect_guild, verify_player
-from tests.features.raffle.support import Clock, RecordingAnnouncer, add_viewer, gift
+from tests.features.raffle.support import RecordingAnnouncer, add_viewer, gift
+from tests.support.clock import Clock
+from tests.support.events import chat_message
 
 REPO = Path(__file__).resolve().parents[3]
 GUILD = 424242
@@ -67,14 +68,7 @@ def environment(tmp_path, monkeypatch, kick_keys, clock):
 
 
 def chat(runtime: Runtime, clock: Clock, user_id: str, name: str) -> None:
-    event = ChatMessageSent(
-        platform=Platform.KICK,
-        event_id=uuid.uuid4().hex,
-        broadcaster_user_id=BROADCASTER,
-        occurred_at=clock(),
-        viewer=Viewer(user_id, name),
-        content="gl",
-    )
+    event = chat_message("gl", broadcaster=BROADCASTER, user_id=user_id, username=name, at=clock())
     asyncio.run(runtime.dispatcher(event))
 
 

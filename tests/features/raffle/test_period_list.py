@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from tests.clock import Clock
 from tests.features.raffle.support import GUILD, make_service
+from tests.support.clock import Clock
 
 
 def test_periods_newest_first_with_their_draws(engine):

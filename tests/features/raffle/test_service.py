@@ -13,7 +13,6 @@ from tests.fakes.beacon_server import FakeBeacon
 from tests.features.raffle.support import (
     GUILD,
     START,
-    Clock,
     RecordingAnnouncer,
     add_viewer,
     gift,
@@ -21,6 +20,7 @@ from tests.features.raffle.support import (
     make_service,
     set_watchtime,
 )
+from tests.support.clock import Clock
 
 HOUR = 3600
 

@@ -18,7 +18,8 @@ import pytest
 from core.events import Platform, SubscriptionsGifted
 from core.platforms.twitch.notifications import parse_notification
 from tests.conftest import FIXTURES
-from tests.features.raffle.support import GUILD, Clock, ledger_count, make_service
+from tests.features.raffle.support import GUILD, ledger_count, make_service
+from tests.support.clock import Clock
 
 GIFTER = "1234"  # Cool_User in the channel.subscription.gift fixture
 TICKETS_PER_SUB = 15  # the default gifted_sub_tickets

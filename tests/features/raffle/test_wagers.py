@@ -30,9 +30,10 @@ from core.features.raffle.wagers import NOT_SHUFFLE_URL, WagerService
 from core.platforms.shuffle.api import ShuffleClient
 from core.platforms.shuffle.payloads import WagerRow
 from core.security.secrets import TokenCipher
-from tests.clock import Clock
 from tests.conftest import TEST_FERNET_KEY
 from tests.fakes.shuffle_server import AFFILIATE_KEY, CAMPAIGN_CODE, FakeShuffle
+from tests.support.clock import Clock
+from tests.support.waiting import RecordingSleep
 
 GUILD = 4242
 ADMIN = 1
@@ -45,14 +46,6 @@ PERIOD_END = datetime(2030, 4, 1, tzinfo=UTC)
 INTERVAL = 300
 
 
-class Sleeps:
-    def __init__(self) -> None:
-        self.waits: list[float] = []
-
-    async def __call__(self, seconds: float) -> None:
-        self.waits.append(seconds)
-
-
 class Harness:
     """A guild with the fake Shuffle configured, an open period, and helpers to poll and read
     the ledger."""
@@ -61,7 +54,7 @@ class Harness:
         self.engine = engine
         self.shuffle = shuffle
         self.clock = Clock(PERIOD_START + timedelta(hours=1))
-        self.sleeps = Sleeps()
+        self.sleeps = RecordingSleep()
         self.rate = rate
         self.wagers = WagerService(
             engine,
@@ -293,7 +286,7 @@ def test_rate_limits_and_challenges_are_backed_off_and_never_taken_as_data(
     assert result.outcome == outcome
     assert result.awards == ()
     assert h.shuffle.statuses()[-3:] == [h.shuffle.statuses()[-1]] * 3
-    assert h.sleeps.waits == [2.5, 5.0]  # retried within the poll, with backoff
+    assert h.sleeps.delays == [2.5, 5.0]  # retried within the poll, with backoff
     assert result.retry_at == h.clock() + timedelta(seconds=600)
     status = h.wagers.status(GUILD)
     assert status.next_poll_at == result.retry_at

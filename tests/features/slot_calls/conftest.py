@@ -10,8 +10,8 @@ from core.features.guilds.service import GuildService
 from core.features.slot_calls.chat import SlotCallChat
 from core.features.slot_calls.repository import SlotCall
 from core.features.slot_calls.service import SlotCallService
-from tests.clock import Clock
 from tests.features.chat_commands.doubles import T0, RecordingSender, replier_for, webhook_chat
+from tests.support.clock import Clock
 
 GUILD = 111
 OTHER_GUILD = 222

@@ -13,8 +13,8 @@ from core.events import Event
 from core.features.sub_tiers.service import SubTierService
 from core.platforms.kick.webhook_events import parse_event
 from core.platforms.twitch.notifications import parse_notification
-from tests.clock import Clock
 from tests.conftest import FIXTURES
+from tests.support.clock import Clock
 
 GUILD = 4242
 T0 = datetime(2030, 11, 3, 18, 0, tzinfo=UTC)

@@ -4,24 +4,26 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from core.events import ChatMessageSent, Platform, Subscribed, Viewer
+from core.events import Platform, Subscribed, Viewer
 from core.features.chat_commands.router import ChatInvocation, Permission
 from core.features.sub_tiers.chat import SubTierChat
 from core.features.sub_tiers.service import SubTierService
 from tests.features.chat_commands.doubles import RecordingSender, replier_for, webhook_chat
 from tests.features.sub_tiers.conftest import GUILD, T0, twitch_event
+from tests.support.events import chat_message
 
 
 def ask(
     tiers: SubTierService, arguments: str = "", *, user_id: str = "1234", platform=Platform.TWITCH
 ) -> str | None:  # type: ignore[no-untyped-def]
-    event = ChatMessageSent(
+    event = chat_message(
+        f"!tier {arguments}".strip(),
         platform=platform,
+        broadcaster="1337",
+        user_id=user_id,
+        username="someone",
+        at=T0,
         event_id="chat-1",
-        broadcaster_user_id="1337",
-        occurred_at=T0,
-        viewer=Viewer(user_id, "someone"),
-        content=f"!tier {arguments}".strip(),
     )
     invocation = ChatInvocation(GUILD, event, "tier", arguments, Permission.EVERYONE)
     return SubTierChat(tiers).reply(invocation)

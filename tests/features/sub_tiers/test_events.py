@@ -12,9 +12,9 @@ from core.features.sub_tiers.tables import sub_tiers
 from core.features.viewers.repository import remember_viewers
 from core.platforms.kick.pusher_events import parse_frame
 from core.storage.db import transaction
-from tests.clock import Clock
 from tests.conftest import FIXTURES
 from tests.features.sub_tiers.conftest import GUILD, T0, kick_event, twitch_event
+from tests.support.clock import Clock
 
 A_MONTH_ON = datetime(2030, 12, 3, 18, 0, tzinfo=UTC)
 

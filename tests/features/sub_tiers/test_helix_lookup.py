@@ -17,7 +17,9 @@ from core.features.sub_tiers.service import SubTierService
 from core.platforms.twitch.helix import HelixClient
 from tests.fakes.twitch_server import CLIENT_ID, FakeTwitch
 from tests.platforms.twitch import conftest as fake_twitch
-from tests.platforms.twitch.conftest import BROADCASTER_ID, Clock, RecordingSleep
+from tests.platforms.twitch.conftest import BROADCASTER_ID
+from tests.support.clock import Clock
+from tests.support.waiting import RecordingSleep
 
 # The fake Twitch on 127.0.0.1 and its clock, as tests/platforms/twitch has them.
 clock, sleep, twitch = fake_twitch.clock, fake_twitch.sleep, fake_twitch.twitch

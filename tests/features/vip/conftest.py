@@ -6,8 +6,9 @@ import pytest
 from sqlalchemy.engine import Engine
 
 from core.features.vip.service import VipService
-from tests.clock import Clock
 from tests.features.vip.doubles import BROADCASTER, GUILD, T0, FakeVipChannel, RecordingNotices
+from tests.support.clock import Clock
+from tests.support.waiting import RecordingSleep
 
 
 @dataclass
@@ -24,11 +25,7 @@ class Vip:
 async def vip(engine: Engine) -> Vip:
     """A guild with the VIP reward set up (24 hours, notices in channel 5001)."""
     clock = Clock(T0)
-    sleeps: list[float] = []
-
-    async def sleep(seconds: float) -> None:
-        sleeps.append(seconds)
-        clock.advance(seconds)
+    sleep = RecordingSleep(clock)
 
     twitch = FakeVipChannel(clock)
     notices = RecordingNotices()
@@ -42,4 +39,4 @@ async def vip(engine: Engine) -> Vip:
     )
     result = await service.setup(GUILD, 900, "VIP for a day", 500, 24)
     await service.update_settings(GUILD, notice_channel_id=5001)
-    return Vip(service, twitch, notices, clock, sleeps, result.reward.id)
+    return Vip(service, twitch, notices, clock, sleep.delays, result.reward.id)

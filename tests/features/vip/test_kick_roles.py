@@ -13,7 +13,6 @@ from core.events import Platform, RewardRedeemed, Viewer
 from core.features.linking.repository import AccountLink, save_link
 from core.features.vip.service import VipService
 from core.storage.db import transaction
-from tests.clock import Clock
 from tests.features.chat_commands.doubles import RecordingSender
 from tests.features.vip.doubles import (
     GUILD,
@@ -22,6 +21,7 @@ from tests.features.vip.doubles import (
     FakeVipChannel,
     RecordingNotices,
 )
+from tests.support.clock import Clock
 
 ROLE = 7000
 MEMBER = 4242

@@ -24,7 +24,8 @@ from core.features.watchtime import repository
 from core.features.watchtime.repository import WatchtimeRow
 from core.features.watchtime.service import RankedWatchtime, TickResult, WatchtimeService
 from core.features.watchtime.tables import watch_presence, watchtime
-from tests.clock import Clock
+from tests.support.clock import Clock
+from tests.support.events import chat_message
 
 T0 = datetime(2030, 6, 1, 20, 0, tzinfo=UTC)
 BROADCASTER = "123456789"
@@ -44,13 +45,8 @@ def at(seconds: float) -> datetime:
 def chat(
     viewer: Viewer, occurred_at: datetime, broadcaster: str = BROADCASTER, event_id: str = ""
 ) -> ChatMessageSent:
-    return ChatMessageSent(
-        platform=Platform.KICK,
-        event_id=event_id or uuid.uuid4().hex,
-        broadcaster_user_id=broadcaster,
-        occurred_at=occurred_at,
-        viewer=viewer,
-        content="hi",
+    return chat_message(
+        "hi", broadcaster=broadcaster, viewer=viewer, at=occurred_at, event_id=event_id or None
     )
 
 

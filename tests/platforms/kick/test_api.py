@@ -19,18 +19,11 @@ from core.platforms.kick.api import (
     Unauthorized,
 )
 from tests.fakes.kick_server import FakeKick
+from tests.support.waiting import RecordingSleep
 
 STREAMER_ID = 1001
 CHAT_PATH = "/public/v1/chat"
 USERS_PATH = "/public/v1/users"
-
-
-class RecordingSleep:
-    def __init__(self) -> None:
-        self.delays: list[float] = []
-
-    async def __call__(self, seconds: float) -> None:
-        self.delays.append(seconds)
 
 
 @pytest.fixture

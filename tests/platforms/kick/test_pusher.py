@@ -22,6 +22,7 @@ from core.platforms.kick.pusher import (
     PusherState,
 )
 from tests.fakes.pusher_server import FakePusher
+from tests.support.waiting import RecordingSleep, eventually
 
 FIXTURES = Path(__file__).parents[2] / "fixtures" / "kick"
 CHANNELS = PusherChannels(chatroom_id=1221707, channel_id=17425723, broadcaster_user_id="18312333")
@@ -68,15 +69,6 @@ class Recorder:
         return any(event.event_id == chat_id(number) for event in self.events)
 
 
-class InstantSleep:
-    def __init__(self) -> None:
-        self.delays: list[float] = []
-
-    async def __call__(self, seconds: float) -> None:
-        self.delays.append(seconds)
-        await asyncio.sleep(0)
-
-
 class GatedSleep:
     """Backoff that lasts until the test releases it."""
 
@@ -91,14 +83,6 @@ class GatedSleep:
         await self.release.wait()
 
 
-async def eventually(predicate: Callable[[], bool], seconds: float = 2.0) -> None:
-    for _ in range(int(seconds / 0.005)):
-        if predicate():
-            return
-        await asyncio.sleep(0.005)
-    raise AssertionError("condition not met in time")
-
-
 def make_listener(
     url: str,
     publish: Callable[[Event], Any] | None = None,
@@ -107,7 +91,7 @@ def make_listener(
     channel_ids: PusherChannels = CHANNELS,
     **options: Any,
 ) -> PusherListener:
-    options.setdefault("sleep", InstantSleep())
+    options.setdefault("sleep", RecordingSleep(yields=True))
     options.setdefault("rng", lambda: 1.0)
     return PusherListener(
         url,
@@ -304,7 +288,7 @@ async def test_reconnects_after_a_drop_without_losing_or_doubling_events(abrupt:
 
 
 async def test_backs_off_with_full_jitter_on_4200() -> None:
-    sleep = InstantSleep()
+    sleep = RecordingSleep(yields=True)
     async with FakePusher() as fake:
         listener = make_listener(
             fake.url, sleep=sleep, rng=lambda: 0.5, backoff_base=1.0, backoff_max=3.0
@@ -321,7 +305,7 @@ async def test_backs_off_with_full_jitter_on_4200() -> None:
 
 
 async def test_4100_waits_at_least_a_second() -> None:
-    sleep = InstantSleep()
+    sleep = RecordingSleep(yields=True)
     async with FakePusher() as fake:
         listener = make_listener(fake.url, sleep=sleep, rng=lambda: 0.0)
         async with running(listener):
@@ -335,7 +319,7 @@ async def test_4100_waits_at_least_a_second() -> None:
 async def test_4001_stops_retrying_with_status_failed(
     how: str, caplog: pytest.LogCaptureFixture
 ) -> None:
-    sleep = InstantSleep()
+    sleep = RecordingSleep(yields=True)
     async with FakePusher() as fake:
         listener = make_listener(fake.url, sleep=sleep)
         stop = asyncio.Event()
@@ -380,7 +364,7 @@ async def test_unreachable_server_is_retried_with_backoff() -> None:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    sleep = InstantSleep()
+    sleep = RecordingSleep(yields=True)
     listener = make_listener(f"ws://127.0.0.1:{port}/app/key", sleep=sleep, backoff_max=4.0)
     async with running(listener):
         await eventually(lambda: len(sleep.delays) >= 4)

@@ -17,7 +17,8 @@ from core.platforms.kick.sources import WebhookDeliveries
 from core.platforms.sockets import DELIVERY_WINDOW
 from core.storage.tables import bus_events
 from tests.fakes.pusher_server import FakePusher
-from tests.platforms.kick.test_pusher import broadcast_mixed, chat_data, eventually
+from tests.platforms.kick.test_pusher import broadcast_mixed, chat_data
+from tests.support.waiting import eventually
 
 FIXTURES = Path(__file__).parents[2] / "fixtures" / "kick"
 BROADCASTER = "18312333"  # the broadcaster of the Pusher fixtures
@@ -144,7 +145,7 @@ async def test_pusher_credits_gifts_whose_webhooks_do_not_arrive_while_chat_webh
                     and state.status == "connected"
                     and len(state.subscribed) == 5
                 ),
-                seconds=5,
+                within=5,
             )
             await broadcast_mixed(fake)
             # The webhook's chat message, then Pusher's two.

@@ -23,14 +23,7 @@ from core.platforms.shuffle.payloads import (
     parse_statistics,
 )
 from tests.fakes.shuffle_server import AFFILIATE_KEY, CAMPAIGN_CODE, FakeShuffle
-
-
-class Sleeps:
-    def __init__(self) -> None:
-        self.waits: list[float] = []
-
-    async def __call__(self, seconds: float) -> None:
-        self.waits.append(seconds)
+from tests.support.waiting import RecordingSleep
 
 
 @pytest.fixture
@@ -40,12 +33,12 @@ def shuffle() -> Iterator[FakeShuffle]:
 
 
 @pytest.fixture
-def sleeps() -> Sleeps:
-    return Sleeps()
+def sleeps() -> RecordingSleep:
+    return RecordingSleep()
 
 
 @pytest.fixture
-async def client(sleeps: Sleeps) -> AsyncIterator[ShuffleClient]:
+async def client(sleeps: RecordingSleep) -> AsyncIterator[ShuffleClient]:
     async with ShuffleClient(
         max_retries=2, backoff_base=4.0, sleep=sleeps, jitter=lambda: 0.5
     ) as c:
@@ -69,13 +62,13 @@ async def test_amounts_sent_as_strings_read_the_same(
 
 @pytest.mark.parametrize("kind", ["429", "400", "too_many", "too_many_list"])
 async def test_each_rate_limit_reply_is_retried_then_the_data_is_read(
-    shuffle: FakeShuffle, client: ShuffleClient, sleeps: Sleeps, kind: str
+    shuffle: FakeShuffle, client: ShuffleClient, sleeps: RecordingSleep, kind: str
 ) -> None:
     shuffle.set_wagered("Alice", "10")
     shuffle.fail_next(kind, times=2)  # type: ignore[arg-type]
     rows = await client.fetch_wagers(shuffle.affiliate_url)
     assert rows == [WagerRow("Alice", CAMPAIGN_CODE, 1000)]
-    assert sleeps.waits == [2.0, 4.0]  # 4 s * 2**n * jitter 0.5
+    assert sleeps.delays == [2.0, 4.0]  # 4 s * 2**n * jitter 0.5
     assert len(shuffle.requests) == 3
 
 
@@ -91,21 +84,21 @@ async def test_a_rate_limit_that_outlasts_the_retries_is_raised_not_taken_as_dat
 
 
 async def test_retry_after_is_honoured(
-    shuffle: FakeShuffle, client: ShuffleClient, sleeps: Sleeps
+    shuffle: FakeShuffle, client: ShuffleClient, sleeps: RecordingSleep
 ) -> None:
     shuffle.fail_next("429", retry_after=7)
     await client.fetch_wagers(shuffle.affiliate_url)
-    assert sleeps.waits == [7.0]
+    assert sleeps.delays == [7.0]
 
 
 async def test_a_long_retry_after_ends_the_fetch_at_once(
-    shuffle: FakeShuffle, client: ShuffleClient, sleeps: Sleeps
+    shuffle: FakeShuffle, client: ShuffleClient, sleeps: RecordingSleep
 ) -> None:
     shuffle.fail_next("429", retry_after=600)
     with pytest.raises(RateLimited) as raised:
         await client.fetch_wagers(shuffle.affiliate_url)
     assert raised.value.retry_after == 600
-    assert sleeps.waits == []
+    assert sleeps.delays == []
 
 
 async def test_a_cloudflare_challenge_page_is_retried_and_never_parsed(
@@ -119,13 +112,13 @@ async def test_a_cloudflare_challenge_page_is_retried_and_never_parsed(
 
 
 async def test_a_wrong_key_is_refused_at_once_without_the_url_in_the_message(
-    shuffle: FakeShuffle, client: ShuffleClient, sleeps: Sleeps
+    shuffle: FakeShuffle, client: ShuffleClient, sleeps: RecordingSleep
 ) -> None:
     with pytest.raises(ShuffleRefused) as raised:
         await client.fetch_wagers(f"{shuffle.url}/stats/not-my-key-123")
     assert raised.value.status == 404
     assert "not-my-key" not in str(raised.value)
-    assert sleeps.waits == []
+    assert sleeps.delays == []
 
 
 async def test_server_errors_are_retried(shuffle: FakeShuffle, client: ShuffleClient) -> None:

@@ -14,10 +14,7 @@ from core.platforms.streamelements.api import (
     StreamElementsUnreachable,
 )
 from tests.fakes.streamelements_server import CHANNEL_ID, JWT, FakeStreamElements
-
-
-async def no_sleep(seconds: float) -> None:
-    return None
+from tests.support.waiting import no_sleep
 
 
 @pytest.fixture

@@ -1,46 +1,22 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Iterator
-from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from core.platforms.twitch.helix import HelixClient
 from core.platforms.twitch.oauth_client import TwitchOAuthClient
 from tests.fakes.twitch_server import CLIENT_ID, CLIENT_SECRET, FakeTwitch
+from tests.support.clock import Clock
+from tests.support.waiting import RecordingSleep
 
 BROADCASTER_ID = "141981764"
 REDIRECT_URI = "http://localhost:8080/auth/twitch/callback"
 
 
-class Clock:
-    """A settable "now", shared by the fake and the clients; sleeping moves it on."""
-
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += timedelta(seconds=seconds)
-
-
-class RecordingSleep:
-    """Records every wait and moves the clock on by it, instead of sleeping."""
-
-    def __init__(self, clock: Clock) -> None:
-        self.clock = clock
-        self.delays: list[float] = []
-
-    async def __call__(self, seconds: float) -> None:
-        self.delays.append(seconds)
-        self.clock.advance(seconds)
-
-
 @pytest.fixture
 def clock() -> Clock:
-    return Clock(datetime.now(UTC).replace(microsecond=0))
+    return Clock()  # the real time (whole seconds): tokens and signatures must be fresh
 
 
 @pytest.fixture

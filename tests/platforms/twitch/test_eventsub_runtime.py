@@ -15,7 +15,8 @@ from core.platforms.twitch.eventsub_sources import SOCKET_SUBSCRIPTIONS
 from tests.fakes.twitch_eventsub import SECRET, EventSubSender, notification_body
 from tests.fakes.twitch_eventsub_ws import FakeEventSubWs, fixture
 from tests.fakes.twitch_server import CLIENT_ID, FakeTwitch
-from tests.platforms.twitch.test_eventsub_ws import chat_frame, eventually, subscribe_frame
+from tests.platforms.twitch.test_eventsub_ws import chat_frame, subscribe_frame
+from tests.support.waiting import eventually
 
 GUILD = 111
 BROADCASTER = "1971641"  # the broadcaster of the websocket chat fixture
@@ -52,7 +53,8 @@ async def wired(make_runtime, migrated_database_url, twitch: FakeTwitch) -> Asyn
         task = asyncio.create_task(supervisor.run(stop, every_seconds=0.05))
         try:
             await eventually(
-                lambda: getattr(supervisor.states().get(BROADCASTER), "status", "") == "connected"
+                lambda: getattr(supervisor.states().get(BROADCASTER), "status", "") == "connected",
+                within=5,
             )
             yield runtime, socket
         finally:
@@ -65,7 +67,7 @@ async def test_the_socket_subscribes_with_the_provided_token_and_feeds_the_bus(
 ):
     async with wired(make_runtime, migrated_database_url, twitch) as (runtime, socket):
         await socket.notify(fixture("notification.channel.chat.message"))
-        await eventually(lambda: runtime.bus.backlog() == 1)
+        await eventually(lambda: runtime.bus.backlog() == 1, within=5)
     created = [s for s in twitch.eventsub.values() if s["transport"]["method"] == "websocket"]
     assert sorted(s["type"] for s in created) == sorted(SOCKET_SUBSCRIPTIONS)
     assert {s["transport"]["session_id"] for s in created} == {socket.sockets[0].session_id}
@@ -87,7 +89,7 @@ async def test_the_same_chat_message_over_webhook_and_websocket_is_queued_once(
         assert (status, answer["status"]) == (200, "queued")
         await socket.notify(frame)
         await socket.notify(chat_frame(2))  # read after the copy: once it is queued, so was that
-        await eventually(lambda: runtime.bus.backlog() >= 2)
+        await eventually(lambda: runtime.bus.backlog() >= 2, within=5)
         await asyncio.sleep(0.1)
     assert runtime.bus.backlog() == 2
 
@@ -107,7 +109,7 @@ async def test_a_subscription_webhooks_deliver_is_not_taken_from_the_socket_too(
         frame["payload"] = body
         await socket.notify(frame)
         await socket.notify(chat_frame(2))  # read after the copy: once it is queued, so was that
-        await eventually(lambda: runtime.bus.backlog() >= 2)
+        await eventually(lambda: runtime.bus.backlog() >= 2, within=5)
         await asyncio.sleep(0.1)
     assert runtime.bus.backlog() == 2
 
@@ -121,7 +123,9 @@ async def test_a_revocation_over_the_socket_is_recorded_for_the_broadcaster(
             type="channel.subscribe",
             condition={"broadcaster_user_id": BROADCASTER},
         )
-        await eventually(lambda: bool(runtime.twitch_revocations.of_broadcaster(BROADCASTER)))
+        await eventually(
+            lambda: bool(runtime.twitch_revocations.of_broadcaster(BROADCASTER)), within=5
+        )
     [revocation] = runtime.twitch_revocations.of_broadcaster(BROADCASTER)
     assert (revocation.subscription_type, revocation.status) == (
         "channel.subscribe",

@@ -17,7 +17,9 @@ from core.platforms.twitch.helix import (
     Unauthorized,
 )
 from tests.fakes.twitch_server import CLIENT_ID, FakeTwitch
-from tests.platforms.twitch.conftest import BROADCASTER_ID, Clock, RecordingSleep
+from tests.platforms.twitch.conftest import BROADCASTER_ID
+from tests.support.clock import Clock
+from tests.support.waiting import RecordingSleep
 
 VIPS = "/helix/channels/vips"
 

@@ -21,7 +21,9 @@ from core.platforms.twitch.oauth_client import (
     new_state,
 )
 from tests.fakes.twitch_server import CLIENT_ID, CLIENT_SECRET, FakeTwitch
-from tests.platforms.twitch.conftest import BROADCASTER_ID, REDIRECT_URI, Clock, RecordingSleep
+from tests.platforms.twitch.conftest import BROADCASTER_ID, REDIRECT_URI
+from tests.support.clock import Clock
+from tests.support.waiting import RecordingSleep
 
 
 async def consent(twitch: FakeTwitch, *, state: str = "st4te-123") -> dict[str, list[str]]:

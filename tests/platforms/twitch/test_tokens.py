@@ -12,7 +12,8 @@ from core.platforms.twitch.helix import HelixClient
 from core.platforms.twitch.oauth_client import SCOPES, TokenSet, TwitchOAuthClient
 from core.platforms.twitch.tokens import GrantRevoked, ManagedToken
 from tests.fakes.twitch_server import FakeTwitch
-from tests.platforms.twitch.conftest import BROADCASTER_ID, Clock
+from tests.platforms.twitch.conftest import BROADCASTER_ID
+from tests.support.clock import Clock
 
 
 class Saved:

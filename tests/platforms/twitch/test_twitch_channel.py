@@ -5,7 +5,6 @@ tests/discord_bot/test_twitch_channel.py; the CLI contract in tests/test_cli.py.
 
 from __future__ import annotations
 
-import asyncio
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -13,6 +12,7 @@ import pytest
 from core.events import Platform
 from tests.fakes.twitch_eventsub import SECRET, EventSubSender
 from tests.features.chat_commands.doubles import RecordingSender
+from tests.support.delivery import settle
 
 GUILD = 111
 STREAMER = "1971641"  # the broadcaster of Twitch's chat examples
@@ -35,13 +35,6 @@ def sent_at():
 @pytest.fixture
 def twitch(runtime, sent_at) -> EventSubSender:
     return EventSubSender.flask(runtime.create_web_app().test_client(), lambda: sent_at["at"])
-
-
-async def settle(runtime) -> None:  # type: ignore[no-untyped-def]
-    """What the bot process does: consume the queue, then let chat commands finish."""
-    while await asyncio.to_thread(runtime.bus.backlog):
-        await runtime.bus.deliver_due(runtime.dispatcher)
-    await runtime.chat_commands.flush()
 
 
 async def test_chatting_during_a_twitch_stream_earns_watchtime(runtime, twitch, sent_at):

@@ -20,12 +20,12 @@ import pytest
 
 from core.runtime import Runtime
 from core.web.dashboard.aio import coroutine_runner
-from tests.clock import Clock
 from tests.discord_bot.test_done_when_issue_13 import BROADCASTER, REDEEM, redemption_fields
 from tests.fakes.discord_oauth import CLIENT_ID, CLIENT_SECRET, MANAGE_GUILD
 from tests.fakes.twitch_eventsub import EventSubSender
 from tests.fakes.twitch_runtime import EVENTSUB_SECRET, runtime_on_fake_twitch
 from tests.fakes.twitch_server import FakeTwitch
+from tests.support.clock import Clock
 from tests.web.browser.test_login import _log_in
 
 GUILD = 111111111111111111

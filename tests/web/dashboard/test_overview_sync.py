@@ -15,11 +15,11 @@ import pytest
 from core.features.connections.twitch.signin import PURPOSE_TWITCH_STREAMER
 from core.features.connections.twitch.subscriptions import WANTED_TYPES
 from core.security.links import new_claims
-from tests.clock import Clock
 from tests.fakes.discord_oauth import CLIENT_ID, CLIENT_SECRET
 from tests.fakes.kick_server import FakeKick
 from tests.fakes.twitch_runtime import REDIRECT_URI, runtime_on_fake_twitch
 from tests.fakes.twitch_server import FakeTwitch
+from tests.support.clock import Clock
 from tests.web.dashboard.conftest import ADMIN, GUILD, OTHER_GUILD, Site, post
 from tests.web.dashboard.conftest import discord as discord
 

@@ -14,21 +14,14 @@ from core.web.dashboard.config import DashboardConfig
 from core.web.dashboard.discord_client import can_manage
 from core.web.dashboard.security import PermissionCache, RateLimiter, TokenBox
 from tests.fakes.discord_oauth import CLIENT_ID, CLIENT_SECRET, MANAGE_GUILD, FakeDiscordOAuth
+from tests.support.clock import Ticker
 
 PUBLIC = "http://dash.test"
 GUILD = 111111111111111111
 
 
-class Tick:
-    def __init__(self) -> None:
-        self.now = 1_000_000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 def test_rate_limiter_allows_the_limit_per_window():
-    clock = Tick()
+    clock = Ticker(1_000_000.0)
     limiter = RateLimiter(3, 60, clock)
     assert [limiter.allow("a") for _ in range(4)] == [True, True, True, False]
     assert limiter.allow("b")  # per key
@@ -37,7 +30,7 @@ def test_rate_limiter_allows_the_limit_per_window():
 
 
 def test_permission_cache_forgets_after_its_ttl():
-    clock = Tick()
+    clock = Ticker(1_000_000.0)
     cache = PermissionCache(180, clock)
     cache.put_all(7, {GUILD}, asked=42)
     assert cache.get(7, GUILD) is True
@@ -48,7 +41,7 @@ def test_permission_cache_forgets_after_its_ttl():
 
 
 def test_sealed_token_expires_and_refuses_tampering():
-    clock = Tick()
+    clock = Ticker(1_000_000.0)
     box = TokenBox("secret", 3600, clock)
     sealed = box.seal("discord-token")
     assert "discord-token" not in sealed

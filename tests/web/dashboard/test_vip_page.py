@@ -14,9 +14,9 @@ from core.features.vip.service import VipService
 from core.web.dashboard import register
 from core.web.dashboard.aio import coroutine_runner
 from core.web.dashboard.config import DashboardConfig
-from tests.clock import Clock
 from tests.fakes.discord_oauth import CLIENT_ID, CLIENT_SECRET, MANAGE_GUILD, FakeDiscordOAuth
 from tests.features.vip.doubles import BROADCASTER, T0, FakeVipChannel
+from tests.support.clock import Clock
 from tests.web.dashboard.test_security import PUBLIC, _consent
 
 GUILD = 111111111111111111

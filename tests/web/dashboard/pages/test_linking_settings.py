@@ -11,7 +11,7 @@ import pytest
 from core.events import Platform
 from core.features.linking.service import LinkingService
 from core.features.roles.ports import GuildRoles
-from tests.clock import Clock
+from tests.support.clock import Clock
 from tests.web.dashboard.pages.conftest import (
     ADMIN_ID,
     OTHER_GUILD,

@@ -182,8 +182,8 @@ def test_a_refused_draw_is_shown_and_draws_nothing(pages, month, path, form, fie
 def test_a_draw_refused_by_the_service_while_no_period_closed(discord, sqlite_engine):
     from datetime import UTC, datetime
 
-    from tests.clock import Clock
     from tests.features.raffle.support import make_service
+    from tests.support.clock import Clock
 
     raffle = make_service(sqlite_engine, Clock(datetime(2026, 3, 10, tzinfo=UTC)))
     raffle.periods.start(GUILD)

@@ -11,7 +11,7 @@ import pytest
 from core.features.roles.ports import GuildRoles
 from core.features.roles.repository import RoleTier
 from core.features.roles.service import RolesService
-from tests.clock import Clock
+from tests.support.clock import Clock
 from tests.web.dashboard.pages.conftest import OTHER_GUILD, assert_refused_here, pages_for
 
 GUILD = 111111111111111111

@@ -9,8 +9,8 @@ import pytest
 
 from core.config import WatchtimeSettings
 from core.features.watchtime.service import WatchtimeService
-from tests.clock import Clock
 from tests.features.raffle.support import add_viewer, set_watchtime
+from tests.support.clock import Clock
 from tests.web.dashboard.pages.conftest import OTHER_GUILD, assert_refused_here, pages_for
 
 GUILD = 111111111111111111

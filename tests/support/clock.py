@@ -1,4 +1,4 @@
-"""The one test clock: time moves only when the test moves it."""
+"""The test clocks: time moves only when the test moves it."""
 
 from __future__ import annotations
 
@@ -19,4 +19,19 @@ class Clock:
     def advance(self, seconds: float | timedelta = 0, **delta: float) -> datetime:
         step = seconds if isinstance(seconds, timedelta) else timedelta(seconds=seconds)
         self.now += step + timedelta(**delta)
+        return self.now
+
+
+class Ticker:
+    """A monotonic clock in seconds (a float, as ``time.monotonic`` gives), for code that
+    measures intervals rather than dates. Starts at ``now``; ``advance`` moves it on."""
+
+    def __init__(self, now: float = 1000.0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> float:
+        self.now += seconds
         return self.now
