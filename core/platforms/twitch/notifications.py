@@ -42,28 +42,12 @@ from core.platforms.lenient import (
     checked_id,
     checked_int,
 )
+from core.platforms.webhook_checks import InvalidPayload, UnusablePayload
 
 MAX_BADGES = 32
 SUBSCRIBER_BADGES = ("subscriber", "founder")  # a founder badge stands in for subscriber
 REDEMPTION_ADD = "channel.channel_points_custom_reward_redemption.add"
 REDEMPTION_UPDATE = "channel.channel_points_custom_reward_redemption.update"
-
-
-class UnusablePayload(Exception):
-    """A verified notification from which no event can be built (say, no broadcaster id)."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
-
-
-class InvalidPayload(Exception):
-    """A verified notification holding a value that can never be accepted (an id that is too
-    long, not ASCII, or a number beyond 64 bits): answered 400, since no retry can succeed."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
 
 
 def parse_notification(
