@@ -26,7 +26,7 @@ from urllib.parse import quote, urlencode
 import httpx
 
 from core.platforms import oauth
-from core.platforms.http import Backoff, NoAnswer, Retry, retry_after
+from core.platforms.http import Backoff, Retry, retry_after
 from core.platforms.oauth import MAX_EXPIRES_IN_SECONDS, OAuthClient, lifetime, usable_token_set
 from core.platforms.oauth import json_or_none as _json
 from core.platforms.oauth import nonempty_text as _text
@@ -218,16 +218,15 @@ class TwitchOAuthClient(OAuthClient):
         all_headers = {"Accept": "application/json", **(headers or {})}
 
         async def attempt() -> httpx.Response:
-            try:
-                response = await self._send(
-                    method, self._base_url + path, data=data, headers=all_headers
-                )
-            except NoAnswer as exc:
-                # Only the kind of failure: the request may carry a token.
-                error = TwitchOAuthError(None, f"{method} {path}: {exc.problem}")
-                if exc.is_unsent or is_idempotent:
-                    raise Retry(error, exc.problem) from None
-                raise error from None
+            # Only the kind of failure when no answer came: the request may carry a token.
+            response = await self._send_or_retry(
+                method,
+                self._base_url + path,
+                unreachable=lambda problem: TwitchOAuthError(None, f"{method} {path}: {problem}"),
+                is_idempotent=is_idempotent,
+                data=data,
+                headers=all_headers,
+            )
             status = response.status_code
             if status < 400:
                 return response
