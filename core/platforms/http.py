@@ -149,6 +149,26 @@ class HttpClient:
             kind = type(exc).__name__
             raise NoAnswer(f"got no answer ({kind})", kind, is_unsent=False) from None
 
+    async def _send_or_retry(
+        self,
+        method: str,
+        url: str,
+        *,
+        unreachable: Callable[[str], Exception],
+        is_idempotent: bool,
+        **options: Any,
+    ) -> httpx.Response:
+        """One attempt for :meth:`Backoff.run`: the answer, whatever its status. When none came
+        back, the client's own error (``unreachable(problem)``) is raised as a :class:`Retry`
+        if the request never left or is safe to repeat, else as it is."""
+        try:
+            return await self._send(method, url, **options)
+        except NoAnswer as exc:
+            error = unreachable(exc.problem)
+            if exc.is_unsent or is_idempotent:
+                raise Retry(error, exc.problem) from None
+            raise error from None
+
 
 def retry_after(response: httpx.Response) -> float | None:
     """The ``Retry-After`` header in seconds; None when absent, an HTTP date or not a finite

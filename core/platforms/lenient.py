@@ -19,9 +19,9 @@ and Discord (see docs/architecture.md, "Parsing bounds"):
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime, timedelta, timezone
-from typing import Any
+from typing import Any, TypeVar
 
 ID_MAX = 64  # the id columns (core/storage/schema.py: UserId = String(64))
 NAME_MAX = 100  # usernames, channel slugs (String(100))
@@ -34,6 +34,8 @@ _ID = re.compile(r"[\x21-\x7e]+", re.ASCII)
 _SURROGATES = re.compile("[\ud800-\udfff]")
 _FLOAT_EXACT = 2.0**53
 
+T = TypeVar("T")
+
 
 class BadValue(ValueError):
     """A value of a readable type that still cannot be accepted (too long, NUL, surrogate, ...)."""
@@ -45,6 +47,12 @@ def as_mapping(value: Any) -> Mapping[str, Any]:
 
 def as_list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else []
+
+
+def parse_each(entries: Iterable[Any], parse: Callable[[Any], T | None]) -> list[T]:
+    """What ``parse`` makes of each entry, leaving out those it answers None for (a reply's item
+    without its id, say): both platforms' list replies are read this way."""
+    return [item for entry in entries if (item := parse(entry)) is not None]
 
 
 def checked_id(value: Any, *, limit: int = ID_MAX) -> str | None:
@@ -146,6 +154,22 @@ def as_time(value: Any) -> datetime | None:
         except (OverflowError, OSError, ValueError):
             return None
     return None
+
+
+def iso_moment(text: str) -> datetime | None:
+    """``text`` as ``datetime.fromisoformat`` reads it, a trailing ``Z`` and a missing offset
+    taken as UTC; None when it cannot be read. Not yet converted to UTC: each platform's reader
+    does that in its own way (Twitch's also catches a moment outside the calendar)."""
+    text = text.strip()
+    if text[-1:] in ("Z", "z"):
+        text = text[:-1] + "+00:00"
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment
 
 
 _RFC3339 = re.compile(

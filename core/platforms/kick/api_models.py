@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-from core.platforms.lenient import NAME_MAX
+from core.platforms.lenient import NAME_MAX, iso_moment, parse_each
 from core.platforms.lenient import as_bool as _bool
 from core.platforms.lenient import as_id as _id
 from core.platforms.lenient import as_int as _int
@@ -166,7 +166,7 @@ def next_cursor(body: Any) -> str | None:
 
 
 def parse_list(data: Any, parse: Callable[[Mapping[str, Any]], T | None]) -> list[T]:
-    return [item for entry in _list(data) if (item := parse(_mapping(entry))) is not None]
+    return parse_each((_mapping(entry) for entry in _list(data)), parse)
 
 
 def parse_user(item: Mapping[str, Any]) -> KickUser | None:
@@ -336,16 +336,8 @@ def _tags(value: Any) -> tuple[str, ...]:
 def _time(value: Any) -> datetime | None:
     if not isinstance(value, str) or not value.strip():
         return None
-    text = value.strip()
-    if text[-1:] in ("Z", "z"):
-        text = text[:-1] + "+00:00"
-    try:
-        moment = datetime.fromisoformat(text)
-    except ValueError:
-        return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC)
+    moment = iso_moment(value)
+    return None if moment is None else moment.astimezone(UTC)
 
 
 __all__ = [

@@ -18,7 +18,7 @@ from typing import Any
 
 import httpx
 
-from core.platforms.http import Backoff, HttpClient, NoAnswer, Retry, retry_after
+from core.platforms.http import Backoff, HttpClient, Retry, retry_after
 from core.platforms.kick.api_errors import KickApiError, KickUnreachable, error_of
 from core.platforms.kick.api_models import reply_data
 
@@ -89,15 +89,15 @@ class KickTransport(HttpClient):
             headers["Authorization"] = f"Bearer {token}"
 
         async def attempt() -> httpx.Response:
-            try:
-                response = await self._send(
-                    method, self._base_url + path, params=params, json=json_body, headers=headers
-                )
-            except NoAnswer as exc:
-                unreachable = KickUnreachable(None, f"{method} {path}: {exc.problem}")
-                if exc.is_unsent or is_idempotent:
-                    raise Retry(unreachable, exc.problem) from None
-                raise unreachable from None
+            response = await self._send_or_retry(
+                method,
+                self._base_url + path,
+                unreachable=lambda problem: KickUnreachable(None, f"{method} {path}: {problem}"),
+                is_idempotent=is_idempotent,
+                params=params,
+                json=json_body,
+                headers=headers,
+            )
             status = response.status_code
             if status < 400:
                 return response

@@ -12,26 +12,26 @@ from __future__ import annotations
 import base64
 import hashlib
 import logging
-import math
 import secrets
 from collections.abc import Callable, Mapping, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any, Literal
 from urllib.parse import quote, urlencode
 
 import httpx
 
-from core.platforms.http import HttpClient, NoAnswer
+from core.platforms.http import NoAnswer
+from core.platforms.oauth import (
+    OAuthClient,
+    parse_token_set,
+    usable_token_set,
+)
+from core.platforms.oauth import json_or_none as _json
+from core.platforms.oauth import nonempty_text as _text
 from core.platforms.tokens import TokenSet
 
 log = logging.getLogger(__name__)
 
-TIMEOUT = httpx.Timeout(15.0, connect=5.0)
-TOTAL_TIMEOUT_SECONDS = 15.0
-DEFAULT_EXPIRES_IN_SECONDS = 3600  # when a token reply leaves expires_in out
-# Kick's user tokens live hours and app tokens about 60 days; a longer claim is cut to this,
-# so that a wild value (1e12) can neither overflow a datetime nor keep a token "fresh" forever.
-MAX_EXPIRES_IN_SECONDS = 365 * 24 * 3600
 _LOOPBACK = "127.0.0.1"
 
 
@@ -97,7 +97,7 @@ def authorize_url(
     return f"{base_url.rstrip('/')}/oauth/authorize?{urlencode(params, quote_via=quote)}"
 
 
-class KickOAuthClient(HttpClient):
+class KickOAuthClient(OAuthClient):
     """``clock`` gives the aware "now" that ``expires_at`` counts from. ``http`` is closed by
     :meth:`aclose` only when the client made it itself."""
 
@@ -110,15 +110,8 @@ class KickOAuthClient(HttpClient):
         http: httpx.AsyncClient | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
-        super().__init__(http, total_timeout_seconds=TOTAL_TIMEOUT_SECONDS, timeout=TIMEOUT)
-        self._base_url = base_url.rstrip("/")
-        self._client_id = client_id
-        self._client_secret = client_secret
-        self._clock = clock
+        super().__init__(base_url.rstrip("/"), client_id, client_secret, http=http, clock=clock)
         _hide_tokens_in_httpx_log()
-
-    def __repr__(self) -> str:
-        return f"KickOAuthClient({self._base_url!r}, client_id={self._client_id!r})"
 
     async def exchange_code(self, code: str, redirect_uri: str, code_verifier: str) -> TokenSet:
         """Trade the callback's ``code`` for a user token (with a refresh token)."""
@@ -138,10 +131,6 @@ class KickOAuthClient(HttpClient):
             {"grant_type": "refresh_token", "refresh_token": refresh_token},
             secrets_in_play=(refresh_token,),
         )
-
-    async def app_token(self) -> TokenSet:
-        """An app access token (client credentials): no user, no refresh token, no scopes."""
-        return await self._token_grant({"grant_type": "client_credentials"}, secrets_in_play=())
 
     async def revoke(
         self, token: str, hint: Literal["access_token", "refresh_token"] = "access_token"
@@ -171,8 +160,7 @@ class KickOAuthClient(HttpClient):
     async def _token_grant(
         self, form: dict[str, str], *, secrets_in_play: Sequence[str]
     ) -> TokenSet:
-        form = {**form, "client_id": self._client_id, "client_secret": self._client_secret}
-        response = await self._post("/oauth/token", data=form)
+        response = await self._post("/oauth/token", data=self._grant_form(form))
         if response.status_code != httpx.codes.OK:
             raise self._error(response, secrets_in_play)
         body = _json(response)
@@ -182,12 +170,10 @@ class KickOAuthClient(HttpClient):
             and isinstance(body.get("data"), dict)
         ):
             body = body["data"]
-        token_set = _parse_token_set(body, now=self._clock())
-        if token_set is None:
-            raise OAuthError("invalid_response", "token reply has no access_token", 200)
-        if token_set.expires_at <= self._clock():
-            raise OAuthError("invalid_response", "token reply has an unusable expires_in", 200)
-        return token_set
+        token_set = parse_token_set(
+            body, now=self._clock(), scopes=_split_scopes, default_type="Bearer"
+        )
+        return usable_token_set(token_set, now=self._clock(), refuse=_invalid_response)
 
     async def _post(
         self,
@@ -219,59 +205,20 @@ class KickOAuthClient(HttpClient):
             or response.reason_phrase
             or f"HTTP {response.status_code}"
         )
-        for secret in (*secrets_in_play, self._client_secret):
-            if secret:
-                error = error.replace(secret, "[redacted]")
-                description = description.replace(secret, "[redacted]")
-        error, description = error[:100], description[:300]
+        error = self._redact(error, secrets_in_play)[:100]
+        description = self._redact(description, secrets_in_play)[:300]
         kind = InvalidGrant if error == "invalid_grant" else OAuthError
         log.info("Kick OAuth %s refused: %s (%s)", response.url.path, error, response.status_code)
         return kind(error, description, response.status_code)
 
 
-def _parse_token_set(body: Any, *, now: datetime) -> TokenSet | None:
-    if not isinstance(body, dict):
-        return None
-    access_token = _text(body.get("access_token"))
-    if not access_token:
-        return None
-    scope = body.get("scope")
-    return TokenSet(
-        access_token=access_token,
-        refresh_token=_text(body.get("refresh_token")) or None,
-        expires_at=now.astimezone(UTC) + timedelta(seconds=_lifetime(body.get("expires_in"))),
-        scopes=tuple(scope.split()) if isinstance(scope, str) else (),
-        token_type=_text(body.get("token_type")) or "Bearer",
-    )
+def _split_scopes(scope: Any) -> tuple[str, ...]:
+    """Kick's ``scope``: one space-separated string."""
+    return tuple(scope.split()) if isinstance(scope, str) else ()
 
 
-def _lifetime(expires_in: Any) -> float:
-    """Seconds a token lives: absent means the default, beyond a year means a year; zero,
-    negative, NaN or not a number means 0 (the caller refuses the reply)."""
-    if expires_in is None:
-        return DEFAULT_EXPIRES_IN_SECONDS
-    if isinstance(expires_in, str):
-        try:
-            expires_in = float(expires_in.strip())
-        except ValueError:
-            return 0
-    if isinstance(expires_in, bool) or not isinstance(expires_in, int | float):
-        return 0
-    if not math.isfinite(expires_in):
-        # inf is as absurd as 1e12; NaN says nothing at all.
-        return MAX_EXPIRES_IN_SECONDS if expires_in > 0 else 0
-    return max(0, min(expires_in, MAX_EXPIRES_IN_SECONDS))
-
-
-def _json(response: httpx.Response) -> Any:
-    try:
-        return response.json()
-    except ValueError:
-        return None
-
-
-def _text(value: Any) -> str | None:
-    return value if isinstance(value, str) and value else None
+def _invalid_response(reason: str) -> OAuthError:
+    return OAuthError("invalid_response", reason, 200)
 
 
 class _TokenQueryFilter(logging.Filter):

@@ -9,7 +9,6 @@ and sends the base64 signature in ``Kick-Event-Signature``. The payload shapes a
 from __future__ import annotations
 
 import base64
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -21,15 +20,19 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
 
-from core.events import (
-    utc,
-)
-from core.platforms.lenient import (
-    BadValue,
-    checked_id,
-)
 from core.platforms.lenient import as_id as _id
-from core.platforms.lenient import parse_time_text as _parse_time_text
+from core.platforms.webhook_checks import (
+    MAX_BODY_BYTES,
+    MAX_FUTURE_SKEW_SECONDS,
+    InvalidPayload,
+    UnusablePayload,
+    WebhookRejected,
+    check_sent_at,
+    check_size,
+    json_object,
+    required_headers,
+)
+from core.platforms.webhook_checks import header as _header
 
 KICK_EVENT_TYPES: frozenset[str] = frozenset(
     {
@@ -45,8 +48,6 @@ KICK_EVENT_TYPES: frozenset[str] = frozenset(
         "kicks.gifted",
     }
 )
-MAX_BODY_BYTES = 1024 * 1024
-MAX_FUTURE_SKEW_SECONDS = 60
 
 BUNDLED_PUBLIC_KEY_PATH = Path(__file__).with_name("kick-public-key.pem")
 
@@ -56,40 +57,6 @@ SIGNATURE_HEADER = "Kick-Event-Signature"
 TYPE_HEADER = "Kick-Event-Type"
 VERSION_HEADER = "Kick-Event-Version"
 SUBSCRIPTION_ID_HEADER = "Kick-Event-Subscription-Id"
-
-
-class WebhookRejected(Exception):
-    """A delivery to refuse.
-
-    ``status`` is the HTTP status to answer (400, 401 or 413); ``reason`` a short snake_case label
-    for metrics and logs (``missing_headers``, ``bad_signature``, ``stale_timestamp``,
-    ``future_timestamp``, ``bad_timestamp``, ``bad_message_id``, ``not_json_object``,
-    ``too_large``); ``message`` plain words for the reply body.
-    """
-
-    def __init__(self, status: int, reason: str, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.reason = reason
-        self.message = message
-
-
-class UnusablePayload(Exception):
-    """A verified JSON object from which no event can be built (e.g. no broadcaster user id)."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
-
-
-class InvalidPayload(Exception):
-    """A verified JSON object holding a value that can never be accepted: an id that is too
-    long, not ASCII, holds a NUL or a lone surrogate, or is a number like ``1e308``. Unlike
-    :class:`UnusablePayload` (200 "ignored") it is answered 400, since no retry can succeed."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
 
 
 @dataclass(frozen=True)
@@ -141,37 +108,16 @@ def _read_key_file(path: Path, source: str) -> bytes:
 def read_headers(headers: Mapping[str, str]) -> WebhookHeaders:
     """Pick Kick's headers out of ``headers``, whatever the case of their names."""
     required = (MESSAGE_ID_HEADER, TIMESTAMP_HEADER, SIGNATURE_HEADER, TYPE_HEADER)
-    values = {name: _header(headers, name) for name in required}
-    missing = [name for name, value in values.items() if value is None]
-    if missing:
-        raise WebhookRejected(400, "missing_headers", f"missing header(s): {', '.join(missing)}")
-    try:
-        message_id = checked_id(values[MESSAGE_ID_HEADER]) or ""
-    except BadValue as exc:
-        raise WebhookRejected(
-            400, "bad_message_id", f"{MESSAGE_ID_HEADER} is not a valid message id: it {exc}"
-        ) from exc
+    values, message_id = required_headers(headers, required, message_id_header=MESSAGE_ID_HEADER)
     return WebhookHeaders(
         message_id=message_id,
-        timestamp=values[TIMESTAMP_HEADER] or "",
-        signature=values[SIGNATURE_HEADER] or "",
-        event_type=values[TYPE_HEADER] or "",
+        timestamp=values[TIMESTAMP_HEADER],
+        signature=values[SIGNATURE_HEADER],
+        event_type=values[TYPE_HEADER],
         event_version=_header(headers, VERSION_HEADER),
         # Only used to find a missing broadcaster: one we cannot read is as good as none.
         subscription_id=_id(_header(headers, SUBSCRIPTION_ID_HEADER)),
     )
-
-
-def _header(headers: Mapping[str, str], name: str) -> str | None:
-    value: object = headers.get(name)
-    if value is None:
-        wanted = name.lower()
-        value = next(
-            (v for k, v in headers.items() if isinstance(k, str) and k.lower() == wanted), None
-        )
-    if not isinstance(value, str):
-        return None
-    return value.strip() or None
 
 
 def verify_signature(public_key: RSAPublicKey, headers: WebhookHeaders, raw_body: bytes) -> bool:
@@ -192,25 +138,14 @@ def check_timestamp(headers: WebhookHeaders, *, now: datetime, max_age_seconds: 
     offset is taken as UTC. ``max_age_seconds`` <= 0 turns the age check off; the future check
     (more than :data:`MAX_FUTURE_SKEW_SECONDS` ahead of ``now``) always applies.
     """
-    sent_at = _parse_time_text(headers.timestamp)
-    if sent_at is None:
-        raise WebhookRejected(
-            400, "bad_timestamp", f"unreadable {TIMESTAMP_HEADER}: {headers.timestamp!r:.60}"
-        )
-    age = (utc(now) - sent_at).total_seconds()
-    if max_age_seconds > 0 and age > max_age_seconds:
-        raise WebhookRejected(
-            401,
-            "stale_timestamp",
-            f"message timestamp is {age:.0f} s old (limit {max_age_seconds} s)",
-        )
-    if -age > MAX_FUTURE_SKEW_SECONDS:
-        raise WebhookRejected(
-            401,
-            "future_timestamp",
-            f"message timestamp is {-age:.0f} s in the future (limit {MAX_FUTURE_SKEW_SECONDS} s)",
-        )
-    return sent_at
+    return check_sent_at(
+        headers.timestamp,
+        header_name=TIMESTAMP_HEADER,
+        now=now,
+        max_age_seconds=max_age_seconds if max_age_seconds > 0 else None,
+        unreadable_status=400,
+        refused_status=401,
+    )
 
 
 def verify_delivery(
@@ -226,19 +161,12 @@ def verify_delivery(
     Nothing from the body is parsed before the signature is verified. Raises
     :class:`WebhookRejected`.
     """
-    if len(raw_body) > MAX_BODY_BYTES:
-        raise WebhookRejected(413, "too_large", f"body is over {MAX_BODY_BYTES} bytes")
+    check_size(raw_body)
     kick_headers = read_headers(headers)
     if not verify_signature(public_key, kick_headers, raw_body):
         raise WebhookRejected(401, "bad_signature", "signature does not match")
     check_timestamp(kick_headers, now=now, max_age_seconds=max_age_seconds)
-    try:
-        payload = json.loads(raw_body.decode("utf-8"))
-    except (ValueError, RecursionError) as exc:
-        raise WebhookRejected(400, "not_json_object", "body is not a JSON object") from exc
-    if not isinstance(payload, dict):
-        raise WebhookRejected(400, "not_json_object", "body is not a JSON object")
-    return kick_headers, payload
+    return kick_headers, json_object(raw_body)
 
 
 __all__ = [

@@ -8,7 +8,6 @@ first by :func:`core.platforms.kick.webhook.verify_delivery`.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -32,18 +31,17 @@ from core.events import (
 from core.platforms.kick.webhook import InvalidPayload, UnusablePayload
 from core.platforms.lenient import (
     NAME_MAX,
-    TEXT_MAX,
     TITLE_MAX,
     WORD_MAX,
     BadValue,
     checked_id,
-    checked_int,
 )
 from core.platforms.lenient import as_bool as _bool
 from core.platforms.lenient import as_list as _list
 from core.platforms.lenient import as_mapping as _mapping
 from core.platforms.lenient import as_text as _text
 from core.platforms.lenient import as_time as _time
+from core.platforms.payload_reader import PayloadReader
 
 MAX_BADGES = 32
 
@@ -87,43 +85,14 @@ def _strict_id(payload: Any, *path: str, label: str = "") -> str | None:
         raise InvalidPayload(f"{label or '.'.join(path)} {exc}") from exc
 
 
-@dataclass(frozen=True)
-class _Delivery:
-    payload: Mapping[str, Any]
-    message_id: str
-    delivered_at: datetime
-    broadcaster_user_id: str
-
-    def get(self, *path: str) -> Any:
-        value: Any = self.payload
-        for key in path:
-            value = _mapping(value).get(key)
-        return value
-
-    def id(self, *path: str) -> str | None:
-        """The id at ``path``; :class:`InvalidPayload` when it is there but no valid id."""
-        return _strict_id(self.payload, *path)
-
-    def int(self, *path: str) -> int | None:
-        try:
-            return checked_int(self.get(*path))
-        except BadValue as exc:
-            raise InvalidPayload(f"{'.'.join(path)} {exc}") from exc
-
-    def text(self, *path: str, limit: int = TEXT_MAX) -> str:
-        return _text(self.get(*path), limit) or ""
+class _Delivery(PayloadReader):
+    """A Kick payload: its fields are named from the payload's top."""
 
     def event_id(self, natural_id: str | None = None) -> str:
         return natural_id or self.message_id
 
-    def occurred_at(self, value: Any) -> datetime:
-        moment = _time(value)
-        if moment is None or moment > self.delivered_at:
-            return self.delivered_at
-        return moment
-
     def viewer(self, key: str) -> Viewer:
-        viewer = _viewer(self.payload.get(key), key)
+        viewer = _viewer(self.data.get(key), key)
         if viewer is None:
             raise UnusablePayload(f"no {key} user id")
         return viewer

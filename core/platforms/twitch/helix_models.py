@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from core.platforms import lenient
-from core.platforms.lenient import as_mapping, clean_text
+from core.platforms.lenient import as_mapping, clean_text, iso_moment, parse_each
 
 T = TypeVar("T")
 
@@ -168,18 +168,13 @@ def as_time(value: Any) -> datetime | None:
     if not isinstance(value, str) or not 20 <= len(value) <= 40:
         return None
     text = value.strip()
-    if text[-1:] in ("Z", "z"):
-        text = text[:-1] + "+00:00"
     head, dot, rest = text.partition(".")
     if dot:
         digits = len(rest) - len(rest.lstrip("0123456789"))
         text = f"{head}.{rest[:digits][:6].ljust(6, '0')}{rest[digits:]}" if digits else text
-    try:
-        moment = datetime.fromisoformat(text)
-    except ValueError:
+    moment = iso_moment(text)
+    if moment is None:
         return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
     try:
         return moment.astimezone(UTC)
     except (OverflowError, ValueError):
@@ -200,7 +195,7 @@ def next_cursor(body: Any) -> str | None:
 
 
 def parse_items(body: Any, parse: Callable[[Mapping[str, Any]], T | None]) -> list[T]:
-    return [item for entry in items(body) if (item := parse(entry)) is not None]
+    return parse_each(items(body), parse)
 
 
 def parse_user(item: Mapping[str, Any]) -> TwitchUser | None:

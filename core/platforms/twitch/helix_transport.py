@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 
 import httpx
 
-from core.platforms.http import Backoff, HttpClient, NoAnswer, Retry, retry_after
+from core.platforms.http import Backoff, HttpClient, Retry, retry_after
 from core.platforms.twitch.helix_models import (
     RateLimit,
     as_mapping,
@@ -180,15 +180,15 @@ class HelixTransport(HttpClient):
         }
 
         async def attempt() -> httpx.Response:
-            try:
-                response = await self._send(
-                    method, self._base_url + path, params=params, json=json_body, headers=headers
-                )
-            except NoAnswer as exc:
-                unreachable = HelixUnreachable(None, f"{method} {path}: {exc.problem}")
-                if exc.is_unsent or is_idempotent:
-                    raise Retry(unreachable, exc.problem) from None
-                raise unreachable from None
+            response = await self._send_or_retry(
+                method,
+                self._base_url + path,
+                unreachable=lambda problem: HelixUnreachable(None, f"{method} {path}: {problem}"),
+                is_idempotent=is_idempotent,
+                params=params,
+                json=json_body,
+                headers=headers,
+            )
             self.rate_limit = parse_rate_limit(response.headers)
             status = response.status_code
             if status < 400:

@@ -10,7 +10,6 @@ arrives over webhooks and the EventSub WebSocket, so this knows nothing of the t
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -30,7 +29,6 @@ from core.events import (
 )
 from core.platforms.lenient import (
     NAME_MAX,
-    TEXT_MAX,
     TITLE_MAX,
     WORD_MAX,
     BadValue,
@@ -38,32 +36,16 @@ from core.platforms.lenient import (
     as_list,
     as_mapping,
     as_text,
-    as_time,
     checked_id,
     checked_int,
 )
+from core.platforms.payload_reader import PayloadReader
+from core.platforms.webhook_checks import InvalidPayload, UnusablePayload
 
 MAX_BADGES = 32
 SUBSCRIBER_BADGES = ("subscriber", "founder")  # a founder badge stands in for subscriber
 REDEMPTION_ADD = "channel.channel_points_custom_reward_redemption.add"
 REDEMPTION_UPDATE = "channel.channel_points_custom_reward_redemption.update"
-
-
-class UnusablePayload(Exception):
-    """A verified notification from which no event can be built (say, no broadcaster id)."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
-
-
-class InvalidPayload(Exception):
-    """A verified notification holding a value that can never be accepted (an id that is too
-    long, not ASCII, or a number beyond 64 bits): answered 400, since no retry can succeed."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
 
 
 def parse_notification(
@@ -122,45 +104,14 @@ def _strict_id(mapping: Mapping[str, Any], key: str, *, label: str = "") -> str 
         raise InvalidPayload(f"{label or key} {exc}") from exc
 
 
-@dataclass(frozen=True)
-class _Notification:
-    event: Mapping[str, Any]
-    message_id: str
-    delivered_at: datetime
-    broadcaster_user_id: str
+class _Notification(PayloadReader):
+    """An EventSub ``event`` object: its fields are named under ``event.``."""
 
-    def get(self, *path: str) -> Any:
-        value: Any = self.event
-        for key in path:
-            value = as_mapping(value).get(key)
-        return value
-
-    def id(self, *path: str) -> str | None:
-        """The id at ``path``; :class:`InvalidPayload` when it is there but no valid id."""
-        *parents, key = path
-        try:
-            return checked_id(as_mapping(self.get(*parents)).get(key))
-        except BadValue as exc:
-            raise InvalidPayload(f"event.{'.'.join(path)} {exc}") from exc
-
-    def int(self, *path: str) -> int | None:
-        try:
-            return checked_int(self.get(*path))
-        except BadValue as exc:
-            raise InvalidPayload(f"event.{'.'.join(path)} {exc}") from exc
-
-    def text(self, *path: str, limit: int = TEXT_MAX) -> str:
-        return as_text(self.get(*path), limit) or ""
+    label = "event."
 
     def word(self, *path: str) -> str | None:
         """A short lowercase keyword (a tier, a status, a notice type), or None."""
         return (as_text(self.get(*path), WORD_MAX) or "").strip().lower() or None
-
-    def occurred_at(self, value: Any) -> datetime:
-        moment = as_time(value)
-        if moment is None or moment > self.delivered_at:
-            return self.delivered_at
-        return moment
 
     def viewer(self, prefix: str) -> Viewer | None:
         """The user named by ``<prefix>_id`` / ``_name`` / ``_login``; None without an id."""

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import math
 import random
 import secrets
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
@@ -26,18 +25,16 @@ from urllib.parse import quote, urlencode
 
 import httpx
 
-from core.platforms.http import Backoff, HttpClient, NoAnswer, Retry, retry_after
+from core.platforms import oauth
+from core.platforms.http import Backoff, Retry, retry_after
+from core.platforms.oauth import MAX_EXPIRES_IN_SECONDS, OAuthClient, lifetime, usable_token_set
+from core.platforms.oauth import json_or_none as _json
+from core.platforms.oauth import nonempty_text as _text
 from core.platforms.tokens import TokenSet
 
 log = logging.getLogger(__name__)
 
 DEFAULT_OAUTH_BASE_URL = "https://id.twitch.tv/oauth2"
-TIMEOUT = httpx.Timeout(15.0, connect=5.0)
-TOTAL_TIMEOUT_SECONDS = 15.0
-DEFAULT_EXPIRES_IN_SECONDS = 3600  # when a token reply leaves expires_in out
-# User tokens live hours and app tokens about two months; a longer claim is cut to this, so a
-# wild value (1e12) can neither overflow a datetime nor keep a token "fresh" forever.
-MAX_EXPIRES_IN_SECONDS = 365 * 24 * 3600
 _MAX_TEXT = 300
 
 # The union of twitch.md §3, asked for at consent time: adding one later needs a new consent.
@@ -135,7 +132,7 @@ def oauth_base(base_url: str) -> str:
     return base if base.endswith("/oauth2") else base + "/oauth2"
 
 
-class TwitchOAuthClient(HttpClient):
+class TwitchOAuthClient(OAuthClient):
     """``clock`` gives the aware "now" that expiry times count from. ``http`` is closed by
     :meth:`aclose` only when the client made it itself."""
 
@@ -153,15 +150,8 @@ class TwitchOAuthClient(HttpClient):
         jitter: Callable[[], float] = random.random,
         max_retry_after: float = 30.0,
     ) -> None:
-        super().__init__(http, total_timeout_seconds=TOTAL_TIMEOUT_SECONDS, timeout=TIMEOUT)
-        self._base_url = oauth_base(base_url)
-        self._client_id = client_id
-        self._client_secret = client_secret
-        self._clock = clock
+        super().__init__(oauth_base(base_url), client_id, client_secret, http=http, clock=clock)
         self._backoff = Backoff(max_retries, backoff_base, max_retry_after, sleep, jitter)
-
-    def __repr__(self) -> str:
-        return f"TwitchOAuthClient({self._base_url!r}, client_id={self._client_id!r})"
 
     async def exchange_code(self, code: str, redirect_uri: str) -> TokenSet:
         """Trade the callback's ``code`` for a user token with a refresh token."""
@@ -174,11 +164,6 @@ class TwitchOAuthClient(HttpClient):
         grant is dead (the user must consent again)."""
         form = {"grant_type": "refresh_token", "refresh_token": refresh_token}
         return await self._token_grant(form, secrets_in_play=(refresh_token,))
-
-    async def app_token(self) -> TokenSet:
-        """An app access token (client credentials): no refresh token; mint a new one when it
-        dies."""
-        return await self._token_grant({"grant_type": "client_credentials"}, secrets_in_play=())
 
     async def validate(self, access_token: str) -> TokenValidation:
         """Twitch's view of a token; required at start and then hourly for every token in use.
@@ -209,17 +194,16 @@ class TwitchOAuthClient(HttpClient):
     async def _token_grant(
         self, form: dict[str, str], *, secrets_in_play: Sequence[str]
     ) -> TokenSet:
-        form = {**form, "client_id": self._client_id, "client_secret": self._client_secret}
         response = await self._request(
-            "POST", "/token", data=form, secrets_in_play=secrets_in_play, is_idempotent=False
+            "POST",
+            "/token",
+            data=self._grant_form(form),
+            secrets_in_play=secrets_in_play,
+            is_idempotent=False,
         )
         now = self._clock()
         token_set = parse_token_set(_json(response), now=now)
-        if token_set is None:
-            raise TwitchOAuthError(200, "token reply has no access_token")
-        if token_set.expires_at <= now:
-            raise TwitchOAuthError(200, "token reply has an unusable expires_in")
-        return token_set
+        return usable_token_set(token_set, now=now, refuse=lambda m: TwitchOAuthError(200, m))
 
     async def _request(
         self,
@@ -234,16 +218,15 @@ class TwitchOAuthClient(HttpClient):
         all_headers = {"Accept": "application/json", **(headers or {})}
 
         async def attempt() -> httpx.Response:
-            try:
-                response = await self._send(
-                    method, self._base_url + path, data=data, headers=all_headers
-                )
-            except NoAnswer as exc:
-                # Only the kind of failure: the request may carry a token.
-                error = TwitchOAuthError(None, f"{method} {path}: {exc.problem}")
-                if exc.is_unsent or is_idempotent:
-                    raise Retry(error, exc.problem) from None
-                raise error from None
+            # Only the kind of failure when no answer came: the request may carry a token.
+            response = await self._send_or_retry(
+                method,
+                self._base_url + path,
+                unreachable=lambda problem: TwitchOAuthError(None, f"{method} {path}: {problem}"),
+                is_idempotent=is_idempotent,
+                data=data,
+                headers=all_headers,
+            )
             status = response.status_code
             if status < 400:
                 return response
@@ -267,10 +250,7 @@ class TwitchOAuthClient(HttpClient):
             or response.reason_phrase
             or f"HTTP {response.status_code}"
         )
-        for secret in (*secrets_in_play, self._client_secret):
-            if secret:
-                message = message.replace(secret, "[redacted]")
-        message = message[:_MAX_TEXT]
+        message = self._redact(message, secrets_in_play)[:_MAX_TEXT]
         status = response.status_code
         lowered = message.lower()
         kind: type[TwitchOAuthError] = TwitchOAuthError
@@ -287,17 +267,8 @@ class TwitchOAuthClient(HttpClient):
 def parse_token_set(body: Any, *, now: datetime) -> TokenSet | None:
     """A token reply, leniently: None without an access token; ``scope`` as Twitch's list (or a
     space-separated string); ``expires_in`` bounded (see :func:`lifetime`)."""
-    if not isinstance(body, dict):
-        return None
-    access_token = _text(body.get("access_token"))
-    if not access_token:
-        return None
-    return TokenSet(
-        access_token=access_token,
-        refresh_token=_text(body.get("refresh_token")) or None,
-        expires_at=now.astimezone(UTC) + timedelta(seconds=lifetime(body.get("expires_in"))),
-        scopes=_scopes(body.get("scope")),
-        token_type=(_text(body.get("token_type")) or "bearer")[:20],
+    return oauth.parse_token_set(
+        body, now=now, scopes=_scopes, default_type="bearer", token_type_limit=20
     )
 
 
@@ -319,24 +290,6 @@ def parse_validation(body: Any, *, now: datetime) -> TokenValidation | None:
     )
 
 
-def lifetime(expires_in: Any, default: float = DEFAULT_EXPIRES_IN_SECONDS) -> float:
-    """Seconds a token lives: absent means ``default``, beyond a year means a year; zero,
-    negative, NaN or not a number means 0 (a token reply is then refused)."""
-    if expires_in is None:
-        return default
-    if isinstance(expires_in, str):
-        try:
-            expires_in = float(expires_in.strip())
-        except ValueError:
-            return 0
-    if isinstance(expires_in, bool) or not isinstance(expires_in, int | float):
-        return 0
-    if not math.isfinite(expires_in):
-        # inf is as absurd as 1e12; NaN says nothing at all.
-        return MAX_EXPIRES_IN_SECONDS if expires_in > 0 else 0
-    return max(0, min(expires_in, MAX_EXPIRES_IN_SECONDS))
-
-
 _MAX_SCOPES = 100
 
 
@@ -348,19 +301,9 @@ def _scopes(value: Any) -> tuple[str, ...]:
     return tuple(s[:100] for s in value[:_MAX_SCOPES] if isinstance(s, str) and s)
 
 
-def _json(response: httpx.Response) -> Any:
-    try:
-        return response.json()
-    except ValueError:
-        return None
-
-
-def _text(value: Any) -> str | None:
-    return value if isinstance(value, str) and value else None
-
-
 __all__ = [
     "DEFAULT_OAUTH_BASE_URL",
+    "MAX_EXPIRES_IN_SECONDS",
     "SCOPES",
     "InvalidClient",
     "InvalidGrant",

@@ -11,19 +11,25 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from core.events import utc
-from core.platforms.lenient import BadValue, as_id, as_mapping, as_text, checked_id
-from core.platforms.lenient import parse_time_text as _parse_time_text
+from core.platforms.lenient import as_id, as_mapping, as_text
+from core.platforms.webhook_checks import (
+    MAX_BODY_BYTES,
+    MAX_FUTURE_SKEW_SECONDS,
+    WebhookRejected,
+    check_sent_at,
+    check_size,
+    json_object,
+    required_headers,
+)
+from core.platforms.webhook_checks import header as _header
 
-MAX_BODY_BYTES = 1024 * 1024
 MAX_AGE_SECONDS = 600  # Twitch: drop anything older than 10 minutes
-MAX_FUTURE_SKEW_SECONDS = 60
 
 MESSAGE_ID_HEADER = "Twitch-Eventsub-Message-Id"
 TIMESTAMP_HEADER = "Twitch-Eventsub-Message-Timestamp"
@@ -34,23 +40,6 @@ SUBSCRIPTION_TYPE_HEADER = "Twitch-Eventsub-Subscription-Type"
 NOTIFICATION = "notification"
 VERIFICATION = "webhook_callback_verification"
 REVOCATION = "revocation"
-
-
-class WebhookRejected(Exception):
-    """A delivery to refuse.
-
-    ``status`` is the HTTP status to answer (400, 403 or 413); ``reason`` a short snake_case
-    label for metrics and logs (``missing_headers``, ``bad_message_id``, ``missing_signature``,
-    ``bad_signature``, ``not_configured``, ``bad_timestamp``, ``stale_timestamp``,
-    ``future_timestamp``, ``not_json_object``, ``too_large``); ``message`` plain words for the
-    reply body.
-    """
-
-    def __init__(self, status: int, reason: str, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.reason = reason
-        self.message = message
 
 
 @dataclass(frozen=True)
@@ -107,38 +96,17 @@ def read_headers(headers: Mapping[str, str]) -> WebhookHeaders:
     signature is an unauthenticated one (403).
     """
     required = (MESSAGE_ID_HEADER, TIMESTAMP_HEADER, MESSAGE_TYPE_HEADER)
-    values = {name: _header(headers, name) for name in required}
-    missing = [name for name, value in values.items() if value is None]
-    if missing:
-        raise WebhookRejected(400, "missing_headers", f"missing header(s): {', '.join(missing)}")
-    try:
-        message_id = checked_id(values[MESSAGE_ID_HEADER]) or ""
-    except BadValue as exc:
-        raise WebhookRejected(
-            400, "bad_message_id", f"{MESSAGE_ID_HEADER} is not a valid message id: it {exc}"
-        ) from exc
+    values, message_id = required_headers(headers, required, message_id_header=MESSAGE_ID_HEADER)
     signature = _header(headers, SIGNATURE_HEADER)
     if signature is None:
         raise WebhookRejected(403, "missing_signature", f"missing header: {SIGNATURE_HEADER}")
     return WebhookHeaders(
         message_id=message_id,
-        timestamp=values[TIMESTAMP_HEADER] or "",
+        timestamp=values[TIMESTAMP_HEADER],
         signature=signature,
         message_type=(as_text(values[MESSAGE_TYPE_HEADER], 64) or "").lower(),
         subscription_type=as_id(_header(headers, SUBSCRIPTION_TYPE_HEADER), limit=100),
     )
-
-
-def _header(headers: Mapping[str, str], name: str) -> str | None:
-    value: object = headers.get(name)
-    if value is None:
-        wanted = name.lower()
-        value = next(
-            (v for k, v in headers.items() if isinstance(k, str) and k.lower() == wanted), None
-        )
-    if not isinstance(value, str):
-        return None
-    return value.strip() or None
 
 
 def signature_of(secret: str, message_id: str, timestamp: str, raw_body: bytes) -> str:
@@ -166,23 +134,15 @@ def check_timestamp(
     A timestamp that cannot be read cannot be shown to be fresh, so it is refused like a stale
     one (403).
     """
-    sent_at = _parse_time_text(headers.timestamp)
-    if sent_at is None:
-        raise WebhookRejected(
-            403, "bad_timestamp", f"unreadable {TIMESTAMP_HEADER}: {headers.timestamp!r:.60}"
-        )
-    age = (utc(now) - sent_at).total_seconds()
-    if age > max_age_seconds:
-        raise WebhookRejected(
-            403, "stale_timestamp", f"message is {age:.0f} s old (limit {max_age_seconds} s)"
-        )
-    if -age > MAX_FUTURE_SKEW_SECONDS:
-        raise WebhookRejected(
-            403,
-            "future_timestamp",
-            f"message timestamp is {-age:.0f} s in the future (limit {MAX_FUTURE_SKEW_SECONDS} s)",
-        )
-    return sent_at
+    return check_sent_at(
+        headers.timestamp,
+        header_name=TIMESTAMP_HEADER,
+        now=now,
+        max_age_seconds=max_age_seconds,
+        unreadable_status=403,
+        refused_status=403,
+        stale_subject="message",
+    )
 
 
 def verify_delivery(
@@ -198,8 +158,7 @@ def verify_delivery(
     Nothing from the body is parsed before the signature is verified. Without a secret nothing
     can be verified, so everything is refused (403). Raises :class:`WebhookRejected`.
     """
-    if len(raw_body) > MAX_BODY_BYTES:
-        raise WebhookRejected(413, "too_large", f"body is over {MAX_BODY_BYTES} bytes")
+    check_size(raw_body)
     twitch_headers = read_headers(headers)
     if not secret:
         raise WebhookRejected(
@@ -208,13 +167,7 @@ def verify_delivery(
     if not verify_signature(secret, twitch_headers, raw_body):
         raise WebhookRejected(403, "bad_signature", "signature does not match")
     sent_at = check_timestamp(twitch_headers, now=now, max_age_seconds=max_age_seconds)
-    try:
-        body = json.loads(raw_body.decode("utf-8"))
-    except (ValueError, RecursionError) as exc:
-        raise WebhookRejected(400, "not_json_object", "body is not a JSON object") from exc
-    if not isinstance(body, dict):
-        raise WebhookRejected(400, "not_json_object", "body is not a JSON object")
-    return Delivery(twitch_headers, min(sent_at, utc(now)), body)
+    return Delivery(twitch_headers, min(sent_at, utc(now)), json_object(raw_body))
 
 
 def challenge_of(delivery: Delivery) -> str | None:
@@ -244,6 +197,7 @@ def revocation_of(delivery: Delivery) -> Revocation | None:
 __all__ = [
     "MAX_AGE_SECONDS",
     "MAX_BODY_BYTES",
+    "MAX_FUTURE_SKEW_SECONDS",
     "NOTIFICATION",
     "REVOCATION",
     "VERIFICATION",
