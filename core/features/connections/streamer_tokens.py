@@ -1,8 +1,9 @@
 """Keeping a guild's streamer token usable, the same way on every platform.
 
 A token about to expire is refreshed before it is used, and once more when the platform answers
-401. Both Kick and Twitch rotate the refresh token, so two refreshes at once would make the
-second one fail: per guild, one refresh runs at a time (in this process), and the new pair is
+401. Twitch rotates the refresh token (Kick's has stayed usable since late 2025, but may not
+always), so two refreshes at once would make the second one fail: per guild, one refresh runs at
+a time (in this process), and the new pair is
 stored in one statement only over the pair that was refreshed (``replace_tokens``), so a newer
 consent or another process's refresh is never overwritten. A refresh the platform refuses marks
 the connection as needing re-authorization, which the platform's ``status`` command shows.

@@ -209,6 +209,23 @@ def test_token_is_refreshed_before_it_expires(runtime, web, kick, clock):
     assert asyncio.run(runtime.connections.access_token(GUILD)) == second
 
 
+def test_two_callers_at_expiry_share_one_refresh_even_when_kick_rotates(runtime, web, kick, clock):
+    kick.rotate_refresh_tokens = True  # a second refresh with the old token would be refused
+    connect(runtime, web)
+    clock.advance(minutes=56)
+
+    async def both() -> list[str]:
+        return await asyncio.gather(
+            runtime.connections.access_token(GUILD), runtime.connections.access_token(GUILD)
+        )
+
+    first, second = asyncio.run(both())
+
+    assert first == second
+    assert kick.is_token_active(first)
+    assert runtime.connections.status(GUILD).is_connected
+
+
 def test_a_401_refreshes_once_and_retries(runtime, web, kick):
     connect(runtime, web)
     token = asyncio.run(runtime.connections.access_token(GUILD))
