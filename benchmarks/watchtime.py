@@ -216,7 +216,7 @@ def former_tick(engine: Engine) -> Iterator[None]:
 def _former_credit(
     conn: Connection, guild_id: int, active_since: datetime, seconds: int, now: datetime
 ) -> int:
-    present = repository._present_viewers(guild_id, active_since)
+    present = repository._present_viewers(guild_id, active_since, now)
     grouped = present.group_by(*present.selected_columns).subquery()
     source = sa.select(
         sa.literal(guild_id, watchtime.c.guild_id.type),

@@ -87,9 +87,11 @@ class PointsEarning:
             seconds = 0
             present: list[tuple[str, str]] = []
             if previous is not None and tick.tracking_enabled:
+                # What the tick credited, no more: its crowd and its seconds (a tick this
+                # step missed earns nothing here, rather than the present crowd earning it).
                 elapsed = (utc(now) - utc(previous)) // ONE_SECOND
-                seconds = min(elapsed, self.active_window // ONE_SECOND)
-                present = watchtime.present_viewers(conn, guild_id, utc(now) - self.active_window)
+                seconds = min(elapsed, tick.last_tick_seconds)
+                present = watchtime.credited_at(conn, guild_id, now)
             if seconds > 0 and present:
                 # The interval up to this tick belongs to the window it started in.
                 started = accrual.window_start(previous, rates.post_minutes)  # type: ignore[arg-type]

@@ -32,25 +32,53 @@ class WatchtimeRow:
 class TickState:
     tracking_enabled: bool
     last_tick_at: datetime | None
+    last_tick_seconds: int = 0  # what the tick at last_tick_at credited each present viewer
 
 
 # SQL text, so SQLAlchemy compiles it once (the dialects' ``insert().on_conflict_do_update()``
 # has no cache key and was compiled again for every chat message); the same SQL on SQLite and
 # PostgreSQL, values bound through the columns' types.
+#
+# A viewer's row keeps two moments, so that a tick that runs late still sees what it would have
+# seen on time: ``last_active_at`` (the latest activity, in the bucket of the tick instant
+# ``active_bucket`` that counts it) and ``earlier_active_at`` (the latest activity in an earlier
+# bucket). Activity moving to a later bucket pushes the old moment into ``earlier_active_at``; a
+# late delivery for an earlier bucket raises ``earlier_active_at`` only. In any order, each row
+# only moves forward. A row from before migration 0020 has no bucket: any new one is later.
 _PRESENCE_COLUMNS = (
     "guild_id",
     "platform",
     "broadcaster_user_id",
     "platform_user_id",
     "last_active_at",
+    "active_bucket",
 )
 _MARK_PRESENT = sa.text("""
 INSERT INTO watch_presence (guild_id, platform, broadcaster_user_id, platform_user_id,
-                            last_active_at)
-VALUES (:guild_id, :platform, :broadcaster_user_id, :platform_user_id, :last_active_at)
+                            last_active_at, active_bucket)
+VALUES (:guild_id, :platform, :broadcaster_user_id, :platform_user_id, :last_active_at,
+        :active_bucket)
 ON CONFLICT (guild_id, platform, platform_user_id, broadcaster_user_id)
-DO UPDATE SET last_active_at = excluded.last_active_at
+DO UPDATE SET
+  earlier_active_at = CASE
+    WHEN excluded.active_bucket > COALESCE(watch_presence.active_bucket, 0)
+      THEN watch_presence.last_active_at
+    WHEN excluded.active_bucket < watch_presence.active_bucket
+         AND (watch_presence.earlier_active_at IS NULL
+              OR watch_presence.earlier_active_at < excluded.last_active_at)
+      THEN excluded.last_active_at
+    ELSE watch_presence.earlier_active_at END,
+  last_active_at = CASE
+    WHEN excluded.active_bucket >= COALESCE(watch_presence.active_bucket, 0)
+         AND excluded.last_active_at > watch_presence.last_active_at
+      THEN excluded.last_active_at
+    ELSE watch_presence.last_active_at END,
+  active_bucket = CASE
+    WHEN excluded.active_bucket > COALESCE(watch_presence.active_bucket, 0)
+      THEN excluded.active_bucket
+    ELSE watch_presence.active_bucket END
 WHERE watch_presence.last_active_at < excluded.last_active_at
+   OR excluded.active_bucket < watch_presence.active_bucket
 """).bindparams(
     *(sa.bindparam(name, type_=watch_presence.c[name].type) for name in _PRESENCE_COLUMNS)
 )
@@ -58,27 +86,24 @@ WHERE watch_presence.last_active_at < excluded.last_active_at
 
 @dataclass(frozen=True)
 class Presence:
-    """One chat message's presence: who chatted in which of the guild's channels, and when."""
+    """One chat message's presence: who chatted in which of the guild's channels, and when;
+    ``bucket`` is the tick instant (epoch seconds) that counts it (:func:`tick_bucket`)."""
 
     guild_id: int
     platform: Platform
     broadcaster_user_id: str
     platform_user_id: str
     active_at: datetime
+    bucket: int
 
 
-def mark_present(
-    conn: Connection,
-    guild_id: int,
-    platform: Platform,
-    broadcaster_user_id: str,
-    platform_user_id: str,
-    active_at: datetime,
-) -> None:
-    """Record chat activity. The later time wins, so replays and late deliveries are harmless."""
-    mark_present_many(
-        conn, [Presence(guild_id, platform, broadcaster_user_id, platform_user_id, active_at)]
-    )
+def tick_bucket(moment: datetime, interval_seconds: int) -> int:
+    """The tick instant (epoch seconds, a multiple of the interval) whose interval holds
+    ``moment``: the first at or after it."""
+    seconds = moment.timestamp()
+    whole = int(seconds)
+    at_or_after = whole if whole == seconds else whole + 1
+    return -(-at_or_after // interval_seconds) * interval_seconds
 
 
 def mark_present_many(conn: Connection, seen: Sequence[Presence]) -> None:
@@ -91,6 +116,7 @@ def mark_present_many(conn: Connection, seen: Sequence[Presence]) -> None:
             "broadcaster_user_id": p.broadcaster_user_id,
             "platform_user_id": p.platform_user_id,
             "last_active_at": p.active_at,
+            "active_bucket": p.bucket,
         }
         for p in seen
     ]
@@ -135,13 +161,15 @@ def set_stream_state(
 
 def get_tick_state(conn: Connection, guild_id: int) -> TickState:
     row = conn.execute(
-        sa.select(watch_settings.c.tracking_enabled, watch_settings.c.last_tick_at).where(
-            watch_settings.c.guild_id == guild_id
-        )
+        sa.select(
+            watch_settings.c.tracking_enabled,
+            watch_settings.c.last_tick_at,
+            watch_settings.c.last_tick_seconds,
+        ).where(watch_settings.c.guild_id == guild_id)
     ).first()
     if row is None:
         return TickState(tracking_enabled=True, last_tick_at=None)
-    return TickState(bool(row.tracking_enabled), row.last_tick_at)
+    return TickState(bool(row.tracking_enabled), row.last_tick_at, row.last_tick_seconds or 0)
 
 
 def set_tracking(conn: Connection, guild_id: int, enabled: bool) -> None:
@@ -153,14 +181,19 @@ def set_tracking(conn: Connection, guild_id: int, enabled: bool) -> None:
     )
 
 
-def advance_tick(conn: Connection, guild_id: int, previous: datetime | None, now: datetime) -> bool:
-    """Move the guild's last tick from ``previous`` to ``now``; False if another process did."""
+def advance_tick(
+    conn: Connection, guild_id: int, previous: datetime | None, now: datetime, seconds: int
+) -> bool:
+    """Move the guild's last tick from ``previous`` to ``now``, which credits ``seconds`` to
+    each present viewer; False if another process did."""
     if previous is None:
-        stmt = insert_for(conn, watch_settings).values(guild_id=guild_id, last_tick_at=now)
+        stmt = insert_for(conn, watch_settings).values(
+            guild_id=guild_id, last_tick_at=now, last_tick_seconds=seconds
+        )
         claimed = conn.execute(
             stmt.on_conflict_do_update(
                 index_elements=[watch_settings.c.guild_id],
-                set_={"last_tick_at": now},
+                set_={"last_tick_at": now, "last_tick_seconds": seconds},
                 where=watch_settings.c.last_tick_at.is_(None),
             ),
             execution_options=_KEEP_ROWCOUNT,
@@ -169,7 +202,7 @@ def advance_tick(conn: Connection, guild_id: int, previous: datetime | None, now
     result = conn.execute(
         sa.update(watch_settings)
         .where(watch_settings.c.guild_id == guild_id, watch_settings.c.last_tick_at == previous)
-        .values(last_tick_at=now)
+        .values(last_tick_at=now, last_tick_seconds=seconds)
     )
     return result.rowcount == 1
 
@@ -182,15 +215,19 @@ def restart_clock(conn: Connection, guild_id: int, now: datetime) -> None:
     conn.execute(
         sa.update(watch_settings)
         .where(watch_settings.c.guild_id == guild_id, watch_settings.c.last_tick_at < now)
-        .values(last_tick_at=now)
+        .values(last_tick_at=now, last_tick_seconds=0)
     )
 
 
-def _present_viewers(guild_id: int, active_since: datetime) -> sa.Select:
-    """Viewers who chatted since ``active_since`` in a channel of the guild that is live.
+def _present_viewers(guild_id: int, active_since: datetime, at: datetime | None) -> sa.Select:
+    """Viewers who chatted between ``active_since`` and ``at`` in a channel of the guild that
+    was live at ``at``: what a tick for the instant ``at`` counts, however late it runs.
 
-    A channel whose live status was never seen counts as live. A viewer who chatted in two of
-    the guild's channels (briefly possible after a channel change) appears twice.
+    Activity after ``at`` never counts; a viewer whose latest activity came after it counts by
+    their latest activity before it (``earlier_active_at``). A channel whose live status was
+    never seen counts as live, and so does one that went offline after ``at``. A viewer who
+    chatted in two of the guild's channels (briefly possible after a channel change) appears
+    twice. ``at`` None: present now (whoever chatted since ``active_since``, live now).
     """
     p, s = watch_presence, watch_streams
     joined = p.outerjoin(
@@ -201,23 +238,29 @@ def _present_viewers(guild_id: int, active_since: datetime) -> sa.Select:
             s.c.broadcaster_user_id == p.c.broadcaster_user_id,
         ),
     )
-    return (
+    query = (
         sa.select(p.c.platform, p.c.platform_user_id)
         .select_from(joined)
-        .where(
-            p.c.guild_id == guild_id,
-            p.c.last_active_at >= active_since,
-            sa.or_(s.c.is_live.is_(None), s.c.is_live.is_(True)),
-        )
+        .where(p.c.guild_id == guild_id, p.c.last_active_at >= active_since)
+    )
+    if at is None:
+        return query.where(sa.or_(s.c.is_live.is_(None), s.c.is_live.is_(True)))
+    return query.where(
+        sa.or_(
+            p.c.last_active_at <= at,
+            sa.and_(p.c.earlier_active_at >= active_since, p.c.earlier_active_at <= at),
+        ),
+        sa.or_(s.c.is_live.is_(None), s.c.is_live.is_(True), s.c.changed_at > at),
     )
 
 
-def present_viewers(
-    conn: Connection, guild_id: int, active_since: datetime
-) -> list[tuple[str, str]]:
-    """``(platform, platform_user_id)`` of each viewer a tick counts as present (once each); the
-    points economy credits the same crowd."""
-    query = _present_viewers(guild_id, active_since).distinct()
+def credited_at(conn: Connection, guild_id: int, at: datetime) -> list[tuple[str, str]]:
+    """``(platform, platform_user_id)`` of each viewer the tick for ``at`` credited (their
+    ``last_seen`` is that tick's instant): the points economy earns for exactly that crowd."""
+    w = watchtime
+    query = sa.select(w.c.platform, w.c.platform_user_id).where(
+        w.c.guild_id == guild_id, w.c.last_seen == at
+    )
     return [(row.platform, row.platform_user_id) for row in conn.execute(query)]
 
 
@@ -232,7 +275,7 @@ def credit_present_viewers(
     version on its page (a HOT update, see migration 0008) instead of adding index entries.
     """
     w = watchtime
-    present = _present_viewers(guild_id, active_since)
+    present = _present_viewers(guild_id, active_since, now)
     if conn.dialect.name == "postgresql":
         # Estimates are off for a table that was (nearly) empty when last analyzed, such as a
         # guild's first big crowd, and a nested loop then rescans what the same statement is
@@ -270,7 +313,8 @@ def credit_present_viewers(
 
 
 def count_present_viewers(conn: Connection, guild_id: int, active_since: datetime) -> int:
-    present = _present_viewers(guild_id, active_since).distinct().subquery()
+    """How many viewers are present now (for ``!watchtime status``)."""
+    present = _present_viewers(guild_id, active_since, None).distinct().subquery()
     return int(conn.execute(sa.select(sa.func.count()).select_from(present)).scalar_one())
 
 

@@ -106,6 +106,7 @@ class WatchtimeService:
                         e.broadcaster_user_id,
                         e.viewer.platform_user_id,  # type: ignore[arg-type]
                         e.occurred_at,
+                        repository.tick_bucket(e.occurred_at, self.settings.interval_seconds),
                     )
                     for e in chats
                 ],
@@ -141,10 +142,12 @@ class WatchtimeService:
             previous = state.last_tick_at
             if previous is not None and now <= previous:
                 return TickResult(guild_id, 0, 0, time.perf_counter() - started)
-            if repository.advance_tick(conn, guild_id, previous, now):
-                window_seconds = self.active_window // ONE_SECOND
-                elapsed = 0 if previous is None else (now - previous) // ONE_SECOND
-                seconds = min(elapsed, window_seconds) if state.tracking_enabled else 0
+            window_seconds = self.active_window // ONE_SECOND
+            elapsed = 0 if previous is None else (now - previous) // ONE_SECOND
+            seconds = min(elapsed, window_seconds) if state.tracking_enabled else 0
+            if not repository.advance_tick(conn, guild_id, previous, now, seconds):
+                seconds = 0  # another process ticked this guild for this instant
+            else:
                 since = now - self.active_window
                 if seconds > 0:
                     credited = repository.credit_present_viewers(

@@ -8,6 +8,7 @@ from sqlalchemy import (
     Boolean,
     Column,
     Index,
+    Integer,
     PrimaryKeyConstraint,
     Table,
 )
@@ -35,6 +36,10 @@ watch_presence = Table(
     Column("broadcaster_user_id", UserId),
     Column("platform_user_id", UserId),
     Column("last_active_at", UTCDateTime, nullable=False),
+    # The tick instant (epoch seconds) that counts last_active_at, and the viewer's latest
+    # activity in an earlier one: a late tick counts only what came up to its instant (0020).
+    Column("active_bucket", BigInteger, nullable=True),
+    Column("earlier_active_at", UTCDateTime, nullable=True),
     # The viewer before the broadcaster: ticks look presence up by viewer (migration 0008).
     PrimaryKeyConstraint("guild_id", "platform", "platform_user_id", "broadcaster_user_id"),
     Index(None, "guild_id", "last_active_at"),
@@ -58,6 +63,7 @@ watch_settings = Table(
     Column("guild_id", Snowflake, primary_key=True, autoincrement=False),
     Column("tracking_enabled", Boolean, nullable=False, server_default=sa.true()),
     Column("last_tick_at", UTCDateTime, nullable=True),
+    Column("last_tick_seconds", Integer, nullable=True),  # what that tick credited each viewer
 )
 
 # --- Kick connections, OAuth and subscriptions ------------------------------------------------

@@ -1,0 +1,146 @@
+"""A tick that runs late (the database was away, events were queued) credits what it would have
+credited on time: nothing that happened after its own instant, and everything before it, even
+when newer chat or a ``stream.offline`` was handled first. On SQLite and on PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from core.config import WatchtimeSettings
+from core.events import Platform
+from core.features.points.earning import PointsEarning
+from core.features.points.ports import NobodySubscribes
+from core.features.points.service import PointsService
+from core.features.watchtime.repository import tick_bucket
+from core.features.watchtime.service import WatchtimeService
+from core.features.watchtime.tables import watch_presence
+from tests.features.watchtime.test_service import (
+    ALICE,
+    BOB,
+    BROADCASTER,
+    CAROL,
+    GUILD,
+    T0,
+    at,
+    chat,
+    ended,
+    started,
+    totals,
+)
+from tests.support.clock import Clock
+
+
+@pytest.fixture
+def service(engine: Engine) -> WatchtimeService:
+    return WatchtimeService(engine, WatchtimeSettings(), Clock(T0))
+
+
+def test_the_tick_bucket_is_the_first_tick_instant_at_or_after_the_moment():
+    assert tick_bucket(T0, 60) == int(T0.timestamp())
+    assert tick_bucket(at(0.5), 60) == int(at(60).timestamp())
+    assert tick_bucket(at(59), 60) == int(at(60).timestamp())
+    assert tick_bucket(at(60), 60) == int(at(60).timestamp())
+
+
+def test_a_late_tick_does_not_credit_viewers_whose_first_chat_came_after_its_instant(service):
+    service.tick(GUILD, T0)
+    service.record_chat(GUILD, chat(ALICE, at(30)))
+    # The tick for 20:01 runs late: meanwhile Bob and Carol chatted for the first time.
+    service.record_chat(GUILD, chat(BOB, at(65)))
+    service.record_chat(GUILD, chat(CAROL, at(118)))
+
+    late = service.tick(GUILD, at(60))
+
+    assert (late.credited_viewers, late.seconds_each) == (1, 60)
+    assert totals(service) == {ALICE.platform_user_id: 60}
+    # On its own time, the next tick counts them.
+    service.tick(GUILD, at(120))
+    assert totals(service) == {
+        ALICE.platform_user_id: 120,
+        BOB.platform_user_id: 60,
+        CAROL.platform_user_id: 60,
+    }
+
+
+def test_a_late_tick_still_credits_a_viewer_who_chatted_before_and_after_its_instant(service):
+    service.tick(GUILD, T0)
+    service.record_chat(GUILD, chat(ALICE, at(50)))
+    service.record_chat(GUILD, chat(ALICE, at(70)))  # handled before the late tick
+    service.record_chat(GUILD, chat(ALICE, at(80)))
+
+    assert service.tick(GUILD, at(60)).credited_viewers == 1
+    assert totals(service) == {ALICE.platform_user_id: 60}
+
+
+def test_an_older_chat_delivered_late_still_counts_for_its_own_tick(service):
+    service.tick(GUILD, T0)
+    service.record_chat(GUILD, chat(ALICE, at(70)))  # the newer message arrived first
+    service.record_chat(GUILD, chat(ALICE, at(20)))  # then the older one, redelivered
+
+    assert service.tick(GUILD, at(60)).credited_viewers == 1
+    assert totals(service) == {ALICE.platform_user_id: 60}
+
+
+def test_nothing_is_lost_when_the_stream_ends_before_a_late_tick_runs(service):
+    service.tick(GUILD, T0)
+    service.record_stream_state(GUILD, started(T0))
+    service.record_chat(GUILD, chat(ALICE, at(30)))
+    service.record_stream_state(GUILD, ended(at(75)))  # handled before the tick for 20:01
+
+    assert service.tick(GUILD, at(60)).credited_viewers == 1
+    # The stream was over at the next tick's instant: nothing more.
+    assert service.tick(GUILD, at(120)).credited_viewers == 0
+    assert totals(service) == {ALICE.platform_user_id: 60}
+
+
+def test_a_stream_that_ended_before_the_instant_is_not_credited_however_late(service):
+    service.tick(GUILD, T0)
+    service.record_stream_state(GUILD, started(T0))
+    service.record_chat(GUILD, chat(ALICE, at(30)))
+    service.record_stream_state(GUILD, ended(at(40)))
+
+    assert service.tick(GUILD, at(60)).credited_viewers == 0
+
+
+def test_presence_kept_before_the_upgrade_counts_as_an_earlier_bucket(service, engine):
+    service.tick(GUILD, T0)
+    with engine.begin() as conn:  # a row as migration 0020 found it: no bucket
+        conn.execute(
+            sa.insert(watch_presence).values(
+                guild_id=GUILD,
+                platform="kick",
+                broadcaster_user_id=BROADCASTER,
+                platform_user_id=ALICE.platform_user_id,
+                last_active_at=at(30),
+            )
+        )
+    service.record_chat(GUILD, chat(ALICE, at(90)))
+
+    assert service.tick(GUILD, at(60)).credited_viewers == 1
+
+
+def test_points_for_watching_never_exceed_what_the_tick_credited(engine):
+    clock = Clock(T0)
+    watching = WatchtimeService(engine, WatchtimeSettings(), clock)
+    points = PointsService(engine, clock)
+    earning = PointsEarning(
+        engine, clock, NobodySubscribes(), timedelta(minutes=5), lambda: [GUILD]
+    )
+    watching.tick(GUILD, T0)
+    earning.earn_all()
+    for minute in range(1, 31):
+        watching.record_chat(GUILD, chat(ALICE, at(60 * minute - 30)))
+        watching.tick(GUILD, at(60 * minute))
+        # Bob's first message lands between the tick and the points step, every time.
+        watching.record_chat(GUILD, chat(BOB, at(60 * minute + 1)))
+        earning.earn_all()
+
+    alice = points.balance(GUILD, Platform.KICK, ALICE.platform_user_id)
+    bob = points.balance(GUILD, Platform.KICK, BOB.platform_user_id)
+    watched = totals(watching)
+    assert alice == watched[ALICE.platform_user_id] // 60 == 30
+    assert bob == watched[BOB.platform_user_id] // 60  # Bob earned only what he watched
