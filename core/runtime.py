@@ -18,7 +18,6 @@ from typing import TYPE_CHECKING
 
 import redis
 
-from core.bus.base import wait_until_handled
 from core.bus.dispatch import Dispatcher, EventHandler
 from core.config import Settings, load_settings
 from core.discord_bot.gateway import DiscordGateway
@@ -26,6 +25,7 @@ from core.events import Event, Platform, system_clock
 from core.features.chat_commands.ports import ChatSender
 from core.features.guilds.service import GuildService
 from core.features.watchtime.service import TickResult
+from core.guild_ticks import GuildTicks
 from core.health import Check, HealthReport, run_check, webhooks_check
 from core.metrics import Metrics
 from core.scheduler import Scheduler
@@ -92,17 +92,17 @@ class Runtime(FeatureServices):
         self._close_hooks: list[Callable[[], object]] = []
         self.loop: asyncio.AbstractEventLoop | None = None  # the pipeline's, while it runs
         interval = settings.watchtime.interval_seconds
-        self.scheduler = Scheduler(
-            interval,
-            lambda at: asyncio.to_thread(self.tick_all, at),
-            clock,
-            # A tick must not close an interval while events from it may still be queued.
-            backlog_handled=lambda at, stop: wait_until_handled(
-                self.bus, at, stop, limit_seconds=max(2.0 * interval, 60.0)
-            ),
-        )
+        self.scheduler = Scheduler(interval, lambda at, stop: self.ticks.run(at, stop), clock)
         infrastructure.install(self)
         self.guilds = GuildService(self.engine, clock)
+        # A guild's tick waits for its own presence from before the instant, no one else's.
+        self.ticks = GuildTicks(
+            self.bus,
+            self.guilds.guild_ids,
+            self.guilds.guilds_tracking,
+            lambda guild_id, at: self.watchtime.tick(guild_id, at),
+            limit_seconds=max(2.0 * interval, 60.0),
+        )
         for feature in FEATURES:
             feature.install(self)
         self.dispatcher = Dispatcher(

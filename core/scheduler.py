@@ -1,9 +1,9 @@
 """The bot process's timed work, registered by the features that own it.
 
 The watchtime tick is the heartbeat: at every multiple of ``WATCH_INTERVAL_SECONDS`` since the
-epoch (UTC, so a restart does not shift the schedule) the scheduler waits until the events queued
-before that instant are handled (after a start: everything queued while the bot was down), runs
-the tick for that instant, then each job registered with :meth:`Scheduler.after_tick`, in order.
+epoch (UTC, so a restart does not shift the schedule) the scheduler runs the tick for that
+instant (which ticks each guild once its own events from before the instant are handled:
+``core/guild_ticks.py``), then each job registered with :meth:`Scheduler.after_tick`, in order.
 Jobs with a rhythm of their own (the role sync, Shuffle polls, Kick upkeep, the Pusher supervisor)
 are registered with :meth:`Scheduler.every` or :meth:`Scheduler.loop`. A job that fails is logged
 and tried again at its next turn; it never stops the others.
@@ -22,9 +22,8 @@ log = logging.getLogger(__name__)
 
 Job = Callable[[], Awaitable[object]]
 Loop = Callable[[asyncio.Event], Awaitable[None]]
-Tick = Callable[[datetime], Awaitable[object]]
-# Whether every event queued before the instant was handled (False: gave up waiting, or stopped).
-BacklogWait = Callable[[datetime, asyncio.Event], Awaitable[bool]]
+# The tick for an instant; it returns early when the event (stop) is set.
+Tick = Callable[[datetime, asyncio.Event], Awaitable[object]]
 
 
 @dataclass(frozen=True)
@@ -40,13 +39,10 @@ class Scheduler:
         interval_seconds: int,
         tick: Tick,
         clock: Callable[[], datetime],
-        *,
-        backlog_handled: BacklogWait | None = None,
     ) -> None:
         self.interval_seconds = interval_seconds
         self._tick = tick
         self.clock = clock
-        self._backlog_handled = backlog_handled
         self._after_tick: list[_AfterTick] = []
         self.loops: dict[str, Loop] = {}
 
@@ -83,16 +79,12 @@ class Scheduler:
             await wait_or_stop(stop, (tick_at - self.clock()).total_seconds())
             if stop.is_set():
                 break
-            if self._backlog_handled is not None and not await self._backlog_handled(tick_at, stop):
-                if stop.is_set():
-                    break
-                log.warning("watchtime tick at %s runs with events still queued", tick_at)
-            await self.tick_once(tick_at)
+            await self.tick_once(tick_at, stop)
 
-    async def tick_once(self, tick_at: datetime) -> None:
+    async def tick_once(self, tick_at: datetime, stop: asyncio.Event | None = None) -> None:
         """The tick for ``tick_at``, then the work that follows it."""
         try:
-            await self._tick(tick_at)
+            await self._tick(tick_at, stop or asyncio.Event())
         except Exception:
             log.exception("the watchtime tick failed; retrying at the next tick")
         for job in self._after_tick:

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Protocol
 
-from core.events import Event
+from core.events import Event, event_from_dict
 
 Handler = Callable[[Event], Awaitable[None]]
 
@@ -64,6 +65,15 @@ def is_event_fault(exc: BaseException) -> bool:
     return False
 
 
+def decoded_events(payloads: list[str]) -> list[Event]:
+    """The events of stored JSON payloads; one that cannot be decoded is left out."""
+    events = []
+    for payload in payloads:
+        with contextlib.suppress(Exception):  # the consumer sets it aside when it comes to it
+            events.append(event_from_dict(json.loads(payload)))
+    return events
+
+
 class EventBus(Protocol):
     name: str
 
@@ -93,34 +103,14 @@ class EventBus(Protocol):
         """When the oldest event not yet acknowledged was queued (UTC); None when none waits."""
         ...
 
+    def unhandled_before(self, before: datetime, limit: int) -> list[Event] | None:
+        """The events queued before ``before`` and not yet acknowledged (nor set aside), or None
+        when there are more than ``limit`` of them: too many to say whom they are for. An entry
+        that cannot be decoded is left out (the consumer sets it aside)."""
+        ...
+
     def ping(self) -> None:
         """Raise :class:`BusUnavailable` when the bus cannot be reached."""
         ...
 
     def close(self) -> None: ...
-
-
-async def wait_until_handled(
-    bus: EventBus, before: datetime, stop: asyncio.Event, *, limit_seconds: float
-) -> bool:
-    """Wait until every event queued before ``before`` has been handled (or set aside as dead).
-
-    The watchtime tick calls this so that it never closes an interval while presence from it
-    is still queued (after a restart, the events queued while the bot was down). True when
-    the backlog was handled; False after ``limit_seconds`` (an event failing again and again)
-    or when ``stop`` is set. A bus that cannot answer counts as not drained yet.
-    """
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + limit_seconds
-    while not stop.is_set():
-        try:
-            oldest = await asyncio.to_thread(bus.oldest_unhandled)
-        except Exception:
-            oldest = before
-        if oldest is None or oldest >= before:
-            return True
-        if loop.time() >= deadline:
-            return False
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), timeout=0.05)
-    return False

@@ -22,6 +22,7 @@ from core.bus.base import (
     EventRefused,
     Handler,
     NotReady,
+    decoded_events,
     is_event_fault,
     not_ready_delay,
 )
@@ -312,6 +313,20 @@ class EmbeddedBus:
         )
         with self.engine.connect() as conn:
             return conn.execute(query).scalar_one()
+
+    def unhandled_before(self, before: datetime, limit: int) -> list[Event] | None:
+        e = bus_events.c
+        query = (
+            sa.select(e.payload)
+            .where(e.acked_at.is_(None), e.dead_at.is_(None), e.published_at < before)
+            .order_by(e.id)
+            .limit(limit + 1)
+        )
+        with self.engine.connect() as conn:
+            payloads = list(conn.execute(query).scalars())
+        if len(payloads) > limit:
+            return None
+        return decoded_events(payloads)
 
     def prune(self) -> int:
         """Forget acknowledged events older than the retention period; return how many."""

@@ -32,8 +32,8 @@ from redis.exceptions import AuthenticationError, DataError, RedisError, Respons
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from core.bus.base import BusUnavailable, EventRefused, Handler
-from core.bus.redis_consumer import Consumer
+from core.bus.base import BusUnavailable, EventRefused, Handler, decoded_events
+from core.bus.redis_consumer import FIELD, Consumer
 from core.bus.redis_waiting import waiting_set
 from core.bus.replay import DELIVERY_TTL_SECONDS, delivery_key
 from core.events import Event, event_to_dict
@@ -230,6 +230,33 @@ class RedisStreamsBus:
             return None
         oldest_ms = min(int(entry_id.split("-")[0]) for entry_id in candidates)
         return datetime.fromtimestamp(oldest_ms / 1000, UTC)
+
+    def unhandled_before(self, before: datetime, limit: int) -> list[Event] | None:
+        """The group's pending entries and the entries not yet delivered, queued before
+        ``before`` (entry ids are Redis server times in ms); None when more than ``limit``."""
+        end = str(int(before.timestamp() * 1000) - 1)
+        with self._unavailable_as("report the backlog"):
+            try:
+                groups = self._client.xinfo_groups(self.stream)
+            except ResponseError as exc:
+                if "no such key" in str(exc).lower():
+                    return []
+                raise
+            after, pending = "-", []
+            for info in groups:
+                if info.get("name") == self.group:
+                    after = f"({info.get('last-delivered-id', '0-0')}"
+                    pending = self._client.xpending_range(
+                        self.stream, self.group, min="-", max=end, count=limit + 1
+                    )
+            fresh = self._client.xrange(self.stream, min=after, max=end, count=limit + 1)
+            if len(pending) + len(fresh) > limit:
+                return None
+            entries = list(fresh)
+            for entry in pending:
+                entries.extend(self._client.xrange(self.stream, min=entry["message_id"],
+                                                   max=entry["message_id"], count=1))  # fmt: skip
+        return decoded_events([fields.get(FIELD, "") for _, fields in entries])
 
     def _count_after(self, last_id: str) -> int:
         count, start = 0, f"({last_id}"

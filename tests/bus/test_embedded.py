@@ -251,29 +251,3 @@ async def test_an_event_waiting_for_discord_backs_off_to_five_minutes_without_at
 
 def _not_connected() -> None:
     raise DiscordUnavailable("the Discord bot is not connected yet")
-
-
-async def test_a_tick_waits_until_the_events_queued_before_its_instant_are_handled(
-    sqlite_engine: Engine,
-):
-    from datetime import UTC, datetime
-
-    from core.bus.base import wait_until_handled
-    from tests.bus import Recorder, make_event, running
-
-    bus = EmbeddedBus(sqlite_engine, poll_seconds=0.05)
-    event = make_event("queued while the bot was down")
-    bus.publish(event)
-    instant = datetime.now(UTC) + timedelta(seconds=1)
-    stop = asyncio.Event()
-
-    assert await wait_until_handled(bus, instant, stop, limit_seconds=0.2) is False
-    recorder = Recorder()
-    async with running(bus, recorder):
-        assert await wait_until_handled(bus, instant, stop, limit_seconds=5) is True
-        assert recorder.deliveries[event.key] == 1
-    later = make_event("queued after the instant")
-    bus.publish(later)
-    assert await wait_until_handled(
-        bus, datetime.now(UTC) - timedelta(seconds=5), stop, limit_seconds=0.2
-    )

@@ -139,6 +139,28 @@ async def test_events_are_delivered_once_in_publish_order_and_acknowledged(case:
     assert case.dead() == []
 
 
+async def test_the_bus_says_which_events_queued_before_an_instant_are_unhandled(case: Case):
+    from datetime import UTC, datetime
+
+    bus = case.new_bus()
+    first, second = make_event("first"), make_event("second")
+    bus.publish(first)
+    bus.publish(second)
+    instant = datetime(2100, 1, 1, tzinfo=UTC)  # after everything (each bus has its own clock)
+
+    assert {e.key for e in bus.unhandled_before(instant, limit=10)} == {first.key, second.key}
+    assert bus.unhandled_before(instant, limit=1) is None  # too many to look at
+    assert bus.unhandled_before(datetime(2000, 1, 1, tzinfo=UTC), limit=10) == []
+
+    recorder = Recorder()
+    async with running(bus, recorder):
+        await eventually(lambda: len(recorder.order) == 2, within=1.5)
+        await eventually(lambda: bus.unhandled_before(instant, limit=10) == [], within=1.5)
+    again = make_event("queued while no consumer runs")
+    bus.publish(again)
+    assert [e.key for e in bus.unhandled_before(instant, limit=10)] == [again.key]
+
+
 async def test_the_same_event_published_twice_is_queued_and_delivered_once(case: Case):
     bus = case.new_bus()
     event = make_event("once")

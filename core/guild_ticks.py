@@ -1,0 +1,106 @@
+"""The watchtime tick across guilds, each guild waiting only for its own presence.
+
+A guild's tick for an instant must not run while that guild's chat or stream-status events from
+before the instant are still queued (after a restart, or while the database was away): its
+viewers would miss time. But one guild's backlog (an event failing again and again, a channel
+with a burst) must not hold the other guilds' ticks. So each round asks the bus which events
+queued before the instant are unhandled, maps the presence events among them to the guilds that
+follow their channels, ticks every other guild at once, and keeps polling for the waiting ones,
+ticking each as soon as its own events are handled. A guild that still waits after
+``limit_seconds`` is ticked anyway (logged): its tick counts what happened up to the instant
+(``watchtime.repository``), so it is late, never wrong. When the bus cannot answer, or holds
+more unhandled events than ``look_at_most``, every guild waits, as one barrier.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable, Iterable
+from datetime import datetime
+
+from core.bus.base import EventBus
+from core.events import ChatMessageSent, Event, GuildEvent, Platform, StreamEnded, StreamStarted
+
+log = logging.getLogger(__name__)
+
+PRESENCE_EVENTS = (ChatMessageSent, StreamStarted, StreamEnded)
+POLL_SECONDS = 0.05
+
+GuildRouter = Callable[[Platform, str, int | None], Iterable[int]]
+
+
+class GuildTicks:
+    def __init__(
+        self,
+        bus: EventBus,
+        guild_ids: Callable[[], Iterable[int]],
+        guilds_tracking: GuildRouter,
+        tick: Callable[[int, datetime], object],
+        *,
+        limit_seconds: float,
+        look_at_most: int = 1000,
+    ) -> None:
+        self.bus = bus
+        self.guild_ids = guild_ids
+        self.guilds_tracking = guilds_tracking
+        self.tick = tick
+        self.limit_seconds = limit_seconds
+        self.look_at_most = look_at_most
+
+    async def run(self, at: datetime, stop: asyncio.Event) -> None:
+        """Tick every guild for the instant ``at``, each once its presence before ``at`` is
+        handled (or after ``limit_seconds``, or at once when ``stop`` is set)."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.limit_seconds
+        left = set(await asyncio.to_thread(lambda: list(self.guild_ids())))
+        while left and not stop.is_set():
+            waiting = await asyncio.to_thread(self.waiting_guilds, at)
+            if loop.time() >= deadline:
+                log.warning(
+                    "watchtime tick at %s runs with events still queued for %s",
+                    at,
+                    "every guild" if waiting is None else f"{len(left & waiting)} guild(s)",
+                )
+                ready = left
+            else:
+                ready = set() if waiting is None else left - waiting
+            if ready:
+                await asyncio.to_thread(self._tick_each, sorted(ready), at)
+                left -= ready
+            if left:
+                await _sleep_or_stop(stop, POLL_SECONDS)
+
+    def waiting_guilds(self, at: datetime) -> set[int] | None:
+        """The guilds with presence events from before ``at`` still unhandled; None: all wait
+        (the bus cannot answer, or holds too many to look at)."""
+        try:
+            events = self.bus.unhandled_before(at, self.look_at_most)
+        except Exception:
+            return None
+        if events is None:
+            return None
+        return self.guilds_of(events)
+
+    def guilds_of(self, events: Iterable[Event]) -> set[int]:
+        channels = {
+            (event.platform, event.broadcaster_user_id, event.via_chatroom_id)
+            for event in events
+            if isinstance(event, PRESENCE_EVENTS) and not isinstance(event, GuildEvent)
+        }
+        return {guild for channel in channels for guild in self.guilds_tracking(*channel)}
+
+    def _tick_each(self, guild_ids: list[int], at: datetime) -> None:
+        for guild_id in guild_ids:
+            try:
+                self.tick(guild_id, at)
+            except Exception:
+                log.exception(
+                    "guild %s: the watchtime tick failed; the next one catches up", guild_id
+                )
+
+
+async def _sleep_or_stop(stop: asyncio.Event, seconds: float) -> None:
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(stop.wait(), timeout=seconds)
