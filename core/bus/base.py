@@ -74,6 +74,33 @@ def decoded_events(payloads: list[str]) -> list[Event]:
     return events
 
 
+def is_outage(exc: BaseException) -> bool:
+    """Whether a handler failed because a store it needs is away (the database or Redis did
+    not answer), not because of the event: worth retrying within seconds, and not a failure of
+    the event's own."""
+    import sqlalchemy.exc
+
+    from core.storage.db import DatabaseUnavailable
+
+    outages = (
+        sqlalchemy.exc.OperationalError,
+        sqlalchemy.exc.InterfaceError,
+        sqlalchemy.exc.DisconnectionError,
+        sqlalchemy.exc.TimeoutError,
+        DatabaseUnavailable,
+        BusUnavailable,
+        ConnectionError,
+    )
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, outages):
+            return True
+        current = current.__cause__ or current.__context__
+    return False
+
+
 class EventBus(Protocol):
     name: str
 

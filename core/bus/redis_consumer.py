@@ -18,7 +18,7 @@ import redis.asyncio as aioredis
 from redis.exceptions import RedisError, ResponseError
 
 from core.bus import redis_takeover
-from core.bus.base import Handler, NotReady
+from core.bus.base import Handler, NotReady, is_outage
 from core.bus.redis_waiting import WaitingRoom, carried_failures, park
 from core.events import event_from_dict
 
@@ -30,6 +30,10 @@ log = logging.getLogger(__name__)
 FIELD = "event"  # the entry field that holds the event's JSON
 _RETRY_FIRST_SECONDS = 0.1
 _RETRY_MAX_SECONDS = 30.0
+# While the database is away: retry this consumer's pending entries within seconds, so that the
+# backlog is handled soon after it answers (and the watchtime ticks waiting for it run).
+_OUTAGE_FIRST_SECONDS = 0.5
+_OUTAGE_MAX_SECONDS = 5.0
 
 Entry = tuple[str, dict[str, str] | None]
 
@@ -51,6 +55,10 @@ class Consumer:
         # backoff, as the embedded bus does), rather than waiting claim_idle_ms for XAUTOCLAIM.
         self.failures = 0
         self.retry_own_at: float | None = None
+        # Rounds in a row in which a store was away, and the deliveries each entry spent on it
+        # (not counted against max_deliveries: an outage is not the event's failure).
+        self.outage_rounds = 0
+        self.outage_deliveries: dict[str, int] = {}
 
     def now_ms(self) -> int:
         return int(self.bus.clock().timestamp() * 1000)
@@ -177,6 +185,7 @@ class Consumer:
     async def deliver(self, entries: Sequence[Entry], *, first_delivery: bool) -> None:
         bus = self.bus
         counts = {} if first_delivery else await self.delivery_counts([i for i, _ in entries])
+        failed = away = False
         for entry_id, fields in entries:
             if self.stop.is_set():
                 return  # what is left stays pending and is delivered again later
@@ -196,6 +205,7 @@ class Consumer:
                 await self.bury(entry_id, fields, f"undecodable: {exc}", deliveries)
                 continue
             failures_before = carried_failures(fields)  # from before it last waited
+            failures_before -= self.outage_deliveries.get(entry_id, 0)
             if deliveries + failures_before > bus.max_deliveries:
                 failed = deliveries - 1 + failures_before
                 reason = f"{event.key} not acknowledged after {failed} failed deliveries"
@@ -215,18 +225,43 @@ class Consumer:
                 )
                 log.info("%s waits (%s); next try in %.0f s", event.key, exc, delay)
                 continue
-            except Exception:
+            except Exception as exc:
+                if is_outage(exc):
+                    away = True
+                    self.outage_deliveries[entry_id] = self.outage_deliveries.get(entry_id, 0) + 1
+                    continue  # stays pending: delivered again within seconds
                 log.exception(
                     "handling %s failed (delivery %d of %d)",
                     event.key,
                     deliveries,
                     bus.max_deliveries,
                 )
-                self.failures += 1
-                backoff = min(2.0**self.failures, bus.claim_idle_ms / 1000)
-                self.retry_own_at = asyncio.get_running_loop().time() + backoff
+                failed = True
                 continue  # stays pending: delivered again after the backoff
+            self.outage_deliveries.pop(entry_id, None)
             await self.client.xack(bus.stream, bus.group, entry_id)
+        self._after_round(failed=failed, away=away)
+
+    def _after_round(self, *, failed: bool, away: bool) -> None:
+        """When to deliver this consumer's pending entries again: within seconds while a store
+        is away, with a backoff growing per round (not per entry) after handler failures."""
+        now = asyncio.get_running_loop().time()
+        retry_at: float | None = None
+        if away:
+            if self.outage_rounds == 0:
+                log.warning("event bus: handlers cannot reach a store; retrying every few seconds")
+            self.outage_rounds += 1
+            delay = _OUTAGE_FIRST_SECONDS * 2 ** (self.outage_rounds - 1)
+            retry_at = now + min(delay, _OUTAGE_MAX_SECONDS)
+        elif self.outage_rounds:
+            log.info("event bus: handlers reach their stores again")
+            self.outage_rounds = 0
+        if failed:
+            self.failures += 1
+            backoff = now + min(2.0**self.failures, self.bus.claim_idle_ms / 1000)
+            retry_at = backoff if retry_at is None else min(retry_at, backoff)
+        if retry_at is not None:
+            self.retry_own_at = min(self.retry_own_at or retry_at, retry_at)
 
     async def delivery_counts(self, entry_ids: Sequence[str]) -> dict[str, int]:
         """How often each entry was delivered, for those still pending with this consumer."""
