@@ -6,13 +6,16 @@ read from one chatroom (``via_chatroom_id``, Kick's Pusher) goes only to the gui
 Handlers are plain service methods ``handler(guild_id, event)``. Synchronous ones (they use the
 database) run in a worker thread so the event loop never blocks; coroutine functions are awaited.
 
-Many events at once (:meth:`Dispatcher.handle_many`, what the embedded bus hands over): a run of
-consecutive events of one type goes through each handler in turn, the handler's work for the
-whole run in one worker-thread call. A handler marked :func:`handles_many` does it in fewer
-transactions: its service's batch method takes one guild's events of the run, up to
-:data:`MANY_LIMIT` at a time. If that
-batch fails, nothing of it was written (one transaction) and the events go through the one-event
-handler one by one, so a failing event fails alone. An event that failed in one handler is not
+Lanes: the guild is the lane key. Many events at once (:meth:`Dispatcher.handle_many`, what the
+buses hand over) are split by guild; each guild's events are handled in order, and different
+guilds' at the same time (at most ``lanes`` at once), so a guild whose handler waits on a slow
+partner holds only its own events. In a lane, a run of consecutive events of one type goes
+through each handler in turn, the handler's work for the run in one worker-thread call. A
+handler marked :func:`handles_many` does it in fewer transactions: its service's batch method
+takes one guild's events of the run, up to :data:`MANY_LIMIT` at a time. If that batch fails,
+nothing of it was written (one transaction) and the events go through the one-event handler one
+by one, so a failing event fails alone.
+An event that failed in one handler is not
 given to the next (as when it is handled alone); it is delivered again later and its handlers run
 again, so every handler must be idempotent per event (docs/architecture.md, "Exactly-once").
 """
@@ -37,6 +40,7 @@ Outcome = BaseException | None  # per event: None when every handler took it
 # At most this many events per batch transaction: on SQLite every other writer (the web side
 # storing webhooks) waits for the transaction, so it stays short (tens of milliseconds).
 MANY_LIMIT = 25
+LANES = 8  # guilds handled at the same time
 
 _F = TypeVar("_F", bound=Callable[..., Any])
 _MANY = "__handles_many__"
@@ -77,6 +81,8 @@ class Dispatcher:
         guilds_tracking: GuildRouter,
         metrics: Metrics,
         handled: Callable[[list[int]], object] = lambda guild_ids: None,
+        *,
+        lanes: int = LANES,
     ) -> None:
         """``handled(guild_ids)`` after an event was handled for those guilds (the dashboard's
         live event log hears of it)."""
@@ -84,6 +90,7 @@ class Dispatcher:
         self.handled = handled
         self.guilds_tracking = guilds_tracking
         self.metrics = metrics
+        self.lanes = max(1, lanes)
         self._last_seen: dict[str, dict[str, datetime]] = {}
 
     def last_events(self, broadcaster_user_id: str) -> dict[str, datetime]:
@@ -112,22 +119,17 @@ class Dispatcher:
             if not isinstance(event, GuildEvent):
                 self._note_arrival(event)
         routes = await self._guilds_for_all(events)
-        start = 0
-        while start < len(events):
-            end = start + 1
-            while end < len(events) and type(events[end]) is type(events[start]):
-                end += 1
-            for handler in self.handlers.get(type(events[start]), ()):
-                items = [
-                    (index, guild_id, events[index])
-                    for index in range(start, end)
-                    if outcomes[index] is None
-                    for guild_id in routes[index]
-                ]
-                for index, exc in await self._run(handler, items):
-                    if outcomes[index] is None:
-                        outcomes[index] = exc
-            start = end
+        by_guild: dict[int, list[int]] = {}
+        for index, guild_ids in enumerate(routes):
+            for guild_id in guild_ids:
+                by_guild.setdefault(guild_id, []).append(index)
+        room = asyncio.Semaphore(self.lanes)
+
+        async def lane(guild_id: int, indexes: list[int]) -> None:
+            async with room:
+                await self._run_lane(guild_id, indexes, events, outcomes)
+
+        await asyncio.gather(*(lane(guild_id, mine) for guild_id, mine in by_guild.items()))
         touched: set[int] = set()
         for event, outcome, guild_ids in zip(events, outcomes, routes, strict=True):
             if outcome is None:
@@ -139,6 +141,27 @@ class Dispatcher:
         if touched:
             self.handled(sorted(touched))
         return outcomes
+
+    async def _run_lane(
+        self, guild_id: int, indexes: list[int], events: Sequence[Event], outcomes: list[Outcome]
+    ) -> None:
+        """One guild's events, in order: each run of one type through each of its handlers."""
+        start = 0
+        while start < len(indexes):
+            end = start + 1
+            kind = type(events[indexes[start]])
+            while end < len(indexes) and type(events[indexes[end]]) is kind:
+                end += 1
+            for handler in self.handlers.get(kind, ()):
+                items = [
+                    (index, guild_id, events[index])
+                    for index in indexes[start:end]
+                    if outcomes[index] is None
+                ]
+                for index, exc in await self._run(handler, items):
+                    if outcomes[index] is None:
+                        outcomes[index] = exc
+            start = end
 
     async def _run(
         self, handler: EventHandler, items: list[tuple[int, int, Event]]

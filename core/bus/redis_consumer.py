@@ -11,6 +11,7 @@ import contextlib
 import json
 import logging
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -20,7 +21,7 @@ from redis.exceptions import RedisError, ResponseError
 from core.bus import redis_takeover
 from core.bus.base import Handler, NotReady, is_outage
 from core.bus.redis_waiting import WaitingRoom, carried_failures, park
-from core.events import event_from_dict
+from core.events import Event, event_from_dict
 
 if TYPE_CHECKING:
     from core.bus.redis_streams import RedisStreamsBus
@@ -36,6 +37,14 @@ _OUTAGE_FIRST_SECONDS = 0.5
 _OUTAGE_MAX_SECONDS = 5.0
 
 Entry = tuple[str, dict[str, str] | None]
+
+
+@dataclass
+class _Round:
+    """What went wrong in one round of deliveries."""
+
+    failed: bool = False  # a handler failed
+    away: bool = False  # a store a handler needs did not answer
 
 
 class Consumer:
@@ -183,12 +192,67 @@ class Consumer:
                 return
 
     async def deliver(self, entries: Sequence[Entry], *, first_delivery: bool) -> None:
+        """Hand the entries to the handler: at once when it takes many (the dispatcher, which
+        handles each guild's events in its own lane), else one by one; then settle each on
+        its own answer."""
+        if self.stop.is_set():
+            return  # they stay pending and are delivered again later
+        due = await self._due(entries, first_delivery=first_delivery)
+        handle_many = getattr(self.handle, "handle_many", None)
+        round_ = _Round()
+        if handle_many is not None and due:
+            try:
+                outcomes = list(await handle_many([event for *_, event in due]))
+            except Exception as exc:  # the batch as a whole failed (routing it)
+                outcomes = [exc] * len(due)
+            for entry, outcome in zip(due, outcomes, strict=True):
+                await self._settle(entry, outcome, round_)
+        else:
+            for entry in due:  # one by one, each acknowledged as soon as it is handled
+                if self.stop.is_set():
+                    break
+                try:
+                    await self.handle(entry[3])
+                except Exception as exc:
+                    await self._settle(entry, exc, round_)
+                else:
+                    await self._settle(entry, None, round_)
+        self._after_round(failed=round_.failed, away=round_.away)
+
+    async def _settle(
+        self, entry: tuple[str, dict[str, str], int, Event], outcome: BaseException | None,
+        round_: _Round,
+    ) -> None:  # fmt: skip
+        """Acknowledge a handled entry; park one whose handler was not ready; leave a failed
+        one pending (noting whether a store was away, or the handler failed)."""
+        entry_id, fields, deliveries, event = entry
+        if outcome is None:
+            self.outage_deliveries.pop(entry_id, None)
+            await self.client.xack(self.bus.stream, self.bus.group, entry_id)
+        elif isinstance(outcome, NotReady):
+            await self._park(entry_id, fields, deliveries, event, outcome)
+        elif is_outage(outcome):
+            round_.away = True  # stays pending: delivered again within seconds
+            self.outage_deliveries[entry_id] = self.outage_deliveries.get(entry_id, 0) + 1
+        else:
+            round_.failed = True  # stays pending: delivered again after the backoff
+            log.error(
+                "handling %s failed (delivery %d of %d)",
+                event.key,
+                deliveries,
+                self.bus.max_deliveries,
+                exc_info=outcome,
+            )
+
+    async def _due(
+        self, entries: Sequence[Entry], *, first_delivery: bool
+    ) -> list[tuple[str, dict[str, str], int, Event]]:
+        """The entries to hand over, each with its delivery count and event; a trimmed one is
+        acknowledged, and one that cannot be decoded or failed too often is set aside."""
         bus = self.bus
         counts = {} if first_delivery else await self.delivery_counts([i for i, _ in entries])
-        failed = away = False
+        due = []
         for entry_id, fields in entries:
-            if self.stop.is_set():
-                return  # what is left stays pending and is delivered again later
             if first_delivery:
                 deliveries = 1
             elif entry_id in counts:
@@ -204,43 +268,30 @@ class Consumer:
             except (KeyError, TypeError, ValueError) as exc:
                 await self.bury(entry_id, fields, f"undecodable: {exc}", deliveries)
                 continue
-            failures_before = carried_failures(fields)  # from before it last waited
-            failures_before -= self.outage_deliveries.get(entry_id, 0)
-            if deliveries + failures_before > bus.max_deliveries:
-                failed = deliveries - 1 + failures_before
-                reason = f"{event.key} not acknowledged after {failed} failed deliveries"
+            # Failures from before it last waited count; deliveries an outage spent do not.
+            spent = deliveries + carried_failures(fields) - self.outage_deliveries.get(entry_id, 0)
+            if spent > bus.max_deliveries:
+                reason = f"{event.key} not acknowledged after {spent - 1} failed deliveries"
+                self.outage_deliveries.pop(entry_id, None)
                 await self.bury(entry_id, fields, reason, deliveries)
                 continue
-            try:
-                await self.handle(event)
-            except NotReady as exc:
-                delay = await park(
-                    self.client,
-                    stream=bus.stream,
-                    group=bus.group,
-                    entry_id=entry_id,
-                    fields=fields,
-                    deliveries=deliveries,
-                    now_ms=self.now_ms(),
-                )
-                log.info("%s waits (%s); next try in %.0f s", event.key, exc, delay)
-                continue
-            except Exception as exc:
-                if is_outage(exc):
-                    away = True
-                    self.outage_deliveries[entry_id] = self.outage_deliveries.get(entry_id, 0) + 1
-                    continue  # stays pending: delivered again within seconds
-                log.exception(
-                    "handling %s failed (delivery %d of %d)",
-                    event.key,
-                    deliveries,
-                    bus.max_deliveries,
-                )
-                failed = True
-                continue  # stays pending: delivered again after the backoff
-            self.outage_deliveries.pop(entry_id, None)
-            await self.client.xack(bus.stream, bus.group, entry_id)
-        self._after_round(failed=failed, away=away)
+            due.append((entry_id, fields, deliveries, event))
+        return due
+
+    async def _park(
+        self, entry_id: str, fields: dict[str, str], deliveries: int, event: Event, why: NotReady
+    ) -> None:
+        bus = self.bus
+        delay = await park(
+            self.client,
+            stream=bus.stream,
+            group=bus.group,
+            entry_id=entry_id,
+            fields=fields,
+            deliveries=deliveries,
+            now_ms=self.now_ms(),
+        )
+        log.info("%s waits (%s); next try in %.0f s", event.key, why, delay)
 
     def _after_round(self, *, failed: bool, away: bool) -> None:
         """When to deliver this consumer's pending entries again: within seconds while a store
