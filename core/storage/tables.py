@@ -1,4 +1,5 @@
-"""The event bus's tables: queued events, effects already done, webhook receipts."""
+"""The event bus's tables (queued events, effects already done, webhook receipts) and the outbox
+of calls to outside services (``core/outbox/``)."""
 
 from __future__ import annotations
 
@@ -37,6 +38,33 @@ processed_events = Table(
     Column("event_key", String(255), primary_key=True),
     Column("processed_at", UTCDateTime, nullable=False),
     Index(None, "processed_at"),
+)
+
+
+# A call to an outside service (Helix, a platform's chat, Discord, StreamElements, Shuffle),
+# written in the transaction of the handler that decided it and made by that service's worker.
+# state: pending, done, refused (the service said no, for good), uncertain (it may have
+# happened: never sent again), failed (gave up after max attempts). claimed_by is set while a
+# worker makes the call; a claim whose lease ran out passes to another worker.
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("id", BigId, primary_key=True),
+    Column("service", String(32), nullable=False),
+    Column("kind", String(64), nullable=False),
+    Column("guild_id", Snowflake, nullable=False),
+    Column("effect_key", String(255), nullable=False, unique=True),
+    Column("payload", Text, nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("next_attempt_at", UTCDateTime, nullable=False),
+    Column("claimed_by", String(64), nullable=True),
+    Column("claimed_until", UTCDateTime, nullable=True),
+    Column("result", Text, nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("finished_at", UTCDateTime, nullable=True),
+    Index(None, "service", "state", "next_attempt_at"),
+    Index(None, "guild_id", "created_at"),
 )
 
 

@@ -1,0 +1,180 @@
+"""The outbox's SQL: enqueue in the caller's transaction, claim due calls under a lease, record
+what came of each. The same statements on SQLite and PostgreSQL; on PostgreSQL a claim skips
+rows another worker holds locked (``SKIP LOCKED``), so workers in many processes share a service's
+calls without waiting on each other."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from core.storage.db import insert_for
+from core.storage.tables import outbox
+
+PENDING = "pending"
+DONE = "done"
+REFUSED = "refused"  # the service said no, for good
+UNCERTAIN = "uncertain"  # it may have happened: never sent again
+FAILED = "failed"  # gave up after the most attempts
+FINAL = (DONE, REFUSED, UNCERTAIN, FAILED)
+
+RESULT_MAX = 500  # what is kept of a reason or result
+
+
+@dataclass(frozen=True)
+class Effect:
+    """A call to make: ``service`` names the worker, ``kind`` the call, ``key`` makes it
+    idempotent (an effect enqueued twice is made once)."""
+
+    service: str
+    kind: str
+    guild_id: int
+    key: str
+    payload: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Claimed:
+    id: int
+    kind: str
+    guild_id: int
+    key: str
+    payload: dict[str, Any]
+    attempts: int  # calls started before this one
+    was_in_flight: bool  # a worker held it and never said what came of it (it died)
+
+
+@dataclass(frozen=True)
+class Stored:
+    kind: str
+    key: str
+    state: str
+    attempts: int
+    result: str | None
+
+
+def enqueue(conn: Connection, effect: Effect, now: datetime) -> bool:
+    """Queue ``effect`` in the caller's transaction; False when its key was queued before."""
+    stmt = (
+        insert_for(conn, outbox)
+        .values(
+            service=effect.service,
+            kind=effect.kind,
+            guild_id=effect.guild_id,
+            effect_key=effect.key,
+            payload=json.dumps(effect.payload, separators=(",", ":"), sort_keys=True),
+            state=PENDING,
+            next_attempt_at=now,
+            created_at=now,
+        )
+        .on_conflict_do_nothing()
+        .returning(outbox.c.id)
+    )
+    return conn.execute(stmt).first() is not None
+
+
+def claim(
+    conn: Connection, service: str, worker: str, now: datetime, until: datetime, limit: int
+) -> list[Claimed]:
+    """Take up to ``limit`` due calls of ``service`` for ``worker`` until ``until``: pending,
+    due, and not held by a worker whose lease still runs. Oldest first."""
+    o = outbox.c
+    due = (
+        sa.select(o.id)
+        .where(
+            o.service == service,
+            o.state == PENDING,
+            o.next_attempt_at <= now,
+            sa.or_(o.claimed_until.is_(None), o.claimed_until < now),
+        )
+        .order_by(o.id)
+        .limit(limit)
+    )
+    if conn.dialect.name == "postgresql":
+        due = due.with_for_update(skip_locked=True)
+    rows = conn.execute(
+        sa.update(outbox)
+        .where(o.id.in_(due.scalar_subquery()))
+        .values(claimed_by=worker, claimed_until=until, attempts=o.attempts + 1)
+        .returning(o.id, o.kind, o.guild_id, o.effect_key, o.payload, o.attempts, o.result)
+    ).all()
+    # A call still marked in flight was started by a worker that never said what came of it.
+    claimed = [
+        Claimed(
+            row.id,
+            row.kind,
+            row.guild_id,
+            row.effect_key,
+            json.loads(row.payload),
+            row.attempts - 1,
+            row.result == IN_FLIGHT,
+        )
+        for row in rows
+    ]
+    return sorted(claimed, key=lambda c: c.id)
+
+
+IN_FLIGHT = "(the call was being made)"  # result from start() until an outcome replaces it
+
+
+def start(conn: Connection, effect_id: int, worker: str) -> None:
+    """Mark the call as being made by ``worker``: if the worker dies now, the next claim knows
+    the call may have happened."""
+    conn.execute(
+        sa.update(outbox)
+        .where(outbox.c.id == effect_id, outbox.c.claimed_by == worker)
+        .values(result=IN_FLIGHT)
+    )
+
+
+def finish(
+    conn: Connection, effect_id: int, worker: str, state: str, result: str, now: datetime
+) -> bool:
+    """Record a final ``state``; False when the claim was lost to another worker meanwhile."""
+    updated = conn.execute(
+        sa.update(outbox)
+        .where(outbox.c.id == effect_id, outbox.c.claimed_by == worker, outbox.c.state == PENDING)
+        .values(
+            state=state,
+            result=result[:RESULT_MAX],
+            finished_at=now,
+            claimed_by=None,
+            claimed_until=None,
+        )
+    )
+    return updated.rowcount == 1
+
+
+def retry_at(conn: Connection, effect_id: int, worker: str, when: datetime, reason: str) -> bool:
+    """Leave the call pending, due again at ``when``; False when the claim was lost."""
+    updated = conn.execute(
+        sa.update(outbox)
+        .where(outbox.c.id == effect_id, outbox.c.claimed_by == worker, outbox.c.state == PENDING)
+        .values(
+            next_attempt_at=when,
+            result=reason[:RESULT_MAX],
+            claimed_by=None,
+            claimed_until=None,
+        )
+    )
+    return updated.rowcount == 1
+
+
+def of_guild(conn: Connection, guild_id: int, limit: int = 50) -> list[Stored]:
+    """The guild's latest calls, newest first (for status pages and tests)."""
+    o = outbox.c
+    query = (
+        sa.select(o.kind, o.effect_key, o.state, o.attempts, o.result)
+        .where(o.guild_id == guild_id)
+        .order_by(o.id.desc())
+        .limit(limit)
+    )
+    return [
+        Stored(row.kind, row.effect_key, row.state, row.attempts, row.result)
+        for row in conn.execute(query)
+    ]

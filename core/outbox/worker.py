@@ -1,0 +1,221 @@
+"""One outside service's worker: it makes the calls handlers queued for that service, at the pace
+the service allows, and records what came of each.
+
+A call's kind says how to make it (:class:`Kind`): ``run(guild_id, payload)`` answers with an
+outcome: :class:`Done`, :class:`Refused` (the service said no for good, with its reason),
+:class:`Retry` (later, e.g. a 429 or a 5xx) or :class:`Uncertain` (it may have happened; never
+sent again). An exception or a call that outlasts ``timeout_seconds`` is retried with backoff, up
+to ``max_attempts``; for a kind that is not ``idempotent`` (the service has no idempotency key) a
+timeout is :class:`Uncertain` instead, and so is a call a dead worker left in flight. A kind's
+``then`` gives the next calls of a chain (a VIP change, then the redemption's status), queued in
+the same transaction as the outcome, so a chain never stops half way.
+
+Rate limits are counted when a call lands, retries included (:class:`RateLimit`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import socket
+import uuid
+from collections import deque
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy.engine import Engine
+
+from core.events import utc
+from core.outbox import store
+from core.outbox.store import Claimed, Effect
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Done:
+    result: str = ""
+
+
+@dataclass(frozen=True)
+class Refused:
+    reason: str
+
+
+@dataclass(frozen=True)
+class Retry:
+    reason: str
+    after_seconds: float | None = None  # None: the worker's backoff
+
+
+@dataclass(frozen=True)
+class Uncertain:
+    reason: str
+
+
+Outcome = Done | Refused | Retry | Uncertain
+
+
+@dataclass(frozen=True)
+class Kind:
+    run: Callable[[int, dict[str, Any]], Awaitable[Outcome]]
+    idempotent: bool = True  # whether making the call twice does no harm
+    then: Callable[[int, dict[str, Any], Outcome], list[Effect]] | None = None
+    limit_key: Callable[[dict[str, Any]], str] | None = None  # which rate limit it counts in
+
+
+class RateLimit:
+    """At most ``calls`` per ``seconds`` per key, counted when each call lands (returns), so a
+    slow call never lets an extra one slip into the window."""
+
+    def __init__(
+        self, calls: int, seconds: float, monotonic: Callable[[], float] | None = None
+    ) -> None:
+        self.calls = calls
+        self.seconds = seconds
+        self._now = monotonic or (lambda: asyncio.get_running_loop().time())
+        self._landed: dict[str, deque[float]] = {}
+
+    def wait_seconds(self, key: str) -> float:
+        """How long until a call under ``key`` may start."""
+        landed = self._landed.get(key)
+        if not landed:
+            return 0.0
+        now = self._now()
+        while landed and landed[0] <= now - self.seconds:
+            landed.popleft()
+        if len(landed) < self.calls:
+            return 0.0
+        return landed[0] + self.seconds - now
+
+    def landed(self, key: str) -> None:
+        self._landed.setdefault(key, deque()).append(self._now())
+
+
+def worker_name() -> str:
+    """This process's own name among workers: host, pid and a random part."""
+    return f"{socket.gethostname()[:32]}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+
+
+@dataclass
+class OutboxWorker:
+    engine: Engine
+    service: str
+    kinds: dict[str, Kind]
+    clock: Callable[[], datetime]
+    rate_limit: RateLimit | None = None
+    name: str = field(default_factory=worker_name)
+    batch: int = 10
+    timeout_seconds: float = 10.0
+    max_attempts: int = 8
+    first_backoff_seconds: float = 2.0
+    max_backoff_seconds: float = 300.0
+    poll_seconds: float = 0.5
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
+
+    @property
+    def lease(self) -> timedelta:
+        """How long a claim holds: a dead worker's calls pass to another after it."""
+        return timedelta(seconds=self.timeout_seconds + 5)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Make due calls until ``stop`` is set; a failure of the database is retried."""
+        while not stop.is_set():
+            try:
+                made = await self.run_once()
+            except Exception:
+                log.warning("%s outbox: the database failed; retrying", self.service, exc_info=True)
+                made = 0
+            if not made:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), timeout=self.poll_seconds)
+
+    async def run_once(self) -> int:
+        """Claim due calls and make them, one after another; how many were claimed."""
+        now = utc(self.clock())
+        claimed = await asyncio.to_thread(self._claim, now)
+        for call in claimed:
+            await self._make(call)
+        return len(claimed)
+
+    def _claim(self, now: datetime) -> list[Claimed]:
+        with self.engine.begin() as conn:
+            return store.claim(conn, self.service, self.name, now, now + self.lease, self.batch)
+
+    async def _make(self, call: Claimed) -> None:
+        kind = self.kinds.get(call.kind)
+        if kind is None:
+            await self._record(call, Refused(f"no {self.service} call named {call.kind}"))
+            return
+        if call.was_in_flight and not kind.idempotent:
+            await self._record(call, Uncertain("a worker stopped while making this call"))
+            return
+        key = kind.limit_key(call.payload) if kind.limit_key and self.rate_limit else None
+        if key is not None and self.rate_limit is not None:
+            while (wait := self.rate_limit.wait_seconds(key)) > 0:
+                await self.sleep(wait)
+        await asyncio.to_thread(self._start, call)
+        try:
+            outcome = await asyncio.wait_for(
+                kind.run(call.guild_id, call.payload), timeout=self.timeout_seconds
+            )
+        except TimeoutError:
+            outcome = (
+                Retry(f"no answer within {self.timeout_seconds:.0f} s")
+                if kind.idempotent
+                else Uncertain(f"no answer within {self.timeout_seconds:.0f} s")
+            )
+        except Exception as exc:
+            log.warning("%s outbox: %s failed (%s)", self.service, call.key, exc)
+            outcome = Retry(f"{type(exc).__name__}: {exc}")
+        finally:
+            if key is not None and self.rate_limit is not None:
+                self.rate_limit.landed(key)
+        await self._record(call, outcome)
+
+    def _start(self, call: Claimed) -> None:
+        with self.engine.begin() as conn:
+            store.start(conn, call.id, self.name)
+
+    async def _record(self, call: Claimed, outcome: Outcome) -> None:
+        if isinstance(outcome, Retry) and call.attempts + 1 >= self.max_attempts:
+            outcome = Refused(f"gave up after {call.attempts + 1} attempts: {outcome.reason}")
+            state = store.FAILED
+        else:
+            state = _STATES.get(type(outcome), store.FAILED)
+        now = utc(self.clock())
+        if isinstance(outcome, Retry):
+            delay = outcome.after_seconds
+            if delay is None:
+                delay = min(self.first_backoff_seconds * 2**call.attempts, self.max_backoff_seconds)
+            when = now + timedelta(seconds=delay)
+            await asyncio.to_thread(self._retry, call, when, outcome.reason)
+            return
+        kind = self.kinds.get(call.kind)
+        follow = kind.then(call.guild_id, call.payload, outcome) if kind and kind.then else []
+        await asyncio.to_thread(self._finish, call, state, _words(outcome), follow, now)
+        if state != store.DONE:
+            log.info("%s outbox: %s ended %s (%s)", self.service, call.key, state, _words(outcome))
+
+    def _retry(self, call: Claimed, when: datetime, reason: str) -> None:
+        with self.engine.begin() as conn:
+            store.retry_at(conn, call.id, self.name, when, reason)
+
+    def _finish(
+        self, call: Claimed, state: str, result: str, follow: list[Effect], now: datetime
+    ) -> None:
+        with self.engine.begin() as conn:
+            if store.finish(conn, call.id, self.name, state, result, now):
+                for effect in follow:
+                    store.enqueue(conn, effect, now)
+
+
+_STATES = {Done: store.DONE, Refused: store.REFUSED, Uncertain: store.UNCERTAIN}
+
+
+def _words(outcome: Outcome) -> str:
+    return outcome.result if isinstance(outcome, Done) else outcome.reason

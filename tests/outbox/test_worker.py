@@ -1,0 +1,223 @@
+"""The outbox on SQLite and PostgreSQL: a call queued in a handler's transaction is made once,
+paced, retried with backoff, and ends in a state that says what happened."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from core.outbox import store
+from core.outbox.store import Effect
+from core.outbox.worker import Done, Kind, OutboxWorker, RateLimit, Refused, Retry
+from core.storage.tables import outbox
+from tests.support.clock import Clock
+
+T0 = datetime(2030, 6, 1, 20, 0, tzinfo=UTC)
+GUILD = 111
+
+
+class Partner:
+    """An outside service as a worker sees it: answers scripted per call, calls recorded."""
+
+    def __init__(self, *answers: Any) -> None:
+        self.answers = list(answers)
+        self.calls: list[dict[str, Any]] = []
+
+    async def call(self, guild_id: int, payload: dict[str, Any]):  # type: ignore[no-untyped-def]
+        self.calls.append(payload)
+        answer = self.answers.pop(0) if self.answers else Done("ok")
+        if isinstance(answer, BaseException):
+            raise answer
+        if answer == "hang":
+            await asyncio.sleep(3600)
+        return answer
+
+
+def queue(engine: Engine, *effects: Effect, now: datetime = T0) -> list[bool]:
+    with engine.begin() as conn:
+        return [store.enqueue(conn, effect, now) for effect in effects]
+
+
+def effect(n: int = 1, kind: str = "add", service: str = "helix") -> Effect:
+    return Effect(service, kind, GUILD, f"{kind}:{n}", {"user": str(n), "channel": "c1"})
+
+
+def states(engine: Engine) -> list[tuple[str, str, int, str | None]]:
+    with engine.connect() as conn:
+        return [
+            (s.key, s.state, s.attempts, s.result) for s in reversed(store.of_guild(conn, GUILD))
+        ]
+
+
+def worker(engine: Engine, clock: Clock, partner: Partner, **options: Any) -> OutboxWorker:
+    kinds = options.pop("kinds", None) or {"add": Kind(partner.call)}
+    return OutboxWorker(engine, "helix", kinds, clock, **options)
+
+
+async def test_a_call_queued_twice_is_made_once_and_done(engine: Engine):
+    partner = Partner()
+    assert queue(engine, effect(1), effect(1)) == [True, False]
+
+    assert await worker(engine, Clock(T0), partner).run_once() == 1
+
+    assert partner.calls == [{"user": "1", "channel": "c1"}]
+    assert states(engine) == [("add:1", "done", 1, "ok")]
+    assert await worker(engine, Clock(T0), partner).run_once() == 0
+
+
+async def test_a_failing_call_is_retried_with_backoff_then_done(engine: Engine):
+    clock = Clock(T0)
+    partner = Partner(RuntimeError("500 from Helix"), Retry("429", after_seconds=30), Done())
+    making = worker(engine, clock, partner)
+    queue(engine, effect(1))
+
+    await making.run_once()  # fails: due again after the first backoff (2 s)
+    assert await making.run_once() == 0
+    clock.advance(2)
+    await making.run_once()  # 429: the service said when
+    clock.advance(29)
+    assert await making.run_once() == 0
+    clock.advance(1)
+    await making.run_once()
+
+    assert len(partner.calls) == 3
+    assert states(engine) == [("add:1", "done", 3, "")]
+
+
+async def test_a_refusal_is_final_with_the_services_reason(engine: Engine):
+    partner = Partner(Refused("the user is banned in the channel"))
+    queue(engine, effect(1))
+    await worker(engine, Clock(T0), partner).run_once()
+    assert states(engine) == [("add:1", "refused", 1, "the user is banned in the channel")]
+
+
+async def test_a_call_that_keeps_failing_ends_failed_after_the_most_attempts(engine: Engine):
+    clock = Clock(T0)
+    partner = Partner(*[RuntimeError("500")] * 10)
+    making = worker(engine, clock, partner, max_attempts=3)
+    queue(engine, effect(1))
+    for _ in range(5):
+        await making.run_once()
+        clock.advance(600)
+
+    assert len(partner.calls) == 3
+    [(key, state, attempts, result)] = states(engine)
+    assert (key, state, attempts) == ("add:1", "failed", 3)
+    assert str(result).startswith("gave up after 3 attempts")
+
+
+async def test_a_call_without_an_answer_is_uncertain_when_the_service_has_no_idempotency_key(
+    engine: Engine,
+):
+    partner = Partner("hang")
+    kinds = {"add": Kind(partner.call, idempotent=False)}
+    queue(engine, effect(1))
+
+    await worker(engine, Clock(T0), partner, kinds=kinds, timeout_seconds=0.05).run_once()
+
+    [(_, state, attempts, result)] = states(engine)
+    assert (state, attempts) == ("uncertain", 1)
+    assert result == "no answer within 0 s"
+
+
+async def test_a_dead_workers_call_passes_to_another_after_its_lease(engine: Engine):
+    clock = Clock(T0)
+    queue(engine, effect(1, kind="add"), effect(2, kind="say"))
+    dead = worker(engine, clock, Partner())
+    with engine.begin() as conn:  # it claimed both and started both calls, then was killed
+        claimed = store.claim(conn, "helix", dead.name, T0, T0 + dead.lease, 10)
+        for call in claimed:
+            store.start(conn, call.id, dead.name)
+    partner = Partner()
+    kinds = {"add": Kind(partner.call, idempotent=False), "say": Kind(partner.call)}
+    other = worker(engine, clock, partner, kinds=kinds)
+
+    assert await other.run_once() == 0  # the lease still runs
+    clock.advance(dead.lease.total_seconds() + 1)
+    assert await other.run_once() == 2
+
+    assert partner.calls == [{"user": "2", "channel": "c1"}]  # the idempotent one, again
+    assert states(engine) == [
+        ("add:1", "uncertain", 2, "a worker stopped while making this call"),
+        ("say:2", "done", 2, "ok"),
+    ]
+
+
+async def test_a_chain_continues_in_the_same_transaction_as_the_outcome(engine: Engine):
+    partner = Partner(Refused("not a VIP slot left"))
+
+    def then(guild_id: int, payload: dict[str, Any], outcome) -> list[Effect]:  # type: ignore[no-untyped-def]
+        status = "FULFILLED" if isinstance(outcome, Done) else "CANCELED"
+        return [Effect("helix", "status", guild_id, f"status:{payload['user']}", {"to": status})]
+
+    statuses = Partner()
+    kinds = {"add": Kind(partner.call, then=then), "status": Kind(statuses.call)}
+    queue(engine, effect(7))
+    making = worker(engine, Clock(T0), partner, kinds=kinds)
+
+    await making.run_once()
+    await making.run_once()
+
+    assert statuses.calls == [{"to": "CANCELED"}]
+    assert [s[:2] for s in states(engine)] == [("add:7", "refused"), ("status:7", "done")]
+
+
+async def test_the_rate_limit_counts_calls_when_they_land_retries_included(engine: Engine):
+    clock = Clock(T0)
+    moments: list[float] = []
+    now = [0.0]
+
+    async def slow_add(guild_id: int, payload: dict[str, Any]) -> Done:
+        now[0] += 4.0  # each call takes 4 s to land
+        moments.append(now[0])
+        return Done()
+
+    async def sleep(seconds: float) -> None:
+        now[0] += seconds
+
+    limit = RateLimit(2, 10.0, monotonic=lambda: now[0])
+    kinds = {"add": Kind(slow_add, limit_key=lambda payload: payload["channel"])}
+    queue(engine, *(effect(n) for n in range(5)))
+    making = worker(engine, clock, Partner(), kinds=kinds, rate_limit=limit, sleep=sleep)
+
+    await making.run_once()
+
+    assert len(moments) == 5
+    for index in range(len(moments) - 2):  # no 10 s window holds more than 2 landings
+        assert moments[index + 2] - moments[index] >= 10.0
+
+
+async def test_an_unknown_kind_is_refused_not_retried(engine: Engine):
+    queue(engine, effect(1, kind="mystery"))
+    await worker(engine, Clock(T0), Partner()).run_once()
+    assert states(engine)[0][:2] == ("mystery:1", "refused")
+
+
+async def test_workers_of_other_services_leave_the_call_alone(engine: Engine):
+    queue(engine, effect(1, service="discord"))
+    assert await worker(engine, Clock(T0), Partner()).run_once() == 0
+    with engine.connect() as conn:
+        assert conn.execute(sa.select(outbox.c.state)).scalar_one() == "pending"
+
+
+@pytest.mark.parametrize("workers", [2])
+async def test_two_workers_never_make_the_same_call(engine: Engine, workers: int):
+    queue(engine, *(effect(n) for n in range(30)))
+    partner = Partner()
+    clock = Clock(T0)
+    making = [worker(engine, clock, partner) for _ in range(workers)]
+
+    while sum(await asyncio.gather(*(w.run_once() for w in making))):
+        pass
+
+    assert sorted(int(call["user"]) for call in partner.calls) == list(range(30))
+    assert {state for _, state, _, _ in states(engine)} == {"done"}
+
+
+def test_leases_are_short(engine: Engine):
+    assert worker(engine, Clock(T0), Partner()).lease <= timedelta(seconds=20)
