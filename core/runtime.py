@@ -28,6 +28,7 @@ from core.features.watchtime.service import TickResult
 from core.guild_ticks import GuildTicks
 from core.health import Check, HealthReport, run_check, webhooks_check
 from core.metrics import Metrics
+from core.outbox.worker import OutboxWorker
 from core.scheduler import Scheduler
 from core.services import FeatureServices
 from core.storage import db
@@ -88,6 +89,7 @@ class Runtime(FeatureServices):
         self.discord = DiscordGateway()
         self.handlers: dict[type[Event], list[EventHandler]] = defaultdict(list)
         self.chat_senders: dict[Platform, Callable[[], ChatSender]] = {}
+        self.outbox_workers: list[OutboxWorker] = []
         self._shutdown_hooks: list[Callable[[], Awaitable[None]]] = []
         self._close_hooks: list[Callable[[], object]] = []
         self.loop: asyncio.AbstractEventLoop | None = None  # the pipeline's, while it runs
@@ -117,6 +119,12 @@ class Runtime(FeatureServices):
     def handle(self, event_type: type[Event], handler: EventHandler) -> None:
         """Call ``handler(guild_id, event)`` for each guild an ``event_type`` event is for."""
         self.handlers[event_type].append(handler)
+
+    def call_through(self, worker: OutboxWorker) -> None:
+        """Run ``worker`` with the pipeline: it makes the calls its service's handlers queued
+        in the outbox (``core/outbox/``)."""
+        self.outbox_workers.append(worker)
+        self.scheduler.loop(f"{worker.service} calls", worker.run)
 
     def on_shutdown(self, hook: Callable[[], Awaitable[None]]) -> None:
         """Await ``hook`` when the pipeline stops (the last registered first)."""

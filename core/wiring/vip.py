@@ -9,8 +9,10 @@ from typing import TYPE_CHECKING
 
 from core.discord_bot.vip.outbound import DiscordTemporaryRoles, DiscordVipNotices
 from core.events import Platform, RewardRedeemed, VipAdded, VipRemoved
+from core.features.vip import redemption_outbox
 from core.features.vip.helix_channel import HelixVipChannel
 from core.features.vip.service import VipService
+from core.outbox.worker import OutboxWorker
 from core.platforms.twitch.helix import HelixClient
 
 if TYPE_CHECKING:
@@ -18,6 +20,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 EXPIRY_INTERVAL_SECONDS = 60.0
+HELIX_CALL_SECONDS = 60.0  # a redemption's calls, VIP pacing included
 DRAIN_INTERVAL_SECONDS = 600.0
 
 
@@ -46,7 +49,16 @@ def install(rt: Runtime) -> None:
         roles=DiscordTemporaryRoles(rt.discord),
         kick_chat=lambda: rt.chat_sender_for(Platform.KICK),
     )
-    rt.handle(RewardRedeemed, rt.vip.redemptions.handle)  # Twitch: VIP
+    rt.handle(RewardRedeemed, rt.vip.queued.handle)  # Twitch: VIP, through the outbox
+    helix_calls = OutboxWorker(
+        rt.engine,
+        redemption_outbox.SERVICE,
+        {redemption_outbox.KIND: rt.vip.queued.kind()},
+        rt.clock,
+        timeout_seconds=HELIX_CALL_SECONDS,
+        max_attempts=20,
+    )
+    rt.call_through(helix_calls)
     rt.handle(RewardRedeemed, rt.vip.kick_roles.handle)  # Kick: a temporary Discord role
     rt.handle(VipAdded, rt.vip.expiry.handle_vip_added)
     rt.handle(VipRemoved, rt.vip.expiry.handle_vip_removed)

@@ -11,9 +11,16 @@ if TYPE_CHECKING:
 
 async def deliver_queued(runtime: Runtime) -> None:
     """Run the consumer until the queue is empty (``backlog`` runs off the loop, as the bus's
-    own blocking calls do)."""
+    own blocking calls do), then make the outside calls the handlers queued in the outbox."""
     while await asyncio.to_thread(runtime.bus.backlog):
         await runtime.bus.deliver_due(runtime.dispatcher)
+    await make_queued_calls(runtime)
+
+
+async def make_queued_calls(runtime: Runtime) -> None:
+    """What the outbox workers would do: make every call that is due now."""
+    while sum([await worker.run_once() for worker in runtime.outbox_workers]):
+        pass
 
 
 def deliver_all(runtime: Runtime) -> None:

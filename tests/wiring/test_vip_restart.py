@@ -49,6 +49,15 @@ async def test_a_grant_is_removed_by_the_next_runtime_after_expiry(
         status="unfulfilled",
     )
     await first.dispatcher(event)  # the bus's path: every guild following the channel
+    assert twitch.channels[BROADCASTER].vips == []  # queued: the handler calls no one
+    stop = asyncio.Event()
+    calls = asyncio.create_task(first.scheduler.loops["twitch-helix calls"](stop))
+    for _ in range(200):
+        if twitch.redemptions[redemption_id]["status"] == "FULFILLED":
+            break
+        await asyncio.sleep(0.05)
+    stop.set()
+    await calls
     assert twitch.channels[BROADCASTER].vips == [VIEWER]
     assert twitch.redemptions[redemption_id]["status"] == "FULFILLED"
     await first.vip.effects.twitch.aclose()  # type: ignore[attr-defined]

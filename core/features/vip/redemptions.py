@@ -30,9 +30,9 @@ from core.features.vip.repository import REDEMPTION, AuditEntry, Grant, VipSetti
 
 GRANTED = "granted"
 REFUSING = "refusing"
-# How long a delivery may take to ask Twitch (VIP additions wait their turn: 10 per 10 s)
-# before another delivery of the same redemption takes it over as abandoned.
-LEASE = timedelta(minutes=10)
+# How long one call may take to ask Twitch (VIP additions wait their turn: 10 per 10 s; the
+# outbox worker gives a call 60 s) before another takes the redemption over as abandoned.
+LEASE = timedelta(minutes=2)
 
 
 class RedemptionInFlight(NotReady):

@@ -42,6 +42,7 @@ from core.features.vip.ports import (
     TwitchVipChannel,
     VipNotices,
 )
+from core.features.vip.redemption_outbox import QueuedRedemptions
 from core.features.vip.redemptions import VipRedemptions
 from core.features.vip.repository import AuditEntry, Grant, VipSettings
 
@@ -73,6 +74,8 @@ class VipService:
         )
         self.broadcaster_of = broadcaster_of
         self.redemptions = VipRedemptions(self.effects)
+        # The bus handler: a redemption is queued, and the Twitch Helix worker makes it.
+        self.queued = QueuedRedemptions(self.effects, self.redemptions)
         self.kick_roles = KickRoleRedemptions(self.effects)
         self.manual = ManualGrants(self.effects, self._broadcaster)
         self.expiry = VipExpiry(self.effects)

@@ -1,0 +1,75 @@
+"""A VIP redemption leaves the event path: the bus handler only queues it in the outbox (one row,
+in the handler's transaction), and the Twitch Helix worker makes its calls (Add VIP, then the
+redemption's status and the notices: ``redemptions.py``) at Twitch's pace. A slow or failing
+Helix therefore holds no event, no watchtime tick and no other guild's redemption.
+
+What the worker's answers mean: Twitch busy → tried again when Twitch says (or with backoff);
+another delivery holding the redemption → tried again shortly; done otherwise. The redemption's
+own state machine (``vip_redemptions``) keeps each one exactly once, whoever makes the call.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from core.events import Platform, RewardRedeemed, event_from_dict, event_to_dict
+from core.features.vip import repository
+from core.features.vip.effects import VipEffects
+from core.features.vip.ports import TwitchBusy
+from core.features.vip.redemption_updates import SETTLED, redemption_key
+from core.features.vip.redemptions import LEASE, RedemptionInFlight, VipRedemptions
+from core.outbox import store
+from core.outbox.worker import Done, Kind, Outcome, Retry
+
+SERVICE = "twitch-helix"
+KIND = "vip-redemption"
+
+
+class QueuedRedemptions:
+    """The bus handler for ``RewardRedeemed`` on Twitch, and the worker's kind that makes it."""
+
+    def __init__(self, effects: VipEffects, redemptions: VipRedemptions) -> None:
+        self.effects = effects
+        self.redemptions = redemptions
+
+    async def handle(self, guild_id: int, event: RewardRedeemed) -> None:
+        """Queue a redemption of the guild's VIP reward (a status update is only recorded)."""
+        if event.platform is not Platform.TWITCH or event.reward_id is None:
+            return
+        if event.viewer.platform_user_id is None:
+            return
+        if event.status in SETTLED:  # fulfilled or canceled elsewhere: our record follows
+            await self.redemptions.updates.handle(guild_id, event)
+            return
+        now = self.effects.clock()
+
+        def queue(conn) -> None:  # type: ignore[no-untyped-def]
+            if repository.get_settings(conn, guild_id).reward_id != event.reward_id:
+                return
+            effect = store.Effect(
+                SERVICE,
+                KIND,
+                guild_id,
+                f"{KIND}:{guild_id}:{redemption_key(event)}",
+                event_to_dict(event),
+            )
+            store.enqueue(conn, effect, now)
+
+        await self.effects.in_transaction(queue)
+
+    def kind(self) -> Kind:
+        return Kind(self._make)
+
+    async def _make(self, guild_id: int, payload: dict[str, Any]) -> Outcome:
+        event = event_from_dict(payload)
+        if not isinstance(event, RewardRedeemed):
+            return Done("not a redemption")
+        try:
+            await self.redemptions.handle(guild_id, event)
+        except TwitchBusy as busy:
+            return Retry(str(busy), busy.retry_after)
+        except RedemptionInFlight as held:
+            # Another call holds it (a scheduled drain, or a worker that stopped): its lease
+            # runs out within LEASE.
+            return Retry(f"in flight elsewhere: {held}", LEASE.total_seconds() / 4)
+        return Done()

@@ -1,0 +1,87 @@
+"""A VIP redemption leaves the event path (issue 26): the bus handler only queues it, and the
+Twitch Helix worker makes its calls; a Twitch that fails or hangs holds neither the handler nor
+another guild's redemption, and the redemption ends granted, or refunded as documented."""
+
+from __future__ import annotations
+
+import asyncio
+
+from sqlalchemy.engine import Engine
+
+from core.features.vip import redemption_outbox
+from core.features.vip.ports import TwitchBusy
+from core.features.vip.redemption_updates import redemption_key
+from core.outbox import store
+from core.outbox.worker import OutboxWorker
+from tests.features.vip.conftest import Vip
+from tests.features.vip.doubles import GUILD, redemption
+
+
+def helix_worker(vip: Vip, engine: Engine, **options) -> OutboxWorker:  # type: ignore[no-untyped-def]
+    return OutboxWorker(
+        engine,
+        redemption_outbox.SERVICE,
+        {redemption_outbox.KIND: vip.service.queued.kind()},
+        vip.clock,
+        **options,
+    )
+
+
+def outbox_states(engine: Engine) -> list[tuple[str, str]]:
+    with engine.connect() as conn:
+        return [(s.state, s.result or "") for s in store.of_guild(conn, GUILD)]
+
+
+async def test_the_handler_only_queues_and_the_worker_grants(vip: Vip, engine: Engine):
+    event = redemption("2001", vip.reward_id)
+
+    await vip.service.queued.handle(GUILD, event)
+    await vip.service.queued.handle(GUILD, event)  # a redelivery queues nothing more
+
+    assert vip.twitch.vips == set()  # nobody was called on the event path
+    assert outbox_states(engine) == [("pending", "")]
+    await helix_worker(vip, engine).run_once()
+    assert vip.twitch.vips == {"2001"}
+    assert vip.twitch.statuses[redemption_key(event)] == "FULFILLED"
+    assert outbox_states(engine) == [("done", "")]
+
+
+async def test_a_busy_twitch_is_tried_again_when_it_says(vip: Vip, engine: Engine):
+    vip.twitch.busy.append(TwitchBusy("500 from Helix"))
+    event = redemption("2002", vip.reward_id)
+    await vip.service.queued.handle(GUILD, event)
+    worker = helix_worker(vip, engine)
+
+    await worker.run_once()
+    assert vip.twitch.vips == set()
+    assert outbox_states(engine) == [("pending", "500 from Helix")]
+    vip.clock.advance(60)
+    await worker.run_once()
+    assert vip.twitch.vips == {"2002"}
+
+
+async def test_a_hanging_twitch_holds_no_handler_and_is_tried_again(vip: Vip, engine: Engine):
+    never = asyncio.Event()
+    real_add = vip.twitch.add_vip
+
+    async def hanging_add(guild_id: int, broadcaster_id: str, user_id: str) -> None:
+        if user_id == "2003":
+            await never.wait()
+        await real_add(guild_id, broadcaster_id, user_id)
+
+    vip.twitch.add_vip = hanging_add  # type: ignore[method-assign]
+    hung, fine = redemption("2003", vip.reward_id), redemption("2004", vip.reward_id)
+
+    await asyncio.wait_for(vip.service.queued.handle(GUILD, hung), timeout=1)
+    await asyncio.wait_for(vip.service.queued.handle(GUILD, fine), timeout=1)
+    await helix_worker(vip, engine, timeout_seconds=0.1).run_once()
+
+    assert vip.twitch.vips == {"2004"}  # the next redemption was made after the hung one
+    [(state_fine, _), (state_hung, why)] = outbox_states(engine)
+    assert (state_hung, state_fine) == ("pending", "done")
+    assert why == "no answer within 0.1 s"
+
+
+async def test_other_rewards_and_platforms_queue_nothing(vip: Vip, engine: Engine):
+    await vip.service.queued.handle(GUILD, redemption("2005", "another-reward"))
+    assert outbox_states(engine) == []
