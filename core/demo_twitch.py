@@ -28,6 +28,7 @@ from cryptography.fernet import Fernet
 from core.config import load_settings
 from core.events import system_clock
 from core.features.connections.twitch.signin import PURPOSE_TWITCH_STREAMER
+from core.outbox import store as outbox_store
 from core.platforms.twitch.webhook import signature_of
 from core.runtime import Runtime
 from core.security.links import new_claims
@@ -121,6 +122,7 @@ async def _play(runtime: Runtime, twitch: Any, secret: str, fixtures: Path) -> T
     server = runtime.start_web_server()
     stop = asyncio.Event()
     consumer = asyncio.create_task(runtime.bus.run(runtime.dispatcher, stop))
+    callers = [asyncio.create_task(worker.run(stop)) for worker in runtime.outbox_workers]
 
     def body(name: str, **event: Any) -> dict[str, Any]:
         """Twitch's example body for ``name``, for our broadcaster, with ``event`` fields."""
@@ -193,7 +195,7 @@ async def _play(runtime: Runtime, twitch: Any, secret: str, fixtures: Path) -> T
         watched = await asyncio.to_thread(runtime.watchtime.export, GUILD_ID)
     finally:
         stop.set()
-        await consumer
+        await asyncio.gather(consumer, *callers)
         await runtime.vip.effects.twitch.aclose()  # type: ignore[attr-defined]
         server.close()
 
@@ -220,9 +222,17 @@ async def _play(runtime: Runtime, twitch: Any, secret: str, fixtures: Path) -> T
 
 
 async def _drain(runtime: Runtime) -> None:
+    """Until the bus is empty and every call its handlers queued was made."""
     async with asyncio.timeout(30):
-        while await asyncio.to_thread(runtime.bus.backlog) > 0:  # noqa: ASYNC110 - polls the bus
+        while await asyncio.to_thread(_busy, runtime):  # noqa: ASYNC110 - polls the stores
             await asyncio.sleep(0.02)
+
+
+def _busy(runtime: Runtime) -> bool:
+    if runtime.bus.backlog() > 0:
+        return True
+    with runtime.engine.connect() as conn:
+        return outbox_store.pending(conn) > 0
 
 
 def print_twitch_report(report: TwitchDemoReport | None) -> None:

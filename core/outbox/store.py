@@ -165,6 +165,19 @@ def retry_at(conn: Connection, effect_id: int, worker: str, when: datetime, reas
     return updated.rowcount == 1
 
 
+def pending(conn: Connection) -> int:
+    """Calls not made yet (or to be tried again), of every service."""
+    query = sa.select(sa.func.count()).select_from(outbox).where(outbox.c.state == PENDING)
+    return int(conn.execute(query).scalar_one())
+
+
+def prune(conn: Connection, before: datetime) -> int:
+    """Forget calls that ended before ``before``; how many."""
+    return conn.execute(
+        sa.delete(outbox).where(outbox.c.state.in_(FINAL), outbox.c.finished_at < before)
+    ).rowcount
+
+
 def of_guild(conn: Connection, guild_id: int, limit: int = 50) -> list[Stored]:
     """The guild's latest calls, newest first (for status pages and tests)."""
     o = outbox.c

@@ -35,6 +35,9 @@ from core.outbox.store import Claimed, Effect
 
 log = logging.getLogger(__name__)
 
+KEEP = timedelta(days=30)  # how long what came of a call stays (status pages, support)
+PRUNE_EVERY_SECONDS = 3600.0
+
 
 @dataclass(frozen=True)
 class Done:
@@ -124,9 +127,15 @@ class OutboxWorker:
         return timedelta(seconds=self.timeout_seconds + 5)
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Make due calls until ``stop`` is set; a failure of the database is retried."""
+        """Make due calls until ``stop`` is set; a failure of the database is retried. Calls
+        that ended more than ``KEEP`` ago are forgotten now and then."""
+        pruned_at = float("-inf")
+        loop = asyncio.get_running_loop()
         while not stop.is_set():
             try:
+                if loop.time() - pruned_at > PRUNE_EVERY_SECONDS:
+                    await asyncio.to_thread(self._prune)
+                    pruned_at = loop.time()
                 made = await self.run_once()
             except Exception:
                 log.warning("%s outbox: the database failed; retrying", self.service, exc_info=True)
@@ -152,6 +161,10 @@ class OutboxWorker:
 
         await asyncio.gather(*(lane(calls) for calls in by_guild.values()))
         return len(claimed)
+
+    def _prune(self) -> None:
+        with self.engine.begin() as conn:
+            store.prune(conn, utc(self.clock()) - KEEP)
 
     def _claim(self, now: datetime) -> list[Claimed]:
         with self.engine.begin() as conn:

@@ -221,3 +221,21 @@ async def test_two_workers_never_make_the_same_call(engine: Engine, workers: int
 
 def test_leases_are_short(engine: Engine):
     assert worker(engine, Clock(T0), Partner()).lease <= timedelta(seconds=20)
+
+
+async def test_calls_that_ended_a_month_ago_are_forgotten_and_pending_ones_kept(engine: Engine):
+    clock = Clock(T0)
+    queue(engine, effect(1), effect(2, kind="other"))
+    await worker(engine, clock, Partner()).run_once()  # add:1 done (other:2 refused: reset)
+    with engine.begin() as conn:
+        conn.execute(sa.update(outbox).where(outbox.c.effect_key == "other:2").values(
+            state="pending", finished_at=None, result=None))  # fmt: skip
+    clock.advance(days=31)
+    stop = asyncio.Event()
+    making = worker(engine, clock, Partner(), kinds={"add": Kind(Partner().call)})
+    run = asyncio.create_task(making.run(stop))
+    await asyncio.sleep(0.2)
+    stop.set()
+    await run
+
+    assert [key for key, *_ in states(engine)] == ["other:2"]

@@ -139,6 +139,13 @@ STORED: tuple[Stored, ...] = (
         f"{ASK}.",
     ),
     Stored(
+        "Calls the bot makes to Twitch and other services on a server's behalf (such as adding "
+        "a VIP for a redemption, with the viewer's name) and what came of each",
+        ("outbox",),
+        "30 days after the call ended",
+        "Nothing to ask: they are working data, pruned as they age.",
+    ),
+    Stored(
         "Events received from Kick and Twitch (webhook ids, event payloads such as chat "
         "messages, follows, subscriptions) while they are processed",
         ("bus_events", "processed_events", "webhook_receipts", "webhook_arrivals"),

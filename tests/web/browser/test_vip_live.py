@@ -26,6 +26,7 @@ from tests.fakes.twitch_eventsub import EventSubSender
 from tests.fakes.twitch_runtime import EVENTSUB_SECRET, runtime_on_fake_twitch
 from tests.fakes.twitch_server import FakeTwitch
 from tests.support.clock import Clock
+from tests.support.delivery import deliver_queued
 from tests.web.browser.test_login import _log_in
 
 GUILD = 111111111111111111
@@ -85,8 +86,7 @@ def _connect_twitch(runtime: Runtime, run, url: str) -> None:  # type: ignore[no
 
 async def _handle_queued(runtime: Runtime) -> None:
     """What the bot's pipeline does with what the web side queued."""
-    while runtime.bus.backlog():
-        await runtime.bus.deliver_due(runtime.dispatcher)
+    await deliver_queued(runtime)
 
 
 def test_a_redeemed_vip_appears_on_the_open_page_without_reload(page, live_site, discord, shot):  # type: ignore[no-untyped-def]
