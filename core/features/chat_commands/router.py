@@ -102,8 +102,9 @@ ChatHandler = Callable[[ChatInvocation], Awaitable[str | None]]
 class ChatCommand:
     """A chat command. The handler returns the reply (sent to the sender), or None for silence.
 
-    Cooldowns are in seconds: ``cooldown_seconds`` for everyone in a guild at once,
-    ``user_cooldown_seconds`` for each viewer. Moderators and the broadcaster skip both.
+    Cooldowns are in seconds: ``cooldown_seconds`` for everyone in one of the guild's chats at
+    once (Kick's and Twitch's cool down apart), ``user_cooldown_seconds`` for each viewer.
+    Moderators and the broadcaster skip both.
     """
 
     name: str
@@ -247,7 +248,8 @@ class ChatCommandRouter:
 
     def _take_cooldowns(self, guild_id: int, command: ChatCommand, event: ChatMessageSent) -> bool:
         viewer = event.viewer.platform_user_id or event.viewer.username.casefold()
-        shared_key = (guild_id, command.name)
+        # Per chat: a command used on Kick does not silence it on Twitch.
+        shared_key = (guild_id, command.name, str(event.platform), event.broadcaster_user_id)
         user_key = (guild_id, command.name, str(event.platform), viewer)
         if self.cooldowns.retry_after(shared_key) or self.cooldowns.retry_after(user_key):
             log.debug("guild %s: !%s is cooling down", guild_id, command.name)

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 
 import pytest
 
+from core.events import Platform
 from core.features.chat_commands.router import (
     ChatCommand,
     ChatCommandRouter,
@@ -213,6 +215,25 @@ async def test_a_shared_cooldown_holds_everyone_in_that_guild_only(sender, clock
         (GUILD, "other"),
         (GUILD, "sender_name"),
         (OTHER_GUILD, "sender_name"),
+    ]
+
+
+async def test_a_shared_cooldown_on_kick_does_not_silence_the_command_on_twitch(sender, clock):
+    handler = Recorder()
+    router = make_router(sender, clock, ChatCommand("link", handler, cooldown_seconds=60))
+    on_kick = webhook_chat("!link", badges=[])
+    on_twitch = dataclasses.replace(
+        webhook_chat("!link", badges=[], sender_id=5, username="other"), platform=Platform.TWITCH
+    )
+
+    await router.handle(GUILD, on_kick)
+    await router.handle(GUILD, on_twitch)
+    await router.handle(GUILD, webhook_chat("!link", badges=[], sender_id=6, username="third"))
+    await router.flush()
+
+    assert [(c.platform, c.viewer.username) for c in handler.calls] == [
+        (Platform.KICK, "sender_name"),
+        (Platform.TWITCH, "other"),
     ]
 
 
