@@ -108,8 +108,8 @@ def install(rt: Runtime) -> None:
         )
     rt.twitch_subscriptions = None
     public_url = rt.settings.web.oauth_base_url
-    if configured and public_url and twitch.eventsub_secret:
-        # Twitch delivers webhooks to a public HTTPS address only.
+    # Twitch delivers webhooks to a public HTTPS address only; elsewhere the WebSocket runs.
+    if configured and is_public_https(public_url) and twitch.eventsub_secret:
         rt.twitch_subscriptions = TwitchSubscriptionKeeper(
             rt.twitch_connections,
             rt.guilds,
