@@ -1,7 +1,9 @@
 """Twitch allows 10 VIP additions (and 10 removals) per 10 seconds per channel: queue, never drop.
 
 Calls for one channel and kind wait their turn in order (an asyncio lock is first come, first
-served); a call Twitch still rate-limits waits what Twitch asks and is tried again.
+served); a call Twitch still rate-limits waits what Twitch asks and is tried again. A call counts
+in the window when it lands (returns or fails), retries included: counted when it started, a slow
+call let an 11th land inside 10 seconds.
 """
 
 from __future__ import annotations
@@ -42,13 +44,19 @@ class VipPacer:
         async with self._locks[key]:
             while True:
                 await self._wait_for_room(key)
-                self._sent[key].append(self.clock())
                 try:
-                    return await call()
+                    result = await call()
                 except TwitchBusy as busy:
+                    self._sent[key].append(self.clock())  # it landed, refused
                     if busy.retry_after is None:
                         raise
                     await self.sleep(max(busy.retry_after, 0.1))
+                    continue
+                except BaseException:
+                    self._sent[key].append(self.clock())
+                    raise
+                self._sent[key].append(self.clock())
+                return result
 
     async def _wait_for_room(self, key: tuple[str, str]) -> None:
         sent = self._sent[key]
