@@ -254,8 +254,11 @@ class VipRedemptions:
 
     async def _set_status(
         self, guild_id: int, event: RewardRedeemed, status: Literal["FULFILLED", "CANCELED"]
-    ) -> bool:
-        """True when the redemption has this status now (or an earlier try changed it)."""
+    ) -> Literal["set", "settled", "failed"]:
+        """``set``: the redemption has this status now. ``settled``: Twitch says it is no
+        longer UNFULFILLED (404 as documented, 400 from twitch-cli): an earlier try of ours, or
+        a moderator in the reward queue, settled it, so we cannot say how. ``failed``: not set.
+        """
         try:
             await self.effects.twitch.set_redemption_status(
                 guild_id,
@@ -265,11 +268,16 @@ class VipRedemptions:
                 status,
             )
         except TwitchRefused as refused:
-            if refused.reason == Refusal.NOT_FOUND:  # no longer UNFULFILLED: a retry did it
-                return True
+            if refused.reason in (Refusal.NOT_FOUND, Refusal.INVALID):
+                log.info(
+                    "guild %s: redemption %s was already settled on Twitch",
+                    guild_id,
+                    redemption_key(event),
+                )
+                return "settled"
             log.warning("guild %s: redemption %s: %s", guild_id, redemption_key(event), refused)
-            return False
-        return True
+            return "failed"
+        return "set"
 
     async def _fulfill(self, guild_id: int, event: RewardRedeemed, settings: VipSettings) -> None:
         await self._set_status(guild_id, event, "FULFILLED")
@@ -301,7 +309,8 @@ class VipRedemptions:
     async def _refund(
         self, guild_id: int, event: RewardRedeemed, settings: VipSettings, reason: str
     ) -> None:
-        is_refunded = await self._set_status(guild_id, event, "CANCELED")
+        # Only a cancel Twitch took is a refund we can tell the viewer about.
+        is_refunded = await self._set_status(guild_id, event, "CANCELED") == "set"
 
         def finish(conn: Connection) -> bool:
             if not redemptions_repository.finish_redemption(

@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
-from core.features.vip.ports import PendingRedemption, TwitchBusy
+from core.features.vip.ports import PendingRedemption, Refusal, TwitchBusy, TwitchRefused
 from core.features.vip.redemptions import LEASE, RedemptionInFlight
 from core.features.vip.redemptions_repository import claim_redemption, redemption_state
 from tests.features.vip.conftest import Vip
@@ -75,6 +75,34 @@ async def test_a_grant_that_cannot_happen_is_canceled_with_the_reason(
     assert [a for a, _, _ in await actions(vip)][-2:] == ["refused", "refunded"]
     log = await vip.service.log(GUILD, limit=2)
     assert all(reason in (entry.reason or "") for entry in log)
+
+
+@pytest.mark.parametrize("refusal", [Refusal.NOT_FOUND, Refusal.INVALID], ids=["404", "400"])
+async def test_a_refusal_twitch_had_settled_already_is_never_called_refunded(
+    vip: Vip, refusal: Refusal
+) -> None:
+    vip.twitch.moderators.add("42")
+    event = redemption("42", vip.reward_id, username="Bob")
+    # A moderator fulfilled it in Twitch's reward queue first: it is no longer UNFULFILLED,
+    # which Twitch answers with 404 (documented) or 400 (twitch-cli's mock).
+    vip.twitch.statuses[event.event_id] = "FULFILLED"
+    real = vip.twitch.set_redemption_status
+
+    async def settled(*args, **kwargs) -> None:  # type: ignore[no-untyped-def]
+        try:
+            await real(*args, **kwargs)
+        except TwitchRefused:
+            raise TwitchRefused(refusal, "no longer UNFULFILLED") from None
+
+    vip.twitch.set_redemption_status = settled  # type: ignore[method-assign]
+
+    await vip.service.redemptions.handle(GUILD, event)
+
+    assert vip.twitch.statuses[event.event_id] == "FULFILLED"
+    [said] = vip.twitch.chat
+    assert said.startswith("@Bob no VIP this time: ")
+    assert "refunded" not in said
+    assert "refunded" not in [a for a, _, _ in await actions(vip)]
 
 
 async def test_our_cap_of_concurrent_vips_refuses_before_asking_twitch(vip: Vip) -> None:
