@@ -1,16 +1,16 @@
 """The Redis bus: a Redis Stream read by one consumer group, for when ``REDIS_URL`` is set.
 
-Publishing remembers each event's key for a while (``sk:event-seen:<key>``) and appends the event
-to the stream in one atomic step, so a second publish of the same event is refused. Consumers
-read with ``XREADGROUP`` and acknowledge (``XACK``) only after the handler has returned. What a
-consumer took and never acknowledged stays in the group's pending list: the consumer delivers its
-own pending entries again when it starts (its name, the host name by default, is stable across
-restarts), takes over at once the entries of consumers Redis has not heard from for
-``dead_consumer_ms`` (``core/bus/redis_takeover.py``), and every consumer periodically claims
-entries that have been pending for longer than ``claim_idle_ms`` (``XAUTOCLAIM``), from
-whichever consumer holds them (a crashed one, or itself after a handler failed). An entry
-delivered more than ``max_deliveries`` times, or whose payload cannot be decoded, is copied to
-the dead stream (``<stream>:dead``) and acknowledged.
+Publishing remembers each event's key for a while (``sk:event-seen:<key>``) and appends the
+event to the stream in one atomic step, so a second publish of the same event is refused.
+Consumers read with ``XREADGROUP`` and acknowledge (``XACK``) only after the handler has
+returned. What a consumer took and never acknowledged stays in the group's pending list: the
+consumer has its own name per process (host, pid and a random part, unless given), takes over at
+once the entries of consumers Redis has not heard from for ``dead_consumer_ms`` (a restarted
+process's earlier self among them: ``core/bus/redis_takeover.py``), and every consumer
+periodically claims entries that have been pending for longer than ``claim_idle_ms``
+(``XAUTOCLAIM``), from whichever consumer holds them (a crashed one, or itself after a handler
+failed). An entry delivered more than ``max_deliveries`` times, or whose payload cannot be
+decoded, is copied to the dead stream (``<stream>:dead``) and acknowledged.
 
 Delivery is therefore at least once; handlers make their effects idempotent with ``Event.key``.
 """
@@ -21,7 +21,9 @@ import asyncio
 import contextlib
 import json
 import logging
+import os
 import socket
+import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import Any
@@ -103,8 +105,11 @@ def _utc_now() -> datetime:
 
 
 def _default_consumer() -> str:
-    """Stable across restarts, so a restarted bot finds what its predecessor left pending."""
-    return socket.gethostname() or "bot"
+    """This process's own consumer name: host, pid and a random part. Two processes on one host
+    (or a restarted one) never share a name, so neither re-reads the other's pending entries; a
+    dead process's entries pass to the others through the takeover (``dead_consumer_ms``)."""
+    host = (socket.gethostname() or "bot")[:40]
+    return f"{host}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
 
 
 class RedisStreamsBus:

@@ -67,3 +67,13 @@ async def test_an_outage_burns_no_deliveries_and_the_backlog_flows_when_it_ends(
     finally:
         client.close()
     assert bus.backlog() == 0
+
+
+def test_two_processes_on_one_host_never_share_a_consumer_name(redis_url: str):
+    first, second = RedisStreamsBus(redis_url), RedisStreamsBus(redis_url)
+    try:
+        assert first.consumer != second.consumer
+        assert first.consumer.split("-")[0] == second.consumer.split("-")[0]  # the same host
+    finally:
+        first.close()
+        second.close()
