@@ -167,6 +167,9 @@ class Runtime(FeatureServices):
         checks = [run_check("database", database), run_check("bus", bus)]
         if self.redis is not None:
             checks.append(run_check("redis", self._ping_redis))
+        if self.discord.enabled:  # this process runs the bot: it must be connected
+            status = self.discord.status
+            checks.append(Check("discord", status.is_connected, status.describe()))
         checks.append(self.webhooks_check())
         return HealthReport(checks)
 

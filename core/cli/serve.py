@@ -63,7 +63,8 @@ async def _discord(runtime, stop: asyncio.Event) -> None:  # type: ignore[no-unt
     if not token:
         log.info("Discord side is off: DISCORD_TOKEN is not set (web and event pipeline run on)")
         return
-    from core.discord_bot.bot import create_bot, run_bot
+    from core.discord_bot.bot import create_bot
+    from core.discord_bot.running import run_bot
 
     services = runtime.bot_services()
     # Slash commands are uploaded to Discord only when the command set changes.
@@ -72,7 +73,7 @@ async def _discord(runtime, stop: asyncio.Event) -> None:  # type: ignore[no-unt
     )
     runtime.discord.attach(bot)
     try:
-        await run_bot(bot, token, stop)
+        await run_bot(bot, token, stop, runtime.discord.status)
     finally:
         runtime.discord.detach()
 

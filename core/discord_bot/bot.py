@@ -7,8 +7,6 @@ the set of commands changed since the last sync (see :meth:`StreamKeeperBot.sync
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import hashlib
 import importlib
 import json
@@ -31,14 +29,6 @@ from core.features.refusals import Refused
 log = logging.getLogger(__name__)
 
 SOMETHING_WENT_WRONG = "Something went wrong; the error was logged."
-LOGIN_REJECTED = "Discord rejected DISCORD_TOKEN; check it in the Developer Portal"
-MISSING_INTENTS = (
-    "Discord refused the Server Members or Message Content intent; turn both on under "
-    "Bot > Privileged Gateway Intents in the Developer Portal"
-)
-# Stopping waits this long for discord.py to close its connections before giving up on them.
-CLOSE_TIMEOUT_SECONDS = 10.0
-
 PERMISSION_NAMES = {
     "manage_guild": "Manage Server",
     "manage_roles": "Manage Roles",
@@ -255,45 +245,3 @@ def permission_names(missing: list[str]) -> str:
         for name in missing
     ]
     return " and ".join(names)
-
-
-# --- running -------------------------------------------------------------------------------
-
-
-async def run_bot(bot: commands.Bot, token: str, stop: asyncio.Event) -> None:
-    """Run ``bot`` until ``stop`` is set. Never raises: the web side and pipeline keep running.
-
-    A rejected token or refused intents log one plain line; anything else logs its traceback.
-    The token itself is never logged.
-    """
-    async with bot:
-        start = asyncio.create_task(bot.start(token), name="discord-bot")
-        stopped = asyncio.create_task(stop.wait(), name="discord-bot-stop")
-        was_stopped = False
-        try:
-            await asyncio.wait({start, stopped}, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            stopped.cancel()
-            if not start.done():
-                was_stopped = True
-                log.info("stopping the Discord bot")
-                await bot.close()
-                # Closing mid-login makes start() fail on the closed session; that is the
-                # stop we asked for, not an error worth reporting.
-                with contextlib.suppress(TimeoutError, Exception):
-                    await asyncio.wait_for(start, CLOSE_TIMEOUT_SECONDS)
-        if not was_stopped and start.exception() is not None:
-            _log_start_failure(start.exception())
-
-
-def _log_start_failure(error: BaseException | None) -> None:
-    match error:
-        case discord.LoginFailure():
-            log.error(LOGIN_REJECTED)
-        case discord.PrivilegedIntentsRequired():
-            log.error(MISSING_INTENTS)
-        case BaseException():
-            log.error(
-                "the Discord bot stopped on an unexpected error",
-                exc_info=(type(error), error, error.__traceback__),
-            )

@@ -7,6 +7,9 @@ and ask it for the client each time they need one.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
 import discord
 
 from core.bus.base import NotReady
@@ -18,10 +21,43 @@ class DiscordUnavailable(NotReady):
     effect."""
 
 
+@dataclass
+class DiscordStatus:
+    """Where the bot's connection to Discord stands, for ``/health`` and ``!health``."""
+
+    state: str = "off"  # off, connecting, connected, reconnecting, retrying, refused
+    since: datetime | None = None
+    problem: str = ""  # the last error, in plain words (never the token)
+    retry_in: float | None = None
+
+    def set(self, state: str, problem: str = "", retry_in: float | None = None) -> None:
+        if state != self.state:
+            self.since = datetime.now(UTC)
+        self.state, self.problem, self.retry_in = state, problem, retry_in
+
+    @property
+    def is_connected(self) -> bool:
+        return self.state == "connected"
+
+    def describe(self) -> str:
+        since = "" if self.since is None else f" since {self.since:%Y-%m-%d %H:%M:%S} UTC"
+        words = {
+            "connecting": "connecting",
+            "connected": "connected",
+            "reconnecting": "connection lost, reconnecting",
+            "retrying": "unreachable, trying again",
+            "refused": "refused the bot",
+            "off": "not running",
+        }.get(self.state, self.state)
+        detail = f": {self.problem}" if self.problem else ""
+        return f"Discord {words}{since}{detail}"
+
+
 class DiscordGateway:
     def __init__(self) -> None:
         self._client: discord.Client | None = None
         self.enabled = False  # True once a bot is attached: effects then wait for it
+        self.status = DiscordStatus()
 
     def attach(self, client: discord.Client) -> None:
         self._client = client

@@ -15,14 +15,13 @@ import pytest
 from discord.ext import commands
 
 from core.discord_bot.bot import (
-    LOGIN_REJECTED,
     build_cogs,
     command_fingerprint,
     create_bot,
     front_end_packages,
     permission_names,
-    run_bot,
 )
+from core.discord_bot.running import LOGIN_REJECTED, run_bot
 from core.discord_bot.services import BotServices
 from tests.fakes.discord_api import (
     APPLICATION_ID,

@@ -1,7 +1,8 @@
 """A loopback stand-in for Discord's REST API: just enough for a bot to log in and sync commands.
 
 Tokens decide how login goes: ``GOOD_TOKEN`` logs in, any other token is rejected (401) the way
-Discord rejects a wrong one, and ``SLOW_TOKEN`` never gets an answer. Command uploads are recorded.
+Discord rejects a wrong one, and ``SLOW_TOKEN`` never gets an answer; ``unavailable_logins``
+answers the next logins 503, as an outage on Discord's side would. Command uploads are recorded.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ class FakeDiscordApi:
     login_attempts: int = 0
     login_started: asyncio.Event = field(default_factory=asyncio.Event)
     release_slow_logins: asyncio.Event = field(default_factory=asyncio.Event)
+    unavailable_logins: int = 0  # the next logins Discord answers 503 (an outage on its side)
 
 
 def _json(payload: object, status: int = 200) -> web.Response:
@@ -60,6 +62,9 @@ async def fake_discord_api() -> AsyncIterator[FakeDiscordApi]:
     async def me(request: web.Request) -> web.Response:
         api.login_attempts += 1
         api.login_started.set()
+        if api.unavailable_logins > 0:
+            api.unavailable_logins -= 1
+            return _json({"message": "503: Service Unavailable", "code": 0}, status=503)
         token = _token(request)
         if token == SLOW_TOKEN:
             await api.release_slow_logins.wait()
