@@ -21,6 +21,7 @@ from core.features.raffle import (
     frozen_ranges,
     ledger_repository,
     periods_repository,
+    resume_repository,
     snapshot_repository,
 )
 from core.features.raffle.draws_repository import Draw, Winner
@@ -91,13 +92,19 @@ class RaffleDraws:
         prize: str = "",
         reroll_of: int | None = None,
         reason: str = "",
+        period_id: int | None = None,
     ) -> Draw:
-        """Queue a draw of the guild's last closed period and try it at once."""
+        """Queue a draw of the guild's last closed period (or of ``period_id``, one of the
+        guild's closed periods) and try it at once. Clears the period's ``draw_due``."""
         if not 1 <= winners <= MAX_WINNERS:
             raise RaffleRefused(f"Pick from 1 to {MAX_WINNERS} winners.")
         now = utc(self.clock())
         with self.engine.begin() as conn:
-            period = periods_repository.find_last_closed_period(conn, guild_id)
+            period = (
+                periods_repository.find_last_closed_period(conn, guild_id)
+                if period_id is None
+                else _closed_period_of(conn, guild_id, period_id)
+            )
             if period is None:
                 current = periods_repository.find_open_period(conn, guild_id)
                 if current is not None:
@@ -106,6 +113,7 @@ class RaffleDraws:
                     )
                 raise RaffleRefused("There is no closed raffle period to draw from.")
             draws = draws_repository.list_draws_of_period(conn, guild_id, period.id)
+            resume_repository.clear_draw_due(conn, period.id)
             if any(d.status == "waiting" for d in draws):
                 raise RaffleRefused(
                     "A draw of this period is already waiting for the beacon; "
@@ -301,6 +309,13 @@ class RaffleDraws:
             "eligible": sorted(period.eligible or ()),
         }
         return Proof(period, draws, document, ledger)
+
+
+def _closed_period_of(conn: Connection, guild_id: int, period_id: int) -> Period | None:
+    period = periods_repository.find_period_by_id(conn, period_id)
+    if period is None or period.guild_id != guild_id or period.status != "closed":
+        return None
+    return period
 
 
 def _draw_document(draw: Draw, names: dict[str, str]) -> dict[str, Any]:

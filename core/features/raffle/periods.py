@@ -24,6 +24,7 @@ from core.features.raffle import (
     fairness,
     frozen_ranges,
     periods_repository,
+    resume_repository,
 )
 from core.features.raffle.draws import RaffleDraws, snapshot_digest
 from core.features.raffle.draws_repository import Draw
@@ -190,12 +191,19 @@ class RafflePeriods:
             log.info("guild %s: beacon round not fixed yet (%s)", period.guild_id, exc)
             return period
 
-    def _close(self, period: Period, now: datetime, ends_at: datetime) -> Period | None:
-        """Freeze the period's ledger; None if it was not open any more."""
+    def _close(
+        self, period: Period, now: datetime, ends_at: datetime, *, next_period: bool = False
+    ) -> Period | None:
+        """Freeze the period's ledger; None if it was not open any more. In the same
+        transaction: mark its automatic draw as due (when the guild draws automatically) and,
+        with ``next_period``, create the next period while the raffle runs, so a process killed
+        at any point leaves either nothing done or all of it (the draw itself is resumed from
+        ``draw_due``)."""
         with self.engine.begin() as conn:
             if not periods_repository.lock_period_for_close(conn, period.id):
                 return None
             stored = periods_repository.get_settings(conn, period.guild_id)
+            rates = read_rates(conn, period.guild_id, self.settings)
             earning.convert_watchtime(conn, period, stored, now)
             for gift in earning_repository.list_gifts_due(conn, now, period_id=period.id):
                 earning.grant_gift(conn, period.guild_id, gift, now)
@@ -211,45 +219,74 @@ class RafflePeriods:
                 ends_at=min(ends_at, period.ends_at),
                 snapshot_hash=digest,
                 eligible=eligible,
+                draw_due=rates.auto_draw,
             )
+            if next_period and stored.running:
+                self._create_next(conn, period, now, rates)
             closed = periods_repository.get_period(conn, period.id)
         log.info("guild %s: raffle period %s closed", period.guild_id, period.id)
         return self.with_round(closed)
+
+    def _create_next(
+        self, conn: Connection, after: Period, now: datetime, rates: RaffleRates
+    ) -> Period | None:
+        """The period after ``after``, unless the guild has a current one already (another
+        process may have made it)."""
+        if periods_repository.find_open_or_scheduled_period(conn, after.guild_id) is not None:
+            return None
+        starts_at, ends_at = calendar.next_period(after.ends_at, now, rates.time_zone)
+        return self._create(conn, after.guild_id, starts_at, ends_at, now)
 
     def _close_and_draw(self, period: Period, now: datetime, ends_at: datetime) -> Closing:
         closed = self._close(period, now, ends_at)
         if closed is None:
             raise RaffleRefused("That period was closed a moment ago.")
-        draw = None
-        if self.rates(period.guild_id).auto_draw:
-            draw = self.draws.request(period.guild_id, actor_id=None)
-        return Closing(closed, draw)
+        return Closing(closed, self.request_due_draw(closed))
+
+    def request_due_draw(self, period: Period) -> Draw | None:
+        """Request the automatic draw of a closed period if it is still due; None if not due
+        (or refused: logged). Safe to call again: the request clears ``draw_due`` in its own
+        transaction, and a draw already waiting for the beacon counts as requested."""
+        with self.engine.connect() as conn:
+            current = periods_repository.get_period(conn, period.id)
+        if not current.draw_due:
+            return None
+        try:
+            return self.draws.request(period.guild_id, actor_id=None, period_id=period.id)
+        except RaffleRefused as exc:  # a draw is waiting already: nothing more is due
+            log.warning("guild %s: automatic draw refused: %s", period.guild_id, exc)
+            with self.engine.begin() as conn:
+                resume_repository.clear_draw_due(conn, period.id)
+            return None
 
     # --- the scheduler ---------------------------------------------------------------------
 
     def transition(self, period: Period, now: datetime) -> None:
-        """Open a scheduled period that is due, or close an open one that has ended: draw if
-        the guild draws automatically, and open the next period while the raffle runs."""
+        """Open a scheduled period that is due, or close an open one that has ended (with its
+        next period, in one transaction), then request its automatic draw."""
         if period.status == "scheduled":
             with self.engine.begin() as conn:
                 self._open(conn, period, now)
             log.info("guild %s: raffle period %s opened", period.guild_id, period.id)
             return
-        closed = self._close(period, now, period.ends_at)
-        if closed is None:
-            return  # another process closed it
-        rates = self.rates(period.guild_id)
-        if rates.auto_draw:
-            try:
-                self.draws.request(period.guild_id, actor_id=None)
-            except RaffleRefused as exc:
-                log.warning("guild %s: automatic draw refused: %s", period.guild_id, exc)
-        with self.engine.begin() as conn:
-            running = periods_repository.get_settings(conn, period.guild_id).running
-            # Another process may have opened the next one already.
-            if (
-                running
-                and periods_repository.find_open_or_scheduled_period(conn, period.guild_id) is None
-            ):
-                starts_at, ends_at = calendar.next_period(period.ends_at, now, rates.time_zone)
-                self._create(conn, period.guild_id, starts_at, ends_at, now)
+        closed = self._close(period, now, period.ends_at, next_period=True)
+        if closed is not None:  # else another process closed it
+            self.request_due_draw(closed)
+
+    def resume(self, now: datetime) -> None:
+        """Finish what a killed job left: request the draws still due, and create the next
+        period of a running raffle that has none."""
+        with self.engine.connect() as conn:
+            due = resume_repository.list_periods_with_draw_due(conn)
+            orphaned = resume_repository.list_running_without_current(conn)
+        for period in due:
+            log.info("guild %s: requesting the due draw of period %s", period.guild_id, period.id)
+            self.request_due_draw(period)
+        for guild_id, last in orphaned:
+            with self.engine.begin() as conn:
+                created = self._create_next(
+                    conn, last, now, read_rates(conn, guild_id, self.settings)
+                )
+            if created is not None:
+                log.info("guild %s: raffle period %s created after a stop", guild_id, created.id)
+                self.with_round(created)

@@ -48,6 +48,7 @@ class Period:
     closed_at: datetime | None = None
     snapshot_hash: str | None = None
     eligible: tuple[str, ...] | None = None
+    draw_due: bool = False  # closed, with its automatic draw still to request
 
     @property
     def is_open(self) -> bool:
@@ -268,6 +269,7 @@ def close_period(
     ends_at: datetime,
     snapshot_hash: str,
     eligible: list[str],
+    draw_due: bool = False,
 ) -> bool:
     result = conn.execute(
         sa.update(raffle_periods)
@@ -278,6 +280,7 @@ def close_period(
             ends_at=ends_at,
             snapshot_hash=snapshot_hash,
             eligible=json.dumps(eligible),
+            draw_due=draw_due,
         )
     )
     return result.rowcount == 1
@@ -313,6 +316,7 @@ def _period(row: sa.Row) -> Period:
         closed_at=row.closed_at,
         snapshot_hash=row.snapshot_hash,
         eligible=None if row.eligible is None else tuple(json.loads(row.eligible)),
+        draw_due=bool(row.draw_due),
     )
 
 

@@ -79,6 +79,7 @@ class RaffleService:
                 log.exception(
                     "guild %s: raffle period %s transition failed", period.guild_id, period.id
                 )
+        self.periods.resume(now)  # what a process killed mid-close left undone
         self.convert_watchtime(now)
         self.release_gifts(now)
         self.draws.complete_waiting()

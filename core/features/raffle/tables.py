@@ -56,6 +56,8 @@ raffle_periods = Table(
     # Announcements still to post (an outbox: retried until Discord takes them).
     Column("open_announced", Boolean, nullable=False, server_default=sa.false()),
     Column("close_announced", Boolean, nullable=False, server_default=sa.false()),
+    # Closed with an automatic draw still to request (set by the close, cleared by the request).
+    Column("draw_due", Boolean, nullable=False, server_default=sa.false()),
     Index(None, "guild_id", "status"),
     # At most one period per guild is open or waiting to open.
     Index(
