@@ -22,7 +22,15 @@ from collections.abc import Sequence
 from contextlib import ExitStack
 from pathlib import Path
 
-from benchmarks import dashboard, embedded, raffle_targets, watchtime, webhooks, webhooks_report
+from benchmarks import (
+    dashboard,
+    embedded,
+    raffle_targets,
+    scale,
+    watchtime,
+    webhooks,
+    webhooks_report,
+)
 from benchmarks.report import Report, say, verdict
 from benchmarks.system import OtherLoad, count_as_ours, describe_machine, find_processes
 from benchmarks.webhooks_report import DEFAULT_CONFIGS, LADDER_CONFIG, OTHERS_WARNING
@@ -35,7 +43,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
     parser.add_argument(
         "--only",
-        choices=("webhooks", "watchtime", "raffle", "embedded", "dashboard"),
+        choices=("webhooks", "watchtime", "scale", "raffle", "embedded", "dashboard"),
         help="run one part",
     )
     parser.add_argument(
@@ -56,6 +64,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--runs", type=int, default=5, help="timed ticks per path")
     parser.add_argument(
+        "--guilds", type=int, default=10_000, help="guilds in the scale part (100 viewers each)"
+    )
+    parser.add_argument(
         "--no-what-if",
         dest="what_if",
         action="store_false",
@@ -75,6 +86,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.quick:
         args.count, args.seconds, args.viewers, args.runs = 2_000, 2.0, [1_000], 2
+        args.guilds = 500
         raffle_targets.quick(args)
         embedded.quick(args)
         dashboard.quick(args)
@@ -155,6 +167,7 @@ def _run_with_servers(args, report: Report):
     webhook_figures = None
     tick_figures: list[watchtime.TickFigures] = []
     raffle_found = None
+    scale_figures: list[scale.ScaleFigures] = []
     with ExitStack() as stack:
         try:
             pg_url = stack.enter_context(services.postgres_server())
@@ -173,10 +186,49 @@ def _run_with_servers(args, report: Report):
             )
         if args.only in (None, "watchtime"):
             tick_figures = run_watchtime(args, pg_url, workdir, report)
+        if args.only in (None, "scale"):
+            for one_by_one in (False, True):
+                say(f"watchtime ticks, {args.guilds:,} guilds x 100 viewers ...")
+                found = report.guard(
+                    "scale",
+                    lambda one_by_one=one_by_one: scale.run(
+                        pg_url, args.guilds, 100, one_by_one=one_by_one
+                    ),
+                )
+                if found is not None:
+                    scale_figures.append(found)
         if args.only in (None, "raffle"):
             raffle_found = report.guard("raffle", lambda: raffle_targets.run(args, pg_url, say))
-
+    print_scale(scale_figures, report)
     return webhook_figures, tick_figures, raffle_found
+
+
+def print_scale(figures: list[scale.ScaleFigures], report: Report) -> None:
+    if not figures:
+        return
+    say()
+    say("SCALE: one instant's watchtime ticks for every guild (PostgreSQL), bot CPU per guild")
+    for f, how in zip(
+        figures, ("tick_many (batches of 500)", "tick, guild by guild"), strict=False
+    ):
+        say(
+            f"{how:<28}{f.guilds:>8,} guilds x {f.viewers_each} viewers: "
+            f"{f.wall_seconds:6.2f} s, {f.cpu_ms_per_guild:.2f} ms CPU per guild, "
+            f"{f.credited:,} credited (set-up {f.setup_seconds:.0f} s)"
+        )
+        if f.credited != f.guilds * f.viewers_each:
+            report.problems.append(f"scale: credited {f.credited:,}, not every present viewer")
+    batch = figures[0]
+    report.target(
+        f"tick CPU per guild <= {scale.TARGET_CPU_MS_PER_GUILD} ms",
+        f"{batch.cpu_ms_per_guild:.2f} ms",
+        batch.meets_cpu,
+    )
+    report.target(
+        f"every guild's tick inside the {scale.INTERVAL_SECONDS:.0f} s interval",
+        f"{batch.wall_seconds:.1f} s",
+        batch.inside_interval,
+    )
 
 
 def _exit_on_sigterm(signum: int, frame: object) -> None:

@@ -102,7 +102,7 @@ class Runtime(FeatureServices):
             self.bus,
             self.guilds.guild_ids,
             self.guilds.guilds_tracking,
-            lambda guild_id, at: self.watchtime.tick(guild_id, at),
+            lambda guild_ids, at: self.watchtime.tick_many(guild_ids, at),
             limit_seconds=max(2.0 * interval, 60.0),
         )
         for feature in FEATURES:
@@ -245,9 +245,9 @@ class Runtime(FeatureServices):
         self.loop = None
 
     def tick_all(self, now: datetime | None = None) -> list[TickResult]:
-        """The watchtime tick in every guild: the scheduler's heartbeat."""
-        now = now or self.clock()
-        return [self.watchtime.tick(guild_id, now) for guild_id in self.guilds.guild_ids()]
+        """The watchtime tick in every guild at once (the scheduler's ``GuildTicks`` waits for
+        each guild's own backlog first)."""
+        return self.watchtime.tick_many(self.guilds.guild_ids(), now or self.clock())
 
     def on_close(self, hook: Callable[[], object]) -> None:
         """``hook()`` when the runtime closes, before the database goes: a feature's own

@@ -229,6 +229,17 @@ def _present_viewers(guild_id: int, active_since: datetime, at: datetime | None)
     chatted in two of the guild's channels (briefly possible after a channel change) appears
     twice. ``at`` None: present now (whoever chatted since ``active_since``, live now).
     """
+    p = watch_presence.c
+    return present_in(
+        sa.select(p.platform, p.platform_user_id), p.guild_id == guild_id, active_since, at
+    )
+
+
+def present_in(
+    query: sa.Select, guilds: sa.ColumnElement[bool], active_since: datetime, at: datetime | None
+) -> sa.Select:
+    """``query`` (columns of ``watch_presence``) over the present viewers of ``guilds`` (a
+    condition on ``watch_presence.guild_id``), as :func:`_present_viewers` says."""
     p, s = watch_presence, watch_streams
     joined = p.outerjoin(
         s,
@@ -238,11 +249,7 @@ def _present_viewers(guild_id: int, active_since: datetime, at: datetime | None)
             s.c.broadcaster_user_id == p.c.broadcaster_user_id,
         ),
     )
-    query = (
-        sa.select(p.c.platform, p.c.platform_user_id)
-        .select_from(joined)
-        .where(p.c.guild_id == guild_id, p.c.last_active_at >= active_since)
-    )
+    query = query.select_from(joined).where(guilds, p.c.last_active_at >= active_since)
     if at is None:
         return query.where(sa.or_(s.c.is_live.is_(None), s.c.is_live.is_(True)))
     return query.where(

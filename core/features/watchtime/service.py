@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -35,11 +35,12 @@ from core.features.viewers.repository import (
     find_viewer_ids_by_username,
     remember_sightings,
 )
-from core.features.watchtime import repository
+from core.features.watchtime import repository, ticks_repository
 from core.features.watchtime.repository import Presence, WatchtimeRow
 
 log = logging.getLogger(__name__)
 ONE_SECOND = timedelta(seconds=1)
+TICK_BATCH = 500  # guilds ticked in one transaction
 
 
 @dataclass(frozen=True)
@@ -158,6 +159,59 @@ class WatchtimeService:
         if self.on_tick is not None:
             self.on_tick(result)
         return result
+
+    def tick_many(self, guild_ids: Sequence[int], now: datetime | None = None) -> list[TickResult]:
+        """``tick`` for many guilds at one instant: a few statements per batch of
+        ``TICK_BATCH`` guilds (``ticks_repository``), each guild's clock still moved by its own
+        compare-and-set. A batch that fails is done again guild by guild, so one guild's
+        failure is its own (logged)."""
+        now = utc(now or self.clock()).replace(microsecond=0)
+        results: list[TickResult] = []
+        for first in range(0, len(guild_ids), TICK_BATCH):
+            batch = list(guild_ids[first : first + TICK_BATCH])
+            try:
+                results.extend(self._tick_batch(batch, now))
+            except Exception:
+                log.warning("a batch of %d ticks failed; ticking them one by one", len(batch),
+                            exc_info=True)  # fmt: skip
+                for guild_id in batch:
+                    try:
+                        results.append(self.tick(guild_id, now))
+                    except Exception:
+                        log.exception("guild %s: the watchtime tick failed", guild_id)
+        return results
+
+    def _tick_batch(self, batch: list[int], now: datetime) -> list[TickResult]:
+        started = time.perf_counter()
+        window = self.active_window // ONE_SECOND
+        since = now - self.active_window
+        with self.engine.begin() as conn:
+            clocks = ticks_repository.clocks_of(conn, batch)
+            moves = [
+                (g, c.last_tick_at, min((now - c.last_tick_at) // ONE_SECOND, window)
+                 if c.tracking_enabled else 0)
+                for g, c in clocks.items()
+                if c.last_tick_at is not None and now > c.last_tick_at
+            ]  # fmt: skip
+            moved = ticks_repository.advance_many(conn, moves, now)
+            # A guild's first tick only starts its clock, as tick() does.
+            started_clocks = [
+                g
+                for g, c in clocks.items()
+                if c.last_tick_at is None and repository.advance_tick(conn, g, None, now, 0)
+            ]
+            seconds_of = {g: seconds for g, _, seconds in moves if g in moved}
+            credited: dict[int, int] = {}
+            for seconds in set(seconds_of.values()):
+                group = [g for g, s in seconds_of.items() if s == seconds]
+                credited.update(ticks_repository.credit_many(conn, group, since, seconds, now))
+            ticks_repository.forget_presence_many(conn, [*moved, *started_clocks], since)
+        each = (time.perf_counter() - started) / max(len(batch), 1)
+        results = [TickResult(g, credited.get(g, 0), seconds_of.get(g, 0), each) for g in batch]
+        if self.on_tick is not None:
+            for result in results:
+                self.on_tick(result)
+        return results
 
     # --- settings --------------------------------------------------------------------------
 

@@ -1,0 +1,122 @@
+"""The watchtime tick of many guilds at once: a handful of statements for a batch of guilds
+instead of seven round trips per guild (issue 26, "tick cost").
+
+Each guild's clock still moves by its own compare-and-set (``UPDATE ... FROM (VALUES ...) WHERE
+last_tick_at = <the guild's previous>``), so a guild another process ticked for this instant is
+left out of the credit, exactly as in ``repository.advance_tick``. Present viewers are those of
+``repository.present_in``, for the guilds that advanced.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from core.features.watchtime.repository import _KEEP_ROWCOUNT, present_in
+from core.features.watchtime.tables import watch_presence, watch_settings, watchtime
+
+
+@dataclass(frozen=True)
+class GuildClock:
+    guild_id: int
+    tracking_enabled: bool
+    last_tick_at: datetime | None
+
+
+def clocks_of(conn: Connection, guild_ids: Sequence[int]) -> dict[int, GuildClock]:
+    """The guilds' tick clocks (a guild without a row has never ticked: tracking on)."""
+    ws = watch_settings.c
+    rows = conn.execute(
+        sa.select(ws.guild_id, ws.tracking_enabled, ws.last_tick_at).where(
+            ws.guild_id.in_(guild_ids)
+        )
+    )
+    found = {row.guild_id: GuildClock(row.guild_id, bool(row.tracking_enabled), row.last_tick_at)
+             for row in rows}  # fmt: skip
+    return {g: found.get(g, GuildClock(g, True, None)) for g in guild_ids}
+
+
+def advance_many(
+    conn: Connection, moves: Sequence[tuple[int, datetime, int]], now: datetime
+) -> set[int]:
+    """Move each ``(guild, previous, seconds)`` guild's clock from ``previous`` to ``now`` in one
+    statement; the guilds whose clock moved (another process may have moved the others)."""
+    if not moves:
+        return set()
+    ws = watch_settings
+    given = sa.values(
+        sa.column("guild_id", ws.c.guild_id.type),
+        sa.column("previous", ws.c.last_tick_at.type),
+        sa.column("seconds", ws.c.last_tick_seconds.type),
+        name="moves",
+    ).data(list(moves))
+    moved = conn.execute(
+        sa.update(ws)
+        .where(ws.c.guild_id == given.c.guild_id, ws.c.last_tick_at == given.c.previous)
+        .values(last_tick_at=now, last_tick_seconds=given.c.seconds)
+        .returning(ws.c.guild_id)
+    )
+    return set(moved.scalars())
+
+
+def credit_many(
+    conn: Connection, guild_ids: Sequence[int], active_since: datetime, seconds: int, now: datetime
+) -> dict[int, int]:
+    """Add ``seconds`` to every present viewer of ``guild_ids``; how many gained it per guild.
+    Three statements whatever the number of guilds and viewers (a count, an UPDATE of those
+    with a total, an INSERT of those without)."""
+    if not guild_ids or seconds <= 0:
+        return {}
+    p, w = watch_presence.c, watchtime
+    in_guilds = p.guild_id.in_(guild_ids)
+    present = present_in(
+        sa.select(p.guild_id, p.platform, p.platform_user_id), in_guilds, active_since, now
+    ).distinct()
+    counted = present.subquery()
+    counts = dict(
+        conn.execute(
+            sa.select(counted.c.guild_id, sa.func.count()).group_by(counted.c.guild_id)
+        ).all()
+    )
+    if not counts:
+        return {}
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql("SET LOCAL enable_nestloop = off")  # see credit_present_viewers
+    conn.execute(
+        sa.update(w)
+        .where(sa.tuple_(w.c.guild_id, w.c.platform, w.c.platform_user_id).in_(present))
+        .values(seconds=w.c.seconds + seconds, last_seen=now)
+    )
+    newcomers = present.subquery()
+    has_total = sa.exists().where(
+        w.c.guild_id == newcomers.c.guild_id,
+        w.c.platform == newcomers.c.platform,
+        w.c.platform_user_id == newcomers.c.platform_user_id,
+    )
+    conn.execute(
+        w.insert().from_select(
+            ["guild_id", "platform", "platform_user_id", "seconds", "last_seen"],
+            sa.select(
+                newcomers.c.guild_id,
+                newcomers.c.platform,
+                newcomers.c.platform_user_id,
+                sa.literal(seconds, w.c.seconds.type),
+                sa.literal(now, w.c.last_seen.type),
+            ).where(~has_total),
+        ),
+        execution_options=_KEEP_ROWCOUNT,
+    )
+    return counts
+
+
+def forget_presence_many(conn: Connection, guild_ids: Sequence[int], before: datetime) -> None:
+    if guild_ids:
+        conn.execute(
+            sa.delete(watch_presence).where(
+                watch_presence.c.guild_id.in_(guild_ids), watch_presence.c.last_active_at < before
+            )
+        )
