@@ -34,6 +34,8 @@ def install(rt: Runtime) -> None:
         lambda: rt.chat_sender_for(Platform.TWITCH),
         # Helix calls as the streamer: a 401 refreshes the token and tries once more.
         lambda: rt.twitch_connections.call_as_streamer,
+        # A refund's one try with the token held, after a 401 marked the connection.
+        lambda: rt.twitch_connections.call_with_held_token,
     )
 
     def broadcaster_of(guild_id: int) -> str | None:

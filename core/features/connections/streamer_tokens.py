@@ -1,12 +1,17 @@
 """Keeping a guild's streamer token usable, the same way on every platform.
 
 A token about to expire is refreshed before it is used, and once more when the platform answers
-401. Twitch rotates the refresh token (Kick's has stayed usable since late 2025, but may not
-always), so two refreshes at once would make the second one fail: per guild, one refresh runs at
-a time (in this process), and the new pair is
-stored in one statement only over the pair that was refreshed (``replace_tokens``), so a newer
-consent or another process's refresh is never overwritten. A refresh the platform refuses marks
-the connection as needing re-authorization, which the platform's ``status`` command shows.
+401. A 401 that stays with the token the refresh just gave is no expiry: the grant lacks a scope
+the call needs, or the token belongs to another client id. Where the platform says so
+(``STILL_UNAUTHORIZED``), the connection is then marked as needing re-authorization, with one
+log line naming the likely cause, and nothing refreshes it again until the streamer connects.
+
+Twitch rotates the refresh token (Kick's has stayed usable since late 2025, but may not always),
+so two refreshes at once would make the second one fail: per guild, one refresh runs at a time
+(in this process), and the new pair is stored in one statement only over the pair that was
+refreshed (``replace_tokens``), so a newer consent or another process's refresh is never
+overwritten. A refresh the platform refuses marks the connection as needing re-authorization,
+which the platform's ``status`` command shows.
 
 :class:`StreamerTokens` is mixed into each platform's connections service, which says the
 platform's differences as class attributes and gives its repository's rows.
@@ -49,6 +54,10 @@ class StreamerTokens:
     UNAUTHORIZED: ClassVar[type[Exception]]  # the platform's API said 401
     INVALID_GRANT: ClassVar[type[Exception]]  # the platform refused the refresh token
     NOT_CONNECTED: ClassVar[type[Exception]]  # what callers catch: no working connection
+    # A NOT_CONNECTED raised when a fresh token still gets 401 (the connection is marked);
+    # None: that 401 is raised as it came. The hint names the likely causes for the log.
+    STILL_UNAUTHORIZED: ClassVar[type[Exception] | None] = None
+    STILL_UNAUTHORIZED_HINT: ClassVar[str] = "a missing scope or another client id"
 
     @cached_property
     def _refresh_locks(self) -> dict[int, asyncio.Lock]:
@@ -81,7 +90,29 @@ class StreamerTokens:
                 self.PLATFORM_NAME,
             )
             token = await self._refresh(guild_id, used)
-        return await call(token)
+        try:
+            return await call(token)
+        except self.UNAUTHORIZED as exc:
+            if self.STILL_UNAUTHORIZED is None:
+                raise
+            why = (
+                f"{self.PLATFORM_NAME} still answers 401 to a token it has just issued ({exc}); "
+                f"likely {self.STILL_UNAUTHORIZED_HINT}"
+            )
+            await asyncio.to_thread(self._mark_needs_reauth, guild_id, why)
+            raise self.STILL_UNAUTHORIZED(
+                f"guild {guild_id} must connect {self.PLATFORM_NAME} again: {exc}"
+            ) from None
+
+    async def call_with_held_token(self, guild_id: int, call: Callable[[str], Awaitable[T]]) -> T:
+        """``call(token)`` once with the guild's stored access token, whatever the connection's
+        status, never refreshed: for the one call still worth trying once a connection was
+        marked for a 401 its scopes explain (giving a viewer's points back). ``NOT_CONNECTED``
+        when there is no stored connection; the platform's errors as they come."""
+        stored = await asyncio.to_thread(self._stored, guild_id)
+        if stored is None:
+            raise self.NOT_CONNECTED(f"guild {guild_id} has no {self.PLATFORM_NAME} connection")
+        return await call(self.cipher.decrypt(stored.access_token))
 
     def _stored(self, guild_id: int) -> StoredConnection | None:
         with self.engine.connect() as conn:

@@ -5,8 +5,10 @@ connected streamer.
 Calls go through ``call_as_streamer`` of the Twitch connection when there is one (the token is
 refreshed first when it expires soon, and on a 401 refreshed and the call made once more); only
 a guild that has not connected Twitch, or whose refresh Twitch refused, gets "Twitch is not
-connected", which commands show and redemptions log. Helix's refusals become the port's
-:class:`~core.features.vip.ports.Refusal` values.
+connected", which commands show and redemptions log. A 401 that stays with the fresh token marks
+the connection (it needs re-authorization) and is ``Refusal.UNAUTHORIZED``; a refund (CANCELED)
+is then still tried once with the token held, so the viewer gets their points back. Helix's
+refusals become the port's :class:`~core.features.vip.ports.Refusal` values.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any, Literal, TypeVar
 
 from core.features.chat_commands.ports import ChatSender
-from core.features.connections.twitch.service import TwitchNotConnected
+from core.features.connections.twitch.service import TwitchNotConnected, TwitchStillUnauthorized
 from core.features.vip.ports import (
     PendingRedemption,
     Refusal,
@@ -34,6 +36,10 @@ from core.platforms.twitch.oauth_client import TwitchOAuthError
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 NOT_CONNECTED = "Twitch is not connected for this server: connect it with !twitch setup <channel>."
+STILL_UNAUTHORIZED = (
+    "Twitch refused the streamer's fresh token (a missing scope?): connect it again with "
+    "!twitch setup <channel>."
+)
 TokenProvider = Callable[[int], "str | Awaitable[str | None] | None"]
 # ``call(guild_id, request)``: ``request(token)`` with the guild's streamer token, refreshed and
 # made once more on a 401 (TwitchConnections.call_as_streamer).
@@ -61,16 +67,19 @@ class HelixVipChannel(HelixOnLoop):
         token_for: Callable[[], TokenProvider | None],
         chat_sender: Callable[[], ChatSender | None] = lambda: None,
         streamer_call: Callable[[], StreamerCall | None] = lambda: None,
+        held_token_call: Callable[[], StreamerCall | None] = lambda: None,
     ) -> None:
         """``make_client`` is called once, on the running loop. Calls go through
         ``streamer_call()`` when it gives one (a 401 refreshes the token and tries once more),
         else with the token from ``token_for()``'s provider, or None (not built). Chat goes
         through ``chat_sender()`` (the Twitch chat sender) when there is one, else through
-        Helix as the broadcaster."""
+        Helix as the broadcaster. ``held_token_call()`` (TwitchConnections.call_with_held_token)
+        makes a refund's one try after the connection was marked for a 401."""
         super().__init__(make_client)
         self._token_for = token_for
         self._chat_sender = chat_sender
         self._streamer_call = streamer_call
+        self._held_token_call = held_token_call
 
     async def _token(self, guild_id: int) -> str:
         provider = self._token_for()
@@ -87,15 +96,22 @@ class HelixVipChannel(HelixOnLoop):
             raise TwitchRefused(Refusal.NOT_CONNECTED, NOT_CONNECTED)
         return str(token)
 
-    async def _as_streamer(self, guild_id: int, call: Callable[[str], Awaitable[T]]) -> T:
-        streamer_call = self._streamer_call()
+    async def _as_streamer(
+        self,
+        guild_id: int,
+        call: Callable[[str], Awaitable[T]],
+        streamer_call: StreamerCall | None = None,
+    ) -> T:
+        streamer_call = streamer_call or self._streamer_call()
         if streamer_call is None:
             return await call(await self._token(guild_id))
         try:
             return await streamer_call(guild_id, call)
+        except TwitchStillUnauthorized:  # 401 even with a token Twitch just issued: marked
+            raise TwitchRefused(Refusal.UNAUTHORIZED, STILL_UNAUTHORIZED) from None
         except HelixError as exc:
-            if isinstance(exc, helix.Unauthorized):  # even with a token Twitch just issued
-                raise TwitchBusy("Twitch refused a fresh streamer token") from None
+            if isinstance(exc, helix.Unauthorized):  # the same, from a caller that never marks
+                raise TwitchRefused(Refusal.UNAUTHORIZED, STILL_UNAUTHORIZED) from None
             raise
         except TwitchNotConnected:  # no connection, or Twitch refused the refresh
             raise TwitchRefused(Refusal.NOT_CONNECTED, NOT_CONNECTED) from None
@@ -107,9 +123,10 @@ class HelixVipChannel(HelixOnLoop):
         guild_id: int,
         call: Callable[[str], Awaitable[T]],
         refusals: dict[type[HelixError], Refusal] | None = None,
+        streamer_call: StreamerCall | None = None,
     ) -> T:
         try:
-            return await self._as_streamer(guild_id, call)
+            return await self._as_streamer(guild_id, call, streamer_call)
         except ValueError as exc:  # a value Helix would refuse, caught before sending
             raise TwitchRefused(Refusal.INVALID, str(exc)) from None
         except helix.RateLimited as exc:
@@ -220,12 +237,20 @@ class HelixVipChannel(HelixOnLoop):
         redemption_id: str,
         status: Literal["FULFILLED", "CANCELED"],
     ) -> None:
-        await self._call(
-            guild_id,
-            lambda token: self.client.update_redemptions(
+        def update(token: str) -> Awaitable[Any]:
+            return self.client.update_redemptions(
                 token, broadcaster_id, reward_id, [redemption_id], status
-            ),
-        )
+            )
+
+        try:
+            await self._call(guild_id, update)
+        except TwitchRefused as refused:
+            held = self._held_token_call()
+            is_marked = refused.reason in (Refusal.NOT_CONNECTED, Refusal.UNAUTHORIZED)
+            if status != "CANCELED" or not is_marked or held is None:
+                raise
+            # Marked for a 401 its scopes explain: the refund may still go through.
+            await self._call(guild_id, update, streamer_call=held)
 
     async def list_unfulfilled(
         self, guild_id: int, broadcaster_id: str, reward_id: str

@@ -17,6 +17,8 @@ from core.features.refusals import Refused
 
 class Refusal(enum.StrEnum):
     NOT_CONNECTED = "not_connected"
+    # 401 even with a token Twitch just issued: the connection now needs re-authorization
+    UNAUTHORIZED = "unauthorized"
     MODERATOR = "moderator"  # Add VIP 422, and the viewer is not a VIP
     ALREADY_VIP = "already_vip"  # Add VIP 422, and the viewer is a VIP
     NO_SLOTS = "no_slots"  # Add VIP 409

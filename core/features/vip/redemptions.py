@@ -42,6 +42,7 @@ class RedemptionInFlight(NotReady):
 
 # Refusals Twitch gives for Add VIP that no retry cures: the redemption is CANCELED (refund).
 _FINAL_REFUSALS = {
+    Refusal.UNAUTHORIZED,  # the connection was marked: no retry until the streamer reconnects
     Refusal.MODERATOR,
     Refusal.ALREADY_VIP,
     Refusal.NO_SLOTS,

@@ -20,6 +20,7 @@ REASONS: dict[str, str] = {
     "no_stacking": "you are already a VIP and time does not stack",
     "stack_cap": "that would go past the longest VIP time allowed",
     Refusal.NOT_CONNECTED: "Twitch is not connected",
+    Refusal.UNAUTHORIZED: "StreamKeeper may not add VIPs until the streamer connects Twitch again",
     NOT_LINKED: "link your Kick account in Discord first (!link)",
 }
 

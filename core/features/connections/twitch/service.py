@@ -49,6 +49,11 @@ class TwitchNotConnected(Exception):
     must connect again with a new ``!twitch setup`` link)."""
 
 
+class TwitchStillUnauthorized(TwitchNotConnected):
+    """Twitch answered 401 even to a token it had just issued (a scope the call needs is
+    missing, or a client id mismatch): the connection is marked as needing re-authorization."""
+
+
 @dataclass(frozen=True)
 class TwitchConnectionStatus:
     guild_id: int
@@ -74,6 +79,11 @@ class TwitchConnections(StreamerTokens, TwitchSignIn):
     UNAUTHORIZED = Unauthorized
     INVALID_GRANT = InvalidGrant
     NOT_CONNECTED = TwitchNotConnected
+    STILL_UNAUTHORIZED = TwitchStillUnauthorized
+    STILL_UNAUTHORIZED_HINT = (
+        "a scope the call needs is missing from the streamer's grant (channel:manage:vips for "
+        "VIPs) or the token was issued to another client id than TWITCH_CLIENT_ID"
+    )
 
     def grant_revoked(self, broadcaster_user_id: str) -> list[int]:
         """Twitch revoked a subscription because the broadcaster's authorization is gone
