@@ -68,6 +68,8 @@ class DiscordSettings:
     client_secret: str | None = field(default=None, repr=False)
     api_base_url: str = "https://discord.com/api/v10"
     oauth_base_url: str = "https://discord.com/oauth2"
+    # (shard id, shard count): this bot process's part of the gateway, with several processes
+    shard: tuple[int, int] | None = None
 
 
 @dataclass(frozen=True)
@@ -207,6 +209,20 @@ class _Reader:
             return default
         return value
 
+    def shard(self, id_name: str, count_name: str) -> tuple[int, int] | None:
+        """(shard id, shard count) when both are set, with 0 <= id < count; None when neither."""
+        if not self.values.get(id_name) and not self.values.get(count_name):
+            return None
+        count = self.whole(count_name, 0, minimum=1, maximum=1000)
+        shard_id = self.whole(id_name, 0, minimum=0)
+        if not self.values.get(id_name) or not self.values.get(count_name):
+            self.problems.append(f"{id_name} and {count_name} go together: set both or neither")
+            return None
+        if count and shard_id >= count:
+            self.problems.append(f"{id_name} must be below {count_name} ({count}), got {shard_id}")
+            return None
+        return (shard_id, count) if count else None
+
     def snowflake(self, name: str) -> int | None:
         return self._convert(name, None, int, "a Discord id (a whole number)")
 
@@ -299,6 +315,7 @@ def load_settings(
             client_secret=read.text("DISCORD_CLIENT_SECRET"),
             api_base_url=read.url("DISCORD_API_BASE_URL", DiscordSettings.api_base_url) or "",
             oauth_base_url=read.url("DISCORD_OAUTH_BASE_URL", DiscordSettings.oauth_base_url) or "",
+            shard=read.shard("DISCORD_SHARD_ID", "DISCORD_SHARD_COUNT"),
         ),
         kick=KickSettings(
             client_id=read.text("KICK_CLIENT_ID"),

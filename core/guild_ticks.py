@@ -18,10 +18,11 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable, Iterable
-from datetime import datetime
+from datetime import UTC, datetime
 
 from core.bus.base import EventBus
 from core.events import ChatMessageSent, Event, GuildEvent, Platform, StreamEnded, StreamStarted
+from core.ownership.share import partition_of
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +41,7 @@ class GuildTicks:
         tick: Callable[[list[int], datetime], object],
         *,
         limit_seconds: float,
+        interval_seconds: int = 60,
         look_at_most: int = 1000,
     ) -> None:
         self.bus = bus
@@ -47,14 +49,20 @@ class GuildTicks:
         self.guilds_tracking = guilds_tracking
         self.tick = tick
         self.limit_seconds = limit_seconds
+        self.interval_seconds = interval_seconds
         self.look_at_most = look_at_most
 
-    async def run(self, at: datetime, stop: asyncio.Event) -> None:
-        """Tick every guild for the instant ``at``, each once its presence before ``at`` is
-        handled (or after ``limit_seconds``, or at once when ``stop`` is set)."""
+    async def run(
+        self, at: datetime, stop: asyncio.Event, *, only: Callable[[int], bool] | None = None
+    ) -> None:
+        """Tick every guild (or those ``only`` keeps) for the instant ``at``, each once its
+        presence before ``at`` is handled (or after ``limit_seconds``, or at once when ``stop``
+        is set)."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.limit_seconds
         left = set(await asyncio.to_thread(lambda: list(self.guild_ids())))
+        if only is not None:
+            left = {guild_id for guild_id in left if only(guild_id)}
         while left and not stop.is_set():
             waiting = await asyncio.to_thread(self.waiting_guilds, at)
             if loop.time() >= deadline:
@@ -71,6 +79,13 @@ class GuildTicks:
                 left -= ready
             if left:
                 await _sleep_or_stop(stop, POLL_SECONDS)
+
+    async def catch_up(self, now: datetime, partitions: set[int]) -> None:
+        """The tick of the latest instant for the guilds of ``partitions``, which this process
+        has just taken over: their last owner may have died before ticking them. A guild it
+        did tick is not ticked again (each guild's clock only moves forward)."""
+        at = latest_tick_at(now, self.interval_seconds)
+        await self.run(at, asyncio.Event(), only=lambda g: partition_of(g) in partitions)
 
     def waiting_guilds(self, at: datetime) -> set[int] | None:
         """The guilds with presence events from before ``at`` still unhandled; None: all wait
@@ -99,6 +114,12 @@ class GuildTicks:
         except Exception:
             log.exception("the watchtime ticks of %d guild(s) failed; the next catch up",
                           len(guild_ids))  # fmt: skip
+
+
+def latest_tick_at(now: datetime, interval_seconds: int) -> datetime:
+    """The last multiple of ``interval_seconds`` since the epoch (UTC) at or before ``now``."""
+    epoch_seconds = int(now.timestamp()) // interval_seconds * interval_seconds
+    return datetime.fromtimestamp(epoch_seconds, UTC)
 
 
 async def _sleep_or_stop(stop: asyncio.Event, seconds: float) -> None:

@@ -29,6 +29,7 @@ from core.guild_ticks import GuildTicks
 from core.health import Check, HealthReport, run_check, webhooks_check
 from core.metrics import Metrics
 from core.outbox.worker import OutboxWorker
+from core.ownership.share import process_name
 from core.scheduler import Scheduler
 from core.services import FeatureServices
 from core.storage import db
@@ -93,17 +94,20 @@ class Runtime(FeatureServices):
         self._shutdown_hooks: list[Callable[[], Awaitable[None]]] = []
         self._close_hooks: list[Callable[[], object]] = []
         self.loop: asyncio.AbstractEventLoop | None = None  # the pipeline's, while it runs
+        self.process_name = process_name()  # among the bot processes, and on the Redis bus
         interval = settings.watchtime.interval_seconds
         self.scheduler = Scheduler(interval, lambda at, stop: self.ticks.run(at, stop), clock)
         infrastructure.install(self)
         self.guilds = GuildService(self.engine, clock)
-        # A guild's tick waits for its own presence from before the instant, no one else's.
+        # A guild's tick waits for its own presence from before the instant, no one else's;
+        # each bot process ticks the guilds of its own partitions.
         self.ticks = GuildTicks(
             self.bus,
-            self.guilds.guild_ids,
+            lambda: [g for g in self.guilds.guild_ids() if self.ownership.owns_guild(g)],
             self.guilds.guilds_tracking,
             lambda guild_ids, at: self.watchtime.tick_many(guild_ids, at),
             limit_seconds=max(2.0 * interval, 60.0),
+            interval_seconds=interval,
         )
         for feature in FEATURES:
             feature.install(self)
@@ -124,7 +128,8 @@ class Runtime(FeatureServices):
         """Run ``worker`` with the pipeline: it makes the calls its service's handlers queued
         in the outbox (``core/outbox/``)."""
         self.outbox_workers.append(worker)
-        self.scheduler.loop(f"{worker.service} calls", worker.run)
+        # Workers in many processes share the calls by themselves (each claim a lease).
+        self.scheduler.loop(f"{worker.service} calls", worker.run, everywhere=True)
 
     def on_shutdown(self, hook: Callable[[], Awaitable[None]]) -> None:
         """Await ``hook`` when the pipeline stops (the last registered first)."""

@@ -7,6 +7,13 @@ instant (which ticks each guild once its own events from before the instant are 
 Jobs with a rhythm of their own (the role sync, Shuffle polls, Kick upkeep, the Pusher supervisor)
 are registered with :meth:`Scheduler.every` or :meth:`Scheduler.loop`. A job that fails is logged
 and tried again at its next turn; it never stops the others.
+
+With many bot processes (``core/ownership/``), each job runs in one process at a time: the one
+holding the job's lease, which may pass to another process (the job's ``stop`` is then set
+and it starts there); the work after the tick is one such job. Jobs that share their work by
+themselves (the outbox workers) or belong to this process's own Discord shard run everywhere.
+Each process ticks the guilds of the partitions it owns. Without an ownership (one process, as
+in most tests) everything runs here.
 """
 
 from __future__ import annotations
@@ -17,6 +24,10 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from core.ownership.share import Ownership
 
 log = logging.getLogger(__name__)
 
@@ -24,6 +35,7 @@ Job = Callable[[], Awaitable[object]]
 Loop = Callable[[asyncio.Event], Awaitable[None]]
 # The tick for an instant; it returns early when the event (stop) is set.
 Tick = Callable[[datetime, asyncio.Event], Awaitable[object]]
+AFTER_TICK = "the work after the tick"
 
 
 @dataclass(frozen=True)
@@ -45,12 +57,17 @@ class Scheduler:
         self.clock = clock
         self._after_tick: list[_AfterTick] = []
         self.loops: dict[str, Loop] = {}
+        self._everywhere: set[str] = set()
+        # Which jobs and guilds are this process's; set by the runtime once storage is built.
+        self.ownership: Ownership | None = None
 
     def after_tick(self, name: str, job: Job, *, when: Callable[[], bool] = lambda: True) -> None:
         """Run ``job`` after each tick (while ``when()`` is true)."""
         self._after_tick.append(_AfterTick(name, job, when))
 
-    def every(self, name: str, seconds: Callable[[], float], job: Job) -> None:
+    def every(
+        self, name: str, seconds: Callable[[], float], job: Job, *, everywhere: bool = False
+    ) -> None:
         """Run ``job`` now and then every ``seconds()`` until the scheduler stops."""
 
         async def run(stop: asyncio.Event) -> None:
@@ -61,17 +78,52 @@ class Scheduler:
                     log.exception("%s failed; trying again at the next interval", name)
                 await wait_or_stop(stop, seconds())
 
-        self.loop(name, run)
+        self.loop(name, run, everywhere=everywhere)
 
-    def loop(self, name: str, run: Loop) -> None:
-        """A job that keeps its own rhythm: ``run(stop)`` returns once ``stop`` is set."""
+    def loop(self, name: str, run: Loop, *, everywhere: bool = False) -> None:
+        """A job that keeps its own rhythm: ``run(stop)`` returns once ``stop`` is set. It runs
+        in one bot process at a time, or in each when ``everywhere``."""
         if name in self.loops:
             raise ValueError(f"a scheduled job named {name!r} exists already")
         self.loops[name] = run
+        if everywhere:
+            self._everywhere.add(name)
 
     async def run(self, stop: asyncio.Event) -> None:
         """The heartbeat and every loop, until ``stop`` is set."""
-        await asyncio.gather(self.run_ticks(stop), *(run(stop) for run in self.loops.values()))
+        ownership = self.ownership
+        if ownership is None:
+            await asyncio.gather(self.run_ticks(stop), *(run(stop) for run in self.loops.values()))
+            return
+        ownership.jobs = [name for name in self.loops if name not in self._everywhere]
+        ownership.jobs.append(AFTER_TICK)
+        await ownership.start()
+        await asyncio.gather(
+            ownership.run(stop),
+            self.run_ticks(stop),
+            *(
+                run(stop) if name in self._everywhere else self._while_held(name, run, stop)
+                for name, run in self.loops.items()
+            ),
+        )
+
+    async def _while_held(self, name: str, run: Loop, stop: asyncio.Event) -> None:
+        """``run`` while this process holds the job's lease: its ``stop`` is set when the lease
+        passes to another process (or ``stop`` is), and it starts again if the lease comes back."""
+        ownership = self.ownership
+        if ownership is None:
+            raise RuntimeError("a job held under a lease needs the scheduler's ownership")
+        while not stop.is_set():
+            if not ownership.holds_job(name):
+                await wait_or_stop(stop, ownership.heartbeat_seconds)
+                continue
+            lost = asyncio.Event()
+            watcher = asyncio.create_task(_set_when_lost(ownership, name, stop, lost))
+            try:
+                await run(lost)
+                await watcher  # a job that ended by itself stays ended while the lease is held
+            finally:
+                watcher.cancel()
 
     async def run_ticks(self, stop: asyncio.Event) -> None:
         while not stop.is_set():
@@ -87,6 +139,8 @@ class Scheduler:
             await self._tick(tick_at, stop or asyncio.Event())
         except Exception:
             log.exception("the watchtime tick failed; retrying at the next tick")
+        if self.ownership is not None and not self.ownership.holds_job(AFTER_TICK):
+            return
         for job in self._after_tick:
             if not job.when():
                 continue
@@ -94,6 +148,15 @@ class Scheduler:
                 await job.run()
             except Exception:
                 log.exception("%s failed; retrying at the next tick", job.name)
+
+
+async def _set_when_lost(
+    ownership: Ownership, name: str, stop: asyncio.Event, lost: asyncio.Event
+) -> None:
+    """Set ``lost`` once this process no longer holds the job ``name`` (or ``stop`` is set)."""
+    while not stop.is_set() and ownership.holds_job(name):
+        await wait_or_stop(stop, ownership.heartbeat_seconds)
+    lost.set()
 
 
 def next_tick_at(now: datetime, interval_seconds: int) -> datetime:

@@ -21,9 +21,6 @@ import asyncio
 import contextlib
 import json
 import logging
-import os
-import socket
-import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import Any
@@ -39,6 +36,7 @@ from core.bus.redis_consumer import FIELD, Consumer
 from core.bus.redis_waiting import waiting_set
 from core.bus.replay import DELIVERY_TTL_SECONDS, delivery_key
 from core.events import Event, event_to_dict
+from core.ownership.share import process_name
 
 log = logging.getLogger(__name__)
 
@@ -104,14 +102,6 @@ def _utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-def _default_consumer() -> str:
-    """This process's own consumer name: host, pid and a random part. Two processes on one host
-    (or a restarted one) never share a name, so neither re-reads the other's pending entries; a
-    dead process's entries pass to the others through the takeover (``dead_consumer_ms``)."""
-    host = (socket.gethostname() or "bot")[:40]
-    return f"{host}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
-
-
 class RedisStreamsBus:
     name = "redis"
 
@@ -137,7 +127,7 @@ class RedisStreamsBus:
         self.stream = stream
         self.dead_stream = dead_stream(stream)
         self.group = group
-        self.consumer = consumer or _default_consumer()
+        self.consumer = consumer or process_name()
         self.batch_size = batch_size
         self.block_ms = block_ms
         self.claim_idle_ms = claim_idle_ms

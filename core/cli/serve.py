@@ -69,7 +69,9 @@ async def _discord(runtime, stop: asyncio.Event) -> None:  # type: ignore[no-unt
     services = runtime.bot_services()
     # Slash commands are uploaded to Discord only when the command set changes.
     bot = create_bot(
-        services, command_hash_path=runtime.settings.data_dir / "discord-commands.sha256"
+        services,
+        command_hash_path=runtime.settings.data_dir / "discord-commands.sha256",
+        shard=runtime.settings.discord.shard,
     )
     runtime.discord.attach(bot)
     try:

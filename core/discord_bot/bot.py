@@ -41,7 +41,16 @@ PERMISSION_NAMES = {
 
 
 class StreamKeeperBot(commands.Bot):
-    def __init__(self, services: BotServices, *, command_hash_path: Path | None = None) -> None:
+    def __init__(
+        self,
+        services: BotServices,
+        *,
+        command_hash_path: Path | None = None,
+        shard: tuple[int, int] | None = None,
+    ) -> None:
+        """``shard`` is (shard id, shard count) when the gateway is split over bot processes
+        (DISCORD_SHARD_ID, DISCORD_SHARD_COUNT): Discord then sends this process the events
+        of its own guilds only."""
         # Only what the bot uses: Discord sends nothing else, and privileged intents need a
         # reason in the Developer Portal.
         intents = discord.Intents.none()
@@ -65,6 +74,8 @@ class StreamKeeperBot(commands.Bot):
                 no_category="Help",
                 dm_help=False,
             ),
+            shard_id=shard[0] if shard else None,
+            shard_count=shard[1] if shard else None,
         )
         self.services = services
         self.command_hash_path = command_hash_path
@@ -89,6 +100,8 @@ class StreamKeeperBot(commands.Bot):
         and syncs only when the hash differs, so restarts (or a crash loop) do not spend
         Discord's rate limit. Without it, the bot syncs once per start.
         """
+        if self.shard_id:  # slash commands are global: the first shard's process syncs them
+            return
         fingerprint = command_fingerprint(self.tree, self.application_id)
         path = self.command_hash_path
         if path is not None and read_fingerprint(path) == fingerprint:
@@ -121,13 +134,19 @@ class StreamKeeperBot(commands.Bot):
             log.warning("could not send an error reply in channel %s: %s", ctx.channel.id, exc)
 
 
-def create_bot(services: BotServices, *, command_hash_path: Path | None = None) -> StreamKeeperBot:
+def create_bot(
+    services: BotServices,
+    *,
+    command_hash_path: Path | None = None,
+    shard: tuple[int, int] | None = None,
+) -> StreamKeeperBot:
     """The bot, not yet connected. Cogs load and slash commands sync when it logs in.
 
     ``command_hash_path`` is where the hash of the last synced slash command set lives
-    (e.g. ``data/discord-commands.sha256``); None syncs once per start.
+    (e.g. ``data/discord-commands.sha256``); None syncs once per start. ``shard`` is
+    (shard id, shard count) for one of several bot processes.
     """
-    return StreamKeeperBot(services, command_hash_path=command_hash_path)
+    return StreamKeeperBot(services, command_hash_path=command_hash_path, shard=shard)
 
 
 def build_cogs(services: BotServices) -> list[commands.Cog]:

@@ -1,5 +1,6 @@
-"""The event bus's tables (queued events, effects already done, webhook receipts) and the outbox
-of calls to outside services (``core/outbox/``)."""
+"""The event bus's tables (queued events, effects already done, webhook receipts), the outbox
+of calls to outside services (``core/outbox/``) and the leases that share work among bot
+processes (``core/ownership/``)."""
 
 from __future__ import annotations
 
@@ -65,6 +66,18 @@ outbox = Table(
     Column("finished_at", UTCDateTime, nullable=True),
     Index(None, "service", "state", "next_attempt_at"),
     Index(None, "guild_id", "created_at"),
+)
+
+
+# Who does what among the bot processes (``core/ownership/``): a lease per name ("partition:3",
+# "job:expiring temporary VIPs", "process:<id>"), held until expires_at unless renewed. A name
+# whose lease ran out is free to take.
+leases = Table(
+    "leases",
+    metadata,
+    Column("name", String(128), primary_key=True),
+    Column("holder", String(64), nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
 )
 
 

@@ -10,7 +10,9 @@ import redis
 
 from core.bus.embedded import EmbeddedBus
 from core.bus.replay import DatabaseReplayGuard, RedisReplayGuard
-from core.events import Event
+from core.events import Event, system_clock
+from core.ownership.leases import Leases
+from core.ownership.share import LEASE_SECONDS, Ownership
 from core.security.secrets import TokenCipher, new_fernet_key, resolve_secret
 from core.storage import db
 
@@ -24,6 +26,13 @@ def install(rt: Runtime) -> None:
     settings = rt.settings
     url = settings.database.url or db.sqlite_url(settings.data_dir)
     rt.engine = db.create_engine(url)
+    # This process's share of the guilds and the scheduled jobs, among the bot processes.
+    rt.ownership = Ownership(
+        # Leases compare times written by other processes: the wall clock, never a test's.
+        Leases(rt.engine, rt.process_name, system_clock, seconds=LEASE_SECONDS),
+        on_gain=lambda partitions: rt.ticks.catch_up(rt.clock(), partitions),
+    )
+    rt.scheduler.ownership = rt.ownership
     rt.redis = None
     rt.publish_delivery: Callable[[Event, str], bool] | None = None
     if settings.redis.url:
@@ -32,7 +41,7 @@ def install(rt: Runtime) -> None:
         rt.redis = redis.Redis.from_url(
             settings.redis.url, socket_timeout=5, socket_connect_timeout=5
         )
-        redis_bus = RedisStreamsBus(settings.redis.url)
+        redis_bus = RedisStreamsBus(settings.redis.url, consumer=rt.process_name)
         rt.bus = redis_bus
         rt.replay_guard = RedisReplayGuard(rt.redis)
         # Webhooks: the bus remembers message ids in the publish itself (one round trip).

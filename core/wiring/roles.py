@@ -37,4 +37,5 @@ def install(rt: Runtime) -> None:
                 log.exception("role sync failed; trying again at the next interval")
             await wait_or_stop(stop, wait)
 
-    rt.scheduler.loop("role sync", run_role_sync)
+    # Each bot process syncs the guilds its own Discord shard sees.
+    rt.scheduler.loop("role sync", run_role_sync, everywhere=True)

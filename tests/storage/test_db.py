@@ -51,6 +51,7 @@ def test_every_feature_table_is_keyed_by_guild():
     shared |= {"account_links"}  # a link is global to the Discord user
     shared |= {"twitch_revocations"}  # keyed by Twitch's subscription, like kick_subscriptions
     shared |= {"twitch_subscriptions"}  # per broadcaster, like kick_subscriptions
+    shared |= {"leases"}  # the bot processes' share of the work: partitions of guilds, jobs
     for table in metadata.sorted_tables:
         if table.name not in shared:
             assert "guild_id" in table.c, table.name

@@ -1,0 +1,91 @@
+"""Leases in the database: a name held by one process until the lease runs out.
+
+A process takes a name that nobody holds, or whose lease ran out, and renews the names it holds
+before they run out; a process that dies stops renewing, and its names are free to take once
+their leases end. The same statements on SQLite and PostgreSQL. On PostgreSQL the rows are
+locked in name order before they change, so two processes taking overlapping names never
+deadlock; a lease is taken by one of them, never both (the update re-reads a row that another
+transaction changed meanwhile).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from core.storage.db import insert_for
+from core.storage.tables import leases
+
+
+class Leases:
+    def __init__(
+        self,
+        engine: Engine,
+        holder: str,
+        clock: Callable[[], datetime],
+        *,
+        seconds: float,
+    ) -> None:
+        self.engine = engine
+        self.holder = holder[:64]
+        self.clock = clock
+        self.seconds = seconds
+
+    def hold(self, names: Iterable[str]) -> set[str]:
+        """Take or renew each of ``names`` that is free, ran out or is ours already; the ones
+        held now (for ``seconds`` from now)."""
+        wanted = sorted(set(names))
+        if not wanted:
+            return set()
+        now = self.clock()
+        until = now + timedelta(seconds=self.seconds)
+        ours_or_free = sa.or_(leases.c.holder == self.holder, leases.c.expires_at <= now)
+        with self.engine.begin() as conn:
+            conn.execute(
+                sa.select(leases.c.name)
+                .where(leases.c.name.in_(wanted))
+                .order_by(leases.c.name)
+                .with_for_update()
+            ).all()
+            conn.execute(
+                sa.update(leases)
+                .where(leases.c.name.in_(wanted), ours_or_free)
+                .values(holder=self.holder, expires_at=until)
+            )
+            conn.execute(
+                insert_for(conn, leases)
+                .values([{"name": n, "holder": self.holder, "expires_at": until} for n in wanted])
+                .on_conflict_do_nothing(index_elements=["name"])
+            )
+            held = conn.execute(
+                sa.select(leases.c.name).where(
+                    leases.c.name.in_(wanted),
+                    leases.c.holder == self.holder,
+                    leases.c.expires_at > now,
+                )
+            )
+            return {name for (name,) in held}
+
+    def release(self, names: Iterable[str]) -> None:
+        """Give up ``names`` at once (those this process holds), for another to take."""
+        dropped = sorted(set(names))
+        if not dropped:
+            return
+        with self.engine.begin() as conn:
+            conn.execute(
+                sa.delete(leases).where(leases.c.name.in_(dropped), leases.c.holder == self.holder)
+            )
+
+    def holders(self, prefix: str = "") -> dict[str, str]:
+        """Every lease not run out whose name starts with ``prefix``: name -> holder."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                sa.select(leases.c.name, leases.c.holder).where(
+                    leases.c.name.startswith(prefix, autoescape=True),
+                    leases.c.expires_at > self.clock(),
+                )
+            )
+            return {str(name): str(holder) for name, holder in rows}

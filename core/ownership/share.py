@@ -1,0 +1,155 @@
+"""This process's share of the work among the bot processes of one deployment.
+
+The guilds are cut into :data:`PARTITIONS` partitions by Discord's own shard formula
+(``(guild_id >> 22) % PARTITIONS``), and the scheduled jobs each have a name. Every process
+holds a lease saying it is alive (``process:<name>``) and, every ``heartbeat_seconds``, renews
+the partitions and jobs it holds and takes free ones up to its fair share (the count divided by
+the live processes, rounded up); a process over its share gives the rest up, so a process that
+joins gets its part within two heartbeats. A process killed with ``kill -9`` stops renewing:
+its leases run out after ``lease_seconds`` and the others take them at their next heartbeat, so
+its partitions and jobs pass on within ``lease_seconds + heartbeat_seconds``. A process that
+stops cleanly gives everything up at once.
+
+One process alone (the embedded default) takes everything at its first heartbeat, before the
+scheduler starts. A process that cannot reach the database keeps what it held until the lease
+would have run out, then lets go of it, so two processes never both think they own a partition
+for longer than a heartbeat.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+import os
+import socket
+import uuid
+from collections.abc import Awaitable, Callable, Iterable
+from datetime import datetime, timedelta
+
+from core.ownership.leases import Leases
+
+log = logging.getLogger(__name__)
+
+PARTITIONS = 16
+HEARTBEAT_SECONDS = 2.0
+LEASE_SECONDS = 8.0  # with the heartbeat: a dead process's work passes on within 10 s
+
+_PROCESS = "process:"
+_PARTITION = "partition:"
+_JOB = "job:"
+
+
+def partition_of(guild_id: int) -> int:
+    """The guild's partition: its Discord shard when there are :data:`PARTITIONS` shards."""
+    return (guild_id >> 22) % PARTITIONS
+
+
+def process_name() -> str:
+    """This process's own name: host, pid and a random part, so two processes on one host (or
+    a process and its restarted self) never share one."""
+    host = (socket.gethostname() or "bot")[:40]
+    return f"{host}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+
+
+class Ownership:
+    def __init__(
+        self,
+        leases: Leases,
+        *,
+        heartbeat_seconds: float = HEARTBEAT_SECONDS,
+        on_gain: Callable[[set[int]], Awaitable[object]] | None = None,
+    ) -> None:
+        """``on_gain(partitions)`` runs (as a task) for partitions this process took over, so
+        work their last owner may not have finished is caught up."""
+        self.leases = leases
+        self.name = leases.holder
+        self.heartbeat_seconds = heartbeat_seconds
+        self.on_gain = on_gain
+        self.jobs: list[str] = []  # the scheduler's, registered before it runs
+        self.partitions: set[int] = set()
+        self.held_jobs: set[str] = set()
+        self._valid_until: datetime | None = None
+        self._sharing = False  # until start(), this process does all the work itself
+        self._tasks: set[asyncio.Task[object]] = set()
+
+    # --- what the scheduler asks ---------------------------------------------------------------
+
+    def owns_guild(self, guild_id: int) -> bool:
+        return not self._sharing or (self._valid() and partition_of(guild_id) in self.partitions)
+
+    def holds_job(self, name: str) -> bool:
+        return not self._sharing or (self._valid() and name in self.held_jobs)
+
+    def _valid(self) -> bool:
+        """Whether the leases last renewed have not run out meanwhile (the database away)."""
+        return self._valid_until is not None and self.leases.clock() < self._valid_until
+
+    # --- the heartbeat -------------------------------------------------------------------------
+
+    def beat(self) -> set[int]:
+        """Renew and balance this process's leases; the partitions it gained."""
+        started = self.leases.clock()
+        self.leases.hold([_PROCESS + self.name])
+        live = self.leases.holders()
+        processes = max(1, sum(1 for name in live if name.startswith(_PROCESS)))
+        every_partition = [f"{_PARTITION}{i}" for i in range(PARTITIONS)]
+        partitions = self._take_share(every_partition, live, processes)
+        jobs = self._take_share([_JOB + job for job in self.jobs], live, processes)
+        self._valid_until = started + timedelta(seconds=self.leases.seconds)
+        gained = {int(name.removeprefix(_PARTITION)) for name in partitions} - self.partitions
+        self.partitions = {int(name.removeprefix(_PARTITION)) for name in partitions}
+        self.held_jobs = {name.removeprefix(_JOB) for name in jobs}
+        return gained
+
+    def _take_share(self, names: list[str], live: dict[str, str], processes: int) -> set[str]:
+        share = math.ceil(len(names) / processes)
+        mine = [name for name in names if live.get(name) == self.name]
+        free = [name for name in names if name not in live]
+        if len(mine) > share:
+            self.leases.release(mine[share:])
+            mine = mine[:share]
+        return self.leases.hold(mine + free[: max(0, share - len(mine))])
+
+    async def start(self) -> None:
+        """The first heartbeat, before the scheduler runs anything: from here on this process
+        does only its share (before, as a tool or a test that ticks by hand, it did all)."""
+        self._sharing = True
+        await self._beat_once(catch_up=False)  # what is free at start needs no catching up
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Beat until ``stop`` is set, then give everything up."""
+        try:
+            while not stop.is_set():
+                try:
+                    await asyncio.wait_for(stop.wait(), timeout=self.heartbeat_seconds)
+                except TimeoutError:
+                    await self._beat_once()
+        finally:
+            await asyncio.to_thread(self.give_up)
+
+    async def _beat_once(self, *, catch_up: bool = True) -> None:
+        try:
+            gained = await asyncio.to_thread(self.beat)
+        except Exception as exc:  # the database away: what was held lapses with its leases
+            log.warning("this bot process could not renew its share of the work: %s", exc)
+            return
+        if gained:
+            log.info("this bot process took over %d guild partition(s)", len(gained))
+            if self.on_gain is not None and catch_up:
+                task = asyncio.create_task(self.on_gain(gained))
+                self._tasks.add(task)
+                task.add_done_callback(self._tasks.discard)
+
+    def give_up(self) -> None:
+        """Release every lease this process holds, for the others to take at once."""
+        names: Iterable[str] = [
+            _PROCESS + self.name,
+            *(f"{_PARTITION}{i}" for i in self.partitions),
+            *(_JOB + job for job in self.held_jobs),
+        ]
+        self.partitions, self.held_jobs, self._valid_until = set(), set(), None
+        try:
+            self.leases.release(names)
+        except Exception as exc:
+            log.warning("this bot process could not give up its share of the work: %s", exc)

@@ -1,0 +1,94 @@
+"""Two bot processes' runtimes over one PostgreSQL database: each ticks the guilds of its own
+partitions, the work after the tick runs in one of them, and a partition taken over from a
+process that died before its tick is ticked at once for the instant it missed."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+
+import pytest
+
+from core.ownership.share import PARTITIONS, partition_of
+from core.runtime import Runtime
+from core.scheduler import AFTER_TICK
+
+T0 = datetime(2030, 6, 1, 20, 0, tzinfo=UTC)
+GUILDS = [(partition << 22) | 1 for partition in range(PARTITIONS)]
+
+
+@pytest.fixture
+def pair(make_runtime, request) -> tuple[Runtime, Runtime]:  # type: ignore[no-untyped-def]
+    from tests.conftest import migrated_postgres_url
+
+    url = migrated_postgres_url(request)
+    a, b = make_runtime(DATABASE_URL=url), make_runtime(DATABASE_URL=url)
+    for guild_id in GUILDS:
+        a.guilds.ensure_guild(guild_id)
+    return a, b
+
+
+async def share(a: Runtime, b: Runtime) -> None:
+    """Both start, then beat until balanced, as their heartbeats would."""
+    await a.ownership.start()
+    await b.ownership.start()
+    for each in (a, b, a, b):
+        each.ownership.beat()
+
+
+def last_ticks(runtime: Runtime) -> dict[int, datetime | None]:
+    return {g: runtime.watchtime.tracking_status(g).last_tick_at for g in GUILDS}
+
+
+async def test_each_process_ticks_its_own_partitions_and_together_every_guild(pair):
+    a, b = pair
+    await share(a, b)
+    a_guilds, b_guilds = set(a.ticks.guild_ids()), set(b.ticks.guild_ids())
+    assert a_guilds | b_guilds == set(GUILDS)
+    assert not a_guilds & b_guilds
+    assert len(a_guilds) == len(b_guilds) == PARTITIONS // 2
+
+    await a.scheduler.tick_once(T0)
+    ticked = {g for g, at in last_ticks(a).items() if at == T0}
+    assert ticked == a_guilds  # b's guilds wait for b
+
+    await b.scheduler.tick_once(T0)
+    assert set(last_ticks(a).values()) == {T0}
+
+
+async def test_the_work_after_the_tick_runs_in_one_process(pair):
+    a, b = pair
+    ran: list[str] = []
+
+    async def record(name: str) -> None:
+        ran.append(name)
+
+    a.scheduler.after_tick("recording", lambda: record("a"))
+    b.scheduler.after_tick("recording", lambda: record("b"))
+    # The jobs the scheduler would register before starting the ownership.
+    a.ownership.jobs = b.ownership.jobs = [AFTER_TICK]
+    await share(a, b)
+
+    await a.scheduler.tick_once(T0)
+    await b.scheduler.tick_once(T0)
+
+    assert len(ran) == 1
+
+
+async def test_partitions_taken_from_a_process_that_died_are_ticked_for_the_missed_instant(
+    pair,
+):
+    a, b = pair
+    await share(a, b)
+    dead_guilds = set(b.ticks.guild_ids())
+    await a.scheduler.tick_once(T0)  # b died before its tick at T0
+    b.ownership.give_up()  # its leases gone (here at once; after a kill, 8 s later)
+
+    gained = a.ownership.beat()
+    assert {partition_of(g) for g in dead_guilds} == gained
+    await a.ticks.catch_up(T0.replace(second=30), gained)
+
+    assert set(last_ticks(a).values()) == {T0}
+    await a.ticks.catch_up(T0.replace(second=45), gained)  # again: nothing moves twice
+    assert set(last_ticks(a).values()) == {T0}
+    assert await asyncio.to_thread(lambda: set(a.ticks.guild_ids())) == set(GUILDS)
