@@ -79,6 +79,18 @@ class Leases:
                 sa.delete(leases).where(leases.c.name.in_(dropped), leases.c.holder == self.holder)
             )
 
+    def forget(self, prefix: str, ended_before_seconds: float) -> None:
+        """Delete the leases under ``prefix`` that ran out over ``ended_before_seconds`` ago
+        (the process leases of processes killed long ago)."""
+        cutoff = self.clock() - timedelta(seconds=ended_before_seconds)
+        with self.engine.begin() as conn:
+            conn.execute(
+                sa.delete(leases).where(
+                    leases.c.name.startswith(prefix, autoescape=True),
+                    leases.c.expires_at < cutoff,
+                )
+            )
+
     def holders(self, prefix: str = "") -> dict[str, str]:
         """Every lease not run out whose name starts with ``prefix``: name -> holder."""
         with self.engine.connect() as conn:

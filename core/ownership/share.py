@@ -34,6 +34,7 @@ log = logging.getLogger(__name__)
 PARTITIONS = 16
 HEARTBEAT_SECONDS = 2.0
 LEASE_SECONDS = 8.0  # with the heartbeat: a dead process's work passes on within 10 s
+FORGET_DEAD_PROCESSES_SECONDS = 3600  # a killed process's own lease row, deleted an hour on
 
 _PROCESS = "process:"
 _PARTITION = "partition:"
@@ -91,6 +92,7 @@ class Ownership:
         """Renew and balance this process's leases; the partitions it gained."""
         started = self.leases.clock()
         self.leases.hold([_PROCESS + self.name])
+        self.leases.forget(_PROCESS, FORGET_DEAD_PROCESSES_SECONDS)
         live = self.leases.holders()
         processes = max(1, sum(1 for name in live if name.startswith(_PROCESS)))
         every_partition = [f"{_PARTITION}{i}" for i in range(PARTITIONS)]

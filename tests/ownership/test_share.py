@@ -10,10 +10,18 @@ import random
 import threading
 from datetime import UTC, datetime
 
+import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from core.ownership.leases import Leases
-from core.ownership.share import LEASE_SECONDS, PARTITIONS, Ownership, partition_of
+from core.ownership.share import (
+    FORGET_DEAD_PROCESSES_SECONDS,
+    LEASE_SECONDS,
+    PARTITIONS,
+    Ownership,
+    partition_of,
+)
+from core.storage.tables import leases
 from tests.support.clock import Clock
 
 T0 = datetime(2030, 6, 1, 20, 0, tzinfo=UTC)
@@ -189,3 +197,21 @@ def test_processes_beating_at_the_same_moment_never_deadlock_or_overlap(engine: 
     owned = [each.partitions for each in processes]
     assert set().union(*owned) == EVERY_PARTITION
     assert sum(len(partitions) for partitions in owned) == PARTITIONS
+
+
+def test_a_long_dead_process_leaves_no_row_behind(engine: Engine):
+    """Killed processes never give their own lease up: a living one deletes it an hour on."""
+    clock = Clock(T0)
+    dead, living = process(engine, clock, "dead"), process(engine, clock, "living")
+    dead.beat()
+    clock.advance(LEASE_SECONDS + 1)
+    living.beat()
+    assert "process:dead" not in living.leases.holders("process:")
+
+    clock.advance(FORGET_DEAD_PROCESSES_SECONDS)
+    living.beat()
+
+    with engine.connect() as conn:
+        names = set(conn.execute(sa.select(leases.c.name)).scalars())
+    assert "process:dead" not in names
+    assert "process:living" in names

@@ -155,6 +155,13 @@ STORED: tuple[Stored, ...] = (
         "Nothing to ask: they are working data, pruned as they age.",
     ),
     Stored(
+        "Which bot process runs which part of the work (groups of servers, timed jobs), with "
+        "the process's host name and process id; nothing about people",
+        ("leases",),
+        "until another process takes them over; a stopped process's own entry an hour later",
+        "Nothing to ask: they are working data about the bot's own processes.",
+    ),
+    Stored(
         "Live-update counters: per server and dashboard topic (events, raffle, VIP), a number "
         "that goes up when something changes, so open pages refresh; nothing about people",
         ("live_changes",),

@@ -1,0 +1,192 @@
+"""Two ``core bot`` processes over PostgreSQL and Redis, one of them killed with SIGKILL again and
+again while signed webhooks flow for 200 guilds (issue 26): every guild's every viewer ends with
+exactly the watchtime the README's rules give for the ticks that ran, nothing lost and nothing
+counted twice, and a killed process's partitions pass to the living within the leases' time.
+
+The 200 guilds follow the same Kick channel, so every chat counts in each of them; they are
+spread over all 16 partitions (consecutive Discord shards), so both processes tick some, and
+each kill takes half the guilds' owner away. Ticks are read per guild as they happen; the model
+is the one of ``tests/test_durability.py``, applied to each guild's own ticks.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import sys
+import threading
+import time
+from datetime import UTC, datetime
+
+import pytest
+import sqlalchemy as sa
+
+from core.demo import BROADCASTER_ID, CHANNEL
+from core.events import system_clock
+from core.features.guilds.service import GuildService
+from core.ownership.share import PARTITIONS
+from tests.conftest import IS_CI, TEST_FERNET_KEY
+from tests.test_durability import (
+    GUILD,
+    VIEWERS,
+    Experiment,
+    Process,
+    _cli,
+    _experiment,
+    _play,
+    _run_with_tick_watch,
+    _wait_for_health,
+)
+
+pytestmark = pytest.mark.slow
+
+GUILDS = [int(GUILD) + n * (1 << 22) for n in range(200)]  # shards 0, 1, 2, ... in turn
+TAKEOVER_BOUND_SECONDS = 30  # far above the 10 s the leases give: a hang, not a measurement
+
+
+def _watch_every_guild(database_url: str, ticks: dict[int, list[datetime]], stop) -> None:  # type: ignore[no-untyped-def]
+    engine = sa.create_engine(database_url)
+    query = sa.text("SELECT guild_id, last_tick_at FROM watch_settings")
+    try:
+        while not stop.is_set():
+            try:
+                with engine.connect() as conn:
+                    rows = conn.execute(query).all()
+            except sa.exc.SQLAlchemyError:
+                rows = []
+            for guild_id, value in rows:
+                if value is None or guild_id not in ticks:
+                    continue
+                value = value.replace(tzinfo=UTC) if value.tzinfo is None else value
+                seen = ticks[guild_id]
+                if not seen or value > seen[-1]:
+                    seen.append(value)
+            stop.wait(0.05)
+    finally:
+        engine.dispose()
+
+
+def _partition_holders(engine: sa.Engine) -> list[str]:
+    with engine.connect() as conn:
+        return [
+            holder
+            for (holder,) in conn.execute(
+                sa.text(
+                    "SELECT holder FROM leases WHERE name LIKE 'partition:%' AND expires_at > :now"
+                ),
+                {"now": datetime.now(UTC)},
+            )
+        ]
+
+
+def _wait_for_takeover(engine: sa.Engine, dead_pid: int) -> float:
+    """Seconds until every partition is held again, none by the dead process."""
+    killed_at = time.monotonic()
+    while time.monotonic() - killed_at < TAKEOVER_BOUND_SECONDS:
+        holders = _partition_holders(engine)
+        if len(holders) == PARTITIONS and not any(f"-{dead_pid}-" in h for h in holders):
+            return time.monotonic() - killed_at
+        time.sleep(0.1)
+    raise AssertionError(f"the partitions were not taken over in {TAKEOVER_BOUND_SECONDS} s")
+
+
+def test_two_bots_one_killed_again_and_again_lose_and_double_nothing(tmp_path, kick_keys):
+    from tests import services
+    from tests.conftest import _fresh_postgres_database
+
+    try:
+        postgres = services.RestartablePostgres()
+        redis_server = services.RestartableRedis()
+    except services.ServiceUnavailable as exc:
+        if IS_CI:
+            pytest.fail(str(exc))
+        pytest.skip(str(exc))
+    postgres.start()
+    redis_server.start()
+    processes: dict[str, Process] = {}
+    engine = None
+    try:
+        database_url = _fresh_postgres_database(postgres.url)
+        experiment = _experiment(
+            tmp_path,
+            kick_keys,
+            DATABASE_URL=database_url,
+            REDIS_URL=redis_server.url,
+            FLASK_SECRET_KEY="durability-test-secret",
+            TOKEN_ENCRYPTION_KEY=TEST_FERNET_KEY,
+        )
+        engine = sa.create_engine(database_url)
+        guilds = GuildService(engine, system_clock)
+        for guild_id in GUILDS[1:]:
+            guilds.set_kick_channel(guild_id, CHANNEL, BROADCASTER_ID)
+        web = [sys.executable, "-m", "gunicorn", "-w", "2", "-b", experiment.url[7:]]
+        web.append("core.web:create_app()")
+        bot = [sys.executable, "-m", "core", "bot"]
+        processes["web"] = Process(experiment.env, web, tmp_path / "web.log")
+        for name in ("bot-a", "bot-b"):
+            processes[name] = Process(experiment.env, bot, tmp_path / f"{name}.log")
+        _wait_for_health(experiment.url)
+        takeovers: list[float] = []
+        turn = ["bot-a"]
+
+        def kill_one_bot() -> float:
+            name = turn[0]
+            turn[0] = "bot-b" if name == "bot-a" else "bot-a"
+            dead_pid = processes[name].popen.pid
+            processes[name].kill()
+            experiment.chat("7995", len(experiment.chats))  # queued on Redis meanwhile
+            takeovers.append(_wait_for_takeover(engine, dead_pid))
+            processes[name] = Process(experiment.env, bot, tmp_path / f"{name}.log")
+            return time.time()
+
+        ticks: dict[int, list[datetime]] = {guild_id: [] for guild_id in GUILDS}
+        stop = threading.Event()
+        watcher = threading.Thread(target=_watch_every_guild, args=(database_url, ticks, stop))
+        watcher.start()
+        try:
+            _run_with_tick_watch(
+                experiment,
+                database_url,
+                lambda: _play(experiment, dict.fromkeys((4, 8, 12, 16, 20), kill_one_bot)),
+            )
+        finally:
+            stop.set()
+            watcher.join(timeout=10)
+
+        # GUILD through the CLI as an operator would read it, all 200 in one query.
+        stored = _stored_seconds(engine)
+        assert stored.get(int(GUILD), {}) == _exported_seconds(experiment, int(GUILD))
+        mismatched = {}
+        for guild_id in GUILDS:
+            expected = dataclasses.replace(experiment, ticks=ticks[guild_id]).expected_seconds()
+            actual = stored.get(guild_id, {})
+            if expected != actual or len(expected) != VIEWERS + 1:
+                mismatched[guild_id] = (len(expected), expected, actual)
+        assert not experiment.waiting, "some deliveries were never accepted"
+        assert mismatched == {}, (
+            f"{len(mismatched)} guild(s) differ; outcomes {experiment.outcomes}"
+        )
+        assert len(takeovers) == 5
+        print(f"partitions taken over after each kill in {[round(t, 1) for t in takeovers]} s")  # noqa: T201
+    finally:
+        for process in processes.values():
+            process.stop()
+        if engine is not None:
+            engine.dispose()
+        redis_server.remove()
+        postgres.remove()
+
+
+def _exported_seconds(experiment: Experiment, guild_id: int) -> dict[str, int]:
+    result = _cli(experiment.env, "export", "--guild", str(guild_id), "--format", "json")
+    assert result.returncode == 0, result.stderr
+    return {row["platform_user_id"]: row["seconds"] for row in json.loads(result.stdout)}
+
+
+def _stored_seconds(engine: sa.Engine) -> dict[int, dict[str, int]]:
+    query = sa.text("SELECT guild_id, platform_user_id, seconds FROM watchtime WHERE seconds > 0")
+    stored: dict[int, dict[str, int]] = {}
+    with engine.connect() as conn:
+        for guild_id, viewer, seconds in conn.execute(query):
+            stored.setdefault(guild_id, {})[viewer] = seconds
+    return stored
