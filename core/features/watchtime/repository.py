@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -98,12 +99,11 @@ class Presence:
 
 
 def tick_bucket(moment: datetime, interval_seconds: int) -> int:
-    """The tick instant (epoch seconds, a multiple of the interval) whose interval holds
-    ``moment``: the first at or after it."""
-    seconds = moment.timestamp()
-    whole = int(seconds)
-    at_or_after = whole if whole == seconds else whole + 1
-    return -(-at_or_after // interval_seconds) * interval_seconds
+    """The tick instant (epoch seconds, a multiple of the interval) that counts ``moment``: the
+    first strictly after it. Activity at the very instant of a tick belongs to the next one, as
+    it would whenever that tick ran on time (platforms give whole seconds: a chat stamped 20:01:00
+    may have been said at 20:01:00.7), so a late tick counts the same crowd as a timely one."""
+    return (math.floor(moment.timestamp()) // interval_seconds + 1) * interval_seconds
 
 
 def mark_present_many(conn: Connection, seen: Sequence[Presence]) -> None:
@@ -223,9 +223,10 @@ def _present_viewers(guild_id: int, active_since: datetime, at: datetime | None)
     """Viewers who chatted between ``active_since`` and ``at`` in a channel of the guild that
     was live at ``at``: what a tick for the instant ``at`` counts, however late it runs.
 
-    Activity after ``at`` never counts; a viewer whose latest activity came after it counts by
-    their latest activity before it (``earlier_active_at``). A channel whose live status was
-    never seen counts as live, and so does one that went offline after ``at``. A viewer who
+    Activity at or after ``at`` never counts (:func:`tick_bucket`); a viewer whose latest
+    activity came later counts by their latest activity before it (``earlier_active_at``). A
+    channel whose live status was never seen counts as live, and so does one that went offline
+    at or after ``at``. A viewer who
     chatted in two of the guild's channels (briefly possible after a channel change) appears
     twice. ``at`` None: present now (whoever chatted since ``active_since``, live now).
     """
@@ -254,10 +255,10 @@ def present_in(
         return query.where(sa.or_(s.c.is_live.is_(None), s.c.is_live.is_(True)))
     return query.where(
         sa.or_(
-            p.c.last_active_at <= at,
-            sa.and_(p.c.earlier_active_at >= active_since, p.c.earlier_active_at <= at),
+            p.c.last_active_at < at,
+            sa.and_(p.c.earlier_active_at >= active_since, p.c.earlier_active_at < at),
         ),
-        sa.or_(s.c.is_live.is_(None), s.c.is_live.is_(True), s.c.changed_at > at),
+        sa.or_(s.c.is_live.is_(None), s.c.is_live.is_(True), s.c.changed_at >= at),
     )
 
 

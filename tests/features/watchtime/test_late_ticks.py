@@ -39,11 +39,24 @@ def service(engine: Engine) -> WatchtimeService:
     return WatchtimeService(engine, WatchtimeSettings(), Clock(T0))
 
 
-def test_the_tick_bucket_is_the_first_tick_instant_at_or_after_the_moment():
-    assert tick_bucket(T0, 60) == int(T0.timestamp())
+def test_the_tick_bucket_is_the_first_tick_instant_after_the_moment():
+    assert tick_bucket(T0, 60) == int(at(60).timestamp())  # the instant itself: the next tick
     assert tick_bucket(at(0.5), 60) == int(at(60).timestamp())
-    assert tick_bucket(at(59), 60) == int(at(60).timestamp())
-    assert tick_bucket(at(60), 60) == int(at(60).timestamp())
+    assert tick_bucket(at(59.9), 60) == int(at(60).timestamp())
+    assert tick_bucket(at(60), 60) == int(at(120).timestamp())
+
+
+def test_a_chat_stamped_at_the_very_instant_counts_for_the_next_tick_on_time_or_late(service):
+    """Kick stamps whole seconds: a chat stamped 20:01:00 reaches us after the 20:01 tick when
+    it runs on time, so a late 20:01 tick must not count it either."""
+    service.tick(GUILD, T0)
+    service.record_chat(GUILD, chat(ALICE, at(60)))
+
+    late = service.tick(GUILD, at(60))
+
+    assert late.credited_viewers == 0
+    service.tick(GUILD, at(120))
+    assert totals(service) == {ALICE.platform_user_id: 60}
 
 
 def test_a_late_tick_does_not_credit_viewers_whose_first_chat_came_after_its_instant(service):

@@ -188,7 +188,7 @@ def test_credit_is_the_elapsed_time_capped_at_the_active_window(service):
     credited = {}
     for guild_id, (case, (gap, _)) in enumerate(CREDIT_AFTER_A_GAP.items(), start=GUILD):
         service.tick(guild_id, T0)
-        service.record_chat(guild_id, chat(ALICE, at(gap)))  # chatted just before the late tick
+        service.record_chat(guild_id, chat(ALICE, at(gap - 0.5)))  # just before the late tick
         credited[case] = service.tick(guild_id, at(gap)).seconds_each
         assert totals(service, guild_id) == {ALICE.platform_user_id: credited[case]}
 
@@ -240,7 +240,8 @@ def test_tick_not_after_the_previous_one_credits_nothing(service):
 
 
 MESSAGE_AGE_AT_THE_TICK = {  # seconds between the last message and the tick -> credited
-    "chatted at the tick": (0, 60),
+    "chatted at the tick's very instant": (0, 0),  # the next tick counts it
+    "chatted a second before the tick": (1, 60),
     "within the interval": (30, 60),
     "just inside the window": (299, 60),
     "exactly at the window boundary": (300, 60),
