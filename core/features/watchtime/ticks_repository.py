@@ -1,8 +1,8 @@
 """The watchtime tick of many guilds at once: a handful of statements for a batch of guilds
 instead of seven round trips per guild (issue 26, "tick cost").
 
-Each guild's clock still moves by its own compare-and-set (``UPDATE ... FROM (VALUES ...) WHERE
-last_tick_at = <the guild's previous>``), so a guild another process ticked for this instant is
+Each guild's clock still moves by its own compare-and-set (``WITH moves AS (VALUES ...) UPDATE
+... FROM moves WHERE last_tick_at = <the guild's previous>``), so a guild another process ticked for this instant is
 left out of the credit, exactly as in ``repository.advance_tick``. Present viewers are those of
 ``repository.present_in``, for the guilds that advanced.
 """
@@ -48,12 +48,18 @@ def advance_many(
     if not moves:
         return set()
     ws = watch_settings
-    given = sa.values(
-        sa.column("guild_id", ws.c.guild_id.type),
-        sa.column("previous", ws.c.last_tick_at.type),
-        sa.column("seconds", ws.c.last_tick_seconds.type),
-        name="moves",
-    ).data(list(moves))
+    # A common table expression (WITH moves(...) AS (VALUES ...)): SQLite has no column list
+    # on a VALUES alias in FROM, and both read this one the same.
+    given = (
+        sa.values(
+            sa.column("guild_id", ws.c.guild_id.type),
+            sa.column("previous", ws.c.last_tick_at.type),
+            sa.column("seconds", ws.c.last_tick_seconds.type),
+            name="moves",
+        )
+        .data(list(moves))
+        .cte("moves")
+    )
     moved = conn.execute(
         sa.update(ws)
         .where(ws.c.guild_id == given.c.guild_id, ws.c.last_tick_at == given.c.previous)
