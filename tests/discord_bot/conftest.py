@@ -323,9 +323,10 @@ class KickChannel:
         self.go_live()
         self.runtime.tick_all()
         for _ in range(minutes):
-            self.clock.advance(60)
+            self.clock.advance(30)  # mid-interval: a tick counts what came before its instant
             self.chat(chatter)
             await deliver_published(self.runtime)
+            self.clock.advance(30)
             self.runtime.tick_all()
 
 
