@@ -1,15 +1,17 @@
 """The raffle on PostgreSQL: ticket awards, watchtime conversion, the close and the draw, and
 the bot process's memory through a tick and a close (issue 12).
 
-Each target is timed ``runs`` times, interleaved with its bare baseline on the same server in
-the same run (the floor for the same amount of database work without our checks), and
-reported as medians with the load average (``os.getloadavg``) and the CPU share other
-processes used while it ran. Set-up (bulk SQL, untimed) is described per part below.
+Each target is timed in rounds interleaved with its bare baseline on the same server in the
+same run (the floor for the same amount of database work without our checks; benchmarks/
+interleave.py: bare and ours take turns, the one going first alternating), and reported as
+medians, the ratio of ours to bare pair by pair, the load average (``os.getloadavg``) at the
+start and the end and the CPU share other processes used while it ran. Set-up (bulk SQL,
+untimed) is described per part below.
 """
 
 from __future__ import annotations
 
-import os
+import math
 import statistics
 import time
 from collections.abc import Callable
@@ -20,6 +22,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from benchmarks import watchtime as tick_bench
+from benchmarks.interleave import LoadAverage, interleave
 from benchmarks.system import OtherLoad
 from core.events import Platform
 from core.features.raffle import (
@@ -39,13 +42,17 @@ CONVERSION_GUILD = 4100  # + the crowd's index
 
 @dataclass
 class Figures:
-    """One target: our timings and the bare baseline's, with what was going on meanwhile."""
+    """One target: our figures and the bare baseline's, round by round (interleaved), with
+    what was going on meanwhile."""
 
     what: str
     unit: str  # "/s" (higher is better) or "s"
     ours: list[float] = field(default_factory=list)
     bare: list[float] = field(default_factory=list)
-    load: list[float] = field(default_factory=list)  # 1-minute load average per run
+    ratios: list[float] = field(default_factory=list)  # ours over bare, pair by pair
+    order: str = ""  # "AB BA ...": A the bare baseline, B ours
+    load_start: LoadAverage = (math.nan, math.nan, math.nan)
+    load_end: LoadAverage = (math.nan, math.nan, math.nan)
     others: float = 0.0
     note: str = ""
 
@@ -57,6 +64,11 @@ class Figures:
     def bare_median(self) -> float:
         return statistics.median(self.bare) if self.bare else float("nan")
 
+    @property
+    def median_ratio(self) -> float:
+        known = [ratio for ratio in self.ratios if not math.isnan(ratio)]
+        return statistics.median(known) if known else float("nan")
+
 
 def _timed(action: Callable[[], object]) -> tuple[float, object]:
     started = time.perf_counter()
@@ -65,12 +77,13 @@ def _timed(action: Callable[[], object]) -> tuple[float, object]:
 
 
 def _runs(figures: Figures, runs: int, ours: Callable[[int], float], bare: Callable[[int], float]):
+    """``runs`` rounds of each, interleaved: bare and ours take turns, the first alternating."""
     others = OtherLoad()
-    for run in range(runs):
-        figures.load.append(os.getloadavg()[0])
-        figures.bare.append(bare(run))
-        figures.ours.append(ours(run))
+    found = interleave(bare, ours, runs)
     figures.others = others.share()
+    figures.bare, figures.ours, figures.ratios = found.a, found.b, found.ratios
+    figures.order = found.order
+    figures.load_start, figures.load_end = found.load_start, found.load_end
     return figures
 
 
@@ -100,11 +113,11 @@ def _bare_table(engine: Engine) -> None:
 # --- awards ----------------------------------------------------------------------------------
 
 
-def awards(engine: Engine, count: int, batch: int, runs: int) -> list[Figures]:
-    """One at a time: ``count`` awards, each ``add_ledger_entry`` in its own transaction, against
-    ``count`` single-row INSERT-and-commit transactions into a bare table. A crowd: ``batch``
-    awards (distinct viewers) in one ``award_many`` call, against the same rows inserted into the
-    bare table with one executemany."""
+def awards(engine: Engine, count: int, batch: int, rounds: int) -> list[Figures]:
+    """One at a time: ``count`` awards per round, each ``add_ledger_entry`` in its own
+    transaction, against ``count`` single-row INSERT-and-commit transactions into a bare table.
+    A crowd: ``batch`` awards (distinct viewers) in one ``award_many`` call, against the same rows
+    inserted into the bare table with one executemany. ``rounds`` of each, interleaved."""
     _bare_table(engine)
     period = _open_period(engine, AWARD_GUILD)
     bare_insert = sa.text("INSERT INTO bench_bare (n) VALUES (:n)")
@@ -138,7 +151,7 @@ def awards(engine: Engine, count: int, batch: int, runs: int) -> list[Figures]:
 
         return count / _timed(loop)[0]
 
-    one = _runs(Figures("awards one at a time", "/s"), runs, one_award, one_bare)
+    one = _runs(Figures("awards one at a time", "/s"), rounds, one_award, one_bare)
 
     def many_bare(run: int) -> float:
         def insert() -> None:
@@ -173,7 +186,7 @@ def awards(engine: Engine, count: int, batch: int, runs: int) -> list[Figures]:
             raise AssertionError(f"award_many wrote {len(written)} of {batch}")
         return batch / elapsed
 
-    many = _runs(Figures(f"award_many, {batch:,} at once", "/s"), runs, many_award, many_bare)
+    many = _runs(Figures(f"award_many, {batch:,} at once", "/s"), rounds, many_award, many_bare)
     _check_balances(engine, period.id)
     return [one, many]
 
