@@ -2,9 +2,9 @@
 instead of seven round trips per guild (issue 26, "tick cost").
 
 Each guild's clock still moves by its own compare-and-set (``WITH moves AS (VALUES ...) UPDATE
-... FROM moves WHERE last_tick_at = <the guild's previous>``), so a guild another process ticked for this instant is
-left out of the credit, exactly as in ``repository.advance_tick``. Present viewers are those of
-``repository.present_in``, for the guilds that advanced.
+... FROM moves WHERE last_tick_at = <the guild's previous>``), so a guild another process ticked
+for this instant is left out of the credit, exactly as in ``repository.advance_tick``. Present
+viewers are those of ``repository.present_in``, for the guilds that advanced.
 """
 
 from __future__ import annotations
