@@ -6,6 +6,7 @@ calls without waiting on each other."""
 from __future__ import annotations
 
 import json
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -79,22 +80,28 @@ def enqueue(conn: Connection, effect: Effect, now: datetime) -> bool:
 
 
 def claim(
-    conn: Connection, service: str, worker: str, now: datetime, until: datetime, limit: int
+    conn: Connection,
+    service: str,
+    worker: str,
+    now: datetime,
+    until: datetime,
+    limit: int,
+    *,
+    skip_guilds: Collection[int] = (),
 ) -> list[Claimed]:
     """Take up to ``limit`` due calls of ``service`` for ``worker`` until ``until``: pending,
-    due, and not held by a worker whose lease still runs. Oldest first."""
+    due, and not held by a worker whose lease still runs; none of ``skip_guilds`` (whose lanes
+    are busy). Oldest first."""
     o = outbox.c
-    due = (
-        sa.select(o.id)
-        .where(
-            o.service == service,
-            o.state == PENDING,
-            o.next_attempt_at <= now,
-            sa.or_(o.claimed_until.is_(None), o.claimed_until < now),
-        )
-        .order_by(o.id)
-        .limit(limit)
-    )
+    conditions = [
+        o.service == service,
+        o.state == PENDING,
+        o.next_attempt_at <= now,
+        sa.or_(o.claimed_until.is_(None), o.claimed_until < now),
+    ]
+    if skip_guilds:
+        conditions.append(o.guild_id.not_in(list(skip_guilds)))
+    due = sa.select(o.id).where(*conditions).order_by(o.id).limit(limit)
     if conn.dialect.name == "postgresql":
         due = due.with_for_update(skip_locked=True)
     rows = conn.execute(
@@ -122,14 +129,17 @@ def claim(
 IN_FLIGHT = "(the call was being made)"  # result from start() until an outcome replaces it
 
 
-def start(conn: Connection, effect_id: int, worker: str) -> None:
-    """Mark the call as being made by ``worker``: if the worker dies now, the next claim knows
-    the call may have happened."""
-    conn.execute(
+def start(conn: Connection, effect_id: int, worker: str, until: datetime) -> bool:
+    """Mark the call as being made by ``worker``, its claim held until ``until``: if the worker
+    dies now, the next claim knows the call may have happened. False when the claim passed to
+    another worker meanwhile (it waited too long behind its guild's earlier calls): the call
+    is then not ``worker``'s to make."""
+    started = conn.execute(
         sa.update(outbox)
-        .where(outbox.c.id == effect_id, outbox.c.claimed_by == worker)
-        .values(result=IN_FLIGHT)
+        .where(outbox.c.id == effect_id, outbox.c.claimed_by == worker, outbox.c.state == PENDING)
+        .values(result=IN_FLIGHT, claimed_until=until)
     )
+    return started.rowcount == 1
 
 
 def finish(

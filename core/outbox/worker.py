@@ -11,6 +11,11 @@ timeout is :class:`Uncertain` instead, and so is a call a dead worker left in fl
 the same transaction as the outcome, so a chain never stops half way.
 
 Rate limits are counted when a call lands, retries included (:class:`RateLimit`).
+
+Each guild's calls are made in order, in a lane of their own: a lane takes its guild's next due
+calls when it is free, and a guild whose partner hangs holds only its own lane (up to ``lanes``
+at once), while the worker keeps claiming the other guilds' calls. A claim is renewed when its
+call starts; a call whose claim passed to another worker meanwhile is left to that worker.
 """
 
 from __future__ import annotations
@@ -37,6 +42,7 @@ log = logging.getLogger(__name__)
 
 KEEP = timedelta(days=30)  # how long what came of a call stays (status pages, support)
 PRUNE_EVERY_SECONDS = 3600.0
+STOP_GRACE_SECONDS = 5.0  # calls under way when the worker stops get this long to end
 
 
 @dataclass(frozen=True)
@@ -128,47 +134,76 @@ class OutboxWorker:
 
     async def run(self, stop: asyncio.Event) -> None:
         """Make due calls until ``stop`` is set; a failure of the database is retried. Calls
-        that ended more than ``KEEP`` ago are forgotten now and then."""
+        that ended more than ``KEEP`` ago are forgotten now and then. When ``stop`` is set,
+        calls under way get ``STOP_GRACE_SECONDS`` to end; one still running then is left in
+        flight, as a killed worker would leave it."""
         pruned_at = float("-inf")
         loop = asyncio.get_running_loop()
-        while not stop.is_set():
+        lanes: dict[int, asyncio.Task[None]] = {}
+        try:
+            while not stop.is_set():
+                try:
+                    if loop.time() - pruned_at > PRUNE_EVERY_SECONDS:
+                        await asyncio.to_thread(self._prune)
+                        pruned_at = loop.time()
+                    claimed = await self._open_lanes(lanes)
+                except Exception:
+                    log.warning("%s outbox: the database failed; retrying", self.service,
+                                exc_info=True)  # fmt: skip
+                    claimed = 0
+                if not claimed:
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(stop.wait(), timeout=self.poll_seconds)
+        finally:
+            running = list(lanes.values())
+            if running:
+                _done, late = await asyncio.wait(running, timeout=STOP_GRACE_SECONDS)
+                for task in late:
+                    task.cancel()
+                await asyncio.gather(*late, return_exceptions=True)
+
+    async def _open_lanes(self, lanes: dict[int, asyncio.Task[None]]) -> int:
+        """Claim due calls of guilds whose lanes are free and start a lane for each such guild;
+        how many calls were claimed."""
+        if len(lanes) >= max(1, self.lanes):
+            return 0
+        claimed = await asyncio.to_thread(self._claim, utc(self.clock()), set(lanes))
+        for guild_id, calls in _by_guild(claimed).items():
+            task = asyncio.create_task(self._lane(calls))
+            lanes[guild_id] = task
+            task.add_done_callback(lambda _, guild_id=guild_id: lanes.pop(guild_id, None))
+        return len(claimed)
+
+    async def _lane(self, calls: list[Claimed]) -> None:
+        for call in calls:
             try:
-                if loop.time() - pruned_at > PRUNE_EVERY_SECONDS:
-                    await asyncio.to_thread(self._prune)
-                    pruned_at = loop.time()
-                made = await self.run_once()
-            except Exception:
-                log.warning("%s outbox: the database failed; retrying", self.service, exc_info=True)
-                made = 0
-            if not made:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), timeout=self.poll_seconds)
+                await self._make(call)
+            except Exception:  # the database failed recording it: the claim runs out, retried
+                log.warning("%s outbox: %s not recorded", self.service, call.key, exc_info=True)
 
     async def run_once(self) -> int:
         """Claim due calls and make them: each guild's in order, different guilds' at the same
-        time (so one guild's hanging partner holds only its own calls); how many were claimed."""
-        now = utc(self.clock())
-        claimed = await asyncio.to_thread(self._claim, now)
-        by_guild: dict[int, list[Claimed]] = {}
-        for call in claimed:
-            by_guild.setdefault(call.guild_id, []).append(call)
+        time (so one guild's hanging partner holds only its own calls); how many were claimed.
+        For tests and tools: ``run`` keeps its lanes open instead of waiting for a round."""
+        claimed = await asyncio.to_thread(self._claim, utc(self.clock()), set())
         room = asyncio.Semaphore(max(1, self.lanes))
 
         async def lane(calls: list[Claimed]) -> None:
             async with room:
-                for call in calls:
-                    await self._make(call)
+                await self._lane(calls)
 
-        await asyncio.gather(*(lane(calls) for calls in by_guild.values()))
+        await asyncio.gather(*(lane(calls) for calls in _by_guild(claimed).values()))
         return len(claimed)
 
     def _prune(self) -> None:
         with self.engine.begin() as conn:
             store.prune(conn, utc(self.clock()) - KEEP)
 
-    def _claim(self, now: datetime) -> list[Claimed]:
+    def _claim(self, now: datetime, busy: set[int]) -> list[Claimed]:
         with self.engine.begin() as conn:
-            return store.claim(conn, self.service, self.name, now, now + self.lease, self.batch)
+            return store.claim(
+                conn, self.service, self.name, now, now + self.lease, self.batch, skip_guilds=busy
+            )
 
     async def _make(self, call: Claimed) -> None:
         kind = self.kinds.get(call.kind)
@@ -182,7 +217,9 @@ class OutboxWorker:
         if key is not None and self.rate_limit is not None:
             while (wait := self.rate_limit.wait_seconds(key)) > 0:
                 await self.sleep(wait)
-        await asyncio.to_thread(self._start, call)
+        if not await asyncio.to_thread(self._start, call):
+            log.info("%s outbox: %s passed to another worker", self.service, call.key)
+            return
         try:
             outcome = await asyncio.wait_for(
                 kind.run(call.guild_id, call.payload), timeout=self.timeout_seconds
@@ -201,9 +238,9 @@ class OutboxWorker:
                 self.rate_limit.landed(key)
         await self._record(call, outcome)
 
-    def _start(self, call: Claimed) -> None:
+    def _start(self, call: Claimed) -> bool:
         with self.engine.begin() as conn:
-            store.start(conn, call.id, self.name)
+            return store.start(conn, call.id, self.name, utc(self.clock()) + self.lease)
 
     async def _record(self, call: Claimed, outcome: Outcome) -> None:
         if isinstance(outcome, Retry) and call.attempts + 1 >= self.max_attempts:
@@ -239,6 +276,13 @@ class OutboxWorker:
 
 
 _STATES = {Done: store.DONE, Refused: store.REFUSED, Uncertain: store.UNCERTAIN}
+
+
+def _by_guild(calls: list[Claimed]) -> dict[int, list[Claimed]]:
+    by_guild: dict[int, list[Claimed]] = {}
+    for call in calls:
+        by_guild.setdefault(call.guild_id, []).append(call)
+    return by_guild
 
 
 def _words(outcome: Outcome) -> str:

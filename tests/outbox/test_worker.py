@@ -16,6 +16,7 @@ from core.outbox.store import Effect
 from core.outbox.worker import Done, Kind, OutboxWorker, RateLimit, Refused, Retry
 from core.storage.tables import outbox
 from tests.support.clock import Clock
+from tests.support.waiting import eventually
 
 T0 = datetime(2030, 6, 1, 20, 0, tzinfo=UTC)
 GUILD = 111
@@ -132,7 +133,7 @@ async def test_a_dead_workers_call_passes_to_another_after_its_lease(engine: Eng
     with engine.begin() as conn:  # it claimed both and started both calls, then was killed
         claimed = store.claim(conn, "helix", dead.name, T0, T0 + dead.lease, 10)
         for call in claimed:
-            store.start(conn, call.id, dead.name)
+            store.start(conn, call.id, dead.name, T0 + dead.lease)
     partner = Partner()
     kinds = {"add": Kind(partner.call, idempotent=False), "say": Kind(partner.call)}
     other = worker(engine, clock, partner, kinds=kinds)
@@ -239,3 +240,60 @@ async def test_calls_that_ended_a_month_ago_are_forgotten_and_pending_ones_kept(
     await run
 
     assert [key for key, *_ in states(engine)] == ["other:2"]
+
+
+async def test_a_guild_whose_partner_hangs_holds_only_its_own_lane_while_the_worker_runs(
+    engine: Engine,
+):
+    """The running worker keeps claiming: a call queued for another guild after the hang
+    began is made at once, not after the hung call's timeout."""
+    hung = asyncio.Event()
+    release = asyncio.Event()
+    made: list[int] = []
+
+    async def call(guild_id: int, payload: dict[str, Any]) -> Done:
+        if guild_id == GUILD:
+            hung.set()
+            await release.wait()
+        made.append(guild_id)
+        return Done("ok")
+
+    other = GUILD + 1
+    queue(engine, effect(1))
+    making = OutboxWorker(engine, "helix", {"add": Kind(call)}, Clock(T0), poll_seconds=0.01)
+    stop = asyncio.Event()
+    running = asyncio.create_task(making.run(stop))
+    try:
+        await asyncio.wait_for(hung.wait(), timeout=5)
+        queue(engine, Effect("helix", "add", other, "add:other", {"user": "2"}))
+        await eventually(lambda: made == [other], within=5)
+        assert [s.state for s in outbox_rows(engine, GUILD)] == ["pending"]  # still in flight
+        release.set()
+        await eventually(lambda: made == [other, GUILD], within=5)
+    finally:
+        release.set()
+        stop.set()
+        await running
+
+
+async def test_a_call_whose_claim_passed_to_another_worker_is_not_made_twice(engine: Engine):
+    """A worker's claim ran out while the call waited behind its guild's earlier ones, and
+    another worker claimed it: the first one leaves it to the second."""
+    clock = Clock(T0)
+    first, second = Partner(), Partner()
+    slow, fast = worker(engine, clock, first), worker(engine, clock, second)
+    queue(engine, effect(1))
+    [claimed] = slow._claim(clock(), set())  # the first worker took it ...
+    clock.advance(slow.lease.total_seconds() + 1)  # ... and waited past its lease
+    assert await fast.run_once() == 1
+
+    await slow._make(claimed)
+
+    assert first.calls == []
+    assert second.calls == [{"user": "1", "channel": "c1"}]
+    assert states(engine) == [("add:1", "done", 2, "ok")]  # claimed twice, made once
+
+
+def outbox_rows(engine: Engine, guild_id: int) -> list[Any]:
+    with engine.connect() as conn:
+        return list(store.of_guild(conn, guild_id))
