@@ -32,6 +32,7 @@ class Failure:
     body: Any = None
     headers: dict[str, str] = field(default_factory=dict)
     is_disconnect: bool = False
+    delay_seconds: float = 0.0  # answered (as usual, or with status) only after this long
 
 
 class Scripted(Generic[R]):
@@ -55,6 +56,14 @@ class Scripted(Generic[R]):
         """The next ``times`` requests to ``path`` are processed, then the connection is dropped
         before any answer: the client cannot tell whether the platform acted."""
         self._add_failure(path, Failure(method and method.upper(), 0, times, is_disconnect=True))
+
+    def hang_next(
+        self, path: str, seconds: float, *, times: int = 1, method: str | None = None
+    ) -> None:
+        """The next ``times`` requests to ``path`` get no answer for ``seconds`` (a platform
+        that hangs); a client that waits that long then gets the usual answer."""
+        failure = Failure(method and method.upper(), 0, times, delay_seconds=seconds)
+        self._add_failure(path, failure)
 
     def requests_to(self, path: str, method: str | None = None) -> list[R]:
         with self._lock:
