@@ -91,7 +91,7 @@ def claim(
 ) -> list[Claimed]:
     """Take up to ``limit`` due calls of ``service`` for ``worker`` until ``until``: pending,
     due, and not held by a worker whose lease still runs; none of ``skip_guilds`` (whose lanes
-    are busy). Oldest first."""
+    are busy) nor of a guild with a call held by a worker. Oldest first."""
     o = outbox.c
     conditions = [
         o.service == service,
@@ -101,6 +101,17 @@ def claim(
     ]
     if skip_guilds:
         conditions.append(o.guild_id.not_in(list(skip_guilds)))
+    # A guild's calls are made in order, across processes too: none while another worker holds
+    # one of that guild's calls for this service.
+    held = outbox.alias("held")
+    conditions.append(
+        ~sa.exists().where(
+            held.c.service == service,
+            held.c.guild_id == o.guild_id,
+            held.c.state == PENDING,
+            held.c.claimed_until >= now,
+        )
+    )
     due = sa.select(o.id).where(*conditions).order_by(o.id).limit(limit)
     if conn.dialect.name == "postgresql":
         due = due.with_for_update(skip_locked=True)

@@ -297,3 +297,23 @@ async def test_a_call_whose_claim_passed_to_another_worker_is_not_made_twice(eng
 def outbox_rows(engine: Engine, guild_id: int) -> list[Any]:
     with engine.connect() as conn:
         return list(store.of_guild(conn, guild_id))
+
+
+async def test_a_guild_whose_call_another_worker_holds_waits_for_it_across_processes(
+    engine: Engine,
+):
+    """Two processes' workers: while one makes a guild's first call, the other takes none of
+    that guild's later calls (they would overtake it), only other guilds'."""
+    clock = Clock(T0)
+    queue(engine, effect(1), effect(2), Effect("helix", "add", GUILD + 1, "add:other", {}))
+    first, second = Partner(), Partner()
+    holder, other = worker(engine, clock, first, batch=1), worker(engine, clock, second)
+    [held] = holder._claim(clock(), set())  # the oldest call of GUILD, held and under way
+
+    assert await other.run_once() == 1
+    assert second.calls == [{}]  # the other guild's call only
+
+    await holder._make(held)
+    assert await other.run_once() == 1  # GUILD's next call, once the first has ended
+    assert second.calls == [{}, {"user": "2", "channel": "c1"}]
+    assert first.calls == [{"user": "1", "channel": "c1"}]
