@@ -1,5 +1,6 @@
 """Two ``core bot`` processes over PostgreSQL and Redis, one of them killed with SIGKILL again and
-again while signed webhooks flow for 200 guilds (issue 26): every guild's every viewer ends with
+again (and PostgreSQL and Redis restarted once each) while signed webhooks flow for 200 guilds
+(issue 26): every guild's every viewer ends with
 exactly the watchtime the README's rules give for the ticks that ran, nothing lost and nothing
 counted twice, and a killed process's partitions pass to the living within the leases' time.
 
@@ -90,7 +91,7 @@ def _wait_for_takeover(engine: sa.Engine, dead_pid: int) -> float:
     raise AssertionError(f"the partitions were not taken over in {TAKEOVER_BOUND_SECONDS} s")
 
 
-def test_two_bots_one_killed_again_and_again_lose_and_double_nothing(tmp_path, kick_keys):
+def test_two_bots_killed_and_stores_restarted_lose_and_double_nothing(tmp_path, kick_keys):
     from tests import services
     from tests.conftest import _fresh_postgres_database
 
@@ -115,7 +116,7 @@ def test_two_bots_one_killed_again_and_again_lose_and_double_nothing(tmp_path, k
             FLASK_SECRET_KEY="durability-test-secret",
             TOKEN_ENCRYPTION_KEY=TEST_FERNET_KEY,
         )
-        engine = sa.create_engine(database_url)
+        engine = sa.create_engine(database_url, pool_pre_ping=True)  # PostgreSQL restarts
         guilds = GuildService(engine, system_clock)
         for guild_id in GUILDS[1:]:
             guilds.set_kick_channel(guild_id, CHANNEL, BROADCASTER_ID)
@@ -139,6 +140,20 @@ def test_two_bots_one_killed_again_and_again_lose_and_double_nothing(tmp_path, k
             processes[name] = Process(experiment.env, bot, tmp_path / f"{name}.log")
             return time.time()
 
+        def restart_postgres() -> float:
+            postgres.stop()
+            experiment.chat("7994", len(experiment.chats))  # refused: 503, sent again later
+            postgres.start()
+            return time.time()
+
+        def restart_redis() -> float:
+            redis_server.stop()
+            experiment.chat("7993", len(experiment.chats))  # refused: 503, sent again later
+            redis_server.start()
+            return time.time()
+
+        disruptions = dict.fromkeys((4, 8, 12, 16, 20), kill_one_bot)
+        disruptions.update({6: restart_postgres, 14: restart_redis})
         ticks: dict[int, list[datetime]] = {guild_id: [] for guild_id in GUILDS}
         stop = threading.Event()
         watcher = threading.Thread(target=_watch_every_guild, args=(database_url, ticks, stop))
@@ -147,7 +162,7 @@ def test_two_bots_one_killed_again_and_again_lose_and_double_nothing(tmp_path, k
             _run_with_tick_watch(
                 experiment,
                 database_url,
-                lambda: _play(experiment, dict.fromkeys((4, 8, 12, 16, 20), kill_one_bot)),
+                lambda: _play(experiment, disruptions),
             )
         finally:
             stop.set()
@@ -165,7 +180,7 @@ def test_two_bots_one_killed_again_and_again_lose_and_double_nothing(tmp_path, k
                 for viewer in expected.keys() | actual.keys()
                 if expected.get(viewer, 0) != actual.get(viewer, 0)
             }
-            if differ or len(expected) != VIEWERS + 1:
+            if differ or len(expected) != VIEWERS + 3:
                 mismatched[guild_id] = (len(expected), differ, ticks[guild_id])
         assert not experiment.waiting, "some deliveries were never accepted"
         assert mismatched == {}, (
