@@ -8,17 +8,27 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from core.events import ChatMessageSent
+from core.events import ChatMessageSent, Platform
 from core.features.chat_commands.commands import StandardCommands
+from core.features.chat_commands.queued import SAY, TIMEOUT_SECONDS, QueuedChat, service_of
 from core.features.chat_commands.replies import ChatReplier
 from core.features.chat_commands.router import ChatCommandRouter
+from core.outbox.worker import OutboxWorker
 
 if TYPE_CHECKING:
     from core.runtime import Runtime
 
 
 def install(rt: Runtime) -> None:
-    rt.chat_replies = ChatReplier(rt.chat_sender_for)
+    # Lines go through the outbox: each platform's chat worker posts them with its own sender.
+    queued = QueuedChat(rt.engine, rt.clock, rt.chat_sender_for)  # type: ignore[arg-type]
+    for platform in (Platform.KICK, Platform.TWITCH):
+        kinds = {SAY: queued.kind(platform)}
+        worker = OutboxWorker(
+            rt.engine, service_of(platform), kinds, rt.clock, timeout_seconds=TIMEOUT_SECONDS
+        )
+        rt.call_through(worker)
+    rt.chat_replies = ChatReplier(queued.sender_for)
     rt.chat_commands = ChatCommandRouter(
         StandardCommands(rt.watchtime, rt.guilds.name_of, rt.ticket_balances).commands(),
         rt.chat_replies,

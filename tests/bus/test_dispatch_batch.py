@@ -69,13 +69,13 @@ async def test_a_batch_of_chats_has_the_effects_of_one_by_one_in_a_few_transacti
     committed = _count_commits(runtime.engine)
 
     assert await runtime.bus.deliver_due(runtime.dispatcher) == 50
-    await runtime.chat_commands.flush()  # the !points reply (it only reads)
+    await runtime.chat_commands.flush()  # the !points reply: it reads, and queues its line
     transactions = committed[0]
 
     assert runtime.bus.backlog() == 0
-    # Watchtime's and points' one per MANY_LIMIT messages, and the acknowledgement; one by one
-    # it was two per message.
-    assert transactions == 2 * math.ceil(50 / MANY_LIMIT) + 1
+    # Watchtime's and points' one per MANY_LIMIT messages, the acknowledgement, and the reply's
+    # line queued in the outbox; one by one it was two per message.
+    assert transactions == 2 * math.ceil(50 / MANY_LIMIT) + 1 + 1
     with runtime.engine.connect() as conn:
         presence = _pairs(conn, watch_presence.c.platform_user_id, watch_presence.c.last_active_at)
         names = _pairs(conn, viewers.c.platform_user_id, viewers.c.username)

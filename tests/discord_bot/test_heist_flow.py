@@ -27,6 +27,7 @@ from tests.fakes.kick_runtime import runtime_on_fake_kick
 from tests.fakes.kick_server import FakeKick
 from tests.features.heist.conftest import Draws
 from tests.support.clock import Clock
+from tests.support.delivery import make_queued_calls
 
 STREAMER_ID = 1001
 
@@ -175,7 +176,7 @@ async def test_a_kick_crew_joins_from_chat_and_is_paid_by_tier(
     clock.advance(1)
     runtime.heist.draw = Draws([0.0] * len(CREW))  # the whole crew gets away
     await runtime.heist_chat.resolve_due()
-    await runtime.kick.chat.flush()
+    await make_queued_calls(runtime)
     assert runtime.heist.status(guild.id, Platform.KICK) is None
 
     replies = [m.content for m in kick.chat_messages]

@@ -30,7 +30,7 @@ from tests.fakes.twitch_server import FakeTwitch
 from tests.features.chat_commands.doubles import RecordingSender
 from tests.features.heist.conftest import Draws
 from tests.support.clock import Clock
-from tests.support.delivery import settle
+from tests.support.delivery import make_queued_calls, settle
 
 STREAMER = "141981764"  # the fake Twitch's consenting streamer
 HELIX_SUBSCRIPTIONS = "/helix/subscriptions"
@@ -180,6 +180,7 @@ async def test_a_twitch_crew_of_every_tier_is_paid_by_tier(
     clock.advance(1)
     runtime.heist.draw = Draws([0.0] * len(CREW))  # everyone gets away
     [result] = await runtime.heist_chat.resolve_due()
+    await make_queued_calls(runtime)  # the result's line, through the chat outbox
 
     assert {m.platform_user_id: m.tier for m in result.crew} == {
         "501": "prime", "502": "1", "503": "2", "504": "3", "505": None,

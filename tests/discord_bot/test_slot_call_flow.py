@@ -24,6 +24,7 @@ from tests.fakes.kick_runtime import runtime_on_fake_kick
 from tests.fakes.kick_server import FakeKick
 from tests.support import delivery
 from tests.support.clock import Clock
+from tests.support.delivery import make_queued_calls
 
 STREAMER_ID = 1001
 
@@ -117,7 +118,7 @@ def chat_payload(content: str, message_id: str, said_at: datetime) -> dict:
 async def settle(runtime: Runtime) -> None:
     """Run the consumer until the queue is empty, then let commands and chat replies finish."""
     await delivery.settle(runtime)
-    await runtime.kick.chat.flush()
+    await make_queued_calls(runtime)
 
 
 def discord_messages() -> list[discord.Message]:
@@ -173,7 +174,7 @@ async def test_a_call_from_a_kick_webhook_reaches_discord_and_chat_once_and_is_p
     assert runtime.slot_calls.count_open(guild.id) == 1
 
     [announced] = await say("!pickslot", moderator)
-    await runtime.kick.chat.flush()
+    await make_queued_calls(runtime)
 
     assert announced.channel.id == channel.id
     assert (announced.embeds[0].title, announced.embeds[0].description) == (

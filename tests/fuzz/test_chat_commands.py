@@ -22,6 +22,7 @@ from core.platforms.kick.webhook_events import parse_event
 from tests.features.chat_commands.doubles import RecordingSender, replier_for
 from tests.fuzz.conftest import record
 from tests.fuzz.strategies import NASTY, kick_fixture
+from tests.support.delivery import make_queued_calls
 
 GUILD = 111
 BROADCASTER = "123456789"
@@ -87,6 +88,7 @@ def test_chat_lines_never_break_a_command(runtime):
         async def deliver() -> None:
             await runtime.dispatcher(event)
             await runtime.chat_commands.flush()
+            await make_queued_calls(runtime)
 
         try:
             asyncio.run(deliver())

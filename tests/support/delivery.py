@@ -29,6 +29,8 @@ def deliver_all(runtime: Runtime) -> None:
 
 
 async def settle(runtime: Runtime) -> None:
-    """Deliver everything queued, then let the chat commands it started finish."""
+    """Deliver everything queued, let the chat commands it started finish, then make the
+    outside calls they queued (their chat replies among them)."""
     await deliver_queued(runtime)
     await runtime.chat_commands.flush()
+    await make_queued_calls(runtime)

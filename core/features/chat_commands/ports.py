@@ -26,6 +26,23 @@ class ChatSender(Protocol):
     ) -> None: ...
 
 
+class DirectChatSender(ChatSender, Protocol):
+    """A platform's sender that can also post at once, for a caller keeping its own queue (the
+    chat outbox, ``core/features/chat_commands/queued.py``)."""
+
+    async def deliver_now(
+        self,
+        *,
+        guild_id: int,
+        broadcaster_user_id: str,
+        text: str,
+        reply_to_message_id: str | None = None,
+    ) -> str | None:
+        """Post ``text`` now (paced, retried and split as ``send`` does); what stopped it, or
+        None when every part went out. Never raises."""
+        ...
+
+
 @dataclass(frozen=True)
 class TicketBalance:
     """A viewer's raffle tickets in the open period: ``rank`` 1 holds the most tickets, and

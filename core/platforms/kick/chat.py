@@ -148,6 +148,27 @@ class KickChatSender:
             )
             self._count("error")
 
+    async def deliver_now(
+        self,
+        *,
+        guild_id: int,
+        broadcaster_user_id: str,
+        text: str,
+        reply_to_message_id: str | None = None,
+    ) -> str | None:
+        """Post ``text`` now, paced per channel, retried and falling back as queued messages
+        are; what stopped it (``reason: detail``), or None when every part went out."""
+        parts = tuple(split_message(text))
+        if not parts:
+            return None
+        message = _Outgoing(guild_id, str(broadcaster_user_id), parts, reply_to_message_id or None)
+        try:
+            return await self._post_parts(message)
+        except Exception as exc:
+            log.exception("Kick chat: unexpected error sending to guild %s", guild_id)
+            self._count("error")
+            return f"error: {type(exc).__name__}"
+
     async def flush(self) -> None:
         """Wait until every queued message was sent or given up on."""
         while self._workers:
@@ -215,7 +236,7 @@ class KickChatSender:
             )
             self._count("error")
 
-    async def _post_parts(self, message: _Outgoing) -> None:
+    async def _post_parts(self, message: _Outgoing) -> str | None:
         user_token: str | None = None  # None: as the bot, with the streamer's token
         for index, part in enumerate(message.parts):
             reply_to = message.reply_to_message_id if index == 0 else None
@@ -237,7 +258,8 @@ class KickChatSender:
                     )
             if failure is not None:
                 self._give_up(message, failure, sent=index)
-                return
+                return f"{failure.reason}: {failure.detail}"
+        return None
 
     def _may_fall_back(self, failure: _Failure) -> bool:
         return failure.may_fall_back and self._bot_user_token is not None

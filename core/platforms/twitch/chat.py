@@ -56,9 +56,24 @@ class TwitchChatSender:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
+    async def deliver_now(
+        self,
+        *,
+        guild_id: int,
+        broadcaster_user_id: str,
+        text: str,
+        reply_to_message_id: str | None = None,
+    ) -> str | None:
+        """Post ``text`` now, in order with the channel's other messages; what stopped it, or
+        None when every part went out."""
+        parts = split_message(text, MAX_CHAT_LENGTH)
+        if not parts:
+            return None
+        return await self._deliver(guild_id, broadcaster_user_id, parts, reply_to_message_id)
+
     async def _deliver(
         self, guild_id: int, broadcaster: str, parts: list[str], reply_to: str | None
-    ) -> None:
+    ) -> str | None:
         lock = self._locks.setdefault(broadcaster, asyncio.Lock())
         async with lock:
             for number, part in enumerate(parts):
@@ -71,18 +86,18 @@ class TwitchChatSender:
                         ),
                     )
                 except HelixError as exc:
-                    self._failed(guild_id, f"http_{exc.status or 'unreachable'}")
-                    return
+                    return self._failed(guild_id, f"http_{exc.status or 'unreachable'}")
                 except Exception as exc:  # no connection, a dead grant: nothing more to send
-                    self._failed(guild_id, type(exc).__name__)
-                    return
+                    return self._failed(guild_id, type(exc).__name__)
                 if not result.is_sent:
-                    self._failed(guild_id, f"dropped_{result.drop_reason_code or 'unknown'}")
+                    return self._failed(guild_id, f"dropped_{result.drop_reason_code or 'unknown'}")
+        return None
 
-    def _failed(self, guild_id: int, reason: str) -> None:
+    def _failed(self, guild_id: int, reason: str) -> str:
         log.warning("guild %s: a Twitch chat reply was not delivered (%s)", guild_id, reason)
         if self._failures is not None:
             self._failures.inc(platform="twitch", reason=reason[:40])
+        return reason
 
     async def close(self) -> None:
         """Send what is queued (Twitch's own timeouts bound the wait)."""

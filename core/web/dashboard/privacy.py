@@ -140,7 +140,8 @@ STORED: tuple[Stored, ...] = (
     ),
     Stored(
         "Calls the bot makes to Twitch and other services on a server's behalf (such as adding "
-        "a VIP for a redemption, with the viewer's name) and what came of each",
+        "a VIP for a redemption, with the viewer's name, or a line said in the stream's chat) "
+        "and what came of each",
         ("outbox",),
         "30 days after the call ended",
         "Nothing to ask: they are working data, pruned as they age.",

@@ -27,7 +27,7 @@ class SentLine:
 
 
 class RecordingSender:
-    """A ChatSender that keeps what it was asked to send."""
+    """A DirectChatSender that keeps what it was asked to send (queued or posted at once)."""
 
     def __init__(self) -> None:
         self.sent: list[SentLine] = []
@@ -41,6 +41,17 @@ class RecordingSender:
         reply_to_message_id: str | None = None,
     ) -> None:
         self.sent.append(SentLine(guild_id, broadcaster_user_id, text, reply_to_message_id))
+
+    async def deliver_now(
+        self,
+        *,
+        guild_id: int,
+        broadcaster_user_id: str,
+        text: str,
+        reply_to_message_id: str | None = None,
+    ) -> str | None:
+        self.sent.append(SentLine(guild_id, broadcaster_user_id, text, reply_to_message_id))
+        return None
 
     @property
     def texts(self) -> list[str]:

@@ -20,7 +20,7 @@ from tests.fakes.kick_runtime import BOT_URL, runtime_on_fake_kick
 from tests.fakes.kick_server import FakeKick
 from tests.fakes.pusher_server import FakePusher
 from tests.support.clock import Clock
-from tests.support.delivery import settle
+from tests.support.delivery import make_queued_calls, settle
 from tests.support.waiting import eventually
 
 GUILD_A = 4242
@@ -158,7 +158,7 @@ async def test_frames_from_a_wrong_chatroom_reach_only_the_guild_that_stored_it(
             stop.set()
             await supervisor
             await settle(runtime)
-            await runtime.kick.chat.flush()
+            await make_queued_calls(runtime)
             clock.now += timedelta(seconds=60)
             await asyncio.to_thread(runtime.tick_all, clock.now)
 

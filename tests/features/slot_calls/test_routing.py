@@ -6,6 +6,7 @@ from __future__ import annotations
 from core.events import ChatMessageSent
 from tests.features.chat_commands.doubles import RecordingSender, replier_for, webhook_chat
 from tests.features.slot_calls.conftest import RecordingPoster
+from tests.support.delivery import make_queued_calls
 
 GUILD_A, GUILD_B = 111, 222
 CHANNEL_A, CHANNEL_B = 7001, 7002
@@ -28,6 +29,7 @@ async def test_two_guilds_tracking_different_channels_never_see_each_others_call
         assert isinstance(event, ChatMessageSent)
         await runtime.dispatcher(event)
         await runtime.chat_commands.flush()
+        await make_queued_calls(runtime)
 
     await chat(BROADCASTER_A, "!call Book of Dead", 1)
     await chat(BROADCASTER_B, "!sr Sugar Rush", 2)

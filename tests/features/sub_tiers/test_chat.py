@@ -10,6 +10,7 @@ from core.features.sub_tiers.chat import SubTierChat
 from core.features.sub_tiers.service import SubTierService
 from tests.features.chat_commands.doubles import RecordingSender, replier_for, webhook_chat
 from tests.features.sub_tiers.conftest import GUILD, T0, twitch_event
+from tests.support.delivery import make_queued_calls
 from tests.support.events import chat_message
 
 
@@ -86,6 +87,7 @@ async def test_kick_sub_then_tier_in_kick_chat_through_the_runtime(make_runtime)
     await runtime.dispatcher(webhook_chat("!tier", sender_id=987654321, at=now))
     await runtime.dispatcher(webhook_chat("!tier subscriber_name", sender_id=1, at=now))
     await runtime.chat_commands.flush()
+    await make_queued_calls(runtime)
 
     assert len(sender.texts) == 2
     assert sender.texts[0].startswith("Your sub: Tier 1 since ")

@@ -566,3 +566,23 @@ def test_kick_chat_sender_send_matches_the_port() -> None:
     assert inspect.signature(KickChatSender.send).parameters.keys() == (
         inspect.signature(ChatSender.send).parameters.keys()
     )
+
+
+async def test_delivering_now_says_what_stopped_the_message_or_nothing_when_it_went_out(
+    kick: FakeKick, make_sender: Callable[..., KickChatSender]
+) -> None:
+    """For the chat outbox: posted at once (no queue), and the outcome told to the caller."""
+    sender = make_sender()
+
+    sent = await sender.deliver_now(
+        guild_id=GUILD, broadcaster_user_id=str(STREAMER_ID), text="pong", reply_to_message_id="m"
+    )
+    kick.fail_next(CHAT_PATH, 500, times=10)
+    stopped = await sender.deliver_now(
+        guild_id=GUILD, broadcaster_user_id=str(STREAMER_ID), text="x" * 1200
+    )
+
+    assert sent is None
+    assert [(m.content, m.reply_to_message_id) for m in kick.chat_messages] == [("pong", "m")]
+    assert stopped is not None
+    assert stopped.startswith("server_error: ")

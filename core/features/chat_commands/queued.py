@@ -1,0 +1,118 @@
+"""The bot's chat lines through the outbox (issue 26): a reply, an announcement or a heist's
+result is a row of ``outbox`` for the platform's chat worker (service ``kick-chat`` or
+``twitch-chat``), which posts it with the platform's sender, each guild's lines in order.
+
+So a line survives a restart, a process that stops hands its unsent lines to another, and a
+reply is said once whichever process answered the command (its key is the message it answers
+and its text). A chat line has no idempotency key at the platforms: one whose fate is unknown
+(no answer, a worker killed while posting) ends ``uncertain`` and is never posted again, and one
+the platform refused (after the sender's own retries) ends ``refused`` with the reason.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import uuid
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.engine import Engine
+
+from core.events import Platform, utc
+from core.features.chat_commands.ports import ChatSender, DirectChatSender
+from core.outbox import store
+from core.outbox.store import Effect
+from core.outbox.worker import Done, Kind, Outcome, Refused
+
+SAY = "say"
+TIMEOUT_SECONDS = 120.0  # the senders retry a rate limit or an unreachable platform themselves
+
+
+def service_of(platform: Platform) -> str:
+    return f"{platform}-chat"
+
+
+class QueuedChat:
+    """Chat senders that queue in the outbox, and the kinds their workers run.
+
+    ``direct(platform)`` is the platform's own sender (None when the bot cannot talk there): it
+    is asked on each use, as senders are built lazily."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        clock: Callable[[], datetime],
+        direct: Callable[[Platform], DirectChatSender | None],
+    ) -> None:
+        self.engine = engine
+        self.clock = clock
+        self.direct = direct
+
+    def sender_for(self, platform: Platform) -> ChatSender | None:
+        """A sender that queues for ``platform``, or None when the bot cannot talk there."""
+        if self.direct(platform) is None:
+            return None
+        return _QueuingSender(self, platform)
+
+    def queue(
+        self,
+        platform: Platform,
+        guild_id: int,
+        broadcaster_user_id: str,
+        text: str,
+        reply_to_message_id: str | None,
+    ) -> bool:
+        """Queue one line; False when the same reply was queued already."""
+        if reply_to_message_id:
+            digest = hashlib.sha256(text.encode()).hexdigest()[:16]
+            key = f"say:{platform}:{guild_id}:{reply_to_message_id[:100]}:{digest}"
+        else:
+            key = f"say:{platform}:{guild_id}:{uuid.uuid4().hex}"
+        payload = {
+            "broadcaster_user_id": broadcaster_user_id,
+            "text": text,
+            "reply_to_message_id": reply_to_message_id,
+        }
+        effect = Effect(service_of(platform), SAY, guild_id, key, payload)
+        with self.engine.begin() as conn:
+            return store.enqueue(conn, effect, utc(self.clock()))
+
+    def kind(self, platform: Platform) -> Kind:
+        async def say(guild_id: int, payload: dict[str, Any]) -> Outcome:
+            sender = self.direct(platform)
+            if sender is None:
+                return Refused(f"the bot cannot talk in {platform} chat now")
+            stopped = await sender.deliver_now(
+                guild_id=guild_id,
+                broadcaster_user_id=str(payload["broadcaster_user_id"]),
+                text=str(payload["text"]),
+                reply_to_message_id=payload.get("reply_to_message_id"),
+            )
+            return Done("said") if stopped is None else Refused(stopped)
+
+        return Kind(say, idempotent=False)
+
+
+class _QueuingSender:
+    def __init__(self, queued: QueuedChat, platform: Platform) -> None:
+        self._queued = queued
+        self._platform = platform
+
+    async def send(
+        self,
+        *,
+        guild_id: int,
+        broadcaster_user_id: str,
+        text: str,
+        reply_to_message_id: str | None = None,
+    ) -> None:
+        await asyncio.to_thread(
+            self._queued.queue,
+            self._platform,
+            guild_id,
+            broadcaster_user_id,
+            text,
+            reply_to_message_id,
+        )

@@ -1,0 +1,108 @@
+"""The bot's chat lines through the outbox (issue 26), on SQLite and PostgreSQL: a reply is said
+once even when two processes answered the same message, lines survive a restart and keep their
+order, and a line the platform refuses ends refused with its reason, never posted again."""
+
+from __future__ import annotations
+
+from sqlalchemy.engine import Engine
+
+from core.events import Platform
+from core.features.chat_commands.queued import SAY, QueuedChat, service_of
+from core.outbox import store
+from core.outbox.worker import OutboxWorker
+from tests.features.chat_commands.doubles import T0, RecordingSender
+from tests.support.clock import Clock
+
+GUILD = 111
+
+
+class RefusingSender(RecordingSender):
+    async def deliver_now(self, **line) -> str | None:  # type: ignore[no-untyped-def,override]
+        await super().deliver_now(**line)
+        return "forbidden: the bot is banned in this channel"
+
+
+def chat_worker(queued: QueuedChat, platform: Platform = Platform.KICK) -> OutboxWorker:
+    return OutboxWorker(
+        queued.engine, service_of(platform), {SAY: queued.kind(platform)}, queued.clock
+    )
+
+
+def outcomes(engine: Engine) -> list[tuple[str, str | None]]:
+    with engine.connect() as conn:
+        return [(row.state, row.result) for row in reversed(store.of_guild(conn, GUILD))]
+
+
+async def test_a_reply_to_one_message_is_said_once_whoever_answered_it(engine: Engine):
+    kick = RecordingSender()
+    first, second = (QueuedChat(engine, Clock(T0), lambda _: kick) for _ in range(2))
+
+    for queued in (first, second):  # two processes handled the same delivery
+        sender = queued.sender_for(Platform.KICK)
+        assert sender is not None
+        await sender.send(
+            guild_id=GUILD,
+            broadcaster_user_id="42",
+            text="You have 3 tickets.",
+            reply_to_message_id="m1",
+        )
+    await chat_worker(second).run_once()
+
+    assert kick.texts == ["You have 3 tickets."]
+    assert kick.sent[0].reply_to_message_id == "m1"
+    assert outcomes(engine) == [("done", "said")]
+
+
+async def test_lines_queued_before_a_restart_are_said_after_it_in_order(engine: Engine):
+    before = QueuedChat(engine, Clock(T0), lambda _: RecordingSender())
+    sender = before.sender_for(Platform.KICK)
+    assert sender is not None
+    for n in range(3):  # announcements: no message they answer
+        await sender.send(guild_id=GUILD, broadcaster_user_id="42", text=f"line {n}")
+
+    kick = RecordingSender()  # the process restarted: a new sender, the same database
+    after = QueuedChat(engine, Clock(T0), lambda _: kick)
+    await chat_worker(after).run_once()
+
+    assert kick.texts == ["line 0", "line 1", "line 2"]
+
+
+async def test_a_refused_line_ends_refused_with_the_reason_and_is_not_posted_again(
+    engine: Engine,
+):
+    kick = RefusingSender()
+    queued = QueuedChat(engine, Clock(T0), lambda _: kick)
+    sender = queued.sender_for(Platform.KICK)
+    assert sender is not None
+    await sender.send(guild_id=GUILD, broadcaster_user_id="42", text="hello")
+    worker = chat_worker(queued)
+
+    await worker.run_once()
+    assert await worker.run_once() == 0
+
+    assert kick.texts == ["hello"]
+    assert outcomes(engine) == [("refused", "forbidden: the bot is banned in this channel")]
+
+
+async def test_no_sender_for_a_platform_queues_nothing(engine: Engine):
+    queued = QueuedChat(
+        engine, Clock(T0), lambda p: RecordingSender() if p == Platform.KICK else None
+    )
+
+    assert queued.sender_for(Platform.TWITCH) is None
+    assert outcomes(engine) == []
+
+
+async def test_a_line_whose_platform_went_away_meanwhile_is_refused_not_lost_silently(
+    engine: Engine,
+):
+    senders: dict[Platform, RecordingSender | None] = {Platform.TWITCH: RecordingSender()}
+    queued = QueuedChat(engine, Clock(T0), senders.get)
+    sender = queued.sender_for(Platform.TWITCH)
+    assert sender is not None
+    await sender.send(guild_id=GUILD, broadcaster_user_id="42", text="hi")
+    senders[Platform.TWITCH] = None  # Twitch disconnected before the worker came to it
+
+    await chat_worker(queued, Platform.TWITCH).run_once()
+
+    assert outcomes(engine) == [("refused", "the bot cannot talk in twitch chat now")]
