@@ -48,14 +48,12 @@ def twitch() -> Iterator[FakeTwitch]:
 
 
 @pytest.fixture
-async def runtime(
-    tmp_path: Path, twitch: FakeTwitch, migrated_database_url: str
-) -> AsyncIterator[Runtime]:
+async def runtime(tmp_path: Path, twitch: FakeTwitch) -> AsyncIterator[Runtime]:
+    # The embedded default (SQLite); the two-bot kill test runs the split deployment.
     runtime = runtime_on_fake_twitch(
         twitch,
         tmp_path / "data",
         system_clock,
-        DATABASE_URL=migrated_database_url,
         WATCH_INTERVAL_SECONDS=str(INTERVAL),
         ACTIVE_WINDOW_MINUTES="1",
     )

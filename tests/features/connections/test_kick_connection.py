@@ -23,7 +23,7 @@ from tests.fakes.kick_runtime import BOT_URL, runtime_on_fake_kick
 from tests.fakes.kick_server import CLIENT_SECRET, FakeKick
 from tests.fakes.pusher_server import FakePusher
 from tests.support.clock import Clock
-from tests.support.delivery import deliver_all, deliver_queued, make_queued_calls
+from tests.support.delivery import deliver_all, deliver_queued
 from tests.support.waiting import eventually
 
 GUILD = 4242
@@ -377,7 +377,7 @@ async def test_a_chat_reply_reaches_the_channel_as_the_apps_bot(tmp_path, kick, 
         await runtime.kick.chat.send(
             guild_id=GUILD, broadcaster_user_id="1001", text="hello chat", reply_to_message_id="m1"
         )
-        await make_queued_calls(runtime)
+        await runtime.kick.chat.flush()
         [message] = kick.chat_messages
         assert (message.type, message.content) == ("bot", "hello chat")
     finally:
