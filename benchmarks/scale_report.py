@@ -6,6 +6,7 @@ import math
 
 from benchmarks.report import Report, fmt, say
 from benchmarks.scale import INTERVAL_SECONDS, TARGET_CPU_MS_PER_GUILD, IntervalFigures
+from benchmarks.scale_worker import VIP_JOB
 
 
 def load_text(load: tuple[float, float, float]) -> str:
@@ -40,9 +41,15 @@ def print_figures(figures: list[IntervalFigures], report: Report) -> None:
                     f"guild, {bot.guilds_ticked:,} guilds, {bot.credited:,} credited"
                 )
             for part in bot.after:
-                note = f"  FAILED: {part.problem}" if part.problem else ""
-                if part.name == "expiring temporary VIPs":
-                    note += f"  ({bot.vip_removed} removed, {bot.vip_postponed} postponed)"
+                if part.name == VIP_JOB:
+                    note = f"  ({bot.vip_removed} removed, {bot.vip_postponed} postponed)"
+                else:  # the after-tick jobs go through every guild
+                    note = (
+                        f" = {part.wall_seconds * 1000 / f.guilds:.2f} ms wall, "
+                        f"{part.cpu_seconds * 1000 / f.guilds:.2f} ms CPU per guild"
+                    )
+                if part.problem:
+                    note += f"  FAILED: {part.problem}"
                 say(
                     f"    {part.name:<34}{part.wall_seconds:7.2f} s  CPU "
                     f"{part.cpu_seconds:6.2f} s{note}"
