@@ -7,8 +7,8 @@ and webhooks with 100 live dashboards open (benchmarks/dashboard.py).
 Starts its own PostgreSQL and Redis on 127.0.0.1 (``tests.services``), prints what it measured
 with PASS/MISS per target, and exits 0; 1 when something broke (a wrong answer, a lost event, a
 tick that credited the wrong viewers, a crash), never for a missed target. Runs in about four
-minutes on two cores, plus about fifteen for the embedded part (five runs with a 60 s phase each);
-every loop is bounded by a count and a timeout.
+minutes on two cores, plus 7-9 for the scale part (its full intervals) and about fifteen for the
+embedded part (five runs with a 60 s phase each); every loop is bounded by a count and a timeout.
 """
 
 from __future__ import annotations
