@@ -12,7 +12,7 @@ help:
 	@echo "make test     install test needs (and PostgreSQL/Redis servers if missing), run all tests"
 	@echo "make test-fast  the edit loop: SQLite only, no servers, no browser (a few minutes less)"
 	@echo "make demo     play a scripted stream (Kick, then Twitch) through real signed webhooks"
-	@echo "make bench    measure webhook throughput, watchtime tick duration, the raffle (PostgreSQL + Redis), the embedded default (core run + SQLite) and webhooks with 100 live dashboards open"
+	@echo "make bench    measure webhook throughput, watchtime tick duration, a full interval for 10,000 guilds (1 and 2 bot processes), the raffle (PostgreSQL + Redis), the embedded default (core run + SQLite) and webhooks with 100 live dashboards open"
 	@echo "make fuzz     hostile input: >= 100,000 hypothesis examples per target, counts by outcome"
 	@echo "make lint     ruff check and format check"
 

@@ -1,13 +1,14 @@
-"""``python -m benchmarks`` (``make bench``): webhook throughput, watchtime tick duration, the
-raffle (awards, conversion, close, draw, memory; benchmarks/raffle_targets.py), webhooks on the
+"""``python -m benchmarks`` (``make bench``): webhook throughput, watchtime tick duration, a full
+interval of 10,000 guilds with one and with two bot processes (benchmarks/scale.py), the raffle
+(awards, conversion, close, draw, memory; benchmarks/raffle_targets.py), webhooks on the
 embedded default (``python -m core run`` + SQLite; benchmarks/embedded.py, no servers needed)
 and webhooks with 100 live dashboards open (benchmarks/dashboard.py).
 
 Starts its own PostgreSQL and Redis on 127.0.0.1 (``tests.services``), prints what it measured
 with PASS/MISS per target, and exits 0; 1 when something broke (a wrong answer, a lost event, a
 tick that credited the wrong viewers, a crash), never for a missed target. Runs in about four
-minutes on two cores, plus about fifteen for the embedded part (five runs with a 60 s phase each);
-every loop is bounded by a count and a timeout.
+minutes on two cores, plus 7-9 for the scale part (its full intervals) and about fifteen for the
+embedded part (five runs with a 60 s phase each); every loop is bounded by a count and a timeout.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from benchmarks import (
     embedded,
     raffle_targets,
     scale,
+    scale_report,
     watchtime,
     webhooks,
     webhooks_report,
@@ -63,9 +65,14 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         "--viewers", type=int, nargs="+", default=[10_000, 100_000], help="tick sizes"
     )
     parser.add_argument("--runs", type=int, default=5, help="timed ticks per path")
+    parser.add_argument("--guilds", type=int, default=10_000, help="guilds in the scale part")
     parser.add_argument(
-        "--guilds", type=int, default=10_000, help="guilds in the scale part (100 viewers each)"
+        "--viewers-each", type=int, default=100, help="present viewers per guild (scale part)"
     )
+    parser.add_argument(
+        "--processes", type=int, nargs="+", default=[1, 2],
+        help="bot processes sharing the guilds in the scale part, one run per count",
+    )  # fmt: skip
     parser.add_argument(
         "--no-what-if",
         dest="what_if",
@@ -167,7 +174,7 @@ def _run_with_servers(args, report: Report):
     webhook_figures = None
     tick_figures: list[watchtime.TickFigures] = []
     raffle_found = None
-    scale_figures: list[scale.ScaleFigures] = []
+    scale_figures: list[scale.IntervalFigures] = []
     with ExitStack() as stack:
         try:
             pg_url = stack.enter_context(services.postgres_server())
@@ -187,48 +194,23 @@ def _run_with_servers(args, report: Report):
         if args.only in (None, "watchtime"):
             tick_figures = run_watchtime(args, pg_url, workdir, report)
         if args.only in (None, "scale"):
-            for one_by_one in (False, True):
-                say(f"watchtime ticks, {args.guilds:,} guilds x 100 viewers ...")
-                found = report.guard(
+            say(
+                f"a full interval, {args.guilds:,} guilds x {args.viewers_each} viewers "
+                "(set-up first) ..."
+            )
+            scale_figures = (
+                report.guard(
                     "scale",
-                    lambda one_by_one=one_by_one: scale.run(
-                        pg_url, args.guilds, 100, one_by_one=one_by_one
+                    lambda: scale.run(
+                        pg_url, args.guilds, args.viewers_each, args.processes, say=say
                     ),
                 )
-                if found is not None:
-                    scale_figures.append(found)
+                or []
+            )
         if args.only in (None, "raffle"):
             raffle_found = report.guard("raffle", lambda: raffle_targets.run(args, pg_url, say))
-    print_scale(scale_figures, report)
+    scale_report.print_figures(scale_figures, report)
     return webhook_figures, tick_figures, raffle_found
-
-
-def print_scale(figures: list[scale.ScaleFigures], report: Report) -> None:
-    if not figures:
-        return
-    say()
-    say("SCALE: one instant's watchtime ticks for every guild (PostgreSQL), bot CPU per guild")
-    for f, how in zip(
-        figures, ("tick_many (batches of 500)", "tick, guild by guild"), strict=False
-    ):
-        say(
-            f"{how:<28}{f.guilds:>8,} guilds x {f.viewers_each} viewers: "
-            f"{f.wall_seconds:6.2f} s, {f.cpu_ms_per_guild:.2f} ms CPU per guild, "
-            f"{f.credited:,} credited (set-up {f.setup_seconds:.0f} s)"
-        )
-        if f.credited != f.guilds * f.viewers_each:
-            report.problems.append(f"scale: credited {f.credited:,}, not every present viewer")
-    batch = figures[0]
-    report.target(
-        f"tick CPU per guild <= {scale.TARGET_CPU_MS_PER_GUILD} ms",
-        f"{batch.cpu_ms_per_guild:.2f} ms",
-        batch.meets_cpu,
-    )
-    report.target(
-        f"every guild's tick inside the {scale.INTERVAL_SECONDS:.0f} s interval",
-        f"{batch.wall_seconds:.1f} s",
-        batch.inside_interval,
-    )
 
 
 def _exit_on_sigterm(signum: int, frame: object) -> None:
