@@ -151,8 +151,7 @@ async def _interval(rt: Runtime, plan: Plan, barriers: tuple, figures: ProcessFi
     ready, ticked, done = barriers
     ownership, scheduler = rt.ownership, rt.scheduler
     # As Scheduler.run: the jobs that run in one process at a time, the work after the tick one.
-    ownership.jobs = [name for name in scheduler.loops if name not in scheduler._everywhere]
-    ownership.jobs.append(AFTER_TICK)
+    ownership.jobs = scheduler.jobs_held_once()
     if VIP_JOB not in scheduler.loops:
         raise RuntimeError(f"no scheduled job named {VIP_JOB!r} (core/wiring/vip.py)")
     await ownership.start()
@@ -168,10 +167,11 @@ async def _interval(rt: Runtime, plan: Plan, barriers: tuple, figures: ProcessFi
         figures.tick = await _timed("tick", lambda: rt.ticks.run(T, asyncio.Event()))
         figures.guilds_ticked, figures.credited = counts
         await asyncio.to_thread(ticked.wait, plan.timeout_seconds)
-        if ownership.holds_job(AFTER_TICK):
-            for job in scheduler._after_tick:
-                if job.when():
-                    figures.after.append(await _timed(job.name, job.run))
+        # As Scheduler.run_after_tick: every process's own jobs, and the rest where held.
+        held = ownership.holds_job(AFTER_TICK)
+        for job in scheduler.after_tick_jobs():
+            if (job.everywhere or held) and job.when():
+                figures.after.append(await _timed(job.name, job.run))
         if ownership.holds_job(VIP_JOB):
 
             async def expire() -> None:

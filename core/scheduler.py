@@ -39,10 +39,11 @@ AFTER_TICK = "the work after the tick"
 
 
 @dataclass(frozen=True)
-class _AfterTick:
+class AfterTick:
     name: str
     run: Job
     when: Callable[[], bool]
+    everywhere: bool  # after each process's own tick, for its own guilds
 
 
 class Scheduler:
@@ -55,15 +56,24 @@ class Scheduler:
         self.interval_seconds = interval_seconds
         self._tick = tick
         self.clock = clock
-        self._after_tick: list[_AfterTick] = []
+        self._after_tick: list[AfterTick] = []
         self.loops: dict[str, Loop] = {}
         self._everywhere: set[str] = set()
         # Which jobs and guilds are this process's; set by the runtime once storage is built.
         self.ownership: Ownership | None = None
 
-    def after_tick(self, name: str, job: Job, *, when: Callable[[], bool] = lambda: True) -> None:
-        """Run ``job`` after each tick (while ``when()`` is true)."""
-        self._after_tick.append(_AfterTick(name, job, when))
+    def after_tick(
+        self,
+        name: str,
+        job: Job,
+        *,
+        when: Callable[[], bool] = lambda: True,
+        everywhere: bool = False,
+    ) -> None:
+        """Run ``job`` after each tick (while ``when()`` is true): in the one process holding the
+        work after the tick, or, ``everywhere``, in each process after its own tick (a job that
+        must follow its guilds' tick, and covers this process's guilds only)."""
+        self._after_tick.append(AfterTick(name, job, when, everywhere))
 
     def every(
         self, name: str, seconds: Callable[[], float], job: Job, *, everywhere: bool = False
@@ -95,8 +105,7 @@ class Scheduler:
         if ownership is None:
             await asyncio.gather(self.run_ticks(stop), *(run(stop) for run in self.loops.values()))
             return
-        ownership.jobs = [name for name in self.loops if name not in self._everywhere]
-        ownership.jobs.append(AFTER_TICK)
+        ownership.jobs = self.jobs_held_once()
         await ownership.start()
         await asyncio.gather(
             ownership.run(stop),
@@ -106,6 +115,14 @@ class Scheduler:
                 for name, run in self.loops.items()
             ),
         )
+
+    def jobs_held_once(self) -> list[str]:
+        """The names of the jobs that run in one process at a time (under a lease each), the
+        work after the tick among them."""
+        return [name for name in self.loops if name not in self._everywhere] + [AFTER_TICK]
+
+    def after_tick_jobs(self) -> list[AfterTick]:
+        return list(self._after_tick)
 
     async def _while_held(self, name: str, run: Loop, stop: asyncio.Event) -> None:
         """``run`` while this process holds the job's lease: its ``stop`` is set when the lease
@@ -139,9 +156,15 @@ class Scheduler:
             await self._tick(tick_at, stop or asyncio.Event())
         except Exception:
             log.exception("the watchtime tick failed; retrying at the next tick")
-        if self.ownership is not None and not self.ownership.holds_job(AFTER_TICK):
-            return
+        await self.run_after_tick(everywhere_only=False)
+
+    async def run_after_tick(self, *, everywhere_only: bool = True) -> None:
+        """The work after a tick: the jobs of every process (and, unless ``everywhere_only``,
+        those of the process holding the work after the tick, if this is it)."""
+        held = self.ownership is None or self.ownership.holds_job(AFTER_TICK)
         for job in self._after_tick:
+            if not job.everywhere and (everywhere_only or not held):
+                continue
             if not job.when():
                 continue
             try:

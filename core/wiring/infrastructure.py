@@ -30,7 +30,7 @@ def install(rt: Runtime) -> None:
     rt.ownership = Ownership(
         # Leases compare times written by other processes: the wall clock, never a test's.
         Leases(rt.engine, rt.process_name, system_clock, seconds=LEASE_SECONDS),
-        on_gain=lambda partitions: rt.ticks.catch_up(rt.clock(), partitions),
+        on_gain=lambda partitions: _catch_up(rt, partitions),
     )
     rt.scheduler.ownership = rt.ownership
     rt.redis = None
@@ -79,6 +79,13 @@ def install(rt: Runtime) -> None:
         lambda: PRUNE_EVERY_SECONDS,
         lambda: asyncio.to_thread(prune, rt),
     )
+
+
+async def _catch_up(rt: Runtime, partitions: set[int]) -> None:
+    """Partitions taken over: their guilds' tick for the latest instant (their last owner may
+    have died before it), then the work each process does after its own tick."""
+    await rt.ticks.catch_up(rt.clock(), partitions)
+    await rt.scheduler.run_after_tick()
 
 
 def prune(rt: Runtime) -> None:

@@ -47,11 +47,15 @@ def install(rt: Runtime) -> None:
         rt.clock,
         subscribers_of(rt),
         timedelta(minutes=rt.settings.watchtime.active_window_minutes),
-        rt.guilds.guild_ids,
+        # This process's guilds: each earns right after its own tick, in the process that
+        # ticked it (in another process, the tick may land after this one's job has run).
+        lambda: [g for g in rt.guilds.guild_ids() if rt.ownership.owns_guild(g)],
     )
     rt.handle(ChatMessageSent, rt.points_earning.record_chat)
     rt.scheduler.after_tick(
-        "points earned by watching", lambda: asyncio.to_thread(rt.points_earning.earn_all)
+        "points earned by watching",
+        lambda: asyncio.to_thread(rt.points_earning.earn_all),
+        everywhere=True,
     )
     # The StreamElements backend: its payments go out after each tick (a retry never repays).
     rt.points_wallet = SeWallet(rt.engine, rt.clock, rt.cipher, StreamElementsPoints())

@@ -5,10 +5,11 @@ process that died before its tick is ticked at once for the instant it missed.""
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from core.features.points import accrual
 from core.ownership.share import PARTITIONS, partition_of
 from core.runtime import Runtime
 from core.scheduler import AFTER_TICK
@@ -92,3 +93,23 @@ async def test_partitions_taken_from_a_process_that_died_are_ticked_for_the_miss
     await a.ticks.catch_up(T0.replace(second=45), gained)  # again: nothing moves twice
     assert set(last_ticks(a).values()) == {T0}
     assert await asyncio.to_thread(lambda: set(a.ticks.guild_ids())) == set(GUILDS)
+
+
+async def test_points_for_watching_follow_each_process_own_tick(pair):
+    """The process holding the work after the tick runs it before the other has ticked its
+    guilds: each process earns its own guilds' points after its own tick, so none is missed."""
+    a, b = pair
+    a.ownership.jobs = b.ownership.jobs = [AFTER_TICK]  # as their schedulers register it
+    await share(a, b)
+    assert a.ownership.holds_job(AFTER_TICK) != b.ownership.holds_job(AFTER_TICK)
+    first, second = (a, b) if a.ownership.holds_job(AFTER_TICK) else (b, a)
+    for each in (first, second):
+        await each.scheduler.tick_once(T0)  # the clocks start
+
+    t1 = T0 + timedelta(minutes=1)
+    await first.scheduler.tick_once(t1)  # its tick and all the work after it ...
+    await second.scheduler.tick_once(t1)  # ... then the other's tick, later
+
+    with a.engine.connect() as conn:
+        earned = {g: accrual.earned_until(conn, g) for g in GUILDS}
+    assert set(earned.values()) == {t1}
