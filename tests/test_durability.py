@@ -23,9 +23,12 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -337,7 +340,34 @@ def _check_with(experiment: Experiment, viewers: int) -> None:
     assert mismatches == {}, f"(expected, stored) per viewer; outcomes {experiment.outcomes}"
 
 
-def test_split_gunicorn_and_bot_survive_kills_and_database_and_redis_restarts(tmp_path, kick_keys):
+@dataclass
+class SplitDeployment:
+    """PostgreSQL and Redis of this test's own (restartable), the experiment on them, and the
+    gunicorn web side; the bot processes are the test's."""
+
+    postgres: Any
+    redis: Any
+    experiment: Experiment
+    database_url: str
+    processes: dict[str, Process] = field(default_factory=dict)
+
+    def restart_postgres(self, viewer: str) -> float:
+        self.postgres.stop()
+        self.experiment.chat(viewer, len(self.experiment.chats))  # refused: 503, sent later
+        self.postgres.start()
+        return time.time()
+
+    def restart_redis(self, viewer: str) -> float:
+        self.redis.stop()
+        self.experiment.chat(viewer, len(self.experiment.chats))  # refused: 503, sent later
+        self.redis.start()
+        return time.time()
+
+
+@contextmanager
+def split_deployment(tmp_path: Path, kick_keys) -> Iterator[SplitDeployment]:  # type: ignore[no-untyped-def]
+    """The split deployment's stores and web side, stopped (every process started here or by
+    the test, by its PID) and removed afterwards."""
     from tests import services
     from tests.conftest import _fresh_postgres_database
 
@@ -350,7 +380,7 @@ def test_split_gunicorn_and_bot_survive_kills_and_database_and_redis_restarts(tm
         pytest.skip(str(exc))
     postgres.start()
     redis_server.start()
-    processes: dict[str, Process] = {}
+    deployment = None
     try:
         database_url = _fresh_postgres_database(postgres.url)
         experiment = _experiment(
@@ -361,39 +391,41 @@ def test_split_gunicorn_and_bot_survive_kills_and_database_and_redis_restarts(tm
             FLASK_SECRET_KEY="durability-test-secret",
             TOKEN_ENCRYPTION_KEY=TEST_FERNET_KEY,
         )
+        deployment = SplitDeployment(postgres, redis_server, experiment, database_url)
         web = [sys.executable, "-m", "gunicorn", "-w", "2", "-b", experiment.url[7:]]
         web.append("core.web:create_app()")
-        bot = [sys.executable, "-m", "core", "bot"]
-        processes["web"] = Process(experiment.env, web, tmp_path / "web.log")
-        processes["bot"] = Process(experiment.env, bot, tmp_path / "bot.log")
+        deployment.processes["web"] = Process(experiment.env, web, tmp_path / "web.log")
+        yield deployment
+    finally:
+        for process in deployment.processes.values() if deployment else ():
+            process.stop()
+        redis_server.remove()
+        postgres.remove()
+
+
+BOT = [sys.executable, "-m", "core", "bot"]
+
+
+def test_split_gunicorn_and_bot_survive_kills_and_database_and_redis_restarts(tmp_path, kick_keys):
+    with split_deployment(tmp_path, kick_keys) as split:
+        experiment, processes = split.experiment, split.processes
+        processes["bot"] = Process(experiment.env, BOT, tmp_path / "bot.log")
         _wait_for_health(experiment.url)
 
         def kill_bot() -> float:
             processes["bot"].kill()
             experiment.chat("7998", len(experiment.chats))  # queued while the bot is down
-            processes["bot"] = Process(experiment.env, bot, tmp_path / "bot.log")
+            processes["bot"] = Process(experiment.env, BOT, tmp_path / "bot.log")
             return time.time()
 
-        def restart_postgres() -> float:
-            postgres.stop()
-            experiment.chat("7997", len(experiment.chats))  # refused: 503, sent again later
-            postgres.start()
-            return time.time()
-
-        def restart_redis() -> float:
-            redis_server.stop()
-            experiment.chat("7996", len(experiment.chats))  # refused: 503, sent again later
-            redis_server.start()
-            return time.time()
-
-        disruptions = {5: kill_bot, 9: restart_postgres, 13: kill_bot, 17: restart_redis}
-        _run_with_tick_watch(experiment, database_url, lambda: _play(experiment, disruptions))
+        disruptions = {
+            5: kill_bot,
+            9: lambda: split.restart_postgres("7997"),
+            13: kill_bot,
+            17: lambda: split.restart_redis("7996"),
+        }
+        _run_with_tick_watch(experiment, split.database_url, lambda: _play(experiment, disruptions))
         _check_with(experiment, VIEWERS + 3)
-    finally:
-        for process in processes.values():
-            process.stop()
-        redis_server.remove()
-        postgres.remove()
 
 
 def _stored_chats(database: Path) -> list[str]:

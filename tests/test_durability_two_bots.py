@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import sys
 import threading
 import time
 from datetime import UTC, datetime
@@ -26,17 +25,18 @@ from core.demo import BROADCASTER_ID, CHANNEL
 from core.events import system_clock
 from core.features.guilds.service import GuildService
 from core.ownership.share import PARTITIONS
-from tests.conftest import IS_CI, TEST_FERNET_KEY
 from tests.test_durability import (
+    BOT,
     GUILD,
     VIEWERS,
     Experiment,
     Process,
+    SplitDeployment,
     _cli,
-    _experiment,
     _play,
     _run_with_tick_watch,
     _wait_for_health,
+    split_deployment,
 )
 
 pytestmark = pytest.mark.slow
@@ -92,109 +92,67 @@ def _wait_for_takeover(engine: sa.Engine, dead_pid: int) -> float:
 
 
 def test_two_bots_killed_and_stores_restarted_lose_and_double_nothing(tmp_path, kick_keys):
-    from tests import services
-    from tests.conftest import _fresh_postgres_database
-
-    try:
-        postgres = services.RestartablePostgres()
-        redis_server = services.RestartableRedis()
-    except services.ServiceUnavailable as exc:
-        if IS_CI:
-            pytest.fail(str(exc))
-        pytest.skip(str(exc))
-    postgres.start()
-    redis_server.start()
-    processes: dict[str, Process] = {}
-    engine = None
-    try:
-        database_url = _fresh_postgres_database(postgres.url)
-        experiment = _experiment(
-            tmp_path,
-            kick_keys,
-            DATABASE_URL=database_url,
-            REDIS_URL=redis_server.url,
-            FLASK_SECRET_KEY="durability-test-secret",
-            TOKEN_ENCRYPTION_KEY=TEST_FERNET_KEY,
-        )
-        engine = sa.create_engine(database_url, pool_pre_ping=True)  # PostgreSQL restarts
-        guilds = GuildService(engine, system_clock)
-        for guild_id in GUILDS[1:]:
-            guilds.set_kick_channel(guild_id, CHANNEL, BROADCASTER_ID)
-        web = [sys.executable, "-m", "gunicorn", "-w", "2", "-b", experiment.url[7:]]
-        web.append("core.web:create_app()")
-        bot = [sys.executable, "-m", "core", "bot"]
-        processes["web"] = Process(experiment.env, web, tmp_path / "web.log")
-        for name in ("bot-a", "bot-b"):
-            processes[name] = Process(experiment.env, bot, tmp_path / f"{name}.log")
-        _wait_for_health(experiment.url)
-        takeovers: list[float] = []
-        turn = ["bot-a"]
-
-        def kill_one_bot() -> float:
-            name = turn[0]
-            turn[0] = "bot-b" if name == "bot-a" else "bot-a"
-            dead_pid = processes[name].popen.pid
-            processes[name].kill()
-            experiment.chat("7995", len(experiment.chats))  # queued on Redis meanwhile
-            takeovers.append(_wait_for_takeover(engine, dead_pid))
-            processes[name] = Process(experiment.env, bot, tmp_path / f"{name}.log")
-            return time.time()
-
-        def restart_postgres() -> float:
-            postgres.stop()
-            experiment.chat("7994", len(experiment.chats))  # refused: 503, sent again later
-            postgres.start()
-            return time.time()
-
-        def restart_redis() -> float:
-            redis_server.stop()
-            experiment.chat("7993", len(experiment.chats))  # refused: 503, sent again later
-            redis_server.start()
-            return time.time()
-
-        disruptions = dict.fromkeys((4, 8, 12, 16, 20), kill_one_bot)
-        disruptions.update({6: restart_postgres, 14: restart_redis})
-        ticks: dict[int, list[datetime]] = {guild_id: [] for guild_id in GUILDS}
-        stop = threading.Event()
-        watcher = threading.Thread(target=_watch_every_guild, args=(database_url, ticks, stop))
-        watcher.start()
+    with split_deployment(tmp_path, kick_keys) as split:
+        engine = sa.create_engine(split.database_url, pool_pre_ping=True)  # it restarts
         try:
-            _run_with_tick_watch(
-                experiment,
-                database_url,
-                lambda: _play(experiment, disruptions),
-            )
+            _play_and_check(tmp_path, split, engine)
         finally:
-            stop.set()
-            watcher.join(timeout=10)
-
-        # GUILD through the CLI as an operator would read it, all 200 in one query.
-        stored = _stored_seconds(engine)
-        assert stored.get(int(GUILD), {}) == _exported_seconds(experiment, int(GUILD))
-        mismatched = {}
-        for guild_id in GUILDS:
-            expected = dataclasses.replace(experiment, ticks=ticks[guild_id]).expected_seconds()
-            actual = stored.get(guild_id, {})
-            differ = {
-                viewer: (expected.get(viewer, 0), actual.get(viewer, 0))
-                for viewer in expected.keys() | actual.keys()
-                if expected.get(viewer, 0) != actual.get(viewer, 0)
-            }
-            if differ or len(expected) != VIEWERS + 3:
-                mismatched[guild_id] = (len(expected), differ, ticks[guild_id])
-        assert not experiment.waiting, "some deliveries were never accepted"
-        assert mismatched == {}, (
-            f"{len(mismatched)} guild(s) differ; outcomes {experiment.outcomes}"
-        )
-        assert len(takeovers) == 5
-        print(f"partitions taken over after each kill in {[round(t, 1) for t in takeovers]} s")  # noqa: T201
-    finally:
-        for process in processes.values():
-            process.stop()
-        if engine is not None:
             engine.dispose()
-        redis_server.remove()
-        postgres.remove()
+
+
+def _play_and_check(tmp_path, split: SplitDeployment, engine: sa.Engine) -> None:  # type: ignore[no-untyped-def]
+    experiment, processes, database_url = split.experiment, split.processes, split.database_url
+    guilds = GuildService(engine, system_clock)
+    for guild_id in GUILDS[1:]:
+        guilds.set_kick_channel(guild_id, CHANNEL, BROADCASTER_ID)
+    for name in ("bot-a", "bot-b"):
+        processes[name] = Process(experiment.env, BOT, tmp_path / f"{name}.log")
+    _wait_for_health(experiment.url)
+    takeovers: list[float] = []
+    turn = ["bot-a"]
+
+    def kill_one_bot() -> float:
+        name = turn[0]
+        turn[0] = "bot-b" if name == "bot-a" else "bot-a"
+        dead_pid = processes[name].popen.pid
+        processes[name].kill()
+        experiment.chat("7995", len(experiment.chats))  # queued on Redis meanwhile
+        takeovers.append(_wait_for_takeover(engine, dead_pid))
+        processes[name] = Process(experiment.env, BOT, tmp_path / f"{name}.log")
+        return time.time()
+
+    disruptions = dict.fromkeys((4, 8, 12, 16, 20), kill_one_bot)
+    disruptions.update(
+        {6: lambda: split.restart_postgres("7994"), 14: lambda: split.restart_redis("7993")}
+    )
+    ticks: dict[int, list[datetime]] = {guild_id: [] for guild_id in GUILDS}
+    stop = threading.Event()
+    watcher = threading.Thread(target=_watch_every_guild, args=(database_url, ticks, stop))
+    watcher.start()
+    try:
+        _run_with_tick_watch(experiment, database_url, lambda: _play(experiment, disruptions))
+    finally:
+        stop.set()
+        watcher.join(timeout=10)
+
+    # GUILD through the CLI as an operator would read it, all 200 in one query.
+    stored = _stored_seconds(engine)
+    assert stored.get(int(GUILD), {}) == _exported_seconds(experiment, int(GUILD))
+    mismatched = {}
+    for guild_id in GUILDS:
+        expected = dataclasses.replace(experiment, ticks=ticks[guild_id]).expected_seconds()
+        actual = stored.get(guild_id, {})
+        differ = {
+            viewer: (expected.get(viewer, 0), actual.get(viewer, 0))
+            for viewer in expected.keys() | actual.keys()
+            if expected.get(viewer, 0) != actual.get(viewer, 0)
+        }
+        if differ or len(expected) != VIEWERS + 3:
+            mismatched[guild_id] = (len(expected), differ, ticks[guild_id])
+    assert not experiment.waiting, "some deliveries were never accepted"
+    assert mismatched == {}, f"{len(mismatched)} differ; outcomes {experiment.outcomes}"
+    assert len(takeovers) == 5
+    print(f"partitions taken over after each kill in {[round(t, 1) for t in takeovers]} s")  # noqa: T201
 
 
 def _exported_seconds(experiment: Experiment, guild_id: int) -> dict[str, int]:
