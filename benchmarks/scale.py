@@ -30,9 +30,7 @@ import os
 import queue
 import tempfile
 import time
-import uuid
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
@@ -109,27 +107,12 @@ def run(
             engine.dispose()
         for count in processes:
             say(f"  a full interval with {count} bot process(es) ...")
-            with _copy_of(server_url, template_url) as url:
+            with postgres_database(server_url, template_url) as url:
                 figures = IntervalFigures(count, guilds, viewers_each, setup)
                 _interval(url, figures)
                 figures.problems += check(url, figures)
             found.append(figures)
     return found
-
-
-@contextmanager
-def _copy_of(server_url: str, template_url: str) -> Iterator[str]:
-    admin = sa.create_engine(server_url, isolation_level="AUTOCOMMIT")
-    template = template_url.rsplit("/", 1)[1]
-    name = f"sk_bench_{uuid.uuid4().hex[:8]}"
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
-    try:
-        yield server_url.rsplit("/", 1)[0] + f"/{name}"
-    finally:
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 def _interval(url: str, figures: IntervalFigures) -> None:

@@ -64,12 +64,14 @@ class TickFigures:
 
 
 @contextmanager
-def postgres_database(server_url: str) -> Iterator[str]:
-    """A new, empty database on the throwaway server; dropped afterwards."""
+def postgres_database(server_url: str, template_url: str | None = None) -> Iterator[str]:
+    """A new database on the throwaway server, empty or a copy of ``template_url``'s; dropped
+    afterwards."""
     admin = sa.create_engine(server_url, isolation_level="AUTOCOMMIT")
     name = f"sk_bench_{uuid.uuid4().hex[:8]}"
+    copy = f' TEMPLATE "{template_url.rsplit("/", 1)[1]}"' if template_url else ""
     with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"{copy}'))
     try:
         yield server_url.rsplit("/", 1)[0] + f"/{name}"
     finally:
