@@ -76,13 +76,16 @@ class VipExpiry:
                         platform=grant.platform,
                     )
                     continue
-                postponed += 1
-                text = texts.reason_text(problem)
-                await self.effects.in_transaction(
-                    lambda conn, g=grant, t=text: repository.note_removal_error(conn, g.id, t)
-                )
+                waiting = [grant]
                 if problem == Refusal.NOT_CONNECTED:  # the guild's other grants wait as well
-                    postponed += len(grants) - grants.index(grant) - 1
+                    waiting = grants[grants.index(grant) :]
+                postponed += len(waiting)
+                text = texts.reason_text(problem)
+                ids = [g.id for g in waiting]
+                await self.effects.in_transaction(
+                    lambda conn, ids=ids, t=text: repository.note_removal_error(conn, ids, t, now)
+                )
+                if problem == Refusal.NOT_CONNECTED:
                     break
         return ExpiryRun(removed, postponed)
 

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any
@@ -53,6 +54,7 @@ class Grant:
     last_error: str | None = None
     discord_user_id: int | None = None  # Kick: the member holding the temporary role
     role_id: int | None = None
+    removal_tried_at: datetime | None = None  # when removing it last failed
 
 
 @dataclass(frozen=True)
@@ -168,7 +170,9 @@ def count_temporary(conn: Connection, guild_id: int, platform: Platform) -> int:
 
 
 def due_grants(conn: Connection, now: datetime, limit: int = 500) -> list[Grant]:
-    """Open temporary grants whose expiry has passed, oldest expiry first, in every guild."""
+    """Open temporary grants whose expiry has passed, in every guild: those whose removal was
+    never tried first, then those tried longest ago, each oldest expiry first (so grants that
+    keep failing take their turn behind the others, never in their way)."""
     rows = conn.execute(
         sa.select(vip_grants)
         .where(
@@ -177,7 +181,11 @@ def due_grants(conn: Connection, now: datetime, limit: int = 500) -> list[Grant]
             vip_grants.c.expires_at.is_not(None),
             vip_grants.c.expires_at <= now,
         )
-        .order_by(vip_grants.c.expires_at, vip_grants.c.id)
+        .order_by(
+            vip_grants.c.removal_tried_at.asc().nulls_first(),
+            vip_grants.c.expires_at,
+            vip_grants.c.id,
+        )
         .limit(limit)
     )
     return [_grant(row) for row in rows]
@@ -216,9 +224,14 @@ def close_grant(conn: Connection, grant_id: int, at: datetime, reason: str) -> b
     return result.first() is not None
 
 
-def note_removal_error(conn: Connection, grant_id: int, error: str) -> None:
+def note_removal_error(
+    conn: Connection, grant_ids: Sequence[int], error: str, at: datetime
+) -> None:
+    """The grants' removal failed (or waits on the same cause) at ``at``."""
     conn.execute(
-        vip_grants.update().where(vip_grants.c.id == grant_id).values(last_error=error[:200])
+        vip_grants.update()
+        .where(vip_grants.c.id.in_(list(grant_ids)))
+        .values(last_error=error[:200], removal_tried_at=at)
     )
 
 

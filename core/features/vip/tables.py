@@ -44,6 +44,7 @@ vip_grants = Table(
     Column("removed_at", UTCDateTime, nullable=True),
     Column("removal_reason", String(200), nullable=True),
     Column("last_error", String(200), nullable=True),  # the last transient removal failure
+    Column("removal_tried_at", UTCDateTime, nullable=True),  # when that failure happened
     Column("discord_user_id", Snowflake, nullable=True),  # Kick grants: the linked member
     Column("role_id", Snowflake, nullable=True),  # Kick grants: the temporary role
     Index(None, "guild_id", "removed_at", "expires_at"),
