@@ -109,13 +109,16 @@ class Posted:
 
 def post_closed_windows(conn: Connection, guild_id: int, current: datetime) -> Posted:
     """Post every row of a window before ``current`` to the ledger, and start it again in
-    ``current``; rows left with nothing, of viewers quiet for an hour, are dropped."""
+    ``current``; rows left with nothing, of viewers quiet for an hour, are dropped (when a window
+    closes: a tick that closes none reads and writes nothing more)."""
     a = points_accrual.c
     closed = conn.execute(
         sa.select(a.platform, a.platform_user_id, a.window_start, a.watch_units, a.chat_points)
         .where(a.guild_id == guild_id, a.window_start < current)
         .with_for_update()
     ).all()
+    if not closed:  # most ticks: no window closed, nothing to post or start again
+        return Posted(0, 0)
     entries = []
     for row in closed:
         amount = row.watch_units // UNITS_PER_POINT + row.chat_points
