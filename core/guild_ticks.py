@@ -18,11 +18,12 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable, Iterable
-from datetime import UTC, datetime
+from datetime import datetime, timedelta
 
 from core.bus.base import EventBus
 from core.events import ChatMessageSent, Event, GuildEvent, Platform, StreamEnded, StreamStarted
 from core.ownership.share import partition_of
+from core.scheduler import next_tick_at
 
 log = logging.getLogger(__name__)
 
@@ -84,7 +85,7 @@ class GuildTicks:
         """The tick of the latest instant for the guilds of ``partitions``, which this process
         has just taken over: their last owner may have died before ticking them. A guild it
         did tick is not ticked again (each guild's clock only moves forward)."""
-        at = latest_tick_at(now, self.interval_seconds)
+        at = next_tick_at(now, self.interval_seconds) - timedelta(seconds=self.interval_seconds)
         await self.run(at, asyncio.Event(), only=lambda g: partition_of(g) in partitions)
 
     def waiting_guilds(self, at: datetime) -> set[int] | None:
@@ -114,12 +115,6 @@ class GuildTicks:
         except Exception:
             log.exception("the watchtime ticks of %d guild(s) failed; the next catch up",
                           len(guild_ids))  # fmt: skip
-
-
-def latest_tick_at(now: datetime, interval_seconds: int) -> datetime:
-    """The last multiple of ``interval_seconds`` since the epoch (UTC) at or before ``now``."""
-    epoch_seconds = int(now.timestamp()) // interval_seconds * interval_seconds
-    return datetime.fromtimestamp(epoch_seconds, UTC)
 
 
 async def _sleep_or_stop(stop: asyncio.Event, seconds: float) -> None:

@@ -103,7 +103,7 @@ class Runtime(FeatureServices):
         # each bot process ticks the guilds of its own partitions.
         self.ticks = GuildTicks(
             self.bus,
-            lambda: [g for g in self.guilds.guild_ids() if self.ownership.owns_guild(g)],
+            self.own_guild_ids,
             self.guilds.guilds_tracking,
             lambda guild_ids, at: self.watchtime.tick_many(guild_ids, at),
             limit_seconds=max(2.0 * interval, 60.0),
@@ -253,6 +253,11 @@ class Runtime(FeatureServices):
         """The watchtime tick in every guild at once (the scheduler's ``GuildTicks`` waits for
         each guild's own backlog first)."""
         return self.watchtime.tick_many(self.guilds.guild_ids(), now or self.clock())
+
+    def own_guild_ids(self) -> list[int]:
+        """The guilds of the partitions this bot process owns (every guild when it runs alone,
+        or does not share its work: a tool, a test)."""
+        return [g for g in self.guilds.guild_ids() if self.ownership.owns_guild(g)]
 
     def on_close(self, hook: Callable[[], object]) -> None:
         """``hook()`` when the runtime closes, before the database goes: a feature's own

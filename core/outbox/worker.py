@@ -23,9 +23,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
-import socket
-import uuid
 from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -37,6 +34,7 @@ from sqlalchemy.engine import Engine
 from core.events import utc
 from core.outbox import store
 from core.outbox.store import Claimed, Effect
+from core.ownership.share import process_name
 
 log = logging.getLogger(__name__)
 
@@ -105,11 +103,6 @@ class RateLimit:
         self._landed.setdefault(key, deque()).append(self._now())
 
 
-def worker_name() -> str:
-    """This process's own name among workers: host, pid and a random part."""
-    return f"{socket.gethostname()[:32]}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
-
-
 @dataclass
 class OutboxWorker:
     engine: Engine
@@ -117,7 +110,7 @@ class OutboxWorker:
     kinds: dict[str, Kind]
     clock: Callable[[], datetime]
     rate_limit: RateLimit | None = None
-    name: str = field(default_factory=worker_name)
+    name: str = field(default_factory=process_name)
     batch: int = 10
     timeout_seconds: float = 10.0
     max_attempts: int = 8

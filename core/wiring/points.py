@@ -49,7 +49,7 @@ def install(rt: Runtime) -> None:
         timedelta(minutes=rt.settings.watchtime.active_window_minutes),
         # This process's guilds: each earns right after its own tick, in the process that
         # ticked it (in another process, the tick may land after this one's job has run).
-        lambda: [g for g in rt.guilds.guild_ids() if rt.ownership.owns_guild(g)],
+        rt.own_guild_ids,
     )
     rt.handle(ChatMessageSent, rt.points_earning.record_chat)
     rt.scheduler.after_tick(
