@@ -28,6 +28,7 @@ from core.features.watchtime.service import TickResult
 from core.guild_ticks import GuildTicks
 from core.health import Check, HealthReport, run_check, webhooks_check
 from core.metrics import Metrics
+from core.outbox import DISCORD
 from core.outbox.worker import OutboxWorker
 from core.ownership.share import process_name
 from core.scheduler import Scheduler
@@ -58,6 +59,11 @@ if TYPE_CHECKING:
     from core.web.app import WebServices
 
 log = logging.getLogger(__name__)
+
+# A Discord call gets this long (discord.py waits out Discord's rate limits inside it), and is
+# tried this many times over about an hour and a half of backoff before it ends failed.
+DISCORD_TIMEOUT_SECONDS = 30.0
+DISCORD_ATTEMPTS = 24
 
 # Each feature's install(runtime), in order: a feature may use what the ones before it built.
 FEATURES = (
@@ -98,6 +104,18 @@ class Runtime(FeatureServices):
         interval = settings.watchtime.interval_seconds
         self.scheduler = Scheduler(interval, lambda at, stop: self.ticks.run(at, stop), clock)
         infrastructure.install(self)
+        # Calls to Discord leave the event path too (posts, DMs, roles): features add their kinds
+        # to this worker, which makes the calls of this process's own Discord shard's guilds.
+        self.discord_calls = OutboxWorker(
+            self.engine,
+            DISCORD,
+            {},
+            clock,
+            shard=settings.discord.shard,
+            timeout_seconds=DISCORD_TIMEOUT_SECONDS,
+            max_attempts=DISCORD_ATTEMPTS,
+        )
+        self.call_through(self.discord_calls)
         self.guilds = GuildService(self.engine, clock)
         # A guild's tick waits for its own presence from before the instant, no one else's;
         # each bot process ticks the guilds of its own partitions.

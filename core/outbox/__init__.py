@@ -8,3 +8,5 @@ another within seconds), paces them, retries with backoff and records the final 
 refused with the service's reason, uncertain (never sent again where the service has no
 idempotency key), or failed.
 """
+
+DISCORD = "discord"  # the service of calls to Discord: posts, DMs, roles (each process its shard's)

@@ -88,10 +88,12 @@ def claim(
     limit: int,
     *,
     skip_guilds: Collection[int] = (),
+    shard: tuple[int, int] | None = None,
 ) -> list[Claimed]:
     """Take up to ``limit`` due calls of ``service`` for ``worker`` until ``until``: pending,
     due, and not held by a worker whose lease still runs; none of ``skip_guilds`` (whose lanes
-    are busy) nor of a guild with a call held by a worker. Oldest first."""
+    are busy) nor of a guild with a call held by a worker; with ``shard`` (id, count), only
+    guilds of that Discord shard (``(guild_id >> 22) % count == id``). Oldest first."""
     o = outbox.c
     conditions = [
         o.service == service,
@@ -101,6 +103,10 @@ def claim(
     ]
     if skip_guilds:
         conditions.append(o.guild_id.not_in(list(skip_guilds)))
+    if shard is not None:
+        shard_id, count = shard
+        shifted = o.guild_id.op(">>")(sa.literal_column("22"))  # an int on PostgreSQL
+        conditions.append(shifted.op("%")(count) == shard_id)
     # A guild's calls are made in order, across processes too: none while another worker holds
     # one of that guild's calls for this service.
     held = outbox.alias("held")

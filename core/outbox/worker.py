@@ -31,6 +31,7 @@ from typing import Any
 
 from sqlalchemy.engine import Engine
 
+from core.bus.base import NotReady
 from core.events import utc
 from core.outbox import store
 from core.outbox.store import Claimed, Effect
@@ -118,6 +119,7 @@ class OutboxWorker:
     max_backoff_seconds: float = 300.0
     poll_seconds: float = 0.5
     lanes: int = 8  # guilds whose calls are made at the same time (one guild's in order)
+    shard: tuple[int, int] | None = None  # (id, count): only that Discord shard's guilds' calls
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
 
     @property
@@ -195,7 +197,14 @@ class OutboxWorker:
     def _claim(self, now: datetime, busy: set[int]) -> list[Claimed]:
         with self.engine.begin() as conn:
             return store.claim(
-                conn, self.service, self.name, now, now + self.lease, self.batch, skip_guilds=busy
+                conn,
+                self.service,
+                self.name,
+                now,
+                now + self.lease,
+                self.batch,
+                skip_guilds=busy,
+                shard=self.shard,
             )
 
     async def _make(self, call: Claimed) -> None:
@@ -223,6 +232,8 @@ class OutboxWorker:
                 if kind.idempotent
                 else Uncertain(f"no answer within {self.timeout_seconds:g} s")
             )
+        except NotReady as exc:  # the partner is not connected yet (Discord): nothing was sent
+            outcome = Retry(str(exc) or type(exc).__name__)
         except Exception as exc:
             log.warning("%s outbox: %s failed (%s)", self.service, call.key, exc)
             outcome = Retry(f"{type(exc).__name__}: {exc}")

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 from core.discord_bot.linking.outbound import DiscordLinks
 from core.events import AccountLinked, AccountLinkFailed, AccountUnlinked
 from core.features.linking.effects import LinkEffects
+from core.features.linking.queued import QueuedLinkEffects
 from core.features.linking.service import LinkingService
 
 if TYPE_CHECKING:
@@ -27,6 +28,8 @@ def install(rt: Runtime) -> None:
     # The DM, the linked role and the link log; watchtime roles follow a link (and an unlink)
     # at once through the role sync.
     rt.link_effects = LinkEffects(rt.linking, DiscordLinks(rt.discord), role_sync=rt.role_sync)
-    rt.handle(AccountLinked, rt.link_effects.account_linked)
-    rt.handle(AccountLinkFailed, rt.link_effects.link_failed)
-    rt.handle(AccountUnlinked, rt.link_effects.account_unlinked)  # from the dashboard's /me
+    # The handlers queue them for the Discord worker (an unlink from the dashboard's /me too).
+    queued = QueuedLinkEffects(rt.engine, rt.clock, rt.link_effects)
+    rt.discord_calls.kinds.update(queued.kinds())
+    for event_type in (AccountLinked, AccountLinkFailed, AccountUnlinked):
+        rt.handle(event_type, queued.queue)

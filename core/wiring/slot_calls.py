@@ -1,4 +1,4 @@
-"""Slot calls: `!call` / `!sr` in chat, the queue, and the posts in Discord."""
+"""Slot calls: `!call` / `!sr` in chat, the queue, and the posts in Discord (through the outbox)."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 from core.discord_bot.slot_calls.outbound import DiscordSlotCallPoster
 from core.features.slot_calls.chat import SlotCallChat
+from core.features.slot_calls.posts import SlotCallPosts
 from core.features.slot_calls.service import SlotCallService
 
 if TYPE_CHECKING:
@@ -16,12 +17,9 @@ def install(rt: Runtime) -> None:
     rt.slot_calls = SlotCallService(
         rt.engine, rt.clock, default_channel_id=rt.settings.slot_calls.channel_id
     )
-    rt.slot_call_chat = SlotCallChat(
-        rt.slot_calls, DiscordSlotCallPoster(rt.discord), rt.chat_replies, rt.guilds.name_of
-    )
+    rt.slot_call_chat = SlotCallChat(rt.slot_calls, rt.chat_replies, rt.guilds.name_of)
     for command in rt.slot_call_chat.commands():
         rt.chat_commands.add(command)
-    # Post the calls Discord missed while it was not connected.
-    rt.scheduler.after_tick(
-        "posting missed slot calls", rt.slot_call_chat.post_pending, when=lambda: rt.discord.enabled
-    )
+    # An accepted call's post is queued with it; the Discord worker posts it.
+    posts = SlotCallPosts(rt.slot_calls, DiscordSlotCallPoster(rt.discord))
+    rt.discord_calls.kinds.update(posts.kinds())

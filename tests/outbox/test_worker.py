@@ -317,3 +317,22 @@ async def test_a_guild_whose_call_another_worker_holds_waits_for_it_across_proce
     assert await other.run_once() == 1  # GUILD's next call, once the first has ended
     assert second.calls == [{}, {"user": "2", "channel": "c1"}]
     assert first.calls == [{"user": "1", "channel": "c1"}]
+
+
+async def test_a_sharded_worker_makes_only_its_own_shards_calls(engine: Engine):
+    # Discord's shard of a guild is (guild_id >> 22) % shard count: a process connected to one
+    # shard cannot post in the other's guilds, so its worker leaves their calls alone.
+    guilds = [(n << 22) + 7 for n in range(6)]  # shards 0, 1, 0, 1, 0, 1 of 2
+    with engine.begin() as conn:
+        for guild_id in guilds:
+            call = Effect("helix", "add", guild_id, f"add:{guild_id}", {"guild": guild_id})
+            store.enqueue(conn, call, T0)
+    shard_one, shard_zero = Partner(), Partner()
+    clock = Clock(T0)
+
+    assert await worker(engine, clock, shard_one, shard=(1, 2)).run_once() == 3
+    assert sorted(call["guild"] for call in shard_one.calls) == guilds[1::2]
+    assert await worker(engine, clock, shard_one, shard=(1, 2)).run_once() == 0
+
+    assert await worker(engine, clock, shard_zero, shard=(0, 2)).run_once() == 3
+    assert sorted(call["guild"] for call in shard_zero.calls) == guilds[0::2]

@@ -1,22 +1,20 @@
 """Slot calls in stream chat: ``!call <slot>`` (or ``!sr``), and the chat side of a pick.
 
-An accepted call is posted to Discord and answered in chat. Every refusal has its own short
-answer, except for blacklisted viewers and repeated deliveries, which get none. Nothing said here
-starts like a command, and a slot name is never repeated with the command characters it began
-with, so no other bot in the chat reacts to our lines.
+An accepted call is answered in chat; its post in Discord is queued with it (``posts.py``).
+Every refusal has its own short answer, except for blacklisted viewers and repeated deliveries,
+which get none. Nothing said here starts like a command, and a slot name is never repeated with
+the command characters it began with, so no other bot in the chat reacts to our lines.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import timedelta
 
 from core.features.chat_commands.commands import GuildName, discord_place, platform_title
 from core.features.chat_commands.replies import ChatReplier
 from core.features.chat_commands.router import ChatCommand, ChatInvocation
 from core.features.chat_commands.text import chat_safe
-from core.features.slot_calls.ports import SlotCallPoster
 from core.features.slot_calls.service import (
     MAX_SLOT_NAME,
     CallOutcome,
@@ -27,11 +25,6 @@ from core.features.slot_calls.service import (
 
 log = logging.getLogger(__name__)
 
-# Calls whose post failed are posted again by post_pending: not before this, so a post that is
-# under way is not doubled, and not after ten minutes (a bot restart is over by then, and a
-# channel that refuses the post keeps refusing it).
-RETRY_AFTER = timedelta(seconds=30)
-RETRY_WITHIN = timedelta(minutes=10)
 ECHO_LIMIT = 80  # characters of a slot name repeated in chat
 EMPTY_NAME = "Please name a slot: !call <slot>"
 CALLS_OFF = "Slot calls are off right now."
@@ -80,12 +73,10 @@ class SlotCallChat:
     def __init__(
         self,
         service: SlotCallService,
-        poster: SlotCallPoster,
         replies: ChatReplier,
         guild_name: GuildName,
     ) -> None:
         self.service = service
-        self.poster = poster
         self.replies = replies
         self.guild_name = guild_name
 
@@ -103,51 +94,7 @@ class SlotCallChat:
             return (
                 f"Please link your {platform} account first: type !link in {discord_place(name)}."
             )
-        if outcome.verdict == Verdict.ACCEPTED:
-            await self._post_or_log(invocation.guild_id, outcome)
         return call_reply(outcome)
-
-    async def _post(self, guild_id: int, outcome: CallOutcome) -> bool:
-        """Post an accepted call. False when it cannot go to its channel (logged); raises when
-        Discord cannot be reached now."""
-        call = outcome.call
-        if call is None or outcome.position is None:
-            return False
-        if outcome.channel_id is None:
-            log.info("guild %s: slot call %s kept; no slot call channel is set", guild_id, call.id)
-            return False
-        posted = await self.poster.post_call(outcome.channel_id, call, outcome.position)
-        if posted:
-            await asyncio.to_thread(self.service.mark_posted, guild_id, call.id)
-        return posted
-
-    async def _post_or_log(self, guild_id: int, outcome: CallOutcome) -> None:
-        try:
-            await self._post(guild_id, outcome)
-        except Exception:
-            # The call is stored and listed by !slotlist; post_pending tries its post again.
-            call_id = outcome.call.id if outcome.call else None
-            log.warning("guild %s: could not post slot call %s", guild_id, call_id, exc_info=True)
-
-    async def post_pending(self) -> int:
-        """Post the recent calls whose post failed (Discord was away); how many went out.
-
-        Stops at the first error, as Discord is most likely still away; the next run goes on.
-        """
-        pending = await asyncio.to_thread(
-            self.service.unposted_calls, older_than=RETRY_AFTER, newer_than=RETRY_WITHIN
-        )
-        posted = 0
-        for outcome in pending:
-            if outcome.call is None:
-                continue
-            try:
-                if await self._post(outcome.call.guild_id, outcome):
-                    posted += 1
-            except Exception as exc:
-                log.info("%d missed slot call(s) wait for Discord (%s)", len(pending) - posted, exc)
-                break
-        return posted
 
     async def announce_pick(self, pick: Pick) -> None:
         """Say in the stream's chat which slot was picked, and whose call it was."""

@@ -254,24 +254,6 @@ def mark_posted(conn: Connection, guild_id: int, call_id: int, now: datetime) ->
     )
 
 
-def list_unposted_open_calls(
-    conn: Connection, called_after: datetime, called_before: datetime, limit: int
-) -> list[SlotCall]:
-    """Open calls of every guild that were never posted, oldest first (for the retry job)."""
-    query = (
-        sa.select(slot_calls)
-        .where(
-            slot_calls.c.status == OPEN,
-            slot_calls.c.posted_at.is_(None),
-            slot_calls.c.called_at > called_after,
-            slot_calls.c.called_at < called_before,
-        )
-        .order_by(slot_calls.c.id)
-        .limit(limit)
-    )
-    return [_call(row) for row in conn.execute(query)]
-
-
 def _call(row: sa.Row) -> SlotCall:
     return SlotCall(
         id=row.id,

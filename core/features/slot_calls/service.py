@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import logging
 import math
 import secrets
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy.engine import Engine
 
@@ -22,8 +23,10 @@ from core.events import ChatMessageSent, Platform, utc
 from core.features.chat_commands.text import clean_text, without_command_prefix
 from core.features.linking.repository import find_link_by_account
 from core.features.slot_calls import repository
+from core.features.slot_calls.posts import queue_post
 from core.features.slot_calls.repository import (
     CLEARED,
+    OPEN,
     PICKED,
     BlacklistEntry,
     NewSlotCall,
@@ -38,6 +41,8 @@ MAX_OPEN_LIMIT = 100
 MAX_USERNAME = 100
 MAX_REASON = 200
 PICK_ATTEMPTS = 5
+
+log = logging.getLogger(__name__)
 
 
 class Verdict(enum.StrEnum):
@@ -175,6 +180,12 @@ class SlotCallService:
                 return CallOutcome(Verdict.ALREADY_STORED)
             call = repository.get_call(conn, guild_id, call_id)
             position = repository.queue_position(conn, guild_id, call_id)
+            channel_id = self._channel_of(settings)
+            if channel_id is not None:
+                queue_post(conn, guild_id, call_id, channel_id, position, utc(self.clock()))
+            else:
+                log.info("guild %s: slot call %s kept; no slot call channel is set",
+                         guild_id, call_id)  # fmt: skip
         return CallOutcome(
             Verdict.ACCEPTED,
             call=call,
@@ -186,25 +197,13 @@ class SlotCallService:
         with self.engine.begin() as conn:
             repository.mark_posted(conn, guild_id, call_id, utc(self.clock()))
 
-    def unposted_calls(
-        self, *, older_than: timedelta, newer_than: timedelta, limit: int = 50
-    ) -> list[CallOutcome]:
-        """Accepted calls whose post never made it (Discord was not connected), with where and
-        at which place they go. ``older_than`` leaves calls being posted right now alone."""
-        now = utc(self.clock())
+    def call_to_post(self, guild_id: int, call_id: int) -> SlotCall | None:
+        """The call if it still waits for its post: open and not posted yet."""
         with self.engine.connect() as conn:
-            calls = repository.list_unposted_open_calls(
-                conn, now - newer_than, now - older_than, limit
-            )
-            pending = []
-            for call in calls:
-                settings = repository.get_settings(conn, call.guild_id) or SlotCallSettings()
-                channel_id = self._channel_of(settings)
-                if channel_id is None:
-                    continue
-                position = repository.queue_position(conn, call.guild_id, call.id)
-                pending.append(CallOutcome(Verdict.ACCEPTED, call, position, channel_id=channel_id))
-        return pending
+            call = repository.get_call(conn, guild_id, call_id)
+        if call is None or call.status != OPEN or call.posted_at is not None:
+            return None
+        return call
 
     # --- the queue -------------------------------------------------------------------------
 

@@ -13,7 +13,10 @@ from core.events import Platform
 from core.features.chat_commands.router import ChatCommandRouter
 from core.features.linking.service import LinkingService
 from core.features.slot_calls.chat import SlotCallChat
+from core.features.slot_calls.posts import SlotCallPosts
 from core.features.slot_calls.service import SlotCallService
+from core.outbox import DISCORD
+from core.outbox.worker import OutboxWorker
 from tests.discord_bot.fake_discord import say
 from tests.features.chat_commands.doubles import RecordingSender, replier_for, webhook_chat
 
@@ -34,10 +37,8 @@ def chat_sender() -> RecordingSender:
 
 
 @pytest.fixture
-def slot_chat(slot_service, gateway, chat_sender, guilds) -> SlotCallChat:
-    return SlotCallChat(
-        slot_service, DiscordSlotCallPoster(gateway), replier_for(chat_sender), guilds.name_of
-    )
+def slot_chat(slot_service, chat_sender, guilds) -> SlotCallChat:
+    return SlotCallChat(slot_service, replier_for(chat_sender), guilds.name_of)
 
 
 @pytest.fixture
@@ -64,14 +65,23 @@ def router(slot_chat, chat_sender) -> ChatCommandRouter:
 
 
 @pytest.fixture
-def chat(router, clock):
-    """``await chat(guild, "!call x", sender_id=..., username=...)``: a viewer says it."""
+def discord_worker(sqlite_engine, slot_service, gateway, clock) -> OutboxWorker:
+    """The runtime's Discord worker, posting with the bot's own poster."""
+    posts = SlotCallPosts(slot_service, DiscordSlotCallPoster(gateway))
+    return OutboxWorker(sqlite_engine, DISCORD, posts.kinds(), clock)
+
+
+@pytest.fixture
+def chat(router, clock, discord_worker):
+    """``await chat(guild, "!call x", sender_id=..., username=...)``: a viewer says it (and the
+    Discord worker makes the posts it queued)."""
 
     async def speak(guild: discord.Guild, content: str, **sender) -> None:
         clock.advance(60)
         sender.setdefault("badges", [])
         await router.handle(guild.id, webhook_chat(content, at=clock(), **sender))
         await router.flush()
+        await discord_worker.run_once()
 
     return speak
 

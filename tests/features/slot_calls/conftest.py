@@ -1,4 +1,5 @@
-"""Slot calls on a real database, with chat through the router and a recording Discord poster."""
+"""Slot calls on a real database, with chat through the router, and the outbox's Discord worker
+posting with a recording poster."""
 
 from __future__ import annotations
 
@@ -8,8 +9,11 @@ from core.events import ChatMessageSent
 from core.features.chat_commands.router import ChatCommandRouter
 from core.features.guilds.service import GuildService
 from core.features.slot_calls.chat import SlotCallChat
+from core.features.slot_calls.posts import SlotCallPosts
 from core.features.slot_calls.repository import SlotCall
 from core.features.slot_calls.service import SlotCallService
+from core.outbox import DISCORD
+from core.outbox.worker import OutboxWorker
 from tests.features.chat_commands.doubles import T0, RecordingSender, replier_for, webhook_chat
 from tests.support.clock import Clock
 
@@ -20,25 +24,31 @@ MODERATOR = 900
 
 
 class RecordingPoster:
-    """A SlotCallPoster that keeps what it posted; ``fail`` makes the next posts raise."""
+    """A SlotCallPoster that keeps what it posted; ``fail`` makes the next posts raise, and
+    ``refuse`` answers False (the channel is gone) until cleared."""
 
     def __init__(self) -> None:
         self.posts: list[tuple[int, SlotCall, int]] = []
         self.fail: Exception | None = None
+        self.refuse = False
 
     async def post_call(self, channel_id: int, call: SlotCall, position: int) -> bool:
         if self.fail is not None:
             raise self.fail
+        if self.refuse:
+            return False
         self.posts.append((channel_id, call, position))
         return True
 
 
 class Chat:
-    """Viewers talking in the stream's chat; the clock moves a second per message."""
+    """Viewers talking in the stream's chat; the clock moves a second per message. After each
+    message the Discord worker makes the posts that are due."""
 
-    def __init__(self, router: ChatCommandRouter, clock: Clock) -> None:
+    def __init__(self, router: ChatCommandRouter, clock: Clock, discord: OutboxWorker) -> None:
         self.router = router
         self.clock = clock
+        self.discord = discord
 
     def message(self, content: str, **sender) -> ChatMessageSent:
         sender.setdefault("badges", [])
@@ -53,6 +63,7 @@ class Chat:
     async def deliver(self, event: ChatMessageSent, guild_id: int = GUILD) -> None:
         await self.router.handle(guild_id, event)
         await self.router.flush()
+        await self.discord.run_once()
 
 
 @pytest.fixture
@@ -81,13 +92,19 @@ def poster() -> RecordingPoster:
 
 
 @pytest.fixture
-def slot_chat(service, poster, sender, guilds) -> SlotCallChat:
-    return SlotCallChat(service, poster, replier_for(sender), guilds.name_of)
+def slot_chat(service, sender, guilds) -> SlotCallChat:
+    return SlotCallChat(service, replier_for(sender), guilds.name_of)
 
 
 @pytest.fixture
-def chat(slot_chat, sender, clock) -> Chat:
-    return Chat(ChatCommandRouter(slot_chat.commands(), replier_for(sender)), clock)
+def discord_worker(engine, service, poster, clock) -> OutboxWorker:
+    return OutboxWorker(engine, DISCORD, SlotCallPosts(service, poster).kinds(), clock)
+
+
+@pytest.fixture
+def chat(slot_chat, sender, clock, discord_worker) -> Chat:
+    router = ChatCommandRouter(slot_chat.commands(), replier_for(sender))
+    return Chat(router, clock, discord_worker)
 
 
 @pytest.fixture

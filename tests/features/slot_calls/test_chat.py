@@ -6,11 +6,21 @@ import logging
 from datetime import UTC, datetime
 
 import pytest
+import sqlalchemy as sa
 
+from core.bus.base import NotReady
 from core.events import Platform
 from core.features.linking.service import LinkingService
 from core.features.slot_calls.chat import pick_announcement
+from core.features.slot_calls.posts import SlotCallPosts
+from core.outbox import DISCORD
+from core.outbox.worker import OutboxWorker
+from core.storage.tables import outbox
 from tests.features.slot_calls.conftest import CALLS_CHANNEL, GUILD, MODERATOR, OTHER_GUILD
+
+
+class DiscordAway(NotReady):
+    """As the Discord gateway raises while the bot is not connected."""
 
 
 @pytest.fixture
@@ -256,13 +266,15 @@ async def test_without_a_channel_the_call_is_kept_and_answered_but_not_posted(
 
     service = SlotCallService(engine, clock, default_channel_id=None)
     service.set_enabled(GUILD, True)
-    slot_chat = SlotCallChat(service, poster, replier_for(sender), guilds.name_of)
-    chat = Chat(ChatCommandRouter(slot_chat.commands(), replier_for(sender)), clock)
+    slot_chat = SlotCallChat(service, replier_for(sender), guilds.name_of)
+    worker = OutboxWorker(engine, DISCORD, SlotCallPosts(service, poster).kinds(), clock)
+    chat = Chat(ChatCommandRouter(slot_chat.commands(), replier_for(sender)), clock, worker)
     caplog.set_level(logging.INFO)
 
     await chat.say("!call Book of Dead")
 
     assert poster.posts == []
+    assert discord_calls(engine) == []  # nothing to post, nothing queued
     assert sender.texts == ["Slot call added: Book of Dead (#1 in the queue)."]
     assert "no slot call channel is set" in caplog.text
 
@@ -308,39 +320,85 @@ def test_a_pick_is_announced_with_the_callers_name() -> None:
     )
 
 
-async def test_a_call_discord_missed_is_posted_by_the_next_retry(
-    calls_on, chat, slot_chat, poster, clock, caplog
+async def test_a_call_discord_missed_is_posted_by_the_workers_retry_once(
+    calls_on, chat, discord_worker, poster, clock, engine
 ):
-    poster.fail = RuntimeError("the Discord bot is not connected yet")
+    poster.fail = DiscordAway("the Discord bot is not connected yet")
     await chat.say("!call Book of Dead", sender_id=1)
     await chat.say("!call Sugar Rush", sender_id=2)
 
-    assert await retry(slot_chat, clock, seconds=0) == 0  # too fresh: its post may be under way
-    caplog.set_level(logging.INFO)
-    assert await retry(slot_chat, clock, seconds=31) == 0  # Discord still away
-    assert "2 missed slot call(s) wait for Discord" in caplog.text
+    # Each was tried once and waits, with Discord's words: the chat answered at once.
+    assert [(state, result) for _, state, result in discord_calls(engine)] == [
+        ("pending", "the Discord bot is not connected yet")
+    ] * 2
+    assert await discord_worker.run_once() == 0  # not due yet: the worker backs off
+    clock.advance(60)
+    assert await discord_worker.run_once() == 2  # Discord still away
     poster.fail = None
-    assert await retry(slot_chat, clock, seconds=60) == 2
-    assert await retry(slot_chat, clock, seconds=60) == 0
+    clock.advance(600)
+    assert await discord_worker.run_once() == 2
+    clock.advance(600)
+    assert await discord_worker.run_once() == 0
 
     assert [(call.slot_name, position) for _, call, position in poster.posts] == [
         ("Book of Dead", 1),
         ("Sugar Rush", 2),
     ]
     assert all(call.posted_at is not None for call in calls_on.open_calls(GUILD, 10))
+    assert [state for _, state, _ in discord_calls(engine)] == ["done", "done"]
 
 
-async def test_missed_calls_older_than_ten_minutes_are_left_alone(
-    calls_on, chat, slot_chat, poster, clock
+async def test_a_call_picked_before_discord_came_back_is_not_posted(
+    calls_on, chat, discord_worker, poster, clock, engine
 ):
-    poster.fail = RuntimeError("the Discord bot is not connected yet")
+    poster.fail = DiscordAway("the Discord bot is not connected yet")
     await chat.say("!call Book of Dead")
+    calls_on.pick(GUILD, MODERATOR)
     poster.fail = None
 
-    assert await retry(slot_chat, clock, seconds=601) == 0
+    clock.advance(600)
+    assert await discord_worker.run_once() == 1
+
     assert poster.posts == []
+    [(_, state, result)] = discord_calls(engine)
+    assert (state, result) == ("done", "not posted: posted before, or picked or cleared meanwhile")
 
 
-async def retry(slot_chat, clock, *, seconds: float) -> int:
-    clock.advance(seconds)
-    return await slot_chat.post_pending()
+async def test_a_post_discord_refuses_ends_refused_with_why(calls_on, chat, poster, engine):
+    poster.refuse = True  # the channel is gone, or closed to the bot
+
+    await chat.say("!call Book of Dead")
+
+    [(_, state, result)] = discord_calls(engine)
+    assert state == "refused"
+    assert result.startswith("not posted: the Discord bot is off, or the channel")
+    [call] = calls_on.open_calls(GUILD, 10)
+    assert call.posted_at is None  # still in the queue, listed by !slotlist
+
+
+async def test_the_post_is_queued_with_the_call_in_one_transaction(
+    calls_on, chat, poster, engine, monkeypatch
+):
+    # A process killed between storing the call and queueing its post would lose the post:
+    # they are one transaction, so a failure queueing it stores no call either.
+    from core.features.slot_calls import service as service_module
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("the database went away")
+
+    monkeypatch.setattr(service_module, "queue_post", broken)
+    with pytest.raises(RuntimeError):
+        calls_on.request(GUILD, chat.message("!call Book of Dead"), "Book of Dead")
+
+    assert calls_on.open_calls(GUILD, 10) == []
+    assert discord_calls(engine) == []
+
+
+def discord_calls(engine) -> list[tuple[str, str, str | None]]:
+    with engine.connect() as conn:
+        rows = conn.execute(
+            sa.select(outbox.c.effect_key, outbox.c.state, outbox.c.result)
+            .where(outbox.c.service == DISCORD)
+            .order_by(outbox.c.id)
+        )
+        return [tuple(row) for row in rows]

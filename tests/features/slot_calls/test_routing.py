@@ -4,6 +4,7 @@ Kick channel it tracks, and answers go back to that channel's chat."""
 from __future__ import annotations
 
 from core.events import ChatMessageSent
+from core.features.slot_calls.posts import SlotCallPosts
 from tests.features.chat_commands.doubles import RecordingSender, replier_for, webhook_chat
 from tests.features.slot_calls.conftest import RecordingPoster
 from tests.support.delivery import make_queued_calls
@@ -22,7 +23,7 @@ async def test_two_guilds_tracking_different_channels_never_see_each_others_call
         runtime.slot_calls.set_channel(guild_id, channel_id)
     sender, poster = RecordingSender(), RecordingPoster()
     runtime.chat_commands.replies = runtime.slot_call_chat.replies = replier_for(sender)
-    runtime.slot_call_chat.poster = poster
+    runtime.discord_calls.kinds.update(SlotCallPosts(runtime.slot_calls, poster).kinds())
 
     async def chat(broadcaster: str, content: str, sender_id: int) -> None:
         event = webhook_chat(content, broadcaster=broadcaster, sender_id=sender_id, badges=[])

@@ -1,0 +1,153 @@
+"""What follows a link attempt goes through the outbox: the event's handler only queues, the
+Discord worker makes the calls, and Discord being away delays only them."""
+
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+
+from core.bus.base import NotReady
+from core.events import AccountUnlinked, Platform, Viewer
+from core.features.linking.effects import LinkEffects
+from core.features.linking.ports import RoleChange
+from core.features.linking.queued import QueuedLinkEffects
+from core.features.linking.service import LINKED, UNLINKED, LinkingService
+from core.outbox import DISCORD
+from core.outbox.worker import OutboxWorker
+from core.storage.tables import outbox
+from tests.features.linking.test_effects import (
+    ALICE,
+    GUILD,
+    LOG,
+    ROLE,
+    T0,
+    RecordingDiscord,
+    RecordingRoleSync,
+    linked,
+)
+from tests.support.clock import Clock
+
+
+class Away(NotReady):
+    """As the Discord gateway raises while the bot is not connected."""
+
+
+class FlakyDiscord(RecordingDiscord):
+    """Away until ``back`` is set."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.back = False
+
+    async def tell_member(self, notice):  # type: ignore[no-untyped-def]
+        if not self.back:
+            raise Away("the Discord bot is not connected yet")
+        return await super().tell_member(notice)
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock(T0)
+
+
+@pytest.fixture
+def linking(sqlite_engine, clock) -> LinkingService:  # type: ignore[no-untyped-def]
+    service = LinkingService(sqlite_engine, clock, link_secret="s")
+    service.set_linked_role(GUILD, ROLE)
+    service.set_log_channel(GUILD, LOG)
+    return service
+
+
+@pytest.fixture
+def discord() -> FlakyDiscord:
+    return FlakyDiscord()
+
+
+@pytest.fixture
+def queued(sqlite_engine, clock, linking, discord) -> QueuedLinkEffects:  # type: ignore[no-untyped-def]
+    effects = LinkEffects(linking, discord, role_sync=RecordingRoleSync(discord))
+    return QueuedLinkEffects(sqlite_engine, clock, effects)
+
+
+@pytest.fixture
+def worker(sqlite_engine, clock, queued) -> OutboxWorker:  # type: ignore[no-untyped-def]
+    return OutboxWorker(sqlite_engine, DISCORD, queued.kinds(), clock)
+
+
+def calls(engine) -> list[tuple[str, str, str | None]]:  # type: ignore[no-untyped-def]
+    with engine.connect() as conn:
+        query = sa.select(outbox.c.kind, outbox.c.state, outbox.c.result).order_by(outbox.c.id)
+        return [tuple(row) for row in conn.execute(query)]
+
+
+async def test_the_handler_only_queues_and_the_worker_tells_once_discord_answers(
+    sqlite_engine, queued, worker, discord, clock
+):
+    await queued.queue(GUILD, linked())
+    assert discord.calls == []  # the event's handler touched only our database
+    assert calls(sqlite_engine) == [("linking.linked", "pending", None)]
+
+    assert await worker.run_once() == 1
+    assert calls(sqlite_engine) == [
+        ("linking.linked", "pending", "the Discord bot is not connected yet")
+    ]
+    discord.back = True
+    clock.advance(60)
+    assert await worker.run_once() == 1
+
+    assert discord.calls == [
+        ("tell", ALICE, LINKED, None),
+        ("role", GUILD, ALICE, ROLE, True),
+        ("sync", GUILD, ALICE),
+        ("log", LOG, GUILD, LINKED, RoleChange(ROLE, True)),
+    ]
+    assert calls(sqlite_engine)[0][1] == "done"
+
+
+async def test_a_redelivered_event_queues_nothing_new(sqlite_engine, queued, worker, discord):
+    discord.back = True
+    await queued.queue(GUILD, linked())
+    await worker.run_once()
+    await queued.queue(GUILD, linked())
+
+    assert await worker.run_once() == 0
+    assert [call[0] for call in discord.calls] == ["tell", "role", "sync", "log"]
+    assert calls(sqlite_engine) == [("linking.linked", "done", calls(sqlite_engine)[0][2])]
+
+
+async def test_a_call_made_again_repeats_only_the_steps_left(
+    sqlite_engine, queued, worker, discord, clock
+):
+    # Discord failed after the DM and the role, before the log (as a worker killed there would
+    # leave it): the call is made again, and only the log is left to do (the sync is harmless).
+    discord.back = True
+    discord.unavailable_for_logs = 1
+    await queued.queue(GUILD, linked())
+    await worker.run_once()
+    done_before = [call[0] for call in discord.calls]
+    clock.advance(60)
+    await worker.run_once()
+
+    assert done_before == ["tell", "role", "sync"]
+    assert [call[0] for call in discord.calls] == ["tell", "role", "sync", "sync", "log"]
+
+
+async def test_an_unlink_from_the_dashboard_is_queued_and_made(
+    sqlite_engine, queued, worker, discord
+):
+    discord.back = True
+    event = AccountUnlinked(
+        platform=Platform.KICK,
+        event_id="u1",
+        occurred_at=T0,
+        guild_id=GUILD,
+        discord_user_id=ALICE,
+        viewer=Viewer("501", "al"),
+        actor_id=ALICE,
+    )
+    await queued.queue(GUILD, event)
+    await worker.run_once()
+
+    assert discord.calls[0] == ("role", GUILD, ALICE, ROLE, False)
+    assert discord.calls[-1][:4] == ("log", LOG, GUILD, UNLINKED)
+    assert calls(sqlite_engine)[0][:2] == ("linking.unlinked", "done")
