@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 from core.discord_bot.vip.outbound import DiscordTemporaryRoles, DiscordVipNotices
 from core.events import Platform, RewardRedeemed, VipAdded, VipRemoved
-from core.features.vip import redemption_outbox
+from core.features.vip import discord_calls, redemption_outbox
 from core.features.vip.helix_channel import HelixVipChannel
 from core.features.vip.service import VipService
 from core.outbox.worker import OutboxWorker
@@ -62,6 +62,8 @@ def install(rt: Runtime) -> None:
     )
     rt.call_through(helix_calls)
     rt.handle(RewardRedeemed, rt.vip.kick_roles.handle)  # Kick: a temporary Discord role
+    # Kick's role and the VIP channel's notices are the Discord worker's to make.
+    rt.discord_calls.kinds.update(discord_calls.kinds(rt.vip.effects.notices, rt.vip.kick_roles))
     rt.handle(VipAdded, rt.vip.expiry.handle_vip_added)
     rt.handle(VipRemoved, rt.vip.expiry.handle_vip_removed)
 

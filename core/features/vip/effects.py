@@ -15,6 +15,7 @@ from sqlalchemy.engine import Connection, Engine
 from core.events import Platform
 from core.features.chat_commands.ports import ChatSender
 from core.features.vip import repository
+from core.features.vip.discord_calls import queue_notice
 from core.features.vip.pacing import VipPacer
 from core.features.vip.ports import TemporaryRoles, TwitchVipChannel, VipNotices
 from core.features.vip.repository import VipSettings
@@ -68,16 +69,17 @@ class VipEffects:
         is_chat: bool | None = None,
         platform: Platform = Platform.TWITCH,
     ) -> None:
-        """Post ``text`` in chat (``is_chat`` None: when chat notices are on) and in the
-        guild's VIP notice channel, when it has one. At most once: the effect it tells of is
-        stored first, and a notice that fails (Discord not connected) is logged, not retried."""
+        """Say ``text`` in chat (``is_chat`` None: when chat notices are on) and queue it for the
+        guild's VIP notice channel on Discord, when it has one. At most once: the effect it
+        tells of is stored first."""
         if settings.is_chat_notices if is_chat is None else is_chat:
             if platform is Platform.TWITCH:
                 await self.twitch.send_chat(guild_id, broadcaster_id, text)
             elif (sender := self.kick_chat()) is not None:
                 await sender.send(guild_id=guild_id, broadcaster_user_id=broadcaster_id, text=text)
-        if self.notices is not None and settings.notice_channel_id is not None:
-            try:
-                await self.notices.post_notice(guild_id, settings.notice_channel_id, text)
-            except Exception:  # a notice is never worth redoing the grant or stopping a job
-                log.warning("guild %s: VIP notice not posted", guild_id, exc_info=True)
+        if self.notices is not None and (channel_id := settings.notice_channel_id) is not None:
+            # Queued for the Discord worker (``discord_calls.py``): never waited on here.
+            now = self.clock()
+            await self.in_transaction(
+                lambda conn: queue_notice(conn, guild_id, channel_id, text, now)
+            )

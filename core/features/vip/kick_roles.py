@@ -17,6 +17,7 @@ from sqlalchemy.engine import Connection
 from core.events import Platform, RewardRedeemed
 from core.features.linking.repository import find_link_by_account
 from core.features.vip import redemptions_repository, repository, texts
+from core.features.vip.discord_calls import queue_kick_redemption
 from core.features.vip.effects import VipEffects
 from core.features.vip.ports import RoleRefused
 from core.features.vip.redemptions import Decision, record_decision
@@ -31,15 +32,26 @@ class KickRoleRedemptions:
         self.effects = effects
 
     async def handle(self, guild_id: int, event: RewardRedeemed) -> None:
+        """The bus handler: queue a new redemption of the guild's Kick reward for the Discord
+        worker, which gives the role (:meth:`process`)."""
         if event.platform is not Platform.KICK or event.status != "pending":
             return
         if self.effects.roles is None:
             return
-        settings = await self.effects.settings(guild_id)
-        title = settings.kick_reward_title
-        if settings.kick_role_id is None or not title:
+        now = self.effects.clock()
+
+        def queue(conn: Connection) -> None:
+            if _is_the_reward(repository.get_settings(conn, guild_id), event):
+                queue_kick_redemption(conn, guild_id, event, now)
+
+        await self.effects.in_transaction(queue)
+
+    async def process(self, guild_id: int, event: RewardRedeemed) -> None:
+        """Give (or extend) the role, or refuse, and tell; once per redemption."""
+        if self.effects.roles is None:
             return
-        if event.reward_title.casefold() != title.casefold():
+        settings = await self.effects.settings(guild_id)
+        if not _is_the_reward(settings, event) or settings.kick_role_id is None:
             return
         now = self.effects.clock()
         # No lease (it ends at once): giving a role twice is harmless, and the grant is
@@ -144,3 +156,15 @@ class KickRoleRedemptions:
                 ),
             )
         return True
+
+
+def _is_the_reward(settings: VipSettings, event: RewardRedeemed) -> bool:
+    """Whether ``event`` redeems the guild's Kick VIP reward (matched by title: Kick has no VIP)."""
+    title = settings.kick_reward_title
+    return (
+        settings.kick_role_id is not None
+        and bool(title)
+        and (
+            event.reward_title.casefold() == title.casefold()  # type: ignore[union-attr]
+        )
+    )

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from core.events import Platform, RewardRedeemed, Viewer
+from core.features.vip import discord_calls
 from core.features.vip.ports import (
     PendingRedemption,
     Refusal,
@@ -17,6 +18,9 @@ from core.features.vip.ports import (
     TwitchBusy,
     TwitchRefused,
 )
+from core.features.vip.service import VipService
+from core.outbox import DISCORD
+from core.outbox.worker import OutboxWorker
 
 BROADCASTER = "141981764"
 GUILD = 111
@@ -177,10 +181,14 @@ class FakeRoles:
 
     members: dict[int, set[int]] = field(default_factory=dict)
     assignable: set[int] = field(default_factory=set)
+    away: bool = False  # as Discord is while the bot is not connected
 
     async def add_role(self, guild_id: int, discord_user_id: int, role_id: int) -> None:
+        from core.bus.base import NotReady
         from core.features.vip.ports import RoleRefused
 
+        if self.away:
+            raise NotReady("the Discord bot is not connected yet")
         if discord_user_id not in self.members:
             raise RoleRefused("you are not in the Discord server")
         if role_id not in self.assignable:
@@ -189,3 +197,12 @@ class FakeRoles:
 
     async def remove_role(self, guild_id: int, discord_user_id: int, role_id: int) -> None:
         self.members.get(discord_user_id, set()).discard(role_id)
+
+
+async def make_discord_calls(service: VipService) -> None:
+    """What the Discord worker does: make the calls VIP queued for it (notices, Kick roles)."""
+    effects = service.effects
+    kinds = discord_calls.kinds(effects.notices, service.kick_roles)
+    worker = OutboxWorker(effects.engine, DISCORD, kinds, effects.clock)
+    while await worker.run_once():
+        pass

@@ -5,7 +5,7 @@ from __future__ import annotations
 from core.events import Platform, Viewer, VipAdded, VipRemoved
 from core.features.vip.ports import TwitchBusy
 from tests.features.vip.conftest import Vip
-from tests.features.vip.doubles import BROADCASTER, GUILD, T0, redemption
+from tests.features.vip.doubles import BROADCASTER, GUILD, T0, make_discord_calls, redemption
 
 
 def vip_event(kind, viewer_id: str, name: str):
@@ -36,6 +36,7 @@ async def test_expired_vips_are_removed_after_downtime_others_stay(vip: Vip) -> 
         "system",
         "expired",
     )
+    await make_discord_calls(vip.service)
     assert "One is no longer a VIP" in vip.notices.posts[-1][2]
     assert (await vip.service.expiry.expire_due()).removed == 0
 

@@ -12,6 +12,7 @@ from sqlalchemy.engine import Engine
 from core.events import Platform, RewardRedeemed, Viewer
 from core.features.linking.repository import AccountLink, save_link
 from core.features.vip.service import VipService
+from core.outbox import store
 from core.storage.db import transaction
 from tests.features.chat_commands.doubles import RecordingSender
 from tests.features.vip.doubles import (
@@ -20,6 +21,7 @@ from tests.features.vip.doubles import (
     FakeRoles,
     FakeVipChannel,
     RecordingNotices,
+    make_discord_calls,
 )
 from tests.support.clock import Clock
 
@@ -49,6 +51,13 @@ async def kick(engine: Engine):
     return service, roles, sender, clock
 
 
+async def redeem(service: VipService, event: RewardRedeemed) -> None:
+    """Deliver ``event`` to the bus handler (which queues it), then let the Discord worker make
+    what it queued: the role, and the notices."""
+    await service.kick_roles.handle(GUILD, event)
+    await make_discord_calls(service)
+
+
 def kick_redemption(
     viewer_id: str, title: str = "VIP Role for a day", status: str = "pending", rid: str = ""
 ) -> RewardRedeemed:
@@ -69,9 +78,9 @@ async def test_a_kick_redemption_gives_the_linked_member_the_role_until_expiry(k
     service, roles, sender, clock = kick
     event = kick_redemption("77")
 
-    await service.kick_roles.handle(GUILD, event)
-    await service.kick_roles.handle(GUILD, event)  # redelivered: nothing more
-    await service.kick_roles.handle(GUILD, kick_redemption("77", status="accepted"))
+    await redeem(service, event)
+    await redeem(service, event)  # redelivered: nothing more
+    await redeem(service, kick_redemption("77", status="accepted"))
 
     assert roles.members[MEMBER] == {ROLE}
     [grant] = await service.list_vips(GUILD)
@@ -91,7 +100,7 @@ async def test_a_kick_redemption_gives_the_linked_member_the_role_until_expiry(k
 async def test_an_unlinked_viewer_is_told_why_without_a_refund(kick) -> None:
     service, roles, sender, _ = kick
 
-    await service.kick_roles.handle(GUILD, kick_redemption("999"))
+    await redeem(service, kick_redemption("999"))
 
     assert roles.members[MEMBER] == set()
     [entry] = await service.log(GUILD)
@@ -103,7 +112,7 @@ async def test_an_unlinked_viewer_is_told_why_without_a_refund(kick) -> None:
 
 async def test_another_kick_reward_is_ignored(kick) -> None:
     service, roles, sender, _ = kick
-    await service.kick_roles.handle(GUILD, kick_redemption("77", title="Hydrate"))
+    await redeem(service, kick_redemption("77", title="Hydrate"))
     assert await service.log(GUILD) == []
     assert roles.members[MEMBER] == set()
     assert sender.texts == []
@@ -111,7 +120,7 @@ async def test_another_kick_reward_is_ignored(kick) -> None:
 
 async def test_a_kick_grant_can_be_extended_and_revoked_by_name(kick) -> None:
     service, roles, _, _ = kick
-    await service.kick_roles.handle(GUILD, kick_redemption("77"))
+    await redeem(service, kick_redemption("77"))
 
     extended = await service.manual.extend(GUILD, 900, "KickViewer", 2)
     await service.manual.revoke(GUILD, 900, "kickviewer")
@@ -124,3 +133,24 @@ async def test_a_kick_grant_can_be_extended_and_revoked_by_name(kick) -> None:
         "extended",
         "removed",
     ]
+
+
+async def test_the_handler_only_queues_and_discord_away_delays_only_the_role(kick) -> None:
+    service, roles, sender, clock = kick
+    roles.away = True
+
+    await service.kick_roles.handle(GUILD, kick_redemption("77"))
+    await service.kick_roles.handle(GUILD, kick_redemption("77", title="Another reward"))
+    assert roles.members[MEMBER] == set()  # the event's handler touched only our database
+    await make_discord_calls(service)  # Discord away: the call waits, nothing is decided
+    assert (await service.list_vips(GUILD), sender.texts) == ([], [])
+
+    roles.away = False
+    clock.advance(seconds=60)
+    await make_discord_calls(service)
+
+    assert roles.members[MEMBER] == {ROLE}
+    assert [e.action for e in await service.log(GUILD)] == ["granted"]
+    with service.effects.engine.connect() as conn:
+        [call] = store.of_guild(conn, GUILD)
+    assert (call.kind, call.state) == ("vip.kick-role", "done")  # the other reward: not queued

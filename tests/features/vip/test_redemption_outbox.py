@@ -28,8 +28,13 @@ def helix_worker(vip: Vip, engine: Engine, **options) -> OutboxWorker:  # type: 
 
 
 def outbox_states(engine: Engine) -> list[tuple[str, str]]:
+    """The guild's redemption calls (its notices are the Discord worker's), newest first."""
     with engine.connect() as conn:
-        return [(s.state, s.result or "") for s in store.of_guild(conn, GUILD)]
+        return [
+            (s.state, s.result or "")
+            for s in store.of_guild(conn, GUILD)
+            if s.kind == redemption_outbox.KIND
+        ]
 
 
 async def test_the_handler_only_queues_and_the_worker_grants(vip: Vip, engine: Engine):

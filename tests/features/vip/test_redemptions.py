@@ -12,7 +12,7 @@ from core.features.vip.ports import PendingRedemption, Refusal, TwitchBusy, Twit
 from core.features.vip.redemptions import LEASE, RedemptionInFlight
 from core.features.vip.redemptions_repository import claim_redemption, redemption_state
 from tests.features.vip.conftest import Vip
-from tests.features.vip.doubles import BROADCASTER, GUILD, T0, redemption
+from tests.features.vip.doubles import BROADCASTER, GUILD, T0, make_discord_calls, redemption
 
 
 async def actions(vip: Vip) -> list[tuple[str, str, str | None]]:
@@ -34,6 +34,7 @@ async def test_a_redemption_grants_vip_fulfills_and_posts_notices(vip: Vip) -> N
         T0 + timedelta(hours=24),
     )
     assert vip.twitch.chat == ["Alice is a VIP until 2026-03-02 12:00 UTC."]
+    await make_discord_calls(vip.service)
     assert vip.notices.posts == [(GUILD, 5001, "Alice is a VIP until 2026-03-02 12:00 UTC.")]
     [entry] = await vip.service.log(GUILD)
     assert (entry.action, entry.actor_kind, entry.redemption_id, entry.reward_cost) == (
@@ -268,6 +269,7 @@ async def test_two_concurrent_deliveries_of_one_redemption_grant_once(vip: Vip) 
     assert len(await vip.service.list_vips(GUILD)) == 1
     assert vip.twitch.statuses == {event.event_id: "FULFILLED"}
     assert len(vip.twitch.chat) == 1
+    await make_discord_calls(vip.service)
     assert len(vip.notices.posts) == 1
 
 
