@@ -1,42 +1,183 @@
 """A slow or failing partner delays only its own effects (issue 26, "Done when"): one guild's
-Twitch answers 500, or hangs 30 s, on every Add VIP while it and 100 other guilds stream and
-chat. The real pipeline runs (bus consumer, scheduler, the Twitch Helix outbox worker) on the
-wall clock with 2-second ticks, against the fake Twitch on 127.0.0.1; every guild's clock is
-watched as the ticks run.
+partner answers 500, or hangs 30 s, on every call while it and 100 other guilds stream and chat.
+The real pipeline runs (bus consumer, scheduler, the outbox workers) on the wall clock with
+2-second ticks, against the fake platforms on 127.0.0.1; every guild's clock is watched as the
+ticks run. Each partner is a variant: Twitch's Add VIP, Kick's chat (the bot's replies).
 
 Every guild is ticked at every instant the scheduler ticks (the same instants in all 101; on a
 loaded machine the scheduler itself may pass over an instant, for every guild alike), every
-viewer is credited exactly the seconds from their guild's first tick to its last, and the VIP
-guild's redemptions are still waiting on Twitch when the test ends: the partner's trouble and
-the ticks overlapped.
+viewer is credited exactly the seconds from their guild's first tick to its last, and the
+troubled guild's calls were still waiting on the partner, or ended as documented, while the
+ticks ran: the partner's trouble and the ticks overlapped.
+
+A variant gives ``ride_out`` its runtime (the troubled guild first in ``EVERYONE``, the 100 others
+tracked with ``track_others``), the troubled guild's first events and chats, and what to read
+while the partner is in trouble; then checks the ticks (``ticked_together``), the credit
+(``assert_credited``) and the partner's calls.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import time
-from collections.abc import AsyncIterator, Iterator
-from datetime import UTC, datetime
+from collections.abc import AsyncIterator, Callable, Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
 import sqlalchemy as sa
 
-from core.events import ChatMessageSent, Platform, RewardRedeemed, Viewer, system_clock
+from core.events import ChatMessageSent, Event, Platform, RewardRedeemed, Viewer, system_clock
+from core.features.chat_commands.queued import SAY, service_of
+from core.features.vip import redemption_outbox
 from core.outbox import store
+from core.outbox.worker import OutboxWorker
 from core.runtime import Runtime
+from tests.fakes.kick_runtime import runtime_on_fake_kick
+from tests.fakes.kick_server import FakeKick
 from tests.fakes.twitch_runtime import REDIRECT_URI, runtime_on_fake_twitch
 from tests.fakes.twitch_server import FakeTwitch
+from tests.features.connections.test_kick_connection import authorize, local
 from tests.support.events import chat_message
 from tests.wiring.test_vip_streamer_token import BROADCASTER, connect_streamer
 
 pytestmark = pytest.mark.slow
 
 INTERVAL = 2
-VIP_GUILD = 300000000000000021
-KICK_GUILDS = [VIP_GUILD + (n + 1) * (1 << 22) for n in range(100)]
-REDEMPTIONS = 12
+TROUBLED = 300000000000000021  # the guild whose partner is in trouble
+OTHERS = [TROUBLED + (n + 1) * (1 << 22) for n in range(100)]
+EVERYONE = [TROUBLED, *OTHERS]
 TICKS_WATCHED = 4
+SETTINGS = {"WATCH_INTERVAL_SECONDS": str(INTERVAL), "ACTIVE_WINDOW_MINUTES": "1"}
+
+T = TypeVar("T")
+
+
+# What every variant shares
+
+
+def track_others(runtime: Runtime) -> None:
+    """The 100 other guilds, each following a Kick channel of its own."""
+    for n, guild_id in enumerate(OTHERS):
+        runtime.guilds.set_kick_channel(guild_id, f"channel{n}", str(800_000 + n))
+
+
+def others_chat(now: datetime) -> list[ChatMessageSent]:
+    """One viewer in each other guild's channel."""
+    return [
+        chat_message("gg", broadcaster=str(800_000 + n), user_id=str(700_000 + n), at=now)
+        for n in range(len(OTHERS))
+    ]
+
+
+def others_present() -> dict[int, set[str]]:
+    return {guild_id: {str(700_000 + n)} for n, guild_id in enumerate(OTHERS)}
+
+
+async def ride_out(
+    runtime: Runtime,
+    first: Callable[[datetime], list[Event]],
+    chats: Callable[[datetime], list[ChatMessageSent]],
+    during: Callable[[], T],
+) -> tuple[dict[int, list[datetime]], T]:
+    """Run the pipeline: publish ``first(now)`` and everyone's chats (the troubled guild's are
+    ``chats(now)``) half way into an interval, then the chats again in each of the next
+    ``TICKS_WATCHED`` intervals; wait until the instant after the last chats is ticked in every
+    guild, read ``during()`` (in a thread, the pipeline still running), and stop. Every guild's
+    tick instants as seen, and what ``during`` read."""
+    stop, watching = asyncio.Event(), asyncio.Event()
+    ticks: dict[int, list[datetime]] = {}
+    pipeline = asyncio.create_task(runtime.run_pipeline(stop))
+    watcher = asyncio.create_task(watch_ticks(runtime, ticks, watching))
+    try:
+        await _wait_until_mid_interval()
+        now = datetime.now(UTC)
+        for event in [*first(now), *chats(now), *others_chat(now)]:
+            await asyncio.to_thread(runtime.bus.publish, event)
+        # Chats every interval keep the viewers present; the ticks run meanwhile.
+        for _ in range(TICKS_WATCHED):
+            await _wait_until_mid_interval(after=time.time() + 0.5)
+            now = datetime.now(UTC)
+            for event in [*chats(now), *others_chat(now)]:
+                await asyncio.to_thread(runtime.bus.publish, event)
+        await asyncio.to_thread(_wait_for_last_tick, ticks)
+        seen = await asyncio.to_thread(during)
+    finally:
+        watching.set()
+        stop.set()
+        await asyncio.gather(pipeline, watcher, return_exceptions=True)
+    return ticks, seen
+
+
+def ticked_together(ticks: dict[int, list[datetime]]) -> int:
+    """Every guild was ticked at every instant the scheduler ticked (the troubled guild's too),
+    none waiting on another: the same instants everywhere. The seconds from first to last."""
+    instants = ticks[TROUBLED]
+    assert len(instants) >= TICKS_WATCHED - 1  # the first only starts the clocks
+    for guild_id in EVERYONE:
+        assert ticks[guild_id] == instants
+    return int((instants[-1] - instants[0]).total_seconds())
+
+
+def assert_credited(runtime: Runtime, seconds: int, present: dict[int, set[str]]) -> None:
+    """Each guild's viewers (``present``) are credited exactly ``seconds``, and nobody else."""
+    totals = {
+        g: {row.platform_user_id: row.seconds for row in runtime.watchtime.export(g)}
+        for g in EVERYONE
+    }
+    assert totals == {g: dict.fromkeys(viewers, seconds) for g, viewers in present.items()}
+
+
+async def watch_ticks(runtime: Runtime, ticks: dict[int, list[datetime]], stop) -> None:  # type: ignore[no-untyped-def]
+    """Each guild's clock as it moves (every 50 ms)."""
+    query = sa.text("SELECT guild_id, last_tick_at FROM watch_settings")
+
+    def read() -> list[tuple[int, datetime]]:
+        with runtime.engine.connect() as conn:
+            return [(g, at) for g, at in conn.execute(query) if at is not None]
+
+    while not stop.is_set():
+        for guild_id, at in await asyncio.to_thread(read):
+            at = at if isinstance(at, datetime) else datetime.fromisoformat(at)
+            at = at.replace(tzinfo=UTC) if at.tzinfo is None else at
+            seen = ticks.setdefault(guild_id, [])
+            if not seen or at > seen[-1]:
+                seen.append(at)
+        await asyncio.sleep(0.05)
+
+
+async def _wait_until_mid_interval(after: float | None = None) -> None:
+    """Sleep until 0.6-1.2 s into an interval (after ``after``): a tick instant is never near."""
+    now = time.time()
+    start = max(now, after or now)
+    into = start % INTERVAL
+    wait = (start - now) + ((0.6 - into) % INTERVAL if not 0.6 <= into <= 1.2 else 0)
+    await asyncio.sleep(wait)
+
+
+def _wait_for_last_tick(ticks: dict[int, list[datetime]]) -> None:
+    """Until the instant after the last chats has been ticked in every guild (at most 30 s)."""
+    target = datetime.fromtimestamp((int(time.time()) // INTERVAL + 1) * INTERVAL, UTC)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if all(ticks.get(g) and ticks[g][-1] >= target for g in EVERYONE):
+            return
+        time.sleep(0.05)
+    raise AssertionError("the last instant was not ticked in every guild within 30 s")
+
+
+def outbox_of(runtime: Runtime, kind: str) -> list[tuple[str, str | None]]:
+    """The troubled guild's calls of ``kind``, oldest first: (state, result)."""
+    with runtime.engine.connect() as conn:
+        stored = reversed(store.of_guild(conn, TROUBLED))
+        return [(row.state, row.result) for row in stored if row.kind == kind]
+
+
+# Twitch answers 500, or hangs, on every Add VIP
+
+REDEMPTIONS = 12
 
 
 @pytest.fixture
@@ -48,33 +189,22 @@ def twitch() -> Iterator[FakeTwitch]:
 
 
 @pytest.fixture
-async def runtime(tmp_path: Path, twitch: FakeTwitch) -> AsyncIterator[Runtime]:
+async def twitch_runtime(tmp_path: Path, twitch: FakeTwitch) -> AsyncIterator[Runtime]:
     # The embedded default (SQLite); the two-bot kill test runs the split deployment.
-    runtime = runtime_on_fake_twitch(
-        twitch,
-        tmp_path / "data",
-        system_clock,
-        WATCH_INTERVAL_SECONDS=str(INTERVAL),
-        ACTIVE_WINDOW_MINUTES="1",
-    )
-    runtime.guilds.set_twitch_channel(VIP_GUILD, "twitchdev", BROADCASTER)
-    await connect_streamer(runtime, VIP_GUILD)
-    for n, guild_id in enumerate(KICK_GUILDS):
-        runtime.guilds.set_kick_channel(guild_id, f"channel{n}", str(800_000 + n))
+    runtime = runtime_on_fake_twitch(twitch, tmp_path / "data", system_clock, **SETTINGS)
+    runtime.guilds.set_twitch_channel(TROUBLED, "twitchdev", BROADCASTER)
+    await connect_streamer(runtime, TROUBLED)
+    track_others(runtime)
     yield runtime
     runtime.close()
 
 
-def chats(now: datetime) -> list[ChatMessageSent]:
-    """One viewer in each guild's channel, and one in the VIP guild's Twitch chat."""
-    said = [
-        chat_message("gg", broadcaster=str(800_000 + n), user_id=str(700_000 + n), at=now)
-        for n in range(len(KICK_GUILDS))
-    ]
-    twitch_chat = chat_message(
+def twitch_chat(now: datetime) -> list[ChatMessageSent]:
+    """One viewer in the VIP guild's Twitch chat."""
+    said = chat_message(
         "hi", platform=Platform.TWITCH, broadcaster=BROADCASTER, user_id="5999", at=now
     )
-    return [*said, twitch_chat]
+    return [said]
 
 
 def redemptions(twitch: FakeTwitch, reward_id: str, now: datetime) -> list[RewardRedeemed]:
@@ -99,53 +229,23 @@ def redemptions(twitch: FakeTwitch, reward_id: str, now: datetime) -> list[Rewar
     return events
 
 
-async def watch_ticks(runtime: Runtime, ticks: dict[int, list[datetime]], stop) -> None:  # type: ignore[no-untyped-def]
-    """Each guild's clock as it moves (every 50 ms)."""
-    query = sa.text("SELECT guild_id, last_tick_at FROM watch_settings")
-
-    def read() -> list[tuple[int, datetime]]:
-        with runtime.engine.connect() as conn:
-            return [(g, at) for g, at in conn.execute(query) if at is not None]
-
-    while not stop.is_set():
-        for guild_id, at in await asyncio.to_thread(read):
-            at = at if isinstance(at, datetime) else datetime.fromisoformat(at)
-            at = at.replace(tzinfo=UTC) if at.tzinfo is None else at
-            seen = ticks.setdefault(guild_id, [])
-            if not seen or at > seen[-1]:
-                seen.append(at)
-        await asyncio.sleep(0.05)
-
-
 @pytest.mark.parametrize("trouble", ["500", "hang"])
 async def test_a_guild_whose_twitch_fails_or_hangs_holds_no_other_guilds_tick(
-    runtime: Runtime, twitch: FakeTwitch, trouble: str
+    twitch_runtime: Runtime, twitch: FakeTwitch, trouble: str
 ):
-    reward_id = (await runtime.vip.setup(VIP_GUILD, 777, "VIP for a day", 500, 24)).reward.id
+    runtime = twitch_runtime
+    reward_id = (await runtime.vip.setup(TROUBLED, 777, "VIP for a day", 500, 24)).reward.id
     if trouble == "500":
         twitch.fail_next("/helix/channels/vips", 500, times=1000, method="POST")
     else:
         twitch.hang_next("/helix/channels/vips", 30, times=1000, method="POST")
-    stop, watching = asyncio.Event(), asyncio.Event()
-    ticks: dict[int, list[datetime]] = {}
-    pipeline = asyncio.create_task(runtime.run_pipeline(stop))
-    watcher = asyncio.create_task(watch_ticks(runtime, ticks, watching))
-    try:
-        await _wait_until_mid_interval()
-        now = datetime.now(UTC)
-        for event in [*redemptions(twitch, reward_id, now), *chats(now)]:
-            await asyncio.to_thread(runtime.bus.publish, event)
-        # Chats every interval keep the viewers present; the ticks run meanwhile.
-        for _ in range(TICKS_WATCHED):
-            await _wait_until_mid_interval(after=time.time() + 0.5)
-            for event in chats(datetime.now(UTC)):
-                await asyncio.to_thread(runtime.bus.publish, event)
-        await asyncio.to_thread(_wait_for_last_tick, ticks)
-        outbox = await asyncio.to_thread(_vip_outbox, runtime)
-    finally:
-        watching.set()
-        stop.set()
-        await asyncio.gather(pipeline, watcher, return_exceptions=True)
+
+    ticks, outbox = await ride_out(
+        runtime,
+        lambda now: redemptions(twitch, reward_id, now),  # type: ignore[arg-type]
+        twitch_chat,
+        lambda: outbox_of(runtime, redemption_outbox.KIND),
+    )
 
     # Twitch was asked and stalled: answered 500, or still making the first call at the end.
     if trouble == "500":
@@ -154,45 +254,133 @@ async def test_a_guild_whose_twitch_fails_or_hangs_holds_no_other_guilds_tick(
         assert (store.PENDING, store.IN_FLIGHT) in outbox
     assert len(outbox) == REDEMPTIONS
     assert {state for state, _ in outbox} == {store.PENDING}
-    everyone = [VIP_GUILD, *KICK_GUILDS]
-    # Every guild was ticked at every instant the scheduler ticked (the stalled guild's too),
-    # none waiting on another: the same instants everywhere, from first to last.
-    instants = ticks[VIP_GUILD]
-    assert len(instants) >= TICKS_WATCHED - 1  # the first only starts the clocks
-    for guild_id in everyone:
-        assert ticks[guild_id] == instants
-    first, last = instants[0], instants[-1]
-    seconds = int((last - first).total_seconds())
-    totals = {
-        g: {row.platform_user_id: row.seconds for row in runtime.watchtime.export(g)}
-        for g in everyone
-    }
-    assert totals[VIP_GUILD] == {"5999": seconds}
-    for n, guild_id in enumerate(KICK_GUILDS):
-        assert totals[guild_id] == {str(700_000 + n): seconds}
+    seconds = ticked_together(ticks)
+    assert_credited(runtime, seconds, {TROUBLED: {"5999"}, **others_present()})
 
 
-async def _wait_until_mid_interval(after: float | None = None) -> None:
-    """Sleep until 0.6-1.2 s into an interval (after ``after``): a tick instant is never near."""
-    now = time.time()
-    start = max(now, after or now)
-    into = start % INTERVAL
-    wait = (start - now) + ((0.6 - into) % INTERVAL if not 0.6 <= into <= 1.2 else 0)
-    await asyncio.sleep(wait)
+# Kick's chat API answers 500, or hangs, on every post: the bot's replies to commands
+
+KICK_STREAMER = 1001  # the fake Kick's consenting user: the troubled guild's channel
+CHAT = "/public/v1/chat"
+COMMANDERS = [str(9000 + n) for n in range(4)]  # each says !watchtime once (it cools down 15 s)
 
 
-def _wait_for_last_tick(ticks: dict[int, list[datetime]]) -> None:
-    """Until the instant after the last chats has been ticked in every guild (at most 30 s)."""
-    target = datetime.fromtimestamp((int(time.time()) // INTERVAL + 1) * INTERVAL, UTC)
-    deadline = time.monotonic() + 30
-    everyone = [VIP_GUILD, *KICK_GUILDS]
-    while time.monotonic() < deadline:
-        if all(ticks.get(g) and ticks[g][-1] >= target for g in everyone):
-            return
+@pytest.fixture
+def kick() -> Iterator[FakeKick]:
+    with FakeKick(user_id=KICK_STREAMER, username="streamer") as fake:
+        yield fake
+
+
+@pytest.fixture
+async def kick_runtime(tmp_path: Path, kick: FakeKick) -> AsyncIterator[Runtime]:
+    runtime = runtime_on_fake_kick(kick, tmp_path / "data", system_clock, **SETTINGS)
+    # The streamer connects: the bot talks in the channel as the app's bot, with their token.
+    link = (await runtime.kick_setup.setup(TROUBLED, 777, "streamer")).connect_link
+    web = runtime.create_web_app().test_client()
+    callback = await asyncio.to_thread(lambda: web.get(local(authorize(web, link))))
+    assert callback.status_code == 200, callback.get_data(as_text=True)
+    track_others(runtime)
+    yield runtime
+    runtime.close()
+
+
+def kick_chat(now: datetime) -> list[ChatMessageSent]:
+    """One viewer chatting in the troubled guild's Kick channel."""
+    return [chat_message("gg", broadcaster=str(KICK_STREAMER), user_id="8999", at=now)]
+
+
+def commands(now: datetime) -> list[ChatMessageSent]:
+    return [
+        chat_message("!watchtime", broadcaster=str(KICK_STREAMER), user_id=viewer, at=now)
+        for viewer in COMMANDERS
+    ]
+
+
+@pytest.mark.parametrize("trouble", ["500", "hang"])
+async def test_a_guild_whose_kick_chat_fails_or_hangs_holds_no_other_guilds_tick(
+    kick_runtime: Runtime, kick: FakeKick, trouble: str
+):
+    runtime = kick_runtime
+    if trouble == "500":
+        kick.fail_next(CHAT, 500, times=1000, method="POST")
+    else:
+        kick.hang_next(CHAT, 30, times=1000, method="POST")
+    asked: list[ChatMessageSent] = []
+
+    def first(now: datetime) -> list[ChatMessageSent]:
+        asked.extend(commands(now))
+        return asked
+
+    def during() -> tuple[list[tuple[str, str | None]], int]:
+        if trouble == "500":  # each reply ends refused within a second (the sender's pace)
+            _wait_for(lambda: _all_final(outbox_of(runtime, SAY), len(COMMANDERS)))
+        return outbox_of(runtime, SAY), len(kick.requests_to(CHAT, "POST"))
+
+    ticks, (replies, posts) = await ride_out(runtime, first, kick_chat, during)
+
+    seconds = ticked_together(ticks)
+    assert_credited(runtime, seconds, {TROUBLED: {"8999", *COMMANDERS}, **others_present()})
+    assert kick.chat_messages == []  # nothing was said while Kick was in trouble
+    if trouble == "500":
+        # A server error is a lasting refusal (core/platforms/kick/chat.py): each reply was
+        # posted once, never again, and ended refused with the reason.
+        assert posts == len(COMMANDERS)
+        assert replies == [
+            (store.REFUSED, "server_error: Kick API 500: Internal Server Error")
+        ] * len(COMMANDERS)
+    else:
+        # The guild's lines go in order: the first was still being posted when the ticks
+        # ended (Kick holding it: the fake records a request once it answers), the others
+        # waiting behind it.
+        assert posts == 0
+        assert replies == [(store.PENDING, store.IN_FLIGHT)] + [(store.PENDING, None)] * (
+            len(COMMANDERS) - 1
+        )
+
+    # Kick recovers; a worker comes to the lines after the stopped one's claims ran out.
+    kick.recover()
+    worker = _chat_worker(runtime)
+    later = dataclasses.replace(
+        worker,
+        name="after-recovery",
+        clock=lambda: system_clock() + worker.lease + timedelta(seconds=1),
+    )
+    while await later.run_once():
+        pass
+    await runtime.kick.close_chat()
+    ended = outbox_of(runtime, SAY)
+
+    if trouble == "500":  # refused is final: not posted again
+        assert ended == replies
+        assert len(kick.requests_to(CHAT, "POST")) == posts
+        return
+    # The hung line may have been posted (Kick got it; no answer came back): it ends uncertain,
+    # never posted again, whether the sender gave up on it or the worker stopped while posting.
+    state, reason = ended[0]
+    assert state == store.UNCERTAIN
+    assert reason is not None
+    assert reason.startswith("no_answer: ") or reason == "a worker stopped while making this call"
+    assert ended[1:] == [(store.DONE, "said")] * (len(COMMANDERS) - 1)
+    answered = [m for m in kick.chat_messages if m.reply_to_message_id != asked[0].event_id]
+    assert [m.reply_to_message_id for m in answered] == [e.event_id for e in asked[1:]]
+    assert {m.type for m in answered} == {"bot"}
+    posted = [r.json["reply_to_message_id"] for r in kick.requests_to(CHAT, "POST")]
+    assert [p for p in posted if p != asked[0].event_id] == [e.event_id for e in asked[1:]]
+    assert posted.count(asked[0].event_id) <= 1  # the hung one at most once (if it ended)
+
+
+def _chat_worker(runtime: Runtime) -> OutboxWorker:
+    [worker] = [w for w in runtime.outbox_workers if w.service == service_of(Platform.KICK)]
+    return worker
+
+
+def _all_final(calls: list[tuple[str, str | None]], count: int) -> bool:
+    return len(calls) == count and all(state in store.FINAL for state, _ in calls)
+
+
+def _wait_for(condition: Callable[[], bool], within: float = 15) -> None:
+    deadline = time.monotonic() + within
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not met within {within} s")
         time.sleep(0.05)
-    raise AssertionError("the last instant was not ticked in every guild within 30 s")
-
-
-def _vip_outbox(runtime: Runtime) -> list[tuple[str, str | None]]:
-    with runtime.engine.connect() as conn:
-        return [(row.state, row.result) for row in store.of_guild(conn, VIP_GUILD)]

@@ -36,6 +36,12 @@ class NoAnswer(Exception):
         self.is_unsent = is_unsent
 
 
+class FateUnknown(str):
+    """Why a call stopped when the service may have acted on it all the same (it got the request
+    but no answer came back): the caller must not make it again. A chat sender's
+    ``deliver_now`` returns one (``core/features/chat_commands/ports.py``)."""
+
+
 class Retry(Exception):
     """Raised by an attempt that may be tried again; ``error`` is what to raise when no retry is
     left, ``problem`` what to log, ``retry_after`` the server's ``Retry-After`` in seconds."""
@@ -154,17 +160,17 @@ class HttpClient:
         method: str,
         url: str,
         *,
-        unreachable: Callable[[str], Exception],
+        unreachable: Callable[[NoAnswer], Exception],
         is_idempotent: bool,
         **options: Any,
     ) -> httpx.Response:
         """One attempt for :meth:`Backoff.run`: the answer, whatever its status. When none came
-        back, the client's own error (``unreachable(problem)``) is raised as a :class:`Retry`
+        back, the client's own error (``unreachable(no_answer)``) is raised as a :class:`Retry`
         if the request never left or is safe to repeat, else as it is."""
         try:
             return await self._send(method, url, **options)
         except NoAnswer as exc:
-            error = unreachable(exc.problem)
+            error = unreachable(exc)
             if exc.is_unsent or is_idempotent:
                 raise Retry(error, exc.problem) from None
             raise error from None
@@ -181,4 +187,4 @@ def retry_after(response: httpx.Response) -> float | None:
     return max(0.0, seconds) if math.isfinite(seconds) else None
 
 
-__all__ = ["Backoff", "HttpClient", "NoAnswer", "Retry", "retry_after"]
+__all__ = ["Backoff", "FateUnknown", "HttpClient", "NoAnswer", "Retry", "retry_after"]

@@ -16,12 +16,17 @@ documented the fake picks one and says so: an unknown slug answers 404, accept/r
 ``{"data": [updated], "failed": [{id, reason}]}``, v2 livestreams page with
 ``pagination.next_cursor``.
 
+Scripting (:mod:`tests.fakes.scripted`): ``fail_next`` answers Kick's errors, ``disconnect_next``
+drops the connection after acting, ``hang_next`` answers only after a delay (a client that gives
+up first cannot tell whether the request was acted on: the fake acts when the delay ends).
+
 Tokens are plain random strings; the fake keeps no secret of its own apart from a throwaway
 webhook signing key.
 """
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import json
@@ -482,6 +487,9 @@ class FakeKick(ThreadedServer, Scripted["RecordedRequest"]):
             auth = self._auth_kind(request)
             failure = self._take_failure(request)
         json_body = await json_or_none(request)
+        if failure is not None and failure.delay_seconds:
+            await asyncio.sleep(failure.delay_seconds)
+            failure = None  # a slow answer, then the usual one
         if failure is not None and not failure.is_disconnect:
             response: web.StreamResponse = self._failure_response(failure)
         else:

@@ -65,6 +65,12 @@ class Scripted(Generic[R]):
         failure = Failure(method and method.upper(), 0, times, delay_seconds=seconds)
         self._add_failure(path, failure)
 
+    def recover(self) -> None:
+        """Forget every failure still scripted: the platform works again (a hang under way
+        still ends as scripted)."""
+        with self._lock:
+            self._failures.clear()
+
     def requests_to(self, path: str, method: str | None = None) -> list[R]:
         with self._lock:
             return [

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -148,3 +149,23 @@ def test_requests_are_logged_with_the_kind_of_token(kick: FakeKick) -> None:
         ("GET", "/public/v1/public-key", "none", 200),
     ]
     assert kick.requests[0].query == {}
+
+
+def test_a_hung_chat_post_is_acted_on_when_the_hang_ends_even_if_the_client_gave_up(
+    kick: FakeKick,
+) -> None:
+    token = kick.issue_user_token()
+    chat = f"{kick.url}/public/v1/chat"
+    kick.hang_next("/public/v1/chat", 0.5, method="POST")
+    headers = {"Authorization": f"Bearer {token}"}
+
+    with pytest.raises(httpx.ReadTimeout):
+        httpx.post(chat, json={"type": "bot", "content": "lost?"}, headers=headers, timeout=0.1)
+    assert kick.chat_messages == []  # still hanging
+    waited = httpx.post(chat, json={"type": "bot", "content": "slow"}, headers=headers, timeout=5)
+
+    assert waited.status_code == 200  # the next post is not held
+    deadline = time.monotonic() + 5
+    while len(kick.chat_messages) < 2 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert [m.content for m in kick.chat_messages] == ["slow", "lost?"]

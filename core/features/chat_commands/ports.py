@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from core.events import Platform
+from core.platforms.http import FateUnknown
 
 
 class ChatSender(Protocol):
@@ -39,7 +40,8 @@ class DirectChatSender(ChatSender, Protocol):
         reply_to_message_id: str | None = None,
     ) -> str | None:
         """Post ``text`` now (paced, retried and split as ``send`` does); what stopped it, or
-        None when every part went out. Never raises."""
+        None when every part went out: a :class:`FateUnknown` when a part may have gone out.
+        Never raises."""
         ...
 
 
@@ -63,3 +65,6 @@ class TicketBalances(Protocol):
         none; None when no raffle period is open. Synchronous (it reads the database): the
         command calls it in a worker thread."""
         ...
+
+
+__all__ = ["ChatSender", "DirectChatSender", "FateUnknown", "TicketBalance", "TicketBalances"]

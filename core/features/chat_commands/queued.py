@@ -6,7 +6,9 @@ So a line survives a restart, a process that stops hands its unsent lines to ano
 reply is said once whichever process answered the command (its key is the message it answers
 and its text). A chat line has no idempotency key at the platforms: one whose fate is unknown
 (no answer, a worker killed while posting) ends ``uncertain`` and is never posted again, and one
-the platform refused (after the sender's own retries) ends ``refused`` with the reason.
+the platform refused (after the sender's own retries) ends ``refused`` with the reason. A sender
+says a line's fate is unknown with a :class:`~core.features.chat_commands.ports.FateUnknown`
+(Kick's: a post that got no answer, which it never retries).
 """
 
 from __future__ import annotations
@@ -21,10 +23,10 @@ from typing import Any
 from sqlalchemy.engine import Engine
 
 from core.events import Platform, utc
-from core.features.chat_commands.ports import ChatSender, DirectChatSender
+from core.features.chat_commands.ports import ChatSender, DirectChatSender, FateUnknown
 from core.outbox import store
 from core.outbox.store import Effect
-from core.outbox.worker import Done, Kind, Outcome, Refused
+from core.outbox.worker import Done, Kind, Outcome, Refused, Uncertain
 
 SAY = "say"
 TIMEOUT_SECONDS = 120.0  # the senders retry a rate limit or an unreachable platform themselves
@@ -90,7 +92,9 @@ class QueuedChat:
                 text=str(payload["text"]),
                 reply_to_message_id=payload.get("reply_to_message_id"),
             )
-            return Done("said") if stopped is None else Refused(stopped)
+            if stopped is None:
+                return Done("said")
+            return Uncertain(stopped) if isinstance(stopped, FateUnknown) else Refused(stopped)
 
         return Kind(say, idempotent=False)
 

@@ -41,7 +41,13 @@ class RateLimited(KickApiError):
 
 
 class KickUnreachable(KickApiError):
-    """No HTTP answer: connection refused, timed out or dropped (``status`` is None)."""
+    """No HTTP answer: connection refused, timed out or dropped (``status`` is None).
+    ``is_unsent`` when the request never left (no connection): Kick cannot have acted on it;
+    otherwise it may have."""
+
+    def __init__(self, status: int | None, message: str, *, is_unsent: bool = False) -> None:
+        super().__init__(status, message)
+        self.is_unsent = is_unsent
 
 
 def error_of(

@@ -92,7 +92,9 @@ class KickTransport(HttpClient):
             response = await self._send_or_retry(
                 method,
                 self._base_url + path,
-                unreachable=lambda problem: KickUnreachable(None, f"{method} {path}: {problem}"),
+                unreachable=lambda no_answer: KickUnreachable(
+                    None, f"{method} {path}: {no_answer.problem}", is_unsent=no_answer.is_unsent
+                ),
                 is_idempotent=is_idempotent,
                 params=params,
                 json=json_body,

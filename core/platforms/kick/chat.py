@@ -7,8 +7,11 @@ holds up another and idle channels cost nothing.
 A message goes out as ``type="bot"`` with the streamer's token (Kick's BOT account, into the token
 owner's channel). When that is refused for a lasting reason (the streamer must connect again, no
 BOT exists for the app, a missing scope, a server error) and a bot user token is configured, it
-goes out as ``type="user"`` from the bot's own Kick account instead. Rate limiting and an
-unreachable Kick are retried a few times and never fall back: the other way hits the same Kick.
+goes out as ``type="user"`` from the bot's own Kick account instead. Rate limiting and a Kick
+that cannot be reached are retried a few times and never fall back: the other way hits the same
+Kick. A post that reached Kick but got no answer (timed out, connection dropped) is neither
+retried nor sent the other way, as Kick may have posted it: the message is given up on, and
+:meth:`KickChatSender.deliver_now` says so with a :class:`FateUnknown`.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from core.metrics import Counter
+from core.platforms.http import FateUnknown
 from core.platforms.kick.api import (
     MAX_CHAT_LENGTH,
     Forbidden,
@@ -95,6 +99,7 @@ class _Failure:
     reason: str  # a metric label: a short, fixed word
     detail: str
     may_fall_back: bool
+    may_have_posted: bool = False  # Kick got the post but no answer came back
 
 
 class KickChatSender:
@@ -157,7 +162,8 @@ class KickChatSender:
         reply_to_message_id: str | None = None,
     ) -> str | None:
         """Post ``text`` now, paced per channel, retried and falling back as queued messages
-        are; what stopped it (``reason: detail``), or None when every part went out."""
+        are; what stopped it (``reason: detail``, a :class:`FateUnknown` when Kick may have
+        posted the part), or None when every part went out."""
         parts = tuple(split_message(text))
         if not parts:
             return None
@@ -258,7 +264,8 @@ class KickChatSender:
                     )
             if failure is not None:
                 self._give_up(message, failure, sent=index)
-                return f"{failure.reason}: {failure.detail}"
+                stopped = f"{failure.reason}: {failure.detail}"
+                return FateUnknown(stopped) if failure.may_have_posted else stopped
         return None
 
     def _may_fall_back(self, failure: _Failure) -> bool:
@@ -295,6 +302,9 @@ class KickChatSender:
                 return _Failure("token_refresh", self._scrub(detail), True)
             except (RateLimited, KickUnreachable) as exc:
                 failure = self._failure(exc)
+                if isinstance(exc, KickUnreachable) and not exc.is_unsent:
+                    # Kick got it and may have posted it: never again, nor the other way.
+                    return _Failure("no_answer", failure.detail, False, may_have_posted=True)
                 delay = self._retry_delay(attempt, exc)
                 if attempt >= self._max_attempts or delay is None:
                     return failure

@@ -183,7 +183,9 @@ class HelixTransport(HttpClient):
             response = await self._send_or_retry(
                 method,
                 self._base_url + path,
-                unreachable=lambda problem: HelixUnreachable(None, f"{method} {path}: {problem}"),
+                unreachable=lambda no_answer: HelixUnreachable(
+                    None, f"{method} {path}: {no_answer.problem}"
+                ),
                 is_idempotent=is_idempotent,
                 params=params,
                 json=json_body,

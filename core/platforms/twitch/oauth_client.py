@@ -222,7 +222,9 @@ class TwitchOAuthClient(OAuthClient):
             response = await self._send_or_retry(
                 method,
                 self._base_url + path,
-                unreachable=lambda problem: TwitchOAuthError(None, f"{method} {path}: {problem}"),
+                unreachable=lambda no_answer: TwitchOAuthError(
+                    None, f"{method} {path}: {no_answer.problem}"
+                ),
                 is_idempotent=is_idempotent,
                 data=data,
                 headers=all_headers,

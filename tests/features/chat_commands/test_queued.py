@@ -10,6 +10,7 @@ from core.events import Platform
 from core.features.chat_commands.queued import SAY, QueuedChat, service_of
 from core.outbox import store
 from core.outbox.worker import OutboxWorker
+from core.platforms.http import FateUnknown
 from tests.features.chat_commands.doubles import T0, RecordingSender
 from tests.support.clock import Clock
 
@@ -20,6 +21,12 @@ class RefusingSender(RecordingSender):
     async def deliver_now(self, **line) -> str | None:  # type: ignore[no-untyped-def,override]
         await super().deliver_now(**line)
         return "forbidden: the bot is banned in this channel"
+
+
+class UnansweredSender(RecordingSender):
+    async def deliver_now(self, **line) -> str | None:  # type: ignore[no-untyped-def,override]
+        await super().deliver_now(**line)
+        return FateUnknown("no_answer: Kick API unreachable: POST /public/v1/chat: got no answer")
 
 
 def chat_worker(queued: QueuedChat, platform: Platform = Platform.KICK) -> OutboxWorker:
@@ -106,3 +113,22 @@ async def test_a_line_whose_platform_went_away_meanwhile_is_refused_not_lost_sil
     await chat_worker(queued, Platform.TWITCH).run_once()
 
     assert outcomes(engine) == [("refused", "the bot cannot talk in twitch chat now")]
+
+
+async def test_a_line_whose_fate_the_sender_does_not_know_ends_uncertain_never_posted_again(
+    engine: Engine,
+):
+    kick = UnansweredSender()
+    queued = QueuedChat(engine, Clock(T0), lambda _: kick)
+    sender = queued.sender_for(Platform.KICK)
+    assert sender is not None
+    await sender.send(guild_id=GUILD, broadcaster_user_id="42", text="hello")
+    worker = chat_worker(queued)
+
+    await worker.run_once()
+    assert await worker.run_once() == 0
+
+    assert kick.texts == ["hello"]
+    assert outcomes(engine) == [
+        ("uncertain", "no_answer: Kick API unreachable: POST /public/v1/chat: got no answer")
+    ]

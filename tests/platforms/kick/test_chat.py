@@ -13,6 +13,7 @@ import pytest
 from core.features.chat_commands.ports import ChatSender
 from core.features.connections.kick.service import NeedsReauthorization
 from core.metrics import Counter, Metrics
+from core.platforms.http import FateUnknown
 from core.platforms.kick import chat
 from core.platforms.kick.api import KickApi
 from core.platforms.kick.chat import KickChatSender, split_message
@@ -352,6 +353,28 @@ async def test_unreachable_kick_is_retried_then_given_up(
 
     assert fake_time.sleeps == [2.0, 4.0]
     assert failures.value(platform="kick", reason="unreachable") == 1
+
+
+@pytest.mark.parametrize("with_bot_user", [False, True])
+async def test_a_post_kick_got_but_never_answered_is_not_posted_again_and_its_fate_is_unknown(
+    kick: FakeKick,
+    make_sender: Callable[..., KickChatSender],
+    bot_token: str,
+    failures: Counter,
+    with_bot_user: bool,
+) -> None:
+    kick.disconnect_next(CHAT_PATH, method="POST")  # Kick posts it, then the answer is lost
+    sender = make_sender(bot_user_token=bot_token if with_bot_user else None, max_attempts=3)
+
+    stopped = await sender.deliver_now(
+        guild_id=GUILD, broadcaster_user_id=str(STREAMER_ID), text="hello"
+    )
+
+    assert isinstance(stopped, FateUnknown)
+    assert stopped.startswith("no_answer: Kick API unreachable: POST /public/v1/chat")
+    assert [m.content for m in messages(kick)] == ["hello"]  # once, neither retried nor as user
+    assert len(kick.requests_to(CHAT_PATH)) == 1
+    assert failures.value(platform="kick", reason="no_answer") == 1
 
 
 @pytest.mark.parametrize("with_bot_user", [False, True])
