@@ -2,7 +2,8 @@
 partner answers 500, or hangs 30 s, on every call while it and 100 other guilds stream and chat.
 The real pipeline runs (bus consumer, scheduler, the outbox workers) on the wall clock with
 2-second ticks, against the fake platforms on 127.0.0.1; every guild's clock is watched as the
-ticks run. Each partner is a variant: Twitch's Add VIP, Kick's chat (the bot's replies).
+ticks run. Each partner is a variant: Twitch's Add VIP, Kick's chat (the bot's replies), and
+Discord (slot call posts and what follows account links).
 
 Every guild is ticked at every instant the scheduler ticks (the same instants in all 101; on a
 loaded machine the scheduler itself may pass over an instant, for every guild alike), every
@@ -29,10 +30,21 @@ from typing import TypeVar
 import pytest
 import sqlalchemy as sa
 
-from core.events import ChatMessageSent, Event, Platform, RewardRedeemed, Viewer, system_clock
+from core.events import (
+    AccountLinked,
+    ChatMessageSent,
+    Event,
+    Platform,
+    RewardRedeemed,
+    Viewer,
+    system_clock,
+)
 from core.features.chat_commands.queued import SAY, service_of
+from core.features.linking.effects import LinkEffects
+from core.features.linking.queued import QueuedLinkEffects
+from core.features.slot_calls.posts import POST, SlotCallPosts
 from core.features.vip import redemption_outbox
-from core.outbox import store
+from core.outbox import DISCORD, store
 from core.outbox.worker import OutboxWorker
 from core.runtime import Runtime
 from tests.fakes.kick_runtime import runtime_on_fake_kick
@@ -40,6 +52,8 @@ from tests.fakes.kick_server import FakeKick
 from tests.fakes.twitch_runtime import REDIRECT_URI, runtime_on_fake_twitch
 from tests.fakes.twitch_server import FakeTwitch
 from tests.features.connections.test_kick_connection import authorize, local
+from tests.features.linking.test_effects import RecordingDiscord, RecordingRoleSync
+from tests.features.slot_calls.conftest import RecordingPoster
 from tests.support.events import chat_message
 from tests.wiring.test_vip_streamer_token import BROADCASTER, connect_streamer
 
@@ -384,3 +398,88 @@ def _wait_for(condition: Callable[[], bool], within: float = 15) -> None:
         if time.monotonic() > deadline:
             raise AssertionError(f"condition not met within {within} s")
         time.sleep(0.05)
+
+
+# Discord is unreachable (the bot cannot log in, and keeps trying): slot call posts and what
+# follows account links wait
+
+SLOT_CHANNEL = 5001
+CALLERS = [str(9100 + n) for n in range(3)]
+
+
+@pytest.fixture
+async def discord_runtime(tmp_path: Path, kick: FakeKick) -> AsyncIterator[Runtime]:
+    runtime = runtime_on_fake_kick(kick, tmp_path / "data", system_clock, **SETTINGS)
+    runtime.discord.enabled = True  # a bot token is set, and Discord does not answer
+    runtime.guilds.set_kick_channel(TROUBLED, "streamer", str(KICK_STREAMER))
+    runtime.slot_calls.set_enabled(TROUBLED, True)
+    runtime.slot_calls.set_channel(TROUBLED, SLOT_CHANNEL)
+    track_others(runtime)
+    yield runtime
+    runtime.close()
+
+
+def slot_calls(now: datetime) -> list[Event]:
+    calls: list[Event] = [
+        chat_message(f"!call Slot {n}", broadcaster=str(KICK_STREAMER), user_id=viewer, at=now)
+        for n, viewer in enumerate(CALLERS)
+    ]
+    links = [
+        AccountLinked(
+            platform=Platform.KICK,
+            event_id=f"link-{n}",
+            occurred_at=now,
+            guild_id=TROUBLED,
+            discord_user_id=4000 + n,
+            viewer=Viewer(viewer, f"caller{n}"),
+        )
+        for n, viewer in enumerate(CALLERS)
+    ]
+    return [*calls, *links]
+
+
+async def test_discord_unreachable_holds_no_guilds_tick_and_its_calls_wait(
+    discord_runtime: Runtime,
+):
+    runtime = discord_runtime
+
+    ticks, waiting = await ride_out(runtime, slot_calls, kick_chat, lambda: discord_calls(runtime))
+
+    seconds = ticked_together(ticks)
+    assert_credited(runtime, seconds, {TROUBLED: {"8999", *CALLERS}, **others_present()})
+    # Each call was tried and waits for Discord, with why; the calls were stored meanwhile.
+    assert sorted(kind for kind, _, _ in waiting) == ["linking.linked"] * 3 + [POST] * 3
+    assert {(state, result) for _, state, result in waiting} == {
+        (store.PENDING, "the Discord bot is not connected yet")
+    }
+    assert len(runtime.slot_calls.open_calls(TROUBLED, 10)) == len(CALLERS)
+
+    # Discord answers again: a worker makes every call, each once.
+    poster, links = RecordingPoster(), RecordingDiscord()
+    effects = LinkEffects(runtime.linking, links, role_sync=RecordingRoleSync(links))
+    kinds = {
+        **SlotCallPosts(runtime.slot_calls, poster).kinds(),
+        **QueuedLinkEffects(runtime.engine, runtime.clock, effects).kinds(),
+    }
+    later = OutboxWorker(
+        runtime.engine,
+        DISCORD,
+        kinds,
+        lambda: system_clock() + timedelta(hours=1),  # past every backoff
+        name="after-recovery",
+    )
+    while await later.run_once():
+        pass
+
+    assert sorted(call.slot_name for _, call, _ in poster.posts) == ["Slot 0", "Slot 1", "Slot 2"]
+    told = sorted(call[1] for call in links.calls if call[0] == "tell")
+    assert told == [4000, 4001, 4002]
+    assert {state for _, state, _ in discord_calls(runtime)} == {store.DONE}
+
+
+def discord_calls(runtime: Runtime) -> list[tuple[str, str, str | None]]:
+    """The troubled guild's calls to Discord: (kind, state, result). (Its replies in Kick's
+    chat are the kick-chat worker's, and the streamer has not connected Kick.)"""
+    with runtime.engine.connect() as conn:
+        stored = store.of_guild(conn, TROUBLED)
+    return [(row.kind, row.state, row.result) for row in stored if row.kind != SAY]
