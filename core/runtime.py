@@ -30,7 +30,7 @@ from core.health import Check, HealthReport, run_check, webhooks_check
 from core.metrics import Metrics
 from core.outbox import DISCORD
 from core.outbox.worker import OutboxWorker
-from core.ownership.share import process_name
+from core.ownership.share import on_shard, process_name
 from core.scheduler import Scheduler
 from core.services import FeatureServices
 from core.storage import db
@@ -141,6 +141,12 @@ class Runtime(FeatureServices):
     def handle(self, event_type: type[Event], handler: EventHandler) -> None:
         """Call ``handler(guild_id, event)`` for each guild an ``event_type`` event is for."""
         self.handlers[event_type].append(handler)
+
+    def on_discord_shard(self, guild_id: int) -> bool:
+        """Whether this process's Discord client reaches the guild (its shard, DISCORD_SHARD_ID
+        of DISCORD_SHARD_COUNT; every guild when the settings are not set): work on Discord
+        for a guild runs in the process whose client sees it."""
+        return on_shard(guild_id, self.settings.discord.shard)
 
     def call_through(self, worker: OutboxWorker) -> None:
         """Run ``worker`` with the pipeline: it makes the calls its service's handlers queued

@@ -46,6 +46,15 @@ def partition_of(guild_id: int) -> int:
     return (guild_id >> 22) % PARTITIONS
 
 
+def on_shard(guild_id: int, shard: tuple[int, int] | None) -> bool:
+    """Whether the guild is on Discord shard ``shard`` (id, count): Discord's own formula. A
+    process connected to one shard sees only its guilds (None: the whole gateway, every guild)."""
+    if shard is None:
+        return True
+    shard_id, count = shard
+    return (guild_id >> 22) % count == shard_id
+
+
 def process_name() -> str:
     """This process's own name: host, pid and a random part, so two processes on one host (or
     a process and its restarted self) never share one."""

@@ -26,8 +26,17 @@ def install(rt: Runtime) -> None:
     rt.heist = HeistService(
         rt.engine, rt.clock, rt.points, defaults, sub_tiers=rt.sub_tiers, wallet=rt.points_wallet
     )
-    rt.heist_chat = HeistChat(rt.heist, rt.chat_replies, DiscordHeistAnnouncer(rt.discord))
+    rt.heist_chat = HeistChat(
+        rt.heist, rt.chat_replies, DiscordHeistAnnouncer(rt.discord), rt.on_discord_shard
+    )
     for command in rt.heist_chat.commands():
         rt.chat_commands.add(command)
     # Also resolves, at start, every heist whose window closed while the bot was down.
     rt.scheduler.every("resolving heists", lambda: RESOLVE_EVERY_SECONDS, rt.heist_chat.resolve_due)
+    # Each process posts the results of its own Discord shard's guilds.
+    rt.scheduler.every(
+        "posting heist results",
+        lambda: RESOLVE_EVERY_SECONDS,
+        rt.heist_chat.post_pending,
+        everywhere=True,
+    )

@@ -25,6 +25,7 @@ def install(rt: Runtime) -> None:
         announcer=DiscordRaffleAnnouncer(rt.discord),
         # Wagers up to a period's end count in it.
         before_transitions=lambda now: rt.wagers.poll_ending(now),
+        on_this_shard=rt.on_discord_shard,
     )
     rt.wagers = WagerService(
         rt.engine,
@@ -36,6 +37,8 @@ def install(rt: Runtime) -> None:
     rt.ticket_balances = RaffleTicketBalances(rt.raffle)
     rt.handle(SubscriptionsGifted, rt.raffle.record_gift)
     rt.scheduler.after_tick("the raffle's timed work", rt.raffle.run_timed_work)
+    # Each process posts the announcements of its own Discord shard's guilds.
+    rt.scheduler.after_tick("raffle announcements", rt.raffle.announce_pending, everywhere=True)
     rt.scheduler.every(
         "Shuffle wager polls",
         lambda: settings.shuffle.poll_interval_seconds,

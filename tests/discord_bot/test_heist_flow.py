@@ -176,6 +176,7 @@ async def test_a_kick_crew_joins_from_chat_and_is_paid_by_tier(
     clock.advance(1)
     runtime.heist.draw = Draws([0.0] * len(CREW))  # the whole crew gets away
     await runtime.heist_chat.resolve_due()
+    await runtime.heist_chat.post_pending()
     await make_queued_calls(runtime)
     assert runtime.heist.status(guild.id, Platform.KICK) is None
 

@@ -180,6 +180,7 @@ async def test_a_twitch_crew_of_every_tier_is_paid_by_tier(
     clock.advance(1)
     runtime.heist.draw = Draws([0.0] * len(CREW))  # everyone gets away
     [result] = await runtime.heist_chat.resolve_due()
+    await runtime.heist_chat.post_pending()
     await make_queued_calls(runtime)  # the result's line, through the chat outbox
 
     assert {m.platform_user_id: m.tier for m in result.crew} == {

@@ -19,6 +19,7 @@ from core.ownership.share import (
     LEASE_SECONDS,
     PARTITIONS,
     Ownership,
+    on_shard,
     partition_of,
 )
 from core.storage.tables import leases
@@ -215,3 +216,11 @@ def test_a_long_dead_process_leaves_no_row_behind(engine: Engine):
         names = set(conn.execute(sa.select(leases.c.name)).scalars())
     assert "process:dead" not in names
     assert "process:living" in names
+
+
+def test_a_guild_is_on_the_discord_shard_discords_formula_names():
+    # Discord: shard_id = (guild_id >> 22) % num_shards; no shard settings: the whole gateway.
+    guild = (13 << 22) + 123  # 13 % 4 == 1
+    assert [on_shard(guild, (n, 4)) for n in range(4)] == [False, True, False, False]
+    assert on_shard(guild, None)
+    assert sum(on_shard(g, (n, 3)) for g in range(0, 50 << 22, 1 << 22) for n in range(3)) == 50

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 
 from core.features.chat_commands.replies import ChatReplier
 from core.features.chat_commands.router import ChatCommand, ChatInvocation, Permission
@@ -80,11 +81,19 @@ def result_message(result: HeistResult, limit: int = CHAT_LIMIT) -> str:
 
 class HeistChat:
     def __init__(
-        self, service: HeistService, replies: ChatReplier, announcer: HeistAnnouncer
+        self,
+        service: HeistService,
+        replies: ChatReplier,
+        announcer: HeistAnnouncer,
+        on_this_shard: Callable[[int], bool] = lambda guild_id: True,
     ) -> None:
+        """``on_this_shard(guild_id)``: whether this process's Discord client reaches the guild
+        (it posts only those guilds' results; the process of each other shard posts its)."""
         self.service = service
         self.replies = replies
         self.announcer = announcer
+        self.on_this_shard = on_this_shard
+        self._posting = asyncio.Lock()  # one round of posts at a time: none made twice
 
     def commands(self) -> list[ChatCommand]:
         # A short per-viewer cooldown keeps one viewer from flooding the queue; the heist's own
@@ -182,8 +191,8 @@ class HeistChat:
     # --- results -----------------------------------------------------------------------------
 
     async def resolve_due(self) -> list[HeistResult]:
-        """Resolve the heists whose window closed, say each result in its chat, post it on
-        Discord; then post results Discord missed before."""
+        """Resolve the heists whose window closed and say each result in its chat. Their posts
+        on Discord are :meth:`post_pending`'s, a job of its own in each process."""
         results = await asyncio.to_thread(self.service.resolve_due)
         for result in results:
             await self.replies.say(
@@ -191,22 +200,24 @@ class HeistChat:
             )
         if results and self.service.wallet is not None:
             await self.service.wallet.flush()  # StreamElements payments go out now
-        await self.post_pending()
         return results
 
     async def post_pending(self) -> int:
+        """Post the results not posted yet of the guilds this process's Discord client reaches;
+        how many. What Discord refuses waits for the next call."""
         posted = 0
-        for heist_id in await asyncio.to_thread(self.service.unannounced):
-            result = await asyncio.to_thread(self.service.result_of, heist_id)
-            if result is None:
-                continue
-            try:
-                await self._post(result)
-            except Exception as exc:
-                log.info("heist %s result waits for Discord (%s)", heist_id, exc)
-                break
-            await asyncio.to_thread(self.service.mark_announced, heist_id)
-            posted += 1
+        async with self._posting:
+            for heist_id in await asyncio.to_thread(self.service.unannounced):
+                result = await asyncio.to_thread(self.service.result_of, heist_id)
+                if result is None or not self.on_this_shard(result.guild_id):
+                    continue
+                try:
+                    await self._post(result)
+                except Exception as exc:
+                    log.info("heist %s result waits for Discord (%s)", heist_id, exc)
+                    break
+                await asyncio.to_thread(self.service.mark_announced, heist_id)
+                posted += 1
         return posted
 
     async def _post(self, result: HeistResult) -> None:

@@ -40,10 +40,15 @@ class RaffleAnnouncements:
         self.engine = engine
         self.settings = settings
 
-    async def post_pending(self, announcer: RaffleAnnouncer) -> None:
-        """Post the announcements not posted yet; what Discord refuses waits for the next call."""
+    async def post_pending(
+        self, announcer: RaffleAnnouncer, guilds: Callable[[int], bool] = lambda guild_id: True
+    ) -> None:
+        """Post the announcements not posted yet (of ``guilds``: the ones this process's
+        Discord client reaches); what Discord refuses waits for the next call."""
         notices = await asyncio.to_thread(self._pending_notices)
         for kind, channel_id, payload, mark in notices:
+            if not guilds(payload.guild_id):
+                continue
             try:
                 if channel_id is not None:
                     await getattr(announcer, kind)(channel_id, payload)

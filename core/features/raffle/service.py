@@ -52,10 +52,15 @@ class RaffleService:
         announcer: RaffleAnnouncer | None = None,
         new_seed: Callable[[], str] = lambda: secrets.token_hex(32),
         before_transitions: Callable[[datetime | None], Awaitable[object]] | None = None,
+        on_this_shard: Callable[[int], bool] = lambda guild_id: True,
     ) -> None:
+        """``on_this_shard(guild_id)``: whether this process's Discord client reaches the guild
+        (it posts only those guilds' announcements; the process of each other shard posts its)."""
         self.engine = engine
         self.clock = clock
         self.announcer = announcer
+        self.on_this_shard = on_this_shard
+        self._announcing = asyncio.Lock()  # one round of posts at a time: none made twice
         # Work that must finish before periods close (the wager poll at a period's end).
         self.before_transitions = before_transitions
         self.draws = RaffleDraws(engine, beacon, clock)
@@ -141,14 +146,16 @@ class RaffleService:
     async def run_timed_work(self, now: datetime | None = None) -> None:
         """The raffle's work after each watchtime tick: period transitions (catching up on any
         missed while the bot was down), watchtime tickets, gift holds, draws waiting for the
-        beacon, in a worker thread; then the announcements Discord has not taken yet."""
+        beacon, in a worker thread. Their announcements are :meth:`announce_pending`'s, a job
+        of its own in each process (a Discord that hangs holds no period or draw)."""
         if self.before_transitions is not None:
             await self.before_transitions(now)
         await asyncio.to_thread(self.run_scheduled, now)
-        await self.announce_pending()
 
     async def announce_pending(self) -> None:
-        """Post the announcements not posted yet; what Discord refuses waits for the next call.
-        Nothing is posted (or marked posted) while the service has no announcer."""
+        """Post the announcements not posted yet of the guilds this process's Discord client
+        reaches; what Discord refuses waits for the next call. Nothing is posted (or marked
+        posted) while the service has no announcer."""
         if self.announcer is not None:
-            await self.announcements.post_pending(self.announcer)
+            async with self._announcing:
+                await self.announcements.post_pending(self.announcer, self.on_this_shard)

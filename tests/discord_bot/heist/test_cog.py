@@ -101,6 +101,7 @@ async def test_a_result_is_posted_as_an_embed_in_the_heist_channel(
     sender = RecordingSender()
     chat = HeistChat(heist, ChatReplier(lambda p: sender), DiscordHeistAnnouncer(gateway))
     await chat.resolve_due()
+    assert await chat.post_pending() == 1
 
     message = dpytest.get_message()
     [embed] = message.embeds

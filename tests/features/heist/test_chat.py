@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 
 from core.events import Platform
-from core.features.heist.chat import CHAT_LIMIT, result_message
+from core.features.heist.chat import CHAT_LIMIT, HeistChat, result_message
 from core.features.heist.ports import CrewMember, HeistResult
 from tests.features.chat_commands.doubles import T0
 from tests.features.heist.conftest import GUILD, KICK_BROADCASTER, give
@@ -107,6 +107,7 @@ async def test_the_result_is_said_in_chat_and_posted_on_discord(
     draws.push(WIN, WIN, LOSE)
     before = len(sender.sent)
     [result] = await heist_chat.resolve_due()
+    assert await heist_chat.post_pending() == 1
 
     [line] = sender.sent[before:]
     assert line.broadcaster_user_id == KICK_BROADCASTER
@@ -120,6 +121,7 @@ async def test_the_result_is_said_in_chat_and_posted_on_discord(
     assert [points.balance(GUILD, Platform.KICK, u) for u in ("1", "2", "3")] == [1100, 1250, 900]
     # Posted once: the next run has nothing to post.
     await heist_chat.resolve_due()
+    assert await heist_chat.post_pending() == 0
     assert len(announcer.posts) == 1
     assert await chat.say("!heist stats", "4") == (
         "1 heists, 3 joins, 400 Pixels staked, 650 paid out; the biggest haul was 350."
@@ -136,6 +138,7 @@ async def test_a_result_discord_missed_is_posted_when_it_is_back(
     draws.push(LOSE)
     announcer.fail = RuntimeError("Discord is not connected")
     await heist_chat.resolve_due()
+    assert await heist_chat.post_pending() == 0
     assert announcer.posts == []
     announcer.fail = None
     assert await heist_chat.post_pending() == 1
@@ -175,3 +178,22 @@ def test_a_result_fits_one_chat_message_and_names_the_top_winners(winners, loser
             assert "more." in text
     else:
         assert "caught the whole crew" in text
+
+
+async def test_a_result_is_posted_by_the_process_whose_discord_shard_has_the_guild(
+    chat, heist_chat, points, draws, announcer, service
+):
+    # With several bot processes each Discord client sees only its shard's guilds: the others
+    # leave the guild's result unposted (and unmarked) for the process that sees it.
+    service.set_setting(GUILD, "channel", "777")
+    give(points, "1", 1000)
+    await chat.say("!join 100", "1")
+    chat.clock.advance(120)
+    draws.push(LOSE)
+    await heist_chat.resolve_due()
+    elsewhere = HeistChat(service, heist_chat.replies, announcer, lambda guild_id: False)
+
+    assert await elsewhere.post_pending() == 0
+    assert announcer.posts == []
+    assert await heist_chat.post_pending() == 1
+    assert len(announcer.posts) == 1

@@ -72,13 +72,20 @@ def chat(runtime: Runtime, clock: Clock, user_id: str, name: str) -> None:
     asyncio.run(runtime.dispatcher(event))
 
 
+async def raffle_after_tick(runtime: Runtime) -> None:
+    """The raffle's jobs after a tick, as the scheduler runs them: its timed work, then the
+    announcements."""
+    await runtime.raffle.run_timed_work()
+    await runtime.raffle.announce_pending()
+
+
 def stream_hour(runtime: Runtime, clock: Clock, watchers: list[str]) -> None:
     """One live hour: everyone in ``watchers`` chats, an hour passes, the scheduler runs."""
     for user_id in watchers:
         chat(runtime, clock, user_id, VIEWERS[user_id][0])
     clock.advance(hours=1)
     runtime.tick_all()
-    asyncio.run(runtime.raffle.run_timed_work())
+    asyncio.run(raffle_after_tick(runtime))
 
 
 @pytest.fixture
@@ -100,7 +107,7 @@ def test_a_month_of_raffle_ends_in_a_verifiable_draw(environment, shuffle, clock
             add_viewer(runtime.engine, user_id, name, discord_id)
         runtime.raffle.periods.configure(GUILD, "hold_minutes", "15")
         march = runtime.raffle.periods.start(GUILD)
-        asyncio.run(runtime.raffle.run_timed_work())
+        asyncio.run(raffle_after_tick(runtime))
         assert [p.period_id for p in announcer.opened] == [march.id]
 
         # --- the month: streams on a few evenings ---
@@ -130,7 +137,7 @@ def test_a_month_of_raffle_ends_in_a_verifiable_draw(environment, shuffle, clock
         bens = [g for g in stats.recent_gifts if g.gifter_name == "ben"]
         runtime.raffle.admin.void_gift(GUILD, bens[0].reference, actor_id=1)
         clock.advance(minutes=20)
-        asyncio.run(runtime.raffle.run_timed_work())
+        asyncio.run(raffle_after_tick(runtime))
 
         # Wagers: ana plays on the affiliate casino. The first poll sets her baseline; four
         # polls of $650.25 each add up to $2,601.00, so 52 tickets and no cent lost between them.
@@ -149,7 +156,7 @@ def test_a_month_of_raffle_ends_in_a_verifiable_draw(environment, shuffle, clock
 
         # --- the month ends; nobody touches anything ---
         clock.now = datetime(2026, 4, 1, 0, 0, 10, tzinfo=UTC)
-        asyncio.run(runtime.raffle.run_timed_work())
+        asyncio.run(raffle_after_tick(runtime))
         info = runtime.raffle.views.info(GUILD)
         assert info.last_closed.id == march.id
         assert info.current.starts_at == datetime(2026, 4, 1, tzinfo=UTC)
@@ -158,7 +165,7 @@ def test_a_month_of_raffle_ends_in_a_verifiable_draw(environment, shuffle, clock
         assert announcer.draws == []
 
         clock.advance(seconds=30)
-        asyncio.run(runtime.raffle.run_timed_work())
+        asyncio.run(raffle_after_tick(runtime))
         [(channel_id, announced)] = announcer.draws
         assert channel_id == CHANNEL
         [winner] = announced.winners

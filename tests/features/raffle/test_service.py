@@ -486,3 +486,16 @@ def test_admins_cannot_give_tickets_to_a_period_that_is_over_but_not_yet_closed(
     with pytest.raises(RaffleRefused, match="No raffle period is open"):
         raffle.admin.give(GUILD, actor_id=1, member_id=10, tickets=5, reason="", reference="late")
     assert ledger_count(engine) == 0
+
+
+def test_announcements_are_posted_by_the_process_whose_discord_shard_has_the_guild(engine, clock):
+    # With several bot processes each Discord client sees only its shard's guilds.
+    announcer = RecordingAnnouncer()
+    elsewhere = make_service(engine, clock, announcer=announcer)
+    elsewhere.on_this_shard = lambda guild_id: guild_id != GUILD
+    first = elsewhere.periods.start(GUILD)
+
+    asyncio.run(elsewhere.announce_pending())
+    assert announcer.opened == []  # left unposted, and unmarked, for the guild's own process
+    asyncio.run(make_service(engine, clock, announcer=announcer).announce_pending())
+    assert [a.period_id for a in announcer.opened] == [first.id]
