@@ -174,6 +174,7 @@ SELECT
   (SELECT COALESCE(sum(amount), 0) FROM points_ledger WHERE source = 'earn' AND created_at = :t)
     AS points,
   (SELECT count(*) FROM vip_grants WHERE last_error IS NOT NULL OR removed_at IS NOT NULL)
+    + (SELECT count(*) FROM outbox WHERE kind = 'vip.kick-role-expired')
     AS vip_handled
 """)
 

@@ -75,6 +75,7 @@ class ProcessFigures:
     after: list[Part] = field(default_factory=list)  # after-tick jobs, then VIP expiry
     vip_removed: int = 0
     vip_postponed: int = 0
+    vip_queued: int = 0  # Kick roles: queued for the Discord worker of the guild's shard
     load_start: tuple[float, float, float] = (math.nan, math.nan, math.nan)
     problems: list[str] = field(default_factory=list)
 
@@ -177,6 +178,7 @@ async def _interval(rt: Runtime, plan: Plan, barriers: tuple, figures: ProcessFi
             async def expire() -> None:
                 run = await rt.vip.expiry.expire_due()
                 figures.vip_removed, figures.vip_postponed = run.removed, run.postponed
+                figures.vip_queued = run.queued
 
             figures.after.append(await _timed(VIP_JOB, expire))
         # Every process keeps its share until all are done: one that stopped would give its

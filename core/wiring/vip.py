@@ -63,14 +63,17 @@ def install(rt: Runtime) -> None:
     rt.call_through(helix_calls)
     rt.handle(RewardRedeemed, rt.vip.kick_roles.handle)  # Kick: a temporary Discord role
     # Kick's role and the VIP channel's notices are the Discord worker's to make.
-    rt.discord_calls.kinds.update(discord_calls.kinds(rt.vip.effects.notices, rt.vip.kick_roles))
+    rt.discord_calls.kinds.update(
+        discord_calls.kinds(rt.vip.effects.notices, rt.vip.kick_roles, rt.vip.expiry)
+    )
     rt.handle(VipAdded, rt.vip.expiry.handle_vip_added)
     rt.handle(VipRemoved, rt.vip.expiry.handle_vip_removed)
 
     async def expire() -> None:
         run = await rt.vip.expiry.expire_due()
-        if run.removed or run.postponed:
-            log.info("temporary VIPs: %d removed, %d postponed", run.removed, run.postponed)
+        if run.removed or run.postponed or run.queued:
+            log.info("temporary VIPs: %d removed, %d postponed, %d Kick roles queued for Discord",
+                     run.removed, run.postponed, run.queued)  # fmt: skip
 
     # Runs at start (catching up on what expired while the bot was down), then every minute.
     rt.scheduler.every("expiring temporary VIPs", lambda: EXPIRY_INTERVAL_SECONDS, expire)

@@ -18,9 +18,11 @@ from sqlalchemy.engine import Connection
 from core.bus.base import NotReady
 from core.events import Platform, VipAdded, VipRemoved
 from core.features.vip import repository, texts
+from core.features.vip.discord_calls import queue_role_removal
 from core.features.vip.effects import VipEffects, log
 from core.features.vip.ports import Refusal, RoleRefused, TwitchBusy, TwitchRefused
-from core.features.vip.repository import OUTSIDE, AuditEntry, Grant
+from core.features.vip.repository import OUTSIDE, AuditEntry, Grant, VipSettings
+from core.outbox.worker import Done, Outcome, Refused
 
 EXPIRED = "expired"
 
@@ -29,6 +31,7 @@ EXPIRED = "expired"
 class ExpiryRun:
     removed: int = 0
     postponed: int = 0  # Twitch could not do it now: tried again at the next run
+    queued: int = 0  # Kick roles: the Discord worker of the guild's shard takes them off
 
 
 def removal_entry(
@@ -59,22 +62,22 @@ class VipExpiry:
         by_guild: dict[int, list[Grant]] = defaultdict(list)
         for grant in due:
             by_guild[grant.guild_id].append(grant)
-        removed = postponed = 0
+        removed = postponed = queued = 0
         for guild_id, grants in by_guild.items():
             settings = await self.effects.settings(guild_id)
             if not settings.is_auto_removal:
                 continue
+            kick = [grant for grant in grants if grant.platform is Platform.KICK]
+            if kick:
+                queued += await self.effects.in_transaction(
+                    lambda conn, kick=kick: sum(queue_role_removal(conn, g, now) for g in kick)
+                )
+            grants = [grant for grant in grants if grant.platform is not Platform.KICK]
             for grant in grants:
                 problem = await self._remove(grant)
                 if problem is None:
                     removed += 1
-                    await self.effects.notify(
-                        guild_id,
-                        grant.broadcaster_user_id,
-                        settings,
-                        texts.removed_notice(grant.username, "the VIP time is over"),
-                        platform=grant.platform,
-                    )
+                    await self._tell_removed(grant, settings)
                     continue
                 waiting = [grant]
                 if problem == Refusal.NOT_CONNECTED:  # the guild's other grants wait as well
@@ -87,7 +90,34 @@ class VipExpiry:
                 )
                 if problem == Refusal.NOT_CONNECTED:
                     break
-        return ExpiryRun(removed, postponed)
+        return ExpiryRun(removed, postponed, queued)
+
+    async def remove_kick_role(self, guild_id: int, grant_id: int) -> Outcome:
+        """The Discord worker's call for an expired Kick grant: take the role off and close the
+        grant, or note why not (the next expiry run queues it again, taking its turn)."""
+        grant = await self.effects.in_transaction(
+            lambda conn: repository.get_grant(conn, guild_id, grant_id)
+        )
+        if grant is None or grant.removed_at is not None:
+            return Done("closed already")
+        problem = await self._remove(grant)
+        if problem is None:
+            await self._tell_removed(grant, await self.effects.settings(guild_id))
+            return Done("role removed")
+        now = self.effects.clock()
+        await self.effects.in_transaction(
+            lambda conn: repository.note_removal_error(conn, [grant_id], problem, now)
+        )
+        return Refused(problem)
+
+    async def _tell_removed(self, grant: Grant, settings: VipSettings) -> None:
+        await self.effects.notify(
+            grant.guild_id,
+            grant.broadcaster_user_id,
+            settings,
+            texts.removed_notice(grant.username, "the VIP time is over"),
+            platform=grant.platform,
+        )
 
     async def _remove(self, grant: Grant) -> str | None:
         """Remove one expired VIP; None when done, else why it has to wait (a ``Refusal``

@@ -114,6 +114,13 @@ def _grant(row: Any) -> Grant:
     return Grant(**values)
 
 
+def get_grant(conn: Connection, guild_id: int, grant_id: int) -> Grant | None:
+    row = conn.execute(
+        sa.select(vip_grants).where(vip_grants.c.guild_id == guild_id, vip_grants.c.id == grant_id)
+    ).first()
+    return None if row is None else _grant(row)
+
+
 def open_grant(
     conn: Connection, guild_id: int, platform: Platform, platform_user_id: str
 ) -> Grant | None:

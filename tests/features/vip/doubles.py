@@ -196,13 +196,17 @@ class FakeRoles:
         self.members[discord_user_id].add(role_id)
 
     async def remove_role(self, guild_id: int, discord_user_id: int, role_id: int) -> None:
+        from core.bus.base import NotReady
+
+        if self.away:
+            raise NotReady("the Discord bot is not connected yet")
         self.members.get(discord_user_id, set()).discard(role_id)
 
 
 async def make_discord_calls(service: VipService) -> None:
     """What the Discord worker does: make the calls VIP queued for it (notices, Kick roles)."""
     effects = service.effects
-    kinds = discord_calls.kinds(effects.notices, service.kick_roles)
+    kinds = discord_calls.kinds(effects.notices, service.kick_roles, service.expiry)
     worker = OutboxWorker(effects.engine, DISCORD, kinds, effects.clock)
     while await worker.run_once():
         pass

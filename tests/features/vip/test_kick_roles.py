@@ -91,8 +91,33 @@ async def test_a_kick_redemption_gives_the_linked_member_the_role_until_expiry(k
 
     clock.advance(hours=25)
     run = await service.expiry.expire_due()
+    assert (run.queued, roles.members[MEMBER]) == (1, {ROLE})  # the Discord worker's to do
+    assert (await service.expiry.expire_due()).queued == 0  # queued once
+    await make_discord_calls(service)
 
-    assert run.removed == 1
+    assert roles.members[MEMBER] == set()
+    assert await service.list_vips(GUILD) == []
+    assert [e.action for e in await service.log(GUILD)] == ["removed", "granted"]
+
+
+async def test_an_expired_role_discord_cannot_take_off_waits_its_turn_and_goes_later(
+    kick,
+) -> None:
+    service, roles, _, clock = kick
+    await redeem(service, kick_redemption("77"))
+    clock.advance(hours=25)
+    roles.away = True
+
+    assert (await service.expiry.expire_due()).queued == 1
+    await make_discord_calls(service)
+    [grant] = await service.list_vips(GUILD)
+    assert grant.last_error == "Discord is not connected"  # noted, shown on the VIP list
+    assert roles.members[MEMBER] == {ROLE}
+
+    roles.away = False
+    clock.advance(seconds=60)
+    assert (await service.expiry.expire_due()).queued == 1  # its next turn: a new try
+    await make_discord_calls(service)
     assert roles.members[MEMBER] == set()
     assert await service.list_vips(GUILD) == []
 
