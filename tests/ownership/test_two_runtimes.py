@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from core.features.points import accrual
+from core.features.slot_calls.posts import SlotCallPosts
 from core.ownership.share import PARTITIONS, partition_of
 from core.runtime import Runtime
 from core.scheduler import AFTER_TICK
@@ -113,3 +114,34 @@ async def test_points_for_watching_follow_each_process_own_tick(pair):
     with a.engine.connect() as conn:
         earned = {g: accrual.earned_until(conn, g) for g in GUILDS}
     assert set(earned.values()) == {t1}
+
+
+async def test_each_process_makes_the_discord_calls_of_its_own_shard(make_runtime, request):
+    # Only the process connected to a guild's Discord shard can reach it: its Discord worker
+    # takes that guild's calls, and its jobs post that guild's announcements and results.
+    from tests.conftest import migrated_postgres_url
+    from tests.features.slot_calls.conftest import RecordingPoster
+    from tests.support.events import chat_message
+
+    url = migrated_postgres_url(request)
+    shards = [
+        make_runtime(DATABASE_URL=url, DISCORD_SHARD_ID=str(n), DISCORD_SHARD_COUNT="2")
+        for n in range(2)
+    ]
+    posters = [RecordingPoster(), RecordingPoster()]
+    for runtime, poster in zip(shards, posters, strict=True):
+        runtime.discord_calls.kinds.update(SlotCallPosts(runtime.slot_calls, poster).kinds())
+    first = shards[0]
+    for guild_id in GUILDS:
+        first.slot_calls.set_enabled(guild_id, True)
+        first.slot_calls.set_channel(guild_id, 5000 + (guild_id >> 22))
+        said = chat_message(f"!call {guild_id}", at=T0, user_id=str(guild_id))
+        assert first.slot_calls.request(guild_id, said, f"Slot {guild_id}").call is not None
+
+    while sum([await runtime.discord_calls.run_once() for runtime in shards]):
+        pass
+
+    for n, (runtime, poster) in enumerate(zip(shards, posters, strict=True)):
+        posted = sorted(call.guild_id for _, call, _ in poster.posts)
+        assert posted == [g for g in GUILDS if (g >> 22) % 2 == n]
+        assert all(runtime.on_discord_shard(g) == ((g >> 22) % 2 == n) for g in GUILDS)
