@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -15,7 +15,7 @@ from core.storage.db import insert_for
 
 _BATCH = 500  # keeps an IN list within every backend's limits
 
-__all__ = ["SubTier", "record", "tier_label", "tiers_of"]
+__all__ = ["SubTier", "record", "subscribed_among", "tier_label", "tiers_of"]
 
 
 def _sub_tier(row: sa.Row) -> SubTier:
@@ -46,6 +46,45 @@ def tiers_of(
         )
         for row in conn.execute(query):
             found[row.platform_user_id] = _sub_tier(row)
+    return found
+
+
+_KEYS_BATCH = 2000  # three bound parameters a key: within every backend's limit
+
+
+def subscribed_among(
+    conn: Connection, keys: Sequence[tuple[int, str, str]], now: datetime
+) -> set[tuple[int, str, str]]:
+    """Those of ``(guild_id, platform, user_id)`` with an unexpired record: ``tiers_of`` for
+    many guilds at once, one statement per 2,000 keys (points for watching, issue 26)."""
+    t = sub_tiers.c
+    found: set[tuple[int, str, str]] = set()
+    for start in range(0, len(keys), _KEYS_BATCH):
+        wanted = (
+            sa.values(
+                sa.column("guild_id", t.guild_id.type),
+                sa.column("platform", t.platform.type),
+                sa.column("platform_user_id", t.platform_user_id.type),
+                name="wanted",
+            )
+            .data([(g, str(p), str(u)) for g, p, u in keys[start : start + _KEYS_BATCH]])
+            .cte("wanted")
+        )
+        rows = conn.execute(
+            sa.select(t.guild_id, t.platform, t.platform_user_id)
+            .select_from(
+                sub_tiers.join(
+                    wanted,
+                    sa.and_(
+                        t.guild_id == wanted.c.guild_id,
+                        t.platform == wanted.c.platform,
+                        t.platform_user_id == wanted.c.platform_user_id,
+                    ),
+                )
+            )
+            .where(t.expires_at > now)
+        )
+        found.update((row.guild_id, row.platform, row.platform_user_id) for row in rows)
     return found
 
 
