@@ -15,15 +15,15 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from core.events import Platform, utc
+from core.events import utc
 from core.features.points import repository
-from core.features.points.accrual import EARN_SOURCE, UNITS_PER_POINT, Posted, earn_ref
+from core.features.points.accrual import EARN_SOURCE, UNITS_PER_POINT, Posted
 from core.features.points.rates import Rates
-from core.features.points.repository import PointsEntry
 from core.features.points.tables import points_accrual, points_settings
 
 _s, _a = points_settings.c, points_accrual.c
 _RATES = [field.name for field in fields(Rates)]
+REASON = "watching and chat"  # the ledger rows' reason, as accrual.post_closed_windows writes
 
 
 @dataclass(frozen=True)
@@ -134,19 +134,117 @@ def accrue_watching_many(conn: Connection, watched: Sequence[Watched]) -> None:
         conn.execute(_ACCRUE_SQLITE if sqlite else _ACCRUE_POSTGRES, {"rows": payload})
 
 
-def _closes(currents: Mapping[int, datetime]) -> sa.CTE:
-    """``(guild_id, current, quiet_since)``: each guild's current window, and the last chat
-    before which a row left with nothing is dropped."""
-    return (
-        sa.values(
-            sa.column("guild_id", _a.guild_id.type),
-            sa.column("current", _a.window_start.type),
-            sa.column("quiet_since", _a.last_chat_at.type),
-            name="closes",
-        )
-        .data([(g, current, current - timedelta(hours=1)) for g, current in currents.items()])
-        .cte("closes")
-    )
+# The posting, in the database: each closed row becomes its ledger row (``accrual.earn_ref``'s
+# reference, made in SQL) and moves its balance, without a round trip of the rows through
+# Python (at 50,000 rows a batch, building and sending them was most of the job's CPU). Per
+# current window among the batch's guilds (most often one: the guilds of one window size).
+_GUILDS = sa.bindparam("k_guilds", expanding=True)
+_CURRENT = sa.bindparam("k_current", type_=_a.window_start.type)
+_QUIET_SINCE = sa.bindparam("k_quiet_since", type_=_a.last_chat_at.type)
+_CONSTANTS = {"k_units": UNITS_PER_POINT, "k_source": EARN_SOURCE, "k_reason": REASON}
+
+_POST_POSTGRES = sa.text("""
+WITH closed AS (
+    SELECT guild_id, platform, platform_user_id, window_start,
+           watch_units / :k_units + chat_points AS amount
+    FROM points_accrual
+    WHERE guild_id IN :k_guilds AND window_start < :k_current
+    ORDER BY guild_id, platform, platform_user_id
+    FOR UPDATE
+),
+added AS (
+    INSERT INTO points_ledger (guild_id, platform, platform_user_id, amount, source, source_ref,
+                               reason, created_at)
+    SELECT guild_id, platform, platform_user_id, amount, :k_source,
+           to_char(window_start AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI"Z"')
+             || ':' || platform || ':' || platform_user_id,
+           :k_reason, :k_current
+    FROM closed WHERE amount > 0
+    ORDER BY guild_id, platform, platform_user_id
+    ON CONFLICT (guild_id, source, source_ref) DO NOTHING
+    RETURNING guild_id, platform, platform_user_id, amount
+),
+moved AS (
+    INSERT INTO points_balances AS b (guild_id, platform, platform_user_id, points)
+    SELECT guild_id, platform, platform_user_id, amount FROM added
+    ON CONFLICT (guild_id, platform, platform_user_id)
+    DO UPDATE SET points = b.points + excluded.points
+)
+SELECT c.guild_id, count(a.guild_id) AS viewers, COALESCE(sum(a.amount), 0) AS points
+FROM (SELECT DISTINCT guild_id FROM closed) AS c LEFT JOIN added AS a ON a.guild_id = c.guild_id
+GROUP BY c.guild_id
+""").bindparams(_GUILDS, _CURRENT, **_CONSTANTS)
+
+_CLOSED_SQLITE = sa.text("""
+SELECT DISTINCT guild_id FROM points_accrual
+WHERE guild_id IN :k_guilds AND window_start < :k_current
+""").bindparams(_GUILDS, _CURRENT)
+
+_POST_SQLITE = sa.text("""
+INSERT INTO points_ledger (guild_id, platform, platform_user_id, amount, source, source_ref,
+                           reason, created_at)
+SELECT guild_id, platform, platform_user_id, watch_units / :k_units + chat_points,
+       :k_source,
+       strftime('%Y-%m-%dT%H:%MZ', window_start) || ':' || platform || ':' || platform_user_id,
+       :k_reason, :k_current
+FROM points_accrual
+WHERE guild_id IN :k_guilds AND window_start < :k_current
+  AND watch_units / :k_units + chat_points > 0
+ORDER BY guild_id, platform, platform_user_id
+ON CONFLICT (guild_id, source, source_ref) DO NOTHING
+RETURNING guild_id, platform, platform_user_id, amount
+""").bindparams(_GUILDS, _CURRENT, **_CONSTANTS)
+
+_ADD_SQLITE = sa.text("""
+INSERT INTO points_balances AS b (guild_id, platform, platform_user_id, points)
+VALUES (:guild_id, :platform, :platform_user_id, :amount)
+ON CONFLICT (guild_id, platform, platform_user_id)
+DO UPDATE SET points = b.points + excluded.points
+""")
+
+# Then the rows left with nothing of viewers quiet for an hour are dropped, and the other closed
+# rows start again in the current window: dropped first (a closed row is dropped when what
+# would be left of it is nothing), so that rows about to go are not updated first.
+_DROP_QUIET = sa.delete(points_accrual).where(
+    _a.guild_id.in_(_GUILDS),
+    sa.or_(_a.last_chat_at.is_(None), _a.last_chat_at < _QUIET_SINCE),
+    sa.or_(
+        sa.and_(_a.window_start < _CURRENT, _a.watch_units % UNITS_PER_POINT == 0),
+        sa.and_(_a.window_start >= _CURRENT, _a.watch_units == 0, _a.chat_points == 0),
+    ),
+)
+_START_AGAIN = (
+    sa.update(points_accrual)
+    .where(_a.guild_id.in_(_GUILDS), _a.window_start < _CURRENT)
+    .values(watch_units=_a.watch_units % UNITS_PER_POINT, chat_points=0, window_start=_CURRENT)
+)
+
+
+def _by_window(currents: Mapping[int, datetime]) -> dict[datetime, list[int]]:
+    groups: dict[datetime, list[int]] = {}
+    for guild_id, current in currents.items():
+        groups.setdefault(current, []).append(guild_id)
+    return groups
+
+
+def _post(conn: Connection, guilds: list[int], current: datetime) -> dict[int, Posted]:
+    """Post the closed rows of ``guilds`` (whose current window is ``current``); what each
+    guild whose window closed posted (the others are absent)."""
+    params = {"k_guilds": guilds, "k_current": current}
+    if conn.dialect.name != "sqlite":
+        rows = conn.execute(_POST_POSTGRES, params)
+        return {row.guild_id: Posted(row.viewers, int(row.points)) for row in rows}
+    closed = list(conn.execute(_CLOSED_SQLITE, params).scalars())
+    if not closed:
+        return {}
+    added = conn.execute(_POST_SQLITE, params).all()
+    if added:
+        conn.execute(_ADD_SQLITE, [row._asdict() for row in added])
+    posted = {g: Posted(0, 0) for g in closed}
+    for row in added:
+        before = posted[row.guild_id]
+        posted[row.guild_id] = Posted(before.viewers + 1, before.points + row.amount)
+    return posted
 
 
 def post_closed_windows_many(
@@ -154,66 +252,15 @@ def post_closed_windows_many(
 ) -> dict[int, Posted]:
     """``accrual.post_closed_windows`` for many ``{guild: current window}``: every row of a
     window before the guild's current one posted to the ledger and started again, rows left with
-    nothing of viewers quiet for an hour dropped (for the guilds where a window closed). One
-    statement when no window closed (most ticks), four or five when some did."""
+    nothing of viewers quiet for an hour dropped (for the guilds where a window closed). Per
+    current window among the guilds: one statement when no window closed (most ticks, two on
+    SQLite), three when some did (four or five on SQLite)."""
     posted = {g: Posted(0, 0) for g in currents}
-    if not currents:
-        return posted
-    closes = _closes(currents)
-    closed = conn.execute(
-        sa.select(_a.guild_id, _a.platform, _a.platform_user_id, _a.window_start, _a.watch_units,
-                  _a.chat_points)
-        .select_from(points_accrual.join(closes, _a.guild_id == closes.c.guild_id))
-        .where(_a.window_start < closes.c.current)
-        .order_by(_a.guild_id, _a.platform, _a.platform_user_id)
-        .with_for_update(of=points_accrual)
-    ).all()  # fmt: skip
-    if not closed:
-        return posted
-    entries = []
-    for row in closed:
-        amount = row.watch_units // UNITS_PER_POINT + row.chat_points
-        if amount > 0:
-            entries.append(
-                PointsEntry(
-                    guild_id=row.guild_id,
-                    platform=Platform(row.platform),
-                    platform_user_id=row.platform_user_id,
-                    amount=amount,
-                    source=EARN_SOURCE,
-                    source_ref=earn_ref(row.window_start, row.platform, row.platform_user_id),
-                    at=currents[row.guild_id],
-                    reason="watching and chat",
-                )
-            )
-    written = repository.credit_many(conn, entries)
-    viewers: dict[int, int] = {}
-    points: dict[int, int] = {}
-    for entry in entries:
-        if entry.key in written:
-            viewers[entry.guild_id] = viewers.get(entry.guild_id, 0) + 1
-            points[entry.guild_id] = points.get(entry.guild_id, 0) + entry.amount
-    for g in viewers:
-        posted[g] = Posted(viewers[g], points[g])
-    # Started again and cleaned up: only the guilds where a window closed.
-    closing = _closes({g: currents[g] for g in dict.fromkeys(row.guild_id for row in closed)})
-    conn.execute(
-        sa.update(points_accrual)
-        .where(_a.guild_id == closing.c.guild_id, _a.window_start < closing.c.current)
-        .values(
-            watch_units=_a.watch_units % UNITS_PER_POINT,
-            chat_points=0,
-            window_start=closing.c.current,
-        )
-    )
-    conn.execute(
-        sa.delete(points_accrual).where(
-            _a.watch_units == 0,
-            _a.chat_points == 0,
-            sa.exists().where(
-                closing.c.guild_id == _a.guild_id,
-                sa.or_(_a.last_chat_at.is_(None), _a.last_chat_at < closing.c.quiet_since),
-            ),
-        )
-    )
+    for current, guilds in _by_window(currents).items():
+        closed = _post(conn, guilds, current)
+        posted.update(closed)
+        if closed:
+            params = {"k_guilds": list(closed), "k_current": current}
+            conn.execute(_DROP_QUIET, {**params, "k_quiet_since": current - timedelta(hours=1)})
+            conn.execute(_START_AGAIN, params)
     return posted

@@ -70,11 +70,12 @@ class _Claim:
     def current_window(self) -> datetime:
         return accrual.window_start(self.now, self.rates.post_minutes)
 
-    def watched(self, platform: str, user_id: str, subscriber: bool) -> accrual_batch.Watched:
-        """A present viewer's point-seconds, for the window the interval started in."""
-        rate = self.rates.sub_rate if subscriber else self.rates.watch_rate
+    def accrues(self) -> tuple[datetime, int, int]:
+        """What each present viewer accrues: in the window the interval started in, the
+        point-seconds of a viewer and those of a subscriber."""
         started = accrual.window_start(self.previous, self.rates.post_minutes)  # type: ignore[arg-type]
-        return accrual_batch.Watched(self.guild_id, platform, user_id, started, self.seconds * rate)
+        seconds = self.seconds
+        return started, seconds * self.rates.watch_rate, seconds * self.rates.sub_rate
 
 
 def chat_digest(content: str) -> str:
@@ -133,14 +134,13 @@ class PointsEarning:
             )
             earning = {g: crowd for g, crowd in present.items() if crowd and claims[g].seconds}
             subscribed = self._subscribed_many(conn, earning)
-            accrual_batch.accrue_watching_many(
-                conn,
-                [
-                    claims[g].watched(platform, user_id, (g, platform, user_id) in subscribed)
-                    for g, crowd in earning.items()
-                    for platform, user_id in crowd
-                ],
-            )
+            watched = []
+            for g, crowd in earning.items():
+                window, units, sub_units = claims[g].accrues()
+                for platform, user_id in crowd:
+                    each = sub_units if (g, platform, user_id) in subscribed else units
+                    watched.append(accrual_batch.Watched(g, platform, user_id, window, each))
+            accrual_batch.accrue_watching_many(conn, watched)
             posted = accrual_batch.post_closed_windows_many(
                 conn, {g: claim.current_window for g, claim in claims.items()}
             )
