@@ -5,7 +5,8 @@ so a crowd adds one ledger row per viewer per window, not per tick (docs/points.
 
 Idempotent: the guild's earnings clock moves from one tick to the next with a compare-and-set in
 the same transaction as the credits, so a tick run twice (a restart, two processes) credits once,
-and a posting's ledger rows are unique by window and viewer.
+and a posting's ledger rows are unique by window and viewer. After each tick every guild earns
+with ``earn_many``: a few statements per batch of 500 guilds (``accrual_batch``).
 """
 
 from __future__ import annotations
@@ -203,7 +204,11 @@ class PointsEarning:
 
     def earn(self, guild_id: int) -> EarnResult:
         """Credit the guild's present viewers for its latest watchtime tick, and post the
-        windows that closed. Running it again for the same tick changes nothing."""
+        windows that closed. Running it again for the same tick changes nothing.
+
+        The one-guild path, on the per-guild repository functions: ``earn_many`` falls back on it
+        when a batch fails, and tests hold ``earn_many`` to it (tests/features/points/
+        test_earn_many.py), so the two stay one behaviour written twice on purpose."""
         with self.engine.begin() as conn:
             tick = watchtime.get_tick_state(conn, guild_id)
             now = tick.last_tick_at

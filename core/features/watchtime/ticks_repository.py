@@ -4,7 +4,9 @@ instead of seven round trips per guild (issue 26, "tick cost").
 Each guild's clock still moves by its own compare-and-set (``WITH moves AS (VALUES ...) UPDATE
 ... FROM moves WHERE last_tick_at = <the guild's previous>``), so a guild another process ticked
 for this instant is left out of the credit, exactly as in ``repository.advance_tick``. Present
-viewers are those of ``repository.present_in``, for the guilds that advanced.
+viewers are those of ``repository.present_in``, for the guilds that advanced. Points for watching
+read many guilds' tick states and credited crowds here too (``tick_states_of``,
+``credited_at_many``).
 """
 
 from __future__ import annotations
