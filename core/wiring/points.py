@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -34,6 +34,11 @@ class TierSubscribers:
     ) -> set[str]:
         return set(sub_tiers_repository.tiers_of(conn, guild_id, str(platform), user_ids,
                                                  utc(self.clock())))  # fmt: skip
+
+    def subscribed_many(
+        self, conn: Connection, keys: Sequence[tuple[int, str, str]]
+    ) -> set[tuple[int, str, str]]:
+        return sub_tiers_repository.subscribed_among(conn, keys, utc(self.clock()))
 
 
 def subscribers_of(rt: Runtime) -> Subscribers:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Protocol
 
 from sqlalchemy.engine import Connection
@@ -20,10 +20,26 @@ class Subscribers(Protocol):
         ...
 
 
+class ManySubscribers(Subscribers, Protocol):
+    """A port that also answers for many guilds at once (points for watching earn a batch of
+    guilds in a few statements; without this method they ask guild by guild)."""
+
+    def subscribed_many(
+        self, conn: Connection, keys: Sequence[tuple[int, str, str]]
+    ) -> set[tuple[int, str, str]]:
+        """Those of ``(guild_id, platform, user_id)`` known to subscribe, read on ``conn``."""
+        ...
+
+
 class NobodySubscribes:
     """Until subscription tiers are known: everyone earns the base rate."""
 
     def subscribed(
         self, conn: Connection, guild_id: int, platform: Platform, user_ids: Iterable[str]
     ) -> set[str]:
+        return set()
+
+    def subscribed_many(
+        self, conn: Connection, keys: Sequence[tuple[int, str, str]]
+    ) -> set[tuple[int, str, str]]:
         return set()

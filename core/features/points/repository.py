@@ -236,7 +236,7 @@ def credit_many(conn: Connection, entries: Sequence[PointsEntry]) -> set[tuple[i
     for n, entry in enumerate(entries):
         params = entry.params()
         params["n"] = n
-        params["created_at"] = _sqlite_time(entry.at) if sqlite else utc(entry.at).isoformat()
+        params["created_at"] = sqlite_time(entry.at) if sqlite else utc(entry.at).isoformat()
         rows.append(params)
     payload = json.dumps(rows, ensure_ascii=False)
     if not sqlite:
@@ -257,6 +257,6 @@ def credit_many(conn: Connection, entries: Sequence[PointsEntry]) -> set[tuple[i
     return {(row.guild_id, row.source, row.source_ref) for row in added}
 
 
-def _sqlite_time(moment: datetime) -> str:
+def sqlite_time(moment: datetime) -> str:
     """The text SQLAlchemy stores for a UTC time on SQLite (naive, microseconds always)."""
     return utc(moment).replace(tzinfo=None).strftime("%Y-%m-%d %H:%M:%S.%f")

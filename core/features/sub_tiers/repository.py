@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import json
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -15,7 +16,7 @@ from core.storage.db import insert_for
 
 _BATCH = 500  # keeps an IN list within every backend's limits
 
-__all__ = ["SubTier", "record", "tier_label", "tiers_of"]
+__all__ = ["SubTier", "record", "subscribed_among", "tier_label", "tiers_of"]
 
 
 def _sub_tier(row: sa.Row) -> SubTier:
@@ -47,6 +48,42 @@ def tiers_of(
         for row in conn.execute(query):
             found[row.platform_user_id] = _sub_tier(row)
     return found
+
+
+# The keys travel as one JSON array (a VALUES list of 50,000 keys took SQLAlchemy seconds to
+# compile, anew for every batch; this text is compiled once).
+_SUBSCRIBED_POSTGRES = sa.text("""
+SELECT s.guild_id, s.platform, s.platform_user_id
+FROM json_to_recordset(CAST(:keys AS json)) AS k(guild_id BIGINT, platform TEXT, user_id TEXT)
+JOIN sub_tiers AS s
+  ON s.guild_id = k.guild_id AND s.platform = k.platform AND s.platform_user_id = k.user_id
+WHERE s.expires_at > :now
+""").bindparams(sa.bindparam("now", type_=sub_tiers.c.expires_at.type))
+
+_SUBSCRIBED_SQLITE = sa.text("""
+SELECT s.guild_id, s.platform, s.platform_user_id
+FROM json_each(:keys) AS k
+JOIN sub_tiers AS s
+  ON s.guild_id = k.value ->> '$.guild_id' AND s.platform = k.value ->> '$.platform'
+ AND s.platform_user_id = k.value ->> '$.user_id'
+WHERE s.expires_at > :now
+""").bindparams(sa.bindparam("now", type_=sub_tiers.c.expires_at.type))
+
+
+def subscribed_among(
+    conn: Connection, keys: Sequence[tuple[int, str, str]], now: datetime
+) -> set[tuple[int, str, str]]:
+    """Those of ``(guild_id, platform, user_id)`` with an unexpired record: ``tiers_of`` for
+    many guilds at once, in one statement (points for watching, issue 26)."""
+    if not keys:
+        return set()
+    payload = json.dumps(
+        [{"guild_id": g, "platform": str(p), "user_id": str(u)} for g, p, u in keys],
+        ensure_ascii=False,
+    )
+    query = _SUBSCRIBED_SQLITE if conn.dialect.name == "sqlite" else _SUBSCRIBED_POSTGRES
+    rows = conn.execute(query, {"keys": payload, "now": now})
+    return {(row.guild_id, row.platform, row.platform_user_id) for row in rows}
 
 
 def _values(guild_id: int, sub: SubTier) -> dict[str, object]:

@@ -4,19 +4,21 @@ instead of seven round trips per guild (issue 26, "tick cost").
 Each guild's clock still moves by its own compare-and-set (``WITH moves AS (VALUES ...) UPDATE
 ... FROM moves WHERE last_tick_at = <the guild's previous>``), so a guild another process ticked
 for this instant is left out of the credit, exactly as in ``repository.advance_tick``. Present
-viewers are those of ``repository.present_in``, for the guilds that advanced.
+viewers are those of ``repository.present_in``, for the guilds that advanced. Points for watching
+read many guilds' tick states and credited crowds here too (``tick_states_of``,
+``credited_at_many``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from core.features.watchtime.repository import _KEEP_ROWCOUNT, present_in
+from core.features.watchtime.repository import _KEEP_ROWCOUNT, TickState, present_in
 from core.features.watchtime.tables import watch_presence, watch_settings, watchtime
 
 
@@ -126,3 +128,50 @@ def forget_presence_many(conn: Connection, guild_ids: Sequence[int], before: dat
                 watch_presence.c.guild_id.in_(guild_ids), watch_presence.c.last_active_at < before
             )
         )
+
+
+def tick_states_of(conn: Connection, guild_ids: Sequence[int]) -> dict[int, TickState]:
+    """``repository.get_tick_state`` for many guilds with one statement (points for watching
+    read what each guild's latest tick credited)."""
+    ws = watch_settings.c
+    rows = conn.execute(
+        sa.select(ws.guild_id, ws.tracking_enabled, ws.last_tick_at, ws.last_tick_seconds).where(
+            ws.guild_id.in_(guild_ids)
+        )
+    )
+    found = {
+        row.guild_id: TickState(
+            bool(row.tracking_enabled), row.last_tick_at, row.last_tick_seconds or 0
+        )
+        for row in rows
+    }
+    return {g: found.get(g, TickState(tracking_enabled=True, last_tick_at=None)) for g in guild_ids}
+
+
+def credited_at_many(
+    conn: Connection, moments: Mapping[int, datetime]
+) -> dict[int, list[tuple[str, str]]]:
+    """``repository.credited_at`` for many ``{guild: tick instant}`` with one statement: each
+    guild's viewers whose ``last_seen`` is its tick's instant, in key order."""
+    found: dict[int, list[tuple[str, str]]] = {g: [] for g in moments}
+    if not moments:
+        return found
+    w = watchtime.c
+    ticks = (
+        sa.values(
+            sa.column("guild_id", w.guild_id.type),
+            sa.column("at", w.last_seen.type),
+            name="ticks",
+        )
+        .data(list(moments.items()))
+        .cte("ticks")
+    )
+    rows = conn.execute(
+        sa.select(w.guild_id, w.platform, w.platform_user_id)
+        .select_from(watchtime.join(ticks, w.guild_id == ticks.c.guild_id))
+        .where(w.last_seen == ticks.c.at)
+        .order_by(w.guild_id, w.platform, w.platform_user_id)
+    )
+    for row in rows:
+        found[row.guild_id].append((row.platform, row.platform_user_id))
+    return found

@@ -240,7 +240,7 @@ def test_rates_are_kept_per_guild_and_keep_the_name(sqlite_engine):
 def test_two_processes_earning_the_same_tick_credit_it_once(world, monkeypatch):
     """The second process read the earnings clock before the first moved it (the interleaving
     of a race, made deterministic): its compare-and-set fails and it credits nothing."""
-    from core.features.points import accrual
+    from core.features.points import accrual_batch
 
     world.tick()
     world.minutes(9, ALICE)
@@ -248,10 +248,11 @@ def test_two_processes_earning_the_same_tick_credit_it_once(world, monkeypatch):
     world.clock.advance(60)
     world.watchtime.tick(GUILD, world.clock())  # 20:10
     with world.engine.connect() as conn:
-        stale = accrual.earned_until(conn, GUILD)
+        stale = accrual_batch.clocks_of(conn, [GUILD])
     world.earning.earn_all()  # the first process
-    monkeypatch.setattr(accrual, "earned_until", lambda conn, guild_id: stale)
-    world.make_earning().earn_all()  # the second, with what it read before
+    monkeypatch.setattr(accrual_batch, "clocks_of", lambda conn, guild_ids: stale)
+    [second] = world.make_earning().earn_all()  # the second, with what it read before
     monkeypatch.undo()
+    assert (second.present, second.seconds) == (0, 0)
     world.minutes(20, ALICE)  # 20:30: the window is posted
     assert world.balance(ALICE) == 30

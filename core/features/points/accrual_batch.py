@@ -1,0 +1,266 @@
+"""Points for watching for many guilds at once: a few statements for a batch of guilds instead
+of about a dozen round trips per guild (issue 26, as ``watchtime/ticks_repository.py`` did for
+the tick). Each function does for every guild given what its one-guild twin in ``accrual`` does
+for one; the per-guild values travel as a common table expression (``WITH x AS (VALUES ...)``,
+which SQLite and PostgreSQL read alike) or, for a crowd's rows, as one JSON array.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, fields
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from core.events import utc
+from core.features.points import repository
+from core.features.points.accrual import EARN_SOURCE, UNITS_PER_POINT, Posted
+from core.features.points.rates import Rates
+from core.features.points.tables import points_accrual, points_settings
+
+_s, _a = points_settings.c, points_accrual.c
+_RATES = [field.name for field in fields(Rates)]
+REASON = "watching and chat"  # the ledger rows' reason, as accrual.post_closed_windows writes
+
+
+@dataclass(frozen=True)
+class EarningsClock:
+    """A guild's earnings clock and the rates it earns at (``Rates()`` for a guild without a
+    settings row)."""
+
+    earned_until: datetime | None
+    rates: Rates
+
+
+def clocks_of(conn: Connection, guild_ids: Sequence[int]) -> dict[int, EarningsClock]:
+    """The guilds' earnings clocks and rates, their rows locked in key order (on PostgreSQL),
+    so two processes earning the same guilds take turns instead of deadlocking: the second
+    reads the clocks the first moved, and earns nothing twice."""
+    rows = conn.execute(
+        sa.select(_s.guild_id, _s.earned_until, *(_s[name] for name in _RATES))
+        .where(_s.guild_id.in_(guild_ids))
+        .order_by(_s.guild_id)
+        .with_for_update()
+    )
+    found = {
+        row.guild_id: EarningsClock(
+            row.earned_until, Rates(**{name: getattr(row, name) for name in _RATES})
+        )
+        for row in rows
+    }
+    return {g: found.get(g, EarningsClock(None, Rates())) for g in guild_ids}
+
+
+def advance_many(conn: Connection, moves: Sequence[tuple[int, datetime, datetime]]) -> set[int]:
+    """Move each ``(guild, previous, now)`` guild's earnings clock from ``previous`` to ``now``
+    in one compare-and-set; the guilds whose clock moved (``accrual.advance``, for clocks that
+    already run)."""
+    if not moves:
+        return set()
+    given = (
+        sa.values(
+            sa.column("guild_id", _s.guild_id.type),
+            sa.column("previous", _s.earned_until.type),
+            sa.column("now", _s.earned_until.type),
+            name="moves",
+        )
+        .data(list(moves))
+        .cte("moves")
+    )
+    moved = conn.execute(
+        sa.update(points_settings)
+        .where(_s.guild_id == given.c.guild_id, _s.earned_until == given.c.previous)
+        .values(earned_until=given.c.now)
+        .returning(_s.guild_id)
+    )
+    return set(moved.scalars())
+
+
+@dataclass(frozen=True)
+class Watched:
+    """Point-seconds a viewer earned in a guild, for the window ``window``."""
+
+    guild_id: int
+    platform: str
+    user_id: str
+    window: datetime
+    units: int
+
+
+# The viewers' rows travel as one JSON array; a viewer appears once per statement.
+_ACCRUE_POSTGRES = sa.text("""
+INSERT INTO points_accrual (guild_id, platform, platform_user_id, window_start, watch_units)
+SELECT guild_id, platform, platform_user_id, window_start, watch_units
+FROM json_to_recordset(CAST(:rows AS json)) AS r(
+    guild_id BIGINT, platform TEXT, platform_user_id TEXT, window_start TIMESTAMPTZ,
+    watch_units BIGINT)
+ORDER BY guild_id, platform, platform_user_id
+ON CONFLICT (guild_id, platform, platform_user_id)
+DO UPDATE SET watch_units = points_accrual.watch_units + excluded.watch_units
+""")
+
+_ACCRUE_SQLITE = sa.text("""
+INSERT INTO points_accrual (guild_id, platform, platform_user_id, window_start, watch_units)
+SELECT r.value ->> '$.guild_id', r.value ->> '$.platform', r.value ->> '$.platform_user_id',
+       r.value ->> '$.window_start', r.value ->> '$.watch_units'
+FROM json_each(:rows) AS r
+WHERE true
+ON CONFLICT (guild_id, platform, platform_user_id)
+DO UPDATE SET watch_units = points_accrual.watch_units + excluded.watch_units
+""")
+
+
+def accrue_watching_many(conn: Connection, watched: Sequence[Watched]) -> None:
+    """Add each viewer's point-seconds to their row (made in ``window`` if they have none),
+    with one statement (``accrual.accrue_watching``, for many guilds)."""
+    sqlite = conn.dialect.name == "sqlite"
+    rows = [
+        {
+            "guild_id": w.guild_id,
+            "platform": w.platform,
+            "platform_user_id": w.user_id,
+            "window_start": repository.sqlite_time(w.window) if sqlite
+            else utc(w.window).isoformat(),
+            "watch_units": w.units,
+        }
+        for w in sorted(watched, key=lambda w: (w.guild_id, w.platform, w.user_id))
+        if w.units > 0
+    ]  # fmt: skip
+    if rows:
+        payload = json.dumps(rows, ensure_ascii=False)
+        conn.execute(_ACCRUE_SQLITE if sqlite else _ACCRUE_POSTGRES, {"rows": payload})
+
+
+# The posting, in the database: each closed row becomes its ledger row (``accrual.earn_ref``'s
+# reference, made in SQL) and moves its balance, without a round trip of the rows through
+# Python (at 50,000 rows a batch, building and sending them was most of the job's CPU). Per
+# current window among the batch's guilds (most often one: the guilds of one window size).
+_GUILDS = sa.bindparam("k_guilds", expanding=True)
+_CURRENT = sa.bindparam("k_current", type_=_a.window_start.type)
+_QUIET_SINCE = sa.bindparam("k_quiet_since", type_=_a.last_chat_at.type)
+_CONSTANTS = {"k_units": UNITS_PER_POINT, "k_source": EARN_SOURCE, "k_reason": REASON}
+
+_POST_POSTGRES = sa.text("""
+WITH closed AS (
+    SELECT guild_id, platform, platform_user_id, window_start,
+           watch_units / :k_units + chat_points AS amount
+    FROM points_accrual
+    WHERE guild_id IN :k_guilds AND window_start < :k_current
+    ORDER BY guild_id, platform, platform_user_id
+    FOR UPDATE
+),
+added AS (
+    INSERT INTO points_ledger (guild_id, platform, platform_user_id, amount, source, source_ref,
+                               reason, created_at)
+    SELECT guild_id, platform, platform_user_id, amount, :k_source,
+           to_char(window_start AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI"Z"')
+             || ':' || platform || ':' || platform_user_id,
+           :k_reason, :k_current
+    FROM closed WHERE amount > 0
+    ORDER BY guild_id, platform, platform_user_id
+    ON CONFLICT (guild_id, source, source_ref) DO NOTHING
+    RETURNING guild_id, platform, platform_user_id, amount
+),
+moved AS (
+    INSERT INTO points_balances AS b (guild_id, platform, platform_user_id, points)
+    SELECT guild_id, platform, platform_user_id, amount FROM added
+    ON CONFLICT (guild_id, platform, platform_user_id)
+    DO UPDATE SET points = b.points + excluded.points
+)
+SELECT c.guild_id, count(a.guild_id) AS viewers, COALESCE(sum(a.amount), 0) AS points
+FROM (SELECT DISTINCT guild_id FROM closed) AS c LEFT JOIN added AS a ON a.guild_id = c.guild_id
+GROUP BY c.guild_id
+""").bindparams(_GUILDS, _CURRENT, **_CONSTANTS)
+
+_CLOSED_SQLITE = sa.text("""
+SELECT DISTINCT guild_id FROM points_accrual
+WHERE guild_id IN :k_guilds AND window_start < :k_current
+""").bindparams(_GUILDS, _CURRENT)
+
+_POST_SQLITE = sa.text("""
+INSERT INTO points_ledger (guild_id, platform, platform_user_id, amount, source, source_ref,
+                           reason, created_at)
+SELECT guild_id, platform, platform_user_id, watch_units / :k_units + chat_points,
+       :k_source,
+       strftime('%Y-%m-%dT%H:%MZ', window_start) || ':' || platform || ':' || platform_user_id,
+       :k_reason, :k_current
+FROM points_accrual
+WHERE guild_id IN :k_guilds AND window_start < :k_current
+  AND watch_units / :k_units + chat_points > 0
+ORDER BY guild_id, platform, platform_user_id
+ON CONFLICT (guild_id, source, source_ref) DO NOTHING
+RETURNING guild_id, platform, platform_user_id, amount
+""").bindparams(_GUILDS, _CURRENT, **_CONSTANTS)
+
+_ADD_SQLITE = sa.text("""
+INSERT INTO points_balances AS b (guild_id, platform, platform_user_id, points)
+VALUES (:guild_id, :platform, :platform_user_id, :amount)
+ON CONFLICT (guild_id, platform, platform_user_id)
+DO UPDATE SET points = b.points + excluded.points
+""")
+
+# Then the rows left with nothing of viewers quiet for an hour are dropped, and the other closed
+# rows start again in the current window: dropped first (a closed row is dropped when what
+# would be left of it is nothing), so that rows about to go are not updated first.
+_DROP_QUIET = sa.delete(points_accrual).where(
+    _a.guild_id.in_(_GUILDS),
+    sa.or_(_a.last_chat_at.is_(None), _a.last_chat_at < _QUIET_SINCE),
+    sa.or_(
+        sa.and_(_a.window_start < _CURRENT, _a.watch_units % UNITS_PER_POINT == 0),
+        sa.and_(_a.window_start >= _CURRENT, _a.watch_units == 0, _a.chat_points == 0),
+    ),
+)
+_START_AGAIN = (
+    sa.update(points_accrual)
+    .where(_a.guild_id.in_(_GUILDS), _a.window_start < _CURRENT)
+    .values(watch_units=_a.watch_units % UNITS_PER_POINT, chat_points=0, window_start=_CURRENT)
+)
+
+
+def _by_window(currents: Mapping[int, datetime]) -> dict[datetime, list[int]]:
+    groups: dict[datetime, list[int]] = {}
+    for guild_id, current in currents.items():
+        groups.setdefault(current, []).append(guild_id)
+    return groups
+
+
+def _post(conn: Connection, guilds: list[int], current: datetime) -> dict[int, Posted]:
+    """Post the closed rows of ``guilds`` (whose current window is ``current``); what each
+    guild whose window closed posted (the others are absent)."""
+    params = {"k_guilds": guilds, "k_current": current}
+    if conn.dialect.name != "sqlite":
+        rows = conn.execute(_POST_POSTGRES, params)
+        return {row.guild_id: Posted(row.viewers, int(row.points)) for row in rows}
+    closed = list(conn.execute(_CLOSED_SQLITE, params).scalars())
+    if not closed:
+        return {}
+    added = conn.execute(_POST_SQLITE, params).all()
+    if added:
+        conn.execute(_ADD_SQLITE, [row._asdict() for row in added])
+    posted = {g: Posted(0, 0) for g in closed}
+    for row in added:
+        before = posted[row.guild_id]
+        posted[row.guild_id] = Posted(before.viewers + 1, before.points + row.amount)
+    return posted
+
+
+def post_closed_windows_many(
+    conn: Connection, currents: Mapping[int, datetime]
+) -> dict[int, Posted]:
+    """``accrual.post_closed_windows`` for many ``{guild: current window}``: every row of a
+    window before the guild's current one posted to the ledger and started again, rows left with
+    nothing of viewers quiet for an hour dropped (for the guilds where a window closed). Per
+    current window among the guilds: one statement when no window closed (most ticks, two on
+    SQLite), three when some did (four or five on SQLite)."""
+    posted = {g: Posted(0, 0) for g in currents}
+    for current, guilds in _by_window(currents).items():
+        closed = _post(conn, guilds, current)
+        posted.update(closed)
+        if closed:
+            params = {"k_guilds": list(closed), "k_current": current}
+            conn.execute(_DROP_QUIET, {**params, "k_quiet_since": current - timedelta(hours=1)})
+            conn.execute(_START_AGAIN, params)
+    return posted
