@@ -4,7 +4,9 @@ consented with ``user:write:chat``), so the bot speaks as the channel.
 :meth:`TwitchChatSender.send` never raises and does not wait for Twitch: each message is sent by
 a task, one at a time per channel, so replies keep their order. A message longer than Twitch's
 500 characters is split between words. Twitch may answer 200 and still drop a line (AutoMod,
-chat settings): that is logged and counted, not retried. Failures are counted in
+chat settings): that is logged and counted, not retried, and so is a message sent without an
+answer (Twitch may have posted it: :meth:`TwitchChatSender.deliver_now` says its fate is
+unknown with a :class:`FateUnknown`, and the chat outbox ends it uncertain). Failures are counted in
 ``streamkeeper_chat_failed_total{platform="twitch"}``.
 """
 
@@ -16,8 +18,15 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from core.metrics import Counter
+from core.platforms.http import FateUnknown
 from core.platforms.kick.chat import split_message
-from core.platforms.twitch.helix import MAX_CHAT_LENGTH, ChatMessageResult, HelixClient, HelixError
+from core.platforms.twitch.helix import (
+    MAX_CHAT_LENGTH,
+    ChatMessageResult,
+    HelixClient,
+    HelixError,
+    HelixUnreachable,
+)
 
 log = logging.getLogger(__name__)
 
@@ -64,8 +73,9 @@ class TwitchChatSender:
         text: str,
         reply_to_message_id: str | None = None,
     ) -> str | None:
-        """Post ``text`` now, in order with the channel's other messages; what stopped it, or
-        None when every part went out."""
+        """Post ``text`` now, in order with the channel's other messages; what stopped it (a
+        :class:`FateUnknown` when Twitch may have posted the part), or None when every part
+        went out."""
         parts = split_message(text, MAX_CHAT_LENGTH)
         if not parts:
             return None
@@ -85,6 +95,10 @@ class TwitchChatSender:
                             token, broadcaster, broadcaster, part, reply_parent_message_id=parent
                         ),
                     )
+                except HelixUnreachable as exc:
+                    reason = self._failed(guild_id, "http_unreachable")
+                    # Sent, with no answer: Twitch may have posted it, so it is not sent again.
+                    return reason if exc.is_unsent else FateUnknown(reason)
                 except HelixError as exc:
                     return self._failed(guild_id, f"http_{exc.status or 'unreachable'}")
                 except Exception as exc:  # no connection, a dead grant: nothing more to send

@@ -89,7 +89,13 @@ class RateLimited(HelixError):
 
 
 class HelixUnreachable(HelixError):
-    """No HTTP answer: connection refused, timed out or dropped (``status`` is None)."""
+    """No HTTP answer: connection refused, timed out or dropped (``status`` is None).
+    ``is_unsent`` when the request never left (no connection): Twitch cannot have acted on it;
+    otherwise it may have."""
+
+    def __init__(self, status: int | None, message: str, *, is_unsent: bool = False) -> None:
+        super().__init__(status, message)
+        self.is_unsent = is_unsent
 
 
 _ERRORS: dict[int, type[HelixError]] = {
@@ -184,7 +190,7 @@ class HelixTransport(HttpClient):
                 method,
                 self._base_url + path,
                 unreachable=lambda no_answer: HelixUnreachable(
-                    None, f"{method} {path}: {no_answer.problem}"
+                    None, f"{method} {path}: {no_answer.problem}", is_unsent=no_answer.is_unsent
                 ),
                 is_idempotent=is_idempotent,
                 params=params,

@@ -1,0 +1,50 @@
+"""The Twitch chat sender's answer when a post's fate is unknown: Twitch got it and no answer
+came back, so it may be in chat; it is never sent again, and the outbox ends it uncertain."""
+
+from __future__ import annotations
+
+from core.platforms.http import FateUnknown
+from core.platforms.twitch.chat import TwitchChatSender
+from core.platforms.twitch.helix import HelixClient
+from tests.fakes.twitch_server import FakeTwitch
+from tests.platforms.twitch.conftest import BROADCASTER_ID
+
+GUILD = 111
+CHAT = "/helix/chat/messages"
+
+
+def sender(helix: HelixClient, token: str) -> TwitchChatSender:
+    async def as_streamer(guild_id, call):  # type: ignore[no-untyped-def]
+        return await call(token)
+
+    return TwitchChatSender(helix, streamer_call=as_streamer)
+
+
+async def test_a_post_twitch_got_but_never_answered_is_not_sent_again_and_its_fate_is_unknown(
+    helix: HelixClient, token: str, twitch: FakeTwitch
+) -> None:
+    twitch.disconnect_next(CHAT, method="POST")  # Twitch takes it, then the answer is lost
+
+    stopped = await sender(helix, token).deliver_now(
+        guild_id=GUILD, broadcaster_user_id=BROADCASTER_ID, text="hello"
+    )
+
+    assert isinstance(stopped, FateUnknown)
+    assert stopped == "http_unreachable"
+    assert len(twitch.requests_to(CHAT, "POST")) == 1
+
+
+async def test_a_refused_post_is_a_plain_reason_and_a_sent_one_none(
+    helix: HelixClient, token: str, twitch: FakeTwitch
+) -> None:
+    said = sender(helix, token)
+    twitch.fail_next(CHAT, 403, method="POST")
+
+    refused = await said.deliver_now(
+        guild_id=GUILD, broadcaster_user_id=BROADCASTER_ID, text="hello"
+    )
+    sent = await said.deliver_now(guild_id=GUILD, broadcaster_user_id=BROADCASTER_ID, text="hi")
+
+    assert (refused, isinstance(refused, FateUnknown)) == ("http_403", False)
+    assert sent is None
+    assert [m.message for m in twitch.chat_messages] == ["hi"]
