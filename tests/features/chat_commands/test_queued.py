@@ -4,6 +4,7 @@ order, and a line the platform refuses ends refused with its reason, never poste
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy.engine import Engine
 
 from core.events import Platform
@@ -74,10 +75,23 @@ async def test_lines_queued_before_a_restart_are_said_after_it_in_order(engine: 
     assert kick.texts == ["line 0", "line 1", "line 2"]
 
 
-async def test_a_refused_line_ends_refused_with_the_reason_and_is_not_posted_again(
-    engine: Engine,
+@pytest.mark.parametrize(
+    ("answering", "ended"),
+    [
+        # The platform refused it (after the sender's own retries): the reason is kept.
+        (lambda: RefusingSender(), ("refused", "forbidden: the bot is banned in this channel")),
+        # The platform got it and no answer came: it may be in chat, so never posted again.
+        (
+            lambda: UnansweredSender(),
+            ("uncertain", "no_answer: Kick API unreachable: POST /public/v1/chat: got no answer"),
+        ),
+    ],
+    ids=["refused", "fate unknown"],
+)
+async def test_a_line_that_did_not_go_out_ends_as_the_sender_says_and_is_not_posted_again(
+    engine: Engine, answering, ended
 ):
-    kick = RefusingSender()
+    kick = answering()
     queued = QueuedChat(engine, Clock(T0), lambda _: kick)
     sender = queued.sender_for(Platform.KICK)
     assert sender is not None
@@ -88,7 +102,7 @@ async def test_a_refused_line_ends_refused_with_the_reason_and_is_not_posted_aga
     assert await worker.run_once() == 0
 
     assert kick.texts == ["hello"]
-    assert outcomes(engine) == [("refused", "forbidden: the bot is banned in this channel")]
+    assert outcomes(engine) == [ended]
 
 
 async def test_no_sender_for_a_platform_queues_nothing(engine: Engine):
@@ -113,22 +127,3 @@ async def test_a_line_whose_platform_went_away_meanwhile_is_refused_not_lost_sil
     await chat_worker(queued, Platform.TWITCH).run_once()
 
     assert outcomes(engine) == [("refused", "the bot cannot talk in twitch chat now")]
-
-
-async def test_a_line_whose_fate_the_sender_does_not_know_ends_uncertain_never_posted_again(
-    engine: Engine,
-):
-    kick = UnansweredSender()
-    queued = QueuedChat(engine, Clock(T0), lambda _: kick)
-    sender = queued.sender_for(Platform.KICK)
-    assert sender is not None
-    await sender.send(guild_id=GUILD, broadcaster_user_id="42", text="hello")
-    worker = chat_worker(queued)
-
-    await worker.run_once()
-    assert await worker.run_once() == 0
-
-    assert kick.texts == ["hello"]
-    assert outcomes(engine) == [
-        ("uncertain", "no_answer: Kick API unreachable: POST /public/v1/chat: got no answer")
-    ]

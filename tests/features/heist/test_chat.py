@@ -128,16 +128,21 @@ async def test_the_result_is_said_in_chat_and_posted_on_discord(
     )
 
 
-async def test_a_result_discord_missed_is_posted_when_it_is_back(
-    chat, heist_chat, points, draws, announcer, service
-):
+async def resolve_one(chat, heist_chat, points, draws, service) -> None:  # type: ignore[no-untyped-def]
+    """A heist of one, resolved (lost), its result to be posted in channel 777."""
     service.set_setting(GUILD, "channel", "777")
     give(points, "1", 1000)
     await chat.say("!join 100", "1")
     chat.clock.advance(120)
     draws.push(LOSE)
-    announcer.fail = RuntimeError("Discord is not connected")
     await heist_chat.resolve_due()
+
+
+async def test_a_result_discord_missed_is_posted_when_it_is_back(
+    chat, heist_chat, points, draws, announcer, service
+):
+    announcer.fail = RuntimeError("Discord is not connected")
+    await resolve_one(chat, heist_chat, points, draws, service)
     assert await heist_chat.post_pending() == 0
     assert announcer.posts == []
     announcer.fail = None
@@ -185,12 +190,7 @@ async def test_a_result_is_posted_by_the_process_whose_discord_shard_has_the_gui
 ):
     # With several bot processes each Discord client sees only its shard's guilds: the others
     # leave the guild's result unposted (and unmarked) for the process that sees it.
-    service.set_setting(GUILD, "channel", "777")
-    give(points, "1", 1000)
-    await chat.say("!join 100", "1")
-    chat.clock.advance(120)
-    draws.push(LOSE)
-    await heist_chat.resolve_due()
+    await resolve_one(chat, heist_chat, points, draws, service)
     elsewhere = HeistChat(service, heist_chat.replies, announcer, lambda guild_id: False)
 
     assert await elsewhere.post_pending() == 0
