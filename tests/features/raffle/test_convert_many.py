@@ -346,3 +346,38 @@ def test_a_conversion_runs_the_same_statements_for_3_guilds_or_300(engine: Engin
             sa.event.remove(engine, "before_cursor_execute", record)
         counts.append(len(statements))
     assert counts[0] == counts[1] <= 8
+
+
+def test_the_scheduler_runs_the_same_statements_for_3_guilds_or_300_when_nothing_is_due(
+    engine: Engine,
+):
+    """With no period to open or close, no draw, gift or missing round, the raffle's timed
+    work is a fixed number of statements however many guilds (their conversions batched)."""
+    counts = []
+    for base, count in ((AT_ONCE, 3), (AGAIN, 300)):
+        with engine.begin() as conn:
+            guilds = build(conn, base, SEED + 8, count=count)
+            p = raffle_periods.c
+            in_copy = p.guild_id.in_(guilds)
+            conn.execute(
+                raffle_periods.update()
+                .where(in_copy, p.status == "scheduled")
+                .values(status="cancelled")
+            )
+            conn.execute(
+                raffle_periods.update()
+                .where(in_copy, p.status == "open")
+                .values(beacon_round=1, beacon_genesis_time=0, beacon_period_seconds=3)
+            )
+        statements: list[str] = []
+
+        def record(conn, cursor, statement, *args, statements=statements):  # type: ignore[no-untyped-def]
+            statements.append(statement)
+
+        sa.event.listen(engine, "before_cursor_execute", record)
+        try:
+            make_service(engine, Clock(T)).run_scheduled(T)
+        finally:
+            sa.event.remove(engine, "before_cursor_execute", record)
+        counts.append(len(statements))
+    assert counts[0] == counts[1] <= 20
