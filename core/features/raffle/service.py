@@ -21,7 +21,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 
 from sqlalchemy.engine import Engine
@@ -39,6 +39,7 @@ from core.features.raffle.views import (
 )
 
 log = logging.getLogger(__name__)
+CONVERT_BATCH = 500  # guilds whose watchtime tickets are converted in one transaction
 
 
 class RaffleService:
@@ -94,18 +95,53 @@ class RaffleService:
             self.periods.with_round(period)
 
     def convert_watchtime(self, now: datetime | None = None) -> None:
+        """Every open period's full hours watched into tickets."""
         now = utc(now or self.clock())
         with self.engine.connect() as conn:
             guild_ids = periods_repository.list_guild_ids_with_open_period(conn)
-        for guild_id in guild_ids:
+        self.convert_watchtime_many(guild_ids, now)
+
+    def convert_watchtime_many(self, guild_ids: Sequence[int], now: datetime) -> int:
+        """The open period of each guild given converted (a guild without one is skipped): a
+        transaction and a few statements per batch of ``CONVERT_BATCH`` guilds
+        (``earning.convert_watchtime_many``); the tickets given. A batch that fails is
+        converted again guild by guild, so one guild's failure is its own (logged; the next run
+        retries it)."""
+        given = 0
+        for first in range(0, len(guild_ids), CONVERT_BATCH):
+            batch = list(guild_ids[first : first + CONVERT_BATCH])
             try:
                 with self.engine.begin() as conn:
-                    period = periods_repository.find_open_period(conn, guild_id)
-                    if period is not None:
-                        stored = periods_repository.get_settings(conn, guild_id)
-                        earning.convert_watchtime(conn, period, stored, now)
-            except earning.PeriodClosed:
-                pass  # closed meanwhile; its close converted the last hours
+                    given += earning.convert_watchtime_many(conn, batch, utc(now))
+            except Exception:
+                log.warning("a batch of %d guilds' watchtime tickets failed; converting them "
+                            "one by one", len(batch), exc_info=True)  # fmt: skip
+                for guild_id in batch:
+                    try:
+                        given += self.convert_guild_watchtime(guild_id, now)
+                    except Exception:
+                        log.exception(
+                            "guild %s: watchtime tickets failed; the next run retries", guild_id
+                        )
+        return given
+
+    def convert_guild_watchtime(self, guild_id: int, now: datetime) -> int:
+        """One guild's open period's hours into tickets, in its own transaction; the tickets
+        given (0 without an open period, or when it closed meanwhile: its close converted the
+        last hours).
+
+        The one-guild path, on the per-guild repository functions: ``convert_watchtime`` falls
+        back on it when a batch fails, and tests hold the batch to it
+        (tests/features/raffle/test_convert_many.py)."""
+        try:
+            with self.engine.begin() as conn:
+                period = periods_repository.find_open_period(conn, guild_id)
+                if period is None:
+                    return 0
+                stored = periods_repository.get_settings(conn, guild_id)
+                return earning.convert_watchtime(conn, period, stored, now)
+        except earning.PeriodClosed:
+            return 0
 
     def release_gifts(self, now: datetime | None = None) -> None:
         now = utc(now or self.clock())
