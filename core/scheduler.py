@@ -36,6 +36,7 @@ Loop = Callable[[asyncio.Event], Awaitable[None]]
 # The tick for an instant; it returns early when the event (stop) is set.
 Tick = Callable[[datetime, asyncio.Event], Awaitable[object]]
 AFTER_TICK = "the work after the tick"
+STOP_GRACE_SECONDS = 5.0  # a job under way when the scheduler stops gets this long to end
 
 
 @dataclass(frozen=True)
@@ -83,7 +84,7 @@ class Scheduler:
         async def run(stop: asyncio.Event) -> None:
             while not stop.is_set():
                 try:
-                    await job()
+                    await finish_or_cancel(name, job(), stop)
                 except Exception:
                     log.exception("%s failed; trying again at the next interval", name)
                 await wait_or_stop(stop, seconds())
@@ -192,3 +193,24 @@ async def wait_or_stop(stop: asyncio.Event, seconds: float) -> None:
     """Sleep ``seconds``, or less when ``stop`` is set meanwhile."""
     with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(stop.wait(), timeout=max(0.0, seconds))
+
+
+async def finish_or_cancel(name: str, work: Awaitable[object], stop: asyncio.Event) -> None:
+    """Await ``work``; once ``stop`` is set it gets ``STOP_GRACE_SECONDS`` more, then it is
+    cancelled (as a kill would stop it: every job resumes from what it stored), so a job stuck
+    on a partner (a hanging Twitch) never holds the process's stop."""
+    task = asyncio.ensure_future(work)
+    stopping = asyncio.ensure_future(stop.wait())
+    try:
+        await asyncio.wait({task, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        if not task.done():
+            await asyncio.wait({task}, timeout=STOP_GRACE_SECONDS)
+        if not task.done():
+            log.warning("%s was still running %g s after the stop; cancelled", name,
+                        STOP_GRACE_SECONDS)  # fmt: skip
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+            return
+        task.result()  # its exception, if it failed
+    finally:
+        stopping.cancel()

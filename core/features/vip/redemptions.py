@@ -23,7 +23,7 @@ from core.events import InvalidEvent, Platform, RewardRedeemed, Viewer
 from core.features.vip import redemptions_repository, repository, texts
 from core.features.vip.effects import VipEffects, log
 from core.features.vip.expiry import track_outside
-from core.features.vip.ports import Refusal, TwitchBusy, TwitchRefused
+from core.features.vip.ports import Refusal, TwitchRefused
 from core.features.vip.redemption_updates import SETTLED, RedemptionUpdates, redemption_key
 from core.features.vip.redemptions_repository import ADDING, DONE, IN_FLIGHT
 from core.features.vip.repository import REDEMPTION, AuditEntry, Grant, VipSettings
@@ -106,38 +106,36 @@ class VipRedemptions:
         elif state == REFUSING:
             await self._refund(guild_id, event, settings, reason or "")
 
-    async def drain_missed(self, guild_id: int, broadcaster_id: str) -> int:
-        """Handle the reward's redemptions still UNFULFILLED on Twitch (those redeemed while
-        StreamKeeper was away); each is handled once like any other. Returns how many were
-        looked at. Raises TwitchRefused when the guild's Twitch is not usable."""
+    async def missed(self, guild_id: int, broadcaster_id: str) -> list[RewardRedeemed]:
+        """The reward's redemptions still UNFULFILLED on Twitch (those redeemed while
+        StreamKeeper was away), as the events EventSub would have sent. Raises TwitchRefused
+        when the guild's Twitch is not usable."""
         settings = await self.effects.settings(guild_id)
         if settings.reward_id is None:
-            return 0
+            return []
         pending = await self.effects.twitch.list_unfulfilled(
             guild_id, broadcaster_id, settings.reward_id
         )
+        events = []
         for missed in pending:
             try:
-                event = RewardRedeemed(
-                    platform=Platform.TWITCH,
-                    event_id=f"{missed.id}:unfulfilled",  # as EventSub names it
-                    redemption_id=missed.id,
-                    broadcaster_user_id=broadcaster_id,
-                    occurred_at=missed.redeemed_at or self.effects.clock(),
-                    viewer=Viewer(missed.user_id, missed.user_name or missed.user_id),
-                    reward_id=settings.reward_id,
-                    reward_title=settings.reward_title or "",
-                    cost=settings.reward_cost,
-                    status="unfulfilled",
+                events.append(
+                    RewardRedeemed(
+                        platform=Platform.TWITCH,
+                        event_id=f"{missed.id}:unfulfilled",  # as EventSub names it
+                        redemption_id=missed.id,
+                        broadcaster_user_id=broadcaster_id,
+                        occurred_at=missed.redeemed_at or self.effects.clock(),
+                        viewer=Viewer(missed.user_id, missed.user_name or missed.user_id),
+                        reward_id=settings.reward_id,
+                        reward_title=settings.reward_title or "",
+                        cost=settings.reward_cost,
+                        status="unfulfilled",
+                    )
                 )
             except InvalidEvent:
                 log.warning("guild %s: skipped an unreadable redemption", guild_id)
-                continue
-            try:
-                await self.handle(guild_id, event)
-            except (TwitchBusy, RedemptionInFlight) as busy:
-                log.warning("guild %s: redemption %s waits: %s", guild_id, missed.id, busy)
-        return len(pending)
+        return events
 
     async def _decide_and_record(
         self, guild_id: int, event: RewardRedeemed, settings: VipSettings, resuming: str | None

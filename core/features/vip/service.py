@@ -233,18 +233,24 @@ class VipService:
         return await self.effects.in_transaction(save)
 
     async def drain_missed(self) -> int:
-        """In every guild with a reward: handle the redemptions missed while away."""
+        """In every guild with a reward: queue the redemptions missed while away for the
+        Twitch Helix worker, as their webhooks would have been (one outbox row per
+        redemption, whichever way it came); how many were read."""
         guild_ids = await self.effects.in_transaction(repository.guilds_with_reward)
-        handled = 0
+        read = 0
         for guild_id in guild_ids:
             broadcaster_id = await asyncio.to_thread(self.broadcaster_of, guild_id)
             if broadcaster_id is None:
                 continue
             try:
-                handled += await self.redemptions.drain_missed(guild_id, broadcaster_id)
+                missed = await self.redemptions.missed(guild_id, broadcaster_id)
             except (TwitchRefused, TwitchBusy) as problem:
                 log.warning("guild %s: missed VIP redemptions not read: %s", guild_id, problem)
-        return handled
+                continue
+            for event in missed:
+                await self.queued.handle(guild_id, event)
+            read += len(missed)
+        return read
 
     # --- reading ---------------------------------------------------------------------------
 

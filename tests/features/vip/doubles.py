@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from core.events import Platform, RewardRedeemed, Viewer
-from core.features.vip import discord_calls
+from core.features.vip import discord_calls, redemption_outbox
 from core.features.vip.ports import (
     PendingRedemption,
     Refusal,
@@ -208,5 +208,14 @@ async def make_discord_calls(service: VipService) -> None:
     effects = service.effects
     kinds = discord_calls.kinds(effects.notices, service.kick_roles, service.expiry)
     worker = OutboxWorker(effects.engine, DISCORD, kinds, effects.clock)
+    while await worker.run_once():
+        pass
+
+
+async def make_helix_calls(service: VipService) -> None:
+    """What the Twitch Helix worker does: make the redemptions queued for it."""
+    effects = service.effects
+    kinds = {redemption_outbox.KIND: service.queued.kind()}
+    worker = OutboxWorker(effects.engine, redemption_outbox.SERVICE, kinds, effects.clock)
     while await worker.run_once():
         pass

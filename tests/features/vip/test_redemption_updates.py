@@ -11,7 +11,7 @@ from datetime import timedelta
 from core.events import RewardRedeemed
 from core.features.vip.ports import PendingRedemption
 from tests.features.vip.conftest import Vip
-from tests.features.vip.doubles import GUILD, T0, redemption
+from tests.features.vip.doubles import GUILD, T0, make_helix_calls, redemption
 
 REDEMPTION = "17fa2df1-ad76-4804-bfa5-a40ef63efe63"
 
@@ -41,8 +41,11 @@ async def test_the_drain_and_the_webhook_copy_of_one_redemption_grant_once(vip: 
     webhook the web side queued meanwhile is delivered. One grant, one notice."""
     vip.twitch.pending.append(PendingRedemption(REDEMPTION, "42", "Alice", T0))
     await vip.service.drain_missed()
+    await make_helix_calls(vip.service)
 
     await vip.service.redemptions.handle(GUILD, delivered(vip))
+    await vip.service.queued.handle(GUILD, delivered(vip))  # its copy through the outbox
+    await make_helix_calls(vip.service)
 
     assert await actions(vip) == [("granted", REDEMPTION)]
     [grant] = await vip.service.list_vips(GUILD)

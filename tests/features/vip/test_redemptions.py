@@ -12,7 +12,14 @@ from core.features.vip.ports import PendingRedemption, Refusal, TwitchBusy, Twit
 from core.features.vip.redemptions import LEASE, RedemptionInFlight
 from core.features.vip.redemptions_repository import claim_redemption, redemption_state
 from tests.features.vip.conftest import Vip
-from tests.features.vip.doubles import BROADCASTER, GUILD, T0, make_discord_calls, redemption
+from tests.features.vip.doubles import (
+    BROADCASTER,
+    GUILD,
+    T0,
+    make_discord_calls,
+    make_helix_calls,
+    redemption,
+)
 
 
 async def actions(vip: Vip) -> list[tuple[str, str, str | None]]:
@@ -296,8 +303,10 @@ async def test_redemptions_made_while_away_are_handled_once_at_start(vip: Vip) -
         PendingRedemption("missed-2", "5", "Mod"),
     ]
 
-    assert await vip.service.drain_missed() == 2
-    await vip.service.redemptions.handle(
+    assert await vip.service.drain_missed() == 2  # queued, as their webhooks would be
+    assert vip.twitch.statuses == {}
+    await make_helix_calls(vip.service)
+    await vip.service.redemptions.handle(  # a webhook copy, late: nothing more
         GUILD, redemption("41", vip.reward_id, redemption_id="missed-1")
     )
     assert await vip.service.drain_missed() == 0
