@@ -6,10 +6,14 @@ ticks run. Each partner is a variant: Twitch's Add VIP, Kick's chat (the bot's r
 Discord (slot call posts and what follows account links).
 
 Every guild is ticked at every instant the scheduler ticks (the same instants in all 101; on a
-loaded machine the scheduler itself may pass over an instant, for every guild alike), every
-viewer is credited exactly the seconds from their guild's first tick to its last, and the
-troubled guild's calls were still waiting on the partner, or ended as documented, while the
-ticks ran: the partner's trouble and the ticks overlapped.
+loaded machine the scheduler itself may pass over an instant, for every guild alike), and when
+every stream goes offline (``stream.offline`` before the last instant) every viewer has been
+credited exactly the seconds from their guild's first tick to the last one while live: nothing
+lost, nothing more. The troubled guild's calls were still waiting on the partner, or ended as
+documented, while the ticks ran (the partner's trouble and the ticks overlapped); once the
+partner answers again they end as documented (Twitch's 500: the 10 VIP slots granted, the
+other 2 redemptions refunded; Kick's chat: said in order, the hung line uncertain; Discord:
+each post and link effect made once).
 
 A variant gives ``ride_out`` its runtime (the troubled guild first in ``EVERYONE``, the 100 others
 tracked with ``track_others``), the troubled guild's first events and chats, and what to read
@@ -36,6 +40,7 @@ from core.events import (
     Event,
     Platform,
     RewardRedeemed,
+    StreamEnded,
     Viewer,
     system_clock,
 )
@@ -63,7 +68,7 @@ INTERVAL = 2
 TROUBLED = 300000000000000021  # the guild whose partner is in trouble
 OTHERS = [TROUBLED + (n + 1) * (1 << 22) for n in range(100)]
 EVERYONE = [TROUBLED, *OTHERS]
-TICKS_WATCHED = 4
+TICKS_WATCHED = 3  # intervals with chats after the first; then the streams go offline
 SETTINGS = {"WATCH_INTERVAL_SECONDS": str(INTERVAL), "ACTIVE_WINDOW_MINUTES": "1"}
 
 T = TypeVar("T")
@@ -112,10 +117,13 @@ async def ride_out(
             await asyncio.to_thread(runtime.bus.publish, event)
         # Chats every interval keep the viewers present; the ticks run meanwhile.
         for _ in range(TICKS_WATCHED):
-            await _wait_until_mid_interval(after=time.time() + 0.5)
+            await _wait_until_mid_interval(after=time.time() + 1.0)  # the next interval's
             now = datetime.now(UTC)
             for event in [*chats(now), *others_chat(now)]:
                 await asyncio.to_thread(runtime.bus.publish, event)
+        # Then every stream goes offline, before the next instant.
+        for event in offline([*chats(now), *others_chat(now)], now):
+            await asyncio.to_thread(runtime.bus.publish, event)
         await asyncio.to_thread(_wait_for_last_tick, ticks)
         seen = await asyncio.to_thread(during)
     finally:
@@ -125,14 +133,28 @@ async def ride_out(
     return ticks, seen
 
 
+def offline(chats: list[ChatMessageSent], now: datetime) -> list[StreamEnded]:
+    """``stream.offline`` for every channel chatted in."""
+    channels = sorted({(chat.platform, chat.broadcaster_user_id) for chat in chats})
+    return [
+        StreamEnded(
+            platform=platform, event_id=f"offline-{broadcaster}", broadcaster_user_id=broadcaster,
+            occurred_at=now,
+        )
+        for platform, broadcaster in channels
+    ]  # fmt: skip
+
+
 def ticked_together(ticks: dict[int, list[datetime]]) -> int:
     """Every guild was ticked at every instant the scheduler ticked (the troubled guild's too),
-    none waiting on another: the same instants everywhere. The seconds from first to last."""
+    none waiting on another: the same instants everywhere. The seconds the viewers earned: from
+    the first instant to the last before the streams went offline (nothing after it, nothing
+    before it lost)."""
     instants = ticks[TROUBLED]
-    assert len(instants) >= TICKS_WATCHED - 1  # the first only starts the clocks
+    assert len(instants) >= TICKS_WATCHED  # the first only starts the clocks
     for guild_id in EVERYONE:
         assert ticks[guild_id] == instants
-    return int((instants[-1] - instants[0]).total_seconds())
+    return int((instants[-2] - instants[0]).total_seconds())
 
 
 def assert_credited(runtime: Runtime, seconds: int, present: dict[int, set[str]]) -> None:
@@ -270,6 +292,24 @@ async def test_a_guild_whose_twitch_fails_or_hangs_holds_no_other_guilds_tick(
     assert {state for state, _ in outbox} == {store.PENDING}
     seconds = ticked_together(ticks)
     assert_credited(runtime, seconds, {TROUBLED: {"5999"}, **others_present()})
+    if trouble == "hang":
+        return
+
+    # Twitch answers again: the redemptions end as documented (vip/redemptions.py), each once:
+    # the channel's 10 VIP slots granted and FULFILLED, the 2 redemptions past them refunded.
+    twitch.recover()
+    [helix] = [w for w in runtime.outbox_workers if w.service == redemption_outbox.SERVICE]
+    later = dataclasses.replace(
+        helix, name="after-recovery", clock=lambda: system_clock() + timedelta(hours=2)
+    )
+    while await later.run_once():
+        pass
+    await runtime.shutdown()  # the clients the calls used, closed again
+
+    assert {state for state, _ in outbox_of(runtime, redemption_outbox.KIND)} == {store.DONE}
+    statuses = sorted(r["status"] for r in twitch.redemptions.values())
+    assert statuses == ["CANCELED"] * 2 + ["FULFILLED"] * 10
+    assert len(twitch.channels[BROADCASTER].vips) == 10
 
 
 # Kick's chat API answers 500, or hangs, on every post: the bot's replies to commands
@@ -361,7 +401,7 @@ async def test_a_guild_whose_kick_chat_fails_or_hangs_holds_no_other_guilds_tick
     )
     while await later.run_once():
         pass
-    await runtime.kick.close_chat()
+    await runtime.shutdown()  # the clients the calls used, closed again
     ended = outbox_of(runtime, SAY)
 
     if trouble == "500":  # refused is final: not posted again
