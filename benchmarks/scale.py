@@ -173,8 +173,7 @@ SELECT
   (SELECT count(*) FROM points_ledger WHERE source = 'earn' AND created_at = :t) AS posted,
   (SELECT COALESCE(sum(amount), 0) FROM points_ledger WHERE source = 'earn' AND created_at = :t)
     AS points,
-  (SELECT count(*) FROM vip_grants WHERE last_error IS NOT NULL OR removed_at IS NOT NULL)
-    + (SELECT count(*) FROM outbox WHERE kind = 'vip.kick-role-expired')
+  (SELECT count(*) FROM outbox WHERE kind IN ('vip.twitch-expired', 'vip.kick-role-expired'))
     AS vip_handled
 """)
 

@@ -42,10 +42,7 @@ def print_figures(figures: list[IntervalFigures], report: Report) -> None:
                 )
             for part in bot.after:
                 if part.name == VIP_JOB:
-                    note = (
-                        f"  ({bot.vip_removed} removed, {bot.vip_postponed} postponed, "
-                        f"{bot.vip_queued} queued for Discord)"
-                    )
+                    note = f"  ({bot.vip_queued} removals queued for their workers)"
                 else:  # the after-tick jobs go through every guild
                     note = (
                         f" = {part.wall_seconds * 1000 / f.guilds:.2f} ms wall, "

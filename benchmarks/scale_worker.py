@@ -73,9 +73,7 @@ class ProcessFigures:
     credited: int = 0
     tick: Part | None = None
     after: list[Part] = field(default_factory=list)  # after-tick jobs, then VIP expiry
-    vip_removed: int = 0
-    vip_postponed: int = 0
-    vip_queued: int = 0  # Kick roles: queued for the Discord worker of the guild's shard
+    vip_queued: int = 0  # removals queued for the Twitch Helix and Discord workers
     load_start: tuple[float, float, float] = (math.nan, math.nan, math.nan)
     problems: list[str] = field(default_factory=list)
 
@@ -177,7 +175,6 @@ async def _interval(rt: Runtime, plan: Plan, barriers: tuple, figures: ProcessFi
 
             async def expire() -> None:
                 run = await rt.vip.expiry.expire_due()
-                figures.vip_removed, figures.vip_postponed = run.removed, run.postponed
                 figures.vip_queued = run.queued
 
             figures.after.append(await _timed(VIP_JOB, expire))

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 from core.discord_bot.vip.outbound import DiscordTemporaryRoles, DiscordVipNotices
 from core.events import Platform, RewardRedeemed, VipAdded, VipRemoved
-from core.features.vip import discord_calls, redemption_outbox
+from core.features.vip import redemption_outbox
 from core.features.vip.helix_channel import HelixVipChannel
 from core.features.vip.service import VipService
 from core.outbox.worker import OutboxWorker
@@ -55,7 +55,7 @@ def install(rt: Runtime) -> None:
     helix_calls = OutboxWorker(
         rt.engine,
         redemption_outbox.SERVICE,
-        {redemption_outbox.KIND: rt.vip.queued.kind()},
+        rt.vip.helix_kinds(),
         rt.clock,
         timeout_seconds=HELIX_CALL_SECONDS,
         max_attempts=20,
@@ -63,17 +63,14 @@ def install(rt: Runtime) -> None:
     rt.call_through(helix_calls)
     rt.handle(RewardRedeemed, rt.vip.kick_roles.handle)  # Kick: a temporary Discord role
     # Kick's role and the VIP channel's notices are the Discord worker's to make.
-    rt.discord_calls.kinds.update(
-        discord_calls.kinds(rt.vip.effects.notices, rt.vip.kick_roles, rt.vip.expiry)
-    )
+    rt.discord_calls.kinds.update(rt.vip.discord_kinds())
     rt.handle(VipAdded, rt.vip.expiry.handle_vip_added)
     rt.handle(VipRemoved, rt.vip.expiry.handle_vip_removed)
 
     async def expire() -> None:
         run = await rt.vip.expiry.expire_due()
-        if run.removed or run.postponed or run.queued:
-            log.info("temporary VIPs: %d removed, %d postponed, %d Kick roles queued for Discord",
-                     run.removed, run.postponed, run.queued)  # fmt: skip
+        if run.queued:
+            log.info("temporary VIPs: %d expired, their removal queued", run.queued)
 
     # Runs at start (catching up on what expired while the bot was down), then every minute.
     rt.scheduler.every("expiring temporary VIPs", lambda: EXPIRY_INTERVAL_SECONDS, expire)

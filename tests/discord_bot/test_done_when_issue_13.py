@@ -45,6 +45,7 @@ from tests.fakes.twitch_runtime import (
 )
 from tests.fakes.twitch_server import FakeTwitch
 from tests.support.clock import Clock
+from tests.support.delivery import make_queued_calls
 from tests.support.waiting import eventually
 
 BROADCASTER = "141981764"  # twitchdev, who consents at the fake
@@ -249,13 +250,15 @@ async def test_twitch_setup_consent_redemption_vip_expiry_duplicates_and_a_refun
     [granted] = await runtime.vip.log(guild_a.id)
     assert granted.action == "granted"
 
-    # The clock passes the expiry; the expiry job removes her.
+    # The clock passes the expiry; the expiry job queues her removal, the Helix worker makes it.
     clock.advance(hours=24, minutes=1)
     stop = asyncio.Event()
-    job = asyncio.create_task(runtime.scheduler.loops["expiring temporary VIPs"](stop))
+    loops = [runtime.scheduler.loops[n] for n in ("expiring temporary VIPs", "twitch-helix calls")]
+    jobs = [asyncio.create_task(loop(stop)) for loop in loops]
     await eventually(lambda: channel.vips == [], within=10)
     stop.set()
-    await job
+    await asyncio.gather(*jobs)
+    await make_queued_calls(runtime)  # the notice in chat, through the chat outbox
     assert await runtime.vip.list_vips(guild_a.id) == []
     await chat_says(
         twitch, f"Ann is a VIP until {expires}.", "Ann is no longer a VIP (the VIP time is over)."

@@ -3,7 +3,7 @@ worker of the process connected to the guild's shard: a notice in the guild's VI
 (queued by :meth:`VipEffects.notify`, whichever worker or job decided it), a Kick
 redemption's temporary role (the bus handler only queues the redemption; the worker gives the
 role and records the outcome, :class:`KickRoleRedemptions`), and taking an expired Kick grant's
-role off (the expiry job queues it, :meth:`VipExpiry.remove_kick_role` makes it).
+role off (``removal_calls.py``).
 
 A notice has no idempotency key at Discord: one whose fate is unknown ends ``uncertain`` and is
 not posted again. A Kick redemption is kept exactly once by its ``vip_redemptions`` row and
@@ -20,14 +20,13 @@ from sqlalchemy.engine import Connection
 
 from core.events import RewardRedeemed, event_from_dict, event_to_dict
 from core.features.vip.ports import VipNotices
-from core.features.vip.repository import Grant
+from core.features.vip.removal_calls import KICK_EXPIRED
 from core.outbox import DISCORD, store
 from core.outbox.store import Effect
 from core.outbox.worker import Done, Kind, Outcome
 
 NOTICE = "vip.notice"
 KICK_ROLE = "vip.kick-role"
-KICK_ROLE_EXPIRED = "vip.kick-role-expired"
 
 
 def queue_notice(
@@ -43,18 +42,6 @@ def queue_kick_redemption(
 ) -> None:
     key = f"{KICK_ROLE}:{guild_id}:{event.event_id}"
     store.enqueue(conn, Effect(DISCORD, KICK_ROLE, guild_id, key, event_to_dict(event)), now)
-
-
-def queue_role_removal(conn: Connection, grant: Grant, now: datetime) -> bool:
-    """Queue taking an expired Kick grant's role off; False when it is queued already. Each
-    try has its own key (a failed one notes ``removal_tried_at``), so the next expiry run
-    queues the grant again, in its turn."""
-    tried = grant.removal_tried_at.isoformat() if grant.removal_tried_at else "first"
-    key = f"{KICK_ROLE_EXPIRED}:{grant.guild_id}:{grant.id}:{tried}"
-    payload = {"grant_id": grant.id}
-    return store.enqueue(
-        conn, Effect(DISCORD, KICK_ROLE_EXPIRED, grant.guild_id, key, payload), now
-    )
 
 
 def kinds(notices: VipNotices | None, kick_roles: Any, expiry: Any) -> dict[str, Kind]:
@@ -75,10 +62,10 @@ def kinds(notices: VipNotices | None, kick_roles: Any, expiry: Any) -> dict[str,
         return Done()
 
     async def role_expired(guild_id: int, payload: dict[str, Any]) -> Outcome:
-        return await expiry.remove_kick_role(guild_id, int(payload["grant_id"]))  # type: ignore[no-any-return]
+        return await expiry.remove_expired(guild_id, int(payload["grant_id"]))  # type: ignore[no-any-return]
 
     return {
         NOTICE: Kind(notice, idempotent=False),
         KICK_ROLE: Kind(kick_role),
-        KICK_ROLE_EXPIRED: Kind(role_expired),  # removing a role twice is harmless
+        KICK_EXPIRED: Kind(role_expired),  # removing a role twice is harmless
     }

@@ -1,10 +1,12 @@
 """Expiry and the VIPs granted elsewhere.
 
-:meth:`VipExpiry.expire_due` removes every temporary VIP whose expiry has passed, in every guild:
-a scheduled job that catches up after downtime (it reads the stored expiries, so a restart re-arms
-it), leaves what Twitch could not do now for its next run, and treats "not a VIP any more" (someone
-removed them by hand) as done. Outside VIPs (``channel.vip.add`` for someone StreamKeeper did not
-grant) are tracked and shown, never removed; a ``channel.vip.remove`` closes whatever grant is open.
+:meth:`VipExpiry.expire_due` queues the removal of every temporary VIP whose expiry has passed,
+in every guild: a scheduled job that catches up after downtime (it reads the stored expiries, so a
+restart re-arms it); the platform's worker makes each (:meth:`VipExpiry.remove_expired`,
+``removal_calls.py``), leaves what Twitch could not do now for the next run, and treats "not a
+VIP any more" (someone removed them by hand) as done. Outside VIPs (``channel.vip.add`` for
+someone StreamKeeper did not grant) are tracked and shown, never removed; a
+``channel.vip.remove`` closes whatever grant is open.
 """
 
 from __future__ import annotations
@@ -18,20 +20,19 @@ from sqlalchemy.engine import Connection
 from core.bus.base import NotReady
 from core.events import Platform, VipAdded, VipRemoved
 from core.features.vip import repository, texts
-from core.features.vip.discord_calls import queue_role_removal
 from core.features.vip.effects import VipEffects, log
 from core.features.vip.ports import Refusal, RoleRefused, TwitchBusy, TwitchRefused
+from core.features.vip.removal_calls import queue_removal
 from core.features.vip.repository import OUTSIDE, AuditEntry, Grant, VipSettings
 from core.outbox.worker import Done, Outcome, Refused
 
 EXPIRED = "expired"
+REMOVED = "removed"
 
 
 @dataclass(frozen=True)
 class ExpiryRun:
-    removed: int = 0
-    postponed: int = 0  # Twitch could not do it now: tried again at the next run
-    queued: int = 0  # Kick roles: the Discord worker of the guild's shard takes them off
+    queued: int = 0  # removals queued: Twitch's for the Helix worker, Kick's for Discord's
 
 
 def removal_entry(
@@ -57,44 +58,30 @@ class VipExpiry:
         self.effects = effects
 
     async def expire_due(self) -> ExpiryRun:
+        """Queue the removal of every temporary VIP whose expiry has passed, in every guild
+        that removes them (at most ``due_grants``' 500, in turns): a Twitch VIP for the Twitch
+        Helix worker, a Kick grant's role for the Discord worker of the guild's shard. Each
+        guild's removals are made in its own lane, so a guild whose Twitch hangs holds only
+        its own; a removal that cannot be made now notes why, and the next run queues it
+        again, behind the grants never tried."""
         now = self.effects.clock()
         due = await self.effects.in_transaction(lambda conn: repository.due_grants(conn, now))
         by_guild: dict[int, list[Grant]] = defaultdict(list)
         for grant in due:
             by_guild[grant.guild_id].append(grant)
-        removed = postponed = queued = 0
+        queued = 0
         for guild_id, grants in by_guild.items():
             settings = await self.effects.settings(guild_id)
             if not settings.is_auto_removal:
                 continue
-            kick = [grant for grant in grants if grant.platform is Platform.KICK]
-            if kick:
-                queued += await self.effects.in_transaction(
-                    lambda conn, kick=kick: sum(queue_role_removal(conn, g, now) for g in kick)
-                )
-            grants = [grant for grant in grants if grant.platform is not Platform.KICK]
-            for grant in grants:
-                problem = await self._remove(grant)
-                if problem is None:
-                    removed += 1
-                    await self._tell_removed(grant, settings)
-                    continue
-                waiting = [grant]
-                if problem == Refusal.NOT_CONNECTED:  # the guild's other grants wait as well
-                    waiting = grants[grants.index(grant) :]
-                postponed += len(waiting)
-                text = texts.reason_text(problem)
-                ids = [g.id for g in waiting]
-                await self.effects.in_transaction(
-                    lambda conn, ids=ids, t=text: repository.note_removal_error(conn, ids, t, now)
-                )
-                if problem == Refusal.NOT_CONNECTED:
-                    break
-        return ExpiryRun(removed, postponed, queued)
+            queued += await self.effects.in_transaction(
+                lambda conn, grants=grants: sum(queue_removal(conn, g, now) for g in grants)
+            )
+        return ExpiryRun(queued)
 
-    async def remove_kick_role(self, guild_id: int, grant_id: int) -> Outcome:
-        """The Discord worker's call for an expired Kick grant: take the role off and close the
-        grant, or note why not (the next expiry run queues it again, taking its turn)."""
+    async def remove_expired(self, guild_id: int, grant_id: int) -> Outcome:
+        """A worker's call for an expired grant: remove the VIP (Twitch) or the role (Kick)
+        and close the grant, or note why not (the next expiry run queues it again)."""
         grant = await self.effects.in_transaction(
             lambda conn: repository.get_grant(conn, guild_id, grant_id)
         )
@@ -103,12 +90,13 @@ class VipExpiry:
         problem = await self._remove(grant)
         if problem is None:
             await self._tell_removed(grant, await self.effects.settings(guild_id))
-            return Done("role removed")
+            return Done(REMOVED)
         now = self.effects.clock()
+        text = texts.reason_text(problem)
         await self.effects.in_transaction(
-            lambda conn: repository.note_removal_error(conn, [grant_id], problem, now)
+            lambda conn: repository.note_removal_error(conn, [grant_id], text, now)
         )
-        return Refused(problem)
+        return Refused(text)
 
     async def _tell_removed(self, grant: Grant, settings: VipSettings) -> None:
         await self.effects.notify(

@@ -18,10 +18,11 @@ from core.features.vip.effects import VipEffects
 from core.features.vip.ports import TwitchBusy
 from core.features.vip.redemption_updates import SETTLED, redemption_key
 from core.features.vip.redemptions import LEASE, RedemptionInFlight, VipRedemptions
+from core.features.vip.removal_calls import HELIX
 from core.outbox import store
 from core.outbox.worker import Done, Kind, Outcome, Retry
 
-SERVICE = "twitch-helix"
+SERVICE = HELIX
 KIND = "vip-redemption"
 
 

@@ -19,7 +19,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from core.events import Platform
 from core.features.chat_commands.ports import ChatSender
-from core.features.vip import repository
+from core.features.vip import discord_calls, redemption_outbox, removal_calls, repository
 from core.features.vip.effects import VipEffects, log
 from core.features.vip.expiry import VipExpiry, track_outside
 from core.features.vip.kick_roles import KickRoleRedemptions
@@ -45,6 +45,7 @@ from core.features.vip.ports import (
 from core.features.vip.redemption_outbox import QueuedRedemptions
 from core.features.vip.redemptions import VipRedemptions
 from core.features.vip.repository import AuditEntry, Grant, VipSettings
+from core.outbox.worker import Kind, Outcome
 
 
 @dataclass(frozen=True)
@@ -231,6 +232,23 @@ class VipService:
             return repository.get_settings(conn, guild_id)
 
         return await self.effects.in_transaction(save)
+
+    # --- the calls its workers make ------------------------------------------------------------
+
+    def helix_kinds(self) -> dict[str, Kind]:
+        """The Twitch Helix worker's calls: a redemption's chain, an expired VIP's removal."""
+        return {
+            redemption_outbox.KIND: self.queued.kind(),
+            # Removing a VIP twice is harmless ("not a VIP" counts as done).
+            removal_calls.TWITCH_EXPIRED: Kind(self._remove_expired),
+        }
+
+    def discord_kinds(self) -> dict[str, Kind]:
+        """The Discord worker's calls: notices, Kick's roles given and taken off."""
+        return discord_calls.kinds(self.effects.notices, self.kick_roles, self.expiry)
+
+    async def _remove_expired(self, guild_id: int, payload: dict[str, Any]) -> Outcome:
+        return await self.expiry.remove_expired(guild_id, int(payload["grant_id"]))
 
     async def drain_missed(self) -> int:
         """In every guild with a reward: queue the redemptions missed while away for the

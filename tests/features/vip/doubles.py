@@ -8,8 +8,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+import sqlalchemy as sa
+
 from core.events import Platform, RewardRedeemed, Viewer
-from core.features.vip import discord_calls, redemption_outbox
+from core.features.vip import redemption_outbox, removal_calls
 from core.features.vip.ports import (
     PendingRedemption,
     Refusal,
@@ -21,6 +23,7 @@ from core.features.vip.ports import (
 from core.features.vip.service import VipService
 from core.outbox import DISCORD
 from core.outbox.worker import OutboxWorker
+from core.storage.tables import outbox
 
 BROADCASTER = "141981764"
 GUILD = 111
@@ -205,17 +208,40 @@ class FakeRoles:
 
 async def make_discord_calls(service: VipService) -> None:
     """What the Discord worker does: make the calls VIP queued for it (notices, Kick roles)."""
-    effects = service.effects
-    kinds = discord_calls.kinds(effects.notices, service.kick_roles, service.expiry)
-    worker = OutboxWorker(effects.engine, DISCORD, kinds, effects.clock)
-    while await worker.run_once():
-        pass
+    await _make_calls(service, DISCORD, service.discord_kinds())
 
 
 async def make_helix_calls(service: VipService) -> None:
-    """What the Twitch Helix worker does: make the redemptions queued for it."""
+    """What the Twitch Helix worker does: make the redemptions and removals queued for it."""
+    await _make_calls(service, redemption_outbox.SERVICE, service.helix_kinds())
+
+
+async def _make_calls(service: VipService, name: str, kinds: dict) -> None:  # type: ignore[type-arg]
     effects = service.effects
-    kinds = {redemption_outbox.KIND: service.queued.kind()}
-    worker = OutboxWorker(effects.engine, redemption_outbox.SERVICE, kinds, effects.clock)
+    worker = OutboxWorker(effects.engine, name, kinds, effects.clock)
     while await worker.run_once():
         pass
+
+
+@dataclass(frozen=True)
+class Expired:
+    removed: int  # grants closed by this run's calls
+    postponed: int  # calls that could not be made now (noted on the grant)
+
+
+async def expire(service: VipService) -> Expired:
+    """The expiry job's run, then what its workers make of the calls it queued."""
+    with service.effects.engine.connect() as conn:
+        before = conn.execute(sa.select(sa.func.coalesce(sa.func.max(outbox.c.id), 0))).scalar()
+    await service.expiry.expire_due()
+    await make_helix_calls(service)
+    await make_discord_calls(service)
+    kinds = (removal_calls.TWITCH_EXPIRED, removal_calls.KICK_EXPIRED)
+    with service.effects.engine.connect() as conn:
+        rows = conn.execute(
+            sa.select(outbox.c.state, outbox.c.result).where(
+                outbox.c.id > before, outbox.c.kind.in_(kinds)
+            )
+        ).all()
+    removed = sum(1 for row in rows if row.state == "done" and row.result == "removed")
+    return Expired(removed, sum(1 for row in rows if row.state == "refused"))

@@ -5,7 +5,14 @@ from __future__ import annotations
 from core.events import Platform, Viewer, VipAdded, VipRemoved
 from core.features.vip.ports import TwitchBusy
 from tests.features.vip.conftest import Vip
-from tests.features.vip.doubles import BROADCASTER, GUILD, T0, make_discord_calls, redemption
+from tests.features.vip.doubles import (
+    BROADCASTER,
+    GUILD,
+    T0,
+    expire,
+    make_discord_calls,
+    redemption,
+)
 
 
 def vip_event(kind, viewer_id: str, name: str):
@@ -24,7 +31,7 @@ async def test_expired_vips_are_removed_after_downtime_others_stay(vip: Vip) -> 
     await vip.service.redemptions.handle(GUILD, redemption("2", vip.reward_id, username="Two"))
     vip.clock.advance(hours=20)  # One is 6 h past expiry (as if the bot was down), Two is not
 
-    run = await vip.service.expiry.expire_due()
+    run = await expire(vip.service)
 
     assert (run.removed, run.postponed) == (1, 0)
     assert vip.twitch.vips == {"2"}
@@ -38,7 +45,7 @@ async def test_expired_vips_are_removed_after_downtime_others_stay(vip: Vip) -> 
     )
     await make_discord_calls(vip.service)
     assert "One is no longer a VIP" in vip.notices.posts[-1][2]
-    assert (await vip.service.expiry.expire_due()).removed == 0
+    assert (await expire(vip.service)).removed == 0
 
 
 async def test_a_vip_removed_by_hand_before_expiry_is_not_an_error(vip: Vip) -> None:
@@ -46,7 +53,7 @@ async def test_a_vip_removed_by_hand_before_expiry_is_not_an_error(vip: Vip) -> 
     vip.twitch.vips.discard("1")  # a moderator typed /unvip
     vip.clock.advance(hours=25)
 
-    run = await vip.service.expiry.expire_due()
+    run = await expire(vip.service)
 
     assert run.removed == 1
     assert await vip.service.list_vips(GUILD) == []
@@ -57,9 +64,9 @@ async def test_a_transient_failure_is_retried_at_the_next_run(vip: Vip) -> None:
     vip.clock.advance(hours=25)
     vip.twitch.busy.append(TwitchBusy("Twitch did not answer"))
 
-    first = await vip.service.expiry.expire_due()
+    first = await expire(vip.service)
     [grant] = await vip.service.list_vips(GUILD)
-    second = await vip.service.expiry.expire_due()
+    second = await expire(vip.service)
 
     assert (first.removed, first.postponed) == (0, 1)
     assert grant.last_error == "Twitch did not answer"
@@ -73,7 +80,7 @@ async def test_not_connected_waits_without_losing_the_grant(vip: Vip) -> None:
     vip.clock.advance(hours=25)
     vip.twitch.is_connected = False
 
-    run = await vip.service.expiry.expire_due()
+    run = await expire(vip.service)
 
     assert (run.removed, run.postponed) == (0, 2)
     assert len(await vip.service.list_vips(GUILD)) == 2
@@ -85,7 +92,7 @@ async def test_outside_vips_are_tracked_shown_and_never_removed(vip: Vip) -> Non
     vip.twitch.vips.add("7")
     vip.clock.advance(days=400)
 
-    await vip.service.expiry.expire_due()
+    await expire(vip.service)
 
     [grant] = await vip.service.list_vips(GUILD)
     assert (grant.username, grant.source, grant.expires_at) == ("Seven", "outside", None)
@@ -130,5 +137,5 @@ async def test_auto_removal_off_leaves_expired_vips(vip: Vip) -> None:
     await vip.service.update_settings(GUILD, is_auto_removal=False)
     vip.clock.advance(hours=25)
 
-    assert (await vip.service.expiry.expire_due()).removed == 0
+    assert (await expire(vip.service)).removed == 0
     assert vip.twitch.vips == {"1"}

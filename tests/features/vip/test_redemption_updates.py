@@ -11,7 +11,7 @@ from datetime import timedelta
 from core.events import RewardRedeemed
 from core.features.vip.ports import PendingRedemption
 from tests.features.vip.conftest import Vip
-from tests.features.vip.doubles import GUILD, T0, make_helix_calls, redemption
+from tests.features.vip.doubles import GUILD, T0, expire, make_helix_calls, redemption
 
 REDEMPTION = "17fa2df1-ad76-4804-bfa5-a40ef63efe63"
 
@@ -108,7 +108,7 @@ async def test_a_redemption_finished_after_its_vip_ended_announces_no_vip(
         await vip.service.redemptions.handle(GUILD, delivered(vip))
     monkeypatch.setattr(vip.twitch, "set_redemption_status", real)
     vip.clock.advance(timedelta(hours=25))
-    await vip.service.expiry.expire_due()
+    await expire(vip.service)
 
     await vip.service.redemptions.handle(GUILD, delivered(vip))  # the bus delivers it again
 

@@ -1,0 +1,35 @@
+"""An expired grant's removal is an outbox call (issue 26): the expiry job queues it, and the
+worker of the platform's service makes it (:meth:`VipExpiry.remove_expired`): a Twitch VIP by the
+Twitch Helix worker, a Kick grant's Discord role by the Discord worker of the guild's shard.
+
+Each try has its own key (a failed one notes ``removal_tried_at``), so the next expiry run
+queues the grant again, taking its turn; while a try is queued, queueing it again does nothing.
+Removing a VIP or a role twice is harmless ("not a VIP" counts as done), so a call made again
+after a worker died is simply made again.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy.engine import Connection
+
+from core.events import Platform
+from core.features.vip.repository import Grant
+from core.outbox import DISCORD, store
+from core.outbox.store import Effect
+
+HELIX = "twitch-helix"  # the Twitch Helix worker's service (redemptions too)
+TWITCH_EXPIRED = "vip.twitch-expired"
+KICK_EXPIRED = "vip.kick-role-expired"
+
+
+def queue_removal(conn: Connection, grant: Grant, now: datetime) -> bool:
+    """Queue one try at removing an expired grant; False when it is queued already."""
+    service, kind = (
+        (DISCORD, KICK_EXPIRED) if grant.platform is Platform.KICK else (HELIX, TWITCH_EXPIRED)
+    )
+    tried = grant.removal_tried_at.isoformat() if grant.removal_tried_at else "first"
+    key = f"{kind}:{grant.guild_id}:{grant.id}:{tried}"
+    effect = Effect(service, kind, grant.guild_id, key, {"grant_id": grant.id})
+    return store.enqueue(conn, effect, now)
