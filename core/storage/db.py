@@ -208,13 +208,14 @@ def _alembic_config(conn: Connection) -> Config:
     return config
 
 
-def migrate(engine: Engine) -> None:
-    """Bring the schema to the newest migration. Safe to run again and from several processes."""
+def migrate(engine: Engine, to: str = "head") -> None:
+    """Bring the schema to the newest migration (or revision ``to``, for tests of a migration's
+    data). Safe to run again and from several processes."""
     ping(engine)
     with engine.begin() as conn:
         if conn.dialect.name == "postgresql":
             conn.execute(sa.text("SELECT pg_advisory_xact_lock(:id)"), {"id": _MIGRATION_LOCK_ID})
-        command.upgrade(_alembic_config(conn), "head")
+        command.upgrade(_alembic_config(conn), to)
 
 
 def pending_migrations(engine: Engine) -> list[str]:

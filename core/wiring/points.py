@@ -11,16 +11,23 @@ from typing import TYPE_CHECKING
 from sqlalchemy.engine import Connection
 
 from core.events import ChatMessageSent, Platform, utc
+from core.features.points import se_payments
 from core.features.points.chat import PointsChat
 from core.features.points.earning import PointsEarning
 from core.features.points.ports import Subscribers
+from core.features.points.se_payments import SePayments
 from core.features.points.se_wallet import SeWallet
 from core.features.points.service import PointsService
 from core.features.sub_tiers import repository as sub_tiers_repository
-from core.platforms.streamelements.api import StreamElementsPoints
+from core.outbox.worker import OutboxWorker
+from core.platforms.streamelements.api import TOTAL_TIMEOUT_SECONDS, StreamElementsPoints
 
 if TYPE_CHECKING:
     from core.runtime import Runtime
+
+# The client gives up on its own after TOTAL_TIMEOUT_SECONDS (retries included); a few more so
+# that its own answer, not the worker's timeout, says what happened.
+SE_CALL_SECONDS = TOTAL_TIMEOUT_SECONDS + 5
 
 
 class TierSubscribers:
@@ -62,9 +69,22 @@ def install(rt: Runtime) -> None:
         lambda: asyncio.to_thread(rt.points_earning.earn_all),
         everywhere=True,
     )
-    # The StreamElements backend: its payments go out after each tick (a retry never repays).
+    # The StreamElements backend: a game's payments are outbox calls for the streamelements
+    # worker, each guild's in a lane of its own (a retry never pays twice).
     rt.points_wallet = SeWallet(rt.engine, rt.clock, rt.cipher, StreamElementsPoints())
-    rt.scheduler.after_tick("StreamElements payments", rt.points_wallet.flush)
+    payments = SePayments(rt.points_wallet.account_of, rt.points_wallet.client)
+    rt.call_through(
+        OutboxWorker(
+            rt.engine,
+            se_payments.SERVICE,
+            payments.kinds(),
+            rt.clock,
+            timeout_seconds=SE_CALL_SECONDS,
+            max_attempts=se_payments.ATTEMPTS,
+            first_backoff_seconds=se_payments.FIRST_BACKOFF_SECONDS,
+            max_backoff_seconds=se_payments.MAX_BACKOFF_SECONDS,
+        )
+    )
     rt.on_shutdown(rt.points_wallet.client.aclose)
     for command in PointsChat(rt.points, rt.points_wallet).commands():
         rt.chat_commands.add(command)

@@ -16,8 +16,8 @@ ties a Discord member to a Shuffle name; ``await runtime.wagers.poll_due()`` the
 Failure kinds: ``"429"``, ``"400"`` (both rate limits), ``"too_many"`` (200 with
 ``{"message": "TOO_MANY_REQUEST"}``), ``"too_many_list"`` (200 with
 ``[{"error": "TOO_MANY_REQUEST"}]``), ``"challenge"`` (a Cloudflare challenge page, 403 HTML)
-and ``"500"``. The server runs in its own thread (stdlib ``http.server``), so sync and async
-tests use it alike.
+and ``"500"``; :meth:`hang_next` holds the next request until released. The server runs in its
+own thread (stdlib ``http.server``, a thread per request), so sync and async tests use it alike.
 """
 
 from __future__ import annotations
@@ -75,6 +75,7 @@ class FakeShuffle(StdlibServer):
         self.requests: list[RecordedRequest] = []
         self._players: dict[str, _Player] = {}
         self._failures: list[_Failure] = []
+        self._holds: list[threading.Event] = []
         self._lock = threading.Lock()
 
     # --- lifecycle -------------------------------------------------------------------------
@@ -84,13 +85,20 @@ class FakeShuffle(StdlibServer):
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:
+                with fake._lock:
+                    hold = fake._holds.pop(0) if fake._holds else None
+                if hold is not None:
+                    hold.wait(timeout=60)  # a Shuffle that hangs on this request
                 status, headers, body = fake._answer(self.path)
-                self.send_response(status)
-                for name, value in headers.items():
-                    self.send_header(name, value)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
+                try:
+                    self.send_response(status)
+                    for name, value in headers.items():
+                        self.send_header(name, value)
+                    self.send_header("Content-Length", str(len(body)))
+                    self.end_headers()
+                    self.wfile.write(body)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # the client gave up while the request hung
 
             def log_message(self, format: str, *args: object) -> None:
                 pass
@@ -138,6 +146,14 @@ class FakeShuffle(StdlibServer):
         """The next ``times`` requests get this non-data reply instead of the totals."""
         with self._lock:
             self._failures.extend(_Failure(kind, retry_after) for _ in range(times))
+
+    def hang_next(self) -> threading.Event:
+        """The next request waits until the returned event is set (at most a minute), then is
+        answered as usual."""
+        hold = threading.Event()
+        with self._lock:
+            self._holds.append(hold)
+        return hold
 
     @property
     def pending_failures(self) -> int:

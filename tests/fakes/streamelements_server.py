@@ -13,7 +13,8 @@ way StreamElements does: a blind delta, with no guard against going below zero. 
 
 Failure kinds: ``"429"`` and ``"500"`` (nothing applied), ``"500_after_apply"`` (applied, then
 500), ``"drop_after_apply"`` (applied, then the connection closes without an answer),
-``"garbage"`` (200 with a body that is not JSON). The server runs in its own thread.
+``"garbage"`` (200 with a body that is not JSON). :meth:`hang_puts_of` holds one viewer's changes
+until released. The server runs in its own thread, a thread per request.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ class FakeStreamElements(StdlibServer):
     puts: list[tuple[str, int]] = field(default_factory=list)  # applied changes, in order
     failures: list[FailureKind] = field(default_factory=list)
     authorizations: list[str] = field(default_factory=list)
+    holding: dict[str, threading.Event] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
@@ -47,6 +49,12 @@ class FakeStreamElements(StdlibServer):
     def fail_next(self, *kinds: FailureKind) -> None:
         with self._lock:
             self.failures.extend(kinds)
+
+    def hang_puts_of(self, username: str) -> threading.Event:
+        """Hold every change to ``username``'s points until the returned event is set (at most
+        a minute), then make it as usual: a StreamElements that hangs for one channel's call."""
+        self.holding[username] = threading.Event()
+        return self.holding[username]
 
     @property
     def base_url(self) -> str:
@@ -76,6 +84,9 @@ class FakeStreamElements(StdlibServer):
         if parts[:3] != ["kappa", "v2", "points"] or len(parts) < 5 or parts[3] != self.channel_id:
             return _answer(request, 404, {"statusCode": 404, "error": "Not Found"})
         username = parts[4]
+        hold = self.holding.get(username) if method == "PUT" else None
+        if hold is not None:
+            hold.wait(timeout=60)  # a StreamElements that hangs on this viewer's change
         with self._lock:
             failure = self.failures.pop(0) if self.failures else None
             if failure in ("429", "500"):

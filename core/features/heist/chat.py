@@ -198,8 +198,7 @@ class HeistChat:
             await self.replies.say(
                 result.guild_id, result.platform, result.broadcaster_user_id, result_message(result)
             )
-        if results and self.service.wallet is not None:
-            await self.service.wallet.flush()  # StreamElements payments go out now
+        # StreamElements payments were queued with the result: the streamelements worker pays.
         return results
 
     async def post_pending(self) -> int:

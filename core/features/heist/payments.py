@@ -1,6 +1,6 @@
 """Where a heist's stakes go and what comes back: our points ledger, or the streamer's
 StreamElements points (a stake held at the join, settled with one net payment through the
-wallet's outbox: what comes back minus the stake)."""
+outbox: what comes back minus the stake)."""
 
 from __future__ import annotations
 

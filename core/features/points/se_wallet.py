@@ -2,43 +2,38 @@
 
 A wallet for games (the heist): :meth:`SeWallet.hold` reserves a stake (StreamElements has no
 holds, so they are kept here: the SE balance minus our open holds must cover it, checked under a
-per-guild lock so two joins cannot both pass), :meth:`SeWallet.settle` turns a game's outcome into
-one outbox row per participant with the net amount (winnings minus stake, or minus the stake) and
-closes the holds, in one transaction, and :meth:`SeWallet.flush` sends each row with one points
-API call. A row is claimed ("sending") before its call; a call that may have been applied without
-an answer, or a row found still "sending" after a crash, becomes "uncertain" and is never sent
-again on its own, so a retry never pays twice. Rows unique by ``(guild, source, source_ref)``
-make every retry of a hold or a settlement harmless.
+per-guild lock so two joins cannot both pass), and :meth:`SeWallet.settle` turns a game's outcome
+into one outbox call per participant with the net amount (winnings minus stake, or minus the
+stake) and closes the holds, in one transaction. The ``streamelements`` worker makes the calls
+(:mod:`.se_payments`): a call that may have been applied without an answer, or one a crash cut
+off, ends "uncertain" and is never sent again, so a retry never pays twice. Holds unique by
+``(guild, source, source_ref)`` and payments keyed the same way make every retry of a hold or a
+settlement harmless.
 """
 
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
+from core.features.points.se_payments import queue_payment
 from core.features.points.service import NotEnoughPoints, PointsRefused
-from core.features.points.tables import points_se_holds, points_se_outbox, points_settings
+from core.features.points.tables import points_se_holds, points_settings
 from core.platforms.streamelements.api import (
     StreamElementsError,
     StreamElementsPoints,
-    StreamElementsRefused,
-    StreamElementsUncertain,
-    StreamElementsUnreachable,
     checked_channel_id,
     checked_username,
 )
 from core.security.secrets import TokenCipher
 from core.storage.db import insert_for
 
-log = logging.getLogger(__name__)
 LEDGER, STREAMELEMENTS = "ledger", "streamelements"
-STUCK_AFTER = timedelta(minutes=5)  # a "sending" row this old was cut off by a crash
 
 
 @dataclass(frozen=True)
@@ -190,73 +185,6 @@ class SeWallet:
                 f"StreamElements did not answer ({exc.message}); try again."
             ) from None
 
-    async def flush(self) -> dict[str, int]:
-        """Send every pending payment once; counts by what became of them."""
-        counts = {"sent": 0, "uncertain": 0, "pending": 0}
-        await asyncio.to_thread(self._mark_stuck)
-        for row in await asyncio.to_thread(self._pending):
-            account = await asyncio.to_thread(self.account_of, row.guild_id)
-            if account is None:
-                counts["pending"] += 1  # the guild went back to the ledger: a person decides
-                continue
-            if not await asyncio.to_thread(self._claim, row.id):
-                continue  # another process has it
-            try:
-                balance = await self.client.add(
-                    account.channel_id, account.jwt, row.username, row.amount
-                )
-            except StreamElementsUncertain as exc:
-                log.warning("StreamElements payment %s may or may not be applied: %s; "
-                            "check it by hand", row.id, exc.message)  # fmt: skip
-                await asyncio.to_thread(self._finish, row.id, "uncertain", None)
-                counts["uncertain"] += 1
-            except (StreamElementsUnreachable, StreamElementsRefused) as exc:
-                log.warning("StreamElements payment %s not sent: %s", row.id, exc.message)
-                await asyncio.to_thread(self._finish, row.id, "pending", None)
-                counts["pending"] += 1
-            else:
-                await asyncio.to_thread(self._finish, row.id, "sent", balance)
-                counts["sent"] += 1
-        return counts
-
-    def _pending(self) -> list[sa.Row]:
-        o = points_se_outbox.c
-        with self.engine.connect() as conn:
-            return list(
-                conn.execute(
-                    sa.select(o.id, o.guild_id, o.username, o.amount)
-                    .where(o.state == "pending")
-                    .order_by(o.id)
-                )
-            )
-
-    def _claim(self, row_id: int) -> bool:
-        o = points_se_outbox.c
-        with self.engine.begin() as conn:
-            claimed = conn.execute(
-                sa.update(points_se_outbox)
-                .where(o.id == row_id, o.state == "pending")
-                .values(state="sending", sent_at=self.clock())
-            )
-        return claimed.rowcount == 1
-
-    def _finish(self, row_id: int, state: str, balance: int | None) -> None:
-        with self.engine.begin() as conn:
-            conn.execute(
-                sa.update(points_se_outbox)
-                .where(points_se_outbox.c.id == row_id)
-                .values(state=state, new_balance=balance, sent_at=self.clock())
-            )
-
-    def _mark_stuck(self) -> None:
-        o = points_se_outbox.c
-        with self.engine.begin() as conn:
-            conn.execute(
-                sa.update(points_se_outbox)
-                .where(o.state == "sending", o.sent_at < self.clock() - STUCK_AFTER)
-                .values(state="uncertain")
-            )
-
 
 # --- the same, inside a caller's transaction ------------------------------------------------
 
@@ -343,14 +271,7 @@ def settle_in(
     for outcome in outcomes:
         login = checked_username(outcome.username)
         if outcome.net != 0:
-            stmt = insert_for(conn, points_se_outbox).values(
-                guild_id=guild_id, username=login, amount=outcome.net, source=source,
-                source_ref=outcome.pay_ref[:255], created_at=now,
-            )  # fmt: skip
-            added += conn.execute(
-                stmt.on_conflict_do_nothing(),
-                execution_options={"preserve_rowcount": True},
-            ).rowcount
+            added += queue_payment(conn, guild_id, login, outcome.net, source, outcome.pay_ref, now)
         conn.execute(
             sa.update(points_se_holds)
             .where(h.guild_id == guild_id, h.source == source,

@@ -89,8 +89,8 @@ points_accrual = Table(
 )
 
 
-# StreamElements backend: stakes held on our side (SE has no holds), and each settlement payment
-# as an outbox row sent once (docs/points.md, "StreamElements").
+# StreamElements backend: stakes held on our side (SE has no holds); each settlement payment is
+# a call of the outbox's ``streamelements`` service, sent once (docs/points.md, "StreamElements").
 points_se_holds = Table(
     "points_se_holds",
     metadata,
@@ -104,23 +104,4 @@ points_se_holds = Table(
     Column("settled_at", UTCDateTime, nullable=True),
     UniqueConstraint("guild_id", "source", "source_ref"),
     Index(None, "guild_id", "username"),
-)
-
-
-points_se_outbox = Table(
-    "points_se_outbox",
-    metadata,
-    Column("id", BigId, primary_key=True),
-    Column("guild_id", Snowflake, nullable=False),
-    Column("username", String(32), nullable=False),
-    Column("amount", BigInteger, nullable=False),  # the net change to send (never 0)
-    Column("source", String(16), nullable=False),
-    Column("source_ref", String(255), nullable=False),
-    # pending -> sending -> sent; a row found "sending" may have been applied: "uncertain".
-    Column("state", String(16), nullable=False, server_default="pending"),
-    Column("new_balance", BigInteger, nullable=True),
-    Column("created_at", UTCDateTime, nullable=False),
-    Column("sent_at", UTCDateTime, nullable=True),
-    UniqueConstraint("guild_id", "source", "source_ref"),
-    Index(None, "state"),
 )

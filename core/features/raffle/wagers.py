@@ -39,6 +39,7 @@ from core.features.raffle import awards_repository, periods_repository
 from core.features.raffle import wagers_repository as repository
 from core.features.raffle.awards_repository import TicketAward
 from core.features.raffle.shuffle_accounts import ShuffleAccounts, Verified
+from core.features.raffle.wager_polls import in_lanes
 from core.features.raffle.wager_rules import (
     backoff_seconds,
     baseline,
@@ -65,6 +66,7 @@ from core.security.secrets import MissingSecret, TokenCipher
 log = logging.getLogger(__name__)
 
 SOURCE = "wager"
+END_POLL_SECONDS = 15.0  # how long a period's close waits for its last poll
 NOT_SHUFFLE_URL = "the stored link is not on a Shuffle host, so it is not fetched; set it again"
 UNREADABLE_URL = "the stored link cannot be decrypted (TOKEN_ENCRYPTION_KEY changed?); set it again"
 
@@ -125,6 +127,7 @@ class WagerService:
         clock: Callable[[], datetime],
         tickets_per_thousand: Callable[[int], int] | None = None,
         allowed_hosts: Sequence[str] = SHUFFLE_HOSTS,
+        end_poll_seconds: float = END_POLL_SECONDS,
     ) -> None:
         """``tickets_per_thousand(guild_id)`` overrides the rate (for tests: it is called inside
         the poll's transaction, so it must not use the database); by default the rate is the
@@ -137,6 +140,7 @@ class WagerService:
         self.clock = clock
         self.accounts = ShuffleAccounts(engine, clock)
         self.allowed_hosts = tuple(allowed_hosts)  # the only hosts ever fetched (SSRF guard)
+        self.end_poll_seconds = end_poll_seconds
 
     # --- settings (Manage Server) --------------------------------------------------------------
 
@@ -221,29 +225,24 @@ class WagerService:
     # --- polling -----------------------------------------------------------------------------
 
     async def poll_due(self, now: datetime | None = None) -> list[PollResult]:
-        """Poll every configured guild that is not backing off, one after the other."""
+        """Poll every configured guild that is not backing off, a few at a time: a
+        guild whose Shuffle hangs holds only its own lane (:func:`.wager_polls.in_lanes`)."""
         now = utc(now or self.clock())
         guild_ids = await asyncio.to_thread(self._guild_ids_due, now)
-        results = []
-        for guild_id in guild_ids:
-            try:
-                results.append(await self.poll_guild(guild_id, now))
-            except Exception:
-                log.exception("guild %s: the Shuffle wager poll failed", guild_id)
-        return results
+        return await in_lanes(guild_ids, lambda g: self.poll_guild(g, now), "the Shuffle poll")
 
     async def poll_ending(self, now: datetime | None = None) -> list[PollResult]:
         """Poll once more every guild whose open period has ended and not been polled since,
-        just before the raffle closes it: what was wagered up to the end counts in it."""
+        just before the raffle closes it: what was wagered up to the end counts in it. A poll
+        still unanswered after ``end_poll_seconds`` is given up, as a failed one is (what was
+        wagered since the last poll counts in the next period), so no Shuffle holds the close
+        of any period."""
         now = utc(now or self.clock())
         guild_ids = await asyncio.to_thread(self._guild_ids_ending, now)
-        results = []
-        for guild_id in guild_ids:
-            try:
-                results.append(await self.poll_guild(guild_id, now))
-            except Exception:
-                log.exception("guild %s: the Shuffle poll at the period's end failed", guild_id)
-        return results
+        what = "the Shuffle poll at the period's end"
+        return await in_lanes(
+            guild_ids, lambda g: self.poll_guild(g, now), what, within=self.end_poll_seconds
+        )
 
     async def poll_guild(self, guild_id: int, now: datetime | None = None) -> PollResult:
         """Read the statistics once and give the tickets due. A rate limit, a challenge page

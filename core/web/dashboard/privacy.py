@@ -108,13 +108,12 @@ STORED: tuple[Stored, ...] = (
     ),
     Stored(
         "Points: the ledger of points earned, spent and given (by whom and why), balances, "
-        "earnings not yet posted, StreamElements payments, and each server's rates",
+        "earnings not yet posted, stakes held on StreamElements points, and each server's rates",
         (
             "points_ledger",
             "points_balances",
             "points_accrual",
             "points_se_holds",
-            "points_se_outbox",
             "points_settings",
         ),
         "as long as the server keeps its points",
@@ -140,7 +139,8 @@ STORED: tuple[Stored, ...] = (
     ),
     Stored(
         "Calls the bot makes to Twitch and other services on a server's behalf (such as adding "
-        "a VIP for a redemption, with the viewer's name, or a line said in the stream's chat) "
+        "a VIP for a redemption, with the viewer's name, a line said in the stream's chat, or a "
+        "heist payout on StreamElements points) "
         "and what came of each",
         ("outbox",),
         "30 days after the call ended",

@@ -1,7 +1,8 @@
 """The heist in a guild that keeps its points in StreamElements, against the loopback fake
 StreamElements: a join holds the stake (the SE balance minus open holds must cover it, our
-ledger is not touched), resolution and cancel settle through the wallet's outbox with one
-points call per participant for the net amount, and no retry or restart pays twice."""
+ledger is not touched), resolution and cancel settle through the outbox with one points call per
+participant for the net amount (the streamelements worker makes them), and no retry or restart
+pays twice."""
 
 from __future__ import annotations
 
@@ -18,12 +19,13 @@ from core.features.heist.rules import HeistRules
 from core.features.heist.service import HeistService
 from core.features.points.chat import PointsChat
 from core.features.points.se_wallet import SeWallet
-from core.features.points.tables import points_ledger, points_se_outbox
+from core.features.points.tables import points_ledger
 from core.platforms.streamelements.api import StreamElementsPoints
 from core.security.secrets import TokenCipher
 from tests.conftest import TEST_FERNET_KEY
 from tests.fakes.streamelements_server import CHANNEL_ID, JWT, FakeStreamElements
 from tests.features.heist.conftest import GUILD, Draws, chat_message
+from tests.features.points.se_support import die_while_paying, payments, payments_worker
 from tests.support.waiting import no_sleep
 
 WIN, LOSE = 0.0, 0.999
@@ -57,10 +59,7 @@ def heist_chat(service, sender, announcer) -> HeistChat:
 
 
 def outbox(engine) -> list[tuple[str, int, str]]:
-    o = points_se_outbox.c
-    with engine.connect() as conn:
-        rows = conn.execute(sa.select(o.username, o.amount, o.state).order_by(o.id)).all()
-    return [tuple(row) for row in rows]
+    return payments(engine)
 
 
 def heist_ledger_rows(engine) -> list:
@@ -120,14 +119,16 @@ async def test_resolution_pays_each_participant_the_net_once(
         ("viewer1", True, 300),
         ("viewer2", False, 0),
     ]
+    assert se.puts == []  # queued with the result: the worker pays
+    assert await payments_worker(wallet).run_once() == 2
     assert se.puts == [("viewer1", 100), ("viewer2", -400)]
     assert se.points == {"viewer1": 1100, "viewer2": 600, "viewer3": 150}
-    assert outbox(engine) == [("viewer1", 100, "sent"), ("viewer2", -400, "sent")]
+    assert outbox(engine) == [("viewer1", 100, "done"), ("viewer2", -400, "done")]
     assert (wallet.open_holds(GUILD, "viewer1"), wallet.open_holds(GUILD, "viewer2")) == (0, 0)
     assert heist_ledger_rows(engine) == []
 
     assert await heist_chat.resolve_due() == []  # nothing left to resolve, nothing resent
-    assert await wallet.flush() == {"sent": 0, "uncertain": 0, "pending": 0}
+    assert await payments_worker(wallet).run_once() == 0
     assert len(se.puts) == 2
 
 
@@ -142,7 +143,7 @@ async def test_cancel_releases_every_hold_and_pays_nothing(chat, se, wallet, eng
     )
     assert (wallet.open_holds(GUILD, "viewer1"), wallet.open_holds(GUILD, "viewer2")) == (0, 0)
     assert outbox(engine) == []
-    assert await wallet.flush() == {"sent": 0, "uncertain": 0, "pending": 0}
+    assert await payments_worker(wallet).run_once() == 0
     assert se.puts == []
 
 
@@ -162,8 +163,9 @@ async def test_a_restart_after_the_outbox_rows_pays_each_once(
                          draw=Draws(), wallet=SeWallet(engine, clock, wallet.cipher,
                                                        wallet.client))  # fmt: skip
     assert again.resolve_due() == []  # already resolved: no second settlement
-    assert await again.wallet.flush() == {"sent": 2, "uncertain": 0, "pending": 0}
-    assert await again.wallet.flush() == {"sent": 0, "uncertain": 0, "pending": 0}
+    worker = payments_worker(again.wallet)
+    assert await worker.run_once() == 2
+    assert await worker.run_once() == 0
     assert se.puts == [("viewer1", 100), ("viewer2", 100)]
 
 
@@ -174,15 +176,14 @@ async def test_a_crash_during_the_call_never_pays_twice(
     clock.advance(120)
     draws.push(WIN)
     service.resolve_due()
-    [row] = wallet._pending()
-    assert wallet._claim(row.id)  # claimed for its call, then the process died
+    die_while_paying(engine, clock())  # claimed for its call, then the process died
     clock.advance(timedelta(minutes=10))
-    assert await wallet.flush() == {"sent": 0, "uncertain": 0, "pending": 0}
+    assert await payments_worker(wallet).run_once() == 1
     assert outbox(engine) == [("viewer1", 100, "uncertain")]  # for a person to check
     assert se.puts == []
 
 
-async def test_a_failed_payment_is_sent_by_the_next_flush(
+async def test_a_failed_payment_is_sent_after_a_backoff(
     chat, heist_chat, se, wallet, engine, clock, draws
 ):
     await chat.say("!join 200 low", "1")
@@ -190,10 +191,13 @@ async def test_a_failed_payment_is_sent_by_the_next_flush(
     draws.push(LOSE)
     se.fail_next("429", "429", "429")  # not applied: the first try and both retries
     await heist_chat.resolve_due()
+    worker = payments_worker(wallet)
+    assert await worker.run_once() == 1
     assert outbox(engine) == [("viewer1", -200, "pending")]
     assert se.puts == []
 
-    assert await wallet.flush() == {"sent": 1, "uncertain": 0, "pending": 0}
+    clock.advance(timedelta(seconds=6))
+    assert await worker.run_once() == 1
     assert se.puts == [("viewer1", -200)]
     assert se.points["viewer1"] == 800
 
@@ -209,6 +213,7 @@ async def test_a_twitch_viewer_is_held_and_paid_by_login_not_display_name(
     clock.advance(120)
     draws.push(WIN)
     await heist_chat.resolve_due()
+    await payments_worker(wallet).run_once()
     assert se.puts == [("kappa_fan", 100)]
 
 

@@ -1,6 +1,6 @@
 """The StreamElements backend against the loopback fake: the JWT stored encrypted, stakes held
 on our side (never more than the SE balance, even when joins race), and settlements paid with
-one call per participant that a retry never repeats."""
+one outbox call per participant that a retry never repeats, each guild's in its own lane."""
 
 from __future__ import annotations
 
@@ -12,14 +12,15 @@ import sqlalchemy as sa
 
 from core.features.points.se_wallet import LEDGER, STREAMELEMENTS, Settlement, SeWallet
 from core.features.points.service import NotEnoughPoints, PointsRefused
-from core.features.points.tables import points_se_outbox, points_settings
+from core.features.points.tables import points_settings
 from core.platforms.streamelements.api import StreamElementsPoints
 from core.security.secrets import TokenCipher
 from tests.conftest import TEST_FERNET_KEY
 from tests.fakes.streamelements_server import CHANNEL_ID, JWT, FakeStreamElements
+from tests.features.points.se_support import die_while_paying, payments, payments_worker
 from tests.features.points.test_earning import T0
 from tests.support.clock import Clock
-from tests.support.waiting import no_sleep
+from tests.support.waiting import eventually, no_sleep
 
 GUILD = 4242
 
@@ -36,13 +37,6 @@ async def wallet(engine, se):
         wallet = SeWallet(engine, Clock(T0), TokenCipher(TEST_FERNET_KEY), client)
         wallet.use_streamelements(GUILD, CHANNEL_ID.upper(), JWT)
         yield wallet
-
-
-def states(engine) -> list[tuple[str, int, str]]:
-    o = points_se_outbox.c
-    with engine.connect() as conn:
-        rows = conn.execute(sa.select(o.username, o.amount, o.state).order_by(o.id)).all()
-    return [tuple(row) for row in rows]
 
 
 async def test_the_jwt_is_stored_encrypted_and_forgotten_on_the_way_back(engine, wallet):
@@ -106,10 +100,13 @@ async def test_a_settlement_pays_the_net_once_per_participant(engine, se, wallet
     ]
     assert wallet.settle(GUILD, "heist", outcomes) == 2
     assert wallet.settle(GUILD, "heist", outcomes) == 0  # a retried settlement adds nothing
-    assert await wallet.flush() == {"sent": 2, "uncertain": 0, "pending": 0}
-    assert await wallet.flush() == {"sent": 0, "uncertain": 0, "pending": 0}
+    assert se.puts == []  # queued, not sent by the game
+    worker = payments_worker(wallet)
+    assert await worker.run_once() == 2
+    assert await worker.run_once() == 0
     assert se.puts == [("ann", 100), ("bob", -100)]
     assert se.points == {"ann": 600, "bob": 300}
+    assert payments(engine) == [("ann", 100, "done"), ("bob", -100, "done")]
     assert (wallet.open_holds(GUILD, "ann"), wallet.open_holds(GUILD, "bob")) == (0, 0)
 
 
@@ -118,25 +115,87 @@ async def test_a_payment_that_may_have_been_applied_is_never_sent_again(engine, 
         GUILD, "heist", [Settlement("ann", "x", 50, "p1"), Settlement("bob", "y", 70, "p2")]
     )
     se.fail_next("500_after_apply")
-    assert await wallet.flush() == {"sent": 1, "uncertain": 1, "pending": 0}
-    assert await wallet.flush() == {"sent": 0, "uncertain": 0, "pending": 0}
+    worker = payments_worker(wallet)
+    assert await worker.run_once() == 2
+    wallet.clock.advance(timedelta(hours=1))
+    assert await worker.run_once() == 0
     assert se.puts == [("ann", 50), ("bob", 70)]
-    assert states(engine) == [("ann", 50, "uncertain"), ("bob", 70, "sent")]
+    assert payments(engine) == [("ann", 50, "uncertain"), ("bob", 70, "done")]
 
 
-async def test_a_payment_not_applied_waits_for_the_next_flush(engine, se, wallet):
+async def test_a_dropped_answer_is_uncertain_too(engine, se, wallet):
     wallet.settle(GUILD, "heist", [Settlement("ann", "x", 50, "p1")])
-    se.fail_next("429", "429", "429")  # the first try and both retries: not applied
-    assert await wallet.flush() == {"sent": 0, "uncertain": 0, "pending": 1}
-    assert await wallet.flush() == {"sent": 1, "uncertain": 0, "pending": 0}
+    se.fail_next("drop_after_apply")
+    assert await payments_worker(wallet).run_once() == 1
     assert se.puts == [("ann", 50)]
+    assert payments(engine) == [("ann", 50, "uncertain")]
+
+
+async def test_a_payment_not_applied_is_retried_after_a_backoff(engine, se, wallet):
+    wallet.settle(GUILD, "heist", [Settlement("ann", "x", 50, "p1")])
+    se.fail_next("429", "429", "429")  # the first try and both of the client's retries
+    worker = payments_worker(wallet)
+    assert await worker.run_once() == 1
+    assert payments(engine) == [("ann", 50, "pending")]
+    assert await worker.run_once() == 0  # not due before its backoff
+    wallet.clock.advance(timedelta(seconds=6))
+    assert await worker.run_once() == 1
+    assert se.puts == [("ann", 50)]
+    assert payments(engine) == [("ann", 50, "done")]
+
+
+async def test_a_rejected_jwt_waits_for_a_new_one(engine, se, wallet):
+    wallet.settle(GUILD, "heist", [Settlement("ann", "x", 50, "p1")])
+    se.jwt = "another.jwt.the-streamer-made"  # the stored one was revoked
+    worker = payments_worker(wallet)
+    assert await worker.run_once() == 1
+    assert payments(engine) == [("ann", 50, "pending")]
+    wallet.use_streamelements(GUILD, CHANNEL_ID, se.jwt)  # !points backend streamelements ...
+    wallet.clock.advance(timedelta(minutes=1))
+    assert await worker.run_once() == 1
+    assert se.puts == [("ann", 50)]
+    assert payments(engine) == [("ann", 50, "done")]
+
+
+async def test_a_guild_back_on_the_ledger_refuses_its_waiting_payments(engine, se, wallet):
+    wallet.settle(GUILD, "heist", [Settlement("ann", "x", 50, "p1")])
+    wallet.use_ledger(GUILD)
+    assert await payments_worker(wallet).run_once() == 1
+    assert se.puts == []
+    assert payments(engine) == [("ann", 50, "refused")]
 
 
 async def test_a_payment_cut_off_by_a_crash_is_not_resent(engine, se, wallet):
     wallet.settle(GUILD, "heist", [Settlement("ann", "x", 50, "p1")])
-    [row] = wallet._pending()
-    assert wallet._claim(row.id)  # the process died during the call
-    wallet.clock.advance(timedelta(minutes=10))
-    assert await wallet.flush() == {"sent": 0, "uncertain": 0, "pending": 0}
-    assert states(engine) == [("ann", 50, "uncertain")]
+    die_while_paying(engine, wallet.clock())
+    worker = payments_worker(wallet)
+    assert await worker.run_once() == 0  # the dead worker's claim still holds
+    wallet.clock.advance(timedelta(minutes=1))
+    assert await worker.run_once() == 1
+    assert payments(engine) == [("ann", 50, "uncertain")]
     assert se.puts == []
+
+
+async def test_one_guild_whose_streamelements_hangs_holds_only_its_own_payments(engine, se):
+    """Guild 1's payment hangs at StreamElements; guild 2's are made meanwhile."""
+    async with StreamElementsPoints(base_url=se.base_url, sleep=no_sleep) as client:
+        wallet = SeWallet(engine, Clock(T0), TokenCipher(TEST_FERNET_KEY), client)
+        for guild_id in (1, 2):
+            wallet.use_streamelements(guild_id, CHANNEL_ID, JWT)
+        wallet.settle(1, "heist", [Settlement("ann", "a", 50, "p1")])
+        guild_2 = [Settlement("bob", "b", 70, "p2"), Settlement("cat", "c", 9, "p3")]
+        wallet.settle(2, "heist", guild_2)
+        worker = payments_worker(wallet, timeout_seconds=30.0)
+        released = se.hang_puts_of("ann")
+        stop = asyncio.Event()
+        running = asyncio.create_task(worker.run(stop))
+        try:
+            await eventually(lambda: se.puts == [("bob", 70), ("cat", 9)], within=10.0)
+            assert payments(engine)[0] == ("ann", 50, "pending")  # still under way
+            released.set()
+            await eventually(lambda: len(se.puts) == 3, within=10.0)
+            await eventually(lambda: payments(engine)[0] == ("ann", 50, "done"), within=10.0)
+        finally:
+            released.set()
+            stop.set()
+            await running

@@ -7,6 +7,8 @@ import asyncio
 from datetime import timedelta
 
 from core.events import ChatMessageSent, Platform, Subscribed, Viewer
+from core.features.points import se_payments
+from core.platforms.streamelements.api import TOTAL_TIMEOUT_SECONDS
 from tests.features.points.test_earning import T0
 from tests.support.events import chat_message
 
@@ -81,3 +83,17 @@ def test_the_heist_and_chat_points_use_the_streamelements_wallet(make_runtime):
     assert runtime.heist.wallet is runtime.points_wallet
     points_command = runtime.chat_commands._table["points"]
     assert points_command.handler.__self__.wallet is runtime.points_wallet
+
+
+def test_streamelements_payments_have_a_worker_of_their_own(make_runtime):
+    """Every bot process runs it (the workers share the calls), apart from any tick or job, and
+    it waits longer than the client's own time limit, so the client's answer says what
+    happened."""
+    runtime = make_runtime()
+    [worker] = [w for w in runtime.outbox_workers if w.service == se_payments.SERVICE]
+    assert set(worker.kinds) == {se_payments.PAY}
+    assert not worker.kinds[se_payments.PAY].idempotent  # a blind delta: uncertain, never resent
+    assert worker.timeout_seconds > TOTAL_TIMEOUT_SECONDS
+    assert f"{se_payments.SERVICE} calls" in runtime.scheduler.loops
+    after_tick = [job.name for job in runtime.scheduler.after_tick_jobs()]
+    assert "StreamElements payments" not in after_tick

@@ -1,0 +1,84 @@
+"""A StreamElements-points guild's game payments go through the outbox (issue 26): a settlement
+queues one call per participant in the game's own transaction (:func:`queue_payment`), and the
+``streamelements`` worker makes them, each guild's in a lane of its own, so a guild whose
+StreamElements hangs or refuses its JWT holds only its own payments.
+
+StreamElements' points change is a blind delta with no idempotency key: a call whose fate is
+unknown (a timeout, a 5xx after the change, a worker killed mid-call) ends ``uncertain`` and is
+never sent again (a person checks the balance); one that surely did not land (refused
+connection, 429) is retried with backoff. A rejected JWT is retried for hours, so a streamer who
+pastes a new one gets the payments through; a guild that went back to our own ledger refuses
+its waiting payments, with words that say so.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.engine import Connection
+
+from core.outbox import store
+from core.outbox.store import Effect
+from core.outbox.worker import Done, Kind, Outcome, Refused, Retry, Uncertain
+from core.platforms.streamelements.api import (
+    StreamElementsPoints,
+    StreamElementsRefused,
+    StreamElementsUncertain,
+    StreamElementsUnreachable,
+)
+
+SERVICE = "streamelements"
+PAY = "points.se-pay"
+ATTEMPTS = 16  # with backoff up to an hour, about eight hours of tries
+FIRST_BACKOFF_SECONDS = 5.0
+MAX_BACKOFF_SECONDS = 3600.0
+BACK_ON_LEDGER = "not sent: the server keeps its points in StreamKeeper again"
+JWT_REFUSED = (
+    "StreamElements refused the JWT ({message}); paid once a valid one is set with "
+    "!points backend streamelements"
+)
+
+
+def payment_key(guild_id: int, source: str, ref: str) -> str:
+    return f"{PAY}:{guild_id}:{source}:{ref}"[:255]
+
+
+def queue_payment(
+    conn: Connection, guild_id: int, login: str, amount: int, source: str, ref: str, now: datetime
+) -> bool:
+    """Queue a net change of ``amount`` for ``login``, in the caller's transaction; False when
+    this payment (``source``, ``ref``) was queued before, so a settlement retried pays once."""
+    payload = {"username": login, "amount": amount, "source": source, "ref": ref}
+    key = payment_key(guild_id, source, ref)
+    return store.enqueue(conn, Effect(SERVICE, PAY, guild_id, key, payload), now)
+
+
+class SePayments:
+    """The ``streamelements`` worker's kind: one points change per queued payment."""
+
+    def __init__(self, account_of: Callable[[int], Any], client: StreamElementsPoints) -> None:
+        self.account_of = account_of  # guild id -> SeAccount | None (SeWallet.account_of)
+        self.client = client
+
+    def kinds(self) -> dict[str, Kind]:
+        return {PAY: Kind(self.pay, idempotent=False)}
+
+    async def pay(self, guild_id: int, payload: dict[str, Any]) -> Outcome:
+        account = await asyncio.to_thread(self.account_of, guild_id)
+        if account is None:
+            return Refused(BACK_ON_LEDGER)
+        username, amount = str(payload["username"]), int(payload["amount"])
+        try:
+            balance = await self.client.add(account.channel_id, account.jwt, username, amount)
+        except StreamElementsUncertain as exc:
+            return Uncertain(f"may or may not be applied ({exc.message}): check it by hand")
+        except StreamElementsUnreachable as exc:
+            return Retry(exc.message)
+        except StreamElementsRefused as exc:
+            if exc.status in (401, 403):
+                return Retry(JWT_REFUSED.format(message=exc.message))
+            return Refused(exc.message)
+        return Done(f"{amount:+,} to {username}: {balance:,} now")
