@@ -54,6 +54,12 @@ def test_viewer_sees_their_data_on_me_and_unlinks(page, site, discord, shot):
         page.click("#download")
     assert "ana_kick" in download.value.path().read_text("utf-8")
 
+    questions = []
+    page.once("dialog", lambda dialog: (questions.append(dialog.message), dialog.dismiss()))
+    page.click("#unlink-kick")  # and thinks better of it
+    assert questions == ["Unlink your Kick account ana_kick?"]
+    assert rt.linking.link_of(VIEWER, Platform.KICK) is not None
+    page.once("dialog", lambda dialog: dialog.accept())
     page.click("#unlink-kick")
     page.wait_for_selector("#no-links")
     assert "Unlinked your Kick account ana_kick." in page.locator("main").inner_text()
