@@ -45,12 +45,8 @@ def _seed(site) -> None:  # type: ignore[no-untyped-def]
                         platform=Platform.KICK, platform_user_id=user_id,
                         username=name)  # fmt: skip
         with rt.engine.begin() as conn:
-            conn.execute(
-                sa.insert(watchtime).values(
-                    guild_id=GUILD, platform="kick", platform_user_id=user_id,
-                    seconds=5400 * (number + 1),
-                )  # fmt: skip
-            )
+            row = {"guild_id": GUILD, "platform": "kick", "platform_user_id": user_id}
+            conn.execute(sa.insert(watchtime).values(**row, seconds=5400 * (number + 1)))
         rt.points.give(GUILD, Platform.KICK, user_id, 250 * (number + 1), actor="test")
     event = dataclasses.replace(make_event("hello chat"), broadcaster_user_id="1001")
     rt.bus.publish(event)
@@ -103,7 +99,8 @@ def test_no_page_scrolls_sideways_or_fails_axe(signed_in, site, shot):
         page.set_viewport_size({"width": width, "height": 800})
         for path in _every_path():
             response = page.goto(site.url + path)
-            assert response is not None and response.status == 200, (path, response)
+            assert response is not None, path
+            assert response.status == 200, (path, response.status)
             problems += [f"{path} at {width} px: {p}" for p in _problems(page, axe)]
             if width == 360:
                 name = path.strip("/").replace("/", "-").replace(str(GUILD), "guild") or "home"
