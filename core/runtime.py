@@ -37,6 +37,7 @@ from core.storage import db
 from core.web.server import WebServer
 from core.wiring import (
     chat,
+    directory,
     heist,
     infrastructure,
     kick,
@@ -68,6 +69,7 @@ DISCORD_ATTEMPTS = 24
 # Each feature's install(runtime), in order: a feature may use what the ones before it built.
 FEATURES = (
     live,
+    directory,
     watchtime,
     roles,
     linking,

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from core.features.connections.kick.setup import KickSetup
     from core.features.connections.twitch.service import TwitchConnections
     from core.features.connections.twitch.setup import TwitchSetup
+    from core.features.directory.service import DirectoryService
     from core.features.heist.service import HeistService
     from core.features.linking.effects import LinkEffects
     from core.features.linking.service import LinkingService
@@ -35,6 +36,7 @@ if TYPE_CHECKING:
 
 
 class FeatureServices:
+    directory: DirectoryService
     live: LiveNotifier
     live_backend: LiveBackend | None  # None: this process hears no live updates
     watchtime: WatchtimeService

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from core.events import system_clock
 from core.features.connections.kick.setup import KickSetup
 from core.features.connections.twitch.setup import TwitchSetup
+from core.features.directory.service import DirectoryService
 from core.features.guilds.service import GuildService
 from core.features.heist.service import HeistService
 from core.features.linking.effects import LinkEffects
@@ -56,6 +57,7 @@ class BotServices:
     heist: HeistService | None = None
     points: PointsService | None = None
     points_wallet: SeWallet | None = None  # the StreamElements backend
+    directory: DirectoryService | None = None  # what the bot sees of each server, for the web
     clock: Callable[[], datetime] = system_clock  # cooldowns run on it
 
     @classmethod
@@ -81,5 +83,6 @@ class BotServices:
             heist=runtime.heist,
             points=runtime.points,
             points_wallet=runtime.points_wallet,
+            directory=runtime.directory,
             clock=runtime.clock,
         )

@@ -1,0 +1,115 @@
+"""Listeners that keep the directory true: every server at start (``on_guild_available``), and
+each change Discord tells of (a server renamed, a role or channel made, changed or deleted, a
+member who came, changed name or left). The writes run off the event loop; a failed write is
+logged, and the next event or start writes the server again."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+
+import discord
+from discord.ext import commands
+
+from core.discord_bot.directory.snapshot import member_of, members_of, snapshot_of
+from core.features.directory.service import DirectoryService
+
+log = logging.getLogger(__name__)
+
+
+class DirectoryCog(commands.Cog):
+    def __init__(self, directory: DirectoryService) -> None:
+        self.directory = directory
+
+    async def _write(self, what: str, write: Callable[[], None]) -> None:
+        try:
+            await asyncio.to_thread(write)
+        except Exception:
+            log.warning("the server directory could not record %s", what, exc_info=True)
+
+    async def record_server(self, guild: discord.Guild) -> None:
+        snapshot = snapshot_of(guild)
+        await self._write(f"server {guild.id}", lambda: self.directory.record_server(snapshot))
+
+    async def record_everything(self, guild: discord.Guild) -> None:
+        await self.record_server(guild)
+        members = members_of(guild)
+        await self._write(
+            f"the members of server {guild.id}",
+            lambda: self.directory.record_members(guild.id, members, complete=guild.chunked),
+        )
+
+    @commands.Cog.listener()
+    async def on_guild_join(self, guild: discord.Guild) -> None:
+        await self.record_everything(guild)
+
+    @commands.Cog.listener()
+    async def on_guild_available(self, guild: discord.Guild) -> None:
+        # Each server at start (discord.py tells of each once its members are in the cache),
+        # and a server that comes back after an outage.
+        await self.record_everything(guild)
+
+    @commands.Cog.listener()
+    async def on_guild_update(self, before: discord.Guild, after: discord.Guild) -> None:
+        await self.record_server(after)
+
+    @commands.Cog.listener()
+    async def on_guild_remove(self, guild: discord.Guild) -> None:
+        await self._write(f"server {guild.id} left", lambda: self.directory.forget_server(guild.id))
+
+    @commands.Cog.listener()
+    async def on_guild_role_create(self, role: discord.Role) -> None:
+        await self.record_server(role.guild)
+
+    @commands.Cog.listener()
+    async def on_guild_role_delete(self, role: discord.Role) -> None:
+        await self.record_server(role.guild)
+
+    @commands.Cog.listener()
+    async def on_guild_role_update(self, before: discord.Role, after: discord.Role) -> None:
+        await self.record_server(after.guild)
+
+    @commands.Cog.listener()
+    async def on_guild_channel_create(self, channel: discord.abc.GuildChannel) -> None:
+        await self.record_server(channel.guild)
+
+    @commands.Cog.listener()
+    async def on_guild_channel_delete(self, channel: discord.abc.GuildChannel) -> None:
+        await self.record_server(channel.guild)
+
+    @commands.Cog.listener()
+    async def on_guild_channel_update(
+        self, before: discord.abc.GuildChannel, after: discord.abc.GuildChannel
+    ) -> None:
+        await self.record_server(after.guild)
+
+    @commands.Cog.listener()
+    async def on_member_join(self, member: discord.Member) -> None:
+        await self._record_member(member)
+
+    @commands.Cog.listener()
+    async def on_member_update(self, before: discord.Member, after: discord.Member) -> None:
+        shown = (before.display_name, before.display_avatar) != (
+            after.display_name,
+            after.display_avatar,
+        )
+        if shown:
+            await self._record_member(after)
+        if after.id == after.guild.me.id and before.roles != after.roles:
+            await self.record_server(after.guild)  # the bot's own roles: what it can give
+
+    @commands.Cog.listener()
+    async def on_member_remove(self, member: discord.Member) -> None:
+        await self._write(
+            f"member {member.id} left",
+            lambda: self.directory.forget_member(member.guild.id, member.id),
+        )
+
+    async def _record_member(self, member: discord.Member) -> None:
+        if member.bot:
+            return
+        entry = member_of(member)
+        await self._write(
+            f"member {member.id}", lambda: self.directory.record_members(member.guild.id, [entry])
+        )
