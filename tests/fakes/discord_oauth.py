@@ -33,10 +33,18 @@ class FakeUser:
     username: str
     guilds: list[dict] = field(default_factory=list)  # {"id", "name", "owner", "permissions"}
 
-    def member_of(self, guild_id: int, name: str, permissions: int = 0, owner: bool = False):
+    def member_of(
+        self,
+        guild_id: int,
+        name: str,
+        permissions: int = 0,
+        owner: bool = False,
+        icon: str | None = None,
+    ):
         self.guilds.append(
-            {"id": str(guild_id), "name": name, "owner": owner, "permissions": str(permissions)}
-        )
+            {"id": str(guild_id), "name": name, "icon": icon, "owner": owner,
+             "permissions": str(permissions)}
+        )  # fmt: skip
         return self
 
 

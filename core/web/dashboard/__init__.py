@@ -117,6 +117,7 @@ def register(app: Flask, config: DashboardConfig) -> None:
     live.register(app, config, BLUEPRINTS)  # /dashboard/<guild_id>/live/<topic>
     app.jinja_env.globals["csrf_token"] = csrf_token
     app.jinja_env.globals["guild_areas"] = lambda: areas
+    app.jinja_env.globals["guild_icon_url"] = guilds.guild_icon_url
     app.jinja_env.globals["CSRF_FIELD"] = CSRF_FIELD
 
     @app.before_request

@@ -11,6 +11,7 @@ from core.health import HealthReport
 
 if TYPE_CHECKING:
     from core.features.connections.kick.arrivals import WebhookArrivals
+    from core.features.directory.service import DirectoryService
     from core.features.heist.service import HeistService
     from core.features.linking.service import LinkingService
     from core.features.live.changes import LiveBackend
@@ -76,8 +77,11 @@ class DashboardConfig:
     roles: RolesService | None = None
     watchtime: WatchtimeService | None = None
     linking: LinkingService | None = None
-    # A guild's roles and channel ids as the connected bot sees them, to check a typed id;
-    # None when they cannot be known here (no bot in this process, or not connected yet).
+    # What the bot saw of each server (core/features/directory/): names, icons, role and channel
+    # pickers, members' names. None: names fall back to the guild table and ids.
+    directory: DirectoryService | None = None
+    # A guild's roles and channel ids as the bot last saw them (the directory), to check a
+    # typed or picked id; None when they cannot be known (the bot never described the guild).
     guild_roles: Callable[[int], GuildRoles | None] = lambda guild_id: None
     guild_channel_ids: Callable[[int], frozenset[int] | None] = lambda guild_id: None
     # The overview's Sync buttons (!kick sync, !twitch sync) by URL slug; a platform this

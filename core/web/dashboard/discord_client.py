@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass
 
 import httpx
@@ -29,6 +30,15 @@ class UserGuild:
     id: int
     name: str
     can_manage: bool  # owner, Administrator or Manage Server
+    icon: str | None = None  # the icon's hash on Discord's CDN
+
+
+ICON_HASH = re.compile(r"(?:a_)?[0-9a-f]{32}")
+
+
+def icon_hash(raw: object) -> str | None:
+    """An icon hash as Discord gives it, or None for anything else (it lands in a URL)."""
+    return raw if isinstance(raw, str) and ICON_HASH.fullmatch(raw) else None
 
 
 def can_manage(raw: dict) -> bool:
@@ -101,7 +111,8 @@ class DiscordClient:
         guilds = []
         for raw in body:
             try:
-                guilds.append(UserGuild(int(raw["id"]), str(raw["name"])[:100], can_manage(raw)))
+                guild_id, name, icon = int(raw["id"]), str(raw["name"])[:100], raw.get("icon")
+                guilds.append(UserGuild(guild_id, name, can_manage(raw), icon_hash(icon)))
             except (KeyError, TypeError, ValueError):
                 continue  # one odd entry does not hide the others
         return guilds

@@ -26,12 +26,14 @@ from flask import (
     url_for,
 )
 
+from core.features.directory.repository import Server
 from core.features.refusals import Refused
 from core.web.dashboard import error_page
-from core.web.dashboard.discord_client import DiscordUnavailable
+from core.web.dashboard.discord_client import DiscordUnavailable, UserGuild
 from core.web.dashboard.state import SessionUser, current_user, dashboard
 
 bp = Blueprint("guilds", __name__, url_prefix="/dashboard")
+ICON_CDN = "https://cdn.discordapp.com/icons"  # allowed in img-src (core/web/headers.py)
 NOT_YOURS = (
     "You cannot manage this server here: it does not exist, the bot is not in it, or you lack "
     "Manage Server there."
@@ -43,14 +45,39 @@ def _manageable(user: SessionUser, asked: int | None = None) -> dict[int, str]:
     dash = dashboard()
     if dash.discord is None:
         raise DiscordUnavailable("Discord login is not set up")
-    guilds = {g.id: g.name for g in dash.discord.guilds(user.token) if g.can_manage}
+    listed = dash.discord.guilds(user.token)
+    guilds = {g.id: g.name for g in listed if g.can_manage}
     dash.permissions.put_all(user.id, set(guilds), asked)
+    _name_servers(listed)
     return guilds
 
 
+def _name_servers(listed: list[UserGuild]) -> None:
+    """A member's own list names the servers the bot serves (and gives their icons), so a
+    deployment whose bot has not described them yet, or has no bot token, still shows names."""
+    directory = dashboard().config.directory
+    if directory is None:
+        return
+    served = set(dashboard().config.bot_guild_ids())
+    known = [Server(g.id, g.name, g.icon) for g in listed if g.id in served]
+    if known:
+        directory.name_servers(known)
+
+
 def guild_name(guild_id: int) -> str:
-    """The name the bot stored for a guild, or its id."""
-    return dashboard().config.guild_name(guild_id) or f"Server {guild_id}"
+    """The server's name as the bot or a member's login last told it, or its id."""
+    config = dashboard().config
+    server = config.directory.server(guild_id) if config.directory is not None else None
+    return (server.name if server else None) or config.guild_name(guild_id) or f"Server {guild_id}"
+
+
+def guild_icon_url(guild_id: int, size: int = 64) -> str | None:
+    """The server's icon on Discord's CDN, when Discord gave one."""
+    config = dashboard().config
+    server = config.directory.server(guild_id) if config.directory is not None else None
+    if server is None or server.icon is None:
+        return None
+    return f"{ICON_CDN}/{guild_id}/{server.icon}.png?size={size}"
 
 
 def may_manage(user: SessionUser, guild_id: int) -> bool:

@@ -138,6 +138,13 @@ STORED: tuple[Stored, ...] = (
         f"{ASK}.",
     ),
     Stored(
+        "What the bot sees of each Discord server, for the dashboard to show names: the server's "
+        "name and icon, its roles and channels, and members' display names and avatars",
+        ("directory_guilds", "directory_roles", "directory_channels", "directory_members"),
+        "while the bot is in the server; a member's name until they leave it",
+        "Leaving the server removes your name; the rest goes when the bot leaves.",
+    ),
+    Stored(
         "Calls the bot makes to Twitch and other services on a server's behalf (such as adding "
         "a VIP for a redemption, with the viewer's name, a line said in the stream's chat, or a "
         "heist payout on StreamElements points) "

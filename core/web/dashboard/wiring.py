@@ -13,9 +13,7 @@ from core.web.dashboard.config import DashboardConfig
 from core.web.dashboard.platform_sync import platform_syncs
 
 if TYPE_CHECKING:
-    import discord
-
-    from core.discord_bot.gateway import DiscordGateway
+    from core.features.directory.service import DirectoryService
     from core.features.raffle.views import RaffleViews
     from core.features.roles.ports import GuildRoles
     from core.runtime import Runtime
@@ -41,43 +39,31 @@ def raffle_exporter(
     return export
 
 
-def _cached_guild(gateway: DiscordGateway, guild_id: int) -> discord.Guild | None:
-    """The guild in the connected bot's cache; None when this process has no connected bot
-    (the split deployment's web workers, or the bot still connecting)."""
-    from core.discord_bot.gateway import DiscordUnavailable
-
-    try:
-        client = gateway.client()
-    except DiscordUnavailable:
-        return None
-    return None if client is None else client.get_guild(guild_id)
-
-
-def guild_roles_of(gateway: DiscordGateway) -> Callable[[int], GuildRoles | None]:
-    """A guild's roles as role sync sees them (which exist, which the bot may hand out)."""
+def guild_roles_of(directory: DirectoryService) -> Callable[[int], GuildRoles | None]:
+    """A guild's roles as the bot last saw them (the server directory, so every web process
+    knows them): which exist and which it may hand out; None when the bot never described it."""
 
     def guild_roles(guild_id: int) -> GuildRoles | None:
-        from core.discord_bot.roles.outbound import assignable_role_ids
         from core.features.roles.ports import GuildRoles
 
-        guild = _cached_guild(gateway, guild_id)
-        if guild is None or guild.me is None:  # the bot's own member is not cached yet
+        server, roles = directory.server(guild_id), directory.roles(guild_id)
+        if server is None or server.can_manage_roles is None or not roles:
             return None
         return GuildRoles(
-            can_manage_roles=guild.me.guild_permissions.manage_roles,
-            assignable_role_ids=assignable_role_ids(guild),
-            existing_role_ids=frozenset(role.id for role in guild.roles),
+            can_manage_roles=server.can_manage_roles,
+            assignable_role_ids=frozenset(role.role_id for role in roles if role.assignable),
+            existing_role_ids=frozenset(role.role_id for role in roles),
         )
 
     return guild_roles
 
 
-def guild_channel_ids_of(gateway: DiscordGateway) -> Callable[[int], frozenset[int] | None]:
-    """A guild's channel ids, as ``!raffleset channel`` checks them (``guild.get_channel``)."""
+def guild_channel_ids_of(directory: DirectoryService) -> Callable[[int], frozenset[int] | None]:
+    """A guild's channel ids as the bot last saw them; None when it never described the guild."""
 
     def channel_ids(guild_id: int) -> frozenset[int] | None:
-        guild = _cached_guild(gateway, guild_id)
-        return None if guild is None else frozenset(channel.id for channel in guild.channels)
+        channels = directory.channels(guild_id)
+        return frozenset(channel.channel_id for channel in channels) if channels else None
 
     return channel_ids
 
@@ -127,7 +113,8 @@ def dashboard_config(rt: Runtime) -> DashboardConfig:
         vip=rt.vip,
         raffle=rt.raffle,
         roles=rt.roles,
-        guild_roles=guild_roles_of(rt.discord),
-        guild_channel_ids=guild_channel_ids_of(rt.discord),
+        directory=rt.directory,
+        guild_roles=guild_roles_of(rt.directory),
+        guild_channel_ids=guild_channel_ids_of(rt.directory),
         platform_syncs=platform_syncs(rt),
     )

@@ -5,10 +5,9 @@ phone, go to the test's temp dir (and $SCREENSHOT_DIR)."""
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 from core.discord_bot.raffle import render as render_raffle
-from core.features.roles.ports import GuildRoles
+from core.features.directory.repository import Role, Server
+from core.features.directory.service import Snapshot
 from core.features.roles.repository import RoleTier
 from tests.fakes.discord_oauth import MANAGE_GUILD
 
@@ -56,19 +55,27 @@ def test_a_raffle_setting_changed_in_the_browser_shows_in_raffleinfo(page, site,
 
 
 def test_a_role_tier_added_in_the_browser(page, site, discord, shot):
-    roles_here = GuildRoles(True, frozenset({TIER_ROLE}), frozenset({GUILD, TIER_ROLE}))
-    dash = site.dashboard
-    dash.config = replace(dash.config, guild_roles=lambda guild_id: roles_here)
+    # The server as the bot described it (core/discord_bot/directory/): roles by name.
+    roles = (
+        Role(TIER_ROLE, "Regulars", 3, assignable=True),
+        Role(TIER_ROLE + 1, "Admins", 9),  # above the bot's role: not offered
+        Role(GUILD, "@everyone", 0, is_default=True),
+    )
+    server = Server(GUILD, "Stream Server", None, True)
+    site.runtime.directory.record_server(Snapshot(server, roles, ()))
     _log_in(page, site, discord)
     page.goto(f"{site.url}/dashboard/{GUILD}/roles/")
-    page.get_by_label("Role id (Discord: Copy Role ID)").fill(str(TIER_ROLE))
+    offered = page.locator("#role_id option").all_inner_texts()
+    assert offered == ["Pick a role", "@Regulars"]
+    page.get_by_label("Role", exact=True).select_option(label="@Regulars")
     page.get_by_label("Hours watched to earn it").fill("10")
     page.click("#add-tier-button")
     page.wait_for_selector("p.done")
     assert site.runtime.roles.tiers(GUILD) == [RoleTier(TIER_ROLE, 600)]
     row = page.locator("#tier-list tbody tr")
     assert row.count() == 1
-    assert str(TIER_ROLE) in row.inner_text()
+    assert "@Regulars" in row.inner_text()
+    assert str(TIER_ROLE) not in page.locator("main").inner_text()  # a name, not an id
     assert "10" in row.inner_text()
     shot(page, "dashboard-roles")
 

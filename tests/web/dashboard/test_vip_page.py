@@ -21,6 +21,8 @@ from tests.web.dashboard.test_security import PUBLIC, _consent
 
 GUILD = 111111111111111111
 OTHER = 222222222222222222
+NOTICES = 333333333333333333  # a channel of GUILD
+OTHERS_CHANNEL = 444444444444444444  # a channel of OTHER
 USER = 900000000000000001
 
 
@@ -60,6 +62,7 @@ def client(discord, vip):
         live_backend=MemoryLive(),
         run=run,
         vip=service,
+        guild_channel_ids={GUILD: frozenset({NOTICES}), OTHER: frozenset({OTHERS_CHANNEL})}.get,
     )
     app = Flask(__name__)
     register(app, config)
@@ -148,7 +151,7 @@ def test_reward_and_settings_go_through_the_service(client, vip):
         "is_stacking": "on",
         "max_hours": "48",
         "max_concurrent": "",
-        "notice_channel_id": "5001",
+        "notice_channel_id": str(NOTICES),
     }
     assert _post(client, "settings", **form).status_code == 302
     settings = run(service.settings(GUILD))
@@ -156,7 +159,24 @@ def test_reward_and_settings_go_through_the_service(client, vip):
     assert not settings.is_chat_notices  # an unticked box is off
     assert settings.max_hours == 48
     assert settings.max_concurrent is None
-    assert settings.notice_channel_id == 5001
+    assert settings.notice_channel_id == NOTICES
+
+
+@pytest.mark.parametrize(
+    ("channel", "refusal"),
+    [
+        (str(OTHERS_CHANNEL), "That channel is not in this server."),  # another guild's
+        ("555555555555555555", "That channel is not in this server."),
+        ("5001", "takes a Discord id"),
+    ],
+)
+def test_a_notice_channel_must_be_this_servers(client, vip, channel, refusal):
+    service, _twitch, run = vip
+    form = {"max_hours": "48", "notice_channel_id": channel}
+    answer = _post(client, "settings", **form)
+    assert answer.status_code == 400
+    assert refusal in answer.text.replace("&#39;", "'")
+    assert run(service.settings(GUILD)).notice_channel_id is None
 
 
 def test_audit_log_filters(client, vip):

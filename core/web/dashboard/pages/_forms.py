@@ -62,6 +62,34 @@ def page(  # type: ignore[no-untyped-def]
     return html, code
 
 
+def member_names(guild_id: int, user_ids: list[int]) -> dict[int, str]:
+    """Members' names in this server as the bot last saw them (the directory); an id it never
+    saw is absent (the page shows the id)."""
+    directory = dashboard().config.directory
+    return {} if directory is None else directory.member_names(guild_id, user_ids)
+
+
+def role_choices(guild_id: int) -> list[tuple[str, str]]:
+    """The roles a picker offers (the bot can give them), highest first, as (id, "@name");
+    empty when the bot never described the server (the page asks for a typed id instead)."""
+    directory = dashboard().config.directory
+    roles = [] if directory is None else directory.roles(guild_id)
+    return [(str(role.role_id), f"@{role.name}") for role in roles if role.assignable]
+
+
+def role_names(guild_id: int) -> dict[int, str]:
+    """Every role's name in this server as the bot last saw it."""
+    directory = dashboard().config.directory
+    return {} if directory is None else {r.role_id: r.name for r in directory.roles(guild_id)}
+
+
+def channel_choices(guild_id: int) -> list[tuple[str, str]]:
+    """The text channels a picker offers (the bot can post there), as (id, "#name")."""
+    directory = dashboard().config.directory
+    channels = [] if directory is None else directory.postable_channels(guild_id)
+    return [(str(channel.channel_id), f"#{channel.name}") for channel in channels]
+
+
 def done(endpoint: str, guild_id: int, message: str):  # type: ignore[no-untyped-def]
     """After a change: the notice, and back to the page (post, redirect, get)."""
     flash(message)
@@ -108,6 +136,29 @@ CANNOT_CHECK = (
     "I cannot check that {what} now (the bot is not connected here); try again in a moment, or "
     "use the command in Discord."
 )
+
+
+def channel_refusal(guild_id: int, channel_id: int) -> str | None:
+    """Why a typed or picked channel id cannot be used in this guild (it must be one of the
+    server's channels, as the commands check), or None when it can. A channel that cannot be
+    checked now is refused: a typed id is never trusted unchecked (another server's channel)."""
+    known = dashboard().config.guild_channel_ids(guild_id)
+    if known is None:
+        return CANNOT_CHECK.format(what="channel")
+    if channel_id not in known:
+        return "That channel is not in this server."
+    return None
+
+
+def checked_channel(guild_id: int, text: str | None, what: str) -> int | None:
+    """A channel field: empty is None; else an id of this server's (:func:`channel_refusal`)."""
+    if (text or "").strip() == "":
+        return None
+    channel_id = snowflake(text, what)
+    problem = channel_refusal(guild_id, channel_id)
+    if problem is not None:
+        raise FormRefused(problem)
+    return channel_id
 
 
 def role_refusal(guild_id: int, role_id: int) -> str | None:

@@ -9,14 +9,16 @@ from flask import flash, redirect, request, url_for
 from core.features.refusals import Refused
 from core.web.dashboard.guilds import guild_blueprint
 from core.web.dashboard.pages._forms import (
-    CANNOT_CHECK,
     FormRefused,
+    channel_choices,
+    checked_channel,
+    member_names,
     page,
+    role_choices,
     role_refusal,
     service,
     snowflake,
 )
-from core.web.dashboard.state import dashboard
 
 AREA = guild_blueprint("linking", __name__, "Linking")
 ORDER = 30
@@ -34,12 +36,18 @@ def _show(
         "log_channel": str(settings.log_channel_id or ""),
     }
     values.update(typed or {})
+    history = linking.recent_history(guild_id, LOG_SIZE)
+    people = [entry.discord_user_id for entry in history]
+    people += [entry.actor_id for entry in history if entry.actor_id]
     return page(
         TEMPLATE,
         guild_id,
         errors=errors,
         values=values,
-        history=linking.recent_history(guild_id, LOG_SIZE),
+        history=history,
+        names=member_names(guild_id, people),
+        roles=role_choices(guild_id),
+        channels=channel_choices(guild_id),
     )
 
 
@@ -59,15 +67,7 @@ def _role(guild_id: int, text: str) -> int | None:
 
 
 def _channel(guild_id: int, text: str) -> int | None:
-    if text.strip() == "":
-        return None
-    channel_id = snowflake(text, "The log channel")
-    known = dashboard().config.guild_channel_ids(guild_id)
-    if known is None:
-        raise FormRefused(CANNOT_CHECK.format(what="channel"))
-    if channel_id not in known:
-        raise FormRefused("That channel is not in this server.")
-    return channel_id
+    return checked_channel(guild_id, text, "The log channel")
 
 
 @AREA.bp.post("/settings")

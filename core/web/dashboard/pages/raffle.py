@@ -19,13 +19,14 @@ from core.features.refusals import Refused
 from core.web.dashboard.guilds import guild_blueprint
 from core.web.dashboard.pages._forms import (
     FormRefused,
+    channel_choices,
+    channel_refusal,
     new_reference,
     page,
     reference,
     service,
     whole_number,
 )
-from core.web.dashboard.state import dashboard
 
 AREA = guild_blueprint("raffle", __name__, "Raffle")
 ORDER = 40
@@ -41,7 +42,7 @@ LABELS: dict[str, tuple[str, str]] = {
     "wager_thousand": ("Tickets per $1,000 wagered", "count"),
     "hold_minutes": ("Hold gifted subs' tickets for (minutes)", "count"),
     "auto_draw": ("Draw automatically when a period ends", "flag"),
-    "channel": ("Announcement channel id (empty: none)", "channel"),
+    "channel": ("Announce draws in", "channel"),
     "time_zone": ("Time zone (e.g. Europe/Berlin)", "zone"),
     "linked_only": ("Only linked accounts can win", "flag"),
 }
@@ -92,6 +93,7 @@ def _show(
         reference=new_reference(),
         max_tickets=MAX_ADMIN_TICKETS,
         max_winners=MAX_WINNERS,
+        channels=channel_choices(guild_id),
         typed=typed or {},
         live="live" in current_app.extensions,  # off: no live parts, the page works by reload
     )
@@ -123,19 +125,10 @@ def standings(guild_id: int):  # type: ignore[no-untyped-def]
 
 
 def _channel_refusal(guild_id: int, value: str) -> str | None:
-    """Like the command: a channel id must be one of this server's channels."""
+    """Like the command: a channel id must be one of this server's channels ("none" and the
+    rest are left to the setting's own checks)."""
     digits = value.strip().removeprefix("<#").removesuffix(">")
-    if not digits.isdecimal():
-        return None  # "none", or left to the setting's own checks
-    known = dashboard().config.guild_channel_ids(guild_id)
-    if known is None:
-        return (
-            "I cannot check that channel now (the bot is not connected here); try again in a "
-            "moment, or use !raffleset channel in Discord."
-        )
-    if int(digits) not in known:
-        return "That channel is not in this server."
-    return None
+    return channel_refusal(guild_id, int(digits)) if digits.isdecimal() else None
 
 
 @AREA.bp.post("/settings")

@@ -18,6 +18,8 @@ from core.web.dashboard.guilds import guild_blueprint
 from core.web.dashboard.pages._forms import (
     FormRefused,
     page,
+    role_choices,
+    role_names,
     role_refusal,
     service,
     snowflake,
@@ -63,6 +65,8 @@ def _show(
         existing=None if known is None else known.existing_role_ids,
         settings=roles.settings(guild_id),
         typed=typed or {},
+        role_names=role_names(guild_id),
+        choices=role_choices(guild_id),
     )
 
 
@@ -93,8 +97,14 @@ def add(guild_id: int):  # type: ignore[no-untyped-def]
     except Refused as refused:
         typed = {name: (form.get(name) or "")[:30] for name in ("role_id", "hours")}
         return _show(guild_id, errors={field: str(refused)}, typed=typed)
-    note = f"Role {tier.role_id} is now earned after {hours_text(tier.minutes)} hours watched."
+    role, hours = _role_called(guild_id, tier.role_id), hours_text(tier.minutes)
+    note = f"{role} is now earned after {hours} hours watched."
     return _back(guild_id, note, "tiers")
+
+
+def _role_called(guild_id: int, role_id: int) -> str:
+    name = role_names(guild_id).get(role_id)
+    return f"@{name}" if name else f"Role {role_id}"
 
 
 @AREA.bp.post("/remove")
@@ -106,7 +116,7 @@ def remove(guild_id: int):  # type: ignore[no-untyped-def]
         roles.remove_tier(guild_id, role_id)
     except Refused as refused:
         return _show(guild_id, errors={"remove": str(refused)})
-    note = f"Role {role_id} is no longer a watchtime role; members keep it."
+    note = f"{_role_called(guild_id, role_id)} is no longer a watchtime role; members keep it."
     return _back(guild_id, note, "tiers")
 
 

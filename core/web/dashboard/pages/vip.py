@@ -13,6 +13,7 @@ from flask import current_app, g, redirect, render_template, request, url_for
 from core.features.refusals import Refused
 from core.features.vip.ports import TwitchBusy
 from core.web.dashboard.guilds import FeatureMissing, guild_blueprint, guild_name
+from core.web.dashboard.pages._forms import channel_choices, checked_channel
 from core.web.dashboard.state import dashboard
 
 AREA = guild_blueprint("vip", __name__, "Temporary VIP")
@@ -94,6 +95,7 @@ def _page(guild_id: int, errors: dict[str, str] | None = None, done: str | None 
         actions=ACTIONS,
         reward_changes=REWARD_CHANGES,
         switches=SWITCHES,
+        channels=channel_choices(guild_id),
         errors=errors,
         form=request.form if request.method == "POST" else {},
         done=done or request.args.get("done"),
@@ -191,8 +193,8 @@ def settings(guild_id: int):  # type: ignore[no-untyped-def]
         changes["max_hours"] = _whole(form.get("max_hours"), "The stacking cap")
         most = form.get("max_concurrent", "").strip()
         changes["max_concurrent"] = _whole(most, "The most VIPs at once") if most else None
-        channel = form.get("notice_channel_id", "").strip()
-        changes["notice_channel_id"] = _whole(channel, "The channel id") if channel else None
+        channel = form.get("notice_channel_id")
+        changes["notice_channel_id"] = checked_channel(guild_id, channel, "The notice channel")
         _run(_service().update_settings(guild_id, **changes))
         return "Settings saved."
 

@@ -64,8 +64,10 @@ def discord() -> Iterator[FakeDiscordOAuth]:
         yield fake
 
 
-def log_in(app: Flask, discord: FakeDiscordOAuth, guild_id: int) -> Pages:
-    user = discord.add_user(ADMIN_ID, "ana").member_of(guild_id, "Managed", MANAGE_GUILD)
+def log_in(
+    app: Flask, discord: FakeDiscordOAuth, guild_id: int, *, icon: str | None = None
+) -> Pages:
+    user = discord.add_user(ADMIN_ID, "ana").member_of(guild_id, "Managed", MANAGE_GUILD, icon=icon)
     user.member_of(OTHER_GUILD, "Someone else's", 1 << 11)
     discord.sign_in_as(user)
     client = app.test_client()

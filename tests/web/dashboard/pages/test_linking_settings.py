@@ -9,6 +9,8 @@ from datetime import UTC, datetime
 import pytest
 
 from core.events import Platform
+from core.features.directory.repository import Member
+from core.features.directory.service import DirectoryService
 from core.features.linking.service import LinkingService
 from core.features.roles.ports import GuildRoles
 from tests.support.clock import Clock
@@ -39,9 +41,19 @@ def linking(engine):  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture
-def pages(linking, discord):  # type: ignore[no-untyped-def]
+def directory(engine):  # type: ignore[no-untyped-def]
+    return DirectoryService(engine, Clock(datetime(2026, 3, 1, tzinfo=UTC)))
+
+
+@pytest.fixture
+def pages(linking, directory, discord):  # type: ignore[no-untyped-def]
     return pages_for(
-        discord, GUILD, linking=linking, guild_roles=_roles, guild_channel_ids=_channels
+        discord,
+        GUILD,
+        linking=linking,
+        directory=directory,
+        guild_roles=_roles,
+        guild_channel_ids=_channels,
     )
 
 
@@ -105,11 +117,28 @@ def test_the_link_log_shows_this_guilds_links_and_unlinks(pages, linking):
     assert page.status_code == 200
     log = page.text[page.text.index('id="link-log"') :]
     assert "kickfan" in log
-    assert "<td>unlinked</td>" in log
-    assert "<td>linked</td>" in log
-    assert log.index("<td>unlinked</td>") < log.index("<td>linked</td>")  # newest first
-    assert f"(by <code>{ADMIN_ID}</code>)" in log
+    unlinked, linked = '<td data-label="What">unlinked</td>', '<td data-label="What">linked</td>'
+    assert unlinked in log
+    assert linked in log
+    assert log.index(unlinked) < log.index(linked)  # newest first
+    assert f">{ADMIN_ID}</code>)" in log  # a member the bot has not seen: by id
     assert "elsewhere" not in page.text
+
+
+def test_the_link_log_names_the_members_the_bot_has_seen(pages, linking, directory):
+    linking.link(
+        guild_id=GUILD, discord_user_id=500, platform=Platform.KICK, platform_user_id="k1",
+        username="kickfan",
+    )  # fmt: skip
+    linking.unlink(GUILD, 500, actor_id=ADMIN_ID)
+    directory.record_members(GUILD, [Member(500, "Kick Fan 🎮"), Member(ADMIN_ID, "Bea <mod>")])
+    directory.record_members(OTHER_GUILD, [Member(501, "Not here")])
+    log = pages.get("linking").text
+    log = log[log.index('id="link-log"') :]
+    assert '<span class="member">Kick Fan 🎮</span>' in log
+    assert '(by <span class="member">Bea &lt;mod&gt;</span>)' in log  # escaped
+    assert ">500</code>" not in log
+    assert "Not here" not in log
 
 
 def test_writes_need_the_csrf_token_and_a_guild_the_user_manages(pages, linking):
