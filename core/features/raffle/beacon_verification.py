@@ -64,6 +64,7 @@ def chain_of_proof(beacon: dict[str, Any], problems: list[str]) -> BeaconChain |
             pinned.period_seconds,
             pinned,
         )
+    count = len(problems)
     scheme, public_key = str(beacon.get("scheme") or ""), _lower(beacon.get("public_key"))
     if scheme not in drand_chains.SCHEMES:
         problems.append(f"the beacon's scheme {scheme!r} is not supported")
@@ -72,7 +73,7 @@ def chain_of_proof(beacon: dict[str, Any], problems: list[str]) -> BeaconChain |
             f"the beacon's chain {chain_hash[:8]}... is not pinned and the proof has no "
             "public_key to check its signatures with"
         )
-    if problems:
+    if len(problems) > count:
         return None
     return BeaconChain(
         chain_hash,
@@ -134,3 +135,25 @@ def _lower(value: Any) -> str | None:
 
 def _int(value: Any) -> int | None:
     return None if value is None else int(value)
+
+
+def summary(proof: dict[str, Any]) -> str:
+    """One sentence on the proof's beacon, for ``!fair`` and the proof page."""
+    beacon = proof.get("beacon") or {}
+    round_ = beacon.get("round")
+    chain_hash = str(beacon.get("chain_hash") or "").lower()
+    if not chain_hash:
+        return (
+            f"drand round {round_}; no signature was recorded (drawn before signatures were "
+            "checked), so compare its randomness with a drand relay yourself"
+        )
+    chain = drand_chains.pinned(chain_hash)
+    if chain is not None:
+        return (
+            f"drand {chain.name} round {round_}: its BLS signature was checked against the "
+            "chain's pinned public key before the draw used it"
+        )
+    return (
+        f"round {round_} of drand chain {chain_hash[:8]}... (not pinned): its signature was "
+        "checked against the key the relay gave, which binds it only to that key"
+    )
