@@ -10,12 +10,13 @@ from __future__ import annotations
 import hashlib
 from functools import lru_cache
 
-from py_ecc.bls.hash_to_curve import hash_to_G1, hash_to_G2
-from py_ecc.bls.point_compression import compress_G1, compress_G2
-from py_ecc.optimized_bls12_381 import G1, G2, multiply
-
 from core.features.raffle.drand_chains import CHAINED, UNCHAINED_G1
-from core.features.raffle.drand_signatures import DST_G1, DST_G2, message_of
+from core.features.raffle.drand_signatures import DST_G1, DST_G2, _ecc, message_of
+
+_ecc()  # py_ecc imported with the recursion limit put back (drand_signatures says why)
+from py_ecc.bls.hash_to_curve import hash_to_G1, hash_to_G2  # noqa: E402
+from py_ecc.bls.point_compression import compress_G1, compress_G2  # noqa: E402
+from py_ecc.optimized_bls12_381 import G1, G2, multiply  # noqa: E402
 
 TEST_SECRET = 0x5EC12E7_0F_7E57  # any scalar below the curve order
 

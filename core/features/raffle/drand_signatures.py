@@ -19,28 +19,55 @@ from __future__ import annotations
 
 import hashlib
 import re
-from functools import lru_cache
+import sys
+from functools import cache, lru_cache
+from types import SimpleNamespace
 from typing import Any
-
-from py_ecc.bls.hash_to_curve import hash_to_G1, hash_to_G2
-from py_ecc.bls.point_compression import decompress_G1, decompress_G2
-from py_ecc.optimized_bls12_381 import (
-    FQ12,
-    G1,
-    G2,
-    curve_order,
-    final_exponentiate,
-    is_inf,
-    multiply,
-    neg,
-)
-from py_ecc.optimized_bls12_381.optimized_pairing import miller_loop
 
 from core.features.raffle.drand_chains import CHAINED, UNCHAINED_G1
 
 DST_G1 = b"BLS_SIG_BLS12381G1_XMD:SHA-256_SSWU_RO_NUL_"
 DST_G2 = b"BLS_SIG_BLS12381G2_XMD:SHA-256_SSWU_RO_NUL_"
 _HEX = re.compile(r"(?:[0-9a-f]{2})+")
+
+
+@cache
+def _ecc() -> SimpleNamespace:
+    """py_ecc, imported on first use: importing it takes about a second, and it raises the
+    interpreter's recursion limit to 100,000 for the whole process (py_ecc/__init__.py), which
+    would let deeply nested JSON overflow the C stack elsewhere; the limit is put back."""
+    limit = sys.getrecursionlimit()
+    try:
+        from py_ecc.bls.hash_to_curve import hash_to_G1, hash_to_G2
+        from py_ecc.bls.point_compression import decompress_G1, decompress_G2
+        from py_ecc.optimized_bls12_381 import (
+            FQ12,
+            G1,
+            G2,
+            curve_order,
+            final_exponentiate,
+            is_inf,
+            multiply,
+            neg,
+        )
+        from py_ecc.optimized_bls12_381.optimized_pairing import miller_loop
+    finally:
+        sys.setrecursionlimit(limit)
+    return SimpleNamespace(
+        hash_to_G1=hash_to_G1,
+        hash_to_G2=hash_to_G2,
+        decompress_G1=decompress_G1,
+        decompress_G2=decompress_G2,
+        FQ12=FQ12,
+        G1=G1,
+        G2=G2,
+        curve_order=curve_order,
+        final_exponentiate=final_exponentiate,
+        is_inf=is_inf,
+        multiply=multiply,
+        neg=neg,
+        miller_loop=miller_loop,
+    )
 
 
 class SignatureRefused(ValueError):
@@ -83,19 +110,24 @@ def check_signature(
 @lru_cache(maxsize=512)
 def _verified(scheme: str, key_hex: str, message: bytes, signature_hex: str) -> bool:
     # Only results are cached, never exceptions: a malformed input is refused every time.
+    ecc = _ecc()
     if scheme == UNCHAINED_G1:
         key = _g2_point(key_hex, "public key")
         signature = _g1_point(signature_hex, "signature")
-        hashed = hash_to_G1(message, DST_G1, hashlib.sha256)
+        hashed = ecc.hash_to_G1(message, DST_G1, hashlib.sha256)
         # e(signature, G2) * e(-H(m), key) == 1
-        product = miller_loop(G2, signature, False) * miller_loop(key, neg(hashed), False)
+        product = ecc.miller_loop(ecc.G2, signature, False) * ecc.miller_loop(
+            key, ecc.neg(hashed), False
+        )
     else:
         key = _g1_point(key_hex, "public key")
         signature = _g2_point(signature_hex, "signature")
-        hashed = hash_to_G2(message, DST_G2, hashlib.sha256)
+        hashed = ecc.hash_to_G2(message, DST_G2, hashlib.sha256)
         # e(G1, signature) * e(-key, H(m)) == 1
-        product = miller_loop(signature, G1, False) * miller_loop(hashed, neg(key), False)
-    return final_exponentiate(product) == FQ12.one()
+        product = ecc.miller_loop(signature, ecc.G1, False) * ecc.miller_loop(
+            hashed, ecc.neg(key), False
+        )
+    return ecc.final_exponentiate(product) == ecc.FQ12.one()
 
 
 def _bytes(value: str, what: str) -> bytes:
@@ -111,7 +143,7 @@ def _g1_point(hex_text: str, what: str) -> Any:
     if len(raw) != 48:
         raise SignatureRefused(f"the {what} is not a compressed G1 point (48 bytes)")
     try:
-        point = decompress_G1(int.from_bytes(raw, "big"))
+        point = _ecc().decompress_G1(int.from_bytes(raw, "big"))
     except ValueError as exc:
         raise SignatureRefused(f"the {what} is not a point of the curve") from exc
     return _in_subgroup(point, what)
@@ -123,13 +155,15 @@ def _g2_point(hex_text: str, what: str) -> Any:
     if len(raw) != 96:
         raise SignatureRefused(f"the {what} is not a compressed G2 point (96 bytes)")
     try:
-        point = decompress_G2((int.from_bytes(raw[:48], "big"), int.from_bytes(raw[48:], "big")))
+        halves = (int.from_bytes(raw[:48], "big"), int.from_bytes(raw[48:], "big"))
+        point = _ecc().decompress_G2(halves)
     except ValueError as exc:
         raise SignatureRefused(f"the {what} is not a point of the curve") from exc
     return _in_subgroup(point, what)
 
 
 def _in_subgroup(point: Any, what: str) -> Any:
-    if is_inf(point) or not is_inf(multiply(point, curve_order)):
+    ecc = _ecc()
+    if ecc.is_inf(point) or not ecc.is_inf(ecc.multiply(point, ecc.curve_order)):
         raise SignatureRefused(f"the {what} is not in the curve's prime-order subgroup")
     return point

@@ -144,3 +144,28 @@ def test_the_default_chain_key_under_quicknet_fails():
     row = ROUNDS["quicknet"]["rounds"][0]
     with pytest.raises(SignatureRefused, match="96 bytes"):
         _check(QUICKNET, row, public_key_hex=DEFAULT.public_key)
+
+
+def test_checking_leaves_the_interpreters_recursion_limit_alone():
+    # py_ecc raises it to 100,000 when imported; elsewhere deep JSON would overflow the C stack.
+    import subprocess
+    import sys
+
+    signature = ROUNDS["quicknet"]["rounds"][1]["signature"]
+    code = (
+        "import sys; before = sys.getrecursionlimit()\n"
+        "from core.features.raffle.drand_chains import QUICKNET\n"
+        "from core.features.raffle.drand_signatures import check_signature\n"
+        f"check_signature(QUICKNET.scheme, QUICKNET.public_key, 1000, {signature!r})\n"
+        "print(before, sys.getrecursionlimit())\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=Path(__file__).resolve().parents[3],
+        check=True,
+    )
+    before, after = done.stdout.split()
+    assert before == after
