@@ -23,6 +23,7 @@ from core.features.raffle.drand_chains import DEFAULT, QUICKNET  # noqa: E402
 def main() -> None:
     repeats = int(sys.argv[1]) if len(sys.argv) > 1 else 3
     rounds = json.loads((ROOT / "tests/fixtures/raffle/drand-rounds.json").read_text())
+    drand_signatures._ecc()  # the import (about a second) is not part of a check
     for name, chain in (("quicknet", QUICKNET), ("default", DEFAULT)):
         times = []
         for row in rounds[name]["rounds"]:
