@@ -115,8 +115,17 @@ class RolesSettings:
 class RaffleSettings:
     auto_draw: bool = False
     announcement_channel_id: int | None = None
-    # A drand-style public randomness beacon (GET /info, GET /public/<round>).
-    beacon_url: str = "https://api.drand.sh"
+    # drand relays, asked in order until one answers a round whose signature checks out
+    # (GET <relay>/<chain hash>/public/<round>); RAFFLE_BEACON_URL is a one-relay list.
+    beacon_urls: tuple[str, ...] = (
+        "https://api.drand.sh",
+        "https://api2.drand.sh",
+        "https://api3.drand.sh",
+        "https://drand.cloudflare.com",
+    )
+    # The drand chain new periods take their round from: "quicknet", "default" (the pinned
+    # League of Entropy chains, core/features/raffle/drand_chains.py) or a chain hash.
+    beacon_chain: str = "quicknet"
 
 
 @dataclass(frozen=True)
@@ -167,6 +176,7 @@ class Settings:
 
 
 _HOST_ENTRY = re.compile(r"[a-z0-9]([a-z0-9.-]{0,252}[a-z0-9])?(:[0-9]{1,5})?")
+_CHAIN_HASH = re.compile(r"[0-9a-f]{64}")
 
 
 class _Reader:
@@ -261,6 +271,33 @@ class _Reader:
             return default
         return entries
 
+    def urls(self, name: str, single: str | None, default: tuple[str, ...]) -> tuple[str, ...]:
+        """A comma-separated list of http(s) URLs; else ``single`` (the older one-URL setting)
+        as a one-item list; else ``default``."""
+        raw = self.text(name)
+        if raw is None:
+            return (single,) if single else default
+        entries = tuple(entry.strip().rstrip("/") for entry in raw.split(",") if entry.strip())
+        if not entries or not all(e.startswith(("http://", "https://")) for e in entries):
+            self.problems.append(
+                f"{name} must be a comma-separated list of http:// or https:// URLs, got {raw!r}"
+            )
+            return default
+        return entries
+
+    def chain(self, name: str, default: str) -> str:
+        """A drand chain: ``quicknet``, ``default`` or a chain hash (64 hex digits)."""
+        raw = self.text(name)
+        if raw is None:
+            return default
+        value = raw.lower()
+        if value not in ("quicknet", "default") and not _CHAIN_HASH.fullmatch(value):
+            self.problems.append(
+                f"{name} must be quicknet, default or a chain hash (64 hex digits), got {raw!r}"
+            )
+            return default
+        return value
+
     def url(self, name: str, default: str | None = None) -> str | None:
         value = self.text(name, default)
         if value is not None and not value.startswith(("http://", "https://")):
@@ -351,7 +388,10 @@ def load_settings(
         raffle=RaffleSettings(
             auto_draw=bool(read.flag("RAFFLE_AUTO_DRAW", False)),
             announcement_channel_id=read.snowflake("RAFFLE_ANNOUNCEMENT_CHANNEL_ID"),
-            beacon_url=read.url("RAFFLE_BEACON_URL", RaffleSettings.beacon_url) or "",
+            beacon_urls=read.urls(
+                "RAFFLE_BEACON_URLS", read.url("RAFFLE_BEACON_URL"), RaffleSettings.beacon_urls
+            ),
+            beacon_chain=read.chain("RAFFLE_BEACON_CHAIN", RaffleSettings.beacon_chain),
         ),
         slot_calls=SlotCallsSettings(channel_id=read.snowflake("SLOT_CALLS_CHANNEL_ID")),
         heist=HeistSettings(

@@ -97,3 +97,45 @@ def test_env_example_lists_every_setting_the_code_reads():
 
 def test_settings_sections_are_all_typed():
     assert all(field.type for field in fields(Settings))
+
+
+def test_beacon_relays_default_to_several_and_the_chain_to_quicknet():
+    raffle = load_settings({}, env_file=None).raffle
+    assert len(raffle.beacon_urls) >= 2
+    assert raffle.beacon_chain == "quicknet"
+
+
+def test_the_one_relay_setting_is_a_one_item_list_and_the_list_wins():
+    one = load_settings({"RAFFLE_BEACON_URL": "http://127.0.0.1:9/"}, env_file=None).raffle
+    assert one.beacon_urls == ("http://127.0.0.1:9",)
+    both = load_settings(
+        {
+            "RAFFLE_BEACON_URL": "http://127.0.0.1:9",
+            "RAFFLE_BEACON_URLS": "http://127.0.0.1:7/, https://relay.example",
+        },
+        env_file=None,
+    ).raffle
+    assert both.beacon_urls == ("http://127.0.0.1:7", "https://relay.example")
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "words"),
+    [
+        ("RAFFLE_BEACON_URLS", "ftp://relay.example", "http:// or https:// URLs"),
+        ("RAFFLE_BEACON_URLS", " , ", "http:// or https:// URLs"),
+        ("RAFFLE_BEACON_CHAIN", "mainnet", "quicknet, default or a chain hash"),
+        ("RAFFLE_BEACON_CHAIN", "ab" * 31, "quicknet, default or a chain hash"),
+    ],
+)
+def test_bad_beacon_settings_are_refused_with_their_name(name, value, words):
+    with pytest.raises(SettingsError) as refused:
+        load_settings({name: value}, env_file=None)
+    assert name in str(refused.value)
+    assert words in str(refused.value)
+
+
+def test_the_beacon_chain_may_be_named_or_hashed():
+    named = load_settings({"RAFFLE_BEACON_CHAIN": "Default"}, env_file=None).raffle
+    assert named.beacon_chain == "default"
+    hashed = load_settings({"RAFFLE_BEACON_CHAIN": "AB" * 32}, env_file=None).raffle
+    assert hashed.beacon_chain == "ab" * 32

@@ -64,6 +64,8 @@ def _raffle_verify(args: argparse.Namespace) -> int:
         raise CommandFailed(f"Could not read the proof and ledger: {exc}") from exc
     if result.matches:
         print(f"match: {result.draws_checked} draw(s) recomputed from the proof and ledger")  # noqa: T201
+        for note in result.notes:
+            print(note)  # noqa: T201
         return 0
     print("MISMATCH:")  # noqa: T201
     for problem in result.problems:

@@ -21,7 +21,7 @@ def install(rt: Runtime) -> None:
         rt.engine,
         settings.raffle,
         rt.clock,
-        beacon=HttpBeacon(settings.raffle.beacon_url),
+        beacon=HttpBeacon(settings.raffle.beacon_urls, chain=settings.raffle.beacon_chain),
         announcer=DiscordRaffleAnnouncer(rt.discord),
         # Wagers up to a period's end count in it.
         before_transitions=lambda now: rt.wagers.poll_ending(now),

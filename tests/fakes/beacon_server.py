@@ -1,12 +1,22 @@
-"""A fake drand-style randomness beacon on 127.0.0.1 (``RAFFLE_BEACON_URL``).
+"""A fake drand relay on 127.0.0.1 (``RAFFLE_BEACON_URLS``).
 
-``GET /info`` answers ``{"genesis_time", "period", "hash"}``; ``GET /public/<round>`` answers
-``{"round", "randomness", "signature"}`` once the round's time has come by the fake's clock, and
-404 before (as drand's relays do for a future round). The randomness of round ``n`` is
-SHA-256 of ``"fake-beacon:<n>"``, so tests can compute it too. Set ``down = True`` to answer 503.
+It serves one chain, at the root and under its hash as drand relays do: ``GET /info`` and
+``GET /<hash>/info`` answer ``{"public_key", "period", "genesis_time", "hash", "groupHash",
+"schemeID", "metadata"}``; ``GET /public/<round>`` and ``GET /<hash>/public/<round>`` answer
+``{"round", "randomness", "signature"}`` (and ``"previous_signature"`` on a chained scheme) once
+the round's time has come by the fake's clock, and 404 before (as drand's relays do for a
+future round).
+
+By default the chain is a test chain (not pinned, scheme ``bls-unchained-g1-rfc9380``) whose
+rounds are really signed with a test key (tests/fakes/drand_signing.py): round ``n``'s
+randomness is :func:`fake_randomness` ``(n)``, so tests can compute it too. With ``chain=`` a
+pinned chain and ``published=`` some of its real rounds, it replays those (and 404 for others).
+
+``down = True`` answers 503; ``bad_signature = True`` answers every round with one byte of its
+signature changed (and the randomness to match), as a lying relay would.
 
     with FakeBeacon(clock=clock) as beacon:
-        HttpBeacon(beacon.url).fetch_round(3)
+        HttpBeacon(beacon.url).fetch_round(3, HttpBeacon(beacon.url).info())
 """
 
 from __future__ import annotations
@@ -18,14 +28,36 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler
 
+from core.features.raffle.drand_chains import UNCHAINED_G1, Chain
+from tests.fakes import drand_signing
 from tests.fakes.threaded import StdlibServer
 
 GENESIS = datetime(2026, 1, 1, tzinfo=UTC)
-_ROUND_PATH = re.compile(r"/public/(\d+)")
+_PATH = re.compile(r"(?:/(?P<hash>[0-9a-f]{64}))?/(?:(?P<info>info)|public/(?P<round>\d+))")
+
+
+def fake_chain(genesis: datetime = GENESIS, period_seconds: int = 30) -> Chain:
+    """The test chain: its hash computed from its info as drand computes one."""
+    seed = hashlib.sha256(b"streamkeeper fake beacon").hexdigest()
+    draft = Chain(
+        name="fake",
+        hash="",
+        scheme=UNCHAINED_G1,
+        public_key=drand_signing.public_key(UNCHAINED_G1),
+        genesis_time=int(genesis.timestamp()),
+        period_seconds=period_seconds,
+        genesis_seed=seed,
+        beacon_id="fake",
+    )
+    return Chain(**{**draft.__dict__, "hash": draft.computed_hash()})
+
+
+def fake_signature(beacon_round: int) -> str:
+    return drand_signing.sign(beacon_round, UNCHAINED_G1)
 
 
 def fake_randomness(beacon_round: int) -> str:
-    return hashlib.sha256(f"fake-beacon:{beacon_round}".encode()).hexdigest()
+    return drand_signing.randomness(fake_signature(beacon_round))
 
 
 class FakeBeacon(StdlibServer):
@@ -35,11 +67,16 @@ class FakeBeacon(StdlibServer):
         clock: Callable[[], datetime],
         genesis: datetime = GENESIS,
         period_seconds: int = 30,
+        chain: Chain | None = None,
+        published: dict[int, dict] | None = None,
     ) -> None:
         self.clock = clock
-        self.genesis_time = int(genesis.timestamp())
-        self.period_seconds = period_seconds
+        self.chain = chain or fake_chain(genesis, period_seconds)
+        self.genesis_time = self.chain.genesis_time
+        self.period_seconds = self.chain.period_seconds
+        self.published = published
         self.down = False
+        self.bad_signature = False
         self.requests: list[str] = []
 
     def start(self) -> FakeBeacon:
@@ -65,6 +102,10 @@ class FakeBeacon(StdlibServer):
     def url(self) -> str:
         return self._origin
 
+    @property
+    def chain_hash(self) -> str:
+        return self.chain.hash
+
     def latest_round(self) -> int:
         elapsed = self.clock().timestamp() - self.genesis_time
         return 0 if elapsed < 0 else int(elapsed // self.period_seconds) + 1
@@ -72,20 +113,49 @@ class FakeBeacon(StdlibServer):
     def answer(self, path: str) -> tuple[int, dict]:
         if self.down:
             return 503, {"error": "unavailable"}
-        if path == "/info":
-            return 200, {
-                "genesis_time": self.genesis_time,
-                "period": self.period_seconds,
-                "hash": "fake-chain",
-            }
-        match = _ROUND_PATH.fullmatch(path)
-        if match is None:
+        match = _PATH.fullmatch(path)
+        if match is None or match["hash"] not in (None, self.chain.hash):
             return 404, {"error": "not found"}
-        number = int(match[1])
+        if match["info"]:
+            return 200, self.info()
+        number = int(match["round"])
         if number < 1 or number > self.latest_round():
             return 404, {"error": "round not yet available"}
-        return 200, {
+        body = self.round(number)
+        if body is None:
+            return 404, {"error": "round not known to this fake"}
+        if self.bad_signature:
+            raw = bytearray.fromhex(body["signature"])
+            raw[-1] ^= 0x01
+            body = {
+                **body,
+                "signature": raw.hex(),
+                "randomness": drand_signing.randomness(raw.hex()),
+            }
+        return 200, body
+
+    def info(self) -> dict:
+        return {
+            "public_key": self.chain.public_key,
+            "period": self.chain.period_seconds,
+            "genesis_time": self.chain.genesis_time,
+            "hash": self.chain.hash,
+            "groupHash": self.chain.genesis_seed,
+            "schemeID": self.chain.scheme,
+            "metadata": {"beaconID": self.chain.beacon_id},
+        }
+
+    def round(self, number: int) -> dict | None:
+        if self.published is not None:
+            row = self.published.get(number)
+            if row is None:
+                return None
+            body = {"round": number, "randomness": row["randomness"], "signature": row["signature"]}
+            if row.get("previous_signature"):
+                body["previous_signature"] = row["previous_signature"]
+            return body
+        return {
             "round": number,
             "randomness": fake_randomness(number),
-            "signature": "00" * 48,
+            "signature": fake_signature(number),
         }

@@ -12,6 +12,7 @@ import discord
 
 from core.discord_bot.render import inert, truncate
 from core.events import utc
+from core.features.raffle import beacon_verification
 from core.features.raffle.draws import Proof
 from core.features.raffle.draws_repository import Draw
 from core.features.raffle.periods_repository import Period
@@ -150,6 +151,12 @@ def proof_embed(proof: Proof, draw_id: int | None) -> discord.Embed:
         )
         return embed
     embed.add_field(name="Seed", value=f"`{proof.document['seed']}`", inline=False)
+    if any(not draw["forced"] for draw in proof.document["draws"]):
+        embed.add_field(
+            name="Beacon check",
+            value=truncate(beacon_verification.summary(proof.document), 1024),
+            inline=False,
+        )
     for draw in proof.document["draws"]:
         if draw_id is not None and draw["id"] != draw_id:
             continue

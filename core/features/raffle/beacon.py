@@ -1,61 +1,162 @@
-"""A drand-style public randomness beacon over HTTP (``RAFFLE_BEACON_URL``).
+"""drand relays over HTTP (``RAFFLE_BEACON_URLS``), asked in order; the first good answer wins.
 
-``GET {url}/info`` gives ``{"genesis_time", "period"}``; ``GET {url}/public/{round}`` gives
-``{"round", "randomness"}``, and 404 or 425 for a round not out yet.
+A relay serves ``GET {relay}/{chain hash}/info`` and ``GET {relay}/{chain hash}/public/{round}``
+(``{"round", "randomness", "signature"}``, plus ``"previous_signature"`` on a chained scheme;
+404 or 425 for a round not out yet). A round is used only once its signature checks out against
+the chain's public key (:mod:`.drand_signatures`) and its randomness is SHA-256 of that
+signature: a relay that answers anything else is skipped and logged, and the next one is asked.
+
+A pinned chain (:mod:`.drand_chains`) needs no ``/info`` at all: its key and timing are in the
+code, so no relay can change them. Any other chain's ``/info`` comes from the relays, and its
+public key is then written into the proof.
 """
 
 from __future__ import annotations
 
+import logging
 import re
+from collections.abc import Sequence
 
 import httpx
 
+from core.features.raffle import drand_chains
+from core.features.raffle.drand_signatures import (
+    SignatureRefused,
+    check_signature,
+    randomness_of,
+)
 from core.features.raffle.ports import BeaconInfo, BeaconRound, BeaconUnavailable
 
-_HEX = re.compile(r"[0-9a-f]{32,128}")
+log = logging.getLogger(__name__)
+_HEX = re.compile(r"(?:[0-9a-f]{2}){16,}")
 NOT_YET = {404, 425}
 
 
+def pinned_info(chain: drand_chains.Chain) -> BeaconInfo:
+    return BeaconInfo(
+        genesis_time=chain.genesis_time,
+        period_seconds=chain.period_seconds,
+        chain_hash=chain.hash,
+        scheme=chain.scheme,
+        public_key=chain.public_key,
+    )
+
+
 class HttpBeacon:
-    def __init__(self, url: str, *, timeout: float = 10.0) -> None:
-        self.url = url.rstrip("/")
+    """``urls``: one relay or several; ``chain``: the chain new periods use (``quicknet``,
+    ``default`` or a hash), or None for the chain the first relay serves at its root."""
+
+    def __init__(
+        self, urls: str | Sequence[str], *, chain: str | None = None, timeout: float = 10.0
+    ) -> None:
+        listed = [urls] if isinstance(urls, str) else list(urls)
+        self.urls = tuple(url.rstrip("/") for url in listed if url)
+        self.url = self.urls[0] if self.urls else ""
+        self.chain_hash = drand_chains.chain_hash_of(chain) if chain else None
         self.timeout = timeout
 
-    def _get(self, path: str) -> httpx.Response:
-        try:
-            return httpx.get(f"{self.url}{path}", timeout=self.timeout)
-        except httpx.HTTPError as exc:
-            raise BeaconUnavailable(f"the beacon at {self.url} did not answer") from exc
-
     def info(self) -> BeaconInfo:
-        response = self._get("/info")
-        body = _json_object(response)
+        chain = drand_chains.pinned(self.chain_hash)
+        if chain is not None:
+            return pinned_info(chain)
+        prefix = f"/{self.chain_hash}" if self.chain_hash else ""
+        problems = []
+        for url in self.urls:
+            try:
+                return self._relay_info(url, prefix)
+            except BeaconUnavailable as exc:
+                log.warning("drand relay %s skipped: %s", url, exc)
+                problems.append(f"{url}: {exc}")
+        raise BeaconUnavailable(_summary("no relay gave the chain's info", problems))
+
+    def _relay_info(self, url: str, prefix: str) -> BeaconInfo:
+        body = _json_object(self._get(url, f"{prefix}/info"))
         try:
             genesis, period = int(body["genesis_time"]), int(body["period"])
         except (KeyError, TypeError, ValueError) as exc:
-            raise BeaconUnavailable("the beacon's /info has no genesis_time and period") from exc
+            raise BeaconUnavailable("its /info has no genesis_time and period") from exc
         if period <= 0:
-            raise BeaconUnavailable("the beacon's period is not positive")
-        return BeaconInfo(genesis_time=genesis, period_seconds=period)
+            raise BeaconUnavailable("its period is not positive")
+        chain_hash = str(body.get("hash") or body.get("chain_hash") or "").lower()
+        if not re.fullmatch(r"[0-9a-f]{64}", chain_hash):
+            raise BeaconUnavailable("its /info names no chain hash")
+        if self.chain_hash and chain_hash != self.chain_hash:
+            raise BeaconUnavailable(f"it serves chain {chain_hash[:8]}..., not the one asked for")
+        chain = drand_chains.pinned(chain_hash)
+        if chain is not None:
+            # A relay cannot change a pinned chain: what it says must be what the code knows.
+            if (str(body.get("public_key", "")).lower(), genesis, period) != (
+                chain.public_key,
+                chain.genesis_time,
+                chain.period_seconds,
+            ):
+                raise BeaconUnavailable(f"its /info for {chain.name} differs from the pinned one")
+            return pinned_info(chain)
+        scheme = str(body.get("schemeID") or body.get("scheme") or "")
+        if scheme not in drand_chains.SCHEMES:
+            raise BeaconUnavailable(f"its scheme {scheme!r} is not supported")
+        public_key = str(body.get("public_key", "")).lower()
+        if not _HEX.fullmatch(public_key):
+            raise BeaconUnavailable("its /info has no public key")
+        return BeaconInfo(genesis, period, chain_hash, scheme, public_key)
 
-    def fetch_round(self, number: int) -> BeaconRound | None:
-        response = self._get(f"/public/{number}")
+    def fetch_round(self, number: int, chain: BeaconInfo) -> BeaconRound | None:
+        if not (chain.chain_hash and chain.scheme and chain.public_key):
+            raise BeaconUnavailable("the period names no chain whose signatures can be checked")
+        waiting, problems = False, []
+        for url in self.urls:
+            try:
+                found = self._relay_round(url, number, chain)
+            except BeaconUnavailable as exc:
+                log.warning("drand relay %s skipped for round %s: %s", url, number, exc)
+                problems.append(f"{url}: {exc}")
+                continue
+            if found is None:
+                waiting = True
+                continue
+            return found
+        if waiting:
+            return None
+        raise BeaconUnavailable(_summary(f"no relay gave round {number}", problems))
+
+    def _relay_round(self, url: str, number: int, chain: BeaconInfo) -> BeaconRound | None:
+        response = self._get(url, f"/{chain.chain_hash}/public/{number}")
         if response.status_code in NOT_YET:
             return None
         body = _json_object(response)
-        randomness = str(body.get("randomness", "")).lower()
-        if body.get("round") != number or not _HEX.fullmatch(randomness):
-            raise BeaconUnavailable(f"the beacon answered round {number} with something else")
-        return BeaconRound(round=number, randomness=randomness)
+        signature = str(body.get("signature", "")).lower()
+        previous = str(body.get("previous_signature", "")).lower() or None
+        if body.get("round") != number or not _HEX.fullmatch(signature):
+            raise BeaconUnavailable(f"it answered round {number} with something else")
+        randomness = randomness_of(signature)
+        if str(body.get("randomness", "")).lower() != randomness:
+            raise BeaconUnavailable("its randomness is not SHA-256 of its signature")
+        if chain.scheme != drand_chains.CHAINED:
+            previous = None
+        try:
+            check_signature(chain.scheme or "", chain.public_key or "", number, signature, previous)
+        except SignatureRefused as exc:
+            raise BeaconUnavailable(f"bad signature for round {number} ({exc})") from exc
+        return BeaconRound(number, randomness, signature, previous)
+
+    def _get(self, url: str, path: str) -> httpx.Response:
+        try:
+            return httpx.get(f"{url}{path}", timeout=self.timeout)
+        except httpx.HTTPError as exc:
+            raise BeaconUnavailable("it did not answer") from exc
+
+
+def _summary(head: str, problems: list[str]) -> str:
+    return f"{head}: " + "; ".join(problems) if problems else f"{head} (no relay configured)"
 
 
 def _json_object(response: httpx.Response) -> dict:
     if response.status_code != 200:
-        raise BeaconUnavailable(f"the beacon answered HTTP {response.status_code}")
+        raise BeaconUnavailable(f"it answered HTTP {response.status_code}")
     try:
         body = response.json()
     except ValueError as exc:
-        raise BeaconUnavailable("the beacon did not answer JSON") from exc
+        raise BeaconUnavailable("it did not answer JSON") from exc
     if not isinstance(body, dict):
-        raise BeaconUnavailable("the beacon did not answer a JSON object")
+        raise BeaconUnavailable("it did not answer a JSON object")
     return body

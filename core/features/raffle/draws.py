@@ -8,57 +8,32 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy.engine import Connection, Engine
 
 from core.events import Platform, utc
 from core.features.raffle import (
+    drand_chains,
     draws_repository,
     fairness,
     frozen_ranges,
-    ledger_repository,
     periods_repository,
+    proofs,
     resume_repository,
     snapshot_repository,
 )
+from core.features.raffle.beacon import pinned_info
 from core.features.raffle.draws_repository import Draw, Winner
 from core.features.raffle.errors import RaffleRefused
 from core.features.raffle.periods_repository import Period
-from core.features.raffle.ports import Beacon, BeaconUnavailable
-from core.features.viewers.repository import usernames_of
+from core.features.raffle.ports import Beacon, BeaconInfo, BeaconRound, BeaconUnavailable
+from core.features.raffle.proofs import Proof, snapshot_entries
+
+__all__ = ["MAX_WINNERS", "Proof", "RaffleDraws", "snapshot_digest", "snapshot_entries"]
 
 log = logging.getLogger(__name__)
 MAX_WINNERS = 25
-
-
-@dataclass(frozen=True)
-class Proof:
-    """What ``!fair`` shows and ``python -m core raffle export`` writes."""
-
-    period: Period
-    draws: tuple[Draw, ...]
-    document: dict[str, Any] | None  # None until a draw is done (the seed stays secret)
-    ledger: dict[str, Any] | None
-
-
-def snapshot_entries(conn: Connection, guild_id: int, period_id: int) -> list:
-    return [
-        fairness.SnapshotEntry(
-            id=e.id,
-            platform=str(e.platform),
-            platform_user_id=e.platform_user_id,
-            amount=e.amount,
-            source=e.source,
-            source_ref=e.source_ref,
-            actor_id=e.actor_id,
-            reason=e.reason,
-            created_at=fairness.format_time(e.created_at),
-        )
-        for e in ledger_repository.list_ledger(conn, guild_id, period_id)
-    ]
 
 
 def snapshot_digest(conn: Connection, guild_id: int, period_id: int, eligible: list[str]) -> str:
@@ -186,18 +161,18 @@ class RaffleDraws:
             )
         if draw.status != "waiting" or period is None:
             return draw
-        randomness: str | None = None
+        fetched: BeaconRound | None = None
         beacon_round: int | None = None
         if forced_by is None:
             try:
                 period = self.fix_round(period)
                 beacon_round = period.beacon_round
-                fetched = self._fetch(beacon_round)
+                fetched = self._fetch(period)
             except BeaconUnavailable as exc:
                 return self._note(draw_id, str(exc))
             if fetched is None:
                 return self._note(draw_id, f"beacon round {beacon_round} is not out yet")
-            randomness = fetched
+        randomness = fetched.randomness if fetched else None
         now = utc(self.clock())
         with self.engine.begin() as conn:
             draw = draws_repository.get_draw(conn, draw_id, lock=True)
@@ -229,38 +204,64 @@ class RaffleDraws:
                 first_counter=len(already_won),
                 winners=winners,
                 forced_by=forced_by,
+                beacon_signature=fetched.signature if fetched else None,
+                beacon_previous_signature=fetched.previous_signature if fetched else None,
             )
             done = draws_repository.get_draw(conn, draw_id)
         log.info("guild %s: draw #%s done with %d winner(s)", done.guild_id, draw_id, len(winners))
         return done
 
     def fix_round(self, period: Period) -> Period:
-        """Store the period's beacon round (and the chain's timing) if it has none yet."""
+        """Store the period's beacon round and chain (hash, scheme, key, timing) if it has none
+        yet. A period fixed before chains were recorded keeps its timing: it is matched to the
+        beacon's chain, or else to the pinned chain with that timing."""
         if self.beacon is None:
-            raise BeaconUnavailable("no beacon is configured (RAFFLE_BEACON_URL)")
-        genesis, seconds = period.beacon_genesis_time, period.beacon_period_seconds
-        if genesis is None or seconds is None:
-            info = self.beacon.info()
-            genesis, seconds = info.genesis_time, info.period_seconds
+            raise BeaconUnavailable("no beacon is configured (RAFFLE_BEACON_URLS)")
+        chain = chain_of(period)
+        if chain is None:
+            chain = self.beacon.info()
+            timing = (period.beacon_genesis_time, period.beacon_period_seconds)
+            if timing[0] is not None and timing != (chain.genesis_time, chain.period_seconds):
+                chain = _pinned_by_timing(timing[0], timing[1] or 0)
+        genesis, seconds = chain.genesis_time, chain.period_seconds
         if period.closed_at is not None:
             number = fairness.expected_round(period.ends_at, period.closed_at, genesis, seconds)
         else:
             number = fairness.first_round_after(period.ends_at, genesis, seconds)
-        if (number, genesis, seconds) != (
+        stored = (
             period.beacon_round,
             period.beacon_genesis_time,
             period.beacon_period_seconds,
-        ):
+            period.beacon_chain_hash,
+            period.beacon_scheme,
+            period.beacon_public_key,
+        )
+        wanted = (number, genesis, seconds, chain.chain_hash, chain.scheme, chain.public_key)
+        if wanted != stored:
             with self.engine.begin() as conn:
-                periods_repository.set_beacon_round(conn, period.id, number, genesis, seconds)
+                periods_repository.set_beacon_round(
+                    conn,
+                    period.id,
+                    number,
+                    genesis,
+                    seconds,
+                    chain_hash=chain.chain_hash,
+                    scheme=chain.scheme,
+                    public_key=chain.public_key,
+                )
                 return periods_repository.get_period(conn, period.id)
         return period
 
-    def _fetch(self, beacon_round: int | None) -> str | None:
-        if self.beacon is None or beacon_round is None:
+    def _fetch(self, period: Period) -> BeaconRound | None:
+        genesis, seconds = period.beacon_genesis_time, period.beacon_period_seconds
+        if self.beacon is None or period.beacon_round is None or genesis is None or not seconds:
             raise BeaconUnavailable("no beacon round to fetch")
-        fetched = self.beacon.fetch_round(beacon_round)
-        return None if fetched is None else fetched.randomness
+        # Without a recorded chain only a beacon without signatures (a test's) can answer.
+        chain = chain_of(period) or BeaconInfo(genesis, seconds)
+        fetched = self.beacon.fetch_round(period.beacon_round, chain)
+        if fetched is not None and chain.chain_hash and not fetched.signature:
+            raise BeaconUnavailable("the beacon gave a round without its signature")
+        return fetched
 
     def _note(self, draw_id: int, error: str) -> Draw:
         with self.engine.begin() as conn:
@@ -272,43 +273,37 @@ class RaffleDraws:
     # --- proofs ----------------------------------------------------------------------------
 
     def proof_of_period(self, period: Period) -> Proof:
-        with self.engine.connect() as conn:
-            draws = tuple(draws_repository.list_draws_of_period(conn, period.guild_id, period.id))
-            done = [d for d in draws if d.status == "done"]
-            if period.status != "closed" or not done:
-                return Proof(period, draws, None, None)
-            entries = snapshot_entries(conn, period.guild_id, period.id)
-            keys = sorted(
-                {fairness.participant_key(str(w.platform), w.platform_user_id)
-                 for d in done for w in d.winners}
-            )  # fmt: skip
-            names = usernames_of(conn, [tuple(k.split(":", 1)) for k in keys])
-        document = {
-            "format": fairness.PROOF_FORMAT,
-            "guild_id": period.guild_id,
-            "period_id": period.id,
-            "starts_at": utc(period.starts_at).isoformat(),
-            "ends_at": utc(period.ends_at).isoformat(),
-            "closed_at": utc(period.closed_at or period.ends_at).isoformat(),
-            "commitment": period.commitment,
-            "seed": period.seed,
-            "snapshot_hash": period.snapshot_hash,
-            "beacon": {
-                "url": self.beacon.url if self.beacon else None,
-                "round": period.beacon_round,
-                "genesis_time": period.beacon_genesis_time,
-                "period_seconds": period.beacon_period_seconds,
-            },
-            "draws": [_draw_document(d, names) for d in done],
-        }
-        ledger = {
-            "format": fairness.LEDGER_FORMAT,
-            "guild_id": period.guild_id,
-            "period_id": period.id,
-            "entries": [entry.__dict__ for entry in entries],
-            "eligible": sorted(period.eligible or ()),
-        }
-        return Proof(period, draws, document, ledger)
+        return proofs.proof_of_period(self.engine, self.beacon.url if self.beacon else None, period)
+
+
+def chain_of(period: Period) -> BeaconInfo | None:
+    """The chain the period's round comes from, as recorded (a pinned chain's facts from the
+    code); None until it is recorded."""
+    genesis, seconds = period.beacon_genesis_time, period.beacon_period_seconds
+    if genesis is None or seconds is None:
+        return None
+    pinned = drand_chains.pinned(period.beacon_chain_hash)
+    if pinned is not None:
+        return pinned_info(pinned)
+    if period.beacon_chain_hash is None and period.beacon_scheme is None:
+        return None  # fixed before chains were recorded: fix_round finds it
+    return BeaconInfo(
+        genesis,
+        seconds,
+        period.beacon_chain_hash,
+        period.beacon_scheme,
+        period.beacon_public_key,
+    )
+
+
+def _pinned_by_timing(genesis: int, seconds: int) -> BeaconInfo:
+    for chain in drand_chains.PINNED.values():
+        if (chain.genesis_time, chain.period_seconds) == (genesis, seconds):
+            return pinned_info(chain)
+    raise BeaconUnavailable(
+        f"the period's beacon timing (genesis {genesis}, every {seconds} s) is neither the "
+        "configured chain's nor a pinned one's; !raffleforce draws without the beacon"
+    )
 
 
 def _closed_period_of(conn: Connection, guild_id: int, period_id: int) -> Period | None:
@@ -316,35 +311,6 @@ def _closed_period_of(conn: Connection, guild_id: int, period_id: int) -> Period
     if period is None or period.guild_id != guild_id or period.status != "closed":
         return None
     return period
-
-
-def _draw_document(draw: Draw, names: dict[str, str]) -> dict[str, Any]:
-    return {
-        "id": draw.id,
-        "requested_at": utc(draw.requested_at).isoformat(),
-        "drawn_at": utc(draw.drawn_at).isoformat() if draw.drawn_at else None,
-        "winners_wanted": draw.winners_wanted,
-        "prize": draw.prize,
-        "reroll_of": draw.reroll_of,
-        "reason": draw.reason,
-        "forced": draw.forced,
-        "forced_by": draw.forced_by,
-        "beacon_round": draw.beacon_round,
-        "beacon_randomness": draw.beacon_randomness,
-        "first_counter": draw.first_counter,
-        "winners": [
-            {
-                "position": w.position,
-                "participant": (
-                    key := fairness.participant_key(str(w.platform), w.platform_user_id)
-                ),
-                "username": names.get(key),
-                "ticket": w.ticket,
-                "counter": w.counter,
-            }
-            for w in draw.winners
-        ],
-    }
 
 
 def _split(participant: str) -> tuple[Platform, str]:

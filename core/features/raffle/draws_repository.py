@@ -42,6 +42,8 @@ class Draw:
     attempts: int
     last_error: str | None
     winners: tuple[Winner, ...] = ()
+    beacon_signature: str | None = None  # hex, checked before the draw used the round
+    beacon_previous_signature: str | None = None  # hex, on a chained scheme
 
 
 # --- draws -----------------------------------------------------------------------------------
@@ -138,6 +140,8 @@ def complete_draw(
     first_counter: int,
     winners: list[Winner],
     forced_by: int | None = None,
+    beacon_signature: str | None = None,
+    beacon_previous_signature: str | None = None,
 ) -> None:
     conn.execute(
         sa.update(raffle_draws)
@@ -148,6 +152,8 @@ def complete_draw(
             forced=forced,
             beacon_round=beacon_round,
             beacon_randomness=beacon_randomness,
+            beacon_signature=beacon_signature,
+            beacon_previous_signature=beacon_previous_signature,
             first_counter=first_counter,
             forced_by=forced_by,
             last_error=None,
@@ -200,6 +206,8 @@ def _draw(conn: Connection, row: sa.Row) -> Draw:
         attempts=row.attempts,
         last_error=row.last_error,
         winners=winners,
+        beacon_signature=row.beacon_signature,
+        beacon_previous_signature=row.beacon_previous_signature,
     )
 
 

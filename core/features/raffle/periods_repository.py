@@ -44,6 +44,9 @@ class Period:
     beacon_round: int | None = None
     beacon_genesis_time: int | None = None
     beacon_period_seconds: int | None = None
+    beacon_chain_hash: str | None = None
+    beacon_scheme: str | None = None
+    beacon_public_key: str | None = None
     opened_at: datetime | None = None
     closed_at: datetime | None = None
     snapshot_hash: str | None = None
@@ -227,7 +230,15 @@ def set_period_dates(
 
 
 def set_beacon_round(
-    conn: Connection, period_id: int, beacon_round: int, genesis_time: int, period_seconds: int
+    conn: Connection,
+    period_id: int,
+    beacon_round: int,
+    genesis_time: int,
+    period_seconds: int,
+    *,
+    chain_hash: str | None = None,
+    scheme: str | None = None,
+    public_key: str | None = None,
 ) -> None:
     conn.execute(
         sa.update(raffle_periods)
@@ -236,6 +247,9 @@ def set_beacon_round(
             beacon_round=beacon_round,
             beacon_genesis_time=genesis_time,
             beacon_period_seconds=period_seconds,
+            beacon_chain_hash=chain_hash,
+            beacon_scheme=scheme,
+            beacon_public_key=public_key,
         )
     )
 
@@ -312,6 +326,9 @@ def _period(row: sa.Row) -> Period:
         beacon_round=row.beacon_round,
         beacon_genesis_time=row.beacon_genesis_time,
         beacon_period_seconds=row.beacon_period_seconds,
+        beacon_chain_hash=row.beacon_chain_hash,
+        beacon_scheme=row.beacon_scheme,
+        beacon_public_key=row.beacon_public_key,
         opened_at=row.opened_at,
         closed_at=row.closed_at,
         snapshot_hash=row.snapshot_hash,

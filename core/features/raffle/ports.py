@@ -13,26 +13,33 @@ class BeaconUnavailable(Exception):
 
 @dataclass(frozen=True)
 class BeaconInfo:
+    """A drand chain: its timing and, for a chain whose rounds are signed, what checks them."""
+
     genesis_time: int  # Unix seconds of round 1
     period_seconds: int
+    chain_hash: str | None = None  # hex; None: an unsigned beacon (only in old tests)
+    scheme: str | None = None  # drand's scheme id
+    public_key: str | None = None  # hex
 
 
 @dataclass(frozen=True)
 class BeaconRound:
     round: int
-    randomness: str  # hex
+    randomness: str  # hex; SHA-256 of the signature
+    signature: str | None = None  # hex, checked against the chain's key before it is returned
+    previous_signature: str | None = None  # hex, on a chained scheme
 
 
 class Beacon(Protocol):
     url: str
 
     def info(self) -> BeaconInfo:
-        """The chain's timing; raises :class:`BeaconUnavailable`."""
+        """The chain new periods use; raises :class:`BeaconUnavailable`."""
         ...
 
-    def fetch_round(self, number: int) -> BeaconRound | None:
-        """The round's randomness, or None while it is not out yet; raises
-        :class:`BeaconUnavailable`."""
+    def fetch_round(self, number: int, chain: BeaconInfo) -> BeaconRound | None:
+        """The round of ``chain``, its signature checked, or None while it is not out yet;
+        raises :class:`BeaconUnavailable`."""
         ...
 
 

@@ -48,6 +48,11 @@ raffle_periods = Table(
     Column("beacon_round", BigInteger, nullable=True),
     Column("beacon_genesis_time", BigInteger, nullable=True),
     Column("beacon_period_seconds", Integer, nullable=True),
+    # The drand chain the round comes from (docs/raffle.md, "Pinned chains"): its hash, scheme
+    # id and public key (hex); None on periods fixed before signatures were checked.
+    Column("beacon_chain_hash", String(64), nullable=True),
+    Column("beacon_scheme", String(64), nullable=True),
+    Column("beacon_public_key", String(192), nullable=True),
     Column("created_at", UTCDateTime, nullable=False),
     Column("opened_at", UTCDateTime, nullable=True),
     Column("closed_at", UTCDateTime, nullable=True),
@@ -181,6 +186,10 @@ raffle_draws = Table(
     Column("forced_by", Snowflake, nullable=True),
     Column("beacon_round", BigInteger, nullable=True),
     Column("beacon_randomness", String(128), nullable=True),
+    # The round's BLS signature (hex; randomness = SHA-256 of it) and, on a chained scheme, the
+    # previous round's; checked before the draw used the round.
+    Column("beacon_signature", String(192), nullable=True),
+    Column("beacon_previous_signature", String(192), nullable=True),
     Column("first_counter", Integer, nullable=True),
     Column("drawn_at", UTCDateTime, nullable=True),
     Column("attempts", Integer, nullable=False, server_default="0"),

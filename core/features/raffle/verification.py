@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from core.features.raffle import beacon_verification
 from core.features.raffle.fairness import (
     LEDGER_FORMAT,
     PROOF_FORMAT,
@@ -26,6 +27,7 @@ from core.features.raffle.fairness import (
 class Verification:
     problems: tuple[str, ...]
     draws_checked: int
+    notes: tuple[str, ...] = ()  # what was checked besides (the beacon's signatures)
 
     @property
     def matches(self) -> bool:
@@ -77,7 +79,16 @@ def verify(proof: dict[str, Any], ledger: dict[str, Any]) -> Verification:
             f"{proof['snapshot_hash']} recorded when the period closed"
         )
     beacon = proof.get("beacon") or {}
+    chain = beacon_verification.chain_of_proof(beacon, problems)
+    if chain is not None and chain.pinned is not None:
+        # A pinned chain's timing is the code's: a proof cannot move its round.
+        beacon = {
+            **beacon,
+            "genesis_time": chain.genesis_time,
+            "period_seconds": chain.period_seconds,
+        }
     fixed_round = None
+    notes: list[str] = []
     if beacon.get("genesis_time") is not None and beacon.get("period_seconds"):
         fixed_round = expected_round(
             datetime.fromisoformat(proof["ends_at"]),
@@ -104,6 +115,11 @@ def verify(proof: dict[str, Any], ledger: dict[str, Any]) -> Verification:
                 )
             elif int(draw["beacon_round"]) != fixed_round:
                 problems.append(f"{label} used beacon round {draw['beacon_round']}")
+            note = beacon_verification.check_draw(draw, label, chain, problems)
+            if note is None and chain is None and not draw.get("beacon_signature"):
+                note = beacon_verification.ABSENT
+            if note is not None and note not in notes:
+                notes.append(note)
         if int(draw["first_counter"]) != len(won):
             problems.append(f"{label} should start at counter {len(won)}")
         recorded = [
@@ -127,7 +143,7 @@ def verify(proof: dict[str, Any], ledger: dict[str, Any]) -> Verification:
             )
         won.extend(pick.participant for pick in recorded)
         checked += 1
-    return Verification(tuple(problems), checked)
+    return Verification(tuple(problems), checked, tuple(notes))
 
 
 def _describe(picks: Sequence[Pick]) -> str:

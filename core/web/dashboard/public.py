@@ -11,6 +11,7 @@ from urllib.parse import urlencode
 from flask import Blueprint, Response, render_template, request
 
 from core.features import schema
+from core.features.raffle import beacon_verification
 from core.web.dashboard import error_page
 from core.web.dashboard.privacy import STORED
 from core.web.dashboard.state import current_user, dashboard
@@ -102,6 +103,7 @@ def raffle_period(period_id: int):  # type: ignore[no-untyped-def]
         proof=proof,
         entries=len(ledger.get("entries", [])),
         winners=winners,
+        beacon_summary=beacon_verification.summary(proof),
     )
 
 

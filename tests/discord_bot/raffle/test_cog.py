@@ -169,6 +169,9 @@ async def test_give_tickets_and_draw(manager, alice, sqlite_engine, raffle, raff
     fields = {field.name: field.value for field in proof.embeds[0].fields}
     assert any(name.startswith("Draw #1 (round") for name in fields)
     assert fields["Seed"].startswith("`")
+    # The fake relay's chain is a test chain: checked, and said to be unpinned.
+    assert "its signature was checked" in fields["Beacon check"]
+    assert "(not pinned)" in fields["Beacon check"]
 
 
 async def test_announcements_go_through_the_discord_port(

@@ -11,6 +11,7 @@ code exports the very same bytes.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import sys
 from datetime import UTC, datetime
@@ -21,7 +22,7 @@ from sqlalchemy.engine import Engine
 from core.events import Viewer
 from core.features.raffle.ports import BeaconInfo, BeaconRound
 from core.features.raffle.service import RaffleService
-from tests.fakes.beacon_server import GENESIS, fake_randomness
+from tests.fakes.beacon_server import GENESIS
 from tests.features.raffle.support import (
     GUILD,
     add_viewer,
@@ -35,9 +36,15 @@ HOUR = 3600
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "raffle"
 
 
+def unsigned_randomness(beacon_round: int) -> str:
+    """What the fake beacon answered before rounds were signed; the committed proof has it."""
+    return hashlib.sha256(f"fake-beacon:{beacon_round}".encode()).hexdigest()
+
+
 class FixedBeacon:
-    """The fake beacon's rounds, in process, under a fixed URL (so the proof is the same bytes
-    every run)."""
+    """A beacon of the kind the code had before signatures were checked: timing and randomness,
+    no chain hash, no signatures; in process, under a fixed URL (so the proof is the same bytes
+    every run, and the same as the committed one)."""
 
     url = "https://beacon.example"
 
@@ -48,10 +55,10 @@ class FixedBeacon:
     def info(self) -> BeaconInfo:
         return BeaconInfo(self.genesis_time, 30)
 
-    def fetch_round(self, number: int) -> BeaconRound | None:
+    def fetch_round(self, number: int, chain: BeaconInfo | None = None) -> BeaconRound | None:
         if self.genesis_time + (number - 1) * 30 > self.clock().timestamp():
             return None
-        return BeaconRound(number, fake_randomness(number))
+        return BeaconRound(number, unsigned_randomness(number))
 
 
 def build(engine: Engine) -> tuple[RaffleService, int]:

@@ -18,7 +18,7 @@ from core.features.raffle import fairness, verification
 from core.features.raffle.beacon import HttpBeacon
 from core.features.raffle.errors import RaffleRefused
 from core.features.raffle.ports import BeaconUnavailable
-from tests.fakes.beacon_server import FakeBeacon, fake_randomness
+from tests.fakes.beacon_server import FakeBeacon, fake_randomness, fake_signature
 from tests.features.raffle.support import GUILD, add_viewer, make_service
 from tests.support.clock import Clock
 
@@ -84,11 +84,14 @@ def test_the_fake_beacon_answers_like_drand(tmp_path):
         beacon = HttpBeacon(fake.url)
         info = beacon.info()
         assert info.period_seconds == 30
-        assert beacon.fetch_round(3).randomness == fake_randomness(3)
-        assert beacon.fetch_round(4) is None  # not out yet
+        assert (info.chain_hash, info.public_key) == (fake.chain_hash, fake.chain.public_key)
+        fetched = beacon.fetch_round(3, info)
+        assert fetched.randomness == fake_randomness(3)
+        assert fetched.signature == fake_signature(3)
+        assert beacon.fetch_round(4, info) is None  # not out yet
         fake.down = True
         with pytest.raises(BeaconUnavailable, match="503"):
-            beacon.fetch_round(3)
+            beacon.fetch_round(3, info)
     with pytest.raises(BeaconUnavailable, match="did not answer"):
         HttpBeacon(fake.url).info()
 
@@ -185,7 +188,9 @@ def test_verification_fails_when_anything_is_changed(engine, clock, beacon):
     assert "snapshot hash" in broken(other_viewer)[0]
     assert "snapshot hash" in broken(dropped_row)[0]
     assert "commitment" in broken(other_seed)[0]
-    assert "recomputed winners" in broken(other_beacon)[0]
+    # The randomness no longer matches the recorded signature, and other winners come out.
+    assert "not SHA-256 of the signature" in broken(other_beacon)[0]
+    assert "recomputed winners" in broken(other_beacon)[1]
     assert "counter" in broken(other_counter)[0]
 
 

@@ -62,6 +62,7 @@ def environment(tmp_path, monkeypatch, kick_keys, clock):
     }
     with FakeBeacon(clock=clock) as beacon:
         values["RAFFLE_BEACON_URL"] = beacon.url
+        values["RAFFLE_BEACON_CHAIN"] = beacon.chain_hash  # a test chain: not pinned
         for name, value in values.items():
             monkeypatch.setenv(name, value)
         yield values
@@ -186,6 +187,9 @@ def test_a_month_of_raffle_ends_in_a_verifiable_draw(environment, shuffle, clock
     ledger_path = out / f"raffle-{march.id}-ledger.json"
     verified = cli("raffle", "verify", str(proof_path), str(ledger_path))
     assert (verified.returncode, verified.stdout.split(":")[0]) == (0, "match")
+    # The test chain is not pinned: its signature is checked, and verify says whose key it is.
+    assert "checked against the public key in the proof" in verified.stdout
+    assert "is not pinned" in verified.stdout
 
     ledger = json.loads(ledger_path.read_text("utf-8"))
     assert {e["source"] for e in ledger["entries"]} == {"watchtime", "gift", "wager"}

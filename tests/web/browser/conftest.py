@@ -127,6 +127,13 @@ class DashboardSite:
         self.runtime = runtime
         self.url = url
         self.app = app
+        # More published periods: period id -> (proof, ledger), served beside the fixture's.
+        self.exports: dict[int, tuple[dict, dict]] = {}
+
+    def export(self, period_id: int):  # type: ignore[no-untyped-def]
+        if period_id in self.exports:
+            return self.exports[period_id]
+        return fixture_export(period_id)
 
     @property
     def dashboard(self) -> Dashboard:
@@ -156,8 +163,12 @@ def site(tmp_path, discord) -> Iterator[DashboardSite]:
     runtime.migrate()
     services = runtime.web_services()
     assert services.dashboard is not None
+    exports: dict[str, DashboardSite] = {}
     services = replace(
-        services, dashboard=replace(services.dashboard, raffle_export=fixture_export)
+        services,
+        dashboard=replace(
+            services.dashboard, raffle_export=lambda period_id: exports["site"].export(period_id)
+        ),
     )
     from core.web.app import create_app
 
@@ -168,7 +179,8 @@ def site(tmp_path, discord) -> Iterator[DashboardSite]:
     )
     thread.start()
     try:
-        yield DashboardSite(runtime, url, app)
+        exports["site"] = DashboardSite(runtime, url, app)
+        yield exports["site"]
     finally:
         server.shutdown()
         server.server_close()

@@ -1,5 +1,6 @@
 // The raffle proof verifier, in the browser: the same checks, in the same order and with the
 // same words, as core/features/raffle/verification.py verify() (docs/raffle.md, "Verifiable draws").
+// The beacon's chain and signatures are static/beacon.js's (loaded before this file).
 // Whole numbers are read as BigInt (Discord ids do not fit a double).
 "use strict";
 
@@ -178,7 +179,15 @@
       problems.push(`the ledger hashes to ${recomputed}, not to the snapshot hash ` +
         `${proof.snapshot_hash} recorded when the period closed`);
     }
-    const beacon = proof.beacon || {};
+    const beaconCheck = window.streamkeeperBeacon;
+    let beacon = proof.beacon || {};
+    const chain = beaconCheck.chainOfProof(beacon, problems);
+    if (chain !== null && chain.pinned) {
+      // A pinned chain's timing is the code's: a proof cannot move its round.
+      beacon = Object.assign({}, beacon, {
+        genesis_time: BigInt(chain.genesis_time), period_seconds: BigInt(chain.period_seconds) });
+    }
+    const notes = [];
     let fixedRound = null;
     const present = (v) => v !== undefined && v !== null;
     if (present(beacon.genesis_time) && present(beacon.period_seconds) && beacon.period_seconds !== 0n && beacon.period_seconds !== 0) {
@@ -210,6 +219,9 @@
         } else if (Number(int(draw.beacon_round)) !== fixedRound) {
           problems.push(`${label} used beacon round ${draw.beacon_round}`);
         }
+        let note = await beaconCheck.checkDraw(draw, label, chain, problems);
+        if (note === null && chain === null && !draw.beacon_signature) note = beaconCheck.ABSENT;
+        if (note !== null && !notes.includes(note)) notes.push(note);
       }
       if (int(draw.first_counter) !== BigInt(won.length)) {
         problems.push(`${label} should start at counter ${won.length}`);
@@ -226,7 +238,7 @@
       for (const p of recorded) won.push(p.participant);
       checked += 1;
     }
-    return { problems: problems, draws_checked: checked };
+    return { problems: problems, draws_checked: checked, notes: notes };
   }
 
   window.streamkeeperVerify = verify;
@@ -273,7 +285,8 @@
           document.getElementById("ledger-link"));
         const outcome = await verify(proofText, ledgerText);
         if (outcome.problems.length === 0) {
-          show(result, true, `match: ${outcome.draws_checked} draw(s) recomputed, same winners`, []);
+          show(result, true, `match: ${outcome.draws_checked} draw(s) recomputed, same winners`,
+            outcome.notes);
         } else {
           show(result, false, "MISMATCH:", outcome.problems);
         }

@@ -1,0 +1,125 @@
+"""A closed period's proof and frozen ledger, as ``!fair`` shows them and ``python -m core raffle
+export`` writes them (docs/raffle.md, "Proof files").
+
+Additions stay compatible: a period whose round comes from a chain with signatures adds
+``chain_hash``, ``scheme`` and ``public_key`` to ``beacon``, and each of its draws adds
+``beacon_signature`` (and ``beacon_previous_signature`` on a chained scheme); older periods export
+the very same bytes as before.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.engine import Connection, Engine
+
+from core.events import utc
+from core.features.raffle import draws_repository, fairness, ledger_repository
+from core.features.raffle.draws_repository import Draw
+from core.features.raffle.periods_repository import Period
+from core.features.viewers.repository import usernames_of
+
+
+@dataclass(frozen=True)
+class Proof:
+    """What ``!fair`` shows and ``python -m core raffle export`` writes."""
+
+    period: Period
+    draws: tuple[Draw, ...]
+    document: dict[str, Any] | None  # None until a draw is done (the seed stays secret)
+    ledger: dict[str, Any] | None
+
+
+def snapshot_entries(conn: Connection, guild_id: int, period_id: int) -> list:
+    return [
+        fairness.SnapshotEntry(
+            id=e.id,
+            platform=str(e.platform),
+            platform_user_id=e.platform_user_id,
+            amount=e.amount,
+            source=e.source,
+            source_ref=e.source_ref,
+            actor_id=e.actor_id,
+            reason=e.reason,
+            created_at=fairness.format_time(e.created_at),
+        )
+        for e in ledger_repository.list_ledger(conn, guild_id, period_id)
+    ]
+
+
+def proof_of_period(engine: Engine, beacon_url: str | None, period: Period) -> Proof:
+    with engine.connect() as conn:
+        draws = tuple(draws_repository.list_draws_of_period(conn, period.guild_id, period.id))
+        done = [d for d in draws if d.status == "done"]
+        if period.status != "closed" or not done:
+            return Proof(period, draws, None, None)
+        entries = snapshot_entries(conn, period.guild_id, period.id)
+        keys = sorted(
+            {fairness.participant_key(str(w.platform), w.platform_user_id)
+             for d in done for w in d.winners}
+        )  # fmt: skip
+        names = usernames_of(conn, [tuple(k.split(":", 1)) for k in keys])
+    beacon: dict[str, Any] = {
+        "url": beacon_url,
+        "round": period.beacon_round,
+        "genesis_time": period.beacon_genesis_time,
+        "period_seconds": period.beacon_period_seconds,
+    }
+    if period.beacon_chain_hash:
+        beacon["chain_hash"] = period.beacon_chain_hash
+        beacon["scheme"] = period.beacon_scheme
+        beacon["public_key"] = period.beacon_public_key
+    document = {
+        "format": fairness.PROOF_FORMAT,
+        "guild_id": period.guild_id,
+        "period_id": period.id,
+        "starts_at": utc(period.starts_at).isoformat(),
+        "ends_at": utc(period.ends_at).isoformat(),
+        "closed_at": utc(period.closed_at or period.ends_at).isoformat(),
+        "commitment": period.commitment,
+        "seed": period.seed,
+        "snapshot_hash": period.snapshot_hash,
+        "beacon": beacon,
+        "draws": [_draw_document(d, names) for d in done],
+    }
+    ledger = {
+        "format": fairness.LEDGER_FORMAT,
+        "guild_id": period.guild_id,
+        "period_id": period.id,
+        "entries": [entry.__dict__ for entry in entries],
+        "eligible": sorted(period.eligible or ()),
+    }
+    return Proof(period, draws, document, ledger)
+
+
+def _draw_document(draw: Draw, names: dict[str, str]) -> dict[str, Any]:
+    document: dict[str, Any] = {
+        "id": draw.id,
+        "requested_at": utc(draw.requested_at).isoformat(),
+        "drawn_at": utc(draw.drawn_at).isoformat() if draw.drawn_at else None,
+        "winners_wanted": draw.winners_wanted,
+        "prize": draw.prize,
+        "reroll_of": draw.reroll_of,
+        "reason": draw.reason,
+        "forced": draw.forced,
+        "forced_by": draw.forced_by,
+        "beacon_round": draw.beacon_round,
+        "beacon_randomness": draw.beacon_randomness,
+    }
+    if draw.beacon_signature:
+        document["beacon_signature"] = draw.beacon_signature
+        if draw.beacon_previous_signature:
+            document["beacon_previous_signature"] = draw.beacon_previous_signature
+    document["first_counter"] = draw.first_counter
+    document["winners"] = [
+        {
+            "position": w.position,
+            "participant": (key := fairness.participant_key(str(w.platform), w.platform_user_id)),
+            "username": names.get(key),
+            "ticket": w.ticket,
+            "counter": w.counter,
+        }
+        for w in draw.winners
+    ]
+    return document

@@ -1,0 +1,128 @@
+"""Several drand relays, asked in order: the first good answer wins; a relay that answers a bad
+signature, other randomness or a lie about a pinned chain is skipped and logged."""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from core.features.raffle.beacon import HttpBeacon, pinned_info
+from core.features.raffle.drand_chains import DEFAULT, QUICKNET
+from core.features.raffle.ports import BeaconInfo, BeaconUnavailable
+from tests.fakes.beacon_server import FakeBeacon, fake_randomness, fake_signature
+from tests.support.clock import Clock
+
+ROUNDS = json.loads(
+    (Path(__file__).resolve().parents[2] / "fixtures" / "raffle" / "drand-rounds.json").read_text()
+)
+DOWN = "http://127.0.0.1:9"  # the discard port: nothing answers
+
+
+@pytest.fixture
+def clock():
+    return Clock(datetime(2026, 1, 1, 0, 1, tzinfo=UTC))
+
+
+def test_a_pinned_chain_needs_no_info_from_any_relay(clock):
+    with FakeBeacon(clock=clock) as relay:
+        beacon = HttpBeacon([relay.url], chain="quicknet")
+        assert beacon.info() == pinned_info(QUICKNET)
+        assert HttpBeacon([relay.url], chain="default").info() == pinned_info(DEFAULT)
+        assert relay.requests == []
+
+
+def test_the_first_good_relay_answers_after_one_down_and_one_with_a_bad_signature(clock, caplog):
+    with FakeBeacon(clock=clock) as liar, FakeBeacon(clock=clock) as honest:
+        liar.bad_signature = True
+        beacon = HttpBeacon([DOWN, liar.url, honest.url], timeout=2)
+        chain = beacon.info()  # the down relay is skipped for the info too
+        caplog.set_level(logging.WARNING, "core.features.raffle.beacon")
+        fetched = beacon.fetch_round(2, chain)
+        assert (fetched.signature, fetched.randomness) == (fake_signature(2), fake_randomness(2))
+        assert liar.requests[-1] == f"/{chain.chain_hash}/public/2"
+        assert honest.requests[-1] == f"/{chain.chain_hash}/public/2"
+        skipped = [r.getMessage() for r in caplog.records]
+        assert any(DOWN in m and "did not answer" in m for m in skipped)
+        assert any(liar.url in m and "bad signature for round 2" in m for m in skipped)
+
+
+def test_only_relays_with_bad_answers_make_the_round_unavailable(clock):
+    with FakeBeacon(clock=clock) as liar:
+        liar.bad_signature = True
+        beacon = HttpBeacon([liar.url])
+        chain = beacon.info()
+        with pytest.raises(BeaconUnavailable, match=r"no relay gave round 2.*bad signature"):
+            beacon.fetch_round(2, chain)
+
+
+def test_a_round_not_out_yet_on_one_relay_waits_even_if_another_lies(clock):
+    with FakeBeacon(clock=clock) as liar, FakeBeacon(clock=clock) as honest:
+        liar.bad_signature = True
+        beacon = HttpBeacon([liar.url, honest.url])
+        assert beacon.fetch_round(99, beacon.info()) is None
+
+
+def test_a_relay_whose_randomness_is_not_the_hash_of_its_signature_is_skipped(clock):
+    with FakeBeacon(clock=clock) as relay:
+        beacon = HttpBeacon([relay.url])
+        chain = beacon.info()
+        relay.round = lambda n: {  # type: ignore[method-assign]
+            "round": n,
+            "randomness": "00" * 32,
+            "signature": fake_signature(n),
+        }
+        with pytest.raises(BeaconUnavailable, match="not SHA-256 of its signature"):
+            beacon.fetch_round(2, chain)
+
+
+def test_a_real_round_of_each_pinned_chain_comes_through_a_relay():
+    for name, chain in (("quicknet", QUICKNET), ("default", DEFAULT)):
+        row = ROUNDS[name]["rounds"][-1]
+        out = chain.genesis_time + (row["round"] - 1) * chain.period_seconds
+        clock = Clock(datetime.fromtimestamp(out, UTC) + timedelta(seconds=1))
+        with FakeBeacon(clock=clock, chain=chain, published={row["round"]: row}) as relay:
+            beacon = HttpBeacon(relay.url, chain=name)
+            fetched = beacon.fetch_round(row["round"], beacon.info())
+            assert fetched.signature == row["signature"]
+            assert fetched.previous_signature == row.get("previous_signature")
+            relay.bad_signature = True
+            with pytest.raises(BeaconUnavailable, match="bad signature"):
+                beacon.fetch_round(row["round"], beacon.info())
+
+
+def test_a_relay_lying_about_a_pinned_chains_info_is_skipped(clock):
+    with FakeBeacon(clock=clock, chain=QUICKNET, published={}) as relay:
+        relay.info = lambda: {  # type: ignore[method-assign]
+            "public_key": DEFAULT.public_key,
+            "period": 3,
+            "genesis_time": QUICKNET.genesis_time,
+            "hash": QUICKNET.hash,
+            "schemeID": QUICKNET.scheme,
+        }
+        with pytest.raises(BeaconUnavailable, match="differs from the pinned one"):
+            HttpBeacon(relay.url).info()  # no chain named: the relay's root chain
+
+
+def test_a_relay_serving_another_chain_than_the_one_asked_for_is_skipped(clock):
+    with FakeBeacon(clock=clock) as relay, pytest.raises(BeaconUnavailable, match="HTTP 404"):
+        HttpBeacon(relay.url, chain="ab" * 32).info()
+
+
+def test_an_unpinned_chain_of_an_unsupported_scheme_is_refused(clock):
+    with FakeBeacon(clock=clock) as relay:
+        relay.info = lambda: {**FakeBeacon.info(relay), "schemeID": "bls-unchained-on-g1"}  # type: ignore[method-assign]
+        with pytest.raises(
+            BeaconUnavailable, match="scheme 'bls-unchained-on-g1' is not supported"
+        ):
+            HttpBeacon(relay.url).info()
+
+
+def test_a_chain_without_hash_or_key_is_never_fetched_from_relays(clock):
+    with FakeBeacon(clock=clock) as relay:
+        with pytest.raises(BeaconUnavailable, match="names no chain whose signatures"):
+            HttpBeacon(relay.url).fetch_round(2, BeaconInfo(relay.genesis_time, 30))
+        assert relay.requests == []
