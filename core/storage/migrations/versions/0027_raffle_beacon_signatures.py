@@ -2,15 +2,15 @@
 drand scheme id and public key), and a draw the signature of its round (and, on a chained scheme,
 the previous round's signature, which the signed message includes).
 
-Revision ID: 0026
-Revises: 0025
+Revision ID: 0027
+Revises: 0026
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0026"
-down_revision = "0025"
+revision = "0027"
+down_revision = "0026"
 branch_labels = None
 depends_on = None
 
