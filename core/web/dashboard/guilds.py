@@ -156,13 +156,17 @@ def guild_list():  # type: ignore[no-untyped-def]
 _DISCORD_TIME = re.compile(r"<t:(\d{1,12}):[tTdDfFR]>")
 
 
+_ESCAPED = re.compile(r"\\([\\*_~`|>#-])")
+
+
 def plain_text(detail: str) -> str:
-    """A health line without Discord markup: timestamps become UTC times, backticks go."""
+    r"""A bot reply without Discord markup: timestamps become UTC times, backticks and bold go,
+    and escaped characters (``channel\_points``) are themselves again."""
     detail = _DISCORD_TIME.sub(
         lambda m: datetime.fromtimestamp(int(m.group(1)), UTC).strftime("%Y-%m-%d %H:%M UTC"),
         detail,
     )
-    return detail.replace("`", "").replace("**", "")
+    return _ESCAPED.sub(r"\1", detail.replace("`", "").replace("**", ""))
 
 
 _MARKS = re.compile("[\u2705\u274c\u26a0]\ufe0f? ?")

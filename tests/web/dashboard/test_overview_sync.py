@@ -7,14 +7,17 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
+from dataclasses import replace
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
 
+from core.discord_bot.connections.twitch import render as twitch_render
 from core.features.connections.twitch.signin import PURPOSE_TWITCH_STREAMER
-from core.features.connections.twitch.subscriptions import WANTED_TYPES
+from core.features.connections.twitch.subscriptions import WANTED_TYPES, TwitchSyncReport
 from core.security.links import new_claims
+from core.web.dashboard.platform_sync import PlatformSync
 from tests.fakes.discord_oauth import CLIENT_ID, CLIENT_SECRET
 from tests.fakes.kick_server import FakeKick
 from tests.fakes.twitch_runtime import REDIRECT_URI, runtime_on_fake_twitch
@@ -122,6 +125,7 @@ def test_sync_twitch_subscribes_on_the_fake_twitch_and_says_so(site, twitch):
     shown = client.get(f"/dashboard/{GUILD}/").text
     assert f"Twitch subscriptions: 0 kept, {len(WANTED_TYPES)} created, 0 removed." in shown
     assert "\u2705" not in shown  # the bot's emoji mark: the words say it on the web
+
     # Shown once: the reply does not stay on the overview.
     assert "Twitch subscriptions:" not in client.get(f"/dashboard/{GUILD}/").text
 
@@ -167,3 +171,32 @@ def test_another_guilds_sync_is_refused(site, twitch):
     answer = post(site.client(), f"/dashboard/{OTHER_GUILD}/sync/twitch")
     assert answer.status_code == 403
     assert site.client().get(f"/dashboard/{OTHER_GUILD}/").status_code == 403
+
+
+def test_a_sync_reply_of_many_lines_reads_as_lines_without_discord_escapes(site):
+    """What !twitch sync says when a subscription failed, as the bot words it for Discord
+    (underscores escaped, a line per failure), reads as plain lines on the overview."""
+    failed = {
+        "channel.channel_points_custom_reward_redemption.add": "missing scope "
+        "channel:read:redemptions",
+        "channel.subscription.gift": "missing scope channel:read:subscriptions",
+    }
+    report = TwitchSyncReport(GUILD, kept=["stream.online"], failed=failed)
+
+    async def sync(guild_id: int) -> str:
+        return twitch_render.sync_report(report)
+
+    dash = site.dashboard
+    syncs = {"twitch": PlatformSync("Twitch", lambda guild_id: True, sync)}
+    dash.config = replace(dash.config, platform_syncs=syncs)
+    client = site.client()
+    post(client, f"/dashboard/{GUILD}/sync/twitch")
+    shown = client.get(f"/dashboard/{GUILD}/").text
+    result = shown[shown.index('class="notice sync-result"') :]
+    result = result[: result.index("</div>")]
+    assert "\\_" not in result  # channel_points, not channel\_points
+    assert result.count("<p>") == 3  # a paragraph a line, not one run-on paragraph
+    assert (
+        "<p>channel.channel_points_custom_reward_redemption.add: missing scope "
+        "channel:read:redemptions</p>" in result
+    )
