@@ -248,6 +248,38 @@ def reroll(guild_id: int):  # type: ignore[no-untyped-def]
     return _back(guild_id, _draw_note(done), "draws")
 
 
+@AREA.bp.post("/start")
+def start(guild_id: int):  # type: ignore[no-untyped-def]
+    """What ``!rafflestart`` does with no days: now to the end of the month, monthly after."""
+    raffle = service("raffle")
+    try:
+        period = raffle.periods.start(guild_id)
+    except Refused as refused:
+        return _show(guild_id, errors={"period": str(refused)})
+    verb = "is open" if period.is_open else "is scheduled"
+    ends = period.ends_at.strftime("%Y-%m-%d %H:%M UTC")
+    return _back(guild_id, f"Raffle period #{period.id} {verb} until {ends}.", "state")
+
+
+@AREA.bp.post("/end")
+def end(guild_id: int):  # type: ignore[no-untyped-def]
+    """What ``!raffleend`` does: close the period now (drawing when the raffle draws by
+    itself) and stop opening new ones."""
+    raffle = service("raffle")
+    try:
+        closing = raffle.periods.end(guild_id)
+    except Refused as refused:
+        return _show(guild_id, errors={"period": str(refused)})
+    period = closing.period
+    if period.status != "closed":
+        note = f"Raffle period #{period.id} will not open."
+    else:
+        note = f"Raffle period #{period.id} is closed; its tickets are frozen."
+        if closing.draw is not None:
+            note += " " + _draw_note(closing.draw)
+    return _back(guild_id, note, "state")
+
+
 def _draw_note(draw) -> str:  # type: ignore[no-untyped-def]
     if draw.status == "waiting":
         return f"Draw #{draw.id} is queued; it completes when the beacon round is out."

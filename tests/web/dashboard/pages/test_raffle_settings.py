@@ -223,3 +223,32 @@ def test_without_the_raffle_the_page_says_so(discord):
     answer = pages.get("raffle")
     assert answer.status_code == 404
     assert "Raffle is not running in this StreamKeeper." in answer.text
+
+
+def test_ending_and_starting_a_period_here_is_what_the_commands_do(pages, month):
+    page = pages.get("raffle").text
+    assert 'id="end-period"' in page  # period 2 is open
+    assert 'id="start-period"' not in page
+    answer = pages.post("raffle", "end", {})
+    assert answer.status_code == 303
+    ended = pages.get("raffle").text
+    assert "Raffle period #2 is closed; its tickets are frozen." in ended
+    closed = month.views.info(GUILD)
+    assert closed.current is None  # and no new one opened (as after !raffleend)
+    assert 'id="start-period"' in ended
+
+    refused = pages.post("raffle", "end", {})
+    assert_refused_here(refused, "No raffle period is open.")
+
+    assert pages.post("raffle", "start", {}).status_code == 303
+    started = pages.get("raffle").text
+    current = month.views.info(GUILD).current
+    assert current is not None
+    assert f"Raffle period #{current.id} is open until" in started
+
+
+def test_period_actions_need_the_csrf_token_and_the_guild(pages, month):
+    assert pages.post("raffle", "end", {}, csrf=False).status_code == 403
+    other = pages.post("raffle", "end", {}, guild_id=OTHER_GUILD)
+    assert other.status_code == 403
+    assert month.views.info(GUILD).current is not None
