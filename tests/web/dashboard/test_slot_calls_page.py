@@ -4,11 +4,15 @@ another guild is 403 and a POST without the CSRF token is refused."""
 
 from __future__ import annotations
 
+from core.features.directory.repository import Channel, Server
+from core.features.directory.service import Snapshot
 from core.features.slot_calls.service import Verdict
 from tests.features.chat_commands.doubles import webhook_chat
 from tests.web.dashboard.conftest import ADMIN, GUILD, OTHER_GUILD, post
 
 PAGE = f"/dashboard/{GUILD}/slot-calls/"
+GENERAL = 555000000000000001  # a channel of GUILD
+ELSEWHERE = 555000000000000009  # a channel of OTHER_GUILD
 
 
 def _call(site, slot: str, sender_id: int, username: str, guild_id: int = GUILD) -> None:
@@ -113,3 +117,29 @@ def test_post_without_csrf_is_refused(site):
     answer = client.post(PAGE + "blacklist/add", data={"name": "troll"})
     assert answer.status_code == 403
     assert site.runtime.slot_calls.blacklist(GUILD) == []
+
+
+def test_the_channel_is_picked_by_name_and_must_be_this_servers(site):
+    general = Channel(GENERAL, "slot-calls", "text", 0, can_post=True)
+    voice = Channel(GENERAL + 1, "Lounge", "voice", 1)
+    directory = site.runtime.directory
+    directory.record_server(Snapshot(Server(GUILD, "Managed", None, True), (), (general, voice)))
+    elsewhere = Channel(ELSEWHERE, "theirs", "text", 0, can_post=True)
+    directory.record_server(Snapshot(Server(OTHER_GUILD, "Other", None, True), (), (elsewhere,)))
+    client = site.client()
+    page = client.get(PAGE).text
+    assert f'<option value="{GENERAL}">#slot-calls</option>' in page
+    assert "Lounge" not in page  # nowhere to post a call
+    assert "theirs" not in page
+
+    answer = post(client, PAGE + "settings", cooldown="30", limit="", channel=str(GENERAL))
+    assert answer.status_code == 302
+    assert site.runtime.slot_calls.status(GUILD).settings.channel_id == GENERAL
+
+    refused = post(client, PAGE + "settings", cooldown="30", limit="", channel=str(ELSEWHERE))
+    assert refused.status_code == 400
+    assert "That channel is not in this server." in refused.text
+    assert site.runtime.slot_calls.status(GUILD).settings.channel_id == GENERAL
+
+    post(client, PAGE + "settings", cooldown="30", limit="", channel="")
+    assert site.runtime.slot_calls.status(GUILD).settings.channel_id is None

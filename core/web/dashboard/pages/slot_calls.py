@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from flask import g, request
 
+from core.features.refusals import Refused
 from core.features.slot_calls.service import (
     MAX_COOLDOWN_SECONDS,
     MAX_OPEN_LIMIT,
@@ -13,6 +14,8 @@ from core.features.slot_calls.service import (
 )
 from core.web.dashboard.guilds import guild_blueprint
 from core.web.dashboard.pages._forms import (
+    channel_choices,
+    checked_channel,
     count_or_none,
     done,
     page,
@@ -35,6 +38,7 @@ def _show(guild_id: int, errors: dict[str, str] | None = None, picked=None):  # 
         blacklist=calls.blacklist(guild_id),
         picked=picked,
         form=request.form if request.method == "POST" else {},
+        channels=channel_choices(guild_id),
     )
 
 
@@ -79,8 +83,16 @@ def settings(guild_id: int):  # type: ignore[no-untyped-def]
     if not errors:
         calls.set_cooldown(guild_id, cooldown)
         calls.set_max_open(guild_id, limit)
+    channel = None
+    if not errors and "channel" in form:
+        try:
+            channel = checked_channel(guild_id, form.get("channel"), "The slot call channel")
+        except Refused as refused:
+            errors["channel"] = str(refused)
     if errors:
         return _show(guild_id, errors)
+    if "channel" in form and channel != calls.status(guild_id).settings.channel_id:
+        calls.set_channel(guild_id, channel)
     calls.set_enabled(guild_id, form.get("enabled") == "on")
     calls.set_require_link(guild_id, form.get("require_link") == "on")
     return done(AREA.endpoint, guild_id, "Slot call settings saved.")
