@@ -11,6 +11,8 @@ from core.health import HealthReport
 
 if TYPE_CHECKING:
     from core.features.connections.kick.arrivals import WebhookArrivals
+    from core.features.connections.kick.setup import KickSetup
+    from core.features.connections.twitch.setup import TwitchSetup
     from core.features.directory.service import DirectoryService
     from core.features.heist.service import HeistService
     from core.features.linking.service import LinkingService
@@ -75,6 +77,9 @@ class DashboardConfig:
     # The settings pages' services (core/web/dashboard/pages/); None: that feature is off here.
     raffle: RaffleService | None = None
     roles: RolesService | None = None
+    # Kick and Twitch channels and the streamer's connection (!kick setup, !twitch setup).
+    kick_setup: KickSetup | None = None
+    twitch_setup: TwitchSetup | None = None
     watchtime: WatchtimeService | None = None
     linking: LinkingService | None = None
     # What the bot saw of each server (core/features/directory/): names, icons, role and channel

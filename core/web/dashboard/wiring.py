@@ -113,6 +113,8 @@ def dashboard_config(rt: Runtime) -> DashboardConfig:
         vip=rt.vip,
         raffle=rt.raffle,
         roles=rt.roles,
+        kick_setup=rt.kick_setup,
+        twitch_setup=rt.twitch_setup,
         directory=rt.directory,
         guild_roles=guild_roles_of(rt.directory),
         guild_channel_ids=guild_channel_ids_of(rt.directory),

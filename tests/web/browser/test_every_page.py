@@ -24,6 +24,7 @@ PUBLIC = ("/", "/terms", "/privacy", "/raffle/1")
 SIGNED_IN = ("/dashboard/", "/me/")
 GUILD_PAGES = (
     "",
+    "connections/",
     "watchtime/",
     "linking/",
     "roles/",
