@@ -206,3 +206,23 @@ def test_another_guild_and_a_missing_csrf_token_are_403(client, vip):
     forged = client.post(f"/dashboard/{GUILD}/vip/grant", data={"login": "viewer1", "hours": "5"})
     assert forged.status_code == 403
     assert twitch.vips == set()
+
+
+def test_the_reward_is_created_from_the_page_as_vip_setup_does(client, vip):
+    service, _twitch, run = vip
+    run(service.change_reward(GUILD, "delete"))
+    page = client.get(f"/dashboard/{GUILD}/vip/").text
+    assert 'id="create-reward"' in page
+
+    refused = _post(client, "setup", title="VIP for a day", cost="lots", hours="24")
+    assert refused.status_code == 400
+    assert "The cost is a whole number." in refused.text
+    assert run(service.settings(GUILD)).reward_id is None
+
+    created = _post(client, "setup", title="VIP for a day", cost="1500", hours="12")
+    assert created.status_code == 302
+    settings = run(service.settings(GUILD))
+    assert settings.reward_id is not None
+    assert (settings.reward_title, settings.reward_cost) == ("VIP for a day", 1500)
+    assert settings.duration_hours == 12
+    assert "costs 1,500 points and gives 12 hour(s)" in client.get(f"/dashboard/{GUILD}/vip/").text

@@ -173,6 +173,24 @@ def revoke(guild_id: int):  # type: ignore[no-untyped-def]
     return _write(guild_id, "revoke", call)
 
 
+@AREA.bp.post("/setup")
+def setup(guild_id: int):  # type: ignore[no-untyped-def]
+    """What ``!vip setup <title> <cost> <hours>`` does."""
+
+    def call() -> str:
+        form = request.form
+        title = (form.get("title") or "").strip()
+        cost = _whole(form.get("cost"), "The cost")
+        hours = _whole(form.get("hours"), "The hours")
+        result = _run(_service().setup(guild_id, g.user.id, title, cost, hours))
+        return (
+            f"The reward {result.reward.title} is on Twitch: {result.reward.cost:,} points for "
+            f"{hours} hour(s) of VIP."
+        )
+
+    return _write(guild_id, "setup", call)
+
+
 @AREA.bp.post("/reward")
 def reward(guild_id: int):  # type: ignore[no-untyped-def]
     def call() -> str:
