@@ -23,6 +23,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from core.events import Event, GuildEvent, Platform, event_from_dict, utc
+from core.events.words import describe
 from core.storage.tables import bus_events
 
 log = logging.getLogger(__name__)
@@ -57,6 +58,7 @@ class LoggedEvent:
     state: str  # HANDLED, QUEUED or DEAD
     attempts: int
     error: str | None
+    said: str = ""  # what happened, in a streamer's words (core/events/words.py)
 
 
 def _event(payload: str) -> Event | None:
@@ -116,6 +118,7 @@ class DatabaseEventLog:
                     state,
                     row.attempts,
                     row.last_error,
+                    describe(event),
                 )
             )
             if len(found) >= limit:
@@ -241,6 +244,7 @@ class RedisEventLog:
                     state,
                     int(deliveries) if str(deliveries).isdecimal() else 0,
                     fields.get("reason") or fields.get("requeued"),
+                    describe(event),
                 )
             )
             if len(found) >= limit:

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 from flask import Blueprint, Flask, render_template, request
 from werkzeug.routing import IntegerConverter
 
+from core.events.words import label as event_label
 from core.web.dashboard.config import DashboardConfig
 from core.web.dashboard.discord_client import DiscordClient
 from core.web.dashboard.security import (
@@ -118,6 +119,7 @@ def register(app: Flask, config: DashboardConfig) -> None:
     app.jinja_env.globals["csrf_token"] = csrf_token
     app.jinja_env.globals["guild_areas"] = lambda: areas
     app.jinja_env.globals["guild_icon_url"] = guilds.guild_icon_url
+    app.jinja_env.globals["event_label"] = event_label
     app.jinja_env.globals["CSRF_FIELD"] = CSRF_FIELD
 
     @app.before_request

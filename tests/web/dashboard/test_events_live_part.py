@@ -34,7 +34,7 @@ def test_the_live_part_answers_this_guilds_recent_and_dead_events(site):
     assert 'name="csrf_token"' in part.text
     recent = part.text.split('id="recent"')[1].split("</table>")[0]
     assert recent.count("<tr class=") == 2
-    assert "chat_message_sent (2)" in part.text
+    assert "Chat (2)" in part.text
 
 
 def test_the_live_part_keeps_the_filter_and_refuses_a_bad_one(site):

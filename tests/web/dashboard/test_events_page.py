@@ -51,7 +51,7 @@ def test_page_shows_this_guilds_events_dead_ones_and_webhooks(site):
     assert page.text.count('name="ref"') == 1  # one dead event: ours
     assert f'value="{_row(site, mine_dead.key).id}"' in page.text
     assert "RuntimeError: boom" in page.text
-    assert "chat_message_sent (2)" in page.text  # ours only, by type
+    assert "Chat (2)" in page.text  # ours only, by type, in words
     assert "refused: bad_signature" in page.text
     assert "received: queued" in page.text
     assert "chat.message.sent" in page.text
@@ -62,6 +62,18 @@ def test_page_shows_this_guilds_events_dead_ones_and_webhooks(site):
     assert recent.count("<tr class=") == 2
     assert recent.count(">dead<") == 1
     assert site.client().get(PAGE, query_string={"kind": "nonsense"}).status_code == 400
+
+
+def test_the_activity_feed_says_what_happened_with_the_raw_events_a_click_away(site):
+    _queue(site)
+    page = site.client().get(PAGE).text
+    feed = page.split('id="feed"')[1].split("</ol>")[0]
+    assert '<span class="said">alice: mine</span>' in feed  # who said what, newest first
+    assert feed.index("alice: mine dead") < feed.index("alice: mine<")
+    assert "theirs" not in feed  # the other guild's
+    assert "dead" in feed  # the one set aside says so
+    raw = page.split('<details class="raw">')[1]
+    assert "chat_message_sent" in raw
 
 
 def test_retry_queues_a_dead_event_once_and_records_who(site):

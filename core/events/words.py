@@ -1,0 +1,155 @@
+"""Each event in a streamer's words, for the dashboard's activity feed: "alice gifted 5 subs",
+"bob redeemed Temporary VIP", "the stream went live: Road to 1,000". Pure: no database, no
+markup (the page escapes what it shows); a viewer's text is cut short.
+
+``LABELS`` names each event type for the feed's filters ("Chat", "Gifted subs", ...).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from core.events.base import Event, Viewer
+from core.events.channel import (
+    ChatMessageSent,
+    Followed,
+    KicksGifted,
+    RewardRedeemed,
+    StreamEnded,
+    StreamMetadataUpdated,
+    StreamStarted,
+    Subscribed,
+    SubscriptionsGifted,
+    ViewerBanned,
+    VipAdded,
+    VipRemoved,
+)
+from core.events.guild import AccountLinked, AccountLinkFailed, AccountUnlinked
+
+SHORT = 80  # what is kept of a viewer's text
+TIERS = {"1000": "tier 1", "2000": "tier 2", "3000": "tier 3"}
+LINK_FAILURES = {
+    "declined": "declined on the platform",
+    "link_expired": "the link had expired",
+    "already_linked": "that account is linked to someone else",
+    "kick_error": "the platform did not answer",
+}
+
+LABELS = {
+    "chat_message_sent": "Chat",
+    "subscribed": "Subscriptions",
+    "subscriptions_gifted": "Gifted subs",
+    "reward_redeemed": "Rewards",
+    "stream_started": "Stream live",
+    "stream_ended": "Stream ended",
+    "stream_metadata_updated": "Stream title",
+    "followed": "Follows",
+    "viewer_banned": "Bans",
+    "vip_added": "VIP added",
+    "vip_removed": "VIP removed",
+    "kicks_gifted": "Kicks",
+    "account_linked": "Links",
+    "account_link_failed": "Failed links",
+    "account_unlinked": "Unlinks",
+}
+
+
+def _who(viewer: Viewer | None) -> str:
+    return viewer.username if viewer is not None and viewer.username else "someone"
+
+
+def _short(text: str) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= SHORT else text[: SHORT - 1] + "…"
+
+
+def _chat(e: ChatMessageSent) -> str:
+    return f"{_who(e.viewer)}: {_short(e.content)}"
+
+
+def _subscribed(e: Subscribed) -> str:
+    tier = "Prime" if e.is_prime else TIERS.get(e.tier or "", e.tier or "")
+    if e.is_renewal and e.months:
+        what = f"resubscribed for {e.months} months"
+    elif e.is_gift:
+        what = "got a gifted sub"
+    else:
+        what = "subscribed"
+    return f"{_who(e.viewer)} {what}" + (f" ({tier})" if tier else "")
+
+
+def _gifted(e: SubscriptionsGifted) -> str:
+    count = e.count or len(e.giftees) or 1
+    subs = "sub" if count == 1 else "subs"
+    gifter = _who(e.gifter) if e.gifter is not None else "An anonymous viewer"
+    return f"{gifter} gifted {count:,} {subs}"
+
+
+def _redeemed(e: RewardRedeemed) -> str:
+    title = _short(e.reward_title) or "a reward"
+    cost = f" ({e.cost:,} points)" if e.cost else ""
+    said = f": {_short(e.user_input)}" if e.user_input else ""
+    state = "" if e.status in ("pending", "unfulfilled", "") else f", {e.status.lower()}"
+    return f"{_who(e.viewer)} redeemed {title}{cost}{said}{state}"
+
+
+def _banned(e: ViewerBanned) -> str:
+    how = "timed out" if e.expires_at is not None else "banned"
+    by = f" by {_who(e.moderator)}" if e.moderator is not None else ""
+    why = f": {_short(e.reason)}" if e.reason else ""
+    return f"{_who(e.viewer)} was {how}{by}{why}"
+
+
+def _kicks(e: KicksGifted) -> str:
+    said = f": {_short(e.message)}" if e.message else ""
+    return f"{_who(e.viewer)} sent {e.amount:,} Kicks{said}"
+
+
+def _linked(e: AccountLinked) -> str:
+    account = f"{e.platform.name.title()} account {_who(e.viewer)}"
+    return f"A member linked their {account}"
+
+
+def _link_failed(e: AccountLinkFailed) -> str:
+    why = LINK_FAILURES.get(e.reason, e.reason)
+    return f"A member's link did not work: {why}"
+
+
+def _unlinked(e: AccountUnlinked) -> str:
+    return f"A member's {e.platform.name.title()} account {_who(e.viewer)} was unlinked"
+
+
+def _title(e: StreamStarted | StreamMetadataUpdated) -> str:
+    return f": {_short(e.title)}" if e.title else ""
+
+
+SAYINGS: dict[type[Event], Callable] = {  # type: ignore[type-arg]
+    ChatMessageSent: _chat,
+    Subscribed: _subscribed,
+    SubscriptionsGifted: _gifted,
+    RewardRedeemed: _redeemed,
+    StreamStarted: lambda e: f"The stream went live{_title(e)}",
+    StreamEnded: lambda e: "The stream ended",
+    StreamMetadataUpdated: lambda e: (
+        f"The stream's title changed{_title(e)}"
+        + (f" ({_short(e.category)})" if e.category else "")
+    ),
+    Followed: lambda e: f"{_who(e.viewer)} followed",
+    ViewerBanned: _banned,
+    VipAdded: lambda e: f"{_who(e.viewer)} is VIP now",
+    VipRemoved: lambda e: f"{_who(e.viewer)} is no longer VIP",
+    KicksGifted: _kicks,
+    AccountLinked: _linked,
+    AccountLinkFailed: _link_failed,
+    AccountUnlinked: _unlinked,
+}
+
+
+def describe(event: Event) -> str:
+    """What happened, in a sentence; the type's label for an event with no words of its own."""
+    say = SAYINGS.get(type(event))
+    return say(event) if say is not None else LABELS.get(event.kind, event.kind)
+
+
+def label(kind: str) -> str:
+    return LABELS.get(kind, kind.replace("_", " ").capitalize())
