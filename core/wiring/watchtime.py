@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import TYPE_CHECKING
 
@@ -31,3 +32,8 @@ def install(rt: Runtime) -> None:
     rt.handle(ChatMessageSent, rt.watchtime.record_chat)
     rt.handle(StreamStarted, rt.watchtime.record_stream_state)
     rt.handle(StreamEnded, rt.watchtime.record_stream_state)
+    rt.scheduler.every(
+        "forgetting old watchtime hours",
+        lambda: 3600.0,
+        lambda: asyncio.to_thread(rt.watchtime.forget_old_hours),
+    )

@@ -35,7 +35,7 @@ from core.features.viewers.repository import (
     find_viewer_ids_by_username,
     remember_sightings,
 )
-from core.features.watchtime import repository, ticks_repository
+from core.features.watchtime import history, repository, ticks_repository
 from core.features.watchtime.repository import Presence, WatchtimeRow
 
 log = logging.getLogger(__name__)
@@ -154,6 +154,7 @@ class WatchtimeService:
                     credited = repository.credit_present_viewers(
                         conn, guild_id, since, seconds, now
                     )
+                    history.record(conn, {guild_id: credited}, seconds, now)
                 repository.forget_presence_before(conn, guild_id, since)
         result = TickResult(guild_id, credited, seconds, time.perf_counter() - started)
         if self.on_tick is not None:
@@ -204,7 +205,9 @@ class WatchtimeService:
             credited: dict[int, int] = {}
             for seconds in set(seconds_of.values()):
                 group = [g for g, s in seconds_of.items() if s == seconds]
-                credited.update(ticks_repository.credit_many(conn, group, since, seconds, now))
+                crowds = ticks_repository.credit_many(conn, group, since, seconds, now)
+                history.record(conn, crowds, seconds, now)
+                credited.update(crowds)
             ticks_repository.forget_presence_many(conn, [*moved, *started_clocks], since)
         each = (time.perf_counter() - started) / max(len(batch), 1)
         results = [TickResult(g, credited.get(g, 0), seconds_of.get(g, 0), each) for g in batch]
@@ -302,3 +305,14 @@ class WatchtimeService:
     def export(self, guild_id: int) -> list[WatchtimeRow]:
         with self.engine.connect() as conn:
             return repository.list_all_viewers(conn, guild_id)
+
+    # --- history, for the dashboard's charts ---------------------------------------------------
+
+    def hours(self, guild_id: int, since: datetime) -> list[history.Hour]:
+        """The guild's hours since ``since`` that credited anyone, oldest first."""
+        with self.engine.connect() as conn:
+            return history.hours(conn, guild_id, since)
+
+    def forget_old_hours(self) -> int:
+        with self.engine.begin() as conn:
+            return history.forget_before(conn, utc(self.clock()) - history.HOURS_KEPT)

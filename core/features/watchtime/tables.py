@@ -67,3 +67,16 @@ watch_settings = Table(
 )
 
 # --- Kick connections, OAuth and subscriptions ------------------------------------------------
+
+
+# Each hour's crowd, for the dashboard's charts: the most viewers one tick credited in the hour,
+# and the viewer-seconds credited in it (a tick of 100 viewers x 60 s adds 6,000). Written in the
+# tick's own transaction, so it counts exactly what the tick credited; kept for HOURS_KEPT.
+watch_hours = Table(
+    "watch_hours",
+    metadata,
+    Column("guild_id", Snowflake, primary_key=True, autoincrement=False),
+    Column("hour", UTCDateTime, primary_key=True),
+    Column("peak_viewers", Integer, nullable=False),
+    Column("viewer_seconds", BigInteger, nullable=False),
+)

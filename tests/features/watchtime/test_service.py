@@ -503,7 +503,8 @@ def test_a_tick_writes_every_present_viewer_in_one_statement(engine, service):
     with recorded_statements(engine) as large_tick:
         large_result = service.tick(large, at(60))
 
-    assert len(large_tick) == len(small_tick) <= 6
+    # Statements do not grow with the crowd (one of them adds the tick to its hour, for the charts).
+    assert len(large_tick) == len(small_tick) <= 7
     assert sum("watchtime" in s.lower() and "insert" in s.lower() for s in large_tick) == 1
     assert (small_result.credited_viewers, large_result.credited_viewers) == (5, 500)
     assert service.count_viewers(large) == 500
