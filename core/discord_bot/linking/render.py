@@ -21,6 +21,7 @@ from core.features.linking.service import (
     KICK_ERROR,
     LINK_EXPIRED,
     LINKED,
+    TWITCH_ERROR,
     UNLINKED,
 )
 
@@ -75,6 +76,7 @@ _REASONS = {
     LINK_EXPIRED: "the link had expired (links work for one hour)",
     ALREADY_LINKED: "that {name} account is already linked to another Discord user",
     KICK_ERROR: "{name} did not finish the sign-in",
+    TWITCH_ERROR: "{name} did not finish the sign-in",
 }
 
 

@@ -45,10 +45,12 @@ REFUSED = "refused"
 DECLINED = "declined"  # the member said no on Kick's consent page
 LINK_EXPIRED = "link_expired"  # the signed link was more than an hour old
 ALREADY_LINKED = "already_linked"  # the Kick account belongs to another Discord user
-# The platform refused the sign-in or did not say who signed in (the code predates Twitch and
-# is kept, as link histories hold it; the event's platform says which).
+# The platform refused the sign-in or did not say who signed in: each platform's own code (link
+# histories from before Twitch hold ``kick_error`` for either; the entry's platform says which).
 KICK_ERROR = "kick_error"
-REASONS = (DECLINED, LINK_EXPIRED, ALREADY_LINKED, KICK_ERROR)
+TWITCH_ERROR = "twitch_error"
+PLATFORM_ERRORS = {Platform.KICK: KICK_ERROR, Platform.TWITCH: TWITCH_ERROR}
+REASONS = (DECLINED, LINK_EXPIRED, ALREADY_LINKED, KICK_ERROR, TWITCH_ERROR)
 
 
 class LinkRefused(Refused):

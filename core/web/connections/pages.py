@@ -22,7 +22,7 @@ from werkzeug.exceptions import HTTPException
 from core.bus.base import BusUnavailable
 from core.events import AccountLinked, AccountLinkFailed, GuildEvent, Platform, Viewer
 from core.features.connections.authorization import LINK_USED, AuthorizationFailed
-from core.features.linking.service import DECLINED, KICK_ERROR, LINK_EXPIRED, LinkRefused
+from core.features.linking.service import DECLINED, LINK_EXPIRED, PLATFORM_ERRORS, LinkRefused
 from core.security.links import LinkClaims, LinkInvalid, verify_link_params
 from core.storage.db import DatabaseUnavailable
 from core.web.services import services
@@ -204,7 +204,7 @@ def viewer_refused(
 ) -> Response:
     """A viewer's sign-in came back refused (declined, or the platform failed): the page (with
     ``message`` instead of the usual words when given), the member's DM and the link history."""
-    reason = DECLINED if code == DECLINED else KICK_ERROR
+    reason = DECLINED if code == DECLINED else PLATFORM_ERRORS[platform]
     report_failure(platform, guild_id, discord_user_id, reason)
     return page("Not linked", message or not_linked_text(platform, reason), status)
 
