@@ -51,6 +51,8 @@ class WebSettings:
     # Who runs this instance, named on /terms and /privacy.
     operator_name: str | None = None
     operator_contact: str | None = None
+    # How long a signed link (a member's !link, a streamer's setup link) can be opened.
+    link_expiry_minutes: int = 60
 
     @property
     def server_threads(self) -> int:
@@ -307,6 +309,9 @@ def load_settings(
             live_stream_seconds=read.whole("LIVE_STREAM_SECONDS", 300, minimum=15),
             operator_name=read.text("OPERATOR_NAME"),
             operator_contact=read.text("OPERATOR_CONTACT"),
+            link_expiry_minutes=read.whole(
+                "LINK_EXPIRY_MINUTES", 60, minimum=5, maximum=1440, unit="minutes"
+            ),
         ),
         discord=DiscordSettings(
             token=read.text("DISCORD_TOKEN"),

@@ -12,7 +12,7 @@ import asyncio
 import logging
 from collections import defaultdict
 from collections.abc import Awaitable, Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -171,6 +171,11 @@ class Runtime(FeatureServices):
             return self.settings.web.oauth_base_url
         # Kick's site rewrites 127.0.0.1 in redirect URLs, so use localhost.
         return f"http://localhost:{self.settings.web.port}"
+
+    @property
+    def link_lifetime(self) -> timedelta:
+        """How long a signed link works (LINK_EXPIRY_MINUTES)."""
+        return timedelta(minutes=self.settings.web.link_expiry_minutes)
 
     @classmethod
     def from_environment(cls, env_file: str | Path | None = ".env") -> Runtime:

@@ -47,7 +47,7 @@ h1{font-size:1.4rem}button{font-size:1rem;padding:.5rem 1rem}</style></head>
 {% else %}<p>You can close this page.</p>{% endif %}</body></html>"""
 
 LINK_PROBLEMS = {
-    "expired": "This link has expired (links work for one hour). Ask for a new one in Discord.",
+    "expired": "This link has expired. Ask for a new one in Discord.",
     "tampered": "This link is not valid. Use the exact link the bot sent you.",
     "malformed": "This link is incomplete. Use the exact link the bot sent you.",
 }
@@ -174,7 +174,7 @@ def not_linked_text(platform: Platform, reason: str) -> str:
     """What a viewer reads when linking failed, by reason code."""
     name = platform_name(platform)
     if reason == LINK_EXPIRED:
-        return f"This link has expired (links work for one hour). {_ASK_AGAIN}"
+        return f"This link has expired. {_ASK_AGAIN}"
     if reason == DECLINED:
         return f"You declined on {name}, so your accounts were not linked. {_ASK_AGAIN}"
     return f"{name} did not finish the sign-in, so your accounts were not linked. {_ASK_AGAIN}"
