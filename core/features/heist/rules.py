@@ -6,8 +6,10 @@ from __future__ import annotations
 import dataclasses
 import re
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Literal
 
+from core.features.heist.ports import SubTier
 from core.features.refusals import Refused
 
 RISKS = ("low", "medium", "high")
@@ -238,6 +240,20 @@ def payout(stake: int, risk_multiplier_x100: int, tier_multiplier_x100: int) -> 
     """``stake x risk x tier``, rounded down to a whole point (the multipliers in hundredths,
     so no float rounding creeps in)."""
     return stake * risk_multiplier_x100 * tier_multiplier_x100 // 10_000
+
+
+def tier_bonus_text(tier: str, tier_multiplier_x100: int) -> str:
+    """A tier and its bonus as the StreamElements heist widget shows them: "Tier 3 - 1.5x
+    rewards", "Prime - 1.15x rewards"."""
+    name = "Prime" if tier == "prime" else f"Tier {tier}"
+    return f"{name} - {tier_multiplier_x100 / 100:g}x rewards"
+
+
+def current_tier(sub: SubTier | None, now: datetime) -> str | None:
+    """The tier (prime, 1, 2, 3) a known, unexpired subscription gives a bonus by; else None."""
+    if sub is None or (sub.expires_at is not None and sub.expires_at <= now):
+        return None
+    return tier_of(sub.tier, sub.is_prime)
 
 
 def tier_of(tier: str, is_prime: bool) -> str:
