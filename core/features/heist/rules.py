@@ -27,7 +27,8 @@ class HeistRefused(Refused):
 @dataclass(frozen=True)
 class HeistRules:
     """A guild's heist settings. Multipliers are in hundredths (150 is x1.5), chances in
-    percent; a tier bonus that is off counts as x1."""
+    percent; a tier bonus that is off counts as x1, and so does every tier while the whole
+    subscriber bonus (``sub_bonus_on``) is off."""
 
     join_window_seconds: int = 120
     cooldown_seconds: int = 300
@@ -48,6 +49,7 @@ class HeistRules:
     tier_1_on: bool = True
     tier_2_on: bool = True
     tier_3_on: bool = True
+    sub_bonus_on: bool = True  # the one switch over the four tiers' bonuses
     channel_id: int | None = None  # the Discord channel for results
 
     def chance(self, risk: str) -> int:
@@ -57,8 +59,9 @@ class HeistRules:
         return int(getattr(self, f"{risk}_multiplier"))
 
     def tier_multiplier(self, tier: str | None) -> int:
-        """The bonus of ``tier`` (prime, 1, 2, 3 or None) in hundredths: 100 when none or off."""
-        if tier not in TIERS:
+        """The bonus of ``tier`` (prime, 1, 2, 3 or None) in hundredths: 100 when none or off
+        (that tier's switch, or the whole subscriber bonus)."""
+        if tier not in TIERS or not self.sub_bonus_on:
             return 100
         name = f"tier_{tier}"
         return int(getattr(self, name)) if getattr(self, f"{name}_on") else 100
@@ -85,6 +88,7 @@ SETTINGS: dict[str, tuple[str, int, int]] = {
     "tier_1_on": ("switch", 0, 0),
     "tier_2_on": ("switch", 0, 0),
     "tier_3_on": ("switch", 0, 0),
+    "sub_bonus_on": ("switch", 0, 0),
     "channel": ("channel", 0, 0),
 }
 ALIASES = {
@@ -94,6 +98,7 @@ ALIASES = {
     "max": "max_bet",
     "risk": "default_risk",
     "channel_id": "channel",
+    "sub_bonus": "sub_bonus_on",
 }
 _SWITCH = {"on": True, "true": True, "yes": True, "off": False, "false": False, "no": False}
 
