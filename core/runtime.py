@@ -27,6 +27,7 @@ from core.features.guilds.service import GuildService
 from core.features.watchtime.service import TickResult
 from core.guild_ticks import GuildTicks
 from core.health import Check, HealthReport, run_check, webhooks_check
+from core.logs import guild_names
 from core.metrics import Metrics
 from core.outbox import DISCORD
 from core.outbox.worker import OutboxWorker
@@ -94,6 +95,8 @@ class Runtime(FeatureServices):
         self.metrics = Metrics()
         # Features reach Discord through ports that ask this for the bot once it is running.
         self.discord = DiscordGateway()
+        # Log lines name a guild as the connected bot knows it ("guild 222 (The Leles)").
+        guild_names.use(self.discord.guild_name)
         self.handlers: dict[type[Event], list[EventHandler]] = defaultdict(list)
         self.chat_senders: dict[Platform, Callable[[], ChatSender]] = {}
         self.outbox_workers: list[OutboxWorker] = []
