@@ -103,6 +103,11 @@ class TwitchSettings:
 
 
 @dataclass(frozen=True)
+class StreamElementsSettings:
+    api_url: str = "https://api.streamelements.com/kappa/v2"  # the loyalty points API
+
+
+@dataclass(frozen=True)
 class WatchtimeSettings:
     interval_seconds: int = 60
     active_window_minutes: int = 5
@@ -166,6 +171,7 @@ class Settings:
     logging: LoggingSettings = field(default_factory=LoggingSettings)
     token_encryption_key: str | None = field(default=None, repr=False)
     shuffle: ShuffleSettings = field(default_factory=ShuffleSettings)
+    streamelements: StreamElementsSettings = field(default_factory=StreamElementsSettings)
 
 
 _HOST_ENTRY = re.compile(r"[a-z0-9]([a-z0-9.-]{0,252}[a-z0-9])?(:[0-9]{1,5})?")
@@ -375,6 +381,9 @@ def load_settings(
                 "SHUFFLE_POLL_INTERVAL_SECONDS", 300, minimum=60, unit="seconds"
             ),
             allowed_hosts=read.hosts("SHUFFLE_ALLOWED_HOSTS", ShuffleSettings.allowed_hosts),
+        ),
+        streamelements=StreamElementsSettings(
+            api_url=read.url("STREAMELEMENTS_API_URL", StreamElementsSettings.api_url) or ""
         ),
     )
     if settings.kick.channel and settings.discord.guild_id is None:

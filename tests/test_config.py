@@ -46,6 +46,8 @@ def test_defaults_need_no_setting_at_all():
          "LINK_EXPIRY_MINUTES must be a whole number of minutes, got '1h'"),
         ("LINK_EXPIRY_MINUTES", "2", "LINK_EXPIRY_MINUTES must be at least 5, got 2"),
         ("LINK_EXPIRY_MINUTES", "10000", "LINK_EXPIRY_MINUTES must be at most 1440, got 10000"),
+        ("STREAMELEMENTS_API_URL", "api.streamelements.com",
+         "STREAMELEMENTS_API_URL must start with http:// or https://, got 'api.streamelements.com'"),
         ("SLOT_CALLS_CHANNEL_ID", "#slots",
          "SLOT_CALLS_CHANNEL_ID must be a Discord id (a whole number), got '#slots'"),
     ],
