@@ -51,6 +51,8 @@ class WebSettings:
     # Who runs this instance, named on /terms and /privacy.
     operator_name: str | None = None
     operator_contact: str | None = None
+    # How long a signed link (a member's !link, a streamer's setup link) can be opened.
+    link_expiry_minutes: int = 60
 
     @property
     def server_threads(self) -> int:
@@ -98,6 +100,11 @@ class TwitchSettings:
     api_base_url: str = "https://api.twitch.tv/helix"
     oauth_base_url: str = "https://id.twitch.tv/oauth2"
     eventsub_ws_url: str = "wss://eventsub.wss.twitch.tv/ws"  # used when webhooks cannot reach us
+
+
+@dataclass(frozen=True)
+class StreamElementsSettings:
+    api_url: str = "https://api.streamelements.com/kappa/v2"  # the loyalty points API
 
 
 @dataclass(frozen=True)
@@ -173,6 +180,7 @@ class Settings:
     logging: LoggingSettings = field(default_factory=LoggingSettings)
     token_encryption_key: str | None = field(default=None, repr=False)
     shuffle: ShuffleSettings = field(default_factory=ShuffleSettings)
+    streamelements: StreamElementsSettings = field(default_factory=StreamElementsSettings)
 
 
 _HOST_ENTRY = re.compile(r"[a-z0-9]([a-z0-9.-]{0,252}[a-z0-9])?(:[0-9]{1,5})?")
@@ -344,6 +352,9 @@ def load_settings(
             live_stream_seconds=read.whole("LIVE_STREAM_SECONDS", 300, minimum=15),
             operator_name=read.text("OPERATOR_NAME"),
             operator_contact=read.text("OPERATOR_CONTACT"),
+            link_expiry_minutes=read.whole(
+                "LINK_EXPIRY_MINUTES", 60, minimum=5, maximum=1440, unit="minutes"
+            ),
         ),
         discord=DiscordSettings(
             token=read.text("DISCORD_TOKEN"),
@@ -410,6 +421,9 @@ def load_settings(
                 "SHUFFLE_POLL_INTERVAL_SECONDS", 300, minimum=60, unit="seconds"
             ),
             allowed_hosts=read.hosts("SHUFFLE_ALLOWED_HOSTS", ShuffleSettings.allowed_hosts),
+        ),
+        streamelements=StreamElementsSettings(
+            api_url=read.url("STREAMELEMENTS_API_URL", StreamElementsSettings.api_url) or ""
         ),
     )
     if settings.kick.channel and settings.discord.guild_id is None:

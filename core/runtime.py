@@ -12,7 +12,7 @@ import asyncio
 import logging
 from collections import defaultdict
 from collections.abc import Awaitable, Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -27,6 +27,7 @@ from core.features.guilds.service import GuildService
 from core.features.watchtime.service import TickResult
 from core.guild_ticks import GuildTicks
 from core.health import Check, HealthReport, run_check, webhooks_check
+from core.logs import guild_names
 from core.metrics import Metrics
 from core.outbox import DISCORD
 from core.outbox.worker import OutboxWorker
@@ -96,6 +97,8 @@ class Runtime(FeatureServices):
         self.metrics = Metrics()
         # Features reach Discord through ports that ask this for the bot once it is running.
         self.discord = DiscordGateway()
+        # Log lines name a guild as the connected bot knows it ("guild 222 (The Leles)").
+        guild_names.use(self.discord.guild_name)
         self.handlers: dict[type[Event], list[EventHandler]] = defaultdict(list)
         self.chat_senders: dict[Platform, Callable[[], ChatSender]] = {}
         self.outbox_workers: list[OutboxWorker] = []
@@ -173,6 +176,11 @@ class Runtime(FeatureServices):
             return self.settings.web.oauth_base_url
         # Kick's site rewrites 127.0.0.1 in redirect URLs, so use localhost.
         return f"http://localhost:{self.settings.web.port}"
+
+    @property
+    def link_lifetime(self) -> timedelta:
+        """How long a signed link works (LINK_EXPIRY_MINUTES)."""
+        return timedelta(minutes=self.settings.web.link_expiry_minutes)
 
     @classmethod
     def from_environment(cls, env_file: str | Path | None = ".env") -> Runtime:

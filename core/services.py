@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from core.features.chat_commands.notices import ChatNotices
     from core.features.connections.kick.arrivals import WebhookArrivals
     from core.features.connections.kick.service import KickConnections
     from core.features.connections.kick.setup import KickSetup
@@ -53,6 +54,7 @@ class FeatureServices:
     wagers: WagerService
     slot_calls: SlotCallService
     slot_call_chat: SlotCallChat
+    chat_notices: ChatNotices
     vip: VipService
     sub_tiers: SubTierService
     points: PointsService

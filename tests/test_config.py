@@ -22,6 +22,7 @@ def test_defaults_need_no_setting_at_all():
     assert settings.watchtime.interval_seconds == 60
     assert settings.watchtime.active_window_minutes == 5
     assert settings.roles.update_interval_seconds == 600
+    assert settings.web.link_expiry_minutes == 60
 
 
 @pytest.mark.parametrize(
@@ -41,6 +42,12 @@ def test_defaults_need_no_setting_at_all():
         ("REDIS_URL", "localhost:6379", "REDIS_URL must start with redis://, rediss:// or unix://"),
         ("KICK_API_BASE_URL", "api.kick.com",
          "KICK_API_BASE_URL must start with http:// or https://, got 'api.kick.com'"),
+        ("LINK_EXPIRY_MINUTES", "1h",
+         "LINK_EXPIRY_MINUTES must be a whole number of minutes, got '1h'"),
+        ("LINK_EXPIRY_MINUTES", "2", "LINK_EXPIRY_MINUTES must be at least 5, got 2"),
+        ("LINK_EXPIRY_MINUTES", "10000", "LINK_EXPIRY_MINUTES must be at most 1440, got 10000"),
+        ("STREAMELEMENTS_API_URL", "se.example",
+         "STREAMELEMENTS_API_URL must start with http:// or https://, got 'se.example'"),
         ("SLOT_CALLS_CHANNEL_ID", "#slots",
          "SLOT_CALLS_CHANNEL_ID must be a Discord id (a whole number), got '#slots'"),
     ],

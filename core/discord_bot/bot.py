@@ -92,6 +92,9 @@ class StreamKeeperBot(commands.Bot):
             # registered again here, found by their fixed custom ids.
             for view in getattr(cog, "persistent_views", list)():
                 self.add_view(view)
+            # Buttons whose custom ids carry what they are for (a slot call's id).
+            for item in getattr(cog, "dynamic_items", list)():
+                self.add_dynamic_items(item)
 
     async def sync_app_commands(self) -> None:
         """Register the slash commands with Discord when they changed since the last sync.

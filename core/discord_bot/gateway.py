@@ -66,6 +66,13 @@ class DiscordGateway:
     def detach(self) -> None:
         self._client = None
 
+    def guild_name(self, guild_id: int) -> str | None:
+        """The guild's name in the bot's cache; None when no bot is connected or it is not
+        there. Never raises and never waits: log lines ask it (``core/logs.py``)."""
+        client = self._client
+        guild = None if client is None else client.get_guild(guild_id)
+        return None if guild is None else guild.name
+
     def client(self) -> discord.Client | None:
         """The connected client; None when Discord is off (the effect is skipped, with a log line).
 

@@ -50,6 +50,18 @@ class Subscribed(Event):
 
 
 @dataclass(frozen=True, kw_only=True)
+class SubscriptionEnded(Event):
+    """A viewer's subscription ended (Twitch's ``channel.subscription.end``): it was not renewed,
+    or a gifted one ran out. ``tier`` is the platform's word for the tier that ended."""
+
+    kind: ClassVar[str] = "subscription_ended"
+
+    viewer: Viewer
+    tier: str | None = None
+    is_gift: bool = False
+
+
+@dataclass(frozen=True, kw_only=True)
 class SubscriptionsGifted(Event):
     """Someone gifted subscriptions. ``gifter`` is None for an anonymous gift.
 

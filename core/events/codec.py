@@ -21,6 +21,7 @@ from core.events.channel import (
     StreamMetadataUpdated,
     StreamStarted,
     Subscribed,
+    SubscriptionEnded,
     SubscriptionsGifted,
     ViewerBanned,
     VipAdded,
@@ -33,6 +34,7 @@ EVENT_TYPES: dict[str, type[Event]] = {
     for cls in (
         ChatMessageSent,
         Subscribed,
+        SubscriptionEnded,
         SubscriptionsGifted,
         RewardRedeemed,
         StreamStarted,

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urlencode
 
-LINK_LIFETIME = timedelta(hours=1)
+LINK_LIFETIME = timedelta(hours=1)  # the default of LINK_EXPIRY_MINUTES
 _LINK_ID = re.compile(r"^[A-Za-z0-9_-]{8,43}$")
 
 
@@ -65,10 +65,15 @@ def signed_link(base_url: str, path: str, secret: str, claims: LinkClaims) -> st
     return f"{base_url.rstrip('/')}{path}?{urlencode(sign_link_params(secret, claims))}"
 
 
-def new_claims(purpose: str, discord_user_id: int, guild_id: int, now: datetime) -> LinkClaims:
-    return LinkClaims(
-        purpose, discord_user_id, guild_id, now + LINK_LIFETIME, secrets.token_urlsafe(16)
-    )
+def new_claims(
+    purpose: str,
+    discord_user_id: int,
+    guild_id: int,
+    now: datetime,
+    lifetime: timedelta = LINK_LIFETIME,
+) -> LinkClaims:
+    """Claims for a new link that works from ``now`` for ``lifetime`` (``LINK_EXPIRY_MINUTES``)."""
+    return LinkClaims(purpose, discord_user_id, guild_id, now + lifetime, secrets.token_urlsafe(16))
 
 
 def verify_link_params(

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from core.events import ChatMessageSent, Platform
+from core.events import ChatMessageSent, Platform, StreamStarted
 from core.features.chat_commands.commands import StandardCommands
+from core.features.chat_commands.notices import ChatNotices
 from core.features.chat_commands.queued import SAY, TIMEOUT_SECONDS, QueuedChat, service_of
 from core.features.chat_commands.replies import ChatReplier
 from core.features.chat_commands.router import ChatCommandRouter
@@ -34,4 +35,12 @@ def install(rt: Runtime) -> None:
         rt.chat_replies,
     )
     rt.handle(ChatMessageSent, rt.chat_commands.handle)
+    # "StreamKeeper is online" when a channel goes live, and VIP's pause and resume (wiring/vip).
+    rt.chat_notices = ChatNotices(
+        rt.engine,
+        rt.clock,
+        lambda platform: rt.chat_sender_for(platform) is not None,
+        lambda: rt.chat_commands.names,
+    )
+    rt.handle(StreamStarted, rt.chat_notices.handle_stream_started)
     rt.on_shutdown(rt.chat_commands.close)

@@ -134,6 +134,7 @@ def install(rt: Runtime) -> None:
         last_events=lambda broadcaster: rt.dispatcher.last_events(broadcaster),
         client_configured=configured,
         clock=rt.clock,
+        link_lifetime=rt.link_lifetime,
     )
     # KICK_CHANNEL + DISCORD_GUILD_ID: that guild follows that channel, no command needed.
     rt.default_channel = DefaultChannel(

@@ -24,6 +24,7 @@ def install(rt: Runtime) -> None:
         public_base_url=rt.public_base_url,
         kick_configured=bool(kick.client_id and kick.client_secret),
         twitch_configured=bool(twitch.client_id and twitch.client_secret),
+        link_lifetime=rt.link_lifetime,
     )
     # The DM, the linked role and the link log; watchtime roles follow a link (and an unlink)
     # at once through the role sync.

@@ -71,7 +71,8 @@ def install(rt: Runtime) -> None:
     )
     # The StreamElements backend: a game's payments are outbox calls for the streamelements
     # worker, each guild's in a lane of its own (a retry never pays twice).
-    rt.points_wallet = SeWallet(rt.engine, rt.clock, rt.cipher, StreamElementsPoints())
+    se_client = StreamElementsPoints(base_url=rt.settings.streamelements.api_url)
+    rt.points_wallet = SeWallet(rt.engine, rt.clock, rt.cipher, se_client)
     payments = SePayments(rt.points_wallet.account_of, rt.points_wallet.client)
     rt.call_through(
         OutboxWorker(

@@ -8,7 +8,7 @@ import asyncio
 import logging
 from typing import TYPE_CHECKING
 
-from core.events import Subscribed, SubscriptionsGifted
+from core.events import Subscribed, SubscriptionEnded, SubscriptionsGifted
 from core.features.sub_tiers.chat import SubTierChat
 from core.features.sub_tiers.helix_lookup import HelixSubscriptionLookup
 from core.features.sub_tiers.service import SubTierService
@@ -38,6 +38,7 @@ def install(rt: Runtime) -> None:
     rt.sub_tiers = SubTierService(rt.engine, rt.clock, lookup)
     rt.handle(Subscribed, rt.sub_tiers.handle_subscribed)
     rt.handle(SubscriptionsGifted, rt.sub_tiers.handle_gifted)
+    rt.handle(SubscriptionEnded, rt.sub_tiers.handle_ended)
     rt.sub_tier_chat = SubTierChat(rt.sub_tiers)
     for command in rt.sub_tier_chat.commands():
         rt.chat_commands.add(command)

@@ -132,6 +132,7 @@ def install(rt: Runtime) -> None:
         public_base_url=rt.public_base_url,
         client_configured=configured,
         clock=rt.clock,
+        link_lifetime=rt.link_lifetime,
     )
     if configured:
         rt.chat_senders[Platform.TWITCH] = lambda: rt.twitch.chat

@@ -50,6 +50,7 @@ def install(rt: Runtime) -> None:
         notices=DiscordVipNotices(rt.discord),
         roles=DiscordTemporaryRoles(rt.discord),
         kick_chat=lambda: rt.chat_sender_for(Platform.KICK),
+        chat_notices=rt.chat_notices,
     )
     rt.handle(RewardRedeemed, rt.vip.queued.handle)  # Twitch: VIP, through the outbox
     helix_calls = OutboxWorker(

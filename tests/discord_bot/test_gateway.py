@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import discord
 import pytest
 
 from core.discord_bot.gateway import DiscordGateway, DiscordUnavailable
+from core.logs import GuildNames
 
 
 class Client:
@@ -47,3 +49,15 @@ def test_a_ready_bot_is_handed_out() -> None:
     gateway.attach(client)  # type: ignore[arg-type]
 
     assert gateway.client() is client
+
+
+def test_the_gateway_names_a_guild_the_bot_is_in_for_log_lines(
+    gateway: DiscordGateway, guild_a: discord.Guild
+) -> None:
+    assert gateway.guild_name(guild_a.id) == "Guild A"
+    assert gateway.guild_name(12345) is None
+    assert GuildNames(gateway.guild_name).name_of(guild_a.id) == "Guild A"
+
+
+def test_without_a_bot_a_guild_has_no_name_and_no_error() -> None:
+    assert DiscordGateway().guild_name(222) is None

@@ -181,10 +181,16 @@ async def test_a_kick_crew_joins_from_chat_and_is_paid_by_tier(
     assert runtime.heist.status(guild.id, Platform.KICK) is None
 
     replies = [m.content for m in kick.chat_messages]
-    assert replies[0].startswith("A heist is being planned! You are in with 200 points (low risk)")
+    # Each subscriber hears their tier and bonus, as the StreamElements widget shows them.
+    assert replies[0].startswith(
+        "A heist is being planned! You are in with 200 points (low risk), Tier 1 - 1.2x rewards."
+    )
     assert replies[1:4] == [
-        f"You are in with 200 points (low risk): {n} in the crew, 120 s left to join."
-        for n in (2, 3, 4)
+        "You are in with 200 points (low risk), Tier 1 - 1.2x rewards: 2 in the crew, 120 s left "
+        "to join.",
+        "You are in with 200 points (low risk), Tier 1 - 1.2x rewards: 3 in the crew, 120 s left "
+        "to join.",
+        "You are in with 200 points (low risk): 4 in the crew, 120 s left to join.",
     ]
     assert replies[4] == (
         "The vault is open! 4 of 4 got away: @gifted_k (+360), @new_sub_k (+360), "

@@ -44,6 +44,8 @@ async def test_help_for_one_command_shows_its_usage(alice: discord.Member) -> No
 
     assert "!link" in reply.content
     assert "Get your personal link to connect your Kick or Twitch account" in reply.content
+    assert "kick or twitch (default: this server's platform)" in reply.content
+    assert "No description given" not in reply.content
 
 
 def test_the_bot_asks_only_for_the_intents_it_uses(services: BotServices) -> None:

@@ -28,6 +28,10 @@ FIXTURE_OF = {
     "channel.subscribe": "channel.subscribe",
     "channel.subscription.message": "channel.subscription.message",
     "channel.subscription.gift": "channel.subscription.gift",
+    # Constructed: no recorded delivery is at hand; the shape of Twitch's reference example
+    # (the same fields as channel.subscribe: user_*, broadcaster_*, tier, is_gift), as the
+    # twitch_api crate's end.rs and twurple's EventSubChannelSubscriptionEndEventData have it.
+    "channel.subscription.end": "channel.subscription.end",
     "channel.channel_points_custom_reward_redemption.add": (
         "channel.channel_points_custom_reward_redemption.add"
     ),

@@ -16,7 +16,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from sqlalchemy.engine import Engine
 
-from core.events import Subscribed, SubscriptionsGifted
+from core.events import Subscribed, SubscriptionEnded, SubscriptionsGifted
 from core.features.sub_tiers.records import tier_of, tier_of_badge
 from core.features.sub_tiers.service import SubTierService
 from core.features.sub_tiers.tables import sub_tiers
@@ -34,6 +34,7 @@ TWITCH = [
     "channel.subscribe.gift_recipient_tier3",
     "channel.subscription.message",
     "channel.chat.notification.sub_prime",
+    "channel.subscription.end",
 ]
 KICK = ["channel.subscription.new", "channel.subscription.renewal", "channel.subscription.gifts"]
 words = st.one_of(st.sampled_from([w for w in NASTY if isinstance(w, str)]), st.text(max_size=12))
@@ -60,6 +61,11 @@ def _feed(tiers: SubTierService, event: object) -> None:
         tiers.handle_subscribed(1, event)
     elif isinstance(event, SubscriptionsGifted):
         tiers.handle_gifted(1, event)
+    elif isinstance(event, SubscriptionEnded):
+        tiers.handle_ended(1, event)
+        user_id = event.viewer.platform_user_id
+        left = None if user_id is None else tiers.tier_of(1, "twitch", user_id)
+        assert left is None or left.seen_at > event.occurred_at  # only a sub seen after it
 
 
 def _check_records(tiers: SubTierService) -> None:

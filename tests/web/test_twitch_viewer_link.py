@@ -13,7 +13,12 @@ import pytest
 import sqlalchemy as sa
 
 from core.events import AccountLinked, AccountLinkFailed, Event, Platform, event_from_dict
-from core.features.linking.service import ALREADY_LINKED, DECLINED, KICK_ERROR, LINK_EXPIRED
+from core.features.linking.service import (
+    ALREADY_LINKED,
+    DECLINED,
+    LINK_EXPIRED,
+    TWITCH_ERROR,
+)
 from core.runtime import Runtime
 from core.security.links import LINK_LIFETIME
 from core.storage.tables import bus_events
@@ -215,7 +220,10 @@ def test_twitch_unreachable_is_a_503_page_and_nothing_is_linked(runtime, twitch,
     assert runtime.linking.link_of(MEMBER, Platform.TWITCH) is None
     [event] = queued(runtime)
     assert isinstance(event, AccountLinkFailed)
-    assert (event.platform, event.reason) == (Platform.TWITCH, KICK_ERROR)
+    assert (event.platform, event.reason) == (Platform.TWITCH, TWITCH_ERROR)
+    # The history (and the link log the bot writes from the event) name Twitch's code.
+    [entry] = runtime.linking.history(GUILD, MEMBER)
+    assert (entry.platform, entry.reason) == (Platform.TWITCH, TWITCH_ERROR)
     # A token Twitch did issue is given back even though it could not say whose it is.
     assert all(token.revoked for token in viewer_tokens(twitch))
 

@@ -95,3 +95,15 @@ async def test_without_a_connection_the_badge_is_the_hint(
     sub = runtime.sub_tiers.tier_of(GUILD, "twitch", "5000")
     assert sub is not None
     assert (sub.tier, sub.is_prime, sub.source) == ("2", False, "badge")
+
+
+async def test_a_twitch_subscription_end_closes_the_record(runtime: Runtime, clock: Clock) -> None:
+    for name, message_id in (("channel.subscribe", "m1"), ("channel.subscription.end", "m2")):
+        body = json.loads((FIXTURES / "twitch" / f"{name}.json").read_text())
+        body["event"]["broadcaster_user_id"] = BROADCASTER
+        event = parse_notification(name, body, message_id=message_id, delivered_at=clock())
+        assert event is not None
+        await runtime.dispatcher(event)
+        clock.advance(60)
+
+    assert runtime.sub_tiers.tier_of(GUILD, "twitch", "1234") is None

@@ -48,8 +48,8 @@ class HeistCog(commands.Cog, name="Heist"):
     @manage_server()
     @app_commands.describe(name="A setting, as !heist settings lists them", value="Its new value")
     async def heistset(self, ctx: Context, name: str, *, value: str) -> None:
-        """Change a heist setting, e.g. min_bet 50, high_chance 25, tier_3 1.6, channel #heists
-        (Manage Server)."""
+        """Change a heist setting, e.g. min_bet 50, high_chance 25, tier_3 1.6, sub_bonus off,
+        channel #heists (Manage Server)."""
         changed, shown = await asyncio.to_thread(
             self.service.set_setting, guild_of(ctx).id, name, value
         )

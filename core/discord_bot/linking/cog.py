@@ -38,6 +38,8 @@ from core.features.linking.service import LinkingService
 __all__ = ["LINK_COOLDOWN_SECONDS", "LinkButtonView", "LinkingCog", "panel_emoji"]
 log = logging.getLogger(__name__)
 OFF_WORDS = ("off", "none", "disable")
+# Said by /link and by !help link alike.
+LINK_PLATFORM_HELP = "kick or twitch (default: this server's platform)"
 
 
 class LinkedRoleArgument(commands.Converter[discord.Role | str]):
@@ -73,8 +75,12 @@ class LinkingCog(LinkPanels, commands.Cog, name="Linking"):
     @commands.hybrid_command(name="link")
     @commands.guild_only()
     @cooldown(LINK_COOLDOWN_SECONDS, commands.BucketType.user)
-    @app_commands.describe(platform="kick or twitch (default: this server's platform)")
-    async def link(self, ctx: Context, platform: str | None = None) -> None:
+    @app_commands.describe(platform=LINK_PLATFORM_HELP)
+    async def link(
+        self,
+        ctx: Context,
+        platform: str | None = commands.parameter(default=None, description=LINK_PLATFORM_HELP),
+    ) -> None:
         """Get your personal link to connect your Kick or Twitch account (/link: shown here).
 
         By DM. Name the platform when this server has both: !link kick or !link twitch."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import discord
 
-from core.discord_bot.connections.kick.render import link_expiry, relative
+from core.discord_bot.connections.kick.render import relative, works_until
 from core.discord_bot.render import inert
 from core.events import Platform, utc
 from core.features.linking.platforms import platform_name
@@ -21,6 +21,7 @@ from core.features.linking.service import (
     KICK_ERROR,
     LINK_EXPIRED,
     LINKED,
+    TWITCH_ERROR,
     UNLINKED,
 )
 
@@ -72,20 +73,16 @@ def unknown_platform(word: str, platforms: tuple[Platform, ...], prefix: str) ->
 # Why a link failed, in plain words, after "Your <platform> account was not linked: ".
 _REASONS = {
     DECLINED: "you declined on {name}",
-    LINK_EXPIRED: "the link had expired (links work for one hour)",
+    LINK_EXPIRED: "the link had expired",
     ALREADY_LINKED: "that {name} account is already linked to another Discord user",
     KICK_ERROR: "{name} did not finish the sign-in",
+    TWITCH_ERROR: "{name} did not finish the sign-in",
 }
 
 
 def reason_text(reason: str | None, platform: Platform = Platform.KICK) -> str:
     text = _REASONS.get(reason or "", "the sign-in did not finish")
     return text.format(name=platform_name(platform))
-
-
-def _works_until(link: str) -> str:
-    expires = link_expiry(link)
-    return f"it works until {relative(expires)}" if expires else "it works for one hour"
 
 
 def _current_link(current: AccountLink | None) -> str:
@@ -105,7 +102,7 @@ def link_dm(
 ) -> str:
     return (
         f"Here is your personal link to connect your {platform_name(platform)} account for "
-        f"{inert(guild_name)} ({_works_until(link)}). It is for you alone: don't share it.\n"
+        f"{inert(guild_name)} ({works_until(link)}). It is for you alone: don't share it.\n"
         f"{link}{_current_link(current)}"
     )
 
@@ -114,7 +111,7 @@ def link_private(link: str, current: AccountLink | None, platform: Platform = Pl
     """The ephemeral reply to /link and to the panel button: only the caller sees it."""
     return (
         f"Here is your personal link to connect your {platform_name(platform)} account (only "
-        f"you can see it; {_works_until(link)}):\n{link}{_current_link(current)}"
+        f"you can see it; {works_until(link)}):\n{link}{_current_link(current)}"
     )
 
 

@@ -29,6 +29,7 @@ from core.features.points.se_wallet import STREAMELEMENTS, SeWallet
 from core.features.points.service import MAX_AMOUNT, PointsRefused, PointsService
 
 Viewer = Annotated[discord.Member | str, ViewerArgument]
+SE_BOARD_CANDIDATES = 25  # viewers whose StreamElements balance one !pointsboard asks for
 
 
 def parse_amount(text: str) -> int:
@@ -54,6 +55,13 @@ class PointsCog(commands.Cog, name="Points"):
 
     async def _reply(self, ctx: Context, text: str) -> None:
         await ctx.send(text, allowed_mentions=NO_MENTIONS)
+
+    async def _streamelements(self, guild_id: int) -> SeWallet | None:
+        """The wallet when this guild keeps its points in StreamElements; else None."""
+        wallet = self.wallet
+        if wallet is not None and await asyncio.to_thread(wallet.uses_streamelements, guild_id):
+            return wallet
+        return None
 
     # --- who is meant --------------------------------------------------------------------
 
@@ -139,6 +147,10 @@ class PointsCog(commands.Cog, name="Points"):
         """The viewers with the most points here, with buttons to page through."""
         guild = guild_of(ctx)
         name = await asyncio.to_thread(self.points.name, guild.id)
+        wallet = await self._streamelements(guild.id)
+        if wallet is not None:
+            await self._se_board(ctx, wallet, guild, name)
+            return
         holders = await asyncio.to_thread(self.points.count_holders, guild.id)
         if holders == 0:
             await self._reply(ctx, render.EMPTY_BOARD)
@@ -162,6 +174,20 @@ class PointsCog(commands.Cog, name="Points"):
             not_yours=render.NOT_YOUR_BOARD,
         )
         view.message = await ctx.send(embed=embed, view=view, allowed_mentions=NO_MENTIONS)
+
+    async def _se_board(
+        self, ctx: Context, wallet: SeWallet, guild: discord.Guild, name: str
+    ) -> None:
+        """StreamElements' balances of the viewers seen earning here (StreamElements' own
+        leaderboard reply is not documented, so the board is made here: docs/points.md)."""
+        seen = await asyncio.to_thread(self.points.leaderboard, guild.id, SE_BOARD_CANDIDATES)
+        await ctx.defer()
+        rows = await wallet.board(guild.id, [ranked.row.username for ranked in seen])
+        if not rows:
+            await self._reply(ctx, render.EMPTY_BOARD)
+            return
+        embed = render.se_board_embed(guild.name, rows[: render.PAGE_SIZE], name)
+        await ctx.send(embed=embed, allowed_mentions=NO_MENTIONS)
 
     # --- Manage Server ---------------------------------------------------------------------
 
@@ -277,6 +303,17 @@ class PointsCog(commands.Cog, name="Points"):
         guild = guild_of(ctx)
         count = parse_amount(amount)
         row = await self._one_target(ctx, guild.id, viewer)
+        wallet = await self._streamelements(guild.id)
+        if wallet is not None:
+            # A points change through the streamelements worker, keyed by this command.
+            source = ctx.interaction.id if ctx.interaction is not None else ctx.message.id
+            change = await wallet.queue_change(
+                guild.id, row.username, count if give else -count,
+                ref=f"discord:{source}", actor_id=ctx.author.id, reason=reason,
+            )  # fmt: skip
+            name = await asyncio.to_thread(self.points.name, guild.id)
+            await self._reply(ctx, render.se_change_text(change, row, name))
+            return
         move = self.points.give if give else self.points.remove
         balance = await asyncio.to_thread(
             move, guild.id, row.platform, row.platform_user_id, count,

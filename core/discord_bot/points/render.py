@@ -7,6 +7,7 @@ import discord
 from core.discord_bot.render import inert
 from core.features.points.board import BalanceRow, RankedBalance
 from core.features.points.rates import Rates, named_rates
+from core.features.points.se_wallet import QueuedChange
 
 PAGE_SIZE = 10
 NOT_YOUR_BOARD = "Only the member who asked can turn these pages; ask for your own board."
@@ -48,6 +49,37 @@ def board_embed(
     )
     embed.set_footer(text=f"Page {page + 1} of {pages}")
     return embed
+
+
+SE_BOARD_NOTE = (
+    "StreamElements balances of the viewers StreamKeeper has seen earn here (StreamElements' own "
+    "leaderboard is not used: its reply is not documented)."
+)
+
+
+def se_board_embed(guild_name: str, rows: list[tuple[str, int]], name: str) -> discord.Embed:
+    lines = [
+        f"**#{rank}** {inert(login)}: {amount(points, name)}"
+        for rank, (login, points) in enumerate(rows, start=1)
+    ]
+    embed = discord.Embed(
+        title=f"{inert(name).capitalize()} in {inert(guild_name)} (StreamElements)",
+        description="\n".join(lines),
+    )
+    embed.set_footer(text=SE_BOARD_NOTE)
+    return embed
+
+
+def se_change_text(change: QueuedChange, row: BalanceRow, name: str) -> str:
+    """An admin's change queued for StreamElements (made by the outbox within seconds)."""
+    who = f"**{inert(row.username)}** ({platform_title(row)})"
+    if not change.is_new:
+        return f"That change for {who} was queued already; it is not made twice."
+    verb = "Giving {} to" if change.amount > 0 else "Taking {} from"
+    return (
+        f"{verb.format(amount(abs(change.amount), name))} {who} on StreamElements, where they "
+        f"have {amount(change.balance, name)}; the change is made within seconds."
+    )
 
 
 def rates_text(rates: Rates, name: str, prefix: str) -> str:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
-from typing import Literal, TypeVar
+from typing import Any, Literal, TypeVar
 
 import discord
 from discord import app_commands
@@ -18,6 +18,7 @@ from discord.ext import commands
 from core.discord_bot.common import Context, guild_channel, guild_of, require_manage_server
 from core.discord_bot.render import NO_MENTIONS
 from core.discord_bot.slot_calls import render
+from core.discord_bot.slot_calls.buttons import SlotCallButtons, dynamic_item
 from core.features.guilds.service import GuildService
 from core.features.slot_calls.chat import SlotCallChat
 from core.features.slot_calls.service import (
@@ -42,6 +43,10 @@ class SlotCallsCog(commands.Cog, name="Slot calls"):
         self.service = service
         self.guilds = guilds
         self.chat = chat
+
+    def dynamic_items(self) -> list[type[discord.ui.DynamicItem[Any]]]:
+        """The buttons on slot call posts (Pick, Skip, Clear all), for posts of any age."""
+        return [dynamic_item(SlotCallButtons(self.service, self.chat))]
 
     async def cog_check(self, ctx: Context) -> bool:  # type: ignore[override]
         """Every command here is for the server's moderators (Manage Server), in a server."""

@@ -10,6 +10,7 @@ from core.discord_bot.common import guild_channel
 from core.discord_bot.gateway import DiscordGateway
 from core.discord_bot.render import NO_MENTIONS
 from core.discord_bot.slot_calls import render as render_slot_calls
+from core.discord_bot.slot_calls.buttons import call_view
 from core.features.slot_calls.repository import SlotCall
 
 log = logging.getLogger(__name__)
@@ -41,7 +42,9 @@ class DiscordSlotCallPoster:
         )
         embed = render_slot_calls.call_embed(call, position, member)
         try:
-            await channel.send(embed=embed, allowed_mentions=NO_MENTIONS)
+            # Pick, Skip and Clear all, answered by the bot whenever they are pressed.
+            view = call_view(call.id)
+            await channel.send(embed=embed, view=view, allowed_mentions=NO_MENTIONS)
         except discord.Forbidden:
             log.warning(
                 "guild %s: no permission to post slot calls in channel %s",

@@ -67,7 +67,8 @@ def pick_embed(pick: Pick, member: discord.abc.User | None) -> discord.Embed:
     embed.add_field(name="Called by", value=who(call, member), inline=True)
     embed.add_field(name="Called", value=when(call), inline=True)
     calls = "call" if pick.open_before == 1 else "calls"
-    embed.set_footer(text=f"Picked at random from {pick.open_before} open {calls}; {others} left")
+    how = "Picked at random" if pick.is_random else "Picked by a moderator"
+    embed.set_footer(text=f"{how} from {pick.open_before} open {calls}; {others} left")
     return embed
 
 

@@ -20,7 +20,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
 from core.events import Platform, utc
 from core.features.chat_commands.ports import ChatSender, DirectChatSender, FateUnknown
@@ -34,6 +34,27 @@ TIMEOUT_SECONDS = 120.0  # the senders retry a rate limit or an unreachable plat
 
 def service_of(platform: Platform) -> str:
     return f"{platform}-chat"
+
+
+def queue_line(
+    conn: Connection,
+    platform: Platform,
+    guild_id: int,
+    broadcaster_user_id: str,
+    text: str,
+    key: str,
+    now: datetime,
+    *,
+    reply_to_message_id: str | None = None,
+) -> bool:
+    """Queue one chat line in the caller's transaction under ``key`` (the line is said once
+    per key, whoever queues it how often); False when that key was queued before."""
+    payload = {
+        "broadcaster_user_id": broadcaster_user_id,
+        "text": text,
+        "reply_to_message_id": reply_to_message_id,
+    }
+    return store.enqueue(conn, Effect(service_of(platform), SAY, guild_id, key, payload), now)
 
 
 class QueuedChat:
@@ -72,14 +93,11 @@ class QueuedChat:
             key = f"say:{platform}:{guild_id}:{reply_to_message_id[:100]}:{digest}"
         else:
             key = f"say:{platform}:{guild_id}:{uuid.uuid4().hex}"
-        payload = {
-            "broadcaster_user_id": broadcaster_user_id,
-            "text": text,
-            "reply_to_message_id": reply_to_message_id,
-        }
-        effect = Effect(service_of(platform), SAY, guild_id, key, payload)
         with self.engine.begin() as conn:
-            return store.enqueue(conn, effect, utc(self.clock()))
+            return queue_line(
+                conn, platform, guild_id, broadcaster_user_id, text, key, utc(self.clock()),
+                reply_to_message_id=reply_to_message_id,
+            )  # fmt: skip
 
     def kind(self, platform: Platform) -> Kind:
         async def say(guild_id: int, payload: dict[str, Any]) -> Outcome:

@@ -14,7 +14,7 @@ from core.features.chat_commands.replies import ChatReplier
 from core.features.chat_commands.router import ChatCommand, ChatInvocation, Permission
 from core.features.chat_commands.text import chat_safe
 from core.features.heist.ports import HeistAnnouncer, HeistResult
-from core.features.heist.rules import HeistRefused, parse_join
+from core.features.heist.rules import HeistRefused, parse_join, tier_bonus_text
 from core.features.heist.service import Cancelled, HeistService, Joined
 
 log = logging.getLogger(__name__)
@@ -33,7 +33,11 @@ def short_name(username: str) -> str:
 
 
 def join_reply(joined: Joined) -> str:
+    """The join's answer; a subscriber's also says their tier and bonus ("Tier 3 - 1.5x
+    rewards"), as the StreamElements heist widget does."""
     stake = f"{joined.stake:,} {joined.currency} ({joined.risk} risk)"
+    if joined.tier is not None:
+        stake += f", {tier_bonus_text(joined.tier, joined.tier_multiplier_x100)}"
     if joined.opened:
         return (
             f"A heist is being planned! You are in with {stake}. The crew gathers for "

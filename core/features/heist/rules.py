@@ -6,8 +6,10 @@ from __future__ import annotations
 import dataclasses
 import re
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Literal
 
+from core.features.heist.ports import SubTier
 from core.features.refusals import Refused
 
 RISKS = ("low", "medium", "high")
@@ -25,7 +27,8 @@ class HeistRefused(Refused):
 @dataclass(frozen=True)
 class HeistRules:
     """A guild's heist settings. Multipliers are in hundredths (150 is x1.5), chances in
-    percent; a tier bonus that is off counts as x1."""
+    percent; a tier bonus that is off counts as x1, and so does every tier while the whole
+    subscriber bonus (``sub_bonus_on``) is off."""
 
     join_window_seconds: int = 120
     cooldown_seconds: int = 300
@@ -46,6 +49,7 @@ class HeistRules:
     tier_1_on: bool = True
     tier_2_on: bool = True
     tier_3_on: bool = True
+    sub_bonus_on: bool = True  # the one switch over the four tiers' bonuses
     channel_id: int | None = None  # the Discord channel for results
 
     def chance(self, risk: str) -> int:
@@ -55,8 +59,9 @@ class HeistRules:
         return int(getattr(self, f"{risk}_multiplier"))
 
     def tier_multiplier(self, tier: str | None) -> int:
-        """The bonus of ``tier`` (prime, 1, 2, 3 or None) in hundredths: 100 when none or off."""
-        if tier not in TIERS:
+        """The bonus of ``tier`` (prime, 1, 2, 3 or None) in hundredths: 100 when none or off
+        (that tier's switch, or the whole subscriber bonus)."""
+        if tier not in TIERS or not self.sub_bonus_on:
             return 100
         name = f"tier_{tier}"
         return int(getattr(self, name)) if getattr(self, f"{name}_on") else 100
@@ -83,6 +88,7 @@ SETTINGS: dict[str, tuple[str, int, int]] = {
     "tier_1_on": ("switch", 0, 0),
     "tier_2_on": ("switch", 0, 0),
     "tier_3_on": ("switch", 0, 0),
+    "sub_bonus_on": ("switch", 0, 0),
     "channel": ("channel", 0, 0),
 }
 ALIASES = {
@@ -92,6 +98,7 @@ ALIASES = {
     "max": "max_bet",
     "risk": "default_risk",
     "channel_id": "channel",
+    "sub_bonus": "sub_bonus_on",
 }
 _SWITCH = {"on": True, "true": True, "yes": True, "off": False, "false": False, "no": False}
 
@@ -238,6 +245,20 @@ def payout(stake: int, risk_multiplier_x100: int, tier_multiplier_x100: int) -> 
     """``stake x risk x tier``, rounded down to a whole point (the multipliers in hundredths,
     so no float rounding creeps in)."""
     return stake * risk_multiplier_x100 * tier_multiplier_x100 // 10_000
+
+
+def tier_bonus_text(tier: str, tier_multiplier_x100: int) -> str:
+    """A tier and its bonus as the StreamElements heist widget shows them: "Tier 3 - 1.5x
+    rewards", "Prime - 1.15x rewards"."""
+    name = "Prime" if tier == "prime" else f"Tier {tier}"
+    return f"{name} - {tier_multiplier_x100 / 100:g}x rewards"
+
+
+def current_tier(sub: SubTier | None, now: datetime) -> str | None:
+    """The tier (prime, 1, 2, 3) a known, unexpired subscription gives a bonus by; else None."""
+    if sub is None or (sub.expires_at is not None and sub.expires_at <= now):
+        return None
+    return tier_of(sub.tier, sub.is_prime)
 
 
 def tier_of(tier: str, is_prime: bool) -> str:

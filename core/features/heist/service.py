@@ -25,6 +25,7 @@ from core.features.heist.rules import (
     HeistRefused,
     HeistRules,
     JoinRequest,
+    current_tier,
     parse_join,
     parse_setting,
     payout,
@@ -32,7 +33,6 @@ from core.features.heist.rules import (
     setting_name,
     setting_text,
     stake_for,
-    tier_of,
 )
 from core.features.points import repository as points
 from core.features.points import se_wallet
@@ -53,6 +53,8 @@ class Joined:
     crew_size: int
     seconds_left: int
     currency: str
+    tier: str | None = None  # the joiner's tier as known at the join (prime, 1, 2, 3)
+    tier_multiplier_x100: int = 100  # its bonus under the guild's settings now
 
 
 @dataclass(frozen=True)
@@ -184,11 +186,12 @@ class HeistService:
             if left is None:  # the same stake was taken before: this is a retry
                 raise HeistRefused("You are already in this heist's crew.")
             crew = repository.crew_size(conn, heist.id)
-        if has_sub_badge and platform == Platform.TWITCH:
-            self._look_up_tier_if_unknown(guild_id, platform, user_id, badge_version)
+        tier = self._tier_at_join(guild_id, platform, user_id, has_sub_badge, badge_version)
+        seconds_left = seconds_between(heist.closes_at, now)
         return Joined(
-            heist, opened, stake, risk, left, crew, seconds_between(heist.closes_at, now), currency
-        )
+            heist, opened, stake, risk, left, crew, seconds_left, currency,
+            tier=tier, tier_multiplier_x100=rules.tier_multiplier(tier),
+        )  # fmt: skip
 
     async def se_stake(self, guild_id: int, login: str) -> SeStake | None:
         """None when this guild keeps its points on our ledger; else the viewer's balance as
@@ -233,20 +236,27 @@ class HeistService:
             raise HeistRefused(f"The largest stake is {rules.max_bet:,} {currency}.")
         return stake
 
-    def _look_up_tier_if_unknown(
-        self, guild_id: int, platform: Platform, user_id: str, badge_version: str | None
-    ) -> None:
-        """A subscriber badge and no known tier: ask for it, so the bonus can apply at the
-        draw (the badge's version is the hint kept when Twitch cannot answer).
-        ``request_lookup`` returns at once; a failure never fails the join."""
+    def _tier_at_join(
+        self,
+        guild_id: int,
+        platform: Platform,
+        user_id: str,
+        has_sub_badge: bool,
+        badge_version: str | None,
+    ) -> str | None:
+        """The joiner's known tier, for the reply (the draw reads it again). A Twitch subscriber
+        badge and no known tier: ask for it (returns at once), so the bonus can apply at the
+        draw. A failure never fails the join."""
         if self.sub_tiers is None:
-            return
+            return None
         try:
-            known = self.sub_tiers.tiers_of(guild_id, platform, [user_id])
-            if user_id not in known:
+            sub = self.sub_tiers.tiers_of(guild_id, platform, [user_id]).get(user_id)
+            if sub is None and has_sub_badge and platform == Platform.TWITCH:
                 self.sub_tiers.request_lookup(guild_id, platform, {user_id: badge_version})
         except Exception:
             log.warning("guild %s: could not ask for %s's tier", guild_id, user_id, exc_info=True)
+            return None
+        return current_tier(sub, self.clock())
 
     def status(self, guild_id: int, platform: Platform) -> tuple[Heist, int] | None:
         """The open heist of this chat and its crew size, or None."""
@@ -313,10 +323,7 @@ class HeistService:
     def _outcome(self, member: Participant, rules: HeistRules, sub: SubTier | None) -> Outcome:
         risk = member.risk if member.risk in RISKS else "medium"
         chance, multiplier = rules.chance(risk), rules.multiplier(risk)
-        now = self.clock()
-        tier = None
-        if sub is not None and (sub.expires_at is None or sub.expires_at > now):
-            tier = tier_of(sub.tier, sub.is_prime)
+        tier = current_tier(sub, self.clock())
         bonus = rules.tier_multiplier(tier)
         won = self.draw.random() * 100 < chance
         return Outcome(

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy.engine import Engine
 
@@ -25,7 +25,7 @@ from core.features.linking import repository
 from core.features.linking.platforms import LINKABLE, PlatformChoice, choose, offered
 from core.features.linking.repository import AccountLink, HistoryEntry, LinkPanel, LinkSettings
 from core.features.refusals import Refused
-from core.security.links import new_claims, signed_link
+from core.security.links import LINK_LIFETIME, new_claims, signed_link
 
 LINK_PATH = "/auth/kick"
 # Where a viewer's signed start link leads, and what it is signed for, by platform.
@@ -43,12 +43,14 @@ REFUSED = "refused"
 
 # Why a link attempt failed. The front ends say these in plain words.
 DECLINED = "declined"  # the member said no on Kick's consent page
-LINK_EXPIRED = "link_expired"  # the signed link was more than an hour old
+LINK_EXPIRED = "link_expired"  # the signed link was older than LINK_EXPIRY_MINUTES
 ALREADY_LINKED = "already_linked"  # the Kick account belongs to another Discord user
-# The platform refused the sign-in or did not say who signed in (the code predates Twitch and
-# is kept, as link histories hold it; the event's platform says which).
+# The platform refused the sign-in or did not say who signed in: each platform's own code (link
+# histories from before Twitch hold ``kick_error`` for either; the entry's platform says which).
 KICK_ERROR = "kick_error"
-REASONS = (DECLINED, LINK_EXPIRED, ALREADY_LINKED, KICK_ERROR)
+TWITCH_ERROR = "twitch_error"
+PLATFORM_ERRORS = {Platform.KICK: KICK_ERROR, Platform.TWITCH: TWITCH_ERROR}
+REASONS = (DECLINED, LINK_EXPIRED, ALREADY_LINKED, KICK_ERROR, TWITCH_ERROR)
 
 
 class LinkRefused(Refused):
@@ -83,6 +85,7 @@ class LinkingService:
         public_base_url: str = "",
         kick_configured: bool = True,
         twitch_configured: bool = False,
+        link_lifetime: timedelta = LINK_LIFETIME,
     ) -> None:
         self.engine = engine
         self.clock = clock
@@ -90,18 +93,21 @@ class LinkingService:
         self.public_base_url = public_base_url
         self.kick_configured = kick_configured
         self.twitch_configured = twitch_configured
+        self.link_lifetime = link_lifetime
 
     # --- links ----------------------------------------------------------------------------
 
     def start_link(
         self, guild_id: int, discord_user_id: int, platform: Platform = Platform.KICK
     ) -> str:
-        """A signed link, good for one hour, with which this member (and nobody else) links
+        """A signed link, good for ``link_lifetime``, with which this member (and nobody else) links
         their account on ``platform`` from this guild."""
         if self.link_secret is None:
             raise RuntimeError("LinkingService was built without a link secret")
         path, purpose = START_LINKS[platform]
-        claims = new_claims(purpose, discord_user_id, guild_id, utc(self.clock()))
+        claims = new_claims(
+            purpose, discord_user_id, guild_id, utc(self.clock()), self.link_lifetime
+        )
         return signed_link(self.public_base_url, path, self.link_secret, claims)
 
     def configured_platforms(self) -> tuple[Platform, ...]:

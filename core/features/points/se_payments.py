@@ -47,11 +47,19 @@ def payment_key(guild_id: int, source: str, ref: str) -> str:
 
 
 def queue_payment(
-    conn: Connection, guild_id: int, login: str, amount: int, source: str, ref: str, now: datetime
+    conn: Connection,
+    guild_id: int,
+    login: str,
+    amount: int,
+    source: str,
+    ref: str,
+    now: datetime,
+    **record: object,
 ) -> bool:
     """Queue a net change of ``amount`` for ``login``, in the caller's transaction; False when
-    this payment (``source``, ``ref``) was queued before, so a settlement retried pays once."""
-    payload = {"username": login, "amount": amount, "source": source, "ref": ref}
+    this payment (``source``, ``ref``) was queued before, so a settlement retried pays once.
+    ``record`` is kept with it (an admin's id and reason)."""
+    payload = {**record, "username": login, "amount": amount, "source": source, "ref": ref}
     key = payment_key(guild_id, source, ref)
     return store.enqueue(conn, Effect(SERVICE, PAY, guild_id, key, payload), now)
 

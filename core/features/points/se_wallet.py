@@ -34,6 +34,20 @@ from core.security.secrets import TokenCipher
 from core.storage.db import insert_for
 
 LEDGER, STREAMELEMENTS = "ledger", "streamelements"
+ADMIN = "admin"  # the source of an admin's !pointsgive / !pointsremove
+BOARD_ASKED_AT_ONCE = 5  # balance requests in flight for one board
+
+
+@dataclass(frozen=True)
+class QueuedChange:
+    """An admin's change queued for the ``streamelements`` worker. ``balance`` is what
+    StreamElements said before it (holds not taken off), ``held`` the viewer's open stakes."""
+
+    username: str
+    amount: int
+    balance: int
+    held: int
+    is_new: bool  # False: this command's change was queued before (a retried command)
 
 
 @dataclass(frozen=True)
@@ -163,6 +177,63 @@ class SeWallet:
         with self.engine.begin() as conn:
             return settle_in(conn, guild_id, source, outcomes, self.clock())
 
+    # --- an admin's change and the board (!pointsgive, !pointsremove, !pointsboard) ----------
+
+    async def queue_change(
+        self, guild_id: int, username: str, amount: int, *, ref: str, actor_id: int, reason: str
+    ) -> QueuedChange:
+        """Queue ``amount`` (negative to take) for the viewer's StreamElements points, keyed by
+        ``ref`` (the command), with the admin and reason. A removal must leave the balance,
+        less open stakes, at zero or more (:class:`NotEnoughPoints`, nothing queued)."""
+        balance = await self.balance(guild_id, username)  # refuses what SE cannot take
+        login = checked_username(username)
+        return await asyncio.to_thread(
+            self._queue_change, guild_id, login, amount, balance, ref, actor_id, reason
+        )
+
+    def _queue_change(
+        self, guild_id: int, login: str, amount: int, balance: int, ref: str, actor: int, why: str
+    ) -> QueuedChange:
+        with self.engine.begin() as conn:
+            _lock_guild(conn, guild_id)
+            held = held_in(conn, guild_id, login)
+            if amount < 0 and balance - held < -amount:
+                raise NotEnoughPoints(
+                    f"{login} has only {max(balance - held, 0):,} points free on StreamElements.",
+                    balance=max(balance - held, 0),
+                    needed=-amount,
+                )
+            is_new = queue_payment(
+                conn, guild_id, login, amount, ADMIN, ref, self.clock(),
+                actor_id=actor, reason=why[:200],
+            )  # fmt: skip
+        return QueuedChange(login, amount, balance, held, is_new)
+
+    async def board(self, guild_id: int, usernames: Sequence[str]) -> list[tuple[str, int]]:
+        """These viewers' StreamElements balances, richest first (``(login, points)``; viewers
+        whose name is no login, or whom SE cannot say, left out)."""
+        account = await asyncio.to_thread(self._account_or_refuse, guild_id)
+        logins = []
+        for name in usernames:
+            try:
+                login = checked_username(name)
+            except ValueError:
+                continue
+            if login not in logins:
+                logins.append(login)
+        at_once = asyncio.Semaphore(BOARD_ASKED_AT_ONCE)
+
+        async def ask(login: str) -> tuple[str, int] | None:
+            async with at_once:
+                try:
+                    found = await self.client.balance(account.channel_id, account.jwt, login)
+                except StreamElementsError:
+                    return None
+            return None if found is None else (login, found)
+
+        answers = await asyncio.gather(*(ask(login) for login in logins))
+        return sorted((a for a in answers if a is not None), key=lambda a: (-a[1], a[0]))
+
     # --- for games that hold and settle in their own transaction (the heist) ----------------
 
     def uses_streamelements(self, guild_id: int) -> bool:
@@ -215,12 +286,7 @@ def hold_in(
     stays free. Raises :class:`NotEnoughPoints` when the balance minus the open holds does not
     cover it. A reference held before holds nothing more."""
     h = points_se_holds.c
-    # The guild's settings row is the lock: holds of one guild are checked one at a time.
-    conn.execute(
-        sa.update(points_settings)
-        .where(points_settings.c.guild_id == guild_id)
-        .values(updated_at=points_settings.c.updated_at)
-    )
+    _lock_guild(conn, guild_id)
     available = balance - held_in(conn, guild_id, login)
     again = conn.execute(
         sa.select(h.amount).where(
@@ -242,6 +308,16 @@ def hold_in(
         )
     )  # fmt: skip
     return available - amount
+
+
+def _lock_guild(conn: Connection, guild_id: int) -> None:
+    """The guild's settings row is the lock: holds and changes of one guild are checked one at
+    a time."""
+    conn.execute(
+        sa.update(points_settings)
+        .where(points_settings.c.guild_id == guild_id)
+        .values(updated_at=points_settings.c.updated_at)
+    )
 
 
 def open_holds_by_ref(

@@ -15,6 +15,7 @@ from core.storage.db import insert_for
 OPEN = "open"
 PICKED = "picked"
 CLEARED = "cleared"
+SKIPPED = "skipped"  # passed over from its post's Skip button
 
 
 @dataclass(frozen=True)

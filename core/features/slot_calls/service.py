@@ -28,6 +28,7 @@ from core.features.slot_calls.repository import (
     CLEARED,
     OPEN,
     PICKED,
+    SKIPPED,
     BlacklistEntry,
     NewSlotCall,
     SlotCall,
@@ -81,6 +82,7 @@ class Pick:
     call: SlotCall
     open_before: int  # how many calls it was picked from
     channel_id: int | None  # the guild's slot call channel
+    is_random: bool = True  # False: a moderator chose this call (its post's Pick button)
 
 
 class InvalidSetting(ValueError):
@@ -232,6 +234,31 @@ class SlotCallService:
                     if call is not None:
                         return Pick(call, len(ids), self._channel_of(settings))
         return None
+
+    def pick_call(self, guild_id: int, call_id: int, picked_by: int) -> Pick | None:
+        """Pick this call (its post's Pick button); None when it is not open any more (picked,
+        skipped or cleared already: of two moderators pressing at once, one picks it)."""
+        with self.engine.begin() as conn:
+            open_before = repository.count_open_calls(conn, guild_id)
+            if not repository.close_call(
+                conn, guild_id, call_id, PICKED, utc(self.clock()), picked_by
+            ):
+                return None
+            call = repository.get_call(conn, guild_id, call_id)
+            settings = repository.get_settings(conn, guild_id) or SlotCallSettings()
+        if call is None:
+            return None
+        return Pick(call, open_before, self._channel_of(settings), is_random=False)
+
+    def skip(self, guild_id: int, call_id: int, skipped_by: int) -> SlotCall | None:
+        """Pass over this call (its post's Skip button): closed, not picked. None when it is not
+        open any more."""
+        with self.engine.begin() as conn:
+            if not repository.close_call(
+                conn, guild_id, call_id, SKIPPED, utc(self.clock()), skipped_by
+            ):
+                return None
+            return repository.get_call(conn, guild_id, call_id)
 
     def clear(self, guild_id: int, cleared_by: int) -> int:
         """Close every open call; how many there were."""

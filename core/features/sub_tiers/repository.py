@@ -125,6 +125,26 @@ def record(conn: Connection, guild_id: int, sighting: SubTier, now: datetime) ->
     return merged
 
 
+def end_record(
+    conn: Connection, guild_id: int, platform: str, platform_user_id: str, ended_at: datetime
+) -> bool:
+    """Make a viewer's record stop counting at ``ended_at`` (their subscription ended), unless a
+    source saw it after that (a resub told before the end arrived) or it stopped already.
+    Whether a record was ended; a repeated end changes nothing."""
+    result = conn.execute(
+        sa.update(sub_tiers)
+        .where(
+            sub_tiers.c.guild_id == guild_id,
+            sub_tiers.c.platform == platform,
+            sub_tiers.c.platform_user_id == platform_user_id,
+            sub_tiers.c.seen_at <= ended_at,
+            sub_tiers.c.expires_at > ended_at,
+        )
+        .values(expires_at=ended_at)
+    )
+    return bool(result.rowcount)
+
+
 def forget_expired(conn: Connection, before: datetime) -> int:
     """Delete the records that stopped counting before ``before``; how many."""
     result = conn.execute(sa.delete(sub_tiers).where(sub_tiers.c.expires_at <= before))

@@ -22,7 +22,15 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.engine import Engine
 
-from core.events import ID_MAX, Platform, Subscribed, SubscriptionsGifted, Viewer, utc
+from core.events import (
+    ID_MAX,
+    Platform,
+    Subscribed,
+    SubscriptionEnded,
+    SubscriptionsGifted,
+    Viewer,
+    utc,
+)
 from core.features.linking.repository import find_link_by_discord_user
 from core.features.sub_tiers import repository
 from core.features.sub_tiers.ports import (
@@ -165,6 +173,19 @@ class SubTierService:
         if tier is None:
             return
         self._record_viewers(guild_id, event, event.giftees, tier, source, False, event.expires_at)
+
+    def handle_ended(self, guild_id: int, event: SubscriptionEnded) -> None:
+        """A subscription ended (Twitch's ``channel.subscription.end``): the viewer's record
+        stops counting from then, so no game gives a bonus for it. A record a source made after
+        the end (a resub told first) stays; a redelivered end changes nothing."""
+        user_id = event.viewer.platform_user_id
+        if user_id is None:
+            return
+        ended_at = min(utc(event.occurred_at), self._now())
+        with transaction(self.engine) as conn:
+            ended = repository.end_record(conn, guild_id, str(event.platform), user_id, ended_at)
+        if ended:
+            log.info("guild %s: %s's subscription ended; tier record closed", guild_id, user_id)
 
     def _record_viewers(
         self,

@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy.engine import Connection, Engine
 
 from core.events import Platform
+from core.features.chat_commands.notices import ChatNotices
 from core.features.chat_commands.ports import ChatSender
 from core.features.vip import discord_calls, redemption_outbox, removal_calls, repository
 from core.features.vip.effects import VipEffects, log
@@ -67,9 +68,12 @@ class VipService:
         roles: TemporaryRoles | None = None,
         kick_chat: Callable[[], ChatSender | None] = lambda: None,
         sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
+        chat_notices: ChatNotices | None = None,
     ) -> None:
         """``broadcaster_of(guild_id)``: the Twitch broadcaster id the guild follows, or None.
-        ``roles`` and ``kick_chat``: Kick's temporary role and chat (None: Kick is left out)."""
+        ``roles`` and ``kick_chat``: Kick's temporary role and chat (None: Kick is left out).
+        ``chat_notices``: says in Twitch chat when the reward is paused or resumed."""
+        self.chat_notices = chat_notices
         self.effects = VipEffects(
             engine, clock, twitch, notices, VipPacer(clock, sleep), roles, kick_chat
         )
@@ -150,6 +154,7 @@ class VipService:
         broadcaster_id = await self._broadcaster(guild_id)
         twitch, reward_id = self.effects.twitch, settings.reward_id
         changes: dict[str, Any] = {}
+        paused_now: bool | None = None  # after a pause or resume that changed Twitch's state
         if what == "hours":
             changes["duration_hours"] = check_hours(_whole(value))
             summary = f"Each redemption now gives {changes['duration_hours']} hour(s) of VIP."
@@ -163,25 +168,45 @@ class VipService:
             summary = "The VIP reward is deleted; the VIPs it granted still expire."
         else:
             fields: dict[str, Any]
+            was_paused: bool | None = None
             if what == "cost":
                 fields = {"cost": check_cost(_whole(value))}
             elif what == "title":
                 fields = {"title": check_title(value or "")}
             elif what in ("pause", "resume"):
                 fields = {"is_paused": what == "pause"}
+                was_paused = await self._is_paused(guild_id, broadcaster_id, reward_id)
             else:
                 raise VipRefused(
                     "Change the reward's cost, hours or title, or pause, resume or delete it."
                 )
             reward = await twitch.update_reward(guild_id, broadcaster_id, reward_id, **fields)
             changes = {"reward_title": reward.title, "reward_cost": reward.cost}
+            if "is_paused" in fields and was_paused != reward.is_paused:
+                paused_now = reward.is_paused
             state = "paused" if reward.is_paused else "on"
             summary = f"The reward is now **{reward.title}**, {reward.cost:,} points, {state}."
         now = self.effects.clock()
-        await self.effects.in_transaction(
-            lambda conn: repository.save_settings(conn, guild_id, changes, now)
-        )
+
+        def save(conn: Connection) -> None:
+            repository.save_settings(conn, guild_id, changes, now)
+            if paused_now is not None and self.chat_notices and settings.is_chat_notices:
+                # In the change's transaction, keyed by it: the chat hears of it once.
+                self.chat_notices.queue_vip_state(
+                    conn, guild_id, broadcaster_id, reward_id,
+                    is_paused=paused_now, reward_title=changes.get("reward_title"), changed_at=now,
+                )  # fmt: skip
+
+        await self.effects.in_transaction(save)
         return summary
+
+    async def _is_paused(self, guild_id: int, broadcaster_id: str, reward_id: str) -> bool | None:
+        """Whether Twitch has the reward paused now; None when Twitch cannot say."""
+        try:
+            rewards = await self.effects.twitch.list_rewards(guild_id, broadcaster_id)
+        except TwitchRefused:
+            return None
+        return next((r.is_paused for r in rewards if r.id == reward_id), None)
 
     async def set_kick_reward(self, guild_id: int, title: str | None, role_id: int | None) -> str:
         """Kick's reward ``title`` gives its linked redeemer the role ``role_id`` for the VIP

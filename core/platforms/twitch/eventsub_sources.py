@@ -40,6 +40,7 @@ SOCKET_SUBSCRIPTIONS: tuple[str, ...] = (
     "channel.subscribe",
     "channel.subscription.message",
     "channel.subscription.gift",
+    "channel.subscription.end",
     "channel.channel_points_custom_reward_redemption.add",
     "channel.channel_points_custom_reward_redemption.update",
     "channel.vip.add",

@@ -21,6 +21,7 @@ from core.events import (
     StreamEnded,
     StreamStarted,
     Subscribed,
+    SubscriptionEnded,
     SubscriptionsGifted,
     Viewer,
     VipAdded,
@@ -87,6 +88,7 @@ TWITCH_SUBSCRIPTION_TYPES: frozenset[str] = frozenset(
         "channel.subscribe",
         "channel.subscription.message",
         "channel.subscription.gift",
+        "channel.subscription.end",
         REDEMPTION_ADD,
         REDEMPTION_UPDATE,
         "channel.vip.add",
@@ -275,6 +277,16 @@ def _parse_subscription_gift(n: _Notification) -> SubscriptionsGifted:
     )
 
 
+def _parse_subscription_end(n: _Notification) -> SubscriptionEnded:
+    return SubscriptionEnded(
+        **n.common(),
+        occurred_at=n.delivered_at,
+        viewer=n.required_viewer("user"),
+        tier=n.word("tier"),
+        is_gift=bool(as_bool(n.get("is_gift"))),
+    )
+
+
 def _parse_redemption(n: _Notification) -> RewardRedeemed:
     """The same redemption arrives once per status (add: unfulfilled; update: fulfilled or
     canceled), so the event id is the redemption id plus the status."""
@@ -315,6 +327,7 @@ _PARSERS: dict[str, Callable[[_Notification], Event | None]] = {
     "channel.subscribe": _parse_subscribe,
     "channel.subscription.message": _parse_subscription_message,
     "channel.subscription.gift": _parse_subscription_gift,
+    "channel.subscription.end": _parse_subscription_end,
     REDEMPTION_ADD: _parse_redemption,
     REDEMPTION_UPDATE: _parse_redemption,
     "channel.vip.add": _parse_vip_added,

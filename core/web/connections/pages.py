@@ -22,7 +22,7 @@ from werkzeug.exceptions import HTTPException
 from core.bus.base import BusUnavailable
 from core.events import AccountLinked, AccountLinkFailed, GuildEvent, Platform, Viewer
 from core.features.connections.authorization import LINK_USED, AuthorizationFailed
-from core.features.linking.service import DECLINED, KICK_ERROR, LINK_EXPIRED, LinkRefused
+from core.features.linking.service import DECLINED, LINK_EXPIRED, PLATFORM_ERRORS, LinkRefused
 from core.security.links import LinkClaims, LinkInvalid, verify_link_params
 from core.storage.db import DatabaseUnavailable
 from core.web.services import services
@@ -47,7 +47,7 @@ h1{font-size:1.4rem}button{font-size:1rem;padding:.5rem 1rem}</style></head>
 {% else %}<p>You can close this page.</p>{% endif %}</body></html>"""
 
 LINK_PROBLEMS = {
-    "expired": "This link has expired (links work for one hour). Ask for a new one in Discord.",
+    "expired": "This link has expired. Ask for a new one in Discord.",
     "tampered": "This link is not valid. Use the exact link the bot sent you.",
     "malformed": "This link is incomplete. Use the exact link the bot sent you.",
 }
@@ -174,7 +174,7 @@ def not_linked_text(platform: Platform, reason: str) -> str:
     """What a viewer reads when linking failed, by reason code."""
     name = platform_name(platform)
     if reason == LINK_EXPIRED:
-        return f"This link has expired (links work for one hour). {_ASK_AGAIN}"
+        return f"This link has expired. {_ASK_AGAIN}"
     if reason == DECLINED:
         return f"You declined on {name}, so your accounts were not linked. {_ASK_AGAIN}"
     return f"{name} did not finish the sign-in, so your accounts were not linked. {_ASK_AGAIN}"
@@ -204,7 +204,7 @@ def viewer_refused(
 ) -> Response:
     """A viewer's sign-in came back refused (declined, or the platform failed): the page (with
     ``message`` instead of the usual words when given), the member's DM and the link history."""
-    reason = DECLINED if code == DECLINED else KICK_ERROR
+    reason = DECLINED if code == DECLINED else PLATFORM_ERRORS[platform]
     report_failure(platform, guild_id, discord_user_id, reason)
     return page("Not linked", message or not_linked_text(platform, reason), status)
 

@@ -13,6 +13,7 @@ import httpx
 import pytest
 
 from core.discord_bot.services import BotServices
+from core.features.connections.twitch.subscriptions import WANTED_TYPES
 from core.runtime import Runtime
 from tests.discord_bot.fake_discord import say
 from tests.fakes.twitch_runtime import BOT_URL, EVENTSUB_SECRET
@@ -94,7 +95,7 @@ async def test_setup_dms_the_link_and_the_streamer_connects(
     [reply] = await say("!twitch status", manager)
 
     assert "twitchdev, connected as twitchdev" in reply.content
-    assert "0/11 subscribed" in reply.content
+    assert f"0/{len(WANTED_TYPES)} subscribed" in reply.content
 
 
 async def test_an_unknown_channel_gets_a_friendly_reply(manager: discord.Member) -> None:
@@ -110,9 +111,9 @@ async def test_sync_subscribes_and_status_shows_it(
     [synced] = await say("!twitch sync", manager)
     [reply] = await say("!twitch status", manager)
 
-    assert "11 created" in synced.content
-    assert "11/11 subscribed" in reply.content
-    assert len(fake_twitch.eventsub) == 11
+    assert f"{len(WANTED_TYPES)} created" in synced.content
+    assert f"{len(WANTED_TYPES)}/{len(WANTED_TYPES)} subscribed" in reply.content
+    assert len(fake_twitch.eventsub) == len(WANTED_TYPES)
 
 
 async def test_a_dead_grant_is_shown_with_a_new_link_by_dm(

@@ -56,6 +56,16 @@ async def test_a_manager_sets_the_heist_channel_and_sees_the_settings(manager, g
     assert heist.rules(guild_a.id).tier_3 == 175
 
 
+async def test_one_switch_turns_the_whole_subscriber_bonus_off(manager, guild_a, heist):
+    [reply] = await say("!heistset sub_bonus off", manager)
+    assert reply.content == "Heist setting `sub_bonus_on` is now off."
+    [listing] = await say("!heist settings", manager)
+    assert "`sub_bonus_on`: off" in listing.content
+    assert heist.rules(guild_a.id).tier_multiplier("3") == 100
+    [refused] = await say("!heistset sub_bonus maybe", manager)
+    assert refused.content == "sub\\_bonus\\_on is on or off."
+
+
 async def test_a_bad_setting_gets_a_clear_refusal(manager):
     [reply] = await say("!heistset high_chance 150", manager)
     assert reply.content == "high\\_chance is a whole number from 1 to 99."  # escaped markdown

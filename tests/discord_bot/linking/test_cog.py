@@ -209,7 +209,7 @@ async def test_slash_link_answers_ephemerally_with_the_link_and_sends_no_dm(
     cog = LinkingCog(linking, link_effects)
     ctx = FakeSlashContext(guild_a, SimpleNamespace(id=4242, send=dm))
 
-    await cog.link.callback(cog, ctx)  # type: ignore[arg-type]
+    await cog.link.callback(cog, ctx, None)  # type: ignore[arg-type] # discord.py passes it
 
     [(content, options)] = ctx.sent
     assert options["ephemeral"] is True

@@ -15,6 +15,7 @@ from core.security.secrets import TokenCipher
 from tests.conftest import TEST_FERNET_KEY
 from tests.discord_bot.fake_discord import say
 from tests.fakes.streamelements_server import CHANNEL_ID, JWT, FakeStreamElements
+from tests.features.points.se_support import payments, payments_worker
 from tests.support.waiting import no_sleep
 
 
@@ -64,3 +65,56 @@ async def test_points_shows_the_streamelements_balance_less_heist_holds(
     se.fail_next("500", "500", "500")
     [reply] = await say("!points twitch:Carol", alice)
     assert reply.content.startswith("**Carol**: StreamElements did not answer")
+
+
+@pytest.fixture
+def se_guild(sqlite_engine, clock, wallet, points, guild_a):
+    """Carol and Dave have chatted here; the guild keeps its points in StreamElements."""
+    with sqlite_engine.begin() as conn:
+        remember_viewers(
+            conn, Platform.TWITCH, [Viewer("900", "Carol"), Viewer("901", "dave")], clock()
+        )
+    points.give(guild_a.id, Platform.TWITCH, "900", 5)  # the ledger's balances are not used
+    points.give(guild_a.id, Platform.TWITCH, "901", 9)
+    wallet.use_streamelements(guild_a.id, CHANNEL_ID, JWT)
+    return guild_a
+
+
+async def test_pointsgive_and_pointsremove_change_the_streamelements_balance(
+    se, wallet, points, manager, se_guild
+):
+    se.points["carol"] = 700
+    [reply] = await say("!pointsgive twitch:Carol 250 raid prize", manager)
+    assert reply.content == (
+        "Giving 250 points to **Carol** (Twitch) on StreamElements, where they have 700 points; "
+        "the change is made within seconds."
+    )
+    [reply] = await say("!pointsremove twitch:Carol 100", manager)
+    assert reply.content.startswith("Taking 100 points from **Carol** (Twitch) on StreamElements")
+
+    assert payments(wallet.engine) == [("carol", 250, "pending"), ("carol", -100, "pending")]
+    await payments_worker(wallet).run_once()  # the streamelements worker makes them
+    assert se.puts == [("carol", 250), ("carol", -100)]
+    assert se.points["carol"] == 850
+    assert points.balance(se_guild.id, Platform.TWITCH, "900") == 5  # our ledger untouched
+
+
+async def test_removing_more_than_the_streamelements_balance_is_refused(
+    se, wallet, manager, se_guild
+):
+    se.points["carol"] = 80
+    await wallet.hold(se_guild.id, "carol", 50, source="heist", source_ref="1:twitch:900:stake")
+    [reply] = await say("!pointsremove twitch:Carol 40", manager)
+    assert reply.content == "carol has only 30 points free on StreamElements."
+    se.fail_next("500", "500", "500")
+    [reply] = await say("!pointsgive twitch:Carol 40", manager)
+    assert reply.content.startswith("StreamElements did not answer")
+    assert payments(wallet.engine) == []
+
+
+async def test_pointsboard_ranks_the_streamelements_balances(se, alice, se_guild):
+    se.points.update({"carol": 300, "dave": 1200})
+    [reply] = await say("!pointsboard", alice)
+    [embed] = reply.embeds
+    assert embed.description == "**#1** dave: 1,200 points\n**#2** carol: 300 points"
+    assert "StreamElements' own leaderboard is not used" in (embed.footer.text or "")

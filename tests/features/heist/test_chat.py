@@ -197,3 +197,44 @@ async def test_a_result_is_posted_by_the_process_whose_discord_shard_has_the_gui
     assert announcer.posts == []
     assert await heist_chat.post_pending() == 1
     assert len(announcer.posts) == 1
+
+
+@pytest.mark.parametrize(
+    ("tier", "is_prime", "shown"),
+    [
+        ("3", False, "Tier 3 - 1.5x rewards"),
+        ("1", False, "Tier 1 - 1.2x rewards"),
+        ("1", True, "Prime - 1.15x rewards"),
+    ],
+)
+async def test_a_subscriber_hears_their_tier_and_bonus_when_they_join(
+    chat, points, tiers, tier, is_prime, shown
+):
+    give(points, "1", 1000, Platform.TWITCH)
+    give(points, "2", 1000, Platform.TWITCH)
+    tiers.set("1", "2")
+    assert await chat.say("!join 200 low", "1", platform=Platform.TWITCH) == (
+        "A heist is being planned! You are in with 200 points (low risk), Tier 2 - 1.3x "
+        "rewards. The crew gathers for 120 s, join with: !join <amount> [low|medium|high]"
+    )
+    tiers.set("2", tier, is_prime=is_prime)
+    assert await chat.say("!join 100", "2", platform=Platform.TWITCH) == (
+        f"You are in with 100 points (medium risk), {shown}: 2 in the crew, 120 s left to join."
+    )
+
+
+async def test_the_join_reply_says_the_bonus_the_settings_give_now(chat, points, tiers, service):
+    give(points, "1", 1000, Platform.TWITCH)
+    tiers.set("1", "3")
+    service.set_setting(GUILD, "tier_3_on", "off")
+    reply = await chat.say("!join 200 low", "1", platform=Platform.TWITCH)
+    assert reply is not None
+    assert "(low risk), Tier 3 - 1x rewards." in reply
+
+
+async def test_no_tier_known_means_no_tier_in_the_reply(chat, points):
+    give(points, "1", 1000)
+    reply = await chat.say("!join 200 low", "1")
+    assert reply is not None
+    assert "Tier" not in reply
+    assert "Prime" not in reply

@@ -275,6 +275,30 @@ def test_a_switched_off_tier_pays_no_bonus_but_is_recorded(service, points, tier
     )
 
 
+def test_one_switch_turns_the_whole_subscriber_bonus_off_and_on(
+    service, points, tiers, draws, clock
+):
+    assert service.set_setting(GUILD, "sub_bonus", "off") == ("sub_bonus_on", "off")
+    for user, tier in (("1", "3"), ("2", "1")):
+        give(points, user, 1000, Platform.TWITCH)
+        tiers.set(user, tier)
+        join(service, user, "100 low", Platform.TWITCH)
+    clock.advance(120)
+    draws.push(WIN, WIN)
+    service.resolve_due()
+    records = {r["platform_user_id"]: r for r in export_heists(service.engine, GUILD)}
+    # No tier pays a bonus, though each tier's own switch is on; the tiers are still recorded.
+    assert [(records[u]["tier"], records[u]["multiplier"]) for u in "12"] == [
+        ("3", 1.0),
+        ("1", 1.0),
+    ]
+    assert [records[u]["payout"] for u in "12"] == [150, 150]
+
+    service.set_setting(GUILD, "sub_bonus_on", "on")
+    assert service.rules(GUILD).tier_multiplier("3") == 150
+    assert ("sub_bonus_on", "on") in service.settings_listing(GUILD)
+
+
 def test_a_rerun_of_the_resolver_pays_nothing_twice(service, points, draws, clock, engine):
     give(points, "1", 1000)
     join(service, "1", "100 low")
@@ -354,6 +378,8 @@ def test_settings_refusals(service):
         service.set_setting(GUILD, "tier_1", "lots")
     with pytest.raises(HeistRefused, match="on or off"):
         service.set_setting(GUILD, "tier_1_on", "maybe")
+    with pytest.raises(HeistRefused, match="sub_bonus_on is on or off"):
+        service.set_setting(GUILD, "sub_bonus", "sometimes")
     with pytest.raises(HeistRefused, match=r"min_bet \(20,000\) cannot be above max_bet"):
         service.set_setting(GUILD, "min_bet", "20000")
     assert service.set_setting(GUILD, "high_multiplier", "4.25") == ("high_multiplier", "x4.25")

@@ -9,6 +9,7 @@ from datetime import timedelta
 from core.events import ChatMessageSent, Platform, Subscribed, Viewer
 from core.features.points import se_payments
 from core.platforms.streamelements.api import TOTAL_TIMEOUT_SECONDS
+from tests.fakes.streamelements_server import CHANNEL_ID, JWT, FakeStreamElements
 from tests.features.points.test_earning import T0
 from tests.support.events import chat_message
 
@@ -97,3 +98,32 @@ def test_streamelements_payments_have_a_worker_of_their_own(make_runtime):
     assert f"{se_payments.SERVICE} calls" in runtime.scheduler.loops
     after_tick = [job.name for job in runtime.scheduler.after_tick_jobs()]
     assert "StreamElements payments" not in after_tick
+
+
+async def test_streamelements_end_to_end_through_the_runtime_against_the_fake(make_runtime):
+    """STREAMELEMENTS_API_URL points the runtime's wallet at the loopback fake: a balance is
+    asked there, and a queued change is made there by the runtime's own streamelements worker."""
+    with FakeStreamElements() as se:
+        runtime = make_runtime(STREAMELEMENTS_API_URL=se.base_url)
+        se.points["carol"] = 400
+        wallet = runtime.points_wallet
+        wallet.use_streamelements(GUILD, CHANNEL_ID, JWT)
+        try:
+            assert await wallet.balance(GUILD, "Carol") == 400
+            change = await wallet.queue_change(
+                GUILD, "carol", -150, ref="discord:1", actor_id=7, reason="test"
+            )
+            assert change.is_new
+            [worker] = [w for w in runtime.outbox_workers if w.service == se_payments.SERVICE]
+            assert await worker.run_once() == 1
+        finally:
+            await wallet.client.aclose()
+        assert se.puts == [("carol", -150)]
+        assert se.points["carol"] == 250
+        assert all(auth == f"Bearer {JWT}" for auth in se.authorizations)
+
+
+def test_the_streamelements_address_is_a_setting(make_runtime):
+    assert make_runtime().points_wallet.client.base_url == (
+        "https://api.streamelements.com/kappa/v2"
+    )

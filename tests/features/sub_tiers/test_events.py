@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from core.events import Platform, Subscribed, SubscriptionsGifted, Viewer
+from core.events import Platform, Subscribed, SubscriptionEnded, SubscriptionsGifted, Viewer
 from core.features.sub_tiers.records import tier_label
 from core.features.sub_tiers.service import SubTierService
 from core.features.sub_tiers.tables import sub_tiers
@@ -214,3 +214,41 @@ def test_a_name_nobody_is_known_by_records_nothing(tiers: SubTierService) -> Non
     feed(tiers, event)
     with tiers.engine.connect() as conn:
         assert conn.execute(sub_tiers.select()).all() == []
+
+
+def test_an_ended_subscription_ends_the_tier_record_then_and_there(
+    tiers: SubTierService, clock: Clock
+) -> None:
+    feed(tiers, twitch_event("channel.subscription.message", T0, tier="3000"))
+    ended_at = T0 + timedelta(days=3)
+    clock.advance(timedelta(days=3).total_seconds())
+    end = twitch_event("channel.subscription.end", ended_at, message_id="end-1", tier="3000")
+    assert isinstance(end, SubscriptionEnded)
+
+    tiers.handle_ended(GUILD, end)
+
+    assert tiers.tier_of(GUILD, "twitch", "1234") is None  # no bonus, no "!tier 3" any more
+    with tiers.engine.connect() as conn:
+        [row] = conn.execute(sub_tiers.select()).all()
+    assert row.expires_at.replace(tzinfo=UTC) == ended_at
+    tiers.handle_ended(GUILD, end)  # redelivered: nothing more happens
+    assert tiers.tier_of(GUILD, "twitch", "1234") is None
+
+
+def test_a_resub_told_before_its_old_subs_end_arrived_stays(tiers: SubTierService) -> None:
+    feed(tiers, twitch_event("channel.subscribe", T0 + timedelta(hours=2)))
+    late_end = twitch_event("channel.subscription.end", T0 + timedelta(hours=1), "end-1")
+    tiers.handle_ended(GUILD, late_end)  # (its end was delivered before the new sub)
+    sub = tiers.tier_of(GUILD, "twitch", "1234")
+    assert sub is not None
+    assert sub.tier == "1"
+
+
+def test_an_end_for_someone_without_a_record_or_in_another_guild_changes_nothing(
+    tiers: SubTierService,
+) -> None:
+    feed(tiers, twitch_event("channel.subscribe", T0))
+    end = twitch_event("channel.subscription.end", T0 + timedelta(days=1), "end-1", user_id="99")
+    tiers.handle_ended(GUILD, end)
+    tiers.handle_ended(GUILD + 1, twitch_event("channel.subscription.end", T0, "end-2"))
+    assert tiers.tier_of(GUILD, "twitch", "1234") is not None

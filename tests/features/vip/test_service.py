@@ -6,10 +6,16 @@ from datetime import timedelta
 
 import pytest
 
+from core.events import Platform
+from core.features.chat_commands.notices import ChatNotices
+from core.features.chat_commands.queued import SAY, QueuedChat, service_of
 from core.features.vip.ports import TwitchRefused
 from core.features.vip.service import VipRefused
+from core.outbox import store
+from core.outbox.worker import OutboxWorker
+from tests.features.chat_commands.doubles import RecordingSender
 from tests.features.vip.conftest import Vip
-from tests.features.vip.doubles import GUILD, T0
+from tests.features.vip.doubles import BROADCASTER, GUILD, T0
 
 ADMIN = 900
 
@@ -101,3 +107,37 @@ async def test_not_connected_is_a_polite_refusal(vip: Vip) -> None:
     vip.twitch.is_connected = False
     with pytest.raises(TwitchRefused, match="Twitch is not connected"):
         await vip.service.setup(GUILD, ADMIN, "VIP", 5, 1)
+
+
+async def test_pausing_and_resuming_the_reward_is_said_in_twitch_chat_once_each(
+    vip: Vip, engine
+) -> None:
+    twitch_chat = RecordingSender()
+    vip.service.chat_notices = ChatNotices(engine, vip.clock, lambda p: True, lambda: [])
+    await vip.service.change_reward(GUILD, "pause")
+    vip.clock.advance(5)
+    await vip.service.change_reward(GUILD, "pause")  # already paused: nothing to say
+    vip.clock.advance(5)
+    await vip.service.change_reward(GUILD, "resume")
+    vip.clock.advance(5)
+    await vip.service.change_reward(GUILD, "cost", "300")  # not a pause or a resume
+
+    queued = QueuedChat(engine, vip.clock, lambda _: twitch_chat)
+    worker = OutboxWorker(
+        engine, service_of(Platform.TWITCH), {SAY: queued.kind(Platform.TWITCH)}, vip.clock
+    )
+    await worker.run_once()
+
+    assert twitch_chat.texts == [
+        "VIP redemptions are paused for now: VIP for a day cannot be redeemed.",
+        "VIP redemptions are back on: redeem VIP for a day for a while as VIP.",
+    ]
+    assert {line.broadcaster_user_id for line in twitch_chat.sent} == {BROADCASTER}
+
+
+async def test_with_chat_notices_off_a_pause_is_not_said(vip: Vip, engine) -> None:
+    vip.service.chat_notices = ChatNotices(engine, vip.clock, lambda p: True, lambda: [])
+    await vip.service.update_settings(GUILD, is_chat_notices=False)
+    await vip.service.change_reward(GUILD, "pause")
+    with engine.connect() as conn:
+        assert store.of_guild(conn, GUILD) == []

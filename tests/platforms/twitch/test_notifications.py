@@ -16,6 +16,7 @@ from core.events import (
     StreamEnded,
     StreamStarted,
     Subscribed,
+    SubscriptionEnded,
     SubscriptionsGifted,
     Viewer,
     VipAdded,
@@ -92,6 +93,9 @@ EXPECTED = {
         is_renewal=True,
         months=15,
         source_type="channel.subscription.message",
+    ),
+    "channel.subscription.end": SubscriptionEnded(
+        **common(), viewer=Viewer("1234", "Cool_User"), tier="1000"
     ),
     "channel.subscription.gift": SubscriptionsGifted(
         **common("gift:1234:284"),

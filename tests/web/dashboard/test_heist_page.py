@@ -62,6 +62,19 @@ def test_heist_settings_go_through_set_setting(site):
     assert site.runtime.heist.rules(OTHER_GUILD).low_multiplier == 150
 
 
+def test_one_switch_for_the_whole_subscriber_bonus(site):
+    client = site.client()
+    assert 'for="f-heist-sub_bonus_on"' in client.get(PAGE).text
+    assert post(client, PAGE + "setting", name="sub_bonus_on", value="off").status_code == 302
+    rules = site.runtime.heist.rules(GUILD)
+    assert not rules.sub_bonus_on
+    assert [rules.tier_multiplier(tier) for tier in ("prime", "1", "2", "3")] == [100] * 4
+    assert "Heist sub_bonus_on is now off." in client.get(PAGE).text
+    refused = post(client, PAGE + "setting", name="sub_bonus_on", value="half")
+    assert refused.status_code == 400
+    assert "sub_bonus_on is on or off." in refused.text
+
+
 def test_refused_heist_settings_are_shown_next_to_their_field(site):
     client = site.client()
     refused = post(client, PAGE + "setting", name="low_chance", value="150")

@@ -54,8 +54,9 @@ def link_expiry(link: str) -> datetime | None:
         return None
 
 
-def _works_until(link: str) -> str:
+def works_until(link: str) -> str:
     expires = link_expiry(link)
+    """ "it works until <in 40 minutes>": when a signed link stops working, as the link says."""
     return f"it works until {relative(expires)}" if expires else "it works for a short while"
 
 
@@ -105,7 +106,7 @@ def connect_link_dm(result: SetupResult, guild_name: str) -> str:
     return (
         f"Open this link to connect the {_described(result)} to {inert(guild_name)}. Sign in to "
         "Kick as the streamer there, or send the link privately to the streamer; "
-        f"{_works_until(result.connect_link)}. Don't post it anywhere others can see it.\n"
+        f"{works_until(result.connect_link)}. Don't post it anywhere others can see it.\n"
         f"{result.connect_link}"
     )
 
@@ -114,7 +115,7 @@ def setup_done_private(result: SetupResult) -> str:
     """The ephemeral reply to ``/kick setup``, which only the admin sees: it holds the link."""
     lines = [
         f"{_described(result)} is set up. Open this link to connect the streamer account "
-        f"(only you can see it; {_works_until(result.connect_link)}). Sign in to Kick as the "
+        f"(only you can see it; {works_until(result.connect_link)}). Sign in to Kick as the "
         "streamer, or send the link privately to the streamer:",
         result.connect_link,
         *_chatroom_line(result),

@@ -6,6 +6,7 @@ link is text the caller posts only in a DM or an ephemeral reply, never in a cha
 
 from __future__ import annotations
 
+from core.discord_bot.connections.kick.render import works_until
 from core.discord_bot.render import MESSAGE_LIMIT, inert, truncate
 from core.features.connections.twitch.setup import TwitchSetupResult, TwitchStatus
 from core.features.connections.twitch.subscriptions import WANTED_TYPES, TwitchSyncReport
@@ -27,7 +28,7 @@ def setup_done(result: TwitchSetupResult) -> str:
     return (
         f"{OK} This server now follows the Twitch channel **{inert(result.channel.channel_slug)}**."
         " I sent you the link to connect it by DM: the streamer opens it and signs in on "
-        "Twitch (it works once, for one hour)."
+        f"Twitch (it works once; {works_until(result.connect_link)})."
     )
 
 
@@ -43,14 +44,16 @@ def connect_link_dm(result: TwitchSetupResult, guild_name: str) -> str:
     return (
         f"Link to connect the Twitch channel {inert(result.channel.channel_slug)} to "
         f"{inert(guild_name)}: {result.connect_link}\n"
-        "The streamer must sign in on Twitch as that channel. It works once, for one hour."
+        "The streamer must sign in on Twitch as that channel. It works once; "
+        f"{works_until(result.connect_link)}."
     )
 
 
 def reconsent_link_dm(link: str, guild_name: str) -> str:
     return (
         f"Link to connect Twitch again for {inert(guild_name)} and grant every permission "
-        f"StreamKeeper needs: {link}\nThe streamer opens it. It works once, for one hour."
+        f"StreamKeeper needs: {link}\nThe streamer opens it. It works once; "
+        f"{works_until(link)}."
     )
 
 

@@ -12,7 +12,7 @@ import dataclasses
 import re
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from core.events import utc
 from core.features.connections.kick.service import (
@@ -33,7 +33,7 @@ from core.platforms.kick.api import KickApiError
 from core.platforms.kick.oauth_client import OAuthError
 from core.platforms.kick.pusher import PusherState
 from core.platforms.kick.site import InternalIds
-from core.security.links import new_claims, signed_link
+from core.security.links import LINK_LIFETIME, new_claims, signed_link
 
 _SLUG_IN_URL = re.compile(r"^(?:https?://)?(?:www\.)?kick\.com/([^/?#\s]+)", re.IGNORECASE)
 CHATROOM_HINT = (
@@ -80,6 +80,7 @@ class KickSetup:
         last_events: Callable[[str], Mapping[str, datetime]],
         client_configured: bool,
         clock: Callable[[], datetime],
+        link_lifetime: timedelta = LINK_LIFETIME,
     ) -> None:
         self.guilds = guilds
         self.connections = connections
@@ -93,6 +94,7 @@ class KickSetup:
         self.last_events = last_events
         self.client_configured = client_configured
         self.clock = clock
+        self.link_lifetime = link_lifetime
 
     async def setup(
         self, guild_id: int, admin_id: int, channel: str, chatroom_id: int | None = None
@@ -128,7 +130,9 @@ class KickSetup:
             raise SetupFailed(str(exc)) from exc
         broadcaster = found.broadcaster_user_id
         tracked = next(c for c in view.channels if c.broadcaster_user_id == broadcaster)
-        claims = new_claims(PURPOSE_STREAMER, admin_id, guild_id, utc(self.clock()))
+        claims = new_claims(
+            PURPOSE_STREAMER, admin_id, guild_id, utc(self.clock()), self.link_lifetime
+        )
         link = signed_link(self.public_base_url, "/auth/kick/streamer", self.link_secret, claims)
         return SetupResult(tracked, link, chatroom_found=chatroom_found)
 

@@ -13,7 +13,7 @@ import asyncio
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from core.events import utc
 from core.features.connections.twitch.revocations import TwitchRevocations
@@ -32,7 +32,7 @@ from core.features.guilds.service import GuildService, InvalidGuildInput
 from core.features.refusals import Refused
 from core.platforms.twitch.helix import HelixError
 from core.platforms.twitch.oauth_client import TwitchOAuthError
-from core.security.links import new_claims, signed_link
+from core.security.links import LINK_LIFETIME, new_claims, signed_link
 
 _LOGIN_IN_URL = re.compile(r"^(?:https?://)?(?:www\.|m\.)?twitch\.tv/([^/?#\s]+)", re.IGNORECASE)
 _LOGIN = re.compile(r"^[a-z0-9_]{1,25}$")
@@ -74,6 +74,7 @@ class TwitchSetup:
         public_base_url: str,
         client_configured: bool,
         clock: Callable[[], datetime],
+        link_lifetime: timedelta = LINK_LIFETIME,
     ) -> None:
         self.guilds = guilds
         self.connections = connections
@@ -85,10 +86,14 @@ class TwitchSetup:
         self.public_base_url = public_base_url
         self.client_configured = client_configured
         self.clock = clock
+        self.link_lifetime = link_lifetime
 
     def connect_link(self, guild_id: int, admin_id: int) -> str:
-        """A signed, one-hour, single-use link to Twitch's consent for the guild's channel."""
-        claims = new_claims(PURPOSE_TWITCH_STREAMER, admin_id, guild_id, utc(self.clock()))
+        """A signed, single-use link (for ``link_lifetime``) to Twitch's consent for the guild's
+        channel."""
+        claims = new_claims(
+            PURPOSE_TWITCH_STREAMER, admin_id, guild_id, utc(self.clock()), self.link_lifetime
+        )
         return signed_link(self.public_base_url, "/auth/twitch/streamer", self.link_secret, claims)
 
     async def setup(self, guild_id: int, admin_id: int, channel: str) -> TwitchSetupResult:

@@ -34,6 +34,7 @@ WANTED_TYPES: tuple[str, ...] = (
     "channel.subscribe",
     "channel.subscription.message",
     "channel.subscription.gift",
+    "channel.subscription.end",  # ends the viewer's tier record (sub_tiers)
     "stream.online",
     "stream.offline",
     "channel.vip.add",

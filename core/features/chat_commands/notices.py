@@ -1,0 +1,97 @@
+"""What the bot says in a channel's chat on its own: that it is online for the channel when the
+channel goes live, and that VIP handling paused or resumed (``!vip reward pause|resume``).
+
+Each notice is a chat line queued in the outbox (``queued.queue_line``) under a key that names
+the occasion, so it is said once per occasion whoever queues it how often: a webhook and Pusher
+telling one stream start, a redelivered event, two bot processes. A coming online is keyed by
+the stream's start (the platform's ``started_at``, which every source of one start carries); a
+VIP pause or resume by the reward and the moment its state changed.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import datetime
+
+from sqlalchemy.engine import Connection, Engine
+
+from core.events import Platform, StreamStarted, utc
+from core.features.chat_commands.queued import queue_line
+from core.features.chat_commands.text import chat_safe
+
+log = logging.getLogger(__name__)
+
+CHAT_LIMIT = 500  # Kick's and Twitch's chat take 500 characters a message
+SHOWN_COMMANDS = ("watchtime", "tickets", "call", "join", "heist", "tier", "link")
+
+
+def online_text(command_names: list[str]) -> str:
+    """ "StreamKeeper is online for this stream: !watchtime, !call, ..." with the commands this
+    bot has (the most useful first), within one chat message."""
+    names = [name for name in SHOWN_COMMANDS if name in command_names]
+    text = "StreamKeeper is online for this stream."
+    if names:
+        text += " Try " + ", ".join(f"!{name}" for name in names) + "."
+    return text[:CHAT_LIMIT]
+
+
+def vip_text(is_paused: bool, reward_title: str | None) -> str:
+    title = chat_safe(reward_title or "") or "the VIP reward"
+    if is_paused:
+        return f"VIP redemptions are paused for now: {title} cannot be redeemed."
+    return f"VIP redemptions are back on: redeem {title} for a while as VIP."
+
+
+class ChatNotices:
+    """``can_talk(platform)``: whether the bot can say anything in that platform's chat now (no
+    line is queued otherwise); ``command_names()``: the chat commands it answers."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        clock: Callable[[], datetime],
+        can_talk: Callable[[Platform], bool],
+        command_names: Callable[[], list[str]],
+    ) -> None:
+        self.engine = engine
+        self.clock = clock
+        self.can_talk = can_talk
+        self.command_names = command_names
+
+    def handle_stream_started(self, guild_id: int, event: StreamStarted) -> None:
+        """The channel went live: say once that the bot is online for it."""
+        if not self.can_talk(event.platform):
+            return
+        started = utc(event.occurred_at).strftime("%Y%m%dT%H%M%S")
+        key = f"notice:online:{event.platform}:{guild_id}:{event.broadcaster_user_id}:{started}"
+        with self.engine.begin() as conn:
+            is_new = queue_line(
+                conn, event.platform, guild_id, event.broadcaster_user_id,
+                online_text(self.command_names()), key, utc(self.clock()),
+            )  # fmt: skip
+        if is_new:
+            log.info("guild %s: said in %s chat that the bot is online", guild_id, event.platform)
+
+    def queue_vip_state(
+        self,
+        conn: Connection,
+        guild_id: int,
+        broadcaster_user_id: str,
+        reward_id: str,
+        *,
+        is_paused: bool,
+        reward_title: str | None,
+        changed_at: datetime,
+    ) -> bool:
+        """In the caller's transaction (the one that records the change): say in Twitch chat
+        that VIP redemptions paused or resumed. False when nothing was queued."""
+        if not self.can_talk(Platform.TWITCH):
+            return False
+        state = "paused" if is_paused else "resumed"
+        at = utc(changed_at).strftime("%Y%m%dT%H%M%S")
+        key = f"notice:vip:{Platform.TWITCH}:{guild_id}:{reward_id[:64]}:{state}:{at}"
+        text = vip_text(is_paused, reward_title)
+        return queue_line(
+            conn, Platform.TWITCH, guild_id, broadcaster_user_id, text, key, utc(self.clock())
+        )

@@ -1,0 +1,69 @@
+"""What the bot says on its own, through the chat outbox (SQLite and PostgreSQL): "online" once
+per coming online of a channel, whoever and however often it is told (a webhook and Pusher, a
+redelivery, two processes), and nothing where the bot cannot talk."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy.engine import Engine
+
+from core.events import Platform, StreamStarted
+from core.features.chat_commands.notices import ChatNotices, online_text, vip_text
+from core.features.chat_commands.queued import QueuedChat
+from tests.features.chat_commands.doubles import T0, RecordingSender
+from tests.features.chat_commands.test_queued import GUILD, chat_worker, outcomes
+from tests.support.clock import Clock
+
+COMMANDS = ["call", "heist", "join", "sr", "tickets", "tier", "watchtime", "wt"]
+
+
+def started(event_id: str, at=T0, platform: Platform = Platform.KICK) -> StreamStarted:  # type: ignore[no-untyped-def]
+    return StreamStarted(
+        platform=platform, event_id=event_id, broadcaster_user_id="42", occurred_at=at
+    )
+
+
+def notices(engine: Engine, *, can_talk: bool = True) -> ChatNotices:
+    return ChatNotices(engine, Clock(T0), lambda platform: can_talk, lambda: COMMANDS)
+
+
+async def test_the_bot_says_once_that_it_is_online_when_the_channel_goes_live(engine: Engine):
+    kick = RecordingSender()
+    first, second = notices(engine), notices(engine)  # two bot processes
+    first.handle_stream_started(GUILD, started("webhook-1"))
+    first.handle_stream_started(GUILD, started("webhook-1"))  # a redelivery
+    second.handle_stream_started(GUILD, started("pusher-abc"))  # Pusher told the same start
+
+    await chat_worker(QueuedChat(engine, Clock(T0), lambda _: kick)).run_once()
+
+    assert kick.texts == [
+        "StreamKeeper is online for this stream. Try !watchtime, !tickets, !call, !join, "
+        "!heist, !tier."
+    ]
+    assert kick.sent[0].broadcaster_user_id == "42"
+    assert outcomes(engine) == [("done", "said")]
+
+
+async def test_the_next_coming_online_is_said_again(engine: Engine):
+    kick = RecordingSender()
+    bot = notices(engine)
+    bot.handle_stream_started(GUILD, started("s1"))
+    bot.handle_stream_started(GUILD, started("s2", T0 + timedelta(hours=5)))
+    await chat_worker(QueuedChat(engine, Clock(T0), lambda _: kick)).run_once()
+    assert len(kick.texts) == 2
+
+
+def test_where_the_bot_cannot_talk_nothing_is_queued(engine: Engine):
+    notices(engine, can_talk=False).handle_stream_started(GUILD, started("s1"))
+    assert outcomes(engine) == []
+
+
+def test_the_texts_fit_one_message_and_never_start_a_command():
+    assert online_text([]) == "StreamKeeper is online for this stream."
+    assert vip_text(True, "!VIP for a day") == (
+        "VIP redemptions are paused for now: VIP for a day cannot be redeemed."
+    )
+    assert vip_text(False, None) == (
+        "VIP redemptions are back on: redeem the VIP reward for a while as VIP."
+    )
