@@ -5,12 +5,14 @@ critical violation. The guild has data on every page, so tables and lists are dr
 from __future__ import annotations
 
 import dataclasses
+from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
 from axe_playwright_python.sync_playwright import Axe
 
 from core.events import Platform
+from core.features.watchtime.history import record
 from core.features.watchtime.tables import watchtime
 from tests.bus import make_event
 from tests.fakes.discord_oauth import MANAGE_GUILD
@@ -51,6 +53,10 @@ def _seed(site) -> None:  # type: ignore[no-untyped-def]
         rt.points.give(GUILD, Platform.KICK, user_id, 250 * (number + 1), actor="test")
     event = dataclasses.replace(make_event("hello chat"), broadcaster_user_id="1001")
     rt.bus.publish(event)
+    now = rt.clock()
+    with rt.engine.begin() as conn:  # what ticks left over two days: the watchtime charts
+        for hours_ago in range(0, 48, 3):
+            record(conn, {GUILD: 20 + hours_ago}, 60, now - timedelta(hours=hours_ago))
 
 
 @pytest.fixture
@@ -107,3 +113,16 @@ def test_no_page_scrolls_sideways_or_fails_axe(signed_in, site, shot):
                 name = path.strip("/").replace("/", "-").replace(str(GUILD), "guild") or "home"
                 shot(page, f"phone-{name}")
     assert not problems, "\n".join(problems)
+
+
+def test_the_charts_are_drawn_from_their_tables(signed_in, site, shot):
+    page = signed_in
+    page.goto(f"{site.url}/dashboard/{GUILD}/watchtime/")
+    for chart in ("per-day", "crowd"):
+        found = "id => window.Chart && Chart.getChart(document.querySelector(`#${id} canvas`))"
+        drawn = page.evaluate(f"id => Boolean(({found})(id))", chart)
+        assert drawn, chart
+    points = page.evaluate("() => Chart.getChart(document.querySelector('#crowd canvas')).data")
+    assert len(points["labels"]) == 16  # one point per hour that had anyone
+    assert points["datasets"][0]["data"][-1] == 20  # the latest hour's crowd
+    shot(page, "dashboard-watchtime-charts")

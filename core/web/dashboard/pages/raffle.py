@@ -94,6 +94,7 @@ def _show(
         max_tickets=MAX_ADMIN_TICKETS,
         max_winners=MAX_WINNERS,
         channels=channel_choices(guild_id),
+        sources=_sources(raffle, guild_id),
         typed=typed or {},
         live="live" in current_app.extensions,  # off: no live parts, the page works by reload
     )
@@ -110,6 +111,28 @@ def _board(raffle: Any, guild_id: int) -> Any:
 def _back(guild_id: int, note: str, anchor: str):  # type: ignore[no-untyped-def]
     flash(note)
     return redirect(url_for(".index", guild_id=guild_id, _anchor=anchor), code=303)
+
+
+SOURCE_WORDS = {
+    "watchtime": "Watching",
+    "gift": "Gifted subs",
+    "wager": "Shuffle wagers",
+    "admin": "Given by admins",
+    "import": "Imported",
+}
+
+
+def _sources(raffle, guild_id: int) -> list[tuple[str, int, str]]:  # type: ignore[no-untyped-def]
+    """The shown period's tickets by where they came from, as the chart's rows."""
+    try:
+        totals = raffle.views.stats(guild_id).totals_by_source
+    except Refused:
+        return []  # no period to show
+    return [
+        (SOURCE_WORDS.get(source, source), tickets, f"{tickets:,}")
+        for source, tickets in sorted(totals.items(), key=lambda item: -item[1])
+        if tickets
+    ]
 
 
 @AREA.bp.get("/")

@@ -3,8 +3,11 @@ leaderboard (``!leaderboard``), a page at a time."""
 
 from __future__ import annotations
 
+from datetime import UTC, date, datetime, time, timedelta
+
 from flask import flash, redirect, request, url_for
 
+from core.events import utc
 from core.web.dashboard.guilds import guild_blueprint
 from core.web.dashboard.pages._forms import page, service
 
@@ -12,6 +15,8 @@ AREA = guild_blueprint("watchtime", __name__, "Watchtime")
 ORDER = 10
 TEMPLATE = "dashboard/guild_watchtime.html"
 PAGE_SIZE = 25
+DAYS_CHARTED = 30
+HOURS_CHARTED = 48
 MAX_PAGE = 10_000
 
 
@@ -26,16 +31,45 @@ def _show(guild_id: int, *, errors: dict[str, str] | None = None):  # type: igno
     number = int(raw) if raw.isdecimal() and 1 <= int(raw) <= MAX_PAGE else 1
     total = watchtime.count_viewers(guild_id)
     rows = watchtime.leaderboard(guild_id, PAGE_SIZE, (number - 1) * PAGE_SIZE)
+    days, crowd = _history(watchtime, guild_id)
     return page(
         TEMPLATE,
         guild_id,
         errors=errors,
+        days=days,
+        crowd=crowd,
         tracking=watchtime.tracking_status(guild_id),
         rows=[(row.rank, row.entry.username, duration(row.entry.seconds)) for row in rows],
         total=total,
         page_number=number,
         pages=max(1, -(-total // PAGE_SIZE)),
     )
+
+
+def _history(watchtime, guild_id: int):  # type: ignore[no-untyped-def]
+    """The charts' rows, (label, value, shown): hours watched per day for 30 days (every day,
+    zero where nobody watched) and the peak crowd of each of the last 48 hours (those with
+    anyone)."""
+    now = utc(watchtime.clock())
+    first_day = (now - timedelta(days=DAYS_CHARTED - 1)).date()
+    hours = watchtime.hours(guild_id, datetime.combine(first_day, time(), UTC))
+    per_day: dict[date, int] = {}
+    for hour in hours:
+        per_day[hour.hour.date()] = per_day.get(hour.hour.date(), 0) + hour.viewer_seconds
+    days = []
+    for offset in range(DAYS_CHARTED):
+        day = first_day + timedelta(days=offset)
+        watched = round(per_day.get(day, 0) / 3600, 1)
+        days.append((day.strftime("%b %d"), watched, f"{watched:,} h"))
+    recent = now - timedelta(hours=HOURS_CHARTED)
+    crowd = [
+        (hour.hour.strftime("%b %d %H:00"), hour.peak_viewers, f"{hour.peak_viewers:,}")
+        for hour in hours
+        if hour.hour >= recent
+    ]
+    if not any(value for _label, value, _shown in days):
+        days = []
+    return days, crowd
 
 
 @AREA.bp.get("/")

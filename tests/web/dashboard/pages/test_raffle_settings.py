@@ -252,3 +252,15 @@ def test_period_actions_need_the_csrf_token_and_the_guild(pages, month):
     other = pages.post("raffle", "end", {}, guild_id=OTHER_GUILD)
     assert other.status_code == 403
     assert month.views.info(GUILD).current is not None
+
+
+def test_tickets_by_source_are_charted_with_their_numbers(pages, month):
+    month.admin.give(GUILD, actor_id=1, member_id=103, tickets=9, reason="", reference="t")
+    totals = month.views.stats(GUILD).totals_by_source
+    assert totals.get("admin", 0) >= 9
+    page = pages.get("raffle").text
+    chart = page.split('id="by-source"')[1].split("</figure>")[0]
+    admin = totals["admin"]
+    assert f'<th scope="row">Given by admins</th><td data-value="{admin}">{admin:,}</td>' in chart
+    assert chart.count('<tr><th scope="row">') == sum(1 for t in totals.values() if t)
+    assert "<canvas" in chart

@@ -3,11 +3,12 @@ leaderboard a page at a time (guild-scoped), on a real database."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from core.config import WatchtimeSettings
+from core.features.watchtime.history import record
 from core.features.watchtime.service import WatchtimeService
 from tests.features.raffle.support import add_viewer, set_watchtime
 from tests.support.clock import Clock
@@ -69,3 +70,27 @@ def test_writes_need_the_csrf_token_and_a_guild_the_user_manages(pages, watchtim
     assert watchtime.tracking_status(GUILD).enabled
     assert watchtime.tracking_status(OTHER_GUILD).enabled
     assert pages.get("watchtime", guild_id=OTHER_GUILD).status_code == 403
+
+
+def test_charts_of_hours_per_day_and_the_crowd_come_with_their_numbers(pages, watchtime, engine):
+    now = watchtime.clock()  # 2026-03-01 00:00 UTC
+    with engine.begin() as conn:
+        record(conn, {GUILD: 12, OTHER_GUILD: 500}, 60, now - timedelta(days=1, hours=2))
+        record(conn, {GUILD: 30}, 3600, now - timedelta(hours=5))  # 30 h in one hour's row
+        record(conn, {GUILD: 7}, 60, now - timedelta(days=40))  # before the charts' window
+    page = pages.get("watchtime").text
+    per_day = page.split('id="per-day"')[1].split("</figure>")[0]
+    assert per_day.count('<tr><th scope="row">') == 30  # every day, zero or not
+    assert '<tr><th scope="row">Feb 27</th><td data-value="0.2">0.2 h</td></tr>' in per_day
+    assert '<tr><th scope="row">Feb 28</th><td data-value="30.0">30.0 h</td></tr>' in per_day
+    crowd = page.split('id="crowd"')[1].split("</figure>")[0]
+    assert '<th scope="row">Feb 28 19:00</th><td data-value="30">30</td>' in crowd
+    assert "500" not in page  # the other guild's crowd
+    assert "vendor/chart.umd.min.js" in page
+
+
+def test_a_guild_nobody_watched_says_so_instead_of_an_empty_chart(pages):
+    page = pages.get("watchtime").text
+    assert "Nobody was credited watchtime in the last 30 days." in page
+    assert "Nobody was present in the last 48 hours." in page
+    assert "<canvas" not in page
