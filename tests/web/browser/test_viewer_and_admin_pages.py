@@ -91,12 +91,12 @@ def test_admin_pages_take_changes_and_show_refusals(page, site, discord, shot):
     shot(page, "dashboard-slot-calls")
 
     page.goto(f"{site.url}/dashboard/{GUILD}/heist/")
-    page.fill("#f-heist-low_chance", "150")
-    page.click("[aria-label='Save low_chance']")
+    page.get_by_label("Low risk (%)").fill("150")
+    page.click("#save-odds")
     assert "from 1 to 99" in page.locator("#e-heist-low_chance").inner_text()
-    page.fill("#f-heist-low_chance", "65")
-    page.click("[aria-label='Save low_chance']")
-    page.wait_for_selector("text=Heist low_chance is now 65%.")
+    page.get_by_label("Low risk (%)").fill("65")
+    page.click("#save-odds")
+    page.wait_for_selector("text=Chance to come back: Low risk.")
     assert rt.heist.rules(GUILD).low_chance == 65
     shot(page, "dashboard-heist")
     page.set_viewport_size({"width": 390, "height": 800})

@@ -10,12 +10,16 @@ from datetime import UTC, datetime
 import sqlalchemy as sa
 
 from core.events import Platform, Viewer
+from core.features.directory.repository import Channel, Server
+from core.features.directory.service import Snapshot
 from core.features.heist.rules import SETTINGS
 from core.features.points.tables import points_ledger
 from core.features.viewers.repository import remember_viewers
+from core.web.dashboard.pages.heist_settings import GROUPS
 from tests.web.dashboard.conftest import ADMIN, GUILD, OTHER_GUILD, post
 
 PAGE = f"/dashboard/{GUILD}/heist/"
+HEISTS = 444000000000000001  # a channel of GUILD
 
 
 def _viewer(site, user_id: str, name: str, points: int = 0, guild_id: int = GUILD) -> None:
@@ -52,42 +56,64 @@ def test_search_by_name(site):
     assert "Name a viewer" in long.text
 
 
-def test_heist_settings_go_through_set_setting(site):
+def test_every_heist_setting_is_in_exactly_one_group_with_words():
+    named = [field.name for group in GROUPS for field in group.fields]
+    assert sorted(named) == sorted(SETTINGS)  # a new setting must be given a place and words
+    assert all(field.label and "_" not in field.label for group in GROUPS for field in group.fields)
+
+
+def test_a_groups_save_changes_its_settings_through_set_setting(site):
     client = site.client()
-    assert post(client, PAGE + "setting", name="low_multiplier", value="1.8").status_code == 302
-    assert post(client, PAGE + "setting", name="tier_2_on", value="off").status_code == 302
+    form = {"low_multiplier": "1.8", "medium_multiplier": "x2.2", "high_multiplier": "3.5"}
+    assert post(client, PAGE + "settings/payouts", **form).status_code == 302
     rules = site.runtime.heist.rules(GUILD)
-    assert (rules.low_multiplier, rules.tier_2_on) == (180, False)
-    assert "Heist low_multiplier is now x1.8." in client.get(PAGE).text
+    assert (rules.low_multiplier, rules.medium_multiplier) == (180, 220)
+    assert "What a win pays: Low risk." in client.get(PAGE).text  # what changed, in words
     assert site.runtime.heist.rules(OTHER_GUILD).low_multiplier == 150
+    # Switches: an unticked box is off.
+    bonus = {"sub_bonus_on": "on", "tier_prime_on": "on", "tier_1_on": "on", "tier_3_on": "on"}
+    assert post(client, PAGE + "settings/bonus", **bonus).status_code == 302
+    rules = site.runtime.heist.rules(GUILD)
+    assert (rules.tier_2_on, rules.tier_1_on) == (False, True)
 
 
 def test_one_switch_for_the_whole_subscriber_bonus(site):
     client = site.client()
     assert 'for="f-heist-sub_bonus_on"' in client.get(PAGE).text
-    assert post(client, PAGE + "setting", name="sub_bonus_on", value="off").status_code == 302
+    tiers_on = {"tier_prime_on": "on", "tier_1_on": "on", "tier_2_on": "on", "tier_3_on": "on"}
+    assert post(client, PAGE + "settings/bonus", **tiers_on).status_code == 302
     rules = site.runtime.heist.rules(GUILD)
     assert not rules.sub_bonus_on
     assert [rules.tier_multiplier(tier) for tier in ("prime", "1", "2", "3")] == [100] * 4
-    assert "Heist sub_bonus_on is now off." in client.get(PAGE).text
-    refused = post(client, PAGE + "setting", name="sub_bonus_on", value="half")
-    assert refused.status_code == 400
-    assert "sub_bonus_on is on or off." in refused.text
 
 
 def test_refused_heist_settings_are_shown_next_to_their_field(site):
     client = site.client()
-    refused = post(client, PAGE + "setting", name="low_chance", value="150")
+    refused = post(client, PAGE + "settings/odds", low_chance="150", medium_chance="45")
     assert refused.status_code == 400
     assert 'id="e-heist-low_chance"' in refused.text
     assert "low_chance is a whole number from 1 to 99." in refused.text
-    crossed = post(client, PAGE + "setting", name="min_bet", value="20000")
+    rules = site.runtime.heist.rules(GUILD)
+    assert (rules.low_chance, rules.medium_chance) == (70, 45)  # the other field was saved
+    crossed = post(client, PAGE + "settings/crew", min_bet="20000")
     assert crossed.status_code == 400
     assert "cannot be above max_bet" in crossed.text
-    unknown = post(client, PAGE + "setting", name="nonsense", value="1")
-    assert unknown.status_code == 400
-    assert "There is no heist setting" in unknown.text
-    assert site.runtime.heist.rules(GUILD).low_chance == 70
+    assert post(client, PAGE + "settings/nonsense", low_chance="1").status_code == 404
+
+
+def test_the_results_channel_must_be_this_servers(site):
+    directory = site.runtime.directory
+    heists = Channel(HEISTS, "heists", "text", 0, can_post=True)
+    directory.record_server(Snapshot(Server(GUILD, "Managed", None, True), (), (heists,)))
+    client = site.client()
+    assert f'<option value="{HEISTS}">#heists</option>' in client.get(PAGE).text
+    assert post(client, PAGE + "settings/results", channel=str(HEISTS)).status_code == 302
+    assert site.runtime.heist.rules(GUILD).channel_id == HEISTS
+    refused = post(client, PAGE + "settings/results", channel="123456789012345678")
+    assert refused.status_code == 400
+    assert "That channel is not in this server." in refused.text
+    assert post(client, PAGE + "settings/results", channel="").status_code == 302
+    assert site.runtime.heist.rules(GUILD).channel_id is None
 
 
 def test_points_name_and_rates(site):
@@ -175,7 +201,7 @@ def test_another_guild_is_403_and_csrf_is_required(site):
     client = site.client()
     other = f"/dashboard/{OTHER_GUILD}/heist/"
     assert client.get(other).status_code == 403
-    assert post(client, other + "setting", name="min_bet", value="5").status_code == 403
-    assert client.post(PAGE + "setting", data={"name": "min_bet", "value": "5"}).status_code == 403
+    assert post(client, other + "settings/crew", min_bet="5").status_code == 403
+    assert client.post(PAGE + "settings/crew", data={"min_bet": "5"}).status_code == 403
     assert site.runtime.heist.rules(GUILD).min_bet == 10
     assert site.runtime.heist.rules(OTHER_GUILD).min_bet == 10

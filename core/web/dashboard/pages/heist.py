@@ -5,29 +5,27 @@ the dashboard user as actor."""
 
 from __future__ import annotations
 
-from flask import g, request
+from flask import abort, g, request
 
-from core.features.heist.rules import SETTINGS, HeistRefused, setting_text
+from core.features.heist.rules import SETTINGS
 from core.features.points.rates import RATE_NAMES, named_rates
 from core.features.points.service import MAX_AMOUNT, PointsRefused
+from core.features.refusals import Refused
 from core.web.dashboard.guilds import guild_blueprint
 from core.web.dashboard.pages._forms import (
+    channel_choices,
+    checked_channel,
     count_or_none,
     done,
     page,
     service,
 )
+from core.web.dashboard.pages.heist_settings import BY_SLUG, GROUPS, field_value, kind_of
 
 AREA = guild_blueprint("heist", __name__, "Heist & points")
 ORDER = 60
 TOP_SHOWN = 20
 RECENT_HEISTS = 10
-
-
-def _setting_value(rules, name: str) -> str:  # type: ignore[no-untyped-def]
-    """A setting as typed into its field (the listing's text, a channel as its id)."""
-    text = setting_text(rules, name)
-    return text.removeprefix("<#").removesuffix(">") if name == "channel" else text
 
 
 def _show(guild_id: int, errors: dict[str, str] | None = None, **extra):  # type: ignore[no-untyped-def]
@@ -45,7 +43,10 @@ def _show(guild_id: int, errors: dict[str, str] | None = None, **extra):  # type
         "dashboard/heist.html",
         guild_id,
         errors=errors,
-        settings=[(name, _setting_value(rules, name), SETTINGS[name][0]) for name in SETTINGS],
+        groups=GROUPS,
+        values={name: field_value(rules, name) for name in SETTINGS},
+        kind_of=kind_of,
+        channels=channel_choices(guild_id),
         recent=heist.recent_results(guild_id, RECENT_HEISTS),
         currency=points.name(guild_id),
         rates=named_rates(rates),
@@ -64,15 +65,44 @@ def index(guild_id: int):  # type: ignore[no-untyped-def]
     return _show(guild_id)
 
 
-@AREA.bp.post("/setting")
-def heist_setting(guild_id: int):  # type: ignore[no-untyped-def]
-    raw_name = request.form.get("name", "")
-    try:
-        name, text = service("heist").set_setting(guild_id, raw_name, request.form.get("value", ""))
-    except HeistRefused as refused:
-        field = raw_name if raw_name in SETTINGS else "heist"
-        return _show(guild_id, {f"heist-{field}": str(refused)})
-    return done(AREA.endpoint, guild_id, f"Heist {name} is now {text}.")
+@AREA.bp.post("/settings/<slug>")
+def heist_settings(guild_id: int, slug: str):  # type: ignore[no-untyped-def]
+    """One group's Save: each field that changed is the ``!heistset`` of its setting; a refused
+    field is shown by itself while the others are saved."""
+    group = BY_SLUG.get(slug)
+    if group is None:
+        abort(404)
+    heist = service("heist")
+    current = heist.rules(guild_id)
+    errors: dict[str, str] = {}
+    changed: list[str] = []
+    for field in group.fields:
+        try:
+            value = _typed(guild_id, field.name)
+            if value == field_value(current, field.name) or value is None:
+                continue
+            heist.set_setting(guild_id, field.name, value or "none")
+            changed.append(field.label)
+        except Refused as refused:
+            errors[f"heist-{field.name}"] = str(refused)
+    if errors:
+        return _show(guild_id, errors)
+    what = ", ".join(changed) if changed else "nothing changed"
+    return done(AREA.endpoint, guild_id, f"{group.title}: {what}.")
+
+
+def _typed(guild_id: int, name: str) -> str | None:
+    """What the form says of a setting, as !heistset takes it; None: the form did not send it."""
+    form = request.form
+    kind = kind_of(name)
+    if kind == "switch":
+        return "on" if form.get(name) == "on" else "off"
+    if name not in form:
+        return None
+    if kind == "channel":  # a picked or typed channel must be this server's
+        channel = checked_channel(guild_id, form.get(name), "The results channel")
+        return "" if channel is None else str(channel)
+    return (form.get(name) or "").strip().removeprefix("x").removesuffix("%")
 
 
 @AREA.bp.post("/points/name")
