@@ -19,6 +19,7 @@ from core.events.channel import (
     StreamMetadataUpdated,
     StreamStarted,
     Subscribed,
+    SubscriptionEnded,
     SubscriptionsGifted,
     ViewerBanned,
     VipAdded,
@@ -38,6 +39,7 @@ LINK_FAILURES = {
 LABELS = {
     "chat_message_sent": "Chat",
     "subscribed": "Subscriptions",
+    "subscription_ended": "Subscriptions ended",
     "subscriptions_gifted": "Gifted subs",
     "reward_redeemed": "Rewards",
     "stream_started": "Stream live",
@@ -126,6 +128,10 @@ def _title(e: StreamStarted | StreamMetadataUpdated) -> str:
 SAYINGS: dict[type[Event], Callable] = {  # type: ignore[type-arg]
     ChatMessageSent: _chat,
     Subscribed: _subscribed,
+    SubscriptionEnded: lambda e: (
+        f"{_who(e.viewer)}'s subscription ended"
+        + (f" ({TIERS.get(e.tier or '', e.tier)})" if e.tier else "")
+    ),
     SubscriptionsGifted: _gifted,
     RewardRedeemed: _redeemed,
     StreamStarted: lambda e: f"The stream went live{_title(e)}",
