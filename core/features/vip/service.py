@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy.engine import Connection, Engine
 
 from core.events import Platform
+from core.features.amounts import AmountNotUnderstood, parse_whole_amount
 from core.features.chat_commands.ports import ChatSender
 from core.features.vip import discord_calls, redemption_outbox, removal_calls, repository
 from core.features.vip.effects import VipEffects, log
@@ -298,6 +299,11 @@ class VipService:
 
 def _whole(value: str | None) -> int:
     try:
-        return int(str(value).strip().replace(",", ""))
+        return parse_whole_amount(str(value))
+    except AmountNotUnderstood as exc:
+        if exc.ambiguous:
+            raise VipRefused(str(exc)) from None
+    try:
+        return int(str(value).strip())  # a sign, say: the range check that follows refuses it
     except ValueError:
         raise VipRefused(f"{value!r} is not a whole number.") from None
