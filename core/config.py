@@ -51,6 +51,10 @@ class WebSettings:
     # Who runs this instance, named on /terms and /privacy.
     operator_name: str | None = None
     operator_contact: str | None = None
+    # How many reverse proxies in front append to X-Forwarded-For (0: trust no forwarded header).
+    trusted_proxy_count: int = 0
+    # A bearer token /metrics requires (None: /metrics answers anyone).
+    metrics_token: str | None = field(default=None, repr=False)
 
     @property
     def server_threads(self) -> int:
@@ -307,6 +311,8 @@ def load_settings(
             live_stream_seconds=read.whole("LIVE_STREAM_SECONDS", 300, minimum=15),
             operator_name=read.text("OPERATOR_NAME"),
             operator_contact=read.text("OPERATOR_CONTACT"),
+            trusted_proxy_count=read.whole("WEB_TRUSTED_PROXY_COUNT", 0, minimum=0, maximum=5),
+            metrics_token=read.text("METRICS_TOKEN"),
         ),
         discord=DiscordSettings(
             token=read.text("DISCORD_TOKEN"),
@@ -372,6 +378,12 @@ def load_settings(
             allowed_hosts=read.hosts("SHUFFLE_ALLOWED_HOSTS", ShuffleSettings.allowed_hosts),
         ),
     )
+    secret = settings.twitch.eventsub_secret
+    if secret is not None and not 10 <= len(secret) <= 100:
+        # Twitch refuses to create a subscription with any other secret; say so now, not later.
+        read.problems.append(
+            f"TWITCH_EVENTSUB_SECRET must be 10 to 100 characters, got {len(secret)}"
+        )
     if settings.kick.channel and settings.discord.guild_id is None:
         read.problems.append(
             "KICK_CHANNEL needs DISCORD_GUILD_ID, the id of the Discord server that follows it"

@@ -21,12 +21,13 @@ from core.web.dashboard.discord_client import DiscordClient
 from core.web.dashboard.security import (
     CSRF_FIELD,
     CSRF_HEADER,
+    Limiter,
     PermissionCache,
-    RateLimiter,
     TokenBox,
     add_dashboard_headers,
     csrf_ok,
     csrf_token,
+    rate_limiter,
 )
 
 if TYPE_CHECKING:
@@ -51,8 +52,8 @@ class Dashboard:
     discord: DiscordClient | None
     tokens: TokenBox
     permissions: PermissionCache
-    login_limit: RateLimiter  # per client address: login starts and callbacks
-    write_limit: RateLimiter  # per user: every POST
+    login_limit: Limiter  # per client address: login starts and callbacks
+    write_limit: Limiter  # per user: every POST
     areas: tuple[GuildArea, ...] = ()  # the guild pages' areas, in navigation order
 
 
@@ -84,8 +85,8 @@ def register(app: Flask, config: DashboardConfig) -> None:
         discord=client,
         tokens=TokenBox(config.secret, config.session_hours * 3600),
         permissions=PermissionCache(config.permission_cache_seconds),
-        login_limit=RateLimiter(10, 60),
-        write_limit=RateLimiter(30, 60),
+        login_limit=rate_limiter(config.redis, "login", 10, 60),
+        write_limit=rate_limiter(config.redis, "write", 30, 60),
         areas=areas,
     )
     app.url_map.converters["id"] = IdConverter  # before the blueprints' rules use it

@@ -130,4 +130,5 @@ def dashboard_config(rt: Runtime) -> DashboardConfig:
         guild_roles=guild_roles_of(rt.discord),
         guild_channel_ids=guild_channel_ids_of(rt.discord),
         platform_syncs=platform_syncs(rt),
+        redis=rt.redis,
     )
