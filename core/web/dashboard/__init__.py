@@ -10,12 +10,13 @@ from __future__ import annotations
 import importlib
 import pkgutil
 from dataclasses import dataclass
-from datetime import timedelta
-from typing import TYPE_CHECKING
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
 
 from flask import Blueprint, Flask, render_template, request
 from werkzeug.routing import IntegerConverter
 
+from core.features.web_sessions.service import MemorySessions
 from core.web.dashboard.config import DashboardConfig
 from core.web.dashboard.discord_client import DiscordClient
 from core.web.dashboard.security import (
@@ -54,6 +55,7 @@ class Dashboard:
     permissions: PermissionCache
     login_limit: Limiter  # per client address: login starts and callbacks
     write_limit: Limiter  # per user: every POST
+    sessions: Any  # signed-in sessions on the server (WebSessions or MemorySessions)
     areas: tuple[GuildArea, ...] = ()  # the guild pages' areas, in navigation order
 
 
@@ -87,6 +89,7 @@ def register(app: Flask, config: DashboardConfig) -> None:
         permissions=PermissionCache(config.permission_cache_seconds),
         login_limit=rate_limiter(config.redis, "login", 10, 60),
         write_limit=rate_limiter(config.redis, "write", 30, 60),
+        sessions=config.sessions or MemorySessions(lambda: datetime.now(UTC)),
         areas=areas,
     )
     app.url_map.converters["id"] = IdConverter  # before the blueprints' rules use it
