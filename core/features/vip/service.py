@@ -86,8 +86,8 @@ class VipService:
         broadcaster_id = await asyncio.to_thread(self.broadcaster_of, guild_id)
         if broadcaster_id is None:
             raise VipRefused(
-                "This server follows no Twitch channel: python -m core guild add "
-                "--twitch-channel sets one."
+                "This server follows no Twitch channel yet: connect one with "
+                "!twitch setup <channel>."
             )
         return broadcaster_id
 
