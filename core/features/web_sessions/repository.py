@@ -1,4 +1,4 @@
-"""SQL of the dashboard's sessions: add one, ask whether one is live, end one or a user's all."""
+"""SQL of the dashboard's sessions: add one, ask whether one is live, end one, drop expired."""
 
 from __future__ import annotations
 
@@ -31,10 +31,6 @@ def is_session_live(conn: Connection, id_hash: str, user_id: int, now: datetime)
 
 def end_session(conn: Connection, id_hash: str) -> int:
     return conn.execute(sa.delete(web_sessions).where(web_sessions.c.id_hash == id_hash)).rowcount
-
-
-def end_sessions_of_user(conn: Connection, user_id: int) -> int:
-    return conn.execute(sa.delete(web_sessions).where(web_sessions.c.user_id == user_id)).rowcount
 
 
 def delete_expired_sessions(conn: Connection, now: datetime) -> int:

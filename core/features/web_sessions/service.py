@@ -51,11 +51,6 @@ class WebSessions:
             with self.engine.begin() as conn:
                 repository.end_session(conn, _hash(session_id))
 
-    def end_all(self, user_id: int) -> int:
-        """End every session of ``user_id`` (each browser they are signed in on)."""
-        with self.engine.begin() as conn:
-            return repository.end_sessions_of_user(conn, user_id)
-
 
 class MemorySessions:
     """The same in one process's memory: for a dashboard built without the database (its own
@@ -83,10 +78,3 @@ class MemorySessions:
         if isinstance(session_id, str):
             with self._lock:
                 self._live.pop(_hash(session_id), None)
-
-    def end_all(self, user_id: int) -> int:
-        with self._lock:
-            gone = [key for key, (owner, _) in self._live.items() if owner == user_id]
-            for key in gone:
-                del self._live[key]
-        return len(gone)

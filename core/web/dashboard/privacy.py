@@ -194,7 +194,9 @@ PUBLIC: tuple[Published, ...] = (
         "/raffle/<period> and its proof.json",
         "a closed raffle period's commitment and seed, snapshot hash, randomness round, and each "
         "draw: prize, winners (platform, user id, username, ticket), a reroll's reason and, for "
-        "a draw forced without the beacon, the Discord id of the admin who forced it",
+        "a draw forced without the beacon, the Discord id of the admin who forced it; with the "
+        "Discord server's id. Period numbers are counted across every server of this instance, "
+        "so anyone can go through every server's closed raffles by number",
     ),
     Published(
         "/raffle/<period>/ledger.json",
