@@ -6,11 +6,10 @@ from __future__ import annotations
 from collections.abc import Awaitable
 from typing import Any, Literal, TypeVar
 
-import discord
 from discord import app_commands
 from discord.ext import commands
 
-from core.discord_bot.common import Context, guild_of
+from core.discord_bot.common import Context, guild_of, require_manage_server
 from core.discord_bot.render import NO_MENTIONS, inert
 from core.discord_bot.vip import render
 from core.discord_bot.vip.render import SETUP_USAGE
@@ -64,10 +63,9 @@ class VipCog(commands.Cog, name="Temporary VIP"):
         self.guilds = guilds
 
     async def cog_check(self, ctx: Context) -> bool:  # type: ignore[override]
-        if ctx.guild is None or not isinstance(ctx.author, discord.Member):
-            raise commands.NoPrivateMessage()
-        if not ctx.author.guild_permissions.manage_guild:
-            raise commands.MissingPermissions(["manage_guild"])
+        """Every command here is for the server's managers (Manage Server), in a server: the
+        shared check, so !help lists them to managers only."""
+        await require_manage_server(ctx)
         return True
 
     async def _reply(self, ctx: Context, text: str) -> None:
