@@ -53,6 +53,10 @@ class WebSettings:
     operator_contact: str | None = None
     # How long a signed link (a member's !link, a streamer's setup link) can be opened.
     link_expiry_minutes: int = 60
+    # How many reverse proxies in front append to X-Forwarded-For (0: trust no forwarded header).
+    trusted_proxy_count: int = 0
+    # A bearer token /metrics requires (None: /metrics answers anyone).
+    metrics_token: str | None = field(default=None, repr=False)
 
     @property
     def server_threads(self) -> int:
@@ -355,6 +359,8 @@ def load_settings(
             link_expiry_minutes=read.whole(
                 "LINK_EXPIRY_MINUTES", 60, minimum=5, maximum=1440, unit="minutes"
             ),
+            trusted_proxy_count=read.whole("WEB_TRUSTED_PROXY_COUNT", 0, minimum=0, maximum=5),
+            metrics_token=read.text("METRICS_TOKEN"),
         ),
         discord=DiscordSettings(
             token=read.text("DISCORD_TOKEN"),
@@ -426,6 +432,12 @@ def load_settings(
             api_url=read.url("STREAMELEMENTS_API_URL", StreamElementsSettings.api_url) or ""
         ),
     )
+    secret = settings.twitch.eventsub_secret
+    if secret is not None and not 10 <= len(secret) <= 100:
+        # Twitch refuses to create a subscription with any other secret; say so now, not later.
+        read.problems.append(
+            f"TWITCH_EVENTSUB_SECRET must be 10 to 100 characters, got {len(secret)}"
+        )
     if settings.kick.channel and settings.discord.guild_id is None:
         read.problems.append(
             "KICK_CHANNEL needs DISCORD_GUILD_ID, the id of the Discord server that follows it"

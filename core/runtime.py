@@ -196,7 +196,9 @@ class Runtime(FeatureServices):
             db.ping(self.engine)
             pending = db.pending_migrations(self.engine)
             if pending:
-                raise RuntimeError(f"{len(pending)} migration(s) pending: run 'make migrate'")
+                raise RuntimeError(
+                    f"{len(pending)} migration(s) pending: run 'python setup_database.py'"
+                )
             return f"{self.engine.dialect.name} answers, schema up to date"
 
         def bus() -> str:
@@ -244,6 +246,8 @@ class Runtime(FeatureServices):
             clock=self.clock,
             twitch_connections=self.twitch_connections,
             dashboard=dashboard_config(self),
+            trusted_proxy_count=self.settings.web.trusted_proxy_count,
+            metrics_token=self.settings.web.metrics_token,
         )
 
     def bot_services(self) -> BotServices:

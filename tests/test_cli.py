@@ -124,7 +124,16 @@ def test_health_passes_on_a_migrated_database(cli_env):
 def test_health_fails_on_an_unmigrated_database(cli_env):
     result = cli(cli_env, "health")
     assert result.returncode == 1
-    assert "migration(s) pending" in result.stdout
+    assert "migration(s) pending: run 'python setup_database.py'" in result.stdout
+
+
+def test_a_twitch_eventsub_secret_twitch_would_refuse_stops_the_start(cli_env):
+    cli_env.update(TWITCH_EVENTSUB_SECRET="short")
+    result = cli(cli_env, "health")
+    assert result.returncode == 2
+    assert result.stderr.splitlines() == [
+        "TWITCH_EVENTSUB_SECRET must be 10 to 100 characters, got 5"
+    ]
 
 
 def test_postgres_without_shared_keys_is_a_plain_start_up_error(cli_env):

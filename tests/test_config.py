@@ -50,6 +50,10 @@ def test_defaults_need_no_setting_at_all():
          "STREAMELEMENTS_API_URL must start with http:// or https://, got 'se.example'"),
         ("SLOT_CALLS_CHANNEL_ID", "#slots",
          "SLOT_CALLS_CHANNEL_ID must be a Discord id (a whole number), got '#slots'"),
+        ("TWITCH_EVENTSUB_SECRET", "short",
+         "TWITCH_EVENTSUB_SECRET must be 10 to 100 characters, got 5"),
+        ("TWITCH_EVENTSUB_SECRET", "x" * 101,
+         "TWITCH_EVENTSUB_SECRET must be 10 to 100 characters, got 101"),
     ],
 )  # fmt: skip
 def test_each_bad_value_is_one_plain_line(name, value, problem):

@@ -3,6 +3,8 @@ once its secret is set (the startup line and ``!health`` say the same)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from core.health import webhook_routes
 
 
@@ -39,3 +41,24 @@ def test_routes_without_a_base_url_are_paths():
     assert webhook_routes(twitch_secret_set=True) == (
         "POST /webhooks/kick (Kick), POST /webhooks/twitch (Twitch)"
     )
+
+
+def test_pending_migrations_point_to_the_fix_the_readme_gives(tmp_path):
+    from core.config import load_settings
+    from core.runtime import Runtime
+    from tests.conftest import TEST_FERNET_KEY
+
+    settings = load_settings(
+        {"DATA_DIR": str(tmp_path), "TOKEN_ENCRYPTION_KEY": TEST_FERNET_KEY,
+         "FLASK_SECRET_KEY": "test-link-secret"},
+        env_file=None,
+    )  # fmt: skip
+    runtime = Runtime(settings)  # never migrated
+    try:
+        report = runtime.health()
+    finally:
+        runtime.close()
+    readme = (Path(__file__).parents[1] / "README.md").read_text()
+    assert "| `health` says `migration(s) pending` | run `python setup_database.py`" in readme
+    [line] = [line for line in report.lines() if line.split()[1] == "database:"]
+    assert line.endswith("migration(s) pending: run 'python setup_database.py'"), line

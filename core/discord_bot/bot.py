@@ -22,6 +22,7 @@ from discord.ext import commands
 
 from core import discord_bot
 from core.discord_bot.cooldowns import Cooldowns
+from core.discord_bot.help import StreamKeeperHelp
 from core.discord_bot.render import NO_MENTIONS, inert
 from core.discord_bot.services import BotServices
 from core.features.refusals import Refused
@@ -69,11 +70,7 @@ class StreamKeeperBot(commands.Bot):
             intents=intents,
             # Belt and braces: every send passes NO_MENTIONS too, but a forgotten one stays inert.
             allowed_mentions=NO_MENTIONS,
-            help_command=commands.DefaultHelpCommand(
-                verify_checks=True,  # list only the commands the caller may use here
-                no_category="Help",
-                dm_help=False,
-            ),
+            help_command=StreamKeeperHelp(),  # only what the caller may use here
             shard_id=shard[0] if shard else None,
             shard_count=shard[1] if shard else None,
         )

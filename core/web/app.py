@@ -9,6 +9,7 @@ from datetime import datetime
 
 from flask import Flask, jsonify
 from werkzeug.exceptions import HTTPException
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from core.events import Event
 from core.features.connections.kick.service import KickConnections
@@ -38,6 +39,9 @@ class WebServices:
     clock: Callable[[], datetime]
     twitch_connections: TwitchConnections | None = None  # the Twitch sign-in pages
     dashboard: DashboardConfig | None = None  # the web dashboard (core/web/dashboard/)
+    # Reverse proxies in front whose X-Forwarded-For / -Proto are believed (0: none).
+    trusted_proxy_count: int = 0
+    metrics_token: str | None = None  # /metrics wants "Authorization: Bearer <it>" when set
 
 
 def create_app(services: WebServices | None = None) -> Flask:
@@ -70,6 +74,12 @@ def create_app(services: WebServices | None = None) -> Flask:
     app.after_request(add_security_headers)
     # The webhooks are answered before Flask sees the request (core/web/webhooks.py).
     app.wsgi_app = webhooks.WebhookRoutes(app.wsgi_app, services)  # type: ignore[method-assign]
+    if services.trusted_proxy_count:
+        # The client's address (login rate limits, logs) from the proxies' X-Forwarded-For, as
+        # many hops deep as there are proxies we run; a header a client typed is never believed
+        # beyond them, and without the setting it is not read at all.
+        count = services.trusted_proxy_count
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count)  # type: ignore[method-assign]
 
     @app.errorhandler(Refused)
     def refused(refusal: Refused):  # type: ignore[no-untyped-def]

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import hmac
 import logging
 
-from flask import Blueprint, Response, jsonify
+from flask import Blueprint, Response, jsonify, request
 
 from core.metrics import CONTENT_TYPE
 from core.web.services import services
@@ -23,4 +24,15 @@ def health():  # type: ignore[no-untyped-def]
 
 @bp.get("/metrics")
 def metrics() -> Response:
+    token = services().metrics_token
+    if token is not None:
+        sent = request.headers.get("Authorization", "")
+        scheme, _, credentials = sent.partition(" ")
+        if scheme.lower() != "bearer" or not hmac.compare_digest(
+            credentials.strip().encode("utf-8", "surrogatepass"), token.encode()
+        ):
+            answer = jsonify(status="error", detail="a bearer token is needed (METRICS_TOKEN)")
+            answer.status_code = 401
+            answer.headers["WWW-Authenticate"] = 'Bearer realm="metrics"'
+            return answer
     return Response(services().metrics.render(), content_type=CONTENT_TYPE)

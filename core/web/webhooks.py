@@ -5,8 +5,8 @@ lines of WSGI in front of Flask answer them (:class:`WebhookRoutes`). Flask's re
 contexts, session, routing and response object cost 0.5 ms of the 1.2 ms a webhook took in
 one thread (docs/performance.md, "Round 5"), and a webhook uses none of them. A client
 sees what Flask would answer: JSON (Twitch's challenge as plain text), the security headers
-every answer carries, 405 for another method, 413 for a body over 1 MiB, and a logged 500 for
-an unexpected error.
+every answer carries, 405 for another method (with no body for HEAD), 413 for a body over 1 MiB,
+and a logged 500 for an unexpected error.
 """
 
 from __future__ import annotations
@@ -73,6 +73,10 @@ class WebhookRoutes:
             *API_HEADERS,
         ]
         start_response(f"{status} {HTTPStatus(status).phrase}", headers)
+        if environ.get("REQUEST_METHOD") == "HEAD":
+            # The headers GET would get, no body: bytes after a HEAD's headers would be read as
+            # the next response on a kept-alive connection (Flask's responses do the same).
+            return []
         return [body]
 
 

@@ -52,6 +52,7 @@ def test_every_feature_table_is_keyed_by_guild():
     shared |= {"twitch_revocations"}  # keyed by Twitch's subscription, like kick_subscriptions
     shared |= {"twitch_subscriptions"}  # per broadcaster, like kick_subscriptions
     shared |= {"leases"}  # the bot processes' share of the work: partitions of guilds, jobs
+    shared |= {"web_sessions"}  # a dashboard sign-in belongs to the Discord user, like a link
     for table in metadata.sorted_tables:
         if table.name not in shared:
             assert "guild_id" in table.c, table.name

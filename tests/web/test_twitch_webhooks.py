@@ -78,7 +78,7 @@ def test_a_revocation_is_recorded_once_and_listed_for_its_broadcaster(twitch, ru
     retried = twitch.send(raw, message_type="revocation", message_id="rev-1")
 
     assert [first[0], retried[0]] == [200, 200]
-    assert first[1]["status"] == "revoked"
+    assert [first[1]["status"], retried[1]["status"]] == ["revoked", "duplicate"]
     [kept] = runtime.twitch_revocations.of_broadcaster(BROADCASTER)
     assert (kept.subscription_id, kept.subscription_type, kept.status) == (
         "f1c2a387-161a-49f9-a165-0f21d7a4e1c4",
@@ -87,6 +87,52 @@ def test_a_revocation_is_recorded_once_and_listed_for_its_broadcaster(twitch, ru
     )
     assert runtime.twitch_revocations.of_broadcaster("4242") == []
     assert runtime.bus.backlog() == 0
+
+
+MESSAGE_TYPE = "Twitch-Eventsub-Message-Type"
+
+
+def test_a_captured_notification_replayed_as_a_revocation_is_refused(twitch, runtime):
+    # The message-type header is not signed: the same signed id, timestamp and body, retyped.
+    body = json.dumps(notification_body_for("stream.online")).encode()
+    sent_at = now()
+    queued = twitch.send(body, message_id="n-1", sent_at=sent_at)
+    replayed = twitch.send(
+        body, message_id="n-1", sent_at=sent_at, header_changes={MESSAGE_TYPE: "revocation"}
+    )
+    fresh = twitch.send(body, message_id="n-2", header_changes={MESSAGE_TYPE: "revocation"})
+    assert queued[1]["status"] == "queued"
+    assert (replayed[0], replayed[1]["status"]) == (400, "rejected")
+    assert (fresh[0], fresh[1]["status"]) == (400, "rejected")
+    assert runtime.twitch_revocations.of_broadcaster(BROADCASTER) == []
+    assert runtime.bus.backlog() == 1
+
+
+@pytest.mark.parametrize(
+    ("fixture_name", "sent_as"),
+    [
+        ("revocation", "notification"),
+        ("webhook_callback_verification", "notification"),
+        ("webhook_callback_verification", "revocation"),
+        ("stream.online", "webhook_callback_verification"),
+    ],
+)
+def test_a_body_whose_shape_is_not_its_message_type_is_refused(
+    twitch, runtime, fixture_name, sent_as
+):
+    body = fixture(fixture_name)
+    body["subscription"].setdefault("condition", {})["broadcaster_user_id"] = BROADCASTER
+    status, answer = twitch.send(json.dumps(body).encode(), message_type=sent_as)
+    assert (status, answer["status"]) == (400, "rejected")
+    assert "pogchamp" not in json.dumps(answer)
+    assert runtime.twitch_revocations.of_broadcaster(BROADCASTER) == []
+    assert runtime.bus.backlog() == 0
+
+
+def notification_body_for(subscription_type: str) -> dict:
+    body = fixture(FIXTURE_OF.get(subscription_type, subscription_type))
+    body["event"]["broadcaster_user_id"] = BROADCASTER
+    return body
 
 
 def test_a_repeated_message_id_is_a_duplicate_and_queued_once(twitch, runtime):
@@ -126,11 +172,16 @@ def test_an_untracked_broadcaster_is_acknowledged_without_effect(twitch, runtime
     assert runtime.bus.backlog() == 0
 
 
+UNHANDLED = b'{"subscription":{"type":"channel.follow","status":"enabled"},"event":{}}'
+
+
 @pytest.mark.parametrize(
     ("send", "status"),
     [
-        (lambda t: t.send(b"{}", subscription_type="channel.follow"), 200),
+        (lambda t: t.send(UNHANDLED, subscription_type="channel.follow"), 200),
         (lambda t: t.send(b"{}", message_type="something_new"), 200),
+        # No event: not a notification, whatever the (unsigned) message type says.
+        (lambda t: t.send(b"{}", subscription_type="channel.follow"), 400),
     ],
 )
 def test_what_we_do_not_handle_is_acknowledged_without_effect(twitch, runtime, send, status):

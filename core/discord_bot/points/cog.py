@@ -23,6 +23,7 @@ from core.discord_bot.pages import Pages
 from core.discord_bot.points import render
 from core.discord_bot.render import NO_MENTIONS, inert
 from core.events import Platform
+from core.features.amounts import AmountNotUnderstood, parse_whole_amount
 from core.features.linking.service import LinkingService
 from core.features.points.board import BalanceRow
 from core.features.points.se_wallet import STREAMELEMENTS, SeWallet
@@ -33,11 +34,17 @@ SE_BOARD_CANDIDATES = 25  # viewers whose StreamElements balance one !pointsboar
 
 
 def parse_amount(text: str) -> int:
-    """``1,000`` or ``1000`` -> 1000; anything else is a friendly refusal."""
-    cleaned = text.strip().replace(",", "").replace("_", "")
-    if not (cleaned.isascii() and cleaned.isdecimal()) or not 0 < int(cleaned) <= MAX_AMOUNT:
+    """``1,000`` or ``1000`` -> 1000; ``1,5`` (15, or one and a half?) and anything else is a
+    friendly refusal."""
+    try:
+        amount = parse_whole_amount(text)
+    except AmountNotUnderstood as exc:
+        if exc.ambiguous:
+            raise PointsRefused(str(exc)) from None
+        amount = 0
+    if not 0 < amount <= MAX_AMOUNT:
         raise PointsRefused(f"The amount is a whole number from 1 to {MAX_AMOUNT:,}.")
-    return int(cleaned)
+    return amount
 
 
 class PointsCog(commands.Cog, name="Points"):

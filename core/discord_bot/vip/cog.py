@@ -6,13 +6,13 @@ from __future__ import annotations
 from collections.abc import Awaitable
 from typing import Any, Literal, TypeVar
 
-import discord
 from discord import app_commands
 from discord.ext import commands
 
-from core.discord_bot.common import Context, guild_of
+from core.discord_bot.common import Context, guild_of, require_manage_server
 from core.discord_bot.render import NO_MENTIONS, inert
 from core.discord_bot.vip import render
+from core.discord_bot.vip.render import SETUP_USAGE
 from core.features.guilds.service import GuildService
 from core.features.vip.ports import TwitchBusy
 from core.features.vip.service import VipRefused, VipService
@@ -63,10 +63,9 @@ class VipCog(commands.Cog, name="Temporary VIP"):
         self.guilds = guilds
 
     async def cog_check(self, ctx: Context) -> bool:  # type: ignore[override]
-        if ctx.guild is None or not isinstance(ctx.author, discord.Member):
-            raise commands.NoPrivateMessage()
-        if not ctx.author.guild_permissions.manage_guild:
-            raise commands.MissingPermissions(["manage_guild"])
+        """Every command here is for the server's managers (Manage Server), in a server: the
+        shared check, so !help lists them to managers only."""
+        await require_manage_server(ctx)
         return True
 
     async def _reply(self, ctx: Context, text: str) -> None:
@@ -78,13 +77,13 @@ class VipCog(commands.Cog, name="Temporary VIP"):
         """Temporary Twitch VIPs (Manage Server)."""
         await self._reply(ctx, render.usage(ctx.clean_prefix))
 
-    @vip.command(name="setup")
+    @vip.command(name="setup", usage=SETUP_USAGE)
     @app_commands.describe(details="<title> <cost> <hours>, e.g. VIP for a day 5000 24")
     async def vip_setup(self, ctx: Context, *, details: str) -> None:
         """Create (or adopt) the VIP reward: <title> <cost> <hours> (Manage Server)."""
         words = details.split()
         if len(words) < 3 or not (words[-1].isdecimal() and words[-2].isdecimal()):
-            raise VipRefused(f"Usage: {ctx.clean_prefix}vip setup <title> <cost> <hours>.")
+            raise VipRefused(f"Usage: {ctx.clean_prefix}vip setup {SETUP_USAGE}.")
         title, cost, hours = " ".join(words[:-2]), int(words[-2]), int(words[-1])
         guild = guild_of(ctx)
         result = await _twitch(self.service.setup(guild.id, ctx.author.id, title, cost, hours))
@@ -117,6 +116,9 @@ class VipCog(commands.Cog, name="Temporary VIP"):
             summary = await self.service.set_kick_reward(guild.id, None, None)
         else:
             found = await commands.RoleConverter().convert(ctx, role)
+            refusal = render.kick_role_refusal(found)
+            if refusal is not None:
+                raise VipRefused(refusal)
             if not title.strip():
                 raise VipRefused(f"Usage: {ctx.clean_prefix}vip kick @role <reward title>.")
             summary = await self.service.set_kick_reward(guild.id, title, found.id)

@@ -3,17 +3,33 @@ are shown literally."""
 
 from __future__ import annotations
 
+import discord
+
+from core.discord_bot.linking.outbound import role_problem
 from core.discord_bot.render import MESSAGE_LIMIT, inert, truncate
 from core.features.vip.repository import AuditEntry, Grant, VipSettings
 from core.features.vip.service import SetupResult
 from core.features.vip.texts import when
 
+SETUP_USAGE = "<title> <cost> <hours>"  # one usage line: !help, the refusal and the overview
 HOW = {"redemption": "redemption", "manual": "manual", "outside": "outside (never removed)"}
+
+
+def kick_role_refusal(role: discord.Role) -> str | None:
+    """Why ``role`` cannot be the Kick reward's role, or None when the bot can give it. Refused
+    as ``!linkrole`` refuses: a Kick redemption cannot be refunded, so a role the bot could never
+    give would take viewers' points for nothing."""
+    if role.is_default() or role.managed:
+        return "That role can't be given to members; pick another one."
+    problem = role_problem(role)
+    if problem is not None:
+        return f"I can't give {inert(role.name)}: {problem}. Pick a role I can give."
+    return None
 
 
 def usage(prefix: str) -> str:
     return (
-        f"Temporary VIP: `{prefix}vip setup <title> <cost> <hours>`, "
+        f"Temporary VIP: `{prefix}vip setup {SETUP_USAGE}`, "
         f"`{prefix}vip reward cost|hours|title|pause|resume|delete [value]`, "
         f"`{prefix}vip set stacking|cap|max|chat|autoremove|channel <value>`, "
         f"`{prefix}vip kick @role <Kick reward title>|off`, "

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
+from core.features.amounts import AmountNotUnderstood, parse_whole_amount
 from core.features.heist.ports import SubTier
 from core.features.refusals import Refused
 
@@ -216,12 +217,12 @@ def parse_join(arguments: str) -> JoinRequest:
         if word in ("all", "half"):
             portion = word  # type: ignore[assignment]
             continue
-        digits = word.replace(",", "").replace("_", "")
-        if not re.fullmatch(r"[0-9]+", digits, flags=re.ASCII):
-            raise HeistRefused(USAGE)
-        if len(digits.lstrip("0")) > AMOUNT_DIGITS:
-            raise HeistRefused(f"A stake is at most {MAX_STAKE:,}.")
-        amount = int(digits)
+        try:
+            amount = parse_whole_amount(word, max_digits=AMOUNT_DIGITS)
+        except AmountNotUnderstood as exc:
+            if exc.too_large:
+                raise HeistRefused(f"A stake is at most {MAX_STAKE:,}.") from None
+            raise HeistRefused(str(exc) if exc.ambiguous else USAGE) from None
         if amount <= 0:
             raise HeistRefused("A stake is a whole number above 0.")
     if amount is None and portion is None:

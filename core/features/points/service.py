@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from core.events import Platform
+from core.features.amounts import AmountNotUnderstood, parse_whole_amount
 from core.features.points import accrual, board, repository
 from core.features.points.board import BalanceRow, RankedBalance
 from core.features.points.rates import RATE_HELP, RATE_NAMES, Rates, read_rates, write_rate
@@ -84,13 +85,18 @@ class PointsService:
             known = ", ".join(f"{key} ({RATE_HELP[key]})" for key in RATE_NAMES)
             raise PointsRefused(f"There is no rate {name.strip()[:20]!r}. Rates: {known}.")
         column, low, high = found
-        text = value.strip().replace(",", "").replace("_", "")
-        if not text.isdigit() or not low <= int(text) <= high:
+        try:
+            number = parse_whole_amount(value)
+        except AmountNotUnderstood as exc:
+            if exc.ambiguous:
+                raise PointsRefused(str(exc)) from None
+            number = -1
+        if not low <= number <= high:
             raise PointsRefused(
                 f"The {name.strip().casefold()} rate is a whole number from {low} to {high}."
             )
         with self.engine.begin() as conn:
-            return write_rate(conn, guild_id, column, int(text), self.clock())
+            return write_rate(conn, guild_id, column, number, self.clock())
 
     # --- reading -----------------------------------------------------------------------------
 

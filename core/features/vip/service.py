@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy.engine import Connection, Engine
 
 from core.events import Platform
+from core.features.amounts import AmountNotUnderstood, parse_whole_amount
 from core.features.chat_commands.notices import ChatNotices
 from core.features.chat_commands.ports import ChatSender
 from core.features.vip import discord_calls, redemption_outbox, removal_calls, repository
@@ -89,8 +90,8 @@ class VipService:
         broadcaster_id = await asyncio.to_thread(self.broadcaster_of, guild_id)
         if broadcaster_id is None:
             raise VipRefused(
-                "This server follows no Twitch channel: python -m core guild add "
-                "--twitch-channel sets one."
+                "This server follows no Twitch channel yet: connect one with "
+                "!twitch setup <channel>."
             )
         return broadcaster_id
 
@@ -323,6 +324,11 @@ class VipService:
 
 def _whole(value: str | None) -> int:
     try:
-        return int(str(value).strip().replace(",", ""))
+        return parse_whole_amount(str(value))
+    except AmountNotUnderstood as exc:
+        if exc.ambiguous:
+            raise VipRefused(str(exc)) from None
+    try:
+        return int(str(value).strip())  # a sign, say: the range check that follows refuses it
     except ValueError:
         raise VipRefused(f"{value!r} is not a whole number.") from None

@@ -2,10 +2,12 @@
 receipt out. It mirrors the Kick receiver (:mod:`core.platforms.kick.receiver`).
 
 Order matters: size, headers, signature and timestamp are checked before anything is parsed;
-then the message type: a challenge is echoed, a revocation recorded, a notification parsed and
-queued. A notification is acknowledged only once it is queued. Its message id is remembered in
-the same atomic step that queues it (``publish_delivery``), or, on a bus without that, by the
-replay guard before any work. Twitch's ids go into the shared receipt store as
+then the body's shape against its message type (that header is not signed: a notification sent
+again as a revocation is refused, 400), then the message type: a challenge is echoed, a
+revocation recorded once per message id, a notification parsed and queued. A notification is
+acknowledged only once it is queued. Its message id is remembered in the same atomic step that
+queues it (``publish_delivery``), or, on a bus without that, by the replay guard before any
+work; a revocation's, by the replay guard. Twitch's ids go into the shared receipt store as
 ``twitch:<id>``, so they can never meet a Kick id.
 """
 
@@ -34,6 +36,7 @@ from core.platforms.twitch.webhook import (
     WebhookRejected,
     challenge_of,
     revocation_of,
+    shape_mismatch,
     verify_delivery,
 )
 from core.platforms.webhook_answers import Answers, Receipt, WebhookReceiver
@@ -85,6 +88,9 @@ class TwitchWebhookReceiver(WebhookReceiver):
             delivery = verify_delivery(headers, body, secret=self.secret, now=self.clock())
         except WebhookRejected as rejected:
             return self._rejected(rejected)
+        mismatch = shape_mismatch(delivery)
+        if mismatch is not None:
+            return self.answers.refuse(None, "type_mismatch", mismatch)
         if delivery.message_type == VERIFICATION:
             return self._challenge(delivery)
         if delivery.message_type == REVOCATION:
@@ -109,10 +115,22 @@ class TwitchWebhookReceiver(WebhookReceiver):
         revocation = revocation_of(delivery)
         if revocation is None:
             return self.answers.done("ignored", "the revocation names no subscription")
+        # Remembered like a notification's id (the same store and key), so neither a replayed
+        # revocation nor a notification's id sent again as one is recorded twice.
+        receipt_id = RECEIPT_PREFIX + delivery.message_id
+        try:
+            if not self.replay_guard.first_sighting(receipt_id):
+                return self.answers.done("duplicate", "this message id was already received")
+        except BusUnavailable as exc:
+            return self.answers.unavailable(exc)
         try:
             self.record_revocation(revocation)
         except Exception as exc:
             log.error("twitch webhook: recording a revocation failed", exc_info=exc)
+            try:
+                self.replay_guard.forget(receipt_id)  # so Twitch's retry is recorded
+            except Exception as forget_exc:
+                log.error("twitch webhook: could not forget a revocation's id", exc_info=forget_exc)
             return self.answers.unavailable(BusUnavailable("the database is unavailable"))
         log.warning(
             "twitch revoked subscription %s (%s) for broadcaster %s: %s",

@@ -170,6 +170,35 @@ def verify_delivery(
     return Delivery(twitch_headers, min(sent_at, utc(now)), json_object(raw_body))
 
 
+# A subscription's status in a notification or a verification, never in a revocation.
+_LIVE_STATUSES = {"enabled", "webhook_callback_verification_pending"}
+
+
+def shape_mismatch(delivery: Delivery) -> str | None:
+    """Why the body is not what its message type says, or None when it is.
+
+    The message-type header is not covered by the signature, so a captured notification could
+    be sent again as a revocation (or a verification). Each type's body has its own shape:
+    a notification has an ``event`` (``events`` when batched) and no challenge, a verification
+    has a ``challenge`` and no event, and a revocation neither, with a subscription whose
+    status says why it ended. Unknown message types are left to the caller.
+    """
+    body = delivery.body
+    has_event = "event" in body or "events" in body
+    has_challenge = "challenge" in body
+    if delivery.message_type == NOTIFICATION:
+        if not has_event or has_challenge:
+            return "a notification must carry an event and no challenge"
+    elif delivery.message_type == VERIFICATION:
+        if not has_challenge or has_event:
+            return "a callback verification must carry a challenge and no event"
+    elif delivery.message_type == REVOCATION:
+        status = as_text(delivery.subscription.get("status"), 64)
+        if has_event or has_challenge or not status or status.strip() in _LIVE_STATUSES:
+            return "a revocation carries no event or challenge, and its subscription's status"
+    return None
+
+
 def challenge_of(delivery: Delivery) -> str | None:
     """The challenge string to echo for a ``webhook_callback_verification``; None without one."""
     challenge = delivery.body.get("challenge")
@@ -209,6 +238,7 @@ __all__ = [
     "check_timestamp",
     "read_headers",
     "revocation_of",
+    "shape_mismatch",
     "signature_of",
     "verify_delivery",
     "verify_signature",

@@ -10,24 +10,26 @@ from __future__ import annotations
 import importlib
 import pkgutil
 from dataclasses import dataclass
-from datetime import timedelta
-from typing import TYPE_CHECKING
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
 
 from flask import Blueprint, Flask, render_template, request
 from werkzeug.routing import IntegerConverter
 
 from core.events.words import label as event_label
+from core.features.web_sessions.service import MemorySessions
 from core.web.dashboard.config import DashboardConfig
 from core.web.dashboard.discord_client import DiscordClient
 from core.web.dashboard.security import (
     CSRF_FIELD,
     CSRF_HEADER,
+    Limiter,
     PermissionCache,
-    RateLimiter,
     TokenBox,
     add_dashboard_headers,
     csrf_ok,
     csrf_token,
+    rate_limiter,
 )
 
 if TYPE_CHECKING:
@@ -52,8 +54,9 @@ class Dashboard:
     discord: DiscordClient | None
     tokens: TokenBox
     permissions: PermissionCache
-    login_limit: RateLimiter  # per client address: login starts and callbacks
-    write_limit: RateLimiter  # per user: every POST
+    login_limit: Limiter  # per client address: login starts and callbacks
+    write_limit: Limiter  # per user: every POST
+    sessions: Any  # signed-in sessions on the server (WebSessions or MemorySessions)
     areas: tuple[GuildArea, ...] = ()  # the guild pages' areas, in navigation order
 
 
@@ -85,8 +88,9 @@ def register(app: Flask, config: DashboardConfig) -> None:
         discord=client,
         tokens=TokenBox(config.secret, config.session_hours * 3600),
         permissions=PermissionCache(config.permission_cache_seconds),
-        login_limit=RateLimiter(10, 60),
-        write_limit=RateLimiter(30, 60),
+        login_limit=rate_limiter(config.redis, "login", 10, 60),
+        write_limit=rate_limiter(config.redis, "write", 30, 60),
+        sessions=config.sessions or MemorySessions(lambda: datetime.now(UTC)),
         areas=areas,
     )
     app.url_map.converters["id"] = IdConverter  # before the blueprints' rules use it

@@ -11,6 +11,7 @@ import hashlib
 import secrets
 import threading
 import time
+from datetime import timedelta
 from urllib.parse import urlencode
 
 from flask import Blueprint, redirect, request, session, url_for
@@ -105,6 +106,7 @@ def callback():  # type: ignore[no-untyped-def]
         return error_page(502, "Discord did not answer", "Discord did not answer. Try again.")
     session.clear()  # a fresh session (and CSRF token) for the logged-in user
     session.permanent = True
+    session["sid"] = dash.sessions.start(user.id, timedelta(hours=dash.config.session_hours))
     session["uid"] = user.id
     session["name"] = user.name
     session["tok"] = dash.tokens.seal(token)
@@ -117,5 +119,7 @@ def logout():  # type: ignore[no-untyped-def]
     user = current_user()
     if user is not None:
         dashboard().permissions.forget_user(user.id)
+    # Ended on the server: a copy of this cookie is refused from now on.
+    dashboard().sessions.end(session.get("sid"))
     session.clear()
     return redirect(url_for("public.landing"))

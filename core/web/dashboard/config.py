@@ -92,6 +92,12 @@ class DashboardConfig:
     # The overview's Sync buttons (!kick sync, !twitch sync) by URL slug; a platform this
     # process cannot sync is absent (core/web/dashboard/platform_sync.py).
     platform_syncs: dict[str, PlatformSync] = field(default_factory=dict)
+    # The deployment's Redis (a sync client), where rate limits are kept for every web process;
+    # None: each process keeps its own.
+    redis: Any = None
+    # Signed-in sessions kept on the server (core/features/web_sessions/: start, is_live, end);
+    # None: kept in this process's memory (a dashboard built without the database).
+    sessions: Any = None
     session_hours: int = 8
     permission_cache_seconds: int = 180
 

@@ -1,6 +1,7 @@
 """What StreamKeeper stores, by purpose, for /privacy: every table, what it holds about people,
-how long, and how to get or delete it. tests/web/browser/test_public_pages.py checks that every
-table of the schema is named here, so a new table cannot slip past this page."""
+how long, and how to get or delete it, and what anyone can read without logging in (``PUBLIC``).
+tests/web/browser/test_public_pages.py checks that every table of the schema is named here, so a
+new table cannot slip past this page."""
 
 from __future__ import annotations
 
@@ -170,10 +171,56 @@ STORED: tuple[Stored, ...] = (
         "Nothing to ask: they are working data about the bot's own processes.",
     ),
     Stored(
+        "Dashboard sign-ins: for each browser logged in, a hash of its session id, your Discord "
+        "id and when the session ends",
+        ("web_sessions",),
+        "until you log out or the session expires (a few hours)",
+        "Log out: the session ends on the server, so even a copy of the cookie stops working.",
+    ),
+    Stored(
         "Live-update counters: per server and dashboard topic (events, raffle, VIP), a number "
         "that goes up when something changes, so open pages refresh; nothing about people",
         ("live_changes",),
         "while the server uses the bot",
         "Nothing to ask: it holds no personal data.",
+    ),
+)
+
+
+@dataclass(frozen=True)
+class Published:
+    where: str
+    what: str
+
+
+# What anyone can read without logging in. A closed raffle period's ledger is the evidence its
+# draw was fair: its snapshot hash (published when the period closed) covers every field of
+# every row, so the public ledger cannot leave one out and still verify.
+PUBLIC: tuple[Published, ...] = (
+    Published(
+        "/raffle/<period> and its proof.json",
+        "a closed raffle period's commitment and seed, snapshot hash, randomness round, and each "
+        "draw: prize, winners (platform, user id, username, ticket), a reroll's reason and, for "
+        "a draw forced without the beacon, the Discord id of the admin who forced it; with the "
+        "Discord server's id. Period numbers are counted across every server of this instance, "
+        "so anyone can go through every server's closed raffles by number",
+    ),
+    Published(
+        "/raffle/<period>/ledger.json",
+        "every ticket row of that period: its row number, the viewer's platform and user id, "
+        "tickets, where they came from (watchtime, a gift, a wager, an admin) and its reference, "
+        "when, and for tickets an admin gave or took by hand, that admin's Discord id and the "
+        "reason they typed. The snapshot hash covers all of these, so none can be left out; "
+        "write nothing in a reason you would not show viewers. Row numbers are counted across "
+        "every server of this instance, so they show roughly how many rows were written "
+        "elsewhere in between",
+    ),
+    Published(
+        "/health",
+        "whether the service is up, and the webhook addresses it takes; no data about people",
+    ),
+    Published(
+        "/metrics (unless the operator sets METRICS_TOKEN)",
+        "counts of webhooks and events by kind, and timings; no data about people",
     ),
 )

@@ -13,7 +13,7 @@ from flask import Blueprint, Response, render_template, request
 from core.features import schema
 from core.features.raffle import beacon_verification
 from core.web.dashboard import error_page
-from core.web.dashboard.privacy import STORED
+from core.web.dashboard.privacy import PUBLIC, STORED
 from core.web.dashboard.state import current_user, dashboard
 
 bp = Blueprint("public", __name__)
@@ -63,7 +63,11 @@ def terms():  # type: ignore[no-untyped-def]
 @bp.get("/privacy")
 def privacy():  # type: ignore[no-untyped-def]
     return render_template(
-        "dashboard/privacy.html", user=current_user(), operator=_operator(), stored=STORED
+        "dashboard/privacy.html",
+        user=current_user(),
+        operator=_operator(),
+        stored=STORED,
+        public=PUBLIC,
     )
 
 

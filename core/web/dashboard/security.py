@@ -2,9 +2,9 @@
 
 The session is Flask's signed cookie (HttpOnly, SameSite=Lax, Secure behind https, expiring
 after ``session_hours``); the user's Discord token rides in it encrypted (Fernet, a key derived
-from the secret), so any web worker can re-check permissions and no worker keeps state the next
-request needs. Rate limits and the permission cache are per process (in memory): with several
-workers each keeps its own, so a limit is per worker.
+from the secret), so any web worker can re-check permissions. Rate limits are kept in Redis when
+the deployment has it (``RedisRateLimiter``: one limit for every web process), else per process
+in memory; the permission cache is per process.
 """
 
 from __future__ import annotations
@@ -12,13 +12,22 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import logging
 import secrets
 import threading
 import time
 from collections.abc import Callable
+from typing import Protocol
 
+import redis
 from cryptography.fernet import Fernet, InvalidToken
 from flask import Response, session
+
+log = logging.getLogger(__name__)
+
+# Redis keys of this module: one sorted set of hit times per limit and client, gone after a
+# window without hits.
+RATE_LIMIT_PREFIX = "sk:ratelimit:"
 
 # Pages: scripts and styles from this site only; no inline script or style, no framing.
 DASHBOARD_POLICY = (
@@ -102,6 +111,60 @@ class RateLimiter:
                 hits.append(now)
             self._hits[key] = hits
             return allowed
+
+
+class Limiter(Protocol):
+    def allow(self, key: str) -> bool: ...
+
+
+# A sliding window in one step, so concurrent web processes cannot both take the last hit.
+_SLIDING_WINDOW = """
+local key, now, window, limit = KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+redis.call('ZREMRANGEBYSCORE', key, '-inf', now - window)
+if redis.call('ZCARD', key) >= limit then return 0 end
+redis.call('ZADD', key, now, ARGV[4])
+redis.call('PEXPIRE', key, math.ceil(window * 1000))
+return 1
+"""
+
+
+class RedisRateLimiter:
+    """:class:`RateLimiter` shared by every web process through Redis. While Redis does not
+    answer, each process falls back to its own limit in memory (logged), never to no limit."""
+
+    def __init__(
+        self,
+        client: redis.Redis,
+        name: str,
+        limit: int,
+        window: float,
+        clock: Callable[[], float] = time.time,  # wall clock: every process must agree
+    ) -> None:
+        self.client, self.name, self.limit, self.window, self.clock = (
+            client, name, limit, window, clock,
+        )  # fmt: skip
+        self._script = client.register_script(_SLIDING_WINDOW)
+        self._fallback = RateLimiter(limit, window)
+
+    def allow(self, key: str) -> bool:
+        digest = hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+        redis_key = f"{RATE_LIMIT_PREFIX}{self.name}:{digest}"
+        try:
+            allowed = self._script(
+                keys=[redis_key],
+                args=[self.clock(), self.window, self.limit, secrets.token_hex(8)],
+            )
+        except redis.RedisError as exc:
+            log.warning("rate limit %s: Redis unavailable (%s); per process", self.name, exc)
+            return self._fallback.allow(key)
+        return bool(allowed)
+
+
+def rate_limiter(client: redis.Redis | None, name: str, limit: int, window: float) -> Limiter:
+    """In Redis when the deployment has it, else in this process's memory."""
+    if client is None:
+        return RateLimiter(limit, window)
+    return RedisRateLimiter(client, name, limit, window)
 
 
 class PermissionCache:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from flask import current_app, session
+from flask import current_app, request, session
 
 from core.web.dashboard import Dashboard
 
@@ -20,13 +20,28 @@ class SessionUser:
     token: str
 
 
+_USER_KEY = "streamkeeper.session_user"
+
+
 def current_user() -> SessionUser | None:
-    """The logged-in user, or None (no session, an expired one, or a token that no longer
-    opens)."""
+    """The logged-in user, or None (no session, an expired one, one ended on the server by a
+    logout, or a token that no longer opens). Asked once per request."""
+    # Kept on the request (not ``g``, which an app context kept open around several requests
+    # would share between them).
+    environ = request.environ
+    if _USER_KEY not in environ:
+        environ[_USER_KEY] = _session_user()
+    return environ[_USER_KEY]
+
+
+def _session_user() -> SessionUser | None:
     user_id, name = session.get("uid"), session.get("name")
     if not isinstance(user_id, int) or not isinstance(name, str):
         return None
-    token = dashboard().tokens.open(session.get("tok"))
+    dash = dashboard()
+    token = dash.tokens.open(session.get("tok"))
     if token is None:
         return None
+    if not dash.sessions.is_live(session.get("sid"), user_id):
+        return None  # logged out (from this browser or a copy of its cookie), or expired
     return SessionUser(user_id, name, token)

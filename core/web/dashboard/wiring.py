@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from core.bus.event_log import event_log_of
+from core.features.web_sessions.service import WebSessions
 from core.health import HealthReport
 from core.web.dashboard.aio import coroutine_runner
 from core.web.dashboard.config import DashboardConfig
@@ -119,4 +120,6 @@ def dashboard_config(rt: Runtime) -> DashboardConfig:
         guild_roles=guild_roles_of(rt.directory),
         guild_channel_ids=guild_channel_ids_of(rt.directory),
         platform_syncs=platform_syncs(rt),
+        redis=rt.redis,
+        sessions=WebSessions(rt.engine, rt.clock),
     )

@@ -121,6 +121,10 @@ async def test_the_board_pages_by_ten(points, guild_a, alice):
         ("!pointsgive kick:carol 0", "The amount is a whole number from 1 to 1,000,000,000."),
         ("!pointsgive kick:carol -5", "The amount is a whole number from 1 to 1,000,000,000."),
         ("!pointsgive kick:carol 99999999999", "The amount is a whole number from 1 to"),
+        ("!pointsgive kick:carol 1,5", "'1,5' can be read two ways: type it without commas"),
+        ("!pointsgive kick:carol 1,50", "'1,50' can be read two ways"),
+        ("!pointsremove kick:carol 12,3456", "'12,3456' can be read two ways"),
+        ("!points rate watch 1,5", "'1,5' can be read two ways"),
         ("!pointsgive nobody 5", "No viewer called 'nobody' has chatted here."),
         (
             "!pointsgive carol 5",

@@ -7,6 +7,7 @@ import pytest
 from core.discord_bot.services import BotServices
 from core.features.vip.service import VipService
 from tests.discord_bot.fake_discord import say
+from tests.discord_bot.fake_roles import give_bot_a_role, make_role
 from tests.features.vip.doubles import BROADCASTER, FakeVipChannel, redemption
 from tests.support.waiting import RecordingSleep
 
@@ -81,8 +82,22 @@ async def test_wrong_arguments_get_a_friendly_reply(manager, followed, command, 
 
 
 async def test_not_connected_and_no_channel_are_polite(manager, twitch):
-    [no_channel] = await say("!vip setup VIP 5 1", manager)
-    assert "This server follows no Twitch channel" in no_channel.content
+    # The README's way to follow a channel, not the operator's command line.
+    for command in ("!vip setup VIP 5 1", "!vip grant viewer 2"):
+        [no_channel] = await say(command, manager)
+        assert no_channel.content == (
+            "This server follows no Twitch channel yet: connect one with !twitch setup <channel>."
+        )
+
+
+async def test_vip_setup_has_one_usage_line(manager, followed):
+    [usage] = await say("!vip setup VIP", manager)
+    [overview] = await say("!vip", manager)
+    [help_text] = await say("!help vip setup", manager)
+    assert usage.content == "Usage: !vip setup <title> <cost> <hours>."
+    assert "`!vip setup <title> <cost> <hours>`" in overview.content
+    assert "!vip setup <title> <cost> <hours>" in help_text.content
+    assert "<details>" not in help_text.content
 
 
 async def test_not_connected_is_polite(manager, followed, twitch):
@@ -104,7 +119,8 @@ async def test_members_without_manage_server_are_refused(alice, followed):
 
 
 async def test_kick_reward_gives_a_role(manager, guild_a, vip_service):
-    role = guild_a.roles[-1]
+    await give_bot_a_role(guild_a)
+    role = make_role(guild_a, "Temporary VIP", 3)
     [reply] = await say(f"!vip kick <@&{role.id}> VIP role for a day", manager)
     assert (
         reply.content
@@ -114,3 +130,30 @@ async def test_kick_reward_gives_a_role(manager, guild_a, vip_service):
     assert (settings.kick_reward_title, settings.kick_role_id) == ("VIP role for a day", role.id)
     [off] = await say("!vip kick off", manager)
     assert off.content == "Kick rewards give no role any more."
+
+
+@pytest.mark.parametrize(
+    ("which", "answer"),
+    [
+        ("everyone", "That role can't be given to members; pick another one."),
+        ("bot", "That role can't be given to members; pick another one."),
+        ("managed", "That role can't be given to members; pick another one."),
+        ("above", "I can't give Admin: it is above my highest role; move my role above it in "
+                  "Server Settings > Roles. Pick a role I can give."),
+    ],
+)  # fmt: skip
+async def test_a_kick_role_the_bot_cannot_give_is_refused_as_linkrole_does(
+    manager, guild_a, vip_service, which, answer
+):
+    bot_role = await give_bot_a_role(guild_a)
+    bot_role.managed = True  # the bot's own role is an integration's
+    role = {
+        "everyone": guild_a.default_role,
+        "bot": bot_role,
+        "managed": make_role(guild_a, "Server Booster", 2, managed=True),
+        "above": make_role(guild_a, "Admin", 20),
+    }[which]
+    [reply] = await say(f"!vip kick {role.id} VIP role for a day", manager)
+    assert reply.content == answer
+    settings = await vip_service.settings(guild_a.id)
+    assert (settings.kick_reward_title, settings.kick_role_id) == (None, None)

@@ -105,6 +105,12 @@ def test_not_enough_points_takes_nothing_and_opens_nothing(service, points, engi
     assert service.status(GUILD, Platform.KICK) is None
 
 
+TWO_WAYS = (
+    " can be read two ways: type it without commas, like 1500, or with one before every three"
+    " digits, like 1,500."
+)
+
+
 @pytest.mark.parametrize(
     ("balance", "arguments", "message"),
     [
@@ -117,6 +123,9 @@ def test_not_enough_points_takes_nothing_and_opens_nothing(service, points, engi
         (1000, "100 extreme", "Usage: !join <amount|all|half> [low|medium|high]"),
         (1000, "0", "A stake is a whole number above 0."),
         (1000, "99999999999", "A stake is at most 1,000,000,000."),
+        (1000, "1,5", "'1,5'" + TWO_WAYS),
+        (1000, "1,50 high", "'1,50'" + TWO_WAYS),
+        (1000, "12,3456", "'12,3456'" + TWO_WAYS),
     ],
 )
 def test_stake_refusals(service, points, balance, arguments, message):

@@ -31,3 +31,16 @@ def test_periods_newest_first_with_their_draws(engine):
     (row,) = raffle.views.periods(GUILD)
     assert [draw.id for draw in row.draws] == [waiting.id]
     assert row.has_proof
+
+
+def test_rafflestart_late_in_the_month_dates_the_period_as_docs_raffle_md_says(engine):
+    # docs/raffle.md, "Periods": without days the period runs from the command to the end of
+    # the month; with a start day (here the 1st, on the 25th) it is dated from that day.
+    clock = Clock(datetime(2026, 3, 25, 18, 30, tzinfo=UTC))
+    raffle = make_service(engine, clock)
+    now_on = raffle.periods.start(GUILD)
+    assert (now_on.starts_at, now_on.ends_at) == (clock(), datetime(2026, 4, 1, tzinfo=UTC))
+    raffle.periods.end(GUILD)
+    from_the_first = raffle.periods.start(GUILD, start_day=1)
+    assert from_the_first.starts_at == datetime(2026, 3, 1, tzinfo=UTC)
+    assert from_the_first.status == "open"

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import timedelta
 
 import pytest
 from flask import Flask
@@ -45,6 +46,7 @@ class Site:
         self.discord.tokens[token] = user_id
         client = self.app.test_client()
         with client.session_transaction() as session:
+            session["sid"] = self.dashboard.sessions.start(user_id, timedelta(hours=8))
             session["uid"] = user_id
             session["name"] = name
             session["tok"] = self.dashboard.tokens.seal(token)

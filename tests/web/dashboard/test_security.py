@@ -179,3 +179,18 @@ def test_dashboard_needs_a_login(discord):
         answer = client.get(f"/dashboard/{GUILD}/")
         assert answer.status_code == 302
         assert answer.headers["Location"].endswith("/?login=needed")
+
+
+def test_logout_ends_the_session_for_every_copy_of_the_cookie(discord):
+    app = _app(discord)
+    with app.test_client() as client:
+        answer = _consent(client, discord)
+        assert client.get("/dashboard/callback", query_string=answer).status_code == 302
+        copied = app.test_client()
+        copied.set_cookie("sk_session", client.get_cookie("sk_session").value)
+        assert copied.get("/dashboard/").status_code == 200
+        client.get("/dashboard/")  # a page with a form, which makes the CSRF token
+        with client.session_transaction() as session:
+            csrf = session["csrf"]
+        assert client.post("/logout", data={"csrf_token": csrf}).status_code == 302
+        assert copied.get("/dashboard/").status_code == 302

@@ -15,6 +15,7 @@ from typing import Any
 
 from flask import flash, g, get_flashed_messages, redirect, render_template, url_for
 
+from core.features.amounts import AmountNotUnderstood, parse_whole_amount
 from core.features.refusals import Refused
 from core.web.dashboard.guilds import FeatureMissing, guild_name
 from core.web.dashboard.state import dashboard
@@ -106,10 +107,11 @@ def whole_number(text: str | None, what: str, low: int, high: int) -> int:
 def count_or_none(text: str | None, *, digits: int = 10) -> int | None:
     """A plain whole number typed in a form (``1,000`` and ``1_000`` too), or None: empty,
     signs, other digits, too long. For pages that word the refusal themselves."""
-    text = (text or "").strip().replace(",", "").replace("_", "")
-    if not text or len(text) > digits or not (text.isascii() and text.isdecimal()):
+    try:
+        number = parse_whole_amount(text or "", max_digits=digits)
+    except AmountNotUnderstood:
         return None
-    return int(text)
+    return number
 
 
 def snowflake(text: str | None, what: str) -> int:

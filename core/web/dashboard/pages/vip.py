@@ -10,6 +10,7 @@ from typing import Any
 
 from flask import current_app, g, redirect, render_template, request, url_for
 
+from core.features.amounts import AmountNotUnderstood, parse_whole_amount
 from core.features.refusals import Refused
 from core.features.vip.ports import TwitchBusy
 from core.web.dashboard.guilds import FeatureMissing, guild_blueprint, guild_name
@@ -43,10 +44,12 @@ def _run(coro: Any) -> Any:
 
 
 def _whole(value: str | None, what: str) -> int:
-    value = (value or "").strip().replace(",", "")
-    if not (value.isascii() and value.isdecimal()) or len(value) > 9:
-        raise Refused(f"{what} is a whole number.")
-    return int(value)
+    try:
+        return parse_whole_amount(value or "", max_digits=9)
+    except AmountNotUnderstood as exc:
+        if exc.ambiguous:
+            raise Refused(f"{what}: {exc}") from None
+        raise Refused(f"{what} is a whole number.") from None
 
 
 def _day(value: str | None) -> datetime | None:

@@ -1,0 +1,62 @@
+"""``!help``: discord.py's default help, listing only what the caller may run here (its checks:
+Manage Server is a real check, ``common.manage_server``), with two changes so that it says what
+the commands themselves say: a subcommand is shown under its group's name (``!vip setup``, which
+is what works, not ``!setup``), and a command that declares a ``usage`` shows that line instead
+of its raw parameter names, the same line its own "Usage:" reply gives. ``!help <command>`` of a
+command the caller may not run here says so instead of showing it (discord.py's default shows
+any command asked for by name, whatever its checks)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from discord.ext import commands
+
+
+class StreamKeeperHelp(commands.DefaultHelpCommand):
+    def __init__(self, **options: Any) -> None:
+        options.setdefault("verify_checks", True)  # list only the commands the caller may use
+        options.setdefault("no_category", "Help")
+        options.setdefault("dm_help", False)
+        super().__init__(**options)
+
+    def get_command_signature(self, command: commands.Command[Any, ..., Any], /) -> str:
+        name = command.name
+        if command.aliases:
+            name = f"[{command.name}|{'|'.join(command.aliases)}]"
+        if command.full_parent_name:
+            name = f"{command.full_parent_name} {name}"
+        signature = f"{self.context.clean_prefix}{name}"
+        return f"{signature} {command.usage}" if command.usage else signature
+
+    def add_command_arguments(self, command: commands.Command[Any, ..., Any], /) -> None:
+        if command.usage:
+            return  # the signature line says it
+        super().add_command_arguments(command)
+
+    async def send_command_help(self, command: commands.Command[Any, ..., Any], /) -> None:
+        if await self._may_run(command):
+            await super().send_command_help(command)
+        else:
+            await self.get_destination().send(self._not_for_you(command))
+
+    async def send_group_help(self, group: commands.Group[Any, ..., Any], /) -> None:
+        if await self._may_run(group):
+            await super().send_group_help(group)
+        else:
+            await self.get_destination().send(self._not_for_you(group))
+
+    async def _may_run(self, command: commands.Command[Any, ..., Any]) -> bool:
+        """Whether the caller passes the checks of ``command`` and of every group above it."""
+        if not self.verify_checks:
+            return True
+        for each in (*reversed(command.parents), command):
+            try:
+                if not await each.can_run(self.context):
+                    return False
+            except commands.CommandError:
+                return False
+        return True
+
+    def _not_for_you(self, command: commands.Command[Any, ..., Any]) -> str:
+        return f"You can't use {self.context.clean_prefix}{command.qualified_name} here."

@@ -1,0 +1,66 @@
+"""What a public raffle proof needs, and /privacy saying what is public.
+
+The public ledger.json carries admins' Discord ids and typed reasons, and row numbers counted
+across every server. The decision (issue 29, security 4): the snapshot hash published when the
+period closed covers every field of every row, so a ledger without them (or with other values)
+no longer verifies; they stay, and /privacy says so, field by field."""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import json
+from pathlib import Path
+
+import pytest
+
+from core.features.raffle.fairness import SnapshotEntry
+from core.features.raffle.verification import verify
+
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "raffle"
+
+
+def documents() -> tuple[dict, dict]:
+    proof = json.loads((FIXTURES / "raffle-1-proof.json").read_text())
+    ledger = json.loads((FIXTURES / "raffle-1-ledger.json").read_text())
+    return proof, ledger
+
+
+def test_the_public_ledger_holds_only_what_the_snapshot_hash_covers():
+    _proof, ledger = documents()
+    hashed = {field.name for field in dataclasses.fields(SnapshotEntry)}
+    assert {key for entry in ledger["entries"] for key in entry} == hashed
+    assert set(ledger) == {"format", "guild_id", "period_id", "entries", "eligible"}
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"actor_id": None},  # the admin's Discord id dropped
+        {"actor_id": 2},  # replaced by another number
+        {"reason": ""},  # the typed reason dropped
+        {"id": 10_000},  # the row number replaced
+    ],
+    ids=["no-admin-id", "other-admin-id", "no-reason", "renumbered"],
+)
+def test_a_ledger_without_the_admin_fields_no_longer_verifies(change):
+    proof, ledger = documents()
+    assert verify(proof, ledger).matches
+    changed = copy.deepcopy(ledger)
+    for entry in changed["entries"]:
+        if entry["actor_id"] is not None:
+            entry.update(change)
+    result = verify(proof, changed)
+    assert not result.matches
+    assert any("snapshot hash" in problem for problem in result.problems)
+
+
+def test_privacy_says_what_is_public(site):
+    page = site.app.test_client().get("/privacy")
+    assert page.status_code == 200
+    text = page.get_data(as_text=True)
+    assert "What is public" in text
+    assert "/raffle/&lt;period&gt;/ledger.json" in text
+    assert "that admin&#39;s Discord id and the reason they typed" in text
+    assert "counted across every server" in text
+    assert "METRICS_TOKEN" in text
