@@ -63,6 +63,13 @@ STORED: tuple[Stored, ...] = (
         f"!watchtime shows yours; {ASK} to reset it.",
     ),
     Stored(
+        "Watchtime hour by hour for the dashboard's charts: how many viewers were present and "
+        "the time they watched in all (no names)",
+        ("watch_hours",),
+        "92 days",
+        "Nothing to ask: it names nobody, and is forgotten as it ages.",
+    ),
+    Stored(
         "Roles earned by watchtime and the tiers that grant them",
         ("role_awards", "role_tiers", "role_settings"),
         "while the tier exists",
