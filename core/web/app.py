@@ -21,6 +21,7 @@ from core.platforms.kick.receiver import KickWebhookReceiver
 from core.platforms.kick.webhook import MAX_BODY_BYTES
 from core.platforms.twitch.receiver import TwitchWebhookReceiver
 from core.web.dashboard.config import DashboardConfig
+from core.web.setup import SetupConfig
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +39,7 @@ class WebServices:
     clock: Callable[[], datetime]
     twitch_connections: TwitchConnections | None = None  # the Twitch sign-in pages
     dashboard: DashboardConfig | None = None  # the web dashboard (core/web/dashboard/)
+    setup: SetupConfig | None = None  # the operator's first-run page (core/web/setup/)
 
 
 def create_app(services: WebServices | None = None) -> Flask:
@@ -64,6 +66,10 @@ def create_app(services: WebServices | None = None) -> Flask:
         from core.web.dashboard import register
 
         register(app, services.dashboard)  # its landing page is "/"
+        if services.setup is not None:  # drawn with the dashboard's templates and stylesheet
+            from core.web import setup
+
+            setup.register(app, services.setup)
     app.register_blueprint(health.bp)
     app.register_blueprint(kick.bp)
     app.register_blueprint(twitch.bp)
