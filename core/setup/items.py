@@ -83,7 +83,8 @@ def discord_token(settings: Settings, bot: Answer | None) -> Item:
         )
     if bot.ok:
         name = str(bot.body.get("username") or "the bot")
-        return Item(title, OK, f"looks valid: Discord knows it as {name} ({characters(token)})")
+        found = f"looks valid: Discord knows it as {name} ({characters(token)})"
+        return Item(title, OK, found, env=env)
     if bot.refused:
         return Item(
             title,
@@ -136,7 +137,7 @@ def discord_client_id(settings: Settings, app: Answer | None) -> Item:
             DISCORD_PORTAL,
         )
     name = str(app.body.get("name") or "") if app else ""
-    return Item(title, OK, f"{client_id}, the bot token's application {name}".rstrip())
+    return Item(title, OK, f"{client_id}, the bot token's application {name}".rstrip(), env=env)
 
 
 def discord_client_secret(settings: Settings) -> Item:
@@ -158,6 +159,7 @@ def discord_client_secret(settings: Settings) -> Item:
         title,
         OK,
         f"{characters(secret)}; the OAuth2 tab must list the redirect below",
+        env=env,
         redirects=(redirect,),
     )
 
@@ -174,6 +176,7 @@ def public_address(settings: Settings) -> Item:
             OK,
             f"{url}: Kick webhooks at {url}{KICK_WEBHOOKS}, Twitch webhooks at {url}"
             f"{TWITCH_WEBHOOKS}",
+            env=env,
         )
     without = (
         "Without one, what works: Kick events through Pusher (KICK_PUSHER_ENABLED, on by "
@@ -216,7 +219,8 @@ def platform_app(platform: str, settings: Settings, answer: Answer | None) -> It
         return Item(title, MISSING, found, how, env, where, redirects)
     shown = f"client id {client_id}, secret {characters(secret)}"
     if answer.ok:
-        return Item(title, OK, f"{platform} accepted the app ({shown})", redirects=redirects)
+        found = f"{platform} accepted the app ({shown})"
+        return Item(title, OK, found, env=env, redirects=redirects)
     if answer.refused:
         return Item(
             title,
@@ -249,7 +253,7 @@ def eventsub_secret(settings: Settings) -> Item:
         return Item(title, MISSING, found, how, env)
     if not low <= len(secret) <= high:
         return Item(title, WRONG, f"{characters(secret)}; Twitch takes {low} to {high}", how, env)
-    return Item(title, OK, characters(secret))
+    return Item(title, OK, characters(secret), env=env)
 
 
 # --- this process --------------------------------------------------------------------------------
