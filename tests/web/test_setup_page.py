@@ -5,6 +5,9 @@ one-time token), the app's plain 404 for everyone else, and no secret in the pag
 from __future__ import annotations
 
 import logging
+import socket
+import threading
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -223,3 +226,29 @@ def test_no_secret_in_the_page_or_the_log(app, discord, caplog):
         for page in pages:
             assert value not in page, name
         assert value not in caplog.text, name
+
+
+def test_a_silent_discord_costs_the_page_seconds_and_the_app_nothing(make_runtime):
+    with socket.socket() as silent:  # takes connections (the kernel does) and never answers
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)
+        port = silent.getsockname()[1]
+        runtime = make_runtime(
+            DISCORD_TOKEN=BOT_TOKEN, DISCORD_API_BASE_URL=f"http://127.0.0.1:{port}/api/v10"
+        )
+        app = runtime.create_web_app()
+        pages: list = []
+        started = time.monotonic()
+        viewer = threading.Thread(target=lambda: pages.append(app.test_client().get("/setup")))
+        viewer.start()
+        time.sleep(0.3)  # the page is waiting on Discord now
+        health = app.test_client().get("/health")
+        assert health.status_code == 200
+        assert time.monotonic() - started < 2  # answered while the page still waits
+        viewer.join(15)
+        took = time.monotonic() - started
+    assert 2.5 < took < 8  # the 3 s timeout, the two Discord calls in parallel
+    text = pages[0].text
+    assert pages[0].status_code == 200
+    assert "no answer within a few seconds" in text
+    assert 'data-state="unchecked"' in text
