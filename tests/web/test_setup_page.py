@@ -141,7 +141,7 @@ def test_the_token_opens_the_page_in_one_browser_only(app):
     assert "HttpOnly" in cookie
     assert "SameSite=Strict" in cookie
     assert "Path=/setup" in cookie
-    assert "Secure" in cookie  # OAUTH_BASE_URL is https
+    assert "Secure" not in cookie  # plain http all the way: a Secure cookie would be dropped
     page = first.get("/setup", environ_base=REMOTE)
     assert page.status_code == 200
     assert "Discord bot token" in page.text
@@ -151,6 +151,25 @@ def test_the_token_opens_the_page_in_one_browser_only(app):
     assert_plain_404(app, second.get("/setup", environ_base=REMOTE))
     again = first.get(f"/setup?token={token}", environ_base=REMOTE)
     assert again.status_code == 303  # the first browser is in by its cookie; the URL is cleaned
+
+
+def test_the_cookie_is_secure_when_the_browser_came_over_https(app):
+    https = {"X-Forwarded-Proto": "https", "X-Forwarded-For": "198.51.100.4"}
+    opened = app.test_client().get(f"/setup?token={token_of(app)}", headers=https)
+    assert opened.status_code == 303
+    assert "Secure" in opened.headers["Set-Cookie"]
+
+
+@pytest.mark.parametrize("method", ["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "HEAD"])
+def test_other_methods_get_what_an_unknown_path_gets(app, method):
+    for environ in (REMOTE, {"REMOTE_ADDR": "127.0.0.1"}):
+        client = app.test_client()
+        setup = client.open(f"/setup?token={token_of(app)}", method=method, environ_base=environ)
+        unknown = client.open("/no-such-page", method=method, environ_base=environ)
+        assert setup.status_code == unknown.status_code == 404
+        assert setup.get_data() == unknown.get_data()
+        assert sorted(setup.headers.items()) == sorted(unknown.headers.items())
+    assert not app.extensions["setup"].token.is_used
 
 
 def test_a_forged_or_foreign_cookie_opens_nothing(app, runtime):

@@ -40,7 +40,6 @@ class SetupConfig:
     token: SetupToken
     secret: str = field(repr=False)  # signs the cookie
     report: Callable[[], SetupReport]  # runs every check once (its outside calls included)
-    secure_cookies: bool = False  # OAUTH_BASE_URL is https
 
 
 def setup_config(rt: Runtime) -> SetupConfig:
@@ -57,9 +56,6 @@ def setup_config(rt: Runtime) -> SetupConfig:
         token=rt.setup_token,
         secret=rt.link_secret,
         report=report,
-        secure_cookies=bool(
-            settings.web.oauth_base_url and settings.web.oauth_base_url.startswith("https://")
-        ),
     )
 
 
@@ -100,8 +96,15 @@ def _has_cookie(config: SetupConfig) -> bool:
     return mark == config.token.process_mark
 
 
-@bp.get("/setup")
+# Every method is routed here, so that no method answers 405 (or OPTIONS 200) where an unknown
+# path answers 404; only GET is served (a HEAD, as a link preview may send, uses no token up).
+ANY_METHOD = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+
+
+@bp.route("/setup", methods=ANY_METHOD, provide_automatic_options=False)
 def page():  # type: ignore[no-untyped-def]
+    if request.method != "GET":
+        abort(404)
     config = _config()
     token = request.args.get("token")
     if token is not None:
@@ -114,7 +117,8 @@ def page():  # type: ignore[no-untyped-def]
                 max_age=COOKIE_SECONDS,
                 path="/setup",
                 httponly=True,
-                secure=config.secure_cookies,
+                # Secure when the browser came over https (to us, or to the proxy in front).
+                secure=request.is_secure or request.headers.get("X-Forwarded-Proto") == "https",
                 samesite="Strict",
             )
             return response
