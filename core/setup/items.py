@@ -108,25 +108,15 @@ def discord_client_id(settings: Settings, app: Answer | None) -> Item:
     found = application_id(app)
     if not client_id:
         hint = f" The bot token's application is {found}." if found else ""
-        return Item(
-            title,
-            MISSING,
-            "not set: no dashboard login"
-            + (
-                ", the invite link uses the token's application"
-                if found
-                else ", and no invite link"
-            ),
-            how + hint,
-            env,
-            DISCORD_PORTAL,
-        )
+        invite = "the invite link uses the token's application" if found else "no invite link"
+        found_text = f"not set: no dashboard login, and {invite}"
+        return Item(title, MISSING, found_text, how + hint, env, DISCORD_PORTAL)
     if not client_id.isdigit():
         return Item(title, WRONG, f"{client_id!r} is not a Discord id", how, env, DISCORD_PORTAL)
     if found is None:
         why = "once the bot token works" if app is None or app.refused else "when Discord answers"
-        return Item(title, UNCHECKED, f"set ({client_id}); compared with the bot token's "
-                    f"application {why}", "", env, DISCORD_PORTAL)  # fmt: skip
+        found_text = f"set ({client_id}); compared with the bot token's application {why}"
+        return Item(title, UNCHECKED, found_text, "", env, DISCORD_PORTAL)
     if found != client_id:
         return Item(
             title,
