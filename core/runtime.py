@@ -9,6 +9,7 @@ reads the environment.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from collections import defaultdict
 from collections.abc import Awaitable, Callable
@@ -34,6 +35,7 @@ from core.outbox.worker import OutboxWorker
 from core.ownership.share import on_shard, process_name
 from core.scheduler import Scheduler
 from core.services import FeatureServices
+from core.setup.access import SetupToken
 from core.storage import db
 from core.web.server import WebServer
 from core.wiring import (
@@ -233,6 +235,7 @@ class Runtime(FeatureServices):
     def web_services(self) -> WebServices:
         from core.web.app import WebServices
         from core.web.dashboard.wiring import dashboard_config
+        from core.web.setup import setup_config
 
         return WebServices(
             kick_receiver=self.kick_receiver,
@@ -248,7 +251,13 @@ class Runtime(FeatureServices):
             dashboard=dashboard_config(self),
             trusted_proxy_count=self.settings.web.trusted_proxy_count,
             metrics_token=self.settings.web.metrics_token,
+            setup=setup_config(self),
         )
+
+    @functools.cached_property
+    def setup_token(self) -> SetupToken:
+        """The setup page's one-time token: made once per process, logged once at start."""
+        return SetupToken()
 
     def bot_services(self) -> BotServices:
         """What the Discord bot's cogs work with."""

@@ -44,6 +44,7 @@ async def _serve_until_signalled(runtime, *, web: bool, pipeline: bool) -> None:
         log.info(
             "web side listening on %s; webhooks: %s", server.url, runtime.webhooks_check().detail
         )
+        log.info("Set up StreamKeeper in your browser: %s", setup_url(runtime, server.port))
     tasks = []
     if pipeline:
         tasks.append(asyncio.create_task(runtime.run_pipeline(stop), name="pipeline"))
@@ -56,6 +57,17 @@ async def _serve_until_signalled(runtime, *, web: bool, pipeline: bool) -> None:
         await asyncio.gather(*tasks, return_exceptions=True)
         if server is not None:
             server.close()
+
+
+def setup_url(runtime, port: int) -> str:  # type: ignore[no-untyped-def]
+    """The setup page with this process's one-time token (core/web/setup/): on this machine's
+    loopback address, which a server listening on every address answers too."""
+    host = runtime.settings.web.host
+    if host in ("0.0.0.0", "::", ""):  # noqa: S104 (compared, not bound)
+        host = "127.0.0.1"
+    elif ":" in host:
+        host = f"[{host}]"
+    return f"http://{host}:{port}/setup?token={runtime.setup_token.value}"
 
 
 async def _discord(runtime, stop: asyncio.Event) -> None:  # type: ignore[no-untyped-def]

@@ -22,6 +22,7 @@ from core.platforms.kick.receiver import KickWebhookReceiver
 from core.platforms.kick.webhook import MAX_BODY_BYTES
 from core.platforms.twitch.receiver import TwitchWebhookReceiver
 from core.web.dashboard.config import DashboardConfig
+from core.web.setup import SetupConfig
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +43,7 @@ class WebServices:
     # Reverse proxies in front whose X-Forwarded-For / -Proto are believed (0: none).
     trusted_proxy_count: int = 0
     metrics_token: str | None = None  # /metrics wants "Authorization: Bearer <it>" when set
+    setup: SetupConfig | None = None  # the operator's first-run page (core/web/setup/)
 
 
 def create_app(services: WebServices | None = None) -> Flask:
@@ -68,6 +70,10 @@ def create_app(services: WebServices | None = None) -> Flask:
         from core.web.dashboard import register
 
         register(app, services.dashboard)  # its landing page is "/"
+        if services.setup is not None:  # drawn with the dashboard's templates and stylesheet
+            from core.web import setup
+
+            setup.register(app, services.setup)
     app.register_blueprint(health.bp)
     app.register_blueprint(kick.bp)
     app.register_blueprint(twitch.bp)

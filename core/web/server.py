@@ -48,6 +48,11 @@ WAITRESS_SETTINGS: dict[str, Any] = {
     # [1 GiB] waitress reads the whole body (to a temporary file) before the app sees it, so
     # Flask's MAX_CONTENT_LENGTH alone would still accept a gigabyte; answer 413 here instead.
     "max_request_body_size": MAX_BODY_BYTES,
+    # [True] waitress deletes X-Forwarded-For and Forwarded from a peer it was not told to
+    # trust. Behind a reverse proxy on this machine every request then looks like a direct one
+    # from loopback, which the setup page (core/web/setup/) lets in without its token. Nothing
+    # here trusts those headers; the setup page only needs to see that they are there.
+    "clear_untrusted_proxy_headers": False,
 }
 
 # After an answer that closes the connection (an error such as 431 or 413, or Connection: close)

@@ -4,7 +4,10 @@
 chose (:meth:`FakeDiscordOAuth.sign_in_as`); pressing it redirects back with a single-use code.
 ``/api/v10/oauth2/token`` swaps the code (client id and secret by HTTP Basic, the same redirect
 URI) for a bearer token; ``/api/v10/users/@me`` and ``/users/@me/guilds`` answer for that token,
-guilds with their ``permissions`` bit field as a string, as Discord sends it. Beside
+guilds with their ``permissions`` bit field as a string, as Discord sends it. The same two
+``@me`` routes answer a bot token (``Authorization: Bot ...``, as the setup page asks):
+``BOT_TOKEN`` is the bot of application ``bot_application_id`` (``CLIENT_ID`` unless a test
+changes it), any other bot token is refused 401; ``bot_calls`` counts them. Beside
 tests/fakes/discord_api.py (the bot's REST API, aiohttp), this one is a plain WSGI app in a
 thread, since the browser tests drive it synchronously.
 """
@@ -23,6 +26,8 @@ from werkzeug.wrappers import Request, Response
 
 CLIENT_ID = "123456789012345678"
 CLIENT_SECRET = "fake-discord-client-secret"
+BOT_TOKEN = "fake.discord.bot-token.0123456789abcdefghijklmnopqrstuvwxyz"
+BOT_NAME = "StreamKeeper Test Bot"
 MANAGE_GUILD = 1 << 5
 ADMINISTRATOR = 1 << 3
 
@@ -55,6 +60,8 @@ class FakeDiscordOAuth:
         self.codes: dict[str, tuple[int, str]] = {}  # code -> (user id, redirect uri)
         self.tokens: dict[str, int] = {}
         self.guild_calls = 0
+        self.bot_application_id = CLIENT_ID
+        self.bot_calls = 0
         self._lock = threading.Lock()
         self._server = make_server("127.0.0.1", 0, self._wsgi, threaded=True)
         self.url = f"http://127.0.0.1:{self._server.server_port}"
@@ -106,6 +113,8 @@ class FakeDiscordOAuth:
             return self._approve(request)
         if path == "/api/v10/oauth2/token" and method == "POST":
             return self._token(request)
+        if request.headers.get("Authorization", "").startswith("Bot "):
+            return self._as_bot(request)
         if path == "/api/v10/users/@me" and method == "GET":
             user = self._bearer(request)
             if user is None:
@@ -117,6 +126,18 @@ class FakeDiscordOAuth:
                 return _json({"message": "401: Unauthorized", "code": 0}, 401)
             self.guild_calls += 1
             return _json(user.guilds)
+        return _json({"message": "404: Not Found", "code": 0}, 404)
+
+    def _as_bot(self, request: Request) -> Response:
+        with self._lock:
+            self.bot_calls += 1
+        if request.headers["Authorization"].removeprefix("Bot ") != BOT_TOKEN:
+            return _json({"message": "401: Unauthorized", "code": 0}, 401)
+        bot = {"id": self.bot_application_id, "username": BOT_NAME, "bot": True}
+        if request.path == "/api/v10/users/@me" and request.method == "GET":
+            return _json(bot)
+        if request.path == "/api/v10/oauth2/applications/@me" and request.method == "GET":
+            return _json({"id": self.bot_application_id, "name": "StreamKeeper", "bot": bot})
         return _json({"message": "404: Not Found", "code": 0}, 404)
 
     def _consent(self, request: Request) -> Response:

@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import json
 from typing import Any
-from urllib.parse import urlencode
 
 from flask import Blueprint, Response, render_template, request
 
+from core.discord_bot.permissions import invite_url
 from core.features import schema
 from core.features.raffle import beacon_verification
 from core.web.dashboard import error_page
@@ -17,8 +17,6 @@ from core.web.dashboard.privacy import PUBLIC, STORED
 from core.web.dashboard.state import current_user, dashboard
 
 bp = Blueprint("public", __name__)
-# What the bot asks for when it is added: read and send messages, manage roles, read history.
-BOT_PERMISSIONS = (1 << 10) | (1 << 11) | (1 << 14) | (1 << 16) | (1 << 28)
 
 
 def export_bytes(document: dict[str, Any]) -> bytes:
@@ -39,13 +37,7 @@ def landing():  # type: ignore[no-untyped-def]
     config = dashboard().config
     add_bot = None
     if config.client_id:
-        add_bot = f"{config.oauth_base_url}/authorize?" + urlencode(
-            {
-                "client_id": config.client_id,
-                "scope": "bot applications.commands",
-                "permissions": BOT_PERMISSIONS,
-            }
-        )
+        add_bot = invite_url(config.client_id, config.oauth_base_url)
     return render_template(
         "dashboard/landing.html",
         user=current_user(),

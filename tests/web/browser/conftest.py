@@ -141,7 +141,13 @@ class DashboardSite:
 
 
 @pytest.fixture
-def site(tmp_path, discord) -> Iterator[DashboardSite]:
+def site_settings() -> dict[str, str]:
+    """More settings for ``site`` (a test module overrides this fixture)."""
+    return {}
+
+
+@pytest.fixture
+def site(tmp_path, discord, site_settings) -> Iterator[DashboardSite]:
     """The real web app of a Runtime on SQLite, served on 127.0.0.1, logging in at the fake
     Discord; raffle period 1 is the fixture proof."""
     port = _free_port()
@@ -158,6 +164,7 @@ def site(tmp_path, discord) -> Iterator[DashboardSite]:
         "DISCORD_OAUTH_BASE_URL": discord.oauth_base_url,
         "OPERATOR_NAME": "Ana Operator",
         "OPERATOR_CONTACT": "privacy@operator.example",
+        **site_settings,
     }
     runtime = Runtime(load_settings(values, env_file=None))
     runtime.migrate()

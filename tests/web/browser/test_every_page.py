@@ -22,7 +22,7 @@ ADMIN = 900000000000000001
 WIDTHS = (360, 390, 1366)
 SERIOUS = {"serious", "critical"}
 
-PUBLIC = ("/", "/terms", "/privacy", "/raffle/1")
+PUBLIC = ("/", "/terms", "/privacy", "/raffle/1", "/setup")  # /setup: the browser is on loopback
 SIGNED_IN = ("/dashboard/", "/me/")
 GUILD_PAGES = (
     "",

@@ -6,6 +6,7 @@ from __future__ import annotations
 import httpx
 from playwright.sync_api import Page
 
+from core.discord_bot.permissions import bot_permissions
 from core.web.dashboard.privacy import STORED
 from core.web.dashboard.public import all_tables
 
@@ -15,7 +16,8 @@ def test_landing_page_has_login_and_add_bot_links(page: Page, site, shot):
     assert page.locator("h1").inner_text()
     assert page.locator("main >> text=Log in with Discord").count() == 1
     add_bot = page.locator("#add-bot").get_attribute("href") or ""
-    assert "scope=bot+applications.commands" in add_bot
+    assert "scope=bot%20applications.commands" in add_bot
+    assert f"permissions={bot_permissions().value}" in add_bot
     assert "client_id=" in add_bot
     shot(page, "landing")
 

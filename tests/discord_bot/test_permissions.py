@@ -1,0 +1,43 @@
+"""The bot's invite permissions (core/discord_bot/permissions.py): named discord.py flags, and
+an integer that is exactly their sum."""
+
+from __future__ import annotations
+
+from urllib.parse import parse_qs, urlsplit
+
+import discord
+
+from core.discord_bot.permissions import BOT_PERMISSIONS, bot_permissions, invite_url
+
+
+def test_every_permission_is_a_discord_flag_with_a_reason():
+    for name, why in BOT_PERMISSIONS.items():
+        assert name in discord.Permissions.VALID_FLAGS, name
+        assert why.strip(), name
+
+
+def test_the_integer_is_the_sum_of_the_named_flags():
+    bits = [discord.Permissions.VALID_FLAGS[name] for name in BOT_PERMISSIONS]
+    assert len(set(bits)) == len(bits)  # no two names for one flag
+    assert bot_permissions().value == sum(bits)
+    assert bin(bot_permissions().value).count("1") == len(BOT_PERMISSIONS)
+
+
+def test_the_bot_asks_for_no_administrator_or_server_wide_management():
+    granted = bot_permissions()
+    assert not granted.administrator
+    assert not granted.manage_guild
+    assert not granted.manage_channels
+    assert not granted.kick_members
+    assert not granted.ban_members
+
+
+def test_the_invite_link_carries_the_client_id_scopes_and_permissions():
+    link = invite_url("424242424242424242")
+    assert link == (
+        "https://discord.com/oauth2/authorize?client_id=424242424242424242"
+        f"&scope=bot%20applications.commands&permissions={bot_permissions().value}"
+    )
+    query = parse_qs(urlsplit(link).query)
+    assert query["scope"] == ["bot applications.commands"]
+    assert int(query["permissions"][0]) == bot_permissions().value
