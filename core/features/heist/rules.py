@@ -242,6 +242,23 @@ def stake_for(request: JoinRequest, balance: int, rules: HeistRules) -> int:
 # --- payouts -------------------------------------------------------------------------------
 
 
+def checked_stake(request: JoinRequest, balance: int, rules: HeistRules, currency: str) -> int:
+    """The stake a join asks for, within the guild's smallest and largest; HeistRefused
+    with words for chat otherwise."""
+    stake = stake_for(request, balance, rules)
+    if request.portion is not None and balance <= 0:
+        raise HeistRefused(f"You have no {currency} to stake yet.")
+    if stake < rules.min_bet:
+        if request.portion is not None:
+            raise HeistRefused(
+                f"You have only {balance:,} {currency}; the smallest stake is {rules.min_bet:,}."
+            )
+        raise HeistRefused(f"The smallest stake is {rules.min_bet:,} {currency}.")
+    if stake > rules.max_bet:
+        raise HeistRefused(f"The largest stake is {rules.max_bet:,} {currency}.")
+    return stake
+
+
 def payout(stake: int, risk_multiplier_x100: int, tier_multiplier_x100: int) -> int:
     """``stake x risk x tier``, rounded down to a whole point (the multipliers in hundredths,
     so no float rounding creeps in)."""

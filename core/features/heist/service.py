@@ -24,7 +24,7 @@ from core.features.heist.rules import (
     SETTINGS,
     HeistRefused,
     HeistRules,
-    JoinRequest,
+    checked_stake,
     current_tier,
     parse_join,
     parse_setting,
@@ -32,7 +32,6 @@ from core.features.heist.rules import (
     rules_from,
     setting_name,
     setting_text,
-    stake_for,
 )
 from core.features.points import repository as points
 from core.features.points import se_wallet
@@ -148,7 +147,7 @@ class HeistService:
                 balance = points.balance_of(conn, guild_id, platform, user_id)
             else:
                 balance = se.balance - se_wallet.held_in(conn, guild_id, se.login)
-            stake = self._check_stake(request, balance, rules, currency)
+            stake = checked_stake(request, balance, rules, currency)
             opened = False
             if heist is None:
                 closes_at = now + timedelta(seconds=rules.join_window_seconds)
@@ -219,22 +218,6 @@ class HeistService:
                 f"The crew is lying low: the next heist can start in "
                 f"{seconds_between(free_at, now)} s."
             )
-
-    @staticmethod
-    def _check_stake(request: JoinRequest, balance: int, rules: HeistRules, currency: str) -> int:
-        stake = stake_for(request, balance, rules)
-        if request.portion is not None and balance <= 0:
-            raise HeistRefused(f"You have no {currency} to stake yet.")
-        if stake < rules.min_bet:
-            if request.portion is not None:
-                raise HeistRefused(
-                    f"You have only {balance:,} {currency}; the smallest stake is "
-                    f"{rules.min_bet:,}."
-                )
-            raise HeistRefused(f"The smallest stake is {rules.min_bet:,} {currency}.")
-        if stake > rules.max_bet:
-            raise HeistRefused(f"The largest stake is {rules.max_bet:,} {currency}.")
-        return stake
 
     def _tier_at_join(
         self,

@@ -1,0 +1,151 @@
+"""Reading settings' raw strings: each value checked and converted, every problem collected
+(not just the first) so the start refuses with all of them at once (``SettingsError``).
+:mod:`core.config` builds the typed settings with it."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from typing import TypeVar
+
+T = TypeVar("T")
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+
+
+class SettingsError(Exception):
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
+_HOST_ENTRY = re.compile(r"[a-z0-9]([a-z0-9.-]{0,252}[a-z0-9])?(:[0-9]{1,5})?")
+_CHAIN_HASH = re.compile(r"[0-9a-f]{64}")
+
+
+class SettingsReader:
+    """Reads raw strings and collects every problem instead of stopping at the first."""
+
+    def __init__(self, values: Mapping[str, str]) -> None:
+        self.values = values
+        self.problems: list[str] = []
+
+    def text(self, name: str, default: str | None = None) -> str | None:
+        value = self.values.get(name, "").strip()
+        return value or default
+
+    def _convert(self, name: str, default: T, convert: Callable[[str], T], expected: str) -> T:
+        raw = self.text(name)
+        if raw is None:
+            return default
+        try:
+            return convert(raw)
+        except ValueError:
+            self.problems.append(f"{name} must be {expected}, got {raw!r}")
+            return default
+
+    def whole(
+        self,
+        name: str,
+        default: int,
+        *,
+        minimum: int = 0,
+        maximum: int | None = None,
+        unit: str = "",
+    ) -> int:
+        expected = f"a whole number of {unit}" if unit else "a whole number"
+        value = self._convert(name, default, int, expected)
+        if value < minimum:
+            self.problems.append(f"{name} must be at least {minimum}, got {value}")
+            return default
+        if maximum is not None and value > maximum:
+            self.problems.append(f"{name} must be at most {maximum}, got {value}")
+            return default
+        return value
+
+    def shard(self, id_name: str, count_name: str) -> tuple[int, int] | None:
+        """(shard id, shard count) when both are set, with 0 <= id < count; None when neither."""
+        if not self.values.get(id_name) and not self.values.get(count_name):
+            return None
+        count = self.whole(count_name, 0, minimum=1, maximum=1000)
+        shard_id = self.whole(id_name, 0, minimum=0)
+        if not self.values.get(id_name) or not self.values.get(count_name):
+            self.problems.append(f"{id_name} and {count_name} go together: set both or neither")
+            return None
+        if count and shard_id >= count:
+            self.problems.append(f"{id_name} must be below {count_name} ({count}), got {shard_id}")
+            return None
+        return (shard_id, count) if count else None
+
+    def snowflake(self, name: str) -> int | None:
+        return self._convert(name, None, int, "a Discord id (a whole number)")
+
+    def flag(self, name: str, default: bool | None) -> bool | None:
+        def convert(raw: str) -> bool:
+            lowered = raw.lower()
+            if lowered in _TRUE:
+                return True
+            if lowered in _FALSE:
+                return False
+            raise ValueError(raw)
+
+        return self._convert(name, default, convert, "true or false")
+
+    def choice(self, name: str, default: str, choices: tuple[str, ...], *, upper: bool) -> str:
+        raw = self.text(name)
+        if raw is None:
+            return default
+        value = raw.upper() if upper else raw.lower()
+        if value not in choices:
+            self.problems.append(f"{name} must be one of {', '.join(choices)}, got {raw!r}")
+            return default
+        return value
+
+    def hosts(self, name: str, default: tuple[str, ...]) -> tuple[str, ...]:
+        """A comma-separated list of ``host`` or ``host:port`` entries (no scheme, no path)."""
+        raw = self.text(name)
+        if raw is None:
+            return default
+        entries = tuple(entry.strip().lower() for entry in raw.split(",") if entry.strip())
+        bad = [e for e in entries if not _HOST_ENTRY.fullmatch(e)]
+        if bad or not entries:
+            self.problems.append(
+                f"{name} must be a comma-separated list of host or host:port, got {raw!r}"
+            )
+            return default
+        return entries
+
+    def urls(self, name: str, single: str | None, default: tuple[str, ...]) -> tuple[str, ...]:
+        """A comma-separated list of http(s) URLs; else ``single`` (the older one-URL setting)
+        as a one-item list; else ``default``."""
+        raw = self.text(name)
+        if raw is None:
+            return (single,) if single else default
+        entries = tuple(entry.strip().rstrip("/") for entry in raw.split(",") if entry.strip())
+        if not entries or not all(e.startswith(("http://", "https://")) for e in entries):
+            self.problems.append(
+                f"{name} must be a comma-separated list of http:// or https:// URLs, got {raw!r}"
+            )
+            return default
+        return entries
+
+    def chain(self, name: str, default: str) -> str:
+        """A drand chain: ``quicknet``, ``default`` or a chain hash (64 hex digits)."""
+        raw = self.text(name)
+        if raw is None:
+            return default
+        value = raw.lower()
+        if value not in ("quicknet", "default") and not _CHAIN_HASH.fullmatch(value):
+            self.problems.append(
+                f"{name} must be quicknet, default or a chain hash (64 hex digits), got {raw!r}"
+            )
+            return default
+        return value
+
+    def url(self, name: str, default: str | None = None) -> str | None:
+        value = self.text(name, default)
+        if value is not None and not value.startswith(("http://", "https://")):
+            self.problems.append(f"{name} must start with http:// or https://, got {value!r}")
+            return default
+        return value.rstrip("/") if value else value
