@@ -56,10 +56,13 @@ services:
 # worker starts its own PostgreSQL and Redis and migrates one template database per backend.
 TEST_WORKERS ?= $(shell echo $$(( 2 * $$(nproc 2>/dev/null || echo 1) )))
 
+# The tests marked `alone` judge real-time behaviour (a chat's webhook before its tick on the wall
+# clock): they run after the rest, one at a time, so the suite's own load cannot make them late.
 test: $(DEV_STAMP) services
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist worksteal
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist worksteal -m "not alone"
+	$(BIN)/python -m pytest -m alone
 
 # The edit loop: SQLite only; the tests that need PostgreSQL, Redis or Chromium, or start
 # processes of their own (marked slow), are skipped. make test runs them all.
