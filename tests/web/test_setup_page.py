@@ -8,7 +8,6 @@ import logging
 import socket
 import threading
 import time
-from collections.abc import Iterator
 
 import pytest
 from flask import Flask
@@ -17,9 +16,10 @@ from core.discord_bot.permissions import bot_permissions
 from core.setup.access import SetupToken
 from core.web.setup import COOKIE
 from tests.fakes import kick_server, twitch_server
-from tests.fakes.discord_oauth import BOT_TOKEN, CLIENT_ID, FakeDiscordOAuth
-from tests.fakes.kick_server import FakeKick
-from tests.fakes.twitch_server import FakeTwitch
+from tests.fakes.discord_oauth import BOT_TOKEN, CLIENT_ID
+from tests.setup.test_checks import discord as discord  # the fakes on 127.0.0.1, one per module
+from tests.setup.test_checks import kick as kick
+from tests.setup.test_checks import twitch as twitch
 
 REMOTE = {"REMOTE_ADDR": "203.0.113.7"}
 SECRETS = {
@@ -30,24 +30,6 @@ SECRETS = {
     "TWITCH_EVENTSUB_SECRET": "eventsub-secret-0123456789",
     "FLASK_SECRET_KEY": "setup-page-flask-secret",
 }
-
-
-@pytest.fixture(scope="module")
-def discord() -> Iterator[FakeDiscordOAuth]:
-    with FakeDiscordOAuth() as fake:
-        yield fake
-
-
-@pytest.fixture(scope="module")
-def kick() -> Iterator[FakeKick]:
-    with FakeKick() as fake:
-        yield fake
-
-
-@pytest.fixture(scope="module")
-def twitch() -> Iterator[FakeTwitch]:
-    with FakeTwitch() as fake:
-        yield fake
 
 
 @pytest.fixture

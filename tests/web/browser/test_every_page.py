@@ -109,9 +109,8 @@ def test_no_page_scrolls_sideways_or_fails_axe(signed_in, site, shot):
             assert response is not None, path
             assert response.status == 200, (path, response.status)
             problems += [f"{path} at {width} px: {p}" for p in _problems(page, axe)]
-            if width == 360:
-                name = path.strip("/").replace("/", "-").replace(str(GUILD), "guild") or "home"
-                shot(page, f"phone-{name}")
+            name = path.strip("/").replace("/", "-").replace(str(GUILD), "guild") or "home"
+            shot(page, f"{width}-{name}")
     assert not problems, "\n".join(problems)
 
 
