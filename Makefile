@@ -58,13 +58,11 @@ TEST_WORKERS ?= $(shell echo $$(( 2 * $$(nproc 2>/dev/null || echo 1) )))
 
 # The tests marked `alone` judge real-time behaviour (a chat's webhook before its tick on the wall
 # clock): they run after the rest, one at a time, so the suite's own load cannot make them late.
-# The two-bot kill run still fails now and then (one chat counted a tick late in every guild after
-# a store restart): its failures get two more tries, and three failures in a row fail the suite.
 test: $(DEV_STAMP) services
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist worksteal -m "not alone"
-	$(BIN)/python -m pytest -m alone || { echo "make test: a real-time test failed; running the ones that failed again (known flaky, see tests/README.md)"; $(BIN)/python -m pytest -m alone --last-failed --last-failed-no-failures none; } || { echo "make test: again, once more"; $(BIN)/python -m pytest -m alone --last-failed --last-failed-no-failures none; }
+	$(BIN)/python -m pytest -m alone
 
 # The edit loop: SQLite only; the tests that need PostgreSQL, Redis or Chromium, or start
 # processes of their own (marked slow), are skipped. make test runs them all.
