@@ -27,6 +27,7 @@ ADMIN = 900000000000000001
 ROLE = 222222222222222201
 CHANNEL = 333333333333333301
 WIDTHS = (360, 390, 1366)
+DOCS = {360: "phone", 1366: "desktop"}  # the widths `make screenshots` keeps in docs/screenshots
 SERIOUS = {"serious", "critical"}
 
 PUBLIC = ("/", "/terms", "/privacy", "/raffle/1", "/setup")  # /setup: the browser is on loopback
@@ -166,7 +167,7 @@ def test_no_page_scrolls_sideways_or_fails_axe(signed_in, site, shot):
             found = [*_problems(page, axe), *_ids_shown(page)]
             problems += [f"{path} at {width} px: {p}" for p in found]
             name = path.strip("/").replace("/", "-").replace(str(GUILD), "guild") or "home"
-            shot(page, f"{width}-{name}")
+            shot(page, f"page-{name}-{DOCS.get(width, width)}", keep=width in DOCS)
     assert not problems, "\n".join(problems)
 
 
