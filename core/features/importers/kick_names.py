@@ -9,14 +9,14 @@ token to ask with) stays unresolved, with the reason, and the rows are reported,
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Collection, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol, TypeVar
 
 from sqlalchemy.engine import Engine
 
 from core.events import Platform
 from core.features.importers.progress import Progress
-from core.features.viewers.repository import find_viewer_ids_by_username
+from core.features.viewers.repository import find_viewer_ids_by_username, usernames_of
 from core.platforms.kick.api import KickApi
 from core.platforms.kick.api_errors import KickApiError
 from core.platforms.kick.oauth_client import NeedsReauthorization
@@ -41,6 +41,10 @@ class KickLookup(Protocol):
         """Current usernames by user id (absent: unknown to Kick)."""
         ...
 
+    async def aclose(self) -> None:
+        """Let go of connections; called once the import is done with it."""
+        ...
+
 
 def fold(name: str) -> str:
     """Kick names compare without case."""
@@ -59,6 +63,7 @@ def slugs_of(name: str) -> list[str]:
 class Resolution:
     accounts: dict[str, KickAccount]  # by folded name
     unresolved: dict[str, str]  # folded name -> why
+    told_by_kick: set[str] = field(default_factory=set)  # folded names Kick resolved
 
     def account(self, name: str) -> KickAccount | None:
         return self.accounts.get(fold(name))
@@ -82,25 +87,28 @@ async def resolve(
         for name in wanted:
             ids = find_viewer_ids_by_username(conn, Platform.KICK, name)
             if len(ids) == 1:
-                accounts[name] = KickAccount(ids[0], name)
+                spelled = usernames_of(conn, [(str(Platform.KICK), ids[0])])
+                accounts[name] = KickAccount(ids[0], next(iter(spelled.values()), name))
             else:
                 ask.append(name)
     if lookup is None:
         for name in ask:
             unresolved[name] = "not a viewer StreamKeeper knows, and no Kick token to ask Kick"
         return Resolution(accounts, unresolved)
+    told: set[str] = set()
     bar = progress(len(ask))
     try:
         for name in ask:
             found = await _ask_kick(lookup, name)
             if isinstance(found, KickAccount):
                 accounts[name] = found
+                told.add(name)
             else:
                 unresolved[name] = found
             bar.advance()
     finally:
         bar.close()
-    return Resolution(accounts, unresolved)
+    return Resolution(accounts, unresolved, told)
 
 
 async def _ask_kick(lookup: KickLookup, name: str) -> KickAccount | str:
@@ -144,3 +152,6 @@ class KickApiLookup:
         ids = list(user_ids)
         users = await self._with_token(lambda token: self._api.get_users(token, ids))
         return {str(user.user_id): user.name for user in users}
+
+    async def aclose(self) -> None:
+        await self._api.aclose()

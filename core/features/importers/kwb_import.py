@@ -102,7 +102,11 @@ class KickWatchtimeBotImport:
         names |= {row.kick_name for row in data.links}
         names |= {row.kick_name for row in data.tickets}
         names |= {row.kick_name for row in data.winners}
-        resolution = await resolve(self.engine, names, lookup, self.progress)
+        try:
+            resolution = await resolve(self.engine, names, lookup, self.progress)
+        finally:
+            if lookup is not None:
+                await lookup.aclose()
         report = GuildReport(guild_id, f"server {guild_id}")
         if lookup is None and resolution.unresolved:
             report.notes.append(

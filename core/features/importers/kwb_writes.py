@@ -49,10 +49,8 @@ def write_server(
 
 def _remember(conn: Connection, names: Resolution, now: datetime) -> None:
     """Kick told us these names: the viewers table learns them (a newer sighting wins)."""
-    remember_sightings(
-        conn,
-        ((KICK, Viewer(a.user_id, a.username), now) for a in names.accounts.values()),
-    )
+    told = [names.accounts[name] for name in sorted(names.told_by_kick)]
+    remember_sightings(conn, ((KICK, Viewer(a.user_id, a.username), now) for a in told))
 
 
 def _watchtime(
