@@ -3,6 +3,9 @@ kick_watchtime_bot/, see the README there) applied to a throwaway PostgreSQL dat
 with rows like a real one's: duplicate and renamed names, links in two servers, a closed raffle
 with a winner, and a half-used open period."""
 
+# The other bot wrote naive UTC timestamps, and so do these rows.
+# ruff: noqa: DTZ001
+
 from __future__ import annotations
 
 from datetime import UTC, datetime
@@ -58,7 +61,8 @@ def fill(url: str) -> None:
     engine = sa.create_engine(normalize_url(url))
     try:
         with engine.begin() as conn:
-            _insert(conn, "watchtime", ("username", "minutes", "last_active", "discord_server_id"), [
+            _insert(conn, "watchtime",
+                    ("username", "minutes", "last_active", "discord_server_id"), [
                 ("Alice_W", 600, T0, SERVER_A),
                 ("alice_w", 30, T0.replace(day=5), SERVER_A),  # the same account, other case
                 ("bob", 120, T0, SERVER_A),

@@ -150,7 +150,8 @@ def test_an_import_brings_every_number_over(engine, kick, source_url, period_id)
     # names are left out.
     assert seconds_a == {str(ALICE[0]): 630 * 60, str(BOB[0]): 120 * 60, str(CAROL[0]): 45 * 60}
     assert seconds_b == {str(BOB[0]): 50 * 60, str(DAVE[0]): 70 * 60}
-    assert alice is not None and alice.username == "Alice_W"
+    assert alice is not None
+    assert alice.username == "Alice_W"
     assert alice.last_seen == datetime(2026, 9, 5, 12, 0, tzinfo=UTC)
     assert links == {
         D_ALICE: (str(ALICE[0]), "Alice_W"),
@@ -168,8 +169,9 @@ def test_an_import_brings_every_number_over(engine, kick, source_url, period_id)
         ("import", "kick-watchtime-bot:raffle_tickets:3", 15),
     ]
     assert balances == {str(ALICE[0]): 40, str(BOB[0]): 15}
-    assert [(w.username, w.platform_user_id, w.discord_user_id, w.tickets, w.prize)
-            for w in winners] == [("Alice_W", str(ALICE[0]), D_ALICE, 80, "$50 gift card")]  # fmt: skip
+    assert [
+        (w.username, w.platform_user_id, w.discord_user_id, w.tickets, w.prize) for w in winners
+    ] == [("Alice_W", str(ALICE[0]), D_ALICE, 80, "$50 gift card")]
 
 
 def test_problems_name_each_row_left_out(engine, kick, source_url, period_id):
