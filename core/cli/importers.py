@@ -94,7 +94,11 @@ def _kick_watchtime_bot(args: argparse.Namespace) -> int:
 def _streamelements_points(args: argparse.Namespace) -> int:
     from core.features.importers.errors import ImportProblem
     from core.features.importers.report import render
-    from core.features.importers.se_points import StreamElementsPointsImport, read_jwt
+    from core.features.importers.se_points import (
+        SeOutcome,
+        StreamElementsPointsImport,
+        read_jwt,
+    )
     from core.platforms.streamelements.api import StreamElementsPoints
 
     try:
@@ -112,10 +116,15 @@ def _streamelements_points(args: argparse.Namespace) -> int:
             runtime.points_wallet.backend_of,
             _twitch_ids_of(runtime),
         )
+
+        async def run() -> SeOutcome:
+            try:
+                return await importer.run(args.guild, args.channel, jwt, dry_run=args.dry_run)
+            finally:
+                await client.aclose()
+
         try:
-            outcome = asyncio.run(
-                importer.run(args.guild, args.channel, jwt, dry_run=args.dry_run)
-            )
+            outcome = asyncio.run(run())
         except ImportProblem as exc:
             print(exc, file=sys.stderr)  # noqa: T201
             return BAD_INPUT
