@@ -3,7 +3,6 @@ as one line on standard error with exit code 2 and no traceback."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -29,14 +28,14 @@ def source_url(postgres_url: str) -> str:
 
 
 @pytest.fixture
-def env(cli_env: dict[str, str], make_runtime) -> Iterator[dict[str, str]]:  # noqa: F811
+def env(cli_env: dict[str, str], make_runtime) -> dict[str, str]:  # noqa: F811
     """Guilds A and B in the CLI's database (SQLite under DATA_DIR); bob seen in Kick chat."""
     runtime = make_runtime(DATA_DIR=cli_env["DATA_DIR"])
     kwb_rows.prepare_target(runtime.engine, NOW)
     with runtime.engine.begin() as conn:
         remember_viewers(conn, Platform.KICK, [Viewer(str(BOB[0]), "bob")], NOW)
     runtime.close()
-    yield {
+    return {
         **cli_env,
         "TOKEN_ENCRYPTION_KEY": TEST_FERNET_KEY,
         "FLASK_SECRET_KEY": "cli-import-test",
