@@ -47,6 +47,16 @@ def write_server(
     _winners(conn, guild_id, data, names, report)
 
 
+def _account(
+    names: Resolution, report: GuildReport, table: str, name: str, what: str
+) -> KickAccount | None:
+    """The Kick account of ``name``, or None with the row reported as left out."""
+    account = names.account(name)
+    if account is None:
+        report.problem(table, f"'{name}' ({what}): {names.why_not(name)}")
+    return account
+
+
 def _remember(conn: Connection, names: Resolution, now: datetime) -> None:
     """Kick told us these names: the viewers table learns them (a newer sighting wins)."""
     told = [names.accounts[name] for name in sorted(names.told_by_kick)]
@@ -69,12 +79,8 @@ def _watchtime(
         if ref in done:
             count.already += 1
             continue
-        account = names.account(row.username)
+        account = _account(names, report, "watchtime", row.username, f"{row.minutes:,} min")
         if account is None:
-            report.problem(
-                "watchtime",
-                f"'{row.username}' ({row.minutes:,} min): {names.why_not(row.username)}",
-            )
             continue
         if row.minutes < 0:
             report.problem("watchtime", f"'{row.username}' has {row.minutes} minutes; left out")
@@ -108,12 +114,8 @@ def _links(
 ) -> None:
     count = report.count("links")
     for row in data.links:
-        account = names.account(row.kick_name)
+        account = _account(names, report, "links", row.kick_name, f"Discord {row.discord_id}")
         if account is None:
-            report.problem(
-                "links",
-                f"Discord {row.discord_id} <-> '{row.kick_name}': {names.why_not(row.kick_name)}",
-            )
             continue
         by_account = linking.find_link_by_account(conn, KICK, account.user_id)
         by_member = linking.find_link_by_discord_user(conn, KICK, row.discord_id)
@@ -205,12 +207,10 @@ def _tickets(
         )
         return
     for row in rows:
-        account = names.account(row.kick_name)
+        account = _account(
+            names, report, "raffle tickets", row.kick_name, f"{row.tickets:,} tickets"
+        )
         if account is None:
-            report.problem(
-                "raffle tickets",
-                f"'{row.kick_name}' ({row.tickets:,} tickets): {names.why_not(row.kick_name)}",
-            )
             continue
         if row.tickets < 0:
             report.problem("raffle tickets", f"'{row.kick_name}' has {row.tickets} tickets")
