@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 from core.cli import AddCommand, CommandFailed, open_runtime
 
 if TYPE_CHECKING:
+    from core.features.importers.kick_names import KickLookup
     from core.runtime import Runtime
 
 BAD_INPUT = 2
@@ -58,20 +59,14 @@ def _import_help(_args: argparse.Namespace) -> int:
 
 def _kick_watchtime_bot(args: argparse.Namespace) -> int:
     from core.features.importers.errors import ImportProblem
-    from core.features.importers.kick_names import KickApiLookup, KickLookup
     from core.features.importers.kwb_import import KickWatchtimeBotImport
     from core.features.importers.report import render
 
     runtime = open_runtime()
     try:
-
-        def lookup_for(guild_id: int) -> KickLookup | None:
-            if not runtime.connections.status(guild_id).is_connected:
-                return None
-            with_token = partial(runtime.connections.call_as_streamer, guild_id)
-            return KickApiLookup(runtime.kick.api(), with_token)
-
-        importer = KickWatchtimeBotImport(runtime.engine, runtime.clock, lookup_for)
+        importer = KickWatchtimeBotImport(
+            runtime.engine, runtime.clock, partial(kick_lookup_for, runtime)
+        )
         try:
             reports = asyncio.run(
                 importer.run(
@@ -139,6 +134,17 @@ def _streamelements_points(args: argparse.Namespace) -> int:
     for line in render([outcome.report], dry_run=args.dry_run):
         print(line)  # noqa: T201
     return 0
+
+
+def kick_lookup_for(runtime: Runtime, guild_id: int) -> KickLookup | None:
+    """Kick's API with the guild's streamer connection (refreshed as needed); None when the
+    guild has no working Kick connection."""
+    from core.features.importers.kick_names import KickApiLookup
+
+    if not runtime.connections.status(guild_id).is_connected:
+        return None
+    with_token = partial(runtime.connections.call_as_streamer, guild_id)
+    return KickApiLookup(runtime.kick.api(), with_token)
 
 
 def _twitch_ids_of(runtime: Runtime):  # type: ignore[no-untyped-def]
