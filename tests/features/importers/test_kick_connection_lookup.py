@@ -8,8 +8,8 @@ import pytest
 
 from core.cli.importers import kick_lookup_for
 from core.events import Platform
-from core.features.watchtime import repository as watchtime
 from core.features.importers.kwb_import import KickWatchtimeBotImport
+from core.features.watchtime import repository as watchtime
 from tests.fakes.kick_runtime import runtime_on_fake_kick
 from tests.fakes.kick_server import FakeKick
 from tests.features.connections.test_chatroom_scope import ADMIN, connect
