@@ -1,7 +1,7 @@
 """``python -m core import ...``: another bot's data into StreamKeeper.
 
 ``import kick-watchtime-bot --from <database url> [--guild <id>] [--dry-run] [--force]`` and
-``import streamelements-points --guild <id> --channel <id> --jwt-file <path> [--dry-run]``.
+``import streamelements-points --channel <id> --jwt-file <path> [--guild <id>] [--dry-run]``.
 Bad input (an unreachable database, a schema of another version, an unknown guild, an earlier
 import that did not finish) is one line on standard error and exit code 2.
 """
@@ -43,7 +43,9 @@ def register(command: AddCommand) -> None:
     se = sub.add_parser(
         "streamelements-points", help="a StreamElements channel's points into a guild's ledger."
     )
-    se.add_argument("--guild", type=int, required=True, help="the Discord server to credit")
+    se.add_argument(
+        "--guild", type=int, help="the Discord server to credit (needed when there are several)"
+    )
     se.add_argument("--channel", required=True, help="the StreamElements channel id (24 hex)")
     se.add_argument("--jwt-file", required=True, help="a file holding the channel's JWT")
     se.add_argument("--dry-run", action="store_true", help="show what would be imported")
@@ -53,7 +55,7 @@ def register(command: AddCommand) -> None:
 def _import_help(_args: argparse.Namespace) -> int:
     raise CommandFailed(
         "Say what to import: 'import kick-watchtime-bot --from <database url>' or "
-        "'import streamelements-points --guild <id> --channel <id> --jwt-file <path>'."
+        "'import streamelements-points --channel <id> --jwt-file <path> [--guild <id>]'."
     )
 
 
@@ -109,6 +111,7 @@ def _streamelements_points(args: argparse.Namespace) -> int:
             runtime.clock,
             client,
             runtime.points_wallet.backend_of,
+            runtime.points_wallet.guilds_on_channel,
             _twitch_ids_of(runtime),
         )
 
@@ -127,7 +130,7 @@ def _streamelements_points(args: argparse.Namespace) -> int:
         runtime.close()
     if outcome.report is None:
         print(  # noqa: T201
-            f"Nothing to do: guild {args.guild} keeps its points in StreamElements already "
+            f"Nothing to do: guild {outcome.guild_id} keeps its points in StreamElements already "
             "(the StreamElements backend), so its balances are there."
         )
         return 0

@@ -19,7 +19,7 @@ from typing import Protocol
 from sqlalchemy.engine import Connection, Engine
 
 from core.events import Platform, Viewer, utc
-from core.features.guilds.repository import guild_exists
+from core.features.guilds.repository import guild_exists, list_guild_ids
 from core.features.importers.errors import ImportProblem, RolledBack
 from core.features.importers.progress import Progress, bar_for
 from core.features.importers.report import GuildReport
@@ -51,6 +51,7 @@ TwitchIdsOf = Callable[[Collection[str]], Awaitable[Mapping[str, str]]]
 class SeOutcome:
     report: GuildReport | None
     uses_streamelements: bool  # the guild's points live in StreamElements: nothing to do
+    guild_id: int
 
 
 def read_jwt(path: str) -> str:
@@ -78,6 +79,7 @@ class StreamElementsPointsImport:
         clock: Callable[[], datetime],
         client: Leaderboard,
         backend_of: Callable[[int], str],
+        guilds_on_channel: Callable[[str], list[int]],
         twitch_ids_of: TwitchIdsOf | None,
         progress: Callable[[int], Progress] | None = None,
     ) -> None:
@@ -85,21 +87,29 @@ class StreamElementsPointsImport:
         self.clock = clock
         self.client = client
         self.backend_of = backend_of
+        self.guilds_on_channel = guilds_on_channel
         self.twitch_ids_of = twitch_ids_of
         self.progress = progress or bar_for("Reading the StreamElements leaderboard")
 
     async def run(
-        self, guild_id: int, channel: str, jwt: str, *, dry_run: bool = False
+        self, guild_id: int | None, channel: str, jwt: str, *, dry_run: bool = False
     ) -> SeOutcome:
+        """``guild_id`` None: the guild on this StreamElements channel (nothing to do), or the
+        only guild there is."""
         try:
             channel_id = checked_channel_id(channel)
         except ValueError as exc:
             raise ImportProblem(f"--channel: {exc}.") from None
+        if guild_id is None:
+            on_channel = self.guilds_on_channel(channel_id)
+            if on_channel:
+                return SeOutcome(None, uses_streamelements=True, guild_id=on_channel[0])
+            guild_id = self._only_guild()
         with self.engine.connect() as conn:
             if not guild_exists(conn, guild_id):
                 raise ImportProblem(f"Guild {guild_id} does not exist in StreamKeeper.")
         if self.backend_of(guild_id) == "streamelements":
-            return SeOutcome(None, uses_streamelements=True)
+            return SeOutcome(None, uses_streamelements=True, guild_id=guild_id)
         entries = await self._read(channel_id, jwt)
         ids = await self._resolve([name for name, _ in entries])
         report = GuildReport(guild_id, f"StreamElements channel {channel_id}")
@@ -114,7 +124,17 @@ class StreamElementsPointsImport:
                     raise RolledBack
         except RolledBack:
             pass
-        return SeOutcome(report, uses_streamelements=False)
+        return SeOutcome(report, uses_streamelements=False, guild_id=guild_id)
+
+    def _only_guild(self) -> int:
+        with self.engine.connect() as conn:
+            guild_ids = list_guild_ids(conn)
+        if len(guild_ids) != 1:
+            raise ImportProblem(
+                f"Say which guild gets the points: --guild <id> (StreamKeeper has "
+                f"{len(guild_ids)} guilds)."
+            )
+        return guild_ids[0]
 
     @staticmethod
     def _write(

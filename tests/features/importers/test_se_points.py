@@ -46,13 +46,17 @@ async def helix_ids(logins: Collection[str]) -> Mapping[str, str]:
     return {login: HELIX[login] for login in logins if login in HELIX}
 
 
-def importer(engine, se, backend="ledger", twitch=helix_ids):  # type: ignore[no-untyped-def]
+def importer(engine, se, backend="ledger", twitch=helix_ids, on_channel=()):  # type: ignore[no-untyped-def]
     client = StreamElementsPoints(base_url=se.base_url, max_retries=0)
-    return StreamElementsPointsImport(engine, lambda: NOW, client, lambda _g: backend, twitch)
+    return StreamElementsPointsImport(
+        engine, lambda: NOW, client, lambda _g: backend, lambda _c: list(on_channel), twitch
+    )
 
 
 def run(engine, se, channel=CHANNEL_ID, jwt=JWT, guild_id=GUILD, **options):  # type: ignore[no-untyped-def]
-    importer_options = {k: options.pop(k) for k in ("backend", "twitch") if k in options}
+    importer_options = {
+        k: options.pop(k) for k in ("backend", "twitch", "on_channel") if k in options
+    }
     imp = importer(engine, se, **importer_options)
     return asyncio.run(imp.run(guild_id, channel, jwt, **options))
 
@@ -129,6 +133,33 @@ def test_a_guild_on_the_streamelements_backend_has_nothing_to_import(engine, se,
     assert outcome.uses_streamelements
     assert outcome.report is None
     assert se.authorizations == []  # StreamElements was not even asked
+
+
+def test_without_a_guild_named_the_guild_on_the_channel_has_nothing_to_do(engine, se, guild):
+    outcome = run(engine, se, guild_id=None, on_channel=[GUILD])
+
+    assert outcome.uses_streamelements
+    assert outcome.guild_id == GUILD
+    assert se.authorizations == []
+
+
+def test_without_a_guild_named_the_only_guild_is_credited(engine, se, guild):
+    se.points["ann"] = 500
+
+    outcome = run(engine, se, guild_id=None)
+
+    assert outcome.guild_id == GUILD
+    assert numbers(outcome) == (1, 0, 0)
+
+
+def test_without_a_guild_named_several_guilds_are_a_question(engine, se, guild):
+    with engine.begin() as conn:
+        ensure_guild(conn, 42, NOW)
+    with pytest.raises(
+        ImportProblem,
+        match=r"Say which guild gets the points: --guild <id> \(StreamKeeper has 2 guilds\)",
+    ):
+        run(engine, se, guild_id=None)
 
 
 def test_without_twitch_only_logins_seen_here_resolve(engine, se, guild):
