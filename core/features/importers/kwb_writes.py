@@ -15,6 +15,7 @@ from core.features.importers.kick_names import KickAccount, Resolution
 from core.features.importers.kwb_source import SOURCE, ServerData
 from core.features.importers.report import GuildReport
 from core.features.linking import repository as linking
+from core.features.raffle.earning_repository import raise_watch_baseline
 from core.features.raffle.ledger_repository import add_ledger_entry
 from core.features.raffle.periods_repository import find_open_period
 from core.features.roles import repository as roles
@@ -75,7 +76,7 @@ def _watchtime(
     done = repository.imported_refs(conn, guild_id, SOURCE)
     viewers: dict[str, _Viewer] = {}
     for row in data.watchtime:
-        ref = f"watchtime:{row.username}"
+        ref = f"watchtime:{row.username}"[:255]
         if ref in done:
             count.already += 1
             continue
@@ -93,8 +94,13 @@ def _watchtime(
             viewer.last_seen = row.last_active
         viewer.names.append(row.username)
         viewer.refs.append(ref)
+    period = find_open_period(conn, guild_id)
     for viewer in viewers.values():
         add_seconds(conn, guild_id, KICK, viewer.account.user_id, viewer.seconds, viewer.last_seen)
+        if period is not None:  # watched under the other bot: no watchtime tickets for it here
+            raise_watch_baseline(
+                conn, guild_id, period.id, KICK, viewer.account.user_id, viewer.seconds
+            )
         repository.mark_imported(conn, guild_id, SOURCE, viewer.refs, now)
         count.imported += len(viewer.refs)
         if len(viewer.names) > 1:

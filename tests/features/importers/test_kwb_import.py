@@ -17,9 +17,10 @@ from core.features.importers.kick_names import KickApiLookup
 from core.features.importers.kwb_import import KickWatchtimeBotImport
 from core.features.importers.report import GuildReport
 from core.features.linking import repository as linking
-from core.features.raffle import ledger_repository
+from core.features.raffle import earning_repository, ledger_repository
 from core.features.roles import repository as roles
 from core.features.watchtime import repository as watchtime
+from core.features.watchtime.earned_elsewhere import add_seconds
 from core.platforms.kick.api import KickApi
 from core.storage.db import normalize_url
 from tests.conftest import _fresh_postgres_database
@@ -172,6 +173,25 @@ def test_an_import_brings_every_number_over(engine, kick, source_url, period_id)
     assert [
         (w.username, w.platform_user_id, w.discord_user_id, w.tickets, w.prize) for w in winners
     ] == [("Alice_W", str(ALICE[0]), D_ALICE, 80, "$50 gift card")]
+
+
+def test_imported_watchtime_earns_no_watchtime_tickets_in_the_open_period(
+    engine, kick, source_url, period_id
+):
+    with engine.begin() as conn:  # bob watched 2 h here since the period opened
+        earning_repository.take_watch_baselines(conn, SERVER_A, period_id)
+        add_seconds(conn, SERVER_A, KICK, str(BOB[0]), 2 * 3600, None)
+    run(engine, kick, source_url)
+
+    with engine.begin() as conn:
+        rows, tickets = earning_repository.convert_watch_hours(conn, SERVER_A, period_id, 10, NOW)
+        balances = {
+            b.platform_user_id: b.tickets
+            for b in ledger_repository.list_top_balances(conn, SERVER_A, period_id, 10)
+        }
+    # Only bob's 2 hours watched here pay; the 630 + 120 + 45 imported minutes do not.
+    assert (rows, tickets) == (1, 20)
+    assert balances == {str(ALICE[0]): 40, str(BOB[0]): 15 + 20}
 
 
 def test_problems_name_each_row_left_out(engine, kick, source_url, period_id):
