@@ -15,6 +15,8 @@ from collections.abc import Collection, Mapping
 from functools import partial
 from typing import TYPE_CHECKING
 
+import sqlalchemy as sa
+
 from core.cli import AddCommand, CommandFailed, open_runtime
 
 if TYPE_CHECKING:
@@ -78,6 +80,11 @@ def _kick_watchtime_bot(args: argparse.Namespace) -> int:
         except ImportProblem as exc:
             print(exc, file=sys.stderr)  # noqa: T201
             return BAD_INPUT
+        except sa.exc.SQLAlchemyError as exc:
+            raise CommandFailed(
+                f"Writing to StreamKeeper's database failed ({type(exc).__name__}); the guild "
+                "being imported was rolled back. Run the import again with --force."
+            ) from exc
     finally:
         runtime.close()
     for line in render(reports, dry_run=args.dry_run):

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
+import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from core.events import utc
@@ -55,6 +56,15 @@ class KickWatchtimeBotImport:
         return reports
 
     def _read(self, source_url: str, guild_id: int | None) -> list[ServerData]:
+        try:
+            return self._read_servers(source_url, guild_id)
+        except (sa.exc.SQLAlchemyError, ValueError, TypeError) as exc:
+            raise ImportProblem(
+                "Could not read the kick-watchtime-bot database: "
+                f"{_first_line(exc)} (is it that bot's schema, unchanged?)"
+            ) from None
+
+    def _read_servers(self, source_url: str, guild_id: int | None) -> list[ServerData]:
         with kwb_source.connect(source_url) as source:
             kwb_source.check_schema(source)
             there = kwb_source.server_ids(source)
@@ -126,6 +136,14 @@ class KickWatchtimeBotImport:
         except RolledBack:
             pass
         return report
+
+
+def _first_line(exc: Exception) -> str:
+    """What went wrong, short, without SQL or parameters (they could hold names, never the
+    URL: that is not part of these errors)."""
+    cause = getattr(exc, "orig", None) or exc
+    text = str(cause).strip().splitlines()[0] if str(cause).strip() else type(cause).__name__
+    return text[:160]
 
 
 def _listed(server_ids: list[int]) -> str:

@@ -301,6 +301,21 @@ def test_a_schema_of_another_version_is_refused(engine, kick, postgres_url, peri
     assert "another version: 'watchtime' has no 'discord_server_id'" in refusal(engine, kick, url)
 
 
+def test_rows_that_cannot_be_read_are_refused(engine, kick, source_url, period_id):
+    broken = sa.create_engine(normalize_url(source_url))
+    with broken.begin() as conn:  # someone changed a column by hand
+        conn.exec_driver_sql("ALTER TABLE watchtime ALTER COLUMN minutes TYPE TEXT")
+        conn.exec_driver_sql("UPDATE watchtime SET minutes = 'lots' WHERE username = 'bob'")
+    broken.dispose()
+
+    text = refusal(engine, kick, source_url)
+
+    assert text.startswith("Could not read the kick-watchtime-bot database: invalid literal")
+    assert "\n" not in text
+    with engine.connect() as conn:
+        assert watchtime.count_viewers(conn, SERVER_A) == 0
+
+
 def test_a_database_of_another_bot_is_refused(engine, kick, postgres_url, period_id):
     url = _fresh_postgres_database(postgres_url)
     assert "it has no 'watchtime' table" in refusal(engine, kick, url)
