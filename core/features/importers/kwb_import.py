@@ -52,7 +52,7 @@ class KickWatchtimeBotImport:
             self._check_no_run_pending(data.server_id, force)
         reports = []
         for data in servers:
-            reports.append(await self._import(data, dry_run=dry_run))
+            reports.append(await self._import(data, dry_run=dry_run, force=force))
         return reports
 
     def _read(self, source_url: str, guild_id: int | None) -> list[ServerData]:
@@ -105,7 +105,7 @@ class KickWatchtimeBotImport:
                 "did was rolled back). When none is running, run again with --force."
             )
 
-    async def _import(self, data: ServerData, *, dry_run: bool) -> GuildReport:
+    async def _import(self, data: ServerData, *, dry_run: bool, force: bool) -> GuildReport:
         guild_id = data.server_id
         lookup = self.lookup_for(guild_id)
         names = {row.username for row in data.watchtime}
@@ -126,7 +126,13 @@ class KickWatchtimeBotImport:
         now = utc(self.clock())
         if not dry_run:
             with self.engine.begin() as conn:
-                repository.start_run(conn, guild_id, SOURCE, now)
+                claimed = repository.claim_run(conn, guild_id, SOURCE, now, force=force)
+            if not claimed:
+                self._check_no_run_pending(guild_id, force=False)  # says who has it
+                raise ImportProblem(
+                    f"Another import into guild {guild_id} has just finished; run again to "
+                    "see that nothing is left to import."
+                )
         try:
             with self.engine.begin() as conn:
                 write_server(conn, data, resolution, report, now)

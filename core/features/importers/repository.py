@@ -29,18 +29,24 @@ def find_run(conn: Connection, guild_id: int, source: str) -> Run | None:
     return None if row is None else Run(row.status, row.started_at, row.finished_at)
 
 
-def start_run(conn: Connection, guild_id: int, source: str, now: datetime) -> None:
-    """Mark the guild's import from ``source`` as running (a new row, or over a finished one)."""
-    if not insert_if_absent(
+def claim_run(conn: Connection, guild_id: int, source: str, now: datetime, *, force: bool) -> bool:
+    """Mark the guild's import from ``source`` as running; False (nothing changed) when one is
+    marked running already, unless ``force``. A compare-and-set: of two imports started at
+    once, one claims it."""
+    if insert_if_absent(
         conn,
         import_runs,
         {"guild_id": guild_id, "source": source, "status": "running", "started_at": now},
     ):
-        conn.execute(
-            sa.update(import_runs)
-            .where(import_runs.c.guild_id == guild_id, import_runs.c.source == source)
-            .values(status="running", started_at=now, finished_at=None)
-        )
+        return True
+    stmt = (
+        sa.update(import_runs)
+        .where(import_runs.c.guild_id == guild_id, import_runs.c.source == source)
+        .values(status="running", started_at=now, finished_at=None)
+    )
+    if not force:
+        stmt = stmt.where(import_runs.c.status != "running")
+    return conn.execute(stmt).rowcount == 1
 
 
 def finish_run(conn: Connection, guild_id: int, source: str, now: datetime) -> None:

@@ -342,7 +342,8 @@ def test_no_guild_here_at_all_is_refused(engine, kick, source_url):
 def test_an_import_that_did_not_finish_is_refused_until_forced(engine, kick, source_url,
                                                               period_id):  # fmt: skip
     with engine.begin() as conn:
-        imports.start_run(conn, SERVER_A, "kick-watchtime-bot", NOW)
+        assert imports.claim_run(conn, SERVER_A, "kick-watchtime-bot", NOW, force=False)
+        assert not imports.claim_run(conn, SERVER_A, "kick-watchtime-bot", NOW, force=False)
 
     text = refusal(engine, kick, source_url)
 
