@@ -3,6 +3,7 @@ as one line on standard error with exit code 2 and no traceback."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -68,6 +69,22 @@ def test_the_dry_run_and_the_import_print_the_same_counts(env, source_url):
     assert "  watchtime        imported 0; already there 1; left out 6" in again.stdout
     assert "nothing changed" in again.stdout
     assert source_url.rsplit("@", 1)[0] not in real.stdout + real.stderr  # no credentials
+    exported = cli(env, "export", "--guild", str(SERVER_A), "--what", "imported-winners",
+                   "--format", "json")  # fmt: skip
+    assert exported.returncode == 0, exported.stderr
+    assert json.loads(exported.stdout) == [
+        {
+            "source_ref": "raffle_draws:1",
+            "drawn_at": "2026-09-01T00:05:00+00:00",
+            "period_starts_at": "2026-08-01T00:00:00+00:00",
+            "period_ends_at": "2026-08-31T23:59:00+00:00",
+            "username": "Alice_W",
+            "platform_user_id": None,  # no Kick connection: kept by name only
+            "discord_user_id": 9001,
+            "tickets": 80,
+            "prize": "$50 gift card",
+        }
+    ]
 
 
 def test_an_unreachable_database_is_one_line_and_exit_2(env):
