@@ -99,6 +99,7 @@ class ServerData:
     server_id: int
     watchtime: list[WatchRow] = field(default_factory=list)
     links: list[LinkRow] = field(default_factory=list)
+    other_links: int = 0  # links to other platforms (Twitch): not imported
     roles: list[RoleRow] = field(default_factory=list)
     open_period_id: int | None = None
     open_periods: int = 0
@@ -199,6 +200,14 @@ def read_server(conn: Connection, server_id: int) -> ServerData:
             params,
         )
     ]
+    if kick_only:
+        data.other_links = int(
+            conn.execute(
+                sa.text("""SELECT count(*) FROM links
+                           WHERE discord_server_id = :server AND platform <> 'kick'"""),
+                params,
+            ).scalar_one()
+        )
     data.roles = _roles(conn, server_id)
     periods = conn.execute(
         sa.text("""SELECT id FROM raffle_periods

@@ -119,6 +119,11 @@ def _links(
     now: datetime,
 ) -> None:
     count = report.count("links")
+    if data.other_links:
+        report.notes.append(
+            f"links: {data.other_links:,} links to other platforms (Twitch) there were not "
+            "imported; those members link again with !link"
+        )
     for row in data.links:
         account = _account(names, report, "links", row.kick_name, f"Discord {row.discord_id}")
         if account is None:

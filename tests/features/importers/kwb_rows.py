@@ -83,6 +83,10 @@ def fill(url: str) -> None:
                 (D_CAROL, "CarolNew", SERVER_B, T0),
                 (D_OTHER, "Alice_W", SERVER_B, T0),  # alice is someone else's there
             ])  # fmt: skip
+            conn.execute(sa.text(
+                "INSERT INTO links (discord_id, kick_name, discord_server_id, platform)"
+                " VALUES (:d, 'alice_on_twitch', :s, 'twitch')"), {"d": D_ALICE, "s": SERVER_A}
+            )  # fmt: skip
             _insert(conn, "watchtime_roles",
                     ("role_name", "minutes_required", "display_order", "enabled",
                      "discord_server_id"), [

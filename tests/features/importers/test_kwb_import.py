@@ -209,6 +209,9 @@ def test_problems_name_each_row_left_out(engine, kick, source_url, period_id):
     assert "'Alice_W' is linked to Discord 9001 already, not to 9006" in problems_b
     assert "no raffle period is open here, so 1 rows (12 tickets)" in problems_b
     assert any("'Alice_W', 'alice_w' are one Kick account" in n for n in reports[SERVER_A].notes)
+    assert "links: 1 links to other platforms (Twitch) there were not imported" in "\n".join(
+        reports[SERVER_A].notes
+    )
 
 
 def test_a_second_import_changes_nothing(engine, kick, source_url, period_id):
