@@ -11,21 +11,13 @@ import pytest
 
 from core.events import Platform, Viewer
 from core.features.viewers.repository import remember_viewers
-from tests.conftest import TEST_FERNET_KEY, _fresh_postgres_database
+from tests.conftest import TEST_FERNET_KEY
 from tests.fakes.streamelements_server import CHANNEL_ID, JWT, FakeStreamElements
 from tests.features.importers import kwb_rows
 from tests.features.importers.kwb_rows import BOB, SERVER_A, SERVER_C
 from tests.test_cli import cli, cli_env  # noqa: F401 - cli_env is a fixture
 
 NOW = datetime(2026, 10, 1, 9, 30, tzinfo=UTC)
-
-
-@pytest.fixture
-def source_url(postgres_url: str) -> str:
-    url = _fresh_postgres_database(postgres_url)
-    kwb_rows.build_schema(url)
-    kwb_rows.fill(url)
-    return url
 
 
 @pytest.fixture

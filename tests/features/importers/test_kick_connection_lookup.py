@@ -39,16 +39,6 @@ def runtime(tmp_path, kick, clock):  # type: ignore[no-untyped-def]
     runtime.close()
 
 
-@pytest.fixture
-def source_url(postgres_url: str) -> str:
-    from tests.conftest import _fresh_postgres_database
-
-    url = _fresh_postgres_database(postgres_url)
-    kwb_rows.build_schema(url)
-    kwb_rows.fill(url)
-    return url
-
-
 def test_names_are_resolved_with_the_guilds_kick_connection(runtime, kick, source_url):
     kwb_rows.prepare_target(runtime.engine, runtime.clock())
     asyncio.run(runtime.kick_setup.setup(SERVER_A, ADMIN, "streamer"))

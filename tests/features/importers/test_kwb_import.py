@@ -49,14 +49,6 @@ KICK = Platform.KICK
 
 
 @pytest.fixture
-def source_url(postgres_url: str) -> str:
-    url = _fresh_postgres_database(postgres_url)
-    kwb_rows.build_schema(url)
-    kwb_rows.fill(url)
-    return url
-
-
-@pytest.fixture
 def kick() -> Iterator[FakeKick]:
     with FakeKick() as fake:
         for user_id, name, slug in kwb_rows.ACCOUNTS:
