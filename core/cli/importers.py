@@ -161,13 +161,16 @@ def _twitch_ids_of(runtime: Runtime):  # type: ignore[no-untyped-def]
     """Twitch logins to ids through Helix with the app token; None where Twitch is not set up."""
     if not runtime.twitch.is_configured:
         return None
-    helix = runtime.twitch.helix()
 
     async def ids_of(logins: Collection[str]) -> Mapping[str, str]:
         wanted = list(logins)
-        users = await runtime.twitch_app_token.call(
-            lambda token: helix.get_users(token, logins=wanted)
-        )
+        helix = runtime.twitch.helix()
+        try:
+            users = await runtime.twitch_app_token.call(
+                lambda token: helix.get_users(token, logins=wanted)
+            )
+        finally:
+            await helix.aclose()
         return {user.login.lower(): user.id for user in users}
 
     return ids_of
