@@ -26,7 +26,7 @@ from core.events import Platform, utc
 from core.features.live.changes import touch
 from core.storage.schema import UTCDateTime
 
-SOURCES = ("watchtime", "gift", "wager", "admin")
+SOURCES = ("watchtime", "gift", "wager", "admin", "import")
 
 
 @dataclass(frozen=True)
