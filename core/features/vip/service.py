@@ -26,11 +26,15 @@ from core.features.vip.effects import VipEffects, log
 from core.features.vip.expiry import VipExpiry, track_outside
 from core.features.vip.kick_roles import KickRoleRedemptions
 from core.features.vip.limits import (
+    DEFAULT_PROMPT,
     MAX_CONCURRENT,
+    RewardLimits,
     VipRefused,
     check_cost,
     check_hours,
+    check_limits,
     check_title,
+    describe_limits,
 )
 from core.features.vip.manual import ManualGrants
 from core.features.vip.pacing import VipPacer
@@ -98,18 +102,28 @@ class VipService:
     # --- the reward ------------------------------------------------------------------------
 
     async def setup(
-        self, guild_id: int, actor_id: int, title: str, cost: int, hours: int
+        self,
+        guild_id: int,
+        actor_id: int,
+        title: str,
+        cost: int,
+        hours: int,
+        limits: RewardLimits | None = None,
     ) -> SetupResult:
-        """Create the reward, or adopt one of ours with the same title; track today's VIPs."""
+        """Create the reward, or adopt one of ours with the same title; track today's VIPs.
+        ``limits`` None: the default prompt and no limits."""
         title, cost, hours = check_title(title), check_cost(cost), check_hours(hours)
+        limits = check_limits(limits or RewardLimits())
         broadcaster_id = await self._broadcaster(guild_id)
         twitch = self.effects.twitch
         ours = await twitch.list_rewards(guild_id, broadcaster_id)
         same = next((r for r in ours if r.title.casefold() == title.casefold()), None)
         if same is not None:
-            reward = await twitch.update_reward(guild_id, broadcaster_id, same.id, cost=cost)
+            reward = await twitch.update_reward(
+                guild_id, broadcaster_id, same.id, cost=cost, limits=limits
+            )
         else:
-            reward = await twitch.create_reward(guild_id, broadcaster_id, title, cost)
+            reward = await twitch.create_reward(guild_id, broadcaster_id, title, cost, limits)
         vips = await twitch.list_vips(guild_id, broadcaster_id)
         now = self.effects.clock()
 
@@ -122,6 +136,7 @@ class VipService:
                     "reward_title": reward.title,
                     "reward_cost": reward.cost,
                     "duration_hours": hours,
+                    **_limit_columns(limits),
                 },
                 now,
             )
@@ -200,6 +215,24 @@ class VipService:
 
         await self.effects.in_transaction(save)
         return summary
+
+    async def change_limits(self, guild_id: int, limits: RewardLimits) -> str:
+        """Set the reward's prompt and limits on Twitch (all four: an empty one is off)."""
+        limits = check_limits(limits)
+        settings = await self.effects.settings(guild_id)
+        if settings.reward_id is None:
+            raise VipRefused("There is no VIP reward yet: !vip setup <title> <cost> <hours>.")
+        broadcaster_id = await self._broadcaster(guild_id)
+        reward = await self.effects.twitch.update_reward(
+            guild_id, broadcaster_id, settings.reward_id, limits=limits
+        )
+        changes = {"reward_title": reward.title, "reward_cost": reward.cost}
+        changes |= _limit_columns(limits)
+        now = self.effects.clock()
+        await self.effects.in_transaction(
+            lambda conn: repository.save_settings(conn, guild_id, changes, now)
+        )
+        return f"The reward {reward.title} now has {describe_limits(limits)}."
 
     async def _is_paused(self, guild_id: int, broadcaster_id: str, reward_id: str) -> bool | None:
         """Whether Twitch has the reward paused now; None when Twitch cannot say."""
@@ -320,6 +353,25 @@ class VipService:
                 conn, guild_id, username=name, limit=limit, action=action, since=since, until=until
             )
         )
+
+
+def limits_of(settings: VipSettings) -> RewardLimits:
+    """The reward's limits as last sent to Twitch."""
+    return RewardLimits(
+        settings.reward_prompt if settings.reward_prompt is not None else DEFAULT_PROMPT,
+        settings.reward_max_per_stream,
+        settings.reward_max_per_user_per_stream,
+        settings.reward_cooldown_seconds,
+    )
+
+
+def _limit_columns(limits: RewardLimits) -> dict[str, Any]:
+    return {
+        "reward_prompt": limits.prompt,
+        "reward_max_per_stream": limits.max_per_stream,
+        "reward_max_per_user_per_stream": limits.max_per_user_per_stream,
+        "reward_cooldown_seconds": limits.cooldown_seconds,
+    }
 
 
 def _whole(value: str | None) -> int:
