@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from core.features.refusals import Refused
+
+if TYPE_CHECKING:
+    from core.features.vip.repository import VipSettings
 
 MAX_REWARD_TITLE = 45
 MAX_COST = 10_000_000
@@ -101,3 +105,23 @@ def describe_seconds(seconds: int) -> str:
         return f"{seconds} s"
     units = [(days, "day" if days == 1 else "days"), (hours, "h"), (minutes, "min"), (secs, "s")]
     return " ".join(f"{n} {unit}" for n, unit in units if n)
+
+
+def limits_of(settings: VipSettings) -> RewardLimits:
+    """The reward's limits as last sent to Twitch."""
+    return RewardLimits(
+        settings.reward_prompt if settings.reward_prompt is not None else DEFAULT_PROMPT,
+        settings.reward_max_per_stream,
+        settings.reward_max_per_user_per_stream,
+        settings.reward_cooldown_seconds,
+    )
+
+
+def limit_columns(limits: RewardLimits) -> dict[str, Any]:
+    """The vip_settings columns that keep ``limits``."""
+    return {
+        "reward_prompt": limits.prompt,
+        "reward_max_per_stream": limits.max_per_stream,
+        "reward_max_per_user_per_stream": limits.max_per_user_per_stream,
+        "reward_cooldown_seconds": limits.cooldown_seconds,
+    }

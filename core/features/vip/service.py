@@ -10,7 +10,7 @@ Methods raise :class:`VipRefused` (or the port's ``TwitchRefused``) with words f
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -21,12 +21,12 @@ from core.events import Platform
 from core.features.amounts import AmountNotUnderstood, parse_whole_amount
 from core.features.chat_commands.notices import ChatNotices
 from core.features.chat_commands.ports import ChatSender
+from core.features.viewers.repository import usernames_of
 from core.features.vip import discord_calls, redemption_outbox, removal_calls, repository
 from core.features.vip.effects import VipEffects, log
 from core.features.vip.expiry import VipExpiry, track_outside
 from core.features.vip.kick_roles import KickRoleRedemptions
 from core.features.vip.limits import (
-    DEFAULT_PROMPT,
     MAX_CONCURRENT,
     RewardLimits,
     VipRefused,
@@ -35,6 +35,7 @@ from core.features.vip.limits import (
     check_limits,
     check_title,
     describe_limits,
+    limit_columns,
 )
 from core.features.vip.manual import ManualGrants
 from core.features.vip.pacing import VipPacer
@@ -136,7 +137,7 @@ class VipService:
                     "reward_title": reward.title,
                     "reward_cost": reward.cost,
                     "duration_hours": hours,
-                    **_limit_columns(limits),
+                    **limit_columns(limits),
                 },
                 now,
             )
@@ -227,7 +228,7 @@ class VipService:
             guild_id, broadcaster_id, settings.reward_id, limits=limits
         )
         changes = {"reward_title": reward.title, "reward_cost": reward.cost}
-        changes |= _limit_columns(limits)
+        changes |= limit_columns(limits)
         now = self.effects.clock()
         await self.effects.in_transaction(
             lambda conn: repository.save_settings(conn, guild_id, changes, now)
@@ -354,24 +355,23 @@ class VipService:
             )
         )
 
+    async def viewer_names(self, entries: Sequence[AuditEntry]) -> dict[str, str]:
+        """The current names of the viewers in ``entries`` and of those who acted (a viewer
+        who redeemed), under :func:`name_key`; a viewer no name is known for is absent."""
+        keys = [(str(e.platform), e.platform_user_id) for e in entries]
+        keys += [
+            (str(e.platform), e.actor_id)
+            for e in entries
+            if e.actor_kind == "viewer" and e.actor_id
+        ]
+        if not keys:
+            return {}
+        return await self.effects.in_transaction(lambda conn: usernames_of(conn, keys))
 
-def limits_of(settings: VipSettings) -> RewardLimits:
-    """The reward's limits as last sent to Twitch."""
-    return RewardLimits(
-        settings.reward_prompt if settings.reward_prompt is not None else DEFAULT_PROMPT,
-        settings.reward_max_per_stream,
-        settings.reward_max_per_user_per_stream,
-        settings.reward_cooldown_seconds,
-    )
 
-
-def _limit_columns(limits: RewardLimits) -> dict[str, Any]:
-    return {
-        "reward_prompt": limits.prompt,
-        "reward_max_per_stream": limits.max_per_stream,
-        "reward_max_per_user_per_stream": limits.max_per_user_per_stream,
-        "reward_cooldown_seconds": limits.cooldown_seconds,
-    }
+def name_key(platform: Platform | str, platform_user_id: str) -> str:
+    """The key :meth:`VipService.viewer_names` answers under."""
+    return f"{platform}:{platform_user_id}"
 
 
 def _whole(value: str | None) -> int:

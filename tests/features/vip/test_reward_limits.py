@@ -13,9 +13,9 @@ from core.features.vip.limits import (
     VipRefused,
     check_limits,
     describe_seconds,
+    limits_of,
 )
 from core.features.vip.ports import Refusal, TwitchRefused
-from core.features.vip.service import limits_of
 from tests.fakes.twitch_server import FakeTwitch
 from tests.features.vip import test_helix_channel as helix_port
 from tests.features.vip.conftest import Vip

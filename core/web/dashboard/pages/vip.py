@@ -18,11 +18,12 @@ from core.features.vip.limits import (
     MAX_REWARD_PROMPT,
     RewardLimits,
     describe_limits,
+    limits_of,
 )
 from core.features.vip.ports import TwitchBusy
-from core.features.vip.service import limits_of
+from core.features.vip.service import name_key
 from core.web.dashboard.guilds import FeatureMissing, guild_blueprint, guild_name
-from core.web.dashboard.pages._forms import channel_choices, checked_channel
+from core.web.dashboard.pages._forms import channel_choices, checked_channel, member_names
 from core.web.dashboard.state import dashboard
 
 AREA = guild_blueprint("vip", __name__, "Temporary VIP")
@@ -111,6 +112,7 @@ def _page(guild_id: int, errors: dict[str, str] | None = None, done: str | None 
         limits_words=describe_limits(limits_of(settings)),
         limit_bounds=LIMIT_BOUNDS,
         entries=entries,
+        **_log_names(guild_id, entries),
         filters=shown,
         actions=ACTIONS,
         reward_changes=REWARD_CHANGES,
@@ -146,7 +148,20 @@ def audit(guild_id: int):  # type: ignore[no-untyped-def]
     if filter_error:
         return filter_error, 400
     entries = _run(_service().log(guild_id, limit=50, **asked))
-    return render_template("dashboard/vip_log.html", entries=entries)
+    return render_template(
+        "dashboard/vip_log.html", entries=entries, **_log_names(guild_id, entries)
+    )
+
+
+def _log_names(guild_id: int, entries: list[Any]) -> dict[str, Any]:
+    """Names for the log's ids: viewers as StreamKeeper last saw them, Discord admins as the
+    bot last saw them in this server; an id with no name known stays an id."""
+    admins = {int(e.actor_id) for e in entries if e.actor_kind == "discord" and e.actor_id}
+    return {
+        "viewer_names": _run(_service().viewer_names(entries)),
+        "member_names": member_names(guild_id, sorted(admins)),
+        "name_key": name_key,
+    }
 
 
 def _write(guild_id: int, form_name: str, call: Any):  # type: ignore[no-untyped-def]
