@@ -32,6 +32,7 @@ function drawChart(figure) {
       tension: 0.2,
     });
   }
+  const isWhole = datasets.every((set) => set.data.every(Number.isInteger));
   new window.Chart(canvas, {
     type: figure.dataset.chart === "line" ? "line" : "bar",
     data: { labels, datasets },
@@ -41,7 +42,8 @@ function drawChart(figure) {
       animation: false,
       plugins: { legend: { display: isSeveral, position: "bottom" } },
       scales: {
-        y: { beginAtZero: true, stacked: isStacked },
+        // Counts (heists, viewers) get no 0.5 steps.
+        y: { beginAtZero: true, stacked: isStacked, ticks: isWhole ? { precision: 0 } : {} },
         x: { stacked: isStacked, ticks: { maxRotation: 0, autoSkip: true } },
       },
     },

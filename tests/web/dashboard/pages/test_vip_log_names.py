@@ -82,3 +82,20 @@ def test_the_log_shows_names_and_ids_only_when_unknown(pages) -> None:  # type: 
         assert f'<code title="a member the bot has not seen">{UNSEEN_ADMIN}</code>' in html
         assert '<code title="a viewer StreamKeeper knows no name of">9003</code>' in html
         assert "viewer1" not in html.split('id="vip-log"')[-1]  # the old name is gone
+
+
+def test_a_viewer_who_acted_is_named_by_the_name_the_log_kept(discord, engine) -> None:  # type: ignore[no-untyped-def]
+    clock = Clock(T0)
+    service = VipService(engine, clock, FakeVipChannel(clock), lambda guild_id: BROADCASTER)
+    with engine.begin() as conn:  # no name known for 9009 but the one this entry kept
+        repository.add_audit(
+            conn,
+            AuditEntry(
+                guild_id=GUILD, platform=Platform.TWITCH, broadcaster_user_id=BROADCASTER,
+                platform_user_id="9009", username="kept_name", action="granted",
+                actor_kind="viewer", at=T0, actor_id="9009",
+            ),
+        )  # fmt: skip
+    pages = pages_for(discord, GUILD, vip=service, run=coroutine_runner())
+    [row] = [row for row in _rows(pages.get("vip", "log").text) if row]
+    assert (row[2], row[3]) == ("kept_name", "kept_name (viewer)")
