@@ -112,16 +112,18 @@ class VipService:
         limits: RewardLimits | None = None,
     ) -> SetupResult:
         """Create the reward, or adopt one of ours with the same title; track today's VIPs.
-        ``limits`` None: the default prompt and no limits."""
+        ``limits`` None: a new reward gets the default prompt and no limits, an adopted one
+        keeps its own."""
         title, cost, hours = check_title(title), check_cost(cost), check_hours(hours)
-        limits = check_limits(limits or RewardLimits())
+        asked = None if limits is None else check_limits(limits)
+        limits = asked or RewardLimits()
         broadcaster_id = await self._broadcaster(guild_id)
         twitch = self.effects.twitch
         ours = await twitch.list_rewards(guild_id, broadcaster_id)
         same = next((r for r in ours if r.title.casefold() == title.casefold()), None)
         if same is not None:
             reward = await twitch.update_reward(
-                guild_id, broadcaster_id, same.id, cost=cost, limits=limits
+                guild_id, broadcaster_id, same.id, cost=cost, limits=asked
             )
         else:
             reward = await twitch.create_reward(guild_id, broadcaster_id, title, cost, limits)
@@ -137,7 +139,7 @@ class VipService:
                     "reward_title": reward.title,
                     "reward_cost": reward.cost,
                     "duration_hours": hours,
-                    **limit_columns(limits),
+                    **(limit_columns(limits) if same is None or asked else {}),
                 },
                 now,
             )

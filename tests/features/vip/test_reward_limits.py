@@ -176,3 +176,15 @@ async def test_a_long_prompt_is_refused_before_sending(
 
 
 GUILD_ON_HELIX = helix_port.GUILD
+
+
+async def test_setup_again_without_limits_keeps_the_adopted_rewards_limits(vip: Vip) -> None:
+    await vip.service.change_limits(GUILD, LIMITS)
+    again = await vip.service.setup(GUILD, 900, "VIP for a day", 800, 12)  # as !vip setup does
+    assert again.is_adopted
+    assert vip.twitch.limits[vip.reward_id] == LIMITS
+    assert limits_of(await vip.service.settings(GUILD)) == LIMITS
+
+    await vip.service.setup(GUILD, 900, "VIP for a day", 800, 12, RewardLimits("New"))
+    assert vip.twitch.limits[vip.reward_id] == RewardLimits("New")
+    assert limits_of(await vip.service.settings(GUILD)) == RewardLimits("New")
