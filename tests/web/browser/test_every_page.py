@@ -17,10 +17,14 @@ from core.events import Platform, Viewer
 from core.features.directory.repository import Channel, Member, Role, Server
 from core.features.directory.service import Snapshot
 from core.features.viewers.repository import remember_viewers
+from core.features.vip import repository as vip_repository
+from core.features.vip.limits import RewardLimits, limit_columns
+from core.features.vip.repository import AuditEntry
 from core.features.watchtime.history import record
 from core.features.watchtime.tables import watchtime
 from tests.bus import make_event
 from tests.fakes.discord_oauth import MANAGE_GUILD
+from tests.features.heist.test_history import add_heist
 
 GUILD = 111111111111111111
 ADMIN = 900000000000000001
@@ -108,6 +112,33 @@ def _seed(site) -> None:  # type: ignore[no-untyped-def]
     with rt.engine.begin() as conn:  # what ticks left over two days: the watchtime charts
         for hours_ago in range(0, 48, 3):
             record(conn, {GUILD: 20 + hours_ago}, 60, now - timedelta(hours=hours_ago))
+    _seed_vip_and_heists(rt.engine, now)
+
+
+def _seed_vip_and_heists(engine, now) -> None:  # type: ignore[no-untyped-def]
+    """A VIP reward with limits and a log naming a viewer and an unknown one; heists over the
+    last days, for the heist charts."""
+    with engine.begin() as conn:
+        reward = {"reward_id": "r-1", "reward_title": "VIP for a day", "reward_cost": 5000}
+        limits = limit_columns(RewardLimits("Say hi in chat!", 3, 1, 300))
+        vip_repository.save_settings(conn, GUILD, {**reward, **limits}, now)
+        for user_id, name, action in (("5001", "ana_kick", "granted"), ("7777", "7777", "refused")):
+            vip_repository.add_audit(conn, AuditEntry(
+                guild_id=GUILD, platform=Platform.TWITCH, broadcaster_user_id="1", action=action,
+                platform_user_id=user_id, username=name, actor_kind="viewer", actor_id=user_id,
+                at=now - timedelta(hours=1), reason="no slots" if action == "refused" else None,
+            ))  # fmt: skip
+        for days_ago in range(6):
+            crew = [
+                (
+                    100 * (days_ago + 1),
+                    days_ago % 2 == 0,
+                    150 * (days_ago + 1) if days_ago % 2 == 0 else 0,
+                ),
+                (50, False, 0),
+            ]
+            add_heist(conn, GUILD, "resolved", now - timedelta(days=days_ago), crew)
+        add_heist(conn, GUILD, "cancelled", now - timedelta(days=2), [(80, None, None)])
 
 
 @pytest.fixture
@@ -182,3 +213,19 @@ def test_the_charts_are_drawn_from_their_tables(signed_in, site, shot):
     assert len(points["labels"]) == 16  # one point per hour that had anyone
     assert points["datasets"][0]["data"][-1] == 20  # the latest hour's crowd
     shot(page, "dashboard-watchtime-charts")
+
+    page.goto(f"{site.url}/dashboard/{GUILD}/heist/")
+    outcomes = page.evaluate(
+        "() => Chart.getChart(document.querySelector('#heist-outcomes canvas')).data"
+    )
+    assert [d["label"] for d in outcomes["datasets"]] == [
+        "Everyone got away", "Some got away", "All caught", "Cancelled"
+    ]  # fmt: skip
+    assert len(outcomes["labels"]) == 30
+    assert outcomes["datasets"][3]["data"][-3] == 1  # the heist cancelled two days ago
+    points = page.evaluate(
+        "() => Chart.getChart(document.querySelector('#heist-points canvas')).data"
+    )
+    assert [d["label"] for d in points["datasets"]] == ["Staked", "Paid out"]
+    assert points["datasets"][0]["data"][-1] == 150  # today's stakes: 100 and 50
+    shot(page, "dashboard-heist-charts")
