@@ -11,11 +11,11 @@ from flask import Response, request
 # JSON, plain text and redirects: nothing on them may load anything or be framed.
 API_POLICY = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
 # HTML pages: their own resources only (the dashboard will add scripts from 'self', never inline
-# ones), and servers' icons from Discord's CDN. Inline styles stay allowed: the small pages carry
+# ones). Inline styles stay allowed: the small pages carry
 # a <style> block, and the text in them is escaped by Jinja, so no visitor's input can write one.
 PAGE_POLICY = (
     "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
-    "img-src 'self' data: https://cdn.discordapp.com; object-src 'none'; base-uri 'none'; "
+    "img-src 'self' data:; object-src 'none'; base-uri 'none'; "
     "form-action 'self'; frame-ancestors 'none'"
 )
 # Pages and answers that carry or lead to a token, a signed link or a sign-in: never cached.

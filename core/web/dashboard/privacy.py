@@ -146,6 +146,14 @@ STORED: tuple[Stored, ...] = (
         f"{ASK}.",
     ),
     Stored(
+        "What was imported from the bot a server used before (python -m core import): when "
+        "each import ran and what it counted, which rows of the other bot were taken (so a "
+        "second run adds nothing), and the winners of its closed raffles by name",
+        ("import_runs", "import_markers", "imported_winners"),
+        "with the server's other data",
+        f"{ASK}; imported winners are listed by `python -m core export --what imported-winners`.",
+    ),
+    Stored(
         "What the bot sees of each Discord server, for the dashboard to show names: the server's "
         "name and icon, its roles and channels, and members' display names and avatars",
         ("directory_guilds", "directory_roles", "directory_channels", "directory_members"),

@@ -21,7 +21,7 @@ from typing import Protocol
 
 import redis
 from cryptography.fernet import Fernet, InvalidToken
-from flask import Response, session
+from flask import Response, has_request_context, request, session
 
 log = logging.getLogger(__name__)
 
@@ -30,19 +30,24 @@ log = logging.getLogger(__name__)
 RATE_LIMIT_PREFIX = "sk:ratelimit:"
 
 # Pages: scripts and styles from this site only; no inline script or style, no framing; images
-# from here and servers' icons from Discord's CDN (guilds.ICON_CDN).
-DASHBOARD_POLICY = (
-    "default-src 'self'; script-src 'self'; style-src 'self'; "
-    "img-src 'self' data: https://cdn.discordapp.com; "
+# from here. A signed-in user's pages (under /dashboard/) also show servers' icons from Discord's
+# CDN (guilds.ICON_CDN); the public pages and sign-in load nothing from another origin.
+_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:{icons}; "
     "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
     "frame-ancestors 'none'"
 )
+DASHBOARD_POLICY = _POLICY.format(icons="")
+SIGNED_IN_POLICY = _POLICY.format(icons=" https://cdn.discordapp.com")
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "X-CSRF-Token"
 
 
 def add_dashboard_headers(response: Response) -> Response:
-    response.headers["Content-Security-Policy"] = DASHBOARD_POLICY
+    signed_in = has_request_context() and request.path.startswith("/dashboard/")
+    response.headers["Content-Security-Policy"] = (
+        SIGNED_IN_POLICY if signed_in else DASHBOARD_POLICY
+    )
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Referrer-Policy"] = "no-referrer"
     response.headers["X-Frame-Options"] = "DENY"
