@@ -35,9 +35,8 @@ def _overlay_url(args: argparse.Namespace) -> int:
     try:
         if args.guild not in runtime.guilds.guild_ids():
             raise CommandFailed(f"Guild {args.guild} is not set up; add it with 'guild add'.")
-        link = runtime.overlays.link(args.guild, args.kind, rotate=args.rotate)
-        base = runtime.public_base_url.rstrip("/")
+        url = runtime.overlays.url(args.guild, args.kind, rotate=args.rotate)
     finally:
         runtime.close()
-    print(f"{base}{link.path}")  # noqa: T201
+    print(url)  # noqa: T201
     return 0

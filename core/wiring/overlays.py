@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 
 
 def install(rt: Runtime) -> None:
-    rt.overlays = OverlayService(rt.engine, rt.clock, rt.cipher)
+    rt.overlays = OverlayService(rt.engine, rt.clock, rt.cipher, rt.public_base_url)
     hooks.listen(rt.engine, AUDIT_WRITTEN, rt.overlays.alerts.vip_audited)
     hooks.listen(rt.engine, TICKETS_AWARDED, rt.overlays.alerts.tickets_awarded)
     rt.handle(SubscriptionsGifted, rt.overlays.alerts.gifts)

@@ -60,10 +60,17 @@ def token_hash(token: str) -> str:
 
 
 class OverlayService:
-    def __init__(self, engine: Engine, clock: Callable[[], datetime], cipher: TokenCipher) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        clock: Callable[[], datetime],
+        cipher: TokenCipher,
+        public_base_url: str = "",
+    ) -> None:
         self.engine = engine
         self.clock = clock
         self.cipher = cipher
+        self.public_base_url = public_base_url.rstrip("/")  # OAUTH_BASE_URL, else this machine
         self.alerts = AlertRecorder(engine, clock)
         self.views = OverlayViews(engine, clock)
 
@@ -83,6 +90,10 @@ class OverlayService:
             sealed = self.cipher.encrypt(token)
             repository.save_token(conn, guild_id, kind, token_hash(token), sealed, now)
         return OverlayLink(guild_id, kind, f"/overlay/{token}", now)
+
+    def url(self, guild_id: int, kind: str, *, rotate: bool = False) -> str:
+        """The full URL of :meth:`link`, on the public base URL."""
+        return self.public_base_url + self.link(guild_id, kind, rotate=rotate).path
 
     def links(self, guild_id: int) -> list[OverlayLink]:
         return [self.link(guild_id, kind) for kind in KINDS]
