@@ -24,7 +24,7 @@ def test_page_lists_the_three_overlays_of_this_guild_only(site):
         assert f'<iframe src="{path_of(site, kind)}"' in page.text
     for kind in ("heist", "raffle", "alerts"):
         assert path_of(site, kind, OTHER_GUILD) not in page.text
-    assert 'href="/dashboard/%d/overlays/"' % GUILD in page.text  # in the guild navigation
+    assert f'href="/dashboard/{GUILD}/overlays/"' in page.text  # in the guild navigation
     assert "data-confirm=" in page.text  # rotating asks first
 
 
