@@ -30,6 +30,7 @@ from tests.features.chat_commands.doubles import RecordingSender
 from tests.features.heist.conftest import Draws
 from tests.support.clock import Clock
 from tests.support.delivery import deliver_queued, settle
+from tests.web.browser.test_login import _log_in
 from tests.web.browser.test_vip_live import ADMIN, ANN, GUILD, _connect_twitch, _free_port
 
 SCREENSHOTS = Path(__file__).resolve().parents[3] / "docs" / "screenshots"
@@ -199,3 +200,34 @@ def _drive_the_overlays(page, runtime, twitch, url, discord, run) -> None:  # ty
     )
     assert heist.locator("#heist-crew .won").inner_text().startswith("+")
     _save(heist, "heist-result")
+
+
+def test_the_dashboard_page_sends_a_test_alert_and_rotates_after_asking(page, site, discord, shot):  # type: ignore[no-untyped-def]
+    site.runtime.guilds.ensure_guild(GUILD, "Managed")
+    discord.sign_in_as(discord.add_user(ADMIN, "ana").member_of(GUILD, "Managed", MANAGE_GUILD))
+    _log_in(page, site)
+    page.set_viewport_size({"width": 1366, "height": 900})
+    page.goto(f"{site.url}/dashboard/{GUILD}/overlays/")
+    preview = page.frame_locator("#overlay-alerts iframe")
+    expect(preview.locator("body")).to_have_attribute("data-live", "yes", timeout=10_000)
+
+    page.click("#test-alert")
+    expect(page.locator(".done")).to_contain_text("Test alert #1 sent")
+    # The page came back with a preview starting just before the test alert: it shows it.
+    preview = page.frame_locator("#overlay-alerts iframe")
+    expect(preview.locator("#alert-title")).to_have_text("Test alert", timeout=SHOWN_WITHIN_MS)
+    expect(preview.locator("#alert")).to_have_attribute("data-seq", "1")
+    shot(page, "dashboard-overlays")
+    page.screenshot(path=str(SCREENSHOTS / "overlay-dashboard.png"), full_page=True)
+
+    old = page.locator("#url-raffle").input_value()
+    page.once("dialog", lambda dialog: dialog.dismiss())
+    page.click("#rotate-raffle")
+    assert page.locator("#url-raffle").input_value() == old  # Cancel keeps it
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.click("#rotate-raffle")
+    expect(page.locator(".done")).to_contain_text("new URL")
+    new = page.locator("#url-raffle").input_value()
+    assert new != old
+    assert page.request.get(old).status == 404
+    assert page.request.get(new).status == 200

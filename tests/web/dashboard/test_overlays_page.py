@@ -114,3 +114,14 @@ def test_without_login_or_csrf_nothing_happens(site):
     forged = site.client().post(f"{PAGE}rotate/alerts", data={CSRF_FIELD: "wrong"})
     assert forged.status_code == 403
     assert path_of(site, "alerts") == before
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [("?sent=5", "?since=4"), ("?sent=abc", ""), ("?sent=", ""), ("?sent=%D9%A3", "")],
+)
+def test_after_a_test_alert_the_preview_starts_just_before_it(site, query, expected):
+    page = site.client().get(PAGE + query)
+    assert page.status_code == 200
+    assert f'<iframe src="{path_of(site, "alerts")}{expected}"' in page.text
+    assert f'<iframe src="{path_of(site, "heist")}"' in page.text

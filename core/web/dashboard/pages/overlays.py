@@ -4,7 +4,7 @@ settings. The same URLs as ``python -m core overlay url``."""
 
 from __future__ import annotations
 
-from flask import request
+from flask import flash, redirect, request, url_for
 
 from core.features.overlays.settings import KINDS, OverlayRefused, milestones_text
 from core.web.dashboard.guilds import guild_blueprint
@@ -40,8 +40,16 @@ def _show(guild_id: int, errors: dict[str, str] | None = None):  # type: ignore[
     }
     values.update({name: str(form[name])[:200] for name in values if name in form})
     base = _base_url()
+    # After "send test alert" (?sent=N), the alerts preview starts just before it, so it shows.
+    sent = request.args.get("sent", "")
+    since = f"?since={int(sent) - 1}" if sent.isascii() and sent.isdecimal() and sent else ""
     links = [
-        (link.kind, TITLES[link.kind], base + link.path, link.path)
+        (
+            link.kind,
+            TITLES[link.kind],
+            base + link.path,
+            link.path + (since if link.kind == "alerts" else ""),
+        )
         for link in overlays.links(guild_id)
     ]
     return page("dashboard/overlays.html", guild_id, errors=errors, links=links, values=values)
@@ -68,7 +76,8 @@ def rotate(guild_id: int, kind: str):  # type: ignore[no-untyped-def]
 @AREA.bp.post("/test-alert")
 def test_alert(guild_id: int):  # type: ignore[no-untyped-def]
     number = service("overlays").send_test_alert(guild_id)
-    return done(".index", guild_id, f"Test alert #{number} sent to the alerts overlay.")
+    flash(f"Test alert #{number} sent to the alerts overlay.")
+    return redirect(url_for(".index", guild_id=guild_id, sent=number))
 
 
 @AREA.bp.post("/settings")

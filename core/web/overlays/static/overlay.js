@@ -138,7 +138,10 @@
   }
 
   // --- the stream ------------------------------------------------------------------------
-  var lastId = null;
+  // ?since=N: start after alert N instead of at the newest (the dashboard's preview shows the
+  // test alert it just sent this way).
+  var since = new URLSearchParams(window.location.search).get("since");
+  var lastId = since && /^[0-9]{1,18}$/.test(since) ? since : null;
   function onState(e) {
     var state = JSON.parse(e.data);
     noteNow(state);
