@@ -135,6 +135,26 @@ def last_event_id() -> int | None:
     return int(raw)
 
 
+def event_stream(events: Callable[[LiveHub], Iterator[str]]) -> Response:
+    """A Server-Sent Events answer with ``events(hub)``, counted against the process's bound on
+    open streams (503 with ``Retry-After`` beyond it, or when this process hears no changes)."""
+    hub: LiveHub | None = current_app.extensions.get("live")
+    if hub is None or not hub.admit():
+        busy = Response("Too many live pages open; retrying shortly.\n", 503)
+        busy.headers["Retry-After"] = str(BUSY_RETRY_SECONDS)
+        busy.mimetype = "text/plain"
+        return busy
+    try:
+        response = Response(events(hub), mimetype="text/event-stream")
+    except BaseException:
+        hub.release()
+        raise
+    response.call_on_close(hub.release)  # when the server is done with it, however it ended
+    response.headers["Cache-Control"] = "no-cache, no-store"
+    response.headers["X-Accel-Buffering"] = "no"  # a proxy must pass events on at once
+    return response
+
+
 def register(app: Flask, config: DashboardConfig, blueprints: set[str]) -> None:
     """The stream route, guarded like every guild page, and this process's hub."""
     from core.web.dashboard.guilds import require_login
@@ -146,22 +166,7 @@ def register(app: Flask, config: DashboardConfig, blueprints: set[str]) -> None:
     def stream(guild_id: int, topic: str):  # type: ignore[no-untyped-def]
         if topic not in TOPICS:
             abort(404)
-        hub: LiveHub | None = current_app.extensions.get("live")
-        if hub is None or not hub.admit():
-            busy = Response("Too many live pages open; retrying shortly.\n", 503)
-            busy.headers["Retry-After"] = str(BUSY_RETRY_SECONDS)
-            busy.mimetype = "text/plain"
-            return busy
-        try:
-            events = hub.stream(guild_id, topic, last_event_id())
-            response = Response(events, mimetype="text/event-stream")
-        except BaseException:
-            hub.release()
-            raise
-        response.call_on_close(hub.release)  # when the server is done with it, however it ended
-        response.headers["Cache-Control"] = "no-cache, no-store"
-        response.headers["X-Accel-Buffering"] = "no"  # a proxy must pass events on at once
-        return response
+        return event_stream(lambda hub: hub.stream(guild_id, topic, last_event_id()))
 
     app.register_blueprint(bp)
     blueprints.add(bp.name)

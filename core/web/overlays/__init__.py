@@ -26,7 +26,7 @@ from flask import Blueprint, Flask, Response, abort, current_app, render_templat
 from core.events import utc
 from core.features.overlays.repository import Alert
 from core.features.overlays.service import MAX_CATCH_UP, Overlay, OverlayService
-from core.web.dashboard.live import BUSY_RETRY_SECONDS, RETRY_MS, LiveHub, last_event_id
+from core.web.dashboard.live import RETRY_MS, LiveHub, event_stream, last_event_id
 
 # The page loads only what the app serves, and only the dashboard (same origin) may frame it
 # (its preview); OBS loads it directly.
@@ -105,20 +105,10 @@ def state(token: str):  # type: ignore[no-untyped-def]
 def events(token: str):  # type: ignore[no-untyped-def]
     overlay = _opened(token)
     service = _service()
-    hub: LiveHub | None = current_app.extensions.get("live")
-    if hub is None or not hub.admit():
-        busy = Response("Too many live pages open; retrying shortly.\n", 503)
-        busy.headers["Retry-After"] = str(BUSY_RETRY_SECONDS)
-        busy.mimetype = "text/plain"
-        return busy
-    try:
-        stream = _stream(hub, service, overlay, last_event_id())
-        response = Response(stream, mimetype="text/event-stream")
-    except BaseException:
-        hub.release()
-        raise
-    response.call_on_close(hub.release)
-    response.headers["X-Accel-Buffering"] = "no"
+    last_id = last_event_id()
+    response = event_stream(lambda hub: _stream(hub, service, overlay, last_id))
+    if response.status_code != 200:
+        return response
     return _headers(response)
 
 

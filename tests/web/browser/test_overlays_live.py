@@ -22,16 +22,21 @@ from core.events import Platform
 from core.web.dashboard.aio import coroutine_runner
 from tests.discord_bot.test_done_when_issue_13 import BROADCASTER, REDEEM, redemption_fields
 from tests.fakes.beacon_server import FakeBeacon
-from tests.fakes.discord_oauth import CLIENT_ID, CLIENT_SECRET, MANAGE_GUILD
+from tests.fakes.discord_oauth import MANAGE_GUILD
 from tests.fakes.twitch_eventsub import EventSubSender
-from tests.fakes.twitch_runtime import EVENTSUB_SECRET, runtime_on_fake_twitch
-from tests.fakes.twitch_server import FakeTwitch
+from tests.fakes.twitch_runtime import EVENTSUB_SECRET
 from tests.features.chat_commands.doubles import RecordingSender
 from tests.features.heist.conftest import Draws
 from tests.support.clock import Clock
 from tests.support.delivery import deliver_queued, settle
 from tests.web.browser.test_login import _log_in
-from tests.web.browser.test_vip_live import ADMIN, ANN, GUILD, _connect_twitch, _free_port
+from tests.web.browser.test_vip_live import (
+    ADMIN,
+    ANN,
+    GUILD,
+    _connect_twitch,
+    served_on_fake_twitch,
+)
 
 SCREENSHOTS = Path(__file__).resolve().parents[3] / "docs" / "screenshots"
 SHOWN_WITHIN_MS = 2_000
@@ -41,33 +46,12 @@ FULL_HD = {"width": 1920, "height": 1080}
 @pytest.fixture
 def live_site(tmp_path, discord) -> Iterator[tuple]:  # type: ignore[no-untyped-def]
     """test_vip_live's site, with the raffle's beacon on a fake drand relay on loopback."""
-    port = _free_port()
-    url = f"http://127.0.0.1:{port}"
     clock = Clock()  # real time: webhook timestamps must be fresh
     with (
-        FakeTwitch(redirect_uris=[f"{url}/auth/twitch/callback"], clock=clock) as twitch,
         FakeBeacon(clock=clock) as beacon,
+        served_on_fake_twitch(tmp_path, discord, clock, RAFFLE_BEACON_URLS=beacon.url) as site,
     ):
-        twitch.add_user(ANN, "ann")
-        runtime = runtime_on_fake_twitch(
-            twitch,
-            tmp_path / "data",
-            clock,
-            PORT=str(port),
-            OAUTH_BASE_URL=url,
-            RAFFLE_BEACON_URLS=beacon.url,
-            DISCORD_CLIENT_ID=CLIENT_ID,
-            DISCORD_CLIENT_SECRET=CLIENT_SECRET,
-            DISCORD_API_BASE_URL=discord.api_base_url,
-            DISCORD_OAUTH_BASE_URL=discord.oauth_base_url,
-        )
-        server = runtime.start_web_server()
-        try:
-            yield runtime, twitch, server.url
-        finally:
-            server.close()
-            runtime.live.close()
-            runtime.close()
+        yield site
 
 
 def _open(browser_page, url: str):  # type: ignore[no-untyped-def]

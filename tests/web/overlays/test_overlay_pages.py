@@ -149,3 +149,16 @@ def test_a_heist_stream_sends_the_whole_state_at_once_and_after_a_change(site, f
     assert state["state"] == "open"
     assert state["crew"][0]["name"] == "alice"
     answer.close()
+
+
+def test_overlay_streams_count_against_the_bound_on_open_streams(site, fast_hub):
+    fast_hub.max_streams = 1
+    client = site.app.test_client()
+    first, _ = _open(client, f"/overlay/{token(site, 'heist')}/events")
+    assert first.status_code == 200
+    busy = client.get(f"/overlay/{token(site, 'alerts')}/events")
+    assert busy.status_code == 503
+    assert busy.headers["Retry-After"] == "10"
+    assert fast_hub.open_streams == 1
+    first.close()
+    assert fast_hub.open_streams == 0
