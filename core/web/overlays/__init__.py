@@ -125,8 +125,9 @@ def _stream(
     seen = hub.latest(guild_id, topic)  # before reading the database: nothing slips between
     yield f"retry: {RETRY_MS}\n\n"
     if overlay.kind == "alerts":
-        after = service.last_alert(guild_id) if last_id is None else last_id
-        if last_id is None:
+        newest = service.last_alert(guild_id)
+        after = newest if last_id is None or last_id > newest else last_id
+        if after == newest and last_id != newest:  # fresh, or a number this feed never gave
             yield _event("ready", {"last": after}, after)
         for alert in _alerts_after(service, guild_id, after):
             after = alert.seq

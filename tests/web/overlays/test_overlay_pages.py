@@ -162,3 +162,13 @@ def test_overlay_streams_count_against_the_bound_on_open_streams(site, fast_hub)
     assert fast_hub.open_streams == 1
     first.close()
     assert fast_hub.open_streams == 0
+
+
+def test_a_number_the_feed_never_gave_starts_fresh_at_the_newest(site, fast_hub):
+    grant(site, GUILD, "1")
+    client = site.app.test_client()
+    answer, events = _open(client, f"/overlay/{token(site, 'alerts')}/events?last_id=99")
+    assert _next_event(events) == 'id: 1\nevent: ready\ndata: {"last": 1}\n\n'
+    grant(site, GUILD, "2")
+    assert _data(_next_event(events))["seq"] == 2
+    answer.close()

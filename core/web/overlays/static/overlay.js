@@ -157,7 +157,7 @@
     source.addEventListener("ready", function (e) {
       note(e);
       var ready = JSON.parse(e.data);
-      lastQueued = Math.max(lastQueued, ready.last || 0);
+      lastQueued = ready.last || 0;  // the feed's newest: what comes next is after it
       body.setAttribute("data-live", "yes");
     });
     source.addEventListener("alert", function (e) { note(e); queueAlert(JSON.parse(e.data)); });
