@@ -129,8 +129,7 @@ class OverlayService:
             try:
                 values[name] = read(str(form.get(name, ""))[:200])
             except OverlayRefused as refusal:
-                refusal.field = name  # type: ignore[attr-defined]
-                raise
+                raise OverlayRefused(str(refusal), field=name) from None
         chosen = replace(OverlaySettings(), **values)
         with self.engine.begin() as conn:
             repository.save_settings(conn, guild_id, chosen, utc(self.clock()))

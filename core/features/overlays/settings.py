@@ -19,7 +19,12 @@ _HEX = re.compile(r"^#[0-9a-fA-F]{6}$")
 
 
 class OverlayRefused(Refused):
-    """An overlay request or setting that cannot be used; the message says why."""
+    """An overlay request or setting that cannot be used; the message says why, and ``field``
+    names the setting when one is at fault."""
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
 
 
 @dataclass(frozen=True)

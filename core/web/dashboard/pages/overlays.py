@@ -85,7 +85,7 @@ def settings(guild_id: int):  # type: ignore[no-untyped-def]
     try:
         service("overlays").save_settings(guild_id, request.form)
     except OverlayRefused as refusal:
-        return _show(guild_id, {getattr(refusal, "field", "settings"): str(refusal)})
+        return _show(guild_id, {refusal.field or "settings": str(refusal)})
     return done(
         ".index",
         guild_id,
