@@ -106,7 +106,7 @@ def events(token: str):  # type: ignore[no-untyped-def]
     overlay = _opened(token)
     service = _service()
     last_id = last_event_id()
-    response = event_stream(lambda hub: _stream(hub, service, overlay, last_id))
+    response = event_stream(lambda hub: _stream(hub, service, token, overlay, last_id))
     if response.status_code != 200:
         return response
     return _headers(response)
@@ -118,8 +118,10 @@ def _event(name: str, data: dict[str, Any], event_id: int | None = None) -> str:
 
 
 def _stream(
-    hub: LiveHub, service: OverlayService, overlay: Overlay, last_id: int | None
+    hub: LiveHub, service: OverlayService, token: str, overlay: Overlay, last_id: int | None
 ) -> Iterator[str]:
+    """The overlay's events until the stream's time is up, the server stops, or the token stops
+    opening this overlay (rotated: checked at every wake-up, so within a heartbeat)."""
     guild_id, topic = overlay.guild_id, TOPIC[overlay.kind]
     ends = hub.clock() + hub.stream_seconds
     seen = hub.latest(guild_id, topic)  # before reading the database: nothing slips between
@@ -136,7 +138,7 @@ def _stream(
         yield _event("state", _state(service, overlay))
     while True:
         now = hub.wait(guild_id, topic, seen, min(hub.heartbeat, ends - hub.clock()))
-        if now is None:
+        if now is None or service.open(token) != overlay:
             return
         if now > seen:
             seen = now

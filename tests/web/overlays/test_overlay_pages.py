@@ -172,3 +172,12 @@ def test_a_number_the_feed_never_gave_starts_fresh_at_the_newest(site, fast_hub)
     grant(site, GUILD, "2")
     assert _data(_next_event(events))["seq"] == 2
     answer.close()
+
+
+def test_rotating_ends_the_old_urls_open_stream(site, fast_hub):
+    client = site.app.test_client()
+    answer, events = _open(client, f"/overlay/{token(site, 'raffle')}/events")
+    assert _data(_next_event(events))["top"] == []
+    site.runtime.overlays.link(GUILD, "raffle", rotate=True)
+    assert list(events) in ([], [": heartbeat\n\n"])  # it ends at its next wake-up
+    answer.close()
