@@ -5,12 +5,13 @@ One real Runtime (SQLite, the production waitress server on 127.0.0.1, the live 
 Twitch: a VIP redemption (signed EventSub) reaches the alerts overlay; a gift of subscriptions
 (signed EventSub) earns tickets that the raffle overlay ranks, then a draw's winner appears; a
 viewer's ``!heist`` in Twitch chat (signed EventSub) puts the crew on the heist overlay, then
-its payout. The bot's side is what the pipeline does (``deliver_queued``/``settle``). Each
-state is saved as docs/screenshots/overlay-*.png.
+its payout. The bot's side is what the pipeline does (``deliver_queued``/``settle``). With
+``SCREENSHOT_DIR=docs/screenshots`` each state is saved there as overlay-*.png (the README's).
 """
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -38,7 +39,6 @@ from tests.web.browser.test_vip_live import (
     served_on_fake_twitch,
 )
 
-SCREENSHOTS = Path(__file__).resolve().parents[3] / "docs" / "screenshots"
 SHOWN_WITHIN_MS = 2_000
 FULL_HD = {"width": 1920, "height": 1080}
 
@@ -62,9 +62,13 @@ def _open(browser_page, url: str):  # type: ignore[no-untyped-def]
 
 
 def _save(page, name: str) -> None:  # type: ignore[no-untyped-def]
-    """The overlay over a dark backdrop (OBS's canvas would be the stream), for the docs."""
+    """The overlay over a dark backdrop (OBS's canvas would be the stream), into $SCREENSHOT_DIR
+    when it is set (``SCREENSHOT_DIR=docs/screenshots`` made the README's), else nowhere."""
+    if not os.environ.get("SCREENSHOT_DIR"):
+        return
     page.evaluate("document.documentElement.style.background = '#23232b'")
-    page.screenshot(path=str(SCREENSHOTS / f"overlay-{name}.png"), animations="disabled")
+    path = Path(os.environ["SCREENSHOT_DIR"], f"overlay-{name}.png")
+    page.screenshot(path=str(path), animations="disabled")
     page.evaluate("document.documentElement.style.background = ''")
 
 
@@ -201,8 +205,7 @@ def test_the_dashboard_page_sends_a_test_alert_and_rotates_after_asking(page, si
     preview = page.frame_locator("#overlay-alerts iframe")
     expect(preview.locator("#alert-title")).to_have_text("Test alert", timeout=SHOWN_WITHIN_MS)
     expect(preview.locator("#alert")).to_have_attribute("data-seq", "1")
-    shot(page, "dashboard-overlays")
-    page.screenshot(path=str(SCREENSHOTS / "overlay-dashboard.png"), full_page=True)
+    shot(page, "overlay-dashboard")
 
     old = page.locator("#url-raffle").input_value()
     page.once("dialog", lambda dialog: dialog.dismiss())
