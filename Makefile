@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEV_STAMP := $(VENV)/.installed-dev
 
-.PHONY: run bot web migrate health demo export test test-fast fuzz lint format bench services clean help
+.PHONY: run bot web migrate health demo export test test-fast fuzz lint format bench services clean help screenshots
 
 help:
 	@echo "make run      create .venv, install, migrate, start everything (web + bot) on 127.0.0.1:8080"
@@ -15,6 +15,7 @@ help:
 	@echo "make bench    measure webhook throughput, watchtime tick duration, a full interval for 10,000 guilds (1 and 2 bot processes), the raffle (PostgreSQL + Redis), the embedded default (core run + SQLite) and webhooks with 100 live dashboards open"
 	@echo "make fuzz     hostile input: >= 100,000 hypothesis examples per target, counts by outcome"
 	@echo "make lint     ruff check and format check"
+	@echo "make screenshots  refresh docs/screenshots/: every page (desktop, 360 px) and the walk from make run to a set-up server"
 
 $(BIN)/python:
 	$(PYTHON) -c 'import sys; sys.exit("StreamKeeper needs Python 3.11 or newer") if sys.version_info < (3, 11) else None'
@@ -58,13 +59,11 @@ TEST_WORKERS ?= $(shell echo $$(( 2 * $$(nproc 2>/dev/null || echo 1) )))
 
 # The tests marked `alone` judge real-time behaviour (a chat's webhook before its tick on the wall
 # clock): they run after the rest, one at a time, so the suite's own load cannot make them late.
-# The two-bot kill run still fails now and then (one chat counted a tick late in every guild after
-# a store restart): its failures get two more tries, and three failures in a row fail the suite.
 test: $(DEV_STAMP) services
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist worksteal -m "not alone"
-	$(BIN)/python -m pytest -m alone || { echo "make test: a real-time test failed; running the ones that failed again (known flaky, see tests/README.md)"; $(BIN)/python -m pytest -m alone --last-failed --last-failed-no-failures none; } || { echo "make test: again, once more"; $(BIN)/python -m pytest -m alone --last-failed --last-failed-no-failures none; }
+	$(BIN)/python -m pytest -m alone
 
 # The edit loop: SQLite only; the tests that need PostgreSQL, Redis or Chromium, or start
 # processes of their own (marked slow), are skipped. make test runs them all.
@@ -86,6 +85,12 @@ format: $(DEV_STAMP)
 
 bench: $(DEV_STAMP) services
 	$(BIN)/python -m benchmarks
+
+screenshots: $(DEV_STAMP)
+	mkdir -p docs/screenshots
+	SCREENSHOT_DIR=docs/screenshots $(BIN)/python -m pytest -p no:cacheprovider -q \
+		tests/web/browser/test_every_page.py::test_no_page_scrolls_sideways_or_fails_axe \
+		tests/web/browser/test_walk_to_a_configured_guild.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -11,6 +11,14 @@ the window) while the channel is live. Nothing may be lost and nothing counted t
 Ticks run at multiples of WATCH_INTERVAL_SECONDS; the script sends only well inside an interval
 (never within 0.4 s of a tick's instant), and after each disruption waits until a tick has run,
 so "queued before the tick" is never a race.
+
+A tick counts chat *said* before its instant that was handled before it ran, however late it
+runs. So the model's "queued before the instant" is exact only when no tick runs between a chat's
+stamp and its queueing: the script stamps a chat in the safe moment it sends it (the same
+interval), and sends a refused chat again (stamped in an earlier interval) only once every
+guild's tick of the current interval has run. (Stamping before waiting for the safe moment let a
+chat stamped at T-1 be queued at T+0.4, and a tick of T that ran late counted it: seen as one
+viewer credited a tick early in every guild after a store restart.)
 """
 
 from __future__ import annotations
@@ -58,6 +66,7 @@ class Sent:
     said_at: datetime
     message_id: str
     accepted_at: float | None = None
+    answers: list[tuple[float, float, str]] = field(default_factory=list)  # started, done, status
 
 
 @dataclass
@@ -71,6 +80,7 @@ class Experiment:
     chats: list[Sent] = field(default_factory=list)
     waiting: list[tuple[str, dict, str, Sent | None]] = field(default_factory=list)
     outcomes: dict[str, int] = field(default_factory=dict)
+    other_ticks: list[list[datetime]] = field(default_factory=list)  # other guilds', if any
 
     # --- timing -------------------------------------------------------------------------
 
@@ -88,6 +98,18 @@ class Experiment:
                 return
             time.sleep(0.05)
         raise AssertionError(f"no tick ran after {moment} within {timeout} s")
+
+    def wait_until_every_guild_ticked_now(self, timeout: float = 60) -> None:
+        """A safe moment of an interval whose starting instant every guild has ticked."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            self.wait_for_safe_moment()
+            instant = time.time() // INTERVAL * INTERVAL
+            lists = [self.ticks, *self.other_ticks]
+            if all(ticks and ticks[-1].timestamp() >= instant for ticks in lists):
+                return
+            time.sleep(0.05)
+        raise AssertionError(f"not every guild ticked the current instant within {timeout} s")
 
     # --- webhooks -----------------------------------------------------------------------
 
@@ -107,8 +129,14 @@ class Experiment:
             outcome = "unreachable"
         finished = time.time()
         assert outcome in {"queued", "duplicate", "unavailable", "unreachable"}, outcome
-        assert int(started // INTERVAL) == int(finished // INTERVAL), "a delivery took too long"
+        first_accepted = outcome in {"queued", "duplicate"} and (
+            chat.accepted_at is None if chat is not None else outcome == "queued"
+        )
+        if first_accepted:  # its interval is the model's: it must be one (a repeat's may not)
+            assert int(started // INTERVAL) == int(finished // INTERVAL), "a delivery took too long"
         self.outcomes[outcome] = self.outcomes.get(outcome, 0) + 1
+        if chat is not None:
+            chat.answers.append((started, finished, outcome))
         if outcome in {"unavailable", "unreachable"}:
             self.waiting.append((event_type, payload, message_id, chat))  # Kick retries later
             return
@@ -120,9 +148,11 @@ class Experiment:
     def resend_waiting(self) -> None:
         waiting, self.waiting = self.waiting, []
         for event_type, payload, message_id, chat in waiting:
+            self.wait_until_every_guild_ticked_now()
             self.send(event_type, payload, message_id, chat)
 
     def chat(self, viewer: str, n: int) -> Sent:
+        self.wait_for_safe_moment()  # stamped in the interval it is sent in
         said_at = datetime.now(UTC).replace(microsecond=0)
         sent = Sent(viewer, f"chat-{viewer}-{n}", said_at, f"01DUR{viewer}{n:04d}".ljust(26, "0"))
         self.chats.append(sent)
@@ -131,11 +161,22 @@ class Experiment:
         return sent
 
     def status(self, is_live: bool, n: int) -> None:
+        self.wait_for_safe_moment()
         now = datetime.now(UTC).replace(microsecond=0)
         payload = _status(is_live, now, None if is_live else now)
         self.send("livestream.status.updated", payload, f"01DURSTATUS{n:04d}".ljust(26, "0"), None)
 
     # --- the model ----------------------------------------------------------------------
+
+    def story_of(self, viewers: set[str]) -> str:
+        """What the script did for these viewers (each send's start, end and answer) and the
+        stream's changes, for a failure's message."""
+        lines = [f"status live={live} accepted {at:.3f}" for at, live in self.statuses]
+        for chat in self.chats:
+            if chat.viewer in viewers:
+                sends = ", ".join(f"{a:.3f}-{b:.3f} {o}" for a, b, o in chat.answers)
+                lines.append(f"{chat.viewer} said {chat.said_at:%H:%M:%S}: {sends}")
+        return "\n".join(lines)
 
     def expected_seconds(self) -> dict[str, int]:
         expected: dict[str, int] = {}
@@ -337,7 +378,10 @@ def _check_with(experiment: Experiment, viewers: int) -> None:
         for viewer in expected.keys() | actual.keys()
         if expected.get(viewer, 0) != actual.get(viewer, 0)
     }
-    assert mismatches == {}, f"(expected, stored) per viewer; outcomes {experiment.outcomes}"
+    assert mismatches == {}, (
+        f"(expected, stored) per viewer; outcomes {experiment.outcomes}; ticks "
+        f"{[f'{t:%H:%M:%S}' for t in experiment.ticks]}\n{experiment.story_of(set(mismatches))}"
+    )
 
 
 @dataclass

@@ -126,6 +126,7 @@ def _play_and_check(tmp_path, split: SplitDeployment, engine: sa.Engine) -> None
         {6: lambda: split.restart_postgres("7994"), 14: lambda: split.restart_redis("7993")}
     )
     ticks: dict[int, list[datetime]] = {guild_id: [] for guild_id in GUILDS}
+    experiment.other_ticks = [ticks[guild_id] for guild_id in GUILDS[1:]]
     stop = threading.Event()
     watcher = threading.Thread(target=_watch_every_guild, args=(database_url, ticks, stop))
     watcher.start()
@@ -150,7 +151,14 @@ def _play_and_check(tmp_path, split: SplitDeployment, engine: sa.Engine) -> None
         if differ or len(expected) != VIEWERS + 3:
             mismatched[guild_id] = (len(expected), differ, ticks[guild_id])
     assert not experiment.waiting, "some deliveries were never accepted"
-    assert mismatched == {}, f"{len(mismatched)} differ; outcomes {experiment.outcomes}"
+    if mismatched:  # the first one told in full: its ticks, and what the script did
+        guild_id, (_, differ, seen) = next(iter(mismatched.items()))
+        told = experiment.story_of(set(differ))
+        ticks_seen = [f"{t:%H:%M:%S}" for t in seen]
+        raise AssertionError(
+            f"{len(mismatched)} guilds differ; outcomes {experiment.outcomes}; guild {guild_id}: "
+            f"(expected, stored) {differ}\nits ticks {ticks_seen}\n{told}"
+        )
     assert len(takeovers) == 5
     print(f"partitions taken over after each kill in {[round(t, 1) for t in takeovers]} s")  # noqa: T201
 

@@ -1,5 +1,6 @@
-"""The bot's invite permissions (core/discord_bot/permissions.py): named discord.py flags, and
-an integer that is exactly their sum."""
+"""The bot's invite permissions (core/features/guilds/invite.py for the web side,
+core/discord_bot/permissions.py for the bot): named discord.py flags, and an integer that is
+exactly their sum."""
 
 from __future__ import annotations
 
@@ -8,12 +9,19 @@ from urllib.parse import parse_qs, urlsplit
 import discord
 
 from core.discord_bot.permissions import BOT_PERMISSIONS, bot_permissions, invite_url
+from core.features.guilds.invite import PERMISSIONS, PERMISSIONS_VALUE
 
 
 def test_every_permission_is_a_discord_flag_with_a_reason():
     for name, why in BOT_PERMISSIONS.items():
         assert name in discord.Permissions.VALID_FLAGS, name
         assert why.strip(), name
+
+
+def test_each_bit_is_discord_pys_and_the_web_sides_integer_is_the_bots():
+    for name, permission in PERMISSIONS.items():
+        assert 1 << permission.bit == discord.Permissions.VALID_FLAGS[name], name
+    assert bot_permissions().value == PERMISSIONS_VALUE
 
 
 def test_the_integer_is_the_sum_of_the_named_flags():

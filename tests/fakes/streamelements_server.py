@@ -1,5 +1,7 @@
 """A fake StreamElements loyalty points API on 127.0.0.1 (``/kappa/v2/points``).
 
+``GET /kappa/v2/points/<channel>/top?limit=&offset=`` answers the leaderboard
+``{"_total", "users": [{"username", "points"}]}``, most points first;
 ``GET /kappa/v2/points/<channel>/<username>`` answers ``{"channel", "username", "points",
 "pointsAlltime", "rank"}`` or 404 for a viewer it has never seen; ``PUT .../<amount>`` adds the
 (signed) amount and answers ``{"channel", "username", "amount", "newAmount", "message"}``, the
@@ -24,6 +26,7 @@ import threading
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler
 from typing import Literal
+from urllib.parse import parse_qs, urlsplit
 
 from tests.fakes.threaded import StdlibServer
 
@@ -42,6 +45,7 @@ class FakeStreamElements(StdlibServer):
     failures: list[FailureKind] = field(default_factory=list)
     authorizations: list[str] = field(default_factory=list)
     holding: dict[str, threading.Event] = field(default_factory=dict)
+    pages: list[tuple[int, int]] = field(default_factory=list)  # leaderboard (limit, offset)
 
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
@@ -93,6 +97,8 @@ class FakeStreamElements(StdlibServer):
                 return _answer(request, int(failure), {"statusCode": int(failure)})
             if failure == "garbage":
                 return _raw(request, 200, b"<html>maintenance</html>")
+            if method == "GET" and parts[4] == "top" and len(parts) == 5:
+                return _answer(request, 200, self._top(request.path))
             if method == "GET":
                 if len(parts) != 5 or username not in self.points:
                     return _answer(request, 404, {"statusCode": 404, "message": "User not found"})
@@ -115,6 +121,17 @@ class FakeStreamElements(StdlibServer):
         body = {"channel": self.channel_id, "username": username, "amount": amount,
                 "newAmount": new_amount, "message": f"Added {amount} points"}  # fmt: skip
         return _answer(request, 200, body)
+
+    def _top(self, path: str) -> dict[str, object]:
+        """``GET /points/<channel>/top?limit=&offset=``: the leaderboard, most points first."""
+        query = parse_qs(urlsplit(path).query)
+        limit = min(int(query.get("limit", ["25"])[0]), 1000)
+        offset = int(query.get("offset", ["0"])[0])
+        ranked = sorted(self.points.items(), key=lambda item: (-item[1], item[0]))
+        page = ranked[offset : offset + limit]
+        self.pages.append((limit, offset))
+        users = [{"username": name, "points": points} for name, points in page]
+        return {"_total": len(ranked), "users": users}
 
 
 def _answer(request: BaseHTTPRequestHandler, status: int, body: object) -> None:

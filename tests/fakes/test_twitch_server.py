@@ -72,3 +72,31 @@ def test_a_missing_or_foreign_client_id_is_401(twitch: FakeTwitch) -> None:
 
     assert response.status_code == 401
     assert response.json()["message"] == "Client ID and OAuth token do not match"
+
+
+@pytest.mark.parametrize(
+    ("body", "words"),
+    [
+        ({"prompt": "x" * 201}, "prompt must be at most 200"),
+        ({"is_max_per_stream_enabled": True}, "max_per_stream must be at least 1"),
+        ({"is_max_per_user_per_stream_enabled": True, "max_per_user_per_stream": 0}, "at least 1"),
+        ({"is_global_cooldown_enabled": True, "global_cooldown_seconds": 604_801}, "at most"),
+        ({"is_global_cooldown_enabled": "yes", "global_cooldown_seconds": 60}, "boolean"),
+        ({"max_per_stream": "3"}, "must be an integer"),
+    ],
+)
+def test_reward_limits_are_refused_as_helix_does(twitch: FakeTwitch, body, words: str) -> None:
+    token = twitch.issue_user_token(scopes=("channel:manage:redemptions",))
+    headers = {"Authorization": f"Bearer {token}", "Client-Id": CLIENT_ID}
+    url = f"{twitch.helix_url}/channel_points/custom_rewards?broadcaster_id=141981764"
+
+    made = httpx.post(url, headers=headers, json={"title": "VIP", "cost": 5, **body})
+    assert made.status_code == 400
+    assert words in made.json()["message"]
+
+    ok = httpx.post(url, headers=headers, json={"title": "VIP", "cost": 5, "prompt": "p" * 200})
+    assert ok.status_code == 200
+    reward = ok.json()["data"][0]
+    changed = httpx.patch(f"{url}&id={reward['id']}", headers=headers, json=body)
+    assert changed.status_code == 400
+    assert twitch.rewards[reward["id"]]["prompt"] == "p" * 200

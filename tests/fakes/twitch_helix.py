@@ -12,6 +12,7 @@ same type and condition; cursors are base64 offsets.
 from __future__ import annotations
 
 import base64
+import copy
 import json
 import threading
 import uuid
@@ -372,6 +373,7 @@ class HelixRoutes:
             "_client_id": client_id,
         }
         _apply_reward_fields(reward, fields)
+        _check_reward(reward)
         self.rewards[reward["id"]] = reward
         return reward
 
@@ -433,7 +435,10 @@ class HelixRoutes:
             title = body.get("title", reward["title"])
             if not isinstance(title, str) or not 1 <= len(title) <= 45:
                 raise helix_error(400, "The title must be 1 to 45 characters")
-            _apply_reward_fields(reward, body)
+            changed = copy.deepcopy(reward)
+            _apply_reward_fields(changed, body)
+            _check_reward(changed)  # all or nothing, as Helix
+            reward.update(changed)
             return web.json_response({"data": [_public(reward)]})
 
     async def _delete_reward(self, request: web.Request) -> web.Response:
@@ -686,9 +691,31 @@ def _apply_reward_fields(reward: dict[str, Any], fields: dict[str, Any]) -> None
         ("global_cooldown_setting", "is_global_cooldown_enabled", "global_cooldown_seconds"),
     ):
         if flag in fields:
-            reward[setting]["is_enabled"] = bool(fields[flag])
+            reward[setting]["is_enabled"] = fields[flag]
         if value in fields:
             reward[setting][value] = fields[value]
+
+
+def _check_reward(reward: dict[str, Any]) -> None:
+    """Helix's 400s for a reward's prompt and limits: a limit that is on needs a count of at
+    least 1; the cooldown goes up to 7 days; a prompt has at most 200 characters."""
+    prompt = reward["prompt"]
+    if not isinstance(prompt, str) or len(prompt) > 200:
+        raise helix_error(400, "The prompt must be at most 200 characters")
+    for setting, value, high in (
+        ("max_per_stream_setting", "max_per_stream", None),
+        ("max_per_user_per_stream_setting", "max_per_user_per_stream", None),
+        ("global_cooldown_setting", "global_cooldown_seconds", 604_800),
+    ):
+        limit = reward[setting]
+        if not isinstance(limit["is_enabled"], bool):
+            raise helix_error(400, f"The {setting} flag must be a boolean")
+        count = limit[value]
+        if isinstance(count, bool) or not isinstance(count, int):
+            raise helix_error(400, f"The {value} must be an integer")
+        if limit["is_enabled"] and (count < 1 or (high is not None and count > high)):
+            top = f" and at most {high}" if high is not None else ""
+            raise helix_error(400, f"The {value} must be at least 1{top}")
 
 
 def _public(item: dict[str, Any]) -> dict[str, Any]:

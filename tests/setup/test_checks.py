@@ -11,7 +11,7 @@ from collections.abc import Iterator
 import pytest
 
 from core.config import SettingsError, load_settings
-from core.discord_bot.permissions import invite_url
+from core.features.guilds.invite import invite_url
 from core.health import Check, HealthReport
 from core.setup.checks import SetupReport, setup_report
 from core.setup.items import Item

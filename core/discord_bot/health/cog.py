@@ -5,19 +5,18 @@ and whether the bot may hand out the watchtime roles. Each failing line says how
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Mapping, Sequence
-from datetime import datetime, timedelta
+from collections.abc import Callable, Sequence
+from datetime import timedelta
 
 import discord
 from discord.ext import commands
 
 from core.discord_bot.common import guild_of, manage_server
-from core.discord_bot.connections.twitch.render import twitch_checks
+from core.discord_bot.connections.checks import ago, fix_words
 from core.discord_bot.health import render
 from core.discord_bot.render import NO_MENTIONS
-from core.events import utc
-from core.features.connections.kick.setup import KickSetup, KickStatus
-from core.features.connections.kick.subscriptions import WANTED_EVENTS
+from core.features.connections.checks import kick_checks, twitch_checks
+from core.features.connections.kick.setup import KickSetup
 from core.features.connections.twitch.setup import TwitchSetup
 from core.features.roles.repository import RoleTier
 from core.features.roles.service import RolesService
@@ -72,9 +71,9 @@ class HealthCog(commands.Cog, name="Health"):
     def _stored_checks(self, guild_id: int, prefix: str) -> list[Check]:
         checks = []
         if self.kick is not None:
-            checks += kick_checks(self.kick.status(guild_id), prefix)
+            checks += kick_checks(self.kick.status(guild_id), fix_words(prefix))
         if self.twitch is not None and self.twitch.client_configured:
-            checks += twitch_checks(self.twitch.status(guild_id), prefix)
+            checks += twitch_checks(self.twitch.status(guild_id), fix_words(prefix))
         if self.watchtime is not None:
             checks.append(
                 tick_check(
@@ -88,54 +87,6 @@ class HealthCog(commands.Cog, name="Health"):
 
 
 # --- the checks, as plain functions of what the services and Discord report -----------------
-
-
-def ago(moment: datetime) -> str:
-    return discord.utils.format_dt(utc(moment), "R")
-
-
-def kick_checks(status: KickStatus, prefix: str) -> list[Check]:
-    channel, connection = status.channel, status.connection
-    if channel is None:
-        return [Check("kick", False, f"no Kick channel set up: run {prefix}kick setup <channel>")]
-    setup = f"{prefix}kick setup {channel.channel_slug}"
-    if connection.needs_reauthorization:
-        link = Check("kick connection", False, f"needs re-authorization: run {setup} again")
-    elif not connection.is_connected:
-        link = Check(
-            "kick connection", False, f"streamer not connected: run {setup} and open the link"
-        )
-    else:
-        who = connection.kick_username or "an unknown account"
-        link = Check("kick connection", True, f"{channel.channel_slug}, connected as {who}")
-    live = len(WANTED_EVENTS) - len(status.missing)
-    if status.missing:
-        fix = f"run {prefix}kick sync" if connection.is_connected else "connect the streamer first"
-        subscriptions = Check(
-            "kick subscriptions",
-            False,
-            f"{live}/{len(WANTED_EVENTS)} live, missing {', '.join(status.missing)}: {fix}",
-        )
-    else:
-        subscriptions = Check("kick subscriptions", True, f"{live}/{len(WANTED_EVENTS)} live")
-    checks = [link, subscriptions]
-    if status.pusher is not None:
-        ok = status.pusher.status == "connected"
-        detail = status.pusher.status.replace("_", " ")
-        if not ok and status.pusher.last_error:
-            detail += f" ({status.pusher.last_error})"
-        checks.append(Check("kick pusher", ok, detail))
-    checks += last_event_checks(status.last_events)
-    return checks
-
-
-def last_event_checks(last_events: Mapping[str, datetime]) -> list[Check]:
-    if not last_events:
-        return [Check("last event", True, "none since the bot started (normal while offline)")]
-    newest_first = sorted(last_events.items(), key=lambda item: item[1], reverse=True)
-    return [
-        Check(f"last {kind.replace('_', ' ')}", True, ago(moment)) for kind, moment in newest_first
-    ]
 
 
 def tick_check(lag: timedelta | None, interval_seconds: int, enabled: bool, prefix: str) -> Check:

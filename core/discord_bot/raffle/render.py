@@ -27,6 +27,7 @@ SOURCE_NAMES = {
     "gift": "gifted subs",
     "wager": "wagers",
     "admin": "admins",
+    "import": "another bot (imported)",
 }
 TICKET = "\N{ADMISSION TICKETS}\N{VARIATION SELECTOR-16}"
 

@@ -12,8 +12,9 @@ from discord.ext import commands
 from core.discord_bot.common import Context, guild_of, require_manage_server
 from core.discord_bot.render import NO_MENTIONS, inert
 from core.discord_bot.vip import render
-from core.discord_bot.vip.render import SETUP_USAGE
+from core.discord_bot.vip.render import LIMITS_USAGE, SETUP_USAGE
 from core.features.guilds.service import GuildService
+from core.features.vip.limits import RewardLimits, limits_of
 from core.features.vip.ports import TwitchBusy
 from core.features.vip.service import VipRefused, VipService
 from core.features.vip.texts import when
@@ -53,6 +54,17 @@ def parse_setting(setting: str, value: str) -> dict[str, Any]:
     if not (value.isascii() and value.isdecimal()) or len(value) > 9:
         raise VipRefused(f"{setting} is a whole number.")
     return {"max_hours" if setting == "cap" else "max_concurrent": int(value)}
+
+
+def parse_limit(value: str, what: str) -> int | None:
+    """A ``!vip limits`` count: a whole number, or off (no limit); the service checks the
+    bounds. Raises VipRefused for anything else."""
+    value = value.strip().lower()
+    if value in ("off", "none"):
+        return None
+    if not (value.isascii() and value.isdecimal()) or len(value) > 9:
+        raise VipRefused(f"{what} is a whole number or off.")
+    return int(value)
 
 
 class VipCog(commands.Cog, name="Temporary VIP"):
@@ -97,6 +109,27 @@ class VipCog(commands.Cog, name="Temporary VIP"):
         await self._reply(
             ctx, await _twitch(self.service.change_reward(guild.id, what, value or None))
         )
+
+    @vip.command(name="limits", usage=LIMITS_USAGE)
+    @app_commands.describe(
+        per_stream="Most redemptions per stream, or off",
+        per_viewer="Most redemptions per viewer per stream, or off",
+        cooldown="Seconds between redemptions (up to 604800, 7 days), or off",
+        prompt="What viewers read when redeeming (empty: keep it)",
+    )
+    async def vip_limits(
+        self, ctx: Context, per_stream: str, per_viewer: str, cooldown: str, *, prompt: str = ""
+    ) -> None:
+        """The reward's limits per stream, per viewer and its cooldown, and its prompt."""
+        guild = guild_of(ctx)
+        kept = limits_of(await self.service.settings(guild.id)).prompt
+        limits = RewardLimits(
+            prompt.strip() or kept,
+            parse_limit(per_stream, "Per stream"),
+            parse_limit(per_viewer, "Per viewer"),
+            parse_limit(cooldown, "The cooldown"),
+        )
+        await self._reply(ctx, inert(await _twitch(self.service.change_limits(guild.id, limits))))
 
     @vip.command(name="set")
     @app_commands.describe(setting="Which setting", value="on/off, a number, a #channel or off")

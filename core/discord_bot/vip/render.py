@@ -7,11 +7,13 @@ import discord
 
 from core.discord_bot.linking.outbound import role_problem
 from core.discord_bot.render import MESSAGE_LIMIT, inert, truncate
+from core.features.vip.limits import describe_limits, limits_of
 from core.features.vip.repository import AuditEntry, Grant, VipSettings
 from core.features.vip.service import SetupResult
 from core.features.vip.texts import when
 
 SETUP_USAGE = "<title> <cost> <hours>"  # one usage line: !help, the refusal and the overview
+LIMITS_USAGE = "<per stream|off> <per viewer|off> <cooldown seconds|off> [prompt]"
 HOW = {"redemption": "redemption", "manual": "manual", "outside": "outside (never removed)"}
 
 
@@ -31,6 +33,7 @@ def usage(prefix: str) -> str:
     return (
         f"Temporary VIP: `{prefix}vip setup {SETUP_USAGE}`, "
         f"`{prefix}vip reward cost|hours|title|pause|resume|delete [value]`, "
+        f"`{prefix}vip limits {LIMITS_USAGE}`, "
         f"`{prefix}vip set stacking|cap|max|chat|autoremove|channel <value>`, "
         f"`{prefix}vip kick @role <Kick reward title>|off`, "
         f"`{prefix}vip settings`, `{prefix}vip grant <user> <hours>`, "
@@ -63,19 +66,18 @@ def settings_text(settings: VipSettings) -> str:
         else "none"
     )
     limit = settings.max_concurrent if settings.max_concurrent is not None else "no limit"
-    return "\n".join(
-        [
-            f"Reward: {reward}",
-            f"Duration: {settings.duration_hours} hour(s)",
-            f"Stacking: {'on' if settings.is_stacking else 'off'} "
-            f"(up to {settings.max_hours} hour(s))",
-            f"Most temporary VIPs at once: {limit}",
-            f"Chat notices: {'on' if settings.is_chat_notices else 'off'}",
-            f"Automatic removal: {'on' if settings.is_auto_removal else 'off'}",
-            f"Notice channel: {channel}",
-            f"Kick reward: {kick}",
-        ]
-    )
+    lines = [
+        f"Reward: {reward}",
+        f"Duration: {settings.duration_hours} hour(s)",
+        f"Limits: {describe_limits(limits_of(settings))}" if settings.reward_id else "",
+        f"Stacking: {'on' if settings.is_stacking else 'off'} (up to {settings.max_hours} hour(s))",
+        f"Most temporary VIPs at once: {limit}",
+        f"Chat notices: {'on' if settings.is_chat_notices else 'off'}",
+        f"Automatic removal: {'on' if settings.is_auto_removal else 'off'}",
+        f"Notice channel: {channel}",
+        f"Kick reward: {kick}",
+    ]
+    return "\n".join(line for line in lines if line)
 
 
 def grant_line(grant: Grant) -> str:

@@ -365,3 +365,55 @@ def latest_heist(conn: Connection, guild_id: int) -> Heist | None:
         sa.select(heists).where(h.guild_id == guild_id).order_by(h.id.desc()).limit(1)
     ).first()
     return None if row is None else _heist(row)
+
+
+@dataclass(frozen=True)
+class FinishedHeist:
+    """One finished heist, for the charts: when, how, and the points it moved."""
+
+    finished_at: datetime
+    state: str  # resolved or cancelled
+    crew: int
+    winners: int
+    staked: int
+    paid: int
+
+    @property
+    def outcome(self) -> str:
+        """One of :data:`OUTCOMES`, in the words the results use."""
+        if self.state == CANCELLED:
+            return "cancelled"
+        if self.winners == 0:
+            return "all caught"
+        return "everyone got away" if self.winners == self.crew else "some got away"
+
+
+OUTCOMES = ("everyone got away", "some got away", "all caught", "cancelled")
+
+
+def finished_since(conn: Connection, guild_id: int, since: datetime) -> list[FinishedHeist]:
+    """The guild's heists resolved or cancelled from ``since`` on, oldest first, with their
+    crew's count, winners, stakes and payouts."""
+    h, p = heists.c, heist_participants.c
+    query = (
+        sa.select(
+            h.resolved_at,
+            h.state,
+            sa.func.count(p.id),
+            sa.func.coalesce(sa.func.sum(sa.case((p.won.is_(True), 1), else_=0)), 0),
+            sa.func.coalesce(sa.func.sum(p.stake), 0),
+            sa.func.coalesce(sa.func.sum(p.payout), 0),
+        )
+        .select_from(heists.outerjoin(heist_participants, p.heist_id == h.id))
+        .where(
+            h.guild_id == guild_id,
+            h.state.in_((RESOLVED, CANCELLED)),
+            h.resolved_at >= since,
+        )
+        .group_by(h.id, h.resolved_at, h.state)
+        .order_by(h.resolved_at, h.id)
+    )
+    return [
+        FinishedHeist(row[0], row[1], int(row[2]), int(row[3]), int(row[4]), int(row[5]))
+        for row in conn.execute(query)
+    ]

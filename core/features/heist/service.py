@@ -380,6 +380,11 @@ class HeistService:
         with self.engine.begin() as conn:
             repository.mark_announced(conn, heist_id, self.clock())
 
+    def finished_since(self, guild_id: int, since: datetime) -> list[repository.FinishedHeist]:
+        """The guild's heists finished from ``since`` on, oldest first (for charts)."""
+        with self.engine.connect() as conn:
+            return repository.finished_since(conn, guild_id, since)
+
     def stats(self, guild_id: int) -> repository.HeistStats:
         with self.engine.connect() as conn:
             return repository.stats_of(conn, guild_id)

@@ -108,6 +108,15 @@ class SeWallet:
             ).scalar_one_or_none()
         return found or LEDGER
 
+    def guilds_on_channel(self, channel_id: str) -> list[int]:
+        """The guilds keeping their points in this StreamElements channel."""
+        s = points_settings.c
+        query = sa.select(s.guild_id).where(
+            s.backend == STREAMELEMENTS, s.se_channel_id == channel_id
+        )
+        with self.engine.connect() as conn:
+            return sorted(conn.execute(query).scalars())
+
     def account_of(self, guild_id: int) -> SeAccount | None:
         s = points_settings.c
         with self.engine.connect() as conn:

@@ -28,7 +28,7 @@ from core.features.raffle.ports import TICKETS_AWARDED, TicketsAwarded
 from core.storage import hooks
 from core.storage.schema import UTCDateTime
 
-SOURCES = ("watchtime", "gift", "wager", "admin")
+SOURCES = ("watchtime", "gift", "wager", "admin", "import")
 
 
 @dataclass(frozen=True)

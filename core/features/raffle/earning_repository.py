@@ -49,6 +49,37 @@ def take_watch_baselines(conn: Connection, guild_id: int, period_id: int) -> Non
     conn.execute(stmt.on_conflict_do_nothing())
 
 
+def raise_watch_baseline(
+    conn: Connection,
+    guild_id: int,
+    period_id: int,
+    platform: Platform,
+    platform_user_id: str,
+    seconds: int,
+) -> None:
+    """Watchtime added to a viewer's total that was not watched in this period (another bot's,
+    imported) moves their baseline up by as much, so it earns no watchtime tickets here. A
+    viewer without a baseline had 0, which is what a new row starts from."""
+    stmt = insert_for(conn, raffle_watch_progress).values(
+        period_id=period_id,
+        platform=str(platform),
+        platform_user_id=platform_user_id,
+        guild_id=guild_id,
+        baseline_seconds=seconds,
+        hours_awarded=0,
+    )
+    conn.execute(
+        stmt.on_conflict_do_update(
+            index_elements=[
+                raffle_watch_progress.c.period_id,
+                raffle_watch_progress.c.platform,
+                raffle_watch_progress.c.platform_user_id,
+            ],
+            set_={"baseline_seconds": raffle_watch_progress.c.baseline_seconds + seconds},
+        )
+    )
+
+
 _DUE = """
 due AS (
     SELECT w.platform, w.platform_user_id,

@@ -120,6 +120,39 @@ def list_viewer_ledger(
     return [_entry(row) for row in conn.execute(query)]
 
 
+@dataclass(frozen=True)
+class HandChange:
+    """Tickets an admin gave (or took, negative) by hand, with the viewer's name."""
+
+    username: str
+    amount: int
+    actor_id: int | None
+    reason: str
+    created_at: datetime
+
+
+def list_hand_changes(
+    conn: Connection, guild_id: int, period_id: int, limit: int
+) -> list[HandChange]:
+    """The period's latest admin entries, newest first."""
+    ledger = raffle_ledger
+    joined, username = with_usernames(ledger)
+    query = (
+        sa.select(
+            username, ledger.c.amount, ledger.c.actor_id, ledger.c.reason, ledger.c.created_at
+        )
+        .select_from(joined)
+        .where(
+            ledger.c.guild_id == guild_id,
+            ledger.c.period_id == period_id,
+            ledger.c.source == "admin",
+        )
+        .order_by(ledger.c.id.desc())
+        .limit(limit)
+    )
+    return [HandChange(*row) for row in conn.execute(query)]
+
+
 def tickets_by_source(
     conn: Connection, guild_id: int, period_id: int, platform: Platform, platform_user_id: str
 ) -> dict[str, int]:

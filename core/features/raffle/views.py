@@ -21,9 +21,10 @@ from core.features.raffle.draws import Proof, RaffleDraws
 from core.features.raffle.draws_repository import Draw
 from core.features.raffle.earning_repository import Gift
 from core.features.raffle.errors import RaffleRefused
-from core.features.raffle.ledger_repository import Balance, LedgerEntry
+from core.features.raffle.ledger_repository import Balance, HandChange, LedgerEntry
 from core.features.raffle.periods_repository import Period
 from core.features.raffle.rates import RaffleRates, resolve_rates
+from core.features.viewers.repository import usernames_of
 
 
 @dataclass(frozen=True)
@@ -134,6 +135,22 @@ class RaffleViews:
             entries = ledger_repository.list_top_balances(conn, guild_id, period.id, limit)
             total = ledger_repository.sum_tickets(conn, guild_id, period.id)
         return BoardView(period, entries, total)
+
+    def hand_changes(self, guild_id: int, limit: int = 10) -> list[HandChange]:
+        """The shown period's latest tickets given or taken by hand (none before a period)."""
+        with self.engine.connect() as conn:
+            try:
+                period = self._shown_period(conn, guild_id)
+            except RaffleRefused:
+                return []
+            return ledger_repository.list_hand_changes(conn, guild_id, period.id, limit)
+
+    def winner_names(self, draws: list[Draw]) -> dict[tuple[str, str], str]:
+        """(platform, platform user id) -> the viewer's name, for these draws' winners known."""
+        keys = [(str(w.platform), w.platform_user_id) for d in draws for w in d.winners]
+        with self.engine.connect() as conn:
+            names = usernames_of(conn, keys)
+        return {tuple(key.split(":", 1)): name for key, name in names.items()}  # type: ignore[misc]
 
     def info(self, guild_id: int) -> InfoView:
         with self.engine.connect() as conn:

@@ -20,6 +20,7 @@ from typing import Any, Literal, TypeVar
 
 from core.features.chat_commands.ports import ChatSender
 from core.features.connections.twitch.service import TwitchNotConnected, TwitchStillUnauthorized
+from core.features.vip.limits import RewardLimits
 from core.features.vip.ports import (
     PendingRedemption,
     Refusal,
@@ -56,6 +57,25 @@ _REFUSALS: dict[type[HelixError], Refusal] = {
 
 def _reward(reward: CustomReward) -> RewardInfo:
     return RewardInfo(reward.id, reward.title, reward.cost, reward.is_paused)
+
+
+def _limit_fields(limits: RewardLimits) -> dict[str, Any]:
+    """Helix's body fields for ``limits``: a limit that is off is sent as off (its flag false),
+    so an update takes away a limit set before."""
+    fields: dict[str, Any] = {"prompt": limits.prompt}
+    for flag, name, value in (
+        ("is_max_per_stream_enabled", "max_per_stream", limits.max_per_stream),
+        (
+            "is_max_per_user_per_stream_enabled",
+            "max_per_user_per_stream",
+            limits.max_per_user_per_stream,
+        ),
+        ("is_global_cooldown_enabled", "global_cooldown_seconds", limits.cooldown_seconds),
+    ):
+        fields[flag] = value is not None
+        if value is not None:
+            fields[name] = value
+    return fields
 
 
 class HelixVipChannel(HelixOnLoop):
@@ -186,10 +206,16 @@ class HelixVipChannel(HelixOnLoop):
         return [_reward(reward) for reward in rewards]
 
     async def create_reward(
-        self, guild_id: int, broadcaster_id: str, title: str, cost: int
+        self,
+        guild_id: int,
+        broadcaster_id: str,
+        title: str,
+        cost: int,
+        limits: RewardLimits | None = None,
     ) -> RewardInfo:
         # Redemptions stay in the request queue, so one that cannot be granted can be
         # CANCELED (refunded) instead of eating the viewer's points.
+        fields = _limit_fields(limits or RewardLimits())
         reward = await self._call(
             guild_id,
             lambda token: self.client.create_reward(
@@ -197,8 +223,8 @@ class HelixVipChannel(HelixOnLoop):
                 broadcaster_id,
                 title,
                 cost,
-                prompt="Temporary VIP, granted and removed by StreamKeeper.",
                 should_redemptions_skip_request_queue=False,
+                **fields,
             ),
         )
         return _reward(reward)
@@ -212,12 +238,15 @@ class HelixVipChannel(HelixOnLoop):
         title: str | None = None,
         cost: int | None = None,
         is_paused: bool | None = None,
+        limits: RewardLimits | None = None,
     ) -> RewardInfo:
         changes: dict[str, Any] = {
             name: value
             for name, value in (("title", title), ("cost", cost), ("is_paused", is_paused))
             if value is not None
         }
+        if limits is not None:
+            changes.update(_limit_fields(limits))
         reward = await self._call(
             guild_id,
             lambda token: self.client.update_reward(token, broadcaster_id, reward_id, **changes),

@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
 from core.features.refusals import Refused
+
+if TYPE_CHECKING:
+    from core.features.vip.repository import VipSettings
 
 MAX_REWARD_TITLE = 45
 MAX_COST = 10_000_000
@@ -31,3 +37,91 @@ def check_title(title: str) -> str:
     if not 1 <= len(title) <= MAX_REWARD_TITLE:
         raise VipRefused(f"A reward title has 1 to {MAX_REWARD_TITLE} characters.")
     return title
+
+
+# --- the reward's limits on Twitch (Helix's Create/Update Custom Reward fields) ------------------
+
+MAX_REWARD_PROMPT = 200
+MAX_COOLDOWN_SECONDS = 7 * 24 * 3600  # Helix's 604,800
+MAX_REDEMPTIONS = 1_000_000  # ours: a count past this is a typo, not a limit
+DEFAULT_PROMPT = "Temporary VIP, granted and removed by StreamKeeper."
+
+
+@dataclass(frozen=True)
+class RewardLimits:
+    """What viewers read when redeeming, and how often they may. None: no such limit."""
+
+    prompt: str = DEFAULT_PROMPT
+    max_per_stream: int | None = None
+    max_per_user_per_stream: int | None = None
+    cooldown_seconds: int | None = None
+
+
+def check_limits(limits: RewardLimits) -> RewardLimits:
+    """``limits`` with the prompt's spaces tidied, or the refusal for the first bad one."""
+    prompt = limits.prompt.strip()
+    if len(prompt) > MAX_REWARD_PROMPT:
+        raise VipRefused(
+            f"The prompt has at most {MAX_REWARD_PROMPT} characters (this one has {len(prompt)})."
+        )
+    for count, what in (
+        (limits.max_per_stream, "Redemptions per stream"),
+        (limits.max_per_user_per_stream, "Redemptions per viewer per stream"),
+    ):
+        if count is not None and not 1 <= count <= MAX_REDEMPTIONS:
+            raise VipRefused(
+                f"{what} go from 1 to {MAX_REDEMPTIONS:,} redemptions "
+                "(leave it empty for no limit)."
+            )
+    cooldown = limits.cooldown_seconds
+    if cooldown is not None and not 1 <= cooldown <= MAX_COOLDOWN_SECONDS:
+        raise VipRefused(
+            f"The cooldown goes from 1 second to {MAX_COOLDOWN_SECONDS:,} seconds (7 days); "
+            "leave it empty for none."
+        )
+    return RewardLimits(
+        prompt, limits.max_per_stream, limits.max_per_user_per_stream, limits.cooldown_seconds
+    )
+
+
+def describe_limits(limits: RewardLimits) -> str:
+    """The limits in a streamer's words: "at most 3 per stream, 1 per viewer, 5 min apart"."""
+    parts = []
+    if limits.max_per_stream is not None:
+        parts.append(f"at most {limits.max_per_stream:,} per stream")
+    if limits.max_per_user_per_stream is not None:
+        parts.append(f"{limits.max_per_user_per_stream:,} per viewer per stream")
+    if limits.cooldown_seconds is not None:
+        parts.append(f"{describe_seconds(limits.cooldown_seconds)} apart")
+    return ", ".join(parts) if parts else "no limits"
+
+
+def describe_seconds(seconds: int) -> str:
+    """1 s, 90 s, 5 min, 2 h 30 min, 7 days: the largest units that say it exactly enough."""
+    days, rest = divmod(seconds, 86_400)
+    hours, rest = divmod(rest, 3600)
+    minutes, secs = divmod(rest, 60)
+    if seconds < 120:
+        return f"{seconds} s"
+    units = [(days, "day" if days == 1 else "days"), (hours, "h"), (minutes, "min"), (secs, "s")]
+    return " ".join(f"{n} {unit}" for n, unit in units if n)
+
+
+def limits_of(settings: VipSettings) -> RewardLimits:
+    """The reward's limits as last sent to Twitch."""
+    return RewardLimits(
+        settings.reward_prompt if settings.reward_prompt is not None else DEFAULT_PROMPT,
+        settings.reward_max_per_stream,
+        settings.reward_max_per_user_per_stream,
+        settings.reward_cooldown_seconds,
+    )
+
+
+def limit_columns(limits: RewardLimits) -> dict[str, Any]:
+    """The vip_settings columns that keep ``limits``."""
+    return {
+        "reward_prompt": limits.prompt,
+        "reward_max_per_stream": limits.max_per_stream,
+        "reward_max_per_user_per_stream": limits.max_per_user_per_stream,
+        "reward_cooldown_seconds": limits.cooldown_seconds,
+    }

@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Literal, Protocol
 
 from core.features.refusals import Refused
+from core.features.vip.limits import RewardLimits
 
 
 class Refusal(enum.StrEnum):
@@ -90,8 +91,15 @@ class TwitchVipChannel(Protocol):
         ...
 
     async def create_reward(
-        self, guild_id: int, broadcaster_id: str, title: str, cost: int
-    ) -> RewardInfo: ...
+        self,
+        guild_id: int,
+        broadcaster_id: str,
+        title: str,
+        cost: int,
+        limits: RewardLimits | None = None,
+    ) -> RewardInfo:
+        """``limits`` None: the default prompt and no limits."""
+        ...
 
     async def update_reward(
         self,
@@ -102,7 +110,10 @@ class TwitchVipChannel(Protocol):
         title: str | None = None,
         cost: int | None = None,
         is_paused: bool | None = None,
-    ) -> RewardInfo: ...
+        limits: RewardLimits | None = None,
+    ) -> RewardInfo:
+        """Only what is given changes; ``limits`` replaces all four (prompt and limits)."""
+        ...
 
     async def delete_reward(self, guild_id: int, broadcaster_id: str, reward_id: str) -> None: ...
 

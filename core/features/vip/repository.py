@@ -29,6 +29,10 @@ class VipSettings:
     reward_id: str | None = None
     reward_title: str | None = None
     reward_cost: int | None = None
+    reward_prompt: str | None = None
+    reward_max_per_stream: int | None = None
+    reward_max_per_user_per_stream: int | None = None
+    reward_cooldown_seconds: int | None = None
     duration_hours: int = 24
     is_stacking: bool = True
     max_hours: int = 168

@@ -10,7 +10,7 @@ Methods raise :class:`VipRefused` (or the port's ``TwitchRefused``) with words f
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -21,16 +21,21 @@ from core.events import Platform
 from core.features.amounts import AmountNotUnderstood, parse_whole_amount
 from core.features.chat_commands.notices import ChatNotices
 from core.features.chat_commands.ports import ChatSender
+from core.features.viewers.repository import usernames_of
 from core.features.vip import discord_calls, redemption_outbox, removal_calls, repository
 from core.features.vip.effects import VipEffects, log
 from core.features.vip.expiry import VipExpiry, track_outside
 from core.features.vip.kick_roles import KickRoleRedemptions
 from core.features.vip.limits import (
     MAX_CONCURRENT,
+    RewardLimits,
     VipRefused,
     check_cost,
     check_hours,
+    check_limits,
     check_title,
+    describe_limits,
+    limit_columns,
 )
 from core.features.vip.manual import ManualGrants
 from core.features.vip.pacing import VipPacer
@@ -98,18 +103,30 @@ class VipService:
     # --- the reward ------------------------------------------------------------------------
 
     async def setup(
-        self, guild_id: int, actor_id: int, title: str, cost: int, hours: int
+        self,
+        guild_id: int,
+        actor_id: int,
+        title: str,
+        cost: int,
+        hours: int,
+        limits: RewardLimits | None = None,
     ) -> SetupResult:
-        """Create the reward, or adopt one of ours with the same title; track today's VIPs."""
+        """Create the reward, or adopt one of ours with the same title; track today's VIPs.
+        ``limits`` None: a new reward gets the default prompt and no limits, an adopted one
+        keeps its own."""
         title, cost, hours = check_title(title), check_cost(cost), check_hours(hours)
+        asked = None if limits is None else check_limits(limits)
+        limits = asked or RewardLimits()
         broadcaster_id = await self._broadcaster(guild_id)
         twitch = self.effects.twitch
         ours = await twitch.list_rewards(guild_id, broadcaster_id)
         same = next((r for r in ours if r.title.casefold() == title.casefold()), None)
         if same is not None:
-            reward = await twitch.update_reward(guild_id, broadcaster_id, same.id, cost=cost)
+            reward = await twitch.update_reward(
+                guild_id, broadcaster_id, same.id, cost=cost, limits=asked
+            )
         else:
-            reward = await twitch.create_reward(guild_id, broadcaster_id, title, cost)
+            reward = await twitch.create_reward(guild_id, broadcaster_id, title, cost, limits)
         vips = await twitch.list_vips(guild_id, broadcaster_id)
         now = self.effects.clock()
 
@@ -122,6 +139,7 @@ class VipService:
                     "reward_title": reward.title,
                     "reward_cost": reward.cost,
                     "duration_hours": hours,
+                    **(limit_columns(limits) if same is None or asked else {}),
                 },
                 now,
             )
@@ -200,6 +218,24 @@ class VipService:
 
         await self.effects.in_transaction(save)
         return summary
+
+    async def change_limits(self, guild_id: int, limits: RewardLimits) -> str:
+        """Set the reward's prompt and limits on Twitch (all four: an empty one is off)."""
+        limits = check_limits(limits)
+        settings = await self.effects.settings(guild_id)
+        if settings.reward_id is None:
+            raise VipRefused("There is no VIP reward yet: !vip setup <title> <cost> <hours>.")
+        broadcaster_id = await self._broadcaster(guild_id)
+        reward = await self.effects.twitch.update_reward(
+            guild_id, broadcaster_id, settings.reward_id, limits=limits
+        )
+        changes = {"reward_title": reward.title, "reward_cost": reward.cost}
+        changes |= limit_columns(limits)
+        now = self.effects.clock()
+        await self.effects.in_transaction(
+            lambda conn: repository.save_settings(conn, guild_id, changes, now)
+        )
+        return f"The reward {reward.title} now has {describe_limits(limits)}."
 
     async def _is_paused(self, guild_id: int, broadcaster_id: str, reward_id: str) -> bool | None:
         """Whether Twitch has the reward paused now; None when Twitch cannot say."""
@@ -320,6 +356,24 @@ class VipService:
                 conn, guild_id, username=name, limit=limit, action=action, since=since, until=until
             )
         )
+
+    async def viewer_names(self, entries: Sequence[AuditEntry]) -> dict[str, str]:
+        """The current names of the viewers in ``entries`` and of those who acted (a viewer
+        who redeemed), under :func:`name_key`; a viewer no name is known for is absent."""
+        keys = [(str(e.platform), e.platform_user_id) for e in entries]
+        keys += [
+            (str(e.platform), e.actor_id)
+            for e in entries
+            if e.actor_kind == "viewer" and e.actor_id
+        ]
+        if not keys:
+            return {}
+        return await self.effects.in_transaction(lambda conn: usernames_of(conn, keys))
+
+
+def name_key(platform: Platform | str, platform_user_id: str) -> str:
+    """The key :meth:`VipService.viewer_names` answers under."""
+    return f"{platform}:{platform_user_id}"
 
 
 def _whole(value: str | None) -> int:

@@ -14,6 +14,11 @@ vip_settings = Table(
     Column("reward_id", String(64), nullable=True),  # None: no reward set up
     Column("reward_title", String(200), nullable=True),
     Column("reward_cost", Integer, nullable=True),
+    # The reward's limits as last sent to Twitch; None: no such limit (prompt: the default).
+    Column("reward_prompt", String(200), nullable=True),
+    Column("reward_max_per_stream", Integer, nullable=True),
+    Column("reward_max_per_user_per_stream", Integer, nullable=True),
+    Column("reward_cooldown_seconds", Integer, nullable=True),
     Column("duration_hours", Integer, nullable=False, server_default="24"),
     Column("is_stacking", Boolean, nullable=False, server_default=sa.true()),
     Column("max_hours", Integer, nullable=False, server_default="168"),  # the stacking cap

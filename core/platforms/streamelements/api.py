@@ -145,6 +145,53 @@ class StreamElementsPoints(HttpClient):
 
         return await self._backoff.run(attempt, _log_retry)
 
+    async def leaderboard_page(
+        self, channel_id: str, jwt: str, *, limit: int, offset: int
+    ) -> tuple[int, list[tuple[str, int]]]:
+        """One page of the channel's points leaderboard (``GET /points/{channel}/top``): the
+        number of viewers in all, and this page's ``(username, points)``, highest first.
+        Entries without a readable name or a whole number of points are left out."""
+        if not 0 < limit <= MAX_PAGE or offset < 0:
+            raise ValueError(f"a page is 1 to {MAX_PAGE} entries from an offset of 0 or more")
+        url = f"{self.base_url}/points/{checked_channel_id(channel_id)}/top"
+        params = {"limit": str(limit), "offset": str(offset)}
+
+        async def attempt() -> tuple[int, list[tuple[str, int]]]:
+            try:
+                response = await self._send("GET", url, headers=_auth(jwt), params=params)
+            except NoAnswer as exc:
+                raise Retry(StreamElementsUnreachable(None, exc.problem), exc.problem) from None
+            _raise_for_status(response, retry=True)
+            return _leaderboard(response)
+
+        return await self._backoff.run(attempt, _log_retry)
+
+
+MAX_PAGE = 1000
+MAX_PAGE_BYTES = 1024 * 1024
+
+
+def _leaderboard(response: httpx.Response) -> tuple[int, list[tuple[str, int]]]:
+    body = response.content
+    if len(body) > MAX_PAGE_BYTES:
+        raise StreamElementsRefused(response.status_code, "answered a page too large to read")
+    try:
+        data: Any = json.loads(body)
+    except (ValueError, RecursionError):
+        raise StreamElementsRefused(response.status_code, "answered something not JSON") from None
+    page = as_mapping(data)
+    users = page.get("users")
+    if not isinstance(users, list):
+        raise StreamElementsRefused(response.status_code, "answered no 'users' list")
+    entries: list[tuple[str, int]] = []
+    for item in users:
+        entry = as_mapping(item)
+        name, points = entry.get("username"), as_int(entry.get("points"))
+        if isinstance(name, str) and USERNAME.fullmatch(name.lower()) and points is not None:
+            entries.append((name.lower(), points))
+    total = as_int(page.get("_total"))
+    return (len(entries) if total is None else total), entries
+
 
 def _auth(jwt: str) -> dict[str, str]:
     token = jwt.strip()

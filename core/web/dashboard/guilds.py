@@ -10,9 +10,7 @@ get the same check, and show up in the guild's navigation.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
 from flask import (
     Blueprint,
@@ -153,34 +151,10 @@ def guild_list():  # type: ignore[no-untyped-def]
     return render_template("dashboard/guilds.html", user=g.user, guilds=shown)
 
 
-_DISCORD_TIME = re.compile(r"<t:(\d{1,12}):[tTdDfFR]>")
-
-
-_ESCAPED = re.compile(r"\\([\\*_~`|>#-])")
-
-
-def plain_text(detail: str) -> str:
-    r"""A bot reply without Discord markup: timestamps become UTC times, backticks and bold go,
-    and escaped characters (``channel\_points``) are themselves again."""
-    detail = _DISCORD_TIME.sub(
-        lambda m: datetime.fromtimestamp(int(m.group(1)), UTC).strftime("%Y-%m-%d %H:%M UTC"),
-        detail,
-    )
-    return _ESCAPED.sub(r"\1", detail.replace("`", "").replace("**", ""))
-
-
-_MARKS = re.compile("[\u2705\u274c\u26a0]\ufe0f? ?")
-
-
-def without_marks(text: str) -> str:
-    """A bot reply without its emoji marks (a browser may lack the font; the words say it)."""
-    return _MARKS.sub("", text)
-
-
 @bp.get("/<id:guild_id>/")
 def overview(guild_id: int, refused: str | None = None):  # type: ignore[no-untyped-def]
     report = dashboard().config.guild_health(guild_id)
-    checks = [(c.name, c.ok, plain_text(c.detail)) for c in report.checks]
+    checks = [(c.name, c.ok, c.detail) for c in report.checks]
     syncs = dashboard().config.platform_syncs
     return render_template(
         "dashboard/overview.html",
@@ -206,12 +180,12 @@ def sync(guild_id: int, platform: str):  # type: ignore[no-untyped-def]
     if not found.has(guild_id):
         return overview(
             guild_id,
-            refused=f"This server has no {found.label} channel: run "
-            f"!{platform} setup <channel> in Discord first.",
+            refused=f"This server has no {found.label} channel yet: choose it on the "
+            "Kick & Twitch page first.",
         )
     try:
         text = run(found.sync(guild_id))
     except Refused as refusal:
         text = str(refusal)
-    flash(without_marks(plain_text(text)), "sync")
+    flash(text, "sync")
     return redirect(url_for("guilds.overview", guild_id=guild_id), code=303)

@@ -1,8 +1,8 @@
 """The overview's Sync buttons: ``!kick sync`` and ``!twitch sync`` as the dashboard calls them.
 
 Each is the same service call the command makes (``KickSetup.sync``, ``TwitchSetup.sync``),
-answered with the same text the bot replies (without Discord markup); a platform that does not
-answer is a ``Refused`` with the bot's message, as the command says it.
+answered in the dashboard's words (``connection_words.py``); a platform that does not answer is
+a ``Refused``.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from core.features.refusals import Refused
+from core.web.dashboard.connection_words import kick_sync_words, twitch_sync_words
 
 if TYPE_CHECKING:
     from core.runtime import Runtime
@@ -31,15 +32,14 @@ def kick_sync(rt: Runtime) -> PlatformSync:
     kick = rt.kick_setup
 
     async def sync(guild_id: int) -> str:
-        from core.discord_bot.connections.kick import render
         from core.platforms.kick.api import KickApiError
         from core.platforms.kick.oauth_client import OAuthError
 
         try:
             report = await kick.sync(guild_id)
         except (KickApiError, OAuthError) as exc:
-            raise Refused(render.sync_unreachable(exc)) from exc
-        return render.sync_report(report, "!")
+            raise Refused(f"Kick did not answer ({exc}). Try again in a moment.") from exc
+        return kick_sync_words(report)
 
     return PlatformSync("Kick", lambda guild_id: _tracked(rt, guild_id, "kick"), sync)
 
@@ -48,7 +48,6 @@ def twitch_sync(rt: Runtime) -> PlatformSync:
     twitch = rt.twitch_setup
 
     async def sync(guild_id: int) -> str:
-        from core.discord_bot.connections.twitch import render
         from core.features.connections.twitch.setup import TwitchSetupFailed
         from core.platforms.twitch.helix import HelixError
         from core.platforms.twitch.oauth_client import TwitchOAuthError
@@ -59,7 +58,7 @@ def twitch_sync(rt: Runtime) -> PlatformSync:
             raise TwitchSetupFailed(
                 "Twitch did not answer, so nothing changed. Try again in a minute."
             ) from exc
-        return render.sync_report(report)
+        return twitch_sync_words(report)
 
     return PlatformSync("Twitch", lambda guild_id: _tracked(rt, guild_id, "twitch"), sync)
 

@@ -9,8 +9,8 @@ from typing import Any
 
 from flask import Blueprint, Response, render_template, request
 
-from core.discord_bot.permissions import invite_url
 from core.features import schema
+from core.features.guilds.invite import invite_url
 from core.features.raffle import beacon_verification
 from core.web.dashboard import error_page
 from core.web.dashboard.privacy import PUBLIC, STORED

@@ -29,9 +29,11 @@ log = logging.getLogger(__name__)
 # window without hits.
 RATE_LIMIT_PREFIX = "sk:ratelimit:"
 
-# Pages: scripts and styles from this site only; no inline script or style, no framing.
+# Pages: scripts and styles from this site only; no inline script or style, no framing; images
+# from here and servers' icons from Discord's CDN (guilds.ICON_CDN).
 DASHBOARD_POLICY = (
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "default-src 'self'; script-src 'self'; style-src 'self'; "
+    "img-src 'self' data: https://cdn.discordapp.com; "
     "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
     "frame-ancestors 'none'"
 )

@@ -74,13 +74,13 @@ def dashboard_config(rt: Runtime) -> DashboardConfig:
 
     def guild_health(guild_id: int) -> HealthReport:
         # The process checks of /health, then the guild's own lines of !health.
-        from core.discord_bot.connections.twitch.render import twitch_checks
-        from core.discord_bot.health.cog import kick_checks
+        from core.features.connections.checks import kick_checks, twitch_checks
+        from core.web.dashboard.connection_words import FIX_WORDS
 
         checks = list(rt.health().checks)
-        checks += kick_checks(rt.kick_setup.status(guild_id), "!")
+        checks += kick_checks(rt.kick_setup.status(guild_id), FIX_WORDS)
         if rt.twitch_setup.client_configured:
-            checks += twitch_checks(rt.twitch_setup.status(guild_id), "!")
+            checks += twitch_checks(rt.twitch_setup.status(guild_id), FIX_WORDS)
         return HealthReport(checks)
 
     return DashboardConfig(

@@ -18,7 +18,7 @@ from flask import Blueprint, Flask, Request, abort, current_app, redirect, rende
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from werkzeug.wrappers import Response
 
-from core.discord_bot.permissions import BOT_PERMISSIONS, bot_permissions, invite_url
+from core.features.guilds.invite import BOT_PERMISSIONS, PERMISSIONS_VALUE, invite_url
 from core.setup.access import SetupToken
 from core.setup.checks import SetupReport, setup_report
 from core.web.dashboard.security import add_dashboard_headers
@@ -128,13 +128,12 @@ def page():  # type: ignore[no-untyped-def]
     if not (is_direct_loopback(request) or _has_cookie(config)):
         abort(404)
     report = config.report()
-    permissions = bot_permissions()
     return render_template(
         "setup/setup.html",
         user=None,
         report=report,
         permissions=[(name, why) for name, why in BOT_PERMISSIONS.items()],
-        permissions_value=permissions.value,
+        permissions_value=PERMISSIONS_VALUE,
     )
 
 

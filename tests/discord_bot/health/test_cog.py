@@ -8,9 +8,11 @@ from datetime import timedelta
 import discord
 import pytest
 
-from core.discord_bot.health.cog import kick_checks, role_sync_checks, tick_check
+from core.discord_bot.connections.checks import fix_words
+from core.discord_bot.health.cog import role_sync_checks, tick_check
 from core.discord_bot.render import GREEN, RED
 from core.discord_bot.services import BotServices
+from core.features.connections.checks import kick_checks
 from core.features.connections.kick.service import ConnectionStatus
 from core.features.connections.kick.setup import KickStatus
 from core.features.connections.kick.subscriptions import WANTED_EVENTS
@@ -235,7 +237,7 @@ def kick_status(*, connected=True, missing=(), pusher=None, last_events=None) ->
 
 
 def test_kick_checks_when_everything_works() -> None:
-    checks = kick_checks(kick_status(last_events={"chat_message_sent": T0}), "!")
+    checks = kick_checks(kick_status(last_events={"chat_message_sent": T0}), fix_words("!"))
 
     assert [(c.name, c.ok, c.detail) for c in checks] == [
         ("kick connection", True, "streamer, connected as streamer"),
@@ -247,7 +249,7 @@ def test_kick_checks_when_everything_works() -> None:
 def test_kick_checks_name_the_fixes() -> None:
     pusher = PusherState("failed", last_error="bad app key")
     checks = kick_checks(
-        kick_status(connected=False, missing=WANTED_EVENTS[:2], pusher=pusher), "!"
+        kick_status(connected=False, missing=WANTED_EVENTS[:2], pusher=pusher), fix_words("!")
     )
 
     assert [(c.name, c.ok) for c in checks] == [
@@ -256,7 +258,9 @@ def test_kick_checks_name_the_fixes() -> None:
         ("kick pusher", False),
         ("last event", True),
     ]
-    assert checks[0].detail == "streamer not connected: run !kick setup streamer and open the link"
+    assert checks[0].detail == (
+        "streamer not connected: run !kick setup streamer and open the link I send you"
+    )
     assert checks[1].detail.endswith(": connect the streamer first")
     assert checks[2].detail == "failed (bad app key)"
 
@@ -265,6 +269,6 @@ def test_a_server_without_a_kick_channel_is_told_to_set_one_up() -> None:
     status = kick_status()
     status = KickStatus(None, status.connection, (), WANTED_EVENTS, None, {}, True)
 
-    assert kick_checks(status, "!") == [
+    assert kick_checks(status, fix_words("!")) == [
         Check("kick", False, "no Kick channel set up: run !kick setup <channel>")
     ]

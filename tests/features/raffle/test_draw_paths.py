@@ -128,7 +128,7 @@ def test_the_database_builds_the_lines_python_would(engine):
             (Platform.KICK, Platform.TWITCH)[n % 5 % 2],
             f"{n}{NASTY[n % len(NASTY)]}",
             n - 20,
-            ("gift", "admin", "wager", "watchtime")[n % 4],
+            ("gift", "admin", "wager", "watchtime", "import")[n % 5],
             f"ref{n}:{NASTY[: n % 40]}",
             None if n % 3 else 10**17 + n,
             NASTY[n % 40 :][:200],

@@ -12,6 +12,7 @@ import sqlalchemy as sa
 
 from core.events import Platform, RewardRedeemed, Viewer
 from core.features.vip import redemption_outbox, removal_calls
+from core.features.vip.limits import RewardLimits
 from core.features.vip.ports import (
     PendingRedemption,
     Refusal,
@@ -43,6 +44,7 @@ class FakeVipChannel:
     is_connected: bool = True
     users: dict[str, str] = field(default_factory=dict)  # login -> id
     rewards: dict[str, RewardInfo] = field(default_factory=dict)
+    limits: dict[str, RewardLimits] = field(default_factory=dict)  # reward id -> as last sent
     statuses: dict[str, str] = field(default_factory=dict)  # redemption id -> status
     chat: list[str] = field(default_factory=list)
     changes: list[tuple[str, str, datetime]] = field(default_factory=list)  # kind, user, when
@@ -101,11 +103,17 @@ class FakeVipChannel:
         return list(self.rewards.values())
 
     async def create_reward(
-        self, guild_id: int, broadcaster_id: str, title: str, cost: int
+        self,
+        guild_id: int,
+        broadcaster_id: str,
+        title: str,
+        cost: int,
+        limits: RewardLimits | None = None,
     ) -> RewardInfo:
         self._connected()
         reward = RewardInfo(str(uuid.uuid4()), title, cost)
         self.rewards[reward.id] = reward
+        self.limits[reward.id] = limits or RewardLimits()
         return reward
 
     async def update_reward(
@@ -116,6 +124,8 @@ class FakeVipChannel:
         if old is None:
             raise TwitchRefused(Refusal.NOT_FOUND, "no such reward")
         values = {k: v for k, v in changes.items() if v is not None}
+        if isinstance(values.get("limits"), RewardLimits):
+            self.limits[reward_id] = values["limits"]  # type: ignore[assignment]
         reward = RewardInfo(
             old.id,
             str(values.get("title", old.title)),

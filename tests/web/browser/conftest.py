@@ -88,13 +88,13 @@ def page(browser, request, tmp_path):  # type: ignore[no-untyped-def]
 
 @pytest.fixture
 def shot(tmp_path):  # type: ignore[no-untyped-def]
-    """Screenshot a page into the test's temp dir, and into $SCREENSHOT_DIR when it is set (how
-    docs/dashboard-*.png were made)."""
+    """Screenshot a page into the test's temp dir, and into $SCREENSHOT_DIR when it is set and
+    ``keep`` (how docs/dashboard-*.png and docs/screenshots/ were made: ``make screenshots``)."""
 
-    def take(page, name: str) -> Path:  # type: ignore[no-untyped-def]
+    def take(page, name: str, *, keep: bool = True) -> Path:  # type: ignore[no-untyped-def]
         path = tmp_path / f"{name}.png"
         page.screenshot(path=str(path), full_page=True)
-        if os.environ.get("SCREENSHOT_DIR"):
+        if keep and os.environ.get("SCREENSHOT_DIR"):
             Path(os.environ["SCREENSHOT_DIR"], f"{name}.png").write_bytes(path.read_bytes())
         return path
 

@@ -1,6 +1,8 @@
 """Every page, as a phone and a laptop show it (issue 27): at 360, 390 and 1366 px wide no page
-scrolls sideways, and axe-core (the copy axe-playwright-python ships) finds no serious or
-critical violation. The guild has data on every page, so tables and lists are drawn too."""
+scrolls sideways, axe-core (the copy axe-playwright-python ships) finds no serious or critical
+violation, and no Discord id the server directory has a name for shows in the text. The guild
+has data on every page (members, roles and a channel by name, a link log with an admin's
+unlink, a raffle with tickets given by hand and a forced draw), so tables and lists are drawn."""
 
 from __future__ import annotations
 
@@ -11,15 +13,25 @@ import pytest
 import sqlalchemy as sa
 from axe_playwright_python.sync_playwright import Axe
 
-from core.events import Platform
+from core.events import Platform, Viewer
+from core.features.directory.repository import Channel, Member, Role, Server
+from core.features.directory.service import Snapshot
+from core.features.viewers.repository import remember_viewers
+from core.features.vip import repository as vip_repository
+from core.features.vip.limits import RewardLimits, limit_columns
+from core.features.vip.repository import AuditEntry
 from core.features.watchtime.history import record
 from core.features.watchtime.tables import watchtime
 from tests.bus import make_event
 from tests.fakes.discord_oauth import MANAGE_GUILD
+from tests.features.heist.test_history import add_heist
 
 GUILD = 111111111111111111
 ADMIN = 900000000000000001
+ROLE = 222222222222222201
+CHANNEL = 333333333333333301
 WIDTHS = (360, 390, 1366)
+DOCS = {360: "phone", 1366: "desktop"}  # the widths `make screenshots` keeps in docs/screenshots
 SERIOUS = {"serious", "critical"}
 
 PUBLIC = ("/", "/terms", "/privacy", "/raffle/1", "/setup")  # /setup: the browser is on loopback
@@ -39,9 +51,46 @@ GUILD_PAGES = (
 )  # (raffle/standings, vip/list and vip/log are parts these pages fetch, not pages)
 
 
+# Every Discord id the seed gives a name (the server, its members, role and channel): none may
+# show in a page's text, only the name.
+NAMED = {GUILD: "Stream Server", ADMIN: "bea", ADMIN + 1: "Ana Kay", ADMIN + 3: "Cyrus",
+         ROLE: "Regulars", CHANNEL: "announcements"}  # fmt: skip
+
+
+@pytest.fixture
+def site_settings() -> dict[str, str]:
+    return {"RAFFLE_BEACON_URL": "http://127.0.0.1:9"}  # nothing answers: draws wait, then forced
+
+
+def _seed_directory(rt) -> None:  # type: ignore[no-untyped-def]
+    roles = (Role(ROLE, "Regulars", 2, 0x3498DB, assignable=True),
+             Role(GUILD, "@everyone", 0, is_default=True))  # fmt: skip
+    channels = (Channel(CHANNEL, "announcements", "text", 0, can_post=True),)
+    server = Server(GUILD, "Stream Server", can_manage_roles=True)
+    rt.directory.record_server(Snapshot(server, roles, channels))
+    members = [Member(user_id, name) for user_id, name in NAMED.items() if user_id >= ADMIN]
+    rt.directory.record_members(GUILD, members)  # ADMIN + 2 stays unseen: its id is shown
+
+
+def _seed_raffle(rt) -> None:  # type: ignore[no-untyped-def]
+    raffle = rt.raffle
+    raffle.periods.configure(GUILD, "channel", str(CHANNEL))
+    for round_ in ("closed", "open"):
+        raffle.periods.start(GUILD)
+        for n, (name, tickets) in enumerate((("ana_kick", 40), ("cy", 25), ("ana_kick", -5))):
+            raffle.admin.give(GUILD, actor_id=ADMIN, member_id=None, tickets=tickets,
+                              reason="quiz" if tickets > 0 else "", username=name,
+                              reference=f"seed:{round_}:{n}")  # fmt: skip
+        if round_ == "closed":
+            raffle.periods.end(GUILD)
+            raffle.draws.request(GUILD, actor_id=ADMIN, winners=2, prize="A mug")
+            raffle.draws.force(GUILD, actor_id=ADMIN)
+
+
 def _seed(site) -> None:  # type: ignore[no-untyped-def]
     rt = site.runtime
     rt.guilds.ensure_guild(GUILD, "Stream Server")
+    _seed_directory(rt)
     rt.guilds.set_kick_channel(GUILD, "mine", "1001")
     for number, name in enumerate(("ana_kick", "a_viewer_with_a_rather_long_name_indeed", "cy")):
         user_id = str(5001 + number)
@@ -51,13 +100,46 @@ def _seed(site) -> None:  # type: ignore[no-untyped-def]
         with rt.engine.begin() as conn:
             row = {"guild_id": GUILD, "platform": "kick", "platform_user_id": user_id}
             conn.execute(sa.insert(watchtime).values(**row, seconds=5400 * (number + 1)))
+            remember_viewers(conn, Platform.KICK, [Viewer(user_id, name)], rt.clock())
         rt.points.give(GUILD, Platform.KICK, user_id, 250 * (number + 1), actor="test")
+    rt.linking.unlink(GUILD, ADMIN + 3, actor_id=ADMIN)
+    rt.linking.set_linked_role(GUILD, ROLE)
+    rt.linking.set_log_channel(GUILD, CHANNEL)
+    rt.roles.add_tier(GUILD, ROLE, 600)
+    _seed_raffle(rt)
     event = dataclasses.replace(make_event("hello chat"), broadcaster_user_id="1001")
     rt.bus.publish(event)
     now = rt.clock()
     with rt.engine.begin() as conn:  # what ticks left over two days: the watchtime charts
         for hours_ago in range(0, 48, 3):
             record(conn, {GUILD: 20 + hours_ago}, 60, now - timedelta(hours=hours_ago))
+    _seed_vip_and_heists(rt.engine, now)
+
+
+def _seed_vip_and_heists(engine, now) -> None:  # type: ignore[no-untyped-def]
+    """A VIP reward with limits and a log naming a viewer and an unknown one; heists over the
+    last days, for the heist charts."""
+    with engine.begin() as conn:
+        reward = {"reward_id": "r-1", "reward_title": "VIP for a day", "reward_cost": 5000}
+        limits = limit_columns(RewardLimits("Say hi in chat!", 3, 1, 300))
+        vip_repository.save_settings(conn, GUILD, {**reward, **limits}, now)
+        for user_id, name, action in (("5001", "ana_kick", "granted"), ("7777", "7777", "refused")):
+            vip_repository.add_audit(conn, AuditEntry(
+                guild_id=GUILD, platform=Platform.TWITCH, broadcaster_user_id="1", action=action,
+                platform_user_id=user_id, username=name, actor_kind="viewer", actor_id=user_id,
+                at=now - timedelta(hours=1), reason="no slots" if action == "refused" else None,
+            ))  # fmt: skip
+        for days_ago in range(6):
+            crew = [
+                (
+                    100 * (days_ago + 1),
+                    days_ago % 2 == 0,
+                    150 * (days_ago + 1) if days_ago % 2 == 0 else 0,
+                ),
+                (50, False, 0),
+            ]
+            add_heist(conn, GUILD, "resolved", now - timedelta(days=days_ago), crew)
+        add_heist(conn, GUILD, "cancelled", now - timedelta(days=2), [(80, None, None)])
 
 
 @pytest.fixture
@@ -99,6 +181,11 @@ def _problems(page, axe: Axe) -> list[str]:  # type: ignore[no-untyped-def]
     return found
 
 
+def _ids_shown(page) -> list[str]:  # type: ignore[no-untyped-def]
+    text = page.locator("body").inner_text()
+    return [f"{NAMED[i]}'s id {i}" for i in NAMED if str(i) in text]
+
+
 def test_no_page_scrolls_sideways_or_fails_axe(signed_in, site, shot):
     page = signed_in
     axe = Axe()
@@ -109,9 +196,10 @@ def test_no_page_scrolls_sideways_or_fails_axe(signed_in, site, shot):
             response = page.goto(site.url + path)
             assert response is not None, path
             assert response.status == 200, (path, response.status)
-            problems += [f"{path} at {width} px: {p}" for p in _problems(page, axe)]
+            found = [*_problems(page, axe), *_ids_shown(page)]
+            problems += [f"{path} at {width} px: {p}" for p in found]
             name = path.strip("/").replace("/", "-").replace(str(GUILD), "guild") or "home"
-            shot(page, f"{width}-{name}")
+            shot(page, f"page-{name}-{DOCS.get(width, width)}", keep=width in DOCS)
     assert not problems, "\n".join(problems)
 
 
@@ -126,3 +214,19 @@ def test_the_charts_are_drawn_from_their_tables(signed_in, site, shot):
     assert len(points["labels"]) == 16  # one point per hour that had anyone
     assert points["datasets"][0]["data"][-1] == 20  # the latest hour's crowd
     shot(page, "dashboard-watchtime-charts")
+
+    page.goto(f"{site.url}/dashboard/{GUILD}/heist/")
+    outcomes = page.evaluate(
+        "() => Chart.getChart(document.querySelector('#heist-outcomes canvas')).data"
+    )
+    assert [d["label"] for d in outcomes["datasets"]] == [
+        "Everyone got away", "Some got away", "All caught", "Cancelled"
+    ]  # fmt: skip
+    assert len(outcomes["labels"]) == 30
+    assert outcomes["datasets"][3]["data"][-3] == 1  # the heist cancelled two days ago
+    points = page.evaluate(
+        "() => Chart.getChart(document.querySelector('#heist-points canvas')).data"
+    )
+    assert [d["label"] for d in points["datasets"]] == ["Staked", "Paid out"]
+    assert points["datasets"][0]["data"][-1] == 150  # today's stakes: 100 and 50
+    shot(page, "dashboard-heist-charts")

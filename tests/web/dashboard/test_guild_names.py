@@ -25,8 +25,13 @@ def directory(engine):  # type: ignore[no-untyped-def]
 
 def test_a_login_names_the_servers_and_shows_their_icons(discord, directory):
     pages = log_in(dashboard_app(discord, GUILD, directory=directory), discord, GUILD, icon=ICON)
-    listing = pages.client.get("/dashboard/").text
+    answer = pages.client.get("/dashboard/")
+    listing = answer.text
     assert f'src="https://cdn.discordapp.com/icons/{GUILD}/{ICON}.png?size=64"' in listing
+    # ... and the page's policy lets the browser load them (only images, only from the CDN).
+    policy = answer.headers["Content-Security-Policy"]
+    assert "img-src 'self' data: https://cdn.discordapp.com;" in policy
+    assert policy.count("cdn.discordapp.com") == 1
     assert directory.server(GUILD) == Server(GUILD, "Managed", ICON, None)
     # The other server is the bot's too: its name is stored, though this user may not manage it.
     assert directory.server(OTHER_GUILD).name == "Someone else's"

@@ -13,10 +13,10 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 
-from core.discord_bot.connections.twitch import render as twitch_render
 from core.features.connections.twitch.signin import PURPOSE_TWITCH_STREAMER
 from core.features.connections.twitch.subscriptions import WANTED_TYPES, TwitchSyncReport
 from core.security.links import new_claims
+from core.web.dashboard.connection_words import twitch_sync_words
 from core.web.dashboard.platform_sync import PlatformSync
 from tests.fakes.discord_oauth import CLIENT_ID, CLIENT_SECRET
 from tests.fakes.kick_server import FakeKick
@@ -103,7 +103,7 @@ def test_no_buttons_for_a_guild_without_kick_or_twitch(site):
 def test_a_sync_of_a_platform_the_guild_has_not_set_up_is_refused(site, platform):
     answer = post(site.client(), f"/dashboard/{GUILD}/sync/{platform}")
     assert answer.status_code == 400
-    assert f"!{platform} setup" in answer.text
+    assert "choose it on the Kick &amp; Twitch page first" in answer.text
 
 
 def test_an_unknown_platform_is_not_found(site):
@@ -156,7 +156,8 @@ def test_sync_kick_answers_what_kick_sync_answers(site, kick):
 
     assert answer.status_code == 303
     shown = client.get(f"/dashboard/{GUILD}/").text
-    assert "The streamer account is not connected yet: run !kick setup" in shown
+    assert "Kick account is not connected yet: connect it on this server" in shown
+    assert "!kick" not in shown  # the browser's words, not the bot's commands
 
 
 def test_a_sync_without_the_csrf_token_is_refused(site, twitch):
@@ -174,8 +175,8 @@ def test_another_guilds_sync_is_refused(site, twitch):
 
 
 def test_a_sync_reply_of_many_lines_reads_as_lines_without_discord_escapes(site):
-    """What !twitch sync says when a subscription failed, as the bot words it for Discord
-    (underscores escaped, a line per failure), reads as plain lines on the overview."""
+    """What Sync Twitch says when subscriptions failed (a line per failure) reads as plain
+    lines on the overview, with no Discord escapes (channel_points, not channel\\_points)."""
     failed = {
         "channel.channel_points_custom_reward_redemption.add": "missing scope "
         "channel:read:redemptions",
@@ -184,7 +185,7 @@ def test_a_sync_reply_of_many_lines_reads_as_lines_without_discord_escapes(site)
     report = TwitchSyncReport(GUILD, kept=["stream.online"], failed=failed)
 
     async def sync(guild_id: int) -> str:
-        return twitch_render.sync_report(report)
+        return twitch_sync_words(report)
 
     dash = site.dashboard
     syncs = {"twitch": PlatformSync("Twitch", lambda guild_id: True, sync)}
@@ -197,6 +198,6 @@ def test_a_sync_reply_of_many_lines_reads_as_lines_without_discord_escapes(site)
     assert "\\_" not in result  # channel_points, not channel\_points
     assert result.count("<p>") == 3  # a paragraph a line, not one run-on paragraph
     assert (
-        "<p>channel.channel_points_custom_reward_redemption.add: missing scope "
+        "<p>channel.channel_points_custom_reward_redemption.add failed: missing scope "
         "channel:read:redemptions</p>" in result
     )

@@ -6,11 +6,12 @@ link is text the caller posts only in a DM or an ephemeral reply, never in a cha
 
 from __future__ import annotations
 
+from core.discord_bot.connections.checks import fix_words
 from core.discord_bot.connections.kick.render import works_until
 from core.discord_bot.render import MESSAGE_LIMIT, inert, truncate
+from core.features.connections.checks import twitch_checks
 from core.features.connections.twitch.setup import TwitchSetupResult, TwitchStatus
-from core.features.connections.twitch.subscriptions import WANTED_TYPES, TwitchSyncReport
-from core.health import Check
+from core.features.connections.twitch.subscriptions import TwitchSyncReport
 
 OK = "\N{WHITE HEAVY CHECK MARK}"
 BAD = "\N{CROSS MARK}"
@@ -62,7 +63,8 @@ def twitch_status(status: TwitchStatus, prefix: str, *, link_sent: bool) -> str:
     if not status.client_configured:
         lines.append(f"{BAD} No Twitch app: set TWITCH_CLIENT_ID and TWITCH_CLIENT_SECRET.")
     lines += [
-        f"{OK if check.ok else BAD} {check.detail}" for check in twitch_checks(status, prefix)
+        f"{OK if check.ok else BAD} {check.detail}"
+        for check in twitch_checks(status, fix_words(prefix))
     ]
     if status.revocations:
         lines.append(f"{WARN} Twitch stopped these subscriptions:")
@@ -76,62 +78,6 @@ def twitch_status(status: TwitchStatus, prefix: str, *, link_sent: bool) -> str:
             else f"Open your DMs to me and run {prefix}twitch status again for a new link."
         )
     return truncate("\n".join(lines), MESSAGE_LIMIT)
-
-
-def twitch_checks(status: TwitchStatus, prefix: str) -> list[Check]:
-    """The Twitch lines of ``!health`` and ``!twitch status``."""
-    channel, connection = status.channel, status.connection
-    if channel is None:
-        return [
-            Check("twitch", False, f"no Twitch channel set up: run {prefix}twitch setup <channel>")
-        ]
-    setup = f"{prefix}twitch setup {channel.channel_slug}"
-    slug = inert(channel.channel_slug)
-    if connection.needs_reauthorization:
-        link = Check(
-            "twitch connection",
-            False,
-            f"{slug}: needs re-authorization (Twitch no longer accepts the grant): run {setup}",
-        )
-    elif not connection.is_connected:
-        link = Check("twitch connection", False, f"{slug}: streamer not connected: run {setup}")
-    else:
-        link = Check(
-            "twitch connection", True, f"{slug}, connected as {inert(connection.login or '?')}"
-        )
-    checks = [link]
-    if connection.is_connected and connection.missing_scopes:
-        checks.append(
-            Check(
-                "twitch scopes",
-                False,
-                f"the streamer has not granted {', '.join(connection.missing_scopes)}: "
-                "they must connect again with a new link",
-            )
-        )
-    live = len(WANTED_TYPES) - len(status.missing)
-    if not status.upkeep_enabled:
-        checks.append(
-            Check(
-                "twitch subscriptions",
-                False,
-                "no EventSub webhooks: set OAUTH_BASE_URL (public HTTPS) and "
-                "TWITCH_EVENTSUB_SECRET",
-            )
-        )
-    elif status.missing:
-        fix = f"run {prefix}twitch sync" if connection.is_connected else "connect first"
-        checks.append(
-            Check(
-                "twitch subscriptions",
-                False,
-                f"{live}/{len(WANTED_TYPES)} subscribed, missing {', '.join(status.missing)}: "
-                f"{fix}",
-            )
-        )
-    else:
-        checks.append(Check("twitch subscriptions", True, f"{live}/{len(WANTED_TYPES)} subscribed"))
-    return checks
 
 
 def sync_report(report: TwitchSyncReport) -> str:

@@ -84,6 +84,13 @@ def role_names(guild_id: int) -> dict[int, str]:
     return {} if directory is None else {r.role_id: r.name for r in directory.roles(guild_id)}
 
 
+def role_colours(guild_id: int) -> dict[int, str]:
+    """Roles' colours as CSS hex (``#3498db``), for those that have one (0 is Discord's none)."""
+    directory = dashboard().config.directory
+    roles = [] if directory is None else directory.roles(guild_id)
+    return {role.role_id: f"#{role.color:06x}" for role in roles if role.color}
+
+
 def channel_choices(guild_id: int) -> list[tuple[str, str]]:
     """The text channels a picker offers (the bot can post there), as (id, "#name")."""
     directory = dashboard().config.directory

@@ -5,8 +5,12 @@ the dashboard user as actor."""
 
 from __future__ import annotations
 
+from datetime import UTC, date, datetime, time, timedelta
+
 from flask import abort, g, request
 
+from core.events import utc
+from core.features.heist.repository import CANCELLED, OUTCOMES, FinishedHeist
 from core.features.heist.rules import SETTINGS
 from core.features.points.rates import RATE_NAMES, named_rates
 from core.features.points.service import MAX_AMOUNT, PointsRefused
@@ -26,6 +30,7 @@ AREA = guild_blueprint("heist", __name__, "Heist & points")
 ORDER = 60
 TOP_SHOWN = 20
 RECENT_HEISTS = 10
+DAYS_CHARTED = 30
 
 
 def _show(guild_id: int, errors: dict[str, str] | None = None, **extra):  # type: ignore[no-untyped-def]
@@ -48,6 +53,7 @@ def _show(guild_id: int, errors: dict[str, str] | None = None, **extra):  # type
         kind_of=kind_of,
         channels=channel_choices(guild_id),
         recent=heist.recent_results(guild_id, RECENT_HEISTS),
+        **_charts(heist, guild_id),
         currency=points.name(guild_id),
         rates=named_rates(rates),
         top=points.leaderboard(guild_id, TOP_SHOWN),
@@ -58,6 +64,31 @@ def _show(guild_id: int, errors: dict[str, str] | None = None, **extra):  # type
         form=request.form if request.method == "POST" else {},
         **extra,
     )
+
+
+def _charts(heist, guild_id: int) -> dict[str, object]:  # type: ignore[no-untyped-def]
+    """The charts' rows, (day, [(value, shown) per series]), for each of the last 30 days (UTC):
+    heists by outcome, and points staked and paid out (cancelled heists refunded theirs, so
+    only resolved ones count). A chart with nothing in it has no rows."""
+    first_day = (utc(heist.clock()) - timedelta(days=DAYS_CHARTED - 1)).date()
+    by_day: dict[date, list[FinishedHeist]] = {}
+    for finished in heist.finished_since(guild_id, datetime.combine(first_day, time(), UTC)):
+        by_day.setdefault(finished.finished_at.date(), []).append(finished)
+    outcomes, points = [], []
+    for offset in range(DAYS_CHARTED):
+        day = first_day + timedelta(days=offset)
+        label, found = day.strftime("%b %d"), by_day.get(day, [])
+        counts = [sum(1 for f in found if f.outcome == outcome) for outcome in OUTCOMES]
+        outcomes.append((label, [(count, f"{count:,}") for count in counts]))
+        resolved = [f for f in found if f.state != CANCELLED]
+        moved = (sum(f.staked for f in resolved), sum(f.paid for f in resolved))
+        points.append((label, [(amount, f"{amount:,}") for amount in moved]))
+    has_any = lambda rows: any(v for _label, series in rows for v, _shown in series)  # noqa: E731
+    return {
+        "outcome_series": OUTCOMES,
+        "outcome_days": outcomes if has_any(outcomes) else [],
+        "points_days": points if has_any(points) else [],
+    }
 
 
 @AREA.bp.get("/")

@@ -21,6 +21,7 @@ from core.web.dashboard.pages._forms import (
     FormRefused,
     channel_choices,
     channel_refusal,
+    member_names,
     new_reference,
     page,
     reference,
@@ -34,6 +35,7 @@ TEMPLATE = "dashboard/guild_raffle.html"
 MAX_PRIZE = 200
 MAX_REASON = 300
 BOARD_SIZE = 25
+HAND_CHANGES = 10
 
 # What each !raffleset setting is called on the page, and how it is asked.
 LABELS: dict[str, tuple[str, str]] = {
@@ -80,11 +82,20 @@ def _show(
         for draw in row.draws
         if draw.status == "done"
     ]
+    draws = [draw for row in periods for draw in row.draws]
+    if info.last_draw is not None:
+        draws.append(info.last_draw)
+    hand_changes = raffle.views.hand_changes(guild_id, HAND_CHANGES)
+    people = [c.actor_id for c in hand_changes if c.actor_id]
+    people += [who for d in draws for who in (d.requested_by, d.forced_by) if who]
     return page(
         TEMPLATE,
         guild_id,
         errors=errors,
         info=info,
+        hand_changes=hand_changes,
+        names=member_names(guild_id, people),
+        winner_names=raffle.views.winner_names(draws),
         labels=LABELS,
         values=values,
         board=board,

@@ -19,6 +19,7 @@ from core.web.dashboard.pages._forms import (
     FormRefused,
     page,
     role_choices,
+    role_colours,
     role_names,
     role_refusal,
     service,
@@ -66,6 +67,7 @@ def _show(
         settings=roles.settings(guild_id),
         typed=typed or {},
         role_names=role_names(guild_id),
+        role_colours=role_colours(guild_id),
         choices=role_choices(guild_id),
     )
 

@@ -12,15 +12,29 @@ from flask import current_app, g, redirect, render_template, request, url_for
 
 from core.features.amounts import AmountNotUnderstood, parse_whole_amount
 from core.features.refusals import Refused
+from core.features.vip.limits import (
+    MAX_COOLDOWN_SECONDS,
+    MAX_REDEMPTIONS,
+    MAX_REWARD_PROMPT,
+    RewardLimits,
+    describe_limits,
+    limits_of,
+)
 from core.features.vip.ports import TwitchBusy
+from core.features.vip.service import name_key
 from core.web.dashboard.guilds import FeatureMissing, guild_blueprint, guild_name
-from core.web.dashboard.pages._forms import channel_choices, checked_channel
+from core.web.dashboard.pages._forms import channel_choices, checked_channel, member_names
 from core.web.dashboard.state import dashboard
 
 AREA = guild_blueprint("vip", __name__, "Temporary VIP")
 ORDER = 60
 ACTIONS = ("granted", "extended", "removed", "refused", "refunded")
 REWARD_CHANGES = ("cost", "hours", "title", "pause", "resume")
+LIMIT_BOUNDS = {
+    "prompt": MAX_REWARD_PROMPT,
+    "count": MAX_REDEMPTIONS,
+    "cooldown": MAX_COOLDOWN_SECONDS,
+}
 SWITCHES = (
     ("is_stacking", "Redeeming again adds time (stacking)"),
     ("is_chat_notices", "Announce grants and removals in chat"),
@@ -86,14 +100,19 @@ def _page(guild_id: int, errors: dict[str, str] | None = None, done: str | None 
     if filter_error:
         errors["filters"] = filter_error
     entries = [] if filter_error else _run(service.log(guild_id, limit=50, **asked))
+    settings = _run(service.settings(guild_id))
     page = render_template(
         "dashboard/vip.html",
         user=g.user,
         guild_id=guild_id,
         guild_name=guild_name(guild_id),
         grants=_run(service.list_vips(guild_id)),
-        settings=_run(service.settings(guild_id)),
+        settings=settings,
+        limits=limits_of(settings),
+        limits_words=describe_limits(limits_of(settings)),
+        limit_bounds=LIMIT_BOUNDS,
         entries=entries,
+        **_log_names(guild_id, entries),
         filters=shown,
         actions=ACTIONS,
         reward_changes=REWARD_CHANGES,
@@ -129,7 +148,20 @@ def audit(guild_id: int):  # type: ignore[no-untyped-def]
     if filter_error:
         return filter_error, 400
     entries = _run(_service().log(guild_id, limit=50, **asked))
-    return render_template("dashboard/vip_log.html", entries=entries)
+    return render_template(
+        "dashboard/vip_log.html", entries=entries, **_log_names(guild_id, entries)
+    )
+
+
+def _log_names(guild_id: int, entries: list[Any]) -> dict[str, Any]:
+    """Names for the log's ids: viewers as StreamKeeper last saw them, Discord admins as the
+    bot last saw them in this server; an id with no name known stays an id."""
+    admins = {int(e.actor_id) for e in entries if e.actor_kind == "discord" and e.actor_id}
+    return {
+        "viewer_names": _run(_service().viewer_names(entries)),
+        "member_names": member_names(guild_id, sorted(admins)),
+        "name_key": name_key,
+    }
 
 
 def _write(guild_id: int, form_name: str, call: Any):  # type: ignore[no-untyped-def]
@@ -185,10 +217,11 @@ def setup(guild_id: int):  # type: ignore[no-untyped-def]
         title = (form.get("title") or "").strip()
         cost = _whole(form.get("cost"), "The cost")
         hours = _whole(form.get("hours"), "The hours")
-        result = _run(_service().setup(guild_id, g.user.id, title, cost, hours))
+        limits = _limits(form)
+        result = _run(_service().setup(guild_id, g.user.id, title, cost, hours, limits))
         return (
             f"The reward {result.reward.title} is on Twitch: {result.reward.cost:,} points for "
-            f"{hours} hour(s) of VIP."
+            f"{hours} hour(s) of VIP, {describe_limits(limits)}."
         )
 
     return _write(guild_id, "setup", call)
@@ -204,6 +237,30 @@ def reward(guild_id: int):  # type: ignore[no-untyped-def]
         return str(_run(_service().change_reward(guild_id, what, value))).replace("**", "")
 
     return _write(guild_id, "reward", call)
+
+
+@AREA.bp.post("/limits")
+def limits(guild_id: int):  # type: ignore[no-untyped-def]
+    """The reward's prompt and limits; an empty box is no limit."""
+    return _write(
+        guild_id, "limits", lambda: _run(_service().change_limits(guild_id, _limits(request.form)))
+    )
+
+
+def _limits(form: Any) -> RewardLimits:
+    """The prompt and limits from a form; an empty count is no limit (the service checks the
+    bounds)."""
+
+    def count(name: str, what: str) -> int | None:
+        value = (form.get(name) or "").strip()
+        return _whole(value, what) if value else None
+
+    return RewardLimits(
+        form.get("prompt") or "",
+        count("max_per_stream", "Redemptions per stream"),
+        count("max_per_user_per_stream", "Redemptions per viewer per stream"),
+        count("cooldown_seconds", "The cooldown"),
+    )
 
 
 @AREA.bp.post("/settings")

@@ -38,13 +38,15 @@ def test_the_standings_route_answers_the_rows_and_follows_a_change(pages, month)
     before = pages.get("raffle", "standings")
     assert before.status_code == 200
     assert "<html" not in before.text  # the part alone
-    assert "<td>1</td><td>viewer3</td><td>9</td>" in before.text
+    assert '<td>1</td><td class="name">viewer3</td><td>9</td>' in before.text
 
     month.admin.give(GUILD, actor_id=1, member_id=104, tickets=500, reason="", reference="b")
 
     after = pages.get("raffle", "standings").text
-    assert "<td>1</td><td>viewer4</td><td>500</td>" in after  # the new leader is at the top
-    assert "<td>2</td><td>viewer3</td><td>9</td>" in after
+    assert (
+        '<td>1</td><td class="name">viewer4</td><td>500</td>' in after
+    )  # the new leader is at the top
+    assert '<td>2</td><td class="name">viewer3</td><td>9</td>' in after
 
 
 def test_another_guilds_standings_are_403(pages):

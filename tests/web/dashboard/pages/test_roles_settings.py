@@ -8,6 +8,8 @@ from datetime import UTC, datetime
 
 import pytest
 
+from core.features.directory.repository import Role, Server
+from core.features.directory.service import DirectoryService, Snapshot
 from core.features.roles.ports import GuildRoles
 from core.features.roles.repository import RoleTier
 from core.features.roles.service import RolesService
@@ -46,9 +48,33 @@ def test_a_tier_added_here_is_the_services_and_the_pages(pages, roles):
     assert roles.tiers(GUILD) == [RoleTier(VIEWERS, 90)]
     page = pages.client.get(answer.headers["Location"])
     assert "earned after 1.5 hours watched" in page.text
-    assert f"<code>{VIEWERS}</code>" in page.text
+    assert f'<code title="a role the bot has not seen">{VIEWERS}</code>' in page.text
     assert 'for="role_id"' in page.text
     assert 'for="hours"' in page.text
+
+
+def test_a_tier_shows_its_role_by_name_and_colour(discord, roles, engine):
+    directory = DirectoryService(engine, Clock(datetime(2026, 3, 1, tzinfo=UTC)))
+    described = (
+        Role(VIEWERS, "Viewers <3", 3, 0x3498DB, assignable=True),
+        Role(MANAGED, "Bots", 9),
+    )
+    directory.record_server(Snapshot(Server(GUILD, "Here", None, True), described, ()))
+    elsewhere = (Role(OTHER_SERVERS_ROLE, "Elsewhere", 1, 0xFF0000),)
+    directory.record_server(Snapshot(Server(OTHER_GUILD, "There", None, True), elsewhere, ()))
+    roles.add_tier(GUILD, VIEWERS, 60)
+    roles.add_tier(GUILD, MANAGED, 120)  # colourless (0): no dot
+    roles.add_tier(GUILD, OTHER_SERVERS_ROLE, 180)  # not this server's: its id, not its name
+    pages = pages_for(discord, GUILD, roles=roles, guild_roles=_roles_here, directory=directory)
+    tiers = pages.get("roles").text.split('id="tier-list"')[1].split("</table>")[0]
+    rows = tiers.split("<tr>")[2:]
+    assert '<circle cx="6" cy="6" r="6" fill="#3498db"/>' in rows[0]
+    assert '<span class="role">@Viewers &lt;3</span>' in rows[0]
+    assert "<circle" not in rows[1]
+    assert '<span class="role">@Bots</span>' in rows[1]
+    assert f'<code title="a role the bot has not seen">{OTHER_SERVERS_ROLE}</code>' in rows[2]
+    assert "Elsewhere" not in tiers
+    assert "#ff0000" not in tiers
 
 
 @pytest.mark.parametrize(

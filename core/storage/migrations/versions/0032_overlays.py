@@ -1,14 +1,17 @@
 """On-stream overlays (issue 30): secret URLs, overlay settings and the numbered alert feed.
 
-Revision ID: 0030
-Revises: 0029
+Numbered 0030 on its branch; renumbered 0032 at the merge of main, after the importers' 0030
+and the VIP reward limits' 0031.
+
+Revision ID: 0032
+Revises: 0031
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0030"
-down_revision = "0029"
+revision = "0032"
+down_revision = "0031"
 branch_labels = None
 depends_on = None
 

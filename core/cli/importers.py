@@ -1,0 +1,176 @@
+"""``python -m core import ...``: another bot's data into StreamKeeper.
+
+``import kick-watchtime-bot --from <database url> [--guild <id>] [--dry-run] [--force]`` and
+``import streamelements-points --channel <id> --jwt-file <path> [--guild <id>] [--dry-run]``.
+Bad input (an unreachable database, a schema of another version, an unknown guild, an earlier
+import that did not finish) is one line on standard error and exit code 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Collection, Mapping
+from functools import partial
+from typing import TYPE_CHECKING
+
+import sqlalchemy as sa
+
+from core.cli import AddCommand, CommandFailed, open_runtime
+
+if TYPE_CHECKING:
+    from core.features.importers.kick_names import KickLookup
+    from core.runtime import Runtime
+
+BAD_INPUT = 2
+
+
+def register(command: AddCommand) -> None:
+    imports = command("import", _import_help, "Import another bot's data (see --help).")
+    sub = imports.add_subparsers(dest="import_command", metavar="source")
+    kwb = sub.add_parser(
+        "kick-watchtime-bot",
+        help="kick-watchtime-bot's PostgreSQL database: watchtime, links, role tiers, raffle.",
+    )
+    kwb.add_argument(
+        "--from", dest="source_url", required=True, help="the other bot's DATABASE_URL"
+    )
+    kwb.add_argument("--guild", type=int, help="import only this Discord server")
+    kwb.add_argument("--dry-run", action="store_true", help="show what would be imported")
+    kwb.add_argument(
+        "--force", action="store_true", help="run although an earlier import did not finish"
+    )
+    kwb.set_defaults(handler=_kick_watchtime_bot)
+    se = sub.add_parser(
+        "streamelements-points", help="a StreamElements channel's points into a guild's ledger."
+    )
+    se.add_argument(
+        "--guild", type=int, help="the Discord server to credit (needed when there are several)"
+    )
+    se.add_argument("--channel", required=True, help="the StreamElements channel id (24 hex)")
+    se.add_argument("--jwt-file", required=True, help="a file holding the channel's JWT")
+    se.add_argument("--dry-run", action="store_true", help="show what would be imported")
+    se.set_defaults(handler=_streamelements_points)
+
+
+def _import_help(_args: argparse.Namespace) -> int:
+    raise CommandFailed(
+        "Say what to import: 'import kick-watchtime-bot --from <database url>' or "
+        "'import streamelements-points --channel <id> --jwt-file <path> [--guild <id>]'."
+    )
+
+
+def _kick_watchtime_bot(args: argparse.Namespace) -> int:
+    from core.features.importers.errors import ImportProblem
+    from core.features.importers.kwb_import import KickWatchtimeBotImport
+    from core.features.importers.report import render
+
+    runtime = open_runtime()
+    try:
+        importer = KickWatchtimeBotImport(
+            runtime.engine, runtime.clock, partial(kick_lookup_for, runtime)
+        )
+        try:
+            reports = asyncio.run(
+                importer.run(
+                    args.source_url, guild_id=args.guild, dry_run=args.dry_run, force=args.force
+                )
+            )
+        except ImportProblem as exc:
+            print(exc, file=sys.stderr)  # noqa: T201
+            return BAD_INPUT
+        except sa.exc.SQLAlchemyError as exc:
+            raise CommandFailed(
+                f"Writing to StreamKeeper's database failed ({type(exc).__name__}); the guild "
+                "being imported was rolled back. Run the import again with --force."
+            ) from exc
+    finally:
+        runtime.close()
+    for line in render(reports, dry_run=args.dry_run):
+        print(line)  # noqa: T201
+    if importer.not_guilds:
+        shown = ", ".join(str(server) for server in importer.not_guilds)
+        print(f"Not imported (no such guild in StreamKeeper): servers {shown}.")  # noqa: T201
+    return 0
+
+
+def _streamelements_points(args: argparse.Namespace) -> int:
+    from core.features.importers.errors import ImportProblem
+    from core.features.importers.report import render
+    from core.features.importers.se_points import (
+        SeOutcome,
+        StreamElementsPointsImport,
+        read_jwt,
+    )
+    from core.platforms.streamelements.api import StreamElementsPoints
+
+    try:
+        jwt = read_jwt(args.jwt_file)
+    except ImportProblem as exc:
+        print(exc, file=sys.stderr)  # noqa: T201
+        return BAD_INPUT
+    runtime = open_runtime()
+    try:
+        client = StreamElementsPoints(base_url=runtime.settings.streamelements.api_url)
+        importer = StreamElementsPointsImport(
+            runtime.engine,
+            runtime.clock,
+            client,
+            runtime.points_wallet.backend_of,
+            runtime.points_wallet.guilds_on_channel,
+            _twitch_ids_of(runtime),
+        )
+
+        async def run() -> SeOutcome:
+            try:
+                return await importer.run(args.guild, args.channel, jwt, dry_run=args.dry_run)
+            finally:
+                await client.aclose()
+
+        try:
+            outcome = asyncio.run(run())
+        except ImportProblem as exc:
+            print(exc, file=sys.stderr)  # noqa: T201
+            return BAD_INPUT
+    finally:
+        runtime.close()
+    if outcome.report is None:
+        print(  # noqa: T201
+            f"Nothing to do: guild {outcome.guild_id} keeps its points in StreamElements already "
+            "(the StreamElements backend), so its balances are there."
+        )
+        return 0
+    for line in render([outcome.report], dry_run=args.dry_run):
+        print(line)  # noqa: T201
+    return 0
+
+
+def kick_lookup_for(runtime: Runtime, guild_id: int) -> KickLookup | None:
+    """Kick's API with the guild's streamer connection (refreshed as needed); None when the
+    guild has no working Kick connection."""
+    from core.features.importers.kick_names import KickApiLookup
+
+    if not runtime.connections.status(guild_id).is_connected:
+        return None
+    with_token = partial(runtime.connections.call_as_streamer, guild_id)
+    return KickApiLookup(runtime.kick.api(), with_token)
+
+
+def _twitch_ids_of(runtime: Runtime):  # type: ignore[no-untyped-def]
+    """Twitch logins to ids through Helix with the app token; None where Twitch is not set up."""
+    if not runtime.twitch.is_configured:
+        return None
+
+    async def ids_of(logins: Collection[str]) -> Mapping[str, str]:
+        wanted = list(logins)
+        helix = runtime.twitch.helix()
+        try:
+            users = await runtime.twitch_app_token.call(
+                lambda token: helix.get_users(token, logins=wanted)
+            )
+        finally:
+            await helix.aclose()
+        return {user.login.lower(): user.id for user in users}
+
+    return ids_of

@@ -1,0 +1,129 @@
+"""A guild's Kick and Twitch connection as health checks, for ``!health``, ``!twitch status``
+and the dashboard's overview alike.
+
+The checks are the same everywhere; how a streamer is told to fix one is not: Discord names its
+commands ("run !kick sync"), the dashboard its pages and buttons. So each front end passes its
+:class:`FixWords`, and the words of a name (a channel, a login) pass through its ``name`` (Discord
+escapes markdown, the web's templates escape HTML).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+
+from core.features.connections.kick.setup import KickStatus
+from core.features.connections.kick.subscriptions import WANTED_EVENTS
+from core.features.connections.twitch.setup import TwitchStatus
+from core.features.connections.twitch.subscriptions import WANTED_TYPES
+from core.health import Check
+
+
+@dataclass(frozen=True)
+class FixWords:
+    """How a front end says what to do. ``setup(platform, slug)`` connects the streamer (slug
+    None: no channel is followed yet), ``sync(platform)`` subscribes again, ``when`` tells a
+    moment, ``name`` makes a platform's text safe to show."""
+
+    setup: Callable[[str, str | None], str]
+    sync: Callable[[str], str]
+    when: Callable[[datetime], str]
+    name: Callable[[str], str] = str
+
+
+def kick_checks(status: KickStatus, words: FixWords) -> list[Check]:
+    channel, connection = status.channel, status.connection
+    if channel is None:
+        return [Check("kick", False, f"no Kick channel set up: {words.setup('kick', None)}")]
+    slug = words.name(channel.channel_slug)
+    setup = words.setup("kick", channel.channel_slug)
+    if connection.needs_reauthorization:
+        link = Check("kick connection", False, f"needs re-authorization: {setup}")
+    elif not connection.is_connected:
+        link = Check("kick connection", False, f"streamer not connected: {setup}")
+    else:
+        who = words.name(connection.kick_username or "an unknown account")
+        link = Check("kick connection", True, f"{slug}, connected as {who}")
+    live = len(WANTED_EVENTS) - len(status.missing)
+    if status.missing:
+        fix = words.sync("kick") if connection.is_connected else "connect the streamer first"
+        subscriptions = Check(
+            "kick subscriptions",
+            False,
+            f"{live}/{len(WANTED_EVENTS)} live, missing {', '.join(status.missing)}: {fix}",
+        )
+    else:
+        subscriptions = Check("kick subscriptions", True, f"{live}/{len(WANTED_EVENTS)} live")
+    checks = [link, subscriptions]
+    if status.pusher is not None:
+        ok = status.pusher.status == "connected"
+        detail = status.pusher.status.replace("_", " ")
+        if not ok and status.pusher.last_error:
+            detail += f" ({words.name(status.pusher.last_error)})"
+        checks.append(Check("kick pusher", ok, detail))
+    checks += last_event_checks(status.last_events, words)
+    return checks
+
+
+def last_event_checks(last_events: Mapping[str, datetime], words: FixWords) -> list[Check]:
+    if not last_events:
+        return [Check("last event", True, "none since the bot started (normal while offline)")]
+    newest_first = sorted(last_events.items(), key=lambda item: item[1], reverse=True)
+    return [
+        Check(f"last {kind.replace('_', ' ')}", True, words.when(moment))
+        for kind, moment in newest_first
+    ]
+
+
+def twitch_checks(status: TwitchStatus, words: FixWords) -> list[Check]:
+    """The Twitch lines of ``!health``, ``!twitch status`` and the dashboard's overview."""
+    channel, connection = status.channel, status.connection
+    if channel is None:
+        return [Check("twitch", False, f"no Twitch channel set up: {words.setup('twitch', None)}")]
+    setup = words.setup("twitch", channel.channel_slug)
+    slug = words.name(channel.channel_slug)
+    if connection.needs_reauthorization:
+        link = Check(
+            "twitch connection",
+            False,
+            f"{slug}: needs re-authorization (Twitch no longer accepts the grant): {setup}",
+        )
+    elif not connection.is_connected:
+        link = Check("twitch connection", False, f"{slug}: streamer not connected: {setup}")
+    else:
+        who = words.name(connection.login or "?")
+        link = Check("twitch connection", True, f"{slug}, connected as {who}")
+    checks = [link]
+    if connection.is_connected and connection.missing_scopes:
+        checks.append(
+            Check(
+                "twitch scopes",
+                False,
+                f"the streamer has not granted {', '.join(connection.missing_scopes)}: "
+                "they must connect again with a new link",
+            )
+        )
+    live = len(WANTED_TYPES) - len(status.missing)
+    if not status.upkeep_enabled:
+        checks.append(
+            Check(
+                "twitch subscriptions",
+                False,
+                "no EventSub webhooks: set OAUTH_BASE_URL (public HTTPS) and "
+                "TWITCH_EVENTSUB_SECRET",
+            )
+        )
+    elif status.missing:
+        fix = words.sync("twitch") if connection.is_connected else "connect first"
+        checks.append(
+            Check(
+                "twitch subscriptions",
+                False,
+                f"{live}/{len(WANTED_TYPES)} subscribed, missing {', '.join(status.missing)}: "
+                f"{fix}",
+            )
+        )
+    else:
+        checks.append(Check("twitch subscriptions", True, f"{live}/{len(WANTED_TYPES)} subscribed"))
+    return checks

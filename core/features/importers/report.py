@@ -1,0 +1,64 @@
+"""What an import did (or, on a dry run, would do), per guild and table, in plain lines."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+PROBLEMS_SHOWN = 10
+
+
+@dataclass
+class Count:
+    """One table's numbers: rows written, rows already there from before, rows left out."""
+
+    imported: int = 0
+    already: int = 0
+    skipped: int = 0
+
+
+@dataclass
+class GuildReport:
+    guild_id: int
+    source: str  # where the rows came from, e.g. "server 123" or "channel 5b2e..."
+    counts: dict[str, Count] = field(default_factory=dict)
+    problems: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    def count(self, table: str) -> Count:
+        return self.counts.setdefault(table, Count())
+
+    def problem(self, table: str, text: str) -> None:
+        self.count(table).skipped += 1
+        self.problems.append(f"{table}: {text}")
+
+    @property
+    def changes(self) -> int:
+        return sum(count.imported for count in self.counts.values())
+
+
+def render(reports: list[GuildReport], *, dry_run: bool) -> list[str]:
+    """The lines printed after an import (or a dry run: the same counts, as "would")."""
+    verb = "would import" if dry_run else "imported"
+    lines: list[str] = []
+    for report in reports:
+        lines.append(f"Guild {report.guild_id} (from {report.source}):")
+        for table, count in report.counts.items():
+            lines.append(
+                f"  {table:<16} {verb} {count.imported:,}; already there {count.already:,}; "
+                f"left out {count.skipped:,}"
+            )
+        lines.extend(f"  {note}" for note in report.notes)
+        if report.problems:
+            shown = report.problems[:PROBLEMS_SHOWN]
+            more = len(report.problems) - len(shown)
+            lines.append(
+                f"  problems ({len(report.problems):,}"
+                + (f", first {len(shown)}" if more else "")
+                + "):"
+            )
+            lines.extend(f"    - {problem}" for problem in shown)
+        if not dry_run and report.changes == 0:
+            lines.append("  nothing changed (everything was imported before, or left out)")
+    if dry_run:
+        lines.append("Dry run: nothing was written.")
+    return lines

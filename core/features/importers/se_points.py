@@ -1,0 +1,204 @@
+"""``import streamelements-points``: a StreamElements channel's points leaderboard into a
+guild's points ledger, one ledger row per viewer (source ``import``, reference
+``streamelements:<channel>:<login>``), in one transaction.
+
+StreamElements keys points by Twitch login. A login becomes a Twitch user id when StreamKeeper
+already knows exactly one Twitch viewer by it, or when Twitch's Helix says so (an app token,
+where Twitch is configured); other rows are reported, never guessed. A guild whose points live
+in StreamElements already (the StreamElements backend) has nothing to import.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Collection, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Protocol
+
+from sqlalchemy.engine import Connection, Engine
+
+from core.events import Platform, Viewer, utc
+from core.features.guilds.repository import guild_exists, list_guild_ids
+from core.features.importers.errors import ImportProblem, RolledBack
+from core.features.importers.progress import Progress, bar_for
+from core.features.importers.report import GuildReport
+from core.features.points.repository import PointsEntry, credit
+from core.features.viewers.repository import find_viewer_ids_by_username, remember_sightings
+from core.platforms.streamelements.api import (
+    StreamElementsError,
+    checked_channel_id,
+)
+from core.platforms.twitch.helix_transport import HelixError
+
+SOURCE = "import"  # the points ledger's source for imported balances
+PAGE = 100
+MAX_ENTRIES = 1_000_000
+MAX_JWT_BYTES = 8192
+
+
+class Leaderboard(Protocol):
+    async def leaderboard_page(
+        self, channel_id: str, jwt: str, *, limit: int, offset: int
+    ) -> tuple[int, list[tuple[str, int]]]: ...
+
+
+TwitchIdsOf = Callable[[Collection[str]], Awaitable[Mapping[str, str]]]
+"""Twitch logins -> user ids, as Helix answers (absent: no such user)."""
+
+
+@dataclass(frozen=True)
+class SeOutcome:
+    report: GuildReport | None
+    uses_streamelements: bool  # the guild's points live in StreamElements: nothing to do
+    guild_id: int
+
+
+def read_jwt(path: str) -> str:
+    """The JWT from a file (so it never shows in a process list or shell history)."""
+    try:
+        with Path(path).open("rb") as file:
+            raw = file.read(MAX_JWT_BYTES + 1)
+    except OSError as exc:
+        raise ImportProblem(f"Could not read the JWT file {path!r} ({exc.strerror}).") from None
+    if len(raw) > MAX_JWT_BYTES:
+        raise ImportProblem("The JWT file holds more than a JWT.")
+    try:
+        jwt = raw.decode("ascii").strip()
+    except UnicodeDecodeError:
+        raise ImportProblem("The JWT file holds something other than a JWT.") from None
+    if not jwt or any(ch.isspace() or not ch.isprintable() for ch in jwt):
+        raise ImportProblem("The JWT file is empty or holds more than one line.")
+    return jwt
+
+
+class StreamElementsPointsImport:
+    def __init__(
+        self,
+        engine: Engine,
+        clock: Callable[[], datetime],
+        client: Leaderboard,
+        backend_of: Callable[[int], str],
+        guilds_on_channel: Callable[[str], list[int]],
+        twitch_ids_of: TwitchIdsOf | None,
+        progress: Callable[[int], Progress] | None = None,
+    ) -> None:
+        self.engine = engine
+        self.clock = clock
+        self.client = client
+        self.backend_of = backend_of
+        self.guilds_on_channel = guilds_on_channel
+        self.twitch_ids_of = twitch_ids_of
+        self.progress = progress or bar_for("Reading the StreamElements leaderboard")
+
+    async def run(
+        self, guild_id: int | None, channel: str, jwt: str, *, dry_run: bool = False
+    ) -> SeOutcome:
+        """``guild_id`` None: the guild on this StreamElements channel (nothing to do), or the
+        only guild there is."""
+        try:
+            channel_id = checked_channel_id(channel)
+        except ValueError as exc:
+            raise ImportProblem(f"--channel: {exc}.") from None
+        if guild_id is None:
+            on_channel = self.guilds_on_channel(channel_id)
+            if on_channel:
+                return SeOutcome(None, uses_streamelements=True, guild_id=on_channel[0])
+            guild_id = self._only_guild()
+        with self.engine.connect() as conn:
+            if not guild_exists(conn, guild_id):
+                raise ImportProblem(f"Guild {guild_id} does not exist in StreamKeeper.")
+        if self.backend_of(guild_id) == "streamelements":
+            return SeOutcome(None, uses_streamelements=True, guild_id=guild_id)
+        entries = await self._read(channel_id, jwt)
+        ids = await self._resolve([name for name, _ in entries])
+        report = GuildReport(guild_id, f"StreamElements channel {channel_id}")
+        now = utc(self.clock())
+        try:
+            with self.engine.begin() as conn:
+                remember_sightings(
+                    conn, ((Platform.TWITCH, Viewer(i, n), now) for n, i in ids.items())
+                )
+                self._write(conn, guild_id, channel_id, entries, ids, report, now)
+                if dry_run:
+                    raise RolledBack
+        except RolledBack:
+            pass
+        return SeOutcome(report, uses_streamelements=False, guild_id=guild_id)
+
+    def _only_guild(self) -> int:
+        with self.engine.connect() as conn:
+            guild_ids = list_guild_ids(conn)
+        if len(guild_ids) != 1:
+            raise ImportProblem(
+                f"Say which guild gets the points: --guild <id> (StreamKeeper has "
+                f"{len(guild_ids)} guilds)."
+            )
+        return guild_ids[0]
+
+    @staticmethod
+    def _write(
+        conn: Connection,
+        guild_id: int,
+        channel_id: str,
+        entries: list[tuple[str, int]],
+        ids: Mapping[str, str],
+        report: GuildReport,
+        now: datetime,
+    ) -> None:
+        count = report.count("points")
+        for name, points in entries:
+            if points <= 0:
+                continue
+            user_id = ids.get(name)
+            if user_id is None:
+                report.problem("points", f"'{name}' ({points:,}): no Twitch user by this login")
+                continue
+            entry = PointsEntry(
+                guild_id, Platform.TWITCH, user_id, points, SOURCE,
+                f"streamelements:{channel_id}:{name}", now, actor="import",
+                reason="StreamElements balance",
+            )  # fmt: skip
+            if credit(conn, entry) is None:
+                count.already += 1
+            else:
+                count.imported += 1
+
+    async def _read(self, channel_id: str, jwt: str) -> list[tuple[str, int]]:
+        entries: dict[str, int] = {}
+        try:
+            total, page = await self.client.leaderboard_page(channel_id, jwt, limit=PAGE, offset=0)
+            bar = self.progress(min(total, MAX_ENTRIES))
+            try:
+                while page:
+                    for name, points in page:
+                        entries.setdefault(name, points)  # a name twice (pages moved): the first
+                    bar.advance(len(page))
+                    offset = len(entries)
+                    if offset >= min(total, MAX_ENTRIES) or len(page) < PAGE:
+                        break
+                    _, page = await self.client.leaderboard_page(
+                        channel_id, jwt, limit=PAGE, offset=offset
+                    )
+            finally:
+                bar.close()
+        except StreamElementsError as exc:
+            raise ImportProblem(f"Could not read the leaderboard: {exc}.") from None
+        return list(entries.items())
+
+    async def _resolve(self, logins: list[str]) -> dict[str, str]:
+        ids: dict[str, str] = {}
+        ask: list[str] = []
+        with self.engine.connect() as conn:
+            for login in logins:
+                known = find_viewer_ids_by_username(conn, Platform.TWITCH, login)
+                if len(known) == 1:
+                    ids[login] = known[0]
+                else:
+                    ask.append(login)
+        if ask and self.twitch_ids_of is not None:
+            try:
+                ids.update(await self.twitch_ids_of(ask))
+            except HelixError as exc:
+                raise ImportProblem(f"Twitch did not say who these logins are ({exc}).") from None
+        return ids

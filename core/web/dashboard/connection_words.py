@@ -1,0 +1,62 @@
+"""How the dashboard words a guild's Kick and Twitch state: the overview's checks and the Sync
+buttons' results, in the browser's terms (the Kick & Twitch page, the Sync button), where the
+bot names its commands (``core/discord_bot/connections/checks.py``)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from core.features.connections.checks import FixWords
+from core.features.connections.kick.subscriptions import (
+    NEEDS_REAUTH_PROBLEM,
+    WANTED_EVENTS,
+    SyncReport,
+)
+from core.features.connections.twitch.subscriptions import TwitchSyncReport
+
+CONNECT_HERE = "connect it on this server's Kick & Twitch page"
+
+
+def _setup(platform: str, slug: str | None) -> str:
+    if slug is None:
+        return "choose the channel on this server's Kick & Twitch page"
+    return CONNECT_HERE
+
+
+def _when(moment: datetime) -> str:
+    moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+FIX_WORDS = FixWords(
+    setup=_setup,
+    sync=lambda platform: f"press Sync {platform.capitalize()} below",
+    when=_when,
+)
+
+
+def kick_sync_words(report: SyncReport) -> str:
+    if report.problem == NEEDS_REAUTH_PROBLEM:
+        return f"Kick no longer accepts the streamer's sign-in: {CONNECT_HERE} again."
+    if report.problem is not None and report.broadcaster_user_id is None:
+        return f"The streamer's Kick account is not connected yet: {CONNECT_HERE}."
+    if report.problem is not None:
+        return f"Couldn't sync Kick's webhook subscriptions: {report.problem}"
+    live = len(report.created) + len(report.kept)
+    lines = [
+        f"Kick webhook subscriptions: {len(report.created)} created, {len(report.kept)} kept, "
+        f"{len(report.failed)} failed ({live}/{len(WANTED_EVENTS)} live)."
+    ]
+    lines += [f"{name}: {error}" for name, error in sorted(report.failed.items())]
+    if report.failed:
+        lines.append("Try again later; Kick may refuse some events for a while.")
+    return "\n".join(lines)
+
+
+def twitch_sync_words(report: TwitchSyncReport) -> str:
+    lines = [
+        f"Twitch subscriptions: {len(report.kept)} kept, {len(report.created)} created, "
+        f"{len(report.removed)} removed."
+    ]
+    lines += [f"{kind} failed: {why}" for kind, why in sorted(report.failed.items())]
+    return "\n".join(lines)

@@ -1,0 +1,352 @@
+"""Importing kick-watchtime-bot's database: its real schema in a throwaway PostgreSQL, our
+side on both backends, Kick names resolved by a fake Kick on loopback."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from datetime import UTC, datetime
+
+import pytest
+import sqlalchemy as sa
+
+from core.events import Platform
+from core.features.importers import repository as imports
+from core.features.importers.errors import ImportProblem
+from core.features.importers.kick_names import KickApiLookup
+from core.features.importers.kwb_import import KickWatchtimeBotImport
+from core.features.importers.report import GuildReport
+from core.features.linking import repository as linking
+from core.features.raffle import earning_repository, ledger_repository
+from core.features.roles import repository as roles
+from core.features.watchtime import repository as watchtime
+from core.features.watchtime.earned_elsewhere import add_seconds
+from core.platforms.kick.api import KickApi
+from core.storage.db import normalize_url
+from tests.conftest import _fresh_postgres_database
+from tests.fakes.kick_server import FakeKick
+from tests.features.importers import kwb_rows
+from tests.features.importers.kwb_rows import (
+    ALICE,
+    BOB,
+    CAROL,
+    D_ALICE,
+    D_BOB,
+    D_CAROL,
+    D_DAVE,
+    DAVE,
+    FAN,
+    REGULAR,
+    SERVER_A,
+    SERVER_B,
+    SERVER_C,
+    SUPERFAN,
+    VIEWER,
+)  # fmt: skip
+
+NOW = datetime(2026, 10, 1, 9, 30, tzinfo=UTC)
+KICK = Platform.KICK
+
+
+@pytest.fixture
+def kick() -> Iterator[FakeKick]:
+    with FakeKick() as fake:
+        for user_id, name, slug in kwb_rows.ACCOUNTS:
+            fake.add_user(user_id, name)
+            fake.add_channel(slug, user_id)
+        yield fake
+
+
+@pytest.fixture
+def period_id(engine: sa.Engine) -> int:
+    period = kwb_rows.prepare_target(engine, NOW)
+    assert period is not None
+    return period
+
+
+def importer(
+    engine: sa.Engine, kick: FakeKick | None, now: datetime = NOW
+) -> KickWatchtimeBotImport:
+    def lookup_for(guild_id: int) -> KickApiLookup | None:
+        if kick is None:
+            return None
+        token = kick.issue_user_token()
+        return KickApiLookup(KickApi(kick.url, max_retries=0), lambda call: call(token))
+
+    return KickWatchtimeBotImport(engine, lambda: now, lookup_for)
+
+
+def run(engine, kick, source_url, now=NOW, **options) -> dict[int, GuildReport]:  # type: ignore[no-untyped-def]
+    reports = asyncio.run(importer(engine, kick, now).run(source_url, **options))
+    return {report.guild_id: report for report in reports}
+
+
+def numbers(report: GuildReport) -> dict[str, tuple[int, int, int]]:
+    return {t: (c.imported, c.already, c.skipped) for t, c in report.counts.items()}
+
+
+def snapshot(engine: sa.Engine) -> dict[str, list[tuple]]:
+    tables = ("watchtime", "account_links", "role_tiers", "raffle_ledger", "raffle_balances",
+              "imported_winners", "import_markers", "link_history", "viewers")  # fmt: skip
+    with engine.connect() as conn:
+        return {
+            name: sorted(tuple(str(v) for v in row) for row in conn.execute(
+                sa.text(f"SELECT * FROM {name}")))  # noqa: S608
+            for name in tables
+        }  # fmt: skip
+
+
+FIRST_A = {
+    "watchtime": (4, 0, 3),
+    "links": (2, 0, 1),
+    "role tiers": (2, 0, 1),
+    "raffle tickets": (2, 0, 1),
+    "raffle winners": (1, 0, 0),
+}
+FIRST_B = {
+    "watchtime": (2, 0, 0),
+    "links": (2, 1, 1),
+    "role tiers": (2, 0, 0),
+    "raffle tickets": (0, 0, 1),
+    "raffle winners": (0, 0, 0),
+}
+
+
+def test_an_import_brings_every_number_over(engine, kick, source_url, period_id):
+    reports = run(engine, kick, source_url)
+
+    assert set(reports) == {SERVER_A, SERVER_B}  # C is no guild here
+    assert numbers(reports[SERVER_A]) == FIRST_A
+    assert numbers(reports[SERVER_B]) == FIRST_B
+    with engine.connect() as conn:
+        seconds_a = {
+            r.platform_user_id: r.seconds for r in watchtime.list_all_viewers(conn, SERVER_A)
+        }
+        seconds_b = {
+            r.platform_user_id: r.seconds for r in watchtime.list_all_viewers(conn, SERVER_B)
+        }
+        alice = watchtime.get_viewer(conn, SERVER_A, KICK, str(ALICE[0]))
+        links = {
+            link.discord_user_id: (link.platform_user_id, link.username)
+            for d in (D_ALICE, D_BOB, D_DAVE, D_CAROL, 9003, 9006)
+            if (link := linking.find_link_by_discord_user(conn, KICK, d)) is not None
+        }
+        tiers_a = roles.list_tiers(conn, SERVER_A)
+        tiers_b = roles.list_tiers(conn, SERVER_B)
+        ledger = ledger_repository.list_ledger(conn, SERVER_A, period_id)
+        balances = {
+            b.platform_user_id: b.tickets
+            for b in ledger_repository.list_top_balances(conn, SERVER_A, period_id, 10)
+        }
+        winners = imports.list_winners(conn, SERVER_A)
+    # "Alice_W" 600 + "alice_w" 30 minutes: one account; the renamed, unknown and taken
+    # names are left out.
+    assert seconds_a == {str(ALICE[0]): 630 * 60, str(BOB[0]): 120 * 60, str(CAROL[0]): 45 * 60}
+    assert seconds_b == {str(BOB[0]): 50 * 60, str(DAVE[0]): 70 * 60}
+    assert alice is not None
+    assert alice.username == "Alice_W"
+    assert alice.last_seen == datetime(2026, 9, 5, 12, 0, tzinfo=UTC)
+    assert links == {
+        D_ALICE: (str(ALICE[0]), "Alice_W"),
+        D_BOB: (str(BOB[0]), "bob"),
+        D_DAVE: (str(DAVE[0]), "dave"),
+        D_CAROL: (str(CAROL[0]), "CarolNew"),
+    }
+    assert [(t.role_id, t.minutes, t.enabled) for t in tiers_a] == [
+        (FAN, 120, True), (SUPERFAN, 1200, False),
+    ]  # fmt: skip
+    # B has no tiers of its own there: the defaults, matched to its roles without case.
+    assert [(t.role_id, t.minutes) for t in tiers_b] == [(VIEWER, 60), (REGULAR, 600)]
+    assert sorted((e.source, e.source_ref, e.amount) for e in ledger) == [
+        ("import", "kick-watchtime-bot:raffle_tickets:2", 40),
+        ("import", "kick-watchtime-bot:raffle_tickets:3", 15),
+    ]
+    assert balances == {str(ALICE[0]): 40, str(BOB[0]): 15}
+    assert [
+        (w.username, w.platform_user_id, w.discord_user_id, w.tickets, w.prize) for w in winners
+    ] == [("Alice_W", str(ALICE[0]), D_ALICE, 80, "$50 gift card")]
+
+
+def test_imported_watchtime_earns_no_watchtime_tickets_in_the_open_period(
+    engine, kick, source_url, period_id
+):
+    with engine.begin() as conn:  # bob watched 2 h here since the period opened
+        earning_repository.take_watch_baselines(conn, SERVER_A, period_id)
+        add_seconds(conn, SERVER_A, KICK, str(BOB[0]), 2 * 3600, None)
+    run(engine, kick, source_url)
+
+    with engine.begin() as conn:
+        rows, tickets = earning_repository.convert_watch_hours(conn, SERVER_A, period_id, 10, NOW)
+        balances = {
+            b.platform_user_id: b.tickets
+            for b in ledger_repository.list_top_balances(conn, SERVER_A, period_id, 10)
+        }
+    # Only bob's 2 hours watched here pay; the 630 + 120 + 45 imported minutes do not.
+    assert (rows, tickets) == (1, 20)
+    assert balances == {str(ALICE[0]): 40, str(BOB[0]): 15 + 20}
+
+
+def test_problems_name_each_row_left_out(engine, kick, source_url, period_id):
+    reports = run(engine, kick, source_url)
+
+    problems_a = "\n".join(reports[SERVER_A].problems)
+    problems_b = "\n".join(reports[SERVER_B].problems)
+    assert "'carol_old' (300 min): no Kick account has this name now" in problems_a
+    assert "'ghost' (10 min)" in problems_a
+    assert "'evan' (20 min): the Kick channel 'evan' belongs to someone now called Evan2" in (
+        problems_a
+    )
+    assert "'Missing Role' (5,000 min): no role of that name" in problems_a
+    assert "'ghost' (5 tickets)" in problems_a
+    assert "'Alice_W' is linked to Discord 9001 already, not to 9006" in problems_b
+    assert "no raffle period is open here, so 1 rows (12 tickets)" in problems_b
+    assert any("'Alice_W', 'alice_w' are one Kick account" in n for n in reports[SERVER_A].notes)
+    assert "links: 1 links to other platforms (Twitch) there were not imported" in "\n".join(
+        reports[SERVER_A].notes
+    )
+
+
+def test_a_second_import_changes_nothing(engine, kick, source_url, period_id):
+    run(engine, kick, source_url)
+    before = snapshot(engine)
+
+    again = run(engine, kick, source_url, now=NOW.replace(day=2))
+
+    assert snapshot(engine) == before
+    assert all(c.imported == 0 for r in again.values() for c in r.counts.values())
+    assert numbers(again[SERVER_A])["watchtime"] == (0, 4, 3)
+    assert numbers(again[SERVER_A])["raffle tickets"] == (0, 2, 1)
+    assert numbers(again[SERVER_A])["raffle winners"] == (0, 1, 0)
+    assert numbers(again[SERVER_B])["links"] == (0, 3, 1)
+
+
+def test_a_dry_run_counts_the_same_and_writes_nothing(engine, kick, source_url, period_id):
+    before = snapshot(engine)
+
+    dry = run(engine, kick, source_url, guild_id=SERVER_A, dry_run=True)
+
+    assert snapshot(engine) == before
+    assert numbers(dry[SERVER_A]) == FIRST_A
+    assert numbers(run(engine, kick, source_url, guild_id=SERVER_A)[SERVER_A]) == FIRST_A
+
+
+def test_one_guild_only(engine, kick, source_url, period_id):
+    reports = run(engine, kick, source_url, guild_id=SERVER_B)
+
+    assert list(reports) == [SERVER_B]
+    with engine.connect() as conn:
+        assert watchtime.count_viewers(conn, SERVER_A) == 0
+        assert watchtime.count_viewers(conn, SERVER_B) == 2
+
+
+def test_without_a_kick_token_only_names_seen_here_resolve(engine, source_url, period_id):
+    from core.events import Viewer
+    from core.features.viewers.repository import remember_viewers
+
+    with engine.begin() as conn:
+        remember_viewers(conn, KICK, [Viewer(str(BOB[0]), "Bob")], NOW)
+
+    reports = run(engine, None, source_url, guild_id=SERVER_A)
+
+    assert numbers(reports[SERVER_A])["watchtime"] == (1, 0, 6)
+    assert any("no Kick connection in this guild" in n for n in reports[SERVER_A].notes)
+    with engine.connect() as conn:
+        assert [r.platform_user_id for r in watchtime.list_all_viewers(conn, SERVER_A)] == [
+            str(BOB[0])
+        ]
+
+
+def test_a_kick_that_fails_leaves_names_unresolved_not_a_crash(engine, kick, source_url,
+                                                                period_id):  # fmt: skip
+    kick.stop()
+
+    reports = run(engine, kick, source_url, guild_id=SERVER_A)
+
+    assert numbers(reports[SERVER_A])["watchtime"] == (0, 0, 7)
+    assert "Kick did not say" in reports[SERVER_A].problems[0]
+
+
+# --- refusals ----------------------------------------------------------------------------------
+
+
+def refusal(engine, kick, url, **options) -> str:  # type: ignore[no-untyped-def]
+    with pytest.raises(ImportProblem) as caught:
+        run(engine, kick, url, **options)
+    return str(caught.value)
+
+
+def test_an_unreachable_database_is_refused(engine, kick, period_id):
+    text = refusal(engine, kick, "postgresql://nobody:s3cret-pw@127.0.0.1:1/none")
+    assert text.startswith("Could not connect to the kick-watchtime-bot database")
+    assert "s3cret-pw" not in text
+
+
+@pytest.mark.parametrize("url", ["sqlite:///x.db", "not a url", "mysql://a@b/c", ""])
+def test_a_url_that_is_not_postgresql_is_refused(engine, kick, period_id, url):
+    assert "PostgreSQL URL" in refusal(engine, kick, url)
+
+
+def test_a_schema_of_another_version_is_refused(engine, kick, postgres_url, period_id):
+    url = _fresh_postgres_database(postgres_url)
+    kwb_rows.build_schema(url)
+    old = sa.create_engine(normalize_url(url))
+    with old.begin() as conn:  # the single-server schema had no server column
+        conn.exec_driver_sql("ALTER TABLE watchtime DROP COLUMN discord_server_id CASCADE")
+    old.dispose()
+    assert "another version: 'watchtime' has no 'discord_server_id'" in refusal(engine, kick, url)
+
+
+def test_rows_that_cannot_be_read_are_refused(engine, kick, source_url, period_id):
+    broken = sa.create_engine(normalize_url(source_url))
+    with broken.begin() as conn:  # someone changed a column by hand
+        conn.exec_driver_sql("ALTER TABLE watchtime ALTER COLUMN minutes TYPE TEXT")
+        conn.exec_driver_sql("UPDATE watchtime SET minutes = 'lots' WHERE username = 'bob'")
+    broken.dispose()
+
+    text = refusal(engine, kick, source_url)
+
+    assert text.startswith("Could not read the kick-watchtime-bot database: invalid literal")
+    assert "\n" not in text
+    with engine.connect() as conn:
+        assert watchtime.count_viewers(conn, SERVER_A) == 0
+
+
+def test_a_database_of_another_bot_is_refused(engine, kick, postgres_url, period_id):
+    url = _fresh_postgres_database(postgres_url)
+    assert "it has no 'watchtime' table" in refusal(engine, kick, url)
+
+
+def test_a_guild_that_does_not_exist_is_refused(engine, kick, source_url, period_id):
+    assert "Guild 333333333333333333 does not exist in StreamKeeper" in refusal(
+        engine, kick, source_url, guild_id=SERVER_C
+    )
+
+
+def test_a_guild_the_source_does_not_have_is_refused(engine, kick, source_url, period_id):
+    with engine.begin() as conn:
+        from core.features.guilds.repository import ensure_guild
+
+        ensure_guild(conn, 444, NOW)
+    assert "has no rows for server 444" in refusal(engine, kick, source_url, guild_id=444)
+
+
+def test_no_guild_here_at_all_is_refused(engine, kick, source_url):
+    assert "is a guild in StreamKeeper" in refusal(engine, kick, source_url)
+
+
+def test_an_import_that_did_not_finish_is_refused_until_forced(engine, kick, source_url,
+                                                              period_id):  # fmt: skip
+    with engine.begin() as conn:
+        assert imports.claim_run(conn, SERVER_A, "kick-watchtime-bot", NOW, force=False)
+        assert not imports.claim_run(conn, SERVER_A, "kick-watchtime-bot", NOW, force=False)
+
+    text = refusal(engine, kick, source_url)
+
+    assert text.startswith(f"An import into guild {SERVER_A} started at 2026-10-01 09:30 UTC")
+    assert "--force" in text
+    with engine.connect() as conn:
+        assert watchtime.count_viewers(conn, SERVER_B) == 0  # refused before anything
+    forced = run(engine, kick, source_url, force=True)
+    assert numbers(forced[SERVER_A]) == FIRST_A
+    with engine.connect() as conn:
+        assert imports.find_run(conn, SERVER_A, "kick-watchtime-bot").status == "done"

@@ -1,0 +1,224 @@
+"""Importing a StreamElements points leaderboard into a guild's points ledger, from a fake
+StreamElements on loopback."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Collection, Iterator, Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from core.events import Platform, Viewer
+from core.features.guilds.repository import ensure_guild
+from core.features.importers.errors import ImportProblem
+from core.features.importers.se_points import StreamElementsPointsImport, read_jwt
+from core.features.points.repository import balance_of, balances_of
+from core.features.viewers.repository import remember_viewers
+from core.platforms.streamelements.api import StreamElementsPoints
+from tests.fakes.streamelements_server import CHANNEL_ID, JWT, FakeStreamElements
+
+GUILD = 555_000_000_000_000_001
+NOW = datetime(2026, 10, 1, 12, 0, tzinfo=UTC)
+TWITCH = Platform.TWITCH
+
+
+@pytest.fixture
+def se() -> Iterator[FakeStreamElements]:
+    with FakeStreamElements() as fake:
+        yield fake
+
+
+@pytest.fixture
+def guild(engine: sa.Engine) -> int:
+    with engine.begin() as conn:
+        ensure_guild(conn, GUILD, NOW)
+        remember_viewers(conn, TWITCH, [Viewer("t-ann", "Ann"), Viewer("t-bob", "bob")], NOW)
+    return GUILD
+
+
+HELIX = {"cat": "t-cat"}  # what Twitch would answer for these logins
+
+
+async def helix_ids(logins: Collection[str]) -> Mapping[str, str]:
+    return {login: HELIX[login] for login in logins if login in HELIX}
+
+
+def importer(engine, se, backend="ledger", twitch=helix_ids, on_channel=()):  # type: ignore[no-untyped-def]
+    client = StreamElementsPoints(base_url=se.base_url, max_retries=0)
+    return StreamElementsPointsImport(
+        engine, lambda: NOW, client, lambda _g: backend, lambda _c: list(on_channel), twitch
+    )
+
+
+def run(engine, se, channel=CHANNEL_ID, jwt=JWT, guild_id=GUILD, **options):  # type: ignore[no-untyped-def]
+    importer_options = {
+        k: options.pop(k) for k in ("backend", "twitch", "on_channel") if k in options
+    }
+    imp = importer(engine, se, **importer_options)
+    return asyncio.run(imp.run(guild_id, channel, jwt, **options))
+
+
+def numbers(outcome) -> tuple[int, int, int]:  # type: ignore[no-untyped-def]
+    count = outcome.report.counts["points"]
+    return count.imported, count.already, count.skipped
+
+
+def test_the_leaderboard_is_credited_to_each_viewer(engine, se, guild):
+    se.points.update({"ann": 500, "bob": 120, "cat": 1200, "nobody_here": 50, "zero": 0})
+
+    outcome = run(engine, se)
+
+    assert numbers(outcome) == (3, 0, 1)
+    assert outcome.report.problems == ["points: 'nobody_here' (50): no Twitch user by this login"]
+    with engine.connect() as conn:
+        assert balance_of(conn, GUILD, TWITCH, "t-ann") == 500
+        assert balance_of(conn, GUILD, TWITCH, "t-bob") == 120
+        assert balance_of(conn, GUILD, TWITCH, "t-cat") == 1200
+        refs = sorted(conn.execute(sa.text("SELECT source, source_ref FROM points_ledger")))
+    assert refs == [
+        ("import", f"streamelements:{CHANNEL_ID}:{name}") for name in ("ann", "bob", "cat")
+    ]
+    assert se.puts == []  # nothing was changed at StreamElements
+
+
+def test_a_long_leaderboard_is_read_page_by_page(engine, se, guild):
+    names = [f"v{n:03d}" for n in range(250)]
+    se.points.update({name: 1000 - n for n, name in enumerate(names)})
+    with engine.begin() as conn:
+        remember_viewers(conn, TWITCH, [Viewer(f"id-{n}", n) for n in names], NOW)
+
+    outcome = run(engine, se)
+
+    assert numbers(outcome) == (250, 0, 0)
+    assert se.pages == [(100, 0), (100, 100), (100, 200)]
+    with engine.connect() as conn:
+        total = sum(
+            b for b in balances_of(conn, GUILD, TWITCH, [f"id-{n}" for n in names]).values()
+        )
+    assert total == sum(1000 - n for n in range(250))
+
+
+def test_a_second_import_changes_nothing(engine, se, guild):
+    se.points.update({"ann": 500, "cat": 1200})
+    run(engine, se)
+    se.points["ann"] = 900  # spent or earned there since: the first import stands
+
+    again = run(engine, se)
+
+    assert numbers(again) == (0, 2, 0)
+    with engine.connect() as conn:
+        assert balance_of(conn, GUILD, TWITCH, "t-ann") == 500
+        assert conn.execute(sa.text("SELECT count(*) FROM points_ledger")).scalar() == 2
+
+
+def test_a_dry_run_counts_and_writes_nothing(engine, se, guild):
+    se.points.update({"ann": 500, "cat": 1200, "nobody_here": 5})
+
+    dry = run(engine, se, dry_run=True)
+
+    assert numbers(dry) == (2, 0, 1)
+    with engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT count(*) FROM points_ledger")).scalar() == 0
+        assert conn.execute(sa.text("SELECT count(*) FROM points_balances")).scalar() == 0
+
+
+def test_a_guild_on_the_streamelements_backend_has_nothing_to_import(engine, se, guild):
+    se.points["ann"] = 500
+
+    outcome = run(engine, se, backend="streamelements")
+
+    assert outcome.uses_streamelements
+    assert outcome.report is None
+    assert se.authorizations == []  # StreamElements was not even asked
+
+
+def test_without_a_guild_named_the_guild_on_the_channel_has_nothing_to_do(engine, se, guild):
+    outcome = run(engine, se, guild_id=None, on_channel=[GUILD])
+
+    assert outcome.uses_streamelements
+    assert outcome.guild_id == GUILD
+    assert se.authorizations == []
+
+
+def test_without_a_guild_named_the_only_guild_is_credited(engine, se, guild):
+    se.points["ann"] = 500
+
+    outcome = run(engine, se, guild_id=None)
+
+    assert outcome.guild_id == GUILD
+    assert numbers(outcome) == (1, 0, 0)
+
+
+def test_without_a_guild_named_several_guilds_are_a_question(engine, se, guild):
+    with engine.begin() as conn:
+        ensure_guild(conn, 42, NOW)
+    with pytest.raises(
+        ImportProblem,
+        match=r"Say which guild gets the points: --guild <id> \(StreamKeeper has 2 guilds\)",
+    ):
+        run(engine, se, guild_id=None)
+
+
+def test_without_twitch_only_logins_seen_here_resolve(engine, se, guild):
+    se.points.update({"ann": 500, "cat": 1200})
+
+    outcome = run(engine, se, twitch=None)
+
+    assert numbers(outcome) == (1, 0, 1)
+
+
+@pytest.mark.parametrize(
+    ("options", "words"),
+    [
+        ({"jwt": "wrong.jwt"}, "refused the JWT"),
+        ({"channel": "not-a-channel"}, "--channel: a StreamElements channel id is 24 hexadecimal"),
+        ({"channel": "0123456789abcdef01234567"}, "answered 404"),
+        ({"guild_id": 42}, "Guild 42 does not exist in StreamKeeper"),
+    ],
+)
+def test_bad_input_is_refused_in_one_line(engine, se, guild, options, words):
+    se.points["ann"] = 500
+    with pytest.raises(ImportProblem, match=words) as caught:
+        run(engine, se, **options)
+    assert "\n" not in str(caught.value)
+    assert JWT not in str(caught.value)
+
+
+def test_an_unreachable_streamelements_is_refused(engine, guild):
+    with FakeStreamElements() as se:
+        pass  # stopped: nothing listens there now
+    with pytest.raises(ImportProblem, match="Could not read the leaderboard: StreamElements"):
+        run(engine, se)
+
+
+def test_a_garbled_answer_is_refused(engine, se, guild):
+    se.fail_next("garbage")
+    with pytest.raises(ImportProblem, match="not JSON"):
+        run(engine, se)
+
+
+@pytest.mark.parametrize(
+    ("content", "words"),
+    [
+        (None, "Could not read the JWT file"),
+        (b"", "empty"),
+        (b"one\ntwo\n", "more than one line"),
+        (b"x" * 9000, "more than a JWT"),
+        ("é".encode(), "something other than a JWT"),
+    ],
+)
+def test_a_bad_jwt_file_is_refused(tmp_path: Path, content, words):
+    path = tmp_path / "jwt.txt"
+    if content is not None:
+        path.write_bytes(content)
+    with pytest.raises(ImportProblem, match=words):
+        read_jwt(str(path))
+
+
+def test_a_jwt_file_is_read_without_its_newline(tmp_path: Path):
+    path = tmp_path / "jwt.txt"
+    path.write_text(JWT + "\n")
+    assert read_jwt(str(path)) == JWT
