@@ -30,6 +30,8 @@ import math
 import multiprocessing
 import queue
 import statistics
+import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
@@ -77,6 +79,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--dashboard-rate", type=float, default=100.0, help="dashboard: fixed rate, requests/s"
     )
     parser.add_argument(
+        "--dashboard-streams", choices=("events", "overlays"), default="events",
+        help="dashboard: what B keeps open: the guild's event log page streams (signed in), or "
+        "on-stream overlays (/overlay/<token>/events, no login; heist, raffle and alerts in turn)",
+    )  # fmt: skip
+    parser.add_argument(
         "--dashboard-rounds", type=int, default=6,
         help=f"dashboard: rounds of each side and phase, interleaved (at least {MIN_ROUNDS}); "
         "the count and the seconds are split over them",
@@ -101,12 +108,14 @@ class Streams:
     _results: Any = None
     _process: Any = None
 
-    def start(self, port: int, cookie: str, count: int) -> None:
+    def start(self, port: int, cookie: str, count: int, paths: Sequence[str] = ()) -> None:
+        """Open ``count`` streams: the event log's with ``cookie``, or, when ``paths`` are
+        given, those paths in turn (the overlays' streams, which want no login)."""
         context = multiprocessing.get_context("spawn")
         self._stop, ready, self._results = context.Event(), context.Event(), context.Queue()
         self._process = context.Process(
             target=_read_streams,
-            args=(port, cookie, count, self._stop, ready, self._results),
+            args=(port, cookie, count, self._stop, ready, self._results, list(paths)),
             daemon=True,
         )
         self._process.start()
@@ -124,15 +133,18 @@ class Streams:
             setattr(self, name, value)
 
 
-def _read_streams(port: int, cookie: str, count: int, stop, ready, results) -> None:  # type: ignore[no-untyped-def]
+def _read_streams(port: int, cookie: str, count: int, stop, ready, results, paths) -> None:  # type: ignore[no-untyped-def]
     seen = {"opened": 0, "refused": 0, "changed": 0, "heartbeats": 0, "problems": []}
 
     async def one(n: int) -> None:
         reader, writer = await asyncio.open_connection(HOST, port)
+        if paths:
+            path, login = paths[n % len(paths)], ""
+        else:
+            path, login = f"/dashboard/{GUILD_ID}/live/events", f"Cookie: sk_session={cookie}\r\n"
         writer.write(
             (
-                f"GET /dashboard/{GUILD_ID}/live/events HTTP/1.1\r\nHost: {HOST}\r\n"
-                f"Cookie: sk_session={cookie}\r\nAccept: text/event-stream\r\n\r\n"
+                f"GET {path} HTTP/1.1\r\nHost: {HOST}\r\n{login}Accept: text/event-stream\r\n\r\n"
             ).encode()
         )
         status = await reader.readline()
@@ -148,7 +160,7 @@ def _read_streams(port: int, cookie: str, count: int, stop, ready, results) -> N
                 if not line:
                     seen["problems"].append(f"stream {n} ended early")
                     return
-                if line.startswith(b"event: changed"):
+                if line.startswith((b"event: changed", b"event: state", b"event: alert")):
                     seen["changed"] += 1
                 elif b"heartbeat" in line:
                     seen["heartbeats"] += 1
@@ -214,9 +226,9 @@ class Results:
 @contextmanager
 def _server(
     workdir: Path, public_pem: str, discord: FakeDiscordOAuth, dashboards: int
-) -> Iterator[tuple[int, Path]]:
+) -> Iterator[tuple[int, Path, list[str]]]:
     """``python -m core run`` in a folder of its own, migrated, the bench guild added: yields
-    its port and its database file."""
+    its port, its database file and the paths of the guild's overlay streams."""
     data = workdir / f"dashboards-{dashboards}"
     data.mkdir()
     port = free_port()
@@ -237,8 +249,20 @@ def _server(
     _cli(env, data, "migrate")
     _cli(env, data, "guild", "add", str(GUILD_ID), "--kick-channel", "benchstreamer",
          "--kick-broadcaster-id", BROADCASTER_ID)  # fmt: skip
+    overlays = [_overlay_path(env, data, kind) for kind in ("heist", "raffle", "alerts")]
     with core_run(env, data):
-        yield port, data / "data" / "streamkeeper.sqlite3"
+        yield port, data / "data" / "streamkeeper.sqlite3", overlays
+
+
+def _overlay_path(env: dict[str, str], cwd: Path, kind: str) -> str:
+    """The path of the bench guild's ``kind`` overlay's stream (``python -m core overlay url``)."""
+    done = subprocess.run(
+        [sys.executable, "-m", "core", "overlay", "url", "--guild", str(GUILD_ID), "--kind", kind],
+        env=env, cwd=cwd, capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    if done.returncode != 0:
+        raise RuntimeError(f"core overlay url failed: {done.stderr[-2000:]}")
+    return urlsplit(done.stdout.strip()).path + "/events"
 
 
 def split(requests: Sequence[bytes], rounds: int) -> list[Sequence[bytes]]:
@@ -284,13 +308,15 @@ def run(args: argparse.Namespace, workdir: Path, report: Report) -> Results:
         discord.sign_in_as(user)
         for dashboards in (0, args.dashboards):
             say(f"dashboard: starting python -m core run (SQLite) for {dashboards} dashboards ...")
-            port, database = servers.enter_context(
+            port, database, overlays = servers.enter_context(
                 _server(workdir, public_pem, discord, dashboards)
             )
             results.sides.append(Side(dashboards, port, database))
         idle, busy = results.sides
         streams = busy.streams = Streams()
-        streams.start(busy.port, _login(f"http://{HOST}:{busy.port}", discord), busy.dashboards)
+        cookie = _login(f"http://{HOST}:{busy.port}", discord)
+        paths = overlays if args.dashboard_streams == "overlays" else ()
+        streams.start(busy.port, cookie, busy.dashboards, paths)
         try:
             for side in results.sides:
                 _measure(
@@ -352,7 +378,8 @@ def print_figures(args: argparse.Namespace, results: Results, report: Report) ->
     rounds = len(top.a)
     say()
     say(
-        f"DASHBOARDS: python -m core run, SQLite, two servers side by side; {rounds} rounds of "
+        f"DASHBOARDS ({args.dashboard_streams} streams): python -m core run, SQLite, two "
+        f"servers side by side; {rounds} rounds of "
         f"each, interleaved ({top.order}); max: {CONNECTIONS} connections closed-loop, "
         f"{args.dashboard_count:,} requests in all; rate: {args.dashboard_rate:.0f}/s open-loop "
         f"for {args.dashboard_seconds:.0f} s in all; medians of the rounds"

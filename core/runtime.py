@@ -46,6 +46,7 @@ from core.wiring import (
     kick,
     linking,
     live,
+    overlays,
     points,
     raffle,
     roles,
@@ -85,6 +86,7 @@ FEATURES = (
     sub_tiers,
     points,
     heist,
+    overlays,
 )
 
 

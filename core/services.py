@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from core.features.linking.effects import LinkEffects
     from core.features.linking.service import LinkingService
     from core.features.live.changes import LiveBackend, LiveNotifier
+    from core.features.overlays.service import OverlayService
     from core.features.points.se_wallet import SeWallet
     from core.features.points.service import PointsService
     from core.features.raffle.service import RaffleService
@@ -60,3 +61,4 @@ class FeatureServices:
     points: PointsService
     points_wallet: SeWallet
     heist: HeistService
+    overlays: OverlayService

@@ -20,6 +20,7 @@ from core.features.guilds.service import GuildService
 from core.features.heist.service import HeistService
 from core.features.linking.effects import LinkEffects
 from core.features.linking.service import LinkingService
+from core.features.overlays.service import OverlayService
 from core.features.points.se_wallet import SeWallet
 from core.features.points.service import PointsService
 from core.features.raffle.service import RaffleService
@@ -55,6 +56,7 @@ class BotServices:
     vip: VipService | None = None
     sub_tiers: SubTierService | None = None
     heist: HeistService | None = None
+    overlays: OverlayService | None = None
     points: PointsService | None = None
     points_wallet: SeWallet | None = None  # the StreamElements backend
     directory: DirectoryService | None = None  # what the bot sees of each server, for the web
@@ -81,6 +83,7 @@ class BotServices:
             vip=runtime.vip,
             sub_tiers=runtime.sub_tiers,
             heist=runtime.heist,
+            overlays=runtime.overlays,
             points=runtime.points,
             points_wallet=runtime.points_wallet,
             directory=runtime.directory,

@@ -70,6 +70,9 @@ def create_app(services: WebServices | None = None) -> Flask:
         from core.web.dashboard import register
 
         register(app, services.dashboard)  # its landing page is "/"
+        from core.web import overlays
+
+        overlays.register(app, services.dashboard.overlays)  # /overlay/<token>, on its live hub
         if services.setup is not None:  # drawn with the dashboard's templates and stylesheet
             from core.web import setup
 

@@ -17,6 +17,7 @@ from sqlalchemy.engine import Connection
 
 from core.events import Platform
 from core.features.heist.tables import heist_participants, heist_settings, heists
+from core.features.live.changes import touch
 from core.storage.schema import UTCDateTime
 
 OPEN, RESOLVED, CANCELLED = "open", "resolved", "cancelled"
@@ -117,6 +118,7 @@ def open_heist(
     closes_at: datetime,
 ) -> int | None:
     """A new open heist's id; None when the guild's chat has one open already."""
+    touch(conn, guild_id, "heist")  # the heist overlay hears of it
     return conn.execute(
         _OPEN,
         {
@@ -183,13 +185,16 @@ def due_heists(conn: Connection, now: datetime) -> list[int]:
 def finish(conn: Connection, heist_id: int, state: str, at: datetime) -> bool:
     """Move an open heist to ``state``; False when it is not open (someone else finished it)."""
     h = heists.c
-    return bool(
-        conn.execute(
-            sa.update(heists)
-            .where(h.id == heist_id, h.state == OPEN)
-            .values(state=state, open_key=None, resolved_at=at)
-        ).rowcount
-    )
+    guild_id = conn.execute(
+        sa.update(heists)
+        .where(h.id == heist_id, h.state == OPEN)
+        .values(state=state, open_key=None, resolved_at=at)
+        .returning(h.guild_id)
+    ).scalar()
+    if guild_id is None:
+        return False
+    touch(conn, int(guild_id), "heist")  # the heist overlay hears of it
+    return True
 
 
 def unannounced(conn: Connection, since: datetime) -> list[int]:
@@ -252,6 +257,8 @@ def add_participant(
             "has_sub_badge": has_sub_badge,
         },
     ).first()
+    if row is not None:
+        touch(conn, heist.guild_id, "heist")  # the heist overlay hears of it
     return row is not None
 
 
@@ -349,6 +356,15 @@ def export_rows(conn: Connection, guild_id: int) -> list[sa.Row]:
             .order_by(h.id, p.id)
         )
     )
+
+
+def latest_heist(conn: Connection, guild_id: int) -> Heist | None:
+    """The guild's most recent heist, open or not (the heist overlay's subject)."""
+    h = heists.c
+    row = conn.execute(
+        sa.select(heists).where(h.guild_id == guild_id).order_by(h.id.desc()).limit(1)
+    ).first()
+    return None if row is None else _heist(row)
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,8 @@ from sqlalchemy.engine import Connection
 
 from core.events import Platform, utc
 from core.features.live.changes import touch
+from core.features.raffle.ports import TICKETS_AWARDED, TicketsAwarded
+from core.storage import hooks
 from core.storage.schema import UTCDateTime
 
 SOURCES = ("watchtime", "gift", "wager", "admin", "import")
@@ -176,7 +178,29 @@ def award(conn: Connection, row: TicketAward) -> bool:
         written = True
     if written:
         touch(conn, row.guild_id, "raffle")  # the dashboard's standings hear of it
+        _tell_awarded(conn, [row])
     return written
+
+
+def _tell_awarded(conn: Connection, rows: Sequence[TicketAward]) -> None:
+    if rows and hooks.has_listeners(conn, TICKETS_AWARDED):
+        awarded = [
+            TicketsAwarded(r.guild_id, r.period_id, str(r.platform), r.platform_user_id, r.amount)
+            for r in rows
+        ]
+        hooks.emit(conn, TICKETS_AWARDED, awarded)
+
+
+def _written_rows(
+    rows: Sequence[TicketAward], keys: set[tuple[int, str, str]]
+) -> list[TicketAward]:
+    """The rows behind the written ``keys``: the first row of each key, as the insert took."""
+    taken, found = set(), []
+    for row in rows:
+        if row.key in keys and row.key not in taken:
+            taken.add(row.key)
+            found.append(row)
+    return found
 
 
 def award_many(conn: Connection, rows: Sequence[TicketAward]) -> set[tuple[int, str, str]]:
@@ -212,7 +236,9 @@ def award_many(conn: Connection, rows: Sequence[TicketAward]) -> set[tuple[int, 
     for guild_id in {row.guild_id for row in rows}:
         touch(conn, guild_id, "raffle")  # the dashboard's standings hear of it
     if not sqlite:
-        return {tuple(key) for key in conn.execute(_MANY_POSTGRES, {"rows": payload})}
+        written = {tuple(key) for key in conn.execute(_MANY_POSTGRES, {"rows": payload})}
+        _tell_awarded(conn, _written_rows(rows, written))  # type: ignore[arg-type]
+        return written  # type: ignore[return-value]
     added = conn.execute(_MANY_SQLITE, {"rows": payload}).all()
     moved: dict[tuple[int, str, str], list] = {}
     for row in added:
@@ -234,7 +260,9 @@ def award_many(conn: Connection, rows: Sequence[TicketAward]) -> set[tuple[int, 
                 for (period_id, platform, user_id), (guild_id, amount) in moved.items()
             ],
         )
-    return {(row.period_id, row.source, row.source_ref) for row in added}
+    written = {(row.period_id, row.source, row.source_ref) for row in added}
+    _tell_awarded(conn, _written_rows(rows, written))
+    return written
 
 
 def _sqlite_time(moment: datetime) -> str:

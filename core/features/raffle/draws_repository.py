@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from core.events import Platform
+from core.features.live.changes import touch
 from core.features.raffle.tables import raffle_draws, raffle_winners
 
 
@@ -175,6 +176,7 @@ def complete_draw(
                 for winner in winners
             ],
         )
+    touch(conn, guild_id, "raffle")  # the raffle overlay shows the winners
 
 
 def _draw(conn: Connection, row: sa.Row) -> Draw:

@@ -6,6 +6,7 @@ The ledger is append-only: a change of tickets is a new row, unique by
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -226,6 +227,24 @@ def get_balance(
         _of_viewer(raffle_balances, guild_id, period_id, platform, platform_user_id)
     )
     return int(conn.execute(query).scalar() or 0)
+
+
+def get_balances(
+    conn: Connection, guild_id: int, period_id: int, viewers: Sequence[tuple[str, str]]
+) -> dict[tuple[str, str], int]:
+    """(platform, user id) -> tickets in the period, for those of ``viewers`` holding any row."""
+    found: dict[tuple[str, str], int] = {}
+    keys = list(dict.fromkeys(viewers))
+    b = raffle_balances.c
+    for start in range(0, len(keys), 500):  # keeps the IN list within every backend's limits
+        query = sa.select(b.platform, b.platform_user_id, b.tickets).where(
+            b.period_id == period_id,
+            b.guild_id == guild_id,
+            sa.tuple_(b.platform, b.platform_user_id).in_(keys[start : start + 500]),
+        )
+        for row in conn.execute(query):
+            found[(row.platform, row.platform_user_id)] = int(row.tickets)
+    return found
 
 
 def list_top_balances(

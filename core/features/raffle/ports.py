@@ -83,3 +83,18 @@ class RaffleAnnouncer(Protocol):
     async def period_closed(self, channel_id: int, period: PeriodAnnouncement) -> None: ...
 
     async def draw_completed(self, channel_id: int, draw: DrawAnnouncement) -> None: ...
+
+
+# Emitted (core/storage/hooks.py) in the transaction that writes tickets, with the awards it
+# wrote (``list[TicketsAwarded]``): a follower such as the overlays' milestone alerts records what
+# it must beside them, so it commits or rolls back with the tickets.
+TICKETS_AWARDED = "raffle.tickets_awarded"
+
+
+@dataclass(frozen=True)
+class TicketsAwarded:
+    guild_id: int
+    period_id: int
+    platform: str
+    platform_user_id: str
+    amount: int

@@ -159,3 +159,9 @@ class TemporaryRoles(Protocol):
         """Done (no error) when the member left or no longer has it; RoleRefused when the role
         cannot be taken; DiscordUnavailable while Discord is not connected."""
         ...
+
+
+# Emitted (core/storage/hooks.py) with each audit entry, in the transaction that makes the change
+# it logs (``vip.repository.AuditEntry``): a follower such as the overlays' VIP alerts records
+# what it must beside it.
+AUDIT_WRITTEN = "vip.audit_written"

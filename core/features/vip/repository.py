@@ -13,7 +13,9 @@ from sqlalchemy.engine import Connection
 
 from core.events import Platform
 from core.features.live.changes import touch
+from core.features.vip.ports import AUDIT_WRITTEN
 from core.features.vip.tables import vip_audit, vip_grants, vip_settings
+from core.storage import hooks
 from core.storage.db import insert_for
 
 # Grant sources
@@ -254,6 +256,7 @@ def add_audit(conn: Connection, entry: AuditEntry) -> None:
     values["platform"] = entry.platform.value
     conn.execute(vip_audit.insert().values(values))
     touch(conn, entry.guild_id, "vip")  # every change of the list is logged here
+    hooks.emit(conn, AUDIT_WRITTEN, entry)  # e.g. the overlays' VIP alert, in this transaction
 
 
 def audit_log(

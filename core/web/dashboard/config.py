@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from core.features.heist.service import HeistService
     from core.features.linking.service import LinkingService
     from core.features.live.changes import LiveBackend
+    from core.features.overlays.service import OverlayService
     from core.features.points.service import PointsService
     from core.features.raffle.service import RaffleService
     from core.features.raffle.views import RaffleViews
@@ -72,6 +73,9 @@ class DashboardConfig:
     # Runs a feature's coroutine from a web thread and returns its result (core/web/dashboard/
     # wiring.py: on the bot's loop in the combined process, else on a loop of this process).
     run: Callable[[Any], Any] | None = None
+    # On-stream overlays (core/features/overlays/): their pages at /overlay/<token> and the
+    # dashboard's overlays page.
+    overlays: OverlayService | None = None
     # Temporary VIP (core/features/vip/service.py), when that feature is on.
     vip: VipService | None = None
     # The settings pages' services (core/web/dashboard/pages/); None: that feature is off here.

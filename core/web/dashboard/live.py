@@ -90,8 +90,18 @@ class LiveHub:
             self._closed = True
             self._cond.notify_all()
 
-    def stream(self, guild_id: int, topic: str, last_id: int | None) -> Iterator[str]:
+    def wait(self, guild_id: int, topic: str, seen: int, timeout: float) -> int | None:
+        """The topic's number once it passes ``seen``, or after ``timeout`` seconds whatever it
+        is; None once the hub is closed (the stream must end)."""
         key = (guild_id, topic)
+        with self._cond:
+            self._cond.wait_for(
+                lambda: self._closed or self._latest.get(key, 0) > seen,
+                timeout=max(0.0, timeout),
+            )
+            return None if self._closed else self._latest.get(key, 0)
+
+    def stream(self, guild_id: int, topic: str, last_id: int | None) -> Iterator[str]:
         ends = self.clock() + self.stream_seconds
         seen = self.latest(guild_id, topic)
         yield f"retry: {RETRY_MS}\n\n"
@@ -102,13 +112,8 @@ class LiveHub:
         elif last_id > seen:
             yield _event("reload", seen, topic)  # a number from before a restart
         while True:
-            with self._cond:
-                self._cond.wait_for(
-                    lambda seen=seen: self._closed or self._latest.get(key, 0) > seen,
-                    timeout=max(0.0, min(self.heartbeat, ends - self.clock())),
-                )
-                closed, now = self._closed, self._latest.get(key, 0)
-            if closed:
+            now = self.wait(guild_id, topic, seen, min(self.heartbeat, ends - self.clock()))
+            if now is None:
                 return
             if now > seen:
                 seen = now
@@ -123,11 +128,31 @@ def _event(name: str, seq: int, topic: str) -> str:
     return f"id: {seq}\nevent: {name}\ndata: {json.dumps({'topic': topic})}\n\n"
 
 
-def _last_event_id() -> int | None:
+def last_event_id() -> int | None:
     raw = request.headers.get("Last-Event-ID") or request.args.get("last_id")
     if raw is None or not raw.isascii() or not raw.isdecimal() or len(raw) > 18:
         return None
     return int(raw)
+
+
+def event_stream(events: Callable[[LiveHub], Iterator[str]]) -> Response:
+    """A Server-Sent Events answer with ``events(hub)``, counted against the process's bound on
+    open streams (503 with ``Retry-After`` beyond it, or when this process hears no changes)."""
+    hub: LiveHub | None = current_app.extensions.get("live")
+    if hub is None or not hub.admit():
+        busy = Response("Too many live pages open; retrying shortly.\n", 503)
+        busy.headers["Retry-After"] = str(BUSY_RETRY_SECONDS)
+        busy.mimetype = "text/plain"
+        return busy
+    try:
+        response = Response(events(hub), mimetype="text/event-stream")
+    except BaseException:
+        hub.release()
+        raise
+    response.call_on_close(hub.release)  # when the server is done with it, however it ended
+    response.headers["Cache-Control"] = "no-cache, no-store"
+    response.headers["X-Accel-Buffering"] = "no"  # a proxy must pass events on at once
+    return response
 
 
 def register(app: Flask, config: DashboardConfig, blueprints: set[str]) -> None:
@@ -141,22 +166,7 @@ def register(app: Flask, config: DashboardConfig, blueprints: set[str]) -> None:
     def stream(guild_id: int, topic: str):  # type: ignore[no-untyped-def]
         if topic not in TOPICS:
             abort(404)
-        hub: LiveHub | None = current_app.extensions.get("live")
-        if hub is None or not hub.admit():
-            busy = Response("Too many live pages open; retrying shortly.\n", 503)
-            busy.headers["Retry-After"] = str(BUSY_RETRY_SECONDS)
-            busy.mimetype = "text/plain"
-            return busy
-        try:
-            events = hub.stream(guild_id, topic, _last_event_id())
-            response = Response(events, mimetype="text/event-stream")
-        except BaseException:
-            hub.release()
-            raise
-        response.call_on_close(hub.release)  # when the server is done with it, however it ended
-        response.headers["Cache-Control"] = "no-cache, no-store"
-        response.headers["X-Accel-Buffering"] = "no"  # a proxy must pass events on at once
-        return response
+        return event_stream(lambda hub: hub.stream(guild_id, topic, last_event_id()))
 
     app.register_blueprint(bp)
     blueprints.add(bp.name)

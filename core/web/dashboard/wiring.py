@@ -112,6 +112,7 @@ def dashboard_config(rt: Runtime) -> DashboardConfig:
         live_stream_seconds=settings.web.live_stream_seconds,
         run=coroutine_runner(lambda: rt.loop),
         vip=rt.vip,
+        overlays=rt.overlays,
         raffle=rt.raffle,
         roles=rt.roles,
         kick_setup=rt.kick_setup,

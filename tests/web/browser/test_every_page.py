@@ -46,6 +46,7 @@ GUILD_PAGES = (
     "vip/",
     "slot-calls/",
     "heist/",
+    "overlays/",
     "events/",
 )  # (raffle/standings, vip/list and vip/log are parts these pages fetch, not pages)
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import socket
 from collections.abc import Iterator
+from contextlib import contextmanager
 from urllib.parse import urlsplit
 
 import httpx
@@ -40,11 +41,14 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-@pytest.fixture
-def live_site(tmp_path, discord) -> Iterator[tuple[Runtime, FakeTwitch, str]]:  # type: ignore[no-untyped-def]
+@contextmanager
+def served_on_fake_twitch(  # type: ignore[no-untyped-def]
+    tmp_path, discord, clock: Clock, **settings: str
+) -> Iterator[tuple[Runtime, FakeTwitch, str]]:
+    """A Runtime on a fake Twitch (where ann is a user) and the fake Discord, its web side
+    served by the production server on 127.0.0.1; ``settings`` added to its own."""
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
-    clock = Clock()  # real time: webhook timestamps must be fresh
     with FakeTwitch(redirect_uris=[f"{url}/auth/twitch/callback"], clock=clock) as twitch:
         twitch.add_user(ANN, "ann")
         runtime = runtime_on_fake_twitch(
@@ -57,6 +61,7 @@ def live_site(tmp_path, discord) -> Iterator[tuple[Runtime, FakeTwitch, str]]:  
             DISCORD_CLIENT_SECRET=CLIENT_SECRET,
             DISCORD_API_BASE_URL=discord.api_base_url,
             DISCORD_OAUTH_BASE_URL=discord.oauth_base_url,
+            **settings,
         )
         server = runtime.start_web_server()
         try:
@@ -65,6 +70,13 @@ def live_site(tmp_path, discord) -> Iterator[tuple[Runtime, FakeTwitch, str]]:  
             server.close()
             runtime.live.close()
             runtime.close()
+
+
+@pytest.fixture
+def live_site(tmp_path, discord) -> Iterator[tuple[Runtime, FakeTwitch, str]]:  # type: ignore[no-untyped-def]
+    # Real time: webhook timestamps must be fresh.
+    with served_on_fake_twitch(tmp_path, discord, Clock()) as site:
+        yield site
 
 
 def _connect_twitch(runtime: Runtime, run, url: str) -> None:  # type: ignore[no-untyped-def]

@@ -1,0 +1,42 @@
+"""``python -m core overlay url --guild <id> --kind heist|raffle|alerts [--rotate]``: the secret
+URL of a guild's on-stream overlay, for an OBS browser source."""
+
+from __future__ import annotations
+
+import argparse
+
+from core.cli import AddCommand, CommandFailed, open_runtime
+
+KINDS = ("heist", "raffle", "alerts")
+
+
+def register(command: AddCommand) -> None:
+    overlay = command("overlay", _overlay_help, "Print a guild's overlay URL for OBS.")
+    overlay_sub = overlay.add_subparsers(dest="overlay_command", metavar="action")
+    url = overlay_sub.add_parser(
+        "url", help="Print the overlay's URL (made on first use); --rotate makes a new one."
+    )
+    url.add_argument("--guild", type=int, required=True, help="Discord server id")
+    url.add_argument("--kind", choices=KINDS, required=True, help="which overlay")
+    url.add_argument(
+        "--rotate", action="store_true", help="replace the URL: the old one stops working at once"
+    )
+    url.set_defaults(handler=_overlay_url)
+
+
+def _overlay_help(_args: argparse.Namespace) -> int:
+    raise CommandFailed(
+        "Say what to do: 'overlay url --guild <id> --kind heist|raffle|alerts [--rotate]'."
+    )
+
+
+def _overlay_url(args: argparse.Namespace) -> int:
+    runtime = open_runtime()
+    try:
+        if args.guild not in runtime.guilds.guild_ids():
+            raise CommandFailed(f"Guild {args.guild} is not set up; add it with 'guild add'.")
+        url = runtime.overlays.url(args.guild, args.kind, rotate=args.rotate)
+    finally:
+        runtime.close()
+    print(url)  # noqa: T201
+    return 0

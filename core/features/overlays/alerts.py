@@ -1,0 +1,141 @@
+"""The alert feed: numbered, append-only, each thing announced once.
+
+An alert is recorded in the transaction of what it announces where that transaction is ours to
+join: a VIP grant or extension (the VIP audit entry, ``vip.ports.AUDIT_WRITTEN``) and a viewer's
+raffle tickets passing a milestone (``raffle.ports.TICKETS_AWARDED``); a gift of subscriptions
+is its own event, recorded by a handler. Each alert carries the reference of what it announces
+(unique per guild), so a replayed event, a second source or a retried transaction adds nothing,
+and a number the guild's counter hands out in the same transaction, so an overlay that
+reconnects asks for the numbers after the last it showed and never sees one twice.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from datetime import datetime
+
+from sqlalchemy.engine import Connection, Engine
+
+from core.events import SubscriptionsGifted, utc
+from core.features.live.changes import touch
+from core.features.overlays import repository
+from core.features.raffle import ledger_repository
+from core.features.raffle.earning import gift_reference
+from core.features.raffle.ports import TicketsAwarded
+from core.features.viewers.repository import usernames_of
+from core.features.vip.repository import AuditEntry
+
+VIP_ACTIONS = {"granted": "is now a VIP", "extended": "extended their VIP"}
+
+
+def record(
+    conn: Connection,
+    guild_id: int,
+    kind: str,
+    title: str,
+    detail: str,
+    source_ref: str,
+    at: datetime,
+) -> int | None:
+    """Append an alert in ``conn``'s transaction; its number, or None when ``source_ref`` was
+    announced already."""
+    if repository.has_alert(conn, guild_id, source_ref):
+        return None
+    seq = repository.next_seq(conn, guild_id)
+    repository.add_alert(conn, guild_id, seq, kind, title, detail, source_ref, at)
+    touch(conn, guild_id, "alerts")  # open alert overlays fetch it
+    return seq
+
+
+class AlertRecorder:
+    def __init__(self, engine: Engine, clock: Callable[[], datetime]) -> None:
+        self.engine = engine
+        self.clock = clock
+
+    def vip_audited(self, conn: Connection, entry: AuditEntry) -> None:
+        """A VIP audit entry was written: announce a grant or an extension."""
+        words = VIP_ACTIONS.get(entry.action)
+        if words is None or not repository.get_settings(conn, entry.guild_id).alert_vip:
+            return
+        detail = ""
+        if entry.new_expires_at is not None:
+            detail = "until " + utc(entry.new_expires_at).strftime("%b %d, %H:%M UTC")
+        what = entry.redemption_id or utc(entry.at).isoformat()
+        record(
+            conn,
+            entry.guild_id,
+            f"vip_{entry.action}",
+            f"{entry.username} {words}",
+            detail,
+            f"vip:{entry.platform}:{entry.platform_user_id}:{entry.action}:{what}",
+            entry.at,
+        )
+
+    def tickets_awarded(self, conn: Connection, awarded: Sequence[TicketsAwarded]) -> None:
+        """Tickets were written: announce each viewer whose balance passed a milestone."""
+        by_period: dict[tuple[int, int], dict[tuple[str, str], int]] = defaultdict(dict)
+        for award in awarded:
+            moved = by_period[(award.guild_id, award.period_id)]
+            viewer = (award.platform, award.platform_user_id)
+            moved[viewer] = moved.get(viewer, 0) + award.amount
+        now = utc(self.clock())
+        for (guild_id, period_id), moved in by_period.items():
+            chosen = repository.get_settings(conn, guild_id)
+            if not chosen.alert_milestones or not chosen.milestones:
+                continue
+            after = ledger_repository.get_balances(conn, guild_id, period_id, list(moved))
+            passed = {
+                viewer: [m for m in chosen.milestones if tickets - moved[viewer] < m <= tickets]
+                for viewer, tickets in after.items()
+            }
+            passed = {viewer: found for viewer, found in passed.items() if found}
+            if not passed:
+                continue
+            names = usernames_of(conn, list(passed))
+            for (platform, user_id), milestones in passed.items():
+                name = names.get(f"{platform}:{user_id}", user_id)
+                for milestone in milestones:
+                    record(
+                        conn,
+                        guild_id,
+                        "tickets_milestone",
+                        f"{name} reached {milestone:,} raffle tickets",
+                        "",
+                        f"tickets:{period_id}:{platform}:{user_id}:{milestone}",
+                        now,
+                    )
+
+    def gifts(self, guild_id: int, event: SubscriptionsGifted) -> None:
+        """Event handler: announce a gift of subscriptions (once per gift, whichever source)."""
+        gifter = event.gifter.username if event.gifter else "Anonymous"
+        count = event.count or len(event.giftees)
+        with self.engine.begin() as conn:
+            if not repository.get_settings(conn, guild_id).alert_gifts:
+                return
+            subs = "sub" if count == 1 else "subs"
+            record(
+                conn,
+                guild_id,
+                "gifted_subs",
+                f"{gifter} gifted {count:,} {subs}",
+                "Thank you!",
+                "gift:" + gift_reference(event),
+                event.occurred_at,
+            )
+
+    def test_alert(self, guild_id: int) -> int:
+        """A sample alert for the dashboard's "send test alert" button."""
+        with self.engine.begin() as conn:
+            seq = record(
+                conn,
+                guild_id,
+                "test",
+                "Test alert",
+                "Your alerts overlay works.",
+                "test:" + secrets.token_hex(8),
+                utc(self.clock()),
+            )
+        assert seq is not None  # noqa: S101 (a fresh random reference)
+        return seq

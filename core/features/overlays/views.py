@@ -1,0 +1,118 @@
+"""What each overlay shows, read from our own database only: plain dicts ready for JSON.
+
+- heist: the open heist's crew (name, stake, risk, badge) and when its window closes; once it
+  is resolved, the outcome and payouts for ``OUTCOME_SECONDS``; else idle.
+- raffle: the open period's top viewers by tickets and its total; the last finished draw's
+  winners with the path of its public proof page.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy.engine import Engine
+
+from core.events import utc
+from core.features.heist import repository as heists
+from core.features.raffle import draws_repository, ledger_repository, periods_repository
+from core.features.viewers.repository import usernames_of
+
+OUTCOME_SECONDS = 120  # how long a finished heist's result stays on the overlay
+TOP = 5  # the raffle overlay's board
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return None if moment is None else utc(moment).isoformat()
+
+
+def _badge(tier: str | None, has_sub_badge: bool) -> str | None:
+    if tier == "prime":
+        return "Prime"
+    if tier in ("1", "2", "3"):
+        return f"Tier {tier}"
+    return "Sub" if has_sub_badge else None
+
+
+class OverlayViews:
+    def __init__(self, engine: Engine, clock: Callable[[], datetime]) -> None:
+        self.engine = engine
+        self.clock = clock
+
+    def heist(self, guild_id: int) -> dict[str, Any]:
+        now = utc(self.clock())
+        with self.engine.connect() as conn:
+            heist = heists.latest_heist(conn, guild_id)
+            if heist is None or heist.state == heists.CANCELLED:
+                return {"state": "idle"}
+            if heist.state == heists.RESOLVED and (
+                heist.resolved_at is None
+                or utc(heist.resolved_at) + timedelta(seconds=OUTCOME_SECONDS) <= now
+            ):
+                return {"state": "idle"}
+            crew = heists.crew_of(conn, heist.id)
+        members = [
+            {
+                "name": p.username,
+                "stake": p.stake,
+                "risk": p.risk,
+                "badge": _badge(p.tier, p.has_sub_badge),
+                "won": p.won,
+                "payout": p.payout,
+            }
+            for p in crew
+        ]
+        view: dict[str, Any] = {
+            "state": "open" if heist.state == heists.OPEN else "resolved",
+            "heist_id": heist.id,
+            "crew": members,
+            "staked": sum(p.stake for p in crew),
+            "closes_at": _iso(heist.closes_at),
+        }
+        if heist.state == heists.RESOLVED:
+            view["paid"] = sum(p.payout or 0 for p in crew)
+            view["winners"] = sum(1 for p in crew if p.won)
+            view["shown_until"] = _iso(
+                utc(heist.resolved_at or now) + timedelta(seconds=OUTCOME_SECONDS)
+            )
+        return view
+
+    def raffle(self, guild_id: int, top: int = TOP) -> dict[str, Any]:
+        with self.engine.connect() as conn:
+            period = periods_repository.find_open_period(conn, guild_id)
+            board: list[dict[str, Any]] = []
+            total = 0
+            if period is not None:
+                board = [
+                    {"name": b.username, "tickets": b.tickets}
+                    for b in ledger_repository.list_top_balances(conn, guild_id, period.id, top)
+                ]
+                total = ledger_repository.sum_tickets(conn, guild_id, period.id)
+            draw = draws_repository.find_last_draw(conn, guild_id)
+            if draw is not None and draw.status != "done":
+                draw = None
+            names = {}
+            if draw is not None:
+                names = usernames_of(
+                    conn, [(str(w.platform), w.platform_user_id) for w in draw.winners]
+                )
+        view: dict[str, Any] = {
+            "period_id": None if period is None else period.id,
+            "ends_at": None if period is None else _iso(period.ends_at),
+            "top": board,
+            "total": total,
+            "draw": None,
+        }
+        if draw is not None:
+            view["draw"] = {
+                "id": draw.id,
+                "prize": draw.prize,
+                "drawn_at": _iso(draw.drawn_at),
+                "proof_path": f"/raffle/{draw.period_id}",
+                "winners": [
+                    names.get(f"{w.platform}:{w.platform_user_id}", w.platform_user_id)
+                    for w in sorted(draw.winners, key=lambda w: w.position)
+                ],
+            }
+        return view

@@ -1,0 +1,173 @@
+// On-stream overlays (core/web/overlays/). The page is a 1920x1080 stage scaled to the browser
+// source; it hears its overlay's stream (Server-Sent Events) and draws what it says. Text is
+// only ever set with textContent: names come from stream chat.
+(function () {
+  "use strict";
+  var body = document.body;
+  var kind = body.getAttribute("data-kind");
+  var HEX = /^#[0-9a-f]{6}$/i;
+
+  function colour(name, attr) {
+    var value = body.getAttribute(attr) || "";
+    if (HEX.test(value)) { document.documentElement.style.setProperty(name, value); }
+  }
+  colour("--accent", "data-accent");
+  colour("--text", "data-text");
+
+  function fit() {
+    var scale = Math.min(window.innerWidth / 1920, window.innerHeight / 1080) || 1;
+    document.documentElement.style.setProperty("--scale", String(scale));
+  }
+  window.addEventListener("resize", fit);
+  fit();
+
+  function el(tag, className, text) {
+    var node = document.createElement(tag);
+    if (className) { node.className = className; }
+    if (text !== undefined && text !== null) { node.textContent = String(text); }
+    return node;
+  }
+  function clear(node) { while (node.firstChild) { node.removeChild(node.firstChild); } }
+  function number(n) { return Number(n || 0).toLocaleString("en-US"); }
+
+  // The server's clock, as far as this page can tell: countdowns use it, not the PC's.
+  var offset = 0;
+  function noteNow(state) {
+    if (state && state.now) { offset = Date.parse(state.now) - Date.now(); }
+  }
+  function serverNow() { return Date.now() + offset; }
+
+  // --- heist -----------------------------------------------------------------------------
+  var heistTimer = null;
+  function drawHeist(state) {
+    var panel = document.getElementById("heist");
+    var crew = document.getElementById("heist-crew");
+    var clock = document.getElementById("heist-clock");
+    var summary = document.getElementById("heist-summary");
+    if (heistTimer) { clearInterval(heistTimer); heistTimer = null; }
+    panel.setAttribute("data-state", state.state);
+    if (state.state === "idle") { panel.hidden = true; return; }
+    panel.hidden = false;
+    clear(crew);
+    (state.crew || []).forEach(function (member) {
+      var row = el("li");
+      row.appendChild(el("span", "name", member.name));
+      if (member.badge) { row.appendChild(el("span", "badge", member.badge)); }
+      row.appendChild(el("span", "risk risk-" + member.risk, member.risk));
+      if (state.state === "resolved") {
+        row.appendChild(el("span", member.won ? "won" : "lost", member.won ? "+" + number(member.payout) : "lost " + number(member.stake)));
+      } else {
+        row.appendChild(el("span", "stake", number(member.stake)));
+      }
+      crew.appendChild(row);
+    });
+    var size = (state.crew || []).length;
+    if (state.state === "open") {
+      document.getElementById("heist-title").textContent = "Heist: join now!";
+      summary.textContent = size + (size === 1 ? " in the crew, " : " in the crew, ") + number(state.staked) + " staked. Type !join <amount> <risk>";
+      var closes = Date.parse(state.closes_at);
+      var tick = function () {
+        var left = Math.max(0, Math.round((closes - serverNow()) / 1000));
+        clock.textContent = left > 0 ? Math.floor(left / 60) + ":" + String(left % 60).padStart(2, "0") : "closing...";
+      };
+      tick();
+      heistTimer = setInterval(tick, 250);
+    } else {
+      document.getElementById("heist-title").textContent = "Heist over";
+      clock.textContent = "";
+      summary.textContent = (state.winners || 0) + " of " + size + " made it out. Paid " + number(state.paid) + ".";
+      var until = Date.parse(state.shown_until) - serverNow();
+      heistTimer = setTimeout(function () { panel.hidden = true; panel.setAttribute("data-state", "idle"); }, Math.max(0, until));
+    }
+  }
+
+  // --- raffle ----------------------------------------------------------------------------
+  function drawRaffle(state) {
+    var panel = document.getElementById("raffle");
+    var top = document.getElementById("raffle-top");
+    var drawBox = document.getElementById("raffle-draw");
+    clear(top);
+    (state.top || []).forEach(function (entry, i) {
+      var row = el("li");
+      row.appendChild(el("span", "rank", "#" + (i + 1)));
+      row.appendChild(el("span", "name", entry.name));
+      row.appendChild(el("span", "tickets", number(entry.tickets)));
+      top.appendChild(row);
+    });
+    document.getElementById("raffle-total").textContent = state.period_id ? number(state.total) + " tickets" : "";
+    var draw = state.draw;
+    if (draw) {
+      var winners = document.getElementById("raffle-winners");
+      clear(winners);
+      draw.winners.forEach(function (name) { winners.appendChild(el("li", "", null)).appendChild(el("span", "name", name)); });
+      document.getElementById("raffle-draw-title").textContent = draw.prize ? "Won: " + draw.prize : "Winners";
+      document.getElementById("raffle-proof").textContent = "Proof: " + window.location.origin + draw.proof_path;
+      drawBox.hidden = false;
+    } else {
+      drawBox.hidden = true;
+    }
+    panel.hidden = !(state.period_id || draw);
+  }
+
+  // --- alerts: one at a time, in order, each once -----------------------------------------
+  var queue = [];
+  var lastQueued = 0;
+  var showing = false;
+  var seconds = Math.min(60, Math.max(2, parseInt(body.getAttribute("data-alert-seconds"), 10) || 6));
+  function queueAlert(alert) {
+    if (alert.seq <= lastQueued) { return; }
+    lastQueued = alert.seq;
+    queue.push(alert);
+    if (!showing) { showNext(); }
+  }
+  function showNext() {
+    var box = document.getElementById("alert");
+    var alert = queue.shift();
+    if (!alert) { showing = false; box.hidden = true; return; }
+    showing = true;
+    document.getElementById("alert-title").textContent = alert.title;
+    document.getElementById("alert-detail").textContent = alert.detail;
+    box.setAttribute("data-seq", String(alert.seq));
+    box.setAttribute("data-kind", alert.kind);
+    box.hidden = false;
+    body.setAttribute("data-shown", String(Number(body.getAttribute("data-shown") || 0) + 1));
+    setTimeout(function () {
+      box.hidden = true;
+      setTimeout(showNext, 400);  // a breath between two alerts: never overlapping
+    }, seconds * 1000);
+  }
+
+  // --- the stream ------------------------------------------------------------------------
+  // ?since=N: start after alert N instead of at the newest (the dashboard's preview shows the
+  // test alert it just sent this way).
+  var since = new URLSearchParams(window.location.search).get("since");
+  var lastId = since && /^[0-9]{1,18}$/.test(since) ? since : null;
+  function onState(e) {
+    var state = JSON.parse(e.data);
+    noteNow(state);
+    if (kind === "heist") { drawHeist(state); } else if (kind === "raffle") { drawRaffle(state); }
+    body.setAttribute("data-live", "yes");
+  }
+  function connect() {
+    var url = body.getAttribute("data-events");
+    if (lastId) { url += "?last_id=" + encodeURIComponent(lastId); }
+    var source = new EventSource(url);
+    function note(e) { if (e.lastEventId) { lastId = e.lastEventId; } }
+    source.addEventListener("state", onState);
+    source.addEventListener("ready", function (e) {
+      note(e);
+      var ready = JSON.parse(e.data);
+      lastQueued = ready.last || 0;  // the feed's newest: what comes next is after it
+      body.setAttribute("data-live", "yes");
+    });
+    source.addEventListener("alert", function (e) { note(e); queueAlert(JSON.parse(e.data)); });
+    source.onerror = function () {
+      // EventSource reconnects by itself with Last-Event-ID, but not after an HTTP error
+      // (503: too many streams open): then try again a little later.
+      if (source.readyState === EventSource.CLOSED) {
+        setTimeout(connect, 5000 + Math.random() * 5000);
+      }
+    };
+  }
+  if (window.EventSource) { connect(); }
+})();

@@ -1,0 +1,22 @@
+"""On-stream overlays: the service, the alerts it records beside VIP changes and ticket awards
+(hooks in the writing transaction), and gifted subscriptions (an event handler)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from core.events import SubscriptionsGifted
+from core.features.overlays.service import OverlayService
+from core.features.raffle.ports import TICKETS_AWARDED
+from core.features.vip.ports import AUDIT_WRITTEN
+from core.storage import hooks
+
+if TYPE_CHECKING:
+    from core.runtime import Runtime
+
+
+def install(rt: Runtime) -> None:
+    rt.overlays = OverlayService(rt.engine, rt.clock, rt.cipher, rt.public_base_url)
+    hooks.listen(rt.engine, AUDIT_WRITTEN, rt.overlays.alerts.vip_audited)
+    hooks.listen(rt.engine, TICKETS_AWARDED, rt.overlays.alerts.tickets_awarded)
+    rt.handle(SubscriptionsGifted, rt.overlays.alerts.gifts)

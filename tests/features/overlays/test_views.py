@@ -1,0 +1,133 @@
+"""What the heist and raffle overlays show, and the ticket milestone alerts, from the database."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from core.events import Platform, Viewer
+from core.features.heist import repository as heist_repository
+from core.features.heist.repository import Outcome
+from core.features.overlays.service import Overlay
+from core.features.raffle import awards_repository, draws_repository
+from core.features.raffle.awards_repository import TicketAward
+from core.features.raffle.draws_repository import Winner
+from core.features.viewers.repository import remember_viewers
+from tests.features.overlays.conftest import GUILD_A, GUILD_B, NOW
+from tests.features.raffle.test_ledger import open_period
+
+
+def open_heist(engine, guild_id: int, crew: list[tuple[str, str, int, str, bool]]) -> int:
+    with engine.begin() as conn:
+        heist_id = heist_repository.open_heist(
+            conn, guild_id, Platform.KICK, "123", NOW, NOW + timedelta(seconds=60)
+        )
+        heist = heist_repository.heist_by_id(conn, heist_id)
+        for user_id, name, stake, risk, sub in crew:
+            heist_repository.add_participant(conn, heist, user_id, name, stake, risk, NOW, sub)
+    return heist_id
+
+
+def test_no_heist_is_idle(overlays):
+    assert overlays.state(Overlay(GUILD_A, "heist")) == {"state": "idle"}
+
+
+def test_an_open_heist_shows_its_crew_and_close_time_to_its_guild_only(engine, overlays):
+    open_heist(engine, GUILD_A, [("1", "alice", 200, "high", True), ("2", "bob", 50, "low", False)])
+    view = overlays.state(Overlay(GUILD_A, "heist"))
+    assert view["state"] == "open"
+    assert view["closes_at"] == (NOW + timedelta(seconds=60)).isoformat()
+    assert view["staked"] == 250
+    assert [(m["name"], m["stake"], m["risk"], m["badge"]) for m in view["crew"]] == [
+        ("alice", 200, "high", "Sub"),
+        ("bob", 50, "low", None),
+    ]
+    assert overlays.state(Overlay(GUILD_B, "heist")) == {"state": "idle"}
+
+
+def test_a_resolved_heist_shows_its_payouts_then_goes_idle(engine, clock, overlays):
+    heist_id = open_heist(engine, GUILD_A, [("1", "alice", 200, "high", True)])
+    with engine.begin() as conn:
+        assert heist_repository.finish(conn, heist_id, heist_repository.RESOLVED, NOW)
+        (member,) = heist_repository.crew_of(conn, heist_id)
+        heist_repository.record_outcomes(conn, [Outcome(member.id, "2", 130, 40, 250, True, 650)])
+    view = overlays.state(Overlay(GUILD_A, "heist"))
+    assert view["state"] == "resolved"
+    assert (view["paid"], view["winners"]) == (650, 1)
+    assert view["crew"][0]["badge"] == "Tier 2"
+    clock.advance(seconds=121)
+    assert overlays.state(Overlay(GUILD_A, "heist")) == {"state": "idle"}
+
+
+def award(period_id: int, user: str, amount: int, ref: str, guild_id: int = GUILD_A):
+    return TicketAward(guild_id, period_id, Platform.KICK, user, amount, "gift", ref, None, "", NOW)
+
+
+def test_the_raffle_shows_the_top_viewers_total_and_last_draw(engine, overlays):
+    period_id = open_period(engine, GUILD_A)
+    with engine.begin() as conn:
+        remember_viewers(conn, Platform.KICK, [Viewer("1", "alice"), Viewer("2", "bob")], NOW)
+        awards_repository.award_many(
+            conn, [award(period_id, "1", 30, "a"), award(period_id, "2", 10, "b")]
+        )
+        draw_id = draws_repository.create_draw(
+            conn,
+            guild_id=GUILD_A,
+            period_id=period_id,
+            winners_wanted=1,
+            prize="A mug",
+            requested_by=None,
+            now=NOW,
+        )
+        draws_repository.complete_draw(
+            conn, draw_id, guild_id=GUILD_A, now=NOW, forced=True, beacon_round=None,
+            beacon_randomness=None, first_counter=0,
+            winners=[Winner(1, Platform.KICK, "1", 3, 0)],
+        )  # fmt: skip
+    view = overlays.state(Overlay(GUILD_A, "raffle"))
+    assert view["top"] == [{"name": "alice", "tickets": 30}, {"name": "bob", "tickets": 10}]
+    assert view["total"] == 40
+    assert view["draw"]["winners"] == ["alice"]
+    assert view["draw"]["proof_path"] == f"/raffle/{period_id}"
+    other = overlays.state(Overlay(GUILD_B, "raffle"))
+    assert (other["top"], other["total"], other["draw"]) == ([], 0, None)
+
+
+def test_passing_a_ticket_milestone_is_announced_once(engine, overlays):
+    period_id = open_period(engine, GUILD_A)
+    with engine.begin() as conn:
+        remember_viewers(conn, Platform.KICK, [Viewer("1", "alice")], NOW)
+        awards_repository.award(conn, award(period_id, "1", 90, "a"))
+        awards_repository.award(conn, award(period_id, "1", 20, "b"))  # 110: passes 100
+        awards_repository.award(conn, award(period_id, "1", 20, "b"))  # a replay: nothing
+        awards_repository.award(conn, award(period_id, "1", 5, "c"))  # 115: no new milestone
+    assert [a.title for a in overlays.alerts_after(GUILD_A, 0)] == [
+        "alice reached 100 raffle tickets"
+    ]
+
+
+def test_a_crowd_award_announces_every_milestone_passed(engine, overlays):
+    period_id = open_period(engine, GUILD_A)
+    with engine.begin() as conn:
+        awards_repository.award_many(
+            conn,
+            [
+                award(period_id, "1", 600, "a"),  # passes 100 and 500
+                award(period_id, "1", 600, "a"),  # a repeat in the batch: not counted
+                award(period_id, "2", 99, "b"),
+            ],
+        )
+    titles = [a.title for a in overlays.alerts_after(GUILD_A, 0)]
+    assert titles == ["1 reached 100 raffle tickets", "1 reached 500 raffle tickets"]
+    assert overlays.alerts_after(GUILD_B, 0) == []
+
+
+def test_milestones_turned_off_are_not_announced(engine, overlays):
+    overlays.save_settings(
+        GUILD_A,
+        {"milestones": "100", "alert_seconds": "6", "accent_colour": "#000000",
+         "text_colour": "#ffffff"},
+    )  # fmt: skip
+    period_id = open_period(engine, GUILD_A)
+    with engine.begin() as conn:
+        awards_repository.award(conn, award(period_id, "1", 150, "a"))
+    assert overlays.alerts_after(GUILD_A, 0) == []

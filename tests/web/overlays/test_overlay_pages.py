@@ -1,0 +1,183 @@
+"""/overlay/<token>: no login, read-only, the kind from the token, 404 for anything else (the
+same answer as an unknown path), a strict CSP, and a live stream with Last-Event-ID catch-up."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from core.features.vip import repository as vip_repository
+from tests.features.overlays.conftest import vip_entry
+from tests.web.dashboard.conftest import GUILD, OTHER_GUILD
+
+
+def token(site, kind: str, guild: int = GUILD) -> str:
+    return site.runtime.overlays.link(guild, kind).path.removeprefix("/overlay/")
+
+
+def grant(site, guild: int, user: str) -> None:
+    with site.runtime.engine.begin() as conn:
+        vip_repository.add_audit(conn, vip_entry(guild, user=user))
+    site.runtime.live.flush()  # what the notifier does each second
+
+
+@pytest.mark.parametrize("kind", ["heist", "raffle", "alerts"])
+def test_an_overlay_opens_without_login_with_a_strict_policy(site, kind):
+    client = site.app.test_client()  # nobody signed in
+    answer = client.get(f"/overlay/{token(site, kind)}")
+    assert answer.status_code == 200
+    html = answer.get_data(as_text=True)
+    assert f'data-kind="{kind}"' in html
+    policy = answer.headers["Content-Security-Policy"]
+    assert "default-src 'self'" in policy
+    assert "script-src 'self'" in policy
+    assert "'unsafe-inline'" not in policy
+    assert "frame-ancestors 'self'" in policy
+    assert answer.headers["Cache-Control"] == "no-store"
+    assert answer.headers["Referrer-Policy"] == "no-referrer"
+    assert "<script>" not in html
+    assert "style=" not in html
+    assert "Managed" not in html
+    assert str(GUILD) not in html
+    for asset in ("overlay.css", "overlay.js"):
+        with client.get(f"/overlay/static/{asset}") as served:
+            assert served.status_code == 200
+
+
+def test_wrong_and_rotated_tokens_answer_like_an_unknown_path(site):
+    client = site.app.test_client()
+    unknown = client.get("/no/such/path")
+    old = token(site, "heist")
+    site.runtime.overlays.link(GUILD, "heist", rotate=True)
+    for path in (
+        f"/overlay/{old}",
+        f"/overlay/{old}/events",
+        f"/overlay/{old}/state",
+        "/overlay/" + "A" * 32,
+        "/overlay/short",
+        "/overlay/" + "%00" * 40,
+    ):
+        answer = client.get(path)
+        assert answer.status_code == 404, path
+        assert answer.get_data() == unknown.get_data(), path
+        assert b"Managed" not in answer.get_data()
+        assert str(GUILD).encode() not in answer.get_data()
+
+
+def test_overlays_are_read_only(site):
+    client = site.app.test_client()
+    path = f"/overlay/{token(site, 'alerts')}"
+    for method in (client.post, client.put, client.delete):
+        assert method(path).status_code == 405
+
+
+def test_the_state_is_the_tokens_guilds_only(site):
+    grant(site, OTHER_GUILD, "5")
+    client = site.app.test_client()
+    assert client.get(f"/overlay/{token(site, 'alerts')}/state").get_json() == {"last": 0}
+    assert client.get(f"/overlay/{token(site, 'alerts', OTHER_GUILD)}/state").get_json() == {
+        "last": 1
+    }
+    heist = client.get(f"/overlay/{token(site, 'heist')}/state").get_json()
+    assert heist["state"] == "idle"
+
+
+def _open(client, path: str, **headers):  # type: ignore[no-untyped-def]
+    answer = client.get(path, headers=headers, buffered=False)
+    return answer, iter(answer.response)
+
+
+def _next_event(events) -> str:  # type: ignore[no-untyped-def]
+    while True:
+        chunk = next(events)
+        text = chunk.decode() if isinstance(chunk, bytes) else chunk
+        if not text.startswith((":", "retry:")):
+            return text
+
+
+def _data(event: str) -> dict:
+    line = next(line for line in event.splitlines() if line.startswith("data: "))
+    return json.loads(line.removeprefix("data: "))
+
+
+@pytest.fixture
+def fast_hub(site):
+    hub = site.app.extensions["live"]
+    hub.heartbeat = 0.05
+    return hub
+
+
+def test_a_fresh_alert_stream_starts_at_the_newest_and_sends_each_new_one(site, fast_hub):
+    grant(site, GUILD, "1")  # before the overlay opened: not replayed
+    client = site.app.test_client()
+    answer, events = _open(client, f"/overlay/{token(site, 'alerts')}/events")
+    assert answer.status_code == 200
+    assert answer.mimetype == "text/event-stream"
+    assert _next_event(events) == 'id: 1\nevent: ready\ndata: {"last": 1}\n\n'
+    grant(site, OTHER_GUILD, "9")  # another guild's: never shown here
+    grant(site, GUILD, "2")
+    event = _next_event(events)
+    assert event.startswith("id: 2\nevent: alert\n")
+    assert _data(event)["title"] == "viewer2 is now a VIP"
+    answer.close()
+
+
+def test_a_reconnecting_alert_stream_catches_up_by_number_without_repeats(site, fast_hub):
+    for user in ("1", "2", "3"):
+        grant(site, GUILD, user)
+    client = site.app.test_client()
+    path = f"/overlay/{token(site, 'alerts')}/events"
+    answer, events = _open(client, path, **{"Last-Event-ID": "1"})
+    assert [_data(_next_event(events))["seq"] for _ in range(2)] == [2, 3]
+    answer.close()
+    answer, events = _open(client, path + "?last_id=3")  # after a 503, the page's own retry
+    grant(site, GUILD, "4")
+    assert _data(_next_event(events))["seq"] == 4
+    answer.close()
+
+
+def test_a_heist_stream_sends_the_whole_state_at_once_and_after_a_change(site, fast_hub):
+    from tests.features.overlays.test_views import open_heist
+
+    client = site.app.test_client()
+    answer, events = _open(client, f"/overlay/{token(site, 'heist')}/events")
+    assert _data(_next_event(events))["state"] == "idle"
+    open_heist(site.runtime.engine, GUILD, [("1", "alice", 200, "high", False)])
+    site.runtime.live.flush()
+    state = _data(_next_event(events))
+    assert state["state"] == "open"
+    assert state["crew"][0]["name"] == "alice"
+    answer.close()
+
+
+def test_overlay_streams_count_against_the_bound_on_open_streams(site, fast_hub):
+    fast_hub.max_streams = 1
+    client = site.app.test_client()
+    first, _ = _open(client, f"/overlay/{token(site, 'heist')}/events")
+    assert first.status_code == 200
+    busy = client.get(f"/overlay/{token(site, 'alerts')}/events")
+    assert busy.status_code == 503
+    assert busy.headers["Retry-After"] == "10"
+    assert fast_hub.open_streams == 1
+    first.close()
+    assert fast_hub.open_streams == 0
+
+
+def test_a_number_the_feed_never_gave_starts_fresh_at_the_newest(site, fast_hub):
+    grant(site, GUILD, "1")
+    client = site.app.test_client()
+    answer, events = _open(client, f"/overlay/{token(site, 'alerts')}/events?last_id=99")
+    assert _next_event(events) == 'id: 1\nevent: ready\ndata: {"last": 1}\n\n'
+    grant(site, GUILD, "2")
+    assert _data(_next_event(events))["seq"] == 2
+    answer.close()
+
+
+def test_rotating_ends_the_old_urls_open_stream(site, fast_hub):
+    client = site.app.test_client()
+    answer, events = _open(client, f"/overlay/{token(site, 'raffle')}/events")
+    assert _data(_next_event(events))["top"] == []
+    site.runtime.overlays.link(GUILD, "raffle", rotate=True)
+    assert list(events) in ([], [": heartbeat\n\n"])  # it ends at its next wake-up
+    answer.close()
