@@ -13,6 +13,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from core.features.live.changes import touch
 from core.features.raffle.tables import raffle_periods, raffle_settings
 from core.storage.db import insert_for
 
@@ -118,7 +119,10 @@ def create_period(
         .on_conflict_do_nothing()
         .returning(raffle_periods.c.id)
     )
-    return conn.execute(stmt).scalar()
+    period_id = conn.execute(stmt).scalar()
+    if period_id is not None and status == "open":
+        touch(conn, guild_id, "raffle")  # open boards (dashboard, overlay) show the new period
+    return period_id
 
 
 def find_open_period(conn: Connection, guild_id: int) -> Period | None:
@@ -216,7 +220,7 @@ def mark_period_open(conn: Connection, period_id: int, now: datetime) -> bool:
         .where(raffle_periods.c.id == period_id, raffle_periods.c.status == "scheduled")
         .values(status="open", opened_at=now)
     )
-    return result.rowcount == 1
+    return _touched_if_changed(conn, result.rowcount, period_id)
 
 
 def set_period_dates(
@@ -297,7 +301,17 @@ def close_period(
             draw_due=draw_due,
         )
     )
-    return result.rowcount == 1
+    return _touched_if_changed(conn, result.rowcount, period_id)
+
+
+def _touched_if_changed(conn: Connection, rowcount: int, period_id: int) -> bool:
+    """Whether a period opened or closed; if so, its guild's open boards (the dashboard's
+    standings, the raffle overlay) hear of it in the same transaction."""
+    if rowcount != 1:
+        return False
+    query = sa.select(raffle_periods.c.guild_id).where(raffle_periods.c.id == period_id)
+    touch(conn, int(conn.execute(query).scalar_one()), "raffle")
+    return True
 
 
 def cancel_period(conn: Connection, period_id: int) -> None:

@@ -133,3 +133,19 @@ def test_raffle_awards_mark_the_guilds_standings(engine):
     with engine.begin() as conn:
         award_many(conn, [ticket("b"), ticket("c")])
     assert told == [{(GUILD, "raffle")}, {(GUILD, "raffle")}]
+
+
+def test_a_period_opening_and_closing_marks_the_guilds_standings(engine):
+    """Open boards (the dashboard's standings, the raffle overlay) move to the new period at
+    once, and show a closed one as closed, without waiting for a ticket or a draw."""
+    clock = Clock(datetime(2026, 3, 10, 12, 0, tzinfo=UTC))
+    raffle = make_service(engine, clock)
+    told: list[set] = []
+    watch_commits(engine, lambda changes: told.append(set(changes)))
+
+    raffle.periods.start(GUILD)
+    assert {(GUILD, "raffle")} in told
+    told.clear()
+    raffle.periods.end(GUILD)
+    assert any((GUILD, "raffle") in changes for changes in told)
+    assert all(guild == GUILD for changes in told for guild, _ in changes)
