@@ -211,7 +211,7 @@ def _site(url: str, workdir: Path) -> Iterator[FlaskClient]:
             app = create_app(runtime.web_services())
             admin = discord.add_user(pages_seed.ADMIN, "ana")
             admin.member_of(pages_seed.GUILD, pages_seed.GUILD_NAME, MANAGE_GUILD)
-            token = "token-of-the-bench-admin"
+            token = "token-of-the-bench-admin"  # noqa: S105 (the fake Discord's)
             discord.tokens[token] = pages_seed.ADMIN
             dashboard = app.extensions["dashboard"]
             client = app.test_client()
@@ -323,7 +323,7 @@ def print_figures(figures: PagesFigures, report: Report, shorten: Callable[[str]
             f"{shorten(path):<34}"
             + "".join(
                 f"{fmt(ph.p(path, 0.5)):>14}{fmt(ph.p(path, 0.95)):>8}" for ph in figures.phases
-            )  # fmt: skip
+            )
         )
     for phase in figures.phases:
         load = " ".join(f"{value:.2f}" for value in phase.load)
