@@ -197,12 +197,6 @@ def _events(engine: Engine, viewers: int, now: datetime) -> None:
         conn.execute(bus_events.insert(), rows)
 
 
-_CLOSED_LEDGER = (
-    "INSERT INTO raffle_ledger (guild_id, period_id, platform, platform_user_id, amount, "
-    "source, source_ref, reason, created_at) SELECT :g, :p, 'kick', (:first + i)::text, "
-    ":hour_tickets * (1 + i % 9), 'watchtime', 'hours:' || i, '', :at "
-    "FROM generate_series(0, :links - 1) i"
-)
 _BALANCES = (
     "INSERT INTO raffle_balances (period_id, platform, platform_user_id, guild_id, tickets) "
     "SELECT period_id, platform, platform_user_id, guild_id, sum(amount) FROM raffle_ledger "
@@ -211,9 +205,10 @@ _BALANCES = (
 
 
 def _closed_periods(engine: Engine, links: int, now: datetime, params: dict[str, object]):
-    """:data:`CLOSED_PERIODS` weekly periods before this one, each closed by the raffle's own
-    close (eligible: the linked viewers with tickets) and drawn (three winners, forced: the
-    bench has no beacon). Returns the last one's id and a winner's name."""
+    """:data:`CLOSED_PERIODS` weekly periods before this one, their ledgers like the open
+    one's, each closed by the raffle's own close (eligible: the linked viewers) and drawn
+    (three winners, forced: the bench has no beacon). Returns the last one's id and a
+    winner's name."""
     with engine.begin() as conn:
         conn.execute(
             sa.text(
@@ -231,8 +226,8 @@ def _closed_periods(engine: Engine, links: int, now: datetime, params: dict[str,
                 conn, guild_id=GUILD, starts_at=starts, ends_at=ends, status="open",
                 seed=f"{k:02d}" * 32, commitment="cd" * 32, now=starts,
             )  # fmt: skip
-            conn.execute(sa.text(_CLOSED_LEDGER), params | {"p": period_id, "at": ends})
-            conn.execute(sa.text(_BALANCES), {"p": period_id})
+            for statement in _LEDGER:
+                conn.execute(sa.text(statement), params | {"p": period_id, "at": ends})
         raffle = RaffleService(engine, RaffleSettings(), clock=lambda ends=ends: ends)
         raffle.periods.end(GUILD)
         with engine.begin() as conn:
@@ -247,25 +242,25 @@ def _closed_periods(engine: Engine, links: int, now: datetime, params: dict[str,
     return period_id, viewer_name(int(winner) - FIRST_VIEWER)
 
 
-# The open period's ledger: watch hours for nine viewers in ten (one to six rows each), gifted
-# subs for one in twenty, admin adjustments for one in fifty; balances summed from it.
-_OPEN_LEDGER = [
+# A period's ledger (up to ``:at``): watch hours for nine viewers in ten (one to six rows
+# each), gifted subs for one in twenty, admin adjustments for one in fifty, viewer 0 leading
+# the board; balances summed from it.
+_LEDGER = [
     "INSERT INTO raffle_ledger (guild_id, period_id, platform, platform_user_id, amount, "
     "source, source_ref, reason, created_at) SELECT :g, :p, 'kick', (:first + i)::text, "
-    ":hour_tickets, 'watchtime', 'hour:' || i || ':' || h, '', :now - make_interval(hours => h) "
+    ":hour_tickets, 'watchtime', 'hour:' || i || ':' || h, '', :at - make_interval(hours => h) "
     "FROM generate_series(0, :n * 9 / 10 - 1) i CROSS JOIN LATERAL generate_series(1, 1 + i % 6) h",
     "INSERT INTO raffle_ledger (guild_id, period_id, platform, platform_user_id, amount, "
     "source, source_ref, reason, created_at) SELECT :g, :p, 'kick', (:first + i)::text, "
-    "15 * (1 + i % 5), 'gift', 'gift:' || i, '', :now - make_interval(mins => i % 600) "
+    "15 * (1 + i % 5), 'gift', 'gift:' || i, '', :at - make_interval(mins => i % 600) "
     "FROM generate_series(0, :n - 1, 20) i",
     "INSERT INTO raffle_ledger (guild_id, period_id, platform, platform_user_id, amount, "
     "source, source_ref, actor_id, reason, created_at) SELECT :g, :p, 'kick', "
     "(:first + i)::text, 5 + i % 20, 'admin', 'admin:' || i, :admin, 'giveaway bonus', "
-    ":now - make_interval(mins => i % 900) FROM generate_series(7, :n - 1, 50) i",
-    # Viewer 0 leads the board.
+    ":at - make_interval(mins => i % 900) FROM generate_series(7, :n - 1, 50) i",
     "INSERT INTO raffle_ledger (guild_id, period_id, platform, platform_user_id, amount, "
     "source, source_ref, actor_id, reason, created_at) VALUES (:g, :p, 'kick', "
-    "(:first)::text, 500, 'admin', 'admin:top', :admin, 'top fan', :now)",
+    "(:first)::text, 500, 'admin', 'admin:top', :admin, 'top fan', :at)",
     _BALANCES,
 ]
 
@@ -278,8 +273,8 @@ def _open_period(engine: Engine, now: datetime, params: dict[str, object]) -> No
             commitment="cd" * 32, now=now - timedelta(days=2),
         )  # fmt: skip
         earning_repository.take_watch_baselines(conn, GUILD, period_id)
-        for statement in _OPEN_LEDGER:
-            conn.execute(sa.text(statement), params | {"p": period_id})
+        for statement in _LEDGER:
+            conn.execute(sa.text(statement), params | {"p": period_id, "at": now})
         conn.execute(
             sa.text("UPDATE raffle_settings SET running = true WHERE guild_id = :g"), params
         )

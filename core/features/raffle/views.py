@@ -197,15 +197,18 @@ class RaffleViews:
                     period = self._shown_period(conn, guild_id)
         return self.draws.proof_of_period(period)
 
-    def export(self, period_id: int) -> Proof:
-        """The proof and frozen ledger of any guild's period (the operator's CLI)."""
+    def export(self, period_id: int, *, with_ledger: bool = True) -> Proof:
+        """The proof and frozen ledger of any guild's period (the operator's CLI, the public
+        proof page); ``with_ledger=False``: the proof and the ledger's size only."""
         with self.engine.connect() as conn:
-            period = periods_repository.find_period_by_id(conn, period_id)
+            period = periods_repository.find_period_by_id(
+                conn, period_id, with_eligible=with_ledger
+            )
         if period is None:
             raise RaffleRefused(f"There is no raffle period {period_id}.")
         if period.status != "closed":
             raise RaffleRefused(f"Period {period_id} is not closed yet.")
-        proof = self.draws.proof_of_period(period)
+        proof = self.draws.proof_of_period(period, with_ledger=with_ledger)
         if proof.document is None:
             raise RaffleRefused(f"Period {period_id} has no draw yet, so its seed is still secret.")
         return proof
