@@ -156,10 +156,13 @@ def find_last_closed_period(conn: Connection, guild_id: int) -> Period | None:
     return None if row is None else _period(row)
 
 
-def list_recent_periods(conn: Connection, guild_id: int, limit: int = 12) -> list[Period]:
-    """The guild's periods, newest first: scheduled, open and closed (not cancelled ones)."""
+def list_recent_periods(
+    conn: Connection, guild_id: int, limit: int = 12, *, with_eligible: bool = True
+) -> list[Period]:
+    """The guild's periods, newest first: scheduled, open and closed (not cancelled ones);
+    ``with_eligible`` as in :func:`find_period`."""
     query = (
-        sa.select(raffle_periods)
+        sa.select(*_columns(with_eligible))
         .where(raffle_periods.c.guild_id == guild_id, raffle_periods.c.status != "cancelled")
         .order_by(raffle_periods.c.starts_at.desc(), raffle_periods.c.id.desc())
         .limit(limit)

@@ -175,12 +175,14 @@ class RaffleViews:
             )
 
     def periods(self, guild_id: int, limit: int = 12) -> list[PeriodRow]:
-        """The guild's recent periods, newest first, each with its draws (oldest first)."""
+        """The guild's recent periods, newest first, each with its draws (oldest first); not
+        their frozen participants (``eligible`` None: a big guild's are megabytes each)."""
         with self.engine.connect() as conn:
-            return [
-                PeriodRow(period, draws_repository.list_draws_of_period(conn, guild_id, period.id))
-                for period in periods_repository.list_recent_periods(conn, guild_id, limit)
-            ]
+            periods = periods_repository.list_recent_periods(
+                conn, guild_id, limit, with_eligible=False
+            )
+            draws = draws_repository.list_draws_of_periods(conn, guild_id, [p.id for p in periods])
+        return [PeriodRow(period, draws[period.id]) for period in periods]
 
     def proof(self, guild_id: int, draw_id: int | None = None) -> Proof:
         with self.engine.connect() as conn:
