@@ -113,6 +113,7 @@ class Phase:
 class PagesFigures:
     viewers: int
     requests: int
+    paths: list[str] = field(default_factory=list)  # the pages timed
     setup_seconds: float = 0.0
     phases: list[Phase] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
@@ -125,8 +126,10 @@ def run(args: argparse.Namespace, pg_url: str, workdir: Path, report: Report) ->
         seeded = seed(url, args.page_viewers)
         figures.setup_seconds = time.perf_counter() - began
         say(f"  seeded {args.page_viewers:,} viewers in {figures.setup_seconds:.0f} s")
+        timed = paths(seeded)
+        figures.paths = list(timed)
         with _site(url, workdir) as client:
-            _phases(args, url, client, paths(seeded), figures)
+            _phases(args, url, client, timed, figures)
     report.problems += figures.problems
     return figures
 
