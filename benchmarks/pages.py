@@ -21,6 +21,7 @@ with the seeded names, or the run is reported as broken. PASS when every page's 
 from __future__ import annotations
 
 import argparse
+import logging
 import math
 import multiprocessing
 import os
@@ -190,6 +191,7 @@ def _site(url: str, workdir: Path) -> Iterator[FlaskClient]:
     from core.runtime import Runtime
     from core.web.app import create_app
 
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # the fake's line per request
     with FakeDiscordOAuth() as discord:
         values = {
             "DATABASE_URL": url,
