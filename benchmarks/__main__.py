@@ -2,7 +2,8 @@
 interval of 10,000 guilds with one and with two bot processes (benchmarks/scale.py), the raffle
 (awards, conversion, close, draw, memory; benchmarks/raffle_targets.py), webhooks on the
 embedded default (``python -m core run`` + SQLite; benchmarks/embedded.py, no servers needed)
-and webhooks with 100 live dashboards open (benchmarks/dashboard.py).
+webhooks with 100 live dashboards open (benchmarks/dashboard.py) and every dashboard page of a
+guild with 10,000 viewers, also while ticks run (benchmarks/pages.py).
 
 Starts its own PostgreSQL and Redis on 127.0.0.1 (``tests.services``), prints what it measured
 with PASS/MISS per target, and exits 0; 1 when something broke (a wrong answer, a lost event, a
@@ -26,6 +27,7 @@ from pathlib import Path
 from benchmarks import (
     dashboard,
     embedded,
+    pages,
     raffle_targets,
     scale,
     scale_report,
@@ -45,7 +47,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
     parser.add_argument(
         "--only",
-        choices=("webhooks", "watchtime", "scale", "raffle", "embedded", "dashboard"),
+        choices=("webhooks", "watchtime", "scale", "raffle", "embedded", "dashboard", "pages"),
         help="run one part",
     )
     parser.add_argument(
@@ -87,6 +89,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     raffle_targets.add_arguments(parser)
     embedded.add_arguments(parser)
     dashboard.add_arguments(parser)
+    pages.add_arguments(parser)
     parser.add_argument(
         "--quick", action="store_true", help="small counts, to check that the bench works"
     )
@@ -97,6 +100,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         raffle_targets.quick(args)
         embedded.quick(args)
         dashboard.quick(args)
+        pages.quick(args)
     args.configs = [webhooks.ServerConfig.parse(text) for text in args.configs]
     return args
 
@@ -175,6 +179,7 @@ def _run_with_servers(args, report: Report):
     tick_figures: list[watchtime.TickFigures] = []
     raffle_found = None
     scale_figures: list[scale.IntervalFigures] = []
+    page_figures = None
     with ExitStack() as stack:
         try:
             pg_url = stack.enter_context(services.postgres_server())
@@ -209,7 +214,12 @@ def _run_with_servers(args, report: Report):
             )
         if args.only in (None, "raffle"):
             raffle_found = report.guard("raffle", lambda: raffle_targets.run(args, pg_url, say))
+        if args.only in (None, "pages"):
+            say(f"dashboard pages, {args.page_viewers:,} viewers (set-up first) ...")
+            page_figures = report.guard("pages", lambda: pages.run(args, pg_url, workdir, report))
     scale_report.print_figures(scale_figures, report)
+    if page_figures is not None:
+        pages.print_figures(page_figures, report, pages.shorten)
     return webhook_figures, tick_figures, raffle_found
 
 

@@ -13,9 +13,10 @@ embedded bus and in the entry's fields on Redis, and logged.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -61,6 +62,10 @@ class LoggedEvent:
     said: str = ""  # what happened, in a streamer's words (core/events/words.py)
 
 
+# Decoded events by payload: the window is read again at each view of the page, and an entry's
+# payload never changes, so only the events new since the last view are decoded (decoding all
+# 2,000 took most of the event log page's time, issue 27). Events are frozen: sharing is safe.
+@functools.lru_cache(maxsize=2 * DEFAULT_WINDOW)
 def _event(payload: str) -> Event | None:
     try:
         return event_from_dict(json.loads(payload))
@@ -89,24 +94,31 @@ class DatabaseEventLog:
     def kinds(self, belongs: Scope) -> dict[str, int]:
         """How many of the newest events of the guild there are of each kind."""
         counts: dict[str, int] = {}
-        for found in self._read(belongs, self.window, None, dead_only=False):
-            counts[found.kind] = counts.get(found.kind, 0) + 1
+        for _row, event in self._events(belongs, None, dead_only=False):
+            counts[event.kind] = counts.get(event.kind, 0) + 1
         return dict(sorted(counts.items()))
 
-    def _read(
-        self, belongs: Scope, limit: int, kind: str | None, *, dead_only: bool
-    ) -> list[LoggedEvent]:
+    def _events(
+        self, belongs: Scope, kind: str | None, *, dead_only: bool
+    ) -> Iterator[tuple[sa.Row, Event]]:
+        """The newest ``window`` entries' events of the guild (of one ``kind``), newest first."""
         b = bus_events.c
         query = sa.select(bus_events).order_by(b.id.desc()).limit(self.window)
         if dead_only:
             query = query.where(b.dead_at.is_not(None))
         with self.engine.connect() as conn:
             rows = conn.execute(query).all()
-        found = []
         for row in rows:
             event = _event(row.payload)
             if event is None or (kind is not None and event.kind != kind) or not belongs(event):
                 continue
+            yield row, event
+
+    def _read(
+        self, belongs: Scope, limit: int, kind: str | None, *, dead_only: bool
+    ) -> list[LoggedEvent]:
+        found = []
+        for row, event in self._events(belongs, kind, dead_only=dead_only):
             state = DEAD if row.dead_at else HANDLED if row.acked_at else QUEUED
             found.append(
                 LoggedEvent(

@@ -5,9 +5,11 @@ the events routed to it, dead events are listed, and a retry puts one back in th
 from __future__ import annotations
 
 import dataclasses
+import json
 
-from core.bus.event_log import DEAD, HANDLED, event_log_of, guild_scope
-from core.events import Event, Platform
+from core.bus.event_log import DEAD, HANDLED, DatabaseEventLog, _event, event_log_of, guild_scope
+from core.events import Event, Platform, event_to_dict
+from core.storage.tables import bus_events
 from tests.bus import Recorder, make_event, running
 from tests.bus.test_redis_streams import Case, case, redis_client  # noqa: F401
 from tests.support.clock import Clock
@@ -71,3 +73,32 @@ async def test_a_guild_sees_its_events_and_retries_its_dead_one_once(case: Case)
     retried = [e for e in log.recent(scope) if e.key == poison.key]
     assert retried
     assert retried[0].state == HANDLED
+
+
+def test_the_page_decodes_each_event_once_across_views(engine):
+    """The event log page reads the newest 2,000 entries at every view; decoding them all again
+    was most of its time with a busy chat (issue 27): an entry is decoded once, while the
+    events of the window are the same objects from view to view."""
+    with engine.begin() as conn:
+        conn.execute(
+            bus_events.insert(),
+            [
+                {
+                    "event_key": event.key,
+                    "payload": json.dumps(event_to_dict(event)),
+                    "published_at": event.occurred_at,
+                    "acked_at": event.occurred_at,
+                }
+                for event in [make_event(f"line {n}") for n in range(30)] + [_other("theirs")]
+            ],
+        )
+    log, scope = DatabaseEventLog(engine, Clock()), guild_scope(GUILD, _routes)
+    _event.cache_clear()
+    assert log.kinds(scope) == {"chat_message_sent": 30}
+    first = log.recent(scope, 10)
+    decoded = _event.cache_info().misses
+    assert decoded == 31
+    assert log.kinds(scope) == {"chat_message_sent": 30}
+    assert log.recent(scope, 10) == first
+    assert _event.cache_info().misses == decoded  # nothing decoded again
+    assert [e.said for e in first][:2] == [e.said for e in log.recent(scope, 2)]

@@ -6,6 +6,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
 from core.features.schema import all_tables
+from core.storage import db
 from core.storage.db import (
     create_engine,
     migrate,
@@ -27,6 +28,19 @@ def test_migrations_build_exactly_the_declared_tables(engine):
 
 def test_migrate_twice_is_harmless(engine):
     migrate(engine)
+    assert pending_migrations(engine) == []
+
+
+def test_an_up_to_date_database_is_told_without_reading_the_migration_files_again(
+    engine, monkeypatch
+):
+    """The dashboard's overview asks at each view (issue 27): the files are read once."""
+    assert pending_migrations(engine) == []
+
+    def read_again(config):  # type: ignore[no-untyped-def]
+        raise AssertionError("the migration files were read again")
+
+    monkeypatch.setattr(db.ScriptDirectory, "from_config", read_again)
     assert pending_migrations(engine) == []
 
 

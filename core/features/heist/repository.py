@@ -159,17 +159,29 @@ def last_resolved_at(conn: Connection, guild_id: int, platform: Platform) -> dat
     ).scalar_one_or_none()
 
 
-def recent_resolved(conn: Connection, guild_id: int, limit: int) -> list[int]:
-    """The ids of the guild's last ``limit`` resolved heists, newest first."""
-    h = heists.c
-    return list(
-        conn.execute(
-            sa.select(h.id)
+def recent_resolved_with_crews(
+    conn: Connection, guild_id: int, limit: int
+) -> list[tuple[Heist, list[Participant]]]:
+    """The guild's last ``limit`` resolved heists, newest first, each with its crew (by join
+    order): two statements, whatever the count."""
+    h, p = heists.c, heist_participants.c
+    found = [
+        _heist(row)
+        for row in conn.execute(
+            sa.select(heists)
             .where(h.guild_id == guild_id, h.state == RESOLVED)
             .order_by(h.opened_at.desc(), h.id.desc())
             .limit(limit)
-        ).scalars()
-    )
+        )
+    ]
+    crews: dict[int, list[Participant]] = {heist.id: [] for heist in found}
+    if crews:
+        rows = conn.execute(
+            sa.select(heist_participants).where(p.heist_id.in_(crews)).order_by(p.id)
+        )
+        for row in rows:
+            crews[row.heist_id].append(_participant(row))
+    return [(heist, crews[heist.id]) for heist in found]
 
 
 def due_heists(conn: Connection, now: datetime) -> list[int]:

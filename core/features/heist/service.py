@@ -323,7 +323,12 @@ class HeistService:
         with self.engine.connect() as conn:
             heist = repository.heist_by_id(conn, heist_id)
             crew = repository.crew_of(conn, heist_id)
-        if heist is None or heist.state != RESOLVED or heist.resolved_at is None:
+        if heist is None:
+            return None
+        return self._result(heist, crew, self.points.name(heist.guild_id))
+
+    def _result(self, heist: Heist, crew: list[Participant], currency: str) -> HeistResult | None:
+        if heist.state != RESOLVED or heist.resolved_at is None:
             return None
         members = sorted(
             (
@@ -346,15 +351,17 @@ class HeistService:
             heist.platform,
             heist.broadcaster_user_id,
             heist.resolved_at,
-            self.points.name(heist.guild_id),
+            currency,
             tuple(members),
         )
 
     def recent_results(self, guild_id: int, limit: int = 10) -> list[HeistResult]:
         """The guild's last ``limit`` resolved heists with their crews, newest first."""
         with self.engine.connect() as conn:
-            ids = repository.recent_resolved(conn, guild_id, limit)
-        return [result for result in map(self.result_of, ids) if result is not None]
+            found = repository.recent_resolved_with_crews(conn, guild_id, limit)
+        currency = self.points.name(guild_id)
+        results = (self._result(heist, crew, currency) for heist, crew in found)
+        return [result for result in results if result is not None]
 
     # --- cancelling ----------------------------------------------------------------------------
 

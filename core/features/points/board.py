@@ -45,7 +45,15 @@ def top(conn: Connection, guild_id: int, limit: int, offset: int = 0) -> list[Ra
     """Holders of more than nothing, richest first; ties share the better rank."""
     query = _named(guild_id).where(points_balances.c.points > 0).limit(limit).offset(offset)
     rows = [_row(row) for row in conn.execute(query)]
-    return [RankedBalance(rank_of(conn, guild_id, row.points), row) for row in rows]
+    if not rows:
+        return []
+    # One count, whatever the page's size: the page is in order, so a balance lower than its
+    # first row's is first met on the page, and everyone before that place has more.
+    first_rank = rank_of(conn, guild_id, rows[0].points)
+    ranks: dict[int, int] = {rows[0].points: first_rank}
+    for place, row in enumerate(rows, start=offset + 1):
+        ranks.setdefault(row.points, place)
+    return [RankedBalance(ranks[row.points], row) for row in rows]
 
 
 def rank_of(conn: Connection, guild_id: int, points: int) -> int:

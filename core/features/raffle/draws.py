@@ -272,8 +272,9 @@ class RaffleDraws:
 
     # --- proofs ----------------------------------------------------------------------------
 
-    def proof_of_period(self, period: Period) -> Proof:
-        return proofs.proof_of_period(self.engine, self.beacon.url if self.beacon else None, period)
+    def proof_of_period(self, period: Period, *, with_ledger: bool = True) -> Proof:
+        beacon_url = self.beacon.url if self.beacon else None
+        return proofs.proof_of_period(self.engine, beacon_url, period, with_ledger=with_ledger)
 
 
 def chain_of(period: Period) -> BeaconInfo | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -98,6 +99,33 @@ def list_draws_of_period(conn: Connection, guild_id: int, period_id: int) -> lis
     return [_draw(conn, row) for row in conn.execute(query)]
 
 
+def list_draws_of_periods(
+    conn: Connection, guild_id: int, period_ids: Sequence[int]
+) -> dict[int, list[Draw]]:
+    """Each period's draws, oldest first (as :func:`list_draws_of_period`), in two statements
+    however many periods and draws."""
+    found: dict[int, list[Draw]] = {period_id: [] for period_id in period_ids}
+    if not found:
+        return found
+    rows = conn.execute(
+        sa.select(raffle_draws)
+        .where(raffle_draws.c.guild_id == guild_id, raffle_draws.c.period_id.in_(found))
+        .order_by(raffle_draws.c.id)
+    ).all()
+    winners: dict[int, list[Winner]] = {row.id: [] for row in rows}
+    if winners:
+        query = (
+            sa.select(raffle_winners)
+            .where(raffle_winners.c.draw_id.in_(winners))
+            .order_by(raffle_winners.c.draw_id, raffle_winners.c.position)
+        )
+        for w in conn.execute(query):
+            winners[w.draw_id].append(_winner(w))
+    for row in rows:
+        found[row.period_id].append(_draw_of(row, tuple(winners[row.id])))
+    return found
+
+
 def find_last_draw(conn: Connection, guild_id: int) -> Draw | None:
     query = (
         sa.select(raffle_draws)
@@ -181,13 +209,21 @@ def complete_draw(
 
 def _draw(conn: Connection, row: sa.Row) -> Draw:
     winners = tuple(
-        Winner(w.position, Platform(w.platform), w.platform_user_id, int(w.ticket), w.counter)
+        _winner(w)
         for w in conn.execute(
             sa.select(raffle_winners)
             .where(raffle_winners.c.draw_id == row.id)
             .order_by(raffle_winners.c.position)
         )
     )
+    return _draw_of(row, winners)
+
+
+def _winner(w: sa.Row) -> Winner:
+    return Winner(w.position, Platform(w.platform), w.platform_user_id, int(w.ticket), w.counter)
+
+
+def _draw_of(row: sa.Row, winners: tuple[Winner, ...]) -> Draw:
     return Draw(
         id=row.id,
         guild_id=row.guild_id,

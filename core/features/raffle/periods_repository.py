@@ -142,8 +142,7 @@ def find_period(
     (``eligible`` None: a big guild's is megabytes of JSON, and a draw seeks instead)."""
     if with_eligible:
         return _find_period(conn, guild_id, raffle_periods.c.id == period_id)
-    columns = [c for c in raffle_periods.c if c.name != "eligible"]
-    query = sa.select(*columns, sa.null().label("eligible")).where(
+    query = sa.select(*_columns(with_eligible)).where(
         raffle_periods.c.guild_id == guild_id, raffle_periods.c.id == period_id
     )
     row = conn.execute(query).first()
@@ -161,10 +160,13 @@ def find_last_closed_period(conn: Connection, guild_id: int) -> Period | None:
     return None if row is None else _period(row)
 
 
-def list_recent_periods(conn: Connection, guild_id: int, limit: int = 12) -> list[Period]:
-    """The guild's periods, newest first: scheduled, open and closed (not cancelled ones)."""
+def list_recent_periods(
+    conn: Connection, guild_id: int, limit: int = 12, *, with_eligible: bool = True
+) -> list[Period]:
+    """The guild's periods, newest first: scheduled, open and closed (not cancelled ones);
+    ``with_eligible`` as in :func:`find_period`."""
     query = (
-        sa.select(raffle_periods)
+        sa.select(*_columns(with_eligible))
         .where(raffle_periods.c.guild_id == guild_id, raffle_periods.c.status != "cancelled")
         .order_by(raffle_periods.c.starts_at.desc(), raffle_periods.c.id.desc())
         .limit(limit)
@@ -179,10 +181,20 @@ def get_period(conn: Connection, period_id: int) -> Period:
     )
 
 
-def find_period_by_id(conn: Connection, period_id: int) -> Period | None:
-    """A period of any guild (for the operator's export command)."""
-    row = conn.execute(sa.select(raffle_periods).where(raffle_periods.c.id == period_id)).first()
+def find_period_by_id(
+    conn: Connection, period_id: int, *, with_eligible: bool = True
+) -> Period | None:
+    """A period of any guild (the operator's export command, the public proof page);
+    ``with_eligible`` as in :func:`find_period`."""
+    query = sa.select(*_columns(with_eligible)).where(raffle_periods.c.id == period_id)
+    row = conn.execute(query).first()
     return None if row is None else _period(row)
+
+
+def _columns(with_eligible: bool) -> list[sa.ColumnElement[object]]:
+    if with_eligible:
+        return list(raffle_periods.c)
+    return [*(c for c in raffle_periods.c if c.name != "eligible"), sa.null().label("eligible")]
 
 
 def _find_period(

@@ -28,7 +28,8 @@ class Proof:
     period: Period
     draws: tuple[Draw, ...]
     document: dict[str, Any] | None  # None until a draw is done (the seed stays secret)
-    ledger: dict[str, Any] | None
+    ledger: dict[str, Any] | None  # None too when it was not asked for (``with_ledger``)
+    entry_count: int = 0  # the frozen ledger's entries, with or without the ledger
 
 
 def snapshot_entries(conn: Connection, guild_id: int, period_id: int) -> list:
@@ -48,13 +49,21 @@ def snapshot_entries(conn: Connection, guild_id: int, period_id: int) -> list:
     ]
 
 
-def proof_of_period(engine: Engine, beacon_url: str | None, period: Period) -> Proof:
+def proof_of_period(
+    engine: Engine, beacon_url: str | None, period: Period, *, with_ledger: bool = True
+) -> Proof:
+    """``with_ledger=False``: the proof document and the ledger's size only (the public proof
+    page), without reading a busy period's tens of thousands of entries."""
     with engine.connect() as conn:
         draws = tuple(draws_repository.list_draws_of_period(conn, period.guild_id, period.id))
         done = [d for d in draws if d.status == "done"]
         if period.status != "closed" or not done:
             return Proof(period, draws, None, None)
-        entries = snapshot_entries(conn, period.guild_id, period.id)
+        if with_ledger:
+            entries = snapshot_entries(conn, period.guild_id, period.id)
+            entry_count = len(entries)
+        else:
+            entry_count = ledger_repository.count_ledger_entries(conn, period.guild_id, period.id)
         keys = sorted(
             {fairness.participant_key(str(w.platform), w.platform_user_id)
              for d in done for w in d.winners}
@@ -83,6 +92,8 @@ def proof_of_period(engine: Engine, beacon_url: str | None, period: Period) -> P
         "beacon": beacon,
         "draws": [_draw_document(d, names) for d in done],
     }
+    if not with_ledger:
+        return Proof(period, draws, document, None, entry_count)
     ledger = {
         "format": fairness.LEDGER_FORMAT,
         "guild_id": period.guild_id,
@@ -90,7 +101,7 @@ def proof_of_period(engine: Engine, beacon_url: str | None, period: Period) -> P
         "entries": [entry.__dict__ for entry in entries],
         "eligible": sorted(period.eligible or ()),
     }
-    return Proof(period, draws, document, ledger)
+    return Proof(period, draws, document, ledger, entry_count)
 
 
 def _draw_document(draw: Draw, names: dict[str, str]) -> dict[str, Any]:

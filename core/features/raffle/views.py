@@ -192,12 +192,14 @@ class RaffleViews:
             )
 
     def periods(self, guild_id: int, limit: int = 12) -> list[PeriodRow]:
-        """The guild's recent periods, newest first, each with its draws (oldest first)."""
+        """The guild's recent periods, newest first, each with its draws (oldest first); not
+        their frozen participants (``eligible`` None: a big guild's are megabytes each)."""
         with self.engine.connect() as conn:
-            return [
-                PeriodRow(period, draws_repository.list_draws_of_period(conn, guild_id, period.id))
-                for period in periods_repository.list_recent_periods(conn, guild_id, limit)
-            ]
+            periods = periods_repository.list_recent_periods(
+                conn, guild_id, limit, with_eligible=False
+            )
+            draws = draws_repository.list_draws_of_periods(conn, guild_id, [p.id for p in periods])
+        return [PeriodRow(period, draws[period.id]) for period in periods]
 
     def proof(self, guild_id: int, draw_id: int | None = None) -> Proof:
         with self.engine.connect() as conn:
@@ -214,15 +216,18 @@ class RaffleViews:
                     period = self._shown_period(conn, guild_id)
         return self.draws.proof_of_period(period)
 
-    def export(self, period_id: int) -> Proof:
-        """The proof and frozen ledger of any guild's period (the operator's CLI)."""
+    def export(self, period_id: int, *, with_ledger: bool = True) -> Proof:
+        """The proof and frozen ledger of any guild's period (the operator's CLI, the public
+        proof page); ``with_ledger=False``: the proof and the ledger's size only."""
         with self.engine.connect() as conn:
-            period = periods_repository.find_period_by_id(conn, period_id)
+            period = periods_repository.find_period_by_id(
+                conn, period_id, with_eligible=with_ledger
+            )
         if period is None:
             raise RaffleRefused(f"There is no raffle period {period_id}.")
         if period.status != "closed":
             raise RaffleRefused(f"Period {period_id} is not closed yet.")
-        proof = self.draws.proof_of_period(period)
+        proof = self.draws.proof_of_period(period, with_ledger=with_ledger)
         if proof.document is None:
             raise RaffleRefused(f"Period {period_id} has no draw yet, so its seed is still secret.")
         return proof

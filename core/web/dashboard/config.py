@@ -9,6 +9,17 @@ from typing import TYPE_CHECKING, Any
 
 from core.health import HealthReport
 
+
+@dataclass(frozen=True)
+class ProofFiles:
+    """A closed raffle period's proof document and its ledger's size; the ledger document
+    itself (every entry: megabytes for a busy period) is read only when asked for."""
+
+    document: dict[str, Any]
+    entry_count: int
+    read_ledger: Callable[[], dict[str, Any]]  # LookupError when it is gone meanwhile
+
+
 if TYPE_CHECKING:
     from core.features.connections.kick.arrivals import WebhookArrivals
     from core.features.connections.kick.setup import KickSetup
@@ -46,9 +57,9 @@ class DashboardConfig:
     guild_name: Callable[[int], str | None] = lambda guild_id: None
     # The !health checks for one guild.
     guild_health: Callable[[int], HealthReport] = lambda guild_id: HealthReport()
-    # A closed period's (proof, ledger) documents, as ``python -m core raffle export`` writes them;
-    # raises LookupError when there is none to show.
-    raffle_export: Callable[[int], tuple[dict[str, Any], dict[str, Any]]] | None = None
+    # A closed period's proof files, as ``python -m core raffle export`` writes them; raises
+    # LookupError when there is none to show.
+    raffle_export: Callable[[int], ProofFiles] | None = None
     # The feature services the slot calls, heist & points, event log and /me pages call (the
     # same objects the Discord commands call); None where a feature is not installed.
     slot_calls: SlotCallService | None = None

@@ -86,7 +86,7 @@ def raffle_period(period_id: int):  # type: ignore[no-untyped-def]
     found = _period(period_id)
     if found is None:
         return error_page(404, "No such raffle", _NO_PROOF)
-    proof, ledger = found
+    proof = found.document
     winners = [
         (draw.get("id"), w.get("position"), w.get("username") or w.get("participant"))
         for draw in proof.get("draws", [])
@@ -97,7 +97,7 @@ def raffle_period(period_id: int):  # type: ignore[no-untyped-def]
         user=current_user(),
         period_id=period_id,
         proof=proof,
-        entries=len(ledger.get("entries", [])),
+        entries=found.entry_count,
         winners=winners,
         beacon_summary=beacon_verification.summary(proof),
     )
@@ -108,7 +108,10 @@ def raffle_file(period_id: int, kind: str):  # type: ignore[no-untyped-def]
     found = _period(period_id)
     if found is None or kind not in ("proof", "ledger"):
         return error_page(404, "No such file", _NO_PROOF)
-    document = found[0] if kind == "proof" else found[1]
+    try:
+        document = found.document if kind == "proof" else found.read_ledger()
+    except LookupError:
+        return error_page(404, "No such file", _NO_PROOF)
     response = Response(export_bytes(document), mimetype="application/json")
     name = f"raffle-{period_id}-{kind}.json"
     response.headers["Content-Disposition"] = f'attachment; filename="{name}"'

@@ -10,32 +10,41 @@ from core.bus.event_log import event_log_of
 from core.features.web_sessions.service import WebSessions
 from core.health import HealthReport
 from core.web.dashboard.aio import coroutine_runner
-from core.web.dashboard.config import DashboardConfig
+from core.web.dashboard.config import DashboardConfig, ProofFiles
 from core.web.dashboard.platform_sync import platform_syncs
 
 if TYPE_CHECKING:
     from core.features.directory.service import DirectoryService
+    from core.features.raffle.proofs import Proof
     from core.features.raffle.views import RaffleViews
     from core.features.roles.ports import GuildRoles
     from core.runtime import Runtime
 
 
-def raffle_exporter(
-    views: RaffleViews,
-) -> Callable[[int], tuple[dict[str, Any], dict[str, Any]]]:
-    """A closed period's proof and ledger documents, as ``python -m core raffle export`` gets
-    them; LookupError when there is none to show (unknown, open, or not drawn yet)."""
+def raffle_exporter(views: RaffleViews) -> Callable[[int], ProofFiles]:
+    """A closed period's proof files, as ``python -m core raffle export`` gets them (the ledger
+    read only when asked for); LookupError when there is none to show (unknown, open, or not
+    drawn yet)."""
+    from core.features.raffle.errors import RaffleRefused
 
-    def export(period_id: int) -> tuple[dict[str, Any], dict[str, Any]]:
-        from core.features.raffle.errors import RaffleRefused
-
+    def proof(period_id: int, with_ledger: bool) -> tuple[dict[str, Any], Proof]:
         try:
-            proof = views.export(period_id)
+            found = views.export(period_id, with_ledger=with_ledger)
         except RaffleRefused as exc:
             raise LookupError(str(exc)) from exc
-        if proof.document is None or proof.ledger is None:
+        if found.document is None:
             raise LookupError(f"period {period_id} has no draw yet")
-        return proof.document, proof.ledger
+        return found.document, found
+
+    def read_ledger(period_id: int) -> dict[str, Any]:
+        ledger = proof(period_id, with_ledger=True)[1].ledger
+        if ledger is None:
+            raise LookupError(f"period {period_id} has no ledger")
+        return ledger
+
+    def export(period_id: int) -> ProofFiles:
+        document, found = proof(period_id, with_ledger=False)
+        return ProofFiles(document, found.entry_count, lambda: read_ledger(period_id))
 
     return export
 

@@ -17,6 +17,7 @@ from core.features.heist.tables import heist_participants, heists
 from core.features.points.service import PointsService
 from core.features.points.tables import points_ledger
 from tests.features.heist.conftest import GUILD, KICK_BROADCASTER, TWITCH_BROADCASTER, Draws, give
+from tests.support.statements import statements_of
 
 WIN, LOSE = 0.0, 0.999  # draws: below every chance, above every chance
 
@@ -466,3 +467,23 @@ def test_recent_results_are_the_guilds_resolved_heists_newest_first(service, poi
     assert len(results[0].crew) == 2
     assert service.recent_results(GUILD, limit=1)[0].heist_id == second.heist.id
     assert service.recent_results(GUILD + 1) == []
+
+
+def test_recent_results_read_every_crew_at_once(service, points, clock, draws, engine):
+    """The heist page shows ten heists: two statements for them and their crews, and one for
+    the currency's name, however many heists (issue 27's pages bench found three per heist)."""
+    for n in range(4):
+        give(points, str(n), 1000)
+        give(points, str(n + 10), 1000)
+        started = join(service, str(n), "100 low")
+        join(service, str(n + 10), "50 high")
+        clock.advance(200)
+        draws.push(WIN, LOSE)
+        assert service.resolve(started.heist.id) is not None
+        clock.advance(400)
+    with statements_of(engine) as statements:
+        results = service.recent_results(GUILD)
+    assert len(results) == 4
+    assert all(len(result.crew) == 2 for result in results)
+    assert len(statements) <= 3, statements
+    assert [r.crew for r in results] == [service.result_of(r.heist_id).crew for r in results]

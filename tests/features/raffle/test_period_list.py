@@ -5,8 +5,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from core.features.raffle.draws_repository import list_draws_of_period
+from tests.features.raffle.proof_scenario import build
 from tests.features.raffle.support import GUILD, make_service
 from tests.support.clock import Clock
+from tests.support.statements import statements_of
 
 
 def test_periods_newest_first_with_their_draws(engine):
@@ -44,3 +47,26 @@ def test_rafflestart_late_in_the_month_dates_the_period_as_docs_raffle_md_says(e
     from_the_first = raffle.periods.start(GUILD, start_day=1)
     assert from_the_first.starts_at == datetime(2026, 3, 1, tzinfo=UTC)
     assert from_the_first.status == "open"
+
+
+def test_the_period_list_reads_draws_and_winners_at_once_and_no_participants(engine):
+    """The dashboard's raffle page: a year of periods costs three statements, not two per
+    period and one per draw, and never reads a period's frozen participants (issue 27)."""
+    raffle, drawn = build(engine)  # closed, two draws (the second a reroll) with winners
+    raffle.periods.end(GUILD)  # the next month's, opened by the close
+    for _ in range(2):
+        raffle.periods.start(GUILD)
+        raffle.periods.end(GUILD)
+    with statements_of(engine) as statements:
+        rows = raffle.views.periods(GUILD)
+    assert len(statements) <= 3, statements
+    assert not any("raffle_periods.eligible" in s for s in statements)
+    assert len(rows) == 4
+    assert all(row.period.eligible is None for row in rows)
+    with engine.connect() as conn:
+        for row in rows:
+            assert row.draws == list_draws_of_period(conn, GUILD, row.period.id)
+    [shown] = [row for row in rows if row.period.id == drawn]
+    assert len(shown.draws) == 2
+    assert all(draw.winners for draw in shown.draws)
+    assert shown.has_proof

@@ -23,6 +23,7 @@ from werkzeug.serving import make_server
 from core.config import load_settings
 from core.runtime import Runtime
 from core.web.dashboard import Dashboard
+from core.web.dashboard.config import ProofFiles
 from tests.conftest import TEST_FERNET_KEY
 from tests.fakes.discord_oauth import CLIENT_ID, CLIENT_SECRET, FakeDiscordOAuth
 
@@ -122,6 +123,11 @@ def fixture_export(period_id: int):  # type: ignore[no-untyped-def]
     return proof, ledger
 
 
+def proof_files(proof: dict, ledger: dict) -> ProofFiles:
+    """The (proof, ledger) documents as the dashboard's raffle export hands them over."""
+    return ProofFiles(proof, len(ledger["entries"]), lambda: ledger)
+
+
 class DashboardSite:
     def __init__(self, runtime: Runtime, url: str, app: Flask) -> None:
         self.runtime = runtime
@@ -174,7 +180,8 @@ def site(tmp_path, discord, site_settings) -> Iterator[DashboardSite]:
     services = replace(
         services,
         dashboard=replace(
-            services.dashboard, raffle_export=lambda period_id: exports["site"].export(period_id)
+            services.dashboard,
+            raffle_export=lambda period_id: proof_files(*exports["site"].export(period_id)),
         ),
     )
     from core.web.app import create_app
