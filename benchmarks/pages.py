@@ -84,6 +84,7 @@ def paths(seeded: pages_seed.Seeded) -> dict[str, str]:
         f"{guild}/vip/log": seeded.vip,
         f"{guild}/slot-calls/": "Gates of Olympus",
         f"{guild}/heist/": seeded.heister,
+        f"{guild}/overlays/": "/overlay/",  # each overlay's URL, its token made at first view
         f"{guild}/events/": pages_seed.viewer_name(seeded.viewers - 1),
         f"/raffle/{seeded.closed_period_id}": seeded.winner,
     }
