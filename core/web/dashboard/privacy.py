@@ -146,6 +146,15 @@ STORED: tuple[Stored, ...] = (
         f"{ASK}.",
     ),
     Stored(
+        "On-stream overlays: each overlay's secret link (kept hashed for lookup and encrypted "
+        "so admins can copy it again), the server's overlay settings, and recent alerts "
+        "(a viewer made VIP, a gift with the gifter's name, a ticket milestone)",
+        ("overlay_tokens", "overlay_settings", "overlay_alerts", "overlay_alert_counters"),
+        "links and settings while the server uses the bot; alerts are shown once and kept with "
+        "the server's other data",
+        f"{ASK}; an admin makes a new link with Rotate on the dashboard's Overlays page.",
+    ),
+    Stored(
         "What was imported from the bot a server used before (python -m core import): when "
         "each import ran and what it counted, which rows of the other bot were taken (so a "
         "second run adds nothing), and the winners of its closed raffles by name",
