@@ -181,7 +181,11 @@ async def test_a_ping_without_answer_means_a_dead_connection() -> None:
         listener = make_listener(fake.url, pong_timeout=0.1)
         async with running(listener):
             await eventually(is_connected(listener, fake, connections=2))
-            assert fake.connections[0].pings == 1
+            # At least one ping (a frame that arrives meanwhile, such as a late
+            # subscription_succeeded under load, counts as an answer and a second ping follows),
+            # and the first connection was given up for the unanswered one.
+            assert fake.connections[0].pings >= 1
+            assert fake.connections[0].received[-1]["event"] == "pusher:ping"
             assert listener.state.last_error == "no answer to pusher:ping within 0.1 s"
 
 
