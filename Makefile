@@ -90,7 +90,7 @@ screenshots: $(DEV_STAMP)
 	mkdir -p docs/screenshots
 	SCREENSHOT_DIR=docs/screenshots $(BIN)/python -m pytest -p no:cacheprovider -q \
 		tests/web/browser/test_every_page.py::test_no_page_scrolls_sideways_or_fails_axe \
-		tests/web/browser/test_walk_to_a_configured_guild.py
+		tests/web/browser/test_walk_to_a_configured_guild.py tests/web/browser/test_overlays_live.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
