@@ -57,7 +57,18 @@ def _can_post(channel: discord.abc.GuildChannel, me: discord.Member | None) -> b
 
 
 def member_of(member: discord.Member) -> Member:
-    return Member(member.id, member.display_name, member.display_avatar.key)
+    return Member(member.id, member.display_name, avatar_of(member))
+
+
+def avatar_of(member: discord.Member) -> str:
+    """The picture Discord shows for the member, as ``<kind>:<key>``: ``g`` their avatar in this
+    server, ``u`` their account's, ``d`` one of Discord's defaults. The key alone does not say
+    which, and each lives at another address (the dashboard builds it: ``avatar_url``)."""
+    if member.guild_avatar is not None:
+        return f"g:{member.guild_avatar.key}"
+    if member.avatar is not None:
+        return f"u:{member.avatar.key}"
+    return f"d:{member.default_avatar.key}"
 
 
 def members_of(guild: discord.Guild) -> list[Member]:

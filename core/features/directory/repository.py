@@ -152,3 +152,14 @@ def member_names(conn: Connection, guild_id: int, user_ids: Collection[int]) -> 
         m.guild_id == guild_id, m.user_id.in_(sorted(set(user_ids)))
     )
     return {row.user_id: row.name for row in conn.execute(query)}
+
+
+def member_avatars(conn: Connection, guild_id: int, user_ids: Collection[int]) -> dict[int, str]:
+    """The members' avatars as the bot stored them (``<kind>:<key>``), for those it has one of."""
+    if not user_ids:
+        return {}
+    m = directory_members.c
+    query = sa.select(m.user_id, m.avatar).where(
+        m.guild_id == guild_id, m.user_id.in_(sorted(set(user_ids))), m.avatar.is_not(None)
+    )
+    return {row.user_id: row.avatar for row in conn.execute(query)}

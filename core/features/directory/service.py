@@ -96,3 +96,7 @@ class DirectoryService:
     def member_names(self, guild_id: int, user_ids: Collection[int]) -> dict[int, str]:
         with self.engine.connect() as conn:
             return repository.member_names(conn, guild_id, user_ids)
+
+    def member_avatars(self, guild_id: int, user_ids: Collection[int]) -> dict[int, str]:
+        with self.engine.connect() as conn:
+            return repository.member_avatars(conn, guild_id, user_ids)

@@ -10,6 +10,7 @@ get the same check, and show up in the guild's navigation.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from flask import (
@@ -31,7 +32,8 @@ from core.web.dashboard.discord_client import DiscordUnavailable, UserGuild
 from core.web.dashboard.state import SessionUser, current_user, dashboard
 
 bp = Blueprint("guilds", __name__, url_prefix="/dashboard")
-ICON_CDN = "https://cdn.discordapp.com/icons"  # allowed in img-src (core/web/headers.py)
+CDN = "https://cdn.discordapp.com"  # allowed in img-src on signed-in pages (security.py)
+ICON_CDN = f"{CDN}/icons"
 NOT_YOURS = (
     "You cannot manage this server here: it does not exist, the bot is not in it, or you lack "
     "Manage Server there."
@@ -76,6 +78,25 @@ def guild_icon_url(guild_id: int, size: int = 64) -> str | None:
     if server is None or server.icon is None:
         return None
     return f"{ICON_CDN}/{guild_id}/{server.icon}.png?size={size}"
+
+
+_AVATAR_KEY = re.compile(r"[a-z0-9_]{1,64}")
+
+
+def avatar_url(guild_id: int, user_id: int, stored: str, size: int = 32) -> str | None:
+    """A member's picture on Discord's CDN from what the bot stored (``<kind>:<key>``, see
+    ``core/discord_bot/directory/snapshot.py``); None for anything else (a bare key stored
+    before the kind was, or a key that is not one)."""
+    kind, _, key = stored.partition(":")
+    if not _AVATAR_KEY.fullmatch(key):
+        return None
+    if kind == "g":
+        return f"{CDN}/guilds/{guild_id}/users/{user_id}/avatars/{key}.png?size={size}"
+    if kind == "u":
+        return f"{CDN}/avatars/{user_id}/{key}.png?size={size}"
+    if kind == "d" and key.isdigit():
+        return f"{CDN}/embed/avatars/{key}.png"
+    return None
 
 
 def may_manage(user: SessionUser, guild_id: int) -> bool:

@@ -17,7 +17,7 @@ from flask import flash, g, get_flashed_messages, redirect, render_template, url
 
 from core.features.amounts import AmountNotUnderstood, parse_whole_amount
 from core.features.refusals import Refused
-from core.web.dashboard.guilds import FeatureMissing, guild_name
+from core.web.dashboard.guilds import FeatureMissing, avatar_url, guild_name
 from core.web.dashboard.state import dashboard
 
 _SNOWFLAKE = re.compile(r"^(?:<[@#]&?)?([0-9]{15,21})>?$")
@@ -68,6 +68,15 @@ def member_names(guild_id: int, user_ids: list[int]) -> dict[int, str]:
     saw is absent (the page shows the id)."""
     directory = dashboard().config.directory
     return {} if directory is None else directory.member_names(guild_id, user_ids)
+
+
+def member_avatars(guild_id: int, user_ids: list[int]) -> dict[int, str]:
+    """Members' pictures on Discord's CDN, for those the bot saw with one (the ``member`` macro
+    shows each beside the name)."""
+    directory = dashboard().config.directory
+    stored = {} if directory is None else directory.member_avatars(guild_id, user_ids)
+    urls = {user_id: avatar_url(guild_id, user_id, value) for user_id, value in stored.items()}
+    return {user_id: url for user_id, url in urls.items() if url is not None}
 
 
 def role_choices(guild_id: int) -> list[tuple[str, str]]:

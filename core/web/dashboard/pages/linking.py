@@ -12,6 +12,7 @@ from core.web.dashboard.pages._forms import (
     FormRefused,
     channel_choices,
     checked_channel,
+    member_avatars,
     member_names,
     page,
     role_choices,
@@ -46,6 +47,7 @@ def _show(
         values=values,
         history=history,
         names=member_names(guild_id, people),
+        avatars=member_avatars(guild_id, people),
         roles=role_choices(guild_id),
         channels=channel_choices(guild_id),
     )

@@ -23,7 +23,12 @@ from core.features.vip.limits import (
 from core.features.vip.ports import TwitchBusy
 from core.features.vip.service import name_key
 from core.web.dashboard.guilds import FeatureMissing, guild_blueprint, guild_name
-from core.web.dashboard.pages._forms import channel_choices, checked_channel, member_names
+from core.web.dashboard.pages._forms import (
+    channel_choices,
+    checked_channel,
+    member_avatars,
+    member_names,
+)
 from core.web.dashboard.state import dashboard
 
 AREA = guild_blueprint("vip", __name__, "Temporary VIP")
@@ -160,6 +165,7 @@ def _log_names(guild_id: int, entries: list[Any]) -> dict[str, Any]:
     return {
         "viewer_names": _run(_service().viewer_names(entries)),
         "member_names": member_names(guild_id, sorted(admins)),
+        "member_avatars": member_avatars(guild_id, sorted(admins)),
         "name_key": name_key,
     }
 

@@ -152,3 +152,31 @@ def test_writes_need_the_csrf_token_and_a_guild_the_user_manages(pages, linking)
     assert linking.settings(GUILD).linked_role_id is None
     assert linking.settings(OTHER_GUILD).linked_role_id is None
     assert pages.get("linking", guild_id=OTHER_GUILD).status_code == 403
+
+
+def test_the_link_log_shows_members_pictures_where_discord_has_one(pages, linking, directory):
+    """Each kind of avatar the bot stores is Discord's address for it; a value stored before
+    the kind was (a bare key) or not a key at all shows no picture, never a broken address."""
+    for user_id in (500, 501, 502, 503):
+        linking.link(
+            guild_id=GUILD, discord_user_id=user_id, platform=Platform.KICK,
+            platform_user_id=f"k{user_id}", username=f"fan{user_id}",
+        )  # fmt: skip
+    directory.record_members(
+        GUILD,
+        [
+            Member(500, "In-server picture", "g:a_0123abcd"),
+            Member(501, "Account picture", "u:0123abcd"),
+            Member(502, "Default picture", "d:3"),
+            Member(503, "Old row", "0123abcd"),
+            Member(ADMIN_ID, "Odd value", "u:../../x"),
+        ],
+    )
+    log = pages.get("linking").text
+    log = log[log.index('id="link-log"') :]
+    cdn = "https://cdn.discordapp.com"
+    assert f'src="{cdn}/guilds/{GUILD}/users/500/avatars/a_0123abcd.png?size=32"' in log
+    assert f'src="{cdn}/avatars/501/0123abcd.png?size=32"' in log
+    assert f'src="{cdn}/embed/avatars/3.png"' in log
+    assert log.count('<img class="avatar"') == 3  # not for the old row nor the odd value
+    assert 'alt=""' in log  # the name beside it says who it is
