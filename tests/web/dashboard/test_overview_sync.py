@@ -144,7 +144,7 @@ def test_a_refused_twitch_sync_is_shown_on_the_overview(site):
 
     assert answer.status_code == 303
     shown = client.get(f"/dashboard/{GUILD}/").text
-    assert "This server has no working Twitch connection: run !twitch setup" in shown
+    assert "This server has no working Twitch connection: connect the streamer first" in shown
 
 
 def test_sync_kick_answers_what_kick_sync_answers(site, kick):

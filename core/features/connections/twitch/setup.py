@@ -141,7 +141,8 @@ class TwitchSetup:
             )
         if not (await asyncio.to_thread(self.connections.status, guild_id)).is_connected:
             raise TwitchSetupFailed(
-                "This server has no working Twitch connection: run !twitch setup <channel>."
+                "This server has no working Twitch connection: connect the streamer first (!twitch "
+                "setup <channel> in Discord, or the Kick & Twitch page of the dashboard)."
             )
         await asyncio.to_thread(self.connections.request_sync, guild_id)
         return await self.subscriptions.sync_guild(guild_id)
