@@ -30,8 +30,9 @@ log = logging.getLogger(__name__)
 RATE_LIMIT_PREFIX = "sk:ratelimit:"
 
 # Pages: scripts and styles from this site only; no inline script or style, no framing; images
-# from here. A signed-in user's pages (under /dashboard/) also show servers' icons from Discord's
-# CDN (guilds.ICON_CDN); the public pages and sign-in load nothing from another origin.
+# from here. A signed-in user's pages (under /dashboard/) also show servers' icons and members'
+# pictures from Discord's CDN (guilds.CDN); the public pages and sign-in load nothing from
+# another origin.
 _POLICY = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:{icons}; "
     "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
