@@ -7,8 +7,8 @@ import discord
 
 from core.discord_bot.render import inert, truncate
 from core.events import utc
+from core.features.heist.history_repository import HeistStats
 from core.features.heist.ports import HeistResult
-from core.features.heist.repository import HeistStats
 
 WIN_COLOUR = discord.Colour.gold()
 LOSS_COLOUR = discord.Colour.dark_red()

@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy.engine import Engine
 
 from core.features.exports import Export
-from core.features.heist import repository
+from core.features.heist import history_repository, repository
 
 FIELDS = ("heist_id", "platform", "platform_user_id", "stake", "risk", "tier", "multiplier",
           "won", "payout", "resolved_at")  # fmt: skip
@@ -17,7 +17,7 @@ def export_heists(engine: Engine, guild_id: int) -> list[dict[str, Any]]:
     """One record per participant of each open or resolved heist (a cancelled heist has none:
     every stake went back), with the keys of ``FIELDS`` in that order."""
     with engine.connect() as conn:
-        rows = repository.export_rows(conn, guild_id)
+        rows = history_repository.export_rows(conn, guild_id)
     records = []
     for row in rows:
         resolved = row.state == repository.RESOLVED

@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from sqlalchemy.engine import Engine
 
 from core.events import Platform
-from core.features.heist import repository
+from core.features.heist import history_repository, repository
 from core.features.heist.payments import SOURCE, SeStake, ledger_ref, pay
 from core.features.heist.ports import CrewMember, HeistResult, SubTier, SubTiers
 from core.features.heist.repository import CANCELLED, RESOLVED, Heist, Outcome, Participant
@@ -390,8 +390,8 @@ class HeistService:
     def finished_since(self, guild_id: int, since: datetime) -> list[repository.FinishedHeist]:
         """The guild's heists finished from ``since`` on, oldest first (for charts)."""
         with self.engine.connect() as conn:
-            return repository.finished_since(conn, guild_id, since)
+            return history_repository.finished_since(conn, guild_id, since)
 
     def stats(self, guild_id: int) -> repository.HeistStats:
         with self.engine.connect() as conn:
-            return repository.stats_of(conn, guild_id)
+            return history_repository.stats_of(conn, guild_id)

@@ -10,8 +10,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy.engine import Connection, Engine
 
-from core.features.heist import repository
-from core.features.heist.repository import OUTCOMES, FinishedHeist
+from core.features.heist import history_repository, repository
+from core.features.heist.history_repository import OUTCOMES, FinishedHeist
 from core.features.heist.tables import heist_participants, heists
 
 GUILD, OTHER = 111, 222
@@ -67,7 +67,7 @@ def test_finished_heists_of_the_guild_since_a_moment(engine: Engine) -> None:
         add_heist(conn, OTHER, "resolved", NOW, [(1_000, True, 2_000)])
 
     with engine.connect() as conn:
-        found = repository.finished_since(conn, GUILD, NOW - timedelta(days=30))
+        found = history_repository.finished_since(conn, GUILD, NOW - timedelta(days=30))
 
     assert [(f.state, f.crew, f.winners, f.staked, f.paid) for f in found] == [
         ("resolved", 2, 2, 150, 225),

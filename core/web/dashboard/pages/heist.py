@@ -10,7 +10,8 @@ from datetime import UTC, date, datetime, time, timedelta
 from flask import abort, g, request
 
 from core.events import utc
-from core.features.heist.repository import CANCELLED, OUTCOMES, FinishedHeist
+from core.features.heist.history_repository import OUTCOMES, FinishedHeist
+from core.features.heist.repository import CANCELLED
 from core.features.heist.rules import SETTINGS
 from core.features.points.rates import RATE_NAMES, named_rates
 from core.features.points.service import MAX_AMOUNT, PointsRefused
