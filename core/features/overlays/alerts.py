@@ -85,10 +85,14 @@ class AlertRecorder:
             chosen = repository.get_settings(conn, guild_id)
             if not chosen.alert_milestones or not chosen.milestones:
                 continue
-            after = ledger_repository.get_balances(conn, guild_id, period_id, list(moved))
+            # Only a balance from the lowest milestone up to the highest plus the largest award
+            # can have passed one: one scan of the period, not a lookup per viewer awarded.
+            low, high = min(chosen.milestones), max(chosen.milestones) + max(moved.values())
+            after = ledger_repository.balances_between(conn, guild_id, period_id, low, high)
             passed = {
                 viewer: [m for m in chosen.milestones if tickets - moved[viewer] < m <= tickets]
                 for viewer, tickets in after.items()
+                if viewer in moved
             }
             passed = {viewer: found for viewer, found in passed.items() if found}
             if not passed:

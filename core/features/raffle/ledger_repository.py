@@ -247,6 +247,19 @@ def get_balances(
     return found
 
 
+def balances_between(
+    conn: Connection, guild_id: int, period_id: int, low: int, high: int
+) -> dict[tuple[str, str], int]:
+    """(platform, user id) -> tickets in the period, for balances with ``low <= tickets < high``:
+    one scan of the period through the key, however many viewers (a milestone check after an
+    award of thousands needs no list of them)."""
+    b = raffle_balances.c
+    query = sa.select(b.platform, b.platform_user_id, b.tickets).where(
+        b.period_id == period_id, b.guild_id == guild_id, b.tickets >= low, b.tickets < high
+    )
+    return {(row.platform, row.platform_user_id): int(row.tickets) for row in conn.execute(query)}
+
+
 def list_top_balances(
     conn: Connection, guild_id: int, period_id: int, limit: int | None = None
 ) -> list[Balance]:
