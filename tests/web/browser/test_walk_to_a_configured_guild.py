@@ -144,6 +144,7 @@ def test_from_make_run_to_a_configured_server(page, app, discord, shot):
     # 3. Kick and Twitch, connected from the dashboard through the platforms' consent.
     page.click("#guild-list a")
     page.click("nav >> text=Kick & Twitch")
+    page.wait_for_url(re.compile(r".*/connections/$"))  # a click does not wait for the page
     connections = page.url
     said = _connect(page, "Kick", "kick.com/streamer")
     assert "StreamKeeper now acts for the Kick channel of streamer" in said
@@ -159,8 +160,8 @@ def test_from_make_run_to_a_configured_server(page, app, discord, shot):
 
     # 4. The raffle: draws announced in #announcements (picked by name), a period started.
     page.click("nav >> text=Raffle")
-    picker = page.locator("select#channel")
-    assert picker.locator("option").all_inner_texts() == ["No announcements", "#announcements"]
+    picker = page.locator("select#channel")  # expect() waits for the page; a bare read does not
+    expect(picker.locator("option")).to_have_text(["No announcements", "#announcements"])
     picker.select_option(label="#announcements")
     page.click("#save-settings")
     expect(page.locator("p.done")).to_have_text("Saved: channel.")
