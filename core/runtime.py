@@ -37,7 +37,6 @@ from core.scheduler import Scheduler
 from core.services import FeatureServices
 from core.setup.access import SetupToken
 from core.storage import db
-from core.web.server import WebServer
 from core.wiring import (
     chat,
     directory,
@@ -62,6 +61,7 @@ if TYPE_CHECKING:
 
     from core.discord_bot.services import BotServices
     from core.web.app import WebServices
+    from core.web.server import WebServer
 
 log = logging.getLogger(__name__)
 
@@ -273,6 +273,8 @@ class Runtime(FeatureServices):
         return create_app(self.web_services())
 
     def start_web_server(self) -> WebServer:
+        from core.web.server import WebServer  # the web's packages load only where it serves
+
         return WebServer(
             self.create_web_app(),
             self.settings.web.host,
