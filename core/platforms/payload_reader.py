@@ -13,16 +13,30 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, ClassVar
 
+from core.events import Platform
 from core.platforms.lenient import TEXT_MAX, BadValue, as_mapping, as_text, as_time, checked_id
 from core.platforms.lenient import checked_int as _checked_int
 from core.platforms.webhook_checks import InvalidPayload
+
+
+def strict_id(data: Any, *path: str, label: str = "") -> str | None:
+    """The id at ``path`` in ``data``; None when absent; :class:`InvalidPayload` naming the field
+    (``label``, else the path) when it is there and no valid id."""
+    value: Any = data
+    for key in path:
+        value = as_mapping(value).get(key)
+    try:
+        return checked_id(value)
+    except BadValue as exc:
+        raise InvalidPayload(f"{label or '.'.join(path)} {exc}") from exc
 
 
 @dataclass(frozen=True)
 class PayloadReader:
     """One verified payload: ``data`` is the object the event is read from, ``message_id`` the
     delivery's, ``delivered_at`` when it was sent (aware UTC). ``label`` starts the field name
-    in an :class:`InvalidPayload` message (Twitch's fields sit under ``event.``)."""
+    in an :class:`InvalidPayload` message (Twitch's fields sit under ``event.``); ``platform`` is
+    the one the events are of."""
 
     data: Mapping[str, Any]
     message_id: str
@@ -30,6 +44,7 @@ class PayloadReader:
     broadcaster_user_id: str
 
     label: ClassVar[str] = ""
+    platform: ClassVar[Platform]
 
     def get(self, *path: str) -> Any:
         value: Any = self.data
@@ -39,10 +54,7 @@ class PayloadReader:
 
     def id(self, *path: str) -> str | None:
         """The id at ``path``; :class:`InvalidPayload` when it is there but no valid id."""
-        try:
-            return checked_id(self.get(*path))
-        except BadValue as exc:
-            raise InvalidPayload(f"{self.label}{'.'.join(path)} {exc}") from exc
+        return strict_id(self.data, *path, label=self.label + ".".join(path))
 
     def int(self, *path: str) -> int | None:
         try:
@@ -53,6 +65,15 @@ class PayloadReader:
     def text(self, *path: str, limit: int = TEXT_MAX) -> str:
         return as_text(self.get(*path), limit) or ""
 
+    def common(self, event_id: str | None = None) -> dict[str, Any]:
+        """The fields every event shares: the platform, the event id (``event_id`` where the
+        event has its own, else the delivery's message id) and the broadcaster."""
+        return {
+            "platform": self.platform,
+            "event_id": event_id or self.message_id,
+            "broadcaster_user_id": self.broadcaster_user_id,
+        }
+
     def occurred_at(self, value: Any) -> datetime:
         """The time in ``value``, unless it is unreadable or later than the delivery."""
         moment = as_time(value)
@@ -61,4 +82,4 @@ class PayloadReader:
         return moment
 
 
-__all__ = ["PayloadReader"]
+__all__ = ["PayloadReader", "strict_id"]

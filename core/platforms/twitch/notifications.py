@@ -37,10 +37,9 @@ from core.platforms.lenient import (
     as_list,
     as_mapping,
     as_text,
-    checked_id,
     checked_int,
 )
-from core.platforms.payload_reader import PayloadReader
+from core.platforms.payload_reader import PayloadReader, strict_id
 from core.platforms.webhook_checks import InvalidPayload, UnusablePayload
 
 MAX_BADGES = 32
@@ -67,7 +66,7 @@ def parse_notification(
     event = as_mapping(body.get("event"))
     if not event:
         raise UnusablePayload("no event object")
-    broadcaster_user_id = _strict_id(event, "broadcaster_user_id") or _strict_id(
+    broadcaster_user_id = strict_id(event, "broadcaster_user_id") or strict_id(
         as_mapping(as_mapping(body.get("subscription")).get("condition")),
         "broadcaster_user_id",
         label="subscription.condition.broadcaster_user_id",
@@ -99,17 +98,11 @@ TWITCH_SUBSCRIPTION_TYPES: frozenset[str] = frozenset(
 )
 
 
-def _strict_id(mapping: Mapping[str, Any], key: str, *, label: str = "") -> str | None:
-    try:
-        return checked_id(mapping.get(key))
-    except BadValue as exc:
-        raise InvalidPayload(f"{label or key} {exc}") from exc
-
-
 class _Notification(PayloadReader):
     """An EventSub ``event`` object: its fields are named under ``event.``."""
 
     label = "event."
+    platform = Platform.TWITCH
 
     def word(self, *path: str) -> str | None:
         """A short lowercase keyword (a tier, a status, a notice type), or None."""
@@ -130,13 +123,6 @@ class _Notification(PayloadReader):
         if viewer is None:
             raise UnusablePayload(f"no {prefix}_id")
         return viewer
-
-    def common(self, event_id: str | None = None) -> dict[str, Any]:
-        return {
-            "platform": Platform.TWITCH,
-            "event_id": event_id or self.message_id,
-            "broadcaster_user_id": self.broadcaster_user_id,
-        }
 
 
 def _parse_chat_message(n: _Notification) -> ChatMessageSent:
