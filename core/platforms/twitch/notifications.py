@@ -80,24 +80,6 @@ def parse_notification(
         raise InvalidPayload(str(exc)) from exc
 
 
-TWITCH_SUBSCRIPTION_TYPES: frozenset[str] = frozenset(
-    {
-        "channel.chat.message",
-        "channel.chat.notification",
-        "channel.subscribe",
-        "channel.subscription.message",
-        "channel.subscription.gift",
-        "channel.subscription.end",
-        REDEMPTION_ADD,
-        REDEMPTION_UPDATE,
-        "channel.vip.add",
-        "channel.vip.remove",
-        "stream.online",
-        "stream.offline",
-    }
-)
-
-
 class _Notification(PayloadReader):
     """An EventSub ``event`` object: its fields are named under ``event.``."""
 
@@ -321,8 +303,12 @@ _PARSERS: dict[str, Callable[[_Notification], Event | None]] = {
     "stream.online": _parse_stream_online,
     "stream.offline": _parse_stream_offline,
 }
+# The subscription types read here, in a fixed order (a socket subscribes to them in it).
+PARSED_TYPES: tuple[str, ...] = tuple(_PARSERS)
+TWITCH_SUBSCRIPTION_TYPES: frozenset[str] = frozenset(PARSED_TYPES)
 
 __all__ = [
+    "PARSED_TYPES",
     "TWITCH_SUBSCRIPTION_TYPES",
     "InvalidPayload",
     "UnusablePayload",
