@@ -13,8 +13,16 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, ClassVar
 
-from core.events import Platform
-from core.platforms.lenient import TEXT_MAX, BadValue, as_mapping, as_text, as_time, checked_id
+from core.events import Platform, RewardRedeemed, Viewer
+from core.platforms.lenient import (
+    TEXT_MAX,
+    TITLE_MAX,
+    BadValue,
+    as_mapping,
+    as_text,
+    as_time,
+    checked_id,
+)
 from core.platforms.lenient import checked_int as _checked_int
 from core.platforms.webhook_checks import InvalidPayload
 
@@ -73,6 +81,29 @@ class PayloadReader:
             "event_id": event_id or self.message_id,
             "broadcaster_user_id": self.broadcaster_user_id,
         }
+
+    def required_viewer(self, key: str) -> Viewer:
+        """The user ``key`` names (each platform names its users its own way);
+        :class:`~core.platforms.webhook_checks.UnusablePayload` without one."""
+        raise NotImplementedError
+
+    def reward_redeemed(self, status: str, redeemer: str, **more: Any) -> RewardRedeemed:
+        """A reward redemption, as both platforms send one: ``id``, ``reward`` (``id``,
+        ``title``, ``cost``), ``user_input``, ``redeemed_at`` and the user ``redeemer`` names.
+        The same redemption arrives once per status, so the event id is its id plus ``status``;
+        ``more`` are the fields only one platform gives."""
+        redemption_id = self.id("id")
+        return RewardRedeemed(
+            **self.common(f"{redemption_id}:{status}" if redemption_id else None),
+            occurred_at=self.occurred_at(self.get("redeemed_at")),
+            viewer=self.required_viewer(redeemer),
+            reward_id=self.id("reward", "id"),
+            reward_title=self.text("reward", "title", limit=TITLE_MAX),
+            cost=self.int("reward", "cost"),
+            user_input=self.text("user_input"),
+            status=status,
+            **more,
+        )
 
     def occurred_at(self, value: Any) -> datetime:
         """The time in ``value``, unless it is unreadable or later than the delivery."""

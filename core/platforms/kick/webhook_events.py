@@ -76,7 +76,7 @@ class _Delivery(PayloadReader):
 
     platform = Platform.KICK
 
-    def viewer(self, key: str) -> Viewer:
+    def required_viewer(self, key: str) -> Viewer:
         viewer = _viewer(self.data.get(key), key)
         if viewer is None:
             raise UnusablePayload(f"no {key} user id")
@@ -88,7 +88,7 @@ def _parse_chat_message(d: _Delivery) -> ChatMessageSent:
     return ChatMessageSent(
         **d.common(d.id("message_id")),
         occurred_at=d.occurred_at(d.get("created_at")),
-        viewer=d.viewer("sender"),
+        viewer=d.required_viewer("sender"),
         content=d.text("content"),
         badges=tuple(
             kind for badge in badges if (kind := _text(_mapping(badge).get("type"), WORD_MAX))
@@ -101,7 +101,7 @@ def _parse_followed(d: _Delivery) -> Followed:
     return Followed(
         **d.common(),
         occurred_at=d.delivered_at,
-        viewer=d.viewer("follower"),
+        viewer=d.required_viewer("follower"),
     )
 
 
@@ -109,7 +109,7 @@ def _parse_subscription(d: _Delivery, *, is_renewal: bool) -> Subscribed:
     return Subscribed(
         **d.common(),
         occurred_at=d.occurred_at(d.get("created_at")),
-        viewer=d.viewer("subscriber"),
+        viewer=d.required_viewer("subscriber"),
         is_renewal=is_renewal,
         months=d.int("duration"),
         expires_at=_time(d.get("expires_at")),
@@ -140,20 +140,9 @@ def _parse_subscription_gifts(d: _Delivery) -> SubscriptionsGifted:
 
 
 def _parse_reward_redemption(d: _Delivery) -> RewardRedeemed:
-    """Kick sends the same redemption again when it is accepted or rejected, so the event id is
-    the redemption id plus the status."""
+    """Kick sends the same redemption again when it is accepted or rejected."""
     status = (d.text("status", limit=WORD_MAX) or "pending").lower()
-    redemption_id = d.id("id")
-    return RewardRedeemed(
-        **d.common(f"{redemption_id}:{status}" if redemption_id else None),
-        occurred_at=d.occurred_at(d.get("redeemed_at")),
-        viewer=d.viewer("redeemer"),
-        reward_id=d.id("reward", "id"),
-        reward_title=d.text("reward", "title", limit=TITLE_MAX),
-        cost=d.int("reward", "cost"),
-        user_input=d.text("user_input"),
-        status=status,
-    )
+    return d.reward_redeemed(status, "redeemer")
 
 
 def _parse_livestream_status(d: _Delivery) -> StreamStarted | StreamEnded:
@@ -191,7 +180,7 @@ def _parse_banned(d: _Delivery) -> ViewerBanned:
     return ViewerBanned(
         **d.common(),
         occurred_at=d.occurred_at(d.get("metadata", "created_at")),
-        viewer=d.viewer("banned_user"),
+        viewer=d.required_viewer("banned_user"),
         moderator=_viewer(d.get("moderator"), "moderator"),
         reason=d.text("metadata", "reason"),
         expires_at=_time(d.get("metadata", "expires_at")),
@@ -202,7 +191,7 @@ def _parse_kicks_gifted(d: _Delivery) -> KicksGifted:
     return KicksGifted(
         **d.common(),
         occurred_at=d.occurred_at(d.get("created_at")),
-        viewer=d.viewer("sender"),
+        viewer=d.required_viewer("sender"),
         amount=d.int("gift", "amount") or 0,
         gift_name=d.text("gift", "name", limit=TITLE_MAX),
         message=d.text("gift", "message"),

@@ -30,7 +30,6 @@ from core.events import (
 )
 from core.platforms.lenient import (
     NAME_MAX,
-    TITLE_MAX,
     WORD_MAX,
     BadValue,
     as_bool,
@@ -257,20 +256,9 @@ def _parse_subscription_end(n: _Notification) -> SubscriptionEnded:
 
 def _parse_redemption(n: _Notification) -> RewardRedeemed:
     """The same redemption arrives once per status (add: unfulfilled; update: fulfilled or
-    canceled), so the event id is the redemption id plus the status."""
+    canceled)."""
     status = n.word("status") or "unfulfilled"
-    redemption_id = n.id("id")
-    return RewardRedeemed(
-        **n.common(f"{redemption_id}:{status}" if redemption_id else None),
-        occurred_at=n.occurred_at(n.get("redeemed_at")),
-        viewer=n.required_viewer("user"),
-        reward_id=n.id("reward", "id"),
-        reward_title=n.text("reward", "title", limit=TITLE_MAX),
-        cost=n.int("reward", "cost"),
-        user_input=n.text("user_input"),
-        status=status,
-        redemption_id=redemption_id,
-    )
+    return n.reward_redeemed(status, "user", redemption_id=n.id("id"))
 
 
 def _parse_vip_added(n: _Notification) -> VipAdded:
