@@ -1,9 +1,10 @@
 """How both platforms' event parsers read a verified payload (Kick's ``webhook_events.py``,
 Twitch's ``notifications.py``): a field by its path, an id or a number that refuses the delivery
-when it is there but unacceptable, bounded text, and a time never later than the delivery.
+when it is there but unacceptable, bounded text, a time never later than the delivery, the
+fields every event shares, and a reward redemption (both platforms send it alike).
 
 Each platform's reader adds what only its payloads have (Kick's user objects, Twitch's
-``<prefix>_id`` users and the fields every event shares).
+``<prefix>_id`` users).
 """
 
 from __future__ import annotations
