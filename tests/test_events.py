@@ -2,20 +2,25 @@
 
 from __future__ import annotations
 
+import inspect
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 
 from core.events import (
+    EVENT_TYPES,
     ChatMessageSent,
+    Event,
     InvalidEvent,
     KicksGifted,
     Platform,
     SubscriptionsGifted,
     Viewer,
+    channel,
     event_from_dict,
     event_to_dict,
+    guild,
 )
 
 T0 = datetime(2030, 1, 1, tzinfo=UTC)
@@ -100,3 +105,13 @@ def test_a_stored_event_that_breaks_the_rules_is_undecodable_so_the_bus_sets_it_
     data["giftees"][0]["username"] = "bob\ud800"
     with pytest.raises(ValueError, match="malformed subscriptions_gifted"):
         event_from_dict(data)
+
+
+@pytest.mark.parametrize("module", [channel, guild])
+def test_every_event_with_a_kind_is_known_to_the_codec(module: Any) -> None:
+    defined = {
+        cls
+        for _, cls in inspect.getmembers(module, inspect.isclass)
+        if issubclass(cls, Event) and cls.__module__ == module.__name__ and "kind" in vars(cls)
+    }
+    assert defined <= set(EVENT_TYPES.values())

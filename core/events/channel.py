@@ -162,3 +162,21 @@ class KicksGifted(Event):
     amount: int = 0
     gift_name: str = ""
     message: str = ""
+
+
+# Every channel event, for the codec (its order is the order the kinds are listed in).
+CHANNEL_EVENTS: tuple[type[Event], ...] = (
+    ChatMessageSent,
+    Subscribed,
+    SubscriptionEnded,
+    SubscriptionsGifted,
+    RewardRedeemed,
+    StreamStarted,
+    StreamEnded,
+    StreamMetadataUpdated,
+    Followed,
+    ViewerBanned,
+    KicksGifted,
+    VipAdded,
+    VipRemoved,
+)

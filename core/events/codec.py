@@ -12,44 +12,10 @@ from datetime import datetime
 from typing import Any
 
 from core.events.base import Event, Platform, Viewer, utc
-from core.events.channel import (
-    ChatMessageSent,
-    Followed,
-    KicksGifted,
-    RewardRedeemed,
-    StreamEnded,
-    StreamMetadataUpdated,
-    StreamStarted,
-    Subscribed,
-    SubscriptionEnded,
-    SubscriptionsGifted,
-    ViewerBanned,
-    VipAdded,
-    VipRemoved,
-)
-from core.events.guild import AccountLinked, AccountLinkFailed, AccountUnlinked
+from core.events.channel import CHANNEL_EVENTS
+from core.events.guild import GUILD_EVENTS
 
-EVENT_TYPES: dict[str, type[Event]] = {
-    cls.kind: cls
-    for cls in (
-        ChatMessageSent,
-        Subscribed,
-        SubscriptionEnded,
-        SubscriptionsGifted,
-        RewardRedeemed,
-        StreamStarted,
-        StreamEnded,
-        StreamMetadataUpdated,
-        Followed,
-        ViewerBanned,
-        KicksGifted,
-        VipAdded,
-        VipRemoved,
-        AccountLinked,
-        AccountLinkFailed,
-        AccountUnlinked,
-    )
-}
+EVENT_TYPES: dict[str, type[Event]] = {cls.kind: cls for cls in (*CHANNEL_EVENTS, *GUILD_EVENTS)}
 
 
 def event_to_dict(event: Event) -> dict[str, Any]:

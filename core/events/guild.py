@@ -55,3 +55,6 @@ class AccountUnlinked(GuildEvent):
     discord_user_id: int
     actor_id: int
     viewer: Viewer
+
+
+GUILD_EVENTS: tuple[type[GuildEvent], ...] = (AccountLinked, AccountLinkFailed, AccountUnlinked)

@@ -33,15 +33,13 @@ from core.platforms.lenient import (
     NAME_MAX,
     TITLE_MAX,
     WORD_MAX,
-    BadValue,
-    checked_id,
 )
 from core.platforms.lenient import as_bool as _bool
 from core.platforms.lenient import as_list as _list
 from core.platforms.lenient import as_mapping as _mapping
 from core.platforms.lenient import as_text as _text
 from core.platforms.lenient import as_time as _time
-from core.platforms.payload_reader import PayloadReader
+from core.platforms.payload_reader import PayloadReader, strict_id
 
 MAX_BADGES = 32
 
@@ -63,7 +61,7 @@ def parse_event(
         return None
     if not isinstance(payload, Mapping):
         raise UnusablePayload("payload is not a JSON object")
-    broadcaster_user_id = _strict_id(payload, "broadcaster", "user_id")
+    broadcaster_user_id = strict_id(payload, "broadcaster", "user_id")
     if broadcaster_user_id is None:
         raise UnusablePayload("no broadcaster user id")
     delivery = _Delivery(payload, message_id, utc(delivered_at), broadcaster_user_id)
@@ -73,25 +71,12 @@ def parse_event(
         raise InvalidPayload(str(exc)) from exc
 
 
-def _strict_id(payload: Any, *path: str, label: str = "") -> str | None:
-    """The id at ``path``; None when absent; :class:`InvalidPayload` naming the field when it is
-    there and no valid id."""
-    value: Any = payload
-    for key in path:
-        value = _mapping(value).get(key)
-    try:
-        return checked_id(value)
-    except BadValue as exc:
-        raise InvalidPayload(f"{label or '.'.join(path)} {exc}") from exc
-
-
 class _Delivery(PayloadReader):
     """A Kick payload: its fields are named from the payload's top."""
 
-    def event_id(self, natural_id: str | None = None) -> str:
-        return natural_id or self.message_id
+    platform = Platform.KICK
 
-    def viewer(self, key: str) -> Viewer:
+    def required_viewer(self, key: str) -> Viewer:
         viewer = _viewer(self.data.get(key), key)
         if viewer is None:
             raise UnusablePayload(f"no {key} user id")
@@ -101,11 +86,9 @@ class _Delivery(PayloadReader):
 def _parse_chat_message(d: _Delivery) -> ChatMessageSent:
     badges = _list(d.get("sender", "identity", "badges"))[:MAX_BADGES]
     return ChatMessageSent(
-        platform=Platform.KICK,
-        event_id=d.event_id(d.id("message_id")),
-        broadcaster_user_id=d.broadcaster_user_id,
+        **d.common(d.id("message_id")),
         occurred_at=d.occurred_at(d.get("created_at")),
-        viewer=d.viewer("sender"),
+        viewer=d.required_viewer("sender"),
         content=d.text("content"),
         badges=tuple(
             kind for badge in badges if (kind := _text(_mapping(badge).get("type"), WORD_MAX))
@@ -116,21 +99,17 @@ def _parse_chat_message(d: _Delivery) -> ChatMessageSent:
 
 def _parse_followed(d: _Delivery) -> Followed:
     return Followed(
-        platform=Platform.KICK,
-        event_id=d.event_id(),
-        broadcaster_user_id=d.broadcaster_user_id,
+        **d.common(),
         occurred_at=d.delivered_at,
-        viewer=d.viewer("follower"),
+        viewer=d.required_viewer("follower"),
     )
 
 
 def _parse_subscription(d: _Delivery, *, is_renewal: bool) -> Subscribed:
     return Subscribed(
-        platform=Platform.KICK,
-        event_id=d.event_id(),
-        broadcaster_user_id=d.broadcaster_user_id,
+        **d.common(),
         occurred_at=d.occurred_at(d.get("created_at")),
-        viewer=d.viewer("subscriber"),
+        viewer=d.required_viewer("subscriber"),
         is_renewal=is_renewal,
         months=d.int("duration"),
         expires_at=_time(d.get("expires_at")),
@@ -151,9 +130,7 @@ def _parse_subscription_gifts(d: _Delivery) -> SubscriptionsGifted:
     anonymous = _bool(d.get("gifter", "is_anonymous")) is True
     entries = _list(d.get("giftees"))
     return SubscriptionsGifted(
-        platform=Platform.KICK,
-        event_id=d.event_id(),
-        broadcaster_user_id=d.broadcaster_user_id,
+        **d.common(),
         occurred_at=d.occurred_at(d.get("created_at")),
         gifter=None if anonymous else _viewer(d.get("gifter"), "gifter"),
         giftees=tuple(viewer for entry in entries if (viewer := _viewer(entry, "giftees"))),
@@ -163,22 +140,9 @@ def _parse_subscription_gifts(d: _Delivery) -> SubscriptionsGifted:
 
 
 def _parse_reward_redemption(d: _Delivery) -> RewardRedeemed:
-    """Kick sends the same redemption again when it is accepted or rejected, so the event id is
-    the redemption id plus the status."""
+    """Kick sends the same redemption again when it is accepted or rejected."""
     status = (d.text("status", limit=WORD_MAX) or "pending").lower()
-    redemption_id = d.id("id")
-    return RewardRedeemed(
-        platform=Platform.KICK,
-        event_id=d.event_id(f"{redemption_id}:{status}" if redemption_id else None),
-        broadcaster_user_id=d.broadcaster_user_id,
-        occurred_at=d.occurred_at(d.get("redeemed_at")),
-        viewer=d.viewer("redeemer"),
-        reward_id=d.id("reward", "id"),
-        reward_title=d.text("reward", "title", limit=TITLE_MAX),
-        cost=d.int("reward", "cost"),
-        user_input=d.text("user_input"),
-        status=status,
-    )
+    return d.reward_redeemed(status, "redeemer")
 
 
 def _parse_livestream_status(d: _Delivery) -> StreamStarted | StreamEnded:
@@ -189,16 +153,12 @@ def _parse_livestream_status(d: _Delivery) -> StreamStarted | StreamEnded:
         is_live = d.get("ended_at") in (None, "")
     if is_live:
         return StreamStarted(
-            platform=Platform.KICK,
-            event_id=d.event_id(),
-            broadcaster_user_id=d.broadcaster_user_id,
+            **d.common(),
             occurred_at=d.occurred_at(d.get("started_at")),
             title=d.text("title", limit=TITLE_MAX),
         )
     return StreamEnded(
-        platform=Platform.KICK,
-        event_id=d.event_id(),
-        broadcaster_user_id=d.broadcaster_user_id,
+        **d.common(),
         occurred_at=d.occurred_at(d.get("ended_at")),
     )
 
@@ -207,9 +167,7 @@ def _parse_livestream_metadata(d: _Delivery) -> StreamMetadataUpdated:
     category = d.get("metadata", "category")
     category_name = _text(category, TITLE_MAX) if isinstance(category, str) else None
     return StreamMetadataUpdated(
-        platform=Platform.KICK,
-        event_id=d.event_id(),
-        broadcaster_user_id=d.broadcaster_user_id,
+        **d.common(),
         occurred_at=d.delivered_at,
         title=d.text("metadata", "title", limit=TITLE_MAX),
         category=category_name or _text(_mapping(category).get("name"), TITLE_MAX) or None,
@@ -220,11 +178,9 @@ def _parse_livestream_metadata(d: _Delivery) -> StreamMetadataUpdated:
 
 def _parse_banned(d: _Delivery) -> ViewerBanned:
     return ViewerBanned(
-        platform=Platform.KICK,
-        event_id=d.event_id(),
-        broadcaster_user_id=d.broadcaster_user_id,
+        **d.common(),
         occurred_at=d.occurred_at(d.get("metadata", "created_at")),
-        viewer=d.viewer("banned_user"),
+        viewer=d.required_viewer("banned_user"),
         moderator=_viewer(d.get("moderator"), "moderator"),
         reason=d.text("metadata", "reason"),
         expires_at=_time(d.get("metadata", "expires_at")),
@@ -233,11 +189,9 @@ def _parse_banned(d: _Delivery) -> ViewerBanned:
 
 def _parse_kicks_gifted(d: _Delivery) -> KicksGifted:
     return KicksGifted(
-        platform=Platform.KICK,
-        event_id=d.event_id(),
-        broadcaster_user_id=d.broadcaster_user_id,
+        **d.common(),
         occurred_at=d.occurred_at(d.get("created_at")),
-        viewer=d.viewer("sender"),
+        viewer=d.required_viewer("sender"),
         amount=d.int("gift", "amount") or 0,
         gift_name=d.text("gift", "name", limit=TITLE_MAX),
         message=d.text("gift", "message"),
@@ -262,7 +216,7 @@ def _viewer(value: Any, name: str) -> Viewer | None:
     """The user object ``name`` in the payload; None without a user id, :class:`InvalidPayload`
     with one that is no valid id."""
     user = _mapping(value)
-    user_id = _strict_id(user, "user_id", label=f"{name}.user_id")
+    user_id = strict_id(user, "user_id", label=f"{name}.user_id")
     if user_id is None:
         return None
     username = _text(user.get("username"), NAME_MAX) or _text(user.get("channel_slug"), NAME_MAX)

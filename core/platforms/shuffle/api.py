@@ -50,20 +50,21 @@ class ShuffleError(Exception):
         self.message = message
 
 
-class RateLimited(ShuffleError):
+class _TryLater(ShuffleError):
+    """An answer that says to come back later: ``retry_after`` is its ``Retry-After`` in
+    seconds, None without one."""
+
+    def __init__(self, status: int | None, message: str, retry_after: float | None = None):
+        super().__init__(status, message)
+        self.retry_after = retry_after
+
+
+class RateLimited(_TryLater):
     """Shuffle asked us to slow down (429, 400, or 200 with ``TOO_MANY_REQUEST``)."""
 
-    def __init__(self, status: int | None, message: str, retry_after: float | None = None):
-        super().__init__(status, message)
-        self.retry_after = retry_after
 
-
-class ChallengePage(ShuffleError):
+class ChallengePage(_TryLater):
     """Cloudflare answered with a browser challenge instead of Shuffle's data."""
-
-    def __init__(self, status: int | None, message: str, retry_after: float | None = None):
-        super().__init__(status, message)
-        self.retry_after = retry_after
 
 
 class ShuffleUnreachable(ShuffleError):

@@ -171,14 +171,20 @@ MAX_PAGE = 1000
 MAX_PAGE_BYTES = 1024 * 1024
 
 
-def _leaderboard(response: httpx.Response) -> tuple[int, list[tuple[str, int]]]:
+def _json(response: httpx.Response, *, max_bytes: int, too_large: str) -> Any:
+    """The reply's JSON; :class:`StreamElementsRefused` (saying ``too_large`` for a body over
+    ``max_bytes``) when it cannot be read."""
     body = response.content
-    if len(body) > MAX_PAGE_BYTES:
-        raise StreamElementsRefused(response.status_code, "answered a page too large to read")
+    if len(body) > max_bytes:
+        raise StreamElementsRefused(response.status_code, too_large)
     try:
-        data: Any = json.loads(body)
+        return json.loads(body)
     except (ValueError, RecursionError):
         raise StreamElementsRefused(response.status_code, "answered something not JSON") from None
+
+
+def _leaderboard(response: httpx.Response) -> tuple[int, list[tuple[str, int]]]:
+    data = _json(response, max_bytes=MAX_PAGE_BYTES, too_large="answered a page too large to read")
     page = as_mapping(data)
     users = page.get("users")
     if not isinstance(users, list):
@@ -215,13 +221,7 @@ def _raise_for_status(response: httpx.Response, *, retry: bool) -> None:
 
 
 def _whole_number(response: httpx.Response, field: str) -> int:
-    body = response.content
-    if len(body) > MAX_BODY_BYTES:
-        raise StreamElementsRefused(response.status_code, "answered more than a balance")
-    try:
-        data: Any = json.loads(body)
-    except (ValueError, RecursionError):
-        raise StreamElementsRefused(response.status_code, "answered something not JSON") from None
+    data = _json(response, max_bytes=MAX_BODY_BYTES, too_large="answered more than a balance")
     value = as_int(as_mapping(data).get(field))
     if value is None:
         raise StreamElementsRefused(response.status_code, f"answered no whole {field!r}")

@@ -28,26 +28,15 @@ from core.platforms.sockets import DELIVERY_WINDOW
 from core.platforms.twitch.eventsub_ws import EventSubSocket, EventSubState
 from core.platforms.twitch.helix_models import EventSubList
 from core.platforms.twitch.helix_transport import Conflict, Forbidden, RateLimited, Unauthorized
+from core.platforms.twitch.notifications import PARSED_TYPES
 from core.platforms.twitch.webhook import Revocation
 
 log = logging.getLogger(__name__)
 
-# What a broadcaster's socket subscribes to (all version 1). Chat is read as the broadcaster
-# (``user_id`` = the broadcaster), so one socket and one token serve everything.
-SOCKET_SUBSCRIPTIONS: tuple[str, ...] = (
-    "channel.chat.message",
-    "channel.chat.notification",
-    "channel.subscribe",
-    "channel.subscription.message",
-    "channel.subscription.gift",
-    "channel.subscription.end",
-    "channel.channel_points_custom_reward_redemption.add",
-    "channel.channel_points_custom_reward_redemption.update",
-    "channel.vip.add",
-    "channel.vip.remove",
-    "stream.online",
-    "stream.offline",
-)
+# What a broadcaster's socket subscribes to (all version 1): every type the parser reads. Chat
+# is read as the broadcaster (``user_id`` = the broadcaster), so one socket and one token serve
+# everything.
+SOCKET_SUBSCRIPTIONS: tuple[str, ...] = PARSED_TYPES
 CHAT_TYPES = frozenset({"channel.chat.message", "channel.chat.notification"})
 ARRIVAL_PREFIX = "twitch:"  # Twitch webhook arrivals share the store with Kick's
 

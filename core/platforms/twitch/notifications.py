@@ -30,17 +30,15 @@ from core.events import (
 )
 from core.platforms.lenient import (
     NAME_MAX,
-    TITLE_MAX,
     WORD_MAX,
     BadValue,
     as_bool,
     as_list,
     as_mapping,
     as_text,
-    checked_id,
     checked_int,
 )
-from core.platforms.payload_reader import PayloadReader
+from core.platforms.payload_reader import PayloadReader, strict_id
 from core.platforms.webhook_checks import InvalidPayload, UnusablePayload
 
 MAX_BADGES = 32
@@ -67,7 +65,7 @@ def parse_notification(
     event = as_mapping(body.get("event"))
     if not event:
         raise UnusablePayload("no event object")
-    broadcaster_user_id = _strict_id(event, "broadcaster_user_id") or _strict_id(
+    broadcaster_user_id = strict_id(event, "broadcaster_user_id") or strict_id(
         as_mapping(as_mapping(body.get("subscription")).get("condition")),
         "broadcaster_user_id",
         label="subscription.condition.broadcaster_user_id",
@@ -81,35 +79,11 @@ def parse_notification(
         raise InvalidPayload(str(exc)) from exc
 
 
-TWITCH_SUBSCRIPTION_TYPES: frozenset[str] = frozenset(
-    {
-        "channel.chat.message",
-        "channel.chat.notification",
-        "channel.subscribe",
-        "channel.subscription.message",
-        "channel.subscription.gift",
-        "channel.subscription.end",
-        REDEMPTION_ADD,
-        REDEMPTION_UPDATE,
-        "channel.vip.add",
-        "channel.vip.remove",
-        "stream.online",
-        "stream.offline",
-    }
-)
-
-
-def _strict_id(mapping: Mapping[str, Any], key: str, *, label: str = "") -> str | None:
-    try:
-        return checked_id(mapping.get(key))
-    except BadValue as exc:
-        raise InvalidPayload(f"{label or key} {exc}") from exc
-
-
 class _Notification(PayloadReader):
     """An EventSub ``event`` object: its fields are named under ``event.``."""
 
     label = "event."
+    platform = Platform.TWITCH
 
     def word(self, *path: str) -> str | None:
         """A short lowercase keyword (a tier, a status, a notice type), or None."""
@@ -130,13 +104,6 @@ class _Notification(PayloadReader):
         if viewer is None:
             raise UnusablePayload(f"no {prefix}_id")
         return viewer
-
-    def common(self, event_id: str | None = None) -> dict[str, Any]:
-        return {
-            "platform": Platform.TWITCH,
-            "event_id": event_id or self.message_id,
-            "broadcaster_user_id": self.broadcaster_user_id,
-        }
 
 
 def _parse_chat_message(n: _Notification) -> ChatMessageSent:
@@ -289,20 +256,9 @@ def _parse_subscription_end(n: _Notification) -> SubscriptionEnded:
 
 def _parse_redemption(n: _Notification) -> RewardRedeemed:
     """The same redemption arrives once per status (add: unfulfilled; update: fulfilled or
-    canceled), so the event id is the redemption id plus the status."""
+    canceled)."""
     status = n.word("status") or "unfulfilled"
-    redemption_id = n.id("id")
-    return RewardRedeemed(
-        **n.common(f"{redemption_id}:{status}" if redemption_id else None),
-        occurred_at=n.occurred_at(n.get("redeemed_at")),
-        viewer=n.required_viewer("user"),
-        reward_id=n.id("reward", "id"),
-        reward_title=n.text("reward", "title", limit=TITLE_MAX),
-        cost=n.int("reward", "cost"),
-        user_input=n.text("user_input"),
-        status=status,
-        redemption_id=redemption_id,
-    )
+    return n.reward_redeemed(status, "user", redemption_id=n.id("id"))
 
 
 def _parse_vip_added(n: _Notification) -> VipAdded:
@@ -335,8 +291,12 @@ _PARSERS: dict[str, Callable[[_Notification], Event | None]] = {
     "stream.online": _parse_stream_online,
     "stream.offline": _parse_stream_offline,
 }
+# The subscription types read here, in a fixed order (a socket subscribes to them in it).
+PARSED_TYPES: tuple[str, ...] = tuple(_PARSERS)
+TWITCH_SUBSCRIPTION_TYPES: frozenset[str] = frozenset(PARSED_TYPES)
 
 __all__ = [
+    "PARSED_TYPES",
     "TWITCH_SUBSCRIPTION_TYPES",
     "InvalidPayload",
     "UnusablePayload",
