@@ -215,31 +215,28 @@ class TwitchOAuthClient(OAuthClient):
         secrets_in_play: Sequence[str],
         is_idempotent: bool,
     ) -> httpx.Response:
-        all_headers = {"Accept": "application/json", **(headers or {})}
-
-        async def attempt() -> httpx.Response:
-            # Only the kind of failure when no answer came: the request may carry a token.
-            response = await self._send_or_retry(
-                method,
-                self._base_url + path,
-                unreachable=lambda no_answer: TwitchOAuthError(
-                    None, f"{method} {path}: {no_answer.problem}"
-                ),
-                is_idempotent=is_idempotent,
-                data=data,
-                headers=all_headers,
-            )
+        def refusal(response: httpx.Response) -> Exception:
             status = response.status_code
-            if status < 400:
-                return response
             error = self._error(response, path, secrets_in_play)
             # A 429 or 5xx before the grant was taken leaves the code or refresh token unused.
             if status == 429 or status >= 500:
-                raise Retry(error, f"answered {status}", retry_after(response))
-            raise error
+                return Retry(error, f"answered {status}", retry_after(response))
+            return error
 
-        log_retry = self._backoff.logging_to(log, f"Twitch OAuth {method} {path}")
-        return await self._backoff.run(attempt, log_retry)
+        return await self._send_with_retries(
+            method,
+            self._base_url + path,
+            backoff=self._backoff,
+            on_retry=self._backoff.logging_to(log, f"Twitch OAuth {method} {path}"),
+            # Only the kind of failure when no answer came: the request may carry a token.
+            unreachable=lambda no_answer: TwitchOAuthError(
+                None, f"{method} {path}: {no_answer.problem}"
+            ),
+            refusal=refusal,
+            is_idempotent=is_idempotent,
+            data=data,
+            headers={"Accept": "application/json", **(headers or {})},
+        )
 
     def _error(
         self, response: httpx.Response, path: str, secrets_in_play: Sequence[str]
