@@ -133,8 +133,10 @@ def oauth_base(base_url: str) -> str:
 
 
 class TwitchOAuthClient(OAuthClient):
-    """``clock`` gives the aware "now" that expiry times count from. ``http`` is closed by
-    :meth:`aclose` only when the client made it itself."""
+    """See :class:`~core.platforms.oauth.OAuthClient` for ``http`` and ``clock``; the retries
+    are :class:`~core.platforms.http.Backoff`'s."""
+
+    oauth_root = staticmethod(oauth_base)
 
     def __init__(
         self,
@@ -142,15 +144,14 @@ class TwitchOAuthClient(OAuthClient):
         client_id: str,
         client_secret: str,
         *,
-        http: httpx.AsyncClient | None = None,
-        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         max_retries: int = 3,
         backoff_base: float = 0.5,
         sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
         jitter: Callable[[], float] = random.random,
         max_retry_after: float = 30.0,
+        **options: Any,
     ) -> None:
-        super().__init__(oauth_base(base_url), client_id, client_secret, http=http, clock=clock)
+        super().__init__(base_url, client_id, client_secret, **options)
         self._backoff = Backoff(max_retries, backoff_base, max_retry_after, sleep, jitter)
 
     async def exchange_code(self, code: str, redirect_uri: str) -> TokenSet:
