@@ -29,6 +29,17 @@ TOTAL_TIMEOUT_SECONDS = 15.0
 Params = Mapping[str, Any] | Sequence[tuple[str, str]]
 
 
+class Unreachable(Exception):
+    """No HTTP answer: connection refused, timed out or dropped (``status`` is None).
+    ``is_unsent`` when the request never left (no connection): the platform cannot have acted on
+    it; otherwise it may have. Mixed into a platform's own error, ahead of it
+    (``class KickUnreachable(Unreachable, KickApiError)``), which takes ``(status, message)``."""
+
+    def __init__(self, status: int | None, message: str, *, is_unsent: bool = False) -> None:
+        super().__init__(status, message)
+        self.is_unsent = is_unsent
+
+
 class JsonApi(HttpClient):
     """``base_url`` is the API's root (a trailing slash is dropped). ``max_retries``
     counts retries after the first attempt; the backoff before retry ``n`` (from 0) is
@@ -37,13 +48,13 @@ class JsonApi(HttpClient):
     error is raised at once. ``http`` is closed by :meth:`aclose` only when made here.
 
     A platform's subclass names itself (``label`` starts its retry warnings on ``retry_log``),
-    its errors (``error_type(status, message)``, ``unreachable_type(status, message,
-    is_unsent=...)``) and how it reads a refusal (:meth:`_refusal`)."""
+    its errors (``error_type(status, message)``, and ``unreachable_type``, its
+    :class:`Unreachable`) and how it reads a refusal (:meth:`_refusal`)."""
 
     label: ClassVar[str]
     retry_log: ClassVar[logging.Logger]
     error_type: ClassVar[Callable[[int, str], Exception]]
-    unreachable_type: ClassVar[Callable[..., Exception]]
+    unreachable_type: ClassVar[type[Unreachable]]
 
     def __init__(
         self,
@@ -139,4 +150,4 @@ class JsonApi(HttpClient):
         return not is_429_final
 
 
-__all__ = ["TIMEOUT", "TOTAL_TIMEOUT_SECONDS", "JsonApi"]
+__all__ = ["TIMEOUT", "TOTAL_TIMEOUT_SECONDS", "JsonApi", "Unreachable"]

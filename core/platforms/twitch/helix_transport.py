@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 
 from core.platforms.http import retry_after
-from core.platforms.json_api import JsonApi
+from core.platforms.json_api import JsonApi, Unreachable
 from core.platforms.twitch.helix_models import (
     RateLimit,
     as_mapping,
@@ -84,14 +84,8 @@ class RateLimited(HelixError):
         self.retry_after = retry_after
 
 
-class HelixUnreachable(HelixError):
-    """No HTTP answer: connection refused, timed out or dropped (``status`` is None).
-    ``is_unsent`` when the request never left (no connection): Twitch cannot have acted on it;
-    otherwise it may have."""
-
-    def __init__(self, status: int | None, message: str, *, is_unsent: bool = False) -> None:
-        super().__init__(status, message)
-        self.is_unsent = is_unsent
+class HelixUnreachable(Unreachable, HelixError):
+    """No HTTP answer from Twitch (``status`` is None); ``is_unsent``: see :class:`Unreachable`."""
 
 
 _ERRORS: dict[int, type[HelixError]] = {
