@@ -175,6 +175,32 @@ class HttpClient:
                 raise Retry(error, exc.problem) from None
             raise error from None
 
+    async def _send_with_retries(
+        self,
+        method: str,
+        url: str,
+        *,
+        backoff: Backoff,
+        on_retry: Callable[[Retry, int, float], object],
+        unreachable: Callable[[NoAnswer], Exception],
+        refusal: Callable[[httpx.Response], Exception],
+        is_idempotent: bool,
+        **options: Any,
+    ) -> httpx.Response:
+        """The first answer below 400, trying again as ``backoff`` allows. An answer of 400 or
+        more raises ``refusal(response)``: a :class:`Retry` to try again, else the client's own
+        error. No answer at all is handled as :meth:`_send_or_retry` says."""
+
+        async def attempt() -> httpx.Response:
+            response = await self._send_or_retry(
+                method, url, unreachable=unreachable, is_idempotent=is_idempotent, **options
+            )
+            if response.status_code < 400:
+                return response
+            raise refusal(response)
+
+        return await backoff.run(attempt, on_retry)
+
 
 def retry_after(response: httpx.Response) -> float | None:
     """The ``Retry-After`` header in seconds; None when absent, an HTTP date or not a finite

@@ -31,7 +31,9 @@ class OAuthClient(HttpClient):
     """The part of an OAuth client that is the same on both platforms: its own HTTP client (see
     :class:`~core.platforms.http.HttpClient`), the client's id and secret, the clock that expiry
     times count from, the app token (client credentials) and the form every grant sends.
-    ``base_url`` is the OAuth root as the platform's client has already normalized it."""
+    ``base_url`` names the OAuth root (see :meth:`oauth_root`). ``clock`` gives the aware "now"
+    that expiry times count from. ``http`` is closed by :meth:`aclose` only when the client made
+    it itself."""
 
     def __init__(
         self,
@@ -39,17 +41,22 @@ class OAuthClient(HttpClient):
         client_id: str,
         client_secret: str,
         *,
-        http: httpx.AsyncClient | None,
-        clock: Callable[[], datetime],
+        http: httpx.AsyncClient | None = None,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         super().__init__(http, total_timeout_seconds=TOTAL_TIMEOUT_SECONDS, timeout=TIMEOUT)
-        self._base_url = base_url
+        self._base_url = self.oauth_root(base_url)
         self._client_id = client_id
         self._client_secret = client_secret
         self._clock = clock
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self._base_url!r}, client_id={self._client_id!r})"
+
+    @staticmethod
+    def oauth_root(base_url: str) -> str:
+        """The OAuth root that ``base_url`` names: here, itself without a trailing slash."""
+        return base_url.rstrip("/")
 
     async def app_token(self) -> TokenSet:
         """An app access token (client credentials): no user and no refresh token; a new one is

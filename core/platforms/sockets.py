@@ -1,21 +1,27 @@
 """What the platforms' socket sources share (Kick's Pusher, Twitch's EventSub WebSocket): when a
 socket is wanted at all, how long webhooks count as delivering a type, waiting unless stopped,
-the reconnect backoff, and the queue between a socket's reader and the bus (:class:`Publisher`).
+opening a socket, the reconnect loop with its backoff (:class:`ReconnectingSocket`), and the
+queue between a socket's reader and the bus (:class:`Publisher`).
 
-What differs stays with each socket: the protocol, its keepalive, when a connection counts as
-stable, which close ends the loop for good, and which events a socket leaves to webhooks.
+What differs stays with each socket: the protocol, its keepalive, how long a connection has
+been up, which close ends the loop for good, and which events a socket leaves to webhooks.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import inspect
 import logging
+import random
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Coroutine
+from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
+
+import aiohttp
 
 from core.events import Event
 
@@ -27,6 +33,10 @@ QUEUE_SIZE = 10_000
 RECENT_KEYS = 4096
 # How long a stopping socket keeps publishing events it already received.
 DRAIN_SECONDS = 2.0
+CONNECT_TIMEOUT_SECONDS = 15.0
+# A connection that lived this long resets the backoff; one that dies sooner keeps growing it,
+# so a server that accepts and then drops us at once is not hammered.
+STABLE_CONNECTION_SECONDS = 30.0
 
 # Webhooks of a type count as delivering while one arrived this recently; and a stored
 # subscription counts while any webhook for the broadcaster arrived this recently (gifts are
@@ -126,3 +136,157 @@ async def drain(
         logger.warning("%s: stopped with %d events unpublished", label, queue.qsize())
     publisher.cancel()
     await asyncio.gather(publisher, return_exceptions=True)
+
+
+@dataclass(frozen=True)
+class Ended:
+    """Why a connection ended: ``is_fatal`` when the server refused us for good (no reconnect),
+    ``min_wait`` the least wait (seconds) it asked for before reconnecting."""
+
+    reason: str
+    is_fatal: bool = False
+    min_wait: float = 0.0
+
+
+async def open_socket(
+    session: aiohttp.ClientSession, url: str
+) -> aiohttp.ClientWebSocketResponse | Ended:
+    """A WebSocket to ``url`` (aiohttp answering pings), or why none opened within
+    ``CONNECT_TIMEOUT_SECONDS``."""
+    try:
+        async with asyncio.timeout(CONNECT_TIMEOUT_SECONDS):
+            return await session.ws_connect(
+                url, autoping=True, timeout=aiohttp.ClientWSTimeout(ws_receive=None, ws_close=5.0)
+            )
+    except (aiohttp.ClientError, OSError, TimeoutError) as exc:
+        return Ended(f"could not connect ({type(exc).__name__}: {exc})")
+
+
+class SocketState(Protocol):
+    status: str
+
+
+StateT = TypeVar("StateT", bound=SocketState)
+
+
+class ReconnectingSocket(Generic[StateT]):
+    """A socket source's life: connect and serve (the platform's :meth:`_connect_and_serve`)
+    until the connection ends, back off, and again, until stopped or refused for good; the
+    events it reads go through a :class:`Publisher`. ``state`` (a frozen dataclass with at least
+    ``status``, ``reconnects``, ``last_error`` and ``last_event_at``) says where it is.
+
+    ``publish(event)`` may be synchronous (it is then run in a thread) or a coroutine function.
+    The wait before reconnect ``n`` is :func:`full_jitter` of ``backoff_base`` up to
+    ``backoff_max`` seconds, ``rng`` returning a float in [0, 1); a connection up for
+    ``STABLE_CONNECTION_SECONDS`` starts the count again. ``session`` is closed only when made
+    here. ``label`` starts the log lines ("Kick Pusher"), written to the platform's ``logger``.
+    """
+
+    def __init__(
+        self,
+        state: StateT,
+        *,
+        publish: Callable[[Event], object],
+        label: str,
+        logger: logging.Logger,
+        session: aiohttp.ClientSession | None = None,
+        backoff_base: float = 1.0,
+        backoff_max: float = 60.0,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        rng: Callable[[], float] = random.random,
+    ) -> None:
+        self.label = label
+        self._log = logger
+        self._publisher = Publisher(publish, label=label, logger=logger)
+        self._session = session
+        self._backoff_base = backoff_base
+        self._backoff_max = backoff_max
+        self._sleep = sleep
+        self._rng = rng
+        self._state = state
+
+    @property
+    def state(self) -> StateT:
+        return self._state
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Stay connected and publish until ``stop`` is set or the server refuses us for good
+        (status "failed"). Never raises for network trouble."""
+        session = self._session or aiohttp.ClientSession()
+        queue: asyncio.Queue[Event] = asyncio.Queue(QUEUE_SIZE)
+        publisher = asyncio.create_task(self._publisher.publish_from(queue))
+        loop = asyncio.get_running_loop()
+        attempt = 0
+        attempts_made = 0
+        try:
+            while not stop.is_set():
+                self._forget_connection()
+                self._update(status="connecting", reconnects=attempts_made)
+                attempts_made += 1
+                started = loop.time()
+                ended = await unless_stopped(self._one_connection(session, queue), stop)
+                if ended is None:
+                    break
+                if ended.is_fatal:
+                    self._update(status="failed", last_error=ended.reason)
+                    self._log.error(
+                        "%s: the server refused the connection for good, not retrying: %s",
+                        self.label,
+                        ended.reason,
+                    )
+                    return
+                if self._connected_for(started) >= STABLE_CONNECTION_SECONDS:
+                    attempt = 0
+                delay = max(self._backoff(attempt), ended.min_wait)
+                attempt += 1
+                self._forget_connection()
+                self._update(status="backing_off", last_error=ended.reason)
+                self._log.warning("%s: %s; reconnecting in %.1f s", self.label, ended.reason, delay)
+                await unless_stopped(self._sleep(delay), stop)
+        finally:
+            self._forget_connection()
+            if self._state.status != "failed":
+                self._update(status="stopped")
+            await drain(queue, publisher, label=self.label, logger=self._log)
+            if self._session is None:
+                await session.close()
+
+    async def _one_connection(
+        self, session: aiohttp.ClientSession, queue: asyncio.Queue[Event]
+    ) -> Ended:
+        try:
+            return await self._connect_and_serve(session, queue)
+        except (aiohttp.ClientError, OSError) as exc:
+            return Ended(f"connection lost ({type(exc).__name__}: {exc})")
+        except Exception as exc:
+            # A bug in frame handling must not end the socket; reconnecting starts clean.
+            self._log.exception("%s: unexpected error while reading frames", self.label)
+            return Ended(f"unexpected error ({type(exc).__name__}: {exc})")
+
+    async def _connect_and_serve(
+        self, session: aiohttp.ClientSession, queue: asyncio.Queue[Event]
+    ) -> Ended:
+        """One connection, from opening it to why it ended; events read go on ``queue``."""
+        raise NotImplementedError
+
+    def _connected_for(self, started: float) -> float:
+        """Seconds the connection that just ended was up (``started``: the loop's time when
+        connecting began)."""
+        raise NotImplementedError
+
+    def _forget_connection(self) -> None:
+        """Drop what belonged to the last connection (before connecting, and once it ended)."""
+
+    def _backoff(self, attempt: int) -> float:
+        return full_jitter(self._rng, attempt, base=self._backoff_base, most=self._backoff_max)
+
+    def _update(self, **changes: Any) -> None:
+        self._state = dataclasses.replace(self._state, **changes)
+
+    def _enqueue(self, event: Event, queue: asyncio.Queue[Event]) -> None:
+        try:
+            queue.put_nowait(event)
+        except asyncio.QueueFull:
+            self._log.warning(
+                "%s: publishing is %d events behind; dropped %s", self.label, QUEUE_SIZE, event.key
+            )

@@ -14,6 +14,7 @@ import logging
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import ClassVar, Protocol
 
 from core.bus.base import BusUnavailable, EventRefused
@@ -112,12 +113,41 @@ class Rejection(Protocol):
 
 class WebhookReceiver:
     """What both platforms' receivers share around their own checks (``_receive``): the time each
-    delivery took, a rejection's metric and log line, and the bus's one-step queue, which the
-    runtime sets once the bus is built."""
+    delivery took, a rejection's metric and log line, the replay guard's answer, the last steps
+    of a parsed event (is its broadcaster tracked, then queue it) and the bus's one-step queue,
+    which the runtime sets once the bus is built.
+
+    ``publish_delivery(event, message_id)``, when given, queues the event and remembers the
+    message id in one atomic step (False when either was seen before; nothing remembered when
+    it raises); the replay guard is then not consulted for events. ``on_arrival(broadcaster_user_id,
+    kind)`` hears of every verified, parsed delivery for a tracked broadcaster; it must be cheap
+    and must not raise."""
 
     platform: ClassVar[Platform]
-    answers: Answers
-    metrics: Metrics
+
+    def __init__(
+        self,
+        *,
+        replay_guard: ReplayGuard,
+        is_tracked: Callable[[Platform, str], bool],
+        publish: Callable[[Event], bool],
+        metrics: Metrics,
+        clock: Callable[[], datetime],
+        publish_delivery: Callable[[Event, str], bool] | None = None,
+        on_arrival: Callable[[str, str], None] = lambda _broadcaster, _kind: None,
+    ) -> None:
+        self.replay_guard = replay_guard
+        self.is_tracked = is_tracked
+        self.metrics = metrics
+        self.clock = clock
+        self.on_arrival = on_arrival
+        self.answers = Answers(
+            self.platform,
+            metrics=metrics,
+            replay_guard=replay_guard,
+            publish=publish,
+            publish_delivery=publish_delivery,
+        )
 
     @property
     def publish_delivery(self) -> Callable[[Event, str], bool] | None:
@@ -139,9 +169,53 @@ class WebhookReceiver:
     def _receive(self, headers: Mapping[str, str], body: bytes) -> Receipt:
         raise NotImplementedError
 
+    @property
+    def _log(self) -> logging.Logger:
+        """The platform receiver's own logger."""
+        return logging.getLogger(type(self).__module__)
+
     def _rejected(self, rejected: Rejection) -> Receipt:
         self.metrics.webhooks_rejected.inc(platform=self.platform.value, reason=rejected.reason)
-        logging.getLogger(type(self).__module__).warning(
+        self._log.warning(
             "%s webhook rejected (%s): %s", self.platform.value, rejected.reason, rejected.message
         )
         return Receipt(rejected.status, "rejected", rejected.message)
+
+    def _seen_before(self, receipt_id: str) -> Receipt | None:
+        """The answer when the replay guard has seen ``receipt_id`` already, or cannot tell;
+        None on a first sighting, which it now remembers."""
+        try:
+            if not self.replay_guard.first_sighting(receipt_id):
+                return self.answers.done("duplicate", "this message id was already received")
+        except BusUnavailable as exc:
+            return self.answers.unavailable(exc)
+        return None
+
+    def _route(self, event: Event, receipt_id: str, kind: str) -> Receipt:
+        """Queue a parsed ``event`` of ``kind`` (the platform's event or subscription type) when
+        a guild tracks its broadcaster."""
+        try:
+            is_tracked = self.is_tracked(self.platform, event.broadcaster_user_id)
+        except Exception as exc:
+            return self._lookup_failed(exc, receipt_id)
+        if not is_tracked:
+            self._log.info(
+                "%s %s for broadcaster %s ignored: no guild tracks that channel",
+                self.platform.value,
+                kind,
+                event.broadcaster_user_id,
+            )
+            return self.answers.done("ignored", "no guild tracks this broadcaster")
+        self.on_arrival(event.broadcaster_user_id, kind)
+        return self.answers.queue(event, receipt_id)
+
+    def _lookup_failed(self, exc: Exception, receipt_id: str) -> Receipt:
+        """The database behind a routing lookup failed (it may be restarting): answer 503 so
+        that the platform retries, and forget the message id if the replay guard remembered it."""
+        self._log.error(
+            "%s webhook: looking up who tracks the channel failed",
+            self.platform.value,
+            exc_info=exc,
+        )
+        self.answers.forget(receipt_id)
+        return self.answers.unavailable(BusUnavailable("the database is unavailable"))

@@ -12,7 +12,6 @@ from core.features.connections.kick.service import AppToken, KickConnections
 from core.features.connections.kick.setup import KickSetup
 from core.features.connections.kick.subscriptions import SubscriptionKeeper
 from core.features.guilds.default_channel import DefaultChannel
-from core.metrics import Metrics
 from core.platforms.kick.api import KickApi
 from core.platforms.kick.chat import KickChatSender
 from core.platforms.kick.oauth_client import KickOAuthClient
@@ -20,37 +19,21 @@ from core.platforms.kick.receiver import KickWebhookReceiver
 from core.platforms.kick.site import look_up_internal_ids
 from core.platforms.kick.sources import ChannelIds, PusherSupervisor, pusher_wanted
 from core.platforms.kick.webhook import load_public_key
-from core.wiring.chat_on_loop import ChatOnLoop
+from core.wiring.platform_clients import PlatformClients, receiver_options
 from core.wiring.upkeep import SubscriptionUpkeep
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
-    from datetime import datetime
-
     from core.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
 
-class KickClients(ChatOnLoop[KickChatSender]):
+class KickClients(PlatformClients[KickChatSender]):
     """Kick's HTTP clients, made from settings; the chat sender is one per process."""
 
-    def __init__(
-        self,
-        settings: KickSettings,
-        clock: Callable[[], datetime],
-        metrics: Metrics,
-    ) -> None:
-        self.settings = settings
-        self.clock = clock
-        self.metrics = metrics
-        self.connections: KickConnections | None = None  # set once built: chat speaks as them
-
-    def oauth_client(self) -> KickOAuthClient:
-        kick = self.settings
-        return KickOAuthClient(
-            kick.oauth_base_url, kick.client_id or "", kick.client_secret or "", clock=self.clock
-        )
+    oauth_type = KickOAuthClient
+    settings: KickSettings
+    connections: KickConnections | None
 
     def api(self) -> KickApi:
         return KickApi(self.settings.api_base_url)
@@ -70,19 +53,9 @@ class KickClients(ChatOnLoop[KickChatSender]):
 
 def install(rt: Runtime) -> None:
     kick = rt.settings.kick
-    configured = bool(kick.client_id and kick.client_secret)
     rt.kick = KickClients(kick, rt.clock, rt.metrics)
-    rt.connections = KickConnections(
-        rt.engine,
-        rt.cipher,
-        oauth_base_url=kick.oauth_base_url,
-        client_id=kick.client_id,
-        redirect_uri=f"{rt.public_base_url}/auth/kick/callback",
-        make_oauth=rt.kick.oauth_client,
-        make_api=rt.kick.api,
-        clock=rt.clock,
-    )
-    rt.kick.connections = rt.connections
+    configured = rt.kick.is_configured
+    rt.connections = rt.kick.streamer_connections(KickConnections, rt, rt.kick.api)
     rt.app_token = AppToken(rt.kick.oauth_client, rt.clock)
     rt.subscriptions = SubscriptionKeeper(
         rt.connections,
@@ -112,14 +85,9 @@ def install(rt: Runtime) -> None:
     rt.kick_receiver = KickWebhookReceiver(
         public_key=load_public_key(kick.webhook_public_key),
         max_age_seconds=kick.webhook_max_age_seconds,
-        replay_guard=rt.replay_guard,
-        is_tracked=lambda platform, user_id: bool(rt.guilds.guilds_tracking(platform, user_id)),
-        publish=rt.bus.publish,
-        metrics=rt.metrics,
-        clock=rt.clock,
         broadcaster_of_subscription=rt.connections.broadcaster_of_subscription,
-        publish_delivery=rt.publish_delivery,
         on_arrival=rt.webhook_arrivals.record,
+        **receiver_options(rt),
     )
     rt.kick_setup = KickSetup(
         guilds=rt.guilds,

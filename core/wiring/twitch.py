@@ -21,7 +21,6 @@ from core.features.connections.twitch.setup import TwitchSetup
 from core.features.connections.twitch.subscriptions import (
     TwitchSubscriptionKeeper,
 )
-from core.metrics import Metrics
 from core.platforms.sockets import is_public_https
 from core.platforms.twitch.chat import TwitchChatSender
 from core.platforms.twitch.eventsub_sources import ARRIVAL_PREFIX, EventSubSupervisor
@@ -29,12 +28,11 @@ from core.platforms.twitch.helix import HelixClient
 from core.platforms.twitch.oauth_client import TwitchOAuthClient
 from core.platforms.twitch.receiver import TwitchWebhookReceiver
 from core.platforms.twitch.webhook import Revocation
-from core.wiring.chat_on_loop import ChatOnLoop
+from core.wiring.platform_clients import PlatformClients, receiver_options
 from core.wiring.upkeep import SubscriptionUpkeep
 
 if TYPE_CHECKING:
     from collections.abc import Callable
-    from datetime import datetime
 
     from core.runtime import Runtime
 
@@ -43,29 +41,12 @@ log = logging.getLogger(__name__)
 GRANT_GONE = frozenset({"authorization_revoked", "user_removed"})
 
 
-class TwitchClients(ChatOnLoop[TwitchChatSender]):
+class TwitchClients(PlatformClients[TwitchChatSender]):
     """Twitch's HTTP clients, made from settings (one per use, closed by ``async with``)."""
 
-    def __init__(
-        self, settings: TwitchSettings, clock: Callable[[], datetime], metrics: Metrics
-    ) -> None:
-        self.settings = settings
-        self.clock = clock
-        self.metrics = metrics
-        self.connections: TwitchConnections | None = None  # set once built: chat speaks as them
-
-    @property
-    def is_configured(self) -> bool:
-        return bool(self.settings.client_id and self.settings.client_secret)
-
-    def oauth_client(self) -> TwitchOAuthClient:
-        twitch = self.settings
-        return TwitchOAuthClient(
-            twitch.oauth_base_url,
-            twitch.client_id or "",
-            twitch.client_secret or "",
-            clock=self.clock,
-        )
+    oauth_type = TwitchOAuthClient
+    settings: TwitchSettings
+    connections: TwitchConnections | None
 
     def helix(self) -> HelixClient:
         return HelixClient(self.settings.api_base_url, self.settings.client_id or "")
@@ -86,17 +67,7 @@ def install(rt: Runtime) -> None:
     twitch = rt.settings.twitch
     rt.twitch = TwitchClients(twitch, rt.clock, rt.metrics)
     rt.twitch_revocations = TwitchRevocations(rt.engine)
-    rt.twitch_connections = TwitchConnections(
-        rt.engine,
-        rt.cipher,
-        oauth_base_url=twitch.oauth_base_url,
-        client_id=twitch.client_id,
-        redirect_uri=f"{rt.public_base_url}/auth/twitch/callback",
-        make_oauth=rt.twitch.oauth_client,
-        make_api=rt.twitch.helix,
-        clock=rt.clock,
-    )
-    rt.twitch.connections = rt.twitch_connections
+    rt.twitch_connections = rt.twitch.streamer_connections(TwitchConnections, rt, rt.twitch.helix)
     rt.twitch_app_token = TwitchAppToken(rt.twitch.oauth_client, rt.clock)
     configured = rt.twitch.is_configured
     if configured:
@@ -153,16 +124,11 @@ def install(rt: Runtime) -> None:
 
     rt.twitch_receiver = TwitchWebhookReceiver(
         secret=twitch.eventsub_secret,
-        replay_guard=rt.replay_guard,
-        is_tracked=lambda platform, user_id: bool(rt.guilds.guilds_tracking(platform, user_id)),
-        publish=rt.bus.publish,
         record_revocation=record_revocation,
-        metrics=rt.metrics,
-        clock=rt.clock,
-        publish_delivery=rt.publish_delivery,
         on_arrival=lambda broadcaster, kind: rt.webhook_arrivals.record(
             broadcaster, ARRIVAL_PREFIX + kind
         ),
+        **receiver_options(rt),
     )
 
     async def token_for(broadcaster_user_id: str) -> str:

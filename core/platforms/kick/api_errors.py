@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import httpx
 
+from core.platforms.json_api import Unreachable
 from core.platforms.lenient import as_mapping, as_text
 
 
@@ -40,14 +41,8 @@ class RateLimited(KickApiError):
         self.retry_after = retry_after
 
 
-class KickUnreachable(KickApiError):
-    """No HTTP answer: connection refused, timed out or dropped (``status`` is None).
-    ``is_unsent`` when the request never left (no connection): Kick cannot have acted on it;
-    otherwise it may have."""
-
-    def __init__(self, status: int | None, message: str, *, is_unsent: bool = False) -> None:
-        super().__init__(status, message)
-        self.is_unsent = is_unsent
+class KickUnreachable(Unreachable, KickApiError):
+    """No HTTP answer from Kick (``status`` is None); ``is_unsent``: see :class:`Unreachable`."""
 
 
 def error_of(

@@ -13,8 +13,7 @@ import base64
 import hashlib
 import logging
 import secrets
-from collections.abc import Callable, Mapping, Sequence
-from datetime import UTC, datetime
+from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 from urllib.parse import quote, urlencode
 
@@ -98,19 +97,11 @@ def authorize_url(
 
 
 class KickOAuthClient(OAuthClient):
-    """``clock`` gives the aware "now" that ``expires_at`` counts from. ``http`` is closed by
-    :meth:`aclose` only when the client made it itself."""
+    """See :class:`~core.platforms.oauth.OAuthClient` for the constructor (``http``,
+    ``clock``)."""
 
-    def __init__(
-        self,
-        base_url: str,
-        client_id: str,
-        client_secret: str,
-        *,
-        http: httpx.AsyncClient | None = None,
-        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
-    ) -> None:
-        super().__init__(base_url.rstrip("/"), client_id, client_secret, http=http, clock=clock)
+    def __init__(self, base_url: str, client_id: str, client_secret: str, **options: Any) -> None:
+        super().__init__(base_url, client_id, client_secret, **options)
         _hide_tokens_in_httpx_log()
 
     async def exchange_code(self, code: str, redirect_uri: str, code_verifier: str) -> TokenSet:

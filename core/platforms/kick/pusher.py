@@ -12,7 +12,6 @@ import asyncio
 import dataclasses
 import json
 import logging
-import random
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -27,13 +26,7 @@ from core.platforms.kick.pusher_events import (
     event_from_frame,
     is_money_like,
 )
-from core.platforms.sockets import (
-    QUEUE_SIZE,
-    Publisher,
-    drain,
-    full_jitter,
-    unless_stopped,
-)
+from core.platforms.sockets import Ended, ReconnectingSocket, open_socket
 
 log = logging.getLogger(__name__)
 
@@ -41,12 +34,8 @@ KICK_PUSHER_URL = "wss://ws-us2.pusher.com/app/32cbd69e4b950bf97679?protocol=7&c
 # Pusher's own default, used until connection_established says otherwise.
 DEFAULT_ACTIVITY_TIMEOUT_SECONDS = 120.0
 PONG_TIMEOUT_SECONDS = 30.0
-CONNECT_TIMEOUT_SECONDS = 15.0
 # Pusher asks clients to wait "at least 1 second" after a 4100-4199 close.
 SHORT_WAIT_SECONDS = 1.0
-# A connection that lived this long resets the backoff; one that dies sooner keeps growing it,
-# so a server that accepts and then drops us at once is not hammered.
-STABLE_CONNECTION_SECONDS = 30.0
 
 Status = Literal["connecting", "connected", "backing_off", "stopped", "failed"]
 Publish = Callable[[Event], Awaitable[None] | None]
@@ -83,13 +72,6 @@ class PusherState:
     last_error: str | None = None
 
 
-@dataclass(frozen=True)
-class _Ended:
-    reason: str
-    is_fatal: bool = False
-    min_wait: float = 0.0
-
-
 @dataclass
 class _Connection:
     activity_timeout: float = DEFAULT_ACTIVITY_TIMEOUT_SECONDS
@@ -97,7 +79,10 @@ class _Connection:
     subscribed: list[str] = field(default_factory=list)
 
 
-class PusherListener:
+class PusherListener(ReconnectingSocket[PusherState]):
+    """See :class:`~core.platforms.sockets.ReconnectingSocket` for ``publish``, ``session`` and
+    the backoff. ``webhooks_deliver(event)`` is asked on the event loop, so it must be cheap."""
+
     def __init__(
         self,
         url: str = KICK_PUSHER_URL,
@@ -105,100 +90,46 @@ class PusherListener:
         channel_ids: PusherChannels,
         publish: Publish,
         webhooks_deliver: Callable[[Event], bool],
-        session: aiohttp.ClientSession | None = None,
-        backoff_base: float = 1.0,
-        backoff_max: float = 60.0,
-        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
-        rng: Callable[[], float] = random.random,
         pong_timeout: float = PONG_TIMEOUT_SECONDS,
+        **options: Any,
     ) -> None:
+        super().__init__(
+            PusherState(status="stopped"),
+            publish=publish,
+            label="Kick Pusher",
+            logger=log,
+            **options,
+        )
         self.url = url
         self.channel_ids = channel_ids
-        self._publisher = Publisher(publish, label="Kick Pusher", logger=log)
         self._webhooks_deliver = webhooks_deliver
-        self._session = session
-        self._backoff_base = backoff_base
-        self._backoff_max = backoff_max
-        self._sleep = sleep
-        self._rng = rng
         self._pong_timeout = pong_timeout
-        self._state = PusherState(status="stopped")
         self._connection = _Connection()
 
     @property
     def state(self) -> PusherState:
         return dataclasses.replace(self._state, subscribed=tuple(self._connection.subscribed))
 
-    async def run(self, stop: asyncio.Event) -> None:
-        """Stay connected and publish until ``stop`` is set or Pusher refuses us for good
-        (``pusher:error`` 4000-4099: status "failed"). Never raises for network trouble."""
-        session = self._session or aiohttp.ClientSession()
-        queue: asyncio.Queue[Event] = asyncio.Queue(QUEUE_SIZE)
-        publisher = asyncio.create_task(self._publisher.publish_from(queue))
-        attempt = 0
-        attempts_made = 0
-        try:
-            while not stop.is_set():
-                self._update(status="connecting", reconnects=attempts_made)
-                attempts_made += 1
-                self._connection = _Connection()
-                ended = await unless_stopped(self._connect_and_serve(session, queue), stop)
-                if ended is None:
-                    break
-                connection, self._connection = self._connection, _Connection()
-                if ended.is_fatal:
-                    self._update(status="failed", last_error=ended.reason)
-                    log.error(
-                        "Kick Pusher: Pusher refused the connection for good, not retrying: %s",
-                        ended.reason,
-                    )
-                    return
-                if _lived(connection) >= STABLE_CONNECTION_SECONDS:
-                    attempt = 0
-                delay = max(self._backoff(attempt), ended.min_wait)
-                attempt += 1
-                self._update(status="backing_off", last_error=ended.reason)
-                log.warning("Kick Pusher: %s; reconnecting in %.1f s", ended.reason, delay)
-                await unless_stopped(self._sleep(delay), stop)
-        finally:
-            self._connection = _Connection()
-            if self._state.status != "failed":
-                self._update(status="stopped")
-            await drain(queue, publisher, label="Kick Pusher", logger=log)
-            if self._session is None:
-                await session.close()
-
-    def _backoff(self, attempt: int) -> float:
-        return full_jitter(self._rng, attempt, base=self._backoff_base, most=self._backoff_max)
-
-    def _update(self, **changes: Any) -> None:
-        self._state = dataclasses.replace(self._state, **changes)
-
     async def _connect_and_serve(
         self, session: aiohttp.ClientSession, queue: asyncio.Queue[Event]
-    ) -> _Ended:
-        try:
-            async with asyncio.timeout(CONNECT_TIMEOUT_SECONDS):
-                ws = await session.ws_connect(
-                    self.url,
-                    autoping=True,
-                    timeout=aiohttp.ClientWSTimeout(ws_receive=None, ws_close=5.0),
-                )
-        except (aiohttp.ClientError, OSError, TimeoutError) as exc:
-            return _Ended(f"could not connect ({type(exc).__name__}: {exc})")
-        try:
-            async with ws:
-                return await self._serve(ws, queue)
-        except (aiohttp.ClientError, OSError) as exc:
-            return _Ended(f"connection lost ({type(exc).__name__}: {exc})")
-        except Exception as exc:
-            # A bug in frame handling must not end the listener; reconnecting starts clean.
-            log.exception("Kick Pusher: unexpected error while reading frames")
-            return _Ended(f"unexpected error ({type(exc).__name__}: {exc})")
+    ) -> Ended:
+        ws = await open_socket(session, self.url)
+        if isinstance(ws, Ended):
+            return ws
+        async with ws:
+            return await self._serve(ws, queue)
+
+    def _connected_for(self, started: float) -> float:
+        if self._connection.established_at is None:
+            return 0.0
+        return asyncio.get_running_loop().time() - self._connection.established_at
+
+    def _forget_connection(self) -> None:
+        self._connection = _Connection()
 
     async def _serve(
         self, ws: aiohttp.ClientWebSocketResponse, queue: asyncio.Queue[Event]
-    ) -> _Ended:
+    ) -> Ended:
         connection = self._connection
         is_awaiting_pong = False
         while True:
@@ -207,7 +138,7 @@ class PusherListener:
                 message = await ws.receive(timeout=timeout)
             except TimeoutError:
                 if is_awaiting_pong:
-                    return _Ended(f"no answer to pusher:ping within {timeout:g} s")
+                    return Ended(f"no answer to pusher:ping within {timeout:g} s")
                 await _send(ws, "pusher:ping")
                 is_awaiting_pong = True
                 continue
@@ -217,15 +148,15 @@ class PusherListener:
                 if ended is not None:
                     return ended
             elif message.type is aiohttp.WSMsgType.ERROR:
-                return _Ended(f"websocket error ({ws.exception()})")
+                return Ended(f"websocket error ({ws.exception()})")
             else:
                 code = ws.close_code
                 reason = f"connection closed (code {code})"
-                return _ended_by_code(code, reason) or _Ended(reason)
+                return _ended_by_code(code, reason) or Ended(reason)
 
     async def _handle(
         self, ws: aiohttp.ClientWebSocketResponse, raw: str | bytes, queue: asyncio.Queue[Event]
-    ) -> _Ended | None:
+    ) -> Ended | None:
         frame = decode_frame(raw)
         if frame is None:
             log.debug("Kick Pusher: ignoring an unreadable frame: %.200r", raw)
@@ -273,12 +204,7 @@ class PusherListener:
             kind = "money-like event" if is_money_like(event) else "event"
             log.debug("Kick Pusher: webhooks deliver it; dropped %s %s", kind, event.key)
             return
-        try:
-            queue.put_nowait(event)
-        except asyncio.QueueFull:
-            log.warning(
-                "Kick Pusher: publishing is %d events behind; dropped %s", QUEUE_SIZE, event.key
-            )
+        self._enqueue(event, queue)
 
     def _should_publish(self, event: Event) -> bool:
         """Pusher adds chat always (the bus dedupes it by message id against the webhook copy);
@@ -299,7 +225,7 @@ async def _send(ws: aiohttp.ClientWebSocketResponse, event: str, data: Any = Non
     await ws.send_str(json.dumps({"event": event, "data": {} if data is None else data}))
 
 
-def _on_error(frame: PusherFrame) -> _Ended | None:
+def _on_error(frame: PusherFrame) -> Ended | None:
     data = frame.data or {}
     code = data.get("code")
     message = data.get("message")
@@ -311,24 +237,18 @@ def _on_error(frame: PusherFrame) -> _Ended | None:
     return ended
 
 
-def _ended_by_code(code: int | None, reason: str) -> _Ended | None:
+def _ended_by_code(code: int | None, reason: str) -> Ended | None:
     """Pusher's close-code ranges: 4000-4099 do not reconnect, 4100-4199 reconnect after a short
     wait, 4200-4299 reconnect with backoff. Other codes say nothing about reconnecting."""
     if code is None:
         return None
     if 4000 <= code <= 4099:
-        return _Ended(reason, is_fatal=True)
+        return Ended(reason, is_fatal=True)
     if 4100 <= code <= 4199:
-        return _Ended(reason, min_wait=SHORT_WAIT_SECONDS)
+        return Ended(reason, min_wait=SHORT_WAIT_SECONDS)
     if 4200 <= code <= 4299:
-        return _Ended(reason)
+        return Ended(reason)
     return None
-
-
-def _lived(connection: _Connection) -> float:
-    if connection.established_at is None:
-        return 0.0
-    return asyncio.get_running_loop().time() - connection.established_at
 
 
 __all__ = [

@@ -14,15 +14,11 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
-from datetime import datetime
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
 
-from core.bus.base import BusUnavailable
-from core.bus.replay import ReplayGuard
-from core.events import Event, Platform
-from core.metrics import Metrics
+from core.events import Platform
 from core.platforms.kick.webhook import (
     KICK_EVENT_TYPES,
     InvalidPayload,
@@ -31,7 +27,7 @@ from core.platforms.kick.webhook import (
     verify_delivery,
 )
 from core.platforms.kick.webhook_events import parse_event
-from core.platforms.webhook_answers import Answers, Receipt, WebhookReceiver
+from core.platforms.webhook_answers import Receipt, WebhookReceiver
 
 log = logging.getLogger(__name__)
 
@@ -44,38 +40,17 @@ class KickWebhookReceiver(WebhookReceiver):
         *,
         public_key: RSAPublicKey,
         max_age_seconds: int,
-        replay_guard: ReplayGuard,
-        is_tracked: Callable[[Platform, str], bool],
-        publish: Callable[[Event], bool],
-        metrics: Metrics,
-        clock: Callable[[], datetime],
         broadcaster_of_subscription: Callable[[str], str | None] = lambda _id: None,
-        publish_delivery: Callable[[Event, str], bool] | None = None,
-        on_arrival: Callable[[str, str], None] = lambda _broadcaster, _type: None,
+        **common: Any,
     ) -> None:
-        """``publish_delivery(event, message_id)``, when given, queues the event and remembers the
-        message id in one atomic step (False when either was seen before; nothing remembered
-        when it raises). The replay guard is then not consulted: a repeated delivery is found
-        after the parse, and one that could not be queued leaves nothing to forget.
-
-        ``on_arrival(broadcaster_user_id, event_type)`` hears of every verified, parsed delivery
-        for a tracked broadcaster (Pusher leaves the types that arrive to webhooks); it must be
-        cheap and must not raise."""
+        """``common``: :class:`~core.platforms.webhook_answers.WebhookReceiver`'s. With
+        ``publish_delivery`` a repeated delivery is found after the parse, and one that could not
+        be queued leaves nothing to forget. ``on_arrival(broadcaster_user_id, event_type)``:
+        Pusher leaves the types that arrive to webhooks."""
+        super().__init__(**common)
         self.public_key = public_key
         self.max_age_seconds = max_age_seconds
-        self.replay_guard = replay_guard
-        self.is_tracked = is_tracked
-        self.metrics = metrics
-        self.clock = clock
         self.broadcaster_of_subscription = broadcaster_of_subscription
-        self.answers = Answers(
-            Platform.KICK,
-            metrics=metrics,
-            replay_guard=replay_guard,
-            publish=publish,
-            publish_delivery=publish_delivery,
-        )
-        self.on_arrival = on_arrival
 
     def _receive(self, headers: Mapping[str, str], body: bytes) -> Receipt:
         now = self.clock()
@@ -90,12 +65,8 @@ class KickWebhookReceiver(WebhookReceiver):
         except WebhookRejected as rejected:
             return self._rejected(rejected)
 
-        if self.publish_delivery is None:
-            try:
-                if not self.replay_guard.first_sighting(delivery.message_id):
-                    return self.answers.done("duplicate", "this message id was already received")
-            except BusUnavailable as exc:
-                return self.answers.unavailable(exc)
+        if self.publish_delivery is None and (seen := self._seen_before(delivery.message_id)):
+            return seen
 
         if delivery.event_type not in KICK_EVENT_TYPES:
             log.info("kick webhook of unknown type %r ignored", delivery.event_type[:64])
@@ -122,20 +93,7 @@ class KickWebhookReceiver(WebhookReceiver):
             return self.answers.done(
                 "ignored", f"event type {delivery.event_type!r} is not handled"
             )
-        try:
-            is_tracked = self.is_tracked(Platform.KICK, event.broadcaster_user_id)
-        except Exception as exc:
-            return self._lookup_failed(exc, delivery.message_id)
-        if not is_tracked:
-            log.info(
-                "kick %s for broadcaster %s ignored: no guild tracks that channel",
-                delivery.event_type,
-                event.broadcaster_user_id,
-            )
-            return self.answers.done("ignored", "no guild tracks this broadcaster")
-        self.on_arrival(event.broadcaster_user_id, delivery.event_type)
-
-        return self.answers.queue(event, delivery.message_id)
+        return self._route(event, delivery.message_id, delivery.event_type)
 
     def _with_broadcaster(
         self, payload: dict[str, Any], subscription_id: str | None
@@ -149,11 +107,3 @@ class KickWebhookReceiver(WebhookReceiver):
             return payload
         base = broadcaster if isinstance(broadcaster, dict) else {}
         return {**payload, "broadcaster": {**base, "user_id": known}}
-
-    def _lookup_failed(self, exc: Exception, message_id: str) -> Receipt:
-        """The database behind a routing lookup failed (it may be restarting): answer 503 so
-        that Kick retries, and forget the message id if the replay guard remembered it."""
-        log.error("kick webhook: looking up who tracks the channel failed", exc_info=exc)
-        if self.publish_delivery is None:
-            self.answers.forget(message_id)
-        return self.answers.unavailable(BusUnavailable("the database is unavailable"))

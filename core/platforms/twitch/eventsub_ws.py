@@ -22,9 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
 import logging
-import random
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -33,13 +31,7 @@ from typing import Any, Literal
 import aiohttp
 
 from core.events import Event
-from core.platforms.sockets import (
-    QUEUE_SIZE,
-    Publisher,
-    drain,
-    full_jitter,
-    unless_stopped,
-)
+from core.platforms.sockets import Ended, ReconnectingSocket, open_socket
 from core.platforms.twitch.eventsub_frames import (
     NOTIFICATION,
     RECONNECT,
@@ -57,7 +49,6 @@ from core.platforms.twitch.webhook import Revocation
 log = logging.getLogger(__name__)
 
 EVENTSUB_WS_URL = "wss://eventsub.wss.twitch.tv/ws"
-CONNECT_TIMEOUT_SECONDS = 15.0
 WELCOME_TIMEOUT_SECONDS = 15.0
 SUBSCRIBE_TIMEOUT_SECONDS = 30.0
 DEFAULT_KEEPALIVE_SECONDS = 10.0  # Twitch's default, used when the welcome names none
@@ -66,7 +57,6 @@ RECONNECT_TIMEOUT_SECONDS = 30.0  # Twitch closes the old socket 30 s after sess
 # After the new socket's welcome, the old one is read this long more: a notification Twitch
 # sent on it just before switching still arrives.
 OLD_SOCKET_DRAIN_SECONDS = 1.0
-STABLE_CONNECTION_SECONDS = 30.0
 
 Status = Literal["connecting", "subscribing", "connected", "reconnecting", "backing_off", "stopped"]
 Subscribe = Callable[[str], Awaitable[object]]
@@ -87,11 +77,6 @@ class EventSubState:
     revoked: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True)
-class _Ended:
-    reason: str
-
-
 class _Sockets:
     """The sockets of one session (two during a switch), each read by its own task into one
     inbox, so frames of both are handled in the order they arrive."""
@@ -102,14 +87,10 @@ class _Sockets:
         self.tasks: list[asyncio.Task[None]] = []
         self.sockets: list[aiohttp.ClientWebSocketResponse] = []
 
-    async def open(self, url: str) -> aiohttp.ClientWebSocketResponse | _Ended:
-        try:
-            async with asyncio.timeout(CONNECT_TIMEOUT_SECONDS):
-                ws = await self.session.ws_connect(
-                    url, autoping=True, timeout=aiohttp.ClientWSTimeout(ws_close=5.0)
-                )
-        except (aiohttp.ClientError, OSError, TimeoutError) as exc:
-            return _Ended(f"could not connect ({type(exc).__name__}: {exc})")
+    async def open(self, url: str) -> aiohttp.ClientWebSocketResponse | Ended:
+        ws = await open_socket(self.session, url)
+        if isinstance(ws, Ended):
+            return ws
         self.sockets.append(ws)
         self.tasks.append(asyncio.create_task(self._read(ws)))
         return ws
@@ -139,7 +120,7 @@ class _Sockets:
                 await asyncio.wait_for(ws.close(), timeout=5.0)
 
 
-class EventSubSocket:
+class EventSubSocket(ReconnectingSocket[EventSubState]):
     def __init__(
         self,
         url: str = EVENTSUB_WS_URL,
@@ -149,123 +130,75 @@ class EventSubSocket:
         record_revocation: Callable[[Revocation], object] = lambda _revocation: None,
         webhooks_deliver: Callable[[str, Event], bool] = lambda _type, _event: False,
         name: str = "",
-        session: aiohttp.ClientSession | None = None,
-        backoff_base: float = 1.0,
-        backoff_max: float = 60.0,
         keepalive_grace: float = KEEPALIVE_GRACE_SECONDS,
-        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
-        rng: Callable[[], float] = random.random,
+        **options: Any,
     ) -> None:
         """``subscribe(session_id)`` creates the subscriptions on a new session (raising ends
-        the connection, which is then tried again with backoff). ``publish(event)`` may be
-        synchronous (it is then run in a thread) or a coroutine function.
-        ``record_revocation`` is run in a thread. ``webhooks_deliver(subscription_type,
-        event)`` is asked on the loop, so it must be cheap."""
+        the connection, which is then tried again with backoff). ``record_revocation`` is run
+        in a thread. ``webhooks_deliver(subscription_type, event)`` is asked on the loop, so it
+        must be cheap. See :class:`~core.platforms.sockets.ReconnectingSocket` for ``publish``,
+        ``session`` and the backoff."""
+        super().__init__(
+            EventSubState(status="stopped"),
+            publish=publish,
+            label=f"Twitch EventSub {name}",
+            logger=log,
+            **options,
+        )
         self.url = url
         self.name = name
         self._subscribe = subscribe
-        self._publisher = Publisher(publish, label=f"Twitch EventSub {name}", logger=log)
         self._record_revocation = record_revocation
         self._webhooks_deliver = webhooks_deliver
-        self._session = session
-        self._backoff_base = backoff_base
-        self._backoff_max = backoff_max
         self._keepalive_grace = keepalive_grace
-        self._sleep = sleep
-        self._rng = rng
-        self._state = EventSubState(status="stopped")
-
-    @property
-    def state(self) -> EventSubState:
-        return self._state
-
-    async def run(self, stop: asyncio.Event) -> None:
-        """Stay connected and publish until ``stop`` is set. Never raises for network trouble
-        or a failing ``subscribe``."""
-        session = self._session or aiohttp.ClientSession()
-        queue: asyncio.Queue[Event] = asyncio.Queue(QUEUE_SIZE)
-        publisher = asyncio.create_task(self._publisher.publish_from(queue))
-        attempt = 0
-        attempts_made = 0
-        loop = asyncio.get_running_loop()
-        try:
-            while not stop.is_set():
-                self._update(status="connecting", reconnects=attempts_made, session_id=None)
-                attempts_made += 1
-                started = loop.time()
-                ended = await unless_stopped(self._connect_and_serve(session, queue), stop)
-                if ended is None:
-                    break
-                if self._state.status == "connected" and (
-                    loop.time() - started >= STABLE_CONNECTION_SECONDS
-                ):
-                    attempt = 0
-                delay = self._backoff(attempt)
-                attempt += 1
-                self._update(status="backing_off", last_error=ended.reason, session_id=None)
-                log.warning(
-                    "Twitch EventSub %s: %s; reconnecting in %.1f s", self.name, ended.reason, delay
-                )
-                await unless_stopped(self._sleep(delay), stop)
-        finally:
-            self._update(status="stopped", session_id=None)
-            await drain(queue, publisher, label="Twitch EventSub", logger=log)
-            if self._session is None:
-                await session.close()
-
-    def _backoff(self, attempt: int) -> float:
-        return full_jitter(self._rng, attempt, base=self._backoff_base, most=self._backoff_max)
-
-    def _update(self, **changes: Any) -> None:
-        self._state = dataclasses.replace(self._state, **changes)
 
     async def _connect_and_serve(
         self, session: aiohttp.ClientSession, queue: asyncio.Queue[Event]
-    ) -> _Ended:
+    ) -> Ended:
         sockets = _Sockets(session)
         try:
             ws = await sockets.open(self.url)
-            if isinstance(ws, _Ended):
+            if isinstance(ws, Ended):
                 return ws
             welcome = await self._welcome(sockets, ws)
-            if isinstance(welcome, _Ended):
+            if isinstance(welcome, Ended):
                 return welcome
             self._update(status="subscribing", session_id=welcome.id, revoked=())
             try:
                 async with asyncio.timeout(SUBSCRIBE_TIMEOUT_SECONDS):
                     await self._subscribe(welcome.id)
             except Exception as exc:
-                return _Ended(f"subscribing failed ({type(exc).__name__}: {exc})")
+                return Ended(f"subscribing failed ({type(exc).__name__}: {exc})")
             self._update(status="connected")
             log.info("Twitch EventSub %s: connected and subscribed", self.name)
             return await self._serve(sockets, ws, welcome, queue)
-        except (aiohttp.ClientError, OSError) as exc:
-            return _Ended(f"connection lost ({type(exc).__name__}: {exc})")
-        except Exception as exc:
-            # A bug in frame handling must not end the socket; reconnecting starts clean.
-            log.exception("Twitch EventSub %s: unexpected error while reading frames", self.name)
-            return _Ended(f"unexpected error ({type(exc).__name__}: {exc})")
         finally:
             await sockets.close_all()
 
+    def _connected_for(self, started: float) -> float:
+        if self._state.status != "connected":
+            return 0.0
+        return asyncio.get_running_loop().time() - started
+
+    def _forget_connection(self) -> None:
+        self._update(session_id=None)
+
     async def _welcome(
         self, sockets: _Sockets, ws: aiohttp.ClientWebSocketResponse
-    ) -> WsSession | _Ended:
+    ) -> WsSession | Ended:
         try:
             async with asyncio.timeout(WELCOME_TIMEOUT_SECONDS):
                 while True:
                     _, message = await sockets.inbox.get()
                     if message is None:
-                        return _Ended(
-                            f"connection closed before the welcome (code {ws.close_code})"
-                        )
+                        return Ended(f"connection closed before the welcome (code {ws.close_code})")
                     frame = _frame_of(message)
                     if frame is not None and frame.message_type == WELCOME:
                         welcome = session_of(frame)
                         if welcome is not None:
                             return welcome
         except TimeoutError:
-            return _Ended(f"no session_welcome within {WELCOME_TIMEOUT_SECONDS:g} s")
+            return Ended(f"no session_welcome within {WELCOME_TIMEOUT_SECONDS:g} s")
 
     async def _serve(
         self,
@@ -273,7 +206,7 @@ class EventSubSocket:
         current: aiohttp.ClientWebSocketResponse,
         welcome: WsSession,
         queue: asyncio.Queue[Event],
-    ) -> _Ended:
+    ) -> Ended:
         loop = asyncio.get_running_loop()
         keepalive = float(welcome.keepalive_timeout_seconds or DEFAULT_KEEPALIVE_SECONDS)
         pending: aiohttp.ClientWebSocketResponse | None = None
@@ -286,13 +219,13 @@ class EventSubSocket:
                 source, message = await asyncio.wait_for(sockets.inbox.get(), timeout)
             except TimeoutError:
                 if pending is not None and loop.time() >= pending_deadline:
-                    return _Ended("the reconnect URL sent no session_welcome in time")
-                return _Ended(f"no keepalive or notification within {timeout:g} s")
+                    return Ended("the reconnect URL sent no session_welcome in time")
+                return Ended(f"no keepalive or notification within {timeout:g} s")
             if message is None:
                 if source is current:
-                    return _Ended(f"connection closed (code {source.close_code})")
+                    return Ended(f"connection closed (code {source.close_code})")
                 if source is pending:
-                    return _Ended(f"the reconnect socket closed (code {source.close_code})")
+                    return Ended(f"the reconnect socket closed (code {source.close_code})")
                 continue  # a retired socket, closing as it should
             frame = _frame_of(message)
             if frame is None:
@@ -312,10 +245,10 @@ class EventSubSocket:
             elif frame.message_type == RECONNECT and source is current and pending is None:
                 reconnect = session_of(frame)
                 if reconnect is None or reconnect.reconnect_url is None:
-                    return _Ended("session_reconnect without a usable reconnect_url")
+                    return Ended("session_reconnect without a usable reconnect_url")
                 opened = await sockets.open(reconnect.reconnect_url)
-                if isinstance(opened, _Ended):
-                    return _Ended(f"reconnect URL: {opened.reason}")
+                if isinstance(opened, Ended):
+                    return Ended(f"reconnect URL: {opened.reason}")
                 pending, pending_deadline = opened, loop.time() + RECONNECT_TIMEOUT_SECONDS
                 self._update(status="reconnecting")
 
@@ -329,12 +262,7 @@ class EventSubSocket:
         if not self._should_publish(frame, event):
             log.debug("Twitch EventSub %s: webhooks deliver it; dropped %s", self.name, event.key)
             return
-        try:
-            queue.put_nowait(event)
-        except asyncio.QueueFull:
-            log.warning(
-                "Twitch EventSub %s: %d events behind; dropped %s", self.name, QUEUE_SIZE, event.key
-            )
+        self._enqueue(event, queue)
 
     def _should_publish(self, frame: WsFrame, event: Event) -> bool:
         """An event with an id of its own has the same key over a webhook (the bus dedupes

@@ -5,16 +5,15 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import random
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any
 
 import httpx
 
-from core.platforms.http import Backoff, HttpClient, Retry, retry_after
+from core.platforms.http import retry_after
+from core.platforms.json_api import JsonApi, Unreachable
 from core.platforms.twitch.helix_models import (
     RateLimit,
     as_mapping,
@@ -26,9 +25,6 @@ from core.platforms.twitch.helix_models import (
 
 log = logging.getLogger("core.platforms.twitch.helix")
 
-T = TypeVar("T")
-TIMEOUT = httpx.Timeout(15.0, connect=5.0)
-TOTAL_TIMEOUT_SECONDS = 15.0
 MAX_PAGES = 100
 
 
@@ -88,14 +84,8 @@ class RateLimited(HelixError):
         self.retry_after = retry_after
 
 
-class HelixUnreachable(HelixError):
-    """No HTTP answer: connection refused, timed out or dropped (``status`` is None).
-    ``is_unsent`` when the request never left (no connection): Twitch cannot have acted on it;
-    otherwise it may have."""
-
-    def __init__(self, status: int | None, message: str, *, is_unsent: bool = False) -> None:
-        super().__init__(status, message)
-        self.is_unsent = is_unsent
+class HelixUnreachable(Unreachable, HelixError):
+    """No HTTP answer from Twitch (``status`` is None); ``is_unsent``: see :class:`Unreachable`."""
 
 
 _ERRORS: dict[int, type[HelixError]] = {
@@ -109,32 +99,31 @@ _ERRORS: dict[int, type[HelixError]] = {
 }
 
 
-class HelixTransport(HttpClient):
+class HelixTransport(JsonApi):
     """``base_url`` is Helix's root (``https://api.twitch.tv/helix``; a host alone gets
-    ``/helix``). ``clock`` reads ``Ratelimit-Reset`` against now. ``max_retries`` counts
-    retries after the first attempt; the backoff before retry ``n`` is
-    ``backoff_base * 2**n * jitter()`` seconds. ``rate_limit`` holds the last answer's
-    ``Ratelimit-*`` headers. ``http`` is closed by :meth:`aclose` only when made here."""
+    ``/helix``). ``clock`` reads ``Ratelimit-Reset`` against now. ``rate_limit`` holds the last
+    answer's ``Ratelimit-*`` headers. See :class:`~core.platforms.json_api.JsonApi` for the
+    rest (``http``, retries; ``max_retry_after`` is 65 s here, past Helix's one-minute bucket)."""
+
+    label = "Twitch Helix"
+    retry_log = log
+    error_type = HelixError
+    unreachable_type = HelixUnreachable
 
     def __init__(
         self,
         base_url: str,
         client_id: str,
         *,
-        http: httpx.AsyncClient | None = None,
-        max_retries: int = 4,
-        backoff_base: float = 0.5,
-        sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
-        jitter: Callable[[], float] = random.random,
         max_retry_after: float = 65.0,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        **options: Any,
     ) -> None:
-        super().__init__(http, total_timeout_seconds=TOTAL_TIMEOUT_SECONDS, timeout=TIMEOUT)
         base = base_url.rstrip("/")
-        self._base_url = base if base.endswith("/helix") else base + "/helix"
+        base = base if base.endswith("/helix") else base + "/helix"
+        super().__init__(base, max_retry_after=max_retry_after, **options)
         self._client_id = client_id
         self._clock = clock
-        self._backoff = Backoff(max_retries, backoff_base, max_retry_after, sleep, jitter)
         self.rate_limit = RateLimit(None, None, None)
 
     def __repr__(self) -> str:
@@ -160,70 +149,36 @@ class HelixTransport(HttpClient):
             seen.add(cursor)
             query = [*params, ("after", cursor)]
 
-    async def _json(self, method: str, path: str, token: str, **options: Any) -> Any:
-        response = await self._request(method, path, token, **options)
-        try:
-            return response.json()
-        except ValueError:
-            raise HelixError(response.status_code, "the reply is not JSON") from None
+    async def _send(self, method: str, url: str, **options: Any) -> httpx.Response:
+        response = await super()._send(method, url, **options)
+        self.rate_limit = parse_rate_limit(response.headers)
+        return response
 
-    async def _request(
-        self,
-        method: str,
-        path: str,
-        token: str,
-        *,
-        params: Mapping[str, str] | Sequence[tuple[str, str]] | None = None,
-        json_body: Any = None,
-        is_idempotent: bool = True,
-        is_429_final: bool = False,
-        endpoint_window: float | None = None,
-    ) -> httpx.Response:
-        headers = {
-            "Accept": "application/json",
-            "Authorization": f"Bearer {token}",
-            "Client-Id": self._client_id,
-        }
+    def _headers(self) -> dict[str, str]:
+        return {"Client-Id": self._client_id}
 
-        async def attempt() -> httpx.Response:
-            response = await self._send_or_retry(
-                method,
-                self._base_url + path,
-                unreachable=lambda no_answer: HelixUnreachable(
-                    None, f"{method} {path}: {no_answer.problem}", is_unsent=no_answer.is_unsent
-                ),
-                is_idempotent=is_idempotent,
-                params=params,
-                json=json_body,
-                headers=headers,
-            )
-            self.rate_limit = parse_rate_limit(response.headers)
-            status = response.status_code
-            if status < 400:
-                return response
-            wait = self._wait_for(response, endpoint_window) if status == 429 else None
-            error = _error(response, token, wait)
-            if status == 429 and not (is_429_final and self.rate_limit.remaining != 0):
-                raise Retry(error, "answered 429", wait)
-            if status >= 500 and is_idempotent:
-                raise Retry(error, f"answered {status}", retry_after(response))
-            raise error
+    def _refusal(
+        self, response: httpx.Response, token: str | None, wait: float | None
+    ) -> Exception:
+        return _error(response, token, wait)
 
-        log_retry = self._backoff.logging_to(log, f"Twitch Helix {method} {path}")
-        return await self._backoff.run(attempt, log_retry)
+    def _wait_for_429(
+        self, response: httpx.Response, endpoint_window: float | None
+    ) -> float | None:
+        """``Retry-After``; else, with the bucket empty, until ``Ratelimit-Reset``; else the
+        endpoint's own window; else None (back off)."""
+        limit = self.rate_limit
+        if retry_after(response) is None and limit.remaining == 0 and limit.reset_at is not None:
+            return max(0.0, (limit.reset_at - self._clock()).total_seconds())
+        return super()._wait_for_429(response, endpoint_window)
 
-    def _wait_for(self, response: httpx.Response, endpoint_window: float | None) -> float | None:
-        """How long a 429 asks to wait: ``Retry-After``; else, with the bucket empty, until
-        ``Ratelimit-Reset``; else the endpoint's own window; else None (back off)."""
-        header = retry_after(response)
-        if header is not None:
-            return header
-        if self.rate_limit.remaining == 0 and self.rate_limit.reset_at is not None:
-            return max(0.0, (self.rate_limit.reset_at - self._clock()).total_seconds())
-        return endpoint_window
+    def _is_429_retried(self, is_429_final: bool) -> bool:
+        """A final 429 (EventSub's cap of 3 subscriptions) is still waited for when the whole
+        bucket is empty: that one is the shared limit, not the endpoint's."""
+        return not is_429_final or self.rate_limit.remaining == 0
 
 
-def _error(response: httpx.Response, token: str, wait: float | None) -> HelixError:
+def _error(response: httpx.Response, token: str | None, wait: float | None) -> HelixError:
     """The typed error for a Helix envelope ``{"error", "status", "message"}``, with the token
     blanked out in case a server ever echoes it."""
     try:

@@ -133,8 +133,10 @@ def oauth_base(base_url: str) -> str:
 
 
 class TwitchOAuthClient(OAuthClient):
-    """``clock`` gives the aware "now" that expiry times count from. ``http`` is closed by
-    :meth:`aclose` only when the client made it itself."""
+    """See :class:`~core.platforms.oauth.OAuthClient` for ``http`` and ``clock``; the retries
+    are :class:`~core.platforms.http.Backoff`'s."""
+
+    oauth_root = staticmethod(oauth_base)
 
     def __init__(
         self,
@@ -142,15 +144,14 @@ class TwitchOAuthClient(OAuthClient):
         client_id: str,
         client_secret: str,
         *,
-        http: httpx.AsyncClient | None = None,
-        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         max_retries: int = 3,
         backoff_base: float = 0.5,
         sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
         jitter: Callable[[], float] = random.random,
         max_retry_after: float = 30.0,
+        **options: Any,
     ) -> None:
-        super().__init__(oauth_base(base_url), client_id, client_secret, http=http, clock=clock)
+        super().__init__(base_url, client_id, client_secret, **options)
         self._backoff = Backoff(max_retries, backoff_base, max_retry_after, sleep, jitter)
 
     async def exchange_code(self, code: str, redirect_uri: str) -> TokenSet:
@@ -215,31 +216,28 @@ class TwitchOAuthClient(OAuthClient):
         secrets_in_play: Sequence[str],
         is_idempotent: bool,
     ) -> httpx.Response:
-        all_headers = {"Accept": "application/json", **(headers or {})}
-
-        async def attempt() -> httpx.Response:
-            # Only the kind of failure when no answer came: the request may carry a token.
-            response = await self._send_or_retry(
-                method,
-                self._base_url + path,
-                unreachable=lambda no_answer: TwitchOAuthError(
-                    None, f"{method} {path}: {no_answer.problem}"
-                ),
-                is_idempotent=is_idempotent,
-                data=data,
-                headers=all_headers,
-            )
+        def refusal(response: httpx.Response) -> Exception:
             status = response.status_code
-            if status < 400:
-                return response
             error = self._error(response, path, secrets_in_play)
             # A 429 or 5xx before the grant was taken leaves the code or refresh token unused.
             if status == 429 or status >= 500:
-                raise Retry(error, f"answered {status}", retry_after(response))
-            raise error
+                return Retry(error, f"answered {status}", retry_after(response))
+            return error
 
-        log_retry = self._backoff.logging_to(log, f"Twitch OAuth {method} {path}")
-        return await self._backoff.run(attempt, log_retry)
+        return await self._send_with_retries(
+            method,
+            self._base_url + path,
+            backoff=self._backoff,
+            on_retry=self._backoff.logging_to(log, f"Twitch OAuth {method} {path}"),
+            # Only the kind of failure when no answer came: the request may carry a token.
+            unreachable=lambda no_answer: TwitchOAuthError(
+                None, f"{method} {path}: {no_answer.problem}"
+            ),
+            refusal=refusal,
+            is_idempotent=is_idempotent,
+            data=data,
+            headers={"Accept": "application/json", **(headers or {})},
+        )
 
     def _error(
         self, response: httpx.Response, path: str, secrets_in_play: Sequence[str]

@@ -15,12 +15,10 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
-from datetime import datetime
+from typing import Any
 
 from core.bus.base import BusUnavailable
-from core.bus.replay import ReplayGuard
-from core.events import Event, Platform
-from core.metrics import Metrics
+from core.events import Platform
 from core.platforms.twitch.notifications import (
     TWITCH_SUBSCRIPTION_TYPES,
     InvalidPayload,
@@ -39,7 +37,7 @@ from core.platforms.twitch.webhook import (
     shape_mismatch,
     verify_delivery,
 )
-from core.platforms.webhook_answers import Answers, Receipt, WebhookReceiver
+from core.platforms.webhook_answers import Receipt, WebhookReceiver
 
 log = logging.getLogger(__name__)
 
@@ -53,35 +51,15 @@ class TwitchWebhookReceiver(WebhookReceiver):
         self,
         *,
         secret: str | None,
-        replay_guard: ReplayGuard,
-        is_tracked: Callable[[Platform, str], bool],
-        publish: Callable[[Event], bool],
         record_revocation: Callable[[Revocation], None],
-        metrics: Metrics,
-        clock: Callable[[], datetime],
-        publish_delivery: Callable[[Event, str], bool] | None = None,
-        on_arrival: Callable[[str, str], None] = lambda _broadcaster, _type: None,
+        **common: Any,
     ) -> None:
-        """``publish_delivery(event, message_id)``, when given, queues the event and remembers
-        the message id in one atomic step (False when either was seen before; nothing
-        remembered when it raises); the replay guard is then not consulted.
-        ``on_arrival(broadcaster_user_id, subscription_type)`` hears of every verified, parsed
-        notification of a tracked broadcaster (the EventSub WebSocket asks what arrives); it
-        must not raise."""
+        """``common``: :class:`~core.platforms.webhook_answers.WebhookReceiver`'s.
+        ``on_arrival(broadcaster_user_id, subscription_type)``: the EventSub WebSocket asks what
+        arrives."""
+        super().__init__(**common)
         self.secret = secret
-        self.replay_guard = replay_guard
-        self.is_tracked = is_tracked
         self.record_revocation = record_revocation
-        self.metrics = metrics
-        self.clock = clock
-        self.on_arrival = on_arrival
-        self.answers = Answers(
-            Platform.TWITCH,
-            metrics=metrics,
-            replay_guard=replay_guard,
-            publish=publish,
-            publish_delivery=publish_delivery,
-        )
 
     def _receive(self, headers: Mapping[str, str], body: bytes) -> Receipt:
         try:
@@ -118,11 +96,8 @@ class TwitchWebhookReceiver(WebhookReceiver):
         # Remembered like a notification's id (the same store and key), so neither a replayed
         # revocation nor a notification's id sent again as one is recorded twice.
         receipt_id = RECEIPT_PREFIX + delivery.message_id
-        try:
-            if not self.replay_guard.first_sighting(receipt_id):
-                return self.answers.done("duplicate", "this message id was already received")
-        except BusUnavailable as exc:
-            return self.answers.unavailable(exc)
+        if seen := self._seen_before(receipt_id):
+            return seen
         try:
             self.record_revocation(revocation)
         except Exception as exc:
@@ -143,12 +118,8 @@ class TwitchWebhookReceiver(WebhookReceiver):
 
     def _notification(self, delivery: Delivery) -> Receipt:
         receipt_id = RECEIPT_PREFIX + delivery.message_id
-        if self.publish_delivery is None:
-            try:
-                if not self.replay_guard.first_sighting(receipt_id):
-                    return self.answers.done("duplicate", "this message id was already received")
-            except BusUnavailable as exc:
-                return self.answers.unavailable(exc)
+        if self.publish_delivery is None and (seen := self._seen_before(receipt_id)):
+            return seen
 
         subscription_type = delivery.subscription_type
         if subscription_type not in TWITCH_SUBSCRIPTION_TYPES:
@@ -170,19 +141,4 @@ class TwitchWebhookReceiver(WebhookReceiver):
             return self.answers.done(
                 "ignored", f"this {subscription_type} notification is not handled"
             )
-        try:
-            is_tracked = self.is_tracked(Platform.TWITCH, event.broadcaster_user_id)
-        except Exception as exc:
-            log.error("twitch webhook: looking up who tracks the channel failed", exc_info=exc)
-            self.answers.forget(receipt_id)
-            return self.answers.unavailable(BusUnavailable("the database is unavailable"))
-        if not is_tracked:
-            log.info(
-                "twitch %s for broadcaster %s ignored: no guild tracks that channel",
-                subscription_type,
-                event.broadcaster_user_id,
-            )
-            return self.answers.done("ignored", "no guild tracks this broadcaster")
-
-        self.on_arrival(event.broadcaster_user_id, subscription_type)
-        return self.answers.queue(event, receipt_id)
+        return self._route(event, receipt_id, subscription_type)
