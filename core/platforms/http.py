@@ -114,8 +114,10 @@ class Backoff:
 
 class HttpClient:
     """The lifecycle of one ``httpx.AsyncClient``: ``http`` when given (the caller closes it),
-    else one made from ``client_options`` and closed by :meth:`aclose`. Every request gets
-    ``total_timeout_seconds`` in all, on top of httpx's own per-phase timeouts."""
+    else one made from ``client_options`` at the first request and closed by :meth:`aclose`
+    (a client costs ~20 ms, its TLS context: a process that never calls a service pays
+    nothing for it). Every request gets ``total_timeout_seconds`` in all, on top of httpx's own
+    per-phase timeouts."""
 
     def __init__(
         self,
@@ -125,12 +127,23 @@ class HttpClient:
         **client_options: Any,
     ) -> None:
         self._owns_http = http is None
-        self._http = http or httpx.AsyncClient(**client_options)
+        self._client = http
+        self._client_options = client_options
+        self._is_closed = False
         self._total_timeout_seconds = total_timeout_seconds
 
+    @property
+    def _http(self) -> httpx.AsyncClient:
+        if self._client is None:
+            if self._is_closed:
+                raise RuntimeError("this client is closed")  # as httpx says for its own
+            self._client = httpx.AsyncClient(**self._client_options)
+        return self._client
+
     async def aclose(self) -> None:
-        if self._owns_http:
-            await self._http.aclose()
+        self._is_closed = True
+        if self._owns_http and self._client is not None:
+            await self._client.aclose()
 
     async def __aenter__(self) -> Self:
         return self

@@ -100,5 +100,13 @@ async def test_a_borrowed_client_stays_open_and_an_own_client_is_closed() -> Non
         assert not borrowed.is_closed
 
     async with HttpClient(None, total_timeout_seconds=1.0) as own:
-        pass
-    assert own._http.is_closed
+        made = own._http  # what a request makes
+    assert made.is_closed
+
+
+async def test_an_own_client_is_made_at_the_first_request_and_not_after_closing() -> None:
+    async with HttpClient(None, total_timeout_seconds=1.0) as idle:
+        assert idle._client is None  # nothing made (no TLS context) until it is needed
+    assert idle._client is None
+    with pytest.raises(RuntimeError, match="closed"):
+        idle._http  # noqa: B018 - a request after aclose() fails as httpx's own would
