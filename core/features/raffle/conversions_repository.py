@@ -3,10 +3,10 @@
 ``points/accrual_batch.py`` did for points and ``watchtime/ticks_repository.py`` for the tick).
 
 ``hold_open_periods`` does for many guilds what ``periods_repository.find_open_period``,
-``get_settings`` and ``hold_open_period`` do for one; ``convert_watch_hours_many`` what
-``earning_repository.convert_watch_hours`` does for one period, with the same references,
-amounts and compare-and-set. The periods travel as one JSON array, not a ``VALUES`` list
-(SQLAlchemy compiles a long one anew for every batch).
+``get_settings`` and ``hold_open_period`` do for one; ``convert_watch_hours_many`` is the
+conversion itself (``earning_repository.convert_watch_hours`` hands it its one period). The
+periods travel as one JSON array, not a ``VALUES`` list (SQLAlchemy compiles a long one anew
+for every batch).
 """
 
 from __future__ import annotations
@@ -80,11 +80,12 @@ given AS (
     FROM json_each(:periods) AS g
 ),"""
 
-# ``due``: earning_repository._DUE for every given period at once. On PostgreSQL a LATERAL
-# subquery per period, kept apart by OFFSET 0 (else the planner flattens it into one join and,
-# at 50,000 viewers a batch, hashes the whole progress table: 1,000,000 rows read a batch at
-# 10,000 guilds, 0.3 s); this way each period reads its own rows through the keys, as the
-# one-guild statement does. SQLite's planner does that with the plain join.
+# ``due``: each given period's viewers with a full hour watched and not paid yet (the hours
+# reached since the baseline, the hours paid before, and whether a progress row exists). On
+# PostgreSQL a LATERAL subquery per period, kept apart by OFFSET 0 (else the planner flattens
+# it into one join and, at 50,000 viewers a batch, hashes the whole progress table: 1,000,000
+# rows read a batch at 10,000 guilds, 0.3 s); this way each period reads its own rows through
+# the keys. SQLite's planner does that with the plain join.
 _DUE_POSTGRES = """
 due AS (
     SELECT g.guild_id, g.period_id, g.rate, d.platform, d.platform_user_id, d.hours,
@@ -120,8 +121,9 @@ due AS (
     WHERE w.seconds - COALESCE(p.baseline_seconds, 0) >= (COALESCE(p.hours_awarded, 0) + 1) * 3600
 )"""
 
-# PostgreSQL: earning_repository._CONVERT_POSTGRES with the period, guild and rate taken from
-# each row instead of parameters.
+# PostgreSQL: one statement. Progress moves by compare-and-set (a row another converter moved
+# meanwhile is re-checked and skipped; a new row that lost the race conflicts and is skipped),
+# and only the hours that moved become ledger rows and balances.
 _CONVERT_POSTGRES = sa.text(
     "WITH"  # noqa: S608 (constant text: the parameters are bound)
     + _GIVEN_POSTGRES
@@ -172,8 +174,9 @@ FROM added GROUP BY period_id
 """
 ).bindparams(sa.bindparam("now", type_=UTCDateTime()))
 
-# SQLite: earning_repository's three statements, for every given period (one writer at a time:
-# the caller's transaction sees no one else).
+# SQLite has one writer at a time, so three statements in the caller's transaction see no one
+# else: the ledger rows (from the progress as it was), the balances from the rows just written,
+# then the progress.
 _LEDGER_SQLITE = sa.text(
     "WITH"
     + _GIVEN_SQLITE
