@@ -1,6 +1,7 @@
 """What every cog shares: the command context type, the Manage Server check
 (:func:`manage_server`), the guild of a command, the viewer argument, a guild's channel to post in
-(:func:`guild_channel`), and a DM that may carry link buttons (:func:`send_dm`)."""
+(:func:`guild_channel`), deleting the message that called a command (:func:`delete_invocation`)
+and a DM that may carry link buttons (:func:`send_dm`)."""
 
 from __future__ import annotations
 
@@ -87,6 +88,16 @@ class ViewerArgument(commands.Converter[discord.Member | str]):
         if not isinstance(member, discord.Member):
             raise commands.MemberNotFound(argument)
         return member
+
+
+async def delete_invocation(ctx: Context) -> bool:
+    """Delete the message that called the command (it held a secret); False when Discord
+    refused (no Manage Messages)."""
+    try:
+        await ctx.message.delete()
+    except discord.HTTPException:
+        return False
+    return True
 
 
 async def send_dm(

@@ -14,6 +14,7 @@ from discord.ext import commands
 from core.discord_bot.common import (
     Context,
     ViewerArgument,
+    delete_invocation,
     guild_of,
     manage_server,
     require_manage_server,
@@ -246,7 +247,7 @@ class PointsCog(commands.Cog, name="Points"):
         private = ctx.interaction is not None
         wanted = backend.strip().casefold()
         secret_typed = bool(details.strip()) and not private
-        deleted = secret_typed and await _delete_invocation(ctx)
+        deleted = secret_typed and await delete_invocation(ctx)
         if self.wallet is None:
             raise PointsRefused("The StreamElements backend is not available on this bot.")
         if not wanted:
@@ -333,11 +334,3 @@ class PointsCog(commands.Cog, name="Points"):
             f"{done.format(render.amount(count, name))} **{inert(row.username)}** "
             f"({render.platform_title(row)}); they have {render.amount(balance, name)}.",
         )
-
-
-async def _delete_invocation(ctx: Context) -> bool:
-    try:
-        await ctx.message.delete()
-    except discord.HTTPException:
-        return False
-    return True
