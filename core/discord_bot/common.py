@@ -1,7 +1,8 @@
 """What every cog shares: the command context type, the Manage Server check
-(:func:`manage_server`), the guild of a command, the viewer argument, a guild's channel to post in
-(:func:`guild_channel`, :func:`channel_to_post`), deleting the message that called a command
-(:func:`delete_invocation`) and a DM that may carry link buttons (:func:`send_dm`)."""
+(:func:`manage_server`; :class:`ManagersCog` for a cog of managers' commands), the guild of a
+command, the viewer argument, a guild's channel to post in (:func:`guild_channel`,
+:func:`channel_to_post`), deleting the message that called a command (:func:`delete_invocation`)
+and a DM that may carry link buttons (:func:`send_dm`)."""
 
 from __future__ import annotations
 
@@ -85,6 +86,16 @@ async def require_manage_server(ctx: Context) -> None:
     with (``!points rate`` shows the rates to all and changes one for them), and for a cog whose
     every command is theirs (``cog_check``)."""
     await _MANAGE_SERVER.predicate(ctx)  # raises NoPrivateMessage or MissingPermissions
+
+
+class ManagersCog(commands.Cog):
+    """A cog whose every command is for the server's managers (Manage Server), in a server."""
+
+    async def cog_check(self, ctx: Context) -> bool:  # type: ignore[override]
+        """The shared check (:func:`require_manage_server`), so !help lists the cog's commands
+        to managers only."""
+        await require_manage_server(ctx)
+        return True
 
 
 def guild_of(ctx: Context) -> discord.Guild:
