@@ -223,17 +223,7 @@ def track_outside(
         expires_at=None,
     )
     repository.add_grant(conn, grant)
+    reason = "VIP granted outside StreamKeeper"
     repository.add_audit(
-        conn,
-        AuditEntry(
-            guild_id=guild_id,
-            platform=platform,
-            broadcaster_user_id=broadcaster_user_id,
-            platform_user_id=viewer_id,
-            username=username,
-            action="seen",
-            actor_kind="system",
-            reason="VIP granted outside StreamKeeper",
-            at=now,
-        ),
+        conn, grant_entry(grant, "seen", reason, "system", now, None, is_ending=False)
     )
