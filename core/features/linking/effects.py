@@ -18,7 +18,7 @@ from typing import TypeVar
 
 from core.events import AccountLinked, AccountLinkFailed, AccountUnlinked, Platform, utc
 from core.features.linking.ports import LinkDiscord, LinkNotice, MemberRoleSync, RoleChange
-from core.features.linking.repository import AccountLink
+from core.features.linking.repository import AccountLink, LinkSettings
 from core.features.linking.service import LINKED, REFUSED, UNLINKED, LinkingService
 
 log = logging.getLogger(__name__)
@@ -76,10 +76,7 @@ class LinkEffects:
             role = await self._once(guild_id, STEP_ROLE, event.key, give)
         # The member's watchtime now counts for them on Discord: sync their roles at once.
         await self._sync_watchtime_roles(guild_id, event.discord_user_id)
-        if settings.log_channel_id is not None:
-            channel_id = settings.log_channel_id
-            post = partial(self.discord.post_log, channel_id, notice, role)
-            await self._once(guild_id, STEP_LOG, event.key, post)
+        await self._post_log(guild_id, settings, event.key, notice, role)
         log.info(
             "guild %s: member %s linked a %s account",
             guild_id,
@@ -101,10 +98,7 @@ class LinkEffects:
         )
         settings = await asyncio.to_thread(self.linking.settings, guild_id)
         await self._once(guild_id, STEP_TELL, event.key, partial(self.discord.tell_member, notice))
-        if settings.log_channel_id is not None:
-            channel_id = settings.log_channel_id
-            post = partial(self.discord.post_log, channel_id, notice, None)
-            await self._once(guild_id, STEP_LOG, event.key, post)
+        await self._post_log(guild_id, settings, event.key, notice, None)
         log.info(
             "guild %s: member %s could not link a %s account (%s)",
             guild_id,
@@ -112,6 +106,19 @@ class LinkEffects:
             event.platform.value,
             event.reason,
         )
+
+    async def _post_log(
+        self,
+        guild_id: int,
+        settings: LinkSettings,
+        event_key: str,
+        notice: LinkNotice,
+        role: RoleChange | None,
+    ) -> None:
+        """Post ``notice`` in the guild's link log, when it has one; once per event."""
+        if settings.log_channel_id is not None:
+            post = partial(self.discord.post_log, settings.log_channel_id, notice, role)
+            await self._once(guild_id, STEP_LOG, event_key, post)
 
     async def unlink(
         self,
