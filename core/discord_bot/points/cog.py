@@ -20,7 +20,7 @@ from core.discord_bot.common import (
     require_manage_server,
 )
 from core.discord_bot.cooldowns import cooldown
-from core.discord_bot.pages import Pages
+from core.discord_bot.pages import send_pages
 from core.discord_bot.points import render
 from core.discord_bot.render import NO_MENTIONS, inert
 from core.events import Platform
@@ -171,17 +171,10 @@ class PointsCog(commands.Cog, name="Points"):
             )
             return render.board_embed(guild.name, rows, name, page=page, pages=pages)
 
-        embed = await render_page(0)
-        if pages == 1:
-            await ctx.send(embed=embed, allowed_mentions=NO_MENTIONS)
-            return
-        view = Pages(
-            invoker_id=ctx.author.id,
-            render_page=render_page,
-            pages=pages,
-            not_yours=render.NOT_YOUR_BOARD,
+        first = await render_page(0)
+        await send_pages(
+            ctx, first, render_page=render_page, pages=pages, not_yours=render.NOT_YOUR_BOARD
         )
-        view.message = await ctx.send(embed=embed, view=view, allowed_mentions=NO_MENTIONS)
 
     async def _se_board(
         self, ctx: Context, wallet: SeWallet, guild: discord.Guild, name: str
