@@ -121,6 +121,22 @@ due AS (
     WHERE w.seconds - COALESCE(p.baseline_seconds, 0) >= (COALESCE(p.hours_awarded, 0) + 1) * 3600
 )"""
 
+
+def _ledger_rows(hours: str) -> str:
+    """The ledger rows of the hours in the CTE named ``hours`` (``paid`` or ``due``): each
+    viewer's reference is ``<platform>:<user id>:<hours reached>``, worth the period's rate times
+    the hours since the last payment; a reference already in the ledger is skipped."""
+    return f"""
+INSERT INTO raffle_ledger (guild_id, period_id, platform, platform_user_id, amount,
+    source, source_ref, actor_id, reason, created_at)
+SELECT guild_id, period_id, platform, platform_user_id, (hours - previous) * rate,
+       'watchtime', platform || ':' || platform_user_id || ':' || hours, NULL,
+       hours || ' h watched', :now
+FROM {hours} WHERE (hours - previous) * rate <> 0
+ORDER BY guild_id, period_id, platform, platform_user_id
+ON CONFLICT (period_id, source, source_ref) DO NOTHING"""  # noqa: S608 (a CTE's name, ours)
+
+
 # PostgreSQL: one statement. Progress moves by compare-and-set (a row another converter moved
 # meanwhile is re-checked and skipped; a new row that lost the race conflicts and is skipped),
 # and only the hours that moved become ledger rows and balances.
@@ -152,15 +168,9 @@ paid AS (
     SELECT s.guild_id, s.period_id, g.rate, s.platform, s.platform_user_id, s.hours, s.previous
     FROM started AS s JOIN given AS g ON g.period_id = s.period_id
 ),
-added AS (
-    INSERT INTO raffle_ledger (guild_id, period_id, platform, platform_user_id, amount,
-        source, source_ref, actor_id, reason, created_at)
-    SELECT guild_id, period_id, platform, platform_user_id, (hours - previous) * rate,
-           'watchtime', platform || ':' || platform_user_id || ':' || hours, NULL,
-           hours || ' h watched', :now
-    FROM paid WHERE (hours - previous) * rate <> 0
-    ORDER BY guild_id, period_id, platform, platform_user_id
-    ON CONFLICT (period_id, source, source_ref) DO NOTHING
+added AS ("""
+    + _ledger_rows("paid")
+    + """
     RETURNING guild_id, period_id, platform, platform_user_id, amount
 ),
 moved AS (
@@ -177,21 +187,9 @@ FROM added GROUP BY period_id
 # SQLite has one writer at a time, so three statements in the caller's transaction see no one
 # else: the ledger rows (from the progress as it was), the balances from the rows just written,
 # then the progress.
-_LEDGER_SQLITE = sa.text(
-    "WITH"
-    + _GIVEN_SQLITE
-    + _DUE_SQLITE
-    + """
-INSERT INTO raffle_ledger (guild_id, period_id, platform, platform_user_id, amount,
-    source, source_ref, actor_id, reason, created_at)
-SELECT guild_id, period_id, platform, platform_user_id, (hours - previous) * rate,
-       'watchtime', platform || ':' || platform_user_id || ':' || hours, NULL,
-       hours || ' h watched', :now
-FROM due WHERE (hours - previous) * rate <> 0
-ORDER BY guild_id, period_id, platform, platform_user_id
-ON CONFLICT (period_id, source, source_ref) DO NOTHING
-"""
-).bindparams(sa.bindparam("now", type_=UTCDateTime()))
+_LEDGER_SQLITE = sa.text("WITH" + _GIVEN_SQLITE + _DUE_SQLITE + _ledger_rows("due")).bindparams(
+    sa.bindparam("now", type_=UTCDateTime())
+)
 
 _BALANCES_SQLITE = sa.text("""
 INSERT INTO raffle_balances (period_id, platform, platform_user_id, guild_id, tickets)
