@@ -1,19 +1,24 @@
 """What every cog shares: the command context type, the Manage Server check
-(:func:`manage_server`), the guild of a command, the viewer argument, a guild's channel to post in
-(:func:`guild_channel`), and a DM that may carry link buttons (:func:`send_dm`)."""
+(:func:`manage_server`; :class:`ManagersCog` for a cog of managers' commands), the guild of a
+command, the viewer argument, a guild's channel to post in (:func:`guild_channel`,
+:func:`channel_to_post`), deleting the message that called a command (:func:`delete_invocation`)
+and a DM that may carry link buttons (:func:`send_dm`)."""
 
 from __future__ import annotations
 
 import logging
 import re
 from collections.abc import Callable
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import discord
 from discord import app_commands
 from discord.ext import commands
 
 from core.discord_bot.render import NO_MENTIONS
+
+if TYPE_CHECKING:
+    from core.discord_bot.gateway import DiscordGateway
 
 log = logging.getLogger(__name__)
 Context = commands.Context[commands.Bot]
@@ -34,6 +39,29 @@ def guild_channel(client: discord.Client, guild_id: int, channel_id: int) -> Pos
     channel = client.get_channel(channel_id)
     if not isinstance(channel, PostableChannel) or channel.guild.id != guild_id:
         return None
+    return channel
+
+
+def channel_to_post(
+    gateway: DiscordGateway, guild_id: int, channel_id: int, *, kind: str, what: str, fix: str
+) -> PostableChannel | None:
+    """The guild's ``kind`` channel to post ``what`` in; None, with a log line, while Discord is
+    off or when it is not a text channel of that server (``fix`` tells how to set one).
+    Raises DiscordUnavailable while a configured bot is not connected."""
+    client = gateway.client()
+    if client is None:
+        log.info("Discord is off; %s not posted", what)
+        return None
+    channel = guild_channel(client, guild_id, channel_id)
+    if channel is None:
+        log.warning(
+            "guild %s: %s channel %s is not a text channel of that server; %s not posted (%s)",
+            guild_id,
+            kind,
+            channel_id,
+            what,
+            fix,
+        )
     return channel
 
 
@@ -58,6 +86,16 @@ async def require_manage_server(ctx: Context) -> None:
     with (``!points rate`` shows the rates to all and changes one for them), and for a cog whose
     every command is theirs (``cog_check``)."""
     await _MANAGE_SERVER.predicate(ctx)  # raises NoPrivateMessage or MissingPermissions
+
+
+class ManagersCog(commands.Cog):
+    """A cog whose every command is for the server's managers (Manage Server), in a server."""
+
+    async def cog_check(self, ctx: Context) -> bool:  # type: ignore[override]
+        """The shared check (:func:`require_manage_server`), so !help lists the cog's commands
+        to managers only."""
+        await require_manage_server(ctx)
+        return True
 
 
 def guild_of(ctx: Context) -> discord.Guild:
@@ -87,6 +125,16 @@ class ViewerArgument(commands.Converter[discord.Member | str]):
         if not isinstance(member, discord.Member):
             raise commands.MemberNotFound(argument)
         return member
+
+
+async def delete_invocation(ctx: Context) -> bool:
+    """Delete the message that called the command (it held a secret); False when Discord
+    refused (no Manage Messages)."""
+    try:
+        await ctx.message.delete()
+    except discord.HTTPException:
+        return False
+    return True
 
 
 async def send_dm(

@@ -11,6 +11,7 @@ from collections.abc import Awaitable, Callable
 
 import discord
 
+from core.discord_bot.common import Context
 from core.discord_bot.render import NO_MENTIONS
 
 NOT_YOURS = "Only the member who asked can turn these pages; run the command yourself."
@@ -75,3 +76,21 @@ class Pages(discord.ui.View):
                 item.disabled = True
         with contextlib.suppress(discord.HTTPException):  # deleted meanwhile: nothing to tidy
             await self.message.edit(view=self)
+
+
+async def send_pages(
+    ctx: Context,
+    first: discord.Embed,
+    *,
+    render_page: Callable[[int], Awaitable[discord.Embed]],
+    pages: int,
+    not_yours: str = NOT_YOURS,
+) -> None:
+    """Answer with page 0 (``first``), and the buttons to turn pages when there are more."""
+    if pages == 1:
+        await ctx.send(embed=first, allowed_mentions=NO_MENTIONS)
+        return
+    view = Pages(
+        invoker_id=ctx.author.id, render_page=render_page, pages=pages, not_yours=not_yours
+    )
+    view.message = await ctx.send(embed=first, view=view, allowed_mentions=NO_MENTIONS)

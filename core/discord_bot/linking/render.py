@@ -136,10 +136,7 @@ DMS_CLOSED = (
 
 def dms_closed_for(display_name: str) -> str:
     """Said in the panel's channel when a reactor's DMs are closed. It never holds the link."""
-    return (
-        f"{inert(display_name)}, I couldn't DM you the link: your direct messages are closed "
-        "to me. Use the slash command /link instead; it shows the link to you alone."
-    )
+    return f"{inert(display_name)}, {DMS_CLOSED}"
 
 
 # --- what the member hears after the sign-in ------------------------------------------------
@@ -305,26 +302,25 @@ def linklogs_status(settings: LinkSettings, prefix: str) -> str:
 
 
 def reaction_panel(emoji: str, platforms: tuple[Platform, ...] = (Platform.KICK,)) -> discord.Embed:
-    names = _names(platforms)
     links = "a personal link" if len(platforms) == 1 else "a personal link for each"
-    return discord.Embed(
-        title=f"Link your {names} account",
-        description=(
-            f"React with {emoji} and I'll send you {links} by DM. Linking lets this "
-            f"server count your {names} watchtime and give you roles for it."
-        ),
-        colour=discord.Colour.green(),
-    )
+    return _panel(platforms, f"React with {emoji} and I'll send you {links} by DM.")
 
 
 def button_panel(platforms: tuple[Platform, ...] = (Platform.KICK,)) -> discord.Embed:
-    names = _names(platforms)
     button = "the button" if len(platforms) == 1 else "the button of your platform"
+    return _panel(
+        platforms, f"Press {button} and I'll show you a personal link that only you can see."
+    )
+
+
+def _panel(platforms: tuple[Platform, ...], how: str) -> discord.Embed:
+    """A link panel: ``how`` to ask for a link, then what linking is for."""
+    names = _names(platforms)
     return discord.Embed(
         title=f"Link your {names} account",
         description=(
-            f"Press {button} and I'll show you a personal link that only you can see. Linking "
-            f"lets this server count your {names} watchtime and give you roles for it."
+            f"{how} Linking lets this server count your {names} watchtime and give you roles "
+            "for it."
         ),
         colour=discord.Colour.green(),
     )

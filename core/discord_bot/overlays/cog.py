@@ -11,7 +11,7 @@ from typing import Literal
 from discord import app_commands
 from discord.ext import commands
 
-from core.discord_bot.common import Context, guild_of, require_manage_server, send_dm
+from core.discord_bot.common import Context, ManagersCog, guild_of, send_dm
 from core.discord_bot.overlays import render
 from core.discord_bot.render import NO_MENTIONS
 from core.features.overlays.service import OverlayService
@@ -19,16 +19,11 @@ from core.features.overlays.service import OverlayService
 Kind = Literal["heist", "raffle", "alerts"]
 
 
-class OverlayCog(commands.Cog, name="Overlays"):
+class OverlayCog(ManagersCog, name="Overlays"):
     """On-stream overlays for OBS: the heist, the raffle and alerts."""
 
     def __init__(self, service: OverlayService) -> None:
         self.service = service
-
-    async def cog_check(self, ctx: Context) -> bool:  # type: ignore[override]
-        """Only the server's managers (Manage Server), in a server."""
-        await require_manage_server(ctx)
-        return True
 
     @commands.hybrid_group(name="overlay", invoke_without_command=True, case_insensitive=True)
     @app_commands.default_permissions(manage_guild=True)

@@ -14,12 +14,13 @@ from discord.ext import commands
 from core.discord_bot.common import (
     Context,
     ViewerArgument,
+    delete_invocation,
     guild_of,
     manage_server,
     require_manage_server,
 )
 from core.discord_bot.cooldowns import cooldown
-from core.discord_bot.pages import Pages
+from core.discord_bot.pages import send_pages
 from core.discord_bot.points import render
 from core.discord_bot.render import NO_MENTIONS, inert
 from core.events import Platform
@@ -170,17 +171,10 @@ class PointsCog(commands.Cog, name="Points"):
             )
             return render.board_embed(guild.name, rows, name, page=page, pages=pages)
 
-        embed = await render_page(0)
-        if pages == 1:
-            await ctx.send(embed=embed, allowed_mentions=NO_MENTIONS)
-            return
-        view = Pages(
-            invoker_id=ctx.author.id,
-            render_page=render_page,
-            pages=pages,
-            not_yours=render.NOT_YOUR_BOARD,
+        first = await render_page(0)
+        await send_pages(
+            ctx, first, render_page=render_page, pages=pages, not_yours=render.NOT_YOUR_BOARD
         )
-        view.message = await ctx.send(embed=embed, view=view, allowed_mentions=NO_MENTIONS)
 
     async def _se_board(
         self, ctx: Context, wallet: SeWallet, guild: discord.Guild, name: str
@@ -246,7 +240,7 @@ class PointsCog(commands.Cog, name="Points"):
         private = ctx.interaction is not None
         wanted = backend.strip().casefold()
         secret_typed = bool(details.strip()) and not private
-        deleted = secret_typed and await _delete_invocation(ctx)
+        deleted = secret_typed and await delete_invocation(ctx)
         if self.wallet is None:
             raise PointsRefused("The StreamElements backend is not available on this bot.")
         if not wanted:
@@ -333,11 +327,3 @@ class PointsCog(commands.Cog, name="Points"):
             f"{done.format(render.amount(count, name))} **{inert(row.username)}** "
             f"({render.platform_title(row)}); they have {render.amount(balance, name)}.",
         )
-
-
-async def _delete_invocation(ctx: Context) -> bool:
-    try:
-        await ctx.message.delete()
-    except discord.HTTPException:
-        return False
-    return True

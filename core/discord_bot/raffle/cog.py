@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Annotated, Any, TypeVar
+from collections.abc import Callable
+from typing import Annotated, Any
 
 import discord
 from discord import app_commands
@@ -15,9 +16,9 @@ from core.discord_bot.raffle import render as render_raffle
 from core.discord_bot.render import NO_MENTIONS, inert
 from core.features.raffle.admin import MAX_ADMIN_TICKETS
 from core.features.raffle.draws import MAX_WINNERS
+from core.features.raffle.draws_repository import Draw
 from core.features.raffle.service import RaffleService
 
-T = TypeVar("T")
 Tickets = commands.Range[int, 1, MAX_ADMIN_TICKETS]
 
 
@@ -266,17 +267,7 @@ class RaffleCog(commands.Cog, name="Raffle"):
         prize: str = "",
     ) -> None:
         """Draw winners of the last closed period (waits for the beacon if it must)."""
-        guild = guild_of(ctx)
-        await ctx.defer()
-        draw = await asyncio.to_thread(
-            self.raffle.draws.request,
-            guild.id,
-            actor_id=ctx.author.id,
-            winners=winners,
-            prize=prize,
-        )
-        await ctx.send(render_raffle.draw_requested(draw), allowed_mentions=NO_MENTIONS)
-        await self.raffle.announce_pending()
+        await self._draw(ctx, self.raffle.draws.request, winners=winners, prize=prize)
 
     @commands.hybrid_command(name="rafflereroll")
     @commands.guild_only()
@@ -285,26 +276,21 @@ class RaffleCog(commands.Cog, name="Raffle"):
         self, ctx: Context, draw: commands.Range[int, 1], *, reason: str
     ) -> None:
         """Draw again for a draw (e.g. the winner never answered); the reason is recorded."""
-        guild = guild_of(ctx)
-        await ctx.defer()
-        result = await asyncio.to_thread(
-            self.raffle.draws.reroll,
-            guild.id,
-            actor_id=ctx.author.id,
-            draw_id=draw,
-            reason=reason,
-        )
-        await ctx.send(render_raffle.draw_requested(result), allowed_mentions=NO_MENTIONS)
-        await self.raffle.announce_pending()
+        await self._draw(ctx, self.raffle.draws.reroll, draw_id=draw, reason=reason)
 
     @commands.hybrid_command(name="raffleforce")
     @commands.guild_only()
     @manage_server()
     async def raffleforce(self, ctx: Context) -> None:
         """Complete a draw that waits for the beacon without it; the proof will say so."""
+        await self._draw(ctx, self.raffle.draws.force)
+
+    async def _draw(self, ctx: Context, ask: Callable[..., Draw], **arguments: Any) -> None:
+        """Ask the draws service (``ask(guild_id, actor_id=..., **arguments)``), say what it
+        did and post what became due."""
         guild = guild_of(ctx)
         await ctx.defer()
-        draw = await asyncio.to_thread(self.raffle.draws.force, guild.id, actor_id=ctx.author.id)
+        draw = await asyncio.to_thread(ask, guild.id, actor_id=ctx.author.id, **arguments)
         await ctx.send(render_raffle.draw_requested(draw), allowed_mentions=NO_MENTIONS)
         await self.raffle.announce_pending()
 

@@ -248,22 +248,28 @@ def settings_text(rates: RaffleRates) -> str:
 
 
 def opened_announcement(period: PeriodAnnouncement) -> str:
-    beacon = f"beacon round {period.beacon_round}" if period.beacon_round else "a beacon round"
     return (
         f"{TICKET} **A new raffle period is open**: {period_dates(period)}.\n"
         f"The draw is fixed in advance: seed commitment `{period.commitment}`, "
-        f"public randomness from {beacon} after the end. See !raffleinfo and !tickets."
+        f"public randomness from {_beacon(period, 'a')} after the end. "
+        "See !raffleinfo and !tickets."
     )
 
 
 def closed_announcement(period: PeriodAnnouncement) -> str:
     # Posted before the round is out, this fixes the frozen ledger and the round in public.
-    beacon = f"beacon round {period.beacon_round}" if period.beacon_round else "the beacon round"
     return (
         f"The raffle period {period_dates(period)} is over and its tickets are frozen "
         f"(ledger hash `{period.snapshot_hash}`). "
-        f"The draw follows as soon as {beacon} is out."
+        f"The draw follows as soon as {_beacon(period, 'the')} is out."
     )
+
+
+def _beacon(period: PeriodAnnouncement, article: str) -> str:
+    """The period's beacon round by number, or ``article`` + "beacon round" before it is fixed."""
+    if period.beacon_round:
+        return f"beacon round {period.beacon_round}"
+    return f"{article} beacon round"
 
 
 def draw_announcement(draw: DrawAnnouncement) -> str:

@@ -16,7 +16,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from core.discord_bot.common import Context, guild_of, manage_server
+from core.discord_bot.common import Context, delete_invocation, guild_of, manage_server
 from core.discord_bot.render import MESSAGE_LIMIT, NO_MENTIONS, inert, truncate
 from core.events import utc
 from core.features.raffle.errors import WagerRefused
@@ -107,7 +107,7 @@ class RaffleWagersCog(commands.Cog, name="Wager tickets"):
         """Set the affiliate statistics link; your message is deleted (Manage Server)."""
         guild = guild_of(ctx)
         private = ctx.interaction is not None
-        deleted = private or await _delete_invocation(ctx)
+        deleted = private or await delete_invocation(ctx)
         wanted = None if url.strip().lower() in OFF_WORDS else url
         try:
             masked = await asyncio.to_thread(self.wagers.set_affiliate_url, guild.id, wanted)
@@ -199,14 +199,6 @@ class RaffleWagersCog(commands.Cog, name="Wager tickets"):
                 f"I couldn't give {role.mention}: give me Manage Roles and move my role above it."
             )
         return f"They now have {role.mention}."
-
-
-async def _delete_invocation(ctx: Context) -> bool:
-    try:
-        await ctx.message.delete()
-    except discord.HTTPException:
-        return False
-    return True
 
 
 # --- what the cog says ---------------------------------------------------------------------------

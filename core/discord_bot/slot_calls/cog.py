@@ -15,7 +15,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from core.discord_bot.common import Context, guild_channel, guild_of, require_manage_server
+from core.discord_bot.common import Context, ManagersCog, guild_channel, guild_of
 from core.discord_bot.render import NO_MENTIONS
 from core.discord_bot.slot_calls import render
 from core.discord_bot.slot_calls.buttons import SlotCallButtons, dynamic_item
@@ -33,7 +33,7 @@ OnOff = Literal["on", "off"]
 T = TypeVar("T")
 
 
-class SlotCallsCog(commands.Cog, name="Slot calls"):
+class SlotCallsCog(ManagersCog, name="Slot calls"):
     """Slots viewers ask for in stream chat with !call or !sr, and picking one of them."""
 
     def __init__(
@@ -47,11 +47,6 @@ class SlotCallsCog(commands.Cog, name="Slot calls"):
     def dynamic_items(self) -> list[type[discord.ui.DynamicItem[Any]]]:
         """The buttons on slot call posts (Pick, Skip, Clear all), for posts of any age."""
         return [dynamic_item(SlotCallButtons(self.service, self.chat))]
-
-    async def cog_check(self, ctx: Context) -> bool:  # type: ignore[override]
-        """Every command here is for the server's moderators (Manage Server), in a server."""
-        await require_manage_server(ctx)
-        return True
 
     # --- settings --------------------------------------------------------------------------
 

@@ -6,7 +6,7 @@ import logging
 
 import discord
 
-from core.discord_bot.common import guild_channel
+from core.discord_bot.common import channel_to_post
 from core.discord_bot.gateway import DiscordGateway
 from core.discord_bot.render import NO_MENTIONS
 from core.discord_bot.slot_calls import render as render_slot_calls
@@ -21,19 +21,15 @@ class DiscordSlotCallPoster:
         self.gateway = gateway
 
     async def post_call(self, channel_id: int, call: SlotCall, position: int) -> bool:
-        client = self.gateway.client()  # raises DiscordUnavailable while not connected
-        if client is None:
-            log.info("Discord is off; slot call %s in guild %s not posted", call.id, call.guild_id)
-            return False
-        channel = guild_channel(client, call.guild_id, channel_id)
+        channel = channel_to_post(
+            self.gateway,
+            call.guild_id,
+            channel_id,
+            kind="slot call",
+            what=f"slot call {call.id} in guild {call.guild_id}",
+            fix="set one with !slotcalls channel",
+        )
         if channel is None:
-            log.warning(
-                "guild %s: slot call channel %s is not a text channel of that server; "
-                "call %s not posted (set one with !slotcalls channel)",
-                call.guild_id,
-                channel_id,
-                call.id,
-            )
             return False
         member = (
             channel.guild.get_member(call.discord_user_id)

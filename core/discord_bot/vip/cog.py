@@ -9,7 +9,7 @@ from typing import Any, Literal, TypeVar
 from discord import app_commands
 from discord.ext import commands
 
-from core.discord_bot.common import Context, guild_of, require_manage_server
+from core.discord_bot.common import Context, ManagersCog, guild_of
 from core.discord_bot.render import NO_MENTIONS, inert
 from core.discord_bot.vip import render
 from core.discord_bot.vip.render import LIMITS_USAGE, SETUP_USAGE
@@ -67,18 +67,12 @@ def parse_limit(value: str, what: str) -> int | None:
     return int(value)
 
 
-class VipCog(commands.Cog, name="Temporary VIP"):
+class VipCog(ManagersCog, name="Temporary VIP"):
     """Temporary Twitch VIPs from a channel-point reward, with expiry and an audit log."""
 
     def __init__(self, service: VipService, guilds: GuildService) -> None:
         self.service = service
         self.guilds = guilds
-
-    async def cog_check(self, ctx: Context) -> bool:  # type: ignore[override]
-        """Every command here is for the server's managers (Manage Server), in a server: the
-        shared check, so !help lists them to managers only."""
-        await require_manage_server(ctx)
-        return True
 
     async def _reply(self, ctx: Context, text: str) -> None:
         await ctx.send(text, allowed_mentions=NO_MENTIONS)

@@ -7,7 +7,7 @@ import logging
 
 import discord
 
-from core.discord_bot.common import guild_channel
+from core.discord_bot.common import channel_to_post
 from core.discord_bot.gateway import DiscordGateway
 from core.discord_bot.render import MESSAGE_LIMIT, NO_MENTIONS, inert, truncate
 from core.features.vip.ports import RoleRefused
@@ -20,18 +20,15 @@ class DiscordVipNotices:
         self.gateway = gateway
 
     async def post_notice(self, guild_id: int, channel_id: int, text: str) -> None:
-        client = self.gateway.client()  # raises DiscordUnavailable while not connected
-        if client is None:
-            log.info("Discord is off; VIP notice for guild %s not posted", guild_id)
-            return
-        channel = guild_channel(client, guild_id, channel_id)
+        channel = channel_to_post(
+            self.gateway,
+            guild_id,
+            channel_id,
+            kind="VIP notice",
+            what=f"VIP notice for guild {guild_id}",
+            fix="set one with !vip set channel",
+        )
         if channel is None:
-            log.warning(
-                "guild %s: VIP notice channel %s is not a text channel of that server "
-                "(set one with !vip set channel)",
-                guild_id,
-                channel_id,
-            )
             return
         try:
             await channel.send(truncate(inert(text), MESSAGE_LIMIT), allowed_mentions=NO_MENTIONS)

@@ -12,7 +12,7 @@ from discord.ext import commands
 
 from core.discord_bot.common import Context, ViewerArgument, guild_of, manage_server
 from core.discord_bot.cooldowns import cooldown
-from core.discord_bot.pages import Pages
+from core.discord_bot.pages import send_pages
 from core.discord_bot.render import NO_MENTIONS
 from core.discord_bot.watchtime import render
 from core.features.guilds.service import GuildService
@@ -138,22 +138,15 @@ class WatchtimeCog(commands.Cog, name="Watchtime"):
             return
         total = await asyncio.to_thread(self.watchtime.count_viewers, guild.id)
         pages = max(1, math.ceil(total / count))
-        embed = render.leaderboard_embed(guild.name, rows, members, page=0, pages=pages)
-        if pages == 1:
-            await ctx.send(embed=embed, allowed_mentions=NO_MENTIONS)
-            return
+        first = render.leaderboard_embed(guild.name, rows, members, page=0, pages=pages)
 
         async def render_page(page: int) -> discord.Embed:
             rows, members = await fetch(page)
             return render.leaderboard_embed(guild.name, rows, members, page=page, pages=pages)
 
-        view = Pages(
-            invoker_id=ctx.author.id,
-            render_page=render_page,
-            pages=pages,
-            not_yours=render.NOT_YOUR_LEADERBOARD,
+        await send_pages(
+            ctx, first, render_page=render_page, pages=pages, not_yours=render.NOT_YOUR_LEADERBOARD
         )
-        view.message = await ctx.send(embed=embed, view=view, allowed_mentions=NO_MENTIONS)
 
     async def _linked_members(self, rows: list[RankedWatchtime]) -> dict[str, int]:
         """Discord members linked to these rows' accounts, by ``"<platform>:<user id>"``."""

@@ -18,7 +18,7 @@ from typing import TypeVar
 
 from core.events import AccountLinked, AccountLinkFailed, AccountUnlinked, Platform, utc
 from core.features.linking.ports import LinkDiscord, LinkNotice, MemberRoleSync, RoleChange
-from core.features.linking.repository import AccountLink
+from core.features.linking.repository import AccountLink, LinkSettings
 from core.features.linking.service import LINKED, REFUSED, UNLINKED, LinkingService
 
 log = logging.getLogger(__name__)
@@ -51,17 +51,7 @@ class LinkEffects:
         self.role_sync = role_sync
 
     async def account_linked(self, guild_id: int, event: AccountLinked) -> None:
-        notice = LinkNotice(
-            guild_id=guild_id,
-            discord_user_id=event.discord_user_id,
-            outcome=LINKED,
-            platform=event.platform,
-            platform_user_id=event.viewer.platform_user_id,
-            username=event.viewer.username,
-            at=utc(event.occurred_at),
-            actor_id=event.discord_user_id,
-            replaced_username=event.replaced_username,
-        )
+        notice = _sign_in_notice(guild_id, event, LINKED, replaced_username=event.replaced_username)
         settings = await asyncio.to_thread(self.linking.settings, guild_id)
         await self._once(guild_id, STEP_TELL, event.key, partial(self.discord.tell_member, notice))
         role: RoleChange | None = None
@@ -76,10 +66,7 @@ class LinkEffects:
             role = await self._once(guild_id, STEP_ROLE, event.key, give)
         # The member's watchtime now counts for them on Discord: sync their roles at once.
         await self._sync_watchtime_roles(guild_id, event.discord_user_id)
-        if settings.log_channel_id is not None:
-            channel_id = settings.log_channel_id
-            post = partial(self.discord.post_log, channel_id, notice, role)
-            await self._once(guild_id, STEP_LOG, event.key, post)
+        await self._post_log(guild_id, settings, event.key, notice, role)
         log.info(
             "guild %s: member %s linked a %s account",
             guild_id,
@@ -88,23 +75,10 @@ class LinkEffects:
         )
 
     async def link_failed(self, guild_id: int, event: AccountLinkFailed) -> None:
-        notice = LinkNotice(
-            guild_id=guild_id,
-            discord_user_id=event.discord_user_id,
-            outcome=REFUSED,
-            platform=event.platform,
-            platform_user_id=event.viewer.platform_user_id if event.viewer else None,
-            username=event.viewer.username if event.viewer else None,
-            at=utc(event.occurred_at),
-            reason=event.reason,
-            actor_id=event.discord_user_id,
-        )
+        notice = _sign_in_notice(guild_id, event, REFUSED, reason=event.reason)
         settings = await asyncio.to_thread(self.linking.settings, guild_id)
         await self._once(guild_id, STEP_TELL, event.key, partial(self.discord.tell_member, notice))
-        if settings.log_channel_id is not None:
-            channel_id = settings.log_channel_id
-            post = partial(self.discord.post_log, channel_id, notice, None)
-            await self._once(guild_id, STEP_LOG, event.key, post)
+        await self._post_log(guild_id, settings, event.key, notice, None)
         log.info(
             "guild %s: member %s could not link a %s account (%s)",
             guild_id,
@@ -112,6 +86,19 @@ class LinkEffects:
             event.platform.value,
             event.reason,
         )
+
+    async def _post_log(
+        self,
+        guild_id: int,
+        settings: LinkSettings,
+        event_key: str,
+        notice: LinkNotice,
+        role: RoleChange | None,
+    ) -> None:
+        """Post ``notice`` in the guild's link log, when it has one; once per event."""
+        if settings.log_channel_id is not None:
+            post = partial(self.discord.post_log, settings.log_channel_id, notice, role)
+            await self._once(guild_id, STEP_LOG, event_key, post)
 
     async def unlink(
         self,
@@ -211,3 +198,28 @@ class LinkEffects:
         result = await effect()
         await asyncio.to_thread(self.linking.mark_effect_done, guild_id, step, event_key)
         return result
+
+
+def _sign_in_notice(
+    guild_id: int,
+    event: AccountLinked | AccountLinkFailed,
+    outcome: str,
+    *,
+    reason: str | None = None,
+    replaced_username: str | None = None,
+) -> LinkNotice:
+    """What the member who signed in is told, and the link log: the account they signed in as
+    (none when they declined consent)."""
+    viewer = event.viewer
+    return LinkNotice(
+        guild_id=guild_id,
+        discord_user_id=event.discord_user_id,
+        outcome=outcome,
+        platform=event.platform,
+        platform_user_id=viewer.platform_user_id if viewer else None,
+        username=viewer.username if viewer else None,
+        at=utc(event.occurred_at),
+        reason=reason,
+        actor_id=event.discord_user_id,
+        replaced_username=replaced_username,
+    )

@@ -4,7 +4,7 @@ each guild's link settings, link panels and link history."""
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, fields
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -165,17 +165,7 @@ class LinkPanel:
 
 
 def save_panel(conn: Connection, panel: LinkPanel) -> None:
-    conn.execute(
-        sa.insert(link_panels).values(
-            guild_id=panel.guild_id,
-            channel_id=panel.channel_id,
-            message_id=panel.message_id,
-            kind=panel.kind,
-            emoji=panel.emoji,
-            created_by=panel.created_by,
-            created_at=panel.created_at,
-        )
-    )
+    conn.execute(sa.insert(link_panels).values(asdict(panel)))
 
 
 def find_panel(conn: Connection, guild_id: int, message_id: int) -> LinkPanel | None:
@@ -183,12 +173,7 @@ def find_panel(conn: Connection, guild_id: int, message_id: int) -> LinkPanel | 
         link_panels.c.guild_id == guild_id, link_panels.c.message_id == message_id
     )
     row = conn.execute(query).first()
-    if row is None:
-        return None
-    return LinkPanel(
-        row.guild_id, row.channel_id, row.message_id, row.kind, row.emoji, row.created_by,
-        row.created_at,
-    )  # fmt: skip
+    return None if row is None else LinkPanel(**row._mapping)
 
 
 def delete_panel(conn: Connection, guild_id: int, message_id: int) -> None:
@@ -215,20 +200,11 @@ class HistoryEntry:
     created_at: datetime
 
 
+_HISTORY_FIELDS = tuple(field.name for field in fields(HistoryEntry))
+
+
 def add_history(conn: Connection, entry: HistoryEntry) -> None:
-    conn.execute(
-        sa.insert(link_history).values(
-            guild_id=entry.guild_id,
-            discord_user_id=entry.discord_user_id,
-            action=entry.action,
-            platform=str(entry.platform),
-            platform_user_id=entry.platform_user_id,
-            username=entry.username,
-            reason=entry.reason,
-            actor_id=entry.actor_id,
-            created_at=entry.created_at,
-        )
-    )
+    conn.execute(sa.insert(link_history).values({**asdict(entry), "platform": str(entry.platform)}))
 
 
 def list_history_of_member(
@@ -258,10 +234,9 @@ def list_recent_history(conn: Connection, guild_id: int, limit: int = 50) -> lis
 
 
 def _history_entry(row: sa.Row) -> HistoryEntry:
-    return HistoryEntry(
-        row.guild_id, row.discord_user_id, row.action, Platform(row.platform),
-        row.platform_user_id, row.username, row.reason, row.actor_id, row.created_at,
-    )  # fmt: skip
+    values = {name: row._mapping[name] for name in _HISTORY_FIELDS}
+    values["platform"] = Platform(row.platform)
+    return HistoryEntry(**values)
 
 
 # --- effects done once per event -------------------------------------------------------------

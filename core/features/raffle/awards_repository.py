@@ -18,6 +18,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -153,11 +154,10 @@ def _check(source: str) -> None:
         raise ValueError(f"unknown ticket source {source!r}")
 
 
-def award(conn: Connection, row: TicketAward) -> bool:
-    """Write one award; False (and nothing changed) for a key already in the ledger or a
-    period that is not an open period of ``row.guild_id``."""
-    _check(row.source)
-    params = {
+def _columns(row: TicketAward) -> dict[str, Any]:
+    """The ledger row's values but its time (bound as a time for one row, as text in a batch's
+    JSON), cut to the columns' lengths."""
+    return {
         "guild_id": row.guild_id,
         "period_id": row.period_id,
         "platform": str(row.platform),
@@ -167,8 +167,14 @@ def award(conn: Connection, row: TicketAward) -> bool:
         "source_ref": row.source_ref[:255],
         "actor_id": row.actor_id,
         "reason": row.reason[:200],
-        "created_at": row.at,
     }
+
+
+def award(conn: Connection, row: TicketAward) -> bool:
+    """Write one award; False (and nothing changed) for a key already in the ledger or a
+    period that is not an open period of ``row.guild_id``."""
+    _check(row.source)
+    params = {**_columns(row), "created_at": row.at}
     if conn.dialect.name == "postgresql":
         written = conn.execute(_ONE_POSTGRES, params).first() is not None
     elif conn.execute(_ONE_SQLITE, params).first() is None:
@@ -218,15 +224,7 @@ def award_many(conn: Connection, rows: Sequence[TicketAward]) -> set[tuple[int, 
         [
             {
                 "n": n,
-                "guild_id": row.guild_id,
-                "period_id": row.period_id,
-                "platform": str(row.platform),
-                "platform_user_id": row.platform_user_id,
-                "amount": row.amount,
-                "source": row.source,
-                "source_ref": row.source_ref[:255],
-                "actor_id": row.actor_id,
-                "reason": row.reason[:200],
+                **_columns(row),
                 "created_at": _sqlite_time(row.at) if sqlite else utc(row.at).isoformat(),
             }
             for n, row in enumerate(rows)

@@ -3,10 +3,10 @@
 ``points/accrual_batch.py`` did for points and ``watchtime/ticks_repository.py`` for the tick).
 
 ``hold_open_periods`` does for many guilds what ``periods_repository.find_open_period``,
-``get_settings`` and ``hold_open_period`` do for one; ``convert_watch_hours_many`` what
-``earning_repository.convert_watch_hours`` does for one period, with the same references,
-amounts and compare-and-set. The periods travel as one JSON array, not a ``VALUES`` list
-(SQLAlchemy compiles a long one anew for every batch).
+``get_settings`` and ``hold_open_period`` do for one; ``convert_watch_hours_many`` is the
+conversion itself (``earning_repository.convert_watch_hours`` hands it its one period). The
+periods travel as one JSON array, not a ``VALUES`` list (SQLAlchemy compiles a long one anew
+for every batch).
 """
 
 from __future__ import annotations
@@ -80,11 +80,12 @@ given AS (
     FROM json_each(:periods) AS g
 ),"""
 
-# ``due``: earning_repository._DUE for every given period at once. On PostgreSQL a LATERAL
-# subquery per period, kept apart by OFFSET 0 (else the planner flattens it into one join and,
-# at 50,000 viewers a batch, hashes the whole progress table: 1,000,000 rows read a batch at
-# 10,000 guilds, 0.3 s); this way each period reads its own rows through the keys, as the
-# one-guild statement does. SQLite's planner does that with the plain join.
+# ``due``: each given period's viewers with a full hour watched and not paid yet (the hours
+# reached since the baseline, the hours paid before, and whether a progress row exists). On
+# PostgreSQL a LATERAL subquery per period, kept apart by OFFSET 0 (else the planner flattens
+# it into one join and, at 50,000 viewers a batch, hashes the whole progress table: 1,000,000
+# rows read a batch at 10,000 guilds, 0.3 s); this way each period reads its own rows through
+# the keys. SQLite's planner does that with the plain join.
 _DUE_POSTGRES = """
 due AS (
     SELECT g.guild_id, g.period_id, g.rate, d.platform, d.platform_user_id, d.hours,
@@ -120,8 +121,25 @@ due AS (
     WHERE w.seconds - COALESCE(p.baseline_seconds, 0) >= (COALESCE(p.hours_awarded, 0) + 1) * 3600
 )"""
 
-# PostgreSQL: earning_repository._CONVERT_POSTGRES with the period, guild and rate taken from
-# each row instead of parameters.
+
+def _ledger_rows(hours: str) -> str:
+    """The ledger rows of the hours in the CTE named ``hours`` (``paid`` or ``due``): each
+    viewer's reference is ``<platform>:<user id>:<hours reached>``, worth the period's rate times
+    the hours since the last payment; a reference already in the ledger is skipped."""
+    return f"""
+INSERT INTO raffle_ledger (guild_id, period_id, platform, platform_user_id, amount,
+    source, source_ref, actor_id, reason, created_at)
+SELECT guild_id, period_id, platform, platform_user_id, (hours - previous) * rate,
+       'watchtime', platform || ':' || platform_user_id || ':' || hours, NULL,
+       hours || ' h watched', :now
+FROM {hours} WHERE (hours - previous) * rate <> 0
+ORDER BY guild_id, period_id, platform, platform_user_id
+ON CONFLICT (period_id, source, source_ref) DO NOTHING"""  # noqa: S608 (a CTE's name, ours)
+
+
+# PostgreSQL: one statement. Progress moves by compare-and-set (a row another converter moved
+# meanwhile is re-checked and skipped; a new row that lost the race conflicts and is skipped),
+# and only the hours that moved become ledger rows and balances.
 _CONVERT_POSTGRES = sa.text(
     "WITH"  # noqa: S608 (constant text: the parameters are bound)
     + _GIVEN_POSTGRES
@@ -150,15 +168,9 @@ paid AS (
     SELECT s.guild_id, s.period_id, g.rate, s.platform, s.platform_user_id, s.hours, s.previous
     FROM started AS s JOIN given AS g ON g.period_id = s.period_id
 ),
-added AS (
-    INSERT INTO raffle_ledger (guild_id, period_id, platform, platform_user_id, amount,
-        source, source_ref, actor_id, reason, created_at)
-    SELECT guild_id, period_id, platform, platform_user_id, (hours - previous) * rate,
-           'watchtime', platform || ':' || platform_user_id || ':' || hours, NULL,
-           hours || ' h watched', :now
-    FROM paid WHERE (hours - previous) * rate <> 0
-    ORDER BY guild_id, period_id, platform, platform_user_id
-    ON CONFLICT (period_id, source, source_ref) DO NOTHING
+added AS ("""
+    + _ledger_rows("paid")
+    + """
     RETURNING guild_id, period_id, platform, platform_user_id, amount
 ),
 moved AS (
@@ -172,23 +184,12 @@ FROM added GROUP BY period_id
 """
 ).bindparams(sa.bindparam("now", type_=UTCDateTime()))
 
-# SQLite: earning_repository's three statements, for every given period (one writer at a time:
-# the caller's transaction sees no one else).
-_LEDGER_SQLITE = sa.text(
-    "WITH"
-    + _GIVEN_SQLITE
-    + _DUE_SQLITE
-    + """
-INSERT INTO raffle_ledger (guild_id, period_id, platform, platform_user_id, amount,
-    source, source_ref, actor_id, reason, created_at)
-SELECT guild_id, period_id, platform, platform_user_id, (hours - previous) * rate,
-       'watchtime', platform || ':' || platform_user_id || ':' || hours, NULL,
-       hours || ' h watched', :now
-FROM due WHERE (hours - previous) * rate <> 0
-ORDER BY guild_id, period_id, platform, platform_user_id
-ON CONFLICT (period_id, source, source_ref) DO NOTHING
-"""
-).bindparams(sa.bindparam("now", type_=UTCDateTime()))
+# SQLite has one writer at a time, so three statements in the caller's transaction see no one
+# else: the ledger rows (from the progress as it was), the balances from the rows just written,
+# then the progress.
+_LEDGER_SQLITE = sa.text("WITH" + _GIVEN_SQLITE + _DUE_SQLITE + _ledger_rows("due")).bindparams(
+    sa.bindparam("now", type_=UTCDateTime())
+)
 
 _BALANCES_SQLITE = sa.text("""
 INSERT INTO raffle_balances (period_id, platform, platform_user_id, guild_id, tickets)

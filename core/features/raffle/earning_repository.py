@@ -9,10 +9,10 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from core.events import Platform
+from core.features.raffle import conversions_repository
 from core.features.raffle.tables import raffle_gifts, raffle_watch_progress
 from core.features.watchtime.tables import watchtime
 from core.storage.db import insert_for
-from core.storage.schema import UTCDateTime
 
 HOUR_SECONDS = 3600
 
@@ -80,109 +80,6 @@ def raise_watch_baseline(
     )
 
 
-_DUE = """
-due AS (
-    SELECT w.platform, w.platform_user_id,
-           (w.seconds - COALESCE(p.baseline_seconds, 0)) / 3600 AS hours,
-           COALESCE(p.hours_awarded, 0) AS previous,
-           p.period_id IS NOT NULL AS tracked
-    FROM watchtime AS w
-    LEFT JOIN raffle_watch_progress AS p
-      ON p.period_id = :period_id AND p.platform = w.platform
-         AND p.platform_user_id = w.platform_user_id
-    WHERE w.guild_id = :guild_id
-      AND w.seconds - COALESCE(p.baseline_seconds, 0) >= (COALESCE(p.hours_awarded, 0) + 1) * 3600
-)"""
-
-# PostgreSQL: one statement. Progress moves by compare-and-set (a row another converter moved
-# meanwhile is re-checked and skipped; a new row that lost the race conflicts and is skipped),
-# and only the hours that moved become ledger rows and balances.
-_CONVERT_POSTGRES = sa.text(
-    "WITH"  # noqa: S608 (constant text: the parameters are bound)
-    + _DUE
-    + """,
-advanced AS (
-    UPDATE raffle_watch_progress AS p SET hours_awarded = due.hours
-    FROM due
-    WHERE due.tracked AND p.period_id = :period_id AND p.platform = due.platform
-      AND p.platform_user_id = due.platform_user_id AND p.hours_awarded = due.previous
-    RETURNING p.platform, p.platform_user_id, due.hours, due.previous
-),
-started AS (
-    INSERT INTO raffle_watch_progress
-        (period_id, platform, platform_user_id, guild_id, baseline_seconds, hours_awarded)
-    SELECT :period_id, platform, platform_user_id, :guild_id, 0, hours FROM due
-    WHERE NOT tracked
-    ON CONFLICT (period_id, platform, platform_user_id) DO NOTHING
-    RETURNING platform, platform_user_id, CAST(hours_awarded AS BIGINT) AS hours, 0 AS previous
-),
-paid AS (SELECT * FROM advanced UNION ALL SELECT * FROM started),
-added AS (
-    INSERT INTO raffle_ledger (guild_id, period_id, platform, platform_user_id, amount,
-        source, source_ref, actor_id, reason, created_at)
-    SELECT :guild_id, :period_id, platform, platform_user_id, (hours - previous) * :rate,
-           'watchtime', platform || ':' || platform_user_id || ':' || hours, NULL,
-           hours || ' h watched', :now
-    FROM paid WHERE (hours - previous) * :rate <> 0
-    ORDER BY platform, platform_user_id
-    ON CONFLICT (period_id, source, source_ref) DO NOTHING
-    RETURNING platform, platform_user_id, amount
-),
-moved AS (
-    INSERT INTO raffle_balances AS b (period_id, platform, platform_user_id, guild_id, tickets)
-    SELECT :period_id, platform, platform_user_id, :guild_id, amount FROM added
-    ON CONFLICT (period_id, platform, platform_user_id)
-    DO UPDATE SET tickets = b.tickets + excluded.tickets
-)
-SELECT count(*), COALESCE(sum(amount), 0) FROM added
-"""
-).bindparams(sa.bindparam("now", type_=UTCDateTime()))
-
-# SQLite has one writer at a time, so three statements in the caller's transaction see no one
-# else: the ledger rows (from the progress as it was), the balances from the rows just written,
-# then the progress.
-_LEDGER_SQLITE = sa.text(
-    "WITH"
-    + _DUE
-    + """
-INSERT INTO raffle_ledger (guild_id, period_id, platform, platform_user_id, amount,
-    source, source_ref, actor_id, reason, created_at)
-SELECT :guild_id, :period_id, platform, platform_user_id, (hours - previous) * :rate,
-       'watchtime', platform || ':' || platform_user_id || ':' || hours, NULL,
-       hours || ' h watched', :now
-FROM due WHERE (hours - previous) * :rate <> 0
-ORDER BY platform, platform_user_id
-ON CONFLICT (period_id, source, source_ref) DO NOTHING
-"""
-).bindparams(sa.bindparam("now", type_=UTCDateTime()))
-
-_BALANCES_SQLITE = sa.text("""
-INSERT INTO raffle_balances (period_id, platform, platform_user_id, guild_id, tickets)
-SELECT period_id, platform, platform_user_id, guild_id, amount FROM raffle_ledger
-WHERE id > :after AND period_id = :period_id AND source = 'watchtime'
-ON CONFLICT (period_id, platform, platform_user_id)
-DO UPDATE SET tickets = raffle_balances.tickets + excluded.tickets
-""")
-
-_PROGRESS_SQLITE = sa.text(
-    "WITH"
-    + _DUE
-    + """
-INSERT INTO raffle_watch_progress
-    (period_id, platform, platform_user_id, guild_id, baseline_seconds, hours_awarded)
-SELECT :period_id, platform, platform_user_id, :guild_id, 0, hours FROM due WHERE true
-ON CONFLICT (period_id, platform, platform_user_id)
-DO UPDATE SET hours_awarded = excluded.hours_awarded
-"""
-)
-
-_LAST_LEDGER_ID = sa.text("SELECT COALESCE(MAX(id), 0) FROM raffle_ledger")
-_WRITTEN_SQLITE = sa.text(
-    "SELECT count(*), COALESCE(sum(amount), 0) FROM raffle_ledger "
-    "WHERE id > :after AND period_id = :period_id AND source = 'watchtime'"
-)
-
-
 def convert_watch_hours(
     conn: Connection, guild_id: int, period_id: int, rate: int, now: datetime
 ) -> tuple[int, int]:
@@ -193,16 +90,9 @@ def convert_watch_hours(
     ledger reference is ``<platform>:<user id>:<hours>`` (the hours reached), worth
     ``rate x`` the hours since the last payment; the hours paid move in the same transaction.
     """
-    params = {"guild_id": guild_id, "period_id": period_id, "rate": rate, "now": now}
-    if conn.dialect.name == "postgresql":
-        rows, tickets = conn.execute(_CONVERT_POSTGRES, params).one()
-        return int(rows), int(tickets)
-    after = conn.execute(_LAST_LEDGER_ID).scalar_one()
-    conn.execute(_LEDGER_SQLITE, params)
-    conn.execute(_BALANCES_SQLITE, {"after": after, "period_id": period_id})
-    conn.execute(_PROGRESS_SQLITE, params)
-    rows, tickets = conn.execute(_WRITTEN_SQLITE, {"after": after, "period_id": period_id}).one()
-    return int(rows), int(tickets)
+    held = conversions_repository.HeldPeriod(guild_id, period_id, rate)
+    paid = conversions_repository.convert_watch_hours_many(conn, [held], now)
+    return paid.get(period_id, (0, 0))
 
 
 # --- gifts -----------------------------------------------------------------------------------

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, fields
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -42,6 +42,9 @@ class SlotCall:
     posted_at: datetime | None = None
     closed_at: datetime | None = None
     closed_by: int | None = None
+
+
+_CALL_FIELDS = tuple(field.name for field in fields(SlotCall))
 
 
 @dataclass(frozen=True)
@@ -110,19 +113,7 @@ def insert_call(conn: Connection, call: NewSlotCall) -> int | None:
     """Store ``call``; its id, or None when a call from the same chat message is stored already."""
     stmt = (
         insert_for(conn, slot_calls)
-        .values(
-            guild_id=call.guild_id,
-            event_key=call.event_key,
-            platform=str(call.platform),
-            broadcaster_user_id=call.broadcaster_user_id,
-            platform_user_id=call.platform_user_id,
-            username=call.username,
-            discord_user_id=call.discord_user_id,
-            slot_name=call.slot_name,
-            slot_key=call.slot_key,
-            status=OPEN,
-            called_at=call.called_at,
-        )
+        .values({**asdict(call), "platform": str(call.platform), "status": OPEN})
         .on_conflict_do_nothing(index_elements=[slot_calls.c.guild_id, slot_calls.c.event_key])
         .returning(slot_calls.c.id)
     )
@@ -256,21 +247,9 @@ def mark_posted(conn: Connection, guild_id: int, call_id: int, now: datetime) ->
 
 
 def _call(row: sa.Row) -> SlotCall:
-    return SlotCall(
-        id=row.id,
-        guild_id=row.guild_id,
-        platform=Platform(row.platform),
-        broadcaster_user_id=row.broadcaster_user_id,
-        platform_user_id=row.platform_user_id,
-        username=row.username,
-        discord_user_id=row.discord_user_id,
-        slot_name=row.slot_name,
-        status=row.status,
-        called_at=row.called_at,
-        posted_at=row.posted_at,
-        closed_at=row.closed_at,
-        closed_by=row.closed_by,
-    )
+    values = {name: row._mapping[name] for name in _CALL_FIELDS}
+    values["platform"] = Platform(row.platform)
+    return SlotCall(**values)
 
 
 # --- blacklist -------------------------------------------------------------------------------

@@ -35,9 +35,18 @@ class ExpiryRun:
     queued: int = 0  # removals queued: Twitch's for the Helix worker, Kick's for Discord's
 
 
-def removal_entry(
-    grant: Grant, action: str, reason: str, actor_kind: str, at: datetime, actor_id: str | None
+def grant_entry(
+    grant: Grant,
+    action: str,
+    reason: str,
+    actor_kind: str,
+    at: datetime,
+    actor_id: str | None,
+    *,
+    is_ending: bool,
 ) -> AuditEntry:
+    """The audit row of ``action`` on ``grant``: its expiry is the row's previous one when the
+    grant ends (``is_ending``), else its new one."""
     return AuditEntry(
         guild_id=grant.guild_id,
         platform=grant.platform,
@@ -49,8 +58,15 @@ def removal_entry(
         actor_id=actor_id,
         reason=reason,
         at=at,
-        previous_expires_at=grant.expires_at,
+        previous_expires_at=grant.expires_at if is_ending else None,
+        new_expires_at=None if is_ending else grant.expires_at,
     )
+
+
+def removal_entry(
+    grant: Grant, action: str, reason: str, actor_kind: str, at: datetime, actor_id: str | None
+) -> AuditEntry:
+    return grant_entry(grant, action, reason, actor_kind, at, actor_id, is_ending=True)
 
 
 class VipExpiry:
@@ -207,17 +223,7 @@ def track_outside(
         expires_at=None,
     )
     repository.add_grant(conn, grant)
+    reason = "VIP granted outside StreamKeeper"
     repository.add_audit(
-        conn,
-        AuditEntry(
-            guild_id=guild_id,
-            platform=platform,
-            broadcaster_user_id=broadcaster_user_id,
-            platform_user_id=viewer_id,
-            username=username,
-            action="seen",
-            actor_kind="system",
-            reason="VIP granted outside StreamKeeper",
-            at=now,
-        ),
+        conn, grant_entry(grant, "seen", reason, "system", now, None, is_ending=False)
     )

@@ -20,9 +20,9 @@ from core.features.vip import redemptions_repository, repository, texts
 from core.features.vip.discord_calls import queue_kick_redemption
 from core.features.vip.effects import VipEffects
 from core.features.vip.ports import RoleRefused
-from core.features.vip.redemptions import Decision, record_decision
+from core.features.vip.redemptions import Decision, record_decision, redemption_grant
 from core.features.vip.redemptions_repository import DONE
-from core.features.vip.repository import REDEMPTION, Grant, VipSettings
+from core.features.vip.repository import VipSettings
 
 NOT_LINKED = texts.NOT_LINKED
 
@@ -139,22 +139,16 @@ class KickRoleRedemptions:
         viewer_id = event.viewer.platform_user_id or event.viewer.username
         record_decision(conn, guild_id, event, decision, viewer_id, now)
         if decision.action == "add":
-            repository.add_grant(
-                conn,
-                Grant(
-                    id=0,
-                    guild_id=guild_id,
-                    platform=event.platform,
-                    broadcaster_user_id=event.broadcaster_user_id,
-                    platform_user_id=viewer_id,
-                    username=event.viewer.username,
-                    source=REDEMPTION,
-                    granted_at=now,
-                    expires_at=decision.expires_at,
-                    discord_user_id=discord_user_id,
-                    role_id=settings.kick_role_id,
-                ),
+            grant = redemption_grant(
+                guild_id,
+                event,
+                decision,
+                viewer_id,
+                now,
+                discord_user_id=discord_user_id,
+                role_id=settings.kick_role_id,
             )
+            repository.add_grant(conn, grant)
         return True
 
 

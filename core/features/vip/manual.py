@@ -11,7 +11,7 @@ from sqlalchemy.engine import Connection
 from core.events import Platform
 from core.features.vip import repository
 from core.features.vip.effects import VipEffects
-from core.features.vip.expiry import removal_entry
+from core.features.vip.expiry import grant_entry, removal_entry
 from core.features.vip.limits import VipRefused, check_hours
 from core.features.vip.ports import Refusal, TwitchRefused
 from core.features.vip.repository import MANUAL, OUTSIDE, AuditEntry, Grant
@@ -126,16 +126,5 @@ class ManualGrants:
         return grant
 
     def _entry(self, grant: Grant, action: str, actor_id: int, now: datetime) -> AuditEntry:
-        return AuditEntry(
-            guild_id=grant.guild_id,
-            platform=grant.platform,
-            broadcaster_user_id=grant.broadcaster_user_id,
-            platform_user_id=grant.platform_user_id,
-            username=grant.username,
-            action=action,
-            actor_kind="discord",
-            actor_id=str(actor_id),
-            reason="by a Discord admin",
-            at=now,
-            new_expires_at=grant.expires_at,
-        )
+        reason = "by a Discord admin"
+        return grant_entry(grant, action, reason, "discord", now, str(actor_id), is_ending=False)

@@ -14,6 +14,8 @@ queue. Our record follows, once, however often the update arrives:
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from core.bus.base import NotReady
 from core.events import RewardRedeemed
 from core.features.vip import redemptions_repository, repository
@@ -32,6 +34,23 @@ def redemption_key(event: RewardRedeemed) -> str:
     """The redemption's own id: the same whichever transport or status update brought it (its
     event id adds the status), and what Helix names it by."""
     return event.redemption_id or event.event_id
+
+
+def refund_entry(guild_id: int, event: RewardRedeemed, reason: str, at: datetime) -> AuditEntry:
+    """The audit row of a Twitch redemption whose points went back to the viewer."""
+    return AuditEntry(
+        guild_id=guild_id,
+        platform=event.platform,
+        broadcaster_user_id=event.broadcaster_user_id,
+        platform_user_id=str(event.viewer.platform_user_id),
+        username=event.viewer.username,
+        action="refunded",
+        actor_kind="system",
+        reason=reason,
+        at=at,
+        redemption_id=redemption_key(event),
+        reward_cost=event.cost,
+    )
 
 
 class UpdateWaits(NotReady):
@@ -78,22 +97,7 @@ class RedemptionUpdates:
                 ):
                     return None
                 reason = CANCELED_AFTER
-            repository.add_audit(
-                conn,
-                AuditEntry(
-                    guild_id=guild_id,
-                    platform=event.platform,
-                    broadcaster_user_id=event.broadcaster_user_id,
-                    platform_user_id=str(event.viewer.platform_user_id),
-                    username=event.viewer.username,
-                    action="refunded",
-                    actor_kind="system",
-                    reason=reason,
-                    at=now,
-                    redemption_id=key,
-                    reward_cost=event.cost,
-                ),
-            )
+            repository.add_audit(conn, refund_entry(guild_id, event, reason, now))
             return reason
 
         outcome = await self.effects.in_transaction(settle)

@@ -24,7 +24,12 @@ from core.features.vip import redemptions_repository, repository, texts
 from core.features.vip.effects import VipEffects, log
 from core.features.vip.expiry import track_outside
 from core.features.vip.ports import Refusal, TwitchRefused
-from core.features.vip.redemption_updates import SETTLED, RedemptionUpdates, redemption_key
+from core.features.vip.redemption_updates import (
+    SETTLED,
+    RedemptionUpdates,
+    redemption_key,
+    refund_entry,
+)
 from core.features.vip.redemptions_repository import ADDING, DONE, IN_FLIGHT
 from core.features.vip.repository import REDEMPTION, AuditEntry, Grant, VipSettings
 
@@ -236,18 +241,7 @@ class VipRedemptions:
                 repository.adopt_grant(conn, existing.id, REDEMPTION, decision.expires_at)
             else:
                 repository.add_grant(
-                    conn,
-                    Grant(
-                        id=0,
-                        guild_id=guild_id,
-                        platform=event.platform,
-                        broadcaster_user_id=event.broadcaster_user_id,
-                        platform_user_id=viewer_id,
-                        username=event.viewer.username,
-                        source=REDEMPTION,
-                        granted_at=now,
-                        expires_at=decision.expires_at,
-                    ),
+                    conn, redemption_grant(guild_id, event, decision, viewer_id, now)
                 )
         return state, decision.reason or None
 
@@ -317,22 +311,10 @@ class VipRedemptions:
             ):
                 return False
             if is_refunded:
-                repository.add_audit(
-                    conn,
-                    AuditEntry(
-                        guild_id=guild_id,
-                        platform=event.platform,
-                        broadcaster_user_id=event.broadcaster_user_id,
-                        platform_user_id=str(event.viewer.platform_user_id),
-                        username=event.viewer.username,
-                        action="refunded",
-                        actor_kind="system",
-                        reason=texts.reason_text(reason),
-                        at=self.effects.clock(),
-                        redemption_id=redemption_key(event),
-                        reward_cost=event.cost,
-                    ),
+                entry = refund_entry(
+                    guild_id, event, texts.reason_text(reason), self.effects.clock()
                 )
+                repository.add_audit(conn, entry)
             return True
 
         if not await self.effects.in_transaction(finish):
@@ -344,6 +326,33 @@ class VipRedemptions:
             texts.refused_notice(event.viewer.username, reason, is_refunded=is_refunded),
             is_chat=True,
         )
+
+
+def redemption_grant(
+    guild_id: int,
+    event: RewardRedeemed,
+    decision: Decision,
+    viewer_id: str,
+    at: datetime,
+    *,
+    discord_user_id: int | None = None,
+    role_id: int | None = None,
+) -> Grant:
+    """The grant a redemption's ``add`` stores; a Kick one (a temporary role) also names the
+    member and the role."""
+    return Grant(
+        id=0,
+        guild_id=guild_id,
+        platform=event.platform,
+        broadcaster_user_id=event.broadcaster_user_id,
+        platform_user_id=viewer_id,
+        username=event.viewer.username,
+        source=REDEMPTION,
+        granted_at=at,
+        expires_at=decision.expires_at,
+        discord_user_id=discord_user_id,
+        role_id=role_id,
+    )
 
 
 def record_decision(

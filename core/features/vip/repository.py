@@ -130,28 +130,26 @@ def get_grant(conn: Connection, guild_id: int, grant_id: int) -> Grant | None:
 def open_grant(
     conn: Connection, guild_id: int, platform: Platform, platform_user_id: str
 ) -> Grant | None:
-    row = conn.execute(
-        sa.select(vip_grants)
-        .where(
-            vip_grants.c.guild_id == guild_id,
-            vip_grants.c.platform == platform.value,
-            vip_grants.c.platform_user_id == platform_user_id,
-            vip_grants.c.removed_at.is_(None),
-        )
-        .order_by(vip_grants.c.id.desc())
-    ).first()
-    return None if row is None else _grant(row)
+    viewer = vip_grants.c.platform_user_id == platform_user_id
+    return _latest_open_grant(conn, guild_id, platform, viewer)
 
 
 def open_grant_by_name(
     conn: Connection, guild_id: int, platform: Platform, username: str
+) -> Grant | None:
+    viewer = sa.func.lower(vip_grants.c.username) == username.lower()
+    return _latest_open_grant(conn, guild_id, platform, viewer)
+
+
+def _latest_open_grant(
+    conn: Connection, guild_id: int, platform: Platform, viewer: sa.ColumnElement[bool]
 ) -> Grant | None:
     row = conn.execute(
         sa.select(vip_grants)
         .where(
             vip_grants.c.guild_id == guild_id,
             vip_grants.c.platform == platform.value,
-            sa.func.lower(vip_grants.c.username) == username.lower(),
+            viewer,
             vip_grants.c.removed_at.is_(None),
         )
         .order_by(vip_grants.c.id.desc())
