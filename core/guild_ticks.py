@@ -113,8 +113,9 @@ class GuildTicks:
         try:
             self.tick(guild_ids, at)
         except Exception:
-            log.exception("the watchtime ticks of %d guild(s) failed; the next catch up",
-                          len(guild_ids))  # fmt: skip
+            log.exception(
+                "the watchtime ticks of %d guild(s) failed; the next catch up", len(guild_ids)
+            )
 
 
 async def _sleep_or_stop(stop: asyncio.Event, seconds: float) -> None:

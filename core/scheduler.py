@@ -206,8 +206,9 @@ async def finish_or_cancel(name: str, work: Awaitable[object], stop: asyncio.Eve
         if not task.done():
             await asyncio.wait({task}, timeout=STOP_GRACE_SECONDS)
         if not task.done():
-            log.warning("%s was still running %g s after the stop; cancelled", name,
-                        STOP_GRACE_SECONDS)  # fmt: skip
+            log.warning(
+                "%s was still running %g s after the stop; cancelled", name, STOP_GRACE_SECONDS
+            )
             task.cancel()
             await asyncio.gather(task, return_exceptions=True)
             return

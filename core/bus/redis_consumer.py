@@ -220,9 +220,11 @@ class Consumer:
         self._after_round(failed=round_.failed, away=round_.away)
 
     async def _settle(
-        self, entry: tuple[str, dict[str, str], int, Event], outcome: BaseException | None,
+        self,
+        entry: tuple[str, dict[str, str], int, Event],
+        outcome: BaseException | None,
         round_: _Round,
-    ) -> None:  # fmt: skip
+    ) -> None:
         """Acknowledge a handled entry; park one whose handler was not ready; leave a failed
         one pending (noting whether a store was away, or the handler failed)."""
         entry_id, fields, deliveries, event = entry

@@ -249,8 +249,11 @@ class RedisStreamsBus:
                 return None
             entries = list(fresh)
             for entry in pending:
-                entries.extend(self._client.xrange(self.stream, min=entry["message_id"],
-                                                   max=entry["message_id"], count=1))  # fmt: skip
+                entries.extend(
+                    self._client.xrange(
+                        self.stream, min=entry["message_id"], max=entry["message_id"], count=1
+                    )
+                )
         return decoded_events([fields.get(FIELD, "") for _, fields in entries])
 
     def _count_after(self, last_id: str) -> int:

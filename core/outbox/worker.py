@@ -143,8 +143,9 @@ class OutboxWorker:
                         pruned_at = loop.time()
                     claimed = await self._open_lanes(lanes)
                 except Exception:
-                    log.warning("%s outbox: the database failed; retrying", self.service,
-                                exc_info=True)  # fmt: skip
+                    log.warning(
+                        "%s outbox: the database failed; retrying", self.service, exc_info=True
+                    )
                     claimed = 0
                 if not claimed:
                     with contextlib.suppress(TimeoutError):

@@ -39,8 +39,11 @@ class TierSubscribers:
     def subscribed(
         self, conn: Connection, guild_id: int, platform: Platform, user_ids: Iterable[str]
     ) -> set[str]:
-        return set(sub_tiers_repository.tiers_of(conn, guild_id, str(platform), user_ids,
-                                                 utc(self.clock())))  # fmt: skip
+        return set(
+            sub_tiers_repository.tiers_of(
+                conn, guild_id, str(platform), user_ids, utc(self.clock())
+            )
+        )
 
     def subscribed_many(
         self, conn: Connection, keys: Sequence[tuple[int, str, str]]

@@ -278,8 +278,11 @@ class PointsCog(commands.Cog, name="Points"):
     @commands.hybrid_command(name="pointsgive")
     @commands.guild_only()
     @manage_server()
-    @app_commands.describe(viewer="A @member or a Kick/Twitch name", amount="How many",
-                           reason="Why (kept in the ledger)")  # fmt: skip
+    @app_commands.describe(
+        viewer="A @member or a Kick/Twitch name",
+        amount="How many",
+        reason="Why (kept in the ledger)",
+    )
     async def pointsgive(
         self, ctx: Context, viewer: Viewer, amount: str, *, reason: str = ""
     ) -> None:
@@ -289,8 +292,11 @@ class PointsCog(commands.Cog, name="Points"):
     @commands.hybrid_command(name="pointsremove")
     @commands.guild_only()
     @manage_server()
-    @app_commands.describe(viewer="A @member or a Kick/Twitch name", amount="How many",
-                           reason="Why (kept in the ledger)")  # fmt: skip
+    @app_commands.describe(
+        viewer="A @member or a Kick/Twitch name",
+        amount="How many",
+        reason="Why (kept in the ledger)",
+    )
     async def pointsremove(
         self, ctx: Context, viewer: Viewer, amount: str, *, reason: str = ""
     ) -> None:
@@ -309,17 +315,26 @@ class PointsCog(commands.Cog, name="Points"):
             # A points change through the streamelements worker, keyed by this command.
             source = ctx.interaction.id if ctx.interaction is not None else ctx.message.id
             change = await wallet.queue_change(
-                guild.id, row.username, count if give else -count,
-                ref=f"discord:{source}", actor_id=ctx.author.id, reason=reason,
-            )  # fmt: skip
+                guild.id,
+                row.username,
+                count if give else -count,
+                ref=f"discord:{source}",
+                actor_id=ctx.author.id,
+                reason=reason,
+            )
             name = await asyncio.to_thread(self.points.name, guild.id)
             await self._reply(ctx, render.se_change_text(change, row, name))
             return
         move = self.points.give if give else self.points.remove
         balance = await asyncio.to_thread(
-            move, guild.id, row.platform, row.platform_user_id, count,
-            actor_id=ctx.author.id, reason=reason,
-        )  # fmt: skip
+            move,
+            guild.id,
+            row.platform,
+            row.platform_user_id,
+            count,
+            actor_id=ctx.author.id,
+            reason=reason,
+        )
         name = await asyncio.to_thread(self.points.name, guild.id)
         done = "Gave {} to" if give else "Took {} from"
         await self._reply(

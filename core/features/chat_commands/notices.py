@@ -67,9 +67,14 @@ class ChatNotices:
         key = f"notice:online:{event.platform}:{guild_id}:{event.broadcaster_user_id}:{started}"
         with self.engine.begin() as conn:
             is_new = queue_line(
-                conn, event.platform, guild_id, event.broadcaster_user_id,
-                online_text(self.command_names()), key, utc(self.clock()),
-            )  # fmt: skip
+                conn,
+                event.platform,
+                guild_id,
+                event.broadcaster_user_id,
+                online_text(self.command_names()),
+                key,
+                utc(self.clock()),
+            )
         if is_new:
             log.info("guild %s: said in %s chat that the bot is online", guild_id, event.platform)
 

@@ -95,9 +95,15 @@ class QueuedChat:
             key = f"say:{platform}:{guild_id}:{uuid.uuid4().hex}"
         with self.engine.begin() as conn:
             return queue_line(
-                conn, platform, guild_id, broadcaster_user_id, text, key, utc(self.clock()),
+                conn,
+                platform,
+                guild_id,
+                broadcaster_user_id,
+                text,
+                key,
+                utc(self.clock()),
                 reply_to_message_id=reply_to_message_id,
-            )  # fmt: skip
+            )
 
     def kind(self, platform: Platform) -> Kind:
         async def say(guild_id: int, payload: dict[str, Any]) -> Outcome:

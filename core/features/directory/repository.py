@@ -90,14 +90,22 @@ def save_members(conn: Connection, guild_id: int, members: Sequence[Member], now
     stmt = insert_for(conn, directory_members)
     stmt = stmt.on_conflict_do_update(
         index_elements=[m.guild_id, m.user_id],
-        set_={"name": stmt.excluded.name, "avatar": stmt.excluded.avatar,
-              "seen_at": stmt.excluded.seen_at},
-    )  # fmt: skip
+        set_={
+            "name": stmt.excluded.name,
+            "avatar": stmt.excluded.avatar,
+            "seen_at": stmt.excluded.seen_at,
+        },
+    )
     rows = [
-        {"guild_id": guild_id, "user_id": member.user_id, "name": member.name[:NAME_MAX],
-         "avatar": member.avatar, "seen_at": now}
+        {
+            "guild_id": guild_id,
+            "user_id": member.user_id,
+            "name": member.name[:NAME_MAX],
+            "avatar": member.avatar,
+            "seen_at": now,
+        }
         for member in members
-    ]  # fmt: skip
+    ]
     conn.execute(stmt, rows)
 
 

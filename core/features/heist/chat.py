@@ -13,9 +13,10 @@ from collections.abc import Callable
 from core.features.chat_commands.replies import ChatReplier
 from core.features.chat_commands.router import ChatCommand, ChatInvocation, Permission
 from core.features.chat_commands.text import chat_safe
+from core.features.heist.answers import Cancelled, Joined
 from core.features.heist.ports import HeistAnnouncer, HeistResult
 from core.features.heist.rules import HeistRefused, parse_join, tier_bonus_text
-from core.features.heist.service import Cancelled, HeistService, Joined
+from core.features.heist.service import HeistService
 
 log = logging.getLogger(__name__)
 

@@ -9,8 +9,18 @@ from sqlalchemy.engine import Engine
 from core.features.exports import Export
 from core.features.heist import history_repository, repository
 
-FIELDS = ("heist_id", "platform", "platform_user_id", "stake", "risk", "tier", "multiplier",
-          "won", "payout", "resolved_at")  # fmt: skip
+FIELDS = (
+    "heist_id",
+    "platform",
+    "platform_user_id",
+    "stake",
+    "risk",
+    "tier",
+    "multiplier",
+    "won",
+    "payout",
+    "resolved_at",
+)
 
 
 def export_heists(engine: Engine, guild_id: int) -> list[dict[str, Any]]:

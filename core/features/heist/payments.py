@@ -46,10 +46,11 @@ def pay(
     wallet's outbox (one payment of the net, recorded once under ``what``'s reference, the
     hold closed); a stake taken from our ledger is credited back there."""
     stake_refs = {
-        member.platform_user_id: ledger_ref(heist.id, heist.platform, member.platform_user_id,
-                                            "stake")
+        member.platform_user_id: ledger_ref(
+            heist.id, heist.platform, member.platform_user_id, "stake"
+        )
         for member in crew
-    }  # fmt: skip
+    }
     held = se_wallet.open_holds_by_ref(conn, heist.guild_id, SOURCE, list(stake_refs.values()))
     settlements, credits = [], []
     for member in crew:

@@ -9,13 +9,13 @@ import logging
 import random
 import secrets
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy.engine import Engine
 
 from core.events import Platform
 from core.features.heist import history_repository, repository
+from core.features.heist.answers import Cancelled, Joined
 from core.features.heist.payments import SOURCE, SeStake, ledger_ref, pay
 from core.features.heist.ports import CrewMember, HeistResult, SubTier, SubTiers
 from core.features.heist.repository import CANCELLED, RESOLVED, Heist, Outcome, Participant
@@ -40,27 +40,6 @@ from core.features.points.se_wallet import SeWallet
 from core.features.points.service import NotEnoughPoints, PointsRefused, PointsService
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class Joined:
-    heist: Heist
-    opened: bool  # this join opened the heist
-    stake: int
-    risk: str
-    balance: int  # after the stake
-    crew_size: int
-    seconds_left: int
-    currency: str
-    tier: str | None = None  # the joiner's tier as known at the join (prime, 1, 2, 3)
-    tier_multiplier_x100: int = 100  # its bonus under the guild's settings now
-
-
-@dataclass(frozen=True)
-class Cancelled:
-    heist: Heist
-    refunded: int  # viewers
-    points: int
 
 
 def seconds_between(later: datetime, earlier: datetime) -> int:
@@ -188,9 +167,17 @@ class HeistService:
         tier = self._tier_at_join(guild_id, platform, user_id, has_sub_badge, badge_version)
         seconds_left = seconds_between(heist.closes_at, now)
         return Joined(
-            heist, opened, stake, risk, left, crew, seconds_left, currency,
-            tier=tier, tier_multiplier_x100=rules.tier_multiplier(tier),
-        )  # fmt: skip
+            heist,
+            opened,
+            stake,
+            risk,
+            left,
+            crew,
+            seconds_left,
+            currency,
+            tier=tier,
+            tier_multiplier_x100=rules.tier_multiplier(tier),
+        )
 
     async def se_stake(self, guild_id: int, login: str) -> SeStake | None:
         """None when this guild keeps its points on our ledger; else the viewer's balance as

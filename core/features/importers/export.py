@@ -8,8 +8,17 @@ from typing import Any
 from core.features.exports import Export
 from core.features.importers.repository import list_winners
 
-FIELDS = ("source_ref", "drawn_at", "period_starts_at", "period_ends_at", "username",
-          "platform_user_id", "discord_user_id", "tickets", "prize")  # fmt: skip
+FIELDS = (
+    "source_ref",
+    "drawn_at",
+    "period_starts_at",
+    "period_ends_at",
+    "username",
+    "platform_user_id",
+    "discord_user_id",
+    "tickets",
+    "prize",
+)
 
 
 def _iso(moment: datetime | None) -> str | None:

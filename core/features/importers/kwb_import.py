@@ -42,9 +42,13 @@ class KickWatchtimeBotImport:
         self.not_guilds: list[int] = []  # servers of the source that are no guild here
 
     async def run(
-        self, source_url: str, *, guild_id: int | None = None, dry_run: bool = False,
+        self,
+        source_url: str,
+        *,
+        guild_id: int | None = None,
+        dry_run: bool = False,
         force: bool = False,
-    ) -> list[GuildReport]:  # fmt: skip
+    ) -> list[GuildReport]:
         """Import every server of the source that is a guild here (or only ``guild_id``).
         :class:`ImportProblem` for bad input, before anything is written."""
         servers = self._read(source_url, guild_id)

@@ -269,10 +269,15 @@ def _roles(conn: Connection, server_id: int) -> list[RoleRow]:
     own = [row for row in rows if row.discord_server_id is not None]
     chosen = own or rows
     return [
-        RoleRow(int(row.id), row.role_name, int(row.minutes_required),
-                row.enabled is not False, row.discord_server_id is None)
+        RoleRow(
+            int(row.id),
+            row.role_name,
+            int(row.minutes_required),
+            row.enabled is not False,
+            row.discord_server_id is None,
+        )
         for row in chosen
-    ]  # fmt: skip
+    ]
 
 
 def _utc(value: datetime | None) -> datetime | None:

@@ -164,10 +164,17 @@ class _ServerWrite:
                 linking.add_history(
                     self.conn,
                     linking.HistoryEntry(
-                        self.guild_id, row.discord_id, "linked", KICK, account.user_id,
-                        account.username, "imported", None, self.now,
+                        self.guild_id,
+                        row.discord_id,
+                        "linked",
+                        KICK,
+                        account.user_id,
+                        account.username,
+                        "imported",
+                        None,
+                        self.now,
                     ),
-                )  # fmt: skip
+                )
                 count.imported += 1
 
     def role_tiers(self) -> None:

@@ -72,11 +72,15 @@ def mark_imported(
         conn.execute(
             sa.insert(import_markers),
             [
-                {"guild_id": guild_id, "source": source, "source_ref": ref[:255],
-                 "imported_at": now}
+                {
+                    "guild_id": guild_id,
+                    "source": source,
+                    "source_ref": ref[:255],
+                    "imported_at": now,
+                }
                 for ref in refs
             ],
-        )  # fmt: skip
+        )
 
 
 @dataclass(frozen=True)
@@ -121,8 +125,16 @@ def list_winners(conn: Connection, guild_id: int) -> list[ImportedWinner]:
         .order_by(imported_winners.c.drawn_at.desc(), imported_winners.c.source_ref)
     )
     return [
-        ImportedWinner(row.source_ref, row.username, row.discord_user_id, row.platform_user_id,
-                       row.tickets, row.prize, row.period_starts_at, row.period_ends_at,
-                       row.drawn_at)
+        ImportedWinner(
+            row.source_ref,
+            row.username,
+            row.discord_user_id,
+            row.platform_user_id,
+            row.tickets,
+            row.prize,
+            row.period_starts_at,
+            row.period_ends_at,
+            row.drawn_at,
+        )
         for row in conn.execute(query)
-    ]  # fmt: skip
+    ]

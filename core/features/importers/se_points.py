@@ -155,10 +155,16 @@ class StreamElementsPointsImport:
                 report.problem("points", f"'{name}' ({points:,}): no Twitch user by this login")
                 continue
             entry = PointsEntry(
-                guild_id, Platform.TWITCH, user_id, points, SOURCE,
-                f"streamelements:{channel_id}:{name}", now, actor="import",
+                guild_id,
+                Platform.TWITCH,
+                user_id,
+                points,
+                SOURCE,
+                f"streamelements:{channel_id}:{name}",
+                now,
+                actor="import",
                 reason="StreamElements balance",
-            )  # fmt: skip
+            )
             if credit(conn, entry) is None:
                 count.already += 1
             else:

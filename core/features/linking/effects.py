@@ -179,8 +179,9 @@ class LinkEffects:
                 at=utc(at or self.linking.clock()),
                 actor_id=actor_id,
             )
-            await step(STEP_LOG, partial(self.discord.post_log, settings.log_channel_id, notice,
-                                         role))  # fmt: skip
+            await step(
+                STEP_LOG, partial(self.discord.post_log, settings.log_channel_id, notice, role)
+            )
         log.info("guild %s: member %s unlinked by %s", guild_id, discord_user_id, actor_id)
         return role
 

@@ -118,9 +118,13 @@ def delete_link(conn: Connection, platform: Platform, discord_user_id: int) -> A
 
 def _link(row: sa.Row) -> AccountLink:
     return AccountLink(
-        Platform(row.platform), row.platform_user_id, row.discord_user_id, row.username,
-        row.linked_at, row.linked_in_guild_id,
-    )  # fmt: skip
+        Platform(row.platform),
+        row.platform_user_id,
+        row.discord_user_id,
+        row.username,
+        row.linked_at,
+        row.linked_in_guild_id,
+    )
 
 
 # --- per-guild link settings -----------------------------------------------------------------

@@ -180,9 +180,16 @@ class LinkingService:
     ) -> None:
         """Keep a failed attempt that never reached :meth:`link` (declined, expired...)."""
         entry = HistoryEntry(
-            guild_id, discord_user_id, REFUSED, platform, None, None, reason, discord_user_id,
+            guild_id,
+            discord_user_id,
+            REFUSED,
+            platform,
+            None,
+            None,
+            reason,
+            discord_user_id,
             utc(self.clock()),
-        )  # fmt: skip
+        )
         with self.engine.begin() as conn:
             repository.add_history(conn, entry)
 

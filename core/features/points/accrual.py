@@ -183,7 +183,11 @@ _a = points_accrual.c
 # (Platforms x user ids may also match a key not asked for: count_chats leaves those alone.)
 _CHAT_STATES = (
     sa.select(
-        _a.platform, _a.platform_user_id, _a.chat_hour, _a.chat_count, _a.last_chat_at,
+        _a.platform,
+        _a.platform_user_id,
+        _a.chat_hour,
+        _a.chat_count,
+        _a.last_chat_at,
         _a.last_chat_digest,
     )
     .where(
@@ -193,7 +197,7 @@ _CHAT_STATES = (
     )
     .order_by(_a.platform, _a.platform_user_id)
     .with_for_update()
-)  # fmt: skip
+)
 _CHAT_COUNTED = (
     sa.update(points_accrual)
     .where(
@@ -299,13 +303,18 @@ def count_chats(
     counted = [states[chat.platform, chat.user_id].count_one(chat, points, cap) for chat in chats]
     moved = [
         {
-            "k_guild": guild_id, "k_platform": platform, "k_user": user_id, "at": state.last_at,
-            "digest": state.digest, "points": state.points, "hour": state.hour,
+            "k_guild": guild_id,
+            "k_platform": platform,
+            "k_user": user_id,
+            "at": state.last_at,
+            "digest": state.digest,
+            "points": state.points,
+            "hour": state.hour,
             "count": state.count,
         }
         for (platform, user_id), state in sorted(states.items())
         if state.moved
-    ]  # fmt: skip
+    ]
     if moved:
         conn.execute(_CHAT_COUNTED, moved)
     return counted

@@ -122,13 +122,14 @@ def accrue_watching_many(conn: Connection, watched: Sequence[Watched]) -> None:
             "guild_id": w.guild_id,
             "platform": w.platform,
             "platform_user_id": w.user_id,
-            "window_start": repository.sqlite_time(w.window) if sqlite
+            "window_start": repository.sqlite_time(w.window)
+            if sqlite
             else utc(w.window).isoformat(),
             "watch_units": w.units,
         }
         for w in sorted(watched, key=lambda w: (w.guild_id, w.platform, w.user_id))
         if w.units > 0
-    ]  # fmt: skip
+    ]
     if rows:
         payload = json.dumps(rows, ensure_ascii=False)
         conn.execute(_ACCRUE_SQLITE if sqlite else _ACCRUE_POSTGRES, {"rows": payload})

@@ -116,8 +116,11 @@ class PointsEarning:
             try:
                 results.extend(self._earn_batch(batch))
             except Exception:
-                log.warning("a batch of %d guilds' points failed; earning them one by one",
-                            len(batch), exc_info=True)  # fmt: skip
+                log.warning(
+                    "a batch of %d guilds' points failed; earning them one by one",
+                    len(batch),
+                    exc_info=True,
+                )
                 for guild_id in batch:
                     try:
                         results.append(self.earn(guild_id))
@@ -162,10 +165,15 @@ class PointsEarning:
         ticked = [g for g in batch if ticks[g].last_tick_at is not None]
         clocks = accrual_batch.clocks_of(conn, ticked)
         due = [
-            _Claim(g, clocks[g].earned_until, ticks[g].last_tick_at, ticks[g],  # type: ignore[arg-type]
-                   clocks[g].rates)
+            _Claim(
+                g,
+                clocks[g].earned_until,
+                ticks[g].last_tick_at,
+                ticks[g],  # type: ignore[arg-type]
+                clocks[g].rates,
+            )
             for g in ticked
-        ]  # fmt: skip
+        ]
         due = [c for c in due if c.previous is None or utc(c.now) > utc(c.previous)]
         moved = accrual_batch.advance_many(
             conn, [(c.guild_id, c.previous, c.now) for c in due if c.previous is not None]
@@ -198,8 +206,9 @@ class PointsEarning:
         try:
             return set(many(conn, keys))
         except Exception:
-            log.warning("guilds %s: subscribers unknown; base rate this tick", sorted(crowds),
-                        exc_info=True)  # fmt: skip
+            log.warning(
+                "guilds %s: subscribers unknown; base rate this tick", sorted(crowds), exc_info=True
+            )
             return set()
 
     def earn(self, guild_id: int) -> EarnResult:
@@ -233,11 +242,18 @@ class PointsEarning:
                 started = accrual.window_start(previous, rates.post_minutes)  # type: ignore[arg-type]
                 subscribed = self._subscribed(conn, guild_id, present)
                 units = [
-                    (platform, user_id, seconds * (
-                        rates.sub_rate if (platform, user_id) in subscribed else rates.watch_rate
-                    ))
+                    (
+                        platform,
+                        user_id,
+                        seconds
+                        * (
+                            rates.sub_rate
+                            if (platform, user_id) in subscribed
+                            else rates.watch_rate
+                        ),
+                    )
                     for platform, user_id in present
-                ]  # fmt: skip
+                ]
                 accrual.accrue_watching(conn, guild_id, started, units)
             current = accrual.window_start(now, rates.post_minutes)
             posted = accrual.post_closed_windows(conn, guild_id, current)
@@ -254,8 +270,9 @@ class PointsEarning:
             try:
                 subs = self.subscribers.subscribed(conn, guild_id, Platform(platform), user_ids)
             except Exception:
-                log.warning("guild %s: subscribers unknown; base rate this tick", guild_id,
-                            exc_info=True)  # fmt: skip
+                log.warning(
+                    "guild %s: subscribers unknown; base rate this tick", guild_id, exc_info=True
+                )
                 continue
             found.update((platform, user_id) for user_id in subs)
         return found

@@ -124,8 +124,9 @@ def spend(conn: Connection, entry: PointsEntry) -> int | None:
     params = entry.params()
     left = conn.execute(_TAKE, params).scalar_one_or_none()
     if left is None:
-        raise NotEnough(balance_of(conn, entry.guild_id, entry.platform, entry.platform_user_id),
-                        entry.amount)  # fmt: skip
+        raise NotEnough(
+            balance_of(conn, entry.guild_id, entry.platform, entry.platform_user_id), entry.amount
+        )
     if conn.execute(_LEDGER, entry.params(-1)).first() is None:
         conn.execute(_GIVE_BACK, params)
         return None

@@ -93,8 +93,12 @@ class SeWallet:
         token = jwt.strip()
         if len(token) < 20 or any(ch.isspace() or not ch.isprintable() for ch in token):
             raise PointsRefused("That does not look like a StreamElements JWT.")
-        self._set(guild_id, backend=STREAMELEMENTS, se_channel_id=channel,
-                  se_jwt=self.cipher.encrypt(token))  # fmt: skip
+        self._set(
+            guild_id,
+            backend=STREAMELEMENTS,
+            se_channel_id=channel,
+            se_jwt=self.cipher.encrypt(token),
+        )
         return channel
 
     def use_ledger(self, guild_id: int) -> None:
@@ -213,9 +217,16 @@ class SeWallet:
                     needed=-amount,
                 )
             is_new = queue_payment(
-                conn, guild_id, login, amount, ADMIN, ref, self.clock(),
-                actor_id=actor, reason=why[:200],
-            )  # fmt: skip
+                conn,
+                guild_id,
+                login,
+                amount,
+                ADMIN,
+                ref,
+                self.clock(),
+                actor_id=actor,
+                reason=why[:200],
+            )
         return QueuedChange(login, amount, balance, held, is_new)
 
     async def board(self, guild_id: int, usernames: Sequence[str]) -> list[tuple[str, int]]:
@@ -312,10 +323,14 @@ def hold_in(
         )
     conn.execute(
         sa.insert(points_se_holds).values(
-            guild_id=guild_id, username=login, amount=amount, source=source,
-            source_ref=ref[:255], created_at=now,
+            guild_id=guild_id,
+            username=login,
+            amount=amount,
+            source=source,
+            source_ref=ref[:255],
+            created_at=now,
         )
-    )  # fmt: skip
+    )
     return available - amount
 
 
@@ -359,8 +374,12 @@ def settle_in(
             added += queue_payment(conn, guild_id, login, outcome.net, source, outcome.pay_ref, now)
         conn.execute(
             sa.update(points_se_holds)
-            .where(h.guild_id == guild_id, h.source == source,
-                   h.source_ref == outcome.hold_ref[:255], h.settled_at.is_(None))
+            .where(
+                h.guild_id == guild_id,
+                h.source == source,
+                h.source_ref == outcome.hold_ref[:255],
+                h.settled_at.is_(None),
+            )
             .values(settled_at=now)
-        )  # fmt: skip
+        )
     return added

@@ -162,8 +162,9 @@ class PointsService:
         reason: str = "",
     ) -> int:
         """An admin grant; the new balance."""
-        entry = self._admin_entry(guild_id, platform, platform_user_id, amount, actor_id, actor,
-                                  reason)  # fmt: skip
+        entry = self._admin_entry(
+            guild_id, platform, platform_user_id, amount, actor_id, actor, reason
+        )
         with self.engine.begin() as conn:
             balance = repository.credit(conn, entry)
         return balance or 0  # a fresh reference is never a duplicate
@@ -181,8 +182,9 @@ class PointsService:
     ) -> int:
         """An admin removal; the new balance. More than the balance is refused, not clamped,
         so the admin sees what there was."""
-        entry = self._admin_entry(guild_id, platform, platform_user_id, amount, actor_id, actor,
-                                  reason)  # fmt: skip
+        entry = self._admin_entry(
+            guild_id, platform, platform_user_id, amount, actor_id, actor, reason
+        )
         try:
             with self.engine.begin() as conn:
                 balance = repository.spend(conn, entry)

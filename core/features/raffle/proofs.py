@@ -65,9 +65,12 @@ def proof_of_period(
         else:
             entry_count = ledger_repository.count_ledger_entries(conn, period.guild_id, period.id)
         keys = sorted(
-            {fairness.participant_key(str(w.platform), w.platform_user_id)
-             for d in done for w in d.winners}
-        )  # fmt: skip
+            {
+                fairness.participant_key(str(w.platform), w.platform_user_id)
+                for d in done
+                for w in d.winners
+            }
+        )
         names = usernames_of(conn, [tuple(k.split(":", 1)) for k in keys])
     beacon: dict[str, Any] = {
         "url": beacon_url,

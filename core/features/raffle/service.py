@@ -114,8 +114,11 @@ class RaffleService:
                 with self.engine.begin() as conn:
                     given += earning.convert_watchtime_many(conn, batch, utc(now))
             except Exception:
-                log.warning("a batch of %d guilds' watchtime tickets failed; converting them "
-                            "one by one", len(batch), exc_info=True)  # fmt: skip
+                log.warning(
+                    "a batch of %d guilds' watchtime tickets failed; converting them one by one",
+                    len(batch),
+                    exc_info=True,
+                )
                 for guild_id in batch:
                     try:
                         given += self.convert_guild_watchtime(guild_id, now)

@@ -133,12 +133,19 @@ def iter_snapshot_lines(
     l = raffle_ledger.c  # noqa: E741
     query = (
         sa.select(
-            l.id, l.platform, l.platform_user_id, l.amount, l.source, l.source_ref, l.actor_id,
-            l.reason, l.created_at,
+            l.id,
+            l.platform,
+            l.platform_user_id,
+            l.amount,
+            l.source,
+            l.source_ref,
+            l.actor_id,
+            l.reason,
+            l.created_at,
         )
         .where(l.guild_id == guild_id, l.period_id == period_id)
         .order_by(l.id)
-    )  # fmt: skip
+    )
     result = conn.execute(query, execution_options={"yield_per": batch})
     for rows in result.partitions():
         yield [fairness.entry_line((*row[:8], fairness.format_time(row[8]))) for row in rows]

@@ -42,8 +42,9 @@ async def in_lanes(
         return []
     done, late = await asyncio.wait(polls, timeout=within)
     for task in late:
-        log.warning("guild %s: %s got no answer within %g s; given up", polls[task], what,
-                    within or 0)  # fmt: skip
+        log.warning(
+            "guild %s: %s got no answer within %g s; given up", polls[task], what, within or 0
+        )
         task.cancel()
     await asyncio.gather(*late, return_exceptions=True)
     results = (task.result() for task in polls if task in done)

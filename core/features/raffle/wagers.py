@@ -152,9 +152,13 @@ class WagerService:
         with self.engine.begin() as conn:
             # A new URL is worth trying at once, whatever the old one's backoff said.
             repository.update_settings(
-                conn, guild_id, utc(self.clock()), affiliate_url=stored, next_poll_at=None,
+                conn,
+                guild_id,
+                utc(self.clock()),
+                affiliate_url=stored,
+                next_poll_at=None,
                 poll_failures=0,
-            )  # fmt: skip
+            )
         return None if url is None else mask_url(url)
 
     def set_campaign_codes(self, guild_id: int, text: str | None) -> tuple[str, ...]:

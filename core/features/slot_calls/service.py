@@ -186,8 +186,9 @@ class SlotCallService:
             if channel_id is not None:
                 queue_post(conn, guild_id, call_id, channel_id, position, utc(self.clock()))
             else:
-                log.info("guild %s: slot call %s kept; no slot call channel is set",
-                         guild_id, call_id)  # fmt: skip
+                log.info(
+                    "guild %s: slot call %s kept; no slot call channel is set", guild_id, call_id
+                )
         return CallOutcome(
             Verdict.ACCEPTED,
             call=call,

@@ -212,9 +212,14 @@ class VipService:
             if paused_now is not None and self.chat_notices and settings.is_chat_notices:
                 # In the change's transaction, keyed by it: the chat hears of it once.
                 self.chat_notices.queue_vip_state(
-                    conn, guild_id, broadcaster_id, reward_id,
-                    is_paused=paused_now, reward_title=changes.get("reward_title"), changed_at=now,
-                )  # fmt: skip
+                    conn,
+                    guild_id,
+                    broadcaster_id,
+                    reward_id,
+                    is_paused=paused_now,
+                    reward_title=changes.get("reward_title"),
+                    changed_at=now,
+                )
 
         await self.effects.in_transaction(save)
         return summary

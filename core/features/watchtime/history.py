@@ -32,11 +32,15 @@ def hour_of(moment: datetime) -> datetime:
 def record(conn: Connection, credited: Mapping[int, int], seconds: int, now: datetime) -> None:
     """Add a tick's crowd (guild -> viewers credited ``seconds`` each) to its hour."""
     rows = [
-        {"guild_id": guild_id, "hour": hour_of(now), "peak_viewers": viewers,
-         "viewer_seconds": viewers * seconds}
+        {
+            "guild_id": guild_id,
+            "hour": hour_of(now),
+            "peak_viewers": viewers,
+            "viewer_seconds": viewers * seconds,
+        }
         for guild_id, viewers in credited.items()
         if viewers > 0 and seconds > 0
-    ]  # fmt: skip
+    ]
     if not rows:
         return
     h = watch_hours.c

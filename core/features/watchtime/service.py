@@ -173,8 +173,9 @@ class WatchtimeService:
             try:
                 results.extend(self._tick_batch(batch, now))
             except Exception:
-                log.warning("a batch of %d ticks failed; ticking them one by one", len(batch),
-                            exc_info=True)  # fmt: skip
+                log.warning(
+                    "a batch of %d ticks failed; ticking them one by one", len(batch), exc_info=True
+                )
                 for guild_id in batch:
                     try:
                         results.append(self.tick(guild_id, now))
@@ -189,11 +190,14 @@ class WatchtimeService:
         with self.engine.begin() as conn:
             clocks = ticks_repository.clocks_of(conn, batch)
             moves = [
-                (g, c.last_tick_at, min((now - c.last_tick_at) // ONE_SECOND, window)
-                 if c.tracking_enabled else 0)
+                (
+                    g,
+                    c.last_tick_at,
+                    min((now - c.last_tick_at) // ONE_SECOND, window) if c.tracking_enabled else 0,
+                )
                 for g, c in clocks.items()
                 if c.last_tick_at is not None and now > c.last_tick_at
-            ]  # fmt: skip
+            ]
             moved = ticks_repository.advance_many(conn, moves, now)
             # A guild's first tick only starts its clock, as tick() does.
             started_clocks = [

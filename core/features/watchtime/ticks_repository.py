@@ -37,8 +37,10 @@ def clocks_of(conn: Connection, guild_ids: Sequence[int]) -> dict[int, GuildCloc
             ws.guild_id.in_(guild_ids)
         )
     )
-    found = {row.guild_id: GuildClock(row.guild_id, bool(row.tracking_enabled), row.last_tick_at)
-             for row in rows}  # fmt: skip
+    found = {
+        row.guild_id: GuildClock(row.guild_id, bool(row.tracking_enabled), row.last_tick_at)
+        for row in rows
+    }
     return {g: found.get(g, GuildClock(g, True, None)) for g in guild_ids}
 
 

@@ -148,9 +148,11 @@ class RedisRateLimiter:
         window: float,
         clock: Callable[[], float] = time.time,  # wall clock: every process must agree
     ) -> None:
-        self.client, self.name, self.limit, self.window, self.clock = (
-            client, name, limit, window, clock,
-        )  # fmt: skip
+        self.client = client
+        self.name = name
+        self.limit = limit
+        self.window = window
+        self.clock = clock
         self._script = client.register_script(_SLIDING_WINDOW)
         self._fallback = RateLimiter(limit, window)
 

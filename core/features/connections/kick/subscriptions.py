@@ -105,8 +105,11 @@ class SubscriptionKeeper:
         if report.created or report.failed:
             log.info(
                 "guild %s: Kick subscriptions: %d created, %d kept, %d failed",
-                guild_id, len(report.created), len(report.kept), len(report.failed),
-            )  # fmt: skip
+                guild_id,
+                len(report.created),
+                len(report.kept),
+                len(report.failed),
+            )
         return report
 
     async def sync_all(self) -> list[SyncReport]:

@@ -42,7 +42,7 @@ def upgrade() -> None:
             "guild_id", "source", "source_ref",
             name=op.f("uq_points_ledger_guild_id_source_source_ref"),
         ),
-    )  # fmt: skip
+    )
     op.create_index(
         op.f("ix_points_ledger_guild_id_platform_platform_user_id"),
         "points_ledger",

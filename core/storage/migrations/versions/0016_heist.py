@@ -69,7 +69,7 @@ def upgrade() -> None:
             "heist_id", "platform_user_id",
             name=op.f("uq_heist_participants_heist_id_platform_user_id"),
         ),
-    )  # fmt: skip
+    )
     op.create_index(
         op.f("ix_heist_participants_guild_id_platform_platform_user_id"),
         "heist_participants",

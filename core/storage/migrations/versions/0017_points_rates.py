@@ -85,7 +85,7 @@ def upgrade() -> None:
                 "guild_id", "source", "source_ref",
                 name=op.f(f"uq_{table}_guild_id_source_source_ref"),
             ),
-        )  # fmt: skip
+        )
         indexed = ["guild_id", "username"] if name == "holds" else ["state"]
         op.create_index(op.f(f"ix_{table}_{'_'.join(indexed)}"), table, indexed)
 

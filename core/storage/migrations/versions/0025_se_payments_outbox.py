@@ -56,7 +56,7 @@ outbox = sa.table(
 
 def _call(row: sa.Row) -> dict:
     payload = {"username": row.username, "amount": row.amount, "source": row.source,
-               "ref": row.source_ref}  # fmt: skip
+               "ref": row.source_ref}
     call = {
         "service": SERVICE,
         "kind": PAY,
@@ -79,7 +79,7 @@ def _call(row: sa.Row) -> dict:
     elif row.state == "uncertain":
         reason = "may or may not be applied (moved from the old payments table): check it by hand"
         call.update(state="uncertain", attempts=1, result=reason,
-                    finished_at=row.sent_at or row.created_at)  # fmt: skip
+                    finished_at=row.sent_at or row.created_at)
     return call
 
 
@@ -108,6 +108,6 @@ def downgrade() -> None:
         sa.UniqueConstraint(
             "guild_id", "source", "source_ref",
             name=op.f("uq_points_se_outbox_guild_id_source_source_ref"),
-        ),  # fmt: skip
+        ),
     )
     op.create_index(op.f("ix_points_se_outbox_state"), "points_se_outbox", ["state"])

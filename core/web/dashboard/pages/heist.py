@@ -181,9 +181,14 @@ def points_change(guild_id: int, action: str):  # type: ignore[no-untyped-def]
     change = points.give if action == "give" else points.remove
     try:
         balance = change(
-            guild_id, row.platform, row.platform_user_id, amount,
-            actor_id=g.user.id, actor="dashboard", reason=form.get("reason", ""),
-        )  # fmt: skip
+            guild_id,
+            row.platform,
+            row.platform_user_id,
+            amount,
+            actor_id=g.user.id,
+            actor="dashboard",
+            reason=form.get("reason", ""),
+        )
     except PointsRefused as refused:
         return _show(guild_id, {"amount": str(refused)})
     currency = points.name(guild_id)

@@ -26,45 +26,90 @@ class Group:
 
 
 GROUPS = (
-    Group("crew", "Joining a heist", (
-        Field("join_window_seconds", "Time to join", "How long viewers have to join after the "
-              "first !join opens a heist.", "seconds"),
-        Field("cooldown_seconds", "Rest between heists", "How long after a heist ends before "
-              "the next one can open.", "seconds"),
-        Field("min_bet", "Smallest stake", "The fewest points a viewer can bet.", "points"),
-        Field("max_bet", "Largest stake", "The most points a viewer can bet.", "points"),
-        Field("default_risk", "Risk when none is said", "What !join 200 means without low, "
-              "medium or high."),
-    )),
-    Group("odds", "Chance to come back", (
-        Field("low_chance", "Low risk", "Out of 100 viewers who take low risk, how many win.",
-              "%"),
-        Field("medium_chance", "Medium risk", unit="%"),
-        Field("high_chance", "High risk", unit="%"),
-    )),
-    Group("payouts", "What a win pays", (
-        Field("low_multiplier", "Low risk", "A winner gets the stake times this (1.5: 200 "
-              "becomes 300).", "x the stake"),
-        Field("medium_multiplier", "Medium risk", unit="x the stake"),
-        Field("high_multiplier", "High risk", unit="x the stake"),
-    )),
-    Group("bonus", "Subscriber bonus", (
-        Field("sub_bonus_on", "Subscribers get a bonus", "Off: every subscriber is paid as a "
-              "viewer, whatever their tier."),
-        Field("tier_prime", "Prime", "A winning Prime subscriber's payout is multiplied by this.",
-              "x the payout"),
-        Field("tier_prime_on", "Prime bonus on"),
-        Field("tier_1", "Tier 1", unit="x the payout"),
-        Field("tier_1_on", "Tier 1 bonus on"),
-        Field("tier_2", "Tier 2", unit="x the payout"),
-        Field("tier_2_on", "Tier 2 bonus on"),
-        Field("tier_3", "Tier 3", unit="x the payout"),
-        Field("tier_3_on", "Tier 3 bonus on"),
-    )),
-    Group("results", "Where results are posted", (
-        Field("channel", "Discord channel", "Each heist's crew and payouts, posted when it ends."),
-    )),
-)  # fmt: skip
+    Group(
+        "crew",
+        "Joining a heist",
+        (
+            Field(
+                "join_window_seconds",
+                "Time to join",
+                "How long viewers have to join after the first !join opens a heist.",
+                "seconds",
+            ),
+            Field(
+                "cooldown_seconds",
+                "Rest between heists",
+                "How long after a heist ends before the next one can open.",
+                "seconds",
+            ),
+            Field("min_bet", "Smallest stake", "The fewest points a viewer can bet.", "points"),
+            Field("max_bet", "Largest stake", "The most points a viewer can bet.", "points"),
+            Field(
+                "default_risk",
+                "Risk when none is said",
+                "What !join 200 means without low, medium or high.",
+            ),
+        ),
+    ),
+    Group(
+        "odds",
+        "Chance to come back",
+        (
+            Field(
+                "low_chance", "Low risk", "Out of 100 viewers who take low risk, how many win.", "%"
+            ),
+            Field("medium_chance", "Medium risk", unit="%"),
+            Field("high_chance", "High risk", unit="%"),
+        ),
+    ),
+    Group(
+        "payouts",
+        "What a win pays",
+        (
+            Field(
+                "low_multiplier",
+                "Low risk",
+                "A winner gets the stake times this (1.5: 200 becomes 300).",
+                "x the stake",
+            ),
+            Field("medium_multiplier", "Medium risk", unit="x the stake"),
+            Field("high_multiplier", "High risk", unit="x the stake"),
+        ),
+    ),
+    Group(
+        "bonus",
+        "Subscriber bonus",
+        (
+            Field(
+                "sub_bonus_on",
+                "Subscribers get a bonus",
+                "Off: every subscriber is paid as a viewer, whatever their tier.",
+            ),
+            Field(
+                "tier_prime",
+                "Prime",
+                "A winning Prime subscriber's payout is multiplied by this.",
+                "x the payout",
+            ),
+            Field("tier_prime_on", "Prime bonus on"),
+            Field("tier_1", "Tier 1", unit="x the payout"),
+            Field("tier_1_on", "Tier 1 bonus on"),
+            Field("tier_2", "Tier 2", unit="x the payout"),
+            Field("tier_2_on", "Tier 2 bonus on"),
+            Field("tier_3", "Tier 3", unit="x the payout"),
+            Field("tier_3_on", "Tier 3 bonus on"),
+        ),
+    ),
+    Group(
+        "results",
+        "Where results are posted",
+        (
+            Field(
+                "channel", "Discord channel", "Each heist's crew and payouts, posted when it ends."
+            ),
+        ),
+    ),
+)
 BY_SLUG = {group.slug: group for group in GROUPS}
 
 
