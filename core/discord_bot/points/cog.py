@@ -48,6 +48,14 @@ def parse_amount(text: str) -> int:
     return amount
 
 
+# !pointsgive and !pointsremove take the same arguments, described once for the slash form.
+_DESCRIBE_MOVE = app_commands.describe(
+    viewer="A @member or a Kick/Twitch name",
+    amount="How many",
+    reason="Why (kept in the ledger)",
+)
+
+
 class PointsCog(commands.Cog, name="Points"):
     """The server's points: balances, the board, grants and the earning rates."""
 
@@ -278,11 +286,7 @@ class PointsCog(commands.Cog, name="Points"):
     @commands.hybrid_command(name="pointsgive")
     @commands.guild_only()
     @manage_server()
-    @app_commands.describe(
-        viewer="A @member or a Kick/Twitch name",
-        amount="How many",
-        reason="Why (kept in the ledger)",
-    )
+    @_DESCRIBE_MOVE
     async def pointsgive(
         self, ctx: Context, viewer: Viewer, amount: str, *, reason: str = ""
     ) -> None:
@@ -292,11 +296,7 @@ class PointsCog(commands.Cog, name="Points"):
     @commands.hybrid_command(name="pointsremove")
     @commands.guild_only()
     @manage_server()
-    @app_commands.describe(
-        viewer="A @member or a Kick/Twitch name",
-        amount="How many",
-        reason="Why (kept in the ledger)",
-    )
+    @_DESCRIBE_MOVE
     async def pointsremove(
         self, ctx: Context, viewer: Viewer, amount: str, *, reason: str = ""
     ) -> None:
