@@ -13,12 +13,13 @@ from sqlalchemy import (
     Text,
 )
 
+from core.storage.columns import guild_key
 from core.storage.schema import Snowflake, UserId, UTCDateTime, metadata
 
 kick_connections = Table(
     "kick_connections",
     metadata,
-    Column("guild_id", Snowflake, primary_key=True, autoincrement=False),
+    guild_key(),
     Column("broadcaster_user_id", UserId, nullable=False),
     Column("kick_username", String(100), nullable=False),
     Column("access_token", Text, nullable=False),  # encrypted
@@ -109,7 +110,7 @@ twitch_revocations = Table(
 twitch_connections = Table(
     "twitch_connections",
     metadata,
-    Column("guild_id", Snowflake, primary_key=True, autoincrement=False),
+    guild_key(),
     Column("broadcaster_user_id", UserId, nullable=False),
     Column("login", String(100), nullable=False),
     Column("access_token", Text, nullable=False),  # encrypted
