@@ -89,5 +89,3 @@ webhook_receipts = Table(
     Column("received_at", UTCDateTime, nullable=False),
     Index(None, "received_at"),
 )
-
-# --- watchtime -------------------------------------------------------------------------------

@@ -67,8 +67,6 @@ kick_subscriptions = _webhook_subscriptions(
 
 # When a webhook of each type last arrived for a broadcaster (written at most once a minute per
 # row): Pusher publishes what webhooks are not delivering (core/platforms/kick/sources.py).
-
-
 webhook_arrivals = Table(
     "webhook_arrivals",
     metadata,
@@ -97,8 +95,6 @@ oauth_states = Table(
 
 # Signed start links that have started a flow: a link works once. Rows outlive the link's
 # own expiry only until the next use prunes them (an expired link is refused by its signature).
-
-
 used_links = Table(
     "used_links",
     metadata,

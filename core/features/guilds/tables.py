@@ -44,5 +44,3 @@ guild_channels = Table(
     UniqueConstraint("guild_id", "platform"),
     Index(None, "platform", "broadcaster_user_id"),
 )
-
-# --- viewers: platform identities, shared by every guild -----------------------------------

@@ -24,8 +24,6 @@ account_links = Table(
     UniqueConstraint("discord_user_id", "platform"),
 )
 
-# --- roles: watchtime role tiers, per-guild sync settings, roles already announced ----------
-
 
 link_settings = Table(
     "link_settings",
@@ -65,5 +63,3 @@ link_history = Table(
     Column("created_at", UTCDateTime, nullable=False),
     Index(None, "guild_id", "discord_user_id"),
 )
-
-# --- slot calls --------------------------------------------------------------------------------

@@ -249,8 +249,6 @@ shuffle_links = Table(
 )
 
 # The last lifetime total seen for every account under the guild's codes.
-
-
 shuffle_wager_totals = Table(
     "shuffle_wager_totals",
     metadata,
@@ -262,8 +260,6 @@ shuffle_wager_totals = Table(
 )
 
 # When each period's baseline was taken (its first successful poll).
-
-
 shuffle_wager_periods = Table(
     "shuffle_wager_periods",
     metadata,

@@ -36,8 +36,6 @@ role_settings = Table(
 )
 
 # A member is told about a role once: the row is written before the DM goes out.
-
-
 role_awards = Table(
     "role_awards",
     metadata,
@@ -46,5 +44,3 @@ role_awards = Table(
     Column("role_id", Snowflake, primary_key=True, autoincrement=False),
     Column("awarded_at", UTCDateTime, nullable=False),
 )
-
-# --- linking: per-guild link settings, link panels, link history ------------------------------

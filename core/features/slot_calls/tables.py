@@ -64,4 +64,3 @@ slot_call_blacklist = Table(
     Column("added_at", UTCDateTime, nullable=False),
     UniqueConstraint("guild_id", "platform", "username_key"),
 )
-# --- raffle ----------------------------------------------------------------------------------

@@ -18,5 +18,3 @@ viewers = Table(
     Column("username", String(100), nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
 )
-
-# --- bus and idempotency ---------------------------------------------------------------------

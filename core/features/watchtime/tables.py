@@ -66,8 +66,6 @@ watch_settings = Table(
     Column("last_tick_seconds", Integer, nullable=True),  # what that tick credited each viewer
 )
 
-# --- Kick connections, OAuth and subscriptions ------------------------------------------------
-
 
 # Each hour's crowd, for the dashboard's charts: the most viewers one tick credited in the hour,
 # and the viewer-seconds credited in it (a tick of 100 viewers x 60 s adds 6,000). Written in the
