@@ -5,7 +5,7 @@ declaring them on :data:`metadata`; the event bus's tables are in :mod:`core.sto
 Storage knows no feature: the whole schema is gathered above it
 (:func:`core.features.schema.all_tables`). Repositories query the tables; the Alembic migrations
 create them (a test checks that the two agree). Feature tables are keyed by ``guild_id``; viewers
-by ``(platform, platform_user_id)``.
+by ``(platform, platform_user_id)``; :mod:`core.storage.columns` declares those groups once.
 """
 
 from __future__ import annotations

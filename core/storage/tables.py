@@ -13,6 +13,7 @@ from sqlalchemy import (
     Text,
 )
 
+from core.storage.columns import guild_key
 from core.storage.schema import BigId, Snowflake, UTCDateTime, metadata
 
 bus_events = Table(
@@ -34,7 +35,7 @@ bus_events = Table(
 processed_events = Table(
     "processed_events",
     metadata,
-    Column("guild_id", Snowflake, primary_key=True, autoincrement=False),
+    guild_key(),
     Column("consumer", String(64), primary_key=True),
     Column("event_key", String(255), primary_key=True),
     Column("processed_at", UTCDateTime, nullable=False),
@@ -88,5 +89,3 @@ webhook_receipts = Table(
     Column("received_at", UTCDateTime, nullable=False),
     Index(None, "received_at"),
 )
-
-# --- watchtime -------------------------------------------------------------------------------

@@ -1,6 +1,8 @@
-"""A streamer's Kick connection: tokens, webhook subscriptions and arrivals, OAuth states."""
+"""A streamer's Kick and Twitch connections: tokens, subscriptions, webhook arrivals, OAuth."""
 
 from __future__ import annotations
+
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import (
@@ -13,18 +15,28 @@ from sqlalchemy import (
     Text,
 )
 
+from core.storage.columns import guild_key
 from core.storage.schema import Snowflake, UserId, UTCDateTime, metadata
+
+
+def _streamer_grant(username_column: str) -> tuple[Column[Any], ...]:
+    """A connection's first columns, alike on every platform (``connection_rows.py`` reads and
+    writes them): the guild, the streamer's account and name, their tokens and the grant."""
+    return (
+        guild_key(),
+        Column("broadcaster_user_id", UserId, nullable=False),
+        Column(username_column, String(100), nullable=False),
+        Column("access_token", Text, nullable=False),  # encrypted
+        Column("refresh_token", Text, nullable=True),  # encrypted
+        Column("expires_at", UTCDateTime, nullable=False),
+        Column("scopes", Text, nullable=False),  # space-separated
+    )
+
 
 kick_connections = Table(
     "kick_connections",
     metadata,
-    Column("guild_id", Snowflake, primary_key=True, autoincrement=False),
-    Column("broadcaster_user_id", UserId, nullable=False),
-    Column("kick_username", String(100), nullable=False),
-    Column("access_token", Text, nullable=False),  # encrypted
-    Column("refresh_token", Text, nullable=True),  # encrypted
-    Column("expires_at", UTCDateTime, nullable=False),
-    Column("scopes", Text, nullable=False),
+    *_streamer_grant("kick_username"),
     Column("status", String(16), nullable=False),  # "connected" or "needs_reauth"
     Column("connected_by", Snowflake, nullable=False),
     Column("needs_sync", Boolean, nullable=False, server_default=sa.true()),
@@ -33,21 +45,28 @@ kick_connections = Table(
 )
 
 
-kick_subscriptions = Table(
+def _webhook_subscriptions(name: str, *platform_columns: Column[Any]) -> Table:
+    """The webhook subscriptions the upkeep made for a broadcaster, by the platform's id, with
+    what each delivers (the platform's own columns) and when it was made."""
+    return Table(
+        name,
+        metadata,
+        Column("subscription_id", String(64), primary_key=True),
+        Column("broadcaster_user_id", UserId, nullable=False),
+        *platform_columns,
+        Column("created_at", UTCDateTime, nullable=False),
+        Index(None, "broadcaster_user_id"),
+    )
+
+
+kick_subscriptions = _webhook_subscriptions(
     "kick_subscriptions",
-    metadata,
-    Column("subscription_id", String(64), primary_key=True),
-    Column("broadcaster_user_id", UserId, nullable=False),
     Column("event", String(64), nullable=False),
     Column("version", Integer, nullable=False),
-    Column("created_at", UTCDateTime, nullable=False),
-    Index(None, "broadcaster_user_id"),
 )
 
 # When a webhook of each type last arrived for a broadcaster (written at most once a minute per
 # row): Pusher publishes what webhooks are not delivering (core/platforms/kick/sources.py).
-
-
 webhook_arrivals = Table(
     "webhook_arrivals",
     metadata,
@@ -76,8 +95,6 @@ oauth_states = Table(
 
 # Signed start links that have started a flow: a link works once. Rows outlive the link's
 # own expiry only until the next use prunes them (an expired link is refused by its signature).
-
-
 used_links = Table(
     "used_links",
     metadata,
@@ -109,13 +126,7 @@ twitch_revocations = Table(
 twitch_connections = Table(
     "twitch_connections",
     metadata,
-    Column("guild_id", Snowflake, primary_key=True, autoincrement=False),
-    Column("broadcaster_user_id", UserId, nullable=False),
-    Column("login", String(100), nullable=False),
-    Column("access_token", Text, nullable=False),  # encrypted
-    Column("refresh_token", Text, nullable=True),  # encrypted
-    Column("expires_at", UTCDateTime, nullable=False),
-    Column("scopes", Text, nullable=False),  # space-separated, as last granted or validated
+    *_streamer_grant("login"),  # scopes: as last granted or validated
     Column("missing_scopes", Text, nullable=False, server_default=""),
     Column("status", String(16), nullable=False),
     Column("connected_by", Snowflake, nullable=False),
@@ -127,13 +138,8 @@ twitch_connections = Table(
 
 
 # The EventSub webhook subscriptions the upkeep made for a broadcaster, for !twitch status.
-twitch_subscriptions = Table(
+twitch_subscriptions = _webhook_subscriptions(
     "twitch_subscriptions",
-    metadata,
-    Column("subscription_id", String(64), primary_key=True),
-    Column("broadcaster_user_id", UserId, nullable=False),
     Column("subscription_type", String(100), nullable=False),
     Column("status", String(64), nullable=False),
-    Column("created_at", UTCDateTime, nullable=False),
-    Index(None, "broadcaster_user_id"),
 )

@@ -5,12 +5,13 @@ from __future__ import annotations
 import sqlalchemy as sa
 from sqlalchemy import Boolean, Column, Integer, String, Table
 
+from core.storage.columns import guild_key
 from core.storage.schema import Snowflake, UTCDateTime, metadata
 
 directory_guilds = Table(
     "directory_guilds",
     metadata,
-    Column("guild_id", Snowflake, primary_key=True, autoincrement=False),
+    guild_key(),
     Column("name", String(100), nullable=False),
     Column("icon", String(64), nullable=True),  # Discord's icon hash (cdn.discordapp.com/icons)
     Column("can_manage_roles", Boolean, nullable=True),  # None: only a login has told of it
@@ -20,7 +21,7 @@ directory_guilds = Table(
 directory_roles = Table(
     "directory_roles",
     metadata,
-    Column("guild_id", Snowflake, primary_key=True, autoincrement=False),
+    guild_key(),
     Column("role_id", Snowflake, primary_key=True, autoincrement=False),
     Column("name", String(100), nullable=False),
     Column("position", Integer, nullable=False),
@@ -32,7 +33,7 @@ directory_roles = Table(
 directory_channels = Table(
     "directory_channels",
     metadata,
-    Column("guild_id", Snowflake, primary_key=True, autoincrement=False),
+    guild_key(),
     Column("channel_id", Snowflake, primary_key=True, autoincrement=False),
     Column("name", String(100), nullable=False),
     Column("kind", String(16), nullable=False),  # text, news, voice, stage, forum, category
@@ -43,7 +44,7 @@ directory_channels = Table(
 directory_members = Table(
     "directory_members",
     metadata,
-    Column("guild_id", Snowflake, primary_key=True, autoincrement=False),
+    guild_key(),
     Column("user_id", Snowflake, primary_key=True, autoincrement=False),
     Column("name", String(100), nullable=False),  # the name shown in the server
     Column("avatar", String(64), nullable=True),

@@ -12,12 +12,13 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
+from core.storage.columns import guild_key
 from core.storage.schema import BigId, PlatformName, Snowflake, UserId, UTCDateTime, metadata
 
 guilds = Table(
     "guilds",
     metadata,
-    Column("guild_id", Snowflake, primary_key=True, autoincrement=False),
+    guild_key(),
     Column("name", String(100), nullable=True),
     Column("created_at", UTCDateTime, nullable=False),
 )
@@ -43,5 +44,3 @@ guild_channels = Table(
     UniqueConstraint("guild_id", "platform"),
     Index(None, "platform", "broadcaster_user_id"),
 )
-
-# --- viewers: platform identities, shared by every guild -----------------------------------

@@ -5,13 +5,14 @@ from __future__ import annotations
 import sqlalchemy as sa
 from sqlalchemy import BigInteger, Boolean, Column, Index, Integer, String, Table, UniqueConstraint
 
+from core.storage.columns import guild_key, viewer_columns
 from core.storage.schema import BigId, PlatformName, Snowflake, UserId, UTCDateTime, metadata
 
 # One row per setting a guild changed with !heistset; the rest are the defaults.
 heist_settings = Table(
     "heist_settings",
     metadata,
-    Column("guild_id", Snowflake, primary_key=True, autoincrement=False),
+    guild_key(),
     Column("name", String(32), primary_key=True),
     Column("value", String(32), nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
@@ -43,8 +44,7 @@ heist_participants = Table(
     Column("id", BigId, primary_key=True),
     Column("heist_id", BigInteger, nullable=False),
     Column("guild_id", Snowflake, nullable=False),
-    Column("platform", PlatformName, nullable=False),
-    Column("platform_user_id", UserId, nullable=False),
+    *viewer_columns(),
     Column("username", String(100), nullable=False),
     Column("stake", BigInteger, nullable=False),
     Column("risk", String(8), nullable=False),  # low, medium, high

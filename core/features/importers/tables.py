@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import Column, Integer, String, Table
 
+from core.storage.columns import guild_key
 from core.storage.schema import PlatformName, Snowflake, UserId, UTCDateTime, metadata
 
 # One row per guild and source: "running" is committed before the import's own transaction,
@@ -12,7 +13,7 @@ from core.storage.schema import PlatformName, Snowflake, UserId, UTCDateTime, me
 import_runs = Table(
     "import_runs",
     metadata,
-    Column("guild_id", Snowflake, primary_key=True, autoincrement=False),
+    guild_key(),
     Column("source", String(32), primary_key=True),
     Column("status", String(16), nullable=False),  # running, done
     Column("started_at", UTCDateTime, nullable=False),
@@ -24,7 +25,7 @@ import_runs = Table(
 import_markers = Table(
     "import_markers",
     metadata,
-    Column("guild_id", Snowflake, primary_key=True, autoincrement=False),
+    guild_key(),
     Column("source", String(32), primary_key=True),
     Column("source_ref", String(255), primary_key=True),
     Column("imported_at", UTCDateTime, nullable=False),
@@ -35,7 +36,7 @@ import_markers = Table(
 imported_winners = Table(
     "imported_winners",
     metadata,
-    Column("guild_id", Snowflake, primary_key=True, autoincrement=False),
+    guild_key(),
     Column("source", String(32), primary_key=True),
     Column("source_ref", String(255), primary_key=True),
     Column("period_starts_at", UTCDateTime, nullable=True),

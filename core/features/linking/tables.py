@@ -10,13 +10,13 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
+from core.storage.columns import guild_key, viewer_key
 from core.storage.schema import BigId, PlatformName, Snowflake, UserId, UTCDateTime, metadata
 
 account_links = Table(
     "account_links",
     metadata,
-    Column("platform", PlatformName, primary_key=True),
-    Column("platform_user_id", UserId, primary_key=True),
+    *viewer_key(),
     Column("discord_user_id", Snowflake, nullable=False),
     Column("username", String(100), nullable=False),
     Column("linked_in_guild_id", Snowflake, nullable=False),
@@ -24,13 +24,11 @@ account_links = Table(
     UniqueConstraint("discord_user_id", "platform"),
 )
 
-# --- roles: watchtime role tiers, per-guild sync settings, roles already announced ----------
-
 
 link_settings = Table(
     "link_settings",
     metadata,
-    Column("guild_id", Snowflake, primary_key=True, autoincrement=False),
+    guild_key(),
     Column("log_channel_id", Snowflake, nullable=True),  # None: the link log is off
     Column("linked_role_id", Snowflake, nullable=True),  # None: no role for linked members
     Column("updated_at", UTCDateTime, nullable=False),
@@ -40,7 +38,7 @@ link_settings = Table(
 link_panels = Table(
     "link_panels",
     metadata,
-    Column("guild_id", Snowflake, primary_key=True, autoincrement=False),
+    guild_key(),
     Column("message_id", Snowflake, primary_key=True, autoincrement=False),
     Column("channel_id", Snowflake, nullable=False),
     Column("kind", String(16), nullable=False),  # "reaction" or "button"
@@ -65,5 +63,3 @@ link_history = Table(
     Column("created_at", UTCDateTime, nullable=False),
     Index(None, "guild_id", "discord_user_id"),
 )
-
-# --- slot calls --------------------------------------------------------------------------------

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from sqlalchemy import BigInteger, Column, String, Table
 
-from core.storage.schema import Snowflake, metadata
+from core.storage.columns import guild_key
+from core.storage.schema import metadata
 
 live_changes = Table(
     "live_changes",
     metadata,
-    Column("guild_id", Snowflake, primary_key=True, autoincrement=False),
+    guild_key(),
     Column("topic", String(16), primary_key=True),
     Column("seq", BigInteger, nullable=False),  # grows by one per published change
 )

@@ -5,7 +5,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from sqlalchemy import BigInteger, Boolean, Column, Integer, String, Table, UniqueConstraint
 
-from core.storage.schema import Snowflake, UTCDateTime, metadata
+from core.storage.columns import guild_key
+from core.storage.schema import UTCDateTime, metadata
 
 # One secret per guild and kind (heist, raffle, alerts). Found by the SHA-256 of the token (a
 # random 192-bit value, so the hash is enough to look it up by); the token itself is kept
@@ -13,7 +14,7 @@ from core.storage.schema import Snowflake, UTCDateTime, metadata
 overlay_tokens = Table(
     "overlay_tokens",
     metadata,
-    Column("guild_id", Snowflake, primary_key=True, autoincrement=False),
+    guild_key(),
     Column("kind", String(16), primary_key=True),
     Column("token_hash", String(64), nullable=False, unique=True),
     Column("token_sealed", String(512), nullable=False),
@@ -23,7 +24,7 @@ overlay_tokens = Table(
 overlay_settings = Table(
     "overlay_settings",
     metadata,
-    Column("guild_id", Snowflake, primary_key=True, autoincrement=False),
+    guild_key(),
     Column("alert_vip", Boolean, nullable=False, server_default=sa.true()),
     Column("alert_gifts", Boolean, nullable=False, server_default=sa.true()),
     Column("alert_milestones", Boolean, nullable=False, server_default=sa.true()),
@@ -39,7 +40,7 @@ overlay_settings = Table(
 overlay_alert_counters = Table(
     "overlay_alert_counters",
     metadata,
-    Column("guild_id", Snowflake, primary_key=True, autoincrement=False),
+    guild_key(),
     Column("seq", BigInteger, nullable=False),
 )
 
@@ -47,7 +48,7 @@ overlay_alert_counters = Table(
 overlay_alerts = Table(
     "overlay_alerts",
     metadata,
-    Column("guild_id", Snowflake, primary_key=True, autoincrement=False),
+    guild_key(),
     Column("seq", BigInteger, primary_key=True, autoincrement=False),
     Column("kind", String(24), nullable=False),  # vip_granted, vip_extended, gifted_subs, ...
     Column("title", String(200), nullable=False),

@@ -14,12 +14,13 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
-from core.storage.schema import BigId, PlatformName, Snowflake, UserId, UTCDateTime, metadata
+from core.storage.columns import guild_key, viewer_columns, viewer_key
+from core.storage.schema import BigId, Snowflake, UTCDateTime, metadata
 
 points_settings = Table(
     "points_settings",
     metadata,
-    Column("guild_id", Snowflake, primary_key=True, autoincrement=False),
+    guild_key(),
     Column("name", String(32), nullable=False, server_default="points"),
     Column("updated_at", UTCDateTime, nullable=False),
     # Earning rates (migration 0016): points per present minute, for subscribers, per chat
@@ -44,8 +45,7 @@ points_ledger = Table(
     metadata,
     Column("id", BigId, primary_key=True),
     Column("guild_id", Snowflake, nullable=False),
-    Column("platform", PlatformName, nullable=False),
-    Column("platform_user_id", UserId, nullable=False),
+    *viewer_columns(),
     Column("amount", BigInteger, nullable=False),  # negative for a spend
     Column("source", String(16), nullable=False),
     Column("source_ref", String(255), nullable=False),
@@ -61,9 +61,8 @@ points_ledger = Table(
 points_balances = Table(
     "points_balances",
     metadata,
-    Column("guild_id", Snowflake, primary_key=True, autoincrement=False),
-    Column("platform", PlatformName, primary_key=True),
-    Column("platform_user_id", UserId, primary_key=True),
+    guild_key(),
+    *viewer_key(),
     Column("points", BigInteger, nullable=False),
     # The last line of defence: no statement may leave a balance below zero.
     CheckConstraint("points >= 0", name="ck_points_balances_not_negative"),
@@ -75,9 +74,8 @@ points_accrual = Table(
     metadata,
     # What a viewer earned but was not posted to the ledger yet: one row per viewer, updated in
     # place at each tick, posted as one ledger row per viewer per window (docs/points.md).
-    Column("guild_id", Snowflake, primary_key=True, autoincrement=False),
-    Column("platform", PlatformName, primary_key=True),
-    Column("platform_user_id", UserId, primary_key=True),
+    guild_key(),
+    *viewer_key(),
     Column("window_start", UTCDateTime, nullable=False),
     Column("watch_units", BigInteger, nullable=False, server_default="0"),  # point-seconds
     Column("chat_points", BigInteger, nullable=False, server_default="0"),

@@ -16,12 +16,13 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
-from core.storage.schema import BigId, PlatformName, Snowflake, UserId, UTCDateTime, metadata
+from core.storage.columns import guild_key, viewer_columns, viewer_key
+from core.storage.schema import BigId, Snowflake, UTCDateTime, metadata
 
 raffle_settings = Table(
     "raffle_settings",
     metadata,
-    Column("guild_id", Snowflake, primary_key=True, autoincrement=False),
+    guild_key(),
     Column("watch_hour_tickets", Integer, nullable=False, server_default="10"),
     Column("gifted_sub_tickets", Integer, nullable=False, server_default="15"),
     Column("wager_thousand_tickets", Integer, nullable=False, server_default="20"),
@@ -84,8 +85,7 @@ raffle_ledger = Table(
     # (FOR KEY SHARE on PostgreSQL) and periods are never deleted; the check cost a trigger
     # call per row.
     Column("period_id", BigInteger, nullable=False),
-    Column("platform", PlatformName, nullable=False),
-    Column("platform_user_id", UserId, nullable=False),
+    *viewer_columns(),
     Column("amount", Integer, nullable=False),
     Column("source", String(16), nullable=False),
     Column("source_ref", String(255), nullable=False),
@@ -101,8 +101,7 @@ raffle_balances = Table(
     "raffle_balances",
     metadata,
     Column("period_id", BigInteger, primary_key=True, autoincrement=False),
-    Column("platform", PlatformName, primary_key=True),
-    Column("platform_user_id", UserId, primary_key=True),
+    *viewer_key(),
     Column("guild_id", Snowflake, nullable=False),
     # Not indexed (migration 0014), so updates touch no index and stay HOT (fillfactor 80 on
     # PostgreSQL, as raffle_watch_progress); the leaderboard reads one period through the key.
@@ -118,8 +117,7 @@ raffle_frozen_ranges = Table(
     Column("period_id", BigInteger, primary_key=True, autoincrement=False),
     Column("range_end", BigInteger, primary_key=True, autoincrement=False),
     Column("guild_id", Snowflake, nullable=False),
-    Column("platform", PlatformName, nullable=False),
-    Column("platform_user_id", UserId, nullable=False),
+    *viewer_columns(),
     Column("tickets", BigInteger, nullable=False),
 )
 
@@ -128,8 +126,7 @@ raffle_watch_progress = Table(
     "raffle_watch_progress",
     metadata,
     Column("period_id", BigInteger, primary_key=True, autoincrement=False),
-    Column("platform", PlatformName, primary_key=True),
-    Column("platform_user_id", UserId, primary_key=True),
+    *viewer_key(),
     Column("guild_id", Snowflake, nullable=False),
     Column("baseline_seconds", BigInteger, nullable=False),  # watchtime total when it opened
     Column("hours_awarded", Integer, nullable=False, server_default="0"),
@@ -143,8 +140,7 @@ raffle_gifts = Table(
     Column("guild_id", Snowflake, nullable=False),
     Column("period_id", BigInteger, nullable=False),
     Column("reference", String(64), nullable=False),
-    Column("platform", PlatformName, nullable=False),
-    Column("platform_user_id", UserId, nullable=False),
+    *viewer_columns(),
     Column("gifter_name", String(100), nullable=False),
     Column("giftees", Integer, nullable=False),
     Column("tickets", Integer, nullable=False),
@@ -160,9 +156,8 @@ raffle_gifts = Table(
 raffle_exclusions = Table(
     "raffle_exclusions",
     metadata,
-    Column("guild_id", Snowflake, primary_key=True, autoincrement=False),
-    Column("platform", PlatformName, primary_key=True),
-    Column("platform_user_id", UserId, primary_key=True),
+    guild_key(),
+    *viewer_key(),
     Column("username", String(100), nullable=False),
     Column("excluded_by", Snowflake, nullable=False),
     Column("excluded_at", UTCDateTime, nullable=False),
@@ -206,8 +201,7 @@ raffle_winners = Table(
     Column("draw_id", BigInteger, ForeignKey("raffle_draws.id"), primary_key=True),
     Column("position", Integer, primary_key=True, autoincrement=False),
     Column("guild_id", Snowflake, nullable=False),
-    Column("platform", PlatformName, nullable=False),
-    Column("platform_user_id", UserId, nullable=False),
+    *viewer_columns(),
     Column("ticket", BigInteger, nullable=False),
     Column("counter", Integer, nullable=False),
 )
@@ -218,7 +212,7 @@ raffle_winners = Table(
 shuffle_settings = Table(
     "shuffle_settings",
     metadata,
-    Column("guild_id", Snowflake, primary_key=True, autoincrement=False),
+    guild_key(),
     Column("affiliate_url", Text, nullable=True),  # encrypted: it holds the affiliate's key
     Column("campaign_codes", Text, nullable=False, server_default=""),  # comma-separated
     Column("verified_role_id", Snowflake, nullable=True),
@@ -235,7 +229,7 @@ shuffle_settings = Table(
 shuffle_link_requests = Table(
     "shuffle_link_requests",
     metadata,
-    Column("guild_id", Snowflake, primary_key=True, autoincrement=False),
+    guild_key(),
     Column("discord_user_id", Snowflake, primary_key=True, autoincrement=False),
     Column("username", String(64), nullable=False),
     Column("requested_at", UTCDateTime, nullable=False),
@@ -245,7 +239,7 @@ shuffle_link_requests = Table(
 shuffle_links = Table(
     "shuffle_links",
     metadata,
-    Column("guild_id", Snowflake, primary_key=True, autoincrement=False),
+    guild_key(),
     Column("account_key", String(64), primary_key=True),  # the Shuffle name, case-folded
     Column("username", String(64), nullable=False),
     Column("discord_user_id", Snowflake, nullable=False),
@@ -255,12 +249,10 @@ shuffle_links = Table(
 )
 
 # The last lifetime total seen for every account under the guild's codes.
-
-
 shuffle_wager_totals = Table(
     "shuffle_wager_totals",
     metadata,
-    Column("guild_id", Snowflake, primary_key=True, autoincrement=False),
+    guild_key(),
     Column("account_key", String(64), primary_key=True),
     Column("username", String(64), nullable=False),
     Column("total_cents", BigInteger, nullable=False),
@@ -268,12 +260,10 @@ shuffle_wager_totals = Table(
 )
 
 # When each period's baseline was taken (its first successful poll).
-
-
 shuffle_wager_periods = Table(
     "shuffle_wager_periods",
     metadata,
-    Column("guild_id", Snowflake, primary_key=True, autoincrement=False),
+    guild_key(),
     Column("period_id", BigInteger, primary_key=True, autoincrement=False),
     Column("baseline_at", UTCDateTime, nullable=False),
 )

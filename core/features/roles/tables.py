@@ -11,12 +11,13 @@ from sqlalchemy import (
     Table,
 )
 
+from core.storage.columns import guild_key
 from core.storage.schema import Snowflake, UTCDateTime, metadata
 
 role_tiers = Table(
     "role_tiers",
     metadata,
-    Column("guild_id", Snowflake, primary_key=True, autoincrement=False),
+    guild_key(),
     Column("role_id", Snowflake, primary_key=True, autoincrement=False),
     Column("minutes", Integer, nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
@@ -28,22 +29,18 @@ role_tiers = Table(
 role_settings = Table(
     "role_settings",
     metadata,
-    Column("guild_id", Snowflake, primary_key=True, autoincrement=False),
+    guild_key(),
     Column("enabled", Boolean, nullable=False, server_default=sa.true()),
     Column("mode", String(16), nullable=False, server_default="all"),  # "all" or "highest"
     Column("dm_on_new_role", Boolean, nullable=False, server_default=sa.false()),
 )
 
 # A member is told about a role once: the row is written before the DM goes out.
-
-
 role_awards = Table(
     "role_awards",
     metadata,
-    Column("guild_id", Snowflake, primary_key=True, autoincrement=False),
+    guild_key(),
     Column("discord_user_id", Snowflake, primary_key=True, autoincrement=False),
     Column("role_id", Snowflake, primary_key=True, autoincrement=False),
     Column("awarded_at", UTCDateTime, nullable=False),
 )
-
-# --- linking: per-guild link settings, link panels, link history ------------------------------

@@ -13,12 +13,13 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
+from core.storage.columns import chat_viewer_columns, guild_key
 from core.storage.schema import BigId, PlatformName, Snowflake, UserId, UTCDateTime, metadata
 
 slot_call_settings = Table(
     "slot_call_settings",
     metadata,
-    Column("guild_id", Snowflake, primary_key=True, autoincrement=False),
+    guild_key(),
     Column("enabled", Boolean, nullable=False, server_default=sa.false()),
     Column("channel_id", Snowflake, nullable=True),  # None: SLOT_CALLS_CHANNEL_ID
     Column("cooldown_seconds", Integer, nullable=False, server_default="30"),
@@ -34,10 +35,7 @@ slot_calls = Table(
     Column("id", BigId, primary_key=True),
     Column("guild_id", Snowflake, nullable=False),
     Column("event_key", String(255), nullable=False),  # the chat message's: one call per message
-    Column("platform", PlatformName, nullable=False),
-    Column("broadcaster_user_id", UserId, nullable=False),
-    Column("platform_user_id", UserId, nullable=False),
-    Column("username", String(100), nullable=False),
+    *chat_viewer_columns(),
     Column("discord_user_id", Snowflake, nullable=True),  # the linked member, when there is one
     Column("slot_name", String(200), nullable=False),
     Column("slot_key", String(200), nullable=False),  # casefolded, without spaces
@@ -66,4 +64,3 @@ slot_call_blacklist = Table(
     Column("added_at", UTCDateTime, nullable=False),
     UniqueConstraint("guild_id", "platform", "username_key"),
 )
-# --- raffle ----------------------------------------------------------------------------------

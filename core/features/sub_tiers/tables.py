@@ -5,7 +5,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from sqlalchemy import Boolean, Column, Index, String, Table
 
-from core.storage.schema import PlatformName, Snowflake, UserId, UTCDateTime, metadata
+from core.storage.columns import guild_key, viewer_key
+from core.storage.schema import UTCDateTime, metadata
 
 # tier: "1", "2" or "3". is_prime only where a source said so (Twitch's chat notifications).
 # source: what told us ("twitch:channel.subscribe", "kick:renewal", "helix", "badge", ...).
@@ -14,9 +15,8 @@ from core.storage.schema import PlatformName, Snowflake, UserId, UTCDateTime, me
 sub_tiers = Table(
     "sub_tiers",
     metadata,
-    Column("guild_id", Snowflake, primary_key=True, autoincrement=False),
-    Column("platform", PlatformName, primary_key=True),
-    Column("platform_user_id", UserId, primary_key=True),
+    guild_key(),
+    *viewer_key(),
     Column("tier", String(1), nullable=False),
     Column("is_prime", Boolean, nullable=False, server_default=sa.false()),
     Column("source", String(48), nullable=False),

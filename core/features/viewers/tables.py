@@ -8,15 +8,13 @@ from sqlalchemy import (
     Table,
 )
 
-from core.storage.schema import PlatformName, UserId, UTCDateTime, metadata
+from core.storage.columns import viewer_key
+from core.storage.schema import UTCDateTime, metadata
 
 viewers = Table(
     "viewers",
     metadata,
-    Column("platform", PlatformName, primary_key=True),
-    Column("platform_user_id", UserId, primary_key=True),
+    *viewer_key(),
     Column("username", String(100), nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
 )
-
-# --- bus and idempotency ---------------------------------------------------------------------

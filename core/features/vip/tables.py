@@ -5,12 +5,13 @@ from __future__ import annotations
 import sqlalchemy as sa
 from sqlalchemy import Boolean, Column, Index, Integer, String, Table
 
-from core.storage.schema import BigId, PlatformName, Snowflake, UserId, UTCDateTime, metadata
+from core.storage.columns import chat_viewer_columns, guild_key
+from core.storage.schema import BigId, PlatformName, Snowflake, UTCDateTime, metadata
 
 vip_settings = Table(
     "vip_settings",
     metadata,
-    Column("guild_id", Snowflake, primary_key=True, autoincrement=False),
+    guild_key(),
     Column("reward_id", String(64), nullable=True),  # None: no reward set up
     Column("reward_title", String(200), nullable=True),
     Column("reward_cost", Integer, nullable=True),
@@ -39,10 +40,7 @@ vip_grants = Table(
     metadata,
     Column("id", BigId, primary_key=True),
     Column("guild_id", Snowflake, nullable=False),
-    Column("platform", PlatformName, nullable=False),
-    Column("broadcaster_user_id", UserId, nullable=False),
-    Column("platform_user_id", UserId, nullable=False),
-    Column("username", String(100), nullable=False),
+    *chat_viewer_columns(),
     Column("source", String(16), nullable=False),
     Column("granted_at", UTCDateTime, nullable=False),
     Column("expires_at", UTCDateTime, nullable=True),  # None: no expiry (outside VIPs)
@@ -78,10 +76,7 @@ vip_audit = Table(
     metadata,
     Column("id", BigId, primary_key=True),
     Column("guild_id", Snowflake, nullable=False),
-    Column("platform", PlatformName, nullable=False),
-    Column("broadcaster_user_id", UserId, nullable=False),
-    Column("platform_user_id", UserId, nullable=False),
-    Column("username", String(100), nullable=False),
+    *chat_viewer_columns(),
     Column("action", String(16), nullable=False),  # granted, extended, removed, refused, ...
     Column("actor_kind", String(16), nullable=False),  # viewer, discord or system
     Column("actor_id", String(64), nullable=True),

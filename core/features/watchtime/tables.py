@@ -13,14 +13,14 @@ from sqlalchemy import (
     Table,
 )
 
+from core.storage.columns import guild_key, viewer_key
 from core.storage.schema import PlatformName, Snowflake, UserId, UTCDateTime, metadata
 
 watchtime = Table(
     "watchtime",
     metadata,
-    Column("guild_id", Snowflake, primary_key=True, autoincrement=False),
-    Column("platform", PlatformName, primary_key=True),
-    Column("platform_user_id", UserId, primary_key=True),
+    guild_key(),
+    *viewer_key(),
     Column("seconds", BigInteger, nullable=False, server_default="0"),
     Column("last_seen", UTCDateTime, nullable=True),
     # No index on seconds, and on PostgreSQL fillfactor 50 (migration 0008; SQLAlchemy cannot
@@ -49,7 +49,7 @@ watch_presence = Table(
 watch_streams = Table(
     "watch_streams",
     metadata,
-    Column("guild_id", Snowflake, primary_key=True, autoincrement=False),
+    guild_key(),
     Column("platform", PlatformName, primary_key=True),
     Column("broadcaster_user_id", UserId, primary_key=True),
     Column("is_live", Boolean, nullable=False),
@@ -60,13 +60,11 @@ watch_streams = Table(
 watch_settings = Table(
     "watch_settings",
     metadata,
-    Column("guild_id", Snowflake, primary_key=True, autoincrement=False),
+    guild_key(),
     Column("tracking_enabled", Boolean, nullable=False, server_default=sa.true()),
     Column("last_tick_at", UTCDateTime, nullable=True),
     Column("last_tick_seconds", Integer, nullable=True),  # what that tick credited each viewer
 )
-
-# --- Kick connections, OAuth and subscriptions ------------------------------------------------
 
 
 # Each hour's crowd, for the dashboard's charts: the most viewers one tick credited in the hour,
@@ -75,7 +73,7 @@ watch_settings = Table(
 watch_hours = Table(
     "watch_hours",
     metadata,
-    Column("guild_id", Snowflake, primary_key=True, autoincrement=False),
+    guild_key(),
     Column("hour", UTCDateTime, primary_key=True),
     Column("peak_viewers", Integer, nullable=False),
     Column("viewer_seconds", BigInteger, nullable=False),
