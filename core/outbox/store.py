@@ -158,29 +158,19 @@ def finish(
     conn: Connection, effect_id: int, worker: str, state: str, result: str, now: datetime
 ) -> bool:
     """Record a final ``state``; False when the claim was lost to another worker meanwhile."""
-    return _update_claimed(
-        conn,
-        effect_id,
-        worker,
-        state=state,
-        result=result[:RESULT_MAX],
-        finished_at=now,
-        claimed_by=None,
-        claimed_until=None,
+    return _release(
+        conn, effect_id, worker, state=state, result=result[:RESULT_MAX], finished_at=now
     )
 
 
 def retry_at(conn: Connection, effect_id: int, worker: str, when: datetime, reason: str) -> bool:
     """Leave the call pending, due again at ``when``; False when the claim was lost."""
-    return _update_claimed(
-        conn,
-        effect_id,
-        worker,
-        next_attempt_at=when,
-        result=reason[:RESULT_MAX],
-        claimed_by=None,
-        claimed_until=None,
-    )
+    return _release(conn, effect_id, worker, next_attempt_at=when, result=reason[:RESULT_MAX])
+
+
+def _release(conn: Connection, effect_id: int, worker: str, **values: object) -> bool:
+    """Give up ``worker``'s claim on the call, setting ``values``; False when it was lost."""
+    return _update_claimed(conn, effect_id, worker, claimed_by=None, claimed_until=None, **values)
 
 
 def _update_claimed(conn: Connection, effect_id: int, worker: str, **values: object) -> bool:
