@@ -151,43 +151,34 @@ def start(conn: Connection, effect_id: int, worker: str, until: datetime) -> boo
     dies now, the next claim knows the call may have happened. False when the claim passed to
     another worker meanwhile (it waited too long behind its guild's earlier calls): the call
     is then not ``worker``'s to make."""
-    started = conn.execute(
-        sa.update(outbox)
-        .where(outbox.c.id == effect_id, outbox.c.claimed_by == worker, outbox.c.state == PENDING)
-        .values(result=IN_FLIGHT, claimed_until=until)
-    )
-    return started.rowcount == 1
+    return _update_claimed(conn, effect_id, worker, result=IN_FLIGHT, claimed_until=until)
 
 
 def finish(
     conn: Connection, effect_id: int, worker: str, state: str, result: str, now: datetime
 ) -> bool:
     """Record a final ``state``; False when the claim was lost to another worker meanwhile."""
-    updated = conn.execute(
-        sa.update(outbox)
-        .where(outbox.c.id == effect_id, outbox.c.claimed_by == worker, outbox.c.state == PENDING)
-        .values(
-            state=state,
-            result=result[:RESULT_MAX],
-            finished_at=now,
-            claimed_by=None,
-            claimed_until=None,
-        )
+    return _release(
+        conn, effect_id, worker, state=state, result=result[:RESULT_MAX], finished_at=now
     )
-    return updated.rowcount == 1
 
 
 def retry_at(conn: Connection, effect_id: int, worker: str, when: datetime, reason: str) -> bool:
     """Leave the call pending, due again at ``when``; False when the claim was lost."""
+    return _release(conn, effect_id, worker, next_attempt_at=when, result=reason[:RESULT_MAX])
+
+
+def _release(conn: Connection, effect_id: int, worker: str, **values: object) -> bool:
+    """Give up ``worker``'s claim on the call, setting ``values``; False when it was lost."""
+    return _update_claimed(conn, effect_id, worker, claimed_by=None, claimed_until=None, **values)
+
+
+def _update_claimed(conn: Connection, effect_id: int, worker: str, **values: object) -> bool:
+    """Set ``values`` on a pending call ``worker`` still holds; False when it holds it no more."""
     updated = conn.execute(
         sa.update(outbox)
         .where(outbox.c.id == effect_id, outbox.c.claimed_by == worker, outbox.c.state == PENDING)
-        .values(
-            next_attempt_at=when,
-            result=reason[:RESULT_MAX],
-            claimed_by=None,
-            claimed_until=None,
-        )
+        .values(**values)
     )
     return updated.rowcount == 1
 

@@ -15,9 +15,21 @@ from core.events import Platform
 from core.features.guilds import repository
 from core.features.guilds.repository import TrackedChannel
 
-_KICK_SLUG = re.compile(r"^[A-Za-z0-9_-]{1,25}$")
-_TWITCH_LOGIN = re.compile(r"^[a-z0-9_]{1,25}$")
 _USER_ID = re.compile(r"^[0-9]{1,20}$")
+# Per platform: what a channel's name may be, and the words for a name and a user id that are
+# not one.
+_CHANNEL_RULES = {
+    Platform.KICK: (
+        re.compile(r"^[A-Za-z0-9_-]{1,25}$"),
+        "a Kick channel name (letters, digits, - and _, at most 25)",
+        "a Kick user id (a whole number, e.g. 123456789)",
+    ),
+    Platform.TWITCH: (
+        re.compile(r"^[a-z0-9_]{1,25}$"),
+        "a Twitch login (letters, digits and _, at most 25)",
+        "a Twitch user id (a whole number, e.g. 141981764)",
+    ),
+}
 ROUTE_CACHE_SECONDS = 5.0
 
 
@@ -52,38 +64,16 @@ class GuildService:
         ``channel_id`` and ``chatroom_id`` are Kick's internal ids, needed only for Pusher.
         """
         _check_guild_id(guild_id)
-        slug = slug.strip().lower()
-        broadcaster_user_id = str(broadcaster_user_id).strip()
-        if not _KICK_SLUG.match(slug):
-            raise InvalidGuildInput(
-                f"{slug!r} is not a Kick channel name (letters, digits, - and _, at most 25)"
-            )
-        if not _USER_ID.match(broadcaster_user_id):
-            raise InvalidGuildInput(
-                f"{broadcaster_user_id!r} is not a Kick user id (a whole number, e.g. 123456789)"
-            )
-        channel = TrackedChannel(
-            guild_id, Platform.KICK, slug, broadcaster_user_id, channel_id, chatroom_id
-        )
+        slug, user_id = _checked_channel(Platform.KICK, slug, broadcaster_user_id)
+        channel = TrackedChannel(guild_id, Platform.KICK, slug, user_id, channel_id, chatroom_id)
         return self._set_channel(channel)
 
     def set_twitch_channel(self, guild_id: int, login: str, broadcaster_user_id: str) -> GuildView:
         """Tie ``guild_id`` to a Twitch channel (replacing an earlier Twitch one; a Kick channel
         stays) and return the guild. Twitch events for ``broadcaster_user_id`` then reach it."""
         _check_guild_id(guild_id)
-        login = login.strip().lower()
-        broadcaster_user_id = str(broadcaster_user_id).strip()
-        if not _TWITCH_LOGIN.match(login):
-            raise InvalidGuildInput(
-                f"{login!r} is not a Twitch login (letters, digits and _, at most 25)"
-            )
-        if not _USER_ID.match(broadcaster_user_id):
-            raise InvalidGuildInput(
-                f"{broadcaster_user_id!r} is not a Twitch user id (a whole number, e.g. 141981764)"
-            )
-        return self._set_channel(
-            TrackedChannel(guild_id, Platform.TWITCH, login, broadcaster_user_id)
-        )
+        login, user_id = _checked_channel(Platform.TWITCH, login, broadcaster_user_id)
+        return self._set_channel(TrackedChannel(guild_id, Platform.TWITCH, login, user_id))
 
     def _set_channel(self, channel: TrackedChannel) -> GuildView:
         now = self.clock()
@@ -157,3 +147,16 @@ class GuildService:
 def _check_guild_id(guild_id: int) -> None:
     if not 0 < guild_id < 2**63:
         raise InvalidGuildInput(f"{guild_id} is not a Discord server id")
+
+
+def _checked_channel(platform: Platform, name: str, broadcaster_user_id: str) -> tuple[str, str]:
+    """The channel's name (lowercased) and broadcaster id, trimmed, as ``platform`` has them;
+    :class:`InvalidGuildInput` when either cannot be one."""
+    name_pattern, not_a_name, not_a_user_id = _CHANNEL_RULES[platform]
+    name = name.strip().lower()
+    user_id = str(broadcaster_user_id).strip()
+    if not name_pattern.match(name):
+        raise InvalidGuildInput(f"{name!r} is not {not_a_name}")
+    if not _USER_ID.match(user_id):
+        raise InvalidGuildInput(f"{user_id!r} is not {not_a_user_id}")
+    return name, user_id

@@ -10,17 +10,23 @@ simply adds it again.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy.engine import Connection
 
 from core.events import Platform, RewardRedeemed
 from core.features.linking.repository import find_link_by_account
 from core.features.vip import redemptions_repository, repository, texts
+from core.features.vip.decisions import (
+    Decision,
+    decide_extension,
+    decide_new_grant,
+    record_decision,
+    redemption_grant,
+)
 from core.features.vip.discord_calls import queue_kick_redemption
 from core.features.vip.effects import VipEffects
 from core.features.vip.ports import RoleRefused
-from core.features.vip.redemptions import Decision, record_decision, redemption_grant
 from core.features.vip.redemptions_repository import DONE
 from core.features.vip.repository import VipSettings
 
@@ -105,20 +111,11 @@ class KickRoleRedemptions:
         link = find_link_by_account(conn, Platform.KICK, viewer_id) if viewer_id else None
         if viewer_id is None or link is None:
             return Decision("refuse", NOT_LINKED), None
-        duration = timedelta(hours=settings.duration_hours)
         grant = repository.open_grant(conn, guild_id, Platform.KICK, viewer_id)
         if grant is not None:
-            if not settings.is_stacking:
-                return Decision("refuse", "no_stacking"), link.discord_user_id
-            new_expiry = max(grant.expires_at or now, now) + duration
-            if new_expiry > now + timedelta(hours=settings.max_hours):
-                return Decision("refuse", "stack_cap"), link.discord_user_id
-            return Decision("extend", grant=grant, expires_at=new_expiry), link.discord_user_id
-        if settings.max_concurrent is not None and (
-            repository.count_temporary(conn, guild_id, Platform.KICK) >= settings.max_concurrent
-        ):
-            return Decision("refuse", "cap"), link.discord_user_id
-        return Decision("add", expires_at=now + duration), link.discord_user_id
+            return decide_extension(grant, settings, now), link.discord_user_id
+        decision = decide_new_grant(conn, guild_id, Platform.KICK, settings, now)
+        return decision, link.discord_user_id
 
     def _record(
         self,

@@ -12,7 +12,6 @@ an ``adding`` that may have reached Twitch is our own earlier grant, not a perma
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
 
@@ -21,6 +20,13 @@ from sqlalchemy.engine import Connection
 from core.bus.base import NotReady
 from core.events import InvalidEvent, Platform, RewardRedeemed, Viewer
 from core.features.vip import redemptions_repository, repository, texts
+from core.features.vip.decisions import (
+    Decision,
+    decide_extension,
+    decide_new_grant,
+    record_decision,
+    redemption_grant,
+)
 from core.features.vip.effects import VipEffects, log
 from core.features.vip.expiry import track_outside
 from core.features.vip.ports import Refusal, TwitchRefused
@@ -31,7 +37,7 @@ from core.features.vip.redemption_updates import (
     refund_entry,
 )
 from core.features.vip.redemptions_repository import ADDING, DONE, IN_FLIGHT
-from core.features.vip.repository import REDEMPTION, AuditEntry, Grant, VipSettings
+from core.features.vip.repository import REDEMPTION, Grant, VipSettings
 
 GRANTED = "granted"
 REFUSING = "refusing"
@@ -54,16 +60,6 @@ _FINAL_REFUSALS = {
     Refusal.NO_COMMUNITY,
     Refusal.BANNED,
 }
-
-
-@dataclass(frozen=True)
-class Decision:
-    """What to do: ``extend`` an open grant of ours, ``add`` a VIP, or ``refuse`` (reason)."""
-
-    action: str
-    reason: str = ""
-    grant: Grant | None = None
-    expires_at: datetime | None = None
 
 
 class VipRedemptions:
@@ -184,24 +180,14 @@ class VipRedemptions:
         now: datetime,
     ) -> Decision:
         viewer_id = str(event.viewer.platform_user_id)
-        duration = timedelta(hours=settings.duration_hours)
         grant = repository.open_grant(conn, guild_id, event.platform, viewer_id)
         if grant is not None and grant.source == repository.OUTSIDE:
             return Decision("refuse", Refusal.ALREADY_VIP)
         if grant is not None:
-            if not settings.is_stacking:
-                return Decision("refuse", "no_stacking")
-            new_expiry = max(grant.expires_at or now, now) + duration
-            if new_expiry > now + timedelta(hours=settings.max_hours):
-                return Decision("refuse", "stack_cap")
-            return Decision("extend", grant=grant, expires_at=new_expiry)
+            return decide_extension(grant, settings, now)
         if viewer_id == event.broadcaster_user_id:
             return Decision("refuse", "broadcaster")
-        if settings.max_concurrent is not None and (
-            repository.count_temporary(conn, guild_id, event.platform) >= settings.max_concurrent
-        ):
-            return Decision("refuse", "cap")
-        return Decision("add", expires_at=now + duration)
+        return decide_new_grant(conn, guild_id, event.platform, settings, now)
 
     def _record(
         self,
@@ -326,64 +312,3 @@ class VipRedemptions:
             texts.refused_notice(event.viewer.username, reason, is_refunded=is_refunded),
             is_chat=True,
         )
-
-
-def redemption_grant(
-    guild_id: int,
-    event: RewardRedeemed,
-    decision: Decision,
-    viewer_id: str,
-    at: datetime,
-    *,
-    discord_user_id: int | None = None,
-    role_id: int | None = None,
-) -> Grant:
-    """The grant a redemption's ``add`` stores; a Kick one (a temporary role) also names the
-    member and the role."""
-    return Grant(
-        id=0,
-        guild_id=guild_id,
-        platform=event.platform,
-        broadcaster_user_id=event.broadcaster_user_id,
-        platform_user_id=viewer_id,
-        username=event.viewer.username,
-        source=REDEMPTION,
-        granted_at=at,
-        expires_at=decision.expires_at,
-        discord_user_id=discord_user_id,
-        role_id=role_id,
-    )
-
-
-def record_decision(
-    conn: Connection,
-    guild_id: int,
-    event: RewardRedeemed,
-    decision: Decision,
-    viewer_id: str,
-    at: datetime,
-) -> None:
-    """The audit row of a redemption's outcome (granted, extended or refused), and the grant it
-    adds or extends; the same for a Twitch VIP and a Kick role."""
-    action = {"add": "granted", "extend": "extended", "refuse": "refused"}[decision.action]
-    repository.add_audit(
-        conn,
-        AuditEntry(
-            guild_id=guild_id,
-            platform=event.platform,
-            broadcaster_user_id=event.broadcaster_user_id,
-            platform_user_id=viewer_id,
-            username=event.viewer.username,
-            action=action,
-            actor_kind="viewer",
-            actor_id=viewer_id,
-            reason=texts.reason_text(decision.reason) if decision.reason else "redemption",
-            at=at,
-            redemption_id=redemption_key(event),
-            reward_cost=event.cost,
-            previous_expires_at=decision.grant.expires_at if decision.grant else None,
-            new_expires_at=decision.expires_at,
-        ),
-    )
-    if decision.action == "extend" and decision.grant is not None:
-        repository.set_expiry(conn, decision.grant.id, decision.expires_at)

@@ -137,17 +137,26 @@ def guild_blueprint(slug: str, import_name: str, label: str, index: str = "index
     return GuildArea(area, label, f"guild_{slug}.{index}")
 
 
-def require_login():  # type: ignore[no-untyped-def]
+def require_user():  # type: ignore[no-untyped-def]
+    """Any signed-in Discord user (as ``g.user``), their changes limited per minute."""
     user = current_user()
     if user is None:
         return redirect(url_for("public.landing", login="needed"))
     g.user = user
     if request.method == "POST" and not dashboard().write_limit.allow(str(user.id)):
         return error_page(429, "Slow down", "Too many changes in a minute. Wait a moment.")
+    return None
+
+
+def require_login():  # type: ignore[no-untyped-def]
+    """A signed-in user, and on a guild's page one who may manage that guild."""
+    refused = require_user()
+    if refused is not None:
+        return refused
     guild_id = (request.view_args or {}).get("guild_id")
     if guild_id is not None:
         try:
-            allowed = may_manage(user, guild_id)
+            allowed = may_manage(g.user, guild_id)
         except DiscordUnavailable:
             return error_page(502, "Discord did not answer", "Discord did not answer. Try again.")
         if not allowed:

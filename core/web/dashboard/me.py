@@ -29,8 +29,8 @@ from flask import (
 
 from core.events import AccountUnlinked, Platform, Viewer
 from core.web.dashboard import error_page
-from core.web.dashboard.guilds import guild_name
-from core.web.dashboard.state import current_user, dashboard
+from core.web.dashboard.guilds import guild_name, require_user
+from core.web.dashboard.state import dashboard
 
 bp = Blueprint("me", __name__, url_prefix="/me")
 log = logging.getLogger(__name__)
@@ -61,15 +61,7 @@ class GuildData:
     currency: str = "points"
 
 
-@bp.before_request
-def require_login():  # type: ignore[no-untyped-def]
-    user = current_user()
-    if user is None:
-        return redirect(url_for("public.landing", login="needed"))
-    g.user = user
-    if request.method == "POST" and not dashboard().write_limit.allow(str(user.id)):
-        return error_page(429, "Slow down", "Too many changes in a minute. Wait a moment.")
-    return None
+bp.before_request(require_user)
 
 
 def _links() -> list[Any]:

@@ -25,19 +25,23 @@ def twitch_usage(prefix: str) -> str:
     )
 
 
+def _follows(result: TwitchSetupResult) -> str:
+    return (
+        f"{OK} This server now follows the Twitch channel **{inert(result.channel.channel_slug)}**"
+    )
+
+
 def setup_done(result: TwitchSetupResult) -> str:
     return (
-        f"{OK} This server now follows the Twitch channel **{inert(result.channel.channel_slug)}**."
-        " I sent you the link to connect it by DM: the streamer opens it and signs in on "
-        f"Twitch (it works once; {works_until(result.connect_link)})."
+        f"{_follows(result)}. I sent you the link to connect it by DM: the streamer opens it and "
+        f"signs in on Twitch (it works once; {works_until(result.connect_link)})."
     )
 
 
 def setup_done_dms_closed(result: TwitchSetupResult, prefix: str) -> str:
     return (
-        f"{OK} This server now follows the Twitch channel **{inert(result.channel.channel_slug)}**,"
-        " but your DMs are closed to me, so I could not send the link to connect it. Open "
-        f"them and run {prefix}twitch setup again, or use /twitch setup."
+        f"{_follows(result)}, but your DMs are closed to me, so I could not send the link to "
+        f"connect it. Open them and run {prefix}twitch setup again, or use /twitch setup."
     )
 
 

@@ -113,6 +113,13 @@ def done(endpoint: str, guild_id: int, message: str):  # type: ignore[no-untyped
     return redirect(url_for(endpoint, guild_id=guild_id))
 
 
+def back_to(guild_id: int, note: str, anchor: str | None = None):  # type: ignore[no-untyped-def]
+    """After a change: the notice, and back to the area's page (at the section ``anchor`` when
+    given) with a 303, so the browser gets it rather than posting again."""
+    flash(note)
+    return redirect(url_for(".index", guild_id=guild_id, _anchor=anchor), code=303)
+
+
 def whole_number(text: str | None, what: str, low: int, high: int) -> int:
     raw = (text or "").strip()
     if not raw.isdecimal() or not low <= int(raw) <= high:

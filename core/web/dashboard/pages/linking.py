@@ -4,12 +4,13 @@ refusals). Typed role and channel ids are checked against the guild's real ones.
 
 from __future__ import annotations
 
-from flask import flash, redirect, request, url_for
+from flask import request
 
 from core.features.refusals import Refused
 from core.web.dashboard.guilds import guild_blueprint
 from core.web.dashboard.pages._forms import (
     FormRefused,
+    back_to,
     channel_choices,
     checked_channel,
     member_avatars,
@@ -93,5 +94,4 @@ def settings(guild_id: int):  # type: ignore[no-untyped-def]
             typed[name] = text[:30]
     if errors:
         return _show(guild_id, errors=errors, typed=typed)
-    flash("Saved.")
-    return redirect(url_for(".index", guild_id=guild_id), code=303)
+    return back_to(guild_id, "Saved.")

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import current_app, flash, g, redirect, render_template, request, url_for
+from flask import current_app, g, render_template, request
 
 from core.features.raffle.admin import MAX_ADMIN_TICKETS
 from core.features.raffle.draws import MAX_WINNERS
@@ -19,6 +19,7 @@ from core.features.refusals import Refused
 from core.web.dashboard.guilds import guild_blueprint
 from core.web.dashboard.pages._forms import (
     FormRefused,
+    back_to,
     channel_choices,
     channel_refusal,
     member_avatars,
@@ -121,11 +122,6 @@ def _board(raffle: Any, guild_id: int) -> Any:
         return None
 
 
-def _back(guild_id: int, note: str, anchor: str):  # type: ignore[no-untyped-def]
-    flash(note)
-    return redirect(url_for(".index", guild_id=guild_id, _anchor=anchor), code=303)
-
-
 SOURCE_WORDS = {
     "watchtime": "Watching",
     "gift": "Gifted subs",
@@ -194,7 +190,7 @@ def settings(guild_id: int):  # type: ignore[no-untyped-def]
     if errors:
         return _show(guild_id, errors=errors, typed=typed)
     note = f"Saved: {', '.join(changed)}." if changed else "Nothing to change."
-    return _back(guild_id, note, "settings")
+    return back_to(guild_id, note, "settings")
 
 
 def _viewer(text: str) -> dict[str, Any]:
@@ -241,7 +237,7 @@ def tickets(guild_id: int):  # type: ignore[no-untyped-def]
         typed = {k: (form.get(k) or "")[:100] for k in ("viewer", "amount", "action", "reason")}
         return _show(guild_id, errors={field: str(refused)}, typed=typed)
     verb = "Gave" if action == "give" else "Took"
-    return _back(guild_id, f"{verb} {amount:,} tickets; they now have {balance:,}.", "tickets")
+    return back_to(guild_id, f"{verb} {amount:,} tickets; they now have {balance:,}.", "tickets")
 
 
 @AREA.bp.post("/draw")
@@ -260,7 +256,7 @@ def draw(guild_id: int):  # type: ignore[no-untyped-def]
     except Refused as refused:
         typed = {"winners": (form.get("winners") or "")[:10], "prize": form.get("prize", "")[:200]}
         return _show(guild_id, errors={field: str(refused)}, typed=typed)
-    return _back(guild_id, _draw_note(done), "draws")
+    return back_to(guild_id, _draw_note(done), "draws")
 
 
 @AREA.bp.post("/reroll")
@@ -281,7 +277,7 @@ def reroll(guild_id: int):  # type: ignore[no-untyped-def]
     except Refused as refused:
         typed = {"reroll_reason": form.get("reroll_reason", "")[:300]}
         return _show(guild_id, errors={field: str(refused)}, typed=typed)
-    return _back(guild_id, _draw_note(done), "draws")
+    return back_to(guild_id, _draw_note(done), "draws")
 
 
 @AREA.bp.post("/start")
@@ -294,7 +290,7 @@ def start(guild_id: int):  # type: ignore[no-untyped-def]
         return _show(guild_id, errors={"period": str(refused)})
     verb = "is open" if period.is_open else "is scheduled"
     ends = period.ends_at.strftime("%Y-%m-%d %H:%M UTC")
-    return _back(guild_id, f"Raffle period #{period.id} {verb} until {ends}.", "state")
+    return back_to(guild_id, f"Raffle period #{period.id} {verb} until {ends}.", "state")
 
 
 @AREA.bp.post("/end")
@@ -313,7 +309,7 @@ def end(guild_id: int):  # type: ignore[no-untyped-def]
         note = f"Raffle period #{period.id} is closed; its tickets are frozen."
         if closing.draw is not None:
             note += " " + _draw_note(closing.draw)
-    return _back(guild_id, note, "state")
+    return back_to(guild_id, note, "state")
 
 
 def _draw_note(draw) -> str:  # type: ignore[no-untyped-def]

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 from decimal import Decimal, InvalidOperation
 
-from flask import flash, redirect, request, url_for
+from flask import request
 
 from core.features.refusals import Refused
 from core.features.roles.service import MAX_MINUTES
 from core.web.dashboard.guilds import guild_blueprint
 from core.web.dashboard.pages._forms import (
     FormRefused,
+    back_to,
     page,
     role_choices,
     role_colours,
@@ -72,11 +73,6 @@ def _show(
     )
 
 
-def _back(guild_id: int, note: str, anchor: str):  # type: ignore[no-untyped-def]
-    flash(note)
-    return redirect(url_for(".index", guild_id=guild_id, _anchor=anchor), code=303)
-
-
 @AREA.bp.get("/")
 def index(guild_id: int):  # type: ignore[no-untyped-def]
     return _show(guild_id)
@@ -101,7 +97,7 @@ def add(guild_id: int):  # type: ignore[no-untyped-def]
         return _show(guild_id, errors={field: str(refused)}, typed=typed)
     role, hours = _role_called(guild_id, tier.role_id), hours_text(tier.minutes)
     note = f"{role} is now earned after {hours} hours watched."
-    return _back(guild_id, note, "tiers")
+    return back_to(guild_id, note, "tiers")
 
 
 def _role_called(guild_id: int, role_id: int) -> str:
@@ -119,7 +115,7 @@ def remove(guild_id: int):  # type: ignore[no-untyped-def]
     except Refused as refused:
         return _show(guild_id, errors={"remove": str(refused)})
     note = f"{_role_called(guild_id, role_id)} is no longer a watchtime role; members keep it."
-    return _back(guild_id, note, "tiers")
+    return back_to(guild_id, note, "tiers")
 
 
 @AREA.bp.post("/settings")
@@ -147,4 +143,4 @@ def settings(guild_id: int):  # type: ignore[no-untyped-def]
         change(guild_id, value == "on")
     if errors:
         return _show(guild_id, errors=errors)
-    return _back(guild_id, "Saved.", "settings")
+    return back_to(guild_id, "Saved.", "settings")

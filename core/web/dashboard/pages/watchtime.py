@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
 
-from flask import flash, redirect, request, url_for
+from flask import request
 
 from core.events import utc
 from core.web.dashboard.guilds import guild_blueprint
-from core.web.dashboard.pages._forms import page, service
+from core.web.dashboard.pages._forms import back_to, page, service
 
 AREA = guild_blueprint("watchtime", __name__, "Watchtime")
 ORDER = 10
@@ -84,9 +84,9 @@ def tracking(guild_id: int):  # type: ignore[no-untyped-def]
     if wanted not in ("on", "off"):
         return _show(guild_id, errors={"tracking": "Choose on or off."})
     status = watchtime.set_tracking(guild_id, wanted == "on")
-    flash(
+    return back_to(
+        guild_id,
         "Tracking is on: viewers who chat while live earn watchtime."
         if status.enabled
-        else "Tracking is off; the totals so far are kept."
+        else "Tracking is off; the totals so far are kept.",
     )
-    return redirect(url_for(".index", guild_id=guild_id), code=303)
