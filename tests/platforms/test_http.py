@@ -3,10 +3,12 @@ against its fake server, these pin the edges. Waits go to a recording sleep."""
 
 from __future__ import annotations
 
+import ssl
+
 import httpx
 import pytest
 
-from core.platforms.http import Backoff, HttpClient, Retry, retry_after
+from core.platforms.http import Backoff, HttpClient, Retry, retry_after, tls_context
 from tests.support.waiting import RecordingSleep
 
 
@@ -110,3 +112,10 @@ async def test_an_own_client_is_made_at_the_first_request_and_not_after_closing(
     assert idle._client is None
     with pytest.raises(RuntimeError, match="closed"):
         idle._http  # noqa: B018 - a request after aclose() fails as httpx's own would
+
+
+def test_every_client_verifies_certificates_with_one_shared_context() -> None:
+    context = tls_context()
+    assert context is tls_context()  # built once per process
+    assert context.verify_mode == ssl.CERT_REQUIRED
+    assert context.check_hostname

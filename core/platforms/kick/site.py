@@ -12,6 +12,8 @@ from dataclasses import dataclass
 
 import httpx
 
+from core.platforms.http import tls_context
+
 log = logging.getLogger(__name__)
 
 
@@ -25,7 +27,8 @@ class InternalIds:
 async def look_up_internal_ids(site_base_url: str, slug: str) -> InternalIds | None:
     url = f"{site_base_url.rstrip('/')}/api/v2/channels/{slug}"
     try:
-        async with httpx.AsyncClient(timeout=10, headers={"Accept": "application/json"}) as http:
+        headers = {"Accept": "application/json"}
+        async with httpx.AsyncClient(timeout=10, headers=headers, verify=tls_context()) as http:
             response = await http.get(url)
         if response.status_code != 200:
             log.info("Kick's site API answered %s for %s", response.status_code, slug)
