@@ -8,7 +8,7 @@ from pathlib import Path
 
 from core.config import load_settings
 from core.runtime import Runtime
-from tests.conftest import TEST_FERNET_KEY
+from tests.conftest import TEST_FERNET_KEY, with_migrated_sqlite
 from tests.fakes.kick_server import CLIENT_ID, CLIENT_SECRET, FakeKick
 
 BOT_URL = "http://bot.test"
@@ -34,6 +34,6 @@ def runtime_on_fake_kick(
         "KICK_PUSHER_ENABLED": "false",
         **overrides,
     }
-    runtime = Runtime(load_settings(values, env_file=None), clock=clock)
+    runtime = Runtime(with_migrated_sqlite(load_settings(values, env_file=None)), clock=clock)
     runtime.migrate()
     return runtime

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import functools
 import hashlib
 import json
 import secrets
@@ -165,6 +166,14 @@ def _rfc3339(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+@functools.cache
+def _webhook_key_pair() -> tuple[RSAPrivateKey, str]:
+    """The key pair every fake Kick in this process signs its webhooks with: making a 2048-bit
+    RSA key takes about 80 ms of CPU, and no test wants two fakes with different keys (a test
+    of a wrong signature makes its own stranger's key)."""
+    return generate_key_pair()
+
+
 class FakeKick(ThreadedServer, Scripted["RecordedRequest"]):
     """``user_id``/``username`` are the user who consents at ``/oauth/authorize`` (a channel with
     that slug is created for them). ``redirect_uris`` are the app's registered redirect URLs
@@ -209,7 +218,6 @@ class FakeKick(ThreadedServer, Scripted["RecordedRequest"]):
         self.tokens: dict[str, IssuedToken] = {}
         self.codes: dict[str, AuthorizationCode] = {}
         self._start_script()
-        self._keys: tuple[RSAPrivateKey, str] | None = None
 
         self.add_channel(username, user_id)
 
@@ -472,10 +480,7 @@ class FakeKick(ThreadedServer, Scripted["RecordedRequest"]):
         return body, {**headers, "Content-Type": "application/json"}
 
     def _key_pair(self) -> tuple[RSAPrivateKey, str]:
-        with self._lock:
-            if self._keys is None:
-                self._keys = generate_key_pair()
-            return self._keys
+        return _webhook_key_pair()
 
     # Plumbing
 

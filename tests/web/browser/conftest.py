@@ -24,7 +24,7 @@ from core.config import load_settings
 from core.runtime import Runtime
 from core.web.dashboard import Dashboard
 from core.web.dashboard.config import ProofFiles
-from tests.conftest import TEST_FERNET_KEY
+from tests.conftest import TEST_FERNET_KEY, with_migrated_sqlite
 from tests.fakes.discord_oauth import CLIENT_ID, CLIENT_SECRET, FakeDiscordOAuth
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
@@ -172,7 +172,7 @@ def site(tmp_path, discord, site_settings) -> Iterator[DashboardSite]:
         "OPERATOR_CONTACT": "privacy@operator.example",
         **site_settings,
     }
-    runtime = Runtime(load_settings(values, env_file=None))
+    runtime = Runtime(with_migrated_sqlite(load_settings(values, env_file=None)))
     runtime.migrate()
     services = runtime.web_services()
     assert services.dashboard is not None

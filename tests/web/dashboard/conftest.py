@@ -16,7 +16,7 @@ from core.config import load_settings
 from core.runtime import Runtime
 from core.web.dashboard import Dashboard
 from core.web.dashboard.security import CSRF_FIELD
-from tests.conftest import TEST_FERNET_KEY
+from tests.conftest import TEST_FERNET_KEY, with_migrated_sqlite
 from tests.fakes.discord_oauth import CLIENT_ID, CLIENT_SECRET, MANAGE_GUILD, FakeDiscordOAuth
 
 GUILD = 111111111111111111
@@ -80,7 +80,7 @@ def site(tmp_path, discord) -> Iterator[Site]:
         "DISCORD_API_BASE_URL": discord.api_base_url,
         "DISCORD_OAUTH_BASE_URL": discord.oauth_base_url,
     }
-    runtime = Runtime(load_settings(values, env_file=None))
+    runtime = Runtime(with_migrated_sqlite(load_settings(values, env_file=None)))
     runtime.migrate()
     runtime.guilds.ensure_guild(GUILD, "Managed")
     runtime.guilds.ensure_guild(OTHER_GUILD, "Other")
