@@ -50,6 +50,18 @@ def test_an_up_to_date_database_is_told_without_reading_the_migration_files_agai
     assert pending_migrations(engine) == []
 
 
+def test_migrating_an_up_to_date_database_reads_no_migration_file(engine, monkeypatch):
+    """Every process migrates at start: on an up-to-date database that is one query."""
+    migrate(engine)
+
+    def read_again(config):  # type: ignore[no-untyped-def]
+        raise AssertionError("the migration files were read again")
+
+    monkeypatch.setattr(db.ScriptDirectory, "from_config", read_again)
+    migrate(engine)
+    assert pending_migrations(engine) == []
+
+
 def test_fresh_database_reports_pending_migrations(database_url):
     fresh = create_engine(database_url)
     try:
