@@ -82,53 +82,15 @@ def redis_url(_servers: ExitStack) -> str:
     return _service_or_skip(services.redis_server, "TEST_REDIS_URL", _servers)
 
 
-def _fresh_postgres_database(
-    server_url: str, template: str | None = None, *, for_this_test: bool = False
-) -> str:
-    """A new database on the server: empty, or a copy of ``template`` (a database name).
-    ``for_this_test``: dropped once the running test and its fixtures are done, so a worker's
-    server keeps only what its running test uses (each copy is about 10 MB on disk)."""
+def _fresh_postgres_database(server_url: str, template: str | None = None) -> str:
+    """A new database on the server: empty, or a copy of ``template`` (a database name)."""
     admin = sa.create_engine(server_url, isolation_level="AUTOCOMMIT")
     name = f"sk_{uuid.uuid4().hex[:12]}"
-    copy_of = f' TEMPLATE "{template}"{_copy_strategy(admin)}' if template else ""
+    copy_of = f' TEMPLATE "{template}"' if template else ""
     with admin.connect() as conn:
         conn.execute(sa.text(f'CREATE DATABASE "{name}"{copy_of}'))
     admin.dispose()
-    if for_this_test:
-        _DROP_AFTER_TEST.append((server_url, name))
     return _database_url(server_url, name)
-
-
-_DROP_AFTER_TEST: list[tuple[str, str]] = []
-
-
-def _copy_strategy(admin: sa.Engine) -> str:
-    """PostgreSQL 15 copies a template through the WAL by default; copying its files is about
-    twice as fast for a database this small (the servers the tests start run without fsync)."""
-    with admin.connect() as conn:
-        version = conn.execute(sa.text("SHOW server_version_num")).scalar_one()
-    return " STRATEGY FILE_COPY" if int(version) >= 150000 else ""
-
-
-@pytest.hookimpl(wrapper=True)
-def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None):  # type: ignore[no-untyped-def]
-    """After a test's fixtures are torn down (its runtimes and engines closed), its databases go."""
-    try:
-        return (yield)
-    finally:
-        while _DROP_AFTER_TEST:
-            _drop_database(*_DROP_AFTER_TEST.pop())
-
-
-def _drop_database(server_url: str, name: str) -> None:
-    admin = sa.create_engine(server_url, isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    except sa.exc.SQLAlchemyError:
-        pass  # the server is gone (a test stopped it): its files go with it
-    finally:
-        admin.dispose()
 
 
 def _database_url(server_url: str, name: str) -> str:
@@ -163,8 +125,7 @@ def sqlite_template() -> Path:
 def migrated_postgres_url(request: pytest.FixtureRequest) -> str:
     """The URL of a new migrated PostgreSQL database (skips where there is no server)."""
     server_url = request.getfixturevalue("postgres_url")
-    template = request.getfixturevalue("_postgres_template")
-    return _fresh_postgres_database(server_url, template, for_this_test=True)
+    return _fresh_postgres_database(server_url, request.getfixturevalue("_postgres_template"))
 
 
 def migrated_sqlite_file(path: Path) -> Path:
@@ -194,7 +155,7 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """A fresh, empty database URL: once on SQLite, once on PostgreSQL."""
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / SQLITE_FILE}"
-    return _fresh_postgres_database(request.getfixturevalue("postgres_url"), for_this_test=True)
+    return _fresh_postgres_database(request.getfixturevalue("postgres_url"))
 
 
 @pytest.fixture(params=BACKENDS)
