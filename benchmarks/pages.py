@@ -42,6 +42,7 @@ from benchmarks import pages_seed
 from benchmarks.report import Report, fmt, say
 from benchmarks.system import OtherLoad
 from benchmarks.watchtime import postgres_database
+from core.features.schema import migrate
 from core.storage import db
 from tests.fakes.discord_oauth import CLIENT_ID, CLIENT_SECRET, MANAGE_GUILD, FakeDiscordOAuth
 
@@ -140,7 +141,7 @@ def seed(url: str, viewers: int) -> pages_seed.Seeded:
     """Migrate the new database and fill it (benchmarks/pages_seed.py)."""
     engine = db.create_engine(url)
     try:
-        db.migrate(engine)
+        migrate(engine)
         return pages_seed.fill(engine, viewers)
     finally:
         engine.dispose()

@@ -14,6 +14,7 @@ from benchmarks import raffle, raffle_close
 from benchmarks.interleave import MIN_ROUNDS, figures_text, load_text
 from benchmarks.raffle import Figures
 from benchmarks.watchtime import postgres_database
+from core.features.schema import migrate
 from core.storage import db
 
 AWARDS_SHARE_OF_BARE = 0.5
@@ -55,7 +56,7 @@ def run(args: argparse.Namespace, pg_url: str, say: Callable[[str], None]) -> di
     with postgres_database(pg_url) as url:
         engine = db.create_engine(url)
         try:
-            db.migrate(engine)
+            migrate(engine)
             rounds = max(MIN_ROUNDS, args.award_rounds)
             say(
                 f"raffle awards: {args.awards:,} one at a time, {args.award_batch:,} at once; "

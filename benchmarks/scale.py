@@ -40,7 +40,8 @@ from benchmarks.scale_seed import HOUR_TICKETS, T
 from benchmarks.scale_worker import Plan, ProcessFigures, work
 from benchmarks.system import OtherLoad
 from benchmarks.watchtime import postgres_database
-from core.storage.db import create_engine, migrate
+from core.features.schema import migrate
+from core.storage.db import create_engine
 
 TARGET_CPU_MS_PER_GUILD = 0.5
 INTERVAL_SECONDS = 60.0

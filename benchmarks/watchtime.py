@@ -32,6 +32,7 @@ from sqlalchemy.engine import Connection, Engine
 from benchmarks.system import OtherLoad
 from core.config import WatchtimeSettings
 from core.features.guilds.service import GuildService
+from core.features.schema import migrate
 from core.features.viewers.tables import viewers
 from core.features.watchtime import repository
 from core.features.watchtime.service import WatchtimeService
@@ -188,7 +189,7 @@ def run_postgres(server_url: str, count: int, runs: int, *, former: bool = False
     with postgres_database(server_url) as url:
         engine = db.create_engine(url)
         try:
-            db.migrate(engine)
+            migrate(engine)
             if not former:
                 return measure(engine, "PostgreSQL", count, runs)
             with former_tick(engine):
@@ -247,7 +248,7 @@ def run_sqlite(folder: Path, count: int, runs: int) -> TickFigures:
     path = folder / f"watchtime-{count}.sqlite3"
     engine = db.create_engine(f"sqlite:///{path}")
     try:
-        db.migrate(engine)
+        migrate(engine)
         return measure(engine, "SQLite", count, runs)
     finally:
         engine.dispose()

@@ -25,6 +25,7 @@ from core.discord_bot.gateway import DiscordGateway
 from core.events import Event, Platform, system_clock
 from core.features.chat_commands.ports import ChatSender
 from core.features.guilds.service import GuildService
+from core.features.schema import migrate
 from core.features.watchtime.service import TickResult
 from core.guild_ticks import GuildTicks
 from core.health import Check, HealthReport, run_check, webhooks_check
@@ -193,7 +194,7 @@ class Runtime(FeatureServices):
     # --- storage and health ------------------------------------------------------------------
 
     def migrate(self) -> None:
-        db.migrate(self.engine)
+        migrate(self.engine)
 
     def health(self) -> HealthReport:
         def database() -> str:

@@ -24,7 +24,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from core.config import Settings
-from core.storage.db import create_engine, migrate, sqlite_url
+from core.features.schema import migrate
+from core.storage.db import create_engine, sqlite_url
 from tests import services
 
 IS_CI = os.environ.get("CI", "").lower() == "true"

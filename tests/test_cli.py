@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -125,6 +126,30 @@ def test_health_fails_on_an_unmigrated_database(cli_env):
     result = cli(cli_env, "health")
     assert result.returncode == 1
     assert "migration(s) pending: run 'python setup_database.py'" in result.stdout
+
+
+def test_a_database_from_before_the_squash_is_refused_in_one_line_and_left_alone(cli_env):
+    """A database at migration 0017 (made before the history was squashed at 0032) is told the
+    way through the last commit with the whole history, by migrate and by health alike."""
+    data = Path(cli_env["DATA_DIR"])
+    data.mkdir()
+    database = data / "streamkeeper.sqlite3"
+    with sqlite3.connect(database) as conn:
+        conn.execute("CREATE TABLE alembic_version (version_num VARCHAR(32) PRIMARY KEY)")
+        conn.execute("INSERT INTO alembic_version VALUES ('0017')")
+    migrated, health = cli(cli_env, "migrate"), cli(cli_env, "health")
+    assert migrated.returncode == 1
+    assert "Traceback" not in migrated.stderr
+    said = migrated.stderr.splitlines()[-1]  # after the warnings of the secrets it made
+    assert "schema is at migration 0017, older than this version upgrades from (0032)" in said
+    assert "'git checkout d72efbf84896 && make migrate'" in said
+    assert health.returncode == 1
+    assert "at migration 0017" in health.stdout
+    with sqlite3.connect(database) as conn:
+        assert conn.execute("SELECT name FROM sqlite_master").fetchall() == [
+            ("alembic_version",),
+            ("sqlite_autoindex_alembic_version_1",),
+        ]
 
 
 def test_a_twitch_eventsub_secret_twitch_would_refuse_stops_the_start(cli_env):

@@ -1,7 +1,8 @@
 """The database engine, transactions and migrations.
 
 SQLAlchemy Core on SQLite (the embedded default, a file under ``data/`` in WAL mode) or
-PostgreSQL. The same Alembic migrations build both.
+PostgreSQL. A new database is built from the declared tables; the same Alembic migrations carry
+an existing one forward on both.
 """
 
 from __future__ import annotations
@@ -209,40 +210,80 @@ def _alembic_config(conn: Connection) -> Config:
     return config
 
 
+# The newest commit whose migrations start at the first schema (0001): a database older than
+# the baseline steps through it (see SchemaTooOld).
+LAST_FULL_CHAIN = "d72efbf848969067ec6a00db902bc4747bfd7129"
+
+
+class SchemaTooOld(DatabaseUnavailable):
+    """The database answers, but its schema predates the baseline this version upgrades from."""
+
+
 @functools.cache
-def _script_heads() -> frozenset[str]:
-    """The newest migrations, read from their files once per process: the dashboard's overview
-    runs the health check at each view, and reading every file took most of its time (issue
-    27). The files do not change under a running process."""
+def _script() -> tuple[frozenset[str], frozenset[str]]:
+    """The migrations' revisions and the newest of them, read from their files once per process:
+    the dashboard's overview runs the health check at each view, and reading every file took
+    most of its time (issue 27). The files do not change under a running process."""
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
-    return frozenset(ScriptDirectory.from_config(config).get_heads())
+    script = ScriptDirectory.from_config(config)
+    revisions = frozenset(rev.revision for rev in script.walk_revisions())
+    return revisions, frozenset(script.get_heads())
 
 
-def migrate(engine: Engine, to: str = "head") -> None:
-    """Bring the schema to the newest migration (or revision ``to``, for tests of a migration's
-    data). Safe to run again and from several processes; an up-to-date database costs one query
-    (every process migrates at start; the files are read once per process)."""
+def migrate(engine: Engine, schema: sa.MetaData) -> None:
+    """Bring the database to the newest schema, ``schema`` (every declared table). Safe to run
+    again and from several processes; an up-to-date database costs one query (every process
+    migrates at start; the files are read once per process).
+
+    A new, empty database is built from ``schema`` and marked as at the newest migration;
+    migrations only carry an existing database forward (Alembic's "building an up to date
+    database from scratch"). Raises :class:`SchemaTooOld` for a database older than the
+    baseline."""
     ping(engine)
     with engine.begin() as conn:
         if conn.dialect.name == "postgresql":
             conn.execute(sa.text("SELECT pg_advisory_xact_lock(:id)"), {"id": _MIGRATION_LOCK_ID})
-        current = MigrationContext.configure(conn).get_current_heads()
-        if to == "head" and set(current) == _script_heads():
+        current = set(MigrationContext.configure(conn).get_current_heads())
+        revisions, heads = _script()
+        if current == heads:
             return
-        command.upgrade(_alembic_config(conn), to)
+        config = _alembic_config(conn)
+        if not current and not sa.inspect(conn).get_table_names():
+            schema.create_all(conn)
+            command.stamp(config, "head")
+            return
+        _refuse_unknown(current, revisions)
+        command.upgrade(config, "head")
+
+
+def _refuse_unknown(current: set[str], revisions: frozenset[str]) -> None:
+    if not current:
+        raise SchemaTooOld(
+            "The database has tables but no record of its migrations: point DATABASE_URL at "
+            "StreamKeeper's own database, or at a new empty one."
+        )
+    unknown = sorted(current - revisions)
+    if unknown:
+        raise SchemaTooOld(
+            f"The database's schema is at migration {', '.join(unknown)}, older than this "
+            f"version upgrades from ({min(revisions)}). Upgrade it in two steps: "
+            f"'git checkout {LAST_FULL_CHAIN[:12]} && make migrate', then come back to this "
+            "version and run 'make migrate' again."
+        )
 
 
 def pending_migrations(engine: Engine) -> list[str]:
-    """Revisions the database has not had yet (empty when it is up to date)."""
+    """Revisions the database has not had yet (empty when it is up to date); raises
+    :class:`SchemaTooOld` for a database this version cannot upgrade."""
     with engine.connect() as conn:
-        current = MigrationContext.configure(conn).get_current_heads()
-        if set(current) == _script_heads():
+        current = set(MigrationContext.configure(conn).get_current_heads())
+        revisions, heads = _script()
+        if current == heads:
             return []
+        if current:
+            _refuse_unknown(current, revisions)
         script = ScriptDirectory.from_config(_alembic_config(conn))
-        heads = script.get_heads()
-        if set(current) == set(heads):
-            return []
         return [rev.revision for rev in script.iterate_revisions(heads, current or "base")]
 
 

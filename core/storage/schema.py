@@ -14,13 +14,16 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
+    DDL,
     BigInteger,
     DateTime,
     Dialect,
     Integer,
     MetaData,
     String,
+    Table,
     TypeDecorator,
+    event,
 )
 
 from core.events import utc
@@ -56,3 +59,12 @@ metadata = MetaData(
         "pk": "pk_%(table_name)s",
     }
 )
+
+
+def keep_pages_free(table: Table, fillfactor: int) -> Table:
+    """``table`` created on PostgreSQL with ``fillfactor`` percent of each page filled, the rest
+    left free, so an update's new row version stays on its page (a HOT update, which touches no
+    index). SQLAlchemy 2.0 cannot declare a table's storage parameters; SQLite has none."""
+    ddl = DDL(f"ALTER TABLE {table.name} SET (fillfactor = {fillfactor})")
+    event.listen(table, "after_create", ddl.execute_if(dialect="postgresql"))
+    return table

@@ -1,15 +1,17 @@
 import os
 from pathlib import Path
 
+import pytest
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
-from core.features.schema import all_tables
+from core.features.schema import all_tables, migrate
 from core.storage import db
 from core.storage.db import (
+    LAST_FULL_CHAIN,
+    SchemaTooOld,
     create_engine,
-    migrate,
     normalize_url,
     pending_migrations,
     sqlite_url,
@@ -17,10 +19,11 @@ from core.storage.db import (
 
 metadata = all_tables()
 
+BASELINE = Path(__file__).with_name("baseline")
 VERSIONS = Path(__file__).parents[2] / "core" / "storage" / "migrations" / "versions"
 
 
-def test_migrations_build_exactly_the_declared_tables(engine):
+def _differences(engine: sa.Engine) -> list:  # type: ignore[type-arg]
     # Server defaults are compared on PostgreSQL: on SQLite, alembic reads back an empty
     # string default ('') as differing from the declared "" (eight false alarms).
     compare_defaults = engine.dialect.name == "postgresql"
@@ -28,8 +31,84 @@ def test_migrations_build_exactly_the_declared_tables(engine):
         context = MigrationContext.configure(
             conn, opts={"compare_server_default": compare_defaults}
         )
-        differences = compare_metadata(context, metadata)
-    assert differences == []
+        return compare_metadata(context, metadata)
+
+
+def _load_baseline(engine: sa.Engine) -> None:
+    """The database as the squash found it: the 0032 schema, recorded as at 0032."""
+    sql = (BASELINE / f"0032.{engine.dialect.name}.sql").read_text()
+    statements = [part for part in sql.split(";\n") if part.strip(" \n-")]
+    with engine.begin() as conn:
+        for statement in statements:
+            conn.exec_driver_sql(statement)
+    _record_revision(engine, "0032")
+
+
+def _record_revision(engine: sa.Engine, revision: str) -> None:
+    with engine.begin() as conn:
+        conn.exec_driver_sql("CREATE TABLE alembic_version (version_num VARCHAR(32) PRIMARY KEY)")
+        conn.execute(sa.text("INSERT INTO alembic_version VALUES (:r)"), {"r": revision})
+
+
+def test_a_new_database_is_built_with_exactly_the_declared_tables(engine):
+    assert _differences(engine) == []
+
+
+def test_migrations_bring_a_baseline_database_to_exactly_the_declared_tables(database_url):
+    """The check that catches a table changed without a migration: a database made before the
+    squash (0032) migrated to the newest revision must hold what the tables declare."""
+    engine = create_engine(database_url)
+    try:
+        _load_baseline(engine)
+        migrate(engine)
+        assert pending_migrations(engine) == []
+        assert _differences(engine) == []
+    finally:
+        engine.dispose()
+
+
+def test_a_declared_column_without_a_migration_fails_the_baseline_check(database_url):
+    """The check above can fail: a column the tables declare and no migration adds is found."""
+    engine = create_engine(database_url)
+    try:
+        _load_baseline(engine)
+        with engine.begin() as conn:
+            conn.exec_driver_sql("ALTER TABLE guilds DROP COLUMN created_at")
+        assert [d[0] for d in _differences(engine)] == ["add_column"]
+    finally:
+        engine.dispose()
+
+
+def test_a_database_older_than_the_baseline_is_refused_with_the_way_through(database_url):
+    engine = create_engine(database_url)
+    try:
+        _record_revision(engine, "0017")
+        for attempt in (migrate, pending_migrations):
+            with pytest.raises(SchemaTooOld) as refused:
+                attempt(engine)
+            message = str(refused.value)
+            assert "at migration 0017" in message
+            assert f"git checkout {LAST_FULL_CHAIN[:12]} && make migrate" in message
+        with engine.connect() as conn:  # nothing was created or changed
+            assert sa.inspect(conn).get_table_names() == ["alembic_version"]
+            assert conn.exec_driver_sql("SELECT version_num FROM alembic_version").all() == [
+                ("0017",)
+            ]
+    finally:
+        engine.dispose()
+
+
+def test_a_database_with_tables_but_no_migration_record_is_left_alone(database_url):
+    engine = create_engine(database_url)
+    try:
+        with engine.begin() as conn:
+            conn.exec_driver_sql("CREATE TABLE someone_elses (id INTEGER PRIMARY KEY)")
+        with pytest.raises(SchemaTooOld, match="no record of its migrations"):
+            migrate(engine)
+        with engine.connect() as conn:
+            assert sa.inspect(conn).get_table_names() == ["someone_elses"]
+    finally:
+        engine.dispose()
 
 
 def test_migrate_twice_is_harmless(engine):
@@ -65,9 +144,10 @@ def test_migrating_an_up_to_date_database_reads_no_migration_file(engine, monkey
 def test_fresh_database_reports_pending_migrations(database_url):
     fresh = create_engine(database_url)
     try:
-        # Newest first, down to the first, one step per numbered file.
-        count = len(list(VERSIONS.glob("0*.py")))
-        assert pending_migrations(fresh) == [f"{n:04d}" for n in range(count, 0, -1)]
+        # Newest first, down to the baseline, one step per numbered file.
+        numbers = sorted((path.name[:4] for path in VERSIONS.glob("0*.py")), reverse=True)
+        assert numbers[-1] == "0032"
+        assert pending_migrations(fresh) == numbers
     finally:
         fresh.dispose()
 

@@ -17,7 +17,7 @@ from sqlalchemy import (
 )
 
 from core.storage.columns import guild_key, viewer_columns, viewer_key
-from core.storage.schema import BigId, Snowflake, UTCDateTime, metadata
+from core.storage.schema import BigId, Snowflake, UTCDateTime, keep_pages_free, metadata
 
 raffle_settings = Table(
     "raffle_settings",
@@ -97,16 +97,18 @@ raffle_ledger = Table(
 )
 
 
+# Updated at every conversion: tickets are not indexed, so an update touches no index and,
+# with a fifth of each page free, stays on its page (HOT); the leaderboard reads one period
+# through the key.
 raffle_balances = Table(
     "raffle_balances",
     metadata,
     Column("period_id", BigInteger, primary_key=True, autoincrement=False),
     *viewer_key(),
     Column("guild_id", Snowflake, nullable=False),
-    # Not indexed (migration 0014), so updates touch no index and stay HOT (fillfactor 80 on
-    # PostgreSQL, as raffle_watch_progress); the leaderboard reads one period through the key.
     Column("tickets", BigInteger, nullable=False),
 )
+keep_pages_free(raffle_balances, fillfactor=80)
 
 
 # Written by the close: per eligible participant, the end (exclusive) of its ticket range in
@@ -131,6 +133,7 @@ raffle_watch_progress = Table(
     Column("baseline_seconds", BigInteger, nullable=False),  # watchtime total when it opened
     Column("hours_awarded", Integer, nullable=False, server_default="0"),
 )
+keep_pages_free(raffle_watch_progress, fillfactor=80)  # updated at every conversion too
 
 
 raffle_gifts = Table(

@@ -179,7 +179,7 @@ def test_two_processes_spending_at_once_never_overspend(backend, tmp_path, reque
     if backend == "sqlite":
         url = f"sqlite:///{tmp_path / 'p.sqlite3'}"
         engine = create_engine(url)
-        from core.storage.db import migrate
+        from core.features.schema import migrate
 
         migrate(engine)
     else:
