@@ -88,15 +88,18 @@ def page(browser, request, tmp_path):  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture
-def shot(tmp_path):  # type: ignore[no-untyped-def]
-    """Screenshot a page into the test's temp dir, and into $SCREENSHOT_DIR when it is set and
-    ``keep`` (how docs/dashboard-*.png and docs/screenshots/ were made: ``make screenshots``)."""
+def shot():  # type: ignore[no-untyped-def]
+    """Screenshot a page into $SCREENSHOT_DIR when it is set and ``keep`` (how
+    docs/dashboard-*.png and docs/screenshots/ are made: ``make screenshots``), else nowhere: no
+    test reads them, and a full-page screenshot is the browser's dearest step (a failing test's
+    page is still kept, as ``failure.png``)."""
 
-    def take(page, name: str, *, keep: bool = True) -> Path:  # type: ignore[no-untyped-def]
-        path = tmp_path / f"{name}.png"
+    def take(page, name: str, *, keep: bool = True) -> Path | None:  # type: ignore[no-untyped-def]
+        folder = os.environ.get("SCREENSHOT_DIR")
+        if not (keep and folder):
+            return None
+        path = Path(folder, f"{name}.png")
         page.screenshot(path=str(path), full_page=True)
-        if keep and os.environ.get("SCREENSHOT_DIR"):
-            Path(os.environ["SCREENSHOT_DIR"], f"{name}.png").write_bytes(path.read_bytes())
         return path
 
     return take
