@@ -40,8 +40,8 @@ BROWSER_TESTS = Path(__file__).parent / "web" / "browser"
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Mark the tests that drive Chromium ``browser`` and those that start ``python -m core``
-    processes (``cli_env``) ``slow``; ``make test-fast`` skips both. Start the slow ones first:
-    a minute-long test handed out last keeps the whole run waiting."""
+    processes (``cli_env``) ``slow``; ``make test-fast`` skips both. Then order them for
+    pytest-xdist (:func:`_spread_the_slow_ones`)."""
     skip = pytest.mark.skip(reason="make test-fast: no browser (make test runs it)")
     for item in items:
         if item.path.is_relative_to(BROWSER_TESTS):
@@ -50,7 +50,51 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
                 item.add_marker(skip)
         if "cli_env" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.slow)
-    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+    workerinput = getattr(config, "workerinput", None)
+    workers = int(workerinput["workercount"]) if workerinput else 1
+    items[:] = _spread_the_slow_ones(items, workers)
+
+
+def _expected_seconds(item: pytest.Item) -> float:
+    """A rough guess of a slow test's length, for :func:`_spread_the_slow_ones`: the kill runs
+    take one to two minutes, a browser test some seconds, a test of processes some more."""
+    if item.path.name.startswith("test_durability"):
+        return 90.0
+    return 8.0 if item.get_closest_marker("browser") else 12.0
+
+
+def _spread_the_slow_ones(items: list[pytest.Item], workers: int) -> list[pytest.Item]:
+    """The tests in the order that keeps every worker busy to the end.
+
+    pytest-xdist's ``worksteal`` hands each worker one contiguous share of this list, and an idle
+    worker then takes the second half of the longest queue left. So each share starts with its
+    part of the slow tests (whole files, the longest first, each to the share with the least so
+    far: a module's browser stays one launch), and ends with fast ones, which are what gets
+    taken. With all the slow tests at the front, one worker ran them all, one after another,
+    for the whole run."""
+    slow_files: dict[Path, list[pytest.Item]] = {}
+    fast = []
+    for item in items:
+        if item.get_closest_marker("slow"):
+            slow_files.setdefault(item.path, []).append(item)
+        else:
+            fast.append(item)
+    shares: list[list[pytest.Item]] = [[] for _ in range(workers)]
+    loads = [0.0] * workers
+    by_length = sorted(slow_files.values(), key=lambda f: -sum(map(_expected_seconds, f)))
+    for tests in by_length:
+        least = loads.index(min(loads))
+        shares[least] += tests
+        loads[least] += sum(map(_expected_seconds, tests))
+    # Fill the shares with the fast tests, in order, up to the sizes xdist will cut.
+    start = 0
+    ordered: list[pytest.Item] = []
+    for index, share in enumerate(shares):
+        size = (len(items) - len(ordered)) // (workers - index)
+        take = max(0, size - len(share))
+        ordered += share + fast[start : start + take]
+        start += take
+    return ordered + fast[start:]
 
 
 def _service_or_skip(start, env_name: str, stack: ExitStack) -> str:
