@@ -11,9 +11,14 @@ code exports the very same bytes.
 
 from __future__ import annotations
 
+import atexit
+import functools
 import hashlib
 import json
+import shutil
+import sqlite3
 import sys
+import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -22,6 +27,9 @@ from sqlalchemy.engine import Engine
 from core.events import Viewer
 from core.features.raffle.ports import BeaconInfo, BeaconRound
 from core.features.raffle.service import RaffleService
+from core.features.schema import migrate
+from core.storage.db import create_engine
+from tests.conftest import sqlite_template
 from tests.fakes.beacon_server import GENESIS
 from tests.features.raffle.support import (
     GUILD,
@@ -64,8 +72,42 @@ class FixedBeacon:
 def build(engine: Engine) -> tuple[RaffleService, int]:
     """Run the month on a fresh, migrated database; return the service and the period id."""
     clock = Clock(datetime(2026, 3, 10, 12, 0, tzinfo=UTC))
+    return _service(engine, clock), _run_month(engine, clock)
+
+
+def built(engine: Engine) -> tuple[RaffleService, int]:
+    """:func:`build`'s month on ``engine`` (a migrated, empty SQLite database), copied from the
+    one this process built first: the month takes a second to build, and each test of the
+    raffle pages wants one of its own. The service is a new one, with the clock where the
+    month left it."""
+    template, period_id, end = _month_on_file()
+    with sqlite3.connect(template) as source, engine.connect() as conn:
+        source.backup(conn.connection.driver_connection)
+    return _service(engine, Clock(end)), period_id
+
+
+@functools.cache
+def _month_on_file() -> tuple[Path, int, datetime]:
+    folder = Path(tempfile.mkdtemp(prefix="streamkeeper-month-"))
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    path = shutil.copyfile(sqlite_template(), folder / "month.sqlite3")
+    engine = create_engine(f"sqlite:///{path}")
+    try:
+        clock = Clock(datetime(2026, 3, 10, 12, 0, tzinfo=UTC))
+        period_id = _run_month(engine, clock)
+    finally:
+        engine.dispose()  # the last connection checkpoints the WAL: the file is the database
+    return path, period_id, clock()
+
+
+def _service(engine: Engine, clock: Clock) -> RaffleService:
     raffle = make_service(engine, clock)
     raffle.draws.beacon = FixedBeacon(clock)
+    return raffle
+
+
+def _run_month(engine: Engine, clock: Clock) -> int:
+    raffle = _service(engine, clock)
     for n in range(12):
         add_viewer(engine, f"u{n}", f"viewer{n}", discord_id=100 + n)
     add_viewer(engine, "n\u00fc", "n\u00fcrnberger", discord_id=200)
@@ -112,7 +154,7 @@ def build(engine: Engine) -> tuple[RaffleService, int]:
     first = raffle.draws.request(GUILD, actor_id=1, winners=3, prize="a hoodie")
     clock.advance(minutes=1)
     raffle.draws.reroll(GUILD, actor_id=1, draw_id=first.id, reason="no answer \u2013 ask again")
-    return raffle, first.period_id
+    return first.period_id
 
 
 def export_bytes(raffle: RaffleService, period_id: int) -> dict[str, bytes]:
@@ -128,8 +170,6 @@ def export_bytes(raffle: RaffleService, period_id: int) -> dict[str, bytes]:
 
 def main(out: str) -> None:  # pragma: no cover (writes the fixtures)
     import tempfile
-
-    from core.storage.db import create_engine, migrate
 
     with tempfile.TemporaryDirectory() as folder:
         engine = create_engine(f"sqlite:///{folder}/scenario.sqlite3")

@@ -12,7 +12,7 @@ import pytest
 
 from core.features.directory.repository import Member
 from core.features.directory.service import DirectoryService
-from tests.features.raffle.proof_scenario import build
+from tests.features.raffle.proof_scenario import built
 from tests.features.raffle.support import GUILD
 from tests.support.clock import Clock
 from tests.web.dashboard.pages.conftest import ADMIN_ID, OTHER_GUILD, pages_for
@@ -22,7 +22,7 @@ UNSEEN = 2  # the scenario's second admin: the directory never saw them
 
 @pytest.fixture
 def month(sqlite_engine):  # type: ignore[no-untyped-def]
-    raffle, _period_id = build(sqlite_engine)
+    raffle, _period_id = built(sqlite_engine)
     return raffle
 
 

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 from core.discord_bot.raffle import render as render_raffle
 from core.features.raffle.tables import raffle_ledger
-from tests.features.raffle.proof_scenario import build
+from tests.features.raffle.proof_scenario import built
 from tests.features.raffle.support import GUILD
 from tests.web.dashboard.pages.conftest import (
     ADMIN_ID,
@@ -23,7 +23,7 @@ REF = "0123456789abcdef0123456789abcdef"
 
 @pytest.fixture
 def month(sqlite_engine):  # type: ignore[no-untyped-def]
-    raffle, _period_id = build(sqlite_engine)
+    raffle, _period_id = built(sqlite_engine)
     return raffle
 
 

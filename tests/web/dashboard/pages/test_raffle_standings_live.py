@@ -7,14 +7,14 @@ from __future__ import annotations
 import pytest
 
 from core.features.live.backends import MemoryLive
-from tests.features.raffle.proof_scenario import build
+from tests.features.raffle.proof_scenario import built
 from tests.features.raffle.support import GUILD
 from tests.web.dashboard.pages.conftest import OTHER_GUILD, pages_for
 
 
 @pytest.fixture
 def month(sqlite_engine):  # type: ignore[no-untyped-def]
-    raffle, _period_id = build(sqlite_engine)
+    raffle, _period_id = built(sqlite_engine)
     return raffle
 
 
