@@ -27,13 +27,13 @@ from core.discord_bot.connections.kick import render as render_kick
 from core.discord_bot.connections.kick.cog import KickCog
 from core.discord_bot.services import BotServices
 from core.events import Platform
-from core.features.connections.kick.service import ConnectionStatus
 from core.features.connections.kick.setup import CHATROOM_HINT, KickStatus, SetupResult
 from core.features.connections.kick.subscriptions import (
     NEEDS_REAUTH_PROBLEM,
     WANTED_EVENTS,
     SyncReport,
 )
+from core.features.connections.status import ConnectionStatus
 from core.features.guilds.repository import TrackedChannel
 from core.platforms.kick.pusher import PusherState
 from core.runtime import Runtime
@@ -623,7 +623,7 @@ def test_status_names_missing_subscriptions_and_how_to_fix_them() -> None:
 
 
 def test_status_with_a_connection_to_another_account_warns() -> None:
-    other = dataclasses.replace(CONNECTED, broadcaster_user_id="999", kick_username="someone")
+    other = dataclasses.replace(CONNECTED, broadcaster_user_id="999", username="someone")
 
     line = lines_of(kick_status(connection=other))[4]
 

@@ -105,7 +105,7 @@ def test_disconnect_revokes_the_tokens_and_forgets_them(runtime, twitch):
 
     assert not twitch.is_token_active(access)
     assert not twitch.is_token_active(refresh)
-    assert runtime.twitch_connections.status(GUILD).login is None
+    assert runtime.twitch_connections.status(GUILD).username is None
     assert asyncio.run(runtime.twitch_setup.disconnect(GUILD)) is False
 
 
@@ -193,7 +193,7 @@ def test_setting_up_another_channel_gives_the_old_grant_back(runtime, twitch):
     asyncio.run(runtime.twitch_setup.setup(GUILD, ADMIN, "other_channel"))
 
     assert not twitch.is_token_active(access)
-    assert runtime.twitch_connections.status(GUILD).login is None
+    assert runtime.twitch_connections.status(GUILD).username is None
 
 
 async def test_a_chat_command_from_twitch_is_answered_in_twitch_chat(runtime, twitch, clock):

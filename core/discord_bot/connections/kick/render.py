@@ -229,7 +229,7 @@ def _connection_line(status: KickStatus, prefix: str) -> str:
         )
     if not connection.is_connected:
         return f"{BAD} Streamer account: not connected: run {setup} and open the link I send you"
-    name = inert(connection.kick_username or "an unknown account")
+    name = inert(connection.username or "an unknown account")
     if status.channel is not None and connection.broadcaster_user_id not in (
         None,
         status.channel.broadcaster_user_id,

@@ -11,12 +11,10 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TypeVar
 
 from core.events import utc
-from core.features.connections.connection_rows import CONNECTED
 from core.features.connections.kick import repository
 from core.features.connections.kick.repository import (
     StoredSubscription,
@@ -46,7 +44,6 @@ __all__ = [
     "ApiFactory",
     "AppToken",
     "AuthorizationFailed",
-    "ConnectionStatus",
     "KickConnections",
     "NeedsReauthorization",
     "OAuthFactory",
@@ -58,37 +55,12 @@ T = TypeVar("T")
 REFRESH_MARGIN = timedelta(minutes=5)
 
 
-@dataclass(frozen=True)
-class ConnectionStatus:
-    guild_id: int
-    is_connected: bool
-    needs_reauthorization: bool
-    kick_username: str | None
-    broadcaster_user_id: str | None
-    expires_at: datetime | None
-    scopes: tuple[str, ...]
-
-
 class KickConnections(StreamerTokens, SignInFlow):
     TABLE = kick_connections
     REFRESH_MARGIN = REFRESH_MARGIN
     UNAUTHORIZED = Unauthorized
     INVALID_GRANT = InvalidGrant
     NOT_CONNECTED = NeedsReauthorization
-
-    def status(self, guild_id: int) -> ConnectionStatus:
-        stored = self._stored(guild_id)
-        if stored is None:
-            return ConnectionStatus(guild_id, False, False, None, None, None, ())
-        return ConnectionStatus(
-            guild_id=guild_id,
-            is_connected=stored.status == CONNECTED,
-            needs_reauthorization=stored.status != CONNECTED,
-            kick_username=stored.username,
-            broadcaster_user_id=stored.broadcaster_user_id,
-            expires_at=stored.expires_at,
-            scopes=stored.scopes,
-        )
 
     # --- stored subscriptions ----------------------------------------------------------------
 

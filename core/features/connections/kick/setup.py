@@ -18,7 +18,6 @@ from core.events import utc
 from core.features.connections.kick.service import (
     PURPOSE_STREAMER,
     ApiFactory,
-    ConnectionStatus,
     KickConnections,
 )
 from core.features.connections.kick.subscriptions import (
@@ -26,6 +25,7 @@ from core.features.connections.kick.subscriptions import (
     SubscriptionKeeper,
     SyncReport,
 )
+from core.features.connections.status import ConnectionStatus
 from core.features.guilds.default_channel import ChannelLookupFailed, FoundChannel
 from core.features.guilds.repository import TrackedChannel
 from core.features.guilds.service import GuildService, InvalidGuildInput

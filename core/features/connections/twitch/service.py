@@ -20,7 +20,6 @@ from typing import TypeVar
 
 from core.events import utc
 from core.features.connections import connection_rows
-from core.features.connections.connection_rows import CONNECTED
 from core.features.connections.streamer_tokens import StreamerTokens
 from core.features.connections.tables import twitch_connections
 from core.features.connections.twitch import repository as repo
@@ -52,18 +51,6 @@ class TwitchNotConnected(Exception):
 class TwitchStillUnauthorized(TwitchNotConnected):
     """Twitch answered 401 even to a token it had just issued (a scope the call needs is
     missing, or a client id mismatch): the connection is marked as needing re-authorization."""
-
-
-@dataclass(frozen=True)
-class TwitchConnectionStatus:
-    guild_id: int
-    is_connected: bool
-    needs_reauthorization: bool
-    login: str | None
-    broadcaster_user_id: str | None
-    scopes: tuple[str, ...]
-    missing_scopes: tuple[str, ...]
-    validated_at: datetime | None
 
 
 @dataclass(frozen=True)
@@ -155,22 +142,7 @@ class TwitchConnections(StreamerTokens, TwitchSignIn):
                 conn, guild_id, scopes=scopes, missing_scopes=missing, now=utc(self.clock())
             )
 
-    # --- state, disconnect, subscriptions ------------------------------------------------------
-
-    def status(self, guild_id: int) -> TwitchConnectionStatus:
-        stored = self._stored(guild_id)
-        if stored is None:
-            return TwitchConnectionStatus(guild_id, False, False, None, None, (), (), None)
-        return TwitchConnectionStatus(
-            guild_id=guild_id,
-            is_connected=stored.status == CONNECTED,
-            needs_reauthorization=stored.status != CONNECTED,
-            login=stored.username,
-            broadcaster_user_id=stored.broadcaster_user_id,
-            scopes=stored.scopes,
-            missing_scopes=stored.missing_scopes,
-            validated_at=stored.validated_at,
-        )
+    # --- disconnect, subscriptions ------------------------------------------------------
 
     async def disconnect(self, guild_id: int) -> bool:
         """Give the guild's tokens back to Twitch and forget them; False when there was no

@@ -16,9 +16,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from core.events import utc
+from core.features.connections.status import ConnectionStatus
 from core.features.connections.twitch.revocations import TwitchRevocations
 from core.features.connections.twitch.revocations_repository import StoredRevocation
-from core.features.connections.twitch.service import TwitchConnections, TwitchConnectionStatus
+from core.features.connections.twitch.service import TwitchConnections
 from core.features.connections.twitch.signin import PURPOSE_TWITCH_STREAMER, HelixFactory
 from core.features.connections.twitch.subscriptions import (
     AppCall,
@@ -51,7 +52,7 @@ class TwitchSetupResult:
 @dataclass(frozen=True)
 class TwitchStatus:
     channel: TrackedChannel | None
-    connection: TwitchConnectionStatus
+    connection: ConnectionStatus
     subscribed: tuple[str, ...]
     missing: tuple[str, ...]
     revocations: tuple[StoredRevocation, ...]
