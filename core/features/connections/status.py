@@ -1,5 +1,6 @@
 """What ``!kick status``, ``!twitch status``, ``!health`` and the dashboard show of a guild's
-connection, the same on every platform: the streamer's stored connection as a status."""
+connection, the same on every platform: the streamer's stored connection as a status, and the
+fields each platform's setup status starts with."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from core.features.connections.connection_rows import CONNECTED, StoredConnection
+from core.features.guilds.repository import TrackedChannel
 
 
 @dataclass(frozen=True)
@@ -40,3 +42,14 @@ class ConnectionStatus:
             missing_scopes=stored.missing_scopes,
             validated_at=stored.validated_at,
         )
+
+
+@dataclass(frozen=True)
+class SetupStatus:
+    """A guild's channel on one platform, its connection and its subscriptions (``missing``:
+    the wanted ones not subscribed); each platform's status adds what it checks besides."""
+
+    channel: TrackedChannel | None
+    connection: ConnectionStatus
+    subscribed: tuple[str, ...]
+    missing: tuple[str, ...]

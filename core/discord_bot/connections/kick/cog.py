@@ -17,7 +17,8 @@ from discord.ext import commands
 from core.discord_bot.common import Context, guild_of, manage_server, send_dm
 from core.discord_bot.connections.kick import render as render_kick
 from core.discord_bot.render import NO_MENTIONS
-from core.features.connections.kick.setup import KickSetup, SetupFailed, SetupResult
+from core.features.connections.channel_setup import SetupFailed
+from core.features.connections.kick.setup import KickSetup, KickSetupResult
 from core.platforms.kick.api import KickApiError
 from core.platforms.kick.oauth_client import OAuthError
 
@@ -86,7 +87,7 @@ class KickCog(commands.Cog, name="Kick"):
         await ctx.send(reply, allowed_mentions=NO_MENTIONS)
 
     async def _send_link_by_dm(
-        self, user: discord.abc.User, result: SetupResult, guild_name: str
+        self, user: discord.abc.User, result: KickSetupResult, guild_name: str
     ) -> bool:
         """DM the connect link; False when the user's DMs are closed to the bot."""
         text = render_kick.connect_link_dm(result, guild_name)

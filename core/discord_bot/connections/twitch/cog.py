@@ -2,7 +2,7 @@
 
 A connect link lets whoever opens it start a Twitch consent for the server, so it only goes to
 the admin who asked: by DM, or in the ephemeral reply to the slash command. Refusals
-(``TwitchSetupFailed``) are answered by the bot's error handler.
+(``SetupFailed``) are answered by the bot's error handler.
 """
 
 from __future__ import annotations
@@ -17,7 +17,8 @@ from discord.ext import commands
 from core.discord_bot.common import Context, guild_of, manage_server, send_dm
 from core.discord_bot.connections.twitch import render
 from core.discord_bot.render import NO_MENTIONS
-from core.features.connections.twitch.setup import TwitchSetup, TwitchSetupFailed
+from core.features.connections.channel_setup import SetupFailed
+from core.features.connections.twitch.setup import TwitchSetup
 from core.platforms.twitch.helix import HelixError
 from core.platforms.twitch.oauth_client import TwitchOAuthError
 
@@ -91,7 +92,7 @@ class TwitchCog(commands.Cog, name="Twitch"):
             report = await self.twitch.sync(guild.id)
         except (HelixError, TwitchOAuthError) as exc:
             log.warning("guild %s: !twitch sync could not reach Twitch: %s", guild.id, exc)
-            raise TwitchSetupFailed(
+            raise SetupFailed(
                 "Twitch did not answer, so nothing changed. Try again in a minute."
             ) from exc
         await ctx.send(render.sync_report(report), allowed_mentions=NO_MENTIONS)
