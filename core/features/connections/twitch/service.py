@@ -15,24 +15,24 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import TypeVar
 
 from core.events import utc
 from core.features.connections import connection_rows
+from core.features.connections.app_token import AppToken
 from core.features.connections.streamer_tokens import StreamerTokens
 from core.features.connections.tables import twitch_connections
 from core.features.connections.twitch import repository as repo
 from core.features.connections.twitch.repository import (
     StoredTwitchSubscription,
 )
-from core.features.connections.twitch.signin import OAuthFactory, TwitchSignIn
+from core.features.connections.twitch.signin import TwitchSignIn
 from core.platforms.twitch.helix import Unauthorized
 from core.platforms.twitch.oauth_client import (
     SCOPES,
     InvalidGrant,
     InvalidToken,
-    TokenSet,
     TwitchOAuthError,
 )
 
@@ -177,20 +177,9 @@ class TwitchConnections(StreamerTokens, TwitchSignIn):
             repo.replace_subscriptions(conn, broadcaster_user_id, subscriptions, utc(self.clock()))
 
 
-class TwitchAppToken:
-    """The app's own token (client credentials) for Get Users and webhook subscriptions: minted
-    once and reused until it is about to expire or Twitch refuses it (:meth:`forget`)."""
-
-    def __init__(self, make_oauth: OAuthFactory, clock: Callable[[], datetime]) -> None:
-        self.make_oauth = make_oauth
-        self.clock = clock
-        self._tokens: TokenSet | None = None
-
-    async def get(self) -> str:
-        if self._tokens is None or self._tokens.is_expiring(utc(self.clock())):
-            async with self.make_oauth() as oauth:
-                self._tokens = await oauth.app_token()
-        return self._tokens.access_token
+class TwitchAppToken(AppToken):
+    """The app's own token for Get Users and webhook subscriptions, minted again when Twitch
+    refuses it (:meth:`call`)."""
 
     async def call(self, call: Callable[[str], Awaitable[T]]) -> T:
         """``call(token)`` with the app token; on a 401 (Twitch forgot it, or the client secret
