@@ -10,11 +10,10 @@ from __future__ import annotations
 import asyncio
 import logging
 
-import discord
 from discord import app_commands
 from discord.ext import commands
 
-from core.discord_bot.common import Context, guild_of, manage_server, send_dm
+from core.discord_bot.common import Context, guild_of, manage_server, send_privately
 from core.discord_bot.connections.twitch import render
 from core.discord_bot.render import NO_MENTIONS
 from core.features.connections.channel_setup import SetupFailed
@@ -23,6 +22,7 @@ from core.platforms.twitch.helix import HelixError
 from core.platforms.twitch.oauth_client import TwitchOAuthError
 
 log = logging.getLogger(__name__)
+LINK = "a Twitch connect link"
 
 
 class TwitchCog(commands.Cog, name="Twitch"):
@@ -50,11 +50,11 @@ class TwitchCog(commands.Cog, name="Twitch"):
         await ctx.defer(ephemeral=private)
         result = await self.twitch.setup(guild.id, ctx.author.id, channel)
         await asyncio.to_thread(self.twitch.guilds.ensure_guild, guild.id, guild.name)
+        text = render.connect_link_dm(result, guild.name)
+        delivered = await send_privately(ctx, text, what=LINK)
         if private:
-            text = render.connect_link_dm(result, guild.name)
-            await ctx.send(text, ephemeral=True, allowed_mentions=NO_MENTIONS)
             return
-        if await self._dm(ctx.author, render.connect_link_dm(result, guild.name)):
+        if delivered:
             reply = render.setup_done(result)
         else:
             reply = render.setup_done_dms_closed(result, ctx.clean_prefix)
@@ -72,11 +72,7 @@ class TwitchCog(commands.Cog, name="Twitch"):
         link_sent = False
         if status.reconsent_link is not None:
             text = render.reconsent_link_dm(status.reconsent_link, guild.name)
-            if private:
-                await ctx.send(text, ephemeral=True, allowed_mentions=NO_MENTIONS)
-                link_sent = True
-            else:
-                link_sent = await self._dm(ctx.author, text)
+            link_sent = await send_privately(ctx, text, what=LINK)
         reply = render.twitch_status(status, ctx.clean_prefix, link_sent=link_sent)
         await ctx.send(reply, ephemeral=private, allowed_mentions=NO_MENTIONS)
 
@@ -106,6 +102,3 @@ class TwitchCog(commands.Cog, name="Twitch"):
         await ctx.defer()
         was_connected = await self.twitch.disconnect(guild.id)
         await ctx.send(render.disconnected(was_connected), allowed_mentions=NO_MENTIONS)
-
-    async def _dm(self, user: discord.abc.User, text: str) -> bool:
-        return await send_dm(user, text, what="a Twitch connect link")
