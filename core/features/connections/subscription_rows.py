@@ -7,9 +7,9 @@ columns but ``created_at``. What differs between platforms stays in ``kick/repos
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, TypeVar, cast
 
 import sqlalchemy as sa
 from sqlalchemy import Table
@@ -18,9 +18,7 @@ from sqlalchemy.engine import Connection
 if TYPE_CHECKING:
     from _typeshed import DataclassInstance
 
-    RowT = TypeVar("RowT", bound=DataclassInstance)
-else:
-    RowT = TypeVar("RowT")
+RowT = TypeVar("RowT", bound="DataclassInstance")
 
 
 def replace(
@@ -60,4 +58,5 @@ def list_of_broadcaster(
         .where(table.c.broadcaster_user_id == broadcaster_user_id)
         .order_by(*(table.c[name] for name in order_by))
     )
-    return [row_type(*row) for row in conn.execute(query)]
+    make = cast(Callable[..., RowT], row_type)  # a dataclass takes its fields in order
+    return [make(*row) for row in conn.execute(query)]

@@ -50,6 +50,8 @@ class KickStatus(SetupStatus):
 
 
 class KickSetup(ChannelSetup):
+    connections: KickConnections
+
     def __init__(
         self,
         *,

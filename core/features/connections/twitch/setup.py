@@ -46,6 +46,8 @@ class TwitchStatus(SetupStatus):
 
 
 class TwitchSetup(ChannelSetup):
+    connections: TwitchConnections
+
     def __init__(
         self,
         *,
