@@ -2,7 +2,8 @@
 (:func:`manage_server`; :class:`ManagersCog` for a cog of managers' commands), the guild of a
 command, the viewer argument, a guild's channel to post in (:func:`guild_channel`,
 :func:`channel_to_post`), deleting the message that called a command (:func:`delete_invocation`)
-and a DM that may carry link buttons (:func:`send_dm`)."""
+a DM that may carry link buttons (:func:`send_dm`) and a message for the caller alone
+(:func:`send_privately`)."""
 
 from __future__ import annotations
 
@@ -160,3 +161,20 @@ async def send_dm(
         except discord.HTTPException:
             return False
     return True
+
+
+async def send_privately(
+    ctx: Context,
+    text: str,
+    *,
+    dm_text: str | None = None,
+    view: discord.ui.View | None = None,
+    what: str,
+) -> bool:
+    """Send ``text`` to the caller alone: as the ephemeral reply to a slash command, else by DM
+    (``dm_text`` when the DM words it otherwise). False when the caller's DMs are closed to the
+    bot; ``what`` names the message as :func:`send_dm` does."""
+    if ctx.interaction is not None:
+        await ctx.send(text, view=view, ephemeral=True, allowed_mentions=NO_MENTIONS)
+        return True
+    return await send_dm(ctx.author, text if dm_text is None else dm_text, view=view, what=what)

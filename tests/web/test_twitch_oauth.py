@@ -126,7 +126,7 @@ def test_another_account_is_a_403_page(runtime, twitch):
 
     assert answer.status_code == 403
     assert "only its owner can connect it" in text(answer)
-    assert runtime.twitch_connections.status(GUILD).login is None
+    assert runtime.twitch_connections.status(GUILD).username is None
 
 
 def test_twitch_failing_the_exchange_is_a_502_page(runtime, twitch):

@@ -43,7 +43,7 @@ def kick_checks(status: KickStatus, words: FixWords) -> list[Check]:
     elif not connection.is_connected:
         link = Check("kick connection", False, f"streamer not connected: {setup}")
     else:
-        who = words.name(connection.kick_username or "an unknown account")
+        who = words.name(connection.username or "an unknown account")
         link = Check("kick connection", True, f"{slug}, connected as {who}")
     live = len(WANTED_EVENTS) - len(status.missing)
     if status.missing:
@@ -92,7 +92,7 @@ def twitch_checks(status: TwitchStatus, words: FixWords) -> list[Check]:
     elif not connection.is_connected:
         link = Check("twitch connection", False, f"{slug}: streamer not connected: {setup}")
     else:
-        who = words.name(connection.login or "?")
+        who = words.name(connection.username or "?")
         link = Check("twitch connection", True, f"{slug}, connected as {who}")
     checks = [link]
     if connection.is_connected and connection.missing_scopes:

@@ -35,6 +35,7 @@ from core.features.connections import connection_rows
 from core.features.connections.authorization import Identity, database
 from core.features.connections.connection_rows import StoredConnection
 from core.features.connections.round_trip_repository import PendingState
+from core.features.connections.status import ConnectionStatus
 from core.security.secrets import TokenCipher
 
 log = logging.getLogger(__name__)
@@ -218,6 +219,9 @@ class StreamerTokens:
         )
 
     # --- the rows every platform keeps the same way --------------------------------------------
+
+    def status(self, guild_id: int) -> ConnectionStatus:
+        return ConnectionStatus.of(guild_id, self._stored(guild_id))
 
     def connected_guild_ids(self) -> list[int]:
         with self.engine.connect() as conn:

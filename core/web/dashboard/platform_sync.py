@@ -48,14 +48,14 @@ def twitch_sync(rt: Runtime) -> PlatformSync:
     twitch = rt.twitch_setup
 
     async def sync(guild_id: int) -> str:
-        from core.features.connections.twitch.setup import TwitchSetupFailed
+        from core.features.connections.channel_setup import SetupFailed
         from core.platforms.twitch.helix import HelixError
         from core.platforms.twitch.oauth_client import TwitchOAuthError
 
         try:
             report = await twitch.sync(guild_id)
         except (HelixError, TwitchOAuthError) as exc:
-            raise TwitchSetupFailed(
+            raise SetupFailed(
                 "Twitch did not answer, so nothing changed. Try again in a minute."
             ) from exc
         return twitch_sync_words(report)

@@ -27,13 +27,13 @@ from core.discord_bot.connections.kick import render as render_kick
 from core.discord_bot.connections.kick.cog import KickCog
 from core.discord_bot.services import BotServices
 from core.events import Platform
-from core.features.connections.kick.service import ConnectionStatus
-from core.features.connections.kick.setup import CHATROOM_HINT, KickStatus, SetupResult
+from core.features.connections.kick.setup import CHATROOM_HINT, KickSetupResult, KickStatus
 from core.features.connections.kick.subscriptions import (
     NEEDS_REAUTH_PROBLEM,
     WANTED_EVENTS,
     SyncReport,
 )
+from core.features.connections.status import ConnectionStatus
 from core.features.guilds.repository import TrackedChannel
 from core.platforms.kick.pusher import PusherState
 from core.runtime import Runtime
@@ -623,7 +623,7 @@ def test_status_names_missing_subscriptions_and_how_to_fix_them() -> None:
 
 
 def test_status_with_a_connection_to_another_account_warns() -> None:
-    other = dataclasses.replace(CONNECTED, broadcaster_user_id="999", kick_username="someone")
+    other = dataclasses.replace(CONNECTED, broadcaster_user_id="999", username="someone")
 
     line = lines_of(kick_status(connection=other))[4]
 
@@ -681,9 +681,9 @@ def test_sync_report_of_a_revoked_connection_asks_for_setup_again() -> None:
     assert "/kick setup <channel>" in render_kick.sync_report(report, "/")
 
 
-def setup_result(*, chatroom_found: bool = True) -> SetupResult:
+def setup_result(*, chatroom_found: bool = True) -> KickSetupResult:
     link = f"{LINK_START}guild=7&user=42&expires={int(T0.timestamp())}&sig=abc"
-    return SetupResult(CHANNEL, link, chatroom_found)
+    return KickSetupResult(CHANNEL, link, chatroom_found)
 
 
 def test_the_channel_reply_never_holds_the_link() -> None:

@@ -13,9 +13,9 @@ from core.discord_bot.health.cog import role_sync_checks, tick_check
 from core.discord_bot.render import GREEN, RED
 from core.discord_bot.services import BotServices
 from core.features.connections.checks import kick_checks
-from core.features.connections.kick.service import ConnectionStatus
 from core.features.connections.kick.setup import KickStatus
 from core.features.connections.kick.subscriptions import WANTED_EVENTS
+from core.features.connections.status import ConnectionStatus
 from core.features.guilds.repository import TrackedChannel
 from core.features.guilds.service import GuildService
 from core.features.roles.service import RolesService

@@ -110,7 +110,7 @@ def test_streamer_connects_and_every_subscription_goes_live(runtime, web, kick):
     connect(runtime, web)
     status = runtime.kick_setup.status(GUILD)
     assert status.connection.is_connected
-    assert status.connection.kick_username == "streamer"
+    assert status.connection.username == "streamer"
     assert status.missing == tuple(sorted(KICK_EVENT_TYPES))
 
     report = asyncio.run(runtime.subscriptions.sync_requested())[0]

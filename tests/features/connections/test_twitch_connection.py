@@ -109,7 +109,7 @@ def test_the_consent_asks_for_every_scope_and_keeps_the_tokens_encrypted(runtime
     assert refresh not in row.refresh_token
     assert twitch.is_token_active(access)
     status = runtime.twitch_connections.status(GUILD)
-    assert (status.is_connected, status.login, status.missing_scopes) == (True, "twitchdev", ())
+    assert (status.is_connected, status.username, status.missing_scopes) == (True, "twitchdev", ())
 
 
 def test_another_account_is_refused_and_its_token_given_back(runtime, twitch):

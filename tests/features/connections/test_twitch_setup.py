@@ -13,8 +13,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from core.events import Platform
+from core.features.connections.channel_setup import SetupFailed
 from core.features.connections.twitch.revocations_repository import StoredRevocation
-from core.features.connections.twitch.setup import TwitchSetupFailed, twitch_login
+from core.features.connections.twitch.setup import twitch_login
 from core.features.connections.twitch.subscriptions import WANTED_TYPES
 from tests.fakes.twitch_eventsub import EventSubSender, fixture
 from tests.fakes.twitch_runtime import BOT_URL, EVENTSUB_SECRET
@@ -63,7 +64,7 @@ def test_setup_resolves_the_login_and_links_to_the_consent(runtime, twitch):
 
 @pytest.mark.parametrize("typed", ["nobody_here", "not a login!", ""])
 def test_setup_of_an_unknown_or_malformed_channel_is_a_refusal(runtime, typed):
-    with pytest.raises(TwitchSetupFailed):
+    with pytest.raises(SetupFailed):
         asyncio.run(runtime.twitch_setup.setup(GUILD, ADMIN, typed))
     assert runtime.guilds.twitch_channel_of(GUILD).channel_slug == "twitchdev"
 
@@ -105,7 +106,7 @@ def test_disconnect_revokes_the_tokens_and_forgets_them(runtime, twitch):
 
     assert not twitch.is_token_active(access)
     assert not twitch.is_token_active(refresh)
-    assert runtime.twitch_connections.status(GUILD).login is None
+    assert runtime.twitch_connections.status(GUILD).username is None
     assert asyncio.run(runtime.twitch_setup.disconnect(GUILD)) is False
 
 
@@ -145,7 +146,7 @@ def test_upkeep_replaces_a_failed_subscription(runtime, twitch):
 
 
 def test_sync_without_a_connection_is_a_refusal(runtime):
-    with pytest.raises(TwitchSetupFailed):
+    with pytest.raises(SetupFailed):
         asyncio.run(runtime.twitch_setup.sync(GUILD))
 
 
@@ -193,7 +194,7 @@ def test_setting_up_another_channel_gives_the_old_grant_back(runtime, twitch):
     asyncio.run(runtime.twitch_setup.setup(GUILD, ADMIN, "other_channel"))
 
     assert not twitch.is_token_active(access)
-    assert runtime.twitch_connections.status(GUILD).login is None
+    assert runtime.twitch_connections.status(GUILD).username is None
 
 
 async def test_a_chat_command_from_twitch_is_answered_in_twitch_chat(runtime, twitch, clock):
@@ -265,7 +266,7 @@ def test_without_a_public_address_there_is_no_upkeep_and_sync_says_why(make_runt
 
     assert "Twitch subscription upkeep" not in runtime.scheduler.loops
     assert "Twitch token validation" in runtime.scheduler.loops
-    with pytest.raises(TwitchSetupFailed, match="public HTTPS address"):
+    with pytest.raises(SetupFailed, match="public HTTPS address"):
         asyncio.run(runtime.twitch_setup.sync(GUILD))
     assert runtime.twitch_setup.status(GUILD).upkeep_enabled is False
 

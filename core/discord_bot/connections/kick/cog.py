@@ -10,14 +10,14 @@ from __future__ import annotations
 import asyncio
 import logging
 
-import discord
 from discord import app_commands
 from discord.ext import commands
 
-from core.discord_bot.common import Context, guild_of, manage_server, send_dm
+from core.discord_bot.common import Context, guild_of, manage_server, send_privately
 from core.discord_bot.connections.kick import render as render_kick
 from core.discord_bot.render import NO_MENTIONS
-from core.features.connections.kick.setup import KickSetup, SetupFailed, SetupResult
+from core.features.connections.channel_setup import SetupFailed
+from core.features.connections.kick.setup import KickSetup
 from core.platforms.kick.api import KickApiError
 from core.platforms.kick.oauth_client import OAuthError
 
@@ -71,27 +71,20 @@ class KickCog(commands.Cog, name="Kick"):
             return
         # Remember the server's name too, as !tracking does.
         await asyncio.to_thread(self.kick.guilds.ensure_guild, guild.id, guild.name)
+        delivered = await send_privately(
+            ctx,
+            render_kick.setup_done_private(result),
+            dm_text=render_kick.connect_link_dm(result, guild.name),
+            view=render_kick.connect_link_view(result.connect_link),
+            what="the Kick connect link",
+        )
         if private:
-            await ctx.send(
-                render_kick.setup_done_private(result),
-                view=render_kick.connect_link_view(result.connect_link),
-                ephemeral=True,
-                allowed_mentions=NO_MENTIONS,
-            )
             return
-        if await self._send_link_by_dm(ctx.author, result, guild.name):
+        if delivered:
             reply = render_kick.setup_done(result)
         else:
             reply = render_kick.setup_done_dms_closed(result)
         await ctx.send(reply, allowed_mentions=NO_MENTIONS)
-
-    async def _send_link_by_dm(
-        self, user: discord.abc.User, result: SetupResult, guild_name: str
-    ) -> bool:
-        """DM the connect link; False when the user's DMs are closed to the bot."""
-        text = render_kick.connect_link_dm(result, guild_name)
-        view = render_kick.connect_link_view(result.connect_link)
-        return await send_dm(user, text, view=view, what="the Kick connect link")
 
     @kick_group.command(name="sync")
     @commands.guild_only()

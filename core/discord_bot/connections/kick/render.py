@@ -15,7 +15,7 @@ import discord
 
 from core.discord_bot.render import MESSAGE_LIMIT, inert, truncate
 from core.events import utc
-from core.features.connections.kick.setup import CHATROOM_HINT, KickStatus, SetupResult
+from core.features.connections.kick.setup import CHATROOM_HINT, KickSetupResult, KickStatus
 from core.features.connections.kick.subscriptions import (
     NEEDS_REAUTH_PROBLEM,
     WANTED_EVENTS,
@@ -60,7 +60,7 @@ def works_until(link: str) -> str:
     return f"it works until {relative(expires)}" if expires else "it works for a short while"
 
 
-def _described(result: SetupResult) -> str:
+def _described(result: KickSetupResult) -> str:
     channel = result.channel
     return (
         f"Kick channel {inert(channel.channel_slug)} (broadcaster id {channel.broadcaster_user_id})"
@@ -72,7 +72,7 @@ def chatroom_hint(slug: str) -> str:
     return CHATROOM_HINT.replace("<channel>", slug)
 
 
-def _chatroom_line(result: SetupResult) -> list[str]:
+def _chatroom_line(result: KickSetupResult) -> list[str]:
     if result.chatroom_found:
         return []
     return [
@@ -81,7 +81,7 @@ def _chatroom_line(result: SetupResult) -> list[str]:
     ]
 
 
-def setup_done(result: SetupResult) -> str:
+def setup_done(result: KickSetupResult) -> str:
     """The reply in the channel when the link went out by DM. It never holds the link."""
     lines = [
         f"{_described(result)} is set up. I sent you a link by DM to connect the streamer account.",
@@ -90,7 +90,7 @@ def setup_done(result: SetupResult) -> str:
     return "\n".join(lines)
 
 
-def setup_done_dms_closed(result: SetupResult) -> str:
+def setup_done_dms_closed(result: KickSetupResult) -> str:
     """The reply in the channel when the DM could not be delivered. It never holds the link."""
     lines = [
         f"{_described(result)} is set up, but I couldn't DM you the link to connect the "
@@ -101,7 +101,7 @@ def setup_done_dms_closed(result: SetupResult) -> str:
     return "\n".join(lines)
 
 
-def connect_link_dm(result: SetupResult, guild_name: str) -> str:
+def connect_link_dm(result: KickSetupResult, guild_name: str) -> str:
     """The DM with the link: whoever opens it can connect a Kick account to the server."""
     return (
         f"Open this link to connect the {_described(result)} to {inert(guild_name)}. Sign in to "
@@ -111,7 +111,7 @@ def connect_link_dm(result: SetupResult, guild_name: str) -> str:
     )
 
 
-def setup_done_private(result: SetupResult) -> str:
+def setup_done_private(result: KickSetupResult) -> str:
     """The ephemeral reply to ``/kick setup``, which only the admin sees: it holds the link."""
     lines = [
         f"{_described(result)} is set up. Open this link to connect the streamer account "
@@ -229,7 +229,7 @@ def _connection_line(status: KickStatus, prefix: str) -> str:
         )
     if not connection.is_connected:
         return f"{BAD} Streamer account: not connected: run {setup} and open the link I send you"
-    name = inert(connection.kick_username or "an unknown account")
+    name = inert(connection.username or "an unknown account")
     if status.channel is not None and connection.broadcaster_user_id not in (
         None,
         status.channel.broadcaster_user_id,

@@ -2,7 +2,7 @@
 
 A connect link lets whoever opens it start a Twitch consent for the server, so it only goes to
 the admin who asked: by DM, or in the ephemeral reply to the slash command. Refusals
-(``TwitchSetupFailed``) are answered by the bot's error handler.
+(``SetupFailed``) are answered by the bot's error handler.
 """
 
 from __future__ import annotations
@@ -10,18 +10,19 @@ from __future__ import annotations
 import asyncio
 import logging
 
-import discord
 from discord import app_commands
 from discord.ext import commands
 
-from core.discord_bot.common import Context, guild_of, manage_server, send_dm
+from core.discord_bot.common import Context, guild_of, manage_server, send_privately
 from core.discord_bot.connections.twitch import render
 from core.discord_bot.render import NO_MENTIONS
-from core.features.connections.twitch.setup import TwitchSetup, TwitchSetupFailed
+from core.features.connections.channel_setup import SetupFailed
+from core.features.connections.twitch.setup import TwitchSetup
 from core.platforms.twitch.helix import HelixError
 from core.platforms.twitch.oauth_client import TwitchOAuthError
 
 log = logging.getLogger(__name__)
+LINK = "a Twitch connect link"
 
 
 class TwitchCog(commands.Cog, name="Twitch"):
@@ -49,11 +50,11 @@ class TwitchCog(commands.Cog, name="Twitch"):
         await ctx.defer(ephemeral=private)
         result = await self.twitch.setup(guild.id, ctx.author.id, channel)
         await asyncio.to_thread(self.twitch.guilds.ensure_guild, guild.id, guild.name)
+        text = render.connect_link_dm(result, guild.name)
+        delivered = await send_privately(ctx, text, what=LINK)
         if private:
-            text = render.connect_link_dm(result, guild.name)
-            await ctx.send(text, ephemeral=True, allowed_mentions=NO_MENTIONS)
             return
-        if await self._dm(ctx.author, render.connect_link_dm(result, guild.name)):
+        if delivered:
             reply = render.setup_done(result)
         else:
             reply = render.setup_done_dms_closed(result, ctx.clean_prefix)
@@ -71,11 +72,7 @@ class TwitchCog(commands.Cog, name="Twitch"):
         link_sent = False
         if status.reconsent_link is not None:
             text = render.reconsent_link_dm(status.reconsent_link, guild.name)
-            if private:
-                await ctx.send(text, ephemeral=True, allowed_mentions=NO_MENTIONS)
-                link_sent = True
-            else:
-                link_sent = await self._dm(ctx.author, text)
+            link_sent = await send_privately(ctx, text, what=LINK)
         reply = render.twitch_status(status, ctx.clean_prefix, link_sent=link_sent)
         await ctx.send(reply, ephemeral=private, allowed_mentions=NO_MENTIONS)
 
@@ -91,7 +88,7 @@ class TwitchCog(commands.Cog, name="Twitch"):
             report = await self.twitch.sync(guild.id)
         except (HelixError, TwitchOAuthError) as exc:
             log.warning("guild %s: !twitch sync could not reach Twitch: %s", guild.id, exc)
-            raise TwitchSetupFailed(
+            raise SetupFailed(
                 "Twitch did not answer, so nothing changed. Try again in a minute."
             ) from exc
         await ctx.send(render.sync_report(report), allowed_mentions=NO_MENTIONS)
@@ -105,6 +102,3 @@ class TwitchCog(commands.Cog, name="Twitch"):
         await ctx.defer()
         was_connected = await self.twitch.disconnect(guild.id)
         await ctx.send(render.disconnected(was_connected), allowed_mentions=NO_MENTIONS)
-
-    async def _dm(self, user: discord.abc.User, text: str) -> bool:
-        return await send_dm(user, text, what="a Twitch connect link")

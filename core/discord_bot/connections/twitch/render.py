@@ -9,8 +9,9 @@ from __future__ import annotations
 from core.discord_bot.connections.checks import fix_words
 from core.discord_bot.connections.kick.render import works_until
 from core.discord_bot.render import MESSAGE_LIMIT, inert, truncate
+from core.features.connections.channel_setup import SetupResult
 from core.features.connections.checks import twitch_checks
-from core.features.connections.twitch.setup import TwitchSetupResult, TwitchStatus
+from core.features.connections.twitch.setup import TwitchStatus
 from core.features.connections.twitch.subscriptions import TwitchSyncReport
 
 OK = "\N{WHITE HEAVY CHECK MARK}"
@@ -25,27 +26,27 @@ def twitch_usage(prefix: str) -> str:
     )
 
 
-def _follows(result: TwitchSetupResult) -> str:
+def _follows(result: SetupResult) -> str:
     return (
         f"{OK} This server now follows the Twitch channel **{inert(result.channel.channel_slug)}**"
     )
 
 
-def setup_done(result: TwitchSetupResult) -> str:
+def setup_done(result: SetupResult) -> str:
     return (
         f"{_follows(result)}. I sent you the link to connect it by DM: the streamer opens it and "
         f"signs in on Twitch (it works once; {works_until(result.connect_link)})."
     )
 
 
-def setup_done_dms_closed(result: TwitchSetupResult, prefix: str) -> str:
+def setup_done_dms_closed(result: SetupResult, prefix: str) -> str:
     return (
         f"{_follows(result)}, but your DMs are closed to me, so I could not send the link to "
         f"connect it. Open them and run {prefix}twitch setup again, or use /twitch setup."
     )
 
 
-def connect_link_dm(result: TwitchSetupResult, guild_name: str) -> str:
+def connect_link_dm(result: SetupResult, guild_name: str) -> str:
     return (
         f"Link to connect the Twitch channel {inert(result.channel.channel_slug)} to "
         f"{inert(guild_name)}: {result.connect_link}\n"

@@ -9,6 +9,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from core.features.connections import subscription_rows
 from core.features.connections.tables import (
     kick_subscriptions,
     webhook_arrivals,
@@ -32,39 +33,15 @@ def replace_subscriptions(
     subscriptions: list[StoredSubscription],
     now: datetime,
 ) -> None:
-    conn.execute(
-        sa.delete(kick_subscriptions).where(
-            kick_subscriptions.c.broadcaster_user_id == broadcaster_user_id
-        )
-    )
-    if subscriptions:
-        conn.execute(
-            sa.insert(kick_subscriptions),
-            [
-                {
-                    "subscription_id": s.subscription_id,
-                    "broadcaster_user_id": s.broadcaster_user_id,
-                    "event": s.event,
-                    "version": s.version,
-                    "created_at": now,
-                }
-                for s in subscriptions
-            ],
-        )
+    subscription_rows.replace(conn, kick_subscriptions, broadcaster_user_id, subscriptions, now)
 
 
 def list_subscriptions_for_broadcaster(
     conn: Connection, broadcaster_user_id: str
 ) -> list[StoredSubscription]:
-    query = (
-        sa.select(kick_subscriptions)
-        .where(kick_subscriptions.c.broadcaster_user_id == broadcaster_user_id)
-        .order_by(kick_subscriptions.c.event)
+    return subscription_rows.list_of_broadcaster(
+        conn, kick_subscriptions, StoredSubscription, broadcaster_user_id, order_by=["event"]
     )
-    return [
-        StoredSubscription(r.subscription_id, r.broadcaster_user_id, r.event, r.version)
-        for r in conn.execute(query)
-    ]
 
 
 def find_broadcaster_by_subscription(conn: Connection, subscription_id: str) -> str | None:

@@ -10,13 +10,11 @@ refuses with ``invalid_grant`` marks the connection as needing re-authorization,
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import TypeVar
 
 from core.events import utc
-from core.features.connections.connection_rows import CONNECTED
+from core.features.connections.app_token import AppToken
 from core.features.connections.kick import repository
 from core.features.connections.kick.repository import (
     StoredSubscription,
@@ -35,7 +33,7 @@ from core.features.connections.kick.signin import (
 from core.features.connections.streamer_tokens import StreamerTokens
 from core.features.connections.tables import kick_connections
 from core.platforms.kick.api import Unauthorized
-from core.platforms.kick.oauth_client import InvalidGrant, NeedsReauthorization, TokenSet
+from core.platforms.kick.oauth_client import InvalidGrant, NeedsReauthorization
 
 __all__ = [
     "PURPOSE_STREAMER",
@@ -46,7 +44,6 @@ __all__ = [
     "ApiFactory",
     "AppToken",
     "AuthorizationFailed",
-    "ConnectionStatus",
     "KickConnections",
     "NeedsReauthorization",
     "OAuthFactory",
@@ -58,37 +55,12 @@ T = TypeVar("T")
 REFRESH_MARGIN = timedelta(minutes=5)
 
 
-@dataclass(frozen=True)
-class ConnectionStatus:
-    guild_id: int
-    is_connected: bool
-    needs_reauthorization: bool
-    kick_username: str | None
-    broadcaster_user_id: str | None
-    expires_at: datetime | None
-    scopes: tuple[str, ...]
-
-
 class KickConnections(StreamerTokens, SignInFlow):
     TABLE = kick_connections
     REFRESH_MARGIN = REFRESH_MARGIN
     UNAUTHORIZED = Unauthorized
     INVALID_GRANT = InvalidGrant
     NOT_CONNECTED = NeedsReauthorization
-
-    def status(self, guild_id: int) -> ConnectionStatus:
-        stored = self._stored(guild_id)
-        if stored is None:
-            return ConnectionStatus(guild_id, False, False, None, None, None, ())
-        return ConnectionStatus(
-            guild_id=guild_id,
-            is_connected=stored.status == CONNECTED,
-            needs_reauthorization=stored.status != CONNECTED,
-            kick_username=stored.username,
-            broadcaster_user_id=stored.broadcaster_user_id,
-            expires_at=stored.expires_at,
-            scopes=stored.scopes,
-        )
 
     # --- stored subscriptions ----------------------------------------------------------------
 
@@ -107,20 +79,3 @@ class KickConnections(StreamerTokens, SignInFlow):
     def broadcaster_of_subscription(self, subscription_id: str) -> str | None:
         with self.engine.connect() as conn:
             return repository.find_broadcaster_by_subscription(conn, subscription_id)
-
-
-class AppToken:
-    """The app's own access token (client credentials), fetched once and reused until it is
-    about to expire. Kick issues these for about 60 days."""
-
-    def __init__(self, make_oauth: OAuthFactory, clock: Callable[[], datetime]) -> None:
-        self.make_oauth = make_oauth
-        self.clock = clock
-        self._tokens: TokenSet | None = None
-
-    async def get(self) -> str:
-        now = utc(self.clock())
-        if self._tokens is None or self._tokens.expires_at - REFRESH_MARGIN <= now:
-            async with self.make_oauth() as oauth:
-                self._tokens = await oauth.app_token()
-        return self._tokens.access_token

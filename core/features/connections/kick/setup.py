@@ -14,26 +14,21 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from core.events import utc
-from core.features.connections.kick.service import (
-    PURPOSE_STREAMER,
-    ApiFactory,
-    ConnectionStatus,
-    KickConnections,
-)
+from core.features.connections.channel_setup import ChannelSetup, SetupFailed, SetupResult
+from core.features.connections.kick.service import ApiFactory, KickConnections
 from core.features.connections.kick.subscriptions import (
     WANTED_EVENTS,
     SubscriptionKeeper,
     SyncReport,
 )
+from core.features.connections.status import SetupStatus
 from core.features.guilds.default_channel import ChannelLookupFailed, FoundChannel
-from core.features.guilds.repository import TrackedChannel
 from core.features.guilds.service import GuildService, InvalidGuildInput
 from core.platforms.kick.api import KickApiError
 from core.platforms.kick.oauth_client import OAuthError
 from core.platforms.kick.pusher import PusherState
 from core.platforms.kick.site import InternalIds
-from core.security.links import LINK_LIFETIME, new_claims, signed_link
+from core.security.links import LINK_LIFETIME
 
 _SLUG_IN_URL = re.compile(r"^(?:https?://)?(?:www\.)?kick\.com/([^/?#\s]+)", re.IGNORECASE)
 CHATROOM_HINT = (
@@ -42,29 +37,21 @@ CHATROOM_HINT = (
 )
 
 
-class SetupFailed(Exception):
-    """Setup could not finish; the message says why and what to do."""
-
-
 @dataclass(frozen=True)
-class SetupResult:
-    channel: TrackedChannel
-    connect_link: str
+class KickSetupResult(SetupResult):
     chatroom_found: bool
 
 
 @dataclass(frozen=True)
-class KickStatus:
-    channel: TrackedChannel | None
-    connection: ConnectionStatus
-    subscribed: tuple[str, ...]
-    missing: tuple[str, ...]
+class KickStatus(SetupStatus):
     pusher: PusherState | None
     last_events: Mapping[str, datetime]
     client_configured: bool
 
 
-class KickSetup:
+class KickSetup(ChannelSetup):
+    connections: KickConnections
+
     def __init__(
         self,
         *,
@@ -98,7 +85,7 @@ class KickSetup:
 
     async def setup(
         self, guild_id: int, admin_id: int, channel: str, chatroom_id: int | None = None
-    ) -> SetupResult:
+    ) -> KickSetupResult:
         if not self.client_configured:
             raise SetupFailed(
                 "This bot has no Kick app yet: set KICK_CLIENT_ID and KICK_CLIENT_SECRET "
@@ -130,11 +117,8 @@ class KickSetup:
             raise SetupFailed(str(exc)) from exc
         broadcaster = found.broadcaster_user_id
         tracked = next(c for c in view.channels if c.broadcaster_user_id == broadcaster)
-        claims = new_claims(
-            PURPOSE_STREAMER, admin_id, guild_id, utc(self.clock()), self.link_lifetime
-        )
-        link = signed_link(self.public_base_url, "/auth/kick/streamer", self.link_secret, claims)
-        return SetupResult(tracked, link, chatroom_found=chatroom_found)
+        link = self.connect_link(guild_id, admin_id)
+        return KickSetupResult(tracked, link, chatroom_found=chatroom_found)
 
     async def sync(self, guild_id: int) -> SyncReport:
         await asyncio.to_thread(self.connections.request_sync, guild_id)

@@ -9,6 +9,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from core.features.connections import subscription_rows
 from core.features.connections.connection_rows import CONNECTED, NEEDS_REAUTH
 from core.features.connections.tables import twitch_connections, twitch_subscriptions
 
@@ -71,38 +72,16 @@ def replace_subscriptions(
     subscriptions: list[StoredTwitchSubscription],
     now: datetime,
 ) -> None:
-    s = twitch_subscriptions.c
-    conn.execute(
-        sa.delete(twitch_subscriptions).where(s.broadcaster_user_id == broadcaster_user_id)
-    )
-    if subscriptions:
-        conn.execute(
-            sa.insert(twitch_subscriptions),
-            [
-                {
-                    "subscription_id": sub.subscription_id,
-                    "broadcaster_user_id": broadcaster_user_id,
-                    "subscription_type": sub.subscription_type,
-                    "status": sub.status,
-                    "created_at": now,
-                }
-                for sub in subscriptions
-            ],
-        )
+    subscription_rows.replace(conn, twitch_subscriptions, broadcaster_user_id, subscriptions, now)
 
 
 def list_subscriptions(
     conn: Connection, broadcaster_user_id: str
 ) -> list[StoredTwitchSubscription]:
-    s = twitch_subscriptions.c
-    query = (
-        sa.select(twitch_subscriptions)
-        .where(s.broadcaster_user_id == broadcaster_user_id)
-        .order_by(s.subscription_type, s.subscription_id)
+    return subscription_rows.list_of_broadcaster(
+        conn,
+        twitch_subscriptions,
+        StoredTwitchSubscription,
+        broadcaster_user_id,
+        order_by=["subscription_type", "subscription_id"],
     )
-    return [
-        StoredTwitchSubscription(
-            r.subscription_id, r.broadcaster_user_id, r.subscription_type, r.status
-        )
-        for r in conn.execute(query)
-    ]

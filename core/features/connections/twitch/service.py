@@ -15,25 +15,24 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import TypeVar
 
 from core.events import utc
 from core.features.connections import connection_rows
-from core.features.connections.connection_rows import CONNECTED
+from core.features.connections.app_token import AppToken
 from core.features.connections.streamer_tokens import StreamerTokens
 from core.features.connections.tables import twitch_connections
 from core.features.connections.twitch import repository as repo
 from core.features.connections.twitch.repository import (
     StoredTwitchSubscription,
 )
-from core.features.connections.twitch.signin import OAuthFactory, TwitchSignIn
+from core.features.connections.twitch.signin import TwitchSignIn
 from core.platforms.twitch.helix import Unauthorized
 from core.platforms.twitch.oauth_client import (
     SCOPES,
     InvalidGrant,
     InvalidToken,
-    TokenSet,
     TwitchOAuthError,
 )
 
@@ -52,18 +51,6 @@ class TwitchNotConnected(Exception):
 class TwitchStillUnauthorized(TwitchNotConnected):
     """Twitch answered 401 even to a token it had just issued (a scope the call needs is
     missing, or a client id mismatch): the connection is marked as needing re-authorization."""
-
-
-@dataclass(frozen=True)
-class TwitchConnectionStatus:
-    guild_id: int
-    is_connected: bool
-    needs_reauthorization: bool
-    login: str | None
-    broadcaster_user_id: str | None
-    scopes: tuple[str, ...]
-    missing_scopes: tuple[str, ...]
-    validated_at: datetime | None
 
 
 @dataclass(frozen=True)
@@ -155,22 +142,7 @@ class TwitchConnections(StreamerTokens, TwitchSignIn):
                 conn, guild_id, scopes=scopes, missing_scopes=missing, now=utc(self.clock())
             )
 
-    # --- state, disconnect, subscriptions ------------------------------------------------------
-
-    def status(self, guild_id: int) -> TwitchConnectionStatus:
-        stored = self._stored(guild_id)
-        if stored is None:
-            return TwitchConnectionStatus(guild_id, False, False, None, None, (), (), None)
-        return TwitchConnectionStatus(
-            guild_id=guild_id,
-            is_connected=stored.status == CONNECTED,
-            needs_reauthorization=stored.status != CONNECTED,
-            login=stored.username,
-            broadcaster_user_id=stored.broadcaster_user_id,
-            scopes=stored.scopes,
-            missing_scopes=stored.missing_scopes,
-            validated_at=stored.validated_at,
-        )
+    # --- disconnect, subscriptions ------------------------------------------------------
 
     async def disconnect(self, guild_id: int) -> bool:
         """Give the guild's tokens back to Twitch and forget them; False when there was no
@@ -205,20 +177,9 @@ class TwitchConnections(StreamerTokens, TwitchSignIn):
             repo.replace_subscriptions(conn, broadcaster_user_id, subscriptions, utc(self.clock()))
 
 
-class TwitchAppToken:
-    """The app's own token (client credentials) for Get Users and webhook subscriptions: minted
-    once and reused until it is about to expire or Twitch refuses it (:meth:`forget`)."""
-
-    def __init__(self, make_oauth: OAuthFactory, clock: Callable[[], datetime]) -> None:
-        self.make_oauth = make_oauth
-        self.clock = clock
-        self._tokens: TokenSet | None = None
-
-    async def get(self) -> str:
-        if self._tokens is None or self._tokens.is_expiring(utc(self.clock())):
-            async with self.make_oauth() as oauth:
-                self._tokens = await oauth.app_token()
-        return self._tokens.access_token
+class TwitchAppToken(AppToken):
+    """The app's own token for Get Users and webhook subscriptions, minted again when Twitch
+    refuses it (:meth:`call`)."""
 
     async def call(self, call: Callable[[str], Awaitable[T]]) -> T:
         """``call(token)`` with the app token; on a 401 (Twitch forgot it, or the client secret

@@ -15,11 +15,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from core.events import utc
+from core.features.connections.channel_setup import ChannelSetup, SetupFailed, SetupResult
+from core.features.connections.status import SetupStatus
 from core.features.connections.twitch.revocations import TwitchRevocations
 from core.features.connections.twitch.revocations_repository import StoredRevocation
-from core.features.connections.twitch.service import TwitchConnections, TwitchConnectionStatus
-from core.features.connections.twitch.signin import PURPOSE_TWITCH_STREAMER, HelixFactory
+from core.features.connections.twitch.service import TwitchConnections
+from core.features.connections.twitch.signin import HelixFactory
 from core.features.connections.twitch.subscriptions import (
     AppCall,
     TwitchSubscriptionKeeper,
@@ -27,40 +28,26 @@ from core.features.connections.twitch.subscriptions import (
     missing_types,
     subscribed_types,
 )
-from core.features.guilds.repository import TrackedChannel
 from core.features.guilds.service import GuildService, InvalidGuildInput
-from core.features.refusals import Refused
 from core.platforms.twitch.helix import HelixError
 from core.platforms.twitch.oauth_client import TwitchOAuthError
-from core.security.links import LINK_LIFETIME, new_claims, signed_link
+from core.security.links import LINK_LIFETIME
 
 _LOGIN_IN_URL = re.compile(r"^(?:https?://)?(?:www\.|m\.)?twitch\.tv/([^/?#\s]+)", re.IGNORECASE)
 _LOGIN = re.compile(r"^[a-z0-9_]{1,25}$")
 
 
-class TwitchSetupFailed(Refused):
-    """Setup, sync or disconnect could not be done; the message says why and what to do."""
-
-
 @dataclass(frozen=True)
-class TwitchSetupResult:
-    channel: TrackedChannel
-    connect_link: str
-
-
-@dataclass(frozen=True)
-class TwitchStatus:
-    channel: TrackedChannel | None
-    connection: TwitchConnectionStatus
-    subscribed: tuple[str, ...]
-    missing: tuple[str, ...]
+class TwitchStatus(SetupStatus):
     revocations: tuple[StoredRevocation, ...]
     reconsent_link: str | None  # when scopes are missing or the grant is dead
     client_configured: bool
     upkeep_enabled: bool
 
 
-class TwitchSetup:
+class TwitchSetup(ChannelSetup):
+    connections: TwitchConnections
+
     def __init__(
         self,
         *,
@@ -88,23 +75,15 @@ class TwitchSetup:
         self.clock = clock
         self.link_lifetime = link_lifetime
 
-    def connect_link(self, guild_id: int, admin_id: int) -> str:
-        """A signed, single-use link (for ``link_lifetime``) to Twitch's consent for the guild's
-        channel."""
-        claims = new_claims(
-            PURPOSE_TWITCH_STREAMER, admin_id, guild_id, utc(self.clock()), self.link_lifetime
-        )
-        return signed_link(self.public_base_url, "/auth/twitch/streamer", self.link_secret, claims)
-
-    async def setup(self, guild_id: int, admin_id: int, channel: str) -> TwitchSetupResult:
+    async def setup(self, guild_id: int, admin_id: int, channel: str) -> SetupResult:
         if not self.client_configured:
-            raise TwitchSetupFailed(
+            raise SetupFailed(
                 "This bot has no Twitch app yet: set TWITCH_CLIENT_ID and TWITCH_CLIENT_SECRET "
                 "(from dev.twitch.tv/console) and restart it."
             )
         login = twitch_login(channel)
         if login is None:
-            raise TwitchSetupFailed(
+            raise SetupFailed(
                 "A Twitch channel is its login: letters, digits and _, at most 25 "
                 "(e.g. !twitch setup twitchdev)."
             )
@@ -112,35 +91,35 @@ class TwitchSetup:
             async with self.make_helix() as helix:
                 users = await self.app_call(lambda token: helix.get_users(token, logins=[login]))
         except (HelixError, TwitchOAuthError) as exc:
-            raise TwitchSetupFailed(
+            raise SetupFailed(
                 f"Twitch did not answer the channel lookup ({exc.status or 'no answer'}). "
                 "Try again soon."
             ) from exc
         user = next((u for u in users if u.login.lower() == login), None)
         if user is None:
-            raise TwitchSetupFailed(f"Twitch has no channel called {login!r}. Check its name.")
+            raise SetupFailed(f"Twitch has no channel called {login!r}. Check its name.")
         try:
             view = await asyncio.to_thread(
                 self.guilds.set_twitch_channel, guild_id, user.login.lower(), user.id
             )
         except InvalidGuildInput as exc:
-            raise TwitchSetupFailed(str(exc)) from exc
+            raise SetupFailed(str(exc)) from exc
         tracked = next(c for c in view.channels if c.broadcaster_user_id == user.id)
         connected = await asyncio.to_thread(self.connections.status, guild_id)
         if connected.broadcaster_user_id not in (None, user.id):
             # Another channel now: its streamer's grant is given back, not kept unused.
             await self.disconnect(guild_id)
-        return TwitchSetupResult(tracked, self.connect_link(guild_id, admin_id))
+        return SetupResult(tracked, self.connect_link(guild_id, admin_id))
 
     async def sync(self, guild_id: int) -> TwitchSyncReport:
         """Reconcile the guild's EventSub subscriptions now."""
         if self.subscriptions is None:
-            raise TwitchSetupFailed(
+            raise SetupFailed(
                 "Twitch can only deliver events to a public HTTPS address: set OAUTH_BASE_URL "
                 "and TWITCH_EVENTSUB_SECRET, then restart the bot."
             )
         if not (await asyncio.to_thread(self.connections.status, guild_id)).is_connected:
-            raise TwitchSetupFailed(
+            raise SetupFailed(
                 "This server has no working Twitch connection: connect the streamer first (!twitch "
                 "setup <channel> in Discord, or the Kick & Twitch page of the dashboard)."
             )

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from flask import g, redirect, request
 
-from core.features.connections.kick.setup import SetupFailed
 from core.features.refusals import Refused
 from core.web.dashboard.guilds import guild_blueprint
 from core.web.dashboard.pages._forms import done, page, service
@@ -54,7 +53,7 @@ def connect(guild_id: int, platform: str):  # type: ignore[no-untyped-def]
         return _show(guild_id, {platform: "Type the channel's name (as in its URL)."})
     try:
         result = _run(setup.setup(guild_id, g.user.id, channel))
-    except (SetupFailed, Refused) as failed:  # Kick's and Twitch's refusals carry their words
+    except Refused as failed:  # setup's refusals (SetupFailed) carry their words
         return _show(guild_id, {platform: str(failed)})
     return redirect(result.connect_link, code=303)
 
