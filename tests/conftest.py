@@ -127,15 +127,45 @@ def redis_url(_servers: ExitStack) -> str:
     return _service_or_skip(services.redis_server, "TEST_REDIS_URL", _servers)
 
 
-def _fresh_postgres_database(server_url: str, template: str | None = None) -> str:
-    """A new database on the server: empty, or a copy of ``template`` (a database name)."""
+def _fresh_postgres_database(
+    server_url: str, template: str | None = None, *, for_this_test: bool = True
+) -> str:
+    """A new database on the server: empty, or a copy of ``template`` (a database name).
+    ``for_this_test``: dropped once the running test and its fixtures are done, so the server
+    (in memory, see ``tests.services``) holds only what the running test uses."""
     admin = sa.create_engine(server_url, isolation_level="AUTOCOMMIT")
     name = f"sk_{uuid.uuid4().hex[:12]}"
     copy_of = f' TEMPLATE "{template}"' if template else ""
     with admin.connect() as conn:
         conn.execute(sa.text(f'CREATE DATABASE "{name}"{copy_of}'))
     admin.dispose()
+    if for_this_test:
+        _DROP_AFTER_TEST.append((server_url, name))
     return _database_url(server_url, name)
+
+
+_DROP_AFTER_TEST: list[tuple[str, str]] = []
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None):  # type: ignore[no-untyped-def]
+    """After a test's fixtures are torn down (its runtimes and engines closed), its databases go."""
+    try:
+        return (yield)
+    finally:
+        while _DROP_AFTER_TEST:
+            _drop_database(*_DROP_AFTER_TEST.pop())
+
+
+def _drop_database(server_url: str, name: str) -> None:
+    admin = sa.create_engine(server_url, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    except sa.exc.SQLAlchemyError:
+        pass  # the server is gone (a test stopped it): its files go with it
+    finally:
+        admin.dispose()
 
 
 def _database_url(server_url: str, name: str) -> str:
@@ -146,7 +176,7 @@ def _database_url(server_url: str, name: str) -> str:
 def _postgres_template(postgres_url: str) -> str:
     """A migrated database on this worker's PostgreSQL that nobody connects to: the template of
     every migrated database a test asks for (PostgreSQL refuses to copy a database in use)."""
-    url = _fresh_postgres_database(postgres_url)
+    url = _fresh_postgres_database(postgres_url, for_this_test=False)
     engine = create_engine(url)
     migrate(engine)
     engine.dispose()
