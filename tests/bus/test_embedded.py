@@ -12,6 +12,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from core.bus import embedded
 from core.bus.base import BusUnavailable
 from core.bus.embedded import EmbeddedBus
 from core.discord_bot.gateway import DiscordUnavailable
@@ -136,6 +137,22 @@ async def test_a_publish_from_another_thread_wakes_the_consumer_at_once(engine: 
     bus.close()
 
 
+@pytest.fixture
+def idle(monkeypatch: pytest.MonkeyPatch) -> asyncio.Event:
+    """Set once the consumer's loop waits to be woken (its first round is over). A fixed sleep
+    stood for this, and under load the first commit could land while that round was still
+    fetching, which then took it alone."""
+    waiting = asyncio.Event()
+    wait_any = embedded._wait_any
+
+    async def noted(*args, **kwargs):  # type: ignore[no-untyped-def]
+        waiting.set()
+        return await wait_any(*args, **kwargs)
+
+    monkeypatch.setattr(embedded, "_wait_any", noted)
+    return waiting
+
+
 class _Batches:
     """A handler like the dispatcher's: it takes every due event at once, and notes how many."""
 
@@ -152,7 +169,9 @@ class _Batches:
         return [None] * len(events)
 
 
-async def test_events_committed_just_after_a_wake_up_are_handled_in_its_round(engine: Engine):
+async def test_events_committed_just_after_a_wake_up_are_handled_in_its_round(
+    engine: Engine, idle: asyncio.Event
+):
     # Each commit wakes the consumer; a round costs the same for one event as for many, so the
     # consumer lets the next commits' events gather before it fetches.
     bus = EmbeddedBus(engine, poll_seconds=30, gather_seconds=2)
@@ -165,7 +184,7 @@ async def test_events_committed_just_after_a_wake_up_are_handled_in_its_round(en
             time.sleep(0.05)
 
     async with running(bus, handler):
-        await asyncio.sleep(0.05)  # the first (empty) round is over: the loop waits to be woken
+        await asyncio.wait_for(idle.wait(), timeout=5)  # the loop waits to be woken
         await asyncio.to_thread(publish_all)
         await eventually(lambda: len(handler.keys) == 5, within=5)
     bus.close()
@@ -174,11 +193,13 @@ async def test_events_committed_just_after_a_wake_up_are_handled_in_its_round(en
     assert handler.keys == [event.key for event in events]
 
 
-async def test_a_stop_during_the_gathering_ends_the_consumer_at_once(engine: Engine):
+async def test_a_stop_during_the_gathering_ends_the_consumer_at_once(
+    engine: Engine, idle: asyncio.Event
+):
     bus = EmbeddedBus(engine, poll_seconds=30, gather_seconds=60)
     handler = _Batches()
     async with running(bus, handler) as task:  # waits at most 3 s for run() to return
-        await asyncio.sleep(0.05)
+        await asyncio.wait_for(idle.wait(), timeout=5)  # the loop waits to be woken
         await asyncio.to_thread(bus.publish, make_event("one"))
         await asyncio.sleep(0.1)  # woken, now gathering for up to a minute
     assert task.done()

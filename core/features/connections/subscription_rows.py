@@ -9,23 +9,20 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, TypeVar, cast
+from typing import Any, TypeVar, cast
 
 import sqlalchemy as sa
 from sqlalchemy import Table
 from sqlalchemy.engine import Connection
 
-if TYPE_CHECKING:
-    from _typeshed import DataclassInstance
-
-RowT = TypeVar("RowT", bound="DataclassInstance")
+RowT = TypeVar("RowT")  # a frozen dataclass of the row's columns
 
 
 def replace(
     conn: Connection,
     table: Table,
     broadcaster_user_id: str,
-    subscriptions: Sequence[DataclassInstance],
+    subscriptions: Sequence[Any],  # the platform's row dataclasses
     now: datetime,
 ) -> None:
     """The broadcaster's stored subscriptions become ``subscriptions`` (made ``now``)."""
@@ -52,7 +49,7 @@ def list_of_broadcaster(
     order_by: Sequence[str],
 ) -> list[RowT]:
     """The broadcaster's stored subscriptions, ordered by the columns named."""
-    columns = [table.c[field.name] for field in dataclasses.fields(row_type)]
+    columns = [table.c[field.name] for field in dataclasses.fields(row_type)]  # type: ignore[arg-type]
     query = (
         sa.select(*columns)
         .where(table.c.broadcaster_user_id == broadcaster_user_id)
