@@ -27,6 +27,16 @@ class CommandFailed(Exception):
     """A command could not do its job; the message is the one line the operator sees."""
 
 
+def fails_with(usage: str) -> Callable[[argparse.Namespace], int]:
+    """The handler of a command run without its action (``guild`` alone): it fails with
+    ``usage``, the one line saying what to type."""
+
+    def handler(_args: argparse.Namespace) -> int:
+        raise CommandFailed(usage)
+
+    return handler
+
+
 class AddCommand(Protocol):
     def __call__(
         self, name: str, handler: Callable[[argparse.Namespace], int], help_text: str

@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import argparse
 
-from core.cli import AddCommand, CommandFailed, open_runtime
+from core.cli import AddCommand, CommandFailed, fails_with, open_runtime
+
+USAGE = (
+    "Say what to do: 'guild add <guild_id> --kick-channel ... --twitch-channel ...' "
+    "or 'guild show <guild_id>'."
+)
 
 
 def register(command: AddCommand) -> None:
-    guild = command("guild", _guild_help, "Add or show a guild's platform channels.")
+    guild = command("guild", fails_with(USAGE), "Add or show a guild's platform channels.")
     guild_sub = guild.add_subparsers(dest="guild_command", metavar="action")
     add = guild_sub.add_parser("add", help="Tie a guild to a Kick and/or a Twitch channel.")
     add.add_argument("guild_id", type=int, help="Discord server id")
@@ -20,13 +25,6 @@ def register(command: AddCommand) -> None:
     show = guild_sub.add_parser("show", help="Show a guild's channels.")
     show.add_argument("guild_id", type=int, help="Discord server id")
     show.set_defaults(handler=_guild_show)
-
-
-def _guild_help(_args: argparse.Namespace) -> int:
-    raise CommandFailed(
-        "Say what to do: 'guild add <guild_id> --kick-channel ... --twitch-channel ...' "
-        "or 'guild show <guild_id>'."
-    )
 
 
 def _guild_add(args: argparse.Namespace) -> int:

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 
-from core.cli import AddCommand, CommandFailed, open_runtime
+from core.cli import AddCommand, CommandFailed, fails_with, open_runtime
 
 if TYPE_CHECKING:
     from core.features.importers.kick_names import KickLookup
@@ -26,8 +26,14 @@ if TYPE_CHECKING:
 BAD_INPUT = 2
 
 
+USAGE = (
+    "Say what to import: 'import kick-watchtime-bot --from <database url>' or "
+    "'import streamelements-points --channel <id> --jwt-file <path> [--guild <id>]'."
+)
+
+
 def register(command: AddCommand) -> None:
-    imports = command("import", _import_help, "Import another bot's data (see --help).")
+    imports = command("import", fails_with(USAGE), "Import another bot's data (see --help).")
     sub = imports.add_subparsers(dest="import_command", metavar="source")
     kwb = sub.add_parser(
         "kick-watchtime-bot",
@@ -52,13 +58,6 @@ def register(command: AddCommand) -> None:
     se.add_argument("--jwt-file", required=True, help="a file holding the channel's JWT")
     se.add_argument("--dry-run", action="store_true", help="show what would be imported")
     se.set_defaults(handler=_streamelements_points)
-
-
-def _import_help(_args: argparse.Namespace) -> int:
-    raise CommandFailed(
-        "Say what to import: 'import kick-watchtime-bot --from <database url>' or "
-        "'import streamelements-points --channel <id> --jwt-file <path> [--guild <id>]'."
-    )
 
 
 def _kick_watchtime_bot(args: argparse.Namespace) -> int:

@@ -5,13 +5,16 @@ from __future__ import annotations
 
 import argparse
 
-from core.cli import AddCommand, CommandFailed, open_runtime
+from core.cli import AddCommand, CommandFailed, fails_with, open_runtime
 
 KINDS = ("heist", "raffle", "alerts")
 
 
+USAGE = "Say what to do: 'overlay url --guild <id> --kind heist|raffle|alerts [--rotate]'."
+
+
 def register(command: AddCommand) -> None:
-    overlay = command("overlay", _overlay_help, "Print a guild's overlay URL for OBS.")
+    overlay = command("overlay", fails_with(USAGE), "Print a guild's overlay URL for OBS.")
     overlay_sub = overlay.add_subparsers(dest="overlay_command", metavar="action")
     url = overlay_sub.add_parser(
         "url", help="Print the overlay's URL (made on first use); --rotate makes a new one."
@@ -22,12 +25,6 @@ def register(command: AddCommand) -> None:
         "--rotate", action="store_true", help="replace the URL: the old one stops working at once"
     )
     url.set_defaults(handler=_overlay_url)
-
-
-def _overlay_help(_args: argparse.Namespace) -> int:
-    raise CommandFailed(
-        "Say what to do: 'overlay url --guild <id> --kind heist|raffle|alerts [--rotate]'."
-    )
 
 
 def _overlay_url(args: argparse.Namespace) -> int:

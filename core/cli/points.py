@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import argparse
 
-from core.cli import AddCommand, CommandFailed, open_runtime
+from core.cli import AddCommand, CommandFailed, fails_with, open_runtime
+
+USAGE = (
+    "Say what to do: 'points give <guild_id> <platform> <platform_user_id> <amount> "
+    "[--reason TEXT]'."
+)
 
 
 def register(command: AddCommand) -> None:
-    points = command("points", _points_help, "Give a viewer points (an operator's grant).")
+    points = command("points", fails_with(USAGE), "Give a viewer points (an operator's grant).")
     points_sub = points.add_subparsers(dest="points_command", metavar="action")
     give = points_sub.add_parser("give", help="Credit a viewer's balance in a guild.")
     give.add_argument("guild_id", type=int, help="Discord server id")
@@ -17,13 +22,6 @@ def register(command: AddCommand) -> None:
     give.add_argument("amount", help="a whole number of points, at least 1")
     give.add_argument("--reason", default="", help="why (kept on the ledger row)")
     give.set_defaults(handler=_points_give)
-
-
-def _points_help(_args: argparse.Namespace) -> int:
-    raise CommandFailed(
-        "Say what to do: 'points give <guild_id> <platform> <platform_user_id> <amount> "
-        "[--reason TEXT]'."
-    )
 
 
 def _points_give(args: argparse.Namespace) -> int:

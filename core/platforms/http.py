@@ -16,7 +16,7 @@ import ssl
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from types import TracebackType
-from typing import Any, Self, TypeVar
+from typing import Any, ClassVar, Self, TypeVar
 
 import httpx
 
@@ -225,6 +225,43 @@ class HttpClient:
         return await backoff.run(attempt, on_retry)
 
 
+class ServiceClient(HttpClient):
+    """A client of a third-party JSON service (Shuffle, StreamElements): it asks for JSON as
+    StreamKeeper, follows no redirect and retries through one :class:`Backoff`. A subclass names
+    its time limits (``timeout`` per phase, ``total_timeout_seconds`` per request) and its default
+    ``backoff_base`` and ``max_retry_after`` (see :class:`Backoff`); a caller may pass others."""
+
+    timeout: ClassVar[httpx.Timeout]
+    total_timeout_seconds: ClassVar[float]
+    default_backoff_base: ClassVar[float]
+    default_max_retry_after: ClassVar[float]
+
+    def __init__(
+        self,
+        *,
+        http: httpx.AsyncClient | None = None,
+        max_retries: int = 2,
+        backoff_base: float | None = None,
+        sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
+        jitter: Callable[[], float] = random.random,
+        max_retry_after: float | None = None,
+    ) -> None:
+        super().__init__(
+            http,
+            total_timeout_seconds=self.total_timeout_seconds,
+            timeout=self.timeout,
+            headers={"Accept": "application/json", "User-Agent": "StreamKeeper"},
+            follow_redirects=False,
+        )
+        self._backoff = Backoff(
+            max_retries,
+            self.default_backoff_base if backoff_base is None else backoff_base,
+            self.default_max_retry_after if max_retry_after is None else max_retry_after,
+            sleep,
+            jitter,
+        )
+
+
 def retry_after(response: httpx.Response) -> float | None:
     """The ``Retry-After`` header in seconds; None when absent, an HTTP date or not a finite
     number, so that the caller falls back to backoff."""
@@ -236,4 +273,12 @@ def retry_after(response: httpx.Response) -> float | None:
     return max(0.0, seconds) if math.isfinite(seconds) else None
 
 
-__all__ = ["Backoff", "FateUnknown", "HttpClient", "NoAnswer", "Retry", "retry_after"]
+__all__ = [
+    "Backoff",
+    "FateUnknown",
+    "HttpClient",
+    "NoAnswer",
+    "Retry",
+    "ServiceClient",
+    "retry_after",
+]

@@ -13,16 +13,14 @@ to back off across polls.
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import logging
-import random
-from collections.abc import Awaitable, Callable, Collection
+from collections.abc import Collection
 from urllib.parse import urlsplit
 
 import httpx
 
-from core.platforms.http import Backoff, HttpClient, NoAnswer, Retry, retry_after
+from core.platforms.http import NoAnswer, Retry, ServiceClient, retry_after
 from core.platforms.shuffle.payloads import NotStatistics, WagerRow, parse_statistics
 
 log = logging.getLogger(__name__)
@@ -76,30 +74,16 @@ class ShuffleRefused(ShuffleError):
     likely a wrong affiliate URL, which retrying right away will not fix."""
 
 
-class ShuffleClient(HttpClient):
+class ShuffleClient(ServiceClient):
     """``max_retries`` counts retries after the first attempt of a fetch; the backoff before
     retry ``n`` (from 0) is ``backoff_base * 2**n * jitter()`` seconds, or ``Retry-After``
     when the reply has one and it is at most ``max_retry_after``; a longer ``Retry-After``
     ends the fetch at once, leaving the wait to the caller."""
 
-    def __init__(
-        self,
-        *,
-        http: httpx.AsyncClient | None = None,
-        max_retries: int = 2,
-        backoff_base: float = 5.0,
-        sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
-        jitter: Callable[[], float] = random.random,
-        max_retry_after: float = 60.0,
-    ) -> None:
-        super().__init__(
-            http,
-            total_timeout_seconds=TOTAL_TIMEOUT_SECONDS,
-            timeout=TIMEOUT,
-            headers={"Accept": "application/json", "User-Agent": "StreamKeeper"},
-            follow_redirects=False,
-        )
-        self._backoff = Backoff(max_retries, backoff_base, max_retry_after, sleep, jitter)
+    timeout = TIMEOUT
+    total_timeout_seconds = TOTAL_TIMEOUT_SECONDS
+    default_backoff_base = 5.0
+    default_max_retry_after = 60.0
 
     async def fetch_wagers(self, affiliate_url: str) -> list[WagerRow]:
         """Every row of the statistics reply, retried on rate limits and challenges."""

@@ -14,18 +14,15 @@ connection, a 5xx) it raises :class:`StreamElementsUncertain`: the caller must n
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
-import random
 import re
-from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import quote
 
 import httpx
 
-from core.platforms.http import Backoff, HttpClient, NoAnswer, Retry, retry_after
+from core.platforms.http import NoAnswer, Retry, ServiceClient, retry_after
 from core.platforms.lenient import as_int, as_mapping
 
 log = logging.getLogger(__name__)
@@ -77,27 +74,16 @@ def checked_username(value: str) -> str:
     return text
 
 
-class StreamElementsPoints(HttpClient):
-    def __init__(
-        self,
-        *,
-        base_url: str = API_BASE,
-        http: httpx.AsyncClient | None = None,
-        max_retries: int = 2,
-        backoff_base: float = 1.0,
-        sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
-        jitter: Callable[[], float] = random.random,
-        max_retry_after: float = 30.0,
-    ) -> None:
-        super().__init__(
-            http,
-            total_timeout_seconds=TOTAL_TIMEOUT_SECONDS,
-            timeout=TIMEOUT,
-            headers={"Accept": "application/json", "User-Agent": "StreamKeeper"},
-            follow_redirects=False,
-        )
+class StreamElementsPoints(ServiceClient):
+    timeout = TIMEOUT
+    total_timeout_seconds = TOTAL_TIMEOUT_SECONDS
+    default_backoff_base = 1.0
+    default_max_retry_after = 30.0
+
+    def __init__(self, *, base_url: str = API_BASE, **options: Any) -> None:
+        """``options`` are :class:`~core.platforms.http.ServiceClient`'s (``http``, the backoff)."""
+        super().__init__(**options)
         self.base_url = base_url.rstrip("/")
-        self._backoff = Backoff(max_retries, backoff_base, max_retry_after, sleep, jitter)
 
     def _url(self, channel_id: str, username: str, amount: int | None = None) -> str:
         path = f"/points/{checked_channel_id(channel_id)}/{quote(checked_username(username))}"

@@ -204,6 +204,13 @@ def _viewer(text: str) -> dict[str, Any]:
     return {"member_id": None, "username": raw[:64]}
 
 
+def _short(text: str, what: str, limit: int) -> str:
+    """``text`` as typed, refused when longer than ``limit`` characters."""
+    if len(text) > limit:
+        raise FormRefused(f"Keep the {what} under {limit} characters.")
+    return text
+
+
 @AREA.bp.post("/tickets")
 def tickets(guild_id: int):  # type: ignore[no-untyped-def]
     raffle = service("raffle")
@@ -219,9 +226,7 @@ def tickets(guild_id: int):  # type: ignore[no-untyped-def]
         if action not in ("give", "remove"):
             raise FormRefused("Choose give or remove.")
         field = "reason"
-        reason = form.get("reason", "")
-        if len(reason) > MAX_REASON:
-            raise FormRefused(f"Keep the reason under {MAX_REASON} characters.")
+        reason = _short(form.get("reason", ""), "reason", MAX_REASON)
         field = "tickets"
         ref = reference(form.get("reference"))
         field = "viewer"
@@ -248,9 +253,7 @@ def draw(guild_id: int):  # type: ignore[no-untyped-def]
     try:
         winners = whole_number(form.get("winners"), "Winners", 1, MAX_WINNERS)
         field = "prize"
-        prize = form.get("prize", "").strip()
-        if len(prize) > MAX_PRIZE:
-            raise FormRefused(f"Keep the prize under {MAX_PRIZE} characters.")
+        prize = _short(form.get("prize", "").strip(), "prize", MAX_PRIZE)
         field = "winners"
         done = raffle.draws.request(guild_id, actor_id=g.user.id, winners=winners, prize=prize)
     except Refused as refused:
@@ -270,8 +273,7 @@ def reroll(guild_id: int):  # type: ignore[no-untyped-def]
         reason = form.get("reroll_reason", "")
         if not reason.strip():
             raise FormRefused("Say why you reroll; the reason is recorded with the draw.")
-        if len(reason) > MAX_REASON:
-            raise FormRefused(f"Keep the reason under {MAX_REASON} characters.")
+        _short(reason, "reason", MAX_REASON)
         field = "draw_id"
         done = raffle.draws.reroll(guild_id, actor_id=g.user.id, draw_id=draw_id, reason=reason)
     except Refused as refused:
