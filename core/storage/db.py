@@ -211,12 +211,13 @@ def _alembic_config(conn: Connection) -> Config:
 
 
 # The newest commit whose migrations start at the first schema (0001): a database older than
-# the baseline steps through it (see SchemaTooOld).
+# the baseline steps through it (see SchemaNotUpgradable).
 LAST_FULL_CHAIN = "d72efbf848969067ec6a00db902bc4747bfd7129"
 
 
-class SchemaTooOld(DatabaseUnavailable):
-    """The database answers, but its schema predates the baseline this version upgrades from."""
+class SchemaNotUpgradable(DatabaseUnavailable):
+    """The database answers, but this version cannot bring its schema up to date: it predates
+    the baseline this version upgrades from, is newer than this version, or is not ours."""
 
 
 @functools.cache
@@ -238,7 +239,7 @@ def migrate(engine: Engine, schema: sa.MetaData) -> None:
 
     A new, empty database is built from ``schema`` and marked as at the newest migration;
     migrations only carry an existing database forward (Alembic's "building an up to date
-    database from scratch"). Raises :class:`SchemaTooOld` for a database older than the
+    database from scratch"). Raises :class:`SchemaNotUpgradable` for a database older than the
     baseline."""
     ping(engine)
     with engine.begin() as conn:
@@ -259,13 +260,19 @@ def migrate(engine: Engine, schema: sa.MetaData) -> None:
 
 def _refuse_unknown(current: set[str], revisions: frozenset[str]) -> None:
     if not current:
-        raise SchemaTooOld(
+        raise SchemaNotUpgradable(
             "The database has tables but no record of its migrations: point DATABASE_URL at "
             "StreamKeeper's own database, or at a new empty one."
         )
     unknown = sorted(current - revisions)
+    if unknown and unknown[-1] > max(revisions):
+        raise SchemaNotUpgradable(
+            f"The database's schema is at migration {', '.join(unknown)}, newer than this "
+            f"version knows (its newest is {max(revisions)}): run the StreamKeeper that "
+            "migrated it, or a newer one."
+        )
     if unknown:
-        raise SchemaTooOld(
+        raise SchemaNotUpgradable(
             f"The database's schema is at migration {', '.join(unknown)}, older than this "
             f"version upgrades from ({min(revisions)}). Upgrade it in two steps: "
             f"'git checkout {LAST_FULL_CHAIN[:12]} && make migrate', then come back to this "
@@ -275,7 +282,7 @@ def _refuse_unknown(current: set[str], revisions: frozenset[str]) -> None:
 
 def pending_migrations(engine: Engine) -> list[str]:
     """Revisions the database has not had yet (empty when it is up to date); raises
-    :class:`SchemaTooOld` for a database this version cannot upgrade."""
+    :class:`SchemaNotUpgradable` for a database this version cannot upgrade."""
     with engine.connect() as conn:
         current = set(MigrationContext.configure(conn).get_current_heads())
         revisions, heads = _script()

@@ -10,7 +10,7 @@ from core.features.schema import all_tables, migrate
 from core.storage import db
 from core.storage.db import (
     LAST_FULL_CHAIN,
-    SchemaTooOld,
+    SchemaNotUpgradable,
     create_engine,
     normalize_url,
     pending_migrations,
@@ -84,7 +84,7 @@ def test_a_database_older_than_the_baseline_is_refused_with_the_way_through(data
     try:
         _record_revision(engine, "0017")
         for attempt in (migrate, pending_migrations):
-            with pytest.raises(SchemaTooOld) as refused:
+            with pytest.raises(SchemaNotUpgradable) as refused:
                 attempt(engine)
             message = str(refused.value)
             assert "at migration 0017" in message
@@ -98,12 +98,28 @@ def test_a_database_older_than_the_baseline_is_refused_with_the_way_through(data
         engine.dispose()
 
 
+def test_a_database_newer_than_this_version_is_refused_and_left_alone(database_url):
+    engine = create_engine(database_url)
+    try:
+        _record_revision(engine, "0999")
+        with pytest.raises(SchemaNotUpgradable) as refused:
+            migrate(engine)
+        assert "at migration 0999, newer than this version knows" in str(refused.value)
+        assert "git checkout" not in str(refused.value)
+        with engine.connect() as conn:
+            assert conn.exec_driver_sql("SELECT version_num FROM alembic_version").all() == [
+                ("0999",)
+            ]
+    finally:
+        engine.dispose()
+
+
 def test_a_database_with_tables_but_no_migration_record_is_left_alone(database_url):
     engine = create_engine(database_url)
     try:
         with engine.begin() as conn:
             conn.exec_driver_sql("CREATE TABLE someone_elses (id INTEGER PRIMARY KEY)")
-        with pytest.raises(SchemaTooOld, match="no record of its migrations"):
+        with pytest.raises(SchemaNotUpgradable, match="no record of its migrations"):
             migrate(engine)
         with engine.connect() as conn:
             assert sa.inspect(conn).get_table_names() == ["someone_elses"]

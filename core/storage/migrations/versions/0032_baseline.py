@@ -6,7 +6,7 @@ database forward from here; the next one is 0033, revising 0032.
 
 The 32 migrations that built this schema step by step (0001 to 0032) are in the git history, up
 to commit d72efbf. A database older than 0032 is refused with the way through that commit
-(``core.storage.db.SchemaTooOld``).
+(``core.storage.db.SchemaNotUpgradable``).
 
 Revision ID: 0032
 Revises:
