@@ -239,8 +239,8 @@ def migrate(engine: Engine, schema: sa.MetaData) -> None:
 
     A new, empty database is built from ``schema`` and marked as at the newest migration;
     migrations only carry an existing database forward (Alembic's "building an up to date
-    database from scratch"). Raises :class:`SchemaNotUpgradable` for a database older than the
-    baseline."""
+    database from scratch"). Raises :class:`SchemaNotUpgradable`, changing nothing, for a
+    database it cannot upgrade: older than the baseline, newer than this version, or not ours."""
     ping(engine)
     with engine.begin() as conn:
         if conn.dialect.name == "postgresql":
