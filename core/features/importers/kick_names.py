@@ -8,6 +8,7 @@ token to ask with) stays unresolved, with the reason, and the rows are reported,
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Protocol, TypeVar
@@ -22,6 +23,8 @@ from core.platforms.kick.api_errors import KickApiError
 from core.platforms.kick.oauth_client import NeedsReauthorization
 
 T = TypeVar("T")
+
+_TYPED_BEFORE = re.compile(r"^[\s@]+")
 
 
 @dataclass(frozen=True)
@@ -47,8 +50,9 @@ class KickLookup(Protocol):
 
 
 def fold(name: str) -> str:
-    """Kick names compare without case."""
-    return name.strip().lstrip("@").casefold()
+    """Kick names compare without case, and without the spaces and ``@`` typed before them
+    (folding twice gives the same name)."""
+    return _TYPED_BEFORE.sub("", name).rstrip().casefold()
 
 
 def slugs_of(name: str) -> list[str]:
