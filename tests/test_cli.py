@@ -1,4 +1,5 @@
-"""``python -m core``: the command forms scripts rely on, run as real processes."""
+"""``python -m core``: the command forms scripts rely on; the serving commands run as real
+processes."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from core.platforms.kick.signing import signed_headers
 from tests.conftest import FIXTURES, TEST_FERNET_KEY
 from tests.services import free_port
+from tests.support.cli import run as run_cli
 from tests.support.events import chat_message
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -42,15 +44,9 @@ def cli_env(tmp_path, kick_keys) -> dict[str, str]:
 
 
 def cli(env: dict[str, str], *args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "core", *args],
-        env=env,
-        cwd=cwd or Path(env["DATA_DIR"]).parent,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    """``python -m core`` with ``env`` as its environment, run in this test's process (the
+    serving commands below start real ones)."""
+    return run_cli(env, *args, cwd=cwd or Path(env["DATA_DIR"]).parent)
 
 
 def test_migrate_is_idempotent(cli_env):

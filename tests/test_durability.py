@@ -19,10 +19,16 @@ interval), and sends a refused chat again (stamped in an earlier interval) only 
 guild's tick of the current interval has run. (Stamping before waiting for the safe moment let a
 chat stamped at T-1 be queued at T+0.4, and a tick of T that ran late counted it: seen as one
 viewer credited a tick early in every guild after a store restart.)
+
+A delivery that a loaded machine slows past the next instant (sent before it, answered after)
+leaves one thing open: whether the tick of that instant ran before or after it was handled. Such
+a chat counts from that tick or from the next one, and each viewer's seconds must be what one of
+those gives (``Experiment.differences``); every other chat counts exactly as above.
 """
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import random
@@ -46,6 +52,7 @@ from core.demo import BROADCASTER_ID, CHANNEL, _chat, _status
 from core.platforms.kick.signing import signed_headers
 from tests.conftest import IS_CI, TEST_FERNET_KEY
 from tests.services import free_port
+from tests.support.cli import run as run_cli
 
 pytestmark = pytest.mark.slow
 
@@ -65,8 +72,16 @@ class Sent:
     chat_id: str
     said_at: datetime
     message_id: str
-    accepted_at: float | None = None
+    accepted_at: float | None = None  # when its first accepted delivery was sent
+    answered_at: float | None = None  # and answered
     answers: list[tuple[float, float, str]] = field(default_factory=list)  # started, done, status
+
+    @property
+    def straddles_an_instant(self) -> bool:
+        """Its first accepted delivery was sent before a tick's instant and answered after it."""
+        if self.accepted_at is None or self.answered_at is None:
+            return False
+        return int(self.accepted_at // INTERVAL) != int(self.answered_at // INTERVAL)
 
 
 @dataclass
@@ -129,11 +144,6 @@ class Experiment:
             outcome = "unreachable"
         finished = time.time()
         assert outcome in {"queued", "duplicate", "unavailable", "unreachable"}, outcome
-        first_accepted = outcome in {"queued", "duplicate"} and (
-            chat.accepted_at is None if chat is not None else outcome == "queued"
-        )
-        if first_accepted:  # its interval is the model's: it must be one (a repeat's may not)
-            assert int(started // INTERVAL) == int(finished // INTERVAL), "a delivery took too long"
         self.outcomes[outcome] = self.outcomes.get(outcome, 0) + 1
         if chat is not None:
             chat.answers.append((started, finished, outcome))
@@ -141,7 +151,7 @@ class Experiment:
             self.waiting.append((event_type, payload, message_id, chat))  # Kick retries later
             return
         if chat is not None and chat.accepted_at is None:
-            chat.accepted_at = started
+            chat.accepted_at, chat.answered_at = started, finished
         if event_type == "livestream.status.updated" and outcome == "queued":
             self.statuses.append((started, bool(payload["is_live"])))
 
@@ -178,7 +188,10 @@ class Experiment:
                 lines.append(f"{chat.viewer} said {chat.said_at:%H:%M:%S}: {sends}")
         return "\n".join(lines)
 
-    def expected_seconds(self) -> dict[str, int]:
+    def expected_seconds(self, late: frozenset[str] = frozenset()) -> dict[str, int]:
+        """Each viewer's seconds by the rules, a chat counting from the first tick whose instant
+        came after it was sent (``late``: the message ids of chats counted from the first tick
+        whose instant came after it was answered)."""
         expected: dict[str, int] = {}
         for previous, tick in zip(self.ticks, self.ticks[1:], strict=False):
             instant = tick.timestamp()
@@ -187,7 +200,8 @@ class Experiment:
                 continue
             latest: dict[str, float] = {}
             for chat in self.chats:
-                if chat.accepted_at is not None and chat.accepted_at < instant:
+                accepted = chat.answered_at if chat.message_id in late else chat.accepted_at
+                if accepted is not None and accepted < instant:
                     said = chat.said_at.timestamp()
                     latest[chat.viewer] = max(latest.get(chat.viewer, said), said)
             seconds = min(int((tick - previous).total_seconds()), WINDOW)
@@ -196,17 +210,30 @@ class Experiment:
                     expected[viewer] = expected.get(viewer, 0) + seconds
         return expected
 
+    def differences(self, actual: dict[str, int]) -> dict[str, tuple[list[int], int]]:
+        """The viewers whose ``actual`` seconds are none of what the rules allow: (what they
+        allow, actual). A chat whose first accepted delivery was sent before an instant and
+        answered after it may count either way; a viewer has a choice for each such chat."""
+        straddling: dict[str, list[str]] = {}
+        for chat in self.chats:
+            if chat.straddles_an_instant:
+                straddling.setdefault(chat.viewer, []).append(chat.message_id)
+        assert all(len(ids) <= 4 for ids in straddling.values()), f"slow deliveries {straddling}"
+        allowed = {viewer: {seconds} for viewer, seconds in self.expected_seconds().items()}
+        for viewer, ids in straddling.items():
+            for late in itertools.product((False, True), repeat=len(ids)):
+                chosen = frozenset(i for i, is_late in zip(ids, late, strict=True) if is_late)
+                allowed.setdefault(viewer, {0}).add(self.expected_seconds(chosen).get(viewer, 0))
+        return {
+            viewer: (sorted(allowed.get(viewer, {0})), actual.get(viewer, 0))
+            for viewer in allowed.keys() | actual.keys()
+            if actual.get(viewer, 0) not in allowed.get(viewer, {0})
+        }
+
 
 def _cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "core", *args],
-        env=env,
-        cwd=Path(env["DATA_DIR"]).parent,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    """A one-shot command (migrate, export) as an operator runs it, in this process."""
+    return run_cli(env, *args, cwd=Path(env["DATA_DIR"]).parent)
 
 
 class Process:
@@ -373,13 +400,9 @@ def _check_with(experiment: Experiment, viewers: int) -> None:
     expected = experiment.expected_seconds()
     assert not experiment.waiting, "some deliveries were never accepted"
     assert len(expected) == viewers, (len(expected), viewers)
-    mismatches = {
-        viewer: (expected.get(viewer, 0), actual.get(viewer, 0))
-        for viewer in expected.keys() | actual.keys()
-        if expected.get(viewer, 0) != actual.get(viewer, 0)
-    }
+    mismatches = experiment.differences(actual)
     assert mismatches == {}, (
-        f"(expected, stored) per viewer; outcomes {experiment.outcomes}; ticks "
+        f"(allowed, stored) per viewer; outcomes {experiment.outcomes}; ticks "
         f"{[f'{t:%H:%M:%S}' for t in experiment.ticks]}\n{experiment.story_of(set(mismatches))}"
     )
 

@@ -5,8 +5,8 @@ signature against the pinned key; forged beacons fail."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -15,6 +15,7 @@ from core.features.raffle.drand_chains import DEFAULT, QUICKNET
 from core.features.raffle.verification import verify
 from tests.features.raffle import drand_scenario
 from tests.features.raffle.drand_scenario import real_rounds, signed_proof
+from tests.support.cli import run as run_cli
 
 ROOT = Path(__file__).resolve().parents[3]
 CASES = [
@@ -26,14 +27,7 @@ def _cli_verify(tmp_path: Path, proof: dict, ledger: dict) -> subprocess.Complet
     proof_path, ledger_path = tmp_path / "proof.json", tmp_path / "ledger.json"
     proof_path.write_text(json.dumps(proof), "utf-8")
     ledger_path.write_text(json.dumps(ledger), "utf-8")
-    return subprocess.run(
-        [sys.executable, "-m", "core", "raffle", "verify", str(proof_path), str(ledger_path)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        cwd=ROOT,
-        check=False,
-    )
+    return run_cli(os.environ, "raffle", "verify", str(proof_path), str(ledger_path), cwd=ROOT)
 
 
 @pytest.mark.parametrize(("chain", "row"), CASES)

@@ -8,9 +8,7 @@ import hashlib
 import json
 import os
 import subprocess
-import sys
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 
@@ -20,6 +18,8 @@ from core.features.raffle.errors import RaffleRefused
 from core.features.raffle.ports import BeaconUnavailable
 from tests.fakes.beacon_server import FakeBeacon, fake_randomness, fake_signature
 from tests.features.raffle.support import GUILD, add_viewer, make_service
+from tests.support.cli import run as run_cli
+from tests.support.cli import run_process
 from tests.support.clock import Clock
 
 PARTICIPANTS = {"kick:a": 10, "kick:b": 20, "kick:c": 30, "kick:d": 40}
@@ -295,32 +295,25 @@ def test_swapping_the_order_of_two_ledger_rows_breaks_the_hash(engine, clock, be
     assert "snapshot hash" in result.problems[0]
 
 
-def _verify_command(tmp_path, proof: object, ledger: object) -> subprocess.CompletedProcess[str]:
-    """``python -m core raffle verify`` in a clean directory with a database it cannot reach:
-    it must need nothing but the two files."""
+def _verify_command(
+    tmp_path, proof: object, ledger: object, *, run=run_cli
+) -> subprocess.CompletedProcess[str]:
+    """``python -m core raffle verify`` in a clean directory with a database it cannot reach
+    (``run``: in this process, or ``run_process``): it must need nothing but the two files."""
     proof_path, ledger_path = tmp_path / "proof.json", tmp_path / "ledger.json"
     proof_path.write_text(json.dumps(proof), "utf-8")
     ledger_path.write_text(json.dumps(ledger), "utf-8")
     env = {
         "PATH": os.environ.get("PATH", ""),
-        "PYTHONPATH": str(Path(__file__).resolve().parents[3]),
         "DATABASE_URL": "postgresql+psycopg://nobody:x@127.0.0.1:9/none",
         "REDIS_URL": "redis://127.0.0.1:9/0",
     }
-    return subprocess.run(
-        [sys.executable, "-m", "core", "raffle", "verify", str(proof_path), str(ledger_path)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        cwd=tmp_path,
-        env=env,
-        check=False,
-    )
+    return run(env, "raffle", "verify", str(proof_path), str(ledger_path), cwd=tmp_path)
 
 
 def test_the_verify_command_needs_only_the_two_files(engine, clock, beacon, tmp_path):
     proof = _drawn_proof(engine, clock, beacon)
-    verified = _verify_command(tmp_path, proof.document, proof.ledger)
+    verified = _verify_command(tmp_path, proof.document, proof.ledger, run=run_process)
     assert (verified.returncode, verified.stderr) == (0, "")
     assert verified.stdout.startswith("match: 1 draw(s)")
 

@@ -13,7 +13,6 @@ import asyncio
 import json
 import os
 import subprocess
-import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -26,10 +25,10 @@ from tests.conftest import TEST_FERNET_KEY
 from tests.fakes.beacon_server import FakeBeacon, fake_randomness
 from tests.fakes.shuffle_server import FakeShuffle, connect_guild, verify_player
 from tests.features.raffle.support import RecordingAnnouncer, add_viewer, gift
+from tests.support.cli import run as run_cli
 from tests.support.clock import Clock
 from tests.support.events import chat_message
 
-REPO = Path(__file__).resolve().parents[3]
 GUILD = 424242
 BROADCASTER = "555"
 CHANNEL = 9090
@@ -202,12 +201,4 @@ def test_a_month_of_raffle_ends_in_a_verifiable_draw(environment, shuffle, clock
 
 
 def cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "core", *args],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        cwd=os.getcwd(),
-        env={**os.environ, "PYTHONPATH": str(REPO)},
-        check=False,
-    )
+    return run_cli(os.environ, *args, cwd=Path.cwd())
