@@ -52,15 +52,10 @@ services:
 	@bash scripts/install-test-services.sh
 
 # Tests run in parallel with pytest-xdist, two workers per core: much of a test's time is spent
-# waiting (subprocesses, sockets, servers); an idle worker takes queued tests from a busy one
-# (worksteal: 5.4 min against 7 with fixed shares). TEST_WORKERS=N for another count, 0 for none. Each
+# waiting (subprocesses, sockets, servers, the real-time runs' ticks); an idle worker takes
+# queued tests from a busy one (worksteal). TEST_WORKERS=N for another count, 0 for none. Each
 # worker starts its own PostgreSQL and Redis and migrates one template database per backend.
 TEST_WORKERS ?= $(shell echo $$(( 2 * $$(nproc 2>/dev/null || echo 1) )))
-
-# The tests marked `alone` judge real-time behaviour (a chat's webhook before its tick on the wall
-# clock): they run after the rest, one at a time, so the suite's own load cannot make them late.
-# Only the files that mark some are collected again (collecting the whole tree takes ~9 s).
-ALONE_FILES = $(shell grep -rl --include='*.py' 'mark.alone' tests)
 
 # A machine that sets PYTHONDONTWRITEBYTECODE makes every worker and every process a test starts
 # compile (and pytest rewrite) its modules from source again: ~6 s of CPU per worker. The test
@@ -70,8 +65,7 @@ test test-fast: export PYTHONDONTWRITEBYTECODE :=
 test: $(DEV_STAMP) services
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist worksteal -m "not alone"
-	$(BIN)/python -m pytest -m alone $(ALONE_FILES)
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist worksteal
 
 # The edit loop: SQLite only; the tests that need PostgreSQL, Redis or Chromium, or start
 # processes of their own (marked slow), are skipped. make test runs them all.

@@ -39,7 +39,7 @@ from tests.test_durability import (
     split_deployment,
 )
 
-pytestmark = [pytest.mark.slow, pytest.mark.alone]
+pytestmark = pytest.mark.slow
 
 GUILDS = [int(GUILD) + n * (1 << 22) for n in range(200)]  # shards 0, 1, 2, ... in turn
 TAKEOVER_BOUND_SECONDS = 30  # far above the 10 s the leases give: a hang, not a measurement

@@ -63,7 +63,7 @@ from tests.features.slot_calls.conftest import RecordingPoster
 from tests.support.events import chat_message
 from tests.wiring.test_vip_streamer_token import BROADCASTER, connect_streamer
 
-pytestmark = [pytest.mark.slow, pytest.mark.alone]
+pytestmark = pytest.mark.slow
 
 INTERVAL = 2
 TROUBLED = 300000000000000021  # the guild whose partner is in trouble
