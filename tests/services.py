@@ -40,10 +40,29 @@ def _memory_folder() -> Path | None:
     return MEMORY_FOLDER if free > 2 * 1024**3 and os.access(MEMORY_FOLDER, os.W_OK) else None
 
 
+# Ports for the servers and processes the tests start: each xdist worker takes its own block,
+# below the kernel's ephemeral range (32768 and up), where port 0 binds and outgoing connections
+# come from. A port handed out by binding port 0 and closing could be handed to another worker
+# before our process bound it, and a test then talked to the other worker's server.
+_PORTS_FROM, _PORTS_PER_WORKER = 20_000, 1_500
+_next_port: list[int] = []
+
+
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    """A port on 127.0.0.1 that nothing listens on, for a server or process a test starts (or
+    for a test that needs nobody to answer): this worker's next one that binds."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw")
+    first = _PORTS_FROM + (int(worker) % 8 if worker.isdecimal() else 0) * _PORTS_PER_WORKER
+    for _ in range(_PORTS_PER_WORKER):
+        port = _next_port[0] if _next_port else first
+        _next_port[:] = [first + (port + 1 - first) % _PORTS_PER_WORKER]
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        return port
+    raise ServiceUnavailable(f"no free port from {first} to {first + _PORTS_PER_WORKER - 1}")
 
 
 def _wait_for_port(port: int, timeout: float = 30.0) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import socket
 from collections.abc import AsyncIterator
 
 import discord
@@ -16,13 +15,12 @@ from core.discord_bot.gateway import DiscordStatus
 from core.discord_bot.running import LOGIN_REJECTED, login_retry_delay, run_bot
 from core.discord_bot.services import BotServices
 from tests.fakes.discord_api import GOOD_TOKEN, FakeDiscordApi, fake_discord_api
+from tests.services import free_port
 from tests.support.waiting import eventually
 
 
 def closed_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]  # nothing listens there once the probe closes
+    return free_port()  # nothing listens there
 
 
 @pytest.fixture

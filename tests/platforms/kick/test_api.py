@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import logging
-import socket
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 
@@ -19,6 +18,7 @@ from core.platforms.kick.api import (
     Unauthorized,
 )
 from tests.fakes.kick_server import FakeKick
+from tests.services import free_port
 from tests.support.waiting import RecordingSleep
 
 STREAMER_ID = 1001
@@ -54,9 +54,7 @@ def app_token(kick: FakeKick) -> str:
 
 
 def dead_url() -> str:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return f"http://127.0.0.1:{probe.getsockname()[1]}"
+    return f"http://127.0.0.1:{free_port()}"  # nothing listens there
 
 
 # Users and channels

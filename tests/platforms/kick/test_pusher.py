@@ -3,7 +3,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import socket
 import threading
 from collections import Counter
 from collections.abc import AsyncIterator, Callable
@@ -22,6 +21,7 @@ from core.platforms.kick.pusher import (
     PusherState,
 )
 from tests.fakes.pusher_server import FakePusher
+from tests.services import free_port
 from tests.support.waiting import RecordingSleep, eventually
 
 FIXTURES = Path(__file__).parents[2] / "fixtures" / "kick"
@@ -365,9 +365,7 @@ async def test_state_shows_backing_off_between_connections() -> None:
 
 
 async def test_unreachable_server_is_retried_with_backoff() -> None:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()  # nothing listens there
     sleep = RecordingSleep(yields=True)
     listener = make_listener(f"ws://127.0.0.1:{port}/app/key", sleep=sleep, backoff_max=4.0)
     async with running(listener):

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import threading
 from collections.abc import Iterator
 from dataclasses import replace
@@ -26,6 +25,7 @@ from core.web.dashboard import Dashboard
 from core.web.dashboard.config import ProofFiles
 from tests.conftest import TEST_FERNET_KEY, with_migrated_sqlite
 from tests.fakes.discord_oauth import CLIENT_ID, CLIENT_SECRET, FakeDiscordOAuth
+from tests.services import free_port
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 CHROMIUM_FLAGS = [
@@ -111,12 +111,6 @@ def discord() -> Iterator[FakeDiscordOAuth]:
         yield fake
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def fixture_export(period_id: int):  # type: ignore[no-untyped-def]
     """The exported proof and ledger in tests/fixtures/raffle/, as the runtime would give them."""
     if period_id != FIXTURE_PERIOD:
@@ -159,7 +153,7 @@ def site_settings() -> dict[str, str]:
 def site(tmp_path, discord, site_settings) -> Iterator[DashboardSite]:
     """The real web app of a Runtime on SQLite, served on 127.0.0.1, logging in at the fake
     Discord; raffle period 1 is the fixture proof."""
-    port = _free_port()
+    port = free_port()
     url = f"http://127.0.0.1:{port}"
     values = {
         "DATA_DIR": str(tmp_path / "data"),

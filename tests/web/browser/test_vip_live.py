@@ -11,7 +11,6 @@ shows the viewer while the page was never reloaded.
 
 from __future__ import annotations
 
-import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
 from urllib.parse import urlsplit
@@ -26,6 +25,7 @@ from tests.fakes.discord_oauth import CLIENT_ID, CLIENT_SECRET, MANAGE_GUILD
 from tests.fakes.twitch_eventsub import EventSubSender
 from tests.fakes.twitch_runtime import EVENTSUB_SECRET, runtime_on_fake_twitch
 from tests.fakes.twitch_server import FakeTwitch
+from tests.services import free_port
 from tests.support.clock import Clock
 from tests.support.delivery import deliver_queued
 from tests.web.browser.test_login import _log_in
@@ -35,19 +35,13 @@ ADMIN = 900000000000000001
 ANN = "5001"
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @contextmanager
 def served_on_fake_twitch(  # type: ignore[no-untyped-def]
     tmp_path, discord, clock: Clock, **settings: str
 ) -> Iterator[tuple[Runtime, FakeTwitch, str]]:
     """A Runtime on a fake Twitch (where ann is a user) and the fake Discord, its web side
     served by the production server on 127.0.0.1; ``settings`` added to its own."""
-    port = _free_port()
+    port = free_port()
     url = f"http://127.0.0.1:{port}"
     with FakeTwitch(redirect_uris=[f"{url}/auth/twitch/callback"], clock=clock) as twitch:
         twitch.add_user(ANN, "ann")
