@@ -10,6 +10,8 @@ from typing import Any
 
 import httpx
 
+from core.platforms.http import tls_context
+
 TIMEOUT = httpx.Timeout(3.0, connect=2.0)
 
 
@@ -31,7 +33,9 @@ class Answer:
 
 def _call(method: str, url: str, **kwargs: Any) -> Answer:
     try:
-        response = httpx.request(method, url, timeout=TIMEOUT, follow_redirects=False, **kwargs)
+        response = httpx.request(
+            method, url, timeout=TIMEOUT, follow_redirects=False, verify=tls_context(), **kwargs
+        )
     except httpx.TimeoutException:
         return Answer(None, {}, "no answer within a few seconds")
     except httpx.HTTPError as exc:

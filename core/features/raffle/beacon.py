@@ -26,6 +26,7 @@ from core.features.raffle.drand_signatures import (
     randomness_of,
 )
 from core.features.raffle.ports import BeaconInfo, BeaconRound, BeaconUnavailable
+from core.platforms.http import tls_context
 
 log = logging.getLogger(__name__)
 _HEX = re.compile(r"(?:[0-9a-f]{2}){16,}")
@@ -141,7 +142,7 @@ class HttpBeacon:
 
     def _get(self, url: str, path: str) -> httpx.Response:
         try:
-            return httpx.get(f"{url}{path}", timeout=self.timeout)
+            return httpx.get(f"{url}{path}", timeout=self.timeout, verify=tls_context())
         except httpx.HTTPError as exc:
             raise BeaconUnavailable("it did not answer") from exc
 

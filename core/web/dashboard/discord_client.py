@@ -8,6 +8,8 @@ from dataclasses import dataclass
 
 import httpx
 
+from core.platforms.http import tls_context
+
 log = logging.getLogger(__name__)
 
 ADMINISTRATOR = 1 << 3
@@ -60,7 +62,11 @@ class DiscordClient:
     def _call(self, method: str, path: str, **kwargs) -> object:  # type: ignore[no-untyped-def]
         try:
             response = httpx.request(
-                method, f"{self.api_base_url}{path}", timeout=TIMEOUT, **kwargs
+                method,
+                f"{self.api_base_url}{path}",
+                timeout=TIMEOUT,
+                verify=tls_context(),
+                **kwargs,
             )
         except httpx.HTTPError as exc:
             log.warning("Discord %s %s failed: %s", method, path, type(exc).__name__)
