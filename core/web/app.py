@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from flask import Flask, jsonify
+from jinja2.bccache import Bucket, BytecodeCache
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -25,6 +26,25 @@ from core.web.dashboard.config import DashboardConfig
 from core.web.setup import SetupConfig
 
 log = logging.getLogger(__name__)
+
+
+class _CompiledTemplates(BytecodeCache):
+    """Each template compiled once per process, for every app this process builds (a template
+    whose source changed is compiled again: Jinja checks the source's checksum)."""
+
+    def __init__(self) -> None:
+        self._code: dict[str, bytes] = {}
+
+    def load_bytecode(self, bucket: Bucket) -> None:
+        code = self._code.get(bucket.key)
+        if code is not None:
+            bucket.bytecode_from_string(code)
+
+    def dump_bytecode(self, bucket: Bucket) -> None:
+        self._code[bucket.key] = bucket.bytecode_to_string()
+
+
+COMPILED_TEMPLATES = _CompiledTemplates()
 
 
 @dataclass(frozen=True)
@@ -63,6 +83,8 @@ def create_app(services: WebServices | None = None) -> Flask:
     from core.web.headers import add_security_headers
 
     app = Flask(__name__)
+    # The tests build hundreds of apps in one process; a server builds one per process.
+    app.jinja_options = {**app.jinja_options, "bytecode_cache": COMPILED_TEMPLATES}
     # Werkzeug answers 413 itself for bodies over this, before a view reads them.
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
     app.extensions["streamkeeper"] = services
