@@ -17,6 +17,7 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from core.platforms.http import tls_context
 from core.platforms.kick.signing import signed_headers
 from tests.conftest import FIXTURES, TEST_FERNET_KEY
 from tests.services import free_port
@@ -258,7 +259,7 @@ def _wait_for_health(url: str, process: subprocess.Popen, timeout: float = 60) -
         if process.poll() is not None:
             raise AssertionError(f"server exited early with {process.returncode}")
         try:
-            if httpx.get(f"{url}/health", timeout=1).status_code == 200:
+            if httpx.get(f"{url}/health", timeout=1, verify=tls_context()).status_code == 200:
                 return
         except httpx.HTTPError:
             pass

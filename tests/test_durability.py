@@ -49,6 +49,7 @@ import pytest
 import sqlalchemy as sa
 
 from core.demo import BROADCASTER_ID, CHANNEL, _chat, _status
+from core.platforms.http import tls_context
 from core.platforms.kick.signing import signed_headers
 from tests.conftest import IS_CI, TEST_FERNET_KEY
 from tests.services import free_port
@@ -137,7 +138,11 @@ class Experiment:
         started = time.time()
         try:
             response = httpx.post(
-                f"{self.url}/webhooks/kick", content=body, headers=headers, timeout=5
+                f"{self.url}/webhooks/kick",
+                content=body,
+                headers=headers,
+                timeout=5,
+                verify=tls_context(),
             )
             outcome = response.json().get("status", str(response.status_code))
         except httpx.HTTPError:
@@ -287,7 +292,7 @@ def _wait_for_health(url: str, timeout: float = 60) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
-            if httpx.get(f"{url}/health", timeout=1).status_code == 200:
+            if httpx.get(f"{url}/health", timeout=1, verify=tls_context()).status_code == 200:
                 return
         except httpx.HTTPError:
             pass

@@ -18,6 +18,7 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from core.platforms.http import tls_context
 from tests.services import free_port
 from tests.test_metrics import run_worker
 
@@ -79,7 +80,7 @@ def wait_until_served(url: str, process: subprocess.Popen) -> None:
         if process.poll() is not None:
             raise AssertionError(f"gunicorn exited early with {process.returncode}")
         try:
-            httpx.get(f"{url}/health", timeout=60).raise_for_status()
+            httpx.get(f"{url}/health", timeout=60, verify=tls_context()).raise_for_status()
             return
         except httpx.ConnectError:
             time.sleep(0.2)
@@ -93,7 +94,9 @@ def serve_and_scrape(env: dict[str, str]) -> tuple[dict, str]:
     try:
         wait_until_served(url, process)
         for _ in range(WEBHOOKS):  # no signature headers: 400, counted as rejected
-            response = httpx.post(f"{url}/webhooks/kick", content=b"{}", timeout=60)
+            response = httpx.post(
+                f"{url}/webhooks/kick", content=b"{}", timeout=60, verify=tls_context()
+            )
             assert response.status_code == 400
         response = httpx.get(f"{url}/metrics", timeout=60)
         assert response.status_code == 200

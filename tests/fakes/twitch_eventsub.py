@@ -14,6 +14,7 @@ from typing import Any
 
 import httpx
 
+from core.platforms.http import tls_context
 from core.platforms.twitch.webhook import signature_of
 from tests.conftest import FIXTURES
 
@@ -112,7 +113,9 @@ class EventSubSender:
     @classmethod
     def http(cls, base_url: str, clock: Callable[[], datetime], secret: str = SECRET):  # type: ignore[no-untyped-def]
         def post(path: str, body: bytes, headers: dict[str, str]) -> tuple[int, Any]:
-            response = httpx.post(base_url + path, content=body, headers=headers, timeout=10)
+            response = httpx.post(
+                base_url + path, content=body, headers=headers, timeout=10, verify=tls_context()
+            )
             is_json = response.headers.get("content-type", "").startswith("application/json")
             return response.status_code, response.json() if is_json else response.text
 
