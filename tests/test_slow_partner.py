@@ -103,7 +103,7 @@ async def ride_out(
     during: Callable[[], T],
 ) -> tuple[dict[int, list[datetime]], T]:
     """Run the pipeline: publish ``first(now)`` and everyone's chats (the troubled guild's are
-    ``chats(now)``) half way into an interval, then the chats again in each of the next
+    ``chats(now)``) early in an interval, then the chats again in each of the next
     ``TICKS_WATCHED`` intervals; wait until the instant after the last chats is ticked in every
     guild, read ``during()`` (in a thread, the pipeline still running), and stop. Every guild's
     tick instants as seen, and what ``during`` read."""
@@ -112,12 +112,12 @@ async def ride_out(
     pipeline = asyncio.create_task(runtime.run_pipeline(stop))
     watcher = asyncio.create_task(watch_ticks(runtime, ticks, watching))
     try:
-        await _wait_until_mid_interval()
+        await _wait_for_a_safe_moment()
         now = datetime.now(UTC)
         await publish_before_the_instant(runtime, [*first(now), *chats(now), *others_chat(now)])
         # Chats every interval keep the viewers present; the ticks run meanwhile.
         for _ in range(TICKS_WATCHED):
-            await _wait_until_mid_interval(after=time.time() + 1.0)  # the next interval's
+            await _wait_for_a_safe_moment(after=time.time() + 1.0)  # the next interval's
             now = datetime.now(UTC)
             await publish_before_the_instant(runtime, [*chats(now), *others_chat(now)])
         # Then every stream goes offline, before the next instant.
@@ -191,12 +191,14 @@ async def watch_ticks(runtime: Runtime, ticks: dict[int, list[datetime]], stop) 
         await asyncio.sleep(0.05)
 
 
-async def _wait_until_mid_interval(after: float | None = None) -> None:
-    """Sleep until 0.6-1.2 s into an interval (after ``after``): a tick instant is never near."""
+async def _wait_for_a_safe_moment(after: float | None = None) -> None:
+    """Sleep until 0.3-0.9 s into an interval (after ``after``): a tick instant is never near,
+    and what is queued then has the rest of the interval (1.1-1.7 s) to be queued before the
+    next instant, however loaded the machine is."""
     now = time.time()
     start = max(now, after or now)
     into = start % INTERVAL
-    wait = (start - now) + ((0.6 - into) % INTERVAL if not 0.6 <= into <= 1.2 else 0)
+    wait = (start - now) + ((0.3 - into) % INTERVAL if not 0.3 <= into <= 0.9 else 0)
     await asyncio.sleep(wait)
 
 
