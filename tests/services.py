@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import glob
+import itertools
 import os
 import pwd
 import shutil
@@ -45,7 +46,7 @@ def _memory_folder() -> Path | None:
 # come from. A port handed out by binding port 0 and closing could be handed to another worker
 # before our process bound it, and a test then talked to the other worker's server.
 _PORTS_FROM, _PORTS_PER_WORKER = 20_000, 1_500
-_next_port: list[int] = []
+_handed_out = itertools.count()
 
 
 def free_port() -> int:
@@ -54,8 +55,7 @@ def free_port() -> int:
     worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw")
     first = _PORTS_FROM + (int(worker) % 8 if worker.isdecimal() else 0) * _PORTS_PER_WORKER
     for _ in range(_PORTS_PER_WORKER):
-        port = _next_port[0] if _next_port else first
-        _next_port[:] = [first + (port + 1 - first) % _PORTS_PER_WORKER]
+        port = first + next(_handed_out) % _PORTS_PER_WORKER
         with socket.socket() as sock:
             try:
                 sock.bind(("127.0.0.1", port))
