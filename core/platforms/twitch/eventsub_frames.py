@@ -23,7 +23,7 @@ from core.platforms.twitch.notifications import (
     UnusablePayload,
     parse_notification,
 )
-from core.platforms.twitch.webhook import Revocation
+from core.platforms.twitch.webhook import Revocation, read_revocation
 
 MAX_FRAME_BYTES = 1_000_000  # Twitch's frames are a few kB; a larger one is not Twitch's
 URL_MAX = 2048
@@ -119,19 +119,10 @@ def revocation_of(frame: WsFrame, *, received_at: datetime) -> Revocation | None
     """The revoked subscription of a revocation frame; None for any other frame."""
     if frame.message_type != REVOCATION:
         return None
-    subscription = as_mapping(frame.payload.get("subscription"))
-    subscription_id = as_id(subscription.get("id"))
-    if subscription_id is None:
-        return None
-    condition = as_mapping(subscription.get("condition"))
-    return Revocation(
-        subscription_id=subscription_id,
-        subscription_type=(
-            as_text(subscription.get("type"), 100) or frame.subscription_type
-        ).strip(),
-        status=(as_text(subscription.get("status"), 64) or "unknown").strip(),
-        broadcaster_user_id=as_id(condition.get("broadcaster_user_id")),
+    return read_revocation(
+        as_mapping(frame.payload.get("subscription")),
         revoked_at=frame.sent_at or utc(received_at),
+        subscription_type=frame.subscription_type,
     )
 
 

@@ -209,17 +209,25 @@ def challenge_of(delivery: Delivery) -> str | None:
 
 def revocation_of(delivery: Delivery) -> Revocation | None:
     """The revoked subscription; None when the body names none (or no valid id)."""
-    subscription = delivery.subscription
+    return read_revocation(delivery.subscription, revoked_at=delivery.sent_at)
+
+
+def read_revocation(
+    subscription: Mapping[str, Any], *, revoked_at: datetime, subscription_type: str = ""
+) -> Revocation | None:
+    """The ``subscription`` object of a revocation, from a webhook or an EventSub WebSocket
+    frame; ``subscription_type`` stands in when the object names no type. None without a valid
+    id."""
     subscription_id = as_id(subscription.get("id"))
     if subscription_id is None:
         return None
     condition = as_mapping(subscription.get("condition"))
     return Revocation(
         subscription_id=subscription_id,
-        subscription_type=as_text(subscription.get("type"), 100) or "",
+        subscription_type=(as_text(subscription.get("type"), 100) or subscription_type).strip(),
         status=(as_text(subscription.get("status"), 64) or "unknown").strip(),
         broadcaster_user_id=as_id(condition.get("broadcaster_user_id")),
-        revoked_at=delivery.sent_at,
+        revoked_at=revoked_at,
     )
 
 
@@ -237,6 +245,7 @@ __all__ = [
     "challenge_of",
     "check_timestamp",
     "read_headers",
+    "read_revocation",
     "revocation_of",
     "shape_mismatch",
     "signature_of",
