@@ -53,6 +53,7 @@ from core.wiring import (
     slot_calls,
     sub_tiers,
     twitch,
+    viewers,
     vip,
     watchtime,
 )
@@ -75,6 +76,7 @@ DISCORD_ATTEMPTS = 24
 FEATURES = (
     live,
     directory,
+    viewers,
     watchtime,
     roles,
     linking,
