@@ -145,6 +145,12 @@ def as_bool(value: Any) -> bool | None:
     return None
 
 
+def as_flag(value: Any, default: bool = False) -> bool:
+    """A yes/no field: what :func:`as_bool` reads in ``value``, else ``default``."""
+    flag = as_bool(value)
+    return default if flag is None else flag
+
+
 def as_time(value: Any) -> datetime | None:
     if isinstance(value, str):
         return parse_time_text(value)
@@ -154,22 +160,6 @@ def as_time(value: Any) -> datetime | None:
         except (OverflowError, OSError, ValueError):
             return None
     return None
-
-
-def iso_moment(text: str) -> datetime | None:
-    """``text`` as ``datetime.fromisoformat`` reads it, a trailing ``Z`` and a missing offset
-    taken as UTC; None when it cannot be read. Not yet converted to UTC: each platform's reader
-    does that in its own way (Twitch's also catches a moment outside the calendar)."""
-    text = text.strip()
-    if text[-1:] in ("Z", "z"):
-        text = text[:-1] + "+00:00"
-    try:
-        moment = datetime.fromisoformat(text)
-    except ValueError:
-        return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment
 
 
 _RFC3339 = re.compile(

@@ -9,16 +9,17 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, TypeVar
 
-from core.platforms.lenient import NAME_MAX, iso_moment, parse_each
-from core.platforms.lenient import as_bool as _bool
+from core.platforms.lenient import NAME_MAX, parse_each
+from core.platforms.lenient import as_flag as _flag
 from core.platforms.lenient import as_id as _id
 from core.platforms.lenient import as_int as _int
 from core.platforms.lenient import as_list as _list
 from core.platforms.lenient import as_mapping as _mapping
 from core.platforms.lenient import as_text as _text
+from core.platforms.lenient import as_time as _time
 
 T = TypeVar("T")
 
@@ -206,8 +207,8 @@ def parse_channel(item: Mapping[str, Any]) -> KickChannel | None:
         banner_picture=_text(item.get("banner_picture")) or None,
         stream_title=_text(item.get("stream_title")) or "",
         category=_parse_category(item.get("category")),
-        is_live=_bool(stream.get("is_live")) or False,
-        is_mature=_bool(stream.get("is_mature")) or False,
+        is_live=_flag(stream.get("is_live")),
+        is_mature=_flag(stream.get("is_mature")),
         language=_text(stream.get("language")) or None,
         stream_started_at=_time(stream.get("start_time")),
         viewer_count=_int(stream.get("viewer_count")) or 0,
@@ -231,7 +232,7 @@ def parse_livestream(item: Mapping[str, Any]) -> Livestream | None:
         started_at=_time(item.get("started_at")),
         viewer_count=_int(item.get("viewer_count")) or 0,
         language=_text(item.get("language")) or None,
-        has_mature_content=_bool(item.get("has_mature_content")) or False,
+        has_mature_content=_flag(item.get("has_mature_content")),
         category=_parse_category(item.get("category")),
         thumbnail=_text(item.get("thumbnail")) or None,
         profile_picture=_text(item.get("profile_picture")) or None,
@@ -275,11 +276,11 @@ def parse_reward(item: Mapping[str, Any]) -> Reward | None:
         cost=_int(item.get("cost")) or 0,
         description=_text(item.get("description")) or "",
         background_color=_text(item.get("background_color")) or "#00e701",
-        is_enabled=_flag(item.get("is_enabled"), default=True),
-        is_paused=_flag(item.get("is_paused"), default=False),
-        is_user_input_required=_flag(item.get("is_user_input_required"), default=False),
+        is_enabled=_flag(item.get("is_enabled"), True),
+        is_paused=_flag(item.get("is_paused")),
+        is_user_input_required=_flag(item.get("is_user_input_required")),
         should_redemptions_skip_request_queue=_flag(
-            item.get("should_redemptions_skip_request_queue"), default=False
+            item.get("should_redemptions_skip_request_queue")
         ),
     )
 
@@ -324,20 +325,8 @@ def parse_redemption_update(reply: Any) -> RedemptionUpdate:
     )
 
 
-def _flag(value: Any, *, default: bool) -> bool:
-    parsed = _bool(value)
-    return default if parsed is None else parsed
-
-
 def _tags(value: Any) -> tuple[str, ...]:
     return tuple(tag for entry in _list(value) if (tag := _text(entry)))
-
-
-def _time(value: Any) -> datetime | None:
-    if not isinstance(value, str) or not value.strip():
-        return None
-    moment = iso_moment(value)
-    return None if moment is None else moment.astimezone(UTC)
 
 
 __all__ = [

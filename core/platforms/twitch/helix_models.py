@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from core.platforms import lenient
-from core.platforms.lenient import as_mapping, clean_text, iso_moment, parse_each
+from core.platforms.lenient import as_flag, as_mapping, as_time, clean_text, parse_each
 
 T = TypeVar("T")
 
@@ -142,8 +142,8 @@ def as_text(value: Any, limit: int = MAX_TEXT) -> str:
 
 def as_id(value: Any) -> str | None:
     """Helix ids are strings; a number is accepted; anything else, or an id no event may hold
-    (blank, over 64 characters, not printable ASCII), is no id."""
-    return lenient.as_id(value.strip() if isinstance(value, str) else value, limit=MAX_ID)
+    (blank, too long, not printable ASCII), is no id."""
+    return lenient.as_id(value, limit=MAX_ID)
 
 
 def as_int(value: Any, *, low: int = 0, high: int = MAX_COUNT) -> int | None:
@@ -157,28 +157,6 @@ def as_int(value: Any, *, low: int = 0, high: int = MAX_COUNT) -> int | None:
     if not isinstance(value, int):
         return None
     return max(low, min(value, high))
-
-
-def as_bool(value: Any, default: bool = False) -> bool:
-    return value if isinstance(value, bool) else default
-
-
-def as_time(value: Any) -> datetime | None:
-    """RFC 3339 with any number of fractional digits (Twitch sends nanoseconds)."""
-    if not isinstance(value, str) or not 20 <= len(value) <= 40:
-        return None
-    text = value.strip()
-    head, dot, rest = text.partition(".")
-    if dot:
-        digits = len(rest) - len(rest.lstrip("0123456789"))
-        text = f"{head}.{rest[:digits][:6].ljust(6, '0')}{rest[digits:]}" if digits else text
-    moment = iso_moment(text)
-    if moment is None:
-        return None
-    try:
-        return moment.astimezone(UTC)
-    except (OverflowError, ValueError):
-        return None
 
 
 # Replies.
@@ -227,7 +205,7 @@ def parse_vip(item: Mapping[str, Any]) -> Vip | None:
 
 def _setting(item: Mapping[str, Any], name: str, field: str) -> int | None:
     setting = as_mapping(item.get(name))
-    if not as_bool(setting.get("is_enabled")):
+    if not as_flag(setting.get("is_enabled")):
         return None
     return as_int(setting.get(field))
 
@@ -243,11 +221,11 @@ def parse_reward(item: Mapping[str, Any]) -> CustomReward | None:
         cost=as_int(item.get("cost")) or 0,
         prompt=as_text(item.get("prompt")),
         background_color=as_text(item.get("background_color"), 20),
-        is_enabled=as_bool(item.get("is_enabled"), True),
-        is_paused=as_bool(item.get("is_paused")),
-        is_in_stock=as_bool(item.get("is_in_stock"), True),
-        is_user_input_required=as_bool(item.get("is_user_input_required")),
-        should_redemptions_skip_request_queue=as_bool(
+        is_enabled=as_flag(item.get("is_enabled"), True),
+        is_paused=as_flag(item.get("is_paused")),
+        is_in_stock=as_flag(item.get("is_in_stock"), True),
+        is_user_input_required=as_flag(item.get("is_user_input_required")),
+        should_redemptions_skip_request_queue=as_flag(
             item.get("should_redemptions_skip_request_queue")
         ),
         max_per_stream=_setting(item, "max_per_stream_setting", "max_per_stream"),
@@ -286,7 +264,7 @@ def parse_subscription(item: Mapping[str, Any]) -> BroadcasterSubscription | Non
         user_login=as_text(item.get("user_login"), MAX_NAME),
         user_name=as_text(item.get("user_name"), MAX_NAME),
         tier=as_text(item.get("tier"), 10),
-        is_gift=as_bool(item.get("is_gift")),
+        is_gift=as_flag(item.get("is_gift")),
         gifter_id=as_id(item.get("gifter_id")),
         plan_name=as_text(item.get("plan_name"), MAX_NAME),
     )
@@ -298,7 +276,7 @@ def parse_chat_result(body: Any) -> ChatMessageResult:
     reason = as_mapping(first.get("drop_reason"))
     return ChatMessageResult(
         message_id=as_id(first.get("message_id")),
-        is_sent=as_bool(first.get("is_sent")),
+        is_sent=as_flag(first.get("is_sent")),
         drop_reason_code=as_text(reason.get("code"), MAX_NAME) or None,
         drop_reason_message=as_text(reason.get("message")) or None,
     )
