@@ -5,53 +5,41 @@ batches it already writes."""
 
 from __future__ import annotations
 
+import dataclasses
+import typing
 from collections.abc import Iterator, Sequence
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy.engine import Engine
 
 from core.bus.dispatch import handles_many
-from core.events import (
-    AccountLinked,
-    Event,
-    Followed,
-    KicksGifted,
-    Platform,
-    RewardRedeemed,
-    Subscribed,
-    SubscriptionEnded,
-    SubscriptionsGifted,
-    Viewer,
-    ViewerBanned,
-    VipAdded,
-    VipRemoved,
-)
+from core.events import EVENT_TYPES, ChatMessageSent, Event, Platform, Viewer
 from core.features.viewers.repository import remember_sightings
 from core.storage.db import transaction
 
-# The events whose viewers are remembered (a viewer named without an id is not: a name is kept
-# for an id).
-NAMING_EVENTS: tuple[type[Event], ...] = (
-    AccountLinked,
-    Followed,
-    KicksGifted,
-    RewardRedeemed,
-    Subscribed,
-    SubscriptionEnded,
-    SubscriptionsGifted,
-    ViewerBanned,
-    VipAdded,
-    VipRemoved,
+
+def _mentions_viewer(hint: Any) -> bool:
+    return hint is Viewer or any(_mentions_viewer(arg) for arg in typing.get_args(hint))
+
+
+# The event types with a viewer in them (a gift's gifter and giftees, a ban's moderator, ...),
+# found from their fields, so a new one is covered; chat is watchtime's to remember.
+NAMING_EVENTS: tuple[type[Event], ...] = tuple(
+    event_type
+    for event_type in EVENT_TYPES.values()
+    if event_type is not ChatMessageSent
+    and any(_mentions_viewer(hint) for hint in typing.get_type_hints(event_type).values())
 )
 
 
 def named_in(event: Event) -> Iterator[Viewer]:
-    """The viewers ``event`` names: its viewer, a gift's gifter and giftees, a ban's moderator."""
-    for name in ("viewer", "gifter", "moderator"):
-        viewer = getattr(event, name, None)
-        if isinstance(viewer, Viewer):
-            yield viewer
-    yield from getattr(event, "giftees", ())
+    """The viewers ``event`` names, from its fields (one viewer, or a tuple of them)."""
+    for field in dataclasses.fields(event):
+        value = getattr(event, field.name)
+        for viewer in value if isinstance(value, tuple) else (value,):
+            if isinstance(viewer, Viewer):
+                yield viewer
 
 
 class ViewerNames:
