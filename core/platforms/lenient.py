@@ -13,7 +13,11 @@ and Discord (see docs/architecture.md, "Parsing bounds"):
   id. :func:`checked_id` says why (:class:`BadValue`); :func:`as_id` answers None.
 - **text** keeps what a person typed, minus what no database stores: lone surrogates become
   U+FFFD, NULs are dropped, and it is cut to the field's limit (:func:`clean_text`).
-- a **number** is a whole number within the 64-bit range (:func:`checked_int` / :func:`as_int`).
+- a **number** is a whole number within the 64-bit range (:func:`checked_int` / :func:`as_int`);
+  a **count** is cut to 0 .. :data:`COUNT_MAX` (:func:`as_count`).
+- a **list** is read up to :data:`ITEMS_MAX` entries.
+
+Both platforms' webhook, socket and API reply parsers use these same readers.
 """
 
 from __future__ import annotations
@@ -28,6 +32,8 @@ NAME_MAX = 100  # usernames, channel slugs (String(100))
 TITLE_MAX = 200  # stream titles, reward titles, categories
 TEXT_MAX = 2000  # chat messages, reward input, ban reasons, gift messages
 WORD_MAX = 32  # badge types, statuses, languages
+ITEMS_MAX = 1000  # entries read from one list (a reply's page holds at most 100)
+COUNT_MAX = 10**9  # counts: viewers, costs, totals
 INT_MIN, INT_MAX = -(2**63), 2**63 - 1  # BIGINT
 
 _ID = re.compile(r"[\x21-\x7e]+", re.ASCII)
@@ -45,8 +51,9 @@ def as_mapping(value: Any) -> Mapping[str, Any]:
     return value if isinstance(value, Mapping) else {}
 
 
-def as_list(value: Any) -> list[Any]:
-    return value if isinstance(value, list) else []
+def as_list(value: Any, limit: int = ITEMS_MAX) -> list[Any]:
+    """The list in ``value``, at most ``limit`` entries of it; [] when it is no list."""
+    return value[:limit] if isinstance(value, list) else []
 
 
 def parse_each(entries: Iterable[Any], parse: Callable[[Any], T | None]) -> list[T]:
@@ -107,6 +114,11 @@ def as_text(value: Any, limit: int = TEXT_MAX) -> str | None:
     return None
 
 
+def as_str(value: Any, limit: int = TEXT_MAX) -> str:
+    """:func:`as_text`, with "" where there is none."""
+    return as_text(value, limit) or ""
+
+
 def checked_int(value: Any) -> int | None:
     """The whole number in ``value``; None when missing or unreadable; :class:`BadValue` when it
     is a whole number outside the 64-bit range."""
@@ -133,6 +145,12 @@ def as_int(value: Any) -> int | None:
         return checked_int(value)
     except BadValue:
         return None
+
+
+def as_count(value: Any, *, high: int = COUNT_MAX) -> int | None:
+    """A whole number of things, cut to 0 .. ``high``; None when there is no number."""
+    number = as_int(value)
+    return None if number is None else max(0, min(number, high))
 
 
 def as_bool(value: Any) -> bool | None:

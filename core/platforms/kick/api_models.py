@@ -13,11 +13,13 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 from core.platforms.lenient import NAME_MAX, parse_each
+from core.platforms.lenient import as_count as _count
 from core.platforms.lenient import as_flag as _flag
 from core.platforms.lenient import as_id as _id
 from core.platforms.lenient import as_int as _int
 from core.platforms.lenient import as_list as _list
 from core.platforms.lenient import as_mapping as _mapping
+from core.platforms.lenient import as_str as _str
 from core.platforms.lenient import as_text as _text
 from core.platforms.lenient import as_time as _time
 
@@ -176,7 +178,7 @@ def parse_user(item: Mapping[str, Any]) -> KickUser | None:
         return None
     return KickUser(
         user_id=user_id,
-        name=_text(item.get("name"), NAME_MAX) or "",
+        name=_str(item.get("name"), NAME_MAX),
         email=_text(item.get("email")) or None,
         profile_picture=_text(item.get("profile_picture")) or None,
     )
@@ -202,19 +204,19 @@ def parse_channel(item: Mapping[str, Any]) -> KickChannel | None:
     stream = _mapping(item.get("stream"))
     return KickChannel(
         broadcaster_user_id=broadcaster_user_id,
-        slug=_text(item.get("slug"), NAME_MAX) or "",
-        description=_text(item.get("channel_description")) or "",
+        slug=_str(item.get("slug"), NAME_MAX),
+        description=_str(item.get("channel_description")),
         banner_picture=_text(item.get("banner_picture")) or None,
-        stream_title=_text(item.get("stream_title")) or "",
+        stream_title=_str(item.get("stream_title")),
         category=_parse_category(item.get("category")),
         is_live=_flag(stream.get("is_live")),
         is_mature=_flag(stream.get("is_mature")),
         language=_text(stream.get("language")) or None,
         stream_started_at=_time(stream.get("start_time")),
-        viewer_count=_int(stream.get("viewer_count")) or 0,
+        viewer_count=_count(stream.get("viewer_count")) or 0,
         thumbnail=_text(stream.get("thumbnail")) or None,
         custom_tags=_tags(item.get("custom_tags") or stream.get("custom_tags")),
-        active_subscribers_count=_int(item.get("active_subscribers_count")),
+        active_subscribers_count=_count(item.get("active_subscribers_count")),
         stream_url=_text(stream.get("url")) or None,
         stream_key=_text(stream.get("key")) or None,
     )
@@ -227,10 +229,10 @@ def parse_livestream(item: Mapping[str, Any]) -> Livestream | None:
     return Livestream(
         broadcaster_user_id=broadcaster_user_id,
         channel_id=_id(item.get("channel_id")),
-        slug=_text(item.get("slug"), NAME_MAX) or "",
-        stream_title=_text(item.get("stream_title")) or "",
+        slug=_str(item.get("slug"), NAME_MAX),
+        stream_title=_str(item.get("stream_title")),
         started_at=_time(item.get("started_at")),
-        viewer_count=_int(item.get("viewer_count")) or 0,
+        viewer_count=_count(item.get("viewer_count")) or 0,
         language=_text(item.get("language")) or None,
         has_mature_content=_flag(item.get("has_mature_content")),
         category=_parse_category(item.get("category")),
@@ -260,7 +262,7 @@ def parse_subscription(item: Mapping[str, Any]) -> Subscription | None:
     return Subscription(
         id=subscription_id,
         broadcaster_user_id=_id(item.get("broadcaster_user_id")) or "",
-        event=_text(item.get("event")) or "",
+        event=_str(item.get("event")),
         version=_int(item.get("version")) or 1,
         method=_text(item.get("method")) or "webhook",
     )
@@ -272,9 +274,9 @@ def parse_reward(item: Mapping[str, Any]) -> Reward | None:
         return None
     return Reward(
         id=reward_id,
-        title=_text(item.get("title")) or "",
-        cost=_int(item.get("cost")) or 0,
-        description=_text(item.get("description")) or "",
+        title=_str(item.get("title")),
+        cost=_count(item.get("cost")) or 0,
+        description=_str(item.get("description")),
         background_color=_text(item.get("background_color")) or "#00e701",
         is_enabled=_flag(item.get("is_enabled"), True),
         is_paused=_flag(item.get("is_paused")),
@@ -288,7 +290,7 @@ def parse_reward(item: Mapping[str, Any]) -> Reward | None:
 def parse_redemption_group(group: Any) -> list[Redemption]:
     reward = _mapping(_mapping(group).get("reward"))
     reward_id = _id(reward.get("id"))
-    reward_title = _text(reward.get("title")) or ""
+    reward_title = _str(reward.get("title"))
     redemptions: list[Redemption] = []
     for entry in _list(_mapping(group).get("redemptions")):
         item = _mapping(entry)
@@ -302,7 +304,7 @@ def parse_redemption_group(group: Any) -> list[Redemption]:
                 reward_title=reward_title,
                 redeemer_user_id=_id(_mapping(item.get("redeemer")).get("user_id")),
                 status=(_text(item.get("status")) or "pending").lower(),
-                user_input=_text(item.get("user_input")) or "",
+                user_input=_str(item.get("user_input")),
                 redeemed_at=_time(item.get("redeemed_at")),
             )
         )

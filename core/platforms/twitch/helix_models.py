@@ -12,17 +12,22 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-from core.platforms import lenient
-from core.platforms.lenient import as_flag, as_mapping, as_time, clean_text, parse_each
+from core.platforms.lenient import (
+    NAME_MAX,
+    as_count,
+    as_flag,
+    as_id,
+    as_list,
+    as_mapping,
+    as_str,
+    as_time,
+    parse_each,
+)
 
 T = TypeVar("T")
 
-MAX_ID = 100
-MAX_NAME = 100
 MAX_TEXT = 500
 MAX_URL = 2000
-MAX_COUNT = 10**9
-MAX_ITEMS = 1000  # a page holds at most 100; anything longer is not Helix
 
 
 @dataclass(frozen=True)
@@ -128,37 +133,6 @@ class RateLimit:
     reset_at: datetime | None
 
 
-# Lenient readers.
-
-
-def as_list(value: Any) -> list[Any]:
-    return value[:MAX_ITEMS] if isinstance(value, list) else []
-
-
-def as_text(value: Any, limit: int = MAX_TEXT) -> str:
-    """Text as storable text (no NUL, no lone surrogate, cut to ``limit``); "" when not text."""
-    return clean_text(value, limit) if isinstance(value, str) else ""
-
-
-def as_id(value: Any) -> str | None:
-    """Helix ids are strings; a number is accepted; anything else, or an id no event may hold
-    (blank, too long, not printable ASCII), is no id."""
-    return lenient.as_id(value, limit=MAX_ID)
-
-
-def as_int(value: Any, *, low: int = 0, high: int = MAX_COUNT) -> int | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    if isinstance(value, str):
-        text = value.strip()
-        value = int(text) if text.isdecimal() and len(text) <= 18 else None
-    if not isinstance(value, int):
-        return None
-    return max(low, min(value, high))
-
-
 # Replies.
 
 
@@ -182,12 +156,12 @@ def parse_user(item: Mapping[str, Any]) -> TwitchUser | None:
         return None
     return TwitchUser(
         id=user_id,
-        login=as_text(item.get("login"), MAX_NAME),
-        display_name=as_text(item.get("display_name"), MAX_NAME),
-        type=as_text(item.get("type"), MAX_NAME),
-        broadcaster_type=as_text(item.get("broadcaster_type"), MAX_NAME),
-        description=as_text(item.get("description")),
-        profile_image_url=as_text(item.get("profile_image_url"), MAX_URL) or None,
+        login=as_str(item.get("login"), NAME_MAX),
+        display_name=as_str(item.get("display_name"), NAME_MAX),
+        type=as_str(item.get("type"), NAME_MAX),
+        broadcaster_type=as_str(item.get("broadcaster_type"), NAME_MAX),
+        description=as_str(item.get("description"), MAX_TEXT),
+        profile_image_url=as_str(item.get("profile_image_url"), MAX_URL) or None,
         created_at=as_time(item.get("created_at")),
     )
 
@@ -198,8 +172,8 @@ def parse_vip(item: Mapping[str, Any]) -> Vip | None:
         return None
     return Vip(
         user_id=user_id,
-        user_login=as_text(item.get("user_login"), MAX_NAME),
-        user_name=as_text(item.get("user_name"), MAX_NAME),
+        user_login=as_str(item.get("user_login"), NAME_MAX),
+        user_name=as_str(item.get("user_name"), NAME_MAX),
     )
 
 
@@ -207,7 +181,7 @@ def _setting(item: Mapping[str, Any], name: str, field: str) -> int | None:
     setting = as_mapping(item.get(name))
     if not as_flag(setting.get("is_enabled")):
         return None
-    return as_int(setting.get(field))
+    return as_count(setting.get(field))
 
 
 def parse_reward(item: Mapping[str, Any]) -> CustomReward | None:
@@ -217,10 +191,10 @@ def parse_reward(item: Mapping[str, Any]) -> CustomReward | None:
     return CustomReward(
         id=reward_id,
         broadcaster_id=as_id(item.get("broadcaster_id")) or "",
-        title=as_text(item.get("title"), MAX_NAME),
-        cost=as_int(item.get("cost")) or 0,
-        prompt=as_text(item.get("prompt")),
-        background_color=as_text(item.get("background_color"), 20),
+        title=as_str(item.get("title"), NAME_MAX),
+        cost=as_count(item.get("cost")) or 0,
+        prompt=as_str(item.get("prompt"), MAX_TEXT),
+        background_color=as_str(item.get("background_color"), 20),
         is_enabled=as_flag(item.get("is_enabled"), True),
         is_paused=as_flag(item.get("is_paused")),
         is_in_stock=as_flag(item.get("is_in_stock"), True),
@@ -247,10 +221,10 @@ def parse_redemption(item: Mapping[str, Any]) -> Redemption | None:
         broadcaster_id=as_id(item.get("broadcaster_id")) or "",
         reward_id=as_id(as_mapping(item.get("reward")).get("id")) or "",
         user_id=as_id(item.get("user_id")) or "",
-        user_login=as_text(item.get("user_login"), MAX_NAME),
-        user_name=as_text(item.get("user_name"), MAX_NAME),
-        status=as_text(item.get("status"), 20).upper(),
-        user_input=as_text(item.get("user_input")),
+        user_login=as_str(item.get("user_login"), NAME_MAX),
+        user_name=as_str(item.get("user_name"), NAME_MAX),
+        status=as_str(item.get("status"), 20).upper(),
+        user_input=as_str(item.get("user_input"), MAX_TEXT),
         redeemed_at=as_time(item.get("redeemed_at")),
     )
 
@@ -261,12 +235,12 @@ def parse_subscription(item: Mapping[str, Any]) -> BroadcasterSubscription | Non
         return None
     return BroadcasterSubscription(
         user_id=user_id,
-        user_login=as_text(item.get("user_login"), MAX_NAME),
-        user_name=as_text(item.get("user_name"), MAX_NAME),
-        tier=as_text(item.get("tier"), 10),
+        user_login=as_str(item.get("user_login"), NAME_MAX),
+        user_name=as_str(item.get("user_name"), NAME_MAX),
+        tier=as_str(item.get("tier"), 10),
         is_gift=as_flag(item.get("is_gift")),
         gifter_id=as_id(item.get("gifter_id")),
-        plan_name=as_text(item.get("plan_name"), MAX_NAME),
+        plan_name=as_str(item.get("plan_name"), NAME_MAX),
     )
 
 
@@ -277,8 +251,8 @@ def parse_chat_result(body: Any) -> ChatMessageResult:
     return ChatMessageResult(
         message_id=as_id(first.get("message_id")),
         is_sent=as_flag(first.get("is_sent")),
-        drop_reason_code=as_text(reason.get("code"), MAX_NAME) or None,
-        drop_reason_message=as_text(reason.get("message")) or None,
+        drop_reason_code=as_str(reason.get("code"), NAME_MAX) or None,
+        drop_reason_message=as_str(reason.get("message"), MAX_TEXT) or None,
     )
 
 
@@ -288,20 +262,20 @@ def parse_eventsub(item: Mapping[str, Any]) -> EventSubSubscription | None:
         return None
     transport = as_mapping(item.get("transport"))
     condition = {
-        key[:MAX_NAME]: text
+        key[:NAME_MAX]: text
         for key, value in list(as_mapping(item.get("condition")).items())[:20]
         if isinstance(key, str) and (text := as_id(value)) is not None
     }
     return EventSubSubscription(
         id=subscription_id,
-        type=as_text(item.get("type"), MAX_NAME),
+        type=as_str(item.get("type"), NAME_MAX),
         version=as_id(item.get("version")) or "",
-        status=as_text(item.get("status"), MAX_NAME),
+        status=as_str(item.get("status"), NAME_MAX),
         condition=condition,
-        transport_method=as_text(transport.get("method"), 20),
-        callback=as_text(transport.get("callback"), MAX_URL) or None,
+        transport_method=as_str(transport.get("method"), 20),
+        callback=as_str(transport.get("callback"), MAX_URL) or None,
         session_id=as_id(transport.get("session_id")),
-        cost=as_int(item.get("cost")) or 0,
+        cost=as_count(item.get("cost")) or 0,
         created_at=as_time(item.get("created_at")),
     )
 
@@ -310,17 +284,17 @@ def parse_eventsub_totals(body: Any) -> tuple[int, int, int]:
     """``total``, ``total_cost`` and ``max_total_cost`` of an EventSub reply."""
     fields = as_mapping(body)
     return (
-        as_int(fields.get("total")) or 0,
-        as_int(fields.get("total_cost")) or 0,
-        as_int(fields.get("max_total_cost")) or 0,
+        as_count(fields.get("total")) or 0,
+        as_count(fields.get("total_cost")) or 0,
+        as_count(fields.get("max_total_cost")) or 0,
     )
 
 
 def parse_rate_limit(headers: Mapping[str, str]) -> RateLimit:
-    reset = as_int(headers.get("Ratelimit-Reset"), high=10**11)
+    reset = as_count(headers.get("Ratelimit-Reset"), high=10**11)
     return RateLimit(
-        limit=as_int(headers.get("Ratelimit-Limit")),
-        remaining=as_int(headers.get("Ratelimit-Remaining")),
+        limit=as_count(headers.get("Ratelimit-Limit")),
+        remaining=as_count(headers.get("Ratelimit-Remaining")),
         reset_at=datetime.fromtimestamp(reset, UTC) if reset is not None else None,
     )
 

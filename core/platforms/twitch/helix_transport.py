@@ -14,10 +14,9 @@ import httpx
 
 from core.platforms.http import retry_after
 from core.platforms.json_api import JsonApi, Unreachable
+from core.platforms.lenient import as_mapping, as_str
 from core.platforms.twitch.helix_models import (
     RateLimit,
-    as_mapping,
-    as_text,
     next_cursor,
     parse_items,
     parse_rate_limit,
@@ -188,12 +187,12 @@ def _error(response: httpx.Response, token: str | None, wait: float | None) -> H
     fields = as_mapping(body)
     status = response.status_code
     message = (
-        as_text(fields.get("message"), 300)
-        or as_text(fields.get("error"), 300)
+        as_str(fields.get("message"), 300)
+        or as_str(fields.get("error"), 300)
         or response.reason_phrase
         or f"HTTP {status}"
     )
-    error = as_text(fields.get("error"), 100)
+    error = as_str(fields.get("error"), 100)
     if token:
         message, error = message.replace(token, "[token]"), error.replace(token, "[token]")
     if status == 429:
