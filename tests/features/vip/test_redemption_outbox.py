@@ -77,8 +77,9 @@ async def test_a_hanging_twitch_holds_no_handler_and_is_tried_again(vip: Vip, en
     vip.twitch.add_vip = hanging_add  # type: ignore[method-assign]
     hung, fine = redemption("2003", vip.reward_id), redemption("2004", vip.reward_id)
 
-    await asyncio.wait_for(vip.service.queued.handle(GUILD, hung), timeout=1)
-    await asyncio.wait_for(vip.service.queued.handle(GUILD, fine), timeout=1)
+    # The handler only queues (a database write): one waiting on the hung call never returns.
+    await asyncio.wait_for(vip.service.queued.handle(GUILD, hung), timeout=10)
+    await asyncio.wait_for(vip.service.queued.handle(GUILD, fine), timeout=10)
     # A second: long enough for the fine call on a busy machine, short for the test.
     await helix_worker(vip, engine, timeout_seconds=1).run_once()
 
