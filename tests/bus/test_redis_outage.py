@@ -58,7 +58,7 @@ async def test_an_outage_burns_no_deliveries_and_the_backlog_flows_when_it_ends(
         # Well past max_deliveries rounds of refusals: an outage is not the events' failure.
         await eventually(lambda: database.refused >= 20 * 6, within=30)
         database.away = False
-        await eventually(lambda: len(database.handled) == 20, within=8)
+        await eventually(lambda: len(database.handled) == 20, within=20)
 
     assert sorted(database.handled) == sorted(e.key for e in events)
     client = redis.Redis.from_url(redis_url, decode_responses=True)

@@ -96,7 +96,7 @@ class FakeEventSubWs:
         if self._runner is not None:
             await self._runner.cleanup()
 
-    async def wait_for_sockets(self, count: int, seconds: float = 5.0) -> None:
+    async def wait_for_sockets(self, count: int, seconds: float = 30.0) -> None:
         for _ in range(int(seconds / 0.005)):
             if len(self.sockets) >= count:
                 return

@@ -260,16 +260,20 @@ async def test_a_guild_whose_partner_hangs_holds_only_its_own_lane_while_the_wor
 
     other = GUILD + 1
     queue(engine, effect(1))
-    making = OutboxWorker(engine, "helix", {"add": Kind(call)}, Clock(T0), poll_seconds=0.01)
+    # The hung call's timeout is far past the bounds below: the other call is made while the
+    # first still hangs (5 s bounds against the default 10 s timeout were tight on PostgreSQL).
+    making = OutboxWorker(
+        engine, "helix", {"add": Kind(call)}, Clock(T0), poll_seconds=0.01, timeout_seconds=120
+    )
     stop = asyncio.Event()
     running = asyncio.create_task(making.run(stop))
     try:
-        await asyncio.wait_for(hung.wait(), timeout=5)
+        await asyncio.wait_for(hung.wait(), timeout=30)
         queue(engine, Effect("helix", "add", other, "add:other", {"user": "2"}))
-        await eventually(lambda: made == [other], within=5)
+        await eventually(lambda: made == [other], within=30)
         assert [s.state for s in outbox_rows(engine, GUILD)] == ["pending"]  # still in flight
         release.set()
-        await eventually(lambda: made == [other, GUILD], within=5)
+        await eventually(lambda: made == [other, GUILD], within=30)
     finally:
         release.set()
         stop.set()

@@ -10,12 +10,14 @@ import time
 from collections.abc import AsyncIterator, Callable
 
 import pytest
+import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from core.events import system_clock
 from core.ownership.leases import Leases
 from core.ownership.share import Ownership
 from core.scheduler import Scheduler
+from core.storage.tables import leases
 from tests.support.waiting import eventually
 
 LEASE = 0.6
@@ -90,12 +92,21 @@ def ran_by(process: Process) -> set[str]:
     return {name for name, _, _ in process.runs}  # type: ignore[attr-defined]
 
 
+def holds_lease(engine: Engine, name: str, holder: str) -> bool:
+    """Whether a row of ``name`` held by ``holder`` is left, run out or not."""
+    with engine.connect() as conn:
+        held = conn.execute(
+            sa.select(leases.c.name).where(leases.c.name == name, leases.c.holder == holder)
+        ).first()
+    return held is not None
+
+
 def never_at_once(process: Process) -> bool:
     runs = sorted(process.runs, key=lambda run: run[1])  # type: ignore[attr-defined]
     return all(later[1] >= earlier[2] for earlier, later in itertools.pairwise(runs))
 
 
-async def test_a_job_runs_in_one_process_and_passes_on_when_it_stops(processes):
+async def test_a_job_runs_in_one_process_and_passes_on_when_it_stops(processes, postgres_engine):
     a = processes("a")
     await eventually(lambda: ran_by(a) == {"a"})
     b = processes("b")
@@ -106,8 +117,11 @@ async def test_a_job_runs_in_one_process_and_passes_on_when_it_stops(processes):
     assert ran_by(a) == {"a"}  # b runs its own loops, not a's job
 
     await a.stop_cleanly()
+    # Given up at the stop, not left to run out: b may take it at its next heartbeat. (Waiting
+    # for b's run within LEASE said the same, but a loaded machine can exceed 0.6 s.)
+    assert not holds_lease(postgres_engine, "job:posting", "a")
     mark = len(a.runs)
-    await eventually(lambda: {name for name, _, _ in a.runs[mark:]} == {"b"}, within=LEASE)
+    await eventually(lambda: {name for name, _, _ in a.runs[mark:]} == {"b"}, within=30)
     assert never_at_once(a)
 
 
@@ -119,5 +133,5 @@ async def test_a_dead_process_job_passes_on_once_its_lease_runs_out(processes):
 
     await a.die()
     mark = len(a.runs)
-    await eventually(lambda: any(name == "b" for name, _, _ in a.runs[mark:]), within=LEASE * 4)
+    await eventually(lambda: any(name == "b" for name, _, _ in a.runs[mark:]), within=30)
     assert never_at_once(a)

@@ -284,7 +284,7 @@ def test_a_close_waits_for_the_batch_holding_its_period(postgres_engine: Engine)
 
         def close() -> None:
             with engine.begin() as other:
-                other.exec_driver_sql("SET LOCAL lock_timeout = '5s'")
+                other.exec_driver_sql("SET LOCAL lock_timeout = '60s'")  # not a deadlock
                 closed.append(periods_repository.lock_period_for_close(other, held[0].period_id))
 
         closer = threading.Thread(target=close)
@@ -292,7 +292,7 @@ def test_a_close_waits_for_the_batch_holding_its_period(postgres_engine: Engine)
         closer.join(timeout=0.5)
         assert closer.is_alive()  # waiting for the batch's lock
         conversions_repository.convert_watch_hours_many(conn, held, T)
-    closer.join(timeout=10)
+    closer.join(timeout=90)
     assert closed == [True]
 
 

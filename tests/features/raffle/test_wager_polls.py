@@ -68,7 +68,10 @@ def wagers(engine, fakes) -> WagerService:
         make_client=lambda: ShuffleClient(sleep=no_sleep),
         clock=clock,
         allowed_hosts=tuple(fake.host for fake in fakes.values()),
-        end_poll_seconds=1.0,
+        # The close waits this long for the hung guild, and the fine guild's poll (a read, a
+        # request to its fake Shuffle's thread, a transaction, on PostgreSQL too) must end
+        # within it: 1 s was tight on a loaded machine.
+        end_poll_seconds=3.0,
     )
     for guild_id, fake in fakes.items():
         connect_guild(service, guild_id, fake)

@@ -169,9 +169,12 @@ async def test_answers_the_servers_ping() -> None:
 
 async def test_pings_when_idle_and_keeps_a_connection_that_answers() -> None:
     async with FakePusher(activity_timeout=0.05) as fake:
-        listener = make_listener(fake.url, pong_timeout=0.2)
+        # A pong has 2 s: with 0.2 s a loaded loop could read it late and drop the connection.
+        listener = make_listener(fake.url, pong_timeout=2.0)
         async with running(listener):
-            await eventually(lambda: fake.connection_count == 1 and fake.connections[0].pings >= 3)
+            await eventually(
+                lambda: fake.connection_count == 1 and fake.connections[0].pings >= 3, within=10
+            )
             assert fake.connection_count == 1
             assert listener.state.status == "connected"
 

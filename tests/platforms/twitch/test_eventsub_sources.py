@@ -77,7 +77,7 @@ async def test_one_socket_per_broadcaster_subscribes_every_type_with_the_user_to
         FakeEventSubWs() as socket,
         supervising(socket.url, twitch, lambda: tokens) as supervisor,
     ):
-        await eventually(lambda: is_connected(supervisor), within=5)
+        await eventually(lambda: is_connected(supervisor), within=30)
         session_id = socket.current.session_id
         assert supervisor.states()[BROADCASTER].session_id == session_id
     created = websocket_subscriptions(twitch)
@@ -101,10 +101,10 @@ async def test_a_token_provider_that_raises_is_asked_again_later(twitch):
         FakeEventSubWs() as socket,
         supervising(socket.url, twitch, lambda: tokens) as supervisor,
     ):
-        await eventually(lambda: tokens.asked >= 2, within=5)
+        await eventually(lambda: tokens.asked >= 2, within=30)
         assert socket.sockets == []  # no socket is opened without a token
         tokens.token = twitch.issue_user_token(BROADCASTER)
-        await eventually(lambda: is_connected(supervisor), within=5)
+        await eventually(lambda: is_connected(supervisor), within=30)
     assert len(websocket_subscriptions(twitch)) == len(SOCKET_SUBSCRIPTIONS)
 
 
@@ -120,7 +120,7 @@ async def test_orphans_of_dead_sessions_are_removed_when_they_block_a_subscripti
         FakeEventSubWs() as socket,
         supervising(socket.url, twitch, lambda: Tokens(token)) as supervisor,
     ):
-        await eventually(lambda: is_connected(supervisor), within=5)
+        await eventually(lambda: is_connected(supervisor), within=30)
     online = [s for s in websocket_subscriptions(twitch) if s["type"] == "stream.online"]
     assert [s["transport"]["session_id"] for s in online] == [socket.sockets[0].session_id]
 
@@ -134,14 +134,14 @@ async def test_a_revoked_socket_subscribes_again_once_the_token_changes(twitch):
             socket.url, twitch, lambda: tokens, record_revocation=revoked.append
         ) as supervisor,
     ):
-        await eventually(lambda: is_connected(supervisor), within=5)
+        await eventually(lambda: is_connected(supervisor), within=30)
         await socket.revoke("authorization_revoked", type="channel.subscribe")
-        await eventually(lambda: bool(supervisor.states()[BROADCASTER].revoked), within=5)
+        await eventually(lambda: bool(supervisor.states()[BROADCASTER].revoked), within=30)
         await asyncio.sleep(0.3)  # several reconciles with the same token: nothing changes
         assert len(socket.sockets) == 1
         tokens.token = twitch.issue_user_token(BROADCASTER)  # the streamer consented again
         await socket.wait_for_sockets(2)
-        await eventually(lambda: is_connected(supervisor), within=5)
+        await eventually(lambda: is_connected(supervisor), within=30)
         assert supervisor.states()[BROADCASTER].revoked == ()
         new_session = socket.sockets[1].session_id
     assert [r.status for r in revoked] == ["authorization_revoked"]
@@ -171,6 +171,6 @@ async def test_a_token_that_died_is_read_again_once_and_the_fresh_one_subscribes
         FakeEventSubWs() as socket,
         supervising(socket.url, twitch, lambda: tokens) as supervisor,
     ):
-        await eventually(lambda: is_connected(supervisor), within=5)
+        await eventually(lambda: is_connected(supervisor), within=30)
     assert len(socket.sockets) == 1
     assert len(websocket_subscriptions(twitch)) == len(SOCKET_SUBSCRIPTIONS)

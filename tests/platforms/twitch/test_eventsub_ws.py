@@ -130,12 +130,15 @@ async def test_keepalive_timeout_reconnects_with_growing_backoff_and_subscribes_
 
 async def test_keepalives_keep_the_session_alive():
     subscriptions = Subscriptions()
+    # The fake looks every 0.25 s and sends a keepalive once 1 s was quiet, so one can come
+    # 1.25 s after the last frame: a grace of 1 s (not 0.3) leaves a loaded loop room, and the
+    # 3 s watched still outlast the 2 s a session without keepalives would get.
     async with (
         FakeEventSubWs(keepalive_seconds=1) as twitch,
-        running(make_socket(twitch.url, subscribe=subscriptions)) as socket,
+        running(make_socket(twitch.url, subscribe=subscriptions, keepalive_grace=1.0)) as socket,
     ):
-        await eventually(lambda: socket.state.status == "connected", within=5)
-        await asyncio.sleep(2.5)
+        await eventually(lambda: socket.state.status == "connected", within=30)
+        await asyncio.sleep(3.0)
         assert len(twitch.sockets) == 1
         assert socket.state.reconnects == 0
     assert len(subscriptions.sessions) == 1
