@@ -245,7 +245,7 @@ def test_a_silent_discord_costs_the_page_seconds_and_the_app_nothing(make_runtim
         time.sleep(0.3)  # the page is waiting on Discord now
         health = app.test_client().get("/health")
         assert health.status_code == 200
-        assert time.monotonic() - started < 2  # answered while the page still waits
+        assert viewer.is_alive()  # answered while the page still waits on Discord
         viewer.join(15)
         took = time.monotonic() - started
     assert 2.5 < took < 8  # the 3 s timeout, the two Discord calls in parallel
