@@ -23,7 +23,7 @@ points_settings = Table(
     guild_key(),
     Column("name", String(32), nullable=False, server_default="points"),
     Column("updated_at", UTCDateTime, nullable=False),
-    # Earning rates (migration 0016): points per present minute, for subscribers, per chat
+    # Earning rates: points per present minute, for subscribers, per chat
     # message and at most per hour from chat; earnings are posted once per window of minutes.
     Column("watch_rate", Integer, nullable=False, server_default="1"),
     Column("sub_rate", Integer, nullable=False, server_default="2"),

@@ -81,7 +81,7 @@ raffle_ledger = Table(
     metadata,
     Column("id", BigId, primary_key=True),
     Column("guild_id", Snowflake, nullable=False),
-    # No foreign key (migration 0014): every writer reads the period row while it is open
+    # No foreign key: every writer reads the period row while it is open
     # (FOR KEY SHARE on PostgreSQL) and periods are never deleted; the check cost a trigger
     # call per row.
     Column("period_id", BigInteger, nullable=False),

@@ -45,7 +45,7 @@ class TickState:
 # ``active_bucket`` that counts it) and ``earlier_active_at`` (the latest activity in an earlier
 # bucket). Activity moving to a later bucket pushes the old moment into ``earlier_active_at``; a
 # late delivery for an earlier bucket raises ``earlier_active_at`` only. In any order, each row
-# only moves forward. A row from before migration 0020 has no bucket: any new one is later.
+# only moves forward. A row written before buckets were kept has none: any new one is later.
 _PRESENCE_COLUMNS = (
     "guild_id",
     "platform",
@@ -280,7 +280,7 @@ def credit_present_viewers(
     Two statements whatever the crowd's size: an UPDATE of the viewers who have a total already
     (all of them, on every tick but a viewer's first), then an INSERT of those who have none.
     The UPDATE changes neither key nor indexed column, so PostgreSQL can keep each new row
-    version on its page (a HOT update, see migration 0008) instead of adding index entries.
+    version on its page (a HOT update) instead of adding index entries.
     """
     w = watchtime
     present = _present_viewers(guild_id, active_since, now)

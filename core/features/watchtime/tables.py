@@ -45,10 +45,10 @@ watch_presence = Table(
     Column("platform_user_id", UserId),
     Column("last_active_at", UTCDateTime, nullable=False),
     # The tick instant (epoch seconds) that counts last_active_at, and the viewer's latest
-    # activity in an earlier one: a late tick counts only what came up to its instant (0020).
+    # activity in an earlier one: a late tick counts only what came up to its instant.
     Column("active_bucket", BigInteger, nullable=True),
     Column("earlier_active_at", UTCDateTime, nullable=True),
-    # The viewer before the broadcaster: ticks look presence up by viewer (migration 0008).
+    # The viewer before the broadcaster: ticks look presence up by viewer.
     PrimaryKeyConstraint("guild_id", "platform", "platform_user_id", "broadcaster_user_id"),
     Index(None, "guild_id", "last_active_at"),
 )
