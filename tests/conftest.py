@@ -297,6 +297,20 @@ def make_runtime(tmp_path: Path, kick_keys):
         runtime.close()
 
 
+# The channels of Kick's example payloads (tests/fixtures/kick/), and the guilds that follow them.
+KICK_EXAMPLE_CHANNELS = {111: ("broadcaster_channel", "123456789"), 222: ("gigachad", "333")}
+
+
+@pytest.fixture
+def kick_examples_runtime(make_runtime, migrated_database_url):
+    """A runtime (on SQLite and on PostgreSQL) whose guild 111 follows the channel of Kick's
+    example payloads and guild 222 the one its reward redemption example is for."""
+    runtime = make_runtime(DATABASE_URL=migrated_database_url)
+    for guild_id, (slug, broadcaster_user_id) in KICK_EXAMPLE_CHANNELS.items():
+        runtime.guilds.set_kick_channel(guild_id, slug, broadcaster_user_id)
+    return runtime
+
+
 @pytest.fixture
 def postgres_engine(request: pytest.FixtureRequest) -> Iterator[Engine]:
     """A migrated, empty PostgreSQL database."""

@@ -41,11 +41,8 @@ def fresh_chat_body(said_at: datetime) -> bytes:
 
 
 @pytest.fixture
-def runtime(make_runtime, migrated_database_url):
-    runtime = make_runtime(DATABASE_URL=migrated_database_url)
-    runtime.guilds.set_kick_channel(GUILD, "broadcaster_channel", BROADCASTER)
-    runtime.guilds.set_kick_channel(OTHER_GUILD, "gigachad", "333")
-    return runtime
+def runtime(kick_examples_runtime):
+    return kick_examples_runtime
 
 
 @pytest.fixture

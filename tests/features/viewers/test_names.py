@@ -14,8 +14,6 @@ from core.platforms.kick.signing import signed_headers
 from tests.conftest import FIXTURES
 from tests.support.delivery import deliver_all
 
-GUILD = 111
-OTHER_GUILD = 222
 BROADCASTER = "123456789"  # the broadcaster in Kick's example payloads
 
 # Kick's example payloads and the viewers each names, as "platform:id" -> username.
@@ -34,11 +32,8 @@ NAMED = {
 
 
 @pytest.fixture
-def runtime(make_runtime, migrated_database_url):
-    runtime = make_runtime(DATABASE_URL=migrated_database_url)
-    runtime.guilds.set_kick_channel(GUILD, "broadcaster_channel", BROADCASTER)
-    runtime.guilds.set_kick_channel(OTHER_GUILD, "gigachad", "333")
-    return runtime
+def runtime(kick_examples_runtime):
+    return kick_examples_runtime
 
 
 def deliver(runtime, kick_keys, event_type: str, body: bytes) -> None:
