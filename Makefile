@@ -62,10 +62,11 @@ TEST_WORKERS ?= $(shell echo $$(( 2 * $$(nproc 2>/dev/null || echo 1) )))
 # runs keep their bytecode caches (in the __pycache__ folders git ignores).
 test test-fast: export PYTHONDONTWRITEBYTECODE :=
 
+# The 15 slowest tests are listed at the end: where to look when the run grows past its 8 minutes.
 test: $(DEV_STAMP) services
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist worksteal
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist worksteal --durations=15
 
 # The edit loop: SQLite only; the tests that need PostgreSQL, Redis or Chromium, or start
 # processes of their own (marked slow), are skipped. make test runs them all.
