@@ -196,13 +196,6 @@ ON CONFLICT (guild_id, source, source_ref) DO NOTHING
 RETURNING guild_id, platform, platform_user_id, amount
 """).bindparams(_GUILDS, _CURRENT, **_CONSTANTS)
 
-_ADD_SQLITE = sa.text("""
-INSERT INTO points_balances AS b (guild_id, platform, platform_user_id, points)
-VALUES (:guild_id, :platform, :platform_user_id, :amount)
-ON CONFLICT (guild_id, platform, platform_user_id)
-DO UPDATE SET points = b.points + excluded.points
-""")
-
 # Then the rows left with nothing of viewers quiet for an hour are dropped, and the other closed
 # rows start again in the current window: dropped first (a closed row is dropped when what
 # would be left of it is nothing), so that rows about to go are not updated first.
@@ -239,8 +232,7 @@ def _post(conn: Connection, guilds: list[int], current: datetime) -> dict[int, P
     if not closed:
         return {}
     added = conn.execute(_POST_SQLITE, params).all()
-    if added:
-        conn.execute(_ADD_SQLITE, [row._asdict() for row in added])
+    repository.add_to_balances_sqlite(conn, added)
     posted = {g: Posted(0, 0) for g in closed}
     for row in added:
         before = posted[row.guild_id]

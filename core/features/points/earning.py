@@ -22,6 +22,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from core.bus.dispatch import handles_many
 from core.events import ChatMessageSent, Platform, utc
+from core.features.guild_batches import work_in_batches
 from core.features.points import accrual, accrual_batch
 from core.features.points.ports import Subscribers
 from core.features.points.rates import Rates, read_rates
@@ -109,26 +110,15 @@ class PointsEarning:
         ``EARN_BATCH`` guilds (``accrual_batch``), each guild's clock still moved by its own
         compare-and-set. A batch that fails is done again guild by guild, so one guild's failure
         is its own (logged; the next tick retries it) and never costs the others their points."""
-        ids = list(dict.fromkeys(guild_ids))
-        results: list[EarnResult] = []
-        for first in range(0, len(ids), EARN_BATCH):
-            batch = ids[first : first + EARN_BATCH]
-            try:
-                results.extend(self._earn_batch(batch))
-            except Exception:
-                log.warning(
-                    "a batch of %d guilds' points failed; earning them one by one",
-                    len(batch),
-                    exc_info=True,
-                )
-                for guild_id in batch:
-                    try:
-                        results.append(self.earn(guild_id))
-                    except Exception:
-                        log.exception(
-                            "guild %s: points for watching failed; next tick retries", guild_id
-                        )
-        return results
+        return work_in_batches(
+            list(dict.fromkeys(guild_ids)),
+            EARN_BATCH,
+            self._earn_batch,
+            self.earn,
+            log=log,
+            batch_failed="a batch of %d guilds' points failed; earning them one by one",
+            guild_failed="guild %s: points for watching failed; next tick retries",
+        )
 
     def _earn_batch(self, batch: list[int]) -> list[EarnResult]:
         with self.engine.begin() as conn:

@@ -14,6 +14,7 @@ import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -243,6 +244,14 @@ def credit_many(conn: Connection, entries: Sequence[PointsEntry]) -> set[tuple[i
     if not sqlite:
         return {tuple(key) for key in conn.execute(_MANY_POSTGRES, {"rows": payload})}
     added = conn.execute(_MANY_SQLITE, {"rows": payload}).all()
+    add_to_balances_sqlite(conn, added)
+    return {(row.guild_id, row.source, row.source_ref) for row in added}
+
+
+def add_to_balances_sqlite(conn: Connection, added: Iterable[sa.Row[Any]]) -> None:
+    """Move each balance by the amounts of the ledger rows just ``added`` (each with
+    ``guild_id``, ``platform``, ``platform_user_id`` and ``amount``): on SQLite a second
+    statement, where PostgreSQL's one statement moves the balances as it inserts."""
     moved: dict[tuple[int, str, str], int] = {}
     for row in added:
         key = (row.guild_id, row.platform, row.platform_user_id)
@@ -255,7 +264,6 @@ def credit_many(conn: Connection, entries: Sequence[PointsEntry]) -> set[tuple[i
                 for (g, p, u), amount in moved.items()
             ],
         )
-    return {(row.guild_id, row.source, row.source_ref) for row in added}
 
 
 def sqlite_time(moment: datetime) -> str:

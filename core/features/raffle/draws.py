@@ -324,18 +324,18 @@ def _pick(
 ) -> list[fairness.Pick]:
     """The draw's picks: one index seek per winner in the ticket ranges the close stored; a
     period closed before they existed reads its balances (one row per participant)."""
-    common = {
-        "seed_hex": period.seed,
-        "snapshot_hash_hex": period.snapshot_hash or "",
-        "randomness_hex": randomness,
-        "already_won": already_won,
-        "first_counter": len(already_won),
-        "count": draw.winners_wanted,
-    }
+    inputs = fairness.DrawInputs(
+        seed_hex=period.seed,
+        snapshot_hash_hex=period.snapshot_hash or "",
+        randomness_hex=randomness,
+        already_won=already_won,
+        first_counter=len(already_won),
+        count=draw.winners_wanted,
+    )
     total = frozen_ranges.total_tickets(conn, period.id)
     if total is not None:
-        return frozen_ranges.pick_winners(conn, period.id, total=total, **common)
+        return frozen_ranges.pick_winners(conn, period.id, inputs, total=total)
     # The frozen balances are the ledger summed per participant: one row each.
     tickets = snapshot_repository.participant_tickets(conn, draw.guild_id, draw.period_id)
     full = periods_repository.get_period(conn, period.id)  # with its eligible participants
-    return fairness.pick_winners_fast(balances_=tickets, eligible=full.eligible or (), **common)
+    return fairness.pick_winners_fast(inputs, balances_=tickets, eligible=full.eligible or ())

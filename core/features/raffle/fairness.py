@@ -14,7 +14,7 @@ import hmac
 import itertools
 import json
 import operator
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from json.encoder import encode_basestring
@@ -182,31 +182,43 @@ def draw_value(seed_hex: str, snapshot_hash_hex: str, randomness_hex: str, count
     return int.from_bytes(digest, "big")
 
 
+@dataclass(frozen=True)
+class DrawInputs:
+    """What fixes a draw's picks besides the tickets (docs/raffle.md): the period's seed and
+    snapshot hash, the beacon's randomness (empty for a forced draw), the participants who won
+    the period's earlier draws, the counter of the first pick and how many winners to pick."""
+
+    seed_hex: str
+    snapshot_hash_hex: str
+    randomness_hex: str
+    already_won: Sequence[str]
+    first_counter: int
+    count: int
+
+    def ticket(self, counter: int, in_play: int) -> int:
+        """The ticket the pick with ``counter`` draws among ``in_play`` tickets (from 0)."""
+        value = draw_value(self.seed_hex, self.snapshot_hash_hex, self.randomness_hex, counter)
+        return value % in_play
+
+
 def pick_winners(
-    *,
-    seed_hex: str,
-    snapshot_hash_hex: str,
-    randomness_hex: str,
-    balances_: dict[str, int],
-    eligible: Iterable[str],
-    already_won: Iterable[str],
-    first_counter: int,
-    count: int,
+    inputs: DrawInputs, *, balances_: dict[str, int], eligible: Iterable[str]
 ) -> list[Pick]:
-    """Up to ``count`` winners, never one in ``already_won`` nor the same one twice.
+    """Up to ``inputs.count`` winners, never one in ``inputs.already_won`` nor the same one
+    twice.
 
     Each pick uses the next counter: the winning ticket is the draw value modulo the tickets
     still in play, and its holder leaves the pool before the next pick.
     """
-    pool = set(eligible) - set(already_won)
+    pool = set(eligible) - set(inputs.already_won)
     picks: list[Pick] = []
-    counter = first_counter
-    while len(picks) < count:
+    counter = inputs.first_counter
+    while len(picks) < inputs.count:
         ranges = ticket_ranges(balances_, pool)
         total = sum(tickets for _, _, tickets in ranges)
         if total == 0:
             break
-        ticket = draw_value(seed_hex, snapshot_hash_hex, randomness_hex, counter) % total
+        ticket = inputs.ticket(counter, total)
         holder = next(key for key, start, tickets in ranges if start <= ticket < start + tickets)
         picks.append(Pick(holder, ticket, counter))
         pool.discard(holder)
@@ -215,21 +227,12 @@ def pick_winners(
 
 
 def pick_winners_fast(
-    *,
-    seed_hex: str,
-    snapshot_hash_hex: str,
-    randomness_hex: str,
-    balances_: dict[str, int],
-    eligible: Iterable[str],
-    already_won: Iterable[str],
-    first_counter: int,
-    count: int,
+    inputs: DrawInputs, *, balances_: dict[str, int], eligible: Iterable[str]
 ) -> list[Pick]:
     """:func:`pick_winners` (the same picks, the rule in docs/raffle.md) for many
-    participants: the ticket ranges are laid out once, and a later pick maps its ticket, which
-    counts only the tickets still in play, past the ranges of the holders already picked to
-    find the holder by binary search, instead of rebuilding the ranges."""
-    won = set(already_won)
+    participants: the ticket ranges are laid out once and each holder is found by binary
+    search (:func:`pick_from_layout`), instead of rebuilding the ranges per pick."""
+    won = set(inputs.already_won)
     keys: list[str] = []
     ends: list[int] = []  # ends[i]: the first ticket after keys[i]'s range
     total = 0
@@ -242,23 +245,46 @@ def pick_winners_fast(
             total += tickets
             keys.append(key)
             ends.append(total)
-    gone: list[tuple[int, int]] = []  # (first ticket, tickets) of the picked, by first ticket
+
+    def holder_at(laid_out: int) -> tuple[str, int, int]:
+        index = bisect.bisect_right(ends, laid_out)
+        start = ends[index - 1] if index else 0
+        return keys[index], start, ends[index] - start
+
+    return pick_from_layout(inputs, total, [], holder_at)
+
+
+def pick_from_layout(
+    inputs: DrawInputs,
+    total: int,
+    out_of_play: list[tuple[int, int]],
+    holder_at: Callable[[int], tuple[str, int, int]],
+) -> list[Pick]:
+    """:func:`pick_winners` over ticket ranges laid out once, ``total`` tickets in all, without
+    laying them out again after each pick.
+
+    A pick's ticket counts only the tickets still in play, so it is mapped past the ranges out
+    of play (``out_of_play``: (first ticket, tickets) of each, by first ticket; those of
+    ``inputs.already_won`` when the layout holds them) to its place among all the ranges.
+    ``holder_at(place)`` names the holder there and its range's (first ticket, tickets); that
+    range is out of play for the next pick.
+    """
+    gone = list(out_of_play)
     picks: list[Pick] = []
-    counter = first_counter
-    while len(picks) < count:
+    counter = inputs.first_counter
+    while len(picks) < inputs.count:
         in_play = total - sum(tickets for _, tickets in gone)
         if in_play <= 0:
             break
-        ticket = draw_value(seed_hex, snapshot_hash_hex, randomness_hex, counter) % in_play
-        laid_out = ticket
+        ticket = inputs.ticket(counter, in_play)
+        laid_out = ticket  # the ticket's number among all ranges, the drawn ones included
         for start, tickets in gone:
             if laid_out < start:
                 break
             laid_out += tickets
-        index = bisect.bisect_right(ends, laid_out)
-        start = ends[index - 1] if index else 0
-        bisect.insort(gone, (start, ends[index] - start))
-        picks.append(Pick(keys[index], ticket, counter))
+        holder, start, tickets = holder_at(laid_out)
+        bisect.insort(gone, (start, tickets))
+        picks.append(Pick(holder, ticket, counter))
         counter += 1
     return picks
 

@@ -4,13 +4,12 @@ The close stores, per eligible participant, where its ticket range ends (exclusi
 canonical order of docs/raffle.md (ascending ``"platform:user_id"``, tickets numbered from 0):
 one ``INSERT ... SELECT`` with a running ``SUM()``. A draw then finds each winner with one
 index seek on ``(period_id, range_end)`` instead of reading every balance, and maps a later
-pick past the holders already drawn as :func:`fairness.pick_winners_fast` does, so it picks
-exactly what the verifier's :func:`fairness.pick_winners` picks.
+pick past the holders already drawn with :func:`fairness.pick_from_layout`, as
+:func:`fairness.pick_winners_fast` does, so it picks exactly what the verifier's
+:func:`fairness.pick_winners` picks.
 """
 
 from __future__ import annotations
-
-import bisect
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -63,22 +62,13 @@ def total_tickets(conn: Connection, period_id: int) -> int | None:
 
 
 def pick_winners(
-    conn: Connection,
-    period_id: int,
-    *,
-    total: int,
-    seed_hex: str,
-    snapshot_hash_hex: str,
-    randomness_hex: str,
-    already_won: list[str],
-    first_counter: int,
-    count: int,
+    conn: Connection, period_id: int, inputs: fairness.DrawInputs, *, total: int
 ) -> list[fairness.Pick]:
     """:func:`fairness.pick_winners` over the stored ranges (``total`` tickets): one index seek
-    per winner, plus one read of the ranges of ``already_won`` when there are any."""
+    per winner, plus one read of the ranges of ``inputs.already_won`` when there are any."""
     gone: list[tuple[int, int]] = []  # (first ticket, tickets) out of play, by first ticket
-    if already_won:
-        won = set(already_won)
+    if inputs.already_won:
+        won = set(inputs.already_won)
         key = r.platform + ":" + r.platform_user_id
         query = sa.select(r.range_end, r.tickets).where(r.period_id == period_id, key.in_(won))
         gone = sorted(
@@ -90,25 +80,10 @@ def pick_winners(
         .order_by(r.range_end)
         .limit(1)
     )
-    picks: list[fairness.Pick] = []
-    counter = first_counter
-    while len(picks) < count:
-        in_play = total - sum(tickets for _, tickets in gone)
-        if in_play <= 0:
-            break
-        ticket = fairness.draw_value(seed_hex, snapshot_hash_hex, randomness_hex, counter)
-        ticket %= in_play
-        laid_out = ticket  # the ticket's number among all ranges, the drawn ones included
-        for start, tickets in gone:
-            if laid_out < start:
-                break
-            laid_out += tickets
+
+    def holder_at(laid_out: int) -> tuple[str, int, int]:
         row = conn.execute(seek, {"laid_out": laid_out}).one()
-        bisect.insort(gone, (int(row.range_end) - int(row.tickets), int(row.tickets)))
-        picks.append(
-            fairness.Pick(
-                fairness.participant_key(row.platform, row.platform_user_id), ticket, counter
-            )
-        )
-        counter += 1
-    return picks
+        holder = fairness.participant_key(row.platform, row.platform_user_id)
+        return holder, int(row.range_end) - int(row.tickets), int(row.tickets)
+
+    return fairness.pick_from_layout(inputs, total, gone, holder_at)

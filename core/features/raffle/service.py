@@ -28,6 +28,7 @@ from sqlalchemy.engine import Engine
 
 from core.config import RaffleSettings
 from core.events import SubscriptionsGifted, utc
+from core.features.guild_batches import work_in_batches
 from core.features.raffle import earning, earning_repository, periods_repository
 from core.features.raffle.admin import RaffleAdmin
 from core.features.raffle.announcements import RaffleAnnouncements
@@ -107,26 +108,24 @@ class RaffleService:
         (``earning.convert_watchtime_many``); the tickets given. A batch that fails is
         converted again guild by guild, so one guild's failure is its own (logged; the next run
         retries it)."""
-        given = 0
-        for first in range(0, len(guild_ids), CONVERT_BATCH):
-            batch = list(guild_ids[first : first + CONVERT_BATCH])
-            try:
-                with self.engine.begin() as conn:
-                    given += earning.convert_watchtime_many(conn, batch, utc(now))
-            except Exception:
-                log.warning(
-                    "a batch of %d guilds' watchtime tickets failed; converting them one by one",
-                    len(batch),
-                    exc_info=True,
-                )
-                for guild_id in batch:
-                    try:
-                        given += self.convert_guild_watchtime(guild_id, now)
-                    except Exception:
-                        log.exception(
-                            "guild %s: watchtime tickets failed; the next run retries", guild_id
-                        )
-        return given
+
+        def convert_batch(batch: list[int]) -> list[int]:
+            with self.engine.begin() as conn:
+                return [earning.convert_watchtime_many(conn, batch, utc(now))]  # the batch's total
+
+        return sum(
+            work_in_batches(
+                guild_ids,
+                CONVERT_BATCH,
+                convert_batch,
+                lambda guild_id: self.convert_guild_watchtime(guild_id, now),
+                log=log,
+                batch_failed=(
+                    "a batch of %d guilds' watchtime tickets failed; converting them one by one"
+                ),
+                guild_failed="guild %s: watchtime tickets failed; the next run retries",
+            )
+        )
 
     def convert_guild_watchtime(self, guild_id: int, now: datetime) -> int:
         """One guild's open period's hours into tickets, in its own transaction; the tickets

@@ -13,6 +13,7 @@ from core.features.raffle import beacon_verification
 from core.features.raffle.fairness import (
     LEDGER_FORMAT,
     PROOF_FORMAT,
+    DrawInputs,
     Pick,
     SnapshotEntry,
     balances,
@@ -126,16 +127,15 @@ def verify(proof: dict[str, Any], ledger: dict[str, Any]) -> Verification:
             Pick(str(w["participant"]), int(w["ticket"]), int(w["counter"]))
             for w in draw["winners"]
         ]
-        expected = pick_winners(
+        inputs = DrawInputs(
             seed_hex=seed,
             snapshot_hash_hex=str(proof["snapshot_hash"]),
             randomness_hex=randomness,
-            balances_=totals,
-            eligible=eligible,
             already_won=won,
             first_counter=len(won),
             count=int(draw["winners_wanted"]),
         )
+        expected = pick_winners(inputs, balances_=totals, eligible=eligible)
         if expected != recorded:
             problems.append(
                 f"{label}: recomputed winners {_describe(expected)}, "

@@ -167,11 +167,8 @@ class VipService:
 
     async def change_reward(self, guild_id: int, what: str, value: str | None = None) -> str:
         """``what``: cost, hours, title, pause, resume or delete. Returns what changed."""
-        settings = await self.effects.settings(guild_id)
-        if settings.reward_id is None:
-            raise VipRefused("There is no VIP reward yet: !vip setup <title> <cost> <hours>.")
-        broadcaster_id = await self._broadcaster(guild_id)
-        twitch, reward_id = self.effects.twitch, settings.reward_id
+        settings, broadcaster_id, reward_id = await self._reward(guild_id)
+        twitch = self.effects.twitch
         changes: dict[str, Any] = {}
         paused_now: bool | None = None  # after a pause or resume that changed Twitch's state
         if what == "hours":
@@ -227,12 +224,9 @@ class VipService:
     async def change_limits(self, guild_id: int, limits: RewardLimits) -> str:
         """Set the reward's prompt and limits on Twitch (all four: an empty one is off)."""
         limits = check_limits(limits)
-        settings = await self.effects.settings(guild_id)
-        if settings.reward_id is None:
-            raise VipRefused("There is no VIP reward yet: !vip setup <title> <cost> <hours>.")
-        broadcaster_id = await self._broadcaster(guild_id)
+        _, broadcaster_id, reward_id = await self._reward(guild_id)
         reward = await self.effects.twitch.update_reward(
-            guild_id, broadcaster_id, settings.reward_id, limits=limits
+            guild_id, broadcaster_id, reward_id, limits=limits
         )
         changes = {"reward_title": reward.title, "reward_cost": reward.cost}
         changes |= limit_columns(limits)
@@ -241,6 +235,14 @@ class VipService:
             lambda conn: repository.save_settings(conn, guild_id, changes, now)
         )
         return f"The reward {reward.title} now has {describe_limits(limits)}."
+
+    async def _reward(self, guild_id: int) -> tuple[VipSettings, str, str]:
+        """The guild's settings, broadcaster and reward id, for a change of its reward; refused
+        while it has no reward."""
+        settings = await self.effects.settings(guild_id)
+        if settings.reward_id is None:
+            raise VipRefused("There is no VIP reward yet: !vip setup <title> <cost> <hours>.")
+        return settings, await self._broadcaster(guild_id), settings.reward_id
 
     async def _is_paused(self, guild_id: int, broadcaster_id: str, reward_id: str) -> bool | None:
         """Whether Twitch has the reward paused now; None when Twitch cannot say."""

@@ -26,6 +26,7 @@ from sqlalchemy.engine import Engine
 from core.bus.dispatch import handles_many
 from core.config import WatchtimeSettings
 from core.events import ChatMessageSent, Platform, StreamEnded, StreamStarted, utc
+from core.features.guild_batches import work_in_batches
 from core.features.linking.repository import (
     AccountLink,
     discord_users_of,
@@ -166,22 +167,16 @@ class WatchtimeService:
         ``TICK_BATCH`` guilds (``ticks_repository``), each guild's clock still moved by its own
         compare-and-set. A batch that fails is done again guild by guild, so one guild's
         failure is its own (logged)."""
-        now = utc(now or self.clock()).replace(microsecond=0)
-        results: list[TickResult] = []
-        for first in range(0, len(guild_ids), TICK_BATCH):
-            batch = list(guild_ids[first : first + TICK_BATCH])
-            try:
-                results.extend(self._tick_batch(batch, now))
-            except Exception:
-                log.warning(
-                    "a batch of %d ticks failed; ticking them one by one", len(batch), exc_info=True
-                )
-                for guild_id in batch:
-                    try:
-                        results.append(self.tick(guild_id, now))
-                    except Exception:
-                        log.exception("guild %s: the watchtime tick failed", guild_id)
-        return results
+        at = utc(now or self.clock()).replace(microsecond=0)
+        return work_in_batches(
+            guild_ids,
+            TICK_BATCH,
+            lambda batch: self._tick_batch(batch, at),
+            lambda guild_id: self.tick(guild_id, at),
+            log=log,
+            batch_failed="a batch of %d ticks failed; ticking them one by one",
+            guild_failed="guild %s: the watchtime tick failed",
+        )
 
     def _tick_batch(self, batch: list[int], now: datetime) -> list[TickResult]:
         started = time.perf_counter()

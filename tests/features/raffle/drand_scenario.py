@@ -75,15 +75,16 @@ def with_winners_recomputed(proof: dict, ledger: dict) -> dict:
     entries = entries_from_export(ledger)
     won: list[str] = []
     for draw in proof["draws"]:
-        picks = fairness.pick_winners(
+        inputs = fairness.DrawInputs(
             seed_hex=proof["seed"],
             snapshot_hash_hex=proof["snapshot_hash"],
             randomness_hex="" if draw["forced"] else draw["beacon_randomness"],
-            balances_=fairness.balances(entries),
-            eligible=ledger["eligible"],
             already_won=won,
             first_counter=len(won),
             count=draw["winners_wanted"],
+        )
+        picks = fairness.pick_winners(
+            inputs, balances_=fairness.balances(entries), eligible=ledger["eligible"]
         )
         draw["winners"] = [
             {

@@ -33,17 +33,16 @@ def test_the_fast_picker_picks_what_the_verifier_picks():
     rng = random.Random(2026)  # noqa: S311 (made-up pools, the same every run)
     for n in range(400):
         balances, eligible, won = _random_pool(rng)
-        arguments = {
-            "seed_hex": hashlib.sha256(f"seed:{n}".encode()).hexdigest(),
-            "snapshot_hash_hex": hashlib.sha256(f"hash:{n}".encode()).hexdigest(),
-            "randomness_hex": "" if n % 3 == 0 else hashlib.sha256(str(n).encode()).hexdigest(),
-            "balances_": balances,
-            "eligible": eligible,
-            "already_won": won,
-            "first_counter": len(won),
-            "count": rng.choice([1, 3, 25, 100]),
-        }
-        assert fairness.pick_winners_fast(**arguments) == fairness.pick_winners(**arguments)
+        inputs = fairness.DrawInputs(
+            seed_hex=hashlib.sha256(f"seed:{n}".encode()).hexdigest(),
+            snapshot_hash_hex=hashlib.sha256(f"hash:{n}".encode()).hexdigest(),
+            randomness_hex="" if n % 3 == 0 else hashlib.sha256(str(n).encode()).hexdigest(),
+            already_won=won,
+            first_counter=len(won),
+            count=rng.choice([1, 3, 25, 100]),
+        )
+        fast = fairness.pick_winners_fast(inputs, balances_=balances, eligible=eligible)
+        assert fast == fairness.pick_winners(inputs, balances_=balances, eligible=eligible)
 
 
 def _entries(rng: random.Random, count: int) -> list[fairness.SnapshotEntry]:

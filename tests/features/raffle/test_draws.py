@@ -33,16 +33,15 @@ def test_winners_come_in_proportion_to_tickets():
     """Chi-square over 4,000 fixed seeds: the same every run, so it cannot flake."""
     counts = dict.fromkeys(PARTICIPANTS, 0)
     for n in range(4000):
-        (pick,) = fairness.pick_winners(
+        inputs = fairness.DrawInputs(
             seed_hex=_seed(n),
             snapshot_hash_hex="ab" * 32,
             randomness_hex="cd" * 32,
-            balances_=PARTICIPANTS,
-            eligible=PARTICIPANTS,
             already_won=(),
             first_counter=0,
             count=1,
         )
+        (pick,) = fairness.pick_winners(inputs, balances_=PARTICIPANTS, eligible=PARTICIPANTS)
         counts[pick.participant] += 1
     total = sum(PARTICIPANTS.values())
     chi_square = sum(
@@ -55,15 +54,16 @@ def test_winners_come_in_proportion_to_tickets():
 
 
 def test_later_winners_never_repeat_and_skip_the_ineligible():
-    picks = fairness.pick_winners(
+    inputs = fairness.DrawInputs(
         seed_hex=_seed(1),
         snapshot_hash_hex="ab" * 32,
         randomness_hex="",
-        balances_={**PARTICIPANTS, "kick:e": 1000},
-        eligible=PARTICIPANTS,
         already_won=["kick:d"],
         first_counter=5,
         count=10,
+    )
+    picks = fairness.pick_winners(
+        inputs, balances_={**PARTICIPANTS, "kick:e": 1000}, eligible=PARTICIPANTS
     )
     assert sorted(p.participant for p in picks) == ["kick:a", "kick:b", "kick:c"]
     assert [p.counter for p in picks] == [5, 6, 7]
@@ -267,15 +267,18 @@ def test_a_proof_that_hides_the_beacon_timing_cannot_pick_its_own_round(engine, 
     document["beacon"].update(round=other_round, genesis_time=None, period_seconds=None)
     (draw,) = document["draws"]
     draw.update(beacon_round=other_round, beacon_randomness=fake_randomness(other_round))
-    picks = fairness.pick_winners(
+    inputs = fairness.DrawInputs(
         seed_hex=document["seed"],
         snapshot_hash_hex=document["snapshot_hash"],
         randomness_hex=draw["beacon_randomness"],
-        balances_=fairness.balances(verification.entries_from_export(proof.ledger)),
-        eligible=proof.ledger["eligible"],
         already_won=(),
         first_counter=0,
         count=2,
+    )
+    picks = fairness.pick_winners(
+        inputs,
+        balances_=fairness.balances(verification.entries_from_export(proof.ledger)),
+        eligible=proof.ledger["eligible"],
     )
     draw["winners"] = [
         {"position": n, "participant": p.participant, "ticket": p.ticket, "counter": p.counter}

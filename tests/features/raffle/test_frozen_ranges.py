@@ -64,17 +64,17 @@ def test_the_seeking_draw_picks_what_the_verifier_picks(engine):
         assert total == sum(balances[key] for key in keys)
         for m in range(4):
             won = rng.sample(sorted(balances), k=rng.randrange(0, 6))
-            arguments = {
-                "seed_hex": hashlib.sha256(f"seed:{n}:{m}".encode()).hexdigest(),
-                "snapshot_hash_hex": hashlib.sha256(f"hash:{n}".encode()).hexdigest(),
-                "randomness_hex": "" if m == 0 else hashlib.sha256(f"{n}{m}".encode()).hexdigest(),
-                "already_won": won,
-                "first_counter": len(won),
-                "count": rng.choice([1, 3, 25, 100]),
-            }
+            inputs = fairness.DrawInputs(
+                seed_hex=hashlib.sha256(f"seed:{n}:{m}".encode()).hexdigest(),
+                snapshot_hash_hex=hashlib.sha256(f"hash:{n}".encode()).hexdigest(),
+                randomness_hex="" if m == 0 else hashlib.sha256(f"{n}{m}".encode()).hexdigest(),
+                already_won=won,
+                first_counter=len(won),
+                count=rng.choice([1, 3, 25, 100]),
+            )
             with engine.connect() as conn:
-                seeking = frozen_ranges.pick_winners(conn, period_id, total=total, **arguments)
-            expected = fairness.pick_winners(balances_=balances, eligible=keys, **arguments)
+                seeking = frozen_ranges.pick_winners(conn, period_id, inputs, total=total)
+            expected = fairness.pick_winners(inputs, balances_=balances, eligible=keys)
             assert seeking == expected
 
 
