@@ -132,7 +132,13 @@ class PointsCog(commands.Cog, name="Points"):
     )
     @commands.guild_only()
     @app_commands.describe(viewer="A @member or a Kick/Twitch name (yourself when left out)")
-    async def points_group(self, ctx: Context, *, viewer: Viewer | None = None) -> None:
+    async def points_group(
+        self,
+        ctx: Context,
+        *,
+        # Not ``Viewer | None``: discord.py would take a mention it cannot find for "left out".
+        viewer: Annotated[discord.Member | str | None, ViewerArgument] = None,
+    ) -> None:
         """Show your points (or a member's or viewer's)."""
         guild = guild_of(ctx)
         rows = await self._targets(ctx, guild.id, viewer)
