@@ -1,16 +1,17 @@
 """What every cog shares: the command context type, the Manage Server check
 (:func:`manage_server`; :class:`ManagersCog` for a cog of managers' commands), the guild of a
-command, the viewer argument, a guild's channel to post in (:func:`guild_channel`; a feature's
-posts there are :class:`~core.discord_bot.channel_posts.ChannelPoster`'s), deleting the message
-that called a command (:func:`delete_invocation`), a DM that may carry link buttons
-(:func:`send_dm`) and a message for the caller alone (:func:`send_privately`)."""
+command, the viewer argument (:data:`Viewer`, :data:`OptionalViewer`), a guild's channel to
+post in (:func:`guild_channel`; a feature's posts there are
+:class:`~core.discord_bot.channel_posts.ChannelPoster`'s), deleting the message that called a
+command (:func:`delete_invocation`), a DM that may carry link buttons (:func:`send_dm`) and a
+message for the caller alone (:func:`send_privately`)."""
 
 from __future__ import annotations
 
 import logging
 import re
 from collections.abc import Callable
-from typing import TypeVar
+from typing import Annotated, TypeVar
 
 import discord
 from discord import app_commands
@@ -100,6 +101,13 @@ class ViewerArgument(commands.Converter[discord.Member | str]):
         if not isinstance(member, discord.Member):
             raise commands.MemberNotFound(argument)
         return member
+
+
+# A command's viewer argument: a @member or a Kick/Twitch name.
+Viewer = Annotated[discord.Member | str, ViewerArgument]
+# The same, left out for the caller. Not ``Viewer | None``: discord.py would take a mention it
+# cannot find (someone who left) for "left out" instead of refusing it.
+OptionalViewer = Annotated[discord.Member | str | None, ViewerArgument]
 
 
 async def delete_invocation(ctx: Context) -> bool:

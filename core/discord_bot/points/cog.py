@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import math
-from typing import Annotated
 
 import discord
 from discord import app_commands
@@ -13,7 +12,8 @@ from discord.ext import commands
 
 from core.discord_bot.common import (
     Context,
-    ViewerArgument,
+    OptionalViewer,
+    Viewer,
     delete_invocation,
     guild_of,
     manage_server,
@@ -30,7 +30,6 @@ from core.features.points.board import BalanceRow
 from core.features.points.se_wallet import STREAMELEMENTS, SeWallet
 from core.features.points.service import MAX_AMOUNT, PointsRefused, PointsService
 
-Viewer = Annotated[discord.Member | str, ViewerArgument]
 SE_BOARD_CANDIDATES = 25  # viewers whose StreamElements balance one !pointsboard asks for
 
 
@@ -132,13 +131,7 @@ class PointsCog(commands.Cog, name="Points"):
     )
     @commands.guild_only()
     @app_commands.describe(viewer="A @member or a Kick/Twitch name (yourself when left out)")
-    async def points_group(
-        self,
-        ctx: Context,
-        *,
-        # Not ``Viewer | None``: discord.py would take a mention it cannot find for "left out".
-        viewer: Annotated[discord.Member | str | None, ViewerArgument] = None,
-    ) -> None:
+    async def points_group(self, ctx: Context, *, viewer: OptionalViewer = None) -> None:
         """Show your points (or a member's or viewer's)."""
         guild = guild_of(ctx)
         rows = await self._targets(ctx, guild.id, viewer)
