@@ -137,8 +137,8 @@ class PointsCog(commands.Cog, name="Points"):
         rows = await self._targets(ctx, guild.id, viewer)
         name = await asyncio.to_thread(self.points.name, guild.id)
         lines = []
-        wallet = self.wallet
-        if wallet is not None and await asyncio.to_thread(wallet.uses_streamelements, guild.id):
+        wallet = await self._streamelements(guild.id)
+        if wallet is not None:
             # StreamElements keeps points by login: the linked or named account's.
             for row in rows:
                 try:
