@@ -1,25 +1,23 @@
 """What every cog shares: the command context type, the Manage Server check
 (:func:`manage_server`; :class:`ManagersCog` for a cog of managers' commands), the guild of a
-command, the viewer argument, a guild's channel to post in (:func:`guild_channel`,
-:func:`channel_to_post`), deleting the message that called a command (:func:`delete_invocation`)
-a DM that may carry link buttons (:func:`send_dm`) and a message for the caller alone
-(:func:`send_privately`)."""
+command, the viewer argument (:data:`Viewer`, :data:`OptionalViewer`), a guild's channel to
+post in (:func:`guild_channel`; a feature's posts there are
+:class:`~core.discord_bot.channel_posts.ChannelPoster`'s), deleting the message that called a
+command (:func:`delete_invocation`), a DM that may carry link buttons (:func:`send_dm`) and a
+message for the caller alone (:func:`send_privately`)."""
 
 from __future__ import annotations
 
 import logging
 import re
 from collections.abc import Callable
-from typing import TYPE_CHECKING, TypeVar
+from typing import Annotated, TypeVar
 
 import discord
 from discord import app_commands
 from discord.ext import commands
 
 from core.discord_bot.render import NO_MENTIONS
-
-if TYPE_CHECKING:
-    from core.discord_bot.gateway import DiscordGateway
 
 log = logging.getLogger(__name__)
 Context = commands.Context[commands.Bot]
@@ -40,29 +38,6 @@ def guild_channel(client: discord.Client, guild_id: int, channel_id: int) -> Pos
     channel = client.get_channel(channel_id)
     if not isinstance(channel, PostableChannel) or channel.guild.id != guild_id:
         return None
-    return channel
-
-
-def channel_to_post(
-    gateway: DiscordGateway, guild_id: int, channel_id: int, *, kind: str, what: str, fix: str
-) -> PostableChannel | None:
-    """The guild's ``kind`` channel to post ``what`` in; None, with a log line, while Discord is
-    off or when it is not a text channel of that server (``fix`` tells how to set one).
-    Raises DiscordUnavailable while a configured bot is not connected."""
-    client = gateway.client()
-    if client is None:
-        log.info("Discord is off; %s not posted", what)
-        return None
-    channel = guild_channel(client, guild_id, channel_id)
-    if channel is None:
-        log.warning(
-            "guild %s: %s channel %s is not a text channel of that server; %s not posted (%s)",
-            guild_id,
-            kind,
-            channel_id,
-            what,
-            fix,
-        )
     return channel
 
 
@@ -126,6 +101,13 @@ class ViewerArgument(commands.Converter[discord.Member | str]):
         if not isinstance(member, discord.Member):
             raise commands.MemberNotFound(argument)
         return member
+
+
+# A command's viewer argument: a @member or a Kick/Twitch name.
+Viewer = Annotated[discord.Member | str, ViewerArgument]
+# The same, left out for the caller. Not ``Viewer | None``: discord.py would take a mention it
+# cannot find (someone who left) for "left out" instead of refusing it.
+OptionalViewer = Annotated[discord.Member | str | None, ViewerArgument]
 
 
 async def delete_invocation(ctx: Context) -> bool:

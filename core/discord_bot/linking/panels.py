@@ -64,15 +64,16 @@ class LinkButtonView(discord.ui.View):
         super().__init__(timeout=None)
         self.panels = panels
         if platforms is None:
-            self._add(render_linking.PANEL_BUTTON_ID, render_linking.LINK_LABEL, Platform.KICK)
+            self._add(render_linking.PANEL_BUTTON_ID, Platform.KICK)
             platforms = LINKABLE
         for platform in platforms:
-            custom_id = render_linking.PANEL_PLATFORM_BUTTON_IDS[platform]
-            self._add(custom_id, render_linking.link_label(platform), platform)
+            self._add(render_linking.PANEL_PLATFORM_BUTTON_IDS[platform], platform)
 
-    def _add(self, custom_id: str, label: str, platform: Platform) -> None:
+    def _add(self, custom_id: str, platform: Platform) -> None:
         button: discord.ui.Button[LinkButtonView] = discord.ui.Button(
-            label=label, style=discord.ButtonStyle.primary, custom_id=custom_id
+            label=render_linking.link_label(platform),
+            style=discord.ButtonStyle.primary,
+            custom_id=custom_id,
         )
 
         async def pressed(interaction: discord.Interaction) -> None:

@@ -25,7 +25,6 @@ from core.features.linking.service import (
     UNLINKED,
 )
 
-LINK_LABEL = "Link my Kick account"
 # Fixed custom ids: a restarted bot still answers old panels. The first is the Kick-only panel
 # button from before Twitch; panels posted since carry a button per platform.
 PANEL_BUTTON_ID = "streamkeeper:link:start"
@@ -127,7 +126,6 @@ def link_sent(platform: Platform) -> str:
     return f"I sent you a link by DM to connect your {platform_name(platform)} account."
 
 
-LINK_SENT = link_sent(Platform.KICK)
 DMS_CLOSED = (
     "I couldn't DM you the link: your direct messages are closed to me. Use the slash command "
     "/link instead; it shows the link to you alone."

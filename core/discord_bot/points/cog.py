@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import math
-from typing import Annotated
 
 import discord
 from discord import app_commands
@@ -13,7 +12,8 @@ from discord.ext import commands
 
 from core.discord_bot.common import (
     Context,
-    ViewerArgument,
+    OptionalViewer,
+    Viewer,
     delete_invocation,
     guild_of,
     manage_server,
@@ -30,7 +30,6 @@ from core.features.points.board import BalanceRow
 from core.features.points.se_wallet import STREAMELEMENTS, SeWallet
 from core.features.points.service import MAX_AMOUNT, PointsRefused, PointsService
 
-Viewer = Annotated[discord.Member | str, ViewerArgument]
 SE_BOARD_CANDIDATES = 25  # viewers whose StreamElements balance one !pointsboard asks for
 
 
@@ -132,14 +131,14 @@ class PointsCog(commands.Cog, name="Points"):
     )
     @commands.guild_only()
     @app_commands.describe(viewer="A @member or a Kick/Twitch name (yourself when left out)")
-    async def points_group(self, ctx: Context, *, viewer: Viewer | None = None) -> None:
+    async def points_group(self, ctx: Context, *, viewer: OptionalViewer = None) -> None:
         """Show your points (or a member's or viewer's)."""
         guild = guild_of(ctx)
         rows = await self._targets(ctx, guild.id, viewer)
         name = await asyncio.to_thread(self.points.name, guild.id)
         lines = []
-        wallet = self.wallet
-        if wallet is not None and await asyncio.to_thread(wallet.uses_streamelements, guild.id):
+        wallet = await self._streamelements(guild.id)
+        if wallet is not None:
             # StreamElements keeps points by login: the linked or named account's.
             for row in rows:
                 try:

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from typing import Annotated, Any
+from typing import Any
 
 import discord
 from discord import app_commands
 from discord.ext import commands
 
-from core.discord_bot.common import Context, ViewerArgument, guild_of, manage_server
+from core.discord_bot.common import Context, Viewer, guild_of, manage_server
 from core.discord_bot.cooldowns import cooldown
 from core.discord_bot.raffle import render as render_raffle
 from core.discord_bot.render import NO_MENTIONS, inert
@@ -229,9 +229,7 @@ class RaffleCog(commands.Cog, name="Raffle"):
     @commands.guild_only()
     @manage_server()
     @app_commands.describe(viewer="A @member or a Kick name (e.g. the streamer or a bot)")
-    async def raffleexclude(
-        self, ctx: Context, viewer: Annotated[discord.Member | str, ViewerArgument]
-    ) -> None:
+    async def raffleexclude(self, ctx: Context, viewer: Viewer) -> None:
         """Keep a viewer out of the raffle's boards and draws."""
         guild = guild_of(ctx)
         await ctx.defer()
@@ -244,9 +242,7 @@ class RaffleCog(commands.Cog, name="Raffle"):
     @commands.guild_only()
     @manage_server()
     @app_commands.describe(viewer="A @member or a Kick name")
-    async def raffleinclude(
-        self, ctx: Context, viewer: Annotated[discord.Member | str, ViewerArgument]
-    ) -> None:
+    async def raffleinclude(self, ctx: Context, viewer: Viewer) -> None:
         """Let an excluded viewer take part in the raffle again."""
         guild = guild_of(ctx)
         await ctx.defer()

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Annotated
 
-import discord
 from discord import app_commands
 from discord.ext import commands
 
-from core.discord_bot.common import Context, ViewerArgument, guild_of
+from core.discord_bot.common import Context, OptionalViewer, guild_of
 from core.discord_bot.render import NO_MENTIONS
 from core.discord_bot.sub_tiers import render
 from core.features.sub_tiers.service import SubTierService
@@ -27,7 +25,7 @@ class SubTiersCog(commands.Cog, name="Subscription tiers"):
     async def tier_command(
         self,
         ctx: Context,
-        viewer: Annotated[discord.Member | str | None, ViewerArgument] = None,
+        viewer: OptionalViewer = None,
     ) -> None:
         """Show the subscription tier known for you (or a member, or a Kick/Twitch name)."""
         guild = guild_of(ctx)

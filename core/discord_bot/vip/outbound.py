@@ -3,37 +3,22 @@ role (TemporaryRoles)."""
 
 from __future__ import annotations
 
-import logging
-
 import discord
 
-from core.discord_bot.common import channel_to_post
+from core.discord_bot.channel_posts import ChannelPoster
 from core.discord_bot.gateway import DiscordGateway
-from core.discord_bot.render import MESSAGE_LIMIT, NO_MENTIONS, inert, truncate
+from core.discord_bot.render import MESSAGE_LIMIT, inert, truncate
 from core.features.vip.ports import RoleRefused
 
-log = logging.getLogger(__name__)
 
-
-class DiscordVipNotices:
-    def __init__(self, gateway: DiscordGateway) -> None:
-        self.gateway = gateway
+class DiscordVipNotices(ChannelPoster):
+    kind = "VIP notice"
+    fix = "set one with !vip set channel"
 
     async def post_notice(self, guild_id: int, channel_id: int, text: str) -> None:
-        channel = channel_to_post(
-            self.gateway,
-            guild_id,
-            channel_id,
-            kind="VIP notice",
-            what=f"VIP notice for guild {guild_id}",
-            fix="set one with !vip set channel",
-        )
-        if channel is None:
-            return
-        try:
-            await channel.send(truncate(inert(text), MESSAGE_LIMIT), allowed_mentions=NO_MENTIONS)
-        except discord.Forbidden:
-            log.warning("guild %s: no permission to post in channel %s", guild_id, channel_id)
+        channel = self.channel(guild_id, channel_id, f"VIP notice for guild {guild_id}")
+        if channel is not None:
+            await self.post(channel, truncate(inert(text), MESSAGE_LIMIT))
 
 
 class DiscordTemporaryRoles:

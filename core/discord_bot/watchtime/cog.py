@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import math
-from typing import Annotated
 
 import discord
 from discord import app_commands
 from discord.ext import commands
 
-from core.discord_bot.common import Context, ViewerArgument, guild_of, manage_server
+from core.discord_bot.common import Context, OptionalViewer, guild_of, manage_server
 from core.discord_bot.cooldowns import cooldown
 from core.discord_bot.pages import send_pages
 from core.discord_bot.render import NO_MENTIONS
@@ -39,7 +38,7 @@ class WatchtimeCog(commands.Cog, name="Watchtime"):
     async def watchtime_command(
         self,
         ctx: Context,
-        viewer: Annotated[discord.Member | str | None, ViewerArgument] = None,
+        viewer: OptionalViewer = None,
     ) -> None:
         """Show your watchtime (or a member's, a Kick or Twitch name's), rank and next role."""
         guild = guild_of(ctx)

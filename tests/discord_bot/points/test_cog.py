@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import discord.ext.test as dpytest
 import pytest
+from discord.ext import commands
 
+from core.discord_bot.common import ViewerArgument
 from core.discord_bot.services import BotServices
 from core.events import Platform, Viewer
 from core.features.linking.repository import AccountLink, save_link
@@ -63,6 +65,19 @@ async def test_balances_for_yourself_a_member_and_a_name(
         "**carol** (Kick): 1,500 points (rank #2)",
         "**carol** (Twitch): 0 points",
     ]
+
+
+async def test_a_member_who_cannot_be_found_is_refused_not_taken_for_yourself(
+    points, alice, manager, monkeypatch
+):
+    # A mention of someone who left the server; dpytest only mentions members, so the
+    # converter is made to miss the one mentioned here.
+    async def not_found(self, ctx, argument):  # type: ignore[no-untyped-def]
+        raise commands.MemberNotFound(argument)
+
+    monkeypatch.setattr(ViewerArgument, "convert", not_found)
+    [reply] = await say(f"!points <@{manager.id}>", alice)
+    assert reply.content == "I can't find that member in this server."
 
 
 async def test_admin_gives_removes_and_renames(sqlite_engine, points, viewers, manager, guild_a):

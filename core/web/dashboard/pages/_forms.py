@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 import secrets
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from flask import flash, g, get_flashed_messages, redirect, render_template, url_for
@@ -63,20 +64,26 @@ def page(  # type: ignore[no-untyped-def]
     return html, code
 
 
-def member_names(guild_id: int, user_ids: list[int]) -> dict[int, str]:
-    """Members' names in this server as the bot last saw them (the directory); an id it never
-    saw is absent (the page shows the id)."""
-    directory = dashboard().config.directory
-    return {} if directory is None else directory.member_names(guild_id, user_ids)
+@dataclass(frozen=True)
+class Members:
+    """Members of one server as the bot last saw them (the directory), for the ``member`` macro:
+    each one's name, and their picture on Discord's CDN for those the bot saw with one. An id
+    it never saw is absent (the page shows the id)."""
+
+    names: dict[int, str]
+    avatars: dict[int, str]
 
 
-def member_avatars(guild_id: int, user_ids: list[int]) -> dict[int, str]:
-    """Members' pictures on Discord's CDN, for those the bot saw with one (the ``member`` macro
-    shows each beside the name)."""
+def members(guild_id: int, user_ids: list[int]) -> Members:
     directory = dashboard().config.directory
-    stored = {} if directory is None else directory.member_avatars(guild_id, user_ids)
+    if directory is None:
+        return Members({}, {})
+    stored = directory.member_avatars(guild_id, user_ids)
     urls = {user_id: avatar_url(guild_id, user_id, value) for user_id, value in stored.items()}
-    return {user_id: url for user_id, url in urls.items() if url is not None}
+    return Members(
+        directory.member_names(guild_id, user_ids),
+        {user_id: url for user_id, url in urls.items() if url is not None},
+    )
 
 
 def role_choices(guild_id: int) -> list[tuple[str, str]]:

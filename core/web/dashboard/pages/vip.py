@@ -26,8 +26,7 @@ from core.web.dashboard.guilds import FeatureMissing, guild_blueprint, guild_nam
 from core.web.dashboard.pages._forms import (
     channel_choices,
     checked_channel,
-    member_avatars,
-    member_names,
+    members,
 )
 from core.web.dashboard.state import dashboard
 
@@ -164,8 +163,7 @@ def _log_names(guild_id: int, entries: list[Any]) -> dict[str, Any]:
     admins = {int(e.actor_id) for e in entries if e.actor_kind == "discord" and e.actor_id}
     return {
         "viewer_names": _run(_service().viewer_names(entries)),
-        "member_names": member_names(guild_id, sorted(admins)),
-        "member_avatars": member_avatars(guild_id, sorted(admins)),
+        "members": members(guild_id, sorted(admins)),
         "name_key": name_key,
     }
 

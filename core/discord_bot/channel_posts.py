@@ -1,0 +1,68 @@
+"""A feature's posts in a guild's channel for them (heist results, slot calls, VIP notices).
+
+Each poster names its ``kind`` of post and how an admin sets its channel (``fix``); looking the
+channel up and posting there, with the log lines when that cannot be done, are the same for all.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import ClassVar
+
+import discord
+
+from core.discord_bot.common import PostableChannel, guild_channel
+from core.discord_bot.gateway import DiscordGateway
+from core.discord_bot.render import NO_MENTIONS
+
+log = logging.getLogger(__name__)
+
+
+class ChannelPoster:
+    kind: ClassVar[str]  # "heist": the channel's and the post's name in log lines
+    fix: ClassVar[str]  # how an admin sets the channel: "set one with !heistset channel #channel"
+
+    def __init__(self, gateway: DiscordGateway) -> None:
+        self.gateway = gateway
+
+    def channel(self, guild_id: int, channel_id: int, what: str) -> PostableChannel | None:
+        """The guild's channel to post ``what`` in; None, with a log line, while Discord is off or
+        when it is not a text channel of that server. Raises DiscordUnavailable while a
+        configured bot is not connected."""
+        client = self.gateway.client()
+        if client is None:
+            log.info("Discord is off; %s not posted", what)
+            return None
+        channel = guild_channel(client, guild_id, channel_id)
+        if channel is None:
+            log.warning(
+                "guild %s: %s channel %s is not a text channel of that server; %s not posted (%s)",
+                guild_id,
+                self.kind,
+                channel_id,
+                what,
+                self.fix,
+            )
+        return channel
+
+    async def post(
+        self,
+        channel: PostableChannel,
+        content: str | None = None,
+        *,
+        embed: discord.Embed | None = None,
+        view: discord.ui.View | None = None,
+    ) -> bool:
+        """Post in ``channel``, mentioning no one; False, with a warning, when the bot may not
+        post there."""
+        try:
+            await channel.send(content, embed=embed, view=view, allowed_mentions=NO_MENTIONS)
+        except discord.Forbidden:
+            log.warning(
+                "guild %s: no permission to post a %s in channel %s",
+                channel.guild.id,
+                self.kind,
+                channel.id,
+            )
+            return False
+        return True
