@@ -14,7 +14,7 @@ import pytest
 from core.events import ChatMessageSent, Event, RewardRedeemed, Subscribed
 from core.platforms.twitch.eventsub_ws import EventSubSocket
 from core.platforms.twitch.webhook import Revocation
-from tests.fakes.twitch_eventsub_ws import FakeEventSubWs, fixture
+from tests.fakes.twitch_eventsub_ws import FakeEventSubWs, FakeSocket, fixture
 from tests.support.waiting import RecordingSleep, eventually
 
 WEBHOOK_FIXTURES = Path(__file__).parents[2] / "fixtures" / "twitch"
@@ -130,18 +130,23 @@ async def test_keepalive_timeout_reconnects_with_growing_backoff_and_subscribes_
 
 async def test_keepalives_keep_the_session_alive():
     subscriptions = Subscriptions()
-    # The fake looks every 0.25 s and sends a keepalive once 1 s was quiet, so one can come
-    # 1.25 s after the last frame: a grace of 1 s (not 0.3) leaves a loaded loop room, and the
-    # 3 s watched still outlast the 2 s a session without keepalives would get.
+    # The fake sends a keepalive once 1 s was quiet (it looks every 0.25 s). Without them the
+    # socket would give up 1 s + 3 s of grace after the last frame; five keepalives in, the
+    # session has outlived that, and a loaded loop still has 3 s to read each one.
     async with (
         FakeEventSubWs(keepalive_seconds=1) as twitch,
-        running(make_socket(twitch.url, subscribe=subscriptions, keepalive_grace=1.0)) as socket,
+        running(make_socket(twitch.url, subscribe=subscriptions, keepalive_grace=3.0)) as socket,
     ):
         await eventually(lambda: socket.state.status == "connected", within=30)
-        await asyncio.sleep(3.0)
+        first = twitch.sockets[0]
+        await eventually(lambda: keepalives_sent(first) >= 5, within=60)
         assert len(twitch.sockets) == 1
         assert socket.state.reconnects == 0
     assert len(subscriptions.sessions) == 1
+
+
+def keepalives_sent(socket: FakeSocket) -> int:
+    return sum(frame["metadata"]["message_type"] == "session_keepalive" for frame in socket.sent)
 
 
 async def test_session_reconnect_loses_and_doubles_nothing():
