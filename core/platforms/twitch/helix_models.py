@@ -108,7 +108,7 @@ class EventSubSubscription:
     version: str
     status: str
     condition: Mapping[str, str]
-    transport_method: str
+    transport_method: str  # "webhook", "websocket" or "conduit"
     callback: str | None = None
     session_id: str | None = None
     cost: int = 0
