@@ -1,7 +1,8 @@
 """What the platforms' socket sources share (Kick's Pusher, Twitch's EventSub WebSocket): when a
 socket is wanted at all, how long webhooks count as delivering a type, waiting unless stopped,
-opening a socket, the reconnect loop with its backoff (:class:`ReconnectingSocket`), and the
-queue between a socket's reader and the bus (:class:`Publisher`).
+the supervisors' upkeep rounds (:func:`repeat_until_stopped`), opening a socket, the reconnect
+loop with its backoff (:class:`ReconnectingSocket`), and the queue between a socket's reader and
+the bus (:class:`Publisher`).
 
 What differs stays with each socket: the protocol, its keepalive, how long a connection has
 been up, which close ends the loop for good, and which events a socket leaves to webhooks.
@@ -16,7 +17,7 @@ import inspect
 import logging
 import random
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, Generic, Protocol, TypeVar
@@ -67,6 +68,26 @@ async def unless_stopped(
     if stop.is_set() or task.cancelled():
         return None
     return task.result()
+
+
+async def repeat_until_stopped(
+    stop: asyncio.Event,
+    steps: Sequence[tuple[Callable[[], Awaitable[object]], str]],
+    *,
+    every_seconds: float,
+    logger: logging.Logger,
+) -> None:
+    """Each ``(step, failure)`` in turn, then a wait of ``every_seconds``, until ``stop`` is set:
+    a supervisor's upkeep of its sockets. A step that raises is logged to ``logger`` with its
+    ``failure`` words and tried again the next round."""
+    while not stop.is_set():
+        for step, failure in steps:
+            try:
+                await step()
+            except Exception:
+                logger.exception(failure)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), timeout=every_seconds)
 
 
 def full_jitter(rng: Callable[[], float], attempt: int, *, base: float, most: float) -> float:

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from core.config import KickSettings
 from core.events import Platform
+from core.features.connections.channel_setup import ConnectLinks
 from core.features.connections.kick.arrivals import WebhookArrivals
 from core.features.connections.kick.service import AppToken, KickConnections
 from core.features.connections.kick.setup import KickSetup
@@ -96,13 +97,10 @@ def install(rt: Runtime) -> None:
         make_api=rt.kick.api,
         app_token=rt.app_token.get,
         look_up_ids=lambda slug: look_up_internal_ids(kick.site_base_url, slug),
-        link_secret=rt.link_secret,
-        public_base_url=rt.public_base_url,
+        links=ConnectLinks(rt.link_secret, rt.public_base_url, rt.clock, rt.link_lifetime),
         pusher_states=lambda: rt.pusher.states() if rt.pusher else {},
         last_events=lambda broadcaster: rt.dispatcher.last_events(broadcaster),
         client_configured=configured,
-        clock=rt.clock,
-        link_lifetime=rt.link_lifetime,
     )
     # KICK_CHANNEL + DISCORD_GUILD_ID: that guild follows that channel, no command needed.
     rt.default_channel = DefaultChannel(

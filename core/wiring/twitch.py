@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 from core.config import TwitchSettings
 from core.events import Platform
+from core.features.connections.channel_setup import ConnectLinks
 from core.features.connections.twitch.revocations import TwitchRevocations
 from core.features.connections.twitch.revocations_repository import StoredRevocation
 from core.features.connections.twitch.service import (
@@ -99,11 +100,8 @@ def install(rt: Runtime) -> None:
         subscriptions=rt.twitch_subscriptions,
         make_helix=rt.twitch.helix,
         app_call=rt.twitch_app_token.call,
-        link_secret=rt.link_secret,
-        public_base_url=rt.public_base_url,
+        links=ConnectLinks(rt.link_secret, rt.public_base_url, rt.clock, rt.link_lifetime),
         client_configured=configured,
-        clock=rt.clock,
-        link_lifetime=rt.link_lifetime,
     )
     if configured:
         rt.chat_senders[Platform.TWITCH] = lambda: rt.twitch.chat

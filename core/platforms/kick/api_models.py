@@ -22,6 +22,7 @@ from core.platforms.lenient import as_mapping as _mapping
 from core.platforms.lenient import as_str as _str
 from core.platforms.lenient import as_text as _text
 from core.platforms.lenient import as_time as _time
+from core.platforms.rewards import ChannelReward, parse_channel_reward
 
 T = TypeVar("T")
 
@@ -101,17 +102,10 @@ class Subscription:
     method: str = "webhook"
 
 
-@dataclass(frozen=True)
-class Reward:
-    id: str
-    title: str
-    cost: int
+@dataclass(frozen=True, kw_only=True)
+class Reward(ChannelReward):
     description: str = ""
     background_color: str = "#00e701"
-    is_enabled: bool = True
-    is_paused: bool = False
-    is_user_input_required: bool = False
-    should_redemptions_skip_request_queue: bool = False
 
 
 @dataclass(frozen=True)
@@ -269,21 +263,11 @@ def parse_subscription(item: Mapping[str, Any]) -> Subscription | None:
 
 
 def parse_reward(item: Mapping[str, Any]) -> Reward | None:
-    reward_id = _id(item.get("id"))
-    if reward_id is None:
-        return None
-    return Reward(
-        id=reward_id,
-        title=_str(item.get("title")),
-        cost=_count(item.get("cost")) or 0,
+    return parse_channel_reward(
+        item,
+        Reward,
         description=_str(item.get("description")),
         background_color=_text(item.get("background_color")) or "#00e701",
-        is_enabled=_flag(item.get("is_enabled"), True),
-        is_paused=_flag(item.get("is_paused")),
-        is_user_input_required=_flag(item.get("is_user_input_required")),
-        should_redemptions_skip_request_queue=_flag(
-            item.get("should_redemptions_skip_request_queue")
-        ),
     )
 
 

@@ -19,13 +19,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-import unicodedata
 from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Literal
 
 from core.metrics import Counter
+from core.platforms.chat import OutgoingMessage, SplittingChatSender
 from core.platforms.http import FateUnknown
 from core.platforms.kick.api import (
     MAX_CHAT_LENGTH,
@@ -50,50 +50,6 @@ StreamerCall = Callable[[int, Callable[[str], Awaitable[str]]], Awaitable[str]]
 ChatType = Literal["bot", "user"]
 
 
-def split_message(text: str, limit: int = MAX_CHAT_LENGTH) -> list[str]:
-    """Chat messages of at most ``limit`` characters, split between words where possible.
-
-    Line breaks and other whitespace become single spaces and other control characters are
-    dropped, so the parts never start or end with whitespace and are never empty.
-    """
-    if limit < 1:
-        raise ValueError("limit must be at least 1")
-    parts: list[str] = []
-    current = ""
-    for word in _clean(text).split():
-        if len(word) > limit:
-            if current:
-                parts.append(current)
-            chunks = [word[start : start + limit] for start in range(0, len(word), limit)]
-            parts.extend(chunks[:-1])
-            current = chunks[-1]
-        elif not current:
-            current = word
-        elif len(current) + 1 + len(word) <= limit:
-            current = f"{current} {word}"
-        else:
-            parts.append(current)
-            current = word
-    if current:
-        parts.append(current)
-    return parts
-
-
-def _clean(text: str) -> str:
-    return "".join(
-        (" " if char.isspace() else "") if unicodedata.category(char) == "Cc" else char
-        for char in text
-    )
-
-
-@dataclass(frozen=True)
-class _Outgoing:
-    guild_id: int
-    broadcaster_user_id: str
-    parts: tuple[str, ...]
-    reply_to_message_id: str | None
-
-
 @dataclass(frozen=True)
 class _Failure:
     reason: str  # a metric label: a short, fixed word
@@ -102,13 +58,16 @@ class _Failure:
     may_have_posted: bool = False  # Kick got the post but no answer came back
 
 
-class KickChatSender:
+class KickChatSender(SplittingChatSender):
     """Implements :class:`core.features.chat_commands.ports.ChatSender` for Kick.
 
     ``streamer_call`` is :meth:`KickConnections.call_as_streamer`. ``bot_user_token`` is an access
     token (with ``chat:write``) of the bot's own Kick account, for the ``type="user"`` fallback.
     ``max_attempts`` counts tries of one request when Kick rate-limits or cannot be reached.
     """
+
+    platform = "Kick"
+    max_length = MAX_CHAT_LENGTH
 
     def __init__(
         self,
@@ -130,48 +89,29 @@ class KickChatSender:
         self._max_attempts = max(1, max_attempts)
         self._sleep = sleep
         self._clock = clock
-        self._queues: dict[str, deque[_Outgoing]] = {}
+        self._queues: dict[str, deque[OutgoingMessage]] = {}
         self._workers: dict[str, asyncio.Task[None]] = {}
         self._last_post: dict[str, float] = {}
         self._is_closed = False
 
-    async def send(
-        self,
-        *,
-        guild_id: int,
-        broadcaster_user_id: str,
-        text: str,
-        reply_to_message_id: str | None = None,
-    ) -> None:
+    def _queue(self, message: OutgoingMessage) -> None:
         try:
-            self._enqueue(guild_id, str(broadcaster_user_id), text, reply_to_message_id)
+            self._enqueue(message)
         except Exception:
             log.exception(
                 "Kick chat: could not queue a message for guild %s, channel %s",
-                guild_id,
-                broadcaster_user_id,
+                message.guild_id,
+                message.broadcaster_user_id,
             )
             self._count("error")
 
-    async def deliver_now(
-        self,
-        *,
-        guild_id: int,
-        broadcaster_user_id: str,
-        text: str,
-        reply_to_message_id: str | None = None,
-    ) -> str | None:
-        """Post ``text`` now, paced per channel, retried and falling back as queued messages
-        are; what stopped it (``reason: detail``, a :class:`FateUnknown` when Kick may have
-        posted the part), or None when every part went out."""
-        parts = tuple(split_message(text))
-        if not parts:
-            return None
-        message = _Outgoing(guild_id, str(broadcaster_user_id), parts, reply_to_message_id or None)
+    async def _deliver_now(self, message: OutgoingMessage) -> str | None:
+        """Paced per channel, retried and falling back as queued messages are; what stopped it
+        is ``reason: detail``."""
         try:
             return await self._post_parts(message)
         except Exception as exc:
-            log.exception("Kick chat: unexpected error sending to guild %s", guild_id)
+            log.exception("Kick chat: unexpected error sending to guild %s", message.guild_id)
             self._count("error")
             return f"error: {type(exc).__name__}"
 
@@ -194,14 +134,8 @@ class KickChatSender:
 
     # Queueing
 
-    def _enqueue(
-        self, guild_id: int, channel: str, text: str, reply_to_message_id: str | None
-    ) -> None:
-        parts = tuple(split_message(text))
-        if not parts:
-            log.debug("Kick chat: nothing to say for guild %s, channel %s", guild_id, channel)
-            return
-        message = _Outgoing(guild_id, channel, parts, reply_to_message_id or None)
+    def _enqueue(self, message: OutgoingMessage) -> None:
+        channel = message.broadcaster_user_id
         if self._is_closed:
             self._give_up(message, _Failure("closed", "the sender is shut down", False), sent=0)
             return
@@ -230,7 +164,7 @@ class KickChatSender:
 
     # Delivery
 
-    async def _deliver(self, message: _Outgoing) -> None:
+    async def _deliver(self, message: OutgoingMessage) -> None:
         try:
             await self._post_parts(message)
         except Exception:
@@ -242,7 +176,7 @@ class KickChatSender:
             )
             self._count("error")
 
-    async def _post_parts(self, message: _Outgoing) -> str | None:
+    async def _post_parts(self, message: OutgoingMessage) -> str | None:
         user_token: str | None = None  # None: as the bot, with the streamer's token
         for index, part in enumerate(message.parts):
             reply_to = message.reply_to_message_id if index == 0 else None
@@ -272,7 +206,7 @@ class KickChatSender:
         return failure.may_fall_back and self._bot_user_token is not None
 
     async def _post(
-        self, message: _Outgoing, part: str, reply_to: str | None, user_token: str | None
+        self, message: OutgoingMessage, part: str, reply_to: str | None, user_token: str | None
     ) -> _Failure | None:
         """One part, as the bot or (with ``user_token``) as that user, tried up to
         ``max_attempts`` times. Returns the failure that stopped it, if any."""
@@ -347,7 +281,7 @@ class KickChatSender:
 
     # Giving up
 
-    def _give_up(self, message: _Outgoing, failure: _Failure, *, sent: int) -> None:
+    def _give_up(self, message: OutgoingMessage, failure: _Failure, *, sent: int) -> None:
         progress = f" after {sent} of {len(message.parts)} parts" if sent else ""
         log.warning(
             "Kick chat: gave up on a message for guild %s, channel %s%s (%s: %s); text %r",
@@ -387,7 +321,4 @@ def _preview(text: str) -> str:
     return text if len(text) <= PREVIEW_LENGTH else text[:PREVIEW_LENGTH] + "…"
 
 
-__all__ = [
-    "KickChatSender",
-    "split_message",
-]
+__all__ = ["KickChatSender"]

@@ -34,7 +34,7 @@ from core.events import (
     ViewerBanned,
 )
 from core.platforms.kick.pusher import PusherChannels, PusherListener, PusherState
-from core.platforms.sockets import DELIVERY_WINDOW, is_public_https
+from core.platforms.sockets import DELIVERY_WINDOW, is_public_https, repeat_until_stopped
 
 log = logging.getLogger(__name__)
 
@@ -162,18 +162,12 @@ class PusherSupervisor:
             await asyncio.wait_for(task, timeout=10)
 
     async def run(self, stop: asyncio.Event, *, every_seconds: float = 60.0) -> None:
+        steps = [
+            (self.refresh, "could not read which webhooks arrive; keeping the last reading"),
+            (self.reconcile, "could not update the Pusher listeners; trying again later"),
+        ]
         try:
-            while not stop.is_set():
-                try:
-                    await self.refresh()
-                except Exception:
-                    log.exception("could not read which webhooks arrive; keeping the last reading")
-                try:
-                    await self.reconcile()
-                except Exception:
-                    log.exception("could not update the Pusher listeners; trying again later")
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), timeout=every_seconds)
+            await repeat_until_stopped(stop, steps, every_seconds=every_seconds, logger=log)
         finally:
             for ids in list(self._listeners):
                 await self._stop(ids)

@@ -2,8 +2,9 @@
 :mod:`core.platforms.kick.webhook_events` turns a checked payload into a normalized event.
 
 Kick signs ``f"{message_id}.{timestamp}.".encode() + raw_body`` with RSA PKCS#1 v1.5 / SHA-256
-and sends the base64 signature in ``Kick-Event-Signature``. The payload shapes are described in
-:mod:`core.platforms.kick.payloads`; parsing treats every field as optional and of unknown type.
+and sends the base64 signature in ``Kick-Event-Signature``. The payload shapes are Kick's
+documented examples in ``tests/fixtures/kick/`` (see its README); parsing treats every field as
+optional and of unknown type.
 """
 
 from __future__ import annotations

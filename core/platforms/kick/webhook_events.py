@@ -1,8 +1,10 @@
 """Kick webhook payloads into normalized events: one parser per event type, every field optional
 and of unknown type, every string bounded and clean (:mod:`core.platforms.lenient`).
 
-The payload shapes are described in :mod:`core.platforms.kick.payloads`; the delivery was checked
-first by :func:`core.platforms.kick.webhook.verify_delivery`.
+The payload shapes are Kick's documented examples (``events/event-types.md``, version 1), kept in
+``tests/fixtures/kick/<event-type>.json``. Real deliveries leave keys out, send null where the
+docs show a value, and send numbers where the docs show strings. The delivery was checked first
+by :func:`core.platforms.kick.webhook.verify_delivery`.
 """
 
 from __future__ import annotations
@@ -125,8 +127,9 @@ def _parse_subscription_renewal(d: _Delivery) -> Subscribed:
 
 
 def _parse_subscription_gifts(d: _Delivery) -> SubscriptionsGifted:
-    """An anonymous gifter, or one without a user id, becomes ``gifter=None``. ``count`` is the
-    number of giftee entries delivered, including any without a user id."""
+    """An anonymous gifter (Kick then sends every ``gifter`` field but ``is_anonymous`` as null),
+    or one without a user id, becomes ``gifter=None``. ``count`` is the number of giftee entries
+    delivered, including any without a user id."""
     anonymous = _bool(d.get("gifter", "is_anonymous")) is True
     entries = _list(d.get("giftees"))
     return SubscriptionsGifted(
@@ -140,14 +143,15 @@ def _parse_subscription_gifts(d: _Delivery) -> SubscriptionsGifted:
 
 
 def _parse_reward_redemption(d: _Delivery) -> RewardRedeemed:
-    """Kick sends the same redemption again when it is accepted or rejected."""
+    """Kick sends the same redemption (the same ``id``) once per ``status``: ``pending``, then
+    ``accepted`` or ``rejected``."""
     status = (d.text("status", limit=WORD_MAX) or "pending").lower()
     return d.reward_redeemed(status, "redeemer")
 
 
 def _parse_livestream_status(d: _Delivery) -> StreamStarted | StreamEnded:
     """``is_live`` true starts the stream and false ends it. Without a readable ``is_live``, a
-    non-empty ``ended_at`` means the stream ended; otherwise it started."""
+    non-empty ``ended_at`` (null while live) means the stream ended; otherwise it started."""
     is_live = _bool(d.get("is_live"))
     if is_live is None:
         is_live = d.get("ended_at") in (None, "")
@@ -183,7 +187,7 @@ def _parse_banned(d: _Delivery) -> ViewerBanned:
         viewer=d.required_viewer("banned_user"),
         moderator=_viewer(d.get("moderator"), "moderator"),
         reason=d.text("metadata", "reason"),
-        expires_at=_time(d.get("metadata", "expires_at")),
+        expires_at=_time(d.get("metadata", "expires_at")),  # null for a ban, set for a timeout
     )
 
 
@@ -214,7 +218,8 @@ _PARSERS: dict[str, Callable[[_Delivery], Event]] = {
 
 def _viewer(value: Any, name: str) -> Viewer | None:
     """The user object ``name`` in the payload; None without a user id, :class:`InvalidPayload`
-    with one that is no valid id."""
+    with one that is no valid id. (Its ``identity`` is null for broadcasters and replied-to
+    senders; reward and kicks events send users without ``is_anonymous`` and ``identity``.)"""
     user = _mapping(value)
     user_id = strict_id(user, "user_id", label=f"{name}.user_id")
     if user_id is None:

@@ -18,8 +18,8 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from core.metrics import Counter
+from core.platforms.chat import OutgoingMessage, SplittingChatSender
 from core.platforms.http import FateUnknown
-from core.platforms.kick.chat import split_message
 from core.platforms.twitch.helix import (
     MAX_CHAT_LENGTH,
     ChatMessageResult,
@@ -34,7 +34,10 @@ log = logging.getLogger(__name__)
 StreamerCall = Callable[[int, Callable[[str], Awaitable[Any]]], Awaitable[Any]]
 
 
-class TwitchChatSender:
+class TwitchChatSender(SplittingChatSender):
+    platform = "Twitch"
+    max_length = MAX_CHAT_LENGTH
+
     def __init__(
         self,
         helix: HelixClient,
@@ -48,46 +51,17 @@ class TwitchChatSender:
         self._locks: dict[str, asyncio.Lock] = {}
         self._tasks: set[asyncio.Task[None]] = set()
 
-    async def send(
-        self,
-        *,
-        guild_id: int,
-        broadcaster_user_id: str,
-        text: str,
-        reply_to_message_id: str | None = None,
-    ) -> None:
-        parts = split_message(text, MAX_CHAT_LENGTH)
-        if not parts:
-            return
-        task = asyncio.create_task(
-            self._deliver(guild_id, broadcaster_user_id, parts, reply_to_message_id)
-        )
+    def _queue(self, message: OutgoingMessage) -> None:
+        task = asyncio.create_task(self._deliver_now(message))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def deliver_now(
-        self,
-        *,
-        guild_id: int,
-        broadcaster_user_id: str,
-        text: str,
-        reply_to_message_id: str | None = None,
-    ) -> str | None:
-        """Post ``text`` now, in order with the channel's other messages; what stopped it (a
-        :class:`FateUnknown` when Twitch may have posted the part), or None when every part
-        went out."""
-        parts = split_message(text, MAX_CHAT_LENGTH)
-        if not parts:
-            return None
-        return await self._deliver(guild_id, broadcaster_user_id, parts, reply_to_message_id)
-
-    async def _deliver(
-        self, guild_id: int, broadcaster: str, parts: list[str], reply_to: str | None
-    ) -> str | None:
+    async def _deliver_now(self, message: OutgoingMessage) -> str | None:
+        guild_id, broadcaster = message.guild_id, message.broadcaster_user_id
         lock = self._locks.setdefault(broadcaster, asyncio.Lock())
         async with lock:
-            for number, part in enumerate(parts):
-                parent = reply_to if number == 0 else None
+            for number, part in enumerate(message.parts):
+                parent = message.reply_to_message_id if number == 0 else None
                 try:
                     result: ChatMessageResult = await self._streamer_call(
                         guild_id,

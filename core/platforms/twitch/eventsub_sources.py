@@ -24,7 +24,7 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from core.events import Event
-from core.platforms.sockets import DELIVERY_WINDOW
+from core.platforms.sockets import DELIVERY_WINDOW, repeat_until_stopped
 from core.platforms.twitch.eventsub_ws import EventSubSocket, EventSubState
 from core.platforms.twitch.helix_models import EventSubList
 from core.platforms.twitch.helix_transport import Conflict, Forbidden, RateLimited, Unauthorized
@@ -223,14 +223,9 @@ class EventSubSupervisor:
                 await self.api.delete_eventsub_subscription(token, subscription.id)
 
     async def run(self, stop: asyncio.Event, *, every_seconds: float = 60.0) -> None:
+        steps = [(self.reconcile, "could not update the Twitch EventSub sockets; trying later")]
         try:
-            while not stop.is_set():
-                try:
-                    await self.reconcile()
-                except Exception:
-                    log.exception("could not update the Twitch EventSub sockets; trying later")
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), timeout=every_seconds)
+            await repeat_until_stopped(stop, steps, every_seconds=every_seconds, logger=log)
         finally:
             for broadcaster in list(self._sockets):
                 await self._stop(broadcaster)

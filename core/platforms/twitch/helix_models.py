@@ -23,6 +23,7 @@ from core.platforms.lenient import (
     as_time,
     parse_each,
 )
+from core.platforms.rewards import ChannelReward, parse_channel_reward
 
 T = TypeVar("T")
 
@@ -49,19 +50,12 @@ class Vip:
     user_name: str
 
 
-@dataclass(frozen=True)
-class CustomReward:
-    id: str
+@dataclass(frozen=True, kw_only=True)
+class CustomReward(ChannelReward):
     broadcaster_id: str
-    title: str
-    cost: int
     prompt: str = ""
     background_color: str = ""
-    is_enabled: bool = True
-    is_paused: bool = False
     is_in_stock: bool = True
-    is_user_input_required: bool = False
-    should_redemptions_skip_request_queue: bool = False
     max_per_stream: int | None = None  # None: no limit
     max_per_user_per_stream: int | None = None
     global_cooldown_seconds: int | None = None
@@ -108,7 +102,7 @@ class EventSubSubscription:
     version: str
     status: str
     condition: Mapping[str, str]
-    transport_method: str
+    transport_method: str  # "webhook", "websocket" or "conduit"
     callback: str | None = None
     session_id: str | None = None
     cost: int = 0
@@ -185,23 +179,13 @@ def _setting(item: Mapping[str, Any], name: str, field: str) -> int | None:
 
 
 def parse_reward(item: Mapping[str, Any]) -> CustomReward | None:
-    reward_id = as_id(item.get("id"))
-    if reward_id is None:
-        return None
-    return CustomReward(
-        id=reward_id,
+    return parse_channel_reward(
+        item,
+        CustomReward,
         broadcaster_id=as_id(item.get("broadcaster_id")) or "",
-        title=as_str(item.get("title"), NAME_MAX),
-        cost=as_count(item.get("cost")) or 0,
         prompt=as_str(item.get("prompt"), MAX_TEXT),
         background_color=as_str(item.get("background_color"), 20),
-        is_enabled=as_flag(item.get("is_enabled"), True),
-        is_paused=as_flag(item.get("is_paused")),
         is_in_stock=as_flag(item.get("is_in_stock"), True),
-        is_user_input_required=as_flag(item.get("is_user_input_required")),
-        should_redemptions_skip_request_queue=as_flag(
-            item.get("should_redemptions_skip_request_queue")
-        ),
         max_per_stream=_setting(item, "max_per_stream_setting", "max_per_stream"),
         max_per_user_per_stream=_setting(
             item, "max_per_user_per_stream_setting", "max_per_user_per_stream"

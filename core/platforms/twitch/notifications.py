@@ -1,7 +1,10 @@
 """Twitch EventSub notifications into normalized events, leniently.
 
-Every field is treated as optional and of unknown type (the shapes are described in
-:mod:`core.platforms.twitch.payloads`). Every string is bounded and cleaned as for Kick
+Every field is treated as optional and of unknown type. The shapes are version 1 of each
+subscription type, as documented; examples are in ``tests/fixtures/twitch/`` (webhook bodies:
+``{"subscription", "event"}``) and its ``websocket/`` (the same inside a frame). Ids are strings
+on Twitch; times are RFC 3339 with up to nine fractional digits. Every string is bounded and
+cleaned as for Kick
 (:mod:`core.platforms.lenient`): an id that is there but no valid id refuses the delivery
 (:class:`InvalidPayload`, 400), text is cleaned and cut, never refused. The same ``event`` object
 arrives over webhooks and the EventSub WebSocket, so this knows nothing of the transport.
@@ -107,6 +110,11 @@ class _Notification(PayloadReader):
 
 
 def _parse_chat_message(n: _Notification) -> ChatMessageSent:
+    """No subscription tier: only the badges hint at it. A badge's ``set_id`` is its kind
+    ("broadcaster", "moderator", "vip", "subscriber", "founder", ...), its ``id`` the version (for
+    "subscriber" by convention 0-99 Tier 1, 2000+ Tier 2, 3000+ Tier 3) and, for "subscriber" and
+    "founder", ``info`` the months. In a shared chat ``source_broadcaster_user_id`` names the
+    channel the message was sent in; the event is the broadcaster's all the same."""
     badges = [as_mapping(badge) for badge in as_list(n.get("badges"))[:MAX_BADGES]]
     set_ids = [(as_text(badge.get("set_id"), WORD_MAX) or "").strip().lower() for badge in badges]
     pairs = zip(badges, set_ids, strict=True)
@@ -152,6 +160,7 @@ def _parse_chat_notification(n: _Notification) -> Subscribed | SubscriptionsGift
         )
     if notice == "community_sub_gift":
         return _parse_gift_notice(n, notice, count=n.int(notice, "total") or 0)
+    # A community gift's recipients' sub_gift notices name its id; a single gift names none.
     if notice == "sub_gift" and n.id("sub_gift", "community_gift_id") is None:
         return _parse_gift_notice(n, notice, count=1)
     return None
@@ -205,6 +214,8 @@ def _gift_key(gifter: Viewer | None, cumulative_total: int | None) -> str | None
 
 
 def _parse_subscribe(n: _Notification) -> Subscribed:
+    """New subscriptions and gift recipients (``is_gift``), not resubs. ``tier`` is "1000",
+    "2000" or "3000"; Prime is reported as "1000"."""
     return Subscribed(
         **n.common(),
         occurred_at=n.delivered_at,
@@ -216,6 +227,7 @@ def _parse_subscribe(n: _Notification) -> Subscribed:
 
 
 def _parse_subscription_message(n: _Notification) -> Subscribed:
+    """A resub the viewer chose to share."""
     return Subscribed(
         **n.common(),
         occurred_at=n.delivered_at,
@@ -228,8 +240,10 @@ def _parse_subscription_message(n: _Notification) -> Subscribed:
 
 
 def _parse_subscription_gift(n: _Notification) -> SubscriptionsGifted:
-    """The gifter's side. Keyed by the gift (gifter and cumulative total) when Twitch says both,
-    so the webhook and the socket copy are one event on the bus; else by the message id."""
+    """The gifter's side (the ``user_*`` fields are null when anonymous; the recipients arrive
+    separately, as ``channel.subscribe`` with ``is_gift``). Keyed by the gift (gifter and
+    cumulative total) when Twitch says both, so the webhook and the socket copy are one event on
+    the bus; else by the message id."""
     anonymous = bool(as_bool(n.get("is_anonymous")))
     gifter = None if anonymous else n.viewer("user")
     key = _gift_key(gifter, n.int("cumulative_total"))
@@ -256,7 +270,7 @@ def _parse_subscription_end(n: _Notification) -> SubscriptionEnded:
 
 def _parse_redemption(n: _Notification) -> RewardRedeemed:
     """The same redemption arrives once per status (add: unfulfilled; update: fulfilled or
-    canceled)."""
+    canceled). EventSub writes the status lowercase (Helix's replies uppercase)."""
     status = n.word("status") or "unfulfilled"
     return n.reward_redeemed(status, "user", redemption_id=n.id("id"))
 
@@ -270,10 +284,12 @@ def _parse_vip_removed(n: _Notification) -> VipRemoved:
 
 
 def _parse_stream_online(n: _Notification) -> StreamStarted:
+    """Whatever its ``type`` ("live", "playlist", "watch_party", "premiere", "rerun")."""
     return StreamStarted(**n.common(n.id("id")), occurred_at=n.occurred_at(n.get("started_at")))
 
 
 def _parse_stream_offline(n: _Notification) -> StreamEnded:
+    """The documented event has only the broadcaster; newer payloads add the stream ``id``."""
     return StreamEnded(**n.common(n.id("id")), occurred_at=n.delivered_at)
 
 

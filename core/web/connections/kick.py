@@ -3,13 +3,11 @@ account from ``!link``."""
 
 from __future__ import annotations
 
-from core.events import Platform
 from core.features.connections.kick.signin import SignInFlow
 from core.web.connections.signin import SignInSite, signin_blueprint
 
 bp = signin_blueprint(
     SignInSite(
-        platform=Platform.KICK,
         flow=SignInFlow,
         connections=lambda web: web.connections,
         viewer_intro=(

@@ -24,7 +24,6 @@ from dataclasses import dataclass
 
 from flask import Blueprint, Response, request
 
-from core.events import Platform
 from core.features.connections.authorization import (
     LINK_USED,
     NOT_CONFIGURED,
@@ -59,8 +58,7 @@ log = logging.getLogger(__name__)
 class SignInSite:
     """What a platform's sign-in pages need to know besides its round trip's own words."""
 
-    platform: Platform
-    flow: type[RoundTrip]  # the platform's sign-in: its purposes, name and codes
+    flow: type[RoundTrip]  # the platform's sign-in: its platform, purposes, name and codes
     connections: Callable[[WebServices], RoundTrip | None]
     viewer_intro: str  # the start page of a viewer's link
     viewer_unavailable_status: int = 502
@@ -92,7 +90,7 @@ def signin_blueprint(site: SignInSite) -> Blueprint:
     def verified_link(purpose: str) -> LinkClaims | Response:
         """The start link's claims, or the page that says why it cannot be used."""
         if purpose == flow.VIEWER_PURPOSE:
-            return verified(purpose, lambda claims: expired_viewer_link(site.platform, claims))
+            return verified(purpose, lambda claims: expired_viewer_link(flow.PLATFORM, claims))
         return verified(purpose)
 
     def open_link(purpose: str) -> Response:
@@ -157,7 +155,7 @@ def signin_blueprint(site: SignInSite) -> Blueprint:
             return refused(failed)
         if isinstance(done, ViewerIdentity):
             return link_viewer(
-                site.platform,
+                flow.PLATFORM,
                 guild_id=done.guild_id,
                 discord_user_id=done.discord_user_id,
                 platform_user_id=done.platform_user_id,
@@ -177,7 +175,7 @@ def signin_blueprint(site: SignInSite) -> Blueprint:
                 message = site.viewer_unavailable_message or failed.reason
             status = viewer_statuses.get(failed.code, 400)
             return viewer_refused(
-                site.platform,
+                flow.PLATFORM,
                 pending.guild_id,
                 pending.discord_user_id,
                 failed.code,

@@ -4,14 +4,12 @@ nothing on our side is wrong, try later."""
 
 from __future__ import annotations
 
-from core.events import Platform
 from core.features.connections.twitch.signin import TwitchSignIn
 from core.features.connections.twitch.viewer_signin import TWITCH_VIEWER_UNAVAILABLE_MESSAGE
 from core.web.connections.signin import SignInSite, signin_blueprint
 
 bp = signin_blueprint(
     SignInSite(
-        platform=Platform.TWITCH,
         flow=TwitchSignIn,
         connections=lambda web: web.twitch_connections,
         viewer_intro=(

@@ -16,7 +16,7 @@ from core.metrics import Counter, Metrics
 from core.platforms.http import FateUnknown
 from core.platforms.kick import chat
 from core.platforms.kick.api import KickApi
-from core.platforms.kick.chat import KickChatSender, split_message
+from core.platforms.kick.chat import KickChatSender
 from tests.fakes.kick_server import FakeKick, SentChatMessage
 
 CHAT_PATH = "/public/v1/chat"
@@ -153,38 +153,6 @@ def dead_url() -> str:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return f"http://127.0.0.1:{probe.getsockname()[1]}"
-
-
-# Splitting
-
-
-@pytest.mark.parametrize(
-    ("text", "expected"),
-    [
-        pytest.param("", [], id="empty"),
-        pytest.param(" \n\t ", [], id="only-whitespace"),
-        pytest.param("x" * 500, ["x" * 500], id="exactly-500"),
-        pytest.param("a" * 250 + " " + "b" * 250, ["a" * 250, "b" * 250], id="501-two-words"),
-        pytest.param("x" * 501, ["x" * 500, "x"], id="501-one-word"),
-        pytest.param(
-            "hi " + "y" * 1100 + " bye", ["hi", "y" * 500, "y" * 500, "y" * 100 + " bye"], id="long"
-        ),
-        pytest.param("line one\nline two\r\nthree", ["line one line two three"], id="newlines"),
-        pytest.param("a\x00b\x1bc\x7f d\u200de", ["abc d\u200de"], id="control-characters"),
-        pytest.param("  padded   words  ", ["padded words"], id="runs-of-spaces"),
-    ],
-)
-def test_split_message(text: str, expected: list[str]) -> None:
-    assert split_message(text) == expected
-
-
-def test_split_message_keeps_order_and_limit() -> None:
-    text = " ".join(f"{i:04d}" * (i % 7 + 1) for i in range(300))
-
-    parts = split_message(text, limit=40)
-
-    assert all(0 < len(part) <= 40 for part in parts)
-    assert " ".join(parts) == text
 
 
 # Delivery

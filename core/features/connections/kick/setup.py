@@ -12,7 +12,7 @@ import dataclasses
 import re
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from core.features.connections.channel_setup import ChannelSetup, SetupFailed, SetupResult
 from core.features.connections.kick.service import ApiFactory, KickConnections
@@ -23,12 +23,11 @@ from core.features.connections.kick.subscriptions import (
 )
 from core.features.connections.status import SetupStatus
 from core.features.guilds.default_channel import ChannelLookupFailed, FoundChannel
-from core.features.guilds.service import GuildService, InvalidGuildInput
+from core.features.guilds.service import InvalidGuildInput
 from core.platforms.kick.api import KickApiError
 from core.platforms.kick.oauth_client import OAuthError
 from core.platforms.kick.pusher import PusherState
 from core.platforms.kick.site import InternalIds
-from core.security.links import LINK_LIFETIME
 
 _SLUG_IN_URL = re.compile(r"^(?:https?://)?(?:www\.)?kick\.com/([^/?#\s]+)", re.IGNORECASE)
 CHATROOM_HINT = (
@@ -49,39 +48,15 @@ class KickStatus(SetupStatus):
     client_configured: bool
 
 
+@dataclass(eq=False, kw_only=True)
 class KickSetup(ChannelSetup):
     connections: KickConnections
-
-    def __init__(
-        self,
-        *,
-        guilds: GuildService,
-        connections: KickConnections,
-        subscriptions: SubscriptionKeeper,
-        make_api: ApiFactory,
-        app_token: Callable[[], Awaitable[str]],
-        look_up_ids: Callable[[str], Awaitable[InternalIds | None]],
-        link_secret: str,
-        public_base_url: str,
-        pusher_states: Callable[[], Mapping[tuple[str, int], PusherState]],
-        last_events: Callable[[str], Mapping[str, datetime]],
-        client_configured: bool,
-        clock: Callable[[], datetime],
-        link_lifetime: timedelta = LINK_LIFETIME,
-    ) -> None:
-        self.guilds = guilds
-        self.connections = connections
-        self.subscriptions = subscriptions
-        self.make_api = make_api
-        self.app_token = app_token
-        self.look_up_ids = look_up_ids
-        self.link_secret = link_secret
-        self.public_base_url = public_base_url
-        self.pusher_states = pusher_states
-        self.last_events = last_events
-        self.client_configured = client_configured
-        self.clock = clock
-        self.link_lifetime = link_lifetime
+    subscriptions: SubscriptionKeeper
+    make_api: ApiFactory
+    app_token: Callable[[], Awaitable[str]]
+    look_up_ids: Callable[[str], Awaitable[InternalIds | None]]
+    pusher_states: Callable[[], Mapping[tuple[str, int], PusherState]]
+    last_events: Callable[[str], Mapping[str, datetime]]
 
     async def setup(
         self, guild_id: int, admin_id: int, channel: str, chatroom_id: int | None = None

@@ -11,9 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
 
 from core.features.connections.channel_setup import ChannelSetup, SetupFailed, SetupResult
 from core.features.connections.status import SetupStatus
@@ -28,10 +26,9 @@ from core.features.connections.twitch.subscriptions import (
     missing_types,
     subscribed_types,
 )
-from core.features.guilds.service import GuildService, InvalidGuildInput
+from core.features.guilds.service import InvalidGuildInput
 from core.platforms.twitch.helix import HelixError
 from core.platforms.twitch.oauth_client import TwitchOAuthError
-from core.security.links import LINK_LIFETIME
 
 _LOGIN_IN_URL = re.compile(r"^(?:https?://)?(?:www\.|m\.)?twitch\.tv/([^/?#\s]+)", re.IGNORECASE)
 _LOGIN = re.compile(r"^[a-z0-9_]{1,25}$")
@@ -45,35 +42,13 @@ class TwitchStatus(SetupStatus):
     upkeep_enabled: bool
 
 
+@dataclass(eq=False, kw_only=True)
 class TwitchSetup(ChannelSetup):
     connections: TwitchConnections
-
-    def __init__(
-        self,
-        *,
-        guilds: GuildService,
-        connections: TwitchConnections,
-        revocations: TwitchRevocations,
-        subscriptions: TwitchSubscriptionKeeper | None,
-        make_helix: HelixFactory,
-        app_call: AppCall,
-        link_secret: str,
-        public_base_url: str,
-        client_configured: bool,
-        clock: Callable[[], datetime],
-        link_lifetime: timedelta = LINK_LIFETIME,
-    ) -> None:
-        self.guilds = guilds
-        self.connections = connections
-        self.revocations = revocations
-        self.subscriptions = subscriptions
-        self.make_helix = make_helix
-        self.app_call = app_call
-        self.link_secret = link_secret
-        self.public_base_url = public_base_url
-        self.client_configured = client_configured
-        self.clock = clock
-        self.link_lifetime = link_lifetime
+    revocations: TwitchRevocations
+    subscriptions: TwitchSubscriptionKeeper | None  # None: no webhooks (see sync)
+    make_helix: HelixFactory
+    app_call: AppCall
 
     async def setup(self, guild_id: int, admin_id: int, channel: str) -> SetupResult:
         if not self.client_configured:
