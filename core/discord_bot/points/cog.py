@@ -28,7 +28,7 @@ from core.features.amounts import AmountNotUnderstood, parse_whole_amount
 from core.features.linking.service import LinkingService
 from core.features.points.board import BalanceRow
 from core.features.points.se_wallet import STREAMELEMENTS, SeWallet
-from core.features.points.service import MAX_AMOUNT, PointsRefused, PointsService
+from core.features.points.service import MAX_AMOUNT, PointsRefused, PointsService, one_account
 
 SE_BOARD_CANDIDATES = 25  # viewers whose StreamElements balance one !pointsboard asks for
 
@@ -98,10 +98,7 @@ class PointsCog(commands.Cog, name="Points"):
     ) -> list[BalanceRow]:
         """The accounts meant; refuses plainly when there are none."""
         if isinstance(viewer, str):
-            rows = await asyncio.to_thread(self.points.holders_named, guild_id, viewer)
-            if not rows:
-                raise PointsRefused(f"No viewer called {viewer.strip()[:64]!r} has chatted here.")
-            return rows
+            return await asyncio.to_thread(self.points.known_holders_named, guild_id, viewer)
         member = viewer or ctx.author
         rows = await self._linked(guild_id, member)
         if not rows:
@@ -118,11 +115,7 @@ class PointsCog(commands.Cog, name="Points"):
     async def _one_target(
         self, ctx: Context, guild_id: int, viewer: discord.Member | str
     ) -> BalanceRow:
-        rows = await self._targets(ctx, guild_id, viewer)
-        if len(rows) > 1:
-            names = " or ".join(f"{row.platform}:{row.username}" for row in rows)
-            raise PointsRefused(f"That is more than one account; say which: {names}.")
-        return rows[0]
+        return one_account(await self._targets(ctx, guild_id, viewer))
 
     # --- everyone ------------------------------------------------------------------------
 

@@ -37,6 +37,14 @@ class NotEnoughPoints(PointsRefused):
         self.needed = needed
 
 
+def one_account(rows: Sequence[BalanceRow]) -> BalanceRow:
+    """The one account of ``rows`` (one at least); refused, naming them, when they are more."""
+    if len(rows) > 1:
+        names = " or ".join(f"{row.platform}:{row.username}" for row in rows)
+        raise PointsRefused(f"That is more than one account; say which: {names}.")
+    return rows[0]
+
+
 class PointsService:
     def __init__(self, engine: Engine, clock: Callable[[], datetime]) -> None:
         self.engine = engine
@@ -143,6 +151,17 @@ class PointsService:
                     balance = repository.balance_of(conn, guild_id, platform, user_id)
                     found.append(BalanceRow(platform, user_id, text, balance))
         return found
+
+    def known_holders_named(self, guild_id: int, name: str) -> list[BalanceRow]:
+        """:meth:`holders_named`, refused plainly when no viewer is called ``name``."""
+        found = self.holders_named(guild_id, name)
+        if not found:
+            raise PointsRefused(f"No viewer called {name.strip()[:64]!r} has chatted here.")
+        return found
+
+    def holder_named(self, guild_id: int, name: str) -> BalanceRow:
+        """The one viewer called ``name``: refused when there is none, or more than one."""
+        return one_account(self.known_holders_named(guild_id, name))
 
     def export(self, guild_id: int) -> list[BalanceRow]:
         with self.engine.connect() as conn:

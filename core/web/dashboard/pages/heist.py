@@ -166,18 +166,10 @@ def points_change(guild_id: int, action: str):  # type: ignore[no-untyped-def]
         return _show(
             guild_id, {"amount": f"The amount is a whole number from 1 to {MAX_AMOUNT:,}."}
         )
-    viewer = form.get("viewer", "")
     try:
-        rows = points.holders_named(guild_id, viewer)
+        row = points.holder_named(guild_id, form.get("viewer", ""))
     except PointsRefused as refused:
         return _show(guild_id, {"viewer": str(refused)})
-    if not rows:
-        message = f"No viewer called {viewer.strip()[:64]!r} has chatted here."
-        return _show(guild_id, {"viewer": message})
-    if len(rows) > 1:
-        names = " or ".join(f"{row.platform}:{row.username}" for row in rows)
-        return _show(guild_id, {"viewer": f"That is more than one account; say which: {names}."})
-    (row,) = rows
     change = points.give if action == "give" else points.remove
     try:
         balance = change(
