@@ -216,7 +216,10 @@ class EventSubSocket(ReconnectingSocket[EventSubState]):
             if pending is not None:
                 timeout = max(min(timeout, pending_deadline - loop.time()), 0.0)
             try:
-                source, message = await asyncio.wait_for(sockets.inbox.get(), timeout)
+                # Not asyncio.wait_for: on Python 3.11 it returns a frame that arrives as the
+                # task is cancelled and drops the cancellation, so a stop could wait forever.
+                async with asyncio.timeout(timeout):
+                    source, message = await sockets.inbox.get()
             except TimeoutError:
                 if pending is not None and loop.time() >= pending_deadline:
                     return Ended("the reconnect URL sent no session_welcome in time")

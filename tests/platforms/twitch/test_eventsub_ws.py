@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import itertools
 import json
 from collections import Counter
 from collections.abc import AsyncIterator
@@ -147,6 +148,38 @@ async def test_keepalives_keep_the_session_alive():
 
 def keepalives_sent(socket: FakeSocket) -> int:
     return sum(frame["metadata"]["message_type"] == "session_keepalive" for frame in socket.sent)
+
+
+async def test_stop_ends_the_session_while_frames_keep_arriving():
+    """A frame that arrives as the socket is stopped must not swallow the stop (Python 3.11's
+    ``asyncio.wait_for`` returned the frame and dropped the cancellation: the socket then read
+    on for ever). Stopped several times, in the middle of a stream of notifications."""
+    for attempt in range(5):
+        await stop_mid_stream(after=0.05 + attempt * 0.013)
+
+
+async def stop_mid_stream(after: float) -> None:
+    async with FakeEventSubWs() as twitch:
+        stop = asyncio.Event()
+        socket = make_socket(twitch.url)
+        task = asyncio.create_task(socket.run(stop))
+        await eventually(lambda: socket.state.status == "connected", within=30)
+
+        async def stream() -> None:
+            for number in itertools.count():
+                await twitch.notify(chat_frame(number))
+                await asyncio.sleep(0.001)
+
+        streaming = asyncio.create_task(stream())
+        await asyncio.sleep(after)
+        stop.set()
+        try:
+            async with asyncio.timeout(10):
+                await task
+        finally:
+            streaming.cancel()
+            await asyncio.gather(streaming, return_exceptions=True)
+        assert socket.state.status == "stopped"
 
 
 async def test_session_reconnect_loses_and_doubles_nothing():
