@@ -224,9 +224,10 @@ class OutboxWorker:
             log.info("%s outbox: %s passed to another worker", self.service, call.key)
             return
         try:
-            outcome = await asyncio.wait_for(
-                kind.run(call.guild_id, call.payload), timeout=self.timeout_seconds
-            )
+            # Not asyncio.wait_for: on Python 3.11 a call that ends as its lane is cancelled
+            # (a stop's grace ran out) would drop the cancellation and go on to the next call.
+            async with asyncio.timeout(self.timeout_seconds):
+                outcome = await kind.run(call.guild_id, call.payload)
         except TimeoutError:
             outcome = (
                 Retry(f"no answer within {self.timeout_seconds:g} s")
