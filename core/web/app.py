@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from flask import Flask, jsonify
@@ -56,13 +56,14 @@ class WebServices:
     connections: KickConnections | None
     linking: LinkingService
     publish: Callable[[Event], object]  # the bus's publish: tells the bot about link attempts
-    link_secret: str
+    link_secret: str = field(repr=False)
     clock: Callable[[], datetime]
     twitch_connections: TwitchConnections | None = None  # the Twitch sign-in pages
     dashboard: DashboardConfig | None = None  # the web dashboard (core/web/dashboard/)
     # Reverse proxies in front whose X-Forwarded-For / -Proto are believed (0: none).
     trusted_proxy_count: int = 0
-    metrics_token: str | None = None  # /metrics wants "Authorization: Bearer <it>" when set
+    # /metrics wants "Authorization: Bearer <it>" when set.
+    metrics_token: str | None = field(default=None, repr=False)
     setup: SetupConfig | None = None  # the operator's first-run page (core/web/setup/)
 
 

@@ -7,7 +7,7 @@ single-use link with which the streamer connects the guild's channel.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from core.events import utc
@@ -33,7 +33,7 @@ class ConnectLinks:
     """What makes the connect links: the secret that signs them, the public address they point
     at, the clock they are dated by and how long each holds."""
 
-    secret: str
+    secret: str = field(repr=False)  # never in a log line or a traceback's locals
     public_base_url: str
     clock: Callable[[], datetime]
     lifetime: timedelta = LINK_LIFETIME

@@ -5,7 +5,7 @@ between platforms (their other columns) stays in ``kick/repository.py`` and
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -27,8 +27,8 @@ class StoredConnection:
     guild_id: int
     broadcaster_user_id: str
     username: str
-    access_token: str  # encrypted
-    refresh_token: str | None  # encrypted
+    access_token: str = field(repr=False)  # encrypted
+    refresh_token: str | None = field(repr=False)  # encrypted
     expires_at: datetime
     scopes: tuple[str, ...]
     status: str

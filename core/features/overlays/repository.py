@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -22,7 +22,7 @@ from core.storage.db import insert_for
 class StoredToken:
     guild_id: int
     kind: str
-    token_sealed: str
+    token_sealed: str = field(repr=False)
     created_at: datetime
 
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -53,7 +53,7 @@ class QueuedChange:
 @dataclass(frozen=True)
 class SeAccount:
     channel_id: str
-    jwt: str
+    jwt: str = field(repr=False)
 
 
 @dataclass(frozen=True)

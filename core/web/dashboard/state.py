@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from flask import current_app, request, session
 
@@ -17,7 +17,7 @@ def dashboard() -> Dashboard:
 class SessionUser:
     id: int
     name: str
-    token: str
+    token: str = field(repr=False)
 
 
 _USER_KEY = "streamkeeper.session_user"
