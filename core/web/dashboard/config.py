@@ -21,6 +21,9 @@ class ProofFiles:
 
 
 if TYPE_CHECKING:
+    from redis import Redis
+
+    from core.bus.event_log import DatabaseEventLog, RedisEventLog
     from core.features.connections.kick.arrivals import WebhookArrivals
     from core.features.connections.kick.setup import KickSetup
     from core.features.connections.twitch.setup import TwitchSetup
@@ -37,6 +40,7 @@ if TYPE_CHECKING:
     from core.features.slot_calls.service import SlotCallService
     from core.features.vip.service import VipService
     from core.features.watchtime.service import WatchtimeService
+    from core.features.web_sessions.service import MemorySessions, WebSessions
     from core.metrics import Metrics
     from core.web.dashboard.platform_sync import PlatformSync
 
@@ -69,7 +73,7 @@ class DashboardConfig:
     # The event log: the bus read for one guild (core/bus/event_log.py), the dispatcher's
     # routing (platform, broadcaster, chatroom -> guild ids), this process's metrics, and the
     # Kick webhook arrivals (WebhookArrivals).
-    event_log: Any = None
+    event_log: DatabaseEventLog | RedisEventLog | None = None
     guilds_tracking: Callable[..., list[int]] | None = None
     metrics: Metrics | None = None
     webhook_arrivals: WebhookArrivals | None = None
@@ -109,10 +113,10 @@ class DashboardConfig:
     platform_syncs: dict[str, PlatformSync] = field(default_factory=dict)
     # The deployment's Redis (a sync client), where rate limits are kept for every web process;
     # None: each process keeps its own.
-    redis: Any = None
+    redis: Redis | None = None
     # Signed-in sessions kept on the server (core/features/web_sessions/: start, is_live, end);
     # None: kept in this process's memory (a dashboard built without the database).
-    sessions: Any = None
+    sessions: WebSessions | MemorySessions | None = None
     session_hours: int = 8
     permission_cache_seconds: int = 180
 

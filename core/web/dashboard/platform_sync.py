@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from core.events import Platform
 from core.features.refusals import Refused
 from core.web.dashboard.connection_words import kick_sync_words, twitch_sync_words
 
@@ -41,7 +42,7 @@ def kick_sync(rt: Runtime) -> PlatformSync:
             raise Refused(f"Kick did not answer ({exc}). Try again in a moment.") from exc
         return kick_sync_words(report)
 
-    return PlatformSync("Kick", lambda guild_id: _tracked(rt, guild_id, "kick"), sync)
+    return PlatformSync("Kick", lambda guild_id: _tracked(rt, guild_id, Platform.KICK), sync)
 
 
 def twitch_sync(rt: Runtime) -> PlatformSync:
@@ -60,12 +61,11 @@ def twitch_sync(rt: Runtime) -> PlatformSync:
             ) from exc
         return twitch_sync_words(report)
 
-    return PlatformSync("Twitch", lambda guild_id: _tracked(rt, guild_id, "twitch"), sync)
+    return PlatformSync("Twitch", lambda guild_id: _tracked(rt, guild_id, Platform.TWITCH), sync)
 
 
-def _tracked(rt: Runtime, guild_id: int, platform: str) -> bool:
-    channel: Any = getattr(rt.guilds, f"{platform}_channel_of")(guild_id)
-    return channel is not None
+def _tracked(rt: Runtime, guild_id: int, platform: Platform) -> bool:
+    return rt.guilds.channel_of(guild_id, platform) is not None
 
 
 def platform_syncs(rt: Runtime) -> dict[str, PlatformSync]:

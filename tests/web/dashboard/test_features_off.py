@@ -21,6 +21,8 @@ AREAS = {
     "heist": (("heist", "points"), "Heist &amp; points", "setting"),
     "events": (("event_log", "guilds_tracking"), "Event log", "retry"),
     "vip": (("vip",), "Temporary VIP", "grant"),
+    "overlays": (("overlays",), "Overlays", "settings"),
+    "connections": (("kick_setup", "twitch_setup"), "Kick &amp; Twitch", "kick/connect"),
 }
 
 

@@ -12,14 +12,17 @@ import re
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from flask import flash, g, get_flashed_messages, redirect, render_template, url_for
 
 from core.features.amounts import AmountNotUnderstood, parse_whole_amount
 from core.features.refusals import Refused
+from core.web.dashboard.config import DashboardConfig
 from core.web.dashboard.guilds import FeatureMissing, avatar_url, guild_name
 from core.web.dashboard.state import dashboard
+
+T = TypeVar("T")
 
 _SNOWFLAKE = re.compile(r"^(?:<[@#]&?)?([0-9]{15,21})>?$")
 _REFERENCE = re.compile(r"^[0-9a-f]{32}$")
@@ -29,13 +32,18 @@ class FormRefused(Refused):
     """What was typed in a field cannot be used; the message says why."""
 
 
-def service(name: str) -> Any:
-    """A feature's service as the dashboard was given it; raises :class:`FeatureMissing` (a 404
-    page) when the feature is off in this process."""
-    found = getattr(dashboard().config, name, None)
+def installed(found: T | None) -> T:
+    """A feature's service as the dashboard was given it (``installed(config().raffle)``);
+    raises :class:`FeatureMissing` (a 404 page naming the area) when the feature is off in this
+    process."""
     if found is None:
-        raise FeatureMissing(name)
+        raise FeatureMissing()
     return found
+
+
+def config() -> DashboardConfig:
+    """What this dashboard was built with: its typed services and settings."""
+    return dashboard().config
 
 
 def page(  # type: ignore[no-untyped-def]
@@ -75,7 +83,7 @@ class Members:
 
 
 def members(guild_id: int, user_ids: list[int]) -> Members:
-    directory = dashboard().config.directory
+    directory = config().directory
     if directory is None:
         return Members({}, {})
     stored = directory.member_avatars(guild_id, user_ids)
@@ -89,27 +97,27 @@ def members(guild_id: int, user_ids: list[int]) -> Members:
 def role_choices(guild_id: int) -> list[tuple[str, str]]:
     """The roles a picker offers (the bot can give them), highest first, as (id, "@name");
     empty when the bot never described the server (the page asks for a typed id instead)."""
-    directory = dashboard().config.directory
+    directory = config().directory
     roles = [] if directory is None else directory.roles(guild_id)
     return [(str(role.role_id), f"@{role.name}") for role in roles if role.assignable]
 
 
 def role_names(guild_id: int) -> dict[int, str]:
     """Every role's name in this server as the bot last saw it."""
-    directory = dashboard().config.directory
+    directory = config().directory
     return {} if directory is None else {r.role_id: r.name for r in directory.roles(guild_id)}
 
 
 def role_colours(guild_id: int) -> dict[int, str]:
     """Roles' colours as CSS hex (``#3498db``), for those that have one (0 is Discord's none)."""
-    directory = dashboard().config.directory
+    directory = config().directory
     roles = [] if directory is None else directory.roles(guild_id)
     return {role.role_id: f"#{role.color:06x}" for role in roles if role.color}
 
 
 def channel_choices(guild_id: int) -> list[tuple[str, str]]:
     """The text channels a picker offers (the bot can post there), as (id, "#name")."""
-    directory = dashboard().config.directory
+    directory = config().directory
     channels = [] if directory is None else directory.postable_channels(guild_id)
     return [(str(channel.channel_id), f"#{channel.name}") for channel in channels]
 
@@ -174,7 +182,7 @@ def channel_refusal(guild_id: int, channel_id: int) -> str | None:
     """Why a typed or picked channel id cannot be used in this guild (it must be one of the
     server's channels, as the commands check), or None when it can. A channel that cannot be
     checked now is refused: a typed id is never trusted unchecked (another server's channel)."""
-    known = dashboard().config.guild_channel_ids(guild_id)
+    known = config().guild_channel_ids(guild_id)
     if known is None:
         return CANNOT_CHECK.format(what="channel")
     if channel_id not in known:
@@ -198,7 +206,7 @@ def role_refusal(guild_id: int, role_id: int) -> str | None:
     it exists here, is not @everyone, not an integration's, and is below the bot's top role), or
     None when it can. A role that cannot be checked now is refused too: a typed id is never
     trusted unchecked."""
-    roles = dashboard().config.guild_roles(guild_id)
+    roles = config().guild_roles(guild_id)
     if roles is None:
         return CANNOT_CHECK.format(what="role")
     if role_id == guild_id:

@@ -10,8 +10,7 @@ from flask import g, redirect, request
 
 from core.features.refusals import Refused
 from core.web.dashboard.guilds import guild_blueprint
-from core.web.dashboard.pages._forms import done, page, service
-from core.web.dashboard.state import dashboard
+from core.web.dashboard.pages._forms import config, done, installed, page
 
 AREA = guild_blueprint("connections", __name__, "Kick & Twitch")
 ORDER = 5
@@ -20,14 +19,14 @@ MAX_CHANNEL = 100
 
 
 def _run(coroutine):  # type: ignore[no-untyped-def]
-    run = dashboard().config.run
+    run = config().run
     if run is None:
         raise Refused("This web process cannot reach Kick or Twitch; use the command in Discord.")
     return run(coroutine)
 
 
 def _show(guild_id: int, errors: dict[str, str] | None = None):  # type: ignore[no-untyped-def]
-    kick, twitch = service("kick_setup"), service("twitch_setup")
+    kick, twitch = installed(config().kick_setup), installed(config().twitch_setup)
     return page(
         TEMPLATE,
         guild_id,
@@ -47,7 +46,7 @@ def index(guild_id: int):  # type: ignore[no-untyped-def]
 def connect(guild_id: int, platform: str):  # type: ignore[no-untyped-def]
     """Look the channel up and store it, then send the browser to the platform's consent (the
     streamer signs in there; the callback stores the connection)."""
-    setup = service(f"{platform}_setup")
+    setup = installed(config().kick_setup if platform == "kick" else config().twitch_setup)
     channel = (request.form.get(platform) or "").strip()[:MAX_CHANNEL]
     if not channel.lstrip("@"):
         return _show(guild_id, {platform: "Type the channel's name (as in its URL)."})
@@ -61,7 +60,7 @@ def connect(guild_id: int, platform: str):  # type: ignore[no-untyped-def]
 @AREA.bp.post("/twitch/reconnect")
 def reconnect(guild_id: int):  # type: ignore[no-untyped-def]
     """The streamer's consent again (missing permissions, or a grant Twitch ended)."""
-    twitch = service("twitch_setup")
+    twitch = installed(config().twitch_setup)
     if twitch.status(guild_id).channel is None:
         return _show(guild_id, {"twitch": "Set up a Twitch channel first."})
     return redirect(twitch.connect_link(guild_id, g.user.id), code=303)
@@ -69,7 +68,7 @@ def reconnect(guild_id: int):  # type: ignore[no-untyped-def]
 
 @AREA.bp.post("/twitch/disconnect")
 def disconnect(guild_id: int):  # type: ignore[no-untyped-def]
-    twitch = service("twitch_setup")
+    twitch = installed(config().twitch_setup)
     try:
         was = _run(twitch.disconnect(guild_id))
     except Refused as refused:

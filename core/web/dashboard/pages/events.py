@@ -11,8 +11,7 @@ from flask import current_app, g, render_template, request
 from core.bus.event_log import guild_scope
 from core.events import EVENT_TYPES, Platform, utc
 from core.web.dashboard.guilds import guild_blueprint
-from core.web.dashboard.pages._forms import done, page, service
-from core.web.dashboard.state import dashboard
+from core.web.dashboard.pages._forms import config, done, installed, page
 
 AREA = guild_blueprint("events", __name__, "Event log")
 ORDER = 90
@@ -21,11 +20,11 @@ ARRIVALS_SINCE = timedelta(days=7)
 
 
 def _scope(guild_id: int):  # type: ignore[no-untyped-def]
-    return guild_scope(guild_id, service("guilds_tracking"))
+    return guild_scope(guild_id, installed(config().guilds_tracking))
 
 
 def _webhook_counts() -> tuple[list[tuple[str, str, int]], list[tuple[str, str, int]]]:
-    metrics = dashboard().config.metrics
+    metrics = config().metrics
     if metrics is None:
         return [], []
 
@@ -41,10 +40,10 @@ def _webhook_counts() -> tuple[list[tuple[str, str, int]], list[tuple[str, str, 
 
 
 def _arrivals(guild_id: int) -> list[tuple[str, str, object]]:
-    arrivals = dashboard().config.webhook_arrivals
+    arrivals = config().webhook_arrivals
     if arrivals is None:
         return []
-    tracking = service("guilds_tracking")
+    tracking = installed(config().guilds_tracking)
     found = arrivals.arrived_since(utc(arrivals.clock()) - ARRIVALS_SINCE)
     return sorted(
         (broadcaster, event_type, at)
@@ -55,7 +54,7 @@ def _arrivals(guild_id: int) -> list[tuple[str, str, object]]:
 
 @AREA.bp.get("/")
 def index(guild_id: int):  # type: ignore[no-untyped-def]
-    log = service("event_log")
+    log = installed(config().event_log)
     scope = _scope(guild_id)
     kind, errors = _kind()
     live = "live" in current_app.extensions  # off: no live parts, the page works by reload
@@ -74,7 +73,7 @@ def _kind() -> tuple[str | None, dict[str, str]]:
 @AREA.bp.get("/live")
 def live_part(guild_id: int):  # type: ignore[no-untyped-def]
     """The dead and recent events alone, for the live page to fetch again."""
-    log = service("event_log")
+    log = installed(config().event_log)
     scope = _scope(guild_id)
     kind, errors = _kind()
     return render_template(
@@ -104,7 +103,7 @@ def _values(guild_id: int, log, scope, kind: str | None) -> dict:  # type: ignor
 @AREA.bp.post("/retry")
 def retry(guild_id: int):  # type: ignore[no-untyped-def]
     ref = request.form.get("ref", "")[:64]
-    if service("event_log").retry(ref, _scope(guild_id), g.user.id):
+    if installed(config().event_log).retry(ref, _scope(guild_id), g.user.id):
         return done(AREA.endpoint, guild_id, "The event is queued again.")
     return done(
         AREA.endpoint, guild_id, "That event is not waiting for a retry (queued again already?)."

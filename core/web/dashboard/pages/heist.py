@@ -20,10 +20,11 @@ from core.web.dashboard.guilds import guild_blueprint
 from core.web.dashboard.pages._forms import (
     channel_choices,
     checked_channel,
+    config,
     count_or_none,
     done,
+    installed,
     page,
-    service,
 )
 from core.web.dashboard.pages.heist_settings import BY_SLUG, GROUPS, field_value, kind_of
 
@@ -35,7 +36,7 @@ DAYS_CHARTED = 30
 
 
 def _show(guild_id: int, errors: dict[str, str] | None = None, **extra):  # type: ignore[no-untyped-def]
-    heist, points = service("heist"), service("points")
+    heist, points = installed(config().heist), installed(config().points)
     rules = heist.rules(guild_id)
     rates = points.rates(guild_id)
     query = request.args.get("q", "").strip()
@@ -104,7 +105,7 @@ def heist_settings(guild_id: int, slug: str):  # type: ignore[no-untyped-def]
     group = BY_SLUG.get(slug)
     if group is None:
         abort(404)
-    heist = service("heist")
+    heist = installed(config().heist)
     current = heist.rules(guild_id)
     errors: dict[str, str] = {}
     changed: list[str] = []
@@ -140,7 +141,7 @@ def _typed(guild_id: int, name: str) -> str | None:
 @AREA.bp.post("/points/name")
 def points_name(guild_id: int):  # type: ignore[no-untyped-def]
     try:
-        name = service("points").set_name(guild_id, request.form.get("currency", ""))
+        name = installed(config().points).set_name(guild_id, request.form.get("currency", ""))
     except PointsRefused as refused:
         return _show(guild_id, {"currency": str(refused)})
     return done(AREA.endpoint, guild_id, f"Points are now called {name}.")
@@ -150,7 +151,7 @@ def points_name(guild_id: int):  # type: ignore[no-untyped-def]
 def points_rate(guild_id: int):  # type: ignore[no-untyped-def]
     rate = request.form.get("rate", "")
     try:
-        service("points").set_rate(guild_id, rate, request.form.get("value", ""))
+        installed(config().points).set_rate(guild_id, rate, request.form.get("value", ""))
     except PointsRefused as refused:
         field = rate if rate in RATE_NAMES else "rate"
         return _show(guild_id, {f"rate-{field}": str(refused)})
@@ -159,7 +160,7 @@ def points_rate(guild_id: int):  # type: ignore[no-untyped-def]
 
 @AREA.bp.post("/points/<any(give, remove):action>")
 def points_change(guild_id: int, action: str):  # type: ignore[no-untyped-def]
-    points = service("points")
+    points = installed(config().points)
     form = request.form
     amount = count_or_none(form.get("amount"))
     if amount is None or not 0 < amount <= MAX_AMOUNT:

@@ -13,11 +13,12 @@ from core.web.dashboard.pages._forms import (
     back_to,
     channel_choices,
     checked_channel,
+    config,
+    installed,
     members,
     page,
     role_choices,
     role_refusal,
-    service,
     snowflake,
 )
 
@@ -30,7 +31,7 @@ LOG_SIZE = 50
 def _show(
     guild_id: int, *, errors: dict[str, str] | None = None, typed: dict[str, str] | None = None
 ):  # type: ignore[no-untyped-def]
-    linking = service("linking")
+    linking = installed(config().linking)
     settings = linking.settings(guild_id)
     values = {
         "linked_role": str(settings.linked_role_id or ""),
@@ -73,7 +74,7 @@ def _channel(guild_id: int, text: str) -> int | None:
 
 @AREA.bp.post("/settings")
 def settings(guild_id: int):  # type: ignore[no-untyped-def]
-    linking = service("linking")
+    linking = installed(config().linking)
     form = request.form
     current = linking.settings(guild_id)
     errors: dict[str, str] = {}

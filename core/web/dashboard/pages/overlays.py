@@ -8,8 +8,7 @@ from flask import flash, redirect, request, url_for
 
 from core.features.overlays.settings import KINDS, OverlayRefused, milestones_text
 from core.web.dashboard.guilds import guild_blueprint
-from core.web.dashboard.pages._forms import done, page, service
-from core.web.dashboard.state import dashboard
+from core.web.dashboard.pages._forms import config, done, installed, page
 
 AREA = guild_blueprint("overlays", __name__, "Overlays")
 ORDER = 70
@@ -21,12 +20,12 @@ TITLES = {
 
 
 def _base_url() -> str:
-    public = dashboard().config.public_url
+    public = config().public_url
     return (public or request.host_url).rstrip("/")
 
 
 def _show(guild_id: int, errors: dict[str, str] | None = None):  # type: ignore[no-untyped-def]
-    overlays = service("overlays")
+    overlays = installed(config().overlays)
     chosen = overlays.settings(guild_id)
     form = request.form if errors else {}
     values = {
@@ -64,7 +63,7 @@ def index(guild_id: int):  # type: ignore[no-untyped-def]
 def rotate(guild_id: int, kind: str):  # type: ignore[no-untyped-def]
     if kind not in KINDS:
         return _show(guild_id, {"rotate": "There is no such overlay."})
-    service("overlays").link(guild_id, kind, rotate=True)
+    installed(config().overlays).link(guild_id, kind, rotate=True)
     return done(
         ".index",
         guild_id,
@@ -75,7 +74,7 @@ def rotate(guild_id: int, kind: str):  # type: ignore[no-untyped-def]
 
 @AREA.bp.post("/test-alert")
 def test_alert(guild_id: int):  # type: ignore[no-untyped-def]
-    number = service("overlays").send_test_alert(guild_id)
+    number = installed(config().overlays).send_test_alert(guild_id)
     flash(f"Test alert #{number} sent to the alerts overlay.")
     return redirect(url_for(".index", guild_id=guild_id, sent=number))
 
@@ -83,7 +82,7 @@ def test_alert(guild_id: int):  # type: ignore[no-untyped-def]
 @AREA.bp.post("/settings")
 def settings(guild_id: int):  # type: ignore[no-untyped-def]
     try:
-        service("overlays").save_settings(guild_id, request.form)
+        installed(config().overlays).save_settings(guild_id, request.form)
     except OverlayRefused as refusal:
         return _show(guild_id, {refusal.field or "settings": str(refusal)})
     return done(

@@ -22,11 +22,12 @@ from core.web.dashboard.pages._forms import (
     back_to,
     channel_choices,
     channel_refusal,
+    config,
+    installed,
     members,
     new_reference,
     page,
     reference,
-    service,
     whole_number,
 )
 
@@ -69,7 +70,7 @@ def setting_values(rates: RaffleRates) -> dict[str, str]:
 def _show(
     guild_id: int, *, errors: dict[str, str] | None = None, typed: dict[str, str] | None = None
 ):  # type: ignore[no-untyped-def]
-    raffle = service("raffle")
+    raffle = installed(config().raffle)
     info = raffle.views.info(guild_id)
     values = setting_values(info.rates)
     values.update(typed or {})
@@ -150,7 +151,7 @@ def index(guild_id: int):  # type: ignore[no-untyped-def]
 @AREA.bp.get("/standings")
 def standings(guild_id: int):  # type: ignore[no-untyped-def]
     """The standings alone, for the live page to fetch again."""
-    raffle = service("raffle")
+    raffle = installed(config().raffle)
     return render_template("dashboard/guild_raffle_standings.html", board=_board(raffle, guild_id))
 
 
@@ -163,7 +164,7 @@ def _channel_refusal(guild_id: int, value: str) -> str | None:
 
 @AREA.bp.post("/settings")
 def settings(guild_id: int):  # type: ignore[no-untyped-def]
-    raffle = service("raffle")
+    raffle = installed(config().raffle)
     current = setting_values(raffle.periods.rates(guild_id))
     errors: dict[str, str] = {}
     typed: dict[str, str] = {}
@@ -211,7 +212,7 @@ def _short(text: str, what: str, limit: int) -> str:
 
 @AREA.bp.post("/tickets")
 def tickets(guild_id: int):  # type: ignore[no-untyped-def]
-    raffle = service("raffle")
+    raffle = installed(config().raffle)
     form = request.form
     field = "tickets"
     try:
@@ -245,7 +246,7 @@ def tickets(guild_id: int):  # type: ignore[no-untyped-def]
 
 @AREA.bp.post("/draw")
 def draw(guild_id: int):  # type: ignore[no-untyped-def]
-    raffle = service("raffle")
+    raffle = installed(config().raffle)
     form = request.form
     field = "winners"
     try:
@@ -262,7 +263,7 @@ def draw(guild_id: int):  # type: ignore[no-untyped-def]
 
 @AREA.bp.post("/reroll")
 def reroll(guild_id: int):  # type: ignore[no-untyped-def]
-    raffle = service("raffle")
+    raffle = installed(config().raffle)
     form = request.form
     field = "draw_id"
     try:
@@ -283,7 +284,7 @@ def reroll(guild_id: int):  # type: ignore[no-untyped-def]
 @AREA.bp.post("/start")
 def start(guild_id: int):  # type: ignore[no-untyped-def]
     """What ``!rafflestart`` does with no days: now to the end of the month, monthly after."""
-    raffle = service("raffle")
+    raffle = installed(config().raffle)
     try:
         period = raffle.periods.start(guild_id)
     except Refused as refused:
@@ -297,7 +298,7 @@ def start(guild_id: int):  # type: ignore[no-untyped-def]
 def end(guild_id: int):  # type: ignore[no-untyped-def]
     """What ``!raffleend`` does: close the period now (drawing when the raffle draws by
     itself) and stop opening new ones."""
-    raffle = service("raffle")
+    raffle = installed(config().raffle)
     try:
         closing = raffle.periods.end(guild_id)
     except Refused as refused:

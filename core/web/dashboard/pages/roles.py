@@ -18,15 +18,15 @@ from core.web.dashboard.guilds import guild_blueprint
 from core.web.dashboard.pages._forms import (
     FormRefused,
     back_to,
+    config,
+    installed,
     page,
     role_choices,
     role_colours,
     role_names,
     role_refusal,
-    service,
     snowflake,
 )
-from core.web.dashboard.state import dashboard
 
 AREA = guild_blueprint("roles", __name__, "Roles")
 ORDER = 20
@@ -56,8 +56,8 @@ def minutes_of(text: str | None) -> int:
 def _show(
     guild_id: int, *, errors: dict[str, str] | None = None, typed: dict[str, str] | None = None
 ):  # type: ignore[no-untyped-def]
-    roles = service("roles")
-    known = dashboard().config.guild_roles(guild_id)
+    roles = installed(config().roles)
+    known = config().guild_roles(guild_id)
     tiers = roles.tiers(guild_id)
     return page(
         TEMPLATE,
@@ -80,7 +80,7 @@ def index(guild_id: int):  # type: ignore[no-untyped-def]
 
 @AREA.bp.post("/add")
 def add(guild_id: int):  # type: ignore[no-untyped-def]
-    roles = service("roles")
+    roles = installed(config().roles)
     form = request.form
     field = "role_id"
     try:
@@ -107,7 +107,7 @@ def _role_called(guild_id: int, role_id: int) -> str:
 
 @AREA.bp.post("/remove")
 def remove(guild_id: int):  # type: ignore[no-untyped-def]
-    roles = service("roles")
+    roles = installed(config().roles)
     try:
         # Not checked against the guild's roles: a deleted role's tier must be removable.
         role_id = snowflake(request.form.get("role_id"), "Role")
@@ -120,7 +120,7 @@ def remove(guild_id: int):  # type: ignore[no-untyped-def]
 
 @AREA.bp.post("/settings")
 def settings(guild_id: int):  # type: ignore[no-untyped-def]
-    roles = service("roles")
+    roles = installed(config().roles)
     form = request.form
     current = roles.settings(guild_id)
     errors: dict[str, str] = {}

@@ -16,10 +16,11 @@ from core.web.dashboard.guilds import guild_blueprint
 from core.web.dashboard.pages._forms import (
     channel_choices,
     checked_channel,
+    config,
     count_or_none,
     done,
+    installed,
     page,
-    service,
 )
 
 AREA = guild_blueprint("slot-calls", __name__, "Slot calls")
@@ -28,7 +29,7 @@ QUEUE_SHOWN = 100  # the oldest open calls listed on the page
 
 
 def _show(guild_id: int, errors: dict[str, str] | None = None, picked=None):  # type: ignore[no-untyped-def]
-    calls = service("slot_calls")
+    calls = installed(config().slot_calls)
     return page(
         "dashboard/slot_calls.html",
         guild_id,
@@ -61,7 +62,7 @@ def index(guild_id: int):  # type: ignore[no-untyped-def]
 
 @AREA.bp.post("/settings")
 def settings(guild_id: int):  # type: ignore[no-untyped-def]
-    calls = service("slot_calls")
+    calls = installed(config().slot_calls)
     form = request.form
     errors: dict[str, str] = {}
     cooldown = count_or_none(form.get("cooldown"), digits=7)
@@ -100,7 +101,7 @@ def settings(guild_id: int):  # type: ignore[no-untyped-def]
 
 @AREA.bp.post("/pick")
 def pick(guild_id: int):  # type: ignore[no-untyped-def]
-    chosen = service("slot_calls").pick(guild_id, g.user.id)
+    chosen = installed(config().slot_calls).pick(guild_id, g.user.id)
     if chosen is None:
         return done(AREA.endpoint, guild_id, "There is no open slot call to pick.")
     return _show(guild_id, picked=chosen)
@@ -110,7 +111,7 @@ def pick(guild_id: int):  # type: ignore[no-untyped-def]
 def blacklist_add(guild_id: int):  # type: ignore[no-untyped-def]
     name = request.form.get("name", "")
     try:
-        is_new = service("slot_calls").blacklist_add(
+        is_new = installed(config().slot_calls).blacklist_add(
             guild_id, name, added_by=g.user.id, reason=request.form.get("reason") or None
         )
     except InvalidSetting as refused:
@@ -123,7 +124,7 @@ def blacklist_add(guild_id: int):  # type: ignore[no-untyped-def]
 @AREA.bp.post("/blacklist/remove")
 def blacklist_remove(guild_id: int):  # type: ignore[no-untyped-def]
     name = request.form.get("name", "")
-    removed = service("slot_calls").blacklist_remove(guild_id, name)
+    removed = installed(config().slot_calls).blacklist_remove(guild_id, name)
     shown = blacklist_name(name)
     message = f"{shown} may call slots again." if removed else f"{shown} was not blacklisted."
     return done(AREA.endpoint, guild_id, message)

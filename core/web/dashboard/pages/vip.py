@@ -21,14 +21,15 @@ from core.features.vip.limits import (
     limits_of,
 )
 from core.features.vip.ports import TwitchBusy
-from core.features.vip.service import name_key
-from core.web.dashboard.guilds import FeatureMissing, guild_blueprint, guild_name
+from core.features.vip.service import VipService, name_key
+from core.web.dashboard.guilds import guild_blueprint, guild_name
 from core.web.dashboard.pages._forms import (
     channel_choices,
     checked_channel,
+    config,
+    installed,
     members,
 )
-from core.web.dashboard.state import dashboard
 
 AREA = guild_blueprint("vip", __name__, "Temporary VIP")
 ORDER = 60
@@ -46,17 +47,15 @@ SWITCHES = (
 )
 
 
-def _service() -> Any:
-    vip = dashboard().config.vip
-    if vip is None or dashboard().config.run is None:
-        raise FeatureMissing("vip")
-    return vip
+def _service() -> VipService:
+    installed(config().run)  # its calls to Twitch run on the bot's loop
+    return installed(config().vip)
 
 
 def _run(coro: Any) -> Any:
     """A service coroutine's result; Twitch not answering is a refusal like the bot's."""
     try:
-        return dashboard().config.run(coro)  # type: ignore[misc]
+        return installed(config().run)(coro)
     except TwitchBusy:
         raise Refused("Twitch did not answer; try again in a moment.") from None
 

@@ -9,7 +9,7 @@ from flask import request
 
 from core.events import utc
 from core.web.dashboard.guilds import guild_blueprint
-from core.web.dashboard.pages._forms import back_to, page, service
+from core.web.dashboard.pages._forms import back_to, config, installed, page
 
 AREA = guild_blueprint("watchtime", __name__, "Watchtime")
 ORDER = 10
@@ -26,7 +26,7 @@ def duration(seconds: int) -> str:
 
 
 def _show(guild_id: int, *, errors: dict[str, str] | None = None):  # type: ignore[no-untyped-def]
-    watchtime = service("watchtime")
+    watchtime = installed(config().watchtime)
     raw = request.args.get("page", "1")
     number = int(raw) if raw.isdecimal() and 1 <= int(raw) <= MAX_PAGE else 1
     total = watchtime.count_viewers(guild_id)
@@ -79,7 +79,7 @@ def index(guild_id: int):  # type: ignore[no-untyped-def]
 
 @AREA.bp.post("/tracking")
 def tracking(guild_id: int):  # type: ignore[no-untyped-def]
-    watchtime = service("watchtime")
+    watchtime = installed(config().watchtime)
     wanted = request.form.get("tracking", "")
     if wanted not in ("on", "off"):
         return _show(guild_id, errors={"tracking": "Choose on or off."})
