@@ -91,11 +91,12 @@ class PayloadReader:
     def reward_redeemed(self, status: str, redeemer: str, **more: Any) -> RewardRedeemed:
         """A reward redemption, as both platforms send one: ``id``, ``reward`` (``id``,
         ``title``, ``cost``), ``user_input``, ``redeemed_at`` and the user ``redeemer`` names.
-        The same redemption arrives once per status, so the event id is its id plus ``status``;
-        ``more`` are the fields only one platform gives."""
+        The same redemption arrives once per status, so the event id is its id plus ``status``,
+        and ``redemption_id`` its id alone; ``more`` are the fields only one platform gives."""
         redemption_id = self.id("id")
         return RewardRedeemed(
             **self.common(f"{redemption_id}:{status}" if redemption_id else None),
+            redemption_id=redemption_id,
             occurred_at=self.occurred_at(self.get("redeemed_at")),
             viewer=self.required_viewer(redeemer),
             reward_id=self.id("reward", "id"),

@@ -272,7 +272,7 @@ def _parse_redemption(n: _Notification) -> RewardRedeemed:
     """The same redemption arrives once per status (add: unfulfilled; update: fulfilled or
     canceled). EventSub writes the status lowercase (Helix's replies uppercase)."""
     status = n.word("status") or "unfulfilled"
-    return n.reward_redeemed(status, "user", redemption_id=n.id("id"))
+    return n.reward_redeemed(status, "user")
 
 
 def _parse_vip_added(n: _Notification) -> VipAdded:

@@ -212,6 +212,7 @@ def test_reward_fixture_parses_into_rejected_redemption_keyed_by_id_and_status()
         cost=1000,
         user_input="unban me",
         status="rejected",
+        redemption_id="01KBHE78QE4HZY1617DK5FC7YD",  # the same in each status's delivery
     )
 
 
@@ -641,6 +642,7 @@ def test_reward_redemption_gets_a_new_key_per_status() -> None:
         ("kick:reward_redeemed:01KBHE78QE4HZY1617DK5FC7YD:accepted", "accepted"),
         ("kick:reward_redeemed:01KBHE78QE4HZY1617DK5FC7YD:pending", "pending"),
     ]
+    assert {event.redemption_id for event in events} == {"01KBHE78QE4HZY1617DK5FC7YD"}
 
 
 def test_real_delivery_user_shape_with_null_is_verified_and_no_identity_parses() -> None:
