@@ -193,9 +193,10 @@ async def watch_ticks(runtime: Runtime, ticks: dict[int, list[datetime]], stop) 
 
 async def _wait_for_a_safe_moment(after: float | None = None) -> None:
     """Sleep until 0.3-0.9 s into an interval (after ``after``): a tick instant is never near,
-    and what is queued then has the rest of the interval (1.1-1.7 s; it takes 0.03-0.2 s) to be
-    queued before the next instant. A loaded machine may wake the sleep late, past the window:
-    then it sleeps on to the next interval's."""
+    and what is queued then has the rest of the interval (1.1-1.7 s) to be queued before the
+    next instant (a round takes 0.03-0.2 s on an idle machine, up to about 1 s on a loaded
+    one). A loaded machine may wake the sleep late, past the window: then it sleeps on to the
+    next interval's."""
     await asyncio.sleep(max(0.0, (after or 0.0) - time.time()))
     for _ in range(10):
         into = time.time() % INTERVAL
