@@ -15,8 +15,9 @@ import os
 import shutil
 import tempfile
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -267,7 +268,8 @@ def kick_keys():
 
 @pytest.fixture
 def make_runtime(tmp_path: Path, kick_keys):
-    """Build Runtimes from setting overrides (SQLite under tmp_path unless DATABASE_URL is given).
+    """Build Runtimes from setting overrides (SQLite under tmp_path unless DATABASE_URL is given),
+    on the wall clock or on ``clock=``.
 
     Every runtime is migrated and closed after the test. A new SQLite file starts as a copy of
     the migrated template; a second runtime on the same DATA_DIR (a restart) finds its data.
@@ -277,7 +279,7 @@ def make_runtime(tmp_path: Path, kick_keys):
 
     built: list[Runtime] = []
 
-    def make(**overrides: str) -> Runtime:
+    def make(*, clock: Callable[[], datetime] | None = None, **overrides: str) -> Runtime:
         values = {
             "DATA_DIR": str(tmp_path / "data"),
             "PORT": "0",  # a server a test starts takes a free port, never a developer's 8080
@@ -287,7 +289,8 @@ def make_runtime(tmp_path: Path, kick_keys):
             "TOKEN_ENCRYPTION_KEY": TEST_FERNET_KEY,
             **overrides,
         }
-        runtime = Runtime(with_migrated_sqlite(load_settings(values, env_file=None)))
+        settings = with_migrated_sqlite(load_settings(values, env_file=None))
+        runtime = Runtime(settings) if clock is None else Runtime(settings, clock=clock)
         runtime.migrate()
         built.append(runtime)
         return runtime
