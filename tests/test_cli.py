@@ -74,23 +74,25 @@ def test_guild_add_then_show(cli_env):
 
 
 @pytest.mark.parametrize(
-    ("args", "message"),
+    ("args", "message", "status"),
     [
-        (["guild", "show", "999"], "Guild 999 is not set up"),
+        (["guild", "show", "999"], "Guild 999 is not set up", 1),
         (
             ["guild", "add", GUILD, "--kick-channel", "has space", "--kick-broadcaster-id", "1"],
             "is not a Kick channel name",
+            1,
         ),
         (
             ["guild", "add", GUILD, "--kick-channel", "ok", "--kick-broadcaster-id", "abc"],
             "is not a Kick user id",
+            1,
         ),
-        (["guild"], "Say what to do"),
+        (["guild"], "Say what to do", 2),  # a usage error, as argparse's own
     ],
 )
-def test_guild_mistakes_get_one_plain_line(cli_env, args, message):
+def test_guild_mistakes_get_one_plain_line(cli_env, args, message, status):
     result = cli(cli_env, *args)
-    assert result.returncode == 1
+    assert result.returncode == status
     assert message in result.stderr
     assert "Traceback" not in result.stderr
 

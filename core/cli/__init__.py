@@ -24,7 +24,17 @@ from core.storage.db import DatabaseUnavailable
 
 
 class CommandFailed(Exception):
-    """A command could not do its job; the message is the one line the operator sees."""
+    """A command could not do its job; the message is the one line the operator sees. Exit
+    status 1."""
+
+    exit_status = 1
+
+
+class BadInput(CommandFailed):
+    """What the operator typed cannot be used (an amount, a number out of range): one line,
+    exit status 2, as for a usage error."""
+
+    exit_status = 2
 
 
 def fails_with(usage: str) -> Callable[[argparse.Namespace], int]:
@@ -32,7 +42,7 @@ def fails_with(usage: str) -> Callable[[argparse.Namespace], int]:
     ``usage``, the one line saying what to type."""
 
     def handler(_args: argparse.Namespace) -> int:
-        raise CommandFailed(usage)
+        raise BadInput(usage)
 
     return handler
 
@@ -56,7 +66,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         for problem in exc.problems:
             print(problem, file=sys.stderr)  # noqa: T201
         return 2
-    except (CommandFailed, DatabaseUnavailable, MissingSecret) as exc:
+    except CommandFailed as exc:
+        print(exc, file=sys.stderr)  # noqa: T201
+        return exc.exit_status
+    except (DatabaseUnavailable, MissingSecret) as exc:
         print(exc, file=sys.stderr)  # noqa: T201
         return 1
     except KeyboardInterrupt:
