@@ -206,7 +206,7 @@ def load_settings(
         redis=RedisSettings(redis_url),
         web=WebSettings(
             host=read.text("HOST", "127.0.0.1") or "127.0.0.1",
-            port=read.whole("PORT", 8080, minimum=0),
+            port=read.whole("PORT", 8080, minimum=0, maximum=65535),  # 0: any free port
             oauth_base_url=read.url("OAUTH_BASE_URL"),
             flask_secret_key=read.text("FLASK_SECRET_KEY"),
             threads=read.whole("WEB_THREADS", 8, minimum=1),

@@ -35,6 +35,8 @@ def test_defaults_need_no_setting_at_all():
         ("WATCH_INTERVAL_SECONDS", "0", "WATCH_INTERVAL_SECONDS must be at least 1, got 0"),
         ("LIVE_MAX_STREAMS", "5000", "LIVE_MAX_STREAMS must be at most 400, got 5000"),
         ("PORT", "http", "PORT must be a whole number, got 'http'"),
+        ("PORT", "70000", "PORT must be at most 65535, got 70000"),
+        ("PORT", "-1", "PORT must be at least 0, got -1"),
         ("KICK_PUSHER_ENABLED", "maybe", "KICK_PUSHER_ENABLED must be true or false, got 'maybe'"),
         ("LOG_FORMAT", "xml", "LOG_FORMAT must be one of text, json, got 'xml'"),
         ("DATABASE_URL", "mysql://x",
