@@ -131,8 +131,20 @@ def write_records(records: list[dict[str, Any]], fields: Sequence[str], form: st
     else:
         writer = csv.DictWriter(sys.stdout, fieldnames=list(fields), lineterminator="\n")
         writer.writeheader()
-        writer.writerows(
-            {key: str(v).lower() if isinstance(v := value, bool) else v for key, value in r.items()}
-            for r in records
-        )
+        writer.writerows({key: csv_cell(value) for key, value in r.items()} for r in records)
     return 0
+
+
+# A spreadsheet runs a cell that starts with one of these as a formula (OWASP's CSV injection).
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(value: Any) -> Any:
+    """``value`` as a CSV cell: booleans as ``true``/``false``; text that a spreadsheet would
+    run as a formula (a name an import brought in can be ``=HYPERLINK(...)``) gets a leading
+    ``'``, so it shows as the text it is. Numbers stay numbers."""
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, str) and value.startswith(_FORMULA_STARTS):
+        return "'" + value
+    return value
