@@ -5,8 +5,9 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
+from typing import Any
 
-from core.cli import AddCommand, CommandFailed, open_runtime
+from core.cli import AddCommand, BadInput, CommandFailed, open_runtime
 
 
 def register(command: AddCommand) -> None:
@@ -19,7 +20,9 @@ def register(command: AddCommand) -> None:
     raffle_export.add_argument("--out", default=".", help="directory to write into")
     raffle_export.set_defaults(handler=_raffle_export)
     raffle_verify = raffle_sub.add_parser(
-        "verify", help="Recompute the winners from a proof and a ledger; exit 1 on mismatch."
+        "verify",
+        help="Recompute the winners from a proof and a ledger; exit 1 on mismatch, 2 when a "
+        "file is not a proof or ledger.",
     )
     raffle_verify.add_argument("proof", help="the proof JSON file")
     raffle_verify.add_argument("ledger", help="the ledger JSON file")
@@ -55,13 +58,15 @@ def _raffle_verify(args: argparse.Namespace) -> int:
     from core.features.raffle.verification import verify
 
     try:
-        with open(args.proof, encoding="utf-8") as proof_file:
-            proof = json.load(proof_file)
-        with open(args.ledger, encoding="utf-8") as ledger_file:
-            ledger = json.load(ledger_file)
+        proof, ledger = _read_json(args.proof), _read_json(args.ledger)
         result = verify(proof, ledger)
-    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
-        raise CommandFailed(f"Could not read the proof and ledger: {exc}") from exc
+    except RecursionError:
+        raise BadInput(
+            "Could not read the proof and ledger: a value is nested too deeply."
+        ) from None
+    except (OSError, ValueError, KeyError, TypeError, AttributeError, ArithmeticError) as exc:
+        # ArithmeticError: a number no whole count can be ("amount": 1e999 is infinite).
+        raise BadInput(f"Could not read the proof and ledger: {exc}") from exc
     if result.matches:
         print(f"match: {result.draws_checked} draw(s) recomputed from the proof and ledger")  # noqa: T201
         for note in result.notes:
@@ -71,3 +76,16 @@ def _raffle_verify(args: argparse.Namespace) -> int:
     for problem in result.problems:
         print(f"- {problem}")  # noqa: T201
     return 1
+
+
+MAX_FILE_BYTES = 1 << 30  # a ledger of millions of rows is a few hundred MB
+
+
+def _read_json(path: str) -> Any:
+    """One of the two files, refused (ValueError) past :data:`MAX_FILE_BYTES`, so a hostile
+    file cannot fill the memory."""
+    with open(path, "rb") as file:
+        data = file.read(MAX_FILE_BYTES + 1)
+    if len(data) > MAX_FILE_BYTES:
+        raise ValueError(f"{path} is larger than {MAX_FILE_BYTES >> 20} MiB")
+    return json.loads(data.decode("utf-8"))

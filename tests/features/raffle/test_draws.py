@@ -339,9 +339,32 @@ def test_the_verify_command_needs_only_the_two_files(engine, clock, beacon, tmp_
 )
 def test_the_verify_command_explains_files_that_are_not_a_proof(tmp_path, proof, ledger):
     result = _verify_command(tmp_path, proof, ledger)
-    assert result.returncode == 1
+    assert result.returncode == 2
     assert result.stderr.startswith("Could not read the proof and ledger")
     assert "Traceback" not in result.stderr
+
+
+def test_the_verify_command_refuses_hostile_files_in_one_line(engine, clock, beacon, tmp_path):
+    """An infinite amount, a value nested 100,000 deep: one line and exit 2, no traceback."""
+    proof = _drawn_proof(engine, clock, beacon)
+    ledger_path = tmp_path / "ledger.json"
+    proof_path = tmp_path / "proof.json"
+    proof_path.write_text(json.dumps(proof.document), "utf-8")
+    hostile = {}
+    entries = copy.deepcopy(proof.ledger)
+    entries["entries"][0]["amount"] = "__HUGE__"
+    hostile["infinite"] = json.dumps(entries).replace('"__HUGE__"', "1e999")
+    hostile["deep"] = "[" * 100_000 + "]" * 100_000
+    for name, body in hostile.items():
+        ledger_path.write_text(body, "utf-8")
+        result = run_cli(
+            {"PATH": os.environ.get("PATH", "")},
+            "raffle", "verify", str(proof_path), str(ledger_path),
+            cwd=tmp_path,
+        )  # fmt: skip
+        assert result.returncode == 2, (name, result.stderr)
+        assert result.stderr.count("\n") == 1, (name, result.stderr)
+        assert result.stderr.startswith("Could not read the proof and ledger"), name
 
 
 def test_a_draw_costs_the_same_statements_however_many_draws_came_before(engine, clock, beacon):
