@@ -5,9 +5,12 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from core.cli import AddCommand, BadInput, CommandFailed, open_runtime
+
+if TYPE_CHECKING:
+    from core.features.raffle.verification import Verification
 
 
 def register(command: AddCommand) -> None:
@@ -55,18 +58,11 @@ def _raffle_export(args: argparse.Namespace) -> int:
 
 def _raffle_verify(args: argparse.Namespace) -> int:
     """Pure recomputation from the two files: no database, no network."""
-    from core.features.raffle.verification import verify
-
     try:
-        proof, ledger = _read_json(args.proof), _read_json(args.ledger)
-        result = verify(proof, ledger)
-    except RecursionError:
-        raise BadInput(
-            "Could not read the proof and ledger: a value is nested too deeply."
-        ) from None
-    except (OSError, ValueError, KeyError, TypeError, AttributeError, ArithmeticError) as exc:
-        # ArithmeticError: a number no whole count can be ("amount": 1e999 is infinite).
+        proof, ledger = _read(args.proof), _read(args.ledger)
+    except OSError as exc:
         raise BadInput(f"Could not read the proof and ledger: {exc}") from exc
+    result = verify_documents(proof, ledger)
     if result.matches:
         print(f"match: {result.draws_checked} draw(s) recomputed from the proof and ledger")  # noqa: T201
         for note in result.notes:
@@ -81,11 +77,26 @@ def _raffle_verify(args: argparse.Namespace) -> int:
 MAX_FILE_BYTES = 1 << 30  # a ledger of millions of rows is a few hundred MB
 
 
-def _read_json(path: str) -> Any:
-    """One of the two files, refused (ValueError) past :data:`MAX_FILE_BYTES`, so a hostile
-    file cannot fill the memory."""
+def _read(path: str) -> bytes:
+    """One of the two files, refused past :data:`MAX_FILE_BYTES` before it fills the memory."""
     with open(path, "rb") as file:
         data = file.read(MAX_FILE_BYTES + 1)
     if len(data) > MAX_FILE_BYTES:
-        raise ValueError(f"{path} is larger than {MAX_FILE_BYTES >> 20} MiB")
-    return json.loads(data.decode("utf-8"))
+        raise BadInput(f"Could not read the proof and ledger: {path} is over 1 GiB.")
+    return data
+
+
+def verify_documents(proof: bytes, ledger: bytes) -> Verification:
+    """The verification of a proof and a ledger as their files hold them; :class:`BadInput`
+    (one line) when either is not such a document, whatever the bytes."""
+    from core.features.raffle.verification import verify
+
+    try:
+        return verify(json.loads(proof.decode("utf-8")), json.loads(ledger.decode("utf-8")))
+    except RecursionError:
+        raise BadInput(
+            "Could not read the proof and ledger: a value is nested too deeply."
+        ) from None
+    except (ValueError, KeyError, TypeError, AttributeError, ArithmeticError) as exc:
+        # ArithmeticError: a number no whole count can be ("amount": 1e999 is infinite).
+        raise BadInput(f"Could not read the proof and ledger: {exc}") from exc
