@@ -3,7 +3,7 @@
 A scripted stream of signed webhooks (chat, some delivered twice, some refused while a process is
 down and sent again later) plays against real processes while the bot is killed with SIGKILL and
 restarted, and (split deployment) PostgreSQL and Redis are restarted. The expected seconds come
-from the README's rules applied to the script and to the instants at which ticks ran (read from
+from docs/watchtime.md's rules applied to the script and the instants at which ticks ran (read from
 the database as they happen): at each tick, a viewer whose latest chat queued before the tick's
 instant is at most the active window old gains the seconds since the previous tick (capped at
 the window) while the channel is live. Nothing may be lost and nothing counted twice.

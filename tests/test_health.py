@@ -43,7 +43,7 @@ def test_routes_without_a_base_url_are_paths():
     )
 
 
-def test_pending_migrations_point_to_the_fix_the_readme_gives(tmp_path):
+def test_pending_migrations_point_to_the_fix_the_docs_give(tmp_path):
     from core.config import load_settings
     from core.runtime import Runtime
     from tests.conftest import TEST_FERNET_KEY
@@ -58,7 +58,7 @@ def test_pending_migrations_point_to_the_fix_the_readme_gives(tmp_path):
         report = runtime.health()
     finally:
         runtime.close()
-    readme = (Path(__file__).parents[1] / "README.md").read_text()
-    assert "| `health` says `migration(s) pending` | run `python setup_database.py`" in readme
+    operations = (Path(__file__).parents[1] / "docs" / "operations.md").read_text()
+    assert "| `health` says `migration(s) pending` | run `python setup_database.py`" in operations
     [line] = [line for line in report.lines() if line.split()[1] == "database:"]
     assert line.endswith("migration(s) pending: run 'python setup_database.py'"), line
