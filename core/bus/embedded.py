@@ -40,7 +40,7 @@ _RETRY_MAX_SECONDS = 30.0
 # How long a woken consumer lets events gather before it fetches them: a round (fetch, handle,
 # acknowledge) costs about 4 ms of CPU whatever its size, and the web side wakes the consumer at
 # every commit. With 8 webhook senders it made about 80 rounds for 4,300 events instead of 230
-# (docs/performance.md, "Round 4").
+# (measured with `python -m benchmarks.dispatcher`).
 GATHER_SECONDS = 0.05
 
 

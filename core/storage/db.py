@@ -65,7 +65,8 @@ def create_engine(url: str) -> Engine:
 
 BUSY_TIMEOUT_SECONDS = 30
 # Every SQLite transaction starts with it, so it runs on the driver's cursor: through
-# ``exec_driver_sql`` it was about 0.15 ms of a webhook's 0.7 (docs/performance.md, "Round 5").
+# ``exec_driver_sql`` it was about 0.15 ms of a webhook's 0.7
+# (`python -m benchmarks --only embedded`).
 _BEGIN_IMMEDIATE = DriverStatement(sa.text("BEGIN IMMEDIATE"))
 
 
