@@ -146,3 +146,16 @@ def test_relative_links_between_pages_resolve() -> None:
         and not (page.parent / target.split("#")[0]).exists()
     ]
     assert not broken, "\n".join(broken)
+
+
+def test_every_command_line_command_is_in_the_reference() -> None:
+    from core.cli import build_parser
+
+    parser = build_parser()
+    [commands] = [
+        action.choices for action in parser._actions if isinstance(action.choices, dict)
+    ]  # the subparsers' {name: parser}
+    reference = (ROOT / "docs" / "reference.md").read_text()
+    missing = sorted(name for name in commands if f"| `{name}" not in reference)
+    assert len(commands) >= 10  # run, bot, web, migrate, health, demo, export, guild, ...
+    assert not missing, f"python -m core commands not in docs/reference.md: {missing}"
