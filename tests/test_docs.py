@@ -1,6 +1,7 @@
 """The docs describe today's tree: README and docs/ keep their length, carry no work-log prose
 (internal work numbers, earlier machines), and every repository path they or a docstring or
-comment under core/ name exists; relative links between the pages resolve.
+comment under core/ name exists; relative links between the pages resolve; every
+``python -m core`` command has its row in docs/reference.md.
 
 A path is what a reader would open: ``core/...``, ``tests/...``, ``docs/...``, ``scripts/...`` or
 ``benchmarks/...`` ending in a file of a kind the tree holds or in a folder's ``/``. The one
