@@ -196,4 +196,7 @@ def _name_label(name: Any) -> str:
 
 
 def _id_shown(value: Any) -> str:
-    return shown(value) if isinstance(value, int | str) else "?"
+    """An id as the other bot's tables show it: digits without separators."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value) if value.bit_length() <= 64 else "(a huge number)"
+    return shown(value) if isinstance(value, str) else "?"

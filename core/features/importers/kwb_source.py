@@ -216,7 +216,7 @@ def read_server(conn: Connection, server_id: int) -> ServerData:
     )
     for row in tickets:
         if data.open_period_id is None or row.period_id != data.open_period_id:
-            data.keep(Aside(checks.TICKETS, "of other periods"), data.tickets)
+            data.keep(Aside(checks.TICKETS, "other periods"), data.tickets)
             continue
         checked = checks.ticket_row(row.id, row.discord_id, row.kick_name, row.total_tickets)
         data.keep(checked, data.tickets)
