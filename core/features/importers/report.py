@@ -32,6 +32,7 @@ class GuildReport:
     counts: dict[str, Count] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    failure: str | None = None  # writing failed: nothing was written for this guild
 
     def count(self, table: str) -> Count:
         return self.counts.setdefault(table, Count())
@@ -51,6 +52,12 @@ def render(reports: list[GuildReport], *, dry_run: bool) -> list[str]:
     lines: list[str] = []
     for report in reports:
         lines.append(f"Guild {report.guild_id} (from {report.source}):")
+        if report.failure is not None:
+            lines.append(
+                f"  not imported: writing to StreamKeeper's database failed ({report.failure}); "
+                "nothing was written for this guild"
+            )
+            continue
         for table, count in report.counts.items():
             aside = "".join(f"; {reason} {n:,}" for reason, n in sorted(count.aside.items()))
             lines.append(

@@ -209,3 +209,36 @@ def test_streamelements_balances_that_are_no_balance_are_problem_rows(
         "  points           imported 1; already there 0; left out 3; zero balance 1 (of 5)"
         in result.stdout
     )
+
+
+def test_a_guild_whose_writes_fail_is_rolled_back_and_the_others_still_import(
+    env, make_runtime, source_url
+):
+    def target(statement: str) -> None:  # the command line's database
+        runtime = make_runtime(DATA_DIR=env["DATA_DIR"])
+        with runtime.engine.begin() as conn:
+            conn.exec_driver_sql(statement)
+        runtime.close()
+
+    target(  # a write of guild A's that the database refuses
+        f"CREATE TRIGGER refuse_a BEFORE INSERT ON role_tiers WHEN NEW.guild_id = {SERVER_A}"
+        " BEGIN SELECT RAISE(ABORT, 'disk full'); END"
+    )
+
+    result = cli(env, "import", "kick-watchtime-bot", "--from", source_url)
+
+    assert result.returncode == 1
+    assert result.stderr.strip() == (
+        f"Writing failed for guild {SERVER_A} (rolled back; the others were imported): run the "
+        "import again for it with --guild."
+    )
+    a, b = result.stdout.split(f"Guild {SERVER_B}")
+    assert "writing to StreamKeeper's database failed (IntegrityError: disk full)" in a
+    assert "  watchtime        imported 1; already there 0; left out 1 (of 2)" in b
+    watchtime_a = cli(env, "export", "--guild", str(SERVER_A), "--format", "json")
+    assert json.loads(watchtime_a.stdout) == []  # A's watchtime was rolled back with the rest
+
+    target("DROP TRIGGER refuse_a")
+    again = imported(env, source_url, "--guild", str(SERVER_A))  # no --force needed
+
+    assert "  watchtime        imported 1; already there 0; left out 6 (of 7)" in again.stdout
