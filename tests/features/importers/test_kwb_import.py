@@ -316,6 +316,31 @@ def test_a_value_of_another_type_is_a_problem_row_not_a_refusal(engine, kick, so
     assert_counts_add_up(reports, source_url)
 
 
+def test_ticket_counts_that_are_no_counts_are_problem_rows(engine, kick, source_url,
+                                                           period_id):  # fmt: skip
+    broken = sa.create_engine(normalize_url(source_url))
+    with broken.begin() as conn:  # the views over the column go first, as by hand
+        conn.exec_driver_sql("DROP VIEW raffle_leaderboard, raffle_current_stats")
+        conn.exec_driver_sql("ALTER TABLE raffle_tickets ALTER COLUMN total_tickets TYPE NUMERIC")
+        conn.exec_driver_sql("UPDATE raffle_tickets SET total_tickets = 2.5 WHERE id = 2")
+        conn.exec_driver_sql("UPDATE raffle_tickets SET total_tickets = -15 WHERE id = 3")
+    broken.dispose()
+
+    reports = run(engine, kick, source_url, guild_id=SERVER_A)
+
+    problems = reports[SERVER_A].problems
+    assert (
+        "raffle tickets: row 2 ('Alice_W'): total_tickets is 2.5, not a whole number; left out"
+        in (problems)
+    )
+    assert "raffle tickets: row 3 ('bob'): total_tickets is -15, negative; left out" in problems
+    assert numbers(reports[SERVER_A])["raffle tickets"] == (0, 0, 3)  # ghost: no such account
+    assert reports[SERVER_A].counts["raffle tickets"].aside == {"no tickets": 1, "other periods": 1}
+    assert_counts_add_up(reports, source_url)
+    with engine.connect() as conn:
+        assert ledger_repository.list_ledger(conn, SERVER_A, period_id) == []
+
+
 def test_a_database_of_another_bot_is_refused(engine, kick, postgres_url, period_id):
     url = _fresh_postgres_database(postgres_url)
     assert "it has no 'watchtime' table" in refusal(engine, kick, url)
