@@ -80,8 +80,9 @@ def assert_problem(problem: Problem, table: str) -> None:
     problem.text.encode("utf-8")  # no lone surrogate
 
 
-def assert_text(value: object, limit: int, *, blank: bool = False) -> None:
+def assert_text(value: object, limit: int, *, blank: bool = False, name: bool = True) -> None:
     assert isinstance(value, str)
+    assert not name or value.isprintable()
     assert len(value) <= limit
     assert "\x00" not in value
     value.encode("utf-8")
@@ -175,7 +176,7 @@ def test_a_winner_row_is_typed_or_a_problem(draw: Any, discord: Any, name: Any, 
         assert_whole(row.id, 0, SNOWFLAKE_MAX)
         assert_whole(row.discord_id, 1, SNOWFLAKE_MAX)
         assert_text(row.kick_name, NAME_MAX)
-        assert_text(row.prize, PRIZE_MAX, blank=True)
+        assert_text(row.prize, PRIZE_MAX, blank=True, name=False)
         for moment in (row.drawn_at, row.period_start, row.period_end):
             assert_moment(moment)
         if row.period_tickets is not None:

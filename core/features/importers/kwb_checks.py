@@ -101,7 +101,7 @@ def watch_row(username: Any, minutes: Any, last_active: Any) -> WatchRow | Probl
     label = _name_label(username)
     try:
         return WatchRow(
-            text(username, "the username", limit=NAME_MAX),
+            text(username, "the username", limit=NAME_MAX, name=True),
             whole_number(minutes, "minutes", high=MINUTES_MAX),
             moment(last_active, "last_active"),
         )
@@ -119,7 +119,7 @@ def link_row(
             return Aside(LINKS, "other platforms")
         return LinkRow(
             snowflake(discord_id, "the Discord id"),
-            text(kick_name, "the Kick name", limit=NAME_MAX),
+            text(kick_name, "the Kick name", limit=NAME_MAX, name=True),
             moment(linked_at, "linked_at"),
         )
     except Unfit as unfit:
@@ -133,7 +133,7 @@ def role_row(
     try:
         return RoleRow(
             whole_number(role_id, "the id", high=SNOWFLAKE_MAX),
-            text(role_name, "the role name", limit=ROLE_NAME_MAX),
+            text(role_name, "the role name", limit=ROLE_NAME_MAX, name=True),
             whole_number(minutes_required, "minutes_required", high=TIER_MINUTES_MAX),
             flag(enabled, "enabled"),
             server_id is None,
@@ -150,7 +150,7 @@ def ticket_row(
         row = TicketRow(
             whole_number(row_id, "the id", high=SNOWFLAKE_MAX),
             snowflake(discord_id, "the Discord id"),
-            text(kick_name, "the Kick name", limit=NAME_MAX),
+            text(kick_name, "the Kick name", limit=NAME_MAX, name=True),
             whole_number(total_tickets, "total_tickets", high=TICKETS_MAX),
         )
     except Unfit as unfit:
@@ -174,7 +174,7 @@ def winner_row(
         return WinnerRow(
             whole_number(draw_id, "the id", high=SNOWFLAKE_MAX),
             snowflake(discord_id, "the winner's Discord id"),
-            text(kick_name, "the winner's Kick name", limit=NAME_MAX),
+            text(kick_name, "the winner's Kick name", limit=NAME_MAX, name=True),
             "" if prize is None else text(prize, "the prize", limit=PRIZE_MAX, blank=True),
             moment(drawn_at, "drawn_at"),
             moment(period_start, "the period's start_date"),

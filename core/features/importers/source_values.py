@@ -76,9 +76,10 @@ def snowflake(value: Any, what: str) -> int:
     return whole_number(value, what, low=1, high=SNOWFLAKE_MAX)
 
 
-def text(value: Any, what: str, *, limit: int, blank: bool = False) -> str:
+def text(value: Any, what: str, *, limit: int, blank: bool = False, name: bool = False) -> str:
     """Text of at most ``limit`` characters that a database can store: not bytes (a ``bytea``
-    column), no NUL, no lone surrogate; blank only when ``blank``."""
+    column), no NUL, no lone surrogate; blank only when ``blank``; a ``name`` is also one line
+    without control characters (it is quoted in the report's lines)."""
     if value is None:
         raise Unfit(f"{what} is empty (NULL)")
     if isinstance(value, bytes | bytearray | memoryview):
@@ -91,6 +92,8 @@ def text(value: Any, what: str, *, limit: int, blank: bool = False) -> str:
         raise Unfit(f"{what} {shown(value)} holds characters that are not valid text")
     if len(value) > limit:
         raise Unfit(f"{what} is {len(value):,} characters long; at most {limit} fit")
+    if name and not value.isprintable():
+        raise Unfit(f"{what} {shown(value)} holds a line break or a control character")
     if not blank and not value.strip():
         raise Unfit(f"{what} is blank")
     return value

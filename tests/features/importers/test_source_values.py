@@ -108,6 +108,15 @@ def test_text_that_cannot_be_stored_is_refused_never_cleaned(value, why):
     assert why in str(refused.value)
 
 
+def test_a_name_is_one_line_a_prize_need_not_be():
+    assert text("$50\ngift card", "the prize", limit=200) == "$50\ngift card"
+    with pytest.raises(Unfit) as refused:
+        text("bob\nalice", "the Kick name", limit=100, name=True)
+    assert str(refused.value) == (
+        "the Kick name 'bob\\nalice' holds a line break or a control character"
+    )
+
+
 def test_enabled_is_yes_no_or_the_default():
     assert flag(None, "enabled") is True
     assert flag(False, "enabled") is False
