@@ -97,7 +97,8 @@ def install(rt: Runtime) -> None:
         "streamkeeper_outbox_uncertain",
         "Outbox calls that ended uncertain and no admin settled yet, by service.",
         "service",
-        rt.payment_doubts.in_doubt_by_service,
+        # Read at each scrape, for every service with a worker (all are installed by then).
+        lambda: rt.payment_doubts.in_doubt_by_service([w.service for w in rt.outbox_workers]),
     )
     for command in PointsChat(rt.points, rt.points_wallet).commands():
         rt.chat_commands.add(command)

@@ -4,6 +4,7 @@ SQLAlchemy Core, the outbox's own module left to its worker), and their settleme
 from __future__ import annotations
 
 import json
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -154,10 +155,13 @@ def settlement_of(conn: Connection, call_id: int) -> SettlementRow | None:
     )
 
 
-def in_doubt_by_service(conn: Connection) -> dict[str, int]:
-    """Unsettled uncertain calls of every guild, by service."""
+def in_doubt_by_service(conn: Connection, services: Collection[str]) -> dict[str, int]:
+    """Unsettled uncertain calls of every guild, by service, of these ``services`` (named, so
+    the count walks the outbox's (service, state) index, never the whole table)."""
     query = (
-        sa.select(outbox.c.service, sa.func.count()).where(_unsettled()).group_by(outbox.c.service)
+        sa.select(outbox.c.service, sa.func.count())
+        .where(outbox.c.service.in_(list(services)), _unsettled())
+        .group_by(outbox.c.service)
     )
     return {service: int(count) for service, count in conn.execute(query)}
 

@@ -12,7 +12,7 @@ settlement's unique call id: of two admins at once, one settles and the other is
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -202,10 +202,13 @@ class PaymentDoubts:
 
     # --- counts for /metrics and health -------------------------------------------------------
 
-    def in_doubt_by_service(self) -> dict[str, int]:
-        """Calls in doubt over every guild, by service (StreamElements' always present)."""
+    def in_doubt_by_service(self, services: Collection[str] = ()) -> dict[str, int]:
+        """Calls in doubt over every guild, by service, for each of ``services`` and
+        StreamElements' (0 where there are none)."""
+        named = {PAYMENTS_SERVICE, *services}
         with self.engine.connect() as conn:
-            return {PAYMENTS_SERVICE: 0, **repository.in_doubt_by_service(conn)}
+            found = repository.in_doubt_by_service(conn, named)
+        return {service: found.get(service, 0) for service in sorted(named)}
 
     def health_check(self) -> Check:
         """ "N payment(s) in doubt in M server(s)": information for a person, never a failure
@@ -213,10 +216,6 @@ class PaymentDoubts:
         try:
             with self.engine.connect() as conn:
                 calls, guilds = repository.guilds_in_doubt(conn, PAYMENTS_SERVICE)
-                others = sum(repository.in_doubt_by_service(conn).values()) - calls
         except Exception:
             return Check("payments", True, "not counted: the database did not answer")
-        detail = f"{calls} payment(s) in doubt in {guilds} server(s)"
-        if others:
-            detail += f"; {others} other call(s) in doubt"
-        return Check("payments", True, detail)
+        return Check("payments", True, f"{calls} payment(s) in doubt in {guilds} server(s)")

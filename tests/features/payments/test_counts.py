@@ -39,7 +39,9 @@ def test_metrics_and_health_count_the_payments_in_doubt_until_settled(make_runti
     assert "ok   payments: 3 payment(s) in doubt in 2 server(s)" in report.lines()
 
     runtime.payment_doubts.settle(111, first, "paid", actor="cli")
-    assert sample(runtime.metrics.render().decode(), GAUGE, service="streamelements") == 2
+    text = runtime.metrics.render().decode()
+    assert sample(text, GAUGE, service="streamelements") == 2
+    assert sample(text, GAUGE, service="discord") == 0  # every service with a worker
 
 
 def test_a_gauge_that_cannot_be_read_is_left_out_of_the_scrape_not_failing_it():

@@ -69,9 +69,13 @@ def test_another_services_call_is_listed_in_its_own_words_and_counted_apart(doub
     assert (newest.service, newest.who, newest.amount) == ("discord", None, None)
     assert (newest.why, newest.result) == ("slot_calls.post", "no answer within 30 s")
     assert not newest.is_payment
-    assert doubts.in_doubt_by_service() == {"streamelements": 1, "discord": 1}
-    detail = doubts.health_check().detail
-    assert detail == "1 payment(s) in doubt in 1 server(s); 1 other call(s) in doubt"
+    assert doubts.in_doubt_by_service(["discord", "kick-chat"]) == {
+        "discord": 1,
+        "kick-chat": 0,
+        "streamelements": 1,
+    }
+    assert doubts.in_doubt_by_service() == {"streamelements": 1}
+    assert doubts.health_check().detail == "1 payment(s) in doubt in 1 server(s)"
 
 
 def test_only_an_uncertain_call_can_be_settled(doubts, engine):
