@@ -140,7 +140,7 @@ def doubt_of(call: UncertainCall) -> Doubt:
         call.key,
         str(who) if who is not None else None,
         amount if isinstance(amount, int) and not isinstance(amount, bool) else None,
-        why_of(payload, call.kind),
+        why_of(payload, call.kind) + (" (sent again)" if call.key.endswith(":again") else ""),
         call.result,
         call.created_at,
         call.finished_at,

@@ -134,3 +134,19 @@ async def test_another_guilds_admin_can_neither_see_nor_settle_the_call(
             doubts.settle(OTHER_GUILD, call.id, "again", actor="discord", actor_id=OTHER_ADMIN)
     assert len(doubts.doubtful(GUILD)) == 2
     assert await payments_worker(wallet).run_once() == 0
+
+
+async def test_a_payment_sent_again_that_ends_in_doubt_too_is_listed_as_sent_again(
+    chat, heist_chat, se, wallet, clock, draws, doubts
+):
+    await _payout_in_doubt(chat, heist_chat, se, wallet, clock, draws)
+    lost = next(d for d in doubts.doubtful(GUILD) if d.who == "viewer2")
+    doubts.settle(GUILD, lost.id, "again", actor="discord", actor_id=ADMIN)
+    se.fail_next("500")
+    assert await payments_worker(wallet).run_once() == 1
+    newest = doubts.doubtful(GUILD)[0]
+    assert (newest.who, newest.amount, newest.key) == ("viewer2", -400, f"{lost.key}:again")
+    assert newest.why == f"{lost.why} (sent again)"
+    doubts.settle(GUILD, newest.id, "again", actor="discord", actor_id=ADMIN)
+    assert await payments_worker(wallet).run_once() == 1
+    assert se.puts[-1] == ("viewer2", -400)
