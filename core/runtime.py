@@ -219,6 +219,7 @@ class Runtime(FeatureServices):
             status = self.discord.status
             checks.append(Check("discord", status.is_connected, status.describe()))
         checks.append(self.webhooks_check())
+        checks.append(self.payment_doubts.health_check())
         return HealthReport(checks)
 
     def webhooks_check(self) -> Check:
