@@ -28,28 +28,39 @@ PREFIX = "sk:rate:"
 RETRY_REDIS_SECONDS = 5.0
 
 # KEYS[1] the window; ARGV: window (ms), limit, member. 0 when taken, else ms to wait.
-_TAKE = """
-local key, window, limit = KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2])
+# Times are the server's, in ms: a slot is stamped rounded up and the window's start is
+# rounded down, so a slot leaves the window no sooner than ``window`` after it was stamped.
+_NOW = """
 local clock = redis.call('TIME')
-local now = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
-redis.call('ZREMRANGEBYSCORE', key, '-inf', now - window)
+local now = tonumber(clock[1]) * 1000 + tonumber(clock[2]) / 1000
+local stamp, now_floor = math.ceil(now), math.floor(now)
+"""
+
+# KEYS[1] the window; ARGV: window (ms), limit, member. 0 when taken, else ms to wait.
+_TAKE = (
+    _NOW
+    + """
+local key, window, limit = KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2])
+redis.call('ZREMRANGEBYSCORE', key, '-inf', now_floor - window)
 if redis.call('ZCARD', key) < limit then
-  redis.call('ZADD', key, now, ARGV[3])
+  redis.call('ZADD', key, stamp, ARGV[3])
   redis.call('PEXPIRE', key, window + 1000)
   return 0
 end
 local oldest = redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')
-return math.max(tonumber(oldest[2]) + window - now, 1)
+return math.max(tonumber(oldest[2]) + window - now_floor, 1)
 """
+)
 
 # KEYS[1] the window; ARGV: window (ms), member. The member counts from now, added if gone.
-_RESTAMP = """
-local clock = redis.call('TIME')
-local now = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
-redis.call('ZADD', KEYS[1], now, ARGV[2])
+_RESTAMP = (
+    _NOW
+    + """
+redis.call('ZADD', KEYS[1], stamp, ARGV[2])
 redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[1]) + 1000)
 return 0
 """
+)
 
 
 class RedisWindows(Windows):
