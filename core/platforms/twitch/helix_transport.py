@@ -162,7 +162,8 @@ class HelixTransport(JsonApi):
     async def _send(self, method: str, url: str, **options: Any) -> httpx.Response:
         """Each request actually sent, a retry's included: one that Twitch limits per channel
         takes a slot of its window first, re-stamped when its answer (or failure) lands."""
-        window = window_of(method, url.removeprefix(self._base_url), options.get("params"))
+        path = url.removeprefix(self._base_url)
+        window = window_of(method, path, options.get("params"), options.get("json"))
         if window is None:
             response = await super()._send(method, url, **options)
         else:

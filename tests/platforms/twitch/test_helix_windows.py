@@ -78,3 +78,14 @@ async def test_additions_removals_and_reads_do_not_share_a_window(
     await helix.get_vips(token, BROADCASTER_ID)
 
     assert sleep.delays == []
+
+
+async def test_chat_lines_keep_the_broadcasters_throttle(
+    helix: HelixClient, twitch: FakeTwitch, token: str, sleep: RecordingSleep
+) -> None:
+    """100 lines per 30 s as the broadcaster; the 101st waits."""
+    for number in range(101):
+        await helix.send_chat_message(token, BROADCASTER_ID, BROADCASTER_ID, f"line {number}")
+
+    assert len(twitch.requests_to("/helix/chat/messages", "POST")) == 101
+    assert sleep.delays == [30.0]
