@@ -17,6 +17,7 @@ import asyncio
 import secrets
 import threading
 import time
+import weakref
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -50,7 +51,9 @@ class Windows(ABC):
 
     def __init__(self, sleep: Callable[[float], Awaitable[object]] = asyncio.sleep) -> None:
         self.sleep = sleep
-        self._queues: dict[tuple[int, str], asyncio.Lock] = {}
+        # Per loop (the web side may run clients on a loop of its own; a lock serves one loop).
+        self._queues: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, asyncio.Lock]]
+        self._queues = weakref.WeakKeyDictionary()
 
     @asynccontextmanager
     async def slot(self, key: str, limit: Limit) -> AsyncIterator[None]:
@@ -65,8 +68,9 @@ class Windows(ABC):
     async def take(self, key: str, limit: Limit) -> Taken:
         member = secrets.token_hex(8)
         # One waiter per key and loop asks the store; the others queue behind it, first come
-        # first served (a lock per loop: the web side may run clients on a loop of its own).
-        queue = self._queues.setdefault((id(asyncio.get_running_loop()), key), asyncio.Lock())
+        # first served.
+        queues = self._queues.setdefault(asyncio.get_running_loop(), {})
+        queue = queues.setdefault(key, asyncio.Lock())
         async with queue:
             while True:
                 taken, wait = await self._try_take(key, limit, member)

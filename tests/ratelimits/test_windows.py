@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+import uuid
 from collections.abc import Callable, Iterator
 
 import pytest
@@ -37,6 +38,11 @@ class FakeTime(Ticker):
         self.sleeps.append(seconds)
         self.advance(seconds)
         await asyncio.sleep(0)
+
+
+def unique_key() -> str:
+    """A window of this test's own on the worker's shared Redis."""
+    return f"test:{uuid.uuid4().hex}"
 
 
 def most_in_any_stretch(times: list[float], seconds: float) -> int:
@@ -93,7 +99,7 @@ def shared_redis(redis_url: str) -> Iterator[Callable[[], redis.Redis]]:
 
     yield client
     if clients:
-        for key in clients[0].scan_iter(match=PREFIX + "*"):
+        for key in clients[0].scan_iter(match=PREFIX + "test:*"):
             clients[0].delete(key)
     for made in clients:
         made.close()
@@ -183,11 +189,12 @@ async def test_redis_two_processes_share_one_window(
     shared_redis: Callable[[], redis.Redis],
 ) -> None:
     first, second = RedisWindows(shared_redis()), RedisWindows(shared_redis())
+    key = unique_key()
     limit = Limit(4, 0.5)
 
     sent = await asyncio.gather(
-        burst(first, "twitch:vip:add:1", limit, 8, time.time, hold=0.01),
-        burst(second, "twitch:vip:add:1", limit, 8, time.time, hold=0.01),
+        burst(first, key, limit, 8, time.time, hold=0.01),
+        burst(second, key, limit, 8, time.time, hold=0.01),
     )
 
     everything = sent[0] + sent[1]
@@ -201,11 +208,12 @@ async def test_redis_restamps_a_slot_when_its_answer_lands(
 ) -> None:
     windows = RedisWindows(shared_redis())
     limit = Limit(1, 0.5)
+    key = unique_key()
 
-    async with windows.slot("k", limit):
+    async with windows.slot(key, limit):
         await asyncio.sleep(0.3)  # a slow answer
     landed = time.time()
-    async with windows.slot("k", limit):
+    async with windows.slot(key, limit):
         again = time.time()
 
     assert again - landed >= limit.seconds - 0.002  # counted from the answer, not the send
@@ -217,12 +225,13 @@ async def test_redis_keeps_slots_in_a_sorted_set_that_expires(
     client = shared_redis()
     windows = RedisWindows(client)
 
-    async with windows.slot("twitch:vip:add:42", Limit(10, 10.0)):
+    key = unique_key()
+
+    async with windows.slot(key, Limit(10, 10.0)):
         pass
 
-    key = PREFIX + "twitch:vip:add:42"
-    assert client.zcard(key) == 1
-    assert 10_000 < client.pttl(key) <= 11_000
+    assert client.zcard(PREFIX + key) == 1
+    assert 10_000 < client.pttl(PREFIX + key) <= 11_000
 
 
 async def test_redis_unreachable_falls_back_to_memory_paced_and_logs_once(
