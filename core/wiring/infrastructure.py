@@ -13,6 +13,7 @@ from core.bus.replay import DatabaseReplayGuard, RedisReplayGuard
 from core.events import Event, system_clock
 from core.ownership.leases import Leases
 from core.ownership.share import LEASE_SECONDS, Ownership
+from core.ratelimits import windows_for
 from core.security.secrets import TokenCipher, new_fernet_key, resolve_secret
 from core.storage import db
 
@@ -52,6 +53,9 @@ def install(rt: Runtime) -> None:
         rt.replay_guard = DatabaseReplayGuard(rt.engine, rt.clock)
         # Webhooks: the message id and the event are stored in one transaction.
         rt.publish_delivery = embedded_bus.publish_delivery
+
+    # Partners' rate limits: in Redis, shared by every bot process, else in this one.
+    rt.windows = windows_for(rt.redis)
 
     # On SQLite everything lives on one machine, so generated keys can too; processes that
     # share PostgreSQL must share their keys, so there they have to be configured.

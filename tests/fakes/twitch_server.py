@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import secrets
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -55,6 +56,7 @@ class RecordedRequest:
     client_id: str | None = None
     json: Any = None
     form: dict[str, str] | None = None
+    arrived_at: float = 0.0  # time.monotonic() in this process when the request came in
 
 
 @dataclass
@@ -193,6 +195,7 @@ class FakeTwitch(HelixRoutes, ThreadedServer, Scripted["RecordedRequest"]):
     async def _middleware(
         self, request: web.Request, handler: Callable[[web.Request], Any]
     ) -> web.StreamResponse:
+        arrived_at = time.monotonic()
         form = dict(await request.post()) if request.content_type.endswith("urlencoded") else None
         json_body = await json_or_none(request)
         with self._lock:
@@ -227,6 +230,7 @@ class FakeTwitch(HelixRoutes, ThreadedServer, Scripted["RecordedRequest"]):
                     client_id=request.headers.get("Client-Id"),
                     json=json_body,
                     form={k: str(v) for k, v in form.items()} if form is not None else None,
+                    arrived_at=arrived_at,
                 )
             )
         if failure is not None and failure.is_disconnect and request.transport is not None:

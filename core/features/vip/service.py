@@ -38,7 +38,6 @@ from core.features.vip.limits import (
     limit_columns,
 )
 from core.features.vip.manual import ManualGrants
-from core.features.vip.pacing import VipPacer
 from core.features.vip.ports import (
     Refusal,
     RewardInfo,
@@ -80,9 +79,7 @@ class VipService:
         ``roles`` and ``kick_chat``: Kick's temporary role and chat (None: Kick is left out).
         ``chat_notices``: says in Twitch chat when the reward is paused or resumed."""
         self.chat_notices = chat_notices
-        self.effects = VipEffects(
-            engine, clock, twitch, notices, VipPacer(clock, sleep), roles, kick_chat
-        )
+        self.effects = VipEffects(engine, clock, twitch, notices, sleep, roles, kick_chat)
         self.broadcaster_of = broadcaster_of
         self.redemptions = VipRedemptions(self.effects)
         # The bus handler: a redemption is queued, and the Twitch Helix worker makes it.
