@@ -10,8 +10,6 @@ timeout is :class:`Uncertain` instead, and so is a call a dead worker left in fl
 ``then`` gives the next calls of a chain (a VIP change, then the redemption's status), queued in
 the same transaction as the outcome, so a chain never stops half way.
 
-Rate limits are counted when a call lands, retries included (:class:`RateLimit`).
-
 Each guild's calls are made in order, in a lane of their own: a lane takes its guild's next due
 calls when it is free, and a guild whose partner hangs holds only its own lane (up to ``lanes``
 at once), while the worker keeps claiming the other guilds' calls. A claim is renewed when its
@@ -23,7 +21,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -73,35 +70,6 @@ class Kind:
     run: Callable[[int, dict[str, Any]], Awaitable[Outcome]]
     idempotent: bool = True  # whether making the call twice does no harm
     then: Callable[[int, dict[str, Any], Outcome], list[Effect]] | None = None
-    limit_key: Callable[[dict[str, Any]], str] | None = None  # which rate limit it counts in
-
-
-class RateLimit:
-    """At most ``calls`` per ``seconds`` per key, counted when each call lands (returns), so a
-    slow call never lets an extra one slip into the window."""
-
-    def __init__(
-        self, calls: int, seconds: float, monotonic: Callable[[], float] | None = None
-    ) -> None:
-        self.calls = calls
-        self.seconds = seconds
-        self._now = monotonic or (lambda: asyncio.get_running_loop().time())
-        self._landed: dict[str, deque[float]] = {}
-
-    def wait_seconds(self, key: str) -> float:
-        """How long until a call under ``key`` may start."""
-        landed = self._landed.get(key)
-        if not landed:
-            return 0.0
-        now = self._now()
-        while landed and landed[0] <= now - self.seconds:
-            landed.popleft()
-        if len(landed) < self.calls:
-            return 0.0
-        return landed[0] + self.seconds - now
-
-    def landed(self, key: str) -> None:
-        self._landed.setdefault(key, deque()).append(self._now())
 
 
 @dataclass
@@ -110,7 +78,6 @@ class OutboxWorker:
     service: str
     kinds: dict[str, Kind]
     clock: Callable[[], datetime]
-    rate_limit: RateLimit | None = None
     name: str = field(default_factory=process_name)
     batch: int = 10
     timeout_seconds: float = 10.0
@@ -120,7 +87,6 @@ class OutboxWorker:
     poll_seconds: float = 0.5
     lanes: int = 8  # guilds whose calls are made at the same time (one guild's in order)
     shard: tuple[int, int] | None = None  # (id, count): only that Discord shard's guilds' calls
-    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
 
     @property
     def lease(self) -> timedelta:
@@ -216,10 +182,6 @@ class OutboxWorker:
         if call.was_in_flight and not kind.idempotent:
             await self._record(call, Uncertain("a worker stopped while making this call"))
             return
-        key = kind.limit_key(call.payload) if kind.limit_key and self.rate_limit else None
-        if key is not None and self.rate_limit is not None:
-            while (wait := self.rate_limit.wait_seconds(key)) > 0:
-                await self.sleep(wait)
         if not await asyncio.to_thread(self._start, call):
             log.info("%s outbox: %s passed to another worker", self.service, call.key)
             return
@@ -239,9 +201,6 @@ class OutboxWorker:
         except Exception as exc:
             log.warning("%s outbox: %s failed (%s)", self.service, call.key, exc)
             outcome = Retry(f"{type(exc).__name__}: {exc}")
-        finally:
-            if key is not None and self.rate_limit is not None:
-                self.rate_limit.landed(key)
         await self._record(call, outcome)
 
     def _start(self, call: Claimed) -> bool:
