@@ -24,6 +24,7 @@ log = logging.getLogger(__name__)
 
 # The first server version with client_connection_check_interval (psycopg's server_version).
 CONNECTION_CHECK_SINCE = 140000
+LOCK_NOT_AVAILABLE = "55P03"  # the SQLSTATE of a lock timeout (and of NOWAIT)
 
 
 @dataclass(frozen=True)
@@ -72,6 +73,11 @@ def install(engine: Engine, timeouts: SessionTimeouts) -> None:
         dbapi_connection.commit()  # session settings: they outlive this first transaction
 
     sa.event.listen(engine, "connect", on_connect)
+
+
+def is_lock_timeout(exc: BaseException) -> bool:
+    """Whether ``exc`` (a SQLAlchemy error) is PostgreSQL's lock timeout (SQLSTATE 55P03)."""
+    return getattr(getattr(exc, "orig", None), "sqlstate", None) == LOCK_NOT_AVAILABLE
 
 
 def without_timeouts(conn: Connection) -> None:
