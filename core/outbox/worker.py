@@ -100,7 +100,7 @@ class OutboxWorker:
     def beat_by(self, process: str) -> None:
         """Claim as the process ``process``, whose heartbeat (``process:<name>`` in ``leases``)
         its ownership renews: claims then last while it beats."""
-        self.name = process
+        self.name = process[: claims.HOLDER_LENGTH]
         self.beats = True
 
     @property

@@ -25,6 +25,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from core.storage.tables import leases
 
 PROCESS = "process:"  # the heartbeat lease's name is this and the process's name
+HOLDER_LENGTH = 64  # what ``Leases`` keeps of a process's name, and what a claim column holds
 # The longest a claim lasts from its last renewal whatever its process's heartbeat says. Far
 # above any call's own timeout (60 s at most), so a living, working process never meets it.
 SAFETY_NET = timedelta(minutes=10)

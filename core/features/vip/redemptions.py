@@ -71,7 +71,7 @@ class VipRedemptions:
         """``holder``: the name of this process, whose heartbeat lease its ownership renews
         (``core/ownership/claims.py``); None: a redemption is held for a fixed ``LEASE``."""
         self.effects = effects
-        self.holder = holder
+        self.holder = holder[: claims.HOLDER_LENGTH] if holder is not None else None
         self.updates = RedemptionUpdates(effects)
 
     @property
