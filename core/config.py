@@ -183,19 +183,28 @@ class Settings:
 
 
 def _session_timeouts(read: SettingsReader) -> SessionTimeouts:
-    defaults = SessionTimeouts()
-
-    def milliseconds(name: str, default: int) -> int:
-        return read.whole(name, default, minimum=0, maximum=3_600_000, unit="milliseconds")
-
+    defaults, most = SessionTimeouts(), 3_600_000  # an hour
     return SessionTimeouts(
-        lock_ms=milliseconds("DATABASE_LOCK_TIMEOUT_MS", defaults.lock_ms),
-        statement_ms=milliseconds("DATABASE_STATEMENT_TIMEOUT_MS", defaults.statement_ms),
-        idle_in_transaction_ms=milliseconds(
-            "DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS", defaults.idle_in_transaction_ms
+        lock_ms=read.whole(
+            "DATABASE_LOCK_TIMEOUT_MS", defaults.lock_ms, maximum=most, unit="milliseconds"
         ),
-        connection_check_ms=milliseconds(
-            "DATABASE_CONNECTION_CHECK_MS", defaults.connection_check_ms
+        statement_ms=read.whole(
+            "DATABASE_STATEMENT_TIMEOUT_MS",
+            defaults.statement_ms,
+            maximum=most,
+            unit="milliseconds",
+        ),
+        idle_in_transaction_ms=read.whole(
+            "DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS",
+            defaults.idle_in_transaction_ms,
+            maximum=most,
+            unit="milliseconds",
+        ),
+        connection_check_ms=read.whole(
+            "DATABASE_CONNECTION_CHECK_MS",
+            defaults.connection_check_ms,
+            maximum=most,
+            unit="milliseconds",
         ),
     )
 
