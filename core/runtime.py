@@ -163,8 +163,11 @@ class Runtime(FeatureServices):
     def call_through(self, worker: OutboxWorker) -> None:
         """Run ``worker`` with the pipeline: it makes the calls its service's handlers queued
         in the outbox (``core/outbox/``)."""
+        # Its claims carry this process's name and last while this process beats, so a killed
+        # process's calls pass on within seconds (core/ownership/claims.py).
+        worker.beat_by(self.process_name)
         self.outbox_workers.append(worker)
-        # Workers in many processes share the calls by themselves (each claim a lease).
+        # Workers in many processes share the calls by themselves.
         self.scheduler.loop(f"{worker.service} calls", worker.run, everywhere=True)
 
     def on_shutdown(self, hook: Callable[[], Awaitable[None]]) -> None:

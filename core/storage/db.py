@@ -25,7 +25,9 @@ from alembic.script import ScriptDirectory
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 
+from core.storage import timeouts as session_timeouts
 from core.storage.driver_statement import DriverStatement
+from core.storage.timeouts import SessionTimeouts
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +52,9 @@ def sqlite_url(data_dir: Path) -> str:
     return f"sqlite:///{data_dir / 'streamkeeper.sqlite3'}"
 
 
-def create_engine(url: str) -> Engine:
+def create_engine(url: str, timeouts: SessionTimeouts | None = None) -> Engine:
+    """The engine for ``url``; on PostgreSQL every connection sets ``timeouts`` (none: the
+    server's own, as tools and tests that hold locks on purpose want)."""
     url = normalize_url(url)
     if url.startswith("sqlite"):
         database = sa.engine.make_url(url).database
@@ -60,7 +64,10 @@ def create_engine(url: str) -> Engine:
         sa.event.listen(engine, "connect", _configure_sqlite)
         _SQLiteWriter().install(engine)
         return engine
-    return sa.create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    engine = sa.create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    if timeouts is not None:
+        session_timeouts.install(engine, timeouts)
+    return engine
 
 
 BUSY_TIMEOUT_SECONDS = 30
@@ -256,6 +263,8 @@ def migrate(engine: Engine, schema: sa.MetaData) -> None:
     ping(engine)
     with engine.begin() as conn:
         if conn.dialect.name == "postgresql":
+            # Another process may be migrating: wait for it, and let a long step run.
+            session_timeouts.without_timeouts(conn)
             conn.execute(sa.text("SELECT pg_advisory_xact_lock(:id)"), {"id": _MIGRATION_LOCK_ID})
         current = set(MigrationContext.configure(conn).get_current_heads())
         revisions, heads = _script()

@@ -26,7 +26,7 @@ PRUNE_EVERY_SECONDS = 3600
 def install(rt: Runtime) -> None:
     settings = rt.settings
     url = settings.database.url or db.sqlite_url(settings.data_dir)
-    rt.engine = db.create_engine(url)
+    rt.engine = db.create_engine(url, settings.database.timeouts)
     # This process's share of the guilds and the scheduled jobs, among the bot processes.
     rt.ownership = Ownership(
         # Leases compare times written by other processes: the wall clock, never a test's.

@@ -49,6 +49,7 @@ def install(rt: Runtime) -> None:
         roles=DiscordTemporaryRoles(rt.discord),
         kick_chat=lambda: rt.chat_sender_for(Platform.KICK),
         chat_notices=rt.chat_notices,
+        process_name=rt.process_name,
     )
     rt.handle(RewardRedeemed, rt.vip.queued.handle)  # Twitch: VIP, through the outbox
     helix_calls = OutboxWorker(

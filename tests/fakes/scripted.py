@@ -33,6 +33,8 @@ class Failure:
     headers: dict[str, str] = field(default_factory=dict)
     is_disconnect: bool = False
     delay_seconds: float = 0.0  # answered (as usual, or with status) only after this long
+    # Processed as usual at once (the platform acts), answered only once this is set.
+    answer_held: threading.Event | None = None
 
 
 class Scripted(Generic[R]):

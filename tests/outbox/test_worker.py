@@ -13,7 +13,7 @@ from sqlalchemy.engine import Engine
 
 from core.outbox import store
 from core.outbox.store import Effect
-from core.outbox.worker import Done, Kind, OutboxWorker, RateLimit, Refused, Retry
+from core.outbox.worker import Done, Kind, OutboxWorker, Refused, Retry
 from core.storage.tables import outbox
 from tests.support.clock import Clock
 from tests.support.waiting import eventually
@@ -166,31 +166,6 @@ async def test_a_chain_continues_in_the_same_transaction_as_the_outcome(engine: 
 
     assert statuses.calls == [{"to": "CANCELED"}]
     assert [s[:2] for s in states(engine)] == [("add:7", "refused"), ("status:7", "done")]
-
-
-async def test_the_rate_limit_counts_calls_when_they_land_retries_included(engine: Engine):
-    clock = Clock(T0)
-    moments: list[float] = []
-    now = [0.0]
-
-    async def slow_add(guild_id: int, payload: dict[str, Any]) -> Done:
-        now[0] += 4.0  # each call takes 4 s to land
-        moments.append(now[0])
-        return Done()
-
-    async def sleep(seconds: float) -> None:
-        now[0] += seconds
-
-    limit = RateLimit(2, 10.0, monotonic=lambda: now[0])
-    kinds = {"add": Kind(slow_add, limit_key=lambda payload: payload["channel"])}
-    queue(engine, *(effect(n) for n in range(5)))
-    making = worker(engine, clock, Partner(), kinds=kinds, rate_limit=limit, sleep=sleep)
-
-    await making.run_once()
-
-    assert len(moments) == 5
-    for index in range(len(moments) - 2):  # no 10 s window holds more than 2 landings
-        assert moments[index + 2] - moments[index] >= 10.0
 
 
 async def test_an_unknown_kind_is_refused_not_retried(engine: Engine):
