@@ -315,3 +315,21 @@ async def test_a_sharded_worker_makes_only_its_own_shards_calls(engine: Engine):
 
     assert await worker(engine, clock, shard_zero, shard=(0, 2)).run_once() == 3
     assert sorted(call["guild"] for call in shard_zero.calls) == guilds[0::2]
+
+
+def test_pruning_forgets_old_ended_calls_but_keeps_the_uncertain_ones(engine):
+    """An uncertain call waits for a person to settle it, however old (payments in doubt)."""
+    queue(engine, *(effect(n) for n in range(1, 5)))
+    ended = {"add:1": store.DONE, "add:2": store.REFUSED, "add:3": store.UNCERTAIN}
+    with engine.begin() as conn:
+        for key, state in ended.items():
+            conn.execute(
+                sa.update(outbox)
+                .where(outbox.c.effect_key == key)
+                .values(state=state, finished_at=T0)
+            )
+        assert store.prune(conn, T0 + timedelta(days=31)) == 2
+    assert [(key, state) for key, state, *_ in states(engine)] == [
+        ("add:3", store.UNCERTAIN),
+        ("add:4", store.PENDING),
+    ]
