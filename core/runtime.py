@@ -24,6 +24,7 @@ from core.config import Settings, load_settings
 from core.discord_bot.gateway import DiscordGateway
 from core.events import Event, Platform, system_clock
 from core.features.chat_commands.ports import ChatSender
+from core.features.connections.health import consent_check
 from core.features.guilds.service import GuildService
 from core.features.schema import migrate
 from core.features.watchtime.service import TickResult
@@ -222,6 +223,7 @@ class Runtime(FeatureServices):
             status = self.discord.status
             checks.append(Check("discord", status.is_connected, status.describe()))
         checks.append(self.webhooks_check())
+        checks.append(consent_check(self.engine, self.guilds.name_of))
         checks.append(self.payment_doubts.health_check())
         return HealthReport(checks)
 

@@ -218,4 +218,10 @@ class PaymentDoubts:
                 calls, guilds = repository.guilds_in_doubt(conn, PAYMENTS_SERVICE)
         except Exception:
             return Check("payments", True, "not counted: the database did not answer")
-        return Check("payments", True, f"{calls} payment(s) in doubt in {guilds} server(s)")
+        return Check(
+            "payments",
+            True,
+            f"{calls} payment(s) in doubt in {guilds} server(s)"
+            + (": settle them with !payments or the dashboard" if calls else ""),
+            degraded=calls > 0,
+        )

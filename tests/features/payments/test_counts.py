@@ -36,7 +36,11 @@ def test_metrics_and_health_count_the_payments_in_doubt_until_settled(make_runti
     assert sample(text, GAUGE, service="streamelements") == 3
     report = runtime.health()
     assert report.ok
-    assert "ok   payments: 3 payment(s) in doubt in 2 server(s)" in report.lines()
+    assert (
+        "WARN payments: 3 payment(s) in doubt in 2 server(s): settle them with !payments or "
+        "the dashboard"
+    ) in report.lines()
+    assert (report.ok, report.status) == (True, "degraded")
 
     runtime.payment_doubts.settle(111, first, "paid", actor="cli")
     text = runtime.metrics.render().decode()

@@ -75,7 +75,10 @@ def test_another_services_call_is_listed_in_its_own_words_and_counted_apart(doub
         "streamelements": 1,
     }
     assert doubts.in_doubt_by_service() == {"streamelements": 1}
-    assert doubts.health_check().detail == "1 payment(s) in doubt in 1 server(s)"
+    assert doubts.health_check().detail == (
+        "1 payment(s) in doubt in 1 server(s): settle them with !payments or the dashboard"
+    )
+    assert doubts.health_check().degraded
 
 
 def test_only_an_uncertain_call_can_be_settled(doubts, engine):
