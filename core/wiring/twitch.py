@@ -105,6 +105,7 @@ def install(rt: Runtime) -> None:
         app_call=rt.twitch_app_token.call,
         links=ConnectLinks(rt.link_secret, rt.public_base_url, rt.clock, rt.link_lifetime),
         client_configured=configured,
+        socket_enabled=configured and not is_public_https(public_url),  # install_eventsub_socket
     )
     if configured:
         rt.chat_senders[Platform.TWITCH] = lambda: rt.twitch.chat
