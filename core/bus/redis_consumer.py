@@ -68,6 +68,7 @@ class Consumer:
         # (not counted against max_deliveries: an outage is not the event's failure).
         self.outage_rounds = 0
         self.outage_deliveries: dict[str, int] = {}
+        self.taken_from: frozenset[str] = frozenset()  # gone processes already taken over
 
     def now_ms(self) -> int:
         return int(self.bus.clock().timestamp() * 1000)
@@ -105,6 +106,9 @@ class Consumer:
                 await self.take_over_dead_consumers()
                 await self.reclaim_stale()
                 next_claim = loop.time() + self.claim_every
+                continue
+            if bus.gone_consumers() - self.taken_from:
+                await self.take_over_dead_consumers()
                 continue
             await self.waiting.release_due(self.now_ms())
             if self.retry_own_at is not None and loop.time() >= self.retry_own_at:
@@ -150,8 +154,9 @@ class Consumer:
     async def take_over_dead_consumers(self) -> None:
         """Deliver what gone consumers left pending, then remove them from the group."""
         bus = self.bus
+        known_gone = bus.gone_consumers()
         gone = await redis_takeover.dead_consumers(
-            self.client, bus.stream, bus.group, bus.consumer, bus.dead_consumer_ms
+            self.client, bus.stream, bus.group, bus.consumer, bus.dead_consumer_ms, known_gone
         )
         for name, pending in gone:
             if pending:
@@ -164,6 +169,7 @@ class Consumer:
                     await redis_takeover.forget(self.client, bus.stream, bus.group, name)
                     break
                 await self.deliver(claimed, first_delivery=False)
+        self.taken_from = known_gone
 
     async def reclaim_stale(self) -> None:
         """Claim entries pending longer than ``claim_idle_ms`` (any consumer's) and deliver them."""

@@ -142,6 +142,10 @@ class RedisStreamsBus:
         self.dedupe_ttl_seconds = dedupe_ttl_seconds
         self.maxlen = maxlen
         self.clock = clock  # when entries waiting for a handler that was not ready are due
+        # The consumer names of bot processes known to be gone (their lease ran out): what they
+        # read and never acknowledged is taken over at once (core/bus/redis_takeover.py). The
+        # runtime sets it to its Ownership's gone_processes.
+        self.gone_consumers: Callable[[], frozenset[str]] = frozenset
         # One client for the web threads: its connection pool is thread-safe.
         self._client = redis.Redis.from_url(
             url,
