@@ -18,15 +18,22 @@ once, and keeps polling for the waiting ones, ticking each as soon as its own ev
 handled. A guild that still waits after ``limit_seconds`` is ticked anyway (logged): its tick
 counts what happened before the instant, so it is late, never wrong. When the bus cannot
 answer, or holds more unhandled events than ``look_at_most``, every guild waits, as one barrier.
+
+The ticks' database and bus calls run on worker threads of their own (:data:`TICK_THREADS`), not
+the default ones the event handlers share: while a burst of chat for 200 guilds keeps those
+busy, a tick (a takeover's first among them) would wait its turn behind the handlers' calls.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
+from typing import TypeVar
 
 from core.bus.base import EventBus
 from core.events import ChatMessageSent, Event, GuildEvent, Platform, StreamEnded, StreamStarted
@@ -37,6 +44,9 @@ log = logging.getLogger(__name__)
 
 PRESENCE_EVENTS = (ChatMessageSent, StreamStarted, StreamEnded)
 POLL_SECONDS = 0.05
+# Shared by the GuildTicks of a process (a catch-up and the scheduled tick can run at once).
+TICK_THREADS = ThreadPoolExecutor(max_workers=4, thread_name_prefix="watchtime-ticks")
+_T = TypeVar("_T")
 
 GuildRouter = Callable[[Platform, str, int | None], Iterable[int]]
 
@@ -69,11 +79,11 @@ class GuildTicks:
         ``stop`` is set)."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.limit_seconds
-        left = set(await asyncio.to_thread(lambda: list(self.guild_ids())))
+        left = set(await _on_tick_thread(lambda: list(self.guild_ids())))
         if only is not None:
             left = {guild_id for guild_id in left if only(guild_id)}
         while left and not stop.is_set():
-            waiting = await asyncio.to_thread(self.waiting_guilds, at)
+            waiting = await _on_tick_thread(functools.partial(self.waiting_guilds, at))
             if loop.time() >= deadline:
                 log.warning(
                     "watchtime tick at %s runs with events still queued for %s",
@@ -84,7 +94,7 @@ class GuildTicks:
             else:
                 ready = set() if waiting is None else left - waiting
             if ready:
-                await asyncio.to_thread(self._tick_each, sorted(ready), at)
+                await _on_tick_thread(functools.partial(self._tick_each, sorted(ready), at))
                 left -= ready
             if left:
                 await _sleep_or_stop(stop, POLL_SECONDS)
@@ -124,6 +134,10 @@ class GuildTicks:
             log.exception(
                 "the watchtime ticks of %d guild(s) failed; the next catch up", len(guild_ids)
             )
+
+
+async def _on_tick_thread(work: Callable[[], _T]) -> _T:
+    return await asyncio.get_running_loop().run_in_executor(TICK_THREADS, work)
 
 
 async def _sleep_or_stop(stop: asyncio.Event, seconds: float) -> None:

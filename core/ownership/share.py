@@ -15,7 +15,8 @@ the next beat comes then if that is sooner. So a killed process's partitions pas
 Each beat also notes which processes have left (their ``process:`` lease ran out or was given
 up): :meth:`Ownership.gone_processes`. The Redis bus takes over what such a process's consumer
 had read and not acknowledged at once, instead of waiting until Redis has not heard from it for
-a while: the first tick of a partition taken over waits for exactly those events.
+a while: the first tick of a partition taken over waits for exactly those events. The beats run
+on a worker thread of their own, never queued behind the event handlers' database calls.
 
 One process alone (the embedded default) takes everything at its first heartbeat, before the
 scheduler starts. A process that cannot reach the database keeps what it held until the lease
@@ -32,6 +33,7 @@ import os
 import socket
 import uuid
 from collections.abc import Awaitable, Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 
 from core.ownership.leases import Leases
@@ -45,6 +47,9 @@ FORGET_DEAD_PROCESSES_SECONDS = 3600  # a killed process's own lease row, delete
 # A beat due at a lease's end comes this long after it: the lease must have run out by then on
 # the database's comparison too (expires_at <= now), whatever rounding the column does.
 AFTER_EXPIRY_SECONDS = 0.05
+
+# Shared by the Ownerships of a process (one, but for tests running two runtimes side by side).
+BEAT_THREADS = ThreadPoolExecutor(max_workers=2, thread_name_prefix="ownership-beat")
 
 _PROCESS = "process:"
 _PARTITION = "partition:"
@@ -174,7 +179,7 @@ class Ownership:
 
     async def _beat_once(self, *, catch_up: bool = True) -> None:
         try:
-            gained = await asyncio.to_thread(self.beat)
+            gained = await asyncio.get_running_loop().run_in_executor(BEAT_THREADS, self.beat)
         except Exception as exc:  # the database away: what was held lapses with its leases
             log.warning("this bot process could not renew its share of the work: %s", exc)
             self._next_expiry = None  # beat again at the heartbeat, not in a tight loop
