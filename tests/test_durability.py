@@ -79,10 +79,12 @@ class Sent:
 
     @property
     def straddles_an_instant(self) -> bool:
-        """Its first accepted delivery was sent before a tick's instant and answered after it."""
+        """Its first accepted delivery was sent before a tick's instant that counts it (one
+        after its stamp) and answered after it."""
         if self.accepted_at is None or self.answered_at is None:
             return False
-        return int(self.accepted_at // INTERVAL) != int(self.answered_at // INTERVAL)
+        sent = max(self.accepted_at, self.said_at.timestamp())
+        return int(sent // INTERVAL) != int(self.answered_at // INTERVAL)
 
 
 @dataclass
@@ -129,8 +131,18 @@ class Experiment:
 
     # --- webhooks -----------------------------------------------------------------------
 
-    def send(self, event_type: str, payload: dict, message_id: str, chat: Sent | None) -> None:
-        self.wait_for_safe_moment()
+    def send(
+        self,
+        event_type: str,
+        payload: dict,
+        message_id: str,
+        chat: Sent | None,
+        *,
+        at_a_safe_moment: bool = True,
+    ) -> None:
+        """Deliver a webhook (at a safe moment of the interval, unless told not to wait)."""
+        if at_a_safe_moment:
+            self.wait_for_safe_moment()
         body = json.dumps(payload).encode()
         headers = signed_headers(
             self.private_key, body, event_type=event_type, message_id=message_id
@@ -195,8 +207,8 @@ class Experiment:
 
     def expected_seconds(self, late: frozenset[str] = frozenset()) -> dict[str, int]:
         """Each viewer's seconds by the rules, a chat counting from the first tick whose instant
-        came after it was sent (``late``: the message ids of chats counted from the first tick
-        whose instant came after it was answered)."""
+        came after it was sent and after its stamp (``late``: the message ids of chats counted
+        from the first tick whose instant came after it was answered)."""
         expected: dict[str, int] = {}
         for previous, tick in zip(self.ticks, self.ticks[1:], strict=False):
             instant = tick.timestamp()
@@ -206,8 +218,8 @@ class Experiment:
             latest: dict[str, float] = {}
             for chat in self.chats:
                 accepted = chat.answered_at if chat.message_id in late else chat.accepted_at
-                if accepted is not None and accepted < instant:
-                    said = chat.said_at.timestamp()
+                said = chat.said_at.timestamp()
+                if accepted is not None and accepted < instant and said < instant:
                     latest[chat.viewer] = max(latest.get(chat.viewer, said), said)
             seconds = min(int((tick - previous).total_seconds()), WINDOW)
             for viewer, said in latest.items():
