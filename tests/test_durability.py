@@ -157,10 +157,11 @@ class Experiment:
                 verify=tls_context(),
             )
             outcome = response.json().get("status", str(response.status_code))
+            answer = response.text
         except httpx.HTTPError:
-            outcome = "unreachable"
+            outcome = answer = "unreachable"
         finished = time.time()
-        assert outcome in {"queued", "duplicate", "unavailable", "unreachable"}, outcome
+        assert outcome in {"queued", "duplicate", "unavailable", "unreachable"}, answer
         self.outcomes[outcome] = self.outcomes.get(outcome, 0) + 1
         if chat is not None:
             chat.answers.append((started, finished, outcome))
