@@ -32,6 +32,7 @@ import math
 import os
 import socket
 import uuid
+import zlib
 from collections.abc import Awaitable, Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
@@ -47,6 +48,7 @@ FORGET_DEAD_PROCESSES_SECONDS = 3600  # a killed process's own lease row, delete
 # A beat due at a lease's end comes this long after it: the lease must have run out by then on
 # the database's comparison too (expires_at <= now), whatever rounding the column does.
 AFTER_EXPIRY_SECONDS = 0.05
+TAKE_ATTEMPTS = 3  # rounds of taking free names in one beat, when others took some first
 
 # Shared by the Ownerships of a process (one, but for tests running two runtimes side by side).
 BEAT_THREADS = ThreadPoolExecutor(max_workers=2, thread_name_prefix="ownership-beat")
@@ -68,6 +70,14 @@ def on_shard(guild_id: int, shard: tuple[int, int] | None) -> bool:
         return True
     shard_id, count = shard
     return (guild_id >> 22) % count == shard_id
+
+
+def _from_own_place(names: list[str], holder: str) -> list[str]:
+    """``names`` turned so that they start at a place of ``holder``'s own (a stable hash)."""
+    if not names:
+        return names
+    start = zlib.crc32(holder.encode()) % len(names)
+    return names[start:] + names[:start]
 
 
 def process_name() -> str:
@@ -152,13 +162,26 @@ class Ownership:
         return min(self.heartbeat_seconds, max(until, AFTER_EXPIRY_SECONDS))
 
     def _take_share(self, names: list[str], live: dict[str, str], processes: int) -> set[str]:
+        """Renew this process's names and take free ones up to its share (giving up what is
+        over it). Processes that find the same names free at the same moment (two survivors of
+        a kill, woken by the same lease's end) each start at their own place in the list, and
+        one that lost a race for some takes others at once, not a heartbeat later."""
         share = math.ceil(len(names) / processes)
         mine = [name for name in names if live.get(name) == self.name]
-        free = [name for name in names if name not in live]
+        free = _from_own_place([name for name in names if name not in live], self.name)
         if len(mine) > share:
             self.leases.release(mine[share:])
             mine = mine[:share]
-        return self.leases.hold(mine + free[: max(0, share - len(mine))])
+        held = self.leases.hold(mine + free[: max(0, share - len(mine))])
+        for _ in range(TAKE_ATTEMPTS - 1):
+            if len(held) >= share:
+                break
+            others = self.leases.holders()
+            free = [name for name in names if name not in others and name not in held]
+            if not free:
+                break
+            held = self.leases.hold([*held, *_from_own_place(free, self.name)[: share - len(held)]])
+        return held
 
     async def start(self) -> None:
         """The first heartbeat, before the scheduler runs anything: from here on this process

@@ -9,7 +9,7 @@ import asyncio
 import math
 import random
 import threading
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -143,6 +143,43 @@ def test_a_beat_that_failed_waits_a_heartbeat_before_the_next(engine: Engine):
     asyncio.run(b._beat_once())
 
     assert b.seconds_to_next_beat() == HEARTBEAT_SECONDS
+
+
+def test_two_survivors_beating_at_the_same_moment_each_take_their_share_in_that_beat(
+    engine: Engine,
+):
+    """c dies; a and b wake at the same moment when its leases end (each beats just after the
+    end) and find the same partitions free. Each has its whole share after that one beat,
+    whoever won which race: none waits a heartbeat for the rest."""
+    for attempt in range(5):
+        clock = Clock(T0 + timedelta(hours=attempt))  # the last attempt's leases are over
+        survivors = [process(engine, clock, f"a{attempt}"), process(engine, clock, f"b{attempt}")]
+        dead = process(engine, clock, f"c{attempt}")
+        for _ in range(4):
+            for each in (*survivors, dead):
+                each.beat()
+            clock.advance(1)
+        assert sorted(len(p.partitions) for p in (*survivors, dead)) == [4, 6, 6]
+        for _ in range(3):  # c is silent from 20:00:03 on; a and b beat at :05.5, :07.5, :09.5
+            clock.advance(HEARTBEAT_SECONDS if _ else 1.5)
+            for each in survivors:
+                each.beat()
+        wait = 1.5 + AFTER_EXPIRY_SECONDS  # just after c's leases end, at :11
+        assert [p.seconds_to_next_beat() for p in survivors] == [pytest.approx(wait)] * 2
+        clock.advance(wait)
+        start = threading.Barrier(2)
+
+        def beat(ownership: Ownership, start: threading.Barrier = start) -> None:
+            start.wait()
+            ownership.beat()
+
+        threads = [threading.Thread(target=beat, args=(each,)) for each in survivors]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+
+        assert [len(p.partitions) for p in survivors] == [PARTITIONS // 2] * 2
 
 
 def test_a_process_cut_off_from_the_database_stops_owning_when_its_leases_would_end(
