@@ -20,7 +20,6 @@ if TYPE_CHECKING:
     from core.runtime import Runtime
 
 PRUNE_EVERY_SECONDS = 3600
-REDIS_BLOCK_MS = 250
 
 
 def install(rt: Runtime) -> None:
@@ -42,11 +41,9 @@ def install(rt: Runtime) -> None:
         rt.redis = redis.Redis.from_url(
             settings.redis.url, socket_timeout=5, socket_connect_timeout=5
         )
-        # A short block: the consumer looks between reads for processes gone (their lease ran
-        # out) and takes over their unacknowledged events, which a takeover's first tick awaits.
-        redis_bus = RedisStreamsBus(
-            settings.redis.url, consumer=rt.process_name, block_ms=REDIS_BLOCK_MS
-        )
+        redis_bus = RedisStreamsBus(settings.redis.url, consumer=rt.process_name)
+        # Processes gone (their lease ran out): their unacknowledged events are taken over at
+        # once, and a takeover's first tick waits for them.
         redis_bus.gone_consumers = rt.ownership.gone_processes
         rt.bus = redis_bus
         rt.replay_guard = RedisReplayGuard(rt.redis)

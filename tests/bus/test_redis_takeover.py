@@ -75,3 +75,44 @@ async def test_a_consumer_told_a_process_is_gone_takes_over_its_entries_at_once(
                 assert living.backlog() == 3
     finally:
         living.close()
+
+
+async def test_a_consumer_busy_with_a_long_delivery_still_takes_over_a_gone_process_at_once(
+    redis_url: str, names: dict[str, str]
+):
+    """The takeover runs beside the reads: a round of deliveries that takes long (a loaded
+    machine, 200 guilds to handle) does not hold it."""
+    events = [make_event(f"left-{n}") for n in range(2)]
+    effects = Recorder()
+    await _killed_holding(
+        RedisStreamsBus(redis_url, **names, consumer="killed-bot", block_ms=100), events, effects
+    )
+    living = RedisStreamsBus(
+        redis_url,
+        **names,
+        consumer="living-bot",
+        block_ms=100,
+        claim_idle_ms=600_000,
+        dead_consumer_ms=600_000,
+    )
+    gone: frozenset[str] = frozenset()
+    living.gone_consumers = lambda: gone
+    slow, release = make_event("slow"), asyncio.Event()
+
+    async def handle(event: Event) -> None:
+        await effects(event)
+        if event.key == slow.key:
+            await release.wait()
+
+    try:
+        async with running(living, handle):
+            living.publish(slow)
+            await eventually(lambda: effects.deliveries[slow.key] == 1, within=20)
+            gone = frozenset({"killed-bot"})
+
+            await eventually(lambda: effects.deliveries[events[1].key] == 1, within=20)
+            assert not release.is_set()  # the slow delivery is still under way
+            release.set()
+            await eventually(lambda: living.backlog() == 0, within=20)
+    finally:
+        living.close()
