@@ -20,6 +20,11 @@ guild's tick of the current interval has run. (Stamping before waiting for the s
 chat stamped at T-1 be queued at T+0.4, and a tick of T that ran late counted it: seen as one
 viewer credited a tick early in every guild after a store restart.)
 
+A tick counts a chat by its stamp: from the first tick whose instant is strictly after it (one
+stamped in an instant's own second counts from the next tick), so the model counts a chat from
+the first tick whose instant came after both its stamp and its delivery; in the scripts here,
+which stamp a chat in the interval they send it, the two agree.
+
 A delivery that a loaded machine slows past the next instant (sent before it, answered after)
 leaves one thing open: whether the tick of that instant ran before or after it was handled. Such
 a chat counts from that tick or from the next one, and each viewer's seconds must be what one of
