@@ -25,6 +25,7 @@ from core.bus.base import (
     decoded_events,
     is_event_fault,
     not_ready_delay,
+    stamped_before,
 )
 from core.bus.group_commit import GroupCommitter, WriterClosed
 from core.events import Event, event_from_dict, event_to_dict, utc
@@ -318,7 +319,7 @@ class EmbeddedBus:
         e = bus_events.c
         query = (
             sa.select(e.payload)
-            .where(e.acked_at.is_(None), e.dead_at.is_(None), e.published_at < before)
+            .where(e.acked_at.is_(None), e.dead_at.is_(None))
             .order_by(e.id)
             .limit(limit + 1)
         )
@@ -326,7 +327,7 @@ class EmbeddedBus:
             payloads = list(conn.execute(query).scalars())
         if len(payloads) > limit:
             return None
-        return decoded_events(payloads)
+        return stamped_before(decoded_events(payloads), before)
 
     def prune(self) -> int:
         """Forget acknowledged events older than the retention period; return how many."""

@@ -43,6 +43,9 @@ def install(rt: Runtime) -> None:
             settings.redis.url, socket_timeout=5, socket_connect_timeout=5
         )
         redis_bus = RedisStreamsBus(settings.redis.url, consumer=rt.process_name)
+        # Processes gone (their lease ran out): their unacknowledged events are taken over at
+        # once, and a takeover's first tick waits for them.
+        redis_bus.gone_consumers = rt.ownership.gone_processes
         rt.bus = redis_bus
         rt.replay_guard = RedisReplayGuard(rt.redis)
         # Webhooks: the bus remembers message ids in the publish itself (one round trip).

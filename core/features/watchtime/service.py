@@ -112,10 +112,10 @@ class WatchtimeService:
                         e.broadcaster_user_id,
                         e.viewer.platform_user_id,  # type: ignore[arg-type]
                         e.occurred_at,
-                        repository.tick_bucket(e.occurred_at, self.settings.interval_seconds),
                     )
                     for e in chats
                 ],
+                self.active_window,
             )
 
     def record_stream_state(self, guild_id: int, event: StreamStarted | StreamEnded) -> None:
