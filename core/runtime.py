@@ -34,6 +34,7 @@ from core.logs import guild_names
 from core.metrics import Metrics
 from core.outbox import DISCORD
 from core.outbox.worker import OutboxWorker
+from core.ownership.presence import discord_check
 from core.ownership.share import on_shard, process_name
 from core.scheduler import Scheduler
 from core.services import FeatureServices
@@ -222,6 +223,9 @@ class Runtime(FeatureServices):
         if self.discord.enabled:  # this process runs the bot: it must be connected
             status = self.discord.status
             checks.append(Check("discord", status.is_connected, status.describe()))
+        elif self.settings.discord.token:  # another process runs it: what it says it is
+            shard = self.settings.discord.shard
+            checks.append(discord_check(self.ownership.leases, shard[1] if shard else None))
         checks.append(self.webhooks_check())
         checks.append(consent_check(self.engine, self.guilds.name_of))
         checks.append(self.payment_doubts.health_check())

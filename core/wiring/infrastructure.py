@@ -12,6 +12,7 @@ from core.bus.embedded import EmbeddedBus
 from core.bus.replay import DatabaseReplayGuard, RedisReplayGuard
 from core.events import Event, system_clock
 from core.ownership.leases import Leases
+from core.ownership.presence import Presence, discord_presence_name
 from core.ownership.share import LEASE_SECONDS, Ownership
 from core.ratelimits import windows_for
 from core.security.secrets import TokenCipher, new_fernet_key, resolve_secret
@@ -34,6 +35,13 @@ def install(rt: Runtime) -> None:
         on_gain=lambda partitions: _catch_up(rt, partitions),
     )
     rt.scheduler.ownership = rt.ownership
+    # A bot process says it is connected to Discord, for the processes that are not (health).
+    presence = Presence(
+        Leases(rt.engine, rt.process_name, system_clock, seconds=LEASE_SECONDS),
+        discord_presence_name(settings.discord.shard),
+        lambda: rt.discord.enabled and rt.discord.status.is_connected,
+    )
+    rt.scheduler.loop("Discord presence", presence.run, everywhere=True)
     rt.redis = None
     rt.publish_delivery: Callable[[Event, str], bool] | None = None
     if settings.redis.url:
