@@ -4,6 +4,7 @@ own example payloads (webhook and Pusher), as the adapters parse them."""
 from __future__ import annotations
 
 import json
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -58,8 +59,12 @@ class RecordingSender:
         return [line.text for line in self.sent]
 
 
-def replier_for(sender: RecordingSender) -> ChatReplier:
-    return ChatReplier(lambda platform: sender if platform == Platform.KICK else None)
+def replier_for(
+    sender: RecordingSender, platforms: Collection[Platform] = tuple(Platform)
+) -> ChatReplier:
+    """A replier that says every platform's lines through ``sender`` (or only ``platforms``':
+    the others have no chat sender, as a platform that is not configured)."""
+    return ChatReplier(lambda platform: sender if platform in platforms else None)
 
 
 _counter = iter(range(1, 10**9))
