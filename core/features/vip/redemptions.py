@@ -8,6 +8,11 @@ transaction as the grant or the refusal it decides:
 ``adding`` → ``granted`` (grant + audit) or ``refusing`` (audit) → ``done`` (redemption status
 set, notices posted). A retry resumes from the stored state, so Twitch's "already a VIP" after
 an ``adding`` that may have reached Twitch is our own earlier grant, not a permanent VIP.
+
+While the guild's Twitch connection needs re-authorization, Twitch is not asked: a new (or
+resumed) redemption goes ``adding`` → ``waiting`` and is taken back to ``adding`` when it is
+handled again after the streamer connected (``reconnection.py``); a refund then keeps its chat
+line for that moment (chat goes as the streamer) and Discord's notice says so.
 """
 
 from __future__ import annotations
@@ -134,7 +139,7 @@ class VipRedemptions:
     ) -> None:
         """The guild's connection needs re-authorization: Twitch is not asked (it would refuse
         every call); the redemption waits, counted, until the streamer connects again and the
-        reconnection reads it back (``VipService.reconnected``)."""
+        reconnection reads it back (``reconnection.py``)."""
         await self.effects.in_transaction(
             lambda conn: redemptions_repository.wait_for_connection(
                 conn, guild_id, event.platform, redemption_key(event), was_adding=was_adding
