@@ -116,6 +116,8 @@ class Reconnection:
         for event in missed:
             again = run if redemption_key(event) in waiting else None
             await self.queued.handle(guild_id, event, again=again)
+        if (await self.effects.settings(guild_id)).reward_id is None:
+            return len(missed)  # no reward to read: the waiting ones are left as they are
         listed = {redemption_key(event) for event in missed}
         for redemption_id in waiting - listed:
             settled = await self.effects.in_transaction(

@@ -5,16 +5,19 @@ VIP" taken as that attempt's add (the grant is written, nothing refunded)."""
 
 from __future__ import annotations
 
+from core.features.vip.ports import PendingRedemption
+from core.features.vip.reconnection import SETTLED_WHILE_WAITING
 from core.features.vip.redemptions import LEASE
 from core.features.vip.redemptions_repository import (
     ADDING,
+    DONE,
     WAITING,
     claim_redemption,
     end_lease,
     redemption_state,
 )
 from tests.features.vip.conftest import Vip
-from tests.features.vip.doubles import GUILD, redemption
+from tests.features.vip.doubles import GUILD, make_helix_calls, redemption
 from tests.features.vip.test_redemptions import actions
 
 
@@ -68,3 +71,25 @@ async def test_an_attempt_that_may_have_reached_twitch_keeps_that_after_waiting(
 
     assert vip.twitch.statuses[event.event_id] == "FULFILLED"
     assert [a[0] for a in await actions(vip)] == ["granted"]
+
+
+async def test_one_settled_in_the_reward_queue_while_waiting_is_closed_by_the_next_read(
+    vip: Vip,
+) -> None:
+    """A moderator rejected it on Twitch meanwhile: Twitch no longer lists it, so the read
+    after the streamer connects closes it without a call, and nothing waits any more."""
+    waiting = redemption("41", vip.reward_id, redemption_id="r-waiting")
+    listed = redemption("42", vip.reward_id, redemption_id="r-listed")
+    mark(vip, True)
+    for event in (waiting, listed):
+        await vip.service.redemptions.handle(GUILD, event)
+    assert (await vip.service.reconnection.counts(GUILD)).waiting == 2
+    vip.twitch.pending = [PendingRedemption("r-listed", "42", "viewer42")]
+    mark(vip, False)
+
+    assert await vip.service.drain_missed() == 1
+    await make_helix_calls(vip.service)
+
+    assert await state_of(vip, waiting) == (DONE, SETTLED_WHILE_WAITING)
+    assert vip.twitch.statuses == {"r-listed": "FULFILLED"}
+    assert (await vip.service.reconnection.counts(GUILD)).waiting == 0
