@@ -9,10 +9,14 @@ from typing import TYPE_CHECKING
 
 from core.discord_bot.vip.outbound import DiscordTemporaryRoles, DiscordVipNotices
 from core.events import Platform, RewardRedeemed, VipAdded, VipRemoved
+from core.features.connections.twitch.service import STREAMER_CONNECTED
 from core.features.vip import redemption_outbox
 from core.features.vip.helix_channel import HelixVipChannel
+from core.features.vip.reconnection import counts_of
 from core.features.vip.service import VipService
 from core.outbox.worker import OutboxWorker
+from core.storage import hooks
+from core.storage.db import transaction
 
 if TYPE_CHECKING:
     from core.runtime import Runtime
@@ -50,7 +54,21 @@ def install(rt: Runtime) -> None:
         kick_chat=lambda: rt.chat_sender_for(Platform.KICK),
         chat_notices=rt.chat_notices,
         process_name=rt.process_name,
+        # Twitch is not asked, and chat not tried, while the streamer must connect again.
+        needs_reauthorization=lambda guild_id: (
+            rt.twitch_connections.status(guild_id).needs_reauthorization
+        ),
     )
+    # The streamer's consent (the sign-in's callback, in whichever process serves it) queues,
+    # in its transaction, the catch-up of what waited for it (core/features/vip/reconnection.py).
+    hooks.listen(rt.engine, STREAMER_CONNECTED, rt.vip.reconnection.queue)
+
+    def vip_counts(guild_id: int) -> tuple[int, int]:
+        with transaction(rt.engine) as conn:
+            counts = counts_of(conn, guild_id)
+        return counts.waiting, counts.untold
+
+    rt.twitch_setup.vip_counts = vip_counts  # for !twitch status, !health and the dashboard
     rt.handle(RewardRedeemed, rt.vip.queued.handle)  # Twitch: VIP, through the outbox
     helix_calls = OutboxWorker(
         rt.engine,

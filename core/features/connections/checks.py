@@ -104,6 +104,7 @@ def twitch_checks(status: TwitchStatus, words: FixWords) -> list[Check]:
                 "they must connect again with a new link",
             )
         )
+    checks += vip_waiting_checks(status, setup)
     live = len(WANTED_TYPES) - len(status.missing)
     if not status.upkeep_enabled and status.socket_enabled:
         checks.append(
@@ -142,3 +143,34 @@ def twitch_checks(status: TwitchStatus, words: FixWords) -> list[Check]:
             )
         )
     return checks
+
+
+def vip_waiting_checks(status: TwitchStatus, setup: str) -> list[Check]:
+    """What temporary VIP could not do as the streamer: redemptions that wait for them to
+    connect again, refunds not told in chat (both are handled when they connect)."""
+    checks = []
+    if status.vip_waiting:
+        checks.append(
+            Check(
+                "twitch vip redemptions",
+                False,
+                f"{_viewers(status.vip_waiting, 'redemption')} of the VIP reward "
+                f"{'waits' if status.vip_waiting == 1 else 'wait'} for the streamer to connect "
+                f"again (handled then): {setup}",
+            )
+        )
+    if status.vip_untold:
+        checks.append(
+            Check(
+                "twitch vip refunds",
+                False,
+                f"{_viewers(status.vip_untold, 'viewer')} "
+                f"{'was' if status.vip_untold == 1 else 'were'} refunded but not told in chat "
+                f"(it is said when the streamer connects again): {setup}",
+            )
+        )
+    return checks
+
+
+def _viewers(count: int, noun: str) -> str:
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"

@@ -37,6 +37,7 @@ from core.features.connections.connection_rows import StoredConnection
 from core.features.connections.round_trip_repository import PendingState
 from core.features.connections.status import ConnectionStatus
 from core.security.secrets import TokenCipher
+from core.storage import hooks
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -58,6 +59,9 @@ class StreamerTokens:
     # A NOT_CONNECTED raised when a fresh token still gets 401 (the connection is marked);
     # None: that 401 is raised as it came. The hint names the likely causes for the log.
     STILL_UNAUTHORIZED: ClassVar[type[Exception] | None] = None
+    # Emitted (core/storage/hooks.py) with the guild id in the transaction that stores a
+    # streamer's consent, so what waited for it follows at once; None: not emitted.
+    CONNECTED_HOOK: ClassVar[str | None] = None
     STILL_UNAUTHORIZED_HINT: ClassVar[str] = "a missing scope or another client id"
 
     @cached_property
@@ -139,6 +143,8 @@ class StreamerTokens:
         )
         with database(self.engine, write=True) as conn:
             connection_rows.save(conn, self.TABLE, stored, utc(self.clock()))
+            if self.CONNECTED_HOOK is not None:
+                hooks.emit(conn, self.CONNECTED_HOOK, pending.guild_id)
 
     def _working(self, guild_id: int) -> StoredConnection:
         stored = self._stored(guild_id)

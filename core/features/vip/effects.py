@@ -39,6 +39,9 @@ class VipEffects:
     sleep: Callable[[float], Awaitable[object]]
     roles: TemporaryRoles | None = None  # Kick's temporary Discord role
     kick_chat: Callable[[], ChatSender | None] = lambda: None
+    # Whether the guild's Twitch connection needs the streamer to connect again (a blocking
+    # read): Twitch is then not asked, and chat (which goes as the streamer) is not tried.
+    needs_reauthorization: Callable[[int], bool] = lambda _guild_id: False
 
     async def in_transaction(self, work: Callable[[Connection], T]) -> T:
         """Run ``work(conn)`` in one transaction, in a worker thread (never on the loop)."""
@@ -48,6 +51,10 @@ class VipEffects:
                 return work(conn)
 
         return await asyncio.to_thread(run)
+
+    async def is_twitch_marked(self, guild_id: int) -> bool:
+        """Whether the guild's Twitch connection needs re-authorization now."""
+        return await asyncio.to_thread(self.needs_reauthorization, guild_id)
 
     async def settings(self, guild_id: int) -> VipSettings:
         return await self.in_transaction(lambda conn: repository.get_settings(conn, guild_id))

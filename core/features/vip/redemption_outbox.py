@@ -34,8 +34,11 @@ class QueuedRedemptions:
         self.effects = effects
         self.redemptions = redemptions
 
-    async def handle(self, guild_id: int, event: RewardRedeemed) -> None:
-        """Queue a redemption of the guild's VIP reward (a status update is only recorded)."""
+    async def handle(self, guild_id: int, event: RewardRedeemed, again: str | None = None) -> None:
+        """Queue a redemption of the guild's VIP reward (a status update is only recorded).
+        ``again``: a redemption that waited for the streamer to connect Twitch again, queued
+        once more (its first call ended when it was parked), under a key of its own; its row
+        keeps it handled once however many times it is queued."""
         if event.platform is not Platform.TWITCH or event.reward_id is None:
             return
         if event.viewer.platform_user_id is None:
@@ -52,7 +55,7 @@ class QueuedRedemptions:
                 SERVICE,
                 KIND,
                 guild_id,
-                f"{KIND}:{guild_id}:{redemption_key(event)}",
+                f"{KIND}:{guild_id}:{redemption_key(event)}" + (f":{again}" if again else ""),
                 event_to_dict(event),
             )
             store.enqueue(conn, effect, now)

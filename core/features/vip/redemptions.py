@@ -8,6 +8,11 @@ transaction as the grant or the refusal it decides:
 ``adding`` → ``granted`` (grant + audit) or ``refusing`` (audit) → ``done`` (redemption status
 set, notices posted). A retry resumes from the stored state, so Twitch's "already a VIP" after
 an ``adding`` that may have reached Twitch is our own earlier grant, not a permanent VIP.
+
+While the guild's Twitch connection needs re-authorization, Twitch is not asked: a new (or
+resumed) redemption goes ``adding`` → ``waiting`` and is taken back to ``adding`` when it is
+handled again after the streamer connected (``reconnection.py``); a refund then keeps its chat
+line for that moment (chat goes as the streamer) and Discord's notice says so.
 """
 
 from __future__ import annotations
@@ -36,7 +41,7 @@ from core.features.vip.redemption_updates import (
     redemption_key,
     refund_entry,
 )
-from core.features.vip.redemptions_repository import ADDING, DONE, IN_FLIGHT
+from core.features.vip.redemptions_repository import ADDING, DONE, IN_FLIGHT, WAITING
 from core.features.vip.repository import REDEMPTION, Grant, VipSettings
 from core.ownership import claims
 
@@ -109,6 +114,9 @@ class VipRedemptions:
             return
         if state == IN_FLIGHT:
             raise RedemptionInFlight(redemption_key(event))
+        if state in (None, ADDING) and await self.effects.is_twitch_marked(guild_id):
+            await self._wait_for_connection(guild_id, event, was_adding=state == ADDING)
+            return
         if state in (None, ADDING):
             try:
                 decided = await self._decide_and_record(guild_id, event, settings, resuming=state)
@@ -125,6 +133,24 @@ class VipRedemptions:
             await self._fulfill(guild_id, event, settings)
         elif state == REFUSING:
             await self._refund(guild_id, event, settings, reason or "")
+
+    async def _wait_for_connection(
+        self, guild_id: int, event: RewardRedeemed, *, was_adding: bool
+    ) -> None:
+        """The guild's connection needs re-authorization: Twitch is not asked (it would refuse
+        every call); the redemption waits, counted, until the streamer connects again and the
+        reconnection reads it back (``reconnection.py``)."""
+        await self.effects.in_transaction(
+            lambda conn: redemptions_repository.wait_for_connection(
+                conn, guild_id, event.platform, redemption_key(event), was_adding=was_adding
+            )
+        )
+        log.info(
+            "guild %s: VIP redemption %s is %s until the streamer connects Twitch again",
+            guild_id,
+            redemption_key(event),
+            WAITING,
+        )
 
     async def missed(self, guild_id: int, broadcaster_id: str) -> list[RewardRedeemed]:
         """The reward's redemptions still UNFULFILLED on Twitch (those redeemed while
@@ -309,6 +335,10 @@ class VipRedemptions:
     ) -> None:
         # Only a cancel Twitch took is a refund we can tell the viewer about.
         is_refunded = await self._set_status(guild_id, event, "CANCELED") == "set"
+        notice = texts.refused_notice(event.viewer.username, reason, is_refunded=is_refunded)
+        # Chat goes as the streamer: with the connection marked it cannot, so the line is kept
+        # (counted for the streamer, said when they connect again) and Discord says why.
+        is_told = not await self.effects.is_twitch_marked(guild_id)
 
         def finish(conn: Connection) -> bool:
             if not redemptions_repository.finish_redemption(
@@ -320,6 +350,10 @@ class VipRedemptions:
                     guild_id, event, texts.reason_text(reason), self.effects.clock()
                 )
                 repository.add_audit(conn, entry)
+            if not is_told:
+                redemptions_repository.keep_untold(
+                    conn, guild_id, event.platform, redemption_key(event), notice
+                )
             return True
 
         if not await self.effects.in_transaction(finish):
@@ -328,6 +362,6 @@ class VipRedemptions:
             guild_id,
             event.broadcaster_user_id,
             settings,
-            texts.refused_notice(event.viewer.username, reason, is_refunded=is_refunded),
-            is_chat=True,
+            notice if is_told else texts.untold_notice(notice),
+            is_chat=is_told,
         )

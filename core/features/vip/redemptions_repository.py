@@ -19,6 +19,11 @@ from core.storage.db import insert_if_absent
 # Redemption states
 ADDING = "adding"  # recorded before Twitch is asked; a retry resumes from here
 DONE = "done"
+# Arrived while the guild's Twitch connection needed re-authorization: Twitch was not asked; it
+# is handled when the streamer connects again (its outcome WAS_ADDING: an earlier attempt may
+# have reached Twitch, so "already a VIP" then is our own grant).
+WAITING = "waiting"
+WAS_ADDING = "was_adding"
 IN_FLIGHT = "in_flight"  # (not stored) "adding", leased to another delivery right now
 
 
@@ -36,10 +41,11 @@ def claim_redemption(
     """Record the redemption as being handled, leased to this delivery until ``lease_until``
     or, with ``holder`` (a process whose heartbeat lease is renewed), until that process dies.
 
-    None for a new one. Else its (state, outcome): an "adding" one whose lease ended (its
-    delivery failed, or its process stopped or died: its heartbeat ran out by the wall clock's
-    ``alive_at``, default ``at``) is leased to this delivery and answers ADDING; one still
-    leased to another delivery answers IN_FLIGHT."""
+    None for a new one, and for a "waiting" one (taken back to "adding", leased). Else its
+    (state, outcome): an "adding" one whose lease ended (its delivery failed, or its process
+    stopped or died: its heartbeat ran out by the wall clock's ``alive_at``, default ``at``),
+    or a waiting one that was adding before, is leased to this delivery and answers ADDING;
+    one still leased to another delivery answers IN_FLIGHT."""
     lease = {"leased_until": lease_until, "leased_by": holder}
     inserted = insert_if_absent(
         conn,
@@ -56,6 +62,20 @@ def claim_redemption(
     if inserted:
         return None
     r = vip_redemptions.c
+    waited = conn.execute(
+        sa.select(r.outcome).where(
+            _redemption(guild_id, platform, redemption_id), r.state == WAITING
+        )
+    ).first()
+    if waited is not None:
+        taken = conn.execute(
+            vip_redemptions.update()
+            .where(_redemption(guild_id, platform, redemption_id), r.state == WAITING)
+            .values(state=ADDING, outcome=None, **lease)
+            .returning(r.redemption_id)
+        ).first()
+        if taken is not None:
+            return (ADDING, None) if waited.outcome == WAS_ADDING else None
     taken = conn.execute(
         vip_redemptions.update()
         .where(
@@ -159,3 +179,92 @@ def note_settled_elsewhere(
         .returning(vip_redemptions.c.redemption_id)
     )
     return result.first() is not None
+
+
+def wait_for_connection(
+    conn: Connection, guild_id: int, platform: Platform, redemption_id: str, *, was_adding: bool
+) -> None:
+    """Park a claimed ("adding") redemption until the streamer connects Twitch again: Twitch
+    was not asked. ``was_adding``: an earlier attempt may have reached Twitch."""
+    conn.execute(
+        vip_redemptions.update()
+        .where(_redemption(guild_id, platform, redemption_id), vip_redemptions.c.state == ADDING)
+        .values(
+            state=WAITING,
+            outcome=WAS_ADDING if was_adding else None,
+            leased_until=None,
+            leased_by=None,
+        )
+    )
+
+
+def waiting_ids(conn: Connection, guild_id: int, platform: Platform) -> set[str]:
+    query = sa.select(vip_redemptions.c.redemption_id).where(
+        vip_redemptions.c.guild_id == guild_id,
+        vip_redemptions.c.platform == platform.value,
+        vip_redemptions.c.state == WAITING,
+    )
+    return set(conn.execute(query).scalars())
+
+
+def settle_waiting(
+    conn: Connection, guild_id: int, platform: Platform, redemption_id: str, outcome: str
+) -> bool:
+    """A waiting redemption Twitch no longer lists as UNFULFILLED (settled in the reward queue
+    meanwhile): done, with ``outcome``. False when it no longer waits."""
+    result = conn.execute(
+        vip_redemptions.update()
+        .where(_redemption(guild_id, platform, redemption_id), vip_redemptions.c.state == WAITING)
+        .values(state=DONE, outcome=outcome[:200])
+        .returning(vip_redemptions.c.redemption_id)
+    )
+    return result.first() is not None
+
+
+def keep_untold(
+    conn: Connection, guild_id: int, platform: Platform, redemption_id: str, notice: str
+) -> None:
+    """The refund's chat line could not be said (the connection needs re-authorization)."""
+    conn.execute(
+        vip_redemptions.update()
+        .where(_redemption(guild_id, platform, redemption_id))
+        .values(untold_notice=notice[:500])
+    )
+
+
+def untold_notices(conn: Connection, guild_id: int, platform: Platform) -> list[tuple[str, str]]:
+    """The (redemption id, chat line) of the guild's refunds not told in chat, oldest first."""
+    r = vip_redemptions.c
+    query = (
+        sa.select(r.redemption_id, r.untold_notice)
+        .where(r.guild_id == guild_id, r.platform == platform.value, r.untold_notice.is_not(None))
+        .order_by(r.recorded_at, r.redemption_id)
+    )
+    return [(row.redemption_id, row.untold_notice) for row in conn.execute(query)]
+
+
+def forget_untold(conn: Connection, guild_id: int, platform: Platform, redemption_id: str) -> bool:
+    """The line is being said now; False when another process took it first."""
+    result = conn.execute(
+        vip_redemptions.update()
+        .where(
+            _redemption(guild_id, platform, redemption_id),
+            vip_redemptions.c.untold_notice.is_not(None),
+        )
+        .values(untold_notice=None)
+        .returning(vip_redemptions.c.redemption_id)
+    )
+    return result.first() is not None
+
+
+def count_waiting_and_untold(conn: Connection, guild_id: int) -> tuple[int, int]:
+    """How many of the guild's redemptions wait for the streamer to connect again, and how
+    many refunds were not told in chat."""
+    r = vip_redemptions.c
+    row = conn.execute(
+        sa.select(
+            sa.func.coalesce(sa.func.sum(sa.case((r.state == WAITING, 1), else_=0)), 0),
+            sa.func.coalesce(sa.func.sum(sa.case((r.untold_notice.is_not(None), 1), else_=0)), 0),
+        ).where(r.guild_id == guild_id)
+    ).one()
+    return int(row[0]), int(row[1])

@@ -48,6 +48,7 @@ from core.features.vip.ports import (
     TwitchVipChannel,
     VipNotices,
 )
+from core.features.vip.reconnection import RECONNECTED, Reconnection
 from core.features.vip.redemption_outbox import QueuedRedemptions
 from core.features.vip.redemptions import VipRedemptions
 from core.features.vip.repository import AuditEntry, Grant, VipSettings
@@ -75,18 +76,26 @@ class VipService:
         sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
         chat_notices: ChatNotices | None = None,
         process_name: str | None = None,
+        needs_reauthorization: Callable[[int], bool] = lambda _guild_id: False,
     ) -> None:
         """``broadcaster_of(guild_id)``: the Twitch broadcaster id the guild follows, or None.
         ``roles`` and ``kick_chat``: Kick's temporary role and chat (None: Kick is left out).
         ``chat_notices``: says in Twitch chat when the reward is paused or resumed.
         ``process_name``: this process's, whose heartbeat lease holds the redemptions it asks
-        Twitch about (None: each is held a fixed time)."""
+        Twitch about (None: each is held a fixed time). ``needs_reauthorization(guild_id)``:
+        whether the guild's Twitch connection waits for the streamer to connect again
+        (``reconnection.py``)."""
         self.chat_notices = chat_notices
-        self.effects = VipEffects(engine, clock, twitch, notices, sleep, roles, kick_chat)
+        self.effects = VipEffects(
+            engine, clock, twitch, notices, sleep, roles, kick_chat, needs_reauthorization
+        )
         self.broadcaster_of = broadcaster_of
         self.redemptions = VipRedemptions(self.effects, process_name)
         # The bus handler: a redemption is queued, and the Twitch Helix worker makes it.
         self.queued = QueuedRedemptions(self.effects, self.redemptions)
+        self.reconnection = Reconnection(
+            self.effects, self.redemptions, self.queued, broadcaster_of
+        )
         self.kick_roles = KickRoleRedemptions(self.effects)
         self.manual = ManualGrants(self.effects, self._broadcaster)
         self.expiry = VipExpiry(self.effects)
@@ -308,6 +317,7 @@ class VipService:
         """The Twitch Helix worker's calls: a redemption's chain, an expired VIP's removal."""
         return {
             redemption_outbox.KIND: self.queued.kind(),
+            RECONNECTED: self.reconnection.kind(),  # the streamer connected Twitch again
             # Removing a VIP twice is harmless ("not a VIP" counts as done).
             removal_calls.TWITCH_EXPIRED: Kind(self._remove_expired),
         }
@@ -322,7 +332,7 @@ class VipService:
     async def drain_missed(self) -> int:
         """In every guild with a reward: queue the redemptions missed while away for the
         Twitch Helix worker, as their webhooks would have been (one outbox row per
-        redemption, whichever way it came); how many were read."""
+        redemption, whichever way it came, and the waiting ones again); how many were read."""
         guild_ids = await self.effects.in_transaction(repository.guilds_with_reward)
         read = 0
         for guild_id in guild_ids:
@@ -330,13 +340,9 @@ class VipService:
             if broadcaster_id is None:
                 continue
             try:
-                missed = await self.redemptions.missed(guild_id, broadcaster_id)
+                read += await self.reconnection.drain(guild_id, broadcaster_id)
             except (TwitchRefused, TwitchBusy) as problem:
                 log.warning("guild %s: missed VIP redemptions not read: %s", guild_id, problem)
-                continue
-            for event in missed:
-                await self.queued.handle(guild_id, event)
-            read += len(missed)
         return read
 
     # --- reading ---------------------------------------------------------------------------

@@ -70,6 +70,9 @@ vip_redemptions = Table(
     # named in leased_by dies (core/ownership/claims.py); another waits.
     Column("leased_until", UTCDateTime, nullable=True),
     Column("leased_by", String(64), nullable=True),
+    # A refund's chat line not said (the connection needed re-authorization): said, and
+    # cleared, when the streamer connects again.
+    Column("untold_notice", String(500), nullable=True),
     sa.PrimaryKeyConstraint("guild_id", "platform", "redemption_id"),
 )
 

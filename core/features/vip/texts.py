@@ -46,5 +46,13 @@ def refused_notice(username: str, reason: str, *, is_refunded: bool = True) -> s
     return f"@{username} no VIP this time: {reason_text(reason)}.{refund}"
 
 
+def untold_notice(notice: str) -> str:
+    """The Discord notice of a refund whose chat line could not be said."""
+    return (
+        f"{notice} (Not said in Twitch chat: the streamer must connect Twitch again with "
+        "!twitch setup; the line is said in chat then.)"
+    )
+
+
 def removed_notice(username: str, why: str) -> str:
     return f"{username} is no longer a VIP ({why})."

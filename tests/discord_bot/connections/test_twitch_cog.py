@@ -13,11 +13,13 @@ import httpx
 import pytest
 
 from core.discord_bot.services import BotServices
+from core.events import Platform, RewardRedeemed, Viewer
 from core.features.connections.twitch.subscriptions import WANTED_TYPES
 from core.runtime import Runtime
 from tests.discord_bot.fake_discord import say
 from tests.fakes.twitch_runtime import BOT_URL, EVENTSUB_SECRET
 from tests.fakes.twitch_server import CLIENT_ID, CLIENT_SECRET, FakeTwitch
+from tests.support.delivery import make_queued_calls
 
 LINK_START = f"{BOT_URL}/auth/twitch/streamer?"
 
@@ -145,3 +147,46 @@ async def test_disconnect_revokes_and_forgets(
     assert "Twitch disconnected" in reply.content
     assert all(t.revoked for t in tokens)
     assert not runtime.twitch_connections.status(manager.guild.id).is_connected
+
+
+async def test_a_redemption_waits_while_the_grant_is_dead_and_is_granted_on_the_new_consent(
+    guild_a: discord.Guild, manager: discord.Member, runtime: Runtime, fake_twitch: FakeTwitch
+) -> None:
+    """``!twitch status`` counts the VIP redemption that waits for the streamer; their consent
+    through the web's callback queues the catch-up, which grants it at once."""
+    await connect_streamer(runtime, await set_up(manager))
+    fake_twitch.add_user("5000", "viewer")
+    reward = (await runtime.vip.setup(guild_a.id, manager.id, "VIP for a day", 500, 24)).reward
+    fake_twitch.revoke_grant()
+    await runtime.twitch_connections.validate_all()
+    redemption_id = fake_twitch.add_redemption(reward.id, "5000")
+    await runtime.vip.queued.handle(
+        guild_a.id,
+        RewardRedeemed(
+            platform=Platform.TWITCH,
+            event_id=f"{redemption_id}:unfulfilled",
+            redemption_id=redemption_id,
+            broadcaster_user_id=fake_twitch.consenting_user_id,
+            occurred_at=runtime.clock(),
+            viewer=Viewer("5000", "Viewer"),
+            reward_id=reward.id,
+            reward_title=reward.title,
+            cost=reward.cost,
+            status="unfulfilled",
+        ),
+    )
+    await make_queued_calls(runtime)
+
+    replies = await say("!twitch status", manager)
+    [reply] = [m for m in replies if not is_dm(m)]
+    [dm] = [m for m in replies if is_dm(m)]
+    assert "1 redemption of the VIP reward waits for the streamer to connect again" in reply.content
+    assert fake_twitch.redemptions[redemption_id]["status"] == "UNFULFILLED"
+
+    await connect_streamer(runtime, link_in(dm.content))
+    await make_queued_calls(runtime)
+
+    assert fake_twitch.redemptions[redemption_id]["status"] == "FULFILLED"
+    assert fake_twitch.channels[fake_twitch.consenting_user_id].vips == ["5000"]
+    [reply] = await say("!twitch status", manager)
+    assert "VIP reward" not in reply.content

@@ -5,12 +5,16 @@ audit log's filters, another guild's id 403, a POST without the CSRF token 403."
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 import pytest
 from flask import Flask
 
+from core.events import Platform
 from core.features.live.backends import MemoryLive
+from core.features.vip import redemptions_repository
 from core.features.vip.service import VipService
+from core.storage.db import transaction
 from core.web.dashboard import register
 from core.web.dashboard.aio import coroutine_runner
 from core.web.dashboard.config import DashboardConfig
@@ -226,3 +230,27 @@ def test_the_reward_is_created_from_the_page_as_vip_setup_does(client, vip):
     assert (settings.reward_title, settings.reward_cost) == ("VIP for a day", 1500)
     assert settings.duration_hours == 12
     assert "costs 1,500 points and gives 12 hour(s)" in client.get(f"/dashboard/{GUILD}/vip/").text
+
+
+def test_the_page_counts_redemptions_waiting_and_refunds_not_told_in_chat(client, engine):
+    """While the streamer must connect Twitch again, the page says how many redemptions wait
+    and how many viewers were refunded without a chat line; nothing when there are none."""
+    page = client.get(f"/dashboard/{GUILD}/vip/")
+    assert 'id="vip-waiting"' not in page.text
+    assert 'id="vip-untold"' not in page.text
+    with transaction(engine) as conn:
+        for redemption_id in ("r1", "r2", "r3"):
+            redemptions_repository.claim_redemption(
+                conn, GUILD, Platform.TWITCH, redemption_id, T0, T0 + timedelta(minutes=2)
+            )
+        for redemption_id in ("r1", "r2"):
+            redemptions_repository.wait_for_connection(
+                conn, GUILD, Platform.TWITCH, redemption_id, was_adding=False
+            )
+        redemptions_repository.finish_redemption(conn, GUILD, Platform.TWITCH, "r3")
+        redemptions_repository.keep_untold(conn, GUILD, Platform.TWITCH, "r3", "@v no VIP")
+
+    page = client.get(f"/dashboard/{GUILD}/vip/")
+
+    assert "2 redemptions wait for the streamer to connect Twitch again" in page.text
+    assert "1 viewer was refunded but not told in chat" in page.text

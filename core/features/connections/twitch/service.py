@@ -40,6 +40,10 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 REFRESH_MARGIN = timedelta(minutes=10)
+# Emitted with the guild id in the transaction that stores a streamer's Twitch consent (a first
+# connection or a new one after re-authorization was needed): temporary VIP handles then what
+# waited for it (core/features/vip/reconnection.py).
+STREAMER_CONNECTED = "connections.twitch_streamer_connected"
 VALIDATE_EVERY_SECONDS = 3600.0
 
 
@@ -67,6 +71,7 @@ class TwitchConnections(StreamerTokens, TwitchSignIn):
     INVALID_GRANT = InvalidGrant
     NOT_CONNECTED = TwitchNotConnected
     STILL_UNAUTHORIZED = TwitchStillUnauthorized
+    CONNECTED_HOOK = STREAMER_CONNECTED
     STILL_UNAUTHORIZED_HINT = (
         "a scope the call needs is missing from the streamer's grant (channel:manage:vips for "
         "VIPs) or the token was issued to another client id than TWITCH_CLIENT_ID"

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from core.features.connections.channel_setup import ChannelSetup, SetupFailed, SetupResult
@@ -41,6 +42,10 @@ class TwitchStatus(SetupStatus):
     client_configured: bool
     upkeep_enabled: bool  # EventSub webhooks: a public HTTPS address and the secret are set
     socket_enabled: bool = False  # else the EventSub WebSocket carries the events
+    # Temporary VIP's redemptions that wait for the streamer to connect again, and its refunds
+    # not told in chat (chat goes as the streamer): both are handled when they connect.
+    vip_waiting: int = 0
+    vip_untold: int = 0
 
 
 @dataclass(eq=False, kw_only=True)
@@ -51,6 +56,8 @@ class TwitchSetup(ChannelSetup):
     make_helix: HelixFactory
     app_call: AppCall
     socket_enabled: bool = False  # the EventSub WebSocket runs (no public address for webhooks)
+    # (waiting, untold) of the guild's VIP redemptions, set by the VIP wiring (a blocking read)
+    vip_counts: Callable[[int], tuple[int, int]] | None = None
 
     async def setup(self, guild_id: int, admin_id: int, channel: str) -> SetupResult:
         if not self.client_configured:
@@ -125,6 +132,7 @@ class TwitchSetup(ChannelSetup):
         needs_consent = connection.missing_scopes or connection.needs_reauthorization
         if admin_id is not None and channel is not None and needs_consent:
             link = self.connect_link(guild_id, admin_id)
+        waiting, untold = self.vip_counts(guild_id) if self.vip_counts is not None else (0, 0)
         return TwitchStatus(
             channel,
             connection,
@@ -135,6 +143,8 @@ class TwitchSetup(ChannelSetup):
             self.client_configured,
             self.subscriptions is not None,
             self.socket_enabled,
+            vip_waiting=waiting,
+            vip_untold=untold,
         )
 
 

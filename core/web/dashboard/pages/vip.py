@@ -110,6 +110,7 @@ def _page(guild_id: int, errors: dict[str, str] | None = None, done: str | None 
         guild_id=guild_id,
         guild_name=guild_name(guild_id),
         grants=_run(service.list_vips(guild_id)),
+        waiting=_run(service.reconnection.counts(guild_id)),
         settings=settings,
         limits=limits_of(settings),
         limits_words=describe_limits(limits_of(settings)),

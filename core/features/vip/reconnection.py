@@ -1,0 +1,141 @@
+"""What waits for the streamer to connect Twitch again, and what happens when they do.
+
+While a guild's Twitch connection needs re-authorization, Twitch refuses every call made as the
+streamer, chat included (Send Chat Message as the broadcaster needs their user token; with an
+app token Twitch wants a bot account's own ``user:bot`` consent, which StreamKeeper has not).
+So a redemption that arrives then waits (``vip_redemptions.state = 'waiting'``, Twitch not
+asked), and a refund made then keeps its chat line (``untold_notice``) while its Discord notice
+says why. Both are counted for ``!twitch status`` and the VIP page.
+
+When the streamer connects again, the sign-in's transaction emits the connections' hook, and
+:meth:`Reconnection.queue` queues one call for the Twitch Helix worker (any bot process, within
+a poll): it says the kept chat lines, then reads the reward's UNFULFILLED redemptions from Helix
+at once, as the 10-minute drain does, queueing the waiting ones again under keys of their own
+(their first call ended when they were parked). A waiting one Twitch no longer lists (settled in
+the reward queue meanwhile) is done, as settled on Twitch.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.engine import Connection
+
+from core.events import Platform
+from core.features.vip import redemptions_repository
+from core.features.vip.effects import VipEffects, log
+from core.features.vip.ports import TwitchBusy, TwitchRefused
+from core.features.vip.redemption_outbox import QueuedRedemptions
+from core.features.vip.redemption_updates import redemption_key
+from core.features.vip.redemptions import VipRedemptions
+from core.features.vip.removal_calls import HELIX
+from core.outbox import store
+from core.outbox.worker import Done, Kind, Outcome, Retry
+
+RECONNECTED = "vip-reconnected"
+SETTLED_WHILE_WAITING = "settled on Twitch while waiting"
+
+
+@dataclass(frozen=True)
+class WaitingCounts:
+    waiting: int  # redemptions that wait for the streamer to connect Twitch again
+    untold: int  # refunds whose chat line was not said (it is said when they connect)
+
+
+class Reconnection:
+    def __init__(
+        self,
+        effects: VipEffects,
+        redemptions: VipRedemptions,
+        queued: QueuedRedemptions,
+        broadcaster_of: Callable[[int], str | None],
+    ) -> None:
+        self.effects = effects
+        self.redemptions = redemptions
+        self.queued = queued
+        self.broadcaster_of = broadcaster_of
+
+    def queue(self, conn: Connection, guild_id: int) -> None:
+        """The hook of a streamer's Twitch consent, in its transaction: queue the catch-up."""
+        key = f"{RECONNECTED}:{guild_id}:{uuid.uuid4().hex}"  # each consent catches up
+        store.enqueue(
+            conn, store.Effect(HELIX, RECONNECTED, guild_id, key, {}), self.effects.clock()
+        )
+
+    def kind(self) -> Kind:
+        return Kind(self._catch_up)
+
+    async def _catch_up(self, guild_id: int, payload: dict[str, Any]) -> Outcome:
+        if await self.effects.is_twitch_marked(guild_id):
+            return Done("the connection needs re-authorization again")
+        broadcaster_id = await asyncio.to_thread(self.broadcaster_of, guild_id)
+        if broadcaster_id is None:
+            return Done("no Twitch channel")
+        told = await self._say_untold(guild_id, broadcaster_id)
+        try:
+            read = await self.drain(guild_id, broadcaster_id)
+        except TwitchBusy as busy:
+            return Retry(str(busy), busy.retry_after)
+        except TwitchRefused as refused:
+            return Done(f"missed redemptions not read: {refused}")
+        return Done(f"{told} chat line(s) said, {read} redemption(s) read")
+
+    async def _say_untold(self, guild_id: int, broadcaster_id: str) -> int:
+        """Say the refunds' kept chat lines, each once (the row is cleared before it is said:
+        chat is best effort and never said twice)."""
+        platform = Platform.TWITCH
+        untold = await self.effects.in_transaction(
+            lambda conn: redemptions_repository.untold_notices(conn, guild_id, platform)
+        )
+        said = 0
+        for redemption_id, text in untold:
+            is_mine = await self.effects.in_transaction(
+                lambda conn, rid=redemption_id: redemptions_repository.forget_untold(
+                    conn, guild_id, platform, rid
+                )
+            )
+            if is_mine:
+                await self.effects.twitch.send_chat(guild_id, broadcaster_id, text)
+                said += 1
+        return said
+
+    async def drain(self, guild_id: int, broadcaster_id: str) -> int:
+        """Queue the guild's UNFULFILLED redemptions for the Helix worker (the waiting ones
+        again); how many Twitch listed. Raises TwitchRefused or TwitchBusy when not read."""
+        platform = Platform.TWITCH
+        # Read before Helix is: a redemption waiting then is listed if it is still UNFULFILLED.
+        waiting = await self.effects.in_transaction(
+            lambda conn: redemptions_repository.waiting_ids(conn, guild_id, platform)
+        )
+        missed = await self.redemptions.missed(guild_id, broadcaster_id)
+        run = uuid.uuid4().hex[:12]
+        for event in missed:
+            again = run if redemption_key(event) in waiting else None
+            await self.queued.handle(guild_id, event, again=again)
+        if (await self.effects.settings(guild_id)).reward_id is None:
+            return len(missed)  # no reward to read: the waiting ones are left as they are
+        listed = {redemption_key(event) for event in missed}
+        for redemption_id in waiting - listed:
+            settled = await self.effects.in_transaction(
+                lambda conn, rid=redemption_id: redemptions_repository.settle_waiting(
+                    conn, guild_id, platform, rid, SETTLED_WHILE_WAITING
+                )
+            )
+            if settled:
+                log.info(
+                    "guild %s: VIP redemption %s was settled on Twitch while it waited",
+                    guild_id,
+                    redemption_id,
+                )
+        return len(missed)
+
+    async def counts(self, guild_id: int) -> WaitingCounts:
+        return await self.effects.in_transaction(lambda conn: counts_of(conn, guild_id))
+
+
+def counts_of(conn: Connection, guild_id: int) -> WaitingCounts:
+    return WaitingCounts(*redemptions_repository.count_waiting_and_untold(conn, guild_id))

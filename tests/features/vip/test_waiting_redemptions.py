@@ -1,0 +1,95 @@
+"""A redemption that meets a Twitch connection needing re-authorization waits without asking
+Twitch, and is decided when it is handled again after the streamer connected: as a new one,
+or, when an earlier attempt may have reached Twitch before it waited, with Twitch's "already a
+VIP" taken as that attempt's add (the grant is written, nothing refunded)."""
+
+from __future__ import annotations
+
+from core.features.vip.ports import PendingRedemption
+from core.features.vip.reconnection import SETTLED_WHILE_WAITING
+from core.features.vip.redemptions import LEASE
+from core.features.vip.redemptions_repository import (
+    ADDING,
+    DONE,
+    WAITING,
+    claim_redemption,
+    end_lease,
+    redemption_state,
+)
+from tests.features.vip.conftest import Vip
+from tests.features.vip.doubles import GUILD, make_helix_calls, redemption
+from tests.features.vip.test_redemptions import actions
+
+
+def mark(vip: Vip, is_marked: bool) -> None:
+    vip.service.effects.needs_reauthorization = lambda _guild_id: is_marked
+
+
+async def state_of(vip: Vip, event) -> tuple[str, str | None]:  # type: ignore[no-untyped-def]
+    return await vip.service.effects.in_transaction(
+        lambda conn: redemption_state(conn, GUILD, event.platform, event.event_id)
+    )
+
+
+async def test_a_new_redemption_waits_and_is_then_decided_as_new(vip: Vip) -> None:
+    event = redemption("42", vip.reward_id)
+    vip.twitch.vips.add("42")  # a permanent VIP someone else made
+    mark(vip, True)
+
+    await vip.service.redemptions.handle(GUILD, event)
+
+    assert (await state_of(vip, event))[0] == WAITING
+    assert vip.twitch.statuses == {}  # Twitch was not asked
+    assert (await vip.service.reconnection.counts(GUILD)).waiting == 1
+
+    mark(vip, False)
+    await vip.service.redemptions.handle(GUILD, event)
+
+    assert vip.twitch.statuses[event.event_id] == "CANCELED"  # refused: already a VIP
+    assert (await vip.service.reconnection.counts(GUILD)).waiting == 0
+
+
+async def test_an_attempt_that_may_have_reached_twitch_keeps_that_after_waiting(vip: Vip) -> None:
+    event = redemption("42", vip.reward_id)
+    now = vip.clock()
+
+    def earlier_attempt(conn) -> None:  # type: ignore[no-untyped-def]
+        # claimed, Add VIP sent (Twitch made the VIP), then the process stopped
+        claim_redemption(conn, GUILD, event.platform, event.event_id, now, now + LEASE)
+        end_lease(conn, GUILD, event.platform, event.event_id)
+
+    await vip.service.effects.in_transaction(earlier_attempt)
+    vip.twitch.vips.add("42")
+    assert (await state_of(vip, event))[0] == ADDING
+    mark(vip, True)
+
+    await vip.service.redemptions.handle(GUILD, event)
+    assert (await state_of(vip, event))[0] == WAITING
+
+    mark(vip, False)
+    await vip.service.redemptions.handle(GUILD, event)
+
+    assert vip.twitch.statuses[event.event_id] == "FULFILLED"
+    assert [a[0] for a in await actions(vip)] == ["granted"]
+
+
+async def test_one_settled_in_the_reward_queue_while_waiting_is_closed_by_the_next_read(
+    vip: Vip,
+) -> None:
+    """A moderator rejected it on Twitch meanwhile: Twitch no longer lists it, so the read
+    after the streamer connects closes it without a call, and nothing waits any more."""
+    waiting = redemption("41", vip.reward_id, redemption_id="r-waiting")
+    listed = redemption("42", vip.reward_id, redemption_id="r-listed")
+    mark(vip, True)
+    for event in (waiting, listed):
+        await vip.service.redemptions.handle(GUILD, event)
+    assert (await vip.service.reconnection.counts(GUILD)).waiting == 2
+    vip.twitch.pending = [PendingRedemption("r-listed", "42", "viewer42")]
+    mark(vip, False)
+
+    assert await vip.service.drain_missed() == 1
+    await make_helix_calls(vip.service)
+
+    assert await state_of(vip, waiting) == (DONE, SETTLED_WHILE_WAITING)
+    assert vip.twitch.statuses == {"r-listed": "FULFILLED"}
+    assert (await vip.service.reconnection.counts(GUILD)).waiting == 0
