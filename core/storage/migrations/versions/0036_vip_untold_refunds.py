@@ -3,14 +3,14 @@ Twitch connection needs re-authorization (chat goes as the streamer). It is kept
 streamer connects again, when it is said; meanwhile ``!twitch status`` and the VIP page count
 it. (The "waiting" state of a redemption that arrived meanwhile is a plain state value.)
 
-Revision ID: 0037
+Revision ID: 0036
 Revises: 0035
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0037"
+revision = "0036"
 down_revision = "0035"
 branch_labels = None
 depends_on = None
