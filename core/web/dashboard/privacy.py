@@ -175,8 +175,15 @@ STORED: tuple[Stored, ...] = (
         "heist payout on StreamElements points) "
         "and what came of each",
         ("outbox",),
-        "30 days after the call ended",
+        "30 days after the call ended; a payment whose fate is unknown until an admin settles it",
         "Nothing to ask: they are working data, pruned as they age.",
+    ),
+    Stored(
+        "Payments in doubt an admin settled: which payment, whether it was marked paid or sent "
+        "again, the admin's Discord id, their reason and when",
+        ("payments_settlements",),
+        "with the server's other data",
+        f"{ASK}.",
     ),
     Stored(
         "Events received from Kick and Twitch (webhook ids, event payloads such as chat "

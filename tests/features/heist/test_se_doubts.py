@@ -77,7 +77,9 @@ async def test_a_heist_payout_answered_500_is_listed_with_who_how_much_and_why(
     assert doubts.doubtful(OTHER_GUILD) == []
     assert doubts.in_doubt_by_service() == {"streamelements": 2}
     assert doubts.health_check().ok
-    assert doubts.health_check().detail == "2 payment(s) in doubt in 1 server(s)"
+    assert doubts.health_check().detail == (
+        "2 payment(s) in doubt in 1 server(s): settle them with !payments or the dashboard"
+    )
 
 
 async def test_mark_paid_settles_once_and_a_second_settlement_names_who_settled_it(
