@@ -19,7 +19,6 @@ fake picks one and says so there.
 
 from __future__ import annotations
 
-import asyncio
 import secrets
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -200,7 +199,7 @@ class FakeTwitch(HelixRoutes, ThreadedServer, Scripted["RecordedRequest"]):
             failure = self._take_failure(request)
             bucket = self._spend_point(request) if request.path.startswith("/helix/") else None
         if failure is not None and failure.delay_seconds:
-            await asyncio.sleep(failure.delay_seconds)
+            await failure.hold()
             failure = None  # a slow answer, then the usual one
         if failure is not None and not failure.is_disconnect:
             response: web.StreamResponse = _failure_response(failure)
