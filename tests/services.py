@@ -12,6 +12,7 @@ import glob
 import itertools
 import os
 import pwd
+import random
 import shutil
 import socket
 import subprocess
@@ -44,9 +45,13 @@ def _memory_folder() -> Path | None:
 # Ports for the servers and processes the tests start: each xdist worker takes its own block,
 # below the kernel's ephemeral range (32768 and up), where port 0 binds and outgoing connections
 # come from. A port handed out by binding port 0 and closing could be handed to another worker
-# before our process bound it, and a test then talked to the other worker's server.
+# before our process bound it, and a test then talked to the other worker's server. Each
+# process starts at a random place in its block: test sessions of other people on the same
+# machine (a shared developer machine, CI) have workers of the same numbers, and a server that
+# a test stops and starts again on its port (PostgreSQL's restart) found its port taken by the
+# other session's gw0, which had counted up from the same first port.
 _PORTS_FROM, _PORTS_PER_WORKER = 20_000, 1_500
-_handed_out = itertools.count()
+_handed_out = itertools.count(random.SystemRandom().randrange(_PORTS_PER_WORKER))
 
 
 def free_port() -> int:
