@@ -18,6 +18,7 @@ import json
 import threading
 import time
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -128,7 +129,8 @@ def _wait_for_takeover(engine: sa.Engine, dead_pid: int, living: Process) -> flo
         if time.monotonic() - last_moved > STALL_SECONDS:
             raise AssertionError(f"no lease moved in {STALL_SECONDS:g} s: {holders}")
         if living.popen.poll() is not None:
-            raise AssertionError(f"the living bot exited ({living.popen.returncode})")
+            log = Path(living.log.name).read_text(errors="replace")[-3000:]
+            raise AssertionError(f"the living bot exited ({living.popen.returncode}):\n{log}")
         time.sleep(0.1)
 
 

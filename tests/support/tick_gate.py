@@ -33,12 +33,13 @@ from core.events import Event
 from core.guild_ticks import GuildTicks
 from core.runtime import Runtime
 from tests.support.clock import WallClock
+from tests.support.waiting import PROCESS_HANG_SECONDS
 
 T = TypeVar("T")
 
 # No tick for this long: the pipeline hangs (it ticks every few seconds, however busy the
 # machine; this only bounds how long a broken run waits to say so).
-HANG_SECONDS = 180.0
+HANG_SECONDS = PROCESS_HANG_SECONDS
 
 
 class TickGate:
