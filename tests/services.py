@@ -21,6 +21,8 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import redis
+
 
 class ServiceUnavailable(Exception):
     pass
@@ -225,6 +227,21 @@ class RestartableRedis:
             stderr=subprocess.DEVNULL,
         )
         _wait_for_port(self.port)
+        self._check_it_is_ours()
+
+    def _check_it_is_ours(self) -> None:
+        """The server on the port is the one just started: when another test session took the
+        port meanwhile, that session's server answers there, and ours exited at once."""
+        process = self.process
+        if process is None:
+            raise ServiceUnavailable("redis-server is not running")
+        with redis.Redis(host="127.0.0.1", port=self.port, socket_timeout=30) as client:
+            answering = int(client.info("server")["process_id"])
+        if answering != process.pid:
+            self.stop()
+            raise ServiceUnavailable(
+                f"127.0.0.1:{self.port} is another Redis's (pid {answering}), not ours"
+            )
 
     def stop(self) -> None:
         if self.process is not None:
