@@ -27,6 +27,7 @@ from core.demo import BROADCASTER_ID, CHANNEL
 from core.events import system_clock
 from core.features.guilds.service import GuildService
 from core.ownership.share import PARTITIONS
+from tests.support.waiting import PROCESS_HANG_SECONDS
 from tests.test_durability import (
     BOT,
     GUILD,
@@ -134,6 +135,25 @@ def _wait_for_takeover(engine: sa.Engine, dead_pid: int, living: Process) -> flo
         time.sleep(0.1)
 
 
+def _wait_until_joined(engine: sa.Engine, process: Process) -> None:
+    """Until ``process`` holds its own lease (its first heartbeat: it is up and shares the
+    work); fails if it exits first, or after ``PROCESS_HANG_SECONDS``."""
+    mine = f"-{process.popen.pid}-"
+    deadline = time.monotonic() + PROCESS_HANG_SECONDS
+    while time.monotonic() < deadline:
+        now = datetime.now(UTC)
+        if any(
+            r.name.startswith("process:") and mine in r.holder and r.expires_at > now
+            for r in _leases(engine)
+        ):
+            return
+        if process.popen.poll() is not None:
+            log = Path(process.log.name).read_text(errors="replace")[-3000:]
+            raise AssertionError(f"a bot exited as it started ({process.popen.returncode}):\n{log}")
+        time.sleep(0.1)
+    raise AssertionError(f"a bot did not join in {PROCESS_HANG_SECONDS:g} s")
+
+
 def test_two_bots_killed_and_stores_restarted_lose_and_double_nothing(tmp_path, kick_keys):
     with split_deployment(tmp_path, kick_keys) as split:
         engine = sa.create_engine(split.database_url, pool_pre_ping=True)  # it restarts
@@ -151,6 +171,8 @@ def _play_and_check(tmp_path, split: SplitDeployment, engine: sa.Engine) -> None
     for name in ("bot-a", "bot-b"):
         processes[name] = Process(experiment.env, BOT, tmp_path / f"{name}.log")
     _wait_for_health(experiment.url)
+    for process in processes.values():
+        _wait_until_joined(engine, process)
     takeovers: list[float] = []
     turn = ["bot-a"]
 
@@ -162,6 +184,10 @@ def _play_and_check(tmp_path, split: SplitDeployment, engine: sa.Engine) -> None
         experiment.chat("7995", len(experiment.chats))  # queued on Redis meanwhile
         takeovers.append(_wait_for_takeover(engine, dead_pid, processes[turn[0]]))
         processes[name] = Process(experiment.env, BOT, tmp_path / f"{name}.log")
+        # Up before the next disruption: a bot that cannot reach the database while it starts
+        # exits with one plain line, for its supervisor to start again (a busy machine's slow
+        # start met PostgreSQL's restart).
+        _wait_until_joined(engine, processes[name])
         return time.time()
 
     disruptions = dict.fromkeys((4, 8, 12, 16, 20), kill_one_bot)
