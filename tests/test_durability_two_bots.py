@@ -171,8 +171,8 @@ def _play_and_check(tmp_path, split: SplitDeployment, engine: sa.Engine) -> None
     for name in ("bot-a", "bot-b"):
         processes[name] = Process(experiment.env, BOT, tmp_path / f"{name}.log")
     _wait_for_health(experiment.url)
-    for process in processes.values():
-        _wait_until_joined(engine, process)
+    for name in ("bot-a", "bot-b"):
+        _wait_until_joined(engine, processes[name])
     takeovers: list[float] = []
     turn = ["bot-a"]
 
