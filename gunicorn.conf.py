@@ -11,7 +11,7 @@ has exited. The variable must be set here and not later: the library reads it on
 
 The limits below keep slow or oversized requests from holding workers (the same intent as the
 waitress settings in core/web/server.py). gunicorn's sync workers give each connection a whole
-worker while it is read, so run gunicorn behind a buffering proxy (README, "Deployment").
+worker while it is read, so run gunicorn behind a buffering proxy (docs/deploy.md).
 """
 
 from __future__ import annotations

@@ -14,6 +14,7 @@ from pathlib import Path
 from dotenv import dotenv_values
 
 from core.settings_reader import SettingsError, SettingsReader
+from core.storage.timeouts import SessionTimeouts
 
 __all__ = ["Settings", "SettingsError", "load_settings"]
 
@@ -23,6 +24,8 @@ LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 @dataclass(frozen=True)
 class DatabaseSettings:
     url: str | None  # None: the embedded SQLite file under data_dir
+    # PostgreSQL session timeouts, milliseconds, 0: off (core/storage/timeouts.py).
+    timeouts: SessionTimeouts = field(default_factory=SessionTimeouts)
 
 
 @dataclass(frozen=True)
@@ -179,6 +182,33 @@ class Settings:
     streamelements: StreamElementsSettings = field(default_factory=StreamElementsSettings)
 
 
+def _session_timeouts(read: SettingsReader) -> SessionTimeouts:
+    defaults, most = SessionTimeouts(), 3_600_000  # an hour
+    return SessionTimeouts(
+        lock_ms=read.whole(
+            "DATABASE_LOCK_TIMEOUT_MS", defaults.lock_ms, maximum=most, unit="milliseconds"
+        ),
+        statement_ms=read.whole(
+            "DATABASE_STATEMENT_TIMEOUT_MS",
+            defaults.statement_ms,
+            maximum=most,
+            unit="milliseconds",
+        ),
+        idle_in_transaction_ms=read.whole(
+            "DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS",
+            defaults.idle_in_transaction_ms,
+            maximum=most,
+            unit="milliseconds",
+        ),
+        connection_check_ms=read.whole(
+            "DATABASE_CONNECTION_CHECK_MS",
+            defaults.connection_check_ms,
+            maximum=most,
+            unit="milliseconds",
+        ),
+    )
+
+
 def load_settings(
     environ: Mapping[str, str] | None = None, env_file: str | Path | None = ".env"
 ) -> Settings:
@@ -202,11 +232,11 @@ def load_settings(
 
     settings = Settings(
         data_dir=Path(read.text("DATA_DIR", "data") or "data"),
-        database=DatabaseSettings(database_url),
+        database=DatabaseSettings(database_url, _session_timeouts(read)),
         redis=RedisSettings(redis_url),
         web=WebSettings(
             host=read.text("HOST", "127.0.0.1") or "127.0.0.1",
-            port=read.whole("PORT", 8080, minimum=0),
+            port=read.whole("PORT", 8080, minimum=0, maximum=65535),  # 0: any free port
             oauth_base_url=read.url("OAUTH_BASE_URL"),
             flask_secret_key=read.text("FLASK_SECRET_KEY"),
             threads=read.whole("WEB_THREADS", 8, minimum=1),

@@ -3,6 +3,12 @@
 The operator's shell and ``!health`` (admins) show each check's detail. The public ``/health``
 shows only what a failing check failed to reach ("database unreachable"): a failure's detail
 names hosts, ports and database errors, which stay in the log.
+
+A check is ok, failing (something StreamKeeper needs does not answer: ``/health`` answers 503
+and ``python -m core health`` exits 1), or ok but ``degraded``: it works, and a person has
+something to do (a streamer must connect again, a payment waits to be settled). A degraded
+report is ``"status": "degraded"`` with 200 (a load balancer keeps the server), and its public
+detail says only that the check needs attention.
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ class Check:
     name: str
     ok: bool
     detail: str
+    degraded: bool = False  # ok, but a person has something to do (the detail says what)
 
 
 @dataclass(frozen=True)
@@ -30,18 +37,35 @@ class HealthReport:
     def failures(self) -> list[Check]:
         return [check for check in self.checks if not check.ok]
 
+    @property
+    def status(self) -> str:
+        """``failing``, ``degraded`` or ``ok``."""
+        if not self.ok:
+            return "failing"
+        return "degraded" if any(check.degraded for check in self.checks) else "ok"
+
     def as_json(self) -> dict[str, object]:
-        """The public form: a failing check says only ``"<name> unreachable"``."""
+        """The public form: a failing check says only ``"<name> unreachable"``, a degraded one
+        ``"<name> needs attention"`` (its detail names servers)."""
         return {
-            "status": "ok" if self.ok else "failing",
-            "checks": {
-                c.name: {"ok": c.ok, "detail": c.detail if c.ok else f"{c.name} unreachable"}
-                for c in self.checks
-            },
+            "status": self.status,
+            "checks": {c.name: {"ok": c.ok, "detail": _public_detail(c)} for c in self.checks},
         }
 
     def lines(self) -> list[str]:
-        return [f"{'ok  ' if c.ok else 'FAIL'} {c.name}: {c.detail}" for c in self.checks]
+        return [f"{_mark(c)} {c.name}: {c.detail}" for c in self.checks]
+
+
+def _public_detail(check: Check) -> str:
+    if not check.ok:
+        return f"{check.name} unreachable"
+    return f"{check.name} needs attention" if check.degraded else check.detail
+
+
+def _mark(check: Check) -> str:
+    if not check.ok:
+        return "FAIL"
+    return "WARN" if check.degraded else "ok  "
 
 
 def run_check(name: str, probe: Callable[[], str]) -> Check:

@@ -14,21 +14,27 @@ library's variable, set in the process environment before start, not a StreamKee
 
 from __future__ import annotations
 
+import logging
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 import prometheus_client
 from prometheus_client import (
     CollectorRegistry,
+    Metric,
     PlatformCollector,
     ProcessCollector,
     generate_latest,
     multiprocess,
     values,
 )
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
 
 from core.config import SettingsError
+
+log = logging.getLogger(__name__)
 
 CONTENT_TYPE = prometheus_client.CONTENT_TYPE_PLAIN_0_0_4
 
@@ -118,6 +124,31 @@ class Histogram:
         self._children.get(labels).observe(seconds)
 
 
+class GaugeAtScrape(Collector):
+    """A gauge whose values are read when ``/metrics`` is scraped (a count in the database,
+    the same from every process): ``read()`` gives a value per label value. A read that fails
+    leaves the gauge out of that scrape, logged, rather than failing the scrape."""
+
+    def __init__(
+        self, name: str, help_text: str, label: str, read: Callable[[], Mapping[str, float]]
+    ) -> None:
+        self.name = name
+        self.help_text = help_text
+        self.label = label
+        self.read = read
+
+    def collect(self) -> Iterator[Metric]:
+        try:
+            found = self.read()
+        except Exception:
+            log.exception("could not read %s for /metrics", self.name)
+            return
+        family = GaugeMetricFamily(self.name, self.help_text, labels=[self.label])
+        for label_value, value in sorted(found.items()):
+            family.add_metric([label_value], value)
+        yield family
+
+
 def multiprocess_dir() -> str | None:
     """``PROMETHEUS_MULTIPROC_DIR``, checked against the mode prometheus-client chose at import.
 
@@ -144,6 +175,7 @@ class Metrics:
             ProcessCollector(registry=self.registry)
             PlatformCollector(registry=self.registry)
         registry = self.registry
+        self._gauges_at_scrape: list[GaugeAtScrape] = []
         self.webhooks_received = Counter(
             "streamkeeper_webhooks_received_total",
             "Webhooks answered 200, by platform and outcome (queued, duplicate, ignored).",
@@ -189,6 +221,15 @@ class Metrics:
             TICK_BUCKETS,
         )
 
+    def gauge_at_scrape(
+        self, name: str, help_text: str, label: str, read: Callable[[], Mapping[str, float]]
+    ) -> None:
+        """Add a :class:`GaugeAtScrape` (served in multiprocess mode too, read once, not
+        summed)."""
+        gauge = GaugeAtScrape(name, help_text, label, read)
+        self.registry.register(gauge)
+        self._gauges_at_scrape.append(gauge)
+
     def render(self) -> bytes:
         """The Prometheus text exposition (``CONTENT_TYPE``): this process's registry, or every
         worker's numbers summed in multiprocess mode."""
@@ -196,4 +237,6 @@ class Metrics:
             return generate_latest(self.registry)
         summed = CollectorRegistry()
         multiprocess.MultiProcessCollector(summed, path=self.multiprocess_dir)
+        for gauge in self._gauges_at_scrape:
+            summed.register(gauge)
         return generate_latest(summed)

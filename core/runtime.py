@@ -24,6 +24,7 @@ from core.config import Settings, load_settings
 from core.discord_bot.gateway import DiscordGateway
 from core.events import Event, Platform, system_clock
 from core.features.chat_commands.ports import ChatSender
+from core.features.connections.health import consent_check
 from core.features.guilds.service import GuildService
 from core.features.schema import migrate
 from core.features.watchtime.service import TickResult
@@ -33,6 +34,7 @@ from core.logs import guild_names
 from core.metrics import Metrics
 from core.outbox import DISCORD
 from core.outbox.worker import OutboxWorker
+from core.ownership.presence import discord_check
 from core.ownership.share import on_shard, process_name
 from core.scheduler import Scheduler
 from core.services import FeatureServices
@@ -163,8 +165,11 @@ class Runtime(FeatureServices):
     def call_through(self, worker: OutboxWorker) -> None:
         """Run ``worker`` with the pipeline: it makes the calls its service's handlers queued
         in the outbox (``core/outbox/``)."""
+        # Its claims carry this process's name and last while this process beats, so a killed
+        # process's calls pass on within seconds (core/ownership/claims.py).
+        worker.beat_by(self.process_name)
         self.outbox_workers.append(worker)
-        # Workers in many processes share the calls by themselves (each claim a lease).
+        # Workers in many processes share the calls by themselves.
         self.scheduler.loop(f"{worker.service} calls", worker.run, everywhere=True)
 
     def on_shutdown(self, hook: Callable[[], Awaitable[None]]) -> None:
@@ -218,7 +223,12 @@ class Runtime(FeatureServices):
         if self.discord.enabled:  # this process runs the bot: it must be connected
             status = self.discord.status
             checks.append(Check("discord", status.is_connected, status.describe()))
+        elif self.settings.discord.token:  # another process runs it: what it says it is
+            shard = self.settings.discord.shard
+            checks.append(discord_check(self.ownership.leases, shard[1] if shard else None))
         checks.append(self.webhooks_check())
+        checks.append(consent_check(self.engine, self.guilds.name_of))
+        checks.append(self.payment_doubts.health_check())
         return HealthReport(checks)
 
     def webhooks_check(self) -> Check:

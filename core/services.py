@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from core.features.linking.service import LinkingService
     from core.features.live.changes import LiveBackend, LiveNotifier
     from core.features.overlays.service import OverlayService
+    from core.features.payments.service import PaymentDoubts
     from core.features.points.se_wallet import SeWallet
     from core.features.points.service import PointsService
     from core.features.raffle.service import RaffleService
@@ -60,5 +61,6 @@ class FeatureServices:
     sub_tiers: SubTierService
     points: PointsService
     points_wallet: SeWallet
+    payment_doubts: PaymentDoubts  # outbox calls that ended uncertain, settled by an admin
     heist: HeistService
     overlays: OverlayService

@@ -3,7 +3,7 @@
 A scripted stream of signed webhooks (chat, some delivered twice, some refused while a process is
 down and sent again later) plays against real processes while the bot is killed with SIGKILL and
 restarted, and (split deployment) PostgreSQL and Redis are restarted. The expected seconds come
-from the README's rules applied to the script and to the instants at which ticks ran (read from
+from docs/watchtime.md's rules applied to the script and the instants at which ticks ran (read from
 the database as they happen): at each tick, a viewer whose latest chat queued before the tick's
 instant is at most the active window old gains the seconds since the previous tick (capped at
 the window) while the channel is live. Nothing may be lost and nothing counted twice.
@@ -19,6 +19,11 @@ interval), and sends a refused chat again (stamped in an earlier interval) only 
 guild's tick of the current interval has run. (Stamping before waiting for the safe moment let a
 chat stamped at T-1 be queued at T+0.4, and a tick of T that ran late counted it: seen as one
 viewer credited a tick early in every guild after a store restart.)
+
+A tick counts a chat by its stamp: from the first tick whose instant is strictly after it (one
+stamped in an instant's own second counts from the next tick), so the model counts a chat from
+the first tick whose instant came after both its stamp and its delivery; in the scripts here,
+which stamp a chat in the interval they send it, the two agree.
 
 A delivery that a loaded machine slows past the next instant (sent before it, answered after)
 leaves one thing open: whether the tick of that instant ran before or after it was handled. Such
@@ -83,10 +88,12 @@ class Sent:
 
     @property
     def straddles_an_instant(self) -> bool:
-        """Its first accepted delivery was sent before a tick's instant and answered after it."""
+        """Its first accepted delivery was sent before a tick's instant that counts it (one
+        after its stamp) and answered after it."""
         if self.accepted_at is None or self.answered_at is None:
             return False
-        return int(self.accepted_at // INTERVAL) != int(self.answered_at // INTERVAL)
+        sent = max(self.accepted_at, self.said_at.timestamp())
+        return int(sent // INTERVAL) != int(self.answered_at // INTERVAL)
 
 
 @dataclass
@@ -133,8 +140,18 @@ class Experiment:
 
     # --- webhooks -----------------------------------------------------------------------
 
-    def send(self, event_type: str, payload: dict, message_id: str, chat: Sent | None) -> None:
-        self.wait_for_safe_moment()
+    def send(
+        self,
+        event_type: str,
+        payload: dict,
+        message_id: str,
+        chat: Sent | None,
+        *,
+        at_a_safe_moment: bool = True,
+    ) -> None:
+        """Deliver a webhook (at a safe moment of the interval, unless told not to wait)."""
+        if at_a_safe_moment:
+            self.wait_for_safe_moment()
         body = json.dumps(payload).encode()
         headers = signed_headers(
             self.private_key, body, event_type=event_type, message_id=message_id
@@ -149,10 +166,11 @@ class Experiment:
                 verify=tls_context(),
             )
             outcome = response.json().get("status", str(response.status_code))
+            answer = response.text
         except httpx.HTTPError:
-            outcome = "unreachable"
+            outcome = answer = "unreachable"
         finished = time.time()
-        assert outcome in {"queued", "duplicate", "unavailable", "unreachable"}, outcome
+        assert outcome in {"queued", "duplicate", "unavailable", "unreachable"}, answer
         self.outcomes[outcome] = self.outcomes.get(outcome, 0) + 1
         if chat is not None:
             chat.answers.append((started, finished, outcome))
@@ -201,8 +219,9 @@ class Experiment:
         self, late: frozenset[str] = frozenset(), *, only: str | None = None
     ) -> dict[str, int]:
         """Each viewer's seconds by the rules (``only`` that viewer's, when given), a chat
-        counting from the first tick whose instant came after it was sent (``late``: the message
-        ids of chats counted from the first tick whose instant came after it was answered)."""
+        counting from the first tick whose instant came after it was sent and after its stamp
+        (``late``: the message ids of chats counted from the first tick whose instant came after
+        it was answered)."""
         expected: dict[str, int] = {}
         chats = [chat for chat in self.chats if only is None or chat.viewer == only]
         for previous, tick in zip(self.ticks, self.ticks[1:], strict=False):
@@ -213,8 +232,8 @@ class Experiment:
             latest: dict[str, float] = {}
             for chat in chats:
                 accepted = chat.answered_at if chat.message_id in late else chat.accepted_at
-                if accepted is not None and accepted < instant:
-                    said = chat.said_at.timestamp()
+                said = chat.said_at.timestamp()
+                if accepted is not None and accepted < instant and said < instant:
                     latest[chat.viewer] = max(latest.get(chat.viewer, said), said)
             seconds = min(int((tick - previous).total_seconds()), WINDOW)
             for viewer, said in latest.items():

@@ -1,7 +1,7 @@
 """Two ``core bot`` processes over PostgreSQL and Redis, one of them killed with SIGKILL again and
 again (and PostgreSQL and Redis restarted once each) while signed webhooks flow for 200 guilds
 (issue 26): every guild's every viewer ends with
-exactly the watchtime the README's rules give for the ticks that ran, nothing lost and nothing
+exactly the watchtime docs/watchtime.md's rules give for the ticks run, nothing lost and nothing
 counted twice, and a killed process's partitions pass to the living (the time the leases give
 it is tested on its own; here a takeover that never comes fails, a slow one does not).
 

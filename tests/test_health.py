@@ -3,9 +3,15 @@ once its secret is set (the startup line and ``!health`` say the same)."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
-from core.health import webhook_routes
+import sqlalchemy as sa
+
+from core.features.connections.connection_rows import NEEDS_REAUTH
+from core.features.connections.tables import kick_connections, twitch_connections
+from core.features.guilds.repository import ensure_guild
+from core.health import Check, HealthReport, webhook_routes
 
 
 def test_both_routes_are_named_when_twitch_is_configured(make_runtime):
@@ -43,7 +49,7 @@ def test_routes_without_a_base_url_are_paths():
     )
 
 
-def test_pending_migrations_point_to_the_fix_the_readme_gives(tmp_path):
+def test_pending_migrations_point_to_the_fix_the_docs_give(tmp_path):
     from core.config import load_settings
     from core.runtime import Runtime
     from tests.conftest import TEST_FERNET_KEY
@@ -58,7 +64,58 @@ def test_pending_migrations_point_to_the_fix_the_readme_gives(tmp_path):
         report = runtime.health()
     finally:
         runtime.close()
-    readme = (Path(__file__).parents[1] / "README.md").read_text()
-    assert "| `health` says `migration(s) pending` | run `python setup_database.py`" in readme
+    operations = (Path(__file__).parents[1] / "docs" / "operations.md").read_text()
+    assert "| `health` says `migration(s) pending` | run `python setup_database.py`" in operations
     [line] = [line for line in report.lines() if line.split()[1] == "database:"]
     assert line.endswith("migration(s) pending: run 'python setup_database.py'"), line
+
+
+def _needs_consent(runtime, guild_id: int, table, name: str | None) -> None:  # type: ignore[no-untyped-def]
+    now = datetime(2026, 11, 26, tzinfo=UTC)
+    with runtime.engine.begin() as conn:
+        ensure_guild(conn, guild_id, now, name)
+        row = {
+            "guild_id": guild_id,
+            "broadcaster_user_id": "141981764",
+            table.info["username_column"]: "twitchdev",
+            "access_token": "sealed",
+            "expires_at": now,
+            "scopes": "",
+            "status": NEEDS_REAUTH,
+            "connected_by": 1,
+            "updated_at": now,
+        }
+        conn.execute(sa.insert(table).values(row))
+
+
+def test_a_connection_that_needs_the_streamer_again_is_named_and_degrades_health(make_runtime):
+    runtime = make_runtime()
+    assert "ok   connections: every streamer's connection works" in runtime.health().lines()
+    _needs_consent(runtime, 123, twitch_connections, "Cozy Stream")
+    _needs_consent(runtime, 456, kick_connections, None)
+    report = runtime.health()
+    assert report.ok  # it works; a person has something to do
+    assert report.status == "degraded"
+    (line,) = [line for line in report.lines() if "connections" in line]
+    assert line == (
+        "WARN connections: Kick needs the streamer to connect again in server 456 "
+        "(!kick setup <channel>, or the dashboard's Kick & Twitch page); "
+        "Twitch needs the streamer to connect again in Cozy Stream (123) "
+        "(!twitch setup <channel>, or the dashboard's Kick & Twitch page)"
+    )
+    public = report.as_json()
+    assert public["status"] == "degraded"
+    assert public["checks"]["connections"] == {"ok": True, "detail": "connections needs attention"}
+    assert "Cozy" not in str(public)
+
+
+def test_the_public_health_answers_200_when_degraded_and_503_when_failing(make_runtime):
+    runtime = make_runtime()
+    _needs_consent(runtime, 123, twitch_connections, "Cozy Stream")
+    client = runtime.create_web_app().test_client()
+    answer = client.get("/health")
+    assert (answer.status_code, answer.json["status"]) == (200, "degraded")
+    failing = HealthReport(
+        [Check("database", False, "gone"), Check("connections", True, "x", True)]
+    )
+    assert (failing.status, failing.as_json()["status"]) == ("failing", "failing")

@@ -74,6 +74,11 @@ def decoded_events(payloads: list[str]) -> list[Event]:
     return events
 
 
+def stamped_before(events: list[Event], before: datetime) -> list[Event]:
+    """The events whose ``occurred_at`` is before ``before`` (``unhandled_before``'s rule)."""
+    return [event for event in events if event.occurred_at < before]
+
+
 def is_outage(exc: BaseException) -> bool:
     """Whether a handler failed because a store it needs is away (the database or Redis did
     not answer), not because of the event: worth retrying within seconds, and not a failure of
@@ -131,9 +136,14 @@ class EventBus(Protocol):
         ...
 
     def unhandled_before(self, before: datetime, limit: int) -> list[Event] | None:
-        """The events queued before ``before`` and not yet acknowledged (nor set aside), or None
-        when there are more than ``limit`` of them: too many to say whom they are for. An entry
-        that cannot be decoded is left out (the consumer sets it aside)."""
+        """The events *stamped* before ``before`` (their ``occurred_at``) that are queued and
+        not yet acknowledged (nor set aside), whenever they were queued; None when the bus
+        holds more than ``limit`` unhandled events: too many to say whom they are for. An entry
+        that cannot be decoded is left out (the consumer sets it aside).
+
+        The watchtime tick for an instant waits for these (``core/guild_ticks.py``): presence
+        counts a chat in the first tick whose instant is strictly after its stamp, so a chat
+        stamped before the instant but queued after it is waited for too, once queued."""
         ...
 
     def ping(self) -> None:

@@ -25,6 +25,7 @@ from core.bus.base import (
     decoded_events,
     is_event_fault,
     not_ready_delay,
+    stamped_before,
 )
 from core.bus.group_commit import GroupCommitter, WriterClosed
 from core.events import Event, event_from_dict, event_to_dict, utc
@@ -40,7 +41,7 @@ _RETRY_MAX_SECONDS = 30.0
 # How long a woken consumer lets events gather before it fetches them: a round (fetch, handle,
 # acknowledge) costs about 4 ms of CPU whatever its size, and the web side wakes the consumer at
 # every commit. With 8 webhook senders it made about 80 rounds for 4,300 events instead of 230
-# (docs/performance.md, "Round 4").
+# (measured with `python -m benchmarks.dispatcher`).
 GATHER_SECONDS = 0.05
 
 
@@ -318,7 +319,7 @@ class EmbeddedBus:
         e = bus_events.c
         query = (
             sa.select(e.payload)
-            .where(e.acked_at.is_(None), e.dead_at.is_(None), e.published_at < before)
+            .where(e.acked_at.is_(None), e.dead_at.is_(None))
             .order_by(e.id)
             .limit(limit + 1)
         )
@@ -326,7 +327,7 @@ class EmbeddedBus:
             payloads = list(conn.execute(query).scalars())
         if len(payloads) > limit:
             return None
-        return decoded_events(payloads)
+        return stamped_before(decoded_events(payloads), before)
 
     def prune(self) -> int:
         """Forget acknowledged events older than the retention period; return how many."""

@@ -35,6 +35,7 @@ _RETRY_MAX_SECONDS = 30.0
 # backlog is handled soon after it answers (and the watchtime ticks waiting for it run).
 _OUTAGE_FIRST_SECONDS = 0.5
 _OUTAGE_MAX_SECONDS = 5.0
+GONE_POLL_SECONDS = 0.1  # how often the consumer asks whether a bot process is gone
 
 Entry = tuple[str, dict[str, str] | None]
 
@@ -68,6 +69,8 @@ class Consumer:
         # (not counted against max_deliveries: an outage is not the event's failure).
         self.outage_rounds = 0
         self.outage_deliveries: dict[str, int] = {}
+        self.taken_from: frozenset[str] = frozenset()  # gone processes already taken over
+        self.taking_over = asyncio.Lock()
 
     def now_ms(self) -> int:
         return int(self.bus.clock().timestamp() * 1000)
@@ -98,6 +101,28 @@ class Consumer:
         if self.retry_in is not None:
             self.retry_in = None
             log.info("event bus: Redis at %s answers again", bus.where)
+        watcher = asyncio.create_task(self.watch_for_gone_processes())
+        try:
+            await self.read_and_deliver()
+        finally:
+            watcher.cancel()
+            with contextlib.suppress(asyncio.CancelledError, RedisError):
+                await watcher
+
+    async def watch_for_gone_processes(self) -> None:
+        """Take over a gone process's entries as soon as the leases tell (``gone_consumers``),
+        beside the reads: a round of deliveries can take a second on a loaded machine, and the
+        first tick of the partitions taken from that process waits for these entries."""
+        while not self.stop.is_set():
+            if self.bus.gone_consumers() - self.taken_from:
+                try:
+                    await self.take_over_dead_consumers()
+                except RedisError:  # the reads notice it too, and retry; so does this
+                    log.debug("event bus: taking over a gone process failed", exc_info=True)
+            await _sleep_unless(self.stop, GONE_POLL_SECONDS)
+
+    async def read_and_deliver(self) -> None:
+        bus = self.bus
         loop = asyncio.get_running_loop()
         next_claim = loop.time()
         while not self.stop.is_set():
@@ -149,9 +174,14 @@ class Consumer:
 
     async def take_over_dead_consumers(self) -> None:
         """Deliver what gone consumers left pending, then remove them from the group."""
+        async with self.taking_over:  # the reads' periodic look and the watcher's, one at once
+            await self._take_over_dead_consumers()
+
+    async def _take_over_dead_consumers(self) -> None:
         bus = self.bus
+        known_gone = bus.gone_consumers()
         gone = await redis_takeover.dead_consumers(
-            self.client, bus.stream, bus.group, bus.consumer, bus.dead_consumer_ms
+            self.client, bus.stream, bus.group, bus.consumer, bus.dead_consumer_ms, known_gone
         )
         for name, pending in gone:
             if pending:
@@ -164,6 +194,7 @@ class Consumer:
                     await redis_takeover.forget(self.client, bus.stream, bus.group, name)
                     break
                 await self.deliver(claimed, first_delivery=False)
+        self.taken_from = known_gone
 
     async def reclaim_stale(self) -> None:
         """Claim entries pending longer than ``claim_idle_ms`` (any consumer's) and deliver them."""

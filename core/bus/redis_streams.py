@@ -31,7 +31,13 @@ from redis.exceptions import AuthenticationError, DataError, RedisError, Respons
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from core.bus.base import BusUnavailable, EventRefused, Handler, decoded_events
+from core.bus.base import (
+    BusUnavailable,
+    EventRefused,
+    Handler,
+    decoded_events,
+    stamped_before,
+)
 from core.bus.redis_consumer import FIELD, Consumer
 from core.bus.redis_waiting import waiting_set
 from core.bus.replay import DELIVERY_TTL_SECONDS, delivery_key
@@ -136,6 +142,10 @@ class RedisStreamsBus:
         self.dedupe_ttl_seconds = dedupe_ttl_seconds
         self.maxlen = maxlen
         self.clock = clock  # when entries waiting for a handler that was not ready are due
+        # The consumer names of bot processes known to be gone (their lease ran out): what they
+        # read and never acknowledged is taken over at once (core/bus/redis_takeover.py). The
+        # runtime sets it to its Ownership's gone_processes.
+        self.gone_consumers: Callable[[], frozenset[str]] = frozenset
         # One client for the web threads: its connection pool is thread-safe.
         self._client = redis.Redis.from_url(
             url,
@@ -227,9 +237,8 @@ class RedisStreamsBus:
         return datetime.fromtimestamp(oldest_ms / 1000, UTC)
 
     def unhandled_before(self, before: datetime, limit: int) -> list[Event] | None:
-        """The group's pending entries and the entries not yet delivered, queued before
-        ``before`` (entry ids are Redis server times in ms); None when more than ``limit``."""
-        end = str(int(before.timestamp() * 1000) - 1)
+        """The group's pending entries and the entries not yet delivered whose events are
+        stamped before ``before``; None when there are more than ``limit`` of them in all."""
         with self._unavailable_as("report the backlog"):
             try:
                 groups = self._client.xinfo_groups(self.stream)
@@ -242,9 +251,9 @@ class RedisStreamsBus:
                 if info.get("name") == self.group:
                     after = f"({info.get('last-delivered-id', '0-0')}"
                     pending = self._client.xpending_range(
-                        self.stream, self.group, min="-", max=end, count=limit + 1
+                        self.stream, self.group, min="-", max="+", count=limit + 1
                     )
-            fresh = self._client.xrange(self.stream, min=after, max=end, count=limit + 1)
+            fresh = self._client.xrange(self.stream, min=after, max="+", count=limit + 1)
             if len(pending) + len(fresh) > limit:
                 return None
             entries = list(fresh)
@@ -254,7 +263,8 @@ class RedisStreamsBus:
                         self.stream, min=entry["message_id"], max=entry["message_id"], count=1
                     )
                 )
-        return decoded_events([fields.get(FIELD, "") for _, fields in entries])
+        events = decoded_events([fields.get(FIELD, "") for _, fields in entries])
+        return stamped_before(events, before)
 
     def _count_after(self, last_id: str) -> int:
         count, start = 0, f"({last_id}"

@@ -1,18 +1,20 @@
 """Taking over what a dead consumer of the Redis bus had read and never acknowledged.
 
-A consumer's pending entries stay with its name until someone claims them. The bot's consumer
-name is stable (the host name), so a bot restarted on the same host finds its own pending
-entries at once. Under a new name (a container with a new host name, a second bot), a consumer
-that Redis has not heard from for ``dead_after_ms`` counts as gone: its entries are claimed at
-once, whatever their idle time, and a consumer left with nothing pending is removed from the
-group. Claiming from a consumer that was only slow is harmless: delivery is at least once and
-effects are idempotent; only consumers with nothing pending are ever deleted, so no entry can
-be dropped from the group's pending list.
+A consumer's pending entries stay with its name until someone claims them. Each bot process
+consumes under its own name (host, pid and a random part), so a restarted bot is a new consumer.
+A consumer counts as gone when its bot process's lease ran out (``Ownership.gone_processes``:
+the other processes know it within 8 s of a kill), or when Redis has not heard from it for
+``dead_after_ms`` (a process no lease told of). A gone consumer's entries are claimed at once,
+whatever their idle time, and a consumer left with nothing pending is removed from the group.
+Claiming from a consumer that was only slow is harmless: delivery is at least once and effects
+are idempotent; only consumers with nothing pending are ever deleted, so no entry can be dropped
+from the group's pending list.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Collection
 from typing import Any
 
 import redis.asyncio as aioredis
@@ -32,14 +34,22 @@ def is_gone(info: dict[str, Any], dead_after_ms: int) -> bool:
 
 
 async def dead_consumers(
-    client: aioredis.Redis, stream: str, group: str, me: str, dead_after_ms: int
+    client: aioredis.Redis,
+    stream: str,
+    group: str,
+    me: str,
+    dead_after_ms: int,
+    known_gone: Collection[str] = (),
 ) -> list[tuple[str, int]]:
-    """The other consumers of ``group`` that count as gone, with how many entries they hold."""
+    """The other consumers of ``group`` that count as gone, with how many entries they hold:
+    those Redis has not heard from for ``dead_after_ms``, and those ``known_gone`` names (bot
+    processes whose lease ran out: ``Ownership.gone_processes``) at once."""
     consumers = await client.xinfo_consumers(stream, group)
     return [
         (str(info["name"]), int(info.get("pending") or 0))
         for info in consumers
-        if str(info["name"]) != me and is_gone(info, dead_after_ms)
+        if str(info["name"]) != me
+        and (str(info["name"]) in known_gone or is_gone(info, dead_after_ms))
     ]
 
 

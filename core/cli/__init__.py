@@ -24,7 +24,17 @@ from core.storage.db import DatabaseUnavailable
 
 
 class CommandFailed(Exception):
-    """A command could not do its job; the message is the one line the operator sees."""
+    """A command could not do its job; the message is the one line the operator sees. Exit
+    status 1."""
+
+    exit_status = 1
+
+
+class BadInput(CommandFailed):
+    """What the operator typed cannot be used (an amount, a number out of range): one line,
+    exit status 2, as for a usage error."""
+
+    exit_status = 2
 
 
 def fails_with(usage: str) -> Callable[[argparse.Namespace], int]:
@@ -32,7 +42,7 @@ def fails_with(usage: str) -> Callable[[argparse.Namespace], int]:
     ``usage``, the one line saying what to type."""
 
     def handler(_args: argparse.Namespace) -> int:
-        raise CommandFailed(usage)
+        raise BadInput(usage)
 
     return handler
 
@@ -56,7 +66,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         for problem in exc.problems:
             print(problem, file=sys.stderr)  # noqa: T201
         return 2
-    except (CommandFailed, DatabaseUnavailable, MissingSecret) as exc:
+    except CommandFailed as exc:
+        print(exc, file=sys.stderr)  # noqa: T201
+        return exc.exit_status
+    except (DatabaseUnavailable, MissingSecret) as exc:
         print(exc, file=sys.stderr)  # noqa: T201
         return 1
     except KeyboardInterrupt:
@@ -118,8 +131,20 @@ def write_records(records: list[dict[str, Any]], fields: Sequence[str], form: st
     else:
         writer = csv.DictWriter(sys.stdout, fieldnames=list(fields), lineterminator="\n")
         writer.writeheader()
-        writer.writerows(
-            {key: str(v).lower() if isinstance(v := value, bool) else v for key, value in r.items()}
-            for r in records
-        )
+        writer.writerows({key: csv_cell(value) for key, value in r.items()} for r in records)
     return 0
+
+
+# A spreadsheet runs a cell that starts with one of these as a formula (OWASP's CSV injection).
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(value: Any) -> Any:
+    """``value`` as a CSV cell: booleans as ``true``/``false``; text that a spreadsheet would
+    run as a formula (a name an import brought in can be ``=HYPERLINK(...)``) gets a leading
+    ``'``, so it shows as the text it is. Numbers stay numbers."""
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, str) and value.startswith(_FORMULA_STARTS):
+        return "'" + value
+    return value

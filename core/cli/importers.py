@@ -3,7 +3,9 @@
 ``import kick-watchtime-bot --from <database url> [--guild <id>] [--dry-run] [--force]`` and
 ``import streamelements-points --channel <id> --jwt-file <path> [--guild <id>] [--dry-run]``.
 Bad input (an unreachable database, a schema of another version, an unknown guild, an earlier
-import that did not finish) is one line on standard error and exit code 2.
+import that did not finish) is one line on standard error and exit code 2. A guild whose writes
+StreamKeeper's database refuses is rolled back and the other guilds are still imported: the
+report, one line on standard error, and exit code 1.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ if TYPE_CHECKING:
     from core.runtime import Runtime
 
 BAD_INPUT = 2
+WRITE_FAILED = 1  # a guild's writes failed and were rolled back; the other guilds imported
 
 
 USAGE = (
@@ -91,6 +94,14 @@ def _kick_watchtime_bot(args: argparse.Namespace) -> int:
     if importer.not_guilds:
         shown = ", ".join(str(server) for server in importer.not_guilds)
         print(f"Not imported (no such guild in StreamKeeper): servers {shown}.")  # noqa: T201
+    failed = [str(report.guild_id) for report in reports if report.failure is not None]
+    if failed:
+        print(  # noqa: T201
+            f"Writing failed for guild {', '.join(failed)} (rolled back; the others were "
+            "imported): run the import again for it with --guild.",
+            file=sys.stderr,
+        )
+        return WRITE_FAILED
     return 0
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from core.cli import AddCommand, CommandFailed, fails_with, open_runtime
+from core.cli import AddCommand, BadInput, CommandFailed, fails_with, open_runtime
 
 USAGE = (
     "Say what to do: 'points give <guild_id> <platform> <platform_user_id> <amount> "
@@ -26,30 +26,29 @@ def register(command: AddCommand) -> None:
 
 def _points_give(args: argparse.Namespace) -> int:
     from core.events import Platform
-    from core.features.points.service import MAX_AMOUNT, PointsRefused
+    from core.features.points.service import PointsRefused, parse_amount
 
     try:
         platform = Platform(args.platform.strip().lower())
     except ValueError as exc:
         known = ", ".join(str(p) for p in Platform)
-        raise CommandFailed(f"Unknown platform {args.platform!r}: use one of {known}.") from exc
+        raise BadInput(f"Unknown platform {args.platform!r}: use one of {known}.") from exc
     user_id = args.platform_user_id.strip()
     if not user_id or len(user_id) > 64 or any(ch.isspace() for ch in user_id):
-        raise CommandFailed("The platform user id is 1 to 64 characters without spaces.")
-    amount_text = args.amount.strip().replace(",", "").replace("_", "")
-    if not (amount_text.isascii() and amount_text.isdigit()) or not (
-        0 < int(amount_text) <= MAX_AMOUNT
-    ):
-        raise CommandFailed(f"The amount is a whole number from 1 to {MAX_AMOUNT:,}.")
+        raise BadInput("The platform user id is 1 to 64 characters without spaces.")
+    try:
+        amount = parse_amount(args.amount)
+    except PointsRefused as exc:
+        raise BadInput(str(exc)) from exc
     runtime = open_runtime()
     try:
         name = runtime.points.name(args.guild_id)
         balance = runtime.points.give(
-            args.guild_id, platform, user_id, int(amount_text), actor="cli", reason=args.reason
+            args.guild_id, platform, user_id, amount, actor="cli", reason=args.reason
         )
     except PointsRefused as exc:
         raise CommandFailed(str(exc)) from exc
     finally:
         runtime.close()
-    print(f"Gave {int(amount_text):,} {name} to {platform}:{user_id}; balance {balance:,}.")  # noqa: T201
+    print(f"Gave {amount:,} {name} to {platform}:{user_id}; balance {balance:,}.")  # noqa: T201
     return 0

@@ -5,8 +5,12 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from core.cli import AddCommand, CommandFailed, open_runtime
+from core.cli import AddCommand, BadInput, CommandFailed, open_runtime
+
+if TYPE_CHECKING:
+    from core.features.raffle.verification import Verification
 
 
 def register(command: AddCommand) -> None:
@@ -19,7 +23,9 @@ def register(command: AddCommand) -> None:
     raffle_export.add_argument("--out", default=".", help="directory to write into")
     raffle_export.set_defaults(handler=_raffle_export)
     raffle_verify = raffle_sub.add_parser(
-        "verify", help="Recompute the winners from a proof and a ledger; exit 1 on mismatch."
+        "verify",
+        help="Recompute the winners from a proof and a ledger; exit 1 on mismatch, 2 when a "
+        "file is not a proof or ledger.",
     )
     raffle_verify.add_argument("proof", help="the proof JSON file")
     raffle_verify.add_argument("ledger", help="the ledger JSON file")
@@ -52,16 +58,11 @@ def _raffle_export(args: argparse.Namespace) -> int:
 
 def _raffle_verify(args: argparse.Namespace) -> int:
     """Pure recomputation from the two files: no database, no network."""
-    from core.features.raffle.verification import verify
-
     try:
-        with open(args.proof, encoding="utf-8") as proof_file:
-            proof = json.load(proof_file)
-        with open(args.ledger, encoding="utf-8") as ledger_file:
-            ledger = json.load(ledger_file)
-        result = verify(proof, ledger)
-    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
-        raise CommandFailed(f"Could not read the proof and ledger: {exc}") from exc
+        proof, ledger = _read(args.proof), _read(args.ledger)
+    except OSError as exc:
+        raise BadInput(f"Could not read the proof and ledger: {exc}") from exc
+    result = verify_documents(proof, ledger)
     if result.matches:
         print(f"match: {result.draws_checked} draw(s) recomputed from the proof and ledger")  # noqa: T201
         for note in result.notes:
@@ -71,3 +72,31 @@ def _raffle_verify(args: argparse.Namespace) -> int:
     for problem in result.problems:
         print(f"- {problem}")  # noqa: T201
     return 1
+
+
+MAX_FILE_BYTES = 1 << 30  # a ledger of millions of rows is a few hundred MB
+
+
+def _read(path: str) -> bytes:
+    """One of the two files, refused past :data:`MAX_FILE_BYTES` before it fills the memory."""
+    with open(path, "rb") as file:
+        data = file.read(MAX_FILE_BYTES + 1)
+    if len(data) > MAX_FILE_BYTES:
+        raise BadInput(f"Could not read the proof and ledger: {path} is over 1 GiB.")
+    return data
+
+
+def verify_documents(proof: bytes, ledger: bytes) -> Verification:
+    """The verification of a proof and a ledger as their files hold them; :class:`BadInput`
+    (one line) when either is not such a document, whatever the bytes."""
+    from core.features.raffle.verification import verify
+
+    try:
+        return verify(json.loads(proof.decode("utf-8")), json.loads(ledger.decode("utf-8")))
+    except RecursionError:
+        raise BadInput(
+            "Could not read the proof and ledger: a value is nested too deeply."
+        ) from None
+    except (ValueError, KeyError, TypeError, AttributeError, ArithmeticError) as exc:
+        # ArithmeticError: a number no whole count can be ("amount": 1e999 is infinite).
+        raise BadInput(f"Could not read the proof and ledger: {exc}") from exc

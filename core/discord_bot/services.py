@@ -21,6 +21,7 @@ from core.features.heist.service import HeistService
 from core.features.linking.effects import LinkEffects
 from core.features.linking.service import LinkingService
 from core.features.overlays.service import OverlayService
+from core.features.payments.service import PaymentDoubts
 from core.features.points.se_wallet import SeWallet
 from core.features.points.service import PointsService
 from core.features.raffle.service import RaffleService
@@ -59,6 +60,7 @@ class BotServices:
     overlays: OverlayService | None = None
     points: PointsService | None = None
     points_wallet: SeWallet | None = None  # the StreamElements backend
+    payment_doubts: PaymentDoubts | None = None  # outbox calls that ended uncertain
     directory: DirectoryService | None = None  # what the bot sees of each server, for the web
     clock: Callable[[], datetime] = system_clock  # cooldowns run on it
 
@@ -86,6 +88,7 @@ class BotServices:
             overlays=runtime.overlays,
             points=runtime.points,
             points_wallet=runtime.points_wallet,
+            payment_doubts=runtime.payment_doubts,
             directory=runtime.directory,
             clock=runtime.clock,
         )

@@ -1,7 +1,8 @@
-"""The outbox's SQL: enqueue in the caller's transaction, claim due calls under a lease, record
-what came of each. The same statements on SQLite and PostgreSQL; on PostgreSQL a claim skips
-rows another worker holds locked (``SKIP LOCKED``), so workers in many processes share a service's
-calls without waiting on each other."""
+"""The outbox's SQL: enqueue in the caller's transaction, claim due calls for as long as the
+claiming process lives (``core/ownership/claims.py``), record what came of each. The same
+statements on SQLite and PostgreSQL; on PostgreSQL a claim skips rows another worker holds
+locked (``SKIP LOCKED``), so workers in many processes share a service's calls without waiting
+on each other."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from core.ownership import claims
 from core.storage.db import insert_for
 from core.storage.tables import outbox
 
@@ -89,17 +91,21 @@ def claim(
     *,
     skip_guilds: Collection[int] = (),
     shard: tuple[int, int] | None = None,
+    alive_at: datetime | None = None,
 ) -> list[Claimed]:
     """Take up to ``limit`` due calls of ``service`` for ``worker`` until ``until``: pending,
-    due, and not held by a worker whose lease still runs; none of ``skip_guilds`` (whose lanes
-    are busy) nor of a guild with a call held by a worker; with ``shard`` (id, count), only
-    guilds of that Discord shard (``(guild_id >> 22) % count == id``). Oldest first."""
+    due, and not claimed, or claimed by a worker whose claim ran out or whose process is dead
+    (``core/ownership/claims.py``, at the wall clock's ``alive_at``; default ``now``); none of
+    ``skip_guilds`` (whose lanes are busy) nor of a guild with a call another worker holds;
+    with ``shard`` (id, count), only guilds of that Discord shard (``(guild_id >> 22) % count
+    == id``). Oldest first."""
     o = outbox.c
+    alive_at = alive_at or now
     conditions = [
         o.service == service,
         o.state == PENDING,
         o.next_attempt_at <= now,
-        sa.or_(o.claimed_until.is_(None), o.claimed_until < now),
+        claims.is_free(o.claimed_by, o.claimed_until, now, alive_at),
     ]
     if skip_guilds:
         conditions.append(o.guild_id.not_in(list(skip_guilds)))
@@ -115,7 +121,7 @@ def claim(
             held.c.service == service,
             held.c.guild_id == o.guild_id,
             held.c.state == PENDING,
-            held.c.claimed_until >= now,
+            ~claims.is_free(held.c.claimed_by, held.c.claimed_until, now, alive_at),
         )
     )
     due = sa.select(o.id).where(*conditions).order_by(o.id).limit(limit)
@@ -183,6 +189,17 @@ def _update_claimed(conn: Connection, effect_id: int, worker: str, **values: obj
     return updated.rowcount == 1
 
 
+def let_go(conn: Connection, worker: str) -> int:
+    """Give up every claim ``worker`` holds (it is stopping): another worker may take them at
+    once. A call left in flight stays marked so (the next claimer treats it as a dead
+    worker's). How many."""
+    return conn.execute(
+        sa.update(outbox)
+        .where(outbox.c.claimed_by == worker, outbox.c.state == PENDING)
+        .values(claimed_by=None, claimed_until=None)
+    ).rowcount
+
+
 def pending(conn: Connection) -> int:
     """Calls not made yet (or to be tried again), of every service."""
     query = sa.select(sa.func.count()).select_from(outbox).where(outbox.c.state == PENDING)
@@ -190,9 +207,11 @@ def pending(conn: Connection) -> int:
 
 
 def prune(conn: Connection, before: datetime) -> int:
-    """Forget calls that ended before ``before``; how many."""
+    """Forget calls that ended before ``before``, except the uncertain ones (a person settles
+    those, and their list must not lose one: ``core/features/payments/``); how many."""
+    kept = [state for state in FINAL if state != UNCERTAIN]
     return conn.execute(
-        sa.delete(outbox).where(outbox.c.state.in_(FINAL), outbox.c.finished_at < before)
+        sa.delete(outbox).where(outbox.c.state.in_(kept), outbox.c.finished_at < before)
     ).rowcount
 
 

@@ -10,12 +10,17 @@ timeout is :class:`Uncertain` instead, and so is a call a dead worker left in fl
 ``then`` gives the next calls of a chain (a VIP change, then the redemption's status), queued in
 the same transaction as the outcome, so a chain never stops half way.
 
-Rate limits are counted when a call lands, retries included (:class:`RateLimit`).
-
 Each guild's calls are made in order, in a lane of their own: a lane takes its guild's next due
 calls when it is free, and a guild whose partner hangs holds only its own lane (up to ``lanes``
-at once), while the worker keeps claiming the other guilds' calls. A claim is renewed when its
-call starts; a call whose claim passed to another worker meanwhile is left to that worker.
+at once), while the worker keeps claiming the other guilds' calls.
+
+A worker of a bot process (:meth:`OutboxWorker.beat_by`) stamps its claims with the process's
+name: they last while the process's heartbeat lease does (``core/ownership/claims.py``), so a
+killed process's calls pass to another within seconds and a living one keeps a call however
+long its partner hangs; :data:`claims.SAFETY_NET`, renewed when a call starts, is the one fixed
+bound. A worker on its own (tools, tests) holds a claim ``timeout_seconds + 5``. A stopping
+worker gives its claims back; a call whose claim passed to another worker meanwhile is left to
+that worker.
 """
 
 from __future__ import annotations
@@ -23,7 +28,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -32,9 +36,10 @@ from typing import Any
 from sqlalchemy.engine import Engine
 
 from core.bus.base import NotReady
-from core.events import utc
+from core.events import system_clock, utc
 from core.outbox import store
 from core.outbox.store import Claimed, Effect
+from core.ownership import claims
 from core.ownership.share import process_name
 
 log = logging.getLogger(__name__)
@@ -73,35 +78,6 @@ class Kind:
     run: Callable[[int, dict[str, Any]], Awaitable[Outcome]]
     idempotent: bool = True  # whether making the call twice does no harm
     then: Callable[[int, dict[str, Any], Outcome], list[Effect]] | None = None
-    limit_key: Callable[[dict[str, Any]], str] | None = None  # which rate limit it counts in
-
-
-class RateLimit:
-    """At most ``calls`` per ``seconds`` per key, counted when each call lands (returns), so a
-    slow call never lets an extra one slip into the window."""
-
-    def __init__(
-        self, calls: int, seconds: float, monotonic: Callable[[], float] | None = None
-    ) -> None:
-        self.calls = calls
-        self.seconds = seconds
-        self._now = monotonic or (lambda: asyncio.get_running_loop().time())
-        self._landed: dict[str, deque[float]] = {}
-
-    def wait_seconds(self, key: str) -> float:
-        """How long until a call under ``key`` may start."""
-        landed = self._landed.get(key)
-        if not landed:
-            return 0.0
-        now = self._now()
-        while landed and landed[0] <= now - self.seconds:
-            landed.popleft()
-        if len(landed) < self.calls:
-            return 0.0
-        return landed[0] + self.seconds - now
-
-    def landed(self, key: str) -> None:
-        self._landed.setdefault(key, deque()).append(self._now())
 
 
 @dataclass
@@ -110,7 +86,6 @@ class OutboxWorker:
     service: str
     kinds: dict[str, Kind]
     clock: Callable[[], datetime]
-    rate_limit: RateLimit | None = None
     name: str = field(default_factory=process_name)
     batch: int = 10
     timeout_seconds: float = 10.0
@@ -120,18 +95,29 @@ class OutboxWorker:
     poll_seconds: float = 0.5
     lanes: int = 8  # guilds whose calls are made at the same time (one guild's in order)
     shard: tuple[int, int] | None = None  # (id, count): only that Discord shard's guilds' calls
-    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
+    beats: bool = False  # whether ``name``'s heartbeat lease is renewed (see beat_by)
+
+    def beat_by(self, process: str) -> None:
+        """Claim as the process ``process``, whose heartbeat (``process:<name>`` in ``leases``)
+        its ownership renews: claims then last while it beats."""
+        self.name = process[: claims.HOLDER_LENGTH]
+        self.beats = True
 
     @property
     def lease(self) -> timedelta:
-        """How long a claim holds: a dead worker's calls pass to another after it."""
+        """How long a claim holds at most, from its claim or its call's start: a process that
+        beats loses it earlier only by dying (its lease running out); a worker on its own
+        holds it ``timeout_seconds + 5``."""
+        if self.beats:
+            return claims.SAFETY_NET
         return timedelta(seconds=self.timeout_seconds + 5)
 
     async def run(self, stop: asyncio.Event) -> None:
         """Make due calls until ``stop`` is set; a failure of the database is retried. Calls
         that ended more than ``KEEP`` ago are forgotten now and then. When ``stop`` is set,
         calls under way get ``STOP_GRACE_SECONDS`` to end; one still running then is left in
-        flight, as a killed worker would leave it."""
+        flight, as a killed worker would leave it, and every claim is given back, so another
+        process takes the calls at once."""
         pruned_at = float("-inf")
         loop = asyncio.get_running_loop()
         lanes: dict[int, asyncio.Task[None]] = {}
@@ -157,6 +143,10 @@ class OutboxWorker:
                 for task in late:
                     task.cancel()
                 await asyncio.gather(*late, return_exceptions=True)
+            try:
+                await asyncio.to_thread(self._let_go)
+            except Exception:  # the database away: the claims end with their holder's lease
+                log.warning("%s outbox: claims not given back", self.service, exc_info=True)
 
     async def _open_lanes(self, lanes: dict[int, asyncio.Task[None]]) -> int:
         """Claim due calls of guilds whose lanes are free and start a lane for each such guild;
@@ -195,6 +185,10 @@ class OutboxWorker:
         with self.engine.begin() as conn:
             store.prune(conn, utc(self.clock()) - KEEP)
 
+    def _let_go(self) -> None:
+        with self.engine.begin() as conn:
+            store.let_go(conn, self.name)
+
     def _claim(self, now: datetime, busy: set[int]) -> list[Claimed]:
         with self.engine.begin() as conn:
             return store.claim(
@@ -206,6 +200,7 @@ class OutboxWorker:
                 self.batch,
                 skip_guilds=busy,
                 shard=self.shard,
+                alive_at=system_clock(),  # leases are written on the wall clock
             )
 
     async def _make(self, call: Claimed) -> None:
@@ -216,10 +211,6 @@ class OutboxWorker:
         if call.was_in_flight and not kind.idempotent:
             await self._record(call, Uncertain("a worker stopped while making this call"))
             return
-        key = kind.limit_key(call.payload) if kind.limit_key and self.rate_limit else None
-        if key is not None and self.rate_limit is not None:
-            while (wait := self.rate_limit.wait_seconds(key)) > 0:
-                await self.sleep(wait)
         if not await asyncio.to_thread(self._start, call):
             log.info("%s outbox: %s passed to another worker", self.service, call.key)
             return
@@ -239,9 +230,6 @@ class OutboxWorker:
         except Exception as exc:
             log.warning("%s outbox: %s failed (%s)", self.service, call.key, exc)
             outcome = Retry(f"{type(exc).__name__}: {exc}")
-        finally:
-            if key is not None and self.rate_limit is not None:
-                self.rate_limit.landed(key)
         await self._record(call, outcome)
 
     def _start(self, call: Claimed) -> bool:

@@ -101,3 +101,15 @@ class Leases:
                 )
             )
             return {str(name): str(holder) for name, holder in rows}
+
+    def next_expiry(self, prefix: str = "") -> datetime | None:
+        """When the first lease under ``prefix`` that another process holds runs out (None
+        when there is none): a process that died stops renewing, and its names are free then."""
+        with self.engine.connect() as conn:
+            return conn.execute(
+                sa.select(sa.func.min(leases.c.expires_at)).where(
+                    leases.c.name.startswith(prefix, autoescape=True),
+                    leases.c.holder != self.holder,
+                    leases.c.expires_at > self.clock(),
+                )
+            ).scalar_one()

@@ -6,9 +6,17 @@ holds a lease saying it is alive (``process:<name>``) and, every ``heartbeat_sec
 the partitions and jobs it holds and takes free ones up to its fair share (the count divided by
 the live processes, rounded up); a process over its share gives the rest up, so a process that
 joins gets its part within two heartbeats. A process killed with ``kill -9`` stops renewing:
-its leases run out after ``lease_seconds`` and the others take them at their next heartbeat, so
-its partitions and jobs pass on within ``lease_seconds + heartbeat_seconds``. A process that
-stops cleanly gives everything up at once.
+its leases run out after ``lease_seconds`` (8 s), and the others do not wait for their next
+heartbeat to see it: each beat notes when the first lease another process holds runs out, and
+the next beat comes then if that is sooner. So a killed process's partitions pass on within
+``lease_seconds`` and a beat's time of the kill, and its first tick there follows at once
+(``on_gain``), within 10 s. A process that stops cleanly gives everything up at once.
+
+Each beat also notes which processes have left (their ``process:`` lease ran out or was given
+up): :meth:`Ownership.gone_processes`. The Redis bus takes over what such a process's consumer
+had read and not acknowledged at once, instead of waiting until Redis has not heard from it for
+a while: the first tick of a partition taken over waits for exactly those events. The beats run
+on a worker thread of their own, never queued behind the event handlers' database calls.
 
 One process alone (the embedded default) takes everything at its first heartbeat, before the
 scheduler starts. A process that cannot reach the database keeps what it held until the lease
@@ -24,7 +32,9 @@ import math
 import os
 import socket
 import uuid
+import zlib
 from collections.abc import Awaitable, Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 
 from core.ownership.leases import Leases
@@ -35,6 +45,13 @@ PARTITIONS = 16
 HEARTBEAT_SECONDS = 2.0
 LEASE_SECONDS = 8.0  # with the heartbeat: a dead process's work passes on within 10 s
 FORGET_DEAD_PROCESSES_SECONDS = 3600  # a killed process's own lease row, deleted an hour on
+# A beat due at a lease's end comes this long after it: the lease must have run out by then on
+# the database's comparison too (expires_at <= now), whatever rounding the column does.
+AFTER_EXPIRY_SECONDS = 0.05
+TAKE_ATTEMPTS = 3  # rounds of taking free names in one beat, when others took some first
+
+# Shared by the Ownerships of a process (one, but for tests running two runtimes side by side).
+BEAT_THREADS = ThreadPoolExecutor(max_workers=2, thread_name_prefix="ownership-beat")
 
 _PROCESS = "process:"
 _PARTITION = "partition:"
@@ -53,6 +70,14 @@ def on_shard(guild_id: int, shard: tuple[int, int] | None) -> bool:
         return True
     shard_id, count = shard
     return (guild_id >> 22) % count == shard_id
+
+
+def _from_own_place(names: list[str], holder: str) -> list[str]:
+    """``names`` turned so that they start at a place of ``holder``'s own (a stable hash)."""
+    if not names:
+        return names
+    start = zlib.crc32(holder.encode()) % len(names)
+    return names[start:] + names[:start]
 
 
 def process_name() -> str:
@@ -82,6 +107,9 @@ class Ownership:
         self._valid_until: datetime | None = None
         self._sharing = False  # until start(), this process does all the work itself
         self._tasks: set[asyncio.Task[object]] = set()
+        self._live_processes: set[str] = set()
+        self._gone: dict[str, datetime] = {}  # processes seen alive, gone since (when noticed)
+        self._next_expiry: datetime | None = None  # of a lease another process holds
 
     # --- what the scheduler asks ---------------------------------------------------------------
 
@@ -90,6 +118,12 @@ class Ownership:
 
     def holds_job(self, name: str) -> bool:
         return not self._sharing or (self._valid() and name in self.held_jobs)
+
+    def gone_processes(self) -> frozenset[str]:
+        """The names of the processes that a beat saw alive and a later one did not (their
+        lease ran out: killed, or cut off; or they stopped): what they had claimed is theirs
+        no more. Each is forgotten an hour after it was noticed."""
+        return frozenset(self._gone)
 
     def _valid(self) -> bool:
         """Whether the leases last renewed have not run out meanwhile (the database away)."""
@@ -103,7 +137,12 @@ class Ownership:
         self.leases.hold([_PROCESS + self.name])
         self.leases.forget(_PROCESS, FORGET_DEAD_PROCESSES_SECONDS)
         live = self.leases.holders()
-        processes = max(1, sum(1 for name in live if name.startswith(_PROCESS)))
+        alive = {name.removeprefix(_PROCESS) for name in live if name.startswith(_PROCESS)}
+        forget_before = started - timedelta(seconds=FORGET_DEAD_PROCESSES_SECONDS)
+        self._gone = {name: at for name, at in self._gone.items() if at >= forget_before}
+        self._gone.update(dict.fromkeys(self._live_processes - alive, started))
+        self._live_processes = alive
+        processes = max(1, len(alive))
         every_partition = [f"{_PARTITION}{i}" for i in range(PARTITIONS)]
         partitions = self._take_share(every_partition, live, processes)
         jobs = self._take_share([_JOB + job for job in self.jobs], live, processes)
@@ -111,16 +150,38 @@ class Ownership:
         gained = {int(name.removeprefix(_PARTITION)) for name in partitions} - self.partitions
         self.partitions = {int(name.removeprefix(_PARTITION)) for name in partitions}
         self.held_jobs = {name.removeprefix(_JOB) for name in jobs}
+        self._next_expiry = self.leases.next_expiry()
         return gained
 
+    def seconds_to_next_beat(self) -> float:
+        """``heartbeat_seconds``, or less when a lease another process holds runs out sooner
+        (then just after it): a killed process's work passes on as soon as it is free."""
+        if self._next_expiry is None:
+            return self.heartbeat_seconds
+        until = (self._next_expiry - self.leases.clock()).total_seconds() + AFTER_EXPIRY_SECONDS
+        return min(self.heartbeat_seconds, max(until, AFTER_EXPIRY_SECONDS))
+
     def _take_share(self, names: list[str], live: dict[str, str], processes: int) -> set[str]:
+        """Renew this process's names and take free ones up to its share (giving up what is
+        over it). Processes that find the same names free at the same moment (two survivors of
+        a kill, woken by the same lease's end) each start at their own place in the list, and
+        one that lost a race for some takes others at once, not a heartbeat later."""
         share = math.ceil(len(names) / processes)
         mine = [name for name in names if live.get(name) == self.name]
-        free = [name for name in names if name not in live]
+        free = _from_own_place([name for name in names if name not in live], self.name)
         if len(mine) > share:
             self.leases.release(mine[share:])
             mine = mine[:share]
-        return self.leases.hold(mine + free[: max(0, share - len(mine))])
+        held = self.leases.hold(mine + free[: max(0, share - len(mine))])
+        for _ in range(TAKE_ATTEMPTS - 1):
+            if len(held) >= share:
+                break
+            others = self.leases.holders()
+            free = [name for name in names if name not in others and name not in held]
+            if not free:
+                break
+            held = self.leases.hold([*held, *_from_own_place(free, self.name)[: share - len(held)]])
+        return held
 
     async def start(self) -> None:
         """The first heartbeat, before the scheduler runs anything: from here on this process
@@ -133,7 +194,7 @@ class Ownership:
         try:
             while not stop.is_set():
                 try:
-                    await asyncio.wait_for(stop.wait(), timeout=self.heartbeat_seconds)
+                    await asyncio.wait_for(stop.wait(), timeout=self.seconds_to_next_beat())
                 except TimeoutError:
                     await self._beat_once()
         finally:
@@ -141,9 +202,10 @@ class Ownership:
 
     async def _beat_once(self, *, catch_up: bool = True) -> None:
         try:
-            gained = await asyncio.to_thread(self.beat)
+            gained = await asyncio.get_running_loop().run_in_executor(BEAT_THREADS, self.beat)
         except Exception as exc:  # the database away: what was held lapses with its leases
             log.warning("this bot process could not renew its share of the work: %s", exc)
+            self._next_expiry = None  # beat again at the heartbeat, not in a tight loop
             return
         if gained:
             log.info("this bot process took over %d guild partition(s)", len(gained))

@@ -4,7 +4,8 @@ The token opens the page in one browser: the first request that brings it uses i
 side then keeps that browser in by a short-lived signed cookie), so a copy of the log line is
 worth nothing afterwards. Each process makes its own token (several web workers: each has one;
 the one in the log is the logging process's). A request from this machine itself needs no
-token (core/web/setup/access.py says when a request counts as one).
+token (``is_direct_loopback`` in core/web/setup/__init__.py says when a request counts as
+one).
 """
 
 from __future__ import annotations

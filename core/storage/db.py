@@ -25,7 +25,9 @@ from alembic.script import ScriptDirectory
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 
+from core.storage import timeouts as session_timeouts
 from core.storage.driver_statement import DriverStatement
+from core.storage.timeouts import SessionTimeouts
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +52,9 @@ def sqlite_url(data_dir: Path) -> str:
     return f"sqlite:///{data_dir / 'streamkeeper.sqlite3'}"
 
 
-def create_engine(url: str) -> Engine:
+def create_engine(url: str, timeouts: SessionTimeouts | None = None) -> Engine:
+    """The engine for ``url``; on PostgreSQL every connection sets ``timeouts`` (none: the
+    server's own, as tools and tests that hold locks on purpose want)."""
     url = normalize_url(url)
     if url.startswith("sqlite"):
         database = sa.engine.make_url(url).database
@@ -60,12 +64,16 @@ def create_engine(url: str) -> Engine:
         sa.event.listen(engine, "connect", _configure_sqlite)
         _SQLiteWriter().install(engine)
         return engine
-    return sa.create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    engine = sa.create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    if timeouts is not None:
+        session_timeouts.install(engine, timeouts)
+    return engine
 
 
 BUSY_TIMEOUT_SECONDS = 30
 # Every SQLite transaction starts with it, so it runs on the driver's cursor: through
-# ``exec_driver_sql`` it was about 0.15 ms of a webhook's 0.7 (docs/performance.md, "Round 5").
+# ``exec_driver_sql`` it was about 0.15 ms of a webhook's 0.7
+# (`python -m benchmarks --only embedded`).
 _BEGIN_IMMEDIATE = DriverStatement(sa.text("BEGIN IMMEDIATE"))
 
 
@@ -203,21 +211,32 @@ def ping(engine: Engine) -> None:
         raise DatabaseUnavailable(f"Could not connect to the database ({reason}).") from exc
 
 
-def _alembic_config(conn: Connection) -> Config:
+def _alembic_config(conn: Connection | None, *, legacy: bool = False) -> Config:
+    """The migrations' configuration; ``legacy``: the 32 steps that built the baseline."""
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    if legacy:
+        config.set_main_option("path_separator", "os")
+        config.set_main_option("version_locations", str(MIGRATIONS_DIR / "legacy"))
     config.attributes["connection"] = conn
     return config
 
 
-# The newest commit whose migrations start at the first schema (0001): a database older than
-# the baseline steps through it (see SchemaNotUpgradable).
-LAST_FULL_CHAIN = "d72efbf848969067ec6a00db902bc4747bfd7129"
+# The baseline is where the 32 first migrations (``migrations/legacy/``, 0001 to 0032, as
+# they were written) ended: a database they wrote is brought to it by them, then onwards.
+BASELINE = "0032"
 
 
 class SchemaNotUpgradable(DatabaseUnavailable):
     """The database answers, but this version cannot bring its schema up to date: it predates
     the baseline this version upgrades from, is newer than this version, or is not ours."""
+
+
+@functools.cache
+def _legacy_revisions() -> frozenset[str]:
+    """The revisions of the first migrations, before the baseline (0001 to 0031)."""
+    script = ScriptDirectory.from_config(_alembic_config(None, legacy=True))
+    return frozenset(rev.revision for rev in script.walk_revisions()) - {BASELINE}
 
 
 @functools.cache
@@ -244,6 +263,8 @@ def migrate(engine: Engine, schema: sa.MetaData) -> None:
     ping(engine)
     with engine.begin() as conn:
         if conn.dialect.name == "postgresql":
+            # Another process may be migrating: wait for it, and let a long step run.
+            session_timeouts.without_timeouts(conn)
             conn.execute(sa.text("SELECT pg_advisory_xact_lock(:id)"), {"id": _MIGRATION_LOCK_ID})
         current = set(MigrationContext.configure(conn).get_current_heads())
         revisions, heads = _script()
@@ -254,6 +275,11 @@ def migrate(engine: Engine, schema: sa.MetaData) -> None:
             schema.create_all(conn)
             command.stamp(config, "head")
             return
+        if current and current <= _legacy_revisions():
+            # Written before the baseline: its own migrations bring it there, in the same
+            # transaction as the rest, so a failure leaves it as it was.
+            command.upgrade(_alembic_config(conn, legacy=True), BASELINE)
+            current = {BASELINE}
         _refuse_unknown(current, revisions)
         command.upgrade(config, "head")
 
@@ -273,10 +299,8 @@ def _refuse_unknown(current: set[str], revisions: frozenset[str]) -> None:
         )
     if unknown:
         raise SchemaNotUpgradable(
-            f"The database's schema is at migration {', '.join(unknown)}, older than this "
-            f"version upgrades from ({min(revisions)}). Upgrade it in two steps: "
-            f"'git checkout {LAST_FULL_CHAIN[:12]} && make migrate', then come back to this "
-            "version and run 'make migrate' again."
+            f"The database's schema is at migration {', '.join(unknown)}, which no version of "
+            "StreamKeeper wrote: point DATABASE_URL at StreamKeeper's own database."
         )
 
 
@@ -288,10 +312,16 @@ def pending_migrations(engine: Engine) -> list[str]:
         revisions, heads = _script()
         if current == heads:
             return []
-        if current:
+        before: list[str] = []
+        if current and current <= _legacy_revisions():
+            legacy = ScriptDirectory.from_config(_alembic_config(conn, legacy=True))
+            before = [rev.revision for rev in legacy.iterate_revisions(BASELINE, current)]
+            current = {BASELINE}
+        elif current:
             _refuse_unknown(current, revisions)
         script = ScriptDirectory.from_config(_alembic_config(conn))
-        return [rev.revision for rev in script.iterate_revisions(heads, current or "base")]
+        pending = [rev.revision for rev in script.iterate_revisions(heads, current or "base")]
+        return pending + before
 
 
 def insert_if_absent(conn: Connection, table: sa.Table, values: dict[str, Any]) -> bool:

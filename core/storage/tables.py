@@ -47,7 +47,8 @@ processed_events = Table(
 # written in the transaction of the handler that decided it and made by that service's worker.
 # state: pending, done, refused (the service said no, for good), uncertain (it may have
 # happened: never sent again), failed (gave up after max attempts). claimed_by is set while a
-# worker makes the call; a claim whose lease ran out passes to another worker.
+# worker makes the call (its process's name); the claim passes to another worker once that
+# process's heartbeat lease or claimed_until runs out (core/ownership/claims.py).
 outbox = Table(
     "outbox",
     metadata,

@@ -4,7 +4,7 @@ waitress is one poll loop that reads and writes every connection, plus a pool of
 run the app on requests already read in full. A slow client therefore holds a connection, never
 a thread; what protects the server from many of them is how many connections it keeps and how
 long it keeps idle ones (:data:`WAITRESS_SETTINGS`). In production a reverse proxy in front
-caps them further (README, "Deployment").
+caps them further (docs/deploy.md).
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 They are the web side's hottest path (every chat message of every tracked channel), so a few
 lines of WSGI in front of Flask answer them (:class:`WebhookRoutes`). Flask's request and app
 contexts, session, routing and response object cost 0.5 ms of the 1.2 ms a webhook took in
-one thread (docs/performance.md, "Round 5"), and a webhook uses none of them. A client
+one thread (`python -m benchmarks --only embedded`), and a webhook uses none of them. A client
 sees what Flask would answer: JSON (Twitch's challenge as plain text), the security headers
 every answer carries, 405 for another method (with no body for HEAD), 413 for a body over 1 MiB,
 and a logged 500 for an unexpected error.

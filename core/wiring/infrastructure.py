@@ -12,7 +12,9 @@ from core.bus.embedded import EmbeddedBus
 from core.bus.replay import DatabaseReplayGuard, RedisReplayGuard
 from core.events import Event, system_clock
 from core.ownership.leases import Leases
+from core.ownership.presence import Presence, discord_presence_name
 from core.ownership.share import LEASE_SECONDS, Ownership
+from core.ratelimits import windows_for
 from core.security.secrets import TokenCipher, new_fernet_key, resolve_secret
 from core.storage import db
 
@@ -25,7 +27,7 @@ PRUNE_EVERY_SECONDS = 3600
 def install(rt: Runtime) -> None:
     settings = rt.settings
     url = settings.database.url or db.sqlite_url(settings.data_dir)
-    rt.engine = db.create_engine(url)
+    rt.engine = db.create_engine(url, settings.database.timeouts)
     # This process's share of the guilds and the scheduled jobs, among the bot processes.
     rt.ownership = Ownership(
         # Leases compare times written by other processes: the wall clock, never a test's.
@@ -33,6 +35,13 @@ def install(rt: Runtime) -> None:
         on_gain=lambda partitions: _catch_up(rt, partitions),
     )
     rt.scheduler.ownership = rt.ownership
+    # A bot process says it is connected to Discord, for the processes that are not (health).
+    presence = Presence(
+        Leases(rt.engine, rt.process_name, system_clock, seconds=LEASE_SECONDS),
+        discord_presence_name(settings.discord.shard),
+        lambda: rt.discord.enabled and rt.discord.status.is_connected,
+    )
+    rt.scheduler.loop("Discord presence", presence.run, everywhere=True)
     rt.redis = None
     rt.publish_delivery: Callable[[Event, str], bool] | None = None
     if settings.redis.url:
@@ -42,6 +51,9 @@ def install(rt: Runtime) -> None:
             settings.redis.url, socket_timeout=5, socket_connect_timeout=5
         )
         redis_bus = RedisStreamsBus(settings.redis.url, consumer=rt.process_name)
+        # Processes gone (their lease ran out): their unacknowledged events are taken over at
+        # once, and a takeover's first tick waits for them.
+        redis_bus.gone_consumers = rt.ownership.gone_processes
         rt.bus = redis_bus
         rt.replay_guard = RedisReplayGuard(rt.redis)
         # Webhooks: the bus remembers message ids in the publish itself (one round trip).
@@ -52,6 +64,9 @@ def install(rt: Runtime) -> None:
         rt.replay_guard = DatabaseReplayGuard(rt.engine, rt.clock)
         # Webhooks: the message id and the event are stored in one transaction.
         rt.publish_delivery = embedded_bus.publish_delivery
+
+    # Partners' rate limits: in Redis, shared by every bot process, else in this one.
+    rt.windows = windows_for(rt.redis)
 
     # On SQLite everything lives on one machine, so generated keys can too; processes that
     # share PostgreSQL must share their keys, so there they have to be configured.

@@ -48,13 +48,14 @@ class KickClients(PlatformClients[KickChatSender]):
             streamer_call=self.connections.call_as_streamer,
             bot_user_token=self.settings.bot_user_token,
             failures=self.metrics.chat_failed,
+            windows=self.windows,
         )
         return sender, api
 
 
 def install(rt: Runtime) -> None:
     kick = rt.settings.kick
-    rt.kick = KickClients(kick, rt.clock, rt.metrics)
+    rt.kick = KickClients(kick, rt.clock, rt.metrics, rt.windows)
     configured = rt.kick.is_configured
     rt.connections = rt.kick.streamer_connections(KickConnections, rt, rt.kick.api)
     rt.app_token = AppToken(rt.kick.oauth_client, rt.clock)

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Protocol, TypeVar
 from core.features.connections.round_trip import RoundTrip
 from core.metrics import Metrics
 from core.platforms.oauth import OAuthClient
+from core.ratelimits import Windows
 from core.wiring.chat_on_loop import ChatOnLoop, Sender
 
 if TYPE_CHECKING:
@@ -29,14 +30,20 @@ class PlatformSettings(Protocol):
 class PlatformClients(ChatOnLoop[Sender]):
     """A platform's HTTP clients, made from its settings (``oauth_type``: its OAuth client); the
     chat sender is one per process and speaks as ``connections``, which
-    :meth:`streamer_connections` sets."""
+    :meth:`streamer_connections` sets. ``windows``: the process's rate-limit windows
+    (``rt.windows``), which every client that sends what a partner limits is given."""
 
     oauth_type: ClassVar[type[OAuthClient]]
 
     def __init__(
-        self, settings: PlatformSettings, clock: Callable[[], datetime], metrics: Metrics
+        self,
+        settings: PlatformSettings,
+        clock: Callable[[], datetime],
+        metrics: Metrics,
+        windows: Windows,
     ) -> None:
         self.settings = settings
+        self.windows = windows
         self.clock = clock
         self.metrics = metrics
         self.connections: Any = None

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy.engine import Connection
 
 from core.events import ChatMessageSent, Platform, utc
+from core.features.payments.service import PaymentDoubts
 from core.features.points import se_payments
 from core.features.points.chat import PointsChat
 from core.features.points.earning import PointsEarning
@@ -90,5 +91,14 @@ def install(rt: Runtime) -> None:
         )
     )
     rt.on_shutdown(rt.points_wallet.client.aclose)
+    # A payment whose fate is unknown ends uncertain: an admin settles it (paid, or again).
+    rt.payment_doubts = PaymentDoubts(rt.engine, rt.clock)
+    rt.metrics.gauge_at_scrape(
+        "streamkeeper_outbox_uncertain",
+        "Outbox calls that ended uncertain and no admin settled yet, by service.",
+        "service",
+        # Read at each scrape, for every service with a worker (all are installed by then).
+        lambda: rt.payment_doubts.in_doubt_by_service([w.service for w in rt.outbox_workers]),
+    )
     for command in PointsChat(rt.points, rt.points_wallet).commands():
         rt.chat_commands.add(command)

@@ -12,7 +12,6 @@ from core.events import Subscribed, SubscriptionEnded, SubscriptionsGifted
 from core.features.sub_tiers.chat import SubTierChat
 from core.features.sub_tiers.helix_lookup import HelixSubscriptionLookup
 from core.features.sub_tiers.service import SubTierService
-from core.platforms.twitch.helix import HelixClient
 
 if TYPE_CHECKING:
     from core.runtime import Runtime
@@ -23,14 +22,13 @@ CLEANUP_INTERVAL_SECONDS = 6 * 3600.0
 
 
 def install(rt: Runtime) -> None:
-    twitch = rt.settings.twitch
 
     def broadcaster_of(guild_id: int) -> str | None:
         tracked = rt.guilds.twitch_channel_of(guild_id)
         return None if tracked is None else tracked.broadcaster_user_id
 
     lookup = HelixSubscriptionLookup(
-        lambda: HelixClient(twitch.api_base_url, twitch.client_id or ""),
+        rt.twitch.helix,
         lambda: rt.twitch_connections.call_as_streamer,
         broadcaster_of,
     )

@@ -50,7 +50,10 @@ class TwitchClients(PlatformClients[TwitchChatSender]):
     connections: TwitchConnections | None
 
     def helix(self) -> HelixClient:
-        return HelixClient(self.settings.api_base_url, self.settings.client_id or "")
+        """A Helix client pacing on the process's windows (Twitch's VIP limit)."""
+        return HelixClient(
+            self.settings.api_base_url, self.settings.client_id or "", windows=self.windows
+        )
 
     def _build_chat(self) -> tuple[TwitchChatSender, HelixClient]:
         """Replies in Twitch chat, as the streamer."""
@@ -66,7 +69,7 @@ class TwitchClients(PlatformClients[TwitchChatSender]):
 
 def install(rt: Runtime) -> None:
     twitch = rt.settings.twitch
-    rt.twitch = TwitchClients(twitch, rt.clock, rt.metrics)
+    rt.twitch = TwitchClients(twitch, rt.clock, rt.metrics, rt.windows)
     rt.twitch_revocations = TwitchRevocations(rt.engine)
     rt.twitch_connections = rt.twitch.streamer_connections(TwitchConnections, rt, rt.twitch.helix)
     rt.twitch_app_token = TwitchAppToken(rt.twitch.oauth_client, rt.clock)
@@ -102,6 +105,7 @@ def install(rt: Runtime) -> None:
         app_call=rt.twitch_app_token.call,
         links=ConnectLinks(rt.link_secret, rt.public_base_url, rt.clock, rt.link_lifetime),
         client_configured=configured,
+        socket_enabled=configured and not is_public_https(public_url),  # install_eventsub_socket
     )
     if configured:
         rt.chat_senders[Platform.TWITCH] = lambda: rt.twitch.chat
@@ -162,7 +166,7 @@ def install_eventsub_socket(rt: Runtime, record_revocation: Callable[[Revocation
         twitch.eventsub_ws_url,
         broadcasters=broadcasters,
         token_for=lambda: rt.twitch_token_for,
-        make_api=lambda: HelixClient(twitch.api_base_url, twitch.client_id or ""),
+        make_api=rt.twitch.helix,
         publish=rt.bus.publish,
         record_revocation=record_revocation,
         arrivals=lambda: rt.webhook_arrivals.deliveries().arrived,

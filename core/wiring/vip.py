@@ -13,22 +13,20 @@ from core.features.vip import redemption_outbox
 from core.features.vip.helix_channel import HelixVipChannel
 from core.features.vip.service import VipService
 from core.outbox.worker import OutboxWorker
-from core.platforms.twitch.helix import HelixClient
 
 if TYPE_CHECKING:
     from core.runtime import Runtime
 
 log = logging.getLogger(__name__)
 EXPIRY_INTERVAL_SECONDS = 60.0
-HELIX_CALL_SECONDS = 60.0  # a redemption's calls, VIP pacing included
+HELIX_CALL_SECONDS = 60.0  # a redemption's calls, waits for Twitch's VIP window included
 DRAIN_INTERVAL_SECONDS = 600.0
 
 
 def install(rt: Runtime) -> None:
-    twitch = rt.settings.twitch
 
     channel = HelixVipChannel(
-        lambda: HelixClient(twitch.api_base_url, twitch.client_id or ""),
+        rt.twitch.helix,  # paced on the process's windows: Twitch's VIP limit, every process
         # The guild's streamer token, refreshed first when it expires soon (core/wiring/twitch.py).
         lambda: rt.twitch_connections.access_token,
         lambda: rt.chat_sender_for(Platform.TWITCH),
@@ -51,6 +49,7 @@ def install(rt: Runtime) -> None:
         roles=DiscordTemporaryRoles(rt.discord),
         kick_chat=lambda: rt.chat_sender_for(Platform.KICK),
         chat_notices=rt.chat_notices,
+        process_name=rt.process_name,
     )
     rt.handle(RewardRedeemed, rt.vip.queued.handle)  # Twitch: VIP, through the outbox
     helix_calls = OutboxWorker(

@@ -18,6 +18,7 @@ import traceback
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import redis
@@ -30,10 +31,12 @@ from core.bus.redis_streams import RedisStreamsBus, dead_stream, seen_key
 from core.bus.replay import delivery_key
 from core.discord_bot.gateway import DiscordUnavailable
 from core.events import Event, event_from_dict
+from core.guild_ticks import GuildTicks
 from core.storage.tables import bus_events
 from tests import services
 from tests.bus import SOON, START, Recorder, kill, make_event, running
 from tests.support.clock import Clock
+from tests.support.events import chat_message
 from tests.support.waiting import eventually
 
 LOGGER = "core.bus"
@@ -146,7 +149,7 @@ async def test_events_are_delivered_once_in_publish_order_and_acknowledged(case:
     assert case.dead() == []
 
 
-async def test_the_bus_says_which_events_queued_before_an_instant_are_unhandled(case: Case):
+async def test_the_bus_says_which_events_stamped_before_an_instant_are_unhandled(case: Case):
     from datetime import UTC, datetime
 
     bus = case.new_bus()
@@ -166,6 +169,60 @@ async def test_the_bus_says_which_events_queued_before_an_instant_are_unhandled(
     again = make_event("queued while no consumer runs")
     bus.publish(again)
     assert [e.key for e in bus.unhandled_before(instant, limit=10)] == [again.key]
+
+
+def _chat_stamped(moment: datetime, text: str) -> Event:
+    return chat_message(text, broadcaster="broadcaster-1", user_id=f"viewer-{text}", at=moment)
+
+
+async def test_the_barrier_goes_by_the_stamp_not_by_when_an_event_was_queued(case: Case):
+    """The watchtime rule: a tick counts what is stamped strictly before its instant. Of three
+    chats queued at the same time (the embedded bus queues at its clock, START; Redis now,
+    years before), only the one stamped before the instant is waited for; one stamped in the
+    instant's own second is not, even a fraction of a second into it."""
+    bus = case.new_bus()
+    before = _chat_stamped(START - timedelta(seconds=1), "before")
+    own_second = _chat_stamped(START, "own-second")
+    fraction_in = _chat_stamped(START + timedelta(seconds=0.4), "fraction-in")
+    for event in (own_second, before, fraction_in):
+        bus.publish(event)
+
+    assert [e.key for e in bus.unhandled_before(START, limit=10)] == [before.key]
+    assert len(bus.unhandled_before(START + timedelta(seconds=1), limit=10)) == 3
+
+
+async def test_a_guild_tick_waits_for_a_chat_stamped_before_its_instant_queued_after_it(
+    case: Case,
+):
+    """On both buses, for an instant an hour ago (so that both queue after it): a chat stamped
+    in the instant's own second holds no tick; one stamped a second before it does, until it
+    is handled."""
+    instant = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=1)
+    bus = case.new_bus()
+    bus.publish(_chat_stamped(instant, "own-second"))
+    ticked: list[tuple[int, datetime]] = []
+    ticks = GuildTicks(
+        bus,
+        lambda: [1],
+        lambda platform, broadcaster, via: [1],
+        lambda guild_ids, at: ticked.extend((g, at) for g in guild_ids),
+        limit_seconds=60.0,
+    )
+    await asyncio.wait_for(ticks.run(instant, asyncio.Event()), timeout=30)
+    assert ticked == [(1, instant)]
+
+    late = _chat_stamped(instant + timedelta(seconds=1), "late")
+    bus.publish(late)
+    ticked.clear()
+    later = instant + timedelta(seconds=2)
+    run = asyncio.create_task(ticks.run(later, asyncio.Event()))
+    await asyncio.sleep(0.3)
+    assert ticked == [], "the tick ran while a chat stamped before its instant was queued"
+    recorder = Recorder()
+    async with running(bus, recorder):
+        await asyncio.wait_for(run, timeout=30)
+    assert late.key in recorder.order
+    assert ticked == [(1, later)]
 
 
 async def test_the_same_event_published_twice_is_queued_and_delivered_once(case: Case):

@@ -1,31 +1,49 @@
-"""README's command lists as data: every ``!command`` it names, and who it says may use it.
+"""The command lists of README and the docs pages as data: every ``!command`` they name, and who
+they say may use it.
 
-Read from the places the README states a permission: the command tables (a ``Who`` column, a
+Read from the places the pages state a permission: the command tables (a ``Who`` column, a
 ``(Manage Server)`` heading, the heist table's ``Where`` and "Manage Server:"), the Discord line
-of "What it does now" (before "for admins": everyone; after: Manage Server), the raffle's "for
-viewers; ... for admins" sentence and the points' "for Manage Server" sentence. Every other
-``!command`` in backticks is collected too, for its existence alone. Code blocks are skipped.
+of docs/commands.md (before "for admins": everyone; after: Manage Server), the raffle's "for
+viewers; ... for admins" sentence (docs/raffle.md) and the points' "for Manage Server" sentence
+(docs/points.md). Every other ``!command`` in backticks is collected too, for its existence
+alone. Code blocks are skipped.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from pathlib import Path
 
 EVERYONE = "everyone"
 MANAGER = "Manage Server"
 
 _TICKED = re.compile(r"`(![^`]+)`")
 
+ROOT = Path(__file__).resolve().parents[2]
+# Pages about the code rather than its users: they name commands only in passing.
+_NOT_COMMAND_PAGES = {"architecture.md", "performance.md", "security.md", "dependencies.md"}
+
+
+def command_pages() -> list[Path]:
+    """README and the docs pages that list commands for users."""
+    docs = sorted(p for p in (ROOT / "docs").glob("*.md") if p.name not in _NOT_COMMAND_PAGES)
+    return [ROOT / "README.md", *docs]
+
+
+def command_docs() -> str:
+    """The text of :func:`command_pages`, one after the other."""
+    return "\n\n".join(page.read_text() for page in command_pages())
+
 
 @dataclass(frozen=True)
 class Mention:
-    """``!words`` as the README writes them, and the permission it states there (None: none)."""
+    """``!words`` as the docs write them, and the permission they state there (None: none)."""
 
     text: str
     who: str | None
     chat: bool  # said of stream chat, not Discord
-    where: str  # the README line, for the failure message
+    where: str  # the line, for the failure message
 
     @property
     def words(self) -> list[str]:
@@ -33,7 +51,7 @@ class Mention:
 
 
 def _prose(readme: str) -> list[str]:
-    """The README's lines outside fenced code blocks."""
+    """The lines outside fenced code blocks."""
     lines, fenced = [], False
     for line in readme.splitlines():
         if line.lstrip().startswith("```"):
@@ -118,17 +136,17 @@ def _split_sentence(line: str, marker: str, before: str, after: str) -> list[Men
 def _lists(lines: list[str]) -> list[Mention]:
     text = "\n".join(lines)
     found: list[Mention] = []
-    # "What it does now": the Discord line (a bullet over several lines).
+    # docs/commands.md: the Discord line (a bullet over several lines).
     discord = re.search(r"^- \*\*Discord\*\* \(with `DISCORD_TOKEN`\):(.*?)(?=^- \*\*)", text,
                         re.MULTILINE | re.DOTALL)  # fmt: skip
-    assert discord is not None, "README has no Discord line under 'What it does now'"
+    assert discord is not None, "docs/commands.md has no Discord line"
     everyone_part, _, admin_part = discord.group(1).partition("for admins")
     admin_part = admin_part.split("(see below)")[0]  # "`!help` lists ..." follows
     found += [Mention(t, EVERYONE, False, "Discord line") for t in _TICKED.findall(everyone_part)]
     found += [Mention(t, MANAGER, False, "Discord line") for t in _TICKED.findall(admin_part)]
     # The raffle: "... for viewers; ... for admins (...); `!fair` shows a draw's proof".
     raffle = re.search(r"(`!tickets`[^.]*?for viewers;.*?shows a draw's proof)", text, re.DOTALL)
-    assert raffle is not None, "README has no raffle 'for viewers; ... for admins' sentence"
+    assert raffle is not None, "docs/raffle.md has no 'for viewers; ... for admins' sentence"
     assert "for admins" in raffle.group(1)
     sentence = raffle.group(1).replace("\n", " ")
     viewers, _, rest = sentence.partition("for viewers;")
@@ -138,14 +156,14 @@ def _lists(lines: list[str]) -> list[Mention]:
     found += [Mention(t, EVERYONE, False, sentence) for t in _TICKED.findall(after)]
     # Points: "In Discord: ..., and for Manage Server ...".
     points = re.search(r"In Discord: (.*?)\. On the command", text, re.DOTALL)
-    assert points is not None, "README has no points 'In Discord:' sentence"
+    assert points is not None, "docs/points.md has no 'In Discord:' sentence"
     found += _split_sentence(points.group(1).replace("\n", " "), "for Manage Server", EVERYONE,
                              MANAGER)  # fmt: skip
     return found
 
 
 def readme_mentions(readme: str) -> list[Mention]:
-    """Every ``!command`` README names: those with a stated permission first, then the rest."""
+    """Every ``!command`` the text names: those with a stated permission first, then the rest."""
     lines = _prose(readme)
     stated = _tables(lines) + _lists(lines)
     seen = {m.text for m in stated}

@@ -1,14 +1,12 @@
-"""README's command lists against the bot: every ``!command`` README names exists (a Discord
-command, or a stream chat command where README speaks of chat), each is run by whom README says
-(everyone, or Manage Server: decided by the command's real discord.py checks, on dpytest's
-Discord, for a plain member and a manager), and every Discord command is in README.
+"""The documented command lists against the bot: every ``!command`` README and the docs pages
+name exists (a Discord command, or a stream chat command where they speak of chat), each is run
+by whom they say (everyone, or Manage Server: decided by the command's real discord.py checks,
+on dpytest's Discord, for a plain member and a manager), and every Discord command is documented.
 
 The cogs are those the bot loads from a real Runtime, as the guard test in test_bot.py loads
-them; the README parsing is in ``readme_commands.py``."""
+them; the parsing is in ``readme_commands.py``."""
 
 from __future__ import annotations
-
-from pathlib import Path
 
 import discord
 import discord.ext.test as dpytest
@@ -19,9 +17,14 @@ from discord.ext.commands.view import StringView
 from core.discord_bot.services import BotServices
 from core.runtime import Runtime
 from tests.discord_bot.fake_discord import say
-from tests.discord_bot.readme_commands import EVERYONE, MANAGER, Mention, readme_mentions
+from tests.discord_bot.readme_commands import (
+    EVERYONE,
+    MANAGER,
+    Mention,
+    command_docs,
+    readme_mentions,
+)
 
-README = Path(__file__).resolve().parents[2] / "README.md"
 Command = commands.Command  # type: ignore[type-arg]
 
 
@@ -66,7 +69,7 @@ async def may_run(bot: commands.Bot, command: Command, member: discord.Member) -
 
 
 def is_argument_form(bot: commands.Bot, mention: Mention, mentions: list[Mention]) -> bool:
-    """``!unlink @member`` (Manage Server) of a command README also lists for everyone
+    """``!unlink @member`` (Manage Server) of a command the docs also list for everyone
     (``!unlink``): the permission depends on the argument, so the command checks it when it
     runs (its own tests cover that), not in a check this test can read."""
     paths = {c.qualified_name for c in resolve(bot, mention)}
@@ -83,8 +86,8 @@ async def test_every_command_readme_names_exists_with_the_permission_it_states(
     bot: commands.Bot, alice: discord.Member, manager: discord.Member, runtime: Runtime
 ) -> None:
     chat = set(runtime.chat_commands.names)
-    mentions = readme_mentions(README.read_text())
-    assert len(mentions) > 80  # the parser found README's lists
+    mentions = readme_mentions(command_docs())
+    assert len(mentions) > 80  # the parser found the pages' lists
     problems = []
     for mention in mentions:
         name = mention.words[0].lower()
@@ -109,7 +112,7 @@ async def test_every_command_readme_names_exists_with_the_permission_it_states(
                 continue
             if actual != mention.who:
                 problems.append(
-                    f"!{command.qualified_name}: README says {mention.who}, the command's checks "
+                    f"!{command.qualified_name}: the docs say {mention.who}, the command's checks "
                     f"say {actual} ({mention.where[:120]})"
                 )
     assert not problems, "\n".join(problems)
@@ -118,7 +121,7 @@ async def test_every_command_readme_names_exists_with_the_permission_it_states(
 async def test_every_discord_command_is_in_the_readme(bot: commands.Bot) -> None:
     named = {
         name
-        for mention in readme_mentions(README.read_text())
+        for mention in readme_mentions(command_docs())
         if not mention.chat
         for command in resolve(bot, mention)
         for name in (command.qualified_name, *(parent.name for parent in command.parents))
@@ -126,7 +129,7 @@ async def test_every_discord_command_is_in_the_readme(bot: commands.Bot) -> None
     missing = sorted(
         command.name for command in bot.commands if command.name not in named | {"help"}
     )
-    assert not missing, f"in !help but not in README: {missing}"
+    assert not missing, f"in !help but not in the docs: {missing}"
 
 
 async def test_help_hides_what_a_member_cannot_run_and_shows_it_to_a_manager(

@@ -49,6 +49,8 @@ class Failure:
     is_disconnect: bool = False
     delay_seconds: float = 0.0  # answered (as usual, or with status) only after this long
     hang: Hang = field(default_factory=Hang)  # or once the test releases it
+    # Processed as usual at once (the platform acts), answered only once this is set.
+    answer_held: threading.Event | None = None
 
     async def hold(self) -> None:
         """Until ``delay_seconds`` have passed or the test releases the hang."""

@@ -19,7 +19,10 @@ fake picks one and says so there.
 
 from __future__ import annotations
 
+import asyncio
 import secrets
+import threading
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -37,6 +40,7 @@ CLIENT_SECRET = "fake-twitch-client-secret"
 USER_TOKEN_SECONDS = 14_124  # the fixture's expires_in: a few hours
 APP_TOKEN_SECONDS = 5_011_271  # about 58 days, as Twitch's app tokens
 RATE_LIMIT_POINTS = 800
+HOLD_LIMIT_SECONDS = 120.0  # a held answer goes out after this long however the test ends
 
 
 def oauth_error(status: int, message: str) -> Reply:
@@ -54,6 +58,7 @@ class RecordedRequest:
     client_id: str | None = None
     json: Any = None
     form: dict[str, str] | None = None
+    arrived_at: float = 0.0  # time.monotonic() in this process when the request came in
 
 
 @dataclass
@@ -171,6 +176,14 @@ class FakeTwitch(HelixRoutes, ThreadedServer, Scripted["RecordedRequest"]):
 
     # Scripted behaviour
 
+    def hold_answer_next(self, path: str, *, method: str | None = None) -> threading.Event:
+        """The next request to ``path`` is done at once (Twitch acts: a VIP is added), but its
+        answer is held until the returned event is set (or ``HOLD_LIMIT_SECONDS``): the test
+        may kill the caller meanwhile, between Twitch's change and the caller learning of it."""
+        release = threading.Event()
+        self._add_failure(path, Failure(method and method.upper(), 0, 1, answer_held=release))
+        return release
+
     def fail_next(
         self,
         path: str,
@@ -192,12 +205,16 @@ class FakeTwitch(HelixRoutes, ThreadedServer, Scripted["RecordedRequest"]):
     async def _middleware(
         self, request: web.Request, handler: Callable[[web.Request], Any]
     ) -> web.StreamResponse:
+        arrived_at = time.monotonic()
         form = dict(await request.post()) if request.content_type.endswith("urlencoded") else None
         json_body = await json_or_none(request)
         with self._lock:
             auth = self._auth_kind(request)
             failure = self._take_failure(request)
             bucket = self._spend_point(request) if request.path.startswith("/helix/") else None
+        held = failure.answer_held if failure is not None else None
+        if held is not None:
+            failure = None  # processed as usual; the answer waits below
         if failure is not None and failure.delay_seconds:
             await failure.hold()
             failure = None  # a slow answer, then the usual one
@@ -226,10 +243,13 @@ class FakeTwitch(HelixRoutes, ThreadedServer, Scripted["RecordedRequest"]):
                     client_id=request.headers.get("Client-Id"),
                     json=json_body,
                     form={k: str(v) for k, v in form.items()} if form is not None else None,
+                    arrived_at=arrived_at,
                 )
             )
         if failure is not None and failure.is_disconnect and request.transport is not None:
             request.transport.abort()
+        if held is not None:
+            await asyncio.to_thread(held.wait, HOLD_LIMIT_SECONDS)
         return response
 
     def _spend_point(self, request: web.Request) -> _Bucket | None:

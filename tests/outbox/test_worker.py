@@ -13,7 +13,7 @@ from sqlalchemy.engine import Engine
 
 from core.outbox import store
 from core.outbox.store import Effect
-from core.outbox.worker import Done, Kind, OutboxWorker, RateLimit, Refused, Retry
+from core.outbox.worker import Done, Kind, OutboxWorker, Refused, Retry
 from core.storage.tables import outbox
 from tests.support.clock import Clock
 from tests.support.waiting import eventually
@@ -168,31 +168,6 @@ async def test_a_chain_continues_in_the_same_transaction_as_the_outcome(engine: 
     assert [s[:2] for s in states(engine)] == [("add:7", "refused"), ("status:7", "done")]
 
 
-async def test_the_rate_limit_counts_calls_when_they_land_retries_included(engine: Engine):
-    clock = Clock(T0)
-    moments: list[float] = []
-    now = [0.0]
-
-    async def slow_add(guild_id: int, payload: dict[str, Any]) -> Done:
-        now[0] += 4.0  # each call takes 4 s to land
-        moments.append(now[0])
-        return Done()
-
-    async def sleep(seconds: float) -> None:
-        now[0] += seconds
-
-    limit = RateLimit(2, 10.0, monotonic=lambda: now[0])
-    kinds = {"add": Kind(slow_add, limit_key=lambda payload: payload["channel"])}
-    queue(engine, *(effect(n) for n in range(5)))
-    making = worker(engine, clock, Partner(), kinds=kinds, rate_limit=limit, sleep=sleep)
-
-    await making.run_once()
-
-    assert len(moments) == 5
-    for index in range(len(moments) - 2):  # no 10 s window holds more than 2 landings
-        assert moments[index + 2] - moments[index] >= 10.0
-
-
 async def test_an_unknown_kind_is_refused_not_retried(engine: Engine):
     queue(engine, effect(1, kind="mystery"))
     await worker(engine, Clock(T0), Partner()).run_once()
@@ -340,3 +315,21 @@ async def test_a_sharded_worker_makes_only_its_own_shards_calls(engine: Engine):
 
     assert await worker(engine, clock, shard_zero, shard=(0, 2)).run_once() == 3
     assert sorted(call["guild"] for call in shard_zero.calls) == guilds[0::2]
+
+
+def test_pruning_forgets_old_ended_calls_but_keeps_the_uncertain_ones(engine):
+    """An uncertain call waits for a person to settle it, however old (payments in doubt)."""
+    queue(engine, *(effect(n) for n in range(1, 5)))
+    ended = {"add:1": store.DONE, "add:2": store.REFUSED, "add:3": store.UNCERTAIN}
+    with engine.begin() as conn:
+        for key, state in ended.items():
+            conn.execute(
+                sa.update(outbox)
+                .where(outbox.c.effect_key == key)
+                .values(state=state, finished_at=T0)
+            )
+        assert store.prune(conn, T0 + timedelta(days=31)) == 2
+    assert [(key, state) for key, state, *_ in states(engine)] == [
+        ("add:3", store.UNCERTAIN),
+        ("add:4", store.PENDING),
+    ]

@@ -5,17 +5,21 @@ by two processes at the same time."""
 
 from __future__ import annotations
 
+import asyncio
 import math
 import random
 import threading
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
+import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from core.ownership.leases import Leases
 from core.ownership.share import (
+    AFTER_EXPIRY_SECONDS,
     FORGET_DEAD_PROCESSES_SECONDS,
+    HEARTBEAT_SECONDS,
     LEASE_SECONDS,
     PARTITIONS,
     Ownership,
@@ -98,6 +102,84 @@ def test_a_dead_process_is_taken_over_once_its_leases_run_out(engine: Engine):
     # a's own view ran out with its leases: were it only stalled, it does nothing meanwhile.
     assert not any(a.owns_guild(guild << 22) for guild in a_had)
     assert not a.holds_job(JOBS[0])
+
+
+def test_a_dead_process_is_taken_over_just_after_its_leases_end_not_at_the_next_heartbeat(
+    engine: Engine,
+):
+    """a renews for the last time at 20:00:00 and is killed; b beats every 2 s from 20:00:01.
+    At 20:00:07 its next beat would come at 20:00:09; it comes at 20:00:08.05 instead, just
+    after a's leases ran out, and takes a's partitions then: within 10 s of the kill with a
+    second to spare for their first tick."""
+    clock = Clock(T0)
+    a, b = process(engine, clock, "a"), process(engine, clock, "b")
+    for each in (a, b, a, b):
+        each.beat()
+    a_had = set(a.partitions)
+    clock.advance(1)
+    assert b.seconds_to_next_beat() == HEARTBEAT_SECONDS  # a renewed a moment ago
+    for _ in range(3):
+        clock.advance(2)
+        b.beat()  # 20:00:03, :05, :07
+    assert b.gone_processes() == frozenset()
+
+    wait = b.seconds_to_next_beat()
+
+    assert wait == pytest.approx(1 + AFTER_EXPIRY_SECONDS)
+    clock.advance(wait)
+    assert b.beat() == a_had
+    assert b.gone_processes() == frozenset({"a"})
+    assert b.seconds_to_next_beat() == HEARTBEAT_SECONDS  # nobody else holds a lease
+
+
+def test_a_beat_that_failed_waits_a_heartbeat_before_the_next(engine: Engine):
+    clock = Clock(T0)
+    a, b = process(engine, clock, "a"), process(engine, clock, "b")
+    a.beat()
+    b.beat()
+    clock.advance(LEASE_SECONDS)  # a's leases ran out long ago, as far as b last knew
+    b.leases.engine = sa.create_engine("sqlite:///nonexistent/dir/db.sqlite3")
+
+    asyncio.run(b._beat_once())
+
+    assert b.seconds_to_next_beat() == HEARTBEAT_SECONDS
+
+
+def test_two_survivors_beating_at_the_same_moment_each_take_their_share_in_that_beat(
+    engine: Engine,
+):
+    """c dies; a and b wake at the same moment when its leases end (each beats just after the
+    end) and find the same partitions free. Each has its whole share after that one beat,
+    whoever won which race: none waits a heartbeat for the rest."""
+    for attempt in range(5):
+        clock = Clock(T0 + timedelta(hours=attempt))  # the last attempt's leases are over
+        survivors = [process(engine, clock, f"a{attempt}"), process(engine, clock, f"b{attempt}")]
+        dead = process(engine, clock, f"c{attempt}")
+        for _ in range(4):
+            for each in (*survivors, dead):
+                each.beat()
+            clock.advance(1)
+        assert sorted(len(p.partitions) for p in (*survivors, dead)) == [4, 6, 6]
+        for _ in range(3):  # c is silent from 20:00:03 on; a and b beat at :05.5, :07.5, :09.5
+            clock.advance(HEARTBEAT_SECONDS if _ else 1.5)
+            for each in survivors:
+                each.beat()
+        wait = 1.5 + AFTER_EXPIRY_SECONDS  # just after c's leases end, at :11
+        assert [p.seconds_to_next_beat() for p in survivors] == [pytest.approx(wait)] * 2
+        clock.advance(wait)
+        start = threading.Barrier(2)
+
+        def beat(ownership: Ownership, start: threading.Barrier = start) -> None:
+            start.wait()
+            ownership.beat()
+
+        threads = [threading.Thread(target=beat, args=(each,)) for each in survivors]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+
+        assert [len(p.partitions) for p in survivors] == [PARTITIONS // 2] * 2
 
 
 def test_a_process_cut_off_from_the_database_stops_owning_when_its_leases_would_end(

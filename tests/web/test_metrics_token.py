@@ -1,5 +1,5 @@
 """``/metrics`` with ``METRICS_TOKEN``: a scrape must bring the bearer token; without the
-setting it answers anyone (as before, documented in README, "Metrics")."""
+setting it answers anyone (as before, documented in docs/operations.md, "Metrics")."""
 
 from __future__ import annotations
 

@@ -1,13 +1,12 @@
 """An event stream's connection leaves waitress's loop while it streams, and loses nothing.
 
 waitress's loop asks every open connection on every turn whether it wants to read or write, so
-100 live dashboards used to cost every webhook a walk over 100 idle streams (docs/performance.md,
-"Live dashboards"). While a task writes a ``text/event-stream`` answer its connection is parked
-out of the loop's map; it rejoins when the stream ends or when output is left for the loop to
-send. These tests drive the production server (core/web/server.py) with raw sockets and check
-what a client sees: every event, in order, and a clean close after the stream; plain answers
-never parked; a closed page ending its stream; a slow reader getting everything; a shutdown
-closing parked connections too.
+100 live dashboards used to cost every webhook a walk over 100 idle streams. While a task writes a
+``text/event-stream`` answer its connection is parked out of the loop's map; it rejoins when the
+stream ends or when output is left for the loop to send. These tests drive the production server
+(core/web/server.py) with raw sockets and check what a client sees: every event, in order, and a
+clean close after the stream; plain answers never parked; a closed page ending its stream; a slow
+reader getting everything; a shutdown closing parked connections too.
 """
 
 from __future__ import annotations

@@ -102,6 +102,27 @@ def test_a_forwarded_request_from_loopback_needs_the_token(app, discord, header)
     assert discord.bot_calls == 0  # a refused request asks nobody anything
 
 
+@pytest.mark.parametrize(
+    "host", ["localhost:8080", "127.0.0.1:8080", "127.0.0.2", "[::1]:8080", "bot.example.org"]
+)
+def test_loopback_names_and_the_public_address_get_the_page(app, host):
+    response = app.test_client().get("/setup", headers={"Host": host})
+    assert response.status_code == 200
+
+
+@pytest.mark.parametrize(
+    "host",
+    ["rebind.attacker.example:8080", "127.0.0.1.attacker.example", "bot.example.org.evil", "[::1"],
+)
+def test_a_page_of_another_site_pointed_at_loopback_is_a_plain_404(app, discord, host):
+    """DNS rebinding: a site whose name now points at 127.0.0.1 sends its own name as Host."""
+    response = app.test_client().get("/setup", headers={"Host": host})
+    assert_plain_404(app, response)
+    token = app.test_client().get(f"/setup?token={token_of(app)}", headers={"Host": host})
+    assert_plain_404(app, token)
+    assert discord.bot_calls == 0
+
+
 def test_a_remote_request_without_the_token_is_a_plain_404(app):
     assert_plain_404(app, app.test_client().get("/setup", environ_base=REMOTE))
 

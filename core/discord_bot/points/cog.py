@@ -24,27 +24,17 @@ from core.discord_bot.pages import send_pages
 from core.discord_bot.points import render
 from core.discord_bot.render import NO_MENTIONS, inert
 from core.events import Platform
-from core.features.amounts import AmountNotUnderstood, parse_whole_amount
 from core.features.linking.service import LinkingService
 from core.features.points.board import BalanceRow
 from core.features.points.se_wallet import STREAMELEMENTS, SeWallet
-from core.features.points.service import MAX_AMOUNT, PointsRefused, PointsService, one_account
+from core.features.points.service import (
+    PointsRefused,
+    PointsService,
+    one_account,
+    parse_amount,
+)
 
 SE_BOARD_CANDIDATES = 25  # viewers whose StreamElements balance one !pointsboard asks for
-
-
-def parse_amount(text: str) -> int:
-    """``1,000`` or ``1000`` -> 1000; ``1,5`` (15, or one and a half?) and anything else is a
-    friendly refusal."""
-    try:
-        amount = parse_whole_amount(text)
-    except AmountNotUnderstood as exc:
-        if exc.ambiguous:
-            raise PointsRefused(str(exc)) from None
-        amount = 0
-    if not 0 < amount <= MAX_AMOUNT:
-        raise PointsRefused(f"The amount is a whole number from 1 to {MAX_AMOUNT:,}.")
-    return amount
 
 
 # !pointsgive and !pointsremove take the same arguments, described once for the slash form.

@@ -105,13 +105,22 @@ def twitch_checks(status: TwitchStatus, words: FixWords) -> list[Check]:
             )
         )
     live = len(WANTED_TYPES) - len(status.missing)
-    if not status.upkeep_enabled:
+    if not status.upkeep_enabled and status.socket_enabled:
+        checks.append(
+            Check(
+                "twitch events",
+                True,
+                "over the EventSub WebSocket (this server has no public HTTPS address for "
+                "EventSub webhooks; OAUTH_BASE_URL and TWITCH_EVENTSUB_SECRET would add them)",
+            )
+        )
+    elif not status.upkeep_enabled:
         checks.append(
             Check(
                 "twitch subscriptions",
                 False,
-                "no EventSub webhooks: set OAUTH_BASE_URL (public HTTPS) and "
-                "TWITCH_EVENTSUB_SECRET",
+                "no EventSub webhooks: set TWITCH_EVENTSUB_SECRET (OAUTH_BASE_URL is public, "
+                "so Twitch delivers to it)",
             )
         )
     elif status.missing:
@@ -125,5 +134,11 @@ def twitch_checks(status: TwitchStatus, words: FixWords) -> list[Check]:
             )
         )
     else:
-        checks.append(Check("twitch subscriptions", True, f"{live}/{len(WANTED_TYPES)} subscribed"))
+        checks.append(
+            Check(
+                "twitch subscriptions",
+                True,
+                f"{live}/{len(WANTED_TYPES)} subscribed: events come as EventSub webhooks",
+            )
+        )
     return checks

@@ -145,6 +145,15 @@ class KickWatchtimeBotImport:
                 repository.finish_run(conn, guild_id, SOURCE, utc(self.clock()))
         except RolledBack:
             pass
+        except (sa.exc.SQLAlchemyError, OverflowError) as exc:
+            # StreamKeeper's database refused a write: this guild is rolled back, the next
+            # one is still imported.
+            if not dry_run:
+                with self.engine.begin() as conn:
+                    repository.release_run(conn, guild_id, SOURCE, utc(self.clock()))
+            failed = GuildReport(guild_id, report.source)
+            failed.failure = f"{type(exc).__name__}: {_first_line(exc)}"
+            return failed
         return report
 
 

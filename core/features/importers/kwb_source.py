@@ -8,15 +8,27 @@ databases, ``links.platform``. Only what the import needs is read; nothing is wr
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from core.features.importers import kwb_checks as checks
 from core.features.importers.errors import ImportProblem
+from core.features.importers.kwb_checks import (
+    Aside,
+    LinkRow,
+    Problem,
+    RoleRow,
+    TicketRow,
+    WatchRow,
+    WinnerRow,
+)
+from core.features.importers.source_values import shown
 from core.storage.db import normalize_url
 
 SOURCE = "kick-watchtime-bot"
@@ -49,62 +61,36 @@ REQUIRED: Mapping[str, tuple[str, ...]] = {
 OPEN_STATUS = "active"  # the raffle's open period; "ended" and "archived" are closed
 
 
-@dataclass(frozen=True)
-class WatchRow:
-    username: str
-    minutes: int
-    last_active: datetime | None
-
-
-@dataclass(frozen=True)
-class LinkRow:
-    discord_id: int
-    kick_name: str
-    linked_at: datetime | None
-
-
-@dataclass(frozen=True)
-class RoleRow:
-    id: int
-    role_name: str
-    minutes_required: int
-    enabled: bool
-    is_default: bool  # a row of no server: every server's tiers unless it has its own
-
-
-@dataclass(frozen=True)
-class TicketRow:
-    id: int
-    discord_id: int
-    kick_name: str
-    tickets: int
-
-
-@dataclass(frozen=True)
-class WinnerRow:
-    id: int
-    discord_id: int
-    kick_name: str
-    prize: str
-    drawn_at: datetime | None
-    period_start: datetime | None
-    period_end: datetime | None
-    period_tickets: int | None  # the winner's tickets in that period, when still kept
-
-
 @dataclass
 class ServerData:
-    """One Discord server's rows in the other bot's database."""
+    """One Discord server's rows in the other bot's database: every row of it is in exactly one
+    of the typed lists, ``problems`` (left out, with the reason) or ``aside`` (not for import by
+    design, counted by table and reason)."""
 
     server_id: int
     watchtime: list[WatchRow] = field(default_factory=list)
     links: list[LinkRow] = field(default_factory=list)
-    other_links: int = 0  # links to other platforms (Twitch): not imported
     roles: list[RoleRow] = field(default_factory=list)
     open_period_id: int | None = None
     open_periods: int = 0
     tickets: list[TicketRow] = field(default_factory=list)
     winners: list[WinnerRow] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+    aside: dict[str, Counter[str]] = field(default_factory=dict)
+
+    @property
+    def other_links(self) -> int:
+        """Links to other platforms (Twitch): not imported."""
+        return self.aside.get(checks.LINKS, Counter())["other platforms"]
+
+    def keep(self, checked: Any, rows: list[Any]) -> None:
+        """A checked row into ``rows``, ``problems`` or ``aside``."""
+        if isinstance(checked, Problem):
+            self.problems.append(checked)
+        elif isinstance(checked, Aside):
+            self.aside.setdefault(checked.table, Counter())[checked.reason] += 1
+        else:
+            rows.append(checked)
 
 
 @contextmanager
@@ -178,111 +164,119 @@ def server_ids(conn: Connection) -> list[int]:
 
 
 def read_server(conn: Connection, server_id: int) -> ServerData:
+    """Every row of the server's, each checked (:mod:`kwb_checks`): nothing is filtered out in
+    SQL but other servers' rows. Timestamps are read as text (``::text``), so that a value the
+    driver cannot load ('infinity', a year past 9999) is a problem row, not a failed read."""
     data = ServerData(server_id)
     params = {"server": server_id}
-    data.watchtime = [
-        WatchRow(row.username, int(row.minutes or 0), _utc(row.last_active))
+    seen_names: set[str] = set()
+    for row in conn.execute(
+        sa.text("""SELECT username, minutes, last_active::text AS last_active FROM watchtime
+                   WHERE discord_server_id = :server ORDER BY username"""),
+        params,
+    ):
+        checked = checks.watch_row(row.username, row.minutes, row.last_active)
+        if isinstance(checked, WatchRow):
+            if checked.username in seen_names:  # only when its primary key was dropped
+                checked = Problem(
+                    checks.WATCHTIME, f"{shown(checked.username)} is there twice; left out"
+                )
+            else:
+                seen_names.add(checked.username)
+        data.keep(checked, data.watchtime)
+    platform = "platform" if has_platform_column(conn) else "'kick'"
+    for row in conn.execute(
+        sa.text(f"""SELECT discord_id, kick_name, linked_at::text AS linked_at,
+                           {platform} AS platform
+                    FROM links WHERE discord_server_id = :server
+                    ORDER BY linked_at, discord_id"""),  # noqa: S608 - a fixed column
+        params,
+    ):
+        checked = checks.link_row(row.discord_id, row.kick_name, row.linked_at, row.platform)
+        data.keep(checked, data.links)
+    _read_roles(conn, data)
+    periods = {
+        row.id: row
         for row in conn.execute(
-            sa.text("""SELECT username, minutes, last_active FROM watchtime
-                       WHERE discord_server_id = :server AND username IS NOT NULL
-                       ORDER BY username"""),
+            sa.text("""SELECT id, status, start_date::text AS start_date,
+                              end_date::text AS end_date
+                       FROM raffle_periods WHERE discord_server_id = :server ORDER BY id"""),
             params,
         )
-    ]
-    kick_only = " AND platform = 'kick'" if has_platform_column(conn) else ""
-    data.links = [
-        LinkRow(int(row.discord_id), row.kick_name, _utc(row.linked_at))
-        for row in conn.execute(
-            sa.text(f"""SELECT discord_id, kick_name, linked_at FROM links
-                        WHERE discord_server_id = :server AND kick_name IS NOT NULL
-                        AND discord_id IS NOT NULL{kick_only}
-                        ORDER BY linked_at, discord_id"""),  # noqa: S608 - a fixed clause
-            params,
-        )
-    ]
-    if kick_only:
-        data.other_links = int(
-            conn.execute(
-                sa.text("""SELECT count(*) FROM links
-                           WHERE discord_server_id = :server AND platform <> 'kick'"""),
-                params,
-            ).scalar_one()
-        )
-    data.roles = _roles(conn, server_id)
-    periods = conn.execute(
-        sa.text("""SELECT id FROM raffle_periods
-                   WHERE discord_server_id = :server AND status = :open ORDER BY id"""),
-        {**params, "open": OPEN_STATUS},
-    ).scalars()
-    open_ids = [int(value) for value in periods]
+    }
+    open_ids = [id_ for id_, period in periods.items() if period.status == OPEN_STATUS]
     data.open_periods = len(open_ids)
-    if open_ids:
-        data.open_period_id = open_ids[-1]
-        data.tickets = [
-            TicketRow(int(row.id), int(row.discord_id), row.kick_name, int(row.total_tickets or 0))
-            for row in conn.execute(
-                sa.text("""SELECT id, discord_id, kick_name, total_tickets FROM raffle_tickets
-                           WHERE period_id = :period AND discord_server_id = :server
-                           ORDER BY id"""),
-                {**params, "period": data.open_period_id},
-            )
-        ]
-    data.winners = [
-        WinnerRow(
-            int(row.id),
-            int(row.winner_discord_id),
-            row.winner_kick_name,
-            row.prize_description or "",
-            _utc(row.drawn_at),
-            _utc(row.start_date),
-            _utc(row.end_date),
-            None if row.tickets is None else int(row.tickets),
+    data.open_period_id = open_ids[-1] if open_ids else None
+    tickets = list(
+        conn.execute(
+            sa.text("""SELECT id, period_id, discord_id, kick_name, total_tickets
+                       FROM raffle_tickets WHERE discord_server_id = :server ORDER BY id"""),
+            params,
         )
-        for row in conn.execute(
-            sa.text("""SELECT d.id, d.winner_discord_id, d.winner_kick_name,
-                              d.prize_description, d.drawn_at, p.start_date, p.end_date,
-                              t.total_tickets AS tickets
-                       FROM raffle_draws d
-                       LEFT JOIN raffle_periods p ON p.id = d.period_id
-                       LEFT JOIN raffle_tickets t
-                         ON t.period_id = d.period_id AND t.discord_id = d.winner_discord_id
-                       WHERE d.discord_server_id = :server
-                         AND (p.status IS NULL OR p.status <> :open)
-                       ORDER BY d.id"""),
-            {**params, "open": OPEN_STATUS},
-        )
-    ]
+    )
+    for row in tickets:
+        if data.open_period_id is None or row.period_id != data.open_period_id:
+            data.keep(Aside(checks.TICKETS, "other periods"), data.tickets)
+            continue
+        checked = checks.ticket_row(row.id, row.discord_id, row.kick_name, row.total_tickets)
+        data.keep(checked, data.tickets)
+    _read_winners(conn, data, periods, tickets)
     return data
 
 
-def _roles(conn: Connection, server_id: int) -> list[RoleRow]:
+def _read_roles(conn: Connection, data: ServerData) -> None:
     """The server's own tiers, or the default ones (no server) when it has none."""
     rows = list(
         conn.execute(
             sa.text("""SELECT id, role_name, minutes_required, enabled, discord_server_id
                        FROM watchtime_roles
                        WHERE discord_server_id = :server OR discord_server_id IS NULL
-                       ORDER BY minutes_required, id"""),
-            {"server": server_id},
+                       ORDER BY id"""),
+            {"server": data.server_id},
         )
     )
     own = [row for row in rows if row.discord_server_id is not None]
-    chosen = own or rows
-    return [
-        RoleRow(
-            int(row.id),
-            row.role_name,
-            int(row.minutes_required),
-            row.enabled is not False,
-            row.discord_server_id is None,
+    for row in own or rows:
+        checked = checks.role_row(
+            row.id, row.role_name, row.minutes_required, row.enabled, row.discord_server_id
         )
-        for row in chosen
-    ]
+        data.keep(checked, data.roles)
+    data.roles.sort(key=lambda role: (role.minutes_required, role.id))
 
 
-def _utc(value: datetime | None) -> datetime | None:
-    """The other bot wrote naive UTC timestamps (``TIMESTAMP`` columns, ``CURRENT_TIMESTAMP``
-    on a UTC server)."""
-    if value is None:
+def _read_winners(
+    conn: Connection, data: ServerData, periods: Mapping[Any, Any], tickets: list[Any]
+) -> None:
+    """Draws of closed periods (or of periods gone), with the winner's tickets when kept."""
+    kept: dict[Any, Any] = {}
+    for row in tickets:
+        with suppress(TypeError):  # an unhashable value (an array column): not kept
+            kept[(row.period_id, row.discord_id)] = row.total_tickets
+    for row in conn.execute(
+        sa.text("""SELECT id, period_id, winner_discord_id, winner_kick_name,
+                          prize_description, drawn_at::text AS drawn_at
+                   FROM raffle_draws WHERE discord_server_id = :server ORDER BY id"""),
+        {"server": data.server_id},
+    ):
+        period = _get(periods, row.period_id)
+        if period is not None and period.status == OPEN_STATUS:
+            data.keep(Aside(checks.WINNERS, "drawn in the open period"), data.winners)
+            continue
+        checked = checks.winner_row(
+            row.id,
+            row.winner_discord_id,
+            row.winner_kick_name,
+            row.prize_description,
+            row.drawn_at,
+            None if period is None else period.start_date,
+            None if period is None else period.end_date,
+            _get(kept, (row.period_id, row.winner_discord_id)),
+        )
+        data.keep(checked, data.winners)
+
+
+def _get(mapping: Mapping[Any, Any], key: Any) -> Any:
+    try:
+        return mapping.get(key)
+    except TypeError:  # an unhashable value (a list from an array column): not kept
         return None
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)

@@ -12,6 +12,7 @@ from core.events import Platform, Viewer
 from core.features.directory import repository as directory
 from core.features.importers import repository
 from core.features.importers.kick_names import KickAccount, Resolution
+from core.features.importers.kwb_checks import TABLES
 from core.features.importers.kwb_source import SOURCE, ServerData
 from core.features.importers.report import GuildReport
 from core.features.linking import repository as linking
@@ -19,7 +20,6 @@ from core.features.raffle.earning_repository import raise_watch_baseline
 from core.features.raffle.ledger_repository import add_ledger_entry
 from core.features.raffle.periods_repository import find_open_period
 from core.features.roles import repository as roles
-from core.features.roles.service import MAX_MINUTES
 from core.features.viewers.repository import remember_sightings
 from core.features.watchtime.earned_elsewhere import add_seconds
 
@@ -39,6 +39,14 @@ class _Viewer:
 def write_server(
     conn: Connection, data: ServerData, names: Resolution, report: GuildReport, now: datetime
 ) -> None:
+    """Every source row of ``data`` ends up in one of the report's counts: the rows refused when
+    read (``data.problems``, ``data.aside``) first, then each written, found or left out."""
+    for table in TABLES:
+        report.count(table)
+    for problem in data.problems:
+        report.problem(problem.table, problem.text)
+    for table, reasons in data.aside.items():
+        report.count(table).aside.update(reasons)
     write = _ServerWrite(conn, data, names, report, now)
     write.remember()
     write.watchtime()
@@ -87,11 +95,6 @@ class _ServerWrite:
                 continue
             account = self.account("watchtime", row.username, f"{row.minutes:,} min")
             if account is None:
-                continue
-            if row.minutes < 0:
-                self.report.problem(
-                    "watchtime", f"'{row.username}' has {row.minutes} minutes; left out"
-                )
                 continue
             viewer = viewers.setdefault(account.user_id, _Viewer(account))
             viewer.seconds += row.minutes * 60
@@ -186,9 +189,7 @@ class _ServerWrite:
         for row in self.data.roles:
             matches = by_name.get(row.role_name.strip().casefold(), [])
             label = f"'{row.role_name}' ({row.minutes_required:,} min)"
-            if not 0 <= row.minutes_required <= MAX_MINUTES:
-                self.report.problem("role tiers", f"{label}: minutes out of range")
-            elif not matches:
+            if not matches:
                 self.report.problem(
                     "role tiers",
                     f"{label}: no role of that name in this server (as the bot last saw its roles)",
@@ -209,7 +210,7 @@ class _ServerWrite:
 
     def tickets(self) -> None:
         count = self.report.count("raffle tickets")
-        rows = [row for row in self.data.tickets if row.tickets != 0]
+        rows = self.data.tickets  # rows of no tickets are aside already
         if self.data.open_periods > 1:
             self.report.notes.append(
                 f"raffle: {self.data.open_periods} periods are active there; the latest "
@@ -229,11 +230,6 @@ class _ServerWrite:
         for row in rows:
             account = self.account("raffle tickets", row.kick_name, f"{row.tickets:,} tickets")
             if account is None:
-                continue
-            if row.tickets < 0:
-                self.report.problem(
-                    "raffle tickets", f"'{row.kick_name}' has {row.tickets} tickets"
-                )
                 continue
             written = add_ledger_entry(
                 self.conn,

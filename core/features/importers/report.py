@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 
 PROBLEMS_SHOWN = 10
@@ -9,11 +10,19 @@ PROBLEMS_SHOWN = 10
 
 @dataclass
 class Count:
-    """One table's numbers: rows written, rows already there from before, rows left out."""
+    """One table's numbers: rows written, rows already there from before, rows left out (each
+    with a problem line, or one line for a batch), and rows not for import by design by reason
+    (``aside``: another platform's links, rows of no tickets). Every source row is in one."""
 
     imported: int = 0
     already: int = 0
     skipped: int = 0
+    aside: Counter[str] = field(default_factory=Counter)
+
+    @property
+    def total(self) -> int:
+        """The source rows this count covers."""
+        return self.imported + self.already + self.skipped + self.aside.total()
 
 
 @dataclass
@@ -23,6 +32,7 @@ class GuildReport:
     counts: dict[str, Count] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    failure: str | None = None  # writing failed: nothing was written for this guild
 
     def count(self, table: str) -> Count:
         return self.counts.setdefault(table, Count())
@@ -42,10 +52,17 @@ def render(reports: list[GuildReport], *, dry_run: bool) -> list[str]:
     lines: list[str] = []
     for report in reports:
         lines.append(f"Guild {report.guild_id} (from {report.source}):")
+        if report.failure is not None:
+            lines.append(
+                f"  not imported: writing to StreamKeeper's database failed ({report.failure}); "
+                "nothing was written for this guild"
+            )
+            continue
         for table, count in report.counts.items():
+            aside = "".join(f"; {reason} {n:,}" for reason, n in sorted(count.aside.items()))
             lines.append(
                 f"  {table:<16} {verb} {count.imported:,}; already there {count.already:,}; "
-                f"left out {count.skipped:,}"
+                f"left out {count.skipped:,}{aside} (of {count.total:,})"
             )
         lines.extend(f"  {note}" for note in report.notes)
         if report.problems:

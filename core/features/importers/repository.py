@@ -57,6 +57,16 @@ def finish_run(conn: Connection, guild_id: int, source: str, now: datetime) -> N
     )
 
 
+def release_run(conn: Connection, guild_id: int, source: str, now: datetime) -> None:
+    """Mark a run whose changes were rolled back as over ("failed"), so the next one needs no
+    --force."""
+    conn.execute(
+        sa.update(import_runs)
+        .where(import_runs.c.guild_id == guild_id, import_runs.c.source == source)
+        .values(status="failed", finished_at=now)
+    )
+
+
 def imported_refs(conn: Connection, guild_id: int, source: str) -> set[str]:
     """The source references already imported into the guild."""
     query = sa.select(import_markers.c.source_ref).where(

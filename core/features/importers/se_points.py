@@ -23,7 +23,9 @@ from core.features.guilds.repository import guild_exists, list_guild_ids
 from core.features.importers.errors import ImportProblem, RolledBack
 from core.features.importers.progress import Progress, bar_for
 from core.features.importers.report import GuildReport
+from core.features.importers.source_values import Unfit, shown, whole_number
 from core.features.points.repository import PointsEntry, credit
+from core.features.points.service import MAX_AMOUNT
 from core.features.viewers.repository import find_viewer_ids_by_username, remember_sightings
 from core.platforms.streamelements.api import (
     StreamElementsError,
@@ -45,6 +47,20 @@ class Leaderboard(Protocol):
 
 TwitchIdsOf = Callable[[Collection[str]], Awaitable[Mapping[str, str]]]
 """Twitch logins -> user ids, as Helix answers (absent: no such user)."""
+
+
+@dataclass
+class LeaderboardRead:
+    """What the leaderboard listed: ``entries`` read, in order; ``twice`` the logins listed
+    again on a later page (the first balance stands); ``unread`` entries StreamElements
+    counted (``_total``) that its pages did not hold in a readable form (a login that is no
+    Twitch login, a balance that is not a whole number within 64 bits); ``beyond`` entries past
+    :data:`MAX_ENTRIES`, not read at all."""
+
+    entries: list[tuple[str, int]]
+    twice: list[str]
+    unread: int
+    beyond: int
 
 
 @dataclass(frozen=True)
@@ -110,8 +126,8 @@ class StreamElementsPointsImport:
                 raise ImportProblem(f"Guild {guild_id} does not exist in StreamKeeper.")
         if self.backend_of(guild_id) == "streamelements":
             return SeOutcome(None, uses_streamelements=True, guild_id=guild_id)
-        entries = await self._read(channel_id, jwt)
-        ids = await self._resolve([name for name, _ in entries])
+        board = await self._read(channel_id, jwt)
+        ids = await self._resolve([name for name, _ in board.entries])
         report = GuildReport(guild_id, f"StreamElements channel {channel_id}")
         now = utc(self.clock())
         try:
@@ -119,7 +135,7 @@ class StreamElementsPointsImport:
                 remember_sightings(
                     conn, ((Platform.TWITCH, Viewer(i, n), now) for n, i in ids.items())
                 )
-                self._write(conn, guild_id, channel_id, entries, ids, report, now)
+                self._write(conn, guild_id, channel_id, board, ids, report, now)
                 if dry_run:
                     raise RolledBack
         except RolledBack:
@@ -141,14 +157,23 @@ class StreamElementsPointsImport:
         conn: Connection,
         guild_id: int,
         channel_id: str,
-        entries: list[tuple[str, int]],
+        board: LeaderboardRead,
         ids: Mapping[str, str],
         report: GuildReport,
         now: datetime,
     ) -> None:
+        """Every entry StreamElements counted ends up in one count: credited, credited before,
+        left out (a problem line each, or one for the unreadable ones), or a zero balance."""
         count = report.count("points")
-        for name, points in entries:
-            if points <= 0:
+        _report_unread(report, board)
+        for name, points in board.entries:
+            if points == 0:
+                count.aside["zero balance"] += 1
+                continue
+            try:
+                whole_number(points, "the balance", high=MAX_AMOUNT)
+            except Unfit as unfit:
+                report.problem("points", f"{shown(name)}: {unfit}; left out")
                 continue
             user_id = ids.get(name)
             if user_id is None:
@@ -170,18 +195,26 @@ class StreamElementsPointsImport:
             else:
                 count.imported += 1
 
-    async def _read(self, channel_id: str, jwt: str) -> list[tuple[str, int]]:
+    async def _read(self, channel_id: str, jwt: str) -> LeaderboardRead:
+        """Page by page, ``PAGE`` places at a time (a page's unreadable entries are not in
+        ``page``, so the next offset is counted in places, not in entries read)."""
         entries: dict[str, int] = {}
+        twice: list[str] = []
         try:
             total, page = await self.client.leaderboard_page(channel_id, jwt, limit=PAGE, offset=0)
-            bar = self.progress(min(total, MAX_ENTRIES))
+            listed = max(min(total, MAX_ENTRIES), 0)
+            bar = self.progress(listed)
+            offset = 0
             try:
                 while page:
                     for name, points in page:
-                        entries.setdefault(name, points)  # a name twice (pages moved): the first
+                        if name in entries:  # pages moved while read: the first balance
+                            twice.append(name)
+                        else:
+                            entries[name] = points
                     bar.advance(len(page))
-                    offset = len(entries)
-                    if offset >= min(total, MAX_ENTRIES) or len(page) < PAGE:
+                    offset += PAGE
+                    if offset >= listed:
                         break
                     _, page = await self.client.leaderboard_page(
                         channel_id, jwt, limit=PAGE, offset=offset
@@ -190,7 +223,8 @@ class StreamElementsPointsImport:
                 bar.close()
         except StreamElementsError as exc:
             raise ImportProblem(f"Could not read the leaderboard: {exc}.") from None
-        return list(entries.items())
+        unread = max(listed - len(entries) - len(twice), 0)
+        return LeaderboardRead(list(entries.items()), twice, unread, max(total - listed, 0))
 
     async def _resolve(self, logins: list[str]) -> dict[str, str]:
         ids: dict[str, str] = {}
@@ -208,3 +242,21 @@ class StreamElementsPointsImport:
             except HelixError as exc:
                 raise ImportProblem(f"Twitch did not say who these logins are ({exc}).") from None
         return ids
+
+
+def _report_unread(report: GuildReport, board: LeaderboardRead) -> None:
+    for name in board.twice:
+        report.problem("points", f"{shown(name)} is listed twice; the first balance was read")
+    if board.unread:
+        report.count("points").skipped += board.unread
+        entries = "1 entry" if board.unread == 1 else f"{board.unread:,} entries"
+        report.problems.append(
+            f"points: {entries} StreamElements listed could not be read (a login that is not a "
+            "Twitch login, or a balance that is not a whole number); left out"
+        )
+    if board.beyond:
+        report.count("points").skipped += board.beyond
+        report.problems.append(
+            f"points: only the first {MAX_ENTRIES:,} entries are read; {board.beyond:,} more "
+            "were left out"
+        )

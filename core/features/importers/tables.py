@@ -15,7 +15,7 @@ import_runs = Table(
     metadata,
     guild_key(),
     Column("source", String(32), primary_key=True),
-    Column("status", String(16), nullable=False),  # running, done
+    Column("status", String(16), nullable=False),  # running, done, failed (rolled back)
     Column("started_at", UTCDateTime, nullable=False),
     Column("finished_at", UTCDateTime, nullable=True),
 )

@@ -1,7 +1,7 @@
 """What linking needs from Discord, and the hook through which watchtime roles follow a link.
 
-The Discord side implements :class:`LinkDiscord` (``core/discord_bot/outbound/linking.py``);
-tests use recording fakes.
+The Discord side implements :class:`LinkDiscord` (``DiscordLinks`` in
+``core/discord_bot/linking/outbound.py``); tests use recording fakes.
 """
 
 from __future__ import annotations

@@ -37,6 +37,21 @@ class NotEnoughPoints(PointsRefused):
         self.needed = needed
 
 
+def parse_amount(text: str) -> int:
+    """A points amount as an admin types it (Discord or the command line): ``1,000`` or
+    ``1000`` -> 1000; ``1,5`` (15, or one and a half?) and anything else is refused, with words
+    for the person who typed it."""
+    try:
+        amount = parse_whole_amount(text)
+    except AmountNotUnderstood as exc:
+        if exc.ambiguous:
+            raise PointsRefused(str(exc)) from None
+        amount = 0
+    if not 0 < amount <= MAX_AMOUNT:
+        raise PointsRefused(f"The amount is a whole number from 1 to {MAX_AMOUNT:,}.")
+    return amount
+
+
 def one_account(rows: Sequence[BalanceRow]) -> BalanceRow:
     """The one account of ``rows`` (one at least); refused, naming them, when they are more."""
     if len(rows) > 1:

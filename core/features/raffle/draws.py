@@ -6,6 +6,7 @@ from the database and the beacon, and records the result.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Callable
 from datetime import datetime
@@ -178,36 +179,32 @@ class RaffleDraws:
             draw = draws_repository.get_draw(conn, draw_id, lock=True)
             if draw.status != "waiting":
                 return draw
-            earlier = [
-                d
-                for d in draws_repository.list_draws_of_period(conn, draw.guild_id, draw.period_id)
-                if d.status == "done" and d.id < draw.id
-            ]
             already_won = [
                 fairness.participant_key(str(w.platform), w.platform_user_id)
-                for d in earlier
-                for w in d.winners
+                for w in draws_repository.winners_before(
+                    conn, draw.guild_id, draw.period_id, draw.id
+                )
             ]
             picks = _pick(conn, period, draw, randomness or "", already_won)
             winners = [
                 Winner(position, *_split(pick.participant), pick.ticket, pick.counter)
                 for position, pick in enumerate(picks, start=1)
             ]
-            draws_repository.complete_draw(
-                conn,
-                draw_id,
-                guild_id=draw.guild_id,
-                now=now,
+            done = dataclasses.replace(
+                draw,
+                status="done",
+                drawn_at=now,
                 forced=forced_by is not None,
+                forced_by=forced_by,
                 beacon_round=beacon_round,
                 beacon_randomness=randomness,
-                first_counter=len(already_won),
-                winners=winners,
-                forced_by=forced_by,
                 beacon_signature=fetched.signature if fetched else None,
                 beacon_previous_signature=fetched.previous_signature if fetched else None,
+                first_counter=len(already_won),
+                last_error=None,
+                winners=tuple(winners),
             )
-            done = draws_repository.get_draw(conn, draw_id)
+            draws_repository.complete_draw(conn, done)
         log.info("guild %s: draw #%s done with %d winner(s)", done.guild_id, draw_id, len(winners))
         return done
 

@@ -91,12 +91,26 @@ def find_draw(conn: Connection, guild_id: int, draw_id: int) -> Draw | None:
 
 
 def list_draws_of_period(conn: Connection, guild_id: int, period_id: int) -> list[Draw]:
+    """The period's draws, oldest first, in two statements however many."""
+    return list_draws_of_periods(conn, guild_id, [period_id])[period_id]
+
+
+def winners_before(conn: Connection, guild_id: int, period_id: int, draw_id: int) -> list[Winner]:
+    """The winners of the period's done draws older than ``draw_id``, in the order they were
+    drawn (draw, then position): one statement however many draws the period held."""
+    d, w = raffle_draws.c, raffle_winners.c
     query = (
-        sa.select(raffle_draws)
-        .where(raffle_draws.c.guild_id == guild_id, raffle_draws.c.period_id == period_id)
-        .order_by(raffle_draws.c.id)
+        sa.select(raffle_winners)
+        .join(raffle_draws, d.id == w.draw_id)
+        .where(
+            d.guild_id == guild_id,
+            d.period_id == period_id,
+            d.status == "done",
+            d.id < draw_id,
+        )
+        .order_by(w.draw_id, w.position)
     )
-    return [_draw(conn, row) for row in conn.execute(query)]
+    return [_winner(row) for row in conn.execute(query)]
 
 
 def list_draws_of_periods(
@@ -138,8 +152,9 @@ def find_last_draw(conn: Connection, guild_id: int) -> Draw | None:
 
 
 def list_waiting_draws(conn: Connection) -> list[Draw]:
+    """Every draw waiting for its beacon (a waiting draw has no winners yet): one statement."""
     query = sa.select(raffle_draws).where(raffle_draws.c.status == "waiting")
-    return [_draw(conn, row) for row in conn.execute(query.order_by(raffle_draws.c.id))]
+    return [_draw_of(row, ()) for row in conn.execute(query.order_by(raffle_draws.c.id))]
 
 
 def get_draw(conn: Connection, draw_id: int, *, lock: bool = False) -> Draw:
@@ -157,57 +172,46 @@ def note_draw_attempt(conn: Connection, draw_id: int, error: str) -> None:
     )
 
 
-def complete_draw(
-    conn: Connection,
-    draw_id: int,
-    *,
-    guild_id: int,
-    now: datetime,
-    forced: bool,
-    beacon_round: int | None,
-    beacon_randomness: str | None,
-    first_counter: int,
-    winners: list[Winner],
-    forced_by: int | None = None,
-    beacon_signature: str | None = None,
-    beacon_previous_signature: str | None = None,
-) -> None:
+def complete_draw(conn: Connection, done: Draw) -> None:
+    """Store ``done`` (the waiting draw as it is once drawn) and its winners."""
     conn.execute(
         sa.update(raffle_draws)
-        .where(raffle_draws.c.id == draw_id)
+        .where(raffle_draws.c.id == done.id)
         .values(
             status="done",
-            drawn_at=now,
-            forced=forced,
-            beacon_round=beacon_round,
-            beacon_randomness=beacon_randomness,
-            beacon_signature=beacon_signature,
-            beacon_previous_signature=beacon_previous_signature,
-            first_counter=first_counter,
-            forced_by=forced_by,
+            drawn_at=done.drawn_at,
+            forced=done.forced,
+            beacon_round=done.beacon_round,
+            beacon_randomness=done.beacon_randomness,
+            beacon_signature=done.beacon_signature,
+            beacon_previous_signature=done.beacon_previous_signature,
+            first_counter=done.first_counter,
+            forced_by=done.forced_by,
             last_error=None,
         )
     )
-    if winners:
+    if done.winners:
         conn.execute(
             sa.insert(raffle_winners),
             [
                 {
-                    "draw_id": draw_id,
+                    "draw_id": done.id,
                     "position": winner.position,
-                    "guild_id": guild_id,
+                    "guild_id": done.guild_id,
                     "platform": str(winner.platform),
                     "platform_user_id": winner.platform_user_id,
                     "ticket": winner.ticket,
                     "counter": winner.counter,
                 }
-                for winner in winners
+                for winner in done.winners
             ],
         )
-    touch(conn, guild_id, "raffle")  # the raffle overlay shows the winners
+    touch(conn, done.guild_id, "raffle")  # the raffle overlay shows the winners
 
 
 def _draw(conn: Connection, row: sa.Row) -> Draw:
+    if row.status != "done":  # winners are stored with the draw's completion, never before
+        return _draw_of(row, ())
     winners = tuple(
         _winner(w)
         for w in conn.execute(

@@ -1,5 +1,5 @@
 """What role sync needs from Discord: each member's roles, which roles the bot may hand out, one
-role edit per member, and a direct message. ``core/discord_bot/outbound/roles.py`` implements it.
+role edit per member, and a direct message. ``core/discord_bot/roles/outbound.py`` implements it.
 """
 
 from __future__ import annotations

@@ -1,11 +1,17 @@
-"""What every part of temporary VIP shares: the database, the clock, Twitch through the pacer,
-the audit log and the notices (chat and a Discord channel)."""
+"""What every part of temporary VIP shares: the database, the clock, Twitch, the audit log and
+the notices (chat and a Discord channel).
+
+Twitch's VIP limit (10 additions and 10 removals per 10 s per channel) is kept below this, in
+the Helix transport, counted across every bot process (``core/platforms/twitch/helix_limits.py``
+and ``core/ratelimits/``). What is left here: a rate limit Twitch answers all the same (another
+app on the channel, the streamer by hand) is waited out as Twitch asks and the change made
+again."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TypeVar
@@ -16,8 +22,7 @@ from core.events import Platform
 from core.features.chat_commands.ports import ChatSender
 from core.features.vip import repository
 from core.features.vip.discord_calls import queue_notice
-from core.features.vip.pacing import VipPacer
-from core.features.vip.ports import TemporaryRoles, TwitchVipChannel, VipNotices
+from core.features.vip.ports import TemporaryRoles, TwitchBusy, TwitchVipChannel, VipNotices
 from core.features.vip.repository import VipSettings
 from core.storage.db import transaction
 
@@ -31,7 +36,7 @@ class VipEffects:
     clock: Callable[[], datetime]
     twitch: TwitchVipChannel
     notices: VipNotices | None
-    pacer: VipPacer
+    sleep: Callable[[float], Awaitable[object]]
     roles: TemporaryRoles | None = None  # Kick's temporary Discord role
     kick_chat: Callable[[], ChatSender | None] = lambda: None
 
@@ -48,16 +53,25 @@ class VipEffects:
         return await self.in_transaction(lambda conn: repository.get_settings(conn, guild_id))
 
     async def add_vip(self, guild_id: int, broadcaster_id: str, user_id: str) -> None:
-        await self.pacer.run(
-            "add", broadcaster_id, lambda: self.twitch.add_vip(guild_id, broadcaster_id, user_id)
+        await self._waiting_out_rate_limits(
+            lambda: self.twitch.add_vip(guild_id, broadcaster_id, user_id)
         )
 
     async def remove_vip(self, guild_id: int, broadcaster_id: str, user_id: str) -> None:
-        await self.pacer.run(
-            "remove",
-            broadcaster_id,
-            lambda: self.twitch.remove_vip(guild_id, broadcaster_id, user_id),
+        await self._waiting_out_rate_limits(
+            lambda: self.twitch.remove_vip(guild_id, broadcaster_id, user_id)
         )
+
+    async def _waiting_out_rate_limits(self, call: Callable[[], Awaitable[None]]) -> None:
+        """``call()``; a rate limit that says how long to wait is waited out and the call
+        made again. Raises what ``call`` raises otherwise (a busy Twitch without a wait too)."""
+        while True:
+            try:
+                return await call()
+            except TwitchBusy as busy:
+                if busy.retry_after is None:
+                    raise
+                await self.sleep(max(busy.retry_after, 0.1))
 
     async def notify(
         self,

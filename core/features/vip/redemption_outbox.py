@@ -17,13 +17,14 @@ from core.features.vip import repository
 from core.features.vip.effects import VipEffects
 from core.features.vip.ports import TwitchBusy
 from core.features.vip.redemption_updates import SETTLED, redemption_key
-from core.features.vip.redemptions import LEASE, RedemptionInFlight, VipRedemptions
+from core.features.vip.redemptions import RedemptionInFlight, VipRedemptions
 from core.features.vip.removal_calls import HELIX
 from core.outbox import store
 from core.outbox.worker import Done, Kind, Outcome, Retry
 
 SERVICE = HELIX
 KIND = "vip-redemption"
+IN_FLIGHT_RETRY_SECONDS = 5.0  # a killed holder's heartbeat lease lasts 8 s
 
 
 class QueuedRedemptions:
@@ -70,7 +71,7 @@ class QueuedRedemptions:
         except TwitchBusy as busy:
             return Retry(str(busy), busy.retry_after)
         except RedemptionInFlight as held:
-            # Another call holds it (a scheduled drain, or a worker that stopped): its lease
-            # runs out within LEASE.
-            return Retry(f"in flight elsewhere: {held}", LEASE.total_seconds() / 4)
+            # Another delivery is asking Twitch about it right now, in a living process (a dead
+            # one's hold ends with its heartbeat lease, within seconds): look again shortly.
+            return Retry(f"in flight elsewhere: {held}", IN_FLIGHT_RETRY_SECONDS)
         return Done()

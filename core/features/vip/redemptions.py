@@ -18,7 +18,7 @@ from typing import Literal
 from sqlalchemy.engine import Connection
 
 from core.bus.base import NotReady
-from core.events import InvalidEvent, Platform, RewardRedeemed, Viewer
+from core.events import InvalidEvent, Platform, RewardRedeemed, Viewer, system_clock
 from core.features.vip import redemptions_repository, repository, texts
 from core.features.vip.decisions import (
     Decision,
@@ -38,11 +38,15 @@ from core.features.vip.redemption_updates import (
 )
 from core.features.vip.redemptions_repository import ADDING, DONE, IN_FLIGHT
 from core.features.vip.repository import REDEMPTION, Grant, VipSettings
+from core.ownership import claims
 
 GRANTED = "granted"
 REFUSING = "refusing"
-# How long one call may take to ask Twitch (VIP additions wait their turn: 10 per 10 s; the
-# outbox worker gives a call 60 s) before another takes the redemption over as abandoned.
+# A delivery asking Twitch holds the redemption for as long as its process lives (the process's
+# heartbeat lease: a killed one's passes on within seconds), up to claims.SAFETY_NET. A
+# delivery with no process behind it (a tool, a test) holds it this long, the longest one call
+# may take to ask Twitch (VIP additions wait their turn: 10 per 10 s; the outbox worker gives a
+# call 60 s), before another takes the redemption over as abandoned.
 LEASE = timedelta(minutes=2)
 
 
@@ -63,9 +67,17 @@ _FINAL_REFUSALS = {
 
 
 class VipRedemptions:
-    def __init__(self, effects: VipEffects) -> None:
+    def __init__(self, effects: VipEffects, holder: str | None = None) -> None:
+        """``holder``: the name of this process, whose heartbeat lease its ownership renews
+        (``core/ownership/claims.py``); None: a redemption is held for a fixed ``LEASE``."""
         self.effects = effects
+        self.holder = holder[: claims.HOLDER_LENGTH] if holder is not None else None
         self.updates = RedemptionUpdates(effects)
+
+    @property
+    def lease(self) -> timedelta:
+        """How long a redemption this process asks Twitch about is held at most."""
+        return claims.SAFETY_NET if self.holder is not None else LEASE
 
     async def handle(self, guild_id: int, event: RewardRedeemed) -> None:
         """The bus handler for ``RewardRedeemed``. Raises ``TwitchBusy`` when Twitch did not
@@ -82,7 +94,14 @@ class VipRedemptions:
         now = self.effects.clock()
         stored = await self.effects.in_transaction(
             lambda conn: redemptions_repository.claim_redemption(
-                conn, guild_id, event.platform, redemption_key(event), now, now + LEASE
+                conn,
+                guild_id,
+                event.platform,
+                redemption_key(event),
+                now,
+                now + self.lease,
+                holder=self.holder,
+                alive_at=system_clock(),  # heartbeats are written on the wall clock
             )
         )
         state, reason = stored or (None, None)

@@ -1,6 +1,7 @@
 """Temporary VIP SQL for processed redemptions: each one claimed once per guild, platform and
-redemption id, leased to the delivery asking Twitch, and moved through its states by
-compare-and-set in the transaction of what it decided."""
+redemption id, leased to the delivery asking Twitch (for as long as its process lives, see
+``core/ownership/claims.py``), and moved through its states by compare-and-set in the
+transaction of what it decided."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from sqlalchemy.engine import Connection
 
 from core.events import Platform
 from core.features.vip.tables import vip_redemptions
+from core.ownership import claims
 from core.storage.db import insert_if_absent
 
 # Redemption states
@@ -27,12 +29,18 @@ def claim_redemption(
     redemption_id: str,
     at: datetime,
     lease_until: datetime,
+    *,
+    holder: str | None = None,
+    alive_at: datetime | None = None,
 ) -> tuple[str, str | None] | None:
-    """Record the redemption as being handled, leased to this delivery until ``lease_until``.
+    """Record the redemption as being handled, leased to this delivery until ``lease_until``
+    or, with ``holder`` (a process whose heartbeat lease is renewed), until that process dies.
 
     None for a new one. Else its (state, outcome): an "adding" one whose lease ended (its
-    delivery failed, or its process stopped) is leased to this delivery and answers ADDING;
-    one still leased to another delivery answers IN_FLIGHT."""
+    delivery failed, or its process stopped or died: its heartbeat ran out by the wall clock's
+    ``alive_at``, default ``at``) is leased to this delivery and answers ADDING; one still
+    leased to another delivery answers IN_FLIGHT."""
+    lease = {"leased_until": lease_until, "leased_by": holder}
     inserted = insert_if_absent(
         conn,
         vip_redemptions,
@@ -42,20 +50,21 @@ def claim_redemption(
             "redemption_id": redemption_id,
             "state": ADDING,
             "recorded_at": at,
-            "leased_until": lease_until,
+            **lease,
         },
     )
     if inserted:
         return None
+    r = vip_redemptions.c
     taken = conn.execute(
         vip_redemptions.update()
         .where(
             _redemption(guild_id, platform, redemption_id),
-            vip_redemptions.c.state == ADDING,
-            sa.or_(vip_redemptions.c.leased_until.is_(None), vip_redemptions.c.leased_until <= at),
+            r.state == ADDING,
+            claims.is_free(r.leased_by, r.leased_until, at, alive_at or at),
         )
-        .values(leased_until=lease_until)
-        .returning(vip_redemptions.c.redemption_id)
+        .values(**lease)
+        .returning(r.redemption_id)
     ).first()
     if taken is not None:
         return ADDING, None
@@ -68,7 +77,7 @@ def end_lease(conn: Connection, guild_id: int, platform: Platform, redemption_id
     conn.execute(
         vip_redemptions.update()
         .where(_redemption(guild_id, platform, redemption_id))
-        .values(leased_until=None)
+        .values(leased_until=None, leased_by=None)
     )
 
 

@@ -38,7 +38,6 @@ from core.features.vip.limits import (
     limit_columns,
 )
 from core.features.vip.manual import ManualGrants
-from core.features.vip.pacing import VipPacer
 from core.features.vip.ports import (
     Refusal,
     RewardInfo,
@@ -75,16 +74,17 @@ class VipService:
         kick_chat: Callable[[], ChatSender | None] = lambda: None,
         sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
         chat_notices: ChatNotices | None = None,
+        process_name: str | None = None,
     ) -> None:
         """``broadcaster_of(guild_id)``: the Twitch broadcaster id the guild follows, or None.
         ``roles`` and ``kick_chat``: Kick's temporary role and chat (None: Kick is left out).
-        ``chat_notices``: says in Twitch chat when the reward is paused or resumed."""
+        ``chat_notices``: says in Twitch chat when the reward is paused or resumed.
+        ``process_name``: this process's, whose heartbeat lease holds the redemptions it asks
+        Twitch about (None: each is held a fixed time)."""
         self.chat_notices = chat_notices
-        self.effects = VipEffects(
-            engine, clock, twitch, notices, VipPacer(clock, sleep), roles, kick_chat
-        )
+        self.effects = VipEffects(engine, clock, twitch, notices, sleep, roles, kick_chat)
         self.broadcaster_of = broadcaster_of
-        self.redemptions = VipRedemptions(self.effects)
+        self.redemptions = VipRedemptions(self.effects, process_name)
         # The bus handler: a redemption is queued, and the Twitch Helix worker makes it.
         self.queued = QueuedRedemptions(self.effects, self.redemptions)
         self.kick_roles = KickRoleRedemptions(self.effects)

@@ -66,8 +66,10 @@ vip_redemptions = Table(
     Column("state", String(16), nullable=False),
     Column("outcome", String(200), nullable=True),
     Column("recorded_at", UTCDateTime, nullable=False),
-    # While "adding": the delivery asking Twitch holds it until then; another waits.
+    # While "adding": the delivery asking Twitch holds it until then, or until the process
+    # named in leased_by dies (core/ownership/claims.py); another waits.
     Column("leased_until", UTCDateTime, nullable=True),
+    Column("leased_by", String(64), nullable=True),
     sa.PrimaryKeyConstraint("guild_id", "platform", "redemption_id"),
 )
 

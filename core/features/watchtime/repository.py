@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -40,75 +40,84 @@ class TickState:
 # has no cache key and was compiled again for every chat message); the same SQL on SQLite and
 # PostgreSQL, values bound through the columns' types.
 #
-# A viewer's row keeps two moments, so that a tick that runs late still sees what it would have
-# seen on time: ``last_active_at`` (the latest activity, in the bucket of the tick instant
-# ``active_bucket`` that counts it) and ``earlier_active_at`` (the latest activity in an earlier
-# bucket). Activity moving to a later bucket pushes the old moment into ``earlier_active_at``; a
-# late delivery for an earlier bucket raises ``earlier_active_at`` only. In any order, each row
-# only moves forward. A row written before buckets were kept has none: any new one is later.
+# A viewer is present at a tick instant X when they were active at some moment in [X - W, X)
+# (W: the active window). Each activity ``a`` makes the viewer present for the instants in
+# (a, a + W], and activities less than W apart chain into one *run*: present for (first, last +
+# W]. A row keeps the run of the viewer's latest activity, ``active_since`` to
+# ``last_active_at``, and ``earlier_active_at``, the latest activity of an earlier run. So a tick
+# for any instant up to a window before the latest activity handled sees exactly the crowd it
+# would have seen on time (a takeover or a barrier can make a tick several intervals late). Each
+# message moves the row by one of three rules, in any order of delivery:
+#   - after a silence longer than W: a new run starts; the old run's end becomes the earlier;
+#   - within W of the run: the run grows to cover it;
+#   - more than W before the run (a late delivery): it is an earlier run's activity.
+# :a_after and :a_before are the message's moment minus and plus W. A row without
+# ``active_since`` (written before runs were kept) is a run of its ``last_active_at`` alone.
 _PRESENCE_COLUMNS = (
     "guild_id",
     "platform",
     "broadcaster_user_id",
     "platform_user_id",
     "last_active_at",
-    "active_bucket",
 )
-_MARK_PRESENT = sa.text("""
+_RUN_START = "COALESCE(watch_presence.active_since, watch_presence.last_active_at)"
+_NEW_RUN = "watch_presence.last_active_at < :a_after"
+_EARLIER_RUN = f"{_RUN_START} > :a_before"
+_MARK_PRESENT = sa.text(f"""
 INSERT INTO watch_presence (guild_id, platform, broadcaster_user_id, platform_user_id,
-                            last_active_at, active_bucket)
+                            last_active_at, active_since)
 VALUES (:guild_id, :platform, :broadcaster_user_id, :platform_user_id, :last_active_at,
-        :active_bucket)
+        :last_active_at)
 ON CONFLICT (guild_id, platform, platform_user_id, broadcaster_user_id)
 DO UPDATE SET
   earlier_active_at = CASE
-    WHEN excluded.active_bucket > COALESCE(watch_presence.active_bucket, 0)
-      THEN watch_presence.last_active_at
-    WHEN excluded.active_bucket < watch_presence.active_bucket
+    WHEN {_NEW_RUN} THEN watch_presence.last_active_at
+    WHEN {_EARLIER_RUN}
          AND (watch_presence.earlier_active_at IS NULL
               OR watch_presence.earlier_active_at < excluded.last_active_at)
       THEN excluded.last_active_at
     ELSE watch_presence.earlier_active_at END,
+  active_since = CASE
+    WHEN {_NEW_RUN} THEN excluded.last_active_at
+    WHEN {_EARLIER_RUN} THEN watch_presence.active_since
+    WHEN excluded.last_active_at < {_RUN_START} THEN excluded.last_active_at
+    ELSE {_RUN_START} END,
   last_active_at = CASE
-    WHEN excluded.active_bucket >= COALESCE(watch_presence.active_bucket, 0)
-         AND excluded.last_active_at > watch_presence.last_active_at
-      THEN excluded.last_active_at
-    ELSE watch_presence.last_active_at END,
-  active_bucket = CASE
-    WHEN excluded.active_bucket > COALESCE(watch_presence.active_bucket, 0)
-      THEN excluded.active_bucket
-    ELSE watch_presence.active_bucket END
+    WHEN {_EARLIER_RUN} THEN watch_presence.last_active_at
+    WHEN excluded.last_active_at > watch_presence.last_active_at THEN excluded.last_active_at
+    ELSE watch_presence.last_active_at END
 WHERE watch_presence.last_active_at < excluded.last_active_at
-   OR excluded.active_bucket < watch_presence.active_bucket
-""").bindparams(
-    *(sa.bindparam(name, type_=watch_presence.c[name].type) for name in _PRESENCE_COLUMNS)
+   OR {_RUN_START} > excluded.last_active_at
+""").bindparams(  # noqa: S608 - the interpolations are the constants above
+    *(sa.bindparam(name, type_=watch_presence.c[name].type) for name in _PRESENCE_COLUMNS),
+    sa.bindparam("a_after", type_=watch_presence.c.last_active_at.type),
+    sa.bindparam("a_before", type_=watch_presence.c.last_active_at.type),
 )
 
 
 @dataclass(frozen=True)
 class Presence:
-    """One chat message's presence: who chatted in which of the guild's channels, and when;
-    ``bucket`` is the tick instant (epoch seconds) that counts it (:func:`tick_bucket`)."""
+    """One chat message's presence: who chatted in which of the guild's channels, and when."""
 
     guild_id: int
     platform: Platform
     broadcaster_user_id: str
     platform_user_id: str
     active_at: datetime
-    bucket: int
 
 
 def tick_bucket(moment: datetime, interval_seconds: int) -> int:
-    """The tick instant (epoch seconds, a multiple of the interval) that counts ``moment``: the
-    first strictly after it. Activity at the very instant of a tick belongs to the next one, as
-    it would whenever that tick ran on time (platforms give whole seconds: a chat stamped 20:01:00
-    may have been said at 20:01:00.7), so a late tick counts the same crowd as a timely one."""
+    """The tick instant (epoch seconds, a multiple of the interval) that first counts
+    ``moment``: the first strictly after it. Activity at the very instant of a tick belongs to
+    the next one, however late either runs (platforms give whole seconds: a chat stamped
+    20:01:00 may have been said at 20:01:00.7), and the barrier of a tick waits for the presence
+    events stamped before its instant (``core/guild_ticks.py``): one rule for both."""
     return (math.floor(moment.timestamp()) // interval_seconds + 1) * interval_seconds
 
 
-def mark_present_many(conn: Connection, seen: Sequence[Presence]) -> None:
-    """Record many chat messages' activity with one statement (the later time wins per viewer,
-    whatever the order: each row only ever moves a viewer's time forward)."""
+def mark_present_many(conn: Connection, seen: Sequence[Presence], window: timedelta) -> None:
+    """Record many chat messages' activity with one statement (``window``: the active window;
+    whatever the order of the messages, the rows end the same)."""
     rows = [
         {
             "guild_id": p.guild_id,
@@ -116,7 +125,8 @@ def mark_present_many(conn: Connection, seen: Sequence[Presence]) -> None:
             "broadcaster_user_id": p.broadcaster_user_id,
             "platform_user_id": p.platform_user_id,
             "last_active_at": p.active_at,
-            "active_bucket": p.bucket,
+            "a_after": p.active_at - window,
+            "a_before": p.active_at + window,
         }
         for p in seen
     ]
@@ -224,11 +234,11 @@ def _present_viewers(guild_id: int, active_since: datetime, at: datetime | None)
     was live at ``at``: what a tick for the instant ``at`` counts, however late it runs.
 
     Activity at or after ``at`` never counts (:func:`tick_bucket`); a viewer whose latest
-    activity came later counts by their latest activity before it (``earlier_active_at``). A
-    channel whose live status was never seen counts as live, and so does one that went offline
-    at or after ``at``. A viewer who
-    chatted in two of the guild's channels (briefly possible after a channel change) appears
-    twice. ``at`` None: present now (whoever chatted since ``active_since``, live now).
+    activity came later counts by the run of activity it belongs to, or the earlier run
+    (``_MARK_PRESENT``): exact for a tick up to a whole window late. A channel whose live status
+    was never seen counts as live, and so does one that went offline at or after ``at``. A
+    viewer who chatted in two of the guild's channels (briefly possible after a channel change)
+    appears twice. ``at`` None: present now (whoever chatted since ``active_since``, live now).
     """
     p = watch_presence.c
     return present_in(
@@ -255,7 +265,10 @@ def present_in(
         return query.where(sa.or_(s.c.is_live.is_(None), s.c.is_live.is_(True)))
     return query.where(
         sa.or_(
-            p.c.last_active_at < at,
+            # The run of the latest activity began before the instant (and, by the filter
+            # above, reaches to within the window before it): one of its moments is in the
+            # window, as runs have no gap longer than the window.
+            sa.func.coalesce(p.c.active_since, p.c.last_active_at) < at,
             sa.and_(p.c.earlier_active_at >= active_since, p.c.earlier_active_at < at),
         ),
         sa.or_(s.c.is_live.is_(None), s.c.is_live.is_(True), s.c.changed_at >= at),

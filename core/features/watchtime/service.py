@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from core.bus.dispatch import handles_many
@@ -38,10 +39,13 @@ from core.features.viewers.repository import (
 )
 from core.features.watchtime import history, repository, ticks_repository
 from core.features.watchtime.repository import Presence, WatchtimeRow
+from core.storage.timeouts import is_lock_timeout
 
 log = logging.getLogger(__name__)
 ONE_SECOND = timedelta(seconds=1)
 TICK_BATCH = 500  # guilds ticked in one transaction
+HELD_RETRY_SECONDS = 0.25  # a guild whose clock another transaction holds is tried this often
+HELD_RETRY_LIMIT_SECONDS = 10.0  # ... for at most this long (half an interval when shorter)
 
 
 @dataclass(frozen=True)
@@ -108,10 +112,10 @@ class WatchtimeService:
                         e.broadcaster_user_id,
                         e.viewer.platform_user_id,  # type: ignore[arg-type]
                         e.occurred_at,
-                        repository.tick_bucket(e.occurred_at, self.settings.interval_seconds),
                     )
                     for e in chats
                 ],
+                self.active_window,
             )
 
     def record_stream_state(self, guild_id: int, event: StreamStarted | StreamEnded) -> None:
@@ -166,24 +170,66 @@ class WatchtimeService:
         """``tick`` for many guilds at one instant: a few statements per batch of
         ``TICK_BATCH`` guilds (``ticks_repository``), each guild's clock still moved by its own
         compare-and-set. A batch that fails is done again guild by guild, so one guild's
-        failure is its own (logged)."""
+        failure is its own (logged); one that met a lock timeout is first tried again at once.
+
+        A guild whose clock another transaction holds (its tick under way in another process,
+        or a killed process's transaction PostgreSQL has not ended yet) is left out of its
+        batch without waiting, so it holds up no other guild, and tried again every
+        ``HELD_RETRY_SECONDS`` for up to ``held_retry_seconds``; one still held then is ticked
+        at the next instant, which credits the time since its last tick."""
         at = utc(now or self.clock()).replace(microsecond=0)
+        held: list[int] = []
+        results = self._tick_batches(guild_ids, at, held)
+        deadline = time.monotonic() + self.held_retry_seconds
+        while held and time.monotonic() < deadline:
+            time.sleep(HELD_RETRY_SECONDS)
+            again, held = held, []
+            results += self._tick_batches(again, at, held)
+        if held:
+            log.warning(
+                "the watchtime clocks of %d guild(s) are held by another transaction; "
+                "their next tick credits this one's time",
+                len(held),
+            )
+        return results
+
+    @property
+    def held_retry_seconds(self) -> float:
+        """How long a tick tries a held guild again: never into the next instant's tick."""
+        return min(HELD_RETRY_LIMIT_SECONDS, self.settings.interval_seconds / 2)
+
+    def _tick_batches(
+        self, guild_ids: Sequence[int], at: datetime, held: list[int]
+    ) -> list[TickResult]:
+        def batch(ids: list[int]) -> list[TickResult]:
+            try:
+                return self._tick_batch(ids, at, held)
+            except sa.exc.OperationalError as exc:
+                if not is_lock_timeout(exc):
+                    raise
+                log.info("a batch of %d ticks met a lock timeout; trying it again", len(ids))
+                return self._tick_batch(ids, at, held)
+
         return work_in_batches(
             guild_ids,
             TICK_BATCH,
-            lambda batch: self._tick_batch(batch, at),
+            batch,
             lambda guild_id: self.tick(guild_id, at),
             log=log,
             batch_failed="a batch of %d ticks failed; ticking them one by one",
             guild_failed="guild %s: the watchtime tick failed",
         )
 
-    def _tick_batch(self, batch: list[int], now: datetime) -> list[TickResult]:
+    def _tick_batch(self, batch: list[int], now: datetime, held: list[int]) -> list[TickResult]:
+        """The batch's ticks in one transaction; the guilds whose clocks another transaction
+        holds are added to ``held``, untouched."""
         started = time.perf_counter()
         window = self.active_window // ONE_SECOND
         since = now - self.active_window
         with self.engine.begin() as conn:
-            clocks = ticks_repository.clocks_of(conn, batch)
+            clocks = ticks_repository.clocks_of(conn, batch, skip_held=True)
+            skipped = [g for g in batch if g not in clocks]
+            batch = list(clocks)
             moves = [
                 (
                     g,
@@ -208,6 +254,7 @@ class WatchtimeService:
                 history.record(conn, crowds, seconds, now)
                 credited.update(crowds)
             ticks_repository.forget_presence_many(conn, [*moved, *started_clocks], since)
+        held.extend(skipped)
         each = (time.perf_counter() - started) / max(len(batch), 1)
         results = [TickResult(g, credited.get(g, 0), seconds_of.get(g, 0), each) for g in batch]
         if self.on_tick is not None:

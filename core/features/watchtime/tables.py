@@ -44,10 +44,12 @@ watch_presence = Table(
     Column("broadcaster_user_id", UserId),
     Column("platform_user_id", UserId),
     Column("last_active_at", UTCDateTime, nullable=False),
-    # The tick instant (epoch seconds) that counts last_active_at, and the viewer's latest
-    # activity in an earlier one: a late tick counts only what came up to its instant.
+    # The start of the run of activity that ends at last_active_at (no gap in it longer than the
+    # active window), and the latest activity of an earlier run: a late tick counts exactly what
+    # came before its instant (repository._MARK_PRESENT). active_bucket is no longer written.
     Column("active_bucket", BigInteger, nullable=True),
     Column("earlier_active_at", UTCDateTime, nullable=True),
+    Column("active_since", UTCDateTime, nullable=True),
     # The viewer before the broadcaster: ticks look presence up by viewer.
     PrimaryKeyConstraint("guild_id", "platform", "platform_user_id", "broadcaster_user_id"),
     Index(None, "guild_id", "last_active_at"),

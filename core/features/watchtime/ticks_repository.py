@@ -29,19 +29,28 @@ class GuildClock:
     last_tick_at: datetime | None
 
 
-def clocks_of(conn: Connection, guild_ids: Sequence[int]) -> dict[int, GuildClock]:
-    """The guilds' tick clocks (a guild without a row has never ticked: tracking on)."""
+def clocks_of(
+    conn: Connection, guild_ids: Sequence[int], *, skip_held: bool = False
+) -> dict[int, GuildClock]:
+    """The guilds' tick clocks (a guild without a row has never ticked: tracking on).
+
+    ``skip_held`` (PostgreSQL; SQLite has one writer at a time): the clocks are locked for this
+    transaction, and a guild whose clock another transaction holds locked is left out, without
+    waiting: its tick is under way elsewhere, or that transaction is stuck (a killed process's,
+    until PostgreSQL ends it). The caller tries that guild again."""
     ws = watch_settings.c
-    rows = conn.execute(
-        sa.select(ws.guild_id, ws.tracking_enabled, ws.last_tick_at).where(
-            ws.guild_id.in_(guild_ids)
-        )
-    )
+    in_guilds = ws.guild_id.in_(guild_ids)
+    query = sa.select(ws.guild_id, ws.tracking_enabled, ws.last_tick_at).where(in_guilds)
+    existing: set[int] = set()
+    if skip_held and conn.dialect.name == "postgresql":
+        existing = set(conn.execute(sa.select(ws.guild_id).where(in_guilds)).scalars())
+        query = query.with_for_update(skip_locked=True)
     found = {
         row.guild_id: GuildClock(row.guild_id, bool(row.tracking_enabled), row.last_tick_at)
-        for row in rows
+        for row in conn.execute(query)
     }
-    return {g: found.get(g, GuildClock(g, True, None)) for g in guild_ids}
+    held = existing - found.keys()
+    return {g: found.get(g, GuildClock(g, True, None)) for g in guild_ids if g not in held}
 
 
 def advance_many(

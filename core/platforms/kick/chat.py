@@ -1,8 +1,10 @@
 """The bot's messages into Kick chats: one queue and one worker per channel.
 
-``send`` only queues. Each channel's worker posts its messages in order, at most one per
-``min_interval_seconds``, and exits when its queue is empty, so a slow or failing channel never
-holds up another and idle channels cost nothing.
+``send`` only queues. Each channel's worker posts its messages in order and exits when its queue
+is empty, so a slow or failing channel never holds up another and idle channels cost nothing.
+Every post to a channel (a retry's too) takes a slot of the window ``kick:chat:<broadcaster>``
+(``core/ratelimits/``: one post per ``min_interval_seconds``, counted from when the previous one
+landed, across every bot process when the windows are Redis's).
 
 A message goes out as ``type="bot"`` with the streamer's token (Kick's BOT account, into the token
 owner's channel). When that is refused for a lasting reason (the streamer must connect again, no
@@ -38,6 +40,7 @@ from core.platforms.kick.api import (
     Unauthorized,
 )
 from core.platforms.kick.oauth_client import NeedsReauthorization, OAuthError
+from core.ratelimits import Limit, MemoryWindows, Windows
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +67,8 @@ class KickChatSender(SplittingChatSender):
     ``streamer_call`` is :meth:`KickConnections.call_as_streamer`. ``bot_user_token`` is an access
     token (with ``chat:write``) of the bot's own Kick account, for the ``type="user"`` fallback.
     ``max_attempts`` counts tries of one request when Kick rate-limits or cannot be reached.
+    ``windows``: the runtime's shared windows (without them, windows of this sender's own, on
+    ``clock`` and ``sleep``).
     """
 
     platform = "Kick"
@@ -80,18 +85,18 @@ class KickChatSender(SplittingChatSender):
         max_attempts: int = 3,
         sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
         clock: Callable[[], float] = time.monotonic,
+        windows: Windows | None = None,
     ) -> None:
         self._api = api
         self._streamer_call = streamer_call
         self._bot_user_token = bot_user_token or None
         self._failures = failures
-        self._min_interval = max(0.0, min_interval_seconds)
+        self._pace = Limit(1, max(0.001, min_interval_seconds))
         self._max_attempts = max(1, max_attempts)
         self._sleep = sleep
-        self._clock = clock
+        self._windows = windows if windows is not None else MemoryWindows(clock, sleep)
         self._queues: dict[str, deque[OutgoingMessage]] = {}
         self._workers: dict[str, asyncio.Task[None]] = {}
-        self._last_post: dict[str, float] = {}
         self._is_closed = False
 
     def _queue(self, message: OutgoingMessage) -> None:
@@ -213,14 +218,14 @@ class KickChatSender(SplittingChatSender):
         chat_type: ChatType = "bot" if user_token is None else "user"
 
         async def post(token: str) -> str:
-            await self._pace(message.broadcaster_user_id)
-            return await self._api.send_chat(
-                token,
-                part,
-                type=chat_type,
-                broadcaster_user_id=message.broadcaster_user_id if user_token else None,
-                reply_to_message_id=reply_to,
-            )
+            async with self._windows.slot(f"kick:chat:{message.broadcaster_user_id}", self._pace):
+                return await self._api.send_chat(
+                    token,
+                    part,
+                    type=chat_type,
+                    broadcaster_user_id=message.broadcaster_user_id if user_token else None,
+                    reply_to_message_id=reply_to,
+                )
 
         attempt = 1
         while True:
@@ -261,14 +266,6 @@ class KickChatSender(SplittingChatSender):
         if retry_after is not None:
             return retry_after if retry_after <= MAX_RETRY_DELAY_SECONDS else None
         return min(RETRY_BACKOFF_SECONDS * 2 ** (attempt - 1), MAX_RETRY_DELAY_SECONDS)
-
-    async def _pace(self, channel: str) -> None:
-        last = self._last_post.get(channel)
-        if last is not None:
-            wait = last + self._min_interval - self._clock()
-            if wait > 0:
-                await self._sleep(wait)
-        self._last_post[channel] = self._clock()
 
     def _failure(self, exc: KickApiError) -> _Failure:
         is_transient = isinstance(exc, RateLimited | KickUnreachable)

@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from datetime import UTC, datetime
@@ -15,12 +16,14 @@ import httpx
 from core.platforms.http import retry_after
 from core.platforms.json_api import JsonApi, Unreachable
 from core.platforms.lenient import as_mapping, as_str
+from core.platforms.twitch.helix_limits import window_of
 from core.platforms.twitch.helix_models import (
     RateLimit,
     next_cursor,
     parse_items,
     parse_rate_limit,
 )
+from core.ratelimits import MemoryWindows, Windows
 
 log = logging.getLogger("core.platforms.twitch.helix")
 
@@ -101,8 +104,11 @@ _ERRORS: dict[int, type[HelixError]] = {
 class HelixTransport(JsonApi):
     """``base_url`` is Helix's root (``https://api.twitch.tv/helix``; a host alone gets
     ``/helix``). ``clock`` reads ``Ratelimit-Reset`` against now. ``rate_limit`` holds the last
-    answer's ``Ratelimit-*`` headers. See :class:`~core.platforms.json_api.JsonApi` for the
-    rest (``http``, retries; ``max_retry_after`` is 65 s here, past Helix's one-minute bucket)."""
+    answer's ``Ratelimit-*`` headers. ``windows`` paces the requests Twitch limits per channel
+    (``helix_limits.py``; every bot process's client shares the runtime's; without it, this
+    client's own, on ``clock`` and ``sleep``). See :class:`~core.platforms.json_api.JsonApi`
+    for the rest (``http``, retries; ``max_retry_after`` is 65 s here, past Helix's one-minute
+    bucket)."""
 
     label = "Twitch Helix"
     retry_log = log
@@ -116,6 +122,7 @@ class HelixTransport(JsonApi):
         *,
         max_retry_after: float = 65.0,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        windows: Windows | None = None,
         **options: Any,
     ) -> None:
         base = base_url.rstrip("/")
@@ -123,6 +130,10 @@ class HelixTransport(JsonApi):
         super().__init__(base, max_retry_after=max_retry_after, **options)
         self._client_id = client_id
         self._clock = clock
+        if windows is None:  # this client's own, on its clock and sleep
+            sleep = options.get("sleep", asyncio.sleep)
+            windows = MemoryWindows(lambda: clock().timestamp(), sleep)
+        self._windows = windows
         self.rate_limit = RateLimit(None, None, None)
 
     def __repr__(self) -> str:
@@ -149,7 +160,15 @@ class HelixTransport(JsonApi):
             query = [*params, ("after", cursor)]
 
     async def _send(self, method: str, url: str, **options: Any) -> httpx.Response:
-        response = await super()._send(method, url, **options)
+        """Each request actually sent, a retry's included: one that Twitch limits per channel
+        takes a slot of its window first, re-stamped when its answer (or failure) lands."""
+        path = url.removeprefix(self._base_url)
+        window = window_of(method, path, options.get("params"), options.get("json"))
+        if window is None:
+            response = await super()._send(method, url, **options)
+        else:
+            async with self._windows.slot(*window):
+                response = await super()._send(method, url, **options)
         self.rate_limit = parse_rate_limit(response.headers)
         return response
 

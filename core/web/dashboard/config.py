@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from core.features.linking.service import LinkingService
     from core.features.live.changes import LiveBackend
     from core.features.overlays.service import OverlayService
+    from core.features.payments.service import PaymentDoubts
     from core.features.points.service import PointsService
     from core.features.raffle.service import RaffleService
     from core.features.raffle.views import RaffleViews
@@ -69,6 +70,8 @@ class DashboardConfig:
     slot_calls: SlotCallService | None = None
     heist: HeistService | None = None
     points: PointsService | None = None
+    # Outbox calls that ended uncertain, settled by an admin (core/features/payments/).
+    payment_doubts: PaymentDoubts | None = None
     raffle_views: RaffleViews | None = None
     # The event log: the bus read for one guild (core/bus/event_log.py), the dispatcher's
     # routing (platform, broadcaster, chatroom -> guild ids), this process's metrics, and the

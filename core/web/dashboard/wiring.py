@@ -108,6 +108,7 @@ def dashboard_config(rt: Runtime) -> DashboardConfig:
         slot_calls=rt.slot_calls,
         heist=rt.heist,
         points=rt.points,
+        payment_doubts=rt.payment_doubts,
         linking=rt.linking,
         watchtime=rt.watchtime,
         raffle_views=rt.raffle.views,

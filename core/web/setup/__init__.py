@@ -1,10 +1,11 @@
 """The first-run setup page, ``/setup``: every setting checked, what is missing and where to get
 it, and the bot's invite link (``core/setup/`` makes the checks; this only renders them).
 
-Only the operator gets it (:func:`allowed`): a request made on this machine straight to the
-server, or a browser that brought the one-time token from the log (it then holds a signed
-cookie for half an hour). Anyone else gets the app's plain 404, the same as for a path that
-does not exist, so nothing hints that the page is there.
+Only the operator gets it: a request made on this machine straight to the server, or a
+browser that brought the one-time token from the log (it then holds a signed cookie for half an
+hour), and in either case naming this server in its ``Host`` (a loopback name or the public
+address), so that no other site can read it through DNS rebinding. Anyone else gets the app's
+plain 404, the same as for a path that does not exist, so nothing hints that the page is there.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import ipaddress
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
 from flask import Blueprint, Flask, Request, abort, current_app, redirect, render_template, request
 from itsdangerous import BadSignature, URLSafeTimedSerializer
@@ -40,6 +42,7 @@ class SetupConfig:
     token: SetupToken
     secret: str = field(repr=False)  # signs the cookie
     report: Callable[[], SetupReport]  # runs every check once (its outside calls included)
+    public_host: str | None = None  # OAUTH_BASE_URL's host: the page answers it, and loopback
 
 
 def setup_config(rt: Runtime) -> SetupConfig:
@@ -52,10 +55,12 @@ def setup_config(rt: Runtime) -> SetupConfig:
 
         return setup_report(settings, rt.health(), invite)
 
+    public = settings.web.oauth_base_url
     return SetupConfig(
         token=rt.setup_token,
         secret=rt.link_secret,
         report=report,
+        public_host=urlsplit(public).hostname if public else None,
     )
 
 
@@ -85,6 +90,27 @@ def is_direct_loopback(req: Request) -> bool:
     return address.is_loopback
 
 
+LOOPBACK_NAMES = ("localhost", "localhost.")
+
+
+def is_our_host(req: Request, public_host: str | None) -> bool:
+    """Whether the request names this server: a loopback name or address, or the configured
+    public address. A page on another site whose name was made to point at 127.0.0.1 (DNS
+    rebinding) sends its own name, and is refused."""
+    try:
+        host = urlsplit(f"//{req.host}").hostname or ""
+    except ValueError:  # a Host header that is no host (an unclosed bracket)
+        return False
+    if host in LOOPBACK_NAMES or host.endswith(".localhost"):
+        return True
+    if public_host is not None and host == public_host.lower():
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
 def _has_cookie(config: SetupConfig) -> bool:
     sent = request.cookies.get(COOKIE)
     if not sent:
@@ -103,9 +129,9 @@ ANY_METHOD = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 
 @bp.route("/setup", methods=ANY_METHOD, provide_automatic_options=False)
 def page():  # type: ignore[no-untyped-def]
-    if request.method != "GET":
-        abort(404)
     config = _config()
+    if request.method != "GET" or not is_our_host(request, config.public_host):
+        abort(404)
     token = request.args.get("token")
     if token is not None:
         if config.token.redeem(token):

@@ -82,7 +82,7 @@ async def test_wrong_arguments_get_a_friendly_reply(manager, followed, command, 
 
 
 async def test_not_connected_and_no_channel_are_polite(manager, twitch):
-    # The README's way to follow a channel, not the operator's command line.
+    # The documented way to follow a channel, not the operator's command line.
     for command in ("!vip setup VIP 5 1", "!vip grant viewer 2"):
         [no_channel] = await say(command, manager)
         assert no_channel.content == (

@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 
-from tests.conftest import _fresh_postgres_database
+from core.events import Platform, Viewer
+from core.features.viewers.repository import remember_viewers
+from tests.conftest import TEST_FERNET_KEY, _fresh_postgres_database
 from tests.features.importers import kwb_rows
+from tests.features.importers.kwb_rows import BOB
+from tests.test_cli import cli_env  # noqa: F401 - a fixture, for env below
+
+NOW = datetime(2026, 10, 1, 9, 30, tzinfo=UTC)
 
 
 @pytest.fixture
@@ -15,3 +23,18 @@ def source_url(postgres_url: str) -> str:
     kwb_rows.build_schema(url)
     kwb_rows.fill(url)
     return url
+
+
+@pytest.fixture
+def env(cli_env: dict[str, str], make_runtime) -> dict[str, str]:  # noqa: F811 - cli_env
+    """Guilds A and B in the CLI's database (SQLite under DATA_DIR); bob seen in Kick chat."""
+    runtime = make_runtime(DATA_DIR=cli_env["DATA_DIR"])
+    kwb_rows.prepare_target(runtime.engine, NOW)
+    with runtime.engine.begin() as conn:
+        remember_viewers(conn, Platform.KICK, [Viewer(str(BOB[0]), "bob")], NOW)
+    runtime.close()
+    return {
+        **cli_env,
+        "TOKEN_ENCRYPTION_KEY": TEST_FERNET_KEY,
+        "FLASK_SECRET_KEY": "cli-import-test",
+    }

@@ -4,35 +4,11 @@ as one line on standard error with exit code 2 and no traceback."""
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
 from pathlib import Path
 
-import pytest
-
-from core.events import Platform, Viewer
-from core.features.viewers.repository import remember_viewers
-from tests.conftest import TEST_FERNET_KEY
 from tests.fakes.streamelements_server import CHANNEL_ID, JWT, FakeStreamElements
-from tests.features.importers import kwb_rows
-from tests.features.importers.kwb_rows import BOB, SERVER_A, SERVER_C
-from tests.test_cli import cli, cli_env  # noqa: F401 - cli_env is a fixture
-
-NOW = datetime(2026, 10, 1, 9, 30, tzinfo=UTC)
-
-
-@pytest.fixture
-def env(cli_env: dict[str, str], make_runtime) -> dict[str, str]:  # noqa: F811
-    """Guilds A and B in the CLI's database (SQLite under DATA_DIR); bob seen in Kick chat."""
-    runtime = make_runtime(DATA_DIR=cli_env["DATA_DIR"])
-    kwb_rows.prepare_target(runtime.engine, NOW)
-    with runtime.engine.begin() as conn:
-        remember_viewers(conn, Platform.KICK, [Viewer(str(BOB[0]), "bob")], NOW)
-    runtime.close()
-    return {
-        **cli_env,
-        "TOKEN_ENCRYPTION_KEY": TEST_FERNET_KEY,
-        "FLASK_SECRET_KEY": "cli-import-test",
-    }
+from tests.features.importers.kwb_rows import SERVER_A, SERVER_C
+from tests.test_cli import cli
 
 
 def assert_refused(result, words: str) -> None:  # type: ignore[no-untyped-def]

@@ -43,6 +43,7 @@ from tests.features.importers.kwb_rows import (
     SUPERFAN,
     VIEWER,
 )  # fmt: skip
+from tests.features.importers.source_counts import assert_counts_add_up
 
 NOW = datetime(2026, 10, 1, 9, 30, tzinfo=UTC)
 KICK = Platform.KICK
@@ -118,6 +119,7 @@ def test_an_import_brings_every_number_over(engine, kick, source_url, period_id)
     assert set(reports) == {SERVER_A, SERVER_B}  # C is no guild here
     assert numbers(reports[SERVER_A]) == FIRST_A
     assert numbers(reports[SERVER_B]) == FIRST_B
+    assert_counts_add_up(reports, source_url)
     with engine.connect() as conn:
         seconds_a = {
             r.platform_user_id: r.seconds for r in watchtime.list_all_viewers(conn, SERVER_A)
@@ -296,19 +298,47 @@ def test_a_schema_of_another_version_is_refused(engine, kick, postgres_url, peri
     assert "another version: 'watchtime' has no 'discord_server_id'" in refusal(engine, kick, url)
 
 
-def test_rows_that_cannot_be_read_are_refused(engine, kick, source_url, period_id):
+def test_a_value_of_another_type_is_a_problem_row_not_a_refusal(engine, kick, source_url,
+                                                                 period_id):  # fmt: skip
     broken = sa.create_engine(normalize_url(source_url))
     with broken.begin() as conn:  # someone changed a column by hand
         conn.exec_driver_sql("ALTER TABLE watchtime ALTER COLUMN minutes TYPE TEXT")
         conn.exec_driver_sql("UPDATE watchtime SET minutes = 'lots' WHERE username = 'bob'")
     broken.dispose()
 
-    text = refusal(engine, kick, source_url)
+    reports = run(engine, kick, source_url)
 
-    assert text.startswith("Could not read the kick-watchtime-bot database: invalid literal")
-    assert "\n" not in text
+    assert "watchtime: 'bob': minutes is 'lots', not a whole number; left out" in (
+        reports[SERVER_A].problems
+    )
+    assert numbers(reports[SERVER_A])["watchtime"] == (3, 0, 4)
+    assert numbers(reports[SERVER_B])["watchtime"] == (1, 0, 1)  # bob is "lots" there too
+    assert_counts_add_up(reports, source_url)
+
+
+def test_ticket_counts_that_are_no_counts_are_problem_rows(engine, kick, source_url,
+                                                           period_id):  # fmt: skip
+    broken = sa.create_engine(normalize_url(source_url))
+    with broken.begin() as conn:  # the views over the column go first, as by hand
+        conn.exec_driver_sql("DROP VIEW raffle_leaderboard, raffle_current_stats")
+        conn.exec_driver_sql("ALTER TABLE raffle_tickets ALTER COLUMN total_tickets TYPE NUMERIC")
+        conn.exec_driver_sql("UPDATE raffle_tickets SET total_tickets = 2.5 WHERE id = 2")
+        conn.exec_driver_sql("UPDATE raffle_tickets SET total_tickets = -15 WHERE id = 3")
+    broken.dispose()
+
+    reports = run(engine, kick, source_url, guild_id=SERVER_A)
+
+    problems = reports[SERVER_A].problems
+    assert (
+        "raffle tickets: row 2 ('Alice_W'): total_tickets is 2.5, not a whole number; left out"
+        in (problems)
+    )
+    assert "raffle tickets: row 3 ('bob'): total_tickets is -15, negative; left out" in problems
+    assert numbers(reports[SERVER_A])["raffle tickets"] == (0, 0, 3)  # ghost: no such account
+    assert reports[SERVER_A].counts["raffle tickets"].aside == {"no tickets": 1, "other periods": 1}
+    assert_counts_add_up(reports, source_url)
     with engine.connect() as conn:
-        assert watchtime.count_viewers(conn, SERVER_A) == 0
+        assert ledger_repository.list_ledger(conn, SERVER_A, period_id) == []
 
 
 def test_a_database_of_another_bot_is_refused(engine, kick, postgres_url, period_id):

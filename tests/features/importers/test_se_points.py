@@ -101,6 +101,40 @@ def test_a_long_leaderboard_is_read_page_by_page(engine, se, guild):
     assert total == sum(1000 - n for n in range(250))
 
 
+def test_an_unreadable_entry_is_counted_and_the_pages_after_it_are_still_read(engine, se, guild):
+    names = [f"v{n:03d}" for n in range(150)]
+    se.points.update({name: 1000 - n for n, name in enumerate(names)})
+    se.points["v005"] = 994.5  # no whole number: StreamElements' reader leaves it out
+    with engine.begin() as conn:
+        remember_viewers(conn, TWITCH, [Viewer(f"id-{n}", n) for n in names], NOW)
+
+    outcome = run(engine, se)
+
+    assert numbers(outcome) == (149, 0, 1)  # the second page was read all the same
+    assert se.pages == [(100, 0), (100, 100)]
+    assert outcome.report.counts["points"].total == 150
+    assert outcome.report.problems == [
+        "points: 1 entry StreamElements listed could not be read (a login that is not a Twitch "
+        "login, or a balance that is not a whole number); left out"
+    ]
+
+
+def test_balances_that_are_no_balance_are_problem_rows_and_zero_is_counted(engine, se, guild):
+    se.points.update({"ann": -5, "bob": 10**12, "cat": 0})
+
+    outcome = run(engine, se)
+
+    assert numbers(outcome) == (0, 0, 2)
+    assert outcome.report.counts["points"].aside == {"zero balance": 1}
+    assert outcome.report.problems == [
+        "points: 'bob': the balance is 1,000,000,000,000, over the ceiling of 1,000,000,000; "
+        "left out",
+        "points: 'ann': the balance is -5, negative; left out",
+    ]
+    with engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT count(*) FROM points_ledger")).scalar() == 0
+
+
 def test_a_second_import_changes_nothing(engine, se, guild):
     se.points.update({"ann": 500, "cat": 1200})
     run(engine, se)

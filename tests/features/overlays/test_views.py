@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import timedelta
 
 from core.events import Platform, Viewer
@@ -78,11 +79,18 @@ def test_the_raffle_shows_the_top_viewers_total_and_last_draw(engine, overlays):
             requested_by=None,
             now=NOW,
         )
+        waiting = draws_repository.get_draw(conn, draw_id)
         draws_repository.complete_draw(
-            conn, draw_id, guild_id=GUILD_A, now=NOW, forced=True, beacon_round=None,
-            beacon_randomness=None, first_counter=0,
-            winners=[Winner(1, Platform.KICK, "1", 3, 0)],
-        )  # fmt: skip
+            conn,
+            dataclasses.replace(
+                waiting,
+                status="done",
+                drawn_at=NOW,
+                forced=True,
+                first_counter=0,
+                winners=(Winner(1, Platform.KICK, "1", 3, 0),),
+            ),
+        )
     view = overlays.state(Overlay(GUILD_A, "raffle"))
     assert view["top"] == [{"name": "alice", "tickets": 30}, {"name": "bob", "tickets": 10}]
     assert view["total"] == 40

@@ -14,7 +14,6 @@ from core.features.points.se_wallet import SeWallet
 from core.outbox import store
 from core.outbox.worker import OutboxWorker
 from core.storage.tables import outbox
-from tests.support.waiting import no_sleep
 
 
 def payments_worker(wallet: SeWallet, **options: object) -> OutboxWorker:
@@ -26,7 +25,6 @@ def payments_worker(wallet: SeWallet, **options: object) -> OutboxWorker:
         payments.kinds(),
         wallet.clock,
         first_backoff_seconds=se_payments.FIRST_BACKOFF_SECONDS,
-        sleep=no_sleep,
         **options,  # type: ignore[arg-type]
     )
 

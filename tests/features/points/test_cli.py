@@ -63,12 +63,15 @@ def test_give_credits_with_actor_cli_and_the_export_lists_balances(cli_env, make
             "The amount is a whole number from 1 to 1,000,000,000.",
         ),
         (["points", "give", GUILD, "kick", "77", "-3"], "The amount is a whole number"),
+        (["points", "give", GUILD, "kick", "77", "1,5"], "'1,5' can be read two ways"),
+        (["points", "give", GUILD, "kick", "77", "1e3"], "The amount is a whole number"),
         (["points", "give", GUILD, "kick", "has space", "3"], "The platform user id is 1 to 64"),
         (["points"], "Say what to do"),
     ],
 )
 def test_mistakes_get_one_plain_line(cli_env, args, message):  # noqa: F811
     result = cli(cli_env, *args)
-    assert result.returncode != 0
-    assert result.stderr.strip().splitlines()[-1].startswith(message), result.stderr
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [result.stderr.strip()]  # one line
+    assert result.stderr.strip().startswith(message), result.stderr
     assert "Traceback" not in result.stderr

@@ -21,6 +21,7 @@ from tests.features.raffle.support import GUILD, add_viewer, make_service
 from tests.support.cli import run as run_cli
 from tests.support.cli import run_process
 from tests.support.clock import Clock
+from tests.support.statements import statements_of
 
 PARTICIPANTS = {"kick:a": 10, "kick:b": 20, "kick:c": 30, "kick:d": 40}
 
@@ -338,6 +339,45 @@ def test_the_verify_command_needs_only_the_two_files(engine, clock, beacon, tmp_
 )
 def test_the_verify_command_explains_files_that_are_not_a_proof(tmp_path, proof, ledger):
     result = _verify_command(tmp_path, proof, ledger)
-    assert result.returncode == 1
+    assert result.returncode == 2
     assert result.stderr.startswith("Could not read the proof and ledger")
     assert "Traceback" not in result.stderr
+
+
+def test_the_verify_command_refuses_hostile_files_in_one_line(engine, clock, beacon, tmp_path):
+    """An infinite amount, a value nested 100,000 deep: one line and exit 2, no traceback."""
+    proof = _drawn_proof(engine, clock, beacon)
+    ledger_path = tmp_path / "ledger.json"
+    proof_path = tmp_path / "proof.json"
+    proof_path.write_text(json.dumps(proof.document), "utf-8")
+    hostile = {}
+    entries = copy.deepcopy(proof.ledger)
+    entries["entries"][0]["amount"] = "__HUGE__"
+    hostile["infinite"] = json.dumps(entries).replace('"__HUGE__"', "1e999")
+    hostile["deep"] = "[" * 100_000 + "]" * 100_000
+    for name, body in hostile.items():
+        ledger_path.write_text(body, "utf-8")
+        result = run_cli(
+            {"PATH": os.environ.get("PATH", "")},
+            "raffle", "verify", str(proof_path), str(ledger_path),
+            cwd=tmp_path,
+        )  # fmt: skip
+        assert result.returncode == 2, (name, result.stderr)
+        assert result.stderr.count("\n") == 1, (name, result.stderr)
+        assert result.stderr.startswith("Could not read the proof and ledger"), name
+
+
+def test_a_draw_costs_the_same_statements_however_many_draws_came_before(engine, clock, beacon):
+    """Earlier winners are read in one query and the draw row once: the 21st draw of a period
+    sends exactly the statements the first did."""
+    raffle = make_service(engine, clock, beacon.url)
+    _month_with_tickets(engine, raffle, clock)
+    clock.advance(minutes=1)
+    with statements_of(engine) as first:
+        raffle.draws.request(GUILD, actor_id=1)
+    for _ in range(19):
+        raffle.draws.request(GUILD, actor_id=1)
+    with statements_of(engine) as twenty_first:
+        draw = raffle.draws.request(GUILD, actor_id=1)
+    assert draw.first_counter == 11  # every eligible viewer won before: none is left
+    assert len(twenty_first) == len(first), "\n".join(twenty_first)

@@ -212,9 +212,10 @@ async def test_another_reward_is_ignored(vip: Vip) -> None:
     assert vip.twitch.statuses == {}
 
 
-async def test_a_burst_of_redemptions_is_queued_ten_per_ten_seconds_never_dropped(
-    vip: Vip,
-) -> None:
+async def test_a_burst_twitch_rate_limits_is_waited_out_never_dropped(vip: Vip) -> None:
+    """Twitch's window is kept by the Helix transport (tests/ratelimits/,
+    tests/platforms/twitch/test_helix_windows.py); a 429 that still comes back here is waited
+    out as Twitch asks, and every redemption is granted."""
     await vip.service.update_settings(GUILD, is_chat_notices=False)
     vip.twitch.slots = 100
     events = [redemption(str(1000 + n), vip.reward_id) for n in range(25)]
@@ -226,10 +227,8 @@ async def test_a_burst_of_redemptions_is_queued_ten_per_ten_seconds_never_droppe
     assert set(vip.twitch.statuses.values()) == {"FULFILLED"}
     times = [when for kind, _, when in vip.twitch.changes if kind == "add"]
     assert len(times) == 25
-    for index in range(len(times) - 10):
-        assert (times[index + 10] - times[index]).total_seconds() >= 10
-    assert vip.sleeps  # it waited its turn instead of failing
-    assert vip.twitch.rate_limited == 0  # and never needed Twitch to refuse first
+    assert vip.twitch.rate_limited > 0  # the fake refused the 11th ...
+    assert 10.0 in vip.sleeps  # ... and it waited what Twitch asked instead of failing
 
 
 async def test_a_rate_limit_twitch_still_answers_is_waited_out(vip: Vip) -> None:

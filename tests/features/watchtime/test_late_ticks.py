@@ -157,3 +157,70 @@ def test_points_for_watching_never_exceed_what_the_tick_credited(engine):
     watched = totals(watching)
     assert alice == watched[ALICE.platform_user_id] // 60 == 30
     assert bob == watched[BOB.platform_user_id] // 60  # Bob earned only what he watched
+
+
+# --- ticks more than an interval late (a takeover, a barrier that waited) ------------------------
+
+FAST = WatchtimeSettings(interval_seconds=5, active_window_minutes=1)
+
+
+@pytest.fixture
+def fast(engine: Engine) -> WatchtimeService:
+    """Ticks every 5 s and a one-minute window, as the durability runs have them."""
+    return WatchtimeService(engine, FAST, Clock(T0))
+
+
+def test_a_takeover_tick_credits_a_viewer_who_chatted_17_s_before_it_and_twice_since(fast):
+    """The last owner ticked at 20:00:00 and died; the new owner's catch-up tick for 20:00:20
+    waits on the barrier and runs at 20:00:30, after the viewer's messages of 20:00:22 and
+    20:00:27 were handled (two later tick instants). It credits the 20 s it closes."""
+    fast.tick(GUILD, T0)
+    fast.record_chat(GUILD, chat(ALICE, at(3)))  # 17 s before the takeover tick's instant
+    fast.record_chat(GUILD, chat(ALICE, at(22)))
+    fast.record_chat(GUILD, chat(ALICE, at(27)))
+
+    late = fast.tick(GUILD, at(20))
+
+    assert (late.credited_viewers, late.seconds_each) == (1, 20)
+    assert fast.tick(GUILD, at(30)).credited_viewers == 1
+    assert totals(fast) == {ALICE.platform_user_id: 30}
+
+
+@pytest.mark.parametrize("order", ["in order", "newest first", "oldest last"])
+def test_a_tick_a_whole_window_late_counts_exactly_what_came_before_its_instant(fast, order):
+    """Alice chats every 5 s from before the instant to 50 s after it; Bob only after it; Carol
+    was silent for more than the window, chatted 1 s before the instant, then again 61 s later
+    (a new run); the handling order changes nothing."""
+    fast.tick(GUILD, T0)
+    chats = [
+        *(chat(ALICE, at(s)) for s in range(2, 71, 5)),
+        chat(BOB, at(21)),
+        chat(CAROL, at(19)),
+        chat(CAROL, at(80)),
+    ]
+    if order == "newest first":
+        chats.reverse()
+    elif order == "oldest last":
+        chats = chats[1:] + chats[:1]
+    for message in chats:
+        fast.record_chat(GUILD, message)
+
+    late = fast.tick(GUILD, at(20))
+
+    assert (late.credited_viewers, late.seconds_each) == (2, 20)
+    assert totals(fast) == {ALICE.platform_user_id: 20, CAROL.platform_user_id: 20}
+
+
+def test_a_late_delivery_from_before_a_silence_counts_for_its_own_late_tick(fast):
+    """Carol's run at 20:01:10-20:01:20 was handled first; her message of 20:00:15 (more than a
+    window before that run) arrives late, and the late tick for 20:00:20 counts it."""
+    fast.tick(GUILD, T0)
+    fast.record_chat(GUILD, chat(CAROL, at(80)))
+    fast.record_chat(GUILD, chat(CAROL, at(90)))
+    fast.record_chat(GUILD, chat(CAROL, at(15)))
+
+    assert fast.tick(GUILD, at(20)).credited_viewers == 1
+    assert fast.tick(GUILD, at(75)).credited_viewers == 1  # 20:00:15 is 60 s old
+    assert fast.tick(GUILD, at(80)).credited_viewers == 0  # 61 s: absent until the new run
+    assert fast.tick(GUILD, at(85)).credited_viewers == 1
+    assert totals(fast) == {CAROL.platform_user_id: 20 + 55 + 5}

@@ -17,6 +17,7 @@ from core.platforms.http import FateUnknown
 from core.platforms.kick import chat
 from core.platforms.kick.api import KickApi
 from core.platforms.kick.chat import KickChatSender
+from core.ratelimits import MemoryWindows
 from tests.fakes.kick_server import FakeKick, SentChatMessage
 
 CHAT_PATH = "/public/v1/chat"
@@ -253,6 +254,24 @@ async def test_no_wait_when_the_interval_has_passed(
 
     assert fake_time.sleeps == [0.75]
     assert len(kick.chat_messages) == 3
+
+
+async def test_two_senders_on_shared_windows_pace_a_channel_together(
+    kick: FakeKick, make_sender: Callable[..., KickChatSender], fake_time: FakeTime
+) -> None:
+    """Two bot processes' senders, one window per channel (Redis's in a split deployment)."""
+    windows = MemoryWindows(fake_time.clock, fake_time.sleep)
+    first, second = make_sender(windows=windows), make_sender(windows=windows)
+
+    await say(first, "one")
+    await first.flush()
+    await say(second, "two")
+    await second.flush()
+    await say(second, "elsewhere", OTHER_GUILD)
+    await second.flush()
+
+    assert [m.content for m in messages(kick, STREAMER_ID)] == ["one", "two"]
+    assert fake_time.sleeps == [1.0]  # the second sender waited for the first's post
 
 
 @pytest.mark.parametrize(("retry_after", "expected_wait"), [(None, 2.0), (3, 3.0)])

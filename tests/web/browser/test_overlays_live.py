@@ -6,7 +6,8 @@ Twitch: a VIP redemption (signed EventSub) reaches the alerts overlay; a gift of
 (signed EventSub) earns tickets that the raffle overlay ranks, then a draw's winner appears; a
 viewer's ``!heist`` in Twitch chat (signed EventSub) puts the crew on the heist overlay, then
 its payout. The bot's side is what the pipeline does (``deliver_queued``/``settle``). With
-``SCREENSHOT_DIR=docs/screenshots`` each state is saved there as overlay-*.png (the README's).
+``SCREENSHOT_DIR=docs/screenshots`` each state is saved there as overlay-*.png
+(docs/overlays.md shows them).
 """
 
 from __future__ import annotations
@@ -65,7 +66,7 @@ def _open(browser_page, url: str):  # type: ignore[no-untyped-def]
 
 def _save(page, name: str) -> None:  # type: ignore[no-untyped-def]
     """The overlay over a dark backdrop (OBS's canvas would be the stream), into $SCREENSHOT_DIR
-    when it is set (``SCREENSHOT_DIR=docs/screenshots`` made the README's), else nowhere."""
+    when it is set (``SCREENSHOT_DIR=docs/screenshots`` made docs/overlays.md's), else nowhere."""
     if not os.environ.get("SCREENSHOT_DIR"):
         return
     page.evaluate("document.documentElement.style.background = '#23232b'")

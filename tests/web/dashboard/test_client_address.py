@@ -1,7 +1,7 @@
 """The login rate limit keys on the client's address, told by the proxies we run
 (``WEB_TRUSTED_PROXY_COUNT``), and is one limit for every web process when Redis is there.
 
-Behind the README's nginx every request comes from 127.0.0.1: keyed on the socket address, ten
+Behind docs/deploy.md's nginx every request comes from 127.0.0.1: keyed on the socket address, ten
 logins locked everyone out. A forwarded header is believed only from the configured number of
 proxies, so a client that types its own X-Forwarded-For dodges nothing.
 """

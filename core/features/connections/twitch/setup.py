@@ -39,7 +39,8 @@ class TwitchStatus(SetupStatus):
     revocations: tuple[StoredRevocation, ...]
     reconsent_link: str | None  # when scopes are missing or the grant is dead
     client_configured: bool
-    upkeep_enabled: bool
+    upkeep_enabled: bool  # EventSub webhooks: a public HTTPS address and the secret are set
+    socket_enabled: bool = False  # else the EventSub WebSocket carries the events
 
 
 @dataclass(eq=False, kw_only=True)
@@ -49,6 +50,7 @@ class TwitchSetup(ChannelSetup):
     subscriptions: TwitchSubscriptionKeeper | None  # None: no webhooks (see sync)
     make_helix: HelixFactory
     app_call: AppCall
+    socket_enabled: bool = False  # the EventSub WebSocket runs (no public address for webhooks)
 
     async def setup(self, guild_id: int, admin_id: int, channel: str) -> SetupResult:
         if not self.client_configured:
@@ -132,6 +134,7 @@ class TwitchSetup(ChannelSetup):
             link,
             self.client_configured,
             self.subscriptions is not None,
+            self.socket_enabled,
         )
 
 

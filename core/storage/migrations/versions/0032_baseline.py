@@ -4,9 +4,9 @@ A new database is never built by running migrations: ``core.storage.db.migrate``
 declared tables and marks the database as at the newest revision. Migrations carry an existing
 database forward from here; the next one is 0033, revising 0032.
 
-The 32 migrations that built this schema step by step (0001 to 0032) are in the git history, up
-to commit d72efbf. A database older than 0032 is refused with the way through that commit
-(``core.storage.db.SchemaNotUpgradable``).
+The 32 migrations that built this schema step by step (0001 to 0032) are kept as they were
+written in ``migrations/legacy/``: ``core.storage.db.migrate`` runs them first for a database
+older than 0032, in the same transaction, then carries it on from here.
 
 Revision ID: 0032
 Revises:

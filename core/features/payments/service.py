@@ -1,0 +1,227 @@
+"""Payments in doubt, settled by a person.
+
+StreamElements' points change has no idempotency key, so a payment whose fate is unknown ends
+``uncertain`` and is never sent again (``core/features/points/se_payments.py``); the same holds
+for any outbox call of a kind that is not idempotent. :class:`PaymentDoubts` lists a guild's such
+calls with who, how much, why and the service's words, and lets an admin settle each once:
+``paid`` (it landed: nothing more is sent) or ``again`` (it did not: the same call is queued anew
+under ``<old key>:again``, so it can be queued only once). Settling is a compare-and-set on the
+settlement's unique call id: of two admins at once, one settles and the other is told by whom.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Collection
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.engine import Engine
+
+from core.features.payments import repository
+from core.features.payments.repository import SettlementRow, UncertainCall
+from core.features.refusals import Refused
+from core.health import Check
+from core.outbox import store
+from core.outbox.store import Effect
+
+PAID, AGAIN = "paid", "again"
+ACTIONS = (PAID, AGAIN)
+PAYMENTS_SERVICE = "streamelements"  # core.features.points.se_payments.SERVICE
+LISTED = 50  # calls one list shows, newest first
+REASON_MAX = 200
+KEY_MAX = 255
+
+
+class SettleRefused(Refused):
+    """The call cannot be settled as asked; the message says why."""
+
+
+class AlreadySettled(SettleRefused):
+    """Someone settled this call before; ``settlement`` says who, how and when."""
+
+    def __init__(self, settlement: SettlementRow) -> None:
+        super().__init__(
+            f"Call #{settlement.call_id} was settled already: {settled_words(settlement)}."
+        )
+        self.settlement = settlement
+
+
+@dataclass(frozen=True)
+class Doubt:
+    """A call in doubt, in words: ``who`` and ``amount`` for a payment (None otherwise),
+    ``why`` what it came from, ``result`` what its service said."""
+
+    id: int
+    service: str
+    kind: str
+    key: str
+    who: str | None
+    amount: int | None
+    why: str
+    result: str
+    created_at: datetime
+    finished_at: datetime | None
+
+    @property
+    def is_payment(self) -> bool:
+        return self.service == PAYMENTS_SERVICE
+
+
+@dataclass(frozen=True)
+class Settled:
+    """A settlement just made; ``queued`` is False when "again" found its call queued before."""
+
+    doubt: Doubt
+    action: str
+    again_key: str | None
+    queued: bool
+
+
+def again_key(key: str) -> str:
+    """The key of a call queued again: ``<old key>:again``, or, when that is too long for the
+    column, the old key's start with a digest of the whole (still one per old call)."""
+    wanted = f"{key}:again"
+    if len(wanted) <= KEY_MAX:
+        return wanted
+    digest = hashlib.sha256(key.encode()).hexdigest()[:16]
+    return f"{key[: KEY_MAX - len(digest) - 8]}:{digest}:again"
+
+
+def parse_action(text: str) -> str:
+    action = text.strip().casefold()
+    if action not in ACTIONS:
+        raise SettleRefused(
+            "Say paid (you checked: it landed) or again (it did not: send it once more)."
+        )
+    return action
+
+
+def settled_words(settlement: SettlementRow) -> str:
+    """ "marked paid by admin 123 (dashboard) on 2026-11-26 08:30 UTC: reason"."""
+    done = "marked paid" if settlement.action == PAID else "sent again"
+    if settlement.actor_id is not None:
+        who = f"admin {settlement.actor_id} ({settlement.actor})"
+    else:
+        who = f"the operator ({settlement.actor})"
+    when = settlement.created_at.strftime("%Y-%m-%d %H:%M UTC")
+    reason = f": {settlement.reason}" if settlement.reason else ""
+    return f"{done} by {who} on {when}{reason}"
+
+
+def why_of(payload: dict[str, object], kind: str) -> str:
+    """What a queued call came from: the game or admin change of a payment (its ``source``,
+    ``ref`` and record), else its kind."""
+    source, ref = payload.get("source"), str(payload.get("ref", ""))
+    if source == "heist":
+        heist_id, _, rest = ref.partition(":")
+        what = rest.rsplit(":", 1)[-1] if rest else ""
+        return f"heist #{heist_id} {what}".strip()
+    if source == "admin":
+        words = "admin change"
+        if payload.get("actor_id") is not None:
+            words += f" by admin {payload['actor_id']}"
+        if payload.get("reason"):
+            words += f" ({payload['reason']})"
+        return words
+    if source is not None:
+        return f"{source} {ref}".strip()
+    return kind
+
+
+def doubt_of(call: UncertainCall) -> Doubt:
+    payload = call.payload
+    who = payload.get("username")
+    amount = payload.get("amount")
+    return Doubt(
+        call.id,
+        call.service,
+        call.kind,
+        call.key,
+        str(who) if who is not None else None,
+        amount if isinstance(amount, int) and not isinstance(amount, bool) else None,
+        why_of(payload, call.kind) + (" (sent again)" if call.key.endswith(":again") else ""),
+        call.result,
+        call.created_at,
+        call.finished_at,
+    )
+
+
+class PaymentDoubts:
+    def __init__(self, engine: Engine, clock: Callable[[], datetime]) -> None:
+        self.engine = engine
+        self.clock = clock
+
+    def doubtful(self, guild_id: int, limit: int = LISTED) -> list[Doubt]:
+        """The guild's calls in doubt (unsettled), newest first."""
+        with self.engine.connect() as conn:
+            return [doubt_of(c) for c in repository.list_in_doubt(conn, guild_id, limit)]
+
+    def count(self, guild_id: int) -> int:
+        with self.engine.connect() as conn:
+            return repository.count_in_doubt(conn, guild_id)
+
+    def settle(
+        self,
+        guild_id: int,
+        call_id: int,
+        action: str,
+        *,
+        actor: str,
+        actor_id: int | None = None,
+        reason: str = "",
+    ) -> Settled:
+        """Settle the guild's call ``call_id`` once (``paid`` or ``again``), recorded with the
+        admin (``actor_id``, and ``actor``: where they did it). Raises :class:`SettleRefused`
+        for a call that is not this guild's or not in doubt, :class:`AlreadySettled` when
+        someone settled it first. "again" queues the same call under :func:`again_key` in the
+        same transaction."""
+        action = parse_action(action)
+        now = self.clock()
+        with self.engine.begin() as conn:
+            call = repository.call_of_guild(conn, guild_id, call_id)
+            if call is None:
+                raise SettleRefused(f"There is no call #{call_id} in this server.")
+            if call.state != store.UNCERTAIN:
+                said = call.result or "no word from the service"
+                raise SettleRefused(f"Call #{call_id} is not in doubt: {call.state} ({said}).")
+            key = again_key(call.key) if action == AGAIN else None
+            is_first = repository.record_settlement(
+                conn, call, action, key, actor_id, actor, reason.strip()[:REASON_MAX], now
+            )
+            if not is_first:
+                settlement = repository.settlement_of(conn, call_id)
+                if settlement is None:  # pragma: no cover - a unique row does not vanish
+                    raise SettleRefused(f"Call #{call_id} was settled already.")
+                raise AlreadySettled(settlement)
+            queued = False
+            if key is not None:
+                effect = Effect(call.service, call.kind, call.guild_id, key, call.payload)
+                queued = store.enqueue(conn, effect, now)
+        return Settled(doubt_of(call), action, key, queued)
+
+    # --- counts for /metrics and health -------------------------------------------------------
+
+    def in_doubt_by_service(self, services: Collection[str] = ()) -> dict[str, int]:
+        """Calls in doubt over every guild, by service, for each of ``services`` and
+        StreamElements' (0 where there are none)."""
+        named = {PAYMENTS_SERVICE, *services}
+        with self.engine.connect() as conn:
+            found = repository.in_doubt_by_service(conn, named)
+        return {service: found.get(service, 0) for service in sorted(named)}
+
+    def health_check(self) -> Check:
+        """ "N payment(s) in doubt in M server(s)": information for a person, never a failure
+        (the database's own check says when it cannot be read)."""
+        try:
+            with self.engine.connect() as conn:
+                calls, guilds = repository.guilds_in_doubt(conn, PAYMENTS_SERVICE)
+        except Exception:
+            return Check("payments", True, "not counted: the database did not answer")
+        return Check(
+            "payments",
+            True,
+            f"{calls} payment(s) in doubt in {guilds} server(s)"
+            + (": settle them with !payments or the dashboard" if calls else ""),
+            degraded=calls > 0,
+        )

@@ -1,0 +1,99 @@
+"""Which bot process is connected to Discord, for the processes that are not (``python -m core
+health`` in a shell, a web process): each bot process holds the lease ``presence:discord
+<shard>`` while its Discord client is connected, renewed with every heartbeat and given up when
+the connection drops or the process stops; a killed process's runs out with its other leases."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+
+from core.health import Check
+from core.ownership.leases import Leases
+from core.ownership.share import HEARTBEAT_SECONDS
+
+log = logging.getLogger(__name__)
+
+PRESENCE = "presence:"
+
+
+def discord_presence_name(shard: tuple[int, int] | None) -> str:
+    """The lease of a process connected to Discord (as ``shard`` (id, count), or the whole
+    gateway)."""
+    if shard is None:
+        return f"{PRESENCE}discord"
+    shard_id, count = shard
+    return f"{PRESENCE}discord shard {shard_id} of {count}"
+
+
+class Presence:
+    """Holds ``name`` while ``is_up()``, beating every ``every`` seconds."""
+
+    def __init__(
+        self,
+        leases: Leases,
+        name: str,
+        is_up: Callable[[], bool],
+        *,
+        every: float = HEARTBEAT_SECONDS,
+    ) -> None:
+        self.leases = leases
+        self.name = name
+        self.is_up = is_up
+        self.every = every
+
+    def beat(self) -> bool:
+        """Hold the lease when up, give it up when not; whether it is held."""
+        if self.is_up():
+            return self.name in self.leases.hold([self.name])
+        self.leases.release([self.name])
+        return False
+
+    async def run(self, stop: asyncio.Event) -> None:
+        try:
+            while not stop.is_set():
+                try:
+                    await asyncio.to_thread(self.beat)
+                except Exception as exc:  # the database away: the lease runs out by itself
+                    log.debug("Discord presence not renewed: %s", exc)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), timeout=self.every)
+        finally:
+            with contextlib.suppress(Exception):
+                await asyncio.to_thread(self.leases.release, [self.name])
+
+
+def discord_check(leases: Leases, shard_count: int | None) -> Check:
+    """``discord`` as seen from a process that does not run the bot: ok naming the bot
+    processes connected (and each shard's), degraded when none is (the bot is not running, or
+    cannot reach Discord: its own health says why), or when a shard has no process."""
+    try:
+        present = leases.holders(PRESENCE + "discord")
+    except Exception:
+        return Check("discord", True, "not checked: the database did not answer")
+    if not present:
+        return Check(
+            "discord",
+            True,
+            "no bot process is connected to Discord (is 'python -m core bot' running? its own "
+            "health says why it is not connected)",
+            degraded=True,
+        )
+    connected = ", ".join(
+        f"{name.removeprefix(PRESENCE)} (bot process {holder})"
+        for name, holder in sorted(present.items())
+    )
+    expected = {discord_presence_name(None)}
+    if shard_count is not None:
+        expected = {discord_presence_name((n, shard_count)) for n in range(shard_count)}
+    missing = sorted(name.removeprefix(PRESENCE) for name in expected - set(present))
+    if missing:
+        return Check(
+            "discord",
+            True,
+            f"connected: {connected}; no process connected for {', '.join(missing)}",
+            degraded=True,
+        )
+    return Check("discord", True, f"connected: {connected}")

@@ -1,0 +1,60 @@
+"""Calls in doubt in the running app: ``streamkeeper_outbox_uncertain`` by service in /metrics,
+read at each scrape, and the health line "N payment(s) in doubt in M server(s)", information
+that never fails the report."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from core.features.points.se_payments import queue_payment
+from core.metrics import Metrics
+from core.outbox import store
+from tests.test_metrics import sample
+
+T0 = datetime(2026, 11, 26, 8, 0, tzinfo=UTC)
+GAUGE = "streamkeeper_outbox_uncertain"
+
+
+def _uncertain_payments(engine, *guild_ids: int) -> list[int]:
+    with engine.begin() as conn:
+        for n, guild_id in enumerate(guild_ids):
+            queue_payment(conn, guild_id, "ann", 5, "heist", f"{n}:kick:1:payout", T0)
+        calls = store.claim(conn, "streamelements", "w", T0, T0.replace(hour=9), 10)
+        for call in calls:
+            store.finish(conn, call.id, "w", store.UNCERTAIN, "answered 500", T0)
+    return [call.id for call in calls]
+
+
+def test_metrics_and_health_count_the_payments_in_doubt_until_settled(make_runtime):
+    runtime = make_runtime()
+    text = runtime.metrics.render().decode()
+    assert sample(text, GAUGE, service="streamelements") == 0
+    assert "ok   payments: 0 payment(s) in doubt in 0 server(s)" in runtime.health().lines()
+
+    first, _second, _third = _uncertain_payments(runtime.engine, 111, 111, 222)
+    text = runtime.metrics.render().decode()
+    assert sample(text, GAUGE, service="streamelements") == 3
+    report = runtime.health()
+    assert report.ok
+    assert (
+        "WARN payments: 3 payment(s) in doubt in 2 server(s): settle them with !payments or "
+        "the dashboard"
+    ) in report.lines()
+    assert (report.ok, report.status) == (True, "degraded")
+
+    runtime.payment_doubts.settle(111, first, "paid", actor="cli")
+    text = runtime.metrics.render().decode()
+    assert sample(text, GAUGE, service="streamelements") == 2
+    assert sample(text, GAUGE, service="discord") == 0  # every service with a worker
+
+
+def test_a_gauge_that_cannot_be_read_is_left_out_of_the_scrape_not_failing_it():
+    metrics = Metrics()
+
+    def broken() -> dict[str, float]:
+        raise RuntimeError("database unreachable")
+
+    metrics.gauge_at_scrape("streamkeeper_broken", "A gauge that fails.", "service", broken)
+    text = metrics.render().decode()
+    assert "streamkeeper_broken" not in text
+    assert "process_cpu_seconds_total" in text

@@ -1,0 +1,163 @@
+"""Outbox claims follow the claiming process's heartbeat (core/ownership/claims.py), on SQLite
+and PostgreSQL: a dead process's calls pass on once its lease runs out, a living one keeps its
+call however long it hangs (up to the safety net), and a stopping worker gives its calls back.
+
+The heartbeats are real leases on the wall clock; a process's death is its lease running out
+(a lease of a fraction of a second, waited for), exactly as a killed process's 8 s one does.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from datetime import timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from core.events import system_clock
+from core.outbox import store
+from core.outbox.worker import Kind, OutboxWorker
+from core.ownership import claims
+from core.ownership.leases import Leases
+from core.ownership.share import Ownership
+from core.storage.tables import outbox
+from tests.outbox.test_worker import T0, Partner, effect, queue, states
+from tests.support.clock import Clock
+from tests.support.waiting import eventually
+
+SHORT_LEASE_SECONDS = 0.3
+
+
+def beating(engine: Engine, name: str, seconds: float = 60.0) -> Leases:
+    """A process called ``name`` whose heartbeat lease was just renewed for ``seconds``."""
+    leases = Leases(engine, name, system_clock, seconds=seconds)
+    assert leases.hold([claims.process_lease(name)])
+    return leases
+
+
+def wait_out(engine: Engine, name: str) -> None:
+    """Until ``name``'s heartbeat lease has run out (it is not renewed)."""
+    deadline = time.monotonic() + 30
+    while beating_holders(engine, name) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not beating_holders(engine, name)
+
+
+def beating_holders(engine: Engine, name: str) -> dict[str, str]:
+    return Leases(engine, "reader", system_clock, seconds=1).holders(claims.process_lease(name))
+
+
+def process_worker(engine: Engine, clock: Clock, partner: Partner, name: str, **kinds: Kind):
+    """A bot process's worker: its claims carry ``name`` and last while ``name`` beats."""
+    making = OutboxWorker(engine, "helix", kinds or {"add": Kind(partner.call)}, clock)
+    making.beat_by(name)
+    return making
+
+
+def claim_and_start(engine: Engine, making: OutboxWorker) -> None:
+    """``making`` claims every due call and starts it: a process killed mid-call."""
+    with engine.begin() as conn:
+        for call in store.claim(conn, "helix", making.name, T0, T0 + making.lease, 10):
+            store.start(conn, call.id, making.name, T0 + making.lease)
+
+
+def test_the_heartbeat_lease_is_the_one_ownership_renews(engine: Engine) -> None:
+    Ownership(Leases(engine, "bot-x", system_clock, seconds=8)).beat()
+    assert claims.process_lease("bot-x") in beating_holders(engine, "bot-x")
+
+
+async def test_a_dead_processs_calls_pass_on_when_its_heartbeat_runs_out(engine: Engine):
+    """Also the embedded process restarted after a kill: its earlier self is the dead one."""
+    clock = Clock(T0)
+    queue(engine, effect(1, kind="add"), effect(2, kind="say"))
+    beating(engine, "dead", seconds=SHORT_LEASE_SECONDS)
+    claim_and_start(engine, process_worker(engine, clock, Partner(), "dead"))
+    beating(engine, "living")
+    partner = Partner()
+    kinds = {"add": Kind(partner.call, idempotent=False), "say": Kind(partner.call)}
+    other = process_worker(engine, clock, partner, "living", **kinds)
+
+    wait_out(engine, "dead")  # no clock moved: only the heartbeat ran out
+    assert await other.run_once() == 2
+
+    assert partner.calls == [{"user": "2", "channel": "c1"}]  # the idempotent one, again
+    assert states(engine) == [
+        ("add:1", "uncertain", 2, "a worker stopped while making this call"),
+        ("say:2", "done", 2, "ok"),
+    ]
+
+
+async def test_a_living_process_keeps_its_call_for_minutes_up_to_the_safety_net(engine: Engine):
+    clock = Clock(T0)
+    queue(engine, effect(1))
+    beating(engine, "slow")
+    claim_and_start(engine, process_worker(engine, clock, Partner(), "slow"))
+    beating(engine, "other")
+    partner = Partner()
+    other = process_worker(engine, clock, partner, "other")
+
+    clock.advance(timedelta(minutes=5).total_seconds())  # the call hangs in a living process
+    assert await other.run_once() == 0
+    clock.advance((claims.SAFETY_NET - timedelta(minutes=5)).total_seconds() + 1)
+    assert await other.run_once() == 1  # stuck past the safety net: taken over
+
+    assert states(engine) == [("add:1", "done", 2, "ok")]
+
+
+async def test_a_worker_of_its_own_keeps_its_fixed_claim_without_a_heartbeat(engine: Engine):
+    """A tool's or a test's worker never beat: its claim lasts its fixed time, no less."""
+    clock = Clock(T0)
+    queue(engine, effect(1))
+    alone = OutboxWorker(engine, "helix", {"add": Kind(Partner().call)}, clock)
+    claim_and_start(engine, alone)
+    beating(engine, "other")
+    other = process_worker(engine, clock, Partner(), "other")
+
+    assert await other.run_once() == 0
+    clock.advance(alone.lease.total_seconds() + 1)
+    assert await other.run_once() == 1
+
+
+async def test_a_dead_processs_guild_no_longer_holds_the_guilds_later_calls(engine: Engine):
+    """A guild's calls go in order: its later call waits while the dead process holds an
+    earlier one, and not once that process's heartbeat ran out."""
+    clock = Clock(T0)
+    queue(engine, effect(1))
+    beating(engine, "dead", seconds=SHORT_LEASE_SECONDS)
+    with engine.begin() as conn:
+        [call] = store.claim(conn, "helix", "dead", T0, T0 + claims.SAFETY_NET, 1)
+    queue(engine, effect(2))
+    with engine.begin() as conn:  # the first call left pending, not due, still claimed
+        conn.execute(
+            sa.update(outbox)
+            .where(outbox.c.id == call.id)
+            .values(next_attempt_at=T0 + timedelta(hours=1))
+        )
+    beating(engine, "living")
+    partner = Partner()
+    other = process_worker(engine, clock, partner, "living")
+
+    assert await other.run_once() == 0  # held in order behind the dead process's call
+    wait_out(engine, "dead")
+    assert await other.run_once() == 1
+    assert partner.calls == [{"user": "2", "channel": "c1"}]
+
+
+async def test_a_stopping_worker_gives_its_calls_back_at_once(engine: Engine):
+    clock = Clock(T0)
+    queue(engine, effect(1))
+    beating(engine, "stopping")
+    hanging = Partner("hang")
+    stopping = process_worker(engine, clock, hanging, "stopping", add=Kind(hanging.call))
+    stop = asyncio.Event()
+    running = asyncio.create_task(stopping.run(stop))
+    await eventually(lambda: bool(hanging.calls), within=30, message="the call starts")
+    stop.set()
+    await running  # the hanging call is cancelled after the stop's grace
+
+    beating(engine, "other")
+    partner = Partner()
+    other = process_worker(engine, clock, partner, "other")
+    assert await other.run_once() == 1  # "stopping" still beats: only the give-back freed it
+    assert states(engine) == [("add:1", "done", 2, "ok")]

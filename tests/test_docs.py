@@ -1,0 +1,162 @@
+"""The docs describe today's tree: README and docs/ keep their length, carry no work-log prose
+(internal work numbers, earlier machines), and every repository path they or a docstring or
+comment under core/ name exists; relative links between the pages resolve; every
+``python -m core`` command has its row in docs/reference.md.
+
+A path is what a reader would open: ``core/...``, ``tests/...``, ``docs/...``, ``scripts/...`` or
+``benchmarks/...`` ending in a file of a kind the tree holds or in a folder's ``/``. The one
+walk-through in docs/architecture.md that adds a made-up feature names its files on purpose;
+those are :data:`EXAMPLE_NAMES`.
+"""
+
+from __future__ import annotations
+
+import ast
+import io
+import re
+import tokenize
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+README = ROOT / "README.md"
+PAGES = [README, ROOT / "CHANGELOG.md", *sorted((ROOT / "docs").glob("*.md"))]
+
+MAX_LINES = {"README.md": 250, "docs/performance.md": 300}
+
+# Prose that belongs to a work log, not to a description of the code as it is.
+WORK_LOG = [
+    re.compile(r"\bissues? #?\d+\b", re.IGNORECASE),
+    re.compile(r"\bfc\d+\b", re.IGNORECASE),
+    re.compile(r"\bstops? \d+\b", re.IGNORECASE),
+    re.compile(r"\bheld[- ]out\b", re.IGNORECASE),
+    re.compile(r"\bthis (?:session|stop|branch)\b", re.IGNORECASE),
+    re.compile(r"\b(?:faster|slower|earlier|previous|another) (?:VM|machine)\b", re.IGNORECASE),
+    re.compile(r"\bprevious engineer", re.IGNORECASE),
+    re.compile(r"\bbranch `[\w-]+`"),
+]
+
+PATH = re.compile(
+    r"(?<![\w/.~$<-])"  # not the tail of a longer path, a home folder or a variable
+    r"((?:core|tests|docs|scripts|benchmarks)/[\w./-]*?(?:\.(?:py|md|sql|js|html|css)|/))"
+    r"(?![\w-])"
+)
+EXAMPLE_NAMES = {"polls"}  # docs/architecture.md's "How to add a feature"
+LINK = re.compile(r"\]\(([^)\s]+)\)")
+
+
+def named_paths(text: str) -> list[str]:
+    """The repository paths ``text`` names, made-up examples left out."""
+    return [
+        path
+        for path in PATH.findall(text)
+        if not EXAMPLE_NAMES & {Path(part).stem for part in path.split("/")}
+    ]
+
+
+def prose(page: Path) -> str:
+    """The page without its fenced code blocks (commands and configuration, not sentences)."""
+    return re.sub(r"^```.*?^```", "", page.read_text(), flags=re.MULTILINE | re.DOTALL)
+
+
+def docstrings_and_comments(source: str) -> list[tuple[int, str]]:
+    """(line, text) of every comment and every module, class and function docstring."""
+    found = [
+        (token.start[0], token.string)
+        for token in tokenize.generate_tokens(io.StringIO(source).readline)
+        if token.type == tokenize.COMMENT
+    ]
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef):
+            docstring = ast.get_docstring(node, clean=False)
+            if docstring:
+                found.append((node.body[0].lineno, docstring))
+    return found
+
+
+def test_patterns_catch_work_log_prose_and_leave_descriptions_alone() -> None:
+    def caught(text: str) -> bool:
+        return any(pattern.search(text) for pattern in WORK_LOG)
+
+    for line in ("as issue 26 asked", "before (fc14, stop 38)", "the held-out run",
+                 "measured this session", "on a faster VM", "the previous engineer's runs",
+                 "branch `earn`"):  # fmt: skip
+        assert caught(line), line
+    for line in ("the signature of round 12040883", "a stop of the bot", "VIP for some hours",
+                 "the machine's own speed", "Stop every StreamKeeper process."):  # fmt: skip
+        assert not caught(line), line
+
+
+def test_path_pattern_finds_paths_and_skips_what_is_not_one() -> None:
+    text = (
+        "see `core/web/server.py`, tests/fakes/ and docs/raffle.md's rules; not "
+        "src/core/x.py, ~/core/x.py, $HOME/core/, core/features/<feature>/ only to its folder, "
+        "core/features/polls/ (an example)"
+    )
+    assert named_paths(text) == [
+        "core/web/server.py", "tests/fakes/", "docs/raffle.md", "core/features/"
+    ]  # fmt: skip
+
+
+@pytest.mark.parametrize("name", sorted(MAX_LINES))
+def test_page_stays_short(name: str) -> None:
+    lines = len((ROOT / name).read_text().splitlines())
+    assert lines <= MAX_LINES[name], f"{name} has {lines} lines (at most {MAX_LINES[name]})"
+
+
+def test_no_work_log_prose_in_the_docs() -> None:
+    hits = [
+        f"{page.relative_to(ROOT)}:{number}: {match.group(0)!r}"
+        for page in PAGES
+        for number, line in enumerate(page.read_text().splitlines(), 1)
+        for pattern in WORK_LOG
+        for match in pattern.finditer(line)
+    ]
+    assert not hits, "\n".join(hits)
+
+
+def test_every_path_the_docs_name_exists() -> None:
+    missing = [
+        f"{page.relative_to(ROOT)}:{number}: {path}"
+        for page in PAGES
+        for number, line in enumerate(page.read_text().splitlines(), 1)
+        for path in named_paths(line)
+        if not (ROOT / path).exists()
+    ]
+    assert not missing, "\n".join(missing)
+
+
+def test_every_path_a_docstring_or_comment_under_core_names_exists() -> None:
+    missing = [
+        f"{module.relative_to(ROOT)}:{number}: {path}"
+        for module in sorted((ROOT / "core").rglob("*.py"))
+        for number, text in docstrings_and_comments(module.read_text())
+        for path in named_paths(text)
+        if not (ROOT / path).exists()
+    ]
+    assert not missing, "\n".join(missing)
+
+
+def test_relative_links_between_pages_resolve() -> None:
+    broken = [
+        f"{page.relative_to(ROOT)}: {target}"
+        for page in PAGES
+        for target in LINK.findall(prose(page))
+        if not target.startswith(("http://", "https://", "mailto:", "#"))
+        and not (page.parent / target.split("#")[0]).exists()
+    ]
+    assert not broken, "\n".join(broken)
+
+
+def test_every_command_line_command_is_in_the_reference() -> None:
+    from core.cli import build_parser
+
+    parser = build_parser()
+    [commands] = [
+        action.choices for action in parser._actions if isinstance(action.choices, dict)
+    ]  # the subparsers' {name: parser}
+    reference = (ROOT / "docs" / "reference.md").read_text()
+    missing = sorted(name for name in commands if f"| `{name}" not in reference)
+    assert len(commands) >= 10  # run, bot, web, migrate, health, demo, export, guild, ...
+    assert not missing, f"python -m core commands not in docs/reference.md: {missing}"
