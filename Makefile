@@ -5,11 +5,12 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEV_STAMP := $(VENV)/.installed-dev
 
-.PHONY: run bot web migrate health demo export test test-fast fuzz lint format bench services clean help screenshots
+.PHONY: run bot web migrate health demo export test test-loaded test-fast fuzz lint format bench services clean help screenshots
 
 help:
 	@echo "make run      create .venv, install, migrate, start everything (web + bot) on 127.0.0.1:8080"
 	@echo "make test     install test needs (and PostgreSQL/Redis servers if missing), run all tests"
+	@echo "make test-loaded  make test while busy processes (twice the cores) load the machine"
 	@echo "make test-fast  the edit loop: SQLite only, no servers, no browser (a few minutes less)"
 	@echo "make demo     play a scripted stream (Kick, then Twitch) through real signed webhooks"
 	@echo "make bench    measure webhook throughput, watchtime tick duration, a full interval for 10,000 guilds (1 and 2 bot processes), the raffle (PostgreSQL + Redis), the embedded default (core run + SQLite) and webhooks with 100 live dashboards open"
@@ -60,13 +61,29 @@ TEST_WORKERS ?= $(shell echo $$(( 2 * $$(nproc 2>/dev/null || echo 1) )))
 # A machine that sets PYTHONDONTWRITEBYTECODE makes every worker and every process a test starts
 # compile (and pytest rewrite) its modules from source again: ~6 s of CPU per worker. The test
 # runs keep their bytecode caches (in the __pycache__ folders git ignores).
-test test-fast: export PYTHONDONTWRITEBYTECODE :=
+test test-loaded test-fast: export PYTHONDONTWRITEBYTECODE :=
 
 # The 15 slowest tests are listed at the end: where to look when the run grows past its 8 minutes.
 test: $(DEV_STAMP) services
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist worksteal --durations=15
+
+# make test on a busy machine, as a shared developer machine or CI runner is: LOAD_PROCESSES
+# busy processes (twice the cores) run beside the suite. They end with it, pass or fail (killed
+# by their PID), or by themselves after LOAD_SECONDS; the suite's exit code is the target's.
+LOAD_PROCESSES ?= $(shell echo $$(( 2 * $$(nproc 2>/dev/null || echo 1) )))
+LOAD_SECONDS ?= 3600
+test-loaded: $(DEV_STAMP) services
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/python scripts/cpu_burner.py --processes $(LOAD_PROCESSES) --seconds $(LOAD_SECONDS) & \
+	burner=$$!; \
+	trap 'kill $$burner 2>/dev/null; wait $$burner 2>/dev/null' EXIT; \
+	trap 'exit 130' INT; trap 'exit 143' TERM; \
+	status=0; \
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist worksteal --durations=15 || status=$$?; \
+	exit $$status
 
 # The edit loop: SQLite only; the tests that need PostgreSQL, Redis or Chromium, or start
 # processes of their own (marked slow), are skipped. make test runs them all.

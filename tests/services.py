@@ -12,6 +12,7 @@ import glob
 import itertools
 import os
 import pwd
+import random
 import shutil
 import socket
 import subprocess
@@ -19,6 +20,8 @@ import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
+
+import redis
 
 
 class ServiceUnavailable(Exception):
@@ -44,9 +47,13 @@ def _memory_folder() -> Path | None:
 # Ports for the servers and processes the tests start: each xdist worker takes its own block,
 # below the kernel's ephemeral range (32768 and up), where port 0 binds and outgoing connections
 # come from. A port handed out by binding port 0 and closing could be handed to another worker
-# before our process bound it, and a test then talked to the other worker's server.
+# before our process bound it, and a test then talked to the other worker's server. Each
+# process starts at a random place in its block: test sessions of other people on the same
+# machine (a shared developer machine, CI) have workers of the same numbers, and a server that
+# a test stops and starts again on its port (PostgreSQL's restart) found its port taken by the
+# other session's gw0, which had counted up from the same first port.
 _PORTS_FROM, _PORTS_PER_WORKER = 20_000, 1_500
-_handed_out = itertools.count()
+_handed_out = itertools.count(random.SystemRandom().randrange(_PORTS_PER_WORKER))
 
 
 def free_port() -> int:
@@ -220,6 +227,21 @@ class RestartableRedis:
             stderr=subprocess.DEVNULL,
         )
         _wait_for_port(self.port)
+        self._check_it_is_ours()
+
+    def _check_it_is_ours(self) -> None:
+        """The server on the port is the one just started: when another test session took the
+        port meanwhile, that session's server answers there, and ours exited at once."""
+        process = self.process
+        if process is None:
+            raise ServiceUnavailable("redis-server is not running")
+        with redis.Redis(host="127.0.0.1", port=self.port, socket_timeout=30) as client:
+            answering = int(client.info("server")["process_id"])
+        if answering != process.pid:
+            self.stop()
+            raise ServiceUnavailable(
+                f"127.0.0.1:{self.port} is another Redis's (pid {answering}), not ours"
+            )
 
     def stop(self) -> None:
         if self.process is not None:

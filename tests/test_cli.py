@@ -26,6 +26,7 @@ from tests.conftest import FIXTURES, TEST_FERNET_KEY
 from tests.services import free_port
 from tests.support.cli import run as run_cli
 from tests.support.events import chat_message
+from tests.support.waiting import PROCESS_HANG_SECONDS
 
 ROOT = Path(__file__).resolve().parents[1]
 GUILD = "123456789012345678"
@@ -287,7 +288,9 @@ def test_demo_prints_a_leaderboard(cli_env):
     assert "NOT AS EXPECTED" not in result.stdout
 
 
-def _wait_for_health(url: str, process: subprocess.Popen, timeout: float = 60) -> None:
+def _wait_for_health(
+    url: str, process: subprocess.Popen, timeout: float = PROCESS_HANG_SECONDS
+) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
@@ -343,7 +346,9 @@ def _chat_webhook(url: str, kick_keys, *, message_id: str) -> httpx.Response:
     return httpx.post(f"{url}/webhooks/kick", content=body, headers=headers, timeout=10)
 
 
-def _wait_for_watchtime(env: dict[str, str], timeout: float = 30) -> dict[str, int]:
+def _wait_for_watchtime(
+    env: dict[str, str], timeout: float = PROCESS_HANG_SECONDS
+) -> dict[str, int]:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         seconds = _export_seconds(env)

@@ -11,12 +11,15 @@ import time
 import httpx
 
 from tests.services import free_port
+from tests.support.waiting import PROCESS_HANG_SECONDS
 from tests.test_cli import _start, cli_env  # noqa: F401 (cli_env: the fixture)
 
 SETUP_LINE = re.compile(r"Set up StreamKeeper in your browser: (http://\S+/setup\?token=(\S+))")
 
 
-def _wait_for_line(lines: queue.Queue[str], pattern: re.Pattern[str], timeout: float = 60):  # type: ignore[no-untyped-def]
+def _wait_for_line(  # type: ignore[no-untyped-def]
+    lines: queue.Queue[str], pattern: re.Pattern[str], timeout: float = PROCESS_HANG_SECONDS
+):
     seen: list[str] = []
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

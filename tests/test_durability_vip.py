@@ -32,6 +32,7 @@ from tests.fakes.twitch_runtime import (
 )
 from tests.fakes.twitch_server import CLIENT_ID, CLIENT_SECRET, FakeTwitch
 from tests.services import free_port
+from tests.support.waiting import PROCESS_HANG_SECONDS
 from tests.test_durability import Process, _cli, _wait_for_health
 from tests.wiring.test_vip_streamer_token import connect_streamer
 
@@ -48,7 +49,9 @@ def now() -> datetime:
     return datetime.now(UTC)
 
 
-def wait_until(condition: Callable[[], bool], what: str, timeout: float = 90) -> None:
+def wait_until(
+    condition: Callable[[], bool], what: str, timeout: float = PROCESS_HANG_SECONDS
+) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if condition():

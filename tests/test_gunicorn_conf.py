@@ -20,6 +20,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from core.platforms.http import tls_context
 from tests.services import free_port
+from tests.support.waiting import PROCESS_HANG_SECONDS
 from tests.test_metrics import run_worker
 
 pytestmark = pytest.mark.slow  # gunicorn runs as a process of its own
@@ -78,7 +79,7 @@ def stop(process: subprocess.Popen) -> str:
 def wait_until_served(url: str, process: subprocess.Popen) -> None:
     """One patient request once the socket is bound: a request that timed out would still be
     served later and count towards ``--max-requests``."""
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + PROCESS_HANG_SECONDS
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise AssertionError(f"gunicorn exited early with {process.returncode}")

@@ -51,7 +51,8 @@ class Recorder:
 
 @contextlib.asynccontextmanager
 async def running(bus: EventBus, handle: Handler) -> AsyncIterator[asyncio.Task[None]]:
-    """Run ``bus`` in a task; on exit set ``stop`` and wait (briefly) for ``run`` to return."""
+    """Run ``bus`` in a task; on exit set ``stop`` and wait for ``run`` to return (15 s at
+    most: longer is a hang)."""
     stop = asyncio.Event()
     task = asyncio.create_task(bus.run(handle, stop))
     try:
@@ -59,7 +60,7 @@ async def running(bus: EventBus, handle: Handler) -> AsyncIterator[asyncio.Task[
     finally:
         stop.set()
         if not task.cancelled():
-            await asyncio.wait_for(task, timeout=3)
+            await asyncio.wait_for(task, timeout=15)
 
 
 async def kill(task: asyncio.Task[None]) -> None:

@@ -198,7 +198,7 @@ async def test_a_stop_during_the_gathering_ends_the_consumer_at_once(
 ):
     bus = EmbeddedBus(engine, poll_seconds=30, gather_seconds=60)
     handler = _Batches()
-    async with running(bus, handler) as task:  # waits at most 3 s for run() to return
+    async with running(bus, handler) as task:  # waits at most 15 s for run() to return
         await asyncio.wait_for(idle.wait(), timeout=30)  # the loop waits to be woken
         await asyncio.to_thread(bus.publish, make_event("one"))
         await asyncio.sleep(0.1)  # woken, now gathering for up to a minute

@@ -41,7 +41,7 @@ def _add(name: str, then: Callable[[], None] = lambda: None) -> Callable[[Connec
     return write
 
 
-def _wait_for(condition: Callable[[], bool], timeout: float = 10) -> None:
+def _wait_for(condition: Callable[[], bool], timeout: float = 30) -> None:
     deadline = time.monotonic() + timeout
     while not condition():
         assert time.monotonic() < deadline, "timed out"

@@ -17,8 +17,9 @@ documented the fake picks one and says so: an unknown slug answers 404, accept/r
 ``pagination.next_cursor``.
 
 Scripting (:mod:`tests.fakes.scripted`): ``fail_next`` answers Kick's errors, ``disconnect_next``
-drops the connection after acting, ``hang_next`` answers only after a delay (a client that gives
-up first cannot tell whether the request was acted on: the fake acts when the delay ends).
+drops the connection after acting, ``hang_next`` answers only after a delay, or once the test
+releases it (a client that gives up first cannot tell whether the request was acted on: the
+fake acts when the hang ends).
 
 Tokens are plain random strings; the fake keeps no secret of its own apart from a throwaway
 webhook signing key.
@@ -26,7 +27,6 @@ webhook signing key.
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import functools
 import hashlib
@@ -493,7 +493,7 @@ class FakeKick(ThreadedServer, Scripted["RecordedRequest"]):
             failure = self._take_failure(request)
         json_body = await json_or_none(request)
         if failure is not None and failure.delay_seconds:
-            await asyncio.sleep(failure.delay_seconds)
+            await failure.hold()
             failure = None  # a slow answer, then the usual one
         if failure is not None and not failure.is_disconnect:
             response: web.StreamResponse = self._failure_response(failure)

@@ -9,6 +9,7 @@ platform's own errors) adds a :class:`Failure` with :meth:`Scripted._add_failure
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from dataclasses import dataclass, field
 from typing import Any, Generic, Protocol, TypeVar
@@ -23,6 +24,20 @@ class _Recorded(Protocol):
 
 R = TypeVar("R", bound=_Recorded)
 
+HOLD_POLL_SECONDS = 0.01  # how often a hang looks whether the test released it
+
+
+@dataclass
+class Hang:
+    """A scripted hang, as the test sees it: ``held`` is set once a request is being held,
+    and :meth:`release` ends the hang (for the requests it holds and any it holds later)."""
+
+    held: threading.Event = field(default_factory=threading.Event)
+    released: threading.Event = field(default_factory=threading.Event)
+
+    def release(self) -> None:
+        self.released.set()
+
 
 @dataclass
 class Failure:
@@ -33,8 +48,18 @@ class Failure:
     headers: dict[str, str] = field(default_factory=dict)
     is_disconnect: bool = False
     delay_seconds: float = 0.0  # answered (as usual, or with status) only after this long
+    hang: Hang = field(default_factory=Hang)  # or once the test releases it
     # Processed as usual at once (the platform acts), answered only once this is set.
     answer_held: threading.Event | None = None
+
+    async def hold(self) -> None:
+        """Until ``delay_seconds`` have passed or the test releases the hang."""
+        self.hang.held.set()
+        loop = asyncio.get_running_loop()
+        until = loop.time() + self.delay_seconds
+        # The test releases from its own thread: polled, as no asyncio.Event could be set.
+        while not self.hang.released.is_set() and loop.time() < until:  # noqa: ASYNC110
+            await asyncio.sleep(min(HOLD_POLL_SECONDS, max(0.0, until - loop.time())))
 
 
 class Scripted(Generic[R]):
@@ -61,11 +86,14 @@ class Scripted(Generic[R]):
 
     def hang_next(
         self, path: str, seconds: float, *, times: int = 1, method: str | None = None
-    ) -> None:
+    ) -> Hang:
         """The next ``times`` requests to ``path`` get no answer for ``seconds`` (a platform
-        that hangs); a client that waits that long then gets the usual answer."""
+        that hangs), or until the test releases the :class:`Hang` returned (however slow the
+        machine, the hang ends when the test says); a client that waits that long then gets
+        the usual answer."""
         failure = Failure(method and method.upper(), 0, times, delay_seconds=seconds)
         self._add_failure(path, failure)
+        return failure.hang
 
     def recover(self) -> None:
         """Forget every failure still scripted: the platform works again (a hang under way

@@ -216,7 +216,7 @@ class FakeTwitch(HelixRoutes, ThreadedServer, Scripted["RecordedRequest"]):
         if held is not None:
             failure = None  # processed as usual; the answer waits below
         if failure is not None and failure.delay_seconds:
-            await asyncio.sleep(failure.delay_seconds)
+            await failure.hold()
             failure = None  # a slow answer, then the usual one
         if failure is not None and not failure.is_disconnect:
             response: web.StreamResponse = _failure_response(failure)

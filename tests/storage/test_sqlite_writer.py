@@ -12,7 +12,7 @@ from sqlalchemy.engine import Engine
 from core.storage.db import FairLock
 
 
-def _wait_for(condition, timeout: float = 5) -> None:
+def _wait_for(condition, timeout: float = 30) -> None:
     deadline = time.monotonic() + timeout
     while not condition():
         assert time.monotonic() < deadline, "timed out"

@@ -12,6 +12,8 @@ import sys
 import time
 from pathlib import Path
 
+from tests.support.waiting import PROCESS_HANG_SECONDS
+
 ROOT = Path(__file__).resolve().parents[2]
 SETUP_LINE = re.compile(r"Set up StreamKeeper in your browser: (\S+)")
 
@@ -35,7 +37,7 @@ class AppProcess:
     def log(self) -> str:
         return self.log_path.read_text("utf-8", errors="replace")
 
-    def wait_for_setup_url(self, timeout: float = 60) -> str:
+    def wait_for_setup_url(self, timeout: float = PROCESS_HANG_SECONDS) -> str:
         """The setup page's one-time link, as the log shows it to whoever ran ``make run``."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

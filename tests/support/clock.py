@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 
 
@@ -35,3 +37,27 @@ class Ticker:
     def advance(self, seconds: float) -> float:
         self.now += seconds
         return self.now
+
+
+class WallClock:
+    """The real time (UTC), which a test can hold still while it does something that must all
+    happen at one instant: inside ``with clock.hold() as now:`` every reading is ``now``. For
+    code that runs on the real time (a pipeline's scheduler sleeps until its instants) where a
+    test must still say on which side of an instant its events fall, however slow the machine
+    is to queue them (``tests/support/tick_gate.py``)."""
+
+    def __init__(self) -> None:
+        self.held: datetime | None = None
+
+    def __call__(self) -> datetime:
+        held = self.held
+        return held if held is not None else datetime.now(UTC)
+
+    @contextmanager
+    def hold(self, at: datetime | None = None) -> Iterator[datetime]:
+        """Read ``at`` (the real time now, when left out) until the block ends."""
+        self.held = at if at is not None else datetime.now(UTC)
+        try:
+            yield self.held
+        finally:
+            self.held = None

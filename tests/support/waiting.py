@@ -8,6 +8,11 @@ import time
 from collections.abc import Callable
 from typing import Any, Protocol
 
+# How long a test waits for a process it started to answer, or for a real-time pipeline to
+# tick, before it calls it a hang. Only a broken run waits this long; a process started on a busy
+# machine (twice as many busy processes as cores, 4 test workers) takes many times its idle start.
+PROCESS_HANG_SECONDS = 180.0
+
 
 class Advancing(Protocol):
     def advance(self, seconds: float) -> Any: ...

@@ -83,7 +83,7 @@ def in_loop(server: WebServer, channel: LingeringChannel) -> bool:
     return channel in server._server._map.values()  # type: ignore[union-attr]
 
 
-def wait_for(condition: Callable[[], bool], what: str, seconds: float = 10) -> None:
+def wait_for(condition: Callable[[], bool], what: str, seconds: float = 30) -> None:
     deadline = time.monotonic() + seconds
     while not condition():
         if time.monotonic() > deadline:

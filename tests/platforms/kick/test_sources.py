@@ -145,7 +145,7 @@ async def test_pusher_credits_gifts_whose_webhooks_do_not_arrive_while_chat_webh
                     and state.status == "connected"
                     and len(state.subscribed) == 5
                 ),
-                within=5,
+                within=30,
             )
             await broadcast_mixed(fake)
             # The webhook's chat message, then Pusher's two.
