@@ -51,6 +51,7 @@ class Period:
     opened_at: datetime | None = None
     closed_at: datetime | None = None
     snapshot_hash: str | None = None
+    snapshot_version: int = 1  # how the frozen ledger names admins (fairness.SNAPSHOT_VERSIONS)
     eligible: tuple[str, ...] | None = None
     draw_due: bool = False  # closed, with its automatic draw still to request
 
@@ -298,6 +299,7 @@ def close_period(
     now: datetime,
     ends_at: datetime,
     snapshot_hash: str,
+    snapshot_version: int,
     eligible: list[str],
     draw_due: bool = False,
 ) -> bool:
@@ -309,6 +311,7 @@ def close_period(
             closed_at=now,
             ends_at=ends_at,
             snapshot_hash=snapshot_hash,
+            snapshot_version=snapshot_version,
             eligible=json.dumps(eligible),
             draw_due=draw_due,
         )
@@ -358,6 +361,7 @@ def _period(row: sa.Row) -> Period:
         opened_at=row.opened_at,
         closed_at=row.closed_at,
         snapshot_hash=row.snapshot_hash,
+        snapshot_version=row.snapshot_version,
         eligible=None if row.eligible is None else tuple(json.loads(row.eligible)),
         draw_due=bool(row.draw_due),
     )

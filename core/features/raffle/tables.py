@@ -58,6 +58,9 @@ raffle_periods = Table(
     Column("opened_at", UTCDateTime, nullable=True),
     Column("closed_at", UTCDateTime, nullable=True),
     Column("snapshot_hash", String(64), nullable=True),
+    # The snapshot version the close froze the ledger in (fairness.SNAPSHOT_VERSIONS): 2 names
+    # admins by pseudonyms; periods closed before migration 0036 are 1 (Discord ids).
+    Column("snapshot_version", Integer, nullable=False, server_default="1"),
     Column("eligible", Text, nullable=True),  # JSON list of "platform:user_id", frozen at close
     # Announcements still to post (an outbox: retried until Discord takes them).
     Column("open_announced", Boolean, nullable=False, server_default=sa.false()),

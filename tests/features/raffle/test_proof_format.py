@@ -43,7 +43,8 @@ def test_the_verify_command_accepts_the_committed_files(tmp_path):
 
 
 def test_the_same_month_exports_the_same_bytes(engine):
-    raffle, period_id = build(engine)
+    """Closed in snapshot version 1, as the code that exported the fixtures closed it."""
+    raffle, period_id = build(engine, version=1)
     exported = export_bytes(raffle, period_id)
     assert sorted(exported) == ["raffle-1-ledger.json", "raffle-1-proof.json"]
     for name, data in exported.items():
