@@ -43,7 +43,11 @@ def _actor(value: Any, version: int) -> int | str | None:
     return int(value) if version == 1 else str(value)
 
 
-def entries_from_export(ledger: dict[str, Any], version: int = 1) -> list[SnapshotEntry]:
+def entries_from_export(ledger: dict[str, Any], version: int | None = None) -> list[SnapshotEntry]:
+    """The ledger file's entries; ``version``: the snapshot version to read them as (by default
+    the one its format names, else 1)."""
+    if version is None:
+        version = _known(ledger.get("format"), LEDGER_FORMATS) or 1
     field = ACTOR_FIELDS[version]
     return [
         SnapshotEntry(
