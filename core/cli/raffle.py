@@ -38,7 +38,7 @@ def register(command: AddCommand) -> None:
     raffle_admins = raffle_sub.add_parser(
         "admins",
         help="Print each admin pseudonym of a period's public ledger with the Discord id it "
-        "stands for (needs the deployment's secret: the operator only).",
+        "stands for (from the database: the operator only).",
     )
     raffle_admins.add_argument("--period", type=int, required=True, help="the period number")
     raffle_admins.set_defaults(handler=_raffle_admins)

@@ -4,12 +4,13 @@ A period closed in snapshot version 2 (docs/raffle.md, "Admins in the ledger") w
 hand change's admin as ``"admin-<16 hex>"``: the first 16 hex digits of HMAC-SHA256(period
 key, the Discord id in decimal), where the period key is HMAC-SHA256(the deployment's secret,
 ``"raffle-actor/<guild_id>/<period_id>"``). The same admin has one pseudonym within a period
-and unrelated ones across periods; only who holds the secret (the operator, ``python -m core
-raffle admins``) can map one back, and the verifier never needs to.
+and unrelated ones across periods; only the operator (``python -m core raffle admins``) can
+map one back, and the verifier never needs to.
 
-The secret is the runtime's ``link_secret`` (``FLASK_SECRET_KEY``): changing it changes the
-pseudonyms the export writes for every version 2 period, whose ledgers then no longer match
-their snapshot hashes.
+The secret is the runtime's ``link_secret`` (``FLASK_SECRET_KEY``). The close keeps the
+period's key with the period (``raffle_periods.actor_key``, never published: whoever can read
+it can read the ledger's Discord ids as well), so a closed period exports the same pseudonyms
+after the secret changes, and its proof still verifies.
 """
 
 from __future__ import annotations

@@ -75,9 +75,12 @@ class RaffleDraws:
         self.clock = clock
         self.actor_secret = actor_secret
 
-    def actors_of(self, guild_id: int, period_id: int) -> ActorPseudonyms:
-        """The pseudonyms of the period's admins (in the ledger of a version 2 period)."""
-        return ActorPseudonyms.of_period(self.actor_secret, guild_id, period_id)
+    def actors_of(self, period: Period) -> ActorPseudonyms:
+        """The pseudonyms of the period's admins (in the ledger of a version 2 period): by the
+        key kept at its close, else (a period not closed yet) derived from the secret now."""
+        if period.actor_key:
+            return ActorPseudonyms(bytes.fromhex(period.actor_key))
+        return ActorPseudonyms.of_period(self.actor_secret, period.guild_id, period.id)
 
     # --- asking for draws ------------------------------------------------------------------
 
@@ -293,7 +296,7 @@ class RaffleDraws:
 
     def proof_of_period(self, period: Period, *, with_ledger: bool = True) -> Proof:
         beacon_url = self.beacon.url if self.beacon else None
-        actors = self.actors_of(period.guild_id, period.id) if period.snapshot_version > 1 else None
+        actors = self.actors_of(period) if period.snapshot_version > 1 else None
         return proofs.proof_of_period(
             self.engine, beacon_url, period, actors, with_ledger=with_ledger
         )

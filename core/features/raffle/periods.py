@@ -219,7 +219,7 @@ class RafflePeriods:
             )
             actors = None
             if self.snapshot_version > 1:
-                actors = self.draws.actors_of(period.guild_id, period.id)
+                actors = self.draws.actors_of(period)  # from the secret: a key of its own
             digest = snapshot_digest(conn, period.guild_id, period.id, eligible, actors)
             periods_repository.close_period(
                 conn,
@@ -228,6 +228,7 @@ class RafflePeriods:
                 ends_at=min(ends_at, period.ends_at),
                 snapshot_hash=digest,
                 snapshot_version=self.snapshot_version,
+                actor_key=None if actors is None else actors.key.hex(),
                 eligible=eligible,
                 draw_due=rates.auto_draw,
             )

@@ -236,7 +236,7 @@ class RaffleViews:
     def admins(self, period_id: int) -> dict[str, int]:
         """Pseudonym -> Discord id of each admin the period's public proof names (who changed
         tickets by hand or forced a draw): the operator's way back from a version 2 period's
-        ledger (it takes the deployment's secret, which only the operator holds)."""
+        ledger (from the database, which only the operator reads)."""
         with self.engine.connect() as conn:
             period = periods_repository.find_period_by_id(conn, period_id, with_eligible=False)
             if period is None:
@@ -249,7 +249,7 @@ class RaffleViews:
             ids = set(snapshot_repository.list_period_actors(conn, period.guild_id, period.id))
             draws = draws_repository.list_draws_of_period(conn, period.guild_id, period.id)
         ids.update(d.forced_by for d in draws if d.forced_by is not None)
-        actors = self.draws.actors_of(period.guild_id, period.id)
+        actors = self.draws.actors_of(period)
         return dict(
             sorted((name, actor_id) for actor_id, name in actors.mapping(sorted(ids)).items())
         )

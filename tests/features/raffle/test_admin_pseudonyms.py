@@ -160,6 +160,26 @@ def test_the_verify_and_admins_commands(engine, migrated_database_url, clock, be
     assert {int(line.split()[1]) for line in expected} == {ANA, BO}
 
 
+def test_a_closed_period_keeps_its_pseudonyms_when_the_secret_changes(engine, clock, beacon):
+    """The close keeps the period's key: a new FLASK_SECRET_KEY changes no published name, so
+    the proof still verifies and the operator still maps the names back."""
+    raffle = make_service(engine, clock, beacon.url)
+    period_id = _close_a_month(engine, raffle, clock)
+    before = raffle.views.export(period_id)
+    rotated = RaffleService(
+        engine,
+        raffle.periods.settings,
+        clock,
+        actor_secret="a new secret",
+        beacon=raffle.draws.beacon,
+    )
+    after = rotated.views.export(period_id)
+    assert (after.document, after.ledger) == (before.document, before.ledger)
+    assert verification.verify(after.document, after.ledger).matches
+    assert rotated.views.admins(period_id) == raffle.views.admins(period_id)
+    assert set(rotated.views.admins(period_id).values()) == {ANA, BO}
+
+
 def test_pseudonyms_are_per_period_and_per_secret():
     """The same admin: one name within a period, unrelated names in other periods, guilds or
     deployments; the name is the documented HMAC."""
