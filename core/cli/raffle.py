@@ -1,4 +1,5 @@
-"""``python -m core raffle export|verify``: a closed period's draw proof, and checking one."""
+"""``python -m core raffle export|verify|admins``: a closed period's draw proof, checking one,
+and which admin each pseudonym in a period's public ledger is."""
 
 from __future__ import annotations
 
@@ -14,7 +15,11 @@ if TYPE_CHECKING:
 
 
 def register(command: AddCommand) -> None:
-    raffle = command("raffle", _raffle_help, "Export a raffle period's draw proof, or verify one.")
+    raffle = command(
+        "raffle",
+        _raffle_help,
+        "Export a raffle period's draw proof, verify one, or map its admins' pseudonyms back.",
+    )
     raffle_sub = raffle.add_subparsers(dest="raffle_command", metavar="action")
     raffle_export = raffle_sub.add_parser(
         "export", help="Write a closed period's proof and frozen ledger as JSON files."
@@ -30,10 +35,20 @@ def register(command: AddCommand) -> None:
     raffle_verify.add_argument("proof", help="the proof JSON file")
     raffle_verify.add_argument("ledger", help="the ledger JSON file")
     raffle_verify.set_defaults(handler=_raffle_verify)
+    raffle_admins = raffle_sub.add_parser(
+        "admins",
+        help="Print each admin pseudonym of a period's public ledger with the Discord id it "
+        "stands for (from the database: the operator only).",
+    )
+    raffle_admins.add_argument("--period", type=int, required=True, help="the period number")
+    raffle_admins.set_defaults(handler=_raffle_admins)
 
 
 def _raffle_help(_args: argparse.Namespace) -> int:
-    print("Usage: python -m core raffle export <period> | verify <proof> <ledger>")  # noqa: T201
+    print(  # noqa: T201
+        "Usage: python -m core raffle export <period> | verify <proof> <ledger>"
+        " | admins --period <period>"
+    )
     return 2
 
 
@@ -53,6 +68,23 @@ def _raffle_export(args: argparse.Namespace) -> int:
         path = out / f"raffle-{args.period}-{kind}.json"
         path.write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n", "utf-8")
         print(path)  # noqa: T201
+    return 0
+
+
+def _raffle_admins(args: argparse.Namespace) -> int:
+    from core.features.raffle.errors import RaffleRefused
+
+    runtime = open_runtime()
+    try:
+        admins = runtime.raffle.views.admins(args.period)
+    except RaffleRefused as exc:
+        raise CommandFailed(str(exc)) from exc
+    finally:
+        runtime.close()
+    if not admins:
+        print(f"No admin changed period {args.period}'s tickets by hand or forced its draws.")  # noqa: T201
+    for name, discord_id in admins.items():
+        print(f"{name} {discord_id}")  # noqa: T201
     return 0
 
 

@@ -21,6 +21,7 @@ def install(rt: Runtime) -> None:
         rt.engine,
         settings.raffle,
         rt.clock,
+        actor_secret=rt.link_secret,
         beacon=HttpBeacon(settings.raffle.beacon_urls, chain=settings.raffle.beacon_chain),
         announcer=DiscordRaffleAnnouncer(rt.discord),
         # Wagers up to a period's end count in it.

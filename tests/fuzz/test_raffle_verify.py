@@ -22,6 +22,9 @@ from tests.fuzz.conftest import record
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "raffle"
 PROOF = json.loads((FIXTURES / "raffle-1-proof.json").read_text("utf-8"))
 LEDGER = json.loads((FIXTURES / "raffle-1-ledger.json").read_text("utf-8"))
+# The same month closed in snapshot version 2 (admins by pseudonyms, format /2).
+PROOF_V2 = json.loads((FIXTURES / "raffle-v2-1-proof.json").read_text("utf-8"))
+LEDGER_V2 = json.loads((FIXTURES / "raffle-v2-1-ledger.json").read_text("utf-8"))
 
 VALUES = st.recursive(
     st.none()
@@ -50,6 +53,7 @@ def _paths(document: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]
 
 
 PROOF_PATHS, LEDGER_PATHS = _paths(PROOF)[1:], _paths(LEDGER)[1:]
+PROOF_V2_PATHS, LEDGER_V2_PATHS = _paths(PROOF_V2)[1:], _paths(LEDGER_V2)[1:]
 
 
 def _replaced(document: Any, path: tuple[Any, ...], value: Any) -> Any:
@@ -77,6 +81,8 @@ def _check(proof: bytes, ledger: bytes, target: str) -> None:
 def test_the_published_proof_verifies():
     proof, ledger = json.dumps(PROOF).encode(), json.dumps(LEDGER).encode()
     assert verify_documents(proof, ledger).matches
+    proof, ledger = json.dumps(PROOF_V2).encode(), json.dumps(LEDGER_V2).encode()
+    assert verify_documents(proof, ledger).matches
 
 
 @given(
@@ -91,6 +97,20 @@ def test_one_hostile_value_is_answered_or_refused(which, index, value):
     proof = _replaced(PROOF, path, value) if which == "proof" else PROOF
     ledger = _replaced(LEDGER, path, value) if which == "ledger" else LEDGER
     # allow_nan: JSON files can say Infinity and NaN, and Python's reader takes them.
+    _check(json.dumps(proof).encode(), json.dumps(ledger).encode(), "raffle-verify-value")
+
+
+@given(
+    which=st.sampled_from(["proof", "ledger"]),
+    index=st.integers(min_value=0),
+    value=VALUES,
+)
+@example(which="ledger", index=0, value={"actor": 1})
+def test_one_hostile_value_in_a_pseudonymous_proof_is_answered_or_refused(which, index, value):
+    paths = PROOF_V2_PATHS if which == "proof" else LEDGER_V2_PATHS
+    path = paths[index % len(paths)]
+    proof = _replaced(PROOF_V2, path, value) if which == "proof" else PROOF_V2
+    ledger = _replaced(LEDGER_V2, path, value) if which == "ledger" else LEDGER_V2
     _check(json.dumps(proof).encode(), json.dumps(ledger).encode(), "raffle-verify-value")
 
 

@@ -24,6 +24,7 @@ from core.features.raffle import (
     resume_repository,
     snapshot_repository,
 )
+from core.features.raffle.actors import ActorPseudonyms
 from core.features.raffle.beacon import pinned_info
 from core.features.raffle.draws_repository import Draw, Winner
 from core.features.raffle.errors import RaffleRefused
@@ -37,25 +38,49 @@ log = logging.getLogger(__name__)
 MAX_WINNERS = 25
 
 
-def snapshot_digest(conn: Connection, guild_id: int, period_id: int, eligible: list[str]) -> str:
-    """The frozen ledger's hash (docs/raffle.md), hashed as the rows stream from the database."""
-    hasher = fairness.SnapshotHasher(guild_id, period_id)
+def snapshot_digest(
+    conn: Connection,
+    guild_id: int,
+    period_id: int,
+    eligible: list[str],
+    actors: ActorPseudonyms | None = None,
+) -> str:
+    """The frozen ledger's hash (docs/raffle.md), hashed as the rows stream from the database:
+    version 2 with the admins named by ``actors``' pseudonyms, version 1 (their Discord ids)
+    without ``actors``."""
+    version = 1 if actors is None else 2
+    hasher = fairness.SnapshotHasher(guild_id, period_id, version)
     if conn.dialect.name == "postgresql":
-        for text in snapshot_repository.iter_snapshot_text(conn, guild_id, period_id):
+        texts = snapshot_repository.iter_snapshot_text(conn, guild_id, period_id, actors=actors)
+        for text in texts:
             hasher.add_text(text)
         return hasher.finish(eligible)
-    for lines in snapshot_repository.iter_snapshot_lines(conn, guild_id, period_id):
+    for lines in snapshot_repository.iter_snapshot_lines(conn, guild_id, period_id, actors=actors):
         hasher.add_lines(lines)
     return hasher.finish(eligible)
 
 
 class RaffleDraws:
     def __init__(
-        self, engine: Engine, beacon: Beacon | None, clock: Callable[[], datetime]
+        self,
+        engine: Engine,
+        beacon: Beacon | None,
+        clock: Callable[[], datetime],
+        actor_secret: str,
     ) -> None:
+        """``actor_secret``: the deployment's secret the admins' pseudonyms are keyed by
+        (:mod:`core.features.raffle.actors`)."""
         self.engine = engine
         self.beacon = beacon
         self.clock = clock
+        self.actor_secret = actor_secret
+
+    def actors_of(self, period: Period) -> ActorPseudonyms:
+        """The pseudonyms of the period's admins (in the ledger of a version 2 period): by the
+        key kept at its close, else (a period not closed yet) derived from the secret now."""
+        if period.actor_key:
+            return ActorPseudonyms(bytes.fromhex(period.actor_key))
+        return ActorPseudonyms.of_period(self.actor_secret, period.guild_id, period.id)
 
     # --- asking for draws ------------------------------------------------------------------
 
@@ -271,7 +296,10 @@ class RaffleDraws:
 
     def proof_of_period(self, period: Period, *, with_ledger: bool = True) -> Proof:
         beacon_url = self.beacon.url if self.beacon else None
-        return proofs.proof_of_period(self.engine, beacon_url, period, with_ledger=with_ledger)
+        actors = self.actors_of(period) if period.snapshot_version > 1 else None
+        return proofs.proof_of_period(
+            self.engine, beacon_url, period, actors, with_ledger=with_ledger
+        )
 
 
 def chain_of(period: Period) -> BeaconInfo | None:

@@ -23,14 +23,22 @@ from typing import Any
 from core.events import utc
 
 SNAPSHOT_FORMAT = "streamkeeper-raffle-snapshot"
-SNAPSHOT_VERSION = 1
-PROOF_FORMAT = "streamkeeper-raffle-proof/1"
-LEDGER_FORMAT = "streamkeeper-raffle-ledger/1"
+# Version 1: an entry names its admin by Discord id. Version 2 (periods closed since migration
+# 0036): by a per-period pseudonym, "admin-<16 hex>" (:mod:`core.features.raffle.actors`).
+# A period keeps the version it was closed in: its hash covers the lines as they were written.
+SNAPSHOT_VERSION = 2
+SNAPSHOT_VERSIONS = (1, 2)
+PROOF_FORMATS = {1: "streamkeeper-raffle-proof/1", 2: "streamkeeper-raffle-proof/2"}
+LEDGER_FORMATS = {1: "streamkeeper-raffle-ledger/1", 2: "streamkeeper-raffle-ledger/2"}
+# The ledger export's name for an entry's admin, by version.
+ACTOR_FIELDS = {1: "actor_id", 2: "actor"}
 
 
 @dataclass(frozen=True)
 class SnapshotEntry:
-    """One ledger row as it is hashed and exported."""
+    """One ledger row as it is hashed and exported. ``actor``: the admin who made a change by
+    hand, or None; their Discord id in a version 1 snapshot, their pseudonym ("admin-<hex>")
+    in a version 2 one."""
 
     id: int
     platform: str
@@ -38,13 +46,18 @@ class SnapshotEntry:
     amount: int
     source: str
     source_ref: str
-    actor_id: int | None
+    actor: int | str | None
     reason: str
     created_at: str  # UTC, "YYYY-MM-DDTHH:MM:SS.ffffffZ"
 
     @property
     def participant(self) -> str:
         return participant_key(self.platform, self.platform_user_id)
+
+    def exported(self, version: int) -> dict[str, Any]:
+        """The entry as the ledger file of a ``version`` snapshot holds it (docs/raffle.md)."""
+        row = dict(self.__dict__)
+        return {ACTOR_FIELDS[version] if k == "actor" else k: v for k, v in row.items()}
 
 
 @dataclass(frozen=True)
@@ -76,12 +89,24 @@ def _line(value: list[Any]) -> bytes:
     return _encode(value).encode("utf-8") + b"\n"
 
 
+def _header(guild_id: int, period_id: int, version: int) -> bytes:
+    if version not in SNAPSHOT_VERSIONS:
+        raise ValueError(f"there is no snapshot version {version}")
+    return _line([SNAPSHOT_FORMAT, version, guild_id, period_id])
+
+
 def canonical_snapshot(
-    guild_id: int, period_id: int, entries: Iterable[SnapshotEntry], eligible: Iterable[str]
+    guild_id: int,
+    period_id: int,
+    entries: Iterable[SnapshotEntry],
+    eligible: Iterable[str],
+    version: int = 1,
 ) -> bytes:
-    """The frozen ledger as bytes: a header line, one line per entry by id, one line per eligible
-    participant in sorted order; each line compact JSON (UTF-8) ending in a newline."""
-    parts = [_line([SNAPSHOT_FORMAT, SNAPSHOT_VERSION, guild_id, period_id])]
+    """The frozen ledger as bytes: a header line (with ``version``), one line per entry by id,
+    one line per eligible participant in sorted order; each line compact JSON (UTF-8) ending
+    in a newline. The versions differ only in the header and in what the entries' actors
+    hold (the caller's entries hold it already)."""
+    parts = [_header(guild_id, period_id, version)]
     for e in sorted(entries, key=lambda entry: entry.id):
         parts.append(
             _line(
@@ -93,7 +118,7 @@ def canonical_snapshot(
                     e.amount,
                     e.source,
                     e.source_ref,
-                    e.actor_id,
+                    e.actor,
                     e.reason,
                     e.created_at,
                 ]
@@ -104,14 +129,19 @@ def canonical_snapshot(
 
 
 def snapshot_hash(
-    guild_id: int, period_id: int, entries: Iterable[SnapshotEntry], eligible: Iterable[str]
+    guild_id: int,
+    period_id: int,
+    entries: Iterable[SnapshotEntry],
+    eligible: Iterable[str],
+    version: int = 1,
 ) -> str:
-    return hashlib.sha256(canonical_snapshot(guild_id, period_id, entries, eligible)).hexdigest()
+    snapshot = canonical_snapshot(guild_id, period_id, entries, eligible, version)
+    return hashlib.sha256(snapshot).hexdigest()
 
 
 def entry_line(row: Sequence[Any]) -> str:
     """One ledger row's line of the snapshot, without its newline; ``row`` is ``(id, platform,
-    platform_user_id, amount, source, source_ref, actor_id, reason, created_at text)``."""
+    platform_user_id, amount, source, source_ref, actor, reason, created_at text)``."""
     return _encode(["entry", *row])
 
 
@@ -119,10 +149,10 @@ class SnapshotHasher:
     """:func:`snapshot_hash` of a ledger that streams by in ascending id order, in constant
     memory: feed it batches of rows (:meth:`add`, shaped as for :func:`entry_line`) or of
     lines built elsewhere (:meth:`add_lines`), then :meth:`finish` with the eligible
-    participants."""
+    participants. ``version``: the header's (the lines fed must hold that version's actors)."""
 
-    def __init__(self, guild_id: int, period_id: int) -> None:
-        self._sha = hashlib.sha256(_line([SNAPSHOT_FORMAT, SNAPSHOT_VERSION, guild_id, period_id]))
+    def __init__(self, guild_id: int, period_id: int, version: int = 1) -> None:
+        self._sha = hashlib.sha256(_header(guild_id, period_id, version))
         self._last_id: int | None = None
 
     def add(self, rows: Iterable[Sequence[Any]]) -> None:

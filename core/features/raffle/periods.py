@@ -50,12 +50,18 @@ class RafflePeriods:
         clock: Callable[[], datetime],
         draws: RaffleDraws,
         new_seed: Callable[[], str],
+        snapshot_version: int = fairness.SNAPSHOT_VERSION,
     ) -> None:
+        """``snapshot_version``: the version a close freezes the ledger in (docs/raffle.md);
+        only tests close in version 1, as releases before pseudonyms did."""
         self.engine = engine
         self.settings = settings
         self.clock = clock
         self.draws = draws
         self.new_seed = new_seed
+        if snapshot_version not in fairness.SNAPSHOT_VERSIONS:
+            raise ValueError(f"there is no snapshot version {snapshot_version}")
+        self.snapshot_version = snapshot_version
 
     def _now(self) -> datetime:
         return utc(self.clock())
@@ -211,13 +217,18 @@ class RafflePeriods:
             eligible = frozen_ranges.freeze(
                 conn, period.guild_id, period.id, linked_only=stored.linked_only
             )
-            digest = snapshot_digest(conn, period.guild_id, period.id, eligible)
+            actors = None
+            if self.snapshot_version > 1:
+                actors = self.draws.actors_of(period)  # from the secret: a key of its own
+            digest = snapshot_digest(conn, period.guild_id, period.id, eligible, actors)
             periods_repository.close_period(
                 conn,
                 period.id,
                 now=now,
                 ends_at=min(ends_at, period.ends_at),
                 snapshot_hash=digest,
+                snapshot_version=self.snapshot_version,
+                actor_key=None if actors is None else actors.key.hex(),
                 eligible=eligible,
                 draw_due=rates.auto_draw,
             )

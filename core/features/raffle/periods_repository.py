@@ -51,6 +51,8 @@ class Period:
     opened_at: datetime | None = None
     closed_at: datetime | None = None
     snapshot_hash: str | None = None
+    snapshot_version: int = 1  # how the frozen ledger names admins (fairness.SNAPSHOT_VERSIONS)
+    actor_key: str | None = field(default=None, repr=False)  # version 2: the pseudonyms' key
     eligible: tuple[str, ...] | None = None
     draw_due: bool = False  # closed, with its automatic draw still to request
 
@@ -298,9 +300,12 @@ def close_period(
     now: datetime,
     ends_at: datetime,
     snapshot_hash: str,
+    snapshot_version: int,
     eligible: list[str],
     draw_due: bool = False,
+    actor_key: str | None = None,
 ) -> bool:
+    """``actor_key``: a version 2 period's pseudonym key (hex), kept for its exports."""
     result = conn.execute(
         sa.update(raffle_periods)
         .where(raffle_periods.c.id == period_id, raffle_periods.c.status == "open")
@@ -309,6 +314,8 @@ def close_period(
             closed_at=now,
             ends_at=ends_at,
             snapshot_hash=snapshot_hash,
+            snapshot_version=snapshot_version,
+            actor_key=actor_key,
             eligible=json.dumps(eligible),
             draw_due=draw_due,
         )
@@ -358,6 +365,8 @@ def _period(row: sa.Row) -> Period:
         opened_at=row.opened_at,
         closed_at=row.closed_at,
         snapshot_hash=row.snapshot_hash,
+        snapshot_version=row.snapshot_version,
+        actor_key=row.actor_key,
         eligible=None if row.eligible is None else tuple(json.loads(row.eligible)),
         draw_due=bool(row.draw_due),
     )

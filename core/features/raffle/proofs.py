@@ -4,7 +4,9 @@ export`` writes them (docs/raffle.md, "Proof files").
 Additions stay compatible: a period whose round comes from a chain with signatures adds
 ``chain_hash``, ``scheme`` and ``public_key`` to ``beacon``, and each of its draws adds
 ``beacon_signature`` (and ``beacon_previous_signature`` on a chained scheme); older periods export
-the very same bytes as before.
+the very same bytes as before. A period closed in snapshot version 2 exports proof and
+ledger format 2: the ledger's entries name their admin in ``actor`` (a pseudonym, never the
+Discord id) instead of ``actor_id``, and the proof's ``forced_by`` is a pseudonym too.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from core.events import utc
 from core.features.raffle import draws_repository, fairness, ledger_repository
+from core.features.raffle.actors import ActorPseudonyms
 from core.features.raffle.draws_repository import Draw
 from core.features.raffle.periods_repository import Period
 from core.features.viewers.repository import usernames_of
@@ -32,7 +35,12 @@ class Proof:
     entry_count: int = 0  # the frozen ledger's entries, with or without the ledger
 
 
-def snapshot_entries(conn: Connection, guild_id: int, period_id: int) -> list:
+def snapshot_entries(
+    conn: Connection, guild_id: int, period_id: int, actors: ActorPseudonyms | None = None
+) -> list[fairness.SnapshotEntry]:
+    """The period's ledger as the snapshot holds it: each admin named by ``actors``'
+    pseudonym (version 2), or by their Discord id without ``actors`` (version 1)."""
+    name = (lambda actor_id: actor_id) if actors is None else actors.name
     return [
         fairness.SnapshotEntry(
             id=e.id,
@@ -41,7 +49,7 @@ def snapshot_entries(conn: Connection, guild_id: int, period_id: int) -> list:
             amount=e.amount,
             source=e.source,
             source_ref=e.source_ref,
-            actor_id=e.actor_id,
+            actor=name(e.actor_id),
             reason=e.reason,
             created_at=fairness.format_time(e.created_at),
         )
@@ -50,17 +58,27 @@ def snapshot_entries(conn: Connection, guild_id: int, period_id: int) -> list:
 
 
 def proof_of_period(
-    engine: Engine, beacon_url: str | None, period: Period, *, with_ledger: bool = True
+    engine: Engine,
+    beacon_url: str | None,
+    period: Period,
+    actors: ActorPseudonyms | None,
+    *,
+    with_ledger: bool = True,
 ) -> Proof:
     """``with_ledger=False``: the proof document and the ledger's size only (the public proof
-    page), without reading a busy period's tens of thousands of entries."""
+    page), without reading a busy period's tens of thousands of entries. ``actors``: the
+    period's pseudonyms, which a version 2 period's ledger and proof name admins by (the
+    entries' actors and who forced a draw)."""
+    version = period.snapshot_version
+    if (version > 1) != (actors is not None):
+        raise ValueError(f"a version {version} period's proof names admins otherwise")
     with engine.connect() as conn:
         draws = tuple(draws_repository.list_draws_of_period(conn, period.guild_id, period.id))
         done = [d for d in draws if d.status == "done"]
         if period.status != "closed" or not done:
             return Proof(period, draws, None, None)
         if with_ledger:
-            entries = snapshot_entries(conn, period.guild_id, period.id)
+            entries = snapshot_entries(conn, period.guild_id, period.id, actors)
             entry_count = len(entries)
         else:
             entry_count = ledger_repository.count_ledger_entries(conn, period.guild_id, period.id)
@@ -83,7 +101,7 @@ def proof_of_period(
         beacon["scheme"] = period.beacon_scheme
         beacon["public_key"] = period.beacon_public_key
     document = {
-        "format": fairness.PROOF_FORMAT,
+        "format": fairness.PROOF_FORMATS[version],
         "guild_id": period.guild_id,
         "period_id": period.id,
         "starts_at": utc(period.starts_at).isoformat(),
@@ -93,21 +111,23 @@ def proof_of_period(
         "seed": period.seed,
         "snapshot_hash": period.snapshot_hash,
         "beacon": beacon,
-        "draws": [_draw_document(d, names) for d in done],
+        "draws": [_draw_document(d, names, actors) for d in done],
     }
     if not with_ledger:
         return Proof(period, draws, document, None, entry_count)
     ledger = {
-        "format": fairness.LEDGER_FORMAT,
+        "format": fairness.LEDGER_FORMATS[version],
         "guild_id": period.guild_id,
         "period_id": period.id,
-        "entries": [entry.__dict__ for entry in entries],
+        "entries": [entry.exported(version) for entry in entries],
         "eligible": sorted(period.eligible or ()),
     }
     return Proof(period, draws, document, ledger, entry_count)
 
 
-def _draw_document(draw: Draw, names: dict[str, str]) -> dict[str, Any]:
+def _draw_document(
+    draw: Draw, names: dict[str, str], actors: ActorPseudonyms | None
+) -> dict[str, Any]:
     document: dict[str, Any] = {
         "id": draw.id,
         "requested_at": utc(draw.requested_at).isoformat(),
@@ -117,7 +137,7 @@ def _draw_document(draw: Draw, names: dict[str, str]) -> dict[str, Any]:
         "reroll_of": draw.reroll_of,
         "reason": draw.reason,
         "forced": draw.forced,
-        "forced_by": draw.forced_by,
+        "forced_by": draw.forced_by if actors is None else actors.name(draw.forced_by),
         "beacon_round": draw.beacon_round,
         "beacon_randomness": draw.beacon_randomness,
     }

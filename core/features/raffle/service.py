@@ -29,7 +29,7 @@ from sqlalchemy.engine import Engine
 from core.config import RaffleSettings
 from core.events import SubscriptionsGifted, utc
 from core.features.guild_batches import work_in_batches
-from core.features.raffle import earning, earning_repository, periods_repository
+from core.features.raffle import earning, earning_repository, fairness, periods_repository
 from core.features.raffle.admin import RaffleAdmin
 from core.features.raffle.announcements import RaffleAnnouncements
 from core.features.raffle.draws import RaffleDraws
@@ -50,14 +50,18 @@ class RaffleService:
         settings: RaffleSettings,
         clock: Callable[[], datetime],
         *,
+        actor_secret: str,
         beacon: Beacon | None = None,
         announcer: RaffleAnnouncer | None = None,
         new_seed: Callable[[], str] = lambda: secrets.token_hex(32),
         before_transitions: Callable[[datetime | None], Awaitable[object]] | None = None,
         on_this_shard: Callable[[int], bool] = lambda guild_id: True,
+        snapshot_version: int = fairness.SNAPSHOT_VERSION,
     ) -> None:
         """``on_this_shard(guild_id)``: whether this process's Discord client reaches the guild
-        (it posts only those guilds' announcements; the process of each other shard posts its)."""
+        (it posts only those guilds' announcements; the process of each other shard posts its).
+        ``actor_secret``: the deployment's secret (``link_secret``) that keys the admins'
+        pseudonyms in the public ledger; ``snapshot_version`` as in :class:`RafflePeriods`."""
         self.engine = engine
         self.clock = clock
         self.announcer = announcer
@@ -65,8 +69,10 @@ class RaffleService:
         self._announcing = asyncio.Lock()  # one round of posts at a time: none made twice
         # Work that must finish before periods close (the wager poll at a period's end).
         self.before_transitions = before_transitions
-        self.draws = RaffleDraws(engine, beacon, clock)
-        self.periods = RafflePeriods(engine, settings, clock, self.draws, new_seed)
+        self.draws = RaffleDraws(engine, beacon, clock, actor_secret)
+        self.periods = RafflePeriods(
+            engine, settings, clock, self.draws, new_seed, snapshot_version
+        )
         self.admin = RaffleAdmin(engine, clock)
         self.views = RaffleViews(engine, settings, self.draws)
         self.announcements = RaffleAnnouncements(engine, settings)

@@ -20,6 +20,7 @@ from sqlalchemy.engine import Connection
 from core.events import Platform
 from core.features.linking.repository import links_of_platform
 from core.features.raffle import fairness
+from core.features.raffle.actors import PSEUDONYM, ActorPseudonyms
 from core.features.raffle.awards_repository import SOURCES
 from core.features.raffle.ledger_repository import participants
 from core.features.raffle.tables import raffle_balances, raffle_ledger
@@ -43,14 +44,54 @@ def _json_text(column: str, common: Iterable[str]) -> str:
 # (``to_json``: \b \f \n \r \t \" \\ and \u00xx below 0x20, nothing else) is Python's with
 # ``ensure_ascii=False``, so the line is the same bytes as ``fairness.entry_line`` makes
 # (tests/features/raffle/test_draw_paths.py checks it), for a fraction of the Python work.
+# ``{actor}`` is the actor's JSON text: the id itself (version 1), or a CASE of pseudonyms.
 _SNAPSHOT_LINES_POSTGRES = f"""
 SELECT concat('["entry",', id, ',', {_json_text("platform", Platform)}, ',',
               to_json(platform_user_id), ',', amount, ',', {_json_text("source", SOURCES)}, ',',
-              to_json(source_ref), ',', COALESCE(actor_id::text, 'null'), ',', to_json(reason),
+              to_json(source_ref), ',', {{actor}}, ',', to_json(reason),
               ',"', to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
               '"]')
 FROM raffle_ledger WHERE guild_id = %(guild_id)s AND period_id = %(period_id)s ORDER BY id
-"""  # noqa: S608 (the only text put in is the constant words above)
+"""  # noqa: S608 (the only text put in is the constant words above and _actor_sql's)
+
+
+def list_period_actors(conn: Connection, guild_id: int, period_id: int) -> list[int]:
+    """The Discord ids of the admins who changed the period's tickets by hand, ascending."""
+    l = raffle_ledger.c  # noqa: E741
+    query = (
+        sa.select(l.actor_id)
+        .distinct()
+        .where(l.guild_id == guild_id, l.period_id == period_id, l.actor_id.is_not(None))
+    )
+    return sorted(int(actor_id) for actor_id in conn.execute(query).scalars())
+
+
+def _actor_sql(
+    conn: Connection, guild_id: int, period_id: int, actors: ActorPseudonyms | None
+) -> str:
+    """The entry line's actor as SQL: the id as it is (no ``actors``), else each of the
+    period's few admins' pseudonyms, computed here, as literals in a CASE. The close holds the
+    period's row lock, so no row with another admin can come in between."""
+    if actors is None:
+        return "COALESCE(actor_id::text, 'null')"
+    ids = list_period_actors(conn, guild_id, period_id)
+    cases = []
+    for actor_id, name in sorted(actors.mapping(ids).items()):
+        if not PSEUDONYM.fullmatch(name):
+            raise ValueError(f"{name!r} is not a pseudonym")
+        cases.append(f"WHEN {actor_id} THEN '\"{name}\"'")
+    if not cases:
+        return "'null'"
+    return f"CASE actor_id {' '.join(cases)} ELSE 'null' END"
+
+
+def _lines_sql(
+    conn: Connection, guild_id: int, period_id: int, actors: ActorPseudonyms | None
+) -> str:
+    return _SNAPSHOT_LINES_POSTGRES.replace(
+        "{actor}", _actor_sql(conn, guild_id, period_id, actors)
+    )
+
 
 # Building the lines is most of a close's time, and the planner cannot see it (it costs a
 # function call as next to nothing): with these, parallel workers build them when the server
@@ -58,19 +99,22 @@ FROM raffle_ledger WHERE guild_id = %(guild_id)s AND period_id = %(period_id)s O
 _PARALLEL_LINES = {"parallel_setup_cost": "0", "parallel_tuple_cost": "0"}
 
 
-# COPY's text format writes each line with its backslashes doubled (and would escape control
-# characters and tabs, which to_json's output never holds), one line per row.
-_SNAPSHOT_COPY_POSTGRES = "COPY (" + _SNAPSHOT_LINES_POSTGRES + ") TO STDOUT"
-
-
 def iter_snapshot_text(
-    conn: Connection, guild_id: int, period_id: int, batch: int = 20_000
+    conn: Connection,
+    guild_id: int,
+    period_id: int,
+    batch: int = 20_000,
+    actors: ActorPseudonyms | None = None,
 ) -> Iterator[bytes]:
     """PostgreSQL only: the period's snapshot entry lines, each ending in a newline, as UTF-8
     in ascending id order, streamed by ``COPY ... TO STDOUT`` and handed on ``batch`` rows at
-    a time: bytes as they came, no row object nor Python string per row (``pg_copy``)."""
+    a time: bytes as they came, no row object nor Python string per row (``pg_copy``).
+    ``actors``: name the admins by these pseudonyms (version 2), not by their ids."""
     params = {"guild_id": int(guild_id), "period_id": int(period_id)}
-    query = psycopg.sql.SQL(_SNAPSHOT_COPY_POSTGRES.replace("%(", "{").replace(")s", "}"))
+    # COPY's text format writes each line with its backslashes doubled (and would escape
+    # control characters and tabs, which to_json's output never holds), one line per row.
+    copy = "COPY (" + _lines_sql(conn, guild_id, period_id, actors) + ") TO STDOUT"
+    query = psycopg.sql.SQL(copy.replace("%(", "{").replace(")s", "}"))
     statement = query.format(**{k: psycopg.sql.Literal(v) for k, v in params.items()})
     driver = conn.connection.driver_connection
     pending = b""
@@ -110,19 +154,25 @@ def _whole_lines(data: bytes) -> tuple[bytes, bytes]:
 
 
 def iter_snapshot_lines(
-    conn: Connection, guild_id: int, period_id: int, batch: int = 20_000
+    conn: Connection,
+    guild_id: int,
+    period_id: int,
+    batch: int = 20_000,
+    actors: ActorPseudonyms | None = None,
 ) -> Iterator[list[str]]:
     """The period's ledger as snapshot entry lines (without newlines) in ascending id order,
     ``batch`` at a time, never the whole ledger in memory. PostgreSQL builds the lines and
     streams them (psycopg's chunked rows, so it computes the next rows while these are
-    hashed); SQLite rows are turned into lines here."""
+    hashed); SQLite rows are turned into lines here. ``actors`` as in
+    :func:`iter_snapshot_text`."""
     if conn.dialect.name == "postgresql":
+        lines_sql = _lines_sql(conn, guild_id, period_id, actors)
         params = {"guild_id": guild_id, "period_id": period_id}
         lines: list[str] = []
         # Chunked rows need libpq 17 (psycopg[binary] 3.3 bundles 18); else one row at a time.
         chunk = batch if psycopg.pq.version() >= 170000 else 1
         with conn.connection.driver_connection.cursor() as cursor:
-            for (line,) in cursor.stream(_SNAPSHOT_LINES_POSTGRES, params, size=chunk):
+            for (line,) in cursor.stream(lines_sql, params, size=chunk):
                 lines.append(line)
                 if len(lines) == batch:
                     yield lines
@@ -147,8 +197,12 @@ def iter_snapshot_lines(
         .order_by(l.id)
     )
     result = conn.execute(query, execution_options={"yield_per": batch})
+    name = (lambda actor_id: actor_id) if actors is None else actors.name
     for rows in result.partitions():
-        yield [fairness.entry_line((*row[:8], fairness.format_time(row[8]))) for row in rows]
+        yield [
+            fairness.entry_line((*row[:6], name(row[6]), row[7], fairness.format_time(row[8])))
+            for row in rows
+        ]
 
 
 _TICKETS_POSTGRES = """

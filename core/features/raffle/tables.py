@@ -58,6 +58,13 @@ raffle_periods = Table(
     Column("opened_at", UTCDateTime, nullable=True),
     Column("closed_at", UTCDateTime, nullable=True),
     Column("snapshot_hash", String(64), nullable=True),
+    # The snapshot version the close froze the ledger in (fairness.SNAPSHOT_VERSIONS): 2 names
+    # admins by pseudonyms; periods closed before migration 0036 are 1 (Discord ids).
+    Column("snapshot_version", Integer, nullable=False, server_default="1"),
+    # Version 2: the period's pseudonym key (hex), derived from the deployment's secret at the
+    # close and kept, so the export names the admins alike after the secret changes. Never
+    # published (whoever reads it reads raffle_ledger.actor_id as well).
+    Column("actor_key", String(64), nullable=True),
     Column("eligible", Text, nullable=True),  # JSON list of "platform:user_id", frozen at close
     # Announcements still to post (an outbox: retried until Discord takes them).
     Column("open_announced", Boolean, nullable=False, server_default=sa.false()),

@@ -11,8 +11,9 @@ from typing import Any
 
 from core.features.raffle import beacon_verification
 from core.features.raffle.fairness import (
-    LEDGER_FORMAT,
-    PROOF_FORMAT,
+    ACTOR_FIELDS,
+    LEDGER_FORMATS,
+    PROOF_FORMATS,
     DrawInputs,
     Pick,
     SnapshotEntry,
@@ -35,7 +36,19 @@ class Verification:
         return not self.problems
 
 
-def entries_from_export(ledger: dict[str, Any]) -> list[SnapshotEntry]:
+def _actor(value: Any, version: int) -> int | str | None:
+    """An entry's admin as a ``version`` ledger holds it: a Discord id (1), a pseudonym (2)."""
+    if value is None:
+        return None
+    return int(value) if version == 1 else str(value)
+
+
+def entries_from_export(ledger: dict[str, Any], version: int | None = None) -> list[SnapshotEntry]:
+    """The ledger file's entries; ``version``: the snapshot version to read them as (by default
+    the one its format names, else 1)."""
+    if version is None:
+        version = _known(ledger.get("format"), LEDGER_FORMATS) or 1
+    field = ACTOR_FIELDS[version]
     return [
         SnapshotEntry(
             id=int(row["id"]),
@@ -44,7 +57,7 @@ def entries_from_export(ledger: dict[str, Any]) -> list[SnapshotEntry]:
             amount=int(row["amount"]),
             source=str(row["source"]),
             source_ref=str(row["source_ref"]),
-            actor_id=None if row["actor_id"] is None else int(row["actor_id"]),
+            actor=_actor(row[field], version),
             reason=str(row["reason"]),
             created_at=str(row["created_at"]),
         )
@@ -61,19 +74,16 @@ def verify(proof: dict[str, Any], ledger: dict[str, Any]) -> Verification:
     if not isinstance(proof, dict) or not isinstance(ledger, dict):
         raise TypeError("the proof and the ledger must each be a JSON object")
     problems: list[str] = []
-    if proof.get("format") != PROOF_FORMAT:
-        problems.append(f"the proof is not in the {PROOF_FORMAT} format")
-    if ledger.get("format") != LEDGER_FORMAT:
-        problems.append(f"the ledger is not in the {LEDGER_FORMAT} format")
+    version = _version(proof, ledger, problems)
     guild_id, period_id = int(proof["guild_id"]), int(proof["period_id"])
     if (int(ledger["guild_id"]), int(ledger["period_id"])) != (guild_id, period_id):
         problems.append("the ledger belongs to another period")
     seed = str(proof["seed"])
     if commitment_of(seed) != proof["commitment"]:
         problems.append("the seed does not match the commitment published when the period opened")
-    entries = entries_from_export(ledger)
+    entries = entries_from_export(ledger, version)
     eligible = [str(key) for key in ledger["eligible"]]
-    recomputed = snapshot_hash(guild_id, period_id, entries, eligible)
+    recomputed = snapshot_hash(guild_id, period_id, entries, eligible, version)
     if recomputed != proof["snapshot_hash"]:
         problems.append(
             f"the ledger hashes to {recomputed}, not to the snapshot hash "
@@ -144,6 +154,32 @@ def verify(proof: dict[str, Any], ledger: dict[str, Any]) -> Verification:
         won.extend(pick.participant for pick in recorded)
         checked += 1
     return Verification(tuple(problems), checked, tuple(notes))
+
+
+def _version(proof: dict[str, Any], ledger: dict[str, Any], problems: list[str]) -> int:
+    """The snapshot version both files say they are in (the ledger's format names it: version
+    2 names admins by pseudonyms); a problem when either is in no known format or they
+    differ, and then the ledger's version if it has one, else 1."""
+    proof_version = _known(proof.get("format"), PROOF_FORMATS)
+    ledger_version = _known(ledger.get("format"), LEDGER_FORMATS)
+    if proof_version is None:
+        problems.append(f"the proof is not in the {_formats(PROOF_FORMATS)} format")
+    if ledger_version is None:
+        problems.append(f"the ledger is not in the {_formats(LEDGER_FORMATS)} format")
+    if None not in (proof_version, ledger_version) and proof_version != ledger_version:
+        problems.append(
+            f"the proof is in the {proof['format']} format but the ledger in {ledger['format']}"
+        )
+    return ledger_version or 1
+
+
+def _known(value: Any, formats: dict[int, str]) -> int | None:
+    return next((version for version, name in formats.items() if name == value), None)
+
+
+def _formats(formats: dict[int, str]) -> str:
+    names = list(formats.values())
+    return " or ".join(names)
 
 
 def _describe(picks: Sequence[Pick]) -> str:

@@ -16,6 +16,7 @@ from core.features.raffle import (
     earning_repository,
     ledger_repository,
     periods_repository,
+    snapshot_repository,
 )
 from core.features.raffle.draws import Proof, RaffleDraws
 from core.features.raffle.draws_repository import Draw
@@ -231,6 +232,27 @@ class RaffleViews:
         if proof.document is None:
             raise RaffleRefused(f"Period {period_id} has no draw yet, so its seed is still secret.")
         return proof
+
+    def admins(self, period_id: int) -> dict[str, int]:
+        """Pseudonym -> Discord id of each admin the period's public proof names (who changed
+        tickets by hand or forced a draw): the operator's way back from a version 2 period's
+        ledger (from the database, which only the operator reads)."""
+        with self.engine.connect() as conn:
+            period = periods_repository.find_period_by_id(conn, period_id, with_eligible=False)
+            if period is None:
+                raise RaffleRefused(f"There is no raffle period {period_id}.")
+            if period.status == "closed" and period.snapshot_version < 2:
+                raise RaffleRefused(
+                    f"Period {period_id} was closed before admins had pseudonyms: its ledger "
+                    "shows their Discord ids."
+                )
+            ids = set(snapshot_repository.list_period_actors(conn, period.guild_id, period.id))
+            draws = draws_repository.list_draws_of_period(conn, period.guild_id, period.id)
+        ids.update(d.forced_by for d in draws if d.forced_by is not None)
+        actors = self.draws.actors_of(period)
+        return dict(
+            sorted((name, actor_id) for actor_id, name in actors.mapping(sorted(ids)).items())
+        )
 
 
 def _place(

@@ -232,7 +232,7 @@ PUBLIC: tuple[Published, ...] = (
         "/raffle/<period> and its proof.json",
         "a closed raffle period's commitment and seed, snapshot hash, randomness round, and each "
         "draw: prize, winners (platform, user id, username, ticket), a reroll's reason and, for "
-        "a draw forced without the beacon, the Discord id of the admin who forced it; with the "
+        "a draw forced without the beacon, the admin who forced it (as in the ledger); with the "
         "Discord server's id. Period numbers are counted across every server of this instance, "
         "so anyone can go through every server's closed raffles by number",
     ),
@@ -240,8 +240,11 @@ PUBLIC: tuple[Published, ...] = (
         "/raffle/<period>/ledger.json",
         "every ticket row of that period: its row number, the viewer's platform and user id, "
         "tickets, where they came from (watchtime, a gift, a wager, an admin) and its reference, "
-        "when, and for tickets an admin gave or took by hand, that admin's Discord id and the "
-        "reason they typed. The snapshot hash covers all of these, so none can be left out; "
+        "when, and for tickets an admin gave or took by hand, that admin's pseudonym for the "
+        "period (admin- and 16 hex digits: the same admin has another one in every period, and "
+        "only the operator can map it back to a Discord id; periods closed before pseudonyms "
+        "show the Discord id itself) and the reason they typed. The snapshot hash covers all "
+        "of these, so none can be left out; "
         "write nothing in a reason you would not show viewers. Row numbers are counted across "
         "every server of this instance, so they show roughly how many rows were written "
         "elsewhere in between",

@@ -271,6 +271,7 @@ async def test_a_guild_never_announces_in_another_guilds_channel(
         sqlite_engine,
         RaffleSettings(announcement_channel_id=channel_of_a.id),
         raffle_clock,
+        actor_secret="test-link-secret",
         beacon=HttpBeacon(beacon.url),
         announcer=DiscordRaffleAnnouncer(ConnectedGateway()),
     )

@@ -4,8 +4,10 @@ Watchtime converted over several ticks (baselines, viewers first seen after the 
 carried across ticks and converted again at the close), gifts (one replayed), tickets given and
 removed by hand (a non-ASCII reason), an excluded and an unlinked holder, a draw of three and a
 reroll. ``tests/fixtures/raffle/`` holds what the code before the set-based conversion and the
-balance-based draw exported for it (``python -m tests.features.raffle.proof_scenario OUT_DIR``
-writes them again); ``test_proof_format.py`` checks that they still verify and that today's
+balance-based draw exported for it (raffle-1-*.json, snapshot version 1: ``python -m
+tests.features.raffle.proof_scenario OUT_DIR 1`` writes them again) and what the code exported
+when it closed the month in version 2 (raffle-v2-1-*.json, admins named by pseudonyms;
+``... OUT_DIR 2``); ``test_proof_format.py`` checks that they still verify and that today's
 code exports the very same bytes.
 """
 
@@ -25,6 +27,7 @@ from pathlib import Path
 from sqlalchemy.engine import Engine
 
 from core.events import Viewer
+from core.features.raffle.fairness import SNAPSHOT_VERSION
 from core.features.raffle.ports import BeaconInfo, BeaconRound
 from core.features.raffle.service import RaffleService
 from core.features.schema import migrate
@@ -69,10 +72,11 @@ class FixedBeacon:
         return BeaconRound(number, unsigned_randomness(number))
 
 
-def build(engine: Engine) -> tuple[RaffleService, int]:
-    """Run the month on a fresh, migrated database; return the service and the period id."""
+def build(engine: Engine, version: int = SNAPSHOT_VERSION) -> tuple[RaffleService, int]:
+    """Run the month on a fresh, migrated database, closing it in snapshot ``version``;
+    return the service and the period id."""
     clock = Clock(datetime(2026, 3, 10, 12, 0, tzinfo=UTC))
-    return _service(engine, clock), _run_month(engine, clock)
+    return _service(engine, clock, version), _run_month(engine, clock, version)
 
 
 def built(engine: Engine) -> tuple[RaffleService, int]:
@@ -100,14 +104,14 @@ def _month_on_file() -> tuple[Path, int, datetime]:
     return path, period_id, clock()
 
 
-def _service(engine: Engine, clock: Clock) -> RaffleService:
-    raffle = make_service(engine, clock)
+def _service(engine: Engine, clock: Clock, version: int = SNAPSHOT_VERSION) -> RaffleService:
+    raffle = make_service(engine, clock, snapshot_version=version)
     raffle.draws.beacon = FixedBeacon(clock)
     return raffle
 
 
-def _run_month(engine: Engine, clock: Clock) -> int:
-    raffle = _service(engine, clock)
+def _run_month(engine: Engine, clock: Clock, version: int = SNAPSHOT_VERSION) -> int:
+    raffle = _service(engine, clock, version)
     for n in range(12):
         add_viewer(engine, f"u{n}", f"viewer{n}", discord_id=100 + n)
     add_viewer(engine, "n\u00fc", "n\u00fcrnberger", discord_id=200)
@@ -168,18 +172,23 @@ def export_bytes(raffle: RaffleService, period_id: int) -> dict[str, bytes]:
     }
 
 
-def main(out: str) -> None:  # pragma: no cover (writes the fixtures)
+def main(out: str, version: int) -> None:  # pragma: no cover (writes the fixtures)
     import tempfile
 
     with tempfile.TemporaryDirectory() as folder:
         engine = create_engine(f"sqlite:///{folder}/scenario.sqlite3")
         migrate(engine)
-        raffle, period_id = build(engine)
+        raffle, period_id = build(engine, version)
         for name, data in export_bytes(raffle, period_id).items():
+            if version != 1:
+                name = name.replace("raffle-", f"raffle-v{version}-", 1)
             (Path(out) / name).write_bytes(data)
             print(Path(out) / name)  # noqa: T201
         engine.dispose()
 
 
 if __name__ == "__main__":  # pragma: no cover
-    main(sys.argv[1] if len(sys.argv) > 1 else str(FIXTURES))
+    main(
+        sys.argv[1] if len(sys.argv) > 1 else str(FIXTURES),
+        int(sys.argv[2]) if len(sys.argv) > 2 else SNAPSHOT_VERSION,
+    )

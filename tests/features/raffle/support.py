@@ -13,6 +13,7 @@ from core.config import RaffleSettings
 from core.events import Platform, SubscriptionsGifted, Viewer
 from core.features.linking.repository import AccountLink, save_link
 from core.features.raffle.beacon import HttpBeacon
+from core.features.raffle.fairness import SNAPSHOT_VERSION
 from core.features.raffle.ports import DrawAnnouncement, PeriodAnnouncement
 from core.features.raffle.service import RaffleService
 from core.features.viewers.repository import remember_viewers
@@ -23,6 +24,7 @@ from tests.support.clock import Clock
 GUILD = 1001
 CHANNEL = 2002
 START = datetime(2026, 3, 1, tzinfo=UTC)
+ACTOR_SECRET = "test-link-secret"  # the deployment's secret the admins' pseudonyms are keyed by
 
 
 @dataclass
@@ -62,11 +64,14 @@ def make_service(
     announcer: RecordingAnnouncer | None = None,
     *,
     auto_draw: bool = False,
+    snapshot_version: int = SNAPSHOT_VERSION,
 ) -> RaffleService:
     return RaffleService(
         engine,
         RaffleSettings(auto_draw=auto_draw, announcement_channel_id=CHANNEL),
         clock,
+        actor_secret=ACTOR_SECRET,
+        snapshot_version=snapshot_version,
         beacon=HttpBeacon(beacon_url) if beacon_url else None,
         announcer=announcer,
         new_seed=seeds(),

@@ -107,7 +107,13 @@ def test_a_crowd_for_a_closed_period_is_refused(engine):
     with engine.begin() as conn:
         assert periods_repository.lock_period_for_close(conn, period_id)
         periods_repository.close_period(
-            conn, period_id, now=NOW, ends_at=NOW, snapshot_hash="0" * 64, eligible=[]
+            conn,
+            period_id,
+            now=NOW,
+            ends_at=NOW,
+            snapshot_hash="0" * 64,
+            snapshot_version=2,
+            eligible=[],
         )
     with engine.begin() as conn:
         assert awards_repository.award_many(conn, [ticket(period_id, "late")]) == set()
@@ -168,7 +174,13 @@ def test_an_award_waiting_for_a_close_is_refused_after_it_on_postgres(postgres_e
         time.sleep(0.5)
         assert not finished.is_set()  # it waits for the close
         periods_repository.close_period(
-            conn, period_id, now=NOW, ends_at=NOW, snapshot_hash="0" * 64, eligible=[]
+            conn,
+            period_id,
+            now=NOW,
+            ends_at=NOW,
+            snapshot_hash="0" * 64,
+            snapshot_version=2,
+            eligible=[],
         )
     thread.join(timeout=10)
     assert outcome == [False]

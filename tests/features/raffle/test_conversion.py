@@ -171,7 +171,13 @@ def test_a_closed_period_converts_nothing(engine):
     with engine.begin() as conn:
         assert periods_repository.lock_period_for_close(conn, period_id)
         periods_repository.close_period(
-            conn, period_id, now=NOW, ends_at=NOW, snapshot_hash="0" * 64, eligible=[]
+            conn,
+            period_id,
+            now=NOW,
+            ends_at=NOW,
+            snapshot_hash="0" * 64,
+            snapshot_version=2,
+            eligible=[],
         )
     with pytest.raises(earning.PeriodClosed):
         convert(engine, period_id)

@@ -258,7 +258,13 @@ def test_a_period_closed_after_the_listing_gets_nothing_more(engine: Engine):
             assert period is not None
             assert periods_repository.lock_period_for_close(conn, period.id)
             periods_repository.close_period(
-                conn, period.id, now=T, ends_at=T, snapshot_hash="0" * 64, eligible=[]
+                conn,
+                period.id,
+                now=T,
+                ends_at=T,
+                snapshot_hash="0" * 64,
+                snapshot_version=2,
+                eligible=[],
             )
     before = tables(engine, AT_ONCE)
     assert raffle.convert_watchtime_many(listed, T) > 0

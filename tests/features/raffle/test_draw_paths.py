@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 from core.events import Platform
 from core.features.raffle import awards_repository, fairness, snapshot_repository, verification
+from core.features.raffle.actors import ActorPseudonyms
 from core.features.raffle.awards_repository import TicketAward
 from core.features.raffle.draws import snapshot_digest, snapshot_entries
 from tests.features.raffle.proof_scenario import build
@@ -54,7 +55,7 @@ def _entries(rng: random.Random, count: int) -> list[fairness.SnapshotEntry]:
             amount=rng.randrange(-5, 50),
             source=rng.choice(["gift", "admin"]),
             source_ref=f"r{n}\n",
-            actor_id=rng.choice([None, 12345678901234567]),
+            actor=rng.choice([None, 12345678901234567]),
             reason=rng.choice(["", "Gewinnspiel \u00fc", "\x00\x1f", "\U0001f389"]),
             created_at="2026-03-10T12:00:00.000000Z",
         )
@@ -116,9 +117,12 @@ def test_a_draw_reads_neither_the_ledger_nor_the_balances(engine):
 NASTY = "".join(chr(n) for n in range(1, 32)) + '"\\/\x7f\u2028\u00fc\U0001f389 <b>'
 
 
-def test_the_database_builds_the_lines_python_would(engine):
+@pytest.mark.parametrize("version", [1, 2])
+def test_the_database_builds_the_lines_python_would(engine, version):
     """PostgreSQL writes the snapshot lines itself (its JSON escaping and time format): they must
-    be the bytes ``fairness.entry_line`` makes, whatever the text and the microseconds."""
+    be the bytes ``fairness.entry_line`` makes, whatever the text and the microseconds; in
+    version 2 with each admin's pseudonym where version 1 has the Discord id."""
+    actors = None if version == 1 else ActorPseudonyms.of_period("a secret", GUILD, 1)
     period_id = open_period(engine)
     rows = [
         TicketAward(
@@ -158,15 +162,19 @@ def test_the_database_builds_the_lines_python_would(engine):
                 },
             )
     with engine.connect() as conn:
-        lines = [
-            line
-            for batch in snapshot_repository.iter_snapshot_lines(conn, GUILD, period_id, batch=7)
-            for line in batch
-        ]
-        entries = snapshot_entries(conn, GUILD, period_id)
-        digest = snapshot_digest(conn, GUILD, period_id, ["kick:1", "kick:0"])
+        batches = snapshot_repository.iter_snapshot_lines(
+            conn, GUILD, period_id, batch=7, actors=actors
+        )
+        lines = [line for batch in batches for line in batch]
+        entries = snapshot_entries(conn, GUILD, period_id, actors)
+        digest = snapshot_digest(conn, GUILD, period_id, ["kick:1", "kick:0"], actors)
     assert lines == [fairness.entry_line(tuple(entry.__dict__.values())) for entry in entries]
-    assert digest == fairness.snapshot_hash(GUILD, period_id, entries, ["kick:0", "kick:1"])
+    admins = {entry.actor for entry in entries} - {None}
+    assert len(admins) == 20
+    if actors is not None:
+        assert admins == set(actors.mapping([10**17 + n for n in range(0, 60, 3)]).values())
+    eligible = ["kick:0", "kick:1"]
+    assert digest == fairness.snapshot_hash(GUILD, period_id, entries, eligible, version)
 
 
 def test_the_hash_leaves_the_planner_settings_as_they_were(postgres_engine):

@@ -68,7 +68,13 @@ def test_entries_go_only_to_an_open_period_of_that_guild(engine):
     with engine.begin() as conn:
         assert periods_repository.lock_period_for_close(conn, period_id)
         periods_repository.close_period(
-            conn, period_id, now=NOW, ends_at=NOW, snapshot_hash="0" * 64, eligible=[]
+            conn,
+            period_id,
+            now=NOW,
+            ends_at=NOW,
+            snapshot_hash="0" * 64,
+            snapshot_version=2,
+            eligible=[],
         )
     assert award(engine, period_id, "gift:abc") is False
     assert balance(engine, period_id) == 0

@@ -1,6 +1,7 @@
 """Proof files stay byte-for-byte the same: the committed ones (exported by the code before
-the set-based conversion and the balance-based draw) still verify, and the same month exported
-today gives the very same bytes, on SQLite and PostgreSQL."""
+the set-based conversion and the balance-based draw, snapshot version 1; and the same month
+closed in version 2, admins by pseudonyms) still verify, and the same month exported today
+gives the very same bytes in either version, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import sys
 from pathlib import Path
 
 from core.features.raffle import verification
+from core.features.raffle.actors import PSEUDONYM
 from tests.features.raffle.proof_scenario import FIXTURES, build, export_bytes
 
 PROOF = FIXTURES / "raffle-1-proof.json"
@@ -43,8 +45,37 @@ def test_the_verify_command_accepts_the_committed_files(tmp_path):
 
 
 def test_the_same_month_exports_the_same_bytes(engine):
-    raffle, period_id = build(engine)
+    """Closed in snapshot version 1, as the code that exported the fixtures closed it."""
+    raffle, period_id = build(engine, version=1)
     exported = export_bytes(raffle, period_id)
     assert sorted(exported) == ["raffle-1-ledger.json", "raffle-1-proof.json"]
     for name, data in exported.items():
         assert data == (FIXTURES / name).read_bytes(), name
+
+
+PSEUDONYMOUS = {
+    "raffle-1-proof.json": FIXTURES / "raffle-v2-1-proof.json",
+    "raffle-1-ledger.json": FIXTURES / "raffle-v2-1-ledger.json",
+}
+
+
+def test_the_committed_pseudonymous_proof_verifies():
+    """The same month closed in snapshot version 2: admins by pseudonyms, not Discord ids."""
+    proof = json.loads(PSEUDONYMOUS["raffle-1-proof.json"].read_text("utf-8"))
+    ledger = json.loads(PSEUDONYMOUS["raffle-1-ledger.json"].read_text("utf-8"))
+    assert (proof["format"], ledger["format"]) == (
+        "streamkeeper-raffle-proof/2",
+        "streamkeeper-raffle-ledger/2",
+    )
+    admins = {e["actor"] for e in ledger["entries"]} - {None}
+    assert len(admins) == 2  # the month's two admins
+    assert all(PSEUDONYM.fullmatch(name) for name in admins)
+    result = verification.verify(proof, ledger)
+    assert result.matches, result.problems
+    assert result.draws_checked == 2
+
+
+def test_the_same_month_closed_now_exports_the_same_pseudonymous_bytes(engine):
+    raffle, period_id = build(engine)
+    for name, data in export_bytes(raffle, period_id).items():
+        assert data == PSEUDONYMOUS[name].read_bytes(), name

@@ -93,6 +93,40 @@ def test_js_finds_the_same_problems_as_python(page: Page, site, edit):
     assert _js_verify(page, proof, ledger) == expected
 
 
+def _pseudonymous_fixture() -> tuple[dict, dict]:
+    """The fixture month closed in snapshot version 2 (admins by pseudonyms)."""
+    proof = json.loads((FIXTURES / "raffle-v2-1-proof.json").read_text("utf-8"))
+    ledger = json.loads((FIXTURES / "raffle-v2-1-ledger.json").read_text("utf-8"))
+    return proof, ledger
+
+
+def _other_admin(proof: dict, ledger: dict) -> None:
+    entry = next(e for e in ledger["entries"] if e["actor"] is not None)
+    entry["actor"] = "admin-0123456789abcdef"
+
+
+def _discord_id_for_a_pseudonym(proof: dict, ledger: dict) -> None:
+    entry = next(e for e in ledger["entries"] if e["actor"] is not None)
+    entry["actor"] = 987654321987654321
+
+
+def _version_1_proof(proof: dict, ledger: dict) -> None:
+    proof["format"] = "streamkeeper-raffle-proof/1"
+
+
+def test_js_verifies_a_pseudonymous_proof_as_python_does(page: Page, site):
+    _proof_page(page, site)
+    proof, ledger = _pseudonymous_fixture()
+    assert verify(proof, ledger).matches
+    assert _js_verify(page, proof, ledger) == []
+    for edit in (_other_admin, _discord_id_for_a_pseudonym, _version_1_proof, _one_ticket_more):
+        proof, ledger = _pseudonymous_fixture()
+        edit(proof, ledger)
+        expected = list(verify(proof, ledger).problems)
+        assert expected, edit.__name__
+        assert _js_verify(page, proof, ledger) == expected, edit.__name__
+
+
 def test_js_matches_the_fixture_proof(page: Page, site):
     proof, ledger = fixture_export(1)
     assert verify(proof, ledger).matches

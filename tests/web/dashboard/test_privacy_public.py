@@ -1,9 +1,10 @@
 """What a public raffle proof needs, and /privacy saying what is public.
 
-The public ledger.json carries admins' Discord ids and typed reasons, and row numbers counted
-across every server. The decision (issue 29, security 4): the snapshot hash published when the
-period closed covers every field of every row, so a ledger without them (or with other values)
-no longer verifies; they stay, and /privacy says so, field by field."""
+The public ledger.json carries admins' typed reasons and row numbers counted across every server,
+and names each admin by a per-period pseudonym (a period closed before pseudonyms: by Discord
+id). The snapshot hash published when the period closed covers every field of every row, so a
+ledger without them (or with other values) no longer verifies; they stay, and /privacy says so,
+field by field."""
 
 from __future__ import annotations
 
@@ -14,21 +15,25 @@ from pathlib import Path
 
 import pytest
 
-from core.features.raffle.fairness import SnapshotEntry
+from core.features.raffle.fairness import ACTOR_FIELDS, SnapshotEntry
 from core.features.raffle.verification import verify
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "raffle"
 
 
-def documents() -> tuple[dict, dict]:
-    proof = json.loads((FIXTURES / "raffle-1-proof.json").read_text())
-    ledger = json.loads((FIXTURES / "raffle-1-ledger.json").read_text())
+def documents(version: int = 1) -> tuple[dict, dict]:
+    """The fixture month closed in snapshot ``version`` (2: admins by pseudonyms)."""
+    prefix = "raffle-1" if version == 1 else f"raffle-v{version}-1"
+    proof = json.loads((FIXTURES / f"{prefix}-proof.json").read_text())
+    ledger = json.loads((FIXTURES / f"{prefix}-ledger.json").read_text())
     return proof, ledger
 
 
-def test_the_public_ledger_holds_only_what_the_snapshot_hash_covers():
-    _proof, ledger = documents()
-    hashed = {field.name for field in dataclasses.fields(SnapshotEntry)}
+@pytest.mark.parametrize("version", [1, 2])
+def test_the_public_ledger_holds_only_what_the_snapshot_hash_covers(version):
+    _proof, ledger = documents(version)
+    fields = (field.name for field in dataclasses.fields(SnapshotEntry))
+    hashed = {ACTOR_FIELDS[version] if name == "actor" else name for name in fields}
     assert {key for entry in ledger["entries"] for key in entry} == hashed
     assert set(ledger) == {"format", "guild_id", "period_id", "entries", "eligible"}
 
@@ -61,6 +66,7 @@ def test_privacy_says_what_is_public(site):
     text = page.get_data(as_text=True)
     assert "What is public" in text
     assert "/raffle/&lt;period&gt;/ledger.json" in text
-    assert "that admin&#39;s Discord id and the reason they typed" in text
+    assert "that admin&#39;s pseudonym for the period" in text
+    assert "only the operator can map it back to a Discord id" in text
     assert "counted across every server" in text
     assert "METRICS_TOKEN" in text

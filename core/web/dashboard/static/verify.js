@@ -5,8 +5,9 @@
 "use strict";
 
 (function () {
-  const PROOF_FORMAT = "streamkeeper-raffle-proof/1";
-  const LEDGER_FORMAT = "streamkeeper-raffle-ledger/1";
+  // By snapshot version: 2 names admins by pseudonyms ("actor"), 1 by Discord ids ("actor_id").
+  const PROOF_FORMATS = { 1: "streamkeeper-raffle-proof/1", 2: "streamkeeper-raffle-proof/2" };
+  const LEDGER_FORMATS = { 1: "streamkeeper-raffle-ledger/1", 2: "streamkeeper-raffle-ledger/2" };
   const enc = new TextEncoder();
 
   function parse(text) {
@@ -71,7 +72,20 @@
     return toHex(await crypto.subtle.digest("SHA-256", bytes));
   }
 
-  function entriesFromExport(ledger) {
+  function knownVersion(value, formats) {
+    for (const [version, name] of Object.entries(formats)) {
+      if (name === value) return Number(version);
+    }
+    return null;
+  }
+
+  function actorOf(value, version) {
+    if (value === null) return null;
+    return version === 1 ? int(value) : str(value);
+  }
+
+  function entriesFromExport(ledger, version) {
+    const field = version === 1 ? "actor_id" : "actor";
     return ledger.entries.map((row) => ({
       id: int(row.id),
       platform: str(row.platform),
@@ -79,18 +93,18 @@
       amount: int(row.amount),
       source: str(row.source),
       source_ref: str(row.source_ref),
-      actor_id: row.actor_id === null ? null : int(row.actor_id),
+      actor: actorOf(row[field], version),
       reason: str(row.reason),
       created_at: str(row.created_at),
     }));
   }
 
-  async function snapshotHash(guildId, periodId, entries, eligible) {
-    let text = line(["streamkeeper-raffle-snapshot", 1n, guildId, periodId]);
+  async function snapshotHash(guildId, periodId, entries, eligible, version) {
+    let text = line(["streamkeeper-raffle-snapshot", BigInt(version), guildId, periodId]);
     const sorted = entries.slice().sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
     for (const e of sorted) {
       text += line(["entry", e.id, e.platform, e.platform_user_id, e.amount, e.source,
-        e.source_ref, e.actor_id, e.reason, e.created_at]);
+        e.source_ref, e.actor, e.reason, e.created_at]);
     }
     for (const key of sortedSet(eligible)) text += line(["eligible", key]);
     return sha256Hex(enc.encode(text));
@@ -162,8 +176,18 @@
       throw new Error("the proof and the ledger must each be a JSON object");
     }
     const problems = [];
-    if (proof.format !== PROOF_FORMAT) problems.push(`the proof is not in the ${PROOF_FORMAT} format`);
-    if (ledger.format !== LEDGER_FORMAT) problems.push(`the ledger is not in the ${LEDGER_FORMAT} format`);
+    const proofVersion = knownVersion(proof.format, PROOF_FORMATS);
+    const ledgerVersion = knownVersion(ledger.format, LEDGER_FORMATS);
+    if (proofVersion === null) {
+      problems.push(`the proof is not in the ${Object.values(PROOF_FORMATS).join(" or ")} format`);
+    }
+    if (ledgerVersion === null) {
+      problems.push(`the ledger is not in the ${Object.values(LEDGER_FORMATS).join(" or ")} format`);
+    }
+    if (proofVersion !== null && ledgerVersion !== null && proofVersion !== ledgerVersion) {
+      problems.push(`the proof is in the ${proof.format} format but the ledger in ${ledger.format}`);
+    }
+    const version = ledgerVersion || 1;
     const guildId = int(proof.guild_id), periodId = int(proof.period_id);
     if (int(ledger.guild_id) !== guildId || int(ledger.period_id) !== periodId) {
       problems.push("the ledger belongs to another period");
@@ -172,9 +196,9 @@
     if ((await sha256Hex(hexBytes(seed))) !== proof.commitment) {
       problems.push("the seed does not match the commitment published when the period opened");
     }
-    const entries = entriesFromExport(ledger);
+    const entries = entriesFromExport(ledger, version);
     const eligible = ledger.eligible.map(str);
-    const recomputed = await snapshotHash(guildId, periodId, entries, eligible);
+    const recomputed = await snapshotHash(guildId, periodId, entries, eligible, version);
     if (recomputed !== proof.snapshot_hash) {
       problems.push(`the ledger hashes to ${recomputed}, not to the snapshot hash ` +
         `${proof.snapshot_hash} recorded when the period closed`);
