@@ -5,15 +5,15 @@ per-period pseudonym instead of their Discord id (docs/raffle.md). Every period 
 is version 1: its snapshot hash covers the Discord ids, so its ledger keeps them.
 raffle_periods.actor_key: a version 2 period's pseudonym key, kept from its close.
 
-Revision ID: 0036
-Revises: 0035
+Revision ID: 0037
+Revises: 0036
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0036"
-down_revision = "0035"
+revision = "0037"
+down_revision = "0036"
 branch_labels = None
 depends_on = None
 
