@@ -17,6 +17,7 @@ server-side ``INSERT ... SELECT`` statements, as benchmarks/scale_seed.py does.
 from __future__ import annotations
 
 import json
+import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -33,6 +34,7 @@ from core.features.raffle.service import RaffleService
 from core.storage.tables import bus_events
 
 GUILD = 333333333333333333
+BENCH_SECRET = secrets.token_hex(16)  # a run's own link secret: keys the raffle's admin pseudonyms
 GUILD_NAME = "Busy Streamer HQ"
 ADMIN = 900000000000000001
 BROADCASTER = "4242"
@@ -228,7 +230,9 @@ def _closed_periods(engine: Engine, links: int, now: datetime, params: dict[str,
             )  # fmt: skip
             for statement in _LEDGER:
                 conn.execute(sa.text(statement), params | {"p": period_id, "at": ends})
-        raffle = RaffleService(engine, RaffleSettings(), clock=lambda ends=ends: ends)
+        raffle = RaffleService(
+            engine, RaffleSettings(), clock=lambda ends=ends: ends, actor_secret=BENCH_SECRET
+        )
         raffle.periods.end(GUILD)
         with engine.begin() as conn:
             draw_id = draws_repository.create_draw(

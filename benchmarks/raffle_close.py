@@ -10,6 +10,7 @@ and watchtime 10 s short of a full hour each.
 from __future__ import annotations
 
 import json
+import secrets
 import subprocess
 import sys
 from datetime import timedelta
@@ -24,6 +25,8 @@ from core.config import RaffleSettings
 from core.features.guilds.service import GuildService
 from core.features.raffle import draws_repository
 from core.features.raffle.service import RaffleService
+
+BENCH_SECRET = secrets.token_hex(16)  # a run's own link secret: keys the raffle's admin pseudonyms
 
 GUILD = tick_bench.GUILD_ID
 STEP = timedelta(seconds=10)
@@ -95,7 +98,9 @@ def close_and_draw(engine: Engine, period_id: int, runs: int, participants: int)
     Then the draw: a forced draw of one winner (``RaffleDraws.complete``) per run. Bare: one
     seek in the ticket ranges the close stored, in its own transaction (the draw's floor: it
     no longer reads a row per participant)."""
-    raffle = RaffleService(engine, RaffleSettings(), clock=lambda: NOW + 2 * STEP)
+    raffle = RaffleService(
+        engine, RaffleSettings(), clock=lambda: NOW + 2 * STEP, actor_secret=BENCH_SECRET
+    )
     digests: set[str] = set()
 
     def close(run: int) -> float:

@@ -10,9 +10,12 @@ Run by ``python -m benchmarks`` (benchmarks/raffle_close.py) on data it set up.
 from __future__ import annotations
 
 import json
+import secrets
 import sys
 from datetime import datetime, timedelta
 from pathlib import Path
+
+BENCH_SECRET = secrets.token_hex(16)  # a run's own link secret: keys the raffle's admin pseudonyms
 
 
 def status_mb(field: str) -> float:
@@ -46,7 +49,7 @@ def main(argv: list[str]) -> int:
     watch = WatchtimeService(engine, WatchtimeSettings(), clock=lambda: now)
     watch.tick(guild_id, now)
     credited = watch.tick(guild_id, later).credited_viewers
-    raffle = RaffleService(engine, RaffleSettings(), clock=lambda: later)
+    raffle = RaffleService(engine, RaffleSettings(), clock=lambda: later, actor_secret=BENCH_SECRET)
     raffle.convert_watchtime(later)
     closing = raffle.periods.end(guild_id)
     engine.dispose()

@@ -38,7 +38,7 @@ pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[1]
 GUILDS = [int(GUILD) + n * (1 << 22) for n in range(2 * PARTITIONS)]  # two per partition
 TICK_GAP_SECONDS = 10.0  # the longest a living process's guild may go without a tick
-WATCH_SECONDS = 25.0  # after the kill: past the takeover (8 s lease + 2 s heartbeat)
+WATCH_SECONDS = 25.0  # after the kill: past the takeover (6 s lease + 2 s heartbeat)
 BOUND_SECONDS = 60.0  # a hang, not a measurement
 
 _HOLDER = """

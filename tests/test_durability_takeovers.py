@@ -6,7 +6,7 @@ clock runs a little ahead, and queued just before the instant or just after it).
 Checked per guild and per viewer against the model of ``tests/test_durability.py`` (a chat
 counts from the first tick whose instant is after both its stamp and its delivery): no second
 lost and none counted twice; and the first tick of every guild whose partition the killed
-process held comes within 10 s of the kill (its leases run out 8 s after their last renewal).
+process held comes within 10 s of the kill (its leases run out 6 s after their last renewal).
 A chat stamped with an instant but delivered before it is stamped at its delivery (the
 receiver never takes a stamp later than the delivery), so it counts from that instant's own
 tick; one delivered after it counts from the next.
@@ -44,7 +44,7 @@ VIEWERS = [str(7100 + n) for n in range(20)]
 SLOTS = 34  # tick intervals of chat
 KILLS = (4, 11, 18, 25)  # slots at which one bot is killed; restarted RESTART_AFTER slots on
 RESTART_AFTER = 5
-TAKEOVER_SECONDS = 10.0  # the bound: leases end 8 s after the last renewal
+TAKEOVER_SECONDS = 10.0  # the bound: leases end 6 s after the last renewal
 
 
 @dataclasses.dataclass

@@ -3,7 +3,7 @@
 A consumer's pending entries stay with its name until someone claims them. Each bot process
 consumes under its own name (host, pid and a random part), so a restarted bot is a new consumer.
 A consumer counts as gone when its bot process's lease ran out (``Ownership.gone_processes``:
-the other processes know it within 8 s of a kill), or when Redis has not heard from it for
+the other processes know it within 6 s of a kill), or when Redis has not heard from it for
 ``dead_after_ms`` (a process no lease told of). A gone consumer's entries are claimed at once,
 whatever their idle time, and a consumer left with nothing pending is removed from the group.
 Claiming from a consumer that was only slow is harmless: delivery is at least once and effects

@@ -2,9 +2,9 @@
 redemption being asked of Twitch.
 
 A claim is stamped with the claiming process's name, the one its heartbeat lease carries
-(``process:<name>`` in ``leases``, renewed every 2 s for 8 s by ``core/ownership/share.py``).
+(``process:<name>`` in ``leases``, renewed every 2 s for 6 s by ``core/ownership/share.py``).
 It is free once that lease has run out: a process killed with ``kill -9`` lets its claims go
-within the lease's 8 s (and the next claimer's poll), while a living process keeps its claim
+within the lease's 6 s (and the next claimer's poll), while a living process keeps its claim
 however long its call hangs. One fixed bound stays, :data:`SAFETY_NET`, renewed when a call
 starts: it frees the claim of a process that still beats but whose worker is stuck (a thread
 that never returns), and it is the only bound for a process whose name has no lease row at all

@@ -3,7 +3,7 @@ and PostgreSQL: a dead process's calls pass on once its lease runs out, a living
 call however long it hangs (up to the safety net), and a stopping worker gives its calls back.
 
 The heartbeats are real leases on the wall clock; a process's death is its lease running out
-(a lease of a fraction of a second, waited for), exactly as a killed process's 8 s one does.
+(a lease of a fraction of a second, waited for), exactly as a killed process's 6 s one does.
 """
 
 from __future__ import annotations

@@ -108,9 +108,10 @@ def test_a_dead_process_is_taken_over_just_after_its_leases_end_not_at_the_next_
     engine: Engine,
 ):
     """a renews for the last time at 20:00:00 and is killed; b beats every 2 s from 20:00:01.
-    At 20:00:07 its next beat would come at 20:00:09; it comes at 20:00:08.05 instead, just
-    after a's leases ran out, and takes a's partitions then: within 10 s of the kill with a
-    second to spare for their first tick."""
+    At 20:00:05 its next beat would come at 20:00:07; it comes at 20:00:06.05 instead, just
+    after a's leases ran out, and takes a's partitions then: within 10 s of the kill with
+    nearly four seconds to spare for their first tick."""
+    assert LEASE_SECONDS == 6
     clock = Clock(T0)
     a, b = process(engine, clock, "a"), process(engine, clock, "b")
     for each in (a, b, a, b):
@@ -118,9 +119,9 @@ def test_a_dead_process_is_taken_over_just_after_its_leases_end_not_at_the_next_
     a_had = set(a.partitions)
     clock.advance(1)
     assert b.seconds_to_next_beat() == HEARTBEAT_SECONDS  # a renewed a moment ago
-    for _ in range(3):
+    for _ in range(2):
         clock.advance(2)
-        b.beat()  # 20:00:03, :05, :07
+        b.beat()  # 20:00:03, :05
     assert b.gone_processes() == frozenset()
 
     wait = b.seconds_to_next_beat()
@@ -160,11 +161,11 @@ def test_two_survivors_beating_at_the_same_moment_each_take_their_share_in_that_
                 each.beat()
             clock.advance(1)
         assert sorted(len(p.partitions) for p in (*survivors, dead)) == [4, 6, 6]
-        for _ in range(3):  # c is silent from 20:00:03 on; a and b beat at :05.5, :07.5, :09.5
+        for _ in range(2):  # c is silent from 20:00:03 on; a and b beat at :05.5, :07.5
             clock.advance(HEARTBEAT_SECONDS if _ else 1.5)
             for each in survivors:
                 each.beat()
-        wait = 1.5 + AFTER_EXPIRY_SECONDS  # just after c's leases end, at :11
+        wait = 1.5 + AFTER_EXPIRY_SECONDS  # just after c's 6 s leases end, at :09
         assert [p.seconds_to_next_beat() for p in survivors] == [pytest.approx(wait)] * 2
         clock.advance(wait)
         start = threading.Barrier(2)

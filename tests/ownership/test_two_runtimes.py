@@ -84,7 +84,7 @@ async def test_partitions_taken_from_a_process_that_died_are_ticked_for_the_miss
     await share(a, b)
     dead_guilds = set(b.ticks.guild_ids())
     await a.scheduler.tick_once(T0)  # b died before its tick at T0
-    b.ownership.give_up()  # its leases gone (here at once; after a kill, 8 s later)
+    b.ownership.give_up()  # its leases gone (here at once; after a kill, 6 s later)
 
     gained = a.ownership.beat()
     assert {partition_of(g) for g in dead_guilds} == gained

@@ -24,7 +24,7 @@ from core.outbox.worker import Done, Kind, Outcome, Retry
 
 SERVICE = HELIX
 KIND = "vip-redemption"
-IN_FLIGHT_RETRY_SECONDS = 5.0  # a killed holder's heartbeat lease lasts 8 s
+IN_FLIGHT_RETRY_SECONDS = 5.0  # a killed holder's heartbeat lease lasts 6 s
 
 
 class QueuedRedemptions:
