@@ -16,12 +16,14 @@ from axe_playwright_python.sync_playwright import Axe
 from core.events import Platform, Viewer
 from core.features.directory.repository import Channel, Member, Role, Server
 from core.features.directory.service import Snapshot
+from core.features.points.se_payments import queue_payment
 from core.features.viewers.repository import remember_viewers
 from core.features.vip import repository as vip_repository
 from core.features.vip.limits import RewardLimits, limit_columns
 from core.features.vip.repository import AuditEntry
 from core.features.watchtime.history import record
 from core.features.watchtime.tables import watchtime
+from core.storage.tables import outbox
 from tests.bus import make_event
 from tests.fakes.discord_oauth import MANAGE_GUILD
 from tests.features.heist.test_history import add_heist
@@ -48,6 +50,7 @@ GUILD_PAGES = (
     "heist/",
     "overlays/",
     "events/",
+    "payments/",
 )  # (raffle/standings, vip/list and vip/log are parts these pages fetch, not pages)
 
 
@@ -114,6 +117,14 @@ def _seed(site) -> None:  # type: ignore[no-untyped-def]
         for hours_ago in range(0, 48, 3):
             record(conn, {GUILD: 20 + hours_ago}, 60, now - timedelta(hours=hours_ago))
     _seed_vip_and_heists(rt.engine, now)
+    with rt.engine.begin() as conn:  # a heist payout StreamElements left in doubt
+        queue_payment(conn, GUILD, "a_viewer_with_a_rather_long_name_indeed", 1500, "heist",
+                      "7:5002:payout", now, heist_id=7)  # fmt: skip
+        conn.execute(
+            sa.update(outbox)
+            .where(outbox.c.service == "streamelements")
+            .values(state="uncertain", result="StreamElements answered 500", finished_at=now)
+        )
 
 
 def _seed_vip_and_heists(engine, now) -> None:  # type: ignore[no-untyped-def]
