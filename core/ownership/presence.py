@@ -43,13 +43,17 @@ class Presence:
         self.name = name
         self.is_up = is_up
         self.every = every
+        self._held = False
 
     def beat(self) -> bool:
-        """Hold the lease when up, give it up when not; whether it is held."""
+        """Hold the lease when up, give it up when not (a process without Discord, or never
+        connected, writes nothing); whether it is held."""
         if self.is_up():
-            return self.name in self.leases.hold([self.name])
-        self.leases.release([self.name])
-        return False
+            self._held = self.name in self.leases.hold([self.name])
+        elif self._held:
+            self.leases.release([self.name])
+            self._held = False
+        return self._held
 
     async def run(self, stop: asyncio.Event) -> None:
         try:
@@ -61,8 +65,9 @@ class Presence:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), timeout=self.every)
         finally:
-            with contextlib.suppress(Exception):
-                await asyncio.to_thread(self.leases.release, [self.name])
+            if self._held:
+                with contextlib.suppress(Exception):
+                    await asyncio.to_thread(self.leases.release, [self.name])
 
 
 def discord_check(leases: Leases, shard_count: int | None) -> Check:
