@@ -79,6 +79,21 @@ class Leases:
                 sa.delete(leases).where(leases.c.name.in_(dropped), leases.c.holder == self.holder)
             )
 
+    def end_held_by(self, holders: Iterable[str]) -> None:
+        """End now every lease that ``holders`` hold (processes known to be dead), for the
+        others to take at once."""
+        dead = sorted(set(holders))
+        if not dead:
+            return
+        now = self.clock()
+        theirs = sa.and_(leases.c.holder.in_(dead), leases.c.expires_at > now)
+        with self.engine.begin() as conn:
+            # Locked in name order, as hold() locks them: the two never deadlock.
+            conn.execute(
+                sa.select(leases.c.name).where(theirs).order_by(leases.c.name).with_for_update()
+            ).all()
+            conn.execute(sa.update(leases).where(theirs).values(expires_at=now))
+
     def forget(self, prefix: str, ended_before_seconds: float) -> None:
         """Delete the leases under ``prefix`` that ran out over ``ended_before_seconds`` ago
         (the process leases of processes killed long ago)."""

@@ -38,6 +38,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 
 from core.ownership.leases import Leases
+from core.ownership.lifeline import LifeLine
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +56,7 @@ TAKE_ATTEMPTS = 3  # rounds of taking free names in one beat, when others took s
 BEAT_THREADS = ThreadPoolExecutor(max_workers=2, thread_name_prefix="ownership-beat")
 
 _PROCESS = "process:"
+_LIFE = "life:"  # held beside the process lease by a process that holds a life lock
 _PARTITION = "partition:"
 _JOB = "job:"
 
@@ -95,10 +97,13 @@ class Ownership:
         *,
         heartbeat_seconds: float = HEARTBEAT_SECONDS,
         on_gain: Callable[[set[int]], Awaitable[object]] | None = None,
+        lifeline: LifeLine | None = None,
     ) -> None:
         """``on_gain(partitions)`` runs (as a task) for partitions this process took over, so
-        work their last owner may not have finished is caught up."""
+        work their last owner may not have finished is caught up. ``lifeline`` (PostgreSQL):
+        this process's life lock, and how it learns at once that another was killed."""
         self.leases = leases
+        self.lifeline = lifeline
         self.name = leases.holder
         self.heartbeat_seconds = heartbeat_seconds
         self.on_gain = on_gain
@@ -135,9 +140,21 @@ class Ownership:
     def beat(self) -> set[int]:
         """Renew and balance this process's leases; the partitions it gained."""
         started = self.leases.clock()
-        self.leases.hold([_PROCESS + self.name])
+        alive_names = [_PROCESS + self.name]
+        if self.lifeline is not None and self.lifeline.hold():
+            alive_names.append(_LIFE + self.name)
+        self.leases.hold(alive_names)
         self.leases.forget(_PROCESS, FORGET_DEAD_PROCESSES_SECONDS)
+        self.leases.forget(_LIFE, FORGET_DEAD_PROCESSES_SECONDS)
         live = self.leases.holders()
+        if self.lifeline is not None:
+            killed = self.lifeline.dead(
+                name.removeprefix(_LIFE) for name in live if name.startswith(_LIFE)
+            )
+            if killed:
+                log.info("bot process(es) %s died; taking over their work", ", ".join(killed))
+                self.leases.end_held_by(killed)
+                live = self.leases.holders()
         alive = {name.removeprefix(_PROCESS) for name in live if name.startswith(_PROCESS)}
         forget_before = started - timedelta(seconds=FORGET_DEAD_PROCESSES_SECONDS)
         self._gone = {name: at for name, at in self._gone.items() if at >= forget_before}
@@ -221,9 +238,12 @@ class Ownership:
             _PROCESS + self.name,
             *(f"{_PARTITION}{i}" for i in self.partitions),
             *(_JOB + job for job in self.held_jobs),
+            _LIFE + self.name,
         ]
         self.partitions, self.held_jobs, self._valid_until = set(), set(), None
         try:
             self.leases.release(names)
         except Exception as exc:
             log.warning("this bot process could not give up its share of the work: %s", exc)
+        if self.lifeline is not None:
+            self.lifeline.close()

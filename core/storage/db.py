@@ -189,6 +189,10 @@ def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+def is_postgresql(engine: Engine) -> bool:
+    return engine.dialect.name == "postgresql"
+
+
 def describe(engine: Engine) -> str:
     """The engine's URL with any password hidden, for logs and health output."""
     return engine.url.render_as_string(hide_password=True)

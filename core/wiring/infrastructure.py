@@ -12,6 +12,7 @@ from core.bus.embedded import EmbeddedBus
 from core.bus.replay import DatabaseReplayGuard, RedisReplayGuard
 from core.events import Event, system_clock
 from core.ownership.leases import Leases
+from core.ownership.lifeline import LifeLine
 from core.ownership.presence import Presence, discord_presence_name
 from core.ownership.share import LEASE_SECONDS, Ownership
 from core.ratelimits import windows_for
@@ -29,10 +30,13 @@ def install(rt: Runtime) -> None:
     url = settings.database.url or db.sqlite_url(settings.data_dir)
     rt.engine = db.create_engine(url, settings.database.timeouts)
     # This process's share of the guilds and the scheduled jobs, among the bot processes.
+    # Leases compare times written by other processes: the wall clock, never a test's.
+    leases = Leases(rt.engine, rt.process_name, system_clock, seconds=LEASE_SECONDS)
     rt.ownership = Ownership(
-        # Leases compare times written by other processes: the wall clock, never a test's.
-        Leases(rt.engine, rt.process_name, system_clock, seconds=LEASE_SECONDS),
+        leases,
         on_gain=lambda partitions: _catch_up(rt, partitions),
+        # On PostgreSQL the others learn at once that this process was killed.
+        lifeline=LifeLine(rt.engine, leases.holder) if db.is_postgresql(rt.engine) else None,
     )
     rt.scheduler.ownership = rt.ownership
     # A bot process says it is connected to Discord, for the processes that are not (health).
