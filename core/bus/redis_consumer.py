@@ -20,7 +20,7 @@ from redis.exceptions import RedisError, ResponseError
 
 from core.bus import redis_takeover
 from core.bus.base import Handler, NotReady, is_outage
-from core.bus.redis_waiting import WaitingRoom, carried_failures, park
+from core.bus.redis_waiting import WaitingRoom, carried_failures, failures_hash, park
 from core.events import Event, event_from_dict
 
 if TYPE_CHECKING:
@@ -46,6 +46,7 @@ class _Round:
 
     failed: bool = False  # a handler failed
     away: bool = False  # a store a handler needs did not answer
+    outage: str = ""  # what the first handler that met an outage said
 
 
 class Consumer:
@@ -65,10 +66,9 @@ class Consumer:
         # backoff, as the embedded bus does), rather than waiting claim_idle_ms for XAUTOCLAIM.
         self.failures = 0
         self.retry_own_at: float | None = None
-        # Rounds in a row in which a store was away, and the deliveries each entry spent on it
-        # (not counted against max_deliveries: an outage is not the event's failure).
+        # Rounds in a row in which a store was away (an outage is not the event's failure).
         self.outage_rounds = 0
-        self.outage_deliveries: dict[str, int] = {}
+        self.failures_key = failures_hash(bus.stream)
         self.taken_from: frozenset[str] = frozenset()  # gone processes already taken over
         self.taking_over = asyncio.Lock()
 
@@ -248,7 +248,7 @@ class Consumer:
                     await self._settle(entry, exc, round_)
                 else:
                     await self._settle(entry, None, round_)
-        self._after_round(failed=round_.failed, away=round_.away)
+        self._after_round(round_)
 
     async def _settle(
         self,
@@ -258,21 +258,25 @@ class Consumer:
     ) -> None:
         """Acknowledge a handled entry; park one whose handler was not ready; leave a failed
         one pending (noting whether a store was away, or the handler failed)."""
-        entry_id, fields, deliveries, event = entry
+        entry_id, fields, failures, event = entry
         if outcome is None:
-            self.outage_deliveries.pop(entry_id, None)
-            await self.client.xack(self.bus.stream, self.bus.group, entry_id)
+            async with self.client.pipeline(transaction=True) as pipe:
+                pipe.xack(self.bus.stream, self.bus.group, entry_id)
+                pipe.hdel(self.failures_key, entry_id)
+                await pipe.execute()
         elif isinstance(outcome, NotReady):
-            await self._park(entry_id, fields, deliveries, event, outcome)
+            await self._park(entry_id, fields, failures, event, outcome)
         elif is_outage(outcome):
-            round_.away = True  # stays pending: delivered again within seconds
-            self.outage_deliveries[entry_id] = self.outage_deliveries.get(entry_id, 0) + 1
+            if not round_.away:
+                round_.away = True  # stays pending: delivered again within seconds
+                round_.outage = f"{type(outcome).__name__}: {str(outcome)[:300]}"
         else:
             round_.failed = True  # stays pending: delivered again after the backoff
+            failures = await self.client.hincrby(self.failures_key, entry_id, 1)
             log.error(
-                "handling %s failed (delivery %d of %d)",
+                "handling %s failed (failure %d of %d)",
                 event.key,
-                deliveries,
+                failures + carried_failures(fields),
                 self.bus.max_deliveries,
                 exc_info=outcome,
             )
@@ -280,39 +284,43 @@ class Consumer:
     async def _due(
         self, entries: Sequence[Entry], *, first_delivery: bool
     ) -> list[tuple[str, dict[str, str], int, Event]]:
-        """The entries to hand over, each with its delivery count and event; a trimmed one is
-        acknowledged, and one that cannot be decoded or failed too often is set aside."""
+        """The entries to hand over, each with the failures it had so far and its event; a
+        trimmed one is acknowledged, and one that cannot be decoded or failed too often is
+        set aside.
+
+        Only a handler's own failure counts against ``max_deliveries``, kept per entry in
+        Redis (:func:`failures_hash`) so that every consumer sees it: a delivery that met an
+        outage, or went to a process killed before it answered, was not the event's fault
+        (Redis's own delivery count grows with each of those, and with each takeover)."""
         bus = self.bus
-        counts = {} if first_delivery else await self.delivery_counts([i for i, _ in entries])
+        ids = [entry_id for entry_id, _ in entries]
+        if not ids:
+            return []
+        pending = None if first_delivery else await self.pending_here(ids)
+        failed = dict(zip(ids, await self.client.hmget(self.failures_key, ids), strict=True))
         due = []
         for entry_id, fields in entries:
-            if first_delivery:
-                deliveries = 1
-            elif entry_id in counts:
-                deliveries = counts[entry_id]
-            else:
+            if pending is not None and entry_id not in pending:
                 continue  # acknowledged or claimed by another consumer meanwhile
             if not fields:
                 log.error("event bus: entry %s was trimmed from %s unhandled", entry_id, bus.stream)
-                await self.client.xack(bus.stream, bus.group, entry_id)
+                await self._forget(entry_id)
                 continue
+            failures = carried_failures(fields) + int(failed.get(entry_id) or 0)
             try:
                 event = event_from_dict(json.loads(fields[FIELD]))
             except (KeyError, TypeError, ValueError) as exc:
-                await self.bury(entry_id, fields, f"undecodable: {exc}", deliveries)
+                await self.bury(entry_id, fields, f"undecodable: {exc}", failures + 1)
                 continue
-            # Failures from before it last waited count; deliveries an outage spent do not.
-            spent = deliveries + carried_failures(fields) - self.outage_deliveries.get(entry_id, 0)
-            if spent > bus.max_deliveries:
-                reason = f"{event.key} not acknowledged after {spent - 1} failed deliveries"
-                self.outage_deliveries.pop(entry_id, None)
-                await self.bury(entry_id, fields, reason, deliveries)
+            if failures >= bus.max_deliveries:
+                reason = f"{event.key} not acknowledged after {failures} failed deliveries"
+                await self.bury(entry_id, fields, reason, failures + 1)
                 continue
-            due.append((entry_id, fields, deliveries, event))
+            due.append((entry_id, fields, failures, event))
         return due
 
     async def _park(
-        self, entry_id: str, fields: dict[str, str], deliveries: int, event: Event, why: NotReady
+        self, entry_id: str, fields: dict[str, str], failures: int, event: Event, why: NotReady
     ) -> None:
         bus = self.bus
         delay = await park(
@@ -321,19 +329,24 @@ class Consumer:
             group=bus.group,
             entry_id=entry_id,
             fields=fields,
-            deliveries=deliveries,
+            failures=failures,
+            failures_key=self.failures_key,
             now_ms=self.now_ms(),
         )
         log.info("%s waits (%s); next try in %.0f s", event.key, why, delay)
 
-    def _after_round(self, *, failed: bool, away: bool) -> None:
+    def _after_round(self, round_: _Round) -> None:
         """When to deliver this consumer's pending entries again: within seconds while a store
         is away, with a backoff growing per round (not per entry) after handler failures."""
         now = asyncio.get_running_loop().time()
         retry_at: float | None = None
+        failed, away = round_.failed, round_.away
         if away:
             if self.outage_rounds == 0:
-                log.warning("event bus: handlers cannot reach a store; retrying every few seconds")
+                log.warning(
+                    "event bus: handlers cannot reach a store (%s); retrying every few seconds",
+                    round_.outage,
+                )
             self.outage_rounds += 1
             delay = _OUTAGE_FIRST_SECONDS * 2 ** (self.outage_rounds - 1)
             retry_at = now + min(delay, _OUTAGE_MAX_SECONDS)
@@ -347,8 +360,8 @@ class Consumer:
         if retry_at is not None:
             self.retry_own_at = min(self.retry_own_at or retry_at, retry_at)
 
-    async def delivery_counts(self, entry_ids: Sequence[str]) -> dict[str, int]:
-        """How often each entry was delivered, for those still pending with this consumer."""
+    async def pending_here(self, entry_ids: Sequence[str]) -> set[str]:
+        """Those of the entries still pending with this consumer."""
         bus = self.bus
         async with self.client.pipeline(transaction=False) as pipe:
             for entry_id in entry_ids:
@@ -356,11 +369,13 @@ class Consumer:
                     bus.stream, bus.group, entry_id, entry_id, 1, consumername=bus.consumer
                 )
             replies = await pipe.execute()
-        return {
-            str(info["message_id"]): int(info["times_delivered"])
-            for reply in replies
-            for info in reply
-        }
+        return {str(info["message_id"]) for reply in replies for info in reply}
+
+    async def _forget(self, entry_id: str) -> None:
+        async with self.client.pipeline(transaction=True) as pipe:
+            pipe.xack(self.bus.stream, self.bus.group, entry_id)
+            pipe.hdel(self.failures_key, entry_id)
+            await pipe.execute()
 
     async def bury(
         self, entry_id: str, fields: dict[str, str], reason: str, deliveries: int
@@ -372,13 +387,14 @@ class Consumer:
             **fields,
             "reason": reason[:2000],
             "entry_id": entry_id,
-            "deliveries": deliveries,
+            "deliveries": deliveries,  # this one counted
             "consumer": bus.consumer,
             "dead_at": datetime.now(UTC).isoformat(),
         }
         async with self.client.pipeline(transaction=True) as pipe:
             pipe.xadd(bus.dead_stream, dead, maxlen=bus.maxlen, approximate=True)
             pipe.xack(bus.stream, bus.group, entry_id)
+            pipe.hdel(self.failures_key, entry_id)
             await pipe.execute()
 
 

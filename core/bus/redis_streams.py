@@ -9,8 +9,10 @@ once the entries of consumers Redis has not heard from for ``dead_consumer_ms`` 
 process's earlier self among them: ``core/bus/redis_takeover.py``), and every consumer
 periodically claims entries that have been pending for longer than ``claim_idle_ms``
 (``XAUTOCLAIM``), from whichever consumer holds them (a crashed one, or itself after a handler
-failed). An entry delivered more than ``max_deliveries`` times, or whose payload cannot be
-decoded, is copied to the dead stream (``<stream>:dead``) and acknowledged.
+failed). An entry whose handler failed ``max_deliveries`` times, or whose payload cannot be
+decoded, is copied to the dead stream (``<stream>:dead``) and acknowledged. Only a handler's
+own failures count (kept in ``<stream>:failures``, seen by every consumer): a delivery that met
+a store away, or went to a process killed before it answered, is not the event's fault.
 
 Delivery is therefore at least once; handlers make their effects idempotent with ``Event.key``.
 """

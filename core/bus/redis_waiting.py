@@ -8,6 +8,8 @@ back as a new stream entry when due (one Lua script, so it is never in both or n
 carries how often it waited (``waits``, for the backoff) and the real failures it had before
 (``failures``), which still count towards setting it aside as dead.
 
+    <stream>:failures  hash; entry id -> a handler's failures on it so far (deleted when the
+                       entry is acknowledged, set aside or sent to wait).
     <stream>:waiting   sorted set; member = JSON of the entry's fields plus "waits",
                        "failures" and "waited_from" (the entry id it left, which keeps members
                        unique); score = due time in epoch milliseconds. No TTL: an entry stays
@@ -24,6 +26,7 @@ import redis.asyncio as aioredis
 from core.bus.base import not_ready_delay
 
 WAITING_SUFFIX = ":waiting"
+FAILURES_SUFFIX = ":failures"
 WAITS_FIELD = "waits"
 FAILURES_FIELD = "failures"
 _FROM_FIELD = "waited_from"
@@ -50,6 +53,12 @@ def waiting_set(stream: str) -> str:
     return stream + WAITING_SUFFIX
 
 
+def failures_hash(stream: str) -> str:
+    """The hash of the stream's entries' failures so far: entry id -> how often a handler
+    failed on it (a delivery that met an outage, or whose process was killed, is none)."""
+    return stream + FAILURES_SUFFIX
+
+
 def carried_failures(fields: dict[str, str]) -> int:
     """Real failures an entry had before it last waited (0 for an entry that never waited)."""
     try:
@@ -65,19 +74,19 @@ async def park(
     group: str,
     entry_id: str,
     fields: dict[str, str],
-    deliveries: int,
+    failures: int,
+    failures_key: str,
     now_ms: int,
 ) -> float:
-    """Move the entry to the waiting room and acknowledge it, in one transaction.
-
-    ``deliveries`` counts this one, which was not a failure. Returns the delay in seconds.
-    """
+    """Move the entry to the waiting room and acknowledge it, in one transaction, carrying
+    the ``failures`` it had (its count under ``failures_key`` goes). Returns the delay in
+    seconds."""
     waits = int(fields.get(WAITS_FIELD, 0) or 0) + 1
     delay = not_ready_delay(waits)
     member: dict[str, Any] = {
         **{name: value for name, value in fields.items() if name != _FROM_FIELD},
         WAITS_FIELD: str(waits),
-        FAILURES_FIELD: str(carried_failures(fields) + deliveries - 1),
+        FAILURES_FIELD: str(failures),
         _FROM_FIELD: entry_id,
     }
     async with client.pipeline(transaction=True) as pipe:
@@ -85,6 +94,7 @@ async def park(
             waiting_set(stream), {json.dumps(member, sort_keys=True): now_ms + int(delay * 1000)}
         )
         pipe.xack(stream, group, entry_id)
+        pipe.hdel(failures_key, entry_id)
         await pipe.execute()
     return delay
 
