@@ -370,7 +370,7 @@ def _experiment(tmp_path: Path, kick_keys, **env: str) -> Experiment:
         PORT=str(port),
         WATCH_INTERVAL_SECONDS=str(INTERVAL),
         ACTIVE_WINDOW_MINUTES=str(WINDOW // 60),
-        LOG_LEVEL="WARNING",
+        LOG_LEVEL=os.environ.get("DURABILITY_LOG_LEVEL", "WARNING"),
         **env,
     )
     experiment = Experiment(base, f"http://127.0.0.1:{port}", kick_keys[0], tmp_path)

@@ -5,12 +5,14 @@ The guilds are cut into :data:`PARTITIONS` partitions by Discord's own shard for
 holds a lease saying it is alive (``process:<name>``) and, every ``heartbeat_seconds``, renews
 the partitions and jobs it holds and takes free ones up to its fair share (the count divided by
 the live processes, rounded up); a process over its share gives the rest up, so a process that
-joins gets its part within two heartbeats. A process killed with ``kill -9`` stops renewing:
-its leases run out after ``lease_seconds`` (6 s), and the others do not wait for their next
-heartbeat to see it: each beat notes when the first lease another process holds runs out, and
-the next beat comes then if that is sooner. So a killed process's partitions pass on within
-``lease_seconds`` and a beat's time of the kill, and its first tick there follows at once
-(``on_gain``), within 10 s. A process that stops cleanly gives everything up at once.
+joins gets its part within two heartbeats. On PostgreSQL a process killed with ``kill -9``
+(or crashed) is seen dead at the next beat of any other: its life lock is gone
+(:mod:`core.ownership.lifeline`), and that beat ends its leases and takes its share. A process
+that hangs, or has no life line, stops renewing: its leases run out after ``lease_seconds``
+(6 s), and the others do not wait for their next heartbeat to see it: each beat notes when the
+first lease another process holds runs out, and the next beat comes then if that is sooner.
+Either way its first tick there follows at once (``on_gain``). A process that stops cleanly
+gives everything up at once.
 
 Each beat also notes which processes have left (their ``process:`` lease ran out or was given
 up): :meth:`Ownership.gone_processes`. The Redis bus takes over what such a process's consumer
@@ -44,8 +46,8 @@ log = logging.getLogger(__name__)
 
 PARTITIONS = 16
 HEARTBEAT_SECONDS = 2.0
-LEASE_SECONDS = 6.0  # three heartbeats: a dead process's partitions pass on 4-6 s after a
-# kill, which leaves its first tick there the rest of 10 s on a busy machine
+LEASE_SECONDS = 6.0  # three heartbeats: how long a process that hangs keeps its work (a
+# killed one's passes on at the next heartbeat of another: its life lock is gone)
 FORGET_DEAD_PROCESSES_SECONDS = 3600  # a killed process's own lease row, deleted an hour on
 # A beat due at a lease's end comes this long after it: the lease must have run out by then on
 # the database's comparison too (expires_at <= now), whatever rounding the column does.
