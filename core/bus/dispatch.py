@@ -14,7 +14,12 @@ through each handler in turn, the handler's work for the run in one worker-threa
 handler marked :func:`handles_many` does it in fewer transactions: its service's batch method
 takes one guild's events of the run, up to :data:`MANY_LIMIT` at a time. If that batch fails,
 nothing of it was written (one transaction) and the events go through the one-event handler one
-by one, so a failing event fails alone.
+by one, so a failing event fails alone. A handler whose work is the same whatever the order
+(presence: the latest time wins) may also be marked :func:`handles_across_guilds`: its
+service's method then takes the whole batch's ``(guild_id, event)`` pairs of every guild at
+once, before the lanes run, in one transaction per :data:`ACROSS_LIMIT` pairs; a channel that many guilds follow costs one
+transaction per batch, not one per guild. If that fails, the lanes do the handler's work guild
+by guild as above.
 An event that failed in one handler is not
 given to the next (as when it is handled alone); it is delivered again later and its handlers run
 again, so every handler must be idempotent per event (docs/architecture.md, "Exactly-once").
@@ -24,6 +29,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import logging
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, TypeVar
@@ -41,9 +47,12 @@ Outcome = BaseException | None  # per event: None when every handler took it
 # storing webhooks) waits for the transaction, so it stays short (tens of milliseconds).
 MANY_LIMIT = 25
 LANES = 8  # guilds handled at the same time
+ACROSS_LIMIT = 500  # (guild, event) pairs per transaction of a handler across guilds
 
 _F = TypeVar("_F", bound=Callable[..., Any])
 _MANY = "__handles_many__"
+_ACROSS = "__handles_across_guilds__"
+log = logging.getLogger(__name__)
 
 
 def handles_many(method_name: str) -> Callable[[_F], _F]:
@@ -57,8 +66,28 @@ def handles_many(method_name: str) -> Callable[[_F], _F]:
     return mark
 
 
+def handles_across_guilds(method_name: str) -> Callable[[_F], _F]:
+    """Mark a synchronous handler method whose object also has ``method_name(pairs)``: the same
+    work for ``(guild_id, event)`` pairs of many guilds, in one transaction (all or nothing),
+    its outcome the same in any order."""
+
+    def mark(handler: _F) -> _F:
+        setattr(handler, _ACROSS, method_name)
+        return handler
+
+    return mark
+
+
 def _many_form(handler: EventHandler) -> Callable[[int, list[Any]], Any] | None:
-    name = getattr(handler, _MANY, None)
+    return _marked_form(handler, _MANY)
+
+
+def _across_form(handler: EventHandler) -> Callable[[list[tuple[int, Any]]], Any] | None:
+    return _marked_form(handler, _ACROSS)
+
+
+def _marked_form(handler: EventHandler, mark: str) -> Any:
+    name = getattr(handler, mark, None)
     owner = getattr(handler, "__self__", None)
     return None if name is None or owner is None else getattr(owner, name)
 
@@ -123,11 +152,12 @@ class Dispatcher:
         for index, guild_ids in enumerate(routes):
             for guild_id in guild_ids:
                 by_guild.setdefault(guild_id, []).append(index)
+        done = await self._run_across_guilds(events, routes)
         room = asyncio.Semaphore(self.lanes)
 
         async def lane(guild_id: int, indexes: list[int]) -> None:
             async with room:
-                await self._run_lane(guild_id, indexes, events, outcomes)
+                await self._run_lane(guild_id, indexes, events, outcomes, done)
 
         await asyncio.gather(*(lane(guild_id, mine) for guild_id, mine in by_guild.items()))
         touched: set[int] = set()
@@ -142,10 +172,42 @@ class Dispatcher:
             self.handled(sorted(touched))
         return outcomes
 
+    async def _run_across_guilds(
+        self, events: Sequence[Event], routes: list[list[int]]
+    ) -> set[EventHandler]:
+        """Run each handler marked :func:`handles_across_guilds` once for the whole batch; the
+        handlers whose work is done (the lanes skip them)."""
+        done: set[EventHandler] = set()
+        for kind in dict.fromkeys(type(event) for event in events):
+            for handler in self.handlers.get(kind, ()):
+                across = _across_form(handler)
+                if across is None:
+                    continue
+                pairs = [
+                    (guild_id, event)
+                    for event, guild_ids in zip(events, routes, strict=True)
+                    if type(event) is kind
+                    for guild_id in guild_ids
+                ]
+                try:
+                    for start in range(0, len(pairs), ACROSS_LIMIT):
+                        await asyncio.to_thread(across, pairs[start : start + ACROSS_LIMIT])
+                except Exception as exc:
+                    log.info("%s for many guilds failed (%s); guild by guild", kind.__name__, exc)
+                    continue
+                done.add(handler)
+        return done
+
     async def _run_lane(
-        self, guild_id: int, indexes: list[int], events: Sequence[Event], outcomes: list[Outcome]
+        self,
+        guild_id: int,
+        indexes: list[int],
+        events: Sequence[Event],
+        outcomes: list[Outcome],
+        done: set[EventHandler],
     ) -> None:
-        """One guild's events, in order: each run of one type through each of its handlers."""
+        """One guild's events, in order: each run of one type through each of its handlers
+        (but those ``done`` for every guild at once)."""
         start = 0
         while start < len(indexes):
             end = start + 1
@@ -153,6 +215,8 @@ class Dispatcher:
             while end < len(indexes) and type(events[indexes[end]]) is kind:
                 end += 1
             for handler in self.handlers.get(kind, ()):
+                if handler in done:
+                    continue
                 items = [
                     (index, guild_id, events[index])
                     for index in indexes[start:end]

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from core.bus.dispatch import Dispatcher
+from core.bus.dispatch import Dispatcher, handles_across_guilds
 from core.events import (
     AccountLinked,
     ChatMessageSent,
@@ -114,3 +114,61 @@ async def test_handled_events_tell_the_live_event_log_of_their_guilds() -> None:
     with pytest.raises(RuntimeError):
         await dispatcher(chat("boom"))  # failed: it comes again, told when it is handled
     assert told == [[1, 2]]
+
+
+class Presence:
+    """A handler with a form across guilds (as watchtime's presence has), which can be told to
+    fail so the lanes do its work guild by guild."""
+
+    def __init__(self, *, across_fails: bool = False) -> None:
+        self.across_fails = across_fails
+        self.calls: list[str] = []
+        self.seen: set[tuple[int, str]] = set()
+
+    @handles_across_guilds("record_across")
+    def record(self, guild_id: int, event: ChatMessageSent) -> None:
+        self.calls.append("one")
+        self.seen.add((guild_id, event.content))
+
+    def record_across(self, pairs: list[tuple[int, ChatMessageSent]]) -> None:
+        self.calls.append(f"across {len(pairs)}")
+        if self.across_fails:
+            raise RuntimeError("the database said no")
+        self.seen.update((guild_id, event.content) for guild_id, event in pairs)
+
+
+def _chats(count: int) -> list[ChatMessageSent]:
+    return [
+        chat_message(f"m{n}", broadcaster="77", user_id="9", username="c", at=T0, event_id=f"e{n}")
+        for n in range(count)
+    ]
+
+
+async def test_a_channel_many_guilds_follow_costs_one_call_across_them_per_batch() -> None:
+    presence = Presence()
+    others: list[int] = []
+    dispatcher = Dispatcher(
+        {ChatMessageSent: [presence.record, lambda guild_id, event: others.append(guild_id)]},
+        lambda platform, broadcaster, via: list(range(200)),
+        Metrics(),
+    )
+
+    outcomes = await dispatcher.handle_many(_chats(3))
+
+    assert outcomes == [None, None, None]
+    assert presence.calls == ["across 500", "across 100"]  # 600 pairs, ACROSS_LIMIT at a time
+    assert presence.seen == {(g, f"m{n}") for g in range(200) for n in range(3)}
+    assert sorted(others) == sorted(list(range(200)) * 3)  # the other handler, in the lanes
+
+
+async def test_when_the_call_across_guilds_fails_the_lanes_do_it_guild_by_guild() -> None:
+    presence = Presence(across_fails=True)
+    dispatcher = Dispatcher(
+        {ChatMessageSent: [presence.record]}, lambda platform, broadcaster, via: [1, 2], Metrics()
+    )
+
+    outcomes = await dispatcher.handle_many(_chats(2))
+
+    assert outcomes == [None, None]
+    assert presence.calls == ["across 4", "one", "one", "one", "one"]
+    assert presence.seen == {(g, f"m{n}") for g in (1, 2) for n in range(2)}

@@ -24,7 +24,7 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from core.bus.dispatch import handles_many
+from core.bus.dispatch import handles_across_guilds, handles_many
 from core.config import WatchtimeSettings
 from core.events import ChatMessageSent, Platform, StreamEnded, StreamStarted, utc
 from core.features.guild_batches import work_in_batches
@@ -90,6 +90,7 @@ class WatchtimeService:
 
     # --- event handlers ------------------------------------------------------------------
 
+    @handles_across_guilds("record_chats_across")
     @handles_many("record_chats")
     def record_chat(self, guild_id: int, event: ChatMessageSent) -> None:
         self.record_chats(guild_id, [event])
@@ -97,26 +98,39 @@ class WatchtimeService:
     def record_chats(self, guild_id: int, events: list[ChatMessageSent]) -> None:
         """Remember the chatters' names and mark them present, for many messages in one
         transaction (two statements). Idempotent: the latest time wins, in any order."""
+        self.record_chats_across([(guild_id, event) for event in events])
+
+    def record_chats_across(self, chats: list[tuple[int, ChatMessageSent]]) -> None:
+        """``record_chats`` for the messages of many guilds at once (a channel that many guilds
+        follow: each message is every one of theirs), in one transaction: each chatter's name
+        once, and every guild's presence in one statement, its rows in key order (so two
+        processes doing this at once lock them in the same order and never deadlock)."""
         # Presence is kept by user id; every chat source gives one.
-        chats = [event for event in events if event.viewer.platform_user_id is not None]
+        chats = [(g, e) for g, e in chats if e.viewer.platform_user_id is not None]
         if not chats:
             return
+        sightings = {
+            (e.platform, e.viewer.platform_user_id, e.viewer.username, e.occurred_at): e
+            for _, e in chats
+        }
+        seen = sorted(
+            (
+                Presence(
+                    guild_id,
+                    e.platform,
+                    e.broadcaster_user_id,
+                    e.viewer.platform_user_id,  # type: ignore[arg-type]
+                    e.occurred_at,
+                )
+                for guild_id, e in chats
+            ),
+            key=lambda p: (p.guild_id, str(p.platform), p.platform_user_id, p.broadcaster_user_id),
+        )
         with self.engine.begin() as conn:
-            remember_sightings(conn, ((e.platform, e.viewer, e.occurred_at) for e in chats))
-            repository.mark_present_many(
-                conn,
-                [
-                    Presence(
-                        guild_id,
-                        e.platform,
-                        e.broadcaster_user_id,
-                        e.viewer.platform_user_id,  # type: ignore[arg-type]
-                        e.occurred_at,
-                    )
-                    for e in chats
-                ],
-                self.active_window,
+            remember_sightings(
+                conn, ((e.platform, e.viewer, e.occurred_at) for e in sightings.values())
             )
+            repository.mark_present_many(conn, seen, self.active_window)
 
     def record_stream_state(self, guild_id: int, event: StreamStarted | StreamEnded) -> None:
         is_live = isinstance(event, StreamStarted)
