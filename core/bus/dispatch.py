@@ -14,13 +14,13 @@ through each handler in turn, the handler's work for the run in one worker-threa
 handler marked :func:`handles_many` does it in fewer transactions: its service's batch method
 takes one guild's events of the run, up to :data:`MANY_LIMIT` at a time. If that batch fails,
 nothing of it was written (one transaction) and the events go through the one-event handler one
-by one, so a failing event fails alone. A handler whose work is the same whatever the order
-(presence: the latest time wins) may also be marked :func:`handles_across_guilds`: its
-service's method then takes the whole batch's ``(guild_id, event)`` pairs of every guild at
-once, before the lanes run, in one transaction per :data:`ACROSS_LIMIT` pairs; a channel that many guilds follow costs one
-transaction per batch, not one per guild. If that fails, the lanes do the handler's work guild
-by guild as above.
-An event that failed in one handler is not
+by one, so a failing event fails alone. A handler whose guilds do not depend on one another
+(presence, chat earning) may also be marked :func:`handles_across_guilds`: its service's method
+then takes the batch's ``(guild_id, event)`` pairs of every guild at once (each guild's events
+in their order), before the lanes run, one transaction per :data:`ACROSS_LIMIT` pairs; a
+channel that many guilds follow costs one transaction per batch, not one per guild. If that
+fails, the lanes do the handler's work guild by guild as above. An event that failed in one
+handler is not
 given to the next (as when it is handled alone); it is delivered again later and its handlers run
 again, so every handler must be idempotent per event (docs/architecture.md, "Exactly-once").
 """
@@ -68,8 +68,8 @@ def handles_many(method_name: str) -> Callable[[_F], _F]:
 
 def handles_across_guilds(method_name: str) -> Callable[[_F], _F]:
     """Mark a synchronous handler method whose object also has ``method_name(pairs)``: the same
-    work for ``(guild_id, event)`` pairs of many guilds, in one transaction (all or nothing),
-    its outcome the same in any order."""
+    work for ``(guild_id, event)`` pairs of many guilds (each guild's in order), in one
+    transaction (all or nothing); no guild's outcome depends on another's."""
 
     def mark(handler: _F) -> _F:
         setattr(handler, _ACROSS, method_name)

@@ -2,14 +2,15 @@
 redemption being asked of Twitch.
 
 A claim is stamped with the claiming process's name, the one its heartbeat lease carries
-(``process:<name>`` in ``leases``, renewed every 2 s for 6 s by ``core/ownership/share.py``).
-It is free once that lease has ended: a process killed with ``kill -9`` lets its claims go at
-the next heartbeat of another (which sees its life lock gone, :mod:`core.ownership.lifeline`,
-and ends its leases), or within the lease's 6 s where there is no life line, while a living
-process keeps its claim however long its call hangs. One fixed bound stays, :data:`SAFETY_NET`, renewed when a call
-starts: it frees the claim of a process that still beats but whose worker is stuck (a thread
-that never returns), and it is the only bound for a process whose name has no lease row at all
-(a tool or a test that runs a worker by itself, which passes its own fixed time instead).
+(``process:<name>`` in ``leases``, renewed every 2 s for 6 s by ``core/ownership/share.py``). It
+is free once that lease has ended: a process killed with ``kill -9`` lets its claims go at the
+next heartbeat of another (which sees its life lock gone, :mod:`core.ownership.lifeline`, and
+ends its leases), or within the lease's 6 s where there is no life line, while a living process
+keeps its claim however long its call hangs. One fixed bound stays, :data:`SAFETY_NET`, renewed
+when a call starts: it frees the claim of a process that still beats but whose worker is stuck
+(a thread that never returns), and it is the only bound for a process whose name has no lease
+row at all (a tool or a test that runs a worker by itself, which passes its own fixed time
+instead).
 
 A process that stops cleanly deletes its lease row; its workers give their claims back
 themselves before that (``core/outbox/worker.py``), so "no row" is never taken for "dead": a

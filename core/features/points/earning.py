@@ -20,12 +20,12 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.engine import Connection, Engine
 
-from core.bus.dispatch import handles_many
+from core.bus.dispatch import handles_across_guilds, handles_many
 from core.events import ChatMessageSent, Platform, utc
 from core.features.guild_batches import work_in_batches
 from core.features.points import accrual, accrual_batch
 from core.features.points.ports import Subscribers
-from core.features.points.rates import Rates, read_rates
+from core.features.points.rates import Rates, read_rates, read_rates_many
 from core.features.watchtime import repository as watchtime
 from core.features.watchtime import ticks_repository
 from core.features.watchtime.repository import TickState
@@ -267,6 +267,7 @@ class PointsEarning:
             found.update((platform, user_id) for user_id in subs)
         return found
 
+    @handles_across_guilds("record_chats_across")
     @handles_many("record_chats")
     def record_chat(self, guild_id: int, event: ChatMessageSent) -> None:
         """A chat message may earn points: not a command, not a repeat, within the hour's cap."""
@@ -275,29 +276,41 @@ class PointsEarning:
     def record_chats(self, guild_id: int, events: list[ChatMessageSent]) -> None:
         """Count many chat messages, in order, in one transaction (the rates read once).
         Idempotent per message: one not after the viewer's last counted message counts nothing."""
-        chats = [event for event in events if _may_earn(event)]
-        if not chats:
+        self.record_chats_across([(guild_id, event) for event in events])
+
+    def record_chats_across(self, chats: list[tuple[int, ChatMessageSent]]) -> None:
+        """``record_chats`` for the messages of many guilds (a channel many guilds follow), in
+        one transaction: every guild's rates in one read, then each guild's messages in order.
+        Guilds go in id order and each guild's viewers in key order, so two processes doing
+        this at once lock rows in the same order and never deadlock."""
+        by_guild: dict[int, list[ChatMessageSent]] = defaultdict(list)
+        for guild_id, event in chats:
+            if _may_earn(event):
+                by_guild[guild_id].append(event)
+        if not by_guild:
             return
         with self.engine.begin() as conn:
-            rates = read_rates(conn, guild_id)
-            if rates.chat_points <= 0 or rates.chat_cap <= 0:
-                return
-            accrual.count_chats(
-                conn,
-                guild_id,
-                [
-                    accrual.Chat(
-                        str(event.platform),
-                        event.viewer.platform_user_id,  # type: ignore[arg-type]
-                        event.occurred_at,
-                        chat_digest(event.content.strip()),
-                    )
-                    for event in chats
-                ],
-                points=rates.chat_points,
-                cap=rates.chat_cap,
-                window_minutes=rates.post_minutes,
-            )
+            rates_of = read_rates_many(conn, list(by_guild))
+            for guild_id in sorted(by_guild):
+                rates = rates_of[guild_id]
+                if rates.chat_points <= 0 or rates.chat_cap <= 0:
+                    continue
+                accrual.count_chats(
+                    conn,
+                    guild_id,
+                    [
+                        accrual.Chat(
+                            str(event.platform),
+                            event.viewer.platform_user_id,  # type: ignore[arg-type]
+                            event.occurred_at,
+                            chat_digest(event.content.strip()),
+                        )
+                        for event in by_guild[guild_id]
+                    ],
+                    points=rates.chat_points,
+                    cap=rates.chat_cap,
+                    window_minutes=rates.post_minutes,
+                )
 
 
 def _may_earn(event: ChatMessageSent) -> bool:

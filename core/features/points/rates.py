@@ -58,6 +58,20 @@ def read_rates(conn: Connection, guild_id: int) -> Rates:
     return Rates() if row is None else Rates(**row._asdict())
 
 
+def read_rates_many(conn: Connection, guild_ids: list[int]) -> dict[int, Rates]:
+    """``read_rates`` for many guilds in one statement."""
+    table = points_settings
+    found = {
+        row.guild_id: Rates(**{name: getattr(row, name) for name in _COLUMNS})
+        for row in conn.execute(
+            sa.select(table.c.guild_id, *(table.c[name] for name in _COLUMNS)).where(
+                table.c.guild_id.in_(guild_ids)
+            )
+        )
+    }
+    return {guild_id: found.get(guild_id, Rates()) for guild_id in guild_ids}
+
+
 def write_rate(conn: Connection, guild_id: int, column: str, value: int, at: datetime) -> Rates:
     if column not in _COLUMNS:
         raise ValueError(f"no rate {column!r}")
