@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from core.health import HealthReport
+from core.web.dashboard.live_admission import LiveCaps
 
 
 @dataclass(frozen=True)
@@ -83,10 +84,11 @@ class DashboardConfig:
     # The bus's publish: /me tells the bot about an unlink (AccountUnlinked).
     publish: Callable[[Any], object] | None = None
     # Live updates (core/web/dashboard/live.py): the backend web processes hear changes through
-    # (core/features/live/backends.py; None: no live updates), how many streams at once, and
+    # (core/features/live/backends.py; None: no live updates), how many streams at once (in the
+    # process, per overlay link, per server, per client address: live_admission.py), and
     # how long one lasts before the browser reconnects.
     live_backend: LiveBackend | None = None
-    live_max_streams: int = 100
+    live_caps: LiveCaps = field(default_factory=LiveCaps)
     live_stream_seconds: int = 300
     # Runs a feature's coroutine from a web thread and returns its result (core/web/dashboard/
     # wiring.py: on the bot's loop in the combined process, else on a loop of this process).

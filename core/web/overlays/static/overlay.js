@@ -138,36 +138,31 @@
   }
 
   // --- the stream ------------------------------------------------------------------------
+  // The overlay follows its stream through the browser's one shared live connection
+  // (live-link.js): OBS sources and the dashboard's previews of this origin share it.
   // ?since=N: start after alert N instead of at the newest (the dashboard's preview shows the
   // test alert it just sent this way).
   var since = new URLSearchParams(window.location.search).get("since");
   var lastId = since && /^[0-9]{1,18}$/.test(since) ? since : null;
-  function onState(e) {
-    var state = JSON.parse(e.data);
+  function onState(state) {
     noteNow(state);
     if (kind === "heist") { drawHeist(state); } else if (kind === "raffle") { drawRaffle(state); }
     body.setAttribute("data-live", "yes");
   }
-  function connect() {
-    var url = body.getAttribute("data-events");
-    if (lastId) { url += "?last_id=" + encodeURIComponent(lastId); }
-    var source = new EventSource(url);
-    function note(e) { if (e.lastEventId) { lastId = e.lastEventId; } }
-    source.addEventListener("state", onState);
-    source.addEventListener("ready", function (e) {
-      note(e);
-      var ready = JSON.parse(e.data);
-      lastQueued = ready.last || 0;  // the feed's newest: what comes next is after it
+  function onEvent(name, id, data) {
+    if (name === "state") { onState(data); }
+    if (name === "ready") {
+      lastQueued = data.last || 0;  // the feed's newest: what comes next is after it
       body.setAttribute("data-live", "yes");
-    });
-    source.addEventListener("alert", function (e) { note(e); queueAlert(JSON.parse(e.data)); });
-    source.onerror = function () {
-      // EventSource reconnects by itself with Last-Event-ID, but not after an HTTP error
-      // (503: too many streams open): then try again a little later.
-      if (source.readyState === EventSource.CLOSED) {
-        setTimeout(connect, 5000 + Math.random() * 5000);
-      }
-    };
+    }
+    if (name === "alert") { queueAlert(data); }
   }
-  if (window.EventSource) { connect(); }
+  function follow() {
+    var found = /\/overlay\/([A-Za-z0-9_-]+)\/events$/.exec(body.getAttribute("data-events") || "");
+    if (!found || !window.StreamKeeperLive) { return; }
+    window.StreamKeeperLive.subscribe("o:" + found[1], lastId, onEvent, function (live) {
+      if (live && kind === "alerts") { body.setAttribute("data-live", "yes"); }
+    });
+  }
+  follow();
 })();
