@@ -96,17 +96,30 @@
     });
     document.getElementById("raffle-total").textContent = state.period_id ? number(state.total) + " tickets" : "";
     var draw = state.draw;
-    if (draw) {
-      var winners = document.getElementById("raffle-winners");
-      clear(winners);
-      draw.winners.forEach(function (name) { winners.appendChild(el("li", "", null)).appendChild(el("span", "name", name)); });
-      document.getElementById("raffle-draw-title").textContent = draw.prize ? "Won: " + draw.prize : "Winners";
-      document.getElementById("raffle-proof").textContent = "Proof: " + window.location.origin + draw.proof_path;
-      drawBox.hidden = false;
-    } else {
-      drawBox.hidden = true;
-    }
+    if (draw) { drawRaffleDraw(draw); }
+    drawBox.hidden = !draw;
     panel.hidden = !(state.period_id || draw);
+  }
+
+  // The last draw: its winners and prize, or, when nobody won, that and why (never a prize
+  // "won" by nobody).
+  function drawRaffleDraw(draw) {
+    var winners = document.getElementById("raffle-winners");
+    var names = (draw.winners || []).filter(function (name) { return name; });
+    var title = document.getElementById("raffle-draw-title");
+    var why = document.getElementById("raffle-no-winner");
+    clear(winners);
+    names.forEach(function (name) { winners.appendChild(el("li", "", null)).appendChild(el("span", "name", name)); });
+    winners.hidden = !names.length;
+    if (names.length) {
+      title.textContent = draw.prize ? "Won: " + draw.prize : "Winners";
+      why.textContent = "";
+    } else {
+      title.textContent = "No winner this time";
+      why.textContent = draw.no_winner_reason || "Nobody could win this draw.";
+    }
+    why.hidden = !!names.length;
+    document.getElementById("raffle-proof").textContent = "Proof: " + window.location.origin + draw.proof_path;
   }
 
   // --- alerts: one at a time, in order, each once -----------------------------------------
