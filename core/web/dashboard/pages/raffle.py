@@ -281,6 +281,18 @@ def reroll(guild_id: int):  # type: ignore[no-untyped-def]
     return back_to(guild_id, _draw_note(done), "draws")
 
 
+@AREA.bp.post("/force")
+def force(guild_id: int):  # type: ignore[no-untyped-def]
+    """What ``!raffleforce`` does: complete the draw waiting for the beacon without it (the
+    proof says so), refused in the same words when none waits."""
+    raffle = installed(config().raffle)
+    try:
+        done = raffle.draws.force(guild_id, actor_id=g.user.id)
+    except Refused as refused:
+        return _show(guild_id, errors={"force": str(refused)})
+    return back_to(guild_id, _draw_note(done) + " Drawn without the beacon.", "draws")
+
+
 @AREA.bp.post("/start")
 def start(guild_id: int):  # type: ignore[no-untyped-def]
     """What ``!rafflestart`` does with no days: now to the end of the month, monthly after."""
