@@ -55,6 +55,25 @@ LABELS = {
     "account_unlinked": "Unlinks",
 }
 
+# Kick's webhook event types (what its ``Kick-Event-Type`` header says) in a streamer's words.
+KICK_WEBHOOK_TYPES = {
+    "chat.message.sent": "Chat messages",
+    "channel.followed": "Follows",
+    "channel.subscription.new": "New subscriptions",
+    "channel.subscription.renewal": "Resubscriptions",
+    "channel.subscription.gifts": "Gifted subs",
+    "channel.reward.redemption.updated": "Channel reward redemptions",
+    "livestream.status.updated": "Stream going live or offline",
+    "livestream.metadata.updated": "Stream title or category",
+    "moderation.banned": "Bans",
+    "kicks.gifted": "Kicks gifted",
+}
+
+
+def kick_webhook_type(event_type: str) -> str:
+    """Kick's webhook event type in words ("Other events" for one we do not know)."""
+    return KICK_WEBHOOK_TYPES.get(event_type, "Other events")
+
 
 def _who(viewer: Viewer | None) -> str:
     return viewer.username if viewer is not None and viewer.username else "someone"

@@ -25,10 +25,12 @@ if TYPE_CHECKING:
     from redis import Redis
 
     from core.bus.event_log import DatabaseEventLog, RedisEventLog
+    from core.events import Platform
     from core.features.connections.kick.arrivals import WebhookArrivals
     from core.features.connections.kick.setup import KickSetup
     from core.features.connections.twitch.setup import TwitchSetup
     from core.features.directory.service import DirectoryService
+    from core.features.guilds.repository import TrackedChannel
     from core.features.heist.service import HeistService
     from core.features.linking.service import LinkingService
     from core.features.live.changes import LiveBackend
@@ -79,6 +81,8 @@ class DashboardConfig:
     # Kick webhook arrivals (WebhookArrivals).
     event_log: DatabaseEventLog | RedisEventLog | None = None
     guilds_tracking: Callable[..., list[int]] | None = None
+    # A guild's channel on a platform (its name for the event log), or None.
+    channel_of: Callable[[int, Platform], TrackedChannel | None] = lambda guild_id, platform: None
     metrics: Metrics | None = None
     webhook_arrivals: WebhookArrivals | None = None
     # The bus's publish: /me tells the bot about an unlink (AccountUnlinked).

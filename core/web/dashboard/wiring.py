@@ -115,6 +115,7 @@ def dashboard_config(rt: Runtime) -> DashboardConfig:
         raffle_views=rt.raffle.views,
         event_log=event_log_of(rt.bus, rt.clock),
         guilds_tracking=rt.guilds.guilds_tracking,
+        channel_of=rt.guilds.channel_of,
         metrics=rt.metrics,
         webhook_arrivals=rt.webhook_arrivals,
         publish=rt.bus.publish,
