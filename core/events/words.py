@@ -7,7 +7,7 @@ markup (the page escapes what it shows); a viewer's text is cut short.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 from core.events.base import Event, Viewer
 from core.events.channel import (
@@ -68,6 +68,29 @@ KICK_WEBHOOK_TYPES = {
     "moderation.banned": "Bans",
     "kicks.gifted": "Kicks gifted",
 }
+
+# Twitch's EventSub subscription types, the same way.
+TWITCH_SUBSCRIPTION_TYPES = {
+    "channel.chat.message": "Chat messages",
+    "channel.chat.notification": "Chat notices (subs, gifts, raids)",
+    "channel.subscribe": "New subscriptions",
+    "channel.subscription.message": "Resubscriptions",
+    "channel.subscription.gift": "Gifted subs",
+    "channel.subscription.end": "Subscriptions ended",
+    "stream.online": "Stream going live",
+    "stream.offline": "Stream going offline",
+    "channel.vip.add": "VIP added",
+    "channel.vip.remove": "VIP removed",
+    "channel.channel_points_custom_reward_redemption.add": "Channel reward redemptions",
+    "channel.channel_points_custom_reward_redemption.update": "Channel reward updates",
+}
+
+
+def subscription_types(platform: str, types: Iterable[str]) -> str:
+    """Event types the platform is asked to send ("channel.subscription.gifts"), in words
+    ("gifted subs"), joined with commas."""
+    words = KICK_WEBHOOK_TYPES if platform == "kick" else TWITCH_SUBSCRIPTION_TYPES
+    return ", ".join(words.get(t, "other events").lower() for t in types)
 
 
 def kick_webhook_type(event_type: str) -> str:
