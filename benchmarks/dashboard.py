@@ -243,6 +243,12 @@ def _server(
             "DISCORD_API_BASE_URL": discord.api_base_url,
             "DISCORD_OAUTH_BASE_URL": discord.oauth_base_url,
             "OAUTH_BASE_URL": f"http://{HOST}:{port}",
+            # The measured load is 100 streams of one server from one address (what many
+            # servers' viewers hold in production): lift the caps per server, overlay link and
+            # client address (core/web/dashboard/live_admission.py) to the process's bound.
+            "LIVE_MAX_STREAMS_PER_SERVER": "400",
+            "LIVE_MAX_STREAMS_PER_OVERLAY": "400",
+            "LIVE_MAX_STREAMS_PER_CLIENT": "400",
         },
         port,
     )

@@ -42,6 +42,11 @@ class WebSettings:
     threads: int = 8
     # Live dashboard streams (SSE) per process: each holds a thread of its own, beside ``threads``.
     live_max_streams: int = 100
+    # ... and at most this many per overlay link, per Discord server and per client address, so
+    # one server's link never takes another's (core/web/dashboard/live_admission.py).
+    live_max_streams_per_overlay: int = 5
+    live_max_streams_per_server: int = 20
+    live_max_streams_per_client: int = 10
     live_stream_seconds: int = 300  # a stream then ends; the browser reconnects and resumes
     # Who runs this instance, named on /terms and /privacy.
     operator_name: str | None = None
@@ -244,6 +249,15 @@ def load_settings(
             # of waitress's 500 (core/web/server.py): past a few hundred, the usual 1,024
             # descriptors per process run out before the streams do.
             live_max_streams=read.whole("LIVE_MAX_STREAMS", 100, minimum=0, maximum=400),
+            live_max_streams_per_overlay=read.whole(
+                "LIVE_MAX_STREAMS_PER_OVERLAY", 5, minimum=1, maximum=400
+            ),
+            live_max_streams_per_server=read.whole(
+                "LIVE_MAX_STREAMS_PER_SERVER", 20, minimum=1, maximum=400
+            ),
+            live_max_streams_per_client=read.whole(
+                "LIVE_MAX_STREAMS_PER_CLIENT", 10, minimum=1, maximum=400
+            ),
             live_stream_seconds=read.whole("LIVE_STREAM_SECONDS", 300, minimum=15),
             operator_name=read.text("OPERATOR_NAME"),
             operator_contact=read.text("OPERATOR_CONTACT"),

@@ -7,7 +7,7 @@ markup (the page escapes what it shows); a viewer's text is cut short.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 from core.events.base import Event, Viewer
 from core.events.channel import (
@@ -54,6 +54,48 @@ LABELS = {
     "account_link_failed": "Failed links",
     "account_unlinked": "Unlinks",
 }
+
+# Kick's webhook event types (what its ``Kick-Event-Type`` header says) in a streamer's words.
+KICK_WEBHOOK_TYPES = {
+    "chat.message.sent": "Chat messages",
+    "channel.followed": "Follows",
+    "channel.subscription.new": "New subscriptions",
+    "channel.subscription.renewal": "Resubscriptions",
+    "channel.subscription.gifts": "Gifted subs",
+    "channel.reward.redemption.updated": "Channel reward redemptions",
+    "livestream.status.updated": "Stream going live or offline",
+    "livestream.metadata.updated": "Stream title or category",
+    "moderation.banned": "Bans",
+    "kicks.gifted": "Kicks gifted",
+}
+
+# Twitch's EventSub subscription types, the same way.
+TWITCH_SUBSCRIPTION_TYPES = {
+    "channel.chat.message": "Chat messages",
+    "channel.chat.notification": "Chat notices (subs, gifts, raids)",
+    "channel.subscribe": "New subscriptions",
+    "channel.subscription.message": "Resubscriptions",
+    "channel.subscription.gift": "Gifted subs",
+    "channel.subscription.end": "Subscriptions ended",
+    "stream.online": "Stream going live",
+    "stream.offline": "Stream going offline",
+    "channel.vip.add": "VIP added",
+    "channel.vip.remove": "VIP removed",
+    "channel.channel_points_custom_reward_redemption.add": "Channel reward redemptions",
+    "channel.channel_points_custom_reward_redemption.update": "Channel reward updates",
+}
+
+
+def subscription_types(platform: str, types: Iterable[str]) -> str:
+    """Event types the platform is asked to send ("channel.subscription.gifts"), in words
+    ("gifted subs"), joined with commas."""
+    words = KICK_WEBHOOK_TYPES if platform == "kick" else TWITCH_SUBSCRIPTION_TYPES
+    return ", ".join(words.get(t, "other events").lower() for t in types)
+
+
+def kick_webhook_type(event_type: str) -> str:
+    """Kick's webhook event type in words ("Other events" for one we do not know)."""
+    return KICK_WEBHOOK_TYPES.get(event_type, "Other events")
 
 
 def _who(viewer: Viewer | None) -> str:

@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
+from core.events.words import subscription_types
 from core.features.connections.kick.setup import KickStatus
 from core.features.connections.kick.subscriptions import WANTED_EVENTS
 from core.features.connections.twitch.setup import TwitchStatus
@@ -51,7 +52,8 @@ def kick_checks(status: KickStatus, words: FixWords) -> list[Check]:
         subscriptions = Check(
             "kick subscriptions",
             False,
-            f"{live}/{len(WANTED_EVENTS)} live, missing {', '.join(status.missing)}: {fix}",
+            f"{live}/{len(WANTED_EVENTS)} live, missing "
+            f"{subscription_types('kick', status.missing)}: {fix}",
         )
     else:
         subscriptions = Check("kick subscriptions", True, f"{live}/{len(WANTED_EVENTS)} live")
@@ -130,8 +132,8 @@ def twitch_checks(status: TwitchStatus, words: FixWords) -> list[Check]:
             Check(
                 "twitch subscriptions",
                 False,
-                f"{live}/{len(WANTED_TYPES)} subscribed, missing {', '.join(status.missing)}: "
-                f"{fix}",
+                f"{live}/{len(WANTED_TYPES)} subscribed, missing "
+                f"{subscription_types('twitch', status.missing)}: {fix}",
             )
         )
     else:

@@ -22,7 +22,7 @@ from core.events import SubscriptionsGifted, utc
 from core.features.live.changes import touch
 from core.features.overlays import repository
 from core.features.raffle import ledger_repository
-from core.features.raffle.earning import gift_reference
+from core.features.raffle.earning import gift_identity
 from core.features.raffle.ports import TicketsAwarded
 from core.features.viewers.repository import usernames_of
 from core.features.vip.repository import AuditEntry
@@ -119,13 +119,17 @@ class AlertRecorder:
             if not repository.get_settings(conn, guild_id).alert_gifts:
                 return
             subs = "sub" if count == 1 else "subs"
+
+            def announced(reference: str) -> datetime | None:
+                return repository.alert_created_at(conn, guild_id, "gift:" + reference)
+
             record(
                 conn,
                 guild_id,
                 "gifted_subs",
                 f"{gifter} gifted {count:,} {subs}",
                 "Thank you!",
-                "gift:" + gift_reference(event),
+                "gift:" + gift_identity(event, announced),
                 event.occurred_at,
             )
 

@@ -8,6 +8,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from core.events import utc
 from core.features.overlays.settings import OverlaySettings, milestones_text, parse_milestones
 from core.features.overlays.tables import (
     overlay_alert_counters,
@@ -114,6 +115,14 @@ def save_settings(conn: Connection, guild_id: int, chosen: OverlaySettings, at: 
 
 
 # --- the alert feed --------------------------------------------------------------------------
+
+
+def alert_created_at(conn: Connection, guild_id: int, source_ref: str) -> datetime | None:
+    """When the alert announcing ``source_ref`` was made, or None."""
+    a = overlay_alerts.c
+    query = sa.select(a.created_at).where(a.guild_id == guild_id, a.source_ref == source_ref[:255])
+    found = conn.execute(query).scalar()
+    return None if found is None else utc(found)
 
 
 def has_alert(conn: Connection, guild_id: int, source_ref: str) -> bool:

@@ -16,7 +16,12 @@ from sqlalchemy.engine import Engine
 
 from core.events import utc
 from core.features.heist import repository as heists
-from core.features.raffle import draws_repository, ledger_repository, periods_repository
+from core.features.raffle import (
+    draws_repository,
+    frozen_ranges,
+    ledger_repository,
+    periods_repository,
+)
 from core.features.viewers.repository import usernames_of
 
 OUTCOME_SECONDS = 120  # how long a finished heist's result stays on the overlay
@@ -93,10 +98,13 @@ class OverlayViews:
             if draw is not None and draw.status != "done":
                 draw = None
             names = {}
+            why = ""
             if draw is not None:
                 names = usernames_of(
                     conn, [(str(w.platform), w.platform_user_id) for w in draw.winners]
                 )
+                if not draw.winners:
+                    why = _no_winner_reason(frozen_ranges.total_tickets(conn, draw.period_id))
         view: dict[str, Any] = {
             "period_id": None if period is None else period.id,
             "ends_at": None if period is None else _iso(period.ends_at),
@@ -114,5 +122,13 @@ class OverlayViews:
                     names.get(f"{w.platform}:{w.platform_user_id}", w.platform_user_id)
                     for w in sorted(draw.winners, key=lambda w: w.position)
                 ],
+                "no_winner_reason": why,
             }
         return view
+
+
+def _no_winner_reason(tickets: int | None) -> str:
+    """Why a finished draw has no winner, in the words the overlay shows."""
+    if not tickets:
+        return "Nobody held a ticket when the raffle closed."
+    return "None of the tickets could win (nobody who held one was eligible)."

@@ -36,6 +36,21 @@ RATE_HELP = {
     "chatcap": "chat messages counted per viewer per hour",
     "window": "minutes between ledger postings of earnings",
 }
+# What the dashboard calls each rate (the names above are what streamers type in chat).
+RATE_LABELS = {
+    "watch": "Watching",
+    "sub": "Watching, for subscribers",
+    "chat": "Chatting",
+    "chatcap": "Chat messages counted",
+    "window": "Posting interval",
+}
+
+
+def rate_label(name: str) -> str:
+    """A rate's name on the dashboard ("That rate" for a name that is none)."""
+    return RATE_LABELS.get(name.strip().casefold(), "That rate")
+
+
 _COLUMNS = [field.name for field in fields(Rates)]
 
 

@@ -8,11 +8,13 @@ converters never pay one hour twice. The part of an hour not yet full carries on
 Gifts: ``channel.subscription.gifts`` (webhook) and the Pusher gift events describe the same gift
 with different ids and fields: the webhook gives user ids, Pusher only usernames and no time. The
 one thing both give is the gifter's and the giftees' usernames, so a gift's reference is a hash
-of the broadcaster, the gifter's name and the sorted giftee names (lower case). Kick gifts a sub
-to viewers without one, so the same gifter gifting the same viewers twice in one period does not
-happen in practice; were it to, it would count once. Giftees given by user id without a name
-make the reference from the sorted ids instead (stable across redeliveries, which each carry a new
-message id); only a gift that names no giftee at all falls back to its event id.
+of the broadcaster, the gifter's name and the sorted giftee names (lower case). Copies of one
+gift arrive within minutes; the same gifter gifting the same viewers again later (Kick gifts only
+viewers without a sub, so a month on) is another gift: :func:`gift_identity` gives it the
+reference with its own time (by :data:`GIFT_WINDOW`), so it earns tickets and alerts again.
+Giftees given by user id without a name make the reference from the sorted ids instead (stable
+across redeliveries, which each carry a new message id); only a gift that names no giftee at
+all falls back to its event id.
 
 Twitch tells one gift up to three ways (``channel.subscription.gift``, the chat notice
 ``community_sub_gift`` or ``sub_gift``, and one ``channel.subscribe`` with ``is_gift`` per
@@ -28,7 +30,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -97,6 +99,55 @@ def gift_reference(event: SubscriptionsGifted) -> str:
     return "g" + digest[:15]
 
 
+# How far apart two copies of one gift can be told (a webhook retried or delayed up to Kick's
+# 10-minute age limit, Pusher's frames, a backlog on the bus); further apart, another gift.
+GIFT_WINDOW = timedelta(minutes=30)
+
+
+def gift_identity(
+    event: SubscriptionsGifted,
+    recorded_at: Callable[[str], datetime | None],
+    now: datetime | None = None,
+) -> str:
+    """The reference to record this gift under. The first gift of a gifter to some viewers has
+    :func:`gift_reference` (so what was recorded before keeps its reference). One told within
+    :data:`GIFT_WINDOW` of that one's record (by its own time, or by ``now``: copies handled
+    late, from a backlog, are handled close together) is that gift: the same reference, whose
+    insert then changes nothing. One later is a repeat gift, referenced with the window its
+    time falls in, or the window before when that one is recorded (a copy told across the
+    edge). ``recorded_at(reference)`` is when a reference was recorded, or None."""
+    first = gift_reference(event)
+    if event.gift_key or _reference_parts(event)[0] == "gift-event":
+        return first  # the gift's own key (Twitch's) or the delivery's: already its identity
+    seen = recorded_at(first)
+    times = [event.occurred_at] if now is None else [event.occurred_at, now]
+    if seen is None or any(abs(at - seen) <= GIFT_WINDOW for at in times):
+        return first
+    window = int(event.occurred_at.timestamp() // GIFT_WINDOW.total_seconds())
+    before = _windowed(event, window - 1)
+    return before if recorded_at(before) is not None else _windowed(event, window)
+
+
+def _windowed(event: SubscriptionsGifted, window: int) -> str:
+    parts = [*_reference_parts(event), f"w{window}"]
+    digest = hashlib.sha256("\x1f".join(parts).encode("utf-8", "surrogatepass")).hexdigest()
+    return "g" + digest[:15]
+
+
+def _reference_parts(event: SubscriptionsGifted) -> list[str]:
+    if event.gift_key:
+        return ["gift-key", str(event.platform), event.broadcaster_user_id, event.gift_key]
+    names = sorted(giftee.username.strip().lower() for giftee in event.giftees)
+    ids = sorted(giftee.platform_user_id or "" for giftee in event.giftees)
+    gifter = event.gifter.username.strip().lower() if event.gifter else ""
+    if names and all(names):
+        return ["gift", event.broadcaster_user_id, gifter, *names]
+    if ids and all(ids):
+        gifter_id = (event.gifter.platform_user_id if event.gifter else None) or gifter
+        return ["gift-ids", event.broadcaster_user_id, gifter_id, *ids]
+    return ["gift-event", event.key]
+
+
 @dataclass(frozen=True)
 class GiftOutcome:
     reference: str
@@ -134,7 +185,9 @@ def record_gift(
             )
             return None
         gifter_id = known[0]
-    reference = gift_reference(event)
+    reference = gift_identity(
+        event, lambda ref: earning_repository.gift_received_at(conn, period.guild_id, ref), now
+    )
     tickets = count * settings.gifted_sub_tickets
     hold = timedelta(minutes=settings.gift_hold_minutes)
     is_new = earning_repository.add_gift(

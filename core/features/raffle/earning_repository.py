@@ -8,7 +8,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from core.events import Platform
+from core.events import Platform, utc
 from core.features.raffle import conversions_repository
 from core.features.raffle.tables import raffle_gifts, raffle_watch_progress
 from core.features.watchtime.tables import watchtime
@@ -132,6 +132,19 @@ def add_gift(
         .returning(raffle_gifts.c.id)
     )
     return conn.execute(stmt).first() is not None
+
+
+def gift_received_at(conn: Connection, guild_id: int, reference: str) -> datetime | None:
+    """When the guild's gift under ``reference`` was received (the latest, if several)."""
+    g = raffle_gifts.c
+    query = (
+        sa.select(g.received_at)
+        .where(g.guild_id == guild_id, g.reference == reference)
+        .order_by(g.id.desc())
+        .limit(1)
+    )
+    found = conn.execute(query).scalar()
+    return None if found is None else utc(found)
 
 
 def find_gift(conn: Connection, guild_id: int, reference: str) -> Gift | None:

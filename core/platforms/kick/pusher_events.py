@@ -8,9 +8,10 @@ Event ids, which the bus dedupes on:
 
 - a chat message uses its UUID, the id the ``chat.message.sent`` webhook carries as
   ``message_id``, so the bus keeps one of the two copies; a ban uses the ban's UUID;
-- a gift uses a hash of the gifter's and giftees' usernames, because one gift can arrive as
-  ``GiftedSubscriptionsEvent``, ``LuckyUsersWhoGotGiftSubscriptionsEvent`` and a legacy
-  ``ChatMessageSentEvent`` on three different channels;
+- a gift uses a hash of the gifter's and giftees' usernames and the receive time by
+  :data:`GIFT_WINDOW_SECONDS`, because one gift can arrive as ``GiftedSubscriptionsEvent``,
+  ``LuckyUsersWhoGotGiftSubscriptionsEvent`` and a legacy ``ChatMessageSentEvent`` on three
+  different channels, while the same gift again later is another gift;
 - anything else uses a hash of (event name, channel, data), with the channel reduced to its kind
   and number so that the copies Kick sends on alias channels (``chatroom_1``, ``chatrooms.1``,
   ``chatrooms.1.v2``; ``channel_2``, ``channel.2``) share one id. A reward redemption carries no
@@ -53,6 +54,10 @@ from core.platforms.lenient import as_time as _time
 
 EVENT_PREFIX = "App\\Events\\"
 REWARD_WINDOW_SECONDS = 10
+# A gift's frames (three kinds on three channels) arrive within seconds; its id holds the
+# receive time by this window (the raffle's and the alerts' reference check the window before
+# too: core/features/raffle/earning.py).
+GIFT_WINDOW_SECONDS = 600
 
 
 @dataclass(frozen=True)
@@ -240,7 +245,10 @@ def _gifted(
     if giftees:
         names = sorted(giftee.username.lower() for giftee in giftees)
         gifter_name = gifter.username.lower() if gifter else ""
-        event_id = _digest("gift", f.broadcaster_user_id, gifter_name, *names)
+        # The gift's own time too (by GIFT_WINDOW_SECONDS): the same gifter gifting the same
+        # viewers again later is another gift, not a copy for the bus to drop.
+        window = int(f.received_at.timestamp() // GIFT_WINDOW_SECONDS)
+        event_id = _digest("gift", f.broadcaster_user_id, gifter_name, *names, f"w{window}")
     else:
         event_id = natural_id or f.hashed_id()
     return SubscriptionsGifted(

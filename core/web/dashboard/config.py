@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from core.health import HealthReport
+from core.web.dashboard.live_admission import LiveCaps
 
 
 @dataclass(frozen=True)
@@ -24,10 +25,12 @@ if TYPE_CHECKING:
     from redis import Redis
 
     from core.bus.event_log import DatabaseEventLog, RedisEventLog
+    from core.events import Platform
     from core.features.connections.kick.arrivals import WebhookArrivals
     from core.features.connections.kick.setup import KickSetup
     from core.features.connections.twitch.setup import TwitchSetup
     from core.features.directory.service import DirectoryService
+    from core.features.guilds.repository import TrackedChannel
     from core.features.heist.service import HeistService
     from core.features.linking.service import LinkingService
     from core.features.live.changes import LiveBackend
@@ -78,15 +81,18 @@ class DashboardConfig:
     # Kick webhook arrivals (WebhookArrivals).
     event_log: DatabaseEventLog | RedisEventLog | None = None
     guilds_tracking: Callable[..., list[int]] | None = None
+    # A guild's channel on a platform (its name for the event log), or None.
+    channel_of: Callable[[int, Platform], TrackedChannel | None] = lambda guild_id, platform: None
     metrics: Metrics | None = None
     webhook_arrivals: WebhookArrivals | None = None
     # The bus's publish: /me tells the bot about an unlink (AccountUnlinked).
     publish: Callable[[Any], object] | None = None
     # Live updates (core/web/dashboard/live.py): the backend web processes hear changes through
-    # (core/features/live/backends.py; None: no live updates), how many streams at once, and
+    # (core/features/live/backends.py; None: no live updates), how many streams at once (in the
+    # process, per overlay link, per server, per client address: live_admission.py), and
     # how long one lasts before the browser reconnects.
     live_backend: LiveBackend | None = None
-    live_max_streams: int = 100
+    live_caps: LiveCaps = field(default_factory=LiveCaps)
     live_stream_seconds: int = 300
     # Runs a feature's coroutine from a web thread and returns its result (core/web/dashboard/
     # wiring.py: on the bot's loop in the combined process, else on a loop of this process).

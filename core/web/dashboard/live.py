@@ -1,19 +1,25 @@
-"""Live updates for open dashboard pages: Server-Sent Events at
-``/dashboard/<guild_id>/live/<topic>`` (topics: ``vip``, ``events``, ``raffle``).
+"""Live updates for open dashboard pages and overlays: Server-Sent Events.
 
-A stream says only "this topic changed" (event ``changed``, its id the topic's change number);
-the page then fetches what it shows again (``static/live.js``). The numbers come from the
-backend (core/features/live/backends.py), so they are the same in every web worker: a browser
-that reconnects with ``Last-Event-ID`` gets ``changed`` at once if it missed a change, nothing
-if it did not, and ``reload`` if its number is from a counter that has since started over.
+Routes: ``/dashboard/<guild_id>/live/<topic>`` (topics: ``vip``, ``events``, ``raffle``), one
+topic per stream; ``/live`` (core/web/dashboard/live_mux.py), one stream carrying several
+subscriptions (the pages, previews and overlays a browser has open), which every tab of a browser
+shares (static/live-link.js); and the overlays' ``/overlay/<token>/events`` (core/web/overlays/).
+
+A dashboard topic says only "this topic changed" (event ``changed``, its id the topic's change
+number); the page then fetches what it shows again. The numbers come from the backend
+(core/features/live/backends.py), so they are the same in every web worker: a browser that
+reconnects with ``Last-Event-ID`` gets ``changed`` at once if it missed a change, nothing if it
+did not, and ``reload`` if its number is from a counter that has since started over.
 
 Threads. waitress and gunicorn's gthread worker give each open stream a thread for as long as
-it lasts. So a process admits at most ``live_max_streams`` streams (over it: 503 with
-``Retry-After``; EventSource retries) and the server is given that many threads on top of
-``WEB_THREADS`` (core/runtime.py, gunicorn.conf.py): a hundred open dashboards never take a
-thread a webhook needs. A waiting stream costs no CPU: it sleeps on a condition until a change
-or its 15 s heartbeat (a comment line, which also finds a closed connection). A stream ends after
-``live_stream_seconds`` (the browser reconnects and resumes) and at shutdown (:meth:`close`).
+it lasts. So a process admits at most ``LIVE_MAX_STREAMS`` streams, and fewer per overlay link,
+per server and per client address (core/web/dashboard/live_admission.py; over a cap: 429 with
+``Retry-After``), and the server is given that many threads on top of ``WEB_THREADS``
+(core/runtime.py, gunicorn.conf.py): a hundred open dashboards never take a thread a webhook
+needs. A waiting stream costs no CPU: it sleeps on a condition until a change or its 15 s
+heartbeat (a comment line, which also finds a closed connection). A stream ends after
+``live_stream_seconds`` (the browser reconnects and resumes), when a newer stream replaces or
+displaces it, and at shutdown (:meth:`LiveHub.close`).
 """
 
 from __future__ import annotations
@@ -21,16 +27,61 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any, Protocol
 
 from flask import Blueprint, Flask, Response, abort, current_app, request
 
 from core.features.live.changes import TOPICS
 from core.web.dashboard.config import DashboardConfig
+from core.web.dashboard.live_admission import Admissions, LiveCaps, Refusal, Ticket
 
 HEARTBEAT_SECONDS = 15.0
 RETRY_MS = 3000  # what EventSource waits before reconnecting
 BUSY_RETRY_SECONDS = 10
+Key = tuple[int, str]  # (guild id, topic): what a stream waits on
+Event = tuple[str, dict[str, Any], int | None]  # (name, data, id)
+
+
+class Subscription(Protocol):
+    """One thing a stream follows: a guild's topic, or an overlay."""
+
+    label: str  # how the browser names it on a shared stream
+    key: Key
+
+    def opening(self, seen: int) -> list[Event]:
+        """What to send first, the topic's number being ``seen``."""
+
+    def changed(self, seq: int) -> list[Event]:
+        """What to send once the topic's number reached ``seq``."""
+
+    def still_open(self) -> bool:
+        """False once the stream must stop serving it (an overlay's rotated token)."""
+
+
+class TopicSubscription:
+    """A dashboard page part: ``ready``, ``changed`` or ``reload``, each with the number."""
+
+    def __init__(self, guild_id: int, topic: str, last_id: int | None) -> None:
+        self.key = (guild_id, topic)
+        self.label = f"d:{guild_id}:{topic}"
+        self.last_id = last_id
+
+    def opening(self, seen: int) -> list[Event]:
+        data = {"topic": self.key[1]}
+        if self.last_id is None:
+            return [("ready", data, seen)]
+        if self.last_id < seen:
+            return [("changed", data, seen)]  # what it missed: fetch the page part again
+        if self.last_id > seen:
+            return [("reload", data, seen)]  # a number from before a restart
+        return []
+
+    def changed(self, seq: int) -> list[Event]:
+        return [("changed", {"topic": self.key[1]}, seq)]
+
+    def still_open(self) -> bool:
+        return True
 
 
 class LiveHub:
@@ -39,25 +90,33 @@ class LiveHub:
     def __init__(
         self,
         backend,  # type: ignore[no-untyped-def]
-        max_streams: int,
+        caps: LiveCaps | int,
         stream_seconds: float,
         heartbeat: float = HEARTBEAT_SECONDS,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.backend = backend
-        self.max_streams = max_streams
+        self.admissions = Admissions(caps if isinstance(caps, LiveCaps) else LiveCaps(caps))
         self.stream_seconds = stream_seconds
         self.heartbeat = heartbeat
         self.clock = clock
         self._cond = threading.Condition()
-        self._latest: dict[tuple[int, str], int] = {}
-        self._open = 0
+        self._latest: dict[Key, int] = {}
         self._closed = False
         backend.listen(self._heard)
 
     @property
+    def caps(self) -> LiveCaps:
+        return self.admissions.caps
+
+    @caps.setter
+    def caps(self, caps: LiveCaps) -> None:
+        with self._cond:
+            self.admissions.caps = caps
+
+    @property
     def open_streams(self) -> int:
-        return self._open
+        return len(self.admissions)
 
     def _heard(self, guild_id: int, topic: str, seq: int) -> None:
         with self._cond:
@@ -73,90 +132,146 @@ class LiveHub:
         with self._cond:
             return self._latest.get((guild_id, topic), 0)
 
-    def admit(self) -> bool:
+    def admit(
+        self, guilds: frozenset[int], tokens: frozenset[str], client: str, connection: str | None
+    ) -> Ticket | Refusal:
         with self._cond:
-            if self._closed or self._open >= self.max_streams:
-                return False
-            self._open += 1
-            return True
+            if self._closed:
+                return Refusal("The server is stopping.", BUSY_RETRY_SECONDS)
+            answer = self.admissions.admit(guilds, tokens, client, connection)
+            self._cond.notify_all()  # a replaced or displaced stream ends now
+            return answer
 
-    def release(self) -> None:
+    def release(self, ticket: Ticket) -> None:
         with self._cond:
-            self._open -= 1
+            self.admissions.release(ticket)
 
     def close(self) -> None:
         """End every open stream now (the server is stopping)."""
         with self._cond:
             self._closed = True
+            self.admissions.end_all()
             self._cond.notify_all()
 
-    def wait(self, guild_id: int, topic: str, seen: int, timeout: float) -> int | None:
-        """The topic's number once it passes ``seen``, or after ``timeout`` seconds whatever it
-        is; None once the hub is closed (the stream must end)."""
-        key = (guild_id, topic)
+    def wait(self, ticket: Ticket, seen: dict[Key, int], timeout: float) -> dict[Key, int] | None:
+        """The numbers of ``seen``'s topics once one passes what was seen, or after ``timeout``
+        seconds whatever they are; None once the stream must end (closed, replaced, displaced)."""
         with self._cond:
             self._cond.wait_for(
-                lambda: self._closed or self._latest.get(key, 0) > seen,
+                lambda: (
+                    self._closed
+                    or ticket.ended
+                    or any(self._latest.get(k, 0) > n for k, n in seen.items())
+                ),
                 timeout=max(0.0, timeout),
             )
-            return None if self._closed else self._latest.get(key, 0)
+            if self._closed or ticket.ended:
+                return None
+            return {k: self._latest.get(k, 0) for k in seen}
 
-    def stream(self, guild_id: int, topic: str, last_id: int | None) -> Iterator[str]:
+    def serve(
+        self, ticket: Ticket, subscriptions: Sequence[Subscription], shared: bool
+    ) -> Iterator[str]:
+        """The stream's text: each subscription's opening, then what each change brings, with a
+        heartbeat when nothing happened, until the stream's time is up or it must end. On a
+        ``shared`` stream every event names its subscription (:func:`shared_event`) and one
+        that stops being open is dropped with ``gone``; alone, the stream just ends."""
         ends = self.clock() + self.stream_seconds
-        seen = self.latest(guild_id, topic)
+        subs = list(subscriptions)
+        seen = {s.key: self.latest(*s.key) for s in subs}  # before reading: nothing slips by
         yield f"retry: {RETRY_MS}\n\n"
-        if last_id is None:
-            yield _event("ready", seen, topic)
-        elif last_id < seen:
-            yield _event("changed", seen, topic)  # what it missed: fetch the page part again
-        elif last_id > seen:
-            yield _event("reload", seen, topic)  # a number from before a restart
-        while True:
-            now = self.wait(guild_id, topic, seen, min(self.heartbeat, ends - self.clock()))
+        for sub in subs:
+            yield from _written(sub, sub.opening(seen[sub.key]), shared)
+        while subs:
+            now = self.wait(ticket, seen, min(self.heartbeat, ends - self.clock()))
             if now is None:
                 return
-            if now > seen:
-                seen = now
-                yield _event("changed", seen, topic)
-            elif self.clock() >= ends:
-                return
-            else:
+            for sub in [s for s in subs if not s.still_open()]:
+                if not shared:
+                    return
+                subs.remove(sub)
+                yield shared_event("gone", sub.label, {}, None)
+            moved = [s for s in subs if now.get(s.key, 0) > seen[s.key]]
+            for sub in moved:
+                yield from _written(sub, sub.changed(now[sub.key]), shared)
+            seen = {s.key: now.get(s.key, 0) for s in subs}
+            if not moved:
+                if self.clock() >= ends:
+                    return
                 yield ": heartbeat\n\n"
 
 
-def _event(name: str, seq: int, topic: str) -> str:
-    return f"id: {seq}\nevent: {name}\ndata: {json.dumps({'topic': topic})}\n\n"
+def _written(sub: Subscription, events: list[Event], shared: bool) -> Iterator[str]:
+    for name, data, event_id in events:
+        if shared:
+            yield shared_event(name, sub.label, data, event_id)
+        else:
+            yield _event(name, data, event_id)
+
+
+def _event(name: str, data: dict[str, Any], event_id: int | None) -> str:
+    head = "" if event_id is None else f"id: {event_id}\n"
+    return f"{head}event: {name}\ndata: {json.dumps(data)}\n\n"
+
+
+def shared_event(name: str, label: str, data: dict[str, Any], event_id: int | None) -> str:
+    """An event of a shared stream: its data names the subscription and carries the number
+    (the browser keeps one per subscription and sends them back when it reconnects)."""
+    body = {"sub": label, "id": event_id, "data": data}
+    return f"event: {name}\ndata: {json.dumps(body)}\n\n"
 
 
 def last_event_id() -> int | None:
     raw = request.headers.get("Last-Event-ID") or request.args.get("last_id")
+    return parse_number(raw)
+
+
+def parse_number(raw: str | None) -> int | None:
     if raw is None or not raw.isascii() or not raw.isdecimal() or len(raw) > 18:
         return None
     return int(raw)
 
 
-def event_stream(events: Callable[[LiveHub], Iterator[str]]) -> Response:
-    """A Server-Sent Events answer with ``events(hub)``, counted against the process's bound on
-    open streams (503 with ``Retry-After`` beyond it, or when this process hears no changes)."""
+def event_stream(
+    subscriptions: Callable[[], Sequence[Subscription]],
+    *,
+    guilds: frozenset[int],
+    tokens: frozenset[str] = frozenset(),
+    shared: bool = False,
+    connection: str | None = None,
+) -> Response:
+    """A Server-Sent Events answer following ``subscriptions()``, counted against the caps on
+    open streams (429 with ``Retry-After`` beyond one; 503 when this process hears no changes)."""
     hub: LiveHub | None = current_app.extensions.get("live")
-    if hub is None or not hub.admit():
-        busy = Response("Too many live pages open; retrying shortly.\n", 503)
-        busy.headers["Retry-After"] = str(BUSY_RETRY_SECONDS)
-        busy.mimetype = "text/plain"
-        return busy
+    if hub is None:
+        return _busy(503, "Live updates are off here.", BUSY_RETRY_SECONDS)
+    answer = hub.admit(guilds, tokens, request.remote_addr or "-", connection)
+    if isinstance(answer, Refusal):
+        return _busy(429, answer.reason, answer.retry_after)
+    ticket = answer
     try:
-        response = Response(events(hub), mimetype="text/event-stream")
+        response = Response(
+            hub.serve(ticket, subscriptions(), shared), mimetype="text/event-stream"
+        )
     except BaseException:
-        hub.release()
+        hub.release(ticket)
         raise
-    response.call_on_close(hub.release)  # when the server is done with it, however it ended
+    response.call_on_close(lambda: hub.release(ticket))  # however the stream ended
     response.headers["Cache-Control"] = "no-cache, no-store"
     response.headers["X-Accel-Buffering"] = "no"  # a proxy must pass events on at once
     return response
 
 
+def _busy(status: int, reason: str, retry_after: int) -> Response:
+    busy = Response(reason + " Retrying shortly.\n", status)
+    busy.headers["Retry-After"] = str(retry_after)
+    busy.mimetype = "text/plain"
+    return busy
+
+
 def register(app: Flask, config: DashboardConfig, blueprints: set[str]) -> None:
-    """The stream route, guarded like every guild page, and this process's hub."""
+    """The stream routes, guarded like every guild page, and this process's hub."""
+    from core.web.dashboard import live_mux
     from core.web.dashboard.guilds import require_login
 
     bp = Blueprint("guild_live", __name__, url_prefix="/dashboard/<id:guild_id>/live")
@@ -166,11 +281,15 @@ def register(app: Flask, config: DashboardConfig, blueprints: set[str]) -> None:
     def stream(guild_id: int, topic: str):  # type: ignore[no-untyped-def]
         if topic not in TOPICS:
             abort(404)
-        return event_stream(lambda hub: hub.stream(guild_id, topic, last_event_id()))
+        last_id = last_event_id()
+        return event_stream(
+            lambda: [TopicSubscription(guild_id, topic, last_id)], guilds=frozenset({guild_id})
+        )
 
     app.register_blueprint(bp)
     blueprints.add(bp.name)
-    if config.live_backend is not None and config.live_max_streams > 0:
+    live_mux.register(app, blueprints)
+    if config.live_backend is not None and config.live_caps.process > 0:
         app.extensions["live"] = LiveHub(
-            config.live_backend, config.live_max_streams, config.live_stream_seconds
+            config.live_backend, config.live_caps, config.live_stream_seconds
         )

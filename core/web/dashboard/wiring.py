@@ -11,6 +11,7 @@ from core.features.web_sessions.service import WebSessions
 from core.health import HealthReport
 from core.web.dashboard.aio import coroutine_runner
 from core.web.dashboard.config import DashboardConfig, ProofFiles
+from core.web.dashboard.live_admission import LiveCaps
 from core.web.dashboard.platform_sync import platform_syncs
 
 if TYPE_CHECKING:
@@ -114,11 +115,17 @@ def dashboard_config(rt: Runtime) -> DashboardConfig:
         raffle_views=rt.raffle.views,
         event_log=event_log_of(rt.bus, rt.clock),
         guilds_tracking=rt.guilds.guilds_tracking,
+        channel_of=rt.guilds.channel_of,
         metrics=rt.metrics,
         webhook_arrivals=rt.webhook_arrivals,
         publish=rt.bus.publish,
         live_backend=rt.live_backend,
-        live_max_streams=settings.web.live_max_streams,
+        live_caps=LiveCaps(
+            process=settings.web.live_max_streams,
+            per_overlay=settings.web.live_max_streams_per_overlay,
+            per_guild=settings.web.live_max_streams_per_server,
+            per_client=settings.web.live_max_streams_per_client,
+        ),
         live_stream_seconds=settings.web.live_stream_seconds,
         run=coroutine_runner(lambda: rt.loop),
         vip=rt.vip,

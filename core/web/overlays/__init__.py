@@ -18,15 +18,13 @@ it. A wrong, malformed or rotated token answers exactly what an unknown path ans
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import Any
 
-from flask import Blueprint, Flask, Response, abort, current_app, render_template
+from flask import Blueprint, Flask, Response, abort, current_app, render_template, request
 
-from core.events import utc
-from core.features.overlays.repository import Alert
-from core.features.overlays.service import MAX_CATCH_UP, Overlay, OverlayService
-from core.web.dashboard.live import RETRY_MS, LiveHub, event_stream, last_event_id
+from core.features.overlays.service import Overlay, OverlayService
+from core.web.dashboard.live import event_stream, last_event_id
+from core.web.overlays.stream import OverlaySubscription, state_data
 
 # The page loads only what the app serves, and only the dashboard (same origin) may frame it
 # (its preview); OBS loads it directly.
@@ -35,7 +33,9 @@ OVERLAY_POLICY = (
     "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'none'; "
     "frame-ancestors 'self'"
 )
-TOPIC = {"heist": "heist", "raffle": "raffle", "alerts": "alerts"}
+# live-link.js also runs as the browser's shared live connection (a SharedWorker), whose policy
+# is its script's: it may open the live stream on this site and nothing else.
+WORKER_POLICY = "default-src 'none'; connect-src 'self'; base-uri 'none'; form-action 'none'"
 
 bp = Blueprint(
     "overlay",
@@ -68,12 +68,14 @@ def _headers(response: Response) -> Response:
     return response
 
 
-def _alert(alert: Alert) -> dict[str, Any]:
-    return {"seq": alert.seq, "kind": alert.kind, "title": alert.title, "detail": alert.detail}
-
-
-def _state(service: OverlayService, overlay: Overlay) -> dict[str, Any]:
-    return service.state(overlay) | {"now": utc(service.clock()).isoformat()}
+@bp.after_request
+def _worker_policy(response: Response) -> Response:
+    if (
+        request.endpoint == "overlay.static"
+        and (request.view_args or {}).get("filename") == "live-link.js"
+    ):
+        response.headers["Content-Security-Policy"] = WORKER_POLICY
+    return response
 
 
 @bp.get("/<token>")
@@ -97,7 +99,7 @@ def state(token: str):  # type: ignore[no-untyped-def]
     if overlay.kind == "alerts":
         body: dict[str, Any] = {"last": service.last_alert(overlay.guild_id)}
     else:
-        body = _state(service, overlay)
+        body = state_data(service, overlay)
     return _headers(Response(json.dumps(body), mimetype="application/json"))
 
 
@@ -106,61 +108,14 @@ def events(token: str):  # type: ignore[no-untyped-def]
     overlay = _opened(token)
     service = _service()
     last_id = last_event_id()
-    response = event_stream(lambda hub: _stream(hub, service, token, overlay, last_id))
+    response = event_stream(
+        lambda: [OverlaySubscription(service, token, overlay, last_id)],
+        guilds=frozenset({overlay.guild_id}),
+        tokens=frozenset({token}),
+    )
     if response.status_code != 200:
         return response
     return _headers(response)
-
-
-def _event(name: str, data: dict[str, Any], event_id: int | None = None) -> str:
-    head = "" if event_id is None else f"id: {event_id}\n"
-    return f"{head}event: {name}\ndata: {json.dumps(data)}\n\n"
-
-
-def _stream(
-    hub: LiveHub, service: OverlayService, token: str, overlay: Overlay, last_id: int | None
-) -> Iterator[str]:
-    """The overlay's events until the stream's time is up, the server stops, or the token stops
-    opening this overlay (rotated: checked at every wake-up, so within a heartbeat)."""
-    guild_id, topic = overlay.guild_id, TOPIC[overlay.kind]
-    ends = hub.clock() + hub.stream_seconds
-    seen = hub.latest(guild_id, topic)  # before reading the database: nothing slips between
-    yield f"retry: {RETRY_MS}\n\n"
-    if overlay.kind == "alerts":
-        newest = service.last_alert(guild_id)
-        after = newest if last_id is None or last_id > newest else last_id
-        if after == newest and last_id != newest:  # fresh, or a number this feed never gave
-            yield _event("ready", {"last": after}, after)
-        for alert in _alerts_after(service, guild_id, after):
-            after = alert.seq
-            yield _event("alert", _alert(alert), alert.seq)
-    else:
-        yield _event("state", _state(service, overlay))
-    while True:
-        now = hub.wait(guild_id, topic, seen, min(hub.heartbeat, ends - hub.clock()))
-        if now is None or service.open(token) != overlay:
-            return
-        if now > seen:
-            seen = now
-            if overlay.kind == "alerts":
-                for alert in _alerts_after(service, guild_id, after):
-                    after = alert.seq
-                    yield _event("alert", _alert(alert), alert.seq)
-            else:
-                yield _event("state", _state(service, overlay))
-        elif hub.clock() >= ends:
-            return
-        else:
-            yield ": heartbeat\n\n"
-
-
-def _alerts_after(service: OverlayService, guild_id: int, after: int) -> Iterator[Alert]:
-    while True:
-        batch = service.alerts_after(guild_id, after)
-        yield from batch
-        if len(batch) < MAX_CATCH_UP:
-            return
-        after = batch[-1].seq
 
 
 def register(app: Flask, service: OverlayService | None) -> None:

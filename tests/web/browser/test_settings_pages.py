@@ -36,7 +36,10 @@ def test_a_raffle_setting_changed_in_the_browser_shows_in_raffleinfo(page, site,
     page.get_by_label("Only linked accounts can win").select_option("off")
     page.click("#save-settings")
     page.wait_for_selector("p.done")
-    assert "Saved: watch_hour, linked_only." in page.locator("p.done").inner_text()
+    assert (
+        "Saved: Tickets per hour watched, Only linked accounts can win."
+        in page.locator("p.done").inner_text()
+    )
     assert page.get_by_label("Tickets per hour watched").input_value() == "7"
     shot(page, "dashboard-raffle")
 

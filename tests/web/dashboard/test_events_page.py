@@ -52,10 +52,14 @@ def test_page_shows_this_guilds_events_dead_ones_and_webhooks(site):
     assert f'value="{_row(site, mine_dead.key).id}"' in page.text
     assert "RuntimeError: boom" in page.text
     assert "Chat (2)" in page.text  # ours only, by type, in words
-    assert "refused: bad_signature" in page.text
+    assert "refused: bad signature" in page.text  # in words, not the code's label
     assert "received: queued" in page.text
-    assert "chat.message.sent" in page.text
-    assert "channel.followed" not in page.text  # the other guild's channel
+    arrivals = page.text.split('id="arrivals"')[1].split("</table>")[0]
+    assert '<td data-label="Channel">mine</td>' in arrivals  # the channel by name, not id
+    assert '<td data-label="What">Chat messages</td>' in arrivals  # the type in words
+    assert "1001" not in arrivals
+    assert "chat.message.sent" not in page.text
+    assert "Follows" not in arrivals  # the other guild's channel
     filtered = site.client().get(PAGE, query_string={"kind": "chat_message_sent"})
     assert filtered.status_code == 200
     recent = filtered.text.split('id="recent"')[1].split("</table>")[0]
@@ -73,7 +77,8 @@ def test_the_activity_feed_says_what_happened_with_the_raw_events_a_click_away(s
     assert "theirs" not in feed  # the other guild's
     assert "dead" in feed  # the one set aside says so
     raw = page.split('<details class="raw">')[1]
-    assert "chat_message_sent" in raw
+    assert "<td>Chat <span" in raw  # each event's type in words, not the code's name
+    assert "chat_message_sent" not in raw
 
 
 def test_retry_queues_a_dead_event_once_and_records_who(site):

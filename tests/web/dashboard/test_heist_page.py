@@ -92,7 +92,7 @@ def test_refused_heist_settings_are_shown_next_to_their_field(site):
     refused = post(client, PAGE + "settings/odds", low_chance="150", medium_chance="45")
     assert refused.status_code == 400
     assert 'id="e-heist-low_chance"' in refused.text
-    assert "low_chance is a whole number from 1 to 99." in refused.text
+    assert "Low risk is a whole number from 1 to 99." in refused.text
     rules = site.runtime.heist.rules(GUILD)
     assert (rules.low_chance, rules.medium_chance) == (70, 45)  # the other field was saved
     crossed = post(client, PAGE + "settings/crew", min_bet="20000")
@@ -128,7 +128,7 @@ def test_points_name_and_rates(site):
     refused = post(client, PAGE + "points/rate", rate="window", value="0")
     assert refused.status_code == 400
     assert 'id="e-rate-window"' in refused.text
-    assert "The window rate is a whole number from 1 to 1440." in refused.text
+    assert "Posting interval is a whole number from 1 to 1440." in refused.text
     assert site.runtime.points.rates(GUILD).post_minutes == 30
 
 

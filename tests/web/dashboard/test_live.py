@@ -1,5 +1,5 @@
 """The live stream: guarded like a guild page, numbered events, Last-Event-ID resume,
-heartbeats, a bound on open streams (503 + Retry-After), an end at shutdown and after its
+heartbeats, a bound on open streams (429 + Retry-After), an end at shutdown and after its
 longest duration."""
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from flask import Flask
 from core.features.live.backends import MemoryLive
 from core.web.dashboard import register
 from core.web.dashboard.config import DashboardConfig
+from core.web.dashboard.live_admission import LiveCaps
 from tests.fakes.discord_oauth import CLIENT_ID, CLIENT_SECRET, MANAGE_GUILD, FakeDiscordOAuth
 from tests.web.dashboard.test_security import PUBLIC, _consent
 
@@ -44,7 +45,7 @@ def app(discord, backend):
         oauth_base_url=discord.oauth_base_url,
         bot_guild_ids=lambda: [GUILD, OTHER],
         live_backend=backend,
-        live_max_streams=2,
+        live_caps=LiveCaps(process=2),
         live_stream_seconds=30,
     )
     app = Flask(__name__)
@@ -114,8 +115,8 @@ def test_streams_are_bounded_per_process(client, app):
     first, _ = _open(client)
     second, _ = _open(client, "raffle")
     third, _ = _open(client, "events")
-    assert third.status_code == 503
-    assert third.headers["Retry-After"] == "10"
+    assert third.status_code == 429
+    assert third.headers["Retry-After"] == "15"
     assert hub.open_streams == 2
     first.close()
     assert hub.open_streams == 1
@@ -141,7 +142,7 @@ def test_streams_end_at_shutdown_and_after_their_longest_duration(client, app):
     hub.close()
     assert ended.wait(5)
     answer.close()
-    assert _open(client)[0].status_code == 503  # no new stream while stopping
+    assert _open(client)[0].status_code == 429  # no new stream while stopping
     hub._closed = False
     hub.stream_seconds = 0.2
     answer, events = _open(client)

@@ -8,6 +8,7 @@ import json
 import pytest
 
 from core.features.vip import repository as vip_repository
+from core.web.dashboard.live_admission import LiveCaps
 from tests.features.overlays.conftest import vip_entry
 from tests.web.dashboard.conftest import GUILD, OTHER_GUILD
 
@@ -152,13 +153,13 @@ def test_a_heist_stream_sends_the_whole_state_at_once_and_after_a_change(site, f
 
 
 def test_overlay_streams_count_against_the_bound_on_open_streams(site, fast_hub):
-    fast_hub.max_streams = 1
+    fast_hub.caps = LiveCaps(process=1)
     client = site.app.test_client()
     first, _ = _open(client, f"/overlay/{token(site, 'heist')}/events")
     assert first.status_code == 200
     busy = client.get(f"/overlay/{token(site, 'alerts')}/events")
-    assert busy.status_code == 503
-    assert busy.headers["Retry-After"] == "10"
+    assert busy.status_code == 429
+    assert busy.headers["Retry-After"] == "15"
     assert fast_hub.open_streams == 1
     first.close()
     assert fast_hub.open_streams == 0

@@ -135,6 +135,16 @@ def back_to(guild_id: int, note: str, anchor: str | None = None):  # type: ignor
     return redirect(url_for(".index", guild_id=guild_id, _anchor=anchor), code=303)
 
 
+def in_words(message: str, names: Mapping[str, str]) -> str:
+    """``message`` (a refusal the Discord command shares, naming settings as they are typed
+    there: ``low_chance``, ``watch_hour``) with each such name replaced by its label on the
+    page. Names that are plain words (``channel``) are left: the sentence reads as it is."""
+    for name, label in names.items():
+        if "_" in name:
+            message = re.sub(rf"(?<![\w.#]){re.escape(name)}(?!\w)", label, message)
+    return message
+
+
 def whole_number(text: str | None, what: str, low: int, high: int) -> int:
     raw = (text or "").strip()
     if not raw.isdecimal() or not low <= int(raw) <= high:

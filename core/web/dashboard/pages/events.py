@@ -10,6 +10,8 @@ from flask import current_app, g, render_template, request
 
 from core.bus.event_log import guild_scope
 from core.events import EVENT_TYPES, Platform, utc
+from core.events.words import kick_webhook_type
+from core.features.guilds.repository import TrackedChannel
 from core.web.dashboard.guilds import guild_blueprint
 from core.web.dashboard.pages._forms import config, done, installed, page
 
@@ -30,7 +32,7 @@ def _webhook_counts() -> tuple[list[tuple[str, str, int]], list[tuple[str, str, 
 
     def rows(counter, label: str) -> list[tuple[str, str, int]]:  # type: ignore[no-untyped-def]
         found = [
-            (labels.get("platform", ""), labels.get(label, ""), int(value))
+            (labels.get("platform", "").title(), _words(labels.get(label, "")), int(value))
             for labels, value in counter.counts()
             if value
         ]
@@ -40,16 +42,30 @@ def _webhook_counts() -> tuple[list[tuple[str, str, int]], list[tuple[str, str, 
 
 
 def _arrivals(guild_id: int) -> list[tuple[str, str, object]]:
+    """(channel name, event type in words, when it last arrived) of the Kick webhooks arriving
+    for the guild's channel."""
     arrivals = config().webhook_arrivals
     if arrivals is None:
         return []
     tracking = installed(config().guilds_tracking)
     found = arrivals.arrived_since(utc(arrivals.clock()) - ARRIVALS_SINCE)
+    channel = config().channel_of(guild_id, Platform.KICK)
     return sorted(
-        (broadcaster, event_type, at)
+        (_channel_name(channel, broadcaster), kick_webhook_type(event_type), at)
         for (broadcaster, event_type), at in found.items()
         if guild_id in tracking(Platform.KICK, broadcaster, None)
     )
+
+
+def _channel_name(channel: TrackedChannel | None, broadcaster: str) -> str:
+    if channel is not None and channel.broadcaster_user_id == broadcaster:
+        return channel.channel_slug
+    return "Your Kick channel"
+
+
+def _words(code: str) -> str:
+    """A webhook answer's label ("bad_signature") in words ("bad signature")."""
+    return code.replace("_", " ").replace(".", " ")
 
 
 @AREA.bp.get("/")

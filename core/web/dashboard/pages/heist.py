@@ -13,7 +13,7 @@ from core.events import utc
 from core.features.heist.history_repository import OUTCOMES, FinishedHeist
 from core.features.heist.repository import CANCELLED
 from core.features.heist.rules import SETTINGS
-from core.features.points.rates import RATE_NAMES, named_rates
+from core.features.points.rates import RATE_LABELS, RATE_NAMES, named_rates, rate_label
 from core.features.points.service import MAX_AMOUNT, PointsRefused
 from core.features.refusals import Refused
 from core.web.dashboard.guilds import guild_blueprint
@@ -23,6 +23,7 @@ from core.web.dashboard.pages._forms import (
     config,
     count_or_none,
     done,
+    in_words,
     installed,
     page,
 )
@@ -58,6 +59,7 @@ def _show(guild_id: int, errors: dict[str, str] | None = None, **extra):  # type
         **_charts(heist, guild_id),
         currency=points.name(guild_id),
         rates=named_rates(rates),
+        rate_labels=RATE_LABELS,
         top=points.leaderboard(guild_id, TOP_SHOWN),
         holders=points.count_holders(guild_id),
         query=query,
@@ -117,7 +119,7 @@ def heist_settings(guild_id: int, slug: str):  # type: ignore[no-untyped-def]
             heist.set_setting(guild_id, field.name, value or "none")
             changed.append(field.label)
         except Refused as refused:
-            errors[f"heist-{field.name}"] = str(refused)
+            errors[f"heist-{field.name}"] = in_words(str(refused), {field.name: field.label})
     if errors:
         return _show(guild_id, errors)
     what = ", ".join(changed) if changed else "nothing changed"
@@ -154,8 +156,9 @@ def points_rate(guild_id: int):  # type: ignore[no-untyped-def]
         installed(config().points).set_rate(guild_id, rate, request.form.get("value", ""))
     except PointsRefused as refused:
         field = rate if rate in RATE_NAMES else "rate"
-        return _show(guild_id, {f"rate-{field}": str(refused)})
-    return done(AREA.endpoint, guild_id, f"The {rate} rate is saved.")
+        said = str(refused).replace(f"The {rate.strip().casefold()} rate", rate_label(field))
+        return _show(guild_id, {f"rate-{field}": said})
+    return done(AREA.endpoint, guild_id, f"Saved: {rate_label(rate)}.")
 
 
 @AREA.bp.post("/points/<any(give, remove):action>")

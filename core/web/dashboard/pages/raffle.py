@@ -23,6 +23,7 @@ from core.web.dashboard.pages._forms import (
     channel_choices,
     channel_refusal,
     config,
+    in_words,
     installed,
     members,
     new_reference,
@@ -50,6 +51,8 @@ LABELS: dict[str, tuple[str, str]] = {
     "time_zone": ("Time zone (e.g. Europe/Berlin)", "zone"),
     "linked_only": ("Only linked accounts can win", "flag"),
 }
+
+_NAMES = {name: label for name, (label, _kind) in LABELS.items()}
 
 
 def setting_values(rates: RaffleRates) -> dict[str, str]:
@@ -183,12 +186,13 @@ def settings(guild_id: int):  # type: ignore[no-untyped-def]
                 changed.append(name)
                 continue
             except Refused as refused:
-                problem = str(refused)
+                problem = in_words(str(refused), _NAMES)
         errors[name] = problem
         typed[name] = value[:100]
     if errors:
         return _show(guild_id, errors=errors, typed=typed)
-    note = f"Saved: {', '.join(changed)}." if changed else "Nothing to change."
+    saved = ", ".join(LABELS[name][0] for name in changed)
+    note = f"Saved: {saved}." if changed else "Nothing to change."
     return back_to(guild_id, note, "settings")
 
 
@@ -279,6 +283,18 @@ def reroll(guild_id: int):  # type: ignore[no-untyped-def]
         typed = {"reroll_reason": form.get("reroll_reason", "")[:300]}
         return _show(guild_id, errors={field: str(refused)}, typed=typed)
     return back_to(guild_id, _draw_note(done), "draws")
+
+
+@AREA.bp.post("/force")
+def force(guild_id: int):  # type: ignore[no-untyped-def]
+    """What ``!raffleforce`` does: complete the draw waiting for the beacon without it (the
+    proof says so), refused in the same words when none waits."""
+    raffle = installed(config().raffle)
+    try:
+        done = raffle.draws.force(guild_id, actor_id=g.user.id)
+    except Refused as refused:
+        return _show(guild_id, errors={"force": str(refused)})
+    return back_to(guild_id, _draw_note(done) + " Drawn without the beacon.", "draws")
 
 
 @AREA.bp.post("/start")

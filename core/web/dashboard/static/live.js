@@ -1,14 +1,17 @@
-// Live parts of a page. An element with data-live-stream (the SSE URL,
+// Live parts of a page. An element with data-live-stream (its topic's stream,
 // /dashboard/<guild>/live/<topic>) and data-live-url (a URL answering the element's new inner
-// HTML) is fetched again whenever the topic changes. Elements sharing a stream share one
-// connection. After each update the element gets a "live:updated" event. Without JavaScript
-// the page works by reload.
+// HTML) is fetched again whenever the topic changes. Every part of every tab follows its topic
+// through the browser's one shared live connection (/overlay/static/live-link.js). After each
+// update the element gets a "live:updated" event. Without JavaScript the page works by reload.
 (function () {
   "use strict";
+  var TOPIC = /\/dashboard\/([0-9]+)\/live\/([a-z]+)$/;
   var groups = {};
   document.querySelectorAll("[data-live-stream][data-live-url]").forEach(function (el) {
-    var stream = el.getAttribute("data-live-stream");
-    (groups[stream] = groups[stream] || []).push(el);
+    var found = TOPIC.exec(el.getAttribute("data-live-stream"));
+    if (!found) { return; }
+    var label = "d:" + found[1] + ":" + found[2];
+    (groups[label] = groups[label] || []).push(el);
   });
 
   function refresh(el) {
@@ -26,28 +29,28 @@
       .catch(function () { /* the next change or reconnect tries again */ });
   }
 
-  // EventSource reconnects by itself after a dropped connection (sending Last-Event-ID), but
-  // gives up on an HTTP error such as 503 (too many live pages open): then start again after a
-  // while, carrying the last id in the query so nothing missed goes unnoticed.
-  function connect(stream, els, lastId) {
-    var state = document.getElementById(els[0].id + "-live-state") || document.querySelector(".live-state");
-    var url = stream + (lastId ? (stream.indexOf("?") < 0 ? "?" : "&") + "last_id=" + encodeURIComponent(lastId) : "");
-    var source = new EventSource(url);
-    var seen = lastId;
-    function live() { if (state) { state.textContent = "Updates live."; } }
-    function note(e) { if (e.lastEventId) { seen = e.lastEventId; } }
-    source.addEventListener("ready", function (e) { note(e); live(); });
-    source.addEventListener("changed", function (e) { note(e); live(); els.forEach(refresh); });
-    source.addEventListener("reload", function (e) { note(e); els.forEach(refresh); });
-    source.onerror = function () {
-      if (state) { state.textContent = "Live updates paused; reconnecting..."; }
-      if (source.readyState === EventSource.CLOSED) {
-        setTimeout(function () { connect(stream, els, seen); }, 10000 + Math.random() * 10000);
-      }
-    };
+  function stateOf(els) {
+    return document.getElementById(els[0].id + "-live-state") || document.querySelector(".live-state");
   }
 
-  if (window.EventSource) {
-    Object.keys(groups).forEach(function (stream) { connect(stream, groups[stream], null); });
+  function follow(label, els) {
+    var state = stateOf(els);
+    var refused = false;
+    function say(text) { if (state && !refused) { state.textContent = text; } }
+    window.StreamKeeperLive.subscribe(label, null, function (name, id, data) {
+      if (name === "ready") { say("Updates live."); }
+      if (name === "changed") { say("Updates live."); els.forEach(refresh); }
+      if (name === "reload") { els.forEach(refresh); }
+      if (name === "refused") {
+        say("Live updates are off: " + (data.reason || "reload the page."));
+        refused = true;
+      }
+    }, function (live) {
+      say(live ? "Updates live." : "Live updates paused; reconnecting...");
+    });
+  }
+
+  if (window.StreamKeeperLive) {
+    Object.keys(groups).forEach(function (label) { follow(label, groups[label]); });
   }
 })();

@@ -96,17 +96,30 @@
     });
     document.getElementById("raffle-total").textContent = state.period_id ? number(state.total) + " tickets" : "";
     var draw = state.draw;
-    if (draw) {
-      var winners = document.getElementById("raffle-winners");
-      clear(winners);
-      draw.winners.forEach(function (name) { winners.appendChild(el("li", "", null)).appendChild(el("span", "name", name)); });
-      document.getElementById("raffle-draw-title").textContent = draw.prize ? "Won: " + draw.prize : "Winners";
-      document.getElementById("raffle-proof").textContent = "Proof: " + window.location.origin + draw.proof_path;
-      drawBox.hidden = false;
-    } else {
-      drawBox.hidden = true;
-    }
+    if (draw) { drawRaffleDraw(draw); }
+    drawBox.hidden = !draw;
     panel.hidden = !(state.period_id || draw);
+  }
+
+  // The last draw: its winners and prize, or, when nobody won, that and why (never a prize
+  // "won" by nobody).
+  function drawRaffleDraw(draw) {
+    var winners = document.getElementById("raffle-winners");
+    var names = (draw.winners || []).filter(function (name) { return name; });
+    var title = document.getElementById("raffle-draw-title");
+    var why = document.getElementById("raffle-no-winner");
+    clear(winners);
+    names.forEach(function (name) { winners.appendChild(el("li", "", null)).appendChild(el("span", "name", name)); });
+    winners.hidden = !names.length;
+    if (names.length) {
+      title.textContent = draw.prize ? "Won: " + draw.prize : "Winners";
+      why.textContent = "";
+    } else {
+      title.textContent = "No winner this time";
+      why.textContent = draw.no_winner_reason || "Nobody could win this draw.";
+    }
+    why.hidden = !!names.length;
+    document.getElementById("raffle-proof").textContent = "Proof: " + window.location.origin + draw.proof_path;
   }
 
   // --- alerts: one at a time, in order, each once -----------------------------------------
@@ -138,36 +151,31 @@
   }
 
   // --- the stream ------------------------------------------------------------------------
+  // The overlay follows its stream through the browser's one shared live connection
+  // (live-link.js): OBS sources and the dashboard's previews of this origin share it.
   // ?since=N: start after alert N instead of at the newest (the dashboard's preview shows the
   // test alert it just sent this way).
   var since = new URLSearchParams(window.location.search).get("since");
   var lastId = since && /^[0-9]{1,18}$/.test(since) ? since : null;
-  function onState(e) {
-    var state = JSON.parse(e.data);
+  function onState(state) {
     noteNow(state);
     if (kind === "heist") { drawHeist(state); } else if (kind === "raffle") { drawRaffle(state); }
     body.setAttribute("data-live", "yes");
   }
-  function connect() {
-    var url = body.getAttribute("data-events");
-    if (lastId) { url += "?last_id=" + encodeURIComponent(lastId); }
-    var source = new EventSource(url);
-    function note(e) { if (e.lastEventId) { lastId = e.lastEventId; } }
-    source.addEventListener("state", onState);
-    source.addEventListener("ready", function (e) {
-      note(e);
-      var ready = JSON.parse(e.data);
-      lastQueued = ready.last || 0;  // the feed's newest: what comes next is after it
+  function onEvent(name, id, data) {
+    if (name === "state") { onState(data); }
+    if (name === "ready") {
+      lastQueued = data.last || 0;  // the feed's newest: what comes next is after it
       body.setAttribute("data-live", "yes");
-    });
-    source.addEventListener("alert", function (e) { note(e); queueAlert(JSON.parse(e.data)); });
-    source.onerror = function () {
-      // EventSource reconnects by itself with Last-Event-ID, but not after an HTTP error
-      // (503: too many streams open): then try again a little later.
-      if (source.readyState === EventSource.CLOSED) {
-        setTimeout(connect, 5000 + Math.random() * 5000);
-      }
-    };
+    }
+    if (name === "alert") { queueAlert(data); }
   }
-  if (window.EventSource) { connect(); }
+  function follow() {
+    var found = /\/overlay\/([A-Za-z0-9_-]+)\/events$/.exec(body.getAttribute("data-events") || "");
+    if (!found || !window.StreamKeeperLive) { return; }
+    window.StreamKeeperLive.subscribe("o:" + found[1], lastId, onEvent, function (live) {
+      if (live && kind === "alerts") { body.setAttribute("data-live", "yes"); }
+    });
+  }
+  follow();
 })();

@@ -61,15 +61,16 @@ def test_a_setting_changed_here_is_what_raffleinfo_shows(pages, month):
     shown = "\n".join(str(field.value) for field in embed.fields)
     assert "7 per hour watched" in shown
     assert "anyone can win" in shown
-    assert "Saved: watch_hour, linked_only." in pages.client.get(answer.headers["Location"]).text
+    shown = pages.client.get(answer.headers["Location"]).text
+    assert "Saved: Tickets per hour watched, Only linked accounts can win." in shown
 
 
 @pytest.mark.parametrize(
     ("field", "value", "message"),
     [
-        ("watch_hour", "lots", "watch_hour takes a whole number from 0 to 100000."),
-        ("hold_minutes", "100001", "hold_minutes takes a whole number from 0 to 100000."),
-        ("auto_draw", "maybe", "auto_draw takes on or off."),
+        ("watch_hour", "lots", "Tickets per hour watched takes a whole number from 0 to 100000."),
+        ("hold_minutes", "100001", "Hold gifted subs' tickets for (minutes) takes a whole number"),
+        ("auto_draw", "maybe", "Draw automatically when a period ends takes on or off."),
         ("time_zone", "Mars/Olympus", "Mars/Olympus"),
         ("channel", "#general", "channel takes a #channel, a channel id, or none."),
         ("channel", "123456789012345678", "That channel is not in this server."),

@@ -1,0 +1,46 @@
+"""Issue 46: a repeat gift counts again. The same gifter gifting the same viewers twice, days
+apart (each delivery with its own message id), earns tickets twice; the copies of one gift (a
+second source, a redelivery, minutes apart, across a window's edge) still count once."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from core.events import Viewer
+from core.features.raffle.earning import GIFT_WINDOW
+from tests.features.raffle.support import GUILD, add_viewer, gift
+from tests.features.raffle.test_service import clock, raffle
+
+__all__ = ["clock", "raffle"]
+
+
+def test_the_same_gift_again_days_later_earns_again_and_its_copies_do_not(engine, raffle, clock):
+    add_viewer(engine, "g1", "Gifter", discord_id=11)
+    raffle.periods.start(GUILD)
+    gifter = Viewer("g1", "Gifter")
+    first = clock.now
+    raffle.record_gift(GUILD, gift("kick-msg-1", gifter, ("ann",), first))
+    raffle.record_gift(  # Pusher's copy, minutes later, by name only
+        GUILD, gift("pusher-1", Viewer(None, "gifter"), ("ann",), first + timedelta(minutes=4),
+                    with_ids=False),
+    )  # fmt: skip
+    assert raffle.views.tickets_of(GUILD, 11).by_source == {"gift": 15}
+
+    # Three days on, a minute before a window's edge; its late copy a few minutes after it.
+    window = GIFT_WINDOW.total_seconds()
+    days_on = first + timedelta(days=3)
+    again = days_on + timedelta(seconds=window - days_on.timestamp() % window - 60)
+    clock.advance(again - clock.now)  # handled as it happens
+    raffle.record_gift(GUILD, gift("kick-msg-2", gifter, ("ann",), again))
+    assert raffle.views.tickets_of(GUILD, 11).by_source == {"gift": 30}
+    raffle.record_gift(GUILD, gift("kick-msg-2", gifter, ("ann",), again))  # redelivered
+    late = again + timedelta(minutes=5)
+    clock.advance(minutes=5)
+    raffle.record_gift(
+        GUILD, gift("pusher-2", Viewer(None, "gifter"), ("ann",), late, with_ids=False)
+    )
+    assert raffle.views.tickets_of(GUILD, 11).by_source == {"gift": 30}
+
+    clock.advance(days=10)
+    raffle.record_gift(GUILD, gift("kick-msg-3", gifter, ("ann",), clock.now))
+    assert raffle.views.tickets_of(GUILD, 11).by_source == {"gift": 45}

@@ -1,0 +1,89 @@
+"""Overlay text readable over any scene (issue 46): each overlay, showing what it shows on
+stream, rendered in a page with a white and with a black body behind it (OBS draws the browser
+source over the scene), has no serious or critical axe finding. The raffle overlay shows a draw
+nobody won: "No winner this time" and why, never a prize "won" by no name."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from axe_playwright_python.sync_playwright import Axe
+from playwright.sync_api import expect
+
+from tests.features.overlays.test_views import open_heist
+
+GUILD = 111111111111111111
+ADMIN = 900000000000000001
+FULL_HD = {"width": 1920, "height": 1080}
+SERIOUS = {"serious", "critical"}
+SHOWN_WITHIN_MS = 15_000
+
+
+@pytest.fixture
+def staged(site):  # type: ignore[no-untyped-def]
+    """A guild whose three overlays all have something on screen: a test alert shown for a
+    minute, a heist with its crew, a raffle whose last draw nobody won."""
+    runtime = site.runtime
+    runtime.guilds.ensure_guild(GUILD, "Managed")
+    runtime.overlays.save_settings(GUILD, {
+        "alert_vip": "on", "alert_gifts": "on", "milestones": "100", "alert_seconds": "60",
+        "accent_colour": "#9146ff", "text_colour": "#ffffff",
+    })  # fmt: skip
+    runtime.raffle.periods.start(GUILD)
+    runtime.raffle.periods.end(GUILD)
+    runtime.raffle.draws.request(GUILD, actor_id=ADMIN, winners=1, prize="Signed jersey")
+    runtime.raffle.draws.force(GUILD, actor_id=ADMIN)
+    open_heist(runtime.engine, GUILD, [("1", "alice", 200, "high", False)])
+    return site
+
+
+def _backdrop(page, colour: str) -> None:  # type: ignore[no-untyped-def]
+    page.evaluate(
+        "c => { document.documentElement.style.background = c;"
+        " document.body.style.background = c; }",
+        colour,
+    )
+
+
+def _serious(page, axe: Axe) -> list[str]:  # type: ignore[no-untyped-def]
+    found = []
+    for violation in axe.run(page).response["violations"]:
+        if violation["impact"] in SERIOUS:
+            targets = [node["target"] for node in violation["nodes"][:3]]
+            found.append(f"{violation['impact']}: {violation['id']} at {targets}")
+    return found
+
+
+def test_every_overlay_reads_over_white_and_black_scenes(page, staged, tmp_path):  # type: ignore[no-untyped-def]
+    site = staged
+    axe = Axe()
+    page.set_viewport_size(FULL_HD)
+    problems = []
+    for kind in ("alerts", "raffle", "heist"):
+        page.goto(site.runtime.overlays.url(GUILD, kind))
+        expect(page.locator("body")).to_have_attribute("data-live", "yes")
+        if kind == "alerts":
+            site.runtime.overlays.send_test_alert(GUILD)
+            site.runtime.live.flush()
+            expect(page.locator("#alert")).to_be_visible(timeout=SHOWN_WITHIN_MS)
+        else:
+            expect(page.locator(f"#{kind}")).to_be_visible(timeout=SHOWN_WITHIN_MS)
+        for colour in ("#ffffff", "#000000"):
+            _backdrop(page, colour)
+            problems += [f"{kind} over {colour}: {p}" for p in _serious(page, axe)]
+            page.screenshot(path=str(Path(tmp_path, f"overlay-{kind}-{colour[1:]}.png")))
+    assert not problems, "\n".join(problems)
+
+
+def test_a_draw_nobody_won_says_so_and_why(page, staged):  # type: ignore[no-untyped-def]
+    page.set_viewport_size(FULL_HD)
+    page.goto(staged.runtime.overlays.url(GUILD, "raffle"))
+    expect(page.locator("#raffle-draw")).to_be_visible(timeout=SHOWN_WITHIN_MS)
+    expect(page.locator("#raffle-draw-title")).to_have_text("No winner this time")
+    expect(page.locator("#raffle-no-winner")).to_have_text(
+        "Nobody held a ticket when the raffle closed."
+    )
+    assert "Won" not in page.locator("#raffle").inner_text()
+    assert page.locator("#raffle-winners").is_hidden()
+    assert "/raffle/" in page.locator("#raffle-proof").inner_text()  # still checkable
