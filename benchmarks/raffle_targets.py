@@ -197,9 +197,10 @@ def _speedup(ratio: float) -> str:
 
 def _rounds(f: Figures, say) -> None:
     """The rounds of an interleaved part, compactly."""
-    say(f"{f.what}, per round ({f.unit}; order {f.order}, A = bare, B = ours):")
-    say(f"  bare       {figures_text(f.bare)}")
-    say(f"  ours       {figures_text(f.ours)}")
+    scale, unit = (1000, "ms") if f.unit == "s" else (1, f.unit)  # durations in milliseconds
+    say(f"{f.what}, per round ({unit}; order {f.order}, A = bare, B = ours):")
+    say(f"  bare       {figures_text([v * scale for v in f.bare], 1 if scale > 1 else 0)}")
+    say(f"  ours       {figures_text([v * scale for v in f.ours], 1 if scale > 1 else 0)}")
     ratios = " ".join(_ratio(r, f.unit) for r in f.ratios)
     say(f"  ours/bare  {ratios}: median {_ratio(f.median_ratio, f.unit)}")
     say(f"  load average (1, 5, 15 min): {load_text(f.load_start)} -> {load_text(f.load_end)}")
