@@ -10,10 +10,14 @@ import statistics
 import time
 from collections.abc import Callable
 
-from benchmarks import raffle, raffle_close
+from sqlalchemy.engine import Engine
+
+from benchmarks import raffle, raffle_close, raffle_draw
 from benchmarks.interleave import MIN_ROUNDS, figures_text, load_text
 from benchmarks.raffle import Figures
 from benchmarks.watchtime import postgres_database
+from core.config import RaffleSettings
+from core.features.raffle.service import RaffleService
 from core.features.schema import migrate
 from core.storage import db
 
@@ -26,6 +30,8 @@ CONVERSION_PER_VIEWER = 3e-5
 CLOSE_PER_ROW = 5e-6
 DRAW_PER_PARTICIPANT = 1e-6
 MEMORY_MB = 200
+# Our draw among 1,000 participants takes at most a third of the reference's (issue 43).
+DRAW_SHARE_OF_REFERENCE = 1 / 3
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -42,6 +48,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )  # fmt: skip
     parser.add_argument("--participants", type=int, default=100_000, help="for close and draw")
     parser.add_argument("--ledger-rows", type=int, default=1_000_000, help="for the close")
+    parser.add_argument(
+        "--draw-sizes", type=int, nargs="+", default=[1_000, 10_000],
+        help="participants of the draws timed against the reference's (besides --participants)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--draw-rounds", type=int, default=9,
+        help=f"rounds of each side of the draw against the reference (at least {MIN_ROUNDS})",
+    )  # fmt: skip
 
 
 def quick(args: argparse.Namespace) -> None:
@@ -80,8 +94,37 @@ def run(args: argparse.Namespace, pg_url: str, say: Callable[[str], None]) -> di
             found["figures"] += raffle_close.close_and_draw(
                 engine, period_id, args.runs, args.participants
             )
+            found["figures"] += _draws_against_reference(engine, args, period_id, say)
         finally:
             engine.dispose()
+    return found
+
+
+def _draws_against_reference(
+    engine: Engine, args: argparse.Namespace, big_period_id: int, say: Callable[[str], None]
+) -> list[Figures]:
+    """Our draw against the reference's (benchmarks/raffle_draw.py) at each of
+    ``--draw-sizes`` below ``--participants``, and at ``--participants`` on the big period."""
+    raffle_service = RaffleService(
+        engine,
+        RaffleSettings(),
+        clock=lambda: raffle_close.NOW + 2 * raffle_close.STEP,
+        actor_secret=raffle_close.BENCH_SECRET,
+    )
+    rounds = max(MIN_ROUNDS, args.draw_rounds)
+    sizes = sorted(size for size in set(args.draw_sizes) if size < args.participants)
+    found = []
+    for index, size in enumerate(sizes):
+        say(f"raffle draw against the reference's, {size:,} participants (set-up, then timed) ...")
+        guild_id = raffle_draw.DRAW_GUILD + index
+        period_id = raffle_draw.closed_period(engine, raffle_service, guild_id, size)
+        found.append(raffle_draw.against_reference(engine, raffle_service, period_id, size, rounds))
+    say(f"raffle draw against the reference's, {args.participants:,} participants ...")
+    found.append(
+        raffle_draw.against_reference(
+            engine, raffle_service, big_period_id, args.participants, rounds
+        )
+    )
     return found
 
 
@@ -114,13 +157,15 @@ def print_figures(args: argparse.Namespace, found: dict, say, target) -> None:
         )
     say("bare: awards one at a time: single-row INSERT + COMMIT into a bare table; a crowd:")
     say("  the same rows in one executemany; conversion: one INSERT ... SELECT of N rows; close:")
-    say("  reading the ledger once (server-side cursor); draw: one seek in the frozen ranges.")
+    say("  reading the ledger once (server-side cursor); draw: one seek in the frozen ranges;")
+    say("  draw vs reference: the reference bot's weighted draw over the same rows")
+    say("  (benchmarks/raffle_draw.py), ours/bare = our time over its time.")
     say("load 1m: the 1-minute load average at the start and the end of the part.")
     for f in found["figures"]:
-        if f.what.startswith("award"):
+        if f.what.startswith(("award", "draw vs")):
             _rounds(f, say)
     for f in found["figures"]:
-        _file(f, args, target)
+        _file(f, args, target, say)
     memory = found.get("memory")
     if memory:
         say(
@@ -145,11 +190,17 @@ def _ratio(value: float, unit: str = "/s") -> str:
     return f"{value:.0%}" if unit == "/s" else f"{value:.2f}x"
 
 
+def _speedup(ratio: float) -> str:
+    """Our time over the reference's as how many times faster ours is."""
+    return "n/a" if math.isnan(ratio) or not ratio else f"{1 / ratio:.1f}x faster"
+
+
 def _rounds(f: Figures, say) -> None:
     """The rounds of an interleaved part, compactly."""
-    say(f"{f.what}, per round ({f.unit}; order {f.order}, A = bare, B = ours):")
-    say(f"  bare       {figures_text(f.bare)}")
-    say(f"  ours       {figures_text(f.ours)}")
+    scale, unit = (1000, "ms") if f.unit == "s" else (1, f.unit)  # durations in milliseconds
+    say(f"{f.what}, per round ({unit}; order {f.order}, A = bare, B = ours):")
+    say(f"  bare       {figures_text([v * scale for v in f.bare], 1 if scale > 1 else 0)}")
+    say(f"  ours       {figures_text([v * scale for v in f.ours], 1 if scale > 1 else 0)}")
     ratios = " ".join(_ratio(r, f.unit) for r in f.ratios)
     say(f"  ours/bare  {ratios}: median {_ratio(f.median_ratio, f.unit)}")
     say(f"  load average (1, 5, 15 min): {load_text(f.load_start)} -> {load_text(f.load_end)}")
@@ -162,7 +213,7 @@ def _spread(f: Figures, values: list[float]) -> str:
     return f"{median} [{_value(f, min(values))}-{_value(f, max(values))}]"
 
 
-def _file(f: Figures, args: argparse.Namespace, target) -> None:
+def _file(f: Figures, args: argparse.Namespace, target, say) -> None:
     ours, bare = f.ours_median, f.bare_median
     beside = f"(bare {_value(f, bare)})"
     if f.what.startswith("awards one"):
@@ -189,6 +240,20 @@ def _file(f: Figures, args: argparse.Namespace, target) -> None:
             f"close of a {args.ledger_rows:,}-row ledger < {_value(f, limit)}",
             f"{_value(f, ours)} {beside}",
             ours < limit,
+        )
+    elif f.what.startswith("draw vs reference, 1,000"):
+        ratio = f.median_ratio
+        target(
+            "draw at 1,000 participants >= 3x the reference's (interleaved)",
+            f"{_speedup(ratio)} (median of {len(f.ratios)} rounds' ratios; ours "
+            f"{_value(f, ours)}, reference {_value(f, bare)}; "
+            f"load {f.load_start[0]:.2f}-{f.load_end[0]:.2f})",
+            ratio <= DRAW_SHARE_OF_REFERENCE,
+        )
+    elif f.what.startswith("draw vs reference"):
+        say(
+            f"{f.what} participants: ours {_value(f, ours)}, reference {_value(f, bare)}, "
+            f"{_speedup(f.median_ratio)} (a figure, not a target)"
         )
     elif f.what.startswith("draw"):
         limit = args.participants * DRAW_PER_PARTICIPANT

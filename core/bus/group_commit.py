@@ -36,12 +36,37 @@ class WriterClosed(Exception):
     """The writer was closed before this write could be stored (nothing was written)."""
 
 
+class _Signal:
+    """A one-shot wake-up: a lock held from the start, released once by ``set``.
+
+    ``threading.Event`` wakes its waiter through a ``Condition`` (a lock, a waiters' deque and
+    ``notify``), which py-spy found among the web side's largest costs at a thousand webhooks
+    a second; releasing a plain lock is all a single waiter needs. ``set`` is called by one
+    thread at a time (the leader) and ``wait`` by the job's own thread only.
+    """
+
+    __slots__ = ("_lock", "_set")
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._lock.acquire()
+        self._set = False
+
+    def set(self) -> None:
+        if not self._set:
+            self._set = True
+            self._lock.release()
+
+    def wait(self) -> None:
+        self._lock.acquire()
+
+
 class _Job:
     __slots__ = ("answered", "done", "error", "result", "write")
 
     def __init__(self, write: Write) -> None:
         self.write = write
-        self.done = threading.Event()  # answered, or made the leader
+        self.done = _Signal()  # answered, or made the leader
         self.answered = False
         self.result: Any = None
         self.error: BaseException | None = None

@@ -8,6 +8,7 @@ import enum
 import functools
 import types
 import typing
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -20,14 +21,7 @@ EVENT_TYPES: dict[str, type[Event]] = {cls.kind: cls for cls in (*CHANNEL_EVENTS
 
 def event_to_dict(event: Event) -> dict[str, Any]:
     """A JSON-ready dict of the event, with its ``kind``."""
-    return {"kind": event.kind, **{f.name: _encode(getattr(event, f.name)) for f in _fields(event)}}
-
-
-@functools.cache
-def _type_hints(cls: type) -> dict[str, Any]:
-    """An event class's field types (``get_type_hints`` evaluates them anew on every call:
-    a millisecond per decoded event, the dispatcher's largest cost after the database)."""
-    return typing.get_type_hints(cls)
+    return {"kind": event.kind, **{name: _encode(getattr(event, name)) for name in _names(event)}}
 
 
 def event_from_dict(data: dict[str, Any]) -> Event:
@@ -36,18 +30,27 @@ def event_from_dict(data: dict[str, Any]) -> Event:
         cls = EVENT_TYPES[data["kind"]]
     except (KeyError, TypeError) as exc:
         raise ValueError(f"not a known event kind: {data!r:.80}") from exc
-    hints = _type_hints(cls)
     try:
-        values = {
-            f.name: _decode(hints[f.name], data[f.name]) for f in _fields(cls) if f.name in data
-        }
+        values = {name: decode(data[name]) for name, decode in _decoders(cls) if name in data}
         return cls(**values)
     except (TypeError, ValueError) as exc:
         raise ValueError(f"malformed {cls.kind} event: {exc}") from exc
 
 
-def _fields(event_or_cls: Any) -> tuple[dataclasses.Field[Any], ...]:
-    return dataclasses.fields(event_or_cls)
+Decoder = Callable[[Any], Any]
+
+
+@functools.cache
+def _decoders(cls: type) -> tuple[tuple[str, Decoder], ...]:
+    """Each field's name and its decoder, worked out once per event class from its type hints:
+    reading the hints and matching them for every value was most of what the dispatcher spent
+    on an event outside the database (``python -m benchmarks --only embedded`` under py-spy)."""
+    hints = typing.get_type_hints(cls)
+    return tuple((f.name, _decoder(hints[f.name])) for f in dataclasses.fields(cls))
+
+
+def _names(event: Event) -> tuple[str, ...]:
+    return tuple(name for name, _ in _decoders(type(event)))
 
 
 def _encode(value: Any) -> Any:
@@ -62,21 +65,32 @@ def _encode(value: Any) -> Any:
     return value
 
 
-def _decode(hint: Any, value: Any) -> Any:
-    if value is None:
-        return None
+def _decoder(hint: Any) -> Decoder:
+    """A function of a JSON value that gives the field's value (None stays None)."""
     origin = typing.get_origin(hint)
     if origin in (typing.Union, types.UnionType):
         (inner,) = [arg for arg in typing.get_args(hint) if arg is not type(None)]
-        return _decode(inner, value)
+        return _decoder(inner)
     if origin is tuple:
-        item_hint = typing.get_args(hint)[0]
-        return tuple(_decode(item_hint, item) for item in value)
+        item = _decoder(typing.get_args(hint)[0])
+        return _none_kept(lambda value: tuple(item(one) for one in value))
     if hint is datetime:
-        return utc(datetime.fromisoformat(value))
+        return _none_kept(lambda value: utc(datetime.fromisoformat(value)))
     if hint is Viewer:
-        user_id = value["platform_user_id"]
-        return Viewer(None if user_id is None else str(user_id), str(value["username"]))
+        return _none_kept(_viewer)
     if hint is Platform:
-        return Platform(value)
+        return _none_kept(Platform)
+    return _same
+
+
+def _none_kept(decode: Decoder) -> Decoder:
+    return lambda value: None if value is None else decode(value)
+
+
+def _viewer(value: Any) -> Viewer:
+    user_id = value["platform_user_id"]
+    return Viewer(None if user_id is None else str(user_id), str(value["username"]))
+
+
+def _same(value: Any) -> Any:
     return value

@@ -113,9 +113,9 @@ class RaffleDraws:
                         "The raffle period is still open; end it with !raffleend first."
                     )
                 raise RaffleRefused("There is no closed raffle period to draw from.")
-            draws = draws_repository.list_draws_of_period(conn, guild_id, period.id)
+            waiting = draws_repository.has_waiting_draw(conn, guild_id, period.id)
             resume_repository.clear_draw_due(conn, period.id)
-            if any(d.status == "waiting" for d in draws):
+            if waiting:
                 raise RaffleRefused(
                     "A draw of this period is already waiting for the beacon; "
                     "!raffleforce completes it without."
@@ -179,17 +179,21 @@ class RaffleDraws:
         return done
 
     def complete(self, draw_id: int, *, forced_by: int | None = None) -> Draw:
-        """Draw now if the beacon round is out (or the draw is forced); else note why not."""
-        with self.engine.connect() as conn:
-            draw = draws_repository.get_draw(conn, draw_id)
-            period = periods_repository.find_period(
-                conn, draw.guild_id, draw.period_id, with_eligible=False
-            )
-        if draw.status != "waiting" or period is None:
-            return draw
+        """Draw now if the beacon round is out (or the draw is forced); else note why not.
+
+        A forced draw needs nothing from outside, so it reads the draw and its period once,
+        in the transaction that completes it."""
         fetched: BeaconRound | None = None
         beacon_round: int | None = None
+        period: Period | None = None
         if forced_by is None:
+            with self.engine.connect() as conn:
+                draw = draws_repository.get_draw(conn, draw_id)
+                period = periods_repository.find_period(
+                    conn, draw.guild_id, draw.period_id, with_eligible=False
+                )
+            if draw.status != "waiting" or period is None:
+                return draw
             try:
                 period = self.fix_round(period)
                 beacon_round = period.beacon_round
@@ -204,13 +208,20 @@ class RaffleDraws:
             draw = draws_repository.get_draw(conn, draw_id, lock=True)
             if draw.status != "waiting":
                 return draw
-            already_won = [
-                fairness.participant_key(str(w.platform), w.platform_user_id)
-                for w in draws_repository.winners_before(
-                    conn, draw.guild_id, draw.period_id, draw.id
+            if period is None:  # forced: not read before
+                period = periods_repository.find_period(
+                    conn, draw.guild_id, draw.period_id, with_eligible=False
                 )
+                if period is None:
+                    return draw
+            earlier = draws_repository.winners_before_with_ranges(
+                conn, draw.guild_id, draw.period_id, draw.id
+            )
+            already_won = [
+                fairness.participant_key(str(w.platform), w.platform_user_id) for w, _ in earlier
             ]
-            picks = _pick(conn, period, draw, randomness or "", already_won)
+            out_of_play = sorted({laid_out for _, laid_out in earlier if laid_out is not None})
+            picks = _pick(conn, period, draw, randomness or "", already_won, out_of_play)
             winners = [
                 Winner(position, *_split(pick.participant), pick.ticket, pick.counter)
                 for position, pick in enumerate(picks, start=1)
@@ -345,10 +356,16 @@ def _split(participant: str) -> tuple[Platform, str]:
 
 
 def _pick(
-    conn: Connection, period: Period, draw: Draw, randomness: str, already_won: list[str]
+    conn: Connection,
+    period: Period,
+    draw: Draw,
+    randomness: str,
+    already_won: list[str],
+    out_of_play: list[tuple[int, int]] | None = None,
 ) -> list[fairness.Pick]:
-    """The draw's picks: one index seek per winner in the ticket ranges the close stored; a
-    period closed before they existed reads its balances (one row per participant)."""
+    """The draw's picks: one index seek per winner in the ticket ranges the close stored
+    (``out_of_play``: the earlier winners' ranges there, read here when not given); a period
+    closed before they existed reads its balances (one row per participant)."""
     inputs = fairness.DrawInputs(
         seed_hex=period.seed,
         snapshot_hash_hex=period.snapshot_hash or "",
@@ -359,7 +376,9 @@ def _pick(
     )
     total = frozen_ranges.total_tickets(conn, period.id)
     if total is not None:
-        return frozen_ranges.pick_winners(conn, period.id, inputs, total=total)
+        return frozen_ranges.pick_winners(
+            conn, period.id, inputs, total=total, out_of_play=out_of_play
+        )
     # The frozen balances are the ledger summed per participant: one row each.
     tickets = snapshot_repository.participant_tickets(conn, draw.guild_id, draw.period_id)
     full = periods_repository.get_period(conn, period.id)  # with its eligible participants

@@ -11,7 +11,7 @@ from sqlalchemy.engine import Connection
 
 from core.events import Platform
 from core.features.live.changes import touch
-from core.features.raffle.tables import raffle_draws, raffle_winners
+from core.features.raffle.tables import raffle_draws, raffle_frozen_ranges, raffle_winners
 
 
 @dataclass(frozen=True)
@@ -95,13 +95,26 @@ def list_draws_of_period(conn: Connection, guild_id: int, period_id: int) -> lis
     return list_draws_of_periods(conn, guild_id, [period_id])[period_id]
 
 
-def winners_before(conn: Connection, guild_id: int, period_id: int, draw_id: int) -> list[Winner]:
+def winners_before_with_ranges(
+    conn: Connection, guild_id: int, period_id: int, draw_id: int
+) -> list[tuple[Winner, tuple[int, int] | None]]:
     """The winners of the period's done draws older than ``draw_id``, in the order they were
-    drawn (draw, then position): one statement however many draws the period held."""
+    drawn (draw, then position), each with the (first ticket, tickets) of its range among the
+    period's frozen ranges (None when the close stored none for it): one statement however
+    many draws the period held, all a draw needs to map its picks past those already drawn."""
     d, w = raffle_draws.c, raffle_winners.c
+    r = raffle_frozen_ranges.c
     query = (
-        sa.select(raffle_winners)
+        sa.select(raffle_winners, r.range_end, r.tickets.label("range_tickets"))
         .join(raffle_draws, d.id == w.draw_id)
+        .outerjoin(
+            raffle_frozen_ranges,
+            sa.and_(
+                r.period_id == period_id,
+                r.platform == w.platform,
+                r.platform_user_id == w.platform_user_id,
+            ),
+        )
         .where(
             d.guild_id == guild_id,
             d.period_id == period_id,
@@ -110,7 +123,14 @@ def winners_before(conn: Connection, guild_id: int, period_id: int, draw_id: int
         )
         .order_by(w.draw_id, w.position)
     )
-    return [_winner(row) for row in conn.execute(query)]
+    found = []
+    for row in conn.execute(query):
+        laid_out = None
+        if row.range_end is not None:
+            tickets = int(row.range_tickets)
+            laid_out = (int(row.range_end) - tickets, tickets)
+        found.append((_winner(row), laid_out))
+    return found
 
 
 def list_draws_of_periods(
@@ -149,6 +169,15 @@ def find_last_draw(conn: Connection, guild_id: int) -> Draw | None:
     )
     row = conn.execute(query).first()
     return None if row is None else _draw(conn, row)
+
+
+def has_waiting_draw(conn: Connection, guild_id: int, period_id: int) -> bool:
+    """Whether a draw of the period waits for its beacon: one statement, no winners read."""
+    d = raffle_draws.c
+    query = sa.select(d.id).where(
+        d.guild_id == guild_id, d.period_id == period_id, d.status == "waiting"
+    )
+    return conn.execute(query.limit(1)).first() is not None
 
 
 def list_waiting_draws(conn: Connection) -> list[Draw]:

@@ -62,12 +62,18 @@ def total_tickets(conn: Connection, period_id: int) -> int | None:
 
 
 def pick_winners(
-    conn: Connection, period_id: int, inputs: fairness.DrawInputs, *, total: int
+    conn: Connection,
+    period_id: int,
+    inputs: fairness.DrawInputs,
+    *,
+    total: int,
+    out_of_play: list[tuple[int, int]] | None = None,
 ) -> list[fairness.Pick]:
     """:func:`fairness.pick_winners` over the stored ranges (``total`` tickets): one index seek
-    per winner, plus one read of the ranges of ``inputs.already_won`` when there are any."""
-    gone: list[tuple[int, int]] = []  # (first ticket, tickets) out of play, by first ticket
-    if inputs.already_won:
+    per winner, plus one read of the ranges of ``inputs.already_won`` when there are any and
+    the caller did not bring them as ``out_of_play`` ((first ticket, tickets) of each)."""
+    gone: list[tuple[int, int]] = sorted(out_of_play or ())  # out of play, by first ticket
+    if inputs.already_won and out_of_play is None:
         won = set(inputs.already_won)
         key = r.platform + ":" + r.platform_user_id
         query = sa.select(r.range_end, r.tickets).where(r.period_id == period_id, key.in_(won))

@@ -368,10 +368,19 @@ def test_the_verify_command_refuses_hostile_files_in_one_line(engine, clock, bea
 
 
 def test_a_draw_costs_the_same_statements_however_many_draws_came_before(engine, clock, beacon):
-    """Earlier winners are read in one query and the draw row once: the 21st draw of a period
-    sends exactly the statements the first did."""
+    """Earlier winners are read with their ticket ranges in one query and the draw row once:
+    the 21st draw of a period (20 earlier winners, others left to win) sends exactly the
+    statements the first did."""
     raffle = make_service(engine, clock, beacon.url)
-    _month_with_tickets(engine, raffle, clock)
+    for n in range(24):
+        add_viewer(engine, f"u{n}", f"viewer{n}", discord_id=100 + n)
+    raffle.periods.start(GUILD)
+    for n in range(24):
+        raffle.admin.give(
+            GUILD, actor_id=1, member_id=100 + n, tickets=1 + n, reason="", reference=f"m{n}"
+        )
+    clock.now = datetime(2026, 4, 1, 0, 0, 5, tzinfo=UTC)
+    raffle.run_scheduled()
     clock.advance(minutes=1)
     with statements_of(engine) as first:
         raffle.draws.request(GUILD, actor_id=1)
@@ -379,5 +388,5 @@ def test_a_draw_costs_the_same_statements_however_many_draws_came_before(engine,
         raffle.draws.request(GUILD, actor_id=1)
     with statements_of(engine) as twenty_first:
         draw = raffle.draws.request(GUILD, actor_id=1)
-    assert draw.first_counter == 11  # every eligible viewer won before: none is left
+    assert (draw.first_counter, len(draw.winners)) == (20, 1)
     assert len(twenty_first) == len(first), "\n".join(twenty_first)
