@@ -13,6 +13,12 @@ it. A wrong, malformed or rotated token answers exactly what an unknown path ans
   reconnecting overlay (``Last-Event-ID``) gets exactly the ones after the last it saw; a fresh
   one starts at the newest (``ready``) and never replays the past.
 - ``/overlay/<token>/state``: the same view as JSON, for an overlay without a stream.
+- ``/overlay/<token>/media/<id>``: a picture or sound the guild uploaded, only through its own
+  alerts overlay's token (another guild's token, or another kind's, answers 404).
+
+The goal overlay streams like the heist and raffle ones (topic ``goal``); a points goal is read
+from the points ledger, so its stream also looks again at every heartbeat and sends the state
+when it changed.
 """
 
 from __future__ import annotations
@@ -21,7 +27,7 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
-from flask import Blueprint, Flask, Response, abort, current_app, render_template
+from flask import Blueprint, Flask, Response, abort, current_app, render_template, url_for
 
 from core.events import utc
 from core.features.overlays.repository import Alert
@@ -35,7 +41,7 @@ OVERLAY_POLICY = (
     "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'none'; "
     "frame-ancestors 'self'"
 )
-TOPIC = {"heist": "heist", "raffle": "raffle", "alerts": "alerts"}
+TOPIC = {"heist": "heist", "raffle": "raffle", "alerts": "alerts", "goal": "goal"}
 
 bp = Blueprint(
     "overlay",
@@ -68,8 +74,22 @@ def _headers(response: Response) -> Response:
     return response
 
 
-def _alert(alert: Alert) -> dict[str, Any]:
-    return {"seq": alert.seq, "kind": alert.kind, "title": alert.title, "detail": alert.detail}
+def _alert(alert: Alert, token: str) -> dict[str, Any]:
+    def media(media_id: str | None) -> str | None:
+        if media_id is None:
+            return None
+        return url_for("overlay.media", token=token, media_id=media_id)
+
+    return {
+        "seq": alert.seq,
+        "kind": alert.kind,
+        "title": alert.title,
+        "detail": alert.detail,
+        "amount": alert.amount,
+        "image": media(alert.image_id),
+        "sound": media(alert.sound_id),
+        "seconds": alert.seconds,
+    }
 
 
 def _state(service: OverlayService, overlay: Overlay) -> dict[str, Any]:
@@ -125,6 +145,7 @@ def _stream(
     guild_id, topic = overlay.guild_id, TOPIC[overlay.kind]
     ends = hub.clock() + hub.stream_seconds
     seen = hub.latest(guild_id, topic)  # before reading the database: nothing slips between
+    sent: dict[str, Any] = {}  # the last state sent (heist, raffle, goal)
     yield f"retry: {RETRY_MS}\n\n"
     if overlay.kind == "alerts":
         newest = service.last_alert(guild_id)
@@ -133,9 +154,10 @@ def _stream(
             yield _event("ready", {"last": after}, after)
         for alert in _alerts_after(service, guild_id, after):
             after = alert.seq
-            yield _event("alert", _alert(alert), alert.seq)
+            yield _event("alert", _alert(alert, token), alert.seq)
     else:
-        yield _event("state", _state(service, overlay))
+        sent = _state(service, overlay)
+        yield _event("state", sent)
     while True:
         now = hub.wait(guild_id, topic, seen, min(hub.heartbeat, ends - hub.clock()))
         if now is None or service.open(token) != overlay:
@@ -145,13 +167,39 @@ def _stream(
             if overlay.kind == "alerts":
                 for alert in _alerts_after(service, guild_id, after):
                     after = alert.seq
-                    yield _event("alert", _alert(alert), alert.seq)
+                    yield _event("alert", _alert(alert, token), alert.seq)
             else:
-                yield _event("state", _state(service, overlay))
+                sent = _state(service, overlay)
+                yield _event("state", sent)
         elif hub.clock() >= ends:
             return
+        elif overlay.kind == "goal" and _goal_moved(service, overlay, sent):
+            sent = _state(service, overlay)
+            yield _event("state", sent)
         else:
             yield ": heartbeat\n\n"
+
+
+def _goal_moved(service: OverlayService, overlay: Overlay, sent: dict[str, Any]) -> bool:
+    """Whether a points goal moved since ``sent`` (points are not told to the live hub)."""
+    goal = sent.get("goal")
+    if not goal or goal.get("measure") != "points":
+        return False
+    return service.state(overlay).get("goal") != goal
+
+
+@bp.get("/<token>/media/<media_id>")
+def media(token: str, media_id: str):  # type: ignore[no-untyped-def]
+    overlay = _opened(token)
+    if overlay.kind != "alerts":
+        abort(404)
+    found = _service().alert_settings.media_file(overlay.guild_id, media_id)
+    if found is None:
+        abort(404)
+    response = _headers(Response(found.data, mimetype=found.content_type))
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Cache-Control"] = "private, max-age=3600"
+    return response
 
 
 def _alerts_after(service: OverlayService, guild_id: int, after: int) -> Iterator[Alert]:
