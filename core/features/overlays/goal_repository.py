@@ -47,7 +47,7 @@ def save_goal(
         values["progress"] = 0
         values["started_at"] = at
     stmt = insert_for(conn, overlay_goals).values(
-        guild_id=guild_id, progress=0, started_at=at, **values
+        {"guild_id": guild_id, "progress": 0, "started_at": at, **values}
     )
     conn.execute(stmt.on_conflict_do_update(index_elements=[overlay_goals.c.guild_id], set_=values))
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from core.features.overlays.settings import OverlayRefused
 
-DEFAULT_MAX_BYTES = 2_000_000
+DEFAULT_MAX_BYTES = 900_000  # OVERLAY_MEDIA_MAX_BYTES: under the 1 MiB request body limit
 MAX_FILES = 50  # per guild
 
 
