@@ -74,11 +74,12 @@ def _headers(response: Response) -> Response:
     return response
 
 
-def _alert(alert: Alert, token: str) -> dict[str, Any]:
+def _alert(alert: Alert, media_path: str) -> dict[str, Any]:
+    """The alert as its overlay reads it; ``media_path`` is where its token serves files (read
+    in the request: the stream runs outside it)."""
+
     def media(media_id: str | None) -> str | None:
-        if media_id is None:
-            return None
-        return url_for("overlay.media", token=token, media_id=media_id)
+        return None if media_id is None else media_path + media_id
 
     return {
         "seq": alert.seq,
@@ -126,7 +127,8 @@ def events(token: str):  # type: ignore[no-untyped-def]
     overlay = _opened(token)
     service = _service()
     last_id = last_event_id()
-    response = event_stream(lambda hub: _stream(hub, service, token, overlay, last_id))
+    media_path = url_for("overlay.page", token=token) + "/media/"
+    response = event_stream(lambda hub: _stream(hub, service, token, overlay, last_id, media_path))
     if response.status_code != 200:
         return response
     return _headers(response)
@@ -138,7 +140,12 @@ def _event(name: str, data: dict[str, Any], event_id: int | None = None) -> str:
 
 
 def _stream(
-    hub: LiveHub, service: OverlayService, token: str, overlay: Overlay, last_id: int | None
+    hub: LiveHub,
+    service: OverlayService,
+    token: str,
+    overlay: Overlay,
+    last_id: int | None,
+    media_path: str,
 ) -> Iterator[str]:
     """The overlay's events until the stream's time is up, the server stops, or the token stops
     opening this overlay (rotated: checked at every wake-up, so within a heartbeat)."""
@@ -154,7 +161,7 @@ def _stream(
             yield _event("ready", {"last": after}, after)
         for alert in _alerts_after(service, guild_id, after):
             after = alert.seq
-            yield _event("alert", _alert(alert, token), alert.seq)
+            yield _event("alert", _alert(alert, media_path), alert.seq)
     else:
         sent = _state(service, overlay)
         yield _event("state", sent)
@@ -167,7 +174,7 @@ def _stream(
             if overlay.kind == "alerts":
                 for alert in _alerts_after(service, guild_id, after):
                     after = alert.seq
-                    yield _event("alert", _alert(alert, token), alert.seq)
+                    yield _event("alert", _alert(alert, media_path), alert.seq)
             else:
                 sent = _state(service, overlay)
                 yield _event("state", sent)
