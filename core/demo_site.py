@@ -241,7 +241,9 @@ async def _serve(runtime: Runtime, host: str, ready: Callable[[str], None] | Non
     seed_raffle(runtime)
     app = runtime.create_web_app()
     install_demo(app, host, {GUILD_ID: GUILD_NAME})
-    server = WebServer(app, host, runtime.settings.web.port, threads=runtime.settings.web.threads)
+    server = WebServer(
+        app, host, runtime.settings.web.port, threads=runtime.settings.web.server_threads
+    )
     url = server.url
     print(f"StreamKeeper demo: open {url}/ and press 'Sign in to the demo'. Ctrl+C stops it.")  # noqa: T201
     stop = asyncio.Event()
