@@ -148,7 +148,8 @@ def render(template: str, fields: AlertFields) -> str:
         said = template.format_map(values)
     except (KeyError, ValueError, IndexError, AttributeError):
         said = template
-    return " ".join(said.replace("()", "").split())[:TEMPLATE_MAX]
+    # A field the platform left blank leaves no empty brackets: "({tier})" without a tier.
+    return " ".join(said.replace(" ()", "").replace("()", "").split())[:TEMPLATE_MAX]
 
 
 def parse_threshold(text: str) -> int:

@@ -1,11 +1,14 @@
 """Issue 46: alerts a streamer picks, the goal bar and replay, in chromium at 1920x1080, fed by
-signed EventSub webhooks through the fake Twitch (the production server on 127.0.0.1).
+signed EventSub webhooks through the fake Twitch and by Kick's example webhooks signed with a
+test key (the production server on 127.0.0.1).
 
 Every Twitch kind (follow, subscription, resubscription, gifted subs, raid, cheer) reaches the
 alerts overlay in the order sent, one at a time, each with its words; the cheer's picture and
 the big cheer's variation (another picture and a sound) are on the page as elements loading
-this guild's files. The goal bar, set on the dashboard, moves with gifts and resets. Replay on
-the dashboard shows a recent follow again. With ``SCREENSHOT_DIR`` set, the states are saved.
+this guild's files. On Kick: a follow, a subscription, a renewal, a gift and Kicks (the tip
+Kick sends), the Kicks with their amount's variation (a sound). The goal bar, set on the
+dashboard, moves with gifts and resets. Replay on the dashboard shows a recent follow again.
+With ``SCREENSHOT_DIR`` set, the states are saved.
 """
 
 from __future__ import annotations
@@ -14,21 +17,26 @@ import os
 from pathlib import Path
 from types import SimpleNamespace
 
+import httpx
 from playwright.sync_api import expect
 
+from core.platforms.kick.signing import generate_key_pair, signed_headers
 from core.web.dashboard.aio import coroutine_runner
+from tests.conftest import FIXTURES
 from tests.discord_bot.test_done_when_issue_13 import BROADCASTER
 from tests.fakes.discord_oauth import MANAGE_GUILD
 from tests.fakes.twitch_eventsub import EventSubSender
 from tests.fakes.twitch_runtime import EVENTSUB_SECRET
+from tests.support.clock import Clock
 from tests.support.delivery import deliver_queued
 from tests.web.browser.test_login import _log_in
 from tests.web.browser.test_overlays_live import SHOWN_WITHIN_MS, _open
 from tests.web.browser.test_overlays_live import live_site as live_site  # the fixture
-from tests.web.browser.test_vip_live import ADMIN, GUILD, _connect_twitch
+from tests.web.browser.test_vip_live import ADMIN, GUILD, _connect_twitch, served_on_fake_twitch
 from tests.web.dashboard.test_alerts_page import png, wav
 
 SECONDS = 2  # each alert's time on screen (the shortest a streamer may pick)
+KICK_BROADCASTER = "123456789"  # Kick's examples' broadcaster (tests/fixtures/kick/)
 
 # Every alert the page shows, in order, with its picture and sound, as attributes to wait on.
 OBSERVE = """() => {
@@ -180,3 +188,54 @@ def _drive(page, runtime, url, discord, run) -> None:  # type: ignore[no-untyped
         "|".join([*expected, "Elf gifted 7 subs", "Fola just followed!"]),
         timeout=wait,
     )
+
+
+def test_kick_follows_subs_gifts_and_kicks_alert_from_signed_webhooks(page, tmp_path, discord):  # type: ignore[no-untyped-def]
+    private_key, public_pem = generate_key_pair()
+    with served_on_fake_twitch(tmp_path, discord, Clock(), KICK_WEBHOOK_PUBLIC_KEY=public_pem) as (
+        runtime,
+        _twitch,
+        url,
+    ):
+        runtime.guilds.ensure_guild(GUILD, "Managed")
+        runtime.guilds.set_kick_channel(GUILD, "broadcaster_channel", KICK_BROADCASTER)
+        settings = runtime.overlays.alert_settings
+        horn = _upload(runtime, "horn.wav", wav())
+        for kind in ("follow", "subscription", "resubscription", "gifted_subs", "tip"):
+            style = next(k.style for k in settings.kinds(GUILD) if k.kind == kind)
+            typed = {"enabled": "on", "template": style.template, "seconds": str(SECONDS)}
+            settings.save_style(GUILD, kind, typed)
+        settings.save_variation(GUILD, "tip", {"threshold": "500", "sound_id": horn})
+        alerts = _open(page, runtime.overlays.url(GUILD, "alerts"))
+        alerts.evaluate(OBSERVE)
+        kinds = (
+            "channel.followed",
+            "channel.subscription.new",
+            "channel.subscription.renewal",
+            "channel.subscription.gifts",
+            "kicks.gifted",
+        )
+        for event_type in kinds:
+            body = (FIXTURES / "kick" / f"{event_type}.json").read_bytes()
+            headers = signed_headers(private_key, body, event_type=event_type)
+            answer = httpx.post(f"{url}/webhooks/kick", content=body, headers=headers, timeout=10)
+            assert answer.status_code == 200, (event_type, answer.text)
+        run = coroutine_runner()
+        try:
+            run(deliver_queued(runtime))
+        finally:
+            run(runtime.shutdown())
+        expected = [
+            "follower_name just followed!",
+            "subscriber_name subscribed!",
+            "subscriber_name resubscribed for 3 months!",
+            "gifter_name gifted 1 sub",
+            "gift_sender sent 500 Kicks!",
+        ]
+        wait = len(expected) * (SECONDS + 1) * 1000 + SHOWN_WITHIN_MS
+        body_el = alerts.locator("body")
+        expect(body_el).to_have_attribute("data-seen", "|".join(expected), timeout=wait)
+        token_path = runtime.overlays.link(GUILD, "alerts").path
+        media = body_el.get_attribute("data-media").split("|")
+        assert media[-1] == f" {token_path}/media/{horn}"  # 500 Kicks: the variation's sound
+        assert alerts.locator("#alert-sound").get_attribute("src") == f"{token_path}/media/{horn}"
