@@ -18,6 +18,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import httpx
+from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import expect
 
 from core.platforms.kick.signing import generate_key_pair, signed_headers
@@ -36,6 +37,7 @@ from tests.web.browser.test_vip_live import ADMIN, GUILD, _connect_twitch, serve
 from tests.web.dashboard.test_alerts_page import png, wav
 
 SECONDS = 2  # each alert's time on screen (the shortest a streamer may pick)
+CHEER_SECONDS = 12  # the cheers' (axe runs on the last one while it is shown)
 KICK_BROADCASTER = "123456789"  # Kick's examples' broadcaster (tests/fixtures/kick/)
 
 # Every alert the page shows, in order, with its picture and sound, as attributes to wait on.
@@ -57,6 +59,21 @@ def _save(page, name: str) -> None:  # type: ignore[no-untyped-def]
     if not os.environ.get("SCREENSHOT_DIR"):
         return
     page.screenshot(path=str(Path(os.environ["SCREENSHOT_DIR"], f"{name}.png")))
+
+
+def _axe_problems(page) -> list[str]:  # type: ignore[no-untyped-def]
+    """axe's serious or critical findings on the overlay over a white scene and a black one."""
+    found = []
+    for scene in ("#ffffff", "#000000"):
+        page.evaluate(f"document.documentElement.style.background = '{scene}'")
+        results = Axe().run(page)
+        found += [
+            f"{scene}: {v['id']} at {[n['target'] for n in v['nodes'][:3]]}"
+            for v in results.response["violations"]
+            if v["impact"] in ("serious", "critical")
+        ]
+    page.evaluate("document.documentElement.style.background = ''")
+    return found
 
 
 def _upload(runtime, name: str, data: bytes) -> str:  # type: ignore[no-untyped-def]
@@ -81,8 +98,8 @@ def _drive(page, runtime, url, discord, run) -> None:  # type: ignore[no-untyped
     broadcaster = BROADCASTER
     sender = EventSubSender.http(url, runtime.clock, secret=EVENTSUB_SECRET)
     settings = runtime.overlays.alert_settings
-    small = _upload(runtime, "small.png", png())
-    big = _upload(runtime, "big.png", png(4, 4))
+    small = _upload(runtime, "small.png", png(120, 80))
+    big = _upload(runtime, "big.png", png(240, 160))
     horn = _upload(runtime, "horn.wav", wav())
     for kind in ("follow", "subscription", "resubscription", "gifted_subs", "raid"):
         style = next(k.style for k in settings.kinds(GUILD) if k.kind == kind)
@@ -90,7 +107,7 @@ def _drive(page, runtime, url, discord, run) -> None:  # type: ignore[no-untyped
         settings.save_style(GUILD, kind, typed)
     settings.save_style(GUILD, "cheer", {
         "enabled": "on", "template": "{who} cheered {amount} bits: {message}",
-        "seconds": str(SECONDS), "image_id": small,
+        "seconds": str(CHEER_SECONDS), "image_id": small,
     })  # fmt: skip
     settings.save_variation(GUILD, "cheer", {
         "threshold": "1000", "template": "{who} MEGA cheer of {amount}!", "image_id": big,
@@ -133,7 +150,8 @@ def _drive(page, runtime, url, discord, run) -> None:  # type: ignore[no-untyped
         "Bitsy MEGA cheer of 1,500!",
     ]
     # One at a time: each stays SECONDS, then a breath; the seventh shows after six turns.
-    wait = len(expected) * (SECONDS + 1) * 1000 + SHOWN_WITHIN_MS
+    # The cheers stay longer, so the checks below run while the last one is on screen.
+    wait = (len(expected) * (SECONDS + 1) + 2 * CHEER_SECONDS) * 1000 + SHOWN_WITHIN_MS
     body = alerts.locator("body")
     expect(body).to_have_attribute("data-seen", "|".join(expected[:-1]), timeout=wait)
     _save(alerts, "overlay-alerts-cheer")
@@ -146,7 +164,9 @@ def _drive(page, runtime, url, discord, run) -> None:  # type: ignore[no-untyped
     assert media[5] == f"{token_path}/media/{small} "
     assert media[6] == f"{token_path}/media/{big} {token_path}/media/{horn}"
     # The browser loaded the picture from this overlay's own path.
-    assert alerts.evaluate("document.getElementById('alert-image').naturalWidth") == 4
+    assert alerts.evaluate("document.getElementById('alert-image').naturalWidth") == 240
+    assert not _axe_problems(alerts)
+    expect(alerts.locator("#alert-image")).to_be_visible()  # axe ran on it, not after it
     assert body.get_attribute("data-shown") == str(len(expected))
 
     # The goal bar, set on the dashboard, moved by a gift, then reset there.
@@ -170,6 +190,7 @@ def _drive(page, runtime, url, discord, run) -> None:  # type: ignore[no-untyped
     run(deliver_queued(runtime))
     expect(goal.locator("#goal-count")).to_have_text("7 / 20 gifted subs", timeout=SHOWN_WITHIN_MS)
     assert goal.locator("#goal-bar").get_attribute("aria-valuenow") == "7"
+    assert not _axe_problems(goal)
     _save(goal, "overlay-goal")
     admin.goto(f"{url}/dashboard/{GUILD}/alerts/")
     expect(admin.locator("#goal-now")).to_contain_text("7 of 20 gifted subs")
