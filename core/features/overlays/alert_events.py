@@ -29,7 +29,7 @@ from core.events import (
     utc,
 )
 from core.features.overlays.alert_kinds import AlertFields
-from core.features.overlays.alerts import TIER_WORDS, VIP_ACTIONS, announce
+from core.features.overlays.alerts import TIER_WORDS, announce
 from core.features.overlays.settings import OverlayRefused
 from core.features.raffle.earning import gift_reference
 
@@ -82,8 +82,7 @@ def alert_of(event: Event, *, replay: bool = False) -> AlertOf | None:
         fields = AlertFields(_name(event.viewer), event.amount, message=event.message)
         return AlertOf("tip", fields, ref)
     if replay and isinstance(event, VipAdded):
-        fields = AlertFields(_name(event.viewer), message=VIP_ACTIONS["granted"])
-        return AlertOf("vip", fields, ref, stored_kind="vip_granted")
+        return AlertOf("vip", AlertFields(_name(event.viewer)), ref, stored_kind="vip_granted")
     return None
 
 

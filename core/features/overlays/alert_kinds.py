@@ -49,7 +49,7 @@ KINDS: tuple[AlertKind, ...] = (
     AlertKind("raid", "Raid or host", "{who} is raiding with {amount} viewers!", "viewers"),
     AlertKind("cheer", "Cheer (Twitch bits)", "{who} cheered {amount} bits!", "bits"),
     AlertKind("tip", "Kicks sent (Kick)", "{who} sent {amount} Kicks!", "Kicks"),
-    AlertKind("vip", "VIP granted or extended", "{who} {message}", "", "alert_vip"),
+    AlertKind("vip", "VIP granted or extended", "{who} is now a VIP", "", "alert_vip"),
     AlertKind(
         "tickets_milestone",
         "Raffle ticket milestone",
@@ -183,10 +183,19 @@ def chosen_variation(variations: Sequence[Variation], amount: int | None) -> Var
     return max(fitting, key=lambda v: v.threshold, default=None)
 
 
-def look(style: AlertStyle, variations: Sequence[Variation], fields: AlertFields) -> AlertLook:
+def look(
+    style: AlertStyle,
+    variations: Sequence[Variation],
+    fields: AlertFields,
+    default_words: str | None = None,
+) -> AlertLook:
+    """``default_words`` stand in for the kind's default words where the streamer kept them (a
+    VIP extended rather than granted)."""
     chosen = chosen_variation(variations, fields.amount)
     template = (chosen.template if chosen else "") or style.template
     kind = BY_NAME[style.kind]
+    if default_words and template == kind.template:
+        template = default_words
     if template == kind.template and fields.amount == 1 and kind.singular:
         template = kind.singular
     return AlertLook(

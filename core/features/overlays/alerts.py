@@ -78,13 +78,15 @@ def announce(
     detail: str = "",
     stored_kind: str | None = None,
     replay: bool = False,
+    default_words: str | None = None,
 ) -> int | None:
     """Record an alert of ``kind`` in its style (its words, the amount's variation), unless the
     streamer turned the kind off; a ``replay`` shows it even then. Its number, or None."""
     style = styles_repository.get_style(conn, guild_id, kind)
     if not style.enabled and not replay:
         return None
-    chosen = look(style, styles_repository.variations(conn, guild_id, kind), fields)
+    variations = styles_repository.variations(conn, guild_id, kind)
+    chosen = look(style, variations, fields, default_words)
     return record(
         conn,
         guild_id,
@@ -116,11 +118,12 @@ class AlertRecorder:
             conn,
             entry.guild_id,
             "vip",
-            AlertFields(entry.username, message=words),
+            AlertFields(entry.username),
             f"vip:{entry.platform}:{entry.platform_user_id}:{entry.action}:{what}",
             entry.at,
             detail=detail,
             stored_kind=f"vip_{entry.action}",
+            default_words="{who} " + words,
         )
 
     def tickets_awarded(self, conn: Connection, awarded: Sequence[TicketsAwarded]) -> None:
