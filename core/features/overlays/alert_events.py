@@ -1,7 +1,8 @@
 """Which events become which alerts, and the handlers that record them (and replay them).
 
 Follows, subscriptions, resubscriptions, raids and hosts, cheers and Kicks are alerted by these
-handlers, each once per event (its key is the alert's reference). Gifted subs, VIP grants and
+handlers, each once per event (its key is the alert's reference; a subscription's reference is
+the same from each of Twitch's two sources, :func:`sub_reference`). Gifted subs, VIP grants and
 ticket milestones are recorded by :class:`~core.features.overlays.alerts.AlertRecorder`, where
 their writers' transactions are. A gift's recipients (``Subscribed`` with ``is_gift``) are not
 alerted one by one: the gift is. A replay records the event again under a fresh reference, in
@@ -53,6 +54,18 @@ def _tier(event: Subscribed) -> str:
     return TIER_WORDS.get(event.tier or "", "")
 
 
+def sub_reference(event: Subscribed) -> str:
+    """The same for every source of one subscription: Twitch tells a new sub both as
+    ``channel.subscribe`` and as a chat notice, a resub as ``channel.subscription.message`` and
+    as a chat notice, each under its own message id. A resub is its viewer and running months;
+    a new sub its viewer and month (a viewer subscribes anew at most once a month)."""
+    who = event.viewer.platform_user_id or event.viewer.username.strip().lower()
+    head = f"sub:{event.platform}:{event.broadcaster_user_id}:{who}"
+    if event.is_renewal and event.months:
+        return f"{head}:resub:{event.months}"
+    return f"{head}:new:{utc(event.occurred_at).strftime('%Y-%m')}"
+
+
 def alert_of(event: Event, *, replay: bool = False) -> AlertOf | None:
     """The alert an event makes; None for an event that makes none. With ``replay``, a VIP
     added on the platform is one too (live, the VIP feature's grant is announced instead, so a
@@ -63,6 +76,7 @@ def alert_of(event: Event, *, replay: bool = False) -> AlertOf | None:
     if isinstance(event, Subscribed):
         if event.is_gift:
             return None
+        ref = sub_reference(event)
         if event.is_renewal and event.months:
             fields = AlertFields(_name(event.viewer), event.months, _tier(event))
             return AlertOf("resubscription", fields, ref)

@@ -3,9 +3,10 @@ dashboard, moved by the events that count, reset when the streamer says.
 
 Subs count new subscriptions, resubscriptions and gifted subs (each gift by its count, never
 its recipients one by one, which Twitch also reports); gifted subs count only gifts; follows
-count follows. Each event moves the bar once (its key, or the gift's own reference for a gift
-two sources report). Points are not counted event by event: the bar shows the points credited
-on the points ledger since the goal started, read when the overlay asks.
+count follows. Each event moves the bar once (its key, or the reference a gift or subscription
+has whichever of Twitch's two sources reports it). Points are not counted event by event: the
+bar shows the points credited on the points ledger since the goal started, read when the
+overlay asks.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from sqlalchemy.engine import Engine
 from core.events import Event, Followed, Subscribed, SubscriptionsGifted, utc
 from core.features.live.changes import touch
 from core.features.overlays import goal_repository
+from core.features.overlays.alert_events import sub_reference
 from core.features.overlays.settings import OverlayRefused
 from core.features.points.repository import earned_since
 from core.features.raffle.earning import gift_reference
@@ -48,7 +50,7 @@ def moves_of(event: Event) -> tuple[dict[str, int], str] | None:
     if isinstance(event, Followed):
         return {"follows": 1}, f"event:{event.key}"
     if isinstance(event, Subscribed) and not event.is_gift:
-        return {"subs": 1}, f"event:{event.key}"
+        return {"subs": 1}, sub_reference(event)
     if isinstance(event, SubscriptionsGifted):
         count = event.count or len(event.giftees)
         return {"subs": count, "gifted_subs": count}, "gift:" + gift_reference(event)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from core.events import Cheered, Platform, Viewer
+from core.events import Cheered, Platform, Subscribed, Viewer
 from core.features.overlays.alert_kinds import MAX_VARIATIONS
 from core.features.overlays.settings import OverlayRefused
 from tests.features.overlays.conftest import GUILD_A, GUILD_B, NOW
@@ -66,3 +66,22 @@ def test_an_alert_plays_its_kinds_look_and_each_event_once(overlays):
         "cheer", "bitsy: 250", 250, picture, 9,
     )  # fmt: skip
     assert overlays.alerts_after(GUILD_B, 0) == []
+
+
+def test_one_subscription_told_by_twitchs_two_sources_alerts_once(overlays):
+    viewer = Viewer("5", "subby")
+    twitch = {"platform": Platform.TWITCH, "broadcaster_user_id": "1", "occurred_at": NOW}
+    told = [
+        Subscribed(**twitch, event_id="m1", viewer=viewer, tier="1000",
+                   source_type="channel.subscribe"),
+        Subscribed(**twitch, event_id="m2", viewer=viewer, tier="1000", is_prime=True,
+                   source_type="channel.chat.notification"),
+        Subscribed(**twitch, event_id="m3", viewer=viewer, is_renewal=True, months=14,
+                   source_type="channel.subscription.message"),
+        Subscribed(**twitch, event_id="m4", viewer=viewer, is_renewal=True, months=14,
+                   source_type="channel.chat.notification"),
+    ]  # fmt: skip
+    for event in told:
+        overlays.event_alerts.handle(GUILD_A, event)
+    titles = [a.title for a in overlays.alerts_after(GUILD_A, 0)]
+    assert titles == ["subby subscribed (Tier 1)!", "subby resubscribed for 14 months!"]
