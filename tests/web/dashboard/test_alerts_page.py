@@ -266,3 +266,24 @@ def test_replay_shows_a_recent_event_again_even_when_its_kind_is_off(site):
 def test_a_post_without_the_csrf_token_is_refused(site):
     answer = site.client().post(f"{PAGE}goal", data={"measure": "subs", "target": "5"})
     assert answer.status_code == 403
+
+
+def test_the_event_logs_activity_feed_replays_an_event_and_comes_back(site):
+    rt = site.runtime
+    rt.guilds.set_kick_channel(GUILD, "mine", "1001")
+    follow = Followed(
+        platform=Platform.KICK,
+        event_id="f-feed",
+        broadcaster_user_id="1001",
+        occurred_at=datetime.now(UTC),
+        viewer=Viewer("8", "fan"),
+    )
+    assert rt.bus.publish(follow)
+    client = site.client()
+    log = client.get(f"/dashboard/{GUILD}/events/")
+    assert log.text.count('aria-label="Replay on the alerts overlay: fan followed"') == 1
+    ref = log.text.split('name="ref" value="', 1)[1].split('"', 1)[0]
+    answer = post(client, f"{PAGE}replay", follow_redirects=True, ref=ref, back="events")
+    assert "Replayed on the alerts overlay (alert #1)" in answer.text
+    assert answer.request.path == f"/dashboard/{GUILD}/events/"  # back on the event log
+    assert [a.title for a in rt.overlays.alerts_after(GUILD, 0)] == ["fan just followed!"]

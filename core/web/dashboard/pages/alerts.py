@@ -165,4 +165,6 @@ def replay(guild_id: int):  # type: ignore[no-untyped-def]
         return _show(guild_id, {"replay": "That event cannot be replayed (too old, or no alert)."})
     number = overlays.event_alerts.replay(guild_id, event)
     flash(f"Replayed on the alerts overlay (alert #{number}).")
+    if request.form.get("back") == "events":  # the button in the event log's activity feed
+        return redirect(url_for("guild_events.index", guild_id=guild_id))
     return redirect(url_for(".index", guild_id=guild_id))
