@@ -98,6 +98,16 @@ class DatabaseEventLog:
             counts[event.kind] = counts.get(event.kind, 0) + 1
         return dict(sorted(counts.items()))
 
+    def find(self, ref: str, belongs: Scope) -> Event | None:
+        """The event ``ref`` names in the window, when it is the guild's (the replay button)."""
+        if not ref.isdecimal() or len(ref) > 19:
+            return None
+        b = bus_events.c
+        with self.engine.connect() as conn:
+            payload = conn.execute(sa.select(b.payload).where(b.id == int(ref))).scalar()
+        event = None if payload is None else _event(payload)
+        return event if event is not None and belongs(event) else None
+
     def _events(
         self, belongs: Scope, kind: str | None, *, dead_only: bool
     ) -> Iterator[tuple[sa.Row, Event]]:
@@ -237,6 +247,16 @@ class RedisEventLog:
             return HANDLED
 
         return state
+
+    def find(self, ref: str, belongs: Scope) -> Event | None:
+        """The event ``ref`` names on the stream, when it is the guild's (the replay button)."""
+        if len(ref) > 64 or not all(part.isdecimal() for part in ref.split("-", 1)):
+            return None
+        entries = self.client.xrange(self.bus.stream, ref, ref)
+        if not entries:
+            return None
+        event = _event(entries[0][1].get("event", ""))
+        return event if event is not None and belongs(event) else None
 
     def _keep(self, entries, belongs, limit, kind, state_of) -> list[LoggedEvent]:  # type: ignore[no-untyped-def]
         found = []

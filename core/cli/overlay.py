@@ -1,5 +1,5 @@
-"""``python -m core overlay url --guild <id> --kind heist|raffle|alerts [--rotate]``: the secret
-URL of a guild's on-stream overlay, for an OBS browser source."""
+"""``python -m core overlay url --guild <id> --kind heist|raffle|alerts|goal [--rotate]``: the
+secret URL of a guild's on-stream overlay, for an OBS browser source."""
 
 from __future__ import annotations
 
@@ -7,10 +7,10 @@ import argparse
 
 from core.cli import AddCommand, CommandFailed, fails_with, open_runtime
 
-KINDS = ("heist", "raffle", "alerts")
+KINDS = ("heist", "raffle", "alerts", "goal")
 
 
-USAGE = "Say what to do: 'overlay url --guild <id> --kind heist|raffle|alerts [--rotate]'."
+USAGE = "Say what to do: 'overlay url --guild <id> --kind heist|raffle|alerts|goal [--rotate]'."
 
 
 def register(command: AddCommand) -> None:

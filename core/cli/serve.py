@@ -22,6 +22,14 @@ def register(command: AddCommand) -> None:
     demo = command("demo", _demo, "Play a scripted stream through real signed webhooks.")
     demo.add_argument("--viewers", type=int, default=36, help="viewers in the scripted stream")
     demo.add_argument("--minutes", type=int, default=30, help="simulated minutes of stream")
+    demo.add_argument(
+        "--dashboard",
+        action="store_true",
+        help="instead, leave the dashboard up on 127.0.0.1 with a seeded server and a sign-in "
+        "that needs no Discord account (until Ctrl+C)",
+    )
+    demo.add_argument("--host", default="127.0.0.1", help="with --dashboard: a loopback address")
+    demo.add_argument("--port", type=int, default=8080, help="with --dashboard: the port")
 
 
 def _serve(*, web: bool, pipeline: bool) -> int:
@@ -125,6 +133,10 @@ def _health(_args: argparse.Namespace) -> int:
 
 
 def _demo(args: argparse.Namespace) -> int:
+    if args.dashboard:
+        from core.demo_site import run_demo_site
+
+        return run_demo_site(host=args.host, port=args.port)
     from core.demo import run_demo
 
     return run_demo(viewers=args.viewers, minutes=args.minutes)

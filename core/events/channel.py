@@ -164,6 +164,29 @@ class KicksGifted(Event):
     message: str = ""
 
 
+@dataclass(frozen=True, kw_only=True)
+class Raided(Event):
+    """Another channel sent its viewers here (Twitch's raid, Kick's host). ``raider`` is the
+    other channel's broadcaster; ``viewers`` how many came, when the platform says."""
+
+    kind: ClassVar[str] = "raided"
+
+    raider: Viewer
+    viewers: int = 0
+    message: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class Cheered(Event):
+    """A viewer cheered bits (Twitch). ``viewer`` is None for an anonymous cheer."""
+
+    kind: ClassVar[str] = "cheered"
+
+    viewer: Viewer | None
+    bits: int = 0
+    message: str = ""
+
+
 # Every channel event, for the codec (its order is the order the kinds are listed in).
 CHANNEL_EVENTS: tuple[type[Event], ...] = (
     ChatMessageSent,
@@ -179,4 +202,6 @@ CHANNEL_EVENTS: tuple[type[Event], ...] = (
     KicksGifted,
     VipAdded,
     VipRemoved,
+    Raided,
+    Cheered,
 )

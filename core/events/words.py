@@ -12,8 +12,10 @@ from collections.abc import Callable, Iterable
 from core.events.base import Event, Viewer
 from core.events.channel import (
     ChatMessageSent,
+    Cheered,
     Followed,
     KicksGifted,
+    Raided,
     RewardRedeemed,
     StreamEnded,
     StreamMetadataUpdated,
@@ -50,6 +52,8 @@ LABELS = {
     "vip_added": "VIP added",
     "vip_removed": "VIP removed",
     "kicks_gifted": "Kicks",
+    "raided": "Raids",
+    "cheered": "Cheers",
     "account_linked": "Links",
     "account_link_failed": "Failed links",
     "account_unlinked": "Unlinks",
@@ -149,6 +153,16 @@ def _kicks(e: KicksGifted) -> str:
     return f"{_who(e.viewer)} sent {e.amount:,} Kicks{said}"
 
 
+def _raided(e: Raided) -> str:
+    viewers = f" with {e.viewers:,} viewers" if e.viewers else ""
+    return f"{_who(e.raider)} raided{viewers}"
+
+
+def _cheered(e: Cheered) -> str:
+    said = f": {_short(e.message)}" if e.message else ""
+    return f"{_who(e.viewer)} cheered {e.bits:,} bits{said}"
+
+
 def _linked(e: AccountLinked) -> str:
     account = f"{e.platform.name.title()} account {_who(e.viewer)}"
     return f"A member linked their {account}"
@@ -187,6 +201,8 @@ SAYINGS: dict[type[Event], Callable] = {  # type: ignore[type-arg]
     VipAdded: lambda e: f"{_who(e.viewer)} is VIP now",
     VipRemoved: lambda e: f"{_who(e.viewer)} is no longer VIP",
     KicksGifted: _kicks,
+    Raided: _raided,
+    Cheered: _cheered,
     AccountLinked: _linked,
     AccountLinkFailed: _link_failed,
     AccountUnlinked: _unlinked,

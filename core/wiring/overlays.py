@@ -1,11 +1,12 @@
 """On-stream overlays: the service, the alerts it records beside VIP changes and ticket awards
-(hooks in the writing transaction), and gifted subscriptions (an event handler)."""
+(hooks in the writing transaction), the alerts of gifted subscriptions, follows, subscriptions,
+raids, cheers and Kicks (event handlers), and the goal bar those events move."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from core.events import SubscriptionsGifted
+from core.events import Cheered, Followed, KicksGifted, Raided, Subscribed, SubscriptionsGifted
 from core.features.overlays.service import OverlayService
 from core.features.raffle.ports import TICKETS_AWARDED
 from core.features.vip.ports import AUDIT_WRITTEN
@@ -16,7 +17,17 @@ if TYPE_CHECKING:
 
 
 def install(rt: Runtime) -> None:
-    rt.overlays = OverlayService(rt.engine, rt.clock, rt.cipher, rt.public_base_url)
+    rt.overlays = OverlayService(
+        rt.engine,
+        rt.clock,
+        rt.cipher,
+        rt.public_base_url,
+        rt.settings.web.overlay_media_max_bytes,
+    )
     hooks.listen(rt.engine, AUDIT_WRITTEN, rt.overlays.alerts.vip_audited)
     hooks.listen(rt.engine, TICKETS_AWARDED, rt.overlays.alerts.tickets_awarded)
     rt.handle(SubscriptionsGifted, rt.overlays.alerts.gifts)
+    for event_type in (Followed, Subscribed, Raided, Cheered, KicksGifted):
+        rt.handle(event_type, rt.overlays.event_alerts.handle)
+    for event_type in (Followed, Subscribed, SubscriptionsGifted):
+        rt.handle(event_type, rt.overlays.goal.handle)

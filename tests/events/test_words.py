@@ -13,8 +13,10 @@ from core.events import (
     EVENT_TYPES,
     AccountLinkFailed,
     ChatMessageSent,
+    Cheered,
     KicksGifted,
     Platform,
+    Raided,
     RewardRedeemed,
     StreamStarted,
     Subscribed,
@@ -58,6 +60,8 @@ def common(**fields):  # type: ignore[no-untyped-def]
             KicksGifted(**common(viewer=ANA, amount=100, platform=Platform.KICK)),
             "ana sent 100 Kicks",
         ),
+        (Raided(**common(raider=ANA, viewers=1200)), "ana raided with 1,200 viewers"),
+        (Cheered(**common(viewer=None, bits=500, message="gg")), "someone cheered 500 bits: gg"),
         (
             AccountLinkFailed(**common(guild_id=5, discord_user_id=7, reason="declined")),
             "A member's link did not work: declined on the platform",
@@ -91,6 +95,7 @@ def test_any_event_gets_a_sentence(kind, text, number):
     try:
         typed = {
             "viewer": Viewer("3", "v" + text[:50]),
+            "raider": Viewer("4", "r" + text[:50]),
             "gifter": None,
             "discord_user_id": number,
             "actor_id": number,

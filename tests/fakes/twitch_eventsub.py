@@ -40,6 +40,11 @@ FIXTURE_OF = {
     "channel.vip.remove": "channel.vip.remove",
     "stream.online": "stream.online",
     "stream.offline": "stream.offline",
+    # Constructed from Twitch's reference examples (EventSub subscription types page): follow
+    # version 2, a raid (the channel raided is the "to" broadcaster), a cheer.
+    "channel.follow": "channel.follow",
+    "channel.raid": "channel.raid",
+    "channel.cheer": "channel.cheer",
 }
 
 

@@ -16,11 +16,11 @@ from core.discord_bot.overlays import render
 from core.discord_bot.render import NO_MENTIONS
 from core.features.overlays.service import OverlayService
 
-Kind = Literal["heist", "raffle", "alerts"]
+Kind = Literal["heist", "raffle", "alerts", "goal"]
 
 
 class OverlayCog(ManagersCog, name="Overlays"):
-    """On-stream overlays for OBS: the heist, the raffle and alerts."""
+    """On-stream overlays for OBS: the heist, the raffle, alerts and the goal bar."""
 
     def __init__(self, service: OverlayService) -> None:
         self.service = service
@@ -32,7 +32,7 @@ class OverlayCog(ManagersCog, name="Overlays"):
         await ctx.send(render.usage(ctx.clean_prefix), allowed_mentions=NO_MENTIONS)
 
     @overlay.command(name="url")
-    @app_commands.describe(kind="which overlay: heist, raffle or alerts")
+    @app_commands.describe(kind="which overlay: heist, raffle, alerts or goal")
     async def url(self, ctx: Context, kind: Kind) -> None:
         """Get an overlay's URL for OBS, privately (a DM, or only you see the slash answer)."""
         guild = guild_of(ctx)
@@ -40,7 +40,7 @@ class OverlayCog(ManagersCog, name="Overlays"):
         await self._privately(ctx, render.current(kind, address), render.SENT_BY_DM)
 
     @overlay.command(name="rotate")
-    @app_commands.describe(kind="which overlay: heist, raffle or alerts")
+    @app_commands.describe(kind="which overlay: heist, raffle, alerts or goal")
     async def rotate(self, ctx: Context, kind: Kind) -> None:
         """Make a new URL for an overlay; the old one stops working at once. Sent privately."""
         guild = guild_of(ctx)

@@ -8,9 +8,9 @@ from core.discord_bot.render import inert
 
 def usage(prefix: str) -> str:
     return (
-        f"Usage: {inert(prefix)}overlay url <heist|raffle|alerts> (the URL for OBS, sent to you "
-        f"privately) or {inert(prefix)}overlay rotate <heist|raffle|alerts> (a new URL; the old "
-        "one stops working)."
+        f"Usage: {inert(prefix)}overlay url <heist|raffle|alerts|goal> (the URL for OBS, sent "
+        f"to you privately) or {inert(prefix)}overlay rotate <heist|raffle|alerts|goal> (a new "
+        "URL; the old one stops working)."
     )
 
 

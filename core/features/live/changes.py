@@ -23,7 +23,7 @@ from sqlalchemy.engine import Connection, Engine
 
 log = logging.getLogger(__name__)
 
-TOPICS = ("vip", "events", "raffle", "heist", "alerts")
+TOPICS = ("vip", "events", "raffle", "heist", "alerts", "goal")
 _MARKS = "live_changes"
 Change = tuple[int, str]  # (guild id, topic)
 

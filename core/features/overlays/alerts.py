@@ -20,7 +20,8 @@ from sqlalchemy.engine import Connection, Engine
 
 from core.events import SubscriptionsGifted, utc
 from core.features.live.changes import touch
-from core.features.overlays import repository
+from core.features.overlays import repository, styles_repository
+from core.features.overlays.alert_kinds import AlertFields, AlertLook, look
 from core.features.raffle import ledger_repository
 from core.features.raffle.earning import gift_identity
 from core.features.raffle.ports import TicketsAwarded
@@ -28,6 +29,7 @@ from core.features.viewers.repository import usernames_of
 from core.features.vip.repository import AuditEntry
 
 VIP_ACTIONS = {"granted": "is now a VIP", "extended": "extended their VIP"}
+TIER_WORDS = {"1000": "Tier 1", "2000": "Tier 2", "3000": "Tier 3"}
 
 
 def record(
@@ -38,15 +40,64 @@ def record(
     detail: str,
     source_ref: str,
     at: datetime,
+    chosen: AlertLook | None = None,
+    amount: int | None = None,
 ) -> int | None:
     """Append an alert in ``conn``'s transaction; its number, or None when ``source_ref`` was
-    announced already."""
+    announced already. ``chosen`` is the look its style gave it (its title replaces
+    ``title``)."""
     if repository.has_alert(conn, guild_id, source_ref):
         return None
     seq = repository.next_seq(conn, guild_id)
-    repository.add_alert(conn, guild_id, seq, kind, title, detail, source_ref, at)
+    repository.add_alert(
+        conn,
+        guild_id,
+        seq,
+        kind,
+        chosen.title if chosen else title,
+        detail,
+        source_ref,
+        at,
+        amount=amount,
+        image_id=chosen.image_id if chosen else None,
+        sound_id=chosen.sound_id if chosen else None,
+        seconds=chosen.seconds if chosen else None,
+    )
     touch(conn, guild_id, "alerts")  # open alert overlays fetch it
     return seq
+
+
+def announce(
+    conn: Connection,
+    guild_id: int,
+    kind: str,
+    fields: AlertFields,
+    source_ref: str,
+    at: datetime,
+    *,
+    detail: str = "",
+    stored_kind: str | None = None,
+    replay: bool = False,
+    default_words: str | None = None,
+) -> int | None:
+    """Record an alert of ``kind`` in its style (its words, the amount's variation), unless the
+    streamer turned the kind off; a ``replay`` shows it even then. Its number, or None."""
+    style = styles_repository.get_style(conn, guild_id, kind)
+    if not style.enabled and not replay:
+        return None
+    variations = styles_repository.variations(conn, guild_id, kind)
+    chosen = look(style, variations, fields, default_words)
+    return record(
+        conn,
+        guild_id,
+        stored_kind or kind,
+        chosen.title,
+        detail,
+        source_ref,
+        at,
+        chosen,
+        fields.amount,
+    )
 
 
 class AlertRecorder:
@@ -57,20 +108,22 @@ class AlertRecorder:
     def vip_audited(self, conn: Connection, entry: AuditEntry) -> None:
         """A VIP audit entry was written: announce a grant or an extension."""
         words = VIP_ACTIONS.get(entry.action)
-        if words is None or not repository.get_settings(conn, entry.guild_id).alert_vip:
+        if words is None:
             return
         detail = ""
         if entry.new_expires_at is not None:
             detail = "until " + utc(entry.new_expires_at).strftime("%b %d, %H:%M UTC")
         what = entry.redemption_id or utc(entry.at).isoformat()
-        record(
+        announce(
             conn,
             entry.guild_id,
-            f"vip_{entry.action}",
-            f"{entry.username} {words}",
-            detail,
+            "vip",
+            AlertFields(entry.username),
             f"vip:{entry.platform}:{entry.platform_user_id}:{entry.action}:{what}",
             entry.at,
+            detail=detail,
+            stored_kind=f"vip_{entry.action}",
+            default_words="{who} " + words,
         )
 
     def tickets_awarded(self, conn: Connection, awarded: Sequence[TicketsAwarded]) -> None:
@@ -83,7 +136,8 @@ class AlertRecorder:
         now = utc(self.clock())
         for (guild_id, period_id), moved in by_period.items():
             chosen = repository.get_settings(conn, guild_id)
-            if not chosen.alert_milestones or not chosen.milestones:
+            style = styles_repository.get_style(conn, guild_id, "tickets_milestone")
+            if not style.enabled or not chosen.milestones:
                 continue
             # Only a balance from the lowest milestone up to the highest plus the largest award
             # can have passed one: one scan of the period, not a lookup per viewer awarded.
@@ -101,12 +155,11 @@ class AlertRecorder:
             for (platform, user_id), milestones in passed.items():
                 name = names.get(f"{platform}:{user_id}", user_id)
                 for milestone in milestones:
-                    record(
+                    announce(
                         conn,
                         guild_id,
                         "tickets_milestone",
-                        f"{name} reached {milestone:,} raffle tickets",
-                        "",
+                        AlertFields(name, milestone),
                         f"tickets:{period_id}:{platform}:{user_id}:{milestone}",
                         now,
                     )
@@ -116,21 +169,18 @@ class AlertRecorder:
         gifter = event.gifter.username if event.gifter else "Anonymous"
         count = event.count or len(event.giftees)
         with self.engine.begin() as conn:
-            if not repository.get_settings(conn, guild_id).alert_gifts:
-                return
-            subs = "sub" if count == 1 else "subs"
 
             def announced(reference: str) -> datetime | None:
                 return repository.alert_created_at(conn, guild_id, "gift:" + reference)
 
-            record(
+            announce(
                 conn,
                 guild_id,
                 "gifted_subs",
-                f"{gifter} gifted {count:,} {subs}",
-                "Thank you!",
+                AlertFields(gifter, count, TIER_WORDS.get(event.tier or "", "")),
                 "gift:" + gift_identity(event, announced),
                 event.occurred_at,
+                detail="Thank you!",
             )
 
     def test_alert(self, guild_id: int) -> int:

@@ -34,6 +34,10 @@ class Alert:
     title: str
     detail: str
     created_at: datetime
+    amount: int | None = None
+    image_id: str | None = None  # a picture of overlay_media to show with it
+    sound_id: str | None = None  # a sound of overlay_media to play with it
+    seconds: int | None = None  # how long it stays; None: the overlay's setting
 
 
 # --- tokens ----------------------------------------------------------------------------------
@@ -150,6 +154,11 @@ def add_alert(
     detail: str,
     source_ref: str,
     at: datetime,
+    *,
+    amount: int | None = None,
+    image_id: str | None = None,
+    sound_id: str | None = None,
+    seconds: int | None = None,
 ) -> None:
     conn.execute(
         overlay_alerts.insert().values(
@@ -160,6 +169,10 @@ def add_alert(
             detail=detail[:200],
             source_ref=source_ref[:255],
             created_at=at,
+            amount=amount,
+            image_id=image_id,
+            sound_id=sound_id,
+            seconds=seconds,
         )
     )
 
@@ -173,7 +186,20 @@ def alerts_after(conn: Connection, guild_id: int, after: int, limit: int) -> lis
         .order_by(a.seq)
         .limit(limit)
     )
-    return [Alert(int(r.seq), r.kind, r.title, r.detail, r.created_at) for r in rows]
+    return [
+        Alert(
+            int(r.seq),
+            r.kind,
+            r.title,
+            r.detail,
+            r.created_at,
+            None if r.amount is None else int(r.amount),
+            r.image_id,
+            r.sound_id,
+            None if r.seconds is None else int(r.seconds),
+        )
+        for r in rows
+    ]
 
 
 def last_alert_seq(conn: Connection, guild_id: int) -> int:

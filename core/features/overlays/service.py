@@ -20,7 +20,11 @@ from sqlalchemy.engine import Engine
 
 from core.events import utc
 from core.features.overlays import repository
+from core.features.overlays.alert_events import EventAlerts
+from core.features.overlays.alert_settings import AlertSettings
 from core.features.overlays.alerts import AlertRecorder
+from core.features.overlays.goal import GoalService
+from core.features.overlays.media import DEFAULT_MAX_BYTES
 from core.features.overlays.repository import Alert
 from core.features.overlays.settings import (
     KINDS,
@@ -66,12 +70,16 @@ class OverlayService:
         clock: Callable[[], datetime],
         cipher: TokenCipher,
         public_base_url: str = "",
+        media_max_bytes: int = DEFAULT_MAX_BYTES,
     ) -> None:
         self.engine = engine
         self.clock = clock
         self.cipher = cipher
         self.public_base_url = public_base_url.rstrip("/")  # OAUTH_BASE_URL, else this machine
         self.alerts = AlertRecorder(engine, clock)
+        self.event_alerts = EventAlerts(engine, clock)  # follows, subs, raids, cheers, Kicks
+        self.alert_settings = AlertSettings(engine, clock, media_max_bytes)
+        self.goal = GoalService(engine, clock)
         self.views = OverlayViews(engine, clock)
 
     # --- tokens --------------------------------------------------------------------------
@@ -146,11 +154,14 @@ class OverlayService:
             return repository.last_alert_seq(conn, guild_id)
 
     def state(self, overlay: Overlay) -> dict[str, Any]:
-        """The heist or raffle overlay's whole state (the alerts overlay has a feed instead)."""
+        """The heist, raffle or goal overlay's whole state (the alerts overlay has a feed
+        instead)."""
         if overlay.kind == "heist":
             return self.views.heist(overlay.guild_id)
         if overlay.kind == "raffle":
             return self.views.raffle(overlay.guild_id)
+        if overlay.kind == "goal":
+            return self.goal.view(overlay.guild_id)
         return {}
 
     def send_test_alert(self, guild_id: int) -> int:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from core.features.refusals import Refused
 
-KINDS = ("heist", "raffle", "alerts")
+KINDS = ("heist", "raffle", "alerts", "goal")
 ALERT_SECONDS = (2, 60)  # how long an alert stays, seconds
 MAX_MILESTONES = 8
 MAX_MILESTONE = 1_000_000_000
@@ -40,7 +40,9 @@ class OverlaySettings:
 
 def check_kind(kind: str) -> str:
     if kind not in KINDS:
-        raise OverlayRefused(f"There is no {kind[:32]!r} overlay; choose heist, raffle or alerts.")
+        raise OverlayRefused(
+            f"There is no {kind[:32]!r} overlay; choose heist, raffle, alerts or goal."
+        )
     return kind
 
 

@@ -3,7 +3,16 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from sqlalchemy import BigInteger, Boolean, Column, Integer, String, Table, UniqueConstraint
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Integer,
+    LargeBinary,
+    String,
+    Table,
+    UniqueConstraint,
+)
 
 from core.storage.columns import guild_key
 from core.storage.schema import UTCDateTime, metadata
@@ -55,5 +64,77 @@ overlay_alerts = Table(
     Column("detail", String(200), nullable=False),
     Column("source_ref", String(255), nullable=False),  # what it announces, once
     Column("created_at", UTCDateTime, nullable=False),
+    # What the overlay plays with it, chosen when it was recorded (the kind's style or the
+    # amount's variation): the amount it was chosen by, a picture, a sound, how long it stays.
+    Column("amount", BigInteger, nullable=True),
+    Column("image_id", String(32), nullable=True),
+    Column("sound_id", String(32), nullable=True),
+    Column("seconds", Integer, nullable=True),
     UniqueConstraint("guild_id", "source_ref"),
+)
+
+# How each kind of alert looks, per guild (no row: the kind's defaults). ``enabled`` of the
+# VIP, gifted subs and ticket milestone kinds lives in overlay_settings, as before.
+overlay_alert_styles = Table(
+    "overlay_alert_styles",
+    metadata,
+    guild_key(),
+    Column("kind", String(24), primary_key=True),
+    Column("enabled", Boolean, nullable=False),
+    Column("template", String(200), nullable=False),
+    Column("seconds", Integer, nullable=False),
+    Column("image_id", String(32), nullable=True),
+    Column("sound_id", String(32), nullable=True),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
+# A bigger amount's own text, picture or sound: the variation with the highest threshold at or
+# below the amount wins; a blank template keeps the kind's.
+overlay_alert_variations = Table(
+    "overlay_alert_variations",
+    metadata,
+    guild_key(),
+    Column("kind", String(24), primary_key=True),
+    Column("threshold", BigInteger, primary_key=True, autoincrement=False),
+    Column("template", String(200), nullable=False),
+    Column("image_id", String(32), nullable=True),
+    Column("sound_id", String(32), nullable=True),
+)
+
+# Pictures and sounds a streamer uploaded, kept with the data (checked by their first bytes).
+overlay_media = Table(
+    "overlay_media",
+    metadata,
+    guild_key(),
+    Column("media_id", String(32), primary_key=True),
+    Column("what", String(8), nullable=False),  # image or sound
+    Column("content_type", String(32), nullable=False),
+    Column("name", String(100), nullable=False),
+    Column("size", Integer, nullable=False),
+    Column("data", LargeBinary, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+# The goal bar: one per guild, toward ``target`` of ``measure`` (subs, gifts, follows, points),
+# counted from ``started_at`` (a reset moves it to now and the count to zero).
+overlay_goals = Table(
+    "overlay_goals",
+    metadata,
+    guild_key(),
+    Column("measure", String(16), nullable=False),
+    Column("target", BigInteger, nullable=False),
+    Column("progress", BigInteger, nullable=False),
+    Column("title", String(100), nullable=False),
+    Column("started_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
+# What moved a goal, once each (a redelivered event or a second source moves it no further).
+overlay_goal_moves = Table(
+    "overlay_goal_moves",
+    metadata,
+    guild_key(),
+    Column("source_ref", String(255), primary_key=True),
+    Column("amount", BigInteger, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
 )

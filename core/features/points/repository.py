@@ -269,3 +269,14 @@ def add_to_balances_sqlite(conn: Connection, added: Iterable[sa.Row[Any]]) -> No
 def sqlite_time(moment: datetime) -> str:
     """The text SQLAlchemy stores for a UTC time on SQLite (naive, microseconds always)."""
     return utc(moment).replace(tzinfo=None).strftime("%Y-%m-%d %H:%M:%S.%f")
+
+
+def earned_since(conn: Connection, guild_id: int, since: datetime) -> int:
+    """Points the guild's viewers earned from ``since`` on (every credit; spends do not count)."""
+    p = points_ledger.c
+    total = conn.execute(
+        sa.select(sa.func.sum(p.amount)).where(
+            p.guild_id == guild_id, p.amount > 0, p.created_at >= since
+        )
+    ).scalar()
+    return int(total or 0)

@@ -34,6 +34,7 @@ from core.events import (
     Event,
     KicksGifted,
     Platform,
+    Raided,
     RewardRedeemed,
     StreamEnded,
     StreamStarted,
@@ -335,7 +336,25 @@ def _parse_user_banned(f: _Frame) -> ViewerBanned | None:
     )
 
 
+def _parse_stream_hosted(f: _Frame) -> Raided | None:
+    """Another channel hosted this one (Kick's raid): the host is ``user``, the message says how
+    many viewers came and what the host wrote, if anything."""
+    raider = _viewer(f.get("user"))
+    if raider is None:
+        return None
+    return Raided(
+        **f.event_fields(
+            _id(f.get("message", "id")) or f.hashed_id(),
+            f.occurred_at(f.get("message", "createdAt")),
+        ),
+        raider=raider,
+        viewers=max(_int(f.get("message", "numberOfViewers")) or 0, 0),
+        message=_text(f.get("message", "optionalMessage")) or "",
+    )
+
+
 _PARSERS: dict[str, Callable[[_Frame], Event | None]] = {
+    "StreamHostedEvent": _parse_stream_hosted,
     "ChatMessageEvent": _parse_chat_message,
     "SubscriptionEvent": _parse_subscription,
     "GiftedSubscriptionsEvent": _parse_gifted_subscriptions,

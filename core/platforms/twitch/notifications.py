@@ -18,8 +18,11 @@ from typing import Any
 
 from core.events import (
     ChatMessageSent,
+    Cheered,
     Event,
+    Followed,
     Platform,
+    Raided,
     RewardRedeemed,
     StreamEnded,
     StreamStarted,
@@ -68,7 +71,11 @@ def parse_notification(
     event = as_mapping(body.get("event"))
     if not event:
         raise UnusablePayload("no event object")
-    broadcaster_user_id = strict_id(event, "broadcaster_user_id") or strict_id(
+    broadcaster_user_id = (
+        strict_id(event, "broadcaster_user_id")
+        # a raid names the channel it arrives at as the "to" broadcaster
+        or strict_id(event, "to_broadcaster_user_id")
+    ) or strict_id(
         as_mapping(as_mapping(body.get("subscription")).get("condition")),
         "broadcaster_user_id",
         label="subscription.condition.broadcaster_user_id",
@@ -283,6 +290,36 @@ def _parse_vip_removed(n: _Notification) -> VipRemoved:
     return VipRemoved(**n.common(), occurred_at=n.delivered_at, viewer=n.required_viewer("user"))
 
 
+def _parse_follow(n: _Notification) -> Followed:
+    """``channel.follow`` version 2 (its ``followed_at`` is when, never after delivery)."""
+    return Followed(
+        **n.common(),
+        occurred_at=n.occurred_at(n.get("followed_at")),
+        viewer=n.required_viewer("user"),
+    )
+
+
+def _parse_raid(n: _Notification) -> Raided:
+    """``channel.raid`` to the tracked channel: the raiding channel is the "from" broadcaster."""
+    return Raided(
+        **n.common(),
+        occurred_at=n.delivered_at,
+        raider=n.required_viewer("from_broadcaster_user"),
+        viewers=max(n.int("viewers") or 0, 0),
+    )
+
+
+def _parse_cheer(n: _Notification) -> Cheered:
+    anonymous = bool(as_bool(n.get("is_anonymous")))
+    return Cheered(
+        **n.common(),
+        occurred_at=n.delivered_at,
+        viewer=None if anonymous else n.viewer("user"),
+        bits=max(n.int("bits") or 0, 0),
+        message=n.text("message"),
+    )
+
+
 def _parse_stream_online(n: _Notification) -> StreamStarted:
     """Whatever its ``type`` ("live", "playlist", "watch_party", "premiere", "rerun")."""
     return StreamStarted(**n.common(n.id("id")), occurred_at=n.occurred_at(n.get("started_at")))
@@ -309,7 +346,16 @@ _PARSERS: dict[str, Callable[[_Notification], Event | None]] = {
 }
 # The subscription types read here, in a fixed order (a socket subscribes to them in it).
 PARSED_TYPES: tuple[str, ...] = tuple(_PARSERS)
-TWITCH_SUBSCRIPTION_TYPES: frozenset[str] = frozenset(PARSED_TYPES)
+# Read when they arrive, for the alerts overlay, but not (yet) subscribed to by the socket or the
+# subscription upkeep: follows need a moderator's consent and a raid's condition names the
+# channel as ``to_broadcaster_user_id``, which neither builds today.
+ALERT_ONLY_PARSERS: dict[str, Callable[[_Notification], Event | None]] = {
+    "channel.follow": _parse_follow,
+    "channel.raid": _parse_raid,
+    "channel.cheer": _parse_cheer,
+}
+_PARSERS.update(ALERT_ONLY_PARSERS)
+TWITCH_SUBSCRIPTION_TYPES: frozenset[str] = frozenset(_PARSERS)
 
 __all__ = [
     "PARSED_TYPES",

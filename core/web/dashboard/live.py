@@ -58,6 +58,9 @@ class Subscription(Protocol):
     def still_open(self) -> bool:
         """False once the stream must stop serving it (an overlay's rotated token)."""
 
+    def idle(self) -> list[Event]:
+        """What to send at a heartbeat when nothing was heard (what the hub is not told of)."""
+
 
 class TopicSubscription:
     """A dashboard page part: ``ready``, ``changed`` or ``reload``, each with the number."""
@@ -82,6 +85,9 @@ class TopicSubscription:
 
     def still_open(self) -> bool:
         return True
+
+    def idle(self) -> list[Event]:
+        return []
 
 
 class LiveHub:
@@ -198,7 +204,11 @@ class LiveHub:
             if not moved:
                 if self.clock() >= ends:
                     return
-                yield ": heartbeat\n\n"
+                noticed = [(sub, sub.idle()) for sub in subs]
+                for sub, events in noticed:
+                    yield from _written(sub, events, shared)
+                if not any(events for _, events in noticed):
+                    yield ": heartbeat\n\n"
 
 
 def _written(sub: Subscription, events: list[Event], shared: bool) -> Iterator[str]:

@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from flask import Blueprint, Flask, Response, current_app
+from flask import Blueprint, Flask, Response, current_app, url_for
 
 from core.features.live.changes import TOPICS
 from core.web.dashboard.live import Event, Subscription, TopicSubscription, event_stream
@@ -47,6 +47,9 @@ class RefusedSubscription:
 
     def still_open(self) -> bool:
         return True
+
+    def idle(self) -> list[Event]:
+        return []
 
 
 def _subscriptions(asked: Sequence[str]) -> tuple[list[Subscription], set[int], set[str]]:
@@ -84,7 +87,8 @@ def _subscriptions(asked: Sequence[str]) -> tuple[list[Subscription], set[int], 
             if overlay is None or f"o:{token}" in labels:
                 continue  # an unknown link is simply not followed: a guess learns nothing
             labels.add(f"o:{token}")
-            subs.append(OverlaySubscription(overlays, token, overlay, last))
+            media = url_for("overlay.page", token=token) + "/media/"
+            subs.append(OverlaySubscription(overlays, token, overlay, last, media_path=media))
             guilds.add(overlay.guild_id)
             tokens.add(token)
     return subs, guilds, tokens

@@ -13,6 +13,12 @@ it. A wrong, malformed or rotated token answers exactly what an unknown path ans
   reconnecting overlay (``Last-Event-ID``) gets exactly the ones after the last it saw; a fresh
   one starts at the newest (``ready``) and never replays the past.
 - ``/overlay/<token>/state``: the same view as JSON, for an overlay without a stream.
+- ``/overlay/<token>/media/<id>``: a picture or sound the guild uploaded, only through its own
+  alerts overlay's token (another guild's token, or another kind's, answers 404).
+
+The goal overlay streams like the heist and raffle ones (topic ``goal``); a points goal is read
+from the points ledger, so its stream also looks again at every heartbeat and sends the state
+when it changed.
 """
 
 from __future__ import annotations
@@ -20,7 +26,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from flask import Blueprint, Flask, Response, abort, current_app, render_template, request
+from flask import Blueprint, Flask, Response, abort, current_app, render_template, request, url_for
 
 from core.features.overlays.service import Overlay, OverlayService
 from core.web.dashboard.live import event_stream, last_event_id
@@ -108,14 +114,29 @@ def events(token: str):  # type: ignore[no-untyped-def]
     overlay = _opened(token)
     service = _service()
     last_id = last_event_id()
+    media_path = url_for("overlay.page", token=token) + "/media/"
     response = event_stream(
-        lambda: [OverlaySubscription(service, token, overlay, last_id)],
+        lambda: [OverlaySubscription(service, token, overlay, last_id, media_path=media_path)],
         guilds=frozenset({overlay.guild_id}),
         tokens=frozenset({token}),
     )
     if response.status_code != 200:
         return response
     return _headers(response)
+
+
+@bp.get("/<token>/media/<media_id>")
+def media(token: str, media_id: str):  # type: ignore[no-untyped-def]
+    overlay = _opened(token)
+    if overlay.kind != "alerts":
+        abort(404)
+    found = _service().alert_settings.media_file(overlay.guild_id, media_id)
+    if found is None:
+        abort(404)
+    response = _headers(Response(found.data, mimetype=found.content_type))
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Cache-Control"] = "private, max-age=3600"
+    return response
 
 
 def register(app: Flask, service: OverlayService | None) -> None:

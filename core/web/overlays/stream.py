@@ -1,8 +1,10 @@
 """An overlay's live stream as a subscription (core/web/dashboard/live.py): what its page hears,
 alone at ``/overlay/<token>/events`` or beside others on a browser's shared ``/live`` stream.
 
-Heist and raffle: a ``state`` event with the whole view at once and after every change.
-Alerts: each alert as an ``alert`` event whose id is its number, so a reconnecting overlay gets
+Heist, raffle and goal: a ``state`` event with the whole view at once and after every change
+(a points goal is read from the points ledger, which the live hub does not hear of, so it is
+also looked at again at every heartbeat). Alerts: each alert (with where its token serves its
+picture and sound) as an ``alert`` event whose id is its number, so a reconnecting overlay gets
 exactly the ones after the last it saw; a fresh one starts at the newest (``ready``) and never
 replays the past. The token is looked up again at every wake-up: once rotated, the overlay stops
 (within a heartbeat).
@@ -18,11 +20,25 @@ from core.features.overlays.repository import Alert
 from core.features.overlays.service import MAX_CATCH_UP, Overlay, OverlayService
 from core.web.dashboard.live import Event
 
-TOPIC = {"heist": "heist", "raffle": "raffle", "alerts": "alerts"}
+TOPIC = {"heist": "heist", "raffle": "raffle", "alerts": "alerts", "goal": "goal"}
 
 
-def alert_data(alert: Alert) -> dict[str, Any]:
-    return {"seq": alert.seq, "kind": alert.kind, "title": alert.title, "detail": alert.detail}
+def alert_data(alert: Alert, media_path: str) -> dict[str, Any]:
+    """The alert as its overlay reads it; ``media_path`` is where its token serves files."""
+
+    def media(media_id: str | None) -> str | None:
+        return None if media_id is None else media_path + media_id
+
+    return {
+        "seq": alert.seq,
+        "kind": alert.kind,
+        "title": alert.title,
+        "detail": alert.detail,
+        "amount": alert.amount,
+        "image": media(alert.image_id),
+        "sound": media(alert.sound_id),
+        "seconds": alert.seconds,
+    }
 
 
 def state_data(service: OverlayService, overlay: Overlay) -> dict[str, Any]:
@@ -33,9 +49,19 @@ class OverlaySubscription:
     """One overlay (found by its token) on a stream."""
 
     def __init__(
-        self, service: OverlayService, token: str, overlay: Overlay, last_id: int | None
+        self,
+        service: OverlayService,
+        token: str,
+        overlay: Overlay,
+        last_id: int | None,
+        *,
+        media_path: str,
     ) -> None:
+        """``media_path``: where the token serves the guild's pictures and sounds (read in the
+        request: the stream runs outside it)."""
         self.service = service
+        self.media_path = media_path
+        self._sent: dict[str, Any] = {}  # the last state sent (heist, raffle, goal)
         self.token = token
         self.overlay = overlay
         self.last_id = last_id
@@ -45,7 +71,7 @@ class OverlaySubscription:
 
     def opening(self, seen: int) -> list[Event]:
         if self.overlay.kind != "alerts":
-            return [("state", state_data(self.service, self.overlay), None)]
+            return self._state()
         newest = self.service.last_alert(self.overlay.guild_id)
         last_id = self.last_id
         self._after = newest if last_id is None or last_id > newest else last_id
@@ -56,8 +82,21 @@ class OverlaySubscription:
 
     def changed(self, seq: int) -> list[Event]:
         if self.overlay.kind != "alerts":
-            return [("state", state_data(self.service, self.overlay), None)]
+            return self._state()
         return self._alerts()
+
+    def idle(self) -> list[Event]:
+        """At a heartbeat: a points goal's new state, if the points moved it."""
+        goal = self._sent.get("goal")
+        if self.overlay.kind != "goal" or not goal or goal.get("measure") != "points":
+            return []
+        if self.service.state(self.overlay).get("goal") == goal:
+            return []
+        return self._state()
+
+    def _state(self) -> list[Event]:
+        self._sent = state_data(self.service, self.overlay)
+        return [("state", self._sent, None)]
 
     def still_open(self) -> bool:
         return self.service.open(self.token) == self.overlay
@@ -66,7 +105,7 @@ class OverlaySubscription:
         events: list[Event] = []
         for alert in _alerts_after(self.service, self.overlay.guild_id, self._after):
             self._after = alert.seq
-            events.append(("alert", alert_data(alert), alert.seq))
+            events.append(("alert", alert_data(alert, self.media_path), alert.seq))
         return events
 
 

@@ -73,7 +73,7 @@ def test_anything_but_a_current_token_opens_nothing(overlays, token):
 
 
 def test_an_unknown_kind_is_refused(overlays):
-    with pytest.raises(OverlayRefused, match="heist, raffle or alerts"):
+    with pytest.raises(OverlayRefused, match="heist, raffle, alerts or goal"):
         overlays.link(GUILD_A, "chat")
 
 

@@ -13,6 +13,7 @@ from core.events import (
     Followed,
     KicksGifted,
     Platform,
+    Raided,
     RewardRedeemed,
     StreamEnded,
     StreamStarted,
@@ -226,11 +227,19 @@ def test_user_banned_fixture_is_a_timeout_by_a_web_ui_moderator() -> None:
         "ChannelSubscriptionEvent",
         "GiftsLeaderboardUpdated",
         "ChatMoveToSupportedChannelEvent",
-        "StreamHostedEvent",
     ],
 )
 def test_fixtures_we_do_not_use_give_none(event_name: str) -> None:
     assert parse(fixture_text(event_name)) is None
+
+
+def test_a_host_is_a_raid_with_its_viewers() -> None:
+    event = parse(fixture_text("StreamHostedEvent"))
+    assert isinstance(event, Raided)
+    assert event.event_id == "af4673b8-a06f-4d47-84d2-9fb8c75117e2"
+    assert event.raider == Viewer("2341810", "ABC")
+    assert event.viewers == 8
+    assert event.message == ""
 
 
 # --- frames from kick.md's field lists (no real capture exists) --------------------------------

@@ -11,7 +11,10 @@ import pytest
 
 from core.events import (
     ChatMessageSent,
+    Cheered,
+    Followed,
     Platform,
+    Raided,
     RewardRedeemed,
     StreamEnded,
     StreamStarted,
@@ -121,6 +124,14 @@ EXPECTED = {
         **common("9001", at=datetime(2020, 10, 11, 10, 11, 12, 123000, tzinfo=UTC))
     ),
     "stream.offline": StreamEnded(**common()),
+    "channel.follow": Followed(
+        **common(at=datetime(2020, 7, 15, 18, 16, 11, 171067, tzinfo=UTC)),
+        viewer=Viewer("1234", "Cool_User"),
+    ),
+    "channel.raid": Raided(**common(), raider=Viewer("1234", "Cool_User"), viewers=9001),
+    "channel.cheer": Cheered(
+        **common(), viewer=Viewer("1234", "Cool_User"), bits=1000, message="pogchamp"
+    ),
 }
 
 
@@ -329,6 +340,21 @@ def test_a_reward_cost_beyond_64_bits_refuses_the_delivery():
 
 def test_an_unhandled_subscription_type_is_none():
     assert (
-        parse_notification("channel.follow", {"event": {}}, message_id="m", delivered_at=SENT_AT)
+        parse_notification("channel.ban", {"event": {}}, message_id="m", delivered_at=SENT_AT)
         is None
     )
+
+
+def test_an_anonymous_cheer_names_nobody():
+    body = body_of("channel.cheer")
+    body["event"].update(is_anonymous=True, user_id=None, user_login=None, user_name=None)
+    event = parse("channel.cheer", body)
+    assert isinstance(event, Cheered)
+    assert (event.viewer, event.bits) == (None, 1000)
+
+
+def test_a_raid_needs_the_raiding_channel():
+    body = body_of("channel.raid")
+    del body["event"]["from_broadcaster_user_id"]
+    with pytest.raises(UnusablePayload):
+        parse("channel.raid", body)

@@ -49,6 +49,7 @@ GUILD_PAGES = (
     "slot-calls/",
     "heist/",
     "overlays/",
+    "alerts/",
     "events/",
     "payments/",
 )  # (raffle/standings, vip/list and vip/log are parts these pages fetch, not pages)
@@ -117,6 +118,7 @@ def _seed(site) -> None:  # type: ignore[no-untyped-def]
         for hours_ago in range(0, 48, 3):
             record(conn, {GUILD: 20 + hours_ago}, 60, now - timedelta(hours=hours_ago))
     _seed_vip_and_heists(rt.engine, now)
+    _seed_alerts(rt)
     with rt.engine.begin() as conn:  # a heist payout StreamElements left in doubt
         queue_payment(conn, GUILD, "a_viewer_with_a_rather_long_name_indeed", 1500, "heist",
                       "7:5002:payout", now, heist_id=7)  # fmt: skip
@@ -125,6 +127,18 @@ def _seed(site) -> None:  # type: ignore[no-untyped-def]
             .where(outbox.c.service == "streamelements")
             .values(state="uncertain", result="StreamElements answered 500", finished_at=now)
         )
+
+
+def _seed_alerts(rt) -> None:  # type: ignore[no-untyped-def]
+    """A picture, a sound with a long name, a variation and a goal: the alerts page's lists."""
+    from tests.web.dashboard.test_alerts_page import png, wav
+
+    settings = rt.overlays.alert_settings
+    picture = settings.upload(GUILD, "confetti.png", png()).media_id
+    sound = settings.upload(GUILD, "a_rather_long_sound_file_name_for_a_phone.wav", wav()).media_id
+    typed = {"threshold": "10", "template": "{who} x{amount}!", "image_id": picture}
+    settings.save_variation(GUILD, "gifted_subs", {**typed, "sound_id": sound})
+    rt.overlays.goal.save(GUILD, {"measure": "subs", "target": "50", "title": "Road to 50"})
 
 
 def _seed_vip_and_heists(engine, now) -> None:  # type: ignore[no-untyped-def]

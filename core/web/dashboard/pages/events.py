@@ -14,6 +14,7 @@ from core.events.words import kick_webhook_type
 from core.features.guilds.repository import TrackedChannel
 from core.web.dashboard.guilds import guild_blueprint
 from core.web.dashboard.pages._forms import config, done, installed, page
+from core.web.dashboard.pages.alerts import REPLAYABLE
 
 AREA = guild_blueprint("events", __name__, "Event log")
 ORDER = 90
@@ -100,6 +101,7 @@ def live_part(guild_id: int):  # type: ignore[no-untyped-def]
         kinds=log.kinds(scope),
         recent=log.recent(scope, SHOWN, kind),
         dead=log.dead(scope, SHOWN),
+        replayable_kinds=REPLAYABLE,
     )
 
 
@@ -113,6 +115,7 @@ def _values(guild_id: int, log, scope, kind: str | None) -> dict:  # type: ignor
         "kind": kind,
         "recent": log.recent(scope, SHOWN, kind),
         "dead": log.dead(scope, SHOWN),
+        "replayable_kinds": REPLAYABLE,
     }
 
 

@@ -15,7 +15,9 @@ ORDER = 70
 TITLES = {
     "heist": "Heist: the crew, the countdown, then the payouts",
     "raffle": "Raffle: the top viewers by tickets and the last draw's winners",
-    "alerts": "Alerts: VIP, gifted subs and ticket milestones, one at a time",
+    "alerts": "Alerts: follows, subs, gifts, raids, cheers, Kicks, VIP and ticket milestones, "
+    "one at a time",
+    "goal": "Goal: a bar toward the number of subs, gifted subs, follows or points you set",
 }
 
 

@@ -122,32 +122,12 @@
     document.getElementById("raffle-proof").textContent = "Proof: " + window.location.origin + draw.proof_path;
   }
 
-  // --- alerts: one at a time, in order, each once -----------------------------------------
-  var queue = [];
+  // --- alerts: each once, in order; alerts.js queues and plays them --------------------
   var lastQueued = 0;
-  var showing = false;
-  var seconds = Math.min(60, Math.max(2, parseInt(body.getAttribute("data-alert-seconds"), 10) || 6));
   function queueAlert(alert) {
     if (alert.seq <= lastQueued) { return; }
     lastQueued = alert.seq;
-    queue.push(alert);
-    if (!showing) { showNext(); }
-  }
-  function showNext() {
-    var box = document.getElementById("alert");
-    var alert = queue.shift();
-    if (!alert) { showing = false; box.hidden = true; return; }
-    showing = true;
-    document.getElementById("alert-title").textContent = alert.title;
-    document.getElementById("alert-detail").textContent = alert.detail;
-    box.setAttribute("data-seq", String(alert.seq));
-    box.setAttribute("data-kind", alert.kind);
-    box.hidden = false;
-    body.setAttribute("data-shown", String(Number(body.getAttribute("data-shown") || 0) + 1));
-    setTimeout(function () {
-      box.hidden = true;
-      setTimeout(showNext, 400);  // a breath between two alerts: never overlapping
-    }, seconds * 1000);
+    if (window.StreamKeeperAlerts) { window.StreamKeeperAlerts.queue(alert); }
   }
 
   // --- the stream ------------------------------------------------------------------------
@@ -160,6 +140,7 @@
   function onState(state) {
     noteNow(state);
     if (kind === "heist") { drawHeist(state); } else if (kind === "raffle") { drawRaffle(state); }
+    else if (kind === "goal" && window.StreamKeeperGoal) { window.StreamKeeperGoal.draw(state); }
     body.setAttribute("data-live", "yes");
   }
   function onEvent(name, id, data) {

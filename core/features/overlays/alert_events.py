@@ -1,0 +1,150 @@
+"""Which events become which alerts, and the handlers that record them (and replay them).
+
+Follows, subscriptions, resubscriptions, raids and hosts, cheers and Kicks are alerted by these
+handlers, each once per event (its key is the alert's reference; a subscription's reference is
+the same from each of Twitch's two sources, :func:`sub_reference`). Gifted subs, VIP grants and
+ticket milestones are recorded by :class:`~core.features.overlays.alerts.AlertRecorder`, where
+their writers' transactions are. A gift's recipients (``Subscribed`` with ``is_gift``) are not
+alerted one by one: the gift is. A replay records the event again under a fresh reference, in
+its kind's style even when the kind is off, so the streamer sees what it would look like.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.engine import Engine
+
+from core.events import (
+    Cheered,
+    Event,
+    Followed,
+    KicksGifted,
+    Raided,
+    Subscribed,
+    SubscriptionsGifted,
+    VipAdded,
+    utc,
+)
+from core.features.overlays.alert_kinds import AlertFields
+from core.features.overlays.alerts import TIER_WORDS, announce
+from core.features.overlays.settings import OverlayRefused
+from core.features.raffle.earning import gift_reference
+
+
+@dataclass(frozen=True)
+class AlertOf:
+    kind: str
+    fields: AlertFields
+    source_ref: str
+    detail: str = ""
+    stored_kind: str | None = None
+
+
+def _name(viewer: object) -> str:
+    return getattr(viewer, "username", "") or ""
+
+
+def _tier(event: Subscribed) -> str:
+    if event.is_prime:
+        return "Prime"
+    return TIER_WORDS.get(event.tier or "", "")
+
+
+def sub_reference(event: Subscribed) -> str:
+    """The same for every source of one subscription: Twitch tells a new sub both as
+    ``channel.subscribe`` and as a chat notice, a resub as ``channel.subscription.message`` and
+    as a chat notice, each under its own message id. A resub is its viewer and running months;
+    a new sub its viewer and month (a viewer subscribes anew at most once a month)."""
+    who = event.viewer.platform_user_id or event.viewer.username.strip().lower()
+    head = f"sub:{event.platform}:{event.broadcaster_user_id}:{who}"
+    if event.is_renewal and event.months:
+        return f"{head}:resub:{event.months}"
+    return f"{head}:new:{utc(event.occurred_at).strftime('%Y-%m')}"
+
+
+def alert_of(event: Event, *, replay: bool = False) -> AlertOf | None:
+    """The alert an event makes; None for an event that makes none. With ``replay``, a VIP
+    added on the platform is one too (live, the VIP feature's grant is announced instead, so a
+    grant is not announced twice)."""
+    ref = f"event:{event.key}"
+    if isinstance(event, Followed):
+        return AlertOf("follow", AlertFields(_name(event.viewer)), ref)
+    if isinstance(event, Subscribed):
+        if event.is_gift:
+            return None
+        ref = sub_reference(event)
+        if event.is_renewal and event.months:
+            fields = AlertFields(_name(event.viewer), event.months, _tier(event))
+            return AlertOf("resubscription", fields, ref)
+        return AlertOf("subscription", AlertFields(_name(event.viewer), None, _tier(event)), ref)
+    if isinstance(event, SubscriptionsGifted):
+        gifter = event.gifter.username if event.gifter else "Anonymous"
+        count = event.count or len(event.giftees)
+        fields = AlertFields(gifter, count, TIER_WORDS.get(event.tier or "", ""))
+        return AlertOf("gifted_subs", fields, "gift:" + gift_reference(event), "Thank you!")
+    if isinstance(event, Raided):
+        fields = AlertFields(_name(event.raider), event.viewers, message=event.message)
+        return AlertOf("raid", fields, ref)
+    if isinstance(event, Cheered):
+        fields = AlertFields(_name(event.viewer) or "Anonymous", event.bits, message=event.message)
+        return AlertOf("cheer", fields, ref)
+    if isinstance(event, KicksGifted):
+        fields = AlertFields(_name(event.viewer), event.amount, message=event.message)
+        return AlertOf("tip", fields, ref)
+    if replay and isinstance(event, VipAdded):
+        return AlertOf("vip", AlertFields(_name(event.viewer)), ref, stored_kind="vip_granted")
+    return None
+
+
+class EventAlerts:
+    """The event handlers for the kinds recorded from events, and the dashboard's replay."""
+
+    def __init__(self, engine: Engine, clock: Callable[[], datetime]) -> None:
+        self.engine = engine
+        self.clock = clock
+
+    def handle(self, guild_id: int, event: Event) -> None:
+        """Event handler: record the event's alert, once, if its kind is on."""
+        found = alert_of(event)
+        if found is None:
+            return
+        with self.engine.begin() as conn:
+            announce(
+                conn,
+                guild_id,
+                found.kind,
+                found.fields,
+                found.source_ref,
+                event.occurred_at,
+                detail=found.detail,
+                stored_kind=found.stored_kind,
+            )
+
+    def replay(self, guild_id: int, event: Event) -> int:
+        """Show ``event`` on the alerts overlay again, as a new alert; its number. Refuses an
+        event that makes no alert."""
+        found = alert_of(event, replay=True)
+        if found is None:
+            raise OverlayRefused("That event has no alert to replay.")
+        with self.engine.begin() as conn:
+            seq = announce(
+                conn,
+                guild_id,
+                found.kind,
+                found.fields,
+                f"replay:{secrets.token_hex(8)}:{found.source_ref}",
+                utc(self.clock()),
+                detail=found.detail,
+                stored_kind=found.stored_kind,
+                replay=True,
+            )
+        assert seq is not None  # noqa: S101 (a fresh random reference)
+        return seq
+
+
+def can_replay(event: Event) -> bool:
+    return alert_of(event, replay=True) is not None

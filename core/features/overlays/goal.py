@@ -1,0 +1,133 @@
+"""The goal bar: toward a number of subs, gifted subs, follows or points, set from the
+dashboard, moved by the events that count, reset when the streamer says.
+
+Subs count new subscriptions, resubscriptions and gifted subs (each gift by its count, never
+its recipients one by one, which Twitch also reports); gifted subs count only gifts; follows
+count follows. Each event moves the bar once (its key, or the reference a gift or subscription
+has whichever of Twitch's two sources reports it). Points are not counted event by event: the
+bar shows the points credited on the points ledger since the goal started, read when the
+overlay asks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.engine import Engine
+
+from core.events import Event, Followed, Subscribed, SubscriptionsGifted, utc
+from core.features.live.changes import touch
+from core.features.overlays import goal_repository
+from core.features.overlays.alert_events import sub_reference
+from core.features.overlays.settings import OverlayRefused
+from core.features.points.repository import earned_since
+from core.features.raffle.earning import gift_reference
+
+MEASURES = {
+    "subs": "subscriptions",
+    "gifted_subs": "gifted subs",
+    "follows": "follows",
+    "points": "points",
+}
+MAX_TARGET = 1_000_000_000_000
+TITLE_MAX = 100
+
+
+def parse_target(text: str) -> int:
+    value = text.strip().replace(",", "")
+    if not value.isascii() or not value.isdecimal() or len(value) > 13:
+        raise OverlayRefused("The goal is a whole number, like 50.", field="target")
+    number = int(value)
+    if not 1 <= number <= MAX_TARGET:
+        raise OverlayRefused(f"The goal is from 1 to {MAX_TARGET:,}.", field="target")
+    return number
+
+
+def moves_of(event: Event) -> tuple[dict[str, int], str] | None:
+    """What an event adds to each measure, and the reference it moves a goal by once."""
+    if isinstance(event, Followed):
+        return {"follows": 1}, f"event:{event.key}"
+    if isinstance(event, Subscribed) and not event.is_gift:
+        return {"subs": 1}, sub_reference(event)
+    if isinstance(event, SubscriptionsGifted):
+        count = event.count or len(event.giftees)
+        return {"subs": count, "gifted_subs": count}, "gift:" + gift_reference(event)
+    return None
+
+
+class GoalService:
+    def __init__(self, engine: Engine, clock: Callable[[], datetime]) -> None:
+        self.engine = engine
+        self.clock = clock
+
+    def handle(self, guild_id: int, event: Event) -> None:
+        """Event handler: move the guild's goal when the event counts toward it."""
+        found = moves_of(event)
+        if found is None:
+            return
+        amounts, ref = found
+        with self.engine.begin() as conn:
+            goal = goal_repository.get_goal(conn, guild_id)
+            if goal is None or amounts.get(goal.measure, 0) <= 0:
+                return
+            # Only what happened after the goal (re)started counts: a redelivered older event
+            # does not move a bar the streamer just reset.
+            if utc(event.occurred_at) < utc(goal.started_at):
+                return
+            if goal_repository.move(conn, guild_id, ref, amounts[goal.measure], utc(self.clock())):
+                touch(conn, guild_id, "goal")
+
+    def save(self, guild_id: int, form: Mapping[str, str]) -> None:
+        """Set the goal from the dashboard's form (``measure``, ``target``, ``title``); a new
+        measure starts from zero. Refuses with :class:`OverlayRefused` naming the field."""
+        measure = str(form.get("measure", ""))
+        if measure not in MEASURES:
+            raise OverlayRefused("Choose what the goal counts.", field="measure")
+        target = parse_target(str(form.get("target", ""))[:20])
+        title = " ".join(str(form.get("title", ""))[:400].split())[:TITLE_MAX]
+        if not title:
+            title = f"{MEASURES[measure].capitalize()} goal"
+        with self.engine.begin() as conn:
+            goal_repository.save_goal(
+                conn, guild_id, measure, target, title, utc(self.clock()), reset=False
+            )
+            touch(conn, guild_id, "goal")
+
+    def reset(self, guild_id: int) -> bool:
+        """Start the goal again from zero, now; False when there is no goal."""
+        with self.engine.begin() as conn:
+            goal = goal_repository.get_goal(conn, guild_id)
+            if goal is None:
+                return False
+            goal_repository.save_goal(
+                conn, guild_id, goal.measure, goal.target, goal.title, utc(self.clock()), reset=True
+            )
+            touch(conn, guild_id, "goal")
+        return True
+
+    def remove(self, guild_id: int) -> None:
+        with self.engine.begin() as conn:
+            goal_repository.delete_goal(conn, guild_id)
+            touch(conn, guild_id, "goal")
+
+    def view(self, guild_id: int) -> dict[str, Any]:
+        """What the goal overlay draws: no ``goal`` key when there is none."""
+        with self.engine.connect() as conn:
+            goal = goal_repository.get_goal(conn, guild_id)
+            if goal is None:
+                return {"goal": None}
+            progress = goal.progress
+            if goal.measure == "points":
+                progress = earned_since(conn, guild_id, goal.started_at)
+        return {
+            "goal": {
+                "title": goal.title,
+                "measure": goal.measure,
+                "unit": MEASURES[goal.measure],
+                "progress": progress,
+                "target": goal.target,
+                "started_at": utc(goal.started_at).isoformat(),
+            }
+        }

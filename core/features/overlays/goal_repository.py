@@ -1,0 +1,81 @@
+"""The goal bar's SQL: the goal, and what moved it (once each). Every statement names its guild."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from core.features.overlays.tables import overlay_goal_moves, overlay_goals
+from core.storage.db import insert_for
+
+
+@dataclass(frozen=True)
+class StoredGoal:
+    measure: str
+    target: int
+    progress: int
+    title: str
+    started_at: datetime
+
+
+def get_goal(conn: Connection, guild_id: int) -> StoredGoal | None:
+    g = overlay_goals.c
+    row = conn.execute(sa.select(overlay_goals).where(g.guild_id == guild_id)).first()
+    if row is None:
+        return None
+    return StoredGoal(row.measure, int(row.target), int(row.progress), row.title, row.started_at)
+
+
+def save_goal(
+    conn: Connection,
+    guild_id: int,
+    measure: str,
+    target: int,
+    title: str,
+    at: datetime,
+    *,
+    reset: bool,
+) -> None:
+    """Set the goal; with ``reset`` (or a new measure) it counts from zero, from ``at``."""
+    stored = get_goal(conn, guild_id)
+    values: dict[str, object] = {"measure": measure, "target": target, "title": title}
+    values["updated_at"] = at
+    if reset or stored is None or stored.measure != measure:
+        values["progress"] = 0
+        values["started_at"] = at
+    stmt = insert_for(conn, overlay_goals).values(
+        {"guild_id": guild_id, "progress": 0, "started_at": at, **values}
+    )
+    conn.execute(stmt.on_conflict_do_update(index_elements=[overlay_goals.c.guild_id], set_=values))
+
+
+def delete_goal(conn: Connection, guild_id: int) -> None:
+    conn.execute(sa.delete(overlay_goals).where(overlay_goals.c.guild_id == guild_id))
+
+
+def move(conn: Connection, guild_id: int, source_ref: str, amount: int, at: datetime) -> bool:
+    """Add ``amount`` to the goal's progress once for ``source_ref``; False when it moved it
+    already (or there is no goal)."""
+    found = conn.execute(
+        sa.select(overlay_goal_moves.c.amount).where(
+            overlay_goal_moves.c.guild_id == guild_id,
+            overlay_goal_moves.c.source_ref == source_ref[:255],
+        )
+    ).first()
+    if found is not None:
+        return False
+    conn.execute(
+        overlay_goal_moves.insert().values(
+            guild_id=guild_id, source_ref=source_ref[:255], amount=amount, created_at=at
+        )
+    )
+    g = overlay_goals.c
+    done = conn.execute(
+        sa.update(overlay_goals)
+        .where(g.guild_id == guild_id)
+        .values(progress=g.progress + amount, updated_at=at)
+    )
+    return bool(done.rowcount)

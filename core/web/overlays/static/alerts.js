@@ -1,0 +1,62 @@
+// The alerts overlay's queue (core/web/overlays/templates/overlay/alerts.html): overlay.js
+// hears the stream and hands each new alert here, in the server's order (its number); alerts
+// play one at a time, never overlapping, each with its picture and sound when it has them.
+// Text is only ever set with textContent: names come from stream chat.
+(function () {
+  "use strict";
+  var body = document.body;
+  var queue = [];
+  var showing = false;
+  var fallbackSeconds = Math.min(60, Math.max(2, parseInt(body.getAttribute("data-alert-seconds"), 10) || 6));
+  // Media URLs come from the server and are this overlay's own paths: anything else is ignored.
+  var OWN = /^\/overlay\/[A-Za-z0-9_-]{32}\/media\/[0-9a-f]{32}$/;
+
+  function seconds(alert) {
+    var chosen = parseInt(alert.seconds, 10);
+    return chosen >= 2 && chosen <= 60 ? chosen : fallbackSeconds;
+  }
+
+  function showNext() {
+    var box = document.getElementById("alert");
+    var image = document.getElementById("alert-image");
+    var sound = document.getElementById("alert-sound");
+    var alert = queue.shift();
+    if (!alert) { showing = false; box.hidden = true; return; }
+    showing = true;
+    document.getElementById("alert-title").textContent = alert.title;
+    document.getElementById("alert-detail").textContent = alert.detail || "";
+    if (alert.image && OWN.test(alert.image)) {
+      image.src = alert.image;
+      image.hidden = false;
+    } else {
+      image.removeAttribute("src");
+      image.hidden = true;
+    }
+    if (alert.sound && OWN.test(alert.sound)) {
+      sound.src = alert.sound;
+      var played = sound.play();
+      if (played && played.catch) { played.catch(function () { /* the browser refused autoplay */ }); }
+    } else {
+      sound.pause();
+      sound.removeAttribute("src");
+    }
+    box.setAttribute("data-seq", String(alert.seq));
+    box.setAttribute("data-kind", alert.kind);
+    box.hidden = false;
+    body.setAttribute("data-shown", String(Number(body.getAttribute("data-shown") || 0) + 1));
+    var shown = body.getAttribute("data-shown-seqs");
+    body.setAttribute("data-shown-seqs", (shown ? shown + "," : "") + alert.seq);
+    setTimeout(function () {
+      box.hidden = true;
+      sound.pause();
+      setTimeout(showNext, 400);  // a breath between two alerts: never overlapping
+    }, seconds(alert) * 1000);
+  }
+
+  window.StreamKeeperAlerts = {
+    queue: function (alert) {
+      queue.push(alert);
+      if (!showing) { showNext(); }
+    }
+  };
+})();

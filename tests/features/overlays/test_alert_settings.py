@@ -1,0 +1,87 @@
+"""Alert styles, variations and uploads on a real database (both backends): kept per guild, a
+file only ever read back by its own guild, and deleting one takes it out of every choice."""
+
+from __future__ import annotations
+
+import pytest
+
+from core.events import Cheered, Platform, Subscribed, Viewer
+from core.features.overlays.alert_kinds import MAX_VARIATIONS
+from core.features.overlays.settings import OverlayRefused
+from tests.features.overlays.conftest import GUILD_A, GUILD_B, NOW
+from tests.web.dashboard.test_alerts_page import png, wav
+
+
+def test_a_file_is_kept_with_the_data_and_read_back_only_by_its_guild(overlays):
+    settings = overlays.alert_settings
+    info = settings.upload(GUILD_A, "party.png", png(3, 2))
+    assert (info.what, info.content_type, info.size) == ("image", "image/png", len(png(3, 2)))
+    found = settings.media_file(GUILD_A, info.media_id)
+    assert found is not None
+    assert (found.content_type, found.data) == ("image/png", png(3, 2))
+    assert settings.media_file(GUILD_B, info.media_id) is None
+    assert settings.media_file(GUILD_A, "../" + info.media_id) is None
+    assert [m.name for m in settings.media(GUILD_A)] == ["party.png"]
+    assert settings.media(GUILD_B) == []
+
+
+def test_deleting_a_file_takes_it_out_of_every_choice(overlays):
+    settings = overlays.alert_settings
+    sound = settings.upload(GUILD_A, "horn.wav", wav()).media_id
+    typed = {"enabled": "on", "template": "{who} cheered", "seconds": "5", "sound_id": sound}
+    settings.save_style(GUILD_A, "cheer", typed)
+    settings.save_variation(GUILD_A, "cheer", {"threshold": "100", "sound_id": sound})
+    assert settings.delete_media(GUILD_A, sound)
+    cheer = next(k for k in settings.kinds(GUILD_A) if k.kind == "cheer")
+    assert cheer.style.sound_id is None
+    assert [v.sound_id for v in cheer.variations] == [None]
+    assert not settings.delete_media(GUILD_A, sound)
+
+
+def test_variations_are_bounded_and_need_an_amount(overlays):
+    settings = overlays.alert_settings
+    with pytest.raises(OverlayRefused, match="no amount to vary by"):
+        settings.save_variation(GUILD_A, "follow", {"threshold": "5", "template": "{who}!"})
+    with pytest.raises(OverlayRefused, match="at least one"):
+        settings.save_variation(GUILD_A, "raid", {"threshold": "5"})
+    for n in range(MAX_VARIATIONS):
+        settings.save_variation(GUILD_A, "raid", {"threshold": str(n + 1), "template": "{who}"})
+    with pytest.raises(OverlayRefused, match=f"At most {MAX_VARIATIONS}"):
+        settings.save_variation(GUILD_A, "raid", {"threshold": "99", "template": "{who}"})
+    settings.save_variation(GUILD_A, "raid", {"threshold": "3", "template": "{who} x3"})  # same
+    assert settings.delete_variation(GUILD_A, "raid", "3")
+
+
+def test_an_alert_plays_its_kinds_look_and_each_event_once(overlays):
+    settings = overlays.alert_settings
+    picture = settings.upload(GUILD_A, "bits.gif", b"GIF89a" + b"\x00" * 20).media_id
+    typed = {"enabled": "on", "template": "{who}: {amount}", "seconds": "9", "image_id": picture}
+    settings.save_style(GUILD_A, "cheer", typed)
+    cheer = Cheered(platform=Platform.TWITCH, event_id="c1", broadcaster_user_id="1",
+                    occurred_at=NOW, viewer=Viewer("5", "bitsy"), bits=250)  # fmt: skip
+    overlays.event_alerts.handle(GUILD_A, cheer)
+    overlays.event_alerts.handle(GUILD_A, cheer)  # redelivered
+    [alert] = overlays.alerts_after(GUILD_A, 0)
+    assert (alert.kind, alert.title, alert.amount, alert.image_id, alert.seconds) == (
+        "cheer", "bitsy: 250", 250, picture, 9,
+    )  # fmt: skip
+    assert overlays.alerts_after(GUILD_B, 0) == []
+
+
+def test_one_subscription_told_by_twitchs_two_sources_alerts_once(overlays):
+    viewer = Viewer("5", "subby")
+    twitch = {"platform": Platform.TWITCH, "broadcaster_user_id": "1", "occurred_at": NOW}
+    told = [
+        Subscribed(**twitch, event_id="m1", viewer=viewer, tier="1000",
+                   source_type="channel.subscribe"),
+        Subscribed(**twitch, event_id="m2", viewer=viewer, tier="1000", is_prime=True,
+                   source_type="channel.chat.notification"),
+        Subscribed(**twitch, event_id="m3", viewer=viewer, is_renewal=True, months=14,
+                   source_type="channel.subscription.message"),
+        Subscribed(**twitch, event_id="m4", viewer=viewer, is_renewal=True, months=14,
+                   source_type="channel.chat.notification"),
+    ]  # fmt: skip
+    for event in told:
+        overlays.event_alerts.handle(GUILD_A, event)
+    titles = [a.title for a in overlays.alerts_after(GUILD_A, 0)]
+    assert titles == ["subby subscribed (Tier 1)!", "subby resubscribed for 14 months!"]

@@ -1,0 +1,80 @@
+"""The goal bar on a real database (both backends): moved by the events it counts, once each,
+from when it (re)started; a points goal counts the points credited since; reset to zero."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from core.events import Followed, Platform, Subscribed, SubscriptionsGifted, Viewer
+from core.features.points.service import PointsService
+from tests.features.overlays.conftest import GUILD_A, GUILD_B, NOW
+
+TWITCH = {"platform": Platform.TWITCH, "broadcaster_user_id": "1"}
+
+
+def _follow(n: int, at=NOW):  # type: ignore[no-untyped-def]
+    return Followed(**TWITCH, event_id=f"f{n}", occurred_at=at, viewer=Viewer(str(n), f"v{n}"))
+
+
+def _gift(count: int, key: str):  # type: ignore[no-untyped-def]
+    return SubscriptionsGifted(**TWITCH, event_id=f"g{key}", occurred_at=NOW,
+                               gifter=Viewer("9", "santa"), count=count, gift_key=key)  # fmt: skip
+
+
+def test_no_goal_nothing_moves(overlays):
+    overlays.goal.handle(GUILD_A, _follow(1))
+    assert overlays.goal.view(GUILD_A) == {"goal": None}
+
+
+def test_follows_move_a_follow_goal_once_each(overlays, clock):
+    overlays.goal.save(GUILD_A, {"measure": "follows", "target": "10", "title": ""})
+    clock.advance(1)
+    for n in (1, 2, 2, 3):  # the second follow twice: a redelivery
+        overlays.goal.handle(GUILD_A, _follow(n, clock()))
+    overlays.goal.handle(GUILD_A, _gift(5, "9:5"))  # not a follow
+    goal = overlays.goal.view(GUILD_A)["goal"]
+    assert (goal["progress"], goal["target"], goal["title"]) == (3, 10, "Follows goal")
+    assert overlays.goal.view(GUILD_B) == {"goal": None}
+
+
+def test_subs_count_subs_resubs_and_gifts_but_not_each_gift_recipient(overlays, clock):
+    overlays.goal.save(GUILD_A, {"measure": "subs", "target": "100", "title": "Road to 100"})
+    at = clock() + timedelta(seconds=1)
+    viewer = Viewer("5", "ann")
+    overlays.goal.handle(
+        GUILD_A, Subscribed(**TWITCH, event_id="s1", occurred_at=at, viewer=viewer)
+    )
+    overlays.goal.handle(GUILD_A, Subscribed(**TWITCH, event_id="s2", occurred_at=at, viewer=viewer,
+                                             is_renewal=True, months=3))  # fmt: skip
+    overlays.goal.handle(GUILD_A, Subscribed(**TWITCH, event_id="s3", occurred_at=at, viewer=viewer,
+                                             is_gift=True))  # fmt: skip
+    gift = _gift(5, "9:5")
+    gift = type(gift)(**{**gift.__dict__, "occurred_at": at})
+    overlays.goal.handle(GUILD_A, gift)
+    overlays.goal.handle(GUILD_A, gift)  # the same gift from the socket: once
+    assert overlays.goal.view(GUILD_A)["goal"]["progress"] == 7
+
+
+def test_reset_counts_from_zero_and_ignores_what_happened_before(overlays, clock):
+    overlays.goal.save(GUILD_A, {"measure": "follows", "target": "10", "title": "x"})
+    clock.advance(1)
+    overlays.goal.handle(GUILD_A, _follow(1, clock()))
+    clock.advance(60)
+    assert overlays.goal.reset(GUILD_A)
+    overlays.goal.handle(GUILD_A, _follow(2, clock() - timedelta(seconds=30)))  # from before
+    assert overlays.goal.view(GUILD_A)["goal"]["progress"] == 0
+    overlays.goal.handle(GUILD_A, _follow(3, clock()))
+    assert overlays.goal.view(GUILD_A)["goal"]["progress"] == 1
+    assert not overlays.goal.reset(GUILD_B)
+
+
+def test_a_points_goal_counts_points_credited_since_it_started(overlays, engine, clock):
+    points = PointsService(engine, clock)
+    points.give(GUILD_A, Platform.KICK, "1", 500, actor="test")  # before the goal
+    clock.advance(1)
+    overlays.goal.save(GUILD_A, {"measure": "points", "target": "1000", "title": "Points"})
+    clock.advance(1)
+    points.give(GUILD_A, Platform.KICK, "1", 300, actor="test")
+    points.give(GUILD_A, Platform.KICK, "2", 200, actor="test")
+    points.give(GUILD_B, Platform.KICK, "1", 999, actor="test")
+    assert overlays.goal.view(GUILD_A)["goal"]["progress"] == 500
