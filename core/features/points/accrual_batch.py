@@ -8,7 +8,7 @@ which SQLite and PostgreSQL read alike) or, for a crowd's rows, as one JSON arra
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 
@@ -80,59 +80,116 @@ def advance_many(conn: Connection, moves: Sequence[tuple[int, datetime, datetime
 
 
 @dataclass(frozen=True)
-class Watched:
-    """Point-seconds a viewer earned in a guild, for the window ``window``."""
+class TickCredit:
+    """What a guild's latest tick earns its crowd (the guild's ``watchtime`` rows whose
+    ``last_seen`` is the tick's instant ``at``, as the tick itself wrote them): ``units``
+    point-seconds each, ``sub_units`` for a subscriber, accrued in the window ``window``."""
 
     guild_id: int
-    platform: str
-    user_id: str
+    at: datetime
     window: datetime
     units: int
+    sub_units: int
 
 
-# The viewers' rows travel as one JSON array; a viewer appears once per statement.
+# Credited from the rows the tick wrote, without carrying the crowd through Python: the guilds'
+# claims and the subscribers (usually few) travel as JSON arrays, the crowd is joined in place.
+# A viewer appears once per statement (one watchtime row; subscriber keys are unique).
 _ACCRUE_POSTGRES = sa.text("""
+WITH crowd AS (
+    SELECT w.guild_id, w.platform, w.platform_user_id, c.window_start,
+           CASE WHEN s.guild_id IS NULL THEN c.units ELSE c.sub_units END AS watch_units
+    FROM json_to_recordset(CAST(:claims AS json)) AS c(
+        guild_id BIGINT, at TIMESTAMPTZ, window_start TIMESTAMPTZ, units BIGINT, sub_units BIGINT)
+    JOIN watchtime AS w ON w.guild_id = c.guild_id AND w.last_seen = c.at
+         AND w.guild_id = ANY(:guild_ids)
+    LEFT JOIN json_to_recordset(CAST(:subs AS json)) AS s(
+        guild_id BIGINT, platform TEXT, user_id TEXT)
+      ON s.guild_id = w.guild_id AND s.platform = w.platform AND s.user_id = w.platform_user_id
+),
+added AS (
+    INSERT INTO points_accrual (guild_id, platform, platform_user_id, window_start, watch_units)
+    SELECT guild_id, platform, platform_user_id, window_start, watch_units
+    FROM crowd WHERE watch_units > 0
+    ORDER BY guild_id, platform, platform_user_id
+    ON CONFLICT (guild_id, platform, platform_user_id)
+    DO UPDATE SET watch_units = points_accrual.watch_units + excluded.watch_units
+)
+SELECT guild_id, count(*) AS viewers FROM crowd GROUP BY guild_id
+""")
+
+_COUNT_SQLITE = sa.text("""
+SELECT w.guild_id, count(*) AS viewers
+FROM json_each(:claims) AS c
+JOIN watchtime AS w
+  ON w.guild_id = c.value ->> '$.guild_id' AND w.last_seen = c.value ->> '$.at'
+GROUP BY w.guild_id
+""")
+_ACCRUE_SQLITE = sa.text("""
 INSERT INTO points_accrual (guild_id, platform, platform_user_id, window_start, watch_units)
 SELECT guild_id, platform, platform_user_id, window_start, watch_units
-FROM json_to_recordset(CAST(:rows AS json)) AS r(
-    guild_id BIGINT, platform TEXT, platform_user_id TEXT, window_start TIMESTAMPTZ,
-    watch_units BIGINT)
+FROM (
+    SELECT w.guild_id AS guild_id, w.platform AS platform,
+           w.platform_user_id AS platform_user_id, c.value ->> '$.window_start' AS window_start,
+           CASE WHEN s.value IS NULL THEN c.value ->> '$.units'
+                ELSE c.value ->> '$.sub_units' END AS watch_units
+    FROM json_each(:claims) AS c
+    JOIN watchtime AS w
+      ON w.guild_id = c.value ->> '$.guild_id' AND w.last_seen = c.value ->> '$.at'
+    LEFT JOIN json_each(:subs) AS s
+      ON s.value ->> '$.guild_id' = w.guild_id AND s.value ->> '$.platform' = w.platform
+     AND s.value ->> '$.user_id' = w.platform_user_id
+) AS crowd
+WHERE watch_units > 0
 ORDER BY guild_id, platform, platform_user_id
 ON CONFLICT (guild_id, platform, platform_user_id)
 DO UPDATE SET watch_units = points_accrual.watch_units + excluded.watch_units
 """)
 
-_ACCRUE_SQLITE = sa.text("""
-INSERT INTO points_accrual (guild_id, platform, platform_user_id, window_start, watch_units)
-SELECT r.value ->> '$.guild_id', r.value ->> '$.platform', r.value ->> '$.platform_user_id',
-       r.value ->> '$.window_start', r.value ->> '$.watch_units'
-FROM json_each(:rows) AS r
-WHERE true
-ON CONFLICT (guild_id, platform, platform_user_id)
-DO UPDATE SET watch_units = points_accrual.watch_units + excluded.watch_units
-""")
 
-
-def accrue_watching_many(conn: Connection, watched: Sequence[Watched]) -> None:
-    """Add each viewer's point-seconds to their row (made in ``window`` if they have none),
-    with one statement (``accrual.accrue_watching``, for many guilds)."""
+def accrue_tick_crowds(
+    conn: Connection,
+    credits: Sequence[TickCredit],
+    subscribed: Iterable[tuple[int, str, str]],
+) -> dict[int, int]:
+    """Add each guild's ``TickCredit`` to every viewer of its tick's crowd (a row made in its
+    window for a viewer without one), ``sub_units`` for the ``(guild, platform, user id)`` in
+    ``subscribed``; the crowd's size per guild (guilds with none are absent). One statement on
+    PostgreSQL, two on SQLite; the crowd never leaves the database
+    (``accrual.accrue_watching``, for many guilds)."""
+    if not credits:
+        return {}
     sqlite = conn.dialect.name == "sqlite"
-    rows = [
-        {
-            "guild_id": w.guild_id,
-            "platform": w.platform,
-            "platform_user_id": w.user_id,
-            "window_start": repository.sqlite_time(w.window)
-            if sqlite
-            else utc(w.window).isoformat(),
-            "watch_units": w.units,
-        }
-        for w in sorted(watched, key=lambda w: (w.guild_id, w.platform, w.user_id))
-        if w.units > 0
-    ]
-    if rows:
-        payload = json.dumps(rows, ensure_ascii=False)
-        conn.execute(_ACCRUE_SQLITE if sqlite else _ACCRUE_POSTGRES, {"rows": payload})
+
+    def moment(value: datetime) -> str:
+        return repository.sqlite_time(value) if sqlite else utc(value).isoformat()
+
+    claims = json.dumps(
+        [
+            {
+                "guild_id": c.guild_id,
+                "at": moment(c.at),
+                "window_start": moment(c.window),
+                "units": c.units,
+                "sub_units": c.sub_units,
+            }
+            for c in sorted(credits, key=lambda c: c.guild_id)
+        ]
+    )
+    subs = json.dumps(
+        [{"guild_id": g, "platform": p, "user_id": u} for g, p, u in sorted(set(subscribed))],
+        ensure_ascii=False,
+    )
+    params = {"claims": claims, "subs": subs}
+    if not sqlite:
+        # The guilds again as an array: with it PostgreSQL reads their rows through the primary
+        # key (it cannot tell how many rows a JSON array holds, and would read the whole table).
+        params["guild_ids"] = sorted(c.guild_id for c in credits)
+        return {row.guild_id: row.viewers for row in conn.execute(_ACCRUE_POSTGRES, params)}
+    counts = {row.guild_id: row.viewers for row in conn.execute(_COUNT_SQLITE, params)}
+    if counts:
+        conn.execute(_ACCRUE_SQLITE, params)
+    return counts
 
 
 # The posting, in the database: each closed row becomes its ledger row (``accrual.earn_ref``'s
