@@ -20,10 +20,10 @@ from core.storage import db
 AWARDS_SHARE_OF_BARE = 0.5
 AWARDS_BATCH_PER_SECOND = 10_000
 # Seconds per viewer, participant or ledger row: the targets at their nominal sizes (10,000
-# viewers in 0.3 s, 100,000 in 3 s; a 1,000,000-row ledger closed in 5 s; a draw among
+# viewers in 0.2 s, 100,000 in 2 s; a 1,000,000-row ledger closed in 4 s; a draw among
 # 100,000 participants in 0.1 s), scaled for other sizes.
-CONVERSION_PER_VIEWER = 3e-5
-CLOSE_PER_ROW = 5e-6
+CONVERSION_PER_VIEWER = 2e-5
+CLOSE_PER_ROW = 4e-6
 DRAW_PER_PARTICIPANT = 1e-6
 MEMORY_MB = 200
 
@@ -164,7 +164,7 @@ def _spread(f: Figures, values: list[float]) -> str:
 
 def _file(f: Figures, args: argparse.Namespace, target) -> None:
     ours, bare = f.ours_median, f.bare_median
-    beside = f"(bare {_value(f, bare)})"
+    beside = f"(bare {_value(f, bare)}, ours/bare {_ratio(f.median_ratio, f.unit)})"
     if f.what.startswith("awards one"):
         ratio = f.median_ratio
         target(
