@@ -145,6 +145,11 @@ def _ratio(value: float, unit: str = "/s") -> str:
     return f"{value:.0%}" if unit == "/s" else f"{value:.2f}x"
 
 
+def _beside_ratio(f: Figures) -> str:
+    """The bare baseline and ours over it, measured interleaved in the same rounds."""
+    return f"(bare {_value(f, f.bare_median)}; ours/bare {_ratio(f.median_ratio, f.unit)})"
+
+
 def _rounds(f: Figures, say) -> None:
     """The rounds of an interleaved part, compactly."""
     say(f"{f.what}, per round ({f.unit}; order {f.order}, A = bare, B = ours):")
@@ -164,7 +169,7 @@ def _spread(f: Figures, values: list[float]) -> str:
 
 def _file(f: Figures, args: argparse.Namespace, target) -> None:
     ours, bare = f.ours_median, f.bare_median
-    beside = f"(bare {_value(f, bare)}, ours/bare {_ratio(f.median_ratio, f.unit)})"
+    beside = f"(bare {_value(f, bare)})"
     if f.what.startswith("awards one"):
         ratio = f.median_ratio
         target(
@@ -182,12 +187,14 @@ def _file(f: Figures, args: argparse.Namespace, target) -> None:
     elif f.what.startswith("conversion"):
         viewers = int(f.what.split()[1].replace(",", ""))
         limit = viewers * CONVERSION_PER_VIEWER
-        target(f"{f.what} < {_value(f, limit)}", f"{_value(f, ours)} {beside}", ours < limit)
+        target(
+            f"{f.what} < {_value(f, limit)}", f"{_value(f, ours)} {_beside_ratio(f)}", ours < limit
+        )
     elif f.what.startswith("close"):
         limit = args.ledger_rows * CLOSE_PER_ROW
         target(
             f"close of a {args.ledger_rows:,}-row ledger < {_value(f, limit)}",
-            f"{_value(f, ours)} {beside}",
+            f"{_value(f, ours)} {_beside_ratio(f)}",
             ours < limit,
         )
     elif f.what.startswith("draw"):
