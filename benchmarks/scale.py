@@ -16,10 +16,11 @@ start of the ticks to the end of the last job, in any process. Each process's ti
 (``time.process_time``, all its threads) is divided by the guilds it ticked; the database's own
 work is in the wall time, not in the CPU figures.
 
-Targets: at most 0.5 ms of bot CPU per guild ticked, and the whole interval inside the 60 s
-interval, with 1 and with 2 processes. Checked afterwards (a wrong count is reported as broken):
-every guild ticked once, every viewer credited, the hours crossed paid in raffle tickets, every
-viewer's window posted in points, every expired VIP grant handled.
+Targets: at most 0.5 ms of bot CPU per guild ticked, and the whole interval within 30 s with
+one process and 20 s with two (of the 60 s interval, issue 43). Checked afterwards (a wrong
+count is reported as broken): every guild ticked once, every viewer credited, the hours crossed
+paid in raffle tickets, the viewers of the windows that closed posted in points and the others'
+tick accrued, every expired VIP grant handled.
 """
 
 from __future__ import annotations
@@ -45,6 +46,8 @@ from core.storage.db import create_engine
 
 TARGET_CPU_MS_PER_GUILD = 0.5
 INTERVAL_SECONDS = 60.0
+# The whole interval's targets by bot processes (issue 43); more processes than named: the last.
+TARGET_SECONDS = {1: 30.0, 2: 20.0}
 PROCESS_TIMEOUT_SECONDS = 900.0
 LoadAverage = tuple[float, float, float]
 
@@ -83,8 +86,12 @@ class IntervalFigures:
         return self.worst_cpu_ms_per_guild <= TARGET_CPU_MS_PER_GUILD
 
     @property
+    def target_seconds(self) -> float:
+        return TARGET_SECONDS.get(self.processes, TARGET_SECONDS[max(TARGET_SECONDS)])
+
+    @property
     def inside_interval(self) -> bool:
-        return self.wall_seconds < INTERVAL_SECONDS
+        return self.wall_seconds <= self.target_seconds
 
 
 def run(
@@ -174,6 +181,7 @@ SELECT
   (SELECT count(*) FROM points_ledger WHERE source = 'earn' AND created_at = :t) AS posted,
   (SELECT COALESCE(sum(amount), 0) FROM points_ledger WHERE source = 'earn' AND created_at = :t)
     AS points,
+  (SELECT COALESCE(sum(watch_units), 0) FROM points_accrual) AS accrued,
   (SELECT count(*) FROM outbox WHERE kind IN ('vip.twitch-expired', 'vip.kick-role-expired'))
     AS vip_handled
 """)
@@ -183,14 +191,23 @@ def expected_counts(guilds: int, viewers_each: int) -> dict[str, int]:
     """What a full interval on the seeded state must leave (benchmarks/scale_seed.py)."""
     viewers = guilds * viewers_each
     due = scale_seed.hours_due(guilds, viewers_each)
+    ids = scale_seed.guild_ids(guilds)
+    closing = sum(1 for g in ids if scale_seed.closes_window(g)) * viewers_each
+    rate = scale_seed.WATCH_RATE
     return {
         "ticked": guilds,
         "credited": viewers,
         "hour_rows": due,
         "tickets": due * HOUR_TICKETS,
-        "posted": viewers,
-        # 29 minutes accrued and the tick's minute, at WATCH_RATE points a minute.
-        "points": viewers * 30 * scale_seed.WATCH_RATE,
+        "posted": closing,
+        # In the windows that close: 29 minutes accrued and the tick's minute, at WATCH_RATE
+        # points a minute; in the others, the tick's minute is added to what they accrued.
+        "points": closing * 30 * rate,
+        "accrued": sum(
+            (scale_seed.accrued_minutes(g) + 1) * 60 * rate * viewers_each
+            for g in ids
+            if not scale_seed.closes_window(g)
+        ),
         "vip_handled": 2 * scale_seed.vip_guilds(guilds),
     }
 

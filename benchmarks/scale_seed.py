@@ -8,10 +8,12 @@ watchtime totals are such that one viewer in :data:`DUE_EVERY` crosses a full ho
 (:func:`crosses_hour`): a viewer watching without a break crosses one every 60 ticks, so that
 is the steady share. A raffle running, with its open period (beacon round fixed, announced) and
 the viewers' progress up to their last full hour: the raffle's conversion pays the ones that
-cross. Points for watching at 2 a minute, the earnings clock one interval back, each viewer
-with 29 minutes accrued in the window that closes at ``T`` (a multiple of the 30-minute
-posting window), a balance and the ledger row that made it: the tick's points are the window's
-last minute, then the whole window is posted (one ledger row per viewer).
+cross. Points for watching at 2 a minute, the earnings clock one interval back; each guild's
+30-minute posting windows start at its own minute (``accrual.window_phase``), so one guild in
+30 closes its window at ``T`` (:func:`closes_window`): its viewers have 29 minutes accrued, and
+the tick's minute closes the window, posted as one ledger row per viewer; the others' viewers
+have the minutes of their window so far (0 to 28) and accrue one more. Each viewer has a
+balance and the ledger row of the window before.
 
 VIP: :data:`VIP_GUILDS` guilds each with two temporary VIPs that expired before ``T``: a Kick
 one (a Discord role) and a Twitch one, with no Twitch connection stored and Discord not
@@ -25,6 +27,7 @@ from datetime import UTC, datetime, timedelta
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from core.features.points.accrual import window_start
 from core.features.watchtime.repository import tick_bucket
 from core.ownership.share import PARTITIONS, partition_of
 
@@ -53,6 +56,17 @@ def crosses_hour(guild_index: int, viewer: int) -> bool:
 def hours_due(guilds: int, viewers_each: int) -> int:
     """How many viewers cross a full hour at the tick (each earns the raffle's hour tickets)."""
     return sum(sum(1 for v in range(viewers_each) if crosses_hour(n, v)) for n in range(guilds))
+
+
+def accrued_minutes(guild_id: int) -> int:
+    """The minutes the guild's viewers have accrued in their window before the tick of ``T``."""
+    started = window_start(T - INTERVAL, POST_MINUTES, guild_id)
+    return int((T - INTERVAL - started).total_seconds()) // 60
+
+
+def closes_window(guild_id: int) -> bool:
+    """Whether the tick of ``T`` closes the guild's posting window (one guild in 30)."""
+    return window_start(T, POST_MINUTES, guild_id) == T
 
 
 def vip_guilds(guilds: int) -> int:
@@ -95,10 +109,13 @@ _STATEMENTS = [
     "earned_until) SELECT guild_id, :long_ago, :rate, 2 * :rate, :post_minutes, :previous "
     "FROM bench_guilds",
     "INSERT INTO points_accrual (guild_id, platform, platform_user_id, window_start, "
-    "watch_units) SELECT guild_id, 'kick', user_id, :window, 29 * 60 * :rate FROM bench_viewers",
+    "watch_units) SELECT v.guild_id, 'kick', v.user_id, g.window_start, "
+    "g.accrued_minutes * 60 * :rate FROM bench_viewers v JOIN bench_guilds g ON g.n = v.n "
+    "WHERE g.accrued_minutes > 0",
     "INSERT INTO points_ledger (guild_id, platform, platform_user_id, amount, source, "
-    "source_ref, reason, created_at) SELECT guild_id, 'kick', user_id, 60, 'earn', "
-    ":last_window_ref || user_id, 'watching and chat', :window FROM bench_viewers",
+    "source_ref, reason, created_at) SELECT v.guild_id, 'kick', v.user_id, 60, 'earn', "
+    "g.last_window_ref || v.user_id, 'watching and chat', g.window_start "
+    "FROM bench_viewers v JOIN bench_guilds g ON g.n = v.n",
     "INSERT INTO points_balances (guild_id, platform, platform_user_id, points) "
     "SELECT guild_id, 'kick', user_id, 60 FROM bench_viewers",
     # VIP: two expired temporary VIPs in each of the first guilds, auto removal on.
@@ -123,7 +140,7 @@ _STATEMENTS = [
 def fill(engine: Engine, guilds: int, viewers_each: int) -> None:
     """Write the whole state (on a migrated, empty PostgreSQL database), then ANALYZE."""
     previous = T - INTERVAL
-    window = T - timedelta(minutes=POST_MINUTES)
+    window = timedelta(minutes=POST_MINUTES)
     params = {
         "long_ago": T - timedelta(days=30),
         "live_since": T - timedelta(hours=1),
@@ -138,8 +155,6 @@ def fill(engine: Engine, guilds: int, viewers_each: int) -> None:
         "period_end": T + timedelta(days=5),
         "rate": WATCH_RATE,
         "post_minutes": POST_MINUTES,
-        "window": window,
-        "last_window_ref": f"{window - timedelta(minutes=POST_MINUTES):%Y-%m-%dT%H:%MZ}:kick:",
         "vip_guilds": vip_guilds(guilds),
         "granted_at": T - timedelta(days=1),
         "kick_expired": T - timedelta(minutes=6),
@@ -149,15 +164,29 @@ def fill(engine: Engine, guilds: int, viewers_each: int) -> None:
         conn.execute(
             sa.text(
                 "CREATE TABLE bench_guilds (n int PRIMARY KEY, guild_id bigint NOT NULL, "
-                "broadcaster text NOT NULL)"
+                "broadcaster text NOT NULL, window_start timestamptz NOT NULL, "
+                "accrued_minutes int NOT NULL, last_window_ref text NOT NULL)"
             )
         )
+        rows = []
+        for n, guild_id in enumerate(guild_ids(guilds)):
+            started = window_start(previous, POST_MINUTES, guild_id)
+            rows.append(
+                {
+                    "n": n,
+                    "guild_id": guild_id,
+                    "broadcaster": str(100_000_000 + n),
+                    "window_start": started,
+                    "accrued_minutes": accrued_minutes(guild_id),
+                    "last_window_ref": f"{started - window:%Y-%m-%dT%H:%MZ}:kick:",
+                }
+            )
         conn.execute(
-            sa.text("INSERT INTO bench_guilds VALUES (:n, :guild_id, :broadcaster)"),
-            [
-                {"n": n, "guild_id": guild_id, "broadcaster": str(100_000_000 + n)}
-                for n, guild_id in enumerate(guild_ids(guilds))
-            ],
+            sa.text(
+                "INSERT INTO bench_guilds VALUES (:n, :guild_id, :broadcaster, :window_start, "
+                ":accrued_minutes, :last_window_ref)"
+            ),
+            rows,
         )
         for statement in _STATEMENTS:
             conn.execute(sa.text(statement), params)

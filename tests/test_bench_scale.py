@@ -30,12 +30,17 @@ def test_one_viewer_in_sixty_crosses_an_hour() -> None:
 
 
 def test_what_the_interval_must_leave() -> None:
-    expected = expected_counts(10, 20)
-    assert expected["ticked"] == 10
-    assert expected["credited"] == expected["posted"] == 200
-    assert expected["points"] == 200 * 60  # 30 minutes at 2 points a minute
+    expected = expected_counts(60, 20)
+    assert expected["ticked"] == 60
+    assert expected["credited"] == 1200
+    # One guild in 30 closes its window at T: 2 guilds' 20 viewers, 30 minutes at 2 a minute.
+    assert expected["posted"] == 40
+    assert expected["points"] == 40 * 60
+    # The others add the tick's minute to the 0 to 28 minutes of their window so far, each
+    # minute count held by 2 guilds: 2 x 20 viewers x (1 + ... + 29) minutes x 120 units.
+    assert expected["accrued"] == 2 * 20 * sum(range(1, 30)) * 120
     assert expected["tickets"] == 10 * expected["hour_rows"]
-    assert expected["vip_handled"] == 20
+    assert expected["vip_handled"] == 120
 
 
 def _leases(processes: int, partitions: list[str], jobs: list[str]) -> dict[str, str]:
@@ -70,4 +75,5 @@ def test_the_interval_runs_from_the_first_tick_to_the_last_job_in_any_process() 
     assert figures.worst_cpu_ms_per_guild == second.tick_cpu_ms_per_guild
     assert second.tick_cpu_ms_per_guild == pytest.approx(0.6)
     assert not figures.meets_cpu
-    assert figures.inside_interval
+    assert not figures.inside_interval  # two processes: 20 s at most
+    assert IntervalFigures(1, 1000, 100, bots=[first, second]).inside_interval  # one: 30 s

@@ -51,6 +51,11 @@ class TierSubscribers:
     ) -> set[tuple[int, str, str]]:
         return sub_tiers_repository.subscribed_among(conn, keys, utc(self.clock()))
 
+    def subscribers_in(
+        self, conn: Connection, guild_ids: Sequence[int]
+    ) -> set[tuple[int, str, str]]:
+        return sub_tiers_repository.subscribers_in(conn, guild_ids, utc(self.clock()))
+
 
 def subscribers_of(rt: Runtime) -> Subscribers:
     return TierSubscribers(rt.clock)

@@ -25,10 +25,19 @@ UNITS_PER_POINT = 60  # point-seconds in a point
 _CHUNK = 500  # rows per statement: within every backend's limit on bound parameters
 
 
-def window_start(moment: datetime, minutes: int) -> datetime:
-    """The start of the posting window ``moment`` is in (windows are aligned on the epoch)."""
+def window_phase(guild_id: int, minutes: int) -> int:
+    """Seconds after the epoch's windows at which the guild's own windows start: the guild id's
+    time part (a Discord snowflake's milliseconds) taken modulo the window, in whole minutes, so
+    guilds close their windows at different ticks and a posting is spread over the window
+    instead of every guild's falling on the same tick (ids below 2**22 start on the epoch's)."""
+    return (guild_id >> 22) % max(1, minutes) * 60
+
+
+def window_start(moment: datetime, minutes: int, guild_id: int) -> datetime:
+    """The start of the guild's posting window that ``moment`` is in (``window_phase``)."""
     size = max(1, minutes) * 60
-    seconds = int(utc(moment).timestamp()) // size * size
+    phase = window_phase(guild_id, minutes)
+    seconds = (int(utc(moment).timestamp()) - phase) // size * size + phase
     return datetime.fromtimestamp(seconds, utc(moment).tzinfo)
 
 
@@ -278,7 +287,9 @@ def count_chats(
                     "guild_id": guild_id,
                     "platform": platform,
                     "platform_user_id": user_id,
-                    "window_start": window_start(firsts[platform, user_id].at, window_minutes),
+                    "window_start": window_start(
+                        firsts[platform, user_id].at, window_minutes, guild_id
+                    ),
                 }
                 for platform, user_id in chunk
             ],

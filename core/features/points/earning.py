@@ -70,12 +70,16 @@ class _Claim:
 
     @property
     def current_window(self) -> datetime:
-        return accrual.window_start(self.now, self.rates.post_minutes)
+        return accrual.window_start(self.now, self.rates.post_minutes, self.guild_id)
 
     def accrues(self) -> tuple[datetime, int, int]:
         """What each present viewer accrues: in the window the interval started in, the
         point-seconds of a viewer and those of a subscriber."""
-        started = accrual.window_start(self.previous, self.rates.post_minutes)  # type: ignore[arg-type]
+        started = accrual.window_start(
+            self.previous,  # type: ignore[arg-type]
+            self.rates.post_minutes,
+            self.guild_id,
+        )
         seconds = self.seconds
         return started, seconds * self.rates.watch_rate, seconds * self.rates.sub_rate
 
@@ -123,25 +127,20 @@ class PointsEarning:
     def _earn_batch(self, batch: list[int]) -> list[EarnResult]:
         with self.engine.begin() as conn:
             claims = self._claim(conn, batch)
-            present = ticks_repository.credited_at_many(
-                conn, {g: claim.now for g, claim in claims.items() if claim.watching}
-            )
-            earning = {g: crowd for g, crowd in present.items() if crowd and claims[g].seconds}
-            subscribed = self._subscribed_many(conn, earning)
-            watched = []
-            for g, crowd in earning.items():
-                window, units, sub_units = claims[g].accrues()
-                for platform, user_id in crowd:
-                    each = sub_units if (g, platform, user_id) in subscribed else units
-                    watched.append(accrual_batch.Watched(g, platform, user_id, window, each))
-            accrual_batch.accrue_watching_many(conn, watched)
+            watching = [claim for claim in claims.values() if claim.watching]
+            credits = []
+            for claim in watching:
+                window, units, sub_units = claim.accrues()
+                credits.append(
+                    accrual_batch.TickCredit(claim.guild_id, claim.now, window, units, sub_units)
+                )
+            subscribed = self._subscribers_of(conn, {c.guild_id: c.now for c in watching})
+            present = accrual_batch.accrue_tick_crowds(conn, credits, subscribed)
             posted = accrual_batch.post_closed_windows_many(
                 conn, {g: claim.current_window for g, claim in claims.items()}
             )
         return [
-            EarnResult(
-                g, len(present.get(g, ())), claims[g].seconds, posted[g].viewers, posted[g].points
-            )
+            EarnResult(g, present.get(g, 0), claims[g].seconds, posted[g].viewers, posted[g].points)
             if g in claims
             else EarnResult(g)
             for g in batch
@@ -176,28 +175,32 @@ class PointsEarning:
         }
         return {c.guild_id: c for c in due if c.guild_id in moved}
 
-    def _subscribed_many(
-        self, conn: Connection, crowds: dict[int, list[tuple[str, str]]]
+    def _subscribers_of(
+        self, conn: Connection, ticks: dict[int, datetime]
     ) -> set[tuple[int, str, str]]:
-        """The subscribers among each guild's crowd, as ``(guild, platform, user id)``: in one
-        question when the port answers for many guilds, else guild by guild."""
-        if not crowds:
+        """The subscribers to credit at their rate among the crowds of ``{guild: tick}``, as
+        ``(guild, platform, user id)``: every subscriber of the guilds when the port answers for
+        whole guilds (no crowd leaves the database), else those of each crowd, read here and
+        asked of the port for many guilds at once or guild by guild. Unknown: none (logged)."""
+        if not ticks:
             return set()
-        many = getattr(self.subscribers, "subscribed_many", None)
-        if many is None:
-            return {
-                (g, platform, user_id)
-                for g, crowd in crowds.items()
-                for platform, user_id in self._subscribed(conn, g, crowd)
-            }
-        keys = [
-            (g, platform, user_id) for g, crowd in crowds.items() for platform, user_id in crowd
-        ]
         try:
-            return set(many(conn, keys))
+            whole = getattr(self.subscribers, "subscribers_in", None)
+            if whole is not None:
+                return set(whole(conn, sorted(ticks)))
+            crowds = ticks_repository.credited_at_many(conn, ticks)
+            many = getattr(self.subscribers, "subscribed_many", None)
+            if many is None:
+                return {
+                    (g, platform, user_id)
+                    for g, crowd in crowds.items()
+                    for platform, user_id in self._subscribed(conn, g, crowd)
+                }
+            keys = [(g, p, u) for g, crowd in crowds.items() for p, u in crowd]
+            return set(many(conn, keys)) if keys else set()
         except Exception:
             log.warning(
-                "guilds %s: subscribers unknown; base rate this tick", sorted(crowds), exc_info=True
+                "guilds %s: subscribers unknown; base rate this tick", sorted(ticks), exc_info=True
             )
             return set()
 
@@ -229,7 +232,7 @@ class PointsEarning:
                 present = watchtime.credited_at(conn, guild_id, now)
             if seconds > 0 and present:
                 # The interval up to this tick belongs to the window it started in.
-                started = accrual.window_start(previous, rates.post_minutes)  # type: ignore[arg-type]
+                started = accrual.window_start(previous, rates.post_minutes, guild_id)  # type: ignore[arg-type]
                 subscribed = self._subscribed(conn, guild_id, present)
                 units = [
                     (
@@ -245,7 +248,7 @@ class PointsEarning:
                     for platform, user_id in present
                 ]
                 accrual.accrue_watching(conn, guild_id, started, units)
-            current = accrual.window_start(now, rates.post_minutes)
+            current = accrual.window_start(now, rates.post_minutes, guild_id)
             posted = accrual.post_closed_windows(conn, guild_id, current)
         return EarnResult(guild_id, len(present), seconds, posted.viewers, posted.points)
 

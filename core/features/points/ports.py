@@ -31,6 +31,19 @@ class ManySubscribers(Subscribers, Protocol):
         ...
 
 
+class GuildSubscribers(Subscribers, Protocol):
+    """A port that names every subscriber of many guilds at once: points for watching then join
+    them to the tick's crowds in the database, and no crowd is read out (the others ask about
+    each crowd, read for it)."""
+
+    def subscribers_in(
+        self, conn: Connection, guild_ids: Sequence[int]
+    ) -> set[tuple[int, str, str]]:
+        """Every ``(guild_id, platform, user_id)`` known to subscribe in ``guild_ids``, read
+        on ``conn``."""
+        ...
+
+
 class NobodySubscribes:
     """Until subscription tiers are known: everyone earns the base rate."""
 
@@ -41,5 +54,10 @@ class NobodySubscribes:
 
     def subscribed_many(
         self, conn: Connection, keys: Sequence[tuple[int, str, str]]
+    ) -> set[tuple[int, str, str]]:
+        return set()
+
+    def subscribers_in(
+        self, conn: Connection, guild_ids: Sequence[int]
     ) -> set[tuple[int, str, str]]:
         return set()

@@ -16,7 +16,14 @@ from core.storage.db import insert_for
 
 _BATCH = 500  # keeps an IN list within every backend's limits
 
-__all__ = ["SubTier", "record", "subscribed_among", "tier_label", "tiers_of"]
+__all__ = [
+    "SubTier",
+    "record",
+    "subscribed_among",
+    "subscribers_in",
+    "tier_label",
+    "tiers_of",
+]
 
 
 def _sub_tier(row: sa.Row) -> SubTier:
@@ -84,6 +91,24 @@ def subscribed_among(
     query = _SUBSCRIBED_SQLITE if conn.dialect.name == "sqlite" else _SUBSCRIBED_POSTGRES
     rows = conn.execute(query, {"keys": payload, "now": now})
     return {(row.guild_id, row.platform, row.platform_user_id) for row in rows}
+
+
+def subscribers_in(
+    conn: Connection, guild_ids: Sequence[int], now: datetime
+) -> set[tuple[int, str, str]]:
+    """Every ``(guild_id, platform, user_id)`` with an unexpired record in ``guild_ids`` (points
+    for watching join them to the tick's crowds in the database)."""
+    found: set[tuple[int, str, str]] = set()
+    ids = list(dict.fromkeys(guild_ids))
+    s = sub_tiers.c
+    for start in range(0, len(ids), _BATCH):
+        rows = conn.execute(
+            sa.select(s.guild_id, s.platform, s.platform_user_id).where(
+                s.guild_id.in_(ids[start : start + _BATCH]), s.expires_at > now
+            )
+        )
+        found.update((row.guild_id, row.platform, row.platform_user_id) for row in rows)
+    return found
 
 
 def _values(guild_id: int, sub: SubTier) -> dict[str, object]:

@@ -85,7 +85,7 @@ def build(conn: Connection, base: int, seed: int, count: int = GUILDS) -> list[i
             )
         else:
             post_minutes = 30  # the default rates
-        current = window_start(now, post_minutes)
+        current = window_start(now, post_minutes, g)
         viewers = [
             (rng.choice(["kick", "kick", "twitch"]), str(rng.randint(1, 40)))
             for _ in range(rng.choice([0, 1, 3, 12]))

@@ -20,7 +20,9 @@ from tests.support.clock import Clock
 from tests.support.events import chat_message
 
 T0 = datetime(2030, 6, 1, 20, 0, tzinfo=UTC)  # the start of a posting window
-GUILD = 111_111_111_111_111_111
+# A Discord-like id whose time part is a whole number of days: its posting windows start on
+# the clock's (accrual.window_phase is 0 for any window size that divides a day).
+GUILD = (3 * 86_400_000 * 1000) << 22
 BROADCASTER = "123456789"
 ALICE = Viewer("1001", "Alice")
 BOB = Viewer("1002", "bob")

@@ -152,8 +152,12 @@ def test_points_for_watching_never_exceed_what_the_tick_credited(engine):
         watching.record_chat(GUILD, chat(BOB, at(60 * minute + 1)))
         earning.earn_all()
 
-    alice = points.balance(GUILD, Platform.KICK, ALICE.platform_user_id)
-    bob = points.balance(GUILD, Platform.KICK, BOB.platform_user_id)
+    def earned(user_id: str) -> int:  # posted, and accrued in the guild's window still open
+        return points.balance(GUILD, Platform.KICK, user_id) + points.pending(
+            GUILD, Platform.KICK, user_id
+        )
+
+    alice, bob = earned(ALICE.platform_user_id), earned(BOB.platform_user_id)
     watched = totals(watching)
     assert alice == watched[ALICE.platform_user_id] // 60 == 30
     assert bob == watched[BOB.platform_user_id] // 60  # Bob earned only what he watched
