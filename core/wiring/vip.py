@@ -1,4 +1,4 @@
-"""Temporary VIP: the service on Twitch's Helix (``core/features/vip/helix_channel.py``, as the
+"""Temporary VIP: the service on Twitch's Helix (``core/platforms/twitch/vip_channel.py``, as the
 guild's connected streamer) and Kick's temporary Discord role, its event handlers and the
 expiry job."""
 
@@ -11,10 +11,10 @@ from core.discord_bot.vip.outbound import DiscordTemporaryRoles, DiscordVipNotic
 from core.events import Platform, RewardRedeemed, VipAdded, VipRemoved
 from core.features.connections.twitch.service import STREAMER_CONNECTED
 from core.features.vip import redemption_outbox
-from core.features.vip.helix_channel import HelixVipChannel
 from core.features.vip.reconnection import counts_of
 from core.features.vip.service import VipService
 from core.outbox.worker import OutboxWorker
+from core.platforms.twitch.vip_channel import HelixVipChannel
 from core.storage import hooks
 from core.storage.db import transaction
 

@@ -11,7 +11,7 @@ from sqlalchemy.engine import Connection
 
 from core.events import Platform, RewardRedeemed
 from core.features.vip import repository, texts
-from core.features.vip.redemption_updates import redemption_key
+from core.features.vip.redemptions_repository import redemption_key
 from core.features.vip.repository import REDEMPTION, AuditEntry, Grant, VipSettings
 
 

@@ -16,8 +16,8 @@ from core.events import Platform, RewardRedeemed, event_from_dict, event_to_dict
 from core.features.vip import repository
 from core.features.vip.effects import VipEffects
 from core.features.vip.ports import TwitchBusy
-from core.features.vip.redemption_updates import SETTLED, redemption_key
-from core.features.vip.redemptions import RedemptionInFlight, VipRedemptions
+from core.features.vip.redemptions import SETTLED, RedemptionInFlight, VipRedemptions
+from core.features.vip.redemptions_repository import redemption_key
 from core.features.vip.removal_calls import HELIX
 from core.outbox import store
 from core.outbox.worker import Done, Kind, Outcome, Retry
@@ -44,7 +44,7 @@ class QueuedRedemptions:
         if event.viewer.platform_user_id is None:
             return
         if event.status in SETTLED:  # fulfilled or canceled elsewhere: our record follows
-            await self.redemptions.updates.handle(guild_id, event)
+            await self.redemptions.handle(guild_id, event)
             return
         now = self.effects.clock()
 

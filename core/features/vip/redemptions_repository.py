@@ -11,7 +11,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from core.events import Platform
+from core.events import Platform, RewardRedeemed
 from core.features.vip.tables import vip_redemptions
 from core.ownership import claims
 from core.storage.db import insert_if_absent
@@ -25,6 +25,12 @@ DONE = "done"
 WAITING = "waiting"
 WAS_ADDING = "was_adding"
 IN_FLIGHT = "in_flight"  # (not stored) "adding", leased to another delivery right now
+
+
+def redemption_key(event: RewardRedeemed) -> str:
+    """The redemption's own id: the same whichever transport or status update brought it (its
+    event id adds the status), and what Helix names it by."""
+    return event.redemption_id or event.event_id
 
 
 def claim_redemption(

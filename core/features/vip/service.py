@@ -18,7 +18,6 @@ from typing import Any
 from sqlalchemy.engine import Connection, Engine
 
 from core.events import Platform
-from core.features.amounts import AmountNotUnderstood, parse_whole_amount
 from core.features.chat_commands.notices import ChatNotices
 from core.features.chat_commands.ports import ChatSender
 from core.features.viewers.repository import usernames_of
@@ -34,6 +33,7 @@ from core.features.vip.limits import (
     check_hours,
     check_limits,
     check_title,
+    check_whole,
     describe_limits,
     limit_columns,
 )
@@ -181,7 +181,7 @@ class VipService:
         changes: dict[str, Any] = {}
         paused_now: bool | None = None  # after a pause or resume that changed Twitch's state
         if what == "hours":
-            changes["duration_hours"] = check_hours(_whole(value))
+            changes["duration_hours"] = check_hours(check_whole(value))
             summary = f"Each redemption now gives {changes['duration_hours']} hour(s) of VIP."
         elif what == "delete":
             try:
@@ -195,7 +195,7 @@ class VipService:
             fields: dict[str, Any]
             was_paused: bool | None = None
             if what == "cost":
-                fields = {"cost": check_cost(_whole(value))}
+                fields = {"cost": check_cost(check_whole(value))}
             elif what == "title":
                 fields = {"title": check_title(value or "")}
             elif what in ("pause", "resume"):
@@ -387,15 +387,3 @@ class VipService:
 def name_key(platform: Platform | str, platform_user_id: str) -> str:
     """The key :meth:`VipService.viewer_names` answers under."""
     return f"{platform}:{platform_user_id}"
-
-
-def _whole(value: str | None) -> int:
-    try:
-        return parse_whole_amount(str(value))
-    except AmountNotUnderstood as exc:
-        if exc.ambiguous:
-            raise VipRefused(str(exc)) from None
-    try:
-        return int(str(value).strip())  # a sign, say: the range check that follows refuses it
-    except ValueError:
-        raise VipRefused(f"{value!r} is not a whole number.") from None
