@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from core.events import Platform, RewardRedeemed, event_from_dict, event_to_dict
-from core.features.vip import repository
+from core.features.vip import repository, rules_repository
 from core.features.vip.effects import VipEffects
 from core.features.vip.ports import TwitchBusy
 from core.features.vip.redemptions import SETTLED, RedemptionInFlight, VipRedemptions
@@ -49,7 +49,8 @@ class QueuedRedemptions:
         now = self.effects.clock()
 
         def queue(conn) -> None:  # type: ignore[no-untyped-def]
-            if repository.get_settings(conn, guild_id).reward_id != event.reward_id:
+            settings = repository.get_settings(conn, guild_id)
+            if rules_repository.earning_reward(conn, guild_id, settings, event) is None:
                 return
             effect = store.Effect(
                 SERVICE,

@@ -28,8 +28,8 @@ from sqlalchemy.engine import Connection
 
 from core.bus.base import NotReady
 from core.events import Platform, RewardRedeemed, system_clock
-from core.features.vip import decisions, redemptions_repository, repository, texts
-from core.features.vip.decisions import Decision
+from core.features.vip import decisions, redemptions_repository, repository, rules_repository, texts
+from core.features.vip.decisions import Decision, Earned
 from core.features.vip.effects import VipEffects, log
 from core.features.vip.expiry import track_outside
 from core.features.vip.ports import FINAL_ADD_REFUSALS, Refusal, TwitchRefused
@@ -88,8 +88,12 @@ class VipRedemptions:
             await self._settled_on_twitch(guild_id, event)
             return
         settings = await self.effects.settings(guild_id)
-        if settings.reward_id != event.reward_id:
+        earning = await self.effects.in_transaction(
+            lambda conn: rules_repository.earning_reward(conn, guild_id, settings, event)
+        )
+        if earning is None:  # not a reward that earns VIP
             return
+        earned = Earned.of_redemption(guild_id, event, str(viewer_id), *earning)
         now = self.effects.clock()
         stored = await self.effects.in_transaction(
             lambda conn: redemptions_repository.claim_redemption(
@@ -113,7 +117,9 @@ class VipRedemptions:
             return
         if state in (None, ADDING):
             try:
-                decided = await self._decide_and_record(guild_id, event, settings, resuming=state)
+                decided = await self._decide_and_record(
+                    guild_id, event, settings, earned, resuming=state
+                )
             finally:
                 await self.effects.in_transaction(
                     lambda conn: redemptions_repository.end_lease(
@@ -147,12 +153,17 @@ class VipRedemptions:
         )
 
     async def _decide_and_record(
-        self, guild_id: int, event: RewardRedeemed, settings: VipSettings, resuming: str | None
+        self,
+        guild_id: int,
+        event: RewardRedeemed,
+        settings: VipSettings,
+        earned: Earned,
+        resuming: str | None,
     ) -> tuple[str, str | None] | None:
         viewer_id = str(event.viewer.platform_user_id)
         now = self.effects.clock()
         decision = await self.effects.in_transaction(
-            lambda conn: self._decide(conn, guild_id, event, settings, now)
+            lambda conn: self._decide(conn, guild_id, event, settings, earned.hours, now)
         )
         if decision.action == "add":
             try:
@@ -176,7 +187,7 @@ class VipRedemptions:
                     )
                     return None
         return await self.effects.in_transaction(
-            lambda conn: self._record(conn, guild_id, event, decision, now)
+            lambda conn: self._record(conn, guild_id, event, earned, decision, now)
         )
 
     def _decide(
@@ -185,6 +196,7 @@ class VipRedemptions:
         guild_id: int,
         event: RewardRedeemed,
         settings: VipSettings,
+        hours: int,
         now: datetime,
     ) -> Decision:
         viewer_id = str(event.viewer.platform_user_id)
@@ -192,16 +204,17 @@ class VipRedemptions:
         if grant is not None and grant.source == repository.OUTSIDE:
             return Decision("refuse", Refusal.ALREADY_VIP)
         if grant is not None:
-            return decisions.decide_extension(grant, settings, now)
+            return decisions.decide_extension(grant, settings, now, hours)
         if viewer_id == event.broadcaster_user_id:
             return Decision("refuse", "broadcaster")
-        return decisions.decide_new_grant(conn, guild_id, event.platform, settings, now)
+        return decisions.decide_new_grant(conn, guild_id, event.platform, settings, now, hours)
 
     def _record(
         self,
         conn: Connection,
         guild_id: int,
         event: RewardRedeemed,
+        earned: Earned,
         decision: Decision,
         now: datetime,
     ) -> tuple[str, str | None]:
@@ -228,15 +241,13 @@ class VipRedemptions:
                 event.viewer.username,
                 now,
             )
-        decisions.record_decision(conn, guild_id, event, decision, viewer_id, now)
+        decisions.record_decision(conn, earned, decision, now)
         if decision.action == "add":
             existing = repository.open_grant(conn, guild_id, event.platform, viewer_id)
             if existing is not None:  # an echo of our own add, seen first as an outside VIP
                 repository.adopt_grant(conn, existing.id, REDEMPTION, decision.expires_at)
             else:
-                repository.add_grant(
-                    conn, decisions.redemption_grant(guild_id, event, decision, viewer_id, now)
-                )
+                repository.add_grant(conn, decisions.earned_grant(earned, decision, now))
         return state, decision.reason or None
 
     async def _set_status(
@@ -334,7 +345,10 @@ class VipRedemptions:
         if event.status != "canceled":
             return  # fulfilled: by us, or accepted elsewhere; the add grants as usual
         settings = await self.effects.settings(guild_id)
-        if settings.reward_id is None or settings.reward_id != event.reward_id:
+        earning = await self.effects.in_transaction(
+            lambda conn: rules_repository.earning_reward(conn, guild_id, settings, event)
+        )
+        if earning is None:
             return
         key = redemption_key(event)
         now = self.effects.clock()
