@@ -62,21 +62,14 @@ class RedemptionInFlight(NotReady):
     again later, when it finds the redemption done (or abandoned, and takes it over)."""
 
 
-class UpdateWaits(NotReady):
-    """The redemption is being handled right now: the bus delivers its update again later."""
-
-
 class VipRedemptions:
     def __init__(self, effects: VipEffects, holder: str | None = None) -> None:
         """``holder``: the name of this process, whose heartbeat lease its ownership renews
         (``core/ownership/claims.py``); None: a redemption is held for a fixed ``LEASE``."""
         self.effects = effects
         self.holder = holder[: claims.HOLDER_LENGTH] if holder is not None else None
-
-    @property
-    def lease(self) -> timedelta:
-        """How long a redemption this process asks Twitch about is held at most."""
-        return claims.SAFETY_NET if self.holder is not None else LEASE
+        # How long a redemption this process asks Twitch about is held at most.
+        self.lease = claims.SAFETY_NET if self.holder is not None else LEASE
 
     async def handle(self, guild_id: int, event: RewardRedeemed) -> None:
         """The bus handler for ``RewardRedeemed``. Raises ``TwitchBusy`` when Twitch did not
@@ -380,7 +373,7 @@ class VipRedemptions:
 
         outcome = await self.effects.in_transaction(settle)
         if outcome == "wait":
-            raise UpdateWaits(key)
+            raise RedemptionInFlight(key)  # its update is delivered again later
         if outcome is not None:
             log.info("guild %s: VIP redemption %s %s", guild_id, key, outcome)
 

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from core.events import Platform, RewardRedeemed
-from core.features.live.changes import touch
+from core.features.vip import repository
 from core.features.vip.repository import VipSettings
 from core.features.vip.tables import vip_rules
 
@@ -87,7 +87,6 @@ def get_rule(conn: Connection, guild_id: int, rule_id: int) -> VipRule | None:
 def add_rule(conn: Connection, rule: VipRule) -> int:
     values = {name: getattr(rule, name) for name in _FIELDS if name != "id"}
     values["platform"] = rule.platform.value
-    touch(conn, rule.guild_id, "vip")
     return int(conn.execute(vip_rules.insert().values(values)).inserted_primary_key[0])
 
 
@@ -99,7 +98,6 @@ def change_rule(conn: Connection, guild_id: int, rule_id: int, changes: dict[str
         .values(**changes)
         .returning(vip_rules.c.id)
     )
-    touch(conn, guild_id, "vip")
     return result.first() is not None
 
 
@@ -108,7 +106,6 @@ def remove_rule(conn: Connection, guild_id: int, rule_id: int) -> VipRule | None
     rule = get_rule(conn, guild_id, rule_id)
     if rule is not None:
         conn.execute(vip_rules.delete().where(vip_rules.c.id == rule_id))
-        touch(conn, guild_id, "vip")
     return rule
 
 
@@ -167,3 +164,41 @@ def earning_reward(
     if rule is not None:
         return rule.hours, rule
     return (settings.duration_hours, None) if is_legacy else None
+
+
+def follow_the_reward(
+    conn: Connection, guild_id: int, reward_id: str, changes: dict[str, Any], now: datetime
+) -> None:
+    """Keep the rule of the reward ``!vip setup`` made in step with its settings' ``changes``
+    (``vip_settings`` columns): made when missing, removed with the reward."""
+    rule = reward_rule(conn, guild_id, Platform.TWITCH, reward_id=reward_id)
+    if "reward_id" in changes and changes["reward_id"] is None:
+        if rule is not None:
+            remove_rule(conn, guild_id, rule.id)
+        return
+    values = {
+        column: changes[key]
+        for key, column in (
+            ("reward_title", "reward_title"),
+            ("reward_cost", "reward_cost"),
+            ("duration_hours", "hours"),
+        )
+        if key in changes
+    }
+    if rule is not None:
+        if values:
+            change_rule(conn, guild_id, rule.id, values)
+        return
+    settings = repository.get_settings(conn, guild_id)
+    rule = VipRule(
+        0,
+        guild_id,
+        Platform.TWITCH,
+        REWARD,
+        values.get("hours", settings.duration_hours),
+        now,
+        reward_id=reward_id,
+        reward_title=values.get("reward_title", settings.reward_title),
+        reward_cost=values.get("reward_cost", settings.reward_cost),
+    )
+    add_rule(conn, rule)

@@ -21,9 +21,15 @@ from core.events import Platform
 from core.features.chat_commands.notices import ChatNotices
 from core.features.chat_commands.ports import ChatSender
 from core.features.viewers.repository import usernames_of
-from core.features.vip import discord_calls, redemption_outbox, removal_calls, repository
+from core.features.vip import (
+    discord_calls,
+    redemption_outbox,
+    removal_calls,
+    repository,
+    rules_repository,
+)
 from core.features.vip.effects import VipEffects, log
-from core.features.vip.expiry import VipExpiry, track_outside
+from core.features.vip.expiry import VipExpiry, track_outside_vips
 from core.features.vip.kick_roles import KickRoleRedemptions
 from core.features.vip.limits import (
     MAX_CONCURRENT,
@@ -42,7 +48,6 @@ from core.features.vip.ports import (
     Refusal,
     RewardInfo,
     TemporaryRoles,
-    TwitchAccount,
     TwitchBusy,
     TwitchRefused,
     TwitchVipChannel,
@@ -52,6 +57,7 @@ from core.features.vip.reconnection import RECONNECTED, Reconnection
 from core.features.vip.redemption_outbox import QueuedRedemptions
 from core.features.vip.redemptions import VipRedemptions
 from core.features.vip.repository import AuditEntry, Grant, VipSettings
+from core.features.vip.rules import VipRules
 from core.outbox.worker import Kind, Outcome
 
 
@@ -77,6 +83,7 @@ class VipService:
         chat_notices: ChatNotices | None = None,
         process_name: str | None = None,
         needs_reauthorization: Callable[[int], bool] = lambda _guild_id: False,
+        granted_scopes: Callable[[int], tuple[str, ...] | None] = lambda _guild_id: None,
     ) -> None:
         """``broadcaster_of(guild_id)``: the Twitch broadcaster id the guild follows, or None.
         ``roles`` and ``kick_chat``: Kick's temporary role and chat (None: Kick is left out).
@@ -84,7 +91,8 @@ class VipService:
         ``process_name``: this process's, whose heartbeat lease holds the redemptions it asks
         Twitch about (None: each is held a fixed time). ``needs_reauthorization(guild_id)``:
         whether the guild's Twitch connection waits for the streamer to connect again
-        (``reconnection.py``)."""
+        (``reconnection.py``). ``granted_scopes(guild_id)``: the Twitch scopes the streamer
+        granted (None: not connected), checked when a rule is added (``rules.py``)."""
         self.chat_notices = chat_notices
         self.effects = VipEffects(
             engine, clock, twitch, notices, sleep, roles, kick_chat, needs_reauthorization
@@ -99,6 +107,7 @@ class VipService:
         self.kick_roles = KickRoleRedemptions(self.effects)
         self.manual = ManualGrants(self.effects, self._broadcaster)
         self.expiry = VipExpiry(self.effects)
+        self.rules = VipRules(self.effects, self._broadcaster, granted_scopes)
 
     async def _broadcaster(self, guild_id: int) -> str:
         broadcaster_id = await asyncio.to_thread(self.broadcaster_of, guild_id)
@@ -152,27 +161,11 @@ class VipService:
                 },
                 now,
             )
-            return self._sync_outside(conn, guild_id, broadcaster_id, vips, now)
+            rules_repository.follow_the_reward(conn, guild_id, reward.id, {}, now)
+            return track_outside_vips(conn, guild_id, broadcaster_id, vips, now)
 
         outside = await self.effects.in_transaction(store)
         return SetupResult(reward, same is not None, outside)
-
-    def _sync_outside(
-        self,
-        conn: Connection,
-        guild_id: int,
-        broadcaster_id: str,
-        vips: list[TwitchAccount],
-        now: datetime,
-    ) -> int:
-        added = 0
-        for vip in vips:
-            if repository.open_grant(conn, guild_id, Platform.TWITCH, vip.user_id) is None:
-                track_outside(
-                    conn, guild_id, Platform.TWITCH, broadcaster_id, vip.user_id, vip.login, now
-                )
-                added += 1
-        return added
 
     async def change_reward(self, guild_id: int, what: str, value: str | None = None) -> str:
         """``what``: cost, hours, title, pause, resume or delete. Returns what changed."""
@@ -215,6 +208,7 @@ class VipService:
 
         def save(conn: Connection) -> None:
             repository.save_settings(conn, guild_id, changes, now)
+            rules_repository.follow_the_reward(conn, guild_id, reward_id, changes, now)
             if paused_now is not None and self.chat_notices and settings.is_chat_notices:
                 # In the change's transaction, keyed by it: the chat hears of it once.
                 self.chat_notices.queue_vip_state(
