@@ -30,6 +30,7 @@ from core.events.base import (
     utc,
 )
 from core.events.channel import (
+    BitsCheered,
     ChatMessageSent,
     Followed,
     KicksGifted,
@@ -56,6 +57,7 @@ __all__ = [
     "AccountLinkFailed",
     "AccountLinked",
     "AccountUnlinked",
+    "BitsCheered",
     "ChatMessageSent",
     "Event",
     "Followed",

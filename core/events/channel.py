@@ -164,6 +164,17 @@ class KicksGifted(Event):
     message: str = ""
 
 
+@dataclass(frozen=True, kw_only=True)
+class BitsCheered(Event):
+    """A viewer cheered bits (Twitch's ``channel.cheer``); ``viewer`` None when anonymous."""
+
+    kind: ClassVar[str] = "bits_cheered"
+
+    viewer: Viewer | None
+    bits: int = 0
+    message: str = ""
+
+
 # Every channel event, for the codec (its order is the order the kinds are listed in).
 CHANNEL_EVENTS: tuple[type[Event], ...] = (
     ChatMessageSent,
@@ -179,4 +190,5 @@ CHANNEL_EVENTS: tuple[type[Event], ...] = (
     KicksGifted,
     VipAdded,
     VipRemoved,
+    BitsCheered,
 )

@@ -11,6 +11,7 @@ from collections.abc import Callable
 
 from core.events.base import Event, Viewer
 from core.events.channel import (
+    BitsCheered,
     ChatMessageSent,
     Followed,
     KicksGifted,
@@ -50,6 +51,7 @@ LABELS = {
     "vip_added": "VIP added",
     "vip_removed": "VIP removed",
     "kicks_gifted": "Kicks",
+    "bits_cheered": "Cheers",
     "account_linked": "Links",
     "account_link_failed": "Failed links",
     "account_unlinked": "Unlinks",
@@ -107,6 +109,11 @@ def _kicks(e: KicksGifted) -> str:
     return f"{_who(e.viewer)} sent {e.amount:,} Kicks{said}"
 
 
+def _cheer(e: BitsCheered) -> str:
+    said = f": {_short(e.message)}" if e.message else ""
+    return f"{_who(e.viewer)} cheered {e.bits:,} bits{said}"
+
+
 def _linked(e: AccountLinked) -> str:
     account = f"{e.platform.name.title()} account {_who(e.viewer)}"
     return f"A member linked their {account}"
@@ -145,6 +152,7 @@ SAYINGS: dict[type[Event], Callable] = {  # type: ignore[type-arg]
     VipAdded: lambda e: f"{_who(e.viewer)} is VIP now",
     VipRemoved: lambda e: f"{_who(e.viewer)} is no longer VIP",
     KicksGifted: _kicks,
+    BitsCheered: _cheer,
     AccountLinked: _linked,
     AccountLinkFailed: _link_failed,
     AccountUnlinked: _unlinked,

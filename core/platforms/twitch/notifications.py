@@ -17,6 +17,7 @@ from datetime import datetime
 from typing import Any
 
 from core.events import (
+    BitsCheered,
     ChatMessageSent,
     Event,
     Platform,
@@ -258,6 +259,18 @@ def _parse_subscription_gift(n: _Notification) -> SubscriptionsGifted:
     )
 
 
+def _parse_cheer(n: _Notification) -> BitsCheered:
+    """A cheer: ``bits`` and the message; the ``user_*`` fields are null when anonymous."""
+    anonymous = bool(as_bool(n.get("is_anonymous")))
+    return BitsCheered(
+        **n.common(),
+        occurred_at=n.delivered_at,
+        viewer=None if anonymous else n.viewer("user"),
+        bits=max(n.int("bits") or 0, 0),
+        message=n.text("message"),
+    )
+
+
 def _parse_subscription_end(n: _Notification) -> SubscriptionEnded:
     return SubscriptionEnded(
         **n.common(),
@@ -300,6 +313,7 @@ _PARSERS: dict[str, Callable[[_Notification], Event | None]] = {
     "channel.subscription.message": _parse_subscription_message,
     "channel.subscription.gift": _parse_subscription_gift,
     "channel.subscription.end": _parse_subscription_end,
+    "channel.cheer": _parse_cheer,
     REDEMPTION_ADD: _parse_redemption,
     REDEMPTION_UPDATE: _parse_redemption,
     "channel.vip.add": _parse_vip_added,

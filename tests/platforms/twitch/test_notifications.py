@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 import pytest
 
 from core.events import (
+    BitsCheered,
     ChatMessageSent,
     Platform,
     RewardRedeemed,
@@ -96,6 +97,9 @@ EXPECTED = {
     ),
     "channel.subscription.end": SubscriptionEnded(
         **common(), viewer=Viewer("1234", "Cool_User"), tier="1000"
+    ),
+    "channel.cheer": BitsCheered(
+        **common(), viewer=Viewer("1234", "Cool_User"), bits=1000, message="pogchamp"
     ),
     "channel.subscription.gift": SubscriptionsGifted(
         **common("gift:1234:284"),
