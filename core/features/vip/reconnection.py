@@ -26,7 +26,7 @@ from typing import Any
 from sqlalchemy.engine import Connection
 
 from core.events import InvalidEvent, Platform, RewardRedeemed, Viewer
-from core.features.vip import redemptions_repository
+from core.features.vip import redemptions_repository, rules_repository
 from core.features.vip.effects import VipEffects, log
 from core.features.vip.ports import TwitchBusy, TwitchRefused
 from core.features.vip.redemption_outbox import QueuedRedemptions
@@ -116,7 +116,11 @@ class Reconnection:
         for event in missed:
             again = run if redemption_key(event) in waiting else None
             await self.queued.handle(guild_id, event, again=again)
-        if (await self.effects.settings(guild_id)).reward_id is None:
+        settings = await self.effects.settings(guild_id)
+        has_rewards = await self.effects.in_transaction(
+            lambda conn: rules_repository.twitch_reward_ids(conn, guild_id, settings)
+        )
+        if not has_rewards:
             return len(missed)  # no reward to read: the waiting ones are left as they are
         listed = {redemption_key(event) for event in missed}
         for redemption_id in waiting - listed:
@@ -138,11 +142,18 @@ class Reconnection:
         StreamKeeper was away), as the events EventSub would have sent. Raises TwitchRefused
         when the guild's Twitch is not usable."""
         settings = await self.effects.settings(guild_id)
-        if settings.reward_id is None:
-            return []
-        pending = await self.effects.twitch.list_unfulfilled(
-            guild_id, broadcaster_id, settings.reward_id
+        reward_ids = await self.effects.in_transaction(
+            lambda conn: rules_repository.twitch_reward_ids(conn, guild_id, settings)
         )
+        events = []
+        for reward_id in reward_ids:
+            events += await self._unfulfilled(guild_id, broadcaster_id, reward_id)
+        return events
+
+    async def _unfulfilled(
+        self, guild_id: int, broadcaster_id: str, reward_id: str
+    ) -> list[RewardRedeemed]:
+        pending = await self.effects.twitch.list_unfulfilled(guild_id, broadcaster_id, reward_id)
         events = []
         for missed in pending:
             try:
@@ -154,9 +165,7 @@ class Reconnection:
                         broadcaster_user_id=broadcaster_id,
                         occurred_at=missed.redeemed_at or self.effects.clock(),
                         viewer=Viewer(missed.user_id, missed.user_name or missed.user_id),
-                        reward_id=settings.reward_id,
-                        reward_title=settings.reward_title or "",
-                        cost=settings.reward_cost,
+                        reward_id=reward_id,
                         status="unfulfilled",
                     )
                 )

@@ -5,7 +5,7 @@ transaction of what it decided."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -25,6 +25,9 @@ DONE = "done"
 WAITING = "waiting"
 WAS_ADDING = "was_adding"
 IN_FLIGHT = "in_flight"  # (not stored) "adding", leased to another delivery right now
+# How long a rule's grant (rule_grants.py) is held by the delivery asking Twitch or Discord: the
+# longest one call may take (the outbox worker gives a call 60 s).
+RULE_LEASE = timedelta(minutes=2)
 
 
 def redemption_key(event: RewardRedeemed) -> str:

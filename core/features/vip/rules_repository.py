@@ -137,13 +137,23 @@ def best_rule(
 
 
 def guilds_with_twitch_rewards(conn: Connection) -> list[int]:
-    """Guilds with a Twitch reward rule (their unfulfilled redemptions are read back)."""
+    """Guilds with a Twitch reward that earns VIP, by a rule or from before rules (their
+    unfulfilled redemptions are read back)."""
     query = (
         sa.select(vip_rules.c.guild_id)
         .where(vip_rules.c.platform == Platform.TWITCH.value, vip_rules.c.kind == REWARD)
         .distinct()
     )
-    return [row.guild_id for row in conn.execute(query)]
+    ruled = {row.guild_id for row in conn.execute(query)}
+    return sorted(ruled | set(repository.guilds_with_reward(conn)))
+
+
+def twitch_reward_ids(conn: Connection, guild_id: int, settings: VipSettings) -> list[str]:
+    """The ids of the guild's Twitch rewards that earn VIP."""
+    ids = [r.reward_id for r in list_rules(conn, guild_id, Platform.TWITCH, REWARD) if r.reward_id]
+    if settings.reward_id is not None and settings.reward_id not in ids:
+        ids.append(settings.reward_id)
+    return ids
 
 
 def earning_reward(

@@ -57,6 +57,7 @@ from core.features.vip.reconnection import RECONNECTED, Reconnection
 from core.features.vip.redemption_outbox import QueuedRedemptions
 from core.features.vip.redemptions import VipRedemptions
 from core.features.vip.repository import AuditEntry, Grant, VipSettings
+from core.features.vip.rule_grants import RuleGrants
 from core.features.vip.rules import VipRules
 from core.outbox.worker import Kind, Outcome
 
@@ -108,6 +109,7 @@ class VipService:
         self.manual = ManualGrants(self.effects, self._broadcaster)
         self.expiry = VipExpiry(self.effects)
         self.rules = VipRules(self.effects, self._broadcaster, granted_scopes)
+        self.rule_grants = RuleGrants(self.effects)  # subs, gifts, cheers, KICKs
 
     async def _broadcaster(self, guild_id: int) -> str:
         broadcaster_id = await asyncio.to_thread(self.broadcaster_of, guild_id)
@@ -314,11 +316,12 @@ class VipService:
             RECONNECTED: self.reconnection.kind(),  # the streamer connected Twitch again
             # Removing a VIP twice is harmless ("not a VIP" counts as done).
             removal_calls.TWITCH_EXPIRED: Kind(self._remove_expired),
-        }
+        } | self.rule_grants.kinds()[0]
 
     def discord_kinds(self) -> dict[str, Kind]:
         """The Discord worker's calls: notices, Kick's roles given and taken off."""
-        return discord_calls.kinds(self.effects.notices, self.kick_roles, self.expiry)
+        on_discord = discord_calls.kinds(self.effects.notices, self.kick_roles, self.expiry)
+        return on_discord | self.rule_grants.kinds()[1]
 
     async def _remove_expired(self, guild_id: int, payload: dict[str, Any]) -> Outcome:
         return await self.expiry.remove_expired(guild_id, int(payload["grant_id"]))
@@ -327,7 +330,7 @@ class VipService:
         """In every guild with a reward: queue the redemptions missed while away for the
         Twitch Helix worker, as their webhooks would have been (one outbox row per
         redemption, whichever way it came, and the waiting ones again); how many were read."""
-        guild_ids = await self.effects.in_transaction(repository.guilds_with_reward)
+        guild_ids = await self.effects.in_transaction(rules_repository.guilds_with_twitch_rewards)
         read = 0
         for guild_id in guild_ids:
             broadcaster_id = await asyncio.to_thread(self.broadcaster_of, guild_id)
