@@ -50,7 +50,7 @@ from core.features.vip.ports import (
 )
 from core.features.vip.redemptions_repository import ADDING, IN_FLIGHT
 from core.features.vip.removal_calls import HELIX
-from core.features.vip.rules_repository import BITS, GIFT, KICKS, SUB, VipRule
+from core.features.vip.rules_repository import BITS, GIFT, KICKS, SUB
 from core.outbox import DISCORD, store
 from core.outbox.worker import Done, Kind, Outcome, Retry
 
@@ -292,10 +292,3 @@ class RuleGrants:
                 )
                 repository.add_grant(conn, grant)
         return True
-
-
-def describe_rules(rules: list[VipRule]) -> list[str]:
-    """One line per rule: id, platform, what earns it, hours (the CLI's and Discord's list)."""
-    return [
-        f"{rule.id}\t{rule.platform.value}\t{rule.describe()}\t{rule.hours} h" for rule in rules
-    ]

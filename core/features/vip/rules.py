@@ -69,7 +69,7 @@ class VipRules:
 
     async def add(self, guild_id: int, asked: RuleAsked) -> VipRule:
         """Check the rule, make its reward on Twitch when asked by title and cost, store it."""
-        rule = _checked(guild_id, asked, self.effects.clock())
+        rule = check_rule(guild_id, asked, self.effects.clock())
         settings = await self.effects.settings(guild_id)
         if rule.platform is Platform.KICK and settings.kick_role_id is None:
             raise VipRefused(
@@ -200,7 +200,7 @@ class VipRules:
         )
 
 
-def _checked(guild_id: int, asked: RuleAsked, now: datetime) -> VipRule:
+def check_rule(guild_id: int, asked: RuleAsked, now: datetime) -> VipRule:
     """The rule asked for, or the refusal of its first bad part (nothing asked of Twitch)."""
     when = asked.when.strip().casefold()
     if when not in KINDS:
@@ -248,3 +248,8 @@ def _same_trigger(a: VipRule, b: VipRule) -> bool:
             return a.reward_id == b.reward_id
         return (a.reward_title or "").casefold() == (b.reward_title or "").casefold()
     return a.at_least == b.at_least
+
+
+def rule_line(rule: VipRule) -> str:
+    """One rule on one line: id, platform, what earns it, hours (the CLI's and Discord's list)."""
+    return f"{rule.id}\t{rule.platform.value}\t{rule.describe()}\t{rule.hours} h"
