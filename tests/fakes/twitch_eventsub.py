@@ -36,6 +36,7 @@ FIXTURE_OF = {
     "channel.channel_points_custom_reward_redemption.add": (
         "channel.channel_points_custom_reward_redemption.add"
     ),
+    "channel.cheer": "channel.cheer",  # Twitch's reference example
     "channel.vip.add": "channel.vip.add",
     "channel.vip.remove": "channel.vip.remove",
     "stream.online": "stream.online",
