@@ -28,6 +28,7 @@ from core.features.vip import (
     repository,
     rules_repository,
 )
+from core.features.vip.analytics import VipAnalytics, analytics
 from core.features.vip.effects import VipEffects, log
 from core.features.vip.expiry import VipExpiry, track_outside_vips
 from core.features.vip.kick_roles import KickRoleRedemptions
@@ -343,6 +344,11 @@ class VipService:
         return read
 
     # --- reading ---------------------------------------------------------------------------
+
+    async def analytics(self, guild_id: int, days: int) -> VipAnalytics:
+        """The last ``days`` days' numbers (the VIP page's charts)."""
+        now = self.effects.clock()
+        return await self.effects.in_transaction(lambda conn: analytics(conn, guild_id, days, now))
 
     async def list_vips(self, guild_id: int) -> list[Grant]:
         return await self.effects.in_transaction(
