@@ -67,7 +67,8 @@ def rule_label(entry: AuditEntry, rules: dict[int, str]) -> str:
 
 def analytics(conn: Connection, guild_id: int, days: int, now: datetime) -> VipAnalytics:
     since = now - timedelta(days=days)
-    entries = repository.audit_log(conn, guild_id, limit=None, since=since, until=now)
+    moment = timedelta(microseconds=1)  # the window includes ``now``
+    entries = repository.audit_log(conn, guild_id, limit=None, since=since, until=now + moment)
     rules = {r.id: r.label() for r in rules_repository.list_rules(conn, guild_id)}
     by_rule: Counter[str] = Counter()
     by_platform: Counter[str] = Counter()

@@ -96,7 +96,7 @@ def seed(engine: Engine, guild_id: int, now: datetime) -> list[AuditEntry]:
 def expected(written: list[AuditEntry], days: int, now: datetime) -> dict:
     """Counted straight from the audit entries, without the analytics code."""
     since = now - timedelta(days=days)
-    inside = [e for e in written if since <= e.at < now]
+    inside = [e for e in written if since <= e.at <= now]
     grants = [e for e in inside if e.action in ("granted", "extended")]
 
     def hours(e: AuditEntry) -> float:
