@@ -58,6 +58,7 @@ def context(service: VipService, run: Callable[[Any], Any], guild_id: int) -> di
         "analytics": numbers,
         "windows": WINDOWS,
         "charts": charts,
+        "platform_rows": [(p.title(), n) for p, n in numbers.by_platform],
         "active_rows": [(day.isoformat(), held) for day, held in numbers.active],
         "top_rows": [(f"{name} ({p.title()})", h) for p, name, h in numbers.top_viewers],
     }

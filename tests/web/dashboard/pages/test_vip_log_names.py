@@ -65,7 +65,7 @@ def _rows(html: str) -> list[list[str]]:
     return [
         [
             re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "", cell)).strip()
-            for cell in re.findall(r"<td>(.*?)</td>", row, flags=re.S)
+            for cell in re.findall(r"<td[^>]*>(.*?)</td>", row, flags=re.S)
         ]
         for row in rows
     ]
