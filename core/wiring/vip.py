@@ -1,4 +1,4 @@
-"""Temporary VIP: the service on Twitch's Helix (``core/features/vip/helix_channel.py``, as the
+"""Temporary VIP: the service on Twitch's Helix (``core/platforms/twitch/vip_channel.py``, as the
 guild's connected streamer) and Kick's temporary Discord role, its event handlers and the
 expiry job."""
 
@@ -8,13 +8,22 @@ import logging
 from typing import TYPE_CHECKING
 
 from core.discord_bot.vip.outbound import DiscordTemporaryRoles, DiscordVipNotices
-from core.events import Platform, RewardRedeemed, VipAdded, VipRemoved
+from core.events import (
+    Cheered,
+    KicksGifted,
+    Platform,
+    RewardRedeemed,
+    Subscribed,
+    SubscriptionsGifted,
+    VipAdded,
+    VipRemoved,
+)
 from core.features.connections.twitch.service import STREAMER_CONNECTED
 from core.features.vip import redemption_outbox
-from core.features.vip.helix_channel import HelixVipChannel
 from core.features.vip.reconnection import counts_of
 from core.features.vip.service import VipService
 from core.outbox.worker import OutboxWorker
+from core.platforms.twitch.vip_channel import HelixVipChannel
 from core.storage import hooks
 from core.storage.db import transaction
 
@@ -58,6 +67,7 @@ def install(rt: Runtime) -> None:
         needs_reauthorization=lambda guild_id: (
             rt.twitch_connections.status(guild_id).needs_reauthorization
         ),
+        granted_scopes=lambda guild_id: _granted(rt, guild_id),
     )
     # The streamer's consent (the sign-in's callback, in whichever process serves it) queues,
     # in its transaction, the catch-up of what waited for it (core/features/vip/reconnection.py).
@@ -82,6 +92,9 @@ def install(rt: Runtime) -> None:
     rt.handle(RewardRedeemed, rt.vip.kick_roles.handle)  # Kick: a temporary Discord role
     # Kick's role and the VIP channel's notices are the Discord worker's to make.
     rt.discord_calls.kinds.update(rt.vip.discord_kinds())
+    # The other rules: subs, gifts, cheers and KICKs (rule_grants.py), through the same workers.
+    for earning in (Subscribed, SubscriptionsGifted, Cheered, KicksGifted):
+        rt.handle(earning, rt.vip.rule_grants.handle)
     rt.handle(VipAdded, rt.vip.expiry.handle_vip_added)
     rt.handle(VipRemoved, rt.vip.expiry.handle_vip_removed)
 
@@ -98,3 +111,9 @@ def install(rt: Runtime) -> None:
         "reading missed VIP redemptions", lambda: DRAIN_INTERVAL_SECONDS, rt.vip.drain_missed
     )
     rt.on_shutdown(channel.aclose)
+
+
+def _granted(rt: Runtime, guild_id: int) -> tuple[str, ...] | None:
+    """The Twitch scopes the guild's streamer granted; None while not connected."""
+    status = rt.twitch_connections.status(guild_id)
+    return status.scopes if status.is_connected else None

@@ -36,15 +36,15 @@ FIXTURE_OF = {
     "channel.channel_points_custom_reward_redemption.add": (
         "channel.channel_points_custom_reward_redemption.add"
     ),
+    "channel.cheer": "channel.cheer",  # Twitch's reference example
     "channel.vip.add": "channel.vip.add",
     "channel.vip.remove": "channel.vip.remove",
     "stream.online": "stream.online",
     "stream.offline": "stream.offline",
     # Constructed from Twitch's reference examples (EventSub subscription types page): follow
-    # version 2, a raid (the channel raided is the "to" broadcaster), a cheer.
+    # version 2, a raid (the channel raided is the "to" broadcaster).
     "channel.follow": "channel.follow",
     "channel.raid": "channel.raid",
-    "channel.cheer": "channel.cheer",
 }
 
 

@@ -3,6 +3,7 @@ and the log. Viewers get VIP by redeeming the reward on Twitch."""
 
 from __future__ import annotations
 
+import shlex
 from collections.abc import Awaitable
 from typing import Any, Literal, TypeVar
 
@@ -12,10 +13,12 @@ from discord.ext import commands
 from core.discord_bot.common import Context, ManagersCog, guild_of
 from core.discord_bot.render import NO_MENTIONS, inert
 from core.discord_bot.vip import render
-from core.discord_bot.vip.render import LIMITS_USAGE, SETUP_USAGE
+from core.discord_bot.vip.render import LIMITS_USAGE, RULE_USAGE, SETUP_USAGE
+from core.events import Platform
 from core.features.guilds.service import GuildService
 from core.features.vip.limits import RewardLimits, limits_of
 from core.features.vip.ports import TwitchBusy
+from core.features.vip.rules import RuleAsked
 from core.features.vip.service import VipRefused, VipService
 from core.features.vip.texts import when
 
@@ -54,6 +57,59 @@ def parse_setting(setting: str, value: str) -> dict[str, Any]:
     if not (value.isascii() and value.isdecimal()) or len(value) > 9:
         raise VipRefused(f"{setting} is a whole number.")
     return {"max_hours" if setting == "cap" else "max_concurrent": int(value)}
+
+
+_RULE_FLAGS = {
+    "platform",
+    "when",
+    "hours",
+    "reward-id",
+    "title",
+    "cost",
+    "tier",
+    "at-least",
+}
+
+
+def parse_rule(details: str, prefix: str) -> RuleAsked:
+    """``!vip rule add`` options (as ``python -m core vip rule add`` takes them) as the rule
+    asked; raises VipRefused, with the usage, for anything it cannot read."""
+    usage = f"Usage: {prefix}vip rule add {RULE_USAGE}."
+    try:
+        words = shlex.split(details)
+    except ValueError:
+        raise VipRefused(f"A quote is not closed. {usage}") from None
+    if len(words) % 2:
+        raise VipRefused(usage)
+    given = dict(zip(words[::2], words[1::2], strict=True))
+    flags = {name.removeprefix("--").lower(): value for name, value in given.items()}
+    unknown = sorted(name for name in flags if name not in _RULE_FLAGS)
+    if unknown or any(not name.startswith("--") for name in given):
+        raise VipRefused(usage)
+    platform = {"twitch": Platform.TWITCH, "kick": Platform.KICK}.get(
+        flags.get("platform", "").lower()
+    )
+    if platform is None or "when" not in flags or "hours" not in flags:
+        raise VipRefused(usage)
+
+    def number(name: str) -> int | None:
+        value = flags.get(name)
+        if value is None:
+            return None
+        if not (value.isascii() and value.replace(",", "").isdecimal()) or len(value) > 12:
+            raise VipRefused(f"--{name} is a whole number.")
+        return int(value.replace(",", ""))
+
+    return RuleAsked(
+        platform=platform,
+        when=flags["when"],
+        hours=number("hours") or 0,
+        reward_id=flags.get("reward-id"),
+        title=flags.get("title"),
+        cost=number("cost"),
+        tier=number("tier"),
+        at_least=number("at-least"),
+    )
 
 
 def parse_limit(value: str, what: str) -> int | None:
@@ -187,6 +243,36 @@ class VipCog(ManagersCog, name="Temporary VIP"):
     async def vip_list(self, ctx: Context) -> None:
         """Who is VIP: since, until, and how (redemption, manual, outside)."""
         await self._reply(ctx, render.vip_list(await self.service.list_vips(guild_of(ctx).id)))
+
+    @vip.command(name="rules")
+    async def vip_rules(self, ctx: Context) -> None:
+        """The rules that earn VIP: id, platform, what earns it, hours."""
+        await self._reply(ctx, render.rules_text(await self.service.rules.list(guild_of(ctx).id)))
+
+    @vip.group(name="rule", invoke_without_command=True, case_insensitive=True)
+    async def vip_rule(self, ctx: Context) -> None:
+        """Add or remove a rule that earns VIP (Manage Server)."""
+        prefix = ctx.clean_prefix
+        await self._reply(
+            ctx, f"`{prefix}vip rule add {RULE_USAGE}` or `{prefix}vip rule remove <id>`."
+        )
+
+    @vip_rule.command(name="add", usage=RULE_USAGE)
+    @app_commands.describe(details="--platform twitch --when bits --at-least 500 --hours 24")
+    async def vip_rule_add(self, ctx: Context, *, details: str) -> None:
+        """Add a rule: a reward, a sub, a gift, a cheer or KICKs earns VIP for some hours."""
+        asked = parse_rule(details, ctx.clean_prefix)
+        rule = await _twitch(self.service.rules.add(guild_of(ctx).id, asked))
+        await self._reply(
+            ctx, f"Rule **{rule.id}** added: {inert(rule.describe())} gives {rule.hours} h of VIP."
+        )
+
+    @vip_rule.command(name="remove")
+    @app_commands.describe(rule_id="The rule's id, as vip rules lists it")
+    async def vip_rule_remove(self, ctx: Context, rule_id: int) -> None:
+        """Remove a rule; the VIPs it granted still expire."""
+        rule = await self.service.rules.remove(guild_of(ctx).id, rule_id)
+        await self._reply(ctx, f"Rule **{rule.id}** removed ({inert(rule.describe())}).")
 
     @vip.command(name="log")
     @app_commands.describe(user="Only this Twitch login")

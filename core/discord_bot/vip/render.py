@@ -9,12 +9,18 @@ from core.discord_bot.linking.outbound import role_problem
 from core.discord_bot.render import MESSAGE_LIMIT, inert, truncate
 from core.features.vip.limits import describe_limits, limits_of
 from core.features.vip.repository import AuditEntry, Grant, VipSettings
+from core.features.vip.rules_repository import VipRule
 from core.features.vip.service import SetupResult
 from core.features.vip.texts import when
 
 SETUP_USAGE = "<title> <cost> <hours>"  # one usage line: !help, the refusal and the overview
 LIMITS_USAGE = "<per stream|off> <per viewer|off> <cooldown seconds|off> [prompt]"
-HOW = {"redemption": "redemption", "manual": "manual", "outside": "outside (never removed)"}
+HOW = {
+    "redemption": "redemption",
+    "rule": "rule",
+    "manual": "manual",
+    "outside": "outside (never removed)",
+}
 
 
 def kick_role_refusal(role: discord.Role) -> str | None:
@@ -38,8 +44,26 @@ def usage(prefix: str) -> str:
         f"`{prefix}vip kick @role <Kick reward title>|off`, "
         f"`{prefix}vip settings`, `{prefix}vip grant <user> <hours>`, "
         f"`{prefix}vip extend <user> <hours>`, `{prefix}vip revoke <user>`, "
-        f"`{prefix}vip list`, `{prefix}vip log [user]`."
+        f"`{prefix}vip list`, `{prefix}vip log [user]`, `{prefix}vip rules`, "
+        f"`{prefix}vip rule add {RULE_USAGE}`, `{prefix}vip rule remove <id>`."
     )
+
+
+RULE_USAGE = (
+    "--platform twitch|kick --when reward|sub|gift|bits|kicks [--reward-id ID | --title T "
+    "--cost N] [--tier 1|2|3] [--at-least N] --hours N"
+)
+
+
+def rules_text(rules: list[VipRule]) -> str:
+    """One rule a line: its id, platform, what earns it, hours."""
+    if not rules:
+        return "No VIP rules yet: add one with `vip rule add`."
+    lines = [
+        f"**{rule.id}** · {rule.platform.name.title()} · {inert(rule.describe())} · {rule.hours} h"
+        for rule in rules
+    ]
+    return truncate("\n".join(["VIP rules:", *lines]), MESSAGE_LIMIT)
 
 
 def setup_done(result: SetupResult, hours: int) -> str:

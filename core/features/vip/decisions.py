@@ -1,6 +1,6 @@
-"""What a VIP redemption decides and records, alike for a Twitch VIP (``redemptions.py``) and
-a Kick reward's temporary role (``kick_roles.py``): the stacking and cap rules, the grant an
-``add`` stores and the audit row of every outcome."""
+"""What earning temporary VIP decides and records, alike for a Twitch VIP and a Kick role, and
+alike for every rule (a reward's redemption, a sub, a gift, a cheer, KICKs): the stacking and
+cap rules, the grant an ``add`` stores and the audit row of every outcome, naming the rule."""
 
 from __future__ import annotations
 
@@ -11,8 +11,48 @@ from sqlalchemy.engine import Connection
 
 from core.events import Platform, RewardRedeemed
 from core.features.vip import repository, texts
-from core.features.vip.redemption_updates import redemption_key
+from core.features.vip.redemptions_repository import redemption_key
 from core.features.vip.repository import REDEMPTION, AuditEntry, Grant, VipSettings
+from core.features.vip.rules_repository import VipRule
+
+RULE = "rule"  # the grant source of a rule's event other than a redemption
+
+
+@dataclass(frozen=True)
+class Earned:
+    """Who earned VIP, by what (``key``: the redemption's or event's id, handled once), for how
+    many hours; ``rule`` None: the guild's reward from before rules (its settings' hours)."""
+
+    guild_id: int
+    platform: Platform
+    broadcaster_user_id: str
+    viewer_id: str
+    username: str
+    key: str
+    hours: int
+    rule: VipRule | None = None
+    cost: int | None = None  # a reward's points
+    is_redemption: bool = True
+
+    @classmethod
+    def of_redemption(
+        cls, guild_id: int, event: RewardRedeemed, viewer_id: str, hours: int, rule: VipRule | None
+    ) -> Earned:
+        return cls(
+            guild_id,
+            event.platform,
+            event.broadcaster_user_id,
+            viewer_id,
+            event.viewer.username,
+            redemption_key(event),
+            hours,
+            rule,
+            event.cost,
+        )
+
+    def why(self) -> str:
+        """The audit's reason for a grant: the rule, or "redemption"."""
+        return self.rule.label() if self.rule is not None else "redemption"
 
 
 @dataclass(frozen=True)
@@ -25,49 +65,52 @@ class Decision:
     expires_at: datetime | None = None
 
 
-def decide_extension(grant: Grant, settings: VipSettings, now: datetime) -> Decision:
-    """A viewer redeems again while their grant of ours is open: extended by the duration, or
+def decide_extension(grant: Grant, settings: VipSettings, now: datetime, hours: int) -> Decision:
+    """A viewer earns VIP again while their grant of ours is open: extended by ``hours``, or
     refused when stacking is off or the new expiry would pass the cap."""
     if not settings.is_stacking:
         return Decision("refuse", "no_stacking")
-    new_expiry = max(grant.expires_at or now, now) + timedelta(hours=settings.duration_hours)
+    new_expiry = max(grant.expires_at or now, now) + timedelta(hours=hours)
     if new_expiry > now + timedelta(hours=settings.max_hours):
         return Decision("refuse", "stack_cap")
     return Decision("extend", grant=grant, expires_at=new_expiry)
 
 
 def decide_new_grant(
-    conn: Connection, guild_id: int, platform: Platform, settings: VipSettings, now: datetime
+    conn: Connection,
+    guild_id: int,
+    platform: Platform,
+    settings: VipSettings,
+    now: datetime,
+    hours: int,
 ) -> Decision:
-    """A grant for the duration, or refused while the platform's temporary grants are at the
+    """A grant for ``hours``, or refused while the platform's temporary grants are at the
     guild's cap."""
     if settings.max_concurrent is not None and (
         repository.count_temporary(conn, guild_id, platform) >= settings.max_concurrent
     ):
         return Decision("refuse", "cap")
-    return Decision("add", expires_at=now + timedelta(hours=settings.duration_hours))
+    return Decision("add", expires_at=now + timedelta(hours=hours))
 
 
-def redemption_grant(
-    guild_id: int,
-    event: RewardRedeemed,
+def earned_grant(
+    earned: Earned,
     decision: Decision,
-    viewer_id: str,
     at: datetime,
     *,
     discord_user_id: int | None = None,
     role_id: int | None = None,
 ) -> Grant:
-    """The grant a redemption's ``add`` stores; a Kick one (a temporary role) also names the
-    member and the role."""
+    """The grant an ``add`` stores; a Kick one (a temporary role) also names the member and the
+    role."""
     return Grant(
         id=0,
-        guild_id=guild_id,
-        platform=event.platform,
-        broadcaster_user_id=event.broadcaster_user_id,
-        platform_user_id=viewer_id,
-        username=event.viewer.username,
-        source=REDEMPTION,
+        guild_id=earned.guild_id,
+        platform=earned.platform,
+        broadcaster_user_id=earned.broadcaster_user_id,
+        platform_user_id=earned.viewer_id,
+        username=earned.username,
+        source=REDEMPTION if earned.is_redemption else RULE,
         granted_at=at,
         expires_at=decision.expires_at,
         discord_user_id=discord_user_id,
@@ -75,34 +118,31 @@ def redemption_grant(
     )
 
 
-def record_decision(
-    conn: Connection,
-    guild_id: int,
-    event: RewardRedeemed,
-    decision: Decision,
-    viewer_id: str,
-    at: datetime,
-) -> None:
-    """The audit row of a redemption's outcome (granted, extended or refused), and the grant it
-    adds or extends; the same for a Twitch VIP and a Kick role."""
+def record_decision(conn: Connection, earned: Earned, decision: Decision, at: datetime) -> None:
+    """The audit row of the outcome (granted, extended or refused), naming the rule, and the
+    expiry it extends; the same for a Twitch VIP and a Kick role."""
     action = {"add": "granted", "extend": "extended", "refuse": "refused"}[decision.action]
+    reason = texts.reason_text(decision.reason) if decision.reason else earned.why()
+    if decision.reason and earned.rule is not None:
+        reason = f"{reason} ({earned.rule.label()})"
     repository.add_audit(
         conn,
         AuditEntry(
-            guild_id=guild_id,
-            platform=event.platform,
-            broadcaster_user_id=event.broadcaster_user_id,
-            platform_user_id=viewer_id,
-            username=event.viewer.username,
+            guild_id=earned.guild_id,
+            platform=earned.platform,
+            broadcaster_user_id=earned.broadcaster_user_id,
+            platform_user_id=earned.viewer_id,
+            username=earned.username,
             action=action,
             actor_kind="viewer",
-            actor_id=viewer_id,
-            reason=texts.reason_text(decision.reason) if decision.reason else "redemption",
+            actor_id=earned.viewer_id,
+            reason=reason[:200],
             at=at,
-            redemption_id=redemption_key(event),
-            reward_cost=event.cost,
+            redemption_id=earned.key[:64],
+            reward_cost=earned.cost,
             previous_expires_at=decision.grant.expires_at if decision.grant else None,
             new_expires_at=decision.expires_at,
+            rule_id=earned.rule.id if earned.rule is not None else None,
         ),
     )
     if decision.action == "extend" and decision.grant is not None:

@@ -12,6 +12,7 @@ someone StreamKeeper did not grant) are tracked and shown, never removed; a
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -21,7 +22,7 @@ from core.bus.base import NotReady
 from core.events import Platform, VipAdded, VipRemoved
 from core.features.vip import repository, texts
 from core.features.vip.effects import VipEffects, log
-from core.features.vip.ports import Refusal, RoleRefused, TwitchBusy, TwitchRefused
+from core.features.vip.ports import Refusal, RoleRefused, TwitchAccount, TwitchBusy, TwitchRefused
 from core.features.vip.removal_calls import queue_removal
 from core.features.vip.repository import OUTSIDE, AuditEntry, Grant, VipSettings
 from core.outbox.worker import Done, Outcome, Refused
@@ -227,3 +228,21 @@ def track_outside(
     repository.add_audit(
         conn, grant_entry(grant, "seen", reason, "system", now, None, is_ending=False)
     )
+
+
+def track_outside_vips(
+    conn: Connection,
+    guild_id: int,
+    broadcaster_id: str,
+    vips: Sequence[TwitchAccount],
+    now: datetime,
+) -> int:
+    """Track Twitch's VIPs that hold no grant here as outside VIPs; how many were new."""
+    added = 0
+    for vip in vips:
+        if repository.open_grant(conn, guild_id, Platform.TWITCH, vip.user_id) is None:
+            track_outside(
+                conn, guild_id, Platform.TWITCH, broadcaster_id, vip.user_id, vip.login, now
+            )
+            added += 1
+    return added

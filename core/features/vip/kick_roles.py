@@ -10,19 +10,21 @@ simply adds it again.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 
 from sqlalchemy.engine import Connection
 
 from core.events import Platform, RewardRedeemed
 from core.features.linking.repository import find_link_by_account
-from core.features.vip import redemptions_repository, repository, texts
+from core.features.vip import redemptions_repository, repository, rules_repository, texts
 from core.features.vip.decisions import (
     Decision,
+    Earned,
     decide_extension,
     decide_new_grant,
+    earned_grant,
     record_decision,
-    redemption_grant,
 )
 from core.features.vip.discord_calls import queue_kick_redemption
 from core.features.vip.effects import VipEffects
@@ -47,7 +49,8 @@ class KickRoleRedemptions:
         now = self.effects.clock()
 
         def queue(conn: Connection) -> None:
-            if _is_the_reward(repository.get_settings(conn, guild_id), event):
+            settings = repository.get_settings(conn, guild_id)
+            if rules_repository.earning_reward(conn, guild_id, settings, event) is not None:
                 queue_kick_redemption(conn, guild_id, event, now)
 
         await self.effects.in_transaction(queue)
@@ -57,8 +60,14 @@ class KickRoleRedemptions:
         if self.effects.roles is None:
             return
         settings = await self.effects.settings(guild_id)
-        if not _is_the_reward(settings, event) or settings.kick_role_id is None:
+        earning = await self.effects.in_transaction(
+            lambda conn: rules_repository.earning_reward(conn, guild_id, settings, event)
+        )
+        if earning is None or settings.kick_role_id is None:
             return
+        viewer_id = event.viewer.platform_user_id or event.viewer.username
+        earned = Earned.of_redemption(guild_id, event, viewer_id, *earning)
+        earned = replace(earned, key=event.event_id)  # Kick's redemption is keyed by its event
         now = self.effects.clock()
         # No lease (it ends at once): giving a role twice is harmless, and the grant is
         # stored by whichever delivery finishes the redemption first.
@@ -70,7 +79,7 @@ class KickRoleRedemptions:
         if stored is not None and stored[0] == DONE:
             return
         decision, discord_user_id = await self.effects.in_transaction(
-            lambda conn: self._decide(conn, guild_id, event, settings, now)
+            lambda conn: self._decide(conn, guild_id, event, settings, earned.hours, now)
         )
         if decision.action == "add" and discord_user_id is not None:
             try:
@@ -78,7 +87,7 @@ class KickRoleRedemptions:
             except RoleRefused as refused:
                 decision = Decision("refuse", str(refused))
         is_new = await self.effects.in_transaction(
-            lambda conn: self._record(conn, guild_id, event, settings, decision, discord_user_id)
+            lambda conn: self._record(conn, guild_id, earned, settings, decision, discord_user_id)
         )
         if not is_new:
             return
@@ -105,6 +114,7 @@ class KickRoleRedemptions:
         guild_id: int,
         event: RewardRedeemed,
         settings: VipSettings,
+        hours: int,
         now: datetime,
     ) -> tuple[Decision, int | None]:
         viewer_id = event.viewer.platform_user_id
@@ -113,15 +123,15 @@ class KickRoleRedemptions:
             return Decision("refuse", NOT_LINKED), None
         grant = repository.open_grant(conn, guild_id, Platform.KICK, viewer_id)
         if grant is not None:
-            return decide_extension(grant, settings, now), link.discord_user_id
-        decision = decide_new_grant(conn, guild_id, Platform.KICK, settings, now)
+            return decide_extension(grant, settings, now, hours), link.discord_user_id
+        decision = decide_new_grant(conn, guild_id, Platform.KICK, settings, now, hours)
         return decision, link.discord_user_id
 
     def _record(
         self,
         conn: Connection,
         guild_id: int,
-        event: RewardRedeemed,
+        earned: Earned,
         settings: VipSettings,
         decision: Decision,
         discord_user_id: int | None,
@@ -129,33 +139,18 @@ class KickRoleRedemptions:
         """Store the outcome and mark the redemption done; False when a concurrent delivery
         did it first (the transaction then changes nothing)."""
         if not redemptions_repository.finish_redemption(
-            conn, guild_id, event.platform, event.event_id
+            conn, guild_id, earned.platform, earned.key
         ):
             return False
         now = self.effects.clock()
-        viewer_id = event.viewer.platform_user_id or event.viewer.username
-        record_decision(conn, guild_id, event, decision, viewer_id, now)
+        record_decision(conn, earned, decision, now)
         if decision.action == "add":
-            grant = redemption_grant(
-                guild_id,
-                event,
+            grant = earned_grant(
+                earned,
                 decision,
-                viewer_id,
                 now,
                 discord_user_id=discord_user_id,
                 role_id=settings.kick_role_id,
             )
             repository.add_grant(conn, grant)
         return True
-
-
-def _is_the_reward(settings: VipSettings, event: RewardRedeemed) -> bool:
-    """Whether ``event`` redeems the guild's Kick VIP reward (matched by title: Kick has no VIP)."""
-    title = settings.kick_reward_title
-    return (
-        settings.kick_role_id is not None
-        and bool(title)
-        and (
-            event.reward_title.casefold() == title.casefold()  # type: ignore[union-attr]
-        )
-    )

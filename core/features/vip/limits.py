@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
+from core.features.amounts import AmountNotUnderstood, parse_whole_amount
 from core.features.refusals import Refused
-
-if TYPE_CHECKING:
-    from core.features.vip.repository import VipSettings
 
 MAX_REWARD_TITLE = 45
 MAX_COST = 10_000_000
@@ -24,6 +22,19 @@ def check_hours(hours: int) -> int:
     if not 1 <= hours <= MAX_HOURS:
         raise VipRefused(f"Hours go from 1 to {MAX_HOURS}.")
     return hours
+
+
+def check_whole(value: str | None) -> int:
+    """A whole number an admin typed ("5k", "5,000"), or the refusal."""
+    try:
+        return parse_whole_amount(str(value))
+    except AmountNotUnderstood as exc:
+        if exc.ambiguous:
+            raise VipRefused(str(exc)) from None
+    try:
+        return int(str(value).strip())  # a sign, say: the range check that follows refuses it
+    except ValueError:
+        raise VipRefused(f"{value!r} is not a whole number.") from None
 
 
 def check_cost(cost: int) -> int:
@@ -107,7 +118,21 @@ def describe_seconds(seconds: int) -> str:
     return " ".join(f"{n} {unit}" for n, unit in units if n)
 
 
-def limits_of(settings: VipSettings) -> RewardLimits:
+class KeptLimits(Protocol):
+    """Where the reward's limits are kept (``repository.VipSettings``), named here without
+    importing the repository (which imports the ports, which import this module)."""
+
+    @property
+    def reward_prompt(self) -> str | None: ...
+    @property
+    def reward_max_per_stream(self) -> int | None: ...
+    @property
+    def reward_max_per_user_per_stream(self) -> int | None: ...
+    @property
+    def reward_cooldown_seconds(self) -> int | None: ...
+
+
+def limits_of(settings: KeptLimits) -> RewardLimits:
     """The reward's limits as last sent to Twitch."""
     return RewardLimits(
         settings.reward_prompt if settings.reward_prompt is not None else DEFAULT_PROMPT,

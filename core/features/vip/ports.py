@@ -31,6 +31,17 @@ class Refusal(enum.StrEnum):
     INVALID = "invalid"  # any other 400 (a reward title the channel has already, 50 rewards)
 
 
+# Refusals Twitch gives for Add VIP that no retry cures: the redemption is CANCELED (refund).
+FINAL_ADD_REFUSALS = {
+    Refusal.UNAUTHORIZED,  # the connection was marked: no retry until the streamer reconnects
+    Refusal.MODERATOR,
+    Refusal.ALREADY_VIP,
+    Refusal.NO_SLOTS,
+    Refusal.NO_COMMUNITY,
+    Refusal.BANNED,
+}
+
+
 class TwitchRefused(Refused):
     def __init__(self, reason: Refusal, message: str) -> None:
         super().__init__(message)

@@ -25,13 +25,13 @@ from typing import Any
 
 from sqlalchemy.engine import Connection
 
-from core.events import Platform
-from core.features.vip import redemptions_repository
+from core.events import InvalidEvent, Platform, RewardRedeemed, Viewer
+from core.features.vip import redemptions_repository, rules_repository
 from core.features.vip.effects import VipEffects, log
 from core.features.vip.ports import TwitchBusy, TwitchRefused
 from core.features.vip.redemption_outbox import QueuedRedemptions
-from core.features.vip.redemption_updates import redemption_key
 from core.features.vip.redemptions import VipRedemptions
+from core.features.vip.redemptions_repository import redemption_key
 from core.features.vip.removal_calls import HELIX
 from core.outbox import store
 from core.outbox.worker import Done, Kind, Outcome, Retry
@@ -111,12 +111,16 @@ class Reconnection:
         waiting = await self.effects.in_transaction(
             lambda conn: redemptions_repository.waiting_ids(conn, guild_id, platform)
         )
-        missed = await self.redemptions.missed(guild_id, broadcaster_id)
+        missed = await self.missed(guild_id, broadcaster_id)
         run = uuid.uuid4().hex[:12]
         for event in missed:
             again = run if redemption_key(event) in waiting else None
             await self.queued.handle(guild_id, event, again=again)
-        if (await self.effects.settings(guild_id)).reward_id is None:
+        settings = await self.effects.settings(guild_id)
+        has_rewards = await self.effects.in_transaction(
+            lambda conn: rules_repository.twitch_reward_ids(conn, guild_id, settings)
+        )
+        if not has_rewards:
             return len(missed)  # no reward to read: the waiting ones are left as they are
         listed = {redemption_key(event) for event in missed}
         for redemption_id in waiting - listed:
@@ -132,6 +136,42 @@ class Reconnection:
                     redemption_id,
                 )
         return len(missed)
+
+    async def missed(self, guild_id: int, broadcaster_id: str) -> list[RewardRedeemed]:
+        """The reward's redemptions still UNFULFILLED on Twitch (those redeemed while
+        StreamKeeper was away), as the events EventSub would have sent. Raises TwitchRefused
+        when the guild's Twitch is not usable."""
+        settings = await self.effects.settings(guild_id)
+        reward_ids = await self.effects.in_transaction(
+            lambda conn: rules_repository.twitch_reward_ids(conn, guild_id, settings)
+        )
+        events = []
+        for reward_id in reward_ids:
+            events += await self._unfulfilled(guild_id, broadcaster_id, reward_id)
+        return events
+
+    async def _unfulfilled(
+        self, guild_id: int, broadcaster_id: str, reward_id: str
+    ) -> list[RewardRedeemed]:
+        pending = await self.effects.twitch.list_unfulfilled(guild_id, broadcaster_id, reward_id)
+        events = []
+        for missed in pending:
+            try:
+                events.append(
+                    RewardRedeemed(
+                        platform=Platform.TWITCH,
+                        event_id=f"{missed.id}:unfulfilled",  # as EventSub names it
+                        redemption_id=missed.id,
+                        broadcaster_user_id=broadcaster_id,
+                        occurred_at=missed.redeemed_at or self.effects.clock(),
+                        viewer=Viewer(missed.user_id, missed.user_name or missed.user_id),
+                        reward_id=reward_id,
+                        status="unfulfilled",
+                    )
+                )
+            except InvalidEvent:
+                log.warning("guild %s: skipped an unreadable redemption", guild_id)
+        return events
 
     async def counts(self, guild_id: int) -> WaitingCounts:
         return await self.effects.in_transaction(lambda conn: counts_of(conn, guild_id))

@@ -13,11 +13,11 @@ from __future__ import annotations
 from typing import Any
 
 from core.events import Platform, RewardRedeemed, event_from_dict, event_to_dict
-from core.features.vip import repository
+from core.features.vip import repository, rules_repository
 from core.features.vip.effects import VipEffects
 from core.features.vip.ports import TwitchBusy
-from core.features.vip.redemption_updates import SETTLED, redemption_key
-from core.features.vip.redemptions import RedemptionInFlight, VipRedemptions
+from core.features.vip.redemptions import SETTLED, RedemptionInFlight, VipRedemptions
+from core.features.vip.redemptions_repository import redemption_key
 from core.features.vip.removal_calls import HELIX
 from core.outbox import store
 from core.outbox.worker import Done, Kind, Outcome, Retry
@@ -44,12 +44,13 @@ class QueuedRedemptions:
         if event.viewer.platform_user_id is None:
             return
         if event.status in SETTLED:  # fulfilled or canceled elsewhere: our record follows
-            await self.redemptions.updates.handle(guild_id, event)
+            await self.redemptions.handle(guild_id, event)
             return
         now = self.effects.clock()
 
         def queue(conn) -> None:  # type: ignore[no-untyped-def]
-            if repository.get_settings(conn, guild_id).reward_id != event.reward_id:
+            settings = repository.get_settings(conn, guild_id)
+            if rules_repository.earning_reward(conn, guild_id, settings, event) is None:
                 return
             effect = store.Effect(
                 SERVICE,

@@ -13,6 +13,10 @@ While the guild's Twitch connection needs re-authorization, Twitch is not asked:
 resumed) redemption goes ``adding`` → ``waiting`` and is taken back to ``adding`` when it is
 handled again after the streamer connected (``reconnection.py``); a refund then keeps its chat
 line for that moment (chat goes as the streamer) and Discord's notice says so.
+
+A cancel made on Twitch (a moderator in the reward queue) is recorded once as a refund: before
+we handled it, no VIP follows; after, the grant stays until it expires. Redemptions missed while
+away are read back by ``reconnection.py``.
 """
 
 from __future__ import annotations
@@ -23,30 +27,28 @@ from typing import Literal
 from sqlalchemy.engine import Connection
 
 from core.bus.base import NotReady
-from core.events import InvalidEvent, Platform, RewardRedeemed, Viewer, system_clock
-from core.features.vip import redemptions_repository, repository, texts
-from core.features.vip.decisions import (
-    Decision,
-    decide_extension,
-    decide_new_grant,
-    record_decision,
-    redemption_grant,
-)
+from core.events import Platform, RewardRedeemed, system_clock
+from core.features.vip import decisions, redemptions_repository, repository, rules_repository, texts
+from core.features.vip.decisions import Decision, Earned
 from core.features.vip.effects import VipEffects, log
 from core.features.vip.expiry import track_outside
-from core.features.vip.ports import Refusal, TwitchRefused
-from core.features.vip.redemption_updates import (
-    SETTLED,
-    RedemptionUpdates,
+from core.features.vip.ports import FINAL_ADD_REFUSALS, Refusal, TwitchRefused
+from core.features.vip.redemptions_repository import (
+    ADDING,
+    DONE,
+    IN_FLIGHT,
+    WAITING,
     redemption_key,
-    refund_entry,
 )
-from core.features.vip.redemptions_repository import ADDING, DONE, IN_FLIGHT, WAITING
-from core.features.vip.repository import REDEMPTION, Grant, VipSettings
+from core.features.vip.repository import REDEMPTION, AuditEntry, Grant, VipSettings
 from core.ownership import claims
 
 GRANTED = "granted"
 REFUSING = "refusing"
+SETTLED = frozenset({"fulfilled", "canceled"})  # a status update, not a new redemption
+CANCELED_OUTCOME = "canceled on Twitch"
+CANCELED_BEFORE = "canceled on Twitch before StreamKeeper handled it"
+CANCELED_AFTER = "canceled on Twitch after the VIP was granted; the VIP stays until it expires"
 # A delivery asking Twitch holds the redemption for as long as its process lives (the process's
 # heartbeat lease: a killed one's passes on within seconds), up to claims.SAFETY_NET. A
 # delivery with no process behind it (a tool, a test) holds it this long, the longest one call
@@ -60,29 +62,14 @@ class RedemptionInFlight(NotReady):
     again later, when it finds the redemption done (or abandoned, and takes it over)."""
 
 
-# Refusals Twitch gives for Add VIP that no retry cures: the redemption is CANCELED (refund).
-_FINAL_REFUSALS = {
-    Refusal.UNAUTHORIZED,  # the connection was marked: no retry until the streamer reconnects
-    Refusal.MODERATOR,
-    Refusal.ALREADY_VIP,
-    Refusal.NO_SLOTS,
-    Refusal.NO_COMMUNITY,
-    Refusal.BANNED,
-}
-
-
 class VipRedemptions:
     def __init__(self, effects: VipEffects, holder: str | None = None) -> None:
         """``holder``: the name of this process, whose heartbeat lease its ownership renews
         (``core/ownership/claims.py``); None: a redemption is held for a fixed ``LEASE``."""
         self.effects = effects
         self.holder = holder[: claims.HOLDER_LENGTH] if holder is not None else None
-        self.updates = RedemptionUpdates(effects)
-
-    @property
-    def lease(self) -> timedelta:
-        """How long a redemption this process asks Twitch about is held at most."""
-        return claims.SAFETY_NET if self.holder is not None else LEASE
+        # How long a redemption this process asks Twitch about is held at most.
+        self.lease = claims.SAFETY_NET if self.holder is not None else LEASE
 
     async def handle(self, guild_id: int, event: RewardRedeemed) -> None:
         """The bus handler for ``RewardRedeemed``. Raises ``TwitchBusy`` when Twitch did not
@@ -91,11 +78,15 @@ class VipRedemptions:
         if event.platform is not Platform.TWITCH or event.reward_id is None or viewer_id is None:
             return
         if event.status in SETTLED:  # fulfilled or canceled: an update, not a new redemption
-            await self.updates.handle(guild_id, event)
+            await self._settled_on_twitch(guild_id, event)
             return
         settings = await self.effects.settings(guild_id)
-        if settings.reward_id != event.reward_id:
+        earning = await self.effects.in_transaction(
+            lambda conn: rules_repository.earning_reward(conn, guild_id, settings, event)
+        )
+        if earning is None:  # not a reward that earns VIP
             return
+        earned = Earned.of_redemption(guild_id, event, str(viewer_id), *earning)
         now = self.effects.clock()
         stored = await self.effects.in_transaction(
             lambda conn: redemptions_repository.claim_redemption(
@@ -119,7 +110,9 @@ class VipRedemptions:
             return
         if state in (None, ADDING):
             try:
-                decided = await self._decide_and_record(guild_id, event, settings, resuming=state)
+                decided = await self._decide_and_record(
+                    guild_id, event, settings, earned, resuming=state
+                )
             finally:
                 await self.effects.in_transaction(
                     lambda conn: redemptions_repository.end_lease(
@@ -152,44 +145,18 @@ class VipRedemptions:
             WAITING,
         )
 
-    async def missed(self, guild_id: int, broadcaster_id: str) -> list[RewardRedeemed]:
-        """The reward's redemptions still UNFULFILLED on Twitch (those redeemed while
-        StreamKeeper was away), as the events EventSub would have sent. Raises TwitchRefused
-        when the guild's Twitch is not usable."""
-        settings = await self.effects.settings(guild_id)
-        if settings.reward_id is None:
-            return []
-        pending = await self.effects.twitch.list_unfulfilled(
-            guild_id, broadcaster_id, settings.reward_id
-        )
-        events = []
-        for missed in pending:
-            try:
-                events.append(
-                    RewardRedeemed(
-                        platform=Platform.TWITCH,
-                        event_id=f"{missed.id}:unfulfilled",  # as EventSub names it
-                        redemption_id=missed.id,
-                        broadcaster_user_id=broadcaster_id,
-                        occurred_at=missed.redeemed_at or self.effects.clock(),
-                        viewer=Viewer(missed.user_id, missed.user_name or missed.user_id),
-                        reward_id=settings.reward_id,
-                        reward_title=settings.reward_title or "",
-                        cost=settings.reward_cost,
-                        status="unfulfilled",
-                    )
-                )
-            except InvalidEvent:
-                log.warning("guild %s: skipped an unreadable redemption", guild_id)
-        return events
-
     async def _decide_and_record(
-        self, guild_id: int, event: RewardRedeemed, settings: VipSettings, resuming: str | None
+        self,
+        guild_id: int,
+        event: RewardRedeemed,
+        settings: VipSettings,
+        earned: Earned,
+        resuming: str | None,
     ) -> tuple[str, str | None] | None:
         viewer_id = str(event.viewer.platform_user_id)
         now = self.effects.clock()
         decision = await self.effects.in_transaction(
-            lambda conn: self._decide(conn, guild_id, event, settings, now)
+            lambda conn: self._decide(conn, guild_id, event, settings, earned.hours, now)
         )
         if decision.action == "add":
             try:
@@ -197,7 +164,7 @@ class VipRedemptions:
             except TwitchRefused as refused:
                 if refused.reason == Refusal.ALREADY_VIP and resuming == ADDING:
                     pass  # our own earlier attempt reached Twitch before the process stopped
-                elif refused.reason in _FINAL_REFUSALS:
+                elif refused.reason in FINAL_ADD_REFUSALS:
                     decision = Decision("refuse", refused.reason)
                 else:  # Twitch said no (or no token): nothing was added, so start afresh
                     log.warning(
@@ -213,7 +180,7 @@ class VipRedemptions:
                     )
                     return None
         return await self.effects.in_transaction(
-            lambda conn: self._record(conn, guild_id, event, decision, now)
+            lambda conn: self._record(conn, guild_id, event, earned, decision, now)
         )
 
     def _decide(
@@ -222,6 +189,7 @@ class VipRedemptions:
         guild_id: int,
         event: RewardRedeemed,
         settings: VipSettings,
+        hours: int,
         now: datetime,
     ) -> Decision:
         viewer_id = str(event.viewer.platform_user_id)
@@ -229,16 +197,17 @@ class VipRedemptions:
         if grant is not None and grant.source == repository.OUTSIDE:
             return Decision("refuse", Refusal.ALREADY_VIP)
         if grant is not None:
-            return decide_extension(grant, settings, now)
+            return decisions.decide_extension(grant, settings, now, hours)
         if viewer_id == event.broadcaster_user_id:
             return Decision("refuse", "broadcaster")
-        return decide_new_grant(conn, guild_id, event.platform, settings, now)
+        return decisions.decide_new_grant(conn, guild_id, event.platform, settings, now, hours)
 
     def _record(
         self,
         conn: Connection,
         guild_id: int,
         event: RewardRedeemed,
+        earned: Earned,
         decision: Decision,
         now: datetime,
     ) -> tuple[str, str | None]:
@@ -265,15 +234,13 @@ class VipRedemptions:
                 event.viewer.username,
                 now,
             )
-        record_decision(conn, guild_id, event, decision, viewer_id, now)
+        decisions.record_decision(conn, earned, decision, now)
         if decision.action == "add":
             existing = repository.open_grant(conn, guild_id, event.platform, viewer_id)
             if existing is not None:  # an echo of our own add, seen first as an outside VIP
                 repository.adopt_grant(conn, existing.id, REDEMPTION, decision.expires_at)
             else:
-                repository.add_grant(
-                    conn, redemption_grant(guild_id, event, decision, viewer_id, now)
-                )
+                repository.add_grant(conn, decisions.earned_grant(earned, decision, now))
         return state, decision.reason or None
 
     async def _set_status(
@@ -365,3 +332,64 @@ class VipRedemptions:
             notice if is_told else texts.untold_notice(notice),
             is_chat=is_told,
         )
+
+    async def _settled_on_twitch(self, guild_id: int, event: RewardRedeemed) -> None:
+        """Our record follows a cancel made on Twitch, once however often it arrives."""
+        if event.status != "canceled":
+            return  # fulfilled: by us, or accepted elsewhere; the add grants as usual
+        settings = await self.effects.settings(guild_id)
+        earning = await self.effects.in_transaction(
+            lambda conn: rules_repository.earning_reward(conn, guild_id, settings, event)
+        )
+        if earning is None:
+            return
+        key = redemption_key(event)
+        now = self.effects.clock()
+
+        def settle(conn: Connection) -> str | None:
+            claimed = redemptions_repository.claim_redemption(
+                conn, guild_id, event.platform, key, now, now
+            )
+            if claimed is None:  # never seen: canceled before we handled it
+                redemptions_repository.move_redemption(
+                    conn, guild_id, event.platform, key, DONE, CANCELED_OUTCOME
+                )
+                reason = CANCELED_BEFORE
+            else:
+                state, _ = claimed
+                if state in (ADDING, IN_FLIGHT):  # Add VIP may be under way: look again later
+                    return "wait"
+                # Granted (done or not): we never cancel a grant, so a moderator did, and the
+                # points went back. A refusal of ours, or this update seen before: nothing.
+                if state not in (GRANTED, DONE) or not (
+                    redemptions_repository.note_settled_elsewhere(
+                        conn, guild_id, event.platform, key, CANCELED_OUTCOME
+                    )
+                ):
+                    return None
+                reason = CANCELED_AFTER
+            repository.add_audit(conn, refund_entry(guild_id, event, reason, now))
+            return reason
+
+        outcome = await self.effects.in_transaction(settle)
+        if outcome == "wait":
+            raise RedemptionInFlight(key)  # its update is delivered again later
+        if outcome is not None:
+            log.info("guild %s: VIP redemption %s %s", guild_id, key, outcome)
+
+
+def refund_entry(guild_id: int, event: RewardRedeemed, reason: str, at: datetime) -> AuditEntry:
+    """The audit row of a Twitch redemption whose points went back to the viewer."""
+    return AuditEntry(
+        guild_id=guild_id,
+        platform=event.platform,
+        broadcaster_user_id=event.broadcaster_user_id,
+        platform_user_id=str(event.viewer.platform_user_id),
+        username=event.viewer.username,
+        action="refunded",
+        actor_kind="system",
+        reason=reason,
+        at=at,
+        redemption_id=redemption_key(event),
+        reward_cost=event.cost,
+    )

@@ -5,13 +5,13 @@ transaction of what it decided."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from core.events import Platform
+from core.events import Platform, RewardRedeemed
 from core.features.vip.tables import vip_redemptions
 from core.ownership import claims
 from core.storage.db import insert_if_absent
@@ -25,6 +25,15 @@ DONE = "done"
 WAITING = "waiting"
 WAS_ADDING = "was_adding"
 IN_FLIGHT = "in_flight"  # (not stored) "adding", leased to another delivery right now
+# How long a rule's grant (rule_grants.py) is held by the delivery asking Twitch or Discord: the
+# longest one call may take (the outbox worker gives a call 60 s).
+RULE_LEASE = timedelta(minutes=2)
+
+
+def redemption_key(event: RewardRedeemed) -> str:
+    """The redemption's own id: the same whichever transport or status update brought it (its
+    event id adds the status), and what Helix names it by."""
+    return event.redemption_id or event.event_id
 
 
 def claim_redemption(

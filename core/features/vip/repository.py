@@ -79,6 +79,7 @@ class AuditEntry:
     reward_cost: int | None = None
     previous_expires_at: datetime | None = None
     new_expires_at: datetime | None = None
+    rule_id: int | None = None  # the rule that granted or refused (vip_rules.id)
 
 
 AUDIT_FIELDS = tuple(field.name for field in fields(AuditEntry))

@@ -18,13 +18,19 @@ from typing import Any
 from sqlalchemy.engine import Connection, Engine
 
 from core.events import Platform
-from core.features.amounts import AmountNotUnderstood, parse_whole_amount
 from core.features.chat_commands.notices import ChatNotices
 from core.features.chat_commands.ports import ChatSender
 from core.features.viewers.repository import usernames_of
-from core.features.vip import discord_calls, redemption_outbox, removal_calls, repository
+from core.features.vip import (
+    discord_calls,
+    redemption_outbox,
+    removal_calls,
+    repository,
+    rules_repository,
+)
+from core.features.vip.analytics import VipAnalytics, analytics
 from core.features.vip.effects import VipEffects, log
-from core.features.vip.expiry import VipExpiry, track_outside
+from core.features.vip.expiry import VipExpiry, track_outside_vips
 from core.features.vip.kick_roles import KickRoleRedemptions
 from core.features.vip.limits import (
     MAX_CONCURRENT,
@@ -34,6 +40,7 @@ from core.features.vip.limits import (
     check_hours,
     check_limits,
     check_title,
+    check_whole,
     describe_limits,
     limit_columns,
 )
@@ -42,7 +49,6 @@ from core.features.vip.ports import (
     Refusal,
     RewardInfo,
     TemporaryRoles,
-    TwitchAccount,
     TwitchBusy,
     TwitchRefused,
     TwitchVipChannel,
@@ -52,6 +58,8 @@ from core.features.vip.reconnection import RECONNECTED, Reconnection
 from core.features.vip.redemption_outbox import QueuedRedemptions
 from core.features.vip.redemptions import VipRedemptions
 from core.features.vip.repository import AuditEntry, Grant, VipSettings
+from core.features.vip.rule_grants import RuleGrants
+from core.features.vip.rules import VipRules
 from core.outbox.worker import Kind, Outcome
 
 
@@ -77,6 +85,7 @@ class VipService:
         chat_notices: ChatNotices | None = None,
         process_name: str | None = None,
         needs_reauthorization: Callable[[int], bool] = lambda _guild_id: False,
+        granted_scopes: Callable[[int], tuple[str, ...] | None] = lambda _guild_id: None,
     ) -> None:
         """``broadcaster_of(guild_id)``: the Twitch broadcaster id the guild follows, or None.
         ``roles`` and ``kick_chat``: Kick's temporary role and chat (None: Kick is left out).
@@ -84,7 +93,8 @@ class VipService:
         ``process_name``: this process's, whose heartbeat lease holds the redemptions it asks
         Twitch about (None: each is held a fixed time). ``needs_reauthorization(guild_id)``:
         whether the guild's Twitch connection waits for the streamer to connect again
-        (``reconnection.py``)."""
+        (``reconnection.py``). ``granted_scopes(guild_id)``: the Twitch scopes the streamer
+        granted (None: not connected), checked when a rule is added (``rules.py``)."""
         self.chat_notices = chat_notices
         self.effects = VipEffects(
             engine, clock, twitch, notices, sleep, roles, kick_chat, needs_reauthorization
@@ -99,6 +109,8 @@ class VipService:
         self.kick_roles = KickRoleRedemptions(self.effects)
         self.manual = ManualGrants(self.effects, self._broadcaster)
         self.expiry = VipExpiry(self.effects)
+        self.rules = VipRules(self.effects, self._broadcaster, granted_scopes)
+        self.rule_grants = RuleGrants(self.effects)  # subs, gifts, cheers, KICKs
 
     async def _broadcaster(self, guild_id: int) -> str:
         broadcaster_id = await asyncio.to_thread(self.broadcaster_of, guild_id)
@@ -152,27 +164,11 @@ class VipService:
                 },
                 now,
             )
-            return self._sync_outside(conn, guild_id, broadcaster_id, vips, now)
+            rules_repository.follow_the_reward(conn, guild_id, reward.id, {}, now)
+            return track_outside_vips(conn, guild_id, broadcaster_id, vips, now)
 
         outside = await self.effects.in_transaction(store)
         return SetupResult(reward, same is not None, outside)
-
-    def _sync_outside(
-        self,
-        conn: Connection,
-        guild_id: int,
-        broadcaster_id: str,
-        vips: list[TwitchAccount],
-        now: datetime,
-    ) -> int:
-        added = 0
-        for vip in vips:
-            if repository.open_grant(conn, guild_id, Platform.TWITCH, vip.user_id) is None:
-                track_outside(
-                    conn, guild_id, Platform.TWITCH, broadcaster_id, vip.user_id, vip.login, now
-                )
-                added += 1
-        return added
 
     async def change_reward(self, guild_id: int, what: str, value: str | None = None) -> str:
         """``what``: cost, hours, title, pause, resume or delete. Returns what changed."""
@@ -181,7 +177,7 @@ class VipService:
         changes: dict[str, Any] = {}
         paused_now: bool | None = None  # after a pause or resume that changed Twitch's state
         if what == "hours":
-            changes["duration_hours"] = check_hours(_whole(value))
+            changes["duration_hours"] = check_hours(check_whole(value))
             summary = f"Each redemption now gives {changes['duration_hours']} hour(s) of VIP."
         elif what == "delete":
             try:
@@ -195,7 +191,7 @@ class VipService:
             fields: dict[str, Any]
             was_paused: bool | None = None
             if what == "cost":
-                fields = {"cost": check_cost(_whole(value))}
+                fields = {"cost": check_cost(check_whole(value))}
             elif what == "title":
                 fields = {"title": check_title(value or "")}
             elif what in ("pause", "resume"):
@@ -215,6 +211,7 @@ class VipService:
 
         def save(conn: Connection) -> None:
             repository.save_settings(conn, guild_id, changes, now)
+            rules_repository.follow_the_reward(conn, guild_id, reward_id, changes, now)
             if paused_now is not None and self.chat_notices and settings.is_chat_notices:
                 # In the change's transaction, keyed by it: the chat hears of it once.
                 self.chat_notices.queue_vip_state(
@@ -320,11 +317,12 @@ class VipService:
             RECONNECTED: self.reconnection.kind(),  # the streamer connected Twitch again
             # Removing a VIP twice is harmless ("not a VIP" counts as done).
             removal_calls.TWITCH_EXPIRED: Kind(self._remove_expired),
-        }
+        } | self.rule_grants.kinds()[0]
 
     def discord_kinds(self) -> dict[str, Kind]:
         """The Discord worker's calls: notices, Kick's roles given and taken off."""
-        return discord_calls.kinds(self.effects.notices, self.kick_roles, self.expiry)
+        on_discord = discord_calls.kinds(self.effects.notices, self.kick_roles, self.expiry)
+        return on_discord | self.rule_grants.kinds()[1]
 
     async def _remove_expired(self, guild_id: int, payload: dict[str, Any]) -> Outcome:
         return await self.expiry.remove_expired(guild_id, int(payload["grant_id"]))
@@ -333,7 +331,7 @@ class VipService:
         """In every guild with a reward: queue the redemptions missed while away for the
         Twitch Helix worker, as their webhooks would have been (one outbox row per
         redemption, whichever way it came, and the waiting ones again); how many were read."""
-        guild_ids = await self.effects.in_transaction(repository.guilds_with_reward)
+        guild_ids = await self.effects.in_transaction(rules_repository.guilds_with_twitch_rewards)
         read = 0
         for guild_id in guild_ids:
             broadcaster_id = await asyncio.to_thread(self.broadcaster_of, guild_id)
@@ -346,6 +344,11 @@ class VipService:
         return read
 
     # --- reading ---------------------------------------------------------------------------
+
+    async def analytics(self, guild_id: int, days: int) -> VipAnalytics:
+        """The last ``days`` days' numbers (the VIP page's charts)."""
+        now = self.effects.clock()
+        return await self.effects.in_transaction(lambda conn: analytics(conn, guild_id, days, now))
 
     async def list_vips(self, guild_id: int) -> list[Grant]:
         return await self.effects.in_transaction(
@@ -387,15 +390,3 @@ class VipService:
 def name_key(platform: Platform | str, platform_user_id: str) -> str:
     """The key :meth:`VipService.viewer_names` answers under."""
     return f"{platform}:{platform_user_id}"
-
-
-def _whole(value: str | None) -> int:
-    try:
-        return parse_whole_amount(str(value))
-    except AmountNotUnderstood as exc:
-        if exc.ambiguous:
-            raise VipRefused(str(exc)) from None
-    try:
-        return int(str(value).strip())  # a sign, say: the range check that follows refuses it
-    except ValueError:
-        raise VipRefused(f"{value!r} is not a whole number.") from None

@@ -1,4 +1,5 @@
-"""Temporary VIP tables: settings, grants, processed redemptions and the audit log."""
+"""Temporary VIP tables: settings, the rules that grant it, grants, processed redemptions and the
+audit log."""
 
 from __future__ import annotations
 
@@ -91,6 +92,28 @@ vip_audit = Table(
     Column("previous_expires_at", UTCDateTime, nullable=True),
     Column("new_expires_at", UTCDateTime, nullable=True),
     Column("at", UTCDateTime, nullable=False),
+    # The rule that granted (or refused) it: vip_rules.id, kept after the rule is removed.
+    Column("rule_id", BigId, nullable=True),
     Index(None, "guild_id", "at"),
     Index(None, "guild_id", "platform_user_id"),
+)
+
+# What earns temporary VIP in a guild, on one platform, for ``hours``: a channel-point reward
+# (Twitch: ``reward_id``; Kick: matched by ``reward_title``), a subscription of at least tier
+# ``at_least`` (new or renewed), a gift of at least ``at_least`` subs, a cheer of at least
+# ``at_least`` bits, KICKs of at least ``at_least``.
+vip_rules = Table(
+    "vip_rules",
+    metadata,
+    Column("id", BigId, primary_key=True),
+    Column("guild_id", Snowflake, nullable=False),
+    Column("platform", PlatformName, nullable=False),
+    Column("kind", String(8), nullable=False),  # reward, sub, gift, bits or kicks
+    Column("reward_id", String(64), nullable=True),
+    Column("reward_title", String(200), nullable=True),
+    Column("reward_cost", Integer, nullable=True),
+    Column("at_least", Integer, nullable=True),
+    Column("hours", Integer, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Index(None, "guild_id", "platform", "kind"),
 )

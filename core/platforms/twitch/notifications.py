@@ -337,6 +337,7 @@ _PARSERS: dict[str, Callable[[_Notification], Event | None]] = {
     "channel.subscription.message": _parse_subscription_message,
     "channel.subscription.gift": _parse_subscription_gift,
     "channel.subscription.end": _parse_subscription_end,
+    "channel.cheer": _parse_cheer,  # VIP rules for cheers, and the alerts overlay
     REDEMPTION_ADD: _parse_redemption,
     REDEMPTION_UPDATE: _parse_redemption,
     "channel.vip.add": _parse_vip_added,
@@ -352,7 +353,6 @@ PARSED_TYPES: tuple[str, ...] = tuple(_PARSERS)
 ALERT_ONLY_PARSERS: dict[str, Callable[[_Notification], Event | None]] = {
     "channel.follow": _parse_follow,
     "channel.raid": _parse_raid,
-    "channel.cheer": _parse_cheer,
 }
 _PARSERS.update(ALERT_ONLY_PARSERS)
 TWITCH_SUBSCRIPTION_TYPES: frozenset[str] = frozenset(_PARSERS)

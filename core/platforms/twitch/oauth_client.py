@@ -44,6 +44,7 @@ SCOPES: tuple[str, ...] = (
     "channel:manage:redemptions",
     "channel:read:redemptions",
     "channel:read:subscriptions",
+    "bits:read",  # cheers, for VIP rules
     "user:read:chat",
     "user:write:chat",
     "user:bot",

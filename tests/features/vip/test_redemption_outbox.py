@@ -10,7 +10,7 @@ from sqlalchemy.engine import Engine
 
 from core.features.vip import redemption_outbox
 from core.features.vip.ports import TwitchBusy
-from core.features.vip.redemption_updates import redemption_key
+from core.features.vip.redemptions_repository import redemption_key
 from core.outbox import store
 from core.outbox.worker import OutboxWorker
 from tests.features.vip.conftest import Vip

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import pytest
 
-from core.features.vip.helix_channel import HelixVipChannel
 from core.features.vip.limits import (
     DEFAULT_PROMPT,
     RewardLimits,
@@ -16,13 +15,14 @@ from core.features.vip.limits import (
     limits_of,
 )
 from core.features.vip.ports import Refusal, TwitchRefused
+from core.platforms.twitch.vip_channel import HelixVipChannel
 from tests.fakes.twitch_server import FakeTwitch
-from tests.features.vip import test_helix_channel as helix_port
 from tests.features.vip.conftest import Vip
 from tests.features.vip.doubles import GUILD
+from tests.platforms.twitch import test_vip_channel as helix_port
 from tests.platforms.twitch.conftest import BROADCASTER_ID
 
-# The Helix port against the fake Twitch, as test_helix_channel builds it.
+# The Helix port against the fake Twitch, as tests/platforms/twitch/test_vip_channel.py builds it.
 clock, sleep, twitch = helix_port.clock, helix_port.sleep, helix_port.twitch
 token_holder, port = helix_port.token_holder, helix_port.port
 

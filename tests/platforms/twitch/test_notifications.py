@@ -100,6 +100,9 @@ EXPECTED = {
     "channel.subscription.end": SubscriptionEnded(
         **common(), viewer=Viewer("1234", "Cool_User"), tier="1000"
     ),
+    "channel.cheer": Cheered(
+        **common(), viewer=Viewer("1234", "Cool_User"), bits=1000, message="pogchamp"
+    ),
     "channel.subscription.gift": SubscriptionsGifted(
         **common("gift:1234:284"),
         gifter=Viewer("1234", "Cool_User"),
@@ -129,9 +132,6 @@ EXPECTED = {
         viewer=Viewer("1234", "Cool_User"),
     ),
     "channel.raid": Raided(**common(), raider=Viewer("1234", "Cool_User"), viewers=9001),
-    "channel.cheer": Cheered(
-        **common(), viewer=Viewer("1234", "Cool_User"), bits=1000, message="pogchamp"
-    ),
 }
 
 

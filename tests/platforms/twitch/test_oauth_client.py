@@ -51,6 +51,7 @@ def test_scopes_are_the_union_the_features_need() -> None:
         "channel:manage:redemptions",
         "channel:read:redemptions",
         "channel:read:subscriptions",
+        "bits:read",
         "user:read:chat",
         "user:write:chat",
         "user:bot",

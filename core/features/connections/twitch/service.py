@@ -24,6 +24,7 @@ from core.features.connections.app_token import AppToken
 from core.features.connections.streamer_tokens import StreamerTokens
 from core.features.connections.tables import twitch_connections
 from core.features.connections.twitch import repository as repo
+from core.features.connections.twitch.ports import TwitchNotConnected, TwitchStillUnauthorized
 from core.features.connections.twitch.repository import (
     StoredTwitchSubscription,
 )
@@ -45,16 +46,6 @@ REFRESH_MARGIN = timedelta(minutes=10)
 # waited for it (core/features/vip/reconnection.py).
 STREAMER_CONNECTED = "connections.twitch_streamer_connected"
 VALIDATE_EVERY_SECONDS = 3600.0
-
-
-class TwitchNotConnected(Exception):
-    """The guild has no working Twitch connection: none, or its grant is dead (the streamer
-    must connect again with a new ``!twitch setup`` link)."""
-
-
-class TwitchStillUnauthorized(TwitchNotConnected):
-    """Twitch answered 401 even to a token it had just issued (a scope the call needs is
-    missing, or a client id mismatch): the connection is marked as needing re-authorization."""
 
 
 @dataclass(frozen=True)

@@ -35,6 +35,7 @@ WANTED_TYPES: tuple[str, ...] = (
     "channel.subscription.message",
     "channel.subscription.gift",
     "channel.subscription.end",  # ends the viewer's tier record (sub_tiers)
+    "channel.cheer",  # VIP rules for cheers (bits:read)
     "stream.online",
     "stream.offline",
     "channel.vip.add",

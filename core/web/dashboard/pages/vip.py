@@ -23,6 +23,7 @@ from core.features.vip.limits import (
 from core.features.vip.ports import TwitchBusy
 from core.features.vip.service import VipService, name_key
 from core.web.dashboard.guilds import guild_blueprint, guild_name
+from core.web.dashboard.pages import vip_rules
 from core.web.dashboard.pages._forms import (
     channel_choices,
     checked_channel,
@@ -127,6 +128,7 @@ def _page(guild_id: int, errors: dict[str, str] | None = None, done: str | None 
         done=done or request.args.get("done"),
         now=datetime.now(UTC),
         live="live" in current_app.extensions,  # off: no live parts, the page works by reload
+        **vip_rules.context(service, _run, guild_id),
     )
     return page, 400 if errors else 200
 
@@ -176,6 +178,9 @@ def _write(guild_id: int, form_name: str, call: Any):  # type: ignore[no-untyped
     except Refused as refused:
         return _page(guild_id, {form_name: str(refused)})
     return redirect(url_for("guild_vip.index", guild_id=guild_id, done=message) + f"#{form_name}")
+
+
+vip_rules.add_routes(AREA.bp, _service, _run, lambda *a: _write(*a), lambda *a: _whole(*a))
 
 
 @AREA.bp.post("/grant")

@@ -65,7 +65,7 @@ def _rows(html: str) -> list[list[str]]:
     return [
         [
             re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "", cell)).strip()
-            for cell in re.findall(r"<td>(.*?)</td>", row, flags=re.S)
+            for cell in re.findall(r"<td[^>]*>(.*?)</td>", row, flags=re.S)
         ]
         for row in rows
     ]
@@ -73,7 +73,8 @@ def _rows(html: str) -> list[list[str]]:
 
 def test_the_log_shows_names_and_ids_only_when_unknown(pages) -> None:  # type: ignore[no-untyped-def]
     for html in (pages.get("vip").text, pages.get("vip", "log").text):
-        viewers_and_actors = [(row[2], row[3]) for row in _rows(html) if row]
+        log = html.split('id="vip-log"')[-1]  # the page's other tables are not the log
+        viewers_and_actors = [(row[2], row[3]) for row in _rows(log) if row]
         assert ("NewName", "NewName (viewer)") in viewers_and_actors
         assert ("9003", "StreamKeeper") in viewers_and_actors
         assert ("NewName", "Ana the admin (Discord)") in viewers_and_actors

@@ -7,9 +7,9 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from core.features.vip.helix_channel import HelixVipChannel
 from core.features.vip.ports import Refusal, TwitchBusy, TwitchRefused
 from core.platforms.twitch.helix import HelixClient
+from core.platforms.twitch.vip_channel import HelixVipChannel
 from tests.fakes.twitch_server import CLIENT_ID, FakeTwitch
 from tests.platforms.twitch import conftest as fake_twitch
 from tests.platforms.twitch.conftest import BROADCASTER_ID

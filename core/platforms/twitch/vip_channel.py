@@ -19,12 +19,12 @@ from collections.abc import Awaitable, Callable
 from typing import Any, Literal, TypeVar
 
 from core.features.chat_commands.ports import ChatSender
-from core.features.connections.twitch.service import TwitchNotConnected, TwitchStillUnauthorized
-from core.features.vip.limits import RewardLimits
+from core.features.connections.twitch.ports import TwitchNotConnected, TwitchStillUnauthorized
 from core.features.vip.ports import (
     PendingRedemption,
     Refusal,
     RewardInfo,
+    RewardLimits,
     TwitchAccount,
     TwitchBusy,
     TwitchRefused,

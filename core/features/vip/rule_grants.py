@@ -1,0 +1,294 @@
+"""Temporary VIP earned by a channel event other than a redemption, by the guild's rules: a
+subscription of at least the rule's tier, new or renewed (a gifted one earns nothing: its gifter
+does, by a gift rule); a gift of at least N subs (the gifter); a cheer of at least N bits; at
+least N KICKs. Of a kind's rules the event reaches, the one with the highest bar grants, once.
+
+The bus handler only queues (one outbox row per event and guild, keyed by the event: a second
+delivery, or Twitch's other source of the same gift, queues nothing); on Twitch the Helix worker
+adds the VIP at Twitch's pace, on Kick the Discord worker gives the server's Kick VIP role to the
+viewer's linked member. The grant is kept once by a ``vip_redemptions`` row under the event's
+key (written before Twitch is asked; a retry after a stop takes Twitch's "already a VIP" as its
+own add), and stacking, caps, outside VIPs, expiry, the audit (naming the rule) and the notices
+are those of a redemption. Nothing is refunded: a refusal is told and audited.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.engine import Connection
+
+from core.events import (
+    Cheered,
+    Event,
+    KicksGifted,
+    Platform,
+    Subscribed,
+    SubscriptionsGifted,
+    Viewer,
+)
+from core.features.linking.repository import find_link_by_account
+from core.features.vip import redemptions_repository, repository, rules_repository, texts
+from core.features.vip.decisions import (
+    Decision,
+    Earned,
+    decide_extension,
+    decide_new_grant,
+    earned_grant,
+    record_decision,
+)
+from core.features.vip.effects import VipEffects, log
+from core.features.vip.expiry import track_outside
+from core.features.vip.ports import (
+    FINAL_ADD_REFUSALS,
+    Refusal,
+    RoleRefused,
+    TwitchBusy,
+    TwitchRefused,
+)
+from core.features.vip.redemptions_repository import ADDING, IN_FLIGHT
+from core.features.vip.removal_calls import HELIX
+from core.features.vip.rules_repository import BITS, GIFT, KICKS, SUB
+from core.outbox import DISCORD, store
+from core.outbox.worker import Done, Kind, Outcome, Retry
+
+HELIX_KIND = "vip-rule-grant"  # Twitch: Add VIP, by the twitch-helix worker
+KICK_KIND = "vip.kick-rule-grant"  # Kick: the role, by the Discord worker
+IN_FLIGHT_RETRY_SECONDS = 5.0
+# Twitch tells a sub twice (EventSub and the chat notice) and a gift twice (the gift event and
+# the chat notice, one gift_key): a rule counts the EventSub events its scope lets it read.
+TWITCH_SOURCES = {SUB: ("channel.subscribe", "channel.subscription.message")}
+
+
+def earning_of(event: Event) -> tuple[str, int, Viewer, str] | None:
+    """(rule kind, amount, who earns, the key it is granted once by) of an event that may earn
+    VIP by a rule; None for one that cannot (a gifted sub, an anonymous gift or cheer)."""
+    if isinstance(event, Subscribed):
+        sources = TWITCH_SOURCES[SUB] if event.platform is Platform.TWITCH else ("",)
+        if event.is_gift or event.source_type not in sources:
+            return None
+        tier = {"2000": 2, "3000": 3}.get(event.tier or "", 1)
+        return SUB, tier, event.viewer, event.key
+    if isinstance(event, SubscriptionsGifted):
+        if event.gifter is None:
+            return None
+        if event.platform is Platform.TWITCH and event.source_type != "channel.subscription.gift":
+            return None
+        return GIFT, event.count, event.gifter, event.gift_key or event.key
+    if isinstance(event, Cheered):
+        return None if event.viewer is None else (BITS, event.bits, event.viewer, event.key)
+    if isinstance(event, KicksGifted):
+        return KICKS, event.amount, event.viewer, event.key
+    return None
+
+
+def _claim_key(kind: str, key: str) -> str:
+    """The event's key in ``vip_redemptions`` (64 characters at most)."""
+    text = f"{kind}:{key}"
+    return text if len(text) <= 64 else f"{kind}:" + hashlib.sha256(key.encode()).hexdigest()[:48]
+
+
+class RuleGrants:
+    def __init__(self, effects: VipEffects) -> None:
+        self.effects = effects
+
+    async def handle(self, guild_id: int, event: Event) -> None:
+        """The bus handler for subs, gifts, cheers and KICKs: queue the grant its best rule
+        earns, once per event, for the platform's worker."""
+        earning = earning_of(event)
+        if earning is None:
+            return
+        kind, amount, viewer, key = earning
+        platform = event.platform
+        if viewer.platform_user_id is None or amount <= 0:
+            return
+        if platform is Platform.KICK and self.effects.roles is None:
+            return
+        now = self.effects.clock()
+        claim_key = _claim_key(kind, key)
+
+        def queue(conn: Connection) -> None:
+            rule = rules_repository.best_rule(conn, guild_id, platform, kind, amount)
+            if rule is None:
+                return
+            payload = {
+                "rule_id": rule.id,
+                "platform": platform.value,
+                "broadcaster_user_id": event.broadcaster_user_id,
+                "viewer_id": viewer.platform_user_id,
+                "username": viewer.username,
+                "key": claim_key,
+            }
+            service, effect_kind = (
+                (HELIX, HELIX_KIND) if platform is Platform.TWITCH else (DISCORD, KICK_KIND)
+            )
+            effect_key = f"{effect_kind}:{guild_id}:{claim_key}"
+            store.enqueue(
+                conn, store.Effect(service, effect_kind, guild_id, effect_key, payload), now
+            )
+
+        await self.effects.in_transaction(queue)
+
+    def kinds(self) -> tuple[dict[str, Kind], dict[str, Kind]]:
+        """The Helix worker's kind and the Discord worker's."""
+        return {HELIX_KIND: Kind(self._make)}, {KICK_KIND: Kind(self._make)}
+
+    async def _make(self, guild_id: int, payload: dict[str, Any]) -> Outcome:
+        rule = await self.effects.in_transaction(
+            lambda conn: rules_repository.get_rule(conn, guild_id, int(payload["rule_id"]))
+        )
+        if rule is None:
+            return Done("the rule was removed")
+        earned = Earned(
+            guild_id,
+            Platform(payload["platform"]),
+            str(payload["broadcaster_user_id"]),
+            str(payload["viewer_id"]),
+            str(payload["username"]),
+            str(payload["key"]),
+            rule.hours,
+            rule,
+            is_redemption=False,
+        )
+        try:
+            return await self.grant(earned)
+        except TwitchBusy as busy:
+            return Retry(str(busy), busy.retry_after)
+
+    async def grant(self, earned: Earned) -> Outcome:
+        """Grant, extend or refuse, once per event; tell the viewer and the VIP channel."""
+        now = self.effects.clock()
+        guild_id, platform, key = earned.guild_id, earned.platform, earned.key
+        stored = await self.effects.in_transaction(
+            lambda conn: redemptions_repository.claim_redemption(
+                conn, guild_id, platform, key, now, now + redemptions_repository.RULE_LEASE
+            )
+        )
+        state = None if stored is None else stored[0]
+        if state == IN_FLIGHT:
+            return Retry("in flight elsewhere", IN_FLIGHT_RETRY_SECONDS)
+        if state not in (None, ADDING):
+            return Done("granted before")
+        settings = await self.effects.settings(guild_id)
+        decision, member = await self.effects.in_transaction(
+            lambda conn: self._decide(conn, earned, settings, now)
+        )
+        try:
+            if decision.action == "add":
+                decision = await self._add(earned, decision, member, settings.kick_role_id, state)
+        finally:
+            await self.effects.in_transaction(
+                lambda conn: redemptions_repository.end_lease(conn, guild_id, platform, key)
+            )
+        is_first = await self.effects.in_transaction(
+            lambda conn: self._record(conn, earned, decision, member, settings.kick_role_id, now)
+        )
+        if not is_first:
+            return Done("granted by another delivery")
+        if decision.action == "refuse":
+            text = texts.refused_notice(earned.username, decision.reason, is_refunded=False)
+        else:
+            text = texts.granted_notice(earned.username, decision.expires_at)
+            if platform is Platform.KICK:
+                text = text.replace("is a VIP", "has the VIP role")
+        await self.effects.notify(
+            guild_id, earned.broadcaster_user_id, settings, text, platform=platform
+        )
+        return Done(f"{decision.action} by {earned.why()}")
+
+    def _decide(
+        self, conn: Connection, earned: Earned, settings: Any, now: datetime
+    ) -> tuple[Decision, int | None]:
+        """The decision, and (Kick) the linked member the role goes to."""
+        member = None
+        if earned.platform is Platform.KICK:
+            link = find_link_by_account(conn, Platform.KICK, earned.viewer_id)
+            if link is None or settings.kick_role_id is None:
+                return Decision("refuse", texts.NOT_LINKED), None
+            member = link.discord_user_id
+        grant = repository.open_grant(conn, earned.guild_id, earned.platform, earned.viewer_id)
+        if grant is not None and grant.source == repository.OUTSIDE:
+            return Decision("refuse", Refusal.ALREADY_VIP), member
+        if grant is not None:
+            return decide_extension(grant, settings, now, earned.hours), member
+        if earned.viewer_id == earned.broadcaster_user_id:
+            return Decision("refuse", "broadcaster"), member
+        new = decide_new_grant(conn, earned.guild_id, earned.platform, settings, now, earned.hours)
+        return new, member
+
+    async def _add(
+        self,
+        earned: Earned,
+        decision: Decision,
+        member: int | None,
+        role_id: int | None,
+        state: str | None,
+    ) -> Decision:
+        """Add the VIP (Twitch) or the role (Kick); a refusal that no retry cures becomes the
+        decision. Raises TwitchBusy when Twitch did not answer."""
+        if earned.platform is Platform.KICK:
+            if self.effects.roles is None or member is None or role_id is None:
+                return Decision("refuse", texts.NOT_LINKED)
+            try:
+                await self.effects.roles.add_role(earned.guild_id, member, role_id)
+            except RoleRefused as refused:
+                return Decision("refuse", str(refused))
+            return decision
+        if await self.effects.is_twitch_marked(earned.guild_id):
+            return Decision("refuse", Refusal.UNAUTHORIZED)
+        try:
+            await self.effects.add_vip(
+                earned.guild_id, earned.broadcaster_user_id, earned.viewer_id
+            )
+        except TwitchRefused as refused:
+            if refused.reason == Refusal.ALREADY_VIP and state == ADDING:
+                return decision  # our own earlier attempt reached Twitch before a stop
+            if refused.reason not in FINAL_ADD_REFUSALS:
+                log.warning(
+                    "guild %s: VIP by %s refused: %s", earned.guild_id, earned.why(), refused
+                )
+            return Decision("refuse", refused.reason)
+        return decision
+
+    def _record(
+        self,
+        conn: Connection,
+        earned: Earned,
+        decision: Decision,
+        member: int | None,
+        role_id: int | None,
+        now: datetime,
+    ) -> bool:
+        """Store the outcome and mark the event done; False when another delivery did."""
+        if not redemptions_repository.finish_redemption(
+            conn, earned.guild_id, earned.platform, earned.key
+        ):
+            return False
+        open_grant = repository.open_grant(conn, earned.guild_id, earned.platform, earned.viewer_id)
+        if decision.reason == Refusal.ALREADY_VIP and open_grant is None:
+            track_outside(  # a VIP granted elsewhere, not seen yet: tracked, never removed
+                conn,
+                earned.guild_id,
+                earned.platform,
+                earned.broadcaster_user_id,
+                earned.viewer_id,
+                earned.username,
+                now,
+            )
+        record_decision(conn, earned, decision, now)
+        if decision.action == "add":
+            if open_grant is not None:  # an echo of our own add, seen first as an outside VIP
+                repository.adopt_grant(conn, open_grant.id, "rule", decision.expires_at)
+            else:
+                kick = earned.platform is Platform.KICK
+                grant = earned_grant(
+                    earned,
+                    decision,
+                    now,
+                    discord_user_id=member if kick else None,
+                    role_id=role_id if kick else None,
+                )
+                repository.add_grant(conn, grant)
+        return True

@@ -1,0 +1,96 @@
+"""The VIP page with rules and a month of analytics, in Chromium at 360 and 1366 px: nothing
+scrolls sideways, axe-core finds no serious or critical violation, and the SVG charts are drawn
+(the server draws them: no script). Screenshots go to $SCREENSHOT_DIR when it is set."""
+
+from __future__ import annotations
+
+import os
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from axe_playwright_python.sync_playwright import Axe
+
+from core.events import Platform
+from core.features.vip import repository, rules_repository
+from core.features.vip.repository import AuditEntry, Grant
+from core.features.vip.rules_repository import VipRule
+from tests.fakes.discord_oauth import MANAGE_GUILD
+from tests.web.browser.test_every_page import _problems
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+GUILD = 111111111111111111
+ADMIN = 900000000000000001
+
+
+def _seed(rt) -> None:  # type: ignore[no-untyped-def]
+    """Three rules (one with a long reward title), a month of grants by them and by hand, two
+    refunds, an open grant and an outside VIP."""
+    rt.guilds.ensure_guild(GUILD, "Stream Server")
+    now = rt.clock()
+    with rt.engine.begin() as conn:
+        repository.save_settings(conn, GUILD, {"kick_role_id": 42}, now)
+        made = [
+            rules_repository.add_rule(conn, VipRule(0, GUILD, platform, kind, hours, now, **more))
+            for platform, kind, hours, more in (
+                (Platform.TWITCH, "bits", 24, {"at_least": 500}),
+                (Platform.TWITCH, "reward", 168, {"reward_id": "r-2", "reward_cost": 25000,
+                                                  "reward_title": "VIP for a whole week, no less"}),
+                (Platform.KICK, "kicks", 12, {"at_least": 100}),
+            )
+        ]  # fmt: skip
+        for n in range(30):
+            at = now - timedelta(days=n, hours=3)
+            platform = Platform.KICK if n % 3 == 2 else Platform.TWITCH
+            action = "refunded" if n % 10 == 9 else "granted"
+            repository.add_audit(conn, AuditEntry(
+                guild_id=GUILD, platform=platform, broadcaster_user_id="1",
+                platform_user_id=str(5000 + n % 6), username=f"a_viewer_with_a_long_name_{n % 6}",
+                action=action, actor_kind="viewer", at=at,
+                reason="the channel has no free VIP slots" if action == "refunded" else None,
+                new_expires_at=at + timedelta(hours=24) if action == "granted" else None,
+                rule_id=made[n % 3] if action == "granted" else None,
+            ))  # fmt: skip
+        for user, source, days in (("5001", "rule", 1), ("6001", "outside", 5)):
+            repository.add_grant(conn, Grant(
+                0, GUILD, Platform.TWITCH, "1", user, f"viewer{user}", source,
+                now - timedelta(days=days), now + timedelta(hours=5) if source == "rule" else None,
+            ))  # fmt: skip
+
+
+def _shot(page, name: str) -> None:  # type: ignore[no-untyped-def]
+    folder = os.environ.get("SCREENSHOT_DIR")
+    if folder:
+        page.screenshot(path=str(Path(folder) / f"{name}.png"), full_page=True)
+        for part in ("rules", "analytics"):
+            page.locator(f"#{part}").screenshot(path=str(Path(folder) / f"{name}-{part}.png"))
+
+
+def test_the_vip_page_with_rules_and_analytics_fits_and_passes_axe(page, site, discord) -> None:  # type: ignore[no-untyped-def]
+    _seed(site.runtime)
+    admin = discord.add_user(ADMIN, "bea").member_of(GUILD, "Stream Server", MANAGE_GUILD)
+    discord.sign_in_as(admin)
+    page.goto(site.url + "/")
+    page.click("text=Log in with Discord")
+    page.wait_for_selector("#approve")
+    page.click("#approve")
+    page.wait_for_url(site.url + "/dashboard/")
+    axe = Axe()
+    problems = []
+    for width in (360, 1366):
+        page.set_viewport_size({"width": width, "height": 800})
+        response = page.goto(f"{site.url}/dashboard/{GUILD}/vip/?days=30")
+        assert response is not None
+        assert response.status == 200
+        problems += [f"{width} px: {p}" for p in _problems(page, axe)]
+        for chart in ("chart-active", "chart-rule", "chart-platform", "chart-hours",
+                      "chart-refunds", "chart-top"):  # fmt: skip
+            box = page.locator(f"#{chart}").bounding_box()
+            assert box is not None, chart
+            assert 100 < box["width"] <= width, (chart, box)
+            assert box["height"] > 20, (chart, box)
+        _shot(page, f"vip-rules-{width}")
+    assert not problems, "\n".join(problems)
+    assert page.locator("#rule-2").inner_text().startswith("Rule 2 (Twitch): the reward")
+    assert "Grants by rule" in page.locator("#analytics").inner_text()

@@ -1,0 +1,130 @@
+"""The VIP page's rules (add, change, remove, each refusal next to its form) and its analytics
+(server-drawn SVG charts with the numbers beside them, for 7, 30 or 90 days)."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from core.features.vip.service import VipService
+from core.web.dashboard.aio import coroutine_runner
+from tests.features.vip.doubles import BROADCASTER, T0, FakeVipChannel
+from tests.support.clock import Clock
+from tests.web.dashboard.test_vip_page import (  # noqa: F401 - fixtures
+    GUILD,
+    _post,
+    client,
+    discord,
+)
+
+SCOPES = ("bits:read", "channel:read:subscriptions")
+
+
+@pytest.fixture
+def vip(engine):  # type: ignore[no-untyped-def]
+    clock = Clock(T0)
+    twitch = FakeVipChannel(clock)
+    twitch.users.update({"viewer1": "9001"})
+    service = VipService(
+        engine,
+        clock,
+        twitch,
+        lambda guild_id: BROADCASTER if guild_id == GUILD else None,
+        granted_scopes=lambda guild_id: SCOPES,
+    )
+    return service, twitch, coroutine_runner()
+
+
+def test_rules_are_added_changed_and_removed_from_the_page(client, vip) -> None:  # noqa: F811
+    service, twitch, run = vip
+    added = _post(client, "rules", platform="twitch", when="bits", at_least="500", hours="24")
+    assert added.status_code == 302
+    reward = _post(
+        client,
+        "rules",
+        platform="twitch",
+        when="reward",
+        title="VIP 1 week",
+        cost="25000",
+        hours="168",
+    )
+    assert reward.status_code == 302
+    page = client.get(reward.headers["Location"])
+    assert (
+        "Rule 2 added: the reward &#39;VIP 1 week&#39; (25,000 points) gives 168 hour(s)"
+        in page.text
+    )
+    assert "a cheer of at least 500 bits gives <strong>24</strong> hour(s)" in page.text
+    [made] = [r for r in twitch.rewards.values() if r.title == "VIP 1 week"]
+    assert made.cost == 25000
+
+    assert _post(client, "rules/2/change", hours="100", cost="30000").status_code == 302
+    [cheer, week] = run(service.rules.list(GUILD))
+    assert (week.hours, week.reward_cost) == (100, 30000)
+    assert [r.cost for r in twitch.rewards.values() if r.title == "VIP 1 week"] == [30000]
+
+    assert _post(client, f"rules/{cheer.id}/remove").status_code == 302
+    assert [r.id for r in run(service.rules.list(GUILD))] == [week.id]
+
+
+@pytest.mark.parametrize(
+    ("path", "form", "error_id", "words"),
+    [
+        (
+            "rules",
+            {"platform": "twitch", "when": "bits", "hours": "24"},
+            "rule-add",
+            "--at-least N bits",
+        ),
+        (
+            "rules",
+            {"platform": "kick", "when": "bits", "at_least": "5", "hours": "1"},
+            "rule-add",
+            "Bits are Twitch",
+        ),
+        (
+            "rules",
+            {"platform": "mixer", "when": "bits", "hours": "1"},
+            "rule-add",
+            "Pick Twitch or Kick.",
+        ),
+        (
+            "rules",
+            {"platform": "twitch", "when": "sub", "tier": "9", "hours": "1"},
+            "rule-add",
+            "--tier 1, 2 or 3",
+        ),
+        (
+            "rules",
+            {"platform": "twitch", "when": "gift", "at_least": "5", "hours": "0"},
+            "rule-add",
+            "Hours go from 1",
+        ),
+        ("rules/99/remove", {}, "rules", "no VIP rule 99"),
+    ],
+)
+def test_a_refused_rule_is_told_next_to_its_form(client, path, form, error_id, words) -> None:  # noqa: F811
+    answer = _post(client, path, **form)
+    assert answer.status_code == 400
+    shown = re.search(
+        rf'<p class="field-error" id="{error_id}-error" role="alert">([^<]*)</p>', answer.text
+    )
+    assert shown is not None
+    assert words in shown.group(1).replace("&#39;", "'")
+
+
+def test_the_analytics_are_charts_with_their_numbers(client, vip) -> None:  # noqa: F811
+    service, _twitch, run = vip
+    run(service.setup(GUILD, 1, "VIP for a day", 500, 24))
+    run(service.manual.grant(GUILD, 1, "viewer1", 5))
+    for days in ("7", "30", "90"):
+        page = client.get(f"/dashboard/{GUILD}/vip/?days={days}")
+        assert page.status_code == 200
+        assert f"Analytics, last {days} days" in page.text
+        assert '<svg class="svg-chart" id="chart-active" role="img"' in page.text
+        assert f'<strong aria-current="page">{days} days</strong>' in page.text
+    assert '<svg class="svg-chart" id="chart-rule"' in page.text
+    assert "1 grant(s) and extension(s), 5.0 hours of VIP" in page.text
+    assert '<th scope="row" class="name">by hand</th><td>1</td>' in page.text
+    assert "<script>" not in page.text
