@@ -55,7 +55,7 @@ def _raffle_help(_args: argparse.Namespace) -> int:
 def _raffle_export(args: argparse.Namespace) -> int:
     from core.features.raffle.errors import RaffleRefused
 
-    runtime = open_runtime()
+    runtime = open_runtime(args)
     try:
         proof = runtime.raffle.views.export(args.period)
     except RaffleRefused as exc:
@@ -74,7 +74,7 @@ def _raffle_export(args: argparse.Namespace) -> int:
 def _raffle_admins(args: argparse.Namespace) -> int:
     from core.features.raffle.errors import RaffleRefused
 
-    runtime = open_runtime()
+    runtime = open_runtime(args)
     try:
         admins = runtime.raffle.views.admins(args.period)
     except RaffleRefused as exc:

@@ -24,7 +24,7 @@ from core.wiring.platform_clients import PlatformClients, receiver_options
 from core.wiring.upkeep import SubscriptionUpkeep
 
 if TYPE_CHECKING:
-    from core.runtime import Runtime
+    from core.wiring.assembly import Assembly
 
 log = logging.getLogger(__name__)
 
@@ -53,14 +53,14 @@ class KickClients(PlatformClients[KickChatSender]):
         return sender, api
 
 
-def install(rt: Runtime) -> None:
+def install(rt: Assembly) -> None:
     kick = rt.settings.kick
     rt.kick = KickClients(kick, rt.clock, rt.metrics, rt.windows)
     configured = rt.kick.is_configured
-    rt.connections = rt.kick.streamer_connections(KickConnections, rt, rt.kick.api)
+    rt.kick_connections = rt.kick.streamer_connections(KickConnections, rt, rt.kick.api)
     rt.app_token = AppToken(rt.kick.oauth_client, rt.clock)
     rt.subscriptions = SubscriptionKeeper(
-        rt.connections,
+        rt.kick_connections,
         rt.guilds,
         rt.kick.api,
         app_token=rt.app_token.get if configured else None,
@@ -87,13 +87,13 @@ def install(rt: Runtime) -> None:
     rt.kick_receiver = KickWebhookReceiver(
         public_key=load_public_key(kick.webhook_public_key),
         max_age_seconds=kick.webhook_max_age_seconds,
-        broadcaster_of_subscription=rt.connections.broadcaster_of_subscription,
+        broadcaster_of_subscription=rt.kick_connections.broadcaster_of_subscription,
         on_arrival=rt.webhook_arrivals.record,
         **receiver_options(rt),
     )
     rt.kick_setup = KickSetup(
         guilds=rt.guilds,
-        connections=rt.connections,
+        connections=rt.kick_connections,
         subscriptions=rt.subscriptions,
         make_api=rt.kick.api,
         app_token=rt.app_token.get,

@@ -12,10 +12,10 @@ from core.features.vip.ports import AUDIT_WRITTEN
 from core.storage import hooks
 
 if TYPE_CHECKING:
-    from core.runtime import Runtime
+    from core.wiring.assembly import Assembly
 
 
-def install(rt: Runtime) -> None:
+def install(rt: Assembly) -> None:
     rt.overlays = OverlayService(rt.engine, rt.clock, rt.cipher, rt.public_base_url)
     hooks.listen(rt.engine, AUDIT_WRITTEN, rt.overlays.alerts.vip_audited)
     hooks.listen(rt.engine, TICKETS_AWARDED, rt.overlays.alerts.tickets_awarded)

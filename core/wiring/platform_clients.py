@@ -16,7 +16,7 @@ from core.ratelimits import Windows
 from core.wiring.chat_on_loop import ChatOnLoop, Sender
 
 if TYPE_CHECKING:
-    from core.runtime import Runtime
+    from core.wiring.assembly import Assembly
 
 ConnectionsT = TypeVar("ConnectionsT", bound=RoundTrip[Any])
 
@@ -64,7 +64,7 @@ class PlatformClients(ChatOnLoop[Sender]):
     def streamer_connections(
         self,
         kind: type[ConnectionsT],
-        rt: Runtime,
+        rt: Assembly,
         make_api: Callable[[], AbstractAsyncContextManager[Any]],
     ) -> ConnectionsT:
         """The streamer's connections of ``kind``, signing in through
@@ -82,7 +82,7 @@ class PlatformClients(ChatOnLoop[Sender]):
         return self.connections
 
 
-def receiver_options(rt: Runtime) -> dict[str, Any]:
+def receiver_options(rt: Assembly) -> dict[str, Any]:
     """What every webhook receiver takes from the runtime (see
     :class:`~core.platforms.webhook_answers.WebhookReceiver`) but ``on_arrival``."""
     return {

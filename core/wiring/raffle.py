@@ -12,10 +12,10 @@ from core.features.raffle.service import RaffleService
 from core.features.raffle.wagers import WagerService
 
 if TYPE_CHECKING:
-    from core.runtime import Runtime
+    from core.wiring.assembly import Assembly
 
 
-def install(rt: Runtime) -> None:
+def install(rt: Assembly) -> None:
     settings = rt.settings
     rt.raffle = RaffleService(
         rt.engine,

@@ -35,7 +35,7 @@ from core.wiring.upkeep import SubscriptionUpkeep
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from core.runtime import Runtime
+    from core.wiring.assembly import Assembly
 
 log = logging.getLogger(__name__)
 # Revocation statuses that mean the broadcaster's authorization itself is gone.
@@ -67,7 +67,7 @@ class TwitchClients(PlatformClients[TwitchChatSender]):
         return sender, helix
 
 
-def install(rt: Runtime) -> None:
+def install(rt: Assembly) -> None:
     twitch = rt.settings.twitch
     rt.twitch = TwitchClients(twitch, rt.clock, rt.metrics, rt.windows)
     rt.twitch_revocations = TwitchRevocations(rt.engine)
@@ -149,7 +149,7 @@ def install(rt: Runtime) -> None:
     install_eventsub_socket(rt, record_revocation)
 
 
-def install_eventsub_socket(rt: Runtime, record_revocation: Callable[[Revocation], None]) -> None:
+def install_eventsub_socket(rt: Assembly, record_revocation: Callable[[Revocation], None]) -> None:
     """The EventSub WebSocket, when Twitch's webhooks cannot reach us (like Kick's Pusher).
     Its token provider, ``rt.twitch_token_for(broadcaster_user_id)``, comes with the Twitch
     connection; without it the supervisor idles."""

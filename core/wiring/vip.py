@@ -19,7 +19,7 @@ from core.storage import hooks
 from core.storage.db import transaction
 
 if TYPE_CHECKING:
-    from core.runtime import Runtime
+    from core.wiring.assembly import Assembly
 
 log = logging.getLogger(__name__)
 EXPIRY_INTERVAL_SECONDS = 60.0
@@ -27,7 +27,7 @@ HELIX_CALL_SECONDS = 60.0  # a redemption's calls, waits for Twitch's VIP window
 DRAIN_INTERVAL_SECONDS = 600.0
 
 
-def install(rt: Runtime) -> None:
+def install(rt: Assembly) -> None:
 
     channel = HelixVipChannel(
         rt.twitch.helix,  # paced on the process's windows: Twitch's VIP limit, every process
