@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from core.config import KickSettings
 from core.events import Platform
@@ -39,18 +39,18 @@ class KickClients(PlatformClients[KickChatSender]):
     def api(self) -> KickApi:
         return KickApi(self.settings.api_base_url)
 
-    def _build_chat(self) -> tuple[KickChatSender, KickApi]:
+    def chat_client(self) -> KickApi:
+        return self.api()
+
+    def chat_sender(self, client: KickApi, streamer_call: Any) -> KickChatSender:
         """Replies in Kick chat, as the streamer or the bot account."""
-        assert self.connections is not None  # noqa: S101 - set by install() before any use
-        api = self.api()
-        sender = KickChatSender(
-            api,
-            streamer_call=self.connections.call_as_streamer,
+        return KickChatSender(
+            client,
+            streamer_call=streamer_call,
             bot_user_token=self.settings.bot_user_token,
             failures=self.metrics.chat_failed,
             windows=self.windows,
         )
-        return sender, api
 
 
 def install(rt: Assembly) -> None:

@@ -48,6 +48,23 @@ class PlatformClients(ChatOnLoop[Sender]):
         self.metrics = metrics
         self.connections: Any = None
 
+    def chat_client(self) -> Any:
+        """The HTTP client the chat sender speaks through (Kick's API, Twitch's Helix)."""
+        raise NotImplementedError
+
+    def chat_sender(self, client: Any, streamer_call: Any) -> Sender:
+        """The platform's chat sender on ``client``, calling as the streamer through
+        ``streamer_call`` (the connections' ``call_as_streamer``)."""
+        raise NotImplementedError
+
+    def _build_chat(self) -> tuple[Sender, Any]:
+        """Replies in the platform's chat, as the streamer's connections (set by
+        :meth:`streamer_connections` before any use)."""
+        if self.connections is None:
+            raise RuntimeError("the streamer's connections are made before the chat sender")
+        client = self.chat_client()
+        return self.chat_sender(client, self.connections.call_as_streamer), client
+
     @property
     def is_configured(self) -> bool:
         return bool(self.settings.client_id and self.settings.client_secret)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from core.config import TwitchSettings
 from core.events import Platform
@@ -55,16 +55,14 @@ class TwitchClients(PlatformClients[TwitchChatSender]):
             self.settings.api_base_url, self.settings.client_id or "", windows=self.windows
         )
 
-    def _build_chat(self) -> tuple[TwitchChatSender, HelixClient]:
+    def chat_client(self) -> HelixClient:
+        return self.helix()
+
+    def chat_sender(self, client: HelixClient, streamer_call: Any) -> TwitchChatSender:
         """Replies in Twitch chat, as the streamer."""
-        assert self.connections is not None  # noqa: S101 - set by install() before any use
-        helix = self.helix()
-        sender = TwitchChatSender(
-            helix,
-            streamer_call=self.connections.call_as_streamer,
-            failures=self.metrics.chat_failed,
+        return TwitchChatSender(
+            client, streamer_call=streamer_call, failures=self.metrics.chat_failed
         )
-        return sender, helix
 
 
 def install(rt: Assembly) -> None:
