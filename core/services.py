@@ -33,7 +33,7 @@ if TYPE_CHECKING:
     from core.features.points.se_wallet import SeWallet
     from core.features.points.service import PointsService
     from core.features.raffle.service import RaffleService
-    from core.features.raffle.wagers import WagerService
+    from core.features.raffle.wagers.service import WagerService
     from core.features.roles.service import RolesService
     from core.features.roles.sync import RoleSync
     from core.features.slot_calls.chat import SlotCallChat

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from core.cli import AddCommand, BadInput, CommandFailed, open_runtime
 
 if TYPE_CHECKING:
-    from core.features.raffle.verification import Verification
+    from core.features.raffle.draws.verification import Verification
 
 
 def register(command: AddCommand) -> None:
@@ -121,7 +121,7 @@ def _read(path: str) -> bytes:
 def verify_documents(proof: bytes, ledger: bytes) -> Verification:
     """The verification of a proof and a ledger as their files hold them; :class:`BadInput`
     (one line) when either is not such a document, whatever the bytes."""
-    from core.features.raffle.verification import verify
+    from core.features.raffle.draws.verification import verify
 
     try:
         return verify(json.loads(proof.decode("utf-8")), json.loads(ledger.decode("utf-8")))

@@ -22,7 +22,7 @@ from core.events import SubscriptionsGifted, utc
 from core.features.live.changes import touch
 from core.features.overlays import repository
 from core.features.raffle import ledger_repository
-from core.features.raffle.earning import gift_reference
+from core.features.raffle.earning.service import gift_reference
 from core.features.raffle.ports import TicketsAwarded
 from core.features.viewers.repository import usernames_of
 from core.features.vip.repository import AuditEntry

@@ -29,11 +29,14 @@ from sqlalchemy.engine import Engine
 from core.config import RaffleSettings
 from core.events import SubscriptionsGifted, utc
 from core.features.guild_batches import work_in_batches
-from core.features.raffle import earning, earning_repository, fairness, periods_repository
 from core.features.raffle.admin import RaffleAdmin
 from core.features.raffle.announcements import RaffleAnnouncements
-from core.features.raffle.draws import RaffleDraws
-from core.features.raffle.periods import RafflePeriods
+from core.features.raffle.draws import fairness
+from core.features.raffle.draws.service import RaffleDraws
+from core.features.raffle.earning import repository as earning_repository
+from core.features.raffle.earning import service as earning
+from core.features.raffle.periods import repository as periods_repository
+from core.features.raffle.periods.service import RafflePeriods
 from core.features.raffle.ports import Beacon, RaffleAnnouncer
 from core.features.raffle.views import (
     RaffleViews,

@@ -11,7 +11,7 @@ from core.web.dashboard.config import ProofFiles
 
 if TYPE_CHECKING:
     from core.features.directory.service import DirectoryService
-    from core.features.raffle.proofs import Proof
+    from core.features.raffle.draws.proofs import Proof
     from core.features.raffle.views import RaffleViews
     from core.features.roles.ports import GuildRoles
 

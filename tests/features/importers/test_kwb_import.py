@@ -17,7 +17,8 @@ from core.features.importers.kick_names import KickApiLookup
 from core.features.importers.kwb_import import KickWatchtimeBotImport
 from core.features.importers.report import GuildReport
 from core.features.linking import repository as linking
-from core.features.raffle import earning_repository, ledger_repository
+from core.features.raffle import ledger_repository
+from core.features.raffle.earning import repository as earning_repository
 from core.features.roles import repository as roles
 from core.features.watchtime import standings_repository as standings
 from core.features.watchtime.earned_elsewhere import add_seconds

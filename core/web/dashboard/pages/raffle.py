@@ -13,7 +13,7 @@ from typing import Any
 from flask import current_app, g, render_template, request
 
 from core.features.raffle.admin import MAX_ADMIN_TICKETS
-from core.features.raffle.draws import MAX_WINNERS
+from core.features.raffle.draws.service import MAX_WINNERS
 from core.features.raffle.rates import SETTINGS, RaffleRates
 from core.features.refusals import Refused
 from core.web.dashboard.guilds import guild_blueprint
