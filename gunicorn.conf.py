@@ -1,6 +1,6 @@
 """gunicorn settings for the web process of the split deployment:
 
-    gunicorn --config gunicorn.conf.py --workers 4 --bind 0.0.0.0:8080 "core.web:create_app()"
+    gunicorn --config gunicorn.conf.py --workers 4 --bind 0.0.0.0:8080 "core.wsgi:create_app()"
 
 Each worker is a process with its own numbers. prometheus-client's multiprocess mode lets
 ``/metrics`` sum them: every worker writes its metrics to files in ``PROMETHEUS_MULTIPROC_DIR``

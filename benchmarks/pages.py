@@ -86,6 +86,7 @@ def paths(seeded: pages_seed.Seeded) -> dict[str, str]:
         f"{guild}/slot-calls/": "Gates of Olympus",
         f"{guild}/heist/": seeded.heister,
         f"{guild}/overlays/": "/overlay/",  # each overlay's URL, its token made at first view
+        f"{guild}/alerts/": "{who} gifted {amount} subs",  # each kind's words, read per guild
         f"{guild}/events/": pages_seed.viewer_name(seeded.viewers - 1),
         f"{guild}/payments/": "No payments in doubt",  # the seed keeps its points here
         f"/raffle/{seeded.closed_period_id}": seeded.winner,

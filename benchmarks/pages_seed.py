@@ -29,7 +29,9 @@ from core.events import ChatMessageSent, Platform, Viewer, event_to_dict
 from core.features.directory.repository import Channel, Member, Role, Server
 from core.features.directory.service import DirectoryService, Snapshot
 from core.features.guilds.service import GuildService
-from core.features.raffle import draws_repository, earning_repository, periods_repository
+from core.features.raffle.draws import repository as draws_repository
+from core.features.raffle.earning import repository as earning_repository
+from core.features.raffle.periods import repository as periods_repository
 from core.features.raffle.service import RaffleService
 from core.storage.tables import bus_events
 

@@ -25,14 +25,11 @@ from benchmarks import watchtime as tick_bench
 from benchmarks.interleave import LoadAverage, interleave
 from benchmarks.system import OtherLoad
 from core.events import Platform
-from core.features.raffle import (
-    awards_repository,
-    earning,
-    earning_repository,
-    ledger_repository,
-    periods_repository,
-)
+from core.features.raffle import awards_repository, ledger_repository
 from core.features.raffle.awards_repository import TicketAward
+from core.features.raffle.earning import repository as earning_repository
+from core.features.raffle.earning import service as earning
+from core.features.raffle.periods import repository as periods_repository
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 FIRST_USER = 1_000_000  # viewers are str(FIRST_USER + i), as in benchmarks/watchtime.py

@@ -23,7 +23,7 @@ from benchmarks import watchtime as tick_bench
 from benchmarks.raffle import FIRST_USER, NOW, Figures, _open_period, _runs, _timed
 from core.config import RaffleSettings
 from core.features.guilds.service import GuildService
-from core.features.raffle import draws_repository
+from core.features.raffle.draws import repository as draws_repository
 from core.features.raffle.service import RaffleService
 
 BENCH_SECRET = secrets.token_hex(16)  # a run's own link secret: keys the raffle's admin pseudonyms

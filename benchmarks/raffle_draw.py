@@ -30,7 +30,7 @@ from sqlalchemy.engine import Engine
 
 from benchmarks import watchtime as tick_bench
 from benchmarks.raffle import FIRST_USER, Figures, _open_period, _runs
-from core.features.raffle import draws_repository
+from core.features.raffle.draws import repository as draws_repository
 from core.features.raffle.service import RaffleService
 
 DRAW_GUILD = 4200  # + the size's index

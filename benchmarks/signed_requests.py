@@ -17,7 +17,7 @@ BROADCASTER_ID = "123456789"
 GUILD_ID = 987654321098765432
 STREAM = "sk:events"
 HOST = "127.0.0.1"
-APP = "core.web:create_app()"
+APP = "core.wsgi:create_app()"
 
 
 # --- signed requests -----------------------------------------------------------------------

@@ -138,7 +138,7 @@ class RaffleSettings:
         "https://drand.cloudflare.com",
     )
     # The drand chain new periods take their round from: "quicknet", "default" (the pinned
-    # League of Entropy chains, core/features/raffle/drand_chains.py) or a chain hash.
+    # League of Entropy chains, core/features/raffle/beacons/chains.py) or a chain hash.
     beacon_chain: str = "quicknet"
 
 

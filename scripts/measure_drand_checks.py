@@ -16,8 +16,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from core.features.raffle import drand_signatures  # noqa: E402
-from core.features.raffle.drand_chains import DEFAULT, QUICKNET  # noqa: E402
+from core.features.raffle.beacons import signatures as drand_signatures  # noqa: E402
+from core.features.raffle.beacons.chains import DEFAULT, QUICKNET  # noqa: E402
 
 
 def main() -> None:

@@ -315,7 +315,7 @@ def _start(env: dict[str, str], *args: str) -> subprocess.Popen:
     if args[0] == "gunicorn":
         command = [sys.executable, "-m", "gunicorn", "-c", str(ROOT / "gunicorn.conf.py")]
         command += ["-w", "2", "-b", f"127.0.0.1:{env['PORT']}"]
-        command.append("core.web:create_app()")
+        command.append("core.wsgi:create_app()")
     else:
         command = [sys.executable, "-m", "core", *args]
     return subprocess.Popen(

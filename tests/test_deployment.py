@@ -73,7 +73,7 @@ def test_railway_config_is_valid_json_with_a_health_check():
 
 def test_procfile_runs_the_documented_entry_points():
     procfile = (ROOT / "Procfile").read_text()
-    assert '"core.web:create_app()"' in procfile
+    assert '"core.wsgi:create_app()"' in procfile
     assert "python bot.py" in procfile
     assert "python setup_database.py" in procfile
     assert "--config gunicorn.conf.py" in procfile  # metrics summed over the web workers
@@ -104,7 +104,7 @@ def test_gunicorn_factory_builds_an_app_from_the_environment(tmp_path, monkeypat
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("KICK_WEBHOOK_PUBLIC_KEY", kick_keys[1])
-    from core.web import create_app
+    from core.wsgi import create_app
 
     app = create_app()
     response = app.test_client().get("/health")

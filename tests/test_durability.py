@@ -494,7 +494,7 @@ def split_deployment(tmp_path: Path, kick_keys) -> Iterator[SplitDeployment]:  #
         )
         deployment = SplitDeployment(postgres, redis_server, experiment, database_url)
         web = [sys.executable, "-m", "gunicorn", "-w", "2", "-b", experiment.url[7:]]
-        web.append("core.web:create_app()")
+        web.append("core.wsgi:create_app()")
         deployment.processes["web"] = Process(experiment.env, web, tmp_path / "web.log")
         yield deployment
     finally:

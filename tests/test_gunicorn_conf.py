@@ -54,7 +54,7 @@ def gunicorn_env(tmp_path, kick_keys) -> dict[str, str]:
 def start_gunicorn(env: dict[str, str], port: int) -> subprocess.Popen:
     command = [sys.executable, "-m", "gunicorn", "--config", str(ROOT / "gunicorn.conf.py")]
     command += ["--workers", "1", "--max-requests", "3", "--bind", f"127.0.0.1:{port}"]
-    command.append("core.web:create_app()")
+    command.append("core.wsgi:create_app()")
     return subprocess.Popen(
         command,
         env=env,

@@ -12,7 +12,6 @@ import json
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import redis.asyncio as aioredis
@@ -20,6 +19,7 @@ from redis.exceptions import RedisError, ResponseError
 
 from core.bus import redis_takeover
 from core.bus.base import Handler, NotReady, is_outage
+from core.bus.redis_settle import acknowledge, bury
 from core.bus.redis_waiting import WaitingRoom, carried_failures, failures_hash, park
 from core.events import Event, event_from_dict
 
@@ -260,10 +260,7 @@ class Consumer:
         one pending (noting whether a store was away, or the handler failed)."""
         entry_id, fields, failures, event = entry
         if outcome is None:
-            async with self.client.pipeline(transaction=True) as pipe:
-                pipe.xack(self.bus.stream, self.bus.group, entry_id)
-                pipe.hdel(self.failures_key, entry_id)
-                await pipe.execute()
+            await acknowledge(self.client, self.bus, entry_id)
         elif isinstance(outcome, NotReady):
             await self._park(entry_id, fields, failures, event, outcome)
         elif is_outage(outcome):
@@ -304,17 +301,17 @@ class Consumer:
                 continue  # acknowledged or claimed by another consumer meanwhile
             if not fields:
                 log.error("event bus: entry %s was trimmed from %s unhandled", entry_id, bus.stream)
-                await self._forget(entry_id)
+                await acknowledge(self.client, bus, entry_id)
                 continue
             failures = carried_failures(fields) + int(failed.get(entry_id) or 0)
             try:
                 event = event_from_dict(json.loads(fields[FIELD]))
             except (KeyError, TypeError, ValueError) as exc:
-                await self.bury(entry_id, fields, f"undecodable: {exc}", failures + 1)
+                await bury(self.client, bus, entry_id, fields, f"undecodable: {exc}", failures + 1)
                 continue
             if failures >= bus.max_deliveries:
                 reason = f"{event.key} not acknowledged after {failures} failed deliveries"
-                await self.bury(entry_id, fields, reason, failures + 1)
+                await bury(self.client, bus, entry_id, fields, reason, failures + 1)
                 continue
             due.append((entry_id, fields, failures, event))
         return due
@@ -370,32 +367,6 @@ class Consumer:
                 )
             replies = await pipe.execute()
         return {str(info["message_id"]) for reply in replies for info in reply}
-
-    async def _forget(self, entry_id: str) -> None:
-        async with self.client.pipeline(transaction=True) as pipe:
-            pipe.xack(self.bus.stream, self.bus.group, entry_id)
-            pipe.hdel(self.failures_key, entry_id)
-            await pipe.execute()
-
-    async def bury(
-        self, entry_id: str, fields: dict[str, str], reason: str, deliveries: int
-    ) -> None:
-        """Copy the entry to the dead stream and acknowledge it, in one transaction."""
-        bus = self.bus
-        log.error("event bus: entry %s set aside in %s: %s", entry_id, bus.dead_stream, reason)
-        dead: dict[Any, Any] = {
-            **fields,
-            "reason": reason[:2000],
-            "entry_id": entry_id,
-            "deliveries": deliveries,  # this one counted
-            "consumer": bus.consumer,
-            "dead_at": datetime.now(UTC).isoformat(),
-        }
-        async with self.client.pipeline(transaction=True) as pipe:
-            pipe.xadd(bus.dead_stream, dead, maxlen=bus.maxlen, approximate=True)
-            pipe.xack(bus.stream, bus.group, entry_id)
-            pipe.hdel(self.failures_key, entry_id)
-            await pipe.execute()
 
 
 def _entries(reply: Any) -> list[Entry]:

@@ -2,6 +2,8 @@
 
 Each module of this package owns a few commands and declares them in ``register(command)``;
 the parser finds the modules by looking, so a feature's commands live in one file here.
+A command that needs the running parts opens them with ``open_runtime(args)``: the composition
+root is handed in by ``core/__main__.py`` (``main(argv, make_runtime)``), never imported here.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from typing import Any, Protocol
 
 import redis
 
-from core.config import SettingsError, load_settings
+from core.config import Settings, SettingsError, load_settings
 from core.logs import configure_logging
 from core.security.secrets import MissingSecret
 from core.storage.db import DatabaseUnavailable
@@ -53,9 +55,15 @@ class AddCommand(Protocol):
     ) -> argparse.ArgumentParser: ...
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+# Builds the runtime (core.runtime.Runtime) from the settings: the composition root's own class,
+# handed in by the entry point. Typed loosely so that the command line does not import it.
+MakeRuntime = Callable[[Settings], Any]
+
+
+def main(argv: Sequence[str] | None, make_runtime: MakeRuntime) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    args.make_runtime = make_runtime
     if args.command is None:
         parser.print_help()
         return 2
@@ -101,13 +109,12 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def open_runtime(*, migrate: bool = True):  # type: ignore[no-untyped-def]
-    """A runtime for one command, connected and migrated; the caller closes it."""
-    from core.runtime import Runtime
-
+def open_runtime(args: argparse.Namespace, *, migrate: bool = True) -> Any:
+    """A runtime for one command (made by the ``make_runtime`` that ``main`` was given),
+    connected and migrated; the caller closes it."""
     settings = load_settings()
     configure_logging(settings.logging)
-    runtime = Runtime(settings)
+    runtime = args.make_runtime(settings)
     try:
         if runtime.redis is not None:
             runtime.redis.ping()

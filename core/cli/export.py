@@ -44,7 +44,7 @@ def register(command: AddCommand) -> None:
 
 def _export(args: argparse.Namespace) -> int:
     chosen = exports()[args.what]
-    runtime = open_runtime()
+    runtime = open_runtime(args)
     try:
         records = chosen.rows(runtime, args.guild)
     finally:

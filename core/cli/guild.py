@@ -37,7 +37,7 @@ def _guild_add(args: argparse.Namespace) -> int:
             "Give a channel: --kick-channel and --kick-broadcaster-id, "
             "and/or --twitch-channel and --twitch-broadcaster-id."
         )
-    runtime = open_runtime()
+    runtime = open_runtime(args)
     try:
         if kick is not None:
             view = runtime.guilds.set_kick_channel(args.guild_id, *kick)
@@ -63,7 +63,7 @@ def _channel_pair(
 
 
 def _guild_show(args: argparse.Namespace) -> int:
-    runtime = open_runtime()
+    runtime = open_runtime(args)
     try:
         view = runtime.guilds.show(args.guild_id)
     except LookupError as exc:

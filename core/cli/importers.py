@@ -23,7 +23,7 @@ from core.cli import AddCommand, CommandFailed, fails_with, open_runtime
 
 if TYPE_CHECKING:
     from core.features.importers.kick_names import KickLookup
-    from core.runtime import Runtime
+    from core.wiring.assembly import Assembly
 
 BAD_INPUT = 2
 WRITE_FAILED = 1  # a guild's writes failed and were rolled back; the other guilds imported
@@ -68,7 +68,7 @@ def _kick_watchtime_bot(args: argparse.Namespace) -> int:
     from core.features.importers.kwb_import import KickWatchtimeBotImport
     from core.features.importers.report import render
 
-    runtime = open_runtime()
+    runtime = open_runtime(args)
     try:
         importer = KickWatchtimeBotImport(
             runtime.engine, runtime.clock, partial(kick_lookup_for, runtime)
@@ -120,7 +120,7 @@ def _streamelements_points(args: argparse.Namespace) -> int:
     except ImportProblem as exc:
         print(exc, file=sys.stderr)  # noqa: T201
         return BAD_INPUT
-    runtime = open_runtime()
+    runtime = open_runtime(args)
     try:
         client = StreamElementsPoints(base_url=runtime.settings.streamelements.api_url)
         importer = StreamElementsPointsImport(
@@ -156,18 +156,18 @@ def _streamelements_points(args: argparse.Namespace) -> int:
     return 0
 
 
-def kick_lookup_for(runtime: Runtime, guild_id: int) -> KickLookup | None:
+def kick_lookup_for(runtime: Assembly, guild_id: int) -> KickLookup | None:
     """Kick's API with the guild's streamer connection (refreshed as needed); None when the
     guild has no working Kick connection."""
     from core.features.importers.kick_names import KickApiLookup
 
-    if not runtime.connections.status(guild_id).is_connected:
+    if not runtime.kick_connections.status(guild_id).is_connected:
         return None
-    with_token = partial(runtime.connections.call_as_streamer, guild_id)
+    with_token = partial(runtime.kick_connections.call_as_streamer, guild_id)
     return KickApiLookup(runtime.kick.api(), with_token)
 
 
-def _twitch_ids_of(runtime: Runtime):  # type: ignore[no-untyped-def]
+def _twitch_ids_of(runtime: Assembly):  # type: ignore[no-untyped-def]
     """Twitch logins to ids through Helix with the app token; None where Twitch is not set up."""
     if not runtime.twitch.is_configured:
         return None

@@ -28,7 +28,7 @@ def register(command: AddCommand) -> None:
 
 
 def _overlay_url(args: argparse.Namespace) -> int:
-    runtime = open_runtime()
+    runtime = open_runtime(args)
     try:
         if args.guild not in runtime.guilds.guild_ids():
             raise CommandFailed(f"Guild {args.guild} is not set up; add it with 'guild add'.")

@@ -43,7 +43,7 @@ def _doubtful(args: argparse.Namespace) -> int:
     from core.features.payments.words import doubt_line
 
     guild_id = _number(args.guild, "The guild id")
-    runtime = open_runtime()
+    runtime = open_runtime(args)
     try:
         doubts = runtime.payment_doubts.doubtful(guild_id)
     finally:
@@ -66,7 +66,7 @@ def _settle(args: argparse.Namespace) -> int:
         action = parse_action(args.action)
     except SettleRefused as exc:
         raise BadInput(str(exc)) from exc
-    runtime = open_runtime()
+    runtime = open_runtime(args)
     try:
         settled = runtime.payment_doubts.settle(
             guild_id, call_id, action, actor="cli", reason=args.reason

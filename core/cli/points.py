@@ -40,7 +40,7 @@ def _points_give(args: argparse.Namespace) -> int:
         amount = parse_amount(args.amount)
     except PointsRefused as exc:
         raise BadInput(str(exc)) from exc
-    runtime = open_runtime()
+    runtime = open_runtime(args)
     try:
         name = runtime.points.name(args.guild_id)
         balance = runtime.points.give(

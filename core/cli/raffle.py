@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from core.cli import AddCommand, BadInput, CommandFailed, open_runtime
 
 if TYPE_CHECKING:
-    from core.features.raffle.verification import Verification
+    from core.features.raffle.draws.verification import Verification
 
 
 def register(command: AddCommand) -> None:
@@ -55,7 +55,7 @@ def _raffle_help(_args: argparse.Namespace) -> int:
 def _raffle_export(args: argparse.Namespace) -> int:
     from core.features.raffle.errors import RaffleRefused
 
-    runtime = open_runtime()
+    runtime = open_runtime(args)
     try:
         proof = runtime.raffle.views.export(args.period)
     except RaffleRefused as exc:
@@ -74,7 +74,7 @@ def _raffle_export(args: argparse.Namespace) -> int:
 def _raffle_admins(args: argparse.Namespace) -> int:
     from core.features.raffle.errors import RaffleRefused
 
-    runtime = open_runtime()
+    runtime = open_runtime(args)
     try:
         admins = runtime.raffle.views.admins(args.period)
     except RaffleRefused as exc:
@@ -121,7 +121,7 @@ def _read(path: str) -> bytes:
 def verify_documents(proof: bytes, ledger: bytes) -> Verification:
     """The verification of a proof and a ledger as their files hold them; :class:`BadInput`
     (one line) when either is not such a document, whatever the bytes."""
-    from core.features.raffle.verification import verify
+    from core.features.raffle.draws.verification import verify
 
     try:
         return verify(json.loads(proof.decode("utf-8")), json.loads(ledger.decode("utf-8")))

@@ -32,8 +32,8 @@ def register(command: AddCommand) -> None:
     demo.add_argument("--port", type=int, default=8080, help="with --dashboard: the port")
 
 
-def _serve(*, web: bool, pipeline: bool) -> int:
-    runtime = open_runtime()
+def _serve(args: argparse.Namespace, *, web: bool, pipeline: bool) -> int:
+    runtime = open_runtime(args)
     try:
         asyncio.run(_serve_until_signalled(runtime, web=web, pipeline=pipeline))
     finally:
@@ -100,20 +100,20 @@ async def _discord(runtime, stop: asyncio.Event) -> None:  # type: ignore[no-unt
         runtime.discord.detach()
 
 
-def _run(_args: argparse.Namespace) -> int:
-    return _serve(web=True, pipeline=True)
+def _run(args: argparse.Namespace) -> int:
+    return _serve(args, web=True, pipeline=True)
 
 
-def _bot(_args: argparse.Namespace) -> int:
-    return _serve(web=False, pipeline=True)
+def _bot(args: argparse.Namespace) -> int:
+    return _serve(args, web=False, pipeline=True)
 
 
-def _web(_args: argparse.Namespace) -> int:
-    return _serve(web=True, pipeline=False)
+def _web(args: argparse.Namespace) -> int:
+    return _serve(args, web=True, pipeline=False)
 
 
-def _migrate(_args: argparse.Namespace) -> int:
-    runtime = open_runtime()
+def _migrate(args: argparse.Namespace) -> int:
+    runtime = open_runtime(args)
     try:
         print(f"Database is up to date ({runtime.engine.dialect.name}).")  # noqa: T201
     finally:
@@ -121,8 +121,8 @@ def _migrate(_args: argparse.Namespace) -> int:
     return 0
 
 
-def _health(_args: argparse.Namespace) -> int:
-    runtime = open_runtime(migrate=False)
+def _health(args: argparse.Namespace) -> int:
+    runtime = open_runtime(args, migrate=False)
     try:
         report = runtime.health()
     finally:

@@ -1,4 +1,5 @@
-"""The web side (Flask): webhooks, health and metrics. ``create_app`` is the WSGI factory."""
+"""The web side (Flask): webhooks, health and metrics, the sign-in pages, the dashboard.
+``create_app(services)`` builds the app; a WSGI server's entry is ``core.wsgi:create_app()``."""
 
 from core.web.app import create_app
 

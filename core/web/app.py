@@ -13,15 +13,13 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from core.events import Event
-from core.features.connections.kick.service import KickConnections
-from core.features.connections.twitch.service import TwitchConnections
-from core.features.linking.service import LinkingService
 from core.features.refusals import Refused
 from core.health import HealthReport
 from core.metrics import Metrics
 from core.platforms.kick.receiver import KickWebhookReceiver
 from core.platforms.kick.webhook import MAX_BODY_BYTES
 from core.platforms.twitch.receiver import TwitchWebhookReceiver
+from core.services import FeatureServices
 from core.web.dashboard.config import DashboardConfig
 from core.web.setup import SetupConfig
 
@@ -47,18 +45,19 @@ class _CompiledTemplates(BytecodeCache):
 COMPILED_TEMPLATES = _CompiledTemplates()
 
 
-@dataclass(frozen=True)
-class WebServices:
+@dataclass(kw_only=True)
+class WebServices(FeatureServices):
+    """What the web app is built with: the feature services it inherits (the sign-in pages use
+    ``kick_connections``, ``twitch_connections`` and ``linking``), the webhooks' receivers, and
+    the dashboard's and setup page's own configurations."""
+
     kick_receiver: KickWebhookReceiver
     twitch_receiver: TwitchWebhookReceiver
     health: Callable[[], HealthReport]
     metrics: Metrics
-    connections: KickConnections | None
-    linking: LinkingService
     publish: Callable[[Event], object]  # the bus's publish: tells the bot about link attempts
     link_secret: str = field(repr=False)
     clock: Callable[[], datetime]
-    twitch_connections: TwitchConnections | None = None  # the Twitch sign-in pages
     dashboard: DashboardConfig | None = None  # the web dashboard (core/web/dashboard/)
     # Reverse proxies in front whose X-Forwarded-For / -Proto are believed (0: none).
     trusted_proxy_count: int = 0
@@ -67,18 +66,9 @@ class WebServices:
     setup: SetupConfig | None = None  # the operator's first-run page (core/web/setup/)
 
 
-def create_app(services: WebServices | None = None) -> Flask:
-    """Build the web app. With no services (as ``gunicorn "core.web:create_app()"`` calls it),
-    settings come from the environment and the storage is migrated first."""
-    if services is None:
-        # The one place the web side reaches for the composition root: WSGI servers call this
-        # factory with no arguments.
-        from core.runtime import Runtime
-
-        runtime = Runtime.from_environment()
-        runtime.migrate()
-        services = runtime.web_services()
-
+def create_app(services: WebServices) -> Flask:
+    """Build the web app from what the composition root built (``core/wsgi.py`` is the WSGI
+    servers' factory, which builds them from the environment)."""
     from core.web import health, webhooks
     from core.web.connections import kick, twitch
     from core.web.headers import add_security_headers

@@ -5,7 +5,7 @@ on an app it built, so a normal run has no ``/demo/sign-in`` route at all. It re
 address that is not loopback, and the demo answers only requests made on this machine (a
 loopback peer with no forwarding header), whatever the bind address later becomes. Discord is
 replaced by :class:`DemoDiscord`, which says the demo admin manages the seeded servers; every
-page carries a banner saying it is a demo (``dashboard/_demo.html``).
+page carries a banner saying it is a demo (``dashboard/demo_banner.html``).
 """
 
 from __future__ import annotations

@@ -17,10 +17,10 @@ from core.features.chat_commands.router import ChatCommandRouter
 from core.outbox.worker import OutboxWorker
 
 if TYPE_CHECKING:
-    from core.runtime import Runtime
+    from core.wiring.assembly import Assembly
 
 
-def install(rt: Runtime) -> None:
+def install(rt: Assembly) -> None:
     # Lines go through the outbox: each platform's chat worker posts them with its own sender.
     queued = QueuedChat(rt.engine, rt.clock, rt.chat_sender_for)  # type: ignore[arg-type]
     for platform in (Platform.KICK, Platform.TWITCH):

@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING
 from core.features.directory.service import DirectoryService
 
 if TYPE_CHECKING:
-    from core.runtime import Runtime
+    from core.wiring.assembly import Assembly
 
 
-def install(rt: Runtime) -> None:
+def install(rt: Assembly) -> None:
     rt.directory = DirectoryService(rt.engine, rt.clock)

@@ -11,12 +11,12 @@ from core.features.heist.rules import HeistRules
 from core.features.heist.service import HeistService
 
 if TYPE_CHECKING:
-    from core.runtime import Runtime
+    from core.wiring.assembly import Assembly
 
 RESOLVE_EVERY_SECONDS = 2.0  # a closed window resolves within this
 
 
-def install(rt: Runtime) -> None:
+def install(rt: Assembly) -> None:
     defaults = HeistRules(
         join_window_seconds=rt.settings.heist.join_window_seconds,
         cooldown_seconds=rt.settings.heist.cooldown_seconds,

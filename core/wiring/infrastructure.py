@@ -20,12 +20,12 @@ from core.security.secrets import TokenCipher, new_fernet_key, resolve_secret
 from core.storage import db
 
 if TYPE_CHECKING:
-    from core.runtime import Runtime
+    from core.wiring.assembly import Assembly
 
 PRUNE_EVERY_SECONDS = 3600
 
 
-def install(rt: Runtime) -> None:
+def install(rt: Assembly) -> None:
     settings = rt.settings
     url = settings.database.url or db.sqlite_url(settings.data_dir)
     rt.engine = db.create_engine(url, settings.database.timeouts)
@@ -100,14 +100,14 @@ def install(rt: Runtime) -> None:
     )
 
 
-async def _catch_up(rt: Runtime, partitions: set[int]) -> None:
+async def _catch_up(rt: Assembly, partitions: set[int]) -> None:
     """Partitions taken over: their guilds' tick for the latest instant (their last owner may
     have died before it), then the work each process does after its own tick."""
     await rt.ticks.catch_up(rt.clock(), partitions)
     await rt.scheduler.run_after_tick()
 
 
-def prune(rt: Runtime) -> None:
+def prune(rt: Assembly) -> None:
     """Forget delivered events and old webhook receipts kept in the database."""
     if isinstance(rt.bus, EmbeddedBus):
         rt.bus.prune()

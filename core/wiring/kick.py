@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from core.config import KickSettings
 from core.events import Platform
@@ -24,7 +24,7 @@ from core.wiring.platform_clients import PlatformClients, receiver_options
 from core.wiring.upkeep import SubscriptionUpkeep
 
 if TYPE_CHECKING:
-    from core.runtime import Runtime
+    from core.wiring.assembly import Assembly
 
 log = logging.getLogger(__name__)
 
@@ -39,28 +39,28 @@ class KickClients(PlatformClients[KickChatSender]):
     def api(self) -> KickApi:
         return KickApi(self.settings.api_base_url)
 
-    def _build_chat(self) -> tuple[KickChatSender, KickApi]:
+    def chat_client(self) -> KickApi:
+        return self.api()
+
+    def chat_sender(self, client: KickApi, streamer_call: Any) -> KickChatSender:
         """Replies in Kick chat, as the streamer or the bot account."""
-        assert self.connections is not None  # noqa: S101 - set by install() before any use
-        api = self.api()
-        sender = KickChatSender(
-            api,
-            streamer_call=self.connections.call_as_streamer,
+        return KickChatSender(
+            client,
+            streamer_call=streamer_call,
             bot_user_token=self.settings.bot_user_token,
             failures=self.metrics.chat_failed,
             windows=self.windows,
         )
-        return sender, api
 
 
-def install(rt: Runtime) -> None:
+def install(rt: Assembly) -> None:
     kick = rt.settings.kick
     rt.kick = KickClients(kick, rt.clock, rt.metrics, rt.windows)
     configured = rt.kick.is_configured
-    rt.connections = rt.kick.streamer_connections(KickConnections, rt, rt.kick.api)
+    rt.kick_connections = rt.kick.streamer_connections(KickConnections, rt, rt.kick.api)
     rt.app_token = AppToken(rt.kick.oauth_client, rt.clock)
     rt.subscriptions = SubscriptionKeeper(
-        rt.connections,
+        rt.kick_connections,
         rt.guilds,
         rt.kick.api,
         app_token=rt.app_token.get if configured else None,
@@ -87,13 +87,13 @@ def install(rt: Runtime) -> None:
     rt.kick_receiver = KickWebhookReceiver(
         public_key=load_public_key(kick.webhook_public_key),
         max_age_seconds=kick.webhook_max_age_seconds,
-        broadcaster_of_subscription=rt.connections.broadcaster_of_subscription,
+        broadcaster_of_subscription=rt.kick_connections.broadcaster_of_subscription,
         on_arrival=rt.webhook_arrivals.record,
         **receiver_options(rt),
     )
     rt.kick_setup = KickSetup(
         guilds=rt.guilds,
-        connections=rt.connections,
+        connections=rt.kick_connections,
         subscriptions=rt.subscriptions,
         make_api=rt.kick.api,
         app_token=rt.app_token.get,

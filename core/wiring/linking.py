@@ -11,10 +11,10 @@ from core.features.linking.queued import QueuedLinkEffects
 from core.features.linking.service import LinkingService
 
 if TYPE_CHECKING:
-    from core.runtime import Runtime
+    from core.wiring.assembly import Assembly
 
 
-def install(rt: Runtime) -> None:
+def install(rt: Assembly) -> None:
     kick = rt.settings.kick
     twitch = rt.settings.twitch
     rt.linking = LinkingService(

@@ -10,10 +10,10 @@ from core.features.live.backends import RedisLive, TableLive
 from core.features.live.changes import LiveNotifier, watch_commits
 
 if TYPE_CHECKING:
-    from core.runtime import Runtime
+    from core.wiring.assembly import Assembly
 
 
-def install(rt: Runtime) -> None:
+def install(rt: Assembly) -> None:
     backend = RedisLive(rt.redis) if rt.redis is not None else TableLive(rt.engine)
     rt.live_backend = backend
     rt.live = LiveNotifier(backend)

@@ -13,10 +13,10 @@ from core.features.vip.ports import AUDIT_WRITTEN
 from core.storage import hooks
 
 if TYPE_CHECKING:
-    from core.runtime import Runtime
+    from core.wiring.assembly import Assembly
 
 
-def install(rt: Runtime) -> None:
+def install(rt: Assembly) -> None:
     rt.overlays = OverlayService(
         rt.engine,
         rt.clock,

@@ -16,7 +16,7 @@ from core.ratelimits import Windows
 from core.wiring.chat_on_loop import ChatOnLoop, Sender
 
 if TYPE_CHECKING:
-    from core.runtime import Runtime
+    from core.wiring.assembly import Assembly
 
 ConnectionsT = TypeVar("ConnectionsT", bound=RoundTrip[Any])
 
@@ -48,6 +48,23 @@ class PlatformClients(ChatOnLoop[Sender]):
         self.metrics = metrics
         self.connections: Any = None
 
+    def chat_client(self) -> Any:
+        """The HTTP client the chat sender speaks through (Kick's API, Twitch's Helix)."""
+        raise NotImplementedError
+
+    def chat_sender(self, client: Any, streamer_call: Any) -> Sender:
+        """The platform's chat sender on ``client``, calling as the streamer through
+        ``streamer_call`` (the connections' ``call_as_streamer``)."""
+        raise NotImplementedError
+
+    def _build_chat(self) -> tuple[Sender, Any]:
+        """Replies in the platform's chat, as the streamer's connections (set by
+        :meth:`streamer_connections` before any use)."""
+        if self.connections is None:
+            raise RuntimeError("the streamer's connections are made before the chat sender")
+        client = self.chat_client()
+        return self.chat_sender(client, self.connections.call_as_streamer), client
+
     @property
     def is_configured(self) -> bool:
         return bool(self.settings.client_id and self.settings.client_secret)
@@ -64,7 +81,7 @@ class PlatformClients(ChatOnLoop[Sender]):
     def streamer_connections(
         self,
         kind: type[ConnectionsT],
-        rt: Runtime,
+        rt: Assembly,
         make_api: Callable[[], AbstractAsyncContextManager[Any]],
     ) -> ConnectionsT:
         """The streamer's connections of ``kind``, signing in through
@@ -82,7 +99,7 @@ class PlatformClients(ChatOnLoop[Sender]):
         return self.connections
 
 
-def receiver_options(rt: Runtime) -> dict[str, Any]:
+def receiver_options(rt: Assembly) -> dict[str, Any]:
     """What every webhook receiver takes from the runtime (see
     :class:`~core.platforms.webhook_answers.WebhookReceiver`) but ``on_arrival``."""
     return {

@@ -24,7 +24,7 @@ from core.outbox.worker import OutboxWorker
 from core.platforms.streamelements.api import TOTAL_TIMEOUT_SECONDS, StreamElementsPoints
 
 if TYPE_CHECKING:
-    from core.runtime import Runtime
+    from core.wiring.assembly import Assembly
 
 # The client gives up on its own after TOTAL_TIMEOUT_SECONDS (retries included); a few more so
 # that its own answer, not the worker's timeout, says what happened.
@@ -57,11 +57,11 @@ class TierSubscribers:
         return sub_tiers_repository.subscribers_in(conn, guild_ids, utc(self.clock()))
 
 
-def subscribers_of(rt: Runtime) -> Subscribers:
+def subscribers_of(rt: Assembly) -> Subscribers:
     return TierSubscribers(rt.clock)
 
 
-def install(rt: Runtime) -> None:
+def install(rt: Assembly) -> None:
     rt.points = PointsService(rt.engine, rt.clock)
     rt.points_earning = PointsEarning(
         rt.engine,

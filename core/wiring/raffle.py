@@ -7,15 +7,15 @@ from typing import TYPE_CHECKING
 from core.discord_bot.raffle.outbound import DiscordRaffleAnnouncer
 from core.events import Platform, SubscriptionsGifted
 from core.features.chat_commands.ports import TicketBalance
-from core.features.raffle.beacon import HttpBeacon
+from core.features.raffle.beacons.relays import HttpBeacon
 from core.features.raffle.service import RaffleService
-from core.features.raffle.wagers import WagerService
+from core.features.raffle.wagers.service import WagerService
 
 if TYPE_CHECKING:
-    from core.runtime import Runtime
+    from core.wiring.assembly import Assembly
 
 
-def install(rt: Runtime) -> None:
+def install(rt: Assembly) -> None:
     settings = rt.settings
     rt.raffle = RaffleService(
         rt.engine,

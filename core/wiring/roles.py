@@ -13,13 +13,13 @@ from core.features.roles.sync import RoleSync
 from core.scheduler import wait_or_stop
 
 if TYPE_CHECKING:
-    from core.runtime import Runtime
+    from core.wiring.assembly import Assembly
 
 log = logging.getLogger(__name__)
 RETRY_WHILE_CONNECTING_SECONDS = 30.0
 
 
-def install(rt: Runtime) -> None:
+def install(rt: Assembly) -> None:
     rt.roles = RolesService(rt.engine, rt.clock)
     rt.role_sync = RoleSync(rt.roles, DiscordMemberRoles(rt.discord), clock=rt.clock)
     interval = rt.settings.roles.update_interval_seconds

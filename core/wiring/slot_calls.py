@@ -10,10 +10,10 @@ from core.features.slot_calls.posts import SlotCallPosts
 from core.features.slot_calls.service import SlotCallService
 
 if TYPE_CHECKING:
-    from core.runtime import Runtime
+    from core.wiring.assembly import Assembly
 
 
-def install(rt: Runtime) -> None:
+def install(rt: Assembly) -> None:
     rt.slot_calls = SlotCallService(
         rt.engine, rt.clock, default_channel_id=rt.settings.slot_calls.channel_id
     )

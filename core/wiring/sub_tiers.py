@@ -14,14 +14,14 @@ from core.features.sub_tiers.helix_lookup import HelixSubscriptionLookup
 from core.features.sub_tiers.service import SubTierService
 
 if TYPE_CHECKING:
-    from core.runtime import Runtime
+    from core.wiring.assembly import Assembly
 
 log = logging.getLogger(__name__)
 LOOKUP_INTERVAL_SECONDS = 2.0
 CLEANUP_INTERVAL_SECONDS = 6 * 3600.0
 
 
-def install(rt: Runtime) -> None:
+def install(rt: Assembly) -> None:
 
     def broadcaster_of(guild_id: int) -> str | None:
         tracked = rt.guilds.twitch_channel_of(guild_id)

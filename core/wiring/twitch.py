@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from core.config import TwitchSettings
 from core.events import Platform
@@ -35,7 +35,7 @@ from core.wiring.upkeep import SubscriptionUpkeep
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from core.runtime import Runtime
+    from core.wiring.assembly import Assembly
 
 log = logging.getLogger(__name__)
 # Revocation statuses that mean the broadcaster's authorization itself is gone.
@@ -55,19 +55,17 @@ class TwitchClients(PlatformClients[TwitchChatSender]):
             self.settings.api_base_url, self.settings.client_id or "", windows=self.windows
         )
 
-    def _build_chat(self) -> tuple[TwitchChatSender, HelixClient]:
+    def chat_client(self) -> HelixClient:
+        return self.helix()
+
+    def chat_sender(self, client: HelixClient, streamer_call: Any) -> TwitchChatSender:
         """Replies in Twitch chat, as the streamer."""
-        assert self.connections is not None  # noqa: S101 - set by install() before any use
-        helix = self.helix()
-        sender = TwitchChatSender(
-            helix,
-            streamer_call=self.connections.call_as_streamer,
-            failures=self.metrics.chat_failed,
+        return TwitchChatSender(
+            client, streamer_call=streamer_call, failures=self.metrics.chat_failed
         )
-        return sender, helix
 
 
-def install(rt: Runtime) -> None:
+def install(rt: Assembly) -> None:
     twitch = rt.settings.twitch
     rt.twitch = TwitchClients(twitch, rt.clock, rt.metrics, rt.windows)
     rt.twitch_revocations = TwitchRevocations(rt.engine)
@@ -149,7 +147,7 @@ def install(rt: Runtime) -> None:
     install_eventsub_socket(rt, record_revocation)
 
 
-def install_eventsub_socket(rt: Runtime, record_revocation: Callable[[Revocation], None]) -> None:
+def install_eventsub_socket(rt: Assembly, record_revocation: Callable[[Revocation], None]) -> None:
     """The EventSub WebSocket, when Twitch's webhooks cannot reach us (like Kick's Pusher).
     Its token provider, ``rt.twitch_token_for(broadcaster_user_id)``, comes with the Twitch
     connection; without it the supervisor idles."""

@@ -8,10 +8,10 @@ from typing import TYPE_CHECKING
 from core.features.viewers.names import NAMING_EVENTS, ViewerNames
 
 if TYPE_CHECKING:
-    from core.runtime import Runtime
+    from core.wiring.assembly import Assembly
 
 
-def install(rt: Runtime) -> None:
+def install(rt: Assembly) -> None:
     names = ViewerNames(rt.engine)
     for event_type in NAMING_EVENTS:
         rt.handle(event_type, names.remember)

@@ -28,7 +28,7 @@ from core.storage import hooks
 from core.storage.db import transaction
 
 if TYPE_CHECKING:
-    from core.runtime import Runtime
+    from core.wiring.assembly import Assembly
 
 log = logging.getLogger(__name__)
 EXPIRY_INTERVAL_SECONDS = 60.0
@@ -36,7 +36,7 @@ HELIX_CALL_SECONDS = 60.0  # a redemption's calls, waits for Twitch's VIP window
 DRAIN_INTERVAL_SECONDS = 600.0
 
 
-def install(rt: Runtime) -> None:
+def install(rt: Assembly) -> None:
 
     channel = HelixVipChannel(
         rt.twitch.helix,  # paced on the process's windows: Twitch's VIP limit, every process
@@ -113,7 +113,7 @@ def install(rt: Runtime) -> None:
     rt.on_shutdown(channel.aclose)
 
 
-def _granted(rt: Runtime, guild_id: int) -> tuple[str, ...] | None:
+def _granted(rt: Assembly, guild_id: int) -> tuple[str, ...] | None:
     """The Twitch scopes the guild's streamer granted; None while not connected."""
     status = rt.twitch_connections.status(guild_id)
     return status.scopes if status.is_connected else None

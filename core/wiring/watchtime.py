@@ -10,12 +10,12 @@ from core.events import ChatMessageSent, StreamEnded, StreamStarted
 from core.features.watchtime.service import TickResult, WatchtimeService
 
 if TYPE_CHECKING:
-    from core.runtime import Runtime
+    from core.wiring.assembly import Assembly
 
 log = logging.getLogger(__name__)
 
 
-def install(rt: Runtime) -> None:
+def install(rt: Assembly) -> None:
     def observe_tick(result: TickResult) -> None:
         rt.metrics.tick_duration.observe(result.duration_seconds)
         if result.credited_viewers:

@@ -94,7 +94,7 @@ def test_the_bot_gets_every_service_the_runtime_built(make_runtime) -> None:
     import dataclasses
 
     runtime = make_runtime()
-    services = BotServices.of(runtime)
+    services = runtime.bot_services()
 
     missing = [f.name for f in dataclasses.fields(services) if getattr(services, f.name) is None]
     assert missing == []

@@ -55,8 +55,13 @@ async def runtime(tmp_path, kick, clock) -> AsyncIterator[Runtime]:
 
 @pytest.fixture
 async def bot(runtime):
-    services = BotServices(runtime.watchtime, runtime.guilds, runtime.health, runtime.kick_setup,
-                           heist=runtime.heist)  # fmt: skip
+    services = BotServices(
+        watchtime=runtime.watchtime,
+        guilds=runtime.guilds,
+        health=runtime.health,
+        kick_setup=runtime.kick_setup,
+        heist=runtime.heist,
+    )
     bot = create_bot(services)
     await bot._async_setup_hook()
     await bot.load_cogs()

@@ -67,7 +67,12 @@ async def runtime(tmp_path, twitch: FakeTwitch, clock: Clock) -> AsyncIterator[R
 
 @pytest.fixture
 async def bot(runtime):
-    services = BotServices(runtime.watchtime, runtime.guilds, runtime.health, heist=runtime.heist)
+    services = BotServices(
+        watchtime=runtime.watchtime,
+        guilds=runtime.guilds,
+        health=runtime.health,
+        heist=runtime.heist,
+    )
     bot = create_bot(services)
     await bot._async_setup_hook()
     await bot.load_cogs()

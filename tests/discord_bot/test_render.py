@@ -11,8 +11,8 @@ from core.discord_bot.health import render as health_render
 from core.discord_bot.watchtime import render as watchtime_render
 from core.events import Platform
 from core.features.watchtime.durations import format_duration
-from core.features.watchtime.repository import WatchtimeRow
 from core.features.watchtime.service import RankedWatchtime, TrackingStatus
+from core.features.watchtime.standings_repository import WatchtimeRow
 from core.health import Check, HealthReport
 
 SEEN = datetime(2030, 6, 1, 22, 5, tzinfo=UTC)

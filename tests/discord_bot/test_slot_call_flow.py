@@ -55,10 +55,10 @@ async def runtime(tmp_path, kick, clock) -> AsyncIterator[Runtime]:
 @pytest.fixture
 async def bot(runtime):
     services = BotServices(
-        runtime.watchtime,
-        runtime.guilds,
-        runtime.health,
-        runtime.kick_setup,
+        watchtime=runtime.watchtime,
+        guilds=runtime.guilds,
+        health=runtime.health,
+        kick_setup=runtime.kick_setup,
         slot_calls=runtime.slot_calls,
         slot_call_chat=runtime.slot_call_chat,
     )

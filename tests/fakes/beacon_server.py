@@ -28,7 +28,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler
 
-from core.features.raffle.drand_chains import UNCHAINED_G1, Chain
+from core.features.raffle.beacons.chains import UNCHAINED_G1, Chain
 from tests.fakes import drand_signing
 from tests.fakes.threaded import StdlibServer
 

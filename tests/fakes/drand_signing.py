@@ -10,8 +10,8 @@ from __future__ import annotations
 import hashlib
 from functools import lru_cache
 
-from core.features.raffle.drand_chains import CHAINED, UNCHAINED_G1
-from core.features.raffle.drand_signatures import DST_G1, DST_G2, _ecc, message_of
+from core.features.raffle.beacons.chains import CHAINED, UNCHAINED_G1
+from core.features.raffle.beacons.signatures import DST_G1, DST_G2, _ecc, message_of
 
 _ecc()  # py_ecc imported with the recursion limit put back (drand_signatures says why)
 from py_ecc.bls.hash_to_curve import hash_to_G1, hash_to_G2  # noqa: E402

@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Literal
 from tests.fakes.threaded import StdlibServer
 
 if TYPE_CHECKING:
-    from core.features.raffle.wagers import WagerService
+    from core.features.raffle.wagers.service import WagerService
 
 AFFILIATE_KEY = "7f3c2a10-5d4e-4b8a-9c61-fake0affiliate"
 CAMPAIGN_CODE = "STREAMER"

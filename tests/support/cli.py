@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def run(env: Mapping[str, str], *args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     """The command's exit code, standard output and standard error, as a process gives them."""
-    from core.cli import main
+    from core.__main__ import main
 
     out, err = io.StringIO(), io.StringIO()
     with _as_a_process(env, cwd), contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):

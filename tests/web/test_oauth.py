@@ -119,7 +119,7 @@ def test_a_streamer_connects_in_one_browser(runtime, kick):
 
     assert answer.status_code == 200, text(answer)
     assert "Kick channel connected" in text(answer)
-    assert runtime.connections.status(GUILD).is_connected
+    assert runtime.kick_connections.status(GUILD).is_connected
 
 
 def test_a_viewer_links_in_one_browser(runtime, kick):
@@ -282,7 +282,7 @@ def test_an_absurd_token_lifetime_still_connects_with_at_most_a_year(runtime, ki
     answer = web.get(consent(start(web, streamer_link(runtime))))
 
     assert answer.status_code == 200, text(answer)
-    assert runtime.connections.status(GUILD).expires_at <= clock() + timedelta(days=366)
+    assert runtime.kick_connections.status(GUILD).expires_at <= clock() + timedelta(days=366)
 
 
 @pytest.mark.parametrize("expires_in", [-5, float("nan")])

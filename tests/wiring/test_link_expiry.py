@@ -8,7 +8,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from core.cli import main
+from core.__main__ import main
 from core.events import Platform
 from core.security.links import LINK_LIFETIME, LinkInvalid, verify_link_params
 

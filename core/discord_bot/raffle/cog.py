@@ -15,8 +15,8 @@ from core.discord_bot.cooldowns import cooldown
 from core.discord_bot.raffle import render as render_raffle
 from core.discord_bot.render import NO_MENTIONS, inert
 from core.features.raffle.admin import MAX_ADMIN_TICKETS
-from core.features.raffle.draws import MAX_WINNERS
-from core.features.raffle.draws_repository import Draw
+from core.features.raffle.draws.repository import Draw
+from core.features.raffle.draws.service import MAX_WINNERS
 from core.features.raffle.service import RaffleService
 
 Tickets = commands.Range[int, 1, MAX_ADMIN_TICKETS]

@@ -12,10 +12,10 @@ import discord
 
 from core.discord_bot.render import inert, truncate
 from core.events import utc
-from core.features.raffle import beacon_verification
-from core.features.raffle.draws import Proof
-from core.features.raffle.draws_repository import Draw
-from core.features.raffle.periods_repository import Period
+from core.features.raffle.beacons import verification as beacon_verification
+from core.features.raffle.draws.repository import Draw
+from core.features.raffle.draws.service import Proof
+from core.features.raffle.periods.repository import Period
 from core.features.raffle.ports import DrawAnnouncement, PeriodAnnouncement
 from core.features.raffle.rates import RaffleRates
 from core.features.raffle.views import BoardView, InfoView, StatsView, TicketsView

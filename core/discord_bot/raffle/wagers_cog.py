@@ -20,8 +20,8 @@ from core.discord_bot.common import Context, delete_invocation, guild_of, manage
 from core.discord_bot.render import MESSAGE_LIMIT, NO_MENTIONS, inert, truncate
 from core.events import utc
 from core.features.raffle.errors import WagerRefused
-from core.features.raffle.shuffle_accounts import Verified
-from core.features.raffle.wagers import WagerService, WagerStatus
+from core.features.raffle.wagers.service import WagerService, WagerStatus
+from core.features.raffle.wagers.shuffle_accounts import Verified
 
 log = logging.getLogger(__name__)
 OFF_WORDS = ("off", "none", "clear")

@@ -16,8 +16,8 @@ from core.events import Platform, utc
 from core.features.linking.repository import AccountLink
 from core.features.roles.service import Progress
 from core.features.watchtime.durations import format_duration
-from core.features.watchtime.repository import WatchtimeRow
 from core.features.watchtime.service import RankedWatchtime, TrackingStatus
+from core.features.watchtime.standings_repository import WatchtimeRow
 
 LEADERBOARD_MIN = 1
 LEADERBOARD_MAX = 25

@@ -17,6 +17,7 @@ from core.features.heist.answers import Cancelled, Joined
 from core.features.heist.ports import HeistAnnouncer, HeistResult
 from core.features.heist.rules import HeistRefused, parse_join, tier_bonus_text
 from core.features.heist.service import HeistService
+from core.features.shard_posts import ShardPosts
 
 log = logging.getLogger(__name__)
 
@@ -97,8 +98,7 @@ class HeistChat:
         self.service = service
         self.replies = replies
         self.announcer = announcer
-        self.on_this_shard = on_this_shard
-        self._posting = asyncio.Lock()  # one round of posts at a time: none made twice
+        self.posts = ShardPosts(on_this_shard)
 
     def commands(self) -> list[ChatCommand]:
         # A short per-viewer cooldown keeps one viewer from flooding the queue; the heist's own
@@ -210,10 +210,10 @@ class HeistChat:
         """Post the results not posted yet of the guilds this process's Discord client reaches;
         how many. What Discord refuses waits for the next call."""
         posted = 0
-        async with self._posting:
+        async with self.posts.one_round():
             for heist_id in await asyncio.to_thread(self.service.unannounced):
                 result = await asyncio.to_thread(self.service.result_of, heist_id)
-                if result is None or not self.on_this_shard(result.guild_id):
+                if result is None or not self.posts.reaches(result.guild_id):
                     continue
                 try:
                     await self._post(result)

@@ -16,9 +16,9 @@ from core.features.importers.kwb_checks import TABLES
 from core.features.importers.kwb_source import SOURCE, ServerData
 from core.features.importers.report import GuildReport
 from core.features.linking import repository as linking
-from core.features.raffle.earning_repository import raise_watch_baseline
+from core.features.raffle.earning.repository import raise_watch_baseline
 from core.features.raffle.ledger_repository import add_ledger_entry
-from core.features.raffle.periods_repository import find_open_period
+from core.features.raffle.periods.repository import find_open_period
 from core.features.roles import repository as roles
 from core.features.viewers.repository import remember_sightings
 from core.features.watchtime.earned_elsewhere import add_seconds

@@ -32,7 +32,7 @@ from core.events import (
 from core.features.overlays.alert_kinds import AlertFields
 from core.features.overlays.alerts import TIER_WORDS, announce
 from core.features.overlays.settings import OverlayRefused
-from core.features.raffle.earning import gift_reference
+from core.features.raffle.earning.service import gift_reference
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,7 @@ from core.features.live.changes import touch
 from core.features.overlays import repository, styles_repository
 from core.features.overlays.alert_kinds import AlertFields, AlertLook, look
 from core.features.raffle import ledger_repository
-from core.features.raffle.earning import gift_identity
+from core.features.raffle.earning.service import gift_identity
 from core.features.raffle.ports import TicketsAwarded
 from core.features.viewers.repository import usernames_of
 from core.features.vip.repository import AuditEntry

@@ -23,7 +23,7 @@ from core.features.overlays import goal_repository
 from core.features.overlays.alert_events import sub_reference
 from core.features.overlays.settings import OverlayRefused
 from core.features.points.repository import earned_since
-from core.features.raffle.earning import gift_reference
+from core.features.raffle.earning.service import gift_reference
 
 MEASURES = {
     "subs": "subscriptions",

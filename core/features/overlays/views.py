@@ -16,12 +16,10 @@ from sqlalchemy.engine import Engine
 
 from core.events import utc
 from core.features.heist import repository as heists
-from core.features.raffle import (
-    draws_repository,
-    frozen_ranges,
-    ledger_repository,
-    periods_repository,
-)
+from core.features.raffle import ledger_repository
+from core.features.raffle.draws import frozen_ranges
+from core.features.raffle.draws import repository as draws_repository
+from core.features.raffle.periods import repository as periods_repository
 from core.features.viewers.repository import usernames_of
 
 OUTCOME_SECONDS = 120  # how long a finished heist's result stays on the overlay

@@ -13,9 +13,11 @@ from sqlalchemy.engine import Connection, Engine
 
 from core.events import Platform, utc
 from core.features.linking.repository import find_link_by_discord_user
-from core.features.raffle import earning_repository, ledger_repository, periods_repository
-from core.features.raffle.earning_repository import Gift
+from core.features.raffle import ledger_repository
+from core.features.raffle.earning import repository as earning_repository
+from core.features.raffle.earning.repository import Gift
 from core.features.raffle.errors import RaffleRefused
+from core.features.raffle.periods import repository as periods_repository
 from core.features.viewers.repository import find_viewer_ids_by_username
 
 MAX_ADMIN_TICKETS = 1_000_000

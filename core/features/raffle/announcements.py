@@ -16,13 +16,11 @@ from sqlalchemy.engine import Connection, Engine
 
 from core.config import RaffleSettings
 from core.features.linking.repository import discord_users_of
-from core.features.raffle import (
-    draws_repository,
-    fairness,
-    ledger_repository,
-    periods_repository,
-)
-from core.features.raffle.draws_repository import Draw
+from core.features.raffle import ledger_repository
+from core.features.raffle.draws import fairness
+from core.features.raffle.draws import repository as draws_repository
+from core.features.raffle.draws.repository import Draw
+from core.features.raffle.periods import repository as periods_repository
 from core.features.raffle.ports import (
     DrawAnnouncement,
     PeriodAnnouncement,

@@ -13,9 +13,10 @@ from typing import Any
 from sqlalchemy.engine import Connection
 
 from core.config import RaffleSettings
-from core.features.raffle import calendar, periods_repository
 from core.features.raffle.errors import RaffleRefused
-from core.features.raffle.periods_repository import GuildRaffleSettings
+from core.features.raffle.periods import calendar
+from core.features.raffle.periods import repository as periods_repository
+from core.features.raffle.periods.repository import GuildRaffleSettings
 
 # name -> (column, kind) for !raffleset
 SETTINGS: dict[str, tuple[str, str]] = {

@@ -29,15 +29,19 @@ from sqlalchemy.engine import Engine
 from core.config import RaffleSettings
 from core.events import SubscriptionsGifted, utc
 from core.features.guild_batches import work_in_batches
-from core.features.raffle import earning, earning_repository, fairness, periods_repository
 from core.features.raffle.admin import RaffleAdmin
 from core.features.raffle.announcements import RaffleAnnouncements
-from core.features.raffle.draws import RaffleDraws
-from core.features.raffle.periods import RafflePeriods
+from core.features.raffle.draws import fairness
+from core.features.raffle.draws.service import RaffleDraws
+from core.features.raffle.earning import repository as earning_repository
+from core.features.raffle.earning import service as earning
+from core.features.raffle.periods import repository as periods_repository
+from core.features.raffle.periods.service import RafflePeriods
 from core.features.raffle.ports import Beacon, RaffleAnnouncer
 from core.features.raffle.views import (
     RaffleViews,
 )
+from core.features.shard_posts import ShardPosts
 
 log = logging.getLogger(__name__)
 CONVERT_BATCH = 500  # guilds whose watchtime tickets are converted in one transaction
@@ -65,8 +69,7 @@ class RaffleService:
         self.engine = engine
         self.clock = clock
         self.announcer = announcer
-        self.on_this_shard = on_this_shard
-        self._announcing = asyncio.Lock()  # one round of posts at a time: none made twice
+        self.posts = ShardPosts(on_this_shard)
         # Work that must finish before periods close (the wager poll at a period's end).
         self.before_transitions = before_transitions
         self.draws = RaffleDraws(engine, beacon, clock, actor_secret)
@@ -201,5 +204,5 @@ class RaffleService:
         reaches; what Discord refuses waits for the next call. Nothing is posted (or marked
         posted) while the service has no announcer."""
         if self.announcer is not None:
-            async with self._announcing:
-                await self.announcements.post_pending(self.announcer, self.on_this_shard)
+            async with self.posts.one_round():
+                await self.announcements.post_pending(self.announcer, self.posts.reaches)

@@ -11,19 +11,17 @@ from sqlalchemy.engine import Connection, Engine
 from core.config import RaffleSettings
 from core.events import Platform
 from core.features.linking.repository import find_link_by_discord_user
-from core.features.raffle import (
-    draws_repository,
-    earning_repository,
-    ledger_repository,
-    periods_repository,
-    snapshot_repository,
-)
-from core.features.raffle.draws import Proof, RaffleDraws
-from core.features.raffle.draws_repository import Draw
-from core.features.raffle.earning_repository import Gift
+from core.features.raffle import ledger_repository
+from core.features.raffle.draws import repository as draws_repository
+from core.features.raffle.draws import snapshot_repository
+from core.features.raffle.draws.repository import Draw
+from core.features.raffle.draws.service import Proof, RaffleDraws
+from core.features.raffle.earning import repository as earning_repository
+from core.features.raffle.earning.repository import Gift
 from core.features.raffle.errors import RaffleRefused
 from core.features.raffle.ledger_repository import Balance, HandChange, LedgerEntry
-from core.features.raffle.periods_repository import Period
+from core.features.raffle.periods import repository as periods_repository
+from core.features.raffle.periods.repository import Period
 from core.features.raffle.rates import RaffleRates, resolve_rates
 from core.features.viewers.repository import usernames_of
 

@@ -11,22 +11,12 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from core.events import Platform
-from core.features.viewers.repository import with_usernames
 from core.features.watchtime.tables import watch_presence, watch_settings, watch_streams, watchtime
 from core.storage.db import insert_for
 
 # SQLAlchemy keeps ``rowcount`` only for UPDATE and DELETE; psycopg 3 reports -1 for an INSERT
 # once the cursor is closed. Upserts whose rowcount matters must ask for it to be kept.
 _KEEP_ROWCOUNT = {"preserve_rowcount": True}
-
-
-@dataclass(frozen=True)
-class WatchtimeRow:
-    platform: Platform
-    platform_user_id: str
-    username: str
-    seconds: int
-    last_seen: datetime | None
 
 
 @dataclass(frozen=True)
@@ -344,65 +334,4 @@ def forget_presence_before(conn: Connection, guild_id: int, before: datetime) ->
         sa.delete(watch_presence).where(
             watch_presence.c.guild_id == guild_id, watch_presence.c.last_active_at < before
         )
-    )
-
-
-def _rows_with_names(guild_id: int) -> sa.Select:
-    w = watchtime
-    joined, username = with_usernames(w)
-    return (
-        sa.select(w.c.platform, w.c.platform_user_id, username, w.c.seconds, w.c.last_seen)
-        .select_from(joined)
-        .where(w.c.guild_id == guild_id)
-    )
-
-
-def list_top_viewers(
-    conn: Connection, guild_id: int, limit: int, offset: int = 0
-) -> list[WatchtimeRow]:
-    query = (
-        _rows_with_names(guild_id)
-        .order_by(watchtime.c.seconds.desc(), watchtime.c.platform_user_id)
-        .limit(limit)
-        .offset(offset)
-    )
-    return [_row(row) for row in conn.execute(query)]
-
-
-def list_all_viewers(conn: Connection, guild_id: int) -> list[WatchtimeRow]:
-    query = _rows_with_names(guild_id).order_by(
-        watchtime.c.seconds.desc(), watchtime.c.platform_user_id
-    )
-    return [_row(row) for row in conn.execute(query)]
-
-
-def get_viewer(
-    conn: Connection, guild_id: int, platform: Platform, platform_user_id: str
-) -> WatchtimeRow | None:
-    query = _rows_with_names(guild_id).where(
-        watchtime.c.platform == str(platform), watchtime.c.platform_user_id == platform_user_id
-    )
-    row = conn.execute(query).first()
-    return None if row is None else _row(row)
-
-
-def count_viewers_ahead(conn: Connection, guild_id: int, seconds: int) -> int:
-    query = sa.select(sa.func.count()).where(
-        watchtime.c.guild_id == guild_id, watchtime.c.seconds > seconds
-    )
-    return int(conn.execute(query).scalar_one())
-
-
-def count_viewers(conn: Connection, guild_id: int) -> int:
-    query = sa.select(sa.func.count()).where(watchtime.c.guild_id == guild_id)
-    return int(conn.execute(query).scalar_one())
-
-
-def _row(row: sa.Row) -> WatchtimeRow:
-    return WatchtimeRow(
-        platform=Platform(row.platform),
-        platform_user_id=row.platform_user_id,
-        username=row.username,
-        seconds=int(row.seconds),
-        last_seen=row.last_seen,
     )

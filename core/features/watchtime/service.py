@@ -38,7 +38,9 @@ from core.features.viewers.repository import (
     remember_sightings,
 )
 from core.features.watchtime import history, repository, ticks_repository
-from core.features.watchtime.repository import Presence, WatchtimeRow
+from core.features.watchtime import standings_repository as standings
+from core.features.watchtime.repository import Presence
+from core.features.watchtime.standings_repository import WatchtimeRow
 from core.storage.timeouts import is_lock_timeout
 
 log = logging.getLogger(__name__)
@@ -305,12 +307,12 @@ class WatchtimeService:
 
     def leaderboard(self, guild_id: int, limit: int = 10, offset: int = 0) -> list[RankedWatchtime]:
         with self.engine.connect() as conn:
-            rows = repository.list_top_viewers(conn, guild_id, limit, offset)
+            rows = standings.list_top_viewers(conn, guild_id, limit, offset)
         return [RankedWatchtime(offset + index + 1, row) for index, row in enumerate(rows)]
 
     def count_viewers(self, guild_id: int) -> int:
         with self.engine.connect() as conn:
-            return repository.count_viewers(conn, guild_id)
+            return standings.count_viewers(conn, guild_id)
 
     def find_by_username(
         self, guild_id: int, username: str, platform: Platform = Platform.KICK
@@ -318,9 +320,9 @@ class WatchtimeService:
         """The viewer's watchtime in this guild and rank (ties share the better rank)."""
         with self.engine.connect() as conn:
             for user_id in find_viewer_ids_by_username(conn, platform, username):
-                row = repository.get_viewer(conn, guild_id, platform, user_id)
+                row = standings.get_viewer(conn, guild_id, platform, user_id)
                 if row is not None:
-                    ahead = repository.count_viewers_ahead(conn, guild_id, row.seconds)
+                    ahead = standings.count_viewers_ahead(conn, guild_id, row.seconds)
                     return RankedWatchtime(ahead + 1, row)
         return None
 
@@ -350,10 +352,10 @@ class WatchtimeService:
     ) -> RankedWatchtime | None:
         """The viewer's watchtime in this guild and rank (ties share the better rank)."""
         with self.engine.connect() as conn:
-            row = repository.get_viewer(conn, guild_id, platform, platform_user_id)
+            row = standings.get_viewer(conn, guild_id, platform, platform_user_id)
             if row is None:
                 return None
-            ahead = repository.count_viewers_ahead(conn, guild_id, row.seconds)
+            ahead = standings.count_viewers_ahead(conn, guild_id, row.seconds)
         return RankedWatchtime(ahead + 1, row)
 
     def tick_lag(self, guild_id: int) -> timedelta | None:
@@ -364,7 +366,7 @@ class WatchtimeService:
 
     def export(self, guild_id: int) -> list[WatchtimeRow]:
         with self.engine.connect() as conn:
-            return repository.list_all_viewers(conn, guild_id)
+            return standings.list_all_viewers(conn, guild_id)
 
     # --- history, for the dashboard's charts ---------------------------------------------------
 

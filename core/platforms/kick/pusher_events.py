@@ -57,7 +57,7 @@ EVENT_PREFIX = "App\\Events\\"
 REWARD_WINDOW_SECONDS = 10
 # A gift's frames (three kinds on three channels) arrive within seconds; its id holds the
 # receive time by this window (the raffle's and the alerts' reference check the window before
-# too: core/features/raffle/earning.py).
+# too: core/features/raffle/earning/service.py).
 GIFT_WINDOW_SECONDS = 600
 
 

@@ -160,15 +160,19 @@ def parse_user(item: Mapping[str, Any]) -> TwitchUser | None:
     )
 
 
+def _user_names(item: Mapping[str, Any]) -> dict[str, str]:
+    """The viewer's login and display name, as every Helix item about one spells them."""
+    return {
+        "user_login": as_str(item.get("user_login"), NAME_MAX),
+        "user_name": as_str(item.get("user_name"), NAME_MAX),
+    }
+
+
 def parse_vip(item: Mapping[str, Any]) -> Vip | None:
     user_id = as_id(item.get("user_id"))
     if user_id is None:
         return None
-    return Vip(
-        user_id=user_id,
-        user_login=as_str(item.get("user_login"), NAME_MAX),
-        user_name=as_str(item.get("user_name"), NAME_MAX),
-    )
+    return Vip(user_id=user_id, **_user_names(item))
 
 
 def _setting(item: Mapping[str, Any], name: str, field: str) -> int | None:
@@ -205,8 +209,7 @@ def parse_redemption(item: Mapping[str, Any]) -> Redemption | None:
         broadcaster_id=as_id(item.get("broadcaster_id")) or "",
         reward_id=as_id(as_mapping(item.get("reward")).get("id")) or "",
         user_id=as_id(item.get("user_id")) or "",
-        user_login=as_str(item.get("user_login"), NAME_MAX),
-        user_name=as_str(item.get("user_name"), NAME_MAX),
+        **_user_names(item),
         status=as_str(item.get("status"), 20).upper(),
         user_input=as_str(item.get("user_input"), MAX_TEXT),
         redeemed_at=as_time(item.get("redeemed_at")),
@@ -219,8 +222,7 @@ def parse_subscription(item: Mapping[str, Any]) -> BroadcasterSubscription | Non
         return None
     return BroadcasterSubscription(
         user_id=user_id,
-        user_login=as_str(item.get("user_login"), NAME_MAX),
-        user_name=as_str(item.get("user_name"), NAME_MAX),
+        **_user_names(item),
         tier=as_str(item.get("tier"), 10),
         is_gift=as_flag(item.get("is_gift")),
         gifter_id=as_id(item.get("gifter_id")),

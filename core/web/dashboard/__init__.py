@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from flask import Blueprint, Flask, render_template, request
+from flask import Blueprint, Flask, current_app, render_template, request, url_for
 from werkzeug.routing import IntegerConverter
 
 from core.events.words import label as event_label
@@ -75,6 +75,14 @@ def _guild_areas() -> tuple[GuildArea, ...]:
     return tuple(area for _order, _name, area in sorted(found, key=lambda item: item[:2]))
 
 
+def _live_link_url() -> str | None:
+    """Where the browser's shared live connection (``live-link.js``) is served: with the
+    overlays, which share it; None in an app without them (its pages then work by reload)."""
+    if "overlay" not in current_app.blueprints:
+        return None
+    return url_for("overlay.static", filename="live-link.js")
+
+
 def register(app: Flask, config: DashboardConfig) -> None:
     from core.web.dashboard import auth, guilds, me, public
 
@@ -122,6 +130,7 @@ def register(app: Flask, config: DashboardConfig) -> None:
     live.register(app, config, BLUEPRINTS)  # /dashboard/<guild_id>/live/<topic>
     app.jinja_env.globals["csrf_token"] = csrf_token
     app.jinja_env.globals["guild_areas"] = lambda: areas
+    app.jinja_env.globals["live_link_url"] = _live_link_url
     app.jinja_env.globals["guild_icon_url"] = guilds.guild_icon_url
     app.jinja_env.globals["event_label"] = event_label
     app.jinja_env.globals["CSRF_FIELD"] = CSRF_FIELD

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from core.health import HealthReport
+from core.services import FeatureServices
 from core.web.dashboard.live_admission import LiveCaps
 
 
@@ -26,31 +27,17 @@ if TYPE_CHECKING:
 
     from core.bus.event_log import DatabaseEventLog, RedisEventLog
     from core.events import Platform
-    from core.features.connections.kick.arrivals import WebhookArrivals
-    from core.features.connections.kick.setup import KickSetup
-    from core.features.connections.twitch.setup import TwitchSetup
-    from core.features.directory.service import DirectoryService
     from core.features.guilds.repository import TrackedChannel
-    from core.features.heist.service import HeistService
-    from core.features.linking.service import LinkingService
-    from core.features.live.changes import LiveBackend
-    from core.features.overlays.service import OverlayService
-    from core.features.payments.service import PaymentDoubts
-    from core.features.points.service import PointsService
-    from core.features.raffle.service import RaffleService
-    from core.features.raffle.views import RaffleViews
     from core.features.roles.ports import GuildRoles
-    from core.features.roles.service import RolesService
-    from core.features.slot_calls.service import SlotCallService
-    from core.features.vip.service import VipService
-    from core.features.watchtime.service import WatchtimeService
-    from core.features.web_sessions.service import MemorySessions, WebSessions
     from core.metrics import Metrics
     from core.web.dashboard.platform_sync import PlatformSync
 
 
-@dataclass(frozen=True)
-class DashboardConfig:
+@dataclass(kw_only=True)
+class DashboardConfig(FeatureServices):
+    """The dashboard's settings and calls; its pages take their feature's service from the
+    fields it inherits (``installed(config().raffle)``: a 404 naming the area when it is None)."""
+
     secret: str = field(repr=False)  # signs the session cookie; also keys the token's encryption
     public_url: str | None  # OAUTH_BASE_URL: the redirect is <public_url>/dashboard/callback
     client_id: str | None = None
@@ -68,51 +55,23 @@ class DashboardConfig:
     # A closed period's proof files, as ``python -m core raffle export`` writes them; raises
     # LookupError when there is none to show.
     raffle_export: Callable[[int], ProofFiles] | None = None
-    # The feature services the slot calls, heist & points, event log and /me pages call (the
-    # same objects the Discord commands call); None where a feature is not installed.
-    slot_calls: SlotCallService | None = None
-    heist: HeistService | None = None
-    points: PointsService | None = None
-    # Outbox calls that ended uncertain, settled by an admin (core/features/payments/).
-    payment_doubts: PaymentDoubts | None = None
-    raffle_views: RaffleViews | None = None
     # The event log: the bus read for one guild (core/bus/event_log.py), the dispatcher's
-    # routing (platform, broadcaster, chatroom -> guild ids), this process's metrics, and the
-    # Kick webhook arrivals (WebhookArrivals).
+    # routing (platform, broadcaster, chatroom -> guild ids) and this process's metrics.
     event_log: DatabaseEventLog | RedisEventLog | None = None
     guilds_tracking: Callable[..., list[int]] | None = None
     # A guild's channel on a platform (its name for the event log), or None.
     channel_of: Callable[[int, Platform], TrackedChannel | None] = lambda guild_id, platform: None
     metrics: Metrics | None = None
-    webhook_arrivals: WebhookArrivals | None = None
     # The bus's publish: /me tells the bot about an unlink (AccountUnlinked).
     publish: Callable[[Any], object] | None = None
-    # Live updates (core/web/dashboard/live.py): the backend web processes hear changes through
-    # (core/features/live/backends.py; None: no live updates), how many streams at once (in the
-    # process, per overlay link, per server, per client address: live_admission.py), and
-    # how long one lasts before the browser reconnects.
-    live_backend: LiveBackend | None = None
+    # Live updates (core/web/dashboard/live.py, through the inherited ``live_backend``): how
+    # many streams at once (in the process, per overlay link, per server, per client address:
+    # live_admission.py), and how long one lasts before the browser reconnects.
     live_caps: LiveCaps = field(default_factory=LiveCaps)
     live_stream_seconds: int = 300
-    # Runs a feature's coroutine from a web thread and returns its result (core/web/dashboard/
-    # wiring.py: on the bot's loop in the combined process, else on a loop of this process).
+    # Runs a feature's coroutine from a web thread and returns its result (core/wiring/
+    # front_ends.py: on the bot's loop in the combined process, else on a loop of this process).
     run: Callable[[Any], Any] | None = None
-    # On-stream overlays (core/features/overlays/): their pages at /overlay/<token> and the
-    # dashboard's overlays page.
-    overlays: OverlayService | None = None
-    # Temporary VIP (core/features/vip/service.py), when that feature is on.
-    vip: VipService | None = None
-    # The settings pages' services (core/web/dashboard/pages/); None: that feature is off here.
-    raffle: RaffleService | None = None
-    roles: RolesService | None = None
-    # Kick and Twitch channels and the streamer's connection (!kick setup, !twitch setup).
-    kick_setup: KickSetup | None = None
-    twitch_setup: TwitchSetup | None = None
-    watchtime: WatchtimeService | None = None
-    linking: LinkingService | None = None
-    # What the bot saw of each server (core/features/directory/): names, icons, role and channel
-    # pickers, members' names. None: names fall back to the guild table and ids.
-    directory: DirectoryService | None = None
     # A guild's roles and channel ids as the bot last saw them (the directory), to check a
     # typed or picked id; None when they cannot be known (the bot never described the guild).
     guild_roles: Callable[[int], GuildRoles | None] = lambda guild_id: None
@@ -123,9 +82,6 @@ class DashboardConfig:
     # The deployment's Redis (a sync client), where rate limits are kept for every web process;
     # None: each process keeps its own.
     redis: Redis | None = None
-    # Signed-in sessions kept on the server (core/features/web_sessions/: start, is_live, end);
-    # None: kept in this process's memory (a dashboard built without the database).
-    sessions: WebSessions | MemorySessions | None = None
     session_hours: int = 8
     permission_cache_seconds: int = 180
 

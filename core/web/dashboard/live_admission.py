@@ -38,7 +38,7 @@ class Ticket:
     """One admitted stream's place; ``ended`` tells its stream to stop (replaced or displaced)."""
 
     guilds: frozenset[int]
-    tokens: frozenset[str]
+    tokens: frozenset[str] = field(repr=False)  # overlay links' secrets
     client: str
     connection: str | None
     number: int

@@ -90,8 +90,8 @@ def _guild_data(links: list[Any]) -> list[GuildData]:
                 account.points = config.points.balance(
                     guild_id, link.platform, link.platform_user_id
                 )
-            if config.raffle_views is not None:
-                standing = config.raffle_views.standing(
+            if config.raffle is not None:
+                standing = config.raffle.views.standing(
                     guild_id, link.platform, link.platform_user_id
                 )
                 if standing is not None:

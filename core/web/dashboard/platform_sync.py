@@ -16,7 +16,7 @@ from core.features.refusals import Refused
 from core.web.dashboard.connection_words import kick_sync_words, twitch_sync_words
 
 if TYPE_CHECKING:
-    from core.runtime import Runtime
+    from core.services import FeatureServices
 
 
 @dataclass(frozen=True)
@@ -29,7 +29,7 @@ class PlatformSync:
     sync: Callable[[int], Awaitable[str]]
 
 
-def kick_sync(rt: Runtime) -> PlatformSync:
+def kick_sync(rt: FeatureServices) -> PlatformSync:
     kick = rt.kick_setup
 
     async def sync(guild_id: int) -> str:
@@ -45,7 +45,7 @@ def kick_sync(rt: Runtime) -> PlatformSync:
     return PlatformSync("Kick", lambda guild_id: _tracked(rt, guild_id, Platform.KICK), sync)
 
 
-def twitch_sync(rt: Runtime) -> PlatformSync:
+def twitch_sync(rt: FeatureServices) -> PlatformSync:
     twitch = rt.twitch_setup
 
     async def sync(guild_id: int) -> str:
@@ -64,10 +64,10 @@ def twitch_sync(rt: Runtime) -> PlatformSync:
     return PlatformSync("Twitch", lambda guild_id: _tracked(rt, guild_id, Platform.TWITCH), sync)
 
 
-def _tracked(rt: Runtime, guild_id: int, platform: Platform) -> bool:
+def _tracked(rt: FeatureServices, guild_id: int, platform: Platform) -> bool:
     return rt.guilds.channel_of(guild_id, platform) is not None
 
 
-def platform_syncs(rt: Runtime) -> dict[str, PlatformSync]:
+def platform_syncs(rt: FeatureServices) -> dict[str, PlatformSync]:
     """The Sync buttons, by URL slug."""
     return {"kick": kick_sync(rt), "twitch": twitch_sync(rt)}

@@ -11,7 +11,7 @@ from flask import Blueprint, Response, render_template, request
 
 from core.features import schema
 from core.features.guilds.invite import invite_url
-from core.features.raffle import beacon_verification
+from core.features.raffle.beacons import verification as beacon_verification
 from core.web.dashboard import error_page
 from core.web.dashboard.privacy import PUBLIC, STORED
 from core.web.dashboard.state import current_user, dashboard

@@ -26,7 +26,8 @@ from core.setup.checks import SetupReport, setup_report
 from core.web.dashboard.security import add_dashboard_headers
 
 if TYPE_CHECKING:
-    from core.runtime import Runtime
+    from core.config import Settings
+    from core.health import HealthReport
 
 COOKIE = "sk_setup"
 COOKIE_SECONDS = 30 * 60
@@ -45,20 +46,21 @@ class SetupConfig:
     public_host: str | None = None  # OAUTH_BASE_URL's host: the page answers it, and loopback
 
 
-def setup_config(rt: Runtime) -> SetupConfig:
-    """The page's token, cookie key and checks, from the running process."""
-    settings = rt.settings
+def setup_config(
+    settings: Settings, health: Callable[[], HealthReport], token: SetupToken, secret: str
+) -> SetupConfig:
+    """The page's token, cookie key and checks (``health``: the process's own checks)."""
 
     def report() -> SetupReport:
         def invite(client_id: str) -> str:
             return invite_url(client_id, settings.discord.oauth_base_url)
 
-        return setup_report(settings, rt.health(), invite)
+        return setup_report(settings, health(), invite)
 
     public = settings.web.oauth_base_url
     return SetupConfig(
-        token=rt.setup_token,
-        secret=rt.link_secret,
+        token=token,
+        secret=secret,
         report=report,
         public_host=urlsplit(public).hostname if public else None,
     )

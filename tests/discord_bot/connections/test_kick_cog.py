@@ -86,7 +86,12 @@ def runtime(make_runtime: Any, fake_kick: FakeKick, kick_app: bool) -> Runtime:
 
 @pytest.fixture
 def services(runtime: Runtime) -> BotServices:
-    return BotServices(runtime.watchtime, runtime.guilds, runtime.health, runtime.kick_setup)
+    return BotServices(
+        watchtime=runtime.watchtime,
+        guilds=runtime.guilds,
+        health=runtime.health,
+        kick_setup=runtime.kick_setup,
+    )
 
 
 def is_dm(message: discord.Message) -> bool:

@@ -46,7 +46,10 @@ def runtime(make_runtime: Any, fake_twitch: FakeTwitch) -> Runtime:
 @pytest.fixture
 def services(runtime: Runtime) -> BotServices:
     return BotServices(
-        runtime.watchtime, runtime.guilds, runtime.health, twitch_setup=runtime.twitch_setup
+        watchtime=runtime.watchtime,
+        guilds=runtime.guilds,
+        health=runtime.health,
+        twitch_setup=runtime.twitch_setup,
     )
 
 

@@ -260,7 +260,7 @@ async def test_a_guild_never_announces_in_another_guilds_channel(
     from core.config import RaffleSettings
     from core.discord_bot.gateway import DiscordGateway
     from core.discord_bot.raffle.outbound import DiscordRaffleAnnouncer
-    from core.features.raffle.beacon import HttpBeacon
+    from core.features.raffle.beacons.relays import HttpBeacon
 
     class ConnectedGateway(DiscordGateway):
         def client(self) -> discord.Client:

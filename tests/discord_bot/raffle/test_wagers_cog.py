@@ -16,8 +16,8 @@ from core.discord_bot.services import BotServices
 from core.events import Platform
 from core.features.guilds.service import GuildService
 from core.features.linking.repository import AccountLink, save_link
-from core.features.raffle import periods_repository
-from core.features.raffle.wagers import WagerService
+from core.features.raffle.periods import repository as periods_repository
+from core.features.raffle.wagers.service import WagerService
 from core.features.watchtime.service import WatchtimeService
 from core.health import HealthReport
 from core.platforms.shuffle.api import ShuffleClient

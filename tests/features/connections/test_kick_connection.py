@@ -119,7 +119,7 @@ def test_streamer_connects_and_every_subscription_goes_live(runtime, web, kick):
     status = runtime.kick_setup.status(GUILD)
     assert (len(status.subscribed), status.missing) == (10, ())
     assert len(kick.subscriptions) == 10
-    assert runtime.connections.guild_ids_needing_sync() == []
+    assert runtime.kick_connections.guild_ids_needing_sync() == []
 
 
 def test_tokens_are_encrypted_at_rest(runtime, web, kick):
@@ -158,7 +158,7 @@ def test_a_state_expires_after_ten_minutes(runtime, web, clock):
     answer = web.get(callback)
     assert answer.status_code == 400
     assert "older than 10 minutes" in answer.get_data(as_text=True)
-    assert runtime.connections.status(GUILD).is_connected is False
+    assert runtime.kick_connections.status(GUILD).is_connected is False
 
 
 def test_the_pkce_verifier_never_leaves_the_server(runtime, web, kick):
@@ -194,19 +194,19 @@ def test_declined_consent_connects_nothing(runtime, web, kick):
     answer = web.get(local(authorize(web, start_link(runtime))))
     assert answer.status_code == 400
     assert "declined" in answer.get_data(as_text=True)
-    assert runtime.connections.status(GUILD).is_connected is False
+    assert runtime.kick_connections.status(GUILD).is_connected is False
 
 
 def test_token_is_refreshed_before_it_expires(runtime, web, kick, clock):
     connect(runtime, web)
-    first = asyncio.run(runtime.connections.access_token(GUILD))
+    first = asyncio.run(runtime.kick_connections.access_token(GUILD))
     clock.advance(minutes=56)  # fake tokens live an hour; refreshed within five minutes of the end
 
-    second = asyncio.run(runtime.connections.access_token(GUILD))
+    second = asyncio.run(runtime.kick_connections.access_token(GUILD))
 
     assert second != first
     assert kick.is_token_active(second)
-    assert asyncio.run(runtime.connections.access_token(GUILD)) == second
+    assert asyncio.run(runtime.kick_connections.access_token(GUILD)) == second
 
 
 def test_two_callers_at_expiry_share_one_refresh_even_when_kick_rotates(runtime, web, kick, clock):
@@ -216,24 +216,25 @@ def test_two_callers_at_expiry_share_one_refresh_even_when_kick_rotates(runtime,
 
     async def both() -> list[str]:
         return await asyncio.gather(
-            runtime.connections.access_token(GUILD), runtime.connections.access_token(GUILD)
+            runtime.kick_connections.access_token(GUILD),
+            runtime.kick_connections.access_token(GUILD),
         )
 
     first, second = asyncio.run(both())
 
     assert first == second
     assert kick.is_token_active(first)
-    assert runtime.connections.status(GUILD).is_connected
+    assert runtime.kick_connections.status(GUILD).is_connected
 
 
 def test_a_401_refreshes_once_and_retries(runtime, web, kick):
     connect(runtime, web)
-    token = asyncio.run(runtime.connections.access_token(GUILD))
+    token = asyncio.run(runtime.kick_connections.access_token(GUILD))
     kick.expire_token(token)
 
     async def who_am_i():
         async with runtime.kick.api() as api:
-            return await runtime.connections.call_as_streamer(GUILD, api.get_users)
+            return await runtime.kick_connections.call_as_streamer(GUILD, api.get_users)
 
     [user] = asyncio.run(who_am_i())
     assert user.name == "streamer"
@@ -245,7 +246,7 @@ def test_a_refused_refresh_asks_for_reauthorization(runtime, web, kick, clock, c
     clock.advance(hours=2)
 
     with pytest.raises(NeedsReauthorization):
-        asyncio.run(runtime.connections.access_token(GUILD))
+        asyncio.run(runtime.kick_connections.access_token(GUILD))
 
     status = runtime.kick_setup.status(GUILD)
     assert status.connection.needs_reauthorization
@@ -259,7 +260,7 @@ def test_no_token_or_secret_reaches_the_logs(runtime, web, kick, clock, caplog):
     connect(runtime, web)
     asyncio.run(runtime.subscriptions.sync_requested())
     clock.advance(minutes=58)
-    asyncio.run(runtime.connections.access_token(GUILD))
+    asyncio.run(runtime.kick_connections.access_token(GUILD))
     for secret in [*kick.tokens, CLIENT_SECRET, "connection-test-secret", TEST_FERNET_KEY]:
         assert secret not in caplog.text
 
@@ -350,7 +351,7 @@ def test_a_delivery_without_broadcaster_is_routed_by_its_subscription_id(runtime
     asyncio.run(runtime.subscriptions.sync_requested())
     chat_subscription = next(
         s
-        for s in runtime.connections.stored_subscriptions("1001")
+        for s in runtime.kick_connections.stored_subscriptions("1001")
         if s.event == "chat.message.sent"
     )
     payload = chat_payload(1001, 7, "viewer_seven", clock.now)
@@ -403,7 +404,7 @@ async def test_the_upkeep_loop_subscribes_a_newly_connected_channel(runtime, web
     stop = asyncio.Event()
     upkeep = asyncio.create_task(runtime.kick_upkeep.run(stop, every_seconds=0.05))
     await eventually(lambda: len(kick.subscriptions) == 10, within=10)
-    await eventually(lambda: runtime.connections.guild_ids_needing_sync() == [], within=10)
+    await eventually(lambda: runtime.kick_connections.guild_ids_needing_sync() == [], within=10)
     stop.set()
     await upkeep
     assert runtime.kick_setup.status(GUILD).missing == ()

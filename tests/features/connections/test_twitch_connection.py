@@ -128,7 +128,7 @@ def test_a_state_works_once_and_only_for_twitch(runtime, twitch):
     # The Kick callback does not take (or burn) a Twitch state.
     with pytest.raises(AuthorizationFailed) as kick_refused:
         asyncio.run(
-            runtime.connections.complete(
+            runtime.kick_connections.complete(
                 state=query["state"], code=query["code"], error=None, browser_nonce=NONCE
             )
         )

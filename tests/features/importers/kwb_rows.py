@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 from core.features.directory import repository as directory
 from core.features.guilds.repository import ensure_guild
-from core.features.raffle import periods_repository
+from core.features.raffle.periods import repository as periods_repository
 from core.storage.db import normalize_url
 from tests.conftest import FIXTURES
 

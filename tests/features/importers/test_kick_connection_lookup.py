@@ -9,7 +9,7 @@ import pytest
 from core.cli.importers import kick_lookup_for
 from core.events import Platform
 from core.features.importers.kwb_import import KickWatchtimeBotImport
-from core.features.watchtime import repository as watchtime
+from core.features.watchtime import standings_repository as standings
 from tests.fakes.kick_runtime import runtime_on_fake_kick
 from tests.fakes.kick_server import FakeKick
 from tests.features.connections.test_chatroom_scope import ADMIN, connect
@@ -59,6 +59,6 @@ def test_names_are_resolved_with_the_guilds_kick_connection(runtime, kick, sourc
     asked = [r for r in kick.requests if r.path.startswith("/public/v1/channels")]
     assert asked, "Kick was asked about the names"
     with runtime.engine.connect() as conn:
-        alice = watchtime.get_viewer(conn, SERVER_A, Platform.KICK, str(ALICE[0]))
+        alice = standings.get_viewer(conn, SERVER_A, Platform.KICK, str(ALICE[0]))
     assert alice is not None
     assert alice.seconds == 630 * 60

@@ -17,9 +17,10 @@ from core.features.importers.kick_names import KickApiLookup
 from core.features.importers.kwb_import import KickWatchtimeBotImport
 from core.features.importers.report import GuildReport
 from core.features.linking import repository as linking
-from core.features.raffle import earning_repository, ledger_repository
+from core.features.raffle import ledger_repository
+from core.features.raffle.earning import repository as earning_repository
 from core.features.roles import repository as roles
-from core.features.watchtime import repository as watchtime
+from core.features.watchtime import standings_repository as standings
 from core.features.watchtime.earned_elsewhere import add_seconds
 from core.platforms.kick.api import KickApi
 from core.storage.db import normalize_url
@@ -122,12 +123,12 @@ def test_an_import_brings_every_number_over(engine, kick, source_url, period_id)
     assert_counts_add_up(reports, source_url)
     with engine.connect() as conn:
         seconds_a = {
-            r.platform_user_id: r.seconds for r in watchtime.list_all_viewers(conn, SERVER_A)
+            r.platform_user_id: r.seconds for r in standings.list_all_viewers(conn, SERVER_A)
         }
         seconds_b = {
-            r.platform_user_id: r.seconds for r in watchtime.list_all_viewers(conn, SERVER_B)
+            r.platform_user_id: r.seconds for r in standings.list_all_viewers(conn, SERVER_B)
         }
-        alice = watchtime.get_viewer(conn, SERVER_A, KICK, str(ALICE[0]))
+        alice = standings.get_viewer(conn, SERVER_A, KICK, str(ALICE[0]))
         links = {
             link.discord_user_id: (link.platform_user_id, link.username)
             for d in (D_ALICE, D_BOB, D_DAVE, D_CAROL, 9003, 9006)
@@ -237,8 +238,8 @@ def test_one_guild_only(engine, kick, source_url, period_id):
 
     assert list(reports) == [SERVER_B]
     with engine.connect() as conn:
-        assert watchtime.count_viewers(conn, SERVER_A) == 0
-        assert watchtime.count_viewers(conn, SERVER_B) == 2
+        assert standings.count_viewers(conn, SERVER_A) == 0
+        assert standings.count_viewers(conn, SERVER_B) == 2
 
 
 def test_without_a_kick_token_only_names_seen_here_resolve(engine, source_url, period_id):
@@ -253,7 +254,7 @@ def test_without_a_kick_token_only_names_seen_here_resolve(engine, source_url, p
     assert numbers(reports[SERVER_A])["watchtime"] == (1, 0, 6)
     assert any("no Kick connection in this guild" in n for n in reports[SERVER_A].notes)
     with engine.connect() as conn:
-        assert [r.platform_user_id for r in watchtime.list_all_viewers(conn, SERVER_A)] == [
+        assert [r.platform_user_id for r in standings.list_all_viewers(conn, SERVER_A)] == [
             str(BOB[0])
         ]
 
@@ -375,7 +376,7 @@ def test_an_import_that_did_not_finish_is_refused_until_forced(engine, kick, sou
     assert text.startswith(f"An import into guild {SERVER_A} started at 2026-10-01 09:30 UTC")
     assert "--force" in text
     with engine.connect() as conn:
-        assert watchtime.count_viewers(conn, SERVER_B) == 0  # refused before anything
+        assert standings.count_viewers(conn, SERVER_B) == 0  # refused before anything
     forced = run(engine, kick, source_url, force=True)
     assert numbers(forced[SERVER_A]) == FIRST_A
     with engine.connect() as conn:

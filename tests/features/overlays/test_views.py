@@ -9,9 +9,10 @@ from core.events import Platform, Viewer
 from core.features.heist import repository as heist_repository
 from core.features.heist.repository import Outcome
 from core.features.overlays.service import Overlay
-from core.features.raffle import awards_repository, draws_repository
+from core.features.raffle import awards_repository
 from core.features.raffle.awards_repository import TicketAward
-from core.features.raffle.draws_repository import Winner
+from core.features.raffle.draws import repository as draws_repository
+from core.features.raffle.draws.repository import Winner
 from core.features.viewers.repository import remember_viewers
 from tests.features.overlays.conftest import GUILD_A, GUILD_B, NOW
 from tests.features.raffle.test_ledger import open_period

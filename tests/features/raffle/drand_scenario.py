@@ -16,9 +16,9 @@ from typing import Any
 
 from sqlalchemy.engine import Engine
 
-from core.features.raffle import fairness
-from core.features.raffle.drand_chains import DEFAULT, QUICKNET, Chain
-from core.features.raffle.verification import entries_from_export
+from core.features.raffle.beacons.chains import DEFAULT, QUICKNET, Chain
+from core.features.raffle.draws import fairness
+from core.features.raffle.draws.verification import entries_from_export
 from tests.fakes import drand_signing
 from tests.fakes.beacon_server import FakeBeacon
 from tests.features.raffle.support import GUILD, add_viewer, make_service

@@ -27,7 +27,7 @@ from pathlib import Path
 from sqlalchemy.engine import Engine
 
 from core.events import Viewer
-from core.features.raffle.fairness import SNAPSHOT_VERSION
+from core.features.raffle.draws.fairness import SNAPSHOT_VERSION
 from core.features.raffle.ports import BeaconInfo, BeaconRound
 from core.features.raffle.service import RaffleService
 from core.features.schema import migrate

@@ -12,8 +12,8 @@ from sqlalchemy.engine import Engine
 from core.config import RaffleSettings
 from core.events import Platform, SubscriptionsGifted, Viewer
 from core.features.linking.repository import AccountLink, save_link
-from core.features.raffle.beacon import HttpBeacon
-from core.features.raffle.fairness import SNAPSHOT_VERSION
+from core.features.raffle.beacons.relays import HttpBeacon
+from core.features.raffle.draws.fairness import SNAPSHOT_VERSION
 from core.features.raffle.ports import DrawAnnouncement, PeriodAnnouncement
 from core.features.raffle.service import RaffleService
 from core.features.viewers.repository import remember_viewers

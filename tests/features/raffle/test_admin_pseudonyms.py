@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from core.features.raffle import fairness, verification
-from core.features.raffle.actors import PSEUDONYM, ActorPseudonyms
+from core.features.raffle.draws import fairness, verification
+from core.features.raffle.draws.actors import PSEUDONYM, ActorPseudonyms
 from core.features.raffle.errors import RaffleRefused
 from core.features.raffle.service import RaffleService
 from tests.conftest import TEST_FERNET_KEY

@@ -12,8 +12,9 @@ import sqlalchemy as sa
 from sqlalchemy.engine import default
 
 from core.events import Platform
-from core.features.raffle import awards_repository, ledger_repository, periods_repository
+from core.features.raffle import awards_repository, ledger_repository
 from core.features.raffle.awards_repository import TicketAward
+from core.features.raffle.periods import repository as periods_repository
 from core.features.raffle.tables import raffle_balances, raffle_ledger
 from tests.features.raffle.test_ledger import GUILD, NOW, award, open_period
 

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from core.features.raffle.beacon import HttpBeacon, pinned_info
-from core.features.raffle.drand_chains import DEFAULT, QUICKNET
+from core.features.raffle.beacons.chains import DEFAULT, QUICKNET
+from core.features.raffle.beacons.relays import HttpBeacon, pinned_info
 from core.features.raffle.ports import BeaconInfo, BeaconUnavailable
 from tests.fakes.beacon_server import FakeBeacon, fake_randomness, fake_signature
 from tests.support.clock import Clock
@@ -40,7 +40,7 @@ def test_the_first_good_relay_answers_after_one_down_and_one_with_a_bad_signatur
         liar.bad_signature = True
         beacon = HttpBeacon([DOWN, liar.url, honest.url], timeout=2)
         chain = beacon.info()  # the down relay is skipped for the info too
-        caplog.set_level(logging.WARNING, "core.features.raffle.beacon")
+        caplog.set_level(logging.WARNING, "core.features.raffle.beacons.relays")
         fetched = beacon.fetch_round(2, chain)
         assert (fetched.signature, fetched.randomness) == (fake_signature(2), fake_randomness(2))
         assert liar.requests[-1] == f"/{chain.chain_hash}/public/2"

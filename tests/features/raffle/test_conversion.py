@@ -10,8 +10,10 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
-from core.features.raffle import earning, earning_repository, periods_repository
-from core.features.raffle.periods_repository import GuildRaffleSettings
+from core.features.raffle.earning import repository as earning_repository
+from core.features.raffle.earning import service as earning
+from core.features.raffle.periods import repository as periods_repository
+from core.features.raffle.periods.repository import GuildRaffleSettings
 from core.features.raffle.tables import raffle_balances, raffle_ledger, raffle_watch_progress
 from tests.features.raffle.support import set_watchtime
 from tests.features.raffle.test_ledger import GUILD, NOW, open_period

@@ -17,7 +17,10 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from core.events import utc
-from core.features.raffle import conversions_repository, earning, periods_repository, service
+from core.features.raffle import service
+from core.features.raffle.earning import conversions_repository
+from core.features.raffle.earning import service as earning
+from core.features.raffle.periods import repository as periods_repository
 from core.features.raffle.tables import (
     raffle_balances,
     raffle_ledger,

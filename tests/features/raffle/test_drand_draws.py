@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from core.features.raffle.drand_chains import DEFAULT, QUICKNET
-from core.features.raffle.verification import verify
+from core.features.raffle.beacons.chains import DEFAULT, QUICKNET
+from core.features.raffle.draws.verification import verify
 from tests.features.raffle import drand_scenario
 from tests.features.raffle.drand_scenario import real_rounds, signed_proof
 from tests.support.cli import run as run_cli

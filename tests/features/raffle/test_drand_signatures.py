@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from core.features.raffle import drand_chains
-from core.features.raffle.drand_chains import CHAINED, DEFAULT, QUICKNET, UNCHAINED_G1
-from core.features.raffle.drand_signatures import (
+from core.features.raffle.beacons import chains as drand_chains
+from core.features.raffle.beacons.chains import CHAINED, DEFAULT, QUICKNET, UNCHAINED_G1
+from core.features.raffle.beacons.signatures import (
     SignatureRefused,
     check_signature,
     randomness_of,
@@ -154,8 +154,8 @@ def test_checking_leaves_the_interpreters_recursion_limit_alone():
     signature = ROUNDS["quicknet"]["rounds"][1]["signature"]
     code = (
         "import sys; before = sys.getrecursionlimit()\n"
-        "from core.features.raffle.drand_chains import QUICKNET\n"
-        "from core.features.raffle.drand_signatures import check_signature\n"
+        "from core.features.raffle.beacons.chains import QUICKNET\n"
+        "from core.features.raffle.beacons.signatures import check_signature\n"
         f"check_signature(QUICKNET.scheme, QUICKNET.public_key, 1000, {signature!r})\n"
         "print(before, sys.getrecursionlimit())\n"
     )

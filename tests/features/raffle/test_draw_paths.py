@@ -13,10 +13,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from core.events import Platform
-from core.features.raffle import awards_repository, fairness, snapshot_repository, verification
-from core.features.raffle.actors import ActorPseudonyms
+from core.features.raffle import awards_repository
 from core.features.raffle.awards_repository import TicketAward
-from core.features.raffle.draws import snapshot_digest, snapshot_entries
+from core.features.raffle.draws import fairness, snapshot_repository, verification
+from core.features.raffle.draws.actors import ActorPseudonyms
+from core.features.raffle.draws.service import snapshot_digest, snapshot_entries
 from tests.features.raffle.proof_scenario import build
 from tests.features.raffle.test_ledger import GUILD, open_period
 

@@ -12,8 +12,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from core.features.raffle import fairness, verification
-from core.features.raffle.beacon import HttpBeacon
+from core.features.raffle.beacons.relays import HttpBeacon
+from core.features.raffle.draws import fairness, verification
 from core.features.raffle.errors import RaffleRefused
 from core.features.raffle.ports import BeaconUnavailable
 from tests.fakes.beacon_server import FakeBeacon, fake_randomness, fake_signature

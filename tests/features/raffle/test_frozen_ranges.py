@@ -9,8 +9,10 @@ from datetime import UTC, datetime
 
 import sqlalchemy as sa
 
-from core.features.raffle import draws, draws_repository, fairness, frozen_ranges, verification
-from core.features.raffle import periods_repository as periods
+from core.features.raffle.draws import fairness, frozen_ranges, verification
+from core.features.raffle.draws import repository as draws_repository
+from core.features.raffle.draws import service as draws
+from core.features.raffle.periods import repository as periods
 from core.features.raffle.tables import raffle_balances, raffle_exclusions, raffle_frozen_ranges
 from tests.features.raffle.proof_scenario import GUILD as SCENARIO_GUILD
 from tests.features.raffle.proof_scenario import build

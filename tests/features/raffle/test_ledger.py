@@ -9,7 +9,8 @@ import pytest
 import sqlalchemy as sa
 
 from core.events import Platform
-from core.features.raffle import ledger_repository, periods_repository
+from core.features.raffle import ledger_repository
+from core.features.raffle.periods import repository as periods_repository
 from core.features.raffle.tables import raffle_ledger
 
 NOW = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)

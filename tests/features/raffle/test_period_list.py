@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from core.features.raffle.draws_repository import list_draws_of_period
+from core.features.raffle.draws.repository import list_draws_of_period
 from tests.features.raffle.proof_scenario import build
 from tests.features.raffle.support import GUILD, make_service
 from tests.support.clock import Clock

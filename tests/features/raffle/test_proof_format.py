@@ -10,8 +10,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from core.features.raffle import verification
-from core.features.raffle.actors import PSEUDONYM
+from core.features.raffle.draws import verification
+from core.features.raffle.draws.actors import PSEUDONYM
 from tests.features.raffle.proof_scenario import FIXTURES, build, export_bytes
 
 PROOF = FIXTURES / "raffle-1-proof.json"

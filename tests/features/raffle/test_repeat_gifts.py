@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from core.events import Viewer
-from core.features.raffle.earning import GIFT_WINDOW
+from core.features.raffle.earning.service import GIFT_WINDOW
 from tests.features.raffle.support import GUILD, add_viewer, gift
 from tests.features.raffle.test_service import clock, raffle
 

@@ -8,9 +8,10 @@ from datetime import UTC, datetime
 
 import pytest
 
-from core.features.raffle import draws_repository, periods_repository
-from core.features.raffle.draws import RaffleDraws
-from core.features.raffle.periods import RafflePeriods
+from core.features.raffle.draws import repository as draws_repository
+from core.features.raffle.draws.service import RaffleDraws
+from core.features.raffle.periods import repository as periods_repository
+from core.features.raffle.periods.service import RafflePeriods
 from tests.features.raffle.support import GUILD, make_service
 from tests.support.clock import Clock
 

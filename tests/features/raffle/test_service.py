@@ -492,7 +492,7 @@ def test_announcements_are_posted_by_the_process_whose_discord_shard_has_the_gui
     # With several bot processes each Discord client sees only its shard's guilds.
     announcer = RecordingAnnouncer()
     elsewhere = make_service(engine, clock, announcer=announcer)
-    elsewhere.on_this_shard = lambda guild_id: guild_id != GUILD
+    elsewhere.posts.on_this_shard = lambda guild_id: guild_id != GUILD
     first = elsewhere.periods.start(GUILD)
 
     asyncio.run(elsewhere.announce_pending())

@@ -12,9 +12,10 @@ import pytest
 
 from core.events import Platform
 from core.features.linking.repository import AccountLink, save_link
-from core.features.raffle import ledger_repository, periods_repository
-from core.features.raffle.wager_polls import in_lanes
-from core.features.raffle.wagers import WagerService
+from core.features.raffle import ledger_repository
+from core.features.raffle.periods import repository as periods_repository
+from core.features.raffle.wagers.polls import in_lanes
+from core.features.raffle.wagers.service import WagerService
 from core.platforms.shuffle.api import ShuffleClient
 from core.security.secrets import TokenCipher
 from tests.conftest import TEST_FERNET_KEY

@@ -16,17 +16,18 @@ from sqlalchemy.engine import Engine
 from core.events import Platform
 from core.features.linking import repository as linking_repository
 from core.features.linking.repository import AccountLink
-from core.features.raffle import ledger_repository, periods_repository
+from core.features.raffle import ledger_repository
 from core.features.raffle.errors import WagerRefused
+from core.features.raffle.periods import repository as periods_repository
 from core.features.raffle.tables import raffle_ledger, shuffle_settings
-from core.features.raffle.wager_rules import (
+from core.features.raffle.wagers.rules import (
     backoff_seconds,
     check_affiliate_url,
     parse_campaign_codes,
     tickets_for,
     totals_under_codes,
 )
-from core.features.raffle.wagers import NOT_SHUFFLE_URL, WagerService
+from core.features.raffle.wagers.service import NOT_SHUFFLE_URL, WagerService
 from core.platforms.shuffle.api import ShuffleClient
 from core.platforms.shuffle.payloads import WagerRow
 from core.security.secrets import TokenCipher

@@ -12,7 +12,8 @@ import pytest
 from core.config import SettingsError, load_settings
 from core.events import Platform
 from core.features.linking.repository import AccountLink, save_link
-from core.features.raffle import ledger_repository, periods_repository
+from core.features.raffle import ledger_repository
+from core.features.raffle.periods import repository as periods_repository
 from core.runtime import Runtime
 from tests.fakes.shuffle_server import FakeShuffle, connect_guild, verify_player
 

@@ -21,8 +21,8 @@ from core.config import WatchtimeSettings
 from core.events import ChatMessageSent, Platform, StreamEnded, StreamStarted, Viewer
 from core.features.viewers.repository import remember_viewers
 from core.features.watchtime import repository
-from core.features.watchtime.repository import WatchtimeRow
 from core.features.watchtime.service import RankedWatchtime, TickResult, WatchtimeService
+from core.features.watchtime.standings_repository import WatchtimeRow
 from core.features.watchtime.tables import watch_presence, watchtime
 from tests.support.clock import Clock
 from tests.support.events import chat_message

@@ -133,7 +133,7 @@ async def test_pusher_credits_gifts_whose_webhooks_do_not_arrive_while_chat_webh
         subscribed = ["chat.message.sent", "channel.subscription.new"]
         subscribed.append("channel.subscription.renewal")
         rows = [StoredSubscription(f"s{n}", BROADCASTER, t, 1) for n, t in enumerate(subscribed)]
-        runtime.connections.store_subscriptions(BROADCASTER, rows)
+        runtime.kick_connections.store_subscriptions(BROADCASTER, rows)
         receipt = runtime.kick_receiver.receive(*signed_webhook(kick_keys[0], "chat.message.sent"))
         assert receipt.outcome == "queued"
         stop = asyncio.Event()

@@ -10,8 +10,8 @@ import httpx
 import pytest
 from playwright.sync_api import Page
 
-from core.features.raffle import drand_chains
-from core.features.raffle.verification import verify
+from core.features.raffle.beacons import chains as drand_chains
+from core.features.raffle.draws.verification import verify
 from core.web.dashboard.public import export_bytes
 from tests.features.raffle import drand_scenario
 from tests.features.raffle.drand_scenario import real_rounds, signed_proof

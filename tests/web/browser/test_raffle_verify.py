@@ -10,7 +10,7 @@ import json
 import pytest
 from playwright.sync_api import Page
 
-from core.features.raffle.verification import verify
+from core.features.raffle.draws.verification import verify
 from core.web.dashboard.public import export_bytes
 from tests.web.browser.conftest import FIXTURES, fixture_export
 

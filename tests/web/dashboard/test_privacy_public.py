@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from core.features.raffle.fairness import ACTOR_FIELDS, SnapshotEntry
-from core.features.raffle.verification import verify
+from core.features.raffle.draws.fairness import ACTOR_FIELDS, SnapshotEntry
+from core.features.raffle.draws.verification import verify
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "raffle"
 

@@ -8,7 +8,7 @@ import json
 
 from flask import Flask
 
-from core.features.raffle.verification import verify
+from core.features.raffle.draws.verification import verify
 from core.web.dashboard import register
 from core.web.dashboard.config import DashboardConfig
 from core.web.dashboard.wiring import raffle_exporter

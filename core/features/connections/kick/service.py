@@ -27,8 +27,8 @@ from core.features.connections.kick.signin import (
     VIEWER_SCOPES,
     ApiFactory,
     AuthorizationFailed,
+    KickSignIn,
     OAuthFactory,
-    SignInFlow,
 )
 from core.features.connections.streamer_tokens import StreamerTokens
 from core.features.connections.tables import kick_connections
@@ -55,7 +55,7 @@ T = TypeVar("T")
 REFRESH_MARGIN = timedelta(minutes=5)
 
 
-class KickConnections(StreamerTokens, SignInFlow):
+class KickConnections(StreamerTokens, KickSignIn):
     TABLE = kick_connections
     REFRESH_MARGIN = REFRESH_MARGIN
     UNAUTHORIZED = Unauthorized

@@ -3,7 +3,7 @@ server, stored encrypted beside the state), Kick's consent URL and scopes, the c
 ``/users`` to learn who signed in, and the streamer's tokens kept in ``kick_connections``. A
 viewer's token is given back to Kick at once.
 
-:class:`SignInFlow` is mixed into ``KickConnections``, which provides the engine, cipher, clock,
+:class:`KickSignIn` is mixed into ``KickConnections``, which provides the engine, cipher, clock,
 client id, redirect URI and the OAuth and API client factories.
 """
 
@@ -32,7 +32,7 @@ from core.platforms.kick.oauth_client import (
     make_pkce_pair,
 )
 
-__all__ = ["STATE_LIFETIME", "AuthorizationFailed", "SignInFlow"]
+__all__ = ["STATE_LIFETIME", "AuthorizationFailed", "KickSignIn"]
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +53,7 @@ OAuthFactory = Callable[[], AbstractAsyncContextManager[KickOAuthClient]]
 ApiFactory = Callable[[], AbstractAsyncContextManager[KickApi]]
 
 
-class SignInFlow(RoundTrip[TokenSet]):
+class KickSignIn(RoundTrip[TokenSet]):
     PLATFORM = Platform.KICK
     LINK_USED_MESSAGES = LINK_USED_MESSAGE
     OAUTH_ERROR = OAuthError

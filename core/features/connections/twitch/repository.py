@@ -75,7 +75,7 @@ def replace_subscriptions(
     subscription_rows.replace(conn, twitch_subscriptions, broadcaster_user_id, subscriptions, now)
 
 
-def list_subscriptions(
+def list_subscriptions_for_broadcaster(
     conn: Connection, broadcaster_user_id: str
 ) -> list[StoredTwitchSubscription]:
     return subscription_rows.list_of_broadcaster(

@@ -164,7 +164,7 @@ class TwitchConnections(StreamerTokens, TwitchSignIn):
 
     def stored_subscriptions(self, broadcaster_user_id: str) -> list[StoredTwitchSubscription]:
         with self.engine.connect() as conn:
-            return repo.list_subscriptions(conn, broadcaster_user_id)
+            return repo.list_subscriptions_for_broadcaster(conn, broadcaster_user_id)
 
     def store_subscriptions(
         self, broadcaster_user_id: str, subscriptions: list[StoredTwitchSubscription]

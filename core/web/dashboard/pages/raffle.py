@@ -13,7 +13,7 @@ from typing import Any
 from flask import current_app, g, render_template, request
 
 from core.features.raffle.admin import MAX_ADMIN_TICKETS
-from core.features.raffle.draws import MAX_WINNERS
+from core.features.raffle.draws.service import MAX_WINNERS
 from core.features.raffle.rates import SETTINGS, RaffleRates
 from core.features.refusals import Refused
 from core.web.dashboard.guilds import guild_blueprint
@@ -214,6 +214,13 @@ def _short(text: str, what: str, limit: int) -> str:
     return text
 
 
+def _refused(guild_id: int, field: str, refused: Refused, **kept: int):  # type: ignore[no-untyped-def]
+    """The page again with the refusal's words beside ``field``, and what was typed in the
+    ``kept`` fields (each cut to the length given) still in them."""
+    typed = {name: (request.form.get(name) or "")[:limit] for name, limit in kept.items()}
+    return _show(guild_id, errors={field: str(refused)}, typed=typed)
+
+
 @AREA.bp.post("/tickets")
 def tickets(guild_id: int):  # type: ignore[no-untyped-def]
     raffle = installed(config().raffle)
@@ -242,8 +249,7 @@ def tickets(guild_id: int):  # type: ignore[no-untyped-def]
             **who,
         )
     except Refused as refused:
-        typed = {k: (form.get(k) or "")[:100] for k in ("viewer", "amount", "action", "reason")}
-        return _show(guild_id, errors={field: str(refused)}, typed=typed)
+        return _refused(guild_id, field, refused, viewer=100, amount=100, action=100, reason=100)
     verb = "Gave" if action == "give" else "Took"
     return back_to(guild_id, f"{verb} {amount:,} tickets; they now have {balance:,}.", "tickets")
 
@@ -260,8 +266,7 @@ def draw(guild_id: int):  # type: ignore[no-untyped-def]
         field = "winners"
         done = raffle.draws.request(guild_id, actor_id=g.user.id, winners=winners, prize=prize)
     except Refused as refused:
-        typed = {"winners": (form.get("winners") or "")[:10], "prize": form.get("prize", "")[:200]}
-        return _show(guild_id, errors={field: str(refused)}, typed=typed)
+        return _refused(guild_id, field, refused, winners=10, prize=200)
     return back_to(guild_id, _draw_note(done), "draws")
 
 
@@ -280,8 +285,7 @@ def reroll(guild_id: int):  # type: ignore[no-untyped-def]
         field = "draw_id"
         done = raffle.draws.reroll(guild_id, actor_id=g.user.id, draw_id=draw_id, reason=reason)
     except Refused as refused:
-        typed = {"reroll_reason": form.get("reroll_reason", "")[:300]}
-        return _show(guild_id, errors={field: str(refused)}, typed=typed)
+        return _refused(guild_id, field, refused, reroll_reason=300)
     return back_to(guild_id, _draw_note(done), "draws")
 
 
@@ -304,7 +308,7 @@ def start(guild_id: int):  # type: ignore[no-untyped-def]
     try:
         period = raffle.periods.start(guild_id)
     except Refused as refused:
-        return _show(guild_id, errors={"period": str(refused)})
+        return _refused(guild_id, "period", refused)
     verb = "is open" if period.is_open else "is scheduled"
     ends = period.ends_at.strftime("%Y-%m-%d %H:%M UTC")
     return back_to(guild_id, f"Raffle period #{period.id} {verb} until {ends}.", "state")
@@ -318,7 +322,7 @@ def end(guild_id: int):  # type: ignore[no-untyped-def]
     try:
         closing = raffle.periods.end(guild_id)
     except Refused as refused:
-        return _show(guild_id, errors={"period": str(refused)})
+        return _refused(guild_id, "period", refused)
     period = closing.period
     if period.status != "closed":
         note = f"Raffle period #{period.id} will not open."

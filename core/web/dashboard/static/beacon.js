@@ -1,8 +1,8 @@
 // The proof's beacon, checked in the browser: the chain it names and each draw's drand round
-// signature, with the same rules and the same words as core/features/raffle/beacon_verification.py
+// signature, with the same rules and the same words as core/features/raffle/beacons/verification.py
 // (a browser test compares them). The BLS12-381 arithmetic is @noble/curves
 // (static/vendor/noble-bls12-381.js, served by the app itself); the pinned chains are those of
-// core/features/raffle/drand_chains.py (a test checks they are the same).
+// core/features/raffle/beacons/chains.py (a test checks they are the same).
 "use strict";
 
 (function () {

@@ -1,5 +1,5 @@
 // The raffle proof verifier, in the browser: the same checks, in the same order and with the
-// same words, as core/features/raffle/verification.py verify() (docs/raffle.md, "Verifiable draws").
+// same words, as core/features/raffle/draws/verification.py verify() (docs/raffle.md, "Verifiable draws").
 // The beacon's chain and signatures are static/beacon.js's (loaded before this file).
 // Whole numbers are read as BigInt (Discord ids do not fit a double).
 "use strict";

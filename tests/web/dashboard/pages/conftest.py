@@ -13,6 +13,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
+from core.web import overlays
 from core.web.dashboard import register
 from core.web.dashboard.config import DashboardConfig
 from tests.fakes.discord_oauth import CLIENT_ID, CLIENT_SECRET, MANAGE_GUILD, FakeDiscordOAuth
@@ -94,7 +95,9 @@ def dashboard_app(discord: FakeDiscordOAuth, guild_id: int, **services: object) 
         bot_guild_ids=lambda: [guild_id, OTHER_GUILD],
     )
     app = Flask(__name__)
-    register(app, replace(config, **services))
+    config = replace(config, **services)
+    register(app, config)
+    overlays.register(app, config.overlays)  # as the app does: the live pages' shared script
     return app
 
 

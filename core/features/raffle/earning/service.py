@@ -37,13 +37,11 @@ from datetime import datetime, timedelta
 from sqlalchemy.engine import Connection
 
 from core.events import Platform, SubscriptionsGifted
-from core.features.raffle import (
-    conversions_repository,
-    earning_repository,
-    ledger_repository,
-    periods_repository,
-)
-from core.features.raffle.periods_repository import GuildRaffleSettings, Period
+from core.features.raffle import ledger_repository
+from core.features.raffle.earning import conversions_repository
+from core.features.raffle.earning import repository as earning_repository
+from core.features.raffle.periods import repository as periods_repository
+from core.features.raffle.periods.repository import GuildRaffleSettings, Period
 from core.features.viewers.repository import find_viewer_ids_by_username
 
 log = logging.getLogger(__name__)

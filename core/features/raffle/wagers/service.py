@@ -35,12 +35,13 @@ from sqlalchemy.engine import Connection, Engine
 
 from core.events import Platform, utc
 from core.features.linking import repository as linking_repository
-from core.features.raffle import awards_repository, periods_repository
-from core.features.raffle import wagers_repository as repository
+from core.features.raffle import awards_repository
 from core.features.raffle.awards_repository import TicketAward
-from core.features.raffle.shuffle_accounts import ShuffleAccounts, Verified
-from core.features.raffle.wager_polls import in_lanes
-from core.features.raffle.wager_rules import (
+from core.features.raffle.periods import repository as periods_repository
+from core.features.raffle.wagers import repository
+from core.features.raffle.wagers.polls import in_lanes
+from core.features.raffle.wagers.repository import LinkRequest, ShuffleLink, Total
+from core.features.raffle.wagers.rules import (
     backoff_seconds,
     baseline,
     carried_totals,
@@ -49,7 +50,7 @@ from core.features.raffle.wager_rules import (
     tickets_for,
     totals_under_codes,
 )
-from core.features.raffle.wagers_repository import LinkRequest, ShuffleLink, Total
+from core.features.raffle.wagers.shuffle_accounts import ShuffleAccounts, Verified
 from core.platforms.shuffle.api import (
     SHUFFLE_HOSTS,
     ChallengePage,

@@ -8,7 +8,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from core.features.raffle.periods_repository import CURRENT_STATUSES, Period, _period
+from core.features.raffle.periods.repository import CURRENT_STATUSES, Period, _period
 from core.features.raffle.tables import raffle_periods, raffle_settings
 
 

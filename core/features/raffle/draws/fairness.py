@@ -1,5 +1,5 @@
 """The draw's arithmetic, as pure functions: the canonical snapshot, winners and beacon rounds
-(:mod:`core.features.raffle.verification` checks a published draw with them).
+(:mod:`core.features.raffle.draws.verification` checks a published draw with them).
 
 Nothing here touches the database or the network, so ``python -m core raffle verify`` can
 recompute a draw from the exported proof and ledger alone. docs/raffle.md describes the same
@@ -24,7 +24,7 @@ from core.events import utc
 
 SNAPSHOT_FORMAT = "streamkeeper-raffle-snapshot"
 # Version 1: an entry names its admin by Discord id. Version 2 (periods closed since migration
-# 0036): by a per-period pseudonym, "admin-<16 hex>" (:mod:`core.features.raffle.actors`).
+# 0036): by a per-period pseudonym, "admin-<16 hex>" (:mod:`core.features.raffle.draws.actors`).
 # A period keeps the version it was closed in: its hash covers the lines as they were written.
 SNAPSHOT_VERSION = 2
 SNAPSHOT_VERSIONS = (1, 2)

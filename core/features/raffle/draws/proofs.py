@@ -17,10 +17,12 @@ from typing import Any
 from sqlalchemy.engine import Connection, Engine
 
 from core.events import utc
-from core.features.raffle import draws_repository, fairness, ledger_repository
-from core.features.raffle.actors import ActorPseudonyms
-from core.features.raffle.draws_repository import Draw
-from core.features.raffle.periods_repository import Period
+from core.features.raffle import ledger_repository
+from core.features.raffle.draws import fairness
+from core.features.raffle.draws import repository as draws_repository
+from core.features.raffle.draws.actors import ActorPseudonyms
+from core.features.raffle.draws.repository import Draw
+from core.features.raffle.periods.repository import Period
 from core.features.viewers.repository import usernames_of
 
 

@@ -1,5 +1,5 @@
 """Checking a published draw: every winner recomputed from the proof and the ledger alone, with
-the draw's own arithmetic (:mod:`core.features.raffle.fairness`). What ``python -m core raffle
+the draw's own arithmetic (:mod:`core.features.raffle.draws.fairness`). What ``python -m core raffle
 verify`` and the proof page run; nothing here touches the database or the network."""
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from core.features.raffle import beacon_verification
-from core.features.raffle.fairness import (
+from core.features.raffle.beacons import verification as beacon_verification
+from core.features.raffle.draws.fairness import (
     ACTOR_FIELDS,
     LEDGER_FORMATS,
     PROOF_FORMATS,

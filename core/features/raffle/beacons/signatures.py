@@ -24,7 +24,7 @@ from functools import cache, lru_cache
 from types import SimpleNamespace
 from typing import Any
 
-from core.features.raffle.drand_chains import CHAINED, UNCHAINED_G1
+from core.features.raffle.beacons.chains import CHAINED, UNCHAINED_G1
 
 DST_G1 = b"BLS_SIG_BLS12381G1_XMD:SHA-256_SSWU_RO_NUL_"
 DST_G2 = b"BLS_SIG_BLS12381G2_XMD:SHA-256_SSWU_RO_NUL_"

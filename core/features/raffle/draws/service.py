@@ -1,7 +1,7 @@
 """Draws: waiting for the beacon round, picking winners, and the proof anyone can check.
 
-The arithmetic lives in :mod:`core.features.raffle.fairness`; this module fetches what it needs
-from the database and the beacon, and records the result.
+The arithmetic lives in :mod:`core.features.raffle.draws.fairness`; this module fetches what it
+needs from the database and the beacon, and records the result.
 """
 
 from __future__ import annotations
@@ -14,23 +14,18 @@ from datetime import datetime
 from sqlalchemy.engine import Connection, Engine
 
 from core.events import Platform, utc
-from core.features.raffle import (
-    drand_chains,
-    draws_repository,
-    fairness,
-    frozen_ranges,
-    periods_repository,
-    proofs,
-    resume_repository,
-    snapshot_repository,
-)
-from core.features.raffle.actors import ActorPseudonyms
-from core.features.raffle.beacon import pinned_info
-from core.features.raffle.draws_repository import Draw, Winner
+from core.features.raffle.beacons import chains as drand_chains
+from core.features.raffle.beacons.relays import pinned_info
+from core.features.raffle.draws import fairness, frozen_ranges, proofs, snapshot_repository
+from core.features.raffle.draws import repository as draws_repository
+from core.features.raffle.draws.actors import ActorPseudonyms
+from core.features.raffle.draws.proofs import Proof, snapshot_entries
+from core.features.raffle.draws.repository import Draw, Winner
 from core.features.raffle.errors import RaffleRefused
-from core.features.raffle.periods_repository import Period
+from core.features.raffle.periods import repository as periods_repository
+from core.features.raffle.periods import resume_repository
+from core.features.raffle.periods.repository import Period
 from core.features.raffle.ports import Beacon, BeaconInfo, BeaconRound, BeaconUnavailable
-from core.features.raffle.proofs import Proof, snapshot_entries
 
 __all__ = ["MAX_WINNERS", "Proof", "RaffleDraws", "snapshot_digest", "snapshot_entries"]
 
@@ -69,7 +64,7 @@ class RaffleDraws:
         actor_secret: str,
     ) -> None:
         """``actor_secret``: the deployment's secret the admins' pseudonyms are keyed by
-        (:mod:`core.features.raffle.actors`)."""
+        (:mod:`core.features.raffle.draws.actors`)."""
         self.engine = engine
         self.beacon = beacon
         self.clock = clock

@@ -17,19 +17,15 @@ from sqlalchemy.engine import Connection, Engine
 
 from core.config import RaffleSettings
 from core.events import utc
-from core.features.raffle import (
-    calendar,
-    earning,
-    earning_repository,
-    fairness,
-    frozen_ranges,
-    periods_repository,
-    resume_repository,
-)
-from core.features.raffle.draws import RaffleDraws, snapshot_digest
-from core.features.raffle.draws_repository import Draw
+from core.features.raffle.draws import fairness, frozen_ranges
+from core.features.raffle.draws.repository import Draw
+from core.features.raffle.draws.service import RaffleDraws, snapshot_digest
+from core.features.raffle.earning import repository as earning_repository
+from core.features.raffle.earning import service as earning
 from core.features.raffle.errors import RaffleRefused
-from core.features.raffle.periods_repository import Period
+from core.features.raffle.periods import calendar, resume_repository
+from core.features.raffle.periods import repository as periods_repository
+from core.features.raffle.periods.repository import Period
 from core.features.raffle.ports import BeaconUnavailable
 from core.features.raffle.rates import RaffleRates, parse_setting, read_rates
 

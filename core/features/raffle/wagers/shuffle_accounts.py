@@ -16,9 +16,9 @@ from sqlalchemy.engine import Engine
 
 from core.events import Platform, utc
 from core.features.linking import repository as linking_repository
-from core.features.raffle import wagers_repository as repository
 from core.features.raffle.errors import WagerRefused
-from core.features.raffle.wagers_repository import LinkRequest, ShuffleLink
+from core.features.raffle.wagers import repository
+from core.features.raffle.wagers.repository import LinkRequest, ShuffleLink
 from core.platforms.shuffle.payloads import account_key
 
 _NAME = re.compile(r"^[A-Za-z0-9_.\-]{2,32}$")

@@ -1,7 +1,7 @@
 """Checking a proof's beacon offline: the chain it names, and each draw's round signature.
 
-Part of :func:`core.features.raffle.verification.verify`; static/beacon.js does the same in the
-browser with the same words (a browser test compares them). A proof exported before signatures
+Part of :func:`core.features.raffle.draws.verification.verify`; static/beacon.js does the same in
+the browser with the same words (a browser test compares them). A proof exported before signatures
 were recorded names no chain: it verifies as before, and a note says the signature is absent.
 """
 
@@ -10,8 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from core.features.raffle import drand_chains
-from core.features.raffle.drand_signatures import (
+from core.features.raffle.beacons import chains as drand_chains
+from core.features.raffle.beacons.signatures import (
     SignatureRefused,
     check_signature,
     randomness_of,

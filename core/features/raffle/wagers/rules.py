@@ -1,8 +1,8 @@
 """The wager rules as plain functions: tickets for an amount, the backoff after failed polls, the
 campaign codes and affiliate URL an admin may set, and where an account's count starts in a period.
 
-:class:`~core.features.raffle.wagers.WagerService` applies them; they hold no state and touch no
-network, so tests check them directly.
+:class:`~core.features.raffle.wagers.service.WagerService` applies them; they hold no state and
+touch no network, so tests check them directly.
 """
 
 from __future__ import annotations
@@ -14,9 +14,9 @@ from urllib.parse import urlsplit
 
 from sqlalchemy.engine import Connection
 
-from core.features.raffle import periods_repository
 from core.features.raffle.errors import WagerRefused
-from core.features.raffle.wagers_repository import Total
+from core.features.raffle.periods import repository as periods_repository
+from core.features.raffle.wagers.repository import Total
 from core.platforms.shuffle.api import SHUFFLE_HOSTS, is_allowed_url
 from core.platforms.shuffle.payloads import WagerRow
 

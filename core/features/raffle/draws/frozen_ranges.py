@@ -14,8 +14,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from core.features.raffle import fairness
-from core.features.raffle.snapshot_repository import eligible_conditions
+from core.features.raffle.draws import fairness
+from core.features.raffle.draws.snapshot_repository import eligible_conditions
 from core.features.raffle.tables import raffle_balances, raffle_frozen_ranges
 
 r = raffle_frozen_ranges.c

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from core.events import Platform, utc
-from core.features.raffle import conversions_repository
+from core.features.raffle.earning import conversions_repository
 from core.features.raffle.tables import raffle_gifts, raffle_watch_progress
 from core.features.watchtime.tables import watchtime
 from core.storage.db import insert_for

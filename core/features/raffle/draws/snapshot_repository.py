@@ -19,9 +19,9 @@ from sqlalchemy.engine import Connection
 
 from core.events import Platform
 from core.features.linking.repository import links_of_platform
-from core.features.raffle import fairness
-from core.features.raffle.actors import PSEUDONYM, ActorPseudonyms
 from core.features.raffle.awards_repository import SOURCES
+from core.features.raffle.draws import fairness
+from core.features.raffle.draws.actors import PSEUDONYM, ActorPseudonyms
 from core.features.raffle.ledger_repository import participants
 from core.features.raffle.tables import raffle_balances, raffle_ledger
 from core.storage.pg_copy import copy_out

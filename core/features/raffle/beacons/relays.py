@@ -19,8 +19,8 @@ from collections.abc import Sequence
 
 import httpx
 
-from core.features.raffle import drand_chains
-from core.features.raffle.drand_signatures import (
+from core.features.raffle.beacons import chains as drand_chains
+from core.features.raffle.beacons.signatures import (
     SignatureRefused,
     check_signature,
     randomness_of,

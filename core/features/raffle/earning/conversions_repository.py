@@ -19,7 +19,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from core.features.raffle.periods_repository import GuildRaffleSettings
+from core.features.raffle.periods.repository import GuildRaffleSettings
 from core.features.raffle.tables import raffle_periods, raffle_settings
 from core.storage.schema import UTCDateTime
 

@@ -1,0 +1,2 @@
+"""Draws and their proofs: the frozen ledger, the arithmetic, the winners, the published proof
+and its check."""
