@@ -346,9 +346,9 @@ _PARSERS: dict[str, Callable[[_Notification], Event | None]] = {
 }
 # The subscription types read here, in a fixed order (a socket subscribes to them in it).
 PARSED_TYPES: tuple[str, ...] = tuple(_PARSERS)
-# Read when they arrive, for the alerts overlay, but not (yet) subscribed to by the socket or the
-# subscription upkeep: follows need a moderator's consent and a raid's condition names the
-# channel as ``to_broadcaster_user_id``, which neither builds today.
+# Read for the alerts overlay. The webhook upkeep subscribes to them (follows as version 2 with
+# the broadcaster as moderator, raids into the channel by ``to_broadcaster_user_id``); the
+# EventSub WebSocket does not yet, as its conditions are the plain broadcaster ones.
 ALERT_ONLY_PARSERS: dict[str, Callable[[_Notification], Event | None]] = {
     "channel.follow": _parse_follow,
     "channel.raid": _parse_raid,
