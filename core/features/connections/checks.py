@@ -9,7 +9,7 @@ escapes markdown, the web's templates escape HTML).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -151,8 +151,7 @@ def _missing_subscriptions(status: TwitchStatus, words: FixWords, setup: str, li
     if by_sync:
         parts.append(f"missing {subscription_types('twitch', by_sync)}: {fix}")
     if status.needs_consent:
-        alerts = " and ".join(_ALERT_WORDS.get(t, "other") for t in status.needs_consent)
-        parts.append(f"connect again to get {alerts} alerts: {setup}")
+        parts.append(f"{consent_words(status.needs_consent)}: {setup}")
     return Check(
         "twitch subscriptions",
         not by_sync,
@@ -162,6 +161,13 @@ def _missing_subscriptions(status: TwitchStatus, words: FixWords, setup: str, li
 
 
 _ALERT_WORDS = {"channel.follow": "follow", "channel.cheer": "cheer"}
+
+
+def consent_words(types: Iterable[str]) -> str:
+    """What a new consent brings, for types skipped for a scope: "connect again to get follow
+    and cheer alerts"."""
+    alerts = " and ".join(_ALERT_WORDS.get(t, "other") for t in types)
+    return f"connect again to get {alerts} alerts"
 
 
 def vip_waiting_checks(status: TwitchStatus, setup: str) -> list[Check]:

@@ -10,8 +10,10 @@ import asyncio
 
 import httpx
 
+from core.discord_bot.connections.twitch.render import WARN, sync_report, twitch_status
 from core.features.connections.checks import FixWords, twitch_checks
 from core.features.connections.twitch.subscriptions import REQUIRED_SCOPES, WANTED_TYPES
+from core.web.dashboard.connection_words import twitch_sync_words
 from tests.fakes.twitch_eventsub import EventSubSender
 from tests.fakes.twitch_runtime import BOT_URL, EVENTSUB_SECRET
 from tests.fakes.twitch_server import CLIENT_ID
@@ -116,6 +118,15 @@ def test_a_grant_from_before_keeps_the_rest_and_is_told_to_connect_again(runtime
         line.detail
     )
     assert "!twitch sync" not in line.detail  # a sync would not bring them
+    # The same words on !twitch status (a warning, not a failure) and after a sync, in Discord
+    # and on the dashboard.
+    shown = twitch_status(status, "!", link_sent=True)
+    live = f"{len(WANTED_TYPES) - 2}/{len(WANTED_TYPES)} subscribed"
+    assert f"{WARN} {live}, connect again to get follow and cheer alerts" in shown
+    assert "connect again to get follow and cheer alerts (a new link)" in sync_report(report)
+    assert "The streamer must connect again to get follow and cheer alerts: connect it" in (
+        twitch_sync_words(report)
+    )
 
     # Connecting again with every scope brings them at the next sync.
     complete(runtime, consent(runtime))
