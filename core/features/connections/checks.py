@@ -112,12 +112,18 @@ def twitch_checks(status: TwitchStatus, words: FixWords) -> list[Check]:
     checks += vip_waiting_checks(status, setup)
     live = len(WANTED_TYPES) - len(status.missing)
     if not status.upkeep_enabled and status.socket_enabled:
+        # The socket skips what the grant lacks a scope for, as the webhook upkeep does.
+        lacking = ""
+        if status.needs_consent:
+            lacking = f"; {consent_words(status.needs_consent)}: {setup}"
         checks.append(
             Check(
                 "twitch events",
                 True,
                 "over the EventSub WebSocket (this server has no public HTTPS address for "
-                "EventSub webhooks; OAUTH_BASE_URL and TWITCH_EVENTSUB_SECRET would add them)",
+                "EventSub webhooks; OAUTH_BASE_URL and TWITCH_EVENTSUB_SECRET would add them)"
+                + lacking,
+                degraded=bool(lacking),
             )
         )
     elif not status.upkeep_enabled:

@@ -26,14 +26,15 @@ from core.features.connections.twitch.repository import StoredTwitchSubscription
 from core.features.connections.twitch.service import TwitchConnections
 from core.features.connections.twitch.signin import HelixFactory
 from core.features.guilds.service import GuildService
+from core.platforms.twitch.conditions import VERSIONS, condition_of, given_condition, version_of
 from core.platforms.twitch.helix import Conflict, EventSubSubscription, HelixError, NotFound
 
 log = logging.getLogger(__name__)
 
 SYNC_EVERY_SECONDS = 30 * 60
-# The types StreamKeeper listens to (version 1 unless VERSIONS says otherwise); their conditions
-# are in condition_for: chat is read as the streamer, who consented with user:read:chat and
-# user:bot.
+# The types StreamKeeper listens to, each in its version and condition
+# (core/platforms/twitch/conditions.py): chat is read as the streamer, who consented with
+# user:read:chat and user:bot.
 WANTED_TYPES: tuple[str, ...] = (
     "channel.chat.message",
     "channel.chat.notification",
@@ -53,38 +54,19 @@ WANTED_TYPES: tuple[str, ...] = (
     "channel.raid",  # a raid into the channel: it is the "to" broadcaster
     "channel.cheer",
 )
-VERSIONS: dict[str, str] = {"channel.follow": "2"}
 # The scope each type needs beyond what every StreamKeeper grant had before it was asked for.
 REQUIRED_SCOPES: dict[str, str] = {
     "channel.follow": "moderator:read:followers",
     "channel.cheer": "bits:read",
 }
-_CHAT_TYPES = frozenset({"channel.chat.message", "channel.chat.notification"})
 # app_call(call): call(token) with the app token, minted again once on a 401.
 AppCall = Callable[[Callable[[str], Awaitable[Any]]], Awaitable[Any]]
 _HEALTHY = frozenset({"enabled", "webhook_callback_verification_pending"})
 
 
-def version_of(subscription_type: str) -> str:
-    return VERSIONS.get(subscription_type, "1")
-
-
 def condition_for(subscription_type: str, broadcaster_user_id: str) -> dict[str, str]:
     """The condition of ``subscription_type`` for the broadcaster's own channel."""
-    if subscription_type == "channel.raid":
-        return {"to_broadcaster_user_id": broadcaster_user_id}
-    condition = {"broadcaster_user_id": broadcaster_user_id}
-    if subscription_type in _CHAT_TYPES:
-        condition["user_id"] = broadcaster_user_id
-    elif subscription_type == "channel.follow":
-        condition["moderator_user_id"] = broadcaster_user_id
-    return condition
-
-
-def given_condition(subscription: EventSubSubscription) -> dict[str, str]:
-    """The subscription's condition without the fields left empty (Twitch may list a raid's
-    unset ``from_broadcaster_user_id`` as ``""``)."""
-    return {key: value for key, value in subscription.condition.items() if value}
+    return condition_of(subscription_type, broadcaster_user_id)
 
 
 def lacking_scope(subscription_type: str, scopes: tuple[str, ...]) -> str | None:
@@ -190,7 +172,7 @@ class TwitchSubscriptionKeeper:
             sub.transport_method == "webhook"
             and sub.callback == self.callback_url
             and sub.type in WANTED_TYPES
-            and broadcaster in given_condition(sub).values()
+            and broadcaster in given_condition(sub.condition).values()
         )
 
     async def remove_broadcaster(self, broadcaster_user_id: str) -> None:
@@ -228,7 +210,7 @@ class TwitchSubscriptionKeeper:
 
 
 def _is_current(sub: EventSubSubscription, broadcaster: str) -> bool:
-    return sub.version == version_of(sub.type) and given_condition(sub) == condition_for(
+    return sub.version == version_of(sub.type) and given_condition(sub.condition) == condition_for(
         sub.type, broadcaster
     )
 
