@@ -87,6 +87,9 @@ TWITCH_SUBSCRIPTION_TYPES = {
     "channel.vip.remove": "VIP removed",
     "channel.channel_points_custom_reward_redemption.add": "Channel reward redemptions",
     "channel.channel_points_custom_reward_redemption.update": "Channel reward updates",
+    "channel.follow": "Follows",
+    "channel.raid": "Raids",
+    "channel.cheer": "Cheers",
 }
 
 

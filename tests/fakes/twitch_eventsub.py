@@ -56,11 +56,19 @@ def notification_body(
     subscription_type: str, broadcaster_user_id: str | None = None, **event_fields: Any
 ) -> dict[str, Any]:
     """The fixture's body for ``subscription_type``, for ``broadcaster_user_id`` (in the event
-    and the subscription's condition), with ``event_fields`` replaced."""
+    and the subscription's condition, where that type names the channel: a raid's "to"
+    broadcaster, a follow's moderator too), with ``event_fields`` replaced."""
     body = copy.deepcopy(fixture(FIXTURE_OF[subscription_type]))
     if broadcaster_user_id is not None:
-        body["event"]["broadcaster_user_id"] = broadcaster_user_id
-        body["subscription"]["condition"]["broadcaster_user_id"] = broadcaster_user_id
+        condition = body["subscription"]["condition"]
+        if subscription_type == "channel.raid":
+            body["event"]["to_broadcaster_user_id"] = broadcaster_user_id
+            condition["to_broadcaster_user_id"] = broadcaster_user_id
+        else:
+            body["event"]["broadcaster_user_id"] = broadcaster_user_id
+            condition["broadcaster_user_id"] = broadcaster_user_id
+        if "moderator_user_id" in condition:
+            condition["moderator_user_id"] = broadcaster_user_id
     body["event"].update(event_fields)
     return body
 

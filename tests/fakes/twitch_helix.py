@@ -6,7 +6,10 @@ Choices where Twitch does not say: the order of the Add VIP checks is moderator,
 blocked, achievement, slots; the VIP window counts additions and removals separately per
 broadcaster; a reward's JSON follows the Helix reference (no fixture holds one); EventSub
 ``409`` is an identical type, version, condition and transport, ``429`` a fourth one with the
-same type and condition; cursors are base64 offsets.
+same type and condition; cursors are base64 offsets. Follow, raid and cheer subscriptions are
+checked as Twitch's subscription types page has them (follow only as version 2 with a moderator,
+a raid by one of its two broadcasters, follows and cheers only once the user named granted the
+scope, else ``403``); a raid lists its unset broadcaster as ``""``.
 """
 
 from __future__ import annotations
@@ -35,6 +38,20 @@ MAX_REWARDS = 50
 VIP_WINDOW = timedelta(seconds=10)
 VIP_CHANGES_PER_WINDOW = 10
 MAX_SAME_TYPE_AND_CONDITION = 3
+# type -> (version, the condition's fields, the field naming whose grant needs which scope)
+CHECKED_TYPES: dict[str, tuple[str, frozenset[str], tuple[str, str] | None]] = {
+    "channel.follow": (
+        "2",
+        frozenset({"broadcaster_user_id", "moderator_user_id"}),
+        ("moderator_user_id", "moderator:read:followers"),
+    ),
+    "channel.raid": ("1", frozenset({"from_broadcaster_user_id", "to_broadcaster_user_id"}), None),
+    "channel.cheer": (
+        "1",
+        frozenset({"broadcaster_user_id"}),
+        ("broadcaster_user_id", "bits:read"),
+    ),
+}
 
 
 @cache
@@ -87,6 +104,7 @@ class HelixRoutes:
     clock: Callable[[], datetime]
     client_id: str
     page_size: int
+    tokens: dict[str, IssuedToken]
 
     def __init__(self) -> None:
         self.users: dict[str, dict[str, Any]] = {}
@@ -588,6 +606,7 @@ class HelixRoutes:
                     raise helix_error(400, "The callback must use HTTPS on port 443")
                 if not isinstance(secret, str) or not 10 <= len(secret) <= 100:
                     raise helix_error(400, "The secret must be 10 to 100 characters")
+            condition = self._checked_condition(kind, version, condition)
             public_transport = {k: v for k, v in transport.items() if k != "secret"}
             same = [
                 s
@@ -615,6 +634,38 @@ class HelixRoutes:
             return web.json_response(
                 {"data": [_public(subscription)], **self._eventsub_totals()}, status=202
             )
+
+    def _checked_condition(
+        self, kind: str, version: str, condition: dict[str, Any]
+    ) -> dict[str, Any]:
+        """The condition as Twitch keeps it; raises Twitch's 400 or 403 for the checked types."""
+        if kind not in CHECKED_TYPES:
+            return condition
+        wanted_version, fields, authorization = CHECKED_TYPES[kind]
+        if version != wanted_version:
+            raise helix_error(400, f"unsupported version {version!r} for {kind}")
+        given = {k: v for k, v in condition.items() if v}
+        if kind == "channel.raid":
+            if len(given) != 1 or not set(given) <= fields:
+                raise helix_error(400, "exactly one of from/to_broadcaster_user_id is required")
+            return {field: given.get(field, "") for field in sorted(fields)}
+        if set(given) != fields:
+            raise helix_error(400, f"the condition of {kind} needs {', '.join(sorted(fields))}")
+        if authorization is not None:
+            field, scope = authorization
+            if not self._has_granted(given[field], scope):
+                raise helix_error(403, "subscription missing proper authorization")
+        return given
+
+    def _has_granted(self, user_id: str, scope: str) -> bool:
+        """Whether ``user_id`` authorized this client with ``scope`` (a grant not revoked)."""
+        return any(
+            issued.user_id == user_id
+            and issued.token_type == "user"
+            and scope in issued.scopes
+            and not issued.revoked
+            for issued in self.tokens.values()
+        )
 
     def _eventsub_totals(self) -> dict[str, int]:
         return {

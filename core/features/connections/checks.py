@@ -9,7 +9,7 @@ escapes markdown, the web's templates escape HTML).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -17,7 +17,7 @@ from core.events.words import subscription_types
 from core.features.connections.kick.setup import KickStatus
 from core.features.connections.kick.subscriptions import WANTED_EVENTS
 from core.features.connections.twitch.setup import TwitchStatus
-from core.features.connections.twitch.subscriptions import WANTED_TYPES
+from core.features.connections.twitch.subscriptions import REQUIRED_SCOPES, WANTED_TYPES
 from core.health import Check
 
 
@@ -98,23 +98,32 @@ def twitch_checks(status: TwitchStatus, words: FixWords) -> list[Check]:
         link = Check("twitch connection", True, f"{slug}, connected as {who}")
     checks = [link]
     if connection.is_connected and connection.missing_scopes:
+        # Only the scopes of follow and cheer alerts: all else works, they are one consent away.
+        only_alerts = set(connection.missing_scopes) <= set(REQUIRED_SCOPES.values())
         checks.append(
             Check(
                 "twitch scopes",
-                False,
+                only_alerts,
                 f"the streamer has not granted {', '.join(connection.missing_scopes)}: "
                 "they must connect again with a new link",
+                degraded=only_alerts,
             )
         )
     checks += vip_waiting_checks(status, setup)
     live = len(WANTED_TYPES) - len(status.missing)
     if not status.upkeep_enabled and status.socket_enabled:
+        # The socket skips what the grant lacks a scope for, as the webhook upkeep does.
+        lacking = ""
+        if status.needs_consent:
+            lacking = f"; {consent_words(status.needs_consent)}: {setup}"
         checks.append(
             Check(
                 "twitch events",
                 True,
                 "over the EventSub WebSocket (this server has no public HTTPS address for "
-                "EventSub webhooks; OAUTH_BASE_URL and TWITCH_EVENTSUB_SECRET would add them)",
+                "EventSub webhooks; OAUTH_BASE_URL and TWITCH_EVENTSUB_SECRET would add them)"
+                + lacking,
+                degraded=bool(lacking),
             )
         )
     elif not status.upkeep_enabled:
@@ -127,15 +136,7 @@ def twitch_checks(status: TwitchStatus, words: FixWords) -> list[Check]:
             )
         )
     elif status.missing:
-        fix = words.sync("twitch") if connection.is_connected else "connect first"
-        checks.append(
-            Check(
-                "twitch subscriptions",
-                False,
-                f"{live}/{len(WANTED_TYPES)} subscribed, missing "
-                f"{subscription_types('twitch', status.missing)}: {fix}",
-            )
-        )
+        checks.append(_missing_subscriptions(status, words, setup, live))
     else:
         checks.append(
             Check(
@@ -145,6 +146,34 @@ def twitch_checks(status: TwitchStatus, words: FixWords) -> list[Check]:
             )
         )
     return checks
+
+
+def _missing_subscriptions(status: TwitchStatus, words: FixWords, setup: str, live: int) -> Check:
+    """What is not subscribed: a sync brings back what the grant allows, connecting again what
+    it lacks a scope for (only that: ok, but degraded)."""
+    fix = words.sync("twitch") if status.connection.is_connected else "connect first"
+    by_sync = [t for t in status.missing if t not in status.needs_consent]
+    parts = []
+    if by_sync:
+        parts.append(f"missing {subscription_types('twitch', by_sync)}: {fix}")
+    if status.needs_consent:
+        parts.append(f"{consent_words(status.needs_consent)}: {setup}")
+    return Check(
+        "twitch subscriptions",
+        not by_sync,
+        f"{live}/{len(WANTED_TYPES)} subscribed, " + "; ".join(parts),
+        degraded=not by_sync,
+    )
+
+
+_ALERT_WORDS = {"channel.follow": "follow", "channel.cheer": "cheer"}
+
+
+def consent_words(types: Iterable[str]) -> str:
+    """What a new consent brings, for types skipped for a scope: "connect again to get follow
+    and cheer alerts"."""
+    alerts = " and ".join(_ALERT_WORDS.get(t, "other") for t in types)
+    return f"connect again to get {alerts} alerts"
 
 
 def vip_waiting_checks(status: TwitchStatus, setup: str) -> list[Check]:

@@ -25,19 +25,20 @@ from typing import Any, Protocol
 
 from core.events import Event
 from core.platforms.sockets import DELIVERY_WINDOW, repeat_until_stopped
+from core.platforms.twitch.conditions import condition_of, given_condition, version_of
 from core.platforms.twitch.eventsub_ws import EventSubSocket, EventSubState
 from core.platforms.twitch.helix_models import EventSubList
 from core.platforms.twitch.helix_transport import Conflict, Forbidden, RateLimited, Unauthorized
-from core.platforms.twitch.notifications import PARSED_TYPES
+from core.platforms.twitch.notifications import ALERT_TYPES, PARSED_TYPES
 from core.platforms.twitch.webhook import Revocation
 
 log = logging.getLogger(__name__)
 
-# What a broadcaster's socket subscribes to (all version 1): every type the parser reads. Chat
-# is read as the broadcaster (``user_id`` = the broadcaster), so one socket and one token serve
-# everything.
-SOCKET_SUBSCRIPTIONS: tuple[str, ...] = PARSED_TYPES
-CHAT_TYPES = frozenset({"channel.chat.message", "channel.chat.notification"})
+# What a broadcaster's socket subscribes to: every type the parser reads, the alerts' follows,
+# raids and cheers among them, each in its version and condition (conditions.py). Chat is read
+# as the broadcaster (``user_id`` = the broadcaster), so one socket and one token serve
+# everything; a type the token lacks the scope for (follows, cheers) is skipped.
+SOCKET_SUBSCRIPTIONS: tuple[str, ...] = (*PARSED_TYPES, *ALERT_TYPES)
 ARRIVAL_PREFIX = "twitch:"  # Twitch webhook arrivals share the store with Kick's
 
 TokenFor = Callable[[str], Awaitable[str] | str]
@@ -60,12 +61,6 @@ class EventSubApi(Protocol):
     ) -> EventSubList: ...
 
     async def delete_eventsub_subscription(self, token: str, subscription_id: str) -> None: ...
-
-
-def condition_of(subscription_type: str, broadcaster_user_id: str) -> dict[str, str]:
-    if subscription_type in CHAT_TYPES:
-        return {"broadcaster_user_id": broadcaster_user_id, "user_id": broadcaster_user_id}
-    return {"broadcaster_user_id": broadcaster_user_id}
 
 
 class EventSubSupervisor:
@@ -196,17 +191,23 @@ class EventSubSupervisor:
     ) -> str:
         """Create one subscription; returns the token that worked."""
         try:
-            await self.api.create_eventsub_subscription(token, kind, "1", condition, transport)
+            await self.api.create_eventsub_subscription(
+                token, kind, version_of(kind), condition, transport
+            )
         except Unauthorized:
             fresh = await self._token(broadcaster)  # the provider refreshes a dead token
             if fresh == token:
                 raise
-            await self.api.create_eventsub_subscription(fresh, kind, "1", condition, transport)
+            await self.api.create_eventsub_subscription(
+                fresh, kind, version_of(kind), condition, transport
+            )
             return fresh
         except (Conflict, RateLimited):
             # Orphans of a dead session hold the type and condition: remove them, then retry.
             await self._delete_orphans(token, kind, condition, transport["session_id"])
-            await self.api.create_eventsub_subscription(token, kind, "1", condition, transport)
+            await self.api.create_eventsub_subscription(
+                token, kind, version_of(kind), condition, transport
+            )
         return token
 
     async def _delete_orphans(
@@ -217,7 +218,7 @@ class EventSubSupervisor:
             is_orphan = (
                 subscription.transport_method == "websocket"
                 and subscription.session_id != session_id
-                and dict(subscription.condition) == dict(condition)
+                and given_condition(subscription.condition) == dict(condition)
             )
             if is_orphan:
                 await self.api.delete_eventsub_subscription(token, subscription.id)

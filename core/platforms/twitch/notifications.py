@@ -347,17 +347,19 @@ _PARSERS: dict[str, Callable[[_Notification], Event | None]] = {
 }
 # The subscription types read here, in a fixed order (a socket subscribes to them in it).
 PARSED_TYPES: tuple[str, ...] = tuple(_PARSERS)
-# Read when they arrive, for the alerts overlay, but not (yet) subscribed to by the socket or the
-# subscription upkeep: follows need a moderator's consent and a raid's condition names the
-# channel as ``to_broadcaster_user_id``, which neither builds today.
+# Read for the alerts overlay, and subscribed to by the webhook upkeep and the socket in their
+# own versions and conditions (conditions.py: a follow as version 2 with the broadcaster as
+# moderator, a raid into the channel by ``to_broadcaster_user_id``).
 ALERT_ONLY_PARSERS: dict[str, Callable[[_Notification], Event | None]] = {
     "channel.follow": _parse_follow,
     "channel.raid": _parse_raid,
 }
+ALERT_TYPES: tuple[str, ...] = tuple(ALERT_ONLY_PARSERS)
 _PARSERS.update(ALERT_ONLY_PARSERS)
 TWITCH_SUBSCRIPTION_TYPES: frozenset[str] = frozenset(_PARSERS)
 
 __all__ = [
+    "ALERT_TYPES",
     "PARSED_TYPES",
     "TWITCH_SUBSCRIPTION_TYPES",
     "InvalidPayload",

@@ -49,6 +49,8 @@ SCOPES: tuple[str, ...] = (
     "user:write:chat",
     "user:bot",
     "channel:bot",
+    "moderator:read:followers",  # channel.follow (v2), read as the broadcaster
+    "bits:read",  # channel.cheer
 )
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from core.features.connections.checks import FixWords
+from core.features.connections.checks import FixWords, consent_words
 from core.features.connections.kick.subscriptions import (
     NEEDS_REAUTH_PROBLEM,
     WANTED_EVENTS,
@@ -59,4 +59,7 @@ def twitch_sync_words(report: TwitchSyncReport) -> str:
         f"{len(report.removed)} removed."
     ]
     lines += [f"{kind} failed: {why}" for kind, why in sorted(report.failed.items())]
+    if report.skipped:
+        words = consent_words(report.skipped)
+        lines.append(f"The streamer must {words}: {CONNECT_HERE} again.")
     return "\n".join(lines)

@@ -53,14 +53,17 @@ def runtime(tmp_path, twitch, clock, migrated_database_url):
     runtime.close()
 
 
-def consent(runtime: Runtime, *, drop_scope: str | None = None) -> dict[str, str]:
+def consent(
+    runtime: Runtime, *, drop_scope: str | None = None, drop_scopes: tuple[str, ...] = ()
+) -> dict[str, str]:
     """Start a sign-in and consent on the fake Twitch; the callback's query."""
     claims = new_claims(PURPOSE_TWITCH_STREAMER, ADMIN, GUILD, runtime.clock())
     url = runtime.twitch_connections.begin(PURPOSE_TWITCH_STREAMER, claims, NONCE)
-    if drop_scope is not None:  # a consent given before StreamKeeper asked for this scope
+    dropped = (*drop_scopes, *((drop_scope,) if drop_scope is not None else ()))
+    if dropped:  # a consent given before StreamKeeper asked for these scopes
         parts = urlsplit(url)
         query = {key: values[0] for key, values in parse_qs(parts.query).items()}
-        query["scope"] = " ".join(s for s in query["scope"].split() if s != drop_scope)
+        query["scope"] = " ".join(s for s in query["scope"].split() if s not in dropped)
         url = urlunsplit(parts._replace(query=urlencode(query)))
     answer = httpx.get(url, follow_redirects=False)
     assert answer.status_code == 302

@@ -4,6 +4,7 @@ all where webhooks cannot reach the server; only no way at all is a failure."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 
 from core.events import Platform
@@ -51,3 +52,14 @@ def test_a_public_address_without_the_secret_has_no_way_and_says_what_to_set():
     ok, said = event_line(status(webhooks=False, socket=False))
     assert not ok
     assert "set TWITCH_EVENTSUB_SECRET" in said
+
+
+def test_over_the_websocket_a_grant_without_the_alert_scopes_is_told_to_connect_again():
+    lacking = replace(
+        status(webhooks=False, socket=True), needs_consent=("channel.follow", "channel.cheer")
+    )
+    [line] = [c for c in twitch_checks(lacking, WORDS) if c.name == "twitch events"]
+    assert (line.ok, line.degraded) == (True, True)
+    assert line.detail.endswith(
+        "; connect again to get follow and cheer alerts: !twitch setup twitchdev"
+    )

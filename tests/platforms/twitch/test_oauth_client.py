@@ -56,6 +56,8 @@ def test_scopes_are_the_union_the_features_need() -> None:
         "user:write:chat",
         "user:bot",
         "channel:bot",
+        "moderator:read:followers",  # follow alerts (channel.follow v2)
+        "bits:read",  # cheer alerts (channel.cheer)
     }
 
 

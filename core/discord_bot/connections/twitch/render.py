@@ -10,7 +10,7 @@ from core.discord_bot.connections.checks import fix_words
 from core.discord_bot.connections.kick.render import works_until
 from core.discord_bot.render import MESSAGE_LIMIT, inert, truncate
 from core.features.connections.channel_setup import SetupResult
-from core.features.connections.checks import twitch_checks
+from core.features.connections.checks import consent_words, twitch_checks
 from core.features.connections.twitch.setup import TwitchStatus
 from core.features.connections.twitch.subscriptions import TwitchSyncReport
 
@@ -68,7 +68,7 @@ def twitch_status(status: TwitchStatus, prefix: str, *, link_sent: bool) -> str:
     if not status.client_configured:
         lines.append(f"{BAD} No Twitch app: set TWITCH_CLIENT_ID and TWITCH_CLIENT_SECRET.")
     lines += [
-        f"{OK if check.ok else BAD} {check.detail}"
+        f"{(WARN if check.degraded else OK) if check.ok else BAD} {check.detail}"
         for check in twitch_checks(status, fix_words(prefix))
     ]
     if status.revocations:
@@ -92,6 +92,8 @@ def sync_report(report: TwitchSyncReport) -> str:
     ]
     for kind, why in sorted(report.failed.items()):
         lines.append(f"{BAD} {inert(kind)}: {inert(why)}")
+    if report.skipped:
+        lines.append(f"{WARN} The streamer must {consent_words(report.skipped)} (a new link).")
     return truncate("\n".join(lines), MESSAGE_LIMIT)
 
 

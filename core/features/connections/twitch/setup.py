@@ -26,6 +26,7 @@ from core.features.connections.twitch.subscriptions import (
     TwitchSyncReport,
     missing_types,
     subscribed_types,
+    types_needing_consent,
 )
 from core.features.guilds.service import InvalidGuildInput
 from core.platforms.twitch.helix import HelixError
@@ -46,6 +47,9 @@ class TwitchStatus(SetupStatus):
     # not told in chat (chat goes as the streamer): both are handled when they connect.
     vip_waiting: int = 0
     vip_untold: int = 0
+    # Of ``missing``, the types the streamer's grant lacks a scope for (follows, cheers for a
+    # streamer who connected before they were asked): connecting again brings them.
+    needs_consent: tuple[str, ...] = ()
 
 
 @dataclass(eq=False, kw_only=True)
@@ -133,11 +137,12 @@ class TwitchSetup(ChannelSetup):
         if admin_id is not None and channel is not None and needs_consent:
             link = self.connect_link(guild_id, admin_id)
         waiting, untold = self.vip_counts(guild_id) if self.vip_counts is not None else (0, 0)
+        missing = missing_types(subscribed)
         return TwitchStatus(
             channel,
             connection,
             subscribed,
-            missing_types(subscribed),
+            missing,
             revocations,
             link,
             self.client_configured,
@@ -145,6 +150,9 @@ class TwitchSetup(ChannelSetup):
             self.socket_enabled,
             vip_waiting=waiting,
             vip_untold=untold,
+            needs_consent=types_needing_consent(missing, connection.scopes)
+            if connection.is_connected
+            else (),
         )
 
 

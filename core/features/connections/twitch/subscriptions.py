@@ -6,6 +6,11 @@ the healthy ones pointing at our callback, deletes the failed or revoked ones an
 missing, then records the result for ``!twitch status``. Webhook subscriptions need the app
 token; the streamer's consent (``user:read:chat``, ``user:bot``, ``channel:bot`` and the channel
 scopes) is what lets Twitch accept them.
+
+Follows (version 2, read as the broadcaster acting as their own moderator) and cheers need scopes a
+streamer who connected before StreamKeeper asked for them has not granted: the keeper creates
+what the grant allows and reports the rest as ``skipped`` (the status tells them to connect
+again), so nothing that worked before stops.
 """
 
 from __future__ import annotations
@@ -21,13 +26,15 @@ from core.features.connections.twitch.repository import StoredTwitchSubscription
 from core.features.connections.twitch.service import TwitchConnections
 from core.features.connections.twitch.signin import HelixFactory
 from core.features.guilds.service import GuildService
+from core.platforms.twitch.conditions import VERSIONS, condition_of, given_condition, version_of
 from core.platforms.twitch.helix import Conflict, EventSubSubscription, HelixError, NotFound
 
 log = logging.getLogger(__name__)
 
 SYNC_EVERY_SECONDS = 30 * 60
-# The types StreamKeeper listens to (all version 1) and whose user the condition names besides
-# the broadcaster: chat is read as the streamer, who consented with user:read:chat and user:bot.
+# The types StreamKeeper listens to, each in its version and condition
+# (core/platforms/twitch/conditions.py): chat is read as the streamer, who consented with
+# user:read:chat and user:bot.
 WANTED_TYPES: tuple[str, ...] = (
     "channel.chat.message",
     "channel.chat.notification",
@@ -43,18 +50,30 @@ WANTED_TYPES: tuple[str, ...] = (
     "channel.channel_points_custom_reward_redemption.add",
     # fulfilled or canceled elsewhere (a moderator in the reward queue): VIP keeps in step
     "channel.channel_points_custom_reward_redemption.update",
+    # for the alerts overlay
+    "channel.follow",  # version 2: the broadcaster is their own moderator
+    "channel.raid",  # a raid into the channel: it is the "to" broadcaster
+    "channel.cheer",
 )
-_CHAT_TYPES = frozenset({"channel.chat.message", "channel.chat.notification"})
+# The scope each type needs beyond what every StreamKeeper grant had before it was asked for.
+REQUIRED_SCOPES: dict[str, str] = {
+    "channel.follow": "moderator:read:followers",
+    "channel.cheer": "bits:read",
+}
 # app_call(call): call(token) with the app token, minted again once on a 401.
 AppCall = Callable[[Callable[[str], Awaitable[Any]]], Awaitable[Any]]
 _HEALTHY = frozenset({"enabled", "webhook_callback_verification_pending"})
 
 
 def condition_for(subscription_type: str, broadcaster_user_id: str) -> dict[str, str]:
-    condition = {"broadcaster_user_id": broadcaster_user_id}
-    if subscription_type in _CHAT_TYPES:
-        condition["user_id"] = broadcaster_user_id
-    return condition
+    """The condition of ``subscription_type`` for the broadcaster's own channel."""
+    return condition_of(subscription_type, broadcaster_user_id)
+
+
+def lacking_scope(subscription_type: str, scopes: tuple[str, ...]) -> str | None:
+    """The scope ``scopes`` (a grant) lacks for ``subscription_type``, or None."""
+    needed = REQUIRED_SCOPES.get(subscription_type)
+    return needed if needed is not None and needed not in scopes else None
 
 
 @dataclass
@@ -64,6 +83,7 @@ class TwitchSyncReport:
     created: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
     failed: dict[str, str] = field(default_factory=dict)  # type -> why
+    skipped: dict[str, str] = field(default_factory=dict)  # type -> the scope the grant lacks
 
 
 class TwitchSubscriptionKeeper:
@@ -102,7 +122,8 @@ class TwitchSubscriptionKeeper:
             ours = [s for s in listed.subscriptions if self._is_ours(s, broadcaster)]
             kept: dict[str, EventSubSubscription] = {}
             for sub in ours:
-                if sub.status in _HEALTHY and sub.type not in kept:
+                healthy = sub.status in _HEALTHY and _is_current(sub, broadcaster)
+                if healthy and sub.type not in kept:
                     kept[sub.type] = sub
                     continue
                 with contextlib.suppress(NotFound):  # already gone is as good
@@ -112,11 +133,15 @@ class TwitchSubscriptionKeeper:
             for subscription_type in WANTED_TYPES:
                 if subscription_type in kept:
                     continue
+                scope = lacking_scope(subscription_type, status.scopes)
+                if scope is not None:
+                    report.skipped[subscription_type] = scope
+                    continue
                 try:
                     created = await helix.create_eventsub_subscription(
                         token,
                         subscription_type,
-                        "1",
+                        version_of(subscription_type),
                         condition_for(subscription_type, broadcaster),
                         {"method": "webhook", "callback": self.callback_url, "secret": self.secret},
                     )
@@ -142,11 +167,13 @@ class TwitchSubscriptionKeeper:
         return report
 
     def _is_ours(self, sub: EventSubSubscription, broadcaster: str) -> bool:
+        """Ours for the broadcaster's channel, in any version or condition that names them (an
+        older one is replaced by the sync, deleted on disconnect)."""
         return (
             sub.transport_method == "webhook"
             and sub.callback == self.callback_url
             and sub.type in WANTED_TYPES
-            and dict(sub.condition) == condition_for(sub.type, broadcaster)
+            and broadcaster in given_condition(sub.condition).values()
         )
 
     async def remove_broadcaster(self, broadcaster_user_id: str) -> None:
@@ -183,6 +210,12 @@ class TwitchSubscriptionKeeper:
         return reports
 
 
+def _is_current(sub: EventSubSubscription, broadcaster: str) -> bool:
+    return sub.version == version_of(sub.type) and given_condition(sub.condition) == condition_for(
+        sub.type, broadcaster
+    )
+
+
 def subscribed_types(stored: list[StoredTwitchSubscription]) -> tuple[str, ...]:
     return tuple(sorted({s.subscription_type for s in stored}))
 
@@ -191,12 +224,24 @@ def missing_types(subscribed: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(t for t in WANTED_TYPES if t not in subscribed)
 
 
+def types_needing_consent(missing: tuple[str, ...], scopes: tuple[str, ...]) -> tuple[str, ...]:
+    """Of the ``missing`` types, those the grant's ``scopes`` do not allow: connecting again,
+    not a sync, brings them."""
+    return tuple(t for t in missing if lacking_scope(t, scopes) is not None)
+
+
 __all__ = [
+    "REQUIRED_SCOPES",
     "SYNC_EVERY_SECONDS",
+    "VERSIONS",
     "WANTED_TYPES",
     "TwitchSubscriptionKeeper",
     "TwitchSyncReport",
     "condition_for",
+    "given_condition",
+    "lacking_scope",
     "missing_types",
     "subscribed_types",
+    "types_needing_consent",
+    "version_of",
 ]
