@@ -85,7 +85,7 @@ def _rules(args: argparse.Namespace) -> int:
     from core.features.vip.rules import rule_line
 
     guild_id = _guild(args.guild)
-    runtime = open_runtime()
+    runtime = open_runtime(args)
     try:
         rules = asyncio.run(runtime.vip.rules.list(guild_id))
     finally:
@@ -121,7 +121,7 @@ def _add(args: argparse.Namespace) -> int:
         check_rule(guild_id, asked, datetime.now(UTC))  # what needs no database, first
     except VipRefused as refused:
         raise BadInput(str(refused)) from None
-    runtime = open_runtime()
+    runtime = open_runtime(args)
     try:
         rule = asyncio.run(runtime.vip.rules.add(guild_id, asked))
     except VipRefused as refused:
@@ -141,7 +141,7 @@ def _remove(args: argparse.Namespace) -> int:
     guild_id = _guild(args.guild)
     rule_id = _number(args.rule_id, "The rule id")
     assert rule_id is not None  # noqa: S101 (argparse requires it)
-    runtime = open_runtime()
+    runtime = open_runtime(args)
     try:
         rule = asyncio.run(runtime.vip.rules.remove(guild_id, rule_id))
     except VipRefused as refused:

@@ -44,13 +44,12 @@ SCOPES: tuple[str, ...] = (
     "channel:manage:redemptions",
     "channel:read:redemptions",
     "channel:read:subscriptions",
-    "bits:read",  # cheers, for VIP rules
     "user:read:chat",
     "user:write:chat",
     "user:bot",
     "channel:bot",
     "moderator:read:followers",  # channel.follow (v2), read as the broadcaster
-    "bits:read",  # channel.cheer
+    "bits:read",  # channel.cheer: cheer alerts and VIP rules for cheers
 )
 
 

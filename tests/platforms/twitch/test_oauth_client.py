@@ -51,13 +51,12 @@ def test_scopes_are_the_union_the_features_need() -> None:
         "channel:manage:redemptions",
         "channel:read:redemptions",
         "channel:read:subscriptions",
-        "bits:read",
         "user:read:chat",
         "user:write:chat",
         "user:bot",
         "channel:bot",
         "moderator:read:followers",  # follow alerts (channel.follow v2)
-        "bits:read",  # cheer alerts (channel.cheer)
+        "bits:read",  # cheer alerts and VIP rules for cheers (channel.cheer)
     }
 
 

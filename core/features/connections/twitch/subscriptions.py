@@ -42,7 +42,6 @@ WANTED_TYPES: tuple[str, ...] = (
     "channel.subscription.message",
     "channel.subscription.gift",
     "channel.subscription.end",  # ends the viewer's tier record (sub_tiers)
-    "channel.cheer",  # VIP rules for cheers (bits:read)
     "stream.online",
     "stream.offline",
     "channel.vip.add",
@@ -50,7 +49,7 @@ WANTED_TYPES: tuple[str, ...] = (
     "channel.channel_points_custom_reward_redemption.add",
     # fulfilled or canceled elsewhere (a moderator in the reward queue): VIP keeps in step
     "channel.channel_points_custom_reward_redemption.update",
-    # for the alerts overlay
+    # for the alerts overlay (and, cheers, VIP rules)
     "channel.follow",  # version 2: the broadcaster is their own moderator
     "channel.raid",  # a raid into the channel: it is the "to" broadcaster
     "channel.cheer",
