@@ -232,6 +232,9 @@ def _play(  # type: ignore[no-untyped-def]
     started again RESTART_AFTER slots on; offline, and two more ticks of every guild."""
     rng = random.Random(26)  # noqa: S311 - a repeatable script
     experiment.status(True, 0)
+    # Every guild live and ticking before anyone chats, so that every viewer counts in the end
+    # however long a busy machine takes to start three processes.
+    experiment.wait_until_every_guild_ticked_now()
     restarts: dict[int, str] = {}
     victims = iter(names * len(KILLS))
     own = 0

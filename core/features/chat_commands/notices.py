@@ -16,6 +16,7 @@ from datetime import datetime
 
 from sqlalchemy.engine import Connection, Engine
 
+from core.bus.dispatch import handles_across_guilds
 from core.events import Platform, StreamStarted, utc
 from core.features.chat_commands.queued import queue_line
 from core.features.chat_commands.text import chat_safe
@@ -59,24 +60,29 @@ class ChatNotices:
         self.can_talk = can_talk
         self.command_names = command_names
 
+    @handles_across_guilds("handle_streams_started")
     def handle_stream_started(self, guild_id: int, event: StreamStarted) -> None:
         """The channel went live: say once that the bot is online for it."""
-        if not self.can_talk(event.platform):
+        self.handle_streams_started([(guild_id, event)])
+
+    def handle_streams_started(self, started: list[tuple[int, StreamStarted]]) -> None:
+        """``handle_stream_started`` for many guilds (a channel many guilds follow) in one
+        transaction, in guild order."""
+        said = [(g, e) for g, e in started if self.can_talk(e.platform)]
+        if not said:
             return
-        started = utc(event.occurred_at).strftime("%Y%m%dT%H%M%S")
-        key = f"notice:online:{event.platform}:{guild_id}:{event.broadcaster_user_id}:{started}"
+        text = online_text(self.command_names())
+        now = utc(self.clock())
+        queued = []
         with self.engine.begin() as conn:
-            is_new = queue_line(
-                conn,
-                event.platform,
-                guild_id,
-                event.broadcaster_user_id,
-                online_text(self.command_names()),
-                key,
-                utc(self.clock()),
-            )
-        if is_new:
-            log.info("guild %s: said in %s chat that the bot is online", guild_id, event.platform)
+            for guild_id, event in sorted(said, key=lambda pair: pair[0]):
+                at = utc(event.occurred_at).strftime("%Y%m%dT%H%M%S")
+                channel = event.broadcaster_user_id
+                key = f"notice:online:{event.platform}:{guild_id}:{channel}:{at}"
+                if queue_line(conn, event.platform, guild_id, channel, text, key, now):
+                    queued.append((guild_id, event.platform))
+        for guild_id, platform in queued:
+            log.info("guild %s: said in %s chat that the bot is online", guild_id, platform)
 
     def queue_vip_state(
         self,

@@ -134,23 +134,31 @@ class WatchtimeService:
             )
             repository.mark_present_many(conn, seen, self.active_window)
 
+    @handles_across_guilds("record_stream_states_across")
     def record_stream_state(self, guild_id: int, event: StreamStarted | StreamEnded) -> None:
-        is_live = isinstance(event, StreamStarted)
-        with self.engine.begin() as conn:
-            repository.set_stream_state(
-                conn,
-                guild_id,
-                event.platform,
-                event.broadcaster_user_id,
-                is_live,
-                event.occurred_at,
-            )
-        log.info(
-            "guild %s: channel %s is %s",
-            guild_id,
-            event.broadcaster_user_id,
-            "live" if is_live else "offline",
+        self.record_stream_states_across([(guild_id, event)])
+
+    def record_stream_states_across(
+        self, changes: list[tuple[int, StreamStarted | StreamEnded]]
+    ) -> None:
+        """Store live/offline for many guilds' channels in one transaction (a channel many
+        guilds follow), in key order; the latest change wins, in any order."""
+        ordered = sorted(
+            changes, key=lambda c: (c[0], str(c[1].platform), c[1].broadcaster_user_id)
         )
+        with self.engine.begin() as conn:
+            for guild_id, event in ordered:
+                repository.set_stream_state(
+                    conn,
+                    guild_id,
+                    event.platform,
+                    event.broadcaster_user_id,
+                    isinstance(event, StreamStarted),
+                    event.occurred_at,
+                )
+        for guild_id, event in ordered:
+            state = "live" if isinstance(event, StreamStarted) else "offline"
+            log.info("guild %s: channel %s is %s", guild_id, event.broadcaster_user_id, state)
 
     # --- ticks ---------------------------------------------------------------------------
 
