@@ -140,16 +140,29 @@ STORED: tuple[Stored, ...] = (
         "Nothing to ask: they follow the platform's subscription and expire with it.",
     ),
     Stored(
-        "Temporary VIP: redemptions, grants with their expiry, and the audit log",
-        ("vip_redemptions", "vip_grants", "vip_audit", "vip_settings"),
+        "Temporary VIP: the server's rules (what earns VIP and for how long), redemptions, "
+        "grants with their expiry, and the audit log",
+        ("vip_rules", "vip_redemptions", "vip_grants", "vip_audit", "vip_settings"),
         "grants until they expire; the audit log stays with the server",
         f"{ASK}.",
     ),
     Stored(
         "On-stream overlays: each overlay's secret link (kept hashed for lookup and encrypted "
-        "so admins can copy it again), the server's overlay settings, and recent alerts "
-        "(a viewer made VIP, a gift with the gifter's name, a ticket milestone)",
-        ("overlay_tokens", "overlay_settings", "overlay_alerts", "overlay_alert_counters"),
+        "so admins can copy it again), the server's overlay settings, its alerts' words, "
+        "pictures and sounds as the streamer uploaded them, its goal bar and what moved it, "
+        "and recent alerts (a follow, a sub, a gift, a raid or a cheer with the viewer's name, a "
+        "viewer made VIP, a ticket milestone)",
+        (
+            "overlay_tokens",
+            "overlay_settings",
+            "overlay_alerts",
+            "overlay_alert_counters",
+            "overlay_alert_styles",
+            "overlay_alert_variations",
+            "overlay_media",
+            "overlay_goals",
+            "overlay_goal_moves",
+        ),
         "links and settings while the server uses the bot; alerts are shown once and kept with "
         "the server's other data",
         f"{ASK}; an admin makes a new link with Rotate on the dashboard's Overlays page.",

@@ -44,7 +44,9 @@ def _names(engine) -> set[str]:  # type: ignore[no-untyped-def]
             for column in table.columns:
                 if column.name.endswith("name") and isinstance(column.type, sa.String):
                     rows = conn.execute(sa.select(column).distinct()).scalars()
-                    found |= {str(v).lower() for v in rows if v and "_" in str(v)}
+                    # A file's name too without its extension (a page may show "song_1.wav").
+                    named = {str(v).lower() for v in rows if v and "_" in str(v)}
+                    found |= named | {name.rsplit(".", 1)[0] for name in named}
     return found
 
 

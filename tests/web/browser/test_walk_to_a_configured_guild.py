@@ -164,7 +164,7 @@ def test_from_make_run_to_a_configured_server(page, app, discord, shot):
     expect(picker.locator("option")).to_have_text(["No announcements", "#announcements"])
     picker.select_option(label="#announcements")
     page.click("#save-settings")
-    expect(page.locator("p.done")).to_have_text("Saved: channel.")
+    expect(page.locator("p.done")).to_have_text("Saved: Announce draws in.")
     page.click("#start-period")
     expect(page.locator("p.done")).to_have_text(re.compile(r"Raffle period #1 is open until "))
     expect(page.locator("#state")).to_contain_text("Period #1 is open")
