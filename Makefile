@@ -64,11 +64,11 @@ TEST_WORKERS ?= $(shell echo $$(( 2 * $$(nproc 2>/dev/null || echo 1) )))
 # runs keep their bytecode caches (in the __pycache__ folders git ignores).
 test test-loaded test-fast: export PYTHONDONTWRITEBYTECODE :=
 
-# The 15 slowest tests are listed at the end: where to look when the run grows past its 8 minutes.
+# The 40 slowest tests are listed at the end: where to look when the run grows past its 8 minutes.
 test: $(DEV_STAMP) services
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist worksteal --durations=15
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist worksteal --durations=40
 
 # make test on a busy machine, as a shared developer machine or CI runner is: LOAD_PROCESSES
 # busy processes (twice the cores) run beside the suite. They end with it, pass or fail (killed
@@ -83,7 +83,7 @@ test-loaded: $(DEV_STAMP) services
 	trap 'kill $$burner 2>/dev/null; wait $$burner 2>/dev/null' EXIT; \
 	trap 'exit 130' INT; trap 'exit 143' TERM; \
 	status=0; \
-	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist worksteal --durations=15 || status=$$?; \
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist worksteal --durations=40 || status=$$?; \
 	exit $$status
 
 # The edit loop: SQLite only; the tests that need PostgreSQL, Redis or Chromium, or start

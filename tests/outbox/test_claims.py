@@ -9,7 +9,6 @@ The heartbeats are real leases on the wall clock; a process's death is its lease
 from __future__ import annotations
 
 import asyncio
-import time
 from datetime import timedelta
 
 import sqlalchemy as sa
@@ -26,8 +25,6 @@ from tests.outbox.test_worker import T0, Partner, effect, queue, states
 from tests.support.clock import Clock
 from tests.support.waiting import eventually
 
-SHORT_LEASE_SECONDS = 0.3
-
 
 def beating(engine: Engine, name: str, seconds: float = 60.0) -> Leases:
     """A process called ``name`` whose heartbeat lease was just renewed for ``seconds``."""
@@ -36,11 +33,10 @@ def beating(engine: Engine, name: str, seconds: float = 60.0) -> Leases:
     return leases
 
 
-def wait_out(engine: Engine, name: str) -> None:
-    """Until ``name``'s heartbeat lease has run out (it is not renewed)."""
-    deadline = time.monotonic() + 30
-    while beating_holders(engine, name) and time.monotonic() < deadline:
-        time.sleep(0.05)
+def end_heartbeat(engine: Engine, name: str) -> None:
+    """``name`` died: its heartbeat lease ends now, as another process's beat ends it once the
+    dead one's life lock is gone (no clock moves, and no test waits on the machine's speed)."""
+    Leases(engine, "survivor", system_clock, seconds=60).end_held_by([name])
     assert not beating_holders(engine, name)
 
 
@@ -71,14 +67,14 @@ async def test_a_dead_processs_calls_pass_on_when_its_heartbeat_runs_out(engine:
     """Also the embedded process restarted after a kill: its earlier self is the dead one."""
     clock = Clock(T0)
     queue(engine, effect(1, kind="add"), effect(2, kind="say"))
-    beating(engine, "dead", seconds=SHORT_LEASE_SECONDS)
+    beating(engine, "dead")
     claim_and_start(engine, process_worker(engine, clock, Partner(), "dead"))
     beating(engine, "living")
     partner = Partner()
     kinds = {"add": Kind(partner.call, idempotent=False), "say": Kind(partner.call)}
     other = process_worker(engine, clock, partner, "living", **kinds)
 
-    wait_out(engine, "dead")  # no clock moved: only the heartbeat ran out
+    end_heartbeat(engine, "dead")  # no clock moved: only the heartbeat ended
     assert await other.run_once() == 2
 
     assert partner.calls == [{"user": "2", "channel": "c1"}]  # the idempotent one, again
@@ -124,7 +120,7 @@ async def test_a_dead_processs_guild_no_longer_holds_the_guilds_later_calls(engi
     earlier one, and not once that process's heartbeat ran out."""
     clock = Clock(T0)
     queue(engine, effect(1))
-    beating(engine, "dead", seconds=SHORT_LEASE_SECONDS)
+    beating(engine, "dead")
     with engine.begin() as conn:
         [call] = store.claim(conn, "helix", "dead", T0, T0 + claims.SAFETY_NET, 1)
     queue(engine, effect(2))
@@ -139,7 +135,7 @@ async def test_a_dead_processs_guild_no_longer_holds_the_guilds_later_calls(engi
     other = process_worker(engine, clock, partner, "living")
 
     assert await other.run_once() == 0  # held in order behind the dead process's call
-    wait_out(engine, "dead")
+    end_heartbeat(engine, "dead")
     assert await other.run_once() == 1
     assert partner.calls == [{"user": "2", "channel": "c1"}]
 

@@ -15,7 +15,7 @@ from core.ownership import claims
 from tests.features.vip.conftest import Vip
 from tests.features.vip.doubles import GUILD, make_discord_calls, redemption
 from tests.features.vip.test_redemptions import actions
-from tests.outbox.test_claims import SHORT_LEASE_SECONDS, beating, wait_out
+from tests.outbox.test_claims import beating, end_heartbeat
 
 
 async def claimed_by(vip: Vip, name: str, event) -> None:  # type: ignore[no-untyped-def]
@@ -58,12 +58,12 @@ async def test_a_dead_processs_add_is_taken_over_and_twitchs_already_vip_writes_
     vip: Vip, engine: Engine
 ) -> None:
     event = redemption("42", vip.reward_id, username="Alice")
-    beating(engine, "dead", seconds=SHORT_LEASE_SECONDS)
+    beating(engine, "dead")
     await claimed_by(vip, "dead", event)
     await vip.service.effects.add_vip(GUILD, event.broadcaster_user_id, "42")  # it reached Twitch
     beating(engine, "living")
 
-    wait_out(engine, "dead")  # no clock moved: only its heartbeat ran out
+    end_heartbeat(engine, "dead")  # no clock moved: only its heartbeat ended
     await taking_over(vip, "living").handle(GUILD, event)
 
     assert [a for a, _, _ in await actions(vip)] == ["granted"]
@@ -91,9 +91,9 @@ async def test_a_redemption_held_without_a_process_keeps_its_fixed_lease(vip: Vi
 
 async def test_the_taking_process_stamps_its_name(vip: Vip, engine: Engine) -> None:
     event = redemption("42", vip.reward_id)
-    beating(engine, "dead", seconds=SHORT_LEASE_SECONDS)
+    beating(engine, "dead")
     await claimed_by(vip, "dead", event)
-    wait_out(engine, "dead")
+    end_heartbeat(engine, "dead")
     now = vip.clock()
     stored = await vip.service.effects.in_transaction(
         lambda conn: claim_redemption(
