@@ -41,9 +41,9 @@ from tests.test_durability_two_bots import GUILDS, _stored_seconds
 pytestmark = pytest.mark.slow
 
 VIEWERS = [str(7100 + n) for n in range(20)]
-SLOTS = 27  # tick intervals of chat
-KILLS = (4, 11, 18)  # slots at which one bot is killed; restarted RESTART_AFTER slots on
-RESTART_AFTER = 5
+SLOTS = 22  # tick intervals of chat
+KILLS = (4, 10, 16)  # slots at which one bot is killed; restarted RESTART_AFTER slots on
+RESTART_AFTER = 4
 TAKEOVER_SECONDS = 10.0  # the bound: leases end 6 s after the last renewal
 
 

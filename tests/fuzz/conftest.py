@@ -23,7 +23,7 @@ _HEALTH = [
     HealthCheck.data_too_large,
     HealthCheck.filter_too_much,
 ]
-_COUNTS = {"ci": 100, "fuzz": 100_000}
+_COUNTS = {"ci": 50, "fuzz": 100_000}
 PROFILE = os.environ.get("FUZZ_PROFILE", "ci")
 if PROFILE not in _COUNTS:
     raise pytest.UsageError(f"FUZZ_PROFILE must be one of {sorted(_COUNTS)}, not {PROFILE!r}")
