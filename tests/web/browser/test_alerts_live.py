@@ -61,9 +61,14 @@ def _save(page, name: str) -> None:  # type: ignore[no-untyped-def]
     page.screenshot(path=str(Path(os.environ["SCREENSHOT_DIR"], f"{name}.png")))
 
 
+# True once no animation on the page is running (an alert's pop-in ends at full opacity).
+SETTLED = "() => document.getAnimations().every(a => a.playState !== 'running')"
+
+
 def _axe_problems(page) -> list[str]:  # type: ignore[no-untyped-def]
     """axe's serious or critical findings on the overlay over a white scene and a black one."""
     found = []
+    page.wait_for_function(SETTLED)  # axe reads colours: not halfway through a fade-in
     for scene in ("#ffffff", "#000000"):
         page.evaluate(f"document.documentElement.style.background = '{scene}'")
         results = Axe().run(page)

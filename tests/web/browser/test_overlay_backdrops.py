@@ -12,6 +12,7 @@ from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import expect
 
 from tests.features.overlays.test_views import open_heist
+from tests.web.browser.test_alerts_live import SETTLED
 
 GUILD = 111111111111111111
 ADMIN = 900000000000000001
@@ -67,6 +68,7 @@ def test_every_overlay_reads_over_white_and_black_scenes(page, staged, tmp_path)
             site.runtime.overlays.send_test_alert(GUILD)
             site.runtime.live.flush()
             expect(page.locator("#alert")).to_be_visible(timeout=SHOWN_WITHIN_MS)
+            page.wait_for_function(SETTLED)  # axe reads colours: not halfway through the pop-in
         else:
             expect(page.locator(f"#{kind}")).to_be_visible(timeout=SHOWN_WITHIN_MS)
         for colour in ("#ffffff", "#000000"):
