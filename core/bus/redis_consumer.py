@@ -293,8 +293,13 @@ class Consumer:
         ids = [entry_id for entry_id, _ in entries]
         if not ids:
             return []
-        pending = None if first_delivery else await self.pending_here(ids)
-        failed = dict(zip(ids, await self.client.hmget(self.failures_key, ids), strict=True))
+        # A first delivery is a new entry: no handler has failed on it yet (one that waited
+        # carries its failures in its fields), so the hot path reads nothing more.
+        pending: set[str] | None = None
+        failed: dict[str, str | None] = {}
+        if not first_delivery:
+            pending = await self.pending_here(ids)
+            failed = dict(zip(ids, await self.client.hmget(self.failures_key, ids), strict=True))
         due = []
         for entry_id, fields in entries:
             if pending is not None and entry_id not in pending:
