@@ -5,6 +5,7 @@ nobody won: "No winner this time" and why, never a prize "won" by no name."""
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
@@ -56,6 +57,22 @@ def _serious(page, axe: Axe) -> list[str]:  # type: ignore[no-untyped-def]
     return found
 
 
+def _show_a_test_alert(page, site) -> None:  # type: ignore[no-untyped-def]
+    """A test alert on screen. A fresh overlay starts at the newest alert once its stream has
+    opened, so one sent while the shared connection was still opening is, rightly, past: send
+    another until one shows."""
+    deadline = time.monotonic() + 60
+    while True:
+        site.runtime.overlays.send_test_alert(GUILD)
+        site.runtime.live.flush()
+        try:
+            expect(page.locator("#alert")).to_be_visible(timeout=3_000)
+            return
+        except AssertionError:
+            if time.monotonic() > deadline:
+                raise
+
+
 def test_every_overlay_reads_over_white_and_black_scenes(page, staged, tmp_path):  # type: ignore[no-untyped-def]
     site = staged
     axe = Axe()
@@ -65,9 +82,7 @@ def test_every_overlay_reads_over_white_and_black_scenes(page, staged, tmp_path)
         page.goto(site.runtime.overlays.url(GUILD, kind))
         expect(page.locator("body")).to_have_attribute("data-live", "yes")
         if kind == "alerts":
-            site.runtime.overlays.send_test_alert(GUILD)
-            site.runtime.live.flush()
-            expect(page.locator("#alert")).to_be_visible(timeout=SHOWN_WITHIN_MS)
+            _show_a_test_alert(page, site)
             page.wait_for_function(SETTLED)  # axe reads colours: not halfway through the pop-in
         else:
             expect(page.locator(f"#{kind}")).to_be_visible(timeout=SHOWN_WITHIN_MS)
