@@ -7,6 +7,7 @@ marked as a demo. The process is the real command on 127.0.0.1, stopped with Ctr
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -63,6 +64,7 @@ def test_the_demo_opens_every_page_and_overlay_without_discord(page, demo, shot)
     page.click("#demo-sign-in")
     page.wait_for_url(demo + "/dashboard/")
     page.click("text=Demo stream server")
+    page.wait_for_url(re.compile(re.escape(demo) + r"/dashboard/\d+/$"))
     guild_paths = page.eval_on_selector_all(
         "nav.guild-nav a", "links => links.map(a => a.getAttribute('href'))"
     )
