@@ -5,6 +5,8 @@ phone, go to the test's temp dir (and $SCREENSHOT_DIR)."""
 
 from __future__ import annotations
 
+from playwright.sync_api import expect
+
 from core.discord_bot.raffle import render as render_raffle
 from core.features.directory.repository import Role, Server
 from core.features.directory.service import Snapshot
@@ -52,7 +54,7 @@ def test_a_raffle_setting_changed_in_the_browser_shows_in_raffleinfo(page, site,
     # A refusal comes back next to its field, and nothing changes.
     page.get_by_label("Time zone (e.g. Europe/Berlin)").fill("Mars/Olympus")
     page.click("#save-settings")
-    assert page.locator("#time_zone-error").is_visible()
+    expect(page.locator("#time_zone-error")).to_be_visible()
     shot(page, "dashboard-raffle-refused")
     assert site.runtime.raffle.periods.rates(GUILD).time_zone == "UTC"
 

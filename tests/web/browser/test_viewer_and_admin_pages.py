@@ -5,6 +5,7 @@ its field (on a phone-sized screen too)."""
 from __future__ import annotations
 
 import sqlalchemy as sa
+from playwright.sync_api import expect
 
 from core.events import Platform
 from core.features.watchtime.tables import watchtime
@@ -78,7 +79,7 @@ def test_admin_pages_take_changes_and_show_refusals(page, site, discord, shot):
     page.check("#f-enabled")
     page.fill("#f-cooldown", "99999")
     page.click("text=Save settings")
-    assert page.locator("#e-cooldown").inner_text() == "The cooldown is 0 to 3600 seconds."
+    expect(page.locator("#e-cooldown")).to_have_text("The cooldown is 0 to 3600 seconds.")
     shot(page, "dashboard-slot-calls-refused")
     page.fill("#f-cooldown", "60")
     page.click("text=Save settings")
@@ -93,7 +94,7 @@ def test_admin_pages_take_changes_and_show_refusals(page, site, discord, shot):
     page.goto(f"{site.url}/dashboard/{GUILD}/heist/")
     page.get_by_label("Low risk (%)").fill("150")
     page.click("#save-odds")
-    assert "from 1 to 99" in page.locator("#e-heist-low_chance").inner_text()
+    expect(page.locator("#e-heist-low_chance")).to_contain_text("from 1 to 99")
     page.get_by_label("Low risk (%)").fill("65")
     page.click("#save-odds")
     page.wait_for_selector("text=Chance to come back: Low risk.")
