@@ -24,7 +24,7 @@ DEFAULT_ROW = next(p.values for p in REAL if p.values[0] is drand_chains.DEFAULT
 def _open(page: Page, site, period_id: int = 1) -> None:
     page.goto(f"{site.url}/raffle/{period_id}")
     page.wait_for_function(
-        "typeof window.streamkeeperVerify === 'function' && !!window.nobleBls12381"
+        "() => typeof window.streamkeeperVerify === 'function' && !!window.nobleBls12381"
     )
 
 

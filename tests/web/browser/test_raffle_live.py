@@ -18,7 +18,8 @@ def test_an_award_changes_the_open_standings_without_reload(page, site, discord,
     standings = page.locator("#raffle-standings")
     assert "Nobody holds tickets yet." in standings.inner_text()
     page.wait_for_function(
-        "document.getElementById('raffle-standings-live-state').textContent === 'Updates live.'"
+        "() => document.getElementById('raffle-standings-live-state').textContent"
+        " === 'Updates live.'"
     )
     page.evaluate("window.notReloaded = true")
 

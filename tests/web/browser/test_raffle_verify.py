@@ -17,7 +17,7 @@ from tests.web.browser.conftest import FIXTURES, fixture_export
 
 def _proof_page(page: Page, site) -> None:  # type: ignore[no-untyped-def]
     page.goto(site.url + "/raffle/1")
-    page.wait_for_function("typeof window.streamkeeperVerify === 'function'")
+    page.wait_for_function("() => typeof window.streamkeeperVerify === 'function'")
 
 
 def _js_verify(page: Page, proof: dict, ledger: dict) -> list[str]:

@@ -114,7 +114,7 @@ def test_a_redeemed_vip_appears_on_the_open_page_without_reload(page, live_site,
     page.goto(f"{url}/dashboard/{GUILD}/vip/")
     assert "Nobody is a temporary VIP" in page.locator("#vip-list").inner_text()
     page.wait_for_function(
-        "document.getElementById('vip-live-state').textContent === 'Updates live.'"
+        "() => document.getElementById('vip-live-state').textContent === 'Updates live.'"
     )
     page.evaluate("window.notReloaded = true")
 
@@ -132,7 +132,7 @@ def test_a_redeemed_vip_appears_on_the_open_page_without_reload(page, live_site,
     assert "redemption" in row
     assert page.evaluate("window.notReloaded") is True  # the same page, never reloaded
     page.wait_for_function(
-        "document.querySelector('#vip-list time.countdown').textContent.startsWith('in ')"
+        "() => document.querySelector('#vip-list time.countdown').textContent.startsWith('in ')"
     )
     assert "granted" in page.locator("#vip-log").inner_text()  # the log followed too
     shot(page, "dashboard-vip")
