@@ -40,13 +40,14 @@ BROWSER_TESTS = Path(__file__).parent / "web" / "browser"
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Mark the tests that drive Chromium ``browser`` and those that start ``python -m core``
-    processes (``cli_env``) ``slow``; ``make test-fast`` skips both. Then order them for
+    """Mark the tests that drive Chromium ``browser`` and, with those that start ``python -m
+    core`` processes (``cli_env``), ``slow``; ``make test-fast`` skips both. Then order them for
     pytest-xdist (:func:`_spread_the_slow_ones`)."""
     skip = pytest.mark.skip(reason="make test-fast: no browser (make test runs it)")
     for item in items:
         if item.path.is_relative_to(BROWSER_TESTS):
             item.add_marker(pytest.mark.browser)
+            item.add_marker(pytest.mark.slow)
             if FAST:
                 item.add_marker(skip)
         if "cli_env" in getattr(item, "fixturenames", ()):
@@ -56,23 +57,41 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     items[:] = _spread_the_slow_ones(items, workers)
 
 
+# The tests that mostly wait (on processes they kill and restart, on partners that hang, on
+# ticks of real time): they use little CPU while they run, and a worker running one leaves the
+# machine's cores to the others.
+WAITING_FILES = ("test_durability", "test_slow_partner")
+# The part of each worker's share over which its slow tests are spread: the rest is fast tests
+# only, which an idle worker can take over at the end.
+SPREAD = 0.7
+
+
+def _is_waiting(path: Path) -> bool:
+    return path.name.startswith(WAITING_FILES)
+
+
 def _expected_seconds(item: pytest.Item) -> float:
     """A rough guess of a slow test's length, for :func:`_spread_the_slow_ones`: the kill runs
-    take one to two minutes, a browser test some seconds, a test of processes some more."""
+    take about a minute, a hanging partner some seconds, a browser test a few, a test of
+    processes some more."""
     if item.path.name.startswith("test_durability"):
-        return 90.0
-    return 8.0 if item.get_closest_marker("browser") else 12.0
+        return 60.0
+    if _is_waiting(item.path):
+        return 15.0
+    return 2.0 if item.get_closest_marker("browser") else 3.0
 
 
 def _spread_the_slow_ones(items: list[pytest.Item], workers: int) -> list[pytest.Item]:
-    """The tests in the order that keeps every worker busy to the end.
+    """The tests in the order that keeps both every worker and the machine's cores busy.
 
     pytest-xdist's ``worksteal`` hands each worker one contiguous share of this list, and an idle
-    worker then takes the second half of the longest queue left. So each share starts with its
-    part of the slow tests (whole files, the longest first, each to the share with the least so
-    far: a module's browser stays one launch), and ends with fast ones, which are what gets
-    taken. With all the slow tests at the front, one worker ran them all, one after another,
-    for the whole run."""
+    worker then takes the second half of the longest queue left. The slow tests go to the shares
+    as whole files (the longest first, each to the share with the least so far: a module's
+    browser stays one launch), the files that mostly wait spread first so that every share
+    gets some. In its share, each file of slow tests has its place among the fast tests, spread
+    over the first ``SPREAD`` of it; the waiting ones are staggered from share to share, so that
+    the workers do not all wait at once while the cores idle (as they did with every share
+    starting with its kill runs). The end of every share is fast tests, what gets taken over."""
     slow_files: dict[Path, list[pytest.Item]] = {}
     fast = []
     for item in items:
@@ -80,22 +99,51 @@ def _spread_the_slow_ones(items: list[pytest.Item], workers: int) -> list[pytest
             slow_files.setdefault(item.path, []).append(item)
         else:
             fast.append(item)
-    shares: list[list[pytest.Item]] = [[] for _ in range(workers)]
+    shares: list[list[list[pytest.Item]]] = [[] for _ in range(workers)]
     loads = [0.0] * workers
-    by_length = sorted(slow_files.values(), key=lambda f: -sum(map(_expected_seconds, f)))
+    waiting_loads = [0.0] * workers
+
+    def length(tests: list[pytest.Item]) -> float:
+        return sum(map(_expected_seconds, tests))
+
+    by_length = sorted(slow_files.values(), key=lambda f: (not _is_waiting(f[0].path), -length(f)))
     for tests in by_length:
-        least = loads.index(min(loads))
-        shares[least] += tests
-        loads[least] += sum(map(_expected_seconds, tests))
-    # Fill the shares with the fast tests, in order, up to the sizes xdist will cut.
+        waits = _is_waiting(tests[0].path)
+        least = (waiting_loads if waits else loads).index(min(waiting_loads if waits else loads))
+        shares[least].append(tests)
+        loads[least] += length(tests)
+        if waits:
+            waiting_loads[least] += length(tests)
+    # Cut the fast tests into the sizes xdist will hand out, and place each share's files.
     start = 0
     ordered: list[pytest.Item] = []
-    for index, share in enumerate(shares):
+    for index, files in enumerate(shares):
         size = (len(items) - len(ordered)) // (workers - index)
-        take = max(0, size - len(share))
-        ordered += share + fast[start : start + take]
+        take = max(0, size - sum(map(len, files)))
+        ordered += _placed(files, fast[start : start + take], index / workers)
         start += take
     return ordered + fast[start:]
+
+
+def _placed(
+    files: list[list[pytest.Item]], fast: list[pytest.Item], phase: float
+) -> list[pytest.Item]:
+    """``fast`` with ``files`` placed among them: the waiting files at even steps starting
+    ``phase`` of a step in, the others at even steps from the start, the longest first."""
+    waiting = [f for f in files if _is_waiting(f[0].path)]
+    others = [f for f in files if not _is_waiting(f[0].path)]
+    places: list[tuple[float, int, list[pytest.Item]]] = []
+    for number, tests in enumerate(waiting):
+        places.append((SPREAD * (number + phase) / len(waiting), len(places), tests))
+    for number, tests in enumerate(others):
+        places.append((SPREAD * number / len(others), len(places), tests))
+    result: list[pytest.Item] = []
+    taken = 0
+    for at, _, tests in sorted(places, key=lambda place: place[:2]):
+        upto = min(len(fast), int(at * len(fast)))
+        result += fast[taken:upto] + tests
+        taken = max(taken, upto)
+    return result + fast[taken:]
 
 
 def _service_or_skip(start, env_name: str, stack: ExitStack) -> str:
@@ -136,7 +184,9 @@ def _fresh_postgres_database(
     (in memory, see ``tests.services``) holds only what the running test uses."""
     admin = sa.create_engine(server_url, isolation_level="AUTOCOMMIT")
     name = f"sk_{uuid.uuid4().hex[:12]}"
-    copy_of = f' TEMPLATE "{template}"' if template else ""
+    # FILE_COPY copies the template's files as they are; the default (WAL_LOG) writes each of
+    # its pages to the WAL, a third more of the server's time for every copy.
+    copy_of = f' TEMPLATE "{template}" STRATEGY = FILE_COPY' if template else ""
     with admin.connect() as conn:
         conn.execute(sa.text(f'CREATE DATABASE "{name}"{copy_of}'))
     admin.dispose()

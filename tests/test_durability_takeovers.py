@@ -1,7 +1,12 @@
 """Takeovers lose nothing: two or three ``core bot`` processes over PostgreSQL and Redis, one of
-them killed with SIGKILL three times while 200 guilds follow a stream whose viewers keep chatting,
-many of them in the very second of a tick's instant (stamped with it, as by a platform whose
-clock runs a little ahead, and queued just before the instant or just after it).
+them killed with SIGKILL three times (and PostgreSQL and Redis restarted once each, between the
+kills) while 200 guilds follow a stream whose viewers keep chatting, many of them in the very
+second of a tick's instant (stamped with it, as by a platform whose clock runs a little ahead,
+and queued just before the instant or just after it), some chats delivered twice as Kick may.
+
+The 200 guilds follow the same Kick channel, so every chat counts in each of them; they are
+spread over all 16 partitions (consecutive Discord shards), so every process ticks some, and
+each kill takes a share of the guilds' owners away.
 
 Checked per guild and per viewer against the model of ``tests/test_durability.py`` (a chat
 counts from the first tick whose instant is after both its stamp and its delivery): no second
@@ -23,10 +28,13 @@ from datetime import UTC, datetime
 import pytest
 import sqlalchemy as sa
 
-from core.demo import _chat
+from core.demo import BROADCASTER_ID, CHANNEL, _chat
+from core.events import system_clock
+from core.features.guilds.service import GuildService
 from core.ownership.share import partition_of
 from tests.test_durability import (
     BOT,
+    GUILD,
     INTERVAL,
     Experiment,
     Process,
@@ -36,14 +44,16 @@ from tests.test_durability import (
     _wait_for_health,
     split_deployment,
 )
-from tests.test_durability_two_bots import GUILDS, _stored_seconds
 
 pytestmark = pytest.mark.slow
 
+GUILDS = [int(GUILD) + n * (1 << 22) for n in range(200)]  # shards 0, 1, 2, ... in turn
 VIEWERS = [str(7100 + n) for n in range(20)]
 SLOTS = 22  # tick intervals of chat
 KILLS = (4, 10, 16)  # slots at which one bot is killed; restarted RESTART_AFTER slots on
 RESTART_AFTER = 4
+STORES_RESTARTED = {7: "postgres", 13: "redis"}  # between the kills, each with a bot down
+TWICE = 0.1  # the share of chats Kick delivers a second time
 TAKEOVER_SECONDS = 10.0  # the issue's bound: leases end 6 s after the last renewal
 
 
@@ -153,7 +163,7 @@ def _chat_in_the_instants_second(
 @pytest.mark.parametrize("bots", [2, 3])
 def test_takeovers_lose_and_double_nothing_and_tick_within_ten_seconds(tmp_path, kick_keys, bots):
     with split_deployment(tmp_path, kick_keys) as split:
-        engine = sa.create_engine(split.database_url)
+        engine = sa.create_engine(split.database_url, pool_pre_ping=True)  # PostgreSQL restarts
         try:
             _play_and_check(tmp_path, split, engine, bots)
         finally:
@@ -161,10 +171,6 @@ def test_takeovers_lose_and_double_nothing_and_tick_within_ten_seconds(tmp_path,
 
 
 def _play_and_check(tmp_path, split: SplitDeployment, engine: sa.Engine, bots: int) -> None:  # type: ignore[no-untyped-def]
-    from core.demo import BROADCASTER_ID, CHANNEL
-    from core.events import system_clock
-    from core.features.guilds.service import GuildService
-
     experiment, processes = split.experiment, split.processes
     guilds = GuildService(engine, system_clock)
     for guild_id in GUILDS[1:]:
@@ -183,7 +189,7 @@ def _play_and_check(tmp_path, split: SplitDeployment, engine: sa.Engine, bots: i
         _run_with_tick_watch(
             experiment,
             split.database_url,
-            lambda: _play(experiment, processes, names, engine, kills, tmp_path),
+            lambda: _play(split, names, engine, kills, tmp_path),
         )
     finally:
         stop.set()
@@ -220,16 +226,17 @@ def _play_and_check(tmp_path, split: SplitDeployment, engine: sa.Engine, bots: i
 
 
 def _play(  # type: ignore[no-untyped-def]
-    experiment: Experiment,
-    processes: dict[str, Process],
+    split: SplitDeployment,
     names: list[str],
     engine: sa.Engine,
     kills: list[Kill],
     tmp_path,
 ) -> None:
-    """Live; then each tick interval a few viewers chat in the middle of it and one or two in
-    the second of the next instant; one bot is killed at the slots of KILLS (in turn) and
-    started again RESTART_AFTER slots on; offline, and two more ticks of every guild."""
+    """Live; then each tick interval a few viewers chat in the middle of it (some delivered
+    twice) and one or two in the second of the next instant; one bot is killed at the slots of
+    KILLS (in turn) and started again RESTART_AFTER slots on, a store restarted at the slots of
+    STORES_RESTARTED; offline, and two more ticks of every guild."""
+    experiment, processes = split.experiment, split.processes
     rng = random.Random(26)  # noqa: S311 - a repeatable script
     experiment.status(True, 0)
     # Every guild live and ticking before anyone chats, so that every viewer counts in the end
@@ -250,10 +257,19 @@ def _play(  # type: ignore[no-untyped-def]
             kills.append(Kill(time.time(), pid, held))
             processes[name].kill()
             restarts[slot + RESTART_AFTER] = name
+        if slot in STORES_RESTARTED:
+            # A chat meanwhile is refused (503) and sent again once every guild ticks again.
+            restart = {"postgres": split.restart_postgres, "redis": split.restart_redis}
+            recovered_at = restart[STORES_RESTARTED[slot]](VIEWERS[slot])
+            experiment.wait_for_tick_after(recovered_at)
+            experiment.resend_waiting()
         # Everyone chats in the first slots, so every viewer counts in the end.
         chatting = VIEWERS[slot * 4 : slot * 4 + 4] or rng.sample(VIEWERS, rng.randint(1, 3))
         for viewer in chatting:
-            experiment.chat(viewer, slot)
+            sent = experiment.chat(viewer, slot)
+            if rng.random() < TWICE:
+                payload = _chat(sent.chat_id, (viewer, f"viewer{viewer}"), "gg", sent.said_at)
+                experiment.send("chat.message.sent", payload, sent.message_id, sent)
         for viewer in rng.sample(VIEWERS, rng.randint(1, 2)):
             own += 1
             _chat_in_the_instants_second(experiment, viewer, own, queued_before=own % 2 == 0)
@@ -268,3 +284,12 @@ def _play(  # type: ignore[no-untyped-def]
         assert time.monotonic() < deadline, "not every guild ticked twice after going offline"
         time.sleep(0.1)
     experiment.wait_for_tick_after(offline_at + INTERVAL)
+
+
+def _stored_seconds(engine: sa.Engine) -> dict[int, dict[str, int]]:
+    query = sa.text("SELECT guild_id, platform_user_id, seconds FROM watchtime WHERE seconds > 0")
+    stored: dict[int, dict[str, int]] = {}
+    with engine.connect() as conn:
+        for guild_id, viewer, seconds in conn.execute(query):
+            stored.setdefault(guild_id, {})[viewer] = seconds
+    return stored

@@ -1,12 +1,13 @@
 """The order the suite hands its tests to pytest-xdist (tests/conftest.py): every worker's share
-starts with its part of the slow tests, whole files together, and no test is lost or doubled."""
+holds its part of the slow tests, whole files together, spread over its first part; the tests
+that mostly wait start at other moments in each share; no test is lost or doubled."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tests.conftest import _spread_the_slow_ones
+from tests.conftest import SPREAD, _spread_the_slow_ones
 
 
 @dataclass(eq=False)
@@ -27,6 +28,10 @@ def _items() -> list[_Item]:
         for n in range(12)
     ]
     items += [_Item(Path(f"tests/test_cli_{n // 2}.py"), f"cli{n}", {"slow"}) for n in range(10)]
+    items += [_Item(Path("tests/test_slow_partner.py"), f"hang{n}", {"slow"}) for n in range(4)]
+    takeovers = Path("tests/test_durability_takeovers.py")
+    items += [_Item(takeovers, f"take{n}", {"slow"}) for n in (2, 3)]
+    items += [_Item(Path("tests/test_durability_locks.py"), "locks", {"slow"})]
     return items
 
 
@@ -47,21 +52,44 @@ def test_every_test_is_handed_out_once():
         assert sorted(map(id, ordered)) == sorted(map(id, items))
 
 
-def test_each_share_starts_with_slow_tests_and_a_file_stays_in_one_share():
+def _slow(item: _Item) -> bool:
+    return bool(item.get_closest_marker("slow"))
+
+
+def _waits(item: _Item) -> bool:
+    return item.path.name.startswith(("test_durability", "test_slow_partner"))
+
+
+def test_a_files_slow_tests_stay_together_in_one_share():
     shares = _shares(_spread_the_slow_ones(_items(), 4), 4)
-    for share in shares:
-        assert share[0].get_closest_marker("slow")
-        kinds = [bool(item.get_closest_marker("slow")) for item in share]
-        assert kinds == sorted(kinds, reverse=True)  # slow ones first, then fast ones
-    owners = {item.path: n for n, share in enumerate(shares) for item in share}
+    owners = {item.path: n for n, share in enumerate(shares) for item in share if _slow(item)}
     for n, share in enumerate(shares):
-        assert all(owners[item.path] == n for item in share if item.get_closest_marker("slow"))
-    # The file with both kill runs (the longest) shares its worker with the fewest others.
-    durability = next(s for s in shares if s[0].path.name == "test_durability.py")
-    assert sum(bool(item.get_closest_marker("slow")) for item in durability) == 2
+        assert all(owners[item.path] == n for item in share if _slow(item))
+        slow_paths = [item.path for item in share if _slow(item)]
+        runs = [path for i, path in enumerate(slow_paths) if i == 0 or path != slow_paths[i - 1]]
+        assert len(runs) == len(set(runs))  # a file's slow tests one after another
 
 
-def test_one_worker_runs_the_slow_tests_first():
+def test_the_waiting_files_go_to_different_shares_and_start_at_different_moments():
+    shares = _shares(_spread_the_slow_ones(_items(), 4), 4)
+    with_waits = [share for share in shares if any(map(_waits, share))]
+    assert len(with_waits) == 4  # four waiting files, one per share
+    starts = [next(i for i, item in enumerate(share) if _waits(item)) for share in shares]
+    assert len(set(starts)) == 4, starts  # staggered: never all waiting at once
+    assert starts[0] == 0  # the first worker starts with one: the run's longest wait begins early
+
+
+def test_every_share_ends_with_fast_tests_that_an_idle_worker_can_take():
+    for workers in (2, 4):
+        for share in _shares(_spread_the_slow_ones(_items(), workers), workers):
+            last_slow = max(i for i, item in enumerate(share) if _slow(item))
+            fast_after = len(share) - 1 - last_slow
+            assert fast_after >= (1 - SPREAD) * sum(not _slow(i) for i in share) - 1
+
+
+def test_one_worker_spreads_the_slow_tests_over_its_first_part():
     ordered = _spread_the_slow_ones(_items(), 1)
-    slow = [bool(item.get_closest_marker("slow")) for item in ordered]
-    assert slow == [True] * 24 + [False] * 400
+    assert _slow(ordered[0])
+    positions = [i for i, item in enumerate(ordered) if _slow(item)]
+    assert positions[-1] < SPREAD * len(ordered) + 30  # then fast tests to the end
+    assert not all(map(_slow, ordered[: len(positions)]))  # not all at the front
