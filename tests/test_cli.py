@@ -343,7 +343,9 @@ def _chat_webhook(url: str, kick_keys, *, message_id: str) -> httpx.Response:
     headers = signed_headers(
         kick_keys[0], body, event_type="chat.message.sent", message_id=message_id
     )
-    return httpx.post(f"{url}/webhooks/kick", content=body, headers=headers, timeout=10)
+    return httpx.post(
+        f"{url}/webhooks/kick", content=body, headers=headers, timeout=10, verify=tls_context()
+    )
 
 
 def _wait_for_watchtime(
@@ -360,7 +362,7 @@ def _wait_for_watchtime(
 
 def _assert_scrape_counts_both(url: str) -> None:
     """Whichever gunicorn worker answered each webhook, one scrape counts both."""
-    text = httpx.get(f"{url}/metrics", timeout=10).text
+    text = httpx.get(f"{url}/metrics", timeout=10, verify=tls_context()).text
     received = {
         sample.labels["outcome"]: sample.value
         for family in text_string_to_metric_families(text)

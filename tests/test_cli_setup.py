@@ -10,6 +10,7 @@ import time
 
 import httpx
 
+from core.platforms.http import tls_context
 from tests.services import free_port
 from tests.support.waiting import PROCESS_HANG_SECONDS
 from tests.test_cli import _start, cli_env  # noqa: F401 (cli_env: the fixture)
@@ -49,12 +50,12 @@ def test_web_logs_the_setup_address_and_its_token_opens_the_page_once(cli_env): 
         url, token = found.group(1), found.group(2)
         assert url == f"http://127.0.0.1:{port}/setup?token={token}"
         forwarded = {"X-Forwarded-For": "198.51.100.4"}  # as a reverse proxy would send it
-        with httpx.Client(headers=forwarded, timeout=10) as browser:
+        with httpx.Client(headers=forwarded, timeout=10, verify=tls_context()) as browser:
             assert browser.get(f"http://127.0.0.1:{port}/setup").status_code == 404
             opened = browser.get(url, follow_redirects=True)
             assert opened.status_code == 200
             assert "Discord client secret" in opened.text
-        with httpx.Client(headers=forwarded, timeout=10) as other_browser:
+        with httpx.Client(headers=forwarded, timeout=10, verify=tls_context()) as other_browser:
             assert other_browser.get(url).status_code == 404
     finally:
         process.terminate()

@@ -564,7 +564,7 @@ def test_embedded_kill_during_group_commits_keeps_every_acknowledged_webhook(tmp
 
     def send_all(outcomes: dict[str, str], senders: int = 16) -> list[threading.Thread]:
         def sender(share) -> None:
-            with httpx.Client(timeout=10) as client:
+            with httpx.Client(timeout=10, verify=tls_context()) as client:
                 for chat_id, body, headers in share:
                     try:
                         response = client.post(

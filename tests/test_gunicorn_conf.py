@@ -102,7 +102,7 @@ def serve_and_scrape(env: dict[str, str]) -> tuple[dict, str]:
                 f"{url}/webhooks/kick", content=b"{}", timeout=60, verify=tls_context()
             )
             assert response.status_code == 400
-        response = httpx.get(f"{url}/metrics", timeout=60)
+        response = httpx.get(f"{url}/metrics", timeout=60, verify=tls_context())
         assert response.status_code == 200
     finally:
         output = stop(process)

@@ -8,7 +8,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from flask import Flask, jsonify
-from jinja2.bccache import Bucket, BytecodeCache
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -22,27 +21,9 @@ from core.platforms.twitch.receiver import TwitchWebhookReceiver
 from core.services import FeatureServices
 from core.web.dashboard.config import DashboardConfig
 from core.web.setup import SetupConfig
+from core.web.templates import share_compiled_templates
 
 log = logging.getLogger(__name__)
-
-
-class _CompiledTemplates(BytecodeCache):
-    """Each template compiled once per process, for every app this process builds (a template
-    whose source changed is compiled again: Jinja checks the source's checksum)."""
-
-    def __init__(self) -> None:
-        self._code: dict[str, bytes] = {}
-
-    def load_bytecode(self, bucket: Bucket) -> None:
-        code = self._code.get(bucket.key)
-        if code is not None:
-            bucket.bytecode_from_string(code)
-
-    def dump_bytecode(self, bucket: Bucket) -> None:
-        self._code[bucket.key] = bucket.bytecode_to_string()
-
-
-COMPILED_TEMPLATES = _CompiledTemplates()
 
 
 @dataclass(kw_only=True)
@@ -74,8 +55,7 @@ def create_app(services: WebServices) -> Flask:
     from core.web.headers import add_security_headers
 
     app = Flask(__name__)
-    # The tests build hundreds of apps in one process; a server builds one per process.
-    app.jinja_options = {**app.jinja_options, "bytecode_cache": COMPILED_TEMPLATES}
+    share_compiled_templates(app)
     # Werkzeug answers 413 itself for bodies over this, before a view reads them.
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
     app.extensions["streamkeeper"] = services

@@ -20,6 +20,7 @@ from core.discord_bot.bot import create_bot
 from core.discord_bot.linking.outbound import role_problem
 from core.discord_bot.render import inert
 from core.discord_bot.services import BotServices
+from core.platforms.http import tls_context
 from core.runtime import Runtime
 from tests.discord_bot.fake_discord import say
 from tests.fakes.kick_runtime import BOT_URL, runtime_on_fake_kick
@@ -115,7 +116,7 @@ async def sign_in(runtime: Runtime, link: str) -> TestResponse:
     started = await asyncio.to_thread(web.post, local(link))
     if started.status_code != 303:
         return started
-    async with httpx.AsyncClient(trust_env=False) as http:
+    async with httpx.AsyncClient(trust_env=False, verify=tls_context()) as http:
         consent = await http.get(started.headers["Location"], follow_redirects=False)
     assert consent.status_code == 302
     callback = consent.headers["location"]

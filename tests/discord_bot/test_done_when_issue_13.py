@@ -29,6 +29,7 @@ import pytest
 
 from core.discord_bot.services import BotServices
 from core.features.connections.twitch.subscriptions import WANTED_TYPES
+from core.platforms.http import tls_context
 from core.platforms.twitch.eventsub_sources import EventSubSupervisor
 from core.runtime import Runtime
 from core.web.server import WebServer
@@ -102,7 +103,7 @@ def local(server: WebServer, url: str) -> str:
 async def consent_as_streamer(server: WebServer, link: str) -> None:
     """The streamer opens the DM'd link in a browser, presses its button, consents at the fake
     Twitch and comes back to the callback."""
-    async with httpx.AsyncClient(trust_env=False, timeout=10) as browser:
+    async with httpx.AsyncClient(trust_env=False, timeout=10, verify=tls_context()) as browser:
         opened = await browser.get(local(server, link))
         assert opened.status_code == 200, opened.text
         # The cookie is Secure (the bot is on HTTPS); this loopback browser sends it anyway.

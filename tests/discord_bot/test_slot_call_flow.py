@@ -17,6 +17,7 @@ import pytest
 
 from core.discord_bot.bot import create_bot
 from core.discord_bot.services import BotServices
+from core.platforms.http import tls_context
 from core.runtime import Runtime
 from tests.conftest import FIXTURES
 from tests.discord_bot.fake_discord import member_of, say
@@ -99,7 +100,7 @@ def connect_streamer(web, connect_link: str) -> None:
     assert opened.status_code == 200, opened.get_data(as_text=True)
     started = web.post(local(connect_link))
     assert started.status_code == 303, started.get_data(as_text=True)
-    consent = httpx.get(started.headers["Location"], follow_redirects=False)
+    consent = httpx.get(started.headers["Location"], follow_redirects=False, verify=tls_context())
     callback = web.get(local(consent.headers["location"]))
     assert callback.status_code == 200, callback.get_data(as_text=True)
 

@@ -26,6 +26,7 @@ from core.discord_bot.linking.cog import LinkButtonView, LinkingCog
 from core.discord_bot.render import inert
 from core.discord_bot.services import BotServices
 from core.events import AccountLinked, Event, Platform, event_from_dict
+from core.platforms.http import tls_context
 from core.runtime import Runtime
 from core.storage.tables import bus_events
 from tests.discord_bot.fake_discord import member_of, say
@@ -94,7 +95,7 @@ async def sign_in(runtime: Runtime, link: str):  # type: ignore[no-untyped-def]
     assert opened.status_code == 200, opened.get_data(as_text=True)
     started = await asyncio.to_thread(web.post, local(link))
     assert started.status_code == 303, started.get_data(as_text=True)
-    async with httpx.AsyncClient(trust_env=False) as http:
+    async with httpx.AsyncClient(trust_env=False, verify=tls_context()) as http:
         consent = await http.get(started.headers["Location"], follow_redirects=False)
     assert consent.status_code == 302
     callback = consent.headers["location"]

@@ -43,6 +43,7 @@ import httpx
 from aiohttp import web
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 
+from core.platforms.http import tls_context
 from core.platforms.kick.signing import (
     generate_key_pair,
     new_message_id,
@@ -435,7 +436,7 @@ class FakeKick(ThreadedServer, Scripted["RecordedRequest"]):
         fake's own, whose public half ``GET /public/v1/public-key`` serves. Use
         :meth:`send_webhook_async` when the receiver runs on the caller's event loop."""
         body, headers = self._delivery(event_type, payload, private_key, message_id, timestamp)
-        with httpx.Client(timeout=10, trust_env=False) as client:
+        with httpx.Client(timeout=10, trust_env=False, verify=tls_context()) as client:
             return client.post(target_url, content=body, headers=headers)
 
     async def send_webhook_async(
@@ -449,7 +450,7 @@ class FakeKick(ThreadedServer, Scripted["RecordedRequest"]):
         timestamp: datetime | None = None,
     ) -> httpx.Response:
         body, headers = self._delivery(event_type, payload, private_key, message_id, timestamp)
-        async with httpx.AsyncClient(timeout=10, trust_env=False) as client:
+        async with httpx.AsyncClient(timeout=10, trust_env=False, verify=tls_context()) as client:
             return await client.post(target_url, content=body, headers=headers)
 
     def _delivery(

@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
+from core.platforms.http import tls_context
 from core.platforms.kick.webhook import load_public_key, verify_delivery
 from tests.fakes.kick_server import CLIENT_ID, CLIENT_SECRET, FakeKick
 
@@ -65,8 +66,11 @@ def test_webhook_is_signed_with_the_key_the_fake_publishes(
             "method": "webhook",
         },
         headers={"Authorization": f"Bearer {app_token}"},
+        verify=tls_context(),
     ).json()
-    public_pem = httpx.get(f"{kick.url}/public/v1/public-key").json()["data"]["public_key"]
+    public_pem = httpx.get(f"{kick.url}/public/v1/public-key", verify=tls_context()).json()["data"][
+        "public_key"
+    ]
     payload = {"broadcaster": {"user_id": 1001}, "follower": {"user_id": 2002}}
 
     response = kick.send_webhook(url, "channel.followed", payload, message_id="01MSG")
@@ -93,6 +97,7 @@ def test_token_endpoint_wants_a_form_body(kick: FakeKick) -> None:
             "client_id": CLIENT_ID,
             "client_secret": CLIENT_SECRET,
         },
+        verify=tls_context(),
     )
 
     assert (response.status_code, response.json()) == (400, {"error": "Invalid request"})
@@ -102,7 +107,9 @@ def test_revoke_with_the_token_in_the_body_is_refused(kick: FakeKick) -> None:
     token = kick.issue_user_token()
 
     response = httpx.post(
-        f"{kick.url}/oauth/revoke", data={"token": token, "token_type_hint": "access_token"}
+        f"{kick.url}/oauth/revoke",
+        data={"token": token, "token_type_hint": "access_token"},
+        verify=tls_context(),
     )
 
     assert response.status_code == 400
@@ -123,6 +130,7 @@ def test_authorize_refuses_an_unregistered_redirect_uri_without_redirecting(
             "code_challenge": "c",
             "code_challenge_method": "S256",
         },
+        verify=tls_context(),
     )
 
     assert response.status_code == 400
@@ -134,6 +142,7 @@ def test_channels_refuse_slug_and_broadcaster_id_together(kick: FakeKick) -> Non
         f"{kick.url}/public/v1/channels",
         params={"slug": "streamer", "broadcaster_user_id": "1001"},
         headers={"Authorization": f"Bearer {kick.issue_app_token()}"},
+        verify=tls_context(),
     )
 
     assert response.status_code == 400
@@ -143,9 +152,17 @@ def test_channels_refuse_slug_and_broadcaster_id_together(kick: FakeKick) -> Non
 def test_requests_are_logged_with_the_kind_of_token(kick: FakeKick) -> None:
     user_token = kick.issue_user_token(scopes=["user:read"])
 
-    httpx.get(f"{kick.url}/public/v1/users", headers={"Authorization": f"Bearer {user_token}"})
-    httpx.get(f"{kick.url}/public/v1/users", headers={"Authorization": "Bearer nonsense"})
-    httpx.get(f"{kick.url}/public/v1/public-key")
+    httpx.get(
+        f"{kick.url}/public/v1/users",
+        headers={"Authorization": f"Bearer {user_token}"},
+        verify=tls_context(),
+    )
+    httpx.get(
+        f"{kick.url}/public/v1/users",
+        headers={"Authorization": "Bearer nonsense"},
+        verify=tls_context(),
+    )
+    httpx.get(f"{kick.url}/public/v1/public-key", verify=tls_context())
 
     assert [(r.method, r.path, r.auth, r.status) for r in kick.requests] == [
         ("GET", "/public/v1/users", "user", 200),
@@ -170,6 +187,7 @@ def test_a_hung_chat_post_is_acted_on_when_the_hang_ends_even_if_the_client_gave
         json={"type": "bot", "content": "slow"},
         headers={"Authorization": f"Bearer {token}"},
         timeout=30,
+        verify=tls_context(),
     )
 
     assert waited.status_code == 200  # the next post is not held

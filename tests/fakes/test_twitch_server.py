@@ -7,6 +7,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
+from core.platforms.http import tls_context
 from tests.fakes.twitch_server import CLIENT_ID, CLIENT_SECRET, FakeTwitch, fixture
 
 
@@ -18,7 +19,7 @@ def twitch() -> Iterator[FakeTwitch]:
 
 def helix_get(twitch: FakeTwitch, path: str, token: str) -> httpx.Response:
     headers = {"Authorization": f"Bearer {token}", "Client-Id": CLIENT_ID}
-    return httpx.get(f"{twitch.helix_url}{path}", headers=headers)
+    return httpx.get(f"{twitch.helix_url}{path}", headers=headers, verify=tls_context())
 
 
 def test_replies_have_exactly_the_fields_of_the_fixtures(twitch: FakeTwitch) -> None:
@@ -31,10 +32,16 @@ def test_replies_have_exactly_the_fields_of_the_fixtures(twitch: FakeTwitch) -> 
     vip = helix_get(twitch, "/channels/vips?broadcaster_id=141981764", token).json()["data"][0]
     sub = helix_get(twitch, "/subscriptions?broadcaster_id=141981764", token).json()
     validate = httpx.get(
-        f"{twitch.oauth_url}/validate", headers={"Authorization": f"OAuth {token}"}
+        f"{twitch.oauth_url}/validate",
+        headers={"Authorization": f"OAuth {token}"},
+        verify=tls_context(),
     ).json()
     form = {"client_id": CLIENT_ID, "client_secret": CLIENT_SECRET}
-    app = httpx.post(f"{twitch.oauth_url}/token", data={**form, "grant_type": "client_credentials"})
+    app = httpx.post(
+        f"{twitch.oauth_url}/token",
+        data={**form, "grant_type": "client_credentials"},
+        verify=tls_context(),
+    )
 
     assert set(user) == set(fixture("helix/get_users.json")["data"][0]) - {"email"}
     assert set(vip) == set(fixture("helix/get_vips.json")["data"][0])
@@ -68,6 +75,7 @@ def test_a_missing_or_foreign_client_id_is_401(twitch: FakeTwitch) -> None:
     response = httpx.get(
         f"{twitch.helix_url}/users",
         headers={"Authorization": f"Bearer {token}", "Client-Id": "other"},
+        verify=tls_context(),
     )
 
     assert response.status_code == 401
@@ -90,13 +98,22 @@ def test_reward_limits_are_refused_as_helix_does(twitch: FakeTwitch, body, words
     headers = {"Authorization": f"Bearer {token}", "Client-Id": CLIENT_ID}
     url = f"{twitch.helix_url}/channel_points/custom_rewards?broadcaster_id=141981764"
 
-    made = httpx.post(url, headers=headers, json={"title": "VIP", "cost": 5, **body})
+    made = httpx.post(
+        url, headers=headers, json={"title": "VIP", "cost": 5, **body}, verify=tls_context()
+    )
     assert made.status_code == 400
     assert words in made.json()["message"]
 
-    ok = httpx.post(url, headers=headers, json={"title": "VIP", "cost": 5, "prompt": "p" * 200})
+    ok = httpx.post(
+        url,
+        headers=headers,
+        json={"title": "VIP", "cost": 5, "prompt": "p" * 200},
+        verify=tls_context(),
+    )
     assert ok.status_code == 200
     reward = ok.json()["data"][0]
-    changed = httpx.patch(f"{url}&id={reward['id']}", headers=headers, json=body)
+    changed = httpx.patch(
+        f"{url}&id={reward['id']}", headers=headers, json=body, verify=tls_context()
+    )
     assert changed.status_code == 400
     assert twitch.rewards[reward["id"]]["prompt"] == "p" * 200

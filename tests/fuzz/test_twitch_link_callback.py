@@ -22,6 +22,7 @@ from hypothesis import strategies as st
 from core.discord_bot.linking import render as render_linking
 from core.events import Platform
 from core.features.linking.platforms import LINKABLE, choose, parse_platform
+from core.platforms.http import tls_context
 from tests.fakes.twitch_runtime import REDIRECT_URI, runtime_on_fake_twitch
 from tests.fakes.twitch_server import FakeTwitch
 from tests.fuzz.conftest import record
@@ -81,7 +82,9 @@ def real_callback(web, runtime) -> dict[str, str]:  # type: ignore[no-untyped-de
     assert web.get(local).status_code == 200
     started = web.post(local)
     assert started.status_code == 303
-    consent = httpx.get(started.headers["Location"], follow_redirects=False, trust_env=False)
+    consent = httpx.get(
+        started.headers["Location"], follow_redirects=False, trust_env=False, verify=tls_context()
+    )
     callback = urlsplit(consent.headers["location"])
     got = dict(p.split("=", 1) for p in callback.query.split("&"))
     return {"state": got["state"], "code": got["code"]}

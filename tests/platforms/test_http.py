@@ -95,7 +95,7 @@ def test_a_negative_retry_count_means_no_retries() -> None:
 
 
 async def test_a_borrowed_client_stays_open_and_an_own_client_is_closed() -> None:
-    async with httpx.AsyncClient() as borrowed:
+    async with httpx.AsyncClient(verify=tls_context()) as borrowed:
         async with HttpClient(borrowed, total_timeout_seconds=1.0) as client:
             pass
         assert client._http is borrowed

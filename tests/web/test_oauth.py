@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from core.features.connections.kick.service import PURPOSE_STREAMER
 from core.features.connections.tables import kick_connections, used_links
 from core.features.linking.tables import account_links
+from core.platforms.http import tls_context
 from core.runtime import Runtime
 from core.security.links import new_claims, signed_link
 from tests.fakes.kick_runtime import BOT_URL, runtime_on_fake_kick
@@ -85,7 +86,7 @@ def start(web, link: str) -> str:  # type: ignore[no-untyped-def]
 
 def consent(consent_url: str) -> str:
     """Whoever holds the consent URL signs in on Kick; return the callback, made local."""
-    answer = httpx.get(consent_url, follow_redirects=False)
+    answer = httpx.get(consent_url, follow_redirects=False, verify=tls_context())
     assert answer.status_code == 302
     callback = answer.headers["location"]
     assert callback.startswith(f"{BOT_URL}/auth/kick/callback?")

@@ -10,6 +10,7 @@ import httpx
 import pytest
 
 from core.features.connections.twitch.signin import PURPOSE_TWITCH_STREAMER
+from core.platforms.http import tls_context
 from core.runtime import Runtime
 from core.security.links import new_claims, signed_link
 from tests.fakes.twitch_runtime import BOT_URL, REDIRECT_URI, runtime_on_fake_twitch
@@ -68,7 +69,7 @@ def start(web, link: str) -> str:  # type: ignore[no-untyped-def]
 
 
 def consent(consent_url: str) -> str:
-    answer = httpx.get(consent_url, follow_redirects=False)
+    answer = httpx.get(consent_url, follow_redirects=False, verify=tls_context())
     assert answer.status_code == 302
     callback = answer.headers["location"]
     assert callback.startswith(f"{REDIRECT_URI}?")

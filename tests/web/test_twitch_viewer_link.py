@@ -19,6 +19,7 @@ from core.features.linking.service import (
     LINK_EXPIRED,
     TWITCH_ERROR,
 )
+from core.platforms.http import tls_context
 from core.runtime import Runtime
 from core.security.links import LINK_LIFETIME
 from core.storage.tables import bus_events
@@ -74,7 +75,7 @@ def start(web, link: str) -> str:  # type: ignore[no-untyped-def]
 
 
 def consent(consent_url: str) -> str:
-    answer = httpx.get(consent_url, follow_redirects=False, trust_env=False)
+    answer = httpx.get(consent_url, follow_redirects=False, trust_env=False, verify=tls_context())
     assert answer.status_code == 302
     callback = answer.headers["location"]
     assert callback.startswith(f"{REDIRECT_URI}?")

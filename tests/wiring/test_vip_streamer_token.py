@@ -14,6 +14,7 @@ import pytest
 
 from core.features.connections.twitch.signin import PURPOSE_TWITCH_STREAMER
 from core.features.vip.ports import Refusal, TwitchRefused
+from core.platforms.http import tls_context
 from core.runtime import Runtime
 from core.security.links import new_claims
 from tests.fakes.twitch_runtime import REDIRECT_URI, runtime_on_fake_twitch
@@ -34,7 +35,7 @@ async def connect_streamer(runtime: Runtime, guild_id: int = GUILD) -> None:
     url = await asyncio.to_thread(
         runtime.twitch_connections.begin, PURPOSE_TWITCH_STREAMER, claims, NONCE
     )
-    async with httpx.AsyncClient(trust_env=False) as browser:
+    async with httpx.AsyncClient(trust_env=False, verify=tls_context()) as browser:
         answer = await browser.get(url, follow_redirects=False)
     callback = answer.headers["location"]
     assert callback.startswith(f"{REDIRECT_URI}?")

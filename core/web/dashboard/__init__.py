@@ -31,6 +31,7 @@ from core.web.dashboard.security import (
     csrf_token,
     rate_limiter,
 )
+from core.web.templates import share_compiled_templates
 
 if TYPE_CHECKING:
     from core.web.dashboard.guilds import GuildArea
@@ -87,6 +88,7 @@ def register(app: Flask, config: DashboardConfig) -> None:
     from core.web.dashboard import auth, guilds, me, public
 
     areas = _guild_areas()
+    share_compiled_templates(app)
 
     client = None
     if config.client_id and config.client_secret:

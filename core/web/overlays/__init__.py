@@ -31,6 +31,7 @@ from flask import Blueprint, Flask, Response, abort, current_app, render_templat
 from core.features.overlays.service import Overlay, OverlayService
 from core.web.dashboard.live import event_stream, last_event_id
 from core.web.overlays.stream import OverlaySubscription, state_data
+from core.web.templates import share_compiled_templates
 
 # The page loads only what the app serves, and only the dashboard (same origin) may frame it
 # (its preview); OBS loads it directly.
@@ -140,6 +141,7 @@ def media(token: str, media_id: str):  # type: ignore[no-untyped-def]
 
 
 def register(app: Flask, service: OverlayService | None) -> None:
+    share_compiled_templates(app)
     if service is not None:
         app.extensions["overlays"] = service
     app.register_blueprint(bp)

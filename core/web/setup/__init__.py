@@ -24,6 +24,7 @@ from core.features.guilds.invite import BOT_PERMISSIONS, PERMISSIONS_VALUE, invi
 from core.setup.access import SetupToken
 from core.setup.checks import SetupReport, setup_report
 from core.web.dashboard.security import add_dashboard_headers
+from core.web.templates import share_compiled_templates
 
 if TYPE_CHECKING:
     from core.config import Settings
@@ -67,6 +68,7 @@ def setup_config(
 
 
 def register(app: Flask, config: SetupConfig) -> None:
+    share_compiled_templates(app)
     app.extensions["setup"] = config
     app.register_blueprint(bp)
 

@@ -35,6 +35,7 @@ from core.features.connections.kick.subscriptions import (
 )
 from core.features.connections.status import ConnectionStatus
 from core.features.guilds.repository import TrackedChannel
+from core.platforms.http import tls_context
 from core.platforms.kick.pusher import PusherState
 from core.runtime import Runtime
 from tests.discord_bot.fake_discord import say
@@ -141,7 +142,7 @@ async def connect_streamer(runtime: Runtime, link: str) -> None:
     assert opened.status_code == 200, opened.get_data(as_text=True)
     started = await asyncio.to_thread(web.post, local(link))
     assert started.status_code == 303, started.get_data(as_text=True)
-    async with httpx.AsyncClient(trust_env=False) as http:
+    async with httpx.AsyncClient(trust_env=False, verify=tls_context()) as http:
         consent = await http.get(started.headers["Location"], follow_redirects=False)
     assert consent.status_code == 302
     callback = consent.headers["location"]

@@ -15,6 +15,7 @@ import pytest
 from core.discord_bot.services import BotServices
 from core.events import Platform, RewardRedeemed, Viewer
 from core.features.connections.twitch.subscriptions import WANTED_TYPES
+from core.platforms.http import tls_context
 from core.runtime import Runtime
 from tests.discord_bot.fake_discord import say
 from tests.fakes.twitch_runtime import BOT_URL, EVENTSUB_SECRET
@@ -84,7 +85,7 @@ async def connect_streamer(runtime: Runtime, link: str) -> None:
     assert opened.status_code == 200, opened.get_data(as_text=True)
     started = await asyncio.to_thread(web.post, local(link))
     assert started.status_code == 303, started.get_data(as_text=True)
-    async with httpx.AsyncClient(trust_env=False) as http:
+    async with httpx.AsyncClient(trust_env=False, verify=tls_context()) as http:
         consent = await http.get(started.headers["Location"], follow_redirects=False)
     answer = await asyncio.to_thread(web.get, local(consent.headers["location"]))
     assert answer.status_code == 200, answer.get_data(as_text=True)

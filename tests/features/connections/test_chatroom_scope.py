@@ -13,6 +13,7 @@ import pytest
 
 from core.features.connections.kick.service import PURPOSE_STREAMER
 from core.features.connections.kick.setup import SetupFailed
+from core.platforms.http import tls_context
 from core.platforms.kick.site import InternalIds
 from core.runtime import Runtime
 from core.security.links import new_claims, signed_link
@@ -89,7 +90,7 @@ def connect(runtime: Runtime, guild_id: int) -> None:
     assert opened.status_code == 200, opened.get_data(as_text=True)
     started = web.post(_local(link))
     assert started.status_code == 303, started.get_data(as_text=True)
-    consent = httpx.get(started.headers["Location"], follow_redirects=False)
+    consent = httpx.get(started.headers["Location"], follow_redirects=False, verify=tls_context())
     answer = web.get(_local(consent.headers["location"]))
     assert answer.status_code == 200, answer.get_data(as_text=True)
 

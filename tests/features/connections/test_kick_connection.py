@@ -16,6 +16,7 @@ import sqlalchemy as sa
 
 from core.features.connections.kick.service import NeedsReauthorization
 from core.features.connections.tables import kick_connections, oauth_states
+from core.platforms.http import tls_context
 from core.platforms.kick.webhook import KICK_EVENT_TYPES
 from core.runtime import Runtime
 from tests.conftest import FIXTURES, TEST_FERNET_KEY
@@ -77,7 +78,7 @@ def authorize(web, link: str) -> str:
     assert opened.status_code == 200, opened.get_data(as_text=True)
     started = web.post(local(link))
     assert started.status_code == 303, started.get_data(as_text=True)
-    consent = httpx.get(started.headers["Location"], follow_redirects=False)
+    consent = httpx.get(started.headers["Location"], follow_redirects=False, verify=tls_context())
     assert consent.status_code == 302
     callback = consent.headers["location"]
     assert callback.startswith(f"{BOT_URL}/auth/kick/callback?")

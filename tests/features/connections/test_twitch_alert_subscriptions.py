@@ -13,6 +13,7 @@ import httpx
 from core.discord_bot.connections.twitch.render import WARN, sync_report, twitch_status
 from core.features.connections.checks import FixWords, twitch_checks
 from core.features.connections.twitch.subscriptions import REQUIRED_SCOPES, WANTED_TYPES
+from core.platforms.http import tls_context
 from core.web.dashboard.connection_words import twitch_sync_words
 from tests.fakes.twitch_eventsub import EventSubSender
 from tests.fakes.twitch_runtime import BOT_URL, EVENTSUB_SECRET
@@ -154,6 +155,7 @@ def test_twitch_refuses_a_follow_without_the_moderators_grant(runtime, twitch):
                 "secret": EVENTSUB_SECRET,
             },
         },
+        verify=tls_context(),
     )
     assert answer.status_code == 403
     assert answer.json()["message"] == "subscription missing proper authorization"

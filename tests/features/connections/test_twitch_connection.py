@@ -17,6 +17,7 @@ from core.features.connections.kick.service import AuthorizationFailed
 from core.features.connections.tables import twitch_connections
 from core.features.connections.twitch.service import TwitchNotConnected
 from core.features.connections.twitch.signin import PURPOSE_TWITCH_STREAMER
+from core.platforms.http import tls_context
 from core.platforms.twitch.oauth_client import SCOPES
 from core.runtime import Runtime
 from core.security.links import new_claims
@@ -65,7 +66,7 @@ def consent(
         query = {key: values[0] for key, values in parse_qs(parts.query).items()}
         query["scope"] = " ".join(s for s in query["scope"].split() if s not in dropped)
         url = urlunsplit(parts._replace(query=urlencode(query)))
-    answer = httpx.get(url, follow_redirects=False)
+    answer = httpx.get(url, follow_redirects=False, verify=tls_context())
     assert answer.status_code == 302
     callback = answer.headers["location"]
     assert callback.startswith(f"{REDIRECT_URI}?")

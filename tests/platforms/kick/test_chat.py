@@ -13,7 +13,7 @@ import pytest
 from core.features.chat_commands.ports import ChatSender
 from core.features.connections.kick.service import NeedsReauthorization
 from core.metrics import Counter, Metrics
-from core.platforms.http import FateUnknown
+from core.platforms.http import FateUnknown, tls_context
 from core.platforms.kick import chat
 from core.platforms.kick.api import KickApi
 from core.platforms.kick.chat import KickChatSender
@@ -97,7 +97,7 @@ def failures() -> Counter:
 async def api(kick: FakeKick) -> AsyncIterator[KickApi]:
     # No retries inside the client, so the sender's own retries are what the tests see.
     async with (
-        httpx.AsyncClient(trust_env=False) as http,
+        httpx.AsyncClient(trust_env=False, verify=tls_context()) as http,
         KickApi(kick.url, http=http, max_retries=0) as client,
     ):
         yield client
@@ -331,7 +331,7 @@ async def test_retry_after_too_long_gives_up_at_once(
 async def test_unreachable_kick_is_retried_then_given_up(
     make_sender: Callable[..., KickChatSender], fake_time: FakeTime, failures: Counter
 ) -> None:
-    async with httpx.AsyncClient(trust_env=False) as http:
+    async with httpx.AsyncClient(trust_env=False, verify=tls_context()) as http:
         dead_api = KickApi(dead_url(), http=http, max_retries=0)
         sender = make_sender(api=dead_api, max_attempts=3)
 

@@ -11,6 +11,7 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 
+from core.platforms.http import tls_context
 from core.platforms.kick.api import KickApi
 from core.platforms.kick.oauth_client import (
     InvalidGrant,
@@ -56,7 +57,7 @@ async def consent(
         state=state,
         code_challenge=challenge,
     )
-    async with httpx.AsyncClient() as browser:
+    async with httpx.AsyncClient(verify=tls_context()) as browser:
         response = await browser.get(url)
     assert response.status_code == 302
     location = response.headers["Location"]

@@ -8,6 +8,7 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 
+from core.platforms.http import tls_context
 from core.platforms.twitch.helix import HelixClient
 from core.platforms.twitch.oauth_client import (
     SCOPES,
@@ -31,7 +32,7 @@ async def consent(twitch: FakeTwitch, *, state: str = "st4te-123") -> dict[str, 
     url = authorize_url(
         twitch.oauth_url, client_id=CLIENT_ID, redirect_uri=REDIRECT_URI, state=state
     )
-    async with httpx.AsyncClient() as browser:
+    async with httpx.AsyncClient(verify=tls_context()) as browser:
         response = await browser.get(url)
     assert response.status_code == 302
     location = response.headers["Location"]

@@ -21,6 +21,7 @@ import httpx
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import expect
 
+from core.platforms.http import tls_context
 from core.platforms.kick.signing import generate_key_pair, signed_headers
 from core.web.dashboard.aio import coroutine_runner
 from tests.conftest import FIXTURES
@@ -244,7 +245,13 @@ def test_kick_follows_subs_gifts_and_kicks_alert_from_signed_webhooks(page, tmp_
         for event_type in kinds:
             body = (FIXTURES / "kick" / f"{event_type}.json").read_bytes()
             headers = signed_headers(private_key, body, event_type=event_type)
-            answer = httpx.post(f"{url}/webhooks/kick", content=body, headers=headers, timeout=10)
+            answer = httpx.post(
+                f"{url}/webhooks/kick",
+                content=body,
+                headers=headers,
+                timeout=10,
+                verify=tls_context(),
+            )
             assert answer.status_code == 200, (event_type, answer.text)
         run = coroutine_runner()
         try:

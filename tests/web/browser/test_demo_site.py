@@ -18,6 +18,7 @@ import httpx
 import pytest
 from playwright.sync_api import expect
 
+from core.platforms.http import tls_context
 from tests.services import free_port
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -37,7 +38,7 @@ def demo(tmp_path):  # type: ignore[no-untyped-def]
         while time.monotonic() < deadline:
             assert process.poll() is None, (tmp_path / "demo.log").read_text()
             try:
-                if httpx.get(url + "/", timeout=2).status_code == 200:
+                if httpx.get(url + "/", timeout=2, verify=tls_context()).status_code == 200:
                     break
             except httpx.HTTPError:
                 pass

@@ -8,6 +8,7 @@ import time
 
 import httpx
 
+from core.platforms.http import tls_context
 from tests.fakes.discord_oauth import ADMINISTRATOR, MANAGE_GUILD
 
 MANAGED = 111111111111111111  # Manage Server, bot present
@@ -92,7 +93,10 @@ def test_post_without_csrf_token_is_refused_and_logout_works(page, site, discord
     session = next(c for c in page.context.cookies() if c["name"] == "sk_session")
     # A forged form (another site, or a script) carries the cookie but not the token.
     forged = httpx.post(
-        f"{site.url}/logout", cookies={"sk_session": session["value"]}, follow_redirects=False
+        f"{site.url}/logout",
+        cookies={"sk_session": session["value"]},
+        follow_redirects=False,
+        verify=tls_context(),
     )
     assert forged.status_code == 403
     assert "did not come from this page" in forged.text
@@ -138,7 +142,7 @@ def test_state_is_single_use_and_bound_to_the_browser(page, site, discord, brows
 
 
 def test_login_is_rate_limited(site, discord):
-    with httpx.Client(base_url=site.url) as client:
+    with httpx.Client(base_url=site.url, verify=tls_context()) as client:
         codes = [client.get("/login").status_code for _ in range(12)]
     assert codes[:10] == [302] * 10
     assert codes[10:] == [429, 429]

@@ -7,6 +7,7 @@ import httpx
 from playwright.sync_api import Page
 
 from core.discord_bot.permissions import bot_permissions
+from core.platforms.http import tls_context
 from core.web.dashboard.privacy import STORED
 from core.web.dashboard.public import all_tables
 
@@ -38,7 +39,7 @@ def test_privacy_lists_every_table_of_the_schema(page: Page, site):
 
 
 def test_every_dashboard_response_has_the_security_headers(site):
-    with httpx.Client(base_url=site.url) as client:
+    with httpx.Client(base_url=site.url, verify=tls_context()) as client:
         for path in ("/", "/terms", "/privacy", "/raffle/1", "/raffle/1/proof.json", "/dashboard/"):
             response = client.get(path)
             csp = response.headers["Content-Security-Policy"]

@@ -4,6 +4,7 @@ the Python verifier; forged beacons fail with the same problems, word for word."
 
 from __future__ import annotations
 
+import copy
 import json
 
 import httpx
@@ -12,6 +13,7 @@ from playwright.sync_api import Page
 
 from core.features.raffle.beacons import chains as drand_chains
 from core.features.raffle.draws.verification import verify
+from core.platforms.http import tls_context
 from core.web.dashboard.public import export_bytes
 from tests.features.raffle import drand_scenario
 from tests.features.raffle.drand_scenario import real_rounds, signed_proof
@@ -19,6 +21,18 @@ from tests.features.raffle.drand_scenario import real_rounds, signed_proof
 REAL = [pytest.param(chain, row, id=f"{chain.name}-{row['round']}") for chain, row in real_rounds()]
 QUICKNET_ROW = next(p.values for p in REAL if p.values[0] is drand_chains.QUICKNET)
 DEFAULT_ROW = next(p.values for p in REAL if p.values[0] is drand_chains.DEFAULT)
+
+
+_PROOFS: dict[tuple[str, int], tuple[dict, dict]] = {}
+
+
+def _signed_proof(engine, chain, row) -> tuple[dict, dict]:  # type: ignore[no-untyped-def]
+    """``signed_proof`` drawn once per round in this module (the draw checks the round's BLS
+    signature in Python, a third of a second), a copy of it for each test."""
+    key = (chain.name, row["round"])
+    if key not in _PROOFS:
+        _PROOFS[key] = signed_proof(engine, chain, row)
+    return copy.deepcopy(_PROOFS[key])
 
 
 def _open(page: Page, site, period_id: int = 1) -> None:
@@ -54,7 +68,7 @@ def test_the_pinned_chains_in_the_browser_are_the_codes(page: Page, site):
 def test_a_real_round_verifies_in_the_browser_as_in_python(
     page: Page, site, sqlite_engine, chain, row
 ):
-    proof, ledger = signed_proof(sqlite_engine, chain, row)
+    proof, ledger = _signed_proof(sqlite_engine, chain, row)
     expected = verify(proof, ledger)
     assert expected.problems == ()
     _open(page, site)
@@ -76,7 +90,7 @@ FORGERIES = {
 def test_a_forged_beacon_fails_in_the_browser_with_pythons_words(
     page: Page, site, sqlite_engine, chain, row, forge
 ):
-    proof, ledger = signed_proof(sqlite_engine, chain, row)
+    proof, ledger = _signed_proof(sqlite_engine, chain, row)
     forged = forge(proof, ledger)
     expected = list(verify(forged, ledger).problems)
     assert any("does not verify against the pinned public key" in p for p in expected)
@@ -163,7 +177,7 @@ def test_the_browser_reads_every_beacon_edit_as_python_does(
     page: Page, site, sqlite_engine, case, edit
 ):
     chain, row = case
-    proof, ledger = signed_proof(sqlite_engine, chain, row)
+    proof, ledger = _signed_proof(sqlite_engine, chain, row)
     edited = edit(json.loads(json.dumps(proof)), ledger)
     expected = verify(edited, ledger)
     _open(page, site)
@@ -178,11 +192,13 @@ def test_the_proof_page_checks_a_quicknet_round_and_refuses_a_forged_one(
     page: Page, site, sqlite_engine, tmp_path, shot
 ):
     chain, row = QUICKNET_ROW
-    proof, ledger = signed_proof(sqlite_engine, chain, row)
+    proof, ledger = _signed_proof(sqlite_engine, chain, row)
     site.exports[2] = (proof, ledger)
-    response = httpx.get(f"{site.url}/raffle/2")
+    response = httpx.get(f"{site.url}/raffle/2", verify=tls_context())
     assert "script-src 'self'" in response.headers["Content-Security-Policy"]
-    vendored = httpx.get(f"{site.url}/static/dashboard/vendor/noble-bls12-381.js")
+    vendored = httpx.get(
+        f"{site.url}/static/dashboard/vendor/noble-bls12-381.js", verify=tls_context()
+    )
     assert vendored.status_code == 200
     assert vendored.text.startswith("/*! @noble/curves 2.4.0")
     _open(page, site, 2)
@@ -226,7 +242,7 @@ def test_an_older_proof_page_says_its_signature_is_absent(page: Page, site):
 def test_the_browser_check_of_a_signed_proof_takes_under_a_few_seconds(
     page: Page, site, sqlite_engine, chain, row
 ):
-    proof, ledger = signed_proof(sqlite_engine, chain, row)
+    proof, ledger = _signed_proof(sqlite_engine, chain, row)
     _open(page, site)
     ms = page.evaluate(
         """async ([p, l]) => {

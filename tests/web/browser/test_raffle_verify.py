@@ -11,6 +11,7 @@ import pytest
 from playwright.sync_api import Page
 
 from core.features.raffle.draws.verification import verify
+from core.platforms.http import tls_context
 from core.web.dashboard.public import export_bytes
 from tests.web.browser.conftest import FIXTURES, fixture_export
 
@@ -138,12 +139,12 @@ def test_downloads_are_the_export_bytes(site):
     import httpx
 
     for kind in ("proof", "ledger"):
-        body = httpx.get(f"{site.url}/raffle/1/{kind}.json").content
+        body = httpx.get(f"{site.url}/raffle/1/{kind}.json", verify=tls_context()).content
         assert body == (FIXTURES / f"raffle-1-{kind}.json").read_bytes()
         document = json.loads(body)
         assert body == export_bytes(document)
-    assert httpx.get(f"{site.url}/raffle/2").status_code == 404
-    assert httpx.get(f"{site.url}/raffle/1/secrets.json").status_code == 404
+    assert httpx.get(f"{site.url}/raffle/2", verify=tls_context()).status_code == 404
+    assert httpx.get(f"{site.url}/raffle/1/secrets.json", verify=tls_context()).status_code == 404
 
 
 def test_verify_button_says_match_then_mismatch_after_a_one_ticket_edit(

@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
+from core.platforms.http import tls_context
 from core.runtime import Runtime
 from core.web.dashboard.aio import coroutine_runner
 from tests.discord_bot.test_done_when_issue_13 import BROADCASTER, REDEEM, redemption_fields
@@ -78,7 +79,7 @@ def _connect_twitch(runtime: Runtime, run, url: str) -> None:  # type: ignore[no
     result = run(runtime.twitch_setup.setup(GUILD, ADMIN, "twitchdev"))
     link = urlsplit(result.connect_link)
     link_url = f"{url}{link.path}?{link.query}"
-    with httpx.Client(trust_env=False, timeout=10) as browser:
+    with httpx.Client(trust_env=False, timeout=10, verify=tls_context()) as browser:
         opened = browser.get(link_url)
         assert opened.status_code == 200, opened.text
         started = browser.post(link_url)

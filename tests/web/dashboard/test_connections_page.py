@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from core.platforms.http import tls_context
 from tests.fakes.twitch_runtime import REDIRECT_URI
 from tests.web.dashboard.conftest import GUILD, OTHER_GUILD, post
 from tests.web.dashboard.test_overview_sync import clock as clock
@@ -31,7 +32,7 @@ def through_twitch(client, link: str):  # type: ignore[no-untyped-def]
     assert client.get(local(link)).status_code == 200
     started = client.post(local(link))
     assert started.status_code == 303, started.text
-    consent = httpx.get(started.headers["Location"], follow_redirects=False)
+    consent = httpx.get(started.headers["Location"], follow_redirects=False, verify=tls_context())
     assert consent.headers["location"].startswith(f"{REDIRECT_URI}?")
     return client.get(local(consent.headers["location"]))
 

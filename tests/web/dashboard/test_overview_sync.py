@@ -15,6 +15,7 @@ import pytest
 
 from core.features.connections.twitch.signin import PURPOSE_TWITCH_STREAMER
 from core.features.connections.twitch.subscriptions import WANTED_TYPES, TwitchSyncReport
+from core.platforms.http import tls_context
 from core.security.links import new_claims
 from core.web.dashboard.connection_words import twitch_sync_words
 from core.web.dashboard.platform_sync import PlatformSync
@@ -83,6 +84,7 @@ def connect_twitch(site: Site) -> None:
     answer = httpx.get(
         runtime.twitch_connections.begin(PURPOSE_TWITCH_STREAMER, claims, NONCE),
         follow_redirects=False,
+        verify=tls_context(),
     )
     query = {k: v[0] for k, v in parse_qs(urlsplit(answer.headers["location"]).query).items()}
     asyncio.run(

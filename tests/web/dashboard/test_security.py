@@ -9,6 +9,7 @@ import httpx
 import pytest
 from flask import Flask
 
+from core.platforms.http import tls_context
 from core.web.dashboard import register
 from core.web.dashboard.config import DashboardConfig
 from core.web.dashboard.discord_client import can_manage
@@ -101,6 +102,7 @@ def _consent(client, discord: FakeDiscordOAuth) -> dict[str, str]:  # type: igno
     approved = httpx.post(
         f"{discord.url}/oauth2/authorize",
         data={"redirect_uri": query["redirect_uri"][0], "state": query["state"][0]},
+        verify=tls_context(),
     )
     return {k: v[0] for k, v in parse_qs(urlsplit(approved.headers["Location"]).query).items()}
 

@@ -13,6 +13,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
+from core.platforms.http import tls_context
 from core.web import overlays
 from core.web.dashboard import register
 from core.web.dashboard.config import DashboardConfig
@@ -77,6 +78,7 @@ def log_in(
     approved = httpx.post(
         f"{discord.url}/oauth2/authorize",
         data={"redirect_uri": query["redirect_uri"][0], "state": query["state"][0]},
+        verify=tls_context(),
     )
     answer = parse_qs(urlsplit(approved.headers["Location"]).query)
     done = client.get("/dashboard/callback", query_string={k: v[0] for k, v in answer.items()})
