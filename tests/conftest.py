@@ -87,16 +87,18 @@ def _spread_the_slow_ones(items: list[pytest.Item], workers: int) -> list[pytest
     pytest-xdist's ``worksteal`` hands each worker one contiguous share of this list, and an idle
     worker then takes the second half of the longest queue left. The slow tests go to the shares
     as whole files (the longest first, each to the share with the least so far: a module's
-    browser stays one launch), the files that mostly wait spread first so that every share
-    gets some. In its share, each file of slow tests has its place among the fast tests, spread
-    over the first ``SPREAD`` of it; the waiting ones are staggered from share to share, so that
-    the workers do not all wait at once while the cores idle (as they did with every share
+    browser stays one launch), the tests that mostly wait one by one and first, so that every
+    share gets some. In its share, each group of slow tests has its place among the fast ones,
+    spread over the first ``SPREAD`` of it; the waiting ones are staggered from share to share,
+    so that the workers do not all wait at once while the cores idle (as they did with every share
     starting with its kill runs). The end of every share is fast tests, what gets taken over."""
-    slow_files: dict[Path, list[pytest.Item]] = {}
+    slow_files: dict[tuple[Path, str], list[pytest.Item]] = {}
     fast = []
     for item in items:
         if item.get_closest_marker("slow"):
-            slow_files.setdefault(item.path, []).append(item)
+            # A waiting file's tests go one by one (none shares a module's fixture).
+            alone = item.name if _is_waiting(item.path) else ""
+            slow_files.setdefault((item.path, alone), []).append(item)
         else:
             fast.append(item)
     shares: list[list[list[pytest.Item]]] = [[] for _ in range(workers)]

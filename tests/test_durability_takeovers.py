@@ -49,7 +49,7 @@ pytestmark = pytest.mark.slow
 
 GUILDS = [int(GUILD) + n * (1 << 22) for n in range(200)]  # shards 0, 1, 2, ... in turn
 VIEWERS = [str(7100 + n) for n in range(20)]
-SLOTS = 22  # tick intervals of chat
+SLOTS = 19  # tick intervals of chat (the last kill three before the end)
 KILLS = (4, 10, 16)  # slots at which one bot is killed; restarted RESTART_AFTER slots on
 RESTART_AFTER = 4
 STORES_RESTARTED = {7: "postgres", 13: "redis"}  # between the kills, each with a bot down

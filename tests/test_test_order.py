@@ -61,19 +61,23 @@ def _waits(item: _Item) -> bool:
 
 
 def test_a_files_slow_tests_stay_together_in_one_share():
+    """A module's fixtures (a browser) are set up once; the waiting tests are the exception."""
     shares = _shares(_spread_the_slow_ones(_items(), 4), 4)
-    owners = {item.path: n for n, share in enumerate(shares) for item in share if _slow(item)}
-    for n, share in enumerate(shares):
-        assert all(owners[item.path] == n for item in share if _slow(item))
-        slow_paths = [item.path for item in share if _slow(item)]
+    kept = [[item for item in share if _slow(item) and not _waits(item)] for share in shares]
+    owners = {item.path: n for n, share in enumerate(kept) for item in share}
+    for n, share in enumerate(kept):
+        assert all(owners[item.path] == n for item in share)
+        slow_paths = [item.path for item in share]
         runs = [path for i, path in enumerate(slow_paths) if i == 0 or path != slow_paths[i - 1]]
         assert len(runs) == len(set(runs))  # a file's slow tests one after another
 
 
-def test_the_waiting_files_go_to_different_shares_and_start_at_different_moments():
+def test_the_waiting_tests_go_one_by_one_to_every_share_and_start_at_different_moments():
     shares = _shares(_spread_the_slow_ones(_items(), 4), 4)
-    with_waits = [share for share in shares if any(map(_waits, share))]
-    assert len(with_waits) == 4  # four waiting files, one per share
+    waits = [[item.name for item in share if _waits(item)] for share in shares]
+    assert sorted(map(len, waits)) == [2, 2, 2, 3]  # nine waiting tests, spread
+    kills = [n for n, names in enumerate(waits) if {"kill0", "kill1"} & set(names)]
+    assert len(kills) == 2  # one file's two kill runs, on two workers
     starts = [next(i for i, item in enumerate(share) if _waits(item)) for share in shares]
     assert len(set(starts)) == 4, starts  # staggered: never all waiting at once
     assert starts[0] == 0  # the first worker starts with one: the run's longest wait begins early
