@@ -28,6 +28,7 @@ from core.config import Settings
 from core.features.schema import migrate
 from core.storage.db import create_engine, sqlite_url
 from tests import services
+from tests.support.order import spread_the_slow_ones
 
 IS_CI = os.environ.get("CI", "").lower() == "true"
 FAST = os.environ.get("TEST_FAST", "").lower() in {"1", "true", "yes"}
@@ -42,7 +43,7 @@ BROWSER_TESTS = Path(__file__).parent / "web" / "browser"
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Mark the tests that drive Chromium ``browser`` and, with those that start ``python -m
     core`` processes (``cli_env``), ``slow``; ``make test-fast`` skips both. Then order them for
-    pytest-xdist (:func:`_spread_the_slow_ones`)."""
+    pytest-xdist (``tests/support/order.py``)."""
     skip = pytest.mark.skip(reason="make test-fast: no browser (make test runs it)")
     for item in items:
         if item.path.is_relative_to(BROWSER_TESTS):
@@ -54,98 +55,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.slow)
     workerinput = getattr(config, "workerinput", None)
     workers = int(workerinput["workercount"]) if workerinput else 1
-    items[:] = _spread_the_slow_ones(items, workers)
-
-
-# The tests that mostly wait (on processes they kill and restart, on partners that hang, on
-# ticks of real time): they use little CPU while they run, and a worker running one leaves the
-# machine's cores to the others.
-WAITING_FILES = ("test_durability", "test_slow_partner")
-# The part of each worker's share over which its slow tests are spread: the rest is fast tests
-# only, which an idle worker can take over at the end.
-SPREAD = 0.7
-
-
-def _is_waiting(path: Path) -> bool:
-    return path.name.startswith(WAITING_FILES)
-
-
-def _expected_seconds(item: pytest.Item) -> float:
-    """A rough guess of a slow test's length, for :func:`_spread_the_slow_ones`: the kill runs
-    take about a minute, a hanging partner some seconds, a browser test a few, a test of
-    processes some more."""
-    if item.path.name.startswith("test_durability"):
-        return 60.0
-    if _is_waiting(item.path):
-        return 15.0
-    return 2.0 if item.get_closest_marker("browser") else 3.0
-
-
-def _spread_the_slow_ones(items: list[pytest.Item], workers: int) -> list[pytest.Item]:
-    """The tests in the order that keeps both every worker and the machine's cores busy.
-
-    pytest-xdist's ``worksteal`` hands each worker one contiguous share of this list, and an idle
-    worker then takes the second half of the longest queue left. The slow tests go to the shares
-    as whole files (the longest first, each to the share with the least so far: a module's
-    browser stays one launch), the tests that mostly wait one by one and first, so that every
-    share gets some. In its share, each group of slow tests has its place among the fast ones,
-    spread over the first ``SPREAD`` of it; the waiting ones are staggered from share to share,
-    so that the workers do not all wait at once while the cores idle (as they did with every share
-    starting with its kill runs). The end of every share is fast tests, what gets taken over."""
-    slow_files: dict[tuple[Path, str], list[pytest.Item]] = {}
-    fast = []
-    for item in items:
-        if item.get_closest_marker("slow"):
-            # A waiting file's tests go one by one (none shares a module's fixture).
-            alone = item.name if _is_waiting(item.path) else ""
-            slow_files.setdefault((item.path, alone), []).append(item)
-        else:
-            fast.append(item)
-    shares: list[list[list[pytest.Item]]] = [[] for _ in range(workers)]
-    loads = [0.0] * workers
-    waiting_loads = [0.0] * workers
-
-    def length(tests: list[pytest.Item]) -> float:
-        return sum(map(_expected_seconds, tests))
-
-    by_length = sorted(slow_files.values(), key=lambda f: (not _is_waiting(f[0].path), -length(f)))
-    for tests in by_length:
-        waits = _is_waiting(tests[0].path)
-        least = (waiting_loads if waits else loads).index(min(waiting_loads if waits else loads))
-        shares[least].append(tests)
-        loads[least] += length(tests)
-        if waits:
-            waiting_loads[least] += length(tests)
-    # Cut the fast tests into the sizes xdist will hand out, and place each share's files.
-    start = 0
-    ordered: list[pytest.Item] = []
-    for index, files in enumerate(shares):
-        size = (len(items) - len(ordered)) // (workers - index)
-        take = max(0, size - sum(map(len, files)))
-        ordered += _placed(files, fast[start : start + take], index / workers)
-        start += take
-    return ordered + fast[start:]
-
-
-def _placed(
-    files: list[list[pytest.Item]], fast: list[pytest.Item], phase: float
-) -> list[pytest.Item]:
-    """``fast`` with ``files`` placed among them: the waiting files at even steps starting
-    ``phase`` of a step in, the others at even steps from the start, the longest first."""
-    waiting = [f for f in files if _is_waiting(f[0].path)]
-    others = [f for f in files if not _is_waiting(f[0].path)]
-    places: list[tuple[float, int, list[pytest.Item]]] = []
-    for number, tests in enumerate(waiting):
-        places.append((SPREAD * (number + phase) / len(waiting), len(places), tests))
-    for number, tests in enumerate(others):
-        places.append((SPREAD * number / len(others), len(places), tests))
-    result: list[pytest.Item] = []
-    taken = 0
-    for at, _, tests in sorted(places, key=lambda place: place[:2]):
-        upto = min(len(fast), int(at * len(fast)))
-        result += fast[taken:upto] + tests
-        taken = max(taken, upto)
-    return result + fast[taken:]
+    items[:] = spread_the_slow_ones(items, workers)
 
 
 def _service_or_skip(start, env_name: str, stack: ExitStack) -> str:
