@@ -1,4 +1,8 @@
+import atexit
+import functools
 import os
+import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -87,15 +91,40 @@ ON_POSTGRES = ("0001", "0019", "0031")
 
 def _written_at(engine: sa.Engine, revision: str) -> None:
     """A database as the StreamKeeper of schema ``revision`` left it: built by the migrations
-    of that time (``migrations/legacy/``), with a viewer's watchtime in it."""
+    of that time (``migrations/legacy/``), with a viewer's watchtime in it. On SQLite, a copy
+    of :func:`_legacy_sqlite`'s file."""
+    if engine.dialect.name == "sqlite" and revision in LEGACY:
+        engine.dispose()
+        shutil.copyfile(_legacy_sqlite(revision), engine.url.database)
+    else:
+        with engine.begin() as conn:
+            command.upgrade(db._alembic_config(conn, legacy=True), revision)
     with engine.begin() as conn:
-        command.upgrade(db._alembic_config(conn, legacy=True), revision)
         conn.execute(
             sa.text(
                 "INSERT INTO watchtime (guild_id, platform, platform_user_id, seconds) "
                 "VALUES (42, 'kick', '4242', 3600)"
             )
         )
+
+
+@functools.cache
+def _legacy_sqlite(revision: str) -> Path:
+    """A SQLite file at legacy schema ``revision``, made once per process from the one of the
+    revision before (so the 31 schemas cost 31 migrations, not 31 chains of them)."""
+    folder = Path(tempfile.mkdtemp(prefix="streamkeeper-legacy-"))
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    path = folder / f"{revision}.sqlite3"
+    earlier = [r for r in LEGACY if r < revision]
+    if earlier:
+        shutil.copyfile(_legacy_sqlite(earlier[-1]), path)
+    engine = create_engine(f"sqlite:///{path}")
+    try:
+        with engine.begin() as conn:
+            command.upgrade(db._alembic_config(conn, legacy=True), revision)
+    finally:
+        engine.dispose()
+    return path
 
 
 @pytest.mark.parametrize("revision", LEGACY)
