@@ -55,8 +55,9 @@ services:
 
 # Tests run in parallel with pytest-xdist, two workers per core: much of a test's time is spent
 # waiting (subprocesses, sockets, servers, the real-time runs' ticks); an idle worker takes
-# queued tests from a busy one (worksteal). TEST_WORKERS=N for another count, 0 for none. Each
-# worker starts its own PostgreSQL and Redis and migrates one template database per backend.
+# queued tests from a busy one (worksteal); tests/support/order.py orders them for it. TEST_WORKERS=N
+# for another count, 0 for none. Each worker starts its own PostgreSQL and Redis and migrates one
+# template database per backend.
 TEST_WORKERS ?= $(shell echo $$(( 2 * $$(nproc 2>/dev/null || echo 1) )))
 
 # A machine that sets PYTHONDONTWRITEBYTECODE makes every worker and every process a test starts
