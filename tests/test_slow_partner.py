@@ -209,7 +209,8 @@ def twitch() -> Iterator[FakeTwitch]:
 
 @pytest.fixture
 async def twitch_runtime(tmp_path: Path, twitch: FakeTwitch) -> AsyncIterator[Runtime]:
-    # The embedded default (SQLite); the two-bot kill test runs the split deployment.
+    # The embedded default (SQLite); the takeover kill runs
+    # (tests/test_durability_takeovers.py) run the split deployment.
     runtime = runtime_on_fake_twitch(twitch, tmp_path / "data", WallClock(), **SETTINGS)
     runtime.guilds.set_twitch_channel(TROUBLED, "twitchdev", BROADCASTER)
     await connect_streamer(runtime, TROUBLED)
