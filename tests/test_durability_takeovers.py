@@ -250,7 +250,10 @@ def _play(  # type: ignore[no-untyped-def]
             name = restarts.pop(slot)
             processes[name] = Process(experiment.env, BOT, tmp_path / f"{name}.log")
         if slot in KILLS:
+            # Each disruption starts from a steady state: every bot holds a share and every
+            # guild ticked the current instant (not one still catching up on the last one).
             _wait_until_each_holds_a_share(engine, [processes[n].popen.pid for n in names])
+            experiment.wait_until_every_guild_ticked_now()
             name = next(victims)
             pid = processes[name].popen.pid
             held = _partitions_of(engine, pid)
@@ -258,7 +261,9 @@ def _play(  # type: ignore[no-untyped-def]
             processes[name].kill()
             restarts[slot + RESTART_AFTER] = name
         if slot in STORES_RESTARTED:
+            # Not during a takeover (its first ticks are timed): every guild ticked now first.
             # A chat meanwhile is refused (503) and sent again once every guild ticks again.
+            experiment.wait_until_every_guild_ticked_now()
             restart = {"postgres": split.restart_postgres, "redis": split.restart_redis}
             recovered_at = restart[STORES_RESTARTED[slot]](VIEWERS[slot])
             experiment.wait_for_tick_after(recovered_at)
