@@ -6,8 +6,8 @@ worker then takes the second half of the longest queue left. Three kinds of test
 
 - **Waiting tests** (the kill -9 durability runs, the slow partners): a minute or so each, most
   of it waiting on processes and real time, so a worker running one leaves the cores to the
-  others. With all four workers waiting at once the cores idled; with one placed late, one
-  worker ran on alone after the others had finished. They are planned on ``workers // 2``
+  others. If every worker waits at once the cores idle; if one starts late, its worker runs on
+  alone after the others have finished. They are planned on ``workers // 2``
   lanes (more if they would not fit in the first ``SPREAD`` of the run), one after another in
   each lane (the longest first), each on a worker not waiting then, and placed in that
   worker's share at the moment the plan gives it.
