@@ -16,7 +16,7 @@ from __future__ import annotations
 import functools
 import json
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -85,7 +85,12 @@ class DatabaseEventLog:
 
     def recent(self, belongs: Scope, limit: int = 50, kind: str | None = None) -> list[LoggedEvent]:
         """The newest events of the guild (of one ``kind`` when given), newest first."""
-        return self._read(belongs, limit, kind, dead_only=False)
+        return self._read(belongs, limit, None if kind is None else {kind}, dead_only=False)
+
+    def recent_of(self, belongs: Scope, kinds: Collection[str], limit: int) -> list[LoggedEvent]:
+        """The newest ``limit`` events of the guild of any of ``kinds``, newest first: one read
+        of the window, however many kinds."""
+        return self._read(belongs, limit, set(kinds), dead_only=False)
 
     def dead(self, belongs: Scope, limit: int = 50) -> list[LoggedEvent]:
         """The guild's events set aside after repeated failures, newest first."""
@@ -109,9 +114,9 @@ class DatabaseEventLog:
         return event if event is not None and belongs(event) else None
 
     def _events(
-        self, belongs: Scope, kind: str | None, *, dead_only: bool
+        self, belongs: Scope, kinds: Collection[str] | None, *, dead_only: bool
     ) -> Iterator[tuple[sa.Row, Event]]:
-        """The newest ``window`` entries' events of the guild (of one ``kind``), newest first."""
+        """The newest ``window`` entries' events of the guild (of ``kinds``), newest first."""
         b = bus_events.c
         query = sa.select(bus_events).order_by(b.id.desc()).limit(self.window)
         if dead_only:
@@ -120,15 +125,17 @@ class DatabaseEventLog:
             rows = conn.execute(query).all()
         for row in rows:
             event = _event(row.payload)
-            if event is None or (kind is not None and event.kind != kind) or not belongs(event):
+            if event is None or (kinds is not None and event.kind not in kinds):
+                continue
+            if not belongs(event):
                 continue
             yield row, event
 
     def _read(
-        self, belongs: Scope, limit: int, kind: str | None, *, dead_only: bool
+        self, belongs: Scope, limit: int, kinds: Collection[str] | None, *, dead_only: bool
     ) -> list[LoggedEvent]:
         found = []
-        for row, event in self._events(belongs, kind, dead_only=dead_only):
+        for row, event in self._events(belongs, kinds, dead_only=dead_only):
             state = DEAD if row.dead_at else HANDLED if row.acked_at else QUEUED
             found.append(
                 LoggedEvent(
@@ -207,9 +214,17 @@ class RedisEventLog:
         self._requeue = self.client.register_script(_REQUEUE)
 
     def recent(self, belongs: Scope, limit: int = 50, kind: str | None = None) -> list[LoggedEvent]:
+        return self._recent(belongs, limit, None if kind is None else {kind})
+
+    def recent_of(self, belongs: Scope, kinds: Collection[str], limit: int) -> list[LoggedEvent]:
+        return self._recent(belongs, limit, set(kinds))
+
+    def _recent(
+        self, belongs: Scope, limit: int, kinds: Collection[str] | None
+    ) -> list[LoggedEvent]:
         entries = self.client.xrevrange(self.bus.stream, count=self.window)
         states = self._states(entries)
-        return self._keep(entries, belongs, limit, kind, lambda entry_id, _f: states(entry_id))
+        return self._keep(entries, belongs, limit, kinds, lambda entry_id, _f: states(entry_id))
 
     def dead(self, belongs: Scope, limit: int = 50) -> list[LoggedEvent]:
         entries = self.client.xrevrange(self.bus.dead_stream, count=self.window)
@@ -258,11 +273,13 @@ class RedisEventLog:
         event = _event(entries[0][1].get("event", ""))
         return event if event is not None and belongs(event) else None
 
-    def _keep(self, entries, belongs, limit, kind, state_of) -> list[LoggedEvent]:  # type: ignore[no-untyped-def]
+    def _keep(self, entries, belongs, limit, kinds, state_of) -> list[LoggedEvent]:  # type: ignore[no-untyped-def]
         found = []
         for entry_id, fields in entries:
             event = _event(fields.get("event", ""))
-            if event is None or (kind is not None and event.kind != kind) or not belongs(event):
+            if event is None or (kinds is not None and event.kind not in kinds):
+                continue
+            if not belongs(event):
                 continue
             state = state_of(entry_id, fields)
             deliveries = fields.get("deliveries", "0")

@@ -7,8 +7,10 @@ from __future__ import annotations
 import dataclasses
 import json
 
+import sqlalchemy as sa
+
 from core.bus.event_log import DEAD, HANDLED, DatabaseEventLog, _event, event_log_of, guild_scope
-from core.events import Event, Platform, event_to_dict
+from core.events import Event, Followed, Platform, Viewer, event_to_dict
 from core.storage.tables import bus_events
 from tests.bus import Recorder, make_event, running
 from tests.bus.test_redis_streams import Case, case, redis_client  # noqa: F401
@@ -102,3 +104,42 @@ def test_the_page_decodes_each_event_once_across_views(engine):
     assert log.recent(scope, 10) == first
     assert _event.cache_info().misses == decoded  # nothing decoded again
     assert [e.said for e in first][:2] == [e.said for e in log.recent(scope, 2)]
+
+
+def test_the_newest_of_several_kinds_come_from_one_read_newest_first(engine):
+    """The alerts page's replay list: the newest events of any of the replayable kinds, the
+    guild's only, newest first, at most ``limit``, from one read of the window (it read the
+    window once per kind)."""
+
+    def follow(n: int, broadcaster: str = "broadcaster-1") -> Event:
+        return Followed(
+            platform=Platform.KICK,
+            event_id=f"f{n}",
+            broadcaster_user_id=broadcaster,
+            occurred_at=make_event().occurred_at,
+            viewer=Viewer(str(n), f"fan{n}"),
+        )
+
+    published = [follow(1), make_event("a"), follow(2), follow(3, "broadcaster-2"), follow(4)]
+    with engine.begin() as conn:
+        conn.execute(
+            bus_events.insert(),
+            [
+                {
+                    "event_key": event.key,
+                    "payload": json.dumps(event_to_dict(event)),
+                    "published_at": event.occurred_at,
+                }
+                for event in published
+            ],
+        )
+    log, scope = DatabaseEventLog(engine, Clock()), guild_scope(GUILD, _routes)
+    reads: list[str] = []
+    sa.event.listen(engine, "before_cursor_execute", lambda *args: reads.append(args[2]))
+
+    found = log.recent_of(scope, {"followed", "cheered", "raided"}, 2)
+    assert [e.key for e in found] == [follow(4).key, follow(2).key]  # newest first, at most 2
+    assert len([r for r in reads if "FROM bus_events" in r]) == 1  # one read, three kinds
+    every = log.recent_of(scope, {"followed", "chat_message_sent"}, 10)
+    assert [e.key for e in every] == [follow(4).key, follow(2).key, published[1].key, follow(1).key]
+    assert log.recent_of(scope, {"raided"}, 10) == []

@@ -88,8 +88,8 @@ def analytics(conn: Connection, guild_id: int, days: int, now: datetime) -> VipA
             names[viewer] = entry.username
         elif entry.action == "refunded":
             refunds[entry.reason or "no reason given"] += 1
-    known = usernames_of(conn, list(hours_by_viewer))
     top = sorted(hours_by_viewer.items(), key=lambda item: (-item[1], item[0]))[:TOP]
+    known = usernames_of(conn, [viewer for viewer, _hours in top])  # the names shown, no more
     return VipAnalytics(
         days=days,
         since=since,

@@ -13,7 +13,6 @@ from typing import Any
 from flask import flash, redirect, request, url_for
 
 from core.bus.event_log import guild_scope
-from core.events import utc
 from core.features.overlays.alert_events import can_replay
 from core.features.overlays.alert_kinds import FIELDS
 from core.features.overlays.goal import MEASURES
@@ -40,12 +39,7 @@ def _replayable(guild_id: int) -> list[Any]:
     tracking = config().guilds_tracking
     if log is None or tracking is None:
         return []
-    scope = guild_scope(guild_id, tracking)
-    found = []
-    for kind in sorted(REPLAYABLE):
-        found.extend(log.recent(scope, SHOWN_EVENTS, kind))
-    found.sort(key=lambda e: e.published_at or utc(installed(config().overlays).clock()))
-    return list(reversed(found))[:SHOWN_EVENTS]
+    return log.recent_of(guild_scope(guild_id, tracking), REPLAYABLE, SHOWN_EVENTS)
 
 
 def _show(guild_id: int, errors: dict[str, str] | None = None, code: int | None = None):  # type: ignore[no-untyped-def]
