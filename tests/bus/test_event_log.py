@@ -77,10 +77,8 @@ async def test_a_guild_sees_its_events_and_retries_its_dead_one_once(case: Case)
     assert retried[0].state == HANDLED
 
 
-def test_the_page_decodes_each_event_once_across_views(engine):
-    """The event log page reads the newest 2,000 entries at every view; decoding them all again
-    was most of its time with a busy chat (issue 27): an entry is decoded once, while the
-    events of the window are the same objects from view to view."""
+def _logged(engine, events: list[Event], *, acked: bool) -> None:  # type: ignore[no-untyped-def]
+    """``events`` in the database bus's log, in order (handled when ``acked``)."""
     with engine.begin() as conn:
         conn.execute(
             bus_events.insert(),
@@ -89,11 +87,18 @@ def test_the_page_decodes_each_event_once_across_views(engine):
                     "event_key": event.key,
                     "payload": json.dumps(event_to_dict(event)),
                     "published_at": event.occurred_at,
-                    "acked_at": event.occurred_at,
+                    "acked_at": event.occurred_at if acked else None,
                 }
-                for event in [make_event(f"line {n}") for n in range(30)] + [_other("theirs")]
+                for event in events
             ],
         )
+
+
+def test_the_page_decodes_each_event_once_across_views(engine):
+    """The event log page reads the newest 2,000 entries at every view; decoding them all again
+    was most of its time with a busy chat (issue 27): an entry is decoded once, while the
+    events of the window are the same objects from view to view."""
+    _logged(engine, [make_event(f"line {n}") for n in range(30)] + [_other("theirs")], acked=True)
     log, scope = DatabaseEventLog(engine, Clock()), guild_scope(GUILD, _routes)
     _event.cache_clear()
     assert log.kinds(scope) == {"chat_message_sent": 30}
@@ -121,18 +126,7 @@ def test_the_newest_of_several_kinds_come_from_one_read_newest_first(engine):
         )
 
     published = [follow(1), make_event("a"), follow(2), follow(3, "broadcaster-2"), follow(4)]
-    with engine.begin() as conn:
-        conn.execute(
-            bus_events.insert(),
-            [
-                {
-                    "event_key": event.key,
-                    "payload": json.dumps(event_to_dict(event)),
-                    "published_at": event.occurred_at,
-                }
-                for event in published
-            ],
-        )
+    _logged(engine, published, acked=False)
     log, scope = DatabaseEventLog(engine, Clock()), guild_scope(GUILD, _routes)
     reads: list[str] = []
     sa.event.listen(engine, "before_cursor_execute", lambda *args: reads.append(args[2]))
