@@ -111,6 +111,10 @@ def register(app: Flask, config: DashboardConfig) -> None:
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=config.secure_cookies,
         PERMANENT_SESSION_LIFETIME=timedelta(hours=config.session_hours),
+        # The cookie is written only when the session changes. Refreshed on every request, a
+        # live part fetched while a form is saved could answer last with the older cookie and
+        # wipe the form's "Saved: ..." notice. The session ends at the server's own expiry.
+        SESSION_REFRESH_EACH_REQUEST=False,
     )
     assets = Blueprint(
         "dashboard_assets",

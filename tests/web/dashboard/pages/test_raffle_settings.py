@@ -65,6 +65,22 @@ def test_a_setting_changed_here_is_what_raffleinfo_shows(pages, month):
     assert "Saved: Tickets per hour watched, Only linked accounts can win." in shown
 
 
+def test_a_live_part_read_with_the_older_cookie_keeps_the_saved_notice(pages):
+    """The page's live standings may be fetched while the form is saved. The browser keeps
+    whichever cookie answers last, so that read must not send the older cookie back over the
+    one carrying "Saved: ..." (a session is written only when it changes)."""
+    older = pages.client.get_cookie("sk_session").value
+    answer = pages.post("raffle", "settings", {"watch_hour": "7"})
+    assert answer.status_code == 303
+    standings = pages.client.application.test_client()
+    standings.set_cookie("sk_session", older)
+    part = standings.get(pages.url("raffle", "standings"))
+    assert part.status_code == 200
+    assert "Set-Cookie" not in part.headers
+    shown = pages.client.get(answer.headers["Location"]).text
+    assert "Saved: Tickets per hour watched." in shown
+
+
 @pytest.mark.parametrize(
     ("field", "value", "message"),
     [
