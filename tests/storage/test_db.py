@@ -235,6 +235,15 @@ def test_fresh_database_reports_pending_migrations(database_url):
         fresh.dispose()
 
 
+def test_postgresql_sessions_run_without_jit(postgres_engine):
+    # Two connections at once: each new one sets it, and the pool's rollback keeps it.
+    with postgres_engine.connect() as first, postgres_engine.connect() as second:
+        for conn in (first, second):
+            assert conn.exec_driver_sql("SHOW jit").scalar() == "off"
+        first.rollback()
+        assert first.exec_driver_sql("SHOW jit").scalar() == "off"
+
+
 def test_sqlite_runs_in_wal_mode(sqlite_engine):
     with sqlite_engine.connect() as conn:
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
