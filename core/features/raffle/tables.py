@@ -119,7 +119,8 @@ keep_pages_free(raffle_balances, fillfactor=80)
 
 
 # Written by the close: per eligible participant, the end (exclusive) of its ticket range in
-# the canonical order (docs/raffle.md), so a draw seeks each winner's range by ``range_end``.
+# the canonical order (docs/raffle.md), so a draw seeks each winner's range by ``range_end``
+# and finds the ranges of the period's earlier winners by participant.
 raffle_frozen_ranges = Table(
     "raffle_frozen_ranges",
     metadata,
@@ -128,6 +129,8 @@ raffle_frozen_ranges = Table(
     Column("guild_id", Snowflake, nullable=False),
     *viewer_columns(),
     Column("tickets", BigInteger, nullable=False),
+    # A draw finds the ranges of the period's earlier winners by who they are.
+    Index(None, "period_id", "platform", "platform_user_id", unique=True),
 )
 
 

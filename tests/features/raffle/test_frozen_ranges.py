@@ -93,12 +93,13 @@ def test_a_period_closed_without_ranges_draws_the_same(engine):
         fairness.participant_key(str(w.platform), w.platform_user_id) for w in done[0].winners
     ]
     with engine.begin() as conn:
-        stored = draws._pick(conn, period, done[1], "ab" * 32, already_won)
+        total = frozen_ranges.total_tickets(conn, period_id)
+        stored = draws._pick(conn, period, done[1], total, "ab" * 32, already_won)
         conn.execute(
             sa.delete(raffle_frozen_ranges).where(raffle_frozen_ranges.c.period_id == period_id)
         )
         assert frozen_ranges.total_tickets(conn, period_id) is None
-        read = draws._pick(conn, period, done[1], "ab" * 32, already_won)
+        read = draws._pick(conn, period, done[1], None, "ab" * 32, already_won)
     assert stored == read
     assert len(stored) == done[1].winners_wanted
     again = raffle.draws.request(SCENARIO_GUILD, actor_id=1, winners=2)

@@ -97,40 +97,42 @@ def list_draws_of_period(conn: Connection, guild_id: int, period_id: int) -> lis
 
 def winners_before_with_ranges(
     conn: Connection, guild_id: int, period_id: int, draw_id: int
-) -> list[tuple[Winner, tuple[int, int] | None]]:
+) -> list[tuple[str, tuple[int, int] | None]]:
     """The winners of the period's done draws older than ``draw_id``, in the order they were
-    drawn (draw, then position), each with the (first ticket, tickets) of its range among the
-    period's frozen ranges (None when the close stored none for it): one statement however
-    many draws the period held, all a draw needs to map its picks past those already drawn."""
-    d, w = raffle_draws.c, raffle_winners.c
-    r = raffle_frozen_ranges.c
-    query = (
-        sa.select(raffle_winners, r.range_end, r.tickets.label("range_tickets"))
-        .join(raffle_draws, d.id == w.draw_id)
-        .outerjoin(
-            raffle_frozen_ranges,
-            sa.and_(
-                r.period_id == period_id,
-                r.platform == w.platform,
-                r.platform_user_id == w.platform_user_id,
-            ),
-        )
-        .where(
-            d.guild_id == guild_id,
-            d.period_id == period_id,
-            d.status == "done",
-            d.id < draw_id,
-        )
-        .order_by(w.draw_id, w.position)
-    )
+    drawn (draw, then position): each one's ``"platform:user_id"`` and the (first ticket,
+    tickets) of its range among the period's frozen ranges (None when the close stored none for
+    it). One statement however many draws the period held, an index probe per earlier winner
+    (``(period_id, platform, platform_user_id)``), and two short columns each: all a draw needs
+    to map its picks past those already drawn."""
     found = []
-    for row in conn.execute(query):
-        laid_out = None
-        if row.range_end is not None:
-            tickets = int(row.range_tickets)
-            laid_out = (int(row.range_end) - tickets, tickets)
-        found.append((_winner(row), laid_out))
+    for key, range_end, tickets in conn.execute(_WINNERS_BEFORE, {
+        "guild_id": guild_id, "period_id": period_id, "draw_id": draw_id
+    }):  # fmt: skip
+        laid_out = None if range_end is None else (int(range_end) - int(tickets), int(tickets))
+        found.append((key, laid_out))
     return found
+
+
+_d, _w, _r = raffle_draws.c, raffle_winners.c, raffle_frozen_ranges.c
+_WINNERS_BEFORE = (
+    sa.select(_w.platform + ":" + _w.platform_user_id, _r.range_end, _r.tickets)
+    .join(raffle_draws, _d.id == _w.draw_id)
+    .outerjoin(
+        raffle_frozen_ranges,
+        sa.and_(
+            _r.period_id == sa.bindparam("period_id"),
+            _r.platform == _w.platform,
+            _r.platform_user_id == _w.platform_user_id,
+        ),
+    )
+    .where(
+        _d.guild_id == sa.bindparam("guild_id"),
+        _d.period_id == sa.bindparam("period_id"),
+        _d.status == "done",
+        _d.id < sa.bindparam("draw_id"),
+    )
+    .order_by(_w.draw_id, _w.position)
+)
 
 
 def list_draws_of_periods(
@@ -184,6 +186,27 @@ def list_waiting_draws(conn: Connection) -> list[Draw]:
     """Every draw waiting for its beacon (a waiting draw has no winners yet): one statement."""
     query = sa.select(raffle_draws).where(raffle_draws.c.status == "waiting")
     return [_draw_of(row, ()) for row in conn.execute(query.order_by(raffle_draws.c.id))]
+
+
+def lock_draw_with_total(conn: Connection, draw_id: int) -> tuple[Draw, int | None]:
+    """A draw known to exist, its row locked (PostgreSQL) so that two processes do not
+    complete it twice, and the tickets in its period's frozen ranges (None when the close
+    stored none): one statement for what a draw reads before it picks."""
+    row = conn.execute(_LOCK_WITH_TOTAL, {"draw_id": draw_id}).one()
+    return _draw(conn, row), None if row.frozen_total is None else int(row.frozen_total)
+
+
+_LOCK_WITH_TOTAL = (
+    sa.select(
+        raffle_draws,
+        sa.select(sa.func.max(_r.range_end))
+        .where(_r.period_id == _d.period_id)
+        .scalar_subquery()
+        .label("frozen_total"),
+    )
+    .where(_d.id == sa.bindparam("draw_id"))
+    .with_for_update(of=raffle_draws)
+)
 
 
 def get_draw(conn: Connection, draw_id: int, *, lock: bool = False) -> Draw:

@@ -200,7 +200,7 @@ class RaffleDraws:
         randomness = fetched.randomness if fetched else None
         now = utc(self.clock())
         with self.engine.begin() as conn:
-            draw = draws_repository.get_draw(conn, draw_id, lock=True)
+            draw, total = draws_repository.lock_draw_with_total(conn, draw_id)
             if draw.status != "waiting":
                 return draw
             if period is None:  # forced: not read before
@@ -212,11 +212,9 @@ class RaffleDraws:
             earlier = draws_repository.winners_before_with_ranges(
                 conn, draw.guild_id, draw.period_id, draw.id
             )
-            already_won = [
-                fairness.participant_key(str(w.platform), w.platform_user_id) for w, _ in earlier
-            ]
+            already_won = [key for key, _ in earlier]
             out_of_play = sorted({laid_out for _, laid_out in earlier if laid_out is not None})
-            picks = _pick(conn, period, draw, randomness or "", already_won, out_of_play)
+            picks = _pick(conn, period, draw, total, randomness or "", already_won, out_of_play)
             winners = [
                 Winner(position, *_split(pick.participant), pick.ticket, pick.counter)
                 for position, pick in enumerate(picks, start=1)
@@ -354,13 +352,15 @@ def _pick(
     conn: Connection,
     period: Period,
     draw: Draw,
+    total: int | None,
     randomness: str,
     already_won: list[str],
     out_of_play: list[tuple[int, int]] | None = None,
 ) -> list[fairness.Pick]:
     """The draw's picks: one index seek per winner in the ticket ranges the close stored
-    (``out_of_play``: the earlier winners' ranges there, read here when not given); a period
-    closed before they existed reads its balances (one row per participant)."""
+    (``total`` tickets in them; ``out_of_play``: the earlier winners' ranges there, read here
+    when not given); a period closed before they existed (``total`` None) reads its balances
+    (one row per participant)."""
     inputs = fairness.DrawInputs(
         seed_hex=period.seed,
         snapshot_hash_hex=period.snapshot_hash or "",
@@ -369,7 +369,6 @@ def _pick(
         first_counter=len(already_won),
         count=draw.winners_wanted,
     )
-    total = frozen_ranges.total_tickets(conn, period.id)
     if total is not None:
         return frozen_ranges.pick_winners(
             conn, period.id, inputs, total=total, out_of_play=out_of_play
