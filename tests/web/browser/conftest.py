@@ -12,8 +12,10 @@ import json
 import os
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from flask import Flask
@@ -26,6 +28,9 @@ from core.web.dashboard.config import ProofFiles
 from tests.conftest import TEST_FERNET_KEY, with_migrated_sqlite
 from tests.fakes.discord_oauth import CLIENT_ID, CLIENT_SECRET, FakeDiscordOAuth
 from tests.services import free_port
+
+if TYPE_CHECKING:  # imported by the fixtures, which say how to install it when it is missing
+    from playwright.sync_api import Page
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 CHROMIUM_FLAGS = [
@@ -153,10 +158,19 @@ def site_settings() -> dict[str, str]:
 def site(tmp_path, discord, site_settings) -> Iterator[DashboardSite]:
     """The real web app of a Runtime on SQLite, served on 127.0.0.1, logging in at the fake
     Discord; raffle period 1 is the fixture proof."""
+    with served_site(tmp_path / "data", discord, site_settings) as served:
+        yield served
+
+
+@contextmanager
+def served_site(
+    data_dir: Path, discord: FakeDiscordOAuth, settings: dict[str, str]
+) -> Iterator[DashboardSite]:
+    """What ``site`` serves, for fixtures of any scope."""
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     values = {
-        "DATA_DIR": str(tmp_path / "data"),
+        "DATA_DIR": str(data_dir),
         "OAUTH_BASE_URL": url,
         "FLASK_SECRET_KEY": "browser-tests-secret",
         "TOKEN_ENCRYPTION_KEY": TEST_FERNET_KEY,
@@ -167,7 +181,7 @@ def site(tmp_path, discord, site_settings) -> Iterator[DashboardSite]:
         "DISCORD_OAUTH_BASE_URL": discord.oauth_base_url,
         "OPERATOR_NAME": "Ana Operator",
         "OPERATOR_CONTACT": "privacy@operator.example",
-        **site_settings,
+        **settings,
     }
     runtime = Runtime(with_migrated_sqlite(load_settings(values, env_file=None)))
     runtime.migrate()
@@ -197,3 +211,24 @@ def site(tmp_path, discord, site_settings) -> Iterator[DashboardSite]:
         server.server_close()
         thread.join(5)
         runtime.close()
+
+
+@pytest.fixture(scope="module")
+def proof_verifier(browser, tmp_path_factory) -> Iterator[Page]:  # type: ignore[no-untyped-def]
+    """One proof page (the fixture's period 1), loaded once for the module, whose verifier
+    (``window.streamkeeperVerify``, with the BLS library) the tests call on proofs of their
+    own. The function reads nothing of the page, so the tests can share it: loading the page
+    and compiling the BLS library again for each of them was most of their time."""
+    with (
+        FakeDiscordOAuth() as discord,
+        served_site(tmp_path_factory.mktemp("verifier") / "data", discord, {}) as served,
+    ):
+        context = browser.new_context(viewport={"width": 1100, "height": 800})
+        page = context.new_page()
+        page.set_default_timeout(10_000)
+        page.goto(f"{served.url}/raffle/1")
+        page.wait_for_function(
+            "() => typeof window.streamkeeperVerify === 'function' && !!window.nobleBls12381"
+        )
+        yield page
+        context.close()

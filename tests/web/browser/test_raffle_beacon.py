@@ -49,9 +49,8 @@ def _js(page: Page, proof: dict, ledger: dict) -> dict:
     )
 
 
-def test_the_pinned_chains_in_the_browser_are_the_codes(page: Page, site):
-    _open(page, site)
-    pinned = page.evaluate("window.streamkeeperBeacon.PINNED")
+def test_the_pinned_chains_in_the_browser_are_the_codes(proof_verifier: Page):
+    pinned = proof_verifier.evaluate("window.streamkeeperBeacon.PINNED")
     assert pinned == {
         chain.hash: {
             "name": chain.name,
@@ -66,13 +65,12 @@ def test_the_pinned_chains_in_the_browser_are_the_codes(page: Page, site):
 
 @pytest.mark.parametrize(("chain", "row"), REAL)
 def test_a_real_round_verifies_in_the_browser_as_in_python(
-    page: Page, site, sqlite_engine, chain, row
+    proof_verifier: Page, sqlite_engine, chain, row
 ):
     proof, ledger = _signed_proof(sqlite_engine, chain, row)
     expected = verify(proof, ledger)
     assert expected.problems == ()
-    _open(page, site)
-    outcome = _js(page, proof, ledger)
+    outcome = _js(proof_verifier, proof, ledger)
     assert outcome["problems"] == []
     assert outcome["notes"] == list(expected.notes)
     assert "pinned public key of drand" in outcome["notes"][0]
@@ -88,14 +86,13 @@ FORGERIES = {
 @pytest.mark.parametrize("forge", FORGERIES.values(), ids=FORGERIES.keys())
 @pytest.mark.parametrize(("chain", "row"), [QUICKNET_ROW, DEFAULT_ROW], ids=["quicknet", "default"])
 def test_a_forged_beacon_fails_in_the_browser_with_pythons_words(
-    page: Page, site, sqlite_engine, chain, row, forge
+    proof_verifier: Page, sqlite_engine, chain, row, forge
 ):
     proof, ledger = _signed_proof(sqlite_engine, chain, row)
     forged = forge(proof, ledger)
     expected = list(verify(forged, ledger).problems)
     assert any("does not verify against the pinned public key" in p for p in expected)
-    _open(page, site)
-    assert _js(page, forged, ledger)["problems"] == expected
+    assert _js(proof_verifier, forged, ledger)["problems"] == expected
 
 
 def _no_signature(proof: dict, ledger: dict) -> dict:
@@ -174,14 +171,13 @@ EDITS = [
 
 @pytest.mark.parametrize(("case", "edit"), EDITS)
 def test_the_browser_reads_every_beacon_edit_as_python_does(
-    page: Page, site, sqlite_engine, case, edit
+    proof_verifier: Page, sqlite_engine, case, edit
 ):
     chain, row = case
     proof, ledger = _signed_proof(sqlite_engine, chain, row)
     edited = edit(json.loads(json.dumps(proof)), ledger)
     expected = verify(edited, ledger)
-    _open(page, site)
-    outcome = _js(page, edited, ledger)
+    outcome = _js(proof_verifier, edited, ledger)
     assert (outcome["problems"], outcome["notes"]) == (
         list(expected.problems),
         list(expected.notes),
@@ -240,11 +236,10 @@ def test_an_older_proof_page_says_its_signature_is_absent(page: Page, site):
 
 @pytest.mark.parametrize(("chain", "row"), [QUICKNET_ROW, DEFAULT_ROW], ids=["quicknet", "default"])
 def test_the_browser_check_of_a_signed_proof_takes_under_a_few_seconds(
-    page: Page, site, sqlite_engine, chain, row
+    proof_verifier: Page, sqlite_engine, chain, row
 ):
     proof, ledger = _signed_proof(sqlite_engine, chain, row)
-    _open(page, site)
-    ms = page.evaluate(
+    ms = proof_verifier.evaluate(
         """async ([p, l]) => {
             const t = performance.now();
             const out = await window.streamkeeperVerify(p, l);

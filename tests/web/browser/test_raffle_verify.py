@@ -85,13 +85,12 @@ def _big_ids(proof: dict, ledger: dict) -> None:
         _names_python_and_js_sort_differently,
     ],
 )
-def test_js_finds_the_same_problems_as_python(page: Page, site, edit):
+def test_js_finds_the_same_problems_as_python(proof_verifier: Page, edit):
     proof, ledger = fixture_export(1)
     edit(proof, ledger)
     expected = list(verify(proof, ledger).problems)
     assert expected, "every edit breaks the proof"
-    _proof_page(page, site)
-    assert _js_verify(page, proof, ledger) == expected
+    assert _js_verify(proof_verifier, proof, ledger) == expected
 
 
 def _pseudonymous_fixture() -> tuple[dict, dict]:
@@ -115,8 +114,8 @@ def _version_1_proof(proof: dict, ledger: dict) -> None:
     proof["format"] = "streamkeeper-raffle-proof/1"
 
 
-def test_js_verifies_a_pseudonymous_proof_as_python_does(page: Page, site):
-    _proof_page(page, site)
+def test_js_verifies_a_pseudonymous_proof_as_python_does(proof_verifier: Page):
+    page = proof_verifier
     proof, ledger = _pseudonymous_fixture()
     assert verify(proof, ledger).matches
     assert _js_verify(page, proof, ledger) == []
@@ -128,11 +127,10 @@ def test_js_verifies_a_pseudonymous_proof_as_python_does(page: Page, site):
         assert _js_verify(page, proof, ledger) == expected, edit.__name__
 
 
-def test_js_matches_the_fixture_proof(page: Page, site):
+def test_js_matches_the_fixture_proof(proof_verifier: Page):
     proof, ledger = fixture_export(1)
     assert verify(proof, ledger).matches
-    _proof_page(page, site)
-    assert _js_verify(page, proof, ledger) == []
+    assert _js_verify(proof_verifier, proof, ledger) == []
 
 
 def test_downloads_are_the_export_bytes(site):
