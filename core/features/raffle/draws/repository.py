@@ -209,11 +209,9 @@ _LOCK_WITH_TOTAL = (
 )
 
 
-def get_draw(conn: Connection, draw_id: int, *, lock: bool = False) -> Draw:
-    """A draw known to exist; ``lock`` takes its row lock (PostgreSQL) so that two processes
-    do not complete it twice."""
-    query = sa.select(raffle_draws).where(raffle_draws.c.id == draw_id)
-    return _draw(conn, conn.execute(query.with_for_update() if lock else query).one())
+def get_draw(conn: Connection, draw_id: int) -> Draw:
+    """A draw known to exist (:func:`lock_draw_with_total` takes its row lock to complete it)."""
+    return _draw(conn, conn.execute(sa.select(raffle_draws).where(_d.id == draw_id)).one())
 
 
 def note_draw_attempt(conn: Connection, draw_id: int, error: str) -> None:
