@@ -80,16 +80,14 @@ def pytest_runtest_makereport(item, call):  # type: ignore[no-untyped-def]
 
 @pytest.fixture
 def page(browser, request, tmp_path):  # type: ignore[no-untyped-def]
-    context = browser.new_context(viewport={"width": 1100, "height": 800})
-    page = context.new_page()
-    page.set_default_timeout(10_000)
+    page = _new_page(browser)
     yield page
     report = getattr(request.node, "report_call", None)
     if report is not None and report.failed:
         shot = tmp_path / "failure.png"
         page.screenshot(path=str(shot), full_page=True)
         print(f"screenshot of the failing page: {shot}")  # noqa: T201
-    context.close()
+    page.context.close()
 
 
 @pytest.fixture
@@ -223,12 +221,22 @@ def proof_verifier(browser, tmp_path_factory) -> Iterator[Page]:  # type: ignore
         FakeDiscordOAuth() as discord,
         served_site(tmp_path_factory.mktemp("verifier") / "data", discord, {}) as served,
     ):
-        context = browser.new_context(viewport={"width": 1100, "height": 800})
-        page = context.new_page()
-        page.set_default_timeout(10_000)
-        page.goto(f"{served.url}/raffle/1")
-        page.wait_for_function(
-            "() => typeof window.streamkeeperVerify === 'function' && !!window.nobleBls12381"
-        )
+        page = _new_page(browser)
+        open_proof_page(page, served.url)
         yield page
-        context.close()
+        page.context.close()
+
+
+def _new_page(browser):  # type: ignore[no-untyped-def]
+    """A page in a context of its own, at the tests' desktop size."""
+    page = browser.new_context(viewport={"width": 1100, "height": 800}).new_page()
+    page.set_default_timeout(10_000)
+    return page
+
+
+def open_proof_page(page: Page, url: str, period_id: int = 1) -> None:
+    """A period's public proof page, once its verifier and the BLS library are loaded."""
+    page.goto(f"{url}/raffle/{period_id}")
+    page.wait_for_function(
+        "() => typeof window.streamkeeperVerify === 'function' && !!window.nobleBls12381"
+    )

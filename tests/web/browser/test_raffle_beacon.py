@@ -17,6 +17,7 @@ from core.platforms.http import tls_context
 from core.web.dashboard.public import export_bytes
 from tests.features.raffle import drand_scenario
 from tests.features.raffle.drand_scenario import real_rounds, signed_proof
+from tests.web.browser.conftest import open_proof_page
 
 REAL = [pytest.param(chain, row, id=f"{chain.name}-{row['round']}") for chain, row in real_rounds()]
 QUICKNET_ROW = next(p.values for p in REAL if p.values[0] is drand_chains.QUICKNET)
@@ -33,13 +34,6 @@ def _signed_proof(engine, chain, row) -> tuple[dict, dict]:  # type: ignore[no-u
     if key not in _PROOFS:
         _PROOFS[key] = signed_proof(engine, chain, row)
     return copy.deepcopy(_PROOFS[key])
-
-
-def _open(page: Page, site, period_id: int = 1) -> None:
-    page.goto(f"{site.url}/raffle/{period_id}")
-    page.wait_for_function(
-        "() => typeof window.streamkeeperVerify === 'function' && !!window.nobleBls12381"
-    )
 
 
 def _js(page: Page, proof: dict, ledger: dict) -> dict:
@@ -197,7 +191,7 @@ def test_the_proof_page_checks_a_quicknet_round_and_refuses_a_forged_one(
     )
     assert vendored.status_code == 200
     assert vendored.text.startswith("/*! @noble/curves 2.4.0")
-    _open(page, site, 2)
+    open_proof_page(page, site.url, 2)
     check = page.locator("#beacon-check").inner_text()
     assert check.startswith(f"drand quicknet round {row['round']}: its BLS signature was checked")
     page.click("#verify")
@@ -227,7 +221,7 @@ def test_the_proof_page_checks_a_quicknet_round_and_refuses_a_forged_one(
 
 
 def test_an_older_proof_page_says_its_signature_is_absent(page: Page, site):
-    _open(page, site, 1)
+    open_proof_page(page, site.url)
     assert "no signature was recorded" in page.locator("#beacon-check").inner_text()
     page.click("#verify")
     page.wait_for_selector("#verify-result .match")

@@ -13,12 +13,7 @@ from playwright.sync_api import Page
 from core.features.raffle.draws.verification import verify
 from core.platforms.http import tls_context
 from core.web.dashboard.public import export_bytes
-from tests.web.browser.conftest import FIXTURES, fixture_export
-
-
-def _proof_page(page: Page, site) -> None:  # type: ignore[no-untyped-def]
-    page.goto(site.url + "/raffle/1")
-    page.wait_for_function("() => typeof window.streamkeeperVerify === 'function'")
+from tests.web.browser.conftest import FIXTURES, fixture_export, open_proof_page
 
 
 def _js_verify(page: Page, proof: dict, ledger: dict) -> list[str]:
@@ -148,7 +143,7 @@ def test_downloads_are_the_export_bytes(site):
 def test_verify_button_says_match_then_mismatch_after_a_one_ticket_edit(
     page: Page, site, tmp_path, shot
 ):
-    _proof_page(page, site)
+    open_proof_page(page, site.url)
     page.click("#verify")
     page.wait_for_selector("#verify-result .match")
     draws = verify(*fixture_export(1)).draws_checked
