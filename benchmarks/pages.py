@@ -35,10 +35,11 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import sqlalchemy as sa
 from cryptography.fernet import Fernet
 from flask.testing import FlaskClient
 
-from benchmarks import pages_seed
+from benchmarks import pages_seed, proof_check
 from benchmarks.report import Report, fmt, say
 from benchmarks.system import OtherLoad
 from benchmarks.watchtime import postgres_database
@@ -122,6 +123,8 @@ class PagesFigures:
     setup_seconds: float = 0.0
     phases: list[Phase] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
+    proof_rows: int = 0  # the ledger rows of the period the proof check reads
+    proof_check: dict[str, list[float]] = field(default_factory=dict)  # seconds per round
 
 
 def run(args: argparse.Namespace, pg_url: str, workdir: Path, report: Report) -> PagesFigures:
@@ -135,6 +138,11 @@ def run(args: argparse.Namespace, pg_url: str, workdir: Path, report: Report) ->
         figures.paths = list(timed)
         with _site(url, workdir) as client:
             _phases(args, url, client, timed, figures)
+            say("  the proof page's check in a browser ...")
+            figures.proof_rows = _ledger_rows(url, seeded.closed_period_id)
+            figures.proof_check = proof_check.browser_check(
+                client.application, seeded.closed_period_id, workdir, figures.problems
+            )
     report.problems += figures.problems
     return figures
 
@@ -145,6 +153,16 @@ def seed(url: str, viewers: int) -> pages_seed.Seeded:
     try:
         migrate(engine)
         return pages_seed.fill(engine, viewers)
+    finally:
+        engine.dispose()
+
+
+def _ledger_rows(url: str, period_id: int) -> int:
+    engine = db.create_engine(url)
+    try:
+        with engine.connect() as conn:
+            query = sa.text("SELECT count(*) FROM raffle_ledger WHERE period_id = :p")
+            return int(conn.execute(query, {"p": period_id}).scalar_one())
     finally:
         engine.dispose()
 
@@ -357,6 +375,16 @@ def print_figures(figures: PagesFigures, report: Report, shorten: Callable[[str]
             f"every page's p95 < {TARGET_MS:.0f} ms, {figures.viewers:,} viewers, {phase.name}",
             measured,
             not missed,
+        )
+    for what, seconds in figures.proof_check.items():
+        if not seconds:
+            continue
+        size = f"{figures.proof_rows:,} ledger rows" if what == proof_check.PAGE else "BLS check"
+        rounds = " ".join(f"{value:.2f}" for value in seconds)
+        report.target(
+            f"the proof check in a browser < {proof_check.TARGET_SECONDS:.0f} s: {what} ({size})",
+            f"median {statistics.median(seconds):.2f} s (rounds: {rounds})",
+            statistics.median(seconds) < proof_check.TARGET_SECONDS,
         )
 
 

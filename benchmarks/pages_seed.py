@@ -29,6 +29,7 @@ from core.events import ChatMessageSent, Platform, Viewer, event_to_dict
 from core.features.directory.repository import Channel, Member, Role, Server
 from core.features.directory.service import DirectoryService, Snapshot
 from core.features.guilds.service import GuildService
+from core.features.raffle.draws import fairness
 from core.features.raffle.draws import repository as draws_repository
 from core.features.raffle.earning import repository as earning_repository
 from core.features.raffle.periods import repository as periods_repository
@@ -228,7 +229,8 @@ def _closed_periods(engine: Engine, links: int, now: datetime, params: dict[str,
         with engine.begin() as conn:
             period_id = periods_repository.create_period(
                 conn, guild_id=GUILD, starts_at=starts, ends_at=ends, status="open",
-                seed=f"{k:02d}" * 32, commitment="cd" * 32, now=starts,
+                seed=f"{k:02d}" * 32, commitment=fairness.commitment_of(f"{k:02d}" * 32),
+                now=starts,
             )  # fmt: skip
             for statement in _LEDGER:
                 conn.execute(sa.text(statement), params | {"p": period_id, "at": ends})

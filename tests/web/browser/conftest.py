@@ -28,21 +28,11 @@ from core.web.dashboard.config import ProofFiles
 from tests.conftest import TEST_FERNET_KEY, with_migrated_sqlite
 from tests.fakes.discord_oauth import CLIENT_ID, CLIENT_SECRET, FakeDiscordOAuth
 from tests.services import free_port
+from tests.web.browser.chromium import CHROMIUM, CHROMIUM_FLAGS
 
 if TYPE_CHECKING:  # imported by the fixtures, which say how to install it when it is missing
     from playwright.sync_api import Page
 
-CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
-CHROMIUM_FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "raffle"
 FIXTURE_PERIOD = 1
 
