@@ -1,9 +1,11 @@
 """On-stream overlays: the service, the alerts it records beside VIP changes and ticket awards
 (hooks in the writing transaction), the alerts of gifted subscriptions, follows, subscriptions,
-raids, cheers and Kicks (event handlers), and the goal bar those events move."""
+raids, cheers and Kicks (event handlers), and the goal bar those events move (what moved it
+forgotten after a month, by the hour)."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import TYPE_CHECKING
 
 from core.events import Cheered, Followed, KicksGifted, Raided, Subscribed, SubscriptionsGifted
@@ -31,3 +33,8 @@ def install(rt: Assembly) -> None:
         rt.handle(event_type, rt.overlays.event_alerts.handle)
     for event_type in (Followed, Subscribed, SubscriptionsGifted):
         rt.handle(event_type, rt.overlays.goal.handle)
+    rt.scheduler.every(
+        "forgetting old goal moves",
+        lambda: 3600.0,
+        lambda: asyncio.to_thread(rt.overlays.goal.forget_old_moves),
+    )

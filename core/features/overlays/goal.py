@@ -12,7 +12,7 @@ overlay asks.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy.engine import Engine
@@ -33,6 +33,9 @@ MEASURES = {
 }
 MAX_TARGET = 1_000_000_000_000
 TITLE_MAX = 100
+# How long the key of what moved a goal is kept: far past any redelivery (Twitch and Kick retry
+# for hours at most) or second source of the same event (seconds apart).
+MOVES_KEPT = timedelta(days=30)
 
 
 def parse_target(text: str) -> int:
@@ -78,6 +81,12 @@ class GoalService:
                 return
             if goal_repository.move(conn, guild_id, ref, amounts[goal.measure], utc(self.clock())):
                 touch(conn, guild_id, "goal")
+
+    def forget_old_moves(self) -> int:
+        """Forget every guild's goal moves older than :data:`MOVES_KEPT` (a scheduled job);
+        the bars keep their progress. Returns how many went."""
+        with self.engine.begin() as conn:
+            return goal_repository.forget_moves_before(conn, utc(self.clock()) - MOVES_KEPT)
 
     def save(self, guild_id: int, form: Mapping[str, str]) -> None:
         """Set the goal from the dashboard's form (``measure``, ``target``, ``title``); a new

@@ -79,3 +79,12 @@ def move(conn: Connection, guild_id: int, source_ref: str, amount: int, at: date
         .values(progress=g.progress + amount, updated_at=at)
     )
     return bool(done.rowcount)
+
+
+def forget_moves_before(conn: Connection, before: datetime) -> int:
+    """Forget what moved any guild's goal before ``before``: nothing is delivered again that
+    late, so the keys no longer guard against counting twice. Returns how many went."""
+    done = conn.execute(
+        sa.delete(overlay_goal_moves).where(overlay_goal_moves.c.created_at < before)
+    )
+    return int(done.rowcount or 0)

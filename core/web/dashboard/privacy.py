@@ -164,7 +164,7 @@ STORED: tuple[Stored, ...] = (
             "overlay_goal_moves",
         ),
         "links and settings while the server uses the bot; alerts are shown once and kept with "
-        "the server's other data",
+        "the server's other data; what moved the goal bar, 30 days (the bar keeps its count)",
         f"{ASK}; an admin makes a new link with Rotate on the dashboard's Overlays page.",
     ),
     Stored(

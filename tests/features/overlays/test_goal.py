@@ -5,7 +5,11 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import sqlalchemy as sa
+
 from core.events import Followed, Platform, Subscribed, SubscriptionsGifted, Viewer
+from core.features.overlays.goal import MOVES_KEPT
+from core.features.overlays.tables import overlay_goal_moves
 from core.features.points.service import PointsService
 from tests.features.overlays.conftest import GUILD_A, GUILD_B, NOW
 
@@ -78,3 +82,33 @@ def test_a_points_goal_counts_points_credited_since_it_started(overlays, engine,
     points.give(GUILD_A, Platform.KICK, "2", 200, actor="test")
     points.give(GUILD_B, Platform.KICK, "1", 999, actor="test")
     assert overlays.goal.view(GUILD_A)["goal"]["progress"] == 500
+
+
+def _moves(engine) -> set[tuple[int, str]]:  # type: ignore[no-untyped-def]
+    with engine.connect() as conn:
+        return set(
+            conn.execute(sa.select(overlay_goal_moves.c.guild_id, overlay_goal_moves.c.source_ref))
+        )
+
+
+def test_what_moved_a_goal_is_forgotten_after_a_month_and_the_bar_keeps_its_count(
+    overlays, engine, clock
+):
+    for guild in (GUILD_A, GUILD_B):
+        overlays.goal.save(guild, {"measure": "follows", "target": "10", "title": ""})
+    clock.advance(1)
+    overlays.goal.handle(GUILD_A, _follow(1, clock()))
+    clock.advance(timedelta(days=20))
+    overlays.goal.handle(GUILD_B, _follow(2, clock()))
+    clock.advance(MOVES_KEPT - timedelta(days=20) - timedelta(minutes=1))
+    assert overlays.goal.forget_old_moves() == 0  # the oldest is a minute short of a month
+    overlays.goal.handle(GUILD_A, _follow(1, clock()))  # redelivered: still moves nothing
+    assert overlays.goal.view(GUILD_A)["goal"]["progress"] == 1
+
+    clock.advance(timedelta(minutes=2))
+    assert overlays.goal.forget_old_moves() == 1
+    assert _moves(engine) == {(GUILD_B, "event:" + _follow(2).key)}
+    assert overlays.goal.view(GUILD_A)["goal"]["progress"] == 1  # the count stays
+    assert overlays.goal.view(GUILD_B)["goal"]["progress"] == 1
+    overlays.goal.handle(GUILD_A, _follow(3, clock()))
+    assert overlays.goal.view(GUILD_A)["goal"]["progress"] == 2
