@@ -7,7 +7,10 @@ from datetime import UTC, datetime
 
 import pytest
 
-from core.features.vip import repository
+from core.events import Platform
+from core.features.vip import repository, reward_deletion, rules_repository
+from core.features.vip.rules_repository import REWARD, VipRule
+from core.outbox import store
 from core.storage.db import transaction
 from tests.conftest import TEST_FERNET_KEY
 from tests.test_cli import GUILD, cli, cli_env  # noqa: F401 - cli_env is a fixture
@@ -24,6 +27,23 @@ def env(cli_env, make_runtime):  # noqa: F811
     with transaction(runtime.engine) as conn:
         repository.save_settings(conn, int(GUILD), {"kick_role_id": 555}, AT)
     return {**cli_env, **KEYS}
+
+
+def test_removing_a_twitch_reward_rule_leaves_its_deletion_to_the_running_bot(
+    env, make_runtime
+) -> None:
+    runtime = make_runtime(DATA_DIR=env["DATA_DIR"])
+    rule = VipRule(0, int(GUILD), Platform.TWITCH, REWARD, 24, AT, "reward-1", "VIP day", 500)
+    with transaction(runtime.engine) as conn:
+        rule_id = rules_repository.add_rule(conn, rule)
+    removed = cli(env, "vip", "rule", "remove", "--guild", GUILD, str(rule_id))
+    assert removed.returncode == 0, removed.stderr
+    assert removed.stdout.splitlines()[1:] == [
+        "Its reward will be deleted on Twitch by the running bot."
+    ]
+    with runtime.engine.connect() as conn:
+        [call] = store.of_guild(conn, int(GUILD))
+    assert (call.kind, call.state) == (reward_deletion.KIND, "pending")
 
 
 def _refused(result) -> str:

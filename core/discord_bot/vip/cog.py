@@ -18,6 +18,7 @@ from core.events import Platform
 from core.features.guilds.service import GuildService
 from core.features.vip.limits import RewardLimits, limits_of
 from core.features.vip.ports import TwitchBusy
+from core.features.vip.reward_deletion import made_on_twitch
 from core.features.vip.rules import RuleAsked
 from core.features.vip.service import VipRefused, VipService
 from core.features.vip.texts import when
@@ -270,9 +271,11 @@ class VipCog(ManagersCog, name="Temporary VIP"):
     @vip_rule.command(name="remove")
     @app_commands.describe(rule_id="The rule's id, as vip rules lists it")
     async def vip_rule_remove(self, ctx: Context, rule_id: int) -> None:
-        """Remove a rule; the VIPs it granted still expire."""
+        """Remove a rule (a Twitch reward rule's reward too); the VIPs it granted still
+        expire."""
         rule = await self.service.rules.remove(guild_of(ctx).id, rule_id)
-        await self._reply(ctx, f"Rule **{rule.id}** removed ({inert(rule.describe())}).")
+        reward = "; its reward will be deleted on Twitch" if made_on_twitch(rule) else ""
+        await self._reply(ctx, f"Rule **{rule.id}** removed ({inert(rule.describe())}){reward}.")
 
     @vip.command(name="log")
     @app_commands.describe(user="Only this Twitch login")

@@ -5,7 +5,8 @@ subs; a cheer of at least N bits; at least N KICKs), on which platform, for how 
 
 A Twitch reward rule names a reward StreamKeeper made (Twitch lets an app fulfil and refund only
 its own): by its id, or by a title and cost, created on Twitch then (or adopted, when one of
-ours has that title). A Kick rule gives the server's Kick VIP role, so it needs that role set.
+ours has that title); removing the rule deletes the reward there. A Kick rule gives the
+server's Kick VIP role, so it needs that role set.
 A rule that needs a scope the streamer has not granted (``bits:read`` for cheers,
 ``channel:read:subscriptions`` for subs and gifts) is refused with the "connect again" prompt.
 
@@ -23,7 +24,7 @@ from typing import Any
 from sqlalchemy.engine import Connection
 
 from core.events import Platform
-from core.features.vip import repository, rules_repository
+from core.features.vip import repository, reward_deletion, rules_repository
 from core.features.vip.effects import VipEffects
 from core.features.vip.limits import VipRefused, check_cost, check_hours, check_title
 from core.features.vip.rules_repository import BITS, GIFT, KICKS, KINDS, REWARD, SUB, VipRule
@@ -134,14 +135,16 @@ class VipRules:
         return await self.effects.in_transaction(save)
 
     async def remove(self, guild_id: int, rule_id: int) -> VipRule:
-        """Remove the rule (the VIPs it granted still expire). A reward rule's reward stays on
-        Twitch; the guild's reward from before rules, when it is this one, is let go too."""
+        """Remove the rule (the VIPs it granted still expire). A Twitch reward rule's reward is
+        deleted on Twitch by the Twitch Helix worker (:mod:`reward_deletion`, queued here);
+        the guild's reward from before rules, when it is this one, is let go too."""
         now = self.effects.clock()
 
         def remove(conn: Connection) -> VipRule | None:
             rule = rules_repository.remove_rule(conn, guild_id, rule_id)
             if rule is None or rule.kind != REWARD:
                 return rule
+            reward_deletion.queue_deletion(conn, rule, now)
             settings = repository.get_settings(conn, guild_id)
             if rule.reward_id and settings.reward_id == rule.reward_id:
                 changes = {"reward_id": None, "reward_title": None, "reward_cost": None}

@@ -26,6 +26,7 @@ from core.features.vip import (
     redemption_outbox,
     removal_calls,
     repository,
+    reward_deletion,
     rules_repository,
 )
 from core.features.vip.analytics import VipAnalytics, analytics
@@ -58,6 +59,7 @@ from core.features.vip.reconnection import RECONNECTED, Reconnection
 from core.features.vip.redemption_outbox import QueuedRedemptions
 from core.features.vip.redemptions import VipRedemptions
 from core.features.vip.repository import AuditEntry, Grant, VipSettings
+from core.features.vip.reward_deletion import RewardDeletion
 from core.features.vip.rule_grants import RuleGrants
 from core.features.vip.rules import VipRules
 from core.outbox.worker import Kind, Outcome
@@ -111,6 +113,7 @@ class VipService:
         self.expiry = VipExpiry(self.effects)
         self.rules = VipRules(self.effects, self._broadcaster, granted_scopes)
         self.rule_grants = RuleGrants(self.effects)  # subs, gifts, cheers, KICKs
+        self.reward_deletion = RewardDeletion(self.effects, broadcaster_of)
 
     async def _broadcaster(self, guild_id: int) -> str:
         broadcaster_id = await asyncio.to_thread(self.broadcaster_of, guild_id)
@@ -311,12 +314,14 @@ class VipService:
     # --- the calls its workers make ------------------------------------------------------------
 
     def helix_kinds(self) -> dict[str, Kind]:
-        """The Twitch Helix worker's calls: a redemption's chain, an expired VIP's removal."""
+        """The Twitch Helix worker's calls: a redemption's chain, an expired VIP's removal, a
+        removed rule's reward deleted."""
         return {
             redemption_outbox.KIND: self.queued.kind(),
             RECONNECTED: self.reconnection.kind(),  # the streamer connected Twitch again
             # Removing a VIP twice is harmless ("not a VIP" counts as done).
             removal_calls.TWITCH_EXPIRED: Kind(self._remove_expired),
+            reward_deletion.KIND: self.reward_deletion.kind(),  # a removed rule's reward
         } | self.rule_grants.kinds()[0]
 
     def discord_kinds(self) -> dict[str, Kind]:

@@ -59,6 +59,11 @@ async def test_rules_are_added_listed_and_removed(manager, guild_a, guilds) -> N
     ]
     [removed] = await say("!vip rule remove 3", manager)
     assert removed.content == "Rule **3** removed (at least 100 KICKs)."
+    [removed] = await say("!vip rule remove 2", manager)
+    assert removed.content == (
+        "Rule **2** removed (the reward 'VIP 1 week' (25,000 points)); its reward will be "
+        "deleted on Twitch."
+    )
 
 
 @pytest.mark.parametrize(

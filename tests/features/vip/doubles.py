@@ -33,7 +33,8 @@ T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
 @dataclass
 class FakeVipChannel:
-    """One Twitch channel. ``busy`` holds failures the next VIP changes raise, in order."""
+    """One Twitch channel. ``busy`` holds failures the next VIP changes and reward deletions
+    raise, in order."""
 
     clock: Callable[[], datetime]
     vips: set[str] = field(default_factory=set)
@@ -137,6 +138,8 @@ class FakeVipChannel:
 
     async def delete_reward(self, guild_id: int, broadcaster_id: str, reward_id: str) -> None:
         self._connected()
+        if self.busy:
+            raise self.busy.pop(0)
         if self.rewards.pop(reward_id, None) is None:
             raise TwitchRefused(Refusal.NOT_FOUND, "no such reward")
 

@@ -66,6 +66,12 @@ def test_rules_are_added_changed_and_removed_from_the_page(client, vip) -> None:
 
     assert _post(client, f"rules/{cheer.id}/remove").status_code == 302
     assert [r.id for r in run(service.rules.list(GUILD))] == [week.id]
+    gone = _post(client, f"rules/{week.id}/remove")
+    assert (
+        f"Rule {week.id} removed (the reward &#39;VIP 1 week&#39; (30,000 points)); its reward "
+        "will be deleted on Twitch; the VIPs it granted still expire."
+    ) in client.get(gone.headers["Location"]).text
+    assert run(service.rules.list(GUILD)) == []
 
 
 @pytest.mark.parametrize(

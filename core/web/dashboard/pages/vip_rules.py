@@ -14,6 +14,7 @@ from markupsafe import Markup
 from core.events import Platform
 from core.features.refusals import Refused
 from core.features.vip.analytics import WINDOWS
+from core.features.vip.reward_deletion import made_on_twitch
 from core.features.vip.rules import RuleAsked
 from core.features.vip.rules_repository import KINDS
 from core.features.vip.service import VipService
@@ -120,6 +121,10 @@ def add_routes(
     def remove_rule(guild_id: int, rule_id: int):  # type: ignore[no-untyped-def]
         def call() -> str:
             rule = run(service().rules.remove(guild_id, rule_id))
-            return f"Rule {rule.id} removed ({rule.describe()}); the VIPs it granted still expire."
+            reward = "; its reward will be deleted on Twitch" if made_on_twitch(rule) else ""
+            return (
+                f"Rule {rule.id} removed ({rule.describe()}){reward}; "
+                "the VIPs it granted still expire."
+            )
 
         return write(guild_id, "rules", call)

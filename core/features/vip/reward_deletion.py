@@ -1,0 +1,79 @@
+"""A Twitch reward rule's reward goes with its rule: removing the rule queues the reward's
+deletion on Twitch, an outbox call of the Twitch Helix worker, in the rule's transaction.
+
+StreamKeeper made the reward (Twitch lets only the app that made a reward change, fulfil or
+delete it), so left behind it would keep taking viewers' points for nothing, and the streamer
+could not take it down. The call is queued, not made while the admin waits: Twitch slow or
+down delays only the deletion, which is retried. A reward a rule or the server's setup uses
+again by the time the call is made (an admin who added it back) is kept; one already gone
+from Twitch counts as deleted, so making the call twice does no harm.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.engine import Connection
+
+from core.events import Platform
+from core.features.vip import repository, rules_repository
+from core.features.vip.effects import VipEffects
+from core.features.vip.ports import Refusal, TwitchBusy, TwitchRefused
+from core.features.vip.removal_calls import HELIX
+from core.features.vip.rules_repository import REWARD, VipRule
+from core.outbox import store
+from core.outbox.store import Effect
+from core.outbox.worker import Done, Kind, Outcome, Refused, Retry
+
+KIND = "vip.twitch-reward-delete"
+
+
+def made_on_twitch(rule: VipRule) -> bool:
+    """Whether the rule names a Twitch reward of ours, which goes with the rule."""
+    return rule.kind == REWARD and rule.platform is Platform.TWITCH and bool(rule.reward_id)
+
+
+def queue_deletion(conn: Connection, rule: VipRule, now: datetime) -> bool:
+    """Queue the deletion of a removed rule's Twitch reward (a rule of another kind: nothing);
+    False when nothing was queued."""
+    if not made_on_twitch(rule):
+        return False
+    key = f"{KIND}:{rule.guild_id}:{rule.id}:{rule.reward_id}"
+    payload = {"reward_id": rule.reward_id}
+    return store.enqueue(conn, Effect(HELIX, KIND, rule.guild_id, key, payload), now)
+
+
+def _in_use(conn: Connection, guild_id: int, reward_id: str) -> bool:
+    if rules_repository.reward_rule(conn, guild_id, Platform.TWITCH, reward_id=reward_id):
+        return True
+    return repository.get_settings(conn, guild_id).reward_id == reward_id
+
+
+class RewardDeletion:
+    def __init__(self, effects: VipEffects, broadcaster_of: Callable[[int], str | None]) -> None:
+        """``broadcaster_of(guild_id)``: the Twitch broadcaster id the guild follows, or None."""
+        self.effects = effects
+        self.broadcaster_of = broadcaster_of
+
+    def kind(self) -> Kind:
+        return Kind(self._delete)  # deleting twice: Twitch's "not found", counted as done
+
+    async def _delete(self, guild_id: int, payload: dict[str, Any]) -> Outcome:
+        reward_id = str(payload["reward_id"])
+        if await self.effects.in_transaction(lambda conn: _in_use(conn, guild_id, reward_id)):
+            return Done("kept: a rule uses the reward again")
+        broadcaster_id = await asyncio.to_thread(self.broadcaster_of, guild_id)
+        if broadcaster_id is None:
+            return Refused("the server follows no Twitch channel now")
+        try:
+            await self.effects.twitch.delete_reward(guild_id, broadcaster_id, reward_id)
+        except TwitchBusy as busy:
+            return Retry(str(busy), busy.retry_after)
+        except TwitchRefused as refused:
+            if refused.reason == Refusal.NOT_FOUND:
+                return Done("gone from Twitch already")
+            return Refused(str(refused))
+        return Done("deleted")

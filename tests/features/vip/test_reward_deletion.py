@@ -1,0 +1,118 @@
+"""A removed Twitch reward rule takes its reward off Twitch, through the Twitch Helix worker:
+queued with the removal, made by the worker, retried when Twitch is busy, done when the reward
+is gone already, kept when a rule uses it again, refused (the rule still removed) when the
+server follows no Twitch channel; removing a rule of another kind queues nothing."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy.engine import Engine
+
+from core.events import Platform
+from core.features.vip import reward_deletion
+from core.features.vip.ports import TwitchBusy
+from core.features.vip.rules import RuleAsked
+from core.outbox import store
+from tests.features.vip.conftest import Vip
+from tests.features.vip.doubles import GUILD, make_helix_calls
+
+SCOPES = ("bits:read", "channel:read:subscriptions")
+WEEK = RuleAsked(Platform.TWITCH, "reward", 168, title="VIP 1 week", cost=25_000)
+
+
+@pytest.fixture
+def ruled(vip: Vip) -> Vip:
+    vip.service.rules.granted_scopes = lambda guild_id: SCOPES
+    return vip
+
+
+def deletions(engine: Engine) -> list[tuple[str, str]]:
+    """The guild's reward deletions (state, result), newest first."""
+    with engine.connect() as conn:
+        return [
+            (s.state, s.result or "")
+            for s in store.of_guild(conn, GUILD)
+            if s.kind == reward_deletion.KIND
+        ]
+
+
+async def test_a_removed_reward_rule_takes_its_reward_off_twitch(ruled: Vip, engine) -> None:
+    rule = await ruled.service.rules.add(GUILD, WEEK)
+    assert rule.reward_id in ruled.twitch.rewards
+    removed = await ruled.service.rules.remove(GUILD, rule.id)
+    assert reward_deletion.made_on_twitch(removed)
+    assert rule.reward_id in ruled.twitch.rewards  # queued, not made while the admin waits
+    assert deletions(engine) == [("pending", "")]
+
+    await make_helix_calls(ruled.service)
+    assert rule.reward_id not in ruled.twitch.rewards
+    assert ruled.reward_id in ruled.twitch.rewards  # the setup's reward stays
+    assert deletions(engine) == [("done", "deleted")]
+    await make_helix_calls(ruled.service)  # nothing more to make
+    assert deletions(engine) == [("done", "deleted")]
+
+
+async def test_the_setup_reward_goes_with_its_rule_and_the_setup_forgets_it(ruled: Vip) -> None:
+    [rule] = await ruled.service.rules.list(GUILD)  # the rule !vip setup made
+    assert rule.reward_id == ruled.reward_id
+    await ruled.service.rules.remove(GUILD, rule.id)
+    await make_helix_calls(ruled.service)
+    assert ruled.twitch.rewards == {}
+    assert (await ruled.service.effects.settings(GUILD)).reward_id is None
+
+
+async def test_twitch_busy_delays_only_the_deletion(ruled: Vip, engine) -> None:
+    rule = await ruled.service.rules.add(GUILD, WEEK)
+    await ruled.service.rules.remove(GUILD, rule.id)
+    ruled.twitch.busy.append(TwitchBusy("Twitch answered 503"))
+    await make_helix_calls(ruled.service)
+    assert rule.reward_id in ruled.twitch.rewards
+    [(state, _)] = deletions(engine)
+    assert state == "pending"
+
+    ruled.clock.advance(timedelta(minutes=10))
+    await make_helix_calls(ruled.service)
+    assert rule.reward_id not in ruled.twitch.rewards
+    assert deletions(engine) == [("done", "deleted")]
+
+
+async def test_a_reward_deleted_on_twitch_already_counts_as_deleted(ruled: Vip, engine) -> None:
+    rule = await ruled.service.rules.add(GUILD, WEEK)
+    await ruled.service.rules.remove(GUILD, rule.id)
+    del ruled.twitch.rewards[rule.reward_id]
+    await make_helix_calls(ruled.service)
+    assert deletions(engine) == [("done", "gone from Twitch already")]
+
+
+async def test_a_reward_a_rule_uses_again_is_kept(ruled: Vip, engine) -> None:
+    rule = await ruled.service.rules.add(GUILD, WEEK)
+    await ruled.service.rules.remove(GUILD, rule.id)
+    again = await ruled.service.rules.add(GUILD, WEEK)  # adopts the reward of that title
+    assert again.reward_id == rule.reward_id
+    await make_helix_calls(ruled.service)
+    assert rule.reward_id in ruled.twitch.rewards
+    assert deletions(engine) == [("done", "kept: a rule uses the reward again")]
+
+
+async def test_without_a_twitch_channel_the_rule_goes_and_the_call_is_refused(
+    ruled: Vip, engine
+) -> None:
+    rule = await ruled.service.rules.add(GUILD, WEEK)
+    ruled.service.reward_deletion.broadcaster_of = lambda guild_id: None  # channel unset since
+    await ruled.service.rules.remove(GUILD, rule.id)
+    assert [r.id for r in await ruled.service.rules.list(GUILD)] != [rule.id]
+    await make_helix_calls(ruled.service)
+    assert rule.reward_id in ruled.twitch.rewards
+    assert deletions(engine) == [("refused", "the server follows no Twitch channel now")]
+
+
+async def test_other_rules_queue_nothing(ruled: Vip, engine) -> None:
+    bits = await ruled.service.rules.add(
+        GUILD, RuleAsked(Platform.TWITCH, "bits", 10, at_least=100)
+    )
+    removed = await ruled.service.rules.remove(GUILD, bits.id)
+    assert not reward_deletion.made_on_twitch(removed)
+    assert deletions(engine) == []
+    assert ruled.reward_id in ruled.twitch.rewards  # the setup's reward stays
