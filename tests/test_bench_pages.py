@@ -1,12 +1,13 @@
 """benchmarks/pages.py at a tiny size (``make test`` keeps the bench working): the busy guild
-seeded, every page answered 200 with the seeded names in both phases, ticks ran meanwhile.
-Never asserts on time."""
+seeded, every page answered 200 with the seeded names in both phases, ticks ran meanwhile, and
+the proof check in chromium matched on the seeded period and on each drand-signed proof. Never
+asserts on time."""
 
 from __future__ import annotations
 
 import argparse
 
-from benchmarks import pages, pages_seed
+from benchmarks import pages, pages_seed, proof_check
 from benchmarks.report import Report
 
 
@@ -35,6 +36,13 @@ def test_a_tiny_run_answers_every_page_with_its_seeded_names(postgres_url, tmp_p
         assert list(phase.times) == figures.paths
         assert all(len(times) == 2 for times in phase.times.values())
     assert figures.phases[1].ticks >= 1
+    assert figures.proof_rows > 0
+    checked = {what: len(seconds) for what, seconds in figures.proof_check.items()}
+    assert checked == {
+        proof_check.PAGE: proof_check.ROUNDS,
+        "a quicknet-signed proof": proof_check.ROUNDS,
+        "a default-signed proof": proof_check.ROUNDS,
+    }
     assert len(report.targets) == 0  # targets are added when printed
     pages.print_figures(figures, report, pages.shorten)
-    assert len(report.targets) == 2
+    assert len(report.targets) == 2 + len(checked)
