@@ -136,7 +136,6 @@ def _add(args: argparse.Namespace) -> int:
 
 def _remove(args: argparse.Namespace) -> int:
     from core.features.vip.limits import VipRefused
-    from core.features.vip.reward_deletion import made_on_twitch
     from core.features.vip.rules import rule_line
 
     guild_id = _guild(args.guild)
@@ -150,6 +149,6 @@ def _remove(args: argparse.Namespace) -> int:
     finally:
         runtime.close()
     print(f"Removed: {rule_line(rule)}")  # noqa: T201
-    if made_on_twitch(rule):
+    if rule.is_twitch_reward:
         print("Its reward will be deleted on Twitch by the running bot.")  # noqa: T201
     return 0

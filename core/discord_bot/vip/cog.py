@@ -18,7 +18,6 @@ from core.events import Platform
 from core.features.guilds.service import GuildService
 from core.features.vip.limits import RewardLimits, limits_of
 from core.features.vip.ports import TwitchBusy
-from core.features.vip.reward_deletion import made_on_twitch
 from core.features.vip.rules import RuleAsked
 from core.features.vip.service import VipRefused, VipService
 from core.features.vip.texts import when
@@ -274,7 +273,7 @@ class VipCog(ManagersCog, name="Temporary VIP"):
         """Remove a rule (a Twitch reward rule's reward too); the VIPs it granted still
         expire."""
         rule = await self.service.rules.remove(guild_of(ctx).id, rule_id)
-        reward = "; its reward will be deleted on Twitch" if made_on_twitch(rule) else ""
+        reward = "; its reward will be deleted on Twitch" if rule.is_twitch_reward else ""
         await self._reply(ctx, f"Rule **{rule.id}** removed ({inert(rule.describe())}){reward}.")
 
     @vip.command(name="log")

@@ -23,7 +23,7 @@ from core.features.vip import repository, rules_repository
 from core.features.vip.effects import VipEffects
 from core.features.vip.ports import Refusal, TwitchBusy, TwitchRefused
 from core.features.vip.removal_calls import HELIX
-from core.features.vip.rules_repository import REWARD, VipRule
+from core.features.vip.rules_repository import VipRule
 from core.outbox import store
 from core.outbox.store import Effect
 from core.outbox.worker import Done, Kind, Outcome, Refused, Retry
@@ -31,15 +31,10 @@ from core.outbox.worker import Done, Kind, Outcome, Refused, Retry
 KIND = "vip.twitch-reward-delete"
 
 
-def made_on_twitch(rule: VipRule) -> bool:
-    """Whether the rule names a Twitch reward of ours, which goes with the rule."""
-    return rule.kind == REWARD and rule.platform is Platform.TWITCH and bool(rule.reward_id)
-
-
 def queue_deletion(conn: Connection, rule: VipRule, now: datetime) -> bool:
     """Queue the deletion of a removed rule's Twitch reward (a rule of another kind: nothing);
     False when nothing was queued."""
-    if not made_on_twitch(rule):
+    if not rule.is_twitch_reward:
         return False
     key = f"{KIND}:{rule.guild_id}:{rule.id}:{rule.reward_id}"
     payload = {"reward_id": rule.reward_id}

@@ -105,7 +105,7 @@ class VipRules:
         if hours is not None:
             changes["hours"] = check_hours(hours)
         if cost is not None or title is not None:
-            if rule.kind != REWARD or rule.platform is not Platform.TWITCH or not rule.reward_id:
+            if not rule.is_twitch_reward:
                 raise VipRefused("Only a Twitch reward rule has a cost and a title to change.")
             fields: dict[str, Any] = {}
             if cost is not None:

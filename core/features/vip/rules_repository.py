@@ -37,6 +37,12 @@ class VipRule:
     reward_cost: int | None = None
     at_least: int | None = None
 
+    @property
+    def is_twitch_reward(self) -> bool:
+        """Whether it names a Twitch reward of ours (its cost and title can change there, and
+        the reward goes with the rule)."""
+        return self.kind == REWARD and self.platform is Platform.TWITCH and bool(self.reward_id)
+
     def describe(self) -> str:
         """What earns it, in a streamer's words: "a cheer of at least 500 bits"."""
         n = self.at_least or 1

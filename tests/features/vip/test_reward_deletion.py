@@ -42,7 +42,7 @@ async def test_a_removed_reward_rule_takes_its_reward_off_twitch(ruled: Vip, eng
     rule = await ruled.service.rules.add(GUILD, WEEK)
     assert rule.reward_id in ruled.twitch.rewards
     removed = await ruled.service.rules.remove(GUILD, rule.id)
-    assert reward_deletion.made_on_twitch(removed)
+    assert removed.is_twitch_reward
     assert rule.reward_id in ruled.twitch.rewards  # queued, not made while the admin waits
     assert deletions(engine) == [("pending", "")]
 
@@ -113,6 +113,6 @@ async def test_other_rules_queue_nothing(ruled: Vip, engine) -> None:
         GUILD, RuleAsked(Platform.TWITCH, "bits", 10, at_least=100)
     )
     removed = await ruled.service.rules.remove(GUILD, bits.id)
-    assert not reward_deletion.made_on_twitch(removed)
+    assert not removed.is_twitch_reward
     assert deletions(engine) == []
     assert ruled.reward_id in ruled.twitch.rewards  # the setup's reward stays

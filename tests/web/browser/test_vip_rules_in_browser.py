@@ -94,3 +94,20 @@ def test_the_vip_page_with_rules_and_analytics_fits_and_passes_axe(page, site, d
     assert not problems, "\n".join(problems)
     assert page.locator("#rule-2").inner_text().startswith("Rule 2 (Twitch): the reward")
     assert "Grants by rule" in page.locator("#analytics").inner_text()
+
+    # Removing the Twitch reward rule asks first, since its reward goes from Twitch too.
+    questions: list[str] = []
+    page.once("dialog", lambda dialog: (questions.append(dialog.message), dialog.dismiss()))
+    page.click("text=Remove rule 2")
+    assert questions == [
+        "Remove rule 2? Its reward 'VIP for a whole week, no less' is deleted on Twitch too."
+    ]
+    assert page.locator("#rule-2").count() == 1
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.click("text=Remove rule 2")
+    page.wait_for_selector("#rule-2", state="detached")
+    assert "its reward will be deleted on Twitch" in page.locator("main").inner_text()
+    page.click("text=Remove rule 1")  # a bits rule: no question
+    page.wait_for_selector("#rule-1", state="detached")
+    with site.runtime.engine.connect() as conn:
+        assert [r.id for r in rules_repository.list_rules(conn, GUILD)] == [3]

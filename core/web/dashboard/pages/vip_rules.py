@@ -14,7 +14,6 @@ from markupsafe import Markup
 from core.events import Platform
 from core.features.refusals import Refused
 from core.features.vip.analytics import WINDOWS
-from core.features.vip.reward_deletion import made_on_twitch
 from core.features.vip.rules import RuleAsked
 from core.features.vip.rules_repository import KINDS
 from core.features.vip.service import VipService
@@ -121,7 +120,7 @@ def add_routes(
     def remove_rule(guild_id: int, rule_id: int):  # type: ignore[no-untyped-def]
         def call() -> str:
             rule = run(service().rules.remove(guild_id, rule_id))
-            reward = "; its reward will be deleted on Twitch" if made_on_twitch(rule) else ""
+            reward = "; its reward will be deleted on Twitch" if rule.is_twitch_reward else ""
             return (
                 f"Rule {rule.id} removed ({rule.describe()}){reward}; "
                 "the VIPs it granted still expire."
