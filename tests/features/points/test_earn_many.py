@@ -31,6 +31,7 @@ from core.features.sub_tiers.tables import sub_tiers
 from core.features.watchtime.tables import watch_settings, watchtime
 from core.wiring.points import TierSubscribers
 from tests.support.clock import Clock
+from tests.support.logs import our_messages
 
 T = datetime(2030, 6, 1, 20, 30, tzinfo=UTC)  # a posting window's end for most window sizes
 ONE_BY_ONE, AT_ONCE, AGAIN = 10_000, 20_000, 30_000  # copies of the same guilds
@@ -197,7 +198,7 @@ def test_earning_many_guilds_at_once_leaves_what_earning_each_guild_leaves(
         batch = earning.earn_many(at_once)
 
     # The batches' own statements ran (a failing batch falls back to one guild at a time).
-    assert [r.getMessage() for r in caplog.records] == []
+    assert our_messages(caplog) == []
     assert relative(batch, AT_ONCE) == relative(singles, ONE_BY_ONE)
     after = tables(engine, AT_ONCE)
     assert after == tables(engine, ONE_BY_ONE)

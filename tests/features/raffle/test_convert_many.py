@@ -31,6 +31,7 @@ from core.features.raffle.tables import (
 from core.features.watchtime.tables import watchtime
 from tests.features.raffle.support import make_service
 from tests.support.clock import Clock
+from tests.support.logs import our_messages
 
 T = datetime(2030, 6, 12, 20, 31, tzinfo=UTC)
 HOUR = 3600
@@ -168,7 +169,7 @@ def test_converting_many_guilds_at_once_leaves_what_converting_each_guild_leaves
     with caplog.at_level(logging.WARNING):
         batched = raffle.convert_watchtime_many(at_once, T)
 
-    assert [r.getMessage() for r in caplog.records] == []  # the batches' own statements ran
+    assert our_messages(caplog) == []  # the batches' own statements ran
     assert batched == singles > 0
     after = tables(engine, AT_ONCE)
     assert after == tables(engine, ONE_BY_ONE)
@@ -333,7 +334,7 @@ def test_two_processes_converting_at_once_pay_each_hour_once(
         for thread in threads:
             thread.join()
 
-    assert [r.getMessage() for r in caplog.records] == []
+    assert our_messages(caplog) == []
     assert tables(engine, AT_ONCE) == tables(engine, ONE_BY_ONE)
     assert sum(given) == expected > 0
 

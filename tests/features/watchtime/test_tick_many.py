@@ -15,6 +15,7 @@ from core.features.watchtime.service import WatchtimeService
 from core.features.watchtime.tables import watch_settings
 from tests.features.watchtime.test_service import ALICE, BOB, CAROL, T0, at, chat, ended, started
 from tests.support.clock import Clock
+from tests.support.logs import our_messages
 
 ONE_BY_ONE, AT_ONCE = 1000, 2000  # two copies of the same guilds
 
@@ -61,7 +62,7 @@ def test_a_batch_of_ticks_credits_what_each_guilds_tick_would(engine: Engine, ca
         batch = service.tick_many(at_once, at(60))
 
     # The batch's own statements ran (a failing batch falls back to one tick per guild).
-    assert [r.getMessage() for r in caplog.records] == []
+    assert our_messages(caplog) == []
     assert [(r.credited_viewers, r.seconds_each) for r in batch] == [
         (r.credited_viewers, r.seconds_each) for r in singles
     ]
