@@ -1,12 +1,12 @@
 """The public proof page's check in a browser: what a viewer waits for after "Verify in your
 browser" on the page of the pages bench's last closed period (benchmarks/pages_seed.py).
 
-The web app the pages bench built is served on loopback (Werkzeug, threaded, as the browser
-tests serve it); Debian's chromium (tests/web/browser/chromium.py) opens the period's page and
-waits for its verifier and the BLS library, then each round clicks the button and times until the
-result shows: the download of the proof and the ledger, the ledger's hash, every draw picked
-again. ``ROUNDS`` rounds on a page loaded afresh each time, so the browser's cache of the two
-files is the only thing carried over (as for a viewer who checks twice).
+The web app the pages bench built is served on loopback (tests/support/wsgi_server.py, as the
+browser tests serve it); Debian's chromium (tests/web/browser/chromium.py) opens the period's
+page and waits for its verifier and the BLS library, then each round clicks the button and
+times until the result shows: the download of the proof and the ledger, the ledger's hash,
+every draw picked again. ``ROUNDS`` rounds on a page loaded afresh each time, so the browser's
+cache of the two files is the only thing carried over (as for a viewer who checks twice).
 
 Then the same page's verifier (``window.streamkeeperVerify``) on a small period drawn from a real
 published round of each pinned drand chain (tests/features/raffle/drand_scenario.py, on a
@@ -18,14 +18,10 @@ target.
 from __future__ import annotations
 
 import json
-import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 from flask import Flask
-from werkzeug.serving import make_server
 
 from core.features.raffle.beacons.chains import DEFAULT, QUICKNET
 from core.storage.db import create_engine
@@ -33,11 +29,11 @@ from tests.conftest import migrated_sqlite_file
 from tests.features.raffle.drand_scenario import ROUNDS as DRAND_ROUNDS
 from tests.features.raffle.drand_scenario import signed_proof
 from tests.services import free_port
+from tests.support.wsgi_server import serving
 from tests.web.browser.chromium import CHROMIUM, CHROMIUM_FLAGS
 
 TARGET_SECONDS = 5.0  # from the click to the answer, median of the rounds
 ROUNDS = 3
-HOST = "127.0.0.1"
 _LOADED = "() => typeof window.streamkeeperVerify === 'function' && !!window.nobleBls12381"
 _ANSWER = "#verify-result .match, #verify-result .mismatch"
 _VERIFY = """async ([proof, ledger]) => {
@@ -64,7 +60,7 @@ def browser_check(
         return {}
     signed = _signed_proofs(workdir)
     times: dict[str, list[float]] = {PAGE: []}
-    with _served(app) as url, sync_playwright() as playwright:
+    with serving(app, free_port()) as url, sync_playwright() as playwright:
         browser = playwright.chromium.launch(
             executable_path=CHROMIUM, args=CHROMIUM_FLAGS, headless=True
         )
@@ -109,19 +105,3 @@ def _signed_proofs(workdir: Path) -> dict[str, tuple[str, str]]:
             engine.dispose()
         found[f"a {chain.name}-signed proof"] = (json.dumps(proof), json.dumps(ledger))
     return found
-
-
-@contextmanager
-def _served(app: Flask) -> Iterator[str]:
-    port = free_port()
-    server = make_server(HOST, port, app, threaded=True)
-    thread = threading.Thread(
-        target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-    )
-    thread.start()
-    try:
-        yield f"http://{HOST}:{port}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(5)

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import sqlalchemy as sa
+from sqlalchemy.engine import Engine
 
 from core.events import Platform, RewardRedeemed, Viewer
 from core.features.vip import redemption_outbox, removal_calls
@@ -22,7 +23,7 @@ from core.features.vip.ports import (
     TwitchRefused,
 )
 from core.features.vip.service import VipService
-from core.outbox import DISCORD
+from core.outbox import DISCORD, store
 from core.outbox.worker import OutboxWorker
 from core.storage.tables import outbox
 
@@ -258,3 +259,9 @@ async def expire(service: VipService) -> Expired:
         ).all()
     removed = sum(1 for row in rows if row.state == "done" and row.result == "removed")
     return Expired(removed, sum(1 for row in rows if row.state == "refused"))
+
+
+def outbox_states(engine: Engine, kind: str) -> list[tuple[str, str]]:
+    """The guild's calls of ``kind``: (state, result), newest first."""
+    with engine.connect() as conn:
+        return [(s.state, s.result or "") for s in store.of_guild(conn, GUILD) if s.kind == kind]

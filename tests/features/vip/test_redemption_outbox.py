@@ -11,10 +11,9 @@ from sqlalchemy.engine import Engine
 from core.features.vip import redemption_outbox
 from core.features.vip.ports import TwitchBusy
 from core.features.vip.redemptions_repository import redemption_key
-from core.outbox import store
 from core.outbox.worker import OutboxWorker
 from tests.features.vip.conftest import Vip
-from tests.features.vip.doubles import GUILD, redemption
+from tests.features.vip.doubles import GUILD, outbox_states, redemption
 
 
 def helix_worker(vip: Vip, engine: Engine, **options) -> OutboxWorker:  # type: ignore[no-untyped-def]
@@ -27,16 +26,6 @@ def helix_worker(vip: Vip, engine: Engine, **options) -> OutboxWorker:  # type: 
     )
 
 
-def outbox_states(engine: Engine) -> list[tuple[str, str]]:
-    """The guild's redemption calls (its notices are the Discord worker's), newest first."""
-    with engine.connect() as conn:
-        return [
-            (s.state, s.result or "")
-            for s in store.of_guild(conn, GUILD)
-            if s.kind == redemption_outbox.KIND
-        ]
-
-
 async def test_the_handler_only_queues_and_the_worker_grants(vip: Vip, engine: Engine):
     event = redemption("2001", vip.reward_id)
 
@@ -44,11 +33,11 @@ async def test_the_handler_only_queues_and_the_worker_grants(vip: Vip, engine: E
     await vip.service.queued.handle(GUILD, event)  # a redelivery queues nothing more
 
     assert vip.twitch.vips == set()  # nobody was called on the event path
-    assert outbox_states(engine) == [("pending", "")]
+    assert outbox_states(engine, redemption_outbox.KIND) == [("pending", "")]
     await helix_worker(vip, engine).run_once()
     assert vip.twitch.vips == {"2001"}
     assert vip.twitch.statuses[redemption_key(event)] == "FULFILLED"
-    assert outbox_states(engine) == [("done", "")]
+    assert outbox_states(engine, redemption_outbox.KIND) == [("done", "")]
 
 
 async def test_a_busy_twitch_is_tried_again_when_it_says(vip: Vip, engine: Engine):
@@ -59,7 +48,7 @@ async def test_a_busy_twitch_is_tried_again_when_it_says(vip: Vip, engine: Engin
 
     await worker.run_once()
     assert vip.twitch.vips == set()
-    assert outbox_states(engine) == [("pending", "500 from Helix")]
+    assert outbox_states(engine, redemption_outbox.KIND) == [("pending", "500 from Helix")]
     vip.clock.advance(60)
     await worker.run_once()
     assert vip.twitch.vips == {"2002"}
@@ -85,11 +74,11 @@ async def test_a_hanging_twitch_holds_no_handler_and_is_tried_again(vip: Vip, en
     await helix_worker(vip, engine, timeout_seconds=3).run_once()
 
     assert vip.twitch.vips == {"2004"}  # the next redemption was made after the hung one
-    [(state_fine, _), (state_hung, why)] = outbox_states(engine)
+    [(state_fine, _), (state_hung, why)] = outbox_states(engine, redemption_outbox.KIND)
     assert (state_hung, state_fine) == ("pending", "done")
     assert why == "no answer within 3 s"
 
 
 async def test_other_rewards_and_platforms_queue_nothing(vip: Vip, engine: Engine):
     await vip.service.queued.handle(GUILD, redemption("2005", "another-reward"))
-    assert outbox_states(engine) == []
+    assert outbox_states(engine, redemption_outbox.KIND) == []

@@ -14,9 +14,8 @@ from core.events import Platform
 from core.features.vip import reward_deletion
 from core.features.vip.ports import TwitchBusy
 from core.features.vip.rules import RuleAsked
-from core.outbox import store
 from tests.features.vip.conftest import Vip
-from tests.features.vip.doubles import GUILD, make_helix_calls
+from tests.features.vip.doubles import GUILD, make_helix_calls, outbox_states
 
 SCOPES = ("bits:read", "channel:read:subscriptions")
 WEEK = RuleAsked(Platform.TWITCH, "reward", 168, title="VIP 1 week", cost=25_000)
@@ -29,13 +28,7 @@ def ruled(vip: Vip) -> Vip:
 
 
 def deletions(engine: Engine) -> list[tuple[str, str]]:
-    """The guild's reward deletions (state, result), newest first."""
-    with engine.connect() as conn:
-        return [
-            (s.state, s.result or "")
-            for s in store.of_guild(conn, GUILD)
-            if s.kind == reward_deletion.KIND
-        ]
+    return outbox_states(engine, reward_deletion.KIND)
 
 
 async def test_a_removed_reward_rule_takes_its_reward_off_twitch(ruled: Vip, engine) -> None:

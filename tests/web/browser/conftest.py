@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import replace
@@ -19,7 +18,6 @@ from typing import TYPE_CHECKING
 
 import pytest
 from flask import Flask
-from werkzeug.serving import make_server
 
 from core.config import load_settings
 from core.runtime import Runtime
@@ -28,6 +26,7 @@ from core.web.dashboard.config import ProofFiles
 from tests.conftest import TEST_FERNET_KEY, with_migrated_sqlite
 from tests.fakes.discord_oauth import CLIENT_ID, CLIENT_SECRET, FakeDiscordOAuth
 from tests.services import free_port
+from tests.support.wsgi_server import serving
 from tests.web.browser.chromium import CHROMIUM, CHROMIUM_FLAGS
 
 if TYPE_CHECKING:  # imported by the fixtures, which say how to install it when it is missing
@@ -186,18 +185,11 @@ def served_site(
     from core.web.app import create_app
 
     app = create_app(services)
-    server = make_server("127.0.0.1", port, app, threaded=True)
-    thread = threading.Thread(
-        target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-    )
-    thread.start()
     try:
-        exports["site"] = DashboardSite(runtime, url, app)
-        yield exports["site"]
+        with serving(app, port):
+            exports["site"] = DashboardSite(runtime, url, app)
+            yield exports["site"]
     finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(5)
         runtime.close()
 
 
