@@ -6,7 +6,9 @@ delete it), so left behind it would keep taking viewers' points for nothing, and
 could not take it down. The call is queued, not made while the admin waits: Twitch slow or
 down delays only the deletion, which is retried. A reward a rule or the server's setup uses
 again by the time the call is made (an admin who added it back) is kept; one already gone
-from Twitch counts as deleted, so making the call twice does no harm.
+from Twitch counts as deleted, so making the call twice does no harm. Redemptions of the reward
+still waiting on Twitch are refunded first: no rule grants them any more, and Twitch marks
+them fulfilled when their reward is deleted.
 """
 
 from __future__ import annotations
@@ -64,6 +66,7 @@ class RewardDeletion:
         if broadcaster_id is None:
             return Refused("the server follows no Twitch channel now")
         try:
+            refunded = await self._refund_waiting(guild_id, broadcaster_id, reward_id)
             await self.effects.twitch.delete_reward(guild_id, broadcaster_id, reward_id)
         except TwitchBusy as busy:
             return Retry(str(busy), busy.retry_after)
@@ -71,4 +74,24 @@ class RewardDeletion:
             if refused.reason == Refusal.NOT_FOUND:
                 return Done("gone from Twitch already")
             return Refused(str(refused))
-        return Done("deleted")
+        if not refunded:
+            return Done("deleted")
+        return Done(f"deleted; {refunded} waiting redemption(s) refunded")
+
+    async def _refund_waiting(self, guild_id: int, broadcaster_id: str, reward_id: str) -> int:
+        """Cancel (refund) the reward's redemptions still UNFULFILLED: no rule grants them now,
+        and deleting the reward would mark them FULFILLED, the points spent for nothing.
+        Returns how many were refunded (one already settled meanwhile is skipped)."""
+        twitch = self.effects.twitch
+        refunded = 0
+        for waiting in await twitch.list_unfulfilled(guild_id, broadcaster_id, reward_id):
+            try:
+                await twitch.set_redemption_status(
+                    guild_id, broadcaster_id, reward_id, waiting.id, "CANCELED"
+                )
+            except TwitchRefused as refused:
+                if refused.reason != Refusal.NOT_FOUND:
+                    raise
+            else:
+                refunded += 1
+        return refunded

@@ -156,6 +156,8 @@ class FakeVipChannel:
         self, guild_id: int, broadcaster_id: str, reward_id: str
     ) -> list[PendingRedemption]:
         self._connected()
+        if reward_id not in self.rewards:
+            raise TwitchRefused(Refusal.NOT_FOUND, "no such reward")
         return [p for p in self.pending if self.statuses.get(p.id, "UNFULFILLED") == "UNFULFILLED"]
 
     async def send_chat(self, guild_id: int, broadcaster_id: str, text: str) -> None:

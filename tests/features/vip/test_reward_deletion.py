@@ -1,7 +1,8 @@
 """A removed Twitch reward rule takes its reward off Twitch, through the Twitch Helix worker:
-queued with the removal, made by the worker, retried when Twitch is busy, done when the reward
-is gone already, kept when a rule uses it again, refused (the rule still removed) when the
-server follows no Twitch channel; removing a rule of another kind queues nothing."""
+queued with the removal, made by the worker after refunding the redemptions still waiting,
+retried when Twitch is busy, done when the reward is gone already, kept when a rule uses it
+again, refused (the rule still removed) when the server follows no Twitch channel; removing a
+rule of another kind queues nothing."""
 
 from __future__ import annotations
 
@@ -12,10 +13,10 @@ from sqlalchemy.engine import Engine
 
 from core.events import Platform
 from core.features.vip import reward_deletion
-from core.features.vip.ports import TwitchBusy
+from core.features.vip.ports import PendingRedemption, TwitchBusy
 from core.features.vip.rules import RuleAsked
 from tests.features.vip.conftest import Vip
-from tests.features.vip.doubles import GUILD, make_helix_calls, outbox_states
+from tests.features.vip.doubles import GUILD, T0, make_helix_calls, outbox_states
 
 SCOPES = ("bits:read", "channel:read:subscriptions")
 WEEK = RuleAsked(Platform.TWITCH, "reward", 168, title="VIP 1 week", cost=25_000)
@@ -45,6 +46,27 @@ async def test_a_removed_reward_rule_takes_its_reward_off_twitch(ruled: Vip, eng
     assert deletions(engine) == [("done", "deleted")]
     await make_helix_calls(ruled.service)  # nothing more to make
     assert deletions(engine) == [("done", "deleted")]
+
+
+async def test_redemptions_still_waiting_are_refunded_before_the_reward_goes(
+    ruled: Vip, engine
+) -> None:
+    rule = await ruled.service.rules.add(GUILD, WEEK)
+    ruled.twitch.pending = [
+        PendingRedemption("late-1", "42", "viewer42", T0),  # redeemed as the rule went
+        PendingRedemption("late-2", "43", "viewer43", T0),
+        PendingRedemption("settled", "44", "viewer44", T0),
+    ]
+    ruled.twitch.statuses["settled"] = "FULFILLED"
+    await ruled.service.rules.remove(GUILD, rule.id)
+    await make_helix_calls(ruled.service)
+    assert ruled.twitch.statuses == {
+        "late-1": "CANCELED",
+        "late-2": "CANCELED",
+        "settled": "FULFILLED",
+    }
+    assert rule.reward_id not in ruled.twitch.rewards
+    assert deletions(engine) == [("done", "deleted; 2 waiting redemption(s) refunded")]
 
 
 async def test_the_setup_reward_goes_with_its_rule_and_the_setup_forgets_it(ruled: Vip) -> None:
