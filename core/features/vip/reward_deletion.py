@@ -66,32 +66,39 @@ class RewardDeletion:
         if broadcaster_id is None:
             return Refused("the server follows no Twitch channel now")
         try:
-            refunded = await self._refund_waiting(guild_id, broadcaster_id, reward_id)
-            await self.effects.twitch.delete_reward(guild_id, broadcaster_id, reward_id)
+            refunded = await self.delete_now(guild_id, broadcaster_id, reward_id)
         except TwitchBusy as busy:
             return Retry(str(busy), busy.retry_after)
         except TwitchRefused as refused:
-            if refused.reason == Refusal.NOT_FOUND:
-                return Done("gone from Twitch already")
             return Refused(str(refused))
+        if refunded is None:
+            return Done("gone from Twitch already")
         if not refunded:
             return Done("deleted")
         return Done(f"deleted; {refunded} waiting redemption(s) refunded")
 
-    async def _refund_waiting(self, guild_id: int, broadcaster_id: str, reward_id: str) -> int:
-        """Cancel (refund) the reward's redemptions still UNFULFILLED: no rule grants them now,
-        and deleting the reward would mark them FULFILLED, the points spent for nothing.
-        Returns how many were refunded (one already settled meanwhile is skipped)."""
+    async def delete_now(self, guild_id: int, broadcaster_id: str, reward_id: str) -> int | None:
+        """Delete the reward on Twitch, its redemptions still UNFULFILLED refunded first: no
+        rule grants them now, and deleting the reward would mark them FULFILLED, the points
+        spent for nothing. Returns how many were refunded (one settled meanwhile is skipped),
+        None when the reward was gone from Twitch already. Raises ``TwitchBusy``, or
+        ``TwitchRefused`` for any other refusal."""
         twitch = self.effects.twitch
         refunded = 0
-        for waiting in await twitch.list_unfulfilled(guild_id, broadcaster_id, reward_id):
-            try:
-                await twitch.set_redemption_status(
-                    guild_id, broadcaster_id, reward_id, waiting.id, "CANCELED"
-                )
-            except TwitchRefused as refused:
-                if refused.reason != Refusal.NOT_FOUND:
-                    raise
-            else:
-                refunded += 1
+        try:
+            for waiting in await twitch.list_unfulfilled(guild_id, broadcaster_id, reward_id):
+                try:
+                    await twitch.set_redemption_status(
+                        guild_id, broadcaster_id, reward_id, waiting.id, "CANCELED"
+                    )
+                except TwitchRefused as refused:
+                    if refused.reason != Refusal.NOT_FOUND:
+                        raise
+                else:
+                    refunded += 1
+            await twitch.delete_reward(guild_id, broadcaster_id, reward_id)
+        except TwitchRefused as refused:
+            if refused.reason != Refusal.NOT_FOUND:
+                raise
+            return None if refunded == 0 else refunded
         return refunded

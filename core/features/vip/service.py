@@ -47,7 +47,6 @@ from core.features.vip.limits import (
 )
 from core.features.vip.manual import ManualGrants
 from core.features.vip.ports import (
-    Refusal,
     RewardInfo,
     TemporaryRoles,
     TwitchBusy,
@@ -183,13 +182,11 @@ class VipService:
             changes["duration_hours"] = check_hours(check_whole(value))
             summary = f"Each redemption now gives {changes['duration_hours']} hour(s) of VIP."
         elif what == "delete":
-            try:
-                await twitch.delete_reward(guild_id, broadcaster_id, reward_id)
-            except TwitchRefused as refused:
-                if refused.reason != Refusal.NOT_FOUND:
-                    raise
+            refunded = await self.reward_deletion.delete_now(guild_id, broadcaster_id, reward_id)
             changes = {"reward_id": None, "reward_title": None, "reward_cost": None}
             summary = "The VIP reward is deleted; the VIPs it granted still expire."
+            if refunded:
+                summary += f" {refunded} redemption(s) still waiting were refunded."
         else:
             fields: dict[str, Any]
             was_paused: bool | None = None

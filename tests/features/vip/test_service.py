@@ -9,7 +9,7 @@ import pytest
 from core.events import Platform
 from core.features.chat_commands.notices import ChatNotices
 from core.features.chat_commands.queued import SAY, QueuedChat, service_of
-from core.features.vip.ports import TwitchRefused
+from core.features.vip.ports import PendingRedemption, TwitchRefused
 from core.features.vip.service import VipRefused
 from core.outbox import store
 from core.outbox.worker import OutboxWorker
@@ -56,7 +56,13 @@ async def test_reward_changes(vip: Vip) -> None:
     assert (await vip.service.settings(GUILD)).duration_hours == 6
     with pytest.raises(VipRefused, match="whole number"):
         await vip.service.change_reward(GUILD, "cost", "lots")
-    await vip.service.change_reward(GUILD, "delete")
+    vip.twitch.pending = [PendingRedemption("waiting", "42", "viewer42", T0)]
+    said = await vip.service.change_reward(GUILD, "delete")
+    assert said == (
+        "The VIP reward is deleted; the VIPs it granted still expire. 1 redemption(s) still "
+        "waiting were refunded."
+    )
+    assert vip.twitch.statuses == {"waiting": "CANCELED"}  # not spent for nothing
     assert vip.twitch.rewards == {}
     assert (await vip.service.settings(GUILD)).reward_id is None
 
