@@ -100,6 +100,13 @@ class ThreadedServer(_Lifecycle):
         finally:
             if self._runner is not None:
                 loop.run_until_complete(self._runner.cleanup())
+            # A handler still pending (a hung request the test never released) is cancelled and
+            # waited for, as asyncio.run does: else the garbage collector finds it later, in
+            # another test, and asyncio logs "Task was destroyed but it is pending!" there.
+            pending = asyncio.all_tasks(loop)
+            for task in pending:
+                task.cancel()
+            loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
             loop.run_until_complete(loop.shutdown_asyncgens())
             loop.close()
 
