@@ -42,6 +42,7 @@ if TYPE_CHECKING:
     from core.features.vip.service import VipService
     from core.features.watchtime.service import WatchtimeService
     from core.features.web_sessions.service import MemorySessions, WebSessions
+    from core.outbox.undone import UndoneCalls
 
 
 @dataclass(kw_only=True)
@@ -70,6 +71,7 @@ class FeatureServices:
     points: PointsService | None = None
     points_wallet: SeWallet | None = None  # the StreamElements backend
     payment_doubts: PaymentDoubts | None = None  # outbox calls that ended uncertain
+    undone_calls: UndoneCalls | None = None  # outbox calls that ended refused or failed
     heist: HeistService | None = None
     overlays: OverlayService | None = None
     # Signed-in dashboard sessions kept on the server (start, is_live, end); a dashboard built

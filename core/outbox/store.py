@@ -27,18 +27,22 @@ FAILED = "failed"  # gave up after the most attempts
 FINAL = (DONE, REFUSED, UNCERTAIN, FAILED)
 
 RESULT_MAX = 500  # what is kept of a reason or result
+SUMMARY_MAX = 200  # what is kept of a call's summary
 
 
 @dataclass(frozen=True)
 class Effect:
     """A call to make: ``service`` names the worker, ``kind`` the call, ``key`` makes it
-    idempotent (an effect enqueued twice is made once)."""
+    idempotent (an effect enqueued twice is made once); ``summary`` says what it does in the
+    streamer's words ("delete the Twitch reward 'VIP 1 week'"), shown if it does not happen
+    (``core/outbox/undone.py``)."""
 
     service: str
     kind: str
     guild_id: int
     key: str
     payload: dict[str, Any]
+    summary: str = ""
 
 
 @dataclass(frozen=True)
@@ -59,6 +63,7 @@ class Stored:
     state: str
     attempts: int
     result: str | None
+    summary: str | None = None
 
 
 def enqueue(conn: Connection, effect: Effect, now: datetime) -> bool:
@@ -71,6 +76,7 @@ def enqueue(conn: Connection, effect: Effect, now: datetime) -> bool:
             guild_id=effect.guild_id,
             effect_key=effect.key,
             payload=json.dumps(effect.payload, separators=(",", ":"), sort_keys=True),
+            summary=effect.summary[:SUMMARY_MAX] or None,
             state=PENDING,
             next_attempt_at=now,
             created_at=now,
@@ -219,12 +225,12 @@ def of_guild(conn: Connection, guild_id: int, limit: int = 50) -> list[Stored]:
     """The guild's latest calls, newest first (for status pages and tests)."""
     o = outbox.c
     query = (
-        sa.select(o.kind, o.effect_key, o.state, o.attempts, o.result)
+        sa.select(o.kind, o.effect_key, o.state, o.attempts, o.result, o.summary)
         .where(o.guild_id == guild_id)
         .order_by(o.id.desc())
         .limit(limit)
     )
     return [
-        Stored(row.kind, row.effect_key, row.state, row.attempts, row.result)
+        Stored(row.kind, row.effect_key, row.state, row.attempts, row.result, row.summary)
         for row in conn.execute(query)
     ]

@@ -238,7 +238,9 @@ class OutboxWorker:
 
     async def _record(self, call: Claimed, outcome: Outcome) -> None:
         if isinstance(outcome, Retry) and call.attempts + 1 >= self.max_attempts:
-            outcome = Refused(f"gave up after {call.attempts + 1} attempts: {outcome.reason}")
+            tries = call.attempts + 1
+            plural = "s" if tries != 1 else ""
+            outcome = Refused(f"gave up after {tries} attempt{plural}: {outcome.reason}")
             state = store.FAILED
         else:
             state = _STATES.get(type(outcome), store.FAILED)

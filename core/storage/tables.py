@@ -11,6 +11,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    text,
 )
 
 from core.storage.columns import guild_key
@@ -64,10 +65,19 @@ outbox = Table(
     Column("claimed_by", String(64), nullable=True),
     Column("claimed_until", UTCDateTime, nullable=True),
     Column("result", Text, nullable=True),
+    Column("summary", String(200), nullable=True),  # what it does, in the streamer's words
     Column("created_at", UTCDateTime, nullable=False),
     Column("finished_at", UTCDateTime, nullable=True),
     Index(None, "service", "state", "next_attempt_at"),
     Index(None, "guild_id", "created_at"),
+    # The calls that did not happen, by guild (``!health``, the dashboard's overview).
+    Index(
+        "ix_outbox_undone_by_guild",
+        "guild_id",
+        "finished_at",
+        sqlite_where=text("state IN ('refused', 'failed')"),
+        postgresql_where=text("state IN ('refused', 'failed')"),
+    ),
 )
 
 

@@ -30,6 +30,7 @@ from core.health import Check, HealthReport, run_check, webhooks_check
 from core.logs import guild_names
 from core.metrics import Metrics
 from core.outbox import DISCORD
+from core.outbox.undone import UndoneCalls
 from core.outbox.worker import OutboxWorker
 from core.ownership.presence import discord_check
 from core.ownership.share import on_shard, process_name
@@ -94,6 +95,8 @@ class Assembly(FeatureServices):
             max_attempts=DISCORD_ATTEMPTS,
         )
         self.call_through(self.discord_calls)
+        # What the workers could not do, for !health and the dashboard's overview.
+        self.undone_calls = UndoneCalls(self.engine, clock)
         self.guilds = GuildService(self.engine, clock)
         # A guild's tick waits for its own presence from before the instant, no one else's;
         # each bot process ticks the guilds of its own partitions.

@@ -17,5 +17,6 @@ def cogs(services: BotServices) -> list[commands.Cog]:
             watchtime=services.watchtime,
             roles=services.roles,
             role_sync=services.role_sync,
+            undone=services.undone_calls,
         )
     ]

@@ -1,6 +1,7 @@
 """!health: the process checks of ``/health`` and ``python -m core health``, then this server's:
 its Kick connection and subscriptions, the last event of each type, the watchtime tick's lag,
-and whether the bot may hand out the watchtime roles. Each failing line says how to fix it."""
+whether the bot may hand out the watchtime roles, and what the bot could not do for it lately
+(a partner's refusal). Each failing line says how to fix it."""
 
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ from core.features.roles.sync import RoleSync, SyncResult
 from core.features.watchtime.durations import format_duration
 from core.features.watchtime.service import WatchtimeService
 from core.health import Check, HealthReport
+from core.outbox.undone import UndoneCalls
 
 # A tick this many intervals late means the scheduler stopped or cannot keep up.
 LATE_TICKS = 3
@@ -41,6 +43,7 @@ class HealthCog(commands.Cog, name="Health"):
         watchtime: WatchtimeService | None = None,
         roles: RolesService | None = None,
         role_sync: RoleSync | None = None,
+        undone: UndoneCalls | None = None,
     ) -> None:
         self.health = health
         self.kick = kick
@@ -48,6 +51,7 @@ class HealthCog(commands.Cog, name="Health"):
         self.watchtime = watchtime
         self.roles = roles
         self.role_sync = role_sync
+        self.undone = undone
 
     @commands.hybrid_command(name="health")
     @commands.guild_only()
@@ -83,6 +87,8 @@ class HealthCog(commands.Cog, name="Health"):
                     prefix,
                 )
             )
+        if self.undone is not None:
+            checks.append(self.undone.check(guild_id))
         return checks
 
 

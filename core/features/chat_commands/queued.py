@@ -54,7 +54,9 @@ def queue_line(
         "text": text,
         "reply_to_message_id": reply_to_message_id,
     }
-    return store.enqueue(conn, Effect(service_of(platform), SAY, guild_id, key, payload), now)
+    summary = f"say in chat: {text}"  # the service names the platform
+    effect = Effect(service_of(platform), SAY, guild_id, key, payload, summary)
+    return store.enqueue(conn, effect, now)
 
 
 class QueuedChat:

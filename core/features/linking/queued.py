@@ -48,7 +48,8 @@ class QueuedLinkEffects:
     def _queue(self, guild_id: int, event: LinkEvent) -> None:
         kind = KINDS[type(event)]
         payload = {"event": event_to_dict(event)}
-        effect = Effect(DISCORD, kind, guild_id, f"{kind}:{guild_id}:{event.key}", payload)
+        key = f"{kind}:{guild_id}:{event.key}"
+        effect = Effect(DISCORD, kind, guild_id, key, payload, _summary(event))
         with self.engine.begin() as conn:
             store.enqueue(conn, effect, utc(self.clock()))
 
@@ -68,3 +69,16 @@ def _running(run: Callable[[int, Any], Awaitable[object]]) -> Callable[..., Awai
         return Done("told, roles and log brought up to date")
 
     return make
+
+
+def _summary(event: LinkEvent) -> str:
+    """What the call does, for a streamer's list of what the bot could not do (names, not
+    Discord ids: the member is the one who linked the account)."""
+    platform = str(event.platform).capitalize()
+    if isinstance(event, AccountLinkFailed):
+        tried = f" the {platform} account {event.viewer.username!r}" if event.viewer else ""
+        return f"tell the member who tried to link{tried} why it failed"
+    account = f"{platform} account {event.viewer.username!r}"
+    if isinstance(event, AccountUnlinked):
+        return f"take the linked roles off the member who unlinked the {account}"
+    return f"DM the member who linked the {account} and give them the linked roles"

@@ -32,6 +32,7 @@ class UncertainCall:
     result: str
     created_at: datetime
     finished_at: datetime | None
+    summary: str = ""  # what it does, in the streamer's words (core/outbox/undone.py)
 
 
 @dataclass(frozen=True)
@@ -58,6 +59,7 @@ _CALL_COLUMNS = (
     outbox.c.result,
     outbox.c.created_at,
     outbox.c.finished_at,
+    outbox.c.summary,
 )
 
 
@@ -73,6 +75,7 @@ def _call(row: Any) -> UncertainCall:
         row.result or "",
         row.created_at,
         row.finished_at,
+        row.summary or "",
     )
 
 

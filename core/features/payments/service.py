@@ -109,9 +109,9 @@ def settled_words(settlement: SettlementRow) -> str:
     return f"{done} by {who} on {when}{reason}"
 
 
-def why_of(payload: dict[str, object], kind: str) -> str:
+def why_of(payload: dict[str, object], kind: str, summary: str = "") -> str:
     """What a queued call came from: the game or admin change of a payment (its ``source``,
-    ``ref`` and record), else its kind."""
+    ``ref`` and record), else what it does (its ``summary``), else its kind."""
     source, ref = payload.get("source"), str(payload.get("ref", ""))
     if source == "heist":
         heist_id, _, rest = ref.partition(":")
@@ -126,7 +126,7 @@ def why_of(payload: dict[str, object], kind: str) -> str:
         return words
     if source is not None:
         return f"{source} {ref}".strip()
-    return kind
+    return summary or kind
 
 
 def doubt_of(call: UncertainCall) -> Doubt:
@@ -140,7 +140,8 @@ def doubt_of(call: UncertainCall) -> Doubt:
         call.key,
         str(who) if who is not None else None,
         amount if isinstance(amount, int) and not isinstance(amount, bool) else None,
-        why_of(payload, call.kind) + (" (sent again)" if call.key.endswith(":again") else ""),
+        why_of(payload, call.kind, call.summary)
+        + (" (sent again)" if call.key.endswith(":again") else ""),
         call.result,
         call.created_at,
         call.finished_at,
@@ -196,7 +197,9 @@ class PaymentDoubts:
                 raise AlreadySettled(settlement)
             queued = False
             if key is not None:
-                effect = Effect(call.service, call.kind, call.guild_id, key, call.payload)
+                effect = Effect(
+                    call.service, call.kind, call.guild_id, key, call.payload, call.summary
+                )
                 queued = store.enqueue(conn, effect, now)
         return Settled(doubt_of(call), action, key, queued)
 

@@ -61,7 +61,11 @@ def queue_payment(
     ``record`` is kept with it (an admin's id and reason)."""
     payload = {**record, "username": login, "amount": amount, "source": source, "ref": ref}
     key = payment_key(guild_id, source, ref)
-    return store.enqueue(conn, Effect(SERVICE, PAY, guild_id, key, payload), now)
+    why = "an admin's change" if source == "admin" else f"the {source}"
+    points = f"{abs(amount):,} StreamElements points"
+    change = f"give {login} {points}" if amount >= 0 else f"take {points} from {login}"
+    summary = f"{change} ({why})"
+    return store.enqueue(conn, Effect(SERVICE, PAY, guild_id, key, payload, summary), now)
 
 
 class SePayments:

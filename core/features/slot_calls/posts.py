@@ -30,11 +30,22 @@ NOT_TAKEN = (
 
 
 def queue_post(
-    conn: Connection, guild_id: int, call_id: int, channel_id: int, position: int, now: datetime
+    conn: Connection,
+    guild_id: int,
+    call_id: int,
+    channel_id: int,
+    position: int,
+    now: datetime,
+    *,
+    who: str = "",
+    slot: str = "",
 ) -> None:
-    """Queue the post of an accepted call, in the caller's (the call's) transaction."""
+    """Queue the post of an accepted call (``who`` called ``slot``), in the caller's (the
+    call's) transaction."""
     payload = {"call_id": call_id, "channel_id": channel_id, "position": position}
-    store.enqueue(conn, Effect(DISCORD, POST, guild_id, f"slot-call:{call_id}", payload), now)
+    summary = f"post {who}'s slot call {slot!r} in Discord" if who else "post a slot call"
+    effect = Effect(DISCORD, POST, guild_id, f"slot-call:{call_id}", payload, summary)
+    store.enqueue(conn, effect, now)
 
 
 class SlotCallPosts:

@@ -184,7 +184,10 @@ class SlotCallService:
             position = repository.queue_position(conn, guild_id, call_id)
             channel_id = self._channel_of(settings)
             if channel_id is not None:
-                queue_post(conn, guild_id, call_id, channel_id, position, utc(self.clock()))
+                queue_post(
+                    conn, guild_id, call_id, channel_id, position, utc(self.clock()),
+                    who=new.username, slot=name,
+                )  # fmt: skip
             else:
                 log.info(
                     "guild %s: slot call %s kept; no slot call channel is set", guild_id, call_id

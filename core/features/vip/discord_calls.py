@@ -34,14 +34,18 @@ def queue_notice(
 ) -> None:
     payload = {"channel_id": channel_id, "text": text}
     key = f"{NOTICE}:{guild_id}:{uuid.uuid4().hex}"  # each notice is decided once, by its caller
-    store.enqueue(conn, Effect(DISCORD, NOTICE, guild_id, key, payload), now)
+    summary = f"post in the VIP channel: {text}"
+    store.enqueue(conn, Effect(DISCORD, NOTICE, guild_id, key, payload, summary), now)
 
 
 def queue_kick_redemption(
     conn: Connection, guild_id: int, event: RewardRedeemed, now: datetime
 ) -> None:
     key = f"{KICK_ROLE}:{guild_id}:{event.event_id}"
-    store.enqueue(conn, Effect(DISCORD, KICK_ROLE, guild_id, key, event_to_dict(event)), now)
+    who = event.viewer.username or event.viewer.platform_user_id
+    summary = f"give {who} the VIP role for redeeming {event.reward_title or 'the VIP reward'!r}"
+    effect = Effect(DISCORD, KICK_ROLE, guild_id, key, event_to_dict(event), summary)
+    store.enqueue(conn, effect, now)
 
 
 def kinds(notices: VipNotices | None, kick_roles: Any, expiry: Any) -> dict[str, Kind]:

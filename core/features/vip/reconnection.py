@@ -62,9 +62,9 @@ class Reconnection:
     def queue(self, conn: Connection, guild_id: int) -> None:
         """The hook of a streamer's Twitch consent, in its transaction: queue the catch-up."""
         key = f"{RECONNECTED}:{guild_id}:{uuid.uuid4().hex}"  # each consent catches up
-        store.enqueue(
-            conn, store.Effect(HELIX, RECONNECTED, guild_id, key, {}), self.effects.clock()
-        )
+        summary = "catch up on the VIP redemptions made while Twitch was disconnected"
+        effect = store.Effect(HELIX, RECONNECTED, guild_id, key, {}, summary)
+        store.enqueue(conn, effect, self.effects.clock())
 
     def kind(self) -> Kind:
         return Kind(self._catch_up)

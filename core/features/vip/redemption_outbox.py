@@ -58,6 +58,8 @@ class QueuedRedemptions:
                 guild_id,
                 f"{KIND}:{guild_id}:{redemption_key(event)}" + (f":{again}" if again else ""),
                 event_to_dict(event),
+                f"make {event.viewer.username or event.viewer.platform_user_id} a VIP for "
+                f"redeeming {event.reward_title or 'the VIP reward'!r}",
             )
             store.enqueue(conn, effect, now)
 

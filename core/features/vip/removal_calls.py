@@ -31,5 +31,10 @@ def queue_removal(conn: Connection, grant: Grant, now: datetime) -> bool:
     )
     tried = grant.removal_tried_at.isoformat() if grant.removal_tried_at else "first"
     key = f"{kind}:{grant.guild_id}:{grant.id}:{tried}"
-    effect = Effect(service, kind, grant.guild_id, key, {"grant_id": grant.id})
+    what = (
+        f"take the VIP role off {grant.username} (their Kick VIP time is up)"
+        if grant.platform is Platform.KICK
+        else f"remove {grant.username} as a VIP on Twitch (their VIP time is up)"
+    )
+    effect = Effect(service, kind, grant.guild_id, key, {"grant_id": grant.id}, what)
     return store.enqueue(conn, effect, now)

@@ -40,7 +40,8 @@ def queue_deletion(conn: Connection, rule: VipRule, now: datetime) -> bool:
         return False
     key = f"{KIND}:{rule.guild_id}:{rule.id}:{rule.reward_id}"
     payload = {"reward_id": rule.reward_id}
-    return store.enqueue(conn, Effect(HELIX, KIND, rule.guild_id, key, payload), now)
+    summary = f"delete {rule.describe()} (VIP rule {rule.id} was removed)"
+    return store.enqueue(conn, Effect(HELIX, KIND, rule.guild_id, key, payload, summary), now)
 
 
 def _in_use(conn: Connection, guild_id: int, reward_id: str) -> bool:

@@ -125,9 +125,11 @@ class RuleGrants:
                 (HELIX, HELIX_KIND) if platform is Platform.TWITCH else (DISCORD, KICK_KIND)
             )
             effect_key = f"{effect_kind}:{guild_id}:{claim_key}"
-            store.enqueue(
-                conn, store.Effect(service, effect_kind, guild_id, effect_key, payload), now
-            )
+            who = viewer.username or viewer.platform_user_id
+            made = "a VIP on Twitch" if platform is Platform.TWITCH else "the VIP role (Kick)"
+            summary = f"make {who} {made} for {rule.describe()} (VIP rule {rule.id})"
+            effect = store.Effect(service, effect_kind, guild_id, effect_key, payload, summary)
+            store.enqueue(conn, effect, now)
 
         await self.effects.in_transaction(queue)
 

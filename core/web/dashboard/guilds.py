@@ -27,6 +27,7 @@ from flask import (
 
 from core.features.directory.repository import Server
 from core.features.refusals import Refused
+from core.health import Check
 from core.web.dashboard import error_page
 from core.web.dashboard.discord_client import DiscordUnavailable, UserGuild
 from core.web.dashboard.state import SessionUser, current_user, dashboard
@@ -184,19 +185,34 @@ def guild_list():  # type: ignore[no-untyped-def]
 @bp.get("/<id:guild_id>/")
 def overview(guild_id: int, refused: str | None = None):  # type: ignore[no-untyped-def]
     report = dashboard().config.guild_health(guild_id)
-    checks = [(c.name, c.ok, c.detail) for c in report.checks]
+    checks = [(c.name, _state(c), c.detail) for c in report.checks]
     syncs = dashboard().config.platform_syncs
+    undone_calls = dashboard().config.undone_calls
+    undone = undone_calls.recent(guild_id) if undone_calls is not None else None
     return render_template(
         "dashboard/overview.html",
         user=g.user,
         guild_id=guild_id,
         guild_name=guild_name(guild_id),
         checks=checks,
-        ok=report.ok,
+        status=report.status,
         syncs=[(slug, sync.label) for slug, sync in syncs.items() if sync.has(guild_id)],
         sync_results=get_flashed_messages(category_filter=["sync"]),
         refused=refused,
+        undone=undone,
     ), (400 if refused else 200)
+
+
+# The overview's health line of what the bot could not do: the page lists them below it.
+UNDONE_LISTED = "listed below, under “What the bot could not do”"
+
+
+def _state(check: Check) -> str:
+    """A check's state on the overview: ok, "look" (it works, and a person has something to
+    look at) or FAIL."""
+    if not check.ok:
+        return "FAIL"
+    return "look" if check.degraded else "ok"
 
 
 @bp.post("/<id:guild_id>/sync/<platform>")

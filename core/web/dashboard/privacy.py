@@ -185,8 +185,8 @@ STORED: tuple[Stored, ...] = (
     Stored(
         "Calls the bot makes to Twitch and other services on a server's behalf (such as adding "
         "a VIP for a redemption, with the viewer's name, a line said in the stream's chat, or a "
-        "heist payout on StreamElements points) "
-        "and what came of each",
+        "heist payout on StreamElements points), what each does in words (shown to the "
+        "server's admins when it did not happen) and what came of it",
         ("outbox",),
         "30 days after the call ended; a payment whose fate is unknown until an admin settles it",
         "Nothing to ask: they are working data, pruned as they age.",

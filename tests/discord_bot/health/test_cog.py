@@ -7,6 +7,7 @@ from datetime import timedelta
 
 import discord
 import pytest
+from sqlalchemy.engine import Engine
 
 from core.discord_bot.connections.checks import fix_words
 from core.discord_bot.health.cog import role_sync_checks, tick_check
@@ -22,11 +23,15 @@ from core.features.roles.service import RolesService
 from core.features.roles.sync import RoleSync, SyncResult
 from core.features.watchtime.service import WatchtimeService
 from core.health import Check, HealthReport
+from core.outbox.store import Effect
+from core.outbox.undone import UndoneCalls
+from core.outbox.worker import Refused
 from core.platforms.kick.pusher import PusherState
 from tests.discord_bot.conftest import T0
 from tests.discord_bot.fake_discord import say
 from tests.discord_bot.fake_roles import give_bot_a_role, make_role
 from tests.support.clock import Clock
+from tests.support.outbox_calls import end_calls
 
 FAILING = HealthReport(
     [
@@ -49,15 +54,23 @@ def services(
     probe_threads: list[int],
     roles: RolesService,
     role_sync: RoleSync,
+    sqlite_engine: Engine,
+    clock: Clock,
 ) -> BotServices:
-    """As in conftest, with a health callable that notes which thread runs it."""
+    """As in conftest, with a health callable that notes which thread runs it, and the list of
+    what the bot could not do."""
 
     def health() -> HealthReport:
         probe_threads.append(threading.get_ident())
         return health_report
 
     return BotServices(
-        watchtime=watchtime, guilds=guilds, health=health, roles=roles, role_sync=role_sync
+        watchtime=watchtime,
+        guilds=guilds,
+        health=health,
+        roles=roles,
+        role_sync=role_sync,
+        undone_calls=UndoneCalls(sqlite_engine, clock),
     )
 
 
@@ -79,10 +92,11 @@ async def test_health_shows_a_failing_check_as_failing(
     [reply] = await say("!health", manager)
 
     assert lines_of(reply) == [
-        f"{RED} **Failing**: 1 of 5 checks fail",
+        f"{RED} **Failing**: 1 of 6 checks fail",
         f"{GREEN} ok   database: sqlite, migrated",
         f"{RED} FAIL redis: connection refused",
         f"{GREEN} ok   watchtime tick: last tick 20 s ago (every 60 s)",
+        f"{GREEN} ok   actions: everything asked of a partner in 7 days was done",
         f"{GREEN} ok   watchtime roles: none set up (!roles add to add one)",
         f"{GREEN} ok   role sync: not run yet since the bot started",
     ]
@@ -91,7 +105,32 @@ async def test_health_shows_a_failing_check_as_failing(
 async def test_health_when_all_checks_pass(manager: discord.Member, ticked: None) -> None:
     [reply] = await say("!health", manager)
 
-    assert lines_of(reply)[0] == f"{GREEN} **Healthy**: all 4 checks pass"
+    assert lines_of(reply)[0] == f"{GREEN} **Healthy**: all 5 checks pass"
+
+
+async def test_health_names_what_the_bot_could_not_do_in_this_server_only(
+    manager: discord.Member,
+    guild_a: discord.Guild,
+    guild_b: discord.Guild,
+    sqlite_engine: Engine,
+    clock: Clock,
+    ticked: None,
+) -> None:
+    refused = {
+        guild_a.id: "the server follows no Twitch channel now",
+        guild_b.id: "guild B's secret reason",
+    }
+    for guild_id, reason in refused.items():
+        await _refused_call(sqlite_engine, clock, guild_id, reason)
+
+    [reply] = await say("!health", manager)
+
+    assert (
+        f"{GREEN} WARN actions: 1 not done in the last 7 days: Twitch: delete the reward "
+        f"'VIP 1 week' (VIP rule 2 was removed) ({clock().strftime('%b %d %H:%M')} UTC: the "
+        "server follows no Twitch channel now)"
+    ) in lines_of(reply)
+    assert "guild B" not in reply.content
 
 
 async def test_health_needs_manage_server(alice: discord.Member) -> None:
@@ -174,7 +213,7 @@ async def test_roles_the_bot_may_hand_out_are_green(
     [reply] = await say("!health", manager)
 
     lines = lines_of(reply)
-    assert lines[0] == f"{GREEN} **Healthy**: all 5 checks pass"
+    assert lines[0] == f"{GREEN} **Healthy**: all 6 checks pass"
     assert f"{GREEN} ok   manage roles: granted" in lines
     assert f"{GREEN} ok   role order: every watchtime role is below my highest role" in lines
 
@@ -272,3 +311,12 @@ def test_a_server_without_a_kick_channel_is_told_to_set_one_up() -> None:
     assert kick_checks(status, fix_words("!")) == [
         Check("kick", False, "no Kick channel set up: run !kick setup <channel>")
     ]
+
+
+async def _refused_call(engine: Engine, clock: Clock, guild_id: int, reason: str) -> None:
+    """A reward deletion the Twitch worker made, refused with ``reason``."""
+    effect = Effect(
+        "twitch-helix", "delete", guild_id, f"delete:{guild_id}", {},
+        "delete the reward 'VIP 1 week' (VIP rule 2 was removed)",
+    )  # fmt: skip
+    await end_calls(engine, clock, (effect, Refused(reason)))

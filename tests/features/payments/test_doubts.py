@@ -62,15 +62,18 @@ def test_an_admin_grant_in_doubt_says_who_gave_it_and_why(doubts, engine):
 def test_another_services_call_is_listed_in_its_own_words_and_counted_apart(doubts, engine):
     _admin_grant(engine)
     effect = Effect("discord", "slot_calls.post", GUILD, "post:1", {"channel_id": 5})
+    told = Effect("discord", "vip.notice", GUILD, "notice:1", {}, "post in the VIP channel: hi")
     with engine.begin() as conn:
         store.enqueue(conn, effect, T0)
+        store.enqueue(conn, told, T0)
     _end(engine, "discord", store.UNCERTAIN, "no answer within 30 s")
-    newest = doubts.doubtful(GUILD)[0]
-    assert (newest.service, newest.who, newest.amount) == ("discord", None, None)
-    assert (newest.why, newest.result) == ("slot_calls.post", "no answer within 30 s")
+    newest, unnamed = doubts.doubtful(GUILD)[:2]
+    assert (newest.why, newest.result) == ("post in the VIP channel: hi", "no answer within 30 s")
+    assert (unnamed.service, unnamed.who, unnamed.amount) == ("discord", None, None)
+    assert (unnamed.why, unnamed.result) == ("slot_calls.post", "no answer within 30 s")
     assert not newest.is_payment
     assert doubts.in_doubt_by_service(["discord", "kick-chat"]) == {
-        "discord": 1,
+        "discord": 2,
         "kick-chat": 0,
         "streamelements": 1,
     }
@@ -79,6 +82,16 @@ def test_another_services_call_is_listed_in_its_own_words_and_counted_apart(doub
         "1 payment(s) in doubt in 1 server(s): settle them with !payments or the dashboard"
     )
     assert doubts.health_check().degraded
+
+
+def test_a_payment_sent_again_keeps_what_it_does(doubts, engine):
+    call_id = _admin_grant(engine)
+
+    settled = doubts.settle(GUILD, call_id, "again", actor="cli")
+
+    with engine.connect() as conn:
+        again = next(s for s in store.of_guild(conn, GUILD) if s.key == settled.again_key)
+    assert again.summary == "give ann 250 StreamElements points (an admin's change)"
 
 
 def test_only_an_uncertain_call_can_be_settled(doubts, engine):

@@ -19,9 +19,11 @@ import sqlalchemy as sa
 from axe_playwright_python.sync_playwright import Axe
 
 from core.events import Platform, Viewer
+from core.features.chat_commands.queued import queue_line
 from core.features.directory.repository import Channel, Member, Role, Server
 from core.features.directory.service import Snapshot
 from core.features.points.se_payments import queue_payment
+from core.features.slot_calls.posts import NOT_TAKEN, queue_post
 from core.features.viewers.repository import remember_viewers
 from core.features.vip import repository as vip_repository
 from core.features.vip.limits import RewardLimits, limit_columns
@@ -135,6 +137,30 @@ def _seed(site) -> None:  # type: ignore[no-untyped-def]
             .where(outbox.c.service == "streamelements")
             .values(state="uncertain", result="StreamElements answered 500", finished_at=now)
         )
+    _seed_undone(rt.engine, now)
+
+
+def _seed_undone(engine, now) -> None:  # type: ignore[no-untyped-def]
+    """What the bot could not do, for the overview's list: a slot call Discord would not take
+    and a chat line the bot gave up on."""
+    with engine.begin() as conn:
+        long_name = "a_viewer_with_a_rather_long_name_indeed"
+        queue_post(conn, GUILD, 77, CHANNEL, 1, now, who=long_name, slot="Gates of Olympus")
+        line = "ana_kick won 1,500 points in the heist!"
+        queue_line(conn, Platform.KICK, GUILD, "1001", line, "seed:line", now)
+        for service, state, result in (
+            ("discord", "refused", NOT_TAKEN),
+            (
+                "kick-chat",
+                "failed",
+                "gave up after 8 attempts: Kick answered 503 Service Unavailable",
+            ),
+        ):
+            conn.execute(
+                sa.update(outbox)
+                .where(outbox.c.service == service, outbox.c.state == "pending")
+                .values(state=state, result=result, finished_at=now)
+            )
 
 
 def _seed_alerts(rt) -> None:  # type: ignore[no-untyped-def]

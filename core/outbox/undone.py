@@ -1,0 +1,130 @@
+"""What the bot could not do: a guild's outbox calls that ended refused (the partner said no for
+good) or failed (it gave up after its tries), in the streamer's words.
+
+Each call carries its ``summary`` from when it was queued ("post Ana's slot call 'Gates of
+Olympus' in Discord"); the partner's answer is the call's ``result``. ``!health`` shows the
+count and the newest few as one line, the dashboard's overview lists them. A call whose
+outcome is unknown (``uncertain``) is not here: a person settles those
+(``core/features/payments/``). Calls are forgotten 30 days after they end
+(:data:`core.outbox.worker.KEEP`); these lists look back :data:`WINDOW`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from core.events import utc
+from core.health import Check
+from core.outbox.store import FAILED, REFUSED
+from core.storage.tables import outbox
+
+WINDOW = timedelta(days=7)
+LISTED = 20  # calls the overview lists, newest first
+NAMED_IN_CHECK = 3  # calls the health line names
+REASON_IN_CHECK = 120  # characters of a partner's answer in the health line
+CHECK_NAME = "actions"
+
+# The outbox's services, as a streamer names them (a service not here is shown as it is).
+SERVICE_WORDS = {
+    "discord": "Discord",
+    "twitch-helix": "Twitch",
+    "twitch-chat": "Twitch chat",
+    "kick-chat": "Kick chat",
+    "streamelements": "StreamElements",
+}
+
+
+@dataclass(frozen=True)
+class Undone:
+    """One call that did not happen: ``partner`` and ``what`` in words, ``failed`` when the
+    bot gave up (its ``answer`` then says after how many tries), else the partner or the bot
+    refused it (``answer``: why)."""
+
+    id: int
+    partner: str
+    what: str
+    failed: bool
+    answer: str
+    finished_at: datetime
+
+
+@dataclass(frozen=True)
+class UndoneList:
+    total: int  # in the window; ``calls`` holds the newest of them
+    calls: list[Undone]
+    since: datetime
+
+
+class UndoneCalls:
+    def __init__(self, engine: Engine, clock: Callable[[], datetime]) -> None:
+        self.engine = engine
+        self.clock = clock
+
+    def recent(self, guild_id: int, limit: int = LISTED) -> UndoneList:
+        """The guild's calls that ended refused or failed in the last :data:`WINDOW`."""
+        since = utc(self.clock()) - WINDOW
+        o = outbox.c
+        where = (
+            o.guild_id == guild_id,
+            o.state.in_((REFUSED, FAILED)),
+            o.finished_at >= since,
+        )
+        rows = sa.select(
+            o.id, o.service, o.kind, o.summary, o.state, o.result, o.finished_at
+        ).where(*where)
+        with self.engine.connect() as conn:
+            total = conn.execute(sa.select(sa.func.count()).where(*where)).scalar_one()
+            found = conn.execute(rows.order_by(o.finished_at.desc(), o.id.desc()).limit(limit))
+            calls = [_undone(row) for row in found]
+        return UndoneList(int(total), calls, since)
+
+    def check(self, guild_id: int, *, listed_at: str | None = None) -> Check:
+        """The health line: ok when every call of the window went through; degraded (a person
+        has something to look at) when some did not, naming the newest few, or only counting
+        them and saying where they are ``listed_at`` (a page that lists them itself)."""
+        try:
+            found = self.recent(guild_id, 1 if listed_at else NAMED_IN_CHECK)
+        except Exception:
+            return Check(CHECK_NAME, True, "not checked: the database did not answer")
+        days = WINDOW.days
+        if not found.total:
+            return Check(CHECK_NAME, True, f"everything asked of a partner in {days} days was done")
+        detail = f"{found.total} not done in the last {days} days"
+        if listed_at:
+            return Check(CHECK_NAME, True, f"{detail}: {listed_at}", degraded=True)
+        detail += ": " + "; ".join(_in_a_line(call) for call in found.calls)
+        more = found.total - len(found.calls)
+        if more:
+            detail += f"; and {more} more (the dashboard's overview lists them)"
+        return Check(CHECK_NAME, True, detail, degraded=True)
+
+
+def describe(service: str, kind: str, summary: str | None) -> tuple[str, str]:
+    """(partner, what) of a call: its summary, or for a call queued without one its kind."""
+    partner = SERVICE_WORDS.get(service, service)
+    return partner, summary or f"a call of kind {kind}"
+
+
+def _undone(row: sa.Row) -> Undone:
+    partner, what = describe(row.service, row.kind, row.summary)
+    return Undone(
+        row.id,
+        partner,
+        what,
+        row.state == FAILED,
+        (row.result or "").strip() or "no reason given",
+        utc(row.finished_at),
+    )
+
+
+def _in_a_line(call: Undone) -> str:
+    answer = call.answer
+    if len(answer) > REASON_IN_CHECK:
+        answer = answer[: REASON_IN_CHECK - 1].rstrip() + "…"
+    when = call.finished_at.strftime("%b %d %H:%M UTC")
+    return f"{call.partner}: {call.what} ({when}: {answer})"
