@@ -20,8 +20,8 @@ from sqlalchemy.engine import Engine
 
 from core.events import utc
 from core.health import Check
-from core.outbox.store import FAILED, REFUSED
-from core.storage.tables import outbox
+from core.outbox.store import FAILED
+from core.storage.tables import OUTBOX_UNDONE, outbox
 
 WINDOW = timedelta(days=7)
 LISTED = 20  # calls the overview lists, newest first
@@ -69,11 +69,7 @@ class UndoneCalls:
         """The guild's calls that ended refused or failed in the last :data:`WINDOW`."""
         since = utc(self.clock()) - WINDOW
         o = outbox.c
-        where = (
-            o.guild_id == guild_id,
-            o.state.in_((REFUSED, FAILED)),
-            o.finished_at >= since,
-        )
+        where = (o.guild_id == guild_id, sa.text(OUTBOX_UNDONE), o.finished_at >= since)
         rows = sa.select(
             o.id, o.service, o.kind, o.summary, o.state, o.result, o.finished_at
         ).where(*where)

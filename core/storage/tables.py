@@ -44,6 +44,10 @@ processed_events = Table(
 )
 
 
+# The outbox calls that did not happen; a query finds them through the partial index below only
+# with this very text (SQLite does not match a partial index's condition to bound parameters).
+OUTBOX_UNDONE = "state IN ('refused', 'failed')"
+
 # A call to an outside service (Helix, a platform's chat, Discord, StreamElements, Shuffle),
 # written in the transaction of the handler that decided it and made by that service's worker.
 # state: pending, done, refused (the service said no, for good), uncertain (it may have
@@ -75,8 +79,8 @@ outbox = Table(
         "ix_outbox_undone_by_guild",
         "guild_id",
         "finished_at",
-        sqlite_where=text("state IN ('refused', 'failed')"),
-        postgresql_where=text("state IN ('refused', 'failed')"),
+        sqlite_where=text(OUTBOX_UNDONE),
+        postgresql_where=text(OUTBOX_UNDONE),
     ),
 )
 

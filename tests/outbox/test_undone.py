@@ -176,3 +176,24 @@ async def test_a_page_that_lists_them_gets_a_count_and_where_they_are(engine: En
 
     assert (check.ok, check.degraded) == (True, True)
     assert check.detail == "2 not done in the last 7 days: listed below"
+
+
+def test_both_reads_go_through_the_index_of_undone_calls(sqlite_engine: Engine):
+    """A busy server queues thousands of chat lines a day: the list must not read them all."""
+    statements: list[tuple[str, object]] = []
+
+    def seen(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
+        if statement.startswith("SELECT"):
+            statements.append((statement, parameters))
+
+    sa.event.listen(sqlite_engine, "before_cursor_execute", seen)
+    try:
+        UndoneCalls(sqlite_engine, Clock(T0)).recent(GUILD)
+    finally:
+        sa.event.remove(sqlite_engine, "before_cursor_execute", seen)
+
+    assert len(statements) == 2
+    with sqlite_engine.connect() as conn:
+        for statement, parameters in statements:
+            plan = conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", parameters).all()
+            assert "USING INDEX ix_outbox_undone_by_guild" in " ".join(row[3] for row in plan)
