@@ -182,11 +182,13 @@ class VipService:
             changes["duration_hours"] = check_hours(check_whole(value))
             summary = f"Each redemption now gives {changes['duration_hours']} hour(s) of VIP."
         elif what == "delete":
-            refunded = await self.reward_deletion.delete_now(guild_id, broadcaster_id, reward_id)
+            # Its rule goes now (save, below), its reward from Twitch by the Helix worker.
             changes = {"reward_id": None, "reward_title": None, "reward_cost": None}
-            summary = "The VIP reward is deleted; the VIPs it granted still expire."
-            if refunded:
-                summary += f" {refunded} redemption(s) still waiting were refunded."
+            summary = (
+                "The VIP reward is deleted: no redemption of it grants VIP from now on, and "
+                "it goes from Twitch in a moment (redemptions still waiting there are "
+                "refunded first). The VIPs it granted still expire."
+            )
         else:
             fields: dict[str, Any]
             was_paused: bool | None = None
@@ -211,6 +213,8 @@ class VipService:
 
         def save(conn: Connection) -> None:
             repository.save_settings(conn, guild_id, changes, now)
+            if what == "delete":  # before its rule goes, which the call is named after
+                reward_deletion.queue_setup_reward_deletion(conn, guild_id, settings, now)
             rules_repository.follow_the_reward(conn, guild_id, reward_id, changes, now)
             if paused_now is not None and self.chat_notices and settings.is_chat_notices:
                 # In the change's transaction, keyed by it: the chat hears of it once.

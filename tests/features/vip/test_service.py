@@ -5,17 +5,25 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from sqlalchemy.engine import Engine
 
 from core.events import Platform
 from core.features.chat_commands.notices import ChatNotices
 from core.features.chat_commands.queued import SAY, QueuedChat, service_of
+from core.features.vip import reward_deletion
 from core.features.vip.ports import PendingRedemption, TwitchRefused
 from core.features.vip.service import VipRefused
 from core.outbox import store
 from core.outbox.worker import OutboxWorker
 from tests.features.chat_commands.doubles import RecordingSender
 from tests.features.vip.conftest import Vip
-from tests.features.vip.doubles import BROADCASTER, GUILD, T0
+from tests.features.vip.doubles import (
+    BROADCASTER,
+    GUILD,
+    T0,
+    make_helix_calls,
+    outbox_states,
+)
 
 ADMIN = 900
 
@@ -48,7 +56,7 @@ async def test_setup_in_a_guild_without_a_twitch_channel_is_refused(vip: Vip) ->
         await vip.service.setup(999, ADMIN, "VIP", 5, 1)
 
 
-async def test_reward_changes(vip: Vip) -> None:
+async def test_reward_changes(vip: Vip, engine: Engine) -> None:
     assert "250 points" in await vip.service.change_reward(GUILD, "cost", "250")
     assert "paused" in await vip.service.change_reward(GUILD, "pause")
     assert vip.twitch.rewards[vip.reward_id].is_paused
@@ -59,12 +67,19 @@ async def test_reward_changes(vip: Vip) -> None:
     vip.twitch.pending = [PendingRedemption("waiting", "42", "viewer42", T0)]
     said = await vip.service.change_reward(GUILD, "delete")
     assert said == (
-        "The VIP reward is deleted; the VIPs it granted still expire. 1 redemption(s) still "
-        "waiting were refunded."
+        "The VIP reward is deleted: no redemption of it grants VIP from now on, and it goes "
+        "from Twitch in a moment (redemptions still waiting there are refunded first). The "
+        "VIPs it granted still expire."
     )
+    assert (await vip.service.settings(GUILD)).reward_id is None
+    assert await vip.service.rules.list(GUILD) == []  # its rule went with it
+    assert vip.reward_id in vip.twitch.rewards  # the admin waited for no call to Twitch
+    await make_helix_calls(vip.service)
     assert vip.twitch.statuses == {"waiting": "CANCELED"}  # not spent for nothing
     assert vip.twitch.rewards == {}
-    assert (await vip.service.settings(GUILD)).reward_id is None
+    assert outbox_states(engine, reward_deletion.KIND) == [
+        ("done", "deleted; 1 waiting redemption(s) refunded")
+    ]
 
 
 async def test_grant_extend_revoke_by_hand_are_audited_with_the_admin(vip: Vip) -> None:
