@@ -13,13 +13,14 @@ did not, and ``reload`` if its number is from a counter that has since started o
 
 Threads. waitress and gunicorn's gthread worker give each open stream a thread for as long as
 it lasts. So a process admits at most ``LIVE_MAX_STREAMS`` streams, and fewer per overlay link,
-per server and per client address (core/web/dashboard/live_admission.py; over a cap: 429 with
-``Retry-After``), and the server is given that many threads on top of ``WEB_THREADS``
-(core/runtime.py, gunicorn.conf.py): a hundred open dashboards never take a thread a webhook
-needs. A waiting stream costs no CPU: it sleeps on a condition until a change or its 15 s
-heartbeat (a comment line, which also finds a closed connection). A stream ends after
-``live_stream_seconds`` (the browser reconnects and resumes), when a newer stream replaces or
-displaces it, and at shutdown (:meth:`LiveHub.close`).
+per server and per client address (core/web/dashboard/live_admission.py; those three are
+counted across every web process when there is Redis, core/web/dashboard/live_shared_caps.py;
+over a cap: 429 with ``Retry-After``), and the server is given that many threads on top of
+``WEB_THREADS`` (core/runtime.py, gunicorn.conf.py): a hundred open dashboards never take a
+thread a webhook needs. A waiting stream costs no CPU: it sleeps on a condition until a
+change or its 15 s heartbeat (a comment line, which also finds a closed connection). A stream
+ends after ``live_stream_seconds`` (the browser reconnects and resumes), when a newer stream
+replaces or displaces it, and at shutdown (:meth:`LiveHub.close`).
 """
 
 from __future__ import annotations
@@ -33,8 +34,10 @@ from typing import Any, Protocol
 from flask import Blueprint, Flask, Response, abort, current_app, request
 
 from core.features.live.changes import TOPICS
+from core.ownership.share import process_name
 from core.web.dashboard.config import DashboardConfig
 from core.web.dashboard.live_admission import Admissions, LiveCaps, Refusal, Ticket
+from core.web.dashboard.live_shared_caps import RENEW_SECONDS, SharedCaps
 
 HEARTBEAT_SECONDS = 15.0
 RETRY_MS = 3000  # what EventSource waits before reconnecting
@@ -100,9 +103,13 @@ class LiveHub:
         stream_seconds: float,
         heartbeat: float = HEARTBEAT_SECONDS,
         clock: Callable[[], float] = time.monotonic,
+        shared: SharedCaps | None = None,
     ) -> None:
+        """``shared``: the caps counted across every web process (Redis), checked after this
+        process's own."""
         self.backend = backend
         self.admissions = Admissions(caps if isinstance(caps, LiveCaps) else LiveCaps(caps))
+        self.shared = shared
         self.stream_seconds = stream_seconds
         self.heartbeat = heartbeat
         self.clock = clock
@@ -145,12 +152,25 @@ class LiveHub:
             if self._closed:
                 return Refusal("The server is stopping.", BUSY_RETRY_SECONDS)
             answer = self.admissions.admit(guilds, tokens, client, connection)
+            ended = self.admissions.take_ended()
             self._cond.notify_all()  # a replaced or displaced stream ends now
+        if self.shared is None:
             return answer
+        for old in ended:  # before the newcomer counts: their places are free already
+            self.shared.give_back(old)
+        if isinstance(answer, Ticket):
+            refused = self.shared.take(answer)  # Redis is asked outside the lock
+            if refused is not None:
+                with self._cond:
+                    self.admissions.release(answer)
+                return refused
+        return answer
 
     def release(self, ticket: Ticket) -> None:
         with self._cond:
             self.admissions.release(ticket)
+        if self.shared is not None:
+            self.shared.give_back(ticket)
 
     def close(self) -> None:
         """End every open stream now (the server is stopping)."""
@@ -183,6 +203,7 @@ class LiveHub:
         ``shared`` stream every event names its subscription (:func:`shared_event`) and one
         that stops being open is dropped with ``gone``; alone, the stream just ends."""
         ends = self.clock() + self.stream_seconds
+        renew_at = self.clock() + RENEW_SECONDS
         subs = list(subscriptions)
         seen = {s.key: self.latest(*s.key) for s in subs}  # before reading: nothing slips by
         yield f"retry: {RETRY_MS}\n\n"
@@ -192,6 +213,9 @@ class LiveHub:
             now = self.wait(ticket, seen, min(self.heartbeat, ends - self.clock()))
             if now is None:
                 return
+            if self.shared is not None and self.clock() >= renew_at:
+                self.shared.renew(ticket)
+                renew_at = self.clock() + RENEW_SECONDS
             for sub in [s for s in subs if not s.still_open()]:
                 if not shared:
                     return
@@ -300,6 +324,7 @@ def register(app: Flask, config: DashboardConfig, blueprints: set[str]) -> None:
     blueprints.add(bp.name)
     live_mux.register(app, blueprints)
     if config.live_backend is not None and config.live_caps.process > 0:
-        app.extensions["live"] = LiveHub(
-            config.live_backend, config.live_caps, config.live_stream_seconds
-        )
+        hub = LiveHub(config.live_backend, config.live_caps, config.live_stream_seconds)
+        if config.redis is not None:
+            hub.shared = SharedCaps(config.redis, lambda: hub.caps, process_name())
+        app.extensions["live"] = hub

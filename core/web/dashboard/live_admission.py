@@ -1,5 +1,7 @@
 """Who may open one more live stream: caps per overlay link, per server (guild) and per client
 address, inside the process's bound, so that one server can never take another's capacity.
+These are the process's own counts; with Redis the same caps are also counted across every web
+process (:mod:`core.web.dashboard.live_shared_caps`).
 
 Every open stream holds a :class:`Ticket` naming the guilds it carries, the overlay tokens it
 serves and the client address it came from. A stream is refused (:class:`Refusal`, answered 429
@@ -21,6 +23,9 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 REFUSED_RETRY_SECONDS = 15
+OVERLAY_FULL = "This overlay link has as many live connections open as it may."
+SERVER_FULL = "This server has as many live connections open as it may."
+CLIENT_FULL = "Your address has as many live connections open as it may."
 
 
 @dataclass(frozen=True)
@@ -63,6 +68,7 @@ class Admissions:
         self._by_token: Counter[str] = Counter()
         self._by_client: Counter[str] = Counter()
         self._numbers = itertools.count(1)
+        self._ended: list[Ticket] = []  # ended by admit (replaced, displaced), not yet told
 
     def __len__(self) -> int:
         return len(self._open)
@@ -82,14 +88,15 @@ class Admissions:
         if connection is not None:
             for old in [t for t in self._open if (t.client, t.connection) == (client, connection)]:
                 self._remove(old)
+                self._ended.append(old)
         for token in tokens:
             if self._by_token[token] >= self.caps.per_overlay:
-                return Refusal("This overlay link has as many live connections open as it may.")
+                return Refusal(OVERLAY_FULL)
         for guild_id in guilds:
             if self._by_guild[guild_id] >= self.caps.per_guild:
-                return Refusal("This server has as many live connections open as it may.")
+                return Refusal(SERVER_FULL)
         if self._by_client[client] >= self.caps.per_client:
-            return Refusal("Your address has as many live connections open as it may.")
+            return Refusal(CLIENT_FULL)
         if len(self._open) >= self.caps.process and not self._make_room(guilds):
             return Refusal("The dashboard has as many live connections open as it may.")
         ticket = Ticket(guilds, tokens, client, connection, next(self._numbers))
@@ -98,6 +105,12 @@ class Admissions:
         self._by_token.update(tokens)
         self._by_client[client] += 1
         return ticket
+
+    def take_ended(self) -> list[Ticket]:
+        """The tickets :meth:`admit` ended since the last call (their places are free here
+        now; the caller frees them wherever else they are counted)."""
+        ended, self._ended = self._ended, []
+        return ended
 
     def release(self, ticket: Ticket) -> None:
         """The stream ended (a ticket already taken back is left alone)."""
@@ -123,7 +136,9 @@ class Admissions:
         victims = [t for t in self._open if biggest in t.guilds and not (t.guilds & guilds)]
         if not victims:
             return False
-        self._remove(max(victims, key=lambda t: t.number))
+        victim = max(victims, key=lambda t: t.number)
+        self._remove(victim)
+        self._ended.append(victim)
         return True
 
     def _remove(self, ticket: Ticket) -> None:
