@@ -13,6 +13,7 @@ import discord.ext.test as dpytest
 from core.discord_bot.channel_posts import ChannelPoster
 from core.discord_bot.gateway import DiscordGateway
 from core.discord_bot.render import NO_MENTIONS
+from core.discord_bot.vip.outbound import DiscordVipNotices
 
 
 class NoticePoster(ChannelPoster):
@@ -63,3 +64,20 @@ def test_without_discord_there_is_no_channel_and_that_is_logged(caplog) -> None:
 
     assert NoticePoster(DiscordGateway()).channel(111, 5001, "notice 3") is None
     assert "Discord is off; notice 3 not posted" in caplog.text
+
+
+async def test_a_vip_notice_says_whether_it_was_posted(monkeypatch) -> None:
+    """The VIP worker records a notice the channel refused as refused, not as posted."""
+    notices = DiscordVipNotices(DiscordGateway())
+    for refuses in (False, True):
+        channel = Channel(refuses=refuses)
+        monkeypatch.setattr(notices, "channel", lambda *args, channel=channel: channel)
+
+        posted = await notices.post_notice(111, 5001, "Al is a VIP until Friday.")
+
+        assert posted is not refuses
+        assert [content for content, _ in channel.sent] == (
+            [] if refuses else ["Al is a VIP until Friday."]
+        )
+    monkeypatch.setattr(notices, "channel", lambda *args: None)  # not a channel of the server
+    assert await notices.post_notice(111, 5001, "Al is a VIP until Friday.") is False

@@ -23,10 +23,14 @@ from core.features.vip.ports import VipNotices
 from core.features.vip.removal_calls import KICK_EXPIRED
 from core.outbox import DISCORD, store
 from core.outbox.store import Effect
-from core.outbox.worker import Done, Kind, Outcome
+from core.outbox.worker import Done, Kind, Outcome, Refused
 
 NOTICE = "vip.notice"
 KICK_ROLE = "vip.kick-role"
+NOTICE_NOT_POSTED = (
+    "not posted: the Discord bot is off, or the VIP channel is not a text channel of the "
+    "server, or the bot may not post there (check its permissions, or !vip set channel)"
+)
 
 
 def queue_notice(
@@ -55,8 +59,9 @@ def kinds(notices: VipNotices | None, kick_roles: Any, expiry: Any) -> dict[str,
     async def notice(guild_id: int, payload: dict[str, Any]) -> Outcome:
         if notices is None:
             return Done("not posted: Discord is not set up")
-        await notices.post_notice(guild_id, int(payload["channel_id"]), str(payload["text"]))
-        return Done("posted")
+        if await notices.post_notice(guild_id, int(payload["channel_id"]), str(payload["text"])):
+            return Done("posted")
+        return Refused(NOTICE_NOT_POSTED)
 
     async def kick_role(guild_id: int, payload: dict[str, Any]) -> Outcome:
         event = event_from_dict(payload)

@@ -167,9 +167,13 @@ class FakeVipChannel:
 @dataclass
 class RecordingNotices:
     posts: list[tuple[int, int, str]] = field(default_factory=list)
+    refused: bool = False  # the channel is gone, or the bot may not post there
 
-    async def post_notice(self, guild_id: int, channel_id: int, text: str) -> None:
+    async def post_notice(self, guild_id: int, channel_id: int, text: str) -> bool:
+        if self.refused:
+            return False
         self.posts.append((guild_id, channel_id, text))
+        return True
 
 
 def redemption(

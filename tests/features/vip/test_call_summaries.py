@@ -8,10 +8,12 @@ from __future__ import annotations
 from sqlalchemy.engine import Engine
 
 from core.events import Cheered, Platform, Viewer
+from core.features.vip.discord_calls import NOTICE_NOT_POSTED
 from core.features.vip.rules import RuleAsked
 from core.outbox import store
+from core.outbox.undone import UndoneCalls
 from tests.features.vip.conftest import Vip
-from tests.features.vip.doubles import BROADCASTER, GUILD, T0, redemption
+from tests.features.vip.doubles import BROADCASTER, GUILD, T0, make_discord_calls, redemption
 
 
 def summaries(engine: Engine) -> list[str | None]:
@@ -48,3 +50,20 @@ async def test_the_catch_up_after_a_reconnection_says_so(vip: Vip, engine: Engin
     assert summaries(engine)[-1] == (
         "catch up on the VIP redemptions made while Twitch was disconnected"
     )
+
+
+async def test_a_notice_discord_would_not_take_is_among_what_the_bot_could_not_do(
+    vip: Vip, engine: Engine
+):
+    vip.notices.refused = True  # the VIP channel is gone, or the bot may not post there
+    await vip.service.redemptions.handle(GUILD, redemption("42", vip.reward_id, username="Al"))
+
+    await make_discord_calls(vip.service)
+
+    [call] = UndoneCalls(engine, vip.clock).recent(GUILD).calls
+    assert (call.partner, call.what, call.answer) == (
+        "Discord",
+        "post in the VIP channel: Al is a VIP until 2026-03-02 12:00 UTC.",
+        NOTICE_NOT_POSTED,
+    )
+    assert not call.failed  # refused at once, not tried again for an hour and a half
