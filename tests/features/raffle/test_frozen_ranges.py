@@ -75,9 +75,21 @@ def test_the_seeking_draw_picks_what_the_verifier_picks(engine):
                 count=rng.choice([1, 3, 25, 100]),
             )
             with engine.connect() as conn:
-                seeking = frozen_ranges.pick_winners(conn, period_id, inputs, total=total)
+                seeking = frozen_ranges.pick_winners(
+                    conn, period_id, inputs, total=total, out_of_play=_laid_out(won, keys, balances)
+                )
             expected = fairness.pick_winners(inputs, balances_=balances, eligible=keys)
             assert seeking == expected
+
+
+def _laid_out(won: list[str], keys: list[str], balances: dict[str, int]) -> list[tuple[int, int]]:
+    """The (first ticket, tickets) of each winner's range, from the canonical layout: ``keys``
+    in order, each holding its balance's tickets, numbered from 0 (docs/raffle.md)."""
+    first, ranges = 0, {}
+    for key in keys:
+        ranges[key] = (first, balances[key])
+        first += balances[key]
+    return [ranges[key] for key in won if key in ranges]
 
 
 def test_a_period_closed_without_ranges_draws_the_same(engine):
@@ -89,17 +101,19 @@ def test_a_period_closed_without_ranges_draws_the_same(engine):
         done = draws_repository.list_draws_of_period(conn, SCENARIO_GUILD, period_id)
     assert period is not None
     assert len(done) == 2
-    already_won = [
-        fairness.participant_key(str(w.platform), w.platform_user_id) for w in done[0].winners
-    ]
     with engine.begin() as conn:
+        earlier = draws_repository.winners_before_with_ranges(
+            conn, SCENARIO_GUILD, period_id, done[1].id
+        )
+        already_won = [key for key, _ in earlier]
+        out_of_play = [laid_out for _, laid_out in earlier if laid_out is not None]
         total = frozen_ranges.total_tickets(conn, period_id)
-        stored = draws._pick(conn, period, done[1], total, "ab" * 32, already_won)
+        stored = draws._pick(conn, period, done[1], total, "ab" * 32, already_won, out_of_play)
         conn.execute(
             sa.delete(raffle_frozen_ranges).where(raffle_frozen_ranges.c.period_id == period_id)
         )
         assert frozen_ranges.total_tickets(conn, period_id) is None
-        read = draws._pick(conn, period, done[1], None, "ab" * 32, already_won)
+        read = draws._pick(conn, period, done[1], None, "ab" * 32, already_won, [])
     assert stored == read
     assert len(stored) == done[1].winners_wanted
     again = raffle.draws.request(SCENARIO_GUILD, actor_id=1, winners=2)

@@ -67,19 +67,12 @@ def pick_winners(
     inputs: fairness.DrawInputs,
     *,
     total: int,
-    out_of_play: list[tuple[int, int]] | None = None,
+    out_of_play: list[tuple[int, int]],
 ) -> list[fairness.Pick]:
     """:func:`fairness.pick_winners` over the stored ranges (``total`` tickets): one index seek
-    per winner, plus one read of the ranges of ``inputs.already_won`` when there are any and
-    the caller did not bring them as ``out_of_play`` ((first ticket, tickets) of each)."""
-    gone: list[tuple[int, int]] = sorted(out_of_play or ())  # out of play, by first ticket
-    if inputs.already_won and out_of_play is None:
-        won = set(inputs.already_won)
-        key = r.platform + ":" + r.platform_user_id
-        query = sa.select(r.range_end, r.tickets).where(r.period_id == period_id, key.in_(won))
-        gone = sorted(
-            (int(end) - int(tickets), int(tickets)) for end, tickets in conn.execute(query)
-        )
+    per winner. ``out_of_play``: the (first ticket, tickets) of the ranges of
+    ``inputs.already_won`` (the draw reads them with its earlier winners)."""
+    gone = sorted(out_of_play)  # by first ticket
     seek = (
         sa.select(r.platform, r.platform_user_id, r.range_end, r.tickets)
         .where(r.period_id == period_id, r.range_end > sa.bindparam("laid_out"))

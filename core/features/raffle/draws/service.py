@@ -355,12 +355,11 @@ def _pick(
     total: int | None,
     randomness: str,
     already_won: list[str],
-    out_of_play: list[tuple[int, int]] | None = None,
+    out_of_play: list[tuple[int, int]],
 ) -> list[fairness.Pick]:
     """The draw's picks: one index seek per winner in the ticket ranges the close stored
-    (``total`` tickets in them; ``out_of_play``: the earlier winners' ranges there, read here
-    when not given); a period closed before they existed (``total`` None) reads its balances
-    (one row per participant)."""
+    (``total`` tickets in them; ``out_of_play``: the earlier winners' ranges there); a period
+    closed before they existed (``total`` None) reads its balances (one row per participant)."""
     inputs = fairness.DrawInputs(
         seed_hex=period.seed,
         snapshot_hash_hex=period.snapshot_hash or "",
