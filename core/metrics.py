@@ -213,6 +213,13 @@ class Metrics:
             ("platform", "reason"),
             registry,
         )
+        self.outbox_calls = Counter(
+            "streamkeeper_outbox_calls_total",
+            "Calls to outside services made by this process's workers, by service and outcome "
+            "(done, refused, uncertain, failed: given up after the most tries; retry: put off).",
+            ("service", "outcome"),
+            registry,
+        )
         self.tick_duration = Histogram(
             "streamkeeper_watchtime_tick_seconds",
             "Duration of one guild's watchtime tick.",

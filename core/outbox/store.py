@@ -212,6 +212,19 @@ def pending(conn: Connection) -> int:
     return int(conn.execute(query).scalar_one())
 
 
+def pending_by_service(conn: Connection, services: Collection[str]) -> dict[str, int]:
+    """Calls not made yet (or to be tried again) of each of ``services`` (0 for none)."""
+    o = outbox.c
+    query = (
+        sa.select(o.service, sa.func.count())
+        .where(o.state == PENDING, o.service.in_(list(services)))
+        .group_by(o.service)
+    )
+    counts = dict.fromkeys(services, 0)
+    counts.update({service: int(n) for service, n in conn.execute(query)})
+    return counts
+
+
 def prune(conn: Connection, before: datetime) -> int:
     """Forget calls that ended before ``before``, except the uncertain ones (a person settles
     those, and their list must not lose one: ``core/features/payments/``); how many."""

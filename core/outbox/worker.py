@@ -96,6 +96,8 @@ class OutboxWorker:
     lanes: int = 8  # guilds whose calls are made at the same time (one guild's in order)
     shard: tuple[int, int] | None = None  # (id, count): only that Discord shard's guilds' calls
     beats: bool = False  # whether ``name``'s heartbeat lease is renewed (see beat_by)
+    # Told each call's outcome: (service, "done" | "refused" | "uncertain" | "failed" | "retry").
+    on_outcome: Callable[[str, str], None] | None = None
 
     def beat_by(self, process: str) -> None:
         """Claim as the process ``process``, whose heartbeat (``process:<name>`` in ``leases``)
@@ -245,6 +247,8 @@ class OutboxWorker:
         else:
             state = _STATES.get(type(outcome), store.FAILED)
         now = utc(self.clock())
+        if self.on_outcome is not None:
+            self.on_outcome(self.service, "retry" if isinstance(outcome, Retry) else state)
         if isinstance(outcome, Retry):
             delay = outcome.after_seconds
             if delay is None:

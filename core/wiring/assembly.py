@@ -29,7 +29,7 @@ from core.guild_ticks import GuildTicks
 from core.health import Check, HealthReport, run_check, webhooks_check
 from core.logs import guild_names
 from core.metrics import Metrics
-from core.outbox import DISCORD
+from core.outbox import DISCORD, store
 from core.outbox.undone import UndoneCalls
 from core.outbox.worker import OutboxWorker
 from core.ownership.presence import discord_check
@@ -97,6 +97,12 @@ class Assembly(FeatureServices):
         self.call_through(self.discord_calls)
         # What the workers could not do, for !health and the dashboard's overview.
         self.undone_calls = UndoneCalls(self.engine, clock)
+        self.metrics.gauge_at_scrape(
+            "streamkeeper_outbox_pending",
+            "Calls to outside services waiting to be made or tried again, by service.",
+            "service",
+            self._pending_calls,  # read at each scrape, for every service with a worker
+        )
         self.guilds = GuildService(self.engine, clock)
         # A guild's tick waits for its own presence from before the instant, no one else's;
         # each bot process ticks the guilds of its own partitions.
@@ -115,6 +121,13 @@ class Assembly(FeatureServices):
         """Call ``handler(guild_id, event)`` for each guild an ``event_type`` event is for."""
         self.handlers[event_type].append(handler)
 
+    def _count_call(self, service: str, outcome: str) -> None:
+        self.metrics.outbox_calls.inc(service=service, outcome=outcome)
+
+    def _pending_calls(self) -> dict[str, int]:
+        with self.engine.connect() as conn:
+            return store.pending_by_service(conn, [w.service for w in self.outbox_workers])
+
     def on_discord_shard(self, guild_id: int) -> bool:
         """Whether this process's Discord client reaches the guild (its shard, DISCORD_SHARD_ID
         of DISCORD_SHARD_COUNT; every guild when the settings are not set): work on Discord
@@ -127,6 +140,7 @@ class Assembly(FeatureServices):
         # Its claims carry this process's name and last while this process beats, so a killed
         # process's calls pass on within seconds (core/ownership/claims.py).
         worker.beat_by(self.process_name)
+        worker.on_outcome = self._count_call
         self.outbox_workers.append(worker)
         # Workers in many processes share the calls by themselves.
         self.scheduler.loop(f"{worker.service} calls", worker.run, everywhere=True)

@@ -1,14 +1,16 @@
 """Calls in doubt in the running app: ``streamkeeper_outbox_uncertain`` by service in /metrics,
 read at each scrape, and the health line "N payment(s) in doubt in M server(s)", information
-that never fails the report."""
+that never fails the report; the calls each service's worker made by outcome, and those
+waiting."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from core.features.points.se_payments import queue_payment
+from core.features.points.se_payments import PAY, queue_payment
 from core.metrics import Metrics
 from core.outbox import store
+from core.outbox.worker import Done, Kind, Refused, Retry
 from tests.test_metrics import sample
 
 T0 = datetime(2026, 11, 26, 8, 0, tzinfo=UTC)
@@ -58,3 +60,32 @@ def test_a_gauge_that_cannot_be_read_is_left_out_of_the_scrape_not_failing_it():
     text = metrics.render().decode()
     assert "streamkeeper_broken" not in text
     assert "process_cpu_seconds_total" in text
+
+
+async def test_metrics_count_each_services_calls_by_outcome_and_those_waiting(make_runtime):
+    runtime = make_runtime()
+    worker = next(w for w in runtime.outbox_workers if w.service == "streamelements")
+    text = runtime.metrics.render().decode()
+    assert sample(text, "streamkeeper_outbox_pending", service="streamelements") == 0
+    assert sample(text, "streamkeeper_outbox_pending", service="discord") == 0
+    with runtime.engine.begin() as conn:
+        for n in range(3):
+            queue_payment(conn, 111, "ann", 5, "heist", f"{n}:kick:1:payout", T0)
+    text = runtime.metrics.render().decode()
+    assert sample(text, "streamkeeper_outbox_pending", service="streamelements") == 3
+
+    answers = iter([Done("paid"), Refused("no such user"), Retry("503")])
+
+    async def pay(guild_id: int, payload: dict[str, object]):  # type: ignore[no-untyped-def]
+        return next(answers)
+
+    worker.kinds = {PAY: Kind(pay)}
+    worker.max_attempts = 5
+    assert await worker.run_once() == 3
+
+    text = runtime.metrics.render().decode()
+    calls = "streamkeeper_outbox_calls_total"
+    assert sample(text, calls, service="streamelements", outcome="done") == 1
+    assert sample(text, calls, service="streamelements", outcome="refused") == 1
+    assert sample(text, calls, service="streamelements", outcome="retry") == 1
+    assert sample(text, "streamkeeper_outbox_pending", service="streamelements") == 1
