@@ -14,8 +14,6 @@ from collections.abc import Iterator
 import pytest
 import redis
 from flask import Flask
-from redis.backoff import NoBackoff
-from redis.retry import Retry
 
 from core.features.live.backends import MemoryLive
 from core.web.dashboard import register
@@ -37,6 +35,7 @@ from core.web.dashboard.live_shared_caps import (
 )
 from tests.fakes.discord_oauth import CLIENT_ID, CLIENT_SECRET
 from tests.support.clock import Ticker
+from tests.support.gone_redis import GoneRedis
 from tests.web.dashboard.test_live import GUILD, discord
 from tests.web.dashboard.test_security import PUBLIC, _consent
 
@@ -166,18 +165,8 @@ def test_neither_an_overlay_links_secret_nor_an_address_is_written(client, wall,
     assert not [key for key in keys if token in key or me in key]
 
 
-class CountingRedis(redis.Redis):
-    """A client whose scripts are counted as they are sent."""
-
-    sent = 0
-
-    def evalsha(self, *args, **kwargs):  # type: ignore[no-untyped-def]
-        self.sent += 1
-        return super().evalsha(*args, **kwargs)
-
-
 def test_without_redis_each_process_admits_by_its_own_counts_and_lets_redis_be(wall, ids, caplog):
-    gone = CountingRedis(host="127.0.0.1", port=1, retry=Retry(NoBackoff(), 0))
+    gone = GoneRedis()
     a = hub(gone, wall, "a", LiveCaps(process=50, per_client=1))
     pause = Ticker()
     a.shared.monotonic = pause  # type: ignore[union-attr]

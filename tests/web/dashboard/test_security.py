@@ -3,6 +3,8 @@ sealed token, and every odd answer at login being a clear 4xx/5xx page, never a 
 
 from __future__ import annotations
 
+import logging
+import time
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
@@ -13,9 +15,16 @@ from core.platforms.http import tls_context
 from core.web.dashboard import register
 from core.web.dashboard.config import DashboardConfig
 from core.web.dashboard.discord_client import can_manage
-from core.web.dashboard.security import PermissionCache, RateLimiter, TokenBox
+from core.web.dashboard.security import (
+    REDIS_PAUSE_SECONDS,
+    PermissionCache,
+    RateLimiter,
+    RedisRateLimiter,
+    TokenBox,
+)
 from tests.fakes.discord_oauth import CLIENT_ID, CLIENT_SECRET, MANAGE_GUILD, FakeDiscordOAuth
 from tests.support.clock import Ticker
+from tests.support.gone_redis import GoneRedis
 
 PUBLIC = "http://dash.test"
 GUILD = 111111111111111111
@@ -28,6 +37,25 @@ def test_rate_limiter_allows_the_limit_per_window():
     assert limiter.allow("b")  # per key
     clock.now += 61
     assert limiter.allow("a")
+
+
+def test_without_redis_the_shared_limit_is_counted_per_process_and_redis_let_be(caplog):
+    pause = Ticker(1_000_000.0)
+    gone = GoneRedis()
+    limiter = RedisRateLimiter(gone, "login", 2, 60, clock=time.time, monotonic=pause)
+
+    with caplog.at_level(logging.WARNING, logger="core.web.dashboard.security"):
+        assert [limiter.allow("a") for _ in range(3)] == [True, True, False]  # never no limit
+        assert gone.sent == 1  # the first failure; then Redis is left alone for a while
+        pause.advance(REDIS_PAUSE_SECONDS)
+        assert limiter.allow("b")
+        assert gone.sent == 2  # tried again
+
+    warnings = [r.getMessage() for r in caplog.records]
+    assert len(warnings) == 2  # once per failure, not once per request
+    for warning in warnings:
+        assert warning.startswith("rate limit login: Redis unavailable (")
+        assert warning.endswith("); per process for 30 s")
 
 
 def test_permission_cache_forgets_after_its_ttl():
