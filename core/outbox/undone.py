@@ -2,8 +2,11 @@
 good) or failed (it gave up after its tries), in the streamer's words.
 
 Each call carries its ``summary`` from when it was queued ("post Ana's slot call 'Gates of
-Olympus' in Discord"); the partner's answer is the call's ``result``. ``!health`` shows the
-count and the newest few as one line, the dashboard's overview lists them. A call whose
+Olympus' in Discord"); the partner's answer is the call's ``result``. Calls alike (the same
+partner, kind of call, outcome and answer: a channel the bot may not post in refuses every
+post) come as one line with how many times, so one broken setting never hides the others.
+``!health`` shows the count and the newest few as one line, the dashboard's overview lists
+them. A call whose
 outcome is unknown (``uncertain``) is not here: a person settles those
 (``core/features/payments/``). Calls are forgotten 30 days after they end
 (:data:`core.outbox.worker.KEEP`); these lists look back :data:`WINDOW`.
@@ -41,21 +44,23 @@ SERVICE_WORDS = {
 
 @dataclass(frozen=True)
 class Undone:
-    """One call that did not happen: ``partner`` and ``what`` in words, ``failed`` when the
-    bot gave up (its ``answer`` then says after how many tries), else the partner or the bot
-    refused it (``answer``: why)."""
+    """Calls alike that did not happen, ``times`` of them: ``partner`` and ``what`` (the
+    newest's) in words, ``failed`` when the bot gave up (its ``answer`` then says after how
+    many tries), else the partner or the bot refused it (``answer``: why); ``finished_at``:
+    the newest's end."""
 
-    id: int
+    id: int  # the newest's
     partner: str
     what: str
     failed: bool
     answer: str
     finished_at: datetime
+    times: int = 1
 
 
 @dataclass(frozen=True)
 class UndoneList:
-    total: int  # in the window; ``calls`` holds the newest of them
+    total: int  # calls in the window; ``calls`` holds the newest of their groups
     calls: list[Undone]
     since: datetime
 
@@ -66,17 +71,33 @@ class UndoneCalls:
         self.clock = clock
 
     def recent(self, guild_id: int, limit: int = LISTED) -> UndoneList:
-        """The guild's calls that ended refused or failed in the last :data:`WINDOW`."""
+        """The guild's calls that ended refused or failed in the last :data:`WINDOW`, calls
+        alike together, the groups newest first."""
         since = utc(self.clock()) - WINDOW
         o = outbox.c
         where = (o.guild_id == guild_id, sa.text(OUTBOX_UNDONE), o.finished_at >= since)
-        rows = sa.select(
-            o.id, o.service, o.kind, o.summary, o.state, o.result, o.finished_at
-        ).where(*where)
+        alike = (o.service, o.kind, o.state, o.result)
+        last = sa.func.max(o.finished_at)
+        groups = (
+            sa.select(
+                *alike,
+                sa.func.count().label("times"),
+                sa.func.max(o.id).label("newest"),
+                last.label("last"),
+            )
+            .where(*where)
+            .group_by(*alike)
+            .order_by(last.desc(), sa.func.max(o.id).desc())
+            .limit(limit)
+        )
         with self.engine.connect() as conn:
             total = conn.execute(sa.select(sa.func.count()).where(*where)).scalar_one()
-            found = conn.execute(rows.order_by(o.finished_at.desc(), o.id.desc()).limit(limit))
-            calls = [_undone(row) for row in found]
+            found = conn.execute(groups).all()
+            summaries = dict(conn.execute(
+                sa.select(o.id, o.summary)
+                .where(o.guild_id == guild_id, o.id.in_([g.newest for g in found]))
+            ).all())  # fmt: skip
+        calls = [_undone(group, summaries[group.newest]) for group in found]
         return UndoneList(int(total), calls, since)
 
     def check(self, guild_id: int, *, listed_at: str | None = None) -> Check:
@@ -106,15 +127,16 @@ def describe(service: str, kind: str, summary: str | None) -> tuple[str, str]:
     return partner, summary or f"a call of kind {kind}"
 
 
-def _undone(row: sa.Row) -> Undone:
-    partner, what = describe(row.service, row.kind, row.summary)
+def _undone(group: sa.Row, summary: str | None) -> Undone:
+    partner, what = describe(group.service, group.kind, summary)
     return Undone(
-        row.id,
+        group.newest,
         partner,
         what,
-        row.state == FAILED,
-        (row.result or "").strip() or "no reason given",
-        utc(row.finished_at),
+        group.state == FAILED,
+        (group.result or "").strip() or "no reason given",
+        utc(group.last),
+        int(group.times),
     )
 
 
@@ -123,4 +145,6 @@ def _in_a_line(call: Undone) -> str:
     if len(answer) > REASON_IN_CHECK:
         answer = answer[: REASON_IN_CHECK - 1].rstrip() + "…"
     when = call.finished_at.strftime("%b %d %H:%M UTC")
+    if call.times > 1:
+        when = f"{call.times:,} times, the last {when}"
     return f"{call.partner}: {call.what} ({when}: {answer})"

@@ -13,7 +13,7 @@ from core.outbox import store
 from core.outbox.store import Effect
 from core.outbox.undone import LISTED, UndoneCalls
 from core.outbox.worker import Done, Outcome, Refused, Retry, Uncertain
-from core.storage.tables import outbox
+from core.storage.tables import OUTBOX_UNDONE, outbox
 from tests.support.clock import Clock
 from tests.support.outbox_calls import end_calls
 
@@ -178,12 +178,12 @@ async def test_a_page_that_lists_them_gets_a_count_and_where_they_are(engine: En
     assert check.detail == "2 not done in the last 7 days: listed below"
 
 
-def test_both_reads_go_through_the_index_of_undone_calls(sqlite_engine: Engine):
+def test_the_reads_of_undone_calls_go_through_their_index(sqlite_engine: Engine):
     """A busy server queues thousands of chat lines a day: the list must not read them all."""
     statements: list[tuple[str, object]] = []
 
     def seen(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
-        if statement.startswith("SELECT"):
+        if statement.startswith("SELECT") and OUTBOX_UNDONE in statement:
             statements.append((statement, parameters))
 
     sa.event.listen(sqlite_engine, "before_cursor_execute", seen)
@@ -192,8 +192,35 @@ def test_both_reads_go_through_the_index_of_undone_calls(sqlite_engine: Engine):
     finally:
         sa.event.remove(sqlite_engine, "before_cursor_execute", seen)
 
-    assert len(statements) == 2
+    assert len(statements) == 2  # the count and the groups (then their summaries, by id)
     with sqlite_engine.connect() as conn:
         for statement, parameters in statements:
             plan = conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", parameters).all()
             assert "USING INDEX ix_outbox_undone_by_guild" in " ".join(row[3] for row in plan)
+
+
+async def test_calls_alike_come_as_one_line_so_one_broken_setting_hides_no_other(engine: Engine):
+    clock = Clock(T0)
+    kick_chat = [
+        (Effect("kick-chat", "say", GUILD, f"say:{n}", {}, f"say in chat: line {n}"),
+         Refused("the bot cannot talk in kick chat now"))
+        for n in range(30)
+    ]  # fmt: skip
+    await ended(engine, clock, (slot_post(1), Refused("the channel is gone")), *kick_chat)
+    await ended(engine, clock, (slot_post(2), Refused("another answer")))
+
+    found = UndoneCalls(engine, clock).recent(GUILD, limit=2)
+
+    assert found.total == 32
+    assert [(c.partner, c.what, c.times, c.answer) for c in found.calls] == [
+        ("Discord", "post Ana's slot call 'Gates 2' in Discord", 1, "another answer"),
+        ("Kick chat", "say in chat: line 29", 30, "the bot cannot talk in kick chat now"),
+    ]
+    assert found.calls[1].finished_at == T0 + timedelta(minutes=30)  # the last of the thirty
+    detail = UndoneCalls(engine, clock).check(GUILD).detail
+    assert detail.startswith(
+        "32 not done in the last 7 days: Discord: post Ana's slot call 'Gates 2' in Discord "
+        "(Jun 01 20:31 UTC: another answer); Kick chat: say in chat: line 29 (30 times, the "
+        "last Jun 01 20:30 UTC: the bot cannot talk in kick chat now); Discord: post Ana's "
+        "slot call 'Gates 1' in Discord (Jun 01 20:00 UTC: the channel is gone)"
+    )

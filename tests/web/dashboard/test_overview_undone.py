@@ -29,6 +29,7 @@ def test_the_overview_lists_the_guilds_undone_calls_in_words(site: Site):
         (_post(GUILD, 1), Refused("not posted: the bot may not post there")),
         (_post(GUILD, 2, who="<b>bo</b>"), Retry("Forbidden: 403 Missing Permissions")),
         (_post(GUILD, 3), Done("posted")),
+        (_post(GUILD, 5, who="cy"), Refused("not posted: the bot may not post there")),
         (_post(OTHER_GUILD, 4, who="other_server_viewer"), Refused("the other server's")),
     )
 
@@ -37,13 +38,17 @@ def test_the_overview_lists_the_guilds_undone_calls_in_words(site: Site):
     assert page.status_code == 200
     html = page.get_data(as_text=True)
     assert "What the bot could not do" in html
-    assert "In the last 7 days, 2 things the bot had to ask of Discord" in html
-    assert "post ana&#39;s slot call &#39;Gates of Olympus&#39; in Discord" in html
-    assert "not posted: the bot may not post there" in html
+    assert "In the last 7 days, 3 things the bot had to ask of Discord" in html
+    # the two refused alike share a line, named by the newest
+    assert "post cy&#39;s slot call &#39;Gates of Olympus&#39; in Discord" in html
+    assert '<td data-label="How often">2 times</td>' in html
+    assert "post ana&#39;s" not in html
+    assert html.count("not posted: the bot may not post there") == 1
     assert "post &lt;b&gt;bo&lt;/b&gt;&#39;s slot call" in html  # a viewer's name, escaped
     assert "gave up after 1 attempt: Forbidden: 403 Missing Permissions" in html
+    assert '<td data-label="How often">once</td>' in html
     assert (
-        "<td>actions</td><td>look</td><td>2 not done in the last 7 days: listed below, under "
+        "<td>actions</td><td>look</td><td>3 not done in the last 7 days: listed below, under "
         "“What the bot could not do”</td>"
     ) in html
     assert "other_server_viewer" not in html
