@@ -60,7 +60,9 @@ class DiscordLinks:
             return RoleChange(role_id, False, "the role no longer exists")
         member = guild.get_member(discord_user_id)
         if member is None:
-            return RoleChange(role_id, False, "they are not a member of this server")
+            return RoleChange(
+                role_id, False, "they are not a member of this server", for_admin=False
+            )
         if (role in member.roles) == present:
             return RoleChange(role_id, True)
         problem = role_problem(role)

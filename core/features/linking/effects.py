@@ -50,7 +50,9 @@ class LinkEffects:
         self.discord = discord
         self.role_sync = role_sync
 
-    async def account_linked(self, guild_id: int, event: AccountLinked) -> None:
+    async def account_linked(self, guild_id: int, event: AccountLinked) -> RoleChange | None:
+        """Tell the member, give the linked role, sync their watchtime roles, log it; what
+        became of the role (None: no linked role, or given by an earlier try)."""
         notice = _sign_in_notice(guild_id, event, LINKED, replaced_username=event.replaced_username)
         settings = await asyncio.to_thread(self.linking.settings, guild_id)
         await self._once(guild_id, STEP_TELL, event.key, partial(self.discord.tell_member, notice))
@@ -73,6 +75,7 @@ class LinkEffects:
             event.discord_user_id,
             event.platform.value,
         )
+        return role
 
     async def link_failed(self, guild_id: int, event: AccountLinkFailed) -> None:
         notice = _sign_in_notice(guild_id, event, REFUSED, reason=event.reason)
@@ -118,7 +121,7 @@ class LinkEffects:
         role = await self._after_unlink(guild_id, discord_user_id, removed, actor_id, None)
         return Unlinked(removed, role)
 
-    async def account_unlinked(self, guild_id: int, event: AccountUnlinked) -> None:
+    async def account_unlinked(self, guild_id: int, event: AccountUnlinked) -> RoleChange | None:
         """What follows an unlink made outside Discord (the dashboard): the same as after
         :meth:`unlink`, each step once per event."""
         removed = AccountLink(
@@ -128,7 +131,7 @@ class LinkEffects:
             event.viewer.username,
             utc(event.occurred_at),
         )
-        await self._after_unlink(
+        return await self._after_unlink(
             guild_id,
             event.discord_user_id,
             removed,

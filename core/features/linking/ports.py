@@ -35,11 +35,13 @@ class LinkNotice:
 
 @dataclass(frozen=True)
 class RoleChange:
-    """What became of the linked role: given/removed (``is_done``), or why not (``problem``)."""
+    """What became of the linked role: given/removed (``is_done``), or why not (``problem``);
+    ``for_admin``: whether an admin has something to fix (not when the member left)."""
 
     role_id: int
     is_done: bool
     problem: str | None = None
+    for_admin: bool = True
 
 
 class LinkDiscord(Protocol):

@@ -22,9 +22,10 @@ from sqlalchemy.engine import Engine
 from core.events import AccountLinked, AccountLinkFailed, AccountUnlinked, utc
 from core.events.codec import event_from_dict, event_to_dict
 from core.features.linking.effects import LinkEffects
+from core.features.linking.ports import RoleChange
 from core.outbox import DISCORD, store
 from core.outbox.store import Effect
-from core.outbox.worker import Done, Kind, Outcome
+from core.outbox.worker import Done, Kind, Outcome, Refused
 
 LinkEvent = AccountLinked | AccountLinkFailed | AccountUnlinked
 
@@ -65,7 +66,10 @@ class QueuedLinkEffects:
 
 def _running(run: Callable[[int, Any], Awaitable[object]]) -> Callable[..., Awaitable[Outcome]]:
     async def make(guild_id: int, payload: dict[str, Any]) -> Outcome:
-        await run(guild_id, event_from_dict(payload["event"]))
+        role = await run(guild_id, event_from_dict(payload["event"]))
+        if isinstance(role, RoleChange) and not role.is_done and role.for_admin:
+            # The other steps are done; the admin has the role to fix (the link log says so too).
+            return Refused(f"the linked role was not changed: {role.problem or 'no reason given'}")
         return Done("told, roles and log brought up to date")
 
     return make

@@ -13,6 +13,7 @@ from core.features.linking.ports import RoleChange
 from core.features.linking.queued import QueuedLinkEffects
 from core.features.linking.service import LINKED, UNLINKED, LinkingService
 from core.outbox import DISCORD
+from core.outbox.undone import UndoneCalls
 from core.outbox.worker import OutboxWorker
 from core.storage.tables import outbox
 from tests.features.linking.test_effects import (
@@ -151,3 +152,50 @@ async def test_an_unlink_from_the_dashboard_is_queued_and_made(
     assert discord.calls[0] == ("role", GUILD, ALICE, ROLE, False)
     assert discord.calls[-1][:4] == ("log", LOG, GUILD, UNLINKED)
     assert calls(sqlite_engine)[0][:2] == ("linking.unlinked", "done")
+
+
+class RoleRefusingDiscord(RecordingDiscord):
+    """Discord refusing the linked role (``problem``, or the member gone when ``left``)."""
+
+    def __init__(self, problem: str, *, left: bool = False) -> None:
+        super().__init__()
+        self.problem = problem
+        self.left = left
+
+    async def set_linked_role(self, guild_id, discord_user_id, role_id, *, present):  # type: ignore[no-untyped-def]
+        await super().set_linked_role(guild_id, discord_user_id, role_id, present=present)
+        return RoleChange(role_id, False, self.problem, for_admin=not self.left)
+
+
+async def test_a_linked_role_discord_refuses_is_among_what_the_bot_could_not_do(
+    sqlite_engine, linking, clock
+):
+    discord = RoleRefusingDiscord("Discord refused: check my Manage Roles permission")
+    effects = LinkEffects(linking, discord, role_sync=RecordingRoleSync(discord))
+    queued = QueuedLinkEffects(sqlite_engine, clock, effects)
+    await queued.queue(GUILD, linked())
+
+    await OutboxWorker(sqlite_engine, DISCORD, queued.kinds(), clock).run_once()
+
+    assert [call[0] for call in discord.calls] == ["tell", "role", "sync", "log"]  # all tried
+    assert calls(sqlite_engine) == [
+        (
+            "linking.linked",
+            "refused",
+            "the linked role was not changed: Discord refused: check my Manage Roles permission",
+        )
+    ]
+    [undone] = UndoneCalls(sqlite_engine, clock).recent(GUILD).calls
+    assert undone.what.startswith("DM the member who linked the Kick account")
+
+
+async def test_a_member_who_left_leaves_no_role_for_an_admin_to_fix(sqlite_engine, linking, clock):
+    discord = RoleRefusingDiscord("they are not a member of this server", left=True)
+    effects = LinkEffects(linking, discord, role_sync=RecordingRoleSync(discord))
+    queued = QueuedLinkEffects(sqlite_engine, clock, effects)
+    await queued.queue(GUILD, linked())
+
+    await OutboxWorker(sqlite_engine, DISCORD, queued.kinds(), clock).run_once()
+
+    assert calls(sqlite_engine)[0][1] == "done"
+    assert UndoneCalls(sqlite_engine, clock).recent(GUILD).total == 0
