@@ -4,7 +4,6 @@ the reading of a request's numbers, cursors and JSON body, each refused as Kick 
 
 from __future__ import annotations
 
-import base64
 import functools
 import secrets
 from dataclasses import dataclass, field
@@ -15,6 +14,7 @@ from aiohttp import web
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 
 from core.platforms.kick.signing import generate_key_pair
+from tests.fakes.paging import BadCursor, offset_page
 from tests.fakes.threaded import json_or_none
 
 CLIENT_ID = "fake-kick-client-id"
@@ -140,15 +140,10 @@ def webhook_key_pair() -> tuple[RSAPrivateKey, str]:
 
 
 def page_of(items: list[Any], cursor: str | None, size: int) -> tuple[list[Any], str | None]:
-    start = 0
-    if cursor:
-        try:
-            start = int(base64.urlsafe_b64decode(cursor.encode()).decode())
-        except ValueError:
-            raise api_error(400, "invalid cursor") from None
-    end = start + size
-    next_cursor = base64.urlsafe_b64encode(str(end).encode()).decode() if end < len(items) else None
-    return items[start:end], next_cursor
+    try:
+        return offset_page(items, cursor, size)
+    except BadCursor:
+        raise api_error(400, "invalid cursor") from None
 
 
 def int_params(request: web.Request, name: str) -> list[int]:

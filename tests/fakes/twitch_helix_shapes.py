@@ -4,7 +4,6 @@ request's ``first``, cursor and JSON body, each refused as Helix refuses."""
 
 from __future__ import annotations
 
-import base64
 import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -14,6 +13,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
+
+from tests.fakes.paging import BadCursor, offset_page
 
 if TYPE_CHECKING:
     from tests.fakes.twitch_server import IssuedToken
@@ -85,15 +86,10 @@ def first_param(request: web.Request, *, default: int, high: int) -> int:
 
 
 def page_of(items: list[Any], cursor: str | None, size: int) -> tuple[list[Any], str | None]:
-    start = 0
-    if cursor:
-        try:
-            start = int(base64.urlsafe_b64decode(cursor.encode()).decode())
-        except ValueError:
-            raise helix_error(400, "The cursor is not valid") from None
-    end = start + size
-    following = base64.urlsafe_b64encode(str(end).encode()).decode() if end < len(items) else None
-    return items[start:end], following
+    try:
+        return offset_page(items, cursor, size)
+    except BadCursor:
+        raise helix_error(400, "The cursor is not valid") from None
 
 
 async def json_object(request: web.Request) -> dict[str, Any]:

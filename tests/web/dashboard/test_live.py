@@ -34,9 +34,10 @@ def backend():
     return MemoryLive()
 
 
-@pytest.fixture
-def app(discord, backend):
-    config = DashboardConfig(
+def live_app(discord, backend, caps: LiveCaps, **config) -> Flask:  # type: ignore[no-untyped-def]
+    """A web process's app with the dashboard and its live hub (heartbeats every 50 ms), on
+    the fake Discord; ``config``: more of ``DashboardConfig`` (a Redis client)."""
+    settings = DashboardConfig(
         secret="test-secret",
         public_url=PUBLIC,
         client_id=CLIENT_ID,
@@ -45,13 +46,19 @@ def app(discord, backend):
         oauth_base_url=discord.oauth_base_url,
         bot_guild_ids=lambda: [GUILD, OTHER],
         live_backend=backend,
-        live_caps=LiveCaps(process=2),
+        live_caps=caps,
         live_stream_seconds=30,
+        **config,
     )
     app = Flask(__name__)
-    register(app, config)
+    register(app, settings)
     app.extensions["live"].heartbeat = 0.05
     return app
+
+
+@pytest.fixture
+def app(discord, backend):
+    return live_app(discord, backend, LiveCaps(process=2))
 
 
 @pytest.fixture

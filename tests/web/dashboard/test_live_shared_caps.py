@@ -13,11 +13,8 @@ from collections.abc import Iterator
 
 import pytest
 import redis
-from flask import Flask
 
 from core.features.live.backends import MemoryLive
-from core.web.dashboard import register
-from core.web.dashboard.config import DashboardConfig
 from core.web.dashboard.live import LiveHub, TopicSubscription
 from core.web.dashboard.live_admission import (
     CLIENT_FULL,
@@ -33,11 +30,10 @@ from core.web.dashboard.live_shared_caps import (
     RENEW_SECONDS,
     SharedCaps,
 )
-from tests.fakes.discord_oauth import CLIENT_ID, CLIENT_SECRET
 from tests.support.clock import Ticker
 from tests.support.gone_redis import GoneRedis
-from tests.web.dashboard.test_live import GUILD, discord
-from tests.web.dashboard.test_security import PUBLIC, _consent
+from tests.web.dashboard.test_live import GUILD, discord, live_app
+from tests.web.dashboard.test_security import _consent
 
 __all__ = ["discord"]
 
@@ -188,31 +184,10 @@ def test_without_redis_each_process_admits_by_its_own_counts_and_lets_redis_be(w
     assert "admitted by this process's counts alone, and for 30 s" in warnings[0]
 
 
-def _app(discord, client: redis.Redis, caps: LiveCaps):  # type: ignore[no-untyped-def]
-    """A web process's app: its own hub, the shared counts in ``client``."""
-    config = DashboardConfig(
-        secret="test-secret",
-        public_url=PUBLIC,
-        client_id=CLIENT_ID,
-        client_secret=CLIENT_SECRET,
-        api_base_url=discord.api_base_url,
-        oauth_base_url=discord.oauth_base_url,
-        bot_guild_ids=lambda: [GUILD],
-        live_backend=MemoryLive(),
-        live_caps=caps,
-        live_stream_seconds=30,
-        redis=client,
-    )
-    app = Flask(__name__)
-    register(app, config)
-    app.extensions["live"].heartbeat = 0.05
-    return app
-
-
 def test_two_web_processes_answer_429_past_a_servers_cap_together(discord, client):
     """Each app admits 5 streams; the server may hold 2, whichever process serves them."""
     caps = LiveCaps(process=5, per_guild=2, per_client=5)
-    first, second = _app(discord, client, caps), _app(discord, client, caps)
+    first, second = (live_app(discord, MemoryLive(), caps, redis=client) for _ in range(2))
     assert isinstance(first.extensions["live"].shared, SharedCaps)
     opened = []
     a, b = first.test_client(), second.test_client()
