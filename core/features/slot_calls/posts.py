@@ -37,13 +37,13 @@ def queue_post(
     position: int,
     now: datetime,
     *,
-    who: str = "",
-    slot: str = "",
+    who: str,
+    slot: str,
 ) -> None:
     """Queue the post of an accepted call (``who`` called ``slot``), in the caller's (the
     call's) transaction."""
     payload = {"call_id": call_id, "channel_id": channel_id, "position": position}
-    summary = f"post {who}'s slot call {slot!r} in Discord" if who else "post a slot call"
+    summary = f"post {who}'s slot call {slot!r} in Discord"
     effect = Effect(DISCORD, POST, guild_id, f"slot-call:{call_id}", payload, summary)
     store.enqueue(conn, effect, now)
 

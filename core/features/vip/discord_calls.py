@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy.engine import Connection
 
 from core.events import RewardRedeemed, event_from_dict, event_to_dict
+from core.features.vip import texts
 from core.features.vip.ports import VipNotices
 from core.features.vip.removal_calls import KICK_EXPIRED
 from core.outbox import DISCORD, store
@@ -46,8 +47,8 @@ def queue_kick_redemption(
     conn: Connection, guild_id: int, event: RewardRedeemed, now: datetime
 ) -> None:
     key = f"{KICK_ROLE}:{guild_id}:{event.event_id}"
-    who = event.viewer.username or event.viewer.platform_user_id
-    summary = f"give {who} the VIP role for redeeming {event.reward_title or 'the VIP reward'!r}"
+    who, why = texts.redeeming(event)
+    summary = f"give {who} the VIP role {why}"
     effect = Effect(DISCORD, KICK_ROLE, guild_id, key, event_to_dict(event), summary)
     store.enqueue(conn, effect, now)
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from core.events import Platform, RewardRedeemed, event_from_dict, event_to_dict
-from core.features.vip import repository, rules_repository
+from core.features.vip import repository, rules_repository, texts
 from core.features.vip.effects import VipEffects
 from core.features.vip.ports import TwitchBusy
 from core.features.vip.redemptions import SETTLED, RedemptionInFlight, VipRedemptions
@@ -52,14 +52,15 @@ class QueuedRedemptions:
             settings = repository.get_settings(conn, guild_id)
             if rules_repository.earning_reward(conn, guild_id, settings, event) is None:
                 return
+            who, why = texts.redeeming(event)
+            summary = f"make {who} a VIP {why}"
             effect = store.Effect(
                 SERVICE,
                 KIND,
                 guild_id,
                 f"{KIND}:{guild_id}:{redemption_key(event)}" + (f":{again}" if again else ""),
                 event_to_dict(event),
-                f"make {event.viewer.username or event.viewer.platform_user_id} a VIP for "
-                f"redeeming {event.reward_title or 'the VIP reward'!r}",
+                summary,
             )
             store.enqueue(conn, effect, now)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from core.events import RewardRedeemed
 from core.features.vip.ports import Refusal
 
 NOT_LINKED = "not_linked"
@@ -56,3 +57,10 @@ def untold_notice(notice: str) -> str:
 
 def removed_notice(username: str, why: str) -> str:
     return f"{username} is no longer a VIP ({why})."
+
+
+def redeeming(event: RewardRedeemed) -> tuple[str, str]:
+    """Who redeemed and "for redeeming 'VIP 1 week'", for the summaries of the calls that
+    grant it (``core/outbox/undone.py``)."""
+    who = event.viewer.username or event.viewer.platform_user_id or "a viewer"
+    return who, f"for redeeming {event.reward_title or 'the VIP reward'!r}"
