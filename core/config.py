@@ -57,6 +57,9 @@ class WebSettings:
     trusted_proxy_count: int = 0
     # A bearer token /metrics requires (None: /metrics answers anyone).
     metrics_token: str | None = field(default=None, repr=False)
+    # Where a bot process of its own (``python -m core bot``) serves /health and /metrics, at
+    # ``host`` (None: it serves nothing; 0: any free port).
+    bot_metrics_port: int | None = None
     # The largest picture or sound a streamer may upload for an alert (OVERLAY_MEDIA_MAX_BYTES);
     # at most 960,000, so that the upload fits the server's 1 MiB request body limit.
     overlay_media_max_bytes: int = 900_000
@@ -269,6 +272,7 @@ def load_settings(
             ),
             trusted_proxy_count=read.whole("WEB_TRUSTED_PROXY_COUNT", 0, minimum=0, maximum=5),
             metrics_token=read.text("METRICS_TOKEN"),
+            bot_metrics_port=read.optional_whole("BOT_METRICS_PORT", maximum=65535),
             overlay_media_max_bytes=read.whole(
                 "OVERLAY_MEDIA_MAX_BYTES", 900_000, minimum=1_000, maximum=960_000
             ),

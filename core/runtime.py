@@ -121,6 +121,20 @@ class Runtime(Assembly):
             threads=self.settings.web.server_threads,
         )
 
+    def start_ops_server(self) -> WebServer | None:
+        """A bot process's ``/health`` and ``/metrics`` (core/web/ops.py) at ``HOST`` and
+        ``BOT_METRICS_PORT``; None when that is not set."""
+        port = self.settings.web.bot_metrics_port
+        if port is None:
+            return None
+        from core.web.ops import OPS_THREADS, OpsServices, create_ops_app
+        from core.web.server import WebServer
+
+        services = OpsServices(self.health, self.metrics, self.settings.web.metrics_token)
+        return WebServer(
+            create_ops_app(services), self.settings.web.host, port, threads=OPS_THREADS
+        )
+
     # --- the event pipeline and the scheduler ------------------------------------------------
 
     async def run_pipeline(self, stop: asyncio.Event) -> None:

@@ -64,6 +64,12 @@ class SettingsReader:
             return default
         return value
 
+    def optional_whole(self, name: str, *, maximum: int | None = None) -> int | None:
+        """A whole number from 0 to ``maximum``, or None when the setting is empty."""
+        if self.text(name) is None:
+            return None
+        return self.whole(name, 0, maximum=maximum)
+
     def shard(self, id_name: str, count_name: str) -> tuple[int, int] | None:
         """(shard id, shard count) when both are set, with 0 <= id < count; None when neither."""
         if not self.values.get(id_name) and not self.values.get(count_name):

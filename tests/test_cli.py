@@ -10,6 +10,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -372,9 +373,24 @@ def _assert_scrape_counts_both(url: str) -> None:
     assert received == {"queued": 1, "duplicate": 1}
 
 
+def _events_handled(url: str) -> dict[str, float]:
+    text = httpx.get(url, timeout=10).text
+    return {
+        sample.labels["kind"]: sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+        if sample.name == "streamkeeper_events_handled_total"
+    }
+
+
 def _run_and_check_pipeline(
-    env: dict[str, str], kick_keys, processes: list[tuple[str, ...]]
+    env: dict[str, str],
+    kick_keys,
+    processes: list[tuple[str, ...]],
+    then: Callable[[], None] | None = None,
 ) -> str:
+    """Start ``processes``, send a chat webhook twice, wait for its watchtime, call ``then`` while
+    they still run, and stop them; returns what they printed."""
     assert (
         cli(
             env,
@@ -402,6 +418,8 @@ def _run_and_check_pipeline(
         seconds = _wait_for_watchtime(env)
         assert set(seconds) == {"sender_name"}
         assert 1 <= seconds["sender_name"] <= 10
+        if then is not None:
+            then()
     finally:
         for process in started:
             output += _stop(process)
@@ -428,4 +446,21 @@ def test_split_gunicorn_web_and_bot_processes_on_postgres_and_redis(
         FLASK_SECRET_KEY="split-test-secret",
         TOKEN_ENCRYPTION_KEY=TEST_FERNET_KEY,
     )
-    _run_and_check_pipeline(cli_env, kick_keys, [("gunicorn",), ("bot",)])
+    bot_port = free_port()
+    cli_env["BOT_METRICS_PORT"] = str(bot_port)
+
+    def scrape_the_bot_process() -> None:
+        # The web side queued the chat line once (its twin was a duplicate); the bot process
+        # handled it, and its own /metrics says so.
+        url = f"http://127.0.0.1:{bot_port}"
+        assert httpx.get(f"{url}/health", timeout=10).status_code == 200
+        deadline = time.monotonic() + PROCESS_HANG_SECONDS
+        while (handled := _events_handled(f"{url}/metrics")).get("chat_message_sent", 0) < 1:
+            assert time.monotonic() < deadline, f"the bot process counted {handled}"
+            time.sleep(0.2)
+        assert handled["chat_message_sent"] == 1
+
+    output = _run_and_check_pipeline(
+        cli_env, kick_keys, [("gunicorn",), ("bot",)], then=scrape_the_bot_process
+    )
+    assert f"this bot process's /health and /metrics: http://127.0.0.1:{bot_port}" in output

@@ -37,6 +37,8 @@ def test_defaults_need_no_setting_at_all():
         ("PORT", "http", "PORT must be a whole number, got 'http'"),
         ("PORT", "70000", "PORT must be at most 65535, got 70000"),
         ("PORT", "-1", "PORT must be at least 0, got -1"),
+        ("BOT_METRICS_PORT", "metrics", "BOT_METRICS_PORT must be a whole number, got 'metrics'"),
+        ("BOT_METRICS_PORT", "65536", "BOT_METRICS_PORT must be at most 65535, got 65536"),
         ("KICK_PUSHER_ENABLED", "maybe", "KICK_PUSHER_ENABLED must be true or false, got 'maybe'"),
         ("LOG_FORMAT", "xml", "LOG_FORMAT must be one of text, json, got 'xml'"),
         ("DATABASE_URL", "mysql://x",
@@ -62,6 +64,14 @@ def test_each_bad_value_is_one_plain_line(name, value, problem):
     with pytest.raises(SettingsError) as raised:
         load_settings({name: value}, env_file=None)
     assert raised.value.problems == [problem]
+
+
+@pytest.mark.parametrize(
+    ("value", "port"), [(None, None), ("", None), ("  ", None), ("9101", 9101)]
+)
+def test_a_bot_process_serves_health_and_metrics_only_where_told(value, port):
+    environ = {} if value is None else {"BOT_METRICS_PORT": value}
+    assert load_settings(environ, env_file=None).web.bot_metrics_port == port
 
 
 def test_every_problem_is_reported_at_once():

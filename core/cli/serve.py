@@ -53,6 +53,10 @@ async def _serve_until_signalled(runtime, *, web: bool, pipeline: bool) -> None:
             "web side listening on %s; webhooks: %s", server.url, runtime.webhooks_check().detail
         )
         log.info("Set up StreamKeeper in your browser: %s", setup_url(runtime, server.port))
+    elif pipeline:
+        server = runtime.start_ops_server()
+        if server is not None:
+            log.info("this bot process's /health and /metrics: %s", server.url)
     tasks = []
     if pipeline:
         tasks.append(asyncio.create_task(runtime.run_pipeline(stop), name="pipeline"))

@@ -83,6 +83,13 @@ def create_app(services: WebServices) -> Flask:
         count = services.trusted_proxy_count
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count)  # type: ignore[method-assign]
 
+    answer_errors_in_json(app)
+    return app
+
+
+def answer_errors_in_json(app: Flask) -> None:
+    """A refusal, an HTTP error and anything unexpected answered as JSON (no page, no trace)."""
+
     @app.errorhandler(Refused)
     def refused(refusal: Refused):  # type: ignore[no-untyped-def]
         # A service said no: the same words the Discord command would say, for the form to show.
@@ -96,5 +103,3 @@ def create_app(services: WebServices) -> Flask:
     def unexpected_error(error: Exception):  # type: ignore[no-untyped-def]
         log.exception("unhandled error in a web request")
         return jsonify(status="error", detail="internal error"), 500
-
-    return app

@@ -1,17 +1,36 @@
-"""Operational endpoints: ``/health`` (JSON) and ``/metrics`` (Prometheus text)."""
+"""Operational endpoints: ``/health`` (JSON) and ``/metrics`` (Prometheus text).
+
+Served by the web app and by a bot process's own (core/web/ops.py); both build it with what
+:class:`Endpoints` names.
+"""
 
 from __future__ import annotations
 
 import hmac
 import logging
+from collections.abc import Callable
+from typing import Protocol
 
-from flask import Blueprint, Response, jsonify, request
+from flask import Blueprint, Response, current_app, jsonify, request
 
-from core.metrics import CONTENT_TYPE
-from core.web.services import services
+from core.health import HealthReport
+from core.metrics import CONTENT_TYPE, Metrics
 
 log = logging.getLogger(__name__)
 bp = Blueprint("health", __name__)
+
+
+class Endpoints(Protocol):
+    @property
+    def health(self) -> Callable[[], HealthReport]: ...
+    @property
+    def metrics(self) -> Metrics: ...
+    @property
+    def metrics_token(self) -> str | None: ...
+
+
+def services() -> Endpoints:
+    return current_app.extensions["streamkeeper"]
 
 
 @bp.get("/health")
