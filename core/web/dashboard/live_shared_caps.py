@@ -11,14 +11,12 @@ every place is one script, so two processes never both take a last place. The ke
 overlay link and a client address by a digest: neither a link's secret nor an address is
 written to Redis. The sets' clock is the wall clock, which every process shares.
 
-While Redis does not answer, a process admits by its own counts alone (logged, at most once a
-minute), never by no count; after a failure it leaves Redis alone for :data:`PAUSE_SECONDS`, so
-an outage does not make every stream wait out the client's retries.
+While Redis does not answer, a process admits by its own counts alone (logged), never by no
+count; after a failure it leaves Redis alone for a while (:class:`RedisPause`).
 """
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import time
 from collections.abc import Callable
@@ -33,14 +31,13 @@ from core.web.dashboard.live_admission import (
     Refusal,
     Ticket,
 )
+from core.web.dashboard.redis_counts import RedisPause, key_digest
 
 log = logging.getLogger(__name__)
 
 LEASE_SECONDS = 60.0  # an entry's life unless its stream renews it
 RENEW_SECONDS = 20.0  # how often a running stream renews its entries
 PREFIX = "live:caps:"
-WARN_EVERY_SECONDS = 60.0
-PAUSE_SECONDS = 30.0  # after Redis failed, how long streams are counted here alone
 
 # KEYS: the sets; ARGV: now, the lease's end, the member, then each key's cap in KEYS' order.
 # Returns 0 when every place was taken, else the number (from 1) of the first full set.
@@ -79,15 +76,13 @@ class SharedCaps:
         self.process = process
         self.clock = clock
         self.lease_seconds = lease_seconds
-        self.monotonic = monotonic
         self._take = client.register_script(_TAKE)
-        self._warned_at = float("-inf")
-        self._paused_until = float("-inf")
+        self.pause = RedisPause(log, "live streams", monotonic)
 
     def take(self, ticket: Ticket) -> Refusal | None:
         """Take the ticket's places in every process's counts; the refusal of the first cap
         that is full (nothing taken then), or None. Redis not answering: None (logged)."""
-        if self._paused():
+        if self.pause.active:
             return None
         keys, caps, words = self._places(ticket)
         now = self.clock()
@@ -96,13 +91,13 @@ class SharedCaps:
         try:
             full = int(self._take(keys=keys, args=args))
         except redis.RedisError as exc:
-            self._failed("admitted by this process's counts alone", exc)
+            self.pause.failed(exc, "admitted by this process's counts alone")
             return None
         return Refusal(words[full - 1]) if full else None
 
     def renew(self, ticket: Ticket) -> None:
         """Push the ticket's lease on (its stream still runs)."""
-        if self._paused():
+        if self.pause.active:
             return
         keys, _caps, _words = self._places(ticket)
         ends = self.clock() + self.lease_seconds
@@ -113,12 +108,12 @@ class SharedCaps:
                     pipe.pexpire(key, int(2 * self.lease_seconds * 1000))
                 pipe.execute()
         except redis.RedisError as exc:
-            self._failed("a stream's places were not renewed", exc)
+            self.pause.failed(exc, "a stream's places were not renewed")
 
     def give_back(self, ticket: Ticket) -> None:
         """The stream ended: its places are free for every process (taking them back twice
         does nothing; while Redis is left alone, they wait for their lease to end)."""
-        if self._paused():
+        if self.pause.active:
             return
         keys, _caps, _words = self._places(ticket)
         try:
@@ -127,33 +122,17 @@ class SharedCaps:
                     pipe.zrem(key, self._member(ticket))
                 pipe.execute()
         except redis.RedisError as exc:
-            self._failed("a stream's places wait for their lease to end", exc)
+            self.pause.failed(exc, "a stream's places wait for their lease to end")
 
     def _places(self, ticket: Ticket) -> tuple[list[str], list[int], list[str]]:
         caps = self.caps()
-        places = [(f"{PREFIX}overlay:{_digest(t)}", caps.per_overlay, OVERLAY_FULL)
+        places = [(f"{PREFIX}overlay:{key_digest(t)}", caps.per_overlay, OVERLAY_FULL)
                   for t in sorted(ticket.tokens)]  # fmt: skip
         places += [(f"{PREFIX}server:{g}", caps.per_guild, SERVER_FULL)
                    for g in sorted(ticket.guilds)]  # fmt: skip
-        places.append((f"{PREFIX}client:{_digest(ticket.client)}", caps.per_client, CLIENT_FULL))
+        places.append((f"{PREFIX}client:{key_digest(ticket.client)}", caps.per_client, CLIENT_FULL))
         keys, limits, words = zip(*places, strict=True)
         return list(keys), list(limits), list(words)
 
     def _member(self, ticket: Ticket) -> str:
         return f"{self.process}:{ticket.number}"
-
-    def _paused(self) -> bool:
-        return self.monotonic() < self._paused_until
-
-    def _failed(self, what: str, exc: Exception) -> None:
-        now = self.monotonic()
-        self._paused_until = now + PAUSE_SECONDS
-        if now - self._warned_at >= WARN_EVERY_SECONDS:
-            self._warned_at = now
-            log.warning(
-                "live streams: Redis unavailable (%s); %s, and for %g s", exc, what, PAUSE_SECONDS
-            )
-
-
-def _digest(text: str) -> str:
-    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:32]

@@ -23,12 +23,13 @@ import redis
 from cryptography.fernet import Fernet, InvalidToken
 from flask import Response, has_request_context, request, session
 
+from core.web.dashboard.redis_counts import RedisPause, key_digest
+
 log = logging.getLogger(__name__)
 
 # Redis keys of this module: one sorted set of hit times per limit and client, gone after a
 # window without hits.
 RATE_LIMIT_PREFIX = "sk:ratelimit:"
-REDIS_PAUSE_SECONDS = 30.0  # after Redis failed, how long the limits are counted per process
 
 # Pages: scripts and styles from this site only; no inline script or style, no framing; images
 # from here. A signed-in user's pages (under /dashboard/) also show servers' icons and members'
@@ -140,8 +141,7 @@ return 1
 class RedisRateLimiter:
     """:class:`RateLimiter` shared by every web process through Redis. While Redis does not
     answer, each process falls back to its own limit in memory (logged), never to no limit;
-    after a failure it leaves Redis alone for :data:`REDIS_PAUSE_SECONDS`, so an outage does not
-    make every request wait out the client's retries (seconds each)."""
+    after a failure it leaves Redis alone for a while (:class:`RedisPause`)."""
 
     def __init__(
         self,
@@ -157,29 +157,21 @@ class RedisRateLimiter:
         self.limit = limit
         self.window = window
         self.clock = clock
-        self.monotonic = monotonic
         self._script = client.register_script(_SLIDING_WINDOW)
         self._fallback = RateLimiter(limit, window, monotonic)
-        self._paused_until = float("-inf")
+        self._pause = RedisPause(log, f"rate limit {name}", monotonic)
 
     def allow(self, key: str) -> bool:
-        if self.monotonic() < self._paused_until:
+        if self._pause.active:
             return self._fallback.allow(key)
-        digest = hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()[:32]
-        redis_key = f"{RATE_LIMIT_PREFIX}{self.name}:{digest}"
+        redis_key = f"{RATE_LIMIT_PREFIX}{self.name}:{key_digest(key)}"
         try:
             allowed = self._script(
                 keys=[redis_key],
                 args=[self.clock(), self.window, self.limit, secrets.token_hex(8)],
             )
         except redis.RedisError as exc:
-            self._paused_until = self.monotonic() + REDIS_PAUSE_SECONDS
-            log.warning(
-                "rate limit %s: Redis unavailable (%s); per process for %g s",
-                self.name,
-                exc,
-                REDIS_PAUSE_SECONDS,
-            )
+            self._pause.failed(exc, "counted per process")
             return self._fallback.allow(key)
         return bool(allowed)
 

@@ -15,8 +15,8 @@ from core.platforms.http import tls_context
 from core.web.dashboard import register
 from core.web.dashboard.config import DashboardConfig
 from core.web.dashboard.discord_client import can_manage
+from core.web.dashboard.redis_counts import PAUSE_SECONDS
 from core.web.dashboard.security import (
-    REDIS_PAUSE_SECONDS,
     PermissionCache,
     RateLimiter,
     RedisRateLimiter,
@@ -47,7 +47,7 @@ def test_without_redis_the_shared_limit_is_counted_per_process_and_redis_let_be(
     with caplog.at_level(logging.WARNING, logger="core.web.dashboard.security"):
         assert [limiter.allow("a") for _ in range(3)] == [True, True, False]  # never no limit
         assert gone.sent == 1  # the first failure; then Redis is left alone for a while
-        pause.advance(REDIS_PAUSE_SECONDS)
+        pause.advance(PAUSE_SECONDS)
         assert limiter.allow("b")
         assert gone.sent == 2  # tried again
 
@@ -55,7 +55,7 @@ def test_without_redis_the_shared_limit_is_counted_per_process_and_redis_let_be(
     assert len(warnings) == 2  # once per failure, not once per request
     for warning in warnings:
         assert warning.startswith("rate limit login: Redis unavailable (")
-        assert warning.endswith("); per process for 30 s")
+        assert warning.endswith("); counted per process; asked again in 30 s")
 
 
 def test_permission_cache_forgets_after_its_ttl():
