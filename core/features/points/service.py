@@ -18,6 +18,7 @@ from core.features.points.rates import RATE_HELP, RATE_NAMES, Rates, read_rates,
 from core.features.points.repository import NotEnough, PointsEntry
 from core.features.points.tables import points_settings
 from core.features.refusals import Refused
+from core.features.viewers.search import name_query
 
 DEFAULT_NAME = "points"
 MAX_AMOUNT = 1_000_000_000
@@ -152,19 +153,15 @@ class PointsService:
     def holders_named(self, guild_id: int, name: str) -> list[BalanceRow]:
         """The viewers called ``name`` (``kick:name`` or ``twitch:name`` for one platform),
         with their balance here (0 for one who never earned)."""
-        text = name.strip().lstrip("@")
-        platforms = list(Platform)
-        prefix, colon, rest = text.partition(":")
-        if colon and prefix.casefold() in {str(p) for p in Platform}:
-            platforms, text = [Platform(prefix.casefold())], rest.strip().lstrip("@")
-        if not text or len(text) > 64:
+        query = name_query(name)
+        if query is None:
             raise PointsRefused("Name a viewer: their Kick or Twitch name, or @member.")
         found = []
         with self.engine.connect() as conn:
-            for platform in platforms:
-                for user_id in board.ids_by_name(conn, platform, text):
+            for platform in query.platforms:
+                for user_id in board.ids_by_name(conn, platform, query.name):
                     balance = repository.balance_of(conn, guild_id, platform, user_id)
-                    found.append(BalanceRow(platform, user_id, text, balance))
+                    found.append(BalanceRow(platform, user_id, query.name, balance))
         return found
 
     def known_holders_named(self, guild_id: int, name: str) -> list[BalanceRow]:

@@ -37,6 +37,7 @@ from core.features.viewers.repository import (
     find_viewer_ids_by_username,
     remember_sightings,
 )
+from core.features.viewers.search import NameQuery, name_query
 from core.features.watchtime import history, repository, ticks_repository
 from core.features.watchtime import standings_repository as standings
 from core.features.watchtime.repository import Presence
@@ -337,7 +338,13 @@ class WatchtimeService:
     def find_all_by_username(self, guild_id: int, username: str) -> list[RankedWatchtime]:
         """The viewers of this name with watchtime here, one per platform (Kick, then Twitch):
         a name may be taken on both, by the same person or by two."""
-        found = (self.find_by_username(guild_id, username, platform) for platform in Platform)
+        query = name_query(username)
+        return [] if query is None else self.viewers_named(guild_id, query)
+
+    def viewers_named(self, guild_id: int, query: NameQuery) -> list[RankedWatchtime]:
+        """The viewers ``query`` names with watchtime here, each with their rank, on the
+        platforms it names (Kick, then Twitch)."""
+        found = (self.find_by_username(guild_id, query.name, p) for p in query.platforms)
         return [ranked for ranked in found if ranked is not None]
 
     def linked_members(self, rows: Iterable[WatchtimeRow]) -> dict[str, int]:

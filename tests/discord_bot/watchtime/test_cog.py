@@ -673,6 +673,19 @@ async def test_a_name_on_both_platforms_shows_both_labelled(
     ]
 
 
+async def test_a_platform_before_the_name_shows_that_platforms_viewer_only(
+    guild_a: discord.Guild, alice: discord.Member, stream: Stream
+) -> None:
+    stream.earn(guild_a.id, Viewer("501", "sam"), 1200)
+    stream.earn(guild_a.id, Viewer("501", "sam"), 600, Platform.TWITCH)
+
+    [on_twitch] = await say("!watchtime twitch:@Sam", alice)
+    [on_kick] = await say("!watchtime KICK:sam", alice)
+
+    assert on_twitch.content.startswith("**sam** has watched 10 min, rank #2 of 2")
+    assert on_kick.content.startswith("**sam** has watched 20 min, rank #1 of 2")
+
+
 async def test_a_linked_twitch_name_shows_its_member_on_twitch(
     sqlite_engine: Engine,
     clock: Clock,

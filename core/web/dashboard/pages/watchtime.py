@@ -1,5 +1,6 @@
-"""A guild's watchtime: tracking on or off (``!tracking on|off``), how it is counted, and the
-leaderboard (``!leaderboard``), a page at a time."""
+"""A guild's watchtime: tracking on or off (``!tracking on|off``), how it is counted, the
+leaderboard (``!leaderboard``), a page at a time, and a viewer found by name with their rank
+(``!watchtime <name>``)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from flask import request
 
 from core.events import utc
+from core.features.viewers.search import MAX_NAME, name_query
 from core.web.dashboard.guilds import guild_blueprint
 from core.web.dashboard.pages._forms import back_to, config, installed, page
 
@@ -32,6 +34,25 @@ def _show(guild_id: int, *, errors: dict[str, str] | None = None):  # type: igno
     total = watchtime.count_viewers(guild_id)
     rows = watchtime.leaderboard(guild_id, PAGE_SIZE, (number - 1) * PAGE_SIZE)
     days, crowd = _history(watchtime, guild_id)
+    query = request.args.get("q", "").strip()
+    found, search_error = None, None
+    if query:
+        asked = name_query(query)
+        if asked is None:
+            search_error = (
+                f"Type a viewer's Kick or Twitch name (up to {MAX_NAME} characters), or "
+                "kick:name or twitch:name for one platform."
+            )
+        else:
+            found = [
+                (
+                    ranked.rank,
+                    ranked.entry.username,
+                    ranked.entry.platform,
+                    duration(ranked.entry.seconds),
+                )
+                for ranked in watchtime.viewers_named(guild_id, asked)
+            ]
     return page(
         TEMPLATE,
         guild_id,
@@ -39,7 +60,13 @@ def _show(guild_id: int, *, errors: dict[str, str] | None = None):  # type: igno
         days=days,
         crowd=crowd,
         tracking=watchtime.tracking_status(guild_id),
-        rows=[(row.rank, row.entry.username, duration(row.entry.seconds)) for row in rows],
+        rows=[
+            (row.rank, row.entry.username, row.entry.platform, duration(row.entry.seconds))
+            for row in rows
+        ],
+        query=query,
+        found=found,
+        search_error=search_error,
         total=total,
         page_number=number,
         pages=max(1, -(-total // PAGE_SIZE)),

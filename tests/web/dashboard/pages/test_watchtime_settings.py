@@ -34,11 +34,15 @@ def pages(watchtime, discord):  # type: ignore[no-untyped-def]
 def test_the_leaderboard_a_page_at_a_time(pages):
     first = pages.get("watchtime")
     assert first.status_code == 200
-    assert '<td>1</td><td class="name">viewer29</td><td>29 h 01 min</td>' in first.text
+    assert (
+        '<td>1</td><td class="name">viewer29<span class="platform-tag">Kick</span></td>'
+        in first.text
+    )
+    assert "<td>Kick</td><td>29 h 01 min</td>" in first.text
     assert "viewer4<" not in first.text  # rank 26: the next page
     assert "277 h" not in first.text  # the other guild's watchtime
     second = pages.client.get(pages.url("watchtime") + "?page=2")
-    assert '<td>26</td><td class="name">viewer4</td>' in second.text
+    assert '<td>26</td><td class="name">viewer4<span' in second.text
     for odd in ("0", "-1", "x", "99999999999999999999"):
         assert pages.client.get(pages.url("watchtime") + f"?page={odd}").status_code == 200
 
