@@ -3,9 +3,11 @@ processes."""
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import signal
+import socket
 import sqlite3
 import subprocess
 import sys
@@ -20,6 +22,8 @@ import sqlalchemy as sa
 from alembic import command
 from prometheus_client.parser import text_string_to_metric_families
 
+from core.cli import CommandFailed
+from core.cli.serve import _listening
 from core.platforms.http import tls_context
 from core.platforms.kick.signing import signed_headers
 from core.storage import db
@@ -464,3 +468,47 @@ def test_split_gunicorn_web_and_bot_processes_on_postgres_and_redis(
         cli_env, kick_keys, [("gunicorn",), ("bot",)], then=scrape_the_bot_process
     )
     assert f"this bot process's /health and /metrics: http://127.0.0.1:{bot_port}" in output
+
+
+@pytest.mark.parametrize(("command", "setting"), [("run", "PORT"), ("bot", "BOT_METRICS_PORT")])
+def test_a_port_in_use_is_one_plain_line_not_a_traceback(cli_env, command, setting):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        cli_env["PORT"] = str(free_port())
+        cli_env[setting] = str(port)
+        process = _start(cli_env, command)
+        output, _ = process.communicate(timeout=PROCESS_HANG_SECONDS)
+    assert process.returncode == 1, output
+    assert f"Cannot listen on 127.0.0.1:{port}: another program uses that port" in output
+    assert f"Stop it, or set {setting} to a free port." in output
+    assert "Traceback" not in output
+
+
+def test_an_address_that_is_not_this_machines_is_named(make_runtime):
+    runtime = make_runtime(HOST="203.0.113.9")  # TEST-NET-3: never an address of this machine
+    with pytest.raises(CommandFailed) as failed:
+        _listening(runtime.start_web_server, runtime, "PORT", 0)
+    assert str(failed.value).startswith("Cannot listen on HOST 203.0.113.9: it is not an address")
+    assert "Set HOST to one of its addresses" in str(failed.value)
+
+
+def test_a_host_name_that_names_no_address_is_named(make_runtime):
+    runtime = make_runtime(HOST="streamkeeper.invalid")
+
+    def unresolved() -> None:  # what binding to a name that does not resolve raises
+        raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+
+    with pytest.raises(CommandFailed, match=r"Cannot listen on HOST 'streamkeeper\.invalid'"):
+        _listening(unresolved, runtime, "PORT", 8080)
+
+
+def test_other_os_errors_are_not_dressed_as_a_port_problem(make_runtime):
+    runtime = make_runtime()
+
+    def out_of_files() -> None:
+        raise OSError(errno.EMFILE, "Too many open files")
+
+    with pytest.raises(OSError, match="Too many open files"):
+        _listening(out_of_files, runtime, "PORT", 8080)

@@ -5,10 +5,16 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import errno
 import logging
 import signal
+import socket
+from collections.abc import Callable
+from typing import TypeVar
 
-from core.cli import AddCommand, open_runtime
+from core.cli import AddCommand, CommandFailed, open_runtime
+
+T = TypeVar("T")
 
 log = logging.getLogger("core")
 
@@ -47,14 +53,23 @@ async def _serve_until_signalled(runtime, *, web: bool, pipeline: bool) -> None:
     for signum in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError):
             loop.add_signal_handler(signum, stop.set)
-    server = runtime.start_web_server() if web else None
+    server = (
+        _listening(runtime.start_web_server, runtime, "PORT", runtime.settings.web.port)
+        if web
+        else None
+    )
     if server is not None:
         log.info(
             "web side listening on %s; webhooks: %s", server.url, runtime.webhooks_check().detail
         )
         log.info("Set up StreamKeeper in your browser: %s", setup_url(runtime, server.port))
     elif pipeline:
-        server = runtime.start_ops_server()
+        server = _listening(
+            runtime.start_ops_server,
+            runtime,
+            "BOT_METRICS_PORT",
+            runtime.settings.web.bot_metrics_port,
+        )
         if server is not None:
             log.info("this bot process's /health and /metrics: %s", server.url)
     tasks = []
@@ -69,6 +84,35 @@ async def _serve_until_signalled(runtime, *, web: bool, pipeline: bool) -> None:
         await asyncio.gather(*tasks, return_exceptions=True)
         if server is not None:
             server.close()
+
+
+def _listening(start: Callable[[], T], runtime, setting: str, port: int | None) -> T:  # type: ignore[no-untyped-def]
+    """``start()``'s server, or the one line that says why it cannot listen and what to set."""
+    host = runtime.settings.web.host
+    try:
+        return start()
+    except socket.gaierror:
+        raise CommandFailed(
+            f"Cannot listen on HOST {host!r}: it is not an address of this machine "
+            "(127.0.0.1: this machine only; 0.0.0.0: every address)."
+        ) from None
+    except OSError as exc:
+        words = _CANNOT_LISTEN.get(exc.errno or 0)
+        if words is None:
+            raise
+        raise CommandFailed(
+            words.format(host=host, port=port, setting=setting, reason=exc.strerror)
+        ) from None
+
+
+_CANNOT_LISTEN = {
+    errno.EADDRINUSE: "Cannot listen on {host}:{port}: another program uses that port "
+    "({reason}). Stop it, or set {setting} to a free port.",
+    errno.EACCES: "Cannot listen on {host}:{port}: that port needs more rights than this user "
+    "has ({reason}). Set {setting} above 1023, with a reverse proxy in front.",
+    errno.EADDRNOTAVAIL: "Cannot listen on HOST {host}: it is not an address of this machine "
+    "({reason}). Set HOST to one of its addresses (127.0.0.1: this machine only).",
+}
 
 
 def setup_url(runtime, port: int) -> str:  # type: ignore[no-untyped-def]
