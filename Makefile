@@ -13,7 +13,7 @@ help:
 	@echo "make test-loaded  make test while busy processes (twice the cores) load the machine"
 	@echo "make test-fast  the edit loop: SQLite only, no servers, no browser (a few minutes less)"
 	@echo "make demo     play a scripted stream (Kick, then Twitch) through real signed webhooks"
-	@echo "make demo DASHBOARD=1  leave the dashboard up on 127.0.0.1 with a seeded server and a demo sign-in (no Discord)"
+	@echo "make demo DASHBOARD=1  leave the dashboard up on 127.0.0.1 with a seeded server and a demo sign-in (no Discord); PORT=8090 for another port"
 	@echo "make bench    measure webhook throughput, watchtime tick duration, a full interval for 10,000 guilds (1 and 2 bot processes), the raffle (PostgreSQL + Redis), the embedded default (core run + SQLite) and webhooks with 100 live dashboards open"
 	@echo "make fuzz     hostile input: >= 100,000 hypothesis examples per target, counts by outcome"
 	@echo "make lint     ruff check and format check"
@@ -47,7 +47,7 @@ health: $(STAMP)
 	$(BIN)/python -m core health
 
 demo: $(STAMP)
-	$(BIN)/python -m core demo $(if $(DASHBOARD),--dashboard)
+	$(BIN)/python -m core demo $(if $(DASHBOARD),--dashboard $(if $(PORT),--port $(PORT)))
 
 # PostgreSQL and Redis servers for the tests (started by the tests themselves, on 127.0.0.1).
 services:

@@ -233,6 +233,7 @@ def run_demo_site(
 
 async def _serve(runtime: Runtime, host: str, ready: Callable[[str], None] | None) -> int:
     from core.web.server import WebServer
+    from core.web.server_errors import cannot_listen
 
     runtime.migrate()
     seed(runtime)
@@ -241,9 +242,16 @@ async def _serve(runtime: Runtime, host: str, ready: Callable[[str], None] | Non
     seed_raffle(runtime)
     app = runtime.create_web_app()
     install_demo(app, host, {GUILD_ID: GUILD_NAME})
-    server = WebServer(
-        app, host, runtime.settings.web.port, threads=runtime.settings.web.server_threads
-    )
+    port = runtime.settings.web.port
+    try:
+        server = WebServer(app, host, port, threads=runtime.settings.web.server_threads)
+    except OSError as exc:
+        words = cannot_listen(exc, host, port, "--port (make demo DASHBOARD=1 PORT=...)")
+        if words is None:
+            raise
+        print(words)  # noqa: T201
+        await runtime.shutdown()
+        return 1
     url = server.url
     print(f"StreamKeeper demo: open {url}/ and press 'Sign in to the demo'. Ctrl+C stops it.")  # noqa: T201
     stop = asyncio.Event()

@@ -5,14 +5,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import errno
 import logging
 import signal
-import socket
 from collections.abc import Callable
 from typing import TypeVar
 
 from core.cli import AddCommand, CommandFailed, open_runtime
+from core.web.server_errors import cannot_listen
 
 T = TypeVar("T")
 
@@ -88,31 +87,13 @@ async def _serve_until_signalled(runtime, *, web: bool, pipeline: bool) -> None:
 
 def _listening(start: Callable[[], T], runtime, setting: str, port: int | None) -> T:  # type: ignore[no-untyped-def]
     """``start()``'s server, or the one line that says why it cannot listen and what to set."""
-    host = runtime.settings.web.host
     try:
         return start()
-    except socket.gaierror:
-        raise CommandFailed(
-            f"Cannot listen on HOST {host!r}: it is not an address of this machine "
-            "(127.0.0.1: this machine only; 0.0.0.0: every address)."
-        ) from None
     except OSError as exc:
-        words = _CANNOT_LISTEN.get(exc.errno or 0)
+        words = cannot_listen(exc, runtime.settings.web.host, port, setting)
         if words is None:
             raise
-        raise CommandFailed(
-            words.format(host=host, port=port, setting=setting, reason=exc.strerror)
-        ) from None
-
-
-_CANNOT_LISTEN = {
-    errno.EADDRINUSE: "Cannot listen on {host}:{port}: another program uses that port "
-    "({reason}). Stop it, or set {setting} to a free port.",
-    errno.EACCES: "Cannot listen on {host}:{port}: that port needs more rights than this user "
-    "has ({reason}). Set {setting} above 1023, with a reverse proxy in front.",
-    errno.EADDRNOTAVAIL: "Cannot listen on HOST {host}: it is not an address of this machine "
-    "({reason}). Set HOST to one of its addresses (127.0.0.1: this machine only).",
-}
+        raise CommandFailed(words) from None
 
 
 def setup_url(runtime, port: int) -> str:  # type: ignore[no-untyped-def]

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -92,3 +93,19 @@ def test_the_demo_opens_every_page_and_overlay_without_discord(page, demo, shot)
         assert response is not None, url
         assert response.status == 200, url
         expect(page.locator("body")).to_have_attribute("data-live", "yes", timeout=10_000)
+
+
+def test_a_port_in_use_is_one_plain_line(tmp_path):  # type: ignore[no-untyped-def]
+    env = {"PATH": os.environ.get("PATH", ""), "HOME": str(tmp_path), "PYTHONPATH": str(ROOT)}
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        command = [sys.executable, "-m", "core", "demo", "--dashboard", "--port", str(port)]
+        done = subprocess.run(
+            command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=STARTS_WITHIN_S
+        )
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert f"Cannot listen on 127.0.0.1:{port}: another program uses that port" in done.stdout
+    assert "set --port (make demo DASHBOARD=1 PORT=...) to a free port" in done.stdout
+    assert "Traceback" not in done.stdout + done.stderr
