@@ -225,6 +225,22 @@ def pending_by_service(conn: Connection, services: Collection[str]) -> dict[str,
     return counts
 
 
+def overdue_by_service(
+    conn: Connection, services: Collection[str], now: datetime
+) -> dict[str, float]:
+    """How long, in seconds, the most overdue call of each of ``services`` has waited past its
+    time (0 when none is due: every call made, or waiting for its next try)."""
+    o = outbox.c
+    query = (
+        sa.select(o.service, sa.func.min(o.next_attempt_at))
+        .where(o.state == PENDING, o.service.in_(list(services)), o.next_attempt_at <= now)
+        .group_by(o.service)
+    )
+    overdue = dict.fromkeys(services, 0.0)
+    overdue.update({service: (now - due).total_seconds() for service, due in conn.execute(query)})
+    return overdue
+
+
 def prune(conn: Connection, before: datetime) -> int:
     """Forget calls that ended before ``before``, except the uncertain ones (a person settles
     those, and their list must not lose one: ``core/features/payments/``); how many."""

@@ -103,6 +103,13 @@ class Assembly(FeatureServices):
             "service",
             self._pending_calls,  # read at each scrape, for every service with a worker
         )
+        self.metrics.gauge_at_scrape(
+            "streamkeeper_outbox_overdue_seconds",
+            "How long the most overdue call of each service has waited past its time (0: none "
+            "is): a partner down or too slow, or no process making its calls.",
+            "service",
+            self._overdue_calls,
+        )
         self.guilds = GuildService(self.engine, clock)
         # A guild's tick waits for its own presence from before the instant, no one else's;
         # each bot process ticks the guilds of its own partitions.
@@ -127,6 +134,11 @@ class Assembly(FeatureServices):
     def _pending_calls(self) -> dict[str, int]:
         with self.engine.connect() as conn:
             return store.pending_by_service(conn, [w.service for w in self.outbox_workers])
+
+    def _overdue_calls(self) -> dict[str, float]:
+        with self.engine.connect() as conn:
+            services = [w.service for w in self.outbox_workers]
+            return store.overdue_by_service(conn, services, self.clock())
 
     def on_discord_shard(self, guild_id: int) -> bool:
         """Whether this process's Discord client reaches the guild (its shard, DISCORD_SHARD_ID
