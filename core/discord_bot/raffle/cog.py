@@ -36,8 +36,8 @@ class RaffleCog(commands.Cog, name="Raffle"):
         """Show your raffle tickets by source, your rank and your chance to win."""
         guild = guild_of(ctx)
         await ctx.defer()
-        view = await asyncio.to_thread(self.raffle.views.tickets_of, guild.id, ctx.author.id)
-        await ctx.send(render_raffle.tickets_view(view), allowed_mentions=NO_MENTIONS)
+        views = await asyncio.to_thread(self.raffle.views.tickets_of, guild.id, ctx.author.id)
+        await ctx.send(render_raffle.tickets_views(views), allowed_mentions=NO_MENTIONS)
 
     @commands.hybrid_command(name="raffleboard")
     @commands.guild_only()
@@ -228,26 +228,34 @@ class RaffleCog(commands.Cog, name="Raffle"):
     @commands.hybrid_command(name="raffleexclude")
     @commands.guild_only()
     @manage_server()
-    @app_commands.describe(viewer="A @member or a Kick name (e.g. the streamer or a bot)")
+    @app_commands.describe(
+        viewer="A @member, or a Kick or Twitch name (kick:name, twitch:name): the streamer, a bot"
+    )
     async def raffleexclude(self, ctx: Context, viewer: Viewer) -> None:
         """Keep a viewer out of the raffle's boards and draws."""
         guild = guild_of(ctx)
         await ctx.defer()
-        name = await asyncio.to_thread(
+        names = await asyncio.to_thread(
             self.raffle.admin.exclude, guild.id, actor_id=ctx.author.id, **_who(viewer)
         )
-        await ctx.send(f"{inert(name)} is excluded from the raffle.", allowed_mentions=NO_MENTIONS)
+        await ctx.send(
+            f"{_and(names)} {'is' if len(names) == 1 else 'are'} excluded from the raffle.",
+            allowed_mentions=NO_MENTIONS,
+        )
 
     @commands.hybrid_command(name="raffleinclude")
     @commands.guild_only()
     @manage_server()
-    @app_commands.describe(viewer="A @member or a Kick name")
+    @app_commands.describe(viewer="A @member, or a Kick or Twitch name (kick:name, twitch:name)")
     async def raffleinclude(self, ctx: Context, viewer: Viewer) -> None:
         """Let an excluded viewer take part in the raffle again."""
         guild = guild_of(ctx)
         await ctx.defer()
-        name = await asyncio.to_thread(self.raffle.admin.include, guild.id, **_who(viewer))
-        await ctx.send(f"{inert(name)} takes part again.", allowed_mentions=NO_MENTIONS)
+        names = await asyncio.to_thread(self.raffle.admin.include, guild.id, **_who(viewer))
+        await ctx.send(
+            f"{_and(names)} {'takes' if len(names) == 1 else 'take'} part again.",
+            allowed_mentions=NO_MENTIONS,
+        )
 
     # --- draws (Manage Server) -------------------------------------------------------------
 
@@ -289,6 +297,10 @@ class RaffleCog(commands.Cog, name="Raffle"):
         draw = await asyncio.to_thread(ask, guild.id, actor_id=ctx.author.id, **arguments)
         await ctx.send(render_raffle.draw_requested(draw), allowed_mentions=NO_MENTIONS)
         await self.raffle.announce_pending()
+
+
+def _and(names: list[str]) -> str:
+    return " and ".join(inert(name) for name in names)
 
 
 def _who(viewer: discord.Member | str) -> dict[str, Any]:

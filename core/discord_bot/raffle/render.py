@@ -53,18 +53,25 @@ def rates_line(rates: RaffleRates) -> str:
     )
 
 
-def tickets_view(view: TicketsView) -> str:
-    name = inert(view.username)
+def tickets_views(views: list[TicketsView]) -> str:
+    """``!tickets``: each linked account's tickets, labelled with its platform when there are
+    several (each holds its own tickets, and each may win)."""
+    lines = [line for view in views for line in _tickets_lines(view, labelled=len(views) > 1)]
+    if views and not views[0].period.is_open:
+        lines.append("This period is closed; the next one starts soon.")
+    return "\n".join(lines)
+
+
+def _tickets_lines(view: TicketsView, *, labelled: bool) -> list[str]:
+    who = f"**{inert(view.username)}**" + (f" on {view.platform.name.title()}" if labelled else "")
     if view.tickets <= 0 and not view.by_source:
-        return f"**{name}** has no tickets yet this period. Watch, gift subs or wager to earn some."
+        return [f"{who} has no tickets yet this period. Watch, gift subs or wager to earn some."]
     parts = [
         f"{SOURCE_NAMES.get(source, source)} {amount:,}"
         for source, amount in sorted(view.by_source.items())
         if amount
     ]
-    lines = [
-        f"{TICKET} **{name}** has **{view.tickets:,}** tickets ({', '.join(parts) or 'none'})."
-    ]
+    lines = [f"{TICKET} {who} has **{view.tickets:,}** tickets ({', '.join(parts) or 'none'})."]
     if view.is_excluded:
         lines.append("You are excluded from this raffle's draws.")
     elif view.rank is not None:
@@ -72,9 +79,7 @@ def tickets_view(view: TicketsView) -> str:
             f"Rank #{view.rank}, about {view.chance:.2%} of the {view.total_tickets:,} tickets "
             "(only linked accounts can win)."
         )
-    if not view.period.is_open:
-        lines.append("This period is closed; the next one starts soon.")
-    return "\n".join(lines)
+    return lines
 
 
 def board_embed(guild_name: str, view: BoardView) -> discord.Embed:

@@ -38,6 +38,12 @@ def find_link_by_discord_user(
     return _find_link(conn, platform, account_links.c.discord_user_id == discord_user_id)
 
 
+def links_of_member(conn: Connection, discord_user_id: int) -> list[AccountLink]:
+    """The member's linked accounts, Kick's then Twitch's (none, one or both)."""
+    found = (find_link_by_discord_user(conn, p, discord_user_id) for p in Platform)
+    return [link for link in found if link is not None]
+
+
 def find_links_by_accounts(
     conn: Connection, platform: Platform, platform_user_ids: Collection[str]
 ) -> dict[str, AccountLink]:

@@ -1,7 +1,9 @@
 """Raffle admin changes: tickets given or removed by hand, voided gifts, excluded viewers.
 
-Each change of tickets is a ledger row with the admin's id and reason; a change is refused
-once its period is closed, because the closed ledger is what the draw's proof hashes.
+A viewer is a Discord member (through their linked accounts, Kick's and Twitch's) or a Kick or
+Twitch name as typed (``kick:name`` / ``twitch:name`` for one platform). Each change of tickets
+is a ledger row with the admin's id and reason; a change is refused once its period is closed,
+because the closed ledger is what the draw's proof hashes.
 """
 
 from __future__ import annotations
@@ -12,13 +14,14 @@ from datetime import datetime
 from sqlalchemy.engine import Connection, Engine
 
 from core.events import Platform, utc
-from core.features.linking.repository import find_link_by_discord_user
+from core.features.linking.repository import links_of_member
 from core.features.raffle import ledger_repository
 from core.features.raffle.earning import repository as earning_repository
 from core.features.raffle.earning.repository import Gift
 from core.features.raffle.errors import RaffleRefused
 from core.features.raffle.periods import repository as periods_repository
 from core.features.viewers.repository import find_viewer_ids_by_username
+from core.features.viewers.search import name_query
 
 MAX_ADMIN_TICKETS = 1_000_000
 
@@ -76,9 +79,9 @@ class RaffleAdmin:
     ) -> int:
         """Add (or with a negative ``tickets``, remove) tickets; return the viewer's balance.
 
-        The viewer is a Discord member (``member_id``, through their Kick link) or, without one,
-        a Kick viewer by ``username`` (the dashboard's form). ``reference`` identifies the request
-        (the command message, the form), so a repeat adds nothing.
+        The viewer is a Discord member (``member_id``: their Kick account, else their Twitch
+        one) or, without one, a viewer by ``username`` (the dashboard's form). ``reference``
+        identifies the request (the command message, the form), so a repeat adds nothing.
         """
         if tickets == 0 or abs(tickets) > MAX_ADMIN_TICKETS:
             raise RaffleRefused(f"Give or remove from 1 to {MAX_ADMIN_TICKETS:,} tickets.")
@@ -88,15 +91,7 @@ class RaffleAdmin:
             # A period past its end waits for the scheduler to close it; it takes no more.
             if period is None or period.ends_at <= now:
                 raise RaffleRefused("No raffle period is open.")
-            if member_id is not None:
-                link = find_link_by_discord_user(conn, Platform.KICK, member_id)
-                if link is None:
-                    raise RaffleRefused(
-                        "That member has not linked a Kick account, so they cannot hold tickets."
-                    )
-                platform, user_id = link.platform, link.platform_user_id
-            else:
-                platform, user_id, _name = self._identity(conn, None, username)
+            platform, user_id, _name = self._holder(conn, member_id, username)
             balance = ledger_repository.get_balance(conn, guild_id, period.id, platform, user_id)
             if tickets < 0 and balance + tickets < 0:
                 raise RaffleRefused(f"They have only {balance:,} tickets.")
@@ -115,34 +110,92 @@ class RaffleAdmin:
             )
             return ledger_repository.get_balance(conn, guild_id, period.id, platform, user_id)
 
-    def _identity(
+    def _holder(
         self, conn: Connection, member_id: int | None, username: str | None
     ) -> tuple[Platform, str, str]:
-        if member_id is not None:
-            link = find_link_by_discord_user(conn, Platform.KICK, member_id)
-            if link is None:
-                raise RaffleRefused("That member has not linked a Kick account.")
-            return link.platform, link.platform_user_id, link.username
-        name = (username or "").strip().lstrip("@")
-        ids = find_viewer_ids_by_username(conn, Platform.KICK, name) if name else []
-        if len(ids) != 1:
-            raise RaffleRefused("I don't know a Kick viewer by that name.")
-        return Platform.KICK, ids[0], name
+        """The account tickets given to the viewer go to: a member's Kick account, else their
+        Twitch one; a name's one account."""
+        if member_id is None:
+            return self._named(conn, username or "")
+        links = links_of_member(conn, member_id)
+        if not links:
+            raise RaffleRefused(
+                "That member has not linked a Kick or Twitch account, so they cannot hold tickets."
+            )
+        return links[0].platform, links[0].platform_user_id, links[0].username
+
+    def _accounts(
+        self, conn: Connection, member_id: int | None, username: str | None
+    ) -> list[tuple[Platform, str, str]]:
+        """Every account of the viewer: each a member linked, or a name's one account."""
+        if member_id is None:
+            return [self._named(conn, username or "")]
+        links = links_of_member(conn, member_id)
+        if not links:
+            raise RaffleRefused("That member has not linked a Kick or Twitch account.")
+        return [(link.platform, link.platform_user_id, link.username) for link in links]
+
+    def _named(self, conn: Connection, typed: str) -> tuple[Platform, str, str]:
+        query = name_query(typed)
+        if query is None:
+            raise RaffleRefused(
+                "Name a viewer: their Kick or Twitch name (kick:name or twitch:name for one "
+                "platform), or a @member."
+            )
+        found = [
+            (platform, user_id, query.name)
+            for platform in query.platforms
+            for user_id in find_viewer_ids_by_username(conn, platform, query.name)
+        ]
+        if not found:
+            raise RaffleRefused("I don't know a Kick or Twitch viewer by that name.")
+        if len({platform for platform, _, _ in found}) > 1:
+            raise RaffleRefused(
+                f"Both a Kick and a Twitch viewer are called {query.name}: write "
+                f"kick:{query.name} or twitch:{query.name}."
+            )
+        if len(found) > 1:
+            raise RaffleRefused(
+                f"More than one {found[0][0].name.title()} viewer has been called {query.name}; "
+                "name the member instead."
+            )
+        return found[0]
 
     def exclude(
         self, guild_id: int, *, actor_id: int, member_id: int | None, username: str | None
-    ) -> str:
+    ) -> list[str]:
+        """Keep the viewer's accounts out of boards and draws; the names of those it changed
+        (refused when each already was)."""
+        now = self._now()
         with self.engine.begin() as conn:
-            platform, user_id, name = self._identity(conn, member_id, username)
-            if not ledger_repository.exclude(
-                conn, guild_id, platform, user_id, name, actor_id, self._now()
-            ):
-                raise RaffleRefused(f"{name} is already excluded.")
-        return name
+            accounts = self._accounts(conn, member_id, username)
+            changed = [
+                name
+                for platform, user_id, name in accounts
+                if ledger_repository.exclude(conn, guild_id, platform, user_id, name, actor_id, now)
+            ]
+        if not changed:
+            raise RaffleRefused(f"{_names(accounts)} {_is(accounts)} already excluded.")
+        return changed
 
-    def include(self, guild_id: int, *, member_id: int | None, username: str | None) -> str:
+    def include(self, guild_id: int, *, member_id: int | None, username: str | None) -> list[str]:
+        """Let the viewer's excluded accounts take part again; their names (refused when none
+        was excluded)."""
         with self.engine.begin() as conn:
-            platform, user_id, name = self._identity(conn, member_id, username)
-            if not ledger_repository.include(conn, guild_id, platform, user_id):
-                raise RaffleRefused(f"{name} is not excluded.")
-        return name
+            accounts = self._accounts(conn, member_id, username)
+            changed = [
+                name
+                for platform, user_id, name in accounts
+                if ledger_repository.include(conn, guild_id, platform, user_id)
+            ]
+        if not changed:
+            raise RaffleRefused(f"{_names(accounts)} {_is(accounts)} not excluded.")
+        return changed
+
+
+def _names(accounts: list[tuple[Platform, str, str]]) -> str:
+    return " and ".join(name for _, _, name in accounts)
+
+
+def _is(accounts: list[object]) -> str:
+    return "is" if len(accounts) == 1 else "are"

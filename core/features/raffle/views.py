@@ -10,7 +10,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from core.config import RaffleSettings
 from core.events import Platform
-from core.features.linking.repository import find_link_by_discord_user
+from core.features.linking.repository import links_of_member
 from core.features.raffle import ledger_repository
 from core.features.raffle.draws import repository as draws_repository
 from core.features.raffle.draws import snapshot_repository
@@ -25,9 +25,13 @@ from core.features.raffle.periods.repository import Period
 from core.features.raffle.rates import RaffleRates, resolve_rates
 from core.features.viewers.repository import usernames_of
 
+MEMBER_ENTRIES = 10  # a member's latest ledger lines in !rafflestats
+
 
 @dataclass(frozen=True)
 class TicketsView:
+    """One linked account's tickets in the shown period."""
+
     period: Period
     username: str
     by_source: dict[str, int]
@@ -35,6 +39,7 @@ class TicketsView:
     rank: int | None
     total_tickets: int
     is_excluded: bool
+    platform: Platform = Platform.KICK
 
     @property
     def chance(self) -> float:
@@ -105,17 +110,29 @@ class RaffleViews:
             raise RaffleRefused("There is no raffle yet; an admin starts one with !rafflestart.")
         return period
 
-    def tickets_of(self, guild_id: int, discord_user_id: int) -> TicketsView:
+    def tickets_of(self, guild_id: int, discord_user_id: int) -> list[TicketsView]:
+        """Each account the member linked (Kick's, then Twitch's) with its tickets: each holds
+        its own, and each may win."""
         with self.engine.connect() as conn:
             period = self._shown_period(conn, guild_id)
-            link = find_link_by_discord_user(conn, Platform.KICK, discord_user_id)
-            if link is None:
-                raise RaffleRefused("Link your Kick account first (!link) to collect tickets.")
-            key = (link.platform, link.platform_user_id)
-            by_source = ledger_repository.tickets_by_source(conn, guild_id, period.id, *key)
-            tickets, rank, excluded = _place(conn, guild_id, period.id, *key)
+            links = links_of_member(conn, discord_user_id)
+            if not links:
+                raise RaffleRefused(
+                    "Link your Kick or Twitch account first (!link) to collect tickets."
+                )
             total = ledger_repository.sum_tickets(conn, guild_id, period.id)
-        return TicketsView(period, link.username, by_source, tickets, rank, total, excluded)
+            views = []
+            for link in links:
+                key = (link.platform, link.platform_user_id)
+                by_source = ledger_repository.tickets_by_source(conn, guild_id, period.id, *key)
+                tickets, rank, excluded = _place(conn, guild_id, period.id, *key)
+                views.append(
+                    TicketsView(
+                        period, link.username, by_source, tickets, rank, total, excluded,
+                        link.platform,
+                    )
+                )  # fmt: skip
+        return views
 
     def standing(self, guild_id: int, platform: Platform, platform_user_id: str) -> Standing | None:
         """The viewer's tickets and rank in the guild's open period (by platform identity, so
@@ -175,19 +192,24 @@ class RaffleViews:
             )
             if member_id is None:
                 return view
-            link = find_link_by_discord_user(conn, Platform.KICK, member_id)
-            if link is None:
-                raise RaffleRefused("That member has not linked a Kick account.")
-            key = (link.platform, link.platform_user_id)
+            links = links_of_member(conn, member_id)
+            if not links:
+                raise RaffleRefused("That member has not linked a Kick or Twitch account.")
+            by_source: dict[str, int] = {}
+            entries: list[LedgerEntry] = []
+            for link in links:
+                key = (link.platform, link.platform_user_id)
+                mine = ledger_repository.tickets_by_source(conn, guild_id, period.id, *key)
+                for source, amount in mine.items():
+                    by_source[source] = by_source.get(source, 0) + amount
+                entries += ledger_repository.list_viewer_ledger(
+                    conn, guild_id, period.id, *key, MEMBER_ENTRIES
+                )
             return dataclasses.replace(
                 view,
-                member_username=link.username,
-                member_by_source=ledger_repository.tickets_by_source(
-                    conn, guild_id, period.id, *key
-                ),
-                member_entries=ledger_repository.list_viewer_ledger(
-                    conn, guild_id, period.id, *key, 10
-                ),
+                member_username=" / ".join(link.username for link in links),
+                member_by_source=by_source,
+                member_entries=sorted(entries, key=lambda e: e.id, reverse=True)[:MEMBER_ENTRIES],
             )
 
     def periods(self, guild_id: int, limit: int = 12) -> list[PeriodRow]:

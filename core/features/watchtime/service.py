@@ -31,7 +31,7 @@ from core.features.guild_batches import work_in_batches
 from core.features.linking.repository import (
     AccountLink,
     discord_users_of,
-    find_link_by_discord_user,
+    links_of_member,
 )
 from core.features.viewers.repository import (
     find_viewer_ids_by_username,
@@ -359,8 +359,7 @@ class WatchtimeService:
     def accounts_of_member(self, discord_user_id: int) -> list[AccountLink]:
         """The member's linked accounts, Kick's then Twitch's (none, one or both)."""
         with self.engine.connect() as conn:
-            links = (find_link_by_discord_user(conn, p, discord_user_id) for p in Platform)
-            return [link for link in links if link is not None]
+            return links_of_member(conn, discord_user_id)
 
     def find_by_user_id(
         self, guild_id: int, platform_user_id: str, platform: Platform = Platform.KICK

@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy.engine import Engine
 
 from core.discord_bot.services import BotServices
+from core.events import Platform
 from core.features.guilds.service import GuildService
 from core.features.raffle.service import RaffleService
 from core.features.watchtime.service import WatchtimeService
@@ -114,7 +115,8 @@ async def test_start_info_and_end(manager, guild_a) -> None:
         ("!rafflereroll 3 gone", "There is no draw #3 in this server."),
         ("!rafflereroll 3", "Missing reason."),
         ("!raffleforce", "No draw is waiting for the beacon."),
-        ("!raffleexclude nobody", "I don't know a Kick viewer by that name."),
+        ("!raffleexclude nobody", "I don't know a Kick or Twitch viewer by that name."),
+        ("!raffleexclude twitch:", "Name a viewer: their Kick or Twitch name"),
         ("!rafflegive nobody 5", "I can't find that member in this server."),
         ("!rafflestats nobody", "I can't find that member in this server."),
         ("!fair abc", "That doesn't look right."),
@@ -136,7 +138,7 @@ async def test_views_before_any_raffle(alice) -> None:
 async def test_give_tickets_and_draw(manager, alice, sqlite_engine, raffle, raffle_clock) -> None:
     await say("!rafflestart", manager)
     assert text(await say(f"!rafflegive {alice.mention} 5", manager)) == (
-        "That member has not linked a Kick account, so they cannot hold tickets."
+        "That member has not linked a Kick or Twitch account, so they cannot hold tickets."
     )
     add_viewer(sqlite_engine, "k1", "alice_on_kick", discord_id=alice.id)
     add_viewer(sqlite_engine, "k2", "bob_on_kick", discord_id=manager.id)
@@ -223,19 +225,19 @@ def drain() -> list[discord.Message]:
 async def test_refusals_during_an_open_period(manager, alice, sqlite_engine) -> None:
     await say("!rafflestart", manager)
     assert text(await say("!tickets", alice)) == (
-        "Link your Kick account first (!link) to collect tickets."
+        "Link your Kick or Twitch account first (!link) to collect tickets."
     )
     assert text(await say(f"!rafflestats {alice.mention}", manager)) == (
-        "That member has not linked a Kick account."
+        "That member has not linked a Kick or Twitch account."
     )
     assert text(await say(f"!raffleremove {alice.mention} 5", manager)) == (
-        "That member has not linked a Kick account, so they cannot hold tickets."
+        "That member has not linked a Kick or Twitch account, so they cannot hold tickets."
     )
     assert text(await say("!rafflesetdate 2030-06-20 2030-06-25", manager)).startswith(
         "The period is already open, so it cannot start later than now"
     )
     assert text(await say("!raffleinclude nobody", manager)) == (
-        "I don't know a Kick viewer by that name."
+        "I don't know a Kick or Twitch viewer by that name."
     )
     add_viewer(sqlite_engine, "k9", "streamer_bot")
     assert (
@@ -319,3 +321,27 @@ async def test_the_announcement_channel_must_be_one_of_this_servers_channels(
 
     assert reply == "That channel is not in this server; pick one of its text channels."
     assert str(elsewhere.id) not in settings
+
+
+async def test_a_member_with_kick_and_twitch_accounts_sees_both_and_is_excluded_whole(
+    manager, alice, sqlite_engine
+) -> None:
+    add_viewer(sqlite_engine, "k1", "alice_on_kick", discord_id=alice.id)
+    add_viewer(sqlite_engine, "t1", "alice_tv", discord_id=alice.id, platform=Platform.TWITCH)
+    await say("!rafflestart", manager)
+    await say(f"!rafflegive {alice.mention} 4", manager)
+    assert text(await say("!rafflegive twitch:alice_tv 6", manager)).startswith(
+        "I can't find that member in this server."
+    )
+    mine = text(await say("!tickets", alice)).splitlines()
+    assert mine[0].endswith("**alice\\_on\\_kick** on Kick has **4** tickets (admins 4).")
+    assert mine[2] == (
+        "**alice\\_tv** on Twitch has no tickets yet this period. Watch, gift subs or wager to "
+        "earn some."
+    )
+    assert text(await say(f"!raffleexclude {alice.mention}", manager)) == (
+        "alice\\_on\\_kick and alice\\_tv are excluded from the raffle."
+    )
+    assert text(await say("!raffleinclude twitch:alice_tv", manager)) == (
+        "alice\\_tv takes part again."
+    )

@@ -16,6 +16,7 @@ from core.features.raffle.beacons.relays import HttpBeacon
 from core.features.raffle.draws.fairness import SNAPSHOT_VERSION
 from core.features.raffle.ports import DrawAnnouncement, PeriodAnnouncement
 from core.features.raffle.service import RaffleService
+from core.features.raffle.views import TicketsView
 from core.features.viewers.repository import remember_viewers
 from core.features.watchtime.tables import watchtime
 from core.storage.db import insert_for
@@ -91,14 +92,19 @@ def set_watchtime(engine: Engine, user_id: str, seconds: int, guild_id: int = GU
         )
 
 
-def add_viewer(engine: Engine, user_id: str, username: str, discord_id: int | None = None) -> None:
-    """A Kick viewer we have seen, linked to ``discord_id`` when given."""
+def add_viewer(
+    engine: Engine,
+    user_id: str,
+    username: str,
+    discord_id: int | None = None,
+    platform: Platform = Platform.KICK,
+) -> None:
+    """A viewer we have seen (on Kick unless told), linked to ``discord_id`` when given."""
     now = datetime(2026, 1, 1, tzinfo=UTC)
     with engine.begin() as conn:
-        remember_viewers(conn, Platform.KICK, [Viewer(user_id, username)], now)
+        remember_viewers(conn, platform, [Viewer(user_id, username)], now)
         if discord_id is not None:
-            link = AccountLink(Platform.KICK, user_id, discord_id, username, now)
-            save_link(conn, link, GUILD)
+            save_link(conn, AccountLink(platform, user_id, discord_id, username, now), GUILD)
 
 
 def gift(
@@ -125,3 +131,9 @@ def ledger_count(engine: Engine) -> int:
 
     with engine.connect() as conn:
         return conn.execute(sa.select(sa.func.count()).select_from(raffle_ledger)).scalar_one()
+
+
+def tickets_of(raffle: RaffleService, member_id: int, guild_id: int = GUILD) -> TicketsView:
+    """The member's one linked account's tickets (``!tickets`` shows each account's)."""
+    [view] = raffle.views.tickets_of(guild_id, member_id)
+    return view

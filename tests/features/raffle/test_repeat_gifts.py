@@ -8,7 +8,7 @@ from datetime import timedelta
 
 from core.events import Viewer
 from core.features.raffle.earning.service import GIFT_WINDOW
-from tests.features.raffle.support import GUILD, add_viewer, gift
+from tests.features.raffle.support import GUILD, add_viewer, gift, tickets_of
 from tests.features.raffle.test_service import clock, raffle
 
 __all__ = ["clock", "raffle"]
@@ -24,7 +24,7 @@ def test_the_same_gift_again_days_later_earns_again_and_its_copies_do_not(engine
         GUILD, gift("pusher-1", Viewer(None, "gifter"), ("ann",), first + timedelta(minutes=4),
                     with_ids=False),
     )  # fmt: skip
-    assert raffle.views.tickets_of(GUILD, 11).by_source == {"gift": 15}
+    assert tickets_of(raffle, 11).by_source == {"gift": 15}
 
     # Three days on, a minute before a window's edge; its late copy a few minutes after it.
     window = GIFT_WINDOW.total_seconds()
@@ -32,15 +32,15 @@ def test_the_same_gift_again_days_later_earns_again_and_its_copies_do_not(engine
     again = days_on + timedelta(seconds=window - days_on.timestamp() % window - 60)
     clock.advance(again - clock.now)  # handled as it happens
     raffle.record_gift(GUILD, gift("kick-msg-2", gifter, ("ann",), again))
-    assert raffle.views.tickets_of(GUILD, 11).by_source == {"gift": 30}
+    assert tickets_of(raffle, 11).by_source == {"gift": 30}
     raffle.record_gift(GUILD, gift("kick-msg-2", gifter, ("ann",), again))  # redelivered
     late = again + timedelta(minutes=5)
     clock.advance(minutes=5)
     raffle.record_gift(
         GUILD, gift("pusher-2", Viewer(None, "gifter"), ("ann",), late, with_ids=False)
     )
-    assert raffle.views.tickets_of(GUILD, 11).by_source == {"gift": 30}
+    assert tickets_of(raffle, 11).by_source == {"gift": 30}
 
     clock.advance(days=10)
     raffle.record_gift(GUILD, gift("kick-msg-3", gifter, ("ann",), clock.now))
-    assert raffle.views.tickets_of(GUILD, 11).by_source == {"gift": 45}
+    assert tickets_of(raffle, 11).by_source == {"gift": 45}

@@ -197,10 +197,10 @@ def settings(guild_id: int):  # type: ignore[no-untyped-def]
 
 
 def _viewer(text: str) -> dict[str, Any]:
-    """A Discord member (by id or mention) or a Kick viewer (by name)."""
+    """A Discord member (by id or mention) or a Kick or Twitch viewer (by name)."""
     raw = text.strip()
     if not raw:
-        raise FormRefused("Say whose tickets: a Discord member id or a Kick name.")
+        raise FormRefused("Say whose tickets: a Discord member id, or a Kick or Twitch name.")
     digits = raw.removeprefix("<@").removeprefix("!").removesuffix(">")
     if digits.isdecimal():
         return {"member_id": whole_number(digits, "A member id", 1, 2**63 - 1), "username": None}

@@ -147,8 +147,17 @@ def test_tickets_given_by_member_or_kick_name_once_per_form(pages, month):
     ("change", "field", "message"),
     [
         ({"viewer": ""}, "viewer", "Say whose tickets"),
-        ({"viewer": "nobody-by-that-name"}, "viewer", "I don't know a Kick viewer by that name."),
-        ({"viewer": "555555555555555555"}, "viewer", "has not linked a Kick account"),
+        (
+            {"viewer": "nobody-by-that-name"},
+            "viewer",
+            "I don't know a Kick or Twitch viewer by that name.",
+        ),
+        (
+            {"viewer": "twitch:viewer3"},
+            "viewer",
+            "I don't know a Kick or Twitch viewer by that name.",
+        ),  # viewer3 is on Kick
+        ({"viewer": "555555555555555555"}, "viewer", "has not linked a Kick or Twitch account"),
         ({"viewer": "99999999999999999999999"}, "viewer", "A member id takes a whole number"),
         ({"amount": "0"}, "amount", "Tickets takes a whole number from 1 to 1,000,000."),
         ({"amount": "-3"}, "amount", "Tickets takes a whole number"),
