@@ -208,7 +208,7 @@ def link_requested(username: str, prefix: str) -> str:
     return (
         f"Thanks! An admin will check that **{inert(username)}** plays under the streamer's code "
         f"and confirm it with {prefix}verifyshuffle. Until then your wagers are counted but "
-        "give no tickets; you also need your Kick account linked."
+        "give no tickets; you also need your Kick or Twitch account linked (!link)."
     )
 
 
@@ -217,8 +217,11 @@ def verified_reply(member: discord.Member, verified: Verified, role_note: str | 
     lines = [f"{member.mention} is verified as **{name}** on Shuffle: their wagers earn tickets."]
     if verified.replaced:
         lines.append(f"(Replaces {inert(verified.replaced)}.)")
-    if not verified.has_kick_link:
-        lines.append("They have no Kick account linked yet: their tickets wait until they link it.")
+    if not verified.has_stream_link:
+        lines.append(
+            "They have no Kick or Twitch account linked yet: their tickets wait until they "
+            "link one."
+        )
     if role_note:
         lines.append(role_note)
     return "\n".join(lines)

@@ -157,7 +157,7 @@ async def test_verify_links_the_account_gives_the_role_and_says_kick_is_missing(
     await say("!linkshuffle Alice_S", alice)
     [reply] = await say(f"!verifyshuffle {alice.mention} alice_s", manager)
     assert f"{alice.mention} is verified as **Alice\\_S** on Shuffle" in reply.content
-    assert "no Kick account linked yet" in reply.content
+    assert "no Kick or Twitch account linked yet" in reply.content
     assert f"They now have {role.mention}." in reply.content
     assert role in member_of(guild_a, "alice").roles
     link = wagers.link_of(guild_a.id, alice.id)

@@ -86,9 +86,12 @@ class Harness:
         self.period_id = period_id
         return period_id
 
-    def link_kick(self, discord_user_id: int, kick_user_id: str) -> None:
+    def link_kick(
+        self, discord_user_id: int, kick_user_id: str, platform: Platform = Platform.KICK
+    ) -> None:
+        """Link the member's account (Kick's unless told)."""
         link = AccountLink(
-            Platform.KICK, kick_user_id, discord_user_id, f"kick{kick_user_id}", self.clock()
+            platform, kick_user_id, discord_user_id, f"{platform}{kick_user_id}", self.clock()
         )
         with self.engine.begin() as conn:
             linking_repository.save_link(conn, link, GUILD)
@@ -107,11 +110,11 @@ class Harness:
         self.clock.advance(advance)
         return asyncio.run(self.wagers.poll_due())
 
-    def balance(self, kick_user_id: str = ALICE_KICK) -> int:
+    def balance(self, kick_user_id: str = ALICE_KICK, platform: Platform = Platform.KICK) -> int:
         assert self.period_id is not None
         with self.engine.connect() as conn:
             return ledger_repository.get_balance(
-                conn, GUILD, self.period_id, Platform.KICK, kick_user_id
+                conn, GUILD, self.period_id, platform, kick_user_id
             )
 
     def ledger(self):
@@ -406,6 +409,23 @@ def test_a_member_without_a_kick_link_catches_up_when_they_link(h: Harness) -> N
     [award] = h.poll().awards
     assert award.tickets == 40
     assert h.balance() == 40
+
+
+def test_a_member_linked_only_on_twitch_gets_the_tickets_there(h: Harness) -> None:
+    h.open_period()
+    h.verify(ALICE, "alice")
+    h.link_kick(ALICE, "tv-alice", Platform.TWITCH)
+    h.shuffle.set_wagered("alice", "0")
+    h.poll()
+    h.shuffle.add_wager("alice", "2000")
+    [award] = h.poll().awards
+    assert award.tickets == 40
+    assert h.balance("tv-alice", Platform.TWITCH) == 40
+    h.link_kick(ALICE, ALICE_KICK)  # then Kick too: later tickets go to Kick, none twice
+    h.shuffle.add_wager("alice", "1000")
+    [award] = h.poll().awards
+    assert award.tickets == 20
+    assert (h.balance(), h.balance("tv-alice", Platform.TWITCH)) == (20, 40)
 
 
 def test_wagers_before_verification_count_once_verified(sqlite_h: Harness) -> None:

@@ -17,9 +17,9 @@ than nowhere. See ``docs/raffle.md``.
 
 An account that first shows up after the baseline poll counts from the last total the bot saw
 for it, or from zero when it never saw one (a new referral). Tickets go to the Kick account
-linked to the Discord member who owns the Shuffle account (``!linkshuffle``, confirmed by an
-admin's ``!verifyshuffle``: see :mod:`.shuffle_accounts`); until that member links Kick,
-nothing is given and nothing is lost: the next poll catches up.
+(else the Twitch one) linked to the Discord member who owns the Shuffle account (``!linkshuffle``,
+confirmed by an admin's ``!verifyshuffle``: see :mod:`.shuffle_accounts`); until that member
+links one, nothing is given and nothing is lost: the next poll catches up.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.engine import Connection, Engine
 
-from core.events import Platform, utc
+from core.events import utc
 from core.features.linking import repository as linking_repository
 from core.features.raffle import awards_repository
 from core.features.raffle.awards_repository import TicketAward
@@ -332,11 +332,10 @@ class WagerService:
             due = earned - counted.tickets_given
             if due <= 0:
                 continue
-            kick = linking_repository.find_link_by_discord_user(
-                conn, Platform.KICK, link.discord_user_id
-            )
-            if kick is None:
-                continue  # nothing lost: the next poll after they link Kick gives it all
+            accounts = linking_repository.links_of_member(conn, link.discord_user_id)
+            if not accounts:
+                continue  # nothing lost: the next poll after they link an account gives it all
+            holder = accounts[0]  # their Kick account, else their Twitch one
             if not repository.advance_tickets(
                 conn, period_id, link.account_key, counted.tickets_given, earned, now
             ):
@@ -344,8 +343,8 @@ class WagerService:
             row = TicketAward(
                 guild_id=guild_id,
                 period_id=period_id,
-                platform=kick.platform,
-                platform_user_id=kick.platform_user_id,
+                platform=holder.platform,
+                platform_user_id=holder.platform_user_id,
                 amount=due,
                 source=SOURCE,
                 source_ref=f"shuffle:{link.account_key}:{earned}",

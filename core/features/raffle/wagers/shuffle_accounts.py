@@ -14,7 +14,7 @@ from datetime import datetime
 
 from sqlalchemy.engine import Engine
 
-from core.events import Platform, utc
+from core.events import utc
 from core.features.linking import repository as linking_repository
 from core.features.raffle.errors import WagerRefused
 from core.features.raffle.wagers import repository
@@ -29,7 +29,7 @@ class Verified:
     link: ShuffleLink
     role_id: int | None  # the role to give, when the guild set one
     replaced: str | None  # the Shuffle name the member was verified as before
-    has_kick_link: bool  # without one, tickets wait until the member links Kick
+    has_stream_link: bool  # no Kick or Twitch link: tickets wait until the member links one
 
 
 def check_shuffle_name(name: str) -> str:
@@ -97,14 +97,12 @@ class ShuffleAccounts:
                 raise WagerRefused("Someone verified that account a moment ago; check again.")
             repository.delete_request(conn, guild_id, discord_user_id)
             settings = repository.find_settings(conn, guild_id)
-            kick = linking_repository.find_link_by_discord_user(
-                conn, Platform.KICK, discord_user_id
-            )
+            accounts = linking_repository.links_of_member(conn, discord_user_id)
         return Verified(
             link,
             settings.verified_role_id if settings else None,
             current.username if current is not None else None,
-            has_kick_link=kick is not None,
+            has_stream_link=bool(accounts),
         )
 
     def unlink(self, guild_id: int, discord_user_id: int) -> ShuffleLink | None:
