@@ -189,7 +189,7 @@ def seed_raffle(rt: Runtime) -> None:
             member_id=None,
             tickets=40 - 5 * n,
             reason="quiz",
-            username=name,
+            username=f"kick:{name}",  # the demo's viewers chat on Kick (ace on Twitch too)
             reference=f"demo:{n}",
         )
 

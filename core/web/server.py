@@ -17,10 +17,10 @@ import threading
 import time
 from typing import TYPE_CHECKING, Any
 
-from waitress import trigger
+from waitress import trigger, wasyncore
 from waitress.channel import ClientDisconnected, HTTPChannel
 from waitress.server import BaseWSGIServer, create_server
-from waitress.task import WSGITask
+from waitress.task import ThreadedTaskDispatcher, WSGITask
 
 from core.platforms.kick.webhook import MAX_BODY_BYTES
 
@@ -261,9 +261,27 @@ class WebServer:
     """The production WSGI server (waitress) on a background thread."""
 
     def __init__(self, app: Flask, host: str, port: int, *, threads: int = 8) -> None:
-        self._server = create_server(
-            app, host=host, port=port, threads=threads, ident="StreamKeeper", **WAITRESS_SETTINGS
-        )
+        socket_map: dict[int, Any] = {}
+        dispatcher = ThreadedTaskDispatcher()
+        dispatcher.set_thread_count(threads)
+        try:
+            self._server = create_server(
+                app,
+                map=socket_map,
+                _dispatcher=dispatcher,
+                host=host,
+                port=port,
+                threads=threads,
+                ident="StreamKeeper",
+                **WAITRESS_SETTINGS,
+            )
+        except OSError:
+            # The address cannot be taken (in use, not this machine's): close what waitress
+            # opened before it tried (its wake-up pipe, the socket) and stop its threads, so a
+            # failed start leaves nothing behind for the garbage collector to complain about.
+            wasyncore.close_all(socket_map)
+            dispatcher.shutdown()
+            raise
         for dispatcher in list(self._server._map.values()):  # type: ignore[union-attr]
             if isinstance(dispatcher, BaseWSGIServer):  # one per listening socket
                 dispatcher.channel_class = LingeringChannel
@@ -284,8 +302,6 @@ class WebServer:
         Closing the sockets from this thread instead races with the select() the loop is
         blocked in, which then fails on a closed descriptor.
         """
-        from waitress import wasyncore
-
         live = self._app.extensions.get("live")
         if live is not None:  # open dashboard streams end now instead of holding the shutdown
             live.close()

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import http.client
 import os
+import socket
 import threading
 
 import pytest
 
-from core.web.server import GuardedTrigger
+from core.web.server import GuardedTrigger, WebServer
 
 
 def test_the_web_server_stops_cleanly_with_idle_keep_alive_connections(make_runtime) -> None:
@@ -44,6 +45,27 @@ def test_a_stopped_web_server_refuses_new_connections(make_runtime) -> None:
     connection = http.client.HTTPConnection(server.host, server.port, timeout=2)
     with pytest.raises(ConnectionRefusedError):
         connection.connect()
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "203.0.113.9"])  # in use; not this machine's
+def test_a_server_that_cannot_listen_leaves_nothing_open(make_runtime, host) -> None:
+    runtime = make_runtime(HOST=host)
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        app = runtime.create_web_app()
+        descriptors, threads = _open_descriptors(), threading.active_count()
+        with pytest.raises(OSError, match=CANNOT_BIND):
+            WebServer(app, host, taken.getsockname()[1], threads=4)
+        assert _open_descriptors() == descriptors  # no socket, no wake-up pipe left open
+        assert threading.active_count() == threads  # and no request thread left waiting
+
+
+CANNOT_BIND = r"Cannot assign requested address|Address already in use"
+
+
+def _open_descriptors() -> set[str]:
+    return set(os.listdir("/proc/self/fd")) - {"."}
 
 
 def _open_until_descriptor(number: int, folder) -> tuple[int, list[int]]:
