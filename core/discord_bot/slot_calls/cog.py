@@ -216,7 +216,10 @@ class SlotCallsCog(ManagersCog, name="Slot calls"):
         await ctx.send(render.blacklist_usage(ctx.clean_prefix), allowed_mentions=NO_MENTIONS)
 
     @callblacklist.command(name="add")
-    @app_commands.describe(name="Their Kick name", reason="Why (shown in the list)")
+    @app_commands.describe(
+        name="Their Kick or Twitch name (kick:name or twitch:name for one platform)",
+        reason="Why (shown in the list)",
+    )
     async def callblacklist_add(
         self, ctx: Context, name: str, *, reason: str | None = None
     ) -> None:
@@ -236,7 +239,7 @@ class SlotCallsCog(ManagersCog, name="Slot calls"):
         )
 
     @callblacklist.command(name="remove")
-    @app_commands.describe(name="Their Kick name")
+    @app_commands.describe(name="Their Kick or Twitch name (kick:name or twitch:name)")
     async def callblacklist_remove(self, ctx: Context, name: str) -> None:
         """Let this viewer call slots again (Manage Server)."""
         guild = guild_of(ctx)

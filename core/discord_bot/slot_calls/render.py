@@ -179,7 +179,10 @@ def slotcalls_usage(prefix: str) -> str:
 
 
 def blacklist_usage(prefix: str) -> str:
-    return f"Usage: {prefix}callblacklist add <kick name> [reason] | remove <kick name> | list"
+    return (
+        f"Usage: {prefix}callblacklist add <name> [reason] | remove <name> | list "
+        "(a Kick or Twitch name; kick:name or twitch:name for one platform)"
+    )
 
 
 def blacklisted(name: str, *, is_new: bool) -> str:
@@ -200,5 +203,5 @@ def blacklist_text(entries: list[BlacklistEntry]) -> str:
     lines = ["**Slot call blacklist**"]
     for entry in entries:
         reason = f": {literal(entry.reason)}" if entry.reason else ""
-        lines.append(f"- {literal(entry.username)}{reason}")
+        lines.append(f"- {literal(entry.username)} ({entry.platform.name.title()}){reason}")
     return truncate("\n".join(lines), MESSAGE_LIMIT)

@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
 from core.events import ChatMessageSent, Platform, utc
 from core.features.chat_commands.text import clean_text, without_command_prefix
@@ -35,6 +35,7 @@ from core.features.slot_calls.repository import (
     SlotCallSettings,
 )
 from core.features.viewers.repository import find_viewer_ids_by_username
+from core.features.viewers.search import NameQuery, name_query
 
 MAX_SLOT_NAME = 200
 MAX_COOLDOWN_SECONDS = 3600
@@ -315,47 +316,74 @@ class SlotCallService:
     def blacklist_add(
         self,
         guild_id: int,
-        username: str,
+        typed: str,
         *,
         added_by: int,
         reason: str | None = None,
-        platform: Platform = Platform.KICK,
     ) -> bool:
         """Keep this viewer's calls out (silently); True when they were not on the list.
 
-        The entry holds the account's id when a viewer by that name has chatted, so a rename
-        does not get them off the list; otherwise the name, until they show up.
+        ``typed`` is a Kick or Twitch name (``kick:name`` / ``twitch:name`` for one platform).
+        A name seen on one platform is that platform's viewer; one seen on both must say which;
+        one not seen yet is kept for both, until its viewer shows up. The entry holds the
+        account's id when a viewer by that name has chatted, so a rename does not get them off
+        the list; otherwise the name.
         """
-        name = blacklist_name(username)
-        if not name:
-            raise InvalidSetting("Name the viewer to blacklist.")
+        query = name_query(blacklist_name(typed))
+        if query is None:
+            raise InvalidSetting(
+                "Name the viewer to blacklist: a Kick or Twitch name of up to 64 characters."
+            )
         reason = clean_text(reason or "")[:MAX_REASON] or None
         with self.engine.begin() as conn:
-            ids = find_viewer_ids_by_username(conn, platform, name)
-            entry = BlacklistEntry(
-                platform=platform,
-                platform_user_id=ids[0] if len(ids) == 1 else None,
-                username=name,
-                reason=reason,
-                added_by=added_by,
-                added_at=utc(self.clock()),
-            )
-            return repository.add_to_blacklist(conn, guild_id, entry, username_key(name))
+            added = [
+                repository.add_to_blacklist(
+                    conn,
+                    guild_id,
+                    BlacklistEntry(
+                        platform=platform,
+                        platform_user_id=ids[0] if len(ids) == 1 else None,
+                        username=query.name,
+                        reason=reason,
+                        added_by=added_by,
+                        added_at=utc(self.clock()),
+                    ),
+                    username_key(query.name),
+                )
+                for platform, ids in _blacklisted_accounts(conn, query)
+            ]
+        return any(added)
 
-    def blacklist_remove(
-        self, guild_id: int, username: str, platform: Platform = Platform.KICK
-    ) -> bool:
-        """True when a viewer by that name (now or when listed) came off the list."""
-        name = clean_text(username).lstrip("@").strip()
-        if not name:
+    def blacklist_remove(self, guild_id: int, typed: str) -> bool:
+        """True when a viewer by that name (now or when listed) came off the list, on the
+        platform ``kick:`` or ``twitch:`` names, else on either."""
+        query = name_query(blacklist_name(typed))
+        if query is None:
             return False
+        removed = 0
         with self.engine.begin() as conn:
-            ids = find_viewer_ids_by_username(conn, platform, name)
-            removed = repository.remove_from_blacklist(
-                conn, guild_id, platform, username_key(name), ids
-            )
+            for platform in query.platforms:
+                ids = find_viewer_ids_by_username(conn, platform, query.name)
+                removed += repository.remove_from_blacklist(
+                    conn, guild_id, platform, username_key(query.name), ids
+                )
         return removed > 0
 
     def blacklist(self, guild_id: int) -> list[BlacklistEntry]:
         with self.engine.connect() as conn:
             return repository.list_blacklist(conn, guild_id)
+
+
+def _blacklisted_accounts(conn: Connection, query: NameQuery) -> list[tuple[Platform, list[str]]]:
+    """The platforms (and the accounts on each called so) a blacklisted name stands for."""
+    seen = [
+        (platform, ids)
+        for platform in query.platforms
+        if (ids := find_viewer_ids_by_username(conn, platform, query.name))
+    ]
+    if len(seen) > 1:
+        raise InvalidSetting(
+            f"Both a Kick and a Twitch viewer are called {query.name}: write "
+            f"kick:{query.name} or twitch:{query.name}."
+        )
+    return seen or [(platform, []) for platform in query.platforms]

@@ -9,14 +9,16 @@ import pytest
 import sqlalchemy as sa
 
 from core.bus.base import NotReady
-from core.events import Platform
+from core.events import Platform, Viewer
 from core.features.linking.service import LinkingService
 from core.features.slot_calls.chat import pick_announcement
 from core.features.slot_calls.posts import SlotCallPosts
+from core.features.viewers.repository import remember_viewers
 from core.outbox import DISCORD
 from core.outbox.worker import OutboxWorker
 from core.storage.tables import outbox
 from tests.features.slot_calls.conftest import CALLS_CHANNEL, GUILD, MODERATOR, OTHER_GUILD
+from tests.support.events import chat_message
 
 
 class DiscordAway(NotReady):
@@ -200,6 +202,22 @@ async def test_a_blacklisted_viewer_stays_out_after_renaming(calls_on, chat, vie
     await chat.say("!call Book of Dead", sender_id=66, username="troll_renamed")
 
     assert calls_on.count_open(GUILD) == 0
+
+
+async def test_a_twitch_viewer_is_blacklisted_on_twitch_only(calls_on, chat, poster, engine, clock):
+    with engine.begin() as conn:
+        remember_viewers(conn, Platform.TWITCH, [Viewer("t66", "troll")], clock())
+    calls_on.blacklist_add(GUILD, "troll", added_by=MODERATOR)  # seen on Twitch alone
+
+    renamed = chat_message(
+        "!call Book of Dead", platform=Platform.TWITCH, user_id="t66", username="troll_2",
+        at=clock.now, badges=[],
+    )  # fmt: skip
+    await chat.deliver(renamed)
+    await chat.say("!call Sugar Rush", sender_id=66, username="troll")  # Kick's troll: not them
+
+    assert [call.username for _, call, _ in poster.posts] == ["troll"]
+    assert [call.platform for _, call, _ in poster.posts] == [Platform.KICK]
 
 
 async def test_link_first_refuses_viewers_without_a_linked_account(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from core.events import Platform, Viewer
 from core.features.slot_calls.service import (
     InvalidSetting,
     SlotCallService,
@@ -11,6 +12,7 @@ from core.features.slot_calls.service import (
     clean_slot_name,
     slot_key,
 )
+from core.features.viewers.repository import remember_viewers
 from tests.features.chat_commands.doubles import webhook_chat
 from tests.features.slot_calls.conftest import CALLS_CHANNEL, GUILD, MODERATOR, OTHER_GUILD
 
@@ -162,14 +164,34 @@ def test_the_blacklist_is_listed_and_removed_by_name(service, viewer_seen) -> No
     assert service.blacklist_add(GUILD, "nobody_yet", added_by=MODERATOR) is True
 
     entries = service.blacklist(GUILD)
-    assert [(e.username, e.platform_user_id, e.reason) for e in entries] == [
-        ("nobody_yet", None, None),
-        ("troll", "66", "again"),
+    assert sorted((e.username, str(e.platform), e.platform_user_id, e.reason) for e in entries) == [
+        ("nobody_yet", "kick", None, None),  # nobody called so has chatted: kept for both
+        ("nobody_yet", "twitch", None, None),
+        ("troll", "kick", "66", "again"),
     ]
     assert service.blacklist(OTHER_GUILD) == []
     assert service.blacklist_remove(GUILD, "Troll") is True
     assert service.blacklist_remove(GUILD, "Troll") is False
-    assert [e.username for e in service.blacklist(GUILD)] == ["nobody_yet"]
+    assert service.blacklist_remove(GUILD, "twitch:nobody_yet") is True
+    assert [(e.username, str(e.platform)) for e in service.blacklist(GUILD)] == [
+        ("nobody_yet", "kick")
+    ]
+
+
+def test_a_name_seen_on_both_platforms_must_say_which(service, engine, clock) -> None:
+    with engine.begin() as conn:
+        remember_viewers(conn, Platform.KICK, [Viewer("66", "troll")], clock())
+        remember_viewers(conn, Platform.TWITCH, [Viewer("t66", "troll")], clock())
+    with pytest.raises(InvalidSetting) as refused:
+        service.blacklist_add(GUILD, "troll", added_by=MODERATOR)
+    assert str(refused.value) == (
+        "Both a Kick and a Twitch viewer are called troll: write kick:troll or twitch:troll."
+    )
+    assert service.blacklist(GUILD) == []
+    assert service.blacklist_add(GUILD, "TWITCH:@troll", added_by=MODERATOR) is True
+    assert [(str(e.platform), e.platform_user_id) for e in service.blacklist(GUILD)] == [
+        ("twitch", "t66")
+    ]
 
 
 def test_a_renamed_viewer_comes_off_the_blacklist_by_their_new_name(service, viewer_seen) -> None:
@@ -182,5 +204,9 @@ def test_a_renamed_viewer_comes_off_the_blacklist_by_their_new_name(service, vie
 
 
 def test_blacklisting_needs_a_name(service) -> None:
-    with pytest.raises(InvalidSetting, match="Name the viewer"):
-        service.blacklist_add(GUILD, " @ \u200b", added_by=MODERATOR)
+    for typed in (" @ \u200b", "kick:", "x" * 65):
+        with pytest.raises(
+            InvalidSetting, match=r"^Name the viewer to blacklist: a Kick or Twitch"
+        ):
+            service.blacklist_add(GUILD, typed, added_by=MODERATOR)
+    assert service.blacklist(GUILD) == []

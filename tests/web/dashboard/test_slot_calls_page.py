@@ -92,11 +92,22 @@ def test_pick_is_the_service_pick_recorded_with_the_dashboard_user(site):
 def test_blacklist_add_and_remove(site):
     client = site.client()
     assert post(client, PAGE + "blacklist/add", name="@Troll", reason="spam").status_code == 302
-    (entry,) = site.runtime.slot_calls.blacklist(GUILD)
-    assert (entry.username, entry.reason, entry.added_by) == ("Troll", "spam", ADMIN)
+    entries = site.runtime.slot_calls.blacklist(GUILD)  # nobody called so has chatted: both
+    assert sorted((str(e.platform), e.username, e.reason, e.added_by) for e in entries) == [
+        ("kick", "Troll", "spam", ADMIN),
+        ("twitch", "Troll", "spam", ADMIN),
+    ]
+    page = client.get(PAGE).text
+    assert (
+        '<td class="name" data-label="Viewer">Troll</td><td data-label="Platform">Twitch</td>'
+        '<td data-label="Reason">spam</td>' in page
+    )
+    assert 'name="name" value="twitch:Troll"' in page  # each row's Remove names its platform
     refused = post(client, PAGE + "blacklist/add", name="  ")
     assert refused.status_code == 400
-    assert "Name the viewer to blacklist." in refused.text
+    assert "Name the viewer to blacklist: a Kick or Twitch name" in refused.text
+    assert post(client, PAGE + "blacklist/remove", name="twitch:Troll").status_code == 302
+    assert [str(e.platform) for e in site.runtime.slot_calls.blacklist(GUILD)] == ["kick"]
     assert post(client, PAGE + "blacklist/remove", name="troll").status_code == 302
     assert site.runtime.slot_calls.blacklist(GUILD) == []
     assert "troll was not blacklisted." in (
