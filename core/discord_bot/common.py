@@ -82,11 +82,11 @@ def guild_of(ctx: Context) -> discord.Guild:
 
 
 class ViewerArgument(commands.Converter[discord.Member | str]):
-    """A ``@member`` mention becomes that member; anything else is a Kick name.
+    """A ``@member`` mention becomes that member; anything else is a Kick or Twitch name.
 
-    Only real mentions count as members: a bare word is a Kick name even when a Discord member
-    happens to share it. Members come from the cache, which the members intent keeps complete,
-    so a lookup never waits on a gateway query.
+    Only real mentions count as members: a bare word is a viewer's name even when a Discord
+    member happens to share it. Members come from the cache, which the members intent keeps
+    complete, so a lookup never waits on a gateway query.
     """
 
     async def convert(self, ctx: Context, argument: str) -> discord.Member | str:

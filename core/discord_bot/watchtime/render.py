@@ -106,7 +106,8 @@ def not_linked_member(member_id: int, prefix: str) -> str:
 
 
 def leaderboard_line(row: RankedWatchtime, member_id: int | None) -> str:
-    """A linked viewer shows as their Discord mention (embeds never ping), others by Kick name."""
+    """A linked viewer shows as their Discord mention (embeds never ping), others by their
+    Kick or Twitch name."""
     who = f"<@{member_id}>" if member_id is not None else inert(row.entry.username)
     return f"**#{row.rank}** {who} - {format_duration(row.entry.seconds)}"
 
