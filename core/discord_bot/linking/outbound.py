@@ -71,9 +71,9 @@ class DiscordLinks:
             return RoleChange(role_id, False, problem)
         try:
             if present:
-                await member.add_roles(role, reason="Linked a Kick account")
+                await member.add_roles(role, reason="Linked a Kick or Twitch account")
             else:
-                await member.remove_roles(role, reason="Unlinked their Kick account")
+                await member.remove_roles(role, reason="Unlinked their Kick or Twitch account")
         except discord.Forbidden:
             log.warning("guild %s: Discord refused to change the linked role %s", guild_id, role_id)
             return RoleChange(role_id, False, "Discord refused: check my Manage Roles permission")
