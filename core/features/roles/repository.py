@@ -132,14 +132,19 @@ def record_awards(
 # --- reads of links and watchtime ------------------------------------------------------------
 
 
-def list_linked_seconds(conn: Connection, guild_id: int, platform: Platform) -> dict[int, int]:
-    """Watchtime in this guild of every linked Discord user who has some, by Discord user id."""
-    links = links_of_platform(platform)
-    query = (
-        sa.select(links.c.discord_user_id, watchtime.c.seconds)
-        .select_from(
-            links.join(watchtime, watchtime.c.platform_user_id == links.c.platform_user_id)
+def list_linked_seconds(conn: Connection, guild_id: int) -> dict[int, int]:
+    """Watchtime in this guild of every linked Discord user who has some, by Discord user id:
+    a member linked on Kick and Twitch counts by the account with more."""
+    found: dict[int, int] = {}
+    for platform in Platform:
+        links = links_of_platform(platform)
+        query = (
+            sa.select(links.c.discord_user_id, watchtime.c.seconds)
+            .select_from(
+                links.join(watchtime, watchtime.c.platform_user_id == links.c.platform_user_id)
+            )
+            .where(watchtime.c.guild_id == guild_id, watchtime.c.platform == str(platform))
         )
-        .where(watchtime.c.guild_id == guild_id, watchtime.c.platform == str(platform))
-    )
-    return {row.discord_user_id: int(row.seconds) for row in conn.execute(query)}
+        for row in conn.execute(query):
+            found[row.discord_user_id] = max(found.get(row.discord_user_id, 0), int(row.seconds))
+    return found

@@ -16,12 +16,7 @@ from datetime import datetime
 
 from sqlalchemy.engine import Engine
 
-from core.events import Platform, utc
-from core.features.linking.repository import (
-    AccountLink,
-    find_link_by_discord_user,
-    find_links_by_accounts,
-)
+from core.events import utc
 from core.features.refusals import Refused
 from core.features.roles import repository
 from core.features.roles.repository import RoleSettings, RoleTier
@@ -121,12 +116,9 @@ def parse_minutes(text: str) -> int:
 
 
 class RolesService:
-    def __init__(
-        self, engine: Engine, clock: Callable[[], datetime], platform: Platform = Platform.KICK
-    ) -> None:
+    def __init__(self, engine: Engine, clock: Callable[[], datetime]) -> None:
         self.engine = engine
         self.clock = clock
-        self.platform = platform
 
     # --- tiers -------------------------------------------------------------------------------
 
@@ -202,9 +194,10 @@ class RolesService:
     # --- what role sync and the views read ----------------------------------------------------
 
     def linked_seconds(self, guild_id: int) -> dict[int, int]:
-        """Watchtime in this guild of each linked Discord user who has some."""
+        """Watchtime in this guild of each linked Discord user who has some (of their Kick or
+        Twitch account, whichever has more)."""
         with self.engine.connect() as conn:
-            return repository.list_linked_seconds(conn, guild_id, self.platform)
+            return repository.list_linked_seconds(conn, guild_id)
 
     def record_awards(
         self, guild_id: int, discord_user_id: int, role_ids: Iterable[int]
@@ -214,14 +207,6 @@ class RolesService:
             return repository.record_awards(
                 conn, guild_id, discord_user_id, role_ids, utc(self.clock())
             )
-
-    def account_of(self, discord_user_id: int) -> AccountLink | None:
-        with self.engine.connect() as conn:
-            return find_link_by_discord_user(conn, self.platform, discord_user_id)
-
-    def accounts_by_platform_id(self, platform_user_ids: Iterable[str]) -> dict[str, AccountLink]:
-        with self.engine.connect() as conn:
-            return find_links_by_accounts(conn, self.platform, list(platform_user_ids))
 
     def progress(self, guild_id: int, seconds: int) -> Progress:
         return progress_of([tier for tier in self.tiers(guild_id) if tier.enabled], seconds)

@@ -207,6 +207,26 @@ def test_linked_seconds_reads_this_guilds_watchtime_of_linked_members(engine, ro
     assert roles.linked_seconds(OTHER_GUILD) == {7: 9}
 
 
+def test_a_member_counts_by_their_kick_or_twitch_account_whichever_has_more(engine, roles) -> None:
+    linking = LinkingService(engine, clock)
+    accounts = [(7, Platform.TWITCH, "t7"), (8, Platform.KICK, "k8"), (8, Platform.TWITCH, "t8"),
+                (9, Platform.KICK, "k9"), (9, Platform.TWITCH, "t9")]  # fmt: skip
+    for member, platform, user_id in accounts:
+        linking.link(guild_id=GUILD, discord_user_id=member, platform=platform,
+                     platform_user_id=user_id, username=user_id)  # fmt: skip
+    watched = [("twitch", "t7", 300), ("kick", "k8", 100), ("twitch", "t8", 900),
+               ("kick", "k9", 800), ("twitch", "t9", 200),
+               ("kick", "t7", 5000)]  # a Kick account with t7's id is someone else's  # fmt: skip
+    with engine.begin() as conn:
+        conn.execute(
+            sa.insert(watchtime),
+            [{"guild_id": GUILD, "platform": platform, "platform_user_id": user_id,
+              "seconds": seconds} for platform, user_id, seconds in watched],
+        )  # fmt: skip
+
+    assert roles.linked_seconds(GUILD) == {7: 300, 8: 900, 9: 800}
+
+
 def test_a_role_is_recorded_as_reached_once(roles: RolesService) -> None:
     assert roles.record_awards(GUILD, 7, [BRONZE, SILVER]) == [BRONZE, SILVER]
     assert roles.record_awards(GUILD, 7, [SILVER, GOLD]) == [GOLD]
