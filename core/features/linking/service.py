@@ -243,11 +243,7 @@ class LinkingService:
     def links_of(self, discord_user_id: int) -> list[AccountLink]:
         """The member's links on every platform, Kick first."""
         with self.engine.connect() as conn:
-            found = (
-                repository.find_link_by_discord_user(conn, platform, discord_user_id)
-                for platform in LINKABLE
-            )
-            return [link for link in found if link is not None]
+            return repository.links_of_member(conn, discord_user_id)
 
     def history(self, guild_id: int, discord_user_id: int) -> list[HistoryEntry]:
         """The member's links, unlinks and refusals in this guild, oldest first."""
