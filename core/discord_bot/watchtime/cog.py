@@ -30,7 +30,7 @@ class WatchtimeCog(commands.Cog, name="Watchtime"):
     ) -> None:
         self.watchtime = watchtime
         self.guilds = guilds
-        self.roles = roles  # a member's Kick link and watchtime roles; None: names only
+        self.roles = roles  # the watchtime roles, for the next role's progress; None: names only
 
     @commands.hybrid_command(name="watchtime")
     @commands.guild_only()
