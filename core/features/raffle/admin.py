@@ -21,7 +21,7 @@ from core.features.raffle.earning.repository import Gift
 from core.features.raffle.errors import RaffleRefused
 from core.features.raffle.periods import repository as periods_repository
 from core.features.viewers.repository import find_viewer_ids_by_username
-from core.features.viewers.search import name_query
+from core.features.viewers.search import name_query, on_both_platforms
 
 MAX_ADMIN_TICKETS = 1_000_000
 
@@ -150,10 +150,7 @@ class RaffleAdmin:
         if not found:
             raise RaffleRefused("I don't know a Kick or Twitch viewer by that name.")
         if len({platform for platform, _, _ in found}) > 1:
-            raise RaffleRefused(
-                f"Both a Kick and a Twitch viewer are called {query.name}: write "
-                f"kick:{query.name} or twitch:{query.name}."
-            )
+            raise RaffleRefused(on_both_platforms(query.name))
         if len(found) > 1:
             raise RaffleRefused(
                 f"More than one {found[0][0].name.title()} viewer has been called {query.name}; "

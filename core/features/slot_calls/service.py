@@ -35,7 +35,7 @@ from core.features.slot_calls.repository import (
     SlotCallSettings,
 )
 from core.features.viewers.repository import find_viewer_ids_by_username
-from core.features.viewers.search import NameQuery, name_query
+from core.features.viewers.search import MAX_NAME, NameQuery, name_query, on_both_platforms
 
 MAX_SLOT_NAME = 200
 MAX_COOLDOWN_SECONDS = 3600
@@ -332,7 +332,8 @@ class SlotCallService:
         query = name_query(blacklist_name(typed))
         if query is None:
             raise InvalidSetting(
-                "Name the viewer to blacklist: a Kick or Twitch name of up to 64 characters."
+                f"Name the viewer to blacklist: a Kick or Twitch name of up to {MAX_NAME} "
+                "characters."
             )
         reason = clean_text(reason or "")[:MAX_REASON] or None
         with self.engine.begin() as conn:
@@ -382,8 +383,5 @@ def _blacklisted_accounts(conn: Connection, query: NameQuery) -> list[tuple[Plat
         if (ids := find_viewer_ids_by_username(conn, platform, query.name))
     ]
     if len(seen) > 1:
-        raise InvalidSetting(
-            f"Both a Kick and a Twitch viewer are called {query.name}: write "
-            f"kick:{query.name} or twitch:{query.name}."
-        )
+        raise InvalidSetting(on_both_platforms(query.name))
     return seen or [(platform, []) for platform in query.platforms]

@@ -26,3 +26,9 @@ def name_query(typed: str) -> NameQuery | None:
     if not text or len(text) > MAX_NAME:
         return None
     return NameQuery(platforms, text)
+
+
+def on_both_platforms(name: str) -> str:
+    """The words for a name a viewer holds on Kick and another on Twitch, for a change that
+    must reach one of them."""
+    return f"Both a Kick and a Twitch viewer are called {name}: write kick:{name} or twitch:{name}."
