@@ -33,13 +33,13 @@ class TicketsView:
     """One linked account's tickets in the shown period."""
 
     period: Period
+    platform: Platform
     username: str
     by_source: dict[str, int]
     tickets: int
     rank: int | None
     total_tickets: int
     is_excluded: bool
-    platform: Platform = Platform.KICK
 
     @property
     def chance(self) -> float:
@@ -128,8 +128,8 @@ class RaffleViews:
                 tickets, rank, excluded = _place(conn, guild_id, period.id, *key)
                 views.append(
                     TicketsView(
-                        period, link.username, by_source, tickets, rank, total, excluded,
-                        link.platform,
+                        period, link.platform, link.username, by_source, tickets, rank, total,
+                        excluded,
                     )
                 )  # fmt: skip
         return views
