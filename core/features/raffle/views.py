@@ -23,7 +23,8 @@ from core.features.raffle.ledger_repository import Balance, HandChange, LedgerEn
 from core.features.raffle.periods import repository as periods_repository
 from core.features.raffle.periods.repository import Period
 from core.features.raffle.rates import RaffleRates, resolve_rates
-from core.features.viewers.repository import usernames_of
+from core.features.viewers.repository import find_viewer_ids_by_username, usernames_of
+from core.features.viewers.search import NameQuery
 
 MEMBER_ENTRIES = 10  # a member's latest ledger lines in !rafflestats
 
@@ -44,6 +45,14 @@ class TicketsView:
     @property
     def chance(self) -> float:
         return self.tickets / self.total_tickets if self.total_tickets and self.tickets > 0 else 0.0
+
+
+@dataclass(frozen=True)
+class ViewerTickets:
+    """A viewer found by name: their tickets and their newest ledger lines."""
+
+    tickets: TicketsView
+    entries: list[LedgerEntry]
 
 
 @dataclass(frozen=True)
@@ -121,18 +130,33 @@ class RaffleViews:
                     "Link your Kick or Twitch account first (!link) to collect tickets."
                 )
             total = ledger_repository.sum_tickets(conn, guild_id, period.id)
-            views = []
-            for link in links:
-                key = (link.platform, link.platform_user_id)
-                by_source = ledger_repository.tickets_by_source(conn, guild_id, period.id, *key)
-                tickets, rank, excluded = _place(conn, guild_id, period.id, *key)
-                views.append(
-                    TicketsView(
-                        period, link.platform, link.username, by_source, tickets, rank, total,
-                        excluded,
-                    )
-                )  # fmt: skip
-        return views
+            return [
+                _tickets_view(conn, period, total, link.platform, link.platform_user_id,
+                              link.username)
+                for link in links
+            ]  # fmt: skip
+
+    def viewers_named(self, guild_id: int, query: NameQuery) -> list[ViewerTickets]:
+        """The viewers ``query`` names (on its platforms, Kick first), each with their tickets
+        in the shown period and their newest ledger lines: why they hold what they hold."""
+        with self.engine.connect() as conn:
+            period = self._shown_period(conn, guild_id)
+            total = ledger_repository.sum_tickets(conn, guild_id, period.id)
+            keys = [
+                (str(platform), user_id)
+                for platform in query.platforms
+                for user_id in find_viewer_ids_by_username(conn, platform, query.name)
+            ]
+            names = usernames_of(conn, keys)  # as stored, not as typed
+            found = []
+            for platform, user_id in keys:
+                name = names.get(f"{platform}:{user_id}", query.name)
+                view = _tickets_view(conn, period, total, Platform(platform), user_id, name)
+                entries = ledger_repository.list_viewer_ledger(
+                    conn, guild_id, period.id, Platform(platform), user_id, MEMBER_ENTRIES
+                )
+                found.append(ViewerTickets(view, entries))
+        return found
 
     def standing(self, guild_id: int, platform: Platform, platform_user_id: str) -> Standing | None:
         """The viewer's tickets and rank in the guild's open period (by platform identity, so
@@ -289,3 +313,17 @@ def _place(
     if tickets > 0 and not excluded:
         rank = ledger_repository.count_balances_ahead(conn, guild_id, period_id, tickets) + 1
     return tickets, rank, excluded
+
+
+def _tickets_view(
+    conn: Connection,
+    period: Period,
+    total: int,
+    platform: Platform,
+    platform_user_id: str,
+    username: str,
+) -> TicketsView:
+    key = (platform, platform_user_id)
+    by_source = ledger_repository.tickets_by_source(conn, period.guild_id, period.id, *key)
+    tickets, rank, excluded = _place(conn, period.guild_id, period.id, *key)
+    return TicketsView(period, platform, username, by_source, tickets, rank, total, excluded)

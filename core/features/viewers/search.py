@@ -8,6 +8,11 @@ from dataclasses import dataclass
 from core.events import Platform
 
 MAX_NAME = 64  # longer than any Kick or Twitch username
+# What a search says when what was typed names nobody (the dashboard's "Find a viewer").
+NOT_A_NAME = (
+    f"Type a viewer's Kick or Twitch name (up to {MAX_NAME} characters), or kick:name or "
+    "twitch:name for one platform."
+)
 
 
 @dataclass(frozen=True)

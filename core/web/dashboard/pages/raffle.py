@@ -16,6 +16,7 @@ from core.features.raffle.admin import MAX_ADMIN_TICKETS
 from core.features.raffle.draws.service import MAX_WINNERS
 from core.features.raffle.rates import SETTINGS, RaffleRates
 from core.features.refusals import Refused
+from core.features.viewers.search import NOT_A_NAME, name_query
 from core.web.dashboard.guilds import guild_blueprint
 from core.web.dashboard.pages._forms import (
     FormRefused,
@@ -91,7 +92,9 @@ def _show(
     if info.last_draw is not None:
         draws.append(info.last_draw)
     hand_changes = raffle.views.hand_changes(guild_id, HAND_CHANGES)
+    query, found, search_error = _search(raffle, guild_id)
     people = [c.actor_id for c in hand_changes if c.actor_id]
+    people += [e.actor_id for viewer in found or [] for e in viewer.entries if e.actor_id]
     people += [who for d in draws for who in (d.requested_by, d.forced_by) if who]
     return page(
         TEMPLATE,
@@ -111,9 +114,28 @@ def _show(
         max_winners=MAX_WINNERS,
         channels=channel_choices(guild_id),
         sources=_sources(raffle, guild_id),
+        source_words=SOURCE_WORDS,
+        query=query,
+        found=found,
+        search_error=search_error,
         typed=typed or {},
         live="live" in current_app.extensions,  # off: no live parts, the page works by reload
     )
+
+
+def _search(raffle: Any, guild_id: int) -> tuple[str, list[Any] | None, str | None]:
+    """``?q=``: the viewers it names with their tickets and newest ledger lines (None: no
+    search), or why it names nobody."""
+    query = request.args.get("q", "").strip()
+    if not query:
+        return query, None, None
+    asked = name_query(query)
+    if asked is None:
+        return query, None, NOT_A_NAME
+    try:
+        return query, raffle.views.viewers_named(guild_id, asked), None
+    except Refused as refused:  # no raffle yet
+        return query, None, str(refused)
 
 
 def _board(raffle: Any, guild_id: int) -> Any:

@@ -9,7 +9,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from flask import request
 
 from core.events import utc
-from core.features.viewers.search import MAX_NAME, name_query
+from core.features.viewers.search import NOT_A_NAME, name_query
 from core.web.dashboard.guilds import guild_blueprint
 from core.web.dashboard.pages._forms import back_to, config, installed, page
 
@@ -39,10 +39,7 @@ def _show(guild_id: int, *, errors: dict[str, str] | None = None):  # type: igno
     if query:
         asked = name_query(query)
         if asked is None:
-            search_error = (
-                f"Type a viewer's Kick or Twitch name (up to {MAX_NAME} characters), or "
-                "kick:name or twitch:name for one platform."
-            )
+            search_error = NOT_A_NAME
         else:
             found = [
                 (
