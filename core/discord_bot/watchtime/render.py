@@ -105,10 +105,12 @@ def not_linked_member(member_id: int, prefix: str) -> str:
     )
 
 
-def leaderboard_line(row: RankedWatchtime, member_id: int | None) -> str:
+def leaderboard_line(row: RankedWatchtime, member_id: int | None, *, labelled: bool) -> str:
     """A linked viewer shows as their Discord mention (embeds never ping), others by their
-    Kick or Twitch name."""
+    Kick or Twitch name; ``labelled``: with the account's platform after it."""
     who = f"<@{member_id}>" if member_id is not None else inert(row.entry.username)
+    if labelled:
+        who += f" ({PLATFORM_NAMES[row.entry.platform]})"
     return f"**#{row.rank}** {who} - {format_duration(row.entry.seconds)}"
 
 
@@ -121,9 +123,13 @@ def leaderboard_embed(
     pages: int = 1,
 ) -> discord.Embed:
     """``members`` maps a row's account (:func:`member_key`) to the Discord member it is linked
-    to."""
+    to. A page that holds Kick and Twitch accounts names each row's platform."""
     members = members or {}
-    lines = [leaderboard_line(row, members.get(member_key(row.entry))) for row in rows]
+    # A page of Kick and Twitch accounts names each one's platform ("cy" may be two people).
+    labelled = len({row.entry.platform for row in rows}) > 1
+    lines = [
+        leaderboard_line(row, members.get(member_key(row.entry)), labelled=labelled) for row in rows
+    ]
     embed = discord.Embed(
         title=f"Watchtime leaderboard: {inert(guild_name)}",
         description="\n".join(lines),

@@ -720,10 +720,10 @@ async def test_the_leaderboard_finds_members_on_the_rows_platform(
 
     [reply] = await say("!leaderboard", alice)
 
-    assert leaderboard_lines(reply) == [
-        f"**#1** <@{alice.id}> - 2 h 00 min",
-        "**#2** stranger - 1 h 00 min",
-        f"**#3** <@{bob.id}> - 10 min",
+    assert leaderboard_lines(reply) == [  # Kick and Twitch on one page: each says which
+        f"**#1** <@{alice.id}> (Kick) - 2 h 00 min",
+        "**#2** stranger (Twitch) - 1 h 00 min",
+        f"**#3** <@{bob.id}> (Twitch) - 10 min",
     ]
 
 
