@@ -83,8 +83,12 @@ def _tickets_lines(view: TicketsView, *, labelled: bool) -> list[str]:
 
 
 def board_embed(guild_name: str, view: BoardView) -> discord.Embed:
+    """``!raffleboard``; a board of Kick and Twitch accounts names each one's platform."""
+    labelled = len({entry.platform for entry in view.entries}) > 1
     lines = [
-        f"**#{rank}** {inert(entry.username)} - {entry.tickets:,}"
+        f"**#{rank}** {inert(entry.username)}"
+        + (f" ({entry.platform.name.title()})" if labelled else "")
+        + f" - {entry.tickets:,}"
         for rank, entry in enumerate(view.entries, start=1)
     ]
     return discord.Embed(

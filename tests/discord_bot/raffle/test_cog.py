@@ -324,7 +324,7 @@ async def test_the_announcement_channel_must_be_one_of_this_servers_channels(
 
 
 async def test_a_member_with_kick_and_twitch_accounts_sees_both_and_is_excluded_whole(
-    manager, alice, sqlite_engine
+    manager, alice, sqlite_engine, raffle
 ) -> None:
     add_viewer(sqlite_engine, "k1", "alice_on_kick", discord_id=alice.id)
     add_viewer(sqlite_engine, "t1", "alice_tv", discord_id=alice.id, platform=Platform.TWITCH)
@@ -339,6 +339,13 @@ async def test_a_member_with_kick_and_twitch_accounts_sees_both_and_is_excluded_
         "**alice\\_tv** on Twitch has no tickets yet this period. Watch, gift subs or wager to "
         "earn some."
     )
+    raffle.admin.give(alice.guild.id, actor_id=manager.id, member_id=None, tickets=6,
+                      reason="", reference="tv", username="twitch:alice_tv")  # fmt: skip
+    [board] = await say("!raffleboard", alice)
+    assert board.embeds[0].description.splitlines() == [  # Kick and Twitch: each says which
+        "**#1** alice\\_tv (Twitch) - 6",
+        "**#2** alice\\_on\\_kick (Kick) - 4",
+    ]
     assert text(await say(f"!raffleexclude {alice.mention}", manager)) == (
         "alice\\_on\\_kick and alice\\_tv are excluded from the raffle."
     )

@@ -38,15 +38,13 @@ def test_the_standings_route_answers_the_rows_and_follows_a_change(pages, month)
     before = pages.get("raffle", "standings")
     assert before.status_code == 200
     assert "<html" not in before.text  # the part alone
-    assert '<td>1</td><td class="name">viewer3</td><td>9</td>' in before.text
+    assert _row(1, "viewer3", 9) in before.text
 
     month.admin.give(GUILD, actor_id=1, member_id=104, tickets=500, reason="", reference="b")
 
     after = pages.get("raffle", "standings").text
-    assert (
-        '<td>1</td><td class="name">viewer4</td><td>500</td>' in after
-    )  # the new leader is at the top
-    assert '<td>2</td><td class="name">viewer3</td><td>9</td>' in after
+    assert _row(1, "viewer4", 500) in after  # the new leader is at the top
+    assert _row(2, "viewer3", 9) in after
 
 
 def test_another_guilds_standings_are_403(pages):
@@ -61,3 +59,11 @@ def test_without_live_updates_the_page_has_no_live_part(month, discord):
     assert page.status_code == 200
     assert "data-live-stream" not in page.text
     assert "viewer3" in page.text  # the standings, by reload
+
+
+def _row(rank: int, name: str, tickets: int) -> str:
+    """A standings row of a Kick viewer (the platform is a line under the name on a phone)."""
+    return (
+        f'<td>{rank}</td><td class="name">{name}<span class="platform-tag">Kick</span></td>'
+        f"<td>Kick</td><td>{tickets}</td>"
+    )
