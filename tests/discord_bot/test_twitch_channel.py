@@ -132,6 +132,6 @@ async def test_the_leaderboard_shows_a_kick_and_a_twitch_viewer_of_one_guild(run
 
     lines = (board.embeds[0].description or "").splitlines()
     assert sorted(line.split(" ", 1)[1] for line in lines) == [
-        "kick\\_fan - 2 min",
-        "twitch\\_fan - 2 min",
+        "kick\\_fan (Kick) - 2 min",  # one page of both platforms: each row names its own
+        "twitch\\_fan (Twitch) - 2 min",
     ]
