@@ -21,9 +21,10 @@ from discord import app_commands
 from discord.ext import commands
 
 from core import discord_bot
+from core.discord_bot.common import RECORD_MAX
 from core.discord_bot.cooldowns import Cooldowns
 from core.discord_bot.help import StreamKeeperHelp
-from core.discord_bot.render import NO_MENTIONS, inert
+from core.discord_bot.render import MESSAGE_LIMIT, NO_MENTIONS, inert, truncate
 from core.discord_bot.services import BotServices
 from core.features.refusals import Refused
 
@@ -211,13 +212,16 @@ def explain_error(ctx: commands.Context[commands.Bot], error: Exception) -> str 
     usage = usage_of(ctx)
     match error:
         case Refused():
-            # A service said no; its words can quote what the user typed: shown literally.
-            return inert(str(error))
+            # A service said no; its words can quote what the user typed: shown literally, and
+            # cut to what Discord sends (escaping can make a short quote longer).
+            return truncate(inert(str(error)), MESSAGE_LIMIT)
         case commands.CommandNotFound():
             return None
         case commands.MissingRequiredArgument():
             return f"Missing {error.param.name}. {usage}"
         case commands.RangeError():
+            if error.maximum is None or error.maximum >= RECORD_MAX:
+                return f"Pick a number from {error.minimum} up. {usage}"
             return f"Pick a number from {error.minimum} to {error.maximum}. {usage}"
         case commands.MemberNotFound():
             return "I can't find that member in this server."

@@ -18,6 +18,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from core.discord_bot.render import NO_MENTIONS
+from core.features.typed_numbers import discord_id
 
 log = logging.getLogger(__name__)
 Context = commands.Context[commands.Bot]
@@ -26,6 +27,12 @@ _MEMBER_MENTION = re.compile(r"<@!?([0-9]{15,21})>")
 
 
 PostableChannel = discord.TextChannel | discord.Thread
+
+# The number of a draw, a rule or a call, as a command takes it: bounded, so a typed 20-digit
+# number is refused as a number out of range rather than failing in the database. 2**53 - 1 is
+# the largest whole number Discord lets a slash command's option take.
+RECORD_MAX = 2**53 - 1
+RecordNumber = commands.Range[int, 1, RECORD_MAX]
 
 
 def guild_channel(client: discord.Client, guild_id: int, channel_id: int) -> PostableChannel | None:
@@ -39,6 +46,28 @@ def guild_channel(client: discord.Client, guild_id: int, channel_id: int) -> Pos
     if not isinstance(channel, PostableChannel) or channel.guild.id != guild_id:
         return None
     return channel
+
+
+CHANNEL_NOT_HERE = "That channel is not in this server; pick one of its text channels."
+
+
+def typed_channel_refusal(guild: discord.Guild, value: str, *, embeds: bool = False) -> str | None:
+    """Why the channel typed for a setting (``#channel``, its id) cannot take this server's
+    posts, or None when it can. Text that names no channel at all (``none``, ``off``, a word)
+    is None too: the setting's own checks answer it. A channel of another server, a voice
+    channel or a category is refused here, before it is saved, not skipped at posting time."""
+    text = value.strip()
+    if not text.removeprefix("<#").removesuffix(">").isdecimal():
+        return None
+    channel_id = discord_id(text)
+    channel = None if channel_id is None else guild.get_channel_or_thread(channel_id)
+    if not isinstance(channel, PostableChannel):
+        return CHANNEL_NOT_HERE
+    permissions = channel.permissions_for(guild.me)
+    if not permissions.send_messages or (embeds and not permissions.embed_links):
+        needed = "Send Messages and Embed Links" if embeds else "Send Messages"
+        return f"I can't post in {channel.mention}; give me {needed} there."
+    return None
 
 
 _MANAGE_SERVER = commands.has_guild_permissions(manage_guild=True)

@@ -8,7 +8,7 @@ import asyncio
 from discord import app_commands
 from discord.ext import commands
 
-from core.discord_bot.common import Context, guild_of, manage_server
+from core.discord_bot.common import Context, guild_of, manage_server, typed_channel_refusal
 from core.discord_bot.heist import render
 from core.discord_bot.render import NO_MENTIONS
 from core.features.heist.service import HeistService
@@ -50,7 +50,11 @@ class HeistCog(commands.Cog, name="Heist"):
     async def heistset(self, ctx: Context, name: str, *, value: str) -> None:
         """Change a heist setting, e.g. min_bet 50, high_chance 25, tier_3 1.6, sub_bonus off,
         channel #heists (Manage Server)."""
-        changed, shown = await asyncio.to_thread(
-            self.service.set_setting, guild_of(ctx).id, name, value
-        )
+        guild = guild_of(ctx)
+        if name.strip().lower() == "channel":
+            refusal = typed_channel_refusal(guild, value, embeds=True)
+            if refusal is not None:
+                await ctx.send(refusal, allowed_mentions=NO_MENTIONS)
+                return
+        changed, shown = await asyncio.to_thread(self.service.set_setting, guild.id, name, value)
         await ctx.send(render.setting_changed(changed, shown), allowed_mentions=NO_MENTIONS)

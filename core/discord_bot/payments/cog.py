@@ -13,6 +13,7 @@ from core.discord_bot.common import Context, ManagersCog, guild_of, manage_serve
 from core.discord_bot.payments import render
 from core.discord_bot.render import NO_MENTIONS
 from core.features.payments.service import PaymentDoubts, SettleRefused, parse_action
+from core.features.typed_numbers import whole_in
 
 
 class PaymentsCog(ManagersCog, name="Payments"):
@@ -54,13 +55,13 @@ class PaymentsCog(ManagersCog, name="Payments"):
     ) -> None:
         """Settle a payment in doubt once: paid or again (Manage Server)."""
         guild = guild_of(ctx)
-        number = call.strip().removeprefix("#")
-        if not number.isdecimal() or len(number) > 20 or not action:
+        number = whole_in(call.strip().removeprefix("#"), low=1)
+        if number is None or not action:
             raise SettleRefused(render.settle_usage(ctx.clean_prefix))
         settled = await asyncio.to_thread(
             self.doubts.settle,
             guild.id,
-            int(number),
+            number,
             parse_action(action),
             actor="discord",
             actor_id=ctx.author.id,

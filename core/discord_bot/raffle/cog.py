@@ -10,7 +10,14 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from core.discord_bot.common import Context, Viewer, guild_of, manage_server
+from core.discord_bot.common import (
+    Context,
+    RecordNumber,
+    Viewer,
+    guild_of,
+    manage_server,
+    typed_channel_refusal,
+)
 from core.discord_bot.cooldowns import cooldown
 from core.discord_bot.raffle import render as render_raffle
 from core.discord_bot.render import NO_MENTIONS, inert
@@ -67,7 +74,7 @@ class RaffleCog(commands.Cog, name="Raffle"):
     async def fair(
         self,
         ctx: Context,
-        draw: commands.Range[int, 1] = None,  # type: ignore[assignment]
+        draw: RecordNumber = None,  # type: ignore[assignment]
     ) -> None:
         """Show the proof of a draw: seed, commitment, ledger hash, beacon round and winners."""
         guild = guild_of(ctx)
@@ -147,8 +154,11 @@ class RaffleCog(commands.Cog, name="Raffle"):
         if name is None:
             rates = await asyncio.to_thread(self.raffle.periods.rates, guild.id)
         else:
-            if name.lower() == "channel" and not is_channel_here(guild, value):
-                await ctx.send(render_raffle.CHANNEL_NOT_HERE, allowed_mentions=NO_MENTIONS)
+            refusal = (
+                typed_channel_refusal(guild, value) if name.strip().lower() == "channel" else None
+            )
+            if refusal is not None:
+                await ctx.send(refusal, allowed_mentions=NO_MENTIONS)
                 return
             rates = await asyncio.to_thread(self.raffle.periods.configure, guild.id, name, value)
         await ctx.send(render_raffle.settings_text(rates), allowed_mentions=NO_MENTIONS)
@@ -276,9 +286,7 @@ class RaffleCog(commands.Cog, name="Raffle"):
     @commands.hybrid_command(name="rafflereroll")
     @commands.guild_only()
     @manage_server()
-    async def rafflereroll(
-        self, ctx: Context, draw: commands.Range[int, 1], *, reason: str
-    ) -> None:
+    async def rafflereroll(self, ctx: Context, draw: RecordNumber, *, reason: str) -> None:
         """Draw again for a draw (e.g. the winner never answered); the reason is recorded."""
         await self._draw(ctx, self.raffle.draws.reroll, draw_id=draw, reason=reason)
 
@@ -307,10 +315,3 @@ def _who(viewer: discord.Member | str) -> dict[str, Any]:
     if isinstance(viewer, discord.Member):
         return {"member_id": viewer.id, "username": None}
     return {"member_id": None, "username": viewer}
-
-
-def is_channel_here(guild: discord.Guild, value: str) -> bool:
-    """False for a channel id that is not one of this server's channels (announcements only ever
-    go to the guild's own channels); anything else is left to the setting's own checks."""
-    digits = value.strip().removeprefix("<#").removesuffix(">")
-    return not digits.isdecimal() or guild.get_channel(int(digits)) is not None

@@ -20,8 +20,6 @@ from core.features.raffle.ports import DrawAnnouncement, PeriodAnnouncement
 from core.features.raffle.rates import RaffleRates
 from core.features.raffle.views import BoardView, InfoView, StatsView, TicketsView
 
-CHANNEL_NOT_HERE = "That channel is not in this server; pick one of its text channels."
-
 SOURCE_NAMES = {
     "watchtime": "watching",
     "gift": "gifted subs",

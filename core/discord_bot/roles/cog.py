@@ -17,6 +17,7 @@ from core.discord_bot.roles import render as render_roles
 from core.discord_bot.roles.outbound import assignable_role_ids
 from core.features.roles.service import RolesRefused, RolesService, parse_minutes
 from core.features.roles.sync import RoleSync
+from core.features.typed_numbers import whole_in
 
 _ROLE_ID = re.compile(r"^(?:<@&)?([0-9]{15,21})>?$")
 
@@ -29,9 +30,10 @@ class TierRoleArgument(commands.Converter[discord.Role | int]):
             return await commands.RoleConverter().convert(ctx, argument)
         except commands.RoleNotFound:
             match = _ROLE_ID.match(argument.strip())
-            if match is None:
+            role_id = None if match is None else whole_in(match.group(1), low=1)
+            if role_id is None:
                 raise
-            return int(match.group(1))
+            return role_id
 
 
 def refusal_for_new_tier(role: discord.Role) -> str | None:

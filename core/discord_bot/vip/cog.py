@@ -10,12 +10,20 @@ from typing import Any, Literal, TypeVar
 from discord import app_commands
 from discord.ext import commands
 
-from core.discord_bot.common import Context, ManagersCog, guild_of
+from core.discord_bot.common import (
+    Context,
+    ManagersCog,
+    RecordNumber,
+    guild_of,
+    typed_channel_refusal,
+)
 from core.discord_bot.render import NO_MENTIONS, inert
 from core.discord_bot.vip import render
 from core.discord_bot.vip.render import LIMITS_USAGE, RULE_USAGE, SETUP_USAGE
 from core.events import Platform
+from core.features.amounts import AmountNotUnderstood, parse_whole_amount
 from core.features.guilds.service import GuildService
+from core.features.typed_numbers import whole_in
 from core.features.vip.limits import RewardLimits, limits_of
 from core.features.vip.ports import TwitchBusy
 from core.features.vip.rules import RuleAsked
@@ -48,10 +56,10 @@ def parse_setting(setting: str, value: str) -> dict[str, Any]:
     if setting == "channel":
         if value in ("off", "none"):
             return {"notice_channel_id": None}
-        digits = value.removeprefix("<#").removesuffix(">")
-        if not (digits.isascii() and digits.isdecimal() and 0 < int(digits) < 2**63):
+        channel_id = whole_in(value.removeprefix("<#").removesuffix(">"), low=1)
+        if channel_id is None:
             raise VipRefused("channel is a #channel or off.")
-        return {"notice_channel_id": int(digits)}
+        return {"notice_channel_id": channel_id}
     if setting == "max" and value in ("off", "none"):
         return {"max_concurrent": None}
     if not (value.isascii() and value.isdecimal()) or len(value) > 9:
@@ -96,9 +104,12 @@ def parse_rule(details: str, prefix: str) -> RuleAsked:
         value = flags.get(name)
         if value is None:
             return None
-        if not (value.isascii() and value.replace(",", "").isdecimal()) or len(value) > 12:
-            raise VipRefused(f"--{name} is a whole number.")
-        return int(value.replace(",", ""))
+        try:
+            return parse_whole_amount(value, max_digits=12)
+        except AmountNotUnderstood as exc:
+            raise VipRefused(
+                f"--{name}: {exc}" if exc.ambiguous else f"--{name} is a whole number."
+            ) from None
 
     return RuleAsked(
         platform=platform,
@@ -144,9 +155,10 @@ class VipCog(ManagersCog, name="Temporary VIP"):
     async def vip_setup(self, ctx: Context, *, details: str) -> None:
         """Create (or adopt) the VIP reward: <title> <cost> <hours> (Manage Server)."""
         words = details.split()
-        if len(words) < 3 or not (words[-1].isdecimal() and words[-2].isdecimal()):
+        cost, hours = (whole_in(word) for word in words[-2:]) if len(words) >= 3 else (None, None)
+        if cost is None or hours is None:
             raise VipRefused(f"Usage: {ctx.clean_prefix}vip setup {SETUP_USAGE}.")
-        title, cost, hours = " ".join(words[:-2]), int(words[-2]), int(words[-1])
+        title = " ".join(words[:-2])
         guild = guild_of(ctx)
         result = await _twitch(self.service.setup(guild.id, ctx.author.id, title, cost, hours))
         await self._reply(ctx, render.setup_done(result, hours))
@@ -187,6 +199,10 @@ class VipCog(ManagersCog, name="Temporary VIP"):
         """Stacking, its cap in hours, the most VIPs at once, chat notices, automatic removal,
         the notice channel."""
         guild = guild_of(ctx)
+        refusal = typed_channel_refusal(guild, value) if setting == "channel" else None
+        if refusal is not None:
+            await self._reply(ctx, refusal)
+            return
         settings = await self.service.update_settings(guild.id, **parse_setting(setting, value))
         await self._reply(ctx, render.settings_text(settings))
 
@@ -269,7 +285,7 @@ class VipCog(ManagersCog, name="Temporary VIP"):
 
     @vip_rule.command(name="remove")
     @app_commands.describe(rule_id="The rule's id, as vip rules lists it")
-    async def vip_rule_remove(self, ctx: Context, rule_id: int) -> None:
+    async def vip_rule_remove(self, ctx: Context, rule_id: RecordNumber) -> None:
         """Remove a rule (a Twitch reward rule's reward too); the VIPs it granted still
         expire."""
         rule = await self.service.rules.remove(guild_of(ctx).id, rule_id)

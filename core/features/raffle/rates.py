@@ -17,6 +17,7 @@ from core.features.raffle.errors import RaffleRefused
 from core.features.raffle.periods import calendar
 from core.features.raffle.periods import repository as periods_repository
 from core.features.raffle.periods.repository import GuildRaffleSettings
+from core.features.typed_numbers import whole_in
 
 # name -> (column, kind) for !raffleset
 SETTINGS: dict[str, tuple[str, str]] = {
@@ -70,9 +71,10 @@ def parse_setting(name: str, value: str) -> tuple[str, Any]:
     column, kind = SETTINGS[key]
     raw = value.strip()
     if kind == "count":
-        if not raw.isdecimal() or int(raw) > 100_000:
+        count = whole_in(raw, high=100_000)
+        if count is None:
             raise RaffleRefused(f"{key} takes a whole number from 0 to 100000.")
-        return column, int(raw)
+        return column, count
     if kind == "flag":
         if raw.lower() not in {"on", "off", "true", "false", "yes", "no"}:
             raise RaffleRefused(f"{key} takes on or off.")
@@ -81,8 +83,9 @@ def parse_setting(name: str, value: str) -> tuple[str, Any]:
         digits = raw.removeprefix("<#").removesuffix(">")
         if raw.lower() in {"none", "off", "default"}:
             return column, None
-        if digits.isdecimal():
-            return column, int(digits)
+        channel_id = whole_in(digits, low=1)
+        if channel_id is not None:
+            return column, channel_id
         raise RaffleRefused("channel takes a #channel, a channel id, or none.")
     try:
         calendar.zone(raw)

@@ -20,6 +20,7 @@ from core.events import utc
 from core.features.refusals import Refused
 from core.features.roles import repository
 from core.features.roles.repository import RoleSettings, RoleTier
+from core.features.typed_numbers import whole_in
 
 MODES = ("all", "highest")
 MAX_TIERS = 25
@@ -110,9 +111,11 @@ def progress_of(tiers: Sequence[RoleTier], seconds: int) -> Progress:
 def parse_minutes(text: str) -> int:
     """Minutes as typed by an admin: a positive whole number."""
     text = text.strip()
-    if not text.isdecimal():  # not isdigit(): "²" is a digit that int() refuses
+    if not (text.isascii() and text.isdecimal()):  # not isdigit(): int() refuses "²"
         raise RolesRefused(f"Minutes must be a positive whole number, like 60 (not {text[:20]}).")
-    return _checked(int(text), typed=text)
+    # Any number of digits past the ceiling's is over it (and int() refuses 4,300 of them).
+    minutes = whole_in(text, high=MAX_MINUTES)
+    return _checked(MAX_MINUTES + 1 if minutes is None else minutes, typed=text[:20])
 
 
 class RolesService:

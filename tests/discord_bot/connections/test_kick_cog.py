@@ -215,6 +215,19 @@ async def test_setup_of_an_unknown_channel_is_friendly(
     assert runtime.guilds.kick_channel_of(guild_a.id) is None
 
 
+@pytest.mark.parametrize("typed", ["_" * 990, "a" * 26, "https://kick.com/" + "b" * 40, "str@mer"])
+async def test_setup_of_what_cannot_be_a_kick_name_says_what_one_is(
+    typed: str, guild_a: discord.Guild, manager: discord.Member, runtime: Runtime
+) -> None:
+    [reply] = await say(f"!kick setup {typed}", manager)
+
+    assert reply.content == (
+        "A Kick channel is the name in its kick.com link: letters, digits, - and \\_, at most "
+        "25 (e.g. !kick setup streamer)."
+    )
+    assert runtime.guilds.kick_channel_of(guild_a.id) is None
+
+
 async def test_setup_when_kick_does_not_answer_says_to_try_again(
     guild_a: discord.Guild, manager: discord.Member, runtime: Runtime, fake_kick: FakeKick
 ) -> None:
@@ -263,7 +276,7 @@ async def test_setup_without_the_chatroom_id_explains_how_to_add_it(
     assert CHATROOM_HINT.replace("<channel>", "streamer") in hint
 
 
-@pytest.mark.parametrize("chatroom", ["0", "-4", "lots", "123 456"])
+@pytest.mark.parametrize("chatroom", ["0", "-4", "lots", "123 456", "9" * 19, "9" * 1990])
 async def test_setup_with_a_bad_chatroom_id_shows_the_usage(
     chatroom: str, guild_a: discord.Guild, manager: discord.Member, runtime: Runtime
 ) -> None:

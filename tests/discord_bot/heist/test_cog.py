@@ -56,6 +56,18 @@ async def test_a_manager_sets_the_heist_channel_and_sees_the_settings(manager, g
     assert heist.rules(guild_a.id).tier_3 == 175
 
 
+@pytest.mark.parametrize("elsewhere", ["another server's", "99999999999999999999", "9" * 1990])
+async def test_a_channel_that_cannot_take_the_results_is_refused_before_it_is_saved(
+    elsewhere, manager, guild_a, guild_b, heist
+):
+    typed = str(guild_b.text_channels[0].id) if elsewhere == "another server's" else elsewhere
+
+    [reply] = await say(f"!heistset channel {typed}", manager)
+
+    assert reply.content == "That channel is not in this server; pick one of its text channels."
+    assert heist.rules(guild_a.id).channel_id is None
+
+
 async def test_one_switch_turns_the_whole_subscriber_bonus_off(manager, guild_a, heist):
     [reply] = await say("!heistset sub_bonus off", manager)
     assert reply.content == "Heist setting `sub_bonus_on` is now off."

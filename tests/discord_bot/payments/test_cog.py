@@ -81,7 +81,9 @@ async def test_another_servers_call_is_neither_listed_nor_settled(
     assert refused.content == f"There is no call #{elsewhere} in this server."
 
 
-@pytest.mark.parametrize("args", ["", "twelve paid", "12", "12 maybe", f"{'9' * 30} paid"])
+@pytest.mark.parametrize(
+    "args", ["", "twelve paid", "12", "12 maybe", f"{'9' * 30} paid", f"{'9' * 19} paid", "0 paid"]
+)
 async def test_a_wrong_argument_gets_a_friendly_reply(manager, args):
     [reply] = await say(f"!payments settle {args}", manager)
     assert reply.content.startswith(("Usage: !payments settle", "Say paid"))

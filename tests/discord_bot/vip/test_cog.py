@@ -113,6 +113,18 @@ async def test_settings_change_and_show(manager, followed, guild_a):
     assert "Most temporary VIPs at once: 3" in reply.content
 
 
+@pytest.mark.parametrize("elsewhere", ["another server's", "99999999999999999999", "9" * 1990])
+async def test_a_notice_channel_elsewhere_is_refused_before_it_is_saved(
+    elsewhere, manager, followed, guild_a, guild_b, vip_service
+):
+    typed = str(guild_b.text_channels[0].id) if elsewhere == "another server's" else elsewhere
+
+    [reply] = await say(f"!vip set channel {typed}", manager)
+
+    assert reply.content == "That channel is not in this server; pick one of its text channels."
+    assert (await vip_service.settings(guild_a.id)).notice_channel_id is None
+
+
 async def test_members_without_manage_server_are_refused(alice, followed):
     [reply] = await say("!vip list", alice)
     assert "Manage Server" in reply.content

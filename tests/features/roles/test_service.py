@@ -112,10 +112,20 @@ def test_progress_names_the_next_tier_and_what_is_missing() -> None:
     assert progress_of(TIERS, 601 * 60).next_tier is None
 
 
-@pytest.mark.parametrize("typed", ["0", "-5", "1.5", "ten", "", "99999999999"])
+@pytest.mark.parametrize(
+    "typed", ["0", "-5", "1.5", "ten", "", "99999999999", "9" * 5000, "²", "٣"]
+)
 def test_minutes_must_be_a_positive_whole_number(typed: str) -> None:
-    with pytest.raises(RolesRefused):
+    with pytest.raises(RolesRefused) as refused:
         parse_minutes(typed)
+    assert len(str(refused.value)) < 120  # the typed text is quoted cut short
+
+
+def test_minutes_past_the_ceiling_say_so_however_many_digits() -> None:
+    for typed in ("10000001", "0" * 5000 + "10000001", "9" * 5000):
+        with pytest.raises(RolesRefused, match="more than 10,000,000 minutes"):
+            parse_minutes(typed)
+    assert parse_minutes("0" * 5000 + "60") == 60
 
 
 def test_minutes_parse() -> None:

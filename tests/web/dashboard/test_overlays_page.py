@@ -118,7 +118,14 @@ def test_without_login_or_csrf_nothing_happens(site):
 
 @pytest.mark.parametrize(
     ("query", "expected"),
-    [("?sent=5", "?since=4"), ("?sent=abc", ""), ("?sent=", ""), ("?sent=%D9%A3", "")],
+    [
+        ("?sent=5", "?since=4"),
+        ("?sent=abc", ""),
+        ("?sent=", ""),
+        ("?sent=%D9%A3", ""),
+        ("?sent=" + "9" * 5000, ""),
+        ("?sent=0", ""),
+    ],
 )
 def test_after_a_test_alert_the_preview_starts_just_before_it(site, query, expected):
     page = site.client().get(PAGE + query)

@@ -13,7 +13,13 @@ import logging
 from discord import app_commands
 from discord.ext import commands
 
-from core.discord_bot.common import Context, guild_of, manage_server, send_privately
+from core.discord_bot.common import (
+    RECORD_MAX,
+    Context,
+    guild_of,
+    manage_server,
+    send_privately,
+)
 from core.discord_bot.connections.kick import render as render_kick
 from core.discord_bot.render import NO_MENTIONS
 from core.features.connections.channel_setup import SetupFailed
@@ -56,7 +62,7 @@ class KickCog(commands.Cog, name="Kick"):
         guild = guild_of(ctx)
         # A slash reply is ephemeral from the start, so the link in it is for the caller alone.
         private = ctx.interaction is not None
-        if chatroom_id is not None and chatroom_id < 1:
+        if chatroom_id is not None and not 1 <= chatroom_id <= RECORD_MAX:
             raise commands.BadArgument("a chatroom id is a whole number above 0")
         if not channel.strip().lstrip("@").strip():
             reply = render_kick.not_a_channel(ctx.clean_prefix)

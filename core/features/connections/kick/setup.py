@@ -29,6 +29,7 @@ from core.platforms.kick.oauth_client import OAuthError
 from core.platforms.kick.pusher import PusherState
 from core.platforms.kick.site import InternalIds
 
+_SLUG = re.compile(r"^[a-z0-9_-]{1,25}$")
 _SLUG_IN_URL = re.compile(r"^(?:https?://)?(?:www\.)?kick\.com/([^/?#\s]+)", re.IGNORECASE)
 CHATROOM_HINT = (
     "open https://kick.com/api/v2/channels/<channel> in a browser and copy chatroom.id, "
@@ -67,6 +68,11 @@ class KickSetup(ChannelSetup):
                 "(from kick.com/settings/developer) and restart it."
             )
         slug = _slug(channel)
+        if slug is None:
+            raise SetupFailed(
+                "A Kick channel is the name in its kick.com link: letters, digits, - and _, at "
+                "most 25 (e.g. !kick setup streamer)."
+            )
         try:
             found = await self.find_channel(slug)
         except ChannelLookupFailed as exc:
@@ -103,7 +109,10 @@ class KickSetup(ChannelSetup):
     async def find_channel(self, slug: str) -> FoundChannel | None:
         """A channel's ids for ``KICK_CHANNEL``: the broadcaster from Kick's API when this bot
         has a Kick app, else from Kick's site (which also gives the ids Pusher needs)."""
-        slug = _slug(slug)
+        found_slug = _slug(slug)
+        if found_slug is None:
+            return None  # no channel can be called so
+        slug = found_slug
         if not self.client_configured:
             ids = await self.look_up_ids(slug)
             if ids is None or ids.broadcaster_user_id is None:
@@ -174,7 +183,10 @@ def _checked_chatroom(slug: str, typed: int, ids: InternalIds | None) -> Interna
     return ids
 
 
-def _slug(channel: str) -> str:
+def _slug(channel: str) -> str | None:
+    """The slug in ``streamer``, ``@Streamer`` or ``https://kick.com/streamer``; None when it
+    cannot be one (Kick's channel lookup takes at most 25 characters)."""
     channel = channel.strip()
     match = _SLUG_IN_URL.match(channel)
-    return (match.group(1) if match else channel).lstrip("@").lower()
+    slug = (match.group(1) if match else channel).lstrip("@").lower()
+    return slug if _SLUG.match(slug) else None

@@ -10,6 +10,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from core.events import utc
 
+MAX_PERIOD_DAYS = 366  # a period set by hand: a year at most
+
 
 class BadDates(ValueError):
     """The dates make no period; the message is for the user."""
@@ -70,7 +72,12 @@ def parse_dates(first: str, last: str, time_zone: str) -> tuple[datetime, dateti
         raise BadDates("Give both dates as YYYY-MM-DD, e.g. 2026-03-01 2026-03-31.") from exc
     if end < start:
         raise BadDates("The end date comes before the start date.")
-    return local_midnight(start, time_zone), local_midnight(end + timedelta(days=1), time_zone)
+    if (end - start).days >= MAX_PERIOD_DAYS:
+        raise BadDates(f"A period lasts at most {MAX_PERIOD_DAYS} days.")
+    try:
+        return local_midnight(start, time_zone), local_midnight(end + timedelta(days=1), time_zone)
+    except OverflowError as exc:  # the first or the last day the calendar has
+        raise BadDates("Those dates are out of range; pick this year's or the next.") from exc
 
 
 def next_period(previous_end: datetime, now: datetime, time_zone: str) -> tuple[datetime, datetime]:

@@ -18,6 +18,7 @@ from flask import flash, g, get_flashed_messages, redirect, render_template, url
 
 from core.features.amounts import AmountNotUnderstood, parse_whole_amount
 from core.features.refusals import Refused
+from core.features.typed_numbers import whole_in
 from core.web.dashboard.config import DashboardConfig
 from core.web.dashboard.guilds import FeatureMissing, avatar_url, guild_name
 from core.web.dashboard.state import dashboard
@@ -146,10 +147,10 @@ def in_words(message: str, names: Mapping[str, str]) -> str:
 
 
 def whole_number(text: str | None, what: str, low: int, high: int) -> int:
-    raw = (text or "").strip()
-    if not raw.isdecimal() or not low <= int(raw) <= high:
+    number = whole_in(text, low, high)
+    if number is None:
         raise FormRefused(f"{what} takes a whole number from {low:,} to {high:,}.")
-    return int(raw)
+    return number
 
 
 def count_or_none(text: str | None, *, digits: int = 10) -> int | None:
@@ -165,9 +166,10 @@ def count_or_none(text: str | None, *, digits: int = 10) -> int | None:
 def snowflake(text: str | None, what: str) -> int:
     """A Discord id as typed (``123…``, ``<@&123…>`` or ``<#123…>``)."""
     match = _SNOWFLAKE.match((text or "").strip())
-    if match is None:
+    found = None if match is None else whole_in(match.group(1), low=1)
+    if found is None:
         raise FormRefused(f"{what} takes a Discord id: 17 to 20 digits (Developer Mode, Copy ID).")
-    return int(match.group(1))
+    return found
 
 
 def new_reference() -> str:
@@ -197,6 +199,18 @@ def channel_refusal(guild_id: int, channel_id: int) -> str | None:
         return CANNOT_CHECK.format(what="channel")
     if channel_id not in known:
         return "That channel is not in this server."
+    return None
+
+
+def member_refusal(guild_id: int, member_id: int) -> str | None:
+    """Why a typed member id is not someone of this server (as a command's @member is), or
+    None when it is. Links are kept for the whole deployment, so an unchecked id would reach
+    the accounts of someone who never joined. Refused when the server cannot be checked now."""
+    directory = config().directory
+    if directory is None or config().guild_channel_ids(guild_id) is None:
+        return CANNOT_CHECK.format(what="member")
+    if not directory.member_names(guild_id, [member_id]):
+        return "There is no member with that id in this server."
     return None
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 from flask import flash, redirect, request, url_for
 
 from core.features.overlays.settings import KINDS, OverlayRefused, milestones_text
+from core.features.typed_numbers import whole_in
 from core.web.dashboard.guilds import guild_blueprint
 from core.web.dashboard.pages._forms import config, done, installed, page
 
@@ -42,8 +43,8 @@ def _show(guild_id: int, errors: dict[str, str] | None = None):  # type: ignore[
     values.update({name: str(form[name])[:200] for name in values if name in form})
     base = _base_url()
     # After "send test alert" (?sent=N), the alerts preview starts just before it, so it shows.
-    sent = request.args.get("sent", "")
-    since = f"?since={int(sent) - 1}" if sent.isascii() and sent.isdecimal() and sent else ""
+    sent = whole_in(request.args.get("sent"), low=1)
+    since = f"?since={sent - 1}" if sent is not None else ""
     links = [
         (
             link.kind,

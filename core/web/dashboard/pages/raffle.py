@@ -16,6 +16,7 @@ from core.features.raffle.admin import MAX_ADMIN_TICKETS
 from core.features.raffle.draws.service import MAX_WINNERS
 from core.features.raffle.rates import SETTINGS, RaffleRates
 from core.features.refusals import Refused
+from core.features.typed_numbers import BIGINT_MAX, whole_in
 from core.features.viewers.search import NOT_A_NAME, name_query
 from core.web.dashboard.guilds import guild_blueprint
 from core.web.dashboard.pages._forms import (
@@ -26,6 +27,7 @@ from core.web.dashboard.pages._forms import (
     config,
     in_words,
     installed,
+    member_refusal,
     members,
     new_reference,
     page,
@@ -184,7 +186,14 @@ def _channel_refusal(guild_id: int, value: str) -> str | None:
     """Like the command: a channel id must be one of this server's channels ("none" and the
     rest are left to the setting's own checks)."""
     digits = value.strip().removeprefix("<#").removesuffix(">")
-    return channel_refusal(guild_id, int(digits)) if digits.isdecimal() else None
+    if not digits.isdecimal():
+        return None
+    channel_id = whole_in(digits, low=1)
+    return (
+        "That channel is not in this server."
+        if channel_id is None
+        else (channel_refusal(guild_id, channel_id))
+    )
 
 
 @AREA.bp.post("/settings")
@@ -218,14 +227,18 @@ def settings(guild_id: int):  # type: ignore[no-untyped-def]
     return back_to(guild_id, note, "settings")
 
 
-def _viewer(text: str) -> dict[str, Any]:
-    """A Discord member (by id or mention) or a Kick or Twitch viewer (by name)."""
+def _viewer(guild_id: int, text: str) -> dict[str, Any]:
+    """A member of this server (by id or mention) or a Kick or Twitch viewer (by name)."""
     raw = text.strip()
     if not raw:
         raise FormRefused("Say whose tickets: a Discord member id, or a Kick or Twitch name.")
     digits = raw.removeprefix("<@").removeprefix("!").removesuffix(">")
     if digits.isdecimal():
-        return {"member_id": whole_number(digits, "A member id", 1, 2**63 - 1), "username": None}
+        member_id = whole_number(digits, "A member id", 1, BIGINT_MAX)
+        problem = member_refusal(guild_id, member_id)
+        if problem is not None:
+            raise FormRefused(problem)
+        return {"member_id": member_id, "username": None}
     return {"member_id": None, "username": raw[:64]}
 
 
@@ -250,7 +263,7 @@ def tickets(guild_id: int):  # type: ignore[no-untyped-def]
     field = "tickets"
     try:
         field = "viewer"
-        who = _viewer(form.get("viewer", ""))
+        who = _viewer(guild_id, form.get("viewer", ""))
         field = "amount"
         amount = whole_number(form.get("amount"), "Tickets", 1, MAX_ADMIN_TICKETS)
         field = "action"
@@ -298,7 +311,7 @@ def reroll(guild_id: int):  # type: ignore[no-untyped-def]
     form = request.form
     field = "draw_id"
     try:
-        draw_id = whole_number(form.get("draw_id"), "Draw", 1, 2**63 - 1)
+        draw_id = whole_number(form.get("draw_id"), "Draw", 1, BIGINT_MAX)
         field = "reroll_reason"
         reason = form.get("reroll_reason", "")
         if not reason.strip():

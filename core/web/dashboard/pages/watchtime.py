@@ -9,6 +9,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from flask import request
 
 from core.events import utc
+from core.features.typed_numbers import whole_in
 from core.features.viewers.search import NOT_A_NAME, name_query
 from core.web.dashboard.guilds import guild_blueprint
 from core.web.dashboard.pages._forms import back_to, config, installed, page
@@ -30,7 +31,7 @@ def duration(seconds: int) -> str:
 def _show(guild_id: int, *, errors: dict[str, str] | None = None):  # type: ignore[no-untyped-def]
     watchtime = installed(config().watchtime)
     raw = request.args.get("page", "1")
-    number = int(raw) if raw.isdecimal() and 1 <= int(raw) <= MAX_PAGE else 1
+    number = whole_in(raw, 1, MAX_PAGE) or 1
     total = watchtime.count_viewers(guild_id)
     rows = watchtime.leaderboard(guild_id, PAGE_SIZE, (number - 1) * PAGE_SIZE)
     days, crowd = _history(watchtime, guild_id)

@@ -4,13 +4,18 @@ the raffle command makes; each refusal is the form again with the message by its
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 import sqlalchemy as sa
 
 from core.discord_bot.raffle import render as render_raffle
+from core.features.directory.repository import Member
+from core.features.directory.service import DirectoryService
 from core.features.raffle.tables import raffle_ledger
 from tests.features.raffle.proof_scenario import built
-from tests.features.raffle.support import GUILD
+from tests.features.raffle.support import GUILD, add_viewer
+from tests.support.clock import Clock
 from tests.web.dashboard.pages.conftest import (
     ADMIN_ID,
     OTHER_GUILD,
@@ -27,10 +32,21 @@ def month(sqlite_engine):  # type: ignore[no-untyped-def]
     return raffle
 
 
+UNLINKED = 555555555555555555  # a member of the server with no Kick or Twitch account linked
+OUTSIDER = 777777777777777777  # linked, but a member of another server only
+
+
 @pytest.fixture
-def pages(month, discord):  # type: ignore[no-untyped-def]
+def pages(month, discord, sqlite_engine):  # type: ignore[no-untyped-def]
+    directory = DirectoryService(sqlite_engine, Clock(datetime(2026, 3, 1, tzinfo=UTC)))
+    directory.record_members(GUILD, [Member(m, f"member {m}") for m in (*range(100, 112), 200)])
+    directory.record_members(GUILD, [Member(UNLINKED, "lurker")])
+    directory.record_members(OTHER_GUILD, [Member(OUTSIDER, "outsider")])
+    add_viewer(sqlite_engine, "outsider", "outsider", discord_id=OUTSIDER)
     channels = {GUILD: frozenset({424242424242424242})}
-    return pages_for(discord, GUILD, raffle=month, guild_channel_ids=channels.get)
+    return pages_for(
+        discord, GUILD, raffle=month, directory=directory, guild_channel_ids=channels.get
+    )
 
 
 def test_every_raffleset_setting_has_a_field():
@@ -157,7 +173,10 @@ def test_tickets_given_by_member_or_kick_name_once_per_form(pages, month):
             "viewer",
             "I don't know a Kick or Twitch viewer by that name.",
         ),  # viewer3 is on Kick
-        ({"viewer": "555555555555555555"}, "viewer", "has not linked a Kick or Twitch account"),
+        ({"viewer": str(UNLINKED)}, "viewer", "has not linked a Kick or Twitch account"),
+        ({"viewer": str(OUTSIDER)}, "viewer", "There is no member with that id in this server."),
+        ({"viewer": f"<@{OUTSIDER}>"}, "viewer", "There is no member with that id in this"),
+        ({"viewer": "9" * 5000}, "viewer", "A member id takes a whole number"),
         ({"viewer": "99999999999999999999999"}, "viewer", "A member id takes a whole number"),
         ({"amount": "0"}, "amount", "Tickets takes a whole number from 1 to 1,000,000."),
         ({"amount": "-3"}, "amount", "Tickets takes a whole number"),

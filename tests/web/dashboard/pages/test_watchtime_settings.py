@@ -43,7 +43,7 @@ def test_the_leaderboard_a_page_at_a_time(pages):
     assert "277 h" not in first.text  # the other guild's watchtime
     second = pages.client.get(pages.url("watchtime") + "?page=2")
     assert '<td>26</td><td class="name">viewer4<span' in second.text
-    for odd in ("0", "-1", "x", "99999999999999999999"):
+    for odd in ("0", "-1", "x", "99999999999999999999", "9" * 5000, "%D9%A3"):
         assert pages.client.get(pages.url("watchtime") + f"?page={odd}").status_code == 200
 
 
