@@ -35,6 +35,7 @@ class KickClients(PlatformClients[KickChatSender]):
     oauth_type = KickOAuthClient
     settings: KickSettings
     connections: KickConnections | None
+    operator_guild_id: int | None = None  # DISCORD_GUILD_ID: where KICK_CHANNEL's chat is
 
     def api(self) -> KickApi:
         return KickApi(self.settings.api_base_url)
@@ -48,6 +49,7 @@ class KickClients(PlatformClients[KickChatSender]):
             client,
             streamer_call=streamer_call,
             bot_user_token=self.settings.bot_user_token,
+            operator_guild_id=self.operator_guild_id,
             failures=self.metrics.chat_failed,
             windows=self.windows,
         )
@@ -56,6 +58,7 @@ class KickClients(PlatformClients[KickChatSender]):
 def install(rt: Assembly) -> None:
     kick = rt.settings.kick
     rt.kick = KickClients(kick, rt.clock, rt.metrics, rt.windows)
+    rt.kick.operator_guild_id = rt.settings.discord.guild_id
     configured = rt.kick.is_configured
     rt.kick_connections = rt.kick.streamer_connections(KickConnections, rt, rt.kick.api)
     rt.app_token = AppToken(rt.kick.oauth_client, rt.clock)

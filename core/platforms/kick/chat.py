@@ -53,6 +53,9 @@ StreamerCall = Callable[[int, Callable[[str], Awaitable[str]]], Awaitable[str]]
 ChatType = Literal["bot", "user"]
 
 
+NO_CONSENT = "needs_reauthorization"  # no streamer connection: never connected, or revoked
+
+
 @dataclass(frozen=True)
 class _Failure:
     reason: str  # a metric label: a short, fixed word
@@ -66,6 +69,10 @@ class KickChatSender(SplittingChatSender):
 
     ``streamer_call`` is :meth:`KickConnections.call_as_streamer`. ``bot_user_token`` is an access
     token (with ``chat:write``) of the bot's own Kick account, for the ``type="user"`` fallback.
+    Where no streamer has connected (or the connection was revoked), that account speaks only
+    for ``operator_guild_id``, the server the operator set ``KICK_CHANNEL`` for: any other
+    server's admin could name any channel in ``!kick setup``, and its streamer never agreed to
+    hear the bot.
     ``max_attempts`` counts tries of one request when Kick rate-limits or cannot be reached.
     ``windows``: the runtime's shared windows (without them, windows of this sender's own, on
     ``clock`` and ``sleep``).
@@ -80,6 +87,7 @@ class KickChatSender(SplittingChatSender):
         *,
         streamer_call: StreamerCall,
         bot_user_token: str | None,
+        operator_guild_id: int | None = None,
         failures: Counter | None = None,
         min_interval_seconds: float = 1.0,
         max_attempts: int = 3,
@@ -90,6 +98,7 @@ class KickChatSender(SplittingChatSender):
         self._api = api
         self._streamer_call = streamer_call
         self._bot_user_token = bot_user_token or None
+        self._operator_guild_id = operator_guild_id
         self._failures = failures
         self._pace = Limit(1, max(0.001, min_interval_seconds))
         self._max_attempts = max(1, max_attempts)
@@ -186,7 +195,7 @@ class KickChatSender(SplittingChatSender):
         for index, part in enumerate(message.parts):
             reply_to = message.reply_to_message_id if index == 0 else None
             failure = await self._post(message, part, reply_to, user_token)
-            if failure is not None and user_token is None and self._may_fall_back(failure):
+            if failure is not None and user_token is None and self._may_fall_back(failure, message):
                 log.info(
                     "Kick chat: guild %s, channel %s: bot message refused (%s); sending as the "
                     "bot user",
@@ -207,7 +216,9 @@ class KickChatSender(SplittingChatSender):
                 return FateUnknown(stopped) if failure.may_have_posted else stopped
         return None
 
-    def _may_fall_back(self, failure: _Failure) -> bool:
+    def _may_fall_back(self, failure: _Failure, message: OutgoingMessage) -> bool:
+        if failure.reason == NO_CONSENT and message.guild_id != self._operator_guild_id:
+            return False
         return failure.may_fall_back and self._bot_user_token is not None
 
     async def _post(
@@ -235,7 +246,7 @@ class KickChatSender(SplittingChatSender):
                 else:
                     await post(user_token)
             except NeedsReauthorization:
-                return _Failure("needs_reauthorization", "the streamer must connect again", True)
+                return _Failure(NO_CONSENT, "the streamer must connect again", True)
             except OAuthError as exc:
                 detail = f"the streamer token could not be refreshed ({exc.error})"
                 return _Failure("token_refresh", self._scrub(detail), True)

@@ -449,15 +449,17 @@ async def test_needs_reauthorization_without_a_bot_user_is_counted(
     assert len(warnings_logged(caplog)) == 1
 
 
-async def test_needs_reauthorization_with_a_bot_user_falls_back(
+async def test_without_a_streamer_the_bot_user_speaks_for_the_operators_server(
     kick: FakeKick,
     make_sender: Callable[..., KickChatSender],
     streamer_call: FakeStreamerCall,
     failures: Counter,
     bot_token: str,
 ) -> None:
+    """DISCORD_GUILD_ID's server follows the operator's own KICK_CHANNEL: its replies may come
+    from the bot's account though the streamer never connected (Pusher alone, say)."""
     streamer_call.errors[GUILD] = NeedsReauthorization("guild 1 must connect Kick again")
-    sender = make_sender(bot_user_token=bot_token)
+    sender = make_sender(bot_user_token=bot_token, operator_guild_id=GUILD)
 
     await say(sender, "pong")
     await sender.flush()
@@ -465,6 +467,28 @@ async def test_needs_reauthorization_with_a_bot_user_falls_back(
     (message,) = kick.chat_messages
     assert (message.type, message.sender_user_id) == ("user", BOT_USER_ID)
     assert failures.total() == 0
+
+
+@pytest.mark.parametrize("operator_guild_id", [None, OTHER_GUILD])
+async def test_without_a_streamer_any_other_server_is_not_heard_in_the_channel(
+    kick: FakeKick,
+    make_sender: Callable[..., KickChatSender],
+    streamer_call: FakeStreamerCall,
+    failures: Counter,
+    bot_token: str,
+    operator_guild_id: int | None,
+) -> None:
+    """Any server's admin can name any channel in !kick setup; without that streamer's consent
+    the bot's own account says nothing there for them."""
+    streamer_call.errors[GUILD] = NeedsReauthorization("guild 1 never connected Kick")
+    sender = make_sender(bot_user_token=bot_token, operator_guild_id=operator_guild_id)
+
+    await say(sender, "pong")
+    await sender.flush()
+
+    assert kick.chat_messages == []
+    assert [r.json["type"] for r in kick.requests_to(CHAT_PATH)] == []
+    assert failures.value(platform="kick", reason="needs_reauthorization") == 1
 
 
 async def test_unexpected_errors_are_logged_counted_and_the_channel_keeps_working(
