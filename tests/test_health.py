@@ -109,6 +109,26 @@ def test_a_connection_that_needs_the_streamer_again_is_named_and_degrades_health
     assert "Cozy" not in str(public)
 
 
+def test_a_servers_own_health_names_no_other_server(make_runtime):
+    """!health and the dashboard's overview show a server its own lines: another server's
+    name, id or broken connection, and the payments in doubt of every server, are the
+    operator's (/health, core health)."""
+    from core.wiring.front_ends import bot_services, dashboard_config
+
+    runtime = make_runtime()
+    _needs_consent(runtime, 222, twitch_connections, "Guild B Secret Name")
+    shown = {
+        "dashboard": dashboard_config(runtime).guild_health(111).lines(),
+        "!health": bot_services(runtime).health().lines(),
+    }
+    for where, lines in shown.items():
+        text = "\n".join(lines)
+        assert "database" in text, where  # the process's own checks are there
+        assert "Guild B" not in text and "222" not in text, (where, text)
+        assert "payment(s) in doubt in" not in text, (where, text)
+    assert "Guild B Secret Name (222)" in "\n".join(runtime.health().lines())  # the operator's
+
+
 def test_the_public_health_answers_200_when_degraded_and_503_when_failing(make_runtime):
     runtime = make_runtime()
     _needs_consent(runtime, 123, twitch_connections, "Cozy Stream")

@@ -197,6 +197,21 @@ class Assembly(FeatureServices):
     # --- health --------------------------------------------------------------------------------
 
     def health(self) -> HealthReport:
+        """The deployment's health, for its operator (``/health``, ``core health``): this
+        process's checks, then the lines that speak of every server (which ones need their
+        streamer to connect again, payments in doubt across servers)."""
+        checks = [
+            *self.process_health().checks,
+            consent_check(self.engine, self.guilds.name_of),
+            self.payment_doubts.health_check(),
+        ]
+        return HealthReport(checks)
+
+    def process_health(self) -> HealthReport:
+        """This process's checks alone (database, bus, Redis, Discord, webhooks): what a
+        server's own health view (``!health``, the dashboard's overview) shows before its own
+        lines. Nothing here names or counts another server."""
+
         def database() -> str:
             db.ping(self.engine)
             pending = db.pending_migrations(self.engine)
@@ -220,8 +235,6 @@ class Assembly(FeatureServices):
             shard = self.settings.discord.shard
             checks.append(discord_check(self.ownership.leases, shard[1] if shard else None))
         checks.append(self.webhooks_check())
-        checks.append(consent_check(self.engine, self.guilds.name_of))
-        checks.append(self.payment_doubts.health_check())
         return HealthReport(checks)
 
     def webhooks_check(self) -> Check:

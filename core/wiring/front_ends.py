@@ -24,7 +24,7 @@ def bot_services(rt: Assembly) -> BotServices:
     """What the Discord bot's cogs work with."""
     from core.discord_bot.services import BotServices
 
-    return BotServices(**services_of(rt), health=rt.health, clock=rt.clock)
+    return BotServices(**services_of(rt), health=rt.process_health, clock=rt.clock)
 
 
 def web_services(rt: Assembly) -> WebServices:
@@ -65,12 +65,13 @@ def dashboard_config(rt: Assembly) -> DashboardConfig:
     settings = rt.settings
 
     def guild_health(guild_id: int) -> HealthReport:
-        # The process checks of /health, then the guild's own lines of !health.
+        # The process checks of /health (none naming another server), then the guild's own
+        # lines of !health.
         from core.features.connections.checks import kick_checks, twitch_checks
         from core.web.dashboard.connection_words import FIX_WORDS
         from core.web.dashboard.guilds import UNDONE_LISTED
 
-        checks = list(rt.health().checks)
+        checks = list(rt.process_health().checks)
         checks += kick_checks(rt.kick_setup.status(guild_id), FIX_WORDS)
         if rt.twitch_setup.client_configured:
             checks += twitch_checks(rt.twitch_setup.status(guild_id), FIX_WORDS)
