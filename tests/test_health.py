@@ -124,7 +124,8 @@ def test_a_servers_own_health_names_no_other_server(make_runtime):
     for where, lines in shown.items():
         text = "\n".join(lines)
         assert "database" in text, where  # the process's own checks are there
-        assert "Guild B" not in text and "222" not in text, (where, text)
+        assert "Guild B" not in text, (where, text)
+        assert "222" not in text, (where, text)
         assert "payment(s) in doubt in" not in text, (where, text)
     assert "Guild B Secret Name (222)" in "\n".join(runtime.health().lines())  # the operator's
 

@@ -15,6 +15,7 @@ from core.features.typed_numbers import BIGINT_MAX, discord_id, whole_in
 from tests.fuzz.conftest import record
 from tests.fuzz.strategies import NASTY
 
+ODD = ["²", "\u0663", "\uff11\uff12", "-1", "+1", "1e3", "1_000", "1,000", " 42 ", "0x10"]
 MENTIONS = ["", "<#", "<@&", "<@", "<@!", "<", "#", "@"]
 digits = st.one_of(
     st.from_regex(r"[0-9]{1,25}", fullmatch=True),
@@ -28,7 +29,7 @@ typed = st.one_of(
     st.tuples(st.sampled_from(MENTIONS), digits, st.sampled_from(["", ">", ">>", " "])).map(
         "".join
     ),
-    st.sampled_from(["²", "\u0663", "１２", "-1", "+1", "1e3", "1_000", "1,000", " 42 ", "0x10"]),
+    st.sampled_from(ODD),
     st.sampled_from([value for value in NASTY if isinstance(value, str)]),
 )
 ranges = st.sampled_from([(0, BIGINT_MAX), (1, BIGINT_MAX), (1, 25), (1, 10_000), (0, 100_000)])
