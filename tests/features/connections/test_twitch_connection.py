@@ -55,10 +55,14 @@ def runtime(tmp_path, twitch, clock, migrated_database_url):
 
 
 def consent(
-    runtime: Runtime, *, drop_scope: str | None = None, drop_scopes: tuple[str, ...] = ()
+    runtime: Runtime,
+    *,
+    drop_scope: str | None = None,
+    drop_scopes: tuple[str, ...] = (),
+    guild_id: int = GUILD,
 ) -> dict[str, str]:
     """Start a sign-in and consent on the fake Twitch; the callback's query."""
-    claims = new_claims(PURPOSE_TWITCH_STREAMER, ADMIN, GUILD, runtime.clock())
+    claims = new_claims(PURPOSE_TWITCH_STREAMER, ADMIN, guild_id, runtime.clock())
     url = runtime.twitch_connections.begin(PURPOSE_TWITCH_STREAMER, claims, NONCE)
     dropped = (*drop_scopes, *((drop_scope,) if drop_scope is not None else ()))
     if dropped:  # a consent given before StreamKeeper asked for these scopes

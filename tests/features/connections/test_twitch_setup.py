@@ -186,6 +186,25 @@ def test_disconnect_deletes_the_channels_subscriptions(runtime, twitch):
     assert runtime.twitch_setup.status(GUILD).subscribed == ()
 
 
+def test_disconnect_leaves_the_subscriptions_another_server_of_the_streamer_uses(runtime, twitch):
+    """A streamer with two servers: one disconnecting must not stop the other's events."""
+    other = GUILD + 1
+    connect(runtime)
+    asyncio.run(runtime.twitch_setup.setup(other, ADMIN, "twitchdev"))
+    complete(runtime, consent(runtime, guild_id=other))
+    asyncio.run(runtime.twitch_subscriptions.sync_requested())
+    subscribed = dict(twitch.eventsub)
+    assert len(subscribed) == len(WANTED_TYPES)
+
+    assert asyncio.run(runtime.twitch_setup.disconnect(GUILD))
+
+    assert twitch.eventsub == subscribed
+    assert len(runtime.twitch_setup.status(other).subscribed) == len(WANTED_TYPES)
+    assert runtime.twitch_connections.status(GUILD).username is None
+    asyncio.run(runtime.twitch_setup.disconnect(other))  # the last one: they go
+    assert twitch.eventsub == {}
+
+
 def test_setting_up_another_channel_gives_the_old_grant_back(runtime, twitch):
     connect(runtime)
     access, _ = current_tokens(runtime)

@@ -34,6 +34,18 @@ def record_validation(
     )
 
 
+def other_guilds_connected_as(
+    conn: Connection, broadcaster_user_id: str, guild_id: int
+) -> list[int]:
+    """The guilds besides ``guild_id`` with a working connection as ``broadcaster_user_id``
+    (a streamer with two servers): the channel's subscriptions serve them too."""
+    c = twitch_connections.c
+    query = sa.select(c.guild_id).where(
+        c.broadcaster_user_id == broadcaster_user_id, c.status == CONNECTED, c.guild_id != guild_id
+    )
+    return list(conn.execute(query.order_by(c.guild_id)).scalars())
+
+
 def mark_broadcaster_needs_reauth(
     conn: Connection, broadcaster_user_id: str, now: datetime
 ) -> list[int]:

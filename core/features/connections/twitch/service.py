@@ -162,6 +162,11 @@ class TwitchConnections(StreamerTokens, TwitchSignIn):
         with self.engine.begin() as conn:
             connection_rows.delete(conn, twitch_connections, guild_id)
 
+    def serves_other_guilds(self, broadcaster_user_id: str, guild_id: int) -> bool:
+        """True when another guild is connected as this broadcaster too."""
+        with self.engine.connect() as conn:
+            return bool(repo.other_guilds_connected_as(conn, broadcaster_user_id, guild_id))
+
     def stored_subscriptions(self, broadcaster_user_id: str) -> list[StoredTwitchSubscription]:
         with self.engine.connect() as conn:
             return repo.list_subscriptions_for_broadcaster(conn, broadcaster_user_id)

@@ -116,10 +116,16 @@ class TwitchSetup(ChannelSetup):
 
     async def disconnect(self, guild_id: int) -> bool:
         """Delete the channel's EventSub subscriptions, give the streamer's tokens back to
-        Twitch and forget them; False when there was no connection."""
+        Twitch and forget them; False when there was no connection. The subscriptions stay
+        while another server is connected as the same streamer: they deliver its events too."""
         status = await asyncio.to_thread(self.connections.status, guild_id)
-        if status.broadcaster_user_id is not None and self.subscriptions is not None:
-            await self.subscriptions.remove_broadcaster(status.broadcaster_user_id)
+        broadcaster = status.broadcaster_user_id
+        if broadcaster is not None and self.subscriptions is not None:
+            shared = await asyncio.to_thread(
+                self.connections.serves_other_guilds, broadcaster, guild_id
+            )
+            if not shared:
+                await self.subscriptions.remove_broadcaster(broadcaster)
         return await self.connections.disconnect(guild_id)
 
     def status(self, guild_id: int, admin_id: int | None = None) -> TwitchStatus:
