@@ -152,5 +152,18 @@ def test_the_channel_is_picked_by_name_and_must_be_this_servers(site):
     assert "That channel is not in this server." in refused.text
     assert site.runtime.slot_calls.status(GUILD).settings.channel_id == GENERAL
 
+    # The voice channel, posted by hand: refused, and nothing else on the form is saved.
+    refused = post(
+        client, PAGE + "settings", cooldown="99", limit="4", channel=str(voice.channel_id)
+    )
+    assert refused.status_code == 400
+    assert "post in #Lounge; pick a text channel I can post in." in refused.text
+    settings = site.runtime.slot_calls.status(GUILD).settings
+    assert (settings.channel_id, settings.cooldown_seconds, settings.max_open_per_user) == (
+        GENERAL,
+        30,
+        None,
+    )
+
     post(client, PAGE + "settings", cooldown="30", limit="", channel="")
     assert site.runtime.slot_calls.status(GUILD).settings.channel_id is None

@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 from flask import flash, g, get_flashed_messages, redirect, render_template, url_for
 
 from core.features.amounts import AmountNotUnderstood, parse_whole_amount
+from core.features.directory.service import TEXT_KINDS
 from core.features.refusals import Refused
 from core.features.typed_numbers import whole_in
 from core.web.dashboard.config import DashboardConfig
@@ -199,6 +200,13 @@ def channel_refusal(guild_id: int, channel_id: int) -> str | None:
         return CANNOT_CHECK.format(what="channel")
     if channel_id not in known:
         return "That channel is not in this server."
+    directory = config().directory
+    channels = [] if directory is None else directory.channels(guild_id)
+    channel = next((c for c in channels if c.channel_id == channel_id), None)
+    if channel is not None and not (channel.kind in TEXT_KINDS and channel.can_post):
+        # What the picker leaves out (a voice channel, a category, one the bot cannot post in)
+        # is refused when a form is made by hand too: posts there would be lost.
+        return f"I can't post in #{channel.name}; pick a text channel I can post in."
     return None
 
 

@@ -73,17 +73,14 @@ def settings(guild_id: int):  # type: ignore[no-untyped-def]
     if limit_text not in ("", "off", "0") and limit is None:
         errors["limit"] = "The limit is a number of open calls, or empty for no limit."
     if not errors:
-        # Both refusals are known before anything is saved, so a refused value leaves every
-        # setting as it was (the setters check again).
+        # Every refusal (the channel's below too) is known before anything is saved, so a
+        # refused value leaves every setting as it was (the setters check again).
         for field, check in (
             ("cooldown", _cooldown_refusal(cooldown)),
             ("limit", _limit_refusal(limit)),
         ):
             if check:
                 errors[field] = check
-    if not errors:
-        calls.set_cooldown(guild_id, cooldown)
-        calls.set_max_open(guild_id, limit)
     channel = None
     if not errors and "channel" in form:
         try:
@@ -92,6 +89,8 @@ def settings(guild_id: int):  # type: ignore[no-untyped-def]
             errors["channel"] = str(refused)
     if errors:
         return _show(guild_id, errors)
+    calls.set_cooldown(guild_id, cooldown)
+    calls.set_max_open(guild_id, limit)
     if "channel" in form and channel != calls.status(guild_id).settings.channel_id:
         calls.set_channel(guild_id, channel)
     calls.set_enabled(guild_id, form.get("enabled") == "on")

@@ -9,8 +9,8 @@ from datetime import UTC, datetime
 import pytest
 
 from core.events import Platform
-from core.features.directory.repository import Member
-from core.features.directory.service import DirectoryService
+from core.features.directory.repository import Channel, Member, Server
+from core.features.directory.service import DirectoryService, Snapshot
 from core.features.linking.service import LinkingService
 from core.features.roles.ports import GuildRoles
 from tests.support.clock import Clock
@@ -31,8 +31,12 @@ def _roles(guild_id: int) -> GuildRoles | None:
     return GuildRoles(True, frozenset({LINKED}), frozenset({GUILD, LINKED, ABOVE_BOT}))
 
 
+VOICE = 310000000000000002
+HIDDEN = 310000000000000003  # a text channel the bot cannot post in
+
+
 def _channels(guild_id: int) -> frozenset[int] | None:
-    return frozenset({LOGS}) if guild_id == GUILD else frozenset()
+    return frozenset({LOGS, VOICE, HIDDEN}) if guild_id == GUILD else frozenset()
 
 
 @pytest.fixture
@@ -91,6 +95,32 @@ def test_a_refused_setting_is_shown_by_its_field(pages, linking, form, field, me
     assert f'id="{field}-error"' in answer.text
     settings = linking.settings(GUILD)
     assert (settings.linked_role_id, settings.log_channel_id) == (None, None)
+
+
+@pytest.mark.parametrize(
+    ("channel", "message"),
+    [(VOICE, "I can't post in #Stage"), (HIDDEN, "I can't post in #mods-only")],
+)
+def test_a_channel_the_picker_leaves_out_is_refused_when_posted_by_hand(
+    pages, linking, directory, channel, message
+):
+    channels = (
+        Channel(LOGS, "link-log", "text", 0, can_post=True),
+        Channel(VOICE, "Stage", "voice", 1, can_post=True),
+        Channel(HIDDEN, "mods-only", "text", 2, can_post=False),
+    )
+    directory.record_server(Snapshot(Server(GUILD, "Stream Server"), (), channels))
+    page = pages.get("linking")
+    assert "#link-log" in page.text
+    assert "#Stage" not in page.text  # not offered
+    assert "#mods-only" not in page.text
+
+    answer = pages.post("linking", "settings", {"log_channel": str(channel)})
+
+    assert_refused_here(answer, f"{message}; pick a text channel I can post in.")
+    assert linking.settings(GUILD).log_channel_id is None
+    assert pages.post("linking", "settings", {"log_channel": str(LOGS)}).status_code == 303
+    assert linking.settings(GUILD).log_channel_id == LOGS
 
 
 def test_ids_are_never_trusted_when_the_guild_cannot_be_seen(discord, linking):
