@@ -183,6 +183,23 @@ def test_a_notice_channel_must_be_this_servers(client, vip, channel, refusal):
     assert run(service.settings(GUILD)).notice_channel_id is None
 
 
+def test_a_notice_channel_the_picker_cannot_offer_is_kept_by_a_save_of_the_rest(client, vip):
+    """A channel saved by !vip set channel that the page cannot name now (the server not
+    described yet, or the bot lost it): the form shows it kept, and saving the cap keeps it."""
+    service, _twitch, run = vip
+    run(service.update_settings(GUILD, notice_channel_id=NOTICES + 1))
+    page = client.get(f"/dashboard/{GUILD}/vip/")
+    assert f'value="{NOTICES + 1}"' in page.text
+
+    answer = _post(client, "settings", max_hours="36", notice_channel_id=str(NOTICES + 1))
+
+    assert answer.status_code == 302
+    settings = run(service.settings(GUILD))
+    assert (settings.max_hours, settings.notice_channel_id) == (36, NOTICES + 1)
+    assert _post(client, "settings", max_hours="36", notice_channel_id="").status_code == 302
+    assert run(service.settings(GUILD)).notice_channel_id is None  # emptied on purpose
+
+
 def test_audit_log_filters(client, vip):
     _post(client, "grant", login="viewer1", hours="5")
     _post(client, "grant", login="viewer2", hours="5")

@@ -280,9 +280,12 @@ def settings(guild_id: int):  # type: ignore[no-untyped-def]
         changes["max_hours"] = _whole(form.get("max_hours"), "The stacking cap")
         most = form.get("max_concurrent", "").strip()
         changes["max_concurrent"] = _whole(most, "The most VIPs at once") if most else None
-        channel = form.get("notice_channel_id")
-        changes["notice_channel_id"] = checked_channel(guild_id, channel, "The notice channel")
-        _run(_service().update_settings(guild_id, **changes))
+        channel = (form.get("notice_channel_id") or "").strip()
+        service = _service()
+        kept = _run(service.settings(guild_id)).notice_channel_id
+        if kept is None or channel != str(kept):  # a channel left as it was is not asked again
+            changes["notice_channel_id"] = checked_channel(guild_id, channel, "The notice channel")
+        _run(service.update_settings(guild_id, **changes))
         return "Settings saved."
 
     return _write(guild_id, "settings", call)
