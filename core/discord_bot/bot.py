@@ -29,6 +29,7 @@ from core.discord_bot.services import BotServices
 from core.features.refusals import Refused
 
 log = logging.getLogger(__name__)
+RATE_LIMIT_WAIT_SECONDS = 20.0  # under the Discord outbox worker's time limit per call
 
 SOMETHING_WENT_WRONG = "Something went wrong; the error was logged."
 PERMISSION_NAMES = {
@@ -74,6 +75,10 @@ class StreamKeeperBot(commands.Bot):
             help_command=StreamKeeperHelp(),  # only what the caller may use here
             shard_id=shard[0] if shard else None,
             shard_count=shard[1] if shard else None,
+            # A channel rate-limited for longer raises discord.RateLimited (nothing was sent)
+            # rather than holding the call: the outbox tries it again later, a pending post
+            # waits for its next round, and no other server's work waits behind it.
+            max_ratelimit_timeout=RATE_LIMIT_WAIT_SECONDS,
         )
         self.services = services
         self.command_hash_path = command_hash_path

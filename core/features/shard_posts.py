@@ -1,13 +1,20 @@
 """Posting a feature's pending Discord messages (a heist's result, a raffle's announcement),
 as every bot process does it: one round at a time in this process, since two rounds at once
 would both post what neither had marked posted yet, and only for the guilds this process's
-Discord client reaches; the process of each other shard posts its own guilds'."""
+Discord client reaches; the process of each other shard posts its own guilds'.
+
+One guild's post that fails or outlasts ``POST_SECONDS`` (its channel rate-limited, Discord
+slow) waits for the next round with that guild's later posts; the other guilds' go on."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
+from typing import TypeVar
+
+T = TypeVar("T")
+POST_SECONDS = 30.0
 
 
 class ShardPosts:
@@ -24,3 +31,8 @@ class ShardPosts:
     def reaches(self, guild_id: int) -> bool:
         """Whether this process posts the guild's messages."""
         return self.on_this_shard(guild_id)
+
+    async def in_time(self, post: Awaitable[T]) -> T:
+        """``post``'s result, or TimeoutError after ``POST_SECONDS``."""
+        async with asyncio.timeout(POST_SECONDS):
+            return await post

@@ -14,6 +14,8 @@ from core.features.raffle.wagers.service import WagerService
 if TYPE_CHECKING:
     from core.wiring.assembly import Assembly
 
+ANNOUNCE_EVERY_SECONDS = 15.0
+
 
 def install(rt: Assembly) -> None:
     settings = rt.settings
@@ -38,8 +40,20 @@ def install(rt: Assembly) -> None:
     rt.ticket_balances = RaffleTicketBalances(rt.raffle)
     rt.handle(SubscriptionsGifted, rt.raffle.record_gift)
     rt.scheduler.after_tick("the raffle's timed work", rt.raffle.run_timed_work)
-    # Each process posts the announcements of its own Discord shard's guilds.
-    rt.scheduler.after_tick("raffle announcements", rt.raffle.announce_pending, everywhere=True)
+    rt.scheduler.every(
+        "raffle draws waiting for the beacon",
+        lambda: settings.watchtime.interval_seconds,
+        rt.raffle.complete_waiting_draws,
+    )
+    # Each process posts the announcements of its own Discord shard's guilds, on a rhythm of
+    # its own: a slow Discord holds back announcements, never the watchtime tick after which
+    # they used to run.
+    rt.scheduler.every(
+        "raffle announcements",
+        lambda: ANNOUNCE_EVERY_SECONDS,
+        rt.raffle.announce_pending,
+        everywhere=True,
+    )
     rt.scheduler.every(
         "Shuffle wager polls",
         lambda: settings.shuffle.poll_interval_seconds,

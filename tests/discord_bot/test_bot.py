@@ -15,6 +15,7 @@ import pytest
 from discord.ext import commands
 
 from core.discord_bot.bot import (
+    RATE_LIMIT_WAIT_SECONDS,
     build_cogs,
     command_fingerprint,
     create_bot,
@@ -111,6 +112,31 @@ def test_bot_uses_bang_prefix_any_case_and_the_intents_it_needs(services: BotSer
     assert bot.intents.members
     assert bot.allowed_mentions is not None
     assert bot.allowed_mentions.to_dict() == {"parse": []}
+
+
+async def test_a_channel_rate_limited_for_long_raises_at_once_and_others_still_post(
+    discord_api: FakeDiscordApi, services: BotServices
+) -> None:
+    """discord.py waits out any 429 by default, holding whoever posts (an outbox call, a round
+    of announcements) for as long as Discord says; past RATE_LIMIT_WAIT_SECONDS it raises
+    RateLimited, nothing sent, and the caller tries again later."""
+    busy, quiet = 111, 222
+    discord_api.rate_limited_channels[busy] = 600.0
+    bot = create_bot(services)
+    async with bot:
+        await bot.login(GOOD_TOKEN)
+        route = discord.http.Route
+
+        async def post(channel_id: int) -> object:
+            path = route("POST", "/channels/{channel_id}/messages", channel_id=channel_id)
+            return await bot.http.request(path, json={"content": "hello"})
+
+        with pytest.raises(discord.RateLimited) as limited:
+            await asyncio.wait_for(post(busy), timeout=RATE_LIMIT_WAIT_SECONDS)
+        await asyncio.wait_for(post(quiet), timeout=RATE_LIMIT_WAIT_SECONDS)
+
+    assert limited.value.retry_after == 600.0
+    assert discord_api.messages == [(quiet, "hello")]
 
 
 def test_permission_names_are_the_ones_discord_shows() -> None:

@@ -37,6 +37,10 @@ class FakeDiscordApi:
     login_started: asyncio.Event = field(default_factory=asyncio.Event)
     release_slow_logins: asyncio.Event = field(default_factory=asyncio.Event)
     unavailable_logins: int = 0  # the next logins Discord answers 503 (an outage on its side)
+    # Channels whose messages Discord answers 429 for this many seconds (a bucket's limit, not
+    # the global one), as a busy channel is; other channels take messages.
+    rate_limited_channels: dict[int, float] = field(default_factory=dict)
+    messages: list[tuple[int, str]] = field(default_factory=list)
 
 
 def _json(payload: object, status: int = 200) -> web.Response:
@@ -98,6 +102,27 @@ async def fake_discord_api() -> AsyncIterator[FakeDiscordApi]:
                 for index, command in enumerate(uploaded)
             ]
         )
+
+    @routes.post("/api/v10/channels/{channel_id}/messages")
+    async def send_message(request: web.Request) -> web.Response:
+        channel_id = int(request.match_info["channel_id"])
+        retry_after = api.rate_limited_channels.get(channel_id)
+        if retry_after is not None:
+            body = {"message": "You are being rate limited.", "retry_after": retry_after,
+                    "global": False}  # fmt: skip
+            response = _json(body, status=429)
+            # Discord's own 429s come through its proxy (Via); one without is Cloudflare's ban.
+            response.headers.update({"Retry-After": str(int(retry_after)), "Via": "1.1 google",
+                                     "X-RateLimit-Scope": "user"})  # fmt: skip
+            return response
+        content = (await request.json()).get("content", "")
+        api.messages.append((channel_id, content))
+        message = {"id": str(len(api.messages)), "channel_id": str(channel_id),
+                   "content": content, "author": BOT_USER, "attachments": [], "embeds": [],
+                   "mentions": [], "mention_roles": [], "pinned": False, "tts": False,
+                   "mention_everyone": False, "timestamp": "2026-11-27T00:00:00+00:00",
+                   "edited_timestamp": None, "type": 0}  # fmt: skip
+        return _json(message)
 
     app = web.Application()
     app.add_routes(routes)

@@ -28,6 +28,7 @@ from core.features.raffle.ports import (
     WinnerAnnouncement,
 )
 from core.features.raffle.rates import read_rates
+from core.features.shard_posts import ShardPosts
 from core.features.viewers.repository import usernames_of
 
 log = logging.getLogger(__name__)
@@ -38,20 +39,21 @@ class RaffleAnnouncements:
         self.engine = engine
         self.settings = settings
 
-    async def post_pending(
-        self, announcer: RaffleAnnouncer, guilds: Callable[[int], bool] = lambda guild_id: True
-    ) -> None:
-        """Post the announcements not posted yet (of ``guilds``: the ones this process's
-        Discord client reaches); what Discord refuses waits for the next call."""
+    async def post_pending(self, announcer: RaffleAnnouncer, posts: ShardPosts) -> None:
+        """Post the announcements not posted yet of the guilds ``posts`` reaches (this
+        process's Discord client's); what Discord refuses, or does not answer in time, waits
+        for the next call with the guild's later announcements (they keep their order)."""
         notices = await asyncio.to_thread(self._pending_notices)
+        waiting: set[int] = set()
         for kind, channel_id, payload, mark in notices:
-            if not guilds(payload.guild_id):
+            if not posts.reaches(payload.guild_id) or payload.guild_id in waiting:
                 continue
             try:
                 if channel_id is not None:
-                    await getattr(announcer, kind)(channel_id, payload)
+                    await posts.in_time(getattr(announcer, kind)(channel_id, payload))
             except Exception as exc:
-                log.warning("raffle announcement waits: %s", exc)
+                log.warning("raffle announcement waits: %r", exc)
+                waiting.add(payload.guild_id)
                 continue
             await asyncio.to_thread(mark)
 

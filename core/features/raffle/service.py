@@ -84,7 +84,8 @@ class RaffleService:
 
     def run_scheduled(self, now: datetime | None = None) -> None:
         """Everything time-driven: open and close periods (catching up on missed ones), turn
-        watchtime into tickets, grant gifts whose hold is over, retry draws and beacon rounds."""
+        watchtime into tickets, grant gifts whose hold is over, fix the beacon rounds of
+        periods without one. Draws waiting for their round are :meth:`complete_waiting_draws`'s."""
         now = utc(now or self.clock())
         with self.engine.connect() as conn:
             due = periods_repository.list_periods_due(conn, now)
@@ -98,7 +99,6 @@ class RaffleService:
         self.periods.resume(now)  # what a process killed mid-close left undone
         self.convert_watchtime(now)
         self.release_gifts(now)
-        self.draws.complete_waiting()
         with self.engine.connect() as conn:
             unfixed = periods_repository.list_periods_without_round(conn)
         for period in unfixed:
@@ -192,12 +192,19 @@ class RaffleService:
 
     async def run_timed_work(self, now: datetime | None = None) -> None:
         """The raffle's work after each watchtime tick: period transitions (catching up on any
-        missed while the bot was down), watchtime tickets, gift holds, draws waiting for the
-        beacon, in a worker thread. Their announcements are :meth:`announce_pending`'s, a job
-        of its own in each process (a Discord that hangs holds no period or draw)."""
+        missed while the bot was down), watchtime tickets, gift holds, in a worker thread.
+        Draws waiting for the beacon are :meth:`complete_waiting_draws`'s and announcements
+        :meth:`announce_pending`'s, jobs of their own (a Discord or a drand relay that hangs
+        holds no tick, period or draw)."""
         if self.before_transitions is not None:
             await self.before_transitions(now)
         await asyncio.to_thread(self.run_scheduled, now)
+
+    async def complete_waiting_draws(self) -> None:
+        """Draw what waits for its beacon round, once the round is out (a job of its own: the
+        drand relays answer slowly or not at all at times, and the tick does not wait for
+        them)."""
+        await asyncio.to_thread(self.draws.complete_waiting)
 
     async def announce_pending(self) -> None:
         """Post the announcements not posted yet of the guilds this process's Discord client
@@ -205,4 +212,4 @@ class RaffleService:
         posted) while the service has no announcer."""
         if self.announcer is not None:
             async with self.posts.one_round():
-                await self.announcements.post_pending(self.announcer, self.posts.reaches)
+                await self.announcements.post_pending(self.announcer, self.posts)

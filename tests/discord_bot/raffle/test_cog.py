@@ -181,7 +181,7 @@ async def test_give_tickets_and_draw(manager, alice, sqlite_engine, raffle, raff
     waiting = text(await say("!raffledraw 2 a signed jersey", manager))
     assert waiting.startswith("Draw #1 waits for beacon round")
     raffle_clock.advance(minutes=2)
-    raffle.run_scheduled()
+    await raffle.complete_waiting_draws()
     [proof] = await say("!fair", alice)
     fields = {field.name: field.value for field in proof.embeds[0].fields}
     assert any(name.startswith("Draw #1 (round") for name in fields)

@@ -12,6 +12,7 @@ from core.features.heist.chat import CHAT_LIMIT, HeistChat, result_message
 from core.features.heist.ports import CrewMember, HeistResult
 from tests.features.chat_commands.doubles import T0
 from tests.features.heist.conftest import GUILD, KICK_BROADCASTER, give
+from tests.features.heist.test_history import add_heist
 
 WIN, LOSE = 0.0, 0.999
 
@@ -149,6 +150,30 @@ async def test_a_result_discord_missed_is_posted_when_it_is_back(
     assert await heist_chat.post_pending() == 1
     assert await heist_chat.post_pending() == 0
     assert len(announcer.posts) == 1
+
+
+async def test_one_guild_discord_refuses_holds_back_only_that_guilds_results(
+    chat, heist_chat, points, draws, announcer, service, engine, clock
+):
+    other = GUILD + 1
+    await resolve_one(chat, heist_chat, points, draws, service)  # GUILD's, posted first
+    service.set_setting(other, "channel", "778")
+    with engine.begin() as conn:
+        add_heist(conn, other, "resolved", clock.now, [(100, True, 150)])
+    broken = announcer.announce_result
+
+    async def refuse_one_guild(channel_id: int, result: HeistResult) -> bool:
+        if result.guild_id == GUILD:
+            raise RuntimeError("503 Service Unavailable")
+        return await broken(channel_id, result)
+
+    announcer.announce_result = refuse_one_guild
+
+    assert await heist_chat.post_pending() == 1
+    assert [result.guild_id for _channel, result in announcer.posts] == [other]
+    announcer.announce_result = broken
+    assert await heist_chat.post_pending() == 1  # GUILD's, once Discord takes it
+    assert await heist_chat.post_pending() == 0
 
 
 async def test_a_twitch_subscriber_without_a_known_tier_is_looked_up(chat, points, tiers):

@@ -3,6 +3,7 @@ proofs that stop verifying when anything in them is changed."""
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import hashlib
 import json
@@ -125,6 +126,30 @@ def _month_with_tickets(engine, raffle, clock):
     raffle.run_scheduled()
 
 
+def test_the_automatic_draw_at_a_close_asks_no_relay_and_the_waiting_draws_job_draws_it(
+    engine, clock, beacon
+):
+    """A period's close runs after the watchtime tick; the drand relays, slow or gone at
+    times, are the waiting draws' job alone, so they never hold the tick."""
+    raffle = make_service(engine, clock, beacon.url, auto_draw=True)
+    for n in range(3):
+        add_viewer(engine, f"u{n}", f"viewer{n}", discord_id=100 + n)
+    raffle.periods.start(GUILD)
+    for n in range(3):
+        raffle.admin.give(GUILD, actor_id=1, member_id=100 + n, tickets=3, reason="",
+                          reference=f"m{n}")  # fmt: skip
+    clock.now = datetime(2026, 4, 1, 0, 0, 5, tzinfo=UTC)
+
+    raffle.run_scheduled()
+
+    draw = raffle.views.info(GUILD).last_draw
+    assert (draw.status, draw.attempts) == ("waiting", 0)
+    assert [path for path in beacon.requests if "/public/" in path] == []
+    clock.advance(minutes=2)
+    asyncio.run(raffle.complete_waiting_draws())
+    assert raffle.views.info(GUILD).last_draw.status == "done"
+
+
 def test_a_draw_waits_for_its_beacon_round_then_verifies(engine, clock, beacon):
     raffle = make_service(engine, clock, beacon.url)
     _month_with_tickets(engine, raffle, clock)
@@ -142,7 +167,9 @@ def test_a_draw_waits_for_its_beacon_round_then_verifies(engine, clock, beacon):
 
     beacon.down = False
     clock.advance(minutes=1)
-    raffle.run_scheduled()
+    raffle.run_scheduled()  # periods and tickets: it leaves the waiting draw alone
+    assert raffle.views.proof(GUILD).document is None
+    asyncio.run(raffle.complete_waiting_draws())  # the job of its own
     proof = raffle.views.proof(GUILD)
     (done,) = proof.draws
     assert done.status == "done"

@@ -73,9 +73,10 @@ def chat(runtime: Runtime, clock: Clock, user_id: str, name: str) -> None:
 
 
 async def raffle_after_tick(runtime: Runtime) -> None:
-    """The raffle's jobs after a tick, as the scheduler runs them: its timed work, then the
-    announcements."""
+    """The raffle's jobs around a tick, as the scheduler runs them: its timed work, the
+    draws waiting for the beacon, the announcements."""
     await runtime.raffle.run_timed_work()
+    await runtime.raffle.complete_waiting_draws()
     await runtime.raffle.announce_pending()
 
 

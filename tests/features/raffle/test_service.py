@@ -8,7 +8,9 @@ from datetime import UTC, datetime
 import pytest
 
 from core.events import Viewer
+from core.features import shard_posts
 from core.features.raffle.errors import RaffleRefused
+from core.features.raffle.ports import PeriodAnnouncement
 from tests.fakes.beacon_server import FakeBeacon
 from tests.features.raffle.support import (
     GUILD,
@@ -500,3 +502,37 @@ def test_announcements_are_posted_by_the_process_whose_discord_shard_has_the_gui
     assert announcer.opened == []  # left unposted, and unmarked, for the guild's own process
     asyncio.run(make_service(engine, clock, announcer=announcer).announce_pending())
     assert [a.period_id for a in announcer.opened] == [first.id]
+
+
+class StuckForOneGuild(RecordingAnnouncer):
+    """Discord answering every channel but one guild's, which it never answers."""
+
+    def __init__(self, stuck_guild: int) -> None:
+        super().__init__()
+        self.stuck_guild = stuck_guild
+        self.stuck = True
+
+    async def period_opened(self, channel_id: int, period: PeriodAnnouncement) -> None:
+        if self.stuck and period.guild_id == self.stuck_guild:
+            await asyncio.Event().wait()
+        await super().period_opened(channel_id, period)
+
+
+def test_a_guild_discord_does_not_answer_holds_back_only_its_own_announcements(
+    engine, clock, monkeypatch
+):
+    monkeypatch.setattr(shard_posts, "POST_SECONDS", 0.05)
+    announcer = StuckForOneGuild(GUILD)
+    raffle = make_service(engine, clock, announcer=announcer)
+    stuck = raffle.periods.start(GUILD)
+    others = [raffle.periods.start(guild_id) for guild_id in (GUILD + 1, GUILD + 2)]
+
+    asyncio.run(raffle.announce_pending())
+
+    assert [a.period_id for a in announcer.opened] == [p.id for p in others]
+    announcer.stuck = False  # Discord answers again: the held one is posted, once
+    asyncio.run(raffle.announce_pending())
+    asyncio.run(raffle.announce_pending())
+    assert sorted(a.period_id for a in announcer.opened) == sorted(
+        [stuck.id, *(p.id for p in others)]
+    )

@@ -89,9 +89,12 @@ class RaffleDraws:
         reroll_of: int | None = None,
         reason: str = "",
         period_id: int | None = None,
+        try_now: bool = True,
     ) -> Draw:
         """Queue a draw of the guild's last closed period (or of ``period_id``, one of the
-        guild's closed periods) and try it at once. Clears the period's ``draw_due``."""
+        guild's closed periods) and try it at once (unless not ``try_now``: the scheduler's
+        own draws wait for :meth:`complete_waiting`, so a beacon that hangs holds no period's
+        close). Clears the period's ``draw_due``."""
         if not 1 <= winners <= MAX_WINNERS:
             raise RaffleRefused(f"Pick from 1 to {MAX_WINNERS} winners.")
         now = utc(self.clock())
@@ -126,6 +129,8 @@ class RaffleDraws:
                 reroll_of=reroll_of,
                 reason=reason,
             )
+            if not try_now:
+                return draws_repository.get_draw(conn, draw_id)
         return self.complete(draw_id)
 
     def reroll(self, guild_id: int, *, actor_id: int, draw_id: int, reason: str) -> Draw:

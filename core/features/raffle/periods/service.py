@@ -250,7 +250,7 @@ class RafflePeriods:
             raise RaffleRefused("That period was closed a moment ago.")
         return Closing(closed, self.request_due_draw(closed))
 
-    def request_due_draw(self, period: Period) -> Draw | None:
+    def request_due_draw(self, period: Period, *, try_now: bool = True) -> Draw | None:
         """Request the automatic draw of a closed period if it is still due; None if not due
         (or refused: logged). Safe to call again: the request clears ``draw_due`` in its own
         transaction, and a draw already waiting for the beacon counts as requested."""
@@ -259,7 +259,9 @@ class RafflePeriods:
         if not current.draw_due:
             return None
         try:
-            return self.draws.request(period.guild_id, actor_id=None, period_id=period.id)
+            return self.draws.request(
+                period.guild_id, actor_id=None, period_id=period.id, try_now=try_now
+            )
         except RaffleRefused as exc:  # a draw is waiting already: nothing more is due
             log.warning("guild %s: automatic draw refused: %s", period.guild_id, exc)
             with self.engine.begin() as conn:
@@ -278,7 +280,7 @@ class RafflePeriods:
             return
         closed = self._close(period, now, period.ends_at, next_period=True)
         if closed is not None:  # else another process closed it
-            self.request_due_draw(closed)
+            self.request_due_draw(closed, try_now=False)  # the waiting draws' job draws it
 
     def resume(self, now: datetime) -> None:
         """Finish what a killed job left: request the draws still due, and create the next
@@ -288,7 +290,7 @@ class RafflePeriods:
             orphaned = resume_repository.list_running_without_current(conn)
         for period in due:
             log.info("guild %s: requesting the due draw of period %s", period.guild_id, period.id)
-            self.request_due_draw(period)
+            self.request_due_draw(period, try_now=False)
         for guild_id, last in orphaned:
             with self.engine.begin() as conn:
                 created = self._create_next(
