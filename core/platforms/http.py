@@ -13,6 +13,7 @@ import logging
 import math
 import random
 import ssl
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from types import TracebackType
@@ -60,13 +61,21 @@ class Backoff:
     """``max_retries`` counts retries after the first attempt; the wait before retry ``n`` (from
     0) is ``base * 2**n * jitter()`` seconds, ``jitter`` returning a float in [0, 1), or the
     server's ``Retry-After``. A ``Retry-After`` longer than ``max_retry_after`` is not waited
-    for: the error is raised at once, leaving the wait to the caller."""
+    for: the error is raised at once, leaving the wait to the caller.
+
+    ``budget_seconds``: the whole call's time, waits and attempts together (an outbox worker's
+    time limit, less a margin). A retry is made only if its wait and a whole attempt of
+    ``attempt_seconds`` still fit; otherwise the error is raised at once, so the caller hears
+    "not done, try later" rather than being cut off mid-wait with nothing known."""
 
     max_retries: int
     base: float
     max_retry_after: float
     sleep: Callable[[float], Awaitable[object]] = asyncio.sleep
     jitter: Callable[[], float] = random.random
+    budget_seconds: float | None = None
+    attempt_seconds: float = 0.0
+    clock: Callable[[], float] = time.monotonic
 
     def __post_init__(self) -> None:
         self.max_retries = max(0, self.max_retries)
@@ -84,7 +93,7 @@ class Backoff:
         """``attempt()`` until it returns, raises anything but :class:`Retry`, or runs out of
         retries (then the :class:`Retry`'s ``error`` is raised). ``on_retry(retry, number,
         delay)`` is called before each wait, ``number`` counting from 1, to log it."""
-        number = 0
+        number, started = 0, self.clock()
         while True:
             try:
                 return await attempt()
@@ -93,6 +102,10 @@ class Backoff:
                 if number >= self.max_retries or waits_too_long:
                     raise retry.error from None
                 delay = self.delay(number, retry.retry_after)
+                if self.budget_seconds is not None:
+                    needed = self.clock() - started + delay + self.attempt_seconds
+                    if needed > self.budget_seconds:
+                        raise retry.error from None
                 on_retry(retry, number + 1, delay)
                 await self.sleep(delay)
             number += 1
@@ -235,6 +248,9 @@ class ServiceClient(HttpClient):
     total_timeout_seconds: ClassVar[float]
     default_backoff_base: ClassVar[float]
     default_max_retry_after: ClassVar[float]
+    # A call's time in all, retries and their waits included (see :class:`Backoff`); None: as
+    # many retries as ``max_retries`` allows, however long they take.
+    budget_seconds: ClassVar[float | None] = None
 
     def __init__(
         self,
@@ -259,6 +275,8 @@ class ServiceClient(HttpClient):
             self.default_max_retry_after if max_retry_after is None else max_retry_after,
             sleep,
             jitter,
+            budget_seconds=self.budget_seconds,
+            attempt_seconds=self.total_timeout_seconds,
         )
 
 

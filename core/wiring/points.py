@@ -21,14 +21,14 @@ from core.features.points.se_wallet import SeWallet
 from core.features.points.service import PointsService
 from core.features.sub_tiers import repository as sub_tiers_repository
 from core.outbox.worker import OutboxWorker
-from core.platforms.streamelements.api import TOTAL_TIMEOUT_SECONDS, StreamElementsPoints
+from core.platforms.streamelements.api import CALL_BUDGET_SECONDS, StreamElementsPoints
 
 if TYPE_CHECKING:
     from core.wiring.assembly import Assembly
 
-# The client gives up on its own after TOTAL_TIMEOUT_SECONDS (retries included); a few more so
-# that its own answer, not the worker's timeout, says what happened.
-SE_CALL_SECONDS = TOTAL_TIMEOUT_SECONDS + 5
+# The client gives up on its own after CALL_BUDGET_SECONDS (retries and waits included); a
+# little more so that its own answer, not the worker's timeout, says what happened.
+SE_CALL_SECONDS = CALL_BUDGET_SECONDS + 1
 
 
 class TierSubscribers:

@@ -46,6 +46,7 @@ class FakeStreamElements(StdlibServer):
     authorizations: list[str] = field(default_factory=list)
     holding: dict[str, threading.Event] = field(default_factory=dict)
     pages: list[tuple[int, int]] = field(default_factory=list)  # leaderboard (limit, offset)
+    retry_after: int | None = None  # the Retry-After its 429s carry (seconds), if any
 
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
@@ -94,7 +95,9 @@ class FakeStreamElements(StdlibServer):
         with self._lock:
             failure = self.failures.pop(0) if self.failures else None
             if failure in ("429", "500"):
-                return _answer(request, int(failure), {"statusCode": int(failure)})
+                wait = self.retry_after if failure == "429" else None
+                headers = {} if wait is None else {"Retry-After": str(wait)}
+                return _answer(request, int(failure), {"statusCode": int(failure)}, headers)
             if failure == "garbage":
                 return _raw(request, 200, b"<html>maintenance</html>")
             if method == "GET" and parts[4] == "top" and len(parts) == 5:
@@ -134,12 +137,24 @@ class FakeStreamElements(StdlibServer):
         return {"_total": len(ranked), "users": users}
 
 
-def _answer(request: BaseHTTPRequestHandler, status: int, body: object) -> None:
-    _raw(request, status, json.dumps(body).encode())
+def _answer(
+    request: BaseHTTPRequestHandler,
+    status: int,
+    body: object,
+    headers: dict[str, str] | None = None,
+) -> None:
+    _raw(request, status, json.dumps(body).encode(), headers)
 
 
-def _raw(request: BaseHTTPRequestHandler, status: int, body: bytes) -> None:
+def _raw(
+    request: BaseHTTPRequestHandler,
+    status: int,
+    body: bytes,
+    headers: dict[str, str] | None = None,
+) -> None:
     request.send_response(status)
+    for name, value in (headers or {}).items():
+        request.send_header(name, value)
     request.send_header("Content-Type", "application/json; charset=utf-8")
     request.send_header("Content-Length", str(len(body)))
     request.end_headers()

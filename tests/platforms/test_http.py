@@ -90,6 +90,27 @@ async def test_backoff_returns_the_first_success_and_lets_other_errors_through()
     assert sleep.delays == [1.0]
 
 
+async def test_backoff_retries_only_while_the_wait_and_an_attempt_fit_its_budget() -> None:
+    """Budget 24 s, attempts of up to 20 s: after an attempt that took 1 s, a wait of 3 s fits
+    (1 + 3 + 20 = 24); after that wait and a second attempt (5 s spent), it no longer does."""
+    sleep = RecordingSleep()
+    now = [0.0]
+    backoff = Backoff(5, 1.0, 60.0, sleep, lambda: 0.5, budget_seconds=24.0,
+                      attempt_seconds=20.0, clock=lambda: now[0])  # fmt: skip
+    attempts = 0
+
+    async def attempt() -> str:
+        nonlocal attempts
+        attempts += 1
+        now[0] += 1.0 + (sleep.delays[-1] if sleep.delays else 0.0)
+        raise Retry(Refused(f"attempt {attempts}"), "answered 429", 3.0)
+
+    with pytest.raises(Refused, match="attempt 2"):
+        await backoff.run(attempt, lambda *_: None)
+
+    assert sleep.delays == [3.0]
+
+
 def test_a_negative_retry_count_means_no_retries() -> None:
     assert Backoff(-1, 1.0, 10.0).max_retries == 0
 

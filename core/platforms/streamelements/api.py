@@ -29,7 +29,11 @@ log = logging.getLogger(__name__)
 
 API_BASE = "https://api.streamelements.com/kappa/v2"
 TIMEOUT = httpx.Timeout(10.0, connect=5.0)
-TOTAL_TIMEOUT_SECONDS = 20.0
+TOTAL_TIMEOUT_SECONDS = 20.0  # one attempt
+# One call, its retries and their waits included: under the streamelements worker's time limit,
+# so a payment StreamElements rate-limits for long is handed back as not done (tried again
+# later), never cut off mid-wait and left in doubt.
+CALL_BUDGET_SECONDS = TOTAL_TIMEOUT_SECONDS + 4
 MAX_BODY_BYTES = 64 * 1024
 MAX_DELTA = 10**12
 CHANNEL_ID = re.compile(r"[0-9a-f]{24}")
@@ -77,6 +81,7 @@ def checked_username(value: str) -> str:
 class StreamElementsPoints(ServiceClient):
     timeout = TIMEOUT
     total_timeout_seconds = TOTAL_TIMEOUT_SECONDS
+    budget_seconds = CALL_BUDGET_SECONDS
     default_backoff_base = 1.0
     default_max_retry_after = 30.0
 

@@ -5,6 +5,7 @@ one outbox call per participant that a retry never repeats, each guild's in its 
 from __future__ import annotations
 
 import asyncio
+import time
 from datetime import timedelta
 
 import pytest
@@ -15,6 +16,7 @@ from core.features.points.service import NotEnoughPoints, PointsRefused
 from core.features.points.tables import points_settings
 from core.platforms.streamelements.api import StreamElementsPoints
 from core.security.secrets import TokenCipher
+from core.wiring.points import SE_CALL_SECONDS
 from tests.conftest import TEST_FERNET_KEY
 from tests.fakes.streamelements_server import CHANNEL_ID, JWT, FakeStreamElements
 from tests.features.points.se_support import die_while_paying, payments, payments_worker
@@ -140,6 +142,29 @@ async def test_a_payment_not_applied_is_retried_after_a_backoff(engine, se, wall
     assert await worker.run_once() == 0  # not due before its backoff
     wallet.clock.advance(timedelta(seconds=6))
     assert await worker.run_once() == 1
+    assert se.puts == [("ann", 50)]
+    assert payments(engine) == [("ann", 50, "done")]
+
+
+async def test_a_long_rate_limit_hands_the_payment_back_not_done_never_in_doubt(engine, se):
+    """StreamElements asks for a wait longer than the worker's time limit leaves: the client
+    gives the 429 back at once (nothing was paid) rather than sleeping until the worker cuts
+    it off, which left a payment nobody could tell was made."""
+    async with StreamElementsPoints(base_url=se.base_url) as client:  # real waits
+        wallet = SeWallet(engine, Clock(T0), TokenCipher(TEST_FERNET_KEY), client)
+        wallet.use_streamelements(GUILD, CHANNEL_ID, JWT)
+        wallet.settle(GUILD, "heist", [Settlement("ann", "x", 50, "p1")])
+        se.retry_after = 26
+        se.fail_next("429")
+        worker = payments_worker(wallet, timeout_seconds=SE_CALL_SECONDS)
+
+        started = time.monotonic()
+        assert await worker.run_once() == 1
+        assert time.monotonic() - started < SE_CALL_SECONDS / 2
+        assert payments(engine) == [("ann", 50, "pending")]
+        assert se.puts == []
+        wallet.clock.advance(timedelta(minutes=1))
+        assert await worker.run_once() == 1
     assert se.puts == [("ann", 50)]
     assert payments(engine) == [("ann", 50, "done")]
 

@@ -8,7 +8,7 @@ from datetime import timedelta
 
 from core.events import ChatMessageSent, Platform, Subscribed, Viewer
 from core.features.points import se_payments
-from core.platforms.streamelements.api import TOTAL_TIMEOUT_SECONDS
+from core.platforms.streamelements.api import CALL_BUDGET_SECONDS
 from tests.fakes.streamelements_server import CHANNEL_ID, JWT, FakeStreamElements
 from tests.features.points.test_earning import T0
 from tests.support.events import chat_message
@@ -94,7 +94,7 @@ def test_streamelements_payments_have_a_worker_of_their_own(make_runtime):
     [worker] = [w for w in runtime.outbox_workers if w.service == se_payments.SERVICE]
     assert set(worker.kinds) == {se_payments.PAY}
     assert not worker.kinds[se_payments.PAY].idempotent  # a blind delta: uncertain, never resent
-    assert worker.timeout_seconds > TOTAL_TIMEOUT_SECONDS
+    assert worker.timeout_seconds > CALL_BUDGET_SECONDS
     assert f"{se_payments.SERVICE} calls" in runtime.scheduler.loops
     after_tick = [job.name for job in runtime.scheduler.after_tick_jobs()]
     assert "StreamElements payments" not in after_tick
