@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import TYPE_CHECKING
 
 from core.discord_bot.slot_calls.outbound import DiscordSlotCallPoster
@@ -23,3 +24,8 @@ def install(rt: Assembly) -> None:
     # An accepted call's post is queued with it; the Discord worker posts it.
     posts = SlotCallPosts(rt.slot_calls, DiscordSlotCallPoster(rt.discord))
     rt.discord_calls.kinds.update(posts.kinds())
+    rt.scheduler.every(
+        "forgetting closed slot calls",
+        lambda: 3600.0,
+        lambda: asyncio.to_thread(rt.slot_calls.forget_old_calls),
+    )

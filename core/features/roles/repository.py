@@ -78,9 +78,15 @@ def set_tier_enabled(conn: Connection, guild_id: int, role_id: int, enabled: boo
 
 
 def delete_tier(conn: Connection, guild_id: int, role_id: int) -> bool:
+    """The tier, and who reached it (kept while the tier exists, as the privacy page says)."""
     result = conn.execute(
         sa.delete(role_tiers).where(
             role_tiers.c.guild_id == guild_id, role_tiers.c.role_id == role_id
+        )
+    )
+    conn.execute(
+        sa.delete(role_awards).where(
+            role_awards.c.guild_id == guild_id, role_awards.c.role_id == role_id
         )
     )
     return result.rowcount == 1

@@ -238,6 +238,15 @@ def close_open_calls(
     return result.rowcount
 
 
+def forget_closed_before(conn: Connection, before: datetime) -> int:
+    """Delete every guild's calls closed (picked, cleared or skipped) before ``before``; how
+    many went. Open calls stay however old."""
+    result = conn.execute(
+        sa.delete(slot_calls).where(slot_calls.c.status != OPEN, slot_calls.c.closed_at < before)
+    )
+    return result.rowcount
+
+
 def mark_posted(conn: Connection, guild_id: int, call_id: int, now: datetime) -> None:
     conn.execute(
         sa.update(slot_calls)

@@ -15,7 +15,7 @@ import math
 import secrets
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy.engine import Connection, Engine
 
@@ -41,6 +41,7 @@ MAX_SLOT_NAME = 200
 MAX_COOLDOWN_SECONDS = 3600
 MAX_OPEN_LIMIT = 100
 MAX_USERNAME = 100
+CLOSED_KEPT = timedelta(days=30)  # a picked, cleared or skipped call, then it is forgotten
 MAX_REASON = 200
 PICK_ATTEMPTS = 5
 
@@ -369,6 +370,12 @@ class SlotCallService:
                     conn, guild_id, platform, username_key(query.name), ids
                 )
         return removed > 0
+
+    def forget_old_calls(self) -> int:
+        """Forget the calls closed more than :data:`CLOSED_KEPT` ago (a scheduled job: what
+        the privacy page promises); how many went."""
+        with self.engine.begin() as conn:
+            return repository.forget_closed_before(conn, utc(self.clock()) - CLOSED_KEPT)
 
     def blacklist(self, guild_id: int) -> list[BlacklistEntry]:
         with self.engine.connect() as conn:

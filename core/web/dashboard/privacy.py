@@ -111,7 +111,8 @@ STORED: tuple[Stored, ...] = (
     Stored(
         "Slot calls: the calls you made, the queue and the blacklist",
         ("slot_calls", "slot_call_blacklist", "slot_call_settings"),
-        "until the queue is cleared",
+        "a call until 30 days after it is picked, cleared or skipped; the blacklist until an "
+        "admin removes you",
         f"{ASK}.",
     ),
     Stored(
@@ -136,14 +137,14 @@ STORED: tuple[Stored, ...] = (
     Stored(
         "Subscription tiers seen for viewers (which tier, from which source, until when)",
         ("sub_tiers",),
-        "until the subscription expires",
+        "until 7 days after the subscription expires",
         "Nothing to ask: they follow the platform's subscription and expire with it.",
     ),
     Stored(
         "Temporary VIP: the server's rules (what earns VIP and for how long), redemptions, "
         "grants with their expiry, and the audit log",
         ("vip_rules", "vip_redemptions", "vip_grants", "vip_audit", "vip_settings"),
-        "grants until they expire; the audit log stays with the server",
+        "grants (with their end) and the audit log stay with the server",
         f"{ASK}.",
     ),
     Stored(

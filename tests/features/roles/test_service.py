@@ -243,6 +243,19 @@ def test_a_role_is_recorded_as_reached_once(roles: RolesService) -> None:
     assert roles.record_awards(OTHER_GUILD, 7, [SILVER]) == [SILVER]
 
 
+def test_who_reached_a_tier_is_forgotten_with_the_tier(roles: RolesService) -> None:
+    """The privacy page keeps role awards "while the tier exists"."""
+    for guild_id in (GUILD, OTHER_GUILD):
+        roles.add_tier(guild_id, SILVER, 60)
+        roles.record_awards(guild_id, 7, [SILVER])
+
+    roles.remove_tier(GUILD, SILVER)
+
+    roles.add_tier(GUILD, SILVER, 60)
+    assert roles.record_awards(GUILD, 7, [SILVER]) == [SILVER]  # reached anew
+    assert roles.record_awards(OTHER_GUILD, 7, [SILVER]) == []  # the other server's stays
+
+
 # --- the sync, through a recording fake of the Discord side ----------------------------------
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 
 from core.events import Platform, Viewer
@@ -146,6 +148,21 @@ def test_clearing_closes_every_open_call_of_that_guild_only(service, clock) -> N
     assert service.clear(GUILD, MODERATOR) == 0
     assert service.count_open(GUILD) == 0
     assert service.count_open(OTHER_GUILD) == 2
+
+
+def test_closed_calls_are_forgotten_30_days_after_they_close(service, clock) -> None:
+    """As the privacy page says; an open call stays however old."""
+    service.set_enabled(GUILD, True)
+    call(service, clock, "Book of Dead", GUILD, sender_id=1)
+    service.clear(GUILD, MODERATOR)
+    clock.advance(timedelta(days=29))
+    call(service, clock, "Sugar Rush", GUILD, sender_id=2)
+    assert service.forget_old_calls() == 0
+    clock.advance(timedelta(days=2))
+
+    assert service.forget_old_calls() == 1
+    assert service.count_open(GUILD) == 1
+    assert service.pick(GUILD, MODERATOR).call.slot_name == "Sugar Rush"
 
 
 def test_picks_never_reach_into_another_guild(service, clock) -> None:
