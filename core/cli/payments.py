@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse
 
 from core.cli import AddCommand, BadInput, CommandFailed, fails_with, open_runtime
+from core.features.typed_numbers import whole_in
 
 USAGE = (
     "Say what to do: 'payments doubtful --guild <id>' or "
@@ -33,10 +34,10 @@ def register(command: AddCommand) -> None:
 
 
 def _number(text: str, what: str) -> int:
-    raw = text.strip()
-    if not raw.isdecimal() or len(raw) > 20:
-        raise BadInput(f"{what} is a whole number, got {text!r}.")
-    return int(raw)
+    number = whole_in(text, low=1)
+    if number is None:
+        raise BadInput(f"{what} is a whole number, got {text[:40]!r}.")
+    return number
 
 
 def _doubtful(args: argparse.Namespace) -> int:

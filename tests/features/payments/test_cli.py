@@ -60,6 +60,8 @@ def test_another_guilds_call_is_not_found(cli_env, calls):  # noqa: F811
         (["payments", "settle", "--guild", "abc", "1", "paid"], "The guild id is a whole number"),
         (["payments", "settle", "--guild", GUILD, "1", "refund"], "Say paid"),
         (["payments", "doubtful", "--guild", "-5"], "The guild id is a whole number"),
+        (["payments", "doubtful", "--guild", "9" * 20], "The guild id is a whole number"),
+        (["payments", "settle", "--guild", GUILD, "9" * 19, "paid"], "The call id is a whole"),
         (["payments"], "Say what to do"),
     ],
 )

@@ -1,0 +1,176 @@
+"""Everything StreamKeeper keeps about one person, for the operator who answers their request
+(``python -m core privacy export``): the privacy page tells people to write to the operator
+for a copy of all of it.
+
+A person is a Discord member (their id) and their Kick and Twitch accounts: the ones they link
+now, the ones they linked before (the link history), and any the operator names (a viewer who
+never linked: ``kick:name``). Every table is searched, found by its columns, so a feature's new
+table is searched without being listed here:
+
+- a Discord id column (:data:`DISCORD_ID_COLUMNS`, and ``user_id`` where it is one:
+  :data:`DISCORD_USER_ID_TABLES`) matches the member, as a viewer or as the admin who acted;
+- ``platform`` with ``platform_user_id`` matches their accounts;
+- a few names match what the person is known by elsewhere (:data:`NAME_COLUMNS`).
+
+Secret columns (tokens, keys, verifiers: :data:`SECRET`) are never written out. Nothing here
+changes anything.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from core.features.schema import all_tables
+from core.features.viewers.search import NameQuery, name_query
+
+DISCORD_ID_COLUMNS = frozenset(
+    {
+        "discord_user_id",
+        "actor_id",
+        "added_by",
+        "closed_by",
+        "connected_by",
+        "created_by",
+        "excluded_by",
+        "forced_by",
+        "requested_by",
+        "verified_by",
+        "voided_by",
+    }
+)
+DISCORD_USER_ID_TABLES = frozenset({"directory_members", "web_sessions"})
+# table -> (column, what the person is known by there)
+NAME_COLUMNS = {
+    "shuffle_wager_totals": ("username", "shuffle"),  # their Shuffle name (shuffle_links)
+    "points_se_holds": ("username", "twitch"),  # StreamElements keys points by Twitch login
+}
+SECRET = re.compile(r"token|secret|jwt|verifier|nonce|cipher|password|_hash$|^state$")
+
+
+@dataclass(frozen=True)
+class Person:
+    discord_user_id: int | None
+    accounts: frozenset[tuple[str, str]]  # (platform, platform_user_id)
+    names: dict[str, frozenset[str]]  # "shuffle" / "twitch" -> lowercased names
+
+
+def find_person(
+    conn: Connection, discord_user_id: int | None, named: Iterable[NameQuery] = ()
+) -> Person:
+    """The member and every account that is theirs: linked now or before, or named."""
+    tables = all_tables().tables
+    accounts: set[tuple[str, str]] = set()
+    if discord_user_id is not None:
+        for table in (tables["account_links"], tables["link_history"]):
+            query = sa.select(table.c.platform, table.c.platform_user_id).where(
+                table.c.discord_user_id == discord_user_id
+            )
+            accounts.update((str(p), str(u)) for p, u in conn.execute(query))
+    viewers = tables["viewers"]
+    for query in named:
+        for platform in query.platforms:
+            found = sa.select(viewers.c.platform_user_id).where(
+                viewers.c.platform == str(platform),
+                sa.func.lower(viewers.c.username) == query.name.lower(),
+            )
+            accounts.update((str(platform), str(u)) for u in conn.execute(found).scalars())
+    shuffle: set[str] = set()
+    if discord_user_id is not None:
+        links = tables["shuffle_links"]
+        query = sa.select(links.c.username).where(links.c.discord_user_id == discord_user_id)
+        shuffle = {str(name).lower() for name in conn.execute(query).scalars()}
+    twitch: set[str] = set()
+    if accounts:
+        query = sa.select(viewers.c.platform, viewers.c.username).where(
+            _account_match(viewers, frozenset(accounts))
+        )
+        twitch = {
+            str(name).lower() for platform, name in conn.execute(query) if platform == "twitch"
+        }
+    names = {"shuffle": frozenset(shuffle), "twitch": frozenset(twitch)}
+    return Person(discord_user_id, frozenset(accounts), names)
+
+
+def person_rows(conn: Connection, person: Person) -> dict[str, list[dict[str, Any]]]:
+    """Each table's rows about ``person`` (tables with none left out), secrets left out of
+    every row, oldest row first."""
+    found: dict[str, list[dict[str, Any]]] = {}
+    for name, table in sorted(all_tables().tables.items()):
+        matches = _matches(name, table, person)
+        if not matches:
+            continue
+        shown = [c for c in table.columns if not SECRET.search(c.name)]
+        order = list(table.primary_key.columns) or shown[:1]
+        query = sa.select(*shown).where(sa.or_(*matches)).order_by(*order)
+        rows = [{k: _plain(v) for k, v in row._mapping.items()} for row in conn.execute(query)]
+        if rows:
+            found[name] = rows
+    return found
+
+
+def matched_columns(name: str, table: sa.Table) -> list[str]:
+    """The columns of ``table`` a person is looked for in (for the test that keeps every
+    person-like column covered)."""
+    columns = set(table.c.keys())
+    matched = sorted(columns & DISCORD_ID_COLUMNS)
+    if name in DISCORD_USER_ID_TABLES:
+        matched.append("user_id")
+    if {"platform", "platform_user_id"} <= columns:
+        matched.append("platform_user_id")
+    if name in NAME_COLUMNS:
+        matched.append(NAME_COLUMNS[name][0])
+    return matched
+
+
+def _matches(name: str, table: sa.Table, person: Person) -> list[Any]:
+    matches = []
+    if person.discord_user_id is not None:
+        columns = sorted(set(table.c.keys()) & DISCORD_ID_COLUMNS)
+        if name in DISCORD_USER_ID_TABLES:
+            columns.append("user_id")
+        matches += [table.c[column] == person.discord_user_id for column in columns]
+    if person.accounts and {"platform", "platform_user_id"} <= set(table.c.keys()):
+        matches.append(_account_match(table, person.accounts))
+    if name in NAME_COLUMNS:
+        column, known_as = NAME_COLUMNS[name]
+        names = person.names.get(known_as, frozenset())
+        if names:
+            matches.append(sa.func.lower(table.c[column]).in_(sorted(names)))
+    return matches
+
+
+def _account_match(table: sa.Table, accounts: frozenset[tuple[str, str]]) -> Any:
+    return sa.or_(
+        *(
+            sa.and_(table.c.platform == platform, table.c.platform_user_id == user_id)
+            for platform, user_id in sorted(accounts)
+        )
+    )
+
+
+def _plain(value: Any) -> Any:
+    """A value JSON can hold."""
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, bytes):
+        return value.hex()
+    return value
+
+
+def named_accounts(texts: Iterable[str]) -> list[NameQuery]:
+    """``kick:name`` / ``twitch:name`` / ``name`` as the operator typed them; ValueError names
+    the one that is no viewer name."""
+    queries = []
+    for text in texts:
+        query = name_query(text)
+        if query is None:
+            raise ValueError(f"{text[:40]!r} is not a Kick or Twitch name")
+        queries.append(query)
+    return queries
