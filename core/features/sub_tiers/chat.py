@@ -8,6 +8,7 @@ from core.features.chat_commands.router import ChatCommand, ChatInvocation
 from core.features.chat_commands.text import chat_safe
 from core.features.sub_tiers.service import SubTierService
 from core.features.sub_tiers.texts import describe
+from core.features.viewers.search import MAX_NAME
 
 NAME_LIMIT = 40
 TOO_MANY = "Several viewers are called that; ask in Discord with their @."
@@ -37,6 +38,9 @@ class SubTierChat:
                 return None
             return f"Your sub: {describe(self.service.tier_of(guild_id, platform, user_id))}."
         shown = _echo(name) or "that viewer"
+        name = name.strip().lstrip("@")
+        if not name or len(name) > MAX_NAME:  # no viewer is called so: nothing to look up
+            return f"{shown}: nothing known."
         found = self.service.find_by_name(guild_id, platform, name)
         if not found:
             return f"{shown}: nothing known."

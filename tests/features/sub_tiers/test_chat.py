@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
+
 from core.events import Platform, Subscribed, Viewer
 from core.features.chat_commands.router import ChatInvocation, Permission
 from core.features.sub_tiers.chat import SubTierChat
@@ -55,6 +57,13 @@ def test_someone_else_by_name(tiers: SubTierService) -> None:
 
 def test_a_name_nobody_has(tiers: SubTierService) -> None:
     assert ask(tiers, "!ban everyone") == "ban: nothing known."
+
+
+@pytest.mark.parametrize("typed", ["a" * 65, "x" * 1900, "@"])
+def test_what_no_viewer_can_be_called_is_answered_short(tiers: SubTierService, typed) -> None:
+    answer = ask(tiers, typed)
+    assert answer.endswith(": nothing known.")
+    assert len(answer) < 80
 
 
 def test_the_other_platform_is_not_mixed_in(tiers: SubTierService) -> None:
