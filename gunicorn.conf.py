@@ -21,6 +21,9 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from core.config import load_settings
+from core.settings_reader import SettingsError
+
 if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="streamkeeper-metrics-")
     _created_here = True
@@ -37,9 +40,15 @@ keepalive = 5
 # long as it is open, so each worker gets WEB_THREADS threads for requests plus one per stream it
 # admits (LIVE_MAX_STREAMS): open dashboards never take the threads webhooks are answered on.
 # The worker's heartbeat is its main loop, not a request, so a long stream does not trip
-# ``timeout``. Command-line --threads/--worker-class override these.
+# ``timeout``. Command-line --threads/--worker-class override these. Both settings are read as
+# the app reads them (the environment over .env, checked): a worker whose threads came from the
+# environment alone, while the app admitted streams by .env, could give every thread to streams.
+try:
+    _web = load_settings().web
+except SettingsError as _problems:
+    raise SystemExit("\n".join(_problems.problems)) from None
 worker_class = "gthread"
-threads = int(os.environ.get("WEB_THREADS") or 8) + int(os.environ.get("LIVE_MAX_STREAMS") or 100)
+threads = _web.threads + _web.live_max_streams
 # Request line, number of headers and each header's size: Kick sends about 1 KiB in total.
 # Over these gunicorn answers 400 / 431 before the app is called.
 limit_request_line = 4094

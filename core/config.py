@@ -327,10 +327,14 @@ def load_settings(
         ),
         slot_calls=SlotCallsSettings(channel_id=read.snowflake("SLOT_CALLS_CHANNEL_ID")),
         heist=HeistSettings(
+            # The ranges !heistset takes (core/features/heist/rules.py), so a default is one
+            # the command would accept.
             join_window_seconds=read.whole(
-                "HEIST_JOIN_WINDOW_SECONDS", 120, minimum=10, unit="seconds"
+                "HEIST_JOIN_WINDOW_SECONDS", 120, minimum=10, maximum=3600, unit="seconds"
             ),
-            cooldown_seconds=read.whole("HEIST_COOLDOWN_SECONDS", 300, minimum=0, unit="seconds"),
+            cooldown_seconds=read.whole(
+                "HEIST_COOLDOWN_SECONDS", 300, minimum=0, maximum=86_400, unit="seconds"
+            ),
         ),
         logging=LoggingSettings(
             level=read.choice("LOG_LEVEL", "INFO", LOG_LEVELS, upper=True),

@@ -125,3 +125,27 @@ def test_gunicorn_reads_its_limits_from_the_config_file_the_image_ships(tmp_path
     assert config.timeout <= 30
     assert config.limit_request_field_size <= 8190
     assert "gunicorn.conf.py" in (ROOT / "Dockerfile").read_text()
+
+
+def _gunicorn_settings(tmp_path, monkeypatch) -> dict[str, object]:
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path))  # as above
+    settings: dict[str, object] = {}
+    exec((ROOT / "gunicorn.conf.py").read_text(), settings)  # noqa: S102 - our own config file
+    return settings
+
+
+def test_gunicorn_gives_each_worker_the_threads_the_app_counts_on_from_env_file_too(
+    tmp_path, monkeypatch
+):
+    """The app reads .env; a worker's threads must come from the same settings, or open
+    dashboards (LIVE_MAX_STREAMS of them) could take the threads webhooks are answered on."""
+    for name in ("WEB_THREADS", "LIVE_MAX_STREAMS"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / ".env").write_text("WEB_THREADS=4\nLIVE_MAX_STREAMS=40\n")
+    assert _gunicorn_settings(tmp_path, monkeypatch)["threads"] == 44
+    monkeypatch.setenv("LIVE_MAX_STREAMS", "10")  # the environment wins, as for the app
+    assert _gunicorn_settings(tmp_path, monkeypatch)["threads"] == 14
+    monkeypatch.setenv("LIVE_MAX_STREAMS", "lots")
+    with pytest.raises(SystemExit, match="LIVE_MAX_STREAMS"):
+        _gunicorn_settings(tmp_path, monkeypatch)
