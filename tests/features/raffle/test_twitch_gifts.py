@@ -166,3 +166,21 @@ def test_a_single_gift_counts_once_from_either_source(engine, raffle, clock):
     bodies = [subscription_gift(1, 285), chat_notice("sub_gift", single, "chat-1"), recipient(1)]
     deliver(raffle, events_of(bodies, clock.now))
     assert gift_tickets(raffle) == TICKETS_PER_SUB
+
+
+def test_a_copy_handled_after_the_period_rolled_over_counts_in_no_second_period(
+    engine, raffle, clock
+):
+    """The gift at 23:59:58, its other copies handled at 00:00:01 once the month closed: the
+    tickets stay in March's period and April's gets none (a reference counts once per guild)."""
+    clock.now = datetime(2026, 3, 31, 23, 59, 58, tzinfo=UTC)
+    events = events_of(every_delivery(5, 284), clock.now)
+    deliver(raffle, events[:1])  # the webhook's channel.subscription.gift
+    clock.now = datetime(2026, 4, 1, 0, 0, 1, tzinfo=UTC)
+    raffle.run_scheduled()  # March closes, April opens
+    deliver(raffle, events[1:])  # the rest: the socket's copy, the chat notices, ...
+    clock.now = datetime(2026, 4, 1, 2, 0, tzinfo=UTC)
+    raffle.run_scheduled()  # holds released
+
+    assert ledger_count(engine) == 1
+    assert gift_tickets(raffle) == 0  # April's standing: nothing

@@ -187,6 +187,12 @@ def record_gift(
         event, lambda ref: earning_repository.gift_received_at(conn, period.guild_id, ref), now
     )
     tickets = count * settings.gifted_sub_tickets
+    # A copy handled after the period rolled over (the other transport's, Twitch's chat notice,
+    # a redelivery) is the gift recorded in the period before: a reference counts once per
+    # guild, not once per period.
+    earlier = earning_repository.find_gift(conn, period.guild_id, reference)
+    if earlier is not None and earlier.period_id != period.id:
+        return GiftOutcome(reference, earlier.tickets, pending=False, is_new=False)
     hold = timedelta(minutes=settings.gift_hold_minutes)
     is_new = earning_repository.add_gift(
         conn,
