@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import ClassVar
 
-from core.events.base import Event, Platform, Viewer  # noqa: F401 - Platform: field types
+from core.events.base import Event, Platform, Viewer
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -80,6 +80,13 @@ class SubscriptionsGifted(Event):
     tier: str | None = None
     gift_key: str | None = None
     source_type: str = ""
+
+    @property
+    def told_again_with_its_key(self) -> bool:
+        """A Twitch gift without a key (the gifter's total hidden, or an anonymous gift): its
+        chat notice, which names the gift, tells it too, and is the copy to count; this one
+        has no way to be recognised as the same gift."""
+        return self.platform == Platform.TWITCH and not self.gift_key
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -166,6 +166,8 @@ class AlertRecorder:
 
     def gifts(self, guild_id: int, event: SubscriptionsGifted) -> None:
         """Event handler: announce a gift of subscriptions (once per gift, whichever source)."""
+        if event.told_again_with_its_key:
+            return  # its chat notice announces it
         gifter = event.gifter.username if event.gifter else "Anonymous"
         count = event.count or len(event.giftees)
         with self.engine.begin() as conn:

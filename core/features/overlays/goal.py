@@ -54,7 +54,7 @@ def moves_of(event: Event) -> tuple[dict[str, int], str] | None:
         return {"follows": 1}, f"event:{event.key}"
     if isinstance(event, Subscribed) and not event.is_gift:
         return {"subs": 1}, sub_reference(event)
-    if isinstance(event, SubscriptionsGifted):
+    if isinstance(event, SubscriptionsGifted) and not event.told_again_with_its_key:
         count = event.count or len(event.giftees)
         return {"subs": count, "gifted_subs": count}, "gift:" + gift_reference(event)
     return None

@@ -36,7 +36,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.engine import Connection
 
-from core.events import Platform, SubscriptionsGifted
+from core.events import SubscriptionsGifted
 from core.features.raffle import ledger_repository
 from core.features.raffle.earning import conversions_repository
 from core.features.raffle.earning import repository as earning_repository
@@ -164,7 +164,7 @@ def record_gift(
     """Record a gift for its gifter; None when it earns nothing (anonymous, unknown gifter)."""
     if event.gifter is None:
         return None
-    if event.platform == Platform.TWITCH and not event.gift_key:
+    if event.told_again_with_its_key:
         log.info(
             "guild %s: Twitch gift without a gift key (total hidden); its chat notice counts it",
             period.guild_id,
