@@ -21,6 +21,7 @@ import aiohttp
 
 from core.events import ChatMessageSent, Event
 from core.platforms.kick.pusher_events import (
+    FirstArrivals,
     PusherFrame,
     decode_frame,
     event_from_frame,
@@ -105,6 +106,7 @@ class PusherListener(ReconnectingSocket[PusherState]):
         self._webhooks_deliver = webhooks_deliver
         self._pong_timeout = pong_timeout
         self._connection = _Connection()
+        self._arrivals = FirstArrivals()  # a copy on another alias reads as the first
 
     @property
     def state(self) -> PusherState:
@@ -191,9 +193,10 @@ class PusherListener(ReconnectingSocket[PusherState]):
             await _send(ws, "pusher:subscribe", {"auth": "", "channel": name})
 
     def _on_event(self, frame: PusherFrame, queue: asyncio.Queue[Event]) -> None:
-        received_at = datetime.now(UTC)
+        broadcaster = self.channel_ids.broadcaster_user_id
+        received_at = self._arrivals.of(frame, broadcaster, datetime.now(UTC))
         event = event_from_frame(
-            frame, broadcaster_user_id=self.channel_ids.broadcaster_user_id, received_at=received_at
+            frame, broadcaster_user_id=broadcaster, received_at=received_at
         )
         if event is None:
             return

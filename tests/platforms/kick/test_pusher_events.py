@@ -26,8 +26,10 @@ from core.events import (
 )
 from core.platforms.kick.pusher_events import (
     REWARD_WINDOW_SECONDS,
+    FirstArrivals,
     channel_key,
     decode_frame,
+    event_from_frame,
     is_money_like,
     parse_frame,
 )
@@ -210,6 +212,45 @@ def test_reward_redeemed_fixture() -> None:
     assert event.viewer == Viewer("1502053", "Bombg")
     assert (event.reward_title, event.user_input, event.status) == ("da bears", "", "pending")
     assert (event.reward_id, event.cost) == (None, None)
+
+
+def test_a_redemption_repeated_on_another_alias_across_a_window_edge_is_one_event() -> None:
+    """Kick repeats a frame on a chatroom's aliases moments apart; a redemption's id comes from
+    its time window, so a copy just past the window's edge read as of its own arrival would be
+    a second redemption (a second VIP role extension). Read as of the first arrival, it is the
+    same event; the same redemption again a minute later is another."""
+    arrivals = FirstArrivals()
+    frame = fixture_frame("RewardRedeemedEvent")
+    first_at = datetime(2026, 1, 1, 12, 0, 9, 900_000, tzinfo=UTC)  # the window ends at :10
+
+    def event_at(channel: str, at: datetime) -> Event | None:
+        decoded = decode_frame(json.dumps({**frame, "channel": channel}))
+        assert decoded is not None
+        received = arrivals.of(decoded, BROADCASTER, at)
+        return event_from_frame(decoded, broadcaster_user_id=BROADCASTER, received_at=received)
+
+    first = event_at("chatrooms.2346570.v2", first_at)
+    copy = event_at("chatroom_2346570", first_at + timedelta(milliseconds=300))
+    later = event_at("chatrooms.2346570.v2", first_at + timedelta(minutes=1))
+
+    assert first is not None
+    assert copy is not None
+    assert later is not None
+    assert copy.key == first.key
+    assert later.key != first.key
+
+
+def test_first_arrivals_forget_what_is_old_and_keep_a_bounded_count() -> None:
+    arrivals = FirstArrivals(keep_seconds=30.0, most=3)
+    frames = [decode_frame(json.dumps({"event": f"E{n}", "data": {}})) for n in range(5)]
+    for n, frame in enumerate(frames):
+        assert frame is not None
+        assert arrivals.of(frame, BROADCASTER, RECEIVED_AT + timedelta(seconds=n)) == (
+            RECEIVED_AT + timedelta(seconds=n)
+        )
+    assert len(arrivals._first) == 3
+    late = RECEIVED_AT + timedelta(seconds=60)
+    assert arrivals.of(frames[4], BROADCASTER, late) == late  # forgotten after 30 s
 
 
 def test_user_banned_fixture_is_a_timeout_by_a_web_ui_moderator() -> None:
