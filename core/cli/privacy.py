@@ -1,6 +1,7 @@
-"""``python -m core privacy export --member ID [--account kick:NAME ...]``: everything kept
-about one person, as JSON on standard output, for the operator answering their request (the
-privacy page sends people to the operator). It reads; it changes nothing."""
+"""A person's data, for the operator answering their request (the privacy page sends people to
+the operator): ``privacy export --member ID [--account kick:NAME ...]`` writes everything kept
+about them as JSON on standard output and changes nothing; ``privacy forget`` (same options)
+says what it would delete and what stays, and deletes it with ``--yes``."""
 
 from __future__ import annotations
 
@@ -9,10 +10,11 @@ import json
 import sys
 
 from core.cli import AddCommand, BadInput, fails_with, open_runtime
-from core.features.person_data import find_person, named_accounts, person_rows
+from core.features.person_data import Person, find_person, named_accounts, person_rows
+from core.features.person_forget import forget
 from core.features.typed_numbers import discord_id
 
-USAGE = "Say whose data: 'privacy export --member <discord id> [--account kick:<name>]'."
+USAGE = "Say whose data: 'privacy export|forget --member <discord id> [--account kick:<name>]'."
 
 
 def register(command: AddCommand) -> None:
@@ -21,18 +23,29 @@ def register(command: AddCommand) -> None:
     export = sub.add_parser(
         "export", help="Write everything kept about one person as JSON (secrets left out)."
     )
-    export.add_argument("--member", help="their Discord user id (Developer Mode, Copy ID)")
-    export.add_argument(
+    _whose(export)
+    export.set_defaults(handler=_export)
+    erase = sub.add_parser(
+        "forget",
+        help="Say what would be deleted about one person and what stays; --yes deletes it.",
+    )
+    _whose(erase)
+    erase.add_argument("--yes", action="store_true", help="delete it (else: only say what)")
+    erase.set_defaults(handler=_forget)
+
+
+def _whose(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--member", help="their Discord user id (Developer Mode, Copy ID)")
+    parser.add_argument(
         "--account",
         action="append",
         default=[],
         help="a Kick or Twitch name of theirs not linked to Discord (kick:NAME, twitch:NAME); "
         "may be given again",
     )
-    export.set_defaults(handler=_export)
 
 
-def _export(args: argparse.Namespace) -> int:
+def _person_asked(args: argparse.Namespace, conn) -> Person:  # type: ignore[no-untyped-def]
     member = None
     if args.member is not None:
         member = discord_id(args.member)
@@ -44,13 +57,38 @@ def _export(args: argparse.Namespace) -> int:
         raise BadInput(f"--account: {exc}.") from None
     if member is None and not named:
         raise BadInput(USAGE)
+    return find_person(conn, member, named)
+
+
+def _forget(args: argparse.Namespace) -> int:
+    runtime = open_runtime(args)
+    try:
+        with runtime.engine.begin() as conn:
+            person = _person_asked(args, conn)
+            report = forget(conn, person, runtime.clock(), delete=args.yes)
+    finally:
+        runtime.close()
+    done = "deleted" if args.yes else "would delete"
+    for table, rows in sorted(report.deleted.items()):
+        print(f"{done} {rows} row(s) of {table}")  # noqa: T201
+    for table, (rows, why) in sorted(report.kept.items()):
+        print(f"{'kept' if args.yes else 'would keep'} {rows} row(s) of {table}: {why}")  # noqa: T201
+    if not report.deleted and not report.kept:
+        print("Nothing is kept about them.")  # noqa: T201
+    elif not args.yes:
+        print("Nothing was deleted: run it again with --yes to delete.")  # noqa: T201
+    return 0
+
+
+def _export(args: argparse.Namespace) -> int:
     runtime = open_runtime(args)
     try:
         with runtime.engine.connect() as conn:
-            person = find_person(conn, member, named)
+            person = _person_asked(args, conn)
             tables = person_rows(conn, person)
     finally:
         runtime.close()
+    member = person.discord_user_id
     document = {
         "discord_user_id": None if member is None else str(member),
         "accounts": [f"{platform}:{user_id}" for platform, user_id in sorted(person.accounts)],

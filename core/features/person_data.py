@@ -89,7 +89,7 @@ def find_person(
     twitch: set[str] = set()
     if accounts:
         query = sa.select(viewers.c.platform, viewers.c.username).where(
-            _account_match(viewers, frozenset(accounts))
+            account_match(viewers, frozenset(accounts))
         )
         twitch = {
             str(name).lower() for platform, name in conn.execute(query) if platform == "twitch"
@@ -129,6 +129,20 @@ def matched_columns(name: str, table: sa.Table) -> list[str]:
     return matched
 
 
+def subject_matches(name: str, table: sa.Table, person: Person) -> list[Any]:
+    """The conditions on ``table`` for rows *about* the person: their Discord id as the member
+    a row is about (not as the admin who acted), or one of their accounts."""
+    matches = []
+    if person.discord_user_id is not None:
+        columns = ["discord_user_id"] if "discord_user_id" in table.c else []
+        if name in DISCORD_USER_ID_TABLES:
+            columns.append("user_id")
+        matches += [table.c[column] == person.discord_user_id for column in columns]
+    if person.accounts and {"platform", "platform_user_id"} <= set(table.c.keys()):
+        matches.append(account_match(table, person.accounts))
+    return matches
+
+
 def _matches(name: str, table: sa.Table, person: Person) -> list[Any]:
     matches = []
     if person.discord_user_id is not None:
@@ -137,7 +151,7 @@ def _matches(name: str, table: sa.Table, person: Person) -> list[Any]:
             columns.append("user_id")
         matches += [table.c[column] == person.discord_user_id for column in columns]
     if person.accounts and {"platform", "platform_user_id"} <= set(table.c.keys()):
-        matches.append(_account_match(table, person.accounts))
+        matches.append(account_match(table, person.accounts))
     if name in NAME_COLUMNS:
         column, known_as = NAME_COLUMNS[name]
         names = person.names.get(known_as, frozenset())
@@ -146,7 +160,7 @@ def _matches(name: str, table: sa.Table, person: Person) -> list[Any]:
     return matches
 
 
-def _account_match(table: sa.Table, accounts: frozenset[tuple[str, str]]) -> Any:
+def account_match(table: sa.Table, accounts: frozenset[tuple[str, str]]) -> Any:
     return sa.or_(
         *(
             sa.and_(table.c.platform == platform, table.c.platform_user_id == user_id)

@@ -195,9 +195,7 @@ class PusherListener(ReconnectingSocket[PusherState]):
     def _on_event(self, frame: PusherFrame, queue: asyncio.Queue[Event]) -> None:
         broadcaster = self.channel_ids.broadcaster_user_id
         received_at = self._arrivals.of(frame, broadcaster, datetime.now(UTC))
-        event = event_from_frame(
-            frame, broadcaster_user_id=broadcaster, received_at=received_at
-        )
+        event = event_from_frame(frame, broadcaster_user_id=broadcaster, received_at=received_at)
         if event is None:
             return
         # Only the guilds that chose this chatroom vouch for what it says (see Event).

@@ -1,0 +1,120 @@
+"""``python -m core privacy forget``: the rows about one person go, each table as
+core/features/person_forget.py decides; what stays is said with its reason (a closed raffle
+period's published evidence, an admin's own actions on others); another member's data and the
+closed period's proof are untouched; without ``--yes`` nothing is deleted."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from core.features.person_data import matched_columns
+from core.features.person_forget import FORGET, KEPT
+from core.features.schema import all_tables
+from tests.features.test_person_data import ANA, BOB, seeded  # noqa: F401 - seeded: a fixture
+from tests.test_cli import GUILD, cli, cli_env  # noqa: F401 - cli_env is a fixture
+
+
+@pytest.fixture
+def with_raffle(seeded):  # noqa: F811
+    """A closed period (drawn into its proof) and an open one, Ana holding tickets in both."""
+    raffle, guild = seeded.raffle, int(GUILD)
+    raffle.periods.start(guild)
+    raffle.admin.give(guild, actor_id=BOB, member_id=ANA, tickets=7, reason="", reference="r1")
+    raffle.admin.give(guild, actor_id=ANA, member_id=BOB, tickets=3, reason="", reference="r2")
+    closed = raffle.periods.end(guild).period
+    raffle.draws.request(guild, actor_id=BOB)  # no beacon here: it waits, then is forced
+    raffle.draws.force(guild, actor_id=BOB)
+    raffle.periods.start(guild)
+    raffle.admin.give(guild, actor_id=BOB, member_id=ANA, tickets=5, reason="", reference="r3")
+    return seeded, closed
+
+
+def _export(cli_env, *args: str) -> dict:  # noqa: F811
+    result = cli(cli_env, "privacy", "export", *args)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def test_without_yes_it_only_says_what_it_would_do(cli_env, with_raffle):  # noqa: F811
+    before = _export(cli_env, "--member", str(ANA))
+
+    result = cli(cli_env, "privacy", "forget", "--member", str(ANA))
+
+    assert result.returncode == 0, result.stderr
+    assert "would delete 1 row(s) of account_links" in result.stdout
+    # Ana's line of the closed period, and the tickets she gave Bob there as an admin.
+    assert "would keep 2 row(s) of raffle_ledger: a closed period's ledger" in result.stdout
+    assert result.stdout.strip().endswith("run it again with --yes to delete.")
+    assert _export(cli_env, "--member", str(ANA)) == before
+
+
+def test_forget_deletes_what_is_about_them_and_keeps_the_closed_periods_evidence(
+    cli_env,  # noqa: F811
+    with_raffle,
+):
+    runtime, closed = with_raffle
+    bob_before = _export(cli_env, "--member", str(BOB))
+
+    result = cli(cli_env, "privacy", "forget", "--member", str(ANA), "--yes")
+
+    assert result.returncode == 0, result.stderr
+    assert "deleted 1 row(s) of account_links" in result.stdout
+    left = _export(cli_env, "--member", str(ANA))["tables"]  # her links are gone: by id only
+    assert set(left) == {"kick_connections", "points_ledger", "raffle_ledger"}
+    # What stays: what Ana did as an admin, and the closed period's ledger (her line in it too).
+    assert {r["platform_user_id"] for r in left["points_ledger"]} == {"k-bob"}  # Ana gave Bob
+    tables = all_tables().tables
+    with runtime.engine.connect() as conn:
+        ledger = tables["raffle_ledger"]
+        kept = conn.execute(
+            sa.select(ledger.c.period_id, ledger.c.amount).where(
+                ledger.c.platform_user_id == "k-ana"
+            )
+        ).all()
+        watched = conn.execute(
+            sa.select(sa.func.count())
+            .select_from(tables["watchtime"])
+            .where(tables["watchtime"].c.platform_user_id == "k-ana")
+        ).scalar_one()
+    assert [tuple(row) for row in kept] == [(closed.id, 7)]  # the open period's 5 went
+    assert watched == 0
+    assert [r["connected_by"] for r in left["kick_connections"]] == [ANA]
+    assert "kept 1 row(s) of kick_connections: a channel's connection an admin made" in (
+        result.stdout
+    )
+    # Bob's data, and the closed period's proof, are as they were.
+    # (The lines about Ana that Bob wrote as an admin were about her: left out of the match.)
+    bob_after = _export(cli_env, "--member", str(BOB))
+    assert _without_ana(bob_after) == _without_ana(bob_before)
+    out = Path(cli_env["DATA_DIR"]).parent / "proof"
+    exported = cli(cli_env, "raffle", "export", str(closed.id), "--out", str(out))
+    assert exported.returncode == 0, exported.stderr
+    files = [str(out / f"raffle-{closed.id}-{part}.json") for part in ("proof", "ledger")]
+    verified = cli(cli_env, "raffle", "verify", *files)
+    assert (verified.returncode, verified.stdout.split(":")[0]) == (0, "match"), verified.stdout
+
+    again = cli(cli_env, "privacy", "forget", "--member", str(ANA), "--yes")
+    assert "deleted" not in again.stdout.replace("a closed period", "")  # nothing more to go
+
+
+def _without_ana(document: dict) -> dict:
+    tables = {
+        name: kept
+        for name, rows in document["tables"].items()
+        if (kept := [row for row in rows if row.get("platform_user_id") != "k-ana"])
+    }
+    return {**document, "tables": tables}
+
+
+def test_every_table_the_export_searches_has_a_decision():
+    undecided = [
+        name
+        for name, table in sorted(all_tables().tables.items())
+        if matched_columns(name, table) and name not in FORGET and name not in KEPT
+    ]
+    assert undecided == []
+    assert set(FORGET) <= set(all_tables().tables)
