@@ -23,6 +23,7 @@ from core.events import (
     Event,
     Followed,
     KicksGifted,
+    Platform,
     Raided,
     Subscribed,
     SubscriptionsGifted,
@@ -58,8 +59,10 @@ def sub_reference(event: Subscribed) -> str:
     """The same for every source of one subscription: Twitch tells a new sub both as
     ``channel.subscribe`` and as a chat notice, a resub as ``channel.subscription.message`` and
     as a chat notice, each under its own message id. A resub is its viewer and running months;
-    a new sub its viewer and month (a viewer subscribes anew at most once a month)."""
-    who = event.viewer.platform_user_id or event.viewer.username.strip().lower()
+    a new sub its viewer and month (a viewer subscribes anew at most once a month). On Kick the
+    viewer is their name: a webhook names them by id and name, a Pusher frame by name only."""
+    name = event.viewer.username.strip().lower()
+    who = name if event.platform == Platform.KICK else event.viewer.platform_user_id or name
     head = f"sub:{event.platform}:{event.broadcaster_user_id}:{who}"
     if event.is_renewal and event.months:
         return f"{head}:resub:{event.months}"
