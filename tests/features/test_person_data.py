@@ -58,14 +58,15 @@ def seeded(cli_env, make_runtime):  # noqa: F811
     return runtime
 
 
-def _export(cli_env, *args: str) -> dict:  # noqa: F811
+def exported(cli_env, *args: str) -> dict:  # noqa: F811
+    """``privacy export`` with ``args``, its JSON."""
     result = cli(cli_env, "privacy", "export", *args)
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout)
 
 
 def test_a_members_export_holds_their_rows_and_nobody_elses(cli_env, seeded):  # noqa: F811
-    document = _export(cli_env, "--member", str(ANA))
+    document = exported(cli_env, "--member", str(ANA))
     tables = document["tables"]
 
     assert document["accounts"] == ["kick:k-ana"]
@@ -85,7 +86,7 @@ def test_a_viewer_who_never_linked_is_found_by_the_name_the_operator_gives(
     cli_env,  # noqa: F811
     seeded,
 ):
-    document = _export(cli_env, "--account", "twitch:Carl_TV")
+    document = exported(cli_env, "--account", "twitch:Carl_TV")
 
     assert document["accounts"] == ["twitch:t-carl"]
     assert [row["seconds"] for row in document["tables"]["watchtime"]] == [60]
@@ -94,7 +95,7 @@ def test_a_viewer_who_never_linked_is_found_by_the_name_the_operator_gives(
 
 
 def test_no_secret_column_is_written(cli_env, seeded):  # noqa: F811
-    document = _export(cli_env, "--member", str(ANA))
+    document = exported(cli_env, "--member", str(ANA))
 
     [connection] = document["tables"]["kick_connections"]  # the one Ana made, as its admin
     assert (connection["kick_username"], connection["connected_by"]) == ("streamer", ANA)

@@ -5,7 +5,6 @@ closed period's proof are untouched; without ``--yes`` nothing is deleted."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
@@ -14,7 +13,7 @@ import sqlalchemy as sa
 from core.features.person_data import matched_columns
 from core.features.person_forget import FORGET, KEPT
 from core.features.schema import all_tables
-from tests.features.test_person_data import ANA, BOB, seeded  # noqa: F401 - seeded: a fixture
+from tests.features.test_person_data import ANA, BOB, exported, seeded  # noqa: F401 - seeded: a fixture
 from tests.test_cli import GUILD, cli, cli_env  # noqa: F401 - cli_env is a fixture
 
 
@@ -33,14 +32,8 @@ def with_raffle(seeded):  # noqa: F811
     return seeded, closed
 
 
-def _export(cli_env, *args: str) -> dict:  # noqa: F811
-    result = cli(cli_env, "privacy", "export", *args)
-    assert result.returncode == 0, result.stderr
-    return json.loads(result.stdout)
-
-
 def test_without_yes_it_only_says_what_it_would_do(cli_env, with_raffle):  # noqa: F811
-    before = _export(cli_env, "--member", str(ANA))
+    before = exported(cli_env, "--member", str(ANA))
 
     result = cli(cli_env, "privacy", "forget", "--member", str(ANA))
 
@@ -49,7 +42,7 @@ def test_without_yes_it_only_says_what_it_would_do(cli_env, with_raffle):  # noq
     # Ana's line of the closed period, and the tickets she gave Bob there as an admin.
     assert "would keep 2 row(s) of raffle_ledger: a closed period's ledger" in result.stdout
     assert result.stdout.strip().endswith("run it again with --yes to delete.")
-    assert _export(cli_env, "--member", str(ANA)) == before
+    assert exported(cli_env, "--member", str(ANA)) == before
 
 
 def test_forget_deletes_what_is_about_them_and_keeps_the_closed_periods_evidence(
@@ -57,13 +50,13 @@ def test_forget_deletes_what_is_about_them_and_keeps_the_closed_periods_evidence
     with_raffle,
 ):
     runtime, closed = with_raffle
-    bob_before = _export(cli_env, "--member", str(BOB))
+    bob_before = exported(cli_env, "--member", str(BOB))
 
     result = cli(cli_env, "privacy", "forget", "--member", str(ANA), "--yes")
 
     assert result.returncode == 0, result.stderr
     assert "deleted 1 row(s) of account_links" in result.stdout
-    left = _export(cli_env, "--member", str(ANA))["tables"]  # her links are gone: by id only
+    left = exported(cli_env, "--member", str(ANA))["tables"]  # her links are gone: by id only
     assert set(left) == {"kick_connections", "points_ledger", "raffle_ledger"}
     # What stays: what Ana did as an admin, and the closed period's ledger (her line in it too).
     assert {r["platform_user_id"] for r in left["points_ledger"]} == {"k-bob"}  # Ana gave Bob
@@ -88,11 +81,11 @@ def test_forget_deletes_what_is_about_them_and_keeps_the_closed_periods_evidence
     )
     # Bob's data, and the closed period's proof, are as they were.
     # (The lines about Ana that Bob wrote as an admin were about her: left out of the match.)
-    bob_after = _export(cli_env, "--member", str(BOB))
+    bob_after = exported(cli_env, "--member", str(BOB))
     assert _without_ana(bob_after) == _without_ana(bob_before)
     out = Path(cli_env["DATA_DIR"]).parent / "proof"
-    exported = cli(cli_env, "raffle", "export", str(closed.id), "--out", str(out))
-    assert exported.returncode == 0, exported.stderr
+    written = cli(cli_env, "raffle", "export", str(closed.id), "--out", str(out))
+    assert written.returncode == 0, written.stderr
     files = [str(out / f"raffle-{closed.id}-{part}.json") for part in ("proof", "ledger")]
     verified = cli(cli_env, "raffle", "verify", *files)
     assert (verified.returncode, verified.stdout.split(":")[0]) == (0, "match"), verified.stdout
