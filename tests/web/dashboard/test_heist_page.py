@@ -116,6 +116,21 @@ def test_the_results_channel_must_be_this_servers(site):
     assert site.runtime.heist.rules(GUILD).channel_id is None
 
 
+def test_a_results_channel_the_picker_cannot_offer_stays_kept_through_a_save(site):
+    """Set by !heistset while the bot could post there, now hidden from it: the picker shows it
+    kept (not "Nowhere"), and saving the group as it is neither refuses nor erases it."""
+    directory = site.runtime.directory
+    heists = Channel(HEISTS, "heists", "text", 0, can_post=True)
+    hidden = Channel(HEISTS + 1, "mods-only", "text", 1, can_post=False)
+    directory.record_server(Snapshot(Server(GUILD, "Managed", None, True), (), (heists, hidden)))
+    site.runtime.heist.set_setting(GUILD, "channel", str(HEISTS + 1))
+    client = site.client()
+    page = client.get(PAGE).text
+    assert f'<option value="{HEISTS + 1}" selected>' in page
+    assert post(client, PAGE + "settings/results", channel=str(HEISTS + 1)).status_code == 302
+    assert site.runtime.heist.rules(GUILD).channel_id == HEISTS + 1
+
+
 def test_points_name_and_rates(site):
     client = site.client()
     assert post(client, PAGE + "points/name", currency="Coins").status_code == 302

@@ -112,6 +112,9 @@ def heist_settings(guild_id: int, slug: str):  # type: ignore[no-untyped-def]
     errors: dict[str, str] = {}
     changed: list[str] = []
     for field in group.fields:
+        posted = (request.form.get(field.name) or "").strip()
+        if kind_of(field.name) == "channel" and posted == field_value(current, field.name):
+            continue  # a channel left as it was is not asked again (the bot may not see it now)
         try:
             value = _typed(guild_id, field.name)
             if value == field_value(current, field.name) or value is None:

@@ -81,17 +81,20 @@ def settings(guild_id: int):  # type: ignore[no-untyped-def]
         ):
             if check:
                 errors[field] = check
-    channel = None
-    if not errors and "channel" in form:
+    kept = calls.status(guild_id).settings.channel_id
+    channel = kept
+    posted = (form.get("channel") or "").strip()
+    # A channel left as it was is not asked again (the bot may not see it now).
+    if not errors and "channel" in form and posted != str(kept or ""):
         try:
-            channel = checked_channel(guild_id, form.get("channel"), "The slot call channel")
+            channel = checked_channel(guild_id, posted, "The slot call channel")
         except Refused as refused:
             errors["channel"] = str(refused)
     if errors:
         return _show(guild_id, errors)
     calls.set_cooldown(guild_id, cooldown)
     calls.set_max_open(guild_id, limit)
-    if "channel" in form and channel != calls.status(guild_id).settings.channel_id:
+    if channel != kept:
         calls.set_channel(guild_id, channel)
     calls.set_enabled(guild_id, form.get("enabled") == "on")
     calls.set_require_link(guild_id, form.get("require_link") == "on")
