@@ -20,8 +20,8 @@ from typing import Any, Literal, TypeVar
 import aiohttp
 
 from core.events import ChatMessageSent, Event
+from core.platforms.kick.pusher_arrivals import FirstArrivals
 from core.platforms.kick.pusher_events import (
-    FirstArrivals,
     PusherFrame,
     decode_frame,
     event_from_frame,

@@ -130,33 +130,6 @@ def is_money_like(event: Event) -> bool:
     return isinstance(event, Subscribed | SubscriptionsGifted | RewardRedeemed | KicksGifted)
 
 
-class FirstArrivals:
-    """When each frame was first received. Kick repeats some events on several aliases of a
-    chatroom (:meth:`PusherChannels.names`), moments apart; a copy is parsed as of the first
-    arrival, so a frame whose id is made from its time window (a reward redemption:
-    :data:`REWARD_WINDOW_SECONDS`) gets the first copy's id even when the copies fall either
-    side of a window's edge. Remembers frames for ``keep_seconds``, at most ``most`` of them."""
-
-    def __init__(self, keep_seconds: float = 30.0, most: int = 2000) -> None:
-        self.keep = timedelta(seconds=keep_seconds)
-        self.most = most
-        self._first: dict[str, datetime] = {}
-
-    def of(self, frame: PusherFrame, broadcaster_user_id: str, now: datetime) -> datetime:
-        """``now``, or when the same frame first arrived within the last ``keep_seconds``."""
-        digest = _Frame(frame, broadcaster_user_id, now).hashed_id()
-        first = self._first.get(digest)
-        if first is not None and now - first <= self.keep:
-            return first
-        self._first[digest] = now
-        if len(self._first) > self.most:  # the oldest go first (dicts keep insertion order)
-            for stale in list(self._first)[: len(self._first) - self.most]:
-                del self._first[stale]
-        for stale in [d for d, at in self._first.items() if now - at > self.keep]:
-            del self._first[stale]
-        return now
-
-
 def channel_key(channel: str | None) -> str:
     """What a channel is, whatever alias named it: ``chatroom:<id>``, ``channel:<id>``, or the
     name itself for anything else."""

@@ -24,9 +24,9 @@ from core.events import (
     event_from_dict,
     event_to_dict,
 )
+from core.platforms.kick.pusher_arrivals import FirstArrivals
 from core.platforms.kick.pusher_events import (
     REWARD_WINDOW_SECONDS,
-    FirstArrivals,
     channel_key,
     decode_frame,
     event_from_frame,
