@@ -136,7 +136,7 @@ class StreamKeeperBot(commands.Bot):
             )
         try:
             await ctx.send(reply, ephemeral=True, allowed_mentions=NO_MENTIONS)
-        except discord.HTTPException as exc:
+        except (discord.HTTPException, discord.RateLimited) as exc:
             log.warning("could not send an error reply in channel %s: %s", ctx.channel.id, exc)
 
 
@@ -222,6 +222,9 @@ def explain_error(ctx: commands.Context[commands.Bot], error: Exception) -> str 
             return truncate(inert(str(error)), MESSAGE_LIMIT)
         case commands.CommandNotFound():
             return None
+        case discord.RateLimited():
+            log.warning("%s not answered: Discord rate-limits the channel", invocation_of(ctx))
+            return None  # Discord would not take the answer either
         case commands.MissingRequiredArgument():
             return f"Missing {error.param.name}. {usage}"
         case commands.RangeError():

@@ -359,6 +359,23 @@ async def test_a_failing_database_gets_a_plain_reply_and_a_logged_traceback(
     assert "leaderboard" in record.getMessage()
 
 
+async def test_a_channel_discord_rate_limits_gets_no_reply_and_one_warning(
+    alice: discord.Member, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Past the bot's wait (max_ratelimit_timeout), discord.py raises RateLimited: Discord
+    would take no answer either, so none is tried, and the operator reads why."""
+
+    async def limited(self, *args: object, **kwargs: object) -> None:
+        raise discord.RateLimited(600.0)
+
+    monkeypatch.setattr(commands.Context, "send", limited)
+
+    assert await say("!leaderboard", alice) == []
+
+    assert "!leaderboard not answered: Discord rate-limits the channel" in caplog.text
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+
+
 async def test_leaderboard_shows_linked_viewers_as_mentions(
     guild_a: discord.Guild, alice: discord.Member, stream: Stream, link
 ) -> None:
