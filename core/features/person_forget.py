@@ -6,7 +6,7 @@ Some rows stay, each table for its stated reason (:data:`KEPT`): what a closed r
 published as the evidence of its draw, an admin's own actions on other people (a row whose
 Discord id is the person only as the admin who acted), a moderator's decision about them (the
 slot-call blacklist, a raffle exclusion), a VIP grant still running (its removal is due), a
-StreamElements stake held for a heist under way. The report says how many of each stayed.
+StreamElements stake and seat in a heist under way. The report says how many of each stayed.
 
 A test (tests/features/test_person_forget.py) fails when a table the export searches is in
 neither list, so a feature's new table gets a decision.
@@ -38,6 +38,12 @@ def _open_periods(table: sa.Table, now: datetime) -> Any:
     return table.c.period_id.in_(still_open)
 
 
+def _finished_heists(table: sa.Table, now: datetime) -> Any:
+    heists = all_tables().tables["heists"]
+    finished = sa.select(heists.c.id).where(heists.c.state != "open")
+    return table.c.heist_id.in_(finished)
+
+
 def _ended_grants(table: sa.Table, now: datetime) -> Any:
     return sa.or_(table.c.removed_at.is_not(None), table.c.expires_at < now)
 
@@ -53,7 +59,7 @@ FORGET: dict[str, Rows] = {
     "points_balances": _all,
     "points_ledger": _all,  # their points lines (the points an admin gave others stay)
     "points_accrual": _all,
-    "heist_participants": _all,
+    "heist_participants": _finished_heists,
     "imported_winners": _all,
     "raffle_ledger": _open_periods,
     "raffle_balances": _open_periods,
@@ -83,6 +89,7 @@ KEPT: dict[str, str] = {
     "slot_call_blacklist": "a moderator's decision to ignore their slot calls",
     "vip_grants": "a VIP grant still running: its removal on Twitch or Discord is due",
     "points_se_holds": "a StreamElements stake held for a heist under way, paid or given back",
+    "heist_participants": "a seat in a heist under way: its result pays or refunds the stake",
     "shuffle_wager_totals": "wager totals the raffle's Shuffle poll counts from (by Shuffle name)",
     "payments_settlements": "an admin's settlement of a payment (the person as the admin)",
     "link_panels": "a link panel an admin posted (the person as the admin)",

@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from core.features.person_data import matched_columns
 from core.features.person_forget import FORGET, KEPT
 from core.features.schema import all_tables
+from tests.features.heist.test_history import add_heist
 from tests.features.test_person_data import ANA, BOB, exported, seeded  # noqa: F401 - seeded: a fixture
 from tests.test_cli import GUILD, cli, cli_env  # noqa: F401 - cli_env is a fixture
 
@@ -29,6 +30,14 @@ def with_raffle(seeded):  # noqa: F811
     raffle.draws.force(guild, actor_id=BOB)
     raffle.periods.start(guild)
     raffle.admin.give(guild, actor_id=BOB, member_id=ANA, tickets=5, reason="", reference="r3")
+    # Ana's seat in a finished heist, and in one under way (its result still pays her stake).
+    tables, now = all_tables().tables, seeded.clock()
+    with seeded.engine.begin() as conn:
+        for state, finished in (("resolved", now), ("open", None)):
+            heist_id = add_heist(conn, guild, state, finished)
+            conn.execute(sa.insert(tables["heist_participants"]).values(
+                heist_id=heist_id, guild_id=guild, platform="kick", platform_user_id="k-ana",
+                username="ana_kick", stake=100, risk="low", joined_at=now))  # fmt: skip
     return seeded, closed
 
 
@@ -73,8 +82,20 @@ def test_forget_deletes_what_is_about_them_and_keeps_the_closed_periods_evidence
             .select_from(tables["watchtime"])
             .where(tables["watchtime"].c.platform_user_id == "k-ana")
         ).scalar_one()
+        seats = (
+            conn.execute(
+                sa.select(tables["heists"].c.state).join(
+                    tables["heist_participants"],
+                    tables["heist_participants"].c.heist_id == tables["heists"].c.id,
+                )
+            )
+            .scalars()
+            .all()
+        )
     assert [tuple(row) for row in kept] == [(closed.id, 7)]  # the open period's 5 went
     assert watched == 0
+    assert seats == ["open"]  # the finished heist's seat went; the one under way stays
+    assert "kept 1 row(s) of heist_participants: a seat in a heist under way" in result.stdout
     assert [r["connected_by"] for r in left["kick_connections"]] == [ANA]
     assert "kept 1 row(s) of kick_connections: a channel's connection an admin made" in (
         result.stdout
