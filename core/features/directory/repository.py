@@ -20,6 +20,9 @@ from core.storage.db import insert_for
 NAME_MAX = 100
 
 
+TEXT_KINDS = ("text", "news")  # where a message can be posted
+
+
 @dataclass(frozen=True)
 class Role:
     role_id: int
@@ -37,6 +40,11 @@ class Channel:
     kind: str
     position: int
     can_post: bool = False
+
+    @property
+    def takes_posts(self) -> bool:
+        """A text channel the bot may post in: what a channel picker offers."""
+        return self.kind in TEXT_KINDS and self.can_post
 
 
 @dataclass(frozen=True)

@@ -18,8 +18,6 @@ from core.events import utc
 from core.features.directory import repository
 from core.features.directory.repository import Channel, Member, Role, Server
 
-TEXT_KINDS = ("text", "news")  # where a message can be posted
-
 
 @dataclass(frozen=True)
 class Snapshot:
@@ -91,7 +89,7 @@ class DirectoryService:
 
     def postable_channels(self, guild_id: int) -> list[Channel]:
         """Text channels the bot may post in: what a channel picker offers."""
-        return [c for c in self.channels(guild_id) if c.kind in TEXT_KINDS and c.can_post]
+        return [c for c in self.channels(guild_id) if c.takes_posts]
 
     def member_names(self, guild_id: int, user_ids: Collection[int]) -> dict[int, str]:
         with self.engine.connect() as conn:

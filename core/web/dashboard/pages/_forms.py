@@ -17,7 +17,6 @@ from typing import Any, TypeVar
 from flask import flash, g, get_flashed_messages, redirect, render_template, url_for
 
 from core.features.amounts import AmountNotUnderstood, parse_whole_amount
-from core.features.directory.service import TEXT_KINDS
 from core.features.refusals import Refused
 from core.features.typed_numbers import whole_in
 from core.web.dashboard.config import DashboardConfig
@@ -117,11 +116,21 @@ def role_colours(guild_id: int) -> dict[int, str]:
     return {role.role_id: f"#{role.color:06x}" for role in roles if role.color}
 
 
-def channel_choices(guild_id: int) -> list[tuple[str, str]]:
-    """The text channels a picker offers (the bot can post there), as (id, "#name")."""
+def channel_choices(guild_id: int, kept: int | str | None = None) -> list[tuple[str, str]]:
+    """The text channels a picker offers (the bot can post there), as (id, "#name"), and the
+    setting's stored channel ``kept`` when it is not one of them (hidden from the bot now, a
+    thread, deleted), named as well as the directory can, so that it shows and stays selected:
+    saving the form's other settings must not erase it."""
     directory = config().directory
-    channels = [] if directory is None else directory.postable_channels(guild_id)
-    return [(str(channel.channel_id), f"#{channel.name}") for channel in channels]
+    if directory is None:
+        return []
+    offered = directory.postable_channels(guild_id)
+    choices = [(str(channel.channel_id), f"#{channel.name}") for channel in offered]
+    if not choices or not kept or str(kept) in dict(choices):
+        return choices
+    known = next((c for c in directory.channels(guild_id) if str(c.channel_id) == str(kept)), None)
+    label = f"#{known.name} (I can't post there now)" if known else f"{kept} (not in the server)"
+    return [*choices, (str(kept), label)]
 
 
 def done(endpoint: str, guild_id: int, message: str):  # type: ignore[no-untyped-def]
@@ -203,7 +212,7 @@ def channel_refusal(guild_id: int, channel_id: int) -> str | None:
     directory = config().directory
     channels = [] if directory is None else directory.channels(guild_id)
     channel = next((c for c in channels if c.channel_id == channel_id), None)
-    if channel is not None and not (channel.kind in TEXT_KINDS and channel.can_post):
+    if channel is not None and not channel.takes_posts:
         # What the picker leaves out (a voice channel, a category, one the bot cannot post in)
         # is refused when a form is made by hand too: posts there would be lost.
         return f"I can't post in #{channel.name}; pick a text channel I can post in."

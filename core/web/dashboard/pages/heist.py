@@ -54,7 +54,7 @@ def _show(guild_id: int, errors: dict[str, str] | None = None, **extra):  # type
         groups=GROUPS,
         values={name: field_value(rules, name) for name in SETTINGS},
         kind_of=kind_of,
-        channels=channel_choices(guild_id),
+        channels=channel_choices(guild_id, rules.channel_id),
         recent=heist.recent_results(guild_id, RECENT_HEISTS),
         **_charts(heist, guild_id),
         currency=points.name(guild_id),

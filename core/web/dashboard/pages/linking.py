@@ -49,7 +49,7 @@ def _show(
         history=history,
         members=members(guild_id, people),
         roles=role_choices(guild_id),
-        channels=channel_choices(guild_id),
+        channels=channel_choices(guild_id, settings.log_channel_id),
     )
 
 

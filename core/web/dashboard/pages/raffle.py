@@ -114,7 +114,7 @@ def _show(
         reference=new_reference(),
         max_tickets=MAX_ADMIN_TICKETS,
         max_winners=MAX_WINNERS,
-        channels=channel_choices(guild_id),
+        channels=channel_choices(guild_id, values["channel"]),
         sources=_sources(raffle, guild_id),
         source_words=SOURCE_WORDS,
         query=query,

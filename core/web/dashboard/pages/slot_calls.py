@@ -30,16 +30,17 @@ QUEUE_SHOWN = 100  # the oldest open calls listed on the page
 
 def _show(guild_id: int, errors: dict[str, str] | None = None, picked=None):  # type: ignore[no-untyped-def]
     calls = installed(config().slot_calls)
+    status = calls.status(guild_id)
     return page(
         "dashboard/slot_calls.html",
         guild_id,
         errors=errors,
-        status=calls.status(guild_id),
+        status=status,
         queue=calls.open_calls(guild_id, QUEUE_SHOWN),
         blacklist=calls.blacklist(guild_id),
         picked=picked,
         form=request.form if request.method == "POST" else {},
-        channels=channel_choices(guild_id),
+        channels=channel_choices(guild_id, status.settings.channel_id),
     )
 
 

@@ -122,7 +122,7 @@ def _page(guild_id: int, errors: dict[str, str] | None = None, done: str | None 
         actions=ACTIONS,
         reward_changes=REWARD_CHANGES,
         switches=SWITCHES,
-        channels=channel_choices(guild_id),
+        channels=channel_choices(guild_id, settings.notice_channel_id),
         errors=errors,
         form=request.form if request.method == "POST" else {},
         done=done or request.args.get("done"),
