@@ -118,11 +118,8 @@ def person_rows(conn: Connection, person: Person) -> dict[str, list[dict[str, An
 def matched_columns(name: str, table: sa.Table) -> list[str]:
     """The columns of ``table`` a person is looked for in (for the test that keeps every
     person-like column covered)."""
-    columns = set(table.c.keys())
-    matched = sorted(columns & DISCORD_ID_COLUMNS)
-    if name in DISCORD_USER_ID_TABLES:
-        matched.append("user_id")
-    if {"platform", "platform_user_id"} <= columns:
+    matched = _id_columns(name, table, DISCORD_ID_COLUMNS)
+    if _has_accounts(table):
         matched.append("platform_user_id")
     if name in NAME_COLUMNS:
         matched.append(NAME_COLUMNS[name][0])
@@ -132,32 +129,46 @@ def matched_columns(name: str, table: sa.Table) -> list[str]:
 def subject_matches(name: str, table: sa.Table, person: Person) -> list[Any]:
     """The conditions on ``table`` for rows *about* the person: their Discord id as the member
     a row is about (not as the admin who acted), or one of their accounts."""
-    matches = []
-    if person.discord_user_id is not None:
-        columns = ["discord_user_id"] if "discord_user_id" in table.c else []
-        if name in DISCORD_USER_ID_TABLES:
-            columns.append("user_id")
-        matches += [table.c[column] == person.discord_user_id for column in columns]
-    if person.accounts and {"platform", "platform_user_id"} <= set(table.c.keys()):
-        matches.append(account_match(table, person.accounts))
-    return matches
+    return [
+        *_id_matches(name, table, person, frozenset({"discord_user_id"})),
+        *_account_matches(table, person),
+    ]
 
 
 def _matches(name: str, table: sa.Table, person: Person) -> list[Any]:
-    matches = []
-    if person.discord_user_id is not None:
-        columns = sorted(set(table.c.keys()) & DISCORD_ID_COLUMNS)
-        if name in DISCORD_USER_ID_TABLES:
-            columns.append("user_id")
-        matches += [table.c[column] == person.discord_user_id for column in columns]
-    if person.accounts and {"platform", "platform_user_id"} <= set(table.c.keys()):
-        matches.append(account_match(table, person.accounts))
+    """The conditions on ``table`` for rows naming the person in any way."""
+    matches = [
+        *_id_matches(name, table, person, DISCORD_ID_COLUMNS),
+        *_account_matches(table, person),
+    ]
     if name in NAME_COLUMNS:
         column, known_as = NAME_COLUMNS[name]
         names = person.names.get(known_as, frozenset())
         if names:
             matches.append(sa.func.lower(table.c[column]).in_(sorted(names)))
     return matches
+
+
+def _id_columns(name: str, table: sa.Table, columns: frozenset[str]) -> list[str]:
+    found = sorted(set(table.c.keys()) & columns)
+    return [*found, "user_id"] if name in DISCORD_USER_ID_TABLES else found
+
+
+def _id_matches(name: str, table: sa.Table, person: Person, columns: frozenset[str]) -> list[Any]:
+    if person.discord_user_id is None:
+        return []
+    chosen = _id_columns(name, table, columns)
+    return [table.c[column] == person.discord_user_id for column in chosen]
+
+
+def _has_accounts(table: sa.Table) -> bool:
+    return {"platform", "platform_user_id"} <= set(table.c.keys())
+
+
+def _account_matches(table: sa.Table, person: Person) -> list[Any]:
+    if not person.accounts or not _has_accounts(table):
+        return []
+    return [account_match(table, person.accounts)]
 
 
 def account_match(table: sa.Table, accounts: frozenset[tuple[str, str]]) -> Any:
