@@ -22,6 +22,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from core.features.heist import repository as heist_repository
 from core.features.person_data import Person, person_rows, subject_matches
 from core.features.schema import all_tables
 
@@ -40,7 +41,7 @@ def _open_periods(table: sa.Table, now: datetime) -> Any:
 
 def _finished_heists(table: sa.Table, now: datetime) -> Any:
     heists = all_tables().tables["heists"]
-    finished = sa.select(heists.c.id).where(heists.c.state != "open")
+    finished = sa.select(heists.c.id).where(heists.c.state != heist_repository.OPEN)
     return table.c.heist_id.in_(finished)
 
 
@@ -123,8 +124,8 @@ def forget(conn: Connection, person: Person, now: datetime, *, delete: bool) -> 
         if delete:
             gone = conn.execute(sa.delete(table).where(condition)).rowcount
         else:
-            gone = conn.execute(sa.select(sa.func.count()).select_from(table).where(condition))
-            gone = int(gone.scalar_one())
+            counted = sa.select(sa.func.count()).select_from(table).where(condition)
+            gone = int(conn.execute(counted).scalar_one())
         if gone:
             report.deleted[name] = gone
     remaining = person_rows(conn, person)
