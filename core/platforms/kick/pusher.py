@@ -22,6 +22,7 @@ import aiohttp
 from core.events import ChatMessageSent, Event
 from core.platforms.kick.pusher_arrivals import FirstArrivals
 from core.platforms.kick.pusher_events import (
+    CHAT_EVENT,
     PusherFrame,
     decode_frame,
     event_from_frame,
@@ -194,7 +195,10 @@ class PusherListener(ReconnectingSocket[PusherState]):
 
     def _on_event(self, frame: PusherFrame, queue: asyncio.Queue[Event]) -> None:
         broadcaster = self.channel_ids.broadcaster_user_id
-        received_at = self._arrivals.of(frame, broadcaster, datetime.now(UTC))
+        now = datetime.now(UTC)
+        # Chat names itself (its message id); other frames are named by when they came.
+        timed = frame.event != CHAT_EVENT
+        received_at = self._arrivals.of(frame, broadcaster, now) if timed else now
         event = event_from_frame(frame, broadcaster_user_id=broadcaster, received_at=received_at)
         if event is None:
             return

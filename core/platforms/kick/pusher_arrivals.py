@@ -26,15 +26,16 @@ class FirstArrivals:
     def of(self, frame: PusherFrame, broadcaster_user_id: str, now: datetime) -> datetime:
         """``now``, or when the same frame first arrived within the last ``keep_seconds``."""
         digest = _digest(frame, broadcaster_user_id)
-        first = self._first.get(digest)
+        first = self._first.pop(digest, None)
         if first is not None and now - first <= self.keep:
+            self._first[digest] = first
             return first
-        self._first[digest] = now
-        if len(self._first) > self.most:  # the oldest go first (dicts keep insertion order)
-            for stale in list(self._first)[: len(self._first) - self.most]:
-                del self._first[stale]
-        for stale in [d for d, at in self._first.items() if now - at > self.keep]:
-            del self._first[stale]
+        self._first[digest] = now  # the newest last: the dict keeps insertion order
+        while self._first:  # the oldest go first, only as far as they must
+            oldest, at = next(iter(self._first.items()))
+            if now - at <= self.keep and len(self._first) <= self.most:
+                break
+            del self._first[oldest]
         return now
 
 

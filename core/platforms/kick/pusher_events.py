@@ -55,6 +55,7 @@ from core.platforms.lenient import as_time as _time
 
 EVENT_PREFIX = "App\\Events\\"
 REWARD_WINDOW_SECONDS = 10
+CHAT_EVENT = "ChatMessageEvent"  # chat names itself: its message id
 # A gift's frames (three kinds on three channels) arrive within seconds; its id holds the
 # receive time by this window (the raffle's and the alerts' reference check the window before
 # too: core/features/raffle/earning/service.py).
@@ -355,7 +356,7 @@ def _parse_stream_hosted(f: _Frame) -> Raided | None:
 
 _PARSERS: dict[str, Callable[[_Frame], Event | None]] = {
     "StreamHostedEvent": _parse_stream_hosted,
-    "ChatMessageEvent": _parse_chat_message,
+    CHAT_EVENT: _parse_chat_message,
     "SubscriptionEvent": _parse_subscription,
     "GiftedSubscriptionsEvent": _parse_gifted_subscriptions,
     "LuckyUsersWhoGotGiftSubscriptionsEvent": _parse_lucky_users,

@@ -106,13 +106,12 @@ class KickSetup(ChannelSetup):
         await self.subscriptions.remove_untracked()
         return await self.subscriptions.sync_guild(guild_id)
 
-    async def find_channel(self, slug: str) -> FoundChannel | None:
+    async def find_channel(self, channel: str) -> FoundChannel | None:
         """A channel's ids for ``KICK_CHANNEL``: the broadcaster from Kick's API when this bot
         has a Kick app, else from Kick's site (which also gives the ids Pusher needs)."""
-        found_slug = _slug(slug)
-        if found_slug is None:
+        slug = _slug(channel)
+        if slug is None:
             return None  # no channel can be called so
-        slug = found_slug
         if not self.client_configured:
             ids = await self.look_up_ids(slug)
             if ids is None or ids.broadcaster_user_id is None:
