@@ -160,6 +160,12 @@ def channels(conn: Connection, guild_id: int) -> list[Channel]:
     return [Channel(*row) for row in conn.execute(query)]
 
 
+def guild_of_channel(conn: Connection, channel_id: int) -> int | None:
+    """The server the directory holds ``channel_id`` in; None when it knows no such channel."""
+    c = directory_channels.c
+    return conn.execute(sa.select(c.guild_id).where(c.channel_id == channel_id).limit(1)).scalar()
+
+
 def member_names(conn: Connection, guild_id: int, user_ids: Collection[int]) -> dict[int, str]:
     if not user_ids:
         return {}

@@ -2,7 +2,9 @@
 
 A guild's row leaves ``auto_draw`` and the announcement channel unset until an admin sets them;
 until then the process-wide settings (``RAFFLE_AUTO_DRAW``, ``RAFFLE_ANNOUNCEMENT_CHANNEL_ID``)
-apply.
+apply. The process-wide channel belongs to one server: it applies to a server unless the
+directory knows it as another server's, and a server that wants no announcements stores
+:data:`NO_CHANNEL`.
 """
 
 from __future__ import annotations
@@ -13,11 +15,14 @@ from typing import Any
 from sqlalchemy.engine import Connection
 
 from core.config import RaffleSettings
+from core.features.directory import repository as directory
 from core.features.raffle.errors import RaffleRefused
 from core.features.raffle.periods import calendar
 from core.features.raffle.periods import repository as periods_repository
 from core.features.raffle.periods.repository import GuildRaffleSettings
 from core.features.typed_numbers import whole_in
+
+NO_CHANNEL = 0  # stored: no announcements (None: the process-wide channel)
 
 # name -> (column, kind) for !raffleset
 SETTINGS: dict[str, tuple[str, str]] = {
@@ -46,21 +51,36 @@ class RaffleRates:
     linked_only: bool
 
 
-def resolve_rates(stored: GuildRaffleSettings, defaults: RaffleSettings) -> RaffleRates:
+def resolve_rates(
+    conn: Connection, guild_id: int, stored: GuildRaffleSettings, defaults: RaffleSettings
+) -> RaffleRates:
     return RaffleRates(
         watch_hour_tickets=stored.watch_hour_tickets,
         gifted_sub_tickets=stored.gifted_sub_tickets,
         wager_thousand_tickets=stored.wager_thousand_tickets,
         gift_hold_minutes=stored.gift_hold_minutes,
         auto_draw=defaults.auto_draw if stored.auto_draw is None else stored.auto_draw,
-        announcement_channel_id=stored.announcement_channel_id or defaults.announcement_channel_id,
+        announcement_channel_id=_announcement_channel(
+            conn, guild_id, stored.announcement_channel_id, defaults.announcement_channel_id
+        ),
         time_zone=stored.time_zone,
         linked_only=stored.linked_only,
     )
 
 
 def read_rates(conn: Connection, guild_id: int, defaults: RaffleSettings) -> RaffleRates:
-    return resolve_rates(periods_repository.get_settings(conn, guild_id), defaults)
+    return resolve_rates(conn, guild_id, periods_repository.get_settings(conn, guild_id), defaults)
+
+
+def _announcement_channel(
+    conn: Connection, guild_id: int, stored: int | None, default: int | None
+) -> int | None:
+    if stored == NO_CHANNEL:
+        return None
+    if stored is not None or default is None:
+        return stored
+    owner = directory.guild_of_channel(conn, default)
+    return default if owner in (None, guild_id) else None
 
 
 def parse_setting(name: str, value: str) -> tuple[str, Any]:
@@ -81,7 +101,9 @@ def parse_setting(name: str, value: str) -> tuple[str, Any]:
         return column, raw.lower() in {"on", "true", "yes"}
     if kind == "channel":
         digits = raw.removeprefix("<#").removesuffix(">")
-        if raw.lower() in {"none", "off", "default"}:
+        if raw.lower() in {"none", "off"}:
+            return column, NO_CHANNEL
+        if raw.lower() == "default":
             return column, None
         channel_id = whole_in(digits, low=1)
         if channel_id is not None:

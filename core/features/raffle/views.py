@@ -198,9 +198,8 @@ class RaffleViews:
             last_closed = periods_repository.find_last_closed_period(conn, guild_id)
             last_draw = draws_repository.find_last_draw(conn, guild_id)
             stored = periods_repository.get_settings(conn, guild_id)
-        return InfoView(
-            current, last_closed, resolve_rates(stored, self.settings), last_draw, stored.running
-        )
+            rates = resolve_rates(conn, guild_id, stored, self.settings)
+        return InfoView(current, last_closed, rates, last_draw, stored.running)
 
     def stats(self, guild_id: int, member_id: int | None = None) -> StatsView:
         with self.engine.connect() as conn:

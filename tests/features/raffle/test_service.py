@@ -9,10 +9,12 @@ import pytest
 
 from core.events import Viewer
 from core.features import shard_posts
+from core.features.directory import repository as directory
 from core.features.raffle.errors import RaffleRefused
 from core.features.raffle.ports import PeriodAnnouncement
 from tests.fakes.beacon_server import FakeBeacon
 from tests.features.raffle.support import (
+    CHANNEL,
     GUILD,
     START,
     RecordingAnnouncer,
@@ -404,6 +406,43 @@ def test_configure_changes_rates(raffle):
     assert rates.gifted_sub_tickets == 25
     assert raffle.periods.configure(GUILD, "channel", "<#123>").announcement_channel_id == 123
     assert raffle.periods.configure(GUILD, "auto_draw", "on").auto_draw is True
+
+
+def _directory_holds(engine, guild_id: int, channel_id: int) -> None:
+    with engine.begin() as conn:
+        directory.replace_channels(
+            conn, guild_id, [directory.Channel(channel_id, "raffle", "text", 0, True)]
+        )
+
+
+def test_the_process_wide_channel_is_its_own_servers_alone(raffle, engine):
+    """RAFFLE_ANNOUNCEMENT_CHANNEL_ID (CHANNEL here) names one server's channel: another server
+    neither shows it nor announces there, while a server the directory does not know yet
+    keeps it (the post itself checks the channel's server)."""
+    assert raffle.periods.rates(GUILD + 1).announcement_channel_id == CHANNEL  # not known yet
+    _directory_holds(engine, GUILD, CHANNEL)
+    assert raffle.periods.rates(GUILD).announcement_channel_id == CHANNEL
+    assert raffle.periods.rates(GUILD + 1).announcement_channel_id is None
+    assert raffle.views.info(GUILD + 1).rates.announcement_channel_id is None
+
+
+def test_none_turns_announcements_off_even_with_a_process_wide_channel(engine, clock):
+    announcer = RecordingAnnouncer()
+    raffle = make_service(engine, clock, announcer=announcer)
+    _directory_holds(engine, GUILD, CHANNEL)
+    raffle.periods.configure(GUILD, "channel", "none")
+    raffle.periods.start(GUILD)
+    asyncio.run(raffle.announce_pending())
+    assert announcer.opened == []  # said to nobody, and not said later either
+    raffle.periods.configure(GUILD, "channel", "default")
+    asyncio.run(raffle.announce_pending())
+    assert announcer.opened == []
+    for word in ("none", "off", "OFF"):
+        raffle.periods.configure(GUILD, "channel", "<#123>")
+        assert raffle.periods.configure(GUILD, "channel", word).announcement_channel_id is None
+        assert raffle.periods.rates(GUILD).announcement_channel_id is None
+        assert raffle.views.info(GUILD).rates.announcement_channel_id is None
+    assert raffle.periods.configure(GUILD, "channel", "default").announcement_channel_id == CHANNEL
 
 
 def test_a_beacon_round_is_fixed_when_the_period_opens(engine, clock):

@@ -124,7 +124,8 @@ def test_a_channel_of_this_server_is_taken_and_an_unknown_one_refused_without_a_
     assert with_bot.post("raffle", "settings", {"channel": "424242424242424242"}).status_code == 303
     assert month.periods.rates(GUILD).announcement_channel_id == 424242424242424242
     assert with_bot.post("raffle", "settings", {"channel": ""}).status_code == 303
-    assert month.periods.rates(GUILD).announcement_channel_id == 2002  # RAFFLE_ANNOUNCEMENT_…
+    # No channel means none, not RAFFLE_ANNOUNCEMENT_CHANNEL_ID (2002) again.
+    assert month.periods.rates(GUILD).announcement_channel_id is None
 
 
 def test_no_bot_here_means_a_channel_cannot_be_checked(discord, month):
