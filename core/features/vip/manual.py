@@ -108,7 +108,7 @@ class ManualGrants:
         now = self.effects.clock()
 
         def store(conn: Connection) -> None:
-            reason = f"revoked by a Discord admin ({actor_id})"
+            reason = "revoked by a Discord admin"  # who: the audit entry's actor
             if repository.close_grant(conn, grant.id, now, reason):
                 entry = removal_entry(grant, "removed", reason, "discord", now, str(actor_id))
                 repository.add_audit(conn, entry)

@@ -98,6 +98,7 @@ async def test_grant_extend_revoke_by_hand_are_audited_with_the_admin(vip: Vip) 
         ("extended", "discord", str(ADMIN)),
         ("removed", "discord", str(ADMIN)),
     ]
+    assert log[2].reason == "revoked by a Discord admin"  # who is the entry's actor, by name
     assert (log[1].previous_expires_at, log[1].new_expires_at) == (
         T0 + timedelta(hours=5),
         T0 + timedelta(hours=7),
