@@ -6,6 +6,7 @@ on each other."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Collection
 from dataclasses import dataclass
@@ -132,6 +133,11 @@ def claim(
     )
     due = sa.select(o.id).where(*conditions).order_by(o.id).limit(limit)
     if conn.dialect.name == "postgresql":
+        # One claim of the service at a time: the guard above reads the claims committed
+        # before its statement, so two at once could each take one of a guild's calls (and
+        # make them side by side, out of order). The lock is the transaction's; SQLite has
+        # one writer anyway.
+        conn.execute(sa.select(sa.func.pg_advisory_xact_lock(_claim_lock(service, shard))))
         due = due.with_for_update(skip_locked=True)
     rows = conn.execute(
         sa.update(outbox)
@@ -153,6 +159,13 @@ def claim(
         for row in rows
     ]
     return sorted(claimed, key=lambda c: c.id)
+
+
+def _claim_lock(service: str, shard: tuple[int, int] | None) -> int:
+    """The advisory lock key of ``service``'s claims (of one shard): 63 bits of a hash that
+    is the same in every process (``hash()`` of a str is not)."""
+    name = f"outbox:{service}:{shard}".encode()
+    return int.from_bytes(hashlib.blake2b(name, digest_size=8).digest(), "big") >> 1
 
 
 IN_FLIGHT = "(the call was being made)"  # result from start() until an outcome replaces it
@@ -195,13 +208,16 @@ def _update_claimed(conn: Connection, effect_id: int, worker: str, **values: obj
     return updated.rowcount == 1
 
 
-def let_go(conn: Connection, worker: str) -> int:
-    """Give up every claim ``worker`` holds (it is stopping): another worker may take them at
-    once. A call left in flight stays marked so (the next claimer treats it as a dead
-    worker's). How many."""
+def let_go(conn: Connection, service: str, worker: str) -> int:
+    """Give up every claim ``worker`` holds on ``service``'s calls (that worker is stopping;
+    a process's workers of other services share its name and may still be making theirs):
+    another worker may take them at once. A call left in flight stays marked so (the next
+    claimer treats it as a dead worker's). How many."""
     return conn.execute(
         sa.update(outbox)
-        .where(outbox.c.claimed_by == worker, outbox.c.state == PENDING)
+        .where(
+            outbox.c.service == service, outbox.c.claimed_by == worker, outbox.c.state == PENDING
+        )
         .values(claimed_by=None, claimed_until=None)
     ).rowcount
 

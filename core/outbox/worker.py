@@ -189,7 +189,7 @@ class OutboxWorker:
 
     def _let_go(self) -> None:
         with self.engine.begin() as conn:
-            store.let_go(conn, self.name)
+            store.let_go(conn, self.service, self.name)
 
     def _claim(self, now: datetime, busy: set[int]) -> list[Claimed]:
         with self.engine.begin() as conn:

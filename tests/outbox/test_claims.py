@@ -9,6 +9,9 @@ The heartbeats are real leases on the wall clock; a process's death is its lease
 from __future__ import annotations
 
 import asyncio
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import sqlalchemy as sa
@@ -16,12 +19,13 @@ from sqlalchemy.engine import Engine
 
 from core.events import system_clock
 from core.outbox import store
+from core.outbox.store import Effect
 from core.outbox.worker import Kind, OutboxWorker
 from core.ownership import claims
 from core.ownership.leases import Leases
 from core.ownership.share import Ownership
 from core.storage.tables import outbox
-from tests.outbox.test_worker import T0, Partner, effect, queue, states
+from tests.outbox.test_worker import GUILD, T0, Partner, effect, queue, states
 from tests.support.clock import Clock
 from tests.support.waiting import eventually
 
@@ -157,3 +161,73 @@ async def test_a_stopping_worker_gives_its_calls_back_at_once(engine: Engine):
     other = process_worker(engine, clock, partner, "other")
     assert await other.run_once() == 1  # "stopping" still beats: only the give-back freed it
     assert states(engine) == [("add:1", "done", 2, "ok")]
+
+
+async def test_a_stopping_worker_gives_back_only_its_own_services_calls(engine: Engine):
+    """A process's workers share its name: the chat worker stopping first must not hand the
+    Helix worker's call, still being made, to another process (which would make it again,
+    or call a payment made a moment ago "in doubt")."""
+    clock = Clock(T0)
+    queue(engine, effect(1), effect(2, service="chat"))
+    beating(engine, "stopping")
+    hanging = Partner("hang")
+    helix = process_worker(engine, clock, hanging, "stopping", add=Kind(hanging.call))
+    stop_helix = asyncio.Event()
+    making = asyncio.create_task(helix.run(stop_helix))
+    await eventually(lambda: bool(hanging.calls), within=30, message="the Helix call starts")
+    chat = OutboxWorker(engine, "chat", {"add": Kind(Partner().call)}, clock)
+    chat.beat_by("stopping")
+    with engine.begin() as conn:  # the chat worker holds its own call, then stops
+        assert [c.key for c in store.claim(conn, "chat", "stopping", T0, T0 + chat.lease, 5)]
+    stop_chat = asyncio.Event()
+    stop_chat.set()
+    await chat.run(stop_chat)
+
+    beating(engine, "other")
+    other = process_worker(engine, clock, Partner(), "other")
+    assert await other.run_once() == 0  # the Helix call is still "stopping"'s to finish
+    with engine.connect() as conn:
+        held = conn.execute(sa.select(outbox.c.service, outbox.c.claimed_by)).all()
+    assert sorted(held) == [("chat", None), ("helix", "stopping")]
+    stop_helix.set()
+    await making
+
+
+def test_two_processes_claiming_at_once_never_split_a_guilds_calls(postgres_engine: Engine):
+    """Process A's claim takes a guild's first call and has not committed when process B
+    claims: B waits for A's claim, then leaves that guild's second call alone (made in
+    order, after the first), and takes another guild's."""
+    engine = postgres_engine
+    for name in ("a", "b"):
+        beating(engine, name)
+    queue(engine, effect(1), effect(2))  # guild GUILD, in this order
+    queue(engine, Effect("helix", "add", GUILD + 1, "other:1", {"user": "9", "channel": "c2"}))
+    until = T0 + claims.SAFETY_NET
+
+    def claim_as_b() -> list[str]:
+        with engine.begin() as b:
+            taken = store.claim(b, "helix", "b", T0, until, 10, alive_at=system_clock())
+            return [c.key for c in taken]
+
+    with ThreadPoolExecutor(1) as pool, engine.connect() as a:
+        with a.begin():
+            taken = store.claim(a, "helix", "a", T0, until, 1, alive_at=system_clock())
+            assert [c.key for c in taken] == ["add:1"]
+            taken_by_b = pool.submit(claim_as_b)
+            _wait_until(lambda: _lock_waiters(engine) > 0 or taken_by_b.done())
+            assert not taken_by_b.done(), "B claimed while A's claim was not committed"
+        # A committed as the block ended: B's claim goes on.
+        assert taken_by_b.result(timeout=60) == ["other:1"]
+
+
+def _lock_waiters(engine: Engine) -> int:
+    with engine.connect() as conn:
+        query = "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
+        return conn.exec_driver_sql(query).scalar_one()
+
+
+def _wait_until(condition: Callable[[], bool], within: float = 60.0) -> None:
+    deadline = time.monotonic() + within
+    while not condition():
+        assert time.monotonic() < deadline, "nothing happened in time"
+        time.sleep(0.01)
