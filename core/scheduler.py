@@ -108,14 +108,21 @@ class Scheduler:
             return
         ownership.jobs = self.jobs_held_once()
         await ownership.start()
-        await asyncio.gather(
-            ownership.run(stop),
-            self.run_ticks(stop),
-            *(
-                run(stop) if name in self._everywhere else self._while_held(name, run, stop)
-                for name, run in self.loops.items()
-            ),
-        )
+        finished = asyncio.Event()  # every job and outbox call ended: the process may go
+
+        async def work() -> None:
+            try:
+                await asyncio.gather(
+                    self.run_ticks(stop),
+                    *(
+                        run(stop) if name in self._everywhere else self._while_held(name, run, stop)
+                        for name, run in self.loops.items()
+                    ),
+                )
+            finally:
+                finished.set()
+
+        await asyncio.gather(ownership.run(stop, finished), work())
 
     def jobs_held_once(self) -> list[str]:
         """The names of the jobs that run in one process at a time (under a lease each), the

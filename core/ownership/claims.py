@@ -12,9 +12,10 @@ when a call starts: it frees the claim of a process that still beats but whose w
 row at all (a tool or a test that runs a worker by itself, which passes its own fixed time
 instead).
 
-A process that stops cleanly deletes its lease row; its workers give their claims back
-themselves before that (``core/outbox/worker.py``), so "no row" is never taken for "dead": a
-name without a row is one that never beat, and its claims keep their fixed time.
+A process that stops cleanly deletes its lease row last, once its workers gave their claims
+back (``core/outbox/worker.py``; the scheduler waits for them, ``Ownership.run``'s
+``finished``), so "no row" is never taken for "dead": a name without a row is one that never
+beat, and its claims keep their fixed time.
 """
 
 from __future__ import annotations

@@ -12,7 +12,8 @@ that hangs, or has no life line, stops renewing: its leases run out after ``leas
 (6 s), and the others do not wait for their next heartbeat to see it: each beat notes when the
 first lease another process holds runs out, and the next beat comes then if that is sooner.
 Either way its first tick there follows at once (``on_gain``). A process that stops cleanly
-gives everything up at once.
+gives its partitions and jobs up at once and its heartbeat once its outbox calls have ended
+(a ``stopping:`` lease beside it keeps it out of the others' shares meanwhile).
 
 Each beat also notes which processes have left (their ``process:`` lease ran out or was given
 up): :meth:`Ownership.gone_processes`. The Redis bus takes over what such a process's consumer
@@ -59,6 +60,7 @@ BEAT_THREADS = ThreadPoolExecutor(max_workers=2, thread_name_prefix="ownership-b
 
 _PROCESS = "process:"
 _LIFE = "life:"  # held beside the process lease by a process that holds a life lock
+_STOPPING = "stopping:"  # beside the process lease of one finishing its calls: no share of work
 _PARTITION = "partition:"
 _JOB = "job:"
 
@@ -148,6 +150,7 @@ class Ownership:
         self.leases.hold(alive_names)
         self.leases.forget(_PROCESS, FORGET_DEAD_PROCESSES_SECONDS)
         self.leases.forget(_LIFE, FORGET_DEAD_PROCESSES_SECONDS)
+        self.leases.forget(_STOPPING, FORGET_DEAD_PROCESSES_SECONDS)
         live = self.leases.holders()
         if self.lifeline is not None:
             killed = self.lifeline.dead(
@@ -162,7 +165,8 @@ class Ownership:
         self._gone = {name: at for name, at in self._gone.items() if at >= forget_before}
         self._gone.update(dict.fromkeys(self._live_processes - alive, started))
         self._live_processes = alive
-        processes = max(1, len(alive))
+        stopping = {name.removeprefix(_STOPPING) for name in live if name.startswith(_STOPPING)}
+        processes = max(1, len(alive - stopping))
         every_partition = [f"{_PARTITION}{i}" for i in range(PARTITIONS)]
         partitions = self._take_share(every_partition, live, processes)
         jobs = self._take_share([_JOB + job for job in self.jobs], live, processes)
@@ -209,16 +213,54 @@ class Ownership:
         self._sharing = True
         await self._beat_once(catch_up=False)  # what is free at start needs no catching up
 
-    async def run(self, stop: asyncio.Event) -> None:
-        """Beat until ``stop`` is set, then give everything up."""
+    async def run(self, stop: asyncio.Event, finished: asyncio.Event | None = None) -> None:
+        """Beat until ``stop`` is set, then give everything up. With ``finished``: give up the
+        partitions and jobs at once, but stay alive (the heartbeat and life lock) until it is
+        set: the outbox calls this process is still making stay its own meanwhile, and if it
+        is killed before it finishes, its claims pass on within seconds as a dead process's
+        (a process that gave up its heartbeat lease is never taken for dead)."""
         try:
             while not stop.is_set():
                 try:
                     await asyncio.wait_for(stop.wait(), timeout=self.seconds_to_next_beat())
                 except TimeoutError:
                     await self._beat_once()
+            if finished is not None:
+                await asyncio.to_thread(self._give_up_work)
+                await self._stay_alive_until(finished)
         finally:
             await asyncio.to_thread(self.give_up)
+
+    async def _stay_alive_until(self, finished: asyncio.Event) -> None:
+        loop = asyncio.get_running_loop()
+        while not finished.is_set():
+            try:
+                await asyncio.wait_for(finished.wait(), timeout=self.heartbeat_seconds)
+            except TimeoutError:
+                try:
+                    await loop.run_in_executor(BEAT_THREADS, self._hold_alive)
+                except Exception as exc:
+                    log.warning("this stopping bot process could not renew its heartbeat: %s", exc)
+
+    def _hold_alive(self) -> None:
+        names = [_PROCESS + self.name, _STOPPING + self.name]
+        if self.lifeline is not None and self.lifeline.hold():
+            names.append(_LIFE + self.name)
+        self.leases.hold(names)
+
+    def _give_up_work(self) -> None:
+        """Release the partitions and jobs (this process is stopping), for the others to take
+        at once (not counting it in their shares); the heartbeat stays."""
+        names = [
+            *(f"{_PARTITION}{i}" for i in self.partitions),
+            *(_JOB + job for job in self.held_jobs),
+        ]
+        self.partitions, self.held_jobs = set(), set()
+        try:
+            self.leases.hold([_PROCESS + self.name, _STOPPING + self.name])
+            self.leases.release(names)
+        except Exception as exc:
+            log.warning("this bot process could not give up its share of the work: %s", exc)
 
     async def _beat_once(self, *, catch_up: bool = True) -> None:
         try:
@@ -241,6 +283,7 @@ class Ownership:
             *(f"{_PARTITION}{i}" for i in self.partitions),
             *(_JOB + job for job in self.held_jobs),
             _LIFE + self.name,
+            _STOPPING + self.name,
         ]
         self.partitions, self.held_jobs, self._valid_until = set(), set(), None
         try:

@@ -44,9 +44,13 @@ class Process:
             await asyncio.sleep(0.01)
             runs.append((name, started, time.monotonic()))
 
+        self.calls_made = asyncio.Event()  # the worker's calls in flight at its stop end
+        self.calls_made.set()
+
         async def worker(stop: asyncio.Event) -> None:
             self.everywhere.append(name)
             await stop.wait()
+            await self.calls_made.wait()
 
         self.scheduler.every("posting", lambda: 0.01, posting)
         self.scheduler.loop("outbox calls", worker, everywhere=True)
@@ -88,6 +92,7 @@ async def processes(postgres_engine: Engine) -> AsyncIterator[Callable[[str], Pr
     yield make
     for process in started:
         process.stop.set()
+        process.calls_made.set()
     await asyncio.gather(*(p.task for p in started if p.task), return_exceptions=True)
 
 
@@ -137,4 +142,27 @@ async def test_a_dead_process_job_passes_on_once_its_lease_runs_out(processes):
     await a.die()
     mark = len(a.runs)
     await eventually(lambda: any(name == "b" for name, _, _ in a.runs[mark:]), within=30)
+    assert never_at_once(a)
+
+
+async def test_a_stopping_process_stays_alive_until_its_calls_end_and_its_job_passes_on(
+    processes, postgres_engine
+):
+    """Its outbox calls in flight stay its own (its heartbeat lives: killed now, its claims
+    would pass on within seconds), while its jobs pass on at once."""
+    a = processes("a")
+    await eventually(lambda: ran_by(a) == {"a"})
+    b = processes("b")
+    await eventually(lambda: b.everywhere == ["b"])
+    a.calls_made.clear()
+
+    a.stop.set()
+    mark = len(a.runs)
+    await eventually(lambda: any(name == "b" for name, _, _ in a.runs[mark:]), within=30)
+    assert holds_lease(postgres_engine, "process:a", "a")
+    assert a.task is not None and not a.task.done()
+
+    a.calls_made.set()
+    await a.task
+    assert not holds_lease(postgres_engine, "process:a", "a")
     assert never_at_once(a)

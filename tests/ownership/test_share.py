@@ -28,6 +28,7 @@ from core.ownership.share import (
 )
 from core.storage.tables import leases
 from tests.support.clock import Clock
+from tests.support.waiting import eventually
 
 T0 = datetime(2030, 6, 1, 20, 0, tzinfo=UTC)
 JOBS = ["the raffle's timed work", "expiring temporary VIPs", "resolving heists"]
@@ -82,6 +83,32 @@ def test_a_process_that_stops_hands_its_share_over_at_once(engine: Engine):
     assert b.beat() == EVERY_PARTITION - b.partitions or b.partitions == EVERY_PARTITION
     assert b.partitions == EVERY_PARTITION
     assert b.held_jobs == set(JOBS)
+
+
+async def test_a_stopping_process_hands_its_share_over_but_stays_alive_until_finished(
+    engine: Engine,
+):
+    """While its outbox calls finish, a stopping process keeps its heartbeat (its claims stay
+    its own, and pass on within seconds if it is killed now) but no partition or job."""
+    clock = Clock(T0)
+    a, b = process(engine, clock, "a"), process(engine, clock, "b")
+    for each in (a, b, a, b):
+        each.beat()
+    stop, finished = asyncio.Event(), asyncio.Event()
+    running = asyncio.create_task(a.run(stop, finished))
+    stop.set()
+
+    def held_by_a() -> list[str]:
+        return sorted(name for name, holder in b.leases.holders().items() if holder == "a")
+
+    await eventually(lambda: held_by_a() == ["process:a", "stopping:a"], within=60)
+    assert not a.partitions and not a.held_jobs
+    b.beat()
+    assert b.partitions == EVERY_PARTITION and b.held_jobs == set(JOBS)
+
+    finished.set()
+    await running
+    assert "process:a" not in b.leases.holders()
 
 
 def test_a_dead_process_is_taken_over_once_its_leases_run_out(engine: Engine):
