@@ -160,7 +160,8 @@ async def test_a_stopping_process_stays_alive_until_its_calls_end_and_its_job_pa
     mark = len(a.runs)
     await eventually(lambda: any(name == "b" for name, _, _ in a.runs[mark:]), within=30)
     assert holds_lease(postgres_engine, "process:a", "a")
-    assert a.task is not None and not a.task.done()
+    assert a.task is not None
+    assert not a.task.done()
 
     a.calls_made.set()
     await a.task

@@ -102,9 +102,11 @@ async def test_a_stopping_process_hands_its_share_over_but_stays_alive_until_fin
         return sorted(name for name, holder in b.leases.holders().items() if holder == "a")
 
     await eventually(lambda: held_by_a() == ["process:a", "stopping:a"], within=60)
-    assert not a.partitions and not a.held_jobs
+    assert not a.partitions
+    assert not a.held_jobs
     b.beat()
-    assert b.partitions == EVERY_PARTITION and b.held_jobs == set(JOBS)
+    assert b.partitions == EVERY_PARTITION
+    assert b.held_jobs == set(JOBS)
 
     finished.set()
     await running
