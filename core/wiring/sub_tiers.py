@@ -41,8 +41,12 @@ def install(rt: Assembly) -> None:
     for command in rt.sub_tier_chat.commands():
         rt.chat_commands.add(command)
 
+    # Each process looks up whom its own chat queued (in its memory): in every process.
     rt.scheduler.every(
-        "looking up subscription tiers", lambda: LOOKUP_INTERVAL_SECONDS, rt.sub_tiers.run_lookups
+        "looking up subscription tiers",
+        lambda: LOOKUP_INTERVAL_SECONDS,
+        rt.sub_tiers.run_lookups,
+        everywhere=True,
     )
 
     async def forget_expired() -> None:

@@ -102,3 +102,11 @@ async def test_kick_sub_then_tier_in_kick_chat_through_the_runtime(make_runtime)
     assert sender.texts[0].startswith("Your sub: Tier 1 since ")
     assert "from a Kick sub; good until " in sender.texts[0]
     assert sender.texts[1].startswith("subscriber_name: Tier 1 since ")
+
+
+def test_every_bot_process_looks_up_whom_its_own_chat_queued(make_runtime) -> None:
+    """The lookups wait in the memory of the process whose chat asked for them (a `!join`
+    read by process B): a job held by one process alone would leave B's never asked."""
+    runtime = make_runtime()
+    assert "looking up subscription tiers" in runtime.scheduler.loops
+    assert "looking up subscription tiers" not in runtime.scheduler.jobs_held_once()
