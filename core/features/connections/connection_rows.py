@@ -108,7 +108,9 @@ def replace_tokens(
 ) -> bool:
     """Store a refreshed pair in one statement, only if the stored access token is still
     ``expected_access_token`` (the ciphertext read before refreshing); False when another
-    refresh or a new consent got there first."""
+    refresh or a new consent got there first. A refreshed pair works: the connection is
+    connected again if another process, refused the same refresh token a moment earlier
+    (a platform that rotates them), marked it as needing the streamer meanwhile."""
     c = table.c
     result = conn.execute(
         sa.update(table)
@@ -117,18 +119,27 @@ def replace_tokens(
             access_token=access_token,
             refresh_token=refresh_token,
             expires_at=expires_at,
+            status=CONNECTED,
             updated_at=now,
         )
     )
     return result.rowcount == 1
 
 
-def mark_needs_reauth(conn: Connection, table: Table, guild_id: int, now: datetime) -> None:
-    conn.execute(
-        sa.update(table)
-        .where(table.c.guild_id == guild_id)
-        .values(status=NEEDS_REAUTH, updated_at=now)
+def mark_needs_reauth(
+    conn: Connection, table: Table, guild_id: int, now: datetime, *, access_token: str | None
+) -> bool:
+    """Mark the connection as needing the streamer again, only while its access token is
+    still ``access_token`` (the ciphertext that failed; None: whichever). False when a new
+    pair replaced it meanwhile (another process's refresh, a new consent)."""
+    c = table.c
+    condition = c.guild_id == guild_id
+    if access_token is not None:
+        condition = sa.and_(condition, c.access_token == access_token)
+    result = conn.execute(
+        sa.update(table).where(condition).values(status=NEEDS_REAUTH, updated_at=now)
     )
+    return result.rowcount == 1
 
 
 def delete(conn: Connection, table: Table, guild_id: int) -> None:

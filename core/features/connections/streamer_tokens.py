@@ -169,12 +169,10 @@ class StreamerTokens:
                 async with self.make_oauth() as oauth:
                     tokens = await oauth.refresh(self.cipher.decrypt(stored.refresh_token))
             except self.INVALID_GRANT as exc:
-                latest = await asyncio.to_thread(self._stored, guild_id)
-                if latest is not None and latest.access_token != failed:
+                why = f"{self.PLATFORM_NAME} refused the refresh token"
+                if not await asyncio.to_thread(self._mark_needs_reauth, guild_id, why, failed):
                     # A new consent (or another process's refresh) replaced the pair meanwhile.
                     return await self.access_token(guild_id)
-                why = f"{self.PLATFORM_NAME} refused the refresh token"
-                await asyncio.to_thread(self._mark_needs_reauth, guild_id, why)
                 raise self._must_connect_again(guild_id) from exc
             # A platform that keeps the refresh token answers without one: keep ours.
             refresh = (
@@ -212,9 +210,16 @@ class StreamerTokens:
                 now=utc(self.clock()),
             )
 
-    def _mark_needs_reauth(self, guild_id: int, why: str) -> None:
+    def _mark_needs_reauth(self, guild_id: int, why: str, failed: str | None = None) -> bool:
+        """Mark the connection (while its access token is still ``failed``, when given);
+        False when it was replaced meanwhile."""
         with self.engine.begin() as conn:
-            connection_rows.mark_needs_reauth(conn, self.TABLE, guild_id, utc(self.clock()))
+            now = utc(self.clock())
+            marked = connection_rows.mark_needs_reauth(
+                conn, self.TABLE, guild_id, now, access_token=failed
+            )
+        if not marked:
+            return False
         log.warning(
             "guild %s: %s connection needs re-authorization (%s); a server admin should run %s "
             "again",
@@ -223,6 +228,7 @@ class StreamerTokens:
             why,
             self.SETUP_COMMAND,
         )
+        return True
 
     # --- the rows every platform keeps the same way --------------------------------------------
 

@@ -14,6 +14,7 @@ import httpx
 import pytest
 import sqlalchemy as sa
 
+from core.features.connections import connection_rows
 from core.features.connections.kick.service import NeedsReauthorization
 from core.features.connections.tables import kick_connections, oauth_states
 from core.platforms.http import tls_context
@@ -254,6 +255,39 @@ def test_a_refused_refresh_asks_for_reauthorization(runtime, web, kick, clock, c
     assert "needs re-authorization" in caplog.text
     report = asyncio.run(runtime.kick_setup.sync(GUILD))
     assert report.problem == "the Kick connection needs re-authorization (run !kick setup)"
+
+
+def test_a_refresh_refused_because_another_process_refreshed_first_leaves_it_connected(
+    runtime, web, kick, clock
+):
+    """Kick rotates refresh tokens: process A refreshed first and is slow to save its pair;
+    this process's refresh with the same token is refused and marks the connection, and A's
+    pair, saved a moment later, works: the connection is connected again."""
+    kick.rotate_refresh_tokens = True
+    connect(runtime, web)
+    connections = runtime.kick_connections
+    clock.advance(minutes=56)
+    with runtime.engine.connect() as conn:
+        stored = connection_rows.get(conn, kick_connections, GUILD)
+
+    async def refresh_as_process_a():  # type: ignore[no-untyped-def]
+        async with connections.make_oauth() as oauth:
+            return await oauth.refresh(connections.cipher.decrypt(stored.refresh_token))
+
+    tokens = asyncio.run(refresh_as_process_a())
+    with pytest.raises(NeedsReauthorization):  # this call fails: A's pair is not saved yet
+        asyncio.run(connections.access_token(GUILD))
+    with runtime.engine.begin() as conn:  # A saves
+        assert connection_rows.replace_tokens(
+            conn, kick_connections, GUILD,
+            expected_access_token=stored.access_token,
+            access_token=connections.cipher.encrypt(tokens.access_token),
+            refresh_token=connections.cipher.encrypt(tokens.refresh_token),
+            expires_at=tokens.expires_at, now=clock(),
+        )  # fmt: skip
+
+    assert runtime.kick_setup.status(GUILD).connection.needs_reauthorization is False
+    assert asyncio.run(connections.access_token(GUILD)) == tokens.access_token
 
 
 def test_no_token_or_secret_reaches_the_logs(runtime, web, kick, clock, caplog):
