@@ -116,6 +116,15 @@ class RedisWindows(Windows):
         except redis.RedisError as exc:
             self._went_down(exc)
 
+    async def give_back(self, taken: Taken) -> None:
+        self.memory.forget(taken.key, taken.member)
+        if not taken.is_shared:
+            return
+        try:
+            await asyncio.to_thread(self.client.zrem, PREFIX + taken.key, taken.member)
+        except redis.RedisError as exc:
+            self._went_down(exc)
+
     def _is_redis_worth_asking(self) -> bool:
         down_since = self._down_since
         return down_since is None or self.clock() - down_since >= self.retry_redis_seconds

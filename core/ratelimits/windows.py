@@ -78,6 +78,16 @@ class Windows(ABC):
                     return taken
                 await self.sleep(max(wait, 0.001))
 
+    async def try_take(self, key: str, limit: Limit) -> Taken | None:
+        """A slot of ``key``'s window if it has room now, else None (nothing waits): a
+        cooldown is a window of one (``Limit(1, seconds)``)."""
+        taken, _wait = await self._try_take(key, limit, secrets.token_hex(8))
+        return taken
+
+    @abstractmethod
+    async def give_back(self, taken: Taken) -> None:
+        """Take back a slot whose request was never sent: it counts no more."""
+
     @abstractmethod
     async def _try_take(self, key: str, limit: Limit, member: str) -> tuple[Taken | None, float]:
         """Take a slot named ``member`` if the window has room: (the slot, 0); else (None,
@@ -109,6 +119,13 @@ class MemoryWindows(Windows):
 
     async def restamp(self, taken: Taken) -> None:
         self.stamp(taken.key, taken.limit, taken.member)
+
+    async def give_back(self, taken: Taken) -> None:
+        self.forget(taken.key, taken.member)
+
+    def forget(self, key: str, member: str) -> None:
+        with self._lock:
+            self._slots.get(key, {}).pop(member, None)
 
     def try_take_now(self, key: str, limit: Limit, member: str) -> float:
         """0 when ``member`` took a slot, else how long until one frees (seconds)."""

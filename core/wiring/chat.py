@@ -33,6 +33,7 @@ def install(rt: Assembly) -> None:
     rt.chat_commands = ChatCommandRouter(
         StandardCommands(rt.watchtime, rt.guilds.name_of, rt.ticket_balances).commands(),
         rt.chat_replies,
+        windows=rt.windows,  # cooldowns shared by every bot process (Redis, when there is one)
     )
     rt.handle(ChatMessageSent, rt.chat_commands.handle)
     # "StreamKeeper is online" when a channel goes live, and VIP's pause and resume (wiring/vip).

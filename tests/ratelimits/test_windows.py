@@ -185,6 +185,37 @@ async def test_memory_tasks_of_one_process_take_their_turns_in_order(fake_time: 
 # --- in Redis ----------------------------------------------------------------------------------
 
 
+async def test_memory_try_take_never_waits_and_a_slot_given_back_counts_no_more(
+    fake_time: FakeTime,
+) -> None:
+    windows = MemoryWindows(clock=fake_time, sleep=fake_time.sleep)
+    cooldown = Limit(1, 30)
+    first = await windows.try_take("cooldown", cooldown)
+    assert first is not None
+    assert await windows.try_take("cooldown", cooldown) is None
+    assert fake_time.sleeps == []
+    await windows.give_back(first)
+    assert await windows.try_take("cooldown", cooldown) is not None
+    fake_time.advance(29.9)
+    assert await windows.try_take("cooldown", cooldown) is None
+    fake_time.advance(0.1)
+    assert await windows.try_take("cooldown", cooldown) is not None
+
+
+async def test_redis_try_take_and_give_back_hold_across_processes(
+    shared_redis: Callable[[], redis.Redis],
+) -> None:
+    first, second = RedisWindows(shared_redis()), RedisWindows(shared_redis())
+    key, cooldown = unique_key(), Limit(1, 60)
+    taken = await first.try_take(key, cooldown)
+    assert taken is not None
+    assert taken.is_shared
+    assert await second.try_take(key, cooldown) is None  # another process sees it
+    await first.give_back(taken)
+    assert await second.try_take(key, cooldown) is not None
+    assert await first.try_take(key, cooldown) is None
+
+
 async def test_redis_two_processes_share_one_window(
     shared_redis: Callable[[], redis.Redis],
 ) -> None:

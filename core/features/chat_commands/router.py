@@ -3,9 +3,12 @@
 A message is a command when it starts with ``!`` and a known name or alias, in any case. That is
 checked first, against a dict in memory, so ordinary chat costs a string test and a lookup and
 never touches the database. A command then needs the permission level its badges give, and must
-be off cooldown (kept in memory, expiring and capped). It runs as a task on its guild's queue:
-commands of one guild run in order, each within a time limit, guilds never wait for each other,
-and the bus consumer never waits for a command at all.
+be off cooldown. Cooldowns, and the commands already answered (a redelivered message is not
+answered twice), are windows of one (``core/ratelimits``): in Redis when the deployment has it,
+so they hold across bot processes whichever reads the message.
+
+A command runs as a task on its guild's queue: commands of one guild run in order, each within
+a time limit, guilds never wait for each other, and the bus consumer never waits for a command.
 """
 
 from __future__ import annotations
@@ -14,20 +17,20 @@ import asyncio
 import enum
 import logging
 import time
-from collections import OrderedDict, deque
-from collections.abc import Awaitable, Callable, Hashable, Iterable
+from collections import deque
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 
 from core.events import ChatMessageSent, Platform, Viewer
 from core.features.chat_commands.replies import ChatReplier
+from core.ratelimits import Limit, MemoryWindows, Windows
 
 log = logging.getLogger(__name__)
 
 PREFIX = "!"
 DEFAULT_TIMEOUT_SECONDS = 10.0
 MAX_WAITING_PER_GUILD = 20
-COOLDOWN_CAPACITY = 10_000
-RECENT_MESSAGES = 10_000
+ANSWERED = Limit(1, 600)  # a message redelivered within this is not answered again
 
 
 class Permission(enum.IntEnum):
@@ -115,64 +118,6 @@ class ChatCommand:
     user_cooldown_seconds: float = 0.0
 
 
-class Cooldowns:
-    """When each key may be used again. Expired entries are swept out and at most ``capacity``
-    are kept (the oldest go first), so memory stays bounded whatever chat does."""
-
-    def __init__(
-        self, capacity: int = COOLDOWN_CAPACITY, clock: Callable[[], float] = time.monotonic
-    ) -> None:
-        self.capacity = max(1, capacity)
-        self._clock = clock
-        self._until: OrderedDict[Hashable, float] = OrderedDict()
-
-    def __len__(self) -> int:
-        return len(self._until)
-
-    def retry_after(self, key: Hashable) -> float:
-        """Seconds until ``key`` is free again; 0 when it is free now."""
-        until = self._until.get(key)
-        if until is None:
-            return 0.0
-        left = until - self._clock()
-        if left <= 0:
-            del self._until[key]
-            return 0.0
-        return left
-
-    def start(self, key: Hashable, seconds: float) -> None:
-        if seconds <= 0:
-            return
-        self._until[key] = self._clock() + seconds
-        self._until.move_to_end(key)
-        if len(self._until) > self.capacity:
-            self._sweep()
-
-    def _sweep(self) -> None:
-        now = self._clock()
-        for key in [key for key, until in self._until.items() if until <= now]:
-            del self._until[key]
-        while len(self._until) > self.capacity:
-            self._until.popitem(last=False)
-
-
-class _RecentMessages:
-    """Keys of the last messages handled, so a redelivered event does not answer twice."""
-
-    def __init__(self, capacity: int = RECENT_MESSAGES) -> None:
-        self._capacity = capacity
-        self._keys: OrderedDict[tuple[int, str], None] = OrderedDict()
-
-    def add(self, key: tuple[int, str]) -> bool:
-        """False when ``key`` was already seen."""
-        if key in self._keys:
-            return False
-        self._keys[key] = None
-        if len(self._keys) > self._capacity:
-            self._keys.popitem(last=False)
-        return True
-
-
 class ChatCommandRouter:
     """Register :meth:`handle` as the dispatcher's async handler for ChatMessageSent."""
 
@@ -183,17 +128,18 @@ class ChatCommandRouter:
         *,
         timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS,
         max_waiting_per_guild: int = MAX_WAITING_PER_GUILD,
-        cooldown_capacity: int = COOLDOWN_CAPACITY,
+        windows: Windows | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
+        """``windows``: where cooldowns are kept (the runtime's, shared by its processes
+        through Redis when it has one); None: this process's memory, on ``clock``."""
         self.replies = replies
         self.timeout_seconds = timeout_seconds
         self.max_waiting_per_guild = max(1, max_waiting_per_guild)
-        self.cooldowns = Cooldowns(cooldown_capacity, clock)
+        self.windows = windows if windows is not None else MemoryWindows(clock)
         self._table: dict[str, ChatCommand] = {}
         for command in commands:
             self.add(command)
-        self._recent = _RecentMessages()
         self._queues: dict[int, deque[tuple[ChatCommand, ChatInvocation]]] = {}
         self._workers: dict[int, asyncio.Task[None]] = {}
 
@@ -220,13 +166,15 @@ class ChatCommandRouter:
         command = self._table.get(parsed.name)
         if command is None:
             return
-        if not self._recent.add((guild_id, event.key)):
+        if await self.windows.try_take(f"chat:answered:{guild_id}:{event.key}", ANSWERED) is None:
             return  # delivered again: it was answered the first time
         permission = permission_of(event)
         if permission < command.permission:
             log.debug("guild %s: %s may not use !%s", guild_id, event.viewer.username, command.name)
             return
-        if permission < Permission.MODERATOR and not self._take_cooldowns(guild_id, command, event):
+        if permission < Permission.MODERATOR and not await self._take_cooldowns(
+            guild_id, command, event
+        ):
             return
         invocation = ChatInvocation(guild_id, event, command.name, parsed.arguments, permission)
         self._enqueue(command, invocation)
@@ -246,16 +194,28 @@ class ChatCommandRouter:
                 worker.cancel()
             await asyncio.gather(*workers, return_exceptions=True)
 
-    def _take_cooldowns(self, guild_id: int, command: ChatCommand, event: ChatMessageSent) -> bool:
+    async def _take_cooldowns(
+        self, guild_id: int, command: ChatCommand, event: ChatMessageSent
+    ) -> bool:
+        """Start the viewer's cooldown and then the chat's, each when the command has one;
+        False (and neither started) when either is still cooling down."""
         viewer = event.viewer.platform_user_id or event.viewer.username.casefold()
         # Per chat: a command used on Kick does not silence it on Twitch.
-        shared_key = (guild_id, command.name, str(event.platform), event.broadcaster_user_id)
-        user_key = (guild_id, command.name, str(event.platform), viewer)
-        if self.cooldowns.retry_after(shared_key) or self.cooldowns.retry_after(user_key):
-            log.debug("guild %s: !%s is cooling down", guild_id, command.name)
-            return False
-        self.cooldowns.start(shared_key, command.cooldown_seconds)
-        self.cooldowns.start(user_key, command.user_cooldown_seconds)
+        chat = f"chat:cooldown:{guild_id}:{command.name}:{event.platform}"
+        user = None
+        if command.user_cooldown_seconds > 0:
+            limit = Limit(1, command.user_cooldown_seconds)
+            user = await self.windows.try_take(f"{chat}:viewer:{viewer}", limit)
+            if user is None:
+                log.debug("guild %s: !%s is cooling down for them", guild_id, command.name)
+                return False
+        if command.cooldown_seconds > 0:
+            limit = Limit(1, command.cooldown_seconds)
+            if await self.windows.try_take(f"{chat}:{event.broadcaster_user_id}", limit) is None:
+                if user is not None:
+                    await self.windows.give_back(user)  # they were not answered
+                log.debug("guild %s: !%s is cooling down", guild_id, command.name)
+                return False
         return True
 
     # Running
@@ -315,7 +275,6 @@ __all__ = [
     "ChatCommandRouter",
     "ChatHandler",
     "ChatInvocation",
-    "Cooldowns",
     "ParsedCommand",
     "Permission",
     "parse_command",

@@ -16,6 +16,7 @@ from core.features.slot_calls.posts import SlotCallPosts
 from core.features.viewers.repository import remember_viewers
 from core.outbox import DISCORD
 from core.outbox.worker import OutboxWorker
+from core.ratelimits import MemoryWindows
 from core.storage.tables import outbox
 from tests.features.slot_calls.conftest import CALLS_CHANNEL, GUILD, MODERATOR, OTHER_GUILD
 from tests.support.events import chat_message
@@ -71,7 +72,7 @@ async def test_the_same_chat_message_twice_makes_one_call_and_one_answer(
     await chat.deliver(event)
     await chat.router.handle(GUILD, event)  # a redelivery the router remembers
     await chat.router.flush()
-    chat.router._recent = type(chat.router._recent)()  # a restarted process forgets
+    chat.router.windows = MemoryWindows()  # a restarted process (no Redis) forgets
     await chat.deliver(event)
 
     assert len(poster.posts) == 1
