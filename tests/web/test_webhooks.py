@@ -109,6 +109,24 @@ def test_the_same_chat_message_under_a_new_message_id_is_queued_once(post, runti
     assert runtime.bus.backlog() == 1
 
 
+@pytest.mark.parametrize(
+    ("event_type", "again_as"),
+    [
+        ("channel.subscription.gifts", "channel.subscription.gifts"),
+        ("kicks.gifted", "kicks.gifted"),
+        ("channel.subscription.renewal", "channel.subscription.new"),
+    ],
+)
+def test_another_apps_copy_of_what_earns_is_queued_once(post, runtime, event_type, again_as):
+    """Kick signs every app's deliveries with one key: a copy another app received for the
+    same channel, forwarded to us under its own message id (and its type header, which is not
+    signed, changed), is the same event, not a second gift, tip or sub."""
+    body = fixture_body(event_type)
+    assert post(body, event_type).json["status"] == "queued"
+    assert post(body, again_as).json["status"] == "duplicate"
+    assert runtime.bus.backlog() == 1
+
+
 def test_unknown_broadcaster_is_acknowledged_without_effect(post, runtime):
     body = fixture_body("chat.message.sent").replace(b"123456789", b"55555")
     response = post(body)

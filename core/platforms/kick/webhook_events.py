@@ -9,6 +9,7 @@ by :func:`core.platforms.kick.webhook.verify_delivery`.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
@@ -52,7 +53,11 @@ def parse_event(
     """The normalized event for a verified payload, or None for an event type we do not handle.
 
     ``message_id`` (Kick-Event-Message-Id) is the event id unless the payload has its own id that
-    Kick's Pusher socket shares (chat message id; reward redemption id plus status). ``occurred_at``
+    Kick's Pusher socket shares (chat message id; reward redemption id plus status), or, for what
+    earns something (a sub, gifted subs, KICKs), unless the payload tells it by its content (who,
+    and when to the second or finer): Kick signs deliveries with one key for every app, so another
+    app's copy of the same event, forwarded to us under its own message id, is the same event
+    here, counted once (and so is one sent again under the other sub type). ``occurred_at``
     comes from the payload's time field when it has a readable one, never later than
     ``delivered_at``. Raises :class:`UnusablePayload` when no event can be built, and
     :class:`InvalidPayload` when a field holds a value no event may carry (see
@@ -109,7 +114,7 @@ def _parse_followed(d: _Delivery) -> Followed:
 
 def _parse_subscription(d: _Delivery, *, is_renewal: bool) -> Subscribed:
     return Subscribed(
-        **d.common(),
+        **d.common(_told_by_content(d, "sub", d.id("subscriber", "user_id"))),
         occurred_at=d.occurred_at(d.get("created_at")),
         viewer=d.required_viewer("subscriber"),
         is_renewal=is_renewal,
@@ -132,11 +137,19 @@ def _parse_subscription_gifts(d: _Delivery) -> SubscriptionsGifted:
     delivered, including any without a user id."""
     anonymous = _bool(d.get("gifter", "is_anonymous")) is True
     entries = _list(d.get("giftees"))
+    giftees = tuple(viewer for entry in entries if (viewer := _viewer(entry, "giftees")))
+    gifter = None if anonymous else _viewer(d.get("gifter"), "gifter")
+    told_by = _told_by_content(
+        d,
+        "gifts",
+        gifter.platform_user_id if gifter else "anonymous",
+        ",".join(sorted(str(g.platform_user_id) for g in giftees)) or None,
+    )
     return SubscriptionsGifted(
-        **d.common(),
+        **d.common(told_by),
         occurred_at=d.occurred_at(d.get("created_at")),
-        gifter=None if anonymous else _viewer(d.get("gifter"), "gifter"),
-        giftees=tuple(viewer for entry in entries if (viewer := _viewer(entry, "giftees"))),
+        gifter=gifter,
+        giftees=giftees,
         count=len(entries),
         expires_at=_time(d.get("expires_at")),
     )
@@ -192,8 +205,11 @@ def _parse_banned(d: _Delivery) -> ViewerBanned:
 
 
 def _parse_kicks_gifted(d: _Delivery) -> KicksGifted:
+    told_by = _told_by_content(
+        d, "kicks", d.id("sender", "user_id"), str(d.int("gift", "amount")), d.text("gift", "name")
+    )
     return KicksGifted(
-        **d.common(),
+        **d.common(told_by),
         occurred_at=d.occurred_at(d.get("created_at")),
         viewer=d.required_viewer("sender"),
         amount=d.int("gift", "amount") or 0,
@@ -214,6 +230,16 @@ _PARSERS: dict[str, Callable[[_Delivery], Event]] = {
     "moderation.banned": _parse_banned,
     "kicks.gifted": _parse_kicks_gifted,
 }
+
+
+def _told_by_content(d: _Delivery, label: str, *parts: str | None) -> str | None:
+    """The event id its content makes (see :func:`parse_event`): the label, ``parts`` and the
+    payload's ``created_at`` text, hashed; None (the message id, then) when any is missing."""
+    created_at = _text(d.get("created_at"), WORD_MAX)
+    if not created_at or any(not part for part in parts):
+        return None
+    told = "\n".join((label, d.broadcaster_user_id, *parts, created_at))  # type: ignore[arg-type]
+    return f"{label}-" + hashlib.sha256(told.encode()).hexdigest()[:40]
 
 
 def _viewer(value: Any, name: str) -> Viewer | None:

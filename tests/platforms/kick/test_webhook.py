@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -98,6 +99,15 @@ def parse_fixture(event_type: str, **changes: Any) -> Event | None:
     return parse(event_type, fixture_payload(event_type) | changes)
 
 
+def told_by_content(event: Event | None, prefix: str) -> Event:
+    """``event`` with the id its content made (checked to start with ``prefix``) set back to
+    the message id, to compare its other fields."""
+    assert event is not None
+    assert event.event_id.startswith(prefix)
+    assert event.event_id != MESSAGE_ID
+    return dataclasses.replace(event, event_id=MESSAGE_ID)
+
+
 def deliver(
     public_key: RSAPublicKey,
     headers: dict[str, str],
@@ -179,7 +189,7 @@ def test_follow_fixture_parses_into_followed_at_delivery_time() -> None:
 def test_subscription_fixtures_parse_into_subscribed(
     event_type: str, is_renewal: bool, months: int
 ) -> None:
-    assert parse_fixture(event_type) == Subscribed(
+    assert told_by_content(parse_fixture(event_type), "sub-") == Subscribed(
         **common_fields(occurred_at=datetime(2025, 1, 14, 16, 8, 6, tzinfo=UTC)),
         viewer=Viewer("987654321", "subscriber_name"),
         is_renewal=is_renewal,
@@ -190,12 +200,14 @@ def test_subscription_fixtures_parse_into_subscribed(
 
 
 def test_gifts_fixture_parses_into_subscriptions_gifted() -> None:
-    assert parse_fixture("channel.subscription.gifts") == SubscriptionsGifted(
-        **common_fields(occurred_at=datetime(2025, 1, 14, 16, 8, 6, tzinfo=UTC)),
-        gifter=Viewer("987654321", "gifter_name"),
-        giftees=(Viewer("561654654", "giftee_name"),),
-        count=1,
-        expires_at=datetime(2025, 2, 14, 16, 8, 6, tzinfo=UTC),
+    assert told_by_content(parse_fixture("channel.subscription.gifts"), "gifts-") == (
+        SubscriptionsGifted(
+            **common_fields(occurred_at=datetime(2025, 1, 14, 16, 8, 6, tzinfo=UTC)),
+            gifter=Viewer("987654321", "gifter_name"),
+            giftees=(Viewer("561654654", "giftee_name"),),
+            count=1,
+            expires_at=datetime(2025, 2, 14, 16, 8, 6, tzinfo=UTC),
+        )
     )
 
 
@@ -248,13 +260,49 @@ def test_ban_fixture_parses_into_viewer_banned_with_timeout_expiry() -> None:
 
 
 def test_kicks_fixture_parses_into_kicks_gifted() -> None:
-    assert parse_fixture("kicks.gifted") == KicksGifted(
+    assert told_by_content(parse_fixture("kicks.gifted"), "kicks-") == KicksGifted(
         **common_fields(occurred_at=datetime(2025, 10, 20, 4, 0, 8, 634000, tzinfo=UTC)),
         viewer=Viewer("987654321", "gift_sender"),
         amount=500,
         gift_name="Rage Quit",
         message="w",
     )
+
+
+@pytest.mark.parametrize(
+    "event_type", ["channel.subscription.new", "channel.subscription.gifts", "kicks.gifted"]
+)
+def test_what_earns_is_one_event_under_any_message_id(event_type: str) -> None:
+    """Kick signs every app's deliveries with one key: another app's copy of the event,
+    forwarded under its own message id, is the same event (one key), and so is the copy sent
+    again as the other sub type; another moment or viewer is another event."""
+    payload = fixture_payload(event_type)
+    ours = parse_event(event_type, payload, message_id=new_message_id(), delivered_at=NOW)
+    forwarded = parse_event(event_type, payload, message_id=new_message_id(), delivered_at=NOW)
+    assert ours is not None
+    assert forwarded is not None
+    assert forwarded.key == ours.key
+    later = parse(event_type, payload | {"created_at": "2025-01-14T16:08:07Z"})
+    assert later is not None
+    assert later.key != ours.key
+    other = copy.deepcopy(payload)
+    for who in ("subscriber", "gifter", "sender"):
+        if who in other:
+            other[who]["user_id"] = 1
+    assert parse(event_type, other).key != ours.key  # type: ignore[union-attr]
+    if event_type == "channel.subscription.new":
+        renewal = parse("channel.subscription.renewal", payload)
+        assert renewal is not None
+        assert renewal.key == ours.key
+
+
+@pytest.mark.parametrize("event_type", ["channel.subscription.new", "kicks.gifted"])
+def test_without_a_time_what_earns_is_told_by_its_message_id(event_type: str) -> None:
+    payload = fixture_payload(event_type)
+    del payload["created_at"]
+    event = parse(event_type, payload)
+    assert event is not None
+    assert event.event_id == MESSAGE_ID
 
 
 @pytest.mark.parametrize("event_type", sorted(KICK_EVENT_TYPES))
