@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urlencode
 
+from core.security.compare import same_secret
+
 LINK_LIFETIME = timedelta(hours=1)  # the default of LINK_EXPIRY_MINUTES
 _LINK_ID = re.compile(r"^[A-Za-z0-9_-]{8,43}$")
 
@@ -89,7 +91,7 @@ def verify_link_params(
     if not _LINK_ID.match(link_id):
         raise LinkInvalid("malformed")
     expected = _signature(secret, purpose, user, guild, expires, link_id)
-    if not hmac.compare_digest(expected.encode(), given.encode()):
+    if not same_secret(expected, given):
         raise LinkInvalid("tampered")
     claims = LinkClaims(purpose, user, guild, expires_at, link_id)
     if now >= claims.expires_at:

@@ -10,9 +10,10 @@ one).
 
 from __future__ import annotations
 
-import hmac
 import secrets
 import threading
+
+from core.security.compare import same_secret
 
 
 class SetupToken:
@@ -32,7 +33,7 @@ class SetupToken:
         """True once: for the first request bringing the token. Compared in constant time."""
         if not candidate:
             return False
-        matches = hmac.compare_digest(candidate.encode(), self._value.encode())
+        matches = same_secret(self._value, candidate)
         with self._lock:
             if not matches or self._used:
                 return False

@@ -6,7 +6,6 @@ Served by the web app and by a bot process's own (core/web/ops.py); both build i
 
 from __future__ import annotations
 
-import hmac
 import logging
 from collections.abc import Callable
 from typing import Protocol
@@ -15,6 +14,7 @@ from flask import Blueprint, Response, current_app, jsonify, request
 
 from core.health import HealthReport
 from core.metrics import CONTENT_TYPE, Metrics
+from core.security.compare import same_secret
 
 log = logging.getLogger(__name__)
 bp = Blueprint("health", __name__)
@@ -47,9 +47,7 @@ def metrics() -> Response:
     if token is not None:
         sent = request.headers.get("Authorization", "")
         scheme, _, credentials = sent.partition(" ")
-        if scheme.lower() != "bearer" or not hmac.compare_digest(
-            credentials.strip().encode("utf-8", "surrogatepass"), token.encode()
-        ):
+        if scheme.lower() != "bearer" or not same_secret(token, credentials.strip()):
             answer = jsonify(status="error", detail="a bearer token is needed (METRICS_TOKEN)")
             answer.status_code = 401
             answer.headers["WWW-Authenticate"] = 'Bearer realm="metrics"'

@@ -60,6 +60,20 @@ def test_the_challenge_is_echoed_as_plain_text(client, runtime):
     assert runtime.bus.backlog() == 0
 
 
+@pytest.mark.parametrize("challenge", ["\ud800", "caf\u00e9", "a\nb", ""])
+def test_a_signed_challenge_no_twitch_would_send_is_a_400(twitch, runtime, challenge):
+    """Twitch's challenges are printable ASCII: one that is not cannot be echoed back as it is
+    (a lone surrogate did not even encode: a 500)."""
+    body = fixture("webhook_callback_verification")
+    body["challenge"] = challenge
+    status, answer = twitch.send(
+        json.dumps(body).encode(), message_type="webhook_callback_verification"
+    )
+    assert status == 400
+    assert answer["status"] != "queued"
+    assert runtime.bus.backlog() == 0
+
+
 def test_a_challenge_with_a_bad_signature_is_not_answered(client, runtime):
     body = json.dumps(fixture("webhook_callback_verification")).encode()
     status, answer = EventSubSender.flask(client, now, secret="another-secret-0000").send(

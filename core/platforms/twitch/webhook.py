@@ -204,6 +204,8 @@ def challenge_of(delivery: Delivery) -> str | None:
     challenge = delivery.body.get("challenge")
     if not isinstance(challenge, str) or not challenge or len(challenge) > 1024:
         return None
+    if not (challenge.isascii() and challenge.isprintable()):  # Twitch's are; echoed as bytes
+        return None
     return challenge
 
 

@@ -16,6 +16,7 @@ from urllib.parse import urlencode
 
 from flask import Blueprint, redirect, request, session, url_for
 
+from core.security.compare import same_secret
 from core.web.dashboard import error_page
 from core.web.dashboard.discord_client import DiscordUnavailable
 from core.web.dashboard.state import current_user, dashboard
@@ -83,7 +84,7 @@ def callback():  # type: ignore[no-untyped-def]
     state = request.args.get("state", "")
     if (
         not isinstance(expected, str)
-        or not secrets.compare_digest(expected, state)
+        or not same_secret(expected, state)
         or not isinstance(started, int)
         or time.time() - started > STATE_SECONDS
         or not _spend_state(state)

@@ -23,6 +23,7 @@ import redis
 from cryptography.fernet import Fernet, InvalidToken
 from flask import Response, has_request_context, request, session
 
+from core.security.compare import same_secret
 from core.web.dashboard.redis_counts import RedisPause, key_digest
 
 log = logging.getLogger(__name__)
@@ -95,7 +96,7 @@ def csrf_token() -> str:
 
 def csrf_ok(sent: str | None) -> bool:
     expected = session.get("csrf")
-    return isinstance(expected, str) and bool(sent) and hmac.compare_digest(expected, str(sent))
+    return isinstance(expected, str) and same_secret(expected, sent)
 
 
 class RateLimiter:

@@ -166,6 +166,8 @@ def test_secure_cookie_behind_https(discord):
         {"state": "x", "code": "y"},
         {"state": "", "code": ""},
         {"state": "\x00" * 5000},
+        {"state": "é", "code": "y"},  # beyond ASCII: a TypeError of compare_digest was a 500
+        {"state": "\U0001f600" * 40, "code": "y"},
         {"error": "access_denied"},
     ],
 )
@@ -224,3 +226,16 @@ def test_logout_ends_the_session_for_every_copy_of_the_cookie(discord):
             csrf = session["csrf"]
         assert client.post("/logout", data={"csrf_token": csrf}).status_code == 302
         assert copied.get("/dashboard/").status_code == 302
+
+
+@pytest.mark.parametrize("token", ["é", "\U0001f600", "wrong", ""])
+def test_a_post_with_a_wrong_csrf_token_of_any_text_is_a_403(discord, token):
+    app = _app(discord)
+    with app.test_client() as client:
+        answer = _consent(client, discord)
+        assert client.get("/dashboard/callback", query_string=answer).status_code == 302
+        client.get("/dashboard/")  # a page with a form, which makes the CSRF token
+        assert client.post("/logout", data={"csrf_token": token}).status_code == 403
+        as_header = token.encode().decode("latin-1")  # what a header of those bytes reads as
+        assert client.post("/logout", headers={"X-CSRF-Token": as_header}).status_code == 403
+        assert client.get("/dashboard/").status_code == 200  # still signed in
