@@ -298,6 +298,11 @@ async def test_unlink_twitch_keeps_the_kick_link_and_the_linked_role(
     assert asked.content == (
         "You have linked accounts on Kick or Twitch: use !unlink kick or !unlink twitch."
     )
+    [for_admin] = [m for m in await say(f"!unlink {alice.mention}", manager) if m.content]
+    assert for_admin.content == (
+        "alice\\_0\\_nick has linked accounts on Kick or Twitch: "
+        f"use !unlink {alice.mention} kick or !unlink {alice.mention} twitch."
+    )
     [reply] = [m for m in await say("!unlink twitch", alice) if m.content]
 
     assert reply.content == (

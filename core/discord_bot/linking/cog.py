@@ -166,7 +166,7 @@ class LinkingCog(LinkPanels, commands.Cog, name="Linking"):
         if chosen is None:
             links = await asyncio.to_thread(self.linking.links_of, target.id)
             if len(links) > 1:
-                reply = render_linking.unlink_which(links, ctx.clean_prefix)
+                reply = render_linking.unlink_which(links, ctx.clean_prefix, other)
                 await ctx.send(reply, allowed_mentions=NO_MENTIONS)
                 return
             if not links:

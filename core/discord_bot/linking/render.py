@@ -225,11 +225,16 @@ def not_linked(member: discord.abc.User | None, platform: Platform | None = Plat
     return f"{inert(member.display_name)} has no {what}."
 
 
-def unlink_which(links: list[AccountLink], prefix: str) -> str:
-    """``!unlink`` without a platform, for a member linked on several."""
-    choices = " or ".join(f"{prefix}unlink {link.platform.value}" for link in links)
+def unlink_which(
+    links: list[AccountLink], prefix: str, member: discord.abc.User | None = None
+) -> str:
+    """``!unlink`` without a platform, for a member linked on several (``member``: another
+    member an admin named, else the caller)."""
+    named = "" if member is None else f"{member.mention} "  # shown as their name, not pinged
+    choices = " or ".join(f"{prefix}unlink {named}{link.platform.value}" for link in links)
     names = _names(tuple(link.platform for link in links))
-    return f"You have linked accounts on {names}: use {choices}."
+    who = "You have" if member is None else f"{inert(member.display_name)} has"
+    return f"{who} linked accounts on {names}: use {choices}."
 
 
 def unlink_usage(prefix: str) -> str:
