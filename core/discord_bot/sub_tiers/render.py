@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 import discord
 
-from core.discord_bot.render import truncate
+from core.discord_bot.render import TYPED_NAME_LIMIT, truncate
 from core.features.sub_tiers.service import KnownViewer
 from core.features.sub_tiers.texts import describe
 
@@ -29,6 +29,6 @@ def not_linked_member(member_id: int) -> str:
 
 
 def nobody_called(name: str) -> str:
-    return (
-        f"No Kick or Twitch viewer called **{discord.utils.escape_markdown(name)}**: nothing known."
-    )
+    # The name is whatever was typed: cut before escaping, so the reply fits in one message.
+    shown = discord.utils.escape_markdown(truncate(name, TYPED_NAME_LIMIT))
+    return f"No Kick or Twitch viewer called **{shown}**: nothing known."

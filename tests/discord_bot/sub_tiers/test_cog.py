@@ -83,6 +83,14 @@ async def test_a_name_nobody_has_is_nothing_known(alice):
     assert reply.content == "No Kick or Twitch viewer called **ghost**: nothing known."
 
 
+@pytest.mark.parametrize("typed", ["_" * 990, "x" * 1960])
+async def test_a_long_name_nobody_has_is_answered_in_one_message(alice, typed):
+    [reply] = await say(f"!tier {typed}", alice)
+    assert reply.content.startswith("No Kick or Twitch viewer called **")
+    assert reply.content.endswith("**: nothing known.")
+    assert len(reply.content) <= 2000
+
+
 async def test_an_unlinked_member_is_nothing_known(alice, guild_a):
     bob = member_of(guild_a, "bob")
     [reply] = await say(f"!tier <@{bob.id}>", alice)
