@@ -21,7 +21,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from core import discord_bot
-from core.discord_bot.common import RECORD_MAX
+from core.discord_bot.common import RECORD_MAX, NotAViewer
 from core.discord_bot.cooldowns import Cooldowns
 from core.discord_bot.help import StreamKeeperHelp
 from core.discord_bot.render import MESSAGE_LIMIT, NO_MENTIONS, inert, truncate
@@ -233,6 +233,8 @@ def explain_error(ctx: commands.Context[commands.Bot], error: Exception) -> str 
             return f"Pick a number from {error.minimum} to {error.maximum}. {usage}"
         case commands.MemberNotFound():
             return "I can't find that member in this server."
+        case NotAViewer():
+            return f"{error} {usage}"
         case commands.RoleNotFound():
             return f"I can't find that role in this server. {usage}"
         case commands.UserInputError() | app_commands.TransformerError():

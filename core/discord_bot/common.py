@@ -24,6 +24,7 @@ log = logging.getLogger(__name__)
 Context = commands.Context[commands.Bot]
 _Command = TypeVar("_Command")
 _MEMBER_MENTION = re.compile(r"<@!?([0-9]{15,21})>")
+_OTHER_MENTION = re.compile(r"<(@&|#)[0-9]{15,21}>")  # a role's or a channel's
 
 
 PostableChannel = discord.TextChannel | discord.Thread
@@ -110,6 +111,10 @@ def guild_of(ctx: Context) -> discord.Guild:
     return ctx.guild
 
 
+class NotAViewer(commands.BadArgument):
+    """A viewer argument that names something else (a role, a channel); its words say so."""
+
+
 class ViewerArgument(commands.Converter[discord.Member | str]):
     """A ``@member`` mention becomes that member; anything else is a Kick or Twitch name.
 
@@ -120,6 +125,10 @@ class ViewerArgument(commands.Converter[discord.Member | str]):
 
     async def convert(self, ctx: Context, argument: str) -> discord.Member | str:
         argument = argument.strip()
+        other = _OTHER_MENTION.fullmatch(argument)
+        if other is not None:
+            what = "a role" if other.group(1) == "@&" else "a channel"
+            raise NotAViewer(f"That's {what}: mention a member or type a Kick or Twitch name.")
         mention = _MEMBER_MENTION.fullmatch(argument)
         if mention is None:
             return argument.removeprefix("@")

@@ -6,6 +6,7 @@ import logging
 import threading
 
 import discord
+import discord.ext.test as dpytest
 import pytest
 import sqlalchemy as sa
 from discord.ext import commands
@@ -86,6 +87,20 @@ async def test_watchtime_for_an_unknown_name_is_friendly(alice: discord.Member) 
     [reply] = await say("!watchtime nobody", alice)
 
     assert reply.content == "No watchtime recorded for nobody yet."
+
+
+async def test_a_role_or_channel_is_not_taken_for_a_viewers_name(
+    alice: discord.Member, guild_a: discord.Guild
+) -> None:
+    role = dpytest.backend.make_role("Moderators", guild_a)
+    channel = guild_a.text_channels[0]
+    for mention, what in ((role.mention, "a role"), (channel.mention, "a channel")):
+        [reply] = await say(f"!watchtime {mention}", alice)
+
+        assert reply.content == (
+            f"That's {what}: mention a member or type a Kick or Twitch name. "
+            "Usage: !watchtime [viewer]"
+        )
 
 
 async def test_watchtime_for_a_very_long_unknown_name_still_fits_in_a_reply(
