@@ -2,7 +2,8 @@
 Manage Server is a real check, ``common.manage_server``), with two changes so that it says what
 the commands themselves say: a subcommand is shown under its group's name (``!vip setup``, which
 is what works, not ``!setup``), and a command that declares a ``usage`` shows that line instead
-of its raw parameter names, the same line its own "Usage:" reply gives. ``!help <command>`` of a
+of its raw parameter names, the same line its own "Usage:" reply gives; other arguments are
+described in the slash command's words. ``!help <command>`` of a
 command the caller may not run here says so instead of showing it (discord.py's default shows
 any command asked for by name, whatever its checks)."""
 
@@ -30,9 +31,30 @@ class StreamKeeperHelp(commands.DefaultHelpCommand):
         return f"{signature} {command.usage}" if command.usage else signature
 
     def add_command_arguments(self, command: commands.Command[Any, ..., Any], /) -> None:
+        """Each argument with the words the slash command shows for it (``describe``), and
+        "optional" for one that may be left out without a default worth naming."""
         if command.usage:
             return  # the signature line says it
-        super().add_command_arguments(command)
+        arguments = list(command.clean_params.values())
+        if not arguments:
+            return
+        described = getattr(command.callback, "__discord_app_commands_param_description__", {})
+        if command.qualified_name == "help":  # this command: its argument is a command's name
+            described = {"command": "A command or a category (every command when left out)"}
+        self.paginator.add_line(self.arguments_heading)
+        width = self.get_max_size(arguments)  # type: ignore[arg-type] (sized by their names)
+        for argument in arguments:
+            name = argument.displayed_name or argument.name
+            words = (
+                argument.description
+                or described.get(argument.name)
+                or self.default_argument_description
+            )
+            entry = self.shorten_text(f"{self.indent * ' '}{name:<{width}} {words}")
+            if not argument.required:
+                shown = argument.displayed_default
+                entry += f" (default: {shown})" if shown else " (optional)"
+            self.paginator.add_line(entry)
 
     async def send_command_help(self, command: commands.Command[Any, ..., Any], /) -> None:
         if await self._may_run(command):

@@ -4,6 +4,7 @@ bot asks Discord for, and friendly replies to wrong input."""
 from __future__ import annotations
 
 import discord
+import discord.ext.test as dpytest
 import pytest
 
 from core.discord_bot.bot import create_bot
@@ -46,6 +47,24 @@ async def test_help_for_one_command_shows_its_usage(alice: discord.Member) -> No
     assert "Get your personal link to connect your Kick or Twitch account" in reply.content
     assert "kick or twitch (default: this server's platform)" in reply.content
     assert "No description given" not in reply.content
+
+
+async def test_help_describes_every_argument_of_every_command(manager: discord.Member) -> None:
+    """Each argument in the words its slash command shows ("No description given" was every
+    hybrid command's), optional ones marked so."""
+    bot = dpytest.get_config().client
+    undescribed = []
+    for command in bot.walk_commands():
+        if command.hidden or not command.clean_params:
+            continue
+        text = "\n".join(m.content for m in await say(f"!help {command.qualified_name}", manager))
+        if "No description given" in text or "(default: )" in text:
+            undescribed.append(command.qualified_name)
+    assert undescribed == []
+    [reply] = await say("!help watchtime", manager)
+    assert "viewer A @member, or a Kick or Twitch name (yourself when left out) (optional)" in (
+        reply.content
+    )
 
 
 def test_the_bot_asks_only_for_the_intents_it_uses(services: BotServices) -> None:

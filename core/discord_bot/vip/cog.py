@@ -240,7 +240,7 @@ class VipCog(ManagersCog, name="Temporary VIP"):
         )
 
     @vip.command(name="extend")
-    @app_commands.describe(user="Twitch login", hours="Hours to add")
+    @app_commands.describe(user="The VIP's Twitch login or Kick name", hours="Hours to add")
     async def vip_extend(self, ctx: Context, user: str, hours: int) -> None:
         """Add hours to a temporary VIP."""
         grant = await self.service.manual.extend(guild_of(ctx).id, ctx.author.id, user, hours)
@@ -249,7 +249,7 @@ class VipCog(ManagersCog, name="Temporary VIP"):
         )
 
     @vip.command(name="revoke")
-    @app_commands.describe(user="Twitch login")
+    @app_commands.describe(user="The VIP's Twitch login or Kick name")
     async def vip_revoke(self, ctx: Context, user: str) -> None:
         """Remove a VIP now."""
         grant = await _twitch(self.service.manual.revoke(guild_of(ctx).id, ctx.author.id, user))
@@ -293,7 +293,7 @@ class VipCog(ManagersCog, name="Temporary VIP"):
         await self._reply(ctx, f"Rule **{rule.id}** removed ({inert(rule.describe())}){reward}.")
 
     @vip.command(name="log")
-    @app_commands.describe(user="Only this Twitch login")
+    @app_commands.describe(user="Only this viewer (a Twitch login or Kick name)")
     async def vip_log(self, ctx: Context, user: str | None = None) -> None:
         """The latest VIP grants, extensions, removals, refusals and refunds."""
         entries = await self.service.log(guild_of(ctx).id, user)
