@@ -6,6 +6,14 @@ from __future__ import annotations
 
 from flask import request
 
+from core.events import Platform
+from core.features.linking.service import (
+    ALREADY_LINKED,
+    DECLINED,
+    KICK_ERROR,
+    LINK_EXPIRED,
+    TWITCH_ERROR,
+)
 from core.features.refusals import Refused
 from core.web.dashboard.guilds import guild_blueprint
 from core.web.dashboard.pages._forms import (
@@ -27,6 +35,30 @@ ORDER = 30
 TEMPLATE = "dashboard/guild_linking.html"
 LOG_SIZE = 50
 
+# Why a link attempt failed, as the link log says it ({name}: the entry's platform).
+REASON_WORDS = {
+    DECLINED: "they declined on {name}",
+    LINK_EXPIRED: "the link had expired",
+    ALREADY_LINKED: "that {name} account is linked to another member",
+    KICK_ERROR: "{name} did not finish the sign-in",
+    TWITCH_ERROR: "{name} did not finish the sign-in",
+}
+
+
+def platform_words(platform: str) -> str:
+    """``kick`` -> ``Kick``: the platform as the page names it."""
+    try:
+        return Platform(platform).name.title()
+    except ValueError:
+        return platform
+
+
+def reason_words(reason: str | None, platform: str) -> str:
+    """A link log entry's reason in words; one this version does not know, as it was stored."""
+    if not reason:
+        return ""
+    return REASON_WORDS.get(reason, reason).format(name=platform_words(platform))
+
 
 def _show(
     guild_id: int, *, errors: dict[str, str] | None = None, typed: dict[str, str] | None = None
@@ -47,6 +79,8 @@ def _show(
         errors=errors,
         values=values,
         history=history,
+        reason_words=reason_words,
+        platform_words=platform_words,
         members=members(guild_id, people),
         roles=role_choices(guild_id),
         channels=channel_choices(guild_id, settings.log_channel_id),

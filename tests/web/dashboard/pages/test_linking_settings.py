@@ -155,6 +155,29 @@ def test_the_link_log_shows_this_guilds_links_and_unlinks(pages, linking):
     assert "elsewhere" not in page.text
 
 
+def test_the_link_log_says_why_an_attempt_failed_in_words(pages, linking):
+    for reason, platform in (
+        ("already_linked", Platform.TWITCH),
+        ("link_expired", Platform.KICK),
+        ("declined", Platform.KICK),
+        ("kick_error", Platform.KICK),
+        ("some_future_reason", Platform.TWITCH),
+    ):
+        linking.record_refusal(GUILD, 500, reason, platform)
+    log = pages.get("linking").text
+    log = log[log.index('id="link-log"') :]
+    for words in (
+        "that Twitch account is linked to another member",
+        "the link had expired",
+        "they declined on Kick",
+        "Kick did not finish the sign-in",
+        "some_future_reason",  # one this version has no words for, as stored
+    ):
+        assert f'<td data-label="Detail">{words}</td>' in log
+    assert '<td data-label="Account">Twitch</td>' in log
+    assert "already_linked" not in log
+
+
 def test_the_link_log_names_the_members_the_bot_has_seen(pages, linking, directory):
     linking.link(
         guild_id=GUILD, discord_user_id=500, platform=Platform.KICK, platform_user_id="k1",
