@@ -66,7 +66,10 @@ class RaffleCog(commands.Cog, name="Raffle"):
         guild = guild_of(ctx)
         await ctx.defer()
         view = await asyncio.to_thread(self.raffle.views.info, guild.id)
-        await ctx.send(embed=render_raffle.info_embed(view), allowed_mentions=NO_MENTIONS)
+        draws = [view.last_draw] if view.last_draw is not None else []
+        names = await asyncio.to_thread(self.raffle.views.winner_names, draws)
+        embed = render_raffle.info_embed(view, names)
+        await ctx.send(embed=embed, allowed_mentions=NO_MENTIONS)
 
     @commands.hybrid_command(name="fair")
     @commands.guild_only()

@@ -6,6 +6,7 @@ only in the draw announcement, and only they (see ``winner_mentions``).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 
 import discord
@@ -13,7 +14,7 @@ import discord
 from core.discord_bot.render import inert, truncate
 from core.events import utc
 from core.features.raffle.beacons import verification as beacon_verification
-from core.features.raffle.draws.repository import Draw
+from core.features.raffle.draws.repository import Draw, Winner
 from core.features.raffle.draws.service import Proof
 from core.features.raffle.periods.repository import Period
 from core.features.raffle.ports import DrawAnnouncement, PeriodAnnouncement
@@ -96,7 +97,8 @@ def board_embed(guild_name: str, view: BoardView) -> discord.Embed:
     ).set_footer(text=f"{view.total_tickets:,} tickets in all")
 
 
-def info_embed(view: InfoView) -> discord.Embed:
+def info_embed(view: InfoView, names: Mapping[tuple[str, str], str] | None = None) -> discord.Embed:
+    """``names``: the last draw's winners' names by (platform, user id)."""
     embed = discord.Embed(title="Raffle", colour=discord.Colour.gold())
     current = view.current
     if current is None:
@@ -115,17 +117,24 @@ def info_embed(view: InfoView) -> discord.Embed:
     draw = "draws automatically" if view.rates.auto_draw else "an admin draws"
     embed.add_field(name="Rules", value=f"{rules}; {draw} at the end", inline=False)
     if view.last_draw is not None:
-        embed.add_field(name="Last draw", value=draw_line(view.last_draw), inline=False)
+        embed.add_field(name="Last draw", value=draw_line(view.last_draw, names), inline=False)
     return embed
 
 
-def draw_line(draw: Draw) -> str:
+def draw_line(draw: Draw, names: Mapping[tuple[str, str], str] | None = None) -> str:
     if draw.status == "waiting":
         return (
             f"Draw #{draw.id} waits for the beacon ({inert(draw.last_error or 'not tried yet')})."
         )
-    winners = ", ".join(f"#{w.position} ticket {w.ticket:,}" for w in draw.winners) or "nobody"
-    return f"Draw #{draw.id}: {winners}. Check it with !fair {draw.id}."
+    known = names or {}
+
+    def winner(w: Winner) -> str:
+        name = known.get((str(w.platform), w.platform_user_id))
+        who = f"**{inert(name)}**" if name else f"a {str(w.platform).title()} viewer"
+        return f"#{w.position} {who} (ticket {w.ticket:,})"
+
+    winners = ", ".join(winner(w) for w in draw.winners) or "nobody"
+    return truncate(f"Draw #{draw.id}: {winners}. Check it with !fair {draw.id}.", 1024)
 
 
 def draw_requested(draw: Draw, names: dict[str, str] | None = None) -> str:

@@ -228,6 +228,9 @@ async def test_announcements_go_through_the_discord_port(
     assert [user.id for user in winner.mentions] == [alice.id]
     await raffle.announce_pending()
     assert drain() == []  # each announcement is posted once
+    [info] = await say("!raffleinfo", manager)
+    last = {field.name: field.value for field in info.embeds[0].fields}["Last draw"]
+    assert last.startswith("Draw #1: #1 **@\u200beveryone** (ticket ")  # by name, defused
 
 
 def drain() -> list[discord.Message]:
