@@ -12,12 +12,13 @@ settlement's unique call id: of two admins at once, one settles and the other is
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
+from core.features.directory import repository as directory
 from core.features.payments import repository
 from core.features.payments.repository import SettlementRow, UncertainCall
 from core.features.refusals import Refused
@@ -38,12 +39,12 @@ class SettleRefused(Refused):
 
 
 class AlreadySettled(SettleRefused):
-    """Someone settled this call before; ``settlement`` says who, how and when."""
+    """Someone settled this call before; ``settlement`` says who, how and when (``admin``:
+    their name, when the server's directory knows it)."""
 
-    def __init__(self, settlement: SettlementRow) -> None:
-        super().__init__(
-            f"Call #{settlement.call_id} was settled already: {settled_words(settlement)}."
-        )
+    def __init__(self, settlement: SettlementRow, admin: str | None = None) -> None:
+        words = settled_words(settlement, admin)
+        super().__init__(f"Call #{settlement.call_id} was settled already: {words}.")
         self.settlement = settlement
 
 
@@ -97,21 +98,29 @@ def parse_action(text: str) -> str:
     return action
 
 
-def settled_words(settlement: SettlementRow) -> str:
-    """ "marked paid by admin 123 (dashboard) on 2026-11-26 08:30 UTC: reason"."""
+WHERE_SETTLED = {"discord": "in Discord", "dashboard": "on the dashboard", "cli": "from the server"}
+
+
+def settled_words(settlement: SettlementRow, admin: str | None = None) -> str:
+    """ "marked paid by Bea on the dashboard on 2026-11-26 08:30 UTC: reason" (``admin``: the
+    admin's name; "an admin" when none is known)."""
     done = "marked paid" if settlement.action == PAID else "sent again"
+    where = WHERE_SETTLED.get(settlement.actor, f"({settlement.actor})")
     if settlement.actor_id is not None:
-        who = f"admin {settlement.actor_id} ({settlement.actor})"
+        who = f"{admin or 'an admin'} {where}"
     else:
-        who = f"the operator ({settlement.actor})"
+        who = f"the operator {where}"
     when = settlement.created_at.strftime("%Y-%m-%d %H:%M UTC")
     reason = f": {settlement.reason}" if settlement.reason else ""
     return f"{done} by {who} on {when}{reason}"
 
 
-def why_of(payload: dict[str, object], kind: str, summary: str = "") -> str:
+def why_of(
+    payload: dict[str, object], kind: str, summary: str = "", names: Mapping[int, str] | None = None
+) -> str:
     """What a queued call came from: the game or admin change of a payment (its ``source``,
-    ``ref`` and record), else what it does (its ``summary``), else its kind."""
+    ``ref`` and record; the admin by ``names``, member id -> name), else what it does (its
+    ``summary``), else its kind."""
     source, ref = payload.get("source"), str(payload.get("ref", ""))
     if source == "heist":
         heist_id, _, rest = ref.partition(":")
@@ -119,8 +128,9 @@ def why_of(payload: dict[str, object], kind: str, summary: str = "") -> str:
         return f"heist #{heist_id} {what}".strip()
     if source == "admin":
         words = "admin change"
-        if payload.get("actor_id") is not None:
-            words += f" by admin {payload['actor_id']}"
+        name = (names or {}).get(_member_id(payload.get("actor_id")))  # type: ignore[arg-type]
+        if name:
+            words += f" by {name}"
         if payload.get("reason"):
             words += f" ({payload['reason']})"
         return words
@@ -129,7 +139,24 @@ def why_of(payload: dict[str, object], kind: str, summary: str = "") -> str:
     return summary or kind
 
 
-def doubt_of(call: UncertainCall) -> Doubt:
+def _member_id(value: object) -> int | None:
+    """A payload's admin id (stored as a number or its digits); None for anything else."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    return int(value) if isinstance(value, str) and value.isdecimal() and len(value) < 21 else None
+
+
+def admins_named(
+    conn: Connection, guild_id: int, calls: Collection[UncertainCall]
+) -> dict[int, str]:
+    """The names of the admins whose changes ``calls`` came from (member id -> name)."""
+    ids = {_member_id(call.payload.get("actor_id")) for call in calls}
+    return directory.member_names(conn, guild_id, {i for i in ids if i is not None})
+
+
+def doubt_of(call: UncertainCall, names: Mapping[int, str] | None = None) -> Doubt:
     payload = call.payload
     who = payload.get("username")
     amount = payload.get("amount")
@@ -140,7 +167,7 @@ def doubt_of(call: UncertainCall) -> Doubt:
         call.key,
         str(who) if who is not None else None,
         amount if isinstance(amount, int) and not isinstance(amount, bool) else None,
-        why_of(payload, call.kind, call.summary)
+        why_of(payload, call.kind, call.summary, names)
         + (" (sent again)" if call.key.endswith(":again") else ""),
         call.result,
         call.created_at,
@@ -156,7 +183,9 @@ class PaymentDoubts:
     def doubtful(self, guild_id: int, limit: int = LISTED) -> list[Doubt]:
         """The guild's calls in doubt (unsettled), newest first."""
         with self.engine.connect() as conn:
-            return [doubt_of(c) for c in repository.list_in_doubt(conn, guild_id, limit)]
+            calls = repository.list_in_doubt(conn, guild_id, limit)
+            names = admins_named(conn, guild_id, calls)
+        return [doubt_of(call, names) for call in calls]
 
     def count(self, guild_id: int) -> int:
         with self.engine.connect() as conn:
@@ -194,14 +223,16 @@ class PaymentDoubts:
                 settlement = repository.settlement_of(conn, call_id)
                 if settlement is None:  # pragma: no cover - a unique row does not vanish
                     raise SettleRefused(f"Call #{call_id} was settled already.")
-                raise AlreadySettled(settlement)
+                admin = directory.member_names(conn, guild_id, [settlement.actor_id or 0])
+                raise AlreadySettled(settlement, admin.get(settlement.actor_id or 0))
             queued = False
             if key is not None:
                 effect = Effect(
                     call.service, call.kind, call.guild_id, key, call.payload, call.summary
                 )
                 queued = store.enqueue(conn, effect, now)
-        return Settled(doubt_of(call), action, key, queued)
+            names = admins_named(conn, guild_id, [call])
+        return Settled(doubt_of(call, names), action, key, queued)
 
     # --- counts for /metrics and health -------------------------------------------------------
 

@@ -61,7 +61,7 @@ async def test_a_payment_is_settled_once_and_the_second_admin_is_told_by_whom(
     )
     [twice] = await say(f"!payments settle #{call_id} paid", manager)
     assert twice.content.startswith(
-        f"Call #{call_id} was settled already: sent again by admin {manager.id} (discord)"
+        f"Call #{call_id} was settled already: sent again by an admin in Discord"
     )
     assert twice.content.endswith(": not on SE.")
     with sqlite_engine.connect() as conn:

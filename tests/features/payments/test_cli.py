@@ -38,7 +38,7 @@ def test_settle_once_then_the_second_is_refused_naming_who(cli_env, calls):  # n
     second = cli(cli_env, "payments", "settle", "--guild", GUILD, str(calls[0]), "again")
     assert second.returncode == 1
     assert second.stderr.strip().startswith(f"Call #{calls[0]} was settled already: marked paid")
-    assert "the operator (cli)" in second.stderr
+    assert "the operator from the server" in second.stderr
     again = cli(cli_env, "payments", "settle", "--guild", GUILD, str(calls[1]), "AGAIN")
     assert again.returncode == 0, again.stderr
     assert "queued again" in again.stdout

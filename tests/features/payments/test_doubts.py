@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+from core.features.directory import repository as directory
 from core.features.payments.service import (
     KEY_MAX,
     AlreadySettled,
@@ -55,8 +56,13 @@ def _admin_grant(engine, guild_id: int = GUILD, ref: str = "discord:1") -> int:
 def test_an_admin_grant_in_doubt_says_who_gave_it_and_why(doubts, engine):
     _admin_grant(engine)
     [doubt] = doubts.doubtful(GUILD)
-    assert (doubt.who, doubt.amount, doubt.why) == ("ann", 250, "admin change by admin 77 (raid)")
+    assert (doubt.who, doubt.amount, doubt.why) == ("ann", 250, "admin change (raid)")
     assert doubt.result == "may or may not be applied"
+    with engine.begin() as conn:  # the bot has seen the admin: by name, never by id
+        directory.save_members(conn, GUILD, [directory.Member(77, "Bea")], T0)
+        directory.save_members(conn, GUILD + 1, [directory.Member(77, "Elsewhere")], T0)
+    [doubt] = doubts.doubtful(GUILD)
+    assert doubt.why == "admin change by Bea (raid)"
 
 
 def test_another_services_call_is_listed_in_its_own_words_and_counted_apart(doubts, engine):
