@@ -9,6 +9,8 @@ from core.discord_bot.render import inert, truncate
 from core.events import utc
 from core.features.heist.history_repository import HeistStats
 from core.features.heist.ports import HeistResult
+from core.features.heist.rules import typed_name
+from core.features.heist.setting_words import LABELS
 
 WIN_COLOUR = discord.Colour.gold()
 LOSS_COLOUR = discord.Colour.dark_red()
@@ -60,12 +62,15 @@ def result_embed(result: HeistResult) -> discord.Embed:
 
 
 def settings_text(listing: list[tuple[str, str]], prefix: str) -> str:
-    rows = "\n".join(f"`{name}`: {value}" for name, value in listing)
+    """Each setting by its label, its value in words and the name ``!heistset`` takes."""
+    rows = "\n".join(
+        f"{LABELS.get(name, name)}: **{value}** (`{typed_name(name)}`)" for name, value in listing
+    )
     return f"**Heist settings**\n{rows}\nChange one with `{prefix}heistset <name> <value>`."
 
 
 def setting_changed(name: str, shown: str) -> str:
-    return f"Heist setting `{name}` is now {shown}."
+    return f"{LABELS.get(name, name)} is now **{shown}**."
 
 
 def stats_text(stats: HeistStats, currency: str) -> str:

@@ -18,6 +18,7 @@ from core.features.heist.ports import HeistAnnouncer, HeistResult
 from core.features.heist.rules import HeistRefused, parse_join, tier_bonus_text
 from core.features.heist.service import HeistService
 from core.features.shard_posts import ShardPosts
+from core.features.watchtime.durations import describe_seconds
 
 log = logging.getLogger(__name__)
 
@@ -190,7 +191,8 @@ class HeistChat:
         )
         return (
             f"Stakes {rules.min_bet:,} to {rules.max_bet:,} {currency}; {odds}; "
-            f"join window {rules.join_window_seconds} s, cooldown {rules.cooldown_seconds} s."
+            f"time to join {describe_seconds(rules.join_window_seconds)}, rest between heists "
+            f"{describe_seconds(rules.cooldown_seconds)}."
         )
 
     # --- results -----------------------------------------------------------------------------

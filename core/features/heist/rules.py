@@ -104,13 +104,18 @@ ALIASES = {
 _SWITCH = {"on": True, "true": True, "yes": True, "off": False, "false": False, "no": False}
 
 
+def typed_name(name: str) -> str:
+    """What an admin types for setting ``name``: the shortest of its name and aliases."""
+    aliases = (alias for alias, target in ALIASES.items() if target == name)
+    return min((name, *aliases), key=len)
+
+
 def setting_name(raw: str) -> str:
     name = raw.strip().lower().replace("-", "_")
     name = ALIASES.get(name, name)
     if name not in SETTINGS:
-        raise HeistRefused(
-            f"There is no heist setting {raw[:32]!r}. Settings: {', '.join(SETTINGS)}."
-        )
+        typed = ", ".join(typed_name(setting) for setting in SETTINGS)
+        raise HeistRefused(f"There is no heist setting {raw[:32]!r}. Settings: {typed}.")
     return name
 
 

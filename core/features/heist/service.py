@@ -31,13 +31,14 @@ from core.features.heist.rules import (
     payout,
     rules_from,
     setting_name,
-    setting_text,
 )
+from core.features.heist.setting_words import setting_words
 from core.features.points import repository as points
 from core.features.points import se_wallet
 from core.features.points.repository import NotEnough, PointsEntry
 from core.features.points.se_wallet import SeWallet
 from core.features.points.service import NotEnoughPoints, PointsRefused, PointsService
+from core.features.watchtime.durations import describe_seconds
 
 log = logging.getLogger(__name__)
 
@@ -88,11 +89,12 @@ class HeistService:
                     f"min_bet ({rules.min_bet:,}) cannot be above max_bet ({rules.max_bet:,})."
                 )
             repository.save_setting(conn, guild_id, name, value, self.clock())
-        return name, setting_text(rules, name)
+        return name, setting_words(rules, name)
 
     def settings_listing(self, guild_id: int) -> list[tuple[str, str]]:
+        """Each setting's name and its value in words (:mod:`setting_words`)."""
         rules = self.rules(guild_id)
-        return [(name, setting_text(rules, name)) for name in SETTINGS]
+        return [(name, setting_words(rules, name)) for name in SETTINGS]
 
     # --- joining -------------------------------------------------------------------------------
 
@@ -201,10 +203,8 @@ class HeistService:
             return
         free_at = last + timedelta(seconds=rules.cooldown_seconds)
         if now < free_at:
-            raise HeistRefused(
-                f"The crew is lying low: the next heist can start in "
-                f"{seconds_between(free_at, now)} s."
-            )
+            wait = describe_seconds(seconds_between(free_at, now))
+            raise HeistRefused(f"The crew is lying low: the next heist can start in {wait}.")
 
     def _tier_at_join(
         self,

@@ -7,6 +7,7 @@ from typing import Any, Protocol
 
 from core.features.amounts import AmountNotUnderstood, parse_whole_amount
 from core.features.refusals import Refused
+from core.features.watchtime.durations import describe_seconds
 
 MAX_REWARD_TITLE = 45
 MAX_COST = 10_000_000
@@ -105,17 +106,6 @@ def describe_limits(limits: RewardLimits) -> str:
     if limits.cooldown_seconds is not None:
         parts.append(f"{describe_seconds(limits.cooldown_seconds)} apart")
     return ", ".join(parts) if parts else "no limits"
-
-
-def describe_seconds(seconds: int) -> str:
-    """1 s, 90 s, 5 min, 2 h 30 min, 7 days: the largest units that say it exactly enough."""
-    days, rest = divmod(seconds, 86_400)
-    hours, rest = divmod(rest, 3600)
-    minutes, secs = divmod(rest, 60)
-    if seconds < 120:
-        return f"{seconds} s"
-    units = [(days, "day" if days == 1 else "days"), (hours, "h"), (minutes, "min"), (secs, "s")]
-    return " ".join(f"{n} {unit}" for n, unit in units if n)
 
 
 class KeptLimits(Protocol):

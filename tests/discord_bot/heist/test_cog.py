@@ -47,12 +47,14 @@ def connected(bot, gateway: DiscordGateway) -> None:
 async def test_a_manager_sets_the_heist_channel_and_sees_the_settings(manager, guild_a, heist):
     channel = guild_a.text_channels[0]
     [reply] = await say(f"!heistset channel <#{channel.id}>", manager)
-    assert reply.content == f"Heist setting `channel` is now <#{channel.id}>."
+    assert reply.content == f"Results channel is now **<#{channel.id}>**."
     [reply] = await say("!heistset tier_3 1.75", manager)
-    assert reply.content == "Heist setting `tier_3` is now x1.75."
+    assert reply.content == "Tier 3 bonus is now **x1.75**."
     [listing] = await say("!heist settings", manager)
-    assert "`tier_3`: x1.75" in listing.content
-    assert "`join_window_seconds`: 120" in listing.content
+    assert "Tier 3 bonus: **x1.75** (`tier_3`)" in listing.content
+    assert "Time to join: **2 min** (`window`)" in listing.content  # not 120 (seconds)
+    assert "Rest between heists: **5 min** (`cooldown`)" in listing.content
+    assert "_seconds" not in listing.content
     assert heist.rules(guild_a.id).tier_3 == 175
 
 
@@ -70,9 +72,9 @@ async def test_a_channel_that_cannot_take_the_results_is_refused_before_it_is_sa
 
 async def test_one_switch_turns_the_whole_subscriber_bonus_off(manager, guild_a, heist):
     [reply] = await say("!heistset sub_bonus off", manager)
-    assert reply.content == "Heist setting `sub_bonus_on` is now off."
+    assert reply.content == "Subscriber bonus on is now **off**."
     [listing] = await say("!heist settings", manager)
-    assert "`sub_bonus_on`: off" in listing.content
+    assert "Subscriber bonus on: **off** (`sub_bonus`)" in listing.content
     assert heist.rules(guild_a.id).tier_multiplier("3") == 100
     [refused] = await say("!heistset sub_bonus maybe", manager)
     assert refused.content == "sub\\_bonus\\_on is on or off."

@@ -76,7 +76,7 @@ async def test_refusals_that_depend_on_the_heist(chat, heist_chat, points, draws
     await heist_chat.resolve_due()
     chat.clock.advance(60)
     assert await chat.say("!join 100", "3") == (
-        "The crew is lying low: the next heist can start in 240 s."
+        "The crew is lying low: the next heist can start in 4 min."
     )
     assert [points.balance(GUILD, Platform.KICK, u) for u in ("1", "2", "3")] == [900, 1000, 1000]
 

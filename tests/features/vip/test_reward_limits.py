@@ -11,9 +11,9 @@ from core.features.vip.limits import (
     RewardLimits,
     VipRefused,
     check_limits,
-    describe_seconds,
     limits_of,
 )
+from core.features.watchtime.durations import describe_seconds
 from core.features.vip.ports import Refusal, TwitchRefused
 from core.platforms.twitch.vip_channel import HelixVipChannel
 from tests.fakes.twitch_server import FakeTwitch
