@@ -13,8 +13,8 @@ from core.features.vip.limits import (
     check_limits,
     limits_of,
 )
-from core.features.watchtime.durations import describe_seconds
 from core.features.vip.ports import Refusal, TwitchRefused
+from core.features.watchtime.durations import describe_seconds
 from core.platforms.twitch.vip_channel import HelixVipChannel
 from tests.fakes.twitch_server import FakeTwitch
 from tests.features.vip.conftest import Vip
