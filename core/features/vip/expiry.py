@@ -104,9 +104,10 @@ class VipExpiry:
         )
         if grant is None or grant.removed_at is not None:
             return Done("closed already")
-        problem = await self._remove(grant)
+        problem, closed_here = await self._remove(grant)
         if problem is None:
-            await self._tell_removed(grant, await self.effects.settings(guild_id))
+            if closed_here:  # told once, by the call that closed it (two at once close one)
+                await self._tell_removed(grant, await self.effects.settings(guild_id))
             return Done(REMOVED)
         now = self.effects.clock()
         text = texts.reason_text(problem)
@@ -124,14 +125,14 @@ class VipExpiry:
             platform=grant.platform,
         )
 
-    async def _remove(self, grant: Grant) -> str | None:
-        """Remove one expired VIP; None when done, else why it has to wait (a ``Refusal``
-        when Twitch refused)."""
+    async def _remove(self, grant: Grant) -> tuple[str | None, bool]:
+        """Remove one expired VIP: (None, whether this call closed the grant) when done, else
+        (why it has to wait (a ``Refusal`` when Twitch refused), False)."""
         reason = "expired"
         try:
             if grant.platform is Platform.KICK:
                 if self.effects.roles is None or grant.discord_user_id is None:
-                    return "Discord roles are not available"
+                    return "Discord roles are not available", False
                 await self.effects.roles.remove_role(
                     grant.guild_id, grant.discord_user_id, grant.role_id or 0
                 )
@@ -143,26 +144,27 @@ class VipExpiry:
             log.warning(
                 "guild %s: role of grant %s not removed: %s", grant.guild_id, grant.id, refused
             )
-            return str(refused)
+            return str(refused), False
         except NotReady:
-            return "Discord is not connected"
+            return "Discord is not connected", False
         except TwitchRefused as refused:
             if refused.reason != Refusal.NOT_VIP:
                 log.warning("guild %s: VIP %s not removed: %s", grant.guild_id, grant.id, refused)
-                return refused.reason
+                return refused.reason, False
             reason = "expired (already removed on Twitch)"
         except TwitchBusy as busy:
             log.warning("guild %s: VIP of %s not removed yet: %s", grant.guild_id, grant.id, busy)
-            return str(busy) or "Twitch did not answer"
+            return str(busy) or "Twitch did not answer", False
         now = self.effects.clock()
 
-        def close(conn: Connection) -> None:
-            if repository.close_grant(conn, grant.id, now, reason):
-                entry = removal_entry(grant, "removed", reason, "system", now, None)
-                repository.add_audit(conn, entry)
+        def close(conn: Connection) -> bool:
+            if not repository.close_grant(conn, grant.id, now, reason):
+                return False
+            entry = removal_entry(grant, "removed", reason, "system", now, None)
+            repository.add_audit(conn, entry)
+            return True
 
-        await self.effects.in_transaction(close)
-        return None
+        return None, await self.effects.in_transaction(close)
 
     # --- VIPs changed on Twitch ------------------------------------------------------------
 

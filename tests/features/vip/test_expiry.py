@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from core.events import Platform, Viewer, VipAdded, VipRemoved
 from core.features.vip.ports import TwitchBusy
 from tests.features.vip.conftest import Vip
@@ -139,3 +141,36 @@ async def test_auto_removal_off_leaves_expired_vips(vip: Vip) -> None:
 
     assert (await expire(vip.service)).removed == 0
     assert vip.twitch.vips == {"1"}
+
+
+async def test_two_removals_of_one_grant_at_once_tell_it_once(vip: Vip) -> None:
+    """Two workers making the same expiry call side by side (two processes): both reach
+    Twitch, one closes the grant, and only that one says the VIP time is over."""
+    await vip.service.redemptions.handle(GUILD, redemption("1", vip.reward_id, username="One"))
+    [grant] = await vip.service.list_vips(GUILD)
+    vip.clock.advance(hours=25)
+    both_there = asyncio.Event()
+    arrived = []
+    remove = vip.twitch.remove_vip
+
+    async def side_by_side(*args: object) -> None:
+        arrived.append(args)
+        if len(arrived) == 2:
+            both_there.set()
+        await both_there.wait()
+        await remove(*args)  # type: ignore[arg-type]
+
+    vip.twitch.remove_vip = side_by_side  # type: ignore[method-assign]
+
+    outcomes = await asyncio.gather(
+        vip.service.expiry.remove_expired(GUILD, grant.id),
+        vip.service.expiry.remove_expired(GUILD, grant.id),
+    )
+
+    assert [type(o).__name__ for o in outcomes] == ["Done", "Done"]
+    await make_discord_calls(vip.service)
+    told = [post for post in vip.notices.posts if "One is no longer a VIP" in post[2]]
+    assert len(told) == 1
+    assert len([line for line in vip.twitch.chat if "One is no longer a VIP" in line]) == 1
+    removed = [e for e in await vip.service.log(GUILD) if e.action == "removed"]
+    assert len(removed) == 1
