@@ -4,8 +4,9 @@ violation; no Discord id the server directory has a name for shows in the text; 
 no word of the code (test_streamer_words.py says which). Wider phones (390 px, 412 px) get the
 phone's layout with more room: every breakpoint of the stylesheets is above them, which
 :func:`test_every_phone_gets_the_layout_checked_at_360_px` keeps true. The guild has data on
-every page (members, roles and a channel by name, a link log with an admin's unlink, a raffle
-with tickets given by hand and a forced draw), so tables and lists are drawn."""
+every page (members, roles and a channel by name, a link log with an admin's unlink and a
+refusal, payments in doubt of a heist and of an admin's change, a raffle with tickets given by
+hand and a forced draw), so tables and lists are drawn."""
 
 from __future__ import annotations
 
@@ -117,6 +118,7 @@ def _seed(site) -> None:  # type: ignore[no-untyped-def]
             remember_viewers(conn, Platform.KICK, [Viewer(user_id, name)], rt.clock())
         rt.points.give(GUILD, Platform.KICK, user_id, 250 * (number + 1), actor="test")
     rt.linking.unlink(GUILD, ADMIN + 3, actor_id=ADMIN)
+    rt.linking.record_refusal(GUILD, ADMIN + 2, "already_linked", Platform.TWITCH)
     rt.linking.set_linked_role(GUILD, ROLE)
     rt.linking.set_log_channel(GUILD, CHANNEL)
     rt.roles.add_tier(GUILD, ROLE, 600)
@@ -132,6 +134,8 @@ def _seed(site) -> None:  # type: ignore[no-untyped-def]
     with rt.engine.begin() as conn:  # a heist payout StreamElements left in doubt
         queue_payment(conn, GUILD, "a_viewer_with_a_rather_long_name_indeed", 1500, "heist",
                       "7:5002:payout", now, heist_id=7)  # fmt: skip
+        queue_payment(conn, GUILD, "ana_kick", 300, "admin", "discord:seed", now,
+                      actor_id=ADMIN, reason="raid night")  # fmt: skip
         conn.execute(
             sa.update(outbox)
             .where(outbox.c.service == "streamelements")
