@@ -30,6 +30,9 @@ def install(rt: Assembly) -> None:
         )
         rt.call_through(worker)
     rt.chat_replies = ChatReplier(queued.sender_for)
+    # Senders that queue a line in the outbox: what another feature says in chat on its own
+    # (VIP's notices) survives a restart and is listed when the bot could not say it.
+    rt.queued_chat_sender_for = queued.sender_for
     rt.chat_commands = ChatCommandRouter(
         StandardCommands(rt.watchtime, rt.guilds.name_of, rt.ticket_balances).commands(),
         rt.chat_replies,

@@ -42,7 +42,7 @@ def install(rt: Assembly) -> None:
         rt.twitch.helix,  # paced on the process's windows: Twitch's VIP limit, every process
         # The guild's streamer token, refreshed first when it expires soon (core/wiring/twitch.py).
         lambda: rt.twitch_connections.access_token,
-        lambda: rt.chat_sender_for(Platform.TWITCH),
+        lambda: rt.queued_chat_sender_for(Platform.TWITCH),  # through the chat outbox
         # Helix calls as the streamer: a 401 refreshes the token and tries once more.
         lambda: rt.twitch_connections.call_as_streamer,
         # A refund's one try with the token held, after a 401 marked the connection.
@@ -60,7 +60,7 @@ def install(rt: Assembly) -> None:
         broadcaster_of,
         notices=DiscordVipNotices(rt.discord),
         roles=DiscordTemporaryRoles(rt.discord),
-        kick_chat=lambda: rt.chat_sender_for(Platform.KICK),
+        kick_chat=lambda: rt.queued_chat_sender_for(Platform.KICK),
         chat_notices=rt.chat_notices,
         process_name=rt.process_name,
         # Twitch is not asked, and chat not tried, while the streamer must connect again.

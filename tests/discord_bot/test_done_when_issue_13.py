@@ -26,12 +26,14 @@ from urllib.parse import urlsplit
 import discord
 import httpx
 import pytest
+import sqlalchemy as sa
 
 from core.discord_bot.services import BotServices
 from core.features.connections.twitch.subscriptions import WANTED_TYPES
 from core.platforms.http import tls_context
 from core.platforms.twitch.eventsub_sources import EventSubSupervisor
 from core.runtime import Runtime
+from core.storage.tables import outbox
 from core.web.server import WebServer
 from tests.discord_bot.fake_discord import say
 from tests.discord_bot.linking_support import deliver_published
@@ -224,6 +226,12 @@ async def test_twitch_setup_consent_redemption_vip_expiry_duplicates_and_a_refun
     assert twitch.redemptions[ann_redemption]["status"] == "FULFILLED"
     expires = (granted_at + timedelta(hours=24)).strftime("%Y-%m-%d %H:%M UTC")
     await chat_says(twitch, f"Ann is a VIP until {expires}.")
+    # Said through the chat outbox (kept over a restart, listed when the bot could not say it).
+    with runtime.engine.connect() as conn:
+        lines = conn.execute(
+            sa.select(outbox.c.payload).where(outbox.c.service == "twitch-chat")
+        ).scalars()
+        assert [line for line in lines if f"Ann is a VIP until {expires}." in line]
 
     # The same redemption again: Twitch retries the webhook (another message id), and the
     # EventSub WebSocket delivers it as well. Nothing changes.
