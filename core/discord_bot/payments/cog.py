@@ -11,6 +11,7 @@ from discord.ext import commands
 
 from core.discord_bot.common import Context, ManagersCog, guild_of, manage_server
 from core.discord_bot.payments import render
+from core.discord_bot.payments.render import SETTLE_USAGE
 from core.discord_bot.render import NO_MENTIONS
 from core.features.payments.service import PaymentDoubts, SettleRefused, parse_action
 from core.features.typed_numbers import whole_in
@@ -43,7 +44,9 @@ class PaymentsCog(ManagersCog, name="Payments"):
         """List payments in doubt here, newest first (Manage Server)."""
         await self._list(ctx)
 
-    @payments_group.command(name="settle")
+    # Its arguments are read by hand (a missing one gets the usage and an example), so !help
+    # shows this line rather than three "optional" arguments.
+    @payments_group.command(name="settle", usage=SETTLE_USAGE)
     @commands.guild_only()
     @app_commands.describe(
         call="The call's number, as !payments doubtful lists it",

@@ -30,8 +30,11 @@ def settled_text(settled: Settled) -> str:
     return inert(settled_line(settled))
 
 
+SETTLE_USAGE = "<call #> paid|again [reason]"
+
+
 def settle_usage(prefix: str) -> str:
     return (
-        f"Usage: {prefix}payments settle <call #> paid|again [reason], e.g. "
+        f"Usage: {prefix}payments settle {SETTLE_USAGE}, e.g. "
         f"{prefix}payments settle 12 paid checked the SE log."
     )

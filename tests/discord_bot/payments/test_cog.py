@@ -87,3 +87,9 @@ async def test_another_servers_call_is_neither_listed_nor_settled(
 async def test_a_wrong_argument_gets_a_friendly_reply(manager, args):
     [reply] = await say(f"!payments settle {args}", manager)
     assert reply.content.startswith(("Usage: !payments settle", "Say paid"))
+
+
+async def test_help_shows_settles_own_usage_line(manager) -> None:
+    [settle] = await say("!help payments settle", manager)
+    assert "!payments settle <call #> paid|again [reason]" in settle.content
+    assert "(optional)" not in settle.content  # its arguments are read by hand
