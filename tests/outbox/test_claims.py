@@ -144,15 +144,24 @@ async def test_a_dead_processs_guild_no_longer_holds_the_guilds_later_calls(engi
     assert partner.calls == [{"user": "2", "channel": "c1"}]
 
 
+async def making_a_hanging_call(
+    engine: Engine, clock: Clock, name: str
+) -> tuple[asyncio.Event, asyncio.Task[None]]:
+    """Process ``name``'s worker, running, in its call to a partner that never answers; set
+    the event to stop it."""
+    beating(engine, name)
+    hanging = Partner("hang")
+    making = process_worker(engine, clock, hanging, name, add=Kind(hanging.call))
+    stop = asyncio.Event()
+    running = asyncio.create_task(making.run(stop))
+    await eventually(lambda: bool(hanging.calls), within=30, message="the call starts")
+    return stop, running
+
+
 async def test_a_stopping_worker_gives_its_calls_back_at_once(engine: Engine):
     clock = Clock(T0)
     queue(engine, effect(1))
-    beating(engine, "stopping")
-    hanging = Partner("hang")
-    stopping = process_worker(engine, clock, hanging, "stopping", add=Kind(hanging.call))
-    stop = asyncio.Event()
-    running = asyncio.create_task(stopping.run(stop))
-    await eventually(lambda: bool(hanging.calls), within=30, message="the call starts")
+    stop, running = await making_a_hanging_call(engine, clock, "stopping")
     stop.set()
     await running  # the hanging call is cancelled after the stop's grace
 
@@ -169,12 +178,7 @@ async def test_a_stopping_worker_gives_back_only_its_own_services_calls(engine: 
     or call a payment made a moment ago "in doubt")."""
     clock = Clock(T0)
     queue(engine, effect(1), effect(2, service="chat"))
-    beating(engine, "stopping")
-    hanging = Partner("hang")
-    helix = process_worker(engine, clock, hanging, "stopping", add=Kind(hanging.call))
-    stop_helix = asyncio.Event()
-    making = asyncio.create_task(helix.run(stop_helix))
-    await eventually(lambda: bool(hanging.calls), within=30, message="the Helix call starts")
+    stop_helix, making = await making_a_hanging_call(engine, clock, "stopping")
     chat = OutboxWorker(engine, "chat", {"add": Kind(Partner().call)}, clock)
     chat.beat_by("stopping")
     with engine.begin() as conn:  # the chat worker holds its own call, then stops
