@@ -37,7 +37,7 @@ from sqlalchemy.engine import Engine
 
 from core.bus.base import NotReady
 from core.events import system_clock, utc
-from core.outbox import store
+from core.outbox import deadline, store
 from core.outbox.store import Claimed, Effect
 from core.ownership import claims
 from core.ownership.share import process_name
@@ -220,7 +220,8 @@ class OutboxWorker:
             # Not asyncio.wait_for: on Python 3.11 a call that ends as its lane is cancelled
             # (a stop's grace ran out) would drop the cancellation and go on to the next call.
             async with asyncio.timeout(self.timeout_seconds):
-                outcome = await kind.run(call.guild_id, call.payload)
+                with deadline.within(self.timeout_seconds):  # retries inside stop short of it
+                    outcome = await kind.run(call.guild_id, call.payload)
         except TimeoutError:
             outcome = (
                 Retry(f"no answer within {self.timeout_seconds:g} s")

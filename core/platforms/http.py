@@ -21,6 +21,8 @@ from typing import Any, ClassVar, Self, TypeVar
 
 import httpx
 
+from core.outbox import deadline
+
 T = TypeVar("T")
 
 # Nothing was sent when these happen, so any request may be tried again.
@@ -43,6 +45,12 @@ class FateUnknown(str):
     """Why a call stopped when the service may have acted on it all the same (it got the request
     but no answer came back): the caller must not make it again. A chat sender's
     ``deliver_now`` returns one (``core/features/chat_commands/ports.py``)."""
+
+
+class TryLater(str):
+    """Why a call stopped when nothing of it was done and the partner only asked for time (a
+    rate limit, no connection): the caller may make it again later. A chat sender's
+    ``deliver_now`` returns one when no part of the message went out."""
 
 
 class Retry(Exception):
@@ -106,6 +114,8 @@ class Backoff:
                     needed = self.clock() - started + delay + self.attempt_seconds
                     if needed > self.budget_seconds:
                         raise retry.error from None
+                if not deadline.allows(delay, self.attempt_seconds):  # an outbox call's time
+                    raise retry.error from None
                 on_retry(retry, number + 1, delay)
                 await self.sleep(delay)
             number += 1

@@ -69,7 +69,14 @@ class JsonApi(HttpClient):
     ) -> None:
         super().__init__(http, total_timeout_seconds=TOTAL_TIMEOUT_SECONDS, timeout=TIMEOUT)
         self._base_url = base_url.rstrip("/")
-        self._backoff = Backoff(max_retries, backoff_base, max_retry_after, sleep, jitter)
+        self._backoff = Backoff(
+            max_retries,
+            backoff_base,
+            max_retry_after,
+            sleep,
+            jitter,
+            attempt_seconds=TOTAL_TIMEOUT_SECONDS,  # an attempt's most: no retry cut off
+        )
 
     async def _json(self, method: str, path: str, token: str | None, **options: Any) -> Any:
         """The reply's JSON body (see :meth:`_request` for ``options``)."""

@@ -11,7 +11,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from core.outbox import store
+from core.outbox import deadline, store
 from core.outbox.store import Effect
 from core.outbox.worker import Done, Kind, OutboxWorker, Refused, Retry
 from core.storage.tables import outbox
@@ -333,3 +333,20 @@ def test_pruning_forgets_old_ended_calls_but_keeps_the_uncertain_ones(engine):
         ("add:3", store.UNCERTAIN),
         ("add:4", store.PENDING),
     ]
+
+
+async def test_a_call_has_the_workers_time_limit_and_nothing_outside_it(engine: Engine):
+    """The worker's ``timeout_seconds`` is the call's (``core/outbox/deadline.py``): what the
+    call awaits knows whether a wait still fits; outside a call nothing is limited."""
+    seen: list[tuple[bool, bool]] = []
+
+    async def run(guild_id: int, payload: dict[str, Any]) -> Done:
+        seen.append((deadline.allows(1.0), deadline.allows(30.0)))
+        return Done()
+
+    queue(engine, effect(1))
+    worker = OutboxWorker(engine, "helix", {"add": Kind(run)}, Clock(T0), timeout_seconds=10)
+    assert await worker.run_once() == 1
+
+    assert seen == [(True, False)]
+    assert deadline.allows(10**6)

@@ -8,6 +8,7 @@ import ssl
 import httpx
 import pytest
 
+from core.outbox import deadline
 from core.platforms.http import Backoff, HttpClient, Retry, retry_after, tls_context
 from tests.support.waiting import RecordingSleep
 
@@ -106,6 +107,25 @@ async def test_backoff_retries_only_while_the_wait_and_an_attempt_fit_its_budget
         raise Retry(Refused(f"attempt {attempts}"), "answered 429", 3.0)
 
     with pytest.raises(Refused, match="attempt 2"):
+        await backoff.run(attempt, lambda *_: None)
+
+    assert sleep.delays == [3.0]
+
+
+async def test_backoff_makes_no_wait_an_outbox_call_has_no_time_for() -> None:
+    """Inside an outbox call with 10 s left, attempts of up to 5 s: a wait of 3 s fits, one
+    of 30 s (a long Retry-After) does not, and the error is handed back at once."""
+    sleep = RecordingSleep()
+    backoff = Backoff(5, 1.0, 60.0, sleep, lambda: 0.5, attempt_seconds=5.0)
+    waits = iter([3.0, 30.0])
+    attempts = 0
+
+    async def attempt() -> str:
+        nonlocal attempts
+        attempts += 1
+        raise Retry(Refused(f"attempt {attempts}"), "answered 429", next(waits))
+
+    with deadline.within(10), pytest.raises(Refused, match="attempt 2"):
         await backoff.run(attempt, lambda *_: None)
 
     assert sleep.delays == [3.0]

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from core.events import Platform
-from core.platforms.http import FateUnknown
+from core.platforms.http import FateUnknown, TryLater
 
 
 class ChatSender(Protocol):
@@ -40,7 +40,8 @@ class DirectChatSender(ChatSender, Protocol):
         reply_to_message_id: str | None = None,
     ) -> str | None:
         """Post ``text`` now (paced, retried and split as ``send`` does); what stopped it, or
-        None when every part went out: a :class:`FateUnknown` when a part may have gone out.
+        None when every part went out: a :class:`FateUnknown` when a part may have gone out,
+        a :class:`TryLater` when none did and the platform only asked for time.
         Never raises."""
         ...
 
@@ -67,4 +68,11 @@ class TicketBalances(Protocol):
         ...
 
 
-__all__ = ["ChatSender", "DirectChatSender", "FateUnknown", "TicketBalance", "TicketBalances"]
+__all__ = [
+    "ChatSender",
+    "DirectChatSender",
+    "FateUnknown",
+    "TicketBalance",
+    "TicketBalances",
+    "TryLater",
+]

@@ -23,10 +23,15 @@ from typing import Any
 from sqlalchemy.engine import Connection, Engine
 
 from core.events import Platform, utc
-from core.features.chat_commands.ports import ChatSender, DirectChatSender, FateUnknown
+from core.features.chat_commands.ports import (
+    ChatSender,
+    DirectChatSender,
+    FateUnknown,
+    TryLater,
+)
 from core.outbox import store
 from core.outbox.store import Effect
-from core.outbox.worker import Done, Kind, Outcome, Refused, Uncertain
+from core.outbox.worker import Done, Kind, Outcome, Refused, Retry, Uncertain
 
 SAY = "say"
 TIMEOUT_SECONDS = 120.0  # the senders retry a rate limit or an unreachable platform themselves
@@ -120,7 +125,9 @@ class QueuedChat:
             )
             if stopped is None:
                 return Done("said")
-            return Uncertain(stopped) if isinstance(stopped, FateUnknown) else Refused(stopped)
+            if isinstance(stopped, FateUnknown):
+                return Uncertain(stopped)
+            return Retry(stopped) if isinstance(stopped, TryLater) else Refused(stopped)
 
         return Kind(say, idempotent=False)
 

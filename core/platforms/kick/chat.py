@@ -27,8 +27,9 @@ from dataclasses import dataclass
 from typing import Literal
 
 from core.metrics import Counter
+from core.outbox import deadline
 from core.platforms.chat import OutgoingMessage, SplittingChatSender
-from core.platforms.http import FateUnknown
+from core.platforms.http import FateUnknown, TryLater
 from core.platforms.kick.api import (
     MAX_CHAT_LENGTH,
     Forbidden,
@@ -213,7 +214,11 @@ class KickChatSender(SplittingChatSender):
             if failure is not None:
                 self._give_up(message, failure, sent=index)
                 stopped = f"{failure.reason}: {failure.detail}"
-                return FateUnknown(stopped) if failure.may_have_posted else stopped
+                if failure.may_have_posted:
+                    return FateUnknown(stopped)
+                if index == 0 and failure.reason in TRANSIENT:  # nothing went out: later
+                    return TryLater(stopped)
+                return stopped
         return None
 
     def _may_fall_back(self, failure: _Failure, message: OutgoingMessage) -> bool:
@@ -256,7 +261,7 @@ class KickChatSender(SplittingChatSender):
                     # Kick got it and may have posted it: never again, nor the other way.
                     return _Failure("no_answer", failure.detail, False, may_have_posted=True)
                 delay = self._retry_delay(attempt, exc)
-                if attempt >= self._max_attempts or delay is None:
+                if attempt >= self._max_attempts or delay is None or not deadline.allows(delay):
                     return failure
                 log.debug(
                     "Kick chat: guild %s, channel %s: %s; retry in %.1f s",
@@ -305,6 +310,9 @@ class KickChatSender(SplittingChatSender):
     def _count(self, reason: str) -> None:
         if self._failures is not None:
             self._failures.inc(platform="kick", reason=reason)
+
+
+TRANSIENT = ("rate_limited", "unreachable", "server_error")  # Kick may take it later
 
 
 def _reason(exc: KickApiError) -> str:

@@ -11,7 +11,7 @@ from core.events import Platform
 from core.features.chat_commands.queued import SAY, QueuedChat, service_of
 from core.outbox import store
 from core.outbox.worker import OutboxWorker
-from core.platforms.http import FateUnknown
+from core.platforms.http import FateUnknown, TryLater
 from tests.features.chat_commands.doubles import T0, RecordingSender
 from tests.support.clock import Clock
 
@@ -22,6 +22,20 @@ class RefusingSender(RecordingSender):
     async def deliver_now(self, **line) -> str | None:  # type: ignore[no-untyped-def,override]
         await super().deliver_now(**line)
         return "forbidden: the bot is banned in this channel"
+
+
+class RateLimitedOnceSender(RecordingSender):
+    """Kick asked for more time than the worker's call had left, once: nothing went out."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.limited = 1
+
+    async def deliver_now(self, **line) -> str | None:  # type: ignore[no-untyped-def,override]
+        if self.limited:
+            self.limited -= 1
+            return TryLater("rate_limited: Kick answered 429 (retry after 300 s)")
+        return await super().deliver_now(**line)
 
 
 class UnansweredSender(RecordingSender):
@@ -127,3 +141,24 @@ async def test_a_line_whose_platform_went_away_meanwhile_is_refused_not_lost_sil
     await chat_worker(queued, Platform.TWITCH).run_once()
 
     assert outcomes(engine) == [("refused", "the bot cannot talk in twitch chat now")]
+
+
+async def test_a_line_kick_asked_to_wait_for_is_said_later_not_given_up(engine: Engine):
+    """A rate limit longer than the call's time: nothing went out, so the line waits its turn
+    (pending, tried again later), where it used to be cut off as "uncertain", never said."""
+    kick = RateLimitedOnceSender()
+    clock = Clock(T0)
+    queued = QueuedChat(engine, clock, lambda _: kick)
+    sender = queued.sender_for(Platform.KICK)
+    assert sender is not None
+    await sender.send(guild_id=GUILD, broadcaster_user_id="42", text="hello")
+    worker = chat_worker(queued)
+
+    await worker.run_once()
+    assert outcomes(engine) == [("pending", "rate_limited: Kick answered 429 (retry after 300 s)")]
+    assert kick.texts == []
+    clock.advance(minutes=10)
+    await worker.run_once()
+
+    assert kick.texts == ["hello"]
+    assert outcomes(engine) == [("done", "said")]

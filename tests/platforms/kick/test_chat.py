@@ -13,7 +13,8 @@ import pytest
 from core.features.chat_commands.ports import ChatSender
 from core.features.connections.kick.service import NeedsReauthorization
 from core.metrics import Counter, Metrics
-from core.platforms.http import FateUnknown, tls_context
+from core.outbox import deadline
+from core.platforms.http import FateUnknown, TryLater, tls_context
 from core.platforms.kick import chat
 from core.platforms.kick.api import KickApi
 from core.platforms.kick.chat import KickChatSender
@@ -313,6 +314,27 @@ async def test_rate_limited_every_time_gives_up_without_falling_back(
     assert fake_time.sleeps == [2.0, 4.0]
     assert failures.value(platform="kick", reason="rate_limited") == 1
     assert len(warnings_logged(caplog)) == 1
+
+
+async def test_a_wait_longer_than_the_outbox_call_has_left_is_handed_back_to_try_later(
+    kick: FakeKick, make_sender: Callable[..., KickChatSender], fake_time: FakeTime
+) -> None:
+    """Inside an outbox call of 5 s, Kick's "retry after 10 s" is not waited for (the worker
+    would cut the call off and call the line's fate unknown): nothing went out, so the sender
+    says so, and the worker tries it again later."""
+    kick.fail_next(CHAT_PATH, 429, retry_after=10)
+    sender = make_sender()
+    line = {"guild_id": GUILD, "broadcaster_user_id": str(STREAMER_ID), "text": "hello"}
+
+    with deadline.within(5):
+        stopped = await sender.deliver_now(**line)
+
+    assert isinstance(stopped, TryLater)
+    assert stopped.startswith("rate_limited")
+    assert fake_time.sleeps == []
+    assert kick.chat_messages == []
+    assert await sender.deliver_now(**line) is None  # the worker's next try
+    assert [m.content for m in kick.chat_messages] == ["hello"]
 
 
 async def test_retry_after_too_long_gives_up_at_once(
