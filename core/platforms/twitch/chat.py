@@ -19,7 +19,7 @@ from typing import Any
 
 from core.metrics import Counter
 from core.platforms.chat import OutgoingMessage, SplittingChatSender
-from core.platforms.http import FateUnknown
+from core.platforms.http import FateUnknown, TryLater
 from core.platforms.twitch.helix import (
     MAX_CHAT_LENGTH,
     ChatMessageResult,
@@ -72,9 +72,13 @@ class TwitchChatSender(SplittingChatSender):
                 except HelixUnreachable as exc:
                     reason = self._failed(guild_id, "http_unreachable")
                     # Sent, with no answer: Twitch may have posted it, so it is not sent again.
-                    return reason if exc.is_unsent else FateUnknown(reason)
+                    if not exc.is_unsent:
+                        return FateUnknown(reason)
+                    return TryLater(reason) if number == 0 else reason
                 except HelixError as exc:
-                    return self._failed(guild_id, f"http_{exc.status or 'unreachable'}")
+                    reason = self._failed(guild_id, f"http_{exc.status or 'unreachable'}")
+                    busy = exc.status == 429 or (exc.status or 0) >= 500  # Twitch asks for time
+                    return TryLater(reason) if number == 0 and busy else reason
                 except Exception as exc:  # no connection, a dead grant: nothing more to send
                     return self._failed(guild_id, type(exc).__name__)
                 if not result.is_sent:

@@ -1,9 +1,11 @@
-"""The Twitch chat sender's answer when a post's fate is unknown: Twitch got it and no answer
-came back, so it may be in chat; it is never sent again, and the outbox ends it uncertain."""
+"""The Twitch chat sender's answers when a post does not go out: Twitch got it and no answer
+came back (it may be in chat: never sent again, the outbox ends it uncertain), Twitch refused it
+(a plain reason), or Twitch asked for time before anything went out (to try later)."""
 
 from __future__ import annotations
 
-from core.platforms.http import FateUnknown
+from core.outbox import deadline
+from core.platforms.http import FateUnknown, TryLater
 from core.platforms.twitch.chat import TwitchChatSender
 from core.platforms.twitch.helix import HelixClient
 from tests.fakes.twitch_server import FakeTwitch
@@ -48,3 +50,21 @@ async def test_a_refused_post_is_a_plain_reason_and_a_sent_one_none(
     assert (refused, isinstance(refused, FateUnknown)) == ("http_403", False)
     assert sent is None
     assert [m.message for m in twitch.chat_messages] == ["hi"]
+
+
+async def test_a_rate_limit_with_nothing_sent_is_to_try_later_within_the_calls_time(
+    helix: HelixClient, token: str, twitch: FakeTwitch
+) -> None:
+    """Inside an outbox call with a second left, Twitch's 429 is not waited out (15 s
+    attempts do not fit): nothing went out, so the line is for later, not refused."""
+    twitch.fail_next(CHAT, 429, method="POST", times=5)
+
+    with deadline.within(1):
+        stopped = await sender(helix, token).deliver_now(
+            guild_id=GUILD, broadcaster_user_id=BROADCASTER_ID, text="hello"
+        )
+
+    assert isinstance(stopped, TryLater)
+    assert stopped == "http_429"
+    assert len(twitch.requests_to(CHAT, "POST")) == 1
+    assert twitch.chat_messages == []
