@@ -104,6 +104,10 @@ class VipExpiry:
         )
         if grant is None or grant.removed_at is not None:
             return Done("closed already")
+        if grant.expires_at is not None and grant.expires_at > self.effects.clock():
+            # Extended since the removal was queued (a redemption made just after it ran out,
+            # handled first in the guild's order): the viewer paid for the time, so it stays.
+            return Done("extended meanwhile: kept")
         problem, closed_here = await self._remove(grant)
         if problem is None:
             if closed_here:  # told once, by the call that closed it (two at once close one)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 
 from core.events import Platform, Viewer, VipAdded, VipRemoved
 from core.features.vip.ports import TwitchBusy
@@ -13,6 +14,7 @@ from tests.features.vip.doubles import (
     T0,
     expire,
     make_discord_calls,
+    make_helix_calls,
     redemption,
 )
 
@@ -174,3 +176,24 @@ async def test_two_removals_of_one_grant_at_once_tell_it_once(vip: Vip) -> None:
     assert len([line for line in vip.twitch.chat if "One is no longer a VIP" in line]) == 1
     removed = [e for e in await vip.service.log(GUILD) if e.action == "removed"]
     assert len(removed) == 1
+
+
+async def test_time_redeemed_just_after_expiry_is_kept_not_removed_with_the_old_grant(
+    vip: Vip,
+) -> None:
+    """The viewer redeems again in the minute after their grant ran out, before the expiry
+    job came: the redemption's call is made first (the guild's order) and extends the grant,
+    so the removal queued after it finds a grant that runs for another day and keeps it."""
+    await vip.service.redemptions.handle(GUILD, redemption("1", vip.reward_id, username="Ana"))
+    vip.clock.advance(hours=24, seconds=20)
+    again = redemption("1", vip.reward_id, redemption_id="again", username="Ana", at=vip.clock())
+    await vip.service.queued.handle(GUILD, again)
+    await vip.service.expiry.expire_due()
+    await make_helix_calls(vip.service)
+    await make_discord_calls(vip.service)
+
+    assert vip.twitch.vips == {"1"}
+    [grant] = await vip.service.list_vips(GUILD)
+    assert grant.expires_at == vip.clock() + timedelta(hours=24)
+    assert [e.action for e in reversed(await vip.service.log(GUILD))] == ["granted", "extended"]
+    assert not [post for post in vip.notices.posts if "no longer a VIP" in post[2]]
