@@ -113,7 +113,8 @@ class PointsEarning:
         """``earn`` for many guilds: a few statements and one transaction per batch of
         ``EARN_BATCH`` guilds (``accrual_batch``), each guild's clock still moved by its own
         compare-and-set. A batch that fails is done again guild by guild, so one guild's failure
-        is its own (logged; the next tick retries it) and never costs the others their points."""
+        is its own (logged; that tick's points are not earned later: the next tick credits its
+        own) and never costs the others their points."""
         return work_in_batches(
             list(dict.fromkeys(guild_ids)),
             EARN_BATCH,
@@ -121,7 +122,7 @@ class PointsEarning:
             self.earn,
             log=log,
             batch_failed="a batch of %d guilds' points failed; earning them one by one",
-            guild_failed="guild %s: points for watching failed; next tick retries",
+            guild_failed="guild %s: points for watching failed; this tick earns none",
         )
 
     def _earn_batch(self, batch: list[int]) -> list[EarnResult]:

@@ -14,6 +14,7 @@ from core.features.points.se_wallet import SeWallet
 from core.outbox import store
 from core.outbox.worker import OutboxWorker
 from core.storage.tables import outbox
+from core.wiring.points import SE_CALL_SECONDS
 
 
 def payments_worker(wallet: SeWallet, **options: object) -> OutboxWorker:
@@ -24,8 +25,11 @@ def payments_worker(wallet: SeWallet, **options: object) -> OutboxWorker:
         se_payments.SERVICE,
         payments.kinds(),
         wallet.clock,
-        first_backoff_seconds=se_payments.FIRST_BACKOFF_SECONDS,
-        **options,  # type: ignore[arg-type]
+        **{  # type: ignore[arg-type]
+            "first_backoff_seconds": se_payments.FIRST_BACKOFF_SECONDS,
+            "timeout_seconds": SE_CALL_SECONDS,  # the time its client's retries fit in
+            **options,
+        },
     )
 
 
