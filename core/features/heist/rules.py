@@ -132,20 +132,20 @@ def parse_setting(name: str, raw: str) -> str:
             raise HeistRefused(f"{name} is one of {', '.join(RISKS)}.")
         return text
     if kind == "channel":
-        found = re.fullmatch(r"<#(\d{1,20})>|(\d{1,20})|none|off", text)
+        found = re.fullmatch(r"<#(\d{1,20})>|(\d{1,20})|none|off", text, re.ASCII)
         if found is None:
             raise HeistRefused("channel is a channel (#heists), its id, or none.")
         number = found.group(1) or found.group(2)
         return number or "none"
     if kind == "multiplier":
-        found = re.fullmatch(r"x?(\d{1,3})(?:\.(\d{1,2}))?", text)
+        found = re.fullmatch(r"x?(\d{1,3})(?:\.(\d{1,2}))?", text, re.ASCII)
         if found is None:
             raise HeistRefused(f"{name} is a multiplier like 1.5 (two decimals at most).")
         value = int(found.group(1)) * 100 + int((found.group(2) or "0").ljust(2, "0"))
         if not lowest <= value <= highest:
             raise HeistRefused(f"{name} is from {lowest / 100:g} to {highest / 100:g}.")
         return str(value)
-    found = re.fullmatch(r"(\d{1,10})%?" if kind == "percent" else r"(\d{1,10})", text)
+    found = re.fullmatch(r"(\d{1,10})%?" if kind == "percent" else r"(\d{1,10})", text, re.ASCII)
     if found is None:
         raise HeistRefused(f"{name} is a whole number from {lowest:,} to {highest:,}.")
     value = int(found.group(1))

@@ -121,18 +121,21 @@ class OverlayService:
             return repository.get_settings(conn, guild_id)
 
     def save_settings(self, guild_id: int, form: Mapping[str, str]) -> OverlaySettings:
-        """Save the settings typed in ``form`` (on/off fields: "on" or absent); refuses with
-        :class:`OverlayRefused` (``field`` names the field) and saves nothing then."""
+        """Save the settings typed in ``form`` (on/off fields: "on", or "off" or absent);
+        refuses with :class:`OverlayRefused` (``field`` names the field) and saves nothing
+        then."""
         readers: dict[str, Callable[[str], Any]] = {
             "milestones": parse_milestones,
             "alert_seconds": parse_seconds,
             "accent_colour": parse_colour,
             "text_colour": parse_colour,
         }
-        values: dict[str, Any] = {
-            name: form.get(name) == "on"
-            for name in ("alert_vip", "alert_gifts", "alert_milestones")
-        }
+        values: dict[str, Any] = {}
+        for name in ("alert_vip", "alert_gifts", "alert_milestones"):
+            chosen_word = form.get(name) or "off"
+            if chosen_word not in ("on", "off"):
+                raise OverlayRefused("Choose on or off.", field=name)
+            values[name] = chosen_word == "on"
         for name, read in readers.items():
             try:
                 values[name] = read(str(form.get(name, ""))[:200])

@@ -22,6 +22,7 @@ from collections.abc import Sequence
 from flask import Blueprint, Flask, Response, current_app, url_for
 
 from core.features.live.changes import TOPICS
+from core.features.typed_numbers import whole_in
 from core.web.dashboard.live import Event, Subscription, TopicSubscription, event_stream
 from core.web.dashboard.live import parse_number as _number
 
@@ -65,9 +66,9 @@ def _subscriptions(asked: Sequence[str]) -> tuple[list[Subscription], set[int], 
     overlays = current_app.extensions.get("overlays")
     for raw in asked[:MAX_SUBSCRIPTIONS]:
         if found := _DASHBOARD.match(raw):
-            guild_id, topic, last = int(found[1]), found[2], _number(found[3] or None)
-            if topic not in TOPICS or f"d:{guild_id}:{topic}" in labels:
-                continue
+            guild_id, topic, last = whole_in(found[1], 1), found[2], _number(found[3] or None)
+            if guild_id is None or topic not in TOPICS or f"d:{guild_id}:{topic}" in labels:
+                continue  # no server has that id (past a 64-bit number): nothing to follow
             labels.add(f"d:{guild_id}:{topic}")
             user = current_user()
             try:

@@ -66,6 +66,13 @@ GOOD = {
 }
 
 
+def test_a_switch_left_out_of_the_form_is_off(site):
+    form = {name: value for name, value in GOOD.items() if name != "alert_vip"}
+    answer = post(site.client(), f"{PAGE}settings", follow_redirects=True, **form)
+    assert "Overlay settings saved" in answer.text
+    assert site.runtime.overlays.settings(GUILD).alert_vip is False
+
+
 def test_settings_are_saved(site):
     answer = post(site.client(), f"{PAGE}settings", follow_redirects=True, **GOOD)
     assert "Overlay settings saved" in answer.text
@@ -88,6 +95,8 @@ def test_settings_are_saved(site):
         ("text_colour", '"><script>', "six hex digits"),
         ("alert_seconds", "9999", "between 2 and 60"),
         ("milestones", "lots", "not a whole number"),
+        ("alert_vip", "yes", "Choose on or off."),  # a hand-made form: not saved as "off"
+        ("alert_gifts", "ON", "Choose on or off."),
     ],
 )
 def test_bad_settings_are_shown_by_their_field_and_nothing_is_saved(site, field, value, words):

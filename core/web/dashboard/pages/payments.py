@@ -35,7 +35,7 @@ def index(guild_id: int):  # type: ignore[no-untyped-def]
     return _show(guild_id)
 
 
-@AREA.bp.post("/<int:call_id>/<any(paid, again):action>")
+@AREA.bp.post("/<id:call_id>/<any(paid, again):action>")
 def settle(guild_id: int, call_id: int, action: str):  # type: ignore[no-untyped-def]
     doubts = installed(config().payment_doubts)
     try:

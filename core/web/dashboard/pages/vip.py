@@ -5,7 +5,7 @@ to its form with status 400."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import MAXYEAR, UTC, datetime, timedelta
 from typing import Any
 
 from flask import current_app, g, redirect, render_template, request, url_for
@@ -74,9 +74,12 @@ def _day(value: str | None) -> datetime | None:
     if not value:
         return None
     try:
-        return datetime.strptime(value, "%Y-%m-%d").replace(tzinfo=UTC)
+        day = datetime.strptime(value, "%Y-%m-%d").replace(tzinfo=UTC)
     except ValueError:
         raise Refused("The date is a day like 2026-03-01.") from None
+    if day.year >= MAXYEAR:  # the day after it is the filter's end: no calendar holds it
+        raise Refused("The date is a day like 2026-03-01.")
+    return day
 
 
 def _filters() -> tuple[dict[str, str], dict[str, Any], str | None]:

@@ -99,7 +99,7 @@ def add_routes(
 
         return write(guild_id, "rule-add", call)
 
-    @bp.post("/rules/<int:rule_id>/change")
+    @bp.post("/rules/<id:rule_id>/change")
     def change_rule(guild_id: int, rule_id: int):  # type: ignore[no-untyped-def]
         def call() -> str:
             title = (request.form.get("title") or "").strip() or None
@@ -116,7 +116,7 @@ def add_routes(
 
         return write(guild_id, f"rule-{rule_id}", call)
 
-    @bp.post("/rules/<int:rule_id>/remove")
+    @bp.post("/rules/<id:rule_id>/remove")
     def remove_rule(guild_id: int, rule_id: int):  # type: ignore[no-untyped-def]
         def call() -> str:
             rule = run(service().rules.remove(guild_id, rule_id))
