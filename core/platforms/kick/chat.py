@@ -312,7 +312,9 @@ class KickChatSender(SplittingChatSender):
             self._failures.inc(platform="kick", reason=reason)
 
 
-TRANSIENT = ("rate_limited", "unreachable", "server_error")  # Kick may take it later
+# Kick asked for time, or was not reached: it may take the line later. (A server error is a
+# lasting refusal, as for queued messages.)
+TRANSIENT = ("rate_limited", "unreachable")
 
 
 def _reason(exc: KickApiError) -> str:

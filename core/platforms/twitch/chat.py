@@ -77,7 +77,7 @@ class TwitchChatSender(SplittingChatSender):
                     return TryLater(reason) if number == 0 else reason
                 except HelixError as exc:
                     reason = self._failed(guild_id, f"http_{exc.status or 'unreachable'}")
-                    busy = exc.status == 429 or (exc.status or 0) >= 500  # Twitch asks for time
+                    busy = exc.status == 429  # Twitch asks for time (a 5xx is a refusal)
                     return TryLater(reason) if number == 0 and busy else reason
                 except Exception as exc:  # no connection, a dead grant: nothing more to send
                     return self._failed(guild_id, type(exc).__name__)
