@@ -22,6 +22,7 @@ from core.features.directory import repository as directory
 from core.features.payments import repository
 from core.features.payments.repository import SettlementRow, UncertainCall
 from core.features.refusals import Refused
+from core.features.typed_numbers import whole_in
 from core.health import Check
 from core.outbox import store
 from core.outbox.store import Effect
@@ -145,7 +146,7 @@ def _member_id(value: object) -> int | None:
         return None
     if isinstance(value, int):
         return value
-    return int(value) if isinstance(value, str) and value.isdecimal() and len(value) < 21 else None
+    return whole_in(value, low=1) if isinstance(value, str) else None
 
 
 def admins_named(
