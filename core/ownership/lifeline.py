@@ -70,13 +70,22 @@ class LifeLine:
                 log.warning("this bot process's life line to the database broke; opening another")
                 self._drop()
         try:
-            conn = self._engine.connect().execution_options(isolation_level="AUTOCOMMIT")
-            taken = conn.execute(
-                sa.text("SELECT pg_try_advisory_lock(:namespace, :key)"),
-                {"namespace": NAMESPACE, "key": _signed(life_key(self.name))},
-            ).scalar_one()
+            conn = self._engine.connect()
         except sa.exc.SQLAlchemyError as exc:
             log.warning("this bot process could not open its life line: %s", exc)
+            return False
+        try:
+            taken = (
+                conn.execution_options(isolation_level="AUTOCOMMIT")
+                .execute(
+                    sa.text("SELECT pg_try_advisory_lock(:namespace, :key)"),
+                    {"namespace": NAMESPACE, "key": _signed(life_key(self.name))},
+                )
+                .scalar_one()
+            )
+        except sa.exc.SQLAlchemyError as exc:
+            conn.close()
+            log.warning("this bot process could not take its life lock: %s", exc)
             return False
         if not taken:
             conn.close()

@@ -276,6 +276,13 @@ class Ownership:
                 self._tasks.add(task)
                 task.add_done_callback(self._tasks.discard)
 
+    def close(self) -> None:
+        """Let go of the life lock and its connection, if this process still holds them: a
+        process that ran :meth:`run` gave them up with everything else; a tool or a test that
+        only beat must not leave the connection open for the garbage collector."""
+        if self.lifeline is not None:
+            self.lifeline.close()
+
     def give_up(self) -> None:
         """Release every lease this process holds, for the others to take at once."""
         names: Iterable[str] = [
@@ -290,5 +297,4 @@ class Ownership:
             self.leases.release(names)
         except Exception as exc:
             log.warning("this bot process could not give up its share of the work: %s", exc)
-        if self.lifeline is not None:
-            self.lifeline.close()
+        self.close()

@@ -39,6 +39,7 @@ def install(rt: Assembly) -> None:
         lifeline=LifeLine(rt.engine, leases.holder) if db.is_postgresql(rt.engine) else None,
     )
     rt.scheduler.ownership = rt.ownership
+    rt.on_close(rt.ownership.close)
     # A bot process says it is connected to Discord, for the processes that are not (health).
     presence = Presence(
         Leases(rt.engine, rt.process_name, system_clock, seconds=LEASE_SECONDS),

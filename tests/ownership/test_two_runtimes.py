@@ -145,3 +145,18 @@ async def test_each_process_makes_the_discord_calls_of_its_own_shard(make_runtim
         posted = sorted(call.guild_id for _, call, _ in poster.posts)
         assert posted == [g for g in GUILDS if (g >> 22) % 2 == n]
         assert all(runtime.on_discord_shard(g) == ((g >> 22) % 2 == n) for g in GUILDS)
+
+
+async def test_a_runtime_closed_without_running_lets_go_of_its_life_line(pair):
+    """A tool or a test that beat without running the heartbeat loop still closes its life
+    connection with the runtime: the lock is free for the others to see, and no connection is
+    left for the garbage collector to find open."""
+    a, b = pair
+    await share(a, b)
+    assert b.ownership.lifeline is not None
+    name = a.ownership.leases.holder
+    assert b.ownership.lifeline.dead([name]) == set()
+
+    a.close()
+
+    assert b.ownership.lifeline.dead([name]) == {name}
