@@ -6,7 +6,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from core.discord_bot.heist.outbound import DiscordHeistAnnouncer
-from core.features.heist.chat import HeistChat
+from core.events import Platform
+from core.features.heist.chat import ChatResultLine, HeistChat
 from core.features.heist.rules import HeistRules
 from core.features.heist.service import HeistService
 
@@ -21,10 +22,20 @@ def install(rt: Assembly) -> None:
         join_window_seconds=rt.settings.heist.join_window_seconds,
         cooldown_seconds=rt.settings.heist.cooldown_seconds,
     )
+
+    def can_talk(platform: Platform) -> bool:  # the chat outbox (installed before) says results
+        return rt.queued_chat_sender_for(platform) is not None
+
     # The sub_tiers feature (installed before) provides the tiers.
     # The StreamElements wallet (installed with points) holds and pays in guilds that use it.
     rt.heist = HeistService(
-        rt.engine, rt.clock, rt.points, defaults, sub_tiers=rt.sub_tiers, wallet=rt.points_wallet
+        rt.engine,
+        rt.clock,
+        rt.points,
+        defaults,
+        sub_tiers=rt.sub_tiers,
+        wallet=rt.points_wallet,
+        result_line=ChatResultLine(can_talk),
     )
     rt.heist_chat = HeistChat(
         rt.heist, rt.chat_replies, DiscordHeistAnnouncer(rt.discord), rt.on_discord_shard

@@ -10,6 +10,10 @@ import asyncio
 import logging
 from collections.abc import Callable
 
+from sqlalchemy.engine import Connection
+
+from core.events import Platform, utc
+from core.features.chat_commands.queued import queue_line
 from core.features.chat_commands.replies import ChatReplier
 from core.features.chat_commands.router import ChatCommand, ChatInvocation, Permission
 from core.features.chat_commands.text import chat_safe
@@ -84,6 +88,38 @@ def result_message(result: HeistResult, limit: int = CHAT_LIMIT) -> str:
     left = len(winners) - len(named)
     listing = ", ".join(named) + (f" and {left} more" if left else "") + "."
     return (head + listing + tail)[:limit]
+
+
+class ChatResultLine:
+    """The heist's result line, queued in the chat outbox in the transaction that resolves the
+    heist: a process killed right after a heist resolved has its line said by the chat worker
+    all the same, once (the line's key is the heist's). ``can_talk(platform)``: whether the bot
+    can talk in that chat; where it cannot, nothing is queued (as :class:`ChatReplier` drops a
+    line)."""
+
+    def __init__(self, can_talk: Callable[[Platform], bool]) -> None:
+        self.can_talk = can_talk
+
+    def __call__(self, conn: Connection, result: HeistResult) -> None:
+        text = chat_safe(result_message(result))
+        if not self.can_talk(result.platform):
+            log.info(
+                "guild %s: cannot talk in %s chat; not saying %r",
+                result.guild_id,
+                result.platform,
+                text,
+            )
+            return
+        key = f"heist:{result.heist_id}:result"
+        queue_line(
+            conn,
+            result.platform,
+            result.guild_id,
+            result.broadcaster_user_id,
+            text,
+            key,
+            utc(result.resolved_at),
+        )
 
 
 class HeistChat:
@@ -198,15 +234,10 @@ class HeistChat:
     # --- results -----------------------------------------------------------------------------
 
     async def resolve_due(self) -> list[HeistResult]:
-        """Resolve the heists whose window closed and say each result in its chat. Their posts
-        on Discord are :meth:`post_pending`'s, a job of its own in each process."""
-        results = await asyncio.to_thread(self.service.resolve_due)
-        for result in results:
-            await self.replies.say(
-                result.guild_id, result.platform, result.broadcaster_user_id, result_message(result)
-            )
-        # StreamElements payments were queued with the result: the streamelements worker pays.
-        return results
+        """Resolve the heists whose window closed. Each resolution queues its chat line
+        (:class:`ChatResultLine`) and StreamElements payments; the posts on Discord are
+        :meth:`post_pending`'s, a job of its own in each process."""
+        return await asyncio.to_thread(self.service.resolve_due)
 
     async def post_pending(self) -> int:
         """Post the results not posted yet of the guilds this process's Discord client reaches;

@@ -1,5 +1,6 @@
-"""What the heist needs from outside: subscription tiers (the sub_tiers feature) and a place on
-Discord to post results (core/discord_bot/heist/outbound.py)."""
+"""What the heist needs from outside: subscription tiers (the sub_tiers feature), a place on
+Discord to post results (core/discord_bot/heist/outbound.py) and a way to queue a result's chat
+line with the resolution (``ChatResultLine`` in core/features/heist/chat.py)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
+
+from sqlalchemy.engine import Connection
 
 from core.events import Platform
 
@@ -90,4 +93,11 @@ class HeistAnnouncer(Protocol):
     async def announce_result(self, channel_id: int, result: HeistResult) -> bool:
         """Post the result in ``channel_id``; False when it cannot go there (logged). Raises
         when Discord cannot be reached now (the announcement is tried again later)."""
+        ...
+
+
+class ResultLine(Protocol):
+    def __call__(self, conn: Connection, result: HeistResult) -> None:
+        """Queue the result's line for its chat in ``conn``'s transaction, the one that resolves
+        the heist: the heist resolves with its line queued, or not at all."""
         ...

@@ -17,7 +17,7 @@ from core.events import Platform
 from core.features.heist import history_repository, repository
 from core.features.heist.answers import Cancelled, Joined
 from core.features.heist.payments import SOURCE, SeStake, ledger_ref, pay
-from core.features.heist.ports import CrewMember, HeistResult, SubTier, SubTiers
+from core.features.heist.ports import CrewMember, HeistResult, ResultLine, SubTier, SubTiers
 from core.features.heist.repository import CANCELLED, RESOLVED, Heist, Outcome, Participant
 from core.features.heist.rules import (
     RISKS,
@@ -51,7 +51,8 @@ class HeistService:
     """``defaults`` are the settings a guild starts with; ``sub_tiers`` None: nobody has a tier;
     ``draw`` is the random source of outcomes (a CSPRNG unless a test passes a seeded one);
     ``wallet`` the StreamElements backend: in a guild that uses it, a join holds the stake there
-    (see :meth:`se_stake`) and the outcome is settled through its outbox."""
+    (see :meth:`se_stake`) and the outcome is settled through its outbox; ``result_line`` queues
+    each result's chat line in the transaction that resolves the heist (None: no line)."""
 
     def __init__(
         self,
@@ -62,6 +63,7 @@ class HeistService:
         sub_tiers: SubTiers | None = None,
         draw: random.Random | None = None,
         wallet: SeWallet | None = None,
+        result_line: ResultLine | None = None,
     ) -> None:
         self.engine = engine
         self.clock = clock
@@ -70,6 +72,7 @@ class HeistService:
         self.sub_tiers = sub_tiers
         self.draw = draw if draw is not None else secrets.SystemRandom()
         self.wallet = wallet
+        self.result_line = result_line
 
     # --- settings ------------------------------------------------------------------------------
 
@@ -251,8 +254,9 @@ class HeistService:
         return results
 
     def resolve(self, heist_id: int) -> HeistResult | None:
-        """Draw the outcomes and pay the winners, in one transaction; None when the heist is
-        not open any more (resolved or cancelled by someone else)."""
+        """Draw the outcomes, pay the winners and queue the result's chat line, in one
+        transaction; None when the heist is not open any more (resolved or cancelled by someone
+        else)."""
         with self.engine.connect() as conn:
             heist = repository.heist_by_id(conn, heist_id)
             crew = repository.crew_of(conn, heist_id) if heist is not None else []
@@ -260,6 +264,7 @@ class HeistService:
             return None
         rules = self.rules(heist.guild_id)
         tiers = self._tiers(heist, crew)
+        currency = self.points.name(heist.guild_id)
         now = self.clock()
         with self.engine.begin() as conn:
             if not repository.finish(conn, heist_id, RESOLVED, now):
@@ -274,7 +279,12 @@ class HeistService:
                 for member, outcome in zip(crew, outcomes, strict=True)
             }
             pay(conn, heist, crew, returns, "payout", now)
-        return self.result_of(heist_id)
+            resolved = repository.heist_by_id(conn, heist_id)
+            crew = repository.crew_of(conn, heist_id)  # with the outcomes just recorded
+            result = None if resolved is None else self._result(resolved, crew, currency)
+            if result is not None and self.result_line is not None:
+                self.result_line(conn, result)
+        return result
 
     def _tiers(self, heist: Heist, crew: list[Participant]) -> Mapping[str, SubTier]:
         if self.sub_tiers is None or not crew:

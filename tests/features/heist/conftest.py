@@ -6,20 +6,22 @@ from __future__ import annotations
 
 import itertools
 import random
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
 import pytest
 
 from core.events import ChatMessageSent, Platform
+from core.features.chat_commands.queued import SAY, QueuedChat, service_of
 from core.features.chat_commands.replies import ChatReplier
 from core.features.chat_commands.router import ChatCommandRouter
-from core.features.heist.chat import HeistChat
+from core.features.heist.chat import ChatResultLine, HeistChat
 from core.features.heist.ports import HeistResult
 from core.features.heist.rules import HeistRules
 from core.features.heist.service import HeistService
 from core.features.points.service import PointsService
+from core.outbox.worker import OutboxWorker
 from tests.features.chat_commands.doubles import T0, RecordingSender
 from tests.support import events
 from tests.support.clock import Clock
@@ -156,12 +158,30 @@ def draws() -> Draws:
 
 @pytest.fixture
 def service(engine, clock, points, tiers, draws) -> HeistService:
-    return HeistService(engine, clock, points, HeistRules(), sub_tiers=tiers, draw=draws)
+    result_line = ChatResultLine(lambda platform: True)
+    return HeistService(
+        engine, clock, points, HeistRules(), sub_tiers=tiers, draw=draws, result_line=result_line
+    )
 
 
 @pytest.fixture
 def sender() -> RecordingSender:
     return RecordingSender()
+
+
+@pytest.fixture
+def say_queued(engine, clock, sender) -> Callable[[], Awaitable[None]]:
+    """What the chat workers do: say every line the heist queued in the chat outbox (its
+    results) with ``sender``."""
+    queued = QueuedChat(engine, clock, lambda platform: sender)
+
+    async def say() -> None:
+        for platform in Platform:
+            kinds = {SAY: queued.kind(platform)}
+            while await OutboxWorker(engine, service_of(platform), kinds, clock).run_once():
+                pass
+
+    return say
 
 
 @pytest.fixture

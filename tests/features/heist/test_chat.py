@@ -8,8 +8,9 @@ from datetime import timedelta
 import pytest
 
 from core.events import Platform
-from core.features.heist.chat import CHAT_LIMIT, HeistChat, result_message
+from core.features.heist.chat import CHAT_LIMIT, ChatResultLine, HeistChat, result_message
 from core.features.heist.ports import CrewMember, HeistResult
+from core.outbox import store
 from tests.features.chat_commands.doubles import T0
 from tests.features.heist.conftest import GUILD, KICK_BROADCASTER, give
 from tests.features.heist.test_history import add_heist
@@ -94,7 +95,7 @@ async def test_a_moderator_cancels_and_every_stake_goes_back(chat, points):
 
 
 async def test_the_result_is_said_in_chat_and_posted_on_discord(
-    chat, heist_chat, points, draws, sender, announcer, service
+    chat, heist_chat, points, draws, sender, announcer, service, say_queued
 ):
     service.set_setting(GUILD, "channel", "777")
     service.set_setting(GUILD, "cooldown", "0")
@@ -109,6 +110,7 @@ async def test_the_result_is_said_in_chat_and_posted_on_discord(
     before = len(sender.sent)
     [result] = await heist_chat.resolve_due()
     assert await heist_chat.post_pending() == 1
+    await say_queued()
 
     [line] = sender.sent[before:]
     assert line.broadcaster_user_id == KICK_BROADCASTER
@@ -120,13 +122,81 @@ async def test_the_result_is_said_in_chat_and_posted_on_discord(
     [(channel_id, posted)] = announcer.posts
     assert (channel_id, posted.heist_id) == (777, result.heist_id)
     assert [points.balance(GUILD, Platform.KICK, u) for u in ("1", "2", "3")] == [1100, 1250, 900]
-    # Posted once: the next run has nothing to post.
+    # Said and posted once: the next run has nothing to say or post.
     await heist_chat.resolve_due()
     assert await heist_chat.post_pending() == 0
+    await say_queued()
     assert len(announcer.posts) == 1
+    assert len(sender.sent) == before + 1
     assert await chat.say("!heist stats", "4") == (
         "1 heists, 3 joins, 400 Pixels staked, 650 paid out; the biggest haul was 350."
     )
+
+
+async def test_a_result_is_said_even_when_the_process_that_resolved_it_died_next(
+    chat, points, draws, sender, service, say_queued, clock
+):
+    """The line is queued with the resolution itself: a process killed the moment the heist
+    resolved (it never got back to the chat side) leaves the line to whichever chat worker
+    runs next, said once."""
+    give(points, "1", 1000)
+    await chat.say("!join 200 low", "1", username="alice")
+    clock.advance(120)
+    draws.push(WIN)
+    before = len(sender.sent)
+
+    [result] = service.resolve_due()  # the service alone, as in a process killed right after
+
+    assert sender.sent[before:] == []
+    await say_queued()
+    await say_queued()
+    assert [line.text for line in sender.sent[before:]] == [
+        "The vault is open! 1 of 1 got away: @alice (+300). Total loot: 300 points."
+    ]
+    assert service.resolve(result.heist_id) is None
+
+
+async def test_a_heist_whose_line_cannot_be_queued_stays_open_with_every_stake(
+    chat, points, draws, service, clock
+):
+    def broken(conn, result) -> None:  # type: ignore[no-untyped-def]
+        raise RuntimeError("the database went away")
+
+    give(points, "1", 1000)
+    await chat.say("!join 200 low", "1")
+    clock.advance(120)
+    draws.push(WIN)
+    service.result_line = broken
+
+    with pytest.raises(RuntimeError, match="went away"):
+        service.resolve_due()
+
+    assert service.status(GUILD, Platform.KICK) is not None  # still open: nothing was paid
+    assert points.balance(GUILD, Platform.KICK, "1") == 800
+    service.result_line = None
+    draws.push(WIN)
+    [result] = service.resolve_due()
+    assert points.balance(GUILD, Platform.KICK, "1") == 1100
+    assert result.total_payout == 300
+
+
+async def test_no_line_is_queued_for_a_chat_the_bot_cannot_talk_in(
+    chat, points, draws, sender, service, say_queued, clock, engine
+):
+    give(points, "1", 1000)
+    await chat.say("!join 200 low", "1")
+    clock.advance(120)
+    draws.push(LOSE)
+    service.result_line = ChatResultLine(lambda platform: platform != Platform.KICK)
+    before = len(sender.sent)
+
+    [result] = service.resolve_due()
+
+    assert result.total_payout == 0
+    with engine.connect() as conn:
+        assert [call.kind for call in store.of_guild(conn, GUILD)] == []
+    await say_queued()
+    assert sender.sent[before:] == []
 
 
 async def resolve_one(chat, heist_chat, points, draws, service) -> None:  # type: ignore[no-untyped-def]
