@@ -2,10 +2,16 @@
 
 Each poster names its ``kind`` of post and how an admin sets its channel (``fix``); looking the
 channel up and posting there, with the log lines when that cannot be done, are the same for all.
+
+A post that is tried again when its first try may have gone out (an answer slower than
+``core/features/shard_posts.py`` waits for) carries a nonce (:func:`post_nonce`): discord.py
+sends it with ``enforce_nonce``, and Discord then answers a second message of the bot with the
+same nonce, within a few minutes, with the first one instead of posting it again.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from typing import ClassVar
 
@@ -16,6 +22,15 @@ from core.discord_bot.gateway import DiscordGateway
 from core.discord_bot.render import NO_MENTIONS
 
 log = logging.getLogger(__name__)
+
+NONCE_LENGTH = 25  # Discord's limit for a message's nonce
+
+
+def post_nonce(*identity: object) -> str:
+    """The nonce of the post that ``identity`` names (its kind, guild and record), the same at
+    every try: a digest, as the bot's nonces are unique across every channel it posts in."""
+    text = ":".join(str(part) for part in identity)
+    return hashlib.sha256(text.encode()).hexdigest()[:NONCE_LENGTH]
 
 
 class ChannelPoster:
@@ -52,11 +67,14 @@ class ChannelPoster:
         *,
         embed: discord.Embed | None = None,
         view: discord.ui.View | None = None,
+        nonce: str | None = None,
     ) -> bool:
         """Post in ``channel``, mentioning no one; False, with a warning, when the bot may not
-        post there."""
+        post there. ``nonce``: the same at each try of one post (:func:`post_nonce`)."""
         try:
-            await channel.send(content, embed=embed, view=view, allowed_mentions=NO_MENTIONS)
+            await channel.send(
+                content, embed=embed, view=view, allowed_mentions=NO_MENTIONS, nonce=nonce
+            )
         except discord.Forbidden:
             log.warning(
                 "guild %s: no permission to post a %s in channel %s",

@@ -22,6 +22,9 @@ from core.discord_bot.bot import (
     front_end_packages,
     permission_names,
 )
+from core.discord_bot.channel_posts import post_nonce
+from core.discord_bot.gateway import DiscordGateway
+from core.discord_bot.heist.outbound import DiscordHeistAnnouncer
 from core.discord_bot.running import LOGIN_REJECTED, run_bot
 from core.discord_bot.services import BotServices
 from tests.fakes.discord_api import (
@@ -137,6 +140,42 @@ async def test_a_channel_rate_limited_for_long_raises_at_once_and_others_still_p
 
     assert limited.value.retry_after == 600.0
     assert discord_api.messages == [(quiet, "hello")]
+
+
+async def test_a_post_tried_again_after_a_late_answer_is_one_message(
+    discord_api: FakeDiscordApi, services: BotServices
+) -> None:
+    """A heist result whose answer came later than the round waits (Discord created it) is
+    posted again at the next round with the same nonce; Discord answers with the first message
+    and creates no second one. Another heist's result is a message of its own."""
+    channel_id, guild_id = 111, 1
+    bot = create_bot(services)
+    async with bot:
+        await bot.login(GOOD_TOKEN)
+        channel = bot.get_partial_messageable(channel_id, guild_id=guild_id)
+        poster = DiscordHeistAnnouncer(DiscordGateway())
+
+        async def post(heist_id: int) -> bool:
+            nonce = post_nonce("heist", guild_id, heist_id)
+            return await poster.post(channel, f"heist {heist_id}", nonce=nonce)
+
+        discord_api.answer_messages.clear()
+        late = asyncio.create_task(post(7))
+        await discord_api.message_created.wait()  # created; the answer never comes this round
+        late.cancel()
+        discord_api.answer_messages.set()
+        assert await post(7)  # the next round
+        assert await post(8)
+
+    assert discord_api.messages == [(channel_id, "heist 7"), (channel_id, "heist 8")]
+
+
+def test_a_post_nonce_fits_discord_and_names_one_post() -> None:
+    nonces = {post_nonce("heist", 2**63 - 1, heist_id) for heist_id in range(1000)}
+    assert len(nonces) == 1000
+    assert {len(nonce) for nonce in nonces} == {25}
+    assert post_nonce("raffle draw", 1, 2) != post_nonce("raffle draw", 2, 1)
+    assert post_nonce("heist", 1, 2) == post_nonce("heist", 1, 2)
 
 
 def test_permission_names_are_the_ones_discord_shows() -> None:

@@ -3,6 +3,7 @@
 Tokens decide how login goes: ``GOOD_TOKEN`` logs in, any other token is rejected (401) the way
 Discord rejects a wrong one, and ``SLOW_TOKEN`` never gets an answer; ``unavailable_logins``
 answers the next logins 503, as an outage on Discord's side would. Command uploads are recorded.
+Messages are recorded; a nonce sent with ``enforce_nonce`` makes one message, as on Discord.
 """
 
 from __future__ import annotations
@@ -41,6 +42,12 @@ class FakeDiscordApi:
     # the global one), as a busy channel is; other channels take messages.
     rate_limited_channels: dict[int, float] = field(default_factory=dict)
     messages: list[tuple[int, str]] = field(default_factory=list)
+    # Cleared: Discord creates each message but answers only once it is set (a slow answer).
+    answer_messages: asyncio.Event = field(default_factory=asyncio.Event)
+    message_created: asyncio.Event = field(default_factory=asyncio.Event)  # set at each one
+    # Messages created with ``enforce_nonce``, by nonce: Discord answers a second message of
+    # the bot with the same nonce (within a few minutes) with the first and creates nothing.
+    by_nonce: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 def _json(payload: object, status: int = 200) -> web.Response:
@@ -60,6 +67,7 @@ def _token(request: web.Request) -> str:
 async def fake_discord_api() -> AsyncIterator[FakeDiscordApi]:
     """Serve the fake on 127.0.0.1; ``api.url`` is the base for ``discord.http.Route.BASE``."""
     api = FakeDiscordApi()
+    api.answer_messages.set()
     routes = web.RouteTableDef()
 
     @routes.get("/api/v10/users/@me")
@@ -115,13 +123,25 @@ async def fake_discord_api() -> AsyncIterator[FakeDiscordApi]:
             response.headers.update({"Retry-After": str(int(retry_after)), "Via": "1.1 google",
                                      "X-RateLimit-Scope": "user"})  # fmt: skip
             return response
-        content = (await request.json()).get("content", "")
+        body = await request.json()
+        content = body.get("content") or ""
+        nonce = body.get("nonce")
+        if nonce is not None and len(str(nonce)) > 25:
+            return _json({"code": 50035, "message": "Invalid Form Body"}, status=400)
+        enforced = nonce is not None and body.get("enforce_nonce") is True
+        if enforced and str(nonce) in api.by_nonce:
+            return _json(api.by_nonce[str(nonce)])
         api.messages.append((channel_id, content))
         message = {"id": str(len(api.messages)), "channel_id": str(channel_id),
-                   "content": content, "author": BOT_USER, "attachments": [], "embeds": [],
+                   "content": content, "author": BOT_USER, "attachments": [],
+                   "embeds": body.get("embeds") or [], "nonce": nonce,
                    "mentions": [], "mention_roles": [], "pinned": False, "tts": False,
                    "mention_everyone": False, "timestamp": "2026-11-27T00:00:00+00:00",
                    "edited_timestamp": None, "type": 0}  # fmt: skip
+        if enforced:
+            api.by_nonce[str(nonce)] = message
+        api.message_created.set()
+        await api.answer_messages.wait()
         return _json(message)
 
     app = web.Application()
@@ -136,4 +156,5 @@ async def fake_discord_api() -> AsyncIterator[FakeDiscordApi]:
         yield api
     finally:
         api.release_slow_logins.set()
+        api.answer_messages.set()
         await runner.cleanup()

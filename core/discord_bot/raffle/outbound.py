@@ -6,6 +6,7 @@ import logging
 
 import discord
 
+from core.discord_bot.channel_posts import post_nonce
 from core.discord_bot.gateway import DiscordGateway
 from core.discord_bot.raffle import render as render_raffle
 from core.discord_bot.render import NO_MENTIONS
@@ -27,26 +28,32 @@ class DiscordRaffleAnnouncer:
         self.gateway = gateway
 
     async def period_opened(self, channel_id: int, period: PeriodAnnouncement) -> None:
-        await self._post(
-            period.guild_id, channel_id, render_raffle.opened_announcement(period), NO_MENTIONS
-        )
+        text = render_raffle.opened_announcement(period)
+        nonce = post_nonce("raffle opened", period.guild_id, period.period_id)
+        await self._post(period.guild_id, channel_id, text, NO_MENTIONS, nonce)
 
     async def period_closed(self, channel_id: int, period: PeriodAnnouncement) -> None:
-        await self._post(
-            period.guild_id, channel_id, render_raffle.closed_announcement(period), NO_MENTIONS
-        )
+        text = render_raffle.closed_announcement(period)
+        nonce = post_nonce("raffle closed", period.guild_id, period.period_id)
+        await self._post(period.guild_id, channel_id, text, NO_MENTIONS, nonce)
 
     async def draw_completed(self, channel_id: int, draw: DrawAnnouncement) -> None:
+        text = render_raffle.draw_announcement(draw)
+        nonce = post_nonce("raffle draw", draw.guild_id, draw.draw_id)
         await self._post(
-            draw.guild_id,
-            channel_id,
-            render_raffle.draw_announcement(draw),
-            render_raffle.winner_mentions(draw),
+            draw.guild_id, channel_id, text, render_raffle.winner_mentions(draw), nonce
         )
 
     async def _post(
-        self, guild_id: int, channel_id: int, text: str, mentions: discord.AllowedMentions
+        self,
+        guild_id: int,
+        channel_id: int,
+        text: str,
+        mentions: discord.AllowedMentions,
+        nonce: str,
     ) -> None:
+        """Post ``text``; ``nonce`` names the announcement, so one posted again after an answer
+        that came too late is still one message (core/discord_bot/channel_posts.py)."""
         client = self.gateway.client()
         if client is None:
             log.info("Discord is off; raffle announcement for channel %s skipped", channel_id)
@@ -61,6 +68,6 @@ class DiscordRaffleAnnouncer:
             )
             return
         try:
-            await channel.send(text, allowed_mentions=mentions)
+            await channel.send(text, allowed_mentions=mentions, nonce=nonce)
         except discord.Forbidden:
             log.warning("no permission to post raffle announcements in channel %s", channel_id)

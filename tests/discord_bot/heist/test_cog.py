@@ -7,6 +7,7 @@ import discord
 import discord.ext.test as dpytest
 import pytest
 
+from core.discord_bot.channel_posts import post_nonce
 from core.discord_bot.gateway import DiscordGateway
 from core.discord_bot.heist.outbound import DiscordHeistAnnouncer
 from core.discord_bot.services import BotServices
@@ -127,6 +128,8 @@ async def test_a_result_is_posted_as_an_embed_in_the_heist_channel(
     assert await chat.post_pending() == 1
 
     message = dpytest.get_message()
+    [result] = heist.recent_results(guild_a.id)
+    assert message.nonce == post_nonce("heist", guild_a.id, result.heist_id)
     [embed] = message.embeds
     assert embed.title.endswith("1 of 2 got away")
     assert "**alice\\_k** (Tier 3): +450 (200 at low risk)" in embed.fields[0].value

@@ -194,6 +194,7 @@ async def test_give_tickets_and_draw(manager, alice, sqlite_engine, raffle, raff
 async def test_announcements_go_through_the_discord_port(
     bot, guild_a, manager, alice, sqlite_engine, raffle, raffle_clock
 ) -> None:
+    from core.discord_bot.channel_posts import post_nonce
     from core.discord_bot.gateway import DiscordGateway
     from core.discord_bot.raffle.outbound import DiscordRaffleAnnouncer
 
@@ -228,6 +229,12 @@ async def test_announcements_go_through_the_discord_port(
     assert [user.id for user in winner.mentions] == [alice.id]
     await raffle.announce_pending()
     assert drain() == []  # each announcement is posted once
+    # Each carries its own nonce, the same at every try: a try after a late answer is one post.
+    assert [opened.nonce, closed.nonce, winner.nonce] == [
+        post_nonce("raffle opened", guild_a.id, 1),
+        post_nonce("raffle closed", guild_a.id, 1),
+        post_nonce("raffle draw", guild_a.id, 1),
+    ]
     [info] = await say("!raffleinfo", manager)
     last = {field.name: field.value for field in info.embeds[0].fields}["Last draw"]
     assert last.startswith("Draw #1: #1 **@\u200beveryone** (ticket ")  # by name, defused
