@@ -113,6 +113,11 @@ async def test_link_command_then_kick_consent_links_dms_gives_the_role_and_logs(
     assert f"<@{alice.id}>" in embed.description
     assert f"**{inert(VIEWER_KICK_NAME)}** (id {VIEWER_KICK_ID})" in embed.description
     assert embed.fields[0].value == f"{role.mention} given"
+    # The DM and the log post name the attempt in their nonces: a step made again after a
+    # worker was killed mid-way is one message (tests/discord_bot/test_bot.py, a late answer).
+    [log_post] = [m for m in sent if m.channel.id == guild_a.text_channels[0].id]
+    assert len(str(dm.nonce)) == len(str(log_post.nonce)) == 25
+    assert dm.nonce != log_post.nonce
     link = link_runtime.linking.link_of(alice.id)
     assert link is not None
     assert (link.platform_user_id, link.username) == (str(VIEWER_KICK_ID), VIEWER_KICK_NAME)

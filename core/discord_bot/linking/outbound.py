@@ -3,7 +3,8 @@
 A refusal from Discord (closed DMs, a role above the bot's, a missing permission) is reported
 and logged, never raised: the bus would only deliver the event again to the same refusal.
 While the bot is configured but not connected, :class:`DiscordUnavailable` propagates so the
-bus delivers the event again later.
+bus delivers the event again later. The DM and the log post carry a nonce of the attempt, so a
+step made again after a worker was killed mid-way is one message on Discord all the same.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import logging
 
 import discord
 
+from core.discord_bot.channel_posts import post_nonce
 from core.discord_bot.gateway import DiscordGateway
 from core.discord_bot.linking import render as render_linking
 from core.discord_bot.render import NO_MENTIONS
@@ -38,7 +40,9 @@ class DiscordLinks:
             user = client.get_user(notice.discord_user_id) or await client.fetch_user(
                 notice.discord_user_id
             )
-            await user.send(render_linking.member_notice(notice), allowed_mentions=NO_MENTIONS)
+            text = render_linking.member_notice(notice)
+            nonce = _nonce("link dm", notice)
+            await user.send(text, allowed_mentions=NO_MENTIONS, nonce=nonce)
         except (discord.Forbidden, discord.NotFound):
             log.info(
                 "guild %s: could not DM member %s how their link went (DMs closed)",
@@ -95,15 +99,28 @@ class DiscordLinks:
             )
             return
         try:
-            await channel.send(
-                embed=render_linking.log_embed(notice, role), allowed_mentions=NO_MENTIONS
-            )
+            embed = render_linking.log_embed(notice, role)
+            nonce = _nonce("link log", notice)
+            await channel.send(embed=embed, allowed_mentions=NO_MENTIONS, nonce=nonce)
         except discord.Forbidden:
             log.warning(
                 "guild %s: cannot post in the link log channel %s (missing permission)",
                 notice.guild_id,
                 channel_id,
             )
+
+
+def _nonce(what: str, notice: LinkNotice) -> str:
+    """The nonce of ``what`` about one attempt: its member, outcome, account and moment."""
+    return post_nonce(
+        what,
+        notice.guild_id,
+        notice.discord_user_id,
+        notice.outcome,
+        notice.platform,
+        notice.platform_user_id,
+        notice.at.isoformat(),
+    )
 
 
 def role_problem(role: discord.Role) -> str | None:
