@@ -124,7 +124,7 @@ class KickChatSender(SplittingChatSender):
         """Paced per channel, retried and falling back as queued messages are; what stopped it
         is ``reason: detail``."""
         try:
-            return await self._post_parts(message)
+            return await self._post_parts(message, tried_later=True)
         except Exception as exc:
             log.exception("Kick chat: unexpected error sending to guild %s", message.guild_id)
             self._count("error")
@@ -191,7 +191,11 @@ class KickChatSender(SplittingChatSender):
             )
             self._count("error")
 
-    async def _post_parts(self, message: OutgoingMessage) -> str | None:
+    async def _post_parts(
+        self, message: OutgoingMessage, *, tried_later: bool = False
+    ) -> str | None:
+        """Every part in order; what stopped it. ``tried_later``: the caller (the chat outbox)
+        tries a :class:`TryLater` again, so that is no giving up."""
         user_token: str | None = None  # None: as the bot, with the streamer's token
         for index, part in enumerate(message.parts):
             reply_to = message.reply_to_message_id if index == 0 else None
@@ -212,13 +216,15 @@ class KickChatSender(SplittingChatSender):
                         failure.reason, f"bot: {bot_failure.detail}; user: {failure.detail}", False
                     )
             if failure is not None:
-                self._give_up(message, failure, sent=index)
                 stopped = f"{failure.reason}: {failure.detail}"
+                later = not failure.may_have_posted and index == 0 and failure.reason in TRANSIENT
+                if later and tried_later:  # nothing went out: the outbox says it later
+                    self._put_off(message, failure)
+                    return TryLater(stopped)
+                self._give_up(message, failure, sent=index)
                 if failure.may_have_posted:
                     return FateUnknown(stopped)
-                if index == 0 and failure.reason in TRANSIENT:  # nothing went out: later
-                    return TryLater(stopped)
-                return stopped
+                return TryLater(stopped) if later else stopped
         return None
 
     def _may_fall_back(self, failure: _Failure, message: OutgoingMessage) -> bool:
@@ -304,6 +310,16 @@ class KickChatSender(SplittingChatSender):
             failure.reason,
             failure.detail,
             _preview(message.parts[0]),
+        )
+        self._count(failure.reason)
+
+    def _put_off(self, message: OutgoingMessage, failure: _Failure) -> None:
+        log.info(
+            "Kick chat: a message for guild %s, channel %s waits for a later try (%s: %s)",
+            message.guild_id,
+            message.broadcaster_user_id,
+            failure.reason,
+            failure.detail,
         )
         self._count(failure.reason)
 

@@ -317,11 +317,15 @@ async def test_rate_limited_every_time_gives_up_without_falling_back(
 
 
 async def test_a_wait_longer_than_the_outbox_call_has_left_is_handed_back_to_try_later(
-    kick: FakeKick, make_sender: Callable[..., KickChatSender], fake_time: FakeTime
+    kick: FakeKick,
+    make_sender: Callable[..., KickChatSender],
+    fake_time: FakeTime,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     """Inside an outbox call of 5 s, Kick's "retry after 10 s" is not waited for (the worker
     would cut the call off and call the line's fate unknown): nothing went out, so the sender
     says so, and the worker tries it again later."""
+    caplog.set_level(logging.INFO, logger=LOGGER)
     kick.fail_next(CHAT_PATH, 429, retry_after=10)
     sender = make_sender()
     line = {"guild_id": GUILD, "broadcaster_user_id": str(STREAMER_ID), "text": "hello"}
@@ -333,6 +337,8 @@ async def test_a_wait_longer_than_the_outbox_call_has_left_is_handed_back_to_try
     assert stopped.startswith("rate_limited")
     assert fake_time.sleeps == []
     assert kick.chat_messages == []
+    assert warnings_logged(caplog) == []  # not given up: it waits for a later try
+    assert "waits for a later try" in caplog.text
     assert await sender.deliver_now(**line) is None  # the worker's next try
     assert [m.content for m in kick.chat_messages] == ["hello"]
 
