@@ -10,8 +10,9 @@ directory at start so an earlier run is not counted again, and tells the library
 has exited. The variable must be set here and not later: the library reads it once, on import.
 
 The limits below keep slow or oversized requests from holding workers (the same intent as the
-waitress settings in core/web/server.py). gunicorn's sync workers give each connection a whole
-worker while it is read, so run gunicorn behind a buffering proxy (docs/deploy.md).
+waitress settings in core/web/server.py). gunicorn's gthread workers give each connection one of
+their threads while its request is read, so run gunicorn behind a buffering proxy
+(docs/deploy.md).
 """
 
 from __future__ import annotations
