@@ -127,6 +127,18 @@ def test_every_path_the_docs_name_exists() -> None:
     assert not missing, "\n".join(missing)
 
 
+def test_no_page_sends_the_reader_to_notes_outside_the_repository() -> None:
+    """The design notes the project started from are not part of a clone: a page that names
+    them sends its reader nowhere."""
+    outside = [
+        f"{page.relative_to(ROOT)}:{number}: {line.strip()}"
+        for page in PAGES
+        for number, line in enumerate(page.read_text().splitlines(), 1)
+        if re.search(r"\bshared/(?:platforms|DESIGN|STYLE)", line)
+    ]
+    assert not outside, "\n".join(outside)
+
+
 def test_every_path_a_docstring_or_comment_under_core_names_exists() -> None:
     missing = [
         f"{module.relative_to(ROOT)}:{number}: {path}"
