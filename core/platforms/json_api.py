@@ -22,6 +22,7 @@ from typing import Any, ClassVar
 import httpx
 
 from core.platforms.http import Backoff, HttpClient, Retry, retry_after
+from core.platforms.lenient import parsed_json
 
 TIMEOUT = httpx.Timeout(15.0, connect=5.0)
 TOTAL_TIMEOUT_SECONDS = 15.0
@@ -82,7 +83,7 @@ class JsonApi(HttpClient):
         """The reply's JSON body (see :meth:`_request` for ``options``)."""
         response = await self._request(method, path, token, **options)
         try:
-            return response.json()
+            return parsed_json(response.content)
         except ValueError:
             raise self.error_type(response.status_code, "the reply is not JSON") from None
 

@@ -17,11 +17,17 @@ and Discord (see docs/architecture.md, "Parsing bounds"):
   a **count** is cut to 0 .. :data:`COUNT_MAX` (:func:`as_count`).
 - a **list** is read up to :data:`ITEMS_MAX` entries.
 
+A reply's body is read by :func:`parsed_json`, as strictly as JSON itself: Python's own reader
+also takes ``Infinity`` and ``NaN`` and numbers past a float's range (as infinity), and raises
+``RecursionError`` for deep nesting, none of which a caller's ``except ValueError`` catches.
+
 Both platforms' webhook, socket and API reply parsers use these same readers.
 """
 
 from __future__ import annotations
 
+import json
+import math
 import re
 from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime, timedelta, timezone
@@ -39,12 +45,33 @@ INT_MIN, INT_MAX = -(2**63), 2**63 - 1  # BIGINT
 _ID = re.compile(r"[\x21-\x7e]+", re.ASCII)
 _SURROGATES = re.compile("[\ud800-\udfff]")
 _FLOAT_EXACT = 2.0**53
+_DIGITS = re.compile(r"[+-]?[0-9]{1,30}", re.ASCII)
 
 T = TypeVar("T")
 
 
 class BadValue(ValueError):
     """A value of a readable type that still cannot be accepted (too long, NUL, surrogate, ...)."""
+
+
+def parsed_json(body: str | bytes) -> Any:
+    """``body`` as JSON; ValueError when it is not JSON, holds ``Infinity``, ``NaN`` or a number
+    no float holds, or nests deeper than Python reads."""
+    try:
+        return json.loads(body, parse_constant=_no_constant, parse_float=_finite_float)
+    except RecursionError as exc:
+        raise ValueError("the JSON nests too deeply to read") from exc
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _finite_float(text: str) -> float:
+    number = float(text)
+    if not math.isfinite(number):
+        raise ValueError("a number past a float's range")
+    return number
 
 
 def as_mapping(value: Any) -> Mapping[str, Any]:
@@ -125,8 +152,9 @@ def checked_int(value: Any) -> int | None:
     if isinstance(value, bool):
         return None
     if isinstance(value, str):
-        try:
-            value = float(value.strip())
+        text = value.strip()
+        try:  # digits exactly (an id past 2**53 would lose its last digits as a float)
+            value = int(text) if _DIGITS.fullmatch(text) else float(text)
         except ValueError:
             return None
     if isinstance(value, float):

@@ -16,6 +16,7 @@ from typing import Any
 import httpx
 
 from core.platforms.http import HttpClient
+from core.platforms.lenient import parsed_json
 from core.platforms.tokens import TokenSet
 
 TIMEOUT = httpx.Timeout(15.0, connect=5.0)
@@ -144,7 +145,7 @@ def lifetime(expires_in: Any, default: float = DEFAULT_EXPIRES_IN_SECONDS) -> fl
 def json_or_none(response: httpx.Response) -> Any:
     """The reply's JSON; None when it is not JSON (an error page, say)."""
     try:
-        return response.json()
+        return parsed_json(response.content)
     except ValueError:
         return None
 

@@ -11,6 +11,7 @@ from typing import Any
 import httpx
 
 from core.platforms.http import tls_context
+from core.platforms.lenient import parsed_json
 
 TIMEOUT = httpx.Timeout(3.0, connect=2.0)
 
@@ -41,7 +42,7 @@ def _call(method: str, url: str, **kwargs: Any) -> Answer:
     except httpx.HTTPError as exc:
         return Answer(None, {}, f"could not connect ({type(exc).__name__})")
     try:
-        body = response.json()
+        body = parsed_json(response.content)
     except ValueError:
         body = None
     return Answer(response.status_code, body if isinstance(body, dict) else {})

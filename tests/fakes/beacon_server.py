@@ -77,6 +77,7 @@ class FakeBeacon(StdlibServer):
         self.published = published
         self.down = False
         self.bad_signature = False
+        self.odd_body: bytes | None = None  # sent for every 200 instead of the JSON answer
         self.requests: list[str] = []
 
     def start(self) -> FakeBeacon:
@@ -87,6 +88,8 @@ class FakeBeacon(StdlibServer):
                 fake.requests.append(self.path)
                 status, body = fake.answer(self.path)
                 encoded = json.dumps(body).encode()
+                if status == 200 and fake.odd_body is not None:
+                    encoded = fake.odd_body
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(encoded)))

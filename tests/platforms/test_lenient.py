@@ -3,6 +3,8 @@ each makes of a value, and that no JSON value makes one raise or return somethin
 
 from __future__ import annotations
 
+import contextlib
+import json
 from datetime import UTC, datetime
 from typing import Any
 
@@ -24,6 +26,7 @@ from core.platforms.lenient import (
     as_str,
     as_text,
     as_time,
+    parsed_json,
 )
 from tests.fuzz.strategies import NASTY, json_values
 
@@ -130,3 +133,47 @@ def test_no_value_makes_a_reader_raise_or_return_anything_unbounded(value: Any):
     assert len(as_list(value)) <= ITEMS_MAX
     moment = as_time(value)
     assert moment is None or moment.utcoffset() is not None
+
+
+ODD_JSON = [
+    "Infinity",
+    "[-Infinity]",
+    '{"a": NaN}',
+    "1e400",
+    "[" * 5000 + "]" * 5000,
+    '{"a": ' * 3000 + "1" + "}" * 3000,
+    "9" * 5000,
+    "",
+    "\ud800",
+    "\x00",
+]
+
+
+@pytest.mark.parametrize("body", ODD_JSON, ids=range(len(ODD_JSON)))
+def test_a_reply_json_cannot_hold_is_a_value_error(body: str):
+    """What Python's reader takes but JSON has not (Infinity, NaN, a float past its range), and
+    what it cannot read without a RecursionError, are the one error every caller catches."""
+    with pytest.raises(ValueError, match=r"."):
+        parsed_json(body)
+    with pytest.raises(ValueError, match=r"."):
+        parsed_json(body.encode("utf-8", "surrogatepass"))
+
+
+@given(json_values)
+def test_any_json_a_partner_may_send_reads_back_as_sent(value: Any):
+    assert parsed_json(json.dumps(value)) == value
+
+
+@given(st.text(max_size=300) | st.binary(max_size=300))
+def test_parsed_json_raises_nothing_but_value_error(body: str | bytes):
+    with contextlib.suppress(ValueError):
+        parsed_json(body)
+
+
+def test_a_whole_number_in_digits_is_read_exactly_past_a_floats_precision():
+    """Discord sends ids and permission bits as strings of digits; a float would change the
+    last digits of an 18-digit id."""
+    assert as_int("111111111111111111") == 111111111111111111
+    assert as_int(" -9007199254740993 ") == -9007199254740993
+    assert as_int("1.5e3") == 1500
+    assert as_int("9" * 30) is None  # past the 64-bit range

@@ -8,8 +8,9 @@ So a guild's chat and ticks never wait on Discord, and a link made while Discord
 told and logged when it answers again. A redelivered event queues nothing new, and a call made
 again (a worker killed mid-way) repeats only the steps that did not happen: each is marked done
 per event (``LinkEffects._once``); the step that was cut off is made again, and its DM or log
-post carries a nonce of the attempt, so Discord keeps it one message. A linked role Discord would not change ends the call refused
-with why, after its other steps (``core/outbox/undone.py`` lists it for the admins).
+post carries a nonce of the attempt, so Discord keeps it one message. A linked role Discord
+would not change ends the call refused with why, after its other steps
+(``core/outbox/undone.py`` lists it for the admins).
 """
 
 from __future__ import annotations

@@ -8,7 +8,7 @@ from __future__ import annotations
 import httpx
 
 from core.platforms.json_api import Unreachable
-from core.platforms.lenient import as_mapping, as_text
+from core.platforms.lenient import as_mapping, as_text, parsed_json
 
 
 class KickApiError(Exception):
@@ -65,7 +65,7 @@ def _message(response: httpx.Response, token: str | None) -> str:
     """Kick's ``message`` (or OAuth-style ``error``), short, with the token blanked out in case
     a server ever echoes it."""
     try:
-        body = response.json()
+        body = parsed_json(response.content)
     except ValueError:
         body = None
     fields = as_mapping(body)

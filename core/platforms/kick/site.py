@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import httpx
 
 from core.platforms.http import tls_context
+from core.platforms.lenient import as_int, as_mapping, parsed_json
 
 log = logging.getLogger(__name__)
 
@@ -33,15 +34,22 @@ async def look_up_internal_ids(site_base_url: str, slug: str) -> InternalIds | N
         if response.status_code != 200:
             log.info("Kick's site API answered %s for %s", response.status_code, slug)
             return None
-        body = response.json()
-        user_id = body.get("user_id")
-        return InternalIds(
-            int(body["id"]),
-            int(body["chatroom"]["id"]),
-            None if user_id is None else str(int(user_id)),
-        )
+        body = as_mapping(parsed_json(response.content))
+        channel_id = _positive(body.get("id"))
+        chatroom_id = _positive(as_mapping(body.get("chatroom")).get("id"))
+        user_id = as_int(body.get("user_id"))  # optional
+        broadcaster = str(user_id) if user_id is not None and user_id > 0 else None
+        return InternalIds(channel_id, chatroom_id, broadcaster)
     except (httpx.HTTPError, ValueError, KeyError, TypeError) as exc:
         log.info(
             "could not look up the chatroom of %s on Kick's site: %s", slug, type(exc).__name__
         )
         return None
+
+
+def _positive(value: object) -> int:
+    """A Kick id: a whole number from 1 to the 64-bit top; KeyError when there is none."""
+    number = as_int(value)
+    if number is None or number <= 0:
+        raise KeyError("no id")
+    return number

@@ -14,7 +14,6 @@ connection, a 5xx) it raises :class:`StreamElementsUncertain`: the caller must n
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 from typing import Any
@@ -23,7 +22,7 @@ from urllib.parse import quote
 import httpx
 
 from core.platforms.http import NoAnswer, Retry, ServiceClient, retry_after
-from core.platforms.lenient import as_int, as_mapping
+from core.platforms.lenient import as_int, as_mapping, parsed_json
 
 log = logging.getLogger(__name__)
 
@@ -169,8 +168,8 @@ def _json(response: httpx.Response, *, max_bytes: int, too_large: str) -> Any:
     if len(body) > max_bytes:
         raise StreamElementsRefused(response.status_code, too_large)
     try:
-        return json.loads(body)
-    except (ValueError, RecursionError):
+        return parsed_json(body)
+    except ValueError:
         raise StreamElementsRefused(response.status_code, "answered something not JSON") from None
 
 

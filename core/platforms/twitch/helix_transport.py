@@ -15,7 +15,7 @@ import httpx
 
 from core.platforms.http import retry_after
 from core.platforms.json_api import JsonApi, Unreachable
-from core.platforms.lenient import as_mapping, as_str
+from core.platforms.lenient import as_mapping, as_str, parsed_json
 from core.platforms.twitch.helix_limits import window_of
 from core.platforms.twitch.helix_models import (
     RateLimit,
@@ -200,7 +200,7 @@ def _error(response: httpx.Response, token: str | None, wait: float | None) -> H
     """The typed error for a Helix envelope ``{"error", "status", "message"}``, with the token
     blanked out in case a server ever echoes it."""
     try:
-        body = response.json()
+        body = parsed_json(response.content)
     except ValueError:
         body = None
     fields = as_mapping(body)

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import httpx
 
 from core.platforms.http import tls_context
+from core.platforms.lenient import as_int, parsed_json
 
 log = logging.getLogger(__name__)
 
@@ -46,11 +47,17 @@ def icon_hash(raw: object) -> str | None:
 def can_manage(raw: dict) -> bool:
     if raw.get("owner") is True:
         return True
-    try:
-        permissions = int(raw.get("permissions", 0))
-    except (TypeError, ValueError):
-        return False
-    return bool(permissions & (ADMINISTRATOR | MANAGE_GUILD))
+    permissions = as_int(raw.get("permissions", 0))  # a string of digits, as Discord sends it
+    return permissions is not None and bool(permissions & (ADMINISTRATOR | MANAGE_GUILD))
+
+
+def snowflake(value: object) -> int:
+    """A Discord id in Discord's reply: a whole number from 1 to the 64-bit top; ValueError
+    for anything else (it is stored, and a 30-digit one would not fit)."""
+    number = as_int(value)
+    if number is None or number <= 0:
+        raise ValueError("not a Discord id")
+    return number
 
 
 class DiscordClient:
@@ -76,7 +83,7 @@ class DiscordClient:
             log.warning("Discord %s %s answered %s", method, path, response.status_code)
             raise DiscordUnavailable(f"Discord answered {response.status_code}")
         try:
-            return response.json()
+            return parsed_json(response.content)
         except ValueError as exc:
             raise DiscordUnavailable("Discord answered something that is not JSON") from exc
 
@@ -106,7 +113,7 @@ class DiscordClient:
             raise DiscordUnavailable("Discord's user answer is not an object")
         try:
             name = body.get("global_name") or body["username"]
-            return DiscordUser(int(body["id"]), str(name)[:100])
+            return DiscordUser(snowflake(body["id"]), str(name)[:100])
         except (KeyError, TypeError, ValueError) as exc:
             raise DiscordUnavailable("Discord's user answer is unusable") from exc
 
@@ -117,7 +124,7 @@ class DiscordClient:
         guilds = []
         for raw in body:
             try:
-                guild_id, name, icon = int(raw["id"]), str(raw["name"])[:100], raw.get("icon")
+                guild_id, name, icon = snowflake(raw["id"]), str(raw["name"])[:100], raw.get("icon")
                 guilds.append(UserGuild(guild_id, name, can_manage(raw), icon_hash(icon)))
             except (KeyError, TypeError, ValueError):
                 continue  # one odd entry does not hide the others

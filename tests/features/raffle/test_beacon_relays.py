@@ -126,3 +126,30 @@ def test_a_chain_without_hash_or_key_is_never_fetched_from_relays(clock):
         with pytest.raises(BeaconUnavailable, match="names no chain whose signatures"):
             HttpBeacon(relay.url).fetch_round(2, BeaconInfo(relay.genesis_time, 30))
         assert relay.requests == []
+
+
+ODD_INFO = [
+    b'{"genesis_time": Infinity, "period": 3, "hash": "' + b"ab" * 32 + b'"}',
+    b'{"genesis_time": 1e30, "period": 3, "hash": "' + b"ab" * 32 + b'"}',
+    b'{"genesis_time": 1700000000, "period": 0, "hash": "' + b"ab" * 32 + b'"}',
+    b'{"genesis_time": 1700000000, "period": NaN, "hash": "' + b"ab" * 32 + b'"}',
+    b"[" * 5000 + b"]" * 5000,
+    b'{"genesis_time": 1' + b"0" * 400 + b', "period": 3}',
+]
+
+
+@pytest.mark.parametrize("body", ODD_INFO, ids=range(len(ODD_INFO)))
+def test_a_relay_answering_odd_json_is_skipped_and_the_next_one_asked(body, clock, caplog):
+    """Infinity, NaN, numbers no clock holds and JSON nested past what Python reads are a relay
+    to skip, like any other bad answer: the draw asks the next relay, never crashes."""
+    caplog.set_level(logging.WARNING, "core.features.raffle.beacons.relays")
+    with FakeBeacon(clock=clock) as odd, FakeBeacon(clock=clock) as honest:
+        odd.odd_body = body
+        beacon = HttpBeacon([odd.url, honest.url], timeout=2)
+
+        chain = beacon.info()
+        fetched = beacon.fetch_round(2, chain)
+
+    assert chain.chain_hash == honest.chain_hash
+    assert fetched.signature == fake_signature(2)
+    assert any(odd.url in record.getMessage() for record in caplog.records)

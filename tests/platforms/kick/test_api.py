@@ -512,3 +512,24 @@ async def test_no_token_appears_in_errors_or_logs(
     assert token not in repr(caught.value)
     assert "retry 1 of 4" in caplog.text
     assert token not in caplog.text
+
+
+NESTED = b"[" * 100_000 + b"]" * 100_000
+
+
+@pytest.mark.parametrize("status", [200, 400])
+@pytest.mark.parametrize(
+    "body", [NESTED, b'{"data": [], "total": Infinity}', b'{"message": NaN}'], ids=range(3)
+)
+async def test_a_reply_json_cannot_hold_is_a_kick_error_not_a_crash(
+    kick: FakeKick, api: KickApi, token: str, status: int, body: bytes
+) -> None:
+    """JSON nested past what Python reads, Infinity and NaN: a reply or an error body of that
+    kind is Kick's error like any unreadable reply (it was a RecursionError that no caller
+    caught)."""
+    kick.fail_next(USERS_PATH, status, body=body)
+
+    with pytest.raises(KickApiError) as caught:
+        await api.get_users(token)
+
+    assert caught.value.status == status

@@ -320,7 +320,7 @@ def token_reply(expires_in: object) -> dict[str, object]:
     }
 
 
-@pytest.mark.parametrize("expires_in", [10**12, 1e300, "1000000000000", float("inf")])
+@pytest.mark.parametrize("expires_in", [10**12, 1e300, "1000000000000"])
 async def test_an_absurd_expires_in_is_cut_to_a_year(
     kick: FakeKick, oauth: KickOAuthClient, expires_in: object
 ) -> None:
@@ -331,7 +331,10 @@ async def test_an_absurd_expires_in_is_cut_to_a_year(
     assert tokens.expires_at == NOW + timedelta(days=365)
 
 
-@pytest.mark.parametrize("expires_in", [-5, 0, float("nan"), float("-inf"), "soon", [1]])
+# Infinity and NaN are not JSON: such a reply is not read at all, and refused the same way.
+@pytest.mark.parametrize(
+    "expires_in", [-5, 0, float("nan"), float("-inf"), float("inf"), "soon", [1]]
+)
 async def test_a_negative_zero_or_meaningless_expires_in_is_refused(
     kick: FakeKick, oauth: KickOAuthClient, expires_in: object
 ) -> None:

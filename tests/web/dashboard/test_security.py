@@ -90,6 +90,8 @@ def test_sealed_token_expires_and_refuses_tampering():
         ({"permissions": str(1 << 3)}, True),  # Administrator
         ({"permissions": str(1 << 11)}, False),
         ({"permissions": "lots"}, False),
+        ({"permissions": "Infinity"}, False),
+        ({"permissions": "9" * 400}, False),  # past a float: no bits can be read
         ({}, False),
     ],
 )
@@ -188,6 +190,29 @@ def test_discord_refusing_the_code_is_a_502_page(discord):
         assert failed.status_code == 502
         assert "Discord did not answer" in failed.text
         assert "wrong" not in failed.text
+
+
+@pytest.mark.parametrize("user_id", [10**30, 0])
+def test_a_discord_user_id_no_account_can_have_is_a_502_page(discord, user_id):
+    """A user id no BIGINT holds was a 500 when the session was stored."""
+    discord.sign_in_as(discord.add_user(user_id, "odd"))
+    with _app(discord).test_client() as client:
+        failed = client.get("/dashboard/callback", query_string=_consent(client, discord))
+        assert failed.status_code == 502
+        assert "Discord did not answer" in failed.text
+
+
+def test_a_guild_with_an_id_no_server_can_have_is_left_out_of_the_list(discord):
+    user = discord.signed_in
+    assert user is not None
+    user.guilds.insert(0, {"id": str(10**30), "name": "Huge", "owner": True, "permissions": "0"})
+    with _app(discord, bot_guild_ids=lambda: [GUILD, 10**30]).test_client() as client:
+        done = client.get("/dashboard/callback", query_string=_consent(client, discord))
+        assert done.status_code == 302
+        page = client.get("/dashboard/")
+        assert page.status_code == 200
+        assert "Managed" in page.text
+        assert "Huge" not in page.text
 
 
 def test_discord_down_at_login_is_a_502_page(discord):

@@ -27,10 +27,13 @@ from core.features.raffle.beacons.signatures import (
 )
 from core.features.raffle.ports import BeaconInfo, BeaconRound, BeaconUnavailable
 from core.platforms.http import tls_context
+from core.platforms.lenient import as_int, parsed_json
 
 log = logging.getLogger(__name__)
 _HEX = re.compile(r"(?:[0-9a-f]{2}){16,}")
 NOT_YET = {404, 425}
+MAX_GENESIS_TIME = 4_102_444_800  # 2100-01-01: a chain's start, in Unix seconds
+MAX_PERIOD_SECONDS = 86_400
 
 
 def pinned_info(chain: drand_chains.Chain) -> BeaconInfo:
@@ -72,12 +75,13 @@ class HttpBeacon:
 
     def _relay_info(self, url: str, prefix: str) -> BeaconInfo:
         body = _json_object(self._get(url, f"{prefix}/info"))
-        try:
-            genesis, period = int(body["genesis_time"]), int(body["period"])
-        except (KeyError, TypeError, ValueError) as exc:
-            raise BeaconUnavailable("its /info has no genesis_time and period") from exc
-        if period <= 0:
-            raise BeaconUnavailable("its period is not positive")
+        genesis, period = as_int(body.get("genesis_time")), as_int(body.get("period"))
+        if genesis is None or period is None:
+            raise BeaconUnavailable("its /info has no genesis_time and period")
+        if not 0 <= genesis <= MAX_GENESIS_TIME:
+            raise BeaconUnavailable("its genesis_time is not a time this century")
+        if not 0 < period <= MAX_PERIOD_SECONDS:
+            raise BeaconUnavailable("its period is not a number of seconds up to a day")
         chain_hash = str(body.get("hash") or body.get("chain_hash") or "").lower()
         if not re.fullmatch(r"[0-9a-f]{64}", chain_hash):
             raise BeaconUnavailable("its /info names no chain hash")
@@ -155,7 +159,7 @@ def _json_object(response: httpx.Response) -> dict:
     if response.status_code != 200:
         raise BeaconUnavailable(f"it answered HTTP {response.status_code}")
     try:
-        body = response.json()
+        body = parsed_json(response.content)
     except ValueError as exc:
         raise BeaconUnavailable("it did not answer JSON") from exc
     if not isinstance(body, dict):
