@@ -25,6 +25,7 @@ _LIST_FIELDS = ("data", "stats", "results", "rows", "users")
 _CENT = Decimal("0.01")
 # Far beyond anything real; keeps a garbage value from overflowing a BIGINT column.
 _MAX_CENTS = 10**15
+_MAX_AMOUNT = Decimal(_MAX_CENTS) / 100
 
 
 class NotStatistics(ValueError):
@@ -76,8 +77,8 @@ def parse_statistics(body: bytes | str) -> list[WagerRow]:
 
 
 def parse_amount_cents(value: Any) -> int | None:
-    """Whole cents from a JSON number or a string such as ``"1,234.56"``; None if unreadable
-    or negative."""
+    """Whole cents from a JSON number or a string such as ``"1,234.56"``; None if unreadable,
+    negative or too large for our cents."""
     if isinstance(value, bool) or value is None:
         return None
     if isinstance(value, str):
@@ -88,10 +89,10 @@ def parse_amount_cents(value: Any) -> int | None:
         amount = Decimal(value) if not isinstance(value, float) else Decimal(repr(value))
     except (InvalidOperation, ValueError, TypeError):
         return None
-    if not amount.is_finite() or amount < 0:
+    # Compared before rounding: rounding 1e26 to cents needs more digits than Decimal keeps.
+    if not amount.is_finite() or amount < 0 or amount >= _MAX_AMOUNT:
         return None
-    cents = int((amount.quantize(_CENT, rounding=ROUND_DOWN)) * 100)
-    return cents if cents < _MAX_CENTS else None
+    return int(amount.quantize(_CENT, rounding=ROUND_DOWN) * 100)
 
 
 def _rows_of(document: Any) -> list[Any] | None:

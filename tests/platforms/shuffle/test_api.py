@@ -172,6 +172,12 @@ def test_replies_that_are_not_statistics(body: str, is_rate_limit: bool) -> None
     assert raised.value.is_rate_limit is is_rate_limit
 
 
+@pytest.mark.parametrize("amount", ["1e26", "1e999999999", "100000000000000000000000000", '"1e30"'])
+def test_a_row_whose_amount_our_cents_cannot_hold_is_skipped(amount: str) -> None:
+    body = f'[{{"username":"a","wagerAmount":{amount}}},{{"username":"b","wagerAmount":2}}]'
+    assert parse_statistics(body) == [WagerRow("b", "", 200)]
+
+
 def test_an_empty_list_is_no_wagers_yet() -> None:
     assert parse_statistics("[]") == []
 
@@ -189,6 +195,11 @@ def test_an_empty_list_is_no_wagers_yet() -> None:
         (True, None),
         (None, None),
         ("-1", None),
+        (Decimal("1e26"), None),
+        ("1e999999999", None),
+        ("9999999999999.999", 999999999999999),
+        ("10000000000000", None),
+        ("1e-999999999", 0),
     ],
 )
 def test_amounts(value: object, cents: int | None) -> None:
