@@ -1,19 +1,25 @@
 """Fuzz: what Shuffle's affiliate statistics reply can hold (core/platforms/shuffle/payloads.py):
 amounts as JSON numbers of any size (``1e26``, ``1e999999999``, ``Infinity``), as text, as the
-wrong type; names with NUL and lone surrogates; deep nesting and arbitrary bytes.
+wrong type; names with NUL and lone surrogates; deep nesting and arbitrary bytes. And the
+affiliate link an admin pastes (``check_affiliate_url``, ``mask_url``), with the same text in it.
 
-Property: an amount reads as whole cents that a BIGINT column holds, or as None; a reply reads as
-a list of rows in such cents, or is refused with :class:`NotStatistics`, never another exception
-(which would escape the wager poll).
+Properties: an amount reads as whole cents that a BIGINT column holds, or as None; a reply reads
+as a list of rows in such cents, or is refused with :class:`NotStatistics`, never another
+exception (which would escape the wager poll). A link is refused with :class:`WagerRefused` or is
+one the poll can send to a Shuffle host; masking any text gives text that can be sent to Discord.
 """
 
 from __future__ import annotations
 
 import json
 
+import httpx
 from hypothesis import example, given
 from hypothesis import strategies as st
 
+from core.features.raffle.errors import WagerRefused
+from core.features.raffle.wagers.rules import check_affiliate_url
+from core.platforms.shuffle.api import SHUFFLE_HOSTS, is_allowed_url, mask_url
 from core.platforms.shuffle.payloads import (
     NotStatistics,
     WagerRow,
@@ -21,7 +27,7 @@ from core.platforms.shuffle.payloads import (
     parse_statistics,
 )
 from tests.fuzz.conftest import record
-from tests.fuzz.strategies import json_values, scalars
+from tests.fuzz.strategies import NASTY, json_values, scalars
 
 MAX_CENTS = 10**15
 # JSON number tokens as a reply may spell them; Python's reader takes Infinity and NaN too.
@@ -99,3 +105,41 @@ def test_a_reply_is_rows_in_cents_or_not_statistics(body: str | bytes) -> None:
         assert type(row.wagered_cents) is int
         assert 0 <= row.wagered_cents < MAX_CENTS
     record("shuffle-statistics", f"{min(len(parsed), 2)} rows")
+
+
+url_parts = st.one_of(
+    st.from_regex(r"[A-Za-z0-9_\-]{0,20}", fullmatch=True),
+    st.sampled_from([w for w in NASTY if isinstance(w, str)]),
+    st.sampled_from(["\ud800", "\x00", "\x7f", "\u200b", "\u202e", "\xa0", "%00", ":99999", "@"]),
+    st.text(max_size=30),
+)
+urls = st.one_of(
+    st.text(max_size=120),
+    st.tuples(
+        st.sampled_from(["https://", "http://", "ftp://", "", "https://user@", "<https://"]),
+        st.sampled_from([*SHUFFLE_HOSTS, "[::1", "127.0.0.1", ""]),
+        url_parts,
+        st.sampled_from(["/stats/", "/", "?key=", ""]),
+        url_parts,
+    ).map("".join),
+)
+
+
+@given(urls)
+@example("https://shuffle.com/\ud800")
+@example("https://affiliate.shuffle.com/stats/\x00")
+def test_a_pasted_link_is_a_sendable_shuffle_url_or_refused(url: str) -> None:
+    masked = mask_url(url)
+    assert isinstance(masked, str)
+    masked.encode()  # it goes into Discord messages as it is
+    try:
+        checked = check_affiliate_url(url)
+    except WagerRefused:
+        assert isinstance(is_allowed_url(url, SHUFFLE_HOSTS), bool)
+        record("shuffle-urls", "refused")
+        return
+    assert is_allowed_url(checked, SHUFFLE_HOSTS)
+    assert len(checked) <= 1000
+    checked.encode()
+    httpx.URL(checked)  # what the poll sends: must not raise
+    record("shuffle-urls", "accepted")

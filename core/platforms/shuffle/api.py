@@ -142,6 +142,8 @@ def is_allowed_url(url: str, allowed_hosts: Collection[str]) -> bool:
     """Whether ``url`` is http(s) on one of ``allowed_hosts``: a ``host`` entry allows that host
     on its scheme's default port only, a ``host:port`` entry that one port. The bot fetches
     nothing else, so a guild's admin cannot make it probe other addresses."""
+    if not is_printable_url(url):
+        return False
     try:
         parts = urlsplit(url.strip())
         host = (parts.hostname or "").lower()
@@ -164,9 +166,18 @@ def is_allowed_url(url: str, allowed_hosts: Collection[str]) -> bool:
     return False
 
 
+def is_printable_url(url: str) -> bool:
+    """Whether ``url`` (its ends aside) is printable text. A lone surrogate cannot be encoded at
+    all, and httpx refuses control characters such as NUL; zero-width and direction marks only
+    hide what a link says. None of them belongs in a link pasted from Shuffle."""
+    return url.strip().isprintable()
+
+
 def mask_url(url: str) -> str:
     """The URL with its secret parts hidden, for messages: scheme and host, then a short
     fingerprint of the whole URL so that two different URLs can be told apart."""
+    if not is_printable_url(url):
+        return "(an unreadable URL)"
     try:
         parts = urlsplit(url.strip())
         host = parts.hostname or "?"
@@ -199,5 +210,6 @@ __all__ = [
     "ShuffleUnreachable",
     "WagerRow",
     "is_allowed_url",
+    "is_printable_url",
     "mask_url",
 ]

@@ -652,6 +652,20 @@ def test_the_default_list_is_shuffles_hosts(sqlite_h: Harness) -> None:
             check_affiliate_url(url)
 
 
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://affiliate.shuffle.com/stats/\ud800",
+        "https://affiliate.shuffle.com/stats/k\x00",
+        "https://affiliate.shuffle.com/stats/k\x7f",
+        "https://affiliate.shuffle.com/\u200bstats/k",
+    ],
+)
+def test_a_link_with_text_that_cannot_be_sent_is_not_a_link(url: str) -> None:
+    with pytest.raises(WagerRefused, match="not a link"):
+        check_affiliate_url(url)
+
+
 async def test_a_stored_link_to_another_host_is_never_fetched_nor_echoed(
     sqlite_h: Harness,
 ) -> None:

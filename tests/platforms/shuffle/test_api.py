@@ -9,11 +9,13 @@ from decimal import Decimal
 import pytest
 
 from core.platforms.shuffle.api import (
+    SHUFFLE_HOSTS,
     ChallengePage,
     RateLimited,
     ShuffleClient,
     ShuffleRefused,
     ShuffleUnreachable,
+    is_allowed_url,
     mask_url,
 )
 from core.platforms.shuffle.payloads import (
@@ -214,3 +216,17 @@ def test_masked_url_hides_the_key() -> None:
     assert "s3cret" not in shown
     assert "fake0" not in shown
     assert mask_url(url) != mask_url(url.replace("s3cret", "other"))
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://shuffle.com/\ud800",
+        "https://\udfff.shuffle.com/x",
+        "https://shuffle.com/a\x00b",
+        "https://shuffle.com/\u202e",
+    ],
+)
+def test_a_url_that_cannot_be_sent_is_masked_as_unreadable_and_never_allowed(url: str) -> None:
+    assert mask_url(url) == "(an unreadable URL)"
+    assert not is_allowed_url(url, SHUFFLE_HOSTS)

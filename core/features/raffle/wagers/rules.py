@@ -17,7 +17,7 @@ from sqlalchemy.engine import Connection
 from core.features.raffle.errors import WagerRefused
 from core.features.raffle.periods import repository as periods_repository
 from core.features.raffle.wagers.repository import Total
-from core.platforms.shuffle.api import SHUFFLE_HOSTS, is_allowed_url
+from core.platforms.shuffle.api import SHUFFLE_HOSTS, is_allowed_url, is_printable_url
 from core.platforms.shuffle.payloads import WagerRow
 
 CENTS_PER_THOUSAND = 100_000
@@ -68,7 +68,12 @@ def check_affiliate_url(url: str, allowed_hosts: Sequence[str] = SHUFFLE_HOSTS) 
         parts = urlsplit(url)
     except ValueError:
         parts = None
-    if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
+    if (
+        parts is None
+        or not is_printable_url(url)
+        or parts.scheme not in ("http", "https")
+        or not parts.hostname
+    ):
         raise WagerRefused("That is not a link: paste the whole https://... statistics URL.")
     if len(url) > 1000:
         raise WagerRefused("That link is too long.")
