@@ -33,11 +33,16 @@ from core.platforms.sockets import Ended, ReconnectingSocket, open_socket
 log = logging.getLogger(__name__)
 
 KICK_PUSHER_URL = "wss://ws-us2.pusher.com/app/32cbd69e4b950bf97679?protocol=7&client=js&version=8.4.0&flash=false"
-# Pusher's own default, used until connection_established says otherwise.
+# Pusher's own default, used until connection_established says otherwise, and the most we wait
+# (pusher-js too takes the smaller of the server's value and its own 120 s).
 DEFAULT_ACTIVITY_TIMEOUT_SECONDS = 120.0
+# The least: a server that says 0.001 s must not have us pinging without a pause.
+MIN_ACTIVITY_TIMEOUT_SECONDS = 5.0
 PONG_TIMEOUT_SECONDS = 30.0
 # Pusher asks clients to wait "at least 1 second" after a 4100-4199 close.
 SHORT_WAIT_SECONDS = 1.0
+# What a pusher:error message may add to a log line and to state.last_error.
+MAX_REASON_CHARS = 300
 
 Status = Literal["connecting", "connected", "backing_off", "stopped", "failed"]
 Publish = Callable[[Event], Awaitable[None] | None]
@@ -93,6 +98,7 @@ class PusherListener(ReconnectingSocket[PusherState]):
         publish: Publish,
         webhooks_deliver: Callable[[Event], bool],
         pong_timeout: float = PONG_TIMEOUT_SECONDS,
+        min_activity_timeout: float = MIN_ACTIVITY_TIMEOUT_SECONDS,
         **options: Any,
     ) -> None:
         super().__init__(
@@ -106,6 +112,7 @@ class PusherListener(ReconnectingSocket[PusherState]):
         self.channel_ids = channel_ids
         self._webhooks_deliver = webhooks_deliver
         self._pong_timeout = pong_timeout
+        self._min_activity_timeout = min_activity_timeout
         self._connection = _Connection()
         self._arrivals = FirstArrivals()  # a copy on another alias reads as the first
 
@@ -183,9 +190,9 @@ class PusherListener(ReconnectingSocket[PusherState]):
         self, ws: aiohttp.ClientWebSocketResponse, frame: PusherFrame
     ) -> None:
         data = frame.data or {}
-        timeout = data.get("activity_timeout")
-        if isinstance(timeout, int | float) and not isinstance(timeout, bool) and timeout > 0:
-            self._connection.activity_timeout = float(timeout)
+        self._connection.activity_timeout = _activity_timeout(
+            data.get("activity_timeout"), self._min_activity_timeout
+        )
         self._connection.established_at = asyncio.get_running_loop().time()
         self._update(status="connected")
         names = self.channel_ids.names()
@@ -230,16 +237,32 @@ async def _send(ws: aiohttp.ClientWebSocketResponse, event: str, data: Any = Non
     await ws.send_str(json.dumps({"event": event, "data": {} if data is None else data}))
 
 
+def _activity_timeout(value: Any, minimum: float) -> float:
+    """The seconds of quiet before we ping, from connection_established's ``activity_timeout``:
+    kept between ``minimum`` and Pusher's default, and the default when it is not a positive
+    number (missing, text, NaN). Bounded before ``float()``, which overflows on 1e400."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
+        return DEFAULT_ACTIVITY_TIMEOUT_SECONDS
+    return float(max(minimum, min(value, DEFAULT_ACTIVITY_TIMEOUT_SECONDS)))
+
+
 def _on_error(frame: PusherFrame) -> Ended | None:
     data = frame.data or {}
     code = data.get("code")
-    message = data.get("message")
-    reason = f"pusher:error {code}: {message}"
+    reason = _bounded(f"pusher:error {code}: {data.get('message')}")
     ended = _ended_by_code(code if isinstance(code, int) else None, reason)
     if ended is None:
         # Codeless errors (e.g. about one subscription) leave the connection open.
         log.warning("Kick Pusher: %.300s", reason)
     return ended
+
+
+def _bounded(text: str) -> str:
+    """``text`` cut to :data:`MAX_REASON_CHARS`, a lone surrogate made "?" so that it can be
+    logged and shown in Discord."""
+    if len(text) > MAX_REASON_CHARS:
+        text = text[: MAX_REASON_CHARS - 1] + "\N{HORIZONTAL ELLIPSIS}"
+    return text.encode("utf-8", "replace").decode("utf-8")
 
 
 def _ended_by_code(code: int | None, reason: str) -> Ended | None:

@@ -8,7 +8,7 @@ from collections import Counter
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import aiohttp
 import pytest
@@ -16,6 +16,7 @@ import pytest
 from core.events import ChatMessageSent, Event
 from core.platforms.kick.pusher import (
     KICK_PUSHER_URL,
+    MAX_REASON_CHARS,
     PusherChannels,
     PusherListener,
     PusherState,
@@ -170,7 +171,7 @@ async def test_answers_the_servers_ping() -> None:
 async def test_pings_when_idle_and_keeps_a_connection_that_answers() -> None:
     async with FakePusher(activity_timeout=0.05) as fake:
         # A pong has 2 s: with 0.2 s a loaded loop could read it late and drop the connection.
-        listener = make_listener(fake.url, pong_timeout=2.0)
+        listener = make_listener(fake.url, pong_timeout=2.0, min_activity_timeout=0.01)
         async with running(listener):
             await eventually(
                 lambda: fake.connection_count == 1 and fake.connections[0].pings >= 3, within=10
@@ -181,7 +182,7 @@ async def test_pings_when_idle_and_keeps_a_connection_that_answers() -> None:
 
 async def test_a_ping_without_answer_means_a_dead_connection() -> None:
     async with FakePusher(activity_timeout=0.05, answer_pings=False) as fake:
-        listener = make_listener(fake.url, pong_timeout=0.1)
+        listener = make_listener(fake.url, pong_timeout=0.1, min_activity_timeout=0.01)
         async with running(listener):
             await eventually(is_connected(listener, fake, connections=2))
             # At least one ping (a frame that arrives meanwhile, such as a late
@@ -190,6 +191,68 @@ async def test_a_ping_without_answer_means_a_dead_connection() -> None:
             assert fake.connections[0].pings >= 1
             assert fake.connections[0].received[-1]["event"] == "pusher:ping"
             assert listener.state.last_error == "no answer to pusher:ping within 0.1 s"
+
+
+class SentFrames:
+    """Stands in for the websocket when a test hands ``_handle`` one frame."""
+
+    def __init__(self) -> None:
+        self.sent: list[dict[str, Any]] = []
+
+    async def send_str(self, text: str) -> None:
+        self.sent.append(json.loads(text))
+
+
+@pytest.mark.parametrize(
+    ("said", "seconds"),
+    [
+        ("30", 30.0),
+        ("1" + "0" * 400, 120.0),
+        ("1e308", 120.0),
+        ("Infinity", 120.0),
+        ("NaN", 120.0),
+        ("0", 120.0),
+        ("-5", 120.0),
+        ('"30"', 120.0),
+        ("true", 120.0),
+        ("null", 120.0),
+        ("0.001", 5.0),
+    ],
+)
+async def test_the_activity_timeout_is_kept_between_5_and_120_seconds(
+    said: str, seconds: float
+) -> None:
+    listener = make_listener("ws://127.0.0.1:9/unused")
+    ws = SentFrames()
+    raw = '{"event":"pusher:connection_established","data":{"activity_timeout":' + said + "}}"
+
+    assert await listener._handle(cast(Any, ws), raw, asyncio.Queue()) is None
+
+    assert listener._connection.activity_timeout == seconds
+    assert [frame["event"] for frame in ws.sent] == ["pusher:subscribe"] * len(ALIASES)
+
+
+async def test_an_activity_timeout_too_large_for_a_float_still_connects(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    async with FakePusher(activity_timeout=10**400) as fake:
+        listener = make_listener(fake.url)
+        async with running(listener):
+            await eventually(is_connected(listener, fake))
+    assert not [record for record in caplog.records if record.levelno >= logging.ERROR]
+
+
+async def test_a_long_pusher_error_is_cut_short_in_the_state() -> None:
+    async with FakePusher() as fake:
+        listener = make_listener(fake.url)
+        async with running(listener):
+            await eventually(is_connected(listener, fake))
+            await fake.send_error(4200, "m" * 100_000, close=False)
+            await eventually(is_connected(listener, fake, connections=2))
+    last_error = listener.state.last_error
+    assert last_error is not None
+    assert last_error.startswith("pusher:error 4200: mmm")
+    assert len(last_error) == MAX_REASON_CHARS
 
 
 async def test_publishes_chat_messages() -> None:
