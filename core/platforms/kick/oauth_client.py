@@ -27,7 +27,7 @@ from core.platforms.oauth import (
 )
 from core.platforms.oauth import json_or_none as _json
 from core.platforms.oauth import nonempty_text as _text
-from core.platforms.tokens import TokenSet
+from core.platforms.tokens import TokenSet, bounded_scopes
 
 log = logging.getLogger(__name__)
 
@@ -204,8 +204,8 @@ class KickOAuthClient(OAuthClient):
 
 
 def _split_scopes(scope: Any) -> tuple[str, ...]:
-    """Kick's ``scope``: one space-separated string."""
-    return tuple(scope.split()) if isinstance(scope, str) else ()
+    """Kick's ``scope``: one space-separated string, bounded as Twitch's are."""
+    return bounded_scopes(scope.split()) if isinstance(scope, str) else ()
 
 
 def _invalid_response(reason: str) -> OAuthError:

@@ -30,7 +30,7 @@ from core.platforms.http import Backoff, Retry, retry_after
 from core.platforms.oauth import MAX_EXPIRES_IN_SECONDS, OAuthClient, lifetime, usable_token_set
 from core.platforms.oauth import json_or_none as _json
 from core.platforms.oauth import nonempty_text as _text
-from core.platforms.tokens import TokenSet
+from core.platforms.tokens import TokenSet, bounded_scopes
 
 log = logging.getLogger(__name__)
 
@@ -292,15 +292,11 @@ def parse_validation(body: Any, *, now: datetime) -> TokenValidation | None:
     )
 
 
-_MAX_SCOPES = 100
-
-
 def _scopes(value: Any) -> tuple[str, ...]:
+    """Twitch's scopes: a list (validate, token replies) or a space-separated string."""
     if isinstance(value, str):
         value = value.split()
-    if not isinstance(value, list):
-        return ()
-    return tuple(s[:100] for s in value[:_MAX_SCOPES] if isinstance(s, str) and s)
+    return bounded_scopes(value) if isinstance(value, list) else ()
 
 
 __all__ = [

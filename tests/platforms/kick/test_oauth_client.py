@@ -355,3 +355,24 @@ async def test_a_missing_expires_in_means_an_hour(kick: FakeKick, oauth: KickOAu
     tokens = await oauth.refresh("any-refresh-token")
 
     assert tokens.expires_at == NOW + timedelta(hours=1)
+
+
+@pytest.mark.parametrize(
+    ("scope", "scopes"),
+    [
+        ("s " * 100_000, ("s",) * 100),
+        ("x" * 500 + " user:read", ("x" * 100, "user:read")),
+        ("user:read\x00 \ud800 user:read", ("user:read",)),
+        (["user:read"], ()),
+    ],
+)
+async def test_scopes_are_read_as_twitchs_are_at_most_100_printable_of_100_characters(
+    kick: FakeKick, oauth: KickOAuthClient, scope: object, scopes: tuple[str, ...]
+) -> None:
+    reply = token_reply(3600)
+    reply["scope"] = scope
+    kick.fail_next("/oauth/token", 200, body=reply)
+
+    tokens = await oauth.refresh("any-refresh-token")
+
+    assert tokens.scopes == scopes

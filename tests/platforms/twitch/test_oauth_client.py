@@ -417,3 +417,14 @@ async def test_a_secret_echoed_in_an_error_reply_is_blanked_out(
         await oauth.refresh("echo-me")
 
     assert caught.value.message == "Invalid refresh token [redacted] ([redacted])"
+
+
+async def test_validate_keeps_at_most_100_printable_scopes_of_100_characters(
+    twitch: FakeTwitch, oauth: TwitchOAuthClient
+) -> None:
+    names = ["bad\x00", "\ud800", 7, "", "x" * 500, *["s"] * 200]
+    twitch.fail_next("/oauth2/validate", 200, body={"client_id": CLIENT_ID, "scopes": names})
+
+    validation = await oauth.validate("any-token")
+
+    assert validation.scopes == ("x" * 100, *["s"] * 99)
