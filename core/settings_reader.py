@@ -8,6 +8,8 @@ import re
 from collections.abc import Callable, Mapping
 from typing import TypeVar
 
+from core.features.typed_numbers import BIGINT_MAX, whole_in
+
 T = TypeVar("T")
 
 _TRUE = {"1", "true", "yes", "on"}
@@ -22,6 +24,18 @@ class SettingsError(Exception):
 
 _HOST_ENTRY = re.compile(r"[a-z0-9]([a-z0-9.-]{0,252}[a-z0-9])?(:[0-9]{1,5})?")
 _CHAIN_HASH = re.compile(r"[0-9a-f]{64}")
+_WHOLE = re.compile(r"[+-]?[0-9]+")
+# A whole-number setting with no ceiling of its own stops here: a billion seconds or minutes
+# still fits a timedelta, a sleep and a date, as ``int()``'s 4,300 digits do not.
+WHOLE_MAX = 1_000_000_000
+_SHOWN = 40  # characters of a bad value quoted in a problem line
+
+
+def shown(raw: str) -> str:
+    """``raw`` quoted for a problem line, cut to its first characters when long."""
+    if len(raw) <= _SHOWN:
+        return repr(raw)
+    return f"{raw[:_SHOWN]!r}... ({len(raw):,} characters)"
 
 
 class SettingsReader:
@@ -42,7 +56,7 @@ class SettingsReader:
         try:
             return convert(raw)
         except ValueError:
-            self.problems.append(f"{name} must be {expected}, got {raw!r}")
+            self.problems.append(f"{name} must be {expected}, got {shown(raw)}")
             return default
 
     def whole(
@@ -51,20 +65,32 @@ class SettingsReader:
         default: int,
         *,
         minimum: int = 0,
-        maximum: int | None = None,
+        maximum: int = WHOLE_MAX,
         unit: str = "",
     ) -> int:
-        expected = f"a whole number of {unit}" if unit else "a whole number"
-        value = self._convert(name, default, int, expected)
+        """A whole number in ASCII digits (a sign allowed) from ``minimum`` to ``maximum``."""
+        raw = self.text(name)
+        if raw is None:
+            return default
+        if not _WHOLE.fullmatch(raw):
+            expected = f"a whole number of {unit}" if unit else "a whole number"
+            self.problems.append(f"{name} must be {expected}, got {shown(raw)}")
+            return default
+        digits = raw.lstrip("+-").lstrip("0")
+        if len(digits) > len(str(BIGINT_MAX)):  # past every bound; int() may refuse it too
+            bound = f"at least {minimum}" if raw.startswith("-") else f"at most {maximum}"
+            self.problems.append(f"{name} must be {bound}, got a number of {len(digits):,} digits")
+            return default
+        value = int(raw)
         if value < minimum:
             self.problems.append(f"{name} must be at least {minimum}, got {value}")
             return default
-        if maximum is not None and value > maximum:
+        if value > maximum:
             self.problems.append(f"{name} must be at most {maximum}, got {value}")
             return default
         return value
 
-    def optional_whole(self, name: str, *, maximum: int | None = None) -> int | None:
+    def optional_whole(self, name: str, *, maximum: int = WHOLE_MAX) -> int | None:
         """A whole number from 0 to ``maximum``, or None when the setting is empty."""
         if self.text(name) is None:
             return None
@@ -72,11 +98,12 @@ class SettingsReader:
 
     def shard(self, id_name: str, count_name: str) -> tuple[int, int] | None:
         """(shard id, shard count) when both are set, with 0 <= id < count; None when neither."""
-        if not self.values.get(id_name) and not self.values.get(count_name):
+        given = (self.text(id_name) is not None, self.text(count_name) is not None)
+        if not any(given):
             return None
         count = self.whole(count_name, 0, minimum=1, maximum=1000)
         shard_id = self.whole(id_name, 0, minimum=0)
-        if not self.values.get(id_name) or not self.values.get(count_name):
+        if not all(given):
             self.problems.append(f"{id_name} and {count_name} go together: set both or neither")
             return None
         if count and shard_id >= count:
@@ -85,7 +112,16 @@ class SettingsReader:
         return (shard_id, count) if count else None
 
     def snowflake(self, name: str) -> int | None:
-        return self._convert(name, None, int, "a Discord id (a whole number)")
+        """A Discord id as Developer Mode's Copy ID gives it: ASCII digits, 1 to 2**63 - 1."""
+        raw = self.text(name)
+        if raw is None:
+            return None
+        value = whole_in(raw, low=1)
+        if value is None:
+            self.problems.append(
+                f"{name} must be a Discord id (digits, from 1 to {BIGINT_MAX}), got {shown(raw)}"
+            )
+        return value
 
     def flag(self, name: str, default: bool | None) -> bool | None:
         def convert(raw: str) -> bool:

@@ -53,7 +53,8 @@ def test_defaults_need_no_setting_at_all():
         ("STREAMELEMENTS_API_URL", "se.example",
          "STREAMELEMENTS_API_URL must start with http:// or https://, got 'se.example'"),
         ("SLOT_CALLS_CHANNEL_ID", "#slots",
-         "SLOT_CALLS_CHANNEL_ID must be a Discord id (a whole number), got '#slots'"),
+         "SLOT_CALLS_CHANNEL_ID must be a Discord id (digits, from 1 to 9223372036854775807), "
+         "got '#slots'"),
         ("TWITCH_EVENTSUB_SECRET", "short",
          "TWITCH_EVENTSUB_SECRET must be 10 to 100 characters, got 5"),
         ("TWITCH_EVENTSUB_SECRET", "x" * 101,
@@ -163,3 +164,58 @@ def test_the_beacon_chain_may_be_named_or_hashed():
     assert named.beacon_chain == "default"
     hashed = load_settings({"RAFFLE_BEACON_CHAIN": "AB" * 32}, env_file=None).raffle
     assert hashed.beacon_chain == "ab" * 32
+
+
+@pytest.mark.parametrize(
+    "name", ["DISCORD_GUILD_ID", "RAFFLE_ANNOUNCEMENT_CHANNEL_ID", "SLOT_CALLS_CHANNEL_ID"]
+)
+@pytest.mark.parametrize("value", ["0", "-5", "9" * 30, str(2**63), "١٢٣", "12 34", "1e18"])
+def test_a_discord_id_setting_takes_ascii_digits_in_discords_range(name, value):
+    # 30 nines used to pass, then broke the first query that used them (OverflowError).
+    with pytest.raises(SettingsError) as refused:
+        load_settings({name: value}, env_file=None)
+    assert refused.value.problems == [
+        f"{name} must be a Discord id (digits, from 1 to 9223372036854775807), got {value!r}"
+    ]
+
+
+def test_a_discord_id_setting_takes_the_largest_snowflake():
+    settings = load_settings({"DISCORD_GUILD_ID": str(2**63 - 1)}, env_file=None)
+    assert settings.discord.guild_id == 2**63 - 1
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "problem"),
+    [
+        ("PORT", "٨٠٨٠", "PORT must be a whole number, got '٨٠٨٠'"),
+        ("PORT", "8_080", "PORT must be a whole number, got '8_080'"),
+        # With no ceiling of their own these once took any size (timedelta overflowed later).
+        ("ACTIVE_WINDOW_MINUTES", "9" * 30,
+         "ACTIVE_WINDOW_MINUTES must be at most 1000000000, got a number of 30 digits"),
+        ("WATCH_INTERVAL_SECONDS", "9" * 5000,
+         "WATCH_INTERVAL_SECONDS must be at most 1000000000, got a number of 5,000 digits"),
+        ("WEB_THREADS", "-" + "9" * 30,
+         "WEB_THREADS must be at least 1, got a number of 30 digits"),
+    ],
+)  # fmt: skip
+def test_settings_take_what_the_program_can_use_later(name, value, problem):
+    with pytest.raises(SettingsError) as refused:
+        load_settings({name: value}, env_file=None)
+    assert refused.value.problems == [problem]
+
+
+def test_a_long_bad_value_is_quoted_in_part():
+    with pytest.raises(SettingsError) as refused:
+        load_settings({"KICK_PUSHER_ENABLED": "x" * 5000}, env_file=None)
+    assert refused.value.problems == [
+        f"KICK_PUSHER_ENABLED must be true or false, got {'x' * 40!r}... (5,000 characters)"
+    ]
+
+
+@pytest.mark.parametrize(("shard_id", "count"), [(" ", "2"), ("1", " ")])
+def test_a_blank_shard_setting_counts_as_unset(shard_id, count):
+    with pytest.raises(SettingsError) as refused:
+        load_settings({"DISCORD_SHARD_ID": shard_id, "DISCORD_SHARD_COUNT": count}, env_file=None)
+    assert refused.value.problems == [
+        "DISCORD_SHARD_ID and DISCORD_SHARD_COUNT go together: set both or neither"
+    ]
