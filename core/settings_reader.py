@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from typing import TypeVar
+from urllib.parse import urlsplit
 
 from core.features.typed_numbers import BIGINT_MAX, whole_in
 
@@ -22,7 +23,7 @@ class SettingsError(Exception):
         self.problems = problems
 
 
-_HOST_ENTRY = re.compile(r"[a-z0-9]([a-z0-9.-]{0,252}[a-z0-9])?(:[0-9]{1,5})?")
+_HOST_ENTRY = re.compile(r"[a-z0-9]([a-z0-9.-]{0,252}[a-z0-9])?(:([0-9]{1,5}))?")
 _CHAIN_HASH = re.compile(r"[0-9a-f]{64}")
 _WHOLE = re.compile(r"[+-]?[0-9]+")
 # A whole-number setting with no ceiling of its own stops here: a billion seconds or minutes
@@ -36,6 +37,26 @@ def shown(raw: str) -> str:
     if len(raw) <= _SHOWN:
         return repr(raw)
     return f"{raw[:_SHOWN]!r}... ({len(raw):,} characters)"
+
+
+def http_url(text: str) -> bool:
+    """Whether ``text`` is an http:// or https:// URL with a host, a port (if any) from 1 to
+    65535, and only printable ASCII without spaces (what an HTTP client takes as it is)."""
+    if not (text.isascii() and text.isprintable()) or " " in text:
+        return False
+    if not text.startswith(("http://", "https://")):
+        return False
+    try:
+        parts = urlsplit(text)
+        port = parts.port  # ValueError: not a number, or over 65535
+    except ValueError:
+        return False
+    return bool(parts.hostname) and port != 0
+
+
+def _host_entry(entry: str) -> bool:
+    match = _HOST_ENTRY.fullmatch(entry)
+    return match is not None and (match.group(3) is None or 1 <= int(match.group(3)) <= 65535)
 
 
 class SettingsReader:
@@ -139,8 +160,9 @@ class SettingsReader:
         if raw is None:
             return default
         value = raw.upper() if upper else raw.lower()
-        if value not in choices:
-            self.problems.append(f"{name} must be one of {', '.join(choices)}, got {raw!r}")
+        # ASCII only: the dotless i upper-cased is "I", the "fi" ligature is "FI".
+        if not raw.isascii() or value not in choices:
+            self.problems.append(f"{name} must be one of {', '.join(choices)}, got {shown(raw)}")
             return default
         return value
 
@@ -150,10 +172,12 @@ class SettingsReader:
         if raw is None:
             return default
         entries = tuple(entry.strip().lower() for entry in raw.split(",") if entry.strip())
-        bad = [e for e in entries if not _HOST_ENTRY.fullmatch(e)]
+        # ASCII first: the Kelvin sign lowers to "k".
+        bad = not raw.isascii() or not all(_host_entry(e) for e in entries)
         if bad or not entries:
             self.problems.append(
-                f"{name} must be a comma-separated list of host or host:port, got {raw!r}"
+                f"{name} must be a comma-separated list of host or host:port (port 1 to 65535), "
+                f"got {shown(raw)}"
             )
             return default
         return entries
@@ -165,9 +189,10 @@ class SettingsReader:
         if raw is None:
             return (single,) if single else default
         entries = tuple(entry.strip().rstrip("/") for entry in raw.split(",") if entry.strip())
-        if not entries or not all(e.startswith(("http://", "https://")) for e in entries):
+        if not entries or not all(http_url(e) for e in entries):
             self.problems.append(
-                f"{name} must be a comma-separated list of http:// or https:// URLs, got {raw!r}"
+                f"{name} must be a comma-separated list of http:// or https:// URLs, "
+                f"got {shown(raw)}"
             )
             return default
         return entries
@@ -180,14 +205,17 @@ class SettingsReader:
         value = raw.lower()
         if value not in ("quicknet", "default") and not _CHAIN_HASH.fullmatch(value):
             self.problems.append(
-                f"{name} must be quicknet, default or a chain hash (64 hex digits), got {raw!r}"
+                f"{name} must be quicknet, default or a chain hash (64 hex digits), "
+                f"got {shown(raw)}"
             )
             return default
         return value
 
     def url(self, name: str, default: str | None = None) -> str | None:
         value = self.text(name, default)
-        if value is not None and not value.startswith(("http://", "https://")):
-            self.problems.append(f"{name} must start with http:// or https://, got {value!r}")
+        if value is not None and not http_url(value):
+            self.problems.append(
+                f"{name} must be an http:// or https:// URL with a host, got {shown(value)}"
+            )
             return default
         return value.rstrip("/") if value else value

@@ -45,13 +45,13 @@ def test_defaults_need_no_setting_at_all():
          "DATABASE_URL must be a sqlite:// or postgresql:// URL, not mysql"),
         ("REDIS_URL", "localhost:6379", "REDIS_URL must start with redis://, rediss:// or unix://"),
         ("KICK_API_BASE_URL", "api.kick.com",
-         "KICK_API_BASE_URL must start with http:// or https://, got 'api.kick.com'"),
+         "KICK_API_BASE_URL must be an http:// or https:// URL with a host, got 'api.kick.com'"),
         ("LINK_EXPIRY_MINUTES", "1h",
          "LINK_EXPIRY_MINUTES must be a whole number of minutes, got '1h'"),
         ("LINK_EXPIRY_MINUTES", "2", "LINK_EXPIRY_MINUTES must be at least 5, got 2"),
         ("LINK_EXPIRY_MINUTES", "10000", "LINK_EXPIRY_MINUTES must be at most 1440, got 10000"),
         ("STREAMELEMENTS_API_URL", "se.example",
-         "STREAMELEMENTS_API_URL must start with http:// or https://, got 'se.example'"),
+         "STREAMELEMENTS_API_URL must be an http:// or https:// URL with a host, got 'se.example'"),
         ("SLOT_CALLS_CHANNEL_ID", "#slots",
          "SLOT_CALLS_CHANNEL_ID must be a Discord id (digits, from 1 to 9223372036854775807), "
          "got '#slots'"),
@@ -196,6 +196,27 @@ def test_a_discord_id_setting_takes_the_largest_snowflake():
          "WATCH_INTERVAL_SECONDS must be at most 1000000000, got a number of 5,000 digits"),
         ("WEB_THREADS", "-" + "9" * 30,
          "WEB_THREADS must be at least 1, got a number of 30 digits"),
+        ("LOG_LEVEL", "\u0131nfo",  # a dotless i: upper-cased, it is "INFO"
+         "LOG_LEVEL must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL, got '\u0131nfo'"),
+        ("SHUFFLE_ALLOWED_HOSTS", "\u212aick.com",
+         "SHUFFLE_ALLOWED_HOSTS must be a comma-separated list of host or host:port "
+         "(port 1 to 65535), got '\u212aick.com'"),
+        ("SHUFFLE_ALLOWED_HOSTS", "shuffle.com:99999",
+         "SHUFFLE_ALLOWED_HOSTS must be a comma-separated list of host or host:port "
+         "(port 1 to 65535), got 'shuffle.com:99999'"),
+        ("KICK_API_BASE_URL", "https://",
+         "KICK_API_BASE_URL must be an http:// or https:// URL with a host, got 'https://'"),
+        ("KICK_API_BASE_URL", "https://api kick.com",
+         "KICK_API_BASE_URL must be an http:// or https:// URL with a host, "
+         "got 'https://api kick.com'"),
+        ("OAUTH_BASE_URL", "https://bot.example:99999",
+         "OAUTH_BASE_URL must be an http:// or https:// URL with a host, "
+         "got 'https://bot.example:99999'"),
+        ("RAFFLE_BEACON_URLS", "https://api.drand.sh,http://\ud800",
+         "RAFFLE_BEACON_URLS must be a comma-separated list of http:// or https:// URLs, "
+         "got 'https://api.drand.sh,http://\\ud800'"),
+        ("DISCORD_API_BASE_URL", "https://\x00",
+         "DISCORD_API_BASE_URL must be an http:// or https:// URL with a host, got 'https://\\x00'"),
     ],
 )  # fmt: skip
 def test_settings_take_what_the_program_can_use_later(name, value, problem):
