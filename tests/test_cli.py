@@ -3,6 +3,7 @@ processes."""
 
 from __future__ import annotations
 
+import argparse
 import errno
 import json
 import os
@@ -20,9 +21,11 @@ import httpx
 import pytest
 import sqlalchemy as sa
 from alembic import command
+from hypothesis import given
+from hypothesis import strategies as st
 from prometheus_client.parser import text_string_to_metric_families
 
-from core.cli import CommandFailed
+from core.cli import CommandFailed, id_number
 from core.cli.serve import _listening
 from core.platforms.http import tls_context
 from core.platforms.kick.signing import signed_headers
@@ -104,6 +107,48 @@ def test_guild_mistakes_get_one_plain_line(cli_env, args, message, status):
     assert result.returncode == status
     assert message in result.stderr
     assert "Traceback" not in result.stderr
+
+
+ID_ARGUMENTS = [
+    (["guild", "show", "{}"], "guild_id"),
+    (["guild", "add", "{}", "--kick-channel", "a", "--kick-broadcaster-id", "1"], "guild_id"),
+    (["export", "--guild", "{}"], "--guild"),
+    (["raffle", "export", "{}"], "period"),
+    (["raffle", "admins", "--period", "{}"], "--period"),
+    (["overlay", "url", "--guild", "{}", "--kind", "raffle"], "--guild"),
+    (["points", "give", "{}", "kick", "1", "5"], "guild_id"),
+    (["import", "kick-watchtime-bot", "--from", "sqlite://", "--guild", "{}"], "--guild"),
+]
+
+
+@pytest.mark.parametrize(("args", "argument"), ID_ARGUMENTS)
+@pytest.mark.parametrize("value", ["9" * 30, str(2**63), "0", "١٢٣", "1e3"])
+def test_an_id_the_database_cannot_hold_is_a_usage_error(cli_env, args, argument, value):
+    # 30 nines once reached SQLite and ended in OverflowError's traceback.
+    result = cli(cli_env, *(arg.format(value) for arg in args))
+    assert result.returncode == 2
+    assert (
+        f"argument {argument}: must be a whole number from 1 to 9223372036854775807 "
+        f"(digits only), got {value!r}"
+    ) in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+@given(st.one_of(st.text(st.characters(exclude_categories=())), st.integers().map(str)))
+def test_the_id_type_gives_an_id_in_range_or_argparses_refusal(text):
+    try:
+        number = id_number(text)
+    except argparse.ArgumentTypeError:
+        return
+    assert 1 <= number <= 2**63 - 1
+    assert text.strip().isascii()
+
+
+def test_the_id_types_refusal_quotes_a_long_text_in_part():
+    with pytest.raises(
+        argparse.ArgumentTypeError, match=r"got '9{40}'\.\.\. \(3,000 characters\)$"
+    ):
+        id_number("9" * 3000)
 
 
 def test_bad_settings_are_listed_one_per_line(cli_env):

@@ -42,7 +42,7 @@ def test_the_url_is_printed_whole_stays_and_rotates(env, make_runtime):
     [
         (["overlay", "url", "--guild", "999", "--kind", "alerts"], "Guild 999 is not set up"),
         (["overlay", "url", "--guild", GUILD, "--kind", "chat"], "invalid choice"),
-        (["overlay", "url", "--guild", "x", "--kind", "heist"], "invalid int value"),
+        (["overlay", "url", "--guild", "x", "--kind", "heist"], "--guild: must be a whole number"),
         (["overlay", "url", "--kind", "heist"], "--guild"),
         (["overlay"], "Say what to do"),
     ],

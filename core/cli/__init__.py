@@ -20,6 +20,7 @@ from typing import Any, Protocol
 import redis
 
 from core.config import Settings, SettingsError, load_settings
+from core.features.typed_numbers import BIGINT_MAX, whole_in
 from core.logs import configure_logging
 from core.security.secrets import MissingSecret
 from core.storage.db import DatabaseUnavailable
@@ -47,6 +48,19 @@ def fails_with(usage: str) -> Callable[[argparse.Namespace], int]:
         raise BadInput(usage)
 
     return handler
+
+
+def id_number(text: str) -> int:
+    """The argparse ``type`` of every id typed on the command line, a Discord server id as a
+    raffle period's number: ASCII digits from 1 to 2**63 - 1 (Discord's snowflakes, and what
+    the database's BIGINT holds). Anything else is argparse's usage error, exit status 2."""
+    number = whole_in(text, low=1)
+    if number is None:
+        shown = repr(text) if len(text) <= 40 else f"{text[:40]!r}... ({len(text):,} characters)"
+        raise argparse.ArgumentTypeError(
+            f"must be a whole number from 1 to {BIGINT_MAX} (digits only), got {shown}"
+        )
+    return number
 
 
 class AddCommand(Protocol):

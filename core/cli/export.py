@@ -8,7 +8,7 @@ import importlib
 import pkgutil
 
 import core.features
-from core.cli import AddCommand, open_runtime, write_records
+from core.cli import AddCommand, id_number, open_runtime, write_records
 from core.features.exports import Export
 
 
@@ -35,7 +35,7 @@ def register(command: AddCommand) -> None:
     known = exports()
     kinds = ", ".join(f"{name} ({export.help})" for name, export in sorted(known.items()))
     export = command("export", _export, "Write a guild's records to standard output.")
-    export.add_argument("--guild", type=int, required=True, help="Discord server id")
+    export.add_argument("--guild", type=id_number, required=True, help="Discord server id")
     export.add_argument(
         "--what", choices=sorted(known), default="watchtime", help=f"what to write: {kinds}"
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from core.cli import AddCommand, CommandFailed, fails_with, open_runtime
+from core.cli import AddCommand, CommandFailed, fails_with, id_number, open_runtime
 
 USAGE = (
     "Say what to do: 'guild add <guild_id> --kick-channel ... --twitch-channel ...' "
@@ -16,14 +16,14 @@ def register(command: AddCommand) -> None:
     guild = command("guild", fails_with(USAGE), "Add or show a guild's platform channels.")
     guild_sub = guild.add_subparsers(dest="guild_command", metavar="action")
     add = guild_sub.add_parser("add", help="Tie a guild to a Kick and/or a Twitch channel.")
-    add.add_argument("guild_id", type=int, help="Discord server id")
+    add.add_argument("guild_id", type=id_number, help="Discord server id")
     add.add_argument("--kick-channel", help="Kick channel name (slug)")
     add.add_argument("--kick-broadcaster-id", help="Kick broadcaster user id")
     add.add_argument("--twitch-channel", help="Twitch channel login")
     add.add_argument("--twitch-broadcaster-id", help="Twitch broadcaster user id")
     add.set_defaults(handler=_guild_add)
     show = guild_sub.add_parser("show", help="Show a guild's channels.")
-    show.add_argument("guild_id", type=int, help="Discord server id")
+    show.add_argument("guild_id", type=id_number, help="Discord server id")
     show.set_defaults(handler=_guild_show)
 
 

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 
-from core.cli import AddCommand, CommandFailed, fails_with, open_runtime
+from core.cli import AddCommand, CommandFailed, fails_with, id_number, open_runtime
 
 if TYPE_CHECKING:
     from core.features.importers.kick_names import KickLookup
@@ -45,7 +45,7 @@ def register(command: AddCommand) -> None:
     kwb.add_argument(
         "--from", dest="source_url", required=True, help="the other bot's DATABASE_URL"
     )
-    kwb.add_argument("--guild", type=int, help="import only this Discord server")
+    kwb.add_argument("--guild", type=id_number, help="import only this Discord server")
     kwb.add_argument("--dry-run", action="store_true", help="show what would be imported")
     kwb.add_argument(
         "--force", action="store_true", help="run although an earlier import did not finish"
@@ -55,7 +55,9 @@ def register(command: AddCommand) -> None:
         "streamelements-points", help="a StreamElements channel's points into a guild's ledger."
     )
     se.add_argument(
-        "--guild", type=int, help="the Discord server to credit (needed when there are several)"
+        "--guild",
+        type=id_number,
+        help="the Discord server to credit (needed when there are several)",
     )
     se.add_argument("--channel", required=True, help="the StreamElements channel id (24 hex)")
     se.add_argument("--jwt-file", required=True, help="a file holding the channel's JWT")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import argparse
 
-from core.cli import AddCommand, CommandFailed, fails_with, open_runtime
+from core.cli import AddCommand, CommandFailed, fails_with, id_number, open_runtime
 
 KINDS = ("heist", "raffle", "alerts", "goal")
 
@@ -19,7 +19,7 @@ def register(command: AddCommand) -> None:
     url = overlay_sub.add_parser(
         "url", help="Print the overlay's URL (made on first use); --rotate makes a new one."
     )
-    url.add_argument("--guild", type=int, required=True, help="Discord server id")
+    url.add_argument("--guild", type=id_number, required=True, help="Discord server id")
     url.add_argument("--kind", choices=KINDS, required=True, help="which overlay")
     url.add_argument(
         "--rotate", action="store_true", help="replace the URL: the old one stops working at once"

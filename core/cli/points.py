@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from core.cli import AddCommand, BadInput, CommandFailed, fails_with, open_runtime
+from core.cli import AddCommand, BadInput, CommandFailed, fails_with, id_number, open_runtime
 
 USAGE = (
     "Say what to do: 'points give <guild_id> <platform> <platform_user_id> <amount> "
@@ -16,7 +16,7 @@ def register(command: AddCommand) -> None:
     points = command("points", fails_with(USAGE), "Give a viewer points (an operator's grant).")
     points_sub = points.add_subparsers(dest="points_command", metavar="action")
     give = points_sub.add_parser("give", help="Credit a viewer's balance in a guild.")
-    give.add_argument("guild_id", type=int, help="Discord server id")
+    give.add_argument("guild_id", type=id_number, help="Discord server id")
     give.add_argument("platform", help="kick or twitch")
     give.add_argument("platform_user_id", help="the viewer's user id on that platform")
     give.add_argument("amount", help="a whole number of points, at least 1")

@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from core.cli import AddCommand, BadInput, CommandFailed, open_runtime
+from core.cli import AddCommand, BadInput, CommandFailed, id_number, open_runtime
 
 if TYPE_CHECKING:
     from core.features.raffle.draws.verification import Verification
@@ -24,7 +24,7 @@ def register(command: AddCommand) -> None:
     raffle_export = raffle_sub.add_parser(
         "export", help="Write a closed period's proof and frozen ledger as JSON files."
     )
-    raffle_export.add_argument("period", type=int, help="the period number (see !fair)")
+    raffle_export.add_argument("period", type=id_number, help="the period number (see !fair)")
     raffle_export.add_argument("--out", default=".", help="directory to write into")
     raffle_export.set_defaults(handler=_raffle_export)
     raffle_verify = raffle_sub.add_parser(
@@ -40,7 +40,7 @@ def register(command: AddCommand) -> None:
         help="Print each admin pseudonym of a period's public ledger with the Discord id it "
         "stands for (from the database: the operator only).",
     )
-    raffle_admins.add_argument("--period", type=int, required=True, help="the period number")
+    raffle_admins.add_argument("--period", type=id_number, required=True, help="the period number")
     raffle_admins.set_defaults(handler=_raffle_admins)
 
 
