@@ -51,6 +51,8 @@ KICK_EVENT_TYPES: frozenset[str] = frozenset(
 )
 
 BUNDLED_PUBLIC_KEY_PATH = Path(__file__).with_name("kick-public-key.pem")
+KEY_SETTING = "KICK_WEBHOOK_PUBLIC_KEY"
+MAX_KEY_FILE_BYTES = 64 * 1024  # a 4096-bit RSA public key in PEM is under 1 KiB
 
 MESSAGE_ID_HEADER = "Kick-Event-Message-Id"
 TIMESTAMP_HEADER = "Kick-Event-Message-Timestamp"
@@ -71,11 +73,12 @@ class WebhookHeaders:
 
 
 def load_public_key(pem_or_path: str | None) -> RSAPublicKey:
-    """Load Kick's RSA public key.
+    """Load Kick's RSA public key, as the ``KICK_WEBHOOK_PUBLIC_KEY`` setting gives it.
 
     None or "" means the key bundled next to this module. Text containing ``-----BEGIN`` is PEM
     (literal ``\\n`` escapes, as .env files often hold, are accepted); anything else is a file path.
-    Raises ``ValueError`` with a one-line message when it is not a readable RSA public key.
+    Raises ``ValueError`` with a one-line message naming the setting when it is not a readable
+    RSA public key, whatever the text (a ``~user`` of no one, NUL, a lone surrogate).
     """
     if not pem_or_path or not pem_or_path.strip():
         source = f"bundled key file {BUNDLED_PUBLIC_KEY_PATH}"
@@ -85,25 +88,40 @@ def load_public_key(pem_or_path: str | None) -> RSAPublicKey:
         text = pem_or_path.strip()
         if "\n" not in text and "\\n" in text:
             text = text.replace("\\n", "\n")
-        pem = text.encode()
+        pem = text.encode(errors="replace")  # a lone surrogate becomes "?", in no PEM
     else:
-        path = Path(pem_or_path.strip()).expanduser()
-        source = f"key file {path}"
+        raw = pem_or_path.strip()
+        try:
+            path = Path(raw).expanduser()
+        except (RuntimeError, ValueError) as exc:  # "~name" of no user (or NUL in it)
+            raise ValueError(f"{KEY_SETTING}: no home directory for {_quoted(raw)}") from exc
+        source = f"key file {_quoted(str(path))}"
         pem = _read_key_file(path, source)
     try:
         key = serialization.load_pem_public_key(pem)
     except (ValueError, TypeError, UnsupportedAlgorithm) as exc:
-        raise ValueError(f"Kick public key: {source} is not a PEM public key") from exc
+        raise ValueError(f"{KEY_SETTING}: {source} is not a PEM public key") from exc
     if not isinstance(key, RSAPublicKey):
-        raise ValueError(f"Kick public key: {source} is not an RSA public key")
+        raise ValueError(f"{KEY_SETTING}: {source} is not an RSA public key")
     return key
 
 
 def _read_key_file(path: Path, source: str) -> bytes:
     try:
-        return path.read_bytes()
+        with path.open("rb") as file:
+            pem = file.read(MAX_KEY_FILE_BYTES + 1)
     except OSError as exc:
-        raise ValueError(f"Kick public key: cannot read {source}: {exc.strerror}") from exc
+        raise ValueError(f"{KEY_SETTING}: cannot read {source}: {exc.strerror or exc}") from exc
+    except ValueError as exc:  # NUL or a lone surrogate: no file has that name
+        raise ValueError(f"{KEY_SETTING}: {source} is not a file name") from exc
+    if len(pem) > MAX_KEY_FILE_BYTES:
+        raise ValueError(f"{KEY_SETTING}: {source} is over {MAX_KEY_FILE_BYTES:,} bytes, no key")
+    return pem
+
+
+def _quoted(text: str) -> str:
+    """``text`` quoted on one line (newlines and lone surrogates escaped), cut when long."""
+    return repr(text) if len(text) <= 100 else f"{text[:100]!r}..."
 
 
 def read_headers(headers: Mapping[str, str]) -> WebhookHeaders:

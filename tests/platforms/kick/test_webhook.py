@@ -12,6 +12,8 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey, RSAPublicKey
+from hypothesis import given
+from hypothesis import strategies as st
 from werkzeug.datastructures import Headers
 
 from core.events import (
@@ -998,7 +1000,9 @@ def test_no_setting_loads_the_bundled_kick_key(setting: str | None) -> None:
 
 
 def test_garbage_pem_text_is_a_value_error() -> None:
-    with pytest.raises(ValueError, match=r"^Kick public key: PEM text is not a PEM public key$"):
+    with pytest.raises(
+        ValueError, match=r"^KICK_WEBHOOK_PUBLIC_KEY: PEM text is not a PEM public key$"
+    ):
         load_public_key("-----BEGIN PUBLIC KEY-----\nnot a key\n-----END PUBLIC KEY-----\n")
 
 
@@ -1036,6 +1040,56 @@ def test_non_rsa_public_key_is_a_value_error() -> None:
     )
     with pytest.raises(ValueError, match="is not an RSA public key"):
         load_public_key(pem)
+
+
+KEY = "KICK_WEBHOOK_PUBLIC_KEY"
+
+
+@pytest.mark.parametrize(
+    ("setting", "message"),
+    [
+        ("~0", f"{KEY}: no home directory for '~0'"),
+        ("~unknownuser/key.pem", f"{KEY}: no home directory for '~unknownuser/key.pem'"),
+        ("~\x00", f"{KEY}: no home directory for '~\\x00'"),
+        ("/nonexistent/\x00.pem", f"{KEY}: key file '/nonexistent/\\x00.pem' is not a file name"),
+        ("/nonexistent/\ud800", f"{KEY}: key file '/nonexistent/\\ud800' is not a file name"),
+        ("-----BEGIN PUBLIC KEY-----\ud800", f"{KEY}: PEM text is not a PEM public key"),
+    ],
+)
+def test_a_key_setting_no_file_can_answer_is_a_value_error_naming_it(setting, message) -> None:
+    # "~0" once raised RuntimeError ("Could not determine home directory"), not ValueError.
+    with pytest.raises(ValueError, match=f"^{KEY}: ") as caught:
+        load_public_key(setting)
+    assert str(caught.value) == message
+
+
+def test_a_key_file_larger_than_any_key_is_a_value_error(tmp_path: Path) -> None:
+    path = tmp_path / "huge.pem"
+    path.write_bytes(b"-" * 100_000)
+    with pytest.raises(ValueError, match=r"is over 65,536 bytes, no key$"):
+        load_public_key(str(path))
+
+
+@given(
+    st.one_of(
+        st.text(st.characters(exclude_categories=()), max_size=60),
+        st.text(st.characters(exclude_categories=()), max_size=60).map(lambda t: "~" + t),
+        st.text(st.characters(exclude_categories=()), max_size=60).map(
+            lambda t: "-----BEGIN PUBLIC KEY-----" + t
+        ),
+    )
+)
+def test_any_key_setting_is_a_key_or_a_one_line_value_error(setting: str) -> None:
+    try:
+        key = load_public_key(setting)
+    except ValueError as refused:
+        message = str(refused)
+    else:
+        assert isinstance(key, RSAPublicKey)
+        return
+    assert message.startswith("KICK_WEBHOOK_PUBLIC_KEY: ")
+    assert "\n" not in message
+    message.encode()  # no lone surrogate: it can be printed
 
 
 # Signing helper
