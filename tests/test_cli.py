@@ -33,6 +33,7 @@ from core.storage import db
 from tests.conftest import FIXTURES, TEST_FERNET_KEY
 from tests.services import free_port
 from tests.support.cli import run as run_cli
+from tests.support.cli import run_process
 from tests.support.events import chat_message
 from tests.support.waiting import PROCESS_HANG_SECONDS
 
@@ -149,6 +150,36 @@ def test_the_id_types_refusal_quotes_a_long_text_in_part():
         argparse.ArgumentTypeError, match=r"got '9{40}'\.\.\. \(3,000 characters\)$"
     ):
         id_number("9" * 3000)
+
+
+NO_HOME = "KICK_WEBHOOK_PUBLIC_KEY: no home directory for"
+
+
+@pytest.mark.parametrize(
+    ("key", "problem"),
+    [
+        ("~0", f"{NO_HOME} '~0'"),
+        ("~unknownuser/key.pem", f"{NO_HOME} '~unknownuser/key.pem'"),
+        ("/nonexistent/kick.pem",
+         "KICK_WEBHOOK_PUBLIC_KEY: cannot read key file '/nonexistent/kick.pem': "
+         "No such file or directory"),
+    ],
+)  # fmt: skip
+def test_a_kick_key_that_cannot_be_read_stops_the_start_in_one_line(cli_env, key, problem):
+    # "~0" once ended in RuntimeError's traceback, a missing file in ValueError's.
+    cli_env["KICK_WEBHOOK_PUBLIC_KEY"] = key
+    result = cli(cli_env, "guild", "show", GUILD)
+    assert result.returncode == 2
+    assert result.stderr.splitlines()[-1] == problem
+    assert "Traceback" not in result.stderr
+
+
+def test_a_kick_key_that_cannot_be_read_stops_the_serving_process(cli_env):
+    cli_env["KICK_WEBHOOK_PUBLIC_KEY"] = "~0"
+    result = run_process(cli_env, "run", cwd=Path(cli_env["DATA_DIR"]).parent)
+    assert result.returncode == 2
+    assert result.stderr.splitlines()[-1] == f"{NO_HOME} '~0'"
+    assert "Traceback" not in result.stderr
 
 
 def test_bad_settings_are_listed_one_per_line(cli_env):

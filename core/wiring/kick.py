@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any
 
-from core.config import KickSettings
+from core.config import KickSettings, SettingsError
 from core.events import Platform
 from core.features.connections.channel_setup import ConnectLinks
 from core.features.connections.kick.arrivals import WebhookArrivals
@@ -57,6 +57,10 @@ class KickClients(PlatformClients[KickChatSender]):
 
 def install(rt: Assembly) -> None:
     kick = rt.settings.kick
+    try:
+        public_key = load_public_key(kick.webhook_public_key)
+    except ValueError as exc:  # a start-up refusal in one line, as a bad setting's
+        raise SettingsError([str(exc)]) from exc
     rt.kick = KickClients(kick, rt.clock, rt.metrics, rt.windows)
     rt.kick.operator_guild_id = rt.settings.discord.guild_id
     configured = rt.kick.is_configured
@@ -88,7 +92,7 @@ def install(rt: Assembly) -> None:
     if rt.settings.web.oauth_base_url:
         rt.scheduler.loop("Kick subscription upkeep", rt.kick_upkeep.run)
     rt.kick_receiver = KickWebhookReceiver(
-        public_key=load_public_key(kick.webhook_public_key),
+        public_key=public_key,
         max_age_seconds=kick.webhook_max_age_seconds,
         broadcaster_of_subscription=rt.kick_connections.broadcaster_of_subscription,
         on_arrival=rt.webhook_arrivals.record,
