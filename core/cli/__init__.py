@@ -23,6 +23,7 @@ from core.config import Settings, SettingsError, load_settings
 from core.features.typed_numbers import BIGINT_MAX, whole_in
 from core.logs import configure_logging
 from core.security.secrets import MissingSecret
+from core.settings_reader import shown
 from core.storage.db import DatabaseUnavailable
 
 
@@ -56,9 +57,8 @@ def id_number(text: str) -> int:
     the database's BIGINT holds). Anything else is argparse's usage error, exit status 2."""
     number = whole_in(text, low=1)
     if number is None:
-        shown = repr(text) if len(text) <= 40 else f"{text[:40]!r}... ({len(text):,} characters)"
         raise argparse.ArgumentTypeError(
-            f"must be a whole number from 1 to {BIGINT_MAX} (digits only), got {shown}"
+            f"must be a whole number from 1 to {BIGINT_MAX} (digits only), got {shown(text)}"
         )
     return number
 
