@@ -23,6 +23,7 @@ import tempfile
 from pathlib import Path
 
 from core.config import load_settings
+from core.platforms.kick.webhook import load_public_key
 from core.settings_reader import SettingsError
 
 if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
@@ -45,9 +46,15 @@ keepalive = 5
 # the app reads them (the environment over .env, checked): a worker whose threads came from the
 # environment alone, while the app admitted streams by .env, could give every thread to streams.
 try:
-    _web = load_settings().web
+    _settings = load_settings()
+    # Each worker's app loads Kick's key; one it cannot load is said here once, not as a
+    # traceback of every worker.
+    load_public_key(_settings.kick.webhook_public_key)
 except SettingsError as _problems:
     raise SystemExit("\n".join(_problems.problems)) from None
+except ValueError as _bad_key:
+    raise SystemExit(str(_bad_key)) from None
+_web = _settings.web
 worker_class = "gthread"
 threads = _web.threads + _web.live_max_streams
 # Request line, number of headers and each header's size: Kick sends about 1 KiB in total.

@@ -137,3 +137,14 @@ def test_without_a_directory_one_is_made_for_the_run_and_removed_after(gunicorn_
     kick = (("platform", "kick"),)
     assert samples.get((REJECTED, (*kick, ("reason", "missing_headers")))) == WEBHOOKS, output
     assert list((tmp_path / "tmp").glob("streamkeeper-metrics-*")) == []
+
+
+def test_a_kick_key_that_cannot_be_loaded_stops_gunicorn_in_one_line(gunicorn_env):
+    gunicorn_env["KICK_WEBHOOK_PUBLIC_KEY"] = "~no_such_user_here/kick.pem"
+
+    process = start_gunicorn(gunicorn_env, 0)
+    output, _ = process.communicate(timeout=60)
+
+    assert process.returncode != 0
+    assert "KICK_WEBHOOK_PUBLIC_KEY: no home directory for '~no_such_user_here/kick.pem'" in output
+    assert "Traceback" not in output
