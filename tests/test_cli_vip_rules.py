@@ -118,6 +118,10 @@ def test_a_guild_without_rules_says_so(env) -> None:
             "--hours is a whole number",
         ),
         (
+            ("--platform", "kick", "--when", "gift", "--at-least", "5", "--hours", "\u0661\u0662"),
+            "--hours is a whole number, got '\u0661\u0662'",
+        ),
+        (
             ("--platform", "twitch", "--when", "reward", "--hours", "1"),
             "--reward-id ID, or --title T --cost N",
         ),

@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from typing import NoReturn
 
 from core.cli import AddCommand, BadInput, CommandFailed, fails_with, open_runtime
+from core.settings_reader import shown
 
 USAGE = (
     "Say what to do: 'vip rules --guild <id>', 'vip rule add --guild <id> --platform "
@@ -70,8 +71,8 @@ def _number(text: str | None, what: str) -> int | None:
     if text is None:
         return None
     raw = text.strip().replace(",", "").replace("_", "")
-    if not raw.isdecimal() or len(raw) > 18:
-        raise BadInput(f"{what} is a whole number, got {text!r}.")
+    if not (raw.isascii() and raw.isdecimal()) or len(raw) > 18:  # "١٢" is no number here
+        raise BadInput(f"{what} is a whole number, got {shown(text)}.")
     return int(raw)
 
 
