@@ -22,7 +22,7 @@ def test_the_web_server_stops_cleanly_with_idle_keep_alive_connections(make_runt
             server = runtime.start_web_server()
             connections = []
             for _ in range(3):
-                connection = http.client.HTTPConnection(server.host, server.port, timeout=5)
+                connection = http.client.HTTPConnection(server.host, server.port, timeout=60)
                 connection.request("GET", "/health")
                 response = connection.getresponse()
                 assert response.status == 200

@@ -7,7 +7,6 @@ from __future__ import annotations
 import logging
 import socket
 import threading
-import time
 
 import pytest
 from flask import Flask
@@ -262,12 +261,13 @@ def test_a_silent_discord_costs_the_page_seconds_and_the_app_nothing(make_runtim
         pages: list = []
         viewer = threading.Thread(target=lambda: pages.append(app.test_client().get("/setup")))
         viewer.start()
-        time.sleep(0.3)  # the page is waiting on Discord now
+        waiting, _ = silent.accept()  # the page is waiting on Discord now (3 s at most)
         health = app.test_client().get("/health")
         assert health.status_code == 200
         assert viewer.is_alive()  # answered while the page still waits on Discord
         viewer.join(15)
         assert not viewer.is_alive()  # the page gave up on Discord (a 3 s timeout) and answered
+        waiting.close()
     text = pages[0].text
     assert pages[0].status_code == 200
     assert "no answer within a few seconds" in text

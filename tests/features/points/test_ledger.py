@@ -185,6 +185,14 @@ def test_two_processes_spending_at_once_never_overspend(backend, tmp_path, reque
     else:
         engine = request.getfixturevalue("postgres_engine")
         url = engine.url.render_as_string(hide_password=False)
+    try:
+        _spend_at_once(engine, url)
+    finally:
+        if backend == "sqlite":
+            engine.dispose()  # the fixture disposes PostgreSQL's
+
+
+def _spend_at_once(engine, url: str) -> None:  # type: ignore[no-untyped-def]
     with engine.begin() as conn:
         repository.credit(conn, entry(150, "c1"))
     context = multiprocessing.get_context("spawn")
