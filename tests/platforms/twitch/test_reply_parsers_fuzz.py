@@ -6,7 +6,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
-from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -23,6 +22,7 @@ from core.platforms.twitch.oauth_client import (
     parse_token_set,
     parse_validation,
 )
+from tests.platforms.bounded import assert_within
 
 NOW = datetime(2026, 9, 1, 12, 0, tzinfo=UTC)
 FIELDS = [
@@ -60,26 +60,7 @@ PARSERS = [
 
 
 def assert_bounded(value: Any) -> None:
-    if isinstance(value, str):
-        assert len(value) <= models.MAX_URL
-    elif isinstance(value, bool) or value is None:
-        pass
-    elif isinstance(value, int):
-        assert 0 <= value <= COUNT_MAX
-    elif isinstance(value, datetime):
-        assert value.tzinfo is not None
-    elif isinstance(value, tuple):
-        for item in value:
-            assert_bounded(item)
-    elif isinstance(value, Mapping):
-        for key, item in value.items():
-            assert_bounded(key)
-            assert_bounded(item)
-    elif dataclasses.is_dataclass(value):
-        for field in dataclasses.fields(value):
-            assert_bounded(getattr(value, field.name))
-    else:
-        raise AssertionError(f"unexpected {type(value)!r}")
+    assert_within(value, text_max=models.MAX_URL, low=0, high=COUNT_MAX)
 
 
 @settings(max_examples=200, deadline=None)
