@@ -34,6 +34,7 @@ import logging
 import math
 import os
 import socket
+import threading
 import uuid
 import zlib
 from collections.abc import Awaitable, Callable, Iterable
@@ -120,6 +121,10 @@ class Ownership:
         self._live_processes: set[str] = set()
         self._gone: dict[str, datetime] = {}  # processes seen alive, gone since (when noticed)
         self._next_expiry: datetime | None = None  # of a lease another process holds
+        # One of beat, give_up and close at a time (each runs in a thread): a beat still under
+        # way when a cancelled run gives up would take the leases and the life lock again.
+        self._turn = threading.RLock()
+        self._given_up = False  # until start() again: a late beat changes nothing
 
     # --- what the scheduler asks ---------------------------------------------------------------
 
@@ -142,7 +147,14 @@ class Ownership:
     # --- the heartbeat -------------------------------------------------------------------------
 
     def beat(self) -> set[int]:
-        """Renew and balance this process's leases; the partitions it gained."""
+        """Renew and balance this process's leases; the partitions it gained (none once this
+        process gave up or closed)."""
+        with self._turn:
+            if self._given_up:
+                return set()
+            return self._beat()
+
+    def _beat(self) -> set[int]:
         started = self.leases.clock()
         alive_names = [_PROCESS + self.name]
         if self.lifeline is not None and self.lifeline.hold():
@@ -211,6 +223,8 @@ class Ownership:
         """The first heartbeat, before the scheduler runs anything: from here on this process
         does only its share (before, as a tool or a test that ticks by hand, it did all)."""
         self._sharing = True
+        with self._turn:
+            self._given_up = False
         await self._beat_once(catch_up=False)  # what is free at start needs no catching up
 
     async def run(self, stop: asyncio.Event, finished: asyncio.Event | None = None) -> None:
@@ -243,24 +257,28 @@ class Ownership:
                     log.warning("this stopping bot process could not renew its heartbeat: %s", exc)
 
     def _hold_alive(self) -> None:
-        names = [_PROCESS + self.name, _STOPPING + self.name]
-        if self.lifeline is not None and self.lifeline.hold():
-            names.append(_LIFE + self.name)
-        self.leases.hold(names)
+        with self._turn:
+            if self._given_up:
+                return
+            names = [_PROCESS + self.name, _STOPPING + self.name]
+            if self.lifeline is not None and self.lifeline.hold():
+                names.append(_LIFE + self.name)
+            self.leases.hold(names)
 
     def _give_up_work(self) -> None:
         """Release the partitions and jobs (this process is stopping), for the others to take
         at once (not counting it in their shares); the heartbeat stays."""
-        names = [
-            *(f"{_PARTITION}{i}" for i in self.partitions),
-            *(_JOB + job for job in self.held_jobs),
-        ]
-        self.partitions, self.held_jobs = set(), set()
-        try:
-            self.leases.hold([_PROCESS + self.name, _STOPPING + self.name])
-            self.leases.release(names)
-        except Exception as exc:
-            log.warning("this bot process could not give up its share of the work: %s", exc)
+        with self._turn:
+            names = [
+                *(f"{_PARTITION}{i}" for i in self.partitions),
+                *(_JOB + job for job in self.held_jobs),
+            ]
+            self.partitions, self.held_jobs = set(), set()
+            try:
+                self.leases.hold([_PROCESS + self.name, _STOPPING + self.name])
+                self.leases.release(names)
+            except Exception as exc:
+                log.warning("this bot process could not give up its share of the work: %s", exc)
 
     async def _beat_once(self, *, catch_up: bool = True) -> None:
         try:
@@ -279,22 +297,26 @@ class Ownership:
     def close(self) -> None:
         """Let go of the life lock and its connection, if this process still holds them: a
         process that ran :meth:`run` gave them up with everything else; a tool or a test that
-        only beat must not leave the connection open for the garbage collector."""
-        if self.lifeline is not None:
-            self.lifeline.close()
+        only beat must not leave the connection open for the garbage collector. A beat still
+        under way finishes first; one that comes later does nothing."""
+        with self._turn:
+            self._given_up = True
+            if self.lifeline is not None:
+                self.lifeline.close()
 
     def give_up(self) -> None:
         """Release every lease this process holds, for the others to take at once."""
-        names: Iterable[str] = [
-            _PROCESS + self.name,
-            *(f"{_PARTITION}{i}" for i in self.partitions),
-            *(_JOB + job for job in self.held_jobs),
-            _LIFE + self.name,
-            _STOPPING + self.name,
-        ]
-        self.partitions, self.held_jobs, self._valid_until = set(), set(), None
-        try:
-            self.leases.release(names)
-        except Exception as exc:
-            log.warning("this bot process could not give up its share of the work: %s", exc)
-        self.close()
+        with self._turn:
+            names: Iterable[str] = [
+                _PROCESS + self.name,
+                *(f"{_PARTITION}{i}" for i in self.partitions),
+                *(_JOB + job for job in self.held_jobs),
+                _LIFE + self.name,
+                _STOPPING + self.name,
+            ]
+            self.partitions, self.held_jobs, self._valid_until = set(), set(), None
+            try:
+                self.leases.release(names)
+            except Exception as exc:
+                log.warning("this bot process could not give up its share of the work: %s", exc)
+            self.close()
