@@ -28,6 +28,7 @@ from core.config import Settings
 from core.features.schema import migrate
 from core.storage.db import create_engine, sqlite_url
 from tests import services
+from tests.support import open_connections
 from tests.support.order import spread_the_slow_ones
 
 IS_CI = os.environ.get("CI", "").lower() == "true"
@@ -38,6 +39,12 @@ SQLITE_FILE = "test.sqlite3"
 
 
 BROWSER_TESTS = Path(__file__).parent / "web" / "browser"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """A connection left open names the test that opened it (``tests/support/open_connections``)."""
+    open_connections.install()
+    config.pluginmanager.register(open_connections, "open_connections")
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
