@@ -491,13 +491,16 @@ def _run_and_check_pipeline(
     output = ""
     try:
         _wait_for_health(url, started[0])
+        chatted = time.monotonic()
         first = _chat_webhook(url, kick_keys, message_id="01DONEWHENMESSAGE000000001")
         again = _chat_webhook(url, kick_keys, message_id="01DONEWHENMESSAGE000000001")
         assert (first.json()["status"], again.json()["status"]) == ("queued", "duplicate")
         _assert_scrape_counts_both(url)
         seconds = _wait_for_watchtime(env)
         assert set(seconds) == {"sender_name"}
-        assert 1 <= seconds["sender_name"] <= 10
+        # At least one interval, and never more than the time since the chat (the duplicate
+        # and the second process credit nothing twice), however slow the machine.
+        assert 1 <= seconds["sender_name"] <= time.monotonic() - chatted + 1
         if then is not None:
             then()
     finally:
