@@ -34,10 +34,10 @@ def parse_whole_amount(text: str, *, max_digits: int = 30) -> int:
     act on when the comma is ambiguous."""
     word = text.strip()
     if _PLAIN.fullmatch(word) or _GROUPED.fullmatch(word):
-        digits = word.replace(",", "").replace("_", "")
-        if len(digits.lstrip("0")) > max_digits:
+        digits = word.replace(",", "").replace("_", "").lstrip("0")
+        if len(digits) > max_digits:
             raise AmountNotUnderstood(f"{word[:20]!r} is too large.", too_large=True)
-        return int(digits)
+        return int(digits or "0")  # leading zeros dropped: int() refuses 4,300 digits and more
     if _SEPARATED.fullmatch(word):
         raise AmountNotUnderstood(
             f"{word[:20]!r} can be read two ways: type it without commas, like 1500, "

@@ -49,6 +49,21 @@ def test_too_many_digits_is_too_large():
     assert parse_whole_amount("0000000000099", max_digits=10) == 99
 
 
+@pytest.mark.parametrize(
+    ("text", "amount"), [("0" * 5000 + "1", 1), ("0" * 5000, 0), (",".join(["000"] * 2000), 0)]
+)
+def test_any_number_of_leading_zeros_is_read(text, amount):
+    """Python's int() refuses 4,300 digits and more, leading zeros included: they go first."""
+    assert parse_whole_amount(text) == amount
+
+
+def test_a_huge_number_behind_leading_zeros_is_too_large_not_a_crash():
+    with pytest.raises(AmountNotUnderstood) as refused:
+        parse_whole_amount("0" * 5000 + "9" * 5000)
+    assert refused.value.too_large
+    assert len(str(refused.value)) < 100
+
+
 @given(st.integers(0, 10**15))
 def test_every_number_reads_back_plain_and_grouped(number):
     assert parse_whole_amount(str(number)) == number
