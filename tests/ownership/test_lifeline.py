@@ -159,16 +159,18 @@ def test_a_process_that_stops_lets_go_of_its_life_lock(postgres_engine: Engine):
         again.close()
 
 
-def test_a_beat_that_comes_after_the_process_gave_up_takes_nothing_again(
-    postgres_engine: Engine,
+@pytest.mark.parametrize("stops_by", ["give_up", "close"])
+def test_a_beat_that_comes_after_the_process_stopped_takes_nothing_again(
+    postgres_engine: Engine, stops_by: str
 ):
-    """A beat still queued in its thread when a cancelled run gave up would open the life line
-    again and take the leases back: it changes nothing, and leaves no connection open."""
+    """A beat still queued in its thread when a cancelled run gave up (or the runtime closed)
+    would open the life line again and take the leases back: it changes nothing and leaves no
+    connection open, so the others see the process dead at their next beat."""
     clock = Clock(T0)
     a, b = process(postgres_engine, clock, "a"), process(postgres_engine, clock, "b")
     try:
         split_between(a, b)
-        a.give_up()
+        getattr(a, stops_by)()
 
         assert a.beat() == set()
 
@@ -176,30 +178,7 @@ def test_a_beat_that_comes_after_the_process_gave_up_takes_nothing_again(
         assert a.lifeline._conn is None
         assert b.lifeline is not None
         assert b.lifeline.dead(["a"]) == {"a"}
-        assert "a" not in b.leases.holders().values()
         b.beat()
-        assert b.partitions == EVERY_PARTITION
-    finally:
-        a.give_up()
-        b.give_up()
-
-
-def test_a_beat_that_comes_after_the_runtime_closed_opens_no_life_line(postgres_engine: Engine):
-    """Closing (the runtime's close) lets go of the life lock; a late beat neither takes it
-    again nor renews a lease, so the process is seen dead at the others' next beat."""
-    clock = Clock(T0)
-    a, b = process(postgres_engine, clock, "a"), process(postgres_engine, clock, "b")
-    try:
-        split_between(a, b)
-        a.close()
-
-        assert a.beat() == set()
-
-        assert a.lifeline is not None
-        assert a.lifeline._conn is None
-        assert b.lifeline is not None
-        assert b.lifeline.dead(["a"]) == {"a"}
-        b.beat()  # sees a's life lock gone: a's leases end, and b takes everything
         assert b.partitions == EVERY_PARTITION
         assert "a" not in b.leases.holders().values()
     finally:
