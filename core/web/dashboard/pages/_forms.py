@@ -25,7 +25,8 @@ from core.web.dashboard.state import dashboard
 
 T = TypeVar("T")
 
-_SNOWFLAKE = re.compile(r"^(?:<[@#]&?)?([0-9]{15,21})>?$")
+# Bare, or as Discord writes a mention: <@&role>, <#channel>, <@member> (<@!member> by nickname).
+_SNOWFLAKE = re.compile(r"^(?:([1-9][0-9]{16,19})|<(?:@[&!]?|#)([1-9][0-9]{16,19})>)$")
 _REFERENCE = re.compile(r"^[0-9a-f]{32}$")
 
 
@@ -152,7 +153,8 @@ def in_words(message: str, names: Mapping[str, str]) -> str:
     page. Names that are plain words (``channel``) are left: the sentence reads as it is."""
     for name, label in names.items():
         if "_" in name:
-            message = re.sub(rf"(?<![\w.#]){re.escape(name)}(?!\w)", label, message)
+            pattern = rf"(?<![\w.#]){re.escape(name)}(?!\w)"
+            message = re.sub(pattern, lambda _found, label=label: label, message)  # as written
     return message
 
 
@@ -174,9 +176,9 @@ def count_or_none(text: str | None, *, digits: int = 10) -> int | None:
 
 
 def snowflake(text: str | None, what: str) -> int:
-    """A Discord id as typed (``123…``, ``<@&123…>`` or ``<#123…>``)."""
+    """A Discord id as typed (``123…``, ``<@&123…>``, ``<#123…>`` or ``<@123…>``)."""
     match = _SNOWFLAKE.match((text or "").strip())
-    found = None if match is None else whole_in(match.group(1), low=1)
+    found = None if match is None else whole_in(match.group(1) or match.group(2), low=1)
     if found is None:
         raise FormRefused(f"{what} takes a Discord id: 17 to 20 digits (Developer Mode, Copy ID).")
     return found
