@@ -81,6 +81,8 @@ def randomness_of(signature_hex: str) -> str:
 
 def message_of(scheme: str, beacon_round: int, previous_signature_hex: str | None) -> bytes:
     """The 32 bytes a round's signature signs (before hashing to the curve)."""
+    if type(beacon_round) is not int or not 0 <= beacon_round < 2**64:
+        raise SignatureRefused("the round is not a whole number from 0 to 2**64 - 1")
     number = beacon_round.to_bytes(8, "big")
     if scheme == CHAINED:
         if not previous_signature_hex:
@@ -89,7 +91,8 @@ def message_of(scheme: str, beacon_round: int, previous_signature_hex: str | Non
         return hashlib.sha256(previous + number).digest()
     if scheme == UNCHAINED_G1:
         return hashlib.sha256(number).digest()
-    raise SignatureRefused(f"the scheme {scheme!r} is not supported")
+    shown = repr(scheme[:40]) if isinstance(scheme, str) else f"of type {type(scheme).__name__}"
+    raise SignatureRefused(f"the scheme {shown} is not supported")
 
 
 def check_signature(
@@ -102,7 +105,7 @@ def check_signature(
     """Return if ``signature_hex`` is the chain's signature of ``beacon_round``; else raise
     :class:`SignatureRefused`."""
     message = message_of(scheme, beacon_round, previous_signature_hex)
-    key, signature = public_key_hex.lower(), signature_hex.lower()
+    key, signature = _hex(public_key_hex, "public key"), _hex(signature_hex, "signature")
     if not _verified(scheme, key, message, signature):
         raise SignatureRefused("the signature does not verify against the chain's public key")
 
@@ -130,11 +133,16 @@ def _verified(scheme: str, key_hex: str, message: bytes, signature_hex: str) -> 
     return ecc.final_exponentiate(product) == ecc.FQ12.one()
 
 
-def _bytes(value: str, what: str) -> bytes:
-    text = str(value).lower()
+def _hex(value: str, what: str) -> str:
+    # Text only: str() of an integer of over 4,300 digits or of a deeply nested list raises.
+    text = value.lower() if isinstance(value, str) else ""
     if not _HEX.fullmatch(text):
         raise SignatureRefused(f"the {what} is not hexadecimal")
-    return bytes.fromhex(text)
+    return text
+
+
+def _bytes(value: str, what: str) -> bytes:
+    return bytes.fromhex(_hex(value, what))
 
 
 @lru_cache(maxsize=16)

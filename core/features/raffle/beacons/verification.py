@@ -37,9 +37,10 @@ class BeaconChain:
 
 
 def chain_of_proof(beacon: dict[str, Any], problems: list[str]) -> BeaconChain | None:
-    """The proof's chain, or None for a proof without one; what is wrong goes to ``problems``.
-    A pinned chain's scheme, key and timing come from the code, and the proof must agree."""
-    chain_hash = str(beacon.get("chain_hash") or "").lower()
+    """The proof's chain, or None for a proof without one; what is wrong goes to ``problems``
+    (whatever the fields hold: nothing raises). A pinned chain's scheme, key and timing come
+    from the code, and the proof must agree."""
+    chain_hash = _text(beacon.get("chain_hash") or "").lower()
     if not chain_hash:
         return None
     pinned = drand_chains.pinned(chain_hash)
@@ -65,9 +66,13 @@ def chain_of_proof(beacon: dict[str, Any], problems: list[str]) -> BeaconChain |
             pinned,
         )
     count = len(problems)
-    scheme, public_key = str(beacon.get("scheme") or ""), _lower(beacon.get("public_key"))
+    scheme, public_key = _text(beacon.get("scheme") or ""), _lower(beacon.get("public_key"))
     if scheme not in drand_chains.SCHEMES:
-        problems.append(f"the beacon's scheme {scheme!r} is not supported")
+        problems.append(f"the beacon's scheme {_cut(scheme)!r} is not supported")
+    genesis_time, period = _int(beacon.get("genesis_time")), _int(beacon.get("period_seconds"))
+    for what, value in (("genesis_time", genesis_time), ("period_seconds", period)):
+        if isinstance(value, str):
+            problems.append(f"the beacon's {what} is not a whole number")
     if not public_key:
         problems.append(
             f"the beacon's chain {chain_hash[:8]}... is not pinned and the proof has no "
@@ -79,8 +84,8 @@ def chain_of_proof(beacon: dict[str, Any], problems: list[str]) -> BeaconChain |
         chain_hash,
         scheme,
         public_key or "",
-        _int(beacon.get("genesis_time")),
-        _int(beacon.get("period_seconds")),
+        None if isinstance(genesis_time, str) else genesis_time,  # (a problem above)
+        None if isinstance(period, str) else period,
         None,
     )
 
@@ -88,7 +93,9 @@ def chain_of_proof(beacon: dict[str, Any], problems: list[str]) -> BeaconChain |
 def check_draw(
     draw: dict[str, Any], label: str, chain: BeaconChain | None, problems: list[str]
 ) -> str | None:
-    """Check a beacon draw's signature; the note to print when it checks out, else None."""
+    """Check a beacon draw's signature; the note to print when it checks out, else None.
+    Raises only where ``int()`` cannot read the draw's round (``raffle verify`` then refuses
+    the file)."""
     signature = draw.get("beacon_signature")
     if chain is None:
         if signature:
@@ -104,12 +111,12 @@ def check_draw(
         return None
     count = len(problems)
     try:
-        if randomness_of(str(signature)) != str(draw["beacon_randomness"]).lower():
+        if randomness_of(_text(signature)) != _text(draw["beacon_randomness"]).lower():
             problems.append(f"{label}: the beacon randomness is not SHA-256 of the signature")
-        check_signature(chain.scheme, chain.public_key, round_, str(signature), previous)
+        check_signature(chain.scheme, chain.public_key, round_, _text(signature), previous)
     except SignatureRefused:
         problems.append(
-            f"{label}: the signature of beacon round {round_} does not verify against "
+            f"{label}: the signature of beacon round {_cut(_text(round_))} does not verify against "
             f"{chain.whose_key}"
         )
     if len(problems) > count:
@@ -129,19 +136,43 @@ ABSENT = (
 )
 
 
+_NOT_A_NUMBER = "not a whole number"  # what _int reads where no whole number is: equals none
+
+
+def _text(value: Any) -> str:
+    """``str(value)``, or its type's name where Python cannot write it: an integer of more than
+    4,300 digits, a list nested thousands deep."""
+    if isinstance(value, str):
+        return value
+    try:
+        return str(value)
+    except (ValueError, RecursionError):
+        return f"({type(value).__name__})"
+
+
+def _cut(text: str, limit: int = 40) -> str:
+    """``text`` for a message: a proof's field can be any length."""
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
 def _lower(value: Any) -> str | None:
-    return None if value is None else str(value).lower()
+    return None if value is None else _text(value).lower()
 
 
-def _int(value: Any) -> int | None:
-    return None if value is None else int(value)
+def _int(value: Any) -> int | str | None:
+    if value is None:
+        return None
+    try:
+        return int(value)
+    except (ArithmeticError, TypeError, ValueError):  # "x", [], NaN, infinity, 5,000 digits
+        return _NOT_A_NUMBER
 
 
 def summary(proof: dict[str, Any]) -> str:
     """One sentence on the proof's beacon, for ``!fair`` and the proof page."""
     beacon = proof.get("beacon") or {}
-    round_ = beacon.get("round")
-    chain_hash = str(beacon.get("chain_hash") or "").lower()
+    round_ = _cut(_text(beacon.get("round")))
+    chain_hash = _text(beacon.get("chain_hash") or "").lower()
     if not chain_hash:
         return (
             f"drand round {round_}; no signature was recorded (drawn before signatures were "
