@@ -8,7 +8,8 @@ service is asked; when they cannot be seen, the tier is refused rather than trus
 
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
+import re
+from decimal import Decimal
 
 from flask import request
 
@@ -38,14 +39,15 @@ def hours_text(minutes: int) -> str:
     return f"{hours.normalize():f}" if hours % 1 else f"{int(hours):,}"
 
 
+# Plain ASCII hours with up to four decimals (a comma for the point too): what Decimal reads
+# besides (1e100, other scripts' digits, NaN) is no number of hours anyone types.
+_HOURS = re.compile(r"[0-9]{1,9}(?:\.[0-9]{0,4})?|\.[0-9]{1,4}")
+
+
 def minutes_of(text: str | None) -> int:
     """Hours as typed (``10``, ``1.5``, ``0.25``) -> whole minutes."""
     raw = (text or "").strip().replace(",", ".")
-    try:
-        hours = Decimal(raw) if len(raw) <= 12 else Decimal(-1)
-    except InvalidOperation:
-        hours = Decimal(-1)
-    minutes = hours * 60 if hours.is_finite() else Decimal(-1)
+    minutes = Decimal(raw) * 60 if _HOURS.fullmatch(raw) else Decimal(-1)
     if minutes < 1 or minutes % 1 or minutes > MAX_MINUTES:
         raise FormRefused(
             "Hours take a number like 10 or 1.5 (at least one minute, in whole minutes)."

@@ -53,6 +53,15 @@ def test_a_tier_added_here_is_the_services_and_the_pages(pages, roles):
     assert 'for="hours"' in page.text
 
 
+@pytest.mark.parametrize(
+    ("hours", "minutes"), [("2", 120), ("0,5", 30), (".25", 15), (" 10 ", 600)]
+)
+def test_hours_are_read_as_people_type_them(pages, roles, hours, minutes):
+    answer = pages.post("roles", "add", {"role_id": str(VIEWERS), "hours": hours})
+    assert answer.status_code == 303
+    assert roles.tiers(GUILD) == [RoleTier(VIEWERS, minutes)]
+
+
 def test_a_tier_shows_its_role_by_name_and_colour(discord, roles, engine):
     directory = DirectoryService(engine, Clock(datetime(2026, 3, 1, tzinfo=UTC)))
     described = (
@@ -89,6 +98,11 @@ def test_a_tier_shows_its_role_by_name_and_colour(discord, roles, engine):
         ({"role_id": str(VIEWERS), "hours": "ten"}, "hours", "Hours take a number like 10"),
         ({"role_id": str(VIEWERS), "hours": "NaN"}, "hours", "Hours take a number like 10"),
         ({"role_id": str(VIEWERS), "hours": "9" * 12}, "hours", "Hours take a number like 10"),
+        # Decimal reads these; multiplying or dividing them raised (a 500).
+        ({"role_id": str(VIEWERS), "hours": "1e100"}, "hours", "Hours take a number like 10"),
+        ({"role_id": str(VIEWERS), "hours": "1E+30"}, "hours", "Hours take a number like 10"),
+        ({"role_id": str(VIEWERS), "hours": "1e999999"}, "hours", "Hours take a number like 10"),
+        ({"role_id": str(VIEWERS), "hours": "\u0663"}, "hours", "Hours take a number like 10"),
     ],
 )
 def test_a_refused_tier_is_shown_by_its_field_and_adds_nothing(pages, roles, form, field, message):
