@@ -16,6 +16,7 @@ from __future__ import annotations
 import functools
 import json
 import logging
+import re
 from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -28,6 +29,25 @@ from core.events.words import describe
 from core.storage.tables import bus_events
 
 log = logging.getLogger(__name__)
+
+# What the event log's buttons send back: a row id (embedded bus), or a Redis stream entry id
+# (milliseconds-sequence); each part within what its store holds (BIGINT; 64 bits unsigned).
+_ROW_ID = re.compile(r"[1-9][0-9]{0,18}")
+_ENTRY_ID = re.compile(r"([0-9]{1,20})(?:-([0-9]{1,20}))?")
+
+
+def row_id(ref: str) -> int | None:
+    """``ref`` as the embedded bus's row id, or None when it cannot be one."""
+    if not _ROW_ID.fullmatch(ref):
+        return None
+    number = int(ref)
+    return number if number < 2**63 else None
+
+
+def is_entry_id(ref: str) -> bool:
+    """Whether ``ref`` can be a Redis stream entry id (anything else, Redis refuses)."""
+    match = _ENTRY_ID.fullmatch(ref)
+    return match is not None and all(int(part) < 2**64 for part in match.groups() if part)
 
 HANDLED, QUEUED, DEAD = "handled", "queued", "dead"
 DEFAULT_WINDOW = 2000  # newest entries read per request
@@ -105,11 +125,12 @@ class DatabaseEventLog:
 
     def find(self, ref: str, belongs: Scope) -> Event | None:
         """The event ``ref`` names in the window, when it is the guild's (the replay button)."""
-        if not ref.isdecimal() or len(ref) > 19:
+        number = row_id(ref)
+        if number is None:
             return None
         b = bus_events.c
         with self.engine.connect() as conn:
-            payload = conn.execute(sa.select(b.payload).where(b.id == int(ref))).scalar()
+            payload = conn.execute(sa.select(b.payload).where(b.id == number)).scalar()
         event = None if payload is None else _event(payload)
         return event if event is not None and belongs(event) else None
 
@@ -157,13 +178,14 @@ class DatabaseEventLog:
     def retry(self, ref: str, belongs: Scope, actor_id: int) -> bool:
         """Queue a dead event of the guild again; False when it is not dead (any more) or not
         the guild's, and nothing changes then."""
-        if not ref.isdecimal() or len(ref) > 19:
+        number = row_id(ref)
+        if number is None:
             return False
         b = bus_events.c
         # Read and check first: the scope asks the database itself, and SQLite has one writer.
         with self.engine.connect() as conn:
             row = conn.execute(
-                sa.select(b.payload, b.last_error).where(b.id == int(ref), b.dead_at.is_not(None))
+                sa.select(b.payload, b.last_error).where(b.id == number, b.dead_at.is_not(None))
             ).first()
         event = None if row is None else _event(row.payload)
         if row is None or event is None or not belongs(event):
@@ -173,7 +195,7 @@ class DatabaseEventLog:
         with self.engine.begin() as conn:  # only while it is still dead: a second retry is a no-op
             requeued = conn.execute(
                 sa.update(bus_events)
-                .where(b.id == int(ref), b.dead_at.is_not(None))
+                .where(b.id == number, b.dead_at.is_not(None))
                 .values(dead_at=None, attempts=0, next_attempt_at=None, last_error=note[:2000])
             ).rowcount
         if requeued:
@@ -265,7 +287,7 @@ class RedisEventLog:
 
     def find(self, ref: str, belongs: Scope) -> Event | None:
         """The event ``ref`` names on the stream, when it is the guild's (the replay button)."""
-        if len(ref) > 64 or not all(part.isdecimal() for part in ref.split("-", 1)):
+        if not is_entry_id(ref):
             return None
         entries = self.client.xrange(self.bus.stream, ref, ref)
         if not entries:
@@ -301,7 +323,7 @@ class RedisEventLog:
         return found
 
     def retry(self, ref: str, belongs: Scope, actor_id: int) -> bool:
-        if len(ref) > 64 or not all(part.isdecimal() for part in ref.split("-", 1)):
+        if not is_entry_id(ref):
             return False
         entry = self.client.xrange(self.bus.dead_stream, ref, ref)
         if not entry:

@@ -77,6 +77,33 @@ async def test_a_guild_sees_its_events_and_retries_its_dead_one_once(case: Case)
     assert retried[0].state == HANDLED
 
 
+ODD_REFS = [
+    "not-an-id",
+    "",
+    "0",
+    "9223372036854775808",  # past BIGINT: SQLite raised OverflowError (a 500)
+    "9999999999999999999",
+    "99999999999999999999999",  # past 64 bits: Redis answered "Invalid stream ID" (a 500)
+    "1-99999999999999999999999",
+    "\u0661\u0662",  # other scripts' digits pass isdecimal()
+    "1-",
+    "-1",
+    "1-2-3",
+    "0" * 5_000 + "1",
+]
+
+
+def test_a_ref_no_store_can_hold_finds_and_retries_nothing(case: Case):  # noqa: F811
+    """The replay and retry buttons send a ref back: whatever comes instead is no event."""
+    bus = case.new_bus(max_deliveries=2)
+    log = event_log_of(bus, Clock())
+    scope = guild_scope(GUILD, _routes)
+    bus.publish(make_event("mine"))
+    for ref in ODD_REFS:
+        assert log.find(ref, scope) is None, ref
+        assert log.retry(ref, scope, actor_id=7) is False, ref
+
+
 def _logged(engine, events: list[Event], *, acked: bool) -> None:  # type: ignore[no-untyped-def]
     """``events`` in the database bus's log, in order (handled when ``acked``)."""
     with engine.begin() as conn:
