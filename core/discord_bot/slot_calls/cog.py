@@ -27,6 +27,7 @@ from core.features.slot_calls.service import (
     SlotCallStatus,
     blacklist_name,
 )
+from core.features.typed_numbers import whole_in
 
 log = logging.getLogger(__name__)
 OnOff = Literal["on", "off"]
@@ -97,11 +98,10 @@ class SlotCallsCog(ManagersCog, name="Slot calls"):
     @app_commands.describe(limit="Open calls each viewer may have (1 to 100), or off")
     async def slotcalls_limit(self, ctx: Context, limit: str) -> None:
         """How many open calls each viewer may have; off for no limit (Manage Server)."""
-        if limit.strip().lower() in ("off", "none", "0"):
-            value: int | None = None
-        elif limit.strip().isdecimal():  # not isdigit(): int() refuses "²"
-            value = int(limit)
-        else:
+        value = whole_in(limit)  # ASCII digits within BIGINT, however many zeros lead
+        if limit.strip().lower() in ("off", "none") or value == 0:
+            value = None
+        elif value is None:
             raise commands.BadArgument("a number or off")
         await self._change(ctx, self.service.set_max_open, value, render.limit_changed)
 

@@ -91,7 +91,17 @@ async def test_cooldown_and_limit_settings_and_their_refusals(manager, slot_serv
     )
 
 
-@pytest.mark.parametrize("limit", ["\u00b2", "1\u2070", "-1", "2.5"])
+@pytest.mark.parametrize(
+    "limit",
+    [
+        "\u00b2",
+        "1\u2070",
+        "-1",
+        "2.5",
+        "\u0661\u0662",  # other scripts' digits
+        "9" * 20,  # past what any setting holds
+    ],
+)
 async def test_a_limit_that_is_not_a_plain_number_is_refused_kindly(
     manager, slot_service, guild_a, limit
 ):
@@ -336,3 +346,14 @@ async def test_blacklist_replies_name_the_viewer_as_stored_and_stay_within_disco
     assert long.content == (
         "Name the viewer to blacklist: a Kick or Twitch name of up to 64 characters."
     )
+
+
+@pytest.mark.parametrize(("limit", "stored"), [("0" * 4_400 + "5", 5), ("0" * 4_400, None)])
+async def test_a_limit_behind_thousands_of_zeros_is_read(
+    manager, slot_service, guild_a, limit, stored
+):
+    """A slash command's option holds up to 6,000 characters; int() refuses 4,300 digits."""
+    await say("!slotcalls limit 3", manager)
+    await say(f"!slotcalls limit {limit}", manager)
+
+    assert slot_service.status(guild_a.id).settings.max_open_per_user == stored
