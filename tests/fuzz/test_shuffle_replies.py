@@ -90,6 +90,7 @@ def test_an_amount_is_cents_a_bigint_holds_or_none(value: object) -> None:
 
 @given(bodies)
 @example('[{"username":"a","wagerAmount":1e26}]')
+@example('[{"username":"a","wagerAmount":1e9999999999999999999}]')
 @example('[{"username":"\\ud800\\u0000","wagerAmount":Infinity}]')
 def test_a_reply_is_rows_in_cents_or_not_statistics(body: str | bytes) -> None:
     try:

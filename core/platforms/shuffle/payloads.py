@@ -64,6 +64,8 @@ def parse_statistics(body: bytes | str) -> list[WagerRow]:
         raise NotStatistics(
             "the reply is not JSON", is_rate_limit=_mentions_rate_limit(body)
         ) from None
+    except ArithmeticError:  # an exponent Decimal cannot hold: 1e9999999999999999999
+        raise NotStatistics("the reply holds a number past any amount") from None
     rows = _rows_of(document)
     if rows is None:
         raise NotStatistics(
