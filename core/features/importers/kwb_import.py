@@ -62,7 +62,8 @@ class KickWatchtimeBotImport:
     def _read(self, source_url: str, guild_id: int | None) -> list[ServerData]:
         try:
             return self._read_servers(source_url, guild_id)
-        except (sa.exc.SQLAlchemyError, ValueError, TypeError) as exc:
+        # ArithmeticError: a server id of Infinity, or past what SQLite binds, in a retyped column.
+        except (sa.exc.SQLAlchemyError, ValueError, TypeError, ArithmeticError) as exc:
             raise ImportProblem(
                 "Could not read the kick-watchtime-bot database: "
                 f"{_first_line(exc)} (is it that bot's schema, unchanged?)"

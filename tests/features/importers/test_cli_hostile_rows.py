@@ -242,3 +242,19 @@ def test_a_guild_whose_writes_fail_is_rolled_back_and_the_others_still_import(
     again = imported(env, source_url, "--guild", str(SERVER_A))  # no --force needed
 
     assert "  watchtime        imported 1; already there 0; left out 6 (of 7)" in again.stdout
+
+
+def test_a_server_id_no_discord_server_can_have_is_one_line_not_a_traceback(env, source_url):
+    """A server id column retyped to NUMERIC holding Infinity: int() raises OverflowError."""
+    change_source(
+        source_url,
+        "ALTER TABLE watchtime_roles ALTER COLUMN discord_server_id TYPE NUMERIC",
+        "UPDATE watchtime_roles SET discord_server_id = 'Infinity' WHERE role_name = 'Fan'",
+    )
+
+    result = cli(env, "import", "kick-watchtime-bot", "--from", source_url)
+
+    assert result.returncode != 0
+    assert "Traceback" not in result.stdout + result.stderr
+    assert "Could not read the kick-watchtime-bot database" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
