@@ -135,6 +135,23 @@ def test_an_id_the_database_cannot_hold_is_a_usage_error(cli_env, args, argument
     assert "Traceback" not in result.stderr
 
 
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--minutes", "0"], "argument --minutes: must be a whole number from 1 to 1440"),
+        (["--minutes", "9" * 12], "argument --minutes: must be a whole number from 1 to 1440"),
+        (["--viewers", "-3"], "argument --viewers: must be a whole number from 1 to 10000"),
+        (["--dashboard", "--port", "70000"], "argument --port: must be a whole number from 1 to"),
+    ],
+)
+def test_a_demo_number_out_of_range_is_a_usage_error(cli_env, args, message):
+    # --minutes 0 ended in randrange's traceback, and 10 billion minutes in timedelta's.
+    result = cli(cli_env, "demo", *args)
+    assert result.returncode == 2
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
+
+
 @given(st.one_of(st.text(st.characters(exclude_categories=())), st.integers().map(str)))
 def test_the_id_type_gives_an_id_in_range_or_argparses_refusal(text):
     try:

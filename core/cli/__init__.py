@@ -51,16 +51,24 @@ def fails_with(usage: str) -> Callable[[argparse.Namespace], int]:
     return handler
 
 
-def id_number(text: str) -> int:
-    """The argparse ``type`` of every id typed on the command line, a Discord server id as a
-    raffle period's number: ASCII digits from 1 to 2**63 - 1 (Discord's snowflakes, and what
-    the database's BIGINT holds). Anything else is argparse's usage error, exit status 2."""
-    number = whole_in(text, low=1)
-    if number is None:
-        raise argparse.ArgumentTypeError(
-            f"must be a whole number from 1 to {BIGINT_MAX} (digits only), got {shown(text)}"
-        )
-    return number
+def number_in(low: int, high: int) -> Callable[[str], int]:
+    """The argparse ``type`` of a number typed on the command line: ASCII digits from ``low``
+    to ``high``. Anything else is argparse's usage error, exit status 2."""
+
+    def read(text: str) -> int:
+        number = whole_in(text, low=low, high=high)
+        if number is None:
+            raise argparse.ArgumentTypeError(
+                f"must be a whole number from {low} to {high} (digits only), got {shown(text)}"
+            )
+        return number
+
+    return read
+
+
+# Every id typed on the command line, a Discord server id as a raffle period's number: from 1
+# to 2**63 - 1 (Discord's snowflakes, and what the database's BIGINT holds).
+id_number = number_in(1, BIGINT_MAX)
 
 
 class AddCommand(Protocol):

@@ -10,7 +10,7 @@ import signal
 from collections.abc import Callable
 from typing import TypeVar
 
-from core.cli import AddCommand, CommandFailed, open_runtime
+from core.cli import AddCommand, CommandFailed, number_in, open_runtime
 from core.web.server_errors import cannot_listen
 
 T = TypeVar("T")
@@ -25,8 +25,12 @@ def register(command: AddCommand) -> None:
     command("migrate", _migrate, "Bring the database schema up to date.")
     command("health", _health, "Check the database (and Redis); exit 0 when healthy.")
     demo = command("demo", _demo, "Play a scripted stream through real signed webhooks.")
-    demo.add_argument("--viewers", type=int, default=36, help="viewers in the scripted stream")
-    demo.add_argument("--minutes", type=int, default=30, help="simulated minutes of stream")
+    demo.add_argument(
+        "--viewers", type=number_in(1, 10_000), default=36, help="viewers in the scripted stream"
+    )
+    demo.add_argument(
+        "--minutes", type=number_in(1, 1440), default=30, help="simulated minutes of stream"
+    )
     demo.add_argument(
         "--dashboard",
         action="store_true",
@@ -34,7 +38,9 @@ def register(command: AddCommand) -> None:
         "that needs no Discord account (until Ctrl+C)",
     )
     demo.add_argument("--host", default="127.0.0.1", help="with --dashboard: a loopback address")
-    demo.add_argument("--port", type=int, default=8080, help="with --dashboard: the port")
+    demo.add_argument(
+        "--port", type=number_in(1, 65_535), default=8080, help="with --dashboard: the port"
+    )
 
 
 def _serve(args: argparse.Namespace, *, web: bool, pipeline: bool) -> int:
