@@ -49,6 +49,7 @@ def is_entry_id(ref: str) -> bool:
     match = _ENTRY_ID.fullmatch(ref)
     return match is not None and all(int(part) < 2**64 for part in match.groups() if part)
 
+
 HANDLED, QUEUED, DEAD = "handled", "queued", "dead"
 DEFAULT_WINDOW = 2000  # newest entries read per request
 
