@@ -18,15 +18,14 @@ from flask import flash, g, get_flashed_messages, redirect, render_template, url
 
 from core.features.amounts import AmountNotUnderstood, parse_whole_amount
 from core.features.refusals import Refused
-from core.features.typed_numbers import whole_in
+from core.features.typed_numbers import discord_id, whole_in
 from core.web.dashboard.config import DashboardConfig
 from core.web.dashboard.guilds import FeatureMissing, avatar_url, guild_name
 from core.web.dashboard.state import dashboard
 
 T = TypeVar("T")
 
-# Bare, or as Discord writes a mention: <@&role>, <#channel>, <@member> (<@!member> by nickname).
-_SNOWFLAKE = re.compile(r"^(?:([1-9][0-9]{16,19})|<(?:@[&!]?|#)([1-9][0-9]{16,19})>)$")
+SNOWFLAKE_LOW = 10**16  # Discord's ids have 17 digits or more (2015 on); fewer is a typo
 _REFERENCE = re.compile(r"^[0-9a-f]{32}$")
 
 
@@ -177,9 +176,8 @@ def count_or_none(text: str | None, *, digits: int = 10) -> int | None:
 
 def snowflake(text: str | None, what: str) -> int:
     """A Discord id as typed (``123…``, ``<@&123…>``, ``<#123…>`` or ``<@123…>``)."""
-    match = _SNOWFLAKE.match((text or "").strip())
-    found = None if match is None else whole_in(match.group(1) or match.group(2), low=1)
-    if found is None:
+    found = discord_id(text)
+    if found is None or found < SNOWFLAKE_LOW:
         raise FormRefused(f"{what} takes a Discord id: 17 to 20 digits (Developer Mode, Copy ID).")
     return found
 
