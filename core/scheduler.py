@@ -73,7 +73,10 @@ class Scheduler:
     ) -> None:
         """Run ``job`` after each tick (while ``when()`` is true): in the one process holding the
         work after the tick, or, ``everywhere``, in each process after its own tick (a job that
-        must follow its guilds' tick, and covers this process's guilds only)."""
+        must follow its guilds' tick, and covers this process's guilds only). An ``everywhere``
+        job also runs before a process's first tick and before a takeover's catch-up tick, for
+        the last tick an earlier owner may have died after (:meth:`finish_last_tick`), so it
+        must do nothing when run again for a tick it has done."""
         self._after_tick.append(AfterTick(name, job, when, everywhere))
 
     def every(
@@ -151,6 +154,7 @@ class Scheduler:
                 watcher.cancel()
 
     async def run_ticks(self, stop: asyncio.Event) -> None:
+        await self.finish_last_tick()
         while not stop.is_set():
             tick_at = next_tick_at(self.clock(), self.interval_seconds)
             await wait_or_stop(stop, (tick_at - self.clock()).total_seconds())
@@ -165,6 +169,13 @@ class Scheduler:
         except Exception:
             log.exception("the watchtime tick failed; retrying at the next tick")
         await self.run_after_tick(everywhere_only=False)
+
+    async def finish_last_tick(self) -> None:
+        """What this process's guilds' last tick left undone: the ``everywhere`` jobs, run
+        before the next tick moves on from it. A process killed between a tick and the work
+        after it (or a dead process whose guilds this one took over) left that tick's points
+        for watching unearned, and the next tick would overwrite who was there."""
+        await self.run_after_tick()
 
     async def run_after_tick(self, *, everywhere_only: bool = True) -> None:
         """The work after a tick: the jobs of every process (and, unless ``everywhere_only``,

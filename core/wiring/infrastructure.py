@@ -102,8 +102,10 @@ def install(rt: Assembly) -> None:
 
 
 async def _catch_up(rt: Assembly, partitions: set[int]) -> None:
-    """Partitions taken over: their guilds' tick for the latest instant (their last owner may
-    have died before it), then the work each process does after its own tick."""
+    """Partitions taken over: the work after their last owner's last tick (it may have died
+    between the two), their guilds' tick for the latest instant (it may have died before it),
+    then the work each process does after its own tick."""
+    await rt.scheduler.finish_last_tick()
     await rt.ticks.catch_up(rt.clock(), partitions)
     await rt.scheduler.run_after_tick()
 

@@ -14,6 +14,9 @@ from core.features.slot_calls.posts import SlotCallPosts
 from core.ownership.share import PARTITIONS, partition_of
 from core.runtime import Runtime
 from core.scheduler import AFTER_TICK
+from tests.features.points.test_killed_after_a_tick import GUILD as VIEWERS_GUILD
+from tests.features.points.test_killed_after_a_tick import VIEWERS, balances, chat, streaming
+from tests.support.clock import Clock
 
 T0 = datetime(2030, 6, 1, 20, 0, tzinfo=UTC)
 GUILDS = [(partition << 22) | 1 for partition in range(PARTITIONS)]
@@ -160,3 +163,33 @@ async def test_a_runtime_closed_without_running_lets_go_of_its_life_line(pair):
     a.close()
 
     assert b.ownership.lifeline.dead([name]) == {name}
+
+
+async def test_a_takeover_earns_the_dead_process_last_tick_before_its_catch_up_tick(
+    make_runtime, request
+):
+    """The other process died after its tick and before the points it earns: the process
+    that takes its guilds over earns that tick first, then ticks the instant the dead one
+    missed, so its viewers lose no minute of points."""
+    from tests.conftest import migrated_postgres_url
+
+    url = migrated_postgres_url(request)
+    clock = Clock(T0)
+    a, b = make_runtime(DATABASE_URL=url, clock=clock), make_runtime(DATABASE_URL=url, clock=clock)
+    streaming(b)
+    await share(a, b)
+    if partition_of(VIEWERS_GUILD) not in b.ownership.partitions:  # the viewers' guild is b's
+        a, b = b, a
+    await b.scheduler.tick_once(T0)
+    await chat(b)
+    t1 = clock.advance(minutes=1)
+    await b.ticks.run(t1, asyncio.Event())  # its tick, then kill -9
+    b.ownership.give_up()  # its leases gone (here at once; after a kill, 6 s later)
+
+    clock.advance(minutes=1, seconds=5)  # a's beat finds them after b's instant at t1 + 1 min
+    gained = a.ownership.beat()
+    assert partition_of(VIEWERS_GUILD) in gained
+    await a.ownership.on_gain(gained)
+
+    assert a.watchtime.tracking_status(VIEWERS_GUILD).last_tick_at == t1 + timedelta(minutes=1)
+    assert balances(a) == dict.fromkeys(VIEWERS, 2)  # both minutes, each window posted
