@@ -4,10 +4,13 @@ second source, a redelivery, minutes apart, across a window's edge) still count 
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import timedelta
 
+import pytest
+
 from core.events import Viewer
-from core.features.raffle.earning.service import GIFT_WINDOW
+from core.features.raffle.earning.service import GIFT_WINDOW, MOST_GIFTED_AT_ONCE
 from tests.features.raffle.support import GUILD, add_viewer, gift, tickets_of
 from tests.features.raffle.test_service import clock, raffle
 
@@ -44,3 +47,27 @@ def test_the_same_gift_again_days_later_earns_again_and_its_copies_do_not(engine
     clock.advance(days=10)
     raffle.record_gift(GUILD, gift("kick-msg-3", gifter, ("ann",), clock.now))
     assert tickets_of(raffle, 11).by_source == {"gift": 45}
+
+
+@pytest.mark.parametrize("count", [MOST_GIFTED_AT_ONCE + 1, 2**62, 2**63 - 1])
+def test_a_gift_count_past_any_real_gift_earns_nothing_and_breaks_nothing(
+    engine, raffle, clock, count
+):
+    """A Twitch total is signed and read up to 2**63 - 1; times the tickets per gift it would
+    overflow the ledger, and the gift's event would fail at every delivery."""
+    add_viewer(engine, "g1", "Gifter", discord_id=11)
+    raffle.periods.start(GUILD)
+    gifter = Viewer("g1", "Gifter")
+    huge = dataclasses.replace(gift("kick-msg-1", gifter, ("ann",), clock.now), count=count)
+    raffle.record_gift(GUILD, huge)
+    raffle.record_gift(GUILD, gift("kick-msg-2", gifter, ("ann",), clock.now))
+    assert tickets_of(raffle, 11).by_source == {"gift": 15}
+
+
+def test_the_biggest_gift_counted_earns_its_tickets(engine, raffle, clock):
+    add_viewer(engine, "g1", "Gifter", discord_id=11)
+    raffle.periods.start(GUILD)
+    gifter = Viewer("g1", "Gifter")
+    biggest = gift("kick-msg-1", gifter, ("ann",), clock.now)
+    raffle.record_gift(GUILD, dataclasses.replace(biggest, count=MOST_GIFTED_AT_ONCE))
+    assert tickets_of(raffle, 11).by_source == {"gift": 15 * MOST_GIFTED_AT_ONCE}

@@ -100,6 +100,10 @@ def gift_reference(event: SubscriptionsGifted) -> str:
 # How far apart two copies of one gift can be told (a webhook retried or delayed up to Kick's
 # 10-minute age limit, Pusher's frames, a backlog on the bus); further apart, another gift.
 GIFT_WINDOW = timedelta(minutes=30)
+# Far beyond any real gift (Kick and Twitch sell gifts by the dozen or hundred): a count past
+# it is refused, so its tickets can never overflow a balance (a signed Twitch total may say
+# up to 2**63 - 1).
+MOST_GIFTED_AT_ONCE = 10_000
 
 
 def gift_identity(
@@ -172,6 +176,13 @@ def record_gift(
         return None
     count = event.count or len(event.giftees)
     if count <= 0:
+        return None
+    if count > MOST_GIFTED_AT_ONCE:
+        log.warning(
+            "guild %s: a gift of %d subscriptions is more than any real gift; no tickets",
+            period.guild_id,
+            count,
+        )
         return None
     gifter_id = event.gifter.platform_user_id
     if gifter_id is None:
