@@ -9,6 +9,7 @@ from collections.abc import Callable, Mapping
 from typing import TypeVar
 from urllib.parse import urlsplit
 
+from core.features.quoting import shown
 from core.features.typed_numbers import BIGINT_MAX, whole_in
 
 T = TypeVar("T")
@@ -29,14 +30,6 @@ _WHOLE = re.compile(r"[+-]?[0-9]+")
 # A whole-number setting with no ceiling of its own stops here: a billion seconds or minutes
 # still fits a timedelta, a sleep and a date, as ``int()``'s 4,300 digits do not.
 WHOLE_MAX = 1_000_000_000
-_SHOWN = 40  # characters of a bad value quoted in a problem line
-
-
-def shown(raw: str) -> str:
-    """``raw`` quoted for a problem line, cut to its first characters when long."""
-    if len(raw) <= _SHOWN:
-        return repr(raw)
-    return f"{raw[:_SHOWN]!r}... ({len(raw):,} characters)"
 
 
 def http_url(text: str) -> bool:

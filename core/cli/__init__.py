@@ -20,10 +20,10 @@ from typing import Any, Protocol
 import redis
 
 from core.config import Settings, SettingsError, load_settings
+from core.features.quoting import shown
 from core.features.typed_numbers import BIGINT_MAX, whole_in
 from core.logs import configure_logging
 from core.security.secrets import MissingSecret
-from core.settings_reader import shown
 from core.storage.db import DatabaseUnavailable
 
 

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from typing import NoReturn
 
 from core.cli import AddCommand, BadInput, CommandFailed, fails_with, open_runtime
-from core.settings_reader import shown
+from core.features.quoting import shown
 
 USAGE = (
     "Say what to do: 'vip rules --guild <id>', 'vip rule add --guild <id> --platform "

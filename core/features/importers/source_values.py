@@ -15,6 +15,8 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
+from core.features import quoting
+
 MINUTES_MAX = 100 * 365 * 24 * 60  # 52,560,000: a hundred years of watching, the ceiling
 TICKETS_MAX = 100_000_000  # raffle tickets in one row; the ledger's amount is a 32-bit integer
 SNOWFLAKE_MAX = 2**63 - 1  # Discord ids fit in a signed 64-bit integer
@@ -26,7 +28,6 @@ LATEST = datetime(2100, 1, 1, tzinfo=UTC)
 
 _WHOLE = re.compile(r"[+-]?[0-9]+")
 _SURROGATES = re.compile("[\ud800-\udfff]")
-_SHOWN = 40  # characters of a bad value quoted in a problem line
 
 
 class Unfit(ValueError):
@@ -140,10 +141,10 @@ def flag(value: Any, what: str) -> bool:
 
 
 def shown(value: Any) -> str:
-    """A value quoted safely on one line: at most 40 characters, control characters escaped."""
+    """A value quoted safely on one line (text as :func:`core.features.quoting.shown` quotes it),
+    or what sort of value it is."""
     if isinstance(value, str):
-        quoted = repr(value[:_SHOWN])
-        return quoted + ("..." if len(value) > _SHOWN else "")
+        return quoting.shown(value)
     if value is None:
         return "(none)"
     if isinstance(value, bytes | bytearray | memoryview):
