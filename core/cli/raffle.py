@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from core.cli import AddCommand, BadInput, CommandFailed, id_number, open_runtime
+from core.features.quoting import one_line
 
 if TYPE_CHECKING:
     from core.features.raffle.draws.verification import Verification
@@ -98,11 +99,11 @@ def _raffle_verify(args: argparse.Namespace) -> int:
     if result.matches:
         print(f"match: {result.draws_checked} draw(s) recomputed from the proof and ledger")  # noqa: T201
         for note in result.notes:
-            print(note)  # noqa: T201
+            print(one_line(note))  # noqa: T201
         return 0
     print("MISMATCH:")  # noqa: T201
-    for problem in result.problems:
-        print(f"- {problem}")  # noqa: T201
+    for problem in result.problems:  # they quote the files' values: any length, any character
+        print(f"- {one_line(problem)}")  # noqa: T201
     return 1
 
 

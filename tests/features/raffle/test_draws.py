@@ -371,6 +371,30 @@ def test_the_verify_command_explains_files_that_are_not_a_proof(tmp_path, proof,
     assert "Traceback" not in result.stderr
 
 
+def test_a_mismatch_prints_the_files_values_as_short_printable_lines(
+    engine, clock, beacon, tmp_path
+):
+    """A problem line quotes what the file says (here a draw's id, which nothing else reads):
+    a terminal escape and a line break in it are written as escapes, and a megabyte of it as
+    its first characters and its length."""
+    proof = _drawn_proof(engine, clock, beacon)
+    document = copy.deepcopy(proof.document)
+    hostile = "\x1b[2J\nfake: match\n" + "f" * 1_000_000
+    document["draws"][0]["id"] = hostile
+    document["draws"][0]["first_counter"] = 5  # a mismatch that names the draw
+    result = _verify_command(tmp_path, document, proof.ledger)
+    assert result.returncode == 1, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0] == "MISMATCH:"
+    assert not any(line.startswith("fake") for line in lines)
+    assert "\x1b" not in result.stdout
+    [said] = lines[1:]  # draw <its id> should start at counter 0, cut in its id
+    assert said.startswith("- draw \\x1b[2J\\nfake: match\\nfff")
+    problem = f"draw {hostile} should start at counter 0"
+    assert said.endswith(f"... ({len(problem):,} characters)")
+    assert all(len(line) < 600 for line in lines)
+
+
 def test_the_verify_command_refuses_hostile_files_in_one_line(engine, clock, beacon, tmp_path):
     """An infinite amount, a value nested 100,000 deep: one line and exit 2, no traceback."""
     proof = _drawn_proof(engine, clock, beacon)
