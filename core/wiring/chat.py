@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 from core.events import ChatMessageSent, Platform, StreamStarted
 from core.features.chat_commands.commands import StandardCommands
 from core.features.chat_commands.notices import ChatNotices
+from core.features.chat_commands.pending import PendingCommands
 from core.features.chat_commands.queued import SAY, TIMEOUT_SECONDS, QueuedChat, service_of
 from core.features.chat_commands.replies import ChatReplier
 from core.features.chat_commands.router import ChatCommandRouter
@@ -18,6 +19,9 @@ from core.outbox.worker import OutboxWorker
 
 if TYPE_CHECKING:
     from core.wiring.assembly import Assembly
+
+# How often each bot process looks for commands a gone process left (a heartbeat's length).
+RECOVER_EVERY_SECONDS = 2.0
 
 
 def install(rt: Assembly) -> None:
@@ -37,8 +41,16 @@ def install(rt: Assembly) -> None:
         StandardCommands(rt.watchtime, rt.guilds.name_of, rt.ticket_balances).commands(),
         rt.chat_replies,
         windows=rt.windows,  # cooldowns shared by every bot process (Redis, when there is one)
+        # Each accepted command kept until it has run: a killed process's pass to another.
+        pending=PendingCommands(rt.engine, rt.clock, rt.process_name),
     )
     rt.handle(ChatMessageSent, rt.chat_commands.handle)
+    rt.scheduler.every(
+        "chat commands left behind",
+        lambda: RECOVER_EVERY_SECONDS,
+        rt.chat_commands.recover,
+        everywhere=True,
+    )
     # "StreamKeeper is online" when a channel goes live, and VIP's pause and resume (wiring/vip).
     rt.chat_notices = ChatNotices(
         rt.engine,

@@ -9,6 +9,9 @@ so they hold across bot processes whichever reads the message.
 
 A command runs as a task on its guild's queue: commands of one guild run in order, each within
 a time limit, guilds never wait for each other, and the bus consumer never waits for a command.
+With a :class:`~core.features.chat_commands.pending.PendingCommands`, an accepted command is
+kept in the database until it has run, so one a killed process never ran is run by another
+(:meth:`ChatCommandRouter.recover`).
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 
 from core.events import ChatMessageSent, Platform, Viewer
+from core.features.chat_commands.pending import PendingCommands
 from core.features.chat_commands.replies import ChatReplier
 from core.ratelimits import Limit, MemoryWindows, Windows
 
@@ -130,17 +134,27 @@ class ChatCommandRouter:
         max_waiting_per_guild: int = MAX_WAITING_PER_GUILD,
         windows: Windows | None = None,
         clock: Callable[[], float] = time.monotonic,
+        pending: PendingCommands | None = None,
+        stop_grace_seconds: float | None = None,
     ) -> None:
         """``windows``: where cooldowns are kept (the runtime's, shared by its processes
-        through Redis when it has one); None: this process's memory, on ``clock``."""
+        through Redis when it has one); None: this process's memory, on ``clock``.
+        ``pending``: where accepted commands are kept until they have run; None: in memory
+        only (a command queued when the process dies is lost). ``stop_grace_seconds``: how long
+        :meth:`close` waits for the queued commands (the commands' time limit unless given)."""
         self.replies = replies
+        self.stop_grace_seconds = (
+            timeout_seconds if stop_grace_seconds is None else stop_grace_seconds
+        )
+        self.pending = pending
         self.timeout_seconds = timeout_seconds
         self.max_waiting_per_guild = max(1, max_waiting_per_guild)
         self.windows = windows if windows is not None else MemoryWindows(clock)
         self._table: dict[str, ChatCommand] = {}
         for command in commands:
             self.add(command)
-        self._queues: dict[int, deque[tuple[ChatCommand, ChatInvocation]]] = {}
+        # Each queued command with its pending row's id (None without ``pending``).
+        self._queues: dict[int, deque[tuple[ChatCommand, ChatInvocation, int | None]]] = {}
         self._workers: dict[int, asyncio.Task[None]] = {}
 
     def add(self, command: ChatCommand) -> None:
@@ -177,7 +191,42 @@ class ChatCommandRouter:
         ):
             return
         invocation = ChatInvocation(guild_id, event, command.name, parsed.arguments, permission)
-        self._enqueue(command, invocation)
+        kept = None
+        if self.pending is not None:
+            try:
+                kept = await asyncio.to_thread(
+                    self.pending.keep, guild_id, event, command.name, parsed.arguments, permission
+                )
+            except Exception:  # the database away: run it all the same, as without ``pending``
+                log.warning(
+                    "guild %s: !%s not kept; it runs", guild_id, command.name, exc_info=True
+                )
+            else:
+                if kept is None:
+                    return  # accepted before (a redelivery after a restart): it runs there
+        if not self._enqueue(command, invocation, kept):
+            await self._forget(kept)
+
+    async def recover(self) -> int:
+        """Run the commands that processes gone (killed, or stopped before running them) left
+        behind; how many were taken. The scheduler calls it every few seconds."""
+        if self.pending is None:
+            return 0
+        found = await asyncio.to_thread(self.pending.left_behind)
+        for pending in found:
+            command = self._table.get(pending.command)
+            invocation = ChatInvocation(
+                pending.guild_id,
+                pending.event,
+                pending.command,
+                pending.arguments,
+                Permission(min(max(pending.permission, 0), Permission.BROADCASTER)),
+            )
+            if command is None or not self._enqueue(command, invocation, pending.id):
+                await self._forget(pending.id)
+        if found:
+            log.info("took %d chat command(s) a stopped bot process left behind", len(found))
+        return len(found)
 
     async def flush(self) -> None:
         """Wait until every queued command has run (tests, and shutting down)."""
@@ -185,14 +234,26 @@ class ChatCommandRouter:
             await asyncio.wait(list(self._workers.values()))
 
     async def close(self) -> None:
-        """Let queued commands finish within their time limit, then stop."""
+        """Let queued commands finish within their time limit, then stop; those still waiting
+        are handed over to the other bot processes (or to this one's next start)."""
         try:
-            await asyncio.wait_for(self.flush(), timeout=self.timeout_seconds)
+            await asyncio.wait_for(self.flush(), timeout=self.stop_grace_seconds)
         except TimeoutError:
             workers = list(self._workers.values())
             for worker in workers:
                 worker.cancel()
             await asyncio.gather(*workers, return_exceptions=True)
+        waiting = [kept for queue in self._queues.values() for _, _, kept in queue]
+        self._queues.clear()
+        if self.pending is not None:
+            try:
+                await asyncio.to_thread(self.pending.let_go, [k for k in waiting if k])
+            except Exception:
+                log.warning(
+                    "chat commands not handed over; another process takes them "
+                    "when this one's heartbeat ends",
+                    exc_info=True,
+                )
 
     async def _take_cooldowns(
         self, guild_id: int, command: ChatCommand, event: ChatMessageSent
@@ -220,7 +281,8 @@ class ChatCommandRouter:
 
     # Running
 
-    def _enqueue(self, command: ChatCommand, invocation: ChatInvocation) -> None:
+    def _enqueue(self, command: ChatCommand, invocation: ChatInvocation, kept: int | None) -> bool:
+        """Queue the command on its guild's queue; False when too many wait there already."""
         guild_id = invocation.guild_id
         queue = self._queues.setdefault(guild_id, deque())
         if len(queue) >= self.max_waiting_per_guild:
@@ -230,19 +292,30 @@ class ChatCommandRouter:
                 len(queue),
                 command.name,
             )
-            return
-        queue.append((command, invocation))
+            return False
+        queue.append((command, invocation, kept))
         if guild_id not in self._workers:
             self._workers[guild_id] = asyncio.get_running_loop().create_task(
                 self._work(guild_id), name=f"chat-commands-{guild_id}"
             )
+        return True
+
+    async def _forget(self, kept: int | None) -> None:
+        """The command's row goes: it ran, or it will not."""
+        if kept is None or self.pending is None:
+            return
+        try:
+            await asyncio.to_thread(self.pending.done, [kept])
+        except Exception:  # kept until pending.FORGOTTEN; run again only if this process dies
+            log.warning("a chat command's row was not deleted", exc_info=True)
 
     async def _work(self, guild_id: int) -> None:
         queue = self._queues[guild_id]
         try:
             while queue:
-                command, invocation = queue.popleft()
+                command, invocation, kept = queue.popleft()
                 await self._run(command, invocation)
+                await self._forget(kept)
         finally:
             # Nothing awaits between the last empty check and here, so a command queued
             # meanwhile finds either this worker running or no worker (and starts one).

@@ -1,0 +1,227 @@
+"""Chat commands kept until they have run: the bus acknowledges a chat message as soon as the
+router queued its command, so a bot process killed before the command ran would lose it. Each
+accepted command is a row of ``chat_commands_pending`` until it has run; another process takes
+a dead one's rows once its heartbeat lease ends, and a stopping one hands over what it did not
+get to. Real leases and both databases."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import timedelta
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from core.features.chat_commands.pending import FORGOTTEN, STALE, PendingCommands
+from core.features.chat_commands.router import ChatCommand, ChatCommandRouter, ChatInvocation
+from core.features.chat_commands.tables import chat_commands_pending
+from core.storage import db
+from tests.features.chat_commands.doubles import T0, RecordingSender, replier_for, webhook_chat
+from tests.outbox.test_claims import beating, end_heartbeat
+from tests.support.clock import Clock, Ticker
+
+GUILD = 111
+
+
+class Hanging:
+    """A command that never ends: the process is killed while it runs."""
+
+    def __init__(self) -> None:
+        self.started = asyncio.Event()
+
+    async def __call__(self, invocation: ChatInvocation) -> str | None:
+        self.started.set()
+        await asyncio.Event().wait()
+        return None
+
+
+class Answering:
+    def __init__(self) -> None:
+        self.calls: list[ChatInvocation] = []
+
+    async def __call__(self, invocation: ChatInvocation) -> str | None:
+        self.calls.append(invocation)
+        return f"joined with {invocation.arguments}"
+
+
+class Process:
+    """One bot process's router, its commands kept as ``name`` (whose heartbeat beats)."""
+
+    def __init__(self, engine: Engine, clock: Clock, name: str, handler, **options) -> None:  # type: ignore[no-untyped-def]
+        beating(engine, name)
+        self.sender = RecordingSender()
+        self.router = ChatCommandRouter(
+            [ChatCommand("join", handler)],
+            replier_for(self.sender),
+            clock=Ticker(),
+            pending=PendingCommands(engine, clock, name),
+            **options,
+        )
+
+    def kill(self) -> None:
+        """As ``kill -9``: its commands stop where they are and nothing is given back."""
+        for worker in self.router._workers.values():
+            worker.cancel()
+
+
+def rows(engine: Engine) -> list[tuple[str, str, str]]:
+    t = chat_commands_pending
+    with engine.connect() as conn:
+        return [tuple(r) for r in conn.execute(sa.select(t.c.command, t.c.arguments, t.c.holder))]
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock(T0)
+
+
+async def test_a_command_a_killed_process_never_finished_is_run_by_another(engine, clock):
+    hanging = Hanging()
+    dead = Process(engine, clock, "dead", hanging)
+    chat = webhook_chat("!join 500", at=T0)
+    await dead.router.handle(GUILD, chat)  # accepted, the message acknowledged
+    await hanging.started.wait()
+    dead.kill()
+    assert rows(engine) == [("join", "500", "dead")]
+
+    answering = Answering()
+    living = Process(engine, clock, "living", answering)
+    assert await living.router.recover() == 0  # "dead" still beats: its command is its own
+    end_heartbeat(engine, "dead")
+    assert await living.router.recover() == 1
+    await living.router.flush()
+
+    [invocation] = answering.calls
+    assert (invocation.guild_id, invocation.arguments, invocation.event.key) == (
+        GUILD,
+        "500",
+        chat.key,
+    )
+    assert invocation.viewer == chat.viewer
+    assert living.sender.texts == ["joined with 500"]
+    assert rows(engine) == []
+    assert await living.router.recover() == 0  # run once
+
+
+async def test_a_command_that_ran_leaves_nothing_to_run_again(engine, clock):
+    answering = Answering()
+    process = Process(engine, clock, "one", answering)
+    await process.router.handle(GUILD, webhook_chat("!join 20"))
+    await process.router.flush()
+    assert rows(engine) == []
+    end_heartbeat(engine, "one")
+    assert await Process(engine, clock, "two", Answering()).router.recover() == 0
+    assert len(answering.calls) == 1
+
+
+async def test_a_message_delivered_again_after_a_kill_runs_once(engine, clock):
+    """Killed after keeping the command and before the bus heard it was handled: the message
+    comes again, to a process that remembers nothing of it (no Redis: what was answered is
+    in each process's memory). The row is what both see: the command runs once, taken over."""
+    chat = webhook_chat("!join 20")
+    hanging = Hanging()
+    dead = Process(engine, clock, "dead", hanging)
+    await dead.router.handle(GUILD, chat)
+    await hanging.started.wait()
+    dead.kill()
+
+    answering = Answering()
+    restarted = Process(engine, clock, "restarted", answering)
+    await restarted.router.handle(GUILD, chat)  # delivered again
+    await restarted.router.flush()
+    assert answering.calls == []
+    end_heartbeat(engine, "dead")
+    assert await restarted.router.recover() == 1
+    await restarted.router.flush()
+    assert [call.event.key for call in answering.calls] == [chat.key]
+
+
+async def test_a_command_left_behind_too_long_is_dropped_not_answered(engine, clock, caplog):
+    hanging = Hanging()
+    dead = Process(engine, clock, "dead", hanging)
+    await dead.router.handle(GUILD, webhook_chat("!join 500"))
+    await hanging.started.wait()
+    dead.kill()
+    end_heartbeat(engine, "dead")
+
+    answering = Answering()
+    clock.advance(STALE + timedelta(seconds=1))  # the restart came late
+    with caplog.at_level(logging.WARNING):
+        assert await Process(engine, clock, "later", answering).router.recover() == 0
+    assert answering.calls == []
+    assert rows(engine) == []
+    assert "!join was left unanswered too long; dropped" in caplog.text
+
+
+async def test_a_row_nobody_can_take_is_forgotten(engine, clock):
+    """A tool's or a test's router whose name never beat: its rows go after FORGOTTEN."""
+    pending = PendingCommands(engine, clock, "a-tool")
+    assert pending.keep(GUILD, webhook_chat("!join 1"), "join", "1", 0) is not None
+    other = Process(engine, clock, "other", Answering())
+    assert await other.router.recover() == 0
+    assert len(rows(engine)) == 1
+    clock.advance(FORGOTTEN)
+    assert await other.router.recover() == 0
+    assert rows(engine) == []
+
+
+async def test_a_stopping_process_hands_over_the_commands_it_did_not_get_to(engine, clock):
+    hanging = Hanging()
+    stopping = Process(engine, clock, "stopping", hanging, stop_grace_seconds=0)
+    await stopping.router.handle(GUILD, webhook_chat("!join 1"))
+    await stopping.router.handle(GUILD, webhook_chat("!join 2"))  # waits behind the first
+    await hanging.started.wait()
+    await stopping.router.close()  # no grace: the first is cut short, the second never ran
+
+    answering = Answering()
+    other = Process(engine, clock, "other", answering)
+    assert await other.router.recover() == 1  # at once: "stopping" still beats
+    await other.router.flush()
+    assert [call.arguments for call in answering.calls] == ["2"]
+    # The one cut short may have done part of its work: it is not run again by a process
+    # that stopped cleanly, and is forgotten in time.
+    assert rows(engine) == [("join", "1", "stopping")]
+
+
+async def test_without_its_database_the_router_still_runs_the_command(clock, caplog):
+    """Nothing to keep the command in (PostgreSQL unreachable): it runs as it always did."""
+    unreachable = db.create_engine("postgresql+psycopg://nobody:x@127.0.0.1:9/none")
+    answering = Answering()
+    router = ChatCommandRouter(
+        [ChatCommand("join", answering)],
+        replier_for(RecordingSender()),
+        clock=Ticker(),
+        pending=PendingCommands(unreachable, clock, "alone"),
+    )
+    try:
+        with caplog.at_level(logging.WARNING):
+            await router.handle(GUILD, webhook_chat("!join 7"))
+            await router.flush()
+    finally:
+        unreachable.dispose()
+    assert [call.arguments for call in answering.calls] == ["7"]
+    assert "!join not kept; it runs" in caplog.text
+
+
+async def test_the_runtime_keeps_its_commands_and_a_restart_runs_those_left_behind(make_runtime):
+    """The wiring: commands kept under the process's own name (the one its heartbeat beats
+    as), and every bot process looking for those left behind."""
+    killed = make_runtime()
+    assert "chat commands left behind" in killed.scheduler.loops
+    beating(killed.engine, killed.process_name)
+    hanging = Hanging()
+    killed.chat_commands.add(ChatCommand("hang", hanging))
+    await killed.chat_commands.handle(GUILD, webhook_chat("!hang on"))
+    await hanging.started.wait()
+    for worker in killed.chat_commands._workers.values():
+        worker.cancel()
+    end_heartbeat(killed.engine, killed.process_name)
+
+    restarted = make_runtime()  # the same data folder, a new process name
+    answering = Answering()
+    restarted.chat_commands.add(ChatCommand("hang", answering))
+    assert await restarted.chat_commands.recover() == 1
+    await restarted.chat_commands.flush()
+    assert [call.arguments for call in answering.calls] == ["on"]
