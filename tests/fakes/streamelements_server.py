@@ -16,7 +16,8 @@ way StreamElements does: a blind delta, with no guard against going below zero. 
 Failure kinds: ``"429"`` and ``"500"`` (nothing applied), ``"500_after_apply"`` (applied, then
 500), ``"drop_after_apply"`` (applied, then the connection closes without an answer),
 ``"garbage"`` (200 with a body that is not JSON). :meth:`hang_puts_of` holds one viewer's changes
-until released. The server runs in its own thread, a thread per request.
+until released, :meth:`hang_reads` every balance read. The server runs in its own thread, a
+thread per request.
 """
 
 from __future__ import annotations
@@ -47,6 +48,8 @@ class FakeStreamElements(StdlibServer):
     holding: dict[str, threading.Event] = field(default_factory=dict)
     pages: list[tuple[int, int]] = field(default_factory=list)  # leaderboard (limit, offset)
     retry_after: int | None = None  # the Retry-After its 429s carry (seconds), if any
+    reads: list[str] = field(default_factory=list)  # what was read (a viewer, "top"), when asked
+    reads_held: threading.Event | None = None
 
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
@@ -60,6 +63,12 @@ class FakeStreamElements(StdlibServer):
         a minute), then make it as usual: a StreamElements that hangs for one channel's call."""
         self.holding[username] = threading.Event()
         return self.holding[username]
+
+    def hang_reads(self) -> threading.Event:
+        """Hold every read (a balance, the leaderboard) until the returned event is set (at most
+        a minute): a StreamElements that hangs on reads."""
+        self.reads_held = threading.Event()
+        return self.reads_held
 
     @property
     def base_url(self) -> str:
@@ -89,9 +98,11 @@ class FakeStreamElements(StdlibServer):
         if parts[:3] != ["kappa", "v2", "points"] or len(parts) < 5 or parts[3] != self.channel_id:
             return _answer(request, 404, {"statusCode": 404, "error": "Not Found"})
         username = parts[4]
-        hold = self.holding.get(username) if method == "PUT" else None
+        if method == "GET":
+            self.reads.append(username)
+        hold = self.holding.get(username) if method == "PUT" else self.reads_held
         if hold is not None:
-            hold.wait(timeout=60)  # a StreamElements that hangs on this viewer's change
+            hold.wait(timeout=60)  # a StreamElements that hangs on this change, or on reads
         with self._lock:
             failure = self.failures.pop(0) if self.failures else None
             if failure in ("429", "500"):

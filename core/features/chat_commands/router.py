@@ -222,8 +222,10 @@ class ChatCommandRouter:
                 pending.arguments,
                 Permission(min(max(pending.permission, 0), Permission.BROADCASTER)),
             )
-            if command is None or not self._enqueue(command, invocation, pending.id):
+            if command is None:  # no longer a command here (renamed, its feature off)
                 await self._forget(pending.id)
+            elif not self._enqueue(command, invocation, pending.id):
+                await asyncio.to_thread(self.pending.let_go, [pending.id])  # the next look's
         if found:
             log.info("took %d chat command(s) a stopped bot process left behind", len(found))
         return len(found)

@@ -225,3 +225,25 @@ async def test_the_runtime_keeps_its_commands_and_a_restart_runs_those_left_behi
     assert await restarted.chat_commands.recover() == 1
     await restarted.chat_commands.flush()
     assert [call.arguments for call in answering.calls] == ["on"]
+
+
+async def test_commands_taken_over_beyond_a_full_queue_wait_for_the_next_look(engine, clock):
+    """A guild's queue holds a bounded number of commands: those taken over beyond it are
+    left for the next look (every 2 s), not dropped."""
+    hanging = Hanging()
+    dead = Process(engine, clock, "dead", hanging)
+    for n in range(3):
+        await dead.router.handle(GUILD, webhook_chat(f"!join {n}"))
+    await hanging.started.wait()
+    dead.kill()
+    end_heartbeat(engine, "dead")
+
+    blocked = Hanging()
+    living = Process(engine, clock, "living", blocked, max_waiting_per_guild=1)
+    assert await living.router.recover() == 3  # one runs, one waits, one is let go
+    await blocked.started.wait()
+    assert sorted(holder for _, _, holder in rows(engine)) == ["", "living", "living"]
+    assert await living.router.recover() == 1  # taken again; the queue is still full
+    assert sorted(holder for _, _, holder in rows(engine)) == ["", "living", "living"]
+    for worker in living.router._workers.values():
+        worker.cancel()

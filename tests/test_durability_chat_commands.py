@@ -1,0 +1,120 @@
+"""Kill -9 while chat commands wait on their guild's queue, with real processes.
+
+The embedded bot (``core run`` on SQLite) keeps a guild's points in StreamElements (a fake on
+loopback whose balance reads hang), and ten viewers type ``!points`` at once. The first command
+waits on StreamElements and the other nine wait behind it on the guild's queue; the bus has
+heard every message handled. The bot is killed with SIGKILL right then and started again, and
+StreamElements answers again. Every viewer gets exactly one answer: the restarted bot takes the
+ten commands the dead one left in ``chat_commands_pending`` once its heartbeat lease has run
+out. (Before they were kept, the nine waiting commands were lost with the process.)
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from core.demo import _chat
+from core.events import system_clock
+from core.features.points.se_wallet import SeWallet
+from core.security.secrets import TokenCipher
+from tests.conftest import TEST_FERNET_KEY
+from tests.fakes.streamelements_server import CHANNEL_ID, JWT, FakeStreamElements
+from tests.support.waiting import PROCESS_HANG_SECONDS
+from tests.test_durability import GUILD, Process, _experiment, _wait_for_health
+
+pytestmark = pytest.mark.slow
+
+VIEWERS = [str(8000 + n) for n in range(10)]
+
+
+def _count(database_url: str, query: str) -> list[tuple]:
+    engine = sa.create_engine(database_url)
+    try:
+        with engine.connect() as conn:
+            return [tuple(row) for row in conn.execute(sa.text(query))]
+    finally:
+        engine.dispose()
+
+
+def _eventually(check, what: str) -> None:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + PROCESS_HANG_SECONDS
+    while not check():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what} within {PROCESS_HANG_SECONDS} s")
+        time.sleep(0.05)
+
+
+def test_commands_waiting_when_the_bot_is_killed_are_each_answered_once(tmp_path: Path, kick_keys):
+    with FakeStreamElements() as se:
+        experiment = _experiment(
+            tmp_path,
+            kick_keys,
+            STREAMELEMENTS_API_URL=se.base_url,
+            TOKEN_ENCRYPTION_KEY=TEST_FERNET_KEY,
+        )
+        database_url = f"sqlite:///{tmp_path / 'data' / 'streamkeeper.sqlite3'}"
+        engine = sa.create_engine(database_url)
+        try:
+            wallet = SeWallet(engine, system_clock, TokenCipher(TEST_FERNET_KEY), None)  # type: ignore[arg-type]
+            wallet.use_streamelements(int(GUILD), CHANNEL_ID, JWT)
+        finally:
+            engine.dispose()
+        for viewer in VIEWERS:
+            se.points[f"viewer{viewer}"] = 100 + int(viewer) % 100
+        held = se.hang_reads()
+
+        log = tmp_path / "run.log"
+        command = [sys.executable, "-m", "core", "run"]
+        running = Process(experiment.env, command, log)
+        try:
+            _wait_for_health(experiment.url)
+            said_at = datetime.now(UTC).replace(microsecond=0)
+            messages = {f"points-{viewer}": viewer for viewer in VIEWERS}
+
+            def send(message_id: str) -> None:
+                viewer = messages[message_id]
+                payload = _chat(message_id, (viewer, f"viewer{viewer}"), "!points", said_at)
+                delivery = f"01PTS{viewer}".ljust(26, "0")
+                experiment.send(
+                    "chat.message.sent", payload, delivery, None, at_a_safe_moment=False
+                )
+
+            with ThreadPoolExecutor(len(messages)) as pool:
+                list(pool.map(send, messages))
+            assert experiment.outcomes == {"queued": len(messages)}
+            handled = "SELECT count(*) FROM bus_events WHERE acked_at IS NOT NULL"
+            _eventually(
+                lambda: _count(database_url, handled) == [(len(messages),)] and se.reads,
+                "every message handled and the first command asking StreamElements",
+            )
+            assert len(set(se.reads)) == 1  # the first command waits on it, the rest behind it
+            pending = "SELECT count(*) FROM chat_commands_pending"
+            assert _count(database_url, pending) == [(len(messages),)]
+
+            running.kill()
+            held.set()
+            running = Process(experiment.env, command, log)
+            _wait_for_health(experiment.url)
+
+            replies = "SELECT payload FROM outbox WHERE service = 'kick-chat'"
+
+            def answered() -> Counter[str]:
+                rows = _count(database_url, replies)
+                return Counter(json.loads(row[0]).get("reply_to_message_id") for row in rows)
+
+            _eventually(lambda: set(answered()) == set(messages), "every viewer answered")
+            _eventually(lambda: _count(database_url, pending) == [(0,)], "no command left")
+        finally:
+            running.stop()
+
+    assert answered() == dict.fromkeys(messages, 1)
+    assert {f"viewer{viewer}" for viewer in VIEWERS} <= set(se.reads)
