@@ -209,6 +209,14 @@ STORED: tuple[Stored, ...] = (
         "Nothing to ask: they are working data, pruned as they age.",
     ),
     Stored(
+        "Chat commands the bot took and has not finished yet: the chat message (who typed it "
+        "and what), the command and the process running it, so a bot restarted after a crash "
+        "still answers them",
+        ("chat_commands_pending",),
+        "until the command has run; at most 10 minutes",
+        "Nothing to ask: they are working data, deleted as the commands end.",
+    ),
+    Stored(
         "Which bot process runs which part of the work (groups of servers, timed jobs), with "
         "the process's host name and process id; nothing about people",
         ("leases",),
