@@ -60,7 +60,7 @@ async def run_until_earned(runtime: Runtime) -> None:
     stop = asyncio.Event()
     task = asyncio.create_task(runtime.scheduler.run(stop))
     try:
-        await eventually(lambda: earned_until(runtime) == T0 + MINUTE)
+        await eventually(lambda: earned_until(runtime) == T0 + MINUTE, within=60, every=0.05)
     finally:
         stop.set()
         await task
