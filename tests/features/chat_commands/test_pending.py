@@ -36,6 +36,9 @@ class Hanging:
         await asyncio.Event().wait()
         return None
 
+    async def has_started(self) -> None:
+        await asyncio.wait_for(self.started.wait(), timeout=60)
+
 
 class Answering:
     def __init__(self) -> None:
@@ -82,7 +85,7 @@ async def test_a_command_a_killed_process_never_finished_is_run_by_another(engin
     dead = Process(engine, clock, "dead", hanging)
     chat = webhook_chat("!join 500", at=T0)
     await dead.router.handle(GUILD, chat)  # accepted, the message acknowledged
-    await hanging.started.wait()
+    await hanging.has_started()
     dead.kill()
     assert rows(engine) == [("join", "500", "dead")]
 
@@ -124,7 +127,7 @@ async def test_a_message_delivered_again_after_a_kill_runs_once(engine, clock):
     hanging = Hanging()
     dead = Process(engine, clock, "dead", hanging)
     await dead.router.handle(GUILD, chat)
-    await hanging.started.wait()
+    await hanging.has_started()
     dead.kill()
 
     answering = Answering()
@@ -142,7 +145,7 @@ async def test_a_command_left_behind_too_long_is_dropped_not_answered(engine, cl
     hanging = Hanging()
     dead = Process(engine, clock, "dead", hanging)
     await dead.router.handle(GUILD, webhook_chat("!join 500"))
-    await hanging.started.wait()
+    await hanging.has_started()
     dead.kill()
     end_heartbeat(engine, "dead")
 
@@ -172,7 +175,7 @@ async def test_a_stopping_process_hands_over_the_commands_it_did_not_get_to(engi
     stopping = Process(engine, clock, "stopping", hanging, stop_grace_seconds=0)
     await stopping.router.handle(GUILD, webhook_chat("!join 1"))
     await stopping.router.handle(GUILD, webhook_chat("!join 2"))  # waits behind the first
-    await hanging.started.wait()
+    await hanging.has_started()
     await stopping.router.close()  # no grace: the first is cut short, the second never ran
 
     answering = Answering()
@@ -214,7 +217,7 @@ async def test_the_runtime_keeps_its_commands_and_a_restart_runs_those_left_behi
     hanging = Hanging()
     killed.chat_commands.add(ChatCommand("hang", hanging))
     await killed.chat_commands.handle(GUILD, webhook_chat("!hang on"))
-    await hanging.started.wait()
+    await hanging.has_started()
     for worker in killed.chat_commands._workers.values():
         worker.cancel()
     end_heartbeat(killed.engine, killed.process_name)
@@ -234,14 +237,14 @@ async def test_commands_taken_over_beyond_a_full_queue_wait_for_the_next_look(en
     dead = Process(engine, clock, "dead", hanging)
     for n in range(3):
         await dead.router.handle(GUILD, webhook_chat(f"!join {n}"))
-    await hanging.started.wait()
+    await hanging.has_started()
     dead.kill()
     end_heartbeat(engine, "dead")
 
     blocked = Hanging()
     living = Process(engine, clock, "living", blocked, max_waiting_per_guild=1)
     assert await living.router.recover() == 3  # one runs, one waits, one is let go
-    await blocked.started.wait()
+    await blocked.has_started()
     assert sorted(holder for _, _, holder in rows(engine)) == ["", "living", "living"]
     assert await living.router.recover() == 1  # taken again; the queue is still full
     assert sorted(holder for _, _, holder in rows(engine)) == ["", "living", "living"]
