@@ -249,7 +249,7 @@ class ChatCommandRouter:
         self._queues.clear()
         if self.pending is not None:
             try:
-                await asyncio.to_thread(self.pending.let_go, [k for k in waiting if k])
+                await asyncio.to_thread(self.pending.let_go, [k for k in waiting if k is not None])
             except Exception:
                 log.warning(
                     "chat commands not handed over; another process takes them "
