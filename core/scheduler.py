@@ -6,7 +6,9 @@ instant (which ticks each guild once its own events from before the instant are 
 ``core/guild_ticks.py``), then each job registered with :meth:`Scheduler.after_tick`, in order.
 Jobs with a rhythm of their own (the role sync, Shuffle polls, Kick upkeep, the Pusher supervisor)
 are registered with :meth:`Scheduler.every` or :meth:`Scheduler.loop`. A job that fails is logged
-and tried again at its next turn; it never stops the others.
+and tried again at its next turn; it never stops the others. A job that must follow its
+guilds' tick (``everywhere``) and failed is tried again before the next tick, while the rows
+of the tick it follows are still there.
 
 With many bot processes (``core/ownership/``), each job runs in one process at a time: the one
 holding the job's lease, which may pass to another process (the job's ``stop`` is then set
@@ -60,6 +62,8 @@ class Scheduler:
         self._after_tick: list[AfterTick] = []
         self.loops: dict[str, Loop] = {}
         self._everywhere: set[str] = set()
+        # An ``everywhere`` job failed after this process's last tick: finish it before the next.
+        self._left_undone = False
         # Which jobs and guilds are this process's; set by the runtime once storage is built.
         self.ownership: Ownership | None = None
 
@@ -163,7 +167,10 @@ class Scheduler:
             await self.tick_once(tick_at, stop)
 
     async def tick_once(self, tick_at: datetime, stop: asyncio.Event | None = None) -> None:
-        """The tick for ``tick_at``, then the work that follows it."""
+        """The tick for ``tick_at``, then the work that follows it; first, what failed after
+        the last tick (:meth:`finish_last_tick`)."""
+        if self._left_undone:
+            await self.finish_last_tick()
         try:
             await self._tick(tick_at, stop or asyncio.Event())
         except Exception:
@@ -174,7 +181,9 @@ class Scheduler:
         """What this process's guilds' last tick left undone: the ``everywhere`` jobs, run
         before the next tick moves on from it. A process killed between a tick and the work
         after it (or a dead process whose guilds this one took over) left that tick's points
-        for watching unearned, and the next tick would overwrite who was there."""
+        for watching unearned, and the next tick would overwrite who was there. So did a job
+        that failed after this process's last tick."""
+        self._left_undone = False
         await self.run_after_tick()
 
     async def run_after_tick(self, *, everywhere_only: bool = True) -> None:
@@ -189,7 +198,11 @@ class Scheduler:
             try:
                 await job.run()
             except Exception:
-                log.exception("%s failed; retrying at the next tick", job.name)
+                if job.everywhere:
+                    self._left_undone = True
+                    log.exception("%s failed; trying again before the next tick", job.name)
+                else:
+                    log.exception("%s failed; retrying at the next tick", job.name)
 
 
 async def _set_when_lost(

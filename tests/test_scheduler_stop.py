@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from datetime import UTC, datetime
 
 import pytest
 
@@ -67,3 +68,43 @@ async def test_a_job_that_ends_within_the_grace_ends_by_itself_and_its_failure_i
 
     assert "polls failed; trying again at the next interval" in caplog.text
     assert "cancelled" not in caplog.text
+
+
+async def test_a_job_that_follows_the_tick_and_failed_runs_again_before_the_next_tick(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """An ``everywhere`` job (it must follow its guilds' tick) that failed is run again before
+    the next tick, not only after it; a job of the process holding the work after the tick is
+    retried at its next turn, as before."""
+    done: list[str] = []
+    failures = {"follows": 1, "held": 1}
+
+    async def tick(at, stop) -> None:  # type: ignore[no-untyped-def]
+        done.append(f"tick {at:%M}")
+
+    def job(name: str):  # type: ignore[no-untyped-def]
+        async def run() -> None:
+            if failures[name]:
+                failures[name] -= 1
+                done.append(f"{name} failed")
+                raise RuntimeError(f"{name} could not reach the database")
+            done.append(name)
+
+        return run
+
+    schedule = Scheduler(60, tick, system_clock)
+    schedule.after_tick("follows", job("follows"), everywhere=True)
+    schedule.after_tick("held", job("held"))
+    with caplog.at_level(logging.ERROR):
+        await schedule.tick_once(datetime(2026, 11, 27, 12, 1, tzinfo=UTC))
+        await schedule.tick_once(datetime(2026, 11, 27, 12, 2, tzinfo=UTC))
+        await schedule.tick_once(datetime(2026, 11, 27, 12, 3, tzinfo=UTC))
+
+    assert done == [
+        "tick 01", "follows failed", "held failed",
+        "follows",  # before the tick that would move on from the one it follows
+        "tick 02", "follows", "held",
+        "tick 03", "follows", "held",
+    ]  # fmt: skip
+    assert "follows failed; trying again before the next tick" in caplog.text
+    assert "held failed; retrying at the next tick" in caplog.text

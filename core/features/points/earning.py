@@ -84,6 +84,15 @@ class _Claim:
         return started, seconds * self.rates.watch_rate, seconds * self.rates.sub_rate
 
 
+class LeftUnearned(Exception):
+    """Guilds whose points for their latest tick failed (each logged as it failed)."""
+
+    def __init__(self, guild_ids: list[int]) -> None:
+        shown = ", ".join(str(g) for g in guild_ids[:10]) + (", ..." if len(guild_ids) > 10 else "")
+        super().__init__(f"{len(guild_ids)} guild(s) earned nothing for their tick: {shown}")
+        self.guild_ids = guild_ids
+
+
 def chat_digest(content: str) -> str:
     """The same message typed again (any case or spacing) has the same digest."""
     normal = " ".join(content.casefold().split())
@@ -106,15 +115,22 @@ class PointsEarning:
         self.guild_ids = guild_ids
 
     def earn_all(self) -> list[EarnResult]:
-        """After each watchtime tick: every guild's earnings for it, many guilds at once."""
-        return self.earn_many(list(self.guild_ids()))
+        """After each watchtime tick: every guild's earnings for it, many guilds at once.
+        Raises :class:`LeftUnearned` once the others are done if a guild failed, so the
+        scheduler runs this again before the next tick (done guilds then do nothing)."""
+        guild_ids = list(dict.fromkeys(self.guild_ids()))
+        results = self.earn_many(guild_ids)
+        failed = set(guild_ids) - {result.guild_id for result in results}
+        if failed:
+            raise LeftUnearned(sorted(failed))
+        return results
 
     def earn_many(self, guild_ids: Sequence[int]) -> list[EarnResult]:
         """``earn`` for many guilds: a few statements and one transaction per batch of
         ``EARN_BATCH`` guilds (``accrual_batch``), each guild's clock still moved by its own
         compare-and-set. A batch that fails is done again guild by guild, so one guild's failure
-        is its own (logged; that tick's points are not earned later: the next tick credits its
-        own) and never costs the others their points."""
+        is its own (logged, and left out of the results) and never costs the others their
+        points."""
         return work_in_batches(
             list(dict.fromkeys(guild_ids)),
             EARN_BATCH,
@@ -122,7 +138,7 @@ class PointsEarning:
             self.earn,
             log=log,
             batch_failed="a batch of %d guilds' points failed; earning them one by one",
-            guild_failed="guild %s: points for watching failed; this tick earns none",
+            guild_failed="guild %s: points for watching failed",
         )
 
     def _earn_batch(self, batch: list[int]) -> list[EarnResult]:

@@ -5,10 +5,14 @@ viewers end with the points of a run that was never killed."""
 from __future__ import annotations
 
 import asyncio
+import logging
+import sqlite3
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
 
 from core.events import ChatMessageSent, Platform
 from core.features.points import accrual
@@ -92,3 +96,51 @@ async def test_a_tick_whose_points_job_was_killed_is_earned_at_the_restart(
         clock.now = T0 + minutes * MINUTE
         await later.scheduler.tick_once(clock.now)
     assert balances(later) == {"77": 3, "88": 3}
+
+
+class LockedPoints:
+    """While ``locked``, a statement moving a guild's earnings clock fails as SQLite's does
+    when another writer holds the file past the busy timeout."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.locked = False
+        sa.event.listen(engine, "before_cursor_execute", self.before)
+
+    def before(self, conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
+        if self.locked and "earned_until" in statement and not statement.startswith("SELECT"):
+            raise sa.exc.OperationalError(
+                statement, parameters, sqlite3.OperationalError("database is locked")
+            )
+
+
+async def test_a_tick_whose_points_failed_is_earned_before_the_next_tick(
+    make_runtime, caplog: pytest.LogCaptureFixture
+):
+    """The points job failed after a tick while the process kept running (its batch, then the
+    guild alone): the scheduler runs it again before the next tick, which would overwrite who
+    was there, so the viewers end with the points of a run where nothing failed."""
+    clock = Clock(T0)
+    runtime = make_runtime(clock=clock)
+    streaming(runtime)
+    points = LockedPoints(runtime.engine)
+    await runtime.scheduler.tick_once(T0)
+    await chat(runtime)
+
+    points.locked = True
+    clock.now = T0 + MINUTE
+    with caplog.at_level(logging.ERROR):
+        await runtime.scheduler.tick_once(clock.now)
+    assert earned_until(runtime) == T0  # the tick counted, its points did not
+    assert f"guild {GUILD}: points for watching failed" in caplog.text
+    assert f"1 guild(s) earned nothing for their tick: {GUILD}" in caplog.text
+
+    points.locked = False
+    clock.now = T0 + 2 * MINUTE
+    await runtime.scheduler.tick_once(clock.now)
+    assert earned_until(runtime) == T0 + 2 * MINUTE
+    assert balances(runtime) == {"77": 2, "88": 2}  # both minutes (1 each when one was lost)
+    assert "points earned by watching failed; trying again before the next tick" in caplog.text
+
+    clock.now = T0 + 3 * MINUTE
+    await runtime.scheduler.tick_once(clock.now)
+    assert balances(runtime) == {"77": 3, "88": 3}
