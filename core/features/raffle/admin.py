@@ -91,6 +91,8 @@ class RaffleAdmin:
             # A period past its end waits for the scheduler to close it; it takes no more.
             if period is None or period.ends_at <= now:
                 raise RaffleRefused("No raffle period is open.")
+            if not periods_repository.hold_open_period(conn, guild_id, period.id):
+                raise RaffleRefused("That period closed a moment ago; its ledger is frozen.")
             platform, user_id, _name = self._holder(conn, member_id, username)
             balance = ledger_repository.get_balance(conn, guild_id, period.id, platform, user_id)
             if tickets < 0 and balance + tickets < 0:

@@ -169,16 +169,19 @@ class RaffleService:
     # --- event handlers --------------------------------------------------------------------
 
     def record_gift(self, guild_id: int, event: SubscriptionsGifted) -> None:
+        """A gift's tickets, in the open period; in the next one when a close ends that period
+        while the gift is written (it counts after the close, as a gift handled after it)."""
         now = utc(self.clock())
-        try:
+
+        def record() -> earning.GiftOutcome | None:
             with self.engine.begin() as conn:
                 period = periods_repository.find_open_period(conn, guild_id)
                 if period is None:
-                    return
+                    return None
                 stored = periods_repository.get_settings(conn, guild_id)
-                outcome = earning.record_gift(conn, period, stored, event, now)
-        except earning.PeriodClosed:
-            return
+                return earning.record_gift(conn, period, stored, event, now)
+
+        outcome = earning.across_a_close(record)
         if outcome is not None and outcome.is_new:
             log.info(
                 "guild %s: gift %s worth %d tickets%s",

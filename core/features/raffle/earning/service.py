@@ -33,6 +33,7 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TypeVar
 
 from sqlalchemy.engine import Connection
 
@@ -51,14 +52,39 @@ class PeriodClosed(Exception):
     """The period closed while tickets were being written; the transaction is rolled back."""
 
 
+Result = TypeVar("Result")
+TRIES_ACROSS_A_CLOSE = 3
+
+
+def hold(conn: Connection, period: Period) -> None:
+    """Hold ``period`` open to the end of the caller's transaction (on PostgreSQL a close
+    waits for it); :class:`PeriodClosed` when a close ended it meanwhile. Hold it before
+    writing anything the close would have to see (a gift, a wager's progress): written after
+    the close had read, it would count in no period."""
+    if not periods_repository.hold_open_period(conn, period.guild_id, period.id):
+        raise PeriodClosed(period.id)
+
+
+def across_a_close(work: Callable[[], Result]) -> Result:
+    """``work()``, a transaction that holds its open period, tried again when that period
+    closed while it ran: the next try reads the period the close opened (the earnings of a
+    closed period count in the next one). Raises :class:`PeriodClosed` after three closes."""
+    for tried in range(1, TRIES_ACROSS_A_CLOSE + 1):
+        try:
+            return work()
+        except PeriodClosed:
+            if tried == TRIES_ACROSS_A_CLOSE:
+                raise
+    raise AssertionError("unreachable")
+
+
 def convert_watchtime(
     conn: Connection, period: Period, settings: GuildRaffleSettings, now: datetime
 ) -> int:
     """Turn full hours watched inside ``period`` into tickets for the whole guild at once (a
     few statements, however many viewers); return the tickets given. Raises
     :class:`PeriodClosed` when the period is not open any more."""
-    if not periods_repository.hold_open_period(conn, period.guild_id, period.id):
-        raise PeriodClosed(period.id)
+    hold(conn, period)
     _, tickets = earning_repository.convert_watch_hours(
         conn, period.guild_id, period.id, settings.watch_hour_tickets, now
     )
@@ -197,6 +223,7 @@ def record_gift(
     reference = gift_identity(
         event, lambda ref: earning_repository.gift_received_at(conn, period.guild_id, ref), now
     )
+    hold(conn, period)  # a gift written after the close read the pending ones is in no period
     tickets = count * settings.gifted_sub_tickets
     # A copy handled after the period rolled over (the other transport's, Twitch's chat notice,
     # a redelivery) is the gift recorded in the period before: a reference counts once per
@@ -204,7 +231,7 @@ def record_gift(
     earlier = earning_repository.find_gift(conn, period.guild_id, reference)
     if earlier is not None and earlier.period_id != period.id:
         return GiftOutcome(reference, earlier.tickets, pending=False, is_new=False)
-    hold = timedelta(minutes=settings.gift_hold_minutes)
+    held_for = timedelta(minutes=settings.gift_hold_minutes)
     is_new = earning_repository.add_gift(
         conn,
         guild_id=period.guild_id,
@@ -216,11 +243,11 @@ def record_gift(
         giftees=count,
         tickets=tickets,
         received_at=now,
-        release_at=now + hold,
+        release_at=now + held_for,
     )
     if not is_new:
         return GiftOutcome(reference, tickets, pending=False, is_new=False)
-    if hold:
+    if held_for:
         return GiftOutcome(reference, tickets, pending=True, is_new=True)
     gift = earning_repository.find_gift(conn, period.guild_id, reference)
     assert gift is not None  # noqa: S101 (inserted above, in this transaction)

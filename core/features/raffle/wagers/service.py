@@ -34,11 +34,10 @@ from datetime import datetime, timedelta
 from sqlalchemy.engine import Connection, Engine
 
 from core.events import utc
-from core.features.linking import repository as linking_repository
-from core.features.raffle import awards_repository
-from core.features.raffle.awards_repository import TicketAward
+from core.features.raffle.earning.service import across_a_close, hold
 from core.features.raffle.periods import repository as periods_repository
 from core.features.raffle.wagers import repository
+from core.features.raffle.wagers.awarding import Award, award_due
 from core.features.raffle.wagers.polls import in_lanes
 from core.features.raffle.wagers.repository import LinkRequest, ShuffleLink, Total
 from core.features.raffle.wagers.rules import (
@@ -47,7 +46,6 @@ from core.features.raffle.wagers.rules import (
     carried_totals,
     check_affiliate_url,
     parse_campaign_codes,
-    tickets_for,
     totals_under_codes,
 )
 from core.features.raffle.wagers.shuffle_accounts import ShuffleAccounts, Verified
@@ -66,19 +64,9 @@ from core.security.secrets import MissingSecret, TokenCipher
 
 log = logging.getLogger(__name__)
 
-SOURCE = "wager"
 END_POLL_SECONDS = 15.0  # how long a period's close waits for its last poll
 NOT_SHUFFLE_URL = "the stored link is not on a Shuffle host, so it is not fetched; set it again"
 UNREADABLE_URL = "the stored link cannot be decrypted (TOKEN_ENCRYPTION_KEY changed?); set it again"
-
-
-@dataclass(frozen=True)
-class Award:
-    username: str  # the Shuffle name
-    discord_user_id: int
-    tickets: int  # given by this poll
-    total_tickets: int  # given in the period so far
-    wagered_cents: int  # since the baseline
 
 
 @dataclass(frozen=True)
@@ -282,8 +270,12 @@ class WagerService:
         now: datetime,
     ) -> PollResult:
         """Take one successful reply: record totals, set the period's baseline if this is its
-        first poll, and give every verified, Kick-linked account the tickets it is due."""
+        first poll, and give every verified, Kick-linked account the tickets it is due. Done
+        again when a close ends the period meanwhile: the next try counts in the next period."""
         totals = totals_under_codes(rows, campaign_codes)
+        return across_a_close(lambda: self._apply(guild_id, totals, now))
+
+    def _apply(self, guild_id: int, totals: dict[str, Total], now: datetime) -> PollResult:
         with self.engine.begin() as conn:
             known = repository.load_totals(conn, guild_id)
             repository.save_totals(conn, guild_id, totals, now)
@@ -291,6 +283,7 @@ class WagerService:
             period = periods_repository.find_open_period(conn, guild_id)
             if period is None:
                 return PollResult(guild_id, "no_period", accounts=len(totals))
+            hold(conn, period)  # progress moved after the close's freeze would be in no period
             is_baseline = repository.claim_baseline(conn, guild_id, period.id, now)
             carried = carried_totals(conn, guild_id, period, known) if is_baseline else {}
             progress = repository.load_progress(conn, guild_id, period.id)
@@ -306,55 +299,10 @@ class WagerService:
                 now,
             )
             rate = self._rate(conn, guild_id)
-            awards = self._award(conn, guild_id, period.id, {**known, **totals}, rate, now)
+            awards = award_due(conn, guild_id, period.id, {**known, **totals}, rate, now)
         return PollResult(
             guild_id, "ok", tuple(awards), accounts=len(totals), is_baseline=is_baseline
         )
-
-    def _award(
-        self,
-        conn: Connection,
-        guild_id: int,
-        period_id: int,
-        totals: dict[str, Total],
-        rate: int,
-        now: datetime,
-    ) -> list[Award]:
-        progress = repository.load_progress(conn, guild_id, period_id)
-        due_rows: list[tuple[TicketAward, Award]] = []
-        for link in repository.list_links(conn, guild_id):
-            counted = progress.get(link.account_key)
-            total = totals.get(link.account_key)
-            if counted is None or total is None:
-                continue
-            wagered = total.cents - counted.baseline_cents
-            earned = tickets_for(wagered, rate)
-            due = earned - counted.tickets_given
-            if due <= 0:
-                continue
-            accounts = linking_repository.links_of_member(conn, link.discord_user_id)
-            if not accounts:
-                continue  # nothing lost: the next poll after they link an account gives it all
-            holder = accounts[0]  # their Kick account, else their Twitch one
-            if not repository.advance_tickets(
-                conn, period_id, link.account_key, counted.tickets_given, earned, now
-            ):
-                continue  # another poll gave these a moment ago
-            row = TicketAward(
-                guild_id=guild_id,
-                period_id=period_id,
-                platform=holder.platform,
-                platform_user_id=holder.platform_user_id,
-                amount=due,
-                source=SOURCE,
-                source_ref=f"shuffle:{link.account_key}:{earned}",
-                actor_id=None,
-                reason=f"${wagered / 100:,.2f} wagered on Shuffle as {link.username}",
-                at=now,
-            )
-            due_rows.append((row, Award(link.username, link.discord_user_id, due, earned, wagered)))
-        written = awards_repository.award_many(conn, [row for row, _ in due_rows])
-        return [award for row, award in due_rows if row.key in written]
 
     def _record_problem(self, guild_id: int, error: ShuffleError, now: datetime) -> PollResult:
         if isinstance(error, RateLimited):

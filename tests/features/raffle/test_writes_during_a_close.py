@@ -1,0 +1,155 @@
+"""Tickets written while a period's close runs (PostgreSQL: the close and the writers are
+separate transactions; SQLite runs one writer at a time). The close holds the period's row
+while it freezes the ledger; a gift, a Shuffle poll or an admin's give that arrives meanwhile
+waits for it and then counts in the next period, or is refused in words: never "done" with
+nothing written, never in no period at all."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from core.events import Viewer
+from core.features.raffle.draws import frozen_ranges
+from core.features.raffle.errors import RaffleRefused
+from core.features.raffle.tables import raffle_ledger, raffle_periods
+from core.features.raffle.wagers.service import WagerService
+from core.platforms.shuffle.payloads import WagerRow
+from core.security.secrets import TokenCipher
+from tests.conftest import TEST_FERNET_KEY
+from tests.features.raffle.support import GUILD, add_viewer, gift, make_service
+from tests.support.clock import Clock
+
+MARCH = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
+AFTER_MARCH = datetime(2026, 4, 1, 0, 0, 5, tzinfo=UTC)
+CODE = "streamer"
+WAIT = 60.0  # the longest the close waits for the writer to queue behind it
+
+
+def someone_waits_on_a_lock(engine: Engine) -> bool:
+    with engine.connect() as conn:
+        waiting = "SELECT count(*) FROM pg_locks WHERE NOT granted"
+        return conn.exec_driver_sql(waiting).scalar_one() > 0
+
+
+@contextmanager
+def a_close_under_way(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch, close: object
+) -> Iterator[None]:
+    """``close()`` runs in a thread; once it holds the period's row and is about to freeze the
+    ledger, it waits until another transaction waits on a lock (the write under test, made in
+    the ``with`` block) or ``WAIT`` seconds, then goes on."""
+    freeze = frozen_ranges.freeze
+    freezing = threading.Event()
+
+    def freeze_once_a_writer_waits(*args, **kwargs):  # type: ignore[no-untyped-def]
+        freezing.set()
+        deadline = time.monotonic() + WAIT
+        while not someone_waits_on_a_lock(engine) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        return freeze(*args, **kwargs)
+
+    monkeypatch.setattr(frozen_ranges, "freeze", freeze_once_a_writer_waits)
+    closer = threading.Thread(target=close)  # type: ignore[arg-type]
+    closer.start()
+    try:
+        assert freezing.wait(WAIT), "the close never reached its freeze"
+        yield
+    finally:
+        closer.join(WAIT)
+    assert not closer.is_alive()
+
+
+def periods(engine: Engine) -> list[tuple[int, str]]:
+    with engine.connect() as conn:
+        query = sa.select(raffle_periods.c.id, raffle_periods.c.status).order_by("id")
+        return [(row.id, row.status) for row in conn.execute(query)]
+
+
+def ledger(engine: Engine) -> list[tuple[int, str, int]]:
+    with engine.connect() as conn:
+        query = sa.select(
+            raffle_ledger.c.period_id, raffle_ledger.c.source, raffle_ledger.c.amount
+        ).order_by(raffle_ledger.c.id)
+        return [tuple(row) for row in conn.execute(query)]
+
+
+def test_a_gift_handled_during_the_month_end_close_counts_in_the_next_period(
+    postgres_engine: Engine, monkeypatch: pytest.MonkeyPatch
+):
+    clock = Clock(MARCH)
+    raffle = make_service(postgres_engine, clock)
+    add_viewer(postgres_engine, "7", "gifter", discord_id=70)
+    march = raffle.periods.start(GUILD)
+    clock.now = AFTER_MARCH
+
+    with a_close_under_way(postgres_engine, monkeypatch, raffle.run_scheduled):
+        # Made at 23:59:58 on March 31st; handled while March closes.
+        made = datetime(2026, 3, 31, 23, 59, 58, tzinfo=UTC)
+        raffle.record_gift(GUILD, gift("g-1", Viewer("7", "gifter"), ("a", "b"), made))
+
+    (_, closed), (april, status) = periods(postgres_engine)
+    assert (closed, status) == ("closed", "open")
+    assert ledger(postgres_engine) == [(april, "gift", 2 * 15)]  # in no period before
+    assert march.id != april
+
+
+def test_a_shuffle_poll_during_the_month_end_close_counts_its_wagers_in_the_next_period(
+    postgres_engine: Engine, monkeypatch: pytest.MonkeyPatch
+):
+    clock = Clock(MARCH)
+    raffle = make_service(postgres_engine, clock)
+    add_viewer(postgres_engine, "7", "alice", discord_id=70)
+    wagers = WagerService(
+        postgres_engine, TokenCipher(TEST_FERNET_KEY), clock=clock,
+        tickets_per_thousand=lambda guild_id: 20,
+    )  # fmt: skip
+    wagers.request_link(GUILD, 70, "Alice")
+    wagers.verify(GUILD, admin_id=1, discord_user_id=70, name="Alice")
+    raffle.periods.start(GUILD)
+
+    def poll(cents: int) -> None:
+        wagers.apply_rows(GUILD, [WagerRow("Alice", CODE, cents)], [CODE], clock())
+
+    poll(0)  # March's baseline
+    clock.now = datetime(2026, 3, 31, 23, 55, tzinfo=UTC)
+    poll(10_000_00)  # $10,000: 200 tickets in March
+    clock.now = AFTER_MARCH
+    with a_close_under_way(postgres_engine, monkeypatch, raffle.run_scheduled):
+        poll(15_000_00)  # $5,000 more, seen while March closes
+    for minutes in (5, 10):
+        clock.now = datetime(2026, 4, 1, 0, minutes, tzinfo=UTC)
+        poll(15_000_00)
+
+    (march, _), (april, _) = periods(postgres_engine)
+    assert ledger(postgres_engine) == [(march, "wager", 200), (april, "wager", 100)]
+
+
+def test_an_admin_give_during_the_close_is_refused_in_words(
+    postgres_engine: Engine, monkeypatch: pytest.MonkeyPatch
+):
+    clock = Clock(MARCH)
+    raffle = make_service(postgres_engine, clock)
+    add_viewer(postgres_engine, "7", "ana", discord_id=70)
+    raffle.periods.start(GUILD)
+
+    with (
+        a_close_under_way(postgres_engine, monkeypatch, lambda: raffle.periods.end(GUILD)),
+        pytest.raises(RaffleRefused, match="closed a moment ago"),
+    ):
+        raffle.admin.give(
+            GUILD, actor_id=1, member_id=70, tickets=50, reason="prize", reference="discord:1"
+        )
+    assert ledger(postgres_engine) == []
+    # Given again once it has closed: the usual answer.
+    with pytest.raises(RaffleRefused, match="No raffle period is open"):
+        raffle.admin.give(
+            GUILD, actor_id=1, member_id=70, tickets=50, reason="prize", reference="discord:2"
+        )
