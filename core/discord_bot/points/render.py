@@ -28,8 +28,8 @@ def balance_line(row: BalanceRow, name: str, rank: int | None) -> str:
 
 
 def se_balance_line(row: BalanceRow, name: str, free: int, held: int) -> str:
-    """A balance kept in StreamElements, less what is staked in a heist here."""
-    staked = f" ({held:,} staked in a heist)" if held else ""
+    """A balance kept in StreamElements, less what heists here hold of it."""
+    staked = f" ({held:,} held for a heist)" if held else ""
     return (
         f"**{inert(row.username)}** ({platform_title(row)}): {amount(free, name)} on "
         f"StreamElements{staked}"

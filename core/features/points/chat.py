@@ -92,7 +92,7 @@ class PointsChat:
             held = await asyncio.to_thread(wallet.open_holds, guild_id, login)
         except (PointsRefused, ValueError) as refused:
             return str(refused) if own else f"StreamElements has no points for {shown}."
-        staked = f" ({held:,} staked in a heist)" if held else ""
+        staked = f" ({held:,} held for a heist)" if held else ""
         free = amount_text(max(balance - held, 0), name)
         who = "You have" if own else f"{shown} has"
         return f"{who} {free} on StreamElements{staked}."

@@ -14,10 +14,12 @@ its waiting payments, with words that say so.
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
+import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from core.outbox import store
@@ -29,6 +31,7 @@ from core.platforms.streamelements.api import (
     StreamElementsUncertain,
     StreamElementsUnreachable,
 )
+from core.storage.tables import outbox
 
 SERVICE = "streamelements"
 PAY = "points.se-pay"
@@ -66,6 +69,18 @@ def queue_payment(
     change = f"give {login} {points}" if amount >= 0 else f"take {points} from {login}"
     summary = f"{change} ({why})"
     return store.enqueue(conn, Effect(SERVICE, PAY, guild_id, key, payload, summary), now)
+
+
+def owed_in(conn: Connection, guild_id: int, login: str) -> int:
+    """What the viewer's payments queued here and not made yet will take from their
+    StreamElements balance (a lost stake, an admin's removal): StreamElements still counts
+    those points as theirs, so a stake or another removal must not count them again."""
+    o = outbox.c
+    queued = sa.select(o.payload).where(
+        o.guild_id == guild_id, o.service == SERVICE, o.kind == PAY, o.state == store.PENDING
+    )
+    amounts = (json.loads(payload) for payload in conn.execute(queued).scalars())
+    return sum(-p["amount"] for p in amounts if p.get("username") == login and p["amount"] < 0)
 
 
 class SePayments:

@@ -21,7 +21,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from core.features.points.se_payments import queue_payment
+from core.features.points.se_payments import owed_in, queue_payment
 from core.features.points.service import NotEnoughPoints, PointsRefused
 from core.features.points.tables import points_se_holds, points_settings
 from core.platforms.streamelements.api import (
@@ -41,7 +41,7 @@ BOARD_ASKED_AT_ONCE = 5  # balance requests in flight for one board
 @dataclass(frozen=True)
 class QueuedChange:
     """An admin's change queued for the ``streamelements`` worker. ``balance`` is what
-    StreamElements said before it (holds not taken off), ``held`` the viewer's open stakes."""
+    StreamElements said before it (holds not taken off), ``held`` what games hold of it."""
 
     username: str
     amount: int
@@ -281,15 +281,15 @@ class SeWallet:
 
 
 def held_in(conn: Connection, guild_id: int, login: str) -> int:
-    """The viewer's open holds in this guild."""
+    """The viewer's points held for games in this guild: their open stakes, and the losses
+    queued for StreamElements but not taken there yet (:func:`owed_in`)."""
     h = points_se_holds.c
-    return int(
-        conn.execute(
-            sa.select(sa.func.coalesce(sa.func.sum(h.amount), 0)).where(
-                h.guild_id == guild_id, h.username == login, h.settled_at.is_(None)
-            )
-        ).scalar_one()
-    )
+    staked = conn.execute(
+        sa.select(sa.func.coalesce(sa.func.sum(h.amount), 0)).where(
+            h.guild_id == guild_id, h.username == login, h.settled_at.is_(None)
+        )
+    ).scalar_one()
+    return int(staked) + owed_in(conn, guild_id, login)
 
 
 def hold_in(

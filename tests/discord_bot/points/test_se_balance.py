@@ -59,7 +59,7 @@ async def test_points_shows_the_streamelements_balance_less_heist_holds(
 
     [reply] = await say("!points twitch:Carol", alice)
     assert reply.content == (
-        "**Carol** (Twitch): 500 points on StreamElements (200 staked in a heist)"
+        "**Carol** (Twitch): 500 points on StreamElements (200 held for a heist)"
     )
 
     se.fail_next("500", "500", "500")

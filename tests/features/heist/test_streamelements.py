@@ -19,6 +19,7 @@ from core.features.heist.rules import HeistRules
 from core.features.heist.service import HeistService
 from core.features.points.chat import PointsChat
 from core.features.points.se_wallet import SeWallet
+from core.features.points.service import NotEnoughPoints
 from core.features.points.tables import points_ledger
 from core.platforms.streamelements.api import StreamElementsPoints
 from core.security.secrets import TokenCipher
@@ -222,6 +223,34 @@ async def test_points_in_chat_shows_the_streamelements_balance_less_holds(chat, 
     points_chat = PointsChat(points, wallet)
     chat.router.add(points_chat.commands()[0])
     assert await chat.say("!points", "1") == (
-        "You have 800 points on StreamElements (200 staked in a heist)."
+        "You have 800 points on StreamElements (200 held for a heist)."
     )
     assert await chat.say("!points viewer2", "1") == "viewer2 has 1,000 points on StreamElements."
+
+
+async def test_a_lost_stake_not_paid_yet_cannot_be_staked_or_removed_again(
+    chat, heist_chat, points, se, wallet, engine, clock, draws
+):
+    """Between a heist's end and the worker's call, StreamElements still counts the lost
+    stake: the viewer's other chat (Twitch, the same login) and an admin's removal must not
+    spend it a second time, and the balance in chat says it is held."""
+    await chat.say("!join all", "3")  # viewer3 stakes all 150 in the Kick chat's heist
+    clock.advance(120)
+    draws.push(LOSE)
+    await heist_chat.resolve_due()
+    assert outbox(engine) == [("viewer3", -150, "pending")]
+
+    answer = await chat.say("!join all", "3", platform=Platform.TWITCH)
+    assert answer == "You have no points to stake yet."
+    with pytest.raises(NotEnoughPoints, match="only 0 points free"):
+        await wallet.queue_change(GUILD, "viewer3", -100, ref="admin:1", actor_id=1, reason="")
+    chat.router.add(PointsChat(points, wallet).commands()[0])
+    assert await chat.say("!points", "3") == (
+        "You have 0 points on StreamElements (150 held for a heist)."
+    )
+
+    while await payments_worker(wallet).run_once():
+        pass
+    assert se.points["viewer3"] == 0  # was -150 when the loss was staked again
+    assert outbox(engine) == [("viewer3", -150, "done")]
+    assert await chat.say("!points", "3") == "You have 0 points on StreamElements."
