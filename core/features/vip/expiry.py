@@ -109,6 +109,8 @@ class VipExpiry:
             # handled first in the guild's order): the viewer paid for the time, so it stays.
             return Done("extended meanwhile: kept")
         problem, closed_here = await self._remove(grant)
+        if problem is None and closed_here is None:
+            return await self._give_back(grant)
         if problem is None:
             if closed_here:  # told once, by the call that closed it (two at once close one)
                 await self._tell_removed(grant, await self.effects.settings(guild_id))
@@ -129,9 +131,41 @@ class VipExpiry:
             platform=grant.platform,
         )
 
-    async def _remove(self, grant: Grant) -> tuple[str | None, bool]:
-        """Remove one expired VIP: (None, whether this call closed the grant) when done, else
-        (why it has to wait (a ``Refusal`` when Twitch refused), False)."""
+    async def _give_back(self, grant: Grant) -> Outcome:
+        """The grant was extended while its VIP was being removed (a redemption or an admin's
+        extension during the call): the viewer has the time, so the VIP (or role) goes back."""
+        problem: object = None
+        try:
+            if grant.platform is Platform.TWITCH:
+                await self.effects.add_vip(
+                    grant.guild_id, grant.broadcaster_user_id, grant.platform_user_id
+                )
+            elif self.effects.roles is None or grant.discord_user_id is None:
+                problem = "Discord roles are not available"
+            else:
+                await self.effects.roles.add_role(
+                    grant.guild_id, grant.discord_user_id, grant.role_id or 0
+                )
+        except TwitchRefused as refused:
+            problem = None if refused.reason == Refusal.ALREADY_VIP else refused
+        except NotReady:
+            problem = "Discord is not connected"
+        except (RoleRefused, TwitchBusy) as refused:
+            problem = refused
+        if problem is not None:
+            text = f"extended while it was being removed, and not given back: {problem}"
+            log.warning("guild %s: VIP %s %s", grant.guild_id, grant.id, text)
+            now = self.effects.clock()
+            await self.effects.in_transaction(
+                lambda conn: repository.note_removal_error(conn, [grant.id], text, now)
+            )
+            return Refused(text)
+        return Done("extended while it was being removed: given back")
+
+    async def _remove(self, grant: Grant) -> tuple[str | None, bool | None]:
+        """Remove one expired VIP: (None, whether this call closed the grant, None when the
+        grant was extended meanwhile and stays open) when done, else (why it has to wait (a
+        ``Refusal`` when Twitch refused), False)."""
         reason = "expired"
         try:
             if grant.platform is Platform.KICK:
@@ -161,9 +195,10 @@ class VipExpiry:
             return str(busy) or "Twitch did not answer", False
         now = self.effects.clock()
 
-        def close(conn: Connection) -> bool:
-            if not repository.close_grant(conn, grant.id, now, reason):
-                return False
+        def close(conn: Connection) -> bool | None:
+            if not repository.close_grant(conn, grant.id, now, reason, if_expired=True):
+                extended = repository.get_grant(conn, grant.guild_id, grant.id)
+                return None if extended is not None and extended.removed_at is None else False
             entry = removal_entry(grant, "removed", reason, "system", now, None)
             repository.add_audit(conn, entry)
             return True

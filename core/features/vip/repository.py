@@ -225,11 +225,15 @@ def adopt_grant(conn: Connection, grant_id: int, source: str, expires_at: dateti
     )
 
 
-def close_grant(conn: Connection, grant_id: int, at: datetime, reason: str) -> bool:
-    """Close an open grant; False when it was already closed (by another process)."""
+def close_grant(
+    conn: Connection, grant_id: int, at: datetime, reason: str, *, if_expired: bool = False
+) -> bool:
+    """Close an open grant; False when it was already closed (by another process), or, with
+    ``if_expired``, when its time was extended past ``at`` meanwhile."""
+    still = vip_grants.c.expires_at <= at if if_expired else sa.true()
     result = conn.execute(
         vip_grants.update()
-        .where(vip_grants.c.id == grant_id, vip_grants.c.removed_at.is_(None))
+        .where(vip_grants.c.id == grant_id, vip_grants.c.removed_at.is_(None), still)
         .values(removed_at=at, removal_reason=reason[:200], last_error=None)
         .returning(vip_grants.c.id)
     )

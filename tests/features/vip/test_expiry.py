@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 from datetime import timedelta
 
+import pytest
+
 from core.events import Platform, Viewer, VipAdded, VipRemoved
 from core.features.vip.ports import TwitchBusy
 from tests.features.vip.conftest import Vip
@@ -189,6 +191,37 @@ async def test_time_redeemed_just_after_expiry_is_kept_not_removed_with_the_old_
     again = redemption("1", vip.reward_id, redemption_id="again", username="Ana", at=vip.clock())
     await vip.service.queued.handle(GUILD, again)
     await vip.service.expiry.expire_due()
+    await make_helix_calls(vip.service)
+    await make_discord_calls(vip.service)
+
+    assert vip.twitch.vips == {"1"}
+    [grant] = await vip.service.list_vips(GUILD)
+    assert grant.expires_at == vip.clock() + timedelta(hours=24)
+    assert [e.action for e in reversed(await vip.service.log(GUILD))] == ["granted", "extended"]
+    assert not [post for post in vip.notices.posts if "no longer a VIP" in post[2]]
+
+
+@pytest.mark.parametrize("by", ["redemption", "admin"])
+async def test_time_added_while_the_removal_call_is_made_gives_the_vip_back(
+    vip: Vip, by: str
+) -> None:
+    """The grant ran out and its removal is on its way to Twitch (a slow answer, or Twitch's
+    pace for removals waited out) when the viewer redeems again or an admin extends it: the
+    grant runs on, so the VIP the call took away is given back and nobody is told it ended."""
+    await vip.service.redemptions.handle(GUILD, redemption("1", vip.reward_id, username="One"))
+    vip.clock.advance(hours=25)
+    await vip.service.expiry.expire_due()
+    remove = vip.twitch.remove_vip
+
+    async def extended_meanwhile(*args: object) -> None:
+        if by == "admin":
+            await vip.service.manual.extend(GUILD, 900, "One", 24)
+        else:
+            again = redemption("1", vip.reward_id, redemption_id="again", at=vip.clock())
+            await vip.service.redemptions.handle(GUILD, again)
+        await remove(*args)  # type: ignore[arg-type]
+
+    vip.twitch.remove_vip = extended_meanwhile  # type: ignore[method-assign]
     await make_helix_calls(vip.service)
     await make_discord_calls(vip.service)
 

@@ -179,3 +179,24 @@ async def test_the_handler_only_queues_and_discord_away_delays_only_the_role(kic
     with service.effects.engine.connect() as conn:
         [call] = store.of_guild(conn, GUILD)
     assert (call.kind, call.state) == ("vip.kick-role", "done")  # the other reward: not queued
+
+
+async def test_a_kick_role_taken_while_the_grant_was_extended_is_given_back(kick) -> None:
+    """The role's removal is under way on Discord when an admin extends the grant: the grant
+    runs on, so the role comes back."""
+    service, roles, _, clock = kick
+    await redeem(service, kick_redemption("77"))
+    clock.advance(hours=25)
+    assert (await service.expiry.expire_due()).queued == 1
+    remove = roles.remove_role
+
+    async def extended_meanwhile(*args: object) -> None:
+        await service.manual.extend(GUILD, 900, "kickviewer", 24)
+        await remove(*args)  # type: ignore[arg-type]
+
+    roles.remove_role = extended_meanwhile  # type: ignore[method-assign]
+    await make_discord_calls(service)
+
+    assert roles.members[MEMBER] == {ROLE}
+    [grant] = await service.list_vips(GUILD)
+    assert grant.expires_at == clock() + timedelta(hours=24)
