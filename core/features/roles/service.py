@@ -2,9 +2,10 @@
 reaches the role's threshold.
 
 Tiers are stored per guild by role id. In mode ``all`` a member holds every tier they reached; in
-mode ``highest`` only the tier with the highest threshold they reached. Roles that are not tiers
-are never touched, and neither are tiers turned off one by one (``enabled`` false). Who should
-hold what is decided by :func:`plan_role_changes`, a pure function;
+mode ``highest`` only the tier with the highest threshold they reached, of those whose role
+still exists and that they hold or the bot may give. Roles that are not tiers are never
+touched, and neither are tiers turned off one by one (``enabled`` false). Who should hold what
+is decided by :func:`plan_role_changes`, a pure function;
 :class:`~core.features.roles.sync.RoleSync` carries the plan out on Discord.
 """
 
@@ -83,14 +84,26 @@ def plan_role_changes(
     """Which tier roles each member gains and loses.
 
     ``seconds_by_member`` holds the watchtime of linked members; anyone absent qualifies for
-    nothing. At most one change per member, and only roles the bot may touch are in it.
+    nothing. At most one change per member, and only roles the bot may touch are in it. In mode
+    ``highest`` the tier held is the highest reached whose role exists and that the member holds
+    or the bot may give; a higher reached one the bot may not give is reported blocked.
     """
     tier_ids = frozenset(tier.role_id for tier in tiers)
     missing = tier_ids - existing_role_ids
+    # A deleted role is no tier at all: in mode highest the top is chosen among the others.
+    present = [tier for tier in tiers if tier.role_id not in missing]
     changes = []
     blocked: set[int] = set()
     for member_id, held in sorted(members.items()):
-        wanted = reached_tiers(tiers, seconds_by_member.get(member_id, 0), mode) - missing
+        seconds = seconds_by_member.get(member_id, 0)
+        wanted = reached_tiers(present, seconds, mode)
+        holdable = held | assignable_role_ids
+        if mode == "highest" and wanted and not wanted & holdable:
+            # The top reached tier cannot be given: the member keeps (or gets) the highest one
+            # that can, rather than losing every tier until the bot may give the top one.
+            wanted |= reached_tiers(
+                [tier for tier in present if tier.role_id in holdable], seconds, mode
+            )
         add = wanted - held
         remove = (held & tier_ids) - wanted
         blocked |= (add | remove) - assignable_role_ids

@@ -103,6 +103,77 @@ def test_deleted_tier_roles_are_reported_missing_and_never_given() -> None:
     assert result.missing_role_ids == {GOLD}
 
 
+@pytest.mark.parametrize(
+    ("held", "expected"),
+    [
+        (frozenset({SILVER}), {}),
+        (frozenset({BRONZE}), {1: ({SILVER}, {BRONZE})}),
+        (frozenset(), {1: ({SILVER}, set())}),
+    ],
+)
+def test_mode_highest_with_the_top_role_deleted_holds_the_highest_tier_that_exists(
+    held: frozenset[int], expected: dict
+) -> None:
+    existing = frozenset({BRONZE, SILVER, UNRELATED})  # Gold's role deleted in Discord
+
+    changes, result = plan({1: held}, {1: 700 * 60}, mode="highest", existing=existing)
+
+    assert changes == expected
+    assert result.missing_role_ids == {GOLD}
+    assert result.blocked_role_ids == set()
+
+
+@pytest.mark.parametrize(
+    ("held", "expected"),
+    [
+        (frozenset({SILVER}), {}),
+        (frozenset({BRONZE}), {1: ({SILVER}, {BRONZE})}),
+        (frozenset(), {1: ({SILVER}, set())}),
+        (frozenset({GOLD, SILVER}), {1: (set(), {SILVER})}),  # holds the top: only it stays
+    ],
+)
+def test_mode_highest_with_the_top_role_out_of_reach_keeps_the_highest_tier_it_can_give(
+    held: frozenset[int], expected: dict
+) -> None:
+    changes, result = plan(
+        {1: held}, {1: 700 * 60}, mode="highest", assignable=frozenset({BRONZE, SILVER})
+    )
+
+    assert changes == expected
+    assert result.blocked_role_ids == (set() if GOLD in held else {GOLD})
+
+
+def test_mode_highest_without_manage_roles_takes_nothing_away() -> None:
+    changes, result = plan(
+        {1: frozenset({SILVER})}, {1: 700 * 60}, mode="highest", assignable=frozenset()
+    )
+
+    assert changes == {}
+    assert result.blocked_role_ids == {GOLD}
+
+
+def test_mode_highest_with_the_top_tier_turned_off_matches_it_deleted() -> None:
+    turned_off, _ = plan({1: frozenset({SILVER})}, {1: 700 * 60}, mode="highest", tiers=TIERS[:2])
+    deleted, _ = plan(
+        {1: frozenset({SILVER})},
+        {1: 700 * 60},
+        mode="highest",
+        existing=frozenset({BRONZE, SILVER}),
+    )
+
+    assert turned_off == deleted == {}
+
+
+def test_mode_all_with_the_top_role_deleted_or_out_of_reach_gives_the_others() -> None:
+    deleted, _ = plan({1: frozenset({SILVER})}, {1: 700 * 60}, existing=frozenset({BRONZE, SILVER}))
+    blocked, result = plan(
+        {1: frozenset({SILVER})}, {1: 700 * 60}, assignable=frozenset({BRONZE, SILVER})
+    )
+
+    assert deleted == blocked == {1: ({BRONZE}, set())}
+    assert result.blocked_role_ids == {GOLD}
+
+
 def test_progress_names_the_next_tier_and_what_is_missing() -> None:
     progress = progress_of(TIERS, 100 * 60)
 
@@ -346,6 +417,24 @@ async def test_sync_edits_each_member_once_and_pauses_between_edits(roles, linke
     again = await sync.sync_guild(GUILD)
     assert again.members_edited == 0
     assert len(fake.edits) == 2
+
+
+async def test_sync_in_mode_highest_keeps_silver_while_gold_is_above_the_bot(roles, linked) -> None:
+    for tier in TIERS:
+        roles.add_tier(GUILD, tier.role_id, tier.minutes)
+    roles.set_mode(GUILD, "highest")
+    linked(1, 700)
+    linked(2, 700)
+    fake = FakeDiscord(
+        {1: frozenset({SILVER}), 2: frozenset({BRONZE})},
+        assignable=frozenset({BRONZE, SILVER, UNRELATED}),
+    )
+
+    result = await RoleSync(roles, fake, clock=clock, pause_seconds=0).sync_guild(GUILD)
+
+    assert fake.edits == [(GUILD, 2, {SILVER}, {BRONZE})]
+    assert fake.members == {1: frozenset({SILVER}), 2: frozenset({SILVER})}
+    assert result.blocked_role_ids == {GOLD}
 
 
 async def test_sync_does_nothing_while_turned_off(roles, linked) -> None:
