@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -11,6 +11,7 @@ from core.events import Viewer
 from core.features import shard_posts
 from core.features.directory import repository as directory
 from core.features.raffle.errors import RaffleRefused
+from core.features.raffle.periods.calendar import next_period
 from core.features.raffle.ports import PeriodAnnouncement
 from tests.fakes.beacon_server import FakeBeacon
 from tests.features.raffle.support import (
@@ -484,6 +485,96 @@ def test_months_follow_new_york_across_both_dst_changes_and_a_missed_month(engin
     raffle.run_scheduled()
     march = raffle.views.info(GUILD).current
     assert march.ends_at == datetime(2027, 4, 1, 4, 0, tzinfo=UTC)  # midnight EDT again
+
+
+def _at(*parts: int) -> datetime:
+    return datetime(*parts, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("old_zone", "new_zone", "march_end", "april_end", "may_end"),
+    [
+        # Westwards: the old month's end is 4 hours before New York's, 20:00 on March 31st.
+        ("UTC", "America/New_York", _at(2026, 4, 1), _at(2026, 5, 1, 4), _at(2026, 6, 1, 4)),
+        ("Asia/Tokyo", "UTC", _at(2026, 3, 31, 15), _at(2026, 5, 1), _at(2026, 6, 1)),
+        # Berlin went on summer time on March 29th, New York on March 8th.
+        ("Europe/Berlin", "America/New_York", _at(2026, 3, 31, 22), _at(2026, 5, 1, 4),
+         _at(2026, 6, 1, 4)),
+        # The widest gap there is (UTC+14 to UTC-11): 25 hours of March left in Pago Pago.
+        ("Pacific/Kiritimati", "Pacific/Pago_Pago", _at(2026, 3, 31, 10), _at(2026, 5, 1, 11),
+         _at(2026, 6, 1, 11)),
+        # Eastwards: the next period starts a few hours into April there and runs to its end.
+        ("UTC", "Europe/Berlin", _at(2026, 4, 1), _at(2026, 4, 30, 22), _at(2026, 5, 31, 22)),
+        ("America/New_York", "UTC", _at(2026, 4, 1, 4), _at(2026, 5, 1), _at(2026, 6, 1)),
+    ],
+)  # fmt: skip
+def test_a_time_zone_change_during_a_period_makes_no_period_of_a_few_hours(
+    engine, clock, old_zone, new_zone, march_end, april_end, may_end
+):
+    raffle = make_service(engine, clock)
+    raffle.periods.configure(GUILD, "time_zone", old_zone)
+    march = raffle.periods.start(GUILD)
+    assert march.ends_at == march_end
+    raffle.periods.configure(GUILD, "time_zone", new_zone)
+
+    clock.now = march_end
+    raffle.run_scheduled()
+    april = raffle.views.info(GUILD).current
+    assert (april.starts_at, april.ends_at) == (march_end, april_end)
+    clock.now = march_end + timedelta(hours=26)  # March is over in the new zone too
+    raffle.run_scheduled()
+    assert raffle.views.info(GUILD).current.id == april.id
+
+    clock.now = april_end
+    raffle.run_scheduled()
+    info = raffle.views.info(GUILD)
+    assert info.last_closed.id == april.id
+    assert (info.current.starts_at, info.current.ends_at) == (april_end, may_end)
+
+
+def test_a_time_zone_change_westwards_across_new_yorks_return_to_standard_time(engine):
+    """October in UTC ends at 20:00 on October 31st in New York, the night before it leaves
+    summer time; the next period is November there, to midnight EST."""
+    clock = Clock(_at(2026, 10, 10, 12))
+    raffle = make_service(engine, clock)
+    raffle.periods.start(GUILD)
+    raffle.periods.configure(GUILD, "time_zone", "America/New_York")
+
+    clock.now = _at(2026, 11, 1, 0, 0, 30)
+    raffle.run_scheduled()
+    november = raffle.views.info(GUILD).current
+    assert (november.starts_at, november.ends_at) == (_at(2026, 11, 1), _at(2026, 12, 1, 5))
+    clock.now = _at(2026, 12, 1, 5, 0, 30)
+    raffle.run_scheduled()
+    december = raffle.views.info(GUILD).current
+    assert (december.starts_at, december.ends_at) == (_at(2026, 12, 1, 5), _at(2027, 1, 1, 5))
+
+
+def test_a_bot_down_over_the_end_after_a_time_zone_change_leaves_no_gap(engine, clock):
+    raffle = make_service(engine, clock)
+    raffle.periods.start(GUILD)
+    raffle.periods.configure(GUILD, "time_zone", "America/New_York")
+
+    clock.now = _at(2026, 4, 3, 9)  # back two days after the end
+    raffle.run_scheduled()
+    april = raffle.views.info(GUILD).current
+    assert (april.starts_at, april.ends_at) == (_at(2026, 4, 1), _at(2026, 5, 1, 4))
+
+
+@pytest.mark.parametrize(
+    ("previous_end", "time_zone", "expected_end"),
+    [
+        # After !rafflesetdate through the 30th, the 31st on its own, as before.
+        (_at(2026, 3, 31), "UTC", _at(2026, 4, 1)),
+        # October 31st 2027 is 25 hours long in Berlin (summer time ends): still the one day.
+        (_at(2027, 10, 30, 22), "Europe/Berlin", _at(2027, 10, 31, 23)),
+    ],
+)
+def test_a_period_after_one_set_by_date_still_runs_to_the_end_of_its_month(
+    previous_end, time_zone, expected_end
+):
+    now = previous_end + timedelta(seconds=30)
+    assert next_period(previous_end, now, time_zone) == (previous_end, expected_end)
 
 
 def test_catching_up_over_two_months_loses_no_watchtime_tickets(engine, clock):

@@ -11,6 +11,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from core.events import utc
 
 MAX_PERIOD_DAYS = 366  # a period set by hand: a year at most
+# The widest gap between two zones' midnights (UTC-12 to UTC+14): how far a period's end set in
+# one zone can fall before a month's end in another.
+ZONE_SPREAD = timedelta(hours=26)
 
 
 class BadDates(ValueError):
@@ -81,7 +84,31 @@ def parse_dates(first: str, last: str, time_zone: str) -> tuple[datetime, dateti
 
 
 def next_period(previous_end: datetime, now: datetime, time_zone: str) -> tuple[datetime, datetime]:
-    """The period after one that ended at ``previous_end``: on from there (or from the start of
-    the current month, when the bot missed whole months) to the end of that month."""
-    starts_at = max(utc(previous_end), month_start(now, time_zone))
-    return starts_at, month_end(starts_at, time_zone)
+    """The period after one that ended at ``previous_end``: on from there to the end of that
+    month (see :func:`end_of_next_period`), or the current month when the bot missed that
+    period whole."""
+    starts_at = utc(previous_end)
+    ends_at = end_of_next_period(starts_at, time_zone)
+    if ends_at <= utc(now):
+        starts_at = month_start(now, time_zone)
+        ends_at = month_end(starts_at, time_zone)
+    return starts_at, ends_at
+
+
+def end_of_next_period(starts_at: datetime, time_zone: str) -> datetime:
+    """The end of the local month ``starts_at`` falls in; the end of the month after it when
+    ``starts_at`` is no local midnight and less than ZONE_SPREAD of its month is left.
+
+    A start that is no local midnight is, but for a ``!rafflerestart`` killed before its new
+    period, the previous period's end at another zone's midnight: the time zone changed during
+    that period. Westwards (UTC to New York) that end is a few
+    hours before the local month's, and the rest of the old month would make a period of its
+    own, hours long; it goes to the next month instead, so no period is cut short and none
+    leaves a gap. Eastwards the start is a few hours into the local month, which is kept.
+    """
+    ends_at = month_end(starts_at, time_zone)
+    local_day = utc(starts_at).astimezone(zone(time_zone)).date()
+    is_local_midnight = utc(starts_at) == local_midnight(local_day, time_zone)
+    if not is_local_midnight and ends_at - utc(starts_at) < ZONE_SPREAD:
+        ends_at = month_end(ends_at, time_zone)
+    return ends_at
