@@ -9,6 +9,7 @@ directory knows it as another server's, and a server that wants no announcements
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,6 +24,11 @@ from core.features.raffle.periods.repository import GuildRaffleSettings
 from core.features.typed_numbers import whole_in
 
 NO_CHANNEL = 0  # stored: no announcements (None: the process-wide channel)
+# What the channel setting takes instead of a channel, and what each stores.
+CHANNEL_WORDS: dict[str, int | None] = {"none": NO_CHANNEL, "off": NO_CHANNEL, "default": None}
+# A channel as typed: its exact mention or its bare id, nothing around or inside the digits (the
+# channel checks of the command and the dashboard read only these, so nothing else is saved).
+_CHANNEL = re.compile(r"<#([0-9]+)>|([0-9]+)", flags=re.ASCII)
 
 # name -> (column, kind) for !raffleset
 SETTINGS: dict[str, tuple[str, str]] = {
@@ -100,12 +106,10 @@ def parse_setting(name: str, value: str) -> tuple[str, Any]:
             raise RaffleRefused(f"{key} takes on or off.")
         return column, raw.lower() in {"on", "true", "yes"}
     if kind == "channel":
-        digits = raw.removeprefix("<#").removesuffix(">")
-        if raw.lower() in {"none", "off"}:
-            return column, NO_CHANNEL
-        if raw.lower() == "default":
-            return column, None
-        channel_id = whole_in(digits, low=1)
+        if raw.lower() in CHANNEL_WORDS:
+            return column, CHANNEL_WORDS[raw.lower()]
+        typed = _CHANNEL.fullmatch(raw)
+        channel_id = None if typed is None else whole_in(typed.group(1) or typed.group(2), low=1)
         if channel_id is not None:
             return column, channel_id
         raise RaffleRefused("channel takes a #channel, a channel id, or none.")

@@ -14,16 +14,16 @@ from flask import current_app, g, render_template, request
 
 from core.features.raffle.admin import MAX_ADMIN_TICKETS
 from core.features.raffle.draws.service import MAX_WINNERS
-from core.features.raffle.rates import SETTINGS, RaffleRates
+from core.features.raffle.rates import CHANNEL_WORDS, SETTINGS, RaffleRates
 from core.features.refusals import Refused
-from core.features.typed_numbers import BIGINT_MAX, whole_in
+from core.features.typed_numbers import BIGINT_MAX
 from core.features.viewers.search import NOT_A_NAME, name_query
 from core.web.dashboard.guilds import guild_blueprint
 from core.web.dashboard.pages._forms import (
     FormRefused,
     back_to,
     channel_choices,
-    channel_refusal,
+    checked_channel,
     config,
     in_words,
     installed,
@@ -182,18 +182,16 @@ def standings(guild_id: int):  # type: ignore[no-untyped-def]
     return render_template("dashboard/guild_raffle_standings.html", board=_board(raffle, guild_id))
 
 
-def _channel_refusal(guild_id: int, value: str) -> str | None:
-    """Like the command: a channel id must be one of this server's channels ("none" and the
-    rest are left to the setting's own checks)."""
-    digits = value.strip().removeprefix("<#").removesuffix(">")
-    if not digits.isdecimal():
-        return None
-    channel_id = whole_in(digits, low=1)
-    return (
-        "That channel is not in this server."
-        if channel_id is None
-        else (channel_refusal(guild_id, channel_id))
-    )
+def _channel(guild_id: int, value: str) -> str:
+    """The channel field (stripped) as the setting takes it: empty is ``none`` (no
+    announcements, not the process-wide channel again), a word that clears it (``none``, ``off``,
+    ``default``) is kept, anything else must be one of this server's channels, checked as every
+    page checks one (:func:`checked_channel`: refused when the server cannot be checked now)."""
+    if value == "":
+        return "none"
+    if value.lower() in CHANNEL_WORDS:
+        return value
+    return str(checked_channel(guild_id, value, "The announcement channel"))
 
 
 @AREA.bp.post("/settings")
@@ -208,17 +206,13 @@ def settings(guild_id: int):  # type: ignore[no-untyped-def]
         if value is None or value.strip() == current[name]:
             continue
         value = value.strip()
-        if name == "channel" and value == "":
-            value = "none"
-        problem = _channel_refusal(guild_id, value) if name == "channel" else None
-        if problem is None:
-            try:
-                raffle.periods.configure(guild_id, name, value)
-                changed.append(name)
-                continue
-            except Refused as refused:
-                problem = in_words(str(refused), _NAMES)
-        errors[name] = problem
+        try:
+            checked = _channel(guild_id, value) if name == "channel" else value
+            raffle.periods.configure(guild_id, name, checked)
+            changed.append(name)
+            continue
+        except Refused as refused:
+            errors[name] = in_words(str(refused), _NAMES)
         typed[name] = value[:100]
     if errors:
         return _show(guild_id, errors=errors, typed=typed)

@@ -10,8 +10,8 @@ import pytest
 import sqlalchemy as sa
 
 from core.discord_bot.raffle import render as render_raffle
-from core.features.directory.repository import Member
-from core.features.directory.service import DirectoryService
+from core.features.directory.repository import Channel, Member, Server
+from core.features.directory.service import DirectoryService, Snapshot
 from core.features.raffle.tables import raffle_ledger
 from tests.features.raffle.proof_scenario import built
 from tests.features.raffle.support import GUILD, add_viewer
@@ -104,7 +104,7 @@ def test_a_live_part_read_with_the_older_cookie_keeps_the_saved_notice(pages):
         ("hold_minutes", "100001", "Hold gifted subs' tickets for (minutes) takes a whole number"),
         ("auto_draw", "maybe", "Draw automatically when a period ends takes on or off."),
         ("time_zone", "Mars/Olympus", "Mars/Olympus"),
-        ("channel", "#general", "channel takes a #channel, a channel id, or none."),
+        ("channel", "#general", "The announcement channel takes a Discord id: 17 to 20 digits"),
         ("channel", "123456789012345678", "That channel is not in this server."),
     ],
 )
@@ -128,11 +128,77 @@ def test_a_channel_of_this_server_is_taken_and_an_unknown_one_refused_without_a_
     assert month.periods.rates(GUILD).announcement_channel_id is None
 
 
-def test_no_bot_here_means_a_channel_cannot_be_checked(discord, month):
+@pytest.mark.parametrize(
+    ("typed", "message"),
+    [
+        ("424242424242424242", "I cannot check that channel now"),
+        ("<# 424242424242424242 >", "The announcement channel takes a Discord id"),
+    ],
+)
+def test_no_bot_here_means_a_channel_cannot_be_checked(discord, month, typed, message):
     pages = pages_for(discord, GUILD, raffle=month)  # guild_channel_ids: unknown
-    answer = pages.post("raffle", "settings", {"channel": "424242424242424242"})
-    assert_refused_here(answer, "I cannot check that channel now")
+    answer = pages.post("raffle", "settings", {"channel": typed})
+    assert_refused_here(answer, message)
     assert month.periods.rates(GUILD).announcement_channel_id == 2002  # as it was
+
+
+OURS = 424242424242424242  # this server's text channel
+VOICE = 454545454545454545  # this server's voice channel: announcements there would be lost
+THEIRS = 434343434343434343  # a text channel of the other server the bot serves
+
+
+@pytest.fixture
+def described(month, discord, sqlite_engine):  # type: ignore[no-untyped-def]
+    """The page with both servers' channels as the bot described them."""
+    directory = DirectoryService(sqlite_engine, Clock(datetime(2026, 3, 1, tzinfo=UTC)))
+    ours = (Channel(OURS, "general", "text", 0, True), Channel(VOICE, "Lounge", "voice", 1))
+    directory.record_server(Snapshot(Server(GUILD, "Managed", None, True), (), ours))
+    theirs = (Channel(THEIRS, "their-news", "text", 0, True),)
+    directory.record_server(Snapshot(Server(OTHER_GUILD, "Other", None, True), (), theirs))
+    channels = {GUILD: frozenset({OURS, VOICE}), OTHER_GUILD: frozenset({THEIRS})}
+    return pages_for(
+        discord, GUILD, raffle=month, directory=directory, guild_channel_ids=channels.get
+    )
+
+
+NOT_AN_ID = "The announcement channel takes a Discord id"
+
+
+@pytest.mark.parametrize(
+    ("typed", "message"),
+    [
+        (str(THEIRS), "That channel is not in this server."),
+        (f"<#{THEIRS}>", "That channel is not in this server."),
+        (f"<#{VOICE}>", "I can't post in #Lounge"),
+        # Spaces inside the mention: not read as the id, so not saved as it either.
+        (f"<# {THEIRS} >", NOT_AN_ID),
+        (f"<#{THEIRS} >", NOT_AN_ID),
+        (f"<#\t{THEIRS}>", NOT_AN_ID),
+        (f"<# {VOICE}>", NOT_AN_ID),
+        (f"<# {OURS}>", NOT_AN_ID),
+    ],
+)
+def test_a_channel_is_checked_however_it_is_typed(described, month, typed, message):
+    answer = described.post("raffle", "settings", {"channel": typed})
+    assert_refused_here(answer, message)
+    assert 'id="channel-error"' in answer.text
+    assert month.periods.rates(GUILD).announcement_channel_id == 2002  # as it was
+
+
+@pytest.mark.parametrize("typed", [f"<#{OURS}>", f" {OURS} "])
+def test_this_servers_channel_is_taken_as_a_mention_or_an_id(described, month, typed):
+    answer = described.post("raffle", "settings", {"channel": typed})
+    assert answer.status_code == 303
+    assert month.periods.rates(GUILD).announcement_channel_id == OURS
+
+
+@pytest.mark.parametrize(
+    ("typed", "saved"), [("none", None), ("OFF", None), ("", None), ("default", 2002)]
+)
+def test_the_words_that_clear_the_channel_still_do(described, month, typed, saved):
+    assert described.post("raffle", "settings", {"channel": str(OURS)}).status_code == 303
+    assert described.post("raffle", "settings", {"channel": typed}).status_code == 303
+    assert month.periods.rates(GUILD).announcement_channel_id == saved
 
 
 def _ledger(month, reference):  # type: ignore[no-untyped-def]
