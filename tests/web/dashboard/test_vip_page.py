@@ -139,6 +139,21 @@ def test_refusals_are_shown_next_to_their_form(client, path, form, words):
     assert words in shown.group(1).replace("&#39;", "'")
 
 
+def test_the_success_notice_is_what_was_just_done_never_words_from_the_address(client, vip):
+    """A link to the page cannot put its own words in the green notice; the notice of a change
+    is shown once, after its redirect, and a reload does not say it again."""
+    spoof = "Your Twitch connection expired. Sign in again at https://evil.example/sk."
+    page = client.get(f"/dashboard/{GUILD}/vip/", query_string={"done": spoof})
+    assert page.status_code == 200
+    assert "evil.example" not in page.text
+    done = _post(client, "grant", login="viewer1", hours="5")
+    assert done.status_code == 302
+    assert "evil" not in done.headers["Location"]
+    notice = '<p class="ok" role="status">viewer1 is a VIP until'
+    assert notice in client.get(done.headers["Location"]).text
+    assert notice not in client.get(done.headers["Location"]).text
+
+
 def test_twitch_refusing_a_grant_is_a_400_not_a_500(client, vip):
     _service, twitch, _run = vip
     twitch.slots = 0

@@ -8,7 +8,16 @@ from __future__ import annotations
 from datetime import MAXYEAR, UTC, datetime, timedelta
 from typing import Any
 
-from flask import current_app, g, redirect, render_template, request, url_for
+from flask import (
+    current_app,
+    flash,
+    g,
+    get_flashed_messages,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 
 from core.features.amounts import AmountNotUnderstood, parse_whole_amount
 from core.features.refusals import Refused
@@ -100,7 +109,7 @@ def _filters() -> tuple[dict[str, str], dict[str, Any], str | None]:
     return shown, asked, None
 
 
-def _page(guild_id: int, errors: dict[str, str] | None = None, done: str | None = None):  # type: ignore[no-untyped-def]
+def _page(guild_id: int, errors: dict[str, str] | None = None):  # type: ignore[no-untyped-def]
     service = _service()
     shown, asked, filter_error = _filters()
     errors = dict(errors or {})
@@ -128,7 +137,7 @@ def _page(guild_id: int, errors: dict[str, str] | None = None, done: str | None 
         channels=channel_choices(guild_id, settings.notice_channel_id),
         errors=errors,
         form=request.form if request.method == "POST" else {},
-        done=done or request.args.get("done"),
+        notices=get_flashed_messages(),  # what _write flashed before its redirect
         now=datetime.now(UTC),
         live="live" in current_app.extensions,  # off: no live parts, the page works by reload
         **vip_rules.context(service, _run, guild_id),
@@ -174,13 +183,15 @@ def _log_names(guild_id: int, entries: list[Any]) -> dict[str, Any]:
 
 
 def _write(guild_id: int, form_name: str, call: Any):  # type: ignore[no-untyped-def]
-    """Run ``call()`` (the service call); back to the page with its message, or the page
-    again with the refusal next to the form."""
+    """Run ``call()`` (the service call); back to the page with its message (flashed: the page
+    shows it once, and takes no notice from its address), or the page again with the refusal
+    next to the form."""
     try:
         message = call()
     except Refused as refused:
         return _page(guild_id, {form_name: str(refused)})
-    return redirect(url_for("guild_vip.index", guild_id=guild_id, done=message) + f"#{form_name}")
+    flash(message)
+    return redirect(url_for("guild_vip.index", guild_id=guild_id) + f"#{form_name}")
 
 
 vip_rules.add_routes(AREA.bp, _service, _run, lambda *a: _write(*a), lambda *a: _whole(*a))
