@@ -50,6 +50,7 @@ def guild_channel(client: discord.Client, guild_id: int, channel_id: int) -> Pos
 
 
 CHANNEL_NOT_HERE = "That channel is not in this server; pick one of its text channels."
+CHANNEL_AS_TYPED = "Type the channel as #channel or its id, with no spaces inside."
 
 
 def typed_channel_refusal(guild: discord.Guild, value: str, *, embeds: bool = False) -> str | None:
@@ -58,8 +59,11 @@ def typed_channel_refusal(guild: discord.Guild, value: str, *, embeds: bool = Fa
     is None too: the setting's own checks answer it. A channel of another server, a voice
     channel or a category is refused here, before it is saved, not skipped at posting time."""
     text = value.strip()
-    if not text.removeprefix("<#").removesuffix(">").isdecimal():
+    inner = text.removeprefix("<#").removesuffix(">")
+    if not "".join(inner.split()).isdecimal():
         return None
+    if not inner.isdecimal():  # "<# 123 >": a setting's own parse might read the id unchecked
+        return CHANNEL_AS_TYPED
     channel_id = discord_id(text)
     channel = None if channel_id is None else guild.get_channel_or_thread(channel_id)
     if not isinstance(channel, PostableChannel):

@@ -191,16 +191,28 @@ async def test_give_tickets_and_draw(manager, alice, sqlite_engine, raffle, raff
     assert "(not pinned)" in fields["Beacon check"]
 
 
-@pytest.mark.parametrize("typed", ['"<# {id} >"', '"<#{id} >"', '"<#\t{id}>"', '"< #{id}>"'])
+SPACED = "Type the channel as #channel or its id, with no spaces inside."
+NO_CHANNEL = "channel takes a #channel, a channel id, or none."
+
+
+@pytest.mark.parametrize(
+    ("typed", "answer"),
+    [
+        ('"<# {id} >"', SPACED),
+        ('"<#{id} >"', SPACED),
+        ('"<#\t{id}>"', SPACED),
+        ('"< #{id}>"', NO_CHANNEL),  # names no channel: the setting's own words
+    ],
+)
 async def test_a_channel_typed_with_spaces_in_its_mention_is_refused(
-    typed, manager, guild_a, guild_b, raffle
+    typed, answer, manager, guild_a, guild_b, raffle
 ) -> None:
     """Only an exact mention or a bare id names a channel: the check of this server's channels
     reads nothing else, so nothing else may be saved (here another server's channel)."""
     theirs = guild_b.text_channels[0].id
     replies = await say("!raffleset channel " + typed.format(id=theirs), manager)
     assert raffle.periods.rates(guild_a.id).announcement_channel_id == 2002  # as it was
-    assert text(replies) == "channel takes a #channel, a channel id, or none."
+    assert text(replies) == answer
     ours = guild_a.text_channels[0]
     await say(f"!raffleset channel {ours.mention}", manager)
     assert raffle.periods.rates(guild_a.id).announcement_channel_id == ours.id

@@ -125,6 +125,20 @@ async def test_a_notice_channel_elsewhere_is_refused_before_it_is_saved(
     assert (await vip_service.settings(guild_a.id)).notice_channel_id is None
 
 
+@pytest.mark.parametrize("spaced", ["<# {} >", "<#{} >", "<#\t{}>", "<#{}\t>"])
+async def test_a_notice_channel_with_spaces_in_its_mention_is_refused_not_saved(
+    spaced, manager, followed, guild_a, guild_b, vip_service
+):
+    """Another server's channel typed with spaces inside its mention (the setting's own parse
+    reads the id through them): refused before the channel check could be skipped."""
+    typed = spaced.format(guild_b.text_channels[0].id)
+
+    [reply] = await say(f"!vip set channel {typed}", manager)
+
+    assert reply.content == "Type the channel as #channel or its id, with no spaces inside."
+    assert (await vip_service.settings(guild_a.id)).notice_channel_id is None
+
+
 async def test_members_without_manage_server_are_refused(alice, followed):
     [reply] = await say("!vip list", alice)
     assert "Manage Server" in reply.content
