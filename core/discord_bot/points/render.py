@@ -8,6 +8,7 @@ from core.discord_bot.render import inert
 from core.features.points.board import BalanceRow, RankedBalance
 from core.features.points.rates import Rates, named_rates
 from core.features.points.se_wallet import QueuedChange
+from core.features.points.se_words import queued_change_words
 
 PAGE_SIZE = 10
 NOT_YOUR_BOARD = "Only the member who asked can turn these pages; ask for your own board."
@@ -73,13 +74,7 @@ def se_board_embed(guild_name: str, rows: list[tuple[str, int]], name: str) -> d
 def se_change_text(change: QueuedChange, row: BalanceRow, name: str) -> str:
     """An admin's change queued for StreamElements (made by the outbox within seconds)."""
     who = f"**{inert(row.username)}** ({platform_title(row)})"
-    if not change.is_new:
-        return f"That change for {who} was queued already; it is not made twice."
-    verb = "Giving {} to" if change.amount > 0 else "Taking {} from"
-    return (
-        f"{verb.format(amount(abs(change.amount), name))} {who} on StreamElements, where they "
-        f"have {amount(change.balance, name)}; the change is made within seconds."
-    )
+    return queued_change_words(change, who, lambda points: amount(points, name))
 
 
 def rates_text(rates: Rates, name: str, prefix: str) -> str:

@@ -68,7 +68,13 @@ def discord() -> Iterator[FakeDiscordOAuth]:
 
 
 @pytest.fixture
-def site(tmp_path, discord) -> Iterator[Site]:
+def site_settings() -> dict[str, str]:
+    """Settings a test module adds to the site's (it overrides this fixture)."""
+    return {}
+
+
+@pytest.fixture
+def site(tmp_path, discord, site_settings) -> Iterator[Site]:
     values = {
         "DATA_DIR": str(tmp_path / "data"),
         "OAUTH_BASE_URL": "http://dash.test",
@@ -79,6 +85,7 @@ def site(tmp_path, discord) -> Iterator[Site]:
         "DISCORD_CLIENT_SECRET": CLIENT_SECRET,
         "DISCORD_API_BASE_URL": discord.api_base_url,
         "DISCORD_OAUTH_BASE_URL": discord.oauth_base_url,
+        **site_settings,
     }
     runtime = Runtime(with_migrated_sqlite(load_settings(values, env_file=None)))
     runtime.migrate()

@@ -1,7 +1,9 @@
 """Heist & points: every ``!heistset`` setting, the recent heists with their crews and payouts,
 the points' name and rates (``!points name`` / ``!points rate``), balances (top and by name),
 and giving or taking points with a reason (``!pointsgive`` / ``!pointsremove``), recorded with
-the dashboard user as actor."""
+the dashboard user as actor. In a guild that keeps its points in StreamElements a give or take
+is queued for StreamElements as the Discord command queues it, and the balances shown are said
+to be our ledger's (StreamElements is not asked for a list)."""
 
 from __future__ import annotations
 
@@ -13,7 +15,10 @@ from core.events import utc
 from core.features.heist.history_repository import OUTCOMES, FinishedHeist
 from core.features.heist.repository import CANCELLED
 from core.features.heist.rules import SETTINGS
+from core.features.points.board import BalanceRow
 from core.features.points.rates import RATE_LABELS, RATE_NAMES, named_rates, rate_label
+from core.features.points.se_wallet import SeWallet
+from core.features.points.se_words import queued_change_words
 from core.features.points.service import MAX_AMOUNT, PointsRefused
 from core.features.refusals import Refused
 from core.web.dashboard.guilds import guild_blueprint
@@ -25,7 +30,9 @@ from core.web.dashboard.pages._forms import (
     done,
     in_words,
     installed,
+    new_reference,
     page,
+    reference,
 )
 from core.web.dashboard.pages.heist_settings import BY_SLUG, GROUPS, field_value, kind_of
 
@@ -66,6 +73,8 @@ def _show(guild_id: int, errors: dict[str, str] | None = None, **extra):  # type
         found=found,
         search_error=search_error,
         form=request.form if request.method == "POST" else {},
+        streamelements=_streamelements(guild_id) is not None,
+        reference=new_reference(),
         **extra,
     )
 
@@ -177,6 +186,9 @@ def points_change(guild_id: int, action: str):  # type: ignore[no-untyped-def]
         row = points.holder_named(guild_id, form.get("viewer", ""))
     except PointsRefused as refused:
         return _show(guild_id, {"viewer": str(refused)})
+    wallet = _streamelements(guild_id)
+    if wallet is not None:
+        return _queue_for_streamelements(wallet, guild_id, row, amount, give=action == "give")
     change = points.give if action == "give" else points.remove
     try:
         balance = change(
@@ -198,4 +210,43 @@ def points_change(guild_id: int, action: str):  # type: ignore[no-untyped-def]
         guild_id,
         f"{verb} {amount:,} {currency} {word} {row.username} ({row.platform}); "
         f"they have {balance:,}.",
+    )
+
+
+def _streamelements(guild_id: int) -> SeWallet | None:
+    """The wallet when this guild keeps its points in StreamElements; else None."""
+    wallet = config().points_wallet
+    return wallet if wallet is not None and wallet.uses_streamelements(guild_id) else None
+
+
+def _queue_for_streamelements(  # type: ignore[no-untyped-def]
+    wallet: SeWallet, guild_id: int, row: BalanceRow, amount: int, *, give: bool
+):
+    """A give or take in a StreamElements guild: queued for the ``streamelements`` worker as
+    ``!pointsgive`` queues it (our ledger, which nothing reads then, is not touched), keyed by
+    the form's one-time reference, so a form sent twice queues one change."""
+    form = request.form
+    try:
+        ref = reference(form.get("reference"))
+    except Refused as refused:
+        return _show(guild_id, {"give": str(refused)})
+    try:
+        change = installed(config().run)(
+            wallet.queue_change(
+                guild_id,
+                row.username,
+                amount if give else -amount,
+                ref=f"dashboard:{ref}",
+                actor_id=g.user.id,
+                reason=form.get("reason", ""),
+            )
+        )
+    except PointsRefused as refused:
+        return _show(guild_id, {"amount": str(refused)})
+    currency = installed(config().points).name(guild_id)
+    who = f"{row.username} ({row.platform})"
+    return done(
+        AREA.endpoint,
+        guild_id,
+        queued_change_words(change, who, lambda points: f"{points:,} {currency}"),
     )
