@@ -21,11 +21,11 @@ from core.discord_bot.slot_calls import render
 from core.discord_bot.slot_calls.buttons import SlotCallButtons, dynamic_item
 from core.features.guilds.service import GuildService
 from core.features.slot_calls.chat import SlotCallChat
+from core.features.slot_calls.names import blacklist_name
 from core.features.slot_calls.service import (
     InvalidSetting,
     SlotCallService,
     SlotCallStatus,
-    blacklist_name,
 )
 from core.features.typed_numbers import whole_in
 

@@ -22,7 +22,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from core.features.points.se_payments import owed_in, queue_payment
-from core.features.points.service import NotEnoughPoints, PointsRefused
+from core.features.points.service import NotEnoughPoints, PointsRefused, checked_reason
 from core.features.points.tables import points_se_holds, points_settings
 from core.platforms.streamelements.api import (
     StreamElementsError,
@@ -198,6 +198,7 @@ class SeWallet:
         """Queue ``amount`` (negative to take) for the viewer's StreamElements points, keyed by
         ``ref`` (the command), with the admin and reason. A removal must leave the balance,
         less open stakes, at zero or more (:class:`NotEnoughPoints`, nothing queued)."""
+        reason = checked_reason(reason)
         balance = await self.balance(guild_id, username)  # refuses what SE cannot take
         login = checked_username(username)
         return await asyncio.to_thread(
@@ -225,7 +226,7 @@ class SeWallet:
                 ref,
                 self.clock(),
                 actor_id=actor,
-                reason=why[:200],
+                reason=why,
             )
         return QueuedChange(login, amount, balance, held, is_new)
 

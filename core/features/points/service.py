@@ -23,6 +23,7 @@ from core.features.viewers.search import name_query
 DEFAULT_NAME = "points"
 MAX_AMOUNT = 1_000_000_000
 NAME_LENGTH = 32
+MAX_REASON = 200  # an admin's reason, as the ledger and the outbox row keep it
 
 
 class PointsRefused(Refused):
@@ -51,6 +52,15 @@ def parse_amount(text: str) -> int:
     if not 0 < amount <= MAX_AMOUNT:
         raise PointsRefused(f"The amount is a whole number from 1 to {MAX_AMOUNT:,}.")
     return amount
+
+
+def checked_reason(reason: str) -> str:
+    """An admin's reason as kept (trimmed); refused when longer than :data:`MAX_REASON`, so
+    that what is kept is what was typed (Discord, the command line and the dashboard alike)."""
+    kept = reason.strip()
+    if len(kept) > MAX_REASON:
+        raise PointsRefused(f"Keep the reason under {MAX_REASON} characters.")
+    return kept
 
 
 def one_account(rows: Sequence[BalanceRow]) -> BalanceRow:
@@ -240,6 +250,7 @@ class PointsService:
     ) -> PointsEntry:
         if not 0 < amount <= MAX_AMOUNT:
             raise PointsRefused(f"The amount is a whole number from 1 to {MAX_AMOUNT:,}.")
+        kept = checked_reason(reason)
         return PointsEntry(
             guild_id=guild_id,
             platform=platform,
@@ -250,7 +261,7 @@ class PointsService:
             at=self.clock(),
             actor_id=actor_id,
             actor=actor,
-            reason=reason.strip()[:200],
+            reason=kept,
         )
 
     # --- games -------------------------------------------------------------------------------

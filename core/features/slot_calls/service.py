@@ -20,9 +20,16 @@ from datetime import datetime, timedelta
 from sqlalchemy.engine import Connection, Engine
 
 from core.events import ChatMessageSent, Platform, utc
-from core.features.chat_commands.text import clean_text, without_command_prefix
+from core.features.chat_commands.text import clean_text
 from core.features.linking.repository import find_link_by_account
 from core.features.slot_calls import repository
+from core.features.slot_calls.names import (
+    MAX_USERNAME,
+    blacklist_name,
+    clean_slot_name,
+    slot_key,
+    username_key,
+)
 from core.features.slot_calls.posts import queue_post
 from core.features.slot_calls.repository import (
     CLEARED,
@@ -40,7 +47,6 @@ from core.features.viewers.search import MAX_NAME, NameQuery, name_query, on_bot
 MAX_SLOT_NAME = 200
 MAX_COOLDOWN_SECONDS = 3600
 MAX_OPEN_LIMIT = 100
-MAX_USERNAME = 100
 CLOSED_KEPT = timedelta(days=30)  # a picked, cleared or skipped call, then it is forgotten
 MAX_REASON = 200
 PICK_ATTEMPTS = 5
@@ -91,23 +97,13 @@ class InvalidSetting(ValueError):
     """A setting value out of range; the message says which values work."""
 
 
-def clean_slot_name(text: str) -> str:
-    """The slot name to keep: clean text without the command characters it may start with."""
-    return without_command_prefix(clean_text(text))
-
-
-def slot_key(name: str) -> str:
-    """What two slot names are compared by: no case, no spaces."""
-    return "".join(name.casefold().split())
-
-
-def blacklist_name(text: str) -> str:
-    """A viewer name as the blacklist keeps it (and replies show it): clean, without ``@``."""
-    return clean_text(text).lstrip("@").strip()[:MAX_USERNAME]
-
-
-def username_key(name: str) -> str:
-    return clean_text(name).lstrip("@").strip().casefold()
+def blacklist_reason(text: str | None) -> str | None:
+    """A blacklist entry's reason as kept (clean; None for none), refused when longer than
+    :data:`MAX_REASON`, so that what is kept is what was typed."""
+    reason = clean_text(text or "")
+    if len(reason) > MAX_REASON:
+        raise InvalidSetting(f"Keep the reason under {MAX_REASON} characters.")
+    return reason or None
 
 
 class SlotCallService:
@@ -336,7 +332,7 @@ class SlotCallService:
                 f"Name the viewer to blacklist: a Kick or Twitch name of up to {MAX_NAME} "
                 "characters."
             )
-        reason = clean_text(reason or "")[:MAX_REASON] or None
+        reason = blacklist_reason(reason)
         with self.engine.begin() as conn:
             added = [
                 repository.add_to_blacklist(

@@ -95,6 +95,16 @@ async def test_admin_gives_removes_and_renames(sqlite_engine, points, viewers, m
     ]
 
 
+async def test_a_reason_past_200_characters_is_refused_not_cut(sqlite_engine, viewers, manager):
+    [refused] = await say(f"!pointsgive kick:carol 10 {'r' * 201}", manager)
+    assert refused.content == "Keep the reason under 200 characters."
+    [gave] = await say(f"!pointsgive kick:carol 10 {'w' * 200}", manager)
+    assert gave.content.startswith("Gave 10 points to **carol** (Kick)")
+    with sqlite_engine.connect() as conn:
+        reasons = conn.execute(points_ledger.select()).all()
+    assert [row.reason for row in reasons] == ["w" * 200]
+
+
 async def test_rates_show_and_change(manager, alice):
     [shown] = await say("!points rate", alice)
     assert "- `watch` 1: points per present minute" in shown.content

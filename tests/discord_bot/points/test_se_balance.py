@@ -112,6 +112,16 @@ async def test_removing_more_than_the_streamelements_balance_is_refused(
     assert payments(wallet.engine) == []
 
 
+async def test_a_reason_past_200_characters_is_refused_not_cut(se, wallet, manager, se_guild):
+    se.points["carol"] = 80
+    [reply] = await say(f"!pointsgive twitch:Carol 40 {'r' * 201}", manager)
+    assert reply.content == "Keep the reason under 200 characters."
+    assert payments(wallet.engine) == []
+    assert se.reads == []  # refused before StreamElements is asked
+    [reply] = await say(f"!pointsgive twitch:Carol 40 {'w' * 200}", manager)
+    assert reply.content.startswith("Giving 40 points to **Carol** (Twitch) on StreamElements")
+
+
 async def test_pointsboard_ranks_the_streamelements_balances(se, alice, se_guild):
     se.points.update({"carol": 300, "dave": 1200})
     [reply] = await say("!pointsboard", alice)

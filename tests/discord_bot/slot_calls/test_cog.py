@@ -348,6 +348,12 @@ async def test_blacklist_replies_name_the_viewer_as_stored_and_stay_within_disco
     )
 
 
+async def test_a_blacklist_reason_past_200_characters_is_refused_not_cut(calls_on, manager):
+    [refused] = await say(f"!callblacklist add troll {'r' * 201}", manager)
+    assert refused.content == "Keep the reason under 200 characters."
+    assert calls_on.blacklist(manager.guild.id) == []
+
+
 @pytest.mark.parametrize(("limit", "stored"), [("0" * 4_400 + "5", 5), ("0" * 4_400, None)])
 async def test_a_limit_behind_thousands_of_zeros_is_read(
     manager, slot_service, guild_a, limit, stored

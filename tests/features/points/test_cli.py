@@ -75,3 +75,11 @@ def test_mistakes_get_one_plain_line(cli_env, args, message):  # noqa: F811
     assert result.stderr.strip().splitlines() == [result.stderr.strip()]  # one line
     assert result.stderr.strip().startswith(message), result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_a_reason_past_200_characters_is_refused_not_cut(cli_env, make_runtime):  # noqa: F811
+    runtime = make_runtime(DATA_DIR=cli_env["DATA_DIR"])
+    result = cli(cli_env, "points", "give", GUILD, "kick", "77", "5", "--reason", "r" * 201)
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines()[-1] == "Keep the reason under 200 characters."
+    assert runtime.points.balance(int(GUILD), Platform.KICK, "77") == 0

@@ -124,6 +124,18 @@ def test_service_admin_grants_and_removals(engine):
     ]
 
 
+def test_an_admin_reason_past_200_characters_is_refused_not_cut(engine):
+    points = PointsService(engine, Clock(NOW))
+    points.give(GUILD, Platform.KICK, "u1", 50)
+    for change in (points.give, points.remove):
+        with pytest.raises(PointsRefused, match="Keep the reason under 200 characters"):
+            change(GUILD, Platform.KICK, "u1", 5, actor_id=42, reason="r" * 201)
+    assert points.give(GUILD, Platform.KICK, "u1", 5, reason=f" {'w' * 200} ") == 55
+    with engine.connect() as conn:
+        rows = repository.ledger_of(conn, GUILD, Platform.KICK, "u1")
+    assert [r.reason for r in rows] == ["w" * 200, ""]
+
+
 def test_service_names_the_currency_per_guild(engine):
     points = PointsService(engine, Clock(NOW))
     assert points.name(GUILD) == "points"

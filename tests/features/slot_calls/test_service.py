@@ -7,12 +7,11 @@ from datetime import timedelta
 import pytest
 
 from core.events import Platform, Viewer
+from core.features.slot_calls.names import clean_slot_name, slot_key
 from core.features.slot_calls.service import (
     InvalidSetting,
     SlotCallService,
     Verdict,
-    clean_slot_name,
-    slot_key,
 )
 from core.features.viewers.repository import remember_viewers
 from tests.features.chat_commands.doubles import webhook_chat
@@ -227,3 +226,11 @@ def test_blacklisting_needs_a_name(service) -> None:
         ):
             service.blacklist_add(GUILD, typed, added_by=MODERATOR)
     assert service.blacklist(GUILD) == []
+
+
+def test_a_blacklist_reason_past_200_characters_is_refused_not_cut(service) -> None:
+    with pytest.raises(InvalidSetting, match=r"^Keep the reason under 200 characters\.$"):
+        service.blacklist_add(GUILD, "troll", added_by=MODERATOR, reason="r" * 201)
+    assert service.blacklist(GUILD) == []
+    service.blacklist_add(GUILD, "troll", added_by=MODERATOR, reason="w" * 200)
+    assert {e.reason for e in service.blacklist(GUILD)} == {"w" * 200}

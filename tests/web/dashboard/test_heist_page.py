@@ -220,3 +220,19 @@ def test_another_guild_is_403_and_csrf_is_required(site):
     assert client.post(PAGE + "settings/crew", data={"min_bet": "5"}).status_code == 403
     assert site.runtime.heist.rules(GUILD).min_bet == 10
     assert site.runtime.heist.rules(OTHER_GUILD).min_bet == 10
+
+
+def test_a_reason_past_200_characters_is_refused_beside_its_field_not_cut(site):
+    _viewer(site, "1", "viewer_one")
+    client = site.client()
+    assert 'name="reason" type="text" value="" maxlength="200"' in client.get(PAGE).text
+    refused = post(client, PAGE + "points/give", viewer="viewer_one", amount="5",
+                   reason="r" * 201)  # fmt: skip
+    assert refused.status_code == 400
+    assert 'id="e-reason"' in refused.text
+    assert "Keep the reason under 200 characters." in refused.text
+    assert _ledger(site) == []
+    whole = "w" * 200
+    assert post(client, PAGE + "points/give", viewer="viewer_one", amount="5",
+                reason=whole).status_code == 302  # fmt: skip
+    assert _ledger(site) == [(GUILD, 5, ADMIN, "dashboard", whole)]

@@ -167,3 +167,15 @@ def test_the_channel_is_picked_by_name_and_must_be_this_servers(site):
 
     post(client, PAGE + "settings", cooldown="30", limit="", channel="")
     assert site.runtime.slot_calls.status(GUILD).settings.channel_id is None
+
+
+def test_a_blacklist_reason_past_200_characters_is_refused_beside_its_field_not_cut(site):
+    client = site.client()
+    assert 'name="reason" type="text" value="" maxlength="200"' in client.get(PAGE).text
+    refused = post(client, PAGE + "blacklist/add", name="troll", reason="r" * 201)
+    assert refused.status_code == 400
+    assert 'id="e-reason"' in refused.text
+    assert "Keep the reason under 200 characters." in refused.text
+    assert site.runtime.slot_calls.blacklist(GUILD) == []
+    assert post(client, PAGE + "blacklist/add", name="troll", reason="w" * 200).status_code == 302
+    assert {e.reason for e in site.runtime.slot_calls.blacklist(GUILD)} == {"w" * 200}

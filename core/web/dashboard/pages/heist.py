@@ -19,7 +19,7 @@ from core.features.points.board import BalanceRow
 from core.features.points.rates import RATE_LABELS, RATE_NAMES, named_rates, rate_label
 from core.features.points.se_wallet import SeWallet
 from core.features.points.se_words import queued_change_words
-from core.features.points.service import MAX_AMOUNT, PointsRefused
+from core.features.points.service import MAX_AMOUNT, PointsRefused, checked_reason
 from core.features.refusals import Refused
 from core.web.dashboard.guilds import guild_blueprint
 from core.web.dashboard.pages._forms import (
@@ -186,9 +186,15 @@ def points_change(guild_id: int, action: str):  # type: ignore[no-untyped-def]
         row = points.holder_named(guild_id, form.get("viewer", ""))
     except PointsRefused as refused:
         return _show(guild_id, {"viewer": str(refused)})
+    try:
+        reason = checked_reason(form.get("reason", ""))
+    except PointsRefused as refused:
+        return _show(guild_id, {"reason": str(refused)})
     wallet = _streamelements(guild_id)
     if wallet is not None:
-        return _queue_for_streamelements(wallet, guild_id, row, amount, give=action == "give")
+        return _queue_for_streamelements(
+            wallet, guild_id, row, amount if action == "give" else -amount, reason
+        )
     change = points.give if action == "give" else points.remove
     try:
         balance = change(
@@ -198,7 +204,7 @@ def points_change(guild_id: int, action: str):  # type: ignore[no-untyped-def]
             amount,
             actor_id=g.user.id,
             actor="dashboard",
-            reason=form.get("reason", ""),
+            reason=reason,
         )
     except PointsRefused as refused:
         return _show(guild_id, {"amount": str(refused)})
@@ -220,7 +226,7 @@ def _streamelements(guild_id: int) -> SeWallet | None:
 
 
 def _queue_for_streamelements(  # type: ignore[no-untyped-def]
-    wallet: SeWallet, guild_id: int, row: BalanceRow, amount: int, *, give: bool
+    wallet: SeWallet, guild_id: int, row: BalanceRow, amount: int, reason: str
 ):
     """A give or take in a StreamElements guild: queued for the ``streamelements`` worker as
     ``!pointsgive`` queues it (our ledger, which nothing reads then, is not touched), keyed by
@@ -235,10 +241,10 @@ def _queue_for_streamelements(  # type: ignore[no-untyped-def]
             wallet.queue_change(
                 guild_id,
                 row.username,
-                amount if give else -amount,
+                amount,
                 ref=f"dashboard:{ref}",
                 actor_id=g.user.id,
-                reason=form.get("reason", ""),
+                reason=reason,
             )
         )
     except PointsRefused as refused:

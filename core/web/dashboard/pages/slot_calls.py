@@ -6,11 +6,12 @@ from __future__ import annotations
 from flask import g, request
 
 from core.features.refusals import Refused
+from core.features.slot_calls.names import blacklist_name
 from core.features.slot_calls.service import (
     MAX_COOLDOWN_SECONDS,
     MAX_OPEN_LIMIT,
     InvalidSetting,
-    blacklist_name,
+    blacklist_reason,
 )
 from core.web.dashboard.guilds import guild_blueprint
 from core.web.dashboard.pages._forms import (
@@ -114,8 +115,12 @@ def pick(guild_id: int):  # type: ignore[no-untyped-def]
 def blacklist_add(guild_id: int):  # type: ignore[no-untyped-def]
     name = request.form.get("name", "")
     try:
+        reason = blacklist_reason(request.form.get("reason"))
+    except InvalidSetting as refused:
+        return _show(guild_id, {"reason": str(refused)})
+    try:
         is_new = installed(config().slot_calls).blacklist_add(
-            guild_id, name, added_by=g.user.id, reason=request.form.get("reason") or None
+            guild_id, name, added_by=g.user.id, reason=reason
         )
     except InvalidSetting as refused:
         return _show(guild_id, {"name": str(refused)})

@@ -1,0 +1,27 @@
+"""What slot calls keep of what people type: a slot name cleaned and compared without case or
+spaces, a viewer's name as the blacklist keeps and compares it."""
+
+from __future__ import annotations
+
+from core.features.chat_commands.text import clean_text, without_command_prefix
+
+MAX_USERNAME = 100
+
+
+def clean_slot_name(text: str) -> str:
+    """The slot name to keep: clean text without the command characters it may start with."""
+    return without_command_prefix(clean_text(text))
+
+
+def slot_key(name: str) -> str:
+    """What two slot names are compared by: no case, no spaces."""
+    return "".join(name.casefold().split())
+
+
+def blacklist_name(text: str) -> str:
+    """A viewer name as the blacklist keeps it (and replies show it): clean, without ``@``."""
+    return clean_text(text).lstrip("@").strip()[:MAX_USERNAME]
+
+
+def username_key(name: str) -> str:
+    return clean_text(name).lstrip("@").strip().casefold()
