@@ -74,10 +74,12 @@ class BlacklistEntry:
 # --- settings --------------------------------------------------------------------------------
 
 
-def get_settings(conn: Connection, guild_id: int) -> SlotCallSettings | None:
-    row = conn.execute(
-        sa.select(slot_call_settings).where(slot_call_settings.c.guild_id == guild_id)
-    ).first()
+def get_settings(conn: Connection, guild_id: int, *, lock: bool = False) -> SlotCallSettings | None:
+    """``lock`` holds the guild's settings row until the transaction ends (PostgreSQL; SQLite's
+    write transactions are serial anyway): a call's checks and insert take it, so two calls of
+    one guild are checked one after the other."""
+    query = sa.select(slot_call_settings).where(slot_call_settings.c.guild_id == guild_id)
+    row = conn.execute(query.with_for_update() if lock else query).first()
     if row is None:
         return None
     return SlotCallSettings(

@@ -1,8 +1,9 @@
 """Slot calls: a viewer types ``!call <slot>`` in chat; the call is checked, stored and queued.
 
 A call is stored once per chat message (unique by the message's event key, in the same
-transaction as every check), so a redelivered or repeated webhook adds nothing. Slot names are
-cleaned before they are kept (see :func:`clean_slot_name`) and compared without case or spaces.
+transaction as every check), so a redelivered or repeated webhook adds nothing; the checks hold
+the guild's settings row, so several processes check one guild's calls one after the other. Slot
+names are cleaned before they are kept (see :mod:`.names`) and compared without case or spaces.
 Every method here is synchronous and uses the database: the bot calls them in a worker thread.
 """
 
@@ -130,9 +131,11 @@ class SlotCallService:
         if user_id is None:
             return CallOutcome(Verdict.UNIDENTIFIED)
         with self.engine.begin() as conn:
+            # The guild's lock first: the duplicate slot, cooldown and open-call checks below
+            # then see a call another process is adding, never both pass and both insert.
+            settings = repository.get_settings(conn, guild_id, lock=True) or SlotCallSettings()
             if repository.is_event_stored(conn, guild_id, event.key):
                 return CallOutcome(Verdict.ALREADY_STORED)
-            settings = repository.get_settings(conn, guild_id) or SlotCallSettings()
             if not settings.enabled:
                 return CallOutcome(Verdict.CALLS_OFF)
             name_key = username_key(event.viewer.username)
