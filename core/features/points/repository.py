@@ -134,6 +134,16 @@ def spend(conn: Connection, entry: PointsEntry) -> int | None:
     return left
 
 
+def was_written(conn: Connection, entry: PointsEntry) -> bool:
+    """Whether the ledger has a row with ``entry``'s key already (a request made again)."""
+    l = points_ledger.c  # noqa: E741
+    guild_id, source, source_ref = entry.key
+    query = sa.select(l.id).where(
+        l.guild_id == guild_id, l.source == source, l.source_ref == source_ref
+    )
+    return conn.execute(query).first() is not None
+
+
 def balance_of(conn: Connection, guild_id: int, platform: Platform, platform_user_id: str) -> int:
     params = {"guild_id": guild_id, "platform": str(platform), "platform_user_id": platform_user_id}
     return conn.execute(_BALANCE, params).scalar_one_or_none() or 0

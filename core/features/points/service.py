@@ -201,14 +201,18 @@ class PointsService:
         actor_id: int | None = None,
         actor: str | None = None,
         reason: str = "",
+        ref: str | None = None,
     ) -> int:
-        """An admin grant; the new balance."""
+        """An admin grant; the new balance. ``ref`` names the request (a dashboard form's
+        one-time reference): given again, it changes nothing and says the balance."""
         entry = self._admin_entry(
-            guild_id, platform, platform_user_id, amount, actor_id, actor, reason
+            guild_id, platform, platform_user_id, amount, actor_id, actor, reason, ref
         )
         with self.engine.begin() as conn:
             balance = repository.credit(conn, entry)
-        return balance or 0  # a fresh reference is never a duplicate
+            if balance is None:  # this request's change was made before
+                balance = repository.balance_of(conn, guild_id, platform, platform_user_id)
+        return balance
 
     def remove(
         self,
@@ -220,14 +224,17 @@ class PointsService:
         actor_id: int | None = None,
         actor: str | None = None,
         reason: str = "",
+        ref: str | None = None,
     ) -> int:
         """An admin removal; the new balance. More than the balance is refused, not clamped,
-        so the admin sees what there was."""
+        so the admin sees what there was. ``ref`` as for :meth:`give`."""
         entry = self._admin_entry(
-            guild_id, platform, platform_user_id, amount, actor_id, actor, reason
+            guild_id, platform, platform_user_id, amount, actor_id, actor, reason, ref
         )
         try:
             with self.engine.begin() as conn:
+                if repository.was_written(conn, entry):  # made before: not refused for it now
+                    return repository.balance_of(conn, guild_id, platform, platform_user_id)
                 balance = repository.spend(conn, entry)
         except NotEnough as short:
             raise NotEnoughPoints(
@@ -236,7 +243,7 @@ class PointsService:
                 balance=short.balance,
                 needed=amount,
             ) from short
-        return balance or 0  # a fresh reference is never a duplicate
+        return balance or 0  # None: made between the look and the spend (it changed nothing)
 
     def _admin_entry(
         self,
@@ -247,6 +254,7 @@ class PointsService:
         actor_id: int | None,
         actor: str | None,
         reason: str,
+        ref: str | None = None,
     ) -> PointsEntry:
         if not 0 < amount <= MAX_AMOUNT:
             raise PointsRefused(f"The amount is a whole number from 1 to {MAX_AMOUNT:,}.")
@@ -257,7 +265,7 @@ class PointsService:
             platform_user_id=platform_user_id,
             amount=amount,
             source="admin",
-            source_ref=uuid.uuid4().hex,
+            source_ref=ref or uuid.uuid4().hex,
             at=self.clock(),
             actor_id=actor_id,
             actor=actor,

@@ -160,15 +160,36 @@ def _ledger(site):
 def test_give_and_remove_points_with_reason_and_actor(site):
     _viewer(site, "1", "viewer_one")
     client = site.client()
-    given = post(client, PAGE + "points/give", viewer="viewer_one", amount="1,500", reason="won")
+    given = post(client, PAGE + "points/give", viewer="viewer_one", amount="1,500", reason="won",
+                 reference="a" * 32)  # fmt: skip
     assert given.status_code == 302
     assert "they have 1,500" in client.get(PAGE).text
     taken = post(client, PAGE + "points/remove", viewer="kick:viewer_one", amount="500",
-                 reason="oops")  # fmt: skip
+                 reason="oops", reference="b" * 32)  # fmt: skip
     assert taken.status_code == 302
     assert site.runtime.points.balance(GUILD, Platform.KICK, "1") == 1000
     assert _ledger(site) == [(GUILD, 1500, ADMIN, "dashboard", "won"),
                              (GUILD, -500, ADMIN, "dashboard", "oops")]  # fmt: skip
+
+
+def test_a_give_or_take_sent_twice_changes_the_balance_once(site):
+    """A double click (or a resent form) carries the form's one reference: the second answer
+    is the same balance, and a second removal is not refused for what the first took."""
+    _viewer(site, "1", "viewer_one")
+    client = site.client()
+    give = {"viewer": "viewer_one", "amount": "1,500", "reason": "won", "reference": "c" * 32}
+    take = {"viewer": "viewer_one", "amount": "1,000", "reason": "oops", "reference": "d" * 32}
+    for form in (give, give, take, take):
+        action = "give" if form is give else "remove"
+        answer = post(client, PAGE + f"points/{action}", follow_redirects=True, **form)
+        assert answer.status_code == 200
+    assert "Took 1,000 points from viewer_one (kick); they have 500." in answer.text
+    assert site.runtime.points.balance(GUILD, Platform.KICK, "1") == 500
+    assert _ledger(site) == [(GUILD, 1500, ADMIN, "dashboard", "won"),
+                             (GUILD, -1000, ADMIN, "dashboard", "oops")]  # fmt: skip
+    missing = post(client, PAGE + "points/give", viewer="viewer_one", amount="5", reason="")
+    assert missing.status_code == 400
+    assert "missing its reference" in missing.text
 
 
 def test_give_and_remove_refusals(site):
@@ -186,7 +207,7 @@ def test_give_and_remove_refusals(site):
         ("give", {"viewer": "twin", "amount": "5"}, "viewer", "more than one account"),
         ("remove", {"viewer": "viewer_one", "amount": "500"}, "amount", "They have only 100"),
     ):
-        answer = post(client, PAGE + f"points/{path}", **form)
+        answer = post(client, PAGE + f"points/{path}", reference="e" * 32, **form)
         assert answer.status_code == 400, form
         assert f'id="e-{field}"' in answer.text, form
         assert message in answer.text, form
@@ -234,5 +255,5 @@ def test_a_reason_past_200_characters_is_refused_beside_its_field_not_cut(site):
     assert _ledger(site) == []
     whole = "w" * 200
     assert post(client, PAGE + "points/give", viewer="viewer_one", amount="5",
-                reason=whole).status_code == 302  # fmt: skip
+                reason=whole, reference="f" * 32).status_code == 302  # fmt: skip
     assert _ledger(site) == [(GUILD, 5, ADMIN, "dashboard", whole)]

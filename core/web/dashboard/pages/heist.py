@@ -190,10 +190,14 @@ def points_change(guild_id: int, action: str):  # type: ignore[no-untyped-def]
         reason = checked_reason(form.get("reason", ""))
     except PointsRefused as refused:
         return _show(guild_id, {"reason": str(refused)})
+    try:
+        ref = f"dashboard:{reference(form.get('reference'))}"
+    except Refused as refused:
+        return _show(guild_id, {"give": str(refused)})
     wallet = _streamelements(guild_id)
     if wallet is not None:
         return _queue_for_streamelements(
-            wallet, guild_id, row, amount if action == "give" else -amount, reason
+            wallet, guild_id, row, amount if action == "give" else -amount, reason, ref
         )
     change = points.give if action == "give" else points.remove
     try:
@@ -205,6 +209,7 @@ def points_change(guild_id: int, action: str):  # type: ignore[no-untyped-def]
             actor_id=g.user.id,
             actor="dashboard",
             reason=reason,
+            ref=ref,  # a form sent twice changes the balance once
         )
     except PointsRefused as refused:
         return _show(guild_id, {"amount": str(refused)})
@@ -226,23 +231,18 @@ def _streamelements(guild_id: int) -> SeWallet | None:
 
 
 def _queue_for_streamelements(  # type: ignore[no-untyped-def]
-    wallet: SeWallet, guild_id: int, row: BalanceRow, amount: int, reason: str
+    wallet: SeWallet, guild_id: int, row: BalanceRow, amount: int, reason: str, ref: str
 ):
     """A give or take in a StreamElements guild: queued for the ``streamelements`` worker as
     ``!pointsgive`` queues it (our ledger, which nothing reads then, is not touched), keyed by
     the form's one-time reference, so a form sent twice queues one change."""
-    form = request.form
-    try:
-        ref = reference(form.get("reference"))
-    except Refused as refused:
-        return _show(guild_id, {"give": str(refused)})
     try:
         change = installed(config().run)(
             wallet.queue_change(
                 guild_id,
                 row.username,
                 amount,
-                ref=f"dashboard:{ref}",
+                ref=ref,
                 actor_id=g.user.id,
                 reason=reason,
             )
