@@ -64,15 +64,27 @@ class Person:
 def find_person(
     conn: Connection, discord_user_id: int | None, named: Iterable[NameQuery] = ()
 ) -> Person:
-    """The member and every account that is theirs: linked now or before, or named."""
+    """The member and every account that is theirs: linked now or before, or named. An
+    account they only tried to link (refused: it was someone else's), or one linked now to
+    another member, is not theirs: its rows are that member's."""
     tables = all_tables().tables
     accounts: set[tuple[str, str]] = set()
     if discord_user_id is not None:
-        for table in (tables["account_links"], tables["link_history"]):
-            query = sa.select(table.c.platform, table.c.platform_user_id).where(
-                table.c.discord_user_id == discord_user_id
-            )
+        links, history = tables["account_links"], tables["link_history"]
+        linked = sa.select(links.c.platform, links.c.platform_user_id).where(
+            links.c.discord_user_id == discord_user_id
+        )
+        were = sa.select(history.c.platform, history.c.platform_user_id).where(
+            history.c.discord_user_id == discord_user_id, history.c.action != "refused"
+        )
+        for query in (linked, were):
             accounts.update((str(p), str(u)) for p, u in conn.execute(query))
+        if accounts:
+            others = sa.select(links.c.platform, links.c.platform_user_id).where(
+                account_match(links, frozenset(accounts)),
+                links.c.discord_user_id != discord_user_id,
+            )
+            accounts -= {(str(p), str(u)) for p, u in conn.execute(others)}
     viewers = tables["viewers"]
     for query in named:
         for platform in query.platforms:

@@ -10,6 +10,8 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+from core.events import Platform
+from core.features.linking.service import LinkRefused
 from core.features.person_data import matched_columns
 from core.features.person_forget import FORGET, KEPT
 from core.features.schema import all_tables
@@ -113,6 +115,41 @@ def test_forget_deletes_what_is_about_them_and_keeps_the_closed_periods_evidence
 
     again = cli(cli_env, "privacy", "forget", "--member", str(ANA), "--yes")
     assert "deleted" not in again.stdout.replace("a closed period", "")  # nothing more to go
+
+
+def test_an_account_they_only_tried_to_link_is_not_theirs_to_forget(
+    cli_env,  # noqa: F811
+    seeded,  # noqa: F811
+):
+    """Ana's browser was signed in to Kick as Bob's account (a shared computer), so her link
+    was refused, and the refusal is in the link history with Bob's account. That account is
+    Bob's: Ana's export does not show his link or watchtime, and forgetting Ana keeps them.
+    An account she linked once and Bob links now is his too."""
+    with pytest.raises(LinkRefused):
+        seeded.linking.link(
+            guild_id=int(GUILD), discord_user_id=ANA, platform=Platform.KICK,
+            platform_user_id="k-bob", username="bob_kick",
+        )  # fmt: skip
+    bob_before = exported(cli_env, "--member", str(BOB))
+
+    document = exported(cli_env, "--member", str(ANA))
+    assert sorted(document["accounts"]) == ["kick:k-ana"]
+    assert {r["discord_user_id"] for r in document["tables"]["account_links"]} == {ANA}
+    assert {r["platform_user_id"] for r in document["tables"]["watchtime"]} == {"k-ana"}
+    # Her own refused attempt is about her: it is in her export (and goes when she is forgotten).
+    assert [r["action"] for r in document["tables"]["link_history"]].count("refused") == 1
+
+    result = cli(cli_env, "privacy", "forget", "--member", str(ANA), "--yes")
+    assert result.returncode == 0, result.stderr
+    assert "deleted 1 row(s) of account_links" in result.stdout
+    assert "deleted 1 row(s) of watchtime" in result.stdout
+    assert seeded.linking.link_of(BOB) is not None
+    bob_after = _without_ana(exported(cli_env, "--member", str(BOB)))["tables"]
+    for table, rows in _without_ana(bob_before)["tables"].items():
+        if table != "link_history":  # Ana's refused attempt on his account went with her
+            assert bob_after.get(table) == rows, table
+    assert [r["discord_user_id"] for r in bob_before["tables"]["link_history"]] == [ANA]
+    assert "link_history" not in bob_after
 
 
 def _without_ana(document: dict) -> dict:
