@@ -151,6 +151,15 @@ def open_runtime(args: argparse.Namespace, *, migrate: bool = True) -> Any:
     return runtime
 
 
+def require_guild(runtime: Any, guild_id: int) -> None:
+    """Refuses (:class:`BadInput`, one line) a guild nobody set up: a command that would write
+    for it writes where nothing reads."""
+    try:
+        runtime.guilds.show(guild_id)
+    except LookupError:
+        raise BadInput(f"Guild {guild_id} is not set up; add it with 'guild add'.") from None
+
+
 def write_records(records: list[dict[str, Any]], fields: Sequence[str], form: str) -> int:
     """Records to standard output as a JSON array or as CSV with a header row (booleans as
     ``true``/``false`` in both)."""

@@ -1,10 +1,27 @@
-"""``python -m core points give``: an operator's grant of points, recorded with actor "cli"."""
+"""``python -m core points give``: an operator's grant of points, recorded with actor "cli".
+In a guild that keeps its points in StreamElements the grant is queued for StreamElements,
+as ``!pointsgive`` and the dashboard queue theirs; a guild nobody set up is refused."""
 
 from __future__ import annotations
 
 import argparse
+import asyncio
+import uuid
+from typing import TYPE_CHECKING, Any
 
-from core.cli import AddCommand, BadInput, CommandFailed, fails_with, id_number, open_runtime
+from core.cli import (
+    AddCommand,
+    BadInput,
+    CommandFailed,
+    fails_with,
+    id_number,
+    open_runtime,
+    require_guild,
+)
+
+if TYPE_CHECKING:
+    from core.events import Platform
+    from core.features.points.se_wallet import QueuedChange
 
 USAGE = (
     "Say what to do: 'points give <guild_id> <platform> <platform_user_id> <amount> "
@@ -42,13 +59,50 @@ def _points_give(args: argparse.Namespace) -> int:
         raise BadInput(str(exc)) from exc
     runtime = open_runtime(args)
     try:
+        require_guild(runtime, args.guild_id)
         name = runtime.points.name(args.guild_id)
-        balance = runtime.points.give(
-            args.guild_id, platform, user_id, amount, actor="cli", reason=args.reason
-        )
+        if runtime.points_wallet.uses_streamelements(args.guild_id):
+            said = _queue_for_streamelements(runtime, args, platform, user_id, amount, name)
+        else:
+            balance = runtime.points.give(
+                args.guild_id, platform, user_id, amount, actor="cli", reason=args.reason
+            )
+            said = f"Gave {amount:,} {name} to {platform}:{user_id}; balance {balance:,}."
     except PointsRefused as exc:
         raise CommandFailed(str(exc)) from exc
     finally:
         runtime.close()
-    print(f"Gave {amount:,} {name} to {platform}:{user_id}; balance {balance:,}.")  # noqa: T201
+    print(said)  # noqa: T201
     return 0
+
+
+def _queue_for_streamelements(
+    runtime: Any, args: argparse.Namespace, platform: Platform, user_id: str, amount: int, name: str
+) -> str:
+    """The grant queued for the ``streamelements`` worker, as ``!pointsgive`` queues it (our
+    ledger, which nothing reads then, is not touched); what Discord and the dashboard say."""
+    from core.features.points.se_words import queued_change_words
+
+    login = runtime.points.name_of(platform, user_id)
+    if login is None:
+        raise BadInput(
+            f"Viewer {platform}:{user_id} has not been seen yet: StreamElements keeps points "
+            "by login, and theirs is not known."
+        )
+
+    async def queue() -> QueuedChange:
+        try:
+            return await runtime.points_wallet.queue_change(
+                args.guild_id,
+                login,
+                amount,
+                ref=f"cli:{uuid.uuid4()}",
+                actor="cli",
+                reason=args.reason,
+            )
+        finally:
+            await runtime.shutdown()  # its HTTP clients, on the loop that used them
+
+    change = asyncio.run(queue())
+    who = f"{login} ({platform}:{user_id})"
+    return queued_change_words(change, who, lambda points: f"{points:,} {name}")

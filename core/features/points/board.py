@@ -9,7 +9,11 @@ from sqlalchemy.engine import Connection
 
 from core.events import Platform
 from core.features.points.tables import points_balances
-from core.features.viewers.repository import find_viewer_ids_by_username, with_usernames
+from core.features.viewers.repository import (
+    find_viewer_ids_by_username,
+    usernames_of,
+    with_usernames,
+)
 
 
 @dataclass(frozen=True)
@@ -79,3 +83,8 @@ def all_rows(conn: Connection, guild_id: int) -> list[BalanceRow]:
 
 def ids_by_name(conn: Connection, platform: Platform, username: str) -> list[str]:
     return find_viewer_ids_by_username(conn, platform, username)
+
+
+def name_of(conn: Connection, platform: Platform, platform_user_id: str) -> str | None:
+    key = f"{platform}:{platform_user_id}"
+    return usernames_of(conn, [(str(platform), platform_user_id)]).get(key)

@@ -36,6 +36,7 @@ from core.storage.db import insert_for
 LEDGER, STREAMELEMENTS = "ledger", "streamelements"
 ADMIN = "admin"  # the source of an admin's !pointsgive / !pointsremove
 BOARD_ASKED_AT_ONCE = 5  # balance requests in flight for one board
+Actor = dict[str, int | str | None]  # who made an admin's change, as its outbox row keeps it
 
 
 @dataclass(frozen=True)
@@ -193,20 +194,30 @@ class SeWallet:
     # --- an admin's change and the board (!pointsgive, !pointsremove, !pointsboard) ----------
 
     async def queue_change(
-        self, guild_id: int, username: str, amount: int, *, ref: str, actor_id: int, reason: str
+        self,
+        guild_id: int,
+        username: str,
+        amount: int,
+        *,
+        ref: str,
+        actor_id: int | None = None,
+        actor: str | None = None,
+        reason: str,
     ) -> QueuedChange:
         """Queue ``amount`` (negative to take) for the viewer's StreamElements points, keyed by
-        ``ref`` (the command), with the admin and reason. A removal must leave the balance,
-        less open stakes, at zero or more (:class:`NotEnoughPoints`, nothing queued)."""
+        ``ref`` (the command), with the admin (``actor_id``, a Discord member; or ``actor``,
+        who else acted: "cli") and reason. A removal must leave the balance, less open stakes,
+        at zero or more (:class:`NotEnoughPoints`, nothing queued)."""
         reason = checked_reason(reason)
         balance = await self.balance(guild_id, username)  # refuses what SE cannot take
         login = checked_username(username)
+        who: Actor = {"actor_id": actor_id, **({"actor": actor} if actor is not None else {})}
         return await asyncio.to_thread(
-            self._queue_change, guild_id, login, amount, balance, ref, actor_id, reason
+            self._queue_change, guild_id, login, amount, balance, ref, who, reason
         )
 
     def _queue_change(
-        self, guild_id: int, login: str, amount: int, balance: int, ref: str, actor: int, why: str
+        self, guild_id: int, login: str, amount: int, balance: int, ref: str, who: Actor, why: str
     ) -> QueuedChange:
         with self.engine.begin() as conn:
             _lock_guild(conn, guild_id)
@@ -225,7 +236,7 @@ class SeWallet:
                 ADMIN,
                 ref,
                 self.clock(),
-                actor_id=actor,
+                **who,
                 reason=why,
             )
         return QueuedChange(login, amount, balance, held, is_new)

@@ -160,6 +160,11 @@ class PointsService:
         with self.engine.connect() as conn:
             return board.ids_by_name(conn, platform, username)
 
+    def name_of(self, platform: Platform, platform_user_id: str) -> str | None:
+        """The viewer's current name on the platform; None while none was seen."""
+        with self.engine.connect() as conn:
+            return board.name_of(conn, platform, platform_user_id)
+
     def holders_named(self, guild_id: int, name: str) -> list[BalanceRow]:
         """The viewers called ``name`` (``kick:name`` or ``twitch:name`` for one platform),
         with their balance here (0 for one who never earned)."""

@@ -1,5 +1,5 @@
-"""``python -m core points give`` and ``python -m core export --what points``, run as real
-processes (the command forms are a contract)."""
+"""``python -m core points give`` and ``python -m core export --what points``, run as a process
+runs them (the command forms are a contract)."""
 
 from __future__ import annotations
 
@@ -9,15 +9,28 @@ import pytest
 import sqlalchemy as sa
 
 from core.events import Platform, Viewer
+from core.features.points.se_payments import SERVICE
 from core.features.points.tables import points_ledger
 from core.features.viewers.repository import remember_viewers
+from core.storage.tables import outbox
+from tests.conftest import TEST_FERNET_KEY
+from tests.fakes.streamelements_server import CHANNEL_ID, JWT, FakeStreamElements
+from tests.features.points.se_support import payments
 from tests.features.points.test_earning import T0
 from tests.test_cli import GUILD, cli, cli_env  # noqa: F401 - cli_env is a fixture
+
+
+def ledger_rows(runtime, guild_id: int) -> list[tuple[str, int]]:  # type: ignore[no-untyped-def]
+    l = points_ledger.c  # noqa: E741
+    query = sa.select(l.platform_user_id, l.amount).where(l.guild_id == guild_id)
+    with runtime.engine.connect() as conn:
+        return [tuple(row) for row in conn.execute(query)]
 
 
 @pytest.mark.slow
 def test_give_credits_with_actor_cli_and_the_export_lists_balances(cli_env, make_runtime):  # noqa: F811
     runtime = make_runtime(DATA_DIR=cli_env["DATA_DIR"])
+    runtime.guilds.ensure_guild(int(GUILD))
     with runtime.engine.begin() as conn:
         remember_viewers(conn, Platform.KICK, [Viewer("77", "viewer_77")], T0)
     runtime.points.give(42, Platform.KICK, "77", 9)  # another guild: not in this export
@@ -79,7 +92,69 @@ def test_mistakes_get_one_plain_line(cli_env, args, message):  # noqa: F811
 
 def test_a_reason_past_200_characters_is_refused_not_cut(cli_env, make_runtime):  # noqa: F811
     runtime = make_runtime(DATA_DIR=cli_env["DATA_DIR"])
+    runtime.guilds.ensure_guild(int(GUILD))
     result = cli(cli_env, "points", "give", GUILD, "kick", "77", "5", "--reason", "r" * 201)
     assert result.returncode == 1
     assert result.stderr.strip().splitlines()[-1] == "Keep the reason under 200 characters."
     assert runtime.points.balance(int(GUILD), Platform.KICK, "77") == 0
+
+
+def test_a_guild_nobody_set_up_is_refused_in_one_line_and_nothing_is_written(
+    cli_env,  # noqa: F811
+    make_runtime,
+):
+    runtime = make_runtime(DATA_DIR=cli_env["DATA_DIR"])
+    result = cli(cli_env, "points", "give", GUILD, "kick", "77", "500")
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr
+    assert result.stderr.strip().splitlines()[-1] == (
+        f"Guild {GUILD} is not set up; add it with 'guild add'."
+    )
+    assert result.stdout == ""
+    assert ledger_rows(runtime, int(GUILD)) == []
+
+
+def test_in_a_streamelements_guild_the_grant_is_queued_for_streamelements(
+    cli_env,  # noqa: F811
+    make_runtime,
+):
+    """As ``!pointsgive`` and the dashboard's give: one change for the ``streamelements``
+    worker, by login, in their words; our ledger (nothing reads it then) is left alone."""
+    with FakeStreamElements() as se:
+        se.points["viewer_900"] = 40
+        env = {
+            **cli_env,
+            "STREAMELEMENTS_API_URL": se.base_url,
+            "TOKEN_ENCRYPTION_KEY": TEST_FERNET_KEY,  # the runtime's below, which stores the JWT
+        }
+        runtime = make_runtime(DATA_DIR=env["DATA_DIR"], STREAMELEMENTS_API_URL=se.base_url)
+        runtime.guilds.ensure_guild(int(GUILD))
+        runtime.points_wallet.use_streamelements(int(GUILD), CHANNEL_ID, JWT)
+        with runtime.engine.begin() as conn:
+            remember_viewers(conn, Platform.TWITCH, [Viewer("900", "viewer_900")], T0)
+
+        given = cli(env, "points", "give", GUILD, "twitch", "900", "250", "--reason", "prize")
+        unseen = cli(env, "points", "give", GUILD, "kick", "77", "5")
+
+    assert given.returncode == 0, given.stderr
+    assert given.stdout.strip() == (
+        "Giving 250 points to viewer_900 (twitch:900) on StreamElements, where they have "
+        "40 points; the change is made within seconds."
+    )
+    assert payments(runtime.engine) == [("viewer_900", 250, "pending")]
+    with runtime.engine.connect() as conn:
+        [payload] = conn.execute(
+            sa.select(outbox.c.payload).where(outbox.c.service == SERVICE)
+        ).scalars()
+    call = json.loads(payload)
+    assert (call["actor"], call["actor_id"], call["reason"]) == ("cli", None, "prize")
+    assert call["ref"].startswith("cli:")
+    assert se.puts == []  # the worker makes the change, not the command
+    assert ledger_rows(runtime, int(GUILD)) == []
+
+    assert unseen.returncode == 2, unseen.stderr
+    assert unseen.stderr.strip().splitlines()[-1] == (
+        "Viewer kick:77 has not been seen yet: StreamElements keeps points by login, and "
+        "theirs is not known."
+    )
+    assert payments(runtime.engine) == [("viewer_900", 250, "pending")]
