@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -56,6 +57,8 @@ def _raffle_help(_args: argparse.Namespace) -> int:
 def _raffle_export(args: argparse.Namespace) -> int:
     from core.features.raffle.errors import RaffleRefused
 
+    out = Path(args.out)
+    _check_writable(out)  # before the database: a typo costs no export
     runtime = open_runtime(args)
     try:
         proof = runtime.raffle.views.export(args.period)
@@ -63,13 +66,35 @@ def _raffle_export(args: argparse.Namespace) -> int:
         raise CommandFailed(str(exc)) from exc
     finally:
         runtime.close()
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    for kind, document in (("proof", proof.document), ("ledger", proof.ledger)):
-        path = out / f"raffle-{args.period}-{kind}.json"
-        path.write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n", "utf-8")
-        print(path)  # noqa: T201
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        for kind, document in (("proof", proof.document), ("ledger", proof.ledger)):
+            path = out / f"raffle-{args.period}-{kind}.json"
+            path.write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n", "utf-8")
+            print(path)  # noqa: T201
+    except OSError as exc:  # what the check cannot see: a full disk, a folder named as a file
+        raise _cannot_write(out, exc.strerror or str(exc)) from None
     return 0
+
+
+def _check_writable(out: Path) -> None:
+    """Refuses (:class:`BadInput`, one line) an ``--out`` that is no directory this process can
+    write in, or make: the nearest part of it that exists must be a directory it may write."""
+    try:
+        there = next((path for path in (out, *out.parents) if path.exists()), None)
+    except OSError as exc:  # a part of it this process may not look in
+        raise _cannot_write(out, exc.strerror or str(exc)) from None
+    if there is None:  # not even the working directory: writing says why
+        return
+    what = "it" if there == out else str(there)
+    if not there.is_dir():
+        raise _cannot_write(out, f"{what} is a file, not a directory.")
+    if not os.access(there, os.W_OK | os.X_OK):
+        raise _cannot_write(out, f"{what} may not be written by this user.")
+
+
+def _cannot_write(out: Path, reason: str) -> BadInput:
+    return BadInput(one_line(f"Could not write to {out}: {reason}"))
 
 
 def _raffle_admins(args: argparse.Namespace) -> int:
