@@ -17,7 +17,7 @@ from core.features.importers.kwb_source import SOURCE, ServerData
 from core.features.importers.report import GuildReport
 from core.features.linking import repository as linking
 from core.features.raffle.earning.repository import raise_watch_baseline
-from core.features.raffle.ledger_repository import add_ledger_entry
+from core.features.raffle.ledger_repository import add_ledger_entry, source_refs_in_any_period
 from core.features.raffle.periods.repository import find_open_period
 from core.features.roles import repository as roles
 from core.features.viewers.repository import remember_sightings
@@ -25,6 +25,9 @@ from core.features.watchtime.earned_elsewhere import add_seconds
 
 KICK = Platform.KICK
 TICKET_SOURCE = "import"  # the raffle ledger's source for imported tickets
+# A raffle_tickets row's marker is "raffle_tickets:<id>", its ledger row's source_ref
+# "kick-watchtime-bot:raffle_tickets:<id>".
+TICKET_REF = "raffle_tickets:"
 
 
 @dataclass
@@ -216,6 +219,9 @@ class _ServerWrite:
                 f"raffle: {self.data.open_periods} periods are active there; the latest "
                 f"(id {self.data.open_period_id}) was read"
             )
+        done = self._tickets_done()
+        rows = [row for row in rows if f"{TICKET_REF}{row.id}" not in done]
+        count.already += len(self.data.tickets) - len(rows)
         if not rows:
             return
         period = find_open_period(self.conn, self.guild_id)
@@ -227,10 +233,12 @@ class _ServerWrite:
                 "(!rafflestart) and import again"
             )
             return
+        written_refs = []
         for row in rows:
             account = self.account("raffle tickets", row.kick_name, f"{row.tickets:,} tickets")
             if account is None:
                 continue
+            ref = f"{TICKET_REF}{row.id}"
             written = add_ledger_entry(
                 self.conn,
                 guild_id=self.guild_id,
@@ -239,15 +247,35 @@ class _ServerWrite:
                 platform_user_id=account.user_id,
                 amount=row.tickets,
                 source=TICKET_SOURCE,
-                source_ref=f"{SOURCE}:raffle_tickets:{row.id}",
+                source_ref=f"{SOURCE}:{ref}",
                 actor_id=None,
                 reason=f"kick-watchtime-bot period {self.data.open_period_id}",
                 at=self.now,
             )
             if written:
+                written_refs.append(ref)
                 count.imported += 1
-            else:
-                count.already += 1
+            else:  # every key already in the ledger was found above: the period just closed
+                self.report.problem(
+                    "raffle tickets",
+                    f"row {row.id} ('{row.kick_name}'): the raffle period closed during the "
+                    "import; import again",
+                )
+        repository.mark_imported(self.conn, self.guild_id, SOURCE, written_refs, self.now)
+
+    def _tickets_done(self) -> set[str]:
+        """The ticket rows imported before, whatever period they went to: by their markers,
+        and by their ledger rows (imports made before tickets had markers), which get their
+        marker now."""
+        marked = repository.imported_refs(self.conn, self.guild_id, SOURCE)
+        in_ledger = {
+            ref.removeprefix(f"{SOURCE}:")
+            for ref in source_refs_in_any_period(
+                self.conn, self.guild_id, TICKET_SOURCE, f"{SOURCE}:{TICKET_REF}"
+            )
+        }
+        repository.mark_imported(self.conn, self.guild_id, SOURCE, in_ledger - marked, self.now)
+        return marked | in_ledger
 
     def winners(self) -> None:
         count = self.report.count("raffle winners")

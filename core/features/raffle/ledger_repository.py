@@ -103,6 +103,19 @@ def list_ledger(conn: Connection, guild_id: int, period_id: int) -> list[LedgerE
     return [_entry(row) for row in conn.execute(query)]
 
 
+def source_refs_in_any_period(
+    conn: Connection, guild_id: int, source: str, prefix: str
+) -> set[str]:
+    """The ``source_ref`` of every ledger row of the guild from ``source`` that starts with
+    ``prefix``, in all its periods, open or closed."""
+    query = sa.select(raffle_ledger.c.source_ref).where(
+        raffle_ledger.c.guild_id == guild_id,
+        raffle_ledger.c.source == source,
+        raffle_ledger.c.source_ref.startswith(prefix, autoescape=True),
+    )
+    return set(conn.execute(query).scalars())
+
+
 def list_viewer_ledger(
     conn: Connection,
     guild_id: int,

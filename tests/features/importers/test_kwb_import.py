@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -16,9 +16,11 @@ from core.features.importers.errors import ImportProblem
 from core.features.importers.kick_names import KickApiLookup
 from core.features.importers.kwb_import import KickWatchtimeBotImport
 from core.features.importers.report import GuildReport
+from core.features.importers.tables import import_markers
 from core.features.linking import repository as linking
 from core.features.raffle import ledger_repository
 from core.features.raffle.earning import repository as earning_repository
+from core.features.raffle.periods import repository as periods
 from core.features.roles import repository as roles
 from core.features.watchtime import standings_repository as standings
 from core.features.watchtime.earned_elsewhere import add_seconds
@@ -221,6 +223,77 @@ def test_a_second_import_changes_nothing(engine, kick, source_url, period_id):
     assert numbers(again[SERVER_A])["raffle tickets"] == (0, 2, 1)
     assert numbers(again[SERVER_A])["raffle winners"] == (0, 1, 0)
     assert numbers(again[SERVER_B])["links"] == (0, 3, 1)
+
+
+def close_period(engine: sa.Engine, period_id: int, at: datetime) -> None:
+    with engine.begin() as conn:
+        assert periods.close_period(
+            conn, period_id, now=at, ends_at=at, snapshot_hash="00" * 32, snapshot_version=2,
+            eligible=[],
+        )  # fmt: skip
+
+
+def open_period(engine: sa.Engine, at: datetime) -> int:
+    with engine.begin() as conn:
+        period = periods.create_period(
+            conn, guild_id=SERVER_A, starts_at=at, ends_at=at + timedelta(days=30),
+            status="open", seed="ef" * 32, commitment="12" * 32, now=at,
+        )  # fmt: skip
+    assert period is not None
+    return period
+
+
+def ticket_markers(engine: sa.Engine) -> list[str]:
+    with engine.connect() as conn:
+        refs = imports.imported_refs(conn, SERVER_A, "kick-watchtime-bot")
+    return sorted(ref for ref in refs if ref.startswith("raffle_tickets:"))
+
+
+def test_tickets_imported_once_stay_imported_when_the_period_rolls_over(
+    engine, kick, source_url, period_id
+):
+    run(engine, kick, source_url, guild_id=SERVER_A)
+    later = NOW + timedelta(days=40)
+    close_period(engine, period_id, later)
+
+    between = run(engine, kick, source_url, now=later, guild_id=SERVER_A)  # none open
+    new_period = open_period(engine, later)
+    again = run(engine, kick, source_url, now=later, guild_id=SERVER_A)
+
+    for report in (between, again):
+        assert numbers(report[SERVER_A])["raffle tickets"] == (0, 2, 1)  # ghost: no account
+    # With no period open only the row never imported (ghost's) waits for one.
+    assert "no raffle period is open here, so 1 rows (5 tickets)" in "\n".join(
+        between[SERVER_A].problems
+    )
+    assert ticket_markers(engine) == ["raffle_tickets:2", "raffle_tickets:3"]
+    with engine.connect() as conn:
+        assert ledger_repository.list_ledger(conn, SERVER_A, new_period) == []
+        assert len(ledger_repository.list_ledger(conn, SERVER_A, period_id)) == 2
+
+
+@pytest.mark.parametrize("rolled_over", [False, True], ids=["same period", "next period"])
+def test_tickets_imported_before_they_had_markers_are_already_there(
+    engine, kick, source_url, period_id, rolled_over
+):
+    run(engine, kick, source_url, guild_id=SERVER_A)
+    with engine.begin() as conn:  # as an import made before tickets were marked left it
+        conn.execute(
+            sa.delete(import_markers).where(import_markers.c.source_ref.like("raffle_tickets:%"))
+        )
+    later = NOW + timedelta(days=40)
+    current = period_id
+    if rolled_over:
+        close_period(engine, period_id, later)
+        current = open_period(engine, later)
+
+    again = run(engine, kick, source_url, now=later, guild_id=SERVER_A)
+
+    assert numbers(again[SERVER_A])["raffle tickets"] == (0, 2, 1)
+    assert ticket_markers(engine) == ["raffle_tickets:2", "raffle_tickets:3"]  # marked now
+    with engine.connect() as conn:
+        entries = [ledger_repository.list_ledger(conn, SERVER_A, p) for p in {period_id, current}]
+    assert sum(len(e) for e in entries) == 2
 
 
 def test_a_dry_run_counts_the_same_and_writes_nothing(engine, kick, source_url, period_id):
