@@ -5,7 +5,8 @@
 Bad input (an unreachable database, a schema of another version, an unknown guild, an earlier
 import that did not finish) is one line on standard error and exit code 2. A guild whose writes
 StreamKeeper's database refuses is rolled back and the other guilds are still imported: the
-report, one line on standard error, and exit code 1.
+report, one line on standard error, and exit code 1. An import stopped by anything else prints
+the reports of the guilds it finished, then one line on standard error (exit code 1).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from core.cli import AddCommand, CommandFailed, fails_with, id_number, open_runt
 
 if TYPE_CHECKING:
     from core.features.importers.kick_names import KickLookup
+    from core.features.importers.report import GuildReport
     from core.wiring.assembly import Assembly
 
 BAD_INPUT = 2
@@ -67,7 +69,7 @@ def register(command: AddCommand) -> None:
 
 def _kick_watchtime_bot(args: argparse.Namespace) -> int:
     from core.features.importers.errors import ImportProblem
-    from core.features.importers.kwb_import import KickWatchtimeBotImport
+    from core.features.importers.kwb_import import KickWatchtimeBotImport, first_line
     from core.features.importers.report import render
 
     runtime = open_runtime(args)
@@ -75,6 +77,7 @@ def _kick_watchtime_bot(args: argparse.Namespace) -> int:
         importer = KickWatchtimeBotImport(
             runtime.engine, runtime.clock, partial(kick_lookup_for, runtime)
         )
+        # Whatever stops the import, the guilds it finished were imported: their reports first.
         try:
             reports = asyncio.run(
                 importer.run(
@@ -82,13 +85,25 @@ def _kick_watchtime_bot(args: argparse.Namespace) -> int:
                 )
             )
         except ImportProblem as exc:
+            _print_done(importer.done, dry_run=args.dry_run)
             print(exc, file=sys.stderr)  # noqa: T201
             return BAD_INPUT
         except sa.exc.SQLAlchemyError as exc:
+            _print_done(importer.done, dry_run=args.dry_run)
             raise CommandFailed(
                 f"Writing to StreamKeeper's database failed ({type(exc).__name__}); the guild "
                 "being imported was rolled back. Run the import again with --force."
             ) from exc
+        except Exception as exc:
+            _print_done(importer.done, dry_run=args.dry_run)
+            print(  # noqa: T201
+                f"Importing guild {importer.importing} stopped ({type(exc).__name__}: "
+                f"{first_line(exc)}); nothing was written for it"
+                + ("; the guilds above were imported" if importer.done else "")
+                + f". Run the import again for it with --guild {importer.importing}.",
+                file=sys.stderr,
+            )
+            return WRITE_FAILED
     finally:
         runtime.close()
     for line in render(reports, dry_run=args.dry_run):
@@ -105,6 +120,15 @@ def _kick_watchtime_bot(args: argparse.Namespace) -> int:
         )
         return WRITE_FAILED
     return 0
+
+
+def _print_done(reports: list[GuildReport], *, dry_run: bool) -> None:
+    """The reports of the guilds an import finished before it stopped."""
+    from core.features.importers.report import render
+
+    if reports:
+        for line in render(reports, dry_run=dry_run):
+            print(line)  # noqa: T201
 
 
 def _streamelements_points(args: argparse.Namespace) -> int:

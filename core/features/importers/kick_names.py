@@ -20,7 +20,7 @@ from core.features.importers.progress import Progress
 from core.features.viewers.repository import find_viewer_ids_by_username, usernames_of
 from core.platforms.kick.api import KickApi
 from core.platforms.kick.api_errors import KickApiError
-from core.platforms.kick.oauth_client import NeedsReauthorization
+from core.platforms.kick.oauth_client import NeedsReauthorization, OAuthError
 
 T = TypeVar("T")
 
@@ -118,7 +118,8 @@ async def resolve(
 async def _ask_kick(lookup: KickLookup, name: str) -> KickAccount | str:
     try:
         return await _ask_kick_once(lookup, name)
-    except (KickApiError, NeedsReauthorization) as exc:
+    # OAuthError: the guild's token was due for a refresh and Kick's OAuth server did not give one.
+    except (KickApiError, NeedsReauthorization, OAuthError) as exc:
         return f"Kick did not say ({type(exc).__name__})"
 
 

@@ -40,6 +40,8 @@ class KickWatchtimeBotImport:
         self.lookup_for = lookup_for
         self.progress = progress or bar_for("Asking Kick about names")
         self.not_guilds: list[int] = []  # servers of the source that are no guild here
+        self.done: list[GuildReport] = []  # the reports of the guilds run() has finished
+        self.importing: int | None = None  # the guild run() is importing, while it does
 
     async def run(
         self,
@@ -54,10 +56,12 @@ class KickWatchtimeBotImport:
         servers = self._read(source_url, guild_id)
         for data in servers:
             self._check_no_run_pending(data.server_id, force)
-        reports = []
+        self.done = []
         for data in servers:
-            reports.append(await self._import(data, dry_run=dry_run, force=force))
-        return reports
+            self.importing = data.server_id
+            self.done.append(await self._import(data, dry_run=dry_run, force=force))
+        self.importing = None
+        return list(self.done)
 
     def _read(self, source_url: str, guild_id: int | None) -> list[ServerData]:
         try:
@@ -66,7 +70,7 @@ class KickWatchtimeBotImport:
         except (sa.exc.SQLAlchemyError, ValueError, TypeError, ArithmeticError) as exc:
             raise ImportProblem(
                 "Could not read the kick-watchtime-bot database: "
-                f"{_first_line(exc)} (is it that bot's schema, unchanged?)"
+                f"{first_line(exc)} (is it that bot's schema, unchanged?)"
             ) from None
 
     def _read_servers(self, source_url: str, guild_id: int | None) -> list[ServerData]:
@@ -153,12 +157,18 @@ class KickWatchtimeBotImport:
                 with self.engine.begin() as conn:
                     repository.release_run(conn, guild_id, SOURCE, utc(self.clock()))
             failed = GuildReport(guild_id, report.source)
-            failed.failure = f"{type(exc).__name__}: {_first_line(exc)}"
+            failed.failure = f"{type(exc).__name__}: {first_line(exc)}"
             return failed
+        except Exception:
+            # Rolled back as well; the caller reports it. The next run needs no --force.
+            if not dry_run:
+                with self.engine.begin() as conn:
+                    repository.release_run(conn, guild_id, SOURCE, utc(self.clock()))
+            raise
         return report
 
 
-def _first_line(exc: Exception) -> str:
+def first_line(exc: Exception) -> str:
     """What went wrong, short, without SQL or parameters (they could hold names, never the
     URL: that is not part of these errors)."""
     cause = getattr(exc, "orig", None) or exc

@@ -4,10 +4,18 @@ as one line on standard error with exit code 2 and no traceback."""
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 
+from core.features.connections import connection_rows
+from core.features.connections.tables import kick_connections
+from core.features.importers import repository as imports
+from core.security.secrets import TokenCipher
+from tests.conftest import TEST_FERNET_KEY
+from tests.fakes.kick_server import FakeKick
+from tests.fakes.kick_shapes import CLIENT_ID, CLIENT_SECRET
 from tests.fakes.streamelements_server import CHANNEL_ID, JWT, FakeStreamElements
-from tests.features.importers.kwb_rows import SERVER_A, SERVER_C
+from tests.features.importers.kwb_rows import SERVER_A, SERVER_B, SERVER_C
 from tests.test_cli import cli
 
 
@@ -89,3 +97,41 @@ def test_a_missing_jwt_file_is_one_line_and_exit_2(env, tmp_path: Path):
     result = cli(env, "import", "streamelements-points", "--guild", str(SERVER_A),
                  "--channel", CHANNEL_ID, "--jwt-file", str(tmp_path / "absent"))  # fmt: skip
     assert_refused(result, "Could not read the JWT file")
+
+
+def test_kick_oauth_down_leaves_names_unresolved_and_imports_every_guild(
+    env, source_url, make_runtime
+):
+    """B's Kick token is due for a refresh and Kick's OAuth server answers 503: B's names Kick
+    would have told are problem rows, A and B are imported and reported, no traceback."""
+    long_ago = datetime(2020, 1, 1, tzinfo=UTC)
+    cipher = TokenCipher(TEST_FERNET_KEY)
+    runtime = make_runtime(DATA_DIR=env["DATA_DIR"])
+    with runtime.engine.begin() as conn:
+        connection_rows.save(
+            conn,
+            kick_connections,
+            connection_rows.StoredConnection(
+                guild_id=SERVER_B, broadcaster_user_id="42", username="streamer_b",
+                access_token=cipher.encrypt("old-access"), refresh_token=cipher.encrypt("refresh"),
+                expires_at=long_ago, scopes=("user:read", "channel:read"), status="connected",
+                connected_by=1,
+            ),
+            long_ago,
+        )  # fmt: skip
+    with FakeKick() as kick:
+        kick.fail_next("/oauth/token", 503, times=1000)
+        env = {**env, "KICK_CLIENT_ID": CLIENT_ID, "KICK_CLIENT_SECRET": CLIENT_SECRET,
+               "KICK_OAUTH_BASE_URL": kick.url, "KICK_API_BASE_URL": kick.url}  # fmt: skip
+        result = cli(env, "import", "kick-watchtime-bot", "--from", source_url)
+
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr
+    assert f"Guild {SERVER_A} (from server {SERVER_A}):" in result.stdout
+    assert f"Guild {SERVER_B} (from server {SERVER_B}):" in result.stdout
+    # bob is known here from chat; dave only Kick could have told.
+    assert "  watchtime        imported 1; already there 0; left out 1 (of 2)" in result.stdout
+    assert "'dave' (70 min): Kick did not say (OAuthError)" in result.stdout
+    with runtime.engine.connect() as conn:
+        runs = [imports.find_run(conn, g, "kick-watchtime-bot") for g in (SERVER_A, SERVER_B)]
+    assert [run.status for run in runs if run is not None] == ["done", "done"]
