@@ -13,6 +13,8 @@ from typing import Any
 
 from discord.ext import commands
 
+from core.discord_bot.render import TYPED_NAME_LIMIT, inert, truncate
+
 
 class StreamKeeperHelp(commands.DefaultHelpCommand):
     def __init__(self, **options: Any) -> None:
@@ -80,5 +82,19 @@ class StreamKeeperHelp(commands.DefaultHelpCommand):
                 return False
         return True
 
+    def command_not_found(self, string: str, /) -> str:
+        """discord.py's words, with the typed name cut and made inert: it repeated the name in
+        full, and a long one made a reply Discord refuses (over 2,000 characters)."""
+        return f'No command called "{_typed(string)}" found.'
+
+    def subcommand_not_found(self, command: commands.Command[Any, ..., Any], string: str, /) -> str:
+        if isinstance(command, commands.Group) and command.all_commands:
+            return f'Command "{command.qualified_name}" has no subcommand named {_typed(string)}'
+        return f'Command "{command.qualified_name}" has no subcommands.'
+
     def _not_for_you(self, command: commands.Command[Any, ..., Any]) -> str:
         return f"You can't use {self.context.clean_prefix}{command.qualified_name} here."
+
+
+def _typed(name: str) -> str:
+    return inert(truncate(name, TYPED_NAME_LIMIT))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime, timedelta
+from typing import Any
 
 import discord
 
@@ -174,27 +175,45 @@ def proof_embed(proof: Proof, draw_id: int | None) -> discord.Embed:
             value=truncate(beacon_verification.summary(proof.document), 1024),
             inline=False,
         )
-    for draw in proof.document["draws"]:
-        if draw_id is not None and draw["id"] != draw_id:
-            continue
-        how = "forced without the beacon" if draw["forced"] else f"round {draw['beacon_round']}"
-        reroll = (
-            f", reroll of #{draw['reroll_of']}: {inert(draw['reason'])}"
-            if draw["reroll_of"]
-            else ""
-        )
-        winners = "\n".join(
-            f"#{w['position']} {inert(w['username'] or w['participant'])} "
-            f"(ticket {w['ticket']:,}, counter {w['counter']})"
-            for w in draw["winners"]
-        )
+    embed.set_footer(text="Anyone can check it: python -m core raffle verify <proof> <ledger>")
+    draws = [d for d in proof.document["draws"] if draw_id is None or d["id"] == draw_id]
+    fields: list[tuple[str, str]] = []  # the latest draws, as many as one embed takes
+    room = ROOM - len(embed)
+    for draw in reversed(draws):
+        name, value = _draw_field(draw)
+        if len(embed.fields) + len(fields) + 2 > EMBED_FIELDS or len(name) + len(value) > room:
+            break
+        fields.append((name, value))
+        room -= len(name) + len(value)
+    for name, value in reversed(fields):
+        embed.add_field(name=name, value=value, inline=False)
+    if len(fields) < len(draws):
+        earlier = len(draws) - len(fields)
         embed.add_field(
-            name=f"Draw #{draw['id']} ({how}{reroll})"[:256],
-            value=truncate(winners or "nobody", 1024),
+            name=f"{earlier:,} earlier draw{'s' if earlier != 1 else ''}",
+            value="`!fair <draw number>` shows one; the proof page shows them all.",
             inline=False,
         )
-    embed.set_footer(text="Anyone can check it: python -m core raffle verify <proof> <ledger>")
     return embed
+
+
+# Discord refuses an embed of more than 25 fields or 6,000 characters in all; room is kept for
+# the line that names the draws left out.
+EMBED_FIELDS = 25
+ROOM = 6000 - 200
+
+
+def _draw_field(draw: dict[str, Any]) -> tuple[str, str]:
+    how = "forced without the beacon" if draw["forced"] else f"round {draw['beacon_round']}"
+    reroll = (
+        f", reroll of #{draw['reroll_of']}: {inert(draw['reason'])}" if draw["reroll_of"] else ""
+    )
+    winners = "\n".join(
+        f"#{w['position']} {inert(w['username'] or w['participant'])} "
+        f"(ticket {w['ticket']:,}, counter {w['counter']})"
+        for w in draw["winners"]
+    )
+    return f"Draw #{draw['id']} ({how}{reroll})"[:256], truncate(winners or "nobody", 1024)
 
 
 def stats_embed(view: StatsView) -> discord.Embed:

@@ -404,3 +404,56 @@ async def test_a_member_with_kick_and_twitch_accounts_sees_both_and_is_excluded_
     assert text(await say("!raffleinclude twitch:alice_tv", manager)) == (
         "alice\\_tv takes part again."
     )
+
+
+def within_discords_limits(embed: discord.Embed) -> bool:
+    """What Discord takes in one embed: 25 fields, 6,000 characters in all, 1,024 a value."""
+    return (
+        len(embed.fields) <= 25
+        and len(embed) <= 6000
+        and all(len(f.name or "") <= 256 and len(f.value or "") <= 1024 for f in embed.fields)
+    )
+
+
+@pytest.mark.parametrize(("draws", "winners"), [(21, 1), (6, 25)], ids=["many", "big"])
+async def test_fair_shows_the_latest_draws_one_embed_takes_and_says_how_many_are_left(
+    draws, winners, manager, alice, guild_a, sqlite_engine, raffle
+) -> None:
+    """A period of 21 draws (rerolls count too), or of six draws of 25 winners, is more than
+    one embed takes (Discord refused it, and everyone's !fair failed): the latest draws are
+    shown, and a line names those left out and where to see them."""
+    await say("!rafflestart", manager)
+    for i in range(winners * draws + 10):
+        member_id = 900_000_000_000_000_000 + i
+        add_viewer(sqlite_engine, f"k{i}", f"viewer_number_{i:03d}", discord_id=member_id)
+        raffle.admin.give(
+            guild_a.id, actor_id=manager.id, member_id=member_id, tickets=10, reason="",
+            reference=f"r{i}",
+        )  # fmt: skip
+    await say("!raffleend", manager)
+    for n in range(draws):
+        await say(f"!raffledraw {winners} prize {n}", manager)
+        await say("!raffleforce", manager)
+
+    [reply] = await say("!fair", alice)
+
+    [embed] = reply.embeds
+    assert within_discords_limits(embed)
+    shown = [f.name for f in embed.fields if f.name.startswith("Draw #")]
+    assert 0 < len(shown) < draws
+    last = max(raffle.views.proof(guild_a.id, None).document["draws"], key=lambda d: d["id"])
+    assert shown[-1].startswith(f"Draw #{last['id']} ")
+    left = draws - len(shown)
+    assert embed.fields[-1].name == f"{left} earlier draw{'s' if left > 1 else ''}"
+    assert "`!fair <draw number>` shows one" in embed.fields[-1].value
+
+
+async def test_help_for_a_long_unknown_name_is_one_message_discord_takes(alice) -> None:
+    """A member may type 2,000 characters; the answer repeated them all and passed Discord's
+    limit, so they got "Something went wrong" instead of "No command called ..."."""
+    [reply] = await say("!help " + "x" * 1994, alice)
+    assert len(reply.content) <= 2000
+    assert reply.content.startswith('No command called "xxx')
+    [reply] = await say("!help fair " + "@everyone" * 200, alice)
+    assert len(reply.content) <= 2000
+    assert "@everyone" not in reply.content.replace("@\u200beveryone", "")
