@@ -487,11 +487,12 @@ async def test_discord_unreachable_holds_no_guilds_tick_and_its_calls_wait(
 
     seconds = ticked_together(ride)
     assert_credited(runtime, seconds, {TROUBLED: {"8999", *CALLERS}, **others_present()})
-    # Each call was tried and waits for Discord, with why; the calls were stored meanwhile.
+    # The guild's first call was tried and waits for Discord, with why; the others wait behind
+    # it, untried (a guild's calls go out in order); the calls were stored meanwhile.
     assert sorted(kind for kind, _, _ in waiting) == ["linking.linked"] * 3 + [POST] * 3
-    assert {(state, result) for _, state, result in waiting} == {
-        (store.PENDING, "the Discord bot is not connected yet")
-    }
+    first, *behind = waiting
+    assert first[1:] == (store.PENDING, "the Discord bot is not connected yet")
+    assert {(state, result) for _, state, result in behind} == {(store.PENDING, None)}
     assert len(runtime.slot_calls.open_calls(TROUBLED, 10)) == len(CALLERS)
 
     # Discord answers again: a worker makes every call, each once.
@@ -518,17 +519,18 @@ async def test_discord_unreachable_holds_no_guilds_tick_and_its_calls_wait(
 
 
 def tried_calls(runtime: Runtime) -> list[tuple[str, str, str | None]] | None:
-    """The troubled guild's 6 calls to Discord once each was tried, read when none is being
-    retried (the worker keeps retrying them, and a retry holds the call "being made" for the
-    moment it takes to fail); None until then."""
+    """The troubled guild's 6 calls to Discord, oldest first, once all are stored and the
+    first was tried, read when it is not being retried (the worker keeps retrying it, and a
+    retry holds the call "being made" for the moment it takes to fail); None until then."""
     calls = discord_calls(runtime)
-    tried = all(result not in (None, store.IN_FLIGHT) for _, _, result in calls)
+    tried = bool(calls) and calls[0][2] not in (None, store.IN_FLIGHT)
     return calls if len(calls) == 2 * len(CALLERS) and tried else None
 
 
 def discord_calls(runtime: Runtime) -> list[tuple[str, str, str | None]]:
-    """The troubled guild's calls to Discord: (kind, state, result). (Its replies in Kick's
-    chat are the kick-chat worker's, and the streamer has not connected Kick.)"""
+    """The troubled guild's calls to Discord, oldest first: (kind, state, result). (Its
+    replies in Kick's chat are the kick-chat worker's, and the streamer has not connected
+    Kick.)"""
     with runtime.engine.connect() as conn:
         stored = store.of_guild(conn, TROUBLED)
-    return [(row.kind, row.state, row.result) for row in stored if row.kind != SAY]
+    return [(row.kind, row.state, row.result) for row in reversed(stored) if row.kind != SAY]

@@ -103,9 +103,10 @@ def claim(
     """Take up to ``limit`` due calls of ``service`` for ``worker`` until ``until``: pending,
     due, and not claimed, or claimed by a worker whose claim ran out or whose process is dead
     (``core/ownership/claims.py``, at the wall clock's ``alive_at``; default ``now``); none of
-    ``skip_guilds`` (whose lanes are busy) nor of a guild with a call another worker holds;
-    with ``shard`` (id, count), only guilds of that Discord shard (``(guild_id >> 22) % count
-    == id``). Oldest first."""
+    ``skip_guilds`` (whose lanes are busy) nor of a guild with a call another worker holds,
+    and none behind an earlier pending call of its guild that is not due yet; with ``shard``
+    (id, count), only guilds of that Discord shard (``(guild_id >> 22) % count == id``).
+    Oldest first: what it takes of a guild is that guild's next calls, in order."""
     o = outbox.c
     alive_at = alive_at or now
     conditions = [
@@ -120,15 +121,21 @@ def claim(
         shard_id, count = shard
         shifted = o.guild_id.op(">>")(sa.literal_column("22"))  # an int on PostgreSQL
         conditions.append(shifted.op("%")(count) == shard_id)
-    # A guild's calls are made in order, across processes too: none while another worker holds
-    # one of that guild's calls for this service.
-    held = outbox.alias("held")
+    # A guild's calls of a service are made in order, across processes too: none while another
+    # worker holds one of them, and none while an earlier one waits for its next try (a chat
+    # line queued later must not overtake one that met a rate limit). One look at the guild's
+    # pending calls answers both; a call that ended (done, refused, uncertain, failed) holds
+    # nothing, and a call that keeps asking for time ends failed after the worker's attempts.
+    before = outbox.alias("before")
     conditions.append(
         ~sa.exists().where(
-            held.c.service == service,
-            held.c.guild_id == o.guild_id,
-            held.c.state == PENDING,
-            ~claims.is_free(held.c.claimed_by, held.c.claimed_until, now, alive_at),
+            before.c.service == service,
+            before.c.guild_id == o.guild_id,
+            before.c.state == PENDING,
+            sa.or_(
+                ~claims.is_free(before.c.claimed_by, before.c.claimed_until, now, alive_at),
+                sa.and_(before.c.id < o.id, before.c.next_attempt_at > now),
+            ),
         )
     )
     due = sa.select(o.id).where(*conditions).order_by(o.id).limit(limit)
@@ -206,6 +213,20 @@ def _update_claimed(conn: Connection, effect_id: int, worker: str, **values: obj
         .values(**values)
     )
     return updated.rowcount == 1
+
+
+def give_back(conn: Connection, effect_ids: Collection[int], worker: str) -> int:
+    """Give up ``worker``'s claims on calls it claimed and did not start (they wait behind an
+    earlier call of their guild that is to be tried again), as if never claimed: the claim's
+    attempt is taken back. A call no longer ``worker``'s is left alone. How many."""
+    if not effect_ids:
+        return 0
+    o = outbox.c
+    return conn.execute(
+        sa.update(outbox)
+        .where(o.id.in_(list(effect_ids)), o.claimed_by == worker, o.state == PENDING)
+        .values(claimed_by=None, claimed_until=None, attempts=o.attempts - 1)
+    ).rowcount
 
 
 def let_go(conn: Connection, service: str, worker: str) -> int:

@@ -12,7 +12,9 @@ the same transaction as the outcome, so a chain never stops half way.
 
 Each guild's calls are made in order, in a lane of their own: a lane takes its guild's next due
 calls when it is free, and a guild whose partner hangs holds only its own lane (up to ``lanes``
-at once), while the worker keeps claiming the other guilds' calls.
+at once), while the worker keeps claiming the other guilds' calls. A call to be tried again
+holds its guild's later calls of the service until it ends (made, refused, uncertain, or failed
+after ``max_attempts``): the lane gives them back unspent, and no worker claims them before it.
 
 A worker of a bot process (:meth:`OutboxWorker.beat_by`) stamps its claims with the process's
 name: they last while the process's heartbeat lease does (``core/ownership/claims.py``), so a
@@ -163,11 +165,31 @@ class OutboxWorker:
         return len(claimed)
 
     async def _lane(self, calls: list[Claimed]) -> None:
-        for call in calls:
+        """Make a guild's claimed calls in order, up to the first that did not end here: one to
+        be tried again (or passed to another worker, or whose outcome the database did not
+        take) is followed by none of its guild's later calls, which are given back unspent
+        and claimed again behind it (:func:`store.claim`)."""
+        for index, call in enumerate(calls):
             try:
-                await self._make(call)
+                ended = await self._make(call)
             except Exception:  # the database failed recording it: the claim runs out, retried
                 log.warning("%s outbox: %s not recorded", self.service, call.key, exc_info=True)
+                ended = False
+            if not ended:
+                await self._give_back(calls[index + 1 :])
+                return
+
+    async def _give_back(self, calls: list[Claimed]) -> None:
+        if not calls:
+            return
+        try:
+            await asyncio.to_thread(self._return_claims, [call.id for call in calls])
+        except Exception:  # the database away: the claims run out, the calls wait till then
+            log.warning("%s outbox: claims not given back", self.service, exc_info=True)
+
+    def _return_claims(self, effect_ids: list[int]) -> None:
+        with self.engine.begin() as conn:
+            store.give_back(conn, effect_ids, self.name)
 
     async def run_once(self) -> int:
         """Claim due calls and make them: each guild's in order, different guilds' at the same
@@ -205,17 +227,17 @@ class OutboxWorker:
                 alive_at=system_clock(),  # leases are written on the wall clock
             )
 
-    async def _make(self, call: Claimed) -> None:
+    async def _make(self, call: Claimed) -> bool:
+        """Make the call and record what came of it; whether it ended (False: it is to be tried
+        again, or another worker took it over)."""
         kind = self.kinds.get(call.kind)
         if kind is None:
-            await self._record(call, Refused(f"no {self.service} call named {call.kind}"))
-            return
+            return await self._record(call, Refused(f"no {self.service} call named {call.kind}"))
         if call.was_in_flight and not kind.idempotent:
-            await self._record(call, Uncertain("a worker stopped while making this call"))
-            return
+            return await self._record(call, Uncertain("a worker stopped while making this call"))
         if not await asyncio.to_thread(self._start, call):
             log.info("%s outbox: %s passed to another worker", self.service, call.key)
-            return
+            return False
         try:
             # Not asyncio.wait_for: on Python 3.11 a call that ends as its lane is cancelled
             # (a stop's grace ran out) would drop the cancellation and go on to the next call.
@@ -233,13 +255,14 @@ class OutboxWorker:
         except Exception as exc:
             log.warning("%s outbox: %s failed (%s)", self.service, call.key, exc)
             outcome = Retry(f"{type(exc).__name__}: {exc}")
-        await self._record(call, outcome)
+        return await self._record(call, outcome)
 
     def _start(self, call: Claimed) -> bool:
         with self.engine.begin() as conn:
             return store.start(conn, call.id, self.name, utc(self.clock()) + self.lease)
 
-    async def _record(self, call: Claimed, outcome: Outcome) -> None:
+    async def _record(self, call: Claimed, outcome: Outcome) -> bool:
+        """Record ``outcome``; whether the call ended (False: it is to be tried again)."""
         if isinstance(outcome, Retry) and call.attempts + 1 >= self.max_attempts:
             tries = call.attempts + 1
             plural = "s" if tries != 1 else ""
@@ -256,12 +279,13 @@ class OutboxWorker:
                 delay = min(self.first_backoff_seconds * 2**call.attempts, self.max_backoff_seconds)
             when = now + timedelta(seconds=delay)
             await asyncio.to_thread(self._retry, call, when, outcome.reason)
-            return
+            return False
         kind = self.kinds.get(call.kind)
         follow = kind.then(call.guild_id, call.payload, outcome) if kind and kind.then else []
         await asyncio.to_thread(self._finish, call, state, _words(outcome), follow, now)
         if state != store.DONE:
             log.info("%s outbox: %s ended %s (%s)", self.service, call.key, state, _words(outcome))
+        return True
 
     def _retry(self, call: Claimed, when: datetime, reason: str) -> None:
         with self.engine.begin() as conn:

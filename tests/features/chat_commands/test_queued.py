@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy.engine import Engine
 
 from core.events import Platform
+from core.features.chat_commands.notices import vip_text
 from core.features.chat_commands.queued import SAY, QueuedChat, service_of
 from core.outbox import store
 from core.outbox.worker import OutboxWorker
@@ -25,7 +26,8 @@ class RefusingSender(RecordingSender):
 
 
 class RateLimitedOnceSender(RecordingSender):
-    """Kick asked for more time than the worker's call had left, once: nothing went out."""
+    """The platform asked for more time than the worker's call had left, once: nothing went
+    out."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -162,3 +164,25 @@ async def test_a_line_kick_asked_to_wait_for_is_said_later_not_given_up(engine: 
 
     assert kick.texts == ["hello"]
     assert outcomes(engine) == [("done", "said")]
+
+
+async def test_a_line_queued_after_one_the_platform_asked_to_wait_for_is_said_after_it(
+    engine: Engine,
+):
+    """``!vip reward pause`` then ``!vip reward resume``: Twitch asks the first notice to wait,
+    and the second waits its turn behind it, so chat ends saying what is true."""
+    twitch = RateLimitedOnceSender()
+    clock = Clock(T0)
+    queued = QueuedChat(engine, clock, lambda _: twitch)
+    paused, resumed = vip_text(True, "VIP 1 week"), vip_text(False, "VIP 1 week")
+    for text in (paused, resumed):
+        queued.queue(Platform.TWITCH, GUILD, "4242", text, None)
+    worker = chat_worker(queued, Platform.TWITCH)
+
+    await worker.run_once()
+    assert twitch.texts == []
+    clock.advance(minutes=10)
+    await worker.run_once()
+
+    assert twitch.texts == [paused, resumed]
+    assert outcomes(engine) == [("done", "said"), ("done", "said")]
