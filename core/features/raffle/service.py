@@ -162,9 +162,12 @@ class RaffleService:
             try:
                 with self.engine.begin() as conn:
                     period = periods_repository.get_period(conn, gift.period_id)
+                    # The period before the gift, in the close's order (taken the other way
+                    # round, a release and a close of the same period deadlocked).
+                    earning.hold(conn, period)
                     earning.grant_gift(conn, period.guild_id, gift, now)
-            except earning.PeriodClosed:
-                log.warning("gift %s: its period closed before the hold ended", gift.reference)
+            except earning.PeriodClosed:  # the close granted what was still on hold
+                log.info("gift %s: granted by its period's close", gift.reference)
 
     # --- event handlers --------------------------------------------------------------------
 

@@ -10,13 +10,14 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from core.events import Viewer
+from core.features.raffle import ledger_repository
 from core.features.raffle.draws import frozen_ranges
 from core.features.raffle.errors import RaffleRefused
 from core.features.raffle.tables import raffle_ledger, raffle_periods
@@ -153,3 +154,47 @@ def test_an_admin_give_during_the_close_is_refused_in_words(
         raffle.admin.give(
             GUILD, actor_id=1, member_id=70, tickets=50, reason="prize", reference="discord:2"
         )
+
+
+def test_a_held_gift_released_while_the_period_closes_is_granted_once_without_a_deadlock(
+    postgres_engine: Engine, monkeypatch: pytest.MonkeyPatch
+):
+    """The gift's hold ends as an admin's `!raffleend` closes the period: the release and the
+    close both grant pending gifts. The release takes the period before the gift (as the close
+    does), so one waits for the other; taken the other way round they deadlocked, and
+    PostgreSQL cancelled one of them."""
+    clock = Clock(MARCH)
+    raffle = make_service(postgres_engine, clock)
+    add_viewer(postgres_engine, "7", "gifter", discord_id=70)
+    raffle.periods.start(GUILD)
+    raffle.periods.configure(GUILD, "hold_minutes", "5")
+    raffle.record_gift(GUILD, gift("g-1", Viewer("7", "gifter"), ("a", "b"), MARCH))
+    clock.now = MARCH + timedelta(minutes=6)
+    add = ledger_repository.add_ledger_entry
+    granting, failures = threading.Event(), []
+
+    def add_once_the_close_waits(conn, **entry):  # type: ignore[no-untyped-def]
+        if threading.current_thread().name == "release":
+            granting.set()  # the release holds what it took so far; the close starts now
+            deadline = time.monotonic() + WAIT
+            while not someone_waits_on_a_lock(postgres_engine) and time.monotonic() < deadline:
+                time.sleep(0.02)
+        return add(conn, **entry)
+
+    monkeypatch.setattr(ledger_repository, "add_ledger_entry", add_once_the_close_waits)
+
+    def run(work) -> None:  # type: ignore[no-untyped-def]
+        try:
+            work()
+        except Exception as exc:  # what the test reports
+            failures.append(exc)
+
+    release = threading.Thread(target=run, args=(raffle.release_gifts,), name="release")
+    release.start()
+    assert granting.wait(WAIT)
+    run(lambda: raffle.periods.end(GUILD))
+    release.join(WAIT)
+
+    assert failures == []
+    assert [status for _, status in periods(postgres_engine)] == ["closed"]
+    assert ledger(postgres_engine) == [(periods(postgres_engine)[0][0], "gift", 2 * 15)]
