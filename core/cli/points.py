@@ -43,7 +43,7 @@ def register(command: AddCommand) -> None:
 
 def _points_give(args: argparse.Namespace) -> int:
     from core.events import Platform
-    from core.features.points.service import PointsRefused, parse_amount
+    from core.features.points.service import PointsRefused, checked_reason, parse_amount
 
     try:
         platform = Platform(args.platform.strip().lower())
@@ -55,6 +55,7 @@ def _points_give(args: argparse.Namespace) -> int:
         raise BadInput("The platform user id is 1 to 64 characters without spaces.")
     try:
         amount = parse_amount(args.amount)
+        checked_reason(args.reason)  # to be typed again: refused before the database opens
     except PointsRefused as exc:
         raise BadInput(str(exc)) from exc
     runtime = open_runtime(args)

@@ -94,7 +94,7 @@ def test_a_reason_past_200_characters_is_refused_not_cut(cli_env, make_runtime):
     runtime = make_runtime(DATA_DIR=cli_env["DATA_DIR"])
     runtime.guilds.ensure_guild(int(GUILD))
     result = cli(cli_env, "points", "give", GUILD, "kick", "77", "5", "--reason", "r" * 201)
-    assert result.returncode == 1
+    assert result.returncode == 2  # bad input, retyped
     assert result.stderr.strip().splitlines()[-1] == "Keep the reason under 200 characters."
     assert runtime.points.balance(int(GUILD), Platform.KICK, "77") == 0
 
