@@ -357,6 +357,16 @@ def load_settings(
         read.problems.append(
             f"TWITCH_EVENTSUB_SECRET must be 10 to 100 characters, got {len(secret)}"
         )
+    elif secret is not None and not _plain_ascii(secret):
+        read.problems.append(
+            "TWITCH_EVENTSUB_SECRET must be plain ASCII characters (Twitch refuses others)"
+        )
+    token = settings.discord.token
+    if token is not None and not _plain_ascii(token):  # sent in an HTTP header, as it is
+        read.problems.append(
+            f"DISCORD_TOKEN holds a character no bot token has (a pasted space or quote?); "
+            f"{len(token)} characters"
+        )
     if settings.kick.channel and settings.discord.guild_id is None:
         read.problems.append(
             "KICK_CHANNEL needs DISCORD_GUILD_ID, the id of the Discord server that follows it"
@@ -364,3 +374,8 @@ def load_settings(
     if read.problems:
         raise SettingsError(read.problems)
     return settings
+
+
+def _plain_ascii(secret: str) -> bool:
+    """Printable ASCII without spaces: what a token or a secret sent in a header can be."""
+    return secret.isascii() and secret.isprintable() and " " not in secret

@@ -59,6 +59,19 @@ def test_defaults_need_no_setting_at_all():
          "TWITCH_EVENTSUB_SECRET must be 10 to 100 characters, got 5"),
         ("TWITCH_EVENTSUB_SECRET", "x" * 101,
          "TWITCH_EVENTSUB_SECRET must be 10 to 100 characters, got 101"),
+        ("TWITCH_EVENTSUB_SECRET", "geheimnis-schl\u00fcssel-2024",
+         "TWITCH_EVENTSUB_SECRET must be plain ASCII characters (Twitch refuses others)"),
+        ("TWITCH_EVENTSUB_SECRET", "secret with spaces",
+         "TWITCH_EVENTSUB_SECRET must be plain ASCII characters (Twitch refuses others)"),
+        ("DISCORD_TOKEN", "MTIz.abc\u200b.def",
+         "DISCORD_TOKEN holds a character no bot token has (a pasted space or quote?); "
+         "13 characters"),
+        ("DISCORD_TOKEN", "MTIz.abc\u00a0def",
+         "DISCORD_TOKEN holds a character no bot token has (a pasted space or quote?); "
+         "12 characters"),
+        ("DISCORD_TOKEN", "\u2019MTIz.abc.def\u2019",
+         "DISCORD_TOKEN holds a character no bot token has (a pasted space or quote?); "
+         "14 characters"),
     ],
 )  # fmt: skip
 def test_each_bad_value_is_one_plain_line(name, value, problem):
