@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from core.events import utc
-from core.features.sub_tiers.records import SubTier, merge, tier_label
+from core.features.sub_tiers.records import BADGE, SubTier, merge, tier_label
 from core.features.sub_tiers.tables import sub_tiers
 from core.storage.db import insert_for
 
@@ -18,6 +18,7 @@ _BATCH = 500  # keeps an IN list within every backend's limits
 
 __all__ = [
     "SubTier",
+    "end_badge_hint",
     "record",
     "subscribed_among",
     "subscribers_in",
@@ -166,6 +167,25 @@ def end_record(
             sub_tiers.c.expires_at > ended_at,
         )
         .values(expires_at=ended_at)
+    )
+    return bool(result.rowcount)
+
+
+def end_badge_hint(
+    conn: Connection, guild_id: int, platform: str, platform_user_id: str, now: datetime
+) -> bool:
+    """Make a viewer's badge hint stop counting at ``now`` (Helix said they are not subscribed);
+    a record from a real source (an event, a Helix answer) stays. Whether a hint was ended."""
+    result = conn.execute(
+        sa.update(sub_tiers)
+        .where(
+            sub_tiers.c.guild_id == guild_id,
+            sub_tiers.c.platform == platform,
+            sub_tiers.c.platform_user_id == platform_user_id,
+            sub_tiers.c.source == BADGE,
+            sub_tiers.c.expires_at > now,
+        )
+        .values(expires_at=now)
     )
     return bool(result.rowcount)
 

@@ -8,7 +8,8 @@ most 100 ids per call, per guild, and records the answers with source ``helix``.
 says is not subscribed is not asked about again for :data:`NOT_SUBSCRIBED_MEMORY`. When Helix
 cannot answer, the badge's version is recorded as a hint (source ``badge``, never Prime), and the
 guild's lookups wait (:data:`UNAVAILABLE_PAUSE` after a refusal; :data:`BUSY_PAUSE` when Twitch
-was only busy or down, and then the same viewers are asked again).
+was only busy or down, and then the same viewers are asked again). A hint ends as soon as Helix
+answers that the viewer is not subscribed.
 """
 
 from __future__ import annotations
@@ -311,6 +312,8 @@ class SubTierService:
                 answer = answers.get(user_id)
                 tier = tier_of(answer.tier) if answer is not None else None
                 if tier is None:
+                    # not subscribed: a badge hint recorded while Helix could not answer ends
+                    repository.end_badge_hint(conn, guild_id, str(Platform.TWITCH), user_id, now)
                     with self._lock:
                         self._not_subscribed[(guild_id, user_id)] = now + NOT_SUBSCRIBED_MEMORY
                     continue

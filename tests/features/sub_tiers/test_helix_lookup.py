@@ -164,6 +164,26 @@ async def test_helix_answer_replaces_a_badge_hint(
     assert (sub.tier, sub.source) == ("1", "helix")
 
 
+async def test_helix_not_subscribed_ends_a_badge_hint(
+    tiers: SubTierService, twitch: FakeTwitch, streamer_token, clock: Clock
+) -> None:
+    streamer_token["token"] = None  # not connected: the badge is all there is
+    tiers.request_lookup(GUILD, "twitch", {CREW[0]: "3000"})
+    await tiers.run_lookups()
+    hint = tiers.tier_of(GUILD, "twitch", CREW[0])
+    assert hint is not None
+    assert (hint.tier, hint.source) == ("3", "badge")
+
+    streamer_token["token"] = twitch.issue_user_token()  # connected again, still no subscriber
+    clock.advance(300)
+    tiers.request_lookup(GUILD, "twitch", {CREW[0]: "3000"})
+    await tiers.run_lookups()
+    assert [(call.status, call.query["user_id"]) for call in twitch.requests_to(PATH)] == [
+        (200, [CREW[0]])
+    ]
+    assert tiers.tier_of(GUILD, "twitch", CREW[0]) is None  # no Tier 3 for !tier or the heist
+
+
 async def test_a_lookup_twitch_could_not_answer_is_tried_again(
     tiers: SubTierService, twitch: FakeTwitch, clock: Clock
 ) -> None:
