@@ -14,6 +14,7 @@ from pathlib import Path
 from dotenv import dotenv_values
 
 from core.settings_reader import SettingsError, SettingsReader
+from core.settings_urls import database_url_problems, redis_url_problems
 from core.storage.timeouts import SessionTimeouts
 
 __all__ = ["Settings", "SettingsError", "load_settings"]
@@ -234,12 +235,9 @@ def load_settings(
     read = SettingsReader(values)
 
     database_url = read.text("DATABASE_URL")
-    if database_url and not database_url.startswith(("sqlite", "postgres")):
-        scheme = database_url.split(":")[0]
-        read.problems.append(f"DATABASE_URL must be a sqlite:// or postgresql:// URL, not {scheme}")
+    read.problems.extend(database_url_problems(database_url))
     redis_url = read.text("REDIS_URL")
-    if redis_url and not redis_url.startswith(("redis://", "rediss://", "unix://")):
-        read.problems.append("REDIS_URL must start with redis://, rediss:// or unix://")
+    read.problems.extend(redis_url_problems(redis_url))
 
     settings = Settings(
         data_dir=Path(read.text("DATA_DIR", "data") or "data"),

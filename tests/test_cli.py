@@ -317,6 +317,48 @@ def test_unreachable_redis_is_one_plain_line(cli_env):
     assert "s3cret" not in result.stderr
 
 
+@pytest.mark.parametrize(
+    ("name", "value", "line"),
+    [
+        ("DATABASE_URL", "postgresql://sk:s3cret@db.example:port/streamkeeper",
+         "DATABASE_URL must have a port from 1 to 65535 (digits) after the host"),
+        ("DATABASE_URL", "postgres", "DATABASE_URL must be a sqlite:// or postgresql:// URL"),
+        ("DATABASE_URL", "postgresql+asyncpg://sk:s3cret@127.0.0.1:1/sk",
+         "DATABASE_URL must be a sqlite:// or postgresql:// URL, not postgresql+asyncpg"),
+        ("DATABASE_URL", "sqlitex://",
+         "DATABASE_URL must be a sqlite:// or postgresql:// URL, not sqlitex"),
+        ("REDIS_URL", "redis://:s3cret@127.0.0.1:port/0",
+         "REDIS_URL must have a port from 1 to 65535 (digits) after the host"),
+    ],
+)  # fmt: skip
+def test_a_url_the_driver_cannot_read_is_one_line_without_the_password(cli_env, name, value, line):
+    cli_env[name] = value
+    result = cli(cli_env, "health")
+    assert (result.returncode, result.stderr.splitlines()) == (2, [line])
+    assert "s3cret" not in result.stdout + result.stderr
+
+
+def test_a_file_as_the_data_folder_is_one_line(cli_env, tmp_path):
+    (tmp_path / "data").write_text("not a folder")
+    result = run_process(cli_env, "health", cwd=tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.splitlines() == [
+        f"DATA_DIR {str(tmp_path / 'data')!r} cannot be used: File exists (not a folder)"
+    ]
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root writes any folder")
+def test_a_data_folder_this_user_may_not_write_is_one_line(cli_env, tmp_path):
+    locked = tmp_path / "locked"
+    locked.mkdir(mode=0o500)
+    cli_env["DATA_DIR"] = str(locked / "data")
+    result = cli(cli_env, "health")
+    assert result.returncode == 2
+    assert result.stderr.splitlines() == [
+        f"DATA_DIR {str(locked / 'data')!r} cannot be used: Permission denied"
+    ]
+
+
 def test_health_check_script_uses_the_same_checks(cli_env):
     cli(cli_env, "migrate")
     result = subprocess.run(

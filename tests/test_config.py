@@ -88,6 +88,64 @@ def test_a_bot_process_serves_health_and_metrics_only_where_told(value, port):
     assert load_settings(environ, env_file=None).web.bot_metrics_port == port
 
 
+@pytest.mark.parametrize(
+    ("name", "value", "problem"),
+    [
+        ("DATABASE_URL", "postgresql://sk:s3cret@db.example:port/streamkeeper",
+         "DATABASE_URL must have a port from 1 to 65535 (digits) after the host"),
+        ("DATABASE_URL", "postgres://sk:s3cret@db.example:70000/streamkeeper",
+         "DATABASE_URL must have a port from 1 to 65535, got 70000"),
+        ("DATABASE_URL", "postgresql://sk:s3cret@db.example:0/streamkeeper",
+         "DATABASE_URL must have a port from 1 to 65535, got 0"),
+        ("DATABASE_URL", "postgres", "DATABASE_URL must be a sqlite:// or postgresql:// URL"),
+        ("DATABASE_URL", "postgresql+asyncpg://sk:s3cret@127.0.0.1:1/sk",
+         "DATABASE_URL must be a sqlite:// or postgresql:// URL, not postgresql+asyncpg"),
+        ("DATABASE_URL", "sqlitex://",
+         "DATABASE_URL must be a sqlite:// or postgresql:// URL, not sqlitex"),
+        ("REDIS_URL", "redis://:s3cret@127.0.0.1:port/0",
+         "REDIS_URL must have a port from 1 to 65535 (digits) after the host"),
+        ("REDIS_URL", "rediss://:s3cret@127.0.0.1:65536/0",
+         "REDIS_URL must have a port from 1 to 65535 (digits) after the host"),
+        ("REDIS_URL", "redis://:s3cret@127.0.0.1:0/0",
+         "REDIS_URL must have a port from 1 to 65535, got 0"),
+        ("REDIS_URL", "redis://:s3cret@127.0.0.1:6379/0?socket_timeout=soon",
+         "REDIS_URL is not a URL the Redis client reads: check its database number "
+         "(redis://host:6379/0) and its ?options"),
+        ("REDIS_URL", "unix://:s3cret@/run/redis.sock?db=first",
+         "REDIS_URL is not a URL the Redis client reads: check its database number "
+         "(redis://host:6379/0) and its ?options"),
+    ],
+)  # fmt: skip
+def test_a_url_its_driver_would_refuse_is_one_line_without_the_password(name, value, problem):
+    """These passed the check of how the URL starts, then stopped every command with the
+    driver's traceback (SQLAlchemy's ``make_url``, redis-py's ``from_url``)."""
+    with pytest.raises(SettingsError) as raised:
+        load_settings({name: value}, env_file=None)
+    assert raised.value.problems == [problem]
+    assert "s3cret" not in str(raised.value)
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("DATABASE_URL", "sqlite://"),
+        ("DATABASE_URL", "sqlite:///data/streamkeeper.sqlite3"),
+        ("DATABASE_URL", "sqlite+pysqlite:///streamkeeper.sqlite3"),
+        ("DATABASE_URL", "postgres://sk:s3cret@db.example/streamkeeper"),
+        ("DATABASE_URL", "postgresql://sk:s3cret@db.example:5432/streamkeeper"),
+        ("DATABASE_URL", "postgresql+psycopg://sk:s3cret@[::1]:65535/streamkeeper"),
+        ("DATABASE_URL", "postgresql:///streamkeeper?host=/run/postgresql"),
+        ("REDIS_URL", "redis://127.0.0.1"),
+        ("REDIS_URL", "redis://:s3cret@127.0.0.1:6379/0"),
+        ("REDIS_URL", "rediss://user:s3cret@redis.example:6380/1"),
+        ("REDIS_URL", "unix:///run/redis.sock?db=2"),
+    ],
+)
+def test_the_urls_the_drivers_read_are_taken(name, value):
+    settings = load_settings({name: value}, env_file=None)
+    assert value in (settings.database.url, settings.redis.url)
+
+
 def test_every_problem_is_reported_at_once():
     with pytest.raises(SettingsError) as raised:
         load_settings(

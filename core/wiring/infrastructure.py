@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import redis
 
 from core.bus.embedded import EmbeddedBus
 from core.bus.replay import DatabaseReplayGuard, RedisReplayGuard
+from core.config import SettingsError
 from core.events import Event, system_clock
 from core.ownership.leases import Leases
 from core.ownership.lifeline import LifeLine
@@ -28,7 +31,12 @@ PRUNE_EVERY_SECONDS = 3600
 def install(rt: Assembly) -> None:
     settings = rt.settings
     url = settings.database.url or db.sqlite_url(settings.data_dir)
-    rt.engine = db.create_engine(url, settings.database.timeouts)
+    if settings.database.url:  # a SQLite file of its own, or PostgreSQL (no file to make)
+        files = _usable("DATABASE_URL's SQLite file", None)
+    else:
+        files = _usable("DATA_DIR", settings.data_dir)
+    with files:
+        rt.engine = db.create_engine(url, settings.database.timeouts)
     # This process's share of the guilds and the scheduled jobs, among the bot processes.
     # Leases compare times written by other processes: the wall clock, never a test's.
     leases = Leases(rt.engine, rt.process_name, system_clock, seconds=LEASE_SECONDS)
@@ -76,24 +84,8 @@ def install(rt: Assembly) -> None:
     # On SQLite everything lives on one machine, so generated keys can too; processes that
     # share PostgreSQL must share their keys, so there they have to be configured.
     embedded = url.startswith("sqlite")
-    rt.link_secret = resolve_secret(
-        settings.web.flask_secret_key,
-        name="FLASK_SECRET_KEY",
-        data_dir=settings.data_dir,
-        embedded=embedded,
-        how_to='generate one with: python -c "import secrets; print(secrets.token_urlsafe(32))"',
-    )
-    rt.cipher = TokenCipher(
-        resolve_secret(
-            settings.token_encryption_key,
-            name="TOKEN_ENCRYPTION_KEY",
-            data_dir=settings.data_dir,
-            embedded=embedded,
-            generate=new_fernet_key,
-            how_to='generate one with: python -c "from cryptography.fernet import Fernet; '
-            'print(Fernet.generate_key().decode())"',
-        )
-    )
+    with _usable("DATA_DIR", settings.data_dir):
+        _resolve_secrets(rt, embedded)
     rt.scheduler.every(
         "pruning delivered events",
         lambda: PRUNE_EVERY_SECONDS,
@@ -116,3 +108,40 @@ def prune(rt: Assembly) -> None:
         rt.bus.prune()
     if isinstance(rt.replay_guard, DatabaseReplayGuard):
         rt.replay_guard.prune()
+
+
+def _resolve_secrets(rt: Assembly, embedded: bool) -> None:
+    settings = rt.settings
+    rt.link_secret = resolve_secret(
+        settings.web.flask_secret_key,
+        name="FLASK_SECRET_KEY",
+        data_dir=settings.data_dir,
+        embedded=embedded,
+        how_to='generate one with: python -c "import secrets; print(secrets.token_urlsafe(32))"',
+    )
+    rt.cipher = TokenCipher(
+        resolve_secret(
+            settings.token_encryption_key,
+            name="TOKEN_ENCRYPTION_KEY",
+            data_dir=settings.data_dir,
+            embedded=embedded,
+            generate=new_fernet_key,
+            how_to='generate one with: python -c "from cryptography.fernet import Fernet; '
+            'print(Fernet.generate_key().decode())"',
+        )
+    )
+
+
+@contextmanager
+def _usable(setting: str, folder: Path | None) -> Iterator[None]:
+    """An OSError from making the data folder or a file in it (a folder this user may not
+    write, a file where the folder should be) stops the start in one line, as a bad setting
+    does. A SQLite file named in DATABASE_URL is not quoted: the URL is not echoed."""
+    try:
+        yield
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        if isinstance(exc, FileExistsError | NotADirectoryError):
+            reason += " (not a folder)"
+        where = "" if folder is None else f" {str(folder)!r}"  # a path: never long
+        raise SettingsError([f"{setting}{where} cannot be used: {reason}"]) from exc
