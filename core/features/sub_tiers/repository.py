@@ -157,18 +157,9 @@ def end_record(
     """Make a viewer's record stop counting at ``ended_at`` (their subscription ended), unless a
     source saw it after that (a resub told before the end arrived) or it stopped already.
     Whether a record was ended; a repeated end changes nothing."""
-    result = conn.execute(
-        sa.update(sub_tiers)
-        .where(
-            sub_tiers.c.guild_id == guild_id,
-            sub_tiers.c.platform == platform,
-            sub_tiers.c.platform_user_id == platform_user_id,
-            sub_tiers.c.seen_at <= ended_at,
-            sub_tiers.c.expires_at > ended_at,
-        )
-        .values(expires_at=ended_at)
+    return _end(
+        conn, guild_id, platform, platform_user_id, ended_at, sub_tiers.c.seen_at <= ended_at
     )
-    return bool(result.rowcount)
 
 
 def end_badge_hint(
@@ -176,16 +167,28 @@ def end_badge_hint(
 ) -> bool:
     """Make a viewer's badge hint stop counting at ``now`` (Helix said they are not subscribed);
     a record from a real source (an event, a Helix answer) stays. Whether a hint was ended."""
+    return _end(conn, guild_id, platform, platform_user_id, now, sub_tiers.c.source == BADGE)
+
+
+def _end(
+    conn: Connection,
+    guild_id: int,
+    platform: str,
+    platform_user_id: str,
+    at: datetime,
+    *only: sa.ColumnElement[bool],
+) -> bool:
+    """The viewer's record, if still counting at ``at`` and ``only`` holds, stops at ``at``."""
     result = conn.execute(
         sa.update(sub_tiers)
         .where(
             sub_tiers.c.guild_id == guild_id,
             sub_tiers.c.platform == platform,
             sub_tiers.c.platform_user_id == platform_user_id,
-            sub_tiers.c.source == BADGE,
-            sub_tiers.c.expires_at > now,
+            sub_tiers.c.expires_at > at,
+            *only,
         )
-        .values(expires_at=now)
+        .values(expires_at=at)
     )
     return bool(result.rowcount)
 
