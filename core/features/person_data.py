@@ -46,10 +46,12 @@ DISCORD_ID_COLUMNS = frozenset(
     }
 )
 DISCORD_USER_ID_TABLES = frozenset({"directory_members", "web_sessions"})
-# table -> (column, what the person is known by there)
+# table -> (column, what the person is known by there, what comes before the name there)
 NAME_COLUMNS = {
-    "shuffle_wager_totals": ("username", "shuffle"),  # their Shuffle name (shuffle_links)
-    "points_se_holds": ("username", "twitch"),  # StreamElements keys points by Twitch login
+    "shuffle_wager_totals": ("username", "shuffle", ""),  # their Shuffle name (shuffle_links)
+    "points_se_holds": ("username", "twitch", ""),  # StreamElements keys points by Twitch login
+    # the other bot's watchtime row already imported, by its Kick name (importers/kwb_writes.py)
+    "import_markers": ("source_ref", "kick", "watchtime:"),
 }
 SECRET = re.compile(r"token|secret|jwt|verifier|nonce|cipher|password|_hash$|^state$")
 
@@ -58,7 +60,7 @@ SECRET = re.compile(r"token|secret|jwt|verifier|nonce|cipher|password|_hash$|^st
 class Person:
     discord_user_id: int | None
     accounts: frozenset[tuple[str, str]]  # (platform, platform_user_id)
-    names: dict[str, frozenset[str]]  # "shuffle" / "twitch" -> lowercased names
+    names: dict[str, frozenset[str]]  # "shuffle" / "twitch" / "kick" -> lowercased names
 
 
 def find_person(
@@ -98,15 +100,18 @@ def find_person(
         links = tables["shuffle_links"]
         query = sa.select(links.c.username).where(links.c.discord_user_id == discord_user_id)
         shuffle = {str(name).lower() for name in conn.execute(query).scalars()}
-    twitch: set[str] = set()
+    known: dict[str, set[str]] = {"twitch": set(), "kick": set()}
     if accounts:
         query = sa.select(viewers.c.platform, viewers.c.username).where(
             account_match(viewers, frozenset(accounts))
         )
-        twitch = {
-            str(name).lower() for platform, name in conn.execute(query) if platform == "twitch"
-        }
-    names = {"shuffle": frozenset(shuffle), "twitch": frozenset(twitch)}
+        for platform, name in conn.execute(query):
+            known.setdefault(str(platform), set()).add(str(name).lower())
+    names = {
+        "shuffle": frozenset(shuffle),
+        "twitch": frozenset(known["twitch"]),
+        "kick": frozenset(known["kick"]),
+    }
     return Person(discord_user_id, frozenset(accounts), names)
 
 
@@ -154,10 +159,11 @@ def _matches(name: str, table: sa.Table, person: Person) -> list[Any]:
         *_account_matches(table, person),
     ]
     if name in NAME_COLUMNS:
-        column, known_as = NAME_COLUMNS[name]
+        column, known_as, before = NAME_COLUMNS[name]
         names = person.names.get(known_as, frozenset())
         if names:
-            matches.append(sa.func.lower(table.c[column]).in_(sorted(names)))
+            written = sorted(before + known for known in names)
+            matches.append(sa.func.lower(table.c[column]).in_(written))
     return matches
 
 

@@ -6,7 +6,9 @@ Some rows stay, each table for its stated reason (:data:`KEPT`): what a closed r
 published as the evidence of its draw, an admin's own actions on other people (a row whose
 Discord id is the person only as the admin who acted), a moderator's decision about them (the
 slot-call blacklist, a raffle exclusion), a VIP grant still running (its removal is due), a
-StreamElements stake and seat in a heist under way. The report says how many of each stayed.
+StreamElements stake and seat in a heist under way, the marker of a row imported from another
+bot (without it, importing again would bring the row back). The report says how many of each
+stayed.
 
 A test (tests/features/test_person_forget.py) fails when a table the export searches is in
 neither list, so a feature's new table gets a decision.
@@ -91,6 +93,10 @@ KEPT: dict[str, str] = {
     "vip_grants": "a VIP grant still running: its removal on Twitch or Discord is due",
     "points_se_holds": "a StreamElements stake held for a heist under way, paid or given back",
     "heist_participants": "a seat in a heist under way: its result pays or refunds the stake",
+    "import_markers": (
+        "the other bot's watchtime row already imported (by Kick name), so that importing "
+        "again does not bring it back"
+    ),
     "shuffle_wager_totals": "wager totals the raffle's Shuffle poll counts from (by Shuffle name)",
     "payments_settlements": "an admin's settlement of a payment (the person as the admin)",
     "link_panels": "a link panel an admin posted (the person as the admin)",

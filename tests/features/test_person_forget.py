@@ -152,6 +152,34 @@ def test_an_account_they_only_tried_to_link_is_not_theirs_to_forget(
     assert "link_history" not in bob_after
 
 
+def test_an_imported_rows_marker_is_in_the_export_and_kept_with_its_reason(
+    cli_env,  # noqa: F811
+    seeded,  # noqa: F811
+):
+    """The kick-watchtime-bot import remembers each watchtime row it took by the Kick name
+    (``watchtime:Ana_Kick``). That is Ana's name: her export shows it, and forgetting her keeps
+    it and says why (importing again would bring her watchtime back). Bob's marker is his."""
+    markers, now = all_tables().tables["import_markers"], seeded.clock()
+    with seeded.engine.begin() as conn:
+        for ref in ("watchtime:Ana_Kick", "watchtime:bob_kick", "raffle_tickets:7"):
+            conn.execute(sa.insert(markers).values(
+                guild_id=int(GUILD), source="kick-watchtime-bot", source_ref=ref,
+                imported_at=now))  # fmt: skip
+
+    document = exported(cli_env, "--member", str(ANA))
+    assert [r["source_ref"] for r in document["tables"]["import_markers"]] == ["watchtime:Ana_Kick"]
+    assert "import_markers" not in exported(cli_env, "--account", "twitch:carl_tv")["tables"]
+
+    result = cli(cli_env, "privacy", "forget", "--member", str(ANA), "--yes")
+    assert result.returncode == 0, result.stderr
+    assert (
+        "kept 1 row(s) of import_markers: the other bot's watchtime row already imported"
+        in result.stdout
+    )
+    with seeded.engine.connect() as conn:
+        assert conn.execute(sa.select(sa.func.count()).select_from(markers)).scalar_one() == 3
+
+
 def _without_ana(document: dict) -> dict:
     tables = {
         name: kept
