@@ -89,16 +89,16 @@ def test_guild_add_then_show(cli_env):
 @pytest.mark.parametrize(
     ("args", "message", "status"),
     [
-        (["guild", "show", "999"], "Guild 999 is not set up", 1),
+        (["guild", "show", "999"], "Guild 999 is not set up", 2),
         (
             ["guild", "add", GUILD, "--kick-channel", "has space", "--kick-broadcaster-id", "1"],
             "is not a Kick channel name",
-            1,
+            2,
         ),
         (
             ["guild", "add", GUILD, "--kick-channel", "ok", "--kick-broadcaster-id", "abc"],
             "is not a Kick user id",
-            1,
+            2,
         ),
         (["guild"], "Say what to do", 2),  # a usage error, as argparse's own
     ],

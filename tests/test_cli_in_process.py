@@ -31,8 +31,8 @@ def test_the_environment_directory_and_logging_are_put_back(tmp_path: Path) -> N
     assert logging.getLogger("httpx").level == noisy  # configure_logging quiets it
 
 
-def test_a_command_that_fails_says_so_on_stderr_with_exit_1(tmp_path: Path) -> None:
+def test_a_command_that_refuses_says_so_on_stderr_with_exit_2(tmp_path: Path) -> None:
     env = {"DATA_DIR": str(tmp_path / "data")}
     result = run(env, "guild", "show", "123456789012345678", cwd=tmp_path)
-    assert result.returncode == 1
+    assert result.returncode == 2
     assert "is not set up" in result.stderr

@@ -49,7 +49,7 @@ def test_the_url_is_printed_whole_stays_and_rotates(env, make_runtime):
 )
 def test_mistakes_get_one_plain_line(env, args, message):
     done = cli(env, *args)
-    assert done.returncode != 0
+    assert done.returncode == 2  # what was typed cannot be used, as for a usage error
     assert message in done.stderr
     assert "Traceback" not in done.stderr
     assert done.stdout == ""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from core.cli import AddCommand, CommandFailed, fails_with, id_number, open_runtime
+from core.cli import AddCommand, BadInput, fails_with, id_number, open_runtime
 
 USAGE = (
     "Say what to do: 'guild add <guild_id> --kick-channel ... --twitch-channel ...' "
@@ -33,7 +33,7 @@ def _guild_add(args: argparse.Namespace) -> int:
     kick = _channel_pair(args.kick_channel, args.kick_broadcaster_id, "kick")
     twitch = _channel_pair(args.twitch_channel, args.twitch_broadcaster_id, "twitch")
     if kick is None and twitch is None:
-        raise CommandFailed(
+        raise BadInput(
             "Give a channel: --kick-channel and --kick-broadcaster-id, "
             "and/or --twitch-channel and --twitch-broadcaster-id."
         )
@@ -44,7 +44,7 @@ def _guild_add(args: argparse.Namespace) -> int:
         if twitch is not None:
             view = runtime.guilds.set_twitch_channel(args.guild_id, *twitch)
     except InvalidGuildInput as exc:
-        raise CommandFailed(str(exc)) from exc
+        raise BadInput(str(exc)) from exc
     finally:
         runtime.close()
     _print_guild(view)
@@ -58,7 +58,7 @@ def _channel_pair(
     if channel is None and broadcaster_id is None:
         return None
     if channel is None or broadcaster_id is None:
-        raise CommandFailed(f"--{flag}-channel and --{flag}-broadcaster-id go together.")
+        raise BadInput(f"--{flag}-channel and --{flag}-broadcaster-id go together.")
     return channel, broadcaster_id
 
 
@@ -66,10 +66,8 @@ def _guild_show(args: argparse.Namespace) -> int:
     runtime = open_runtime(args)
     try:
         view = runtime.guilds.show(args.guild_id)
-    except LookupError as exc:
-        raise CommandFailed(
-            f"Guild {args.guild_id} is not set up; add it with 'guild add'."
-        ) from exc
+    except LookupError:
+        raise BadInput(f"Guild {args.guild_id} is not set up; add it with 'guild add'.") from None
     finally:
         runtime.close()
     _print_guild(view)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import argparse
 
-from core.cli import AddCommand, CommandFailed, fails_with, id_number, open_runtime
+from core.cli import AddCommand, fails_with, id_number, open_runtime, require_guild
 
 KINDS = ("heist", "raffle", "alerts", "goal")
 
@@ -30,8 +30,7 @@ def register(command: AddCommand) -> None:
 def _overlay_url(args: argparse.Namespace) -> int:
     runtime = open_runtime(args)
     try:
-        if args.guild not in runtime.guilds.guild_ids():
-            raise CommandFailed(f"Guild {args.guild} is not set up; add it with 'guild add'.")
+        require_guild(runtime, args.guild)
         url = runtime.overlays.url(args.guild, args.kind, rotate=args.rotate)
     finally:
         runtime.close()
