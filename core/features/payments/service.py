@@ -132,6 +132,8 @@ def why_of(
         name = (names or {}).get(_member_id(payload.get("actor_id")))  # type: ignore[arg-type]
         if name:
             words += f" by {name}"
+        elif payload.get("actor") == "cli":
+            words += " by the operator (command line)"
         if payload.get("reason"):
             words += f" ({payload['reason']})"
         return words

@@ -65,6 +65,14 @@ def test_an_admin_grant_in_doubt_says_who_gave_it_and_why(doubts, engine):
     assert doubt.why == "admin change by Bea (raid)"
 
 
+def test_an_operators_grant_from_the_command_line_says_so(doubts, engine):
+    with engine.begin() as conn:
+        queue_payment(conn, GUILD, "ann", 250, "admin", "cli:1", T0, actor="cli", reason="")
+    _end(engine, "streamelements", store.UNCERTAIN, "may or may not be applied")
+    [doubt] = doubts.doubtful(GUILD)
+    assert doubt.why == "admin change by the operator (command line)"
+
+
 def test_another_services_call_is_listed_in_its_own_words_and_counted_apart(doubts, engine):
     _admin_grant(engine)
     effect = Effect("discord", "slot_calls.post", GUILD, "post:1", {"channel_id": 5})
