@@ -148,3 +148,18 @@ def test_a_kick_key_that_cannot_be_loaded_stops_gunicorn_in_one_line(gunicorn_en
     assert process.returncode != 0
     assert "KICK_WEBHOOK_PUBLIC_KEY: no home directory for '~no_such_user_here/kick.pem'" in output
     assert "Traceback" not in output
+
+
+def test_a_data_dir_that_cannot_be_used_stops_gunicorn_in_one_line(gunicorn_env, tmp_path):
+    """Found as the worker builds the app (gunicorn.conf.py reads settings, not folders): the
+    line once, and gunicorn stops instead of starting the worker again."""
+    (tmp_path / "a-file").write_text("")
+    gunicorn_env["DATA_DIR"] = str(tmp_path / "a-file")
+
+    process = start_gunicorn(gunicorn_env, 0)
+    output, _ = process.communicate(timeout=60)
+
+    assert process.returncode != 0
+    assert output.count(f"DATA_DIR {str(tmp_path / 'a-file')!r} cannot be used") == 1, output
+    assert "App failed to load" in output
+    assert "Traceback" not in output
