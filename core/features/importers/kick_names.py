@@ -100,10 +100,11 @@ async def resolve(
             unresolved[name] = "not a viewer StreamKeeper knows, and no Kick token to ask Kick"
         return Resolution(accounts, unresolved)
     told: set[str] = set()
+    asking = _Asking()
     bar = progress(len(ask))
     try:
         for name in ask:
-            found = await _ask_kick(lookup, name)
+            found = asking.gave_up or await asking.ask(lookup, name)
             if isinstance(found, KickAccount):
                 accounts[name] = found
                 told.add(name)
@@ -115,12 +116,34 @@ async def resolve(
     return Resolution(accounts, unresolved, told)
 
 
-async def _ask_kick(lookup: KickLookup, name: str) -> KickAccount | str:
-    try:
-        return await _ask_kick_once(lookup, name)
-    # OAuthError: the guild's token was due for a refresh and Kick's OAuth server did not give one.
-    except (KickApiError, NeedsReauthorization, OAuthError) as exc:
-        return f"Kick did not say ({type(exc).__name__})"
+# Kick failing for this many names in a row is Kick down: the rest are not asked (each name
+# would wait for its own timeouts), and say so.
+FAILURES_IN_A_ROW = 3
+
+
+@dataclass
+class _Asking:
+    """Asks Kick name by name, and gives up once Kick cannot answer: at once when no token can
+    be had, or after :data:`FAILURES_IN_A_ROW` failed names."""
+
+    failures: int = 0
+    gave_up: str | None = None  # why the names left were not asked
+
+    async def ask(self, lookup: KickLookup, name: str) -> KickAccount | str:
+        try:
+            found = await _ask_kick_once(lookup, name)
+        # OAuthError: the guild's token was due for a refresh and Kick's OAuth server did not
+        # give one; asking again needs the same token.
+        except (NeedsReauthorization, OAuthError) as exc:
+            self.gave_up = f"not asked: Kick did not give a token ({type(exc).__name__})"
+            return f"Kick did not say ({type(exc).__name__})"
+        except KickApiError as exc:
+            self.failures += 1
+            if self.failures >= FAILURES_IN_A_ROW:
+                self.gave_up = f"not asked: Kick failed {self.failures} names in a row"
+            return f"Kick did not say ({type(exc).__name__})"
+        self.failures = 0
+        return found
 
 
 async def _ask_kick_once(lookup: KickLookup, name: str) -> KickAccount | str:

@@ -131,7 +131,10 @@ def test_kick_oauth_down_leaves_names_unresolved_and_imports_every_guild(
     assert f"Guild {SERVER_B} (from server {SERVER_B}):" in result.stdout
     # bob is known here from chat; dave only Kick could have told.
     assert "  watchtime        imported 1; already there 0; left out 1 (of 2)" in result.stdout
-    assert "'dave' (70 min): Kick did not say (OAuthError)" in result.stdout
+    # The first name asked says why; once no token can be had, the rest are not asked.
+    assert "'Alice_W' (Discord 9006): Kick did not say (OAuthError)" in result.stdout
+    assert "'dave' (70 min): not asked: Kick did not give a token (OAuthError)" in result.stdout
+    assert len([r for r in kick.requests if r.path == "/oauth/token"]) == 1
     with runtime.engine.connect() as conn:
         runs = [imports.find_run(conn, g, "kick-watchtime-bot") for g in (SERVER_A, SERVER_B)]
     assert [run.status for run in runs if run is not None] == ["done", "done"]

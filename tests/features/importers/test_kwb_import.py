@@ -342,6 +342,24 @@ def test_a_kick_that_fails_leaves_names_unresolved_not_a_crash(engine, kick, sou
     assert "Kick did not say" in reports[SERVER_A].problems[0]
 
 
+def test_once_kick_fails_names_in_a_row_the_rest_are_not_asked(engine, kick, source_url,
+                                                                 period_id):  # fmt: skip
+    """Kick's API answering 503 to everything: three names are asked (each waiting for its
+    own failure), the others are reported as not asked, and the import ends."""
+    kick.fail_next("/public/v1/channels", 503, times=1000)
+
+    reports = run(engine, kick, source_url, guild_id=SERVER_A)
+
+    watchtime = [p for p in reports[SERVER_A].problems if p.startswith("watchtime:")]
+    failed = [p for p in watchtime if "Kick did not say" in p]
+    not_asked = [p for p in watchtime if "not asked: Kick failed 3 names in a row" in p]
+    assert len(failed) + len(not_asked) == len(watchtime) == 7
+    assert failed
+    assert not_asked
+    asked = {r.query.get("slug", [""])[0] for r in kick.requests if "channels" in r.path}
+    assert len({slug.replace("-", "_") for slug in asked}) == 3  # three names, each its slugs
+
+
 # --- refusals ----------------------------------------------------------------------------------
 
 
