@@ -105,7 +105,10 @@ def callback():  # type: ignore[no-untyped-def]
         user = dash.discord.me(token)
     except DiscordUnavailable:
         return error_page(502, "Discord did not answer", "Discord did not answer. Try again.")
-    session.clear()  # a fresh session (and CSRF token) for the logged-in user
+    # A fresh session (and CSRF token) for the logged-in user; the one this browser had ends
+    # on the server, so a copy of its cookie does not outlive this login.
+    dash.sessions.end(session.get("sid"))
+    session.clear()
     session.permanent = True
     session["sid"] = dash.sessions.start(user.id, timedelta(hours=dash.config.session_hours))
     session["uid"] = user.id

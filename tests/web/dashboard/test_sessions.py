@@ -1,5 +1,6 @@
-"""Logout ends the session on the server: a copy of the cookie taken before (another browser,
-a stolen cookie) stops working at once, in every web process, not only when it expires."""
+"""Logout (or a new login in the same browser) ends the session on the server: a copy of the
+cookie taken before (another browser, a stolen cookie) stops working at once, in every web
+process, not only when it expires."""
 
 from __future__ import annotations
 
@@ -68,3 +69,20 @@ def test_a_session_past_its_lifetime_on_the_server_is_not_signed_in(site):
     assert not sessions.is_live(short, ADMIN)
     assert sessions.is_live(sessions.start(ADMIN, timedelta(hours=1)), ADMIN)
     assert not sessions.is_live(sessions.start(ADMIN, timedelta(hours=1)), ADMIN + 1)
+
+
+def test_logging_in_again_ends_the_session_this_browser_had(site):
+    """A second login in the same browser starts a new session and ends the one before, so a
+    copy of the earlier cookie stops working too (it would otherwise last its 8 hours)."""
+    from tests.web.dashboard.test_security import _consent
+
+    client = site.client()
+    copied = copy_of(site.app, client)
+    assert copied.get(f"/dashboard/{GUILD}/").status_code == 200
+    site.discord.sign_in_as(site.discord.users[ADMIN])  # the same person, at Discord
+
+    done = client.get("/dashboard/callback", query_string=_consent(client, site.discord))
+
+    assert done.status_code == 302
+    assert client.get(f"/dashboard/{GUILD}/").status_code == 200  # signed in anew
+    assert copied.get(f"/dashboard/{GUILD}/").status_code == 302
