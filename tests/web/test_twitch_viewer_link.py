@@ -229,6 +229,51 @@ def test_twitch_unreachable_is_a_503_page_and_nothing_is_linked(runtime, twitch,
     assert all(token.revoked for token in viewer_tokens(twitch))
 
 
+@pytest.mark.parametrize(
+    ("user_id", "login"),
+    [("5" * 80, "long_id_viewer"), ("555\x00222", "nul_in_id"), ("555000222", "\x00\x00")],
+    ids=["id-over-64-characters", "nul-in-the-id", "login-only-nuls"],
+)
+def test_a_validate_answer_whose_viewer_cannot_be_stored_is_the_503_page_not_an_error(
+    runtime, twitch, user_id, login
+):
+    """Twitch's /validate names the viewer with an id no id column holds (or a login that is
+    nothing once its NULs are dropped): the viewer is told Twitch did not answer properly, as
+    for any unusable answer, and nothing is linked."""
+    twitch.add_user(user_id, login)
+    twitch.consenting_user_id = user_id
+
+    answer = sign_in(runtime, viewer_link(runtime))
+
+    assert answer.status_code == 503, text(answer)
+    assert "Twitch did not answer properly" in text(answer)
+    assert runtime.linking.link_of(MEMBER, Platform.TWITCH) is None
+    [event] = queued(runtime)
+    assert isinstance(event, AccountLinkFailed)
+    assert (event.platform, event.reason) == (Platform.TWITCH, TWITCH_ERROR)
+    [entry] = runtime.linking.history(GUILD, MEMBER)
+    assert (entry.platform, entry.reason) == (Platform.TWITCH, TWITCH_ERROR)
+    [token] = [t for t in twitch.tokens.values() if t.user_id == user_id and t.kind == "access"]
+    assert token.revoked
+
+
+def test_a_nul_in_the_login_twitch_gives_is_dropped_and_the_viewer_is_linked(runtime, twitch):
+    """The id is the identity; the login is a name, cleaned as every name from Twitch is."""
+    twitch.add_user("555000222", "nul\x00login")
+    twitch.consenting_user_id = "555000222"
+
+    answer = sign_in(runtime, viewer_link(runtime))
+
+    assert answer.status_code == 200, text(answer)
+    assert "now linked to nullogin on Twitch" in text(answer)
+    stored = runtime.linking.link_of(MEMBER, Platform.TWITCH)
+    assert stored is not None
+    assert (stored.platform_user_id, stored.username) == ("555000222", "nullogin")
+    [event] = queued(runtime)
+    assert isinstance(event, AccountLinked)
+    assert event.viewer.username == "nullogin"
+
+
 def test_a_replayed_state_is_refused_and_links_once(runtime):
     web = runtime.create_web_app().test_client()
     callback = consent(start(web, viewer_link(runtime)))

@@ -27,6 +27,7 @@ import httpx
 
 from core.platforms import oauth
 from core.platforms.http import Backoff, Retry, retry_after
+from core.platforms.lenient import NAME_MAX, BadValue, as_text, checked_id
 from core.platforms.oauth import MAX_EXPIRES_IN_SECONDS, OAuthClient, lifetime, usable_token_set
 from core.platforms.oauth import json_or_none as _json
 from core.platforms.oauth import nonempty_text as _text
@@ -180,7 +181,7 @@ class TwitchOAuthClient(OAuthClient):
         )
         validation = parse_validation(_json(response), now=self._clock())
         if validation is None:
-            raise TwitchOAuthError(200, "validate reply has no client_id")
+            raise TwitchOAuthError(200, "validate reply has no client_id or an unusable user_id")
         return validation
 
     async def revoke(self, token: str) -> None:
@@ -275,18 +276,23 @@ def parse_token_set(body: Any, *, now: datetime) -> TokenSet | None:
 
 
 def parse_validation(body: Any, *, now: datetime) -> TokenValidation | None:
+    """A ``/validate`` reply, leniently: None without a ``client_id``, or with a ``user_id``
+    that is there but no id (over 64 characters, a NUL, a space, ...): a user the id columns
+    cannot hold is no answer at all. The ``login`` is read as a name is (NULs dropped, lone
+    surrogates replaced, at most 100 characters), as Helix's ``parse_user`` reads it."""
     if not isinstance(body, dict):
         return None
     client_id = _text(body.get("client_id"))
     if not client_id:
         return None
-    user_id = body.get("user_id")
-    if isinstance(user_id, int) and not isinstance(user_id, bool):
-        user_id = str(user_id)
+    try:
+        user_id = checked_id(body.get("user_id"))
+    except BadValue:
+        return None
     return TokenValidation(
         client_id=client_id[:100],
-        login=(_text(body.get("login")) or "")[:100] or None,
-        user_id=(_text(user_id) or "")[:100] or None,
+        login=as_text(body.get("login"), NAME_MAX) or None,
+        user_id=user_id,
         scopes=_scopes(body.get("scopes")),
         expires_at=now.astimezone(UTC) + timedelta(seconds=lifetime(body.get("expires_in"), 0)),
     )

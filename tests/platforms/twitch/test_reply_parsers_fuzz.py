@@ -13,7 +13,7 @@ import httpx
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from core.platforms.lenient import COUNT_MAX, ITEMS_MAX
+from core.platforms.lenient import COUNT_MAX, ITEMS_MAX, NAME_MAX, as_id
 from core.platforms.twitch import helix_models as models
 from core.platforms.twitch.helix_transport import HelixError, RateLimited, _error
 from core.platforms.twitch.oauth_client import (
@@ -114,6 +114,31 @@ def test_oauth_replies_never_raise_and_lifetimes_are_bounded(body: Any) -> None:
             refresh_token=None if tokens.refresh_token is None else tokens.refresh_token + "-x",
         )
         assert repr(other) == repr(tokens)
+
+
+validate_fields = st.one_of(
+    scalars,
+    st.sampled_from(["\x00", "a\x00b", "\ud800", " ", "5" * 64, "5" * 65, "x y", "é"]),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.fixed_dictionaries(
+        {"client_id": st.one_of(st.just("an-app"), scalars)},
+        optional={"user_id": validate_fields, "login": validate_fields, "scopes": json_values},
+    )
+)
+def test_a_validate_reply_is_no_answer_or_a_viewer_that_can_be_stored(body: Any) -> None:
+    validation = parse_validation(body, now=NOW)
+
+    if validation is None:
+        return
+    if validation.user_id is not None:
+        assert as_id(validation.user_id) == validation.user_id  # 1..64 printable ASCII
+        assert as_id(body["user_id"]) == validation.user_id
+    assert_within((validation.user_id, validation.login), text_max=NAME_MAX, storable=True)
+    assert validation.login is None or validation.login
 
 
 @settings(max_examples=200, deadline=None)
