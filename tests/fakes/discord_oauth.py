@@ -59,6 +59,7 @@ class FakeDiscordOAuth:
         self.signed_in: FakeUser | None = None
         self.codes: dict[str, tuple[int, str]] = {}  # code -> (user id, redirect uri)
         self.tokens: dict[str, int] = {}
+        self.next_access_token: str | None = None  # the token the next code is traded for
         self.guild_calls = 0
         self.bot_application_id = CLIENT_ID
         self.bot_calls = 0
@@ -180,7 +181,7 @@ class FakeDiscordOAuth:
             grant = self.codes.pop(form.get("code", ""), None)  # single use
         if grant is None or grant[1] != form.get("redirect_uri"):
             return _json({"error": "invalid_grant"}, 400)
-        token = secrets.token_urlsafe(24)
+        token, self.next_access_token = self.next_access_token or secrets.token_urlsafe(24), None
         self.tokens[token] = grant[0]
         return _json(
             {

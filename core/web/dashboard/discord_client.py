@@ -1,21 +1,37 @@
-"""The few Discord OAuth2 and API calls the dashboard makes, with the user's bearer token."""
+"""The few Discord OAuth2 and API calls the dashboard makes, with the user's bearer token.
+
+Discord's replies are read with the platforms' lenient readers (``core/platforms/lenient.py``):
+names lose NULs and lone surrogates and are cut to 100 characters (they are stored and shown),
+ids are snowflakes, and an entry of the server list that cannot be read is left out."""
 
 from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import httpx
 
 from core.platforms.http import tls_context
-from core.platforms.lenient import as_int, parsed_json
+from core.platforms.lenient import (
+    NAME_MAX,
+    as_id,
+    as_int,
+    as_list,
+    as_mapping,
+    as_text,
+    parse_each,
+    parsed_json,
+)
 
 log = logging.getLogger(__name__)
 
 ADMINISTRATOR = 1 << 3
 MANAGE_GUILD = 1 << 5
 TIMEOUT = httpx.Timeout(10.0)
+TOKEN_MAX = 2048  # far past Discord's tokens; it is sealed into the session cookie
 
 
 class DiscordUnavailable(Exception):
@@ -44,7 +60,7 @@ def icon_hash(raw: object) -> str | None:
     return raw if isinstance(raw, str) and ICON_HASH.fullmatch(raw) else None
 
 
-def can_manage(raw: dict) -> bool:
+def can_manage(raw: Mapping[str, Any]) -> bool:
     if raw.get("owner") is True:
         return True
     permissions = as_int(raw.get("permissions", 0))  # a string of digits, as Discord sends it
@@ -95,14 +111,19 @@ class DiscordClient:
             data={"grant_type": "authorization_code", "code": code, "redirect_uri": redirect_uri},
             auth=(self.client_id, self.client_secret),
         )
-        if not isinstance(body, dict) or not isinstance(body.get("access_token"), str):
+        if not isinstance(body, dict):
+            raise DiscordUnavailable("Discord's token answer is not an object")
+        # It goes back in a header: printable ASCII only (anything else failed every request).
+        raw_token = body.get("access_token")
+        token = as_id(raw_token, limit=TOKEN_MAX) if isinstance(raw_token, str) else None
+        if token is None:
             raise DiscordUnavailable("Discord's token answer has no access token")
         scopes = set(str(body.get("scope", "")).split())
         if not {"identify", "guilds"} <= scopes:
             raise DiscordUnavailable("Discord granted fewer scopes than asked")
         expires = body.get("expires_in")
         seconds = expires if isinstance(expires, int) and 0 < expires <= 31_536_000 else 3600
-        return body["access_token"], seconds
+        return token, seconds
 
     def _bearer(self, token: str) -> dict[str, str]:
         return {"Authorization": f"Bearer {token}"}
@@ -112,20 +133,33 @@ class DiscordClient:
         if not isinstance(body, dict):
             raise DiscordUnavailable("Discord's user answer is not an object")
         try:
-            name = body.get("global_name") or body["username"]
-            return DiscordUser(snowflake(body["id"]), str(name)[:100])
-        except (KeyError, TypeError, ValueError) as exc:
+            user_id = snowflake(body.get("id"))
+        except ValueError as exc:
             raise DiscordUnavailable("Discord's user answer is unusable") from exc
+        name = _name(body.get("global_name")) or _name(body.get("username")) or str(user_id)
+        return DiscordUser(user_id, name)
 
     def guilds(self, token: str) -> list[UserGuild]:
         body = self._call("GET", "/users/@me/guilds", headers=self._bearer(token))
         if not isinstance(body, list):
             raise DiscordUnavailable("Discord's guild list is not a list")
-        guilds = []
-        for raw in body:
-            try:
-                guild_id, name, icon = snowflake(raw["id"]), str(raw["name"])[:100], raw.get("icon")
-                guilds.append(UserGuild(guild_id, name, can_manage(raw), icon_hash(icon)))
-            except (KeyError, TypeError, ValueError):
-                continue  # one odd entry does not hide the others
-        return guilds
+        return parse_each(as_list(body), user_guild)  # one odd entry does not hide the others
+
+
+def _name(value: object) -> str | None:
+    """A user's or server's name as Discord gives it: text without NULs or lone surrogates, at
+    most 100 characters; None when there is none."""
+    return as_text(value, NAME_MAX) if isinstance(value, str) else None
+
+
+def user_guild(entry: object) -> UserGuild | None:
+    """One entry of ``/users/@me/guilds``; None when it has no usable id or name."""
+    raw = as_mapping(entry)
+    try:
+        guild_id = snowflake(raw.get("id"))
+    except ValueError:
+        return None
+    name = _name(raw.get("name"))
+    if name is None:
+        return None
+    return UserGuild(guild_id, name, can_manage(raw), icon_hash(raw.get("icon")))

@@ -12,7 +12,7 @@ import pytest
 from core.features.directory.repository import Server
 from core.features.directory.service import DirectoryService, Snapshot
 from tests.support.clock import Clock
-from tests.web.dashboard.pages.conftest import OTHER_GUILD, dashboard_app, log_in
+from tests.web.dashboard.pages.conftest import ADMIN_ID, OTHER_GUILD, dashboard_app, log_in
 
 GUILD = 111111111111111111
 ICON = "a_" + "0123456789abcdef" * 2
@@ -53,3 +53,28 @@ def test_the_bots_description_is_kept_and_an_odd_icon_is_not_shown(discord, dire
     assert "<img" not in listing  # not a hash: no image, the initial instead
     assert 'data-initial="M"' in listing
     assert directory.server(GUILD) == Server(GUILD, "Managed", None, True)  # permissions kept
+
+
+@pytest.mark.parametrize(
+    ("sent", "shown"),
+    [("Man\x00aged", "Managed"), ("Man\ud800aged", "Man\ufffdaged")],
+    ids=["nul", "lone-surrogate"],
+)
+def test_a_server_name_no_database_stores_is_cleaned_before_it_is_shown(
+    discord, directory, sent, shown
+):
+    """Discord's list names a served server with a NUL or a lone surrogate: the member's list
+    and the server's pages still answer (it was a 500 on PostgreSQL for every member), with the
+    name cleaned as every partner's names are."""
+    pages = log_in(dashboard_app(discord, GUILD, directory=directory), discord, GUILD)
+    [managed] = [g for g in discord.users[ADMIN_ID].guilds if g["id"] == str(GUILD)]
+    managed["name"] = sent
+
+    listed = pages.client.get("/dashboard/")
+    overview = pages.client.get(f"/dashboard/{GUILD}/")
+
+    assert listed.status_code == 200, listed.text[:300]
+    assert shown in listed.text
+    assert overview.status_code == 200, overview.text[:300]
+    assert f"<h1>{shown}</h1>" in overview.text
+    assert directory.server(GUILD).name == shown

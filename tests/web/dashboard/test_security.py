@@ -215,6 +215,55 @@ def test_a_guild_with_an_id_no_server_can_have_is_left_out_of_the_list(discord):
         assert "Huge" not in page.text
 
 
+def test_odd_entries_of_the_server_list_are_left_out_and_the_rest_listed(discord):
+    user = discord.signed_in
+    assert user is not None
+    odd = {"owner": True, "permissions": "0"}
+    user.guilds[:0] = [
+        "not an object",
+        None,
+        [str(GUILD)],
+        {**odd, "id": "12ab", "name": "Lettered id"},
+        {**odd, "id": "-5", "name": "Negative id"},
+        {**odd, "id": "333333333333333333", "name": None},
+        {**odd, "id": "444444444444444444", "name": {"text": "Named by an object"}},
+    ]
+    served = [GUILD, 333333333333333333, 444444444444444444]
+    with _app(discord, bot_guild_ids=lambda: served).test_client() as client:
+        done = client.get("/dashboard/callback", query_string=_consent(client, discord))
+        assert done.status_code == 302
+        page = client.get("/dashboard/")
+        assert page.status_code == 200
+        assert "Managed" in page.text
+        for left_out in ("Lettered id", "Negative id", "333333333333333333", "Named by an object"):
+            assert left_out not in page.text
+
+
+@pytest.mark.parametrize(
+    ("sent", "shown"),
+    [("a\x00na", "ana"), ("a\ud800na", "a\ufffdna"), ("\x00", "900000000000000001")],
+    ids=["nul", "lone-surrogate", "nothing-left"],
+)
+def test_a_user_name_with_a_nul_or_a_lone_surrogate_is_shown_cleaned(discord, sent, shown):
+    user = discord.signed_in
+    assert user is not None
+    user.username = sent
+    with _app(discord).test_client() as client:
+        done = client.get("/dashboard/callback", query_string=_consent(client, discord))
+        assert done.status_code == 302
+        page = client.get("/dashboard/")
+        assert page.status_code == 200
+        assert f'<span class="who">{shown}</span>' in page.text
+
+
+def test_an_access_token_no_header_can_carry_is_a_502_page(discord):
+    discord.next_access_token = "t\u00f6ken"
+    with _app(discord).test_client() as client:
+        failed = client.get("/dashboard/callback", query_string=_consent(client, discord))
+        assert failed.status_code == 502
+        assert "Discord did not answer" in failed.text
+
+
 def test_discord_down_at_login_is_a_502_page(discord):
     app = _app(discord)
     with app.test_client() as client:
