@@ -8,16 +8,19 @@ way), Jinja templates under ``templates/dashboard/``, one stylesheet and plain s
 from __future__ import annotations
 
 import importlib
+import logging
 import pkgutil
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+import sqlalchemy as sa
 from flask import Blueprint, Flask, current_app, render_template, request, url_for
 from werkzeug.routing import IntegerConverter
 
 from core.events.words import label as event_label
 from core.features.web_sessions.service import MemorySessions
+from core.storage.db import DatabaseUnavailable
 from core.web.dashboard.config import DashboardConfig
 from core.web.dashboard.discord_client import DiscordClient
 from core.web.dashboard.security import (
@@ -35,6 +38,8 @@ from core.web.templates import share_compiled_templates
 
 if TYPE_CHECKING:
     from core.web.dashboard.guilds import GuildArea
+
+log = logging.getLogger(__name__)
 
 # Everything the dashboard serves; its blueprints get the dashboard's headers and CSRF check
 # (the guild areas of ``pages/`` are added as they are registered).
@@ -183,3 +188,26 @@ def error_page(status: int, title: str, message: str):  # type: ignore[no-untype
     user = current_user()
     page = render_template("dashboard/error.html", title=title, message=message, user=user)
     return page, status
+
+
+DATABASE_DOWN = (
+    "StreamKeeper cannot reach its database right now, so nothing was shown or changed. "
+    "Try again in a minute."
+)
+DATABASE_ERRORS = (DatabaseUnavailable, sa.exc.OperationalError, sa.exc.InterfaceError)
+
+
+def answer_database_down(bp: Blueprint) -> None:
+    """Every page of ``bp`` answers a 503 page in the dashboard's words while the database does
+    not answer (the app's own answer is a bare JSON 500), never the database's error."""
+    for error in DATABASE_ERRORS:
+        bp.register_error_handler(error, _database_down)
+
+
+def _database_down(error: Exception):  # type: ignore[no-untyped-def]
+    log.warning("a dashboard page failed: the database is unreachable (%s)", type(error).__name__)
+    # Not error_page: who is signed in is asked of the database too.
+    page = render_template(
+        "dashboard/error.html", title="Please try again", message=DATABASE_DOWN, user=None
+    )
+    return page, 503

@@ -17,11 +17,12 @@ from urllib.parse import urlencode
 from flask import Blueprint, redirect, request, session, url_for
 
 from core.security.compare import same_secret
-from core.web.dashboard import error_page
+from core.web.dashboard import answer_database_down, error_page
 from core.web.dashboard.discord_client import DiscordUnavailable
 from core.web.dashboard.state import current_user, dashboard
 
 bp = Blueprint("auth", __name__)
+answer_database_down(bp)
 STATE_SECONDS = 600
 _used_states: dict[str, float] = {}
 _used_lock = threading.Lock()

@@ -28,11 +28,12 @@ from flask import (
 from core.features.directory.repository import Server
 from core.features.refusals import Refused
 from core.health import Check
-from core.web.dashboard import error_page
+from core.web.dashboard import answer_database_down, error_page
 from core.web.dashboard.discord_client import DiscordUnavailable, UserGuild
 from core.web.dashboard.state import SessionUser, current_user, dashboard
 
 bp = Blueprint("guilds", __name__, url_prefix="/dashboard")
+answer_database_down(bp)
 CDN = "https://cdn.discordapp.com"  # allowed in img-src on signed-in pages (security.py)
 ICON_CDN = f"{CDN}/icons"
 NOT_YOURS = (
@@ -135,6 +136,7 @@ def guild_blueprint(slug: str, import_name: str, label: str, index: str = "index
         return error_page(404, "Not available", f"{label} is not running in this StreamKeeper.")
 
     area.register_error_handler(FeatureMissing, missing)
+    answer_database_down(area)
     return GuildArea(area, label, f"guild_{slug}.{index}")
 
 

@@ -28,11 +28,12 @@ from flask import (
 )
 
 from core.events import AccountUnlinked, Platform, Viewer
-from core.web.dashboard import error_page
+from core.web.dashboard import answer_database_down, error_page
 from core.web.dashboard.guilds import guild_name, require_user
 from core.web.dashboard.state import dashboard
 
 bp = Blueprint("me", __name__, url_prefix="/me")
+answer_database_down(bp)
 log = logging.getLogger(__name__)
 
 

@@ -12,11 +12,12 @@ from flask import Blueprint, Response, render_template, request
 from core.features import schema
 from core.features.guilds.invite import invite_url
 from core.features.raffle.beacons import verification as beacon_verification
-from core.web.dashboard import error_page
+from core.web.dashboard import answer_database_down, error_page
 from core.web.dashboard.privacy import PUBLIC, STORED
 from core.web.dashboard.state import current_user, dashboard
 
 bp = Blueprint("public", __name__)
+answer_database_down(bp)
 
 
 def export_bytes(document: dict[str, Any]) -> bytes:
