@@ -135,6 +135,13 @@ def oauth_base(base_url: str) -> str:
     return base if base.endswith("/oauth2") else base + "/oauth2"
 
 
+# A sign-in's callback waits for the code exchange in the viewer's or streamer's browser: a
+# Retry-After longer than this is not waited for, and a call with its retries takes at most
+# BUDGET_SECONDS (the token refresh in the background tries again on its next round).
+MAX_RETRY_AFTER_SECONDS = 5.0
+BUDGET_SECONDS = 30.0
+
+
 class TwitchOAuthClient(OAuthClient):
     """See :class:`~core.platforms.oauth.OAuthClient` for ``http`` and ``clock``; the retries
     are :class:`~core.platforms.http.Backoff`'s."""
@@ -151,11 +158,19 @@ class TwitchOAuthClient(OAuthClient):
         backoff_base: float = 0.5,
         sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
         jitter: Callable[[], float] = random.random,
-        max_retry_after: float = 30.0,
+        max_retry_after: float = MAX_RETRY_AFTER_SECONDS,
         **options: Any,
     ) -> None:
         super().__init__(base_url, client_id, client_secret, **options)
-        self._backoff = Backoff(max_retries, backoff_base, max_retry_after, sleep, jitter)
+        self._backoff = Backoff(
+            max_retries,
+            backoff_base,
+            max_retry_after,
+            sleep,
+            jitter,
+            budget_seconds=BUDGET_SECONDS,
+            attempt_seconds=oauth.TOTAL_TIMEOUT_SECONDS,
+        )
 
     async def exchange_code(self, code: str, redirect_uri: str) -> TokenSet:
         """Trade the callback's ``code`` for a user token with a refresh token."""

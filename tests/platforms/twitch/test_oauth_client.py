@@ -428,3 +428,20 @@ async def test_validate_keeps_at_most_100_printable_scopes_of_100_characters(
     validation = await oauth.validate("any-token")
 
     assert validation.scopes == ("x" * 100, *["s"] * 99)
+
+
+async def test_a_long_retry_after_is_not_waited_for(
+    twitch: FakeTwitch, oauth: TwitchOAuthClient, sleep: RecordingSleep
+) -> None:
+    """A sign-in's browser waits for the code exchange: Twitch asking for 20 s is answered at
+    once with its error (the viewer sees "Twitch did not answer"), not after a minute or more
+    of retries."""
+    callback = await consent(twitch)
+    twitch.fail_next("/oauth2/token", 429, times=10, headers={"Retry-After": "20"})
+
+    with pytest.raises(TwitchOAuthError) as caught:
+        await oauth.exchange_code(callback["code"][0], REDIRECT_URI)
+
+    assert caught.value.status == 429
+    assert sleep.delays == []
+    assert len(twitch.requests_to("/oauth2/token")) == 1
