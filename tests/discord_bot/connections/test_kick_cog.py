@@ -523,7 +523,7 @@ async def test_sync_when_kick_fails_says_so(
     assert fake_kick.subscriptions == {}
 
 
-async def test_sync_when_kick_cannot_refresh_the_token_says_kick_did_not_answer(
+async def test_sync_when_kick_cannot_refresh_the_token_says_its_sign_in_did_not_answer(
     manager: discord.Member, runtime: Runtime, fake_kick: FakeKick
 ) -> None:
     await connect_streamer(runtime, await set_up(manager))
@@ -532,8 +532,12 @@ async def test_sync_when_kick_cannot_refresh_the_token_says_kick_did_not_answer(
 
     [reply] = await say("!kick sync", manager)
 
-    assert reply.content.startswith("\N{CROSS MARK} Kick did not answer (")
-    assert reply.content.endswith("Try again in a moment.")
+    assert reply.content == (
+        "\N{CROSS MARK} Couldn't sync the webhook subscriptions: Kick's sign-in service did not "
+        "answer when the streamer's token was renewed (500); the bot tries again by itself"
+    )
+    [status] = await say("!kick status", manager)
+    assert "connected as streamer" in status_line(status, "Streamer account")
 
 
 async def test_help_lists_the_kick_commands_for_managers_only(

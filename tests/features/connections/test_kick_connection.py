@@ -146,6 +146,81 @@ def test_a_dropped_subscription_is_repaired(runtime, web, kick):
     assert len(kick.subscriptions) == 10
 
 
+def connect_guild(runtime: Runtime, web, kick: FakeKick, guild_id: int, slug: str) -> None:
+    """``!kick setup <slug>`` for ``guild_id``, and the channel's owner consents on Kick."""
+    kick.consenting_user_id = kick.channels[slug].broadcaster_user_id
+    link = asyncio.run(runtime.kick_setup.setup(guild_id, ADMIN, slug)).connect_link
+    answer = web.get(local(authorize(web, link)))
+    assert "Kick channel connected" in answer.get_data(as_text=True)
+
+
+@pytest.fixture
+def runtime_on_each_backend(tmp_path, kick, clock, migrated_database_url):
+    runtime = build_runtime(tmp_path, kick, clock, DATABASE_URL=migrated_database_url)
+    yield runtime
+    runtime.close()
+
+
+def test_one_guilds_failed_refresh_leaves_the_other_guilds_synced_and_the_rest_cleaned(
+    runtime_on_each_backend, kick, caplog
+):
+    """Guild 1000's token is dead and id.kick.com answers 503 while it is renewed: that is
+    guild 1000's problem, in words; 2000 and 3000 are still subscribed and what no guild
+    follows is still deleted (it used to stop the whole round, every round)."""
+    runtime = runtime_on_each_backend
+    web = runtime.create_web_app().test_client()
+    kick.add_channel("other", 2002)
+    kick.add_channel("third", 3003)
+    kick.add_channel("gone", 4004)
+    connect_guild(runtime, web, kick, 1000, "streamer")
+    connect_guild(runtime, web, kick, 2000, "other")
+    connect_guild(runtime, web, kick, 3000, "third")
+    untracked = kick.issue_user_token(4004)  # subscriptions an earlier guild left behind
+
+    async def leave_behind() -> None:
+        async with runtime.subscriptions.make_api() as api:
+            await api.create_subscriptions(untracked, None, ["chat.message.sent"])
+
+    asyncio.run(leave_behind())
+    kick.expire_token(asyncio.run(runtime.kick_connections.access_token(1000)))
+    kick.fail_next("/oauth/token", 503, times=100)
+
+    reports = asyncio.run(runtime.subscriptions.sync_all())
+
+    assert [r.guild_id for r in reports] == [1000, 2000, 3000]
+    failed, *synced = reports
+    assert failed.problem == (
+        "Kick's sign-in service did not answer when the streamer's token was renewed (503); "
+        "the bot tries again by itself"
+    )
+    assert [len(r.created) for r in synced] == [10, 10]
+    subscribed = {s["broadcaster_user_id"] for s in kick.subscriptions.values()}
+    assert subscribed == {2002, 3003}  # 4004's is deleted, 1001 never got any
+    assert runtime.kick_connections.status(1000).is_connected  # a 503 is no refusal
+    assert "guild 1000: subscription sync failed" in caplog.text
+
+
+def test_a_guild_whose_sync_breaks_is_logged_and_the_others_go_on(runtime, web, kick, caplog):
+    kick.add_channel("other", 2002)
+    connect_guild(runtime, web, kick, 1000, "streamer")
+    connect_guild(runtime, web, kick, 2000, "other")
+    store = runtime.kick_connections.store_subscriptions
+
+    def store_but_not_1001(broadcaster_user_id: str, subscriptions: list) -> None:
+        if broadcaster_user_id == "1001":
+            raise RuntimeError("disk full")
+        store(broadcaster_user_id, subscriptions)
+
+    runtime.kick_connections.store_subscriptions = store_but_not_1001
+
+    reports = asyncio.run(runtime.subscriptions.sync_requested())
+
+    assert [(r.guild_id, r.problem is None) for r in reports] == [(1000, False), (2000, True)]
+    assert "guild 1000: Kick subscription sync failed" in caplog.text
+    assert "disk full" in caplog.text
+    assert runtime.kick_connections.guild_ids_needing_sync() == [1000]
+
+
 def test_a_state_works_once(runtime, web):
     callback = local(authorize(web, start_link(runtime)))
     assert web.get(callback).status_code == 200

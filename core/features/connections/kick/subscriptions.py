@@ -19,12 +19,27 @@ from core.features.connections.kick.repository import StoredSubscription
 from core.features.connections.kick.service import ApiFactory, KickConnections, NeedsReauthorization
 from core.features.guilds.service import GuildService
 from core.platforms.kick.api import KickApiError, Subscription
+from core.platforms.kick.oauth_client import OAuthError
 from core.platforms.kick.webhook import KICK_EVENT_TYPES
 
 log = logging.getLogger(__name__)
 SYNC_EVERY_SECONDS = 30 * 60
 WANTED_EVENTS = tuple(sorted(KICK_EVENT_TYPES))
 NEEDS_REAUTH_PROBLEM = "the Kick connection needs re-authorization (run !kick setup)"
+UNEXPECTED_PROBLEM = (
+    "the sync failed unexpectedly (the bot's log says why); the bot tries again by itself"
+)
+
+
+def token_problem(error: OAuthError) -> str:
+    """Why the streamer's token could not be renewed, for the admin: a sign-in service that did
+    not answer is tried again; a refusal is said with Kick's words."""
+    if error.status is None or error.status >= 500:
+        return (
+            f"Kick's sign-in service did not answer when the streamer's token was renewed "
+            f"({error.status or 'no answer'}); the bot tries again by itself"
+        )
+    return f"Kick refused to renew the streamer's token ({error}); the bot tries again by itself"
 
 
 @dataclass
@@ -96,6 +111,10 @@ class SubscriptionKeeper:
             report.problem = f"Kick answered {exc.status}: {exc}"
             log.warning("guild %s: subscription sync failed: %s", guild_id, report.problem)
             return report
+        except OAuthError as exc:
+            report.problem = token_problem(exc)
+            log.warning("guild %s: subscription sync failed: %s", guild_id, exc)
+            return report
         await asyncio.to_thread(
             self.connections.store_subscriptions,
             broadcaster,
@@ -113,8 +132,10 @@ class SubscriptionKeeper:
         return report
 
     async def sync_all(self) -> list[SyncReport]:
+        """Every connected guild, one after the other (one guild's failure is its report's
+        problem, never the others'), then the subscriptions no guild needs."""
         reports = [
-            await self.sync_guild(guild_id)
+            await self._sync_guarded(guild_id)
             for guild_id in await asyncio.to_thread(self.connections.connected_guild_ids)
         ]
         await self.remove_untracked()
@@ -123,9 +144,18 @@ class SubscriptionKeeper:
     async def sync_requested(self) -> list[SyncReport]:
         """Sync the guilds that asked for it (a streamer just connected, or !kick sync)."""
         return [
-            await self.sync_guild(guild_id)
+            await self._sync_guarded(guild_id)
             for guild_id in await asyncio.to_thread(self.connections.guild_ids_needing_sync)
         ]
+
+    async def _sync_guarded(self, guild_id: int) -> SyncReport:
+        try:
+            return await self.sync_guild(guild_id)
+        except Exception:
+            log.exception(
+                "guild %s: Kick subscription sync failed; the other guilds go on", guild_id
+            )
+            return SyncReport(guild_id, None, problem=UNEXPECTED_PROBLEM)
 
     async def remove_untracked(self) -> list[str]:
         """With an app token, delete subscriptions of channels that no guild tracks."""
@@ -140,7 +170,7 @@ class SubscriptionKeeper:
                     await api.delete_subscriptions(token, stale)
                     log.info("removed %d Kick subscription(s) no guild needs", len(stale))
                 return stale
-        except KickApiError as exc:
+        except (KickApiError, OAuthError) as exc:
             log.warning("could not clean up Kick subscriptions: %s", exc)
             return []
 
