@@ -43,6 +43,11 @@ def kick_checks(status: KickStatus, words: FixWords) -> list[Check]:
         link = Check("kick connection", False, f"needs re-authorization: {setup}")
     elif not connection.is_connected:
         link = Check("kick connection", False, f"streamer not connected: {setup}")
+    elif connection.broadcaster_user_id != channel.broadcaster_user_id:
+        who = words.name(connection.username or "an unknown account")
+        link = Check(
+            "kick connection", False, f"connected as {who}, who does not own {slug}: {setup}"
+        )
     else:
         who = words.name(connection.username or "an unknown account")
         link = Check("kick connection", True, f"{slug}, connected as {who}")

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from core.features.connections.checks import FixWords, consent_words
 from core.features.connections.kick.subscriptions import (
     NEEDS_REAUTH_PROBLEM,
+    OTHER_ACCOUNT_PROBLEM,
     WANTED_EVENTS,
     SyncReport,
 )
@@ -38,6 +39,11 @@ FIX_WORDS = FixWords(
 def kick_sync_words(report: SyncReport) -> str:
     if report.problem == NEEDS_REAUTH_PROBLEM:
         return f"Kick no longer accepts the streamer's sign-in: {CONNECT_HERE} again."
+    if report.problem == OTHER_ACCOUNT_PROBLEM:
+        return (
+            "The connected Kick account does not own this server's channel, so nothing was "
+            f"subscribed: {CONNECT_HERE} again, signed in to Kick as the channel's owner."
+        )
     if report.problem is not None and report.broadcaster_user_id is None:
         return f"The streamer's Kick account is not connected yet: {CONNECT_HERE}."
     if report.problem is not None:

@@ -30,6 +30,7 @@ from core.events import Platform
 from core.features.connections.kick.setup import CHATROOM_HINT, KickSetupResult, KickStatus
 from core.features.connections.kick.subscriptions import (
     NEEDS_REAUTH_PROBLEM,
+    OTHER_ACCOUNT_PROBLEM,
     WANTED_EVENTS,
     SyncReport,
 )
@@ -498,6 +499,53 @@ async def test_a_revoked_connection_needs_reauthorization(
     )
 
 
+async def test_setup_of_another_channel_disconnects_the_old_streamer_and_says_what_to_do(
+    manager: discord.Member, runtime: Runtime, fake_kick: FakeKick
+) -> None:
+    """!kick setup other, after streamer was connected and subscribed: streamer's grant is
+    given back and forgotten, so nothing subscribes streamer's channel again (it used to get
+    ten subscriptions every round while other got none and status said "connected")."""
+    await connect_streamer(runtime, await set_up(manager))
+    await say("!kick sync", manager)
+    fake_kick.add_channel("other", 2002)
+
+    in_channel, dms = split_replies(await say("!kick setup other", manager))
+
+    [reply] = in_channel
+    assert reply.content == (
+        "Kick channel other (broadcaster id 2002) is set up. I sent you a link by DM to connect "
+        "the streamer account.\n"
+        "\N{WARNING SIGN}\N{VARIATION SELECTOR-16} I disconnected the Kick account streamer, "
+        "connected for the channel before, and gave its tokens back to Kick. No events come "
+        "from other until its owner opens the link and signs in to Kick as other."
+    )
+    streamers = [t for t in fake_kick.tokens.values() if t.user_id == STREAMER_ID]
+    assert {t.kind for t in streamers} == {"access", "refresh"}
+    assert all(t.revoked for t in streamers)
+    [status] = await say("!kick status", manager)
+    assert status_line(status, "Streamer account") == (
+        "\N{CROSS MARK} Streamer account: not connected: run !kick setup other and open the link "
+        "I send you"
+    )
+    assert status_line(status, "Webhook subscriptions").endswith(
+        "connect the streamer account first"
+    )
+
+    [synced] = await say("!kick sync", manager)
+
+    assert synced.content == (
+        "\N{CROSS MARK} The streamer account is not connected yet: run !kick setup <channel> "
+        "and open the link I send you."
+    )
+    assert fake_kick.subscriptions == {}  # streamer's, which no server follows, are removed
+    fake_kick.consenting_user_id = 2002
+    [dm] = dms
+    await connect_streamer(runtime, link_in(dm.content))
+    [synced] = await say("!kick sync", manager)
+    assert "10 created, 0 kept, 0 failed" in synced.content
+    assert {s["broadcaster_user_id"] for s in fake_kick.subscriptions.values()} == {2002}
+
+
 async def test_sync_before_the_streamer_connects_says_what_to_do(manager: discord.Member) -> None:
     await set_up(manager)
 
@@ -702,6 +750,16 @@ def test_sync_report_of_a_revoked_connection_asks_for_setup_again() -> None:
 
     assert "needs re-authorization" in render_kick.sync_report(report, "/")
     assert "/kick setup <channel>" in render_kick.sync_report(report, "/")
+
+
+def test_sync_report_of_another_account_than_the_channels_asks_for_its_owner() -> None:
+    report = SyncReport(7, "1001", problem=OTHER_ACCOUNT_PROBLEM)
+
+    assert render_kick.sync_report(report, "!") == (
+        "\N{CROSS MARK} The connected Kick account does not own this server's channel, so I "
+        "subscribed nothing: run !kick setup <channel> again and have the channel's owner open "
+        "the new link."
+    )
 
 
 def setup_result(*, chatroom_found: bool = True) -> KickSetupResult:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from datetime import timedelta
 
@@ -302,6 +303,21 @@ def test_kick_checks_name_the_fixes() -> None:
     )
     assert checks[1].detail.endswith(": connect the streamer first")
     assert checks[2].detail == "failed (bad app key)"
+
+
+def test_kick_checks_fail_a_connection_to_another_account_than_the_channels() -> None:
+    """The channel changed outside !kick setup: no subscription is made as this account."""
+    status = kick_status()
+    other = dataclasses.replace(status.connection, broadcaster_user_id="999", username="someone")
+
+    [link, *_] = kick_checks(dataclasses.replace(status, connection=other), fix_words("!"))
+
+    assert link == Check(
+        "kick connection",
+        False,
+        "connected as someone, who does not own streamer: run !kick setup streamer and open "
+        "the link I send you",
+    )
 
 
 def test_a_server_without_a_kick_channel_is_told_to_set_one_up() -> None:

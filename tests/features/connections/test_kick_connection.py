@@ -16,6 +16,7 @@ import sqlalchemy as sa
 
 from core.features.connections import connection_rows
 from core.features.connections.kick.service import NeedsReauthorization
+from core.features.connections.kick.subscriptions import OTHER_ACCOUNT_PROBLEM
 from core.features.connections.tables import kick_connections, oauth_states
 from core.platforms.http import tls_context
 from core.platforms.kick.webhook import KICK_EVENT_TYPES
@@ -219,6 +220,25 @@ def test_a_guild_whose_sync_breaks_is_logged_and_the_others_go_on(runtime, web, 
     assert "guild 1000: Kick subscription sync failed" in caplog.text
     assert "disk full" in caplog.text
     assert runtime.kick_connections.guild_ids_needing_sync() == [1000]
+
+
+def test_a_connection_to_another_channel_than_the_followed_one_subscribes_nothing(
+    runtime, web, kick
+):
+    """The channel changed without !kick setup (``python -m core guild``, ``KICK_CHANNEL``):
+    the streamer connected before does not own it, so nothing is subscribed as them."""
+    kick.add_channel("other", 2002)
+    connect(runtime, web)
+    asyncio.run(runtime.subscriptions.sync_requested())
+    runtime.guilds.set_kick_channel(GUILD, "other", "2002")
+    runtime.kick_connections.request_sync(GUILD)
+
+    [report] = asyncio.run(runtime.subscriptions.sync_all())
+
+    assert report.problem == OTHER_ACCOUNT_PROBLEM
+    assert (report.created, report.kept) == ([], [])
+    assert kick.subscriptions == {}  # streamer's ten, which no guild follows, are removed
+    assert runtime.kick_connections.guild_ids_needing_sync() == [GUILD]
 
 
 def test_a_state_works_once(runtime, web):

@@ -11,7 +11,9 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from core.features.connections.kick.subscriptions import OTHER_ACCOUNT_PROBLEM, SyncReport
 from core.platforms.http import tls_context
+from core.web.dashboard.connection_words import kick_sync_words
 from tests.fakes.twitch_runtime import REDIRECT_URI
 from tests.web.dashboard.conftest import GUILD, OTHER_GUILD, post
 from tests.web.dashboard.test_overview_sync import clock as clock
@@ -83,6 +85,35 @@ def test_kick_setup_from_the_page_sends_the_browser_to_the_streamer_link(site, k
     assert '<dd id="kick-channel">streamer</dd>' in client.get(PAGE).text
 
 
+def through_kick(client, link: str):  # type: ignore[no-untyped-def]
+    """The browser on Kick's signed link: its page, its button, Kick's consent, the callback."""
+    assert client.get(local(link)).status_code == 200
+    started = client.post(local(link))
+    assert started.status_code == 303, started.text
+    consent = httpx.get(started.headers["Location"], follow_redirects=False, verify=tls_context())
+    assert "/auth/kick/callback?" in consent.headers["location"]
+    return client.get(local(consent.headers["location"]))
+
+
+def test_another_kick_channel_disconnects_the_old_streamer_and_the_page_says_what_next(site, kick):
+    client = site.client()
+    answer = post(client, PAGE + "kick/connect", kick="streamer")
+    assert "Kick channel connected" in through_kick(client, answer.headers["Location"]).text
+    assert '<dd id="kick-state">connected as streamer</dd>' in client.get(PAGE).text
+    kick.add_channel("other", 2002)
+
+    switched = post(client, PAGE + "kick/connect", kick="other")
+
+    assert "/auth/kick/streamer?" in switched.headers["Location"]
+    assert not site.runtime.kick_connections.status(GUILD).is_connected
+    page = client.get(PAGE).text
+    assert (
+        '<dd id="kick-state">not connected: press Connect Kick and sign in to Kick as other</dd>'
+    ) in page
+    assert "10 missing (connect the streamer first)" in page
+    assert 'id="connect-kick">Connect Kick</button>' in page
+
+
 def test_another_guild_and_a_missing_token_are_refused(site, twitch):
     client = site.client()
     other = post(client, f"/dashboard/{OTHER_GUILD}/connections/twitch/connect", twitch="twitchdev")
@@ -91,3 +122,13 @@ def test_another_guild_and_a_missing_token_are_refused(site, twitch):
     assert unsigned.status_code == 403
     assert site.runtime.guilds.twitch_channel_of(GUILD) is None
     assert site.runtime.guilds.twitch_channel_of(OTHER_GUILD) is None
+
+
+def test_a_sync_refused_for_another_account_says_who_must_connect() -> None:
+    report = SyncReport(7, "1001", problem=OTHER_ACCOUNT_PROBLEM)
+
+    assert kick_sync_words(report) == (
+        "The connected Kick account does not own this server's channel, so nothing was "
+        "subscribed: connect it on this server's Kick & Twitch page again, signed in to Kick as "
+        "the channel's owner."
+    )

@@ -18,6 +18,7 @@ from core.events import utc
 from core.features.connections.kick.setup import CHATROOM_HINT, KickSetupResult, KickStatus
 from core.features.connections.kick.subscriptions import (
     NEEDS_REAUTH_PROBLEM,
+    OTHER_ACCOUNT_PROBLEM,
     WANTED_EVENTS,
     SyncReport,
 )
@@ -72,20 +73,29 @@ def chatroom_hint(slug: str) -> str:
     return CHATROOM_HINT.replace("<channel>", slug)
 
 
-def _chatroom_line(result: KickSetupResult) -> list[str]:
-    if result.chatroom_found:
-        return []
-    return [
-        f"{WARN} I couldn't find its chatroom id. Pusher needs it (webhooks work without it): "
-        f"{chatroom_hint(result.channel.channel_slug)}."
-    ]
+def _warnings(result: KickSetupResult) -> list[str]:
+    """After a setup: the account connected before, now disconnected; a chatroom id not found."""
+    lines = []
+    if result.disconnected is not None:
+        slug = inert(result.channel.channel_slug)
+        lines.append(
+            f"{WARN} I disconnected the Kick account {inert(result.disconnected)}, connected "
+            f"for the channel before, and gave its tokens back to Kick. No events come from "
+            f"{slug} until its owner opens the link and signs in to Kick as {slug}."
+        )
+    if not result.chatroom_found:
+        lines.append(
+            f"{WARN} I couldn't find its chatroom id. Pusher needs it (webhooks work without "
+            f"it): {chatroom_hint(result.channel.channel_slug)}."
+        )
+    return lines
 
 
 def setup_done(result: KickSetupResult) -> str:
     """The reply in the channel when the link went out by DM. It never holds the link."""
     lines = [
         f"{_described(result)} is set up. I sent you a link by DM to connect the streamer account.",
-        *_chatroom_line(result),
+        *_warnings(result),
     ]
     return "\n".join(lines)
 
@@ -96,7 +106,7 @@ def setup_done_dms_closed(result: KickSetupResult) -> str:
         f"{_described(result)} is set up, but I couldn't DM you the link to connect the "
         "streamer account: your direct messages are closed to me. Use the slash command "
         "/kick setup instead; it shows the link to you alone.",
-        *_chatroom_line(result),
+        *_warnings(result),
     ]
     return "\n".join(lines)
 
@@ -118,7 +128,7 @@ def setup_done_private(result: KickSetupResult) -> str:
         f"(only you can see it; {works_until(result.connect_link)}). Sign in to Kick as the "
         "streamer, or send the link privately to the streamer:",
         result.connect_link,
-        *_chatroom_line(result),
+        *_warnings(result),
     ]
     return "\n".join(lines)
 
@@ -150,6 +160,12 @@ def sync_report(report: SyncReport, prefix: str) -> str:
         return (
             f"{BAD} The Kick connection needs re-authorization: Kick no longer accepts the "
             f"streamer's sign-in. Run {prefix}kick setup <channel> again and open the new link."
+        )
+    if report.problem == OTHER_ACCOUNT_PROBLEM:
+        return (
+            f"{BAD} The connected Kick account does not own this server's channel, so I "
+            f"subscribed nothing: run {prefix}kick setup <channel> again and have the channel's "
+            "owner open the new link."
         )
     if report.problem is not None and report.broadcaster_user_id is None:
         return (

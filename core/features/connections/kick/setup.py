@@ -2,7 +2,8 @@
 
 Setup ties the guild to a Kick channel (the broadcaster id comes from Kick's public API, the
 chatroom id from Kick's site or from the admin) and hands back a signed, one-hour link with
-which the streamer connects their account.
+which the streamer connects their account. Setting up another channel disconnects the account
+connected for the one before (its tokens given back to Kick), as ``!twitch setup`` does.
 """
 
 from __future__ import annotations
@@ -40,6 +41,9 @@ CHATROOM_HINT = (
 @dataclass(frozen=True)
 class KickSetupResult(SetupResult):
     chatroom_found: bool
+    # The Kick account connected for the channel set up before, now disconnected (its owner's
+    # tokens given back): the new channel's owner must connect with the new link.
+    disconnected: str | None = None
 
 
 @dataclass(frozen=True)
@@ -98,8 +102,17 @@ class KickSetup(ChannelSetup):
             raise SetupFailed(str(exc)) from exc
         broadcaster = found.broadcaster_user_id
         tracked = next(c for c in view.channels if c.broadcaster_user_id == broadcaster)
+        connected = await asyncio.to_thread(self.connections.status, guild_id)
+        disconnected = None
+        if connected.broadcaster_user_id not in (None, broadcaster):
+            # Another channel now: its streamer's grant is given back, not kept subscribing a
+            # channel this server no longer follows.
+            await self.connections.disconnect(guild_id)
+            disconnected = connected.username or f"Kick user {connected.broadcaster_user_id}"
         link = self.connect_link(guild_id, admin_id)
-        return KickSetupResult(tracked, link, chatroom_found=chatroom_found)
+        return KickSetupResult(
+            tracked, link, chatroom_found=chatroom_found, disconnected=disconnected
+        )
 
     async def sync(self, guild_id: int) -> SyncReport:
         await asyncio.to_thread(self.connections.request_sync, guild_id)

@@ -3,8 +3,10 @@
 Kick drops a subscription after a day of failed deliveries, so this runs at start, every 30
 minutes, and right after a streamer connects: it creates what is missing for each connected
 guild's channel (with the streamer's token) and stores the subscription ids, so a delivery can
-also be routed by ``Kick-Event-Subscription-Id``. With an app token it also removes
-subscriptions for channels no guild tracks any more.
+also be routed by ``Kick-Event-Subscription-Id``. Nothing is subscribed as an account that does
+not own the guild's channel (one connected before the channel changed). With an app token it
+also removes subscriptions for channels no guild tracks any more. One guild's failure is its
+report's problem (or a log line with its id), never a stop for the others or the clean-up.
 """
 
 from __future__ import annotations
@@ -26,6 +28,11 @@ log = logging.getLogger(__name__)
 SYNC_EVERY_SECONDS = 30 * 60
 WANTED_EVENTS = tuple(sorted(KICK_EVENT_TYPES))
 NEEDS_REAUTH_PROBLEM = "the Kick connection needs re-authorization (run !kick setup)"
+OTHER_ACCOUNT_PROBLEM = (
+    "the connected Kick account does not own this server's Kick channel (run !kick setup "
+    "again and have the channel's owner open the new link)"
+)
+NO_CHANNEL_PROBLEM = "this server follows no Kick channel (run !kick setup)"
 UNEXPECTED_PROBLEM = (
     "the sync failed unexpectedly (the bot's log says why); the bot tries again by itself"
 )
@@ -80,6 +87,17 @@ class SubscriptionKeeper:
             return report
         if broadcaster is None or not status.is_connected:
             report.problem = "the Kick channel is not connected (run !kick setup)"
+            return report
+        channel = await asyncio.to_thread(self.guilds.kick_channel_of, guild_id)
+        if channel is None or channel.broadcaster_user_id != broadcaster:
+            # Subscribing as this account would keep a channel the server does not follow.
+            report.problem = NO_CHANNEL_PROBLEM if channel is None else OTHER_ACCOUNT_PROBLEM
+            log.info(
+                "guild %s: not subscribing as Kick user %s: %s",
+                guild_id,
+                broadcaster,
+                report.problem,
+            )
             return report
         try:
             async with self.make_api() as api:
