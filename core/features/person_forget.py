@@ -79,6 +79,7 @@ FORGET: dict[str, Rows] = {
     "sub_tiers": _all,
     "vip_grants": _ended_grants,
     "vip_audit": _all,
+    "overlay_alerts": _all,  # alerts naming them: shown once already, evidence of nothing
 }
 KEPT: dict[str, str] = {
     "raffle_ledger": "a closed period's ledger is the evidence its published draw was fair",

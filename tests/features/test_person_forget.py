@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from core.events import Platform
+from core.events import Followed, KicksGifted, Platform, Viewer
 from core.features.linking.service import LinkRefused
 from core.features.person_data import matched_columns
 from core.features.person_forget import FORGET, KEPT
@@ -178,6 +178,34 @@ def test_an_imported_rows_marker_is_in_the_export_and_kept_with_its_reason(
     )
     with seeded.engine.connect() as conn:
         assert conn.execute(sa.select(sa.func.count()).select_from(markers)).scalar_one() == 3
+
+
+def test_the_alerts_naming_them_are_in_the_export_and_forgotten(cli_env, seeded):  # noqa: F811
+    """Ana followed and cheered: the alerts overlay showed her name (and her cheer's words).
+    Her export lists both alerts, and forgetting her deletes them (shown once, they are
+    evidence of nothing); Bob's follow alert stays."""
+    alerts, now = seeded.overlays.event_alerts, seeded.clock()
+    for event_id, viewer in (("f-ana", Viewer("k-ana", "ana_kick")),
+                             ("f-bob", Viewer("k-bob", "bob_kick"))):  # fmt: skip
+        alerts.handle(int(GUILD), Followed(platform=Platform.KICK, broadcaster_user_id="77",
+                      event_id=event_id, occurred_at=now, viewer=viewer))  # fmt: skip
+    alerts.handle(int(GUILD), KicksGifted(platform=Platform.KICK, broadcaster_user_id="77",
+                  event_id="k-1", occurred_at=now, viewer=Viewer("k-ana", "ana_kick"), amount=5,
+                  message="my phone is 555-0100"))  # fmt: skip
+
+    document = exported(cli_env, "--member", str(ANA))
+    assert [r["title"] for r in document["tables"]["overlay_alerts"]] == [
+        "ana_kick just followed!",
+        "ana_kick sent 5 Kicks!",
+    ]
+    result = cli(cli_env, "privacy", "forget", "--member", str(ANA), "--yes")
+
+    assert result.returncode == 0, result.stderr
+    assert "deleted 2 row(s) of overlay_alerts" in result.stdout
+    table = all_tables().tables["overlay_alerts"]
+    with seeded.engine.connect() as conn:
+        left = conn.execute(sa.select(table.c.title, table.c.detail)).all()
+    assert [tuple(row) for row in left] == [("bob_kick just followed!", "")]
 
 
 def _without_ana(document: dict) -> dict:

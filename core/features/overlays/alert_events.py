@@ -6,7 +6,8 @@ the same from each of Twitch's two sources, :func:`sub_reference`). Gifted subs,
 ticket milestones are recorded by :class:`~core.features.overlays.alerts.AlertRecorder`, where
 their writers' transactions are. A gift's recipients (``Subscribed`` with ``is_gift``) are not
 alerted one by one: the gift is. A replay records the event again under a fresh reference, in
-its kind's style even when the kind is off, so the streamer sees what it would look like.
+its kind's style even when the kind is off, so the streamer sees what it would look like. Each
+alert keeps the viewer it names (the follower, subscriber, gifter, raider, cheerer, VIP).
 """
 
 from __future__ import annotations
@@ -27,11 +28,12 @@ from core.events import (
     Raided,
     Subscribed,
     SubscriptionsGifted,
+    Viewer,
     VipAdded,
     utc,
 )
 from core.features.overlays.alert_kinds import AlertFields
-from core.features.overlays.alerts import TIER_WORDS, announce
+from core.features.overlays.alerts import TIER_WORDS, AlertViewer, announce
 from core.features.overlays.settings import OverlayRefused
 from core.features.raffle.earning.service import gift_reference
 
@@ -43,6 +45,7 @@ class AlertOf:
     source_ref: str
     detail: str = ""
     stored_kind: str | None = None
+    viewer: Viewer | None = None  # whom it names (on the event's platform)
 
 
 def _name(viewer: object) -> str:
@@ -75,31 +78,34 @@ def alert_of(event: Event, *, replay: bool = False) -> AlertOf | None:
     grant is not announced twice)."""
     ref = f"event:{event.key}"
     if isinstance(event, Followed):
-        return AlertOf("follow", AlertFields(_name(event.viewer)), ref)
+        return AlertOf("follow", AlertFields(_name(event.viewer)), ref, viewer=event.viewer)
     if isinstance(event, Subscribed):
         if event.is_gift:
             return None
         ref = sub_reference(event)
         if event.is_renewal and event.months:
             fields = AlertFields(_name(event.viewer), event.months, _tier(event))
-            return AlertOf("resubscription", fields, ref)
-        return AlertOf("subscription", AlertFields(_name(event.viewer), None, _tier(event)), ref)
+            return AlertOf("resubscription", fields, ref, viewer=event.viewer)
+        fields = AlertFields(_name(event.viewer), None, _tier(event))
+        return AlertOf("subscription", fields, ref, viewer=event.viewer)
     if isinstance(event, SubscriptionsGifted):
         gifter = event.gifter.username if event.gifter else "Anonymous"
         count = event.count or len(event.giftees)
         fields = AlertFields(gifter, count, TIER_WORDS.get(event.tier or "", ""))
-        return AlertOf("gifted_subs", fields, "gift:" + gift_reference(event), "Thank you!")
+        ref = "gift:" + gift_reference(event)
+        return AlertOf("gifted_subs", fields, ref, "Thank you!", viewer=event.gifter)
     if isinstance(event, Raided):
         fields = AlertFields(_name(event.raider), event.viewers, message=event.message)
-        return AlertOf("raid", fields, ref)
+        return AlertOf("raid", fields, ref, viewer=event.raider)
     if isinstance(event, Cheered):
         fields = AlertFields(_name(event.viewer) or "Anonymous", event.bits, message=event.message)
-        return AlertOf("cheer", fields, ref)
+        return AlertOf("cheer", fields, ref, viewer=event.viewer)
     if isinstance(event, KicksGifted):
         fields = AlertFields(_name(event.viewer), event.amount, message=event.message)
-        return AlertOf("tip", fields, ref)
+        return AlertOf("tip", fields, ref, viewer=event.viewer)
     if replay and isinstance(event, VipAdded):
-        return AlertOf("vip", AlertFields(_name(event.viewer)), ref, stored_kind="vip_granted")
+        fields = AlertFields(_name(event.viewer))
+        return AlertOf("vip", fields, ref, stored_kind="vip_granted", viewer=event.viewer)
     return None
 
 
@@ -125,6 +131,7 @@ class EventAlerts:
                 event.occurred_at,
                 detail=found.detail,
                 stored_kind=found.stored_kind,
+                viewer=AlertViewer.of(event.platform, found.viewer),
             )
 
     def replay(self, guild_id: int, event: Event) -> int:
@@ -144,6 +151,7 @@ class EventAlerts:
                 detail=found.detail,
                 stored_kind=found.stored_kind,
                 replay=True,
+                viewer=AlertViewer.of(event.platform, found.viewer),
             )
         assert seq is not None  # noqa: S101 (a fresh random reference)
         return seq

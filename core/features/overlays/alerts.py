@@ -6,7 +6,9 @@ raffle tickets passing a milestone (``raffle.ports.TICKETS_AWARDED``); a gift of
 is its own event, recorded by a handler. Each alert carries the reference of what it announces
 (unique per guild), so a replayed event, a second source or a retried transaction adds nothing,
 and a number the guild's counter hands out in the same transaction, so an overlay that
-reconnects asks for the numbers after the last it showed and never sees one twice.
+reconnects asks for the numbers after the last it showed and never sees one twice. An alert
+about a viewer keeps their account (:class:`AlertViewer`), so a person's export finds it and
+forgetting them deletes it (``core/features/person_forget.py``).
 """
 
 from __future__ import annotations
@@ -14,22 +16,51 @@ from __future__ import annotations
 import secrets
 from collections import defaultdict
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy.engine import Connection, Engine
 
-from core.events import SubscriptionsGifted, utc
+from core.events import Platform, SubscriptionsGifted, Viewer, utc
 from core.features.live.changes import touch
 from core.features.overlays import repository, styles_repository
 from core.features.overlays.alert_kinds import AlertFields, AlertLook, look
 from core.features.raffle import ledger_repository
 from core.features.raffle.earning.service import gift_identity
 from core.features.raffle.ports import TicketsAwarded
-from core.features.viewers.repository import usernames_of
+from core.features.viewers.repository import find_viewer_ids_by_username, usernames_of
 from core.features.vip.repository import AuditEntry
 
 VIP_ACTIONS = {"granted": "is now a VIP", "extended": "extended their VIP"}
 TIER_WORDS = {"1000": "Tier 1", "2000": "Tier 2", "3000": "Tier 3"}
+
+
+@dataclass(frozen=True)
+class AlertViewer:
+    """The viewer an alert names, on its platform: the event's viewer (whose id a source may
+    not give: Kick's Pusher names viewers by name only) or an account."""
+
+    platform: Platform | str
+    platform_user_id: str | None
+    username: str = ""
+
+    @classmethod
+    def of(cls, platform: Platform | str, viewer: Viewer | None) -> AlertViewer | None:
+        if viewer is None:
+            return None
+        return cls(platform, viewer.platform_user_id, viewer.username)
+
+
+def _account(conn: Connection, viewer: AlertViewer | None) -> tuple[str | None, str | None]:
+    """The (platform, user id) stored with an alert: the viewer's id, else the one viewer known
+    by their name on that platform, else none."""
+    if viewer is None:
+        return None, None
+    user_id = viewer.platform_user_id
+    if user_id is None and viewer.username:
+        found = find_viewer_ids_by_username(conn, Platform(str(viewer.platform)), viewer.username)
+        user_id = found[0] if len(found) == 1 else None
+    return (None, None) if user_id is None else (str(viewer.platform), user_id)
 
 
 def record(
@@ -42,12 +73,14 @@ def record(
     at: datetime,
     chosen: AlertLook | None = None,
     amount: int | None = None,
+    viewer: AlertViewer | None = None,
 ) -> int | None:
     """Append an alert in ``conn``'s transaction; its number, or None when ``source_ref`` was
     announced already. ``chosen`` is the look its style gave it (its title replaces
-    ``title``)."""
+    ``title``); ``viewer`` the viewer it names."""
     if repository.has_alert(conn, guild_id, source_ref):
         return None
+    platform, platform_user_id = _account(conn, viewer)
     seq = repository.next_seq(conn, guild_id)
     repository.add_alert(
         conn,
@@ -62,6 +95,8 @@ def record(
         image_id=chosen.image_id if chosen else None,
         sound_id=chosen.sound_id if chosen else None,
         seconds=chosen.seconds if chosen else None,
+        platform=platform,
+        platform_user_id=platform_user_id,
     )
     touch(conn, guild_id, "alerts")  # open alert overlays fetch it
     return seq
@@ -79,9 +114,11 @@ def announce(
     stored_kind: str | None = None,
     replay: bool = False,
     default_words: str | None = None,
+    viewer: AlertViewer | None = None,
 ) -> int | None:
     """Record an alert of ``kind`` in its style (its words, the amount's variation), unless the
-    streamer turned the kind off; a ``replay`` shows it even then. Its number, or None."""
+    streamer turned the kind off; a ``replay`` shows it even then. Its number, or None.
+    ``viewer``: the viewer it names."""
     style = styles_repository.get_style(conn, guild_id, kind)
     if not style.enabled and not replay:
         return None
@@ -97,6 +134,7 @@ def announce(
         at,
         chosen,
         fields.amount,
+        viewer,
     )
 
 
@@ -124,6 +162,7 @@ class AlertRecorder:
             detail=detail,
             stored_kind=f"vip_{entry.action}",
             default_words="{who} " + words,
+            viewer=AlertViewer(entry.platform, entry.platform_user_id, entry.username),
         )
 
     def tickets_awarded(self, conn: Connection, awarded: Sequence[TicketsAwarded]) -> None:
@@ -162,6 +201,7 @@ class AlertRecorder:
                         AlertFields(name, milestone),
                         f"tickets:{period_id}:{platform}:{user_id}:{milestone}",
                         now,
+                        viewer=AlertViewer(platform, user_id, name),
                     )
 
     def gifts(self, guild_id: int, event: SubscriptionsGifted) -> None:
@@ -183,6 +223,7 @@ class AlertRecorder:
                 "gift:" + gift_identity(event, announced),
                 event.occurred_at,
                 detail="Thank you!",
+                viewer=AlertViewer.of(event.platform, event.gifter),
             )
 
     def test_alert(self, guild_id: int) -> int:

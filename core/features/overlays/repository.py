@@ -159,6 +159,8 @@ def add_alert(
     image_id: str | None = None,
     sound_id: str | None = None,
     seconds: int | None = None,
+    platform: str | None = None,
+    platform_user_id: str | None = None,
 ) -> None:
     conn.execute(
         overlay_alerts.insert().values(
@@ -173,6 +175,8 @@ def add_alert(
             image_id=image_id,
             sound_id=sound_id,
             seconds=seconds,
+            platform=platform,
+            platform_user_id=platform_user_id,
         )
     )
 

@@ -15,7 +15,7 @@ from sqlalchemy import (
 )
 
 from core.storage.columns import guild_key
-from core.storage.schema import UTCDateTime, metadata
+from core.storage.schema import PlatformName, UserId, UTCDateTime, metadata
 
 # One secret per guild and kind (heist, raffle, alerts). Found by the SHA-256 of the token (a
 # random 192-bit value, so the hash is enough to look it up by); the token itself is kept
@@ -70,6 +70,11 @@ overlay_alerts = Table(
     Column("image_id", String(32), nullable=True),
     Column("sound_id", String(32), nullable=True),
     Column("seconds", Integer, nullable=True),
+    # The viewer it names (a follower, a gifter, a raider, a VIP, ...), so a person's export
+    # finds it and forgetting them deletes it; None for one about no viewer (a test alert) or
+    # one recorded before 0044 whose reference did not say whose it was.
+    Column("platform", PlatformName, nullable=True),
+    Column("platform_user_id", UserId, nullable=True),
     UniqueConstraint("guild_id", "source_ref"),
 )
 

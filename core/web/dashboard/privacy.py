@@ -151,8 +151,9 @@ STORED: tuple[Stored, ...] = (
         "On-stream overlays: each overlay's secret link (kept hashed for lookup and encrypted "
         "so admins can copy it again), the server's overlay settings, its alerts' words, "
         "pictures and sounds as the streamer uploaded them, its goal bar and what moved it, "
-        "and recent alerts (a follow, a sub, a gift, a raid or a cheer with the viewer's name, a "
-        "viewer made VIP, a ticket milestone)",
+        "and recent alerts (a follow, a sub, a gift, a raid, a cheer or Kicks with the viewer's "
+        "name and account, and a cheer's or Kicks' message; a viewer made VIP, a ticket "
+        "milestone)",
         (
             "overlay_tokens",
             "overlay_settings",
@@ -165,8 +166,12 @@ STORED: tuple[Stored, ...] = (
             "overlay_goal_moves",
         ),
         "links and settings while the server uses the bot; alerts are shown once and kept with "
-        "the server's other data; what moved the goal bar, 30 days (the bar keeps its count)",
-        f"{ASK}; an admin makes a new link with Rotate on the dashboard's Overlays page.",
+        "the server's other data, until the viewer they name asks to be forgotten; what moved "
+        "the goal bar, 30 days (the bar keeps its count)",
+        f"{ASK}: forgetting you deletes the alerts that name you (a follow, sub, raid, cheer or "
+        "gift alert recorded before StreamKeeper kept the account with it names you only in its "
+        "words, and stays); an admin makes a new overlay link with Rotate on the dashboard's "
+        "Overlays page.",
     ),
     Stored(
         "What was imported from the bot a server used before (python -m core import): when "
