@@ -145,26 +145,35 @@ def matched_columns(name: str, table: sa.Table) -> list[str]:
 
 def subject_matches(name: str, table: sa.Table, person: Person) -> list[Any]:
     """The conditions on ``table`` for rows *about* the person: their Discord id as the member
-    a row is about (not as the admin who acted), or one of their accounts."""
+    a row is about (not as the admin who acted), one of their accounts, or the name they are
+    known by there (:data:`NAME_COLUMNS`: a StreamElements hold by their Twitch login). Which
+    of those rows may go is the caller's to say (``person_forget.FORGET``: an import marker
+    matches by name too, and is kept)."""
     return [
         *_id_matches(name, table, person, frozenset({"discord_user_id"})),
         *_account_matches(table, person),
+        *_name_matches(name, table, person),
     ]
 
 
 def _matches(name: str, table: sa.Table, person: Person) -> list[Any]:
     """The conditions on ``table`` for rows naming the person in any way."""
-    matches = [
+    return [
         *_id_matches(name, table, person, DISCORD_ID_COLUMNS),
         *_account_matches(table, person),
+        *_name_matches(name, table, person),
     ]
-    if name in NAME_COLUMNS:
-        column, known_as, before = NAME_COLUMNS[name]
-        names = person.names.get(known_as, frozenset())
-        if names:
-            written = sorted(before + known for known in names)
-            matches.append(sa.func.lower(table.c[column]).in_(written))
-    return matches
+
+
+def _name_matches(name: str, table: sa.Table, person: Person) -> list[Any]:
+    if name not in NAME_COLUMNS:
+        return []
+    column, known_as, before = NAME_COLUMNS[name]
+    names = person.names.get(known_as, frozenset())
+    if not names:
+        return []
+    written = sorted(before + known for known in names)
+    return [sa.func.lower(table.c[column]).in_(written)]
 
 
 def _id_columns(name: str, table: sa.Table, columns: frozenset[str]) -> list[str]:

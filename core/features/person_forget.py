@@ -51,6 +51,10 @@ def _ended_grants(table: sa.Table, now: datetime) -> Any:
     return sa.or_(table.c.removed_at.is_not(None), table.c.expires_at < now)
 
 
+def _settled_holds(table: sa.Table, now: datetime) -> Any:
+    return table.c.settled_at.is_not(None)
+
+
 # table -> which of the person's rows go (besides matching them): every one, or only some.
 Rows = Callable[[sa.Table, datetime], Any]
 FORGET: dict[str, Rows] = {
@@ -79,6 +83,7 @@ FORGET: dict[str, Rows] = {
     "sub_tiers": _all,
     "vip_grants": _ended_grants,
     "vip_audit": _all,
+    "points_se_holds": _settled_holds,  # a stake whose game ended (by their Twitch login)
     "overlay_alerts": _all,  # alerts naming them: shown once already, evidence of nothing
 }
 KEPT: dict[str, str] = {

@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
 from core.bus.base import NotReady
 from core.events import system_clock, utc
@@ -100,6 +100,9 @@ class OutboxWorker:
     beats: bool = False  # whether ``name``'s heartbeat lease is renewed (see beat_by)
     # Told each call's outcome: (service, "done" | "refused" | "uncertain" | "failed" | "retry").
     on_outcome: Callable[[str, str], None] | None = None
+    # The service's own records of ended work, forgotten with its calls (``KEEP`` after they
+    # ended): ``prune_also(conn, before)`` deletes what ended before ``before``.
+    prune_also: Callable[[Connection, datetime], int] | None = None
 
     def beat_by(self, process: str) -> None:
         """Claim as the process ``process``, whose heartbeat (``process:<name>`` in ``leases``)
@@ -206,8 +209,11 @@ class OutboxWorker:
         return len(claimed)
 
     def _prune(self) -> None:
+        before = utc(self.clock()) - KEEP
         with self.engine.begin() as conn:
-            store.prune(conn, utc(self.clock()) - KEEP)
+            store.prune(conn, before)
+            if self.prune_also is not None:
+                self.prune_also(conn, before)
 
     def _let_go(self) -> None:
         with self.engine.begin() as conn:

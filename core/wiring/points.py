@@ -93,6 +93,7 @@ def install(rt: Assembly) -> None:
             max_attempts=se_payments.ATTEMPTS,
             first_backoff_seconds=se_payments.FIRST_BACKOFF_SECONDS,
             max_backoff_seconds=se_payments.MAX_BACKOFF_SECONDS,
+            prune_also=se_payments.prune_settled,  # settled stakes, with the ended payments
         )
     )
     rt.on_shutdown(rt.points_wallet.client.aclose)

@@ -16,6 +16,7 @@ from core.features.person_data import matched_columns
 from core.features.person_forget import FORGET, KEPT
 from core.features.schema import all_tables
 from tests.features.heist.test_history import add_heist
+from tests.features.raffle.support import add_viewer
 from tests.features.test_person_data import ANA, BOB, exported, seeded  # noqa: F401 - seeded: a fixture
 from tests.test_cli import GUILD, cli, cli_env  # noqa: F401 - cli_env is a fixture
 
@@ -206,6 +207,32 @@ def test_the_alerts_naming_them_are_in_the_export_and_forgotten(cli_env, seeded)
     with seeded.engine.connect() as conn:
         left = conn.execute(sa.select(table.c.title, table.c.detail)).all()
     assert [tuple(row) for row in left] == [("bob_kick just followed!", "")]
+
+
+def test_a_settled_streamelements_stake_goes_and_one_under_way_stays(cli_env, seeded):  # noqa: F811
+    """StreamElements keys points by Twitch login, and Ana's is ana_tv: her stake in a heist
+    that ended (settled) goes with her; her stake in a heist under way stays, for its result
+    to pay or refund. Carl's settled stake is his."""
+    add_viewer(seeded.engine, "t-ana", "Ana_TV", discord_id=ANA, platform=Platform.TWITCH)
+    holds, now = all_tables().tables["points_se_holds"], seeded.clock()
+    with seeded.engine.begin() as conn:
+        for ref, login, settled in (("h1:ana", "ana_tv", now), ("h2:ana", "ana_tv", None),
+                                    ("h1:carl", "carl_tv", now)):  # fmt: skip
+            conn.execute(sa.insert(holds).values(
+                guild_id=int(GUILD), username=login, amount=100, source="heist", source_ref=ref,
+                created_at=now, settled_at=settled))  # fmt: skip
+
+    document = exported(cli_env, "--member", str(ANA))
+    assert [r["source_ref"] for r in document["tables"]["points_se_holds"]] == ["h1:ana", "h2:ana"]
+    result = cli(cli_env, "privacy", "forget", "--member", str(ANA), "--yes")
+
+    assert result.returncode == 0, result.stderr
+    assert "deleted 1 row(s) of points_se_holds" in result.stdout
+    kept = "kept 1 row(s) of points_se_holds: a StreamElements stake held for a heist under way"
+    assert kept in result.stdout
+    with seeded.engine.connect() as conn:
+        left = conn.execute(sa.select(holds.c.source_ref).order_by(holds.c.id)).scalars().all()
+    assert left == ["h2:ana", "h1:carl"]
 
 
 def _without_ana(document: dict) -> dict:

@@ -22,6 +22,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from core.features.points.tables import points_se_holds
 from core.outbox import store
 from core.outbox.store import Effect
 from core.outbox.worker import Done, Kind, Outcome, Refused, Retry, Uncertain
@@ -109,3 +110,13 @@ class SePayments:
                 return Retry(JWT_REFUSED.format(message=exc.message))
             return Refused(exc.message)
         return Done(f"{amount:+,} to {username}: {balance:,} now")
+
+
+def prune_settled(conn: Connection, before: datetime) -> int:
+    """Forget holds settled before ``before`` (their game is over, its payments are outbox
+    calls of their own); how many. The ``streamelements`` worker runs it with the outbox's own
+    pruning, so a settled stake goes 30 days after its game ended."""
+    h = points_se_holds.c
+    return conn.execute(
+        sa.delete(points_se_holds).where(h.settled_at.is_not(None), h.settled_at < before)
+    ).rowcount

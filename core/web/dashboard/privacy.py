@@ -125,7 +125,8 @@ STORED: tuple[Stored, ...] = (
             "points_se_holds",
             "points_settings",
         ),
-        "as long as the server keeps its points",
+        "as long as the server keeps its points; a stake held on StreamElements points until "
+        "30 days after its game ended",
         f"!points shows yours, and /me while logged in; {ASK} to reset them.",
     ),
     Stored(

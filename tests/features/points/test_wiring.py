@@ -6,12 +6,17 @@ from __future__ import annotations
 import asyncio
 from datetime import timedelta
 
+import sqlalchemy as sa
+
 from core.events import ChatMessageSent, Platform, Subscribed, Viewer
 from core.features.points import se_payments
+from core.features.schema import all_tables
 from core.platforms.streamelements.api import CALL_BUDGET_SECONDS
 from tests.fakes.streamelements_server import CHANNEL_ID, JWT, FakeStreamElements
 from tests.features.points.test_earning import T0
+from tests.support.clock import Clock
 from tests.support.events import chat_message
+from tests.support.waiting import eventually
 
 GUILD = 123456789012345678
 BROADCASTER = "4242"
@@ -127,3 +132,32 @@ def test_the_streamelements_address_is_a_setting(make_runtime):
     assert make_runtime().points_wallet.client.base_url == (
         "https://api.streamelements.com/kappa/v2"
     )
+
+
+async def test_the_streamelements_worker_forgets_stakes_settled_over_30_days_ago(
+    make_runtime, migrated_database_url
+):
+    """A settled hold is a stake whose heist ended (its payment is an outbox call of its own):
+    the worker deletes it with the outbox's ended calls, 30 days on. An open stake stays however
+    old: a heist under way still pays or refunds it."""
+    runtime = make_runtime(DATABASE_URL=migrated_database_url, clock=Clock(T0 + timedelta(days=40)))
+    holds = all_tables().tables["points_se_holds"]
+    settled = {"old": T0, "recent": T0 + timedelta(days=20), "open": None}
+    with runtime.engine.begin() as conn:
+        for ref, at in settled.items():
+            conn.execute(sa.insert(holds).values(
+                guild_id=GUILD, username="ann", amount=100, source="heist", source_ref=ref,
+                created_at=T0, settled_at=at))  # fmt: skip
+    [worker] = [w for w in runtime.outbox_workers if w.service == se_payments.SERVICE]
+
+    def left() -> list[str]:
+        with runtime.engine.connect() as conn:
+            return sorted(conn.execute(sa.select(holds.c.source_ref)).scalars())
+
+    stop = asyncio.Event()
+    running = asyncio.create_task(worker.run(stop))
+    try:
+        await eventually(lambda: left() == ["open", "recent"], message=str(left()))
+    finally:
+        stop.set()
+        await running
