@@ -184,8 +184,13 @@ def _id_columns(name: str, table: sa.Table, columns: frozenset[str]) -> list[str
 def _id_matches(name: str, table: sa.Table, person: Person, columns: frozenset[str]) -> list[Any]:
     if person.discord_user_id is None:
         return []
-    chosen = _id_columns(name, table, columns)
-    return [table.c[column] == person.discord_user_id for column in chosen]
+    member, chosen = person.discord_user_id, _id_columns(name, table, columns)
+    # A text column holding a Discord id among other ids (vip_audit.actor_id) is compared as
+    # text: PostgreSQL has no varchar = bigint (SQLite compared them by its column affinity).
+    return [
+        table.c[column] == (str(member) if isinstance(table.c[column].type, sa.String) else member)
+        for column in chosen
+    ]
 
 
 def _has_accounts(table: sa.Table) -> bool:

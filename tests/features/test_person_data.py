@@ -18,7 +18,9 @@ from core.features.person_data import (
     DISCORD_ID_COLUMNS,
     DISCORD_USER_ID_TABLES,
     NAME_COLUMNS,
+    Person,
     matched_columns,
+    person_rows,
 )
 from core.features.schema import all_tables
 from tests.features.raffle.support import add_viewer, set_watchtime
@@ -160,3 +162,17 @@ def test_every_column_that_names_a_person_is_searched():
     assert set(all_tables().tables) >= DISCORD_USER_ID_TABLES
     assert set(NAME_COLUMNS) <= set(all_tables().tables)
     assert "discord_user_id" in DISCORD_ID_COLUMNS
+
+
+def test_a_members_rows_are_found_on_postgresql_too(engine):
+    """vip_audit keeps who acted as text (a Discord id, or a viewer's id): the member's id is
+    compared to it as text, as to every other column as a number. PostgreSQL has no varchar =
+    bigint, so every export and forget by --member failed there (SQLite compared them)."""
+    now = datetime(2026, 11, 27, tzinfo=UTC)
+    with engine.begin() as conn:
+        conn.execute(sa.insert(all_tables().tables["vip_audit"]).values(
+            guild_id=int(GUILD), platform="twitch", broadcaster_user_id="4242",
+            platform_user_id="t-carl", username="carl_tv", action="granted",
+            actor_kind="discord", actor_id=str(ANA), at=now))  # fmt: skip
+        rows = person_rows(conn, Person(ANA, frozenset(), {}))
+    assert [(r["username"], r["actor_id"]) for r in rows["vip_audit"]] == [("carl_tv", str(ANA))]
