@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import json
 from collections.abc import Awaitable, Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Protocol
 
 from core.events import Event, event_from_dict
@@ -28,6 +28,10 @@ class NotReady(Exception):
     """
 
 
+# How long a dead event (set aside after repeated failures) stays for an admin to see and retry
+# in the dashboard's event log, on either bus; then it is deleted: its payload may be a viewer's
+# chat line.
+DEAD_RETENTION = timedelta(days=30)
 NOT_READY_FIRST_SECONDS = 5.0
 NOT_READY_MAX_SECONDS = 300.0
 

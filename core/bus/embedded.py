@@ -3,6 +3,8 @@
 The default when no ``REDIS_URL`` is set. A crash between publish and acknowledgement loses
 nothing: unacknowledged rows are delivered again when the consumer starts. Because the queue is
 a table, a separate ``web`` process and ``bot`` process sharing one database also work.
+Delivered events are deleted 7 days after delivery, dead ones (set aside after repeated
+failures, shown in the dashboard's event log for a retry) :data:`DEAD_RETENTION` after.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from core.bus.base import (
+    DEAD_RETENTION,
     BusUnavailable,
     EventRefused,
     Handler,
@@ -88,6 +91,7 @@ class EmbeddedBus:
         poll_seconds: float = 1.0,
         max_attempts: int = 5,
         retention: timedelta = timedelta(days=7),
+        dead_retention: timedelta = DEAD_RETENTION,
         clock: Clock = _now,
         gather_seconds: float = GATHER_SECONDS,
     ) -> None:
@@ -97,6 +101,7 @@ class EmbeddedBus:
         self.gather_seconds = gather_seconds
         self.max_attempts = max_attempts
         self.retention = retention
+        self.dead_retention = dead_retention
         self.clock = clock
         self._loop: asyncio.AbstractEventLoop | None = None
         self._wakeup: asyncio.Event | None = None
@@ -330,15 +335,16 @@ class EmbeddedBus:
         return stamped_before(decoded_events(payloads), before)
 
     def prune(self) -> int:
-        """Forget acknowledged events older than the retention period; return how many."""
-        cutoff = utc(self.clock()) - self.retention
+        """Forget events acknowledged longer ago than the retention period, and events dead
+        for longer than the dead retention; return how many."""
+        now, e = utc(self.clock()), bus_events.c
+        delivered = sa.and_(e.acked_at.is_not(None), e.acked_at < now - self.retention)
+        # A dead event is never acknowledged (a retry clears dead_at): by the same index.
+        dead = sa.and_(e.acked_at.is_(None), e.dead_at < now - self.dead_retention)
         with self.engine.begin() as conn:
-            result = conn.execute(
-                sa.delete(bus_events).where(
-                    bus_events.c.acked_at.is_not(None), bus_events.c.acked_at < cutoff
-                )
-            )
-        return result.rowcount
+            gone = conn.execute(sa.delete(bus_events).where(delivered)).rowcount
+            gone += conn.execute(sa.delete(bus_events).where(dead)).rowcount
+        return gone
 
     def ping(self) -> None:
         try:

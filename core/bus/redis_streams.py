@@ -34,6 +34,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from core.bus.base import (
+    DEAD_RETENTION,
     BusUnavailable,
     EventRefused,
     Handler,
@@ -55,7 +56,9 @@ log = logging.getLogger(__name__)
 #                              JSON of event_to_dict(event). No TTL; trimmed with MAXLEN ~ maxlen.
 #   sk:consumers               the consumer group on that stream (default name).
 #   <stream>:dead              entries set aside (sk:events:dead by default): the original fields
-#                              plus why, which entry, how often delivered. No TTL; MAXLEN ~ maxlen.
+#                              plus why, which entry, how often delivered. No TTL; MAXLEN ~ maxlen,
+#                              and entries set aside over DEAD_RETENTION (30 days) ago trimmed by
+#                              prune (XTRIM MINID), as the embedded bus deletes its dead rows.
 #   sk:event-seen:<event.key>  "1" while the event counts as already queued.
 #                              TTL dedupe_ttl_seconds (7 days by default).
 #   sk:webhook-seen:<id>       "1" once a webhook delivery with that message id was queued by
@@ -277,6 +280,14 @@ class RedisStreamsBus:
             count += len(page)
             start = f"({page[-1][0]}"
         return min(count, _LAG_FALLBACK_CAP)
+
+    def prune(self) -> int:
+        """Trim the dead stream's entries set aside more than ``DEAD_RETENTION`` ago (an
+        entry's id is the Redis time it was set aside, in ms); return how many."""
+        cutoff = self.clock() - DEAD_RETENTION
+        with self._unavailable_as("trim the dead events"):
+            minid = f"{int(cutoff.timestamp() * 1000)}-0"
+            return int(self._client.xtrim(self.dead_stream, minid=minid, approximate=False))
 
     def ping(self) -> None:
         with self._unavailable_as("answer"):

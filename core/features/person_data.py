@@ -10,7 +10,11 @@ table is searched without being listed here:
 - a Discord id column (:data:`DISCORD_ID_COLUMNS`, and ``user_id`` where it is one:
   :data:`DISCORD_USER_ID_TABLES`) matches the member, as a viewer or as the admin who acted;
 - ``platform`` with ``platform_user_id`` matches their accounts;
-- a few names match what the person is known by elsewhere (:data:`NAME_COLUMNS`).
+- a few names match what the person is known by elsewhere (:data:`NAME_COLUMNS`);
+- an event the bus has not delivered (waiting, or set aside as dead: :data:`EVENT_TABLES`)
+  matches when the event names one of their accounts (a Kick name where the source gave no id)
+  or their Discord id: its JSON payload is decoded as the bus decodes it, so a chat line
+  that only quotes a name does not match. Delivered events are left to their pruning (7 days).
 
 Secret columns (tokens, keys, verifiers: :data:`SECRET`) are never written out. Nothing here
 changes anything.
@@ -18,6 +22,7 @@ changes anything.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -27,7 +32,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from core.events import Event, event_from_dict
 from core.features.schema import all_tables
+from core.features.viewers.names import named_in
 from core.features.viewers.search import NameQuery, name_query
 
 DISCORD_ID_COLUMNS = frozenset(
@@ -53,6 +60,8 @@ NAME_COLUMNS = {
     # the other bot's watchtime row already imported, by its Kick name (importers/kwb_writes.py)
     "import_markers": ("source_ref", "kick", "watchtime:"),
 }
+# Tables of queued events, found by what their JSON payload names (:func:`_event_matches`).
+EVENT_TABLES = frozenset({"bus_events"})
 SECRET = re.compile(r"token|secret|jwt|verifier|nonce|cipher|password|_hash$|^state$")
 
 
@@ -120,7 +129,10 @@ def person_rows(conn: Connection, person: Person) -> dict[str, list[dict[str, An
     every row, oldest row first."""
     found: dict[str, list[dict[str, Any]]] = {}
     for name, table in sorted(all_tables().tables.items()):
-        matches = _matches(name, table, person)
+        matches = [
+            *_matches(name, table, person),
+            *_event_matches(conn, name, table, person, DISCORD_ID_COLUMNS),
+        ]
         if not matches:
             continue
         shown = [c for c in table.columns if not SECRET.search(c.name)]
@@ -140,19 +152,22 @@ def matched_columns(name: str, table: sa.Table) -> list[str]:
         matched.append("platform_user_id")
     if name in NAME_COLUMNS:
         matched.append(NAME_COLUMNS[name][0])
+    if name in EVENT_TABLES:
+        matched.append("payload")
     return matched
 
 
-def subject_matches(name: str, table: sa.Table, person: Person) -> list[Any]:
+def subject_matches(conn: Connection, name: str, table: sa.Table, person: Person) -> list[Any]:
     """The conditions on ``table`` for rows *about* the person: their Discord id as the member
-    a row is about (not as the admin who acted), one of their accounts, or the name they are
-    known by there (:data:`NAME_COLUMNS`: a StreamElements hold by their Twitch login). Which
-    of those rows may go is the caller's to say (``person_forget.FORGET``: an import marker
-    matches by name too, and is kept)."""
+    a row is about (not as the admin who acted), one of their accounts, the name they are
+    known by there (:data:`NAME_COLUMNS`: a StreamElements hold by their Twitch login), or an
+    undelivered event naming them. Which of those rows may go is the caller's to say
+    (``person_forget.FORGET``: an import marker matches by name too, and is kept)."""
     return [
         *_id_matches(name, table, person, frozenset({"discord_user_id"})),
         *_account_matches(table, person),
         *_name_matches(name, table, person),
+        *_event_matches(conn, name, table, person, frozenset({"discord_user_id"})),
     ]
 
 
@@ -174,6 +189,41 @@ def _name_matches(name: str, table: sa.Table, person: Person) -> list[Any]:
         return []
     written = sorted(before + known for known in names)
     return [sa.func.lower(table.c[column]).in_(written)]
+
+
+def _event_matches(
+    conn: Connection, name: str, table: sa.Table, person: Person, columns: frozenset[str]
+) -> list[Any]:
+    """For a table of queued events: its rows not delivered yet (waiting or dead) whose event
+    names one of the person's accounts, or has their Discord id in one of ``columns``' fields.
+    A payload the bus cannot decode names nobody here (it was set aside as dead for that)."""
+    if name not in EVENT_TABLES:
+        return []
+    found = []
+    query = sa.select(table.c.id, table.c.payload).where(table.c.acked_at.is_(None))
+    for row_id, payload in conn.execute(query.execution_options(yield_per=500)):
+        try:
+            event = event_from_dict(json.loads(payload))
+        except ValueError:
+            continue
+        if _names(event, person, columns):
+            found.append(row_id)
+    return [table.c.id.in_(found)] if found else []
+
+
+def _names(event: Event, person: Person, columns: frozenset[str]) -> bool:
+    member = person.discord_user_id
+    if member is not None and any(getattr(event, c, None) == member for c in columns):
+        return True
+    platform = str(event.platform)
+    known = person.names.get(platform, frozenset())
+    for viewer in named_in(event):
+        if viewer.platform_user_id is not None:
+            if (platform, viewer.platform_user_id) in person.accounts:
+                return True
+        elif viewer.username.strip().lstrip("@").lower() in known:
+            return True
+    return False
 
 
 def _id_columns(name: str, table: sa.Table, columns: frozenset[str]) -> list[str]:

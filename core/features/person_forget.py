@@ -55,6 +55,10 @@ def _settled_holds(table: sa.Table, now: datetime) -> Any:
     return table.c.settled_at.is_not(None)
 
 
+def _undelivered(table: sa.Table, now: datetime) -> Any:
+    return table.c.acked_at.is_(None)
+
+
 # table -> which of the person's rows go (besides matching them): every one, or only some.
 Rows = Callable[[sa.Table, datetime], Any]
 FORGET: dict[str, Rows] = {
@@ -85,6 +89,7 @@ FORGET: dict[str, Rows] = {
     "vip_audit": _all,
     "points_se_holds": _settled_holds,  # a stake whose game ended (by their Twitch login)
     "overlay_alerts": _all,  # alerts naming them: shown once already, evidence of nothing
+    "bus_events": _undelivered,  # their events waiting or dead (delivered ones go in 7 days)
 }
 KEPT: dict[str, str] = {
     "raffle_ledger": "a closed period's ledger is the evidence its published draw was fair",
@@ -129,7 +134,7 @@ def forget(conn: Connection, person: Person, now: datetime, *, delete: bool) -> 
     tables = all_tables().tables
     for name, chosen in sorted(FORGET.items()):
         table = tables[name]
-        about = subject_matches(name, table, person)
+        about = subject_matches(conn, name, table, person)
         if not about:
             continue
         condition = sa.and_(sa.or_(*about), chosen(table, now))

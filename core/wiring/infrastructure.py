@@ -103,8 +103,11 @@ async def _catch_up(rt: Assembly, partitions: set[int]) -> None:
 
 
 def prune(rt: Assembly) -> None:
-    """Forget delivered events and old webhook receipts kept in the database."""
-    if isinstance(rt.bus, EmbeddedBus):
+    """Forget delivered events and old webhook receipts kept in the database, and dead events
+    (the database's or Redis's) set aside over 30 days ago."""
+    from core.bus.redis_streams import RedisStreamsBus
+
+    if isinstance(rt.bus, EmbeddedBus | RedisStreamsBus):
         rt.bus.prune()
     if isinstance(rt.replay_guard, DatabaseReplayGuard):
         rt.replay_guard.prune()

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from core.bus import embedded
-from core.bus.base import BusUnavailable
+from core.bus.base import DEAD_RETENTION, BusUnavailable
 from core.bus.embedded import EmbeddedBus
 from core.discord_bot.gateway import DiscordUnavailable
 from core.events import Event, utc
@@ -96,6 +96,32 @@ async def test_prune_forgets_old_acknowledged_events_and_keeps_the_rest(
     assert set(_rows(engine)) == {old_failing.key, old_dead.key, recent_done.key}
     assert bus.prune() == 0
     assert bus.publish(recent_done) is False  # still remembered while kept
+
+
+async def test_prune_forgets_dead_events_30_days_after_they_died(
+    bus: EmbeddedBus, clock: Clock, engine: Engine
+):
+    """A dead event stays for an admin to see and retry (the dashboard's event log) for
+    ``DEAD_RETENTION``, then goes: its payload may be a viewer's chat line. One retried is
+    not dead any more, and waits for its delivery."""
+    dead, retried = make_event("dead"), make_event("retried")
+    for event in (dead, retried):
+        bus.publish(event)
+    bus.max_attempts = 1
+    await bus.deliver_due(Recorder(lambda e, delivery: _raise()))  # both set aside
+    with engine.begin() as conn:  # as the event log's retry leaves it
+        conn.execute(
+            sa.update(bus_events)
+            .where(bus_events.c.event_key == retried.key)
+            .values(dead_at=None, next_attempt_at=utc(START + timedelta(days=60)))
+        )
+
+    clock.advance(DEAD_RETENTION - timedelta(seconds=1))
+    assert bus.prune() == 0
+    clock.advance(timedelta(seconds=2))
+    assert bus.prune() == 1
+    assert set(_rows(engine)) == {retried.key}
+    assert timedelta(days=30) == DEAD_RETENTION  # as the privacy page says
 
 
 async def test_an_undecodable_row_is_set_aside_without_stopping_delivery(

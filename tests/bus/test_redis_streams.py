@@ -25,7 +25,7 @@ import redis
 import sqlalchemy as sa
 
 from core.bus import redis_consumer
-from core.bus.base import BusUnavailable, EventBus
+from core.bus.base import DEAD_RETENTION, BusUnavailable, EventBus
 from core.bus.embedded import EmbeddedBus
 from core.bus.redis_streams import RedisStreamsBus, dead_stream, seen_key
 from core.bus.replay import delivery_key
@@ -524,6 +524,40 @@ async def test_an_undecodable_entry_is_set_aside_at_once_and_delivery_goes_on(
     assert [entry["deliveries"] for entry in dead] == ["1", "1", "1"]
     assert dead[0]["event"] == "{not json"
     assert recorder.deliveries == {good.key: 1}
+
+
+async def test_dead_entries_are_trimmed_30_days_after_they_were_set_aside(
+    redis_url: str, redis_client: redis.Redis, names: dict[str, str]
+):
+    """As the embedded bus deletes its dead rows: a dead entry (its payload may be a viewer's
+    chat line) stays ``DEAD_RETENTION`` for the event log's retry, then ``prune`` trims it; the
+    stream's length bound (MAXLEN) alone would keep it for good in a quiet deployment."""
+    now = datetime.now(UTC)
+    clock = Clock(now)
+    bus = RedisStreamsBus(redis_url, **names, block_ms=100, claim_idle_ms=100, max_deliveries=1,
+                          clock=clock)  # fmt: skip
+    long_ago = now - DEAD_RETENTION - timedelta(minutes=1)
+    redis_client.xadd(bus.dead_stream, {"event": "{}"}, id=f"{int(long_ago.timestamp() * 1000)}-0")
+    poison = make_event("poison")
+    bus.publish(poison)
+    try:
+        async with running(bus, Recorder(lambda event, delivery: _raise())):
+            await eventually(lambda: redis_client.xlen(bus.dead_stream) == 2, within=30)
+
+        assert bus.prune() == 1  # the one set aside over 30 days ago
+        [(_, fields)] = redis_client.xrange(bus.dead_stream)
+        assert event_from_dict(json.loads(fields["event"])).key == poison.key
+        clock.advance(DEAD_RETENTION - timedelta(minutes=1))
+        assert bus.prune() == 0
+        clock.advance(timedelta(minutes=2))
+        assert bus.prune() == 1
+        assert redis_client.xlen(bus.dead_stream) == 0
+    finally:
+        bus.close()
+
+
+def _raise() -> None:
+    raise RuntimeError("never works")
 
 
 async def test_a_restarted_consumer_first_delivers_its_own_pending_entries(

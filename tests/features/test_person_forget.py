@@ -5,19 +5,23 @@ closed period's proof are untouched; without ``--yes`` nothing is deleted."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 
-from core.events import Followed, KicksGifted, Platform, Viewer
+from core.bus.embedded import EmbeddedBus
+from core.events import AccountLinked, Followed, KicksGifted, Platform, Subscribed, Viewer
 from core.features.linking.service import LinkRefused
-from core.features.person_data import matched_columns
-from core.features.person_forget import FORGET, KEPT
+from core.features.person_data import Person, matched_columns, person_rows
+from core.features.person_forget import FORGET, KEPT, forget
 from core.features.schema import all_tables
+from core.storage.tables import bus_events
 from tests.features.heist.test_history import add_heist
 from tests.features.raffle.support import add_viewer
 from tests.features.test_person_data import ANA, BOB, exported, seeded  # noqa: F401 - seeded: a fixture
+from tests.support.events import chat_message
 from tests.test_cli import GUILD, cli, cli_env  # noqa: F401 - cli_env is a fixture
 
 
@@ -233,6 +237,80 @@ def test_a_settled_streamelements_stake_goes_and_one_under_way_stays(cli_env, se
     with seeded.engine.connect() as conn:
         left = conn.execute(sa.select(holds.c.source_ref).order_by(holds.c.id)).scalars().all()
     assert left == ["h2:ana", "h1:carl"]
+
+
+def _publish_ana_and_bob_events(bus: EmbeddedBus, engine: sa.Engine) -> dict[str, str]:
+    """Ana's chat line set aside as dead, her Kick sub told by name only (Pusher) still
+    waiting, her chat line delivered; Bob's dead chat line quoting Ana's name, and a guild
+    event about Ana (her link) waiting. Their keys, by what they are."""
+    at = datetime(2026, 11, 27, tzinfo=UTC)
+    events = {
+        "ana dead": chat_message("my phone is 555-0100", user_id="k-ana", username="ana_kick",
+                                 broadcaster="77", at=at),
+        "ana waiting": Subscribed(platform=Platform.KICK, event_id="s-1", occurred_at=at,
+                                  broadcaster_user_id="77", viewer=Viewer(None, "Ana_Kick")),
+        "ana delivered": chat_message("hi", user_id="k-ana", username="ana_kick",
+                                      broadcaster="77", at=at),
+        "bob dead": chat_message("ana_kick k-ana hi", user_id="k-bob", username="bob_kick",
+                                 broadcaster="77", at=at),
+        "ana linked": AccountLinked(platform=Platform.KICK, event_id="l-1", occurred_at=at,
+                                    guild_id=int(GUILD), discord_user_id=ANA,
+                                    viewer=Viewer("k-ana", "ana_kick")),
+    }  # fmt: skip
+    for event in events.values():
+        assert bus.publish(event)
+    e = bus_events.c
+    with engine.begin() as conn:  # as the bus leaves them
+        dead = [events["ana dead"].key, events["bob dead"].key]
+        conn.execute(sa.update(bus_events).where(e.event_key.in_(dead)).values(
+            dead_at=at, attempts=5, last_error="boom"))  # fmt: skip
+        conn.execute(sa.update(bus_events).where(
+            e.event_key == events["ana delivered"].key).values(acked_at=at))  # fmt: skip
+    return {what: event.key for what, event in events.items()}
+
+
+def _queued(engine: sa.Engine) -> set[str]:
+    with engine.connect() as conn:
+        return set(conn.execute(sa.select(bus_events.c.event_key)).scalars())
+
+
+def test_their_dead_and_waiting_events_are_in_the_export_and_forgotten(
+    cli_env,  # noqa: F811
+    seeded,  # noqa: F811
+):
+    """A chat line of Ana's whose handling failed is set aside as dead, and shown in the
+    dashboard's event log for a month. Her export lists her dead and waiting events (found by
+    her account, her Kick name where the source gave no id, or her Discord id), and forgetting
+    her deletes them. Bob's dead line that quotes her name is his; her delivered chat line is
+    left to the bus's pruning (7 days)."""
+    keys = _publish_ana_and_bob_events(seeded.bus, seeded.engine)
+
+    document = exported(cli_env, "--member", str(ANA))
+    listed = {row["event_key"] for row in document["tables"]["bus_events"]}
+    assert listed == {keys["ana dead"], keys["ana waiting"], keys["ana linked"]}
+    result = cli(cli_env, "privacy", "forget", "--member", str(ANA), "--yes")
+
+    assert result.returncode == 0, result.stderr
+    assert "deleted 3 row(s) of bus_events" in result.stdout
+    assert _queued(seeded.engine) == {keys["ana delivered"], keys["bob dead"]}
+
+
+def test_undelivered_events_are_forgotten_on_both_backends(engine):
+    """The same, in the forget's own transaction on SQLite and PostgreSQL."""
+    bus = EmbeddedBus(engine)
+    try:
+        keys = _publish_ana_and_bob_events(bus, engine)
+    finally:
+        bus.close()
+    ana = Person(ANA, frozenset({("kick", "k-ana")}), {"kick": frozenset({"ana_kick"})})
+
+    with engine.begin() as conn:
+        listed = {row["event_key"] for row in person_rows(conn, ana)["bus_events"]}
+        report = forget(conn, ana, datetime(2026, 11, 28, tzinfo=UTC), delete=True)
+
+    assert listed == {keys["ana dead"], keys["ana waiting"], keys["ana linked"]}
+    assert report.deleted == {"bus_events": 3}
+    assert _queued(engine) == {keys["ana delivered"], keys["bob dead"]}
 
 
 def _without_ana(document: dict) -> dict:

@@ -210,9 +210,11 @@ STORED: tuple[Stored, ...] = (
         "messages, follows, subscriptions) while they are processed",
         ("bus_events", "processed_events", "webhook_receipts", "webhook_arrivals"),
         "webhook receipts for a day; delivered events in the database's queue for 7 days; "
-        "the ids of handled events (so nothing counts twice) and, per channel and event type, "
-        "when a webhook last arrived, for as long as the bot runs",
-        "Nothing to ask: they are working data, pruned as they age.",
+        "events whose handling failed (set aside for an admin to retry, in the database or in "
+        "Redis) for 30 days; the ids of handled events (so nothing counts twice) and, per "
+        "channel and event type, when a webhook last arrived, for as long as the bot runs",
+        "Nothing to ask: they are working data, pruned as they age. Forgetting you deletes "
+        "your events not yet handled or set aside in the database's queue.",
     ),
     Stored(
         "Chat commands the bot took and has not finished yet: the chat message (who typed it "
