@@ -31,6 +31,7 @@ from core.wiring import (
     live,
     overlays,
     points,
+    privacy,
     raffle,
     roles,
     slot_calls,
@@ -71,6 +72,7 @@ FEATURES = (
     heist,
     overlays,
     web_sessions,
+    privacy,
 )
 
 

@@ -1,7 +1,9 @@
 """A person's data, for the operator answering their request (the privacy page sends people to
 the operator): ``privacy export --member ID [--account kick:NAME ...]`` writes everything kept
 about them as JSON on standard output and changes nothing; ``privacy forget`` (same options)
-says what it would delete and what stays, and deletes it with ``--yes``."""
+says what it would delete and what stays, and deletes it with ``--yes``; what it keeps only for
+now (a seat in a heist under way, a VIP grant still running) goes when that ends, by itself
+(core/features/privacy/finishing.py)."""
 
 from __future__ import annotations
 
@@ -11,7 +13,7 @@ import sys
 
 from core.cli import AddCommand, BadInput, fails_with, open_runtime
 from core.features.person_data import Person, find_person, named_accounts, person_rows
-from core.features.person_forget import forget
+from core.features.person_forget import FOR_NOW, forget
 from core.features.typed_numbers import discord_id
 
 USAGE = "Say whose data: 'privacy export|forget --member <discord id> [--account kick:<name>]'."
@@ -73,11 +75,27 @@ def _forget(args: argparse.Namespace) -> int:
         print(f"{done} {rows} row(s) of {table}")  # noqa: T201
     for table, (rows, why) in sorted(report.kept.items()):
         print(f"{'kept' if args.yes else 'would keep'} {rows} row(s) of {table}: {why}")  # noqa: T201
+    if report.for_now:
+        print(_for_now(sum(report.for_now.values()), sorted(report.for_now), done=args.yes))  # noqa: T201
     if not report.deleted and not report.kept:
         print("Nothing is kept about them.")  # noqa: T201
     elif not args.yes:
         print("Nothing was deleted: run it again with --yes to delete.")  # noqa: T201
     return 0
+
+
+def _for_now(rows: int, tables: list[str], *, done: bool) -> str:
+    ends = " or ".join(FOR_NOW[table] for table in tables)
+    if done:
+        return (
+            f"{rows} row(s) kept for now ({', '.join(tables)}) are deleted when {ends}; "
+            "StreamKeeper finishes this by itself (it keeps the ids of their accounts, "
+            "no names, until then)."
+        )
+    return (
+        f"{rows} row(s) would be kept for now ({', '.join(tables)}), deleted when {ends}; "
+        "StreamKeeper would finish this by itself."
+    )
 
 
 def _export(args: argparse.Namespace) -> int:

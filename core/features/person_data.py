@@ -3,8 +3,9 @@
 for a copy of all of it.
 
 A person is a Discord member (their id) and their Kick and Twitch accounts: the ones they link
-now, the ones they linked before (the link history), and any the operator names (a viewer who
-never linked: ``kick:name``). Every table is searched, found by its columns, so a feature's new
+now, the ones they linked before (the link history), the ones a forget of theirs still to finish
+recorded (core/features/privacy/tables.py), and any the operator names (a viewer who never
+linked: ``kick:name``). Every table is searched, found by its columns, so a feature's new
 table is searched without being listed here:
 
 - a Discord id column (:data:`DISCORD_ID_COLUMNS`, and ``user_id`` where it is one:
@@ -75,9 +76,10 @@ class Person:
 def find_person(
     conn: Connection, discord_user_id: int | None, named: Iterable[NameQuery] = ()
 ) -> Person:
-    """The member and every account that is theirs: linked now or before, or named. An
-    account they only tried to link (refused: it was someone else's), or one linked now to
-    another member, is not theirs: its rows are that member's."""
+    """The member and every account that is theirs: linked now or before, recorded by a forget
+    still to finish (their links are gone, some rows are kept for now), or named. An account
+    they only tried to link (refused: it was someone else's), or one linked now to another
+    member, is not theirs: its rows are that member's."""
     tables = all_tables().tables
     accounts: set[tuple[str, str]] = set()
     if discord_user_id is not None:
@@ -88,7 +90,11 @@ def find_person(
         were = sa.select(history.c.platform, history.c.platform_user_id).where(
             history.c.discord_user_id == discord_user_id, history.c.action != "refused"
         )
-        for query in (linked, were):
+        pending = tables["privacy_forgets_to_finish"]
+        recorded = sa.select(pending.c.platform, pending.c.platform_user_id).where(
+            pending.c.discord_user_id == discord_user_id, pending.c.platform.is_not(None)
+        )
+        for query in (linked, were, recorded):
             accounts.update((str(p), str(u)) for p, u in conn.execute(query))
         if accounts:
             others = sa.select(links.c.platform, links.c.platform_user_id).where(

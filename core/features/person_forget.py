@@ -10,13 +10,19 @@ StreamElements stake and seat in a heist under way, the marker of a row imported
 bot (without it, importing again would bring the row back). The report says how many of each
 stayed.
 
+Some of those reasons end by themselves (:data:`FOR_NOW`): the heist resolves, the grant is
+removed. The forget deletes the person's links and names all the same, so it records their
+accounts (no names) in ``privacy_forgets_to_finish`` while such rows are kept, and
+:func:`core.features.privacy.finishing.finish_forgets` (hourly) deletes those rows once what
+kept them has ended, by this same :func:`forget`, and drops the record with the last of them.
+
 A test (tests/features/test_person_forget.py) fails when a table the export searches is in
 neither list, so a feature's new table gets a decision.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -25,7 +31,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from core.features.heist import repository as heist_repository
-from core.features.person_data import Person, person_rows, subject_matches
+from core.features.person_data import Person, account_match, person_rows, subject_matches
+from core.features.privacy.tables import privacy_forgets_to_finish as to_finish
 from core.features.schema import all_tables
 
 OPEN_PERIODS = ("scheduled", "open")
@@ -48,7 +55,17 @@ def _finished_heists(table: sa.Table, now: datetime) -> Any:
 
 
 def _ended_grants(table: sa.Table, now: datetime) -> Any:
-    return sa.or_(table.c.removed_at.is_not(None), table.c.expires_at < now)
+    # Removed. One whose time is up but not removed yet stays: its removal (on Twitch, or the
+    # Kick grant's Discord role) reads its row, and is retried until done.
+    return table.c.removed_at.is_not(None)
+
+
+# Tables whose rows FORGET keeps only until something ends by itself (said as "when ..."): then
+# their condition above deletes them, and the forget is finished (``privacy_forgets_to_finish``).
+FOR_NOW: dict[str, str] = {
+    "heist_participants": "the heist ends",
+    "vip_grants": "the VIP grant is removed",
+}
 
 
 def _settled_holds(table: sa.Table, now: datetime) -> Any:
@@ -104,6 +121,10 @@ KEPT: dict[str, str] = {
     "vip_grants": "a VIP grant still running: its removal on Twitch or Discord is due",
     "points_se_holds": "a StreamElements stake held for a heist under way, paid or given back",
     "heist_participants": "a seat in a heist under way: its result pays or refunds the stake",
+    "privacy_forgets_to_finish": (
+        "the ids of their accounts, no names, while rows of theirs are kept for now: "
+        "dropped with the last of them"
+    ),
     "import_markers": (
         "the other bot's watchtime row already imported (by Kick name), so that importing "
         "again does not bring it back"
@@ -126,13 +147,29 @@ class ForgetReport:
     deleted: dict[str, int] = field(default_factory=dict)
     kept: dict[str, tuple[int, str]] = field(default_factory=dict)  # table -> (rows, why)
 
+    @property
+    def for_now(self) -> dict[str, int]:
+        """The rows kept only until something ends (:data:`FOR_NOW`), by table."""
+        return {name: rows for name, (rows, _) in self.kept.items() if name in FOR_NOW}
 
-def forget(conn: Connection, person: Person, now: datetime, *, delete: bool) -> ForgetReport:
-    """Delete (``delete``) or only count the rows about ``person``, in the caller's
-    transaction; what stays, counted with its reason."""
+
+def forget(
+    conn: Connection,
+    person: Person,
+    now: datetime,
+    *,
+    delete: bool,
+    only: Collection[str] | None = None,
+) -> ForgetReport:
+    """Delete (``delete``) or only count the rows about ``person`` (of the tables ``only``
+    names, else of every table), in the caller's transaction; what stays, counted with its
+    reason. Deleting records the person's accounts while rows are kept for now, and drops that
+    record once none is."""
     report = ForgetReport()
     tables = all_tables().tables
     for name, chosen in sorted(FORGET.items()):
+        if only is not None and name not in only:
+            continue
         table = tables[name]
         about = subject_matches(conn, name, table, person)
         if not about:
@@ -150,4 +187,53 @@ def forget(conn: Connection, person: Person, now: datetime, *, delete: bool) -> 
         left = len(rows) - (0 if delete else report.deleted.get(name, 0))
         if left > 0:
             report.kept[name] = (left, KEPT.get(name, "not deleted by this tool"))
+    if delete:
+        _record_until_finished(conn, person, now, is_kept=bool(report.for_now))
+        recorded = conn.execute(
+            sa.select(sa.func.count()).select_from(to_finish).where(_recorded(person))
+        ).scalar_one()
+        report.kept.pop(to_finish.name, None)
+        if recorded:
+            report.kept[to_finish.name] = (int(recorded), KEPT[to_finish.name])
     return report
+
+
+def _record_until_finished(
+    conn: Connection, person: Person, now: datetime, *, is_kept: bool
+) -> None:
+    """Record the person's accounts (and Discord id) while rows of theirs are kept for now, so
+    that they are found again when those can go; drop the record once none is."""
+    if not is_kept:
+        conn.execute(sa.delete(to_finish).where(_recorded(person)))
+        return
+    member = person.discord_user_id
+    accounts: list[tuple[str | None, str | None]] = sorted(person.accounts) or [(None, None)]
+    for platform, user_id in accounts:
+        if platform is None and member is None:
+            continue
+        same = sa.and_(
+            to_finish.c.discord_user_id.is_not_distinct_from(member),
+            to_finish.c.platform.is_not_distinct_from(platform),
+            to_finish.c.platform_user_id.is_not_distinct_from(user_id),
+        )
+        if conn.execute(sa.select(to_finish.c.id).where(same).limit(1)).first() is None:
+            conn.execute(
+                sa.insert(to_finish).values(
+                    discord_user_id=member,
+                    platform=platform,
+                    platform_user_id=user_id,
+                    recorded_at=now,
+                )
+            )
+
+
+def _recorded(person: Person) -> Any:
+    """The record of the person's forget: under their Discord id, and their accounts recorded
+    without one (forgotten by name). Another member's record of the same account is theirs."""
+    mine = [sa.false()]
+    if person.discord_user_id is not None:
+        mine.append(to_finish.c.discord_user_id == person.discord_user_id)
+    if person.accounts:
+        nameless = to_finish.c.discord_user_id.is_(None)
+        mine.append(sa.and_(nameless, account_match(to_finish, person.accounts)))
+    return sa.or_(*mine)

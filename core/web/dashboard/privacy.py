@@ -232,6 +232,15 @@ STORED: tuple[Stored, ...] = (
         "Nothing to ask: they are working data about the bot's own processes.",
     ),
     Stored(
+        "A deletion the operator made at your request that had to keep a few rows for now (a "
+        "seat in a heist under way, a VIP grant still running): your Discord id and the ids "
+        "of your Kick and Twitch accounts, no names, so those rows are found and deleted once "
+        "what kept them ends",
+        ("privacy_forgets_to_finish",),
+        "until the last of those rows is deleted (the bot checks every hour)",
+        "Nothing to ask: the deletion you asked for finishes by itself.",
+    ),
+    Stored(
         "Dashboard sign-ins: for each browser logged in, a hash of its session id, your Discord "
         "id and when the session ends",
         ("web_sessions",),
