@@ -47,7 +47,7 @@ def test_guild_add_with_twitch_alone_keeps_the_kick_channel(cli_env):  # noqa: F
 )
 def test_twitch_mistakes_get_one_plain_line(cli_env, args, message):  # noqa: F811
     result = cli(cli_env, "guild", "add", GUILD, *args)
-    assert result.returncode == 1
+    assert result.returncode == 2  # what was typed cannot be used
     assert message in result.stderr
     assert "Traceback" not in result.stderr
 
