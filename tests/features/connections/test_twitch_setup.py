@@ -4,6 +4,7 @@ Twitch chat sender, against the fake Twitch over loopback on SQLite and PostgreS
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import re
 from urllib.parse import parse_qs, urlsplit
@@ -17,8 +18,9 @@ from core.features.connections.channel_setup import SetupFailed
 from core.features.connections.twitch.revocations_repository import StoredRevocation
 from core.features.connections.twitch.setup import twitch_login
 from core.features.connections.twitch.subscriptions import WANTED_TYPES
+from core.platforms.twitch.conditions import condition_of, version_of
 from tests.fakes.twitch_eventsub import EventSubSender, fixture
-from tests.fakes.twitch_runtime import BOT_URL, EVENTSUB_SECRET
+from tests.fakes.twitch_runtime import BOT_URL, EVENTSUB_SECRET, runtime_on_fake_twitch
 from tests.fakes.twitch_server import CLIENT_ID, CLIENT_SECRET
 from tests.features.connections import test_twitch_connection as connection_tests
 from tests.features.connections.test_twitch_connection import (
@@ -143,6 +145,89 @@ def test_upkeep_replaces_a_failed_subscription(runtime, twitch):
     assert (report.removed, report.created) == (["stream.online"], ["stream.online"])
     assert broken["id"] not in twitch.eventsub
     assert len(twitch.eventsub) == len(WANTED_TYPES)
+
+
+EVENTSUB = "/helix/eventsub/subscriptions"
+
+
+async def subscribe_everything_elsewhere(runtime) -> None:  # type: ignore[no-untyped-def]
+    """Every type made at Twitch by a process that does not wait for this one's sync (a bot
+    from before a deploy; a second process on SQLite)."""
+    async with runtime.twitch.helix() as helix:
+        token = await runtime.twitch_app_token.get()
+        for kind in WANTED_TYPES:
+            await helix.create_eventsub_subscription(
+                token,
+                kind,
+                version_of(kind),
+                condition_of(kind, BROADCASTER),
+                {
+                    "method": "webhook",
+                    "callback": f"{BOT_URL}/webhooks/twitch",
+                    "secret": EVENTSUB_SECRET,
+                },
+            )
+
+
+def test_a_sync_whose_list_was_overtaken_records_what_twitch_says_exists(runtime, twitch):
+    """Its list came before another process made every subscription: each create is answered
+    409, and that means it exists, so !twitch status must not call them missing."""
+    connect(runtime)
+    release = twitch.hold_answer_next(EVENTSUB, method="GET")  # listed now, answered later
+
+    async def overtaken():
+        sync = asyncio.create_task(runtime.twitch_setup.sync(GUILD))
+        await eventually(lambda: len(twitch.requests_to(EVENTSUB, "GET")) == 1)
+        await subscribe_everything_elsewhere(runtime)
+        release.set()
+        return await sync
+
+    report = asyncio.run(overtaken())
+
+    creates = twitch.requests_to(EVENTSUB, "POST")[len(WANTED_TYPES) :]
+    assert [r.status for r in creates] == [409] * len(WANTED_TYPES)
+    assert (report.created, report.failed, report.kept) == ([], {}, sorted(WANTED_TYPES))
+    assert len(twitch.eventsub) == len(WANTED_TYPES)
+    assert runtime.twitch_setup.status(GUILD).missing == ()
+    stored = runtime.twitch_connections.stored_subscriptions(BROADCASTER)
+    assert {s.subscription_id for s in stored} == set(twitch.eventsub)
+
+
+def test_two_syncs_of_a_channel_take_turns(runtime, twitch, clock, tmp_path, migrated_database_url):
+    """!twitch sync while the upkeep syncs the same channel: the second waits for the first,
+    in another process on PostgreSQL (a second runtime on the same database), in the same
+    process on SQLite, then lists what the first made and keeps it."""
+    connect(runtime)
+    other = (
+        runtime_on_fake_twitch(
+            twitch, tmp_path / "other", clock, DATABASE_URL=migrated_database_url
+        )
+        if runtime.engine.dialect.name == "postgresql"
+        else runtime
+    )
+    release = twitch.hold_answer_next(EVENTSUB, method="GET")
+
+    async def side_by_side():
+        first = asyncio.create_task(runtime.twitch_subscriptions.sync_guild(GUILD))
+        await eventually(lambda: len(twitch.requests_to(EVENTSUB, "GET")) == 1)
+        second = asyncio.create_task(other.twitch_setup.sync(GUILD))
+        with contextlib.suppress(AssertionError):  # it must not list while the first works
+            await eventually(lambda: len(twitch.requests_to(EVENTSUB, "GET")) > 1, within=1)
+        listed_meanwhile = len(twitch.requests_to(EVENTSUB, "GET"))
+        release.set()
+        return listed_meanwhile, await first, await second
+
+    try:
+        listed_meanwhile, first, second = asyncio.run(side_by_side())
+    finally:
+        if other is not runtime:
+            other.close()
+
+    assert listed_meanwhile == 1
+    assert sorted(first.created) == sorted(WANTED_TYPES)
+    assert (second.created, second.kept) == ([], sorted(WANTED_TYPES))
+    assert [r.status for r in twitch.requests_to(EVENTSUB, "POST")] == [202] * len(WANTED_TYPES)
+    assert runtime.twitch_setup.status(GUILD).missing == ()
 
 
 def test_sync_without_a_connection_is_a_refusal(runtime):

@@ -3,9 +3,11 @@
 Twitch asks to reconcile instead of creating blindly (409 for an identical one, at most 3 per
 type and condition): the keeper lists the broadcaster's subscriptions with the app token, keeps
 the healthy ones pointing at our callback, deletes the failed or revoked ones and creates what is
-missing, then records the result for ``!twitch status``. Webhook subscriptions need the app
-token; the streamer's consent (``user:read:chat``, ``user:bot``, ``channel:bot`` and the channel
-scopes) is what lets Twitch accept them.
+missing, then records the result for ``!twitch status``. A create answered 409 exists (another
+process made it since the list): it is listed again and recorded. One sync of a broadcaster runs
+at a time, in every process on PostgreSQL (``core/ownership/exclusive.py``). Webhook
+subscriptions need the app token; the streamer's consent (``user:read:chat``, ``user:bot``,
+``channel:bot`` and the channel scopes) is what lets Twitch accept them.
 
 Follows (version 2, read as the broadcaster acting as their own moderator) and cheers need scopes a
 streamer who connected before StreamKeeper asked for them has not granted: the keeper creates
@@ -26,8 +28,15 @@ from core.features.connections.twitch.repository import StoredTwitchSubscription
 from core.features.connections.twitch.service import TwitchConnections
 from core.features.connections.twitch.signin import HelixFactory
 from core.features.guilds.service import GuildService
+from core.ownership.exclusive import Exclusive
 from core.platforms.twitch.conditions import VERSIONS, condition_of, given_condition, version_of
-from core.platforms.twitch.helix import Conflict, EventSubSubscription, HelixError, NotFound
+from core.platforms.twitch.helix import (
+    Conflict,
+    EventSubSubscription,
+    HelixClient,
+    HelixError,
+    NotFound,
+)
 
 log = logging.getLogger(__name__)
 
@@ -96,6 +105,7 @@ class TwitchSubscriptionKeeper:
         app_call: AppCall,
         callback_url: str,
         secret: str,
+        exclusive: Exclusive | None = None,
     ) -> None:
         self.connections = connections
         self.guilds = guilds
@@ -104,6 +114,8 @@ class TwitchSubscriptionKeeper:
         self.app_call = app_call
         self.callback_url = callback_url
         self.secret = secret
+        # One sync of a channel at a time, in every process (PostgreSQL) or in this one.
+        self.exclusive = exclusive if exclusive is not None else Exclusive(connections.engine)
 
     async def sync_guild(self, guild_id: int) -> TwitchSyncReport:
         """Reconcile the guild's channel's subscriptions and record them. Raises HelixError or
@@ -113,14 +125,29 @@ class TwitchSubscriptionKeeper:
         broadcaster = status.broadcaster_user_id
         if not status.is_connected or broadcaster is None:
             return report
+        async with self.exclusive.held(lock_name(broadcaster)):
+            # Read again now that it is ours: a disconnect may have come while this waited.
+            status = await asyncio.to_thread(self.connections.status, guild_id)
+            if not status.is_connected or status.broadcaster_user_id != broadcaster:
+                return report
+            kept = await self._reconcile(guild_id, broadcaster, status.scopes, report)
+            stored = [
+                StoredTwitchSubscription(sub.id, broadcaster, sub.type, sub.status)
+                for sub in kept.values()
+            ]
+            await asyncio.to_thread(self.connections.store_subscriptions, broadcaster, stored)
+        await asyncio.to_thread(self.connections.mark_synced, guild_id)
+        return report
+
+    async def _reconcile(
+        self, guild_id: int, broadcaster: str, scopes: tuple[str, ...], report: TwitchSyncReport
+    ) -> dict[str, EventSubSubscription]:
+        """List, delete what is broken, create what is missing; what exists now, by type."""
         async with self.make_helix() as helix:
-            listed = await self.app_call(
-                lambda token: helix.list_eventsub_subscriptions(token, user_id=broadcaster)
-            )
+            listed = await self._list_ours(helix, broadcaster)
             token = await self.app_token()  # the one that just worked
-            ours = [s for s in listed.subscriptions if self._is_ours(s, broadcaster)]
             kept: dict[str, EventSubSubscription] = {}
-            for sub in ours:
+            for sub in listed:
                 healthy = sub.status in _HEALTHY and _is_current(sub, broadcaster)
                 if healthy and sub.type not in kept:
                     kept[sub.type] = sub
@@ -129,10 +156,11 @@ class TwitchSubscriptionKeeper:
                     await helix.delete_eventsub_subscription(token, sub.id)
                 report.removed.append(sub.type)
             report.kept = sorted(kept)
+            conflicted: list[str] = []
             for subscription_type in WANTED_TYPES:
                 if subscription_type in kept:
                     continue
-                scope = lacking_scope(subscription_type, status.scopes)
+                scope = lacking_scope(subscription_type, scopes)
                 if scope is not None:
                     report.skipped[subscription_type] = scope
                     continue
@@ -145,7 +173,8 @@ class TwitchSubscriptionKeeper:
                         {"method": "webhook", "callback": self.callback_url, "secret": self.secret},
                     )
                 except Conflict:
-                    continue  # made meanwhile; the next sync lists and records it
+                    conflicted.append(subscription_type)  # made meanwhile: listed below
+                    continue
                 except HelixError as exc:
                     report.failed[subscription_type] = f"{exc.status}: {exc}"
                     log.warning(
@@ -157,13 +186,36 @@ class TwitchSubscriptionKeeper:
                     continue
                 kept[subscription_type] = created
                 report.created.append(subscription_type)
-        stored = [
-            StoredTwitchSubscription(sub.id, broadcaster, sub.type, sub.status)
-            for sub in kept.values()
-        ]
-        await asyncio.to_thread(self.connections.store_subscriptions, broadcaster, stored)
-        await asyncio.to_thread(self.connections.mark_synced, guild_id)
-        return report
+            if conflicted:
+                await self._record_conflicted(helix, broadcaster, conflicted, kept, report)
+        return kept
+
+    async def _record_conflicted(
+        self,
+        helix: HelixClient,
+        broadcaster: str,
+        conflicted: list[str],
+        kept: dict[str, EventSubSubscription],
+        report: TwitchSyncReport,
+    ) -> None:
+        """Twitch answered 409 for ``conflicted``: an identical subscription exists, made since
+        the list (another process, or a bot from before a deploy, syncing the channel too).
+        Listed again, each is kept as made; one Twitch still does not list is reported."""
+        for sub in await self._list_ours(helix, broadcaster):
+            healthy = sub.status in _HEALTHY and _is_current(sub, broadcaster)
+            if healthy and sub.type in conflicted and sub.type not in kept:
+                kept[sub.type] = sub
+                report.kept.append(sub.type)
+        report.kept.sort()
+        for subscription_type in conflicted:
+            if subscription_type not in kept:
+                report.failed[subscription_type] = "409: it exists, but Twitch did not list it"
+
+    async def _list_ours(self, helix: HelixClient, broadcaster: str) -> list[EventSubSubscription]:
+        listed = await self.app_call(
+            lambda token: helix.list_eventsub_subscriptions(token, user_id=broadcaster)
+        )
+        return [s for s in listed.subscriptions if self._is_ours(s, broadcaster)]
 
     def _is_ours(self, sub: EventSubSubscription, broadcaster: str) -> bool:
         """Ours for the broadcaster's channel, in any version or condition that names them (an
@@ -178,20 +230,16 @@ class TwitchSubscriptionKeeper:
     async def remove_broadcaster(self, broadcaster_user_id: str) -> None:
         """Delete every subscription of ours for the broadcaster (on disconnect) and forget the
         record. Best effort: what Twitch keeps is revoked once the grant is gone."""
-        try:
-            async with self.make_helix() as helix:
-                listed = await self.app_call(
-                    lambda token: helix.list_eventsub_subscriptions(
-                        token, user_id=broadcaster_user_id
-                    )
-                )
-                token = await self.app_token()
-                for sub in listed.subscriptions:
-                    if self._is_ours(sub, broadcaster_user_id):
+        async with self.exclusive.held(lock_name(broadcaster_user_id)):
+            try:
+                async with self.make_helix() as helix:
+                    listed = await self._list_ours(helix, broadcaster_user_id)
+                    token = await self.app_token()
+                    for sub in listed:
                         await helix.delete_eventsub_subscription(token, sub.id)
-        except Exception as exc:
-            log.warning("could not delete the Twitch subscriptions of a channel (%s)", exc)
-        await asyncio.to_thread(self.connections.store_subscriptions, broadcaster_user_id, [])
+            except Exception as exc:
+                log.warning("could not delete the Twitch subscriptions of a channel (%s)", exc)
+            await asyncio.to_thread(self.connections.store_subscriptions, broadcaster_user_id, [])
 
     async def sync_requested(self) -> list[TwitchSyncReport]:
         """Guilds that just connected or asked with ``!twitch sync``."""
@@ -207,6 +255,12 @@ class TwitchSubscriptionKeeper:
             except Exception:
                 log.exception("guild %s: Twitch subscription upkeep failed", guild_id)
         return reports
+
+
+def lock_name(broadcaster_user_id: str) -> str:
+    """What one sync of the broadcaster's subscriptions holds while it lists, changes and stores
+    them (two side by side would each store what only its own list saw)."""
+    return f"twitch-eventsub:{broadcaster_user_id}"
 
 
 def _is_current(sub: EventSubSubscription, broadcaster: str) -> bool:
