@@ -18,6 +18,7 @@ from typing import Any
 
 from core.events import utc
 from core.platforms.lenient import as_id, as_mapping, as_text
+from core.platforms.twitch.conditions import channel_field
 from core.platforms.webhook_checks import (
     MAX_BODY_BYTES,
     MAX_FUTURE_SKEW_SECONDS,
@@ -224,11 +225,13 @@ def read_revocation(
     if subscription_id is None:
         return None
     condition = as_mapping(subscription.get("condition"))
+    kind = (as_text(subscription.get("type"), 100) or subscription_type).strip()
     return Revocation(
         subscription_id=subscription_id,
-        subscription_type=(as_text(subscription.get("type"), 100) or subscription_type).strip(),
+        subscription_type=kind,
         status=(as_text(subscription.get("status"), 64) or "unknown").strip(),
-        broadcaster_user_id=as_id(condition.get("broadcaster_user_id")),
+        # the channel's field of the type (a raid's is to_broadcaster_user_id)
+        broadcaster_user_id=as_id(condition.get(channel_field(kind))),
         revoked_at=revoked_at,
     )
 

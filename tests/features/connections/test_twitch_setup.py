@@ -387,3 +387,26 @@ def test_a_revoked_authorization_marks_the_connection_at_once(runtime, twitch, c
 
     assert status == 200
     assert runtime.twitch_connections.status(GUILD).needs_reauthorization
+
+
+def test_a_raid_revocation_is_shown_for_the_channel_raided(runtime, twitch, clock):
+    """Twitch's revocation shape with a raid's condition, which names the channel as
+    to_broadcaster_user_id (and lists the unset from_broadcaster_user_id as "")."""
+    connect(runtime)
+    eventsub = EventSubSender.flask(runtime.create_web_app().test_client(), clock, EVENTSUB_SECRET)
+    body = fixture("revocation")
+    body["subscription"].update(
+        type="channel.raid",
+        version="1",
+        status="notification_failures_exceeded",
+        condition={"from_broadcaster_user_id": "", "to_broadcaster_user_id": BROADCASTER},
+    )
+
+    status, answer = eventsub.send(json.dumps(body).encode(), message_type="revocation")
+
+    assert (status, answer["status"]) == (200, "revoked")
+    shown = runtime.twitch_setup.status(GUILD, ADMIN).revocations
+    assert [(r.subscription_type, r.status) for r in shown] == [
+        ("channel.raid", "notification_failures_exceeded")
+    ]
+    assert runtime.twitch_connections.status(GUILD).is_connected  # no grant is gone

@@ -136,3 +136,21 @@ async def test_a_revocation_over_the_socket_is_recorded_for_the_broadcaster(
         "channel.subscribe",
         "authorization_revoked",
     )
+
+
+async def test_a_raid_revocation_over_the_socket_is_recorded_for_the_channel_raided(
+    make_runtime, migrated_database_url, twitch
+):
+    """A raid's condition names the channel as to_broadcaster_user_id, not broadcaster_user_id
+    (core/platforms/twitch/conditions.py); its revocation is still the channel's."""
+    async with wired(make_runtime, migrated_database_url, twitch) as (runtime, socket):
+        await socket.revoke(
+            "version_removed",
+            type="channel.raid",
+            condition={"from_broadcaster_user_id": "", "to_broadcaster_user_id": BROADCASTER},
+        )
+        await eventually(
+            lambda: bool(runtime.twitch_revocations.of_broadcaster(BROADCASTER)), within=30
+        )
+    [revocation] = runtime.twitch_revocations.of_broadcaster(BROADCASTER)
+    assert (revocation.subscription_type, revocation.status) == ("channel.raid", "version_removed")
