@@ -5,7 +5,7 @@ Version 1 unless ``VERSIONS`` says otherwise. Most conditions name only ``broadc
 chat is read as the broadcaster (``user_id`` too), a follow (version 2) as the broadcaster acting
 as their own moderator, and a raid names the channel raided as ``to_broadcaster_user_id``
 (``CHANNEL_FIELDS``, :func:`channel_field`: also where a revocation, by webhook or over the
-WebSocket, names its channel).
+WebSocket, names its channel, and :func:`channel_of`, whose channel a listed subscription is).
 """
 
 from __future__ import annotations
@@ -37,6 +37,12 @@ def channel_field(subscription_type: str) -> str:
     return CHANNEL_FIELDS.get(subscription_type, "broadcaster_user_id")
 
 
+def channel_of(subscription_type: str, condition: Mapping[str, str]) -> str | None:
+    """The channel a listed subscription's ``condition`` is for; None when its field is empty
+    (a raid subscribed by the raiding channel names no channel raided)."""
+    return condition.get(channel_field(subscription_type)) or None
+
+
 def given_condition(condition: Mapping[str, str]) -> dict[str, str]:
     """A listed condition without the fields left empty (Twitch may list a raid's unset
     ``from_broadcaster_user_id`` as ``""``), to compare with :func:`condition_of`."""
@@ -48,6 +54,7 @@ __all__ = [
     "CHAT_TYPES",
     "VERSIONS",
     "channel_field",
+    "channel_of",
     "condition_of",
     "given_condition",
     "version_of",

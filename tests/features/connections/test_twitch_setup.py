@@ -150,23 +150,20 @@ def test_upkeep_replaces_a_failed_subscription(runtime, twitch):
 EVENTSUB = "/helix/eventsub/subscriptions"
 
 
+async def subscribe_at(runtime, kind: str, broadcaster: str, callback: str) -> None:  # type: ignore[no-untyped-def]
+    async with runtime.twitch.helix() as helix:
+        token = await runtime.twitch_app_token.get()
+        transport = {"method": "webhook", "callback": callback, "secret": EVENTSUB_SECRET}
+        await helix.create_eventsub_subscription(
+            token, kind, version_of(kind), condition_of(kind, broadcaster), transport
+        )
+
+
 async def subscribe_everything_elsewhere(runtime) -> None:  # type: ignore[no-untyped-def]
     """Every type made at Twitch by a process that does not wait for this one's sync (a bot
     from before a deploy; a second process on SQLite)."""
-    async with runtime.twitch.helix() as helix:
-        token = await runtime.twitch_app_token.get()
-        for kind in WANTED_TYPES:
-            await helix.create_eventsub_subscription(
-                token,
-                kind,
-                version_of(kind),
-                condition_of(kind, BROADCASTER),
-                {
-                    "method": "webhook",
-                    "callback": f"{BOT_URL}/webhooks/twitch",
-                    "secret": EVENTSUB_SECRET,
-                },
-            )
+    for kind in WANTED_TYPES:
+        await subscribe_at(runtime, kind, BROADCASTER, f"{BOT_URL}/webhooks/twitch")
 
 
 def test_a_sync_whose_list_was_overtaken_records_what_twitch_says_exists(runtime, twitch):
@@ -288,6 +285,58 @@ def test_disconnect_leaves_the_subscriptions_another_server_of_the_streamer_uses
     assert runtime.twitch_connections.status(GUILD).username is None
     asyncio.run(runtime.twitch_setup.disconnect(other))  # the last one: they go
     assert twitch.eventsub == {}
+
+
+ANOTHER_DEPLOYMENT = "https://another-bot.example/webhooks/twitch"  # the same Twitch app
+
+
+def test_the_full_pass_deletes_what_a_failed_disconnect_left_and_nothing_else(runtime, twitch):
+    """!twitch disconnect while Twitch fails every DELETE: stream.online/offline and
+    channel.raid need no grant, so Twitch would keep them for good. The next full pass of the
+    upkeep deletes them (again at the pass after, while deleting fails), and leaves another
+    connected channel's and another deployment's (another callback) alone."""
+    connect(runtime)
+    twitch.add_user("555", "other_channel")
+    asyncio.run(runtime.twitch_setup.setup(GUILD + 1, ADMIN, "other_channel"))
+    twitch.consenting_user_id = "555"
+    complete(runtime, consent(runtime, guild_id=GUILD + 1))
+    asyncio.run(runtime.twitch_subscriptions.sync_requested())
+    asyncio.run(subscribe_at(runtime, "stream.online", BROADCASTER, ANOTHER_DEPLOYMENT))
+    assert len(twitch.eventsub) == 2 * len(WANTED_TYPES) + 1
+    twitch.page_size = 4  # the app's list comes in pages
+    twitch.fail_next(EVENTSUB, 503, times=1000, method="DELETE")
+
+    assert asyncio.run(runtime.twitch_setup.disconnect(GUILD))
+    asyncio.run(runtime.twitch_subscriptions.sync_all())  # still failing: all stay
+
+    assert len(twitch.eventsub) == 2 * len(WANTED_TYPES) + 1
+    twitch.recover()
+    asyncio.run(runtime.twitch_subscriptions.sync_all())
+
+    left = [(s["condition"], s["transport"]["callback"]) for s in twitch.eventsub.values()]
+    assert (condition_of("stream.online", BROADCASTER), ANOTHER_DEPLOYMENT) in left
+    assert [c for c, _ in left if BROADCASTER in c.values()] == [
+        condition_of("stream.online", BROADCASTER)
+    ]
+    assert len(left) == len(WANTED_TYPES) + 1
+    assert len(runtime.twitch_setup.status(GUILD + 1).subscribed) == len(WANTED_TYPES)
+    pages = [r.query.get("after") for r in twitch.requests_to(EVENTSUB, "GET")]
+    assert sum(1 for after in pages if after) >= (2 * len(WANTED_TYPES) + 1) // 4
+
+
+def test_the_full_pass_keeps_a_channel_whose_streamer_must_connect_again(runtime, twitch):
+    """A dead grant is still the guild's connection: its stream events keep coming, and the
+    new consent syncs again."""
+    connect(runtime)
+    asyncio.run(runtime.twitch_subscriptions.sync_requested())
+    twitch.revoke_grant()
+    asyncio.run(runtime.twitch_connections.validate_all())
+    assert runtime.twitch_connections.status(GUILD).needs_reauthorization
+
+    asyncio.run(runtime.twitch_subscriptions.sync_all())
+
+    assert len(twitch.eventsub) == len(WANTED_TYPES)
+    assert twitch.requests_to(EVENTSUB, "DELETE") == []
 
 
 def test_setting_up_another_channel_gives_the_old_grant_back(runtime, twitch):

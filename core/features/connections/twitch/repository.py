@@ -46,6 +46,13 @@ def other_guilds_connected_as(
     return list(conn.execute(query.order_by(c.guild_id)).scalars())
 
 
+def broadcasters_with_a_connection(conn: Connection) -> set[str]:
+    """Every broadcaster some guild is connected as, its grant working or waiting for a new
+    consent (its stream and raid events still come, and that consent syncs again)."""
+    c = twitch_connections.c
+    return set(conn.execute(sa.select(c.broadcaster_user_id).distinct()).scalars())
+
+
 def mark_broadcaster_needs_reauth(
     conn: Connection, broadcaster_user_id: str, now: datetime
 ) -> list[int]:

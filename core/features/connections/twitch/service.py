@@ -167,6 +167,11 @@ class TwitchConnections(StreamerTokens, TwitchSignIn):
         with self.engine.connect() as conn:
             return bool(repo.other_guilds_connected_as(conn, broadcaster_user_id, guild_id))
 
+    def broadcasters_with_a_connection(self) -> set[str]:
+        """The broadcasters whose subscriptions some guild needs (see the repository)."""
+        with self.engine.connect() as conn:
+            return repo.broadcasters_with_a_connection(conn)
+
     def stored_subscriptions(self, broadcaster_user_id: str) -> list[StoredTwitchSubscription]:
         with self.engine.connect() as conn:
             return repo.list_subscriptions_for_broadcaster(conn, broadcaster_user_id)

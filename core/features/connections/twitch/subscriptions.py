@@ -29,7 +29,13 @@ from core.features.connections.twitch.service import TwitchConnections
 from core.features.connections.twitch.signin import HelixFactory
 from core.features.guilds.service import GuildService
 from core.ownership.exclusive import Exclusive
-from core.platforms.twitch.conditions import VERSIONS, condition_of, given_condition, version_of
+from core.platforms.twitch.conditions import (
+    VERSIONS,
+    channel_of,
+    condition_of,
+    given_condition,
+    version_of,
+)
 from core.platforms.twitch.helix import (
     Conflict,
     EventSubSubscription,
@@ -229,7 +235,8 @@ class TwitchSubscriptionKeeper:
 
     async def remove_broadcaster(self, broadcaster_user_id: str) -> None:
         """Delete every subscription of ours for the broadcaster (on disconnect) and forget the
-        record. Best effort: what Twitch keeps is revoked once the grant is gone."""
+        record. Best effort: what Twitch keeps is revoked once the grant is gone, or, needing no
+        grant (stream and raid events), deleted by the next full pass (:meth:`remove_unneeded`)."""
         async with self.exclusive.held(lock_name(broadcaster_user_id)):
             try:
                 async with self.make_helix() as helix:
@@ -247,6 +254,7 @@ class TwitchSubscriptionKeeper:
         return [await self.sync_guild(guild_id) for guild_id in ids]
 
     async def sync_all(self) -> list[TwitchSyncReport]:
+        """Every connected guild, then the sweep of what no guild needs."""
         ids = await asyncio.to_thread(self.connections.connected_guild_ids)
         reports = []
         for guild_id in ids:
@@ -254,7 +262,55 @@ class TwitchSubscriptionKeeper:
                 reports.append(await self.sync_guild(guild_id))
             except Exception:
                 log.exception("guild %s: Twitch subscription upkeep failed", guild_id)
+        try:
+            await self.remove_unneeded()
+        except Exception:
+            log.exception("the sweep of Twitch subscriptions no server needs failed")
         return reports
+
+    async def remove_unneeded(self) -> list[str]:
+        """Delete our subscriptions whose channel no guild is connected as (a disconnect whose
+        deletes failed left them; stream and raid events need no grant, so Twitch never revokes
+        them and they keep costing the app's budget). Ours: webhook subscriptions of our types
+        on this deployment's callback URL. Another deployment sharing the app has another
+        callback, and is left alone; so is an old callback of ours (Twitch revokes those once
+        deliveries fail); WebSocket subscriptions end with their session. A channel's deletes
+        stop at the first failure, to be tried again at the next full pass. The ids deleted."""
+        async with self.make_helix() as helix:
+            listed = await self.app_call(lambda token: helix.list_eventsub_subscriptions(token))
+            token = await self.app_token()
+            by_channel: dict[str, list[EventSubSubscription]] = {}
+            for sub in listed.subscriptions:
+                channel = channel_of(sub.type, sub.condition)
+                if channel is not None and self._is_ours(sub, channel):
+                    by_channel.setdefault(channel, []).append(sub)
+            needed = await asyncio.to_thread(self.connections.broadcasters_with_a_connection)
+            deleted: list[str] = []
+            for channel in sorted(set(by_channel) - needed):
+                async with self.exclusive.held(lock_name(channel)):
+                    # Connected since the list: its sync, which waited for this, keeps them.
+                    needed = await asyncio.to_thread(
+                        self.connections.broadcasters_with_a_connection
+                    )
+                    if channel not in needed:
+                        deleted += await self._delete_all(helix, token, by_channel[channel])
+        if deleted:
+            log.info("removed %d Twitch subscription(s) no server needs", len(deleted))
+        return deleted
+
+    async def _delete_all(
+        self, helix: HelixClient, token: str, subscriptions: list[EventSubSubscription]
+    ) -> list[str]:
+        deleted = []
+        for sub in subscriptions:
+            try:
+                with contextlib.suppress(NotFound):  # already gone is as good
+                    await helix.delete_eventsub_subscription(token, sub.id)
+            except HelixError as exc:
+                log.warning("could not delete a Twitch subscription no server needs (%s)", exc)
+                break
+            deleted.append(sub.id)
+        return deleted
 
 
 def lock_name(broadcaster_user_id: str) -> str:
