@@ -134,6 +134,25 @@ def test_upkeep_creates_every_subscription_once(runtime, twitch):
     assert len(twitch.eventsub) == len(WANTED_TYPES)
 
 
+def test_one_guilds_failed_sync_leaves_the_other_requested_syncs_going(runtime, twitch):
+    """Two servers asked for a sync (just connected); Twitch fails the first one's list (503
+    through every retry). The second still gets its subscriptions; the first stays requested."""
+    connect(runtime)
+    twitch.add_user("555", "other_channel")
+    asyncio.run(runtime.twitch_setup.setup(GUILD + 1, ADMIN, "other_channel"))
+    twitch.consenting_user_id = "555"
+    complete(runtime, consent(runtime, guild_id=GUILD + 1))
+    twitch.fail_next(EVENTSUB, 503, times=5, method="GET")  # the first try and its 4 retries
+
+    reports = asyncio.run(runtime.twitch_subscriptions.sync_requested())
+
+    assert [r.guild_id for r in reports] == [GUILD + 1]
+    assert len(runtime.twitch_setup.status(GUILD + 1).subscribed) == len(WANTED_TYPES)
+    assert runtime.twitch_connections.guild_ids_needing_sync() == [GUILD]
+    asyncio.run(runtime.twitch_subscriptions.sync_requested())  # Twitch answers again
+    assert runtime.twitch_setup.status(GUILD).missing == ()
+
+
 def test_upkeep_replaces_a_failed_subscription(runtime, twitch):
     connect(runtime)
     asyncio.run(runtime.twitch_subscriptions.sync_requested())

@@ -251,21 +251,27 @@ class TwitchSubscriptionKeeper:
     async def sync_requested(self) -> list[TwitchSyncReport]:
         """Guilds that just connected or asked with ``!twitch sync``."""
         ids = await asyncio.to_thread(self.connections.guild_ids_needing_sync)
-        return [await self.sync_guild(guild_id) for guild_id in ids]
+        return await self._sync_each(ids)
 
     async def sync_all(self) -> list[TwitchSyncReport]:
         """Every connected guild, then the sweep of what no guild needs."""
         ids = await asyncio.to_thread(self.connections.connected_guild_ids)
-        reports = []
-        for guild_id in ids:
-            try:
-                reports.append(await self.sync_guild(guild_id))
-            except Exception:
-                log.exception("guild %s: Twitch subscription upkeep failed", guild_id)
+        reports = await self._sync_each(ids)
         try:
             await self.remove_unneeded()
         except Exception:
             log.exception("the sweep of Twitch subscriptions no server needs failed")
+        return reports
+
+    async def _sync_each(self, guild_ids: list[int]) -> list[TwitchSyncReport]:
+        """The reports of the guilds synced; one that fails (Twitch refused or did not answer
+        its calls) is logged and stays requested, and the others go on."""
+        reports = []
+        for guild_id in guild_ids:
+            try:
+                reports.append(await self.sync_guild(guild_id))
+            except Exception:
+                log.exception("guild %s: Twitch subscription upkeep failed", guild_id)
         return reports
 
     async def remove_unneeded(self) -> list[str]:
