@@ -33,7 +33,8 @@ def with_raffle(seeded):  # noqa: F811
     raffle.admin.give(guild, actor_id=BOB, member_id=ANA, tickets=7, reason="", reference="r1")
     raffle.admin.give(guild, actor_id=ANA, member_id=BOB, tickets=3, reason="", reference="r2")
     closed = raffle.periods.end(guild).period
-    raffle.draws.request(guild, actor_id=BOB)  # no beacon here: it waits, then is forced
+    # Two winners of two: Ana is one whatever the seed (no beacon here: it waits, then is forced).
+    raffle.draws.request(guild, actor_id=BOB, winners=2)
     raffle.draws.force(guild, actor_id=BOB)
     raffle.periods.start(guild)
     raffle.admin.give(guild, actor_id=BOB, member_id=ANA, tickets=5, reason="", reference="r3")
