@@ -118,6 +118,8 @@ def _raffle_verify(args: argparse.Namespace) -> int:
     """Pure recomputation from the two files: no database, no network."""
     try:
         proof, ledger = _read(args.proof), _read(args.ledger)
+    except MemoryError:
+        raise BadInput("Could not read the proof and ledger: not enough memory.") from None
     except OSError as exc:
         raise BadInput(f"Could not read the proof and ledger: {exc}") from exc
     result = verify_documents(proof, ledger)
@@ -136,12 +138,17 @@ MAX_FILE_BYTES = 1 << 30  # a ledger of millions of rows is a few hundred MB
 
 
 def _read(path: str) -> bytes:
-    """One of the two files, refused past :data:`MAX_FILE_BYTES` before it fills the memory."""
+    """One of the two files, refused past :data:`MAX_FILE_BYTES` before it fills the memory.
+    Read a MiB at a time: a read of the whole allowance at once reserves it first, which a
+    command limited to less memory cannot do even for a small file."""
+    chunks, size = [], 0
     with open(path, "rb") as file:
-        data = file.read(MAX_FILE_BYTES + 1)
-    if len(data) > MAX_FILE_BYTES:
-        raise BadInput(f"Could not read the proof and ledger: {path} is over 1 GiB.")
-    return data
+        while chunk := file.read(1 << 20):
+            size += len(chunk)
+            if size > MAX_FILE_BYTES:
+                raise BadInput(f"Could not read the proof and ledger: {path} is over 1 GiB.")
+            chunks.append(chunk)
+    return b"".join(chunks)
 
 
 def verify_documents(proof: bytes, ledger: bytes) -> Verification:
@@ -151,6 +158,11 @@ def verify_documents(proof: bytes, ledger: bytes) -> Verification:
 
     try:
         return verify(json.loads(proof.decode("utf-8")), json.loads(ledger.decode("utf-8")))
+    except MemoryError:
+        raise BadInput(
+            "Could not read the proof and ledger: they need more memory than this machine "
+            "gives the command (a genuine ledger takes a few times its size)."
+        ) from None
     except RecursionError:
         raise BadInput(
             "Could not read the proof and ledger: a value is nested too deeply."

@@ -167,6 +167,8 @@ def forget(
     record once none is."""
     report = ForgetReport()
     tables = all_tables().tables
+    if delete:
+        _hold_open_periods(conn, person, only)
     for name, chosen in sorted(FORGET.items()):
         if only is not None and name not in only:
             continue
@@ -196,6 +198,37 @@ def forget(
         if recorded:
             report.kept[to_finish.name] = (int(recorded), KEPT[to_finish.name])
     return report
+
+
+def _hold_open_periods(conn: Connection, person: Person, only: Collection[str] | None) -> None:
+    """PostgreSQL: take the key-share lock a ledger writer takes on each open period the
+    person has raffle rows in, to the end of the forget's transaction. A close that comes
+    meanwhile waits for the forget, so it freezes and hashes the ledger without their rows;
+    one that came first is waited for, and its period is closed by the time the rows are
+    chosen, so nothing leaves a frozen ledger (its published proof still verifies)."""
+    if conn.dialect.name != "postgresql":
+        return  # SQLite: one writer at a time, the close's transaction or this one
+    tables = all_tables().tables
+    in_periods = [
+        name
+        for name, chosen in FORGET.items()
+        if chosen is _open_periods and (only is None or name in only)
+    ]
+    theirs = [
+        sa.select(tables[name].c.period_id).where(sa.or_(*about))
+        for name in in_periods
+        if (about := subject_matches(conn, name, tables[name], person))
+    ]
+    if not theirs:
+        return
+    periods = tables["raffle_periods"]
+    held = (
+        sa.select(periods.c.id)
+        .where(periods.c.id.in_(sa.union(*theirs)), periods.c.status.in_(OPEN_PERIODS))
+        .order_by(periods.c.id)
+        .with_for_update(read=True, key_share=True)
+    )
+    conn.execute(held).all()
 
 
 def _record_until_finished(

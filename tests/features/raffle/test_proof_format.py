@@ -79,3 +79,49 @@ def test_the_same_month_closed_now_exports_the_same_pseudonymous_bytes(engine):
     raffle, period_id = build(engine)
     for name, data in export_bytes(raffle, period_id).items():
         assert data == PSEUDONYMOUS[name].read_bytes(), name
+
+
+LIMIT_BYTES = 300 * 1024 * 1024  # the address space a small machine might give the command
+
+
+def _verify_within(limit: int, proof: Path, ledger: Path) -> subprocess.CompletedProcess:
+    import resource
+
+    def within() -> None:
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+
+    return subprocess.run(
+        [sys.executable, "-m", "core", "raffle", "verify", str(proof), str(ledger)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=Path(__file__).resolve().parents[3],
+        preexec_fn=within,  # only sets a limit, in the child
+        check=False,
+    )
+
+
+def test_the_verify_command_runs_with_little_memory():
+    """A whole file's allowance (1 GiB) was reserved to read even a small file: under a
+    300 MB limit the committed proof could not be checked at all."""
+    completed = _verify_within(LIMIT_BYTES, PROOF, LEDGER)
+
+    assert completed.returncode == 0, completed.stderr[-300:]
+    assert completed.stdout.startswith("match: 2 draw(s)")
+
+
+def test_a_ledger_too_big_for_the_memory_is_refused_in_one_line(tmp_path):
+    """Ten MB of empty entries take some 25 times that once parsed: past the limit, the
+    command says so in one line (exit 2), not a MemoryError traceback (exit 1, which means
+    MISMATCH)."""
+    ledger = tmp_path / "ledger.json"
+    entries = 10 * 1024 * 1024 // 3
+    ledger.write_text(
+        '{"format": "streamkeeper-raffle-ledger/2", "entries": [' + "[]," * entries + "[]]}"
+    )
+
+    completed = _verify_within(LIMIT_BYTES, PROOF, ledger)
+
+    assert completed.returncode == 2, completed.stderr[-300:]
+    assert "Traceback" not in completed.stderr
+    assert "need more memory than this machine gives the command" in completed.stderr

@@ -198,3 +198,81 @@ def test_a_held_gift_released_while_the_period_closes_is_granted_once_without_a_
     assert failures == []
     assert [status for _, status in periods(postgres_engine)] == ["closed"]
     assert ledger(postgres_engine) == [(periods(postgres_engine)[0][0], "gift", 2 * 15)]
+
+
+def _three_viewers_with_tickets(engine: Engine, raffle) -> None:  # type: ignore[no-untyped-def]
+    for n in range(3):
+        add_viewer(engine, f"u{n}", f"viewer{n}", discord_id=100 + n)
+    raffle.periods.start(GUILD)
+    for n in range(3):
+        raffle.admin.give(
+            GUILD, actor_id=1, member_id=100 + n, tickets=10 + n, reason="", reference=f"m{n}"
+        )
+
+
+def _drawn_proof_verifies(raffle, clock: Clock) -> list[str]:  # type: ignore[no-untyped-def]
+    """Draw the closed period and check its export as anyone would; the ledger's viewers."""
+    from core.features.raffle.draws.verification import verify
+    from tests.features.raffle.proof_scenario import FixedBeacon
+
+    raffle.draws.beacon = FixedBeacon(clock)
+    clock.advance(minutes=1)
+    raffle.draws.request(GUILD, actor_id=1, winners=2)
+    with raffle.engine.connect() as conn:
+        closed = conn.execute(
+            sa.select(sa.func.max(raffle_periods.c.id)).where(raffle_periods.c.status == "closed")
+        ).scalar_one()
+    proof = raffle.views.export(closed)
+    result = verify(proof.document, proof.ledger)
+    assert result.matches, result.problems
+    return sorted({entry["platform_user_id"] for entry in proof.ledger["entries"]})
+
+
+def test_a_forget_under_way_when_the_period_closes_is_waited_for(postgres_engine: Engine):
+    """The operator's `privacy forget` has deleted a viewer's tickets of the open period and
+    not committed yet when the month-end close runs: the close waits for it, then freezes and
+    hashes the ledger without them. Before, the close hashed them and the forget deleted them
+    from the closed period afterwards: the genuine proof no longer verified."""
+    from core.features.person_data import find_person
+    from core.features.person_forget import forget
+
+    clock = Clock(MARCH)
+    raffle = make_service(postgres_engine, clock)
+    _three_viewers_with_tickets(postgres_engine, raffle)
+    with postgres_engine.connect() as forgetting, forgetting.begin():
+        report = forget(forgetting, find_person(forgetting, 100), clock(), delete=True)
+        assert report.deleted["raffle_ledger"] == 1
+        clock.now = AFTER_MARCH
+        closer = threading.Thread(target=raffle.run_scheduled)
+        closer.start()
+        deadline = time.monotonic() + WAIT
+        while not someone_waits_on_a_lock(postgres_engine) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert someone_waits_on_a_lock(postgres_engine), "the close did not wait"
+    closer.join(WAIT)
+    assert not closer.is_alive()
+
+    assert _drawn_proof_verifies(raffle, clock) == ["u1", "u2"]
+
+
+def test_a_forget_that_comes_during_the_close_leaves_the_closed_ledger_as_frozen(
+    postgres_engine: Engine, monkeypatch: pytest.MonkeyPatch
+):
+    """The other way round: the forget waits for the close, then finds the period closed and
+    keeps the viewer's line there, as the evidence of its draw."""
+    from core.features.person_data import find_person
+    from core.features.person_forget import forget
+
+    clock = Clock(MARCH)
+    raffle = make_service(postgres_engine, clock)
+    _three_viewers_with_tickets(postgres_engine, raffle)
+    clock.now = AFTER_MARCH
+    with (
+        a_close_under_way(postgres_engine, monkeypatch, raffle.run_scheduled),
+        postgres_engine.begin() as forgetting,
+    ):
+        report = forget(forgetting, find_person(forgetting, 100), clock(), delete=True)
+    assert "raffle_ledger" not in report.deleted
+    assert report.kept["raffle_ledger"][0] == 1
+
+    assert _drawn_proof_verifies(raffle, clock) == ["u0", "u1", "u2"]
