@@ -310,11 +310,13 @@ async def test_unlink_twitch_keeps_the_kick_link_and_the_linked_role(
     )
     assert link_runtime.linking.link_of(alice.id, Platform.TWITCH) is None
     assert link_runtime.linking.link_of(alice.id, Platform.KICK) is not None
+    await deliver_published(link_runtime)  # the Discord worker makes what !unlink queued
     assert role in member_of(guild_a, "alice").roles  # still linked on Kick
 
     [last] = [m for m in await say("!unlink", alice) if m.content]
 
     assert last.content == "Your Discord account is no longer linked to **kick\\_al** on Kick."
+    await deliver_published(link_runtime)
     assert role not in member_of(guild_a, "alice").roles
 
 

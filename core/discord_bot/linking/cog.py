@@ -173,13 +173,16 @@ class LinkingCog(LinkPanels, commands.Cog, name="Linking"):
                 await ctx.send(render_linking.not_linked(other), allowed_mentions=NO_MENTIONS)
                 return
             chosen = links[0].platform
-        result = await self.effects.unlink(guild.id, target.id, actor_id=author.id, platform=chosen)
-        if result is None:
+        # The linked role, the watchtime roles and the link log follow through the Discord
+        # worker, which tries again while Discord fails and lists what it could not do.
+        removed = await self.effects.unlink(
+            guild.id, target.id, actor_id=author.id, platform=chosen
+        )
+        if removed is None:
             reply = render_linking.not_linked(other, chosen)
             await ctx.send(reply, allowed_mentions=NO_MENTIONS)
             return
-        reply = render_linking.unlinked(result.link, other, result.role)
-        await ctx.send(reply, allowed_mentions=NO_MENTIONS)
+        await ctx.send(render_linking.unlinked(removed, other), allowed_mentions=NO_MENTIONS)
 
     # --- !linked --------------------------------------------------------------------------
 

@@ -209,13 +209,11 @@ def _role_line(notice: LinkNotice, role: RoleChange) -> str:
 # --- !unlink ---------------------------------------------------------------------------------
 
 
-def unlinked(link: AccountLink, member: discord.abc.User | None, role: RoleChange | None) -> str:
+def unlinked(link: AccountLink, member: discord.abc.User | None) -> str:
+    """``!unlink`` done (the linked role and the link log follow through the Discord worker)."""
     who = "Your Discord account is" if member is None else f"{inert(member.display_name)} is"
     on = platform_name(link.platform)
-    text = f"{who} no longer linked to **{inert(link.username)}** on {on}."
-    if role is not None and not role.is_done:
-        text += f"\nI couldn't remove the linked role: {inert(role.problem or 'unknown problem')}."
-    return text
+    return f"{who} no longer linked to **{inert(link.username)}** on {on}."
 
 
 def not_linked(member: discord.abc.User | None, platform: Platform | None = Platform.KICK) -> str:

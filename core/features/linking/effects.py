@@ -1,22 +1,27 @@
 """What follows a link attempt on Discord: the member hears how it went, gets (or loses) the
 guild's linked role, their watchtime roles follow, and the link log records it.
 
-``account_linked`` and ``link_failed`` handle bus events, which can arrive more than once: each
-effect is marked done per event, so a redelivery (say, after Discord dropped mid-way) repeats
-only what did not happen yet.
+``account_linked``, ``link_failed`` and ``account_unlinked`` are made by the Discord worker
+(``queued.py``), and may be made more than once: each effect is marked done per event, so a call
+made again (say, after Discord dropped mid-way) repeats only what did not happen yet. ``unlink``
+(``!unlink``) queues its call in the transaction that removes the link, as the dashboard's
+unlink queues one through the bus: a Discord error or a restart never leaves the linked role on
+a member who is no longer linked.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import uuid
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
-from datetime import datetime
 from functools import partial
 from typing import TypeVar
 
-from core.events import AccountLinked, AccountLinkFailed, AccountUnlinked, Platform, utc
+from sqlalchemy.engine import Connection
+
+from core.events import AccountLinked, AccountLinkFailed, AccountUnlinked, Platform, Viewer, utc
+from core.features.linking import calls
 from core.features.linking.ports import LinkDiscord, LinkNotice, MemberRoleSync, RoleChange
 from core.features.linking.repository import AccountLink, LinkSettings
 from core.features.linking.service import LINKED, REFUSED, UNLINKED, LinkingService
@@ -27,12 +32,6 @@ T = TypeVar("T")
 STEP_TELL = "linking.tell"
 STEP_ROLE = "linking.role"
 STEP_LOG = "linking.log"
-
-
-@dataclass(frozen=True)
-class Unlinked:
-    link: AccountLink
-    role: RoleChange | None
 
 
 class LinkEffects:
@@ -110,82 +109,64 @@ class LinkEffects:
         *,
         actor_id: int,
         platform: Platform = Platform.KICK,
-    ) -> Unlinked | None:
-        """Remove the member's link on ``platform``, take this guild's linked role back (unless
-        a link on another platform remains) and log it; None when the member had no link."""
-        removed = await asyncio.to_thread(
-            self.linking.unlink, guild_id, discord_user_id, actor_id=actor_id, platform=platform
+    ) -> AccountLink | None:
+        """Remove the member's link on ``platform`` and queue, in the same transaction, the
+        Discord worker's call that takes this guild's linked role back (unless a link on
+        another platform remains), syncs the watchtime roles and logs it
+        (:meth:`account_unlinked`, retried while Discord fails); the removed link, or None when
+        the member had none."""
+        event_id = uuid.uuid4().hex
+
+        def queue(conn: Connection, removed: AccountLink) -> None:
+            now = utc(self.linking.clock())
+            event = AccountUnlinked(
+                platform=platform,
+                event_id=event_id,
+                occurred_at=now,
+                guild_id=guild_id,
+                discord_user_id=discord_user_id,
+                actor_id=actor_id,
+                viewer=Viewer(removed.platform_user_id, removed.username),
+            )
+            calls.enqueue(conn, guild_id, event, now)
+
+        return await asyncio.to_thread(
+            lambda: self.linking.unlink(
+                guild_id, discord_user_id, actor_id=actor_id, platform=platform, then=queue
+            )
         )
-        if removed is None:
-            return None
-        role = await self._after_unlink(guild_id, discord_user_id, removed, actor_id, None)
-        return Unlinked(removed, role)
 
     async def account_unlinked(self, guild_id: int, event: AccountUnlinked) -> RoleChange | None:
-        """What follows an unlink made outside Discord (the dashboard): the same as after
-        :meth:`unlink`, each step once per event."""
-        removed = AccountLink(
-            event.platform,
-            event.viewer.platform_user_id,
-            event.discord_user_id,
-            event.viewer.username,
-            utc(event.occurred_at),
-        )
-        return await self._after_unlink(
-            guild_id,
-            event.discord_user_id,
-            removed,
-            event.actor_id,
-            event.key,
-            at=event.occurred_at,
-        )
-
-    async def _after_unlink(
-        self,
-        guild_id: int,
-        discord_user_id: int,
-        removed: AccountLink,
-        actor_id: int,
-        event_key: str | None,
-        at: datetime | None = None,
-    ) -> RoleChange | None:
-        """Take this guild's linked role back (unless a link on another platform remains),
-        bring the watchtime roles up to date and log it; with ``event_key``, each step once."""
-
-        async def step(name: str, effect: Callable[[], Awaitable[T]]) -> T | None:
-            if event_key is None:
-                return await effect()
-            return await self._once(guild_id, name, event_key, effect)
-
+        """What follows an unlink (``!unlink``, the dashboard's): take this guild's linked role
+        back (unless a link on another platform remains), bring the watchtime roles up to date
+        and log it; each step once per event. What became of the role, as after a link."""
+        member = event.discord_user_id
         settings = await asyncio.to_thread(self.linking.settings, guild_id)
-        remaining = await asyncio.to_thread(self.linking.links_of, discord_user_id)
+        remaining = await asyncio.to_thread(self.linking.links_of, member)
         role: RoleChange | None = None
         if settings.linked_role_id is not None and not remaining:
             take = partial(
                 self.discord.set_linked_role,
                 guild_id,
-                discord_user_id,
+                member,
                 settings.linked_role_id,
                 present=False,
             )
-            role = await step(STEP_ROLE, take)
+            role = await self._once(guild_id, STEP_ROLE, event.key, take)
         # Without a link their watchtime no longer counts for them: their roles follow.
-        await self._sync_watchtime_roles(guild_id, discord_user_id)
-        if settings.log_channel_id is not None:
-            notice = LinkNotice(
-                guild_id=guild_id,
-                discord_user_id=discord_user_id,
-                outcome=UNLINKED,
-                platform=removed.platform,
-                platform_user_id=removed.platform_user_id,
-                username=removed.username,
-                at=utc(at or self.linking.clock()),
-                actor_id=actor_id,
-            )
-            await step(
-                STEP_LOG, partial(self.discord.post_log, settings.log_channel_id, notice, role)
-            )
-        log.info("guild %s: member %s unlinked by %s", guild_id, discord_user_id, actor_id)
+        await self._sync_watchtime_roles(guild_id, member)
+        notice = LinkNotice(
+            guild_id=guild_id,
+            discord_user_id=member,
+            outcome=UNLINKED,
+            platform=event.platform,
+            platform_user_id=event.viewer.platform_user_id,
+            username=event.viewer.username,
+            at=utc(event.occurred_at),
+            actor_id=event.actor_id,
+        )
+        await self._post_log(guild_id, settings, event.key, notice, role)
+        log.info("guild %s: member %s unlinked by %s", guild_id, member, event.actor_id)
         return role
 
     async def _sync_watchtime_roles(self, guild_id: int, discord_user_id: int) -> None:

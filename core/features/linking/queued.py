@@ -1,6 +1,7 @@
 """What follows a link attempt leaves the event path (issue 26): the handler of
 ``AccountLinked``, ``AccountLinkFailed`` and ``AccountUnlinked`` only queues one call for the
-Discord worker (service ``discord``), keyed by the event, and the worker runs the effects of
+Discord worker (service ``discord``), keyed by the event (``calls.py``; ``!unlink`` queues the
+same call in the transaction that removes the link), and the worker runs the effects of
 :class:`LinkEffects` (the DM, the linked role, the watchtime roles, the link log) in the process
 connected to the guild's Discord shard.
 
@@ -23,20 +24,12 @@ from typing import Any
 from sqlalchemy.engine import Engine
 
 from core.events import AccountLinked, AccountLinkFailed, AccountUnlinked, utc
-from core.events.codec import event_from_dict, event_to_dict
+from core.events.codec import event_from_dict
+from core.features.linking import calls
+from core.features.linking.calls import KINDS, LinkEvent
 from core.features.linking.effects import LinkEffects
 from core.features.linking.ports import RoleChange
-from core.outbox import DISCORD, store
-from core.outbox.store import Effect
 from core.outbox.worker import Done, Kind, Outcome, Refused
-
-LinkEvent = AccountLinked | AccountLinkFailed | AccountUnlinked
-
-KINDS: dict[type[LinkEvent], str] = {
-    AccountLinked: "linking.linked",
-    AccountLinkFailed: "linking.failed",
-    AccountUnlinked: "linking.unlinked",
-}
 
 
 class QueuedLinkEffects:
@@ -50,12 +43,8 @@ class QueuedLinkEffects:
         await asyncio.to_thread(self._queue, guild_id, event)
 
     def _queue(self, guild_id: int, event: LinkEvent) -> None:
-        kind = KINDS[type(event)]
-        payload = {"event": event_to_dict(event)}
-        key = f"{kind}:{guild_id}:{event.key}"
-        effect = Effect(DISCORD, kind, guild_id, key, payload, _summary(event))
         with self.engine.begin() as conn:
-            store.enqueue(conn, effect, utc(self.clock()))
+            calls.enqueue(conn, guild_id, event, utc(self.clock()))
 
     def kinds(self) -> dict[str, Kind]:
         runs: dict[type[LinkEvent], Callable[[int, Any], Awaitable[object]]] = {
@@ -76,16 +65,3 @@ def _running(run: Callable[[int, Any], Awaitable[object]]) -> Callable[..., Awai
         return Done("told, roles and log brought up to date")
 
     return make
-
-
-def _summary(event: LinkEvent) -> str:
-    """What the call does, for a streamer's list of what the bot could not do (names, not
-    Discord ids: the member is the one who linked the account)."""
-    platform = str(event.platform).capitalize()
-    if isinstance(event, AccountLinkFailed):
-        tried = f" the {platform} account {event.viewer.username!r}" if event.viewer else ""
-        return f"tell the member who tried to link{tried} why it failed"
-    account = f"{platform} account {event.viewer.username!r}"
-    if isinstance(event, AccountUnlinked):
-        return f"take the linked roles off the member who unlinked the {account}"
-    return f"DM the member who linked the {account} and give them the linked roles"

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
 from core.events import Platform, utc
 from core.features.connections.kick.service import PURPOSE_VIEWER
@@ -200,12 +200,15 @@ class LinkingService:
         *,
         actor_id: int,
         platform: Platform = Platform.KICK,
+        then: Callable[[Connection, AccountLink], object] | None = None,
     ) -> AccountLink | None:
         """Remove the member's link (everywhere: links are global); None when there was none.
 
         The member may always remove their own link. Anyone else (an admin) only a link the
         member made in ``guild_id``: a link made in another server is that server's and the
-        member's business, so :class:`UnlinkRefused` is raised and nothing changes.
+        member's business, so :class:`UnlinkRefused` is raised and nothing changes. ``then``
+        is called with the removed link in the same transaction (``LinkEffects.unlink`` queues
+        what follows on Discord there).
         """
         with self.engine.begin() as conn:
             current = repository.find_link_by_discord_user(conn, platform, discord_user_id)
@@ -232,6 +235,8 @@ class LinkingService:
                     created_at=utc(self.clock()),
                 )
                 repository.add_history(conn, entry)
+                if then is not None:
+                    then(conn, removed)
         return removed
 
     def link_of(

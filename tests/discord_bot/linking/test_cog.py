@@ -15,6 +15,7 @@ import discord
 import discord.ext.test as dpytest
 import pytest
 from discord.ext import commands
+from sqlalchemy.engine import Engine
 
 from core.discord_bot.bot import create_bot
 from core.discord_bot.linking import render as render_linking
@@ -23,7 +24,10 @@ from core.discord_bot.services import BotServices
 from core.events import AccountLinked, Platform, Viewer
 from core.features.connections.kick.service import PURPOSE_VIEWER
 from core.features.linking.effects import LinkEffects
+from core.features.linking.queued import QueuedLinkEffects
 from core.features.linking.service import LINKED, UNLINKED, LinkingService
+from core.outbox import DISCORD
+from core.outbox.worker import OutboxWorker
 from core.security.links import LINK_LIFETIME, verify_link_params
 from tests.discord_bot.conftest import LINK_BASE_URL, LINK_SECRET
 from tests.discord_bot.fake_discord import member_of, say
@@ -62,6 +66,13 @@ def dms_closed(monkeypatch: pytest.MonkeyPatch) -> None:
         raise discord.Forbidden(response, "Cannot send messages to this user")
 
     monkeypatch.setattr(discord.Member, "send", closed)
+
+
+@pytest.fixture
+def discord_calls(sqlite_engine: Engine, clock: Clock, link_effects: LinkEffects) -> OutboxWorker:
+    """The Discord worker: it makes what !unlink queued (the linked role, the link log)."""
+    kinds = QueuedLinkEffects(sqlite_engine, clock, link_effects).kinds()
+    return OutboxWorker(sqlite_engine, DISCORD, kinds, clock)
 
 
 @pytest.fixture
@@ -266,6 +277,7 @@ async def test_an_admin_unlinks_a_member_takes_the_linked_role_and_logs_it(
     alice: discord.Member,
     manager: discord.Member,
     linking: LinkingService,
+    discord_calls: OutboxWorker,
 ) -> None:
     await bot_may_manage_roles(guild_a)
     role = dpytest.backend.make_role("Linked", guild_a)
@@ -274,17 +286,57 @@ async def test_an_admin_unlinks_a_member_takes_the_linked_role_and_logs_it(
     await say(f"!linkrole {role.mention}", manager)
     await say("!linklogs on", manager)
 
-    replies = await say(f"!unlink {alice.mention}", manager)
-
-    [reply] = [m for m in replies if m.content]
+    [reply] = await say(f"!unlink {alice.mention}", manager)
     assert reply.content == "alice\\_0\\_nick is no longer linked to **kick\\_al** on Kick."
+    assert await discord_calls.run_once() == 1  # the Discord worker takes the role and logs
+
     assert role not in member_of(guild_a, "alice").roles
-    [embed] = [e for m in replies for e in m.embeds]
+    [embed] = [e for m in await drain() for e in m.embeds]
     assert embed.title == "Account unlinked"
     assert f"Unlinked by <@{manager.id}>" in embed.description
     assert embed.fields[0].value == f"{role.mention} removed"
     [*_, last] = linking.history(guild_a.id, alice.id)
     assert (last.action, last.actor_id) == (UNLINKED, manager.id)
+
+
+async def test_an_unlink_discord_fails_to_follow_takes_the_linked_role_when_it_answers_again(
+    guild_a: discord.Guild,
+    alice: discord.Member,
+    manager: discord.Member,
+    linking: LinkingService,
+    discord_calls: OutboxWorker,
+    clock: Clock,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    await bot_may_manage_roles(guild_a)
+    role = dpytest.backend.make_role("Linked", guild_a)
+    await dpytest.add_role(alice, role)
+    link_kick_account(linking, guild_a, alice)
+    await say(f"!linkrole {role.mention}", manager)
+    await say("!linklogs on", manager)
+    original = discord.Member.remove_roles
+    outages = [503]
+
+    async def remove_roles(self: discord.Member, *roles: Any, **kwargs: Any) -> None:
+        if outages:  # Discord answers 503 once
+            response = dpytest.backend.FakeRequest(outages.pop(), "Service Unavailable")
+            raise discord.DiscordServerError(response, "")
+        await original(self, *roles, **kwargs)
+
+    monkeypatch.setattr(discord.Member, "remove_roles", remove_roles)
+
+    [reply] = await say("!unlink", alice)
+    assert reply.content == "Your Discord account is no longer linked to **kick\\_al** on Kick."
+    await discord_calls.run_once()  # Discord fails: the call waits for its next try
+    assert role in member_of(guild_a, "alice").roles
+    [again] = await say("!unlink", alice)
+    assert again.content == "You have no linked Kick account."
+    clock.advance(60)
+    await discord_calls.run_once()
+
+    assert role not in member_of(guild_a, "alice").roles
+    [embed] = [e for m in await drain() for e in m.embeds]
+    assert (embed.title, embed.fields[0].value) == ("Account unlinked", f"{role.mention} removed")
 
 
 async def test_unlink_of_a_mistyped_member_unlinks_nobody(

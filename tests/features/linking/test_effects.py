@@ -139,33 +139,6 @@ async def test_a_failed_link_tells_the_member_and_logs_without_touching_roles(
     ]
 
 
-async def test_unlink_takes_the_role_syncs_and_logs(
-    linking: LinkingService, effects: LinkEffects, discord: RecordingDiscord
-) -> None:
-    linking.link(
-        guild_id=GUILD,
-        discord_user_id=ALICE,
-        platform=Platform.KICK,
-        platform_user_id="501",
-        username="al",
-    )
-    linking.set_linked_role(GUILD, ROLE)
-    linking.set_log_channel(GUILD, LOG)
-
-    result = await effects.unlink(GUILD, ALICE, actor_id=ADMIN)
-
-    assert result is not None
-    assert result.link.username == "al"
-    assert discord.calls == [
-        ("role", GUILD, ALICE, ROLE, False),
-        ("sync", GUILD, ALICE),
-        ("log", LOG, GUILD, UNLINKED, RoleChange(ROLE, True)),
-    ]
-    discord.calls.clear()
-    assert await effects.unlink(GUILD, ALICE, actor_id=ADMIN) is None
-    assert discord.calls == []
-
-
 async def test_an_unlink_from_the_dashboard_takes_the_role_syncs_and_logs_once(
     linking: LinkingService, effects: LinkEffects, discord: RecordingDiscord
 ) -> None:

@@ -17,6 +17,7 @@ from core.outbox.undone import UndoneCalls
 from core.outbox.worker import OutboxWorker
 from core.storage.tables import outbox
 from tests.features.linking.test_effects import (
+    ADMIN,
     ALICE,
     GUILD,
     LOG,
@@ -152,6 +153,70 @@ async def test_an_unlink_from_the_dashboard_is_queued_and_made(
     assert discord.calls[0] == ("role", GUILD, ALICE, ROLE, False)
     assert discord.calls[-1][:4] == ("log", LOG, GUILD, UNLINKED)
     assert calls(sqlite_engine)[0][:2] == ("linking.unlinked", "done")
+
+
+async def test_an_unlink_queues_what_follows_in_its_transaction_and_the_worker_makes_it(
+    sqlite_engine, linking, queued, worker, discord
+):
+    discord.back = True
+    linking.link(guild_id=GUILD, discord_user_id=ALICE, platform=Platform.KICK,
+                 platform_user_id="501", username="al")  # fmt: skip
+
+    removed = await queued.effects.unlink(GUILD, ALICE, actor_id=ADMIN)
+
+    assert removed is not None
+    assert removed.username == "al"
+    assert discord.calls == []  # !unlink never waits on Discord
+    assert calls(sqlite_engine) == [("linking.unlinked", "pending", None)]
+    assert await worker.run_once() == 1
+    assert discord.calls == [
+        ("role", GUILD, ALICE, ROLE, False),
+        ("sync", GUILD, ALICE),
+        ("log", LOG, GUILD, UNLINKED, RoleChange(ROLE, True)),
+    ]
+    assert await queued.effects.unlink(GUILD, ALICE, actor_id=ADMIN) is None
+    assert await worker.run_once() == 0
+
+
+class RoleFailingDiscord(RecordingDiscord):
+    """Discord failing (a 5xx, a rate limit) the first ``failures`` linked role changes."""
+
+    def __init__(self, failures: int) -> None:
+        super().__init__()
+        self.failures = failures
+
+    async def set_linked_role(self, guild_id, discord_user_id, role_id, *, present):  # type: ignore[no-untyped-def]
+        if self.failures:
+            self.failures -= 1
+            raise RuntimeError("503 Service Unavailable")
+        return await super().set_linked_role(guild_id, discord_user_id, role_id, present=present)
+
+
+async def test_an_unlink_whose_role_discord_fails_to_take_is_tried_again(
+    sqlite_engine, linking, clock
+):
+    discord = RoleFailingDiscord(failures=1)
+    effects = LinkEffects(linking, discord, role_sync=RecordingRoleSync(discord))
+    worker = OutboxWorker(
+        sqlite_engine, DISCORD, QueuedLinkEffects(sqlite_engine, clock, effects).kinds(), clock
+    )
+    linking.link(guild_id=GUILD, discord_user_id=ALICE, platform=Platform.KICK,
+                 platform_user_id="501", username="al")  # fmt: skip
+
+    assert await effects.unlink(GUILD, ALICE, actor_id=ALICE) is not None
+    await worker.run_once()
+    assert calls(sqlite_engine) == [
+        ("linking.unlinked", "pending", "RuntimeError: 503 Service Unavailable")
+    ]
+    clock.advance(60)
+    await worker.run_once()
+
+    assert discord.calls == [
+        ("role", GUILD, ALICE, ROLE, False),
+        ("sync", GUILD, ALICE),
+        ("log", LOG, GUILD, UNLINKED, RoleChange(ROLE, True)),
+    ]
+    assert calls(sqlite_engine)[0][1] == "done"
 
 
 class RoleRefusingDiscord(RecordingDiscord):

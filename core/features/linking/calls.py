@@ -1,0 +1,47 @@
+"""The Discord calls that follow a link attempt or an unlink, as the outbox holds them: one call
+per event and guild (``queued.py`` makes them), queued in the caller's transaction.
+
+Apart from ``queued.py`` so that ``effects.py`` queues the call of a ``!unlink`` in the
+transaction that removes the link, without importing the effects' runner.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy.engine import Connection
+
+from core.events import AccountLinked, AccountLinkFailed, AccountUnlinked
+from core.events.codec import event_to_dict
+from core.outbox import DISCORD, store
+from core.outbox.store import Effect
+
+LinkEvent = AccountLinked | AccountLinkFailed | AccountUnlinked
+
+KINDS: dict[type[LinkEvent], str] = {
+    AccountLinked: "linking.linked",
+    AccountLinkFailed: "linking.failed",
+    AccountUnlinked: "linking.unlinked",
+}
+
+
+def enqueue(conn: Connection, guild_id: int, event: LinkEvent, now: datetime) -> bool:
+    """Queue what follows ``event`` on Discord, in ``conn``'s transaction; False when it was
+    queued before (a redelivered event)."""
+    kind = KINDS[type(event)]
+    payload = {"event": event_to_dict(event)}
+    key = f"{kind}:{guild_id}:{event.key}"
+    return store.enqueue(conn, Effect(DISCORD, kind, guild_id, key, payload, summary(event)), now)
+
+
+def summary(event: LinkEvent) -> str:
+    """What the call does, for a streamer's list of what the bot could not do (names, not
+    Discord ids: the member is the one who linked the account)."""
+    platform = str(event.platform).capitalize()
+    if isinstance(event, AccountLinkFailed):
+        tried = f" the {platform} account {event.viewer.username!r}" if event.viewer else ""
+        return f"tell the member who tried to link{tried} why it failed"
+    account = f"{platform} account {event.viewer.username!r}"
+    if isinstance(event, AccountUnlinked):
+        return f"take the linked roles off the member who unlinked the {account}"
+    return f"DM the member who linked the {account} and give them the linked roles"
