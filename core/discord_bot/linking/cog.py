@@ -132,17 +132,23 @@ class LinkingCog(LinkPanels, commands.Cog, name="Linking"):
     # --- !unlink --------------------------------------------------------------------------
 
     # ignore_extra=False: a mistyped member ("!unlink bobb") is refused, not taken as "unlink
-    # me" (an optional argument that does not convert is skipped otherwise).
+    # me" (an optional argument that does not convert is skipped otherwise). A discord.User
+    # too: someone who left the server is named by their user id (or mention).
     @commands.hybrid_command(name="unlink", ignore_extra=False)
     @commands.guild_only()
     @app_commands.describe(
-        member="Unlink this member instead of yourself (Manage Server)",
+        member="Unlink this member (or user id, for someone who left) instead of yourself "
+        "(Manage Server)",
         platform="kick or twitch (needed only when linked on both)",
     )
     async def unlink(
-        self, ctx: Context, member: discord.Member | None = None, platform: str | None = None
+        self,
+        ctx: Context,
+        member: discord.Member | discord.User | None = None,
+        platform: str | None = None,
     ) -> None:
-        """Unlink your Kick or Twitch account; with a @member, theirs (Manage Server).
+        """Unlink your Kick or Twitch account; with a @member (or the user id of someone who
+        left), theirs (Manage Server).
 
         Name the platform when linked on both: !unlink kick or !unlink twitch."""
         guild = guild_of(ctx)
@@ -163,6 +169,15 @@ class LinkingCog(LinkPanels, commands.Cog, name="Linking"):
             return
         await ctx.defer()
         target = other or author
+        if other is not None and not isinstance(other, discord.Member):
+            # Someone who left: only a link they made here is this server's to remove (the
+            # service refuses the rest); say so plainly rather than what they hold elsewhere.
+            links = await asyncio.to_thread(self.linking.links_of, other.id)
+            here = [link.platform for link in links if link.linked_in_guild_id == guild.id]
+            if not here or chosen not in (None, *here):
+                reply = render_linking.no_link_here(other, chosen)
+                await ctx.send(reply, allowed_mentions=NO_MENTIONS)
+                return
         if chosen is None:
             links = await asyncio.to_thread(self.linking.links_of, target.id)
             if len(links) > 1:

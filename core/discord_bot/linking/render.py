@@ -223,6 +223,14 @@ def not_linked(member: discord.abc.User | None, platform: Platform | None = Plat
     return f"{inert(member.display_name)} has no {what}."
 
 
+def no_link_here(user: discord.abc.User, platform: Platform | None) -> str:
+    """``!unlink <user id>`` of someone who is not a member and has no link made here."""
+    what = f"{platform_name(platform)} account" if platform else "Kick or Twitch account"
+    return (
+        f"{inert(user.display_name)} is not a member of this server and has no {what} linked here."
+    )
+
+
 def unlink_which(
     links: list[AccountLink], prefix: str, member: discord.abc.User | None = None
 ) -> str:

@@ -7,6 +7,7 @@ Closed DMs are the one thing dpytest cannot do; those tests make ``Member.send``
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from types import SimpleNamespace
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
@@ -348,6 +349,63 @@ async def test_unlink_of_a_mistyped_member_unlinks_nobody(
 
     assert reply.content == "That doesn't look right. Usage: !unlink [member] [kick|twitch]"
     assert linking.link_of(manager.id) is not None
+
+
+@pytest.fixture
+def left_server(monkeypatch: pytest.MonkeyPatch) -> Callable[[discord.Member], None]:
+    """``left(member)``: the member leaves their server (their user stays known to the bot)."""
+
+    async def unknown_member(self: Any, bot: Any, guild: Any, user_id: int) -> None:
+        return None  # Discord answers 404 Unknown Member (dpytest would answer the author)
+
+    monkeypatch.setattr(commands.MemberConverter, "query_member_by_id", unknown_member)
+
+    def left(member: discord.Member) -> None:
+        member.guild._remove_member(member)
+        assert member.guild.get_member(member.id) is None
+
+    return left
+
+
+async def test_an_admin_unlinks_someone_who_left_by_their_user_id(
+    guild_a: discord.Guild,
+    alice: discord.Member,
+    manager: discord.Member,
+    linking: LinkingService,
+    left_server: Callable[[discord.Member], None],
+) -> None:
+    link_kick_account(linking, guild_a, alice)  # made here: this server's to remove
+    left_server(alice)
+
+    [reply] = await say(f"!unlink {alice.id}", manager)
+
+    assert reply.content == "alice is no longer linked to **kick\\_al** on Kick."
+    assert linking.link_of(alice.id) is None
+    [*_, last] = linking.history(guild_a.id, alice.id)
+    assert (last.action, last.actor_id) == (UNLINKED, manager.id)
+
+
+@pytest.mark.parametrize("made_in", ["another server", "nowhere"])
+async def test_someone_who_left_with_no_link_made_here_is_refused_clearly(
+    made_in: str,
+    guild_a: discord.Guild,
+    guild_b: discord.Guild,
+    alice: discord.Member,
+    manager: discord.Member,
+    linking: LinkingService,
+    left_server: Callable[[discord.Member], None],
+) -> None:
+    if made_in == "another server":
+        link_kick_account(linking, guild_b, alice)  # that server's and alice's business
+    left_server(alice)
+
+    [reply] = await say(f"!unlink {alice.id} kick", manager)
+
+    assert reply.content == (
+        "alice is not a member of this server and has no Kick account linked here."
+    )
+    assert (linking.link_of(alice.id) is None) == (made_in == "nowhere")
+    assert linking.history(guild_a.id, alice.id) == []
 
 
 # --- !linkrole -------------------------------------------------------------------------------
