@@ -194,10 +194,16 @@ class LinkPanels:
             return
         guild = member.guild
         channel = guild.get_channel_or_thread(payload.channel_id)
+        # Decided before the reaction goes: a member whose reaction is taken away is always
+        # told something. Per server: another server's panel sends that server's link.
+        wait = self._panel_cooldown.retry_after((guild.id, member.id), LINK_COOLDOWN_SECONDS)
         if isinstance(channel, discord.TextChannel | discord.Thread):
             await self._remove_reaction(channel, payload, member)
-        if self._panel_cooldown.retry_after(payload.user_id, LINK_COOLDOWN_SECONDS) is not None:
-            return  # a link went out moments ago; don't send another for every click
+        if wait is not None:
+            # A link went out moments ago: not another for every click, but where it is (once).
+            if self._panel_cooldown.retry_after(("reminded", guild.id, member.id), wait) is None:
+                await self._dm_quietly(member, render_linking.link_sent_recently(guild.name, wait))
+            return
         platforms = await asyncio.to_thread(self.linking.platforms_for, guild.id)
         if not platforms:
             await self._dm_quietly(member, render_linking.UNAVAILABLE)

@@ -7,6 +7,8 @@ A start link is personal: only a DM or an ephemeral reply may hold it, never a c
 
 from __future__ import annotations
 
+import math
+
 import discord
 
 from core.discord_bot.connections.kick.render import relative, works_until
@@ -130,6 +132,14 @@ DMS_CLOSED = (
     "I couldn't DM you the link: your direct messages are closed to me. Use the slash command "
     "/link instead; it shows the link to you alone."
 )
+
+
+def link_sent_recently(guild_name: str, wait_seconds: float) -> str:
+    """DMed to a member who reacts to a panel again before its cooldown ran out."""
+    return (
+        f"I sent you a link for **{inert(guild_name)}** moments ago; it's above in this "
+        f"conversation. React again in {math.ceil(wait_seconds)} s for a new one."
+    )
 
 
 def dms_closed_for(display_name: str) -> str:

@@ -602,16 +602,56 @@ async def test_reacting_to_the_panel_dms_the_reactor_a_link_and_removes_the_reac
     assert [(str(r.emoji), r.count) for r in fetched.reactions] == [(LINK_EMOJI, 1)]  # the bot's
 
 
-async def test_reacting_again_at_once_sends_no_second_link(
-    alice: discord.Member, manager: discord.Member
+async def test_reacting_again_at_once_sends_no_second_link_but_says_where_the_first_is(
+    guild_a: discord.Guild, alice: discord.Member, manager: discord.Member
 ) -> None:
     panel = await post_panel(manager)
     await dpytest.add_reaction(alice, panel, LINK_EMOJI)
     assert len(await drain()) == 1
 
     await dpytest.add_reaction(alice, panel, LINK_EMOJI)
+    [reminder] = await drain()
+    await dpytest.add_reaction(alice, panel, LINK_EMOJI)  # told once: nothing for every click
 
+    assert is_dm_to(reminder, alice)
+    assert reminder.content.startswith(
+        "I sent you a link for **Guild A** moments ago; it's above in this conversation. "
+        "React again in "  # the bot's own clock: up to 30 s
+    )
+    assert "http" not in reminder.content
     assert await drain() == []
+    fetched = await guild_a.text_channels[0].fetch_message(panel.id)
+    assert [(str(r.emoji), r.count) for r in fetched.reactions] == [(LINK_EMOJI, 1)]  # the bot's
+
+
+@pytest.mark.parametrize("reacted_here_first", [False, True])
+async def test_another_servers_panel_sends_that_servers_link_at_once(
+    reacted_here_first: bool,
+    guild_a: discord.Guild,
+    guild_b: discord.Guild,
+    alice: discord.Member,
+    manager: discord.Member,
+    clock: Clock,
+) -> None:
+    admin_b = member_of(guild_b, "bob")
+    role = dpytest.backend.make_role(
+        "Admin", guild_b, permissions=discord.Permissions(manage_guild=True).value
+    )
+    await dpytest.add_role(admin_b, role)
+    alice_in_b = dpytest.backend.make_member(alice._user, guild_b)  # the same user, in both
+    panel_a = await post_panel(manager)
+    panel_b = await post_panel(admin_b)
+    if reacted_here_first:
+        await dpytest.add_reaction(alice, panel_a, LINK_EMOJI)
+        [dm_a] = await drain()
+        assert claims_of(link_of_text(dm_a.content), clock).guild_id == guild_a.id
+
+    await dpytest.add_reaction(alice_in_b, panel_b, LINK_EMOJI)  # moments later, in server B
+
+    [dm_b] = await drain()
+    assert is_dm_to(dm_b, alice)
+    claims = claims_of(link_of_text(dm_b.content), clock)
+    assert (claims.discord_user_id, claims.guild_id) == (alice.id, guild_b.id)
 
 
 async def test_other_reactions_and_other_messages_are_ignored(
