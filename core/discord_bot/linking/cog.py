@@ -18,7 +18,13 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from core.discord_bot.common import Context, guild_of, manage_server
+from core.discord_bot.common import (
+    Context,
+    PostableChannel,
+    guild_of,
+    manage_server,
+    typed_channel_refusal,
+)
 from core.discord_bot.cooldowns import Cooldowns, cooldown, reset_cooldown
 from core.discord_bot.linking import render as render_linking
 from core.discord_bot.linking.outbound import role_problem
@@ -262,6 +268,14 @@ class LinkingCog(LinkPanels, commands.Cog, name="Linking"):
     async def linklogs_on(self, ctx: Context) -> None:
         """Log link attempts in this channel (Manage Server)."""
         guild = guild_of(ctx)
+        # Checked as every channel setting is, before it is saved: the log is posted as embeds.
+        if isinstance(ctx.channel, PostableChannel):
+            refusal = typed_channel_refusal(guild, str(ctx.channel.id), embeds=True)
+        else:
+            refusal = render_linking.LINKLOGS_TEXT_ONLY
+        if refusal is not None:
+            await ctx.send(refusal, allowed_mentions=NO_MENTIONS)
+            return
         await asyncio.to_thread(self.linking.set_log_channel, guild.id, ctx.channel.id)
         await ctx.send(render_linking.linklogs_on(ctx.channel.id), allowed_mentions=NO_MENTIONS)
 

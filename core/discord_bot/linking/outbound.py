@@ -1,10 +1,11 @@
 """Linking's Discord effects: DM the member, give or take the linked role, post to the link log.
 
-A refusal from Discord (closed DMs, a role above the bot's, a missing permission) is reported
-and logged, never raised: the bus would only deliver the event again to the same refusal.
-While the bot is configured but not connected, :class:`DiscordUnavailable` propagates so the
-bus delivers the event again later. The DM and the log post carry a nonce of the attempt, so a
-step made again after a worker was killed mid-way is one message on Discord all the same.
+A refusal from Discord (closed DMs, a role above the bot's, a missing permission, the log's
+channel gone) is reported and logged, never raised: the call would only be made again to the
+same refusal. While the bot is configured but not connected, :class:`DiscordUnavailable`
+propagates so the Discord worker makes the call again later. The DM and the log post carry a
+nonce of the attempt, so a step made again after a worker was killed mid-way is one message on
+Discord all the same.
 """
 
 from __future__ import annotations
@@ -83,10 +84,13 @@ class DiscordLinks:
             return RoleChange(role_id, False, "Discord refused: check my Manage Roles permission")
         return RoleChange(role_id, True)
 
-    async def post_log(self, channel_id: int, notice: LinkNotice, role: RoleChange | None) -> None:
+    async def post_log(
+        self, channel_id: int, notice: LinkNotice, role: RoleChange | None
+    ) -> str | None:
+        """Post the entry; why it was not, in words for the admins (None: posted)."""
         client = self._client(notice.guild_id, "writing the link log")
         if client is None:
-            return
+            return "Discord is off"
         guild = client.get_guild(notice.guild_id)
         # Looked up in the guild itself: a log never lands in another guild's channel.
         channel = guild.get_channel_or_thread(channel_id) if guild else None
@@ -97,7 +101,10 @@ class DiscordLinks:
                 notice.guild_id,
                 channel_id,
             )
-            return
+            return (
+                f"its channel ({channel_id}) is gone or no text channel; turn the log on again "
+                "in a channel with !linklogs on"
+            )
         try:
             embed = render_linking.log_embed(notice, role)
             nonce = _nonce("link log", notice)
@@ -108,6 +115,8 @@ class DiscordLinks:
                 notice.guild_id,
                 channel_id,
             )
+            return f"I may not post in #{channel.name}; give me Send Messages and Embed Links there"
+        return None
 
 
 def _nonce(what: str, notice: LinkNotice) -> str:

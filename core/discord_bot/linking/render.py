@@ -309,6 +309,8 @@ def linklogs_on(channel_id: int) -> str:
 
 
 LINKLOGS_OFF = "The link log is off."
+# !linklogs on in a voice channel's chat (or another channel the log cannot be posted in).
+LINKLOGS_TEXT_ONLY = "Turn the link log on in a text channel or a thread: I can't post it here."
 
 
 def linklogs_status(settings: LinkSettings, prefix: str) -> str:

@@ -15,6 +15,7 @@ import asyncio
 import logging
 import uuid
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from functools import partial
 from typing import TypeVar
 
@@ -34,6 +35,16 @@ STEP_ROLE = "linking.role"
 STEP_LOG = "linking.log"
 
 
+@dataclass(frozen=True)
+class Aftermath:
+    """What became of a call's steps that an admin may have to fix: the linked role (None: no
+    linked role, or changed by an earlier try) and why the link log was not written (None:
+    written, or no log)."""
+
+    role: RoleChange | None = None
+    log_problem: str | None = None
+
+
 class LinkEffects:
     """``role_sync`` (the roles feature) brings the member's watchtime roles up to date right
     after a link or unlink; without it they follow at the next scheduled sync."""
@@ -49,9 +60,8 @@ class LinkEffects:
         self.discord = discord
         self.role_sync = role_sync
 
-    async def account_linked(self, guild_id: int, event: AccountLinked) -> RoleChange | None:
-        """Tell the member, give the linked role, sync their watchtime roles, log it; what
-        became of the role (None: no linked role, or given by an earlier try)."""
+    async def account_linked(self, guild_id: int, event: AccountLinked) -> Aftermath:
+        """Tell the member, give the linked role, sync their watchtime roles, log it."""
         notice = _sign_in_notice(guild_id, event, LINKED, replaced_username=event.replaced_username)
         settings = await asyncio.to_thread(self.linking.settings, guild_id)
         await self._once(guild_id, STEP_TELL, event.key, partial(self.discord.tell_member, notice))
@@ -67,20 +77,20 @@ class LinkEffects:
             role = await self._once(guild_id, STEP_ROLE, event.key, give)
         # The member's watchtime now counts for them on Discord: sync their roles at once.
         await self._sync_watchtime_roles(guild_id, event.discord_user_id)
-        await self._post_log(guild_id, settings, event.key, notice, role)
+        log_problem = await self._post_log(guild_id, settings, event.key, notice, role)
         log.info(
             "guild %s: member %s linked a %s account",
             guild_id,
             event.discord_user_id,
             event.platform.value,
         )
-        return role
+        return Aftermath(role, log_problem)
 
-    async def link_failed(self, guild_id: int, event: AccountLinkFailed) -> None:
+    async def link_failed(self, guild_id: int, event: AccountLinkFailed) -> Aftermath:
         notice = _sign_in_notice(guild_id, event, REFUSED, reason=event.reason)
         settings = await asyncio.to_thread(self.linking.settings, guild_id)
         await self._once(guild_id, STEP_TELL, event.key, partial(self.discord.tell_member, notice))
-        await self._post_log(guild_id, settings, event.key, notice, None)
+        log_problem = await self._post_log(guild_id, settings, event.key, notice, None)
         log.info(
             "guild %s: member %s could not link a %s account (%s)",
             guild_id,
@@ -88,6 +98,7 @@ class LinkEffects:
             event.platform.value,
             event.reason,
         )
+        return Aftermath(None, log_problem)
 
     async def _post_log(
         self,
@@ -96,11 +107,13 @@ class LinkEffects:
         event_key: str,
         notice: LinkNotice,
         role: RoleChange | None,
-    ) -> None:
-        """Post ``notice`` in the guild's link log, when it has one; once per event."""
-        if settings.log_channel_id is not None:
-            post = partial(self.discord.post_log, settings.log_channel_id, notice, role)
-            await self._once(guild_id, STEP_LOG, event_key, post)
+    ) -> str | None:
+        """Post ``notice`` in the guild's link log, when it has one; once per event. Why it was
+        not written (None: written, by this try or an earlier one, or no log)."""
+        if settings.log_channel_id is None:
+            return None
+        post = partial(self.discord.post_log, settings.log_channel_id, notice, role)
+        return await self._once(guild_id, STEP_LOG, event_key, post)
 
     async def unlink(
         self,
@@ -136,10 +149,10 @@ class LinkEffects:
             )
         )
 
-    async def account_unlinked(self, guild_id: int, event: AccountUnlinked) -> RoleChange | None:
+    async def account_unlinked(self, guild_id: int, event: AccountUnlinked) -> Aftermath:
         """What follows an unlink (``!unlink``, the dashboard's): take this guild's linked role
         back (unless a link on another platform remains), bring the watchtime roles up to date
-        and log it; each step once per event. What became of the role, as after a link."""
+        and log it; each step once per event."""
         member = event.discord_user_id
         settings = await asyncio.to_thread(self.linking.settings, guild_id)
         remaining = await asyncio.to_thread(self.linking.links_of, member)
@@ -165,9 +178,9 @@ class LinkEffects:
             at=utc(event.occurred_at),
             actor_id=event.actor_id,
         )
-        await self._post_log(guild_id, settings, event.key, notice, role)
+        log_problem = await self._post_log(guild_id, settings, event.key, notice, role)
         log.info("guild %s: member %s unlinked by %s", guild_id, member, event.actor_id)
-        return role
+        return Aftermath(role, log_problem)
 
     async def _sync_watchtime_roles(self, guild_id: int, discord_user_id: int) -> None:
         # The roles feature plugs in here (Runtime passes its MemberRoleSync as role_sync).

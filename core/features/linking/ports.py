@@ -55,8 +55,12 @@ class LinkDiscord(Protocol):
         """Give (``present``) or take the guild's linked role; never raises for a refusal."""
         ...
 
-    async def post_log(self, channel_id: int, notice: LinkNotice, role: RoleChange | None) -> None:
-        """Post the attempt to the link log channel, which must belong to ``notice.guild_id``."""
+    async def post_log(
+        self, channel_id: int, notice: LinkNotice, role: RoleChange | None
+    ) -> str | None:
+        """Post the attempt to the link log channel, which must belong to ``notice.guild_id``;
+        why it was not posted (the channel gone, a permission missing), or None. Never raises
+        for a refusal."""
         ...
 
 

@@ -10,8 +10,9 @@ told and logged when it answers again. A redelivered event queues nothing new, a
 again (a worker killed mid-way) repeats only the steps that did not happen: each is marked done
 per event (``LinkEffects._once``); the step that was cut off is made again, and its DM or log
 post carries a nonce of the attempt, so Discord keeps it one message. A linked role Discord
-would not change ends the call refused with why, after its other steps
-(``core/outbox/undone.py`` lists it for the admins).
+would not change, or a link log Discord would not take (its channel gone, a permission lost),
+ends the call refused with why, after its other steps (``core/outbox/undone.py`` lists it for
+the admins: ``!health`` and the dashboard's "What the bot could not do").
 """
 
 from __future__ import annotations
@@ -27,8 +28,7 @@ from core.events import AccountLinked, AccountLinkFailed, AccountUnlinked, utc
 from core.events.codec import event_from_dict
 from core.features.linking import calls
 from core.features.linking.calls import KINDS, LinkEvent
-from core.features.linking.effects import LinkEffects
-from core.features.linking.ports import RoleChange
+from core.features.linking.effects import Aftermath, LinkEffects
 from core.outbox.worker import Done, Kind, Outcome, Refused
 
 
@@ -47,7 +47,7 @@ class QueuedLinkEffects:
             calls.enqueue(conn, guild_id, event, utc(self.clock()))
 
     def kinds(self) -> dict[str, Kind]:
-        runs: dict[type[LinkEvent], Callable[[int, Any], Awaitable[object]]] = {
+        runs: dict[type[LinkEvent], Callable[[int, Any], Awaitable[Aftermath]]] = {
             AccountLinked: self.effects.account_linked,
             AccountLinkFailed: self.effects.link_failed,
             AccountUnlinked: self.effects.account_unlinked,
@@ -56,12 +56,18 @@ class QueuedLinkEffects:
         return {KINDS[kind]: Kind(_running(run)) for kind, run in runs.items()}
 
 
-def _running(run: Callable[[int, Any], Awaitable[object]]) -> Callable[..., Awaitable[Outcome]]:
+def _running(run: Callable[[int, Any], Awaitable[Aftermath]]) -> Callable[..., Awaitable[Outcome]]:
     async def make(guild_id: int, payload: dict[str, Any]) -> Outcome:
-        role = await run(guild_id, event_from_dict(payload["event"]))
-        if isinstance(role, RoleChange) and not role.is_done and role.for_admin:
-            # The other steps are done; the admin has the role to fix (the link log says so too).
-            return Refused(f"the linked role was not changed: {role.problem or 'no reason given'}")
+        after = await run(guild_id, event_from_dict(payload["event"]))
+        # The other steps are done; what is left is the admin's to fix, so it is listed for them.
+        problems = []
+        role = after.role
+        if role is not None and not role.is_done and role.for_admin:
+            problems.append(f"the linked role was not changed: {role.problem or 'no reason given'}")
+        if after.log_problem is not None:
+            problems.append(f"link log not written: {after.log_problem}")
+        if problems:
+            return Refused("; ".join(problems))
         return Done("told, roles and log brought up to date")
 
     return make

@@ -28,6 +28,7 @@ from core.features.linking.effects import LinkEffects
 from core.features.linking.queued import QueuedLinkEffects
 from core.features.linking.service import LINKED, UNLINKED, LinkingService
 from core.outbox import DISCORD
+from core.outbox.undone import UndoneCalls
 from core.outbox.worker import OutboxWorker
 from core.security.links import LINK_LIFETIME, verify_link_params
 from tests.discord_bot.conftest import LINK_BASE_URL, LINK_SECRET
@@ -503,6 +504,21 @@ async def test_linklogs_on_off_and_status_in_this_channel(
     assert status_off.content == "The link log is off. Turn it on in a channel with !linklogs on."
 
 
+async def test_linklogs_on_where_i_cannot_post_the_log_is_refused_before_it_is_saved(
+    guild_a: discord.Guild, manager: discord.Member, linking: LinkingService
+) -> None:
+    channel = guild_a.text_channels[0]
+    # The log is posted as embeds: without Embed Links, Discord would drop every entry.
+    await dpytest.set_permission_overrides(guild_a.default_role, channel, embed_links=False)
+
+    [reply] = await say("!linklogs on", manager)
+
+    assert reply.content == (
+        f"I can't post in {channel.mention}; give me Send Messages and Embed Links there."
+    )
+    assert linking.settings(guild_a.id).log_channel_id is None
+
+
 async def test_a_link_is_logged_in_its_own_guild_only(
     guild_a: discord.Guild,
     guild_b: discord.Guild,
@@ -540,6 +556,46 @@ async def test_a_link_is_logged_in_its_own_guild_only(
     assert "\\*\\*kick\\_al\\*\\*" in description
     [dm] = [m for m in sent if is_dm_to(m, alice)]
     assert "\\*\\*kick\\_al\\*\\*" in dm.content
+
+
+@pytest.mark.parametrize("lost", ["the channel", "the permission"])
+async def test_a_link_log_discord_does_not_take_is_listed_for_the_admins(
+    lost: str,
+    guild_a: discord.Guild,
+    alice: discord.Member,
+    manager: discord.Member,
+    link_effects: LinkEffects,
+    sqlite_engine: Engine,
+    discord_calls: OutboxWorker,
+    clock: Clock,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    await say("!linklogs on", manager)
+    channel = guild_a.text_channels[0]
+    if lost == "the channel":
+        guild_a._remove_channel(channel)  # deleted on Discord: the gateway drops it
+        problem = (
+            f"its channel ({channel.id}) is gone or no text channel; turn the log on again in "
+            "a channel with !linklogs on"
+        )
+    else:
+
+        async def forbidden(self: discord.abc.Messageable, *args: Any, **kwargs: Any) -> None:
+            raise discord.Forbidden(dpytest.backend.FakeRequest(403, "Forbidden"), "Missing Access")
+
+        monkeypatch.setattr(discord.TextChannel, "send", forbidden)
+        problem = f"I may not post in #{channel.name}; give me Send Messages and Embed Links there"
+    linked = AccountLinked(platform=Platform.KICK, event_id="link-1", occurred_at=clock(),
+                           guild_id=guild_a.id, discord_user_id=alice.id,
+                           viewer=Viewer("7001", "kick_al"))  # fmt: skip
+    await QueuedLinkEffects(sqlite_engine, clock, link_effects).queue(guild_a.id, linked)
+
+    assert await discord_calls.run_once() == 1
+
+    [dm] = await drain()
+    assert is_dm_to(dm, alice)  # the member was told all the same
+    [undone] = UndoneCalls(sqlite_engine, clock).recent(guild_a.id).calls
+    assert undone.answer == f"link log not written: {problem}"
 
 
 # --- link panels -----------------------------------------------------------------------------

@@ -264,3 +264,33 @@ async def test_a_member_who_left_leaves_no_role_for_an_admin_to_fix(sqlite_engin
 
     assert calls(sqlite_engine)[0][1] == "done"
     assert UndoneCalls(sqlite_engine, clock).recent(GUILD).total == 0
+
+
+class LogRefusingDiscord(RecordingDiscord):
+    """Discord not taking the link log (its channel deleted, a permission lost)."""
+
+    async def post_log(self, channel_id, notice, role):  # type: ignore[no-untyped-def]
+        await super().post_log(channel_id, notice, role)
+        return "its channel (900) is gone or no text channel"
+
+
+async def test_a_link_log_discord_does_not_take_is_among_what_the_bot_could_not_do(
+    sqlite_engine, linking, clock
+):
+    discord = LogRefusingDiscord()
+    effects = LinkEffects(linking, discord, role_sync=RecordingRoleSync(discord))
+    queued = QueuedLinkEffects(sqlite_engine, clock, effects)
+    await queued.queue(GUILD, linked())
+
+    await OutboxWorker(sqlite_engine, DISCORD, queued.kinds(), clock).run_once()
+
+    assert [call[0] for call in discord.calls] == ["tell", "role", "sync", "log"]  # all tried
+    assert calls(sqlite_engine) == [
+        (
+            "linking.linked",
+            "refused",
+            "link log not written: its channel (900) is gone or no text channel",
+        )
+    ]
+    [undone] = UndoneCalls(sqlite_engine, clock).recent(GUILD).calls
+    assert undone.answer == "link log not written: its channel (900) is gone or no text channel"
