@@ -96,7 +96,6 @@ def dashboard_config(rt: Assembly) -> DashboardConfig:
         raffle_export=raffle_exporter(rt.raffle.views),
         event_log=event_log_of(rt.bus, rt.clock),
         metrics=rt.metrics,
-        publish=rt.bus.publish,
         live_caps=LiveCaps(
             process=settings.web.live_max_streams,
             per_overlay=settings.web.live_max_streams_per_overlay,

@@ -7,12 +7,14 @@ transaction that removes the link, without importing the effects' runner.
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 
 from sqlalchemy.engine import Connection
 
-from core.events import AccountLinked, AccountLinkFailed, AccountUnlinked
+from core.events import AccountLinked, AccountLinkFailed, AccountUnlinked, Platform, Viewer
 from core.events.codec import event_to_dict
+from core.features.linking.repository import AccountLink
 from core.outbox import DISCORD, store
 from core.outbox.store import Effect
 
@@ -32,6 +34,31 @@ def enqueue(conn: Connection, guild_id: int, event: LinkEvent, now: datetime) ->
     payload = {"event": event_to_dict(event)}
     key = f"{kind}:{guild_id}:{event.key}"
     return store.enqueue(conn, Effect(DISCORD, kind, guild_id, key, payload, summary(event)), now)
+
+
+def enqueue_unlinked(
+    conn: Connection,
+    guild_id: int,
+    removed: AccountLink,
+    *,
+    discord_user_id: int,
+    actor_id: int,
+    platform: Platform,
+    now: datetime,
+) -> None:
+    """Queue what follows the removal of ``removed`` (the linked role taken back, the watchtime
+    roles, the link log), in the transaction that removed it: ``!unlink`` and the dashboard's
+    unlink alike, so neither a Discord error nor a restart leaves the role behind."""
+    event = AccountUnlinked(
+        platform=platform,
+        event_id=uuid.uuid4().hex,
+        occurred_at=now,
+        guild_id=guild_id,
+        discord_user_id=discord_user_id,
+        actor_id=actor_id,
+        viewer=Viewer(removed.platform_user_id, removed.username),
+    )
+    enqueue(conn, guild_id, event, now)
 
 
 def summary(event: LinkEvent) -> str:

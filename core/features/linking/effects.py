@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from functools import partial
@@ -21,7 +20,7 @@ from typing import TypeVar
 
 from sqlalchemy.engine import Connection
 
-from core.events import AccountLinked, AccountLinkFailed, AccountUnlinked, Platform, Viewer, utc
+from core.events import AccountLinked, AccountLinkFailed, AccountUnlinked, Platform, utc
 from core.features.linking import calls
 from core.features.linking.ports import LinkDiscord, LinkNotice, MemberRoleSync, RoleChange
 from core.features.linking.repository import AccountLink, LinkSettings
@@ -128,20 +127,12 @@ class LinkEffects:
         another platform remains), syncs the watchtime roles and logs it
         (:meth:`account_unlinked`, retried while Discord fails); the removed link, or None when
         the member had none."""
-        event_id = uuid.uuid4().hex
 
         def queue(conn: Connection, removed: AccountLink) -> None:
-            now = utc(self.linking.clock())
-            event = AccountUnlinked(
-                platform=platform,
-                event_id=event_id,
-                occurred_at=now,
-                guild_id=guild_id,
-                discord_user_id=discord_user_id,
-                actor_id=actor_id,
-                viewer=Viewer(removed.platform_user_id, removed.username),
-            )
-            calls.enqueue(conn, guild_id, event, now)
+            calls.enqueue_unlinked(
+                conn, guild_id, removed, discord_user_id=discord_user_id, actor_id=actor_id,
+                platform=platform, now=utc(self.linking.clock()),
+            )  # fmt: skip
 
         return await asyncio.to_thread(
             lambda: self.linking.unlink(

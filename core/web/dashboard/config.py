@@ -62,8 +62,6 @@ class DashboardConfig(FeatureServices):
     # A guild's channel on a platform (its name for the event log), or None.
     channel_of: Callable[[int, Platform], TrackedChannel | None] = lambda guild_id, platform: None
     metrics: Metrics | None = None
-    # The bus's publish: /me tells the bot about an unlink (AccountUnlinked).
-    publish: Callable[[Any], object] | None = None
     # Live updates (core/web/dashboard/live.py, through the inherited ``live_backend``): how
     # many streams at once (in the process, per overlay link, per server, per client address:
     # live_admission.py), and how long one lasts before the browser reconnects.

@@ -10,8 +10,6 @@ ever sees and changes their own data.
 from __future__ import annotations
 
 import json
-import logging
-import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,15 +24,17 @@ from flask import (
     request,
     url_for,
 )
+from sqlalchemy.engine import Connection
 
-from core.events import AccountUnlinked, Platform, Viewer
+from core.events import Platform
+from core.features.linking import calls
+from core.features.linking.repository import AccountLink
 from core.web.dashboard import answer_database_down, error_page
 from core.web.dashboard.guilds import guild_name, require_user
 from core.web.dashboard.state import dashboard
 
 bp = Blueprint("me", __name__, url_prefix="/me")
 answer_database_down(bp)
-log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -184,29 +184,22 @@ def download():  # type: ignore[no-untyped-def]
 
 def _unlink(platform: Platform) -> Any:
     """The user's own link on ``platform`` removed, as ``!unlink`` does in the server where it
-    was made (the history row goes there), and the bot told (the linked role, watchtime roles
-    and link log follow there); None when there was none."""
+    was made (the history row goes there), with what follows on Discord there (the linked role,
+    watchtime roles and link log) queued for the bot in the same transaction; None when there
+    was none."""
     config = dashboard().config
     current = config.linking.link_of(g.user.id, platform)
     if current is None:
         return None
-    guild_id = current.linked_in_guild_id
-    removed = config.linking.unlink(guild_id, g.user.id, actor_id=g.user.id, platform=platform)
-    if removed is not None and config.publish is not None:
-        event = AccountUnlinked(
-            platform=platform,
-            event_id=uuid.uuid4().hex,
-            occurred_at=config.linking.clock(),
-            guild_id=guild_id,
-            discord_user_id=g.user.id,
-            actor_id=g.user.id,
-            viewer=Viewer(removed.platform_user_id, removed.username),
-        )
-        try:
-            config.publish(event)
-        except Exception:  # the link is gone either way; the roles follow at the next sync
-            log.exception("could not tell the bot that %s unlinked", g.user.id)
-    return removed
+    guild_id, user_id = current.linked_in_guild_id, g.user.id
+
+    def queue(conn: Connection, removed: AccountLink) -> None:
+        calls.enqueue_unlinked(
+            conn, guild_id, removed, discord_user_id=user_id, actor_id=user_id,
+            platform=platform, now=config.linking.clock(),
+        )  # fmt: skip
+
+    return config.linking.unlink(guild_id, user_id, actor_id=user_id, platform=platform, then=queue)
 
 
 @bp.post("/unlink")
