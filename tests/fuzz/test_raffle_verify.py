@@ -25,6 +25,9 @@ LEDGER = json.loads((FIXTURES / "raffle-1-ledger.json").read_text("utf-8"))
 # The same month closed in snapshot version 2 (admins by pseudonyms, format /2).
 PROOF_V2 = json.loads((FIXTURES / "raffle-v2-1-proof.json").read_text("utf-8"))
 LEDGER_V2 = json.loads((FIXTURES / "raffle-v2-1-ledger.json").read_text("utf-8"))
+# And in version 3 (its snapshot's header fixes the times, the chain and the round).
+PROOF_V3 = json.loads((FIXTURES / "raffle-v3-1-proof.json").read_text("utf-8"))
+LEDGER_V3 = json.loads((FIXTURES / "raffle-v3-1-ledger.json").read_text("utf-8"))
 
 VALUES = st.recursive(
     st.none()
@@ -54,6 +57,7 @@ def _paths(document: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]
 
 PROOF_PATHS, LEDGER_PATHS = _paths(PROOF)[1:], _paths(LEDGER)[1:]
 PROOF_V2_PATHS, LEDGER_V2_PATHS = _paths(PROOF_V2)[1:], _paths(LEDGER_V2)[1:]
+PROOF_V3_PATHS = _paths(PROOF_V3)[1:]
 
 
 def _replaced(document: Any, path: tuple[Any, ...], value: Any) -> Any:
@@ -82,6 +86,8 @@ def test_the_published_proof_verifies():
     proof, ledger = json.dumps(PROOF).encode(), json.dumps(LEDGER).encode()
     assert verify_documents(proof, ledger).matches
     proof, ledger = json.dumps(PROOF_V2).encode(), json.dumps(LEDGER_V2).encode()
+    assert verify_documents(proof, ledger).matches
+    proof, ledger = json.dumps(PROOF_V3).encode(), json.dumps(LEDGER_V3).encode()
     assert verify_documents(proof, ledger).matches
 
 
@@ -112,6 +118,15 @@ def test_one_hostile_value_in_a_pseudonymous_proof_is_answered_or_refused(which,
     proof = _replaced(PROOF_V2, path, value) if which == "proof" else PROOF_V2
     ledger = _replaced(LEDGER_V2, path, value) if which == "ledger" else LEDGER_V2
     _check(json.dumps(proof).encode(), json.dumps(ledger).encode(), "raffle-verify-value")
+
+
+@given(index=st.integers(min_value=0), value=VALUES)
+@example(index=PROOF_V3_PATHS.index(("beacon", "round")), value=float("inf"))
+@example(index=PROOF_V3_PATHS.index(("closed_at",)), value="2026-04-01T00:00:05+99:00")
+def test_one_hostile_value_in_a_round_fixing_proof_is_answered_or_refused(index, value):
+    """Version 3 puts the proof's times, chain hash and round in the hashed header."""
+    proof = _replaced(PROOF_V3, PROOF_V3_PATHS[index % len(PROOF_V3_PATHS)], value)
+    _check(json.dumps(proof).encode(), json.dumps(LEDGER_V3).encode(), "raffle-verify-value")
 
 
 @given(

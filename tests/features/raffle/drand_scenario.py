@@ -39,6 +39,93 @@ def round_time(chain: Chain, beacon_round: int) -> datetime:
     return datetime.fromtimestamp(seconds, UTC)
 
 
+def entry(
+    entry_id: int, user_id: str, amount: int, actor: int | str | None = None, reason: str = ""
+) -> fairness.SnapshotEntry:
+    """A ledger row given by hand to ``kick:<user_id>``."""
+    return fairness.SnapshotEntry(
+        entry_id,
+        "kick",
+        user_id,
+        amount,
+        "admin",
+        f"discord:{entry_id}",
+        actor,
+        reason,
+        "2026-03-05T10:00:00.000000Z",
+    )
+
+
+def composed_proof(
+    entries: list[fairness.SnapshotEntry],
+    eligible: list[str],
+    draws: list[tuple[int, bool]],
+    *,
+    version: int = fairness.SNAPSHOT_VERSION,
+    beacon_round: int = 1000,
+    closed_at: datetime | None = None,
+) -> tuple[dict, dict]:
+    """A proof and ledger as the export writes them, without the database: the period ends two
+    seconds before quicknet ``beacon_round`` (a real round of the fixture) and closes a second
+    later (or at ``closed_at``); ``draws``: (winners wanted, forced) of each draw in turn, the
+    winners picked by the rules."""
+    ends_at = round_time(QUICKNET, beacon_round) - timedelta(seconds=2)
+    closed_at = closed_at or ends_at + timedelta(seconds=1)
+    row = next(r for r in ROUNDS["quicknet"]["rounds"] if r["round"] == beacon_round)
+    fix = fairness.RoundFix(ends_at, closed_at, QUICKNET.hash, beacon_round)
+    snapshot = fairness.snapshot_hash(
+        7, 9, entries, eligible, version, fix if version >= fairness.ROUND_FIXED_FROM else None
+    )
+    seed = "11" * 32
+    documents = []
+    for n, (wanted, forced) in enumerate(draws):
+        document: dict[str, Any] = {
+            "id": 100 + n,
+            "requested_at": closed_at.isoformat(),
+            "drawn_at": closed_at.isoformat(),
+            "winners_wanted": wanted,
+            "prize": "",
+            "reroll_of": None if n == 0 else 100,
+            "reason": "" if n == 0 else "again",
+            "forced": forced,
+            "forced_by": "admin-0123456789abcdef" if forced else None,
+            "beacon_round": None if forced else beacon_round,
+            "beacon_randomness": None if forced else row["randomness"],
+        }
+        if not forced:
+            document["beacon_signature"] = row["signature"]
+        documents.append({**document, "first_counter": 0, "winners": []})
+    proof = {
+        "format": fairness.PROOF_FORMATS[version],
+        "guild_id": 7,
+        "period_id": 9,
+        "starts_at": (ends_at - timedelta(days=30)).isoformat(),
+        "ends_at": ends_at.isoformat(),
+        "closed_at": closed_at.isoformat(),
+        "commitment": fairness.commitment_of(seed),
+        "seed": seed,
+        "snapshot_hash": snapshot,
+        "beacon": {
+            "url": "https://api.drand.sh",
+            "round": beacon_round,
+            "genesis_time": QUICKNET.genesis_time,
+            "period_seconds": QUICKNET.period_seconds,
+            "chain_hash": QUICKNET.hash,
+            "scheme": QUICKNET.scheme,
+            "public_key": QUICKNET.public_key,
+        },
+        "draws": documents,
+    }
+    ledger = {
+        "format": fairness.LEDGER_FORMATS[version],
+        "guild_id": 7,
+        "period_id": 9,
+        "entries": [e.exported(version) for e in entries],
+        "eligible": sorted(set(eligible)),
+    }
+    return with_winners_recomputed(proof, ledger), ledger
+
+
 def signed_proof(engine: Engine, chain: Chain, row: dict[str, Any]) -> tuple[dict, dict]:
     """The proof and ledger of a period drawn (3 winners of 8) from ``row``'s real round."""
     out = round_time(chain, row["round"])
@@ -96,8 +183,31 @@ def with_winners_recomputed(proof: dict, ledger: dict) -> dict:
             }
             for n, p in enumerate(picks, start=1)
         ]
+        draw["first_counter"] = len(won)
         won.extend(p.participant for p in picks)
     return proof
+
+
+def rehashed(proof: dict, ledger: dict) -> dict:
+    """``proof`` as if its period had closed with the times, chain and round it now names: the
+    snapshot hash of a version 3 proof covers them (the winners are recomputed with it)."""
+    proof = copy.deepcopy(proof)
+    beacon = proof["beacon"]
+    fix = fairness.RoundFix(
+        datetime.fromisoformat(proof["ends_at"]),
+        datetime.fromisoformat(proof["closed_at"]),
+        beacon.get("chain_hash"),
+        beacon.get("round"),
+    )
+    proof["snapshot_hash"] = fairness.snapshot_hash(
+        proof["guild_id"],
+        proof["period_id"],
+        entries_from_export(ledger),
+        ledger["eligible"],
+        3,
+        fix,
+    )
+    return with_winners_recomputed(proof, ledger)
 
 
 def _flip(hex_text: str, index: int) -> str:

@@ -7,7 +7,8 @@ reroll. ``tests/fixtures/raffle/`` holds what the code before the set-based conv
 balance-based draw exported for it (raffle-1-*.json, snapshot version 1: ``python -m
 tests.features.raffle.proof_scenario OUT_DIR 1`` writes them again) and what the code exported
 when it closed the month in version 2 (raffle-v2-1-*.json, admins named by pseudonyms;
-``... OUT_DIR 2``); ``test_proof_format.py`` checks that they still verify and that today's
+``... OUT_DIR 2``) and in version 3 (raffle-v3-1-*.json, the snapshot fixes the beacon round;
+``... OUT_DIR 3``); ``test_proof_format.py`` checks that they still verify and that today's
 code exports the very same bytes.
 """
 

@@ -66,8 +66,8 @@ def test_a_period_closed_now_names_its_admins_by_pseudonyms_only(engine, clock, 
     period_id = _close_a_month(engine, raffle, clock)
     proof = raffle.views.export(period_id)
 
-    assert proof.document["format"] == "streamkeeper-raffle-proof/2"
-    assert proof.ledger["format"] == "streamkeeper-raffle-ledger/2"
+    assert proof.document["format"] == "streamkeeper-raffle-proof/3"
+    assert proof.ledger["format"] == "streamkeeper-raffle-ledger/3"
     assert str(ANA) not in _texts(proof)
     assert str(BO) not in _texts(proof)
     by_hand = [e for e in proof.ledger["entries"] if e["source"] == "admin"]
@@ -123,7 +123,7 @@ def test_editing_a_pseudonymous_ledger_breaks_it(engine, clock, beacon):
 
     assert problems(mixed_formats) == (
         "the proof is in the streamkeeper-raffle-proof/1 format but the ledger in "
-        "streamkeeper-raffle-ledger/2",
+        "streamkeeper-raffle-ledger/3",
     )
 
 
@@ -247,5 +247,18 @@ def test_the_snapshot_version_is_in_the_header():
     assert v1.split(b"\n")[0] == b'["streamkeeper-raffle-snapshot",1,3,4]'
     assert v2.split(b"\n")[1:] == v1.split(b"\n")[1:]
     assert v2.split(b"\n")[0] == b'["streamkeeper-raffle-snapshot",2,3,4]'
-    with pytest.raises(ValueError, match="no snapshot version 3"):
+    fix = fairness.RoundFix(
+        datetime(2026, 4, 1, tzinfo=UTC), datetime(2026, 4, 1, 0, 0, 5, 7, tzinfo=UTC), "ab", 9
+    )
+    v3 = fairness.canonical_snapshot(3, 4, [entry], [], version=3, fix=fix)
+    assert v3.split(b"\n")[1:] == v2.split(b"\n")[1:]
+    assert v3.split(b"\n")[0] == (
+        b'["streamkeeper-raffle-snapshot",3,3,4,"2026-04-01T00:00:00.000000Z",'
+        b'"2026-04-01T00:00:05.000007Z","ab",9]'
+    )
+    with pytest.raises(ValueError, match="fixes the beacon round"):
         fairness.canonical_snapshot(3, 4, [entry], [], version=3)
+    with pytest.raises(ValueError, match="fixes no beacon round"):
+        fairness.canonical_snapshot(3, 4, [entry], [], version=2, fix=fix)
+    with pytest.raises(ValueError, match="no snapshot version 4"):
+        fairness.canonical_snapshot(3, 4, [entry], [], version=4, fix=fix)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -47,6 +48,8 @@ def test_a_draw_from_a_real_round_verifies_with_its_signature(sqlite_engine, cha
     result = verify(proof, ledger)
     assert result.problems == ()
     assert result.notes == (
+        f"snapshot hash {proof['snapshot_hash']}: compare it with the one announced at the close",
+        f"round: every beacon draw used round {row['round']}, which the snapshot hash fixes",
         f"beacon: the signature of round {row['round']} was checked against the pinned public "
         f"key of drand {chain.name} ({chain.hash[:8]}...)",
     )
@@ -65,6 +68,8 @@ def test_the_cli_says_the_signature_was_checked_and_refuses_forgeries(
     assert (good.returncode, good.stderr) == (0, "")
     assert good.stdout.splitlines() == [
         "match: 1 draw(s) recomputed from the proof and ledger",
+        f"snapshot hash {proof['snapshot_hash']}: compare it with the one announced at the close",
+        f"round: every beacon draw used round {row['round']}, which the snapshot hash fixes",
         f"beacon: the signature of round {row['round']} was checked against the pinned public "
         f"key of drand {chain.name} ({chain.hash[:8]}...)",
     ]
@@ -168,9 +173,10 @@ def test_an_unpinned_chain_needs_its_key_in_the_proof_and_is_said_to_be_unpinned
     unpinned = drand_scenario.forged_by_another_key(proof, ledger)
     unpinned["beacon"]["chain_hash"] = "ab" * 32
     unpinned["beacon"]["public_key"] = drand_scenario.drand_signing.public_key(chain.scheme)
+    unpinned = drand_scenario.rehashed(unpinned, ledger)  # as if closed with that chain
     result = verify(unpinned, ledger)
     assert result.problems == ()
-    assert result.notes == (
+    assert result.notes[2:] == (
         f"beacon: the signature of round {row['round']} was checked against the public key in "
         "the proof; chain abababab... is not pinned, so whoever ran the bot could have made "
         "that key",
@@ -179,4 +185,30 @@ def test_an_unpinned_chain_needs_its_key_in_the_proof_and_is_said_to_be_unpinned
     assert verify(unpinned, ledger).problems[0] == (
         "the beacon's chain abababab... is not pinned and the proof has no public_key to check "
         "its signatures with"
+    )
+
+
+def test_a_later_round_chosen_by_moving_the_close_does_not_verify(sqlite_engine):
+    """The period closed a second before quicknet round 1000, so its round is 1000. Whoever
+    runs the bot could wait for round 2000, like its winners, and publish a proof saying the
+    ledger was frozen just before it (the rules then fix round 2000 for a late close): the
+    signature is genuine, the winners follow from it, but the snapshot hash fixed at the
+    close covers the close's time and round 1000."""
+    rows = {row["round"]: row for chain, row in real_rounds() if chain is QUICKNET}
+    proof, ledger = signed_proof(sqlite_engine, QUICKNET, rows[1000])
+    assert proof["beacon"]["round"] == 1000
+    later = json.loads(json.dumps(proof))
+    closed_at = drand_scenario.round_time(QUICKNET, 2000) - timedelta(seconds=1)
+    later["closed_at"] = closed_at.isoformat()
+    later["beacon"]["round"] = 2000
+    for draw in later["draws"]:
+        draw["beacon_round"] = 2000
+        draw["beacon_signature"] = rows[2000]["signature"]
+        draw["beacon_randomness"] = rows[2000]["randomness"]
+    later = drand_scenario.with_winners_recomputed(later, ledger)
+    assert later["draws"][0]["winners"] != proof["draws"][0]["winners"]
+    [problem] = verify(later, ledger).problems
+    assert problem.startswith("the ledger hashes to ")
+    assert problem.endswith(
+        f", not to the snapshot hash {proof['snapshot_hash']} recorded when the period closed"
     )

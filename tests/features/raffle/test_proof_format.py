@@ -1,16 +1,19 @@
 """Proof files stay byte-for-byte the same: the committed ones (exported by the code before
 the set-based conversion and the balance-based draw, snapshot version 1; and the same month
-closed in version 2, admins by pseudonyms) still verify, and the same month exported today
-gives the very same bytes in either version, on SQLite and PostgreSQL."""
+closed in version 2, admins by pseudonyms; and in version 3, whose snapshot fixes the beacon
+round) still verify, and the same month exported today gives the very same bytes in each
+version, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import copy
 import json
 import subprocess
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
-from core.features.raffle.draws import verification
+from core.features.raffle.draws import fairness, verification
 from core.features.raffle.draws.actors import PSEUDONYM
 from tests.features.raffle.proof_scenario import FIXTURES, build, export_bytes
 
@@ -36,9 +39,15 @@ def test_the_verify_command_accepts_the_committed_files(tmp_path):
         check=False,
     )
     assert (completed.returncode, completed.stderr) == (0, "")
-    # Exported before signatures were recorded: it verifies as it did, and says what it lacks.
+    # Exported before signatures were recorded: it verifies as it did, and says what it lacks;
+    # its round comes from its own times, which no hash covers.
+    snapshot_hash = json.loads(PROOF.read_text("utf-8"))["snapshot_hash"]
     assert completed.stdout == (
         "match: 2 draw(s) recomputed from the proof and ledger\n"
+        f"snapshot hash {snapshot_hash}: compare it with the one announced at the close\n"
+        "round: every beacon draw used round 259202, the one the proof's own ends_at and "
+        "closed_at give (a version 1 snapshot does not fix it): compare it with the round "
+        "announced at the close\n"
         "beacon: this proof has no beacon signatures (exported before they were recorded); "
         "its randomness is taken as written: compare it with a drand relay yourself\n"
     )
@@ -75,8 +84,8 @@ def test_the_committed_pseudonymous_proof_verifies():
     assert result.draws_checked == 2
 
 
-def test_the_same_month_closed_now_exports_the_same_pseudonymous_bytes(engine):
-    raffle, period_id = build(engine)
+def test_the_same_month_closed_in_version_2_exports_the_same_pseudonymous_bytes(engine):
+    raffle, period_id = build(engine, version=2)
     for name, data in export_bytes(raffle, period_id).items():
         assert data == PSEUDONYMOUS[name].read_bytes(), name
 
@@ -125,3 +134,69 @@ def test_a_ledger_too_big_for_the_memory_is_refused_in_one_line(tmp_path):
     assert completed.returncode == 2, completed.stderr[-300:]
     assert "Traceback" not in completed.stderr
     assert "need more memory than this machine gives the command" in completed.stderr
+
+
+ROUND_FIXED = {
+    "raffle-1-proof.json": FIXTURES / "raffle-v3-1-proof.json",
+    "raffle-1-ledger.json": FIXTURES / "raffle-v3-1-ledger.json",
+}
+
+
+def _round_fixed_fixture() -> tuple[dict, dict]:
+    proof = json.loads(ROUND_FIXED["raffle-1-proof.json"].read_text("utf-8"))
+    ledger = json.loads(ROUND_FIXED["raffle-1-ledger.json"].read_text("utf-8"))
+    return proof, ledger
+
+
+def test_the_committed_round_fixing_proof_verifies():
+    """The same month closed in snapshot version 3: the header fixes the end, the close and
+    the beacon round, so the hash announced at the close pins the round."""
+    proof, ledger = _round_fixed_fixture()
+    assert (proof["format"], ledger["format"]) == (
+        "streamkeeper-raffle-proof/3",
+        "streamkeeper-raffle-ledger/3",
+    )
+    result = verification.verify(proof, ledger)
+    assert result.matches, result.problems
+    assert result.notes[:2] == (
+        f"snapshot hash {proof['snapshot_hash']}: compare it with the one announced at the close",
+        "round: every beacon draw used round 259202, which the snapshot hash fixes",
+    )
+
+
+def test_the_same_month_closed_now_exports_the_same_round_fixing_bytes(engine):
+    raffle, period_id = build(engine)
+    for name, data in export_bytes(raffle, period_id).items():
+        assert data == ROUND_FIXED[name].read_bytes(), name
+
+
+def test_a_version_3_proof_cannot_move_its_close_end_or_round():
+    """Whoever runs the bot could rewrite ``closed_at`` after seeing later rounds, so that the
+    rules (the first round after a late close) give a round they like; in version 3 the
+    snapshot hash covers the times and the round."""
+    genuine, ledger = _round_fixed_fixture()
+    later = 259202 + 100
+    close_at = datetime.fromtimestamp(
+        fairness.round_time(later, genuine["beacon"]["genesis_time"], 30) - 1, UTC
+    )
+    edits = {
+        "closed_at": lambda proof: proof.update(closed_at=close_at.isoformat()),
+        "ends_at": lambda proof: proof.update(ends_at=close_at.isoformat()),
+        "round": lambda proof: proof["beacon"].update(round=later),
+        "chain": lambda proof: proof["beacon"].update(chain_hash="ab" * 32),
+    }
+    for what, edit in edits.items():
+        proof = copy.deepcopy(genuine)
+        edit(proof)
+        problems = verification.verify(proof, ledger).problems
+        assert "not to the snapshot hash" in problems[0], what
+
+    # The draws must use the round the snapshot fixes, whatever the proof's times say.
+    proof = copy.deepcopy(genuine)
+    for draw in proof["draws"]:
+        draw["beacon_round"] = later
+    label = f"draw {proof['draws'][0]['id']}"
+    assert (
+        f"{label} used beacon round {later}, not round 259202, which the snapshot fixes"
+        in verification.verify(proof, ledger).problems
+    )

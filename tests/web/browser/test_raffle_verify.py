@@ -6,13 +6,19 @@ from __future__ import annotations
 
 import copy
 import json
+from datetime import timedelta
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from playwright.sync_api import Page
 
+from core.features.raffle.beacons.chains import QUICKNET
+from core.features.raffle.draws import fairness
 from core.features.raffle.draws.verification import verify
 from core.platforms.http import tls_context
 from core.web.dashboard.public import export_bytes
+from tests.features.raffle import drand_scenario
 from tests.web.browser.conftest import FIXTURES, fixture_export, open_proof_page
 
 
@@ -122,6 +128,66 @@ def test_js_verifies_a_pseudonymous_proof_as_python_does(proof_verifier: Page):
         assert _js_verify(page, proof, ledger) == expected, edit.__name__
 
 
+def _round_fixing_fixture() -> tuple[dict, dict]:
+    """The fixture month closed in snapshot version 3 (its header fixes the beacon round)."""
+    proof = json.loads((FIXTURES / "raffle-v3-1-proof.json").read_text("utf-8"))
+    ledger = json.loads((FIXTURES / "raffle-v3-1-ledger.json").read_text("utf-8"))
+    return proof, ledger
+
+
+def _closed_later(proof: dict, ledger: dict) -> None:
+    # Rewritten after the round was out: the rules would give a later round for a late close.
+    proof["closed_at"] = "2026-04-01T00:10:00.000001+00:00"
+    proof["beacon"]["round"] += 20
+    for draw in proof["draws"]:
+        draw["beacon_round"] += 20
+
+
+def _ended_later(proof: dict, ledger: dict) -> None:
+    proof["ends_at"] = "2026-04-01T00:00:01+00:00"
+
+
+def _a_chain_named(proof: dict, ledger: dict) -> None:
+    proof["beacon"]["chain_hash"] = "ab" * 32
+    proof["beacon"]["public_key"] = "cd" * 48
+    proof["beacon"]["scheme"] = "bls-unchained-g1-rfc9380"
+
+
+def _draws_on_another_round(proof: dict, ledger: dict) -> None:
+    for draw in proof["draws"]:
+        draw["beacon_round"] += 1
+
+
+def test_js_verifies_a_round_fixing_proof_as_python_does(proof_verifier: Page):
+    page = proof_verifier
+    proof, ledger = _round_fixing_fixture()
+    expected = verify(proof, ledger)
+    assert expected.matches
+    outcome = page.evaluate(
+        "([p, l]) => window.streamkeeperVerify(p, l)",
+        [json.dumps(proof, ensure_ascii=False), json.dumps(ledger, ensure_ascii=False)],
+    )
+    assert (outcome["problems"], outcome["notes"]) == ([], list(expected.notes))
+    assert outcome["notes"][1] == (
+        f"round: every beacon draw used round {proof['beacon']['round']}, which the snapshot "
+        "hash fixes"
+    )
+    edits = (
+        _closed_later,
+        _ended_later,
+        _a_chain_named,
+        _draws_on_another_round,
+        _one_ticket_more,
+        _other_admin,
+    )
+    for edit in edits:
+        proof, ledger = _round_fixing_fixture()
+        edit(proof, ledger)
+        expected_problems = list(verify(proof, ledger).problems)
+        assert expected_problems, edit.__name__
+        assert _js_verify(page, proof, ledger) == expected_problems, edit.__name__
+
+
 def test_js_matches_the_fixture_proof(proof_verifier: Page):
     proof, ledger = fixture_export(1)
     assert verify(proof, ledger).matches
@@ -163,3 +229,70 @@ def test_verify_button_says_match_then_mismatch_after_a_one_ticket_edit(
     for problem in verify(proof, edited).problems:
         assert problem in text
     shot(page, "proof-mismatch")
+
+
+def _js_outcome(page: Page, proof: dict, ledger: dict) -> dict:
+    return page.evaluate(
+        "([p, l]) => window.streamkeeperVerify(p, l).then(r => r, e => ({error: String(e)}))",
+        [json.dumps(proof, ensure_ascii=False), json.dumps(ledger, ensure_ascii=False)],
+    )
+
+
+_USER_IDS = st.one_of(
+    st.integers(min_value=0, max_value=10**20).map(str),
+    st.text(min_size=1, max_size=12),
+    st.text(alphabet=st.characters(min_codepoint=0xE000, max_codepoint=0x1F6FF), max_size=4),
+)
+
+
+@st.composite
+def _genuine_proofs(draw: st.DrawFn) -> tuple[dict, dict]:
+    """A proof and ledger as the export writes them (every snapshot version; ids, amounts and
+    names Python and JavaScript read differently; forced and beacon draws; a close up to a
+    millisecond before the round is out)."""
+    version = draw(st.sampled_from(fairness.SNAPSHOT_VERSIONS))
+    people = draw(st.lists(_USER_IDS, min_size=1, max_size=8, unique=True))
+    entries = []
+    for n, user_id in enumerate(people):
+        for k in range(draw(st.integers(1, 2))):
+            actor = draw(st.none() | st.just("admin-0123456789abcdef"))
+            if version == 1 and actor is not None:
+                actor = draw(st.integers(1, 2**63 - 1))
+            amount = draw(st.integers(-20, 300) | st.integers(2**52, 2**62))
+            entries.append(drand_scenario.entry(10 * n + k + 1, user_id, amount, actor, "r"))
+    keys = [f"kick:{user_id}" for user_id in people]
+    eligible = draw(st.lists(st.sampled_from(keys), unique=True))
+    draws = draw(st.lists(st.tuples(st.integers(1, 5), st.booleans()), min_size=1, max_size=3))
+    round_at = drand_scenario.round_time(QUICKNET, 1000)
+    before = draw(st.none() | st.integers(min_value=1, max_value=1000))
+    closed_at = None if before is None else round_at - timedelta(microseconds=before)
+    return drand_scenario.composed_proof(
+        entries, eligible, draws, version=version, closed_at=closed_at
+    )
+
+
+@settings(
+    max_examples=40,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+@given(documents=_genuine_proofs())
+def test_js_and_python_agree_on_generated_proofs(proof_verifier: Page, documents):
+    """Genuine proofs match in both, with the same notes; moving the close to a later round
+    (version 3: the hash covers it) gives the same problems in both."""
+    proof, ledger = documents
+    expected = verify(proof, ledger)
+    assert expected.matches, expected.problems
+    outcome = _js_outcome(proof_verifier, proof, ledger)
+    assert (outcome.get("problems"), outcome.get("notes")) == ([], list(expected.notes)), outcome
+    edited = copy.deepcopy(proof)
+    edited["closed_at"] = (
+        drand_scenario.round_time(QUICKNET, 1020) - timedelta(microseconds=1)
+    ).isoformat()
+    edited["beacon"]["round"] = 1020
+    for draw in edited["draws"]:
+        if not draw["forced"]:
+            draw["beacon_round"] = 1020
+    problems = list(verify(edited, ledger).problems)
+    assert _js_outcome(proof_verifier, edited, ledger).get("problems") == problems

@@ -31,8 +31,8 @@ def test_proof_page_serves_the_export_bytes(engine):
     assert page.status_code == 200
     proof_bytes = client.get(f"/raffle/{period_id}/proof.json").data
     ledger_bytes = client.get(f"/raffle/{period_id}/ledger.json").data
-    assert proof_bytes == (FIXTURES / "raffle-v2-1-proof.json").read_bytes()
-    assert ledger_bytes == (FIXTURES / "raffle-v2-1-ledger.json").read_bytes()
+    assert proof_bytes == (FIXTURES / "raffle-v3-1-proof.json").read_bytes()
+    assert ledger_bytes == (FIXTURES / "raffle-v3-1-ledger.json").read_bytes()
     import json
 
     proof = json.loads(proof_bytes)

@@ -25,13 +25,36 @@ from core.events import utc
 SNAPSHOT_FORMAT = "streamkeeper-raffle-snapshot"
 # Version 1: an entry names its admin by Discord id. Version 2 (periods closed since migration
 # 0036): by a per-period pseudonym, "admin-<16 hex>" (:mod:`core.features.raffle.draws.actors`).
+# Version 3: as 2, and the header fixes the period's end, its close and the beacon chain and
+# round the draws must use (:class:`RoundFix`), so the hash announced at the close pins the round.
 # A period keeps the version it was closed in: its hash covers the lines as they were written.
-SNAPSHOT_VERSION = 2
-SNAPSHOT_VERSIONS = (1, 2)
-PROOF_FORMATS = {1: "streamkeeper-raffle-proof/1", 2: "streamkeeper-raffle-proof/2"}
-LEDGER_FORMATS = {1: "streamkeeper-raffle-ledger/1", 2: "streamkeeper-raffle-ledger/2"}
+SNAPSHOT_VERSION = 3
+SNAPSHOT_VERSIONS = (1, 2, 3)
+PROOF_FORMATS = {v: f"streamkeeper-raffle-proof/{v}" for v in SNAPSHOT_VERSIONS}
+LEDGER_FORMATS = {v: f"streamkeeper-raffle-ledger/{v}" for v in SNAPSHOT_VERSIONS}
 # The ledger export's name for an entry's admin, by version.
-ACTOR_FIELDS = {1: "actor_id", 2: "actor"}
+ACTOR_FIELDS = {1: "actor_id", 2: "actor", 3: "actor"}
+ROUND_FIXED_FROM = 3  # the first version whose header fixes the beacon round
+
+
+@dataclass(frozen=True)
+class RoundFix:
+    """What a version 3 snapshot's header holds besides the period: its end and close (UTC)
+    and the beacon chain (its hash) and round the rules fixed at the close; None for a chain
+    not known at the close (then no beacon draw verifies)."""
+
+    ends_at: datetime
+    closed_at: datetime
+    chain_hash: str | None
+    beacon_round: int | None
+
+    def fields(self) -> list[Any]:
+        return [
+            format_time(self.ends_at),
+            format_time(self.closed_at),
+            self.chain_hash,
+            self.beacon_round,
+        ]
 
 
 @dataclass(frozen=True)
@@ -89,10 +112,16 @@ def _line(value: list[Any]) -> bytes:
     return _encode(value).encode("utf-8") + b"\n"
 
 
-def _header(guild_id: int, period_id: int, version: int) -> bytes:
+def _header(guild_id: int, period_id: int, version: int, fix: RoundFix | None = None) -> bytes:
     if version not in SNAPSHOT_VERSIONS:
         raise ValueError(f"there is no snapshot version {version}")
-    return _line([SNAPSHOT_FORMAT, version, guild_id, period_id])
+    if version < ROUND_FIXED_FROM:
+        if fix is not None:
+            raise ValueError(f"a version {version} snapshot's header fixes no beacon round")
+        return _line([SNAPSHOT_FORMAT, version, guild_id, period_id])
+    if fix is None:
+        raise ValueError(f"a version {version} snapshot's header fixes the beacon round")
+    return _line([SNAPSHOT_FORMAT, version, guild_id, period_id, *fix.fields()])
 
 
 def canonical_snapshot(
@@ -101,12 +130,13 @@ def canonical_snapshot(
     entries: Iterable[SnapshotEntry],
     eligible: Iterable[str],
     version: int = 1,
+    fix: RoundFix | None = None,
 ) -> bytes:
-    """The frozen ledger as bytes: a header line (with ``version``), one line per entry by id,
-    one line per eligible participant in sorted order; each line compact JSON (UTF-8) ending
-    in a newline. The versions differ only in the header and in what the entries' actors
-    hold (the caller's entries hold it already)."""
-    parts = [_header(guild_id, period_id, version)]
+    """The frozen ledger as bytes: a header line (with ``version``, and from version 3
+    ``fix``), one line per entry by id, one line per eligible participant in sorted order;
+    each line compact JSON (UTF-8) ending in a newline. The versions differ only in the header
+    and in what the entries' actors hold (the caller's entries hold it already)."""
+    parts = [_header(guild_id, period_id, version, fix)]
     for e in sorted(entries, key=lambda entry: entry.id):
         parts.append(
             _line(
@@ -134,8 +164,9 @@ def snapshot_hash(
     entries: Iterable[SnapshotEntry],
     eligible: Iterable[str],
     version: int = 1,
+    fix: RoundFix | None = None,
 ) -> str:
-    snapshot = canonical_snapshot(guild_id, period_id, entries, eligible, version)
+    snapshot = canonical_snapshot(guild_id, period_id, entries, eligible, version, fix)
     return hashlib.sha256(snapshot).hexdigest()
 
 
@@ -149,10 +180,13 @@ class SnapshotHasher:
     """:func:`snapshot_hash` of a ledger that streams by in ascending id order, in constant
     memory: feed it batches of rows (:meth:`add`, shaped as for :func:`entry_line`) or of
     lines built elsewhere (:meth:`add_lines`), then :meth:`finish` with the eligible
-    participants. ``version``: the header's (the lines fed must hold that version's actors)."""
+    participants. ``version``: the header's (the lines fed must hold that version's actors),
+    with ``fix`` from version 3."""
 
-    def __init__(self, guild_id: int, period_id: int, version: int = 1) -> None:
-        self._sha = hashlib.sha256(_header(guild_id, period_id, version))
+    def __init__(
+        self, guild_id: int, period_id: int, version: int = 1, fix: RoundFix | None = None
+    ) -> None:
+        self._sha = hashlib.sha256(_header(guild_id, period_id, version, fix))
         self._last_id: int | None = None
 
     def add(self, rows: Iterable[Sequence[Any]]) -> None:

@@ -39,12 +39,13 @@ def snapshot_digest(
     period_id: int,
     eligible: list[str],
     actors: ActorPseudonyms | None = None,
+    fix: fairness.RoundFix | None = None,
 ) -> str:
     """The frozen ledger's hash (docs/raffle.md), hashed as the rows stream from the database:
-    version 2 with the admins named by ``actors``' pseudonyms, version 1 (their Discord ids)
-    without ``actors``."""
-    version = 1 if actors is None else 2
-    hasher = fairness.SnapshotHasher(guild_id, period_id, version)
+    version 3 with ``fix`` in its header and the admins named by ``actors``' pseudonyms,
+    version 2 without ``fix``, version 1 (their Discord ids) without ``actors``."""
+    version = 1 if actors is None else 2 if fix is None else 3
+    hasher = fairness.SnapshotHasher(guild_id, period_id, version, fix)
     if conn.dialect.name == "postgresql":
         texts = snapshot_repository.iter_snapshot_text(conn, guild_id, period_id, actors=actors)
         for text in texts:
@@ -249,6 +250,13 @@ class RaffleDraws:
         beacon's chain, or else to the pinned chain with that timing."""
         if self.beacon is None:
             raise BeaconUnavailable("no beacon is configured (RAFFLE_BEACON_URLS)")
+        if period.status == "closed" and period.snapshot_version >= fairness.ROUND_FIXED_FROM:
+            if period.beacon_round is None:  # its snapshot hash fixes no round: none verifies
+                raise BeaconUnavailable(
+                    "the period closed before its beacon chain was known, so no round was "
+                    "fixed; !raffleforce draws without the beacon"
+                )
+            return period  # the close fixed the round, and the snapshot hash covers it
         chain = chain_of(period)
         if chain is None:
             chain = self.beacon.info()

@@ -14,8 +14,10 @@ from core.features.raffle.draws.fairness import (
     ACTOR_FIELDS,
     LEDGER_FORMATS,
     PROOF_FORMATS,
+    ROUND_FIXED_FROM,
     DrawInputs,
     Pick,
+    RoundFix,
     SnapshotEntry,
     balances,
     commitment_of,
@@ -83,13 +85,14 @@ def verify(proof: dict[str, Any], ledger: dict[str, Any]) -> Verification:
         problems.append("the seed does not match the commitment published when the period opened")
     entries = entries_from_export(ledger, version)
     eligible = [str(key) for key in ledger["eligible"]]
-    recomputed = snapshot_hash(guild_id, period_id, entries, eligible, version)
+    beacon = proof.get("beacon") or {}
+    fix = _round_fix(proof, beacon) if version >= ROUND_FIXED_FROM else None
+    recomputed = snapshot_hash(guild_id, period_id, entries, eligible, version, fix)
     if recomputed != proof["snapshot_hash"]:
         problems.append(
             f"the ledger hashes to {recomputed}, not to the snapshot hash "
             f"{proof['snapshot_hash']} recorded when the period closed"
         )
-    beacon = proof.get("beacon") or {}
     chain = beacon_verification.chain_of_proof(beacon, problems)
     if chain is not None and chain.pinned is not None:
         # A pinned chain's timing is the code's: a proof cannot move its round.
@@ -99,7 +102,7 @@ def verify(proof: dict[str, Any], ledger: dict[str, Any]) -> Verification:
             "period_seconds": chain.period_seconds,
         }
     fixed_round = None
-    notes: list[str] = []
+    notes = [f"snapshot hash {recomputed}: compare it with the one announced at the close"]
     if beacon.get("genesis_time") is not None and beacon.get("period_seconds"):
         fixed_round = expected_round(
             datetime.fromisoformat(proof["ends_at"]),
@@ -109,23 +112,28 @@ def verify(proof: dict[str, Any], ledger: dict[str, Any]) -> Verification:
         )
         if beacon.get("round") is not None and int(beacon["round"]) != fixed_round:
             problems.append(f"the beacon round should be {fixed_round}, not {beacon['round']}")
+    # The round every beacon draw must use: the snapshot's (version 3), else the rules' from
+    # the proof's own times.
+    draw_round = fixed_round if fix is None else fix.beacon_round
+    used_beacon = False
     totals = balances(entries)
     won: list[str] = []
     checked = 0
     for draw in proof["draws"]:
         label = f"draw {draw['id']}"
-        if draw.get("forced"):
-            randomness = ""
-        else:
-            randomness = str(draw["beacon_randomness"])
+        randomness = "" if draw.get("forced") else str(draw["beacon_randomness"])
+        if not draw.get("forced"):
+            used_beacon = True
             if fixed_round is None:
                 # Without the chain's timing any published round would pass.
                 problems.append(
                     f"{label} used the beacon, but the proof lacks the beacon's genesis_time "
                     "and period_seconds, so its round cannot be checked"
                 )
-            elif int(draw["beacon_round"]) != fixed_round:
-                problems.append(f"{label} used beacon round {draw['beacon_round']}")
+            elif draw_round is None:
+                problems.append(f"{label} used the beacon, but the snapshot fixes no round")
+            elif int(draw["beacon_round"]) != draw_round:
+                problems.append(f"{label} used beacon round {draw['beacon_round']}{_not(fix)}")
             note = beacon_verification.check_draw(draw, label, chain, problems)
             if note is None and chain is None and not draw.get("beacon_signature"):
                 note = beacon_verification.ABSENT
@@ -153,7 +161,34 @@ def verify(proof: dict[str, Any], ledger: dict[str, Any]) -> Verification:
             )
         won.extend(pick.participant for pick in recorded)
         checked += 1
+    if used_beacon:
+        notes.insert(1, _round_note(draw_round, version))
     return Verification(tuple(problems), checked, tuple(notes))
+
+
+def _round_fix(proof: dict[str, Any], beacon: dict[str, Any]) -> RoundFix:
+    """What a version 3 snapshot's header holds, as the proof gives it."""
+    chain_hash, round_ = beacon.get("chain_hash"), beacon.get("round")
+    return RoundFix(
+        datetime.fromisoformat(proof["ends_at"]),
+        datetime.fromisoformat(proof["closed_at"]),
+        None if chain_hash is None else str(chain_hash),
+        None if round_ is None else int(round_),
+    )
+
+
+def _not(fix: RoundFix | None) -> str:
+    return "" if fix is None else f", not round {fix.beacon_round}, which the snapshot fixes"
+
+
+def _round_note(draw_round: int | None, version: int) -> str:
+    if version >= ROUND_FIXED_FROM:
+        return f"round: every beacon draw used round {draw_round}, which the snapshot hash fixes"
+    return (
+        f"round: every beacon draw used round {draw_round}, the one the proof's own ends_at and "
+        f"closed_at give (a version {version} snapshot does not fix it): compare it with the "
+        "round announced at the close"
+    )
 
 
 def _version(proof: dict[str, Any], ledger: dict[str, Any], problems: list[str]) -> int:

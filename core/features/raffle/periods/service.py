@@ -19,7 +19,7 @@ from core.config import RaffleSettings
 from core.events import utc
 from core.features.raffle.draws import fairness, frozen_ranges
 from core.features.raffle.draws.repository import Draw
-from core.features.raffle.draws.service import RaffleDraws, snapshot_digest
+from core.features.raffle.draws.service import RaffleDraws, chain_of, snapshot_digest
 from core.features.raffle.earning import repository as earning_repository
 from core.features.raffle.earning import service as earning
 from core.features.raffle.errors import RaffleRefused
@@ -201,6 +201,8 @@ class RafflePeriods:
         with ``next_period``, create the next period while the raffle runs, so a process killed
         at any point leaves either nothing done or all of it (the draw itself is resumed from
         ``draw_due``)."""
+        if chain_of(period) is None:  # the round the close fixes needs the chain's timing
+            period = self.with_round(period)
         with self.engine.begin() as conn:
             if not periods_repository.lock_period_for_close(conn, period.id):
                 return None
@@ -213,15 +215,18 @@ class RafflePeriods:
             eligible = frozen_ranges.freeze(
                 conn, period.guild_id, period.id, linked_only=stored.linked_only
             )
-            actors = None
+            actors = fix = None
             if self.snapshot_version > 1:
                 actors = self.draws.actors_of(period)  # from the secret: a key of its own
-            digest = snapshot_digest(conn, period.guild_id, period.id, eligible, actors)
+            ends_at = min(ends_at, period.ends_at)
+            if self.snapshot_version >= fairness.ROUND_FIXED_FROM:
+                fix = _fix_round(conn, period, ends_at, now)
+            digest = snapshot_digest(conn, period.guild_id, period.id, eligible, actors, fix)
             periods_repository.close_period(
                 conn,
                 period.id,
                 now=now,
-                ends_at=min(ends_at, period.ends_at),
+                ends_at=ends_at,
                 snapshot_hash=digest,
                 snapshot_version=self.snapshot_version,
                 actor_key=None if actors is None else actors.key.hex(),
@@ -299,3 +304,27 @@ class RafflePeriods:
             if created is not None:
                 log.info("guild %s: raffle period %s created after a stop", guild_id, created.id)
                 self.with_round(created)
+
+
+def _fix_round(
+    conn: Connection, period: Period, ends_at: datetime, now: datetime
+) -> fairness.RoundFix:
+    """The beacon round the rules fix for ``period`` closing ``now`` (``ends_at``: its end),
+    stored with its chain in the close's transaction; what a version 3 snapshot's header
+    holds. No round without the chain's timing (the beacon unknown so far): then only a forced
+    draw can complete."""
+    genesis, seconds = period.beacon_genesis_time, period.beacon_period_seconds
+    if genesis is None or not seconds:
+        return fairness.RoundFix(ends_at, now, None, None)
+    number = fairness.expected_round(ends_at, now, genesis, seconds)
+    periods_repository.set_beacon_round(
+        conn,
+        period.id,
+        number,
+        genesis,
+        seconds,
+        chain_hash=period.beacon_chain_hash,
+        scheme=period.beacon_scheme,
+        public_key=period.beacon_public_key,
+    )
+    return fairness.RoundFix(ends_at, now, period.beacon_chain_hash, number)

@@ -5,9 +5,13 @@
 "use strict";
 
 (function () {
-  // By snapshot version: 2 names admins by pseudonyms ("actor"), 1 by Discord ids ("actor_id").
-  const PROOF_FORMATS = { 1: "streamkeeper-raffle-proof/1", 2: "streamkeeper-raffle-proof/2" };
-  const LEDGER_FORMATS = { 1: "streamkeeper-raffle-ledger/1", 2: "streamkeeper-raffle-ledger/2" };
+  // By snapshot version: 2 names admins by pseudonyms ("actor"), 1 by Discord ids ("actor_id");
+  // 3 as 2, and its header fixes the period's end, its close and the beacon chain and round.
+  const PROOF_FORMATS = { 1: "streamkeeper-raffle-proof/1", 2: "streamkeeper-raffle-proof/2",
+    3: "streamkeeper-raffle-proof/3" };
+  const LEDGER_FORMATS = { 1: "streamkeeper-raffle-ledger/1", 2: "streamkeeper-raffle-ledger/2",
+    3: "streamkeeper-raffle-ledger/3" };
+  const ROUND_FIXED_FROM = 3;
   const enc = new TextEncoder();
 
   function parse(text) {
@@ -99,8 +103,34 @@
     }));
   }
 
-  async function snapshotHash(guildId, periodId, entries, eligible, version) {
-    let text = line(["streamkeeper-raffle-snapshot", BigInt(version), guildId, periodId]);
+  // A time of the proof ("2026-04-01T00:00:10.5+00:00") as the snapshot writes it, to the
+  // microsecond (Python's format_time): "2026-04-01T00:00:10.500000Z". No offset: UTC.
+  function canonicalTime(text) {
+    const m = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,6}))?(Z|[+-]\d{2}:\d{2})?$/
+      .exec(String(text));
+    if (!m) throw new Error("bad period times");
+    let ms = Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]), Number(m[4]), Number(m[5]),
+      Number(m[6]));
+    if (m[8] && m[8] !== "Z") {
+      const sign = m[8][0] === "-" ? -1 : 1;
+      ms -= sign * (Number(m[8].slice(1, 3)) * 60 + Number(m[8].slice(4, 6))) * 60000;
+    }
+    if (Number.isNaN(ms)) throw new Error("bad period times");
+    const whole = new Date(ms).toISOString().slice(0, 19);
+    return `${whole}.${(m[7] || "").padEnd(6, "0")}Z`;
+  }
+
+  // What a version 3 snapshot's header holds, as the proof gives it.
+  function roundFix(proof, beacon) {
+    const present = (v) => v !== undefined && v !== null;
+    return [canonicalTime(proof.ends_at), canonicalTime(proof.closed_at),
+      present(beacon.chain_hash) ? str(beacon.chain_hash) : null,
+      present(beacon.round) ? int(beacon.round) : null];
+  }
+
+  async function snapshotHash(guildId, periodId, entries, eligible, version, fix) {
+    let text = line(["streamkeeper-raffle-snapshot", BigInt(version), guildId, periodId,
+      ...(fix || [])]);
     const sorted = entries.slice().sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
     for (const e of sorted) {
       text += line(["entry", e.id, e.platform, e.platform_user_id, e.amount, e.source,
@@ -198,20 +228,21 @@
     }
     const entries = entriesFromExport(ledger, version);
     const eligible = ledger.eligible.map(str);
-    const recomputed = await snapshotHash(guildId, periodId, entries, eligible, version);
+    let beacon = proof.beacon || {};
+    const fix = version >= ROUND_FIXED_FROM ? roundFix(proof, beacon) : null;
+    const recomputed = await snapshotHash(guildId, periodId, entries, eligible, version, fix);
     if (recomputed !== proof.snapshot_hash) {
       problems.push(`the ledger hashes to ${recomputed}, not to the snapshot hash ` +
         `${proof.snapshot_hash} recorded when the period closed`);
     }
     const beaconCheck = window.streamkeeperBeacon;
-    let beacon = proof.beacon || {};
     const chain = beaconCheck.chainOfProof(beacon, problems);
     if (chain !== null && chain.pinned) {
       // A pinned chain's timing is the code's: a proof cannot move its round.
       beacon = Object.assign({}, beacon, {
         genesis_time: BigInt(chain.genesis_time), period_seconds: BigInt(chain.period_seconds) });
     }
-    const notes = [];
+    const notes = [`snapshot hash ${recomputed}: compare it with the one announced at the close`];
     let fixedRound = null;
     const present = (v) => v !== undefined && v !== null;
     if (present(beacon.genesis_time) && present(beacon.period_seconds) && beacon.period_seconds !== 0n && beacon.period_seconds !== 0) {
@@ -221,6 +252,10 @@
         problems.push(`the beacon round should be ${fixedRound}, not ${beacon.round}`);
       }
     }
+    // The round every beacon draw must use: the snapshot's (version 3), else the rules' from
+    // the proof's own times.
+    const drawRound = fix === null ? fixedRound : fix[3] === null ? null : Number(fix[3]);
+    let usedBeacon = false;
     const totals = new Map();
     for (const e of entries) {
       const key = `${e.platform}:${e.platform_user_id}`;
@@ -232,16 +267,17 @@
     let checked = 0;
     for (const draw of proof.draws) {
       const label = `draw ${draw.id}`;
-      let randomness;
-      if (draw.forced) {
-        randomness = "";
-      } else {
-        randomness = str(draw.beacon_randomness);
+      const randomness = draw.forced ? "" : str(draw.beacon_randomness);
+      if (!draw.forced) {
+        usedBeacon = true;
         if (fixedRound === null) {
           problems.push(`${label} used the beacon, but the proof lacks the beacon's genesis_time ` +
             "and period_seconds, so its round cannot be checked");
-        } else if (Number(int(draw.beacon_round)) !== fixedRound) {
-          problems.push(`${label} used beacon round ${draw.beacon_round}`);
+        } else if (drawRound === null) {
+          problems.push(`${label} used the beacon, but the snapshot fixes no round`);
+        } else if (Number(int(draw.beacon_round)) !== drawRound) {
+          const fixed = fix === null ? "" : `, not round ${fix[3]}, which the snapshot fixes`;
+          problems.push(`${label} used beacon round ${draw.beacon_round}${fixed}`);
         }
         let note = await beaconCheck.checkDraw(draw, label, chain, problems);
         if (note === null && chain === null && !draw.beacon_signature) note = beaconCheck.ABSENT;
@@ -261,6 +297,13 @@
       }
       for (const p of recorded) won.push(p.participant);
       checked += 1;
+    }
+    if (usedBeacon) {
+      notes.splice(1, 0, version >= ROUND_FIXED_FROM
+        ? `round: every beacon draw used round ${drawRound}, which the snapshot hash fixes`
+        : `round: every beacon draw used round ${drawRound}, the one the proof's own ends_at ` +
+          `and closed_at give (a version ${version} snapshot does not fix it): compare it with ` +
+          "the round announced at the close");
     }
     return { problems: problems, draws_checked: checked, notes: notes };
   }
