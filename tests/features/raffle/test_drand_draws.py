@@ -212,3 +212,44 @@ def test_a_later_round_chosen_by_moving_the_close_does_not_verify(sqlite_engine)
     assert problem.endswith(
         f", not to the snapshot hash {proof['snapshot_hash']} recorded when the period closed"
     )
+
+
+def _dressed_as_beacon_draws(proof: dict, ledger: dict) -> dict:
+    """``proof`` with its chain and signatures removed and each draw's randomness the empty one
+    of a forced draw, winners to match, while the draws still say ``"forced": false``."""
+    dressed = json.loads(json.dumps(proof))
+    for field in ("chain_hash", "scheme", "public_key"):
+        dressed["beacon"].pop(field, None)
+    for draw in dressed["draws"]:
+        draw.pop("beacon_signature", None)
+        draw.pop("beacon_previous_signature", None)
+        draw["beacon_randomness"] = ""
+    return drand_scenario.with_winners_recomputed(dressed, ledger)
+
+
+def test_a_forced_draw_dressed_up_as_a_beacon_draw_does_not_verify():
+    """The empty randomness makes the winners known before any round. Without a chain (a proof
+    exported before signatures were recorded) nothing else gave it away; a beacon's randomness
+    is 64 hex digits (SHA-256 of its signature)."""
+    fixtures = Path(__file__).resolve().parents[2] / "fixtures" / "raffle"
+    unsigned = tuple(
+        json.loads((fixtures / f"raffle-v2-1-{kind}.json").read_text("utf-8"))
+        for kind in ("proof", "ledger")
+    )
+    people = [drand_scenario.entry(n, str(n), 5 + n) for n in range(1, 6)]
+    keys = [f"kick:{n}" for n in range(1, 6)]
+    for version in (2, 3):
+        proofs = [drand_scenario.composed_proof(people, keys, [(2, False)], version=version)]
+        if version == 2:
+            proofs.append(unsigned)
+        for proof, ledger in proofs:
+            assert verify(proof, ledger).matches
+            dressed = _dressed_as_beacon_draws(proof, ledger)
+            assert dressed["draws"][0]["forced"] is False
+            problems = verify(dressed, ledger).problems
+            assert (
+                f"draw {proof['draws'][0]['id']} used the beacon, but its randomness is not "
+                "64 hex digits" in problems
+            ), problems
+            if version == 3:  # the chain hash is in the snapshot's header too
+                assert "not to the snapshot hash" in problems[0]

@@ -158,6 +158,24 @@ def _draws_on_another_round(proof: dict, ledger: dict) -> None:
         draw["beacon_round"] += 1
 
 
+def _forced_dressed_as_beacon(proof: dict, ledger: dict) -> None:
+    proof["draws"][0]["beacon_randomness"] = ""
+
+
+def test_js_refuses_a_forced_draw_dressed_up_as_a_beacon_draw(proof_verifier: Page):
+    """A chain-less proof (as exported before signatures were recorded) whose draw says it
+    used the beacon but has the empty randomness of a forced draw, winners to match."""
+    proof, ledger = _pseudonymous_fixture()
+    proof["draws"] = proof["draws"][:1]
+    proof["draws"][0]["beacon_randomness"] = ""
+    proof = drand_scenario.with_winners_recomputed(proof, ledger)
+    expected = list(verify(proof, ledger).problems)
+    assert expected == [
+        f"draw {proof['draws'][0]['id']} used the beacon, but its randomness is not 64 hex digits"
+    ]
+    assert _js_verify(proof_verifier, proof, ledger) == expected
+
+
 def test_js_verifies_a_round_fixing_proof_as_python_does(proof_verifier: Page):
     page = proof_verifier
     proof, ledger = _round_fixing_fixture()
@@ -177,6 +195,7 @@ def test_js_verifies_a_round_fixing_proof_as_python_does(proof_verifier: Page):
         _ended_later,
         _a_chain_named,
         _draws_on_another_round,
+        _forced_dressed_as_beacon,
         _one_ticket_more,
         _other_admin,
     )
@@ -280,19 +299,24 @@ def _genuine_proofs(draw: st.DrawFn) -> tuple[dict, dict]:
 @given(documents=_genuine_proofs())
 def test_js_and_python_agree_on_generated_proofs(proof_verifier: Page, documents):
     """Genuine proofs match in both, with the same notes; moving the close to a later round
-    (version 3: the hash covers it) gives the same problems in both."""
+    (version 3: the hash covers it) or dressing a forced draw as a beacon draw gives the same
+    problems in both."""
     proof, ledger = documents
     expected = verify(proof, ledger)
     assert expected.matches, expected.problems
     outcome = _js_outcome(proof_verifier, proof, ledger)
     assert (outcome.get("problems"), outcome.get("notes")) == ([], list(expected.notes)), outcome
-    edited = copy.deepcopy(proof)
-    edited["closed_at"] = (
-        drand_scenario.round_time(QUICKNET, 1020) - timedelta(microseconds=1)
-    ).isoformat()
-    edited["beacon"]["round"] = 1020
-    for draw in edited["draws"]:
-        if not draw["forced"]:
-            draw["beacon_round"] = 1020
-    problems = list(verify(edited, ledger).problems)
-    assert _js_outcome(proof_verifier, edited, ledger).get("problems") == problems
+    for edit in (_closed_later, _forced_dressed_as_beacon):
+        edited, ledger_copy = copy.deepcopy(proof), copy.deepcopy(ledger)
+        if edit is _closed_later:
+            edited["closed_at"] = (
+                drand_scenario.round_time(QUICKNET, 1020) - timedelta(microseconds=1)
+            ).isoformat()
+            edited["beacon"]["round"] = 1020
+            for draw in edited["draws"]:
+                if not draw["forced"]:
+                    draw["beacon_round"] = 1020
+        else:
+            edit(edited, ledger_copy)
+        problems = list(verify(edited, ledger_copy).problems)
+        assert _js_outcome(proof_verifier, edited, ledger_copy).get("problems") == problems

@@ -4,6 +4,7 @@ verify`` and the proof page run; nothing here touches the database or the networ
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -122,7 +123,13 @@ def verify(proof: dict[str, Any], ledger: dict[str, Any]) -> Verification:
     for draw in proof["draws"]:
         label = f"draw {draw['id']}"
         randomness = "" if draw.get("forced") else str(draw["beacon_randomness"])
-        if not draw.get("forced"):
+        if draw.get("forced"):
+            pass  # nothing of the beacon to check
+        elif not _HEX64.fullmatch(randomness):
+            # A forced draw's empty randomness, say: winners known before any round.
+            problems.append(f"{label} used the beacon, but its randomness is not 64 hex digits")
+            randomness = ""
+        else:
             used_beacon = True
             if fixed_round is None:
                 # Without the chain's timing any published round would pass.
@@ -164,6 +171,9 @@ def verify(proof: dict[str, Any], ledger: dict[str, Any]) -> Verification:
     if used_beacon:
         notes.insert(1, _round_note(draw_round, version))
     return Verification(tuple(problems), checked, tuple(notes))
+
+
+_HEX64 = re.compile(r"[0-9a-fA-F]{64}")
 
 
 def _round_fix(proof: dict[str, Any], beacon: dict[str, Any]) -> RoundFix:

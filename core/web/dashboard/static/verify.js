@@ -12,6 +12,7 @@
   const LEDGER_FORMATS = { 1: "streamkeeper-raffle-ledger/1", 2: "streamkeeper-raffle-ledger/2",
     3: "streamkeeper-raffle-ledger/3" };
   const ROUND_FIXED_FROM = 3;
+  const HEX64 = /^[0-9a-fA-F]{64}$/;
   const enc = new TextEncoder();
 
   function parse(text) {
@@ -267,8 +268,14 @@
     let checked = 0;
     for (const draw of proof.draws) {
       const label = `draw ${draw.id}`;
-      const randomness = draw.forced ? "" : str(draw.beacon_randomness);
-      if (!draw.forced) {
+      let randomness = draw.forced ? "" : str(draw.beacon_randomness);
+      if (draw.forced) {
+        // (nothing of the beacon to check)
+      } else if (!HEX64.test(randomness)) {
+        // A forced draw's empty randomness, say: winners known before any round.
+        problems.push(`${label} used the beacon, but its randomness is not 64 hex digits`);
+        randomness = "";
+      } else {
         usedBeacon = true;
         if (fixedRound === null) {
           problems.push(`${label} used the beacon, but the proof lacks the beacon's genesis_time ` +
