@@ -253,3 +253,26 @@ def test_a_forced_draw_dressed_up_as_a_beacon_draw_does_not_verify():
             ), problems
             if version == 3:  # the chain hash is in the snapshot's header too
                 assert "not to the snapshot hash" in problems[0]
+
+
+def test_verify_names_each_forced_draw_after_the_snapshot_and_the_round():
+    people = [drand_scenario.entry(n, str(n), 5 + n) for n in range(1, 6)]
+    keys = [f"kick:{n}" for n in range(1, 6)]
+    proof, ledger = drand_scenario.composed_proof(people, keys, [(1, True), (2, False), (1, True)])
+    result = verify(proof, ledger)
+    assert result.problems == ()
+
+    def forced(draw_id: int) -> str:
+        return (
+            f"draw {draw_id} was forced: it skipped the beacon, so its winners follow from the "
+            "seed and the ledger alone, and whoever ran the bot could know them in advance"
+        )
+
+    assert result.notes == (
+        f"snapshot hash {proof['snapshot_hash']}: compare it with the one announced at the close",
+        "round: every beacon draw used round 1000, which the snapshot hash fixes",
+        forced(100),
+        "beacon: the signature of round 1000 was checked against the pinned public key of "
+        f"drand quicknet ({QUICKNET.hash[:8]}...)",
+        forced(102),
+    )

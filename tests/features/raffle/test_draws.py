@@ -241,6 +241,32 @@ def test_an_admin_can_force_a_draw_without_the_beacon(engine, clock, beacon):
     assert verification.verify(proof.document, proof.ledger).matches
 
 
+def test_verify_says_that_a_forced_draw_skipped_the_beacon(engine, clock, beacon, tmp_path):
+    """A forced draw's winners follow from the seed and the ledger alone, both the operator's:
+    ``raffle verify`` says so under its "match", not just that the draw was recomputed."""
+    raffle = make_service(engine, clock, beacon.url)
+    _month_with_tickets(engine, raffle, clock)
+    beacon.down = True
+    raffle.draws.request(GUILD, actor_id=1)
+    draw = raffle.draws.force(GUILD, actor_id=7)
+    proof = raffle.views.proof(GUILD, draw.id)
+    forced = (
+        f"draw {draw.id} was forced: it skipped the beacon, so its winners follow from the seed "
+        "and the ledger alone, and whoever ran the bot could know them in advance"
+    )
+    assert verification.verify(proof.document, proof.ledger).notes == (
+        f"snapshot hash {proof.document['snapshot_hash']}: compare it with the one announced "
+        "at the close",
+        forced,
+    )
+    verified = _verify_command(tmp_path, proof.document, proof.ledger)
+    assert (verified.returncode, verified.stderr) == (0, "")
+    assert (
+        verified.stdout.splitlines()[0] == "match: 1 draw(s) recomputed from the proof and ledger"
+    )
+    assert verified.stdout.splitlines()[-1] == forced
+
+
 def test_rerolls_are_recorded_and_pick_someone_new(engine, clock, beacon):
     raffle = make_service(engine, clock, beacon.url)
     _month_with_tickets(engine, raffle, clock)

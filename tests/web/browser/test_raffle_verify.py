@@ -176,6 +176,20 @@ def test_js_refuses_a_forced_draw_dressed_up_as_a_beacon_draw(proof_verifier: Pa
     assert _js_verify(proof_verifier, proof, ledger) == expected
 
 
+def test_js_says_which_draws_were_forced_as_python_does(proof_verifier: Page):
+    people = [drand_scenario.entry(n, str(n), 5 + n) for n in range(1, 6)]
+    keys = [f"kick:{n}" for n in range(1, 6)]
+    proof, ledger = drand_scenario.composed_proof(people, keys, [(1, True), (2, False)])
+    expected = verify(proof, ledger)
+    forced = [note for note in expected.notes if note.startswith("draw 100 was forced: ")]
+    assert forced, expected.notes
+    outcome = proof_verifier.evaluate(
+        "([p, l]) => window.streamkeeperVerify(p, l)",
+        [json.dumps(proof, ensure_ascii=False), json.dumps(ledger, ensure_ascii=False)],
+    )
+    assert (outcome["problems"], outcome["notes"]) == ([], list(expected.notes))
+
+
 def test_js_verifies_a_round_fixing_proof_as_python_does(proof_verifier: Page):
     page = proof_verifier
     proof, ledger = _round_fixing_fixture()

@@ -124,7 +124,7 @@ def verify(proof: dict[str, Any], ledger: dict[str, Any]) -> Verification:
         label = f"draw {draw['id']}"
         randomness = "" if draw.get("forced") else str(draw["beacon_randomness"])
         if draw.get("forced"):
-            pass  # nothing of the beacon to check
+            notes.append(f"{label} was forced: {FORCED}")
         elif not _HEX64.fullmatch(randomness):
             # A forced draw's empty randomness, say: winners known before any round.
             problems.append(f"{label} used the beacon, but its randomness is not 64 hex digits")
@@ -173,6 +173,10 @@ def verify(proof: dict[str, Any], ledger: dict[str, Any]) -> Verification:
     return Verification(tuple(problems), checked, tuple(notes))
 
 
+FORCED = (
+    "it skipped the beacon, so its winners follow from the seed and the ledger alone, "
+    "and whoever ran the bot could know them in advance"
+)
 _HEX64 = re.compile(r"[0-9a-fA-F]{64}")
 
 

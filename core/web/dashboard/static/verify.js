@@ -13,6 +13,8 @@
     3: "streamkeeper-raffle-ledger/3" };
   const ROUND_FIXED_FROM = 3;
   const HEX64 = /^[0-9a-fA-F]{64}$/;
+  const FORCED = "it skipped the beacon, so its winners follow from the seed and the ledger " +
+    "alone, and whoever ran the bot could know them in advance";
   const enc = new TextEncoder();
 
   function parse(text) {
@@ -270,7 +272,7 @@
       const label = `draw ${draw.id}`;
       let randomness = draw.forced ? "" : str(draw.beacon_randomness);
       if (draw.forced) {
-        // (nothing of the beacon to check)
+        notes.push(`${label} was forced: ${FORCED}`);
       } else if (!HEX64.test(randomness)) {
         // A forced draw's empty randomness, say: winners known before any round.
         problems.push(`${label} used the beacon, but its randomness is not 64 hex digits`);
