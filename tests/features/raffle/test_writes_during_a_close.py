@@ -213,11 +213,10 @@ def _three_viewers_with_tickets(engine: Engine, raffle) -> None:  # type: ignore
 def _drawn_proof_verifies(raffle, clock: Clock) -> list[str]:  # type: ignore[no-untyped-def]
     """Draw the closed period and check its export as anyone would; the ledger's viewers."""
     from core.features.raffle.draws.verification import verify
-    from tests.features.raffle.proof_scenario import FixedBeacon
 
-    raffle.draws.beacon = FixedBeacon(clock)
     clock.advance(minutes=1)
-    raffle.draws.request(GUILD, actor_id=1, winners=2)
+    raffle.draws.request(GUILD, actor_id=1, winners=2)  # no beacon here: it waits, then is forced
+    raffle.draws.force(GUILD, actor_id=1)
     with raffle.engine.connect() as conn:
         closed = conn.execute(
             sa.select(sa.func.max(raffle_periods.c.id)).where(raffle_periods.c.status == "closed")

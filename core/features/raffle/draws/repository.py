@@ -11,7 +11,12 @@ from sqlalchemy.engine import Connection
 
 from core.events import Platform
 from core.features.live.changes import touch
-from core.features.raffle.tables import raffle_draws, raffle_frozen_ranges, raffle_winners
+from core.features.raffle.tables import (
+    raffle_draws,
+    raffle_frozen_ranges,
+    raffle_periods,
+    raffle_winners,
+)
 
 
 @dataclass(frozen=True)
@@ -171,6 +176,14 @@ def find_last_draw(conn: Connection, guild_id: int) -> Draw | None:
     )
     row = conn.execute(query).first()
     return None if row is None else _draw(conn, row)
+
+
+def take_period_for_draws(conn: Connection, period_id: int) -> None:
+    """Hold the closed period's row (PostgreSQL) to the end of the caller's transaction, so
+    two draw requests of one period at once run one after the other: the second sees the
+    first's draw waiting. The ledger writers' key-share lock does not conflict with it."""
+    query = sa.select(raffle_periods.c.id).where(raffle_periods.c.id == period_id)
+    conn.execute(query.with_for_update(key_share=True)).all()  # FOR NO KEY UPDATE
 
 
 def has_waiting_draw(conn: Connection, guild_id: int, period_id: int) -> bool:

@@ -112,7 +112,7 @@ class RaffleDraws:
                         "The raffle period is still open; end it with !raffleend first."
                     )
                 raise RaffleRefused("There is no closed raffle period to draw from.")
-            periods_repository.take_period_for_draws(conn, period.id)
+            draws_repository.take_period_for_draws(conn, period.id)
             waiting = draws_repository.has_waiting_draw(conn, guild_id, period.id)
             resume_repository.clear_draw_due(conn, period.id)
             if waiting:

@@ -281,14 +281,6 @@ def lock_period_for_close(conn: Connection, period_id: int) -> bool:
     return conn.execute(query).scalar() == "open"
 
 
-def take_period_for_draws(conn: Connection, period_id: int) -> None:
-    """Hold the closed period's row (PostgreSQL) to the end of the caller's transaction, so
-    two draw requests of one period at once run one after the other: the second sees the
-    first's draw waiting. The ledger writers' key-share lock does not conflict with it."""
-    query = sa.select(raffle_periods.c.id).where(raffle_periods.c.id == period_id)
-    conn.execute(query.with_for_update(key_share=True)).all()  # FOR NO KEY UPDATE
-
-
 def hold_open_period(conn: Connection, guild_id: int, period_id: int) -> bool:
     """True while the period is an open period of the guild. On PostgreSQL the row's key-share
     lock (the one the ledger's foreign key takes anyway) is held to the end of the caller's
