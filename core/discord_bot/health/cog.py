@@ -159,6 +159,8 @@ def role_sync_checks(result: SyncResult | None) -> list[Check]:
         f"{ago(result.finished_at)}: {result.members_edited} member(s) updated, "
         f"{result.roles_added} role(s) given, {result.roles_removed} taken away"
     )
+    if result.stopped is not None:
+        return [Check("role sync", False, f"{detail}, stopped early: {result.stopped}")]
     if result.failed_edits:
         return [
             Check(

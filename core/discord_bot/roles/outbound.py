@@ -1,22 +1,30 @@
 """Role sync's Discord side: reads members and roles from the cache, edits one member at a time.
 
 The members intent keeps ``guild.members`` complete, so a sync reads no member list from the API;
-each member who needs a change costs exactly one request (``member.edit(roles=...)``).
+each member who needs a change costs exactly one request (``member.edit(roles=...)``). Whatever
+Discord answers stays with that member or that server: a refusal, a timeout or a lost connection
+is one failed edit, and a rate limit longer than the bot waits (``discord.RateLimited``) stops this
+server's sync for the round; none of them stops the other servers'.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Collection
 
+import aiohttp
 import discord
 
 from core.discord_bot.gateway import DiscordGateway
 from core.discord_bot.render import NO_MENTIONS
 from core.discord_bot.roles import render as render_roles
-from core.features.roles.ports import GuildRoles, RoleEditFailed
+from core.features.roles.ports import GuildRoles, RoleEditFailed, RoleEditsHeld
+from core.features.watchtime.durations import describe_seconds
 
 log = logging.getLogger(__name__)
+# Discord did not answer: aiohttp's connection errors, a lost socket, a request that timed out.
+NO_ANSWER = (aiohttp.ClientError, OSError, TimeoutError)
 
 
 def assignable_role_ids(guild: discord.Guild) -> frozenset[int]:
@@ -81,6 +89,13 @@ class DiscordMemberRoles:
             return False  # left the server meanwhile
         except discord.HTTPException as exc:
             raise RoleEditFailed(f"{exc.status} {exc.text or type(exc).__name__}") from exc
+        except discord.RateLimited as exc:
+            wait = describe_seconds(math.ceil(exc.retry_after))
+            raise RoleEditsHeld(
+                f"Discord rate-limits role changes in this server for {wait}"
+            ) from exc
+        except NO_ANSWER as exc:
+            raise RoleEditFailed(f"Discord did not answer: {type(exc).__name__} {exc}") from exc
         return True
 
     async def tell_member(self, guild_id: int, discord_user_id: int, role_ids: list[int]) -> None:
@@ -98,3 +113,6 @@ class DiscordMemberRoles:
         except discord.HTTPException as exc:
             # Closed DMs are common and not a fault of the bot.
             log.debug("guild %s: could not DM member %s: %s", guild_id, discord_user_id, exc)
+        except (discord.RateLimited, *NO_ANSWER) as exc:
+            # The role is given; only the DM about it is lost (it is noted as told).
+            log.warning("guild %s: could not DM member %s: %r", guild_id, discord_user_id, exc)

@@ -189,6 +189,11 @@ def problem_lines(result: SyncResult, prefix: str) -> list[str]:
         lines.append(f"{WARN} Deleted roles still set up: {ids}: {prefix}roles remove <id>.")
     if result.failed_edits:
         lines.append(f"{WARN} {result.failed_edits} edit(s) failed; see the bot's log.")
+    if result.stopped is not None:
+        lines.append(
+            f"{WARN} Stopped early: {result.stopped}. {result.edits_left} member(s) wait for the "
+            f"next sync (or {prefix}roles sync later)."
+        )
     return lines
 
 

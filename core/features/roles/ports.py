@@ -25,6 +25,11 @@ class RoleEditFailed(Exception):
     """Discord refused or failed one member's edit; the message says why (for the log)."""
 
 
+class RoleEditsHeld(RoleEditFailed):
+    """Discord takes no role edits in this server for a while (a rate limit longer than the
+    bot waits): the server's sync stops for this round. The message says why, for the admin."""
+
+
 class MemberRoles(Protocol):
     async def guild_roles(self, guild_id: int, only_member: int | None = None) -> GuildRoles | None:
         """The server's roles and members (just ``only_member`` when given).
@@ -45,7 +50,8 @@ class MemberRoles(Protocol):
     ) -> bool:
         """Add and remove these roles in one edit; False when the member has left.
 
-        Raises :class:`RoleEditFailed` when Discord refuses.
+        Raises :class:`RoleEditFailed` when Discord refuses or does not answer, and
+        :class:`RoleEditsHeld` when it takes no more edits in this server for a while.
         """
         ...
 

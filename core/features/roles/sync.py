@@ -3,7 +3,10 @@
 A sync reads the server's members and roles from Discord, the tiers and linked watchtime from
 the database, plans with :func:`~core.features.roles.service.plan_role_changes` and then edits
 each member who needs a change once, pausing between edits so a big server stays well inside
-Discord's rate limits. Roles the bot may not touch are reported, never attempted.
+Discord's rate limits. Roles the bot may not touch are reported, never attempted. One server's
+trouble stays its own: a failed edit is counted and the next member goes on, a server whose edits
+Discord holds back (a long rate limit) stops for this round, and a server whose sync fails is
+logged and reported while the other servers go on.
 """
 
 from __future__ import annotations
@@ -15,12 +18,14 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from core.bus.base import NotReady
 from core.events import utc
-from core.features.roles.ports import MemberRoles, RoleEditFailed
+from core.features.roles.ports import MemberRoles, RoleEditFailed, RoleEditsHeld
 from core.features.roles.service import RolesService, plan_role_changes
 
 log = logging.getLogger(__name__)
 EDIT_REASON = "StreamKeeper watchtime roles"
+SYNC_FAILED = "the sync failed (see the bot's log)"
 
 
 @dataclass(frozen=True)
@@ -36,6 +41,10 @@ class SyncResult:
     can_manage_roles: bool = True
     blocked_role_ids: frozenset[int] = field(default_factory=frozenset)
     missing_role_ids: frozenset[int] = field(default_factory=frozenset)
+    # Why the sync ended before every needed edit (Discord holds this server's edits back, or
+    # the sync failed), and how many members wait for the next sync.
+    stopped: str | None = None
+    edits_left: int = 0
 
 
 class RoleSync:
@@ -61,10 +70,19 @@ class RoleSync:
         return self._last.get(guild_id)
 
     async def sync_all(self) -> list[SyncResult]:
-        """Sync every guild that has tiers. ``DiscordUnavailable`` stops the run (try later)."""
+        """Sync every guild that has tiers, each on its own: a guild whose sync fails is logged
+        and reported and the others go on. ``DiscordUnavailable`` stops the run (try later)."""
         results = []
         for guild_id in await asyncio.to_thread(self.roles.guild_ids_with_tiers):
-            results.append(await self.sync_guild(guild_id))
+            try:
+                result = await self.sync_guild(guild_id)
+            except NotReady:
+                raise  # the bot is not connected: no guild can sync
+            except Exception:
+                log.exception("guild %s: role sync failed; the other servers go on", guild_id)
+                result = SyncResult(guild_id, utc(self.clock()), stopped=SYNC_FAILED)
+                self._last[guild_id] = result
+            results.append(result)
         return results
 
     async def sync_guild(self, guild_id: int) -> SyncResult:
@@ -103,7 +121,8 @@ class RoleSync:
         plan = plan_role_changes(
             tiers, settings.mode, state.members, seconds, assignable, state.existing_role_ids
         )
-        edited = added = removed = failed = 0
+        edited = added = removed = failed = left = 0
+        stopped = None
         for index, change in enumerate(plan.changes):
             if index and self.pause_seconds > 0:
                 await self.sleep(self.pause_seconds)
@@ -115,6 +134,19 @@ class RoleSync:
                     remove=sorted(change.remove),
                     reason=EDIT_REASON,
                 )
+            except RoleEditsHeld as exc:
+                # The next edits would be refused alike: this one and the rest wait for the
+                # next sync, which plans them again.
+                stopped = str(exc)
+                left = len(plan.changes) - index
+                log.warning(
+                    "guild %s: role sync stopped at member %s, %d edit(s) left: %s",
+                    guild_id,
+                    change.discord_user_id,
+                    left,
+                    exc,
+                )
+                break
             except RoleEditFailed as exc:
                 failed += 1
                 log.warning(
@@ -142,8 +174,10 @@ class RoleSync:
             can_manage_roles=state.can_manage_roles,
             blocked_role_ids=plan.blocked_role_ids,
             missing_role_ids=plan.missing_role_ids,
+            stopped=stopped,
+            edits_left=left,
         )
-        if edited or failed or plan.blocked_role_ids:
+        if edited or failed or stopped or plan.blocked_role_ids:
             log.info(
                 "guild %s: role sync edited %d member(s) (+%d/-%d roles), %d failed, "
                 "%d role(s) out of the bot's reach, in %.1f s",

@@ -263,6 +263,16 @@ def test_failed_role_edits_fail_the_role_sync_line() -> None:
     assert check.detail.endswith("2 edit(s) failed: see the bot's log")
 
 
+def test_a_role_sync_stopped_early_fails_the_role_sync_line_with_why() -> None:
+    why = "Discord rate-limits role changes in this server for 2 min"
+    result = SyncResult(1, T0, members_edited=1, stopped=why, edits_left=3)
+
+    [check] = role_sync_checks(result)
+
+    assert not check.ok
+    assert check.detail.endswith(f"stopped early: {why}")
+
+
 # --- Kick ---------------------------------------------------------------------------------------
 
 

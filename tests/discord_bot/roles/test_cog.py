@@ -5,6 +5,7 @@ from __future__ import annotations
 import discord
 import discord.ext.test as dpytest
 import pytest
+from discord.ext.test import backend
 from sqlalchemy.engine import Engine
 
 from core.discord_bot.roles import render as render_roles
@@ -525,6 +526,107 @@ async def test_a_member_who_reaches_a_role_gets_one_dm_when_dms_are_on(
     ]
     assert dms[0].channel.id == (await alice.create_dm()).id
     assert dpytest.sent_queue.empty()
+
+
+# --- Discord's trouble in one server stays with that server or member -----------------------
+
+
+def edits_failing(monkeypatch: pytest.MonkeyPatch, fails: dict[int, BaseException]) -> None:
+    """Member edits in these guilds (or of these members) raise; the others go to dpytest as the
+    ``member_edits`` fixture records them (ask for that fixture first)."""
+    recorded = backend.FakeHttp.edit_member
+
+    async def edit_member(http, guild_id, user_id, **fields):  # type: ignore[no-untyped-def]
+        error = fails.get(int(guild_id)) or fails.get(int(user_id))
+        if error is not None:
+            raise error
+        return await recorded(http, guild_id, user_id, **fields)
+
+    monkeypatch.setattr(backend.FakeHttp, "edit_member", edit_member)
+
+
+async def test_a_rate_limit_in_one_server_does_not_stop_the_other_servers_role_sync(
+    guild_a: discord.Guild,
+    guild_b: discord.Guild,
+    roles: RolesService,
+    role_sync: RoleSync,
+    stream: Stream,
+    link,
+    member_edits: MemberEdits,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    first, second = sorted([guild_a, guild_b], key=lambda guild: guild.id)
+    bronze = {}
+    for guild in (first, second):
+        await give_bot_a_role(guild)
+        bronze[guild.id] = make_role(guild, "Bronze", 2)
+        roles.add_tier(guild.id, bronze[guild.id].id, 60)
+    alice = member_of(first, "alice")
+    alice_in_second = dpytest.backend.make_member(alice._user, second)
+    viewer = link(alice, 90)
+    stream.earn(second.id, viewer, 90 * 60)
+    # Discord answered 429 for longer than the bot waits: discord.py raises RateLimited.
+    edits_failing(monkeypatch, {first.id: discord.RateLimited(120.0)})
+
+    results = await role_sync.sync_all()
+
+    assert role_ids(alice_in_second) == {bronze[second.id].id}
+    assert [(r.guild_id, r.stopped, r.edits_left) for r in results] == [
+        (first.id, "Discord rate-limits role changes in this server for 2 min", 1),
+        (second.id, None, 0),
+    ]
+
+
+async def test_roles_sync_under_a_rate_limit_tells_the_admin_what_waits(
+    guild_a: discord.Guild,
+    manager: discord.Member,
+    tiers: dict[str, discord.Role],
+    roles: RolesService,
+    link,
+    member_edits: MemberEdits,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    roles.add_tier(guild_a.id, tiers["bronze"].id, 60)
+    link(member_of(guild_a, "alice"), 500)
+    edits_failing(monkeypatch, {guild_a.id: discord.RateLimited(90.0)})
+
+    [reply] = await say("!roles sync", manager)
+
+    assert reply.content.splitlines() == [
+        f"{render_roles.OK} Role sync checked 2 member(s): 0 updated, 0 role(s) given, "
+        "0 taken away.",
+        f"{render_roles.WARN} Stopped early: Discord rate-limits role changes in this server "
+        "for 90 s. 1 member(s) wait for the next sync (or !roles sync later).",
+    ]
+    assert member_edits.calls == []
+
+
+@pytest.mark.parametrize(
+    "error",
+    [TimeoutError(), ConnectionResetError("reset by peer")],
+    ids=["timeout", "connection reset"],
+)
+async def test_an_edit_discord_did_not_answer_fails_alone_and_the_next_member_goes_on(
+    guild_a: discord.Guild,
+    manager: discord.Member,
+    tiers: dict[str, discord.Role],
+    roles: RolesService,
+    link,
+    member_edits: MemberEdits,
+    monkeypatch: pytest.MonkeyPatch,
+    error: Exception,
+) -> None:
+    alice = member_of(guild_a, "alice")
+    roles.add_tier(guild_a.id, tiers["bronze"].id, 60)
+    link(alice, 500)
+    link(manager, 500)
+    edits_failing(monkeypatch, {alice.id: error})
+
+    [reply] = await say("!roles sync", manager)
+
+    assert role_ids(alice) == set()
+    assert tiers["bronze"].id in role_ids(manager)
+    assert f"{render_roles.WARN} 1 edit(s) failed; see the bot's log." in reply.content
 
 
 # --- one tier on or off: !roles disable <role> / !roles enable <role> ------------------------

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 from core.events import Platform
 from core.features.linking.service import LinkingService
-from core.features.roles.ports import GuildRoles, RoleEditFailed
+from core.features.roles.ports import GuildRoles, RoleEditFailed, RoleEditsHeld
 from core.features.roles.repository import RoleTier
 from core.features.roles.service import (
     RolesRefused,
@@ -338,8 +338,12 @@ class FakeDiscord:
         self.edits: list[tuple[int, int, set[int], set[int]]] = []
         self.told: list[tuple[int, int, list[int]]] = []
         self.refuse: set[int] = set()
+        self.held_guilds: set[int] = set()  # Discord rate-limits their edits
+        self.broken_guilds: set[int] = set()  # reading them fails unexpectedly
 
     async def guild_roles(self, guild_id: int, only_member: int | None = None):
+        if guild_id in self.broken_guilds:
+            raise RuntimeError("the cache broke")
         members = self.members
         if only_member is not None:
             members = {k: v for k, v in members.items() if k == only_member}
@@ -356,6 +360,8 @@ class FakeDiscord:
     ) -> bool:
         if discord_user_id in self.refuse:
             raise RoleEditFailed("403 Forbidden")
+        if guild_id in self.held_guilds:
+            raise RoleEditsHeld("Discord rate-limits role changes in this server for 2 min")
         self.edits.append((guild_id, discord_user_id, set(add), set(remove)))
         held = self.members[discord_user_id]
         self.members[discord_user_id] = (held | frozenset(add)) - frozenset(remove)
@@ -521,3 +527,47 @@ async def test_sync_all_uses_each_guilds_own_thresholds_and_watchtime(roles, lin
 
     assert [r.guild_id for r in results] == [GUILD, OTHER_GUILD]
     assert fake.edits == [(GUILD, 1, {BRONZE}, set())]
+
+
+async def test_a_rate_limited_guild_stops_its_round_and_the_next_guild_still_syncs(
+    roles, linked
+) -> None:
+    roles.add_tier(GUILD, BRONZE, 60)
+    roles.add_tier(OTHER_GUILD, SILVER, 60)
+    for member in (1, 2):
+        linked(member, 700)
+        linked(member, 700, guild_id=OTHER_GUILD)
+    fake = FakeDiscord({1: frozenset(), 2: frozenset()})
+    fake.held_guilds = {GUILD}
+    sync = RoleSync(roles, fake, clock=clock, pause_seconds=0)
+
+    results = await sync.sync_all()
+
+    assert [r.guild_id for r in results] == [GUILD, OTHER_GUILD]
+    held, other = results
+    assert held.stopped == "Discord rate-limits role changes in this server for 2 min"
+    assert (held.members_edited, held.edits_left, held.failed_edits) == (0, 2, 0)
+    assert fake.edits == [(OTHER_GUILD, 1, {SILVER}, set()), (OTHER_GUILD, 2, {SILVER}, set())]
+    assert other.stopped is None
+    assert sync.last_result(GUILD) == held
+
+
+async def test_a_guild_whose_sync_fails_is_reported_and_the_others_go_on(
+    roles, linked, caplog: pytest.LogCaptureFixture
+) -> None:
+    roles.add_tier(GUILD, BRONZE, 60)
+    roles.add_tier(OTHER_GUILD, SILVER, 60)
+    linked(1, 700, guild_id=OTHER_GUILD)
+    fake = FakeDiscord({1: frozenset()})
+    fake.broken_guilds = {GUILD}
+    sync = RoleSync(roles, fake, clock=clock, pause_seconds=0)
+
+    results = await sync.sync_all()
+
+    assert [(r.guild_id, r.stopped) for r in results] == [
+        (GUILD, "the sync failed (see the bot's log)"),
+        (OTHER_GUILD, None),
+    ]
+    assert fake.edits == [(OTHER_GUILD, 1, {SILVER}, set())]
+    assert sync.last_result(GUILD) == results[0]
+    assert f"guild {GUILD}: role sync failed" in caplog.text
