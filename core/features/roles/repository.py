@@ -138,9 +138,12 @@ def record_awards(
 # --- reads of links and watchtime ------------------------------------------------------------
 
 
-def list_linked_seconds(conn: Connection, guild_id: int) -> dict[int, int]:
-    """Watchtime in this guild of every linked Discord user who has some, by Discord user id:
-    a member linked on Kick and Twitch counts by the account with more."""
+def list_linked_seconds(
+    conn: Connection, guild_id: int, only_member: int | None = None
+) -> dict[int, int]:
+    """Watchtime in this guild of every linked Discord user who has some, by Discord user id
+    (``only_member`` alone when given): a member linked on Kick and Twitch counts by the
+    account with more."""
     found: dict[int, int] = {}
     for platform in Platform:
         links = links_of_platform(platform)
@@ -151,6 +154,8 @@ def list_linked_seconds(conn: Connection, guild_id: int) -> dict[int, int]:
             )
             .where(watchtime.c.guild_id == guild_id, watchtime.c.platform == str(platform))
         )
+        if only_member is not None:
+            query = query.where(links.c.discord_user_id == only_member)
         for row in conn.execute(query):
             found[row.discord_user_id] = max(found.get(row.discord_user_id, 0), int(row.seconds))
     return found

@@ -209,11 +209,11 @@ class RolesService:
 
     # --- what role sync and the views read ----------------------------------------------------
 
-    def linked_seconds(self, guild_id: int) -> dict[int, int]:
+    def linked_seconds(self, guild_id: int, only_member: int | None = None) -> dict[int, int]:
         """Watchtime in this guild of each linked Discord user who has some (of their Kick or
-        Twitch account, whichever has more)."""
+        Twitch account, whichever has more); of ``only_member`` alone when given."""
         with self.engine.connect() as conn:
-            return repository.list_linked_seconds(conn, guild_id)
+            return repository.list_linked_seconds(conn, guild_id, only_member)
 
     def record_awards(
         self, guild_id: int, discord_user_id: int, role_ids: Iterable[int]

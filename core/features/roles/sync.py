@@ -7,6 +7,11 @@ Discord's rate limits. Roles the bot may not touch are reported, never attempted
 trouble stays its own: a failed edit is counted and the next member goes on, a server whose edits
 Discord holds back (a long rate limit) stops for this round, and a server whose sync fails is
 logged and reported while the other servers go on.
+
+Each edit is planned again from the member's roles and watchtime of that moment, under the
+guild's edit lock, so a member synced right after linking (``sync_member``) waits for at most
+one edit of a running sync, never for its pauses, and two syncs never both edit a member from
+the same stale roles.
 """
 
 from __future__ import annotations
@@ -20,8 +25,9 @@ from datetime import datetime
 
 from core.bus.base import NotReady
 from core.events import utc
-from core.features.roles.ports import MemberRoles, RoleEditFailed, RoleEditsHeld
-from core.features.roles.service import RolesService, plan_role_changes
+from core.features.roles.ports import GuildRoles, MemberRoles, RoleEditFailed, RoleEditsHeld
+from core.features.roles.repository import RoleSettings
+from core.features.roles.service import MemberChange, RolePlan, RolesService, plan_role_changes
 
 log = logging.getLogger(__name__)
 EDIT_REASON = "StreamKeeper watchtime roles"
@@ -47,6 +53,13 @@ class SyncResult:
     edits_left: int = 0
 
 
+@dataclass(frozen=True)
+class _Planned:
+    plan: RolePlan
+    state: GuildRoles
+    settings: RoleSettings
+
+
 class RoleSync:
     def __init__(
         self,
@@ -63,7 +76,12 @@ class RoleSync:
         self.pause_seconds = pause_seconds
         self.sleep = sleep
         self._last: dict[int, SyncResult] = {}
-        self._locks: dict[int, asyncio.Lock] = {}
+        # Per guild: one full sync at a time (the periodic one, !roles sync), and one member's
+        # plan-and-edit at a time (any sync). A process lock is enough: a guild's role edits
+        # are made only by the bot process of its Discord shard (the periodic sync, the
+        # commands and the Discord outbox's calls alike), whatever the database.
+        self._rounds: dict[int, asyncio.Lock] = {}
+        self._edits: dict[int, asyncio.Lock] = {}
 
     def last_result(self, guild_id: int) -> SyncResult | None:
         """The last full sync of this guild since the process started."""
@@ -86,54 +104,70 @@ class RoleSync:
         return results
 
     async def sync_guild(self, guild_id: int) -> SyncResult:
-        result = await self._sync(guild_id, None)
+        async with self._rounds.setdefault(guild_id, asyncio.Lock()):
+            result = await self._sync(guild_id, None)
         self._last[guild_id] = result
         return result
 
     async def sync_member(self, guild_id: int, discord_user_id: int) -> SyncResult:
-        """Sync one member now, e.g. right after they linked their account."""
+        """Sync one member now, e.g. right after they linked their account; a running sync of
+        the guild holds it up for one edit at most."""
         return await self._sync(guild_id, discord_user_id)
 
-    async def _sync(self, guild_id: int, only_member: int | None) -> SyncResult:
-        # A member synced after a link and the periodic sync must not plan from the same
-        # stale roles and both edit.
-        lock = self._locks.setdefault(guild_id, asyncio.Lock())
-        async with lock:
-            return await self._sync_locked(guild_id, only_member)
-
-    async def _sync_locked(self, guild_id: int, only_member: int | None) -> SyncResult:
-        started = time.perf_counter()
+    async def _plan(self, guild_id: int, only_member: int | None) -> _Planned | str:
+        """The plan from the tiers, settings, roles and watchtime of now; why not, as a str."""
         tiers = await asyncio.to_thread(self.roles.tiers, guild_id)
         settings = await asyncio.to_thread(self.roles.settings, guild_id)
         if not tiers:
-            return self._skipped(guild_id, "no watchtime roles are set up")
+            return "no watchtime roles are set up"
         if not settings.enabled:
-            return self._skipped(guild_id, "watchtime roles are turned off")
+            return "watchtime roles are turned off"
         # A tier turned off on its own is left out of the plan, so its role is never touched.
         tiers = [tier for tier in tiers if tier.enabled]
         if not tiers:
-            return self._skipped(guild_id, "every watchtime role is turned off")
+            return "every watchtime role is turned off"
         state = await self.discord.guild_roles(guild_id, only_member)
         if state is None:
-            return self._skipped(guild_id, "Discord is off or the bot is not in this server")
-        seconds = await asyncio.to_thread(self.roles.linked_seconds, guild_id)
+            return "Discord is off or the bot is not in this server"
+        seconds = await asyncio.to_thread(self.roles.linked_seconds, guild_id, only_member)
         assignable = state.assignable_role_ids if state.can_manage_roles else frozenset()
         plan = plan_role_changes(
             tiers, settings.mode, state.members, seconds, assignable, state.existing_role_ids
         )
+        return _Planned(plan, state, settings)
+
+    async def _edit(self, guild_id: int, discord_user_id: int) -> MemberChange | None:
+        """Plan this member again and make their edit, under the guild's edit lock: the change
+        made, or None when none is needed any more (another sync made it, their link or the
+        tiers changed) or they left."""
+        async with self._edits.setdefault(guild_id, asyncio.Lock()):
+            planned = await self._plan(guild_id, discord_user_id)
+            if isinstance(planned, str) or not planned.plan.changes:
+                return None
+            [change] = planned.plan.changes
+            done = await self.discord.edit_member_roles(
+                guild_id,
+                change.discord_user_id,
+                add=sorted(change.add),
+                remove=sorted(change.remove),
+                reason=EDIT_REASON,
+            )
+        return change if done else None
+
+    async def _sync(self, guild_id: int, only_member: int | None) -> SyncResult:
+        started = time.perf_counter()
+        # Which members need a change; each is planned again just before their edit.
+        planned = await self._plan(guild_id, only_member)
+        if isinstance(planned, str):
+            return self._skipped(guild_id, planned)
+        plan, state, settings = planned.plan, planned.state, planned.settings
         edited = added = removed = failed = left = 0
         stopped = None
-        for index, change in enumerate(plan.changes):
+        for index, needed in enumerate(plan.changes):
             if index and self.pause_seconds > 0:
-                await self.sleep(self.pause_seconds)
+                await self.sleep(self.pause_seconds)  # outside the edit lock
             try:
-                done = await self.discord.edit_member_roles(
-                    guild_id,
-                    change.discord_user_id,
-                    add=sorted(change.add),
-                    remove=sorted(change.remove),
-                    reason=EDIT_REASON,
-                )
+                change = await self._edit(guild_id, needed.discord_user_id)
             except RoleEditsHeld as exc:
                 # The next edits would be refused alike: this one and the rest wait for the
                 # next sync, which plans them again.
@@ -142,7 +176,7 @@ class RoleSync:
                 log.warning(
                     "guild %s: role sync stopped at member %s, %d edit(s) left: %s",
                     guild_id,
-                    change.discord_user_id,
+                    needed.discord_user_id,
                     left,
                     exc,
                 )
@@ -152,11 +186,11 @@ class RoleSync:
                 log.warning(
                     "guild %s: could not change the roles of member %s: %s",
                     guild_id,
-                    change.discord_user_id,
+                    needed.discord_user_id,
                     exc,
                 )
                 continue
-            if not done:
+            if change is None:
                 continue
             edited += 1
             added += len(change.add)

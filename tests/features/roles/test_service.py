@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Collection
 from datetime import UTC, datetime
 
@@ -286,6 +287,8 @@ def test_linked_seconds_reads_this_guilds_watchtime_of_linked_members(engine, ro
 
     assert roles.linked_seconds(GUILD) == {7: 600}
     assert roles.linked_seconds(OTHER_GUILD) == {7: 9}
+    assert roles.linked_seconds(GUILD, only_member=7) == {7: 600}
+    assert roles.linked_seconds(GUILD, only_member=8) == {}
 
 
 def test_a_member_counts_by_their_kick_or_twitch_account_whichever_has_more(engine, roles) -> None:
@@ -571,3 +574,88 @@ async def test_a_guild_whose_sync_fails_is_reported_and_the_others_go_on(
     assert fake.edits == [(OTHER_GUILD, 1, {SILVER}, set())]
     assert sync.last_result(GUILD) == results[0]
     assert f"guild {GUILD}: role sync failed" in caplog.text
+
+
+# --- a member's sync beside the paced sync of their guild ------------------------------------
+
+# Only a broken run waits this long for a sync that should not wait on another one.
+HANG_SECONDS = 10.0
+
+
+class ParkedPause:
+    """The paced sync's pause between edits (1 s each in production: a server with 1,000
+    changes takes 1,000 s), held until the test lets it go on."""
+
+    def __init__(self) -> None:
+        self.reached = asyncio.Event()
+        self.go_on = asyncio.Event()
+
+    async def __call__(self, seconds: float) -> None:
+        self.reached.set()
+        await self.go_on.wait()
+
+
+async def test_a_member_synced_after_linking_waits_for_no_pause_of_the_guilds_sync(
+    roles, linked
+) -> None:
+    roles.add_tier(GUILD, BRONZE, 60)
+    for member in range(1, 6):
+        linked(member, 700)
+    fake = FakeDiscord({member: frozenset() for member in range(1, 7)})
+    pause = ParkedPause()
+    sync = RoleSync(roles, fake, clock=clock, pause_seconds=1.0, sleep=pause)
+    paced = asyncio.create_task(sync.sync_guild(GUILD))
+    await asyncio.wait_for(pause.reached.wait(), HANG_SECONDS)
+    linked(6, 700)  # member 6 links now: the link's effects sync them at once
+
+    try:
+        # The Discord outbox gives the call 30 s; this one waits for no pause at all.
+        await asyncio.wait_for(sync.sync_member(GUILD, 6), HANG_SECONDS)
+    finally:
+        pause.go_on.set()
+        guild_result = await paced
+
+    assert fake.edits[:2] == [(GUILD, 1, {BRONZE}, set()), (GUILD, 6, {BRONZE}, set())]
+    assert guild_result.members_edited == 5
+
+
+async def test_a_member_synced_during_the_guilds_sync_is_not_edited_again(roles, linked) -> None:
+    roles.add_tier(GUILD, BRONZE, 60)
+    linked(1, 700)
+    linked(2, 700)
+    fake = FakeDiscord({1: frozenset(), 2: frozenset()})
+    pause = ParkedPause()
+    sync = RoleSync(roles, fake, clock=clock, pause_seconds=1.0, sleep=pause)
+    paced = asyncio.create_task(sync.sync_guild(GUILD))
+    await asyncio.wait_for(pause.reached.wait(), HANG_SECONDS)
+
+    try:
+        member_result = await asyncio.wait_for(sync.sync_member(GUILD, 2), HANG_SECONDS)
+    finally:
+        pause.go_on.set()
+        guild_result = await paced
+
+    # The guild's sync planned member 2 before; it looks again and finds nothing left to do.
+    assert fake.edits == [(GUILD, 1, {BRONZE}, set()), (GUILD, 2, {BRONZE}, set())]
+    assert (guild_result.members_edited, member_result.members_edited) == (1, 1)
+
+
+async def test_a_member_unlinked_during_the_guilds_sync_gets_no_role_from_the_old_plan(
+    engine, roles, linked
+) -> None:
+    roles.add_tier(GUILD, BRONZE, 60)
+    linked(1, 700)
+    linked(2, 700)
+    fake = FakeDiscord({1: frozenset(), 2: frozenset()})
+    pause = ParkedPause()
+    sync = RoleSync(roles, fake, clock=clock, pause_seconds=1.0, sleep=pause)
+    paced = asyncio.create_task(sync.sync_guild(GUILD))
+    await asyncio.wait_for(pause.reached.wait(), HANG_SECONDS)
+
+    LinkingService(engine, clock).unlink(GUILD, 2, actor_id=2)
+    pause.go_on.set()
+    result = await asyncio.wait_for(paced, HANG_SECONDS)
+
+    assert fake.edits == [(GUILD, 1, {BRONZE}, set())]
+    assert fake.members[2] == frozenset()
+    assert result.members_edited == 1
