@@ -78,9 +78,10 @@ class EventSubSupervisor:
         subscription_types: Iterable[str] = SOCKET_SUBSCRIPTIONS,
         socket_options: Mapping[str, Any] | None = None,
     ) -> None:
-        """``make_api()`` is called once, on the loop, at the first subscription (the client is
-        closed by :meth:`run` when it ends, if it has ``aclose``). ``broadcasters()`` and
-        ``arrivals()`` may block (they are run in a thread once per
+        """``make_api()`` is called on the loop at the first subscription of each :meth:`run`
+        (the client is closed, if it has ``aclose``, and forgotten when that run ends: the
+        scheduler runs it again when the job's lease comes back to this process).
+        ``broadcasters()`` and ``arrivals()`` may block (they are run in a thread once per
         reconcile). ``arrivals()`` gives when a webhook last arrived per (broadcaster,
         ``"twitch:" + subscription type``). ``token_for()`` finds the token provider on each
         reconcile (it may be installed later); while it finds none the supervisor idles."""
@@ -230,7 +231,8 @@ class EventSubSupervisor:
         finally:
             for broadcaster in list(self._sockets):
                 await self._stop(broadcaster)
-            close = getattr(self._api, "aclose", None)
+            api, self._api = self._api, None  # a run after this one makes its own client
+            close = getattr(api, "aclose", None)
             if close is not None:
                 await close()
 

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 
 from core.platforms.twitch.eventsub_sources import SOCKET_SUBSCRIPTIONS, EventSubSupervisor
 from core.platforms.twitch.helix import HelixClient
+from core.scheduler import Scheduler
 from tests.fakes.twitch_eventsub_ws import FakeEventSubWs
 from tests.fakes.twitch_server import CLIENT_ID, FakeTwitch
 from tests.platforms.twitch.test_eventsub_ws import Recorder
@@ -174,3 +177,66 @@ async def test_a_token_that_died_is_read_again_once_and_the_fresh_one_subscribes
         await eventually(lambda: is_connected(supervisor), within=30)
     assert len(socket.sockets) == 1
     assert len(websocket_subscriptions(twitch)) == len(SOCKET_SUBSCRIPTIONS)
+
+
+class Lease:
+    """The scheduler's ownership, reduced to the lease of one job that the test takes away from
+    this process and gives back (another bot process held it meanwhile)."""
+
+    heartbeat_seconds = 0.05
+
+    def __init__(self) -> None:
+        self.held = True
+        self.jobs: list[str] = []
+
+    def holds_job(self, _name: str) -> bool:
+        return self.held
+
+    async def start(self) -> None:
+        return None
+
+    async def run(self, _stop: asyncio.Event, finished: asyncio.Event) -> None:
+        await finished.wait()
+
+
+async def test_the_job_whose_lease_comes_back_to_this_process_subscribes_again(twitch):
+    """The supervisor is a lease-held scheduler loop (core/wiring/twitch.py): when the lease
+    goes to another process its run stops, and when it comes back the same supervisor runs
+    again. The first run closed its Helix client; the second subscribes with a new one."""
+    tokens = Tokens(twitch.issue_user_token(BROADCASTER))
+    supervisor = EventSubSupervisor(
+        "",
+        broadcasters=lambda: [BROADCASTER],
+        token_for=lambda: tokens,
+        make_api=lambda: HelixClient(twitch.helix_url, CLIENT_ID),
+        publish=Recorder(),
+        socket_options=FAST,
+    )
+
+    async def no_tick(_at: datetime, _stop: asyncio.Event) -> None:
+        return None
+
+    scheduler = Scheduler(3600, no_tick, lambda: datetime.now(UTC))
+    scheduler.loop(
+        "Twitch EventSub WebSocket", functools.partial(supervisor.run, every_seconds=0.05)
+    )
+    lease = Lease()
+    scheduler.ownership = lease  # type: ignore[assignment]
+    async with FakeEventSubWs() as socket:
+        supervisor.url = socket.url
+        stop = asyncio.Event()
+        task = asyncio.create_task(scheduler.run(stop))
+        try:
+            await eventually(lambda: is_connected(supervisor), within=30)
+            lease.held = False  # another process took the job: this one's sockets stop
+            await eventually(lambda: supervisor.states() == {}, within=30)
+            lease.held = True  # and it came back
+            await socket.wait_for_sockets(2)
+            await eventually(lambda: is_connected(supervisor), within=30)
+            second = socket.sockets[1].session_id
+        finally:
+            stop.set()
+            await asyncio.wait_for(task, 15)
+    renewed = [s for s in websocket_subscriptions(twitch) if s["transport"]["session_id"] == second]
+    assert sorted(s["type"] for s in renewed) == sorted(SOCKET_SUBSCRIPTIONS)
+    assert len(socket.sockets) == 2
