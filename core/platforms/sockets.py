@@ -24,6 +24,7 @@ from typing import Any, Generic, Protocol, TypeVar
 
 import aiohttp
 
+from core.bus.base import BusUnavailable, EventRefused
 from core.events import Event
 
 T = TypeVar("T")
@@ -34,6 +35,10 @@ QUEUE_SIZE = 10_000
 RECENT_KEYS = 4096
 # How long a stopping socket keeps publishing events it already received.
 DRAIN_SECONDS = 2.0
+# The waits between tries of an event the bus could not take for now (BusUnavailable): doubling
+# from the first to the most, then the most until the bus takes it.
+PUBLISH_RETRY_FIRST_SECONDS = 0.5
+PUBLISH_RETRY_MOST_SECONDS = 30.0
 CONNECT_TIMEOUT_SECONDS = 15.0
 # A connection that lived this long resets the backoff; one that dies sooner keeps growing it,
 # so a server that accepts and then drops us at once is not hammered.
@@ -98,17 +103,32 @@ def full_jitter(rng: Callable[[], float], attempt: int, *, base: float, most: fl
 
 
 class Publisher:
-    """Hands the events a socket read to ``publish``, one at a time, from a bounded queue.
+    """Hands the events a socket read to ``publish``, one at a time and in order, from a
+    bounded queue.
 
     ``publish(event)`` may be synchronous (it is then run in a thread) or a coroutine function.
-    A key published lately (the last ``RECENT_KEYS``) is not handed on again; a failing publish
-    is logged and the event dropped (the socket's events are a second source: webhooks and the
-    bus's dedupe cover the rest). ``label`` starts the log lines ("Kick Pusher"), written to the
-    socket's own ``logger``.
+    A key published lately (the last ``RECENT_KEYS``) is not handed on again. When the bus
+    cannot take an event for now (:class:`~core.bus.base.BusUnavailable`: Redis or the
+    database away for a moment) the event stays first and is tried again, after waits doubling
+    from ``PUBLISH_RETRY_FIRST_SECONDS`` to ``PUBLISH_RETRY_MOST_SECONDS``, until the bus takes
+    it: a socket may be the only source of its events (no webhook redelivers them), and trying
+    again is safe because the bus dedupes by ``Event.key``. Meanwhile the socket goes on reading
+    into the queue; an outage that outlasts the queue (``QUEUE_SIZE`` events) drops what arrives
+    once it is full (logged, see :meth:`ReconnectingSocket._enqueue`), and the queued events are
+    published in order when the bus is back. An event the bus refuses for good
+    (:class:`~core.bus.base.EventRefused`), or whose publish fails otherwise, is logged and
+    dropped; so is what is still queued when the socket stops (after ``DRAIN_SECONDS``).
+    ``label`` starts the log lines ("Kick Pusher"), written to the socket's own ``logger``;
+    ``sleep`` makes the waits between tries.
     """
 
     def __init__(
-        self, publish: Callable[[Event], object], *, label: str, logger: logging.Logger
+        self,
+        publish: Callable[[Event], object],
+        *,
+        label: str,
+        logger: logging.Logger,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self._publish = publish
         self._is_async_publish = inspect.iscoroutinefunction(publish) or (
@@ -116,22 +136,51 @@ class Publisher:
         )
         self._label = label
         self._log = logger
+        self._sleep = sleep
         self._recent_keys: OrderedDict[str, None] = OrderedDict()
 
     async def publish_from(self, queue: asyncio.Queue[Event]) -> None:
         while True:
             event = await queue.get()
             try:
-                if event.key in self._recent_keys:
-                    continue
-                await self._publish_one(event)
-                self._recent_keys[event.key] = None
-                if len(self._recent_keys) > RECENT_KEYS:
-                    self._recent_keys.popitem(last=False)
-            except Exception:
-                self._log.exception("%s: publishing %s failed", self._label, event.key)
+                if event.key not in self._recent_keys:
+                    await self._publish_until_taken(event)
             finally:
                 queue.task_done()
+
+    async def _publish_until_taken(self, event: Event) -> None:
+        """Publish ``event``, trying again while the bus is unavailable (see the class)."""
+        tries = 0
+        while True:
+            try:
+                await self._publish_one(event)
+            except BusUnavailable as exc:
+                delay = min(
+                    PUBLISH_RETRY_FIRST_SECONDS * 2 ** min(tries, 32), PUBLISH_RETRY_MOST_SECONDS
+                )
+                tries += 1
+                self._log.log(
+                    logging.WARNING if tries == 1 else logging.DEBUG,
+                    "%s: the bus cannot take %s for now (%s); trying again in %.1f s",
+                    self._label,
+                    event.key,
+                    exc,
+                    delay,
+                )
+                await self._sleep(delay)
+                continue
+            except EventRefused as exc:
+                self._log.error("%s: the bus refused %s for good: %s", self._label, event.key, exc)
+                return
+            except Exception:
+                self._log.exception("%s: publishing %s failed", self._label, event.key)
+                return
+            if tries:
+                self._log.info("%s: published %s after %d tries", self._label, event.key, tries + 1)
+            self._recent_keys[event.key] = None
+            if len(self._recent_keys) > RECENT_KEYS:
+                self._recent_keys.popitem(last=False)
+            return
 
     async def _publish_one(self, event: Event) -> None:
         if self._is_async_publish:
@@ -196,8 +245,9 @@ class ReconnectingSocket(Generic[StateT]):
     events it reads go through a :class:`Publisher`. ``state`` (a frozen dataclass with at least
     ``status``, ``reconnects``, ``last_error`` and ``last_event_at``) says where it is.
 
-    ``publish(event)`` may be synchronous (it is then run in a thread) or a coroutine function.
-    The wait before reconnect ``n`` is :func:`full_jitter` of ``backoff_base`` up to
+    ``publish(event)`` may be synchronous (it is then run in a thread) or a coroutine function;
+    one the bus cannot take for now is tried again (:class:`Publisher`, its waits made with
+    ``sleep`` too). The wait before reconnect ``n`` is :func:`full_jitter` of ``backoff_base`` up to
     ``backoff_max`` seconds, ``rng`` returning a float in [0, 1); a connection up for
     ``STABLE_CONNECTION_SECONDS`` starts the count again. ``session`` is closed only when made
     here. ``label`` starts the log lines ("Kick Pusher"), written to the platform's ``logger``.
@@ -218,7 +268,7 @@ class ReconnectingSocket(Generic[StateT]):
     ) -> None:
         self.label = label
         self._log = logger
-        self._publisher = Publisher(publish, label=label, logger=logger)
+        self._publisher = Publisher(publish, label=label, logger=logger, sleep=sleep)
         self._session = session
         self._backoff_base = backoff_base
         self._backoff_max = backoff_max

@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from core.bus.base import BusUnavailable
 from core.events import ChatMessageSent, Event, RewardRedeemed, Subscribed
 from core.platforms.twitch.eventsub_ws import EventSubSocket
 from core.platforms.twitch.webhook import Revocation
@@ -277,3 +278,34 @@ async def test_a_dropped_connection_reconnects_and_unreadable_frames_are_ignored
             await eventually(lambda: bool(publish.events), within=30)
     assert publish.chat_ids() == ["chat-5"]
     assert socket.state.reconnects == 1
+
+
+class FlakyBus(Recorder):
+    """The bus's publish, away for its first ``failures`` calls (Redis or the database gone
+    for a moment: ``BusUnavailable``, as ``EventBus.publish`` documents)."""
+
+    def __init__(self, failures: int) -> None:
+        super().__init__()
+        self.failures = failures
+
+    async def __call__(self, event: Event) -> None:
+        if self.failures:
+            self.failures -= 1
+            raise BusUnavailable("Redis is unavailable")
+        await super().__call__(event)
+
+
+async def test_an_event_read_while_the_bus_is_away_for_a_moment_is_published_once_it_is_back():
+    """Without a public address the socket is the only source of Twitch events (no webhook
+    redelivers them): a publish the bus could not take is tried again, in order."""
+    publish, sleep = FlakyBus(failures=3), RecordingSleep(yields=True)
+    async with FakeEventSubWs() as twitch:
+        socket = make_socket(twitch.url, publish=publish, sleep=sleep)
+        async with running(socket):
+            await eventually(lambda: socket.state.status == "connected", within=30)
+            await twitch.notify(subscribe_frame("ws-sub-1"))  # keyed by its message id
+            await twitch.notify(chat_frame(1))
+            await eventually(lambda: len(publish.events) == 2, within=30)
+            assert socket.state.reconnects == 0
+    assert [type(e) for e in publish.events] == [Subscribed, ChatMessageSent]
+    assert sleep.delays == [0.5, 1.0, 2.0]  # the publisher's waits; no reconnect
