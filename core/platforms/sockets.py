@@ -219,14 +219,18 @@ class Ended:
 
 
 async def open_socket(
-    session: aiohttp.ClientSession, url: str
+    session: aiohttp.ClientSession, url: str, *, max_msg_size: int = 4 * 1024 * 1024
 ) -> aiohttp.ClientWebSocketResponse | Ended:
     """A WebSocket to ``url`` (aiohttp answering pings), or why none opened within
-    ``CONNECT_TIMEOUT_SECONDS``."""
+    ``CONNECT_TIMEOUT_SECONDS``. A message over ``max_msg_size`` bytes (aiohttp's default,
+    4 MiB, unless given) makes aiohttp close the connection with 1009."""
     try:
         async with asyncio.timeout(CONNECT_TIMEOUT_SECONDS):
             return await session.ws_connect(
-                url, autoping=True, timeout=aiohttp.ClientWSTimeout(ws_receive=None, ws_close=5.0)
+                url,
+                autoping=True,
+                timeout=aiohttp.ClientWSTimeout(ws_receive=None, ws_close=5.0),
+                max_msg_size=max_msg_size,
             )
     except (aiohttp.ClientError, OSError, TimeoutError) as exc:
         return Ended(f"could not connect ({type(exc).__name__}: {exc})")

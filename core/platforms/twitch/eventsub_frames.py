@@ -26,6 +26,10 @@ from core.platforms.twitch.notifications import (
 from core.platforms.twitch.webhook import Revocation, read_revocation
 
 MAX_FRAME_BYTES = 1_000_000  # Twitch's frames are a few kB; a larger one is not Twitch's
+# The largest message the socket reads (aiohttp's ``max_msg_size``): one over MAX_FRAME_BYTES up
+# to this is read and skipped, the session going on; a larger one makes aiohttp close the
+# connection (1009, "message too big"), which is then reconnected and subscribed again.
+MAX_MESSAGE_BYTES = 16 * 1024 * 1024
 URL_MAX = 2048
 
 WELCOME = "session_welcome"
@@ -128,6 +132,8 @@ def revocation_of(frame: WsFrame, *, received_at: datetime) -> Revocation | None
 
 __all__ = [
     "KEEPALIVE",
+    "MAX_FRAME_BYTES",
+    "MAX_MESSAGE_BYTES",
     "NOTIFICATION",
     "RECONNECT",
     "REVOCATION",

@@ -9,7 +9,8 @@ connection is dead: reconnect with backoff and subscribe again (a lost session t
 subscriptions with it). ``session_reconnect`` is different: open the URL it gives, keep reading
 the old socket until the new one says welcome, then close the old one; the subscriptions carry
 over, so nothing is created again. Frame parsing lives in
-:mod:`core.platforms.twitch.eventsub_frames`.
+:mod:`core.platforms.twitch.eventsub_frames`; a message over its ``MAX_FRAME_BYTES`` is skipped,
+one over ``MAX_MESSAGE_BYTES`` (16 MiB) ends the connection (aiohttp closes it with 1009).
 
 A notification's event is published to the bus, whose event keys dedupe a copy that arrived
 twice (over both sockets during a switch, or over a webhook too). An event whose id is only the
@@ -33,6 +34,7 @@ import aiohttp
 from core.events import Event
 from core.platforms.sockets import Ended, ReconnectingSocket, open_socket
 from core.platforms.twitch.eventsub_frames import (
+    MAX_MESSAGE_BYTES,
     NOTIFICATION,
     RECONNECT,
     REVOCATION,
@@ -88,7 +90,7 @@ class _Sockets:
         self.sockets: list[aiohttp.ClientWebSocketResponse] = []
 
     async def open(self, url: str) -> aiohttp.ClientWebSocketResponse | Ended:
-        ws = await open_socket(self.session, url)
+        ws = await open_socket(self.session, url, max_msg_size=MAX_MESSAGE_BYTES)
         if isinstance(ws, Ended):
             return ws
         self.sockets.append(ws)

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import copy
 import itertools
 import json
@@ -14,6 +15,7 @@ import pytest
 
 from core.bus.base import BusUnavailable
 from core.events import ChatMessageSent, Event, RewardRedeemed, Subscribed
+from core.platforms.twitch.eventsub_frames import MAX_FRAME_BYTES, MAX_MESSAGE_BYTES
 from core.platforms.twitch.eventsub_ws import EventSubSocket
 from core.platforms.twitch.webhook import Revocation
 from tests.fakes.twitch_eventsub_ws import FakeEventSubWs, FakeSocket, fixture
@@ -309,3 +311,39 @@ async def test_an_event_read_while_the_bus_is_away_for_a_moment_is_published_onc
             assert socket.state.reconnects == 0
     assert [type(e) for e in publish.events] == [Subscribed, ChatMessageSent]
     assert sleep.delays == [0.5, 1.0, 2.0]  # the publisher's waits; no reconnect
+
+
+async def test_a_frame_too_large_to_be_twitchs_is_skipped_and_the_session_goes_on():
+    """Over MAX_FRAME_BYTES a frame is not Twitch's (theirs are a few kB): skipped, as any
+    unreadable frame is, up to MAX_MESSAGE_BYTES; aiohttp's own default (4 MiB) used to close
+    the connection instead, losing the session and its subscriptions."""
+    publish, subscriptions = Recorder(), Subscriptions()
+    async with FakeEventSubWs() as twitch:
+        socket = make_socket(twitch.url, publish=publish, subscribe=subscriptions)
+        async with running(socket):
+            await eventually(lambda: socket.state.status == "connected", within=30)
+            first = twitch.current
+            padding = "x" * (MAX_MESSAGE_BYTES - 100)  # over aiohttp's default, within ours
+            assert len(padding) > max(MAX_FRAME_BYTES, 4 * 1024 * 1024)
+            with contextlib.suppress(ConnectionError):  # a client that hangs up mid-message
+                await first.ws.send_str(json.dumps({"padding": padding}))
+            await twitch.notify(chat_frame(7), first)
+            await eventually(lambda: bool(publish.events) or not first.is_open, within=30)
+            assert first.is_open, f"session lost: {socket.state.last_error}"
+    assert publish.chat_ids() == ["chat-7"]
+    assert subscriptions.sessions == [first.session_id]
+
+
+async def test_a_message_over_the_most_the_socket_reads_ends_the_session_which_comes_back():
+    subscriptions = Subscriptions()
+    async with FakeEventSubWs() as twitch:
+        socket = make_socket(twitch.url, subscribe=subscriptions)
+        async with running(socket):
+            await eventually(lambda: socket.state.status == "connected", within=30)
+            first = twitch.current
+            with contextlib.suppress(ConnectionError):  # the client hangs up mid-message
+                await first.ws.send_str("x" * (MAX_MESSAGE_BYTES + 1))
+            await twitch.wait_for_sockets(2)
+            await eventually(lambda: socket.state.status == "connected", within=30)
+    assert "connection closed (code 1009)" in (socket.state.last_error or "")
+    assert subscriptions.sessions == [s.session_id for s in twitch.sockets[:2]]
