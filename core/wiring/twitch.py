@@ -104,6 +104,7 @@ def install(rt: Assembly) -> None:
         links=ConnectLinks(rt.link_secret, rt.public_base_url, rt.clock, rt.link_lifetime),
         client_configured=configured,
         socket_enabled=configured and not is_public_https(public_url),  # install_eventsub_socket
+        socket_states=lambda: rt.twitch_eventsub.states() if rt.twitch_eventsub else {},
     )
     if configured:
         rt.chat_senders[Platform.TWITCH] = lambda: rt.twitch.chat

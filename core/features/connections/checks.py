@@ -19,6 +19,7 @@ from core.features.connections.kick.subscriptions import WANTED_EVENTS
 from core.features.connections.twitch.setup import TwitchStatus
 from core.features.connections.twitch.subscriptions import REQUIRED_SCOPES, WANTED_TYPES
 from core.health import Check
+from core.platforms.twitch.eventsub_ws import EventSubState
 
 
 @dataclass(frozen=True)
@@ -131,6 +132,8 @@ def twitch_checks(status: TwitchStatus, words: FixWords) -> list[Check]:
                 degraded=bool(lacking),
             )
         )
+        if status.socket is not None:
+            checks.append(_socket_check(status.socket, status.needs_consent, words))
     elif not status.upkeep_enabled:
         checks.append(
             Check(
@@ -151,6 +154,21 @@ def twitch_checks(status: TwitchStatus, words: FixWords) -> list[Check]:
             )
         )
     return checks
+
+
+def _socket_check(socket: EventSubState, needs_consent: Iterable[str], words: FixWords) -> Check:
+    """The channel's EventSub WebSocket: connected or why not, and the types Twitch refused
+    on it (those a new consent brings, ``needs_consent``, are told by the line above)."""
+    ok = socket.status == "connected"
+    detail = socket.status.replace("_", " ")
+    if not ok and socket.last_error:
+        detail += f" ({words.name(socket.last_error)})"
+    refused = [(kind, why) for kind, why in socket.refused if kind not in set(needs_consent)]
+    if refused:
+        detail += "; Twitch refused " + "; ".join(
+            f"{subscription_types('twitch', [kind])} ({words.name(why)})" for kind, why in refused
+        )
+    return Check("twitch socket", ok, detail, degraded=ok and bool(refused))
 
 
 def _missing_subscriptions(status: TwitchStatus, words: FixWords, setup: str, live: int) -> Check:

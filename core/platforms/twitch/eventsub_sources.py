@@ -21,14 +21,13 @@ import inspect
 import logging
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Any
 
 from core.events import Event
 from core.platforms.sockets import DELIVERY_WINDOW, repeat_until_stopped
-from core.platforms.twitch.conditions import condition_of, given_condition, version_of
+from core.platforms.twitch.conditions import condition_of
+from core.platforms.twitch.eventsub_subscribe import EventSubApi, SessionSubscriber
 from core.platforms.twitch.eventsub_ws import EventSubSocket, EventSubState
-from core.platforms.twitch.helix_models import EventSubList
-from core.platforms.twitch.helix_transport import Conflict, Forbidden, RateLimited, Unauthorized
 from core.platforms.twitch.notifications import ALERT_TYPES, PARSED_TYPES
 from core.platforms.twitch.webhook import Revocation
 
@@ -37,30 +36,12 @@ log = logging.getLogger(__name__)
 # What a broadcaster's socket subscribes to: every type the parser reads, the alerts' follows,
 # raids and cheers among them, each in its version and condition (conditions.py). Chat is read
 # as the broadcaster (``user_id`` = the broadcaster), so one socket and one token serve
-# everything; a type the token lacks the scope for (follows, cheers) is skipped.
+# everything; a type Twitch refuses (the token lacks the scope for follows or cheers, a retired
+# version) is skipped and shown in the socket's state (eventsub_subscribe.py).
 SOCKET_SUBSCRIPTIONS: tuple[str, ...] = (*PARSED_TYPES, *ALERT_TYPES)
 ARRIVAL_PREFIX = "twitch:"  # Twitch webhook arrivals share the store with Kick's
 
 TokenFor = Callable[[str], Awaitable[str] | str]
-
-
-class EventSubApi(Protocol):
-    """The Helix calls the supervisor needs (:class:`~core.platforms.twitch.helix.HelixClient`)."""
-
-    async def create_eventsub_subscription(
-        self,
-        token: str,
-        type: str,
-        version: str,
-        condition: Mapping[str, str],
-        transport: Mapping[str, str],
-    ) -> Any: ...
-
-    async def list_eventsub_subscriptions(
-        self, token: str, *, type: str | None = None
-    ) -> EventSubList: ...
-
-    async def delete_eventsub_subscription(self, token: str, subscription_id: str) -> None: ...
 
 
 class EventSubSupervisor:
@@ -77,6 +58,7 @@ class EventSubSupervisor:
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         subscription_types: Iterable[str] = SOCKET_SUBSCRIPTIONS,
         socket_options: Mapping[str, Any] | None = None,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         """``make_api()`` is called on the loop at the first subscription of each :meth:`run`
         (the client is closed, if it has ``aclose``, and forgotten when that run ends: the
@@ -84,7 +66,8 @@ class EventSubSupervisor:
         ``broadcasters()`` and ``arrivals()`` may block (they are run in a thread once per
         reconcile). ``arrivals()`` gives when a webhook last arrived per (broadcaster,
         ``"twitch:" + subscription type``). ``token_for()`` finds the token provider on each
-        reconcile (it may be installed later); while it finds none the supervisor idles."""
+        reconcile (it may be installed later); while it finds none the supervisor idles.
+        ``sleep`` makes the waits between tries of a subscription Twitch did not answer."""
         self.url = url
         self.broadcasters = broadcasters
         self.token_for = token_for
@@ -95,6 +78,9 @@ class EventSubSupervisor:
         self.arrivals = arrivals
         self.clock = clock
         self.subscription_types = tuple(subscription_types)
+        self._subscriber = SessionSubscriber(
+            lambda: self.api, self._token, self.subscription_types, sleep
+        )
         self.socket_options = dict(socket_options or {})
         self._arrived: Mapping[tuple[str, str], datetime] = {}
         self._sockets: dict[str, tuple[EventSubSocket, asyncio.Task[None], asyncio.Event]] = {}
@@ -167,62 +153,13 @@ class EventSubSupervisor:
         with contextlib.suppress(Exception):
             await asyncio.wait_for(task, timeout=10)
 
-    async def _subscribe(self, broadcaster: str, session_id: str) -> None:
-        """Create every subscription on the new session with a freshly read token. A type the
-        token lacks the scope for is skipped (logged); anything else raises, ending the session."""
-        token = await self._token(broadcaster)
-        transport = {"method": "websocket", "session_id": session_id}
-        for kind in self.subscription_types:
-            condition = condition_of(kind, broadcaster)
-            try:
-                token = await self._create(token, broadcaster, kind, condition, transport)
-            except Forbidden as exc:
-                log.warning(
-                    "Twitch EventSub %s: not allowed to read %s: %s", broadcaster, kind, exc
-                )
-        self._fingerprints[broadcaster] = _fingerprint(token)
-
-    async def _create(
-        self,
-        token: str,
-        broadcaster: str,
-        kind: str,
-        condition: Mapping[str, str],
-        transport: Mapping[str, str],
-    ) -> str:
-        """Create one subscription; returns the token that worked."""
-        try:
-            await self.api.create_eventsub_subscription(
-                token, kind, version_of(kind), condition, transport
-            )
-        except Unauthorized:
-            fresh = await self._token(broadcaster)  # the provider refreshes a dead token
-            if fresh == token:
-                raise
-            await self.api.create_eventsub_subscription(
-                fresh, kind, version_of(kind), condition, transport
-            )
-            return fresh
-        except (Conflict, RateLimited):
-            # Orphans of a dead session hold the type and condition: remove them, then retry.
-            await self._delete_orphans(token, kind, condition, transport["session_id"])
-            await self.api.create_eventsub_subscription(
-                token, kind, version_of(kind), condition, transport
-            )
-        return token
-
-    async def _delete_orphans(
-        self, token: str, kind: str, condition: Mapping[str, str], session_id: str
-    ) -> None:
-        listed = await self.api.list_eventsub_subscriptions(token, type=kind)
-        for subscription in listed.subscriptions:
-            is_orphan = (
-                subscription.transport_method == "websocket"
-                and subscription.session_id != session_id
-                and given_condition(subscription.condition) == dict(condition)
-            )
-            if is_orphan:
-                await self.api.delete_eventsub_subscription(token, subscription.id)
+    async def _subscribe(self, broadcaster: str, session_id: str) -> dict[str, str]:
+        """Create every subscription on the new session (:class:`SessionSubscriber`): the types
+        Twitch refused for good are returned (shown in the socket's state, ``refused``); what
+        fails every type raises, ending the session."""
+        done = await self._subscriber.subscribe(broadcaster, session_id)
+        self._fingerprints[broadcaster] = _fingerprint(done.token)
+        return done.refused
 
     async def run(self, stop: asyncio.Event, *, every_seconds: float = 60.0) -> None:
         steps = [(self.reconcile, "could not update the Twitch EventSub sockets; trying later")]

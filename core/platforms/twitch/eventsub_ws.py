@@ -24,7 +24,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -69,7 +69,8 @@ Publish = Callable[[Event], object]
 class EventSubState:
     """``session_id``: the live session's. ``reconnects``: connection attempts after the first
     (a ``session_reconnect`` switch is not one). ``revoked``: the subscription types Twitch
-    revoked on this session. ``last_error``: why the last connection ended."""
+    revoked on this session. ``refused``: the types Twitch refused to subscribe on the last
+    session subscribed, each with its answer. ``last_error``: why the last connection ended."""
 
     status: Status
     session_id: str | None = None
@@ -77,6 +78,7 @@ class EventSubState:
     reconnects: int = 0
     last_error: str | None = None
     revoked: tuple[str, ...] = ()
+    refused: tuple[tuple[str, str], ...] = ()
 
 
 class _Sockets:
@@ -136,7 +138,8 @@ class EventSubSocket(ReconnectingSocket[EventSubState]):
         **options: Any,
     ) -> None:
         """``subscribe(session_id)`` creates the subscriptions on a new session (raising ends
-        the connection, which is then tried again with backoff). ``record_revocation`` is run
+        the connection, which is then tried again with backoff); it may return the types
+        Twitch refused (type -> why), kept in the state's ``refused``. ``record_revocation`` is run
         in a thread. ``webhooks_deliver(subscription_type, event)`` is asked on the loop, so it
         must be cheap. See :class:`~core.platforms.sockets.ReconnectingSocket` for ``publish``,
         ``session`` and the backoff."""
@@ -168,10 +171,11 @@ class EventSubSocket(ReconnectingSocket[EventSubState]):
             self._update(status="subscribing", session_id=welcome.id, revoked=())
             try:
                 async with asyncio.timeout(SUBSCRIBE_TIMEOUT_SECONDS):
-                    await self._subscribe(welcome.id)
+                    answer = await self._subscribe(welcome.id)
             except Exception as exc:
                 return Ended(f"subscribing failed ({type(exc).__name__}: {exc})")
-            self._update(status="connected")
+            refused = dict(answer) if isinstance(answer, Mapping) else {}
+            self._update(status="connected", refused=tuple(sorted(refused.items())))
             log.info("Twitch EventSub %s: connected and subscribed", self.name)
             return await self._serve(sockets, ws, welcome, queue)
         finally:

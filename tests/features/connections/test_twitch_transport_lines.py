@@ -13,6 +13,7 @@ from core.features.connections.status import ConnectionStatus
 from core.features.connections.twitch.setup import TwitchStatus
 from core.features.connections.twitch.subscriptions import WANTED_TYPES
 from core.features.guilds.repository import TrackedChannel
+from core.platforms.twitch.eventsub_ws import EventSubState
 
 WORDS = FixWords(
     setup=lambda platform, slug: f"!{platform} setup {slug}",
@@ -63,3 +64,25 @@ def test_over_the_websocket_a_grant_without_the_alert_scopes_is_told_to_connect_
     assert line.detail.endswith(
         "; connect again to get follow and cheer alerts: !twitch setup twitchdev"
     )
+
+
+def test_over_the_websocket_a_type_twitch_refused_is_named_with_its_answer():
+    """Twitch refused one type on the channel's socket (a version it retired): the others
+    come, so the line is a warning that names what is missing and why."""
+    refused = ("channel.raid", "Twitch Helix 400: unsupported version '1' for channel.raid")
+    socket = EventSubState(status="connected", refused=(refused,))
+    found = replace(status(webhooks=False, socket=True), socket=socket)
+    [line] = [c for c in twitch_checks(found, WORDS) if c.name == "twitch socket"]
+    assert (line.ok, line.degraded) == (True, True)
+    assert line.detail == (
+        "connected; Twitch refused raids (Twitch Helix 400: unsupported version '1' for "
+        "channel.raid)"
+    )
+
+
+def test_over_the_websocket_a_socket_that_cannot_subscribe_says_why():
+    socket = EventSubState(status="backing_off", last_error="subscribing failed (no token)")
+    found = replace(status(webhooks=False, socket=True), socket=socket)
+    [line] = [c for c in twitch_checks(found, WORDS) if c.name == "twitch socket"]
+    assert not line.ok
+    assert line.detail == "backing off (subscribing failed (no token))"

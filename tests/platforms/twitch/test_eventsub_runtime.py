@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 import pytest
 
 from core.platforms.twitch.eventsub_sources import SOCKET_SUBSCRIPTIONS
+from tests.fakes import twitch_helix_eventsub
 from tests.fakes.twitch_eventsub import SECRET, EventSubSender, notification_body
 from tests.fakes.twitch_eventsub_ws import FakeEventSubWs, fixture
 from tests.fakes.twitch_server import CLIENT_ID, FakeTwitch
@@ -154,3 +155,22 @@ async def test_a_raid_revocation_over_the_socket_is_recorded_for_the_channel_rai
         )
     [revocation] = runtime.twitch_revocations.of_broadcaster(BROADCASTER)
     assert (revocation.subscription_type, revocation.status) == ("channel.raid", "version_removed")
+
+
+async def test_a_type_twitch_refuses_on_the_socket_is_in_the_channels_status(
+    make_runtime, migrated_database_url, twitch, monkeypatch
+):
+    """Twitch answers 400 for one type (a version it retired): the socket stays up with the
+    others, and ``!twitch status`` (the setup's status) has the refused type."""
+    _, fields, authorization = twitch_helix_eventsub.CHECKED_TYPES["channel.raid"]
+    monkeypatch.setitem(
+        twitch_helix_eventsub.CHECKED_TYPES, "channel.raid", ("2", fields, authorization)
+    )
+    async with wired(make_runtime, migrated_database_url, twitch) as (runtime, socket):
+        await socket.notify(fixture("notification.channel.chat.message"))
+        await eventually(lambda: runtime.bus.backlog() == 1, within=30)
+        found = runtime.twitch_setup.status(GUILD).socket
+        assert len(socket.sockets) == 1
+    assert found is not None
+    assert found.status == "connected"
+    assert [kind for kind, _ in found.refused] == ["channel.raid"]

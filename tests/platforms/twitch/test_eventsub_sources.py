@@ -11,16 +11,20 @@ from typing import Any
 
 import pytest
 
+from core.platforms.twitch import eventsub_subscribe
+from core.platforms.twitch.conditions import version_of
 from core.platforms.twitch.eventsub_sources import SOCKET_SUBSCRIPTIONS, EventSubSupervisor
 from core.platforms.twitch.helix import HelixClient
 from core.scheduler import Scheduler
+from tests.fakes import twitch_helix_eventsub
 from tests.fakes.twitch_eventsub_ws import FakeEventSubWs
 from tests.fakes.twitch_server import CLIENT_ID, FakeTwitch
 from tests.platforms.twitch.test_eventsub_ws import Recorder
-from tests.support.waiting import eventually
+from tests.support.waiting import RecordingSleep, eventually
 
 BROADCASTER = "1971641"
 FAST = {"keepalive_grace": 0.3, "rng": lambda: 0.0}
+CREATE = "/helix/eventsub/subscriptions"
 
 
 @pytest.fixture
@@ -240,3 +244,82 @@ async def test_the_job_whose_lease_comes_back_to_this_process_subscribes_again(t
     renewed = [s for s in websocket_subscriptions(twitch) if s["transport"]["session_id"] == second]
     assert sorted(s["type"] for s in renewed) == sorted(SOCKET_SUBSCRIPTIONS)
     assert len(socket.sockets) == 2
+
+
+async def test_a_type_twitch_refuses_is_skipped_and_shown_and_the_session_keeps_the_others(
+    twitch, monkeypatch
+):
+    """Twitch retired the version of one type we ask (what a ``version_removed`` revocation
+    announces): it answers 400 for that type alone, and every other type is delivered on the
+    same session."""
+    wanted, fields, authorization = twitch_helix_eventsub.CHECKED_TYPES["channel.follow"]
+    assert version_of("channel.follow") == wanted
+    monkeypatch.setitem(
+        twitch_helix_eventsub.CHECKED_TYPES, "channel.follow", ("3", fields, authorization)
+    )
+    tokens = Tokens(twitch.issue_user_token(BROADCASTER))
+    async with (
+        FakeEventSubWs() as socket,
+        supervising(socket.url, twitch, lambda: tokens) as supervisor,
+    ):
+        await eventually(lambda: is_connected(supervisor), within=30)
+        state = supervisor.states()[BROADCASTER]
+        await asyncio.sleep(0.3)  # several reconciles: nothing is started again
+        assert len(socket.sockets) == 1
+        assert socket.sockets[0].is_open
+    [(kind, why)] = state.refused
+    assert kind == "channel.follow"
+    assert why == "Twitch Helix 400: unsupported version '2' for channel.follow"
+    created = sorted(s["type"] for s in websocket_subscriptions(twitch))
+    assert created == sorted(t for t in SOCKET_SUBSCRIPTIONS if t != "channel.follow")
+
+
+async def test_a_create_twitch_did_not_answer_is_made_again_on_the_same_session(twitch):
+    """Helix never repeats a create by itself (Twitch may have acted). A 503, then a create
+    Twitch made but whose answer was lost: it is tried again, and the third try's 409 is the
+    subscription found on this session; nothing ends the session."""
+    twitch.fail_next(CREATE, 503, method="POST")
+    twitch.disconnect_next(CREATE, method="POST")
+    tokens = Tokens(twitch.issue_user_token(BROADCASTER))
+    async with (
+        FakeEventSubWs() as socket,
+        supervising(socket.url, twitch, lambda: tokens) as supervisor,  # waits 0.5 s, 1 s
+    ):
+        await eventually(lambda: is_connected(supervisor), within=30)
+        state = supervisor.states()[BROADCASTER]
+    assert len(socket.sockets) == 1, state.last_error
+    assert (state.refused, state.reconnects) == ((), 0)
+    # the first type: a 503, then made with its answer lost, then a 409 (found on this session)
+    assert len(twitch.requests_to(CREATE, "POST")) == len(SOCKET_SUBSCRIPTIONS) + 2
+    created = sorted(s["type"] for s in websocket_subscriptions(twitch))
+    assert created == sorted(SOCKET_SUBSCRIPTIONS)  # each once
+
+
+@pytest.mark.parametrize(
+    ("status", "times", "error"),
+    [
+        (400, len(SOCKET_SUBSCRIPTIONS), "Twitch refused every subscription type"),
+        (503, eventsub_subscribe.CREATE_TRIES, "Twitch Helix 503"),
+    ],
+)
+async def test_a_failure_of_every_type_ends_the_session_and_the_next_one_subscribes(
+    twitch, status: int, times: int, error: str
+):
+    """Every type refused (Twitch closes a session without subscriptions anyway), or Twitch
+    failing one create after every try: the session ends, and the next subscribes again."""
+    twitch.fail_next(CREATE, status, times=times, method="POST")
+    tokens = Tokens(twitch.issue_user_token(BROADCASTER))
+    async with (
+        FakeEventSubWs() as socket,
+        supervising(
+            socket.url, twitch, lambda: tokens, sleep=RecordingSleep(yields=True)
+        ) as supervisor,
+    ):
+        await socket.wait_for_sockets(2)
+        await eventually(lambda: is_connected(supervisor), within=30)
+        state = supervisor.states()[BROADCASTER]
+        second = socket.sockets[1].session_id
+    assert error in (state.last_error or "")
+    assert state.refused == ()
+    renewed = [s for s in websocket_subscriptions(twitch) if s["transport"]["session_id"] == second]
+    assert sorted(s["type"] for s in renewed) == sorted(SOCKET_SUBSCRIPTIONS)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from core.features.connections.channel_setup import ChannelSetup, SetupFailed, SetupResult
@@ -29,6 +29,7 @@ from core.features.connections.twitch.subscriptions import (
     types_needing_consent,
 )
 from core.features.guilds.service import InvalidGuildInput
+from core.platforms.twitch.eventsub_ws import EventSubState
 from core.platforms.twitch.helix import HelixError
 from core.platforms.twitch.oauth_client import TwitchOAuthError
 
@@ -50,6 +51,9 @@ class TwitchStatus(SetupStatus):
     # Of ``missing``, the types the streamer's grant lacks a scope for (follows, cheers for a
     # streamer who connected before they were asked): connecting again brings them.
     needs_consent: tuple[str, ...] = ()
+    # The channel's EventSub WebSocket, when it runs in this process: its status and the types
+    # Twitch refused to subscribe on it.
+    socket: EventSubState | None = None
 
 
 @dataclass(eq=False, kw_only=True)
@@ -62,6 +66,8 @@ class TwitchSetup(ChannelSetup):
     socket_enabled: bool = False  # the EventSub WebSocket runs (no public address for webhooks)
     # (waiting, untold) of the guild's VIP redemptions, set by the VIP wiring (a blocking read)
     vip_counts: Callable[[int], tuple[int, int]] | None = None
+    # The EventSub WebSocket's state per broadcaster user id (the supervisor's ``states()``)
+    socket_states: Callable[[], Mapping[str, EventSubState]] = dict
 
     async def setup(self, guild_id: int, admin_id: int, channel: str) -> SetupResult:
         if not self.client_configured:
@@ -134,10 +140,12 @@ class TwitchSetup(ChannelSetup):
         connection = self.connections.status(guild_id)
         subscribed: tuple[str, ...] = ()
         revocations: tuple[StoredRevocation, ...] = ()
+        socket = None
         if channel is not None:
             stored = self.connections.stored_subscriptions(channel.broadcaster_user_id)
             subscribed = subscribed_types(stored)
             revocations = tuple(self.revocations.of_broadcaster(channel.broadcaster_user_id))
+            socket = self.socket_states().get(channel.broadcaster_user_id)
         link = None
         needs_consent = connection.missing_scopes or connection.needs_reauthorization
         if admin_id is not None and channel is not None and needs_consent:
@@ -159,6 +167,7 @@ class TwitchSetup(ChannelSetup):
             needs_consent=types_needing_consent(missing, connection.scopes)
             if connection.is_connected
             else (),
+            socket=socket,
         )
 
 
