@@ -67,7 +67,7 @@ class Subscribed:
     """A session's subscriptions made: ``token`` the one that worked last, ``refused`` the
     types Twitch refused for good (type -> Twitch's answer)."""
 
-    token: str
+    token: str = field(repr=False)  # a secret: never in a log line or a traceback
     refused: dict[str, str] = field(default_factory=dict)
 
 
