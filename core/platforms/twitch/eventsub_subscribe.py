@@ -148,26 +148,26 @@ class SessionSubscriber:
     ) -> str:
         """Create one subscription; returns the token that worked."""
         api = self.api()
-        try:
+
+        async def create(with_token: str) -> None:
             await api.create_eventsub_subscription(
-                token, kind, version_of(kind), condition, transport
+                with_token, kind, version_of(kind), condition, transport
             )
+
+        try:
+            await create(token)
         except Unauthorized:
             fresh = await self.token(broadcaster)  # the provider refreshes a dead token
             if fresh == token:
                 raise
-            await api.create_eventsub_subscription(
-                fresh, kind, version_of(kind), condition, transport
-            )
+            await create(fresh)
             return fresh
         except (Conflict, RateLimited):
             # Orphans of a dead session hold the type and condition: remove them, then retry;
             # unless this session has it already (an earlier try whose answer was lost).
             if await self._clear_orphans(token, kind, condition, transport["session_id"]):
                 return token
-            await api.create_eventsub_subscription(
-                token, kind, version_of(kind), condition, transport
-            )
+            await create(token)
         return token
 
     async def _clear_orphans(
