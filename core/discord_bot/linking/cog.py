@@ -69,12 +69,30 @@ class LinkingCog(LinkPanels, commands.Cog, name="Linking"):
     ) -> None:
         self.linking = linking
         self.effects = effects
+        self._clock = clock
         # A panel click sends a link at most this often per member, on the bot's clock.
         self._panel_cooldown = Cooldowns(lambda: clock().timestamp())
 
     def persistent_views(self) -> list[discord.ui.View]:
         """Views the bot registers at start so buttons on earlier messages keep working."""
         return [LinkButtonView(self)]  # every button ever posted, old Kick-only panels included
+
+    @commands.Cog.listener()
+    async def on_member_join(self, member: discord.Member) -> None:
+        """A member who comes back with the account they linked here gets this server's linked
+        role and their watchtime roles again, through the Discord worker: leaving took them."""
+        if member.bot:
+            return
+        joined = member.joined_at or self._clock()
+        try:
+            await asyncio.to_thread(self.linking.member_joined, member.guild.id, member.id, joined)
+        except Exception:
+            log.warning(
+                "guild %s: could not queue the linked roles of member %s who joined",
+                member.guild.id,
+                member.id,
+                exc_info=True,
+            )
 
     # --- !link ----------------------------------------------------------------------------
 

@@ -25,6 +25,7 @@ KINDS: dict[type[LinkEvent], str] = {
     AccountLinkFailed: "linking.failed",
     AccountUnlinked: "linking.unlinked",
 }
+JOINED = "linking.joined"
 
 
 def enqueue(conn: Connection, guild_id: int, event: LinkEvent, now: datetime) -> bool:
@@ -59,6 +60,17 @@ def enqueue_unlinked(
         viewer=Viewer(removed.platform_user_id, removed.username),
     )
     enqueue(conn, guild_id, event, now)
+
+
+def enqueue_joined(
+    conn: Connection, guild_id: int, discord_user_id: int, joined_at: datetime, now: datetime
+) -> bool:
+    """Queue the linked role and the watchtime roles of a linked member who came back to the
+    server, in ``conn``'s transaction; False when this join was queued before."""
+    key = f"{JOINED}:{guild_id}:{discord_user_id}:{joined_at.isoformat()}"
+    payload = {"discord_user_id": str(discord_user_id)}
+    what = "give the linked roles back to a linked member who rejoined"
+    return store.enqueue(conn, Effect(DISCORD, JOINED, guild_id, key, payload, what), now)
 
 
 def summary(event: LinkEvent) -> str:

@@ -173,6 +173,21 @@ class LinkEffects:
         log.info("guild %s: member %s unlinked by %s", guild_id, member, event.actor_id)
         return Aftermath(role, log_problem)
 
+    async def member_joined(self, guild_id: int, discord_user_id: int) -> Aftermath:
+        """A member with a linked account came back to the server: give them its linked role
+        and bring their watchtime roles up to date, as right after a link. Both are idempotent,
+        so a call made again changes nothing twice; nothing when their links are gone since."""
+        if not await asyncio.to_thread(self.linking.links_of, discord_user_id):
+            return Aftermath()
+        settings = await asyncio.to_thread(self.linking.settings, guild_id)
+        role: RoleChange | None = None
+        if settings.linked_role_id is not None:
+            role = await self.discord.set_linked_role(
+                guild_id, discord_user_id, settings.linked_role_id, present=True
+            )
+        await self._sync_watchtime_roles(guild_id, discord_user_id)
+        return Aftermath(role)
+
     async def _sync_watchtime_roles(self, guild_id: int, discord_user_id: int) -> None:
         # The roles feature plugs in here (Runtime passes its MemberRoleSync as role_sync).
         if self.role_sync is not None:

@@ -53,12 +53,20 @@ class QueuedLinkEffects:
             AccountUnlinked: self.effects.account_unlinked,
         }
         # Each step is marked done per event, so making the call again repeats only what is left.
-        return {KINDS[kind]: Kind(_running(run)) for kind, run in runs.items()}
+        made = {KINDS[kind]: Kind(_running(run, _event)) for kind, run in runs.items()}
+        joined = _running(self.effects.member_joined, lambda p: int(p["discord_user_id"]))
+        return made | {calls.JOINED: Kind(joined)}
 
 
-def _running(run: Callable[[int, Any], Awaitable[Aftermath]]) -> Callable[..., Awaitable[Outcome]]:
+def _event(payload: dict[str, Any]) -> LinkEvent:
+    return event_from_dict(payload["event"])  # type: ignore[return-value]
+
+
+def _running(
+    run: Callable[[int, Any], Awaitable[Aftermath]], argument: Callable[[dict[str, Any]], Any]
+) -> Callable[..., Awaitable[Outcome]]:
     async def make(guild_id: int, payload: dict[str, Any]) -> Outcome:
-        after = await run(guild_id, event_from_dict(payload["event"]))
+        after = await run(guild_id, argument(payload))
         # The other steps are done; what is left is the admin's to fix, so it is listed for them.
         problems = []
         role = after.role

@@ -21,7 +21,7 @@ from core.events import Platform, utc
 from core.features.connections.kick.service import PURPOSE_VIEWER
 from core.features.connections.twitch.viewer_signin import PURPOSE_TWITCH_VIEWER
 from core.features.guilds import repository as guilds_repository
-from core.features.linking import repository
+from core.features.linking import calls, repository
 from core.features.linking.platforms import LINKABLE, PlatformChoice, choose, offered
 from core.features.linking.repository import AccountLink, HistoryEntry, LinkPanel, LinkSettings
 from core.features.refusals import Refused
@@ -238,6 +238,21 @@ class LinkingService:
                 if then is not None:
                     then(conn, removed)
         return removed
+
+    def member_joined(self, guild_id: int, discord_user_id: int, joined_at: datetime) -> bool:
+        """A member joined the server again: when they have a linked account and linked it
+        here before (this server's linked role was theirs), queue the Discord worker's call
+        that gives the role back with their watchtime roles (leaving took them all). True when
+        a call was queued."""
+        with self.engine.begin() as conn:
+            if not repository.links_of_member(conn, discord_user_id):
+                return False
+            history = repository.list_history_of_member(conn, guild_id, discord_user_id)
+            if not any(entry.action == LINKED for entry in history):
+                return False
+            return calls.enqueue_joined(
+                conn, guild_id, discord_user_id, utc(joined_at), utc(self.clock())
+            )
 
     def link_of(
         self, discord_user_id: int, platform: Platform = Platform.KICK

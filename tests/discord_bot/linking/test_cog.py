@@ -8,6 +8,7 @@ Closed DMs are the one thing dpytest cannot do; those tests make ``Member.send``
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime
 from types import SimpleNamespace
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
@@ -27,14 +28,17 @@ from core.features.connections.kick.service import PURPOSE_VIEWER
 from core.features.linking.effects import LinkEffects
 from core.features.linking.queued import QueuedLinkEffects
 from core.features.linking.service import LINKED, UNLINKED, LinkingService
-from core.outbox import DISCORD
+from core.features.roles.service import RolesService
+from core.outbox import DISCORD, store
 from core.outbox.undone import UndoneCalls
 from core.outbox.worker import OutboxWorker
 from core.security.links import LINK_LIFETIME, verify_link_params
-from tests.discord_bot.conftest import LINK_BASE_URL, LINK_SECRET
+from tests.discord_bot.conftest import LINK_BASE_URL, LINK_SECRET, Stream
 from tests.discord_bot.fake_discord import member_of, say
+from tests.discord_bot.fake_roles import MemberEdits, give_bot_a_role, make_role
 from tests.discord_bot.linking_support import drain, is_dm_to, split_replies
 from tests.support.clock import Clock
+from tests.support.waiting import eventually
 
 LINK_EMOJI = "\N{LINK SYMBOL}"
 
@@ -793,3 +797,121 @@ async def test_a_started_bot_registers_the_panel_button_for_old_panels(
         "streamkeeper:link:start:kick",
         "streamkeeper:link:start:twitch",
     ]
+
+
+# --- a linked member who joins ----------------------------------------------------------------
+
+
+def calls_waiting(engine: Engine) -> int:
+    with engine.connect() as conn:
+        return store.pending(conn)
+
+
+async def test_a_linked_member_who_comes_back_gets_the_linked_and_watchtime_roles_again(
+    guild_a: discord.Guild,
+    manager: discord.Member,
+    linking: LinkingService,
+    roles: RolesService,
+    stream: Stream,
+    sqlite_engine: Engine,
+    discord_calls: OutboxWorker,
+    member_edits: MemberEdits,
+) -> None:
+    await give_bot_a_role(guild_a)
+    linked_role, bronze = make_role(guild_a, "Linked", 2), make_role(guild_a, "Bronze", 3)
+    roles.add_tier(guild_a.id, bronze.id, 60)
+    await say(f"!linkrole {linked_role.mention}", manager)
+    # Carol linked her Kick account and watched 90 minutes, left the server (which took her
+    # roles) and now joins again.
+    carol = dpytest.backend.make_user("carol", 1)
+    viewer = stream.viewer("kick_carol")
+    linking.link(
+        guild_id=guild_a.id,
+        discord_user_id=carol.id,
+        platform=Platform.KICK,
+        platform_user_id=viewer.platform_user_id or "",
+        username=viewer.username,
+    )
+    stream.earn(guild_a.id, viewer, 90 * 60)
+    await dpytest.member_join(guild_a, carol)
+    await eventually(lambda: calls_waiting(sqlite_engine) == 1)
+
+    assert await discord_calls.run_once() == 1
+    assert {linked_role, bronze} <= set(member_of(guild_a, "carol").roles)
+    assert bronze.id in member_edits.of(member_of(guild_a, "carol"))[-1]
+    assert calls_waiting(sqlite_engine) == 0
+
+
+async def test_the_same_join_seen_twice_is_one_call(
+    bot: commands.Bot, guild_a: discord.Guild, linking: LinkingService, sqlite_engine: Engine
+) -> None:
+    cog = bot.get_cog("Linking")
+    assert isinstance(cog, LinkingCog)
+    alice = discord.Member._copy(member_of(guild_a, "alice"))
+    alice.joined_at = datetime(2030, 6, 1, 20, 0, tzinfo=UTC)
+    link_kick_account(linking, guild_a, alice)
+    await cog.on_member_join(alice)
+    await cog.on_member_join(alice)
+
+    assert calls_waiting(sqlite_engine) == 1
+
+
+async def test_a_member_who_joins_with_no_link_gets_no_role_and_nothing_is_queued(
+    bot: commands.Bot,
+    guild_a: discord.Guild,
+    manager: discord.Member,
+    sqlite_engine: Engine,
+) -> None:
+    await give_bot_a_role(guild_a)
+    linked_role = make_role(guild_a, "Linked", 2)
+    await say(f"!linkrole {linked_role.mention}", manager)
+    dave = await dpytest.member_join(guild_a, name="dave")
+    cog = bot.get_cog("Linking")
+    assert isinstance(cog, LinkingCog)
+    await cog.on_member_join(dave)  # Discord's join, run here to its end
+
+    assert calls_waiting(sqlite_engine) == 0
+    assert linked_role not in member_of(guild_a, "dave").roles
+
+
+async def test_a_member_who_linked_in_another_server_joins_this_one_without_its_linked_role(
+    bot: commands.Bot,
+    guild_a: discord.Guild,
+    guild_b: discord.Guild,
+    manager: discord.Member,
+    linking: LinkingService,
+    sqlite_engine: Engine,
+) -> None:
+    await give_bot_a_role(guild_a)
+    linked_role = make_role(guild_a, "Linked", 2)
+    await say(f"!linkrole {linked_role.mention}", manager)
+    frank = dpytest.backend.make_user("frank", 3)
+    link_kick_account(linking, guild_b, frank, "kick_frank")  # type: ignore[arg-type]
+    member = await dpytest.member_join(guild_a, frank)
+    cog = bot.get_cog("Linking")
+    assert isinstance(cog, LinkingCog)
+    await cog.on_member_join(member)  # Discord's join, run here to its end
+
+    assert calls_waiting(sqlite_engine) == 0  # running !link here gives this server's role
+
+
+async def test_a_member_who_left_again_before_the_call_leaves_the_admins_nothing_to_fix(
+    guild_a: discord.Guild,
+    manager: discord.Member,
+    linking: LinkingService,
+    sqlite_engine: Engine,
+    clock: Clock,
+    discord_calls: OutboxWorker,
+) -> None:
+    await give_bot_a_role(guild_a)
+    linked_role = make_role(guild_a, "Linked", 2)
+    await say(f"!linkrole {linked_role.mention}", manager)
+    erin = dpytest.backend.make_user("erin", 2)
+    link_kick_account(linking, guild_a, erin, "kick_erin")  # type: ignore[arg-type]
+    member = await dpytest.member_join(guild_a, erin)
+    await eventually(lambda: calls_waiting(sqlite_engine) == 1)
+    dpytest.backend.delete_member(member)
+
+    assert await discord_calls.run_once() == 1
+    assert calls_waiting(sqlite_engine) == 0
+    assert UndoneCalls(sqlite_engine, clock).recent(guild_a.id).calls == []
