@@ -26,6 +26,7 @@ replaces or displaces it, and at shutdown (:meth:`LiveHub.close`).
 from __future__ import annotations
 
 import json
+import logging
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -39,6 +40,7 @@ from core.web.dashboard.config import DashboardConfig
 from core.web.dashboard.live_admission import Admissions, LiveCaps, Refusal, Ticket
 from core.web.dashboard.live_shared_caps import RENEW_SECONDS, SharedCaps
 
+log = logging.getLogger(__name__)
 HEARTBEAT_SECONDS = 15.0
 RETRY_MS = 3000  # what EventSource waits before reconnecting
 BUSY_RETRY_SECONDS = 10
@@ -296,6 +298,28 @@ def event_stream(
     return response
 
 
+def answer_database_down(bp: Blueprint) -> None:
+    """Every route of ``bp`` answers 503 with ``Retry-After`` while the database does not answer
+    (the app's own answer is a bare JSON 500): the browser's live connection tries again."""
+    from core.web.dashboard import DATABASE_ERRORS  # the package imports this module
+
+    for error in DATABASE_ERRORS:
+        bp.register_error_handler(error, _database_down)
+
+
+def _database_down(error: Exception) -> Response:
+    log.warning(
+        "a live stream was not opened: the database is unreachable (%s)", type(error).__name__
+    )
+    return database_down_answer()
+
+
+def database_down_answer() -> Response:
+    """503, plain words and ``Retry-After``: what a stream or an overlay's fetch gets while the
+    database does not answer."""
+    return _busy(503, "StreamKeeper cannot reach its database right now.", BUSY_RETRY_SECONDS)
+
+
 def _busy(status: int, reason: str, retry_after: int) -> Response:
     busy = Response(reason + " Retrying shortly.\n", status)
     busy.headers["Retry-After"] = str(retry_after)
@@ -310,6 +334,7 @@ def register(app: Flask, config: DashboardConfig, blueprints: set[str]) -> None:
 
     bp = Blueprint("guild_live", __name__, url_prefix="/dashboard/<id:guild_id>/live")
     bp.before_request(require_login)
+    answer_database_down(bp)
 
     @bp.get("/<topic>")
     def stream(guild_id: int, topic: str):  # type: ignore[no-untyped-def]

@@ -23,7 +23,13 @@ from flask import Blueprint, Flask, Response, current_app, url_for
 
 from core.features.live.changes import TOPICS
 from core.features.typed_numbers import whole_in
-from core.web.dashboard.live import Event, Subscription, TopicSubscription, event_stream
+from core.web.dashboard.live import (
+    Event,
+    Subscription,
+    TopicSubscription,
+    answer_database_down,
+    event_stream,
+)
 from core.web.dashboard.live import parse_number as _number
 
 MAX_SUBSCRIPTIONS = 24
@@ -97,6 +103,7 @@ def _subscriptions(asked: Sequence[str]) -> tuple[list[Subscription], set[int], 
 
 def register(app: Flask, blueprints: set[str]) -> None:
     bp = Blueprint("live", __name__)
+    answer_database_down(bp)
 
     @bp.get("/live")
     def shared_stream():  # type: ignore[no-untyped-def]

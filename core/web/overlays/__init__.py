@@ -24,14 +24,23 @@ when it changed.
 from __future__ import annotations
 
 import json
+import logging
 from typing import Any
 
 from flask import Blueprint, Flask, Response, abort, current_app, render_template, request, url_for
 
 from core.features.overlays.service import Overlay, OverlayService
-from core.web.dashboard.live import event_stream, last_event_id
+from core.web.dashboard import DATABASE_ERRORS
+from core.web.dashboard.live import (
+    BUSY_RETRY_SECONDS,
+    database_down_answer,
+    event_stream,
+    last_event_id,
+)
 from core.web.overlays.stream import OverlaySubscription, state_data
 from core.web.templates import share_compiled_templates
+
+log = logging.getLogger(__name__)
 
 # The page loads only what the app serves, and only the dashboard (same origin) may frame it
 # (its preview); OBS loads it directly.
@@ -52,6 +61,30 @@ bp = Blueprint(
     static_folder="static",
     static_url_path="/static",
 )
+
+
+# What an overlay shows while the database does not answer: nothing on the stream (a blank,
+# transparent page in OBS), and it loads itself again; its state and stream answer 503 with
+# Retry-After, which live-link.js and the pages' fetches try again after.
+DATABASE_DOWN_PAGE = (
+    '<!doctype html><html lang="en"><head><meta charset="utf-8">'
+    '<meta http-equiv="refresh" content="{seconds}"><title>Overlay</title></head>'
+    "<body></body></html>"
+)
+
+
+def _database_down(error: Exception) -> Response:
+    log.warning("an overlay was not served: the database is unreachable (%s)", type(error).__name__)
+    if request.endpoint == "overlay.page":
+        page = DATABASE_DOWN_PAGE.format(seconds=BUSY_RETRY_SECONDS)
+        response = _headers(Response(page, 503, mimetype="text/html"))
+        response.headers["Retry-After"] = str(BUSY_RETRY_SECONDS)
+        return response
+    return database_down_answer()
+
+
+for _error in DATABASE_ERRORS:
+    bp.register_error_handler(_error, _database_down)
 
 
 def _service() -> OverlayService:
