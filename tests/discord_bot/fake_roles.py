@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 import discord
 import discord.ext.test as dpytest
 import pytest
-from discord.ext.test import backend, factories
+from discord.ext.test import backend
 
 BOT_ROLE_POSITION = 10
 
@@ -44,7 +44,8 @@ async def give_bot_a_role(
 
 @dataclass
 class MemberEdits:
-    """Every ``member.edit`` the bot made: (guild id, member id, role ids after the edit)."""
+    """Every role request the bot made for a member (Discord's add and remove role endpoints):
+    (guild id, member id, role ids after the request)."""
 
     calls: list[tuple[int, int, frozenset[int]]] = field(default_factory=list)
 
@@ -53,20 +54,39 @@ class MemberEdits:
 
 
 def record_member_edits(monkeypatch: pytest.MonkeyPatch, bot: discord.Client) -> MemberEdits:
-    """Make dpytest apply (and note) member edits; the ``member_edits`` fixture calls this."""
+    """Make dpytest apply (and note) the bot's role requests; the ``member_edits`` fixture
+    calls this. A whole-list edit (``member.edit(roles=...)``) fails the test: it would take
+    away a role the cache does not show yet."""
     edits = MemberEdits()
 
-    async def edit_member(_http, guild_id, user_id, *, reason=None, **fields):  # type: ignore[no-untyped-def]
+    def found(guild_id, user_id, role_id):  # type: ignore[no-untyped-def]
         guild = bot.get_guild(int(guild_id))
         assert guild is not None
         member = guild.get_member(int(user_id))
         assert member is not None
-        roles = [guild.get_role(int(role_id)) for role_id in fields.get("roles", ())]
-        assert None not in roles, "the bot sent a role id that does not exist"
+        role = guild.get_role(int(role_id))
+        assert role is not None, "the bot sent a role id that does not exist"
+        return guild, member, role
+
+    def applied(guild, member, roles) -> None:  # type: ignore[no-untyped-def]
         edits.calls.append((guild.id, member.id, frozenset(r.id for r in roles)))
         backend.update_member(member, roles=roles)
-        return factories.dict_from_member(member)
 
+    async def add_role(_http, guild_id, user_id, role_id, *, reason=None):  # type: ignore[no-untyped-def]
+        guild, member, role = found(guild_id, user_id, role_id)
+        kept = [r for r in member.roles if not r.is_default() and r != role]
+        applied(guild, member, [*kept, role])
+
+    async def remove_role(_http, guild_id, user_id, role_id, *, reason=None):  # type: ignore[no-untyped-def]
+        guild, member, role = found(guild_id, user_id, role_id)
+        applied(guild, member, [r for r in member.roles if not r.is_default() and r != role])
+
+    async def edit_member(_http, guild_id, user_id, *, reason=None, **fields):  # type: ignore[no-untyped-def]
+        assert "roles" not in fields, "a whole-list role edit takes away roles the cache misses"
+        raise AssertionError(f"unexpected member edit: {sorted(fields)}")
+
+    monkeypatch.setattr(backend.FakeHttp, "add_role", add_role)
+    monkeypatch.setattr(backend.FakeHttp, "remove_role", remove_role)
     monkeypatch.setattr(backend.FakeHttp, "edit_member", edit_member)
     return edits
 

@@ -122,7 +122,8 @@ async def test_a_member_links_from_a_restored_panel_watches_earns_the_role_and_l
     assert reply.content.splitlines()[1] == (
         f"Next role: {regular.mention} at 1 h 00 min, 54 min to go."
     )
-    assert edits.of(alice) == [
+    assert edits.of(alice) == [  # one request per role: given, given, taken away
+        frozenset({linked.id}),
         frozenset({linked.id, regular.id}),
         frozenset({linked.id}),
     ]

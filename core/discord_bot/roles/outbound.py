@@ -1,7 +1,9 @@
 """Role sync's Discord side: reads members and roles from the cache, edits one member at a time.
 
 The members intent keeps ``guild.members`` complete, so a sync reads no member list from the API;
-each member who needs a change costs exactly one request (``member.edit(roles=...)``). Whatever
+each member who needs a change costs one request per role given or taken (Discord's role
+endpoints: a role given meanwhile by someone else, or by the bot a moment ago, is never taken
+away by a list built from a cache that does not show it yet). Whatever
 Discord answers stays with that member or that server: a refusal, a timeout or a lost connection
 is one failed edit, and a rate limit longer than the bot waits (``discord.RateLimited``) stops this
 server's sync for the round; none of them stops the other servers'.
@@ -79,12 +81,16 @@ class DiscordMemberRoles:
         member = guild.get_member(discord_user_id) if guild is not None else None
         if guild is None or member is None:
             return False
-        kept = [r for r in member.roles if not r.is_default() and r.id not in remove]
-        held = {r.id for r in kept}
+        # One request per role (Discord's add and remove role endpoints), never the whole list:
+        # the cache may not show yet a role given a moment ago (the linked role, an admin's),
+        # and a list built from it would take that role away again.
         gained = [role for role_id in add if (role := guild.get_role(role_id)) is not None]
-        roles = kept + [role for role in gained if role.id not in held]
+        lost = [role for role_id in remove if (role := guild.get_role(role_id)) is not None]
         try:
-            await member.edit(roles=roles, reason=reason)
+            if gained:
+                await member.add_roles(*gained, reason=reason)
+            if lost:
+                await member.remove_roles(*lost, reason=reason)
         except discord.NotFound:
             return False  # left the server meanwhile
         except discord.HTTPException as exc:

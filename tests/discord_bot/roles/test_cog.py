@@ -5,9 +5,11 @@ from __future__ import annotations
 import discord
 import discord.ext.test as dpytest
 import pytest
-from discord.ext.test import backend
+from discord.ext.test import backend, factories
 from sqlalchemy.engine import Engine
 
+from core.discord_bot.gateway import DiscordGateway
+from core.discord_bot.linking.outbound import DiscordLinks
 from core.discord_bot.roles import render as render_roles
 from core.events import Platform, Viewer
 from core.features.linking.service import LinkingService
@@ -388,7 +390,7 @@ async def test_sync_gives_reached_tiers_and_reports_roles_above_the_bot(
     [reply] = await say("!roles sync", manager)
 
     assert role_ids(alice) == {tiers["bronze"].id, tiers["silver"].id}
-    assert len(member_edits.of(alice)) == 1
+    assert len(member_edits.of(alice)) == 2  # one request per role given
     assert reply.content.splitlines() == [
         f"{render_roles.OK} Role sync checked 2 member(s): 1 updated, 2 role(s) given, "
         "0 taken away.",
@@ -416,7 +418,8 @@ async def test_sync_in_mode_highest_keeps_only_the_top_tier(
     await say("!roles sync", manager)
 
     assert role_ids(alice) == {tiers["silver"].id}
-    assert len(member_edits.of(alice)) == 2
+    assert member_edits.of(alice)[-1] == {tiers["silver"].id}  # bronze taken away alone
+    assert len(member_edits.of(alice)) == 3
 
 
 async def test_sync_never_touches_roles_that_are_not_tiers(
@@ -532,17 +535,17 @@ async def test_a_member_who_reaches_a_role_gets_one_dm_when_dms_are_on(
 
 
 def edits_failing(monkeypatch: pytest.MonkeyPatch, fails: dict[int, BaseException]) -> None:
-    """Member edits in these guilds (or of these members) raise; the others go to dpytest as the
-    ``member_edits`` fixture records them (ask for that fixture first)."""
-    recorded = backend.FakeHttp.edit_member
+    """Role requests in these guilds (or for these members) raise; the others go to dpytest as
+    the ``member_edits`` fixture records them (ask for that fixture first)."""
+    recorded = backend.FakeHttp.add_role
 
-    async def edit_member(http, guild_id, user_id, **fields):  # type: ignore[no-untyped-def]
+    async def add_role(http, guild_id, user_id, role_id, **fields):  # type: ignore[no-untyped-def]
         error = fails.get(int(guild_id)) or fails.get(int(user_id))
         if error is not None:
             raise error
-        return await recorded(http, guild_id, user_id, **fields)
+        return await recorded(http, guild_id, user_id, role_id, **fields)
 
-    monkeypatch.setattr(backend.FakeHttp, "edit_member", edit_member)
+    monkeypatch.setattr(backend.FakeHttp, "add_role", add_role)
 
 
 async def test_a_rate_limit_in_one_server_does_not_stop_the_other_servers_role_sync(
@@ -705,3 +708,59 @@ async def test_a_tier_switch_with_a_wrong_argument_is_refused_and_changes_nothin
     assert answer.content == reply
     assert roles.settings(guild_a.id).enabled
     assert all(t.enabled for t in roles.tiers(guild_a.id))
+
+
+# --- a cache that has not heard yet -----------------------------------------------------------
+
+
+class DiscordSide:
+    """Each member's roles as Discord holds them. The bot's cache hears of a change only with the
+    gateway's member update, which comes a moment after Discord answered: here, never."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch, guild: discord.Guild) -> None:
+        self.guild = guild
+        self.roles: dict[int, set[int]] = {}
+
+        async def add_role(_http, guild_id, user_id, role_id, *, reason=None):  # type: ignore[no-untyped-def]
+            self.of(int(user_id)).add(int(role_id))
+
+        async def remove_role(_http, guild_id, user_id, role_id, *, reason=None):  # type: ignore[no-untyped-def]
+            self.of(int(user_id)).discard(int(role_id))
+
+        async def edit_member(_http, guild_id, user_id, *, reason=None, **fields):  # type: ignore[no-untyped-def]
+            self.roles[int(user_id)] = {int(role_id) for role_id in fields["roles"]}
+            return factories.dict_from_member(guild.get_member(int(user_id)))
+
+        monkeypatch.setattr(backend.FakeHttp, "add_role", add_role)
+        monkeypatch.setattr(backend.FakeHttp, "remove_role", remove_role)
+        monkeypatch.setattr(backend.FakeHttp, "edit_member", edit_member)
+
+    def of(self, member_id: int) -> set[int]:
+        if member_id not in self.roles:
+            member = self.guild.get_member(member_id)
+            assert member is not None
+            self.roles[member_id] = role_ids(member)
+        return self.roles[member_id]
+
+
+async def test_a_role_given_a_moment_ago_is_kept_by_the_watchtime_sync_that_follows(
+    guild_a: discord.Guild,
+    tiers: dict[str, discord.Role],
+    roles: RolesService,
+    role_sync: RoleSync,
+    gateway: DiscordGateway,
+    link,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Right after a link the linked role is given, then the member's watchtime roles are
+    # synced, before the gateway told the cache about the linked role.
+    alice = member_of(guild_a, "alice")
+    linked = make_role(guild_a, "Linked", 2)
+    roles.add_tier(guild_a.id, tiers["bronze"].id, 60)
+    link(alice, 90)
+    discord_side = DiscordSide(monkeypatch, guild_a)
+
+    await DiscordLinks(gateway).set_linked_role(guild_a.id, alice.id, linked.id, present=True)
+    await role_sync.sync_member(guild_a.id, alice.id)
+
+    assert discord_side.of(alice.id) == {linked.id, tiers["bronze"].id}
