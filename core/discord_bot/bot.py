@@ -136,8 +136,25 @@ class StreamKeeperBot(commands.Bot):
             )
         try:
             await ctx.send(reply, ephemeral=True, allowed_mentions=NO_MENTIONS)
+        except discord.Forbidden:
+            await self._tell_by_dm(ctx)
         except (discord.HTTPException, discord.RateLimited) as exc:
             log.warning("could not send an error reply in channel %s: %s", ctx.channel.id, exc)
+
+    async def _tell_by_dm(self, ctx: commands.Context[commands.Bot]) -> None:
+        """The bot may read the channel but not post in it: tell whoever asked, by DM, why they
+        heard nothing there (once per command; silent when their DMs are closed too)."""
+        where = getattr(ctx.channel, "mention", "that channel")
+        server = f" of {inert(ctx.guild.name)}" if ctx.guild is not None else ""
+        text = (
+            f"I can't post in {where}{server}, so I could not answer "
+            f"{inert(invocation_of(ctx))} there. A server manager can give me Send Messages "
+            "and Embed Links in that channel; meanwhile, use the command in another channel."
+        )
+        try:
+            await ctx.author.send(truncate(text, MESSAGE_LIMIT), allowed_mentions=NO_MENTIONS)
+        except (discord.HTTPException, discord.RateLimited) as exc:
+            log.info("could not tell user %s by DM either: %s", ctx.author.id, exc)
 
 
 def create_bot(
@@ -225,6 +242,14 @@ def explain_error(ctx: commands.Context[commands.Bot], error: Exception) -> str 
         case discord.RateLimited():
             log.warning("%s not answered: Discord rate-limits the channel", invocation_of(ctx))
             return None  # Discord would not take the answer either
+        case discord.Forbidden():
+            # A missing permission (to post here, or to change what the command changes):
+            # the bot's setup, not a bug.
+            log.warning("%s: Discord refused: %s", invocation_of(ctx), error)
+            return (
+                "Discord did not let me do that here: check my permissions in this channel "
+                "and that my role is above the roles I manage."
+            )
         case commands.MissingRequiredArgument():
             return f"Missing {error.param.name}. {usage}"
         case commands.RangeError():
