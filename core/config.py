@@ -229,18 +229,29 @@ def load_settings(
     The environment wins over the file. Raises :class:`SettingsError` listing every problem.
     """
     values: dict[str, str] = {}
+    unreadable = None
     if env_file is not None and Path(env_file).is_file():
-        values.update({k: v for k, v in dotenv_values(env_file).items() if v is not None})
+        try:
+            values.update({k: v for k, v in dotenv_values(env_file).items() if v is not None})
+        except UnicodeDecodeError:
+            # A Windows editor's encoding, or PowerShell's `echo ... > .env` (UTF-16).
+            unreadable = f"{env_file} is not UTF-8 text: save it as UTF-8 (no BOM)."
     values.update(os.environ if environ is None else environ)
     read = SettingsReader(values)
+    if unreadable is not None:
+        read.problems.append(unreadable)
 
     database_url = read.text("DATABASE_URL")
     read.problems.extend(database_url_problems(database_url))
     redis_url = read.text("REDIS_URL")
     read.problems.extend(redis_url_problems(redis_url))
 
+    data_dir = read.text("DATA_DIR", "data") or "data"
+    if any(ord(c) < 32 or ord(c) == 127 for c in data_dir):
+        read.problems.append("DATA_DIR holds a control character: name a folder.")
+        data_dir = "data"
     settings = Settings(
-        data_dir=Path(read.text("DATA_DIR", "data") or "data"),
+        data_dir=Path(data_dir),
         database=DatabaseSettings(database_url, _session_timeouts(read)),
         redis=RedisSettings(redis_url),
         web=WebSettings(
@@ -293,7 +304,7 @@ def load_settings(
             api_base_url=read.url("KICK_API_BASE_URL", "https://api.kick.com") or "",
             oauth_base_url=read.url("KICK_OAUTH_BASE_URL", "https://id.kick.com") or "",
             pusher_enabled=read.flag("KICK_PUSHER_ENABLED", None),
-            pusher_url=read.text("KICK_PUSHER_URL", KickSettings.pusher_url) or "",
+            pusher_url=read.ws_url("KICK_PUSHER_URL", KickSettings.pusher_url),
             site_base_url=read.url("KICK_SITE_BASE_URL", "https://kick.com") or "",
             bot_user_token=read.text("KICK_BOT_USER_TOKEN"),
         ),
@@ -303,8 +314,7 @@ def load_settings(
             eventsub_secret=read.text("TWITCH_EVENTSUB_SECRET"),
             api_base_url=read.url("TWITCH_API_BASE_URL", TwitchSettings.api_base_url) or "",
             oauth_base_url=read.url("TWITCH_OAUTH_BASE_URL", TwitchSettings.oauth_base_url) or "",
-            eventsub_ws_url=read.text("TWITCH_EVENTSUB_WS_URL", TwitchSettings.eventsub_ws_url)
-            or "",
+            eventsub_ws_url=read.ws_url("TWITCH_EVENTSUB_WS_URL", TwitchSettings.eventsub_ws_url),
         ),
         watchtime=WatchtimeSettings(
             interval_seconds=read.whole("WATCH_INTERVAL_SECONDS", 60, minimum=1, unit="seconds"),

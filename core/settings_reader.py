@@ -32,12 +32,13 @@ _WHOLE = re.compile(r"[+-]?[0-9]+")
 WHOLE_MAX = 1_000_000_000
 
 
-def http_url(text: str) -> bool:
-    """Whether ``text`` is an http:// or https:// URL with a host, a port (if any) from 1 to
-    65535, and only printable ASCII without spaces (what an HTTP client takes as it is)."""
+def http_url(text: str, schemes: tuple[str, ...] = ("http://", "https://")) -> bool:
+    """Whether ``text`` is an http:// or https:// URL (or of ``schemes``) with a host, a port
+    (if any) from 1 to 65535, and only printable ASCII without spaces (what an HTTP client
+    takes as it is)."""
     if not (text.isascii() and text.isprintable()) or " " in text:
         return False
-    if not text.startswith(("http://", "https://")):
+    if not text.startswith(schemes):
         return False
     try:
         parts = urlsplit(text)
@@ -200,6 +201,16 @@ class SettingsReader:
             self.problems.append(
                 f"{name} must be quicknet, default or a chain hash (64 hex digits), "
                 f"got {shown(raw)}"
+            )
+            return default
+        return value
+
+    def ws_url(self, name: str, default: str) -> str:
+        """A WebSocket URL (ws:// or wss:// with a host), kept as it is (a query included)."""
+        value = self.text(name, default) or default
+        if not http_url(value, ("ws://", "wss://")):
+            self.problems.append(
+                f"{name} must be a ws:// or wss:// URL with a host, got {shown(value)}"
             )
             return default
         return value

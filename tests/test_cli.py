@@ -110,6 +110,36 @@ def test_guild_mistakes_get_one_plain_line(cli_env, args, message, status):
     assert "Traceback" not in result.stderr
 
 
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["export", "--guild", "999"],
+        ["export", "--guild", "999", "--what", "points"],
+        ["vip", "rules", "--guild", "999"],
+        ["payments", "doubtful", "--guild", "999"],
+    ],
+)
+def test_a_read_of_a_mistyped_guild_is_refused_not_answered_as_no_data(cli_env, args):
+    assert cli(cli_env, "migrate").returncode == 0
+    result = cli(cli_env, *args)
+    assert (result.returncode, result.stdout) == (2, "")
+    assert result.stderr.strip() == "Guild 999 is not set up; add it with 'guild add'."
+
+
+def test_vip_rules_of_guild_0_is_refused(cli_env):
+    result = cli(cli_env, "vip", "rules", "--guild", "0")
+    assert result.returncode == 2
+    assert result.stderr.strip() == "The guild id is a whole number from 1 up, got '0'."
+
+
+def test_a_wrong_token_encryption_key_is_a_setting_to_fix_exit_2(cli_env):
+    cli_env["TOKEN_ENCRYPTION_KEY"] = "not-a-fernet-key"
+    result = cli(cli_env, "health")
+    assert result.returncode == 2, result.stderr
+    assert "TOKEN_ENCRYPTION_KEY" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
 ID_ARGUMENTS = [
     (["guild", "show", "{}"], "guild_id"),
     (["guild", "add", "{}", "--kick-channel", "a", "--kick-broadcaster-id", "1"], "guild_id"),
@@ -294,7 +324,7 @@ def test_a_twitch_eventsub_secret_twitch_would_refuse_stops_the_start(cli_env):
 def test_postgres_without_shared_keys_is_a_plain_start_up_error(cli_env):
     cli_env["DATABASE_URL"] = f"postgres://sk:s3cret@127.0.0.1:{free_port()}/sk"
     result = cli(cli_env, "health")
-    assert result.returncode == 1
+    assert result.returncode == 2  # a setting to fix
     assert result.stderr.startswith("FLASK_SECRET_KEY must be set when the database is PostgreSQL")
 
 
@@ -398,6 +428,7 @@ def test_export_writes_json_and_csv(cli_env, make_runtime):
 def test_export_of_another_guild_is_empty(cli_env, make_runtime):
     runtime = make_runtime(DATA_DIR=cli_env["DATA_DIR"])
     runtime.guilds.set_kick_channel(int(GUILD), "streamer", "4242")
+    runtime.guilds.set_kick_channel(42, "otherstreamer", "4343")
     _seed_watchtime(runtime)
     result = cli(cli_env, "export", "--guild", "42", "--format", "json")
     assert json.loads(result.stdout) == []
@@ -632,14 +663,27 @@ def test_an_address_that_is_not_this_machines_is_named(make_runtime):
     assert "Set HOST to one of its addresses" in str(failed.value)
 
 
-def test_a_host_name_that_names_no_address_is_named(make_runtime):
-    runtime = make_runtime(HOST="streamkeeper.invalid")
+@pytest.mark.parametrize("host", ["streamkeeper.invalid", "256.1.1.1"])
+def test_a_host_name_that_names_no_address_is_named(make_runtime, host):
+    # waitress answers a HOST it cannot look up with ValueError("Invalid host/port specified.")
+    runtime = make_runtime(HOST=host)
 
-    def unresolved() -> None:  # what binding to a name that does not resolve raises
-        raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+    with pytest.raises(CommandFailed) as failed:
+        _listening(runtime.start_web_server, runtime, "PORT", 0)
+    assert str(failed.value) == (
+        f"Cannot listen on HOST {host!r}: it is not an address of this machine "
+        "(127.0.0.1: this machine only; 0.0.0.0: every address)."
+    )
 
-    with pytest.raises(CommandFailed, match=r"Cannot listen on HOST 'streamkeeper\.invalid'"):
-        _listening(unresolved, runtime, "PORT", 8080)
+
+@pytest.mark.parametrize("command", ["run", "web"])
+def test_a_host_that_names_no_address_stops_the_start_in_one_line(cli_env, command):
+    cli_env.update(HOST="256.1.1.1", PORT=str(free_port()))
+    process = _start(cli_env, command)
+    output, _ = process.communicate(timeout=PROCESS_HANG_SECONDS)
+    assert process.returncode == 1, output
+    assert "Cannot listen on HOST '256.1.1.1': it is not an address of this machine" in output
+    assert "Traceback" not in output
 
 
 def test_other_os_errors_are_not_dressed_as_a_port_problem(make_runtime):

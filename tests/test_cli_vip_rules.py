@@ -83,7 +83,8 @@ def test_rules_are_added_listed_and_removed(env) -> None:
     ]
 
 
-def test_a_guild_without_rules_says_so(env) -> None:
+def test_a_guild_without_rules_says_so(env, make_runtime) -> None:
+    make_runtime(DATA_DIR=env["DATA_DIR"]).guilds.set_kick_channel(42, "streamer", "4242")
     listed = cli(env, "vip", "rules", "--guild", "42")
     assert (listed.returncode, listed.stdout) == (0, "No VIP rules in guild 42.\n")
 
@@ -181,7 +182,11 @@ def test_a_kick_rule_needs_the_kick_vip_role(cli_env) -> None:  # noqa: F811
         "--hours",
         "1",
     )
-    assert "Kick VIP role" in _refused(result)
+    # In the order the command takes them (a title first would be read as the role).
+    assert _refused(result) == (
+        "Kick rules give the server's Kick VIP role: set it first "
+        "(!vip kick @role <reward title>, or the VIP page)."
+    )
 
 
 def test_a_second_rule_for_the_same_bar_is_refused(env) -> None:

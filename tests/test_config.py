@@ -72,6 +72,15 @@ def test_defaults_need_no_setting_at_all():
         ("DISCORD_TOKEN", "\u2019MTIz.abc.def\u2019",
          "DISCORD_TOKEN holds a character no bot token has (a pasted space or quote?); "
          "14 characters"),
+        ("DATA_DIR", "da\x00ta", "DATA_DIR holds a control character: name a folder."),
+        ("DATA_DIR", "data\nmore", "DATA_DIR holds a control character: name a folder."),
+        ("KICK_PUSHER_URL", "notaurl",
+         "KICK_PUSHER_URL must be a ws:// or wss:// URL with a host, got 'notaurl'"),
+        ("KICK_PUSHER_URL", "https://ws-us2.pusher.com/app/x",
+         "KICK_PUSHER_URL must be a ws:// or wss:// URL with a host, "
+         "got 'https://ws-us2.pusher.com/app/x'"),
+        ("TWITCH_EVENTSUB_WS_URL", "wss://",
+         "TWITCH_EVENTSUB_WS_URL must be a ws:// or wss:// URL with a host, got 'wss://'"),
     ],
 )  # fmt: skip
 def test_each_bad_value_is_one_plain_line(name, value, problem):
@@ -160,6 +169,29 @@ def test_environment_wins_over_the_dot_env_file(tmp_path):
     settings = load_settings({"PORT": "9100"}, env_file=env_file)
     assert settings.web.port == 9100
     assert settings.kick.channel == "from_file"
+
+
+@pytest.mark.parametrize(
+    "content",
+    ["OPERATOR_NAME=Ren\u00e9\n".encode("cp1252"), "OPERATOR_NAME=Rene\n".encode("utf-16")],
+    ids=["windows-1252", "powershell-utf-16"],
+)
+def test_a_dot_env_file_that_is_not_utf8_is_one_plain_line(tmp_path, content):
+    env_file = tmp_path / ".env"
+    env_file.write_bytes(content)
+    with pytest.raises(SettingsError) as raised:
+        load_settings({}, env_file=env_file)
+    assert raised.value.problems == [f"{env_file} is not UTF-8 text: save it as UTF-8 (no BOM)."]
+
+
+def test_websocket_urls_of_fakes_and_proxies_are_taken():
+    settings = load_settings(
+        {"KICK_PUSHER_URL": "ws://127.0.0.1:8765/app/k?protocol=7",
+         "TWITCH_EVENTSUB_WS_URL": "wss://eventsub.example:8443/ws"},
+        env_file=None,
+    )  # fmt: skip
+    assert settings.kick.pusher_url == "ws://127.0.0.1:8765/app/k?protocol=7"
+    assert settings.twitch.eventsub_ws_url == "wss://eventsub.example:8443/ws"
 
 
 def test_secrets_stay_out_of_the_settings_repr():

@@ -99,7 +99,10 @@ def main(argv: Sequence[str] | None, make_runtime: MakeRuntime) -> int:
     except CommandFailed as exc:
         print(exc, file=sys.stderr)  # noqa: T201
         return exc.exit_status
-    except (DatabaseUnavailable, MissingSecret) as exc:
+    except MissingSecret as exc:
+        print(exc, file=sys.stderr)  # noqa: T201
+        return 2  # a secret setting missing or wrong: a setting to fix, as SettingsError
+    except DatabaseUnavailable as exc:
         print(exc, file=sys.stderr)  # noqa: T201
         return 1
     except KeyboardInterrupt:
@@ -158,6 +161,14 @@ def require_guild(runtime: Any, guild_id: int) -> None:
         runtime.guilds.show(guild_id)
     except LookupError:
         raise BadInput(f"Guild {guild_id} is not set up; add it with 'guild add'.") from None
+
+
+def require_guild_or_data(runtime: Any, guild_id: int, found: object) -> None:
+    """A read that found nothing (``found`` empty) for a guild nobody set up is refused as
+    :func:`require_guild` refuses: a mistyped id must not read as "no data". What a guild
+    set up once left behind is still shown."""
+    if not found:
+        require_guild(runtime, guild_id)
 
 
 def write_records(records: list[dict[str, Any]], fields: Sequence[str], form: str) -> int:

@@ -8,7 +8,7 @@ import importlib
 import pkgutil
 
 import core.features
-from core.cli import AddCommand, id_number, open_runtime, write_records
+from core.cli import AddCommand, id_number, open_runtime, require_guild_or_data, write_records
 from core.features.exports import Export
 
 
@@ -47,6 +47,7 @@ def _export(args: argparse.Namespace) -> int:
     runtime = open_runtime(args)
     try:
         records = chosen.rows(runtime, args.guild)
+        require_guild_or_data(runtime, args.guild, records)
     finally:
         runtime.close()
     return write_records(records, chosen.fields, args.format)

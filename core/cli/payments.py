@@ -6,7 +6,14 @@ from __future__ import annotations
 
 import argparse
 
-from core.cli import AddCommand, BadInput, CommandFailed, fails_with, open_runtime
+from core.cli import (
+    AddCommand,
+    BadInput,
+    CommandFailed,
+    fails_with,
+    open_runtime,
+    require_guild_or_data,
+)
 from core.features.typed_numbers import whole_in
 
 USAGE = (
@@ -47,6 +54,7 @@ def _doubtful(args: argparse.Namespace) -> int:
     runtime = open_runtime(args)
     try:
         doubts = runtime.payment_doubts.doubtful(guild_id)
+        require_guild_or_data(runtime, guild_id, doubts)
     finally:
         runtime.close()
     if not doubts:

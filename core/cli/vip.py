@@ -13,7 +13,14 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import NoReturn
 
-from core.cli import AddCommand, BadInput, CommandFailed, fails_with, open_runtime
+from core.cli import (
+    AddCommand,
+    BadInput,
+    CommandFailed,
+    fails_with,
+    open_runtime,
+    require_guild_or_data,
+)
 from core.features.quoting import shown
 
 USAGE = (
@@ -79,6 +86,8 @@ def _number(text: str | None, what: str) -> int | None:
 def _guild(text: str) -> int:
     guild_id = _number(text, "The guild id")
     assert guild_id is not None  # noqa: S101 (argparse requires it)
+    if guild_id < 1:
+        raise BadInput(f"The guild id is a whole number from 1 up, got {shown(text)}.")
     return guild_id
 
 
@@ -89,6 +98,7 @@ def _rules(args: argparse.Namespace) -> int:
     runtime = open_runtime(args)
     try:
         rules = asyncio.run(runtime.vip.rules.list(guild_id))
+        require_guild_or_data(runtime, guild_id, rules)
     finally:
         runtime.close()
     if not rules:

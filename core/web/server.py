@@ -275,12 +275,15 @@ class WebServer:
                 ident="StreamKeeper",
                 **WAITRESS_SETTINGS,
             )
-        except OSError:
+        except (OSError, ValueError) as exc:
             # The address cannot be taken (in use, not this machine's): close what waitress
             # opened before it tried (its wake-up pipe, the socket) and stop its threads, so a
             # failed start leaves nothing behind for the garbage collector to complain about.
             wasyncore.close_all(socket_map)
             dispatcher.shutdown()
+            if isinstance(exc, ValueError):
+                # waitress's "Invalid host/port specified.": a HOST it could not look up.
+                raise socket.gaierror(socket.EAI_NONAME, str(exc)) from exc
             raise
         for dispatcher in list(self._server._map.values()):  # type: ignore[union-attr]
             if isinstance(dispatcher, BaseWSGIServer):  # one per listening socket

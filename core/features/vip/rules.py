@@ -75,7 +75,7 @@ class VipRules:
         if rule.platform is Platform.KICK and settings.kick_role_id is None:
             raise VipRefused(
                 "Kick rules give the server's Kick VIP role: set it first "
-                "(!vip kick <reward title> @role, or the VIP page)."
+                "(!vip kick @role <reward title>, or the VIP page)."
             )
         if rule.platform is Platform.TWITCH:
             await self._check_scopes(guild_id, rule.kind)
