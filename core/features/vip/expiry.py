@@ -89,7 +89,7 @@ class VipExpiry:
         queued = 0
         for guild_id, grants in by_guild.items():
             settings = await self.effects.settings(guild_id)
-            if not settings.is_auto_removal:
+            if not settings.is_auto_removal:  # turned off since ``due_grants`` read it
                 continue
             queued += await self.effects.in_transaction(
                 lambda conn, grants=grants: sum(queue_removal(conn, g, now) for g in grants)

@@ -182,9 +182,12 @@ def count_temporary(conn: Connection, guild_id: int, platform: Platform) -> int:
 
 
 def due_grants(conn: Connection, now: datetime, limit: int = 500) -> list[Grant]:
-    """Open temporary grants whose expiry has passed, in every guild: those whose removal was
-    never tried first, then those tried longest ago, each oldest expiry first (so grants that
-    keep failing take their turn behind the others, never in their way)."""
+    """Open temporary grants whose expiry has passed, in every guild that removes them
+    (automatic removal on): those whose removal was never tried first, then those tried
+    longest ago, each oldest expiry first (so grants that keep failing take their turn behind
+    the others, never in their way). A guild with automatic removal off is left out here, not
+    after the limit, so its expired grants never take the others' places."""
+    kept = sa.select(vip_settings.c.guild_id).where(vip_settings.c.is_auto_removal == sa.false())
     rows = conn.execute(
         sa.select(vip_grants)
         .where(
@@ -192,6 +195,7 @@ def due_grants(conn: Connection, now: datetime, limit: int = 500) -> list[Grant]
             vip_grants.c.source != OUTSIDE,
             vip_grants.c.expires_at.is_not(None),
             vip_grants.c.expires_at <= now,
+            vip_grants.c.guild_id.not_in(kept),
         )
         .order_by(
             vip_grants.c.removal_tried_at.asc().nulls_first(),

@@ -8,7 +8,9 @@ from datetime import timedelta
 import pytest
 
 from core.events import Platform, Viewer, VipAdded, VipRemoved
+from core.features.vip import repository
 from core.features.vip.ports import TwitchBusy
+from core.features.vip.repository import REDEMPTION, Grant
 from tests.features.vip.conftest import Vip
 from tests.features.vip.doubles import (
     BROADCASTER,
@@ -145,6 +147,31 @@ async def test_auto_removal_off_leaves_expired_vips(vip: Vip) -> None:
 
     assert (await expire(vip.service)).removed == 0
     assert vip.twitch.vips == {"1"}
+
+
+async def test_expired_grants_of_a_guild_with_auto_removal_off_do_not_starve_others(
+    vip: Vip,
+) -> None:
+    """A guild that turned automatic removal off keeps 500 expired grants (a whole batch of
+    ``due_grants``); another guild's one expired VIP is still queued for removal."""
+    await vip.service.update_settings(GUILD, is_auto_removal=False)
+    other = GUILD + 1
+    with vip.service.effects.engine.begin() as conn:
+        for n in range(500):
+            repository.add_grant(
+                conn,
+                Grant(0, GUILD, Platform.TWITCH, BROADCASTER, f"u{n}", f"user{n}", REDEMPTION,
+                      T0 - timedelta(days=3), T0 - timedelta(days=2)),
+            )  # fmt: skip
+        repository.add_grant(
+            conn,
+            Grant(0, other, Platform.TWITCH, "999", "v1", "other_viewer", REDEMPTION,
+                  T0 - timedelta(days=1), T0 - timedelta(hours=1)),
+        )  # fmt: skip
+
+    run = await vip.service.expiry.expire_due()
+
+    assert run.queued == 1, "the other guild's expired VIP was never queued for removal"
 
 
 async def test_two_removals_of_one_grant_at_once_tell_it_once(vip: Vip) -> None:
