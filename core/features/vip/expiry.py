@@ -4,7 +4,8 @@
 in every guild: a scheduled job that catches up after downtime (it reads the stored expiries, so a
 restart re-arms it); the platform's worker makes each (:meth:`VipExpiry.remove_expired`,
 ``removal_calls.py``), leaves what Twitch could not do now for the next run, and treats "not a
-VIP any more" (someone removed them by hand) as done. Outside VIPs (``channel.vip.add`` for
+VIP any more" (someone removed them by hand) and "unknown user" (the account was deleted or
+suspended) as done. Outside VIPs (``channel.vip.add`` for
 someone StreamKeeper did not grant) are tracked and shown, never removed; a
 ``channel.vip.remove`` closes whatever grant is open.
 """
@@ -116,7 +117,7 @@ class VipExpiry:
                 await self._tell_removed(grant, await self.effects.settings(guild_id))
             return Done(REMOVED)
         now = self.effects.clock()
-        text = texts.reason_text(problem)
+        text = texts.removal_reason_text(problem)
         await self.effects.in_transaction(
             lambda conn: repository.note_removal_error(conn, [grant_id], text, now)
         )
@@ -186,10 +187,13 @@ class VipExpiry:
         except NotReady:
             return "Discord is not connected", False
         except TwitchRefused as refused:
-            if refused.reason != Refusal.NOT_VIP:
+            if refused.reason == Refusal.NOT_VIP:
+                reason = "expired (already removed on Twitch)"
+            elif refused.reason == Refusal.NOT_FOUND:  # deleted or suspended: no VIP is left
+                reason = texts.ACCOUNT_GONE
+            else:
                 log.warning("guild %s: VIP %s not removed: %s", grant.guild_id, grant.id, refused)
                 return refused.reason, False
-            reason = "expired (already removed on Twitch)"
         except TwitchBusy as busy:
             log.warning("guild %s: VIP of %s not removed yet: %s", grant.guild_id, grant.id, busy)
             return str(busy) or "Twitch did not answer", False

@@ -22,12 +22,29 @@ REASONS: dict[str, str] = {
     "stack_cap": "that would go past the longest VIP time allowed",
     Refusal.NOT_CONNECTED: "Twitch is not connected",
     Refusal.UNAUTHORIZED: "StreamKeeper may not add VIPs until the streamer connects Twitch again",
+    Refusal.NOT_FOUND: "Twitch does not know that account (it was deleted or suspended)",
+    Refusal.FORBIDDEN: "Twitch does not let StreamKeeper change VIPs in this channel",
+    Refusal.INVALID: "Twitch refused the request",
     NOT_LINKED: "link your Kick account in Discord first (!link)",
 }
+# Why an expired VIP is not removed yet, where it differs from a grant's words (shown on the
+# VIP list and the dashboard until the next try).
+REMOVAL_REASONS: dict[str, str] = {
+    Refusal.UNAUTHORIZED: (
+        "StreamKeeper may not remove VIPs until the streamer connects Twitch again"
+    ),
+}
+# The audit's reason for an expired VIP closed because its Twitch account is gone.
+ACCOUNT_GONE = "expired (the Twitch account no longer exists)"
 
 
 def reason_text(reason: str) -> str:
     return REASONS.get(reason, reason)
+
+
+def removal_reason_text(reason: str) -> str:
+    """Why an expired VIP could not be removed now, in words."""
+    return REMOVAL_REASONS.get(reason) or reason_text(reason)
 
 
 def when(moment: datetime | None) -> str:

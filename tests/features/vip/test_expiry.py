@@ -9,7 +9,7 @@ import pytest
 
 from core.events import Platform, Viewer, VipAdded, VipRemoved
 from core.features.vip import repository
-from core.features.vip.ports import TwitchBusy
+from core.features.vip.ports import Refusal, TwitchBusy, TwitchRefused
 from core.features.vip.repository import REDEMPTION, Grant
 from tests.features.vip.conftest import Vip
 from tests.features.vip.doubles import (
@@ -92,6 +92,66 @@ async def test_not_connected_waits_without_losing_the_grant(vip: Vip) -> None:
 
     assert (run.removed, run.postponed) == (0, 2)
     assert len(await vip.service.list_vips(GUILD)) == 2
+
+
+async def test_an_expired_vip_whose_twitch_account_is_gone_is_closed_not_retried_for_ever(
+    vip: Vip,
+) -> None:
+    """The viewer deleted their Twitch account (or it was suspended) during their VIP time:
+    Remove VIP answers 404 "unknown user". No VIP is left to remove, so the grant closes,
+    logged in words, instead of failing every minute and showing a code."""
+    await vip.service.redemptions.handle(GUILD, redemption("9", vip.reward_id, username="Gone"))
+    calls: list[str] = []
+
+    async def remove_unknown_user(guild_id: int, broadcaster_id: str, user_id: str) -> None:
+        calls.append(user_id)
+        raise TwitchRefused(Refusal.NOT_FOUND, "Twitch said no: The ID in user_id was not found")
+
+    vip.twitch.remove_vip = remove_unknown_user  # type: ignore[method-assign]
+    vip.clock.advance(hours=25)
+    first = await expire(vip.service)
+    vip.clock.advance(minutes=1)
+    await expire(vip.service)
+
+    open_grants = await vip.service.list_vips(GUILD)
+    assert open_grants == [], (
+        f"the grant stays open for ever; the VIP list shows: {open_grants[0].last_error!r}"
+    )
+    assert (first.removed, calls) == (1, ["9"])
+    [last] = await vip.service.log(GUILD, limit=1)
+    assert (last.action, last.reason) == (
+        "removed",
+        "expired (the Twitch account no longer exists)",
+    )
+
+
+@pytest.mark.parametrize(
+    ("refusal", "words"),
+    [
+        (Refusal.UNAUTHORIZED, "StreamKeeper may not remove VIPs until the streamer connects"),
+        (Refusal.FORBIDDEN, "Twitch does not let StreamKeeper change VIPs in this channel"),
+        (Refusal.INVALID, "Twitch refused the request"),
+    ],
+)
+async def test_a_removal_twitch_refuses_is_shown_in_words_of_removing(
+    vip: Vip, refusal: Refusal, words: str
+) -> None:
+    """The VIP list shows why an expired VIP is still there in words, never Twitch's code, and
+    a connection that needs the streamer again is worded for removing, not adding."""
+    await vip.service.redemptions.handle(GUILD, redemption("1", vip.reward_id))
+
+    async def refused(guild_id: int, broadcaster_id: str, user_id: str) -> None:
+        raise TwitchRefused(refusal, "Twitch said no")
+
+    vip.twitch.remove_vip = refused  # type: ignore[method-assign]
+    vip.clock.advance(hours=25)
+    run = await expire(vip.service)
+
+    [grant] = await vip.service.list_vips(GUILD)
+    assert (run.removed, run.postponed) == (0, 1)
+    error = grant.last_error or ""
+    assert error.startswith(words), error
+    assert "add VIPs" not in error
 
 
 async def test_outside_vips_are_tracked_shown_and_never_removed(vip: Vip) -> None:
