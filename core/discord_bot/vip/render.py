@@ -11,16 +11,10 @@ from core.features.vip.limits import describe_limits, limits_of
 from core.features.vip.repository import AuditEntry, Grant, VipSettings
 from core.features.vip.rules_repository import VipRule
 from core.features.vip.service import SetupResult
-from core.features.vip.texts import when
+from core.features.vip.texts import earned_by, how_granted, when
 
 SETUP_USAGE = "<title> <cost> <hours>"  # one usage line: !help, the refusal and the overview
 LIMITS_USAGE = "<per stream|off> <per viewer|off> <cooldown seconds|off> [prompt]"
-HOW = {
-    "redemption": "redemption",
-    "rule": "rule",
-    "manual": "manual",
-    "outside": "outside (never removed)",
-}
 
 
 def kick_role_refusal(role: discord.Role) -> str | None:
@@ -108,7 +102,7 @@ def grant_line(grant: Grant) -> str:
     until = "no end" if grant.expires_at is None else when(grant.expires_at)
     return (
         f"**{inert(grant.username)}**: since {when(grant.granted_at)}, until {until}, "
-        f"{HOW.get(grant.source, grant.source)}"
+        f"{how_granted(grant.source)}"
     )
 
 
@@ -119,7 +113,7 @@ def vip_list(grants: list[Grant]) -> str:
 
 
 def audit_line(entry: AuditEntry) -> str:
-    actor = {"viewer": "redemption", "discord": f"<@{entry.actor_id}>", "system": "system"}
+    actor = {"viewer": earned_by(entry), "discord": f"<@{entry.actor_id}>", "system": "system"}
     parts = [f"{when(entry.at)}: {entry.action} **{inert(entry.username)}**"]
     parts.append(f"by {actor.get(entry.actor_kind, entry.actor_kind)}")
     if entry.new_expires_at is not None:

@@ -12,10 +12,8 @@ from sqlalchemy.engine import Connection
 from core.events import Platform, RewardRedeemed
 from core.features.vip import repository, texts
 from core.features.vip.redemptions_repository import redemption_key
-from core.features.vip.repository import REDEMPTION, AuditEntry, Grant, VipSettings
+from core.features.vip.repository import REDEMPTION, RULE, AuditEntry, Grant, VipSettings
 from core.features.vip.rules_repository import VipRule
-
-RULE = "rule"  # the grant source of a rule's event other than a redemption
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ from core.storage.db import insert_for
 
 # Grant sources
 REDEMPTION = "redemption"
+RULE = "rule"  # a rule's event other than a redemption (a sub, a gift, a cheer, KICKs)
 MANUAL = "manual"
 OUTSIDE = "outside"
 

@@ -85,7 +85,8 @@ def earning_of(event: Event) -> tuple[str, int, Viewer, str] | None:
 
 
 def _claim_key(kind: str, key: str) -> str:
-    """The event's key in ``vip_redemptions`` (64 characters at most)."""
+    """The event's key in ``vip_redemptions`` and the audit (64 characters at most), its rule's
+    kind first (``texts.earned_by`` reads it)."""
     text = f"{kind}:{key}"
     return text if len(text) <= 64 else f"{kind}:" + hashlib.sha256(key.encode()).hexdigest()[:48]
 
@@ -282,7 +283,7 @@ class RuleGrants:
         record_decision(conn, earned, decision, now)
         if decision.action == "add":
             if open_grant is not None:  # an echo of our own add, seen first as an outside VIP
-                repository.adopt_grant(conn, open_grant.id, "rule", decision.expires_at)
+                repository.adopt_grant(conn, open_grant.id, repository.RULE, decision.expires_at)
             else:
                 kick = earned.platform is Platform.KICK
                 grant = earned_grant(

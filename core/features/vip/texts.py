@@ -6,6 +6,8 @@ from datetime import datetime
 
 from core.events import RewardRedeemed
 from core.features.vip.ports import Refusal
+from core.features.vip.repository import MANUAL, OUTSIDE, REDEMPTION, RULE, AuditEntry
+from core.features.vip.rules_repository import BITS, GIFT, KICKS, SUB
 
 NOT_LINKED = "not_linked"
 
@@ -45,6 +47,34 @@ def reason_text(reason: str) -> str:
 def removal_reason_text(reason: str) -> str:
     """Why an expired VIP could not be removed now, in words."""
     return REMOVAL_REASONS.get(reason) or reason_text(reason)
+
+
+# How a VIP was granted (its grant's source), for `!vip list` and the dashboard's VIP list.
+HOW_GRANTED: dict[str, str] = {
+    REDEMPTION: "redemption",
+    RULE: "rule",
+    MANUAL: "manual",
+    OUTSIDE: "outside (never removed)",
+}
+# What a viewer did to earn VIP by a rule other than a reward, by the kind its audit key starts
+# with (``rule_grants._claim_key``: "bits:<event key>").
+EARNED_BY: dict[str, str] = {
+    SUB: "a subscription",
+    GIFT: "gifted subs",
+    BITS: "a cheer",
+    KICKS: "KICKs",
+}
+
+
+def how_granted(source: str) -> str:
+    return HOW_GRANTED.get(source, source)
+
+
+def earned_by(entry: AuditEntry) -> str:
+    """What the viewer of a viewer's audit entry did: "redemption" for a reward's redemption,
+    else the rule's event ("a cheer"); the rule itself is in the entry's reason."""
+    kind, colon, _ = (entry.redemption_id or "").partition(":")
+    return EARNED_BY.get(kind, "redemption") if colon else "redemption"
 
 
 def when(moment: datetime | None) -> str:

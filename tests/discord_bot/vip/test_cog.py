@@ -5,10 +5,18 @@ from __future__ import annotations
 import pytest
 
 from core.discord_bot.services import BotServices
+from core.events import Cheered, Platform, Viewer
+from core.features.vip.rules import RuleAsked
 from core.features.vip.service import VipService
 from tests.discord_bot.fake_discord import say
 from tests.discord_bot.fake_roles import give_bot_a_role, make_role
-from tests.features.vip.doubles import BROADCASTER, FakeVipChannel, redemption
+from tests.features.vip.doubles import (
+    BROADCASTER,
+    T0,
+    FakeVipChannel,
+    make_helix_calls,
+    redemption,
+)
 from tests.support.waiting import RecordingSleep
 
 
@@ -61,6 +69,39 @@ async def test_setup_grant_list_log_revoke(manager, followed, twitch, vip_servic
     assert revoke.content == "**carol** is no longer a VIP."
     [log] = await say("!vip log carol", manager)
     assert log.content.splitlines()[0].split(": ", 1)[1].startswith("removed **carol** by <@")
+
+
+async def test_the_log_says_a_vip_earned_by_a_cheer_came_from_the_cheer_not_a_redemption(
+    manager, followed, twitch, vip_service, guild_a
+):
+    await say("!vip setup VIP for a day 5000 24", manager)
+    [reward] = twitch.rewards.values()
+    await vip_service.redemptions.handle(guild_a.id, redemption("42", reward.id, username="Ann"))
+    vip_service.rules.granted_scopes = lambda guild_id: ("bits:read",)
+    await vip_service.rules.add(guild_a.id, RuleAsked(Platform.TWITCH, "bits", 10, at_least=1000))
+    cheer = Cheered(
+        platform=Platform.TWITCH,
+        event_id="cheer-43",
+        broadcaster_user_id=BROADCASTER,
+        occurred_at=T0,
+        viewer=Viewer("43", "Bo"),
+        bits=1500,
+    )
+    await vip_service.rule_grants.handle(guild_a.id, cheer)
+    await make_helix_calls(vip_service)
+
+    [log] = await say("!vip log", manager)
+    granted = {
+        line.split("**")[1]: line for line in log.content.splitlines() if "granted **" in line
+    }
+    assert "by a cheer" in granted["Bo"], granted["Bo"]
+    assert "by redemption" not in granted["Bo"]
+    assert "by redemption" in granted["Ann"]
+    [listing] = await say("!vip list", manager)
+    assert [line.rsplit(", ", 1)[1] for line in listing.content.splitlines()] == [
+        "redemption",
+        "rule",
+    ]
 
 
 @pytest.mark.parametrize(

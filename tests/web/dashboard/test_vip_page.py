@@ -10,7 +10,7 @@ from datetime import timedelta
 import pytest
 from flask import Flask
 
-from core.events import Platform
+from core.events import Platform, Viewer, VipAdded
 from core.features.live.backends import MemoryLive
 from core.features.vip import redemptions_repository
 from core.features.vip.service import VipService
@@ -286,3 +286,23 @@ def test_the_page_counts_redemptions_waiting_and_refunds_not_told_in_chat(client
 
     assert "2 redemptions wait for the streamer to connect Twitch again" in page.text
     assert "1 viewer was refunded but not told in chat" in page.text
+
+
+def test_the_vip_list_says_how_each_vip_was_granted_in_the_words_discord_uses(client, vip):
+    """An outside VIP is "outside (never removed)", as ``!vip list`` says, not its code."""
+    service, _twitch, run = vip
+    seen = VipAdded(
+        platform=Platform.TWITCH,
+        event_id="vip-add-9002",
+        broadcaster_user_id=BROADCASTER,
+        occurred_at=T0,
+        viewer=Viewer("9002", "viewer2"),
+    )
+    run(service.expiry.handle_vip_added(GUILD, seen))
+    assert _post(client, "grant", login="viewer1", hours="5").status_code == 302
+
+    for path in ("", "list"):
+        text = client.get(f"/dashboard/{GUILD}/vip/{path}").text
+        assert "<td>outside (never removed)</td>" in text
+        assert "<td>manual</td>" in text
+        assert "<td>outside</td>" not in text

@@ -31,6 +31,7 @@ from core.features.vip.limits import (
 )
 from core.features.vip.ports import TwitchBusy
 from core.features.vip.service import VipService, name_key
+from core.features.vip.texts import how_granted
 from core.web.dashboard.guilds import guild_blueprint, guild_name
 from core.web.dashboard.pages import vip_rules
 from core.web.dashboard.pages._forms import (
@@ -123,6 +124,7 @@ def _page(guild_id: int, errors: dict[str, str] | None = None):  # type: ignore[
         guild_id=guild_id,
         guild_name=guild_name(guild_id),
         grants=_run(service.list_vips(guild_id)),
+        how_granted=how_granted,
         waiting=_run(service.reconnection.counts(guild_id)),
         settings=settings,
         limits=limits_of(settings),
@@ -155,7 +157,11 @@ def vip_list(guild_id: int):  # type: ignore[no-untyped-def]
     """The list alone, for the live page to fetch again."""
     grants = _run(_service().list_vips(guild_id))
     return render_template(
-        "dashboard/vip_list.html", grants=grants, guild_id=guild_id, now=datetime.now(UTC)
+        "dashboard/vip_list.html",
+        grants=grants,
+        guild_id=guild_id,
+        now=datetime.now(UTC),
+        how_granted=how_granted,
     )
 
 
