@@ -9,6 +9,7 @@ import json
 from datetime import UTC, datetime, timedelta
 
 import discord
+import discord.ext.test as dpytest
 import pytest
 
 from core.discord_bot.services import BotServices
@@ -53,24 +54,22 @@ def _body(event_type: str, **changes: object) -> bytes:
     return json.dumps(payload).encode()
 
 
-async def test_each_kick_rule_gives_the_role_for_its_hours_once(
-    guild_a: discord.Guild,
-    alice: discord.Member,
-    kick_runtime: Runtime,
-    kick_keys,  # type: ignore[no-untyped-def]
-) -> None:
-    runtime = kick_runtime
-    runtime.guilds.set_kick_channel(guild_a.id, "broadcaster_channel", BROADCASTER)
-    await give_bot_a_role(guild_a)
-    role = make_role(guild_a, "Kick VIP", 3)
-    await runtime.vip.set_kick_reward(guild_a.id, "Kick VIP for a day", role.id)
+async def _kick_vip_role(runtime: Runtime, guild: discord.Guild, member: discord.Member):  # type: ignore[no-untyped-def]
+    """The server follows the Kick channel, its Kick reward gives a role the bot can give, and
+    ``member`` has linked ALICE_ON_KICK."""
+    runtime.guilds.set_kick_channel(guild.id, "broadcaster_channel", BROADCASTER)
+    await give_bot_a_role(guild)
+    role = make_role(guild, "Kick VIP", 3)
+    await runtime.vip.set_kick_reward(guild.id, "Kick VIP for a day", role.id)
     with transaction(runtime.engine) as conn:
-        link = AccountLink(Platform.KICK, ALICE_ON_KICK, alice.id, "alice_on_kick", runtime.clock())
-        save_link(conn, link, guild_a.id)
-    rules = runtime.vip.rules
-    kicks = await rules.add(guild_a.id, RuleAsked(Platform.KICK, "kicks", 12, at_least=100))
-    sub = await rules.add(guild_a.id, RuleAsked(Platform.KICK, "sub", 24, tier=1))
-    gift = await rules.add(guild_a.id, RuleAsked(Platform.KICK, "gift", 48, at_least=5))
+        at = runtime.clock()
+        link = AccountLink(Platform.KICK, ALICE_ON_KICK, member.id, "alice_on_kick", at)
+        save_link(conn, link, guild.id)
+    return role
+
+
+def _webhooks(runtime: Runtime, kick_keys):  # type: ignore[no-untyped-def]
+    """``deliver(event type, body, message id)``: a signed Kick webhook, handled; its status."""
     web = runtime.create_web_app().test_client()
 
     async def deliver(event_type: str, body: bytes, message_id: str | None = None) -> str:
@@ -79,6 +78,46 @@ async def test_each_kick_rule_gives_the_role_for_its_hours_once(
         assert answer.status_code == 200, answer.json
         await deliver_published(runtime)
         return str(answer.json["status"])
+
+    return deliver
+
+
+async def test_kicks_from_a_member_holding_the_role_by_hand_leave_it_theirs(
+    guild_a: discord.Guild,
+    alice: discord.Member,
+    kick_runtime: Runtime,
+    kick_keys,  # type: ignore[no-untyped-def]
+) -> None:
+    """A moderator gave Alice the Kick VIP role for good; her KICKs reach a rule: the role is
+    not made temporary (it would be taken at the rule's end), she is an outside VIP."""
+    runtime = kick_runtime
+    role = await _kick_vip_role(runtime, guild_a, alice)
+    await dpytest.add_role(alice, role)
+    await runtime.vip.rules.add(guild_a.id, RuleAsked(Platform.KICK, "kicks", 12, at_least=100))
+    deliver = _webhooks(runtime, kick_keys)
+
+    assert await deliver("kicks.gifted", _body("kicks.gifted", gift__amount=100)) == "queued"
+
+    assert role_ids(alice) == {role.id}
+    [grant] = await runtime.vip.list_vips(guild_a.id)
+    assert (grant.source, grant.expires_at, grant.discord_user_id) == ("outside", None, alice.id)
+    [refused, seen] = await runtime.vip.log(guild_a.id)
+    assert (seen.action, refused.action) == ("seen", "refused")
+
+
+async def test_each_kick_rule_gives_the_role_for_its_hours_once(
+    guild_a: discord.Guild,
+    alice: discord.Member,
+    kick_runtime: Runtime,
+    kick_keys,  # type: ignore[no-untyped-def]
+) -> None:
+    runtime = kick_runtime
+    role = await _kick_vip_role(runtime, guild_a, alice)
+    rules = runtime.vip.rules
+    kicks = await rules.add(guild_a.id, RuleAsked(Platform.KICK, "kicks", 12, at_least=100))
+    sub = await rules.add(guild_a.id, RuleAsked(Platform.KICK, "sub", 24, tier=1))
+    gift = await rules.add(guild_a.id, RuleAsked(Platform.KICK, "gift", 48, at_least=5))
+    deliver = _webhooks(runtime, kick_keys)
 
     async def expiry() -> datetime | None:
         [grant] = await runtime.vip.list_vips(guild_a.id)

@@ -37,7 +37,7 @@ class DiscordTemporaryRoles:
             raise RoleRefused("the bot is not in that Discord server")
         return guild
 
-    async def add_role(self, guild_id: int, discord_user_id: int, role_id: int) -> None:
+    async def add_role(self, guild_id: int, discord_user_id: int, role_id: int) -> bool:
         guild = self._guild(guild_id)
         member = guild.get_member(discord_user_id)
         if member is None:
@@ -46,11 +46,12 @@ class DiscordTemporaryRoles:
         if role is None or not role.is_assignable():
             raise RoleRefused("the VIP role cannot be given (ask a moderator)")
         if role in member.roles:
-            return
+            return False  # held already: not ours to take away at expiry
         try:
             await member.add_roles(role, reason="Temporary VIP (Kick reward)")
         except discord.Forbidden:
             raise RoleRefused("the VIP role cannot be given (ask a moderator)") from None
+        return True
 
     async def remove_role(self, guild_id: int, discord_user_id: int, role_id: int) -> None:
         guild = self._guild(guild_id)

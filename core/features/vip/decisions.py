@@ -11,6 +11,8 @@ from sqlalchemy.engine import Connection
 
 from core.events import Platform, RewardRedeemed
 from core.features.vip import repository, texts
+from core.features.vip.expiry import track_outside
+from core.features.vip.ports import Refusal
 from core.features.vip.redemptions_repository import redemption_key
 from core.features.vip.repository import REDEMPTION, RULE, AuditEntry, Grant, VipSettings
 from core.features.vip.rules_repository import VipRule
@@ -145,3 +147,48 @@ def record_decision(conn: Connection, earned: Earned, decision: Decision, at: da
     )
     if decision.action == "extend" and decision.grant is not None:
         repository.set_expiry(conn, decision.grant.id, decision.expires_at)
+
+
+def store_outcome(
+    conn: Connection,
+    earned: Earned,
+    decision: Decision,
+    at: datetime,
+    *,
+    discord_user_id: int | None = None,
+    role_id: int | None = None,
+) -> None:
+    """Store what was decided, alike for a Twitch VIP and a Kick role: a viewer who was a VIP
+    already (Twitch's "already a VIP", or a Kick member holding the role, given by hand) and is
+    not tracked yet becomes an outside VIP, shown and never removed; the audit row; and an add's
+    grant, which takes over an open outside one (Twitch: our own add, seen first as outside;
+    Kick: a role once given by hand and taken away since) on ``discord_user_id``'s role."""
+    viewer = earned.guild_id, earned.platform, earned.viewer_id
+    open_grant = repository.open_grant(conn, *viewer)
+    if decision.reason == Refusal.ALREADY_VIP and open_grant is None:
+        track_outside(
+            conn,
+            earned.guild_id,
+            earned.platform,
+            earned.broadcaster_user_id,
+            earned.viewer_id,
+            earned.username,
+            at,
+            discord_user_id=discord_user_id,
+            role_id=role_id,
+        )
+    record_decision(conn, earned, decision, at)
+    if decision.action != "add":
+        return
+    grant = earned_grant(earned, decision, at, discord_user_id=discord_user_id, role_id=role_id)
+    if open_grant is None:
+        repository.add_grant(conn, grant)
+        return
+    repository.adopt_grant(
+        conn,
+        open_grant.id,
+        grant.source,
+        decision.expires_at,
+        discord_user_id=discord_user_id,
+        role_id=role_id,
+    )

@@ -256,7 +256,12 @@ def track_outside(
     viewer_id: str,
     username: str,
     now: datetime,
+    *,
+    discord_user_id: int | None = None,
+    role_id: int | None = None,
 ) -> None:
+    """Track a VIP StreamKeeper did not grant (on Kick: the member holding the VIP role,
+    given by hand); it is shown and never removed."""
     grant = Grant(
         id=0,
         guild_id=guild_id,
@@ -267,9 +272,15 @@ def track_outside(
         source=OUTSIDE,
         granted_at=now,
         expires_at=None,
+        discord_user_id=discord_user_id,
+        role_id=role_id,
     )
     repository.add_grant(conn, grant)
-    reason = "VIP granted outside StreamKeeper"
+    reason = (
+        "VIP role given outside StreamKeeper"
+        if platform is Platform.KICK
+        else "VIP granted outside StreamKeeper"
+    )
     repository.add_audit(
         conn, grant_entry(grant, "seen", reason, "system", now, None, is_ending=False)
     )

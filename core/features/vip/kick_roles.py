@@ -5,7 +5,10 @@ and notices. Nothing is refunded (Kick has no refund): a refusal is told in chat
 Kick's redemption events are keyed ``<redemption id>:<status>``; only a ``pending`` one (a new
 redemption) counts, once, by the same ``vip_redemptions`` row as Twitch's, stored in the same
 transaction as the grant. Adding a role is idempotent, so a retry after Discord was away
-simply adds it again.
+simply adds it again (a role it finds held then is taken as its earlier try's). A member who
+already held the role before (a moderator gave it by hand) is refused as Twitch's "already a
+VIP" is: tracked as an outside VIP, never removed; their next redemption finds whether they
+still hold it.
 """
 
 from __future__ import annotations
@@ -23,13 +26,12 @@ from core.features.vip.decisions import (
     Earned,
     decide_extension,
     decide_new_grant,
-    earned_grant,
-    record_decision,
+    store_outcome,
 )
 from core.features.vip.discord_calls import queue_kick_redemption
 from core.features.vip.effects import VipEffects
-from core.features.vip.ports import RoleRefused
-from core.features.vip.redemptions_repository import DONE
+from core.features.vip.ports import Refusal, RoleRefused
+from core.features.vip.redemptions_repository import ADDING, DONE
 from core.features.vip.repository import VipSettings
 
 NOT_LINKED = texts.NOT_LINKED
@@ -78,14 +80,21 @@ class KickRoleRedemptions:
         )
         if stored is not None and stored[0] == DONE:
             return
+        # Handled before without finishing (Discord away, a stop): its role may be ours.
+        is_resumed = stored is not None and stored[0] == ADDING
         decision, discord_user_id = await self.effects.in_transaction(
             lambda conn: self._decide(conn, guild_id, event, settings, earned.hours, now)
         )
         if decision.action == "add" and discord_user_id is not None:
             try:
-                await self.effects.roles.add_role(guild_id, discord_user_id, settings.kick_role_id)
+                gave = await self.effects.roles.add_role(
+                    guild_id, discord_user_id, settings.kick_role_id
+                )
             except RoleRefused as refused:
                 decision = Decision("refuse", str(refused))
+            else:
+                if not gave and not is_resumed:  # given by hand: never ours to take away
+                    decision = Decision("refuse", Refusal.ALREADY_VIP)
         is_new = await self.effects.in_transaction(
             lambda conn: self._record(conn, guild_id, earned, settings, decision, discord_user_id)
         )
@@ -122,8 +131,9 @@ class KickRoleRedemptions:
         if viewer_id is None or link is None:
             return Decision("refuse", NOT_LINKED), None
         grant = repository.open_grant(conn, guild_id, Platform.KICK, viewer_id)
-        if grant is not None:
+        if grant is not None and grant.source != repository.OUTSIDE:
             return decide_extension(grant, settings, now, hours), link.discord_user_id
+        # None yet, or a role given by hand (outside): Discord says whether it is still held.
         decision = decide_new_grant(conn, guild_id, Platform.KICK, settings, now, hours)
         return decision, link.discord_user_id
 
@@ -143,14 +153,6 @@ class KickRoleRedemptions:
         ):
             return False
         now = self.effects.clock()
-        record_decision(conn, earned, decision, now)
-        if decision.action == "add":
-            grant = earned_grant(
-                earned,
-                decision,
-                now,
-                discord_user_id=discord_user_id,
-                role_id=settings.kick_role_id,
-            )
-            repository.add_grant(conn, grant)
+        role_id = settings.kick_role_id if discord_user_id is not None else None
+        store_outcome(conn, earned, decision, now, discord_user_id=discord_user_id, role_id=role_id)
         return True

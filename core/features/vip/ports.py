@@ -163,8 +163,10 @@ class VipNotices(Protocol):
 class TemporaryRoles(Protocol):
     """Kick's outbound port: the guild's temporary role on a linked member."""
 
-    async def add_role(self, guild_id: int, discord_user_id: int, role_id: int) -> None:
-        """Raises RoleRefused, or DiscordUnavailable while Discord is not connected."""
+    async def add_role(self, guild_id: int, discord_user_id: int, role_id: int) -> bool:
+        """Whether this call gave the role: False when the member held it already (given by
+        hand, or by an earlier call of ours). Raises RoleRefused, or DiscordUnavailable while
+        Discord is not connected."""
         ...
 
     async def remove_role(self, guild_id: int, discord_user_id: int, role_id: int) -> None:

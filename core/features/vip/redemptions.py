@@ -31,7 +31,6 @@ from core.events import Platform, RewardRedeemed, system_clock
 from core.features.vip import decisions, redemptions_repository, repository, rules_repository, texts
 from core.features.vip.decisions import Decision, Earned
 from core.features.vip.effects import VipEffects, log
-from core.features.vip.expiry import track_outside
 from core.features.vip.ports import FINAL_ADD_REFUSALS, Refusal, TwitchRefused
 from core.features.vip.redemptions_repository import (
     ADDING,
@@ -40,7 +39,7 @@ from core.features.vip.redemptions_repository import (
     WAITING,
     redemption_key,
 )
-from core.features.vip.repository import REDEMPTION, AuditEntry, Grant, VipSettings
+from core.features.vip.repository import AuditEntry, Grant, VipSettings
 from core.ownership import claims
 
 GRANTED = "granted"
@@ -220,27 +219,7 @@ class VipRedemptions:
             return redemptions_repository.redemption_state(
                 conn, guild_id, event.platform, redemption_key(event)
             )
-        viewer_id = str(event.viewer.platform_user_id)
-        is_unseen_vip = decision.reason == Refusal.ALREADY_VIP and (
-            repository.open_grant(conn, guild_id, event.platform, viewer_id) is None
-        )
-        if is_unseen_vip:  # a VIP granted elsewhere, not seen yet: tracked, never removed
-            track_outside(
-                conn,
-                guild_id,
-                event.platform,
-                event.broadcaster_user_id,
-                viewer_id,
-                event.viewer.username,
-                now,
-            )
-        decisions.record_decision(conn, earned, decision, now)
-        if decision.action == "add":
-            existing = repository.open_grant(conn, guild_id, event.platform, viewer_id)
-            if existing is not None:  # an echo of our own add, seen first as an outside VIP
-                repository.adopt_grant(conn, existing.id, REDEMPTION, decision.expires_at)
-            else:
-                repository.add_grant(conn, decisions.earned_grant(earned, decision, now))
+        decisions.store_outcome(conn, earned, decision, now)
         return state, decision.reason or None
 
     async def _set_status(

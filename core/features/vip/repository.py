@@ -221,12 +221,21 @@ def set_expiry(conn: Connection, grant_id: int, expires_at: datetime | None) -> 
     )
 
 
-def adopt_grant(conn: Connection, grant_id: int, source: str, expires_at: datetime | None) -> None:
-    """Make an open grant ours (``source``) with this expiry."""
+def adopt_grant(
+    conn: Connection,
+    grant_id: int,
+    source: str,
+    expires_at: datetime | None,
+    *,
+    discord_user_id: int | None = None,
+    role_id: int | None = None,
+) -> None:
+    """Make an open grant ours (``source``) with this expiry (Kick: on this member's role)."""
+    held = {} if role_id is None else {"discord_user_id": discord_user_id, "role_id": role_id}
     conn.execute(
         vip_grants.update()
         .where(vip_grants.c.id == grant_id)
-        .values(source=source, expires_at=expires_at)
+        .values(source=source, expires_at=expires_at, **held)
     )
 
 

@@ -7,9 +7,10 @@ The bus handler only queues (one outbox row per event and guild, keyed by the ev
 delivery, or Twitch's other source of the same gift, queues nothing); on Twitch the Helix worker
 adds the VIP at Twitch's pace, on Kick the Discord worker gives the server's Kick VIP role to the
 viewer's linked member. The grant is kept once by a ``vip_redemptions`` row under the event's
-key (written before Twitch is asked; a retry after a stop takes Twitch's "already a VIP" as its
-own add), and stacking, caps, outside VIPs, expiry, the audit (naming the rule) and the notices
-are those of a redemption. Nothing is refunded: a refusal is told and audited.
+key (written before Twitch is asked; a retry after a stop takes Twitch's "already a VIP", or a
+Kick role the member holds, as its own add), and stacking, caps, outside VIPs (a Kick member
+holding the role by hand too), expiry, the audit (naming the rule) and the notices are those of
+a redemption. Nothing is refunded: a refusal is told and audited.
 """
 
 from __future__ import annotations
@@ -36,11 +37,9 @@ from core.features.vip.decisions import (
     Earned,
     decide_extension,
     decide_new_grant,
-    earned_grant,
-    record_decision,
+    store_outcome,
 )
 from core.features.vip.effects import VipEffects, log
-from core.features.vip.expiry import track_outside
 from core.features.vip.ports import (
     FINAL_ADD_REFUSALS,
     Refusal,
@@ -213,7 +212,9 @@ class RuleGrants:
             member = link.discord_user_id
         grant = repository.open_grant(conn, earned.guild_id, earned.platform, earned.viewer_id)
         if grant is not None and grant.source == repository.OUTSIDE:
-            return Decision("refuse", Refusal.ALREADY_VIP), member
+            if earned.platform is Platform.TWITCH:
+                return Decision("refuse", Refusal.ALREADY_VIP), member
+            grant = None  # a Kick role given by hand: Discord says whether it is still held
         if grant is not None:
             return decide_extension(grant, settings, now, earned.hours), member
         if earned.viewer_id == earned.broadcaster_user_id:
@@ -235,9 +236,11 @@ class RuleGrants:
             if self.effects.roles is None or member is None or role_id is None:
                 return Decision("refuse", texts.NOT_LINKED)
             try:
-                await self.effects.roles.add_role(earned.guild_id, member, role_id)
+                gave = await self.effects.roles.add_role(earned.guild_id, member, role_id)
             except RoleRefused as refused:
                 return Decision("refuse", str(refused))
+            if not gave and state != ADDING:  # given by hand: never ours to take away
+                return Decision("refuse", Refusal.ALREADY_VIP)
             return decision
         if await self.effects.is_twitch_marked(earned.guild_id):
             return Decision("refuse", Refusal.UNAUTHORIZED)
@@ -269,29 +272,13 @@ class RuleGrants:
             conn, earned.guild_id, earned.platform, earned.key
         ):
             return False
-        open_grant = repository.open_grant(conn, earned.guild_id, earned.platform, earned.viewer_id)
-        if decision.reason == Refusal.ALREADY_VIP and open_grant is None:
-            track_outside(  # a VIP granted elsewhere, not seen yet: tracked, never removed
-                conn,
-                earned.guild_id,
-                earned.platform,
-                earned.broadcaster_user_id,
-                earned.viewer_id,
-                earned.username,
-                now,
-            )
-        record_decision(conn, earned, decision, now)
-        if decision.action == "add":
-            if open_grant is not None:  # an echo of our own add, seen first as an outside VIP
-                repository.adopt_grant(conn, open_grant.id, repository.RULE, decision.expires_at)
-            else:
-                kick = earned.platform is Platform.KICK
-                grant = earned_grant(
-                    earned,
-                    decision,
-                    now,
-                    discord_user_id=member if kick else None,
-                    role_id=role_id if kick else None,
-                )
-                repository.add_grant(conn, grant)
+        kick = earned.platform is Platform.KICK
+        store_outcome(
+            conn,
+            earned,
+            decision,
+            now,
+            discord_user_id=member if kick else None,
+            role_id=role_id if kick else None,
+        )
         return True

@@ -206,7 +206,7 @@ class FakeRoles:
     assignable: set[int] = field(default_factory=set)
     away: bool = False  # as Discord is while the bot is not connected
 
-    async def add_role(self, guild_id: int, discord_user_id: int, role_id: int) -> None:
+    async def add_role(self, guild_id: int, discord_user_id: int, role_id: int) -> bool:
         from core.bus.base import NotReady
         from core.features.vip.ports import RoleRefused
 
@@ -216,7 +216,11 @@ class FakeRoles:
             raise RoleRefused("you are not in the Discord server")
         if role_id not in self.assignable:
             raise RoleRefused("the VIP role cannot be given (ask a moderator)")
-        self.members[discord_user_id].add(role_id)
+        held = self.members[discord_user_id]
+        if role_id in held:
+            return False
+        held.add(role_id)
+        return True
 
     async def remove_role(self, guild_id: int, discord_user_id: int, role_id: int) -> None:
         from core.bus.base import NotReady

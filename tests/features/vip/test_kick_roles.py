@@ -11,6 +11,8 @@ from sqlalchemy.engine import Engine
 
 from core.events import Platform, RewardRedeemed, Viewer
 from core.features.linking.repository import AccountLink, save_link
+from core.features.vip import redemptions_repository
+from core.features.vip.repository import OUTSIDE
 from core.features.vip.service import VipService
 from core.outbox import store
 from core.storage.db import transaction
@@ -200,3 +202,70 @@ async def test_a_kick_role_taken_while_the_grant_was_extended_is_given_back(kick
     assert roles.members[MEMBER] == {ROLE}
     [grant] = await service.list_vips(GUILD)
     assert grant.expires_at == clock() + timedelta(hours=24)
+
+
+async def test_a_role_held_before_the_reward_is_not_taken_at_expiry(kick) -> None:
+    """A moderator gave the member the VIP role by hand, for good: the reward does not make it
+    ours. As Twitch's "already a VIP", the member is told, tracked as an outside VIP and keeps
+    the role when the reward's time would have run out."""
+    service, roles, sender, clock = kick
+    roles.members[MEMBER] = {ROLE}
+
+    await redeem(service, kick_redemption("77"))
+    clock.advance(hours=25)
+    assert (await service.expiry.expire_due()).queued == 0
+    await make_discord_calls(service)
+
+    assert roles.members[MEMBER] == {ROLE}, "the bot took away a VIP role it never gave"
+    [grant] = await service.list_vips(GUILD)
+    assert (grant.source, grant.expires_at) == (OUTSIDE, None)
+    assert (grant.discord_user_id, grant.role_id) == (MEMBER, ROLE)
+    assert [(e.action, e.reason) for e in reversed(await service.log(GUILD))] == [
+        ("seen", "VIP role given outside StreamKeeper"),
+        ("refused", "you are already a permanent VIP"),
+    ]
+    [message] = sender.texts
+    assert "already a permanent VIP" in message
+    assert "refunded" not in message
+
+
+async def test_a_hand_given_role_taken_away_since_is_given_by_the_next_redemption(kick) -> None:
+    """The member held the role by hand (tracked as outside); a moderator took it away since:
+    their next redemption gives it for the reward's time, and it goes when that is over."""
+    service, roles, _, clock = kick
+    roles.members[MEMBER] = {ROLE}
+    await redeem(service, kick_redemption("77"))
+    roles.members[MEMBER] = set()
+
+    await redeem(service, kick_redemption("77"))
+
+    assert roles.members[MEMBER] == {ROLE}
+    [grant] = await service.list_vips(GUILD)
+    assert (grant.source, grant.expires_at) == ("redemption", T0 + timedelta(hours=24))
+    assert (grant.discord_user_id, grant.role_id) == (MEMBER, ROLE)
+    clock.advance(hours=25)
+    assert (await service.expiry.expire_due()).queued == 1
+    await make_discord_calls(service)
+    assert roles.members[MEMBER] == set()
+    assert await service.list_vips(GUILD) == []
+
+
+async def test_a_redemption_tried_again_after_its_role_was_given_keeps_the_role_its_own(
+    kick,
+) -> None:
+    """An earlier try gave the role and stopped before it stored the grant: the role the retry
+    finds is that try's, not a moderator's, so it is granted and goes at expiry."""
+    service, roles, _, clock = kick
+    event = kick_redemption("77")
+    with transaction(service.effects.engine) as conn:  # the earlier try's claim, left unfinished
+        redemptions_repository.claim_redemption(conn, GUILD, Platform.KICK, event.event_id, T0, T0)
+    roles.members[MEMBER] = {ROLE}  # ...and the role it gave
+
+    await redeem(service, event)
+
+    [grant] = await service.list_vips(GUILD)
+    assert (grant.source, grant.expires_at) == ("redemption", T0 + timedelta(hours=24))
+    clock.advance(hours=25)
+    await service.expiry.expire_due()
+    await make_discord_calls(service)
+    assert roles.members[MEMBER] == set()
