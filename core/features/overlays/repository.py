@@ -81,6 +81,23 @@ def save_token(
     )
 
 
+def keep_first_token(
+    conn: Connection, guild_id: int, kind: str, token_hash: str, sealed: str, at: datetime
+) -> StoredToken:
+    """Store the guild's first token of ``kind`` unless one is there (another caller's, made at
+    the same moment: the insert waits for it and keeps it), and return the stored one, so two
+    first uses hand out the same URL."""
+    stmt = insert_for(conn, overlay_tokens).values(
+        guild_id=guild_id, kind=kind, token_hash=token_hash, token_sealed=sealed, created_at=at
+    )
+    keys = [overlay_tokens.c.guild_id, overlay_tokens.c.kind]
+    conn.execute(stmt.on_conflict_do_nothing(index_elements=keys))
+    stored = find_token(conn, guild_id, kind)
+    if stored is None:  # inserted or kept: a row is there until this transaction ends
+        raise LookupError(f"no overlay token of {kind} for guild {guild_id} after storing one")
+    return stored
+
+
 # --- settings --------------------------------------------------------------------------------
 
 

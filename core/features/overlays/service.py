@@ -3,7 +3,8 @@
 A token is 192 random bits (``secrets.token_urlsafe(24)``: 32 URL-safe characters). It is found
 by its SHA-256, so no comparison of the secret itself can leak its bytes by timing; it is kept
 encrypted only so the dashboard and ``python -m core overlay url`` can show the URL again.
-Rotating replaces the row, so the old URL stops working at once (404, like any unknown path).
+Rotating replaces the row, so the old URL stops working at once (404, like any unknown path);
+a first use only adds one where none is, so two first uses at once hand out the same URL.
 """
 
 from __future__ import annotations
@@ -90,14 +91,20 @@ class OverlayService:
         check_kind(kind)
         with self.engine.begin() as conn:
             stored = None if rotate else repository.find_token(conn, guild_id, kind)
-            if stored is not None:
-                token = self.cipher.decrypt(stored.token_sealed)
-                return OverlayLink(guild_id, kind, f"/overlay/{token}", stored.created_at)
-            token = secrets.token_urlsafe(TOKEN_BYTES)
-            now = utc(self.clock())
-            sealed = self.cipher.encrypt(token)
-            repository.save_token(conn, guild_id, kind, token_hash(token), sealed, now)
-        return OverlayLink(guild_id, kind, f"/overlay/{token}", now)
+            if stored is None:
+                token = secrets.token_urlsafe(TOKEN_BYTES)
+                now = utc(self.clock())
+                sealed = self.cipher.encrypt(token)
+                if rotate:
+                    repository.save_token(conn, guild_id, kind, token_hash(token), sealed, now)
+                    return OverlayLink(guild_id, kind, f"/overlay/{token}", now)
+                # Two first uses at once (two admins on the Overlays page, the page and
+                # `!overlay url`): the first stored wins and both hand out its URL.
+                stored = repository.keep_first_token(
+                    conn, guild_id, kind, token_hash(token), sealed, now
+                )
+        token = self.cipher.decrypt(stored.token_sealed)
+        return OverlayLink(guild_id, kind, f"/overlay/{token}", stored.created_at)
 
     def url(self, guild_id: int, kind: str, *, rotate: bool = False) -> str:
         """The full URL of :meth:`link`, on the public base URL."""

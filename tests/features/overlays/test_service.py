@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
 import pytest
 import sqlalchemy as sa
 
 from core.events import Platform, SubscriptionsGifted, Viewer
+from core.features.overlays import repository
 from core.features.overlays.service import OverlayService, token_hash
 from core.features.overlays.settings import OverlayRefused
 from core.features.overlays.tables import overlay_tokens
@@ -61,6 +65,31 @@ def test_rotating_invalidates_the_old_url_and_only_that_one(overlays):
     assert overlays.open(other_kind).kind == "heist"
     assert overlays.open(other_guild).guild_id == GUILD_B
     assert overlays.link(GUILD_A, "raffle").path == f"/overlay/{new}"
+
+
+def test_two_first_uses_at_once_hand_out_the_same_working_link(engine, overlays, monkeypatch):
+    """Two admins opening the Overlays page (or the page and `!overlay url`) at the same moment
+    both see no link yet; the first stored wins and both are handed its URL (on the old code
+    the second write replaced the first, whose URL answered 404 from the start)."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("SQLite's BEGIN IMMEDIATE lets one of the two look only after the other")
+    both_looked = threading.Barrier(2, timeout=10)
+    find_token = repository.find_token
+    looks = iter([True, True])  # only the first look of each caller meets the other
+
+    def look_then_meet(conn, guild_id, kind):
+        found = find_token(conn, guild_id, kind)
+        if next(looks, False):
+            both_looked.wait()  # both callers have seen "no link yet"
+        return found
+
+    monkeypatch.setattr(repository, "find_token", look_then_meet)
+    with ThreadPoolExecutor(2) as pool:
+        links = list(pool.map(lambda _: overlays.link(GUILD_A, "alerts"), range(2)))
+    assert links[0].path == links[1].path
+    opened = overlays.open(token_of(links[0]))
+    assert (opened.guild_id, opened.kind) == (GUILD_A, "alerts")
+    assert overlays.link(GUILD_A, "alerts").path == links[0].path
 
 
 @pytest.mark.parametrize(
