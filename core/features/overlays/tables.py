@@ -37,7 +37,8 @@ overlay_settings = Table(
     Column("alert_vip", Boolean, nullable=False, server_default=sa.true()),
     Column("alert_gifts", Boolean, nullable=False, server_default=sa.true()),
     Column("alert_milestones", Boolean, nullable=False, server_default=sa.true()),
-    Column("milestones", String(64), nullable=False, server_default="100,500,1000"),
+    # Up to 8 milestones of up to 1,000,000,000 (settings.py): at most 87 characters.
+    Column("milestones", String(128), nullable=False, server_default="100,500,1000"),
     Column("alert_seconds", Integer, nullable=False, server_default="6"),
     Column("accent_colour", String(7), nullable=False, server_default="#9146ff"),
     Column("text_colour", String(7), nullable=False, server_default="#ffffff"),

@@ -11,8 +11,12 @@ import sqlalchemy as sa
 from core.events import Platform, SubscriptionsGifted, Viewer
 from core.features.overlays import repository
 from core.features.overlays.service import OverlayService, token_hash
-from core.features.overlays.settings import OverlayRefused
-from core.features.overlays.tables import overlay_tokens
+from core.features.overlays.settings import (
+    MAX_MILESTONE,
+    MAX_MILESTONES,
+    OverlayRefused,
+)
+from core.features.overlays.tables import overlay_settings, overlay_tokens
 from core.security.secrets import TokenCipher
 from tests.features.overlays.conftest import GUILD_A, GUILD_B, NOW, audit, vip_entry
 
@@ -135,6 +139,22 @@ def test_settings_default_then_save_and_stay_per_guild(overlays):
     assert saved.alert_milestones is False  # absent checkbox: off
     assert overlays.settings(GUILD_A) == saved
     assert overlays.settings(GUILD_B).alert_milestones is True
+
+
+def test_the_longest_milestones_the_form_accepts_are_saved(overlays):
+    """Eight milestones near the cap: 80 characters stored; the column was 64 characters and
+    PostgreSQL refused the row, so the Overlays form answered 500."""
+    largest = [MAX_MILESTONE - n for n in range(MAX_MILESTONES)]
+    saved = overlays.save_settings(GUILD_A, GOOD | {"milestones": " ".join(map(str, largest))})
+    assert saved.milestones == tuple(sorted(largest))
+    assert overlays.settings(GUILD_A).milestones == saved.milestones
+
+
+def test_the_milestones_column_holds_any_list_the_parser_accepts():
+    """Tied to the parser's limits, whatever they become: at most MAX_MILESTONES numbers of at
+    most MAX_MILESTONE's digits, comma-separated (87 characters today)."""
+    longest = MAX_MILESTONES * (len(str(MAX_MILESTONE)) + 1) - 1
+    assert overlay_settings.c.milestones.type.length >= longest
 
 
 @pytest.mark.parametrize(
