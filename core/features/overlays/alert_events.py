@@ -16,6 +16,7 @@ import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 
 from sqlalchemy.engine import Engine
 
@@ -32,10 +33,16 @@ from core.events import (
     VipAdded,
     utc,
 )
+from core.features.overlays import repository
 from core.features.overlays.alert_kinds import AlertFields
 from core.features.overlays.alerts import TIER_WORDS, AlertViewer, announce
 from core.features.overlays.settings import OverlayRefused
-from core.features.raffle.earning.service import gift_reference
+from core.features.raffle.earning.service import GIFT_WINDOW, gift_reference
+
+# How far apart two copies of one subscription can be stamped (as for a gift's copies: a
+# delayed or retried delivery, a backlog); a viewer subscribes anew at most once a month, so
+# two new subs this close are one.
+SUB_COPIES_APART = GIFT_WINDOW
 
 
 @dataclass(frozen=True)
@@ -58,31 +65,61 @@ def _tier(event: Subscribed) -> str:
     return TIER_WORDS.get(event.tier or "", "")
 
 
-def sub_reference(event: Subscribed) -> str:
+def _never(reference: str) -> datetime | None:
+    return None
+
+
+def sub_reference(
+    event: Subscribed,
+    recorded_at: Callable[[str], datetime | None] = _never,
+    now: datetime | None = None,
+) -> str:
     """The same for every source of one subscription: Twitch tells a new sub both as
     ``channel.subscribe`` and as a chat notice, a resub as ``channel.subscription.message`` and
-    as a chat notice, each under its own message id. A resub is its viewer and running months;
-    a new sub its viewer and month (a viewer subscribes anew at most once a month). On Kick the
-    viewer is their name: a webhook names them by id and name, a Pusher frame by name only."""
+    as a chat notice, each under its own message id; Kick as a webhook and a Pusher frame. A
+    resub is its viewer and running months; a new sub its viewer and month (a viewer subscribes
+    anew at most once a month). On Kick the viewer is their name: a webhook names them by id
+    and name, a Pusher frame by name only.
+
+    Each copy is stamped with its own time, so two copies of a new sub can fall on either side
+    of a month's turn (UTC midnight on the 1st). Within :data:`SUB_COPIES_APART` of the turn, a
+    copy takes the other month's reference when that one was recorded within
+    :data:`SUB_COPIES_APART` of this copy's time (or of ``now``; ``recorded_at(reference)`` is
+    when, or None): it is the first copy's, and this one changes nothing. A new sub a month
+    after one at the last turn keeps its own."""
     name = event.viewer.username.strip().lower()
     who = name if event.platform == Platform.KICK else event.viewer.platform_user_id or name
     head = f"sub:{event.platform}:{event.broadcaster_user_id}:{who}"
     if event.is_renewal and event.months:
         return f"{head}:resub:{event.months}"
-    return f"{head}:new:{utc(event.occurred_at).strftime('%Y-%m')}"
+    at = utc(event.occurred_at)
+    own = f"{head}:new:{at:%Y-%m}"
+    times = [at] if now is None else [at, utc(now)]
+    for near in (at - SUB_COPIES_APART, at + SUB_COPIES_APART):
+        other = f"{head}:new:{near:%Y-%m}"  # the month before or after, near its turn
+        seen = None if other == own else recorded_at(other)
+        if seen is not None and any(abs(t - utc(seen)) <= SUB_COPIES_APART for t in times):
+            return other
+    return own
 
 
-def alert_of(event: Event, *, replay: bool = False) -> AlertOf | None:
+def alert_of(
+    event: Event,
+    *,
+    replay: bool = False,
+    recorded_at: Callable[[str], datetime | None] = _never,
+) -> AlertOf | None:
     """The alert an event makes; None for an event that makes none. With ``replay``, a VIP
     added on the platform is one too (live, the VIP feature's grant is announced instead, so a
-    grant is not announced twice)."""
+    grant is not announced twice). ``recorded_at``: when the alert of a reference was made, or
+    None (for :func:`sub_reference`)."""
     ref = f"event:{event.key}"
     if isinstance(event, Followed):
         return AlertOf("follow", AlertFields(_name(event.viewer)), ref, viewer=event.viewer)
     if isinstance(event, Subscribed):
         if event.is_gift:
             return None
-        ref = sub_reference(event)
+        ref = sub_reference(event, recorded_at)
         if event.is_renewal and event.months:
             fields = AlertFields(_name(event.viewer), event.months, _tier(event))
             return AlertOf("resubscription", fields, ref, viewer=event.viewer)
@@ -118,10 +155,13 @@ class EventAlerts:
 
     def handle(self, guild_id: int, event: Event) -> None:
         """Event handler: record the event's alert, once, if its kind is on."""
-        found = alert_of(event)
-        if found is None:
-            return
+        if alert_of(event) is None:
+            return  # most events make none: no transaction
         with self.engine.begin() as conn:
+            made_at = partial(repository.alert_created_at, conn, guild_id)
+            found = alert_of(event, recorded_at=made_at)
+            if found is None:
+                return
             announce(
                 conn,
                 guild_id,

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 from sqlalchemy.engine import Engine
@@ -48,12 +49,17 @@ def parse_target(text: str) -> int:
     return number
 
 
-def moves_of(event: Event) -> tuple[dict[str, int], str] | None:
-    """What an event adds to each measure, and the reference it moves a goal by once."""
+def moves_of(
+    event: Event,
+    moved_at: Callable[[str], datetime | None] = lambda reference: None,
+    now: datetime | None = None,
+) -> tuple[dict[str, int], str] | None:
+    """What an event adds to each measure, and the reference it moves a goal by once.
+    ``moved_at``: when a reference moved the goal, or None (for :func:`sub_reference`)."""
     if isinstance(event, Followed):
         return {"follows": 1}, f"event:{event.key}"
     if isinstance(event, Subscribed) and not event.is_gift:
-        return {"subs": 1}, sub_reference(event)
+        return {"subs": 1}, sub_reference(event, moved_at, now)
     if isinstance(event, SubscriptionsGifted) and not event.told_again_with_its_key:
         count = event.count or len(event.giftees)
         return {"subs": count, "gifted_subs": count}, "gift:" + gift_reference(event)
@@ -70,7 +76,7 @@ class GoalService:
         found = moves_of(event)
         if found is None:
             return
-        amounts, ref = found
+        amounts = found[0]
         with self.engine.begin() as conn:
             goal = goal_repository.get_goal(conn, guild_id)
             if goal is None or amounts.get(goal.measure, 0) <= 0:
@@ -79,7 +85,11 @@ class GoalService:
             # does not move a bar the streamer just reset.
             if utc(event.occurred_at) < utc(goal.started_at):
                 return
-            if goal_repository.move(conn, guild_id, ref, amounts[goal.measure], utc(self.clock())):
+            # A sub's copy across a month's turn finds the reference the first copy moved it by.
+            now = utc(self.clock())
+            moved_at = partial(goal_repository.moved_at, conn, guild_id)
+            _, ref = moves_of(event, moved_at, now) or found
+            if goal_repository.move(conn, guild_id, ref, amounts[goal.measure], now):
                 touch(conn, guild_id, "goal")
 
     def forget_old_moves(self) -> int:

@@ -8,6 +8,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from core.events import utc
 from core.features.overlays.tables import overlay_goal_moves, overlay_goals
 from core.storage.db import insert_for
 
@@ -56,16 +57,19 @@ def delete_goal(conn: Connection, guild_id: int) -> None:
     conn.execute(sa.delete(overlay_goals).where(overlay_goals.c.guild_id == guild_id))
 
 
+def moved_at(conn: Connection, guild_id: int, source_ref: str) -> datetime | None:
+    """When ``source_ref`` moved the guild's goal, or None (not within :data:`MOVES_KEPT`)."""
+    m = overlay_goal_moves.c
+    found = conn.execute(
+        sa.select(m.created_at).where(m.guild_id == guild_id, m.source_ref == source_ref[:255])
+    ).first()
+    return None if found is None else utc(found.created_at)
+
+
 def move(conn: Connection, guild_id: int, source_ref: str, amount: int, at: datetime) -> bool:
     """Add ``amount`` to the goal's progress once for ``source_ref``; False when it moved it
     already (or there is no goal)."""
-    found = conn.execute(
-        sa.select(overlay_goal_moves.c.amount).where(
-            overlay_goal_moves.c.guild_id == guild_id,
-            overlay_goal_moves.c.source_ref == source_ref[:255],
-        )
-    ).first()
-    if found is not None:
+    if moved_at(conn, guild_id, source_ref) is not None:
         return False
     conn.execute(
         overlay_goal_moves.insert().values(

@@ -3,6 +3,8 @@ file only ever read back by its own guild, and deleting one takes it out of ever
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
 
 from core.events import Cheered, Platform, Subscribed, Viewer
@@ -85,3 +87,25 @@ def test_one_subscription_told_by_twitchs_two_sources_alerts_once(overlays):
         overlays.event_alerts.handle(GUILD_A, event)
     titles = [a.title for a in overlays.alerts_after(GUILD_A, 0)]
     assert titles == ["subby subscribed (Tier 1)!", "subby resubscribed for 14 months!"]
+
+
+def test_twitchs_two_sources_of_one_sub_across_a_months_turn_alert_and_move_once(overlays, clock):
+    """channel.subscribe stamped at 23:59:59.8 on the 31st, the chat notice at 00:00:00.3 on the
+    1st: on the old code, a reference per month, so two alerts and two steps of the subs goal."""
+    turn = datetime(2026, 4, 1, tzinfo=UTC)
+    clock.now = turn - timedelta(minutes=5)
+    overlays.goal.save(GUILD_A, {"measure": "subs", "target": "100", "title": ""})
+    viewer = Viewer("5", "subby")
+    twitch = {"platform": Platform.TWITCH, "broadcaster_user_id": "1", "viewer": viewer}
+    told = [
+        Subscribed(**twitch, event_id="m1", occurred_at=turn - timedelta(seconds=0.2),
+                   tier="1000", source_type="channel.subscribe"),
+        Subscribed(**twitch, event_id="m2", occurred_at=turn + timedelta(seconds=0.3),
+                   tier="1000", source_type="channel.chat.notification"),
+    ]  # fmt: skip
+    clock.now = turn + timedelta(seconds=1)
+    for event in told:
+        overlays.event_alerts.handle(GUILD_A, event)
+        overlays.goal.handle(GUILD_A, event)
+    assert [a.title for a in overlays.alerts_after(GUILD_A, 0)] == ["subby subscribed (Tier 1)!"]
+    assert overlays.goal.view(GUILD_A)["goal"]["progress"] == 1
