@@ -1,8 +1,11 @@
 """Fuzz: stream chat lines through the real parser, Dispatcher, router and commands (SQLite).
 
 Lines are mostly ``!<a real command or alias> <arbitrary arguments>`` from senders with arbitrary
-badges. Property: no handler raises, no command fails (nothing logged at ERROR), and every reply
-is a non-empty line of at most 500 characters.
+badges, the arguments often strewn with invisible characters. Property: no handler raises, no
+command fails (nothing logged at ERROR), and every reply is a non-empty line of at most 500
+characters. And what the commands keep of such text (``clean_text``, a slot call's name and the
+key duplicates are found by) holds no invisible character, and invisible characters added to a
+slot name neither empty a visible one nor make it another slot.
 """
 
 from __future__ import annotations
@@ -17,6 +20,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from core.events import ChatMessageSent
+from core.features.chat_commands.text import DEFAULT_IGNORABLE_RANGES, INVISIBLE, clean_text
+from core.features.slot_calls.names import clean_slot_name, slot_key
 from core.platforms.kick.webhook import InvalidPayload, UnusablePayload
 from core.platforms.kick.webhook_events import parse_event
 from tests.features.chat_commands.doubles import RecordingSender, replier_for
@@ -28,6 +33,14 @@ GUILD = 111
 BROADCASTER = "123456789"
 NOW = datetime.now(UTC).replace(microsecond=0)
 BADGES = ["broadcaster", "moderator", "vip", "subscriber", "founder", "og", "", "\ud800"]
+# Default-ignorable characters (each range's ends and the grapheme joiner, variation selectors),
+# and other invisible ones: what a viewer may hide in a slot name or a display name.
+INVISIBLES = sorted(
+    {chr(code) for low, high in DEFAULT_IGNORABLE_RANGES for code in (low, high)}
+    | set("\u034f\ufe0e\ufe0f\u200d\u2800\x00\u0085\u2028\U000e0020\U000e0100")
+)
+invisible_text = st.text(st.sampled_from(INVISIBLES), max_size=8)
+strewn = st.lists(st.one_of(st.text(max_size=6), invisible_text), max_size=12).map("".join)
 
 
 class Errors(logging.Handler):
@@ -53,7 +66,9 @@ def test_chat_lines_never_break_a_command(runtime):
     names = runtime.chat_commands.names
     errors = Errors()
     logging.getLogger("core").addHandler(errors)
-    arguments = st.one_of(st.text(max_size=120), st.sampled_from([str(value) for value in NASTY]))
+    arguments = st.one_of(
+        st.text(max_size=120), strewn, st.sampled_from([str(value) for value in NASTY])
+    )
     lines = st.one_of(
         st.builds(
             lambda name, case, args: f"!{name.upper() if case else name} {args}",
@@ -104,3 +119,21 @@ def test_chat_lines_never_break_a_command(runtime):
         check()
     finally:
         logging.getLogger("core").removeHandler(errors)
+
+
+@given(strewn)
+def test_cleaned_text_keeps_no_invisible_character(text: str) -> None:
+    cleaned = clean_text(text)
+    assert not INVISIBLE.intersection(cleaned), ascii(cleaned)
+    assert clean_text(cleaned) == cleaned
+    assert not INVISIBLE.intersection(slot_key(clean_slot_name(text))), ascii(text)
+    record("clean-text", "empty" if not cleaned else "kept")
+
+
+@given(st.from_regex(r"[A-Za-z0-9][A-Za-z0-9 ]{0,30}", fullmatch=True), invisible_text, st.data())
+def test_invisible_characters_make_no_other_slot(name: str, hidden: str, data) -> None:
+    at = data.draw(st.integers(0, len(name)))
+    typed = name[:at] + hidden + name[at:]
+    assert clean_slot_name(hidden) == ""
+    assert slot_key(clean_slot_name(typed)) == slot_key(clean_slot_name(name)), ascii(typed)
+    record("slot-names", "same slot")

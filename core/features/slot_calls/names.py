@@ -3,7 +3,7 @@ spaces, a viewer's name as the blacklist keeps and compares it."""
 
 from __future__ import annotations
 
-from core.features.chat_commands.text import clean_text, without_command_prefix
+from core.features.chat_commands.text import INVISIBLE, clean_text, without_command_prefix
 
 MAX_USERNAME = 100
 
@@ -14,8 +14,8 @@ def clean_slot_name(text: str) -> str:
 
 
 def slot_key(name: str) -> str:
-    """What two slot names are compared by: no case, no spaces."""
-    return "".join(name.casefold().split())
+    """What two slot names are compared by: no case, no spaces, no invisible characters."""
+    return "".join(char for char in name.casefold() if not char.isspace() and char not in INVISIBLE)
 
 
 def blacklist_name(text: str) -> str:

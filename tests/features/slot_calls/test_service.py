@@ -34,6 +34,8 @@ def call(service: SlotCallService, clock, slot: str, guild_id: int = GUILD, **se
         ("\uff01Book of Dead", "Book of Dead"),
         ("Book\nof\tDead", "Book of Dead"),
         ("\u3164", ""),
+        ("\ufe0f\u034f", ""),  # a variation selector and the combining grapheme joiner
+        ("Book\u034f of\ufe0f Dead\U000e0100", "Book of Dead"),
         ("**Book** of @everyone", "**Book** of @everyone"),  # kept; Discord shows it inert
     ],
 )
@@ -43,6 +45,26 @@ def test_slot_names_are_kept_clean(typed, kept) -> None:
 
 def test_slot_names_compare_without_case_or_spaces() -> None:
     assert slot_key("Book of Dead") == slot_key("BOOKOF dead") == "bookofdead"
+
+
+def test_slot_names_compare_without_invisible_characters() -> None:
+    assert slot_key("Book\u034f of\ufe0f Dead\u17b4") == "bookofdead"
+
+
+def test_a_call_of_invisible_marks_only_is_empty(service, clock) -> None:
+    service.set_enabled(GUILD, True)
+    outcome = call(service, clock, "\ufe0f\u034f")  # VS16 + combining grapheme joiner
+    assert outcome.verdict == Verdict.EMPTY, (
+        f"an invisible slot name was {outcome.verdict}: {outcome.call and outcome.call.slot_name!r}"
+    )
+
+
+def test_an_invisible_mark_does_not_make_the_same_slot_a_new_call(service, clock) -> None:
+    service.set_enabled(GUILD, True)
+    first = call(service, clock, "Gates of Olympus", sender_id=1, username="ana")
+    again = call(service, clock, "Gates of Olympus\u034f", sender_id=2, username="bob")
+    assert first.verdict == Verdict.ACCEPTED
+    assert again.verdict == Verdict.ALREADY_OPEN, "the same slot was queued twice"
 
 
 def test_calls_are_off_until_turned_on_and_settings_are_stored(service) -> None:
