@@ -11,8 +11,9 @@ an ``adding`` that may have reached Twitch is our own earlier grant, not a perma
 
 While the guild's Twitch connection needs re-authorization, Twitch is not asked: a new (or
 resumed) redemption goes ``adding`` → ``waiting`` and is taken back to ``adding`` when it is
-handled again after the streamer connected (``reconnection.py``); a refund then keeps its chat
-line for that moment (chat goes as the streamer) and Discord's notice says so.
+handled again after the streamer connected (``reconnection.py``), as is one whose Add VIP
+found it gone (the refresh refused: StreamKeeper revoked); a refund then keeps its chat line
+for that moment (chat goes as the streamer) and Discord's notice says so.
 
 A cancel made on Twitch (a moderator in the reward queue) is recorded once as a refund: before
 we handled it, no VIP follows; after, the grant stays until it expires. Redemptions missed while
@@ -165,7 +166,10 @@ class VipRedemptions:
                     pass  # our own earlier attempt reached Twitch before the process stopped
                 elif refused.reason in FINAL_ADD_REFUSALS:
                     decision = Decision("refuse", refused.reason)
-                else:  # Twitch said no (or no token): nothing was added, so start afresh
+                elif refused.reason == Refusal.NOT_CONNECTED:  # no token, or its refresh refused
+                    await self._wait_for_connection(guild_id, event, was_adding=bool(resuming))
+                    return None
+                else:  # Twitch said no: nothing was added, so start afresh
                     log.warning(
                         "guild %s: VIP redemption %s not handled: %s",
                         guild_id,

@@ -5,7 +5,7 @@ VIP" taken as that attempt's add (the grant is written, nothing refunded)."""
 
 from __future__ import annotations
 
-from core.features.vip.ports import PendingRedemption
+from core.features.vip.ports import PendingRedemption, Refusal, TwitchRefused
 from core.features.vip.reconnection import SETTLED_WHILE_WAITING
 from core.features.vip.redemptions import LEASE
 from core.features.vip.redemptions_repository import (
@@ -92,4 +92,39 @@ async def test_one_settled_in_the_reward_queue_while_waiting_is_closed_by_the_ne
 
     assert await state_of(vip, waiting) == (DONE, SETTLED_WHILE_WAITING)
     assert vip.twitch.statuses == {"r-listed": "FULFILLED"}
+    assert (await vip.service.reconnection.counts(GUILD)).waiting == 0
+
+
+async def test_a_redemption_that_met_a_revoked_token_is_settled_after_reconnecting(
+    vip: Vip,
+) -> None:
+    """The streamer revoked StreamKeeper on Twitch. The first redemption after that is the call
+    that finds out: the token refresh is refused, the connection is marked, Add VIP says "not
+    connected". It waits like the ones after it, and once the streamer connects again it is
+    granted (not left UNFULFILLED in the reward queue with the viewer's points)."""
+    event = redemption("42", vip.reward_id, redemption_id="r-revoked", username="Ana")
+    real_add = vip.twitch.add_vip
+
+    async def refresh_refused(guild_id, broadcaster_id, user_id):  # type: ignore[no-untyped-def]
+        vip.twitch.add_vip = real_add  # type: ignore[method-assign]
+        mark(vip, True)  # the refused refresh marks the connection
+        raise TwitchRefused(Refusal.NOT_CONNECTED, "Twitch is not connected")
+
+    vip.twitch.add_vip = refresh_refused  # type: ignore[method-assign]
+    await vip.service.queued.handle(GUILD, event)
+    await make_helix_calls(vip.service)
+
+    waiting = (await vip.service.reconnection.counts(GUILD)).waiting
+    assert waiting == 1, "the redemption was forgotten instead of waiting for the streamer"
+    assert await state_of(vip, event) == (WAITING, None)
+
+    # The streamer connects again: the catch-up reads the reward's UNFULFILLED redemptions.
+    mark(vip, False)
+    vip.twitch.pending = [PendingRedemption("r-revoked", "42", "Ana")]
+    await vip.service.drain_missed()
+    await make_helix_calls(vip.service)
+
+    assert vip.twitch.statuses == {"r-revoked": "FULFILLED"}, "the viewer's points are stuck"
+    assert "42" in vip.twitch.vips
+    assert [a[0] for a in await actions(vip)] == ["granted"]
     assert (await vip.service.reconnection.counts(GUILD)).waiting == 0
