@@ -12,7 +12,8 @@ When the streamer connects again, the sign-in's transaction emits the connection
 a poll): it says the kept chat lines, then reads the reward's UNFULFILLED redemptions from Helix
 at once, as the 10-minute drain does, queueing the waiting ones again under keys of their own
 (their first call ended when they were parked). A waiting one Twitch no longer lists (settled in
-the reward queue meanwhile) is done, as settled on Twitch.
+the reward queue meanwhile) is done, as settled on Twitch; one an earlier attempt may have added
+is closed so that its cancel's update looks for that VIP on Twitch (``cancels.py``).
 """
 
 from __future__ import annotations

@@ -15,9 +15,9 @@ handled again after the streamer connected (``reconnection.py``), as is one whos
 found it gone (the refresh refused: StreamKeeper revoked); a refund then keeps its chat line
 for that moment (chat goes as the streamer) and Discord's notice says so.
 
-A cancel made on Twitch (a moderator in the reward queue) is recorded once as a refund: before
-we handled it, no VIP follows; after, the grant stays until it expires. Redemptions missed while
-away are read back by ``reconnection.py``.
+A cancel made on Twitch (a moderator in the reward queue) is recorded once as a refund
+(``cancels.py``): before we handled it, no VIP follows; after, the grant stays until it expires.
+Redemptions missed while away are read back by ``reconnection.py``.
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ from sqlalchemy.engine import Connection
 from core.bus.base import NotReady
 from core.events import Platform, RewardRedeemed, system_clock
 from core.features.vip import decisions, redemptions_repository, repository, rules_repository, texts
+from core.features.vip.cancels import GRANTED, WAIT, refund_entry, settle_canceled
 from core.features.vip.decisions import Decision, Earned
 from core.features.vip.effects import VipEffects, log
 from core.features.vip.ports import FINAL_ADD_REFUSALS, Refusal, TwitchRefused
@@ -40,15 +41,11 @@ from core.features.vip.redemptions_repository import (
     WAITING,
     redemption_key,
 )
-from core.features.vip.repository import AuditEntry, Grant, VipSettings
+from core.features.vip.repository import Grant, VipSettings
 from core.ownership import claims
 
-GRANTED = "granted"
 REFUSING = "refusing"
 SETTLED = frozenset({"fulfilled", "canceled"})  # a status update, not a new redemption
-CANCELED_OUTCOME = "canceled on Twitch"
-CANCELED_BEFORE = "canceled on Twitch before StreamKeeper handled it"
-CANCELED_AFTER = "canceled on Twitch after the VIP was granted; the VIP stays until it expires"
 # A delivery asking Twitch holds the redemption for as long as its process lives (the process's
 # heartbeat lease: a killed one's passes on within seconds), up to claims.SAFETY_NET. A
 # delivery with no process behind it (a tool, a test) holds it this long, the longest one call
@@ -317,62 +314,12 @@ class VipRedemptions:
         )
 
     async def _settled_on_twitch(self, guild_id: int, event: RewardRedeemed) -> None:
-        """Our record follows a cancel made on Twitch, once however often it arrives."""
+        """Our record follows a cancel made on Twitch, once however often it arrives
+        (``cancels.py``); fulfilled: by us, or accepted elsewhere (the add grants as usual)."""
         if event.status != "canceled":
-            return  # fulfilled: by us, or accepted elsewhere; the add grants as usual
-        settings = await self.effects.settings(guild_id)
-        earning = await self.effects.in_transaction(
-            lambda conn: rules_repository.earning_reward(conn, guild_id, settings, event)
-        )
-        if earning is None:
             return
-        key = redemption_key(event)
-        now = self.effects.clock()
-
-        def settle(conn: Connection) -> str | None:
-            claimed = redemptions_repository.claim_redemption(
-                conn, guild_id, event.platform, key, now, now
-            )
-            if claimed is None:  # never seen: canceled before we handled it
-                redemptions_repository.move_redemption(
-                    conn, guild_id, event.platform, key, DONE, CANCELED_OUTCOME
-                )
-                reason = CANCELED_BEFORE
-            else:
-                state, _ = claimed
-                if state in (ADDING, IN_FLIGHT):  # Add VIP may be under way: look again later
-                    return "wait"
-                # Granted (done or not): we never cancel a grant, so a moderator did, and the
-                # points went back. A refusal of ours, or this update seen before: nothing.
-                if state not in (GRANTED, DONE) or not (
-                    redemptions_repository.note_settled_elsewhere(
-                        conn, guild_id, event.platform, key, CANCELED_OUTCOME
-                    )
-                ):
-                    return None
-                reason = CANCELED_AFTER
-            repository.add_audit(conn, refund_entry(guild_id, event, reason, now))
-            return reason
-
-        outcome = await self.effects.in_transaction(settle)
-        if outcome == "wait":
-            raise RedemptionInFlight(key)  # its update is delivered again later
+        outcome = await settle_canceled(self.effects, guild_id, event)
+        if outcome == WAIT:
+            raise RedemptionInFlight(redemption_key(event))  # its update is delivered again
         if outcome is not None:
-            log.info("guild %s: VIP redemption %s %s", guild_id, key, outcome)
-
-
-def refund_entry(guild_id: int, event: RewardRedeemed, reason: str, at: datetime) -> AuditEntry:
-    """The audit row of a Twitch redemption whose points went back to the viewer."""
-    return AuditEntry(
-        guild_id=guild_id,
-        platform=event.platform,
-        broadcaster_user_id=event.broadcaster_user_id,
-        platform_user_id=str(event.viewer.platform_user_id),
-        username=event.viewer.username,
-        action="refunded",
-        actor_kind="system",
-        reason=reason,
-        at=at,
-        redemption_id=redemption_key(event),
-        reward_cost=event.cost,
-    )
+            log.info("guild %s: VIP redemption %s %s", guild_id, redemption_key(event), outcome)

@@ -24,6 +24,9 @@ DONE = "done"
 # have reached Twitch, so "already a VIP" then is our own grant).
 WAITING = "waiting"
 WAS_ADDING = "was_adding"
+# A "was_adding" one Twitch no longer listed when the streamer connected again: closed, and the
+# cancel's update (which names the viewer) looks on Twitch for the VIP that attempt may have added.
+SETTLED_AFTER_ADDING = "settled on Twitch while waiting, after an attempt that may have added"
 IN_FLIGHT = "in_flight"  # (not stored) "adding", leased to another delivery right now
 # How long a rule's grant (rule_grants.py) is held by the delivery asking Twitch or Discord: the
 # longest one call may take (the outbox worker gives a call 60 s).
@@ -220,12 +223,78 @@ def settle_waiting(
     conn: Connection, guild_id: int, platform: Platform, redemption_id: str, outcome: str
 ) -> bool:
     """A waiting redemption Twitch no longer lists as UNFULFILLED (settled in the reward queue
-    meanwhile): done, with ``outcome``. False when it no longer waits."""
+    meanwhile): done, with ``outcome``, or ``SETTLED_AFTER_ADDING`` when an earlier attempt may
+    have added the VIP. False when it no longer waits."""
+    r = vip_redemptions.c
     result = conn.execute(
         vip_redemptions.update()
-        .where(_redemption(guild_id, platform, redemption_id), vip_redemptions.c.state == WAITING)
-        .values(state=DONE, outcome=outcome[:200])
-        .returning(vip_redemptions.c.redemption_id)
+        .where(_redemption(guild_id, platform, redemption_id), r.state == WAITING)
+        .values(
+            state=DONE,
+            outcome=sa.case((r.outcome == WAS_ADDING, SETTLED_AFTER_ADDING), else_=outcome[:200]),
+        )
+        .returning(r.redemption_id)
+    )
+    return result.first() is not None
+
+
+def find_redemption(
+    conn: Connection, guild_id: int, platform: Platform, redemption_id: str
+) -> tuple[str, str | None] | None:
+    """Its (state, outcome), None when it was never seen; read only, nothing claimed."""
+    row = conn.execute(
+        sa.select(vip_redemptions.c.state, vip_redemptions.c.outcome).where(
+            _redemption(guild_id, platform, redemption_id)
+        )
+    ).first()
+    return None if row is None else (row.state, row.outcome)
+
+
+def record_settled(
+    conn: Connection,
+    guild_id: int,
+    platform: Platform,
+    redemption_id: str,
+    outcome: str,
+    at: datetime,
+) -> bool:
+    """Record a redemption never seen as done with ``outcome`` (settled on Twitch before we
+    handled it); False when it was recorded meanwhile."""
+    return insert_if_absent(
+        conn,
+        vip_redemptions,
+        {
+            "guild_id": guild_id,
+            "platform": platform.value,
+            "redemption_id": redemption_id,
+            "state": DONE,
+            "outcome": outcome[:200],
+            "recorded_at": at,
+        },
+    )
+
+
+def close_settled(
+    conn: Connection,
+    guild_id: int,
+    platform: Platform,
+    redemption_id: str,
+    was: tuple[str, str | None],
+    outcome: str,
+) -> bool:
+    """Move it from the (state, outcome) ``was`` to done with ``outcome``; False when it is no
+    longer there (another delivery moved it first)."""
+    r = vip_redemptions.c
+    state, before = was
+    result = conn.execute(
+        vip_redemptions.update()
+        .where(
+            _redemption(guild_id, platform, redemption_id),
+            r.state == state,
+            r.outcome.is_(None) if before is None else r.outcome == before,
+        )
+        .values(state=DONE, outcome=outcome[:200], leased_until=None, leased_by=None)
+        .returning(r.redemption_id)
     )
     return result.first() is not None
 

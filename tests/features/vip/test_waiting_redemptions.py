@@ -5,9 +5,16 @@ VIP" taken as that attempt's add (the grant is written, nothing refunded)."""
 
 from __future__ import annotations
 
+import dataclasses
+from datetime import timedelta
+
+import pytest
+
+from core.events import RewardRedeemed
+from core.features.vip.cancels import CANCELED_AFTER, CANCELED_BEFORE, CANCELED_OUTCOME
 from core.features.vip.ports import PendingRedemption, Refusal, TwitchRefused
 from core.features.vip.reconnection import SETTLED_WHILE_WAITING
-from core.features.vip.redemptions import LEASE
+from core.features.vip.redemptions import LEASE, RedemptionInFlight
 from core.features.vip.redemptions_repository import (
     ADDING,
     DONE,
@@ -17,7 +24,7 @@ from core.features.vip.redemptions_repository import (
     redemption_state,
 )
 from tests.features.vip.conftest import Vip
-from tests.features.vip.doubles import GUILD, make_helix_calls, redemption
+from tests.features.vip.doubles import GUILD, expire, make_helix_calls, redemption
 from tests.features.vip.test_redemptions import actions
 
 
@@ -128,3 +135,114 @@ async def test_a_redemption_that_met_a_revoked_token_is_settled_after_reconnecti
     assert "42" in vip.twitch.vips
     assert [a[0] for a in await actions(vip)] == ["granted"]
     assert (await vip.service.reconnection.counts(GUILD)).waiting == 0
+
+
+def canceled(event: RewardRedeemed) -> RewardRedeemed:
+    """The update Twitch sends when a moderator rejects the redemption in the reward queue."""
+    update = f"{event.event_id}:canceled"
+    return dataclasses.replace(
+        event, event_id=update, redemption_id=event.event_id, status="canceled"
+    )
+
+
+async def refunds(vip: Vip) -> list[str]:
+    return [e.reason for e in await vip.service.log(GUILD, limit=100) if e.action == "refunded"]
+
+
+async def an_attempt_then_waiting(vip: Vip, event: RewardRedeemed, *, has_added: bool) -> None:
+    """An attempt claimed the redemption and sent Add VIP (which Twitch made, or not), then its
+    process stopped; the streamer's token was revoked meanwhile, so its retry waits."""
+    now = vip.clock()
+
+    def earlier_attempt(conn) -> None:  # type: ignore[no-untyped-def]
+        claim_redemption(conn, GUILD, event.platform, event.event_id, now, now + LEASE)
+        end_lease(conn, GUILD, event.platform, event.event_id)
+
+    await vip.service.effects.in_transaction(earlier_attempt)
+    if has_added:
+        vip.twitch.vips.add("42")
+    mark(vip, True)
+    await vip.service.redemptions.handle(GUILD, event)
+    assert (await state_of(vip, event))[0] == WAITING
+
+
+async def test_a_cancel_of_a_redemption_that_may_have_added_the_vip_waits_then_keeps_it_expiring(
+    vip: Vip,
+) -> None:
+    """A moderator rejects, in Twitch's reward queue, a redemption that waits for the streamer
+    after an attempt that reached Twitch. The update waits too (Twitch cannot be asked whether
+    the VIP was added), leaving the redemption waiting; once the streamer connected and the
+    catch-up closed it, the update's next delivery finds the VIP on Twitch and records it as the
+    redemption's grant, which expires (not a VIP left for good), with the refund in the log."""
+    event = redemption("42", vip.reward_id, redemption_id="r1")
+    await an_attempt_then_waiting(vip, event, has_added=True)
+
+    with pytest.raises(RedemptionInFlight):  # the bus delivers it again later
+        await vip.service.queued.handle(GUILD, canceled(event))
+    stored = await state_of(vip, event)
+    assert stored == (WAITING, "was_adding"), f"the cancel took it out of waiting: {stored}"
+    assert (await vip.service.reconnection.counts(GUILD)).waiting == 1
+
+    # The streamer connects again; the catch-up reads the reward queue (it is no longer there).
+    mark(vip, False)
+    await vip.service.drain_missed()
+    await make_helix_calls(vip.service)
+    vip.clock.advance(minutes=10)
+
+    try:
+        await vip.service.queued.handle(GUILD, canceled(event))
+    except RedemptionInFlight:
+        pytest.fail(f"the cancel is 'in flight' for ever (state {await state_of(vip, event)})")
+    await vip.service.queued.handle(GUILD, canceled(event))  # delivered once more: no change
+
+    assert await state_of(vip, event) == (DONE, CANCELED_OUTCOME)
+    [grant] = await vip.service.list_vips(GUILD)
+    assert (grant.platform_user_id, grant.expires_at) == ("42", vip.clock() + timedelta(hours=24))
+    assert [a[0] for a in await actions(vip)] == ["granted", "refunded"]
+    assert await refunds(vip) == [CANCELED_AFTER]
+    assert vip.twitch.statuses == {}  # nothing asked of the redemption: it is settled
+
+    vip.clock.advance(hours=25)
+    await expire(vip.service)
+    assert "42" not in vip.twitch.vips
+    assert await vip.service.list_vips(GUILD) == []
+
+
+async def test_a_cancel_of_a_redemption_whose_attempt_added_nothing_grants_nothing(
+    vip: Vip,
+) -> None:
+    """The same, delivered after the streamer connected but before the catch-up ran, and the
+    earlier attempt never reached Twitch: Get VIPs does not list the viewer, so no grant."""
+    event = redemption("42", vip.reward_id, redemption_id="r1")
+    await an_attempt_then_waiting(vip, event, has_added=False)
+    mark(vip, False)
+
+    try:
+        await vip.service.queued.handle(GUILD, canceled(event))
+    except RedemptionInFlight:
+        pytest.fail(f"the cancel is 'in flight' for ever (state {await state_of(vip, event)})")
+
+    assert await state_of(vip, event) == (DONE, CANCELED_OUTCOME)
+    assert await vip.service.list_vips(GUILD) == []
+    assert await refunds(vip) == [CANCELED_BEFORE]
+    assert (await vip.service.reconnection.counts(GUILD)).waiting == 0
+
+
+async def test_a_cancel_of_a_waiting_redemption_twitch_never_saw_closes_it_at_once(
+    vip: Vip,
+) -> None:
+    """Twitch was never asked about it: the cancel closes it while the streamer is away (no
+    VIP can follow), logs the refund, and it no longer counts as waiting."""
+    event = redemption("42", vip.reward_id, redemption_id="r1")
+    mark(vip, True)
+    await vip.service.redemptions.handle(GUILD, event)
+
+    await vip.service.queued.handle(GUILD, canceled(event))
+
+    assert await state_of(vip, event) == (DONE, CANCELED_OUTCOME)
+    assert await refunds(vip) == [CANCELED_BEFORE]
+    assert (await vip.service.reconnection.counts(GUILD)).waiting == 0
+    mark(vip, False)
+    await vip.service.redemptions.handle(GUILD, event)  # its add delivered again: nothing
+    assert vip.twitch.vips == set()
+    assert vip.twitch.statuses == {}
