@@ -1,14 +1,14 @@
 """Which guild's live topics a transaction changed, and the publisher that tells the web side.
 
-A repository marks a change on the connection it writes with (:func:`touch`); the engine's
-``commit`` event (installed once by :func:`watch_commits`) hands the marks of a committed
-transaction to the :class:`LiveNotifier`, and a rolled back one drops them. So a feature adds
-one call where it writes, never a call to the web. The notifier coalesces: ``changed`` only
-adds to a set; a background thread publishes what piled up every ``interval`` seconds (1 s: a
-burst of chat events is one note per guild and topic a second, whatever the webhook rate, which
-is what keeps a hundred open dashboards from costing the webhooks anything measurable:
-docs/performance.md). The engine's ``commit`` event fires as the commit is sent, so the note
-leaves at least ``interval`` later.
+A repository marks a change on the connection it writes with (:func:`touch`);
+:func:`watch_commits` hands the marks of a committed transaction to the :class:`LiveNotifier`
+once the commit has returned, and a rolled back one drops them. So a feature adds one call where
+it writes, never a call to the web. The notifier coalesces: ``changed`` only adds to a set; a
+background thread publishes what piled up every ``interval`` seconds (1 s: a burst of chat
+events is one note per guild and topic a second, whatever the webhook rate, which is what keeps
+a hundred open dashboards from costing the webhooks anything measurable: docs/performance.md).
+The thread keeps its own rhythm, so a note may leave at once after its commit: it is never
+handed over before the change is readable.
 """
 
 from __future__ import annotations
@@ -16,15 +16,17 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Iterable
-from typing import Protocol
+from typing import Any, Protocol
 
 from sqlalchemy import event
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Connection, Engine, ExceptionContext
+from sqlalchemy.pool import ConnectionPoolEntry
 
 log = logging.getLogger(__name__)
 
 TOPICS = ("vip", "events", "raffle", "heist", "alerts", "goal")
 _MARKS = "live_changes"
+_COMMITTING = "live_changes_committing"
 Change = tuple[int, str]  # (guild id, topic)
 
 
@@ -83,15 +85,46 @@ class LiveNotifier:
 
 
 def watch_commits(engine: Engine, notify: Callable[[Iterable[Change]], None]) -> None:
-    """After each commit on ``engine``, ``notify`` the changes its transaction touched."""
+    """Once each commit on ``engine`` has returned, ``notify`` the changes its transaction
+    touched; a rollback drops them.
 
-    def committed(conn: Connection) -> None:
+    SQLAlchemy's ``commit`` event fires before the driver's commit, and no event fires after it:
+    there the marks are only put aside, and they are handed over when the connection next begins
+    a transaction or goes back to the pool, both after the commit returned (a note told earlier
+    reached a PostgreSQL reader before the change did: the alerts overlay read nothing, moved
+    its number on, and showed the alert only with the next one). A commit that fails is told
+    too: it may have happened, and a note for nothing only costs a reader one read.
+    """
+
+    def committing(conn: Connection) -> None:
         marks = conn.info.pop(_MARKS, None)
         if marks:
-            notify(marks)
+            conn.info.setdefault(_COMMITTING, set()).update(marks)
+
+    def hand_over(info: dict[Any, Any]) -> None:
+        marks = info.pop(_COMMITTING, None)
+        if marks:
+            try:
+                notify(marks)
+            except Exception:  # a live note is a nicety: never worth failing the connection
+                log.warning("live changes not handed over", exc_info=True)
+
+    def begun(conn: Connection) -> None:
+        hand_over(conn.info)
+
+    def checked_in(_dbapi_connection: object, record: ConnectionPoolEntry | None) -> None:
+        if record is not None:
+            hand_over(record.info)
+
+    def failed(context: ExceptionContext) -> None:
+        if context.connection is not None:
+            hand_over(context.connection.info)  # before an invalidation clears it
 
     def rolled_back(conn: Connection) -> None:
         conn.info.pop(_MARKS, None)
 
-    event.listen(engine, "commit", committed)
+    event.listen(engine, "commit", committing)
+    event.listen(engine, "begin", begun)
+    event.listen(engine, "checkin", checked_in)
+    event.listen(engine, "handle_error", failed)
     event.listen(engine, "rollback", rolled_back)

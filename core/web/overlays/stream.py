@@ -6,8 +6,9 @@ Heist, raffle and goal: a ``state`` event with the whole view at once and after 
 also looked at again at every heartbeat). Alerts: each alert (with where its token serves its
 picture and sound) as an ``alert`` event whose id is its number, so a reconnecting overlay gets
 exactly the ones after the last it saw; a fresh one starts at the newest (``ready``) and never
-replays the past. The token is looked up again at every wake-up: once rotated, the overlay stops
-(within a heartbeat).
+replays the past. It reads the alerts after its last one again at every heartbeat too, so an
+alert whose note came before it was readable, or never came, is shown within a heartbeat. The
+token is looked up again at every wake-up: once rotated, the overlay stops (within a heartbeat).
 """
 
 from __future__ import annotations
@@ -86,7 +87,10 @@ class OverlaySubscription:
         return self._alerts()
 
     def idle(self) -> list[Event]:
-        """At a heartbeat: a points goal's new state, if the points moved it."""
+        """At a heartbeat: alerts its notes did not bring (one read after the last sent), or a
+        points goal's new state, if the points moved it."""
+        if self.overlay.kind == "alerts":
+            return self._alerts()
         goal = self._sent.get("goal")
         if self.overlay.kind != "goal" or not goal or goal.get("measure") != "points":
             return []

@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from core.events import Platform
 from core.features.live.backends import MemoryLive, RedisLive, TableLive
 from core.features.live.changes import LiveNotifier, touch, watch_commits
+from core.features.live.tables import live_changes
 from core.features.raffle.awards_repository import TicketAward, award, award_many
 from tests.features.raffle.support import make_service
 from tests.support.clock import Clock
@@ -49,6 +50,36 @@ def test_marks_are_told_after_commit_and_dropped_on_rollback(engine):
     with engine.begin() as conn:  # the next transaction on that connection carries nothing
         conn.execute(sa.text("SELECT 1"))
     assert told == [{(GUILD, "vip"), (222, "raffle")}]
+
+
+def test_a_note_is_told_only_once_its_change_is_readable(engine):
+    """SQLAlchemy's ``commit`` event fires before the driver's commit: a note told there reached
+    a PostgreSQL reader before the change (the alerts overlay read nothing and skipped the
+    alert). Told on the next begin or at the check-in, the change is there to read."""
+    reader = sa.create_engine(engine.url.render_as_string(hide_password=False))
+    seen_when_told: list[list[int]] = []
+
+    def told(changes: object) -> None:
+        with reader.connect() as conn:  # another session, as a web process reads
+            rows = conn.execute(
+                sa.select(live_changes.c.seq).where(live_changes.c.guild_id == GUILD)
+            )
+            seen_when_told.append(sorted(rows.scalars()))
+
+    watch_commits(engine, told)
+    try:
+        with engine.begin() as conn:  # told when the connection goes back to the pool
+            conn.execute(live_changes.insert().values(guild_id=GUILD, topic="vip", seq=7))
+            touch(conn, GUILD, "vip")
+        with engine.connect() as conn:  # told when the connection begins its next transaction
+            conn.execute(live_changes.insert().values(guild_id=GUILD, topic="raffle", seq=8))
+            touch(conn, GUILD, "raffle")
+            conn.commit()
+            conn.execute(sa.text("SELECT 1"))
+            assert len(seen_when_told) == 2
+    finally:
+        reader.dispose()
+    assert seen_when_told == [[7], [7, 8]]
 
 
 def test_notifier_coalesces_a_burst_into_one_note():

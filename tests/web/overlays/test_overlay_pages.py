@@ -97,6 +97,12 @@ def _next_event(events) -> str:  # type: ignore[no-untyped-def]
             return text
 
 
+def _chunk(events) -> str:  # type: ignore[no-untyped-def]
+    """The stream's next chunk, a heartbeat included."""
+    chunk = next(events)
+    return chunk.decode() if isinstance(chunk, bytes) else chunk
+
+
 def _data(event: str) -> dict:
     line = next(line for line in event.splitlines() if line.startswith("data: "))
     return json.loads(line.removeprefix("data: "))
@@ -135,6 +141,24 @@ def test_a_reconnecting_alert_stream_catches_up_by_number_without_repeats(site, 
     answer, events = _open(client, path + "?last_id=3")  # after a 503, the page's own retry
     grant(site, GUILD, "4")
     assert _data(_next_event(events))["seq"] == 4
+    answer.close()
+
+
+def test_an_alert_whose_note_never_came_is_sent_at_the_next_heartbeat(site, fast_hub, monkeypatch):
+    """A note that went out before its alert was readable (or was lost) must not hold the alert
+    back until the next one: the alerts stream reads again at each heartbeat."""
+    client = site.app.test_client()
+    answer, events = _open(client, f"/overlay/{token(site, 'alerts')}/events")
+    assert _next_event(events) == 'id: 0\nevent: ready\ndata: {"last": 0}\n\n'
+
+    def unreachable(changes) -> None:  # type: ignore[no-untyped-def]
+        raise ConnectionError("Redis did not answer")
+
+    monkeypatch.setattr(site.runtime.live.backend, "publish", unreachable)
+    grant(site, GUILD, "1")  # recorded, but its note is dropped
+    first = _chunk(events)  # the stream runs in this thread: its very next wake-up brings it
+    assert first.startswith("id: 1\nevent: alert\n")
+    assert _data(first)["title"] == "viewer1 is now a VIP"
     answer.close()
 
 
