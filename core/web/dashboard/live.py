@@ -9,7 +9,9 @@ A dashboard topic says only "this topic changed" (event ``changed``, its id the 
 number); the page then fetches what it shows again. The numbers come from the backend
 (core/features/live/backends.py), so they are the same in every web worker: a browser that
 reconnects with ``Last-Event-ID`` gets ``changed`` at once if it missed a change, nothing if it
-did not, and ``reload`` if its number is from a counter that has since started over.
+did not, and ``reload`` if its number is from a counter that has since started over. An open
+stream whose counter starts over under it gets ``changed`` with the new, lower number: any
+number that differs from the one it saw wakes it.
 
 Threads. waitress and gunicorn's gthread worker give each open stream a thread for as long as
 it lasts. So a process admits at most ``LIVE_MAX_STREAMS`` streams, and fewer per overlay link,
@@ -45,6 +47,7 @@ HEARTBEAT_SECONDS = 15.0
 RETRY_MS = 3000  # what EventSource waits before reconnecting
 BUSY_RETRY_SECONDS = 10
 Key = tuple[int, str]  # (guild id, topic): what a stream waits on
+Mark = tuple[int, int]  # (how often the topic's number moved in this process, the number)
 Event = tuple[str, dict[str, Any], int | None]  # (name, data, id)
 
 
@@ -117,6 +120,7 @@ class LiveHub:
         self.clock = clock
         self._cond = threading.Condition()
         self._latest: dict[Key, int] = {}
+        self._moves: dict[Key, int] = {}
         self._closed = False
         backend.listen(self._heard)
 
@@ -134,18 +138,30 @@ class LiveHub:
         return len(self.admissions)
 
     def _heard(self, guild_id: int, topic: str, seq: int) -> None:
+        """Keep any number that differs, a lower one too: the counters may start over (Redis
+        restarted without its last numbers), and a stream waiting for a higher number froze
+        until they climbed back. Streams wait on how often the number moved here, not on the
+        number: a late note with an older number (another process's, heard in another order)
+        then costs its streams one read, and can never hide the change heard just before it."""
+        key = (guild_id, topic)
         with self._cond:
-            if seq > self._latest.get((guild_id, topic), 0):
-                self._latest[(guild_id, topic)] = seq
+            if seq != self._latest.get(key, 0):
+                self._latest[key] = seq
+                self._moves[key] = self._moves.get(key, 0) + 1
                 self._cond.notify_all()
 
     def latest(self, guild_id: int, topic: str) -> int:
+        return self._mark((guild_id, topic))[1]
+
+    def _mark(self, key: Key) -> Mark:
+        """How often ``key``'s number moved here, and the number (asked of the backend once)."""
         with self._cond:
-            known = self._latest.get((guild_id, topic))
-        if known is None:
-            self._heard(guild_id, topic, self.backend.latest(guild_id, topic))
+            known = key in self._latest
+        if not known:
+            self._heard(*key, self.backend.latest(*key))
         with self._cond:
-            return self._latest.get((guild_id, topic), 0)
+            self._latest.setdefault(key, 0)
+            return self._moves.get(key, 0), self._latest[key]
 
     def admit(
         self, guilds: frozenset[int], tokens: frozenset[str], client: str, connection: str | None
@@ -181,21 +197,21 @@ class LiveHub:
             self.admissions.end_all()
             self._cond.notify_all()
 
-    def wait(self, ticket: Ticket, seen: dict[Key, int], timeout: float) -> dict[Key, int] | None:
-        """The numbers of ``seen``'s topics once one passes what was seen, or after ``timeout``
+    def wait(self, ticket: Ticket, seen: dict[Key, Mark], timeout: float) -> dict[Key, Mark] | None:
+        """The marks of ``seen``'s topics once one moved since it was seen, or after ``timeout``
         seconds whatever they are; None once the stream must end (closed, replaced, displaced)."""
         with self._cond:
             self._cond.wait_for(
                 lambda: (
                     self._closed
                     or ticket.ended
-                    or any(self._latest.get(k, 0) > n for k, n in seen.items())
+                    or any(self._moves.get(k, 0) != m[0] for k, m in seen.items())
                 ),
                 timeout=max(0.0, timeout),
             )
             if self._closed or ticket.ended:
                 return None
-            return {k: self._latest.get(k, 0) for k in seen}
+            return {k: (self._moves.get(k, 0), self._latest.get(k, 0)) for k in seen}
 
     def serve(
         self, ticket: Ticket, subscriptions: Sequence[Subscription], shared: bool
@@ -207,10 +223,10 @@ class LiveHub:
         ends = self.clock() + self.stream_seconds
         renew_at = self.clock() + RENEW_SECONDS
         subs = list(subscriptions)
-        seen = {s.key: self.latest(*s.key) for s in subs}  # before reading: nothing slips by
+        seen = {s.key: self._mark(s.key) for s in subs}  # before reading: nothing slips by
         yield f"retry: {RETRY_MS}\n\n"
         for sub in subs:
-            yield from _written(sub, sub.opening(seen[sub.key]), shared)
+            yield from _written(sub, sub.opening(seen[sub.key][1]), shared)
         while subs:
             now = self.wait(ticket, seen, min(self.heartbeat, ends - self.clock()))
             if now is None:
@@ -223,10 +239,10 @@ class LiveHub:
                     return
                 subs.remove(sub)
                 yield shared_event("gone", sub.label, {}, None)
-            moved = [s for s in subs if now.get(s.key, 0) > seen[s.key]]
+            moved = [s for s in subs if now[s.key] != seen[s.key]]
             for sub in moved:
-                yield from _written(sub, sub.changed(now[sub.key]), shared)
-            seen = {s.key: now.get(s.key, 0) for s in subs}
+                yield from _written(sub, sub.changed(now[sub.key][1]), shared)
+            seen = {s.key: now[s.key] for s in subs}
             if not moved:
                 if self.clock() >= ends:
                     return

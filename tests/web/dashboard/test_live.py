@@ -117,6 +117,33 @@ def test_a_resumed_stream_gets_what_it_missed_or_reload(client, backend):
     answer.close()
 
 
+def test_an_open_stream_hears_a_change_after_the_counter_started_over(client, backend):
+    """Redis came back without its last numbers (AOF's last second, or no persistence): the
+    next change is number 1 again. The open page must still hear it, not wait for the counter
+    to climb back past the number it saw."""
+    answer, events = _open(client)
+    assert _read(events).startswith("retry:")
+    assert "event: ready" in _read(events)
+    backend.publish([(GUILD, "vip")] * 3)
+    assert _read(events) == 'id: 3\nevent: changed\ndata: {"topic": "vip"}\n\n'
+    backend._seq.clear()  # the counter starts over
+    backend.publish([(GUILD, "vip")])
+    assert _read(events) == 'id: 1\nevent: changed\ndata: {"topic": "vip"}\n\n'
+    answer.close()
+
+
+def test_a_late_note_with_an_older_number_does_not_hide_the_change_before_it(client, backend):
+    """Two processes' notes may be heard in another order than numbered (4, then a late 3):
+    a stream that saw 3 must still be woken by the 4, whatever the hub holds when it wakes."""
+    backend.publish([(GUILD, "vip")] * 3)
+    answer, events = _open(client, **{"Last-Event-ID": "3"})
+    assert _read(events).startswith("retry:")
+    backend._tell(GUILD, "vip", 4)  # another process's change
+    backend._tell(GUILD, "vip", 3)  # a late copy of an older note, before the stream woke
+    assert "\nevent: changed\n" in _read(events)  # the page reads again: it sees the 4th change
+    answer.close()
+
+
 def test_streams_are_bounded_per_process(client, app):
     hub = app.extensions["live"]
     first, _ = _open(client)
