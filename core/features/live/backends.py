@@ -5,10 +5,13 @@
 - :class:`TableLive`: the embedded deployment. The publisher bumps ``live_changes.seq``; each web
   process polls that table (one row per guild and topic) every ``poll_seconds``.
 - :class:`RedisLive`: with ``REDIS_URL``. ``INCR`` numbers the change, ``PUBLISH`` tells every
-  subscribed web worker at once.
+  subscribed web worker at once. A note published while a worker's subscription was down (a
+  Redis restart, a network cut) reaches nobody, so each time the subscription is (re)made the
+  worker reads the numbers of every guild and topic it follows again (an ``MGET`` per thousand)
+  and tells its listeners.
 
 Every backend also tells the listeners of its own process directly, so the combined process
-sees a change at once; listeners ignore a number they already saw.
+sees a change at once; listeners ignore the number they hold already.
 """
 
 from __future__ import annotations
@@ -141,9 +144,22 @@ CHANNEL = "sk:live"
 
 
 class RedisLive(_Listeners):
+    CATCH_UP_BATCH = 1000  # keys per MGET when the subscription is made again
+
     def __init__(self, redis) -> None:  # type: ignore[no-untyped-def]
         super().__init__()
         self.redis = redis
+        self._followed: set[Change] = set()  # asked for or heard of: read again on resubscribing
+        self._followed_lock = threading.Lock()
+
+    def _follow(self, guild_id: int, topic: str) -> None:
+        with self._followed_lock:
+            self._followed.add((guild_id, topic))
+
+    def _tell(self, guild_id: int, topic: str, seq: int) -> None:
+        if self._listeners:  # what a listener holds is read again (a publisher alone: nothing)
+            self._follow(guild_id, topic)
+        super()._tell(guild_id, topic, seq)
 
     @staticmethod
     def _key(guild_id: int, topic: str) -> str:
@@ -163,19 +179,37 @@ class RedisLive(_Listeners):
             self._tell(guild_id, topic, int(seq))
 
     def latest(self, guild_id: int, topic: str) -> int:
+        self._follow(guild_id, topic)
         return int(self.redis.get(self._key(guild_id, topic)) or 0)
+
+    def catch_up(self) -> None:
+        """Tell the listeners the numbers of every guild and topic followed here, as Redis holds
+        them now: what was published while the subscription was down (listeners ignore a
+        number they hold already)."""
+        with self._followed_lock:
+            followed = sorted(self._followed)
+        for start in range(0, len(followed), self.CATCH_UP_BATCH):
+            batch = followed[start : start + self.CATCH_UP_BATCH]
+            numbers = self.redis.mget([self._key(guild_id, topic) for guild_id, topic in batch])
+            for (guild_id, topic), seq in zip(batch, numbers, strict=True):
+                self._tell(guild_id, topic, int(seq or 0))
 
     def _start(self) -> None:
         def run() -> None:
             while not self._stop.is_set():
                 try:
-                    pubsub = self.redis.pubsub(ignore_subscribe_messages=True)
-                    pubsub.subscribe(CHANNEL)
-                    while not self._stop.is_set():
-                        message = pubsub.get_message(timeout=1.0)
-                        if message is not None:
-                            self._heard(message.get("data"))
-                    pubsub.close()
+                    with self.redis.pubsub() as pubsub:  # closed however the loop ends
+                        pubsub.subscribe(CHANNEL)
+                        while not self._stop.is_set():
+                            message = pubsub.get_message(timeout=1.0)
+                            if message is None:
+                                continue
+                            if message.get("type") == "subscribe":
+                                # Redis answers once the subscription holds: what is published
+                                # from now on arrives, and what was before is in the numbers.
+                                self.catch_up()
+                            elif message.get("type") == "message":
+                                self._heard(message.get("data"))
                 except Exception:
                     log.warning("live updates: Redis subscription lost", exc_info=True)
                     self._stop.wait(1.0)

@@ -4,6 +4,7 @@ by the backend, and heard by another process (the table's poll, Redis pub/sub)."
 from __future__ import annotations
 
 import threading
+import time
 from datetime import UTC, datetime
 
 import pytest
@@ -11,6 +12,7 @@ import redis
 import sqlalchemy as sa
 
 from core.events import Platform
+from core.features.live import backends
 from core.features.live.backends import MemoryLive, RedisLive, TableLive
 from core.features.live.changes import LiveNotifier, touch, watch_commits
 from core.features.live.tables import live_changes
@@ -143,6 +145,55 @@ def test_redis_numbers_and_publishes_to_every_subscriber(redis_url):
         assert all(topic == "vip" for _g, topic, _s in heard.notes)
     finally:
         web.close()
+
+
+def test_a_change_published_while_the_subscription_was_down_is_heard_once_it_is_back(
+    redis_url, monkeypatch
+):
+    """A web process hears other processes' notes through pub/sub only. A note published while
+    its subscription is down (a Redis restart, a network or proxy cut) reaches nobody: once
+    subscribed again, it reads the numbers of what it follows, so an alert recorded in the gap
+    is not held back until the next one."""
+    channel, name = "sk:live:test-gap", "live-test-gap-web"
+    monkeypatch.setattr(backends, "CHANNEL", channel)  # this test's subscribers only
+    admin = redis.Redis.from_url(redis_url)
+    key = f"sk:live:seq:{GUILD}:alerts"
+    admin.delete(key)
+    web = RedisLive(redis.Redis.from_url(redis_url, client_name=name))
+    heard = Heard()
+    web.listen(heard)
+
+    def subscribed() -> bool:
+        return int(dict(admin.pubsub_numsub(channel)).get(channel.encode(), 0)) >= 1
+
+    try:
+        assert web.latest(GUILD, "alerts") == 0  # an open alerts overlay follows the topic
+        assert _until(subscribed)
+        for _ in range(100):  # until a note is published while the subscription is down
+            for entry in admin.client_list(_type="pubsub"):
+                if entry.get("name") == name:  # only this test's own connection
+                    admin.client_kill_filter(_id=entry["id"])
+            seq = admin.incr(key)
+            if admin.publish(channel, f"{GUILD}:alerts:{seq}") == 0:
+                break
+        else:
+            pytest.fail("no note was published while the subscription was down")
+        missed = (GUILD, "alerts", seq)
+        assert _until(lambda: missed in heard.notes), f"{missed} is never heard"
+    finally:
+        web.close()
+        admin.delete(key)
+        admin.close()
+
+
+def _until(condition, within: float = 30.0) -> bool:  # type: ignore[no-untyped-def]
+    """Poll ``condition`` until it holds or ``within`` s passed (only a failing run waits)."""
+    deadline = time.monotonic() + within
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.01)
+    return True
 
 
 def test_raffle_awards_mark_the_guilds_standings(engine):
