@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from core.features.heist.repository import Heist
+from core.features.heist.ports import CrewMember, HeistResult
+from core.features.heist.repository import RESOLVED, Heist, Participant
 
 
 @dataclass(frozen=True)
@@ -27,3 +28,34 @@ class Cancelled:
     heist: Heist
     refunded: int  # viewers
     points: int
+
+
+def heist_result(heist: Heist, crew: list[Participant], currency: str) -> HeistResult | None:
+    """A resolved heist and its crew as its result (winners first, by payout); None while it is
+    not resolved."""
+    if heist.state != RESOLVED or heist.resolved_at is None:
+        return None
+    members = sorted(
+        (
+            CrewMember(
+                member.username,
+                member.platform_user_id,
+                member.stake,
+                member.risk,
+                member.tier,
+                bool(member.won),
+                member.payout or 0,
+            )
+            for member in crew
+        ),
+        key=lambda member: (-member.payout, -member.stake, member.username),
+    )
+    return HeistResult(
+        heist.id,
+        heist.guild_id,
+        heist.platform,
+        heist.broadcaster_user_id,
+        heist.resolved_at,
+        currency,
+        tuple(members),
+    )

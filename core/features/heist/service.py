@@ -15,9 +15,9 @@ from sqlalchemy.engine import Engine
 
 from core.events import Platform
 from core.features.heist import history_repository, repository
-from core.features.heist.answers import Cancelled, Joined
+from core.features.heist.answers import Cancelled, Joined, heist_result
 from core.features.heist.payments import SOURCE, SeStake, ledger_ref, pay
-from core.features.heist.ports import CrewMember, HeistResult, ResultLine, SubTier, SubTiers
+from core.features.heist.ports import HeistResult, ResultLine, SubTier, SubTiers
 from core.features.heist.repository import CANCELLED, RESOLVED, Heist, Outcome, Participant
 from core.features.heist.rules import (
     RISKS,
@@ -281,7 +281,7 @@ class HeistService:
             pay(conn, heist, crew, returns, "payout", now)
             resolved = repository.heist_by_id(conn, heist_id)
             crew = repository.crew_of(conn, heist_id)  # with the outcomes just recorded
-            result = None if resolved is None else self._result(resolved, crew, currency)
+            result = None if resolved is None else heist_result(resolved, crew, currency)
             if result is not None and self.result_line is not None:
                 self.result_line(conn, result)
         return result
@@ -322,42 +322,14 @@ class HeistService:
             crew = repository.crew_of(conn, heist_id)
         if heist is None:
             return None
-        return self._result(heist, crew, self.points.name(heist.guild_id))
-
-    def _result(self, heist: Heist, crew: list[Participant], currency: str) -> HeistResult | None:
-        if heist.state != RESOLVED or heist.resolved_at is None:
-            return None
-        members = sorted(
-            (
-                CrewMember(
-                    member.username,
-                    member.platform_user_id,
-                    member.stake,
-                    member.risk,
-                    member.tier,
-                    bool(member.won),
-                    member.payout or 0,
-                )
-                for member in crew
-            ),
-            key=lambda member: (-member.payout, -member.stake, member.username),
-        )
-        return HeistResult(
-            heist.id,
-            heist.guild_id,
-            heist.platform,
-            heist.broadcaster_user_id,
-            heist.resolved_at,
-            currency,
-            tuple(members),
-        )
+        return heist_result(heist, crew, self.points.name(heist.guild_id))
 
     def recent_results(self, guild_id: int, limit: int = 10) -> list[HeistResult]:
         """The guild's last ``limit`` resolved heists with their crews, newest first."""
         with self.engine.connect() as conn:
             found = repository.recent_resolved_with_crews(conn, guild_id, limit)
         currency = self.points.name(guild_id)
-        results = (self._result(heist, crew, currency) for heist, crew in found)
+        results = (heist_result(heist, crew, currency) for heist, crew in found)
         return [result for result in results if result is not None]
 
     # --- cancelling ----------------------------------------------------------------------------
