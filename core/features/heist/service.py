@@ -259,17 +259,21 @@ class HeistService:
         else)."""
         with self.engine.connect() as conn:
             heist = repository.heist_by_id(conn, heist_id)
-            crew = repository.crew_of(conn, heist_id) if heist is not None else []
+            before = repository.crew_of(conn, heist_id) if heist is not None else []
         if heist is None or heist.state != repository.OPEN:
             return None
         rules = self.rules(heist.guild_id)
-        tiers = self._tiers(heist, crew)
+        tiers = self._tiers(heist, before)
         currency = self.points.name(heist.guild_id)
         now = self.clock()
         with self.engine.begin() as conn:
             if not repository.finish(conn, heist_id, RESOLVED, now):
                 return None
-            crew = repository.crew_of(conn, heist_id)
+            crew = repository.crew_of(conn, heist_id)  # final: no join gets in now
+            asked = {member.platform_user_id for member in before}
+            joined_since = [m for m in crew if m.platform_user_id not in asked]
+            if joined_since:  # another process's join committed after the first read
+                tiers = {**tiers, **self._tiers(heist, joined_since)}
             outcomes = [
                 self._outcome(member, rules, tiers.get(member.platform_user_id)) for member in crew
             ]

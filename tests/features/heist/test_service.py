@@ -16,7 +16,15 @@ from core.features.heist.service import HeistService
 from core.features.heist.tables import heist_participants, heists
 from core.features.points.service import PointsService
 from core.features.points.tables import points_ledger
-from tests.features.heist.conftest import GUILD, KICK_BROADCASTER, TWITCH_BROADCASTER, Draws, give
+from tests.features.heist.conftest import (
+    GUILD,
+    KICK_BROADCASTER,
+    TWITCH_BROADCASTER,
+    Draws,
+    FakeSubTiers,
+    give,
+)
+from tests.support.clock import Clock
 from tests.support.statements import statements_of
 
 WIN, LOSE = 0.0, 0.999  # draws: below every chance, above every chance
@@ -377,6 +385,38 @@ def test_a_tier_learned_before_the_draw_counts(service, points, tiers, draws, cl
     draws.push(WIN)
     [result] = service.resolve_due()
     assert (result.crew[0].tier, result.crew[0].payout) == ("3", 225)
+
+
+def test_a_subscriber_whose_join_commits_as_the_resolver_starts_gets_the_tier_bonus(
+    engine, service, points, tiers, draws, clock, monkeypatch
+):
+    """Another process's join, begun a second before the window closed (its clock), commits
+    after this resolver read the crew and before it closes the heist: the joiner is in the
+    crew, told "Tier 3 - 1.5x rewards", and is paid with that bonus (225, not 150)."""
+    other_clock = Clock(clock.now)
+    other = HeistService(engine, other_clock, points, HeistRules(), sub_tiers=FakeSubTiers())
+    give(points, "1", 1000)
+    give(points, "2", 1000)
+    tiers.set("2", "3", platform=Platform.KICK)
+    join(service, "1", "100 low")
+    other_clock.advance(119)
+    clock.advance(120)
+    asked = tiers.tiers_of
+    joins: list[object] = []
+
+    def asked_while_another_join_commits(guild_id, platform, user_ids):
+        user_ids = list(user_ids)
+        if not joins:  # the resolver's first read of the crew's tiers
+            joins.append(join(other, "2", "100 low"))
+        return asked(guild_id, platform, user_ids)
+
+    monkeypatch.setattr(tiers, "tiers_of", asked_while_another_join_commits)
+    draws.push(WIN, WIN)
+    [result] = service.resolve_due()
+    assert [(j.crew_size, j.tier) for j in joins] == [(2, None)]  # the other has no tiers
+    by_id = {member.platform_user_id: member for member in result.crew}
+    assert (by_id["2"].tier, by_id["2"].payout) == ("3", 225)
+    assert points.balance(GUILD, Platform.KICK, "2") == 1000 - 100 + 225
 
 
 def test_settings_refusals(service):
