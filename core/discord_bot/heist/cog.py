@@ -11,6 +11,7 @@ from discord.ext import commands
 from core.discord_bot.common import Context, guild_of, manage_server, typed_channel_refusal
 from core.discord_bot.heist import render
 from core.discord_bot.render import NO_MENTIONS
+from core.features.heist.rules import HeistRefused, setting_name
 from core.features.heist.service import HeistService
 
 
@@ -51,10 +52,18 @@ class HeistCog(commands.Cog, name="Heist"):
         """Change a heist setting, e.g. min_bet 50, high_chance 25, tier_3 1.6, sub_bonus off,
         channel #heists (Manage Server)."""
         guild = guild_of(ctx)
-        if name.strip().lower() == "channel":
+        if _names_the_channel(name):
             refusal = typed_channel_refusal(guild, value, embeds=True)
             if refusal is not None:
                 await ctx.send(refusal, allowed_mentions=NO_MENTIONS)
                 return
         changed, shown = await asyncio.to_thread(self.service.set_setting, guild.id, name, value)
         await ctx.send(render.setting_changed(changed, shown), allowed_mentions=NO_MENTIONS)
+
+
+def _names_the_channel(name: str) -> bool:
+    """``channel`` typed any way the service takes it (``channel_id``, ``Channel-Id``)."""
+    try:
+        return setting_name(name) == "channel"
+    except HeistRefused:
+        return False  # no such setting: the service says so, with the list

@@ -70,6 +70,18 @@ async def test_a_channel_that_cannot_take_the_results_is_refused_before_it_is_sa
     assert heist.rules(guild_a.id).channel_id is None
 
 
+@pytest.mark.parametrize("typed_name", ["channel_id", "CHANNEL_ID", "channel-id", " Channel "])
+async def test_another_servers_channel_is_refused_under_every_name_of_the_setting(
+    typed_name, manager, guild_a, guild_b, heist
+):
+    """The alias channel_id skipped the same-server check and saved the other server's channel,
+    where results were then never posted."""
+    [reply] = await say(f"!heistset {typed_name} {guild_b.text_channels[0].id}", manager)
+
+    assert heist.rules(guild_a.id).channel_id is None, "saved"
+    assert reply.content == "That channel is not in this server; pick one of its text channels."
+
+
 async def test_one_switch_turns_the_whole_subscriber_bonus_off(manager, guild_a, heist):
     [reply] = await say("!heistset sub_bonus off", manager)
     assert reply.content == "Subscriber bonus on is now **off**."
