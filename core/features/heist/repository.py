@@ -274,6 +274,12 @@ def add_participant(
     return row is not None
 
 
+def in_crew(conn: Connection, heist_id: int, platform_user_id: str) -> bool:
+    p = heist_participants.c
+    found = sa.select(p.id).where(p.heist_id == heist_id, p.platform_user_id == platform_user_id)
+    return conn.execute(found.limit(1)).first() is not None
+
+
 def crew_of(conn: Connection, heist_id: int) -> list[Participant]:
     p = heist_participants.c
     rows = conn.execute(sa.select(heist_participants).where(p.heist_id == heist_id).order_by(p.id))

@@ -41,6 +41,7 @@ from core.features.points.service import NotEnoughPoints, PointsRefused, PointsS
 from core.features.watchtime.durations import describe_seconds
 
 log = logging.getLogger(__name__)
+IN_CREW = "You are already in this heist's crew."
 
 
 def seconds_between(later: datetime, earlier: datetime) -> int:
@@ -127,6 +128,8 @@ class HeistService:
                 self._check_cooldown(conn, guild_id, platform, rules, now)
             elif heist.closes_at <= now:
                 raise HeistRefused("The crew is already on the job; the results come in a moment.")
+            elif repository.in_crew(conn, heist.id, user_id):  # before the stake's checks
+                raise HeistRefused(IN_CREW)
             if se is None:
                 balance = points.balance_of(conn, guild_id, platform, user_id)
             else:
@@ -152,7 +155,7 @@ class HeistService:
             if not repository.add_participant(
                 conn, heist, user_id, username, stake, risk, now, has_sub_badge
             ):
-                raise HeistRefused("You are already in this heist's crew.")
+                raise HeistRefused(IN_CREW)
             stake_ref = ledger_ref(heist.id, platform, user_id, "stake")
             try:
                 if se is None:
@@ -167,7 +170,7 @@ class HeistService:
                     f"You have only {short.balance:,} {currency}; a stake of {stake:,} needs more."
                 ) from short
             if left is None:  # the same stake was taken before: this is a retry
-                raise HeistRefused("You are already in this heist's crew.")
+                raise HeistRefused(IN_CREW)
             crew = repository.crew_size(conn, heist.id)
         tier = self._tier_at_join(guild_id, platform, user_id, has_sub_badge, badge_version)
         seconds_left = seconds_between(heist.closes_at, now)

@@ -82,6 +82,16 @@ async def test_refusals_that_depend_on_the_heist(chat, heist_chat, points, draws
     assert [points.balance(GUILD, Platform.KICK, u) for u in ("1", "2", "3")] == [900, 1000, 1000]
 
 
+@pytest.mark.parametrize("again", ["!join all", "!join half high", "!join 1", "!join 20000"])
+async def test_a_viewer_in_the_crew_hears_so_whatever_stake_they_type_again(chat, points, again):
+    """A second !join all after the first staked everything was answered "You have no points to
+    stake yet.", as if the points had vanished: the stake was checked before the crew."""
+    give(points, "1", 1000)
+    assert (await chat.say("!join all", "1") or "").startswith("A heist is being planned!")
+    assert await chat.say(again, "1") == "You are already in this heist's crew."
+    assert points.balance(GUILD, Platform.KICK, "1") == 0
+
+
 async def test_a_moderator_cancels_and_every_stake_goes_back(chat, points):
     give(points, "1", 1000)
     give(points, "2", 1000)
