@@ -145,12 +145,14 @@ def parse_setting(name: str, raw: str) -> str:
         if not lowest <= value <= highest:
             raise HeistRefused(f"{name} is from {lowest / 100:g} to {highest / 100:g}.")
         return str(value)
-    found = re.fullmatch(r"(\d{1,10})%?" if kind == "percent" else r"(\d{1,10})", text, re.ASCII)
-    if found is None:
-        raise HeistRefused(f"{name} is a whole number from {lowest:,} to {highest:,}.")
-    value = int(found.group(1))
+    words = f"{name} is a whole number from {lowest:,} to {highest:,}."
+    try:  # as a stake is typed: 50000, 50,000 or 50_000 (and 70% for a chance)
+        number = text.removesuffix("%") if kind == "percent" else text
+        value = parse_whole_amount(number, max_digits=AMOUNT_DIGITS)
+    except AmountNotUnderstood as exc:
+        raise HeistRefused(f"{name}: {exc}" if exc.ambiguous else words) from None
     if not lowest <= value <= highest:
-        raise HeistRefused(f"{name} is a whole number from {lowest:,} to {highest:,}.")
+        raise HeistRefused(words)
     return str(value)
 
 

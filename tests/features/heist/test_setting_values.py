@@ -31,3 +31,34 @@ def test_a_stored_value_is_ascii_whatever_was_typed(name: str, typed: str) -> No
         return
     assert stored.isascii()
     assert stored == "none" or stored.isdecimal()
+
+
+@pytest.mark.parametrize(
+    ("name", "typed", "stored"),
+    [
+        ("max_bet", "50,000", "50000"),
+        ("max_bet", "1,000,000,000", "1000000000"),
+        ("min_bet", "1_500", "1500"),
+        ("cooldown_seconds", "3,600", "3600"),
+        ("low_chance", "70%", "70"),
+    ],
+)
+def test_a_number_with_thousands_commas_is_read_as_a_stake_is(name, typed, stored):
+    """!heistset max 50,000 was refused with "max_bet is a whole number from 1 to
+    1,000,000,000.", itself written with commas, while !join 1,000 takes them."""
+    assert parse_setting(name, typed) == stored
+
+
+@pytest.mark.parametrize(
+    ("typed", "refusal"),
+    [
+        ("1,5", "max_bet: '1,5' can be read two ways"),
+        ("1,000,000,001", "max_bet is a whole number from 1 to 1,000,000,000."),
+        ("99999999999", "max_bet is a whole number from 1 to 1,000,000,000."),
+        ("lots", "max_bet is a whole number from 1 to 1,000,000,000."),
+    ],
+)
+def test_a_number_that_is_no_stake_limit_is_refused_with_why(typed, refusal):
+    with pytest.raises(HeistRefused) as refused:
+        parse_setting("max_bet", typed)
+    assert str(refused.value).startswith(refusal)
