@@ -172,6 +172,29 @@ def rules_from(stored: dict[str, str], defaults: HeistRules) -> HeistRules:
     return dataclasses.replace(defaults, **changes)  # type: ignore[arg-type]
 
 
+def checked_settings(
+    stored: dict[str, str], typed: dict[str, str], defaults: HeistRules
+) -> tuple[dict[str, str], dict[str, str]]:
+    """The stored text of each setting ``typed`` changes (by name or alias), checked together
+    with the ``stored`` ones, and each refused setting's reason. min_bet is never above max_bet
+    once all are saved: when it would be, the stake limits typed are refused, the rest not."""
+    values: dict[str, str] = {}
+    refused: dict[str, str] = {}
+    for raw_name, raw_value in typed.items():
+        try:
+            name = setting_name(raw_name)
+            values[name] = parse_setting(name, raw_value)
+        except HeistRefused as refusal:
+            refused[raw_name] = str(refusal)
+    rules = rules_from({**stored, **values}, defaults)
+    if rules.min_bet > rules.max_bet:
+        crossed = f"min_bet ({rules.min_bet:,}) cannot be above max_bet ({rules.max_bet:,})."
+        for name in ("min_bet", "max_bet"):
+            if values.pop(name, None) is not None:
+                refused[name] = crossed
+    return values, refused
+
+
 def setting_text(rules: HeistRules, name: str) -> str:
     """How a setting reads in a listing."""
     kind = SETTINGS[name][0]

@@ -24,10 +24,10 @@ from core.features.heist.rules import (
     SETTINGS,
     HeistRefused,
     HeistRules,
+    checked_settings,
     checked_stake,
     current_tier,
     parse_join,
-    parse_setting,
     payout,
     rules_from,
     setting_name,
@@ -84,16 +84,22 @@ class HeistService:
     def set_setting(self, guild_id: int, raw_name: str, raw_value: str) -> tuple[str, str]:
         """Change one setting; its name and how it reads now. Raises HeistRefused."""
         name = setting_name(raw_name)
-        value = parse_setting(name, raw_value)
+        rules, refused = self.set_settings(guild_id, {name: raw_value})
+        if refused:
+            raise HeistRefused(refused[name])
+        return name, setting_words(rules, name)
+
+    def set_settings(
+        self, guild_id: int, typed: dict[str, str]
+    ) -> tuple[HeistRules, dict[str, str]]:
+        """Change several settings in one transaction, checked together (min_bet and max_bet
+        raised at once); the rules now, and the reason of each refused one (not saved)."""
         with self.engine.begin() as conn:
             stored = repository.stored_settings(conn, guild_id)
-            rules = rules_from({**stored, name: value}, self.defaults)
-            if rules.min_bet > rules.max_bet:
-                raise HeistRefused(
-                    f"min_bet ({rules.min_bet:,}) cannot be above max_bet ({rules.max_bet:,})."
-                )
-            repository.save_setting(conn, guild_id, name, value, self.clock())
-        return name, setting_words(rules, name)
+            values, refused = checked_settings(stored, typed, self.defaults)
+            for name, value in values.items():
+                repository.save_setting(conn, guild_id, name, value, self.clock())
+        return rules_from({**stored, **values}, self.defaults), refused
 
     def settings_listing(self, guild_id: int) -> list[tuple[str, str]]:
         """Each setting's name and its value in words (:mod:`setting_words`)."""

@@ -438,6 +438,30 @@ def test_settings_refusals(service):
     assert service.rules(GUILD).high_multiplier == 425
 
 
+def test_settings_changed_together_are_checked_together(service):
+    """min_bet 20,000 alone is above max_bet 10,000; with max_bet 50,000 in the same change,
+    both are saved. A crossed pair saves neither and says why for each; the rest is saved."""
+    rules, refused = service.set_settings(GUILD, {"min": "20000", "max_bet": "50,000"})
+    assert refused == {}
+    assert (
+        (rules.min_bet, rules.max_bet)
+        == (20_000, 50_000)
+        == (
+            service.rules(GUILD).min_bet,
+            service.rules(GUILD).max_bet,
+        )
+    )
+    typed = {"min_bet": "700", "max_bet": "600", "window": "60", "tier_1": "lots"}
+    rules, refused = service.set_settings(GUILD, typed)
+    assert refused == {
+        "min_bet": "min_bet (700) cannot be above max_bet (600).",
+        "max_bet": "min_bet (700) cannot be above max_bet (600).",
+        "tier_1": "tier_1 is a multiplier like 1.5 (two decimals at most).",
+    }
+    assert (rules.min_bet, rules.max_bet, rules.join_window_seconds) == (20_000, 50_000, 60)
+    assert service.rules(GUILD) == rules
+
+
 def _waiting_on_locks(engine) -> int:
     with engine.connect() as conn:
         return conn.execute(

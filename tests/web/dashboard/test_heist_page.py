@@ -101,6 +101,25 @@ def test_refused_heist_settings_are_shown_next_to_their_field(site):
     assert post(client, PAGE + "settings/nonsense", low_chance="1").status_code == 404
 
 
+def test_raising_both_the_smallest_and_the_largest_stake_in_one_save_saves_both(site):
+    """Defaults 10..10,000; the streamer types 20,000 and 50,000 in the same form (a valid
+    pair). Saved field by field against the stored values, the smallest stake was refused as
+    "above max_bet (10,000)" while the form said 50,000, and only the largest was saved."""
+    client = site.client()
+    crew = {"join_window_seconds": "120", "cooldown_seconds": "300", "default_risk": "medium"}
+    raised = post(client, PAGE + "settings/crew", min_bet="20,000", max_bet="50000", **crew)
+    rules = site.runtime.heist.rules(GUILD)
+    assert (rules.min_bet, rules.max_bet) == (20_000, 50_000)
+    assert raised.status_code == 302
+    crossed = post(client, PAGE + "settings/crew", min_bet="900", max_bet="800", **crew)
+    assert crossed.status_code == 400
+    assert 'id="e-heist-min_bet"' in crossed.text
+    assert 'id="e-heist-max_bet"' in crossed.text
+    assert "Smallest stake (900) cannot be above max_bet (800)." in crossed.text
+    rules = site.runtime.heist.rules(GUILD)
+    assert (rules.min_bet, rules.max_bet) == (20_000, 50_000)  # neither limit saved
+
+
 def test_the_results_channel_must_be_this_servers(site):
     directory = site.runtime.directory
     heists = Channel(HEISTS, "heists", "text", 0, can_post=True)

@@ -111,29 +111,36 @@ def index(guild_id: int):  # type: ignore[no-untyped-def]
 
 @AREA.bp.post("/settings/<slug>")
 def heist_settings(guild_id: int, slug: str):  # type: ignore[no-untyped-def]
-    """One group's Save: each field that changed is the ``!heistset`` of its setting; a refused
-    field is shown by itself while the others are saved."""
+    """One group's Save: the fields that changed are saved together, as ``!heistset`` would
+    take each (so both stake limits can be raised at once); a refused field is shown by itself
+    while the others are saved."""
     group = BY_SLUG.get(slug)
     if group is None:
         abort(404)
     heist = installed(config().heist)
     current = heist.rules(guild_id)
     errors: dict[str, str] = {}
-    changed: list[str] = []
+    typed: dict[str, str] = {}
     for field in group.fields:
         posted = (request.form.get(field.name) or "").strip()
         if kind_of(field.name) == "channel" and posted == field_value(current, field.name):
             continue  # a channel left as it was is not asked again (the bot may not see it now)
         try:
             value = _typed(guild_id, field.name)
-            if value == field_value(current, field.name) or value is None:
-                continue
-            heist.set_setting(guild_id, field.name, value or "none")
-            changed.append(field.label)
         except Refused as refused:
-            errors[f"heist-{field.name}"] = in_words(str(refused), {field.name: field.label})
+            errors[field.name] = str(refused)
+            continue
+        if value is not None and value != field_value(current, field.name):
+            typed[field.name] = value or "none"
+    _rules, refused = heist.set_settings(guild_id, typed)
+    errors.update(refused)
+    labels = {field.name: field.label for field in group.fields}
     if errors:
-        return _show(guild_id, errors)
+        return _show(
+            guild_id,
+            {f"heist-{name}": in_words(why, {name: labels[name]}) for name, why in errors.items()},
+        )
+    changed = [field.label for field in group.fields if field.name in typed]
     what = ", ".join(changed) if changed else "nothing changed"
     return done(AREA.endpoint, guild_id, f"{group.title}: {what}.")
 
