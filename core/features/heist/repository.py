@@ -323,13 +323,24 @@ def record_outcomes(conn: Connection, outcomes: Sequence[Outcome]) -> None:
     )
 
 
-# --- the latest heist, for the overlay -------------------------------------------------------
+# --- the heist the overlay shows -------------------------------------------------------------
 
 
-def latest_heist(conn: Connection, guild_id: int) -> Heist | None:
-    """The guild's most recent heist, open or not (the heist overlay's subject)."""
+def overlay_heist(conn: Connection, guild_id: int) -> Heist | None:
+    """The heist overlay's subject: an open heist of the guild, in either chat (the one whose
+    window closes first), else its most recently resolved one (a cancelled one never)."""
     h = heists.c
     row = conn.execute(
-        sa.select(heists).where(h.guild_id == guild_id).order_by(h.id.desc()).limit(1)
+        sa.select(heists)
+        .where(h.guild_id == guild_id, h.state == OPEN)
+        .order_by(h.closes_at, h.id)
+        .limit(1)
     ).first()
+    if row is None:
+        row = conn.execute(
+            sa.select(heists)
+            .where(h.guild_id == guild_id, h.state == RESOLVED)
+            .order_by(h.resolved_at.desc(), h.id.desc())
+            .limit(1)
+        ).first()
     return None if row is None else _heist(row)

@@ -1,7 +1,8 @@
 """What each overlay shows, read from our own database only: plain dicts ready for JSON.
 
-- heist: the open heist's crew (name, stake, risk, badge) and when its window closes; once it
-  is resolved, the outcome and payouts for ``OUTCOME_SECONDS``; else idle.
+- heist: an open heist's crew (name, stake, risk, badge) and when its window closes, in
+  either of the guild's chats (a heist called off in the other chat hides nothing); else the
+  last resolved heist's outcome and payouts for ``OUTCOME_SECONDS``; else idle.
 - raffle: the open period's top viewers by tickets and its total; the last finished draw's
   winners with the path of its public proof page.
 """
@@ -46,8 +47,8 @@ class OverlayViews:
     def heist(self, guild_id: int) -> dict[str, Any]:
         now = utc(self.clock())
         with self.engine.connect() as conn:
-            heist = heists.latest_heist(conn, guild_id)
-            if heist is None or heist.state == heists.CANCELLED:
+            heist = heists.overlay_heist(conn, guild_id)  # open (either chat) or resolved
+            if heist is None:
                 return {"state": "idle"}
             if heist.state == heists.RESOLVED and (
                 heist.resolved_at is None

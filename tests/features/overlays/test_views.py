@@ -18,10 +18,12 @@ from tests.features.overlays.conftest import GUILD_A, GUILD_B, NOW
 from tests.features.raffle.test_ledger import open_period
 
 
-def open_heist(engine, guild_id: int, crew: list[tuple[str, str, int, str, bool]]) -> int:
+def open_heist(
+    engine, guild_id: int, crew: list[tuple[str, str, int, str, bool]], platform=Platform.KICK
+) -> int:
     with engine.begin() as conn:
         heist_id = heist_repository.open_heist(
-            conn, guild_id, Platform.KICK, "123", NOW, NOW + timedelta(seconds=60)
+            conn, guild_id, platform, "123", NOW, NOW + timedelta(seconds=60)
         )
         heist = heist_repository.heist_by_id(conn, heist_id)
         for user_id, name, stake, risk, sub in crew:
@@ -56,6 +58,30 @@ def test_a_resolved_heist_shows_its_payouts_then_goes_idle(engine, clock, overla
     assert view["state"] == "resolved"
     assert (view["paid"], view["winners"]) == (650, 1)
     assert view["crew"][0]["badge"] == "Tier 2"
+    clock.advance(seconds=121)
+    assert overlays.state(Overlay(GUILD_A, "heist")) == {"state": "idle"}
+
+
+def test_a_heist_called_off_in_the_other_chat_does_not_hide_the_open_one(engine, overlays):
+    """The Kick chat's crew is gathering; a Twitch heist opened after it is cancelled by a
+    moderator. The overlay read only the guild's latest heist and went idle."""
+    open_heist(engine, GUILD_A, [("1", "alice", 200, "high", False)])
+    twitch = open_heist(engine, GUILD_A, [("2", "bob", 50, "low", False)], Platform.TWITCH)
+    with engine.begin() as conn:
+        assert heist_repository.finish(conn, twitch, heist_repository.CANCELLED, NOW)
+    view = overlays.state(Overlay(GUILD_A, "heist"))
+    assert view["state"] == "open"
+    assert [member["name"] for member in view["crew"]] == ["alice"]
+
+
+def test_a_resolved_heist_stays_shown_when_the_other_chats_is_called_off(engine, clock, overlays):
+    kick = open_heist(engine, GUILD_A, [("1", "alice", 200, "high", False)])
+    twitch = open_heist(engine, GUILD_A, [("2", "bob", 50, "low", False)], Platform.TWITCH)
+    with engine.begin() as conn:
+        assert heist_repository.finish(conn, kick, heist_repository.RESOLVED, NOW)
+        assert heist_repository.finish(conn, twitch, heist_repository.CANCELLED, NOW)
+    view = overlays.state(Overlay(GUILD_A, "heist"))
+    assert (view["state"], view["heist_id"]) == ("resolved", kick)
     clock.advance(seconds=121)
     assert overlays.state(Overlay(GUILD_A, "heist")) == {"state": "idle"}
 
