@@ -1,6 +1,7 @@
 """The heist's settings in a streamer's words (issue 27, item 4): grouped as a streamer thinks of
 them, each with a label, a help line and its unit, and one Save per group. Each field is the
-setting ``!heistset`` changes (``HeistService.set_setting``); a refused one is shown by its
+setting ``!heistset`` changes; a group is saved with ``HeistService.set_settings``, its fields
+checked together (both stake limits raised at once); a refused one is shown by its
 field and the group's other fields are still saved."""
 
 from __future__ import annotations
