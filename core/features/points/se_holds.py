@@ -1,0 +1,79 @@
+"""A StreamElements guild's holds, in the caller's transaction: what a viewer's balance there
+must keep for games here (open stakes, and changes queued for StreamElements and not made yet),
+and a stake held against it under the guild's lock. Used by :mod:`.se_wallet` and by games that
+hold in their own transaction (the heist's join)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from core.features.points.se_payments import owed_in
+from core.features.points.service import NotEnoughPoints
+from core.features.points.tables import points_se_holds, points_settings
+
+
+def held_in(conn: Connection, guild_id: int, login: str) -> int:
+    """The viewer's points held for games in this guild: their open stakes, and the losses
+    queued for StreamElements but not taken there yet (:func:`owed_in`)."""
+    h = points_se_holds.c
+    staked = conn.execute(
+        sa.select(sa.func.coalesce(sa.func.sum(h.amount), 0)).where(
+            h.guild_id == guild_id, h.username == login, h.settled_at.is_(None)
+        )
+    ).scalar_one()
+    return int(staked) + owed_in(conn, guild_id, login)
+
+
+def hold_in(
+    conn: Connection,
+    guild_id: int,
+    login: str,
+    amount: int,
+    balance: int,
+    source: str,
+    ref: str,
+    now: datetime,
+) -> int:
+    """Hold ``amount`` of ``login``'s StreamElements ``balance`` (as SE just said it); what
+    stays free. Raises :class:`NotEnoughPoints` when the balance minus the open holds does not
+    cover it. A reference held before holds nothing more."""
+    h = points_se_holds.c
+    lock_guild(conn, guild_id)
+    available = balance - held_in(conn, guild_id, login)
+    again = conn.execute(
+        sa.select(h.amount).where(
+            h.guild_id == guild_id, h.source == source, h.source_ref == ref[:255]
+        )
+    ).first()
+    if again is not None:
+        return available
+    if available < amount:
+        raise NotEnoughPoints(
+            f"Only {max(available, 0):,} points are free to bet.",
+            balance=max(available, 0),
+            needed=amount,
+        )
+    conn.execute(
+        sa.insert(points_se_holds).values(
+            guild_id=guild_id,
+            username=login,
+            amount=amount,
+            source=source,
+            source_ref=ref[:255],
+            created_at=now,
+        )
+    )
+    return available - amount
+
+
+def lock_guild(conn: Connection, guild_id: int) -> None:
+    """The guild's settings row is the lock: holds and changes of one guild are checked one at
+    a time."""
+    conn.execute(
+        sa.update(points_settings)
+        .where(points_settings.c.guild_id == guild_id)
+        .values(updated_at=points_settings.c.updated_at)
+    )
