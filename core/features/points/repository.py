@@ -134,14 +134,16 @@ def spend(conn: Connection, entry: PointsEntry) -> int | None:
     return left
 
 
-def was_written(conn: Connection, entry: PointsEntry) -> bool:
-    """Whether the ledger has a row with ``entry``'s key already (a request made again)."""
+def written_change(conn: Connection, entry: PointsEntry) -> tuple[str, str, int] | None:
+    """The platform, user id and signed amount of the ledger row with ``entry``'s key, or None
+    (nothing written under that key yet)."""
     l = points_ledger.c  # noqa: E741
     guild_id, source, source_ref = entry.key
-    query = sa.select(l.id).where(
+    query = sa.select(l.platform, l.platform_user_id, l.amount).where(
         l.guild_id == guild_id, l.source == source, l.source_ref == source_ref
     )
-    return conn.execute(query).first() is not None
+    row = conn.execute(query).first()
+    return None if row is None else (row.platform, row.platform_user_id, row.amount)
 
 
 def balance_of(conn: Connection, guild_id: int, platform: Platform, platform_user_id: str) -> int:

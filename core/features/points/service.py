@@ -8,7 +8,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
 from core.events import Platform
 from core.features.amounts import AmountNotUnderstood, parse_whole_amount
@@ -24,6 +24,7 @@ DEFAULT_NAME = "points"
 MAX_AMOUNT = 1_000_000_000
 NAME_LENGTH = 32
 MAX_REASON = 200  # an admin's reason, as the ledger and the outbox row keep it
+FORM_USED = "This form was used already; reload the page."
 
 
 class PointsRefused(Refused):
@@ -69,6 +70,18 @@ def one_account(rows: Sequence[BalanceRow]) -> BalanceRow:
         names = " or ".join(f"{row.platform}:{row.username}" for row in rows)
         raise PointsRefused(f"That is more than one account; say which: {names}.")
     return rows[0]
+
+
+def _made_before(conn: Connection, entry: PointsEntry, signed: int) -> bool:
+    """Whether this admin request's change (``signed``: its amount, negative for a removal) is
+    in the ledger already. A reference used for another change (a form whose Give went
+    through, sent again with Take away or another amount) is refused, not taken for it."""
+    found = repository.written_change(conn, entry)
+    if found is None:
+        return False
+    if found != (str(entry.platform), entry.platform_user_id, signed):
+        raise PointsRefused(FORM_USED)
+    return True
 
 
 class PointsService:
@@ -216,6 +229,7 @@ class PointsService:
         with self.engine.begin() as conn:
             balance = repository.credit(conn, entry)
             if balance is None:  # this request's change was made before
+                _made_before(conn, entry, amount)
                 balance = repository.balance_of(conn, guild_id, platform, platform_user_id)
         return balance
 
@@ -238,9 +252,12 @@ class PointsService:
         )
         try:
             with self.engine.begin() as conn:
-                if repository.was_written(conn, entry):  # made before: not refused for it now
+                if _made_before(conn, entry, -amount):  # not refused for what it took itself
                     return repository.balance_of(conn, guild_id, platform, platform_user_id)
                 balance = repository.spend(conn, entry)
+                if balance is None:  # made between the look and the spend: it changed nothing
+                    _made_before(conn, entry, -amount)
+                    balance = repository.balance_of(conn, guild_id, platform, platform_user_id)
         except NotEnough as short:
             raise NotEnoughPoints(
                 f"They have only {short.balance:,} {self.name(guild_id)}; "
@@ -248,7 +265,7 @@ class PointsService:
                 balance=short.balance,
                 needed=amount,
             ) from short
-        return balance or 0  # None: made between the look and the spend (it changed nothing)
+        return balance
 
     def _admin_entry(
         self,

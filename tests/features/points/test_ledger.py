@@ -124,6 +124,30 @@ def test_service_admin_grants_and_removals(engine):
     ]
 
 
+def test_a_reference_used_for_another_change_is_refused_not_taken_for_it(engine):
+    """An admin request's reference names one change: the same request again says the balance;
+    the reference sent with another change (a removal, another amount or viewer) is refused in
+    words, and nothing moves."""
+    points = PointsService(engine, Clock(NOW))
+    assert points.give(GUILD, Platform.KICK, "u1", 500, actor="test", ref="form:1") == 500
+    assert points.give(GUILD, Platform.KICK, "u1", 500, actor="test", ref="form:1") == 500
+    other_changes = [
+        (points.remove, "u1", 500),
+        (points.give, "u1", 400),
+        (points.give, "u2", 500),
+        (points.remove, "u2", 1),
+    ]
+    for change, user, amount in other_changes:
+        with pytest.raises(PointsRefused, match="This form was used already; reload the page"):
+            change(GUILD, Platform.KICK, user, amount, actor="test", ref="form:1")
+    assert points.remove(GUILD, Platform.KICK, "u1", 200, actor="test", ref="form:2") == 300
+    assert points.remove(GUILD, Platform.KICK, "u1", 200, actor="test", ref="form:2") == 300
+    with pytest.raises(PointsRefused, match="This form was used already"):
+        points.give(GUILD, Platform.KICK, "u1", 200, actor="test", ref="form:2")
+    assert points.balance(GUILD, Platform.KICK, "u1") == 300
+    assert points.balance(GUILD, Platform.KICK, "u2") == 0
+
+
 def test_an_admin_reason_past_200_characters_is_refused_not_cut(engine):
     points = PointsService(engine, Clock(NOW))
     points.give(GUILD, Platform.KICK, "u1", 50)

@@ -211,6 +211,23 @@ def test_a_give_or_take_sent_twice_changes_the_balance_once(site):
     assert "missing its reference" in missing.text
 
 
+def test_take_away_on_a_form_whose_give_went_through_takes_it_away(site):
+    """Give and Take away are two buttons of one form with one reference: a Take away sent
+    with the reference a Give used (the form resent after the give's answer was lost, then the
+    other button) is a change of its own, made, not "Took 500" for nothing taken."""
+    _viewer(site, "1", "viewer_one")
+    client = site.client()
+    form = {"viewer": "viewer_one", "amount": "500", "reason": "", "reference": "9" * 32}
+    assert post(client, PAGE + "points/give", **form).status_code == 302
+    answer = post(client, PAGE + "points/remove", follow_redirects=True, **form)
+    assert site.runtime.points.balance(GUILD, Platform.KICK, "1") == 0
+    assert "Took 500 points from viewer_one (kick); they have 0." in answer.text
+    again = post(client, PAGE + "points/remove", follow_redirects=True, **form)
+    assert "Took 500 points from viewer_one (kick); they have 0." in again.text
+    assert _ledger(site) == [(GUILD, 500, ADMIN, "dashboard", ""),
+                             (GUILD, -500, ADMIN, "dashboard", "")]  # fmt: skip
+
+
 def test_give_and_remove_refusals(site):
     _viewer(site, "1", "viewer_one", 100)
     _viewer(site, "2", "twin")

@@ -198,7 +198,7 @@ def points_change(guild_id: int, action: str):  # type: ignore[no-untyped-def]
     except PointsRefused as refused:
         return _show(guild_id, {"reason": str(refused)})
     try:
-        ref = f"dashboard:{reference(form.get('reference'))}"
+        ref = f"dashboard:{action}:{reference(form.get('reference'))}"
     except Refused as refused:
         return _show(guild_id, {"give": str(refused)})
     wallet = _streamelements(guild_id)
