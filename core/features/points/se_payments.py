@@ -72,6 +72,17 @@ def queue_payment(
     return store.enqueue(conn, Effect(SERVICE, PAY, guild_id, key, payload, summary), now)
 
 
+def queued_before(conn: Connection, guild_id: int, source: str, ref: str) -> tuple[str, int] | None:
+    """The login and amount of this payment (``source``, ``ref``) when it is in the outbox
+    already, in any state; else None."""
+    key = payment_key(guild_id, source, ref)
+    found = conn.execute(sa.select(outbox.c.payload).where(outbox.c.effect_key == key)).first()
+    if found is None:
+        return None
+    payload = json.loads(found.payload)
+    return str(payload["username"]), int(payload["amount"])
+
+
 def owed_in(conn: Connection, guild_id: int, login: str) -> int:
     """What the viewer's payments queued here and not made yet will take from their
     StreamElements balance (a lost stake, an admin's removal): StreamElements still counts

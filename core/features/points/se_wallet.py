@@ -22,8 +22,13 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from core.features.points.se_holds import held_in, hold_in, lock_guild
-from core.features.points.se_payments import queue_payment
-from core.features.points.service import NotEnoughPoints, PointsRefused, checked_reason
+from core.features.points.se_payments import queue_payment, queued_before
+from core.features.points.service import (
+    FORM_USED,
+    NotEnoughPoints,
+    PointsRefused,
+    checked_reason,
+)
 from core.features.points.tables import points_se_holds, points_settings
 from core.platforms.streamelements.api import (
     StreamElementsError,
@@ -223,6 +228,11 @@ class SeWallet:
         with self.engine.begin() as conn:
             lock_guild(conn, guild_id)
             held = held_in(conn, guild_id, login)
+            before = queued_before(conn, guild_id, ADMIN, ref)
+            if before is not None:  # sent again: not refused for its own waiting change
+                if before != (login, amount):
+                    raise PointsRefused(FORM_USED)
+                return QueuedChange(login, amount, balance, held, is_new=False)
             if amount < 0 and balance - held < -amount:
                 raise NotEnoughPoints(
                     f"{login} has only {max(balance - held, 0):,} points free on StreamElements.",

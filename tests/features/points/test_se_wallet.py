@@ -112,6 +112,23 @@ async def test_a_settlement_pays_the_net_once_per_participant(engine, se, wallet
     assert (wallet.open_holds(GUILD, "ann"), wallet.open_holds(GUILD, "bob")) == (0, 0)
 
 
+async def test_a_removal_sent_twice_is_said_queued_already_not_refused_for_itself(
+    engine, se, wallet
+):
+    """A resent !pointsremove or dashboard Take away (the same reference) is answered "queued
+    already", as a resent give is: its own waiting payment is not held against it."""
+    se.points["ann"] = 1000
+    first = await wallet.queue_change(GUILD, "ann", -600, ref="dashboard:r1", actor_id=1, reason="")
+    again = await wallet.queue_change(GUILD, "ann", -600, ref="dashboard:r1", actor_id=1, reason="")
+    assert (first.is_new, again.is_new) == (True, False)
+    assert payments(engine) == [("ann", -600, "pending")]
+    with pytest.raises(NotEnoughPoints, match="ann has only 400 points free"):
+        await wallet.queue_change(GUILD, "ann", -600, ref="dashboard:r2", actor_id=1, reason="")
+    with pytest.raises(PointsRefused, match="This form was used already; reload the page"):
+        await wallet.queue_change(GUILD, "ann", -500, ref="dashboard:r1", actor_id=1, reason="")
+    assert payments(engine) == [("ann", -600, "pending")]
+
+
 async def test_a_payment_that_may_have_been_applied_is_never_sent_again(engine, se, wallet):
     wallet.settle(
         GUILD, "heist", [Settlement("ann", "x", 50, "p1"), Settlement("bob", "y", 70, "p2")]
