@@ -259,6 +259,11 @@ class PointsService:
                     _made_before(conn, entry, -amount)
                     balance = repository.balance_of(conn, guild_id, platform, platform_user_id)
         except NotEnough as short:
+            # A twin of this request (a double click) may have taken it while this one waited
+            # for the balance row, after this one looked for it: not refused for that.
+            with self.engine.connect() as conn:
+                if _made_before(conn, entry, -amount):
+                    return repository.balance_of(conn, guild_id, platform, platform_user_id)
             raise NotEnoughPoints(
                 f"They have only {short.balance:,} {self.name(guild_id)}; "
                 f"cannot remove {amount:,}.",

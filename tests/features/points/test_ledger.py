@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import multiprocessing
 import threading
+import time
 from datetime import UTC, datetime
 
 import pytest
@@ -196,6 +197,58 @@ def test_eight_concurrent_spends_of_one_viewer_never_overspend_on_postgres(postg
     with postgres_engine.connect() as conn:
         assert repository.balance_of(conn, GUILD, Platform.KICK, "u1") == 50
         assert ledger_sum(conn, GUILD, "u1") == 50
+
+
+def _someone_waits_for_a_lock(engine, within: float = 30.0) -> bool:
+    """True once a backend of this database waits for a row lock (bounded: False after
+    ``within`` seconds, which only a broken run takes)."""
+    deadline = time.monotonic() + within
+    query = sa.text(
+        "SELECT count(*) FROM pg_stat_activity "
+        "WHERE datname = current_database() AND wait_event_type = 'Lock'"
+    )
+    while time.monotonic() < deadline:
+        with engine.connect() as conn:
+            if conn.execute(query).scalar_one():
+                return True
+        threading.Event().wait(0.02)
+    return False
+
+
+def test_a_removal_double_clicked_is_not_refused_for_what_its_twin_took(postgres_engine):
+    """Take away 1,000 of 1,500, the form sent twice at once (one reference). The second request
+    looks for the reference before the first commits, then waits on the balance row; once the
+    first commits 500 is left, and the second must answer the balance, not "They have only 500
+    points; cannot remove 1,000." for a removal that was made."""
+    points = PointsService(postgres_engine, Clock(NOW))
+    points.give(GUILD, Platform.KICK, "u1", 1500, actor="test")
+    ref = "dashboard:remove:" + "a" * 32
+    first = postgres_engine.connect()
+    first_tx = first.begin()
+    # The first request's transaction (PointsService.remove) up to its commit.
+    twin = PointsEntry(GUILD, Platform.KICK, "u1", 1000, "admin", ref, NOW, actor="dashboard")
+    assert repository.written_change(first, twin) is None
+    assert repository.spend(first, twin) == 500
+    outcome: list[object] = []
+
+    def second() -> None:
+        try:
+            outcome.append(points.remove(GUILD, Platform.KICK, "u1", 1000, actor="dashboard",
+                                         ref=ref))  # fmt: skip
+        except PointsRefused as refused:
+            outcome.append(refused)
+
+    worker = threading.Thread(target=second)
+    worker.start()
+    try:
+        assert _someone_waits_for_a_lock(postgres_engine)
+    finally:
+        first_tx.commit()
+        first.close()
+        worker.join(30)
+    assert not worker.is_alive()
+    assert outcome == [500], outcome
+    assert points.balance(GUILD, Platform.KICK, "u1") == 500
 
 
 def _spend_in_process(url: str, n: int, barrier, out) -> None:
