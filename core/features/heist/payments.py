@@ -23,10 +23,27 @@ SOURCE = "heist"  # on the points ledger and on the StreamElements holds and out
 @dataclass(frozen=True)
 class SeStake:
     """A join in a guild that keeps its points in StreamElements: the viewer's login there and
-    the balance StreamElements just said (our open holds are taken off it at the join)."""
+    the balance StreamElements said when asked at ``read_at`` (our open holds, and what
+    payments made from then on took, are taken off it at the join)."""
 
     login: str
     balance: int
+    read_at: datetime
+
+
+def se_free(conn: Connection, guild_id: int, se: SeStake) -> int:
+    """What of the viewer's StreamElements balance a stake may use: less their open holds, the
+    losses not taken yet, and what payments made since the balance was read took."""
+    return se.balance - se_wallet.held_in(conn, guild_id, se.login, se.read_at)
+
+
+def hold_stake(
+    conn: Connection, guild_id: int, se: SeStake, stake: int, ref: str, now: datetime
+) -> int:
+    """Hold the stake on the viewer's StreamElements balance (:func:`se_wallet.hold_in`)."""
+    return se_wallet.hold_in(
+        conn, guild_id, se.login, stake, se.balance, SOURCE, ref, now, se.read_at
+    )
 
 
 def ledger_ref(heist_id: int, platform: Platform, user_id: str, what: str) -> str:

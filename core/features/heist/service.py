@@ -16,7 +16,7 @@ from sqlalchemy.engine import Engine
 from core.events import Platform
 from core.features.heist import history_repository, repository
 from core.features.heist.answers import Cancelled, Joined, heist_result
-from core.features.heist.payments import SOURCE, SeStake, ledger_ref, pay
+from core.features.heist.payments import SOURCE, SeStake, hold_stake, ledger_ref, pay, se_free
 from core.features.heist.ports import HeistResult, ResultLine, SubTier, SubTiers
 from core.features.heist.repository import CANCELLED, RESOLVED, Heist, Outcome, Participant
 from core.features.heist.rules import (
@@ -139,7 +139,7 @@ class HeistService:
             if se is None:
                 balance = points.balance_of(conn, guild_id, platform, user_id)
             else:
-                balance = se.balance - se_wallet.held_in(conn, guild_id, se.login)
+                balance = se_free(conn, guild_id, se)
             stake = checked_stake(request, balance, rules, currency)
             opened = False
             if heist is None:
@@ -168,9 +168,7 @@ class HeistService:
                     entry = PointsEntry(guild_id, platform, user_id, stake, SOURCE, stake_ref, now)
                     left = points.spend(conn, entry)
                 else:
-                    left = se_wallet.hold_in(
-                        conn, guild_id, se.login, stake, se.balance, SOURCE, stake_ref, now
-                    )
+                    left = hold_stake(conn, guild_id, se, stake, stake_ref, now)
             except (NotEnough, NotEnoughPoints) as short:
                 raise HeistRefused(
                     f"You have only {short.balance:,} {currency}; a stake of {stake:,} needs more."
@@ -201,11 +199,12 @@ class HeistService:
             return None
         if not await asyncio.to_thread(self.wallet.uses_streamelements, guild_id):
             return None
+        read_at = self.clock()
         try:
             balance = await self.wallet.balance(guild_id, login)
         except PointsRefused as refused:
             raise HeistRefused(str(refused)) from None
-        return SeStake(se_wallet.checked_username(login), balance)
+        return SeStake(se_wallet.checked_username(login), balance, read_at)
 
     def _check_cooldown(
         self, conn, guild_id: int, platform: Platform, rules: HeistRules, now: datetime

@@ -15,16 +15,17 @@ from core.features.points.service import NotEnoughPoints
 from core.features.points.tables import points_se_holds, points_settings
 
 
-def held_in(conn: Connection, guild_id: int, login: str) -> int:
+def held_in(conn: Connection, guild_id: int, login: str, since: datetime | None = None) -> int:
     """The viewer's points held for games in this guild: their open stakes, and the losses
-    queued for StreamElements but not taken there yet (:func:`owed_in`)."""
+    queued for StreamElements but not taken there yet (:func:`owed_in`; with ``since``, the
+    moment their balance was read, also the ones taken from then on)."""
     h = points_se_holds.c
     staked = conn.execute(
         sa.select(sa.func.coalesce(sa.func.sum(h.amount), 0)).where(
             h.guild_id == guild_id, h.username == login, h.settled_at.is_(None)
         )
     ).scalar_one()
-    return int(staked) + owed_in(conn, guild_id, login)
+    return int(staked) + owed_in(conn, guild_id, login, since)
 
 
 def hold_in(
@@ -36,13 +37,14 @@ def hold_in(
     source: str,
     ref: str,
     now: datetime,
+    read_at: datetime | None = None,
 ) -> int:
-    """Hold ``amount`` of ``login``'s StreamElements ``balance`` (as SE just said it); what
-    stays free. Raises :class:`NotEnoughPoints` when the balance minus the open holds does not
-    cover it. A reference held before holds nothing more."""
+    """Hold ``amount`` of ``login``'s StreamElements ``balance`` (as SE said it at ``read_at``);
+    what stays free. Raises :class:`NotEnoughPoints` when the balance minus the open holds does
+    not cover it. A reference held before holds nothing more."""
     h = points_se_holds.c
     lock_guild(conn, guild_id)
-    available = balance - held_in(conn, guild_id, login)
+    available = balance - held_in(conn, guild_id, login, read_at)
     again = conn.execute(
         sa.select(h.amount).where(
             h.guild_id == guild_id, h.source == source, h.source_ref == ref[:255]

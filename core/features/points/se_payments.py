@@ -83,13 +83,19 @@ def queued_before(conn: Connection, guild_id: int, source: str, ref: str) -> tup
     return str(payload["username"]), int(payload["amount"])
 
 
-def owed_in(conn: Connection, guild_id: int, login: str) -> int:
+def owed_in(conn: Connection, guild_id: int, login: str, since: datetime | None = None) -> int:
     """What the viewer's payments queued here and not made yet will take from their
     StreamElements balance (a lost stake, an admin's removal): StreamElements still counts
-    those points as theirs, so a stake or another removal must not count them again."""
+    those points as theirs, so a stake or another removal must not count them again. With
+    ``since`` (when their balance was read), also what payments made (or maybe made) from then
+    on took: the balance read may not show it, and the payment no longer waits."""
     o = outbox.c
+    waiting = o.state == store.PENDING
+    if since is not None:
+        made = o.state.in_((store.DONE, store.UNCERTAIN)) & (o.finished_at >= since)
+        waiting = waiting | made
     queued = sa.select(o.payload).where(
-        o.guild_id == guild_id, o.service == SERVICE, o.kind == PAY, o.state == store.PENDING
+        o.guild_id == guild_id, o.service == SERVICE, o.kind == PAY, waiting
     )
     amounts = (json.loads(payload) for payload in conn.execute(queued).scalars())
     return sum(-p["amount"] for p in amounts if p.get("username") == login and p["amount"] < 0)

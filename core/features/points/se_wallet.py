@@ -43,6 +43,7 @@ LEDGER, STREAMELEMENTS = "ledger", "streamelements"
 ADMIN = "admin"  # the source of an admin's !pointsgive / !pointsremove
 BOARD_ASKED_AT_ONCE = 5  # balance requests in flight for one board
 Actor = dict[str, int | str | None]  # who made an admin's change, as its outbox row keeps it
+Read = tuple[int, datetime]  # a StreamElements balance and when it was asked for
 
 
 @dataclass(frozen=True)
@@ -163,6 +164,7 @@ class SeWallet:
         login = checked_username(username)
         if amount <= 0:
             raise PointsRefused("A stake is a whole number of points, at least 1.")
+        read_at = self.clock()  # a loss taken from then on may not show in the balance
         try:
             balance = await self.client.balance(account.channel_id, account.jwt, login) or 0
         except StreamElementsError as exc:
@@ -170,7 +172,7 @@ class SeWallet:
                 f"StreamElements did not answer ({exc.message}); try again."
             ) from None
         return await asyncio.to_thread(
-            self._hold, guild_id, login, amount, balance, source, source_ref
+            self._hold, guild_id, login, amount, (balance, read_at), source, source_ref
         )
 
     def _account_or_refuse(self, guild_id: int) -> SeAccount:
@@ -180,10 +182,13 @@ class SeWallet:
         return account
 
     def _hold(
-        self, guild_id: int, login: str, amount: int, balance: int, source: str, ref: str
+        self, guild_id: int, login: str, amount: int, read: Read, source: str, ref: str
     ) -> int:
+        balance, read_at = read
         with self.engine.begin() as conn:
-            return hold_in(conn, guild_id, login, amount, balance, source, ref, self.clock())
+            return hold_in(
+                conn, guild_id, login, amount, balance, source, ref, self.clock(), read_at
+            )
 
     def open_holds(self, guild_id: int, username: str) -> int:
         with self.engine.connect() as conn:
@@ -215,19 +220,21 @@ class SeWallet:
         who else acted: "cli") and reason. A removal must leave the balance, less open stakes,
         at zero or more (:class:`NotEnoughPoints`, nothing queued)."""
         reason = checked_reason(reason)
+        read_at = self.clock()  # a loss taken from then on may not show in the balance
         balance = await self.balance(guild_id, username)  # refuses what SE cannot take
         login = checked_username(username)
         who: Actor = {"actor_id": actor_id, **({"actor": actor} if actor is not None else {})}
         return await asyncio.to_thread(
-            self._queue_change, guild_id, login, amount, balance, ref, who, reason
+            self._queue_change, guild_id, login, amount, (balance, read_at), ref, who, reason
         )
 
     def _queue_change(
-        self, guild_id: int, login: str, amount: int, balance: int, ref: str, who: Actor, why: str
+        self, guild_id: int, login: str, amount: int, read: Read, ref: str, who: Actor, why: str
     ) -> QueuedChange:
+        balance, read_at = read
         with self.engine.begin() as conn:
             lock_guild(conn, guild_id)
-            held = held_in(conn, guild_id, login)
+            held = held_in(conn, guild_id, login, read_at)
             before = queued_before(conn, guild_id, ADMIN, ref)
             if before is not None:  # sent again: not refused for its own waiting change
                 if before != (login, amount):

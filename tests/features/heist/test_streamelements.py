@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from core.events import Platform
 from core.features.chat_commands.replies import ChatReplier
 from core.features.heist.chat import HeistChat
-from core.features.heist.rules import HeistRules
+from core.features.heist.rules import HeistRefused, HeistRules
 from core.features.heist.service import HeistService
 from core.features.points.chat import PointsChat
 from core.features.points.se_wallet import SeWallet
@@ -25,7 +25,7 @@ from core.platforms.streamelements.api import StreamElementsPoints
 from core.security.secrets import TokenCipher
 from tests.conftest import TEST_FERNET_KEY
 from tests.fakes.streamelements_server import CHANNEL_ID, JWT, FakeStreamElements
-from tests.features.heist.conftest import GUILD, Draws, chat_message
+from tests.features.heist.conftest import GUILD, TWITCH_BROADCASTER, Draws, chat_message
 from tests.features.points.se_support import die_while_paying, payments, payments_worker
 from tests.support.waiting import no_sleep
 
@@ -254,3 +254,57 @@ async def test_a_lost_stake_not_paid_yet_cannot_be_staked_or_removed_again(
     assert se.points["viewer3"] == 0  # was -150 when the loss was staked again
     assert outbox(engine) == [("viewer3", -150, "done")]
     assert await chat.say("!points", "3") == "You have 0 points on StreamElements."
+
+
+async def lose_all_of_viewer3(chat, heist_chat, clock, draws, engine) -> None:
+    """viewer3 stakes all 150 in the Kick chat's heist and loses: -150 waits for the worker."""
+    await chat.say("!join all", "3")
+    clock.advance(120)
+    draws.push(LOSE)
+    await heist_chat.resolve_due()
+    assert outbox(engine) == [("viewer3", -150, "pending")]
+
+
+async def test_a_loss_paid_between_the_balance_read_and_the_join_is_not_staked_again(
+    chat, heist_chat, service, se, wallet, engine, clock, draws
+):
+    """viewer3's Twitch !join asks StreamElements first (150: the loss is not taken yet); the
+    worker then takes the 150 (the payment no longer waits); the join's transaction must not
+    hold 150 against the 150 it read."""
+    await lose_all_of_viewer3(chat, heist_chat, clock, draws, engine)
+    stake = await service.se_stake(GUILD, "viewer3")  # what HeistChat.join asks first
+    assert stake is not None
+    assert stake.balance == 150
+    while await payments_worker(wallet).run_once():  # another process's worker, meanwhile
+        pass
+    assert (se.points["viewer3"], outbox(engine)) == (0, [("viewer3", -150, "done")])
+
+    with pytest.raises(HeistRefused, match="no points to stake"):
+        service.join(GUILD, Platform.TWITCH, TWITCH_BROADCASTER, "3", "viewer3", "all", se=stake)
+    with pytest.raises(HeistRefused, match="You have only 0 points; a stake of 100 needs more"):
+        service.join(GUILD, Platform.TWITCH, TWITCH_BROADCASTER, "3", "viewer3", "100", se=stake)
+    assert wallet.open_holds(GUILD, "viewer3") == 0
+    clock.advance(1)  # a balance read after the payment: the viewer has 0, and nothing is held
+    assert await chat.say("!join all", "3", platform=Platform.TWITCH) == (
+        "You have no points to stake yet."
+    )
+
+
+async def test_an_admin_removal_is_refused_for_a_loss_paid_while_the_balance_was_read(
+    chat, heist_chat, se, wallet, engine, clock, draws, monkeypatch
+):
+    """The same for !pointsremove: StreamElements says 150, the worker takes the lost 150
+    before the removal is checked; the removal must not be queued against the 150 read."""
+    await lose_all_of_viewer3(chat, heist_chat, clock, draws, engine)
+    ask = wallet.client.balance
+
+    async def balance_then_the_loss_is_paid(*args: object) -> int | None:
+        said = await ask(*args)
+        while await payments_worker(wallet).run_once():
+            pass
+        return said
+
+    monkeypatch.setattr(wallet.client, "balance", balance_then_the_loss_is_paid)
+    with pytest.raises(NotEnoughPoints, match="viewer3 has only 0 points free"):
+        await wallet.queue_change(GUILD, "viewer3", -100, ref="admin:1", actor_id=1, reason="")
+    assert outbox(engine) == [("viewer3", -150, "done")]
