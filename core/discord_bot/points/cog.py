@@ -126,11 +126,11 @@ class PointsCog(commands.Cog, name="Points"):
             for row in rows:
                 try:
                     balance = await wallet.balance(guild.id, row.username)
-                    held = await asyncio.to_thread(wallet.open_holds, guild.id, row.username)
+                    held = await asyncio.to_thread(wallet.held, guild.id, row.username)
                 except PointsRefused as refused:
                     lines.append(f"**{render.inert(row.username)}**: {refused}")
                     continue
-                lines.append(render.se_balance_line(row, name, max(balance - held, 0), held))
+                lines.append(render.se_balance_line(row, name, held, balance))
             await self._reply(ctx, "\n".join(lines))
             return
         for row in rows:

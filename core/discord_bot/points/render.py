@@ -7,8 +7,9 @@ import discord
 from core.discord_bot.render import inert
 from core.features.points.board import BalanceRow, RankedBalance
 from core.features.points.rates import Rates, named_rates
+from core.features.points.se_holds import Held
 from core.features.points.se_wallet import QueuedChange
-from core.features.points.se_words import queued_change_words
+from core.features.points.se_words import held_words, queued_change_words
 
 PAGE_SIZE = 10
 NOT_YOUR_BOARD = "Only the member who asked can turn these pages; ask for your own board."
@@ -28,12 +29,13 @@ def balance_line(row: BalanceRow, name: str, rank: int | None) -> str:
     return f"**{inert(row.username)}** ({platform_title(row)}): {amount(row.points, name)}{ranked}"
 
 
-def se_balance_line(row: BalanceRow, name: str, free: int, held: int) -> str:
-    """A balance kept in StreamElements, less what heists here hold of it."""
-    staked = f" ({held:,} held for a heist)" if held else ""
+def se_balance_line(row: BalanceRow, name: str, held: Held, balance: int) -> str:
+    """A balance kept in StreamElements, less what heists here hold of it and what waits to be
+    taken from it (each said)."""
+    free = max(balance - held.total, 0)
     return (
         f"**{inert(row.username)}** ({platform_title(row)}): {amount(free, name)} on "
-        f"StreamElements{staked}"
+        f"StreamElements{held_words(held)}"
     )
 
 

@@ -13,6 +13,7 @@ from core.events import Platform
 from core.features.chat_commands.router import ChatCommand, ChatInvocation
 from core.features.chat_commands.text import chat_safe
 from core.features.points.se_wallet import SeWallet
+from core.features.points.se_words import held_words
 from core.features.points.service import PointsRefused, PointsService
 
 NAME_PATTERN = re.compile(r"@?[A-Za-z0-9_][A-Za-z0-9_.\-]{0,39}")
@@ -84,15 +85,15 @@ class PointsChat:
     async def streamelements_reply(
         self, wallet: SeWallet, guild_id: int, login: str, *, own: bool
     ) -> str:
-        """The balance StreamElements keeps, less what is held in games here."""
+        """The balance StreamElements keeps, less what is held in heists here and what waits
+        to be taken from it."""
         name = await asyncio.to_thread(self.points.name, guild_id)
         shown = chat_safe(login) or "that viewer"
         try:
             balance = await wallet.balance(guild_id, login)
-            held = await asyncio.to_thread(wallet.open_holds, guild_id, login)
+            held = await asyncio.to_thread(wallet.held, guild_id, login)
         except (PointsRefused, ValueError) as refused:
             return str(refused) if own else f"StreamElements has no points for {shown}."
-        staked = f" ({held:,} held for a heist)" if held else ""
-        free = amount_text(max(balance - held, 0), name)
+        free = amount_text(max(balance - held.total, 0), name)
         who = "You have" if own else f"{shown} has"
-        return f"{who} {free} on StreamElements{staked}."
+        return f"{who} {free} on StreamElements{held_words(held)}."

@@ -5,6 +5,7 @@ hold in their own transaction (the heist's join)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -15,17 +16,41 @@ from core.features.points.service import NotEnoughPoints
 from core.features.points.tables import points_se_holds, points_settings
 
 
+@dataclass(frozen=True)
+class Held:
+    """What of a viewer's StreamElements balance is not theirs to spend, in two parts said
+    apart: ``staked`` in heists under way, and ``waiting``, the removals queued for
+    StreamElements (a lost stake, an admin's) and not taken there yet."""
+
+    staked: int
+    waiting: int
+
+    @property
+    def total(self) -> int:
+        return self.staked + self.waiting
+
+
 def held_in(conn: Connection, guild_id: int, login: str, since: datetime | None = None) -> int:
     """The viewer's points held for games in this guild: their open stakes, and the losses
     queued for StreamElements but not taken there yet (:func:`owed_in`; with ``since``, the
     moment their balance was read, also the ones taken from then on)."""
+    return staked_in(conn, guild_id, login) + owed_in(conn, guild_id, login, since)
+
+
+def held_parts_in(conn: Connection, guild_id: int, login: str) -> Held:
+    """:func:`held_in` in its two parts, as a balance shown to people says them."""
+    return Held(staked_in(conn, guild_id, login), owed_in(conn, guild_id, login))
+
+
+def staked_in(conn: Connection, guild_id: int, login: str) -> int:
+    """The viewer's open stakes in this guild."""
     h = points_se_holds.c
     staked = conn.execute(
         sa.select(sa.func.coalesce(sa.func.sum(h.amount), 0)).where(
             h.guild_id == guild_id, h.username == login, h.settled_at.is_(None)
         )
     ).scalar_one()
-    return int(staked) + owed_in(conn, guild_id, login, since)
+    return int(staked)
 
 
 def hold_in(

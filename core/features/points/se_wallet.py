@@ -21,7 +21,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from core.features.points.se_holds import held_in, hold_in, lock_guild
+from core.features.points.se_holds import Held, held_in, held_parts_in, hold_in, lock_guild
 from core.features.points.se_payments import queue_payment, queued_before
 from core.features.points.service import (
     FORM_USED,
@@ -193,6 +193,11 @@ class SeWallet:
     def open_holds(self, guild_id: int, username: str) -> int:
         with self.engine.connect() as conn:
             return held_in(conn, guild_id, checked_username(username))
+
+    def held(self, guild_id: int, username: str) -> Held:
+        """:meth:`open_holds` in its parts: staked in heists, and waiting to be taken."""
+        with self.engine.connect() as conn:
+            return held_parts_in(conn, guild_id, checked_username(username))
 
     # --- settling ----------------------------------------------------------------------------
 

@@ -6,7 +6,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from core.features.points.se_holds import Held
 from core.features.points.se_wallet import QueuedChange
+
+
+def held_words(held: Held) -> str:
+    """What a StreamElements balance shown here leaves out, in parentheses ("" for nothing):
+    " (200 held for a heist, 100 waiting to be taken away)"."""
+    parts = [f"{held.staked:,} held for a heist"] if held.staked else []
+    parts += [f"{held.waiting:,} waiting to be taken away"] if held.waiting else []
+    return f" ({', '.join(parts)})" if parts else ""
 
 
 def queued_change_words(change: QueuedChange, who: str, amount: Callable[[int], str]) -> str:

@@ -61,6 +61,12 @@ async def test_points_shows_the_streamelements_balance_less_heist_holds(
     assert reply.content == (
         "**Carol** (Twitch): 500 points on StreamElements (200 held for a heist)"
     )
+    await wallet.queue_change(guild_a.id, "carol", -50, ref="admin:1", actor_id=1, reason="")
+    [reply] = await say("!points twitch:Carol", alice)
+    assert reply.content == (
+        "**Carol** (Twitch): 450 points on StreamElements (200 held for a heist, 50 waiting to "
+        "be taken away)"
+    )
 
     se.fail_next("500", "500", "500")
     [reply] = await say("!points twitch:Carol", alice)

@@ -228,12 +228,29 @@ async def test_points_in_chat_shows_the_streamelements_balance_less_holds(chat, 
     assert await chat.say("!points viewer2", "1") == "viewer2 has 1,000 points on StreamElements."
 
 
+async def test_an_admin_removal_waiting_for_streamelements_is_not_called_held_for_a_heist(
+    chat, points, wallet, se
+):
+    """An admin's !pointsremove queued while StreamElements is slow is said as waiting to be
+    taken away, not "held for a heist" (no heist is under way); a stake is said apart."""
+    await wallet.queue_change(GUILD, "viewer1", -100, ref="admin:1", actor_id=1, reason="")
+    chat.router.add(PointsChat(points, wallet).commands()[0])
+    assert await chat.say("!points", "1") == (
+        "You have 900 points on StreamElements (100 waiting to be taken away)."
+    )
+    await chat.say("!join 200", "1")
+    assert await chat.say("!points viewer1", "2") == (
+        "viewer1 has 700 points on StreamElements (200 held for a heist, 100 waiting to be "
+        "taken away)."
+    )
+
+
 async def test_a_lost_stake_not_paid_yet_cannot_be_staked_or_removed_again(
     chat, heist_chat, points, se, wallet, engine, clock, draws
 ):
     """Between a heist's end and the worker's call, StreamElements still counts the lost
     stake: the viewer's other chat (Twitch, the same login) and an admin's removal must not
-    spend it a second time, and the balance in chat says it is held."""
+    spend it a second time, and the balance in chat says it waits to be taken away."""
     await chat.say("!join all", "3")  # viewer3 stakes all 150 in the Kick chat's heist
     clock.advance(120)
     draws.push(LOSE)
@@ -246,7 +263,7 @@ async def test_a_lost_stake_not_paid_yet_cannot_be_staked_or_removed_again(
         await wallet.queue_change(GUILD, "viewer3", -100, ref="admin:1", actor_id=1, reason="")
     chat.router.add(PointsChat(points, wallet).commands()[0])
     assert await chat.say("!points", "3") == (
-        "You have 0 points on StreamElements (150 held for a heist)."
+        "You have 0 points on StreamElements (150 waiting to be taken away)."
     )
 
     while await payments_worker(wallet).run_once():
