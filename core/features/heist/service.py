@@ -251,14 +251,22 @@ class HeistService:
 
     def resolve_due(self) -> list[HeistResult]:
         """Resolve every heist whose window has closed (also ones that closed while the bot was
-        down); the results of the ones this call resolved."""
+        down); the results of the ones this call resolved. A heist that fails to resolve stays
+        open for the next call and holds up no other guild's."""
         with self.engine.connect() as conn:
             due = repository.due_heists(conn, self.clock())
-        results = []
+        results, failed = [], []
         for heist_id in due:
-            result = self.resolve(heist_id)
+            try:
+                result = self.resolve(heist_id)
+            except Exception as exc:  # that heist stays open and is tried again next time
+                log.warning("heist %s not resolved; the others go on", heist_id, exc_info=True)
+                failed.append(exc)
+                continue
             if result is not None:
                 results.append(result)
+        if failed and not results:
+            raise failed[0]  # nothing resolved: the job's failure is the one to see
         return results
 
     def resolve(self, heist_id: int) -> HeistResult | None:

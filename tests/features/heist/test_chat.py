@@ -343,3 +343,29 @@ async def test_no_tier_known_means_no_tier_in_the_reply(chat, points):
     assert reply is not None
     assert "Tier" not in reply
     assert "Prime" not in reply
+
+
+async def test_a_heist_that_fails_to_resolve_holds_up_no_other_guilds_heist(
+    points, draws, service, clock
+):
+    other = GUILD + 1
+    for guild in (GUILD, other):
+        points.give(guild, Platform.KICK, "1", 1000, actor="test")
+        service.join(guild, Platform.KICK, KICK_BROADCASTER, "1", "viewer", "200 low")
+    clock.advance(120)
+    queue_line = service.result_line
+
+    def broken_in_one_guild(conn, result) -> None:  # type: ignore[no-untyped-def]
+        if result.guild_id == GUILD:
+            raise RuntimeError("the database went away")
+        queue_line(conn, result)
+
+    service.result_line = broken_in_one_guild
+    draws.push(WIN, WIN)
+
+    [result] = service.resolve_due()
+
+    assert result.guild_id == other
+    assert points.balance(other, Platform.KICK, "1") == 1100
+    assert service.status(GUILD, Platform.KICK) is not None  # still open, tried again next time
+    assert points.balance(GUILD, Platform.KICK, "1") == 800
