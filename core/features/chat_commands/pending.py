@@ -11,10 +11,10 @@ that stops cleanly hands over the commands it did not get to (:meth:`PendingComm
 
 Running a command twice is harmless: each one's effect is decided once by its own rules (one
 join per heist and viewer, one slot call per message, a cancelled heist refunds once) and a
-reply is said once per message and text (``queued.py``). What a command says is for the moment
-it was typed, so one left behind for longer than :data:`STALE` is dropped, not run; and a row
-nobody can take (a process that never beat: a tool, a test) is forgotten after
-:data:`FORGOTTEN`.
+reply is said once per message, whatever the second run says (``queued.py``). What a command
+says is for the moment it was typed, so one left behind for longer than :data:`STALE` is
+dropped, not run; and a row nobody can take (a process that never beat: a tool, a test) is
+forgotten after :data:`FORGOTTEN`.
 """
 
 from __future__ import annotations

@@ -3,18 +3,19 @@ result is a row of ``outbox`` for the platform's chat worker (service ``kick-cha
 ``twitch-chat``), which posts it with the platform's sender, each guild's lines in order.
 
 So a line survives a restart, a process that stops hands its unsent lines to another, and a
-reply is said once whichever process answered the command (its key is the message it answers
-and its text). A chat line has no idempotency key at the platforms: one whose fate is unknown
-(no answer, a worker killed while posting) ends ``uncertain`` and is never posted again, and one
-the platform refused (after the sender's own retries) ends ``refused`` with the reason. A sender
-says a line's fate is unknown with a :class:`~core.features.chat_commands.ports.FateUnknown`
-(Kick's: a post that got no answer, which it never retries).
+reply is said once whichever process answered the command, however often it ran: its key is the
+chat and the message it answers, not its text, so a command run again after a kill (whose
+second run may answer otherwise: "You are already in this heist's crew.") adds no second line.
+A chat line has no idempotency key at the platforms: one whose fate is unknown (no answer, a
+worker killed while posting) ends ``uncertain`` and is never posted again, and one the platform
+refused (after the sender's own retries) ends ``refused`` with the reason. A sender says a
+line's fate is unknown with a :class:`~core.features.chat_commands.ports.FateUnknown` (Kick's:
+a post that got no answer, which it never retries).
 """
 
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import uuid
 from collections.abc import Callable
 from datetime import datetime
@@ -94,10 +95,10 @@ class QueuedChat:
         text: str,
         reply_to_message_id: str | None,
     ) -> bool:
-        """Queue one line; False when the same reply was queued already."""
+        """Queue one line; False when a reply to that message was queued already (one reply
+        per message, whatever it says and whichever guild answered)."""
         if reply_to_message_id:
-            digest = hashlib.sha256(text.encode()).hexdigest()[:16]
-            key = f"say:{platform}:{guild_id}:{reply_to_message_id[:100]}:{digest}"
+            key = f"say:{platform}:{broadcaster_user_id[:64]}:{reply_to_message_id[:100]}"
         else:
             key = f"say:{platform}:{guild_id}:{uuid.uuid4().hex}"
         with self.engine.begin() as conn:

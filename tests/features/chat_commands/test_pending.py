@@ -14,11 +14,15 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from core.events import Platform
 from core.features.chat_commands.pending import FORGOTTEN, STALE, PendingCommands
+from core.features.chat_commands.queued import QueuedChat
+from core.features.chat_commands.replies import ChatReplier
 from core.features.chat_commands.router import ChatCommand, ChatCommandRouter, ChatInvocation
 from core.features.chat_commands.tables import chat_commands_pending
 from core.storage import db
 from tests.features.chat_commands.doubles import T0, RecordingSender, replier_for, webhook_chat
+from tests.features.chat_commands.test_queued import chat_worker
 from tests.outbox.test_claims import beating, end_heartbeat
 from tests.support.clock import Clock, Ticker
 
@@ -106,6 +110,73 @@ async def test_a_command_a_killed_process_never_finished_is_run_by_another(engin
     assert living.sender.texts == ["joined with 500"]
     assert rows(engine) == []
     assert await living.router.recover() == 0  # run once
+
+
+class JoinsOnce:
+    """As ``!join`` answers: the first run joins the crew, a second run of the same message is
+    refused by the heist."""
+
+    def __init__(self) -> None:
+        self.calls: list[ChatInvocation] = []
+
+    async def __call__(self, invocation: ChatInvocation) -> str | None:
+        self.calls.append(invocation)
+        if len(self.calls) == 1:
+            return "You are in with 20 points: 2 in the crew, 55 s left to join."
+        return "You are already in this heist's crew."
+
+
+class KilledAfterQueuingItsReply:
+    """A chat sender that queues the reply in the real chat outbox; the process is killed
+    right after, before the router deletes the command's row."""
+
+    def __init__(self, queued: QueuedChat) -> None:
+        self.queued = queued
+        self.queued_reply = asyncio.Event()
+
+    async def send(self, **line) -> None:  # type: ignore[no-untyped-def]
+        sender = self.queued.sender_for(Platform.KICK)
+        assert sender is not None
+        await sender.send(**line)
+        self.queued_reply.set()
+        await asyncio.Event().wait()  # kill -9 lands here
+
+
+async def test_a_command_run_again_after_a_kill_is_answered_once(engine, clock):
+    """Process A runs !join and queues its reply, then is killed before the command's row
+    goes; B takes the row over and runs it again, and the heist refuses the second join. The
+    viewer's one message gets one reply in chat: the first."""
+    kick = RecordingSender()
+    queued = QueuedChat(engine, clock, lambda platform: kick)
+    handler = JoinsOnce()
+    dying = KilledAfterQueuingItsReply(queued)
+    beating(engine, "a")
+    a = ChatCommandRouter(
+        [ChatCommand("join", handler)],
+        ChatReplier(lambda platform: dying),
+        clock=Ticker(),
+        pending=PendingCommands(engine, clock, "a"),
+    )
+    await a.handle(GUILD, webhook_chat("!join 20", at=T0))
+    await asyncio.wait_for(dying.queued_reply.wait(), timeout=60)
+    for worker in a._workers.values():
+        worker.cancel()  # kill -9
+    end_heartbeat(engine, "a")
+
+    beating(engine, "b")
+    b = ChatCommandRouter(
+        [ChatCommand("join", handler)],
+        ChatReplier(queued.sender_for),
+        clock=Ticker(),
+        pending=PendingCommands(engine, clock, "b"),
+    )
+    assert await b.recover() == 1
+    await b.flush()
+    await chat_worker(queued).run_once()
+
+    assert len(handler.calls) == 2  # run again: its effect is the heist's to decide once
+    assert kick.texts == ["You are in with 20 points: 2 in the crew, 55 s left to join."]
+    assert rows(engine) == []
 
 
 async def test_a_command_that_ran_leaves_nothing_to_run_again(engine, clock):
