@@ -11,7 +11,9 @@ A command runs as a task on its guild's queue: commands of one guild run in orde
 a time limit, guilds never wait for each other, and the bus consumer never waits for a command.
 With a :class:`~core.features.chat_commands.pending.PendingCommands`, an accepted command is
 kept in the database until it has run, so one a killed process never ran is run by another
-(:meth:`ChatCommandRouter.recover`).
+(:meth:`ChatCommandRouter.recover`). The marks every process shares (answered, cooldowns) are
+taken only once the command is kept: a process that dies before leaves none, and the message,
+delivered again, is answered by another.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from dataclasses import dataclass
 from core.events import ChatMessageSent, Platform, Viewer
 from core.features.chat_commands.pending import PendingCommands
 from core.features.chat_commands.replies import ChatReplier
-from core.ratelimits import Limit, MemoryWindows, Windows
+from core.ratelimits import Limit, MemoryWindows, Taken, Windows
 
 log = logging.getLogger(__name__)
 
@@ -180,15 +182,9 @@ class ChatCommandRouter:
         command = self._table.get(parsed.name)
         if command is None:
             return
-        if await self.windows.try_take(f"chat:answered:{guild_id}:{event.key}", ANSWERED) is None:
-            return  # delivered again: it was answered the first time
         permission = permission_of(event)
         if permission < command.permission:
             log.debug("guild %s: %s may not use !%s", guild_id, event.viewer.username, command.name)
-            return
-        if permission < Permission.MODERATOR and not await self._take_cooldowns(
-            guild_id, command, event
-        ):
             return
         invocation = ChatInvocation(guild_id, event, command.name, parsed.arguments, permission)
         kept = None
@@ -204,8 +200,36 @@ class ChatCommandRouter:
             else:
                 if kept is None:
                     return  # accepted before (a redelivery after a restart): it runs there
-        if not self._enqueue(command, invocation, kept):
+        # Only now the marks every process shares: a process dying before its row was kept
+        # took none (the message comes again and is answered), one dying after leaves its row.
+        try:
+            queued = await self._admit(guild_id, command, event, permission) and self._enqueue(
+                command, invocation, kept
+            )
+        except BaseException:
+            await self._forget(kept)  # the message comes again: it is answered then
+            raise
+        if not queued:
             await self._forget(kept)
+
+    async def _admit(
+        self, guild_id: int, command: ChatCommand, event: ChatMessageSent, permission: Permission
+    ) -> bool:
+        """Mark the message answered and start the cooldowns; False when it was answered
+        before (a redelivery) or is cooling down."""
+        answered = await self._mark_answered(guild_id, event)
+        if answered is None:
+            return False  # delivered again: it was answered the first time
+        try:
+            return permission >= Permission.MODERATOR or await self._take_cooldowns(
+                guild_id, command, event
+            )
+        except BaseException:
+            await self.windows.give_back(answered)  # not answered: the message comes again
+            raise
+
+    async def _mark_answered(self, guild_id: int, event: ChatMessageSent) -> Taken | None:
+        return await self.windows.try_take(f"chat:answered:{guild_id}:{event.key}", ANSWERED)
 
     async def recover(self) -> int:
         """Run the commands that processes gone (killed, or stopped before running them) left
@@ -226,6 +250,8 @@ class ChatCommandRouter:
                 await self._forget(pending.id)
             elif not self._enqueue(command, invocation, pending.id):
                 await asyncio.to_thread(self.pending.let_go, [pending.id])  # the next look's
+            else:  # answered here, should the message itself come again after its row went
+                await self._mark_answered(pending.guild_id, pending.event)
         if found:
             log.info("took %d chat command(s) a stopped bot process left behind", len(found))
         return len(found)

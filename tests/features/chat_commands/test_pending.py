@@ -212,6 +212,28 @@ async def test_a_message_delivered_again_after_a_kill_runs_once(engine, clock):
     assert [call.event.key for call in answering.calls] == [chat.key]
 
 
+async def test_a_command_refused_after_it_was_kept_leaves_no_row(engine, clock):
+    """The shared marks (answered, cooldowns) are taken once the command is kept, so a
+    process dying before it took them leaves nothing that silences the message's redelivery;
+    a command they refuse (cooling down, answered before) has its row deleted at once."""
+    answering = Answering()
+    router = ChatCommandRouter(
+        [ChatCommand("join", answering, user_cooldown_seconds=30)],
+        replier_for(RecordingSender()),
+        clock=Ticker(),
+        pending=PendingCommands(engine, clock, "one"),
+    )
+    first = webhook_chat("!join 1", badges=[])
+    await router.handle(GUILD, first)
+    await router.flush()
+    await router.handle(GUILD, webhook_chat("!join 2", badges=[]))  # cooling down
+    assert rows(engine) == []
+    await router.handle(GUILD, first)  # delivered again after it ran: answered before
+    await router.flush()
+    assert rows(engine) == []
+    assert [call.arguments for call in answering.calls] == ["1"]
+
+
 async def test_a_command_left_behind_too_long_is_dropped_not_answered(engine, clock, caplog):
     hanging = Hanging()
     dead = Process(engine, clock, "dead", hanging)

@@ -6,6 +6,7 @@ import asyncio
 import dataclasses
 import logging
 import secrets
+import threading
 
 import pytest
 import redis
@@ -277,6 +278,65 @@ async def test_cooldowns_and_answers_hold_across_bot_processes(sender, redis_url
         client.close()
 
     assert [c.viewer.username for c in handler.calls] == ["sender_name", "other"]
+
+
+class DiesWhileKeeping:
+    """Process A's pending store: A is stopped (or killed) while its row is being written."""
+
+    def __init__(self) -> None:
+        self.entered = threading.Event()
+        self.release = threading.Event()
+
+    def keep(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        self.entered.set()
+        self.release.wait(60)
+        raise RuntimeError("the process died here")
+
+
+class Keeps:
+    """Process B's pending store: the message was never kept, so B keeps it."""
+
+    def keep(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        return 1
+
+    def done(self, ids) -> None:  # type: ignore[no-untyped-def]
+        pass
+
+
+async def test_a_message_redelivered_after_its_first_process_died_mid_accept_is_answered(
+    sender, redis_url
+):
+    """With Redis the "answered" mark is shared. Process A dies while keeping the command
+    (before the bus heard the message was handled, and with no row left to take over): the
+    bus hands the message to B, which answers it, as nobody else ever will."""
+    handler = Recorder("You have watched 1 h.")
+    command = ChatCommand("wt", handler, user_cooldown_seconds=15)
+    clients = [redis.Redis.from_url(redis_url, socket_timeout=5) for _ in range(2)]
+    guild = GUILD * 1000 + secrets.randbelow(10**6)  # this test's own keys on the shared Redis
+    dying = DiesWhileKeeping()
+    a = ChatCommandRouter(
+        [command], replier_for(sender), windows=RedisWindows(clients[0]), pending=dying
+    )
+    b = ChatCommandRouter(
+        [command], replier_for(sender), windows=RedisWindows(clients[1]), pending=Keeps()
+    )
+    message = webhook_chat("!wt", badges=[])
+    try:
+        accepting = asyncio.ensure_future(a.handle(guild, message))
+        assert await asyncio.to_thread(dying.entered.wait, 60)
+        accepting.cancel()  # A stops or dies inside keep()
+        with pytest.raises(asyncio.CancelledError):
+            await accepting
+
+        await b.handle(guild, message)  # the bus delivers it again, to B
+        await b.flush()
+    finally:
+        dying.release.set()
+        for client in clients:
+            client.close()
+
+    assert [c.viewer.username for c in handler.calls] == ["sender_name"]
+    assert sender.texts == ["You have watched 1 h."]
 
 
 async def test_moderators_and_the_broadcaster_skip_cooldowns(sender, clock):
