@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from core.events import ChatMessageSent, Platform, StreamStarted
+from core.features.chat_commands.answering import AnsweringGuilds
 from core.features.chat_commands.commands import StandardCommands
 from core.features.chat_commands.notices import ChatNotices
 from core.features.chat_commands.pending import PendingCommands
@@ -37,12 +38,15 @@ def install(rt: Assembly) -> None:
     # Senders that queue a line in the outbox: what another feature says in chat on its own
     # (VIP's notices) survives a restart and is listed when the bot could not say it.
     rt.queued_chat_sender_for = queued.sender_for
+    # A channel several servers follow has one chat: one of them answers there.
+    answering = AnsweringGuilds(rt.engine, rt.guilds.guilds_tracking)
     rt.chat_commands = ChatCommandRouter(
         StandardCommands(rt.watchtime, rt.guilds.name_of, rt.ticket_balances).commands(),
         rt.chat_replies,
         windows=rt.windows,  # cooldowns shared by every bot process (Redis, when there is one)
         # Each accepted command kept until it has run: a killed process's pass to another.
         pending=PendingCommands(rt.engine, rt.clock, rt.process_name),
+        answers=answering.answers,
     )
     rt.handle(ChatMessageSent, rt.chat_commands.handle)
     rt.scheduler.every(
@@ -57,6 +61,7 @@ def install(rt: Assembly) -> None:
         rt.clock,
         lambda platform: rt.chat_sender_for(platform) is not None,
         lambda: rt.chat_commands.names,
+        answering,
     )
     rt.handle(StreamStarted, rt.chat_notices.handle_stream_started)
     rt.on_shutdown(rt.chat_commands.close)

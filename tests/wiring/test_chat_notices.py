@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from core.events import Platform, StreamStarted
+from core.events import ChatMessageSent, Platform, StreamStarted, Viewer
 from core.outbox import store
 
 GUILD = 222
@@ -27,4 +27,35 @@ async def test_a_channel_going_live_queues_one_online_line_for_its_chat(make_run
     with runtime.engine.connect() as conn:
         [line] = store.of_guild(conn, GUILD)
     assert (line.kind, line.state) == ("say", "pending")
-    assert line.key == "notice:online:twitch:222:1337:20300101T180000"
+    assert line.key == "notice:online:twitch:1337:20300101T180000"
+
+
+async def test_a_channel_two_servers_follow_hears_online_and_answers_once(make_runtime):
+    """The runtime hands a stream start and a chat command to every server following the
+    channel; its one chat hears one line of each, from the lowest server id (no streamer
+    connection here)."""
+    runtime = make_runtime()
+    for guild_id in (GUILD, 111):
+        runtime.guilds.set_twitch_channel(guild_id, "cooler_user", "1337")
+    runtime.chat_senders[Platform.TWITCH] = lambda: object()
+    start = datetime(2030, 1, 1, 18, tzinfo=UTC)
+    await runtime.dispatcher(
+        StreamStarted(
+            platform=Platform.TWITCH, event_id="s", broadcaster_user_id="1337", occurred_at=start
+        )
+    )
+    await runtime.dispatcher(
+        ChatMessageSent(
+            platform=Platform.TWITCH, event_id="m1", broadcaster_user_id="1337",
+            occurred_at=start, viewer=Viewer("5", "ana"), content="!link",
+        )
+    )  # fmt: skip
+    await runtime.chat_commands.flush()
+
+    with runtime.engine.connect() as conn:
+        assert store.of_guild(conn, GUILD) == []
+        lines = store.of_guild(conn, 111)
+    assert sorted(line.key for line in lines) == [
+        "notice:online:twitch:1337:20300101T180000",
+        "say:twitch:1337:m1",
+    ]

@@ -4,8 +4,10 @@ channel goes live, and that VIP handling paused or resumed (``!vip reward pause|
 Each notice is a chat line queued in the outbox (``queued.queue_line``) under a key that names
 the occasion, so it is said once per occasion whoever queues it how often: a webhook and Pusher
 telling one stream start, a redelivered event, two bot processes. A coming online is keyed by
-the stream's start (the platform's ``started_at``, which every source of one start carries); a
-VIP pause or resume by the reward and the moment its state changed.
+the channel and the stream's start (the platform's ``started_at``, which every source of one
+start carries), not by guild: a channel several Discord servers follow hears it once, queued by
+the server that speaks in its chat (``answering.py``). A VIP pause or resume is keyed by the
+guild, the reward and the moment its state changed.
 """
 
 from __future__ import annotations
@@ -46,7 +48,9 @@ def vip_text(is_paused: bool, reward_title: str | None) -> str:
 
 class ChatNotices:
     """``can_talk(platform)``: whether the bot can say anything in that platform's chat now (no
-    line is queued otherwise); ``command_names()``: the chat commands it answers."""
+    line is queued otherwise); ``command_names()``: the chat commands it answers;
+    ``answering(platform, broadcaster_user_id, via_chatroom_id)``: the guild that speaks in a
+    channel's chat (``answering.py``; None: the first guild to queue the notice)."""
 
     def __init__(
         self,
@@ -54,11 +58,13 @@ class ChatNotices:
         clock: Callable[[], datetime],
         can_talk: Callable[[Platform], bool],
         command_names: Callable[[], list[str]],
+        answering: Callable[[Platform, str, int | None], int | None] | None = None,
     ) -> None:
         self.engine = engine
         self.clock = clock
         self.can_talk = can_talk
         self.command_names = command_names
+        self.answering = answering
 
     @handles_across_guilds("handle_streams_started")
     def handle_stream_started(self, guild_id: int, event: StreamStarted) -> None:
@@ -68,7 +74,7 @@ class ChatNotices:
     def handle_streams_started(self, started: list[tuple[int, StreamStarted]]) -> None:
         """``handle_stream_started`` for many guilds (a channel many guilds follow) in one
         transaction, in guild order."""
-        said = [(g, e) for g, e in started if self.can_talk(e.platform)]
+        said = [(g, e) for g, e in started if self.can_talk(e.platform) and self._speaks(g, e)]
         if not said:
             return
         text = online_text(self.command_names())
@@ -78,11 +84,18 @@ class ChatNotices:
             for guild_id, event in sorted(said, key=lambda pair: pair[0]):
                 at = utc(event.occurred_at).strftime("%Y%m%dT%H%M%S")
                 channel = event.broadcaster_user_id
-                key = f"notice:online:{event.platform}:{guild_id}:{channel}:{at}"
+                # The channel's one chat hears it once, however many guilds follow it.
+                key = f"notice:online:{event.platform}:{channel}:{at}"
                 if queue_line(conn, event.platform, guild_id, channel, text, key, now):
                     queued.append((guild_id, event.platform))
         for guild_id, platform in queued:
             log.info("guild %s: said in %s chat that the bot is online", guild_id, platform)
+
+    def _speaks(self, guild_id: int, event: StreamStarted) -> bool:
+        if self.answering is None:
+            return True
+        chosen = self.answering(event.platform, event.broadcaster_user_id, event.via_chatroom_id)
+        return chosen is None or chosen == guild_id
 
     def queue_vip_state(
         self,

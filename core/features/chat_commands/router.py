@@ -138,13 +138,17 @@ class ChatCommandRouter:
         clock: Callable[[], float] = time.monotonic,
         pending: PendingCommands | None = None,
         stop_grace_seconds: float | None = None,
+        answers: Callable[[int, ChatMessageSent], Awaitable[bool]] | None = None,
     ) -> None:
         """``windows``: where cooldowns are kept (the runtime's, shared by its processes
         through Redis when it has one); None: this process's memory, on ``clock``.
         ``pending``: where accepted commands are kept until they have run; None: in memory
         only (a command queued when the process dies is lost). ``stop_grace_seconds``: how long
-        :meth:`close` waits for the queued commands (the commands' time limit unless given)."""
+        :meth:`close` waits for the queued commands (the commands' time limit unless given).
+        ``answers(guild_id, event)``: whether that guild answers in the event's chat, one of
+        the guilds following a channel (``answering.py``); None: every guild answers."""
         self.replies = replies
+        self.answers = answers
         self.stop_grace_seconds = (
             timeout_seconds if stop_grace_seconds is None else stop_grace_seconds
         )
@@ -182,6 +186,8 @@ class ChatCommandRouter:
         command = self._table.get(parsed.name)
         if command is None:
             return
+        if self.answers is not None and not await self.answers(guild_id, event):
+            return  # another server following this channel answers in its one chat
         permission = permission_of(event)
         if permission < command.permission:
             log.debug("guild %s: %s may not use !%s", guild_id, event.viewer.username, command.name)

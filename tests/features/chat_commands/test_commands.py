@@ -8,13 +8,25 @@ import pytest
 
 from core.config import WatchtimeSettings
 from core.events import Platform
+from core.features.chat_commands.answering import AnsweringGuilds
 from core.features.chat_commands.commands import RAFFLE_NOT_RUNNING, StandardCommands
 from core.features.chat_commands.ports import TicketBalance
+from core.features.chat_commands.queued import QueuedChat
+from core.features.chat_commands.replies import ChatReplier
 from core.features.chat_commands.router import ChatCommandRouter
+from core.features.connections import connection_rows
+from core.features.connections.tables import kick_connections
 from core.features.guilds.service import GuildService
 from core.features.watchtime.durations import format_duration
 from core.features.watchtime.service import WatchtimeService
-from tests.features.chat_commands.doubles import T0, RecordingSender, replier_for, webhook_chat
+from tests.features.chat_commands.doubles import (
+    BROADCASTER,
+    T0,
+    RecordingSender,
+    replier_for,
+    webhook_chat,
+)
+from tests.features.chat_commands.test_queued import chat_worker
 from tests.support.clock import Clock
 
 GUILD = 111
@@ -146,3 +158,72 @@ async def test_link_tells_the_viewer_where_to_type_it(sender, watchtime, guilds)
         "To link your Kick account, type !link in Slot Fans's Discord.",
         "To link your Kick account, type !link in the Discord server.",
     ]
+
+
+def connect_streamer(engine, guild_id: int, broadcaster_user_id: str, status: str) -> None:
+    """The guild's Kick streamer connection, as ``!kick setup`` stores it."""
+    stored = connection_rows.StoredConnection(
+        guild_id=guild_id,
+        broadcaster_user_id=broadcaster_user_id,
+        username="streamer",
+        access_token="sealed",
+        refresh_token=None,
+        expires_at=T0 + timedelta(hours=1),
+        scopes=("chat:write",),
+        status=status,
+        connected_by=1,
+    )
+    with engine.begin() as conn:
+        connection_rows.save(conn, kick_connections, stored, T0)
+
+
+@pytest.mark.parametrize(
+    ("connections", "named"),
+    [
+        ({}, "Main"),  # no streamer connection: the lowest server id
+        ({OTHER_GUILD: "connected"}, "Clips"),  # the server the bot talks there with
+        ({GUILD: "needs_reauth", OTHER_GUILD: "connected"}, "Clips"),
+        ({GUILD: "connected", OTHER_GUILD: "connected"}, "Main"),
+    ],
+)
+async def test_one_link_command_in_a_channel_two_servers_follow_is_answered_once(
+    engine, clock, watchtime, guilds, connections, named
+):
+    """One Kick channel followed by two Discord servers: the dispatcher hands the message to
+    both, the stream has one chat, and the viewer gets one answer naming one server."""
+    kick = RecordingSender()
+    for guild_id, name in ((GUILD, "Main"), (OTHER_GUILD, "Clips")):
+        guilds.ensure_guild(guild_id, name)
+        guilds.set_kick_channel(guild_id, "slotfans", BROADCASTER)
+    for guild_id, status in connections.items():
+        connect_streamer(engine, guild_id, BROADCASTER, status)
+    queued = QueuedChat(engine, clock, lambda _: kick)
+    router = ChatCommandRouter(
+        StandardCommands(watchtime, guilds.name_of).commands(),
+        ChatReplier(queued.sender_for),
+        answers=AnsweringGuilds(engine, guilds.guilds_tracking).answers,
+    )
+    message = webhook_chat("!link", badges=[])
+    await router.handle(GUILD, message)
+    await router.handle(OTHER_GUILD, message)
+    await router.flush()
+    await chat_worker(queued).run_once()
+
+    assert kick.texts == [f"To link your Kick account, type !link in {named}'s Discord."]
+
+
+async def test_a_server_that_follows_a_channel_alone_answers_there(engine, watchtime, guilds):
+    """A channel only one server follows (or one the routing does not know): that server
+    answers, without asking the database which."""
+    sender = RecordingSender()
+    guilds.set_kick_channel(GUILD, "slotfans", BROADCASTER)
+    answering = AnsweringGuilds(engine, guilds.guilds_tracking)
+    router = ChatCommandRouter(
+        StandardCommands(watchtime, guilds.name_of).commands(),
+        replier_for(sender),
+        answers=answering.answers,
+    )
+    await ask(router, GUILD, "!link")
+    await ask(router, OTHER_GUILD, "!link", broadcaster="555")  # a channel nobody follows
+    assert len(sender.texts) == 2
+    assert answering(Platform.KICK, BROADCASTER) == GUILD

@@ -6,12 +6,17 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from core.events import Platform, StreamStarted
+from core.features.chat_commands.answering import AnsweringGuilds
 from core.features.chat_commands.notices import ChatNotices, online_text, vip_text
 from core.features.chat_commands.queued import QueuedChat
+from core.features.guilds.service import GuildService
+from core.storage.tables import outbox
 from tests.features.chat_commands.doubles import T0, RecordingSender
+from tests.features.chat_commands.test_commands import connect_streamer
 from tests.features.chat_commands.test_queued import GUILD, chat_worker, outcomes
 from tests.support.clock import Clock
 
@@ -52,6 +57,43 @@ async def test_the_next_coming_online_is_said_again(engine: Engine):
     bot.handle_stream_started(GUILD, started("s2", T0 + timedelta(hours=5)))
     await chat_worker(QueuedChat(engine, Clock(T0), lambda _: kick)).run_once()
     assert len(kick.texts) == 2
+
+
+MAIN_SERVER, SECOND_SERVER = 111, 222  # two Discord servers following the same channel
+
+
+def chat_lines(engine: Engine) -> list[tuple[int, str]]:
+    with engine.connect() as conn:
+        rows = conn.execute(sa.select(outbox.c.guild_id, outbox.c.service)).all()
+    return [(row.guild_id, row.service) for row in rows]
+
+
+async def test_a_channel_two_servers_follow_hears_online_once_per_stream(engine: Engine):
+    kick = RecordingSender()
+    event = started("webhook-1")
+    notices(engine).handle_streams_started([(MAIN_SERVER, event), (SECOND_SERVER, event)])
+    notices(engine).handle_stream_started(SECOND_SERVER, started("pusher-abc"))  # lane by lane
+
+    await chat_worker(QueuedChat(engine, Clock(T0), lambda _: kick)).run_once()
+    assert [line.broadcaster_user_id for line in kick.sent] == ["42"]
+
+
+def test_online_is_queued_by_the_server_whose_streamer_connection_is_the_channel(
+    engine: Engine,
+):
+    """The Kick sender talks with the guild's streamer connection: the notice is that
+    guild's line, whichever guild's copy of the stream start comes first."""
+    guilds = GuildService(engine, Clock(T0))
+    for guild_id in (MAIN_SERVER, SECOND_SERVER):
+        guilds.set_kick_channel(guild_id, "slotfans", "42")
+    connect_streamer(engine, SECOND_SERVER, "42", "connected")
+    answering = AnsweringGuilds(engine, guilds.guilds_tracking)
+    bot = ChatNotices(engine, Clock(T0), lambda platform: True, lambda: COMMANDS, answering)
+
+    bot.handle_stream_started(MAIN_SERVER, started("webhook-1"))
+    assert chat_lines(engine) == []  # not the server that speaks in this chat
+    bot.handle_streams_started([(MAIN_SERVER, started("w")), (SECOND_SERVER, started("w"))])
+    assert chat_lines(engine) == [(SECOND_SERVER, "kick-chat")]
 
 
 def test_where_the_bot_cannot_talk_nothing_is_queued(engine: Engine):

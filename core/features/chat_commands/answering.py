@@ -1,0 +1,91 @@
+"""Which of the Discord servers following one channel speaks in that channel's chat.
+
+Several servers may follow one Kick or Twitch channel (docs/architecture.md, "Many guilds on one
+channel"): each keeps its own watchtime, points, raffle and heists, but the stream has one chat.
+So one server per channel answers the chat commands typed there and says "online" when it goes
+live: the server whose streamer connection (on the chat's platform) is that channel, as the bot
+talks there with that connection (a working one before one that needs the streamer again, the
+lowest id among equals); else the lowest server id. Every bot process picks the same one from
+the same rows; a change (a server added, a streamer connecting) counts within
+:data:`CACHE_SECONDS`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from collections.abc import Callable
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from core.events import ChatMessageSent, Platform
+from core.features.connections.connection_rows import CONNECTED
+from core.features.connections.tables import kick_connections, twitch_connections
+
+CACHE_SECONDS = 5.0
+_CONNECTIONS = {Platform.KICK: kick_connections, Platform.TWITCH: twitch_connections}
+
+# (platform, broadcaster user id, chatroom the event was read from or None) -> guild ids
+GuildsTracking = Callable[[Platform, str, "int | None"], list[int]]
+
+
+class AnsweringGuilds:
+    """``guilds_tracking`` is the dispatcher's routing (``GuildService.guilds_tracking``), so the
+    server chosen is one the message or stream start was handed to."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        guilds_tracking: GuildsTracking,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.engine = engine
+        self.guilds_tracking = guilds_tracking
+        self.clock = clock
+        self._chosen: dict[tuple[Platform, str, tuple[int, ...]], tuple[float, int]] = {}
+        self._lock = threading.Lock()
+
+    def __call__(
+        self, platform: Platform, broadcaster_user_id: str, via_chatroom_id: int | None = None
+    ) -> int | None:
+        """The server that speaks in this channel's chat; None when no server follows it.
+        Synchronous (it may read the database)."""
+        guilds = sorted(self.guilds_tracking(platform, broadcaster_user_id, via_chatroom_id))
+        if len(guilds) < 2:
+            return guilds[0] if guilds else None
+        key = (platform, broadcaster_user_id, tuple(guilds))
+        now = self.clock()
+        with self._lock:
+            cached = self._chosen.get(key)
+        if cached is not None and now - cached[0] < CACHE_SECONDS:
+            return cached[1]
+        chosen = self._choose(platform, broadcaster_user_id, guilds)
+        with self._lock:
+            if len(self._chosen) > 10_000:
+                self._chosen.clear()
+            self._chosen[key] = (now, chosen)
+        return chosen
+
+    def _choose(self, platform: Platform, broadcaster_user_id: str, guilds: list[int]) -> int:
+        table = _CONNECTIONS.get(platform)
+        if table is None:
+            return guilds[0]
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                sa.select(table.c.guild_id, table.c.status).where(
+                    table.c.guild_id.in_(guilds),
+                    table.c.broadcaster_user_id == broadcaster_user_id,
+                )
+            ).all()
+        if not rows:
+            return guilds[0]
+        return min(rows, key=lambda row: (row.status != CONNECTED, row.guild_id)).guild_id
+
+    async def answers(self, guild_id: int, event: ChatMessageSent) -> bool:
+        """Whether ``guild_id`` answers the chat command in ``event`` (the router asks)."""
+        chosen = await asyncio.to_thread(
+            self, event.platform, event.broadcaster_user_id, event.via_chatroom_id
+        )
+        return chosen is None or chosen == guild_id
