@@ -212,8 +212,9 @@ class ChatCommandRouter:
             queued = await self._admit(guild_id, command, event, permission) and self._enqueue(
                 command, invocation, kept
             )
-        except BaseException:
-            await self._forget(kept)  # the message comes again: it is answered then
+        except BaseException:  # cut short (a stop): any process runs it, once
+            if kept is not None and self.pending is not None:
+                await asyncio.to_thread(self.pending.let_go, [kept])
             raise
         if not queued:
             await self._forget(kept)

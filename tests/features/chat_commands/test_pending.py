@@ -20,6 +20,7 @@ from core.features.chat_commands.queued import QueuedChat
 from core.features.chat_commands.replies import ChatReplier
 from core.features.chat_commands.router import ChatCommand, ChatCommandRouter, ChatInvocation
 from core.features.chat_commands.tables import chat_commands_pending
+from core.ratelimits import MemoryWindows
 from core.storage import db
 from tests.features.chat_commands.doubles import T0, RecordingSender, replier_for, webhook_chat
 from tests.features.chat_commands.test_queued import chat_worker
@@ -232,6 +233,37 @@ async def test_a_command_refused_after_it_was_kept_leaves_no_row(engine, clock):
     await router.flush()
     assert rows(engine) == []
     assert [call.arguments for call in answering.calls] == ["1"]
+
+
+class StuckWindows(MemoryWindows):
+    """Shared marks (Redis) that do not answer until the process is stopped."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.asked = asyncio.Event()
+
+    async def try_take(self, key, limit):  # type: ignore[no-untyped-def]
+        self.asked.set()
+        await asyncio.Event().wait()
+
+
+async def test_a_command_cut_short_while_being_accepted_is_run_by_another_process(engine, clock):
+    """Kept, then stopped while taking the marks every process shares: the bus heard nothing
+    and its redelivery finds the row, so the row is handed over and another process runs it."""
+    windows = StuckWindows()
+    stopping = Process(engine, clock, "stopping", Answering(), windows=windows)
+    accepting = asyncio.ensure_future(stopping.router.handle(GUILD, webhook_chat("!join 3")))
+    await asyncio.wait_for(windows.asked.wait(), timeout=60)
+    accepting.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await accepting
+    assert rows(engine) == [("join", "3", "")]
+
+    answering = Answering()
+    other = Process(engine, clock, "other", answering)
+    assert await other.router.recover() == 1  # at once: "stopping" still beats
+    await other.router.flush()
+    assert [call.arguments for call in answering.calls] == ["3"]
 
 
 async def test_a_command_left_behind_too_long_is_dropped_not_answered(engine, clock, caplog):
