@@ -13,6 +13,7 @@ the same rows; a change (a server added, a streamer connecting) counts within
 from __future__ import annotations
 
 import asyncio
+import logging
 import threading
 import time
 from collections.abc import Callable
@@ -23,6 +24,8 @@ from sqlalchemy.engine import Engine
 from core.events import ChatMessageSent, Platform
 from core.features.connections.connection_rows import CONNECTED
 from core.features.connections.tables import kick_connections, twitch_connections
+
+log = logging.getLogger(__name__)
 
 CACHE_SECONDS = 5.0
 _CONNECTIONS = {Platform.KICK: kick_connections, Platform.TWITCH: twitch_connections}
@@ -61,7 +64,11 @@ class AnsweringGuilds:
             cached = self._chosen.get(key)
         if cached is not None and now - cached[0] < CACHE_SECONDS:
             return cached[1]
-        chosen = self._choose(platform, broadcaster_user_id, guilds)
+        try:
+            chosen = self._choose(platform, broadcaster_user_id, guilds)
+        except Exception:  # the database away: still one server, as without connections
+            log.warning("could not read the streamer connections; the lowest server answers")
+            return guilds[0]
         with self._lock:
             if len(self._chosen) > 10_000:
                 self._chosen.clear()

@@ -19,6 +19,7 @@ from core.features.connections.tables import kick_connections
 from core.features.guilds.service import GuildService
 from core.features.watchtime.durations import format_duration
 from core.features.watchtime.service import WatchtimeService
+from core.storage import db
 from tests.features.chat_commands.doubles import (
     BROADCASTER,
     T0,
@@ -227,3 +228,14 @@ async def test_a_server_that_follows_a_channel_alone_answers_there(engine, watch
     await ask(router, OTHER_GUILD, "!link", broadcaster="555")  # a channel nobody follows
     assert len(sender.texts) == 2
     assert answering(Platform.KICK, BROADCASTER) == GUILD
+
+
+def test_without_the_connections_the_lowest_server_answers(caplog):
+    """The streamer connections unreadable (the database away): still one server speaks."""
+    unreachable = db.create_engine("postgresql+psycopg://nobody:x@127.0.0.1:9/none")
+    try:
+        answering = AnsweringGuilds(unreachable, lambda *route: [OTHER_GUILD, GUILD])
+        assert answering(Platform.KICK, BROADCASTER) == GUILD
+    finally:
+        unreachable.dispose()
+    assert "the lowest server answers" in caplog.text
