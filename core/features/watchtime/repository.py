@@ -129,7 +129,8 @@ INSERT INTO watch_streams (guild_id, platform, broadcaster_user_id, is_live, cha
 VALUES (:guild_id, :platform, :broadcaster_user_id, :is_live, :changed_at)
 ON CONFLICT (guild_id, platform, broadcaster_user_id)
 DO UPDATE SET is_live = excluded.is_live, changed_at = excluded.changed_at
-WHERE watch_streams.changed_at <= excluded.changed_at
+WHERE watch_streams.is_live <> excluded.is_live
+  AND watch_streams.changed_at <= excluded.changed_at
 """).bindparams(
     *(
         sa.bindparam(name, type_=watch_streams.c[name].type)
@@ -146,7 +147,10 @@ def set_stream_state(
     is_live: bool,
     changed_at: datetime,
 ) -> None:
-    """Store live/offline unless a later change is already stored (deliveries can arrive late)."""
+    """Store a change between live and offline, unless a later change is already stored
+    (deliveries can arrive late). Another copy of the stored state (Pusher's time-less
+    StopStreamBroadcast, stamped when received, after the webhook's ``ended_at``) changes
+    nothing: ``changed_at`` stays the moment the state began, which the ticks read."""
     conn.execute(
         _SET_STREAM_STATE,
         {
@@ -226,7 +230,9 @@ def _present_viewers(guild_id: int, active_since: datetime, at: datetime | None)
     Activity at or after ``at`` never counts (:func:`tick_bucket`); a viewer whose latest
     activity came later counts by the run of activity it belongs to, or the earlier run
     (``_MARK_PRESENT``): exact for a tick up to a whole window late. A channel whose live status
-    was never seen counts as live, and so does one that went offline at or after ``at``. A
+    was never seen counts as live, and so does one that went offline at or after ``at``; one
+    that went live at or after ``at`` does not (it was offline then, and the tick's whole
+    interval before it). A
     viewer who chatted in two of the guild's channels (briefly possible after a channel change)
     appears twice. ``at`` None: present now (whoever chatted since ``active_since``, live now).
     """
@@ -261,7 +267,14 @@ def present_in(
             sa.func.coalesce(p.c.active_since, p.c.last_active_at) < at,
             sa.and_(p.c.earlier_active_at >= active_since, p.c.earlier_active_at < at),
         ),
-        sa.or_(s.c.is_live.is_(None), s.c.is_live.is_(True), s.c.changed_at >= at),
+        # Live at the instant: live since before it, or offline only since it (a channel that
+        # went live after the instant, or offline before it, was not live then, however late
+        # the tick runs).
+        sa.or_(
+            s.c.is_live.is_(None),
+            sa.and_(s.c.is_live.is_(True), s.c.changed_at < at),
+            sa.and_(s.c.is_live.is_(False), s.c.changed_at >= at),
+        ),
     )
 
 

@@ -1,6 +1,7 @@
 """A tick that runs late (the database was away, events were queued) credits what it would have
 credited on time: nothing that happened after its own instant, and everything before it, even
-when newer chat or a ``stream.offline`` was handled first. On SQLite and on PostgreSQL."""
+when newer chat, a ``stream.offline`` or a ``stream.online`` was handled first. On SQLite and
+on PostgreSQL."""
 
 from __future__ import annotations
 
@@ -117,6 +118,65 @@ def test_a_stream_that_ended_before_the_instant_is_not_credited_however_late(ser
     service.record_stream_state(GUILD, ended(at(40)))
 
     assert service.tick(GUILD, at(60)).credited_viewers == 0
+
+
+@pytest.mark.parametrize("ticked", ["tick", "tick_many"])
+def test_a_late_tick_does_not_credit_chat_before_a_stream_that_went_live_after_its_instant(
+    service, ticked
+):
+    """Chat while the channel was offline, then the stream starts after the 20:01 instant; the
+    tick for 20:01 runs late (a takeover's catch-up, the database away), after the start was
+    handled: the channel was offline for its whole interval, as an on-time tick saw."""
+    service.tick(GUILD, T0)
+    service.record_stream_state(GUILD, ended(at(-3600)))  # last night's stream
+    service.record_chat(GUILD, chat(ALICE, at(30)))  # pre-stream chat, channel offline
+    service.record_stream_state(GUILD, started(at(75)))
+
+    if ticked == "tick":
+        assert service.tick(GUILD, at(60)).credited_viewers == 0
+    else:
+        assert [r.credited_viewers for r in service.tick_many([GUILD], at(60))] == [0]
+    assert totals(service) == {}
+
+
+def test_a_stream_that_went_live_at_the_very_instant_counts_from_the_next_tick(service):
+    service.tick(GUILD, T0)
+    service.record_stream_state(GUILD, ended(at(-3600)))
+    service.record_chat(GUILD, chat(ALICE, at(30)))
+    service.record_stream_state(GUILD, started(at(60)))
+    service.record_chat(GUILD, chat(ALICE, at(90)))
+
+    assert service.tick(GUILD, at(60)).credited_viewers == 0
+    assert service.tick(GUILD, at(120)).credited_viewers == 1
+    assert totals(service) == {ALICE.platform_user_id: 60}
+
+
+def test_a_later_copy_of_the_end_does_not_make_the_ended_stream_live_for_a_late_tick(service):
+    """Kick's webhook says the stream ended at 20:00:00 (``ended_at``); Pusher's
+    StopStreamBroadcast copy of the same end carries no time and is stamped when received
+    (20:01:03). The copy must not move the end to 20:01:03, which would make the late tick
+    for 20:01 pay the chat said after the stream."""
+    service.tick(GUILD, T0)
+    service.record_stream_state(GUILD, started(at(-3600)))
+    service.record_stream_state(GUILD, ended(at(0)))  # webhook: ended_at 20:00:00
+    service.record_chat(GUILD, chat(ALICE, at(30)))  # chat after the stream ended
+    service.record_stream_state(GUILD, ended(at(63)))  # Pusher's copy, stamped on receipt
+
+    assert service.tick(GUILD, at(60)).credited_viewers == 0
+    assert totals(service) == {}
+
+
+def test_a_later_copy_of_the_start_keeps_the_stream_live_since_its_first_stamp(service):
+    """The other way round: the start's copy stamped on receipt after the late tick's instant
+    does not make the stream offline until then."""
+    service.tick(GUILD, T0)
+    service.record_stream_state(GUILD, ended(at(-3600)))
+    service.record_stream_state(GUILD, started(at(0)))  # webhook: started_at 20:00:00
+    service.record_chat(GUILD, chat(ALICE, at(30)))
+    service.record_stream_state(GUILD, started(at(63)))  # Pusher's copy, stamped on receipt
+
+    assert service.tick(GUILD, at(60)).credited_viewers == 1
+    assert totals(service) == {ALICE.platform_user_id: 60}
 
 
 def test_presence_kept_before_the_upgrade_counts_as_an_earlier_bucket(service, engine):
