@@ -5,7 +5,9 @@ badges, the arguments often strewn with invisible characters. Property: no handl
 command fails (nothing logged at ERROR), and every reply is a non-empty line of at most 500
 characters. And what the commands keep of such text (``clean_text``, a slot call's name and the
 key duplicates are found by) holds no invisible character, and invisible characters added to a
-slot name neither empty a visible one nor make it another slot.
+slot name neither empty a visible one nor make it another slot. The router's parse of a line
+(``parse_command``) keeps no invisible character in a command's name or arguments, and invisible
+characters strewn in a command (the mark Chatterino and 7TV append to a repeat) change nothing.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from core.events import ChatMessageSent
+from core.features.chat_commands.router import parse_command
 from core.features.chat_commands.text import DEFAULT_IGNORABLE_RANGES, INVISIBLE, clean_text
 from core.features.slot_calls.names import clean_slot_name, slot_key
 from core.platforms.kick.webhook import InvalidPayload, UnusablePayload
@@ -137,3 +140,33 @@ def test_invisible_characters_make_no_other_slot(name: str, hidden: str, data) -
     assert clean_slot_name(hidden) == ""
     assert slot_key(clean_slot_name(typed)) == slot_key(clean_slot_name(name)), ascii(typed)
     record("slot-names", "same slot")
+
+
+# Invisible characters that are not whitespace: strewn into a line, they must vanish.
+HIDDEN = st.text(st.sampled_from([c for c in INVISIBLES if c in INVISIBLE and not c.isspace()]))
+
+
+@given(st.one_of(st.text(max_size=200), strewn, st.builds("!{}".format, strewn)))
+def test_a_parsed_command_holds_no_invisible_character(line: str) -> None:
+    parsed = parse_command(line)
+    if parsed is None:
+        record("parse-command", "not a command")
+        return
+    assert parsed.name
+    assert not INVISIBLE.intersection(parsed.name + parsed.arguments), ascii(parsed)
+    assert parse_command(clean_text(line)) == parsed
+    record("parse-command", "with arguments" if parsed.arguments else "bare")
+
+
+@given(
+    st.from_regex(r"![A-Za-z]{1,12}( [A-Za-z0-9]{1,8}){0,3}", fullmatch=True),
+    st.lists(st.tuples(st.integers(0, 60), HIDDEN), max_size=4),
+)
+def test_invisible_characters_strewn_in_a_command_change_nothing(
+    line: str, hidden: list[tuple[int, str]]
+) -> None:
+    typed = line
+    for at, text in sorted(hidden, reverse=True):
+        typed = typed[:at] + text + typed[at:]
+    assert parse_command(typed) == parse_command(line), ascii(typed)
+    record("parse-command-strewn", "same command")

@@ -1,6 +1,8 @@
 """The chat command router: the one way in for every command viewers type in a stream chat.
 
-A message is a command when it starts with ``!`` and a known name or alias, in any case. That is
+A message is a command when it starts with ``!`` and a known name or alias, in any case, once
+cleaned as all chat text is (``text.clean_text``: invisible characters such as the mark
+Chatterino and 7TV add to a repeated message dropped, compatibility forms folded). That is
 checked first, against a dict in memory, so ordinary chat costs a string test and a lookup and
 never touches the database. A command then needs the permission level its badges give, and must
 be off cooldown. Cooldowns, and the commands already answered (a redelivered message is not
@@ -29,6 +31,7 @@ from dataclasses import dataclass
 from core.events import ChatMessageSent, Platform, Viewer
 from core.features.chat_commands.pending import PendingCommands
 from core.features.chat_commands.replies import ChatReplier
+from core.features.chat_commands.text import clean_text
 from core.ratelimits import Limit, MemoryWindows, Taken, Windows
 
 log = logging.getLogger(__name__)
@@ -73,9 +76,19 @@ class ParsedCommand:
     arguments: str
 
 
+# "!" and the characters NFKC folds into one or more of it (full-width, small, doubled).
+BANGS = "!\u203c\u2048\u2049\ufe15\ufe57\uff01"
+
+
 def parse_command(content: str) -> ParsedCommand | None:
-    """``!Name rest of line`` -> ("name", "rest of line"); None when it is not a command."""
-    text = content.lstrip()
+    """``!Name rest of line`` -> ("name", "rest of line"); None when it is not a command.
+
+    The line is cleaned first (:func:`clean_text`), so an invisible character (U+E0000, which
+    Chatterino and 7TV append to a repeated message, a zero-width space) is neither an argument
+    nor part of the name. A line without any form of ``!`` is not cleaned at all."""
+    if not any(bang in content for bang in BANGS):
+        return None
+    text = clean_text(content)
     if not text.startswith(PREFIX):
         return None
     rest = text[len(PREFIX) :]

@@ -81,6 +81,22 @@ def test_parsing_finds_the_name_after_the_bang_in_any_case(content, parsed) -> N
     assert parse_command(content) == parsed
 
 
+@pytest.mark.parametrize(
+    ("content", "parsed"),
+    [
+        ("!points \U000e0000", ParsedCommand("points", "")),  # Chatterino's / 7TV's repeat mark
+        ("!join 100 \U000e0000", ParsedCommand("join", "100")),
+        ("!call Book\u200b of Dead\ufe0f", ParsedCommand("call", "Book of Dead")),
+        ("\u200b!wa\u2060tchtime", ParsedCommand("watchtime", "")),
+        ("\uff01Points", ParsedCommand("points", "")),  # a full-width "!" is folded
+        ("!\U000e0000", None),
+        ("\U000e0000 hello", None),
+    ],
+)
+def test_invisible_characters_are_neither_the_name_nor_an_argument(content, parsed) -> None:
+    assert parse_command(content) == parsed
+
+
 async def test_a_command_from_a_kick_webhook_is_answered_as_a_reply_to_the_sender(sender, clock):
     handler = Recorder("hello there")
     router = make_router(sender, clock, ChatCommand("hello", handler))

@@ -40,6 +40,15 @@ async def test_join_opens_a_heist_and_says_how_long_the_crew_gathers(chat, point
     )
 
 
+@pytest.mark.parametrize("mark", [" \U000e0000", "\u200b", "\ufe0f"])
+async def test_a_join_repeated_from_chatterino_or_7tv_is_a_join_not_the_usage(chat, points, mark):
+    """Chatterino and 7TV append an invisible " U+E0000" to a message the viewer sends again
+    (chat drops an identical one); other invisible marks come with copied text."""
+    give(points, "1", 1000)
+    answer = await chat.say("!join 200 low" + mark, "1")
+    assert answer.startswith("A heist is being planned! You are in with 200 points (low risk)")
+
+
 @pytest.mark.parametrize(
     ("setup", "line", "answer"),
     [

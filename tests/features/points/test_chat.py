@@ -80,3 +80,14 @@ async def test_someone_elses_balance_by_name_on_the_same_platform(router, sender
 async def test_what_is_not_a_name_gets_a_friendly_reply(router, sender, arguments):
     await ask(router, twitch_chat(f"!points {arguments}"))
     assert sender.texts == [NOT_A_NAME]
+
+
+async def test_points_repeated_from_chatterino_or_7tv_shows_the_balance_again(
+    router, sender, points
+):
+    """Chat drops a message identical to the sender's previous one, so Chatterino and 7TV
+    append an invisible " U+E0000" to a repeat: it is no name to look up."""
+    points.give(GUILD, Platform.KICK, str(KICK_ID), 1200)
+    await ask(router, webhook_chat("!points", badges=["moderator"]))  # no cooldown
+    await ask(router, webhook_chat("!points \U000e0000", badges=["moderator"]))
+    assert sender.texts == ["You have 1,200 points: rank #1 of 1."] * 2
