@@ -25,6 +25,16 @@ class ChatMessageSent(Event):
     # The sender's login where it differs from a display name (Twitch's chatter_user_login):
     # what StreamElements keys points by. None where the platform gives only the username.
     login: str | None = None
+    # Twitch's Shared Chat: the channel the message was typed in (source_broadcaster_user_id).
+    # None outside a shared chat session (and on Kick, and in events stored before it was read).
+    source_broadcaster_user_id: str | None = None
+
+    @property
+    def from_another_channel(self) -> bool:
+        """Typed in another channel of a Shared Chat session and shown in this one: that
+        channel's chat, not this one's (no command answered here, no presence, no points)."""
+        source = self.source_broadcaster_user_id
+        return source is not None and source != self.broadcaster_user_id
 
 
 @dataclass(frozen=True, kw_only=True)

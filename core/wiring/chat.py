@@ -6,6 +6,7 @@ its install comes after this one in ``FEATURES``.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
 from core.events import ChatMessageSent, Platform, StreamStarted
@@ -23,6 +24,21 @@ if TYPE_CHECKING:
 
 # How often each bot process looks for commands a gone process left (a heartbeat's length).
 RECOVER_EVERY_SECONDS = 2.0
+
+
+def commands_of_this_channel(
+    router: ChatCommandRouter,
+) -> Callable[[int, ChatMessageSent], Awaitable[None]]:
+    """``router.handle`` for the messages typed in the channel itself. A Twitch Shared Chat
+    shows another channel's messages here too: a command typed there is that channel's to
+    answer (an answer here would show in every shared chat, and twice if it runs StreamKeeper
+    too)."""
+
+    async def handle(guild_id: int, event: ChatMessageSent) -> None:
+        if not event.from_another_channel:
+            await router.handle(guild_id, event)
+
+    return handle
 
 
 def install(rt: Assembly) -> None:
@@ -48,7 +64,7 @@ def install(rt: Assembly) -> None:
         pending=PendingCommands(rt.engine, rt.clock, rt.process_name),
         answers=answering.answers,
     )
-    rt.handle(ChatMessageSent, rt.chat_commands.handle)
+    rt.handle(ChatMessageSent, commands_of_this_channel(rt.chat_commands))
     rt.scheduler.every(
         "chat commands left behind",
         lambda: RECOVER_EVERY_SECONDS,

@@ -11,7 +11,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from core.events import ChatMessageSent, event_from_dict, event_to_dict
+from core.platforms.twitch.notifications import parse_notification
 from tests.fakes.twitch_eventsub import FIXTURE_OF, SECRET, EventSubSender, notification_body
+from tests.fuzz.conftest import record
 
 BROADCASTER = "1337"
 ALLOWED = {200, 400, 403, 413}
@@ -77,6 +80,7 @@ def twitch(runtime) -> EventSubSender:
                 "sub",
                 "resub",
                 "reply",
+                "source_broadcaster_user_id",
             ]
         ),
         json_values,
@@ -116,3 +120,28 @@ def test_unsigned_junk_is_refused_and_queues_nothing(runtime, body, headers):
     response = client.post("/webhooks/twitch", data=body, headers=headers)
     assert response.status_code in {400, 403}
     assert runtime.bus.backlog() == 0
+
+
+shared_sources = st.one_of(
+    json_values,
+    st.sampled_from([BROADCASTER, "5550001", " 5550001 ", 5550001]),
+    st.integers(min_value=-(2**70), max_value=2**70),
+    st.text(st.characters(min_codepoint=0x20, max_codepoint=0x7F), min_size=1, max_size=70),
+)
+
+
+@given(source=shared_sources, text=hostile_text)
+def test_a_shared_chat_source_never_refuses_a_chat_message(source, text):
+    """Whatever Twitch puts in ``source_broadcaster_user_id``, the chat message is kept: the
+    source is a valid id (another channel's, or ours) or none, and a storable event."""
+    body = notification_body("channel.chat.message", BROADCASTER)
+    body["event"].update(source_broadcaster_user_id=source, message={"text": text})
+    event = parse_notification(
+        "channel.chat.message", body, message_id="delivery-1", delivered_at=datetime.now(UTC)
+    )
+    assert isinstance(event, ChatMessageSent)
+    kept = event.source_broadcaster_user_id
+    assert kept is None or (0 < len(kept) <= 64 and kept.isascii() and kept.isprintable())
+    assert event.from_another_channel == (kept is not None and kept != BROADCASTER)
+    assert event_from_dict(json.loads(json.dumps(event_to_dict(event)))) == event
+    record("twitch-shared-chat", "another channel" if event.from_another_channel else "ours")

@@ -334,9 +334,10 @@ class PointsEarning:
 
 
 def _may_earn(event: ChatMessageSent) -> bool:
-    """Not a command, not empty, not the streamer paying themselves."""
+    """Not a command, not empty, not the streamer paying themselves, not a message typed in
+    another channel of a Twitch Shared Chat."""
     user_id = event.viewer.platform_user_id
     text = event.content.strip()
-    if user_id is None or not text or text.startswith("!"):
+    if user_id is None or not text or text.startswith("!") or event.from_another_channel:
         return False
     return user_id != event.broadcaster_user_id

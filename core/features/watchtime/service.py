@@ -108,8 +108,10 @@ class WatchtimeService:
         follow: each message is every one of theirs), in one transaction: each chatter's name
         once, and every guild's presence in one statement, its rows in key order (so two
         processes doing this at once lock them in the same order and never deadlock)."""
-        # Presence is kept by user id; every chat source gives one.
-        chats = [(g, e) for g, e in chats if e.viewer.platform_user_id is not None]
+        # Presence is kept by user id; every chat source gives one. Another channel's message
+        # that a Twitch Shared Chat shows here is no presence here.
+        here = [(g, e) for g, e in chats if not e.from_another_channel]
+        chats = [(g, e) for g, e in here if e.viewer.platform_user_id is not None]
         if not chats:
             return
         sightings = {

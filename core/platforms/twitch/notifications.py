@@ -39,6 +39,7 @@ from core.platforms.lenient import (
     WORD_MAX,
     BadValue,
     as_bool,
+    as_id,
     as_list,
     as_mapping,
     as_text,
@@ -120,8 +121,10 @@ def _parse_chat_message(n: _Notification) -> ChatMessageSent:
     """No subscription tier: only the badges hint at it. A badge's ``set_id`` is its kind
     ("broadcaster", "moderator", "vip", "subscriber", "founder", ...), its ``id`` the version (for
     "subscriber" by convention 0-99 Tier 1, 2000+ Tier 2, 3000+ Tier 3) and, for "subscriber" and
-    "founder", ``info`` the months. In a shared chat ``source_broadcaster_user_id`` names the
-    channel the message was sent in; the event is the broadcaster's all the same."""
+    "founder", ``info`` the months. In a Shared Chat session ``source_broadcaster_user_id``
+    names the channel the message was typed in (this one's own id for its own chat): kept on the
+    event, read leniently (an unreadable one is none, never a refused delivery), so that a
+    message from another channel is neither a command here nor presence."""
     badges = [as_mapping(badge) for badge in as_list(n.get("badges"))[:MAX_BADGES]]
     set_ids = [(as_text(badge.get("set_id"), WORD_MAX) or "").strip().lower() for badge in badges]
     pairs = zip(badges, set_ids, strict=True)
@@ -144,6 +147,7 @@ def _parse_chat_message(n: _Notification) -> ChatMessageSent:
         ),
         subscriber_months=months,
         login=as_text(n.get("chatter_user_login"), NAME_MAX) or None,
+        source_broadcaster_user_id=as_id(n.get("source_broadcaster_user_id")),
     )
 
 

@@ -209,6 +209,30 @@ def test_the_streamer_earns_nothing_from_their_own_chat(world):
     assert world.points.balance(GUILD, Platform.KICK, BROADCASTER) == 0
 
 
+def test_chat_from_another_channel_of_a_twitch_shared_chat_earns_nothing_here(world):
+    world.watchtime.set_tracking(GUILD, False)
+    for viewer, source in ((ALICE, "5550001"), (BOB, BROADCASTER)):
+        world.earning.record_chat(
+            GUILD,
+            chat_message(
+                "hello there",
+                platform=Platform.TWITCH,
+                broadcaster=BROADCASTER,
+                viewer=viewer,
+                at=T0,
+                source_broadcaster_user_id=source,  # the channel it was typed in
+            ),
+        )
+    world.watchtime.tick(GUILD, T0)
+    world.earning.earn_all()
+    close_window(world)
+    balance = world.points.balance
+    assert (balance(GUILD, Platform.TWITCH, "1001"), balance(GUILD, Platform.TWITCH, "1002")) == (
+        0,
+        1,
+    )
+
+
 # --- rates -----------------------------------------------------------------------------------
 
 

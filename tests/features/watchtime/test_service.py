@@ -272,6 +272,36 @@ def test_one_message_keeps_a_viewer_present_for_the_active_window_only(service, 
     assert totals(service) == {ALICE.platform_user_id: 300}
 
 
+def test_chat_from_another_channel_of_a_twitch_shared_chat_is_no_presence(service):
+    """In a Shared Chat session Twitch shows the partner channel's messages in ours, naming
+    the channel they were typed in; our own channel's messages name ours."""
+    service.tick(GUILD, T0)
+    service.record_chats(
+        GUILD,
+        [
+            chat_message(
+                "hi from next door",
+                platform=Platform.TWITCH,
+                broadcaster=BROADCASTER,
+                viewer=ALICE,
+                at=at(10),
+                source_broadcaster_user_id=OTHER_BROADCASTER,
+            ),
+            chat_message(
+                "hi",
+                platform=Platform.TWITCH,
+                broadcaster=BROADCASTER,
+                viewer=BOB,
+                at=at(20),
+                source_broadcaster_user_id=BROADCASTER,
+            ),
+        ],
+    )
+
+    assert service.tick(GUILD, at(60)).credited_viewers == 1
+    assert totals(service) == {BOB.platform_user_id: 60}
+
+
 def test_window_length_comes_from_the_settings(sqlite_engine, clock):
     service = WatchtimeService(sqlite_engine, WatchtimeSettings(active_window_minutes=2), clock)
     service.tick(GUILD)

@@ -331,6 +331,51 @@ def test_a_chat_message_keeps_the_login_beside_a_localized_display_name():
     assert (event.viewer.username, event.login) == ("カッパ", "kappa_fan")
 
 
+PARTNER_CHANNEL = "5550001"
+
+
+def shared_chat_body(typed_in: object) -> dict:
+    """The chat fixture as a Shared Chat session delivers it: ``typed_in`` the channel."""
+    body = body_of("channel.chat.message")
+    body["event"].update(
+        source_broadcaster_user_id=typed_in,
+        source_broadcaster_user_login="partner",
+        source_broadcaster_user_name="Partner",
+        source_message_id=body["event"]["message_id"],
+        source_badges=[],
+    )
+    return body
+
+
+def test_a_shared_chat_message_names_the_channel_it_was_typed_in():
+    partner = parse("", shared_chat_body(PARTNER_CHANNEL))
+    own = parse("", shared_chat_body("1971641"))  # our channel's own chat, shared
+    alone = parse("channel.chat.message")  # no shared chat session: every source_* is null
+    assert partner.broadcaster_user_id == own.broadcaster_user_id == "1971641"
+    assert (partner.source_broadcaster_user_id, partner.from_another_channel) == (
+        PARTNER_CHANNEL,
+        True,
+    )
+    assert (own.source_broadcaster_user_id, own.from_another_channel) == ("1971641", False)
+    assert (alone.source_broadcaster_user_id, alone.from_another_channel) == (None, False)
+
+
+@pytest.mark.parametrize("value", ["\ud800", "1" * 65, "12 34", 1e308, 1.5, {"id": "1"}, True, ""])
+def test_an_unreadable_shared_chat_source_is_none_and_the_message_is_kept(value):
+    event = parse("", shared_chat_body(value))
+    assert isinstance(event, ChatMessageSent)
+    assert (event.source_broadcaster_user_id, event.from_another_channel) == (None, False)
+
+
+def test_a_chat_message_stored_before_the_shared_chat_source_was_read_still_decodes():
+    event = parse("", shared_chat_body(PARTNER_CHANNEL))
+    stored = json.loads(json.dumps(event_to_dict(event)))
+    assert event_from_dict(stored) == event
+    del stored["source_broadcaster_user_id"]  # as the bus kept it before
+    older = event_from_dict(stored)
+    assert (older.source_broadcaster_user_id, older.from_another_channel) == (None, False)
+
+
 def test_a_reward_cost_beyond_64_bits_refuses_the_delivery():
     body = body_of("channel.channel_points_custom_reward_redemption.add")
     body["event"]["reward"]["cost"] = 2**70
