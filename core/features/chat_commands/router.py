@@ -21,7 +21,6 @@ delivered again, is answered by another.
 from __future__ import annotations
 
 import asyncio
-import enum
 import logging
 import time
 from collections import deque
@@ -29,73 +28,21 @@ from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 
 from core.events import ChatMessageSent, Platform, Viewer
+from core.features.chat_commands.parsing import (  # the names the features import from here
+    ParsedCommand,
+    Permission,
+    parse_command,
+    permission_of,
+)
 from core.features.chat_commands.pending import PendingCommands
 from core.features.chat_commands.replies import ChatReplier
-from core.features.chat_commands.text import clean_text
 from core.ratelimits import Limit, MemoryWindows, Taken, Windows
 
 log = logging.getLogger(__name__)
 
-PREFIX = "!"
 DEFAULT_TIMEOUT_SECONDS = 10.0
 MAX_WAITING_PER_GUILD = 20
 ANSWERED = Limit(1, 600)  # a message redelivered within this is not answered again
-
-
-class Permission(enum.IntEnum):
-    """Who may use a command; each level includes the ones above it in chat's pecking order."""
-
-    EVERYONE = 0
-    SUBSCRIBER = 1
-    VIP = 2
-    MODERATOR = 3
-    BROADCASTER = 4
-
-
-# Badge types as Kick sends them (``sender.identity.badges[].type``); Twitch uses the same words.
-BADGE_PERMISSIONS = {
-    "broadcaster": Permission.BROADCASTER,
-    "moderator": Permission.MODERATOR,
-    "vip": Permission.VIP,
-    "subscriber": Permission.SUBSCRIBER,
-    "founder": Permission.SUBSCRIBER,  # the first subscribers of a channel
-}
-
-
-def permission_of(event: ChatMessageSent) -> Permission:
-    """The highest level the sender's badges give; the channel's owner is always broadcaster."""
-    if event.viewer.platform_user_id == event.broadcaster_user_id:
-        return Permission.BROADCASTER
-    levels = [BADGE_PERMISSIONS.get(badge.strip().lower()) for badge in event.badges]
-    return max((level for level in levels if level is not None), default=Permission.EVERYONE)
-
-
-@dataclass(frozen=True)
-class ParsedCommand:
-    name: str  # as typed, casefolded
-    arguments: str
-
-
-# "!" and the characters NFKC folds into one or more of it (full-width, small, doubled).
-BANGS = "!\u203c\u2048\u2049\ufe15\ufe57\uff01"
-
-
-def parse_command(content: str) -> ParsedCommand | None:
-    """``!Name rest of line`` -> ("name", "rest of line"); None when it is not a command.
-
-    The line is cleaned first (:func:`clean_text`), so an invisible character (U+E0000, which
-    Chatterino and 7TV append to a repeated message, a zero-width space) is neither an argument
-    nor part of the name. A line without any form of ``!`` is not cleaned at all."""
-    if not any(bang in content for bang in BANGS):
-        return None
-    text = clean_text(content)
-    if not text.startswith(PREFIX):
-        return None
-    rest = text[len(PREFIX) :]
-    if not rest or rest[0].isspace():
-        return None
-    name, *arguments = rest.split(None, 1)
-    return ParsedCommand(name.casefold(), arguments[0].strip() if arguments else "")
 
 
 @dataclass(frozen=True)
@@ -391,7 +338,6 @@ class ChatCommandRouter:
 
 
 __all__ = [
-    "BADGE_PERMISSIONS",
     "ChatCommand",
     "ChatCommandRouter",
     "ChatHandler",
