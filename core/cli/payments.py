@@ -54,7 +54,7 @@ def _doubtful(args: argparse.Namespace) -> int:
     runtime = open_runtime(args)
     try:
         doubts = runtime.payment_doubts.doubtful(guild_id)
-        require_guild_or_data(runtime, guild_id, doubts)
+        require_guild_or_data(runtime, guild_id, doubts or runtime.payment_doubts.knows(guild_id))
     finally:
         runtime.close()
     if not doubts:

@@ -96,6 +96,12 @@ def list_in_doubt(conn: Connection, guild_id: int, limit: int) -> list[Uncertain
     return [_call(row) for row in conn.execute(query)]
 
 
+def has_calls(conn: Connection, guild_id: int) -> bool:
+    """Whether the bot ever queued a call for this guild (any service, any state)."""
+    query = sa.select(sa.exists().where(outbox.c.guild_id == guild_id))
+    return bool(conn.execute(query).scalar_one())
+
+
 def count_in_doubt(conn: Connection, guild_id: int) -> int:
     query = sa.select(sa.func.count()).where(outbox.c.guild_id == guild_id, _unsettled())
     return int(conn.execute(query).scalar_one())

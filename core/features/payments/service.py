@@ -190,6 +190,12 @@ class PaymentDoubts:
             names = admins_named(conn, guild_id, calls)
         return [doubt_of(call, names) for call in calls]
 
+    def knows(self, guild_id: int) -> bool:
+        """Whether the bot ever queued a call for this guild: a guild with nothing in doubt
+        now, as opposed to a guild id nobody uses."""
+        with self.engine.connect() as conn:
+            return repository.has_calls(conn, guild_id)
+
     def count(self, guild_id: int) -> int:
         with self.engine.connect() as conn:
             return repository.count_in_doubt(conn, guild_id)

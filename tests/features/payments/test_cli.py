@@ -24,8 +24,9 @@ def test_doubtful_lists_the_guilds_payments_newest_first(cli_env, calls):  # noq
     lines = listed.stdout.strip().splitlines()
     assert [line.split()[0] for line in lines] == [f"#{calls[1]}", f"#{calls[0]}"]
     assert lines[0] == (f"#{calls[1]} ann +5 (heist #1 payout), 2026-11-26 08:00 UTC: answered 500")
-    empty = cli(cli_env, "payments", "doubtful", "--guild", "42")
-    assert empty.stdout.strip() == "No payments in doubt in guild 42."
+    mistyped = cli(cli_env, "payments", "doubtful", "--guild", "42")  # no calls, not set up
+    assert (mistyped.returncode, mistyped.stdout) == (2, "")
+    assert mistyped.stderr.strip() == "Guild 42 is not set up; add it with 'guild add'."
 
 
 def test_settle_once_then_the_second_is_refused_naming_who(cli_env, calls):  # noqa: F811
