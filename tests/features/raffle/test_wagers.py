@@ -86,6 +86,35 @@ class Harness:
         self.period_id = period_id
         return period_id
 
+    def roll_over(self) -> int:
+        """Close the open period at its end and open the next, as the raffle's timed work does
+        (one transaction); the harness then reads the new period."""
+        at = PERIOD_END + timedelta(seconds=30)
+        with self.engine.begin() as conn:
+            assert self.period_id is not None
+            assert periods_repository.close_period(
+                conn,
+                self.period_id,
+                now=at,
+                ends_at=PERIOD_END,
+                snapshot_hash="ab" * 32,
+                snapshot_version=3,
+                eligible=[],
+            )
+            period_id = periods_repository.create_period(
+                conn,
+                guild_id=GUILD,
+                starts_at=PERIOD_END,
+                ends_at=PERIOD_END + timedelta(days=30),
+                status="open",
+                seed="22" * 32,
+                commitment="33" * 32,
+                now=at,
+            )
+        assert period_id is not None
+        self.period_id = period_id
+        return period_id
+
     def link_kick(
         self, discord_user_id: int, kick_user_id: str, platform: Platform = Platform.KICK
     ) -> None:
@@ -394,6 +423,82 @@ def test_concurrent_polls_award_once(h: Harness) -> None:
     refs = [e.source_ref for e in h.ledger()]
     assert refs in (["shuffle:alice:60"], ["shuffle:alice:50", "shuffle:alice:60"])
     assert h.balance() == 60
+
+
+# --- overlapping polls (two jobs or two processes read Shuffle at nearly the same time) -------
+
+CODES = (CAMPAIGN_CODE,)
+
+
+def alice_at(cents: int) -> list[WagerRow]:
+    return [WagerRow("alice", CAMPAIGN_CODE, cents)]
+
+
+def test_a_reply_read_before_the_last_one_taken_changes_nothing(h: Harness) -> None:
+    """Poll A reads Shuffle first, poll B a minute later; B's transaction commits first. A's
+    older total must not replace B's, or the next period would start from it and pay again
+    for wagers paid in this one."""
+    h.open_period()
+    h.verify(ALICE, "alice", kick_user_id=ALICE_KICK)
+    t0 = PERIOD_END - timedelta(minutes=30)
+    h.wagers.apply_rows(GUILD, alice_at(100_000), CODES, t0)  # the baseline
+    a_read, b_read = t0 + timedelta(minutes=5), t0 + timedelta(minutes=6)
+    h.wagers.apply_rows(GUILD, alice_at(300_000), CODES, b_read)  # $2,000: 40 tickets
+    stale = h.wagers.apply_rows(GUILD, alice_at(200_000), CODES, a_read)
+    assert stale.awards == ()
+    assert h.balance() == 40
+    h.roll_over()
+    # Nothing more was wagered: Shuffle still says $3,000 lifetime.
+    first = h.wagers.apply_rows(GUILD, alice_at(300_000), CODES, PERIOD_END + timedelta(minutes=5))
+    assert first.is_baseline
+    assert h.balance() == 0, "the new period paid again for wagers paid in the last one"
+    assert stale.outcome == "stale"
+    assert h.wagers.status(GUILD).last_success_at == PERIOD_END + timedelta(minutes=5)
+
+
+def test_a_regular_poll_overlapping_the_closing_poll_does_not_pay_twice(h: Harness) -> None:
+    """The regular poll reads Shuffle just before the end and answers slowly; the closing poll
+    (the raffle's timed work, another job or process) reads after the end and is taken first,
+    then the period closes and the next opens. The late regular reply lands in the new period:
+    it is stale, so it neither sets that period's baseline nor records its older total."""
+    h.open_period()
+    h.verify(ALICE, "alice", kick_user_id=ALICE_KICK)
+    h.wagers.apply_rows(GUILD, alice_at(100_000), CODES, PERIOD_END - timedelta(hours=1))
+    regular_read = PERIOD_END - timedelta(seconds=2)  # Shuffle said $2,000 lifetime then
+    closing_read = PERIOD_END + timedelta(seconds=30)  # and $3,000 then
+    h.wagers.apply_rows(GUILD, alice_at(300_000), CODES, closing_read)
+    assert h.balance() == 40  # $2,000 since the baseline, in the ending period
+    h.roll_over()
+    late = h.wagers.apply_rows(GUILD, alice_at(200_000), CODES, regular_read)
+    assert late.awards == ()
+    # The next regular poll; nothing more was wagered.
+    h.wagers.apply_rows(GUILD, alice_at(300_000), CODES, PERIOD_END + timedelta(minutes=5))
+    assert h.balance() == 0, "the new period paid again for $1,000 paid in the last one"
+    assert (late.outcome, late.is_baseline) == ("stale", False)
+    assert h.wagers.status(GUILD).baseline_at == PERIOD_END + timedelta(minutes=5)
+
+
+def test_the_next_period_starts_from_the_carried_total_even_when_shuffle_says_less(
+    sqlite_h: Harness,
+) -> None:
+    """The first reply of the next period says less than the total the ending period was paid
+    up to (a lagging answer): the period starts from the carried total, not the lower one,
+    so the wagers between them are not paid a second time when Shuffle catches up."""
+    h = sqlite_h
+    h.open_period()
+    h.verify(ALICE, "alice", kick_user_id=ALICE_KICK)
+    h.wagers.apply_rows(GUILD, alice_at(100_000), CODES, PERIOD_END - timedelta(hours=1))
+    h.wagers.apply_rows(GUILD, alice_at(300_000), CODES, PERIOD_END + timedelta(seconds=30))
+    assert h.balance() == 40
+    h.roll_over()
+    lagging = h.wagers.apply_rows(
+        GUILD, alice_at(200_000), CODES, PERIOD_END + timedelta(minutes=5)
+    )
+    assert lagging.is_baseline
+    h.wagers.apply_rows(GUILD, alice_at(300_000), CODES, PERIOD_END + timedelta(minutes=10))
+    assert h.balance() == 0, "the new period paid again for $1,000 paid in the last one"
+    h.wagers.apply_rows(GUILD, alice_at(350_000), CODES, PERIOD_END + timedelta(minutes=15))
+    assert h.balance() == 10  # $500 wagered in the new period
 
 
 def test_a_member_without_a_kick_link_catches_up_when_they_link(h: Harness) -> None:

@@ -118,12 +118,23 @@ def list_guild_ids_ending(conn: Connection, now: datetime) -> list[int]:
     return list(conn.execute(query).scalars())
 
 
-def record_poll_success(conn: Connection, guild_id: int, now: datetime) -> None:
-    conn.execute(
+def record_poll_success(conn: Connection, guild_id: int, now: datetime) -> bool:
+    """Record a successful poll that read Shuffle at ``now``; False, changing nothing, when a
+    poll that read it later has already been recorded (this reply is stale). The row's lock
+    is held to the end of the transaction, so one guild's polls are taken one at a time."""
+    s = shuffle_settings.c
+    recorded = conn.execute(
         sa.update(shuffle_settings)
-        .where(shuffle_settings.c.guild_id == guild_id)
+        .where(
+            s.guild_id == guild_id, sa.or_(s.last_success_at.is_(None), s.last_success_at <= now)
+        )
         .values(poll_failures=0, next_poll_at=None, last_success_at=now)
-    )
+        .returning(s.guild_id)
+    ).first()
+    if recorded is not None:
+        return True
+    later = conn.execute(sa.select(s.last_success_at).where(s.guild_id == guild_id)).scalar()
+    return later is None or later <= now
 
 
 def record_poll_problem(
@@ -264,6 +275,7 @@ def load_totals(conn: Connection, guild_id: int) -> dict[str, Total]:
 def save_totals(
     conn: Connection, guild_id: int, totals: Mapping[str, Total], now: datetime
 ) -> None:
+    """Store each account's total as read at ``now``, unless a later reading is stored."""
     if not totals:
         return
     stmt = insert_for(conn, shuffle_wager_totals)
@@ -275,6 +287,9 @@ def save_totals(
                 "total_cents": stmt.excluded.total_cents,
                 "seen_at": stmt.excluded.seen_at,
             },
+            # An older reading (a poll that read Shuffle earlier and commits later) never
+            # replaces a newer one.
+            where=shuffle_wager_totals.c.seen_at <= stmt.excluded.seen_at,
         ),
         [
             {

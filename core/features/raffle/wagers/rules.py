@@ -122,11 +122,12 @@ def baseline(
     key: str, total: Total, is_baseline: bool, carried: dict[str, Total], known: dict[str, Total]
 ) -> int:
     """Where an account starts counting in the period. At the period's first poll: the total
-    carried from the previous period's end, else today's total (nothing before counts). Later:
-    the last total seen, or zero for an account never seen (a new referral)."""
+    carried from the previous period's end (what that period was paid up to, even when this
+    reply says less), else today's total (nothing before counts). Later: the last total seen,
+    or zero for an account never seen (a new referral)."""
     if is_baseline:
         start = carried.get(key)
-        return total.cents if start is None else min(start.cents, total.cents)
+        return total.cents if start is None else start.cents
     return cents_of(known.get(key))
 
 

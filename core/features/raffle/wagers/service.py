@@ -72,7 +72,7 @@ UNREADABLE_URL = "the stored link cannot be decrypted (TOKEN_ENCRYPTION_KEY chan
 @dataclass(frozen=True)
 class PollResult:
     guild_id: int
-    outcome: str  # ok, no_period, rate_limited, challenge, failed, not_configured
+    outcome: str  # ok, stale, no_period, rate_limited, challenge, failed, not_configured
     awards: tuple[Award, ...] = ()
     accounts: int = 0  # rows under the guild's codes
     is_baseline: bool = False  # this poll set the period's baseline
@@ -271,15 +271,20 @@ class WagerService:
     ) -> PollResult:
         """Take one successful reply: record totals, set the period's baseline if this is its
         first poll, and give every verified, Kick-linked account the tickets it is due. Done
-        again when a close ends the period meanwhile: the next try counts in the next period."""
+        again when a close ends the period meanwhile: the next try counts in the next period.
+        ``now`` is when Shuffle was read: a reply read before the last one taken (two polls
+        overlapped) is stale and changes nothing."""
         totals = totals_under_codes(rows, campaign_codes)
         return across_a_close(lambda: self._apply(guild_id, totals, now))
 
     def _apply(self, guild_id: int, totals: dict[str, Total], now: datetime) -> PollResult:
         with self.engine.begin() as conn:
+            if not repository.record_poll_success(conn, guild_id, now):
+                # Stale: a poll that read Shuffle later was taken first. Its totals are newer
+                # than these, which must neither replace them nor set a period's baseline.
+                return PollResult(guild_id, "stale", accounts=len(totals))
             known = repository.load_totals(conn, guild_id)
             repository.save_totals(conn, guild_id, totals, now)
-            repository.record_poll_success(conn, guild_id, now)
             period = periods_repository.find_open_period(conn, guild_id)
             if period is None:
                 return PollResult(guild_id, "no_period", accounts=len(totals))
