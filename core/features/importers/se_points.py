@@ -1,6 +1,9 @@
 """``import streamelements-points``: a StreamElements channel's points leaderboard into a
 guild's points ledger, one ledger row per viewer (source ``import``, reference
-``streamelements:<channel>:<login>``), in one transaction.
+``streamelements:<channel>:id:<Twitch user id>``), in one transaction. The reference names the
+viewer by user id, not login, so an import run again after a viewer's rename finds their row;
+rows of an earlier StreamKeeper, referenced by login (``streamelements:<channel>:<login>``), are
+found by the viewer they credited.
 
 StreamElements keys points by Twitch login. A login becomes a Twitch user id when StreamKeeper
 already knows exactly one Twitch viewer by it, or when Twitch's Helix says so (an app token,
@@ -24,7 +27,7 @@ from core.features.importers.errors import ImportProblem, RolledBack
 from core.features.importers.progress import Progress, bar_for
 from core.features.importers.report import GuildReport
 from core.features.importers.source_values import Unfit, shown, whole_number
-from core.features.points.repository import PointsEntry, credit
+from core.features.points.repository import PointsEntry, credit, has_entry_like
 from core.features.points.service import MAX_AMOUNT
 from core.features.viewers.repository import find_viewer_ids_by_username, remember_sightings
 from core.platforms.streamelements.api import (
@@ -179,18 +182,21 @@ class StreamElementsPointsImport:
             if user_id is None:
                 report.problem("points", f"'{name}' ({points:,}): no Twitch user by this login")
                 continue
+            channel_refs = f"streamelements:{channel_id}:"
             entry = PointsEntry(
                 guild_id,
                 Platform.TWITCH,
                 user_id,
                 points,
                 SOURCE,
-                f"streamelements:{channel_id}:{name}",
+                f"{channel_refs}id:{user_id}",
                 now,
                 actor="import",
                 reason="StreamElements balance",
             )
-            if credit(conn, entry) is None:
+            if has_entry_like(conn, guild_id, Platform.TWITCH, user_id, SOURCE, channel_refs):
+                count.already += 1  # this viewer's balance, under this login or an earlier one
+            elif credit(conn, entry) is None:
                 count.already += 1
             else:
                 count.imported += 1

@@ -146,6 +146,27 @@ def written_change(conn: Connection, entry: PointsEntry) -> tuple[str, str, int]
     return None if row is None else (row.platform, row.platform_user_id, row.amount)
 
 
+def has_entry_like(
+    conn: Connection,
+    guild_id: int,
+    platform: Platform,
+    platform_user_id: str,
+    source: str,
+    ref_prefix: str,
+) -> bool:
+    """Whether the viewer has a ledger row of ``source`` whose reference starts with
+    ``ref_prefix`` (an import's rows, whatever the reference said after it)."""
+    l = points_ledger.c  # noqa: E741
+    query = sa.select(l.id).where(
+        l.guild_id == guild_id,
+        l.platform == str(platform),
+        l.platform_user_id == platform_user_id,
+        l.source == source,
+        l.source_ref.startswith(ref_prefix, autoescape=True),
+    )
+    return conn.execute(query.limit(1)).first() is not None
+
+
 def balance_of(conn: Connection, guild_id: int, platform: Platform, platform_user_id: str) -> int:
     params = {"guild_id": guild_id, "platform": str(platform), "platform_user_id": platform_user_id}
     return conn.execute(_BALANCE, params).scalar_one_or_none() or 0

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Collection, Iterator, Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -15,7 +15,7 @@ from core.events import Platform, Viewer
 from core.features.guilds.repository import ensure_guild
 from core.features.importers.errors import ImportProblem
 from core.features.importers.se_points import StreamElementsPointsImport, read_jwt
-from core.features.points.repository import balance_of, balances_of
+from core.features.points.repository import PointsEntry, balance_of, balances_of, credit
 from core.features.viewers.repository import remember_viewers
 from core.platforms.streamelements.api import StreamElementsPoints
 from tests.fakes.streamelements_server import CHANNEL_ID, JWT, FakeStreamElements
@@ -78,8 +78,9 @@ def test_the_leaderboard_is_credited_to_each_viewer(engine, se, guild):
         assert balance_of(conn, GUILD, TWITCH, "t-bob") == 120
         assert balance_of(conn, GUILD, TWITCH, "t-cat") == 1200
         refs = sorted(conn.execute(sa.text("SELECT source, source_ref FROM points_ledger")))
-    assert refs == [
-        ("import", f"streamelements:{CHANNEL_ID}:{name}") for name in ("ann", "bob", "cat")
+    assert refs == [  # by Twitch user id, which a rename does not change
+        ("import", f"streamelements:{CHANNEL_ID}:id:{user_id}")
+        for user_id in ("t-ann", "t-bob", "t-cat")
     ]
     assert se.puts == []  # nothing was changed at StreamElements
 
@@ -146,6 +147,51 @@ def test_a_second_import_changes_nothing(engine, se, guild):
     with engine.connect() as conn:
         assert balance_of(conn, GUILD, TWITCH, "t-ann") == 500
         assert conn.execute(sa.text("SELECT count(*) FROM points_ledger")).scalar() == 2
+
+
+def test_a_second_import_after_a_rename_does_not_credit_the_balance_twice(engine, se, guild):
+    """The documented rerun (to bring in logins resolved since) after a viewer renamed on
+    Twitch: StreamElements lists her under her new login, which chat has seen too."""
+    se.points.update({"ann": 500, "dave": 300})
+    first = run(engine, se, twitch=None)
+    assert numbers(first) == (1, 0, 1)  # dave is not known yet: "no Twitch user by this login"
+    se.points.clear()
+    se.points.update({"ann_renamed": 500, "dave": 300})
+    with engine.begin() as conn:
+        seen = [Viewer("t-ann", "ann_renamed"), Viewer("t-dave", "dave")]
+        remember_viewers(conn, TWITCH, seen, NOW + timedelta(days=1))
+
+    again = run(engine, se, twitch=None)
+
+    with engine.connect() as conn:
+        assert balance_of(conn, GUILD, TWITCH, "t-ann") == 500, "ann's balance imported twice"
+        assert balance_of(conn, GUILD, TWITCH, "t-dave") == 300
+    assert numbers(again) == (1, 1, 0)
+
+
+def test_a_balance_imported_by_login_before_is_already_there(engine, se, guild):
+    """Rows an earlier StreamKeeper wrote named the login in their reference; the viewer's
+    balance is not credited again under the user id's reference, whatever her login is now."""
+    with engine.begin() as conn:
+        earlier = PointsEntry(
+            GUILD,
+            TWITCH,
+            "t-ann",
+            500,
+            "import",
+            f"streamelements:{CHANNEL_ID}:ann_before",
+            NOW,
+            actor="import",
+        )
+        assert credit(conn, earlier) == 500
+    se.points.update({"ann": 500, "bob": 120})
+
+    outcome = run(engine, se)
+
+    with engine.connect() as conn:
+        assert balance_of(conn, GUILD, TWITCH, "t-ann") == 500, "ann's balance imported twice"
+        assert balance_of(conn, GUILD, TWITCH, "t-bob") == 120
+    assert numbers(outcome) == (1, 1, 0)
 
 
 def test_a_dry_run_counts_and_writes_nothing(engine, se, guild):
