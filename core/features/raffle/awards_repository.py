@@ -30,6 +30,7 @@ from core.storage import hooks
 from core.storage.schema import UTCDateTime
 
 SOURCES = ("watchtime", "gift", "wager", "admin", "import")
+MAX_AMOUNT = 2**31 - 1  # the most one ledger row holds (raffle_ledger.amount is an INTEGER)
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ from core.features.raffle import ledger_repository
 from core.features.raffle.errors import WagerRefused
 from core.features.raffle.periods import repository as periods_repository
 from core.features.raffle.tables import raffle_ledger, shuffle_settings
+from core.features.raffle.wagers import repository as wager_repository
 from core.features.raffle.wagers.rules import (
     backoff_seconds,
     check_affiliate_url,
@@ -334,6 +335,52 @@ def test_rate_limits_and_challenges_are_backed_off_and_never_taken_as_data(
     assert retried.outcome == "ok"
     assert h.balance() == 20
     assert h.wagers.status(GUILD).next_poll_at is None
+
+
+def test_a_huge_wager_total_does_not_stop_the_guilds_polls(h: Harness) -> None:
+    """An amount Shuffle's reader takes (under $10 trillion) whose tickets do not fit a ledger
+    row (an INTEGER): the account is left out and shown as the poll's problem; the others get
+    their tickets (on PostgreSQL the whole poll failed, every time, and nothing was shown)."""
+    h.open_period()
+    h.verify(ALICE, "alice", kick_user_id=ALICE_KICK)
+    h.verify(BOB, "bob", kick_user_id=BOB_KICK)
+    h.shuffle.set_wagered("alice", "0")
+    h.shuffle.set_wagered("bob", "0")
+    assert h.poll().is_baseline
+    h.shuffle.add_wager("bob", "1000")
+    h.shuffle.add_wager("alice", "200000000000")  # $200 billion: 4,000,000,000 tickets
+
+    result = h.poll()
+
+    assert (result.outcome, h.balance(BOB_KICK), h.balance(ALICE_KICK)) == ("ok", 20, 0)
+    assert (result.problem or "").startswith("alice: more tickets due at once than the ledger")
+    status = h.wagers.status(GUILD)
+    assert status.last_problem == result.problem
+    assert status.next_poll_at is None  # taken: no backoff
+    assert h.poll().awards == ()  # left out again, nothing given
+    assert h.balance(ALICE_KICK) == 0
+
+
+def test_a_reply_that_cannot_be_taken_is_a_problem_and_backed_off(
+    sqlite_h: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Whatever stops a reply from being taken is shown in !shuffle status and backed off like
+    a failed read, rather than only logged by the poll loop and tried again at full speed."""
+    h = sqlite_h
+    h.open_period()
+    h.shuffle.set_wagered("alice", "100")
+
+    def refuse(*_args: object) -> None:
+        raise sa.exc.DataError("INSERT ...", {}, Exception("integer out of range"))
+
+    monkeypatch.setattr(wager_repository, "save_totals", refuse)
+    result = h.poll()
+
+    assert (result.outcome, result.retry_at) == ("failed", h.clock() + timedelta(seconds=600))
+    status = h.wagers.status(GUILD)
+    assert status.last_problem == "the reply could not be taken (DataError)"
+    assert status.next_poll_at == result.retry_at
+    assert h.poll_due() == []  # left alone until the backoff ends
 
 
 def test_a_rate_limit_on_the_periods_first_poll_sets_no_baseline(sqlite_h: Harness) -> None:

@@ -28,6 +28,12 @@ class Award:
     wagered_cents: int  # since the baseline
 
 
+@dataclass(frozen=True)
+class Awarded:
+    awards: list[Award]  # what was written
+    too_large: list[str]  # the Shuffle names left out: more tickets due than a ledger row holds
+
+
 def award_due(
     conn: Connection,
     guild_id: int,
@@ -35,11 +41,14 @@ def award_due(
     totals: dict[str, Total],
     rate: int,
     now: datetime,
-) -> list[Award]:
+) -> Awarded:
     """Give each verified account of the guild the tickets its wagers are due in the period
-    (``rate`` tickets per $1,000), its progress moved by compare-and-set; what was written."""
+    (``rate`` tickets per $1,000), its progress moved by compare-and-set. An account due more
+    tickets at once than a ledger row holds (a garbage total, far past any real wager) is left
+    out and named, so it does not stop the others' tickets."""
     progress = repository.load_progress(conn, guild_id, period_id)
     due_rows: list[tuple[TicketAward, Award]] = []
+    too_large: list[str] = []
     for link in repository.list_links(conn, guild_id):
         counted = progress.get(link.account_key)
         total = totals.get(link.account_key)
@@ -49,6 +58,9 @@ def award_due(
         earned = tickets_for(wagered, rate)
         due = earned - counted.tickets_given
         if due <= 0:
+            continue
+        if due > awards_repository.MAX_AMOUNT:
+            too_large.append(link.username)
             continue
         accounts = linking_repository.links_of_member(conn, link.discord_user_id)
         if not accounts:
@@ -72,4 +84,4 @@ def award_due(
         )
         due_rows.append((row, Award(link.username, link.discord_user_id, due, earned, wagered)))
     written = awards_repository.award_many(conn, [row for row, _ in due_rows])
-    return [award for row, award in due_rows if row.key in written]
+    return Awarded([award for row, award in due_rows if row.key in written], too_large)

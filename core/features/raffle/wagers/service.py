@@ -66,6 +66,7 @@ log = logging.getLogger(__name__)
 
 END_POLL_SECONDS = 15.0  # how long a period's close waits for its last poll
 NOT_SHUFFLE_URL = "the stored link is not on a Shuffle host, so it is not fetched; set it again"
+TOO_LARGE = "more tickets due at once than the ledger holds (a total past any real wager); left out"
 UNREADABLE_URL = "the stored link cannot be decrypted (TOKEN_ENCRYPTION_KEY changed?); set it again"
 
 
@@ -258,9 +259,14 @@ class WagerService:
                 rows = await client.fetch_wagers(url)
         except ShuffleError as exc:
             return await asyncio.to_thread(self._record_problem, guild_id, exc, now)
-        return await asyncio.to_thread(
-            self.apply_rows, guild_id, rows, settings.campaign_codes, now
-        )
+        try:
+            return await asyncio.to_thread(
+                self.apply_rows, guild_id, rows, settings.campaign_codes, now
+            )
+        except Exception as exc:  # shown in !shuffle status and backed off, not retried blindly
+            log.exception("guild %s: the Shuffle statistics read could not be taken", guild_id)
+            error = ShuffleError(None, f"the reply could not be taken ({type(exc).__name__})")
+            return await asyncio.to_thread(self._record_problem, guild_id, error, now)
 
     def apply_rows(
         self,
@@ -304,9 +310,21 @@ class WagerService:
                 now,
             )
             rate = self._rate(conn, guild_id)
-            awards = award_due(conn, guild_id, period.id, {**known, **totals}, rate, now)
+            done = award_due(conn, guild_id, period.id, {**known, **totals}, rate, now)
+            problem = None
+            if done.too_large:
+                problem = f"{', '.join(done.too_large)}: {TOO_LARGE}"
+                log.warning("guild %s: Shuffle accounts %s", guild_id, problem)
+                repository.update_settings(
+                    conn, guild_id, now, last_problem=problem[:200], last_problem_at=now
+                )
         return PollResult(
-            guild_id, "ok", tuple(awards), accounts=len(totals), is_baseline=is_baseline
+            guild_id,
+            "ok",
+            tuple(done.awards),
+            accounts=len(totals),
+            is_baseline=is_baseline,
+            problem=problem,
         )
 
     def _record_problem(self, guild_id: int, error: ShuffleError, now: datetime) -> PollResult:
