@@ -17,8 +17,9 @@ from core.features.importers.kwb_source import SOURCE, ServerData
 from core.features.importers.report import GuildReport
 from core.features.linking import repository as linking
 from core.features.raffle.earning.repository import raise_watch_baseline
+from core.features.raffle.earning.service import TRIES_ACROSS_A_CLOSE, PeriodClosed
 from core.features.raffle.ledger_repository import add_ledger_entry, source_refs_in_any_period
-from core.features.raffle.periods.repository import find_open_period
+from core.features.raffle.periods.repository import Period, find_open_period, hold_open_period
 from core.features.roles import repository as roles
 from core.features.viewers.repository import remember_sightings
 from core.features.watchtime.earned_elsewhere import add_seconds
@@ -28,6 +29,17 @@ TICKET_SOURCE = "import"  # the raffle ledger's source for imported tickets
 # A raffle_tickets row's marker is "raffle_tickets:<id>", its ledger row's source_ref
 # "kick-watchtime-bot:raffle_tickets:<id>".
 TICKET_REF = "raffle_tickets:"
+
+
+def held_open_period(conn: Connection, guild_id: int) -> Period | None:
+    """The guild's open period, held open to the end of the import's transaction (on PostgreSQL
+    a close waits for the import, so the next period's watchtime baselines are taken with the
+    imported seconds in them); found again when a close ended it a moment before."""
+    for _ in range(TRIES_ACROSS_A_CLOSE):
+        period = find_open_period(conn, guild_id)
+        if period is None or hold_open_period(conn, guild_id, period.id):
+            return period
+    raise PeriodClosed(period.id)
 
 
 @dataclass
@@ -107,7 +119,7 @@ class _ServerWrite:
                 viewer.last_seen = row.last_active
             viewer.names.append(row.username)
             viewer.refs.append(ref)
-        period = find_open_period(self.conn, self.guild_id)
+        period = held_open_period(self.conn, self.guild_id)  # before the watchtime moves
         for viewer in viewers.values():
             add_seconds(
                 self.conn,
@@ -224,7 +236,7 @@ class _ServerWrite:
         count.already += len(self.data.tickets) - len(rows)
         if not rows:
             return
-        period = find_open_period(self.conn, self.guild_id)
+        period = held_open_period(self.conn, self.guild_id)
         if period is None:
             count.skipped += len(rows)
             self.report.problems.append(

@@ -4,6 +4,8 @@ side on both backends, Kick names resolved by a fake Kick on loopback."""
 from __future__ import annotations
 
 import asyncio
+import threading
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
@@ -11,6 +13,7 @@ import pytest
 import sqlalchemy as sa
 
 from core.events import Platform
+from core.features.importers import kwb_writes
 from core.features.importers import repository as imports
 from core.features.importers.errors import ImportProblem
 from core.features.importers.kick_names import KickApiLookup
@@ -189,6 +192,123 @@ def test_imported_watchtime_earns_no_watchtime_tickets_in_the_open_period(
     # Only bob's 2 hours watched here pay; the 630 + 120 + 45 imported minutes do not.
     assert (rows, tickets) == (1, 20)
     assert balances == {str(ALICE[0]): 40, str(BOB[0]): 15 + 20}
+
+
+def roll_over(
+    engine: sa.Engine, period_id: int, at: datetime, pids: list[int] | None = None
+) -> int:
+    """What the raffle's close does to the watchtime, in one transaction: take the period's row
+    lock, close it, open the next and take each viewer's watchtime total as its baseline.
+    ``pids`` is told the PostgreSQL backend it runs in."""
+    with engine.begin() as conn:
+        if pids is not None:
+            pids.append(conn.execute(sa.text("SELECT pg_backend_pid()")).scalar_one())
+        assert periods.lock_period_for_close(conn, period_id)
+        assert periods.close_period(
+            conn, period_id, now=at, ends_at=at, snapshot_hash="00" * 32, snapshot_version=3,
+            eligible=[],
+        )  # fmt: skip
+        new = periods.create_period(
+            conn, guild_id=SERVER_A, starts_at=at, ends_at=at + timedelta(days=30),
+            status="open", seed="ef" * 32, commitment="12" * 32, now=at,
+        )  # fmt: skip
+        assert new is not None
+        earning_repository.take_watch_baselines(conn, SERVER_A, new)
+    return new
+
+
+def alice_watched_an_hour_here(engine: sa.Engine, period_id: int) -> None:
+    """Before the period opened: her baseline in it is 3,600 s."""
+    with engine.begin() as conn:
+        add_seconds(conn, SERVER_A, KICK, str(ALICE[0]), 3600, None)
+        earning_repository.take_watch_baselines(conn, SERVER_A, period_id)
+
+
+def watchtime_tickets_due(engine: sa.Engine, period_id: int) -> int:
+    with engine.begin() as conn:
+        _, tickets = earning_repository.convert_watch_hours(conn, SERVER_A, period_id, 10, NOW)
+        seconds = conn.execute(
+            sa.select(sa.text("seconds"))
+            .select_from(sa.text("watchtime"))
+            .where(sa.text("guild_id = :g AND platform_user_id = :u")),
+            {"g": SERVER_A, "u": str(ALICE[0])},
+        ).scalar_one()
+    assert seconds == 3600 + 630 * 60  # the import did add her 630 minutes from the other bot
+    return tickets
+
+
+def waits_on_a_lock(engine: sa.Engine, pids: list[int]) -> bool:
+    """Whether the backend in ``pids`` waits for a lock another transaction holds."""
+    if not pids:
+        return False
+    with engine.connect() as conn:
+        query = sa.text("SELECT wait_event_type FROM pg_stat_activity WHERE pid = :pid")
+        return conn.execute(query, {"pid": pids[0]}).scalar() == "Lock"
+
+
+def test_a_period_closing_during_an_import_waits_for_its_watchtime(
+    engine, kick, source_url, period_id, monkeypatch
+):
+    """The close and the next period's opening run while the import is half way (its
+    watchtime written, not committed): the next period's baselines must include the imported
+    seconds, or its first conversion pays watchtime tickets for minutes watched under the
+    other bot. The close now waits for the import, which holds the open period."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("a second writer runs meanwhile only on PostgreSQL")
+    alice_watched_an_hour_here(engine, period_id)
+    rolled: list[int] = []
+    pids: list[int] = []
+    workers: list[threading.Thread] = []
+    original_links = kwb_writes._ServerWrite.links
+
+    def links_while_rolling_over(self):  # type: ignore[no-untyped-def]
+        if self.guild_id == SERVER_A and not workers:
+            at = NOW + timedelta(minutes=1)
+            workers.append(
+                threading.Thread(
+                    target=lambda: rolled.append(roll_over(engine, period_id, at, pids))
+                )
+            )
+            workers[0].start()
+            deadline = time.monotonic() + 20
+            while workers[0].is_alive() and not waits_on_a_lock(engine, pids):
+                assert time.monotonic() < deadline, "the close neither ran nor waited"
+                time.sleep(0.01)
+        return original_links(self)
+
+    monkeypatch.setattr(kwb_writes._ServerWrite, "links", links_while_rolling_over)
+    run(engine, kick, source_url, guild_id=SERVER_A)
+    workers[0].join(timeout=30)
+
+    [new] = rolled
+    tickets = watchtime_tickets_due(engine, new)
+    assert tickets == 0, f"{tickets} watchtime tickets for minutes watched under the other bot"
+
+
+def test_a_period_closed_just_before_the_import_writes_is_replaced_by_the_next(
+    engine, kick, source_url, period_id, monkeypatch
+):
+    """The close and the next period's opening commit between the import's look for the open
+    period and its watchtime writes: the import counts the imported seconds out of the next
+    period, not out of the one that closed."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("a second writer runs meanwhile only on PostgreSQL")
+    alice_watched_an_hour_here(engine, period_id)
+    rolled: list[int] = []
+    find_open_period = kwb_writes.find_open_period
+
+    def find_then_roll_over(conn, guild_id):  # type: ignore[no-untyped-def]
+        found = find_open_period(conn, guild_id)
+        if guild_id == SERVER_A and not rolled:
+            rolled.append(roll_over(engine, period_id, NOW + timedelta(minutes=1)))
+        return found
+
+    monkeypatch.setattr(kwb_writes, "find_open_period", find_then_roll_over)
+    run(engine, kick, source_url, guild_id=SERVER_A)
+
+    [new] = rolled
+    tickets = watchtime_tickets_due(engine, new)
+    assert tickets == 0, f"{tickets} watchtime tickets for minutes watched under the other bot"
 
 
 def test_problems_name_each_row_left_out(engine, kick, source_url, period_id):
