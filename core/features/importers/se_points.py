@@ -35,6 +35,7 @@ from core.platforms.streamelements.api import (
     checked_channel_id,
 )
 from core.platforms.twitch.helix_transport import HelixError
+from core.platforms.twitch.oauth_client import TwitchOAuthError
 
 SOURCE = "import"  # the points ledger's source for imported balances
 PAGE = 100
@@ -247,6 +248,11 @@ class StreamElementsPointsImport:
                 ids.update(await self.twitch_ids_of(ask))
             except HelixError as exc:
                 raise ImportProblem(f"Twitch did not say who these logins are ({exc}).") from None
+            except TwitchOAuthError as exc:  # no app token to ask Helix with
+                raise ImportProblem(
+                    f"Twitch did not give StreamKeeper a token to ask who these logins are "
+                    f"({exc}); nothing was imported, run the import again later."
+                ) from None
         return ids
 
 

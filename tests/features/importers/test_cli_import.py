@@ -15,6 +15,9 @@ from tests.conftest import TEST_FERNET_KEY
 from tests.fakes.kick_server import FakeKick
 from tests.fakes.kick_shapes import CLIENT_ID, CLIENT_SECRET
 from tests.fakes.streamelements_server import CHANNEL_ID, JWT, FakeStreamElements
+from tests.fakes.twitch_server import CLIENT_ID as TWITCH_ID
+from tests.fakes.twitch_server import CLIENT_SECRET as TWITCH_SECRET
+from tests.fakes.twitch_server import FakeTwitch
 from tests.features.importers.kwb_rows import SERVER_A, SERVER_B, SERVER_C
 from tests.test_cli import cli
 
@@ -97,6 +100,29 @@ def test_a_missing_jwt_file_is_one_line_and_exit_2(env, tmp_path: Path):
     result = cli(env, "import", "streamelements-points", "--guild", str(SERVER_A),
                  "--channel", CHANNEL_ID, "--jwt-file", str(tmp_path / "absent"))  # fmt: skip
     assert_refused(result, "Could not read the JWT file")
+
+
+def test_twitch_oauth_down_is_one_line_and_exit_2(env, tmp_path: Path):
+    """A login not seen here is asked of Helix, and Twitch's OAuth server cannot give the app
+    token for it (503): one line saying so, nothing imported, no traceback (the retries before
+    it are logged as warnings, left out here)."""
+    jwt_file = tmp_path / "se.jwt"
+    jwt_file.write_text(JWT + "\n")
+    with FakeStreamElements() as se, FakeTwitch() as twitch:
+        twitch.fail_next("/oauth2/token", 503, times=1000)
+        se.points.update({"somebody_new": 300})
+        env = {**env, "STREAMELEMENTS_API_URL": se.base_url, "TWITCH_CLIENT_ID": TWITCH_ID,
+               "TWITCH_CLIENT_SECRET": TWITCH_SECRET, "TWITCH_OAUTH_BASE_URL": twitch.oauth_url,
+               "TWITCH_API_BASE_URL": twitch.helix_url, "LOG_LEVEL": "ERROR"}  # fmt: skip
+        result = cli(env, "import", "streamelements-points", "--guild", str(SERVER_A),
+                     "--channel", CHANNEL_ID, "--jwt-file", str(jwt_file))  # fmt: skip
+
+    assert_refused(
+        result,
+        "Twitch did not give StreamKeeper a token to ask who these logins are (Twitch OAuth "
+        "503: Service Unavailable); nothing was imported, run the import again later.",
+    )
+    assert JWT not in result.stdout + result.stderr
 
 
 def test_kick_oauth_down_leaves_names_unresolved_and_imports_every_guild(
