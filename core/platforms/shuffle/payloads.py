@@ -12,6 +12,8 @@ tickets always come from the newest total, never from a sum of differences.
 from __future__ import annotations
 
 import json
+import re
+import string
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import ROUND_DOWN, Decimal, InvalidOperation
@@ -26,6 +28,11 @@ _CENT = Decimal("0.01")
 # Far beyond anything real; keeps a garbage value from overflowing a BIGINT column.
 _MAX_CENTS = 10**15
 _MAX_AMOUNT = Decimal(_MAX_CENTS) / 100
+# What a Shuffle username is (the one shape !linkshuffle takes), and its case folded as ASCII
+# alone: casefold() or lower() would also fold the Kelvin sign into "k" and "ß" into "ss",
+# making two players one.
+NAME = re.compile(r"^[A-Za-z0-9_.\-]{2,32}$")
+_ASCII_LOWER = str.maketrans(string.ascii_uppercase, string.ascii_lowercase)
 
 
 class NotStatistics(ValueError):
@@ -48,9 +55,15 @@ class WagerRow:
         """Shuffle names are compared without regard to case."""
         return account_key(self.username)
 
+    @property
+    def is_account_name(self) -> bool:
+        """Whether the row names a Shuffle username (one !linkshuffle would take)."""
+        return NAME.match(self.username) is not None
+
 
 def account_key(username: str) -> str:
-    return username.strip().casefold()
+    """The name without regard to ASCII case (Shuffle names are ASCII: see :data:`NAME`)."""
+    return username.strip().translate(_ASCII_LOWER)
 
 
 def parse_statistics(body: bytes | str) -> list[WagerRow]:

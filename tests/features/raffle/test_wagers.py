@@ -207,6 +207,35 @@ def test_rows_under_other_codes_are_ignored_and_names_fold_case() -> None:
     assert totals["alice"].cents == 150
 
 
+def test_names_fold_ascii_case_alone_and_rows_naming_no_shuffle_user_are_left_out() -> None:
+    """casefold() folds far more than case: the Kelvin sign (U+212A) into "k", "ß" into "ss".
+    Shuffle names are ASCII (the shape !linkshuffle takes); a row naming anything else is
+    another player's, never one of theirs."""
+    rows = [
+        WagerRow("Kelly", CAMPAIGN_CODE, 100),
+        WagerRow("\u212aelly", CAMPAIGN_CODE, 500),
+        WagerRow("STRASSE", CAMPAIGN_CODE, 300),
+        WagerRow("stra\u00dfe", CAMPAIGN_CODE, 700),
+        WagerRow("two words", CAMPAIGN_CODE, 900),
+        WagerRow("x" * 33, CAMPAIGN_CODE, 900),
+    ]
+    totals = totals_under_codes(rows, (CAMPAIGN_CODE,))
+    assert {key: total.cents for key, total in totals.items()} == {"kelly": 100, "strasse": 300}
+
+
+def test_a_different_unicode_name_is_not_folded_into_a_verified_account(sqlite_h: Harness) -> None:
+    h = sqlite_h
+    h.open_period()
+    h.verify(ALICE, "kelly", kick_user_id=ALICE_KICK)
+    h.wagers.apply_rows(GUILD, [WagerRow("kelly", CAMPAIGN_CODE, 0)], (CAMPAIGN_CODE,), h.clock())
+    rows = [
+        WagerRow("kelly", CAMPAIGN_CODE, 100_000),  # kelly: $1,000, 20 tickets
+        WagerRow("\u212aelly", CAMPAIGN_CODE, 500_000),  # "Kelly" with a Kelvin sign: not hers
+    ]
+    h.wagers.apply_rows(GUILD, rows, (CAMPAIGN_CODE,), h.clock())
+    assert h.balance() == 20, "another player's wagers were paid to the verified kelly"
+
+
 def test_campaign_codes_are_parsed_leniently_and_checked() -> None:
     assert parse_campaign_codes(" abc, DEF ghi,abc ") == ("abc", "DEF", "ghi")
     for bad in ("", "  ,", "no<markup>", "x" * 33):

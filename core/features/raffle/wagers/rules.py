@@ -87,15 +87,14 @@ def check_affiliate_url(url: str, allowed_hosts: Sequence[str] = SHUFFLE_HOSTS) 
 
 def totals_under_codes(rows: Sequence[WagerRow], campaign_codes: Sequence[str]) -> dict[str, Total]:
     """Each account's total under the guild's codes (summed when it has rows under several);
-    rows under other codes are not the streamer's and are left out."""
+    rows under other codes are not the streamer's and are left out, and so are rows whose
+    name is no Shuffle username (no member could be verified as it)."""
     wanted = {code.casefold() for code in campaign_codes}
     totals: dict[str, Total] = {}
     for row in rows:
-        if row.campaign_code.casefold() not in wanted:
+        if row.campaign_code.casefold() not in wanted or not row.is_account_name:
             continue
         key = row.account_key
-        if not key or len(key) > 64:
-            continue
         earlier = totals.get(key)
         cents = row.wagered_cents + (earlier.cents if earlier else 0)
         totals[key] = Total(row.username[:64], cents)

@@ -7,7 +7,6 @@ verified account's wagers earn tickets (see :mod:`.wagers`).
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -19,9 +18,7 @@ from core.features.linking import repository as linking_repository
 from core.features.raffle.errors import WagerRefused
 from core.features.raffle.wagers import repository
 from core.features.raffle.wagers.repository import LinkRequest, ShuffleLink
-from core.platforms.shuffle.payloads import account_key
-
-_NAME = re.compile(r"^[A-Za-z0-9_.\-]{2,32}$")
+from core.platforms.shuffle.payloads import NAME, account_key
 
 
 @dataclass(frozen=True)
@@ -34,7 +31,7 @@ class Verified:
 
 def check_shuffle_name(name: str) -> str:
     name = name.strip().lstrip("@")
-    if not _NAME.match(name):
+    if not NAME.match(name):
         raise WagerRefused(
             "That is not a Shuffle username (2 to 32 letters, digits, '.', '-' or '_')."
         )
