@@ -236,6 +236,31 @@ def test_a_different_unicode_name_is_not_folded_into_a_verified_account(sqlite_h
     assert h.balance() == 20, "another player's wagers were paid to the verified kelly"
 
 
+def test_a_row_repeated_under_one_code_is_one_total_and_codes_still_add_up() -> None:
+    """Pages that overlap list a player twice under one code: one lifetime total, counted once
+    (the larger, should they differ); the totals under different codes are added."""
+    rows = [
+        WagerRow("alice", "streamer", 200_000),
+        WagerRow("Alice", "STREAMER", 200_000),
+        WagerRow("alice", "second", 50),
+        WagerRow("ALICE", "second", 70),
+    ]
+    totals = totals_under_codes(rows, ("streamer", "second"))
+    assert {key: total.cents for key, total in totals.items()} == {"alice": 200_070}
+
+
+def test_a_row_repeated_in_one_reply_is_not_counted_twice(sqlite_h: Harness) -> None:
+    h = sqlite_h
+    h.open_period()
+    h.verify(ALICE, "alice", kick_user_id=ALICE_KICK)
+    h.wagers.apply_rows(
+        GUILD, [WagerRow("alice", CAMPAIGN_CODE, 100_000)], (CAMPAIGN_CODE,), h.clock()
+    )
+    row = WagerRow("alice", CAMPAIGN_CODE, 200_000)  # $1,000 since the baseline
+    h.wagers.apply_rows(GUILD, [row, row], (CAMPAIGN_CODE,), h.clock())
+    assert h.balance() == 20, "the repeated row was paid twice"
+
+
 def test_campaign_codes_are_parsed_leniently_and_checked() -> None:
     assert parse_campaign_codes(" abc, DEF ghi,abc ") == ("abc", "DEF", "ghi")
     for bad in ("", "  ,", "no<markup>", "x" * 33):

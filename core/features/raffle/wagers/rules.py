@@ -88,16 +88,22 @@ def check_affiliate_url(url: str, allowed_hosts: Sequence[str] = SHUFFLE_HOSTS) 
 def totals_under_codes(rows: Sequence[WagerRow], campaign_codes: Sequence[str]) -> dict[str, Total]:
     """Each account's total under the guild's codes (summed when it has rows under several);
     rows under other codes are not the streamer's and are left out, and so are rows whose
-    name is no Shuffle username (no member could be verified as it)."""
+    name is no Shuffle username (no member could be verified as it). A row repeated under the
+    same code (pages that overlap) is one lifetime total, counted once: the largest."""
     wanted = {code.casefold() for code in campaign_codes}
-    totals: dict[str, Total] = {}
+    per_code: dict[tuple[str, str], WagerRow] = {}
     for row in rows:
-        if row.campaign_code.casefold() not in wanted or not row.is_account_name:
+        code = row.campaign_code.casefold()
+        if code not in wanted or not row.is_account_name:
             continue
-        key = row.account_key
-        earlier = totals.get(key)
-        cents = row.wagered_cents + (earlier.cents if earlier else 0)
-        totals[key] = Total(row.username[:64], cents)
+        earlier = per_code.get((row.account_key, code))
+        if earlier is None or row.wagered_cents > earlier.wagered_cents:
+            per_code[(row.account_key, code)] = row
+    totals: dict[str, Total] = {}
+    for (key, _), row in per_code.items():
+        earlier_total = totals.get(key)
+        cents = row.wagered_cents + (earlier_total.cents if earlier_total else 0)
+        totals[key] = Total(row.username, cents)
     return totals
 
 
