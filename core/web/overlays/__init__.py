@@ -67,16 +67,16 @@ bp = Blueprint(
 # transparent page in OBS), and it loads itself again; its state and stream answer 503 with
 # Retry-After, which live-link.js and the pages' fetches try again after.
 DATABASE_DOWN_PAGE = (
-    '<!doctype html><html lang="en"><head><meta charset="utf-8">'
-    '<meta http-equiv="refresh" content="{seconds}"><title>Overlay</title></head>'
-    "<body></body></html>"
+    '<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Overlay</title>'
+    '<script src="{retry}" data-seconds="{seconds}"></script></head><body></body></html>'
 )
 
 
 def _database_down(error: Exception) -> Response:
     log.warning("an overlay was not served: the database is unreachable (%s)", type(error).__name__)
     if request.endpoint == "overlay.page":
-        page = DATABASE_DOWN_PAGE.format(seconds=BUSY_RETRY_SECONDS)
+        retry = url_for("overlay.static", filename="retry.js")
+        page = DATABASE_DOWN_PAGE.format(retry=retry, seconds=BUSY_RETRY_SECONDS)
         response = _headers(Response(page, 503, mimetype="text/html"))
         response.headers["Retry-After"] = str(BUSY_RETRY_SECONDS)
         return response

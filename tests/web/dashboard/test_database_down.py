@@ -91,7 +91,7 @@ def test_an_overlay_in_obs_shows_nothing_and_loads_again_while_the_database_is_d
     html = page.get_data(as_text=True)
     assert page.status_code == 503
     assert page.mimetype == "text/html"
-    assert '<meta http-equiv="refresh" content="10">' in html
+    assert '<script src="/overlay/static/retry.js" data-seconds="10"></script>' in html
     assert "<body></body>" in html  # nothing drawn over the stream
     assert "default-src 'self'" in page.headers["Content-Security-Policy"]
     for part in ("/state", "/events"):
