@@ -18,10 +18,10 @@ import threading
 import time
 from collections.abc import Callable
 
-import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from core.events import ChatMessageSent, Platform
+from core.features.connections import connection_rows
 from core.features.connections.connection_rows import CONNECTED
 from core.features.connections.tables import kick_connections, twitch_connections
 
@@ -80,15 +80,10 @@ class AnsweringGuilds:
         if table is None:
             return guilds[0]
         with self.engine.connect() as conn:
-            rows = conn.execute(
-                sa.select(table.c.guild_id, table.c.status).where(
-                    table.c.guild_id.in_(guilds),
-                    table.c.broadcaster_user_id == broadcaster_user_id,
-                )
-            ).all()
-        if not rows:
+            statuses = connection_rows.statuses_of_channel(conn, table, broadcaster_user_id, guilds)
+        if not statuses:
             return guilds[0]
-        return min(rows, key=lambda row: (row.status != CONNECTED, row.guild_id)).guild_id
+        return min(statuses, key=lambda guild_id: (statuses[guild_id] != CONNECTED, guild_id))
 
     async def answers(self, guild_id: int, event: ChatMessageSent) -> bool:
         """Whether ``guild_id`` answers the chat command in ``event`` (the router asks)."""

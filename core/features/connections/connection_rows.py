@@ -161,3 +161,15 @@ def list_guild_ids_needing_sync(conn: Connection, table: Table) -> list[int]:
     c = table.c
     query = sa.select(c.guild_id).where(c.needs_sync.is_(True), c.status == CONNECTED)
     return list(conn.execute(query.order_by(c.guild_id)).scalars())
+
+
+def statuses_of_channel(
+    conn: Connection, table: Table, broadcaster_user_id: str, guild_ids: list[int]
+) -> dict[int, str]:
+    """Of ``guild_ids``, those whose streamer connection is the channel ``broadcaster_user_id``,
+    with the connection's status."""
+    c = table.c
+    query = sa.select(c.guild_id, c.status).where(
+        c.guild_id.in_(guild_ids), c.broadcaster_user_id == broadcaster_user_id
+    )
+    return {row.guild_id: row.status for row in conn.execute(query)}
