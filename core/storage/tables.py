@@ -47,6 +47,8 @@ processed_events = Table(
 # The outbox calls that did not happen; a query finds them through the partial index below only
 # with this very text (SQLite does not match a partial index's condition to bound parameters).
 OUTBOX_UNDONE = "state IN ('refused', 'failed')"
+# StreamElements' points payments (core/features/points/se_payments.py), found by the same rule.
+OUTBOX_SE_PAYMENTS = "service = 'streamelements'"
 
 # A call to an outside service (Helix, a platform's chat, Discord, StreamElements, Shuffle),
 # written in the transaction of the handler that decided it and made by that service's worker.
@@ -81,6 +83,16 @@ outbox = Table(
         "finished_at",
         sqlite_where=text(OUTBOX_UNDONE),
         postgresql_where=text(OUTBOX_UNDONE),
+    ),
+    # A viewer's StreamElements payments waiting, and made since their balance was read (every
+    # StreamElements heist join and points removal reads them), among 30 days of every call.
+    Index(
+        "ix_outbox_se_payments_by_guild",
+        "guild_id",
+        "state",
+        "finished_at",
+        sqlite_where=text(OUTBOX_SE_PAYMENTS),
+        postgresql_where=text(OUTBOX_SE_PAYMENTS),
     ),
 )
 

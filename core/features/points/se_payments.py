@@ -32,7 +32,7 @@ from core.platforms.streamelements.api import (
     StreamElementsUncertain,
     StreamElementsUnreachable,
 )
-from core.storage.tables import outbox
+from core.storage.tables import OUTBOX_SE_PAYMENTS, outbox
 
 SERVICE = "streamelements"
 PAY = "points.se-pay"
@@ -90,13 +90,14 @@ def owed_in(conn: Connection, guild_id: int, login: str, since: datetime | None 
     ``since`` (when their balance was read), also what payments made (or maybe made) from then
     on took: the balance read may not show it, and the payment no longer waits."""
     o = outbox.c
-    waiting = o.state == store.PENDING
+    # Each part a search of ix_outbox_se_payments_by_guild (an OR of the two is not, on SQLite).
+    of_guild = (o.guild_id == guild_id, sa.text(OUTBOX_SE_PAYMENTS), o.kind == PAY)
+    queued: sa.Select | sa.CompoundSelect = sa.select(o.payload).where(
+        *of_guild, o.state == store.PENDING
+    )
     if since is not None:
         made = o.state.in_((store.DONE, store.UNCERTAIN)) & (o.finished_at >= since)
-        waiting = waiting | made
-    queued = sa.select(o.payload).where(
-        o.guild_id == guild_id, o.service == SERVICE, o.kind == PAY, waiting
-    )
+        queued = sa.union_all(queued, sa.select(o.payload).where(*of_guild, made))
     amounts = (json.loads(payload) for payload in conn.execute(queued).scalars())
     return sum(-p["amount"] for p in amounts if p.get("username") == login and p["amount"] < 0)
 
