@@ -29,7 +29,7 @@ from sqlalchemy.engine import Connection
 from core.events import InvalidEvent, Platform, RewardRedeemed, Viewer
 from core.features.vip import redemptions_repository, rules_repository
 from core.features.vip.effects import VipEffects, log
-from core.features.vip.ports import TwitchBusy, TwitchRefused
+from core.features.vip.ports import Refusal, TwitchBusy, TwitchRefused
 from core.features.vip.redemption_outbox import QueuedRedemptions
 from core.features.vip.redemptions import VipRedemptions
 from core.features.vip.redemptions_repository import redemption_key
@@ -39,6 +39,9 @@ from core.outbox.worker import Done, Kind, Outcome, Retry
 
 RECONNECTED = "vip-reconnected"
 SETTLED_WHILE_WAITING = "settled on Twitch while waiting"
+# Twitch's refusals of one reward's redemptions (the reward is gone, or another client's), not
+# of the guild's connection.
+REWARD_REFUSALS = {Refusal.NOT_FOUND, Refusal.FORBIDDEN}
 
 
 @dataclass(frozen=True)
@@ -112,7 +115,7 @@ class Reconnection:
         waiting = await self.effects.in_transaction(
             lambda conn: redemptions_repository.waiting_ids(conn, guild_id, platform)
         )
-        missed = await self.missed(guild_id, broadcaster_id)
+        missed, unread = await self.missed(guild_id, broadcaster_id)
         run = uuid.uuid4().hex[:12]
         for event in missed:
             again = run if redemption_key(event) in waiting else None
@@ -121,8 +124,10 @@ class Reconnection:
         has_rewards = await self.effects.in_transaction(
             lambda conn: rules_repository.twitch_reward_ids(conn, guild_id, settings)
         )
-        if not has_rewards:
-            return len(missed)  # no reward to read: the waiting ones are left as they are
+        if not has_rewards or unread:
+            # No reward to read, or one Twitch would not list (a waiting redemption does not
+            # say its reward): the waiting ones not listed are left as they are.
+            return len(missed)
         listed = {redemption_key(event) for event in missed}
         for redemption_id in waiting - listed:
             settled = await self.effects.in_transaction(
@@ -138,18 +143,34 @@ class Reconnection:
                 )
         return len(missed)
 
-    async def missed(self, guild_id: int, broadcaster_id: str) -> list[RewardRedeemed]:
-        """The reward's redemptions still UNFULFILLED on Twitch (those redeemed while
-        StreamKeeper was away), as the events EventSub would have sent. Raises TwitchRefused
-        when the guild's Twitch is not usable."""
+    async def missed(
+        self, guild_id: int, broadcaster_id: str
+    ) -> tuple[list[RewardRedeemed], list[str]]:
+        """The rewards' redemptions still UNFULFILLED on Twitch (those redeemed while
+        StreamKeeper was away), as the events EventSub would have sent, and the rewards Twitch
+        would not list (deleted on twitch.tv, or not StreamKeeper's): one of those does not keep
+        the others' redemptions from being read. Raises TwitchRefused when the guild's Twitch is
+        not usable."""
         settings = await self.effects.settings(guild_id)
         reward_ids = await self.effects.in_transaction(
             lambda conn: rules_repository.twitch_reward_ids(conn, guild_id, settings)
         )
-        events = []
+        events: list[RewardRedeemed] = []
+        unread = []
         for reward_id in reward_ids:
-            events += await self._unfulfilled(guild_id, broadcaster_id, reward_id)
-        return events
+            try:
+                events += await self._unfulfilled(guild_id, broadcaster_id, reward_id)
+            except TwitchRefused as refused:
+                if refused.reason not in REWARD_REFUSALS:
+                    raise
+                log.warning(
+                    "guild %s: redemptions of VIP reward %s not read: %s",
+                    guild_id,
+                    reward_id,
+                    refused,
+                )
+                unread.append(reward_id)
+        return events, unread
 
     async def _unfulfilled(
         self, guild_id: int, broadcaster_id: str, reward_id: str

@@ -10,7 +10,7 @@ from datetime import timedelta
 
 import pytest
 
-from core.events import RewardRedeemed
+from core.events import Platform, RewardRedeemed
 from core.features.vip.cancels import CANCELED_AFTER, CANCELED_BEFORE, CANCELED_OUTCOME
 from core.features.vip.ports import PendingRedemption, Refusal, TwitchRefused
 from core.features.vip.reconnection import SETTLED_WHILE_WAITING
@@ -23,6 +23,7 @@ from core.features.vip.redemptions_repository import (
     end_lease,
     redemption_state,
 )
+from core.features.vip.rules import RuleAsked
 from tests.features.vip.conftest import Vip
 from tests.features.vip.doubles import GUILD, expire, make_helix_calls, redemption
 from tests.features.vip.test_redemptions import actions
@@ -100,6 +101,33 @@ async def test_one_settled_in_the_reward_queue_while_waiting_is_closed_by_the_ne
     assert await state_of(vip, waiting) == (DONE, SETTLED_WHILE_WAITING)
     assert vip.twitch.statuses == {"r-listed": "FULFILLED"}
     assert (await vip.service.reconnection.counts(GUILD)).waiting == 0
+
+
+async def test_a_reward_deleted_on_twitch_keeps_no_other_reward_from_being_read(
+    vip: Vip,
+) -> None:
+    """The streamer deleted the week reward on twitch.tv; its rule is still here, so Twitch
+    answers 404 for its redemptions. The day reward's redemptions made while away are read
+    and granted all the same, and a waiting one Twitch did not list is not taken for settled:
+    it may be the deleted reward's, whose list was not read."""
+    vip.service.rules.granted_scopes = lambda guild_id: ("channel:read:redemptions",)
+    week = await vip.service.rules.add(
+        GUILD, RuleAsked(Platform.TWITCH, "reward", 168, title="VIP 1 week", cost=25_000)
+    )
+    waiting = redemption("41", vip.reward_id, redemption_id="r-waiting")
+    mark(vip, True)
+    await vip.service.redemptions.handle(GUILD, waiting)
+    del vip.twitch.rewards[week.reward_id]  # deleted on twitch.tv
+    vip.twitch.pending = [PendingRedemption("r-missed", "42", "viewer42")]
+    mark(vip, False)
+
+    assert await vip.service.drain_missed() == 1
+    await make_helix_calls(vip.service)
+
+    assert vip.twitch.statuses == {"r-missed": "FULFILLED"}
+    assert "42" in vip.twitch.vips
+    assert (await state_of(vip, waiting))[0] == WAITING
+    assert (await vip.service.reconnection.counts(GUILD)).waiting == 1
 
 
 async def test_a_redemption_that_met_a_revoked_token_is_settled_after_reconnecting(
