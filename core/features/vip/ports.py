@@ -39,6 +39,7 @@ FINAL_ADD_REFUSALS = {
     Refusal.NO_SLOTS,
     Refusal.NO_COMMUNITY,
     Refusal.BANNED,
+    Refusal.NOT_FOUND,  # Add VIP 404: the viewer's account was deleted or suspended
 }
 
 

@@ -41,6 +41,7 @@ class FakeVipChannel:
     vips: set[str] = field(default_factory=set)
     moderators: set[str] = field(default_factory=set)
     banned: set[str] = field(default_factory=set)
+    gone: set[str] = field(default_factory=set)  # accounts deleted or suspended since
     slots: int = 10
     has_community: bool = True
     is_connected: bool = True
@@ -71,6 +72,8 @@ class FakeVipChannel:
     async def add_vip(self, guild_id: int, broadcaster_id: str, user_id: str) -> None:
         self._connected()
         self._rate("add", user_id)
+        if user_id in self.gone:
+            raise TwitchRefused(Refusal.NOT_FOUND, "user not found")
         if user_id in self.moderators:
             raise TwitchRefused(Refusal.MODERATOR, "moderator")
         if user_id in self.vips:

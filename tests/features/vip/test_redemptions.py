@@ -62,8 +62,17 @@ async def test_a_redemption_grants_vip_fulfills_and_posts_notices(vip: Vip) -> N
         (lambda t: setattr(t, "has_community", False), "42", "Build a Community"),
         (lambda t: t.banned.add("42"), "42", "you are banned from the channel"),
         (lambda t: None, BROADCASTER, "the broadcaster cannot be a VIP"),
+        (lambda t: t.gone.add("42"), "42", "Twitch does not know that account"),
     ],
-    ids=["moderator", "permanent-vip", "no-slots-409", "no-community-425", "banned", "self"],
+    ids=[
+        "moderator",
+        "permanent-vip",
+        "no-slots-409",
+        "no-community-425",
+        "banned",
+        "self",
+        "account-gone-404",
+    ],
 )
 async def test_a_grant_that_cannot_happen_is_canceled_with_the_reason(
     vip: Vip, arrange, viewer: str, reason: str
