@@ -15,6 +15,11 @@ of waiting). By what the row says:
   VIP found there that holds no grant here is that attempt's: it gets the grant the redemption
   earned, which expires (Remove VIP) like any other; none found, it is canceled before.
 - refused by us, or this update seen before: nothing.
+
+A redemption accepted on Twitch (FULFILLED in the reward queue) needs the same look only when
+an earlier attempt may have added the VIP: a VIP found there with no grant here gets the grant
+the redemption earned, so it expires rather than staying for good. Any other accept needs
+nothing (the add, when it comes, grants as usual).
 """
 
 from __future__ import annotations
@@ -43,6 +48,7 @@ GRANTED = "granted"
 CANCELED_OUTCOME = "canceled on Twitch"
 CANCELED_BEFORE = "canceled on Twitch before StreamKeeper handled it"
 CANCELED_AFTER = "canceled on Twitch after the VIP was granted; the VIP stays until it expires"
+ACCEPTED_OUTCOME = "accepted on Twitch"
 WAIT: Literal["wait"] = "wait"  # look again later: the update is delivered again
 _ASK_TWITCH = "ask Twitch"  # whether an earlier attempt added the VIP
 # What the row says when the update must ask Twitch whether an earlier attempt added the VIP.
@@ -99,10 +105,32 @@ async def settle_canceled(effects: VipEffects, guild_id: int, event: RewardRedee
     return outcome
 
 
+async def settle_accepted(effects: VipEffects, guild_id: int, event: RewardRedeemed) -> str | None:
+    """Record an accept made on Twitch of ``event``'s redemption when an earlier attempt may
+    have added the VIP (see the module's doc): the outcome written, None when there was nothing
+    to do, ``WAIT`` when it must be looked at again later."""
+    settings = await effects.settings(guild_id)
+    earning = await effects.in_transaction(
+        lambda conn: rules_repository.earning_reward(conn, guild_id, settings, event)
+    )
+    if earning is None:
+        return None
+    stored = await effects.in_transaction(
+        lambda conn: redemptions_repository.find_redemption(
+            conn, guild_id, event.platform, redemption_key(event)
+        )
+    )
+    if stored not in _MAY_HAVE_ADDED:
+        return None
+    earned = Earned.of_redemption(guild_id, event, str(event.viewer.platform_user_id), *earning)
+    return await _settle_after_adding(effects, event, earned, is_refunded=False)
+
+
 async def _settle_after_adding(
-    effects: VipEffects, event: RewardRedeemed, earned: Earned
+    effects: VipEffects, event: RewardRedeemed, earned: Earned, *, is_refunded: bool = True
 ) -> str | None:
-    """The cancel of a redemption an earlier attempt may have added as a VIP: Twitch says."""
+    """The cancel (``is_refunded``) or accept of a redemption an earlier attempt may have added
+    as a VIP: Twitch says."""
     guild_id = earned.guild_id
     if await effects.is_twitch_marked(guild_id):
         return WAIT  # Twitch refuses every call until the streamer connects again
@@ -122,7 +150,12 @@ async def _settle_after_adding(
             stored not in _MAY_HAVE_ADDED
             or not stored
             or not redemptions_repository.close_settled(
-                conn, guild_id, event.platform, key, stored, CANCELED_OUTCOME
+                conn,
+                guild_id,
+                event.platform,
+                key,
+                stored,
+                CANCELED_OUTCOME if is_refunded else ACCEPTED_OUTCOME,
             )
         ):
             return WAIT  # moved meanwhile (the catch-up queued it again): look again
@@ -133,6 +166,8 @@ async def _settle_after_adding(
             decision = Decision("add", expires_at=now + timedelta(hours=earned.hours))
             decisions.record_decision(conn, earned, decision, now)
             repository.add_grant(conn, decisions.earned_grant(earned, decision, now))
+        if not is_refunded:
+            return GRANTED if is_ours else ACCEPTED_OUTCOME
         reason = CANCELED_AFTER if is_ours else CANCELED_BEFORE
         repository.add_audit(conn, refund_entry(guild_id, event, reason, now))
         return reason

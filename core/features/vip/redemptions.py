@@ -30,7 +30,13 @@ from sqlalchemy.engine import Connection
 from core.bus.base import NotReady
 from core.events import Platform, RewardRedeemed, system_clock
 from core.features.vip import decisions, redemptions_repository, repository, rules_repository, texts
-from core.features.vip.cancels import GRANTED, WAIT, refund_entry, settle_canceled
+from core.features.vip.cancels import (
+    GRANTED,
+    WAIT,
+    refund_entry,
+    settle_accepted,
+    settle_canceled,
+)
 from core.features.vip.decisions import Decision, Earned
 from core.features.vip.effects import VipEffects, log
 from core.features.vip.ports import FINAL_ADD_REFUSALS, Refusal, TwitchRefused
@@ -314,11 +320,11 @@ class VipRedemptions:
         )
 
     async def _settled_on_twitch(self, guild_id: int, event: RewardRedeemed) -> None:
-        """Our record follows a cancel made on Twitch, once however often it arrives
-        (``cancels.py``); fulfilled: by us, or accepted elsewhere (the add grants as usual)."""
-        if event.status != "canceled":
-            return
-        outcome = await settle_canceled(self.effects, guild_id, event)
+        """Our record follows a cancel made on Twitch, once however often it arrives, and an
+        accept there of a redemption an earlier attempt may have added (``cancels.py``); any
+        other fulfilled one was by us, or accepted elsewhere (the add grants as usual)."""
+        settle = settle_canceled if event.status == "canceled" else settle_accepted
+        outcome = await settle(self.effects, guild_id, event)
         if outcome == WAIT:
             raise RedemptionInFlight(redemption_key(event))  # its update is delivered again
         if outcome is not None:

@@ -11,7 +11,12 @@ from datetime import timedelta
 import pytest
 
 from core.events import Platform, RewardRedeemed
-from core.features.vip.cancels import CANCELED_AFTER, CANCELED_BEFORE, CANCELED_OUTCOME
+from core.features.vip.cancels import (
+    ACCEPTED_OUTCOME,
+    CANCELED_AFTER,
+    CANCELED_BEFORE,
+    CANCELED_OUTCOME,
+)
 from core.features.vip.ports import PendingRedemption, Refusal, TwitchRefused
 from core.features.vip.reconnection import SETTLED_WHILE_WAITING
 from core.features.vip.redemptions import LEASE, RedemptionInFlight
@@ -234,6 +239,50 @@ async def test_a_cancel_of_a_redemption_that_may_have_added_the_vip_waits_then_k
     await expire(vip.service)
     assert "42" not in vip.twitch.vips
     assert await vip.service.list_vips(GUILD) == []
+
+
+def accepted(event: RewardRedeemed) -> RewardRedeemed:
+    """The update Twitch sends when a moderator accepts the redemption in the reward queue."""
+    update = f"{event.event_id}:fulfilled"
+    return dataclasses.replace(
+        event, event_id=update, redemption_id=event.event_id, status="fulfilled"
+    )
+
+
+@pytest.mark.parametrize("has_added", [True, False], ids=["vip-added", "nothing-added"])
+async def test_an_accept_of_a_redemption_that_may_have_added_the_vip_keeps_it_expiring(
+    vip: Vip, has_added: bool
+) -> None:
+    """A moderator accepts, in Twitch's reward queue, a redemption that waits for the streamer
+    after an attempt that may have reached Twitch. Once the streamer connected and the catch-up
+    closed it, the update finds out on Twitch: a VIP that attempt added gets the redemption's
+    grant, which expires (it was left a VIP for good); no VIP there, no grant."""
+    event = redemption("42", vip.reward_id, redemption_id="r1")
+    await an_attempt_then_waiting(vip, event, has_added=has_added)
+
+    with pytest.raises(RedemptionInFlight):  # Twitch cannot be asked yet: delivered again later
+        await vip.service.queued.handle(GUILD, accepted(event))
+    assert await state_of(vip, event) == (WAITING, "was_adding")
+
+    mark(vip, False)
+    await vip.service.drain_missed()  # no longer UNFULFILLED: closed by the catch-up
+    await make_helix_calls(vip.service)
+    await vip.service.queued.handle(GUILD, accepted(event))
+    await vip.service.queued.handle(GUILD, accepted(event))  # delivered once more: no change
+
+    assert await state_of(vip, event) == (DONE, ACCEPTED_OUTCOME)
+    assert vip.twitch.statuses == {}  # nothing asked of the redemption: it is settled
+    assert await refunds(vip) == []
+    if not has_added:
+        assert await vip.service.list_vips(GUILD) == []
+        assert await actions(vip) == []
+        return
+    [grant] = await vip.service.list_vips(GUILD)
+    assert (grant.platform_user_id, grant.expires_at) == ("42", vip.clock() + timedelta(hours=24))
+    assert [a[0] for a in await actions(vip)] == ["granted"]
+    vip.clock.advance(hours=25)
+    await expire(vip.service)
+    assert "42" not in vip.twitch.vips, "a temporary reward left a VIP for good"
 
 
 async def test_a_cancel_of_a_redemption_whose_attempt_added_nothing_grants_nothing(
