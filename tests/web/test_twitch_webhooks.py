@@ -164,6 +164,18 @@ def test_one_chat_message_under_two_message_ids_is_queued_once(twitch, runtime):
     assert runtime.bus.backlog() == 1
 
 
+def test_one_gifters_gifts_in_two_channels_with_the_same_running_total_are_both_queued(
+    twitch, runtime
+):
+    """``cumulative_total`` counts a gifter's gifts in one channel: their first gift in each of
+    two tracked channels has the same total there, and is still two gifts."""
+    first = twitch.notify("channel.subscription.gift", BROADCASTER, cumulative_total=1)
+    other = twitch.notify("channel.subscription.gift", "4242", cumulative_total=1)
+
+    assert [first[1]["status"], other[1]["status"]] == ["queued", "queued"]
+    assert runtime.bus.backlog() == 2
+
+
 def test_a_twitch_and_a_kick_message_id_never_meet(twitch, runtime, kick_keys, client):
     from core.platforms.kick.signing import signed_headers
     from tests.conftest import FIXTURES

@@ -12,11 +12,13 @@ arrives over webhooks and the EventSub WebSocket, so this knows nothing of the t
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
 from core.events import (
+    EVENT_ID_MAX,
     ChatMessageSent,
     Cheered,
     Event,
@@ -254,12 +256,13 @@ def _parse_subscription_gift(n: _Notification) -> SubscriptionsGifted:
     """The gifter's side (the ``user_*`` fields are null when anonymous; the recipients arrive
     separately, as ``channel.subscribe`` with ``is_gift``). Keyed by the gift (gifter and
     cumulative total) when Twitch says both, so the webhook and the socket copy are one event on
-    the bus; else by the message id."""
+    the bus; else by the message id. The total counts the gifter's gifts in this channel only,
+    so the event id names the channel too: the same total in another channel is another gift."""
     anonymous = bool(as_bool(n.get("is_anonymous")))
     gifter = None if anonymous else n.viewer("user")
     key = _gift_key(gifter, n.int("cumulative_total"))
     return SubscriptionsGifted(
-        **n.common(f"gift:{key}" if key else None),
+        **n.common(_gift_event_id(n.broadcaster_user_id, key) if key else None),
         occurred_at=n.delivered_at,
         gifter=gifter,
         count=max(n.int("total") or 0, 0),
@@ -267,6 +270,14 @@ def _parse_subscription_gift(n: _Notification) -> SubscriptionsGifted:
         gift_key=key,
         source_type="channel.subscription.gift",
     )
+
+
+def _gift_event_id(broadcaster_user_id: str, gift_key: str) -> str:
+    """``gift:<broadcaster>:<gift key>``, hashed when the ids are too long for an event id."""
+    event_id = f"gift:{broadcaster_user_id}:{gift_key}"
+    if len(event_id) <= EVENT_ID_MAX:
+        return event_id
+    return "gift:" + hashlib.sha256(event_id.encode()).hexdigest()[:40]
 
 
 def _parse_subscription_end(n: _Notification) -> SubscriptionEnded:

@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 import pytest
 
 from core.events import (
+    EVENT_ID_MAX,
     ChatMessageSent,
     Cheered,
     Followed,
@@ -104,7 +105,7 @@ EXPECTED = {
         **common(), viewer=Viewer("1234", "Cool_User"), bits=1000, message="pogchamp"
     ),
     "channel.subscription.gift": SubscriptionsGifted(
-        **common("gift:1234:284"),
+        **common("gift:1337:1234:284"),
         gifter=Viewer("1234", "Cool_User"),
         count=2,
         tier="1000",
@@ -196,7 +197,22 @@ def test_the_webhook_and_socket_copies_of_a_gift_are_one_event_on_the_bus():
         )
         for message_id in ("webhook-message", "socket-message")
     ]
-    assert copies[0].key == copies[1].key == "twitch:subscriptions_gifted:gift:1234:284"
+    assert copies[0].key == copies[1].key == "twitch:subscriptions_gifted:gift:1337:1234:284"
+
+
+def test_a_gift_with_the_longest_ids_is_still_one_event_per_channel():
+    """A 64-character broadcaster and gifter id and a 64-bit total: the event id stays within
+    its bound (a longer one would refuse the delivery), and still differs by channel."""
+    events = []
+    for broadcaster in ("b" * 63 + "1", "b" * 63 + "2"):
+        body = body_of("channel.subscription.gift")
+        body["event"].update(
+            broadcaster_user_id=broadcaster, user_id="g" * 64, cumulative_total=2**63 - 1
+        )
+        events.append(parse("", body))
+    assert all(len(event.event_id) <= EVENT_ID_MAX for event in events)
+    assert events[0].key != events[1].key
+    assert events[0].gift_key == events[1].gift_key == f"{'g' * 64}:{2**63 - 1}"
 
 
 def test_a_gift_with_its_total_hidden_is_keyed_by_its_delivery_and_has_no_gift_key():
