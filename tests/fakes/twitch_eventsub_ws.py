@@ -57,6 +57,9 @@ class FakeEventSubWs:
         self.send_keepalives = send_keepalives
         # Sent on the old socket when the new one connects, before the new one's welcome.
         self.during_switch: list[dict[str, Any]] = []
+        # Close the old socket (4004) as the new one connects, before the new one's welcome,
+        # rather than half a second after it: the close then reaches the client first.
+        self.close_old_before_welcome = False
         self.sockets: list[FakeSocket] = []
         self.url = ""
         self._runner: web.AppRunner | None = None
@@ -144,6 +147,8 @@ class FakeEventSubWs:
         self.sockets.append(socket)
         for frame in self.during_switch if old else ():
             await self.notify(frame, old[0])
+        if old and self.close_old_before_welcome:
+            await old[0].ws.close(code=4004)
         welcome = fixture("session_welcome")
         welcome["metadata"]["message_id"] = f"welcome-{next(_ids)}"
         welcome["payload"]["session"].update(

@@ -231,11 +231,13 @@ class EventSubSocket(ReconnectingSocket[EventSubState]):
                     return Ended("the reconnect URL sent no session_welcome in time")
                 return Ended(f"no keepalive or notification within {timeout:g} s")
             if message is None:
-                if source is current:
-                    return Ended(f"connection closed (code {source.close_code})")
                 if source is pending:
                     return Ended(f"the reconnect socket closed (code {source.close_code})")
-                continue  # a retired socket, closing as it should
+                if source is current and pending is None:
+                    return Ended(f"connection closed (code {source.close_code})")
+                # A retired socket, closing as it should; or the old one, which Twitch may
+                # close as it welcomes the new one: that welcome is still on its way.
+                continue
             frame = _frame_of(message)
             if frame is None:
                 continue

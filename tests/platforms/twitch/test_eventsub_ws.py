@@ -213,6 +213,27 @@ async def test_session_reconnect_loses_and_doubles_nothing():
     assert len(twitch.sockets) == 2
 
 
+async def test_the_old_socket_closing_before_the_new_ones_welcome_keeps_the_session():
+    """Twitch may close the old socket as it welcomes the new one, so the close can reach us
+    first. The switch goes on: no new session, nothing subscribed again, nothing lost."""
+    publish, subscriptions = Recorder(), Subscriptions()
+    async with FakeEventSubWs() as twitch:
+        twitch.close_old_before_welcome = True
+        async with running(make_socket(twitch.url, publish=publish, subscribe=subscriptions)) as s:
+            await eventually(lambda: s.state.status == "connected", within=30)
+            old = twitch.current
+            await twitch.ask_to_reconnect()
+            await twitch.wait_for_sockets(2)
+            new = twitch.sockets[1]
+            await eventually(lambda: s.state.session_id == new.session_id, within=30)
+            await twitch.notify(chat_frame(1), new)
+            await eventually(lambda: len(publish.events) == 1, within=30)
+            assert s.state.status == "connected"
+            assert s.state.reconnects == 0
+    assert subscriptions.sessions == [old.session_id]  # the subscriptions carried over
+    assert len(twitch.sockets) == 2
+
+
 async def test_a_failing_subscribe_ends_the_connection_and_is_tried_again():
     subscriptions, sleep = Subscriptions(failures=1), RecordingSleep(yields=True)
     async with FakeEventSubWs() as twitch:
