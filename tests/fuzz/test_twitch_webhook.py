@@ -1,19 +1,30 @@
 """Fuzz (hypothesis): signed Twitch EventSub deliveries whose event fields hold anything JSON can
-hold, and unsigned junk, through the real web app on SQLite. Whatever comes, the answer is one of
+hold, signed revocations and callback verifications whose subscription holds anything, and
+unsigned junk, through the real web app on SQLite. Whatever comes, the answer is one of
 the documented statuses, never a 500, and what is queued is a storable event."""
 
 from __future__ import annotations
 
 import json
+import uuid
 from datetime import UTC, datetime
 
 import pytest
+import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from core.events import ChatMessageSent, event_from_dict, event_to_dict
+from core.features.connections.tables import twitch_revocations
 from core.platforms.twitch.notifications import parse_notification
-from tests.fakes.twitch_eventsub import FIXTURE_OF, SECRET, EventSubSender, notification_body
+from core.platforms.twitch.webhook import REVOCATION, VERIFICATION
+from tests.fakes.twitch_eventsub import (
+    FIXTURE_OF,
+    SECRET,
+    EventSubSender,
+    fixture,
+    notification_body,
+)
 from tests.fuzz.conftest import record
 
 BROADCASTER = "1337"
@@ -120,6 +131,75 @@ def test_unsigned_junk_is_refused_and_queues_nothing(runtime, body, headers):
     response = client.post("/webhooks/twitch", data=body, headers=headers)
     assert response.status_code in {400, 403}
     assert runtime.bus.backlog() == 0
+
+
+subscription_changes = st.dictionaries(
+    st.sampled_from(["id", "type", "status", "version", "condition", "transport", "created_at"]),
+    st.one_of(
+        json_values,
+        st.sampled_from(
+            ["authorization_revoked", " user_removed ", "enabled", "channel.follow", BROADCASTER]
+        ),
+        st.fixed_dictionaries(
+            {"broadcaster_user_id": st.one_of(json_values, st.just(BROADCASTER))}
+        ),
+    ),
+    max_size=3,
+)
+
+
+def revocation_rows(runtime) -> int:
+    with runtime.engine.connect() as conn:
+        return conn.execute(sa.select(sa.func.count()).select_from(twitch_revocations)).scalar_one()
+
+
+@FUZZ
+@given(
+    message_type=st.sampled_from([REVOCATION, VERIFICATION]),
+    changes=st.one_of(subscription_changes, json_values),
+    extra=st.one_of(
+        st.just({}),
+        st.dictionaries(st.sampled_from(["challenge", "event", "events"]), json_values, max_size=1),
+    ),
+    challenge=st.one_of(st.uuids().map(str), hostile_text),
+)
+def test_signed_revocations_and_challenges_with_any_fields_never_fail(
+    twitch, runtime, message_type, changes, extra, challenge
+):
+    """The bodies a notification's parser never sees: a revocation is recorded at most once (a
+    second delivery of it is a duplicate), a challenge is echoed exactly or refused, and
+    neither queues an event."""
+    body = fixture("revocation" if message_type == REVOCATION else "webhook_callback_verification")
+    if isinstance(changes, dict):
+        body["subscription"].update(changes)
+    else:
+        body["subscription"] = changes
+    if message_type == VERIFICATION:
+        body["challenge"] = challenge
+    body.update(extra)
+    raw = json.dumps(body).encode()
+    before = revocation_rows(runtime)
+
+    delivery = str(uuid.uuid4())
+    status, answer = twitch.send(raw, message_type=message_type, message_id=delivery)
+    again = twitch.send(raw, message_type=message_type, message_id=delivery)
+
+    assert status in {200, 400}, answer
+    assert runtime.bus.backlog() == 0
+    added = revocation_rows(runtime) - before
+    if message_type == VERIFICATION:
+        assert added == 0
+        if status == 200:
+            assert answer == body["challenge"]
+        record("twitch-webhook-challenge", f"{status}")
+    else:
+        outcome = answer["status"]
+        assert added == (1 if outcome == "revoked" else 0)
+        if outcome == "revoked":
+            assert again == (200, {"status": "duplicate", "detail": again[1]["detail"]})
+        record("twitch-webhook-revocation", f"{status} {outcome}")
+    with runtime.engine.begin() as conn:  # each example starts from no revocation
+        conn.execute(sa.delete(twitch_revocations))
 
 
 shared_sources = st.one_of(
