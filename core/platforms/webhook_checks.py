@@ -10,6 +10,7 @@ stay with the platform.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
@@ -19,6 +20,7 @@ from core.platforms.lenient import BadValue, checked_id, parse_time_text
 
 MAX_BODY_BYTES = 1024 * 1024
 MAX_FUTURE_SKEW_SECONDS = 60
+_MORE_THAN_A_WORD = re.compile(r"[,\s]")
 
 
 class WebhookRejected(Exception):
@@ -26,9 +28,9 @@ class WebhookRejected(Exception):
 
     ``status`` is the HTTP status to answer (400, 401, 403 or 413, as the platform asks);
     ``reason`` a short snake_case label for metrics and logs (``missing_headers``,
-    ``bad_message_id``, ``missing_signature``, ``bad_signature``, ``not_configured``,
-    ``bad_timestamp``, ``stale_timestamp``, ``future_timestamp``, ``not_json_object``,
-    ``too_large``); ``message`` plain words for the reply body.
+    ``bad_message_id``, ``repeated_header``, ``missing_signature``, ``bad_signature``,
+    ``not_configured``, ``bad_timestamp``, ``stale_timestamp``, ``future_timestamp``,
+    ``not_json_object``, ``too_large``); ``message`` plain words for the reply body.
     """
 
     def __init__(self, status: int, reason: str, message: str) -> None:
@@ -77,14 +79,25 @@ def header(headers: Mapping[str, str], name: str) -> str | None:
 
 
 def required_headers(
-    headers: Mapping[str, str], names: Iterable[str], *, message_id_header: str
+    headers: Mapping[str, str],
+    names: Iterable[str],
+    *,
+    message_id_header: str,
+    word_headers: Iterable[str] = (),
 ) -> tuple[dict[str, str], str]:
     """The headers ``names`` (each present), and the message id in ``message_id_header`` (one
-    of them) checked as an id. A missing header or an unusable message id is refused with 400."""
+    of them) checked as an id. A missing header, an unusable message id, or one of
+    ``word_headers`` (a type: one word) holding a comma or a space is refused with 400: a header
+    sent twice reaches us as its values joined by a comma, and no type is that."""
     values = {name: header(headers, name) for name in names}
     missing = [name for name, value in values.items() if value is None]
     if missing:
         raise WebhookRejected(400, "missing_headers", f"missing header(s): {', '.join(missing)}")
+    for name in word_headers:
+        if _MORE_THAN_A_WORD.search(values[name] or ""):
+            raise WebhookRejected(
+                400, "repeated_header", f"{name} holds more than one value: {values[name]!r:.80}"
+            )
     try:
         message_id = checked_id(values[message_id_header]) or ""
     except BadValue as exc:

@@ -8,7 +8,13 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from tests.fakes.twitch_eventsub import FIXTURE_OF, SECRET, EventSubSender, fixture
+from tests.fakes.twitch_eventsub import (
+    FIXTURE_OF,
+    SECRET,
+    EventSubSender,
+    fixture,
+    notification_body,
+)
 
 GUILD = 111
 OTHER_GUILD = 222
@@ -260,6 +266,20 @@ def test_each_refusal_has_its_status_and_queues_nothing(twitch, runtime, case):
     if status != 413:  # Werkzeug answers that one itself, before the view
         assert answer["status"] == "rejected"
     assert runtime.bus.backlog() == 0
+
+
+@pytest.mark.parametrize("joined", ["notification, notification", "notification,revocation"])
+def test_a_repeated_message_type_header_is_refused_and_the_retry_is_queued(twitch, runtime, joined):
+    """A header sent twice reaches the app as one value joined by a comma: answered "ignored"
+    (200), Twitch never sent the notification again."""
+    body = json.dumps(notification_body("channel.subscribe", BROADCASTER)).encode()
+    doubled = twitch.send(
+        body, message_id="sub-1", header_changes={"Twitch-Eventsub-Message-Type": joined}
+    )
+    assert runtime.bus.backlog() == 0
+    retried = twitch.send(body, message_id="sub-1")
+    assert (doubled[0], doubled[1]["status"]) == (400, "rejected")
+    assert (retried[0], retried[1]["status"]) == (200, "queued")
 
 
 def test_a_refused_delivery_is_accepted_when_sent_right(twitch, runtime):

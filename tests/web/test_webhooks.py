@@ -305,6 +305,39 @@ def test_the_real_server_takes_a_chunked_delivery_and_answers_json(runtime, kick
     assert runtime.bus.backlog() == 1
 
 
+def test_a_repeated_event_type_header_is_refused_so_that_the_retry_can_be_queued(
+    runtime, kick_keys
+):
+    """A header sent twice reaches the app as one value joined by a comma (waitress writes
+    ", ", gunicorn ","): no event type is that. Answered "ignored" (200) the signed delivery
+    was lost; a 400 leaves nothing behind, and the retry with one header is queued."""
+    body = fixture_body("chat.message.sent")
+    headers = signed_headers(kick_keys[0], body, event_type="chat.message.sent")
+    server = runtime.start_web_server()
+    try:
+
+        def post(*extra: tuple[str, str]) -> tuple[int, dict]:
+            connection = http.client.HTTPConnection(server.host, server.port, timeout=10)
+            connection.putrequest("POST", "/webhooks/kick")
+            for name, value in [*headers.items(), *extra]:
+                connection.putheader(name, value)
+            connection.putheader("Content-Length", str(len(body)))
+            connection.endheaders(body)
+            response = connection.getresponse()
+            answer = (response.status, json.loads(response.read()))
+            connection.close()
+            return answer
+
+        doubled = post(("Kick-Event-Type", "chat.message.sent"))
+        assert runtime.bus.backlog() == 0
+        retried = post()
+    finally:
+        server.close()
+    assert (doubled[0], doubled[1]["status"]) == (400, "rejected")
+    assert (retried[0], retried[1]["status"]) == (200, "queued")
+    assert runtime.bus.backlog() == 1
+
+
 @pytest.mark.parametrize(
     "body",
     [

@@ -127,7 +127,9 @@ def _quoted(text: str) -> str:
 def read_headers(headers: Mapping[str, str]) -> WebhookHeaders:
     """Pick Kick's headers out of ``headers``, whatever the case of their names."""
     required = (MESSAGE_ID_HEADER, TIMESTAMP_HEADER, SIGNATURE_HEADER, TYPE_HEADER)
-    values, message_id = required_headers(headers, required, message_id_header=MESSAGE_ID_HEADER)
+    values, message_id = required_headers(
+        headers, required, message_id_header=MESSAGE_ID_HEADER, word_headers=(TYPE_HEADER,)
+    )
     return WebhookHeaders(
         message_id=message_id,
         timestamp=values[TIMESTAMP_HEADER],

@@ -97,7 +97,9 @@ def read_headers(headers: Mapping[str, str]) -> WebhookHeaders:
     signature is an unauthenticated one (403).
     """
     required = (MESSAGE_ID_HEADER, TIMESTAMP_HEADER, MESSAGE_TYPE_HEADER)
-    values, message_id = required_headers(headers, required, message_id_header=MESSAGE_ID_HEADER)
+    values, message_id = required_headers(
+        headers, required, message_id_header=MESSAGE_ID_HEADER, word_headers=(MESSAGE_TYPE_HEADER,)
+    )
     signature = _header(headers, SIGNATURE_HEADER)
     if signature is None:
         raise WebhookRejected(403, "missing_signature", f"missing header: {SIGNATURE_HEADER}")
