@@ -81,7 +81,12 @@ class RolesCog(commands.Cog, name="Roles"):
             t.role_id for t in tiers if t.role_id in existing and t.role_id not in reachable
         )
         reply = render_roles.tier_list(
-            tiers, settings, deleted=deleted, out_of_reach=out_of_reach, prefix=ctx.clean_prefix
+            tiers,
+            settings,
+            deleted=deleted,
+            out_of_reach=out_of_reach,
+            prefix=ctx.clean_prefix,
+            can_manage_roles=guild.me.guild_permissions.manage_roles,
         )
         await self._reply(ctx, reply)
 
@@ -101,7 +106,13 @@ class RolesCog(commands.Cog, name="Roles"):
             self.roles.add_tier, guild.id, role.id, parse_minutes(minutes)
         )
         holders = sum(1 for member in role.members if not member.bot)
-        await self._reply(ctx, render_roles.tier_added(tier, holders, ctx.clean_prefix))
+        reply = render_roles.tier_added(
+            tier,
+            holders,
+            ctx.clean_prefix,
+            can_manage_roles=guild.me.guild_permissions.manage_roles,
+        )
+        await self._reply(ctx, reply)
 
     @roles_group.command(name="update")
     @commands.guild_only()

@@ -16,6 +16,10 @@ from core.features.watchtime.durations import format_duration
 OK = "\N{WHITE HEAVY CHECK MARK}"
 WARN = "\N{WARNING SIGN}\N{VARIATION SELECTOR-16}"
 MEMBERS_SHOWN = 40
+NO_MANAGE_ROLES = (
+    f"{WARN} I lack the Manage Roles permission, so I can't give watchtime roles yet: give my "
+    "role Manage Roles."
+)
 
 
 def role_mention(role_id: int) -> str:
@@ -48,6 +52,7 @@ def tier_list(
     deleted: frozenset[int],
     out_of_reach: frozenset[int],
     prefix: str,
+    can_manage_roles: bool = True,
 ) -> str:
     if not tiers:
         return (
@@ -68,11 +73,13 @@ def tier_list(
             )
         off = "" if tier.enabled else " (off)"
         lines.append(f"- {name}: {minutes_text(tier.minutes)}{off}{note}")
+    if not can_manage_roles:
+        lines.append(NO_MANAGE_ROLES)
     lines.append(settings_line(settings))
     return truncate("\n".join(lines), MESSAGE_LIMIT)
 
 
-def tier_added(tier: RoleTier, holders: int, prefix: str) -> str:
+def tier_added(tier: RoleTier, holders: int, prefix: str, *, can_manage_roles: bool = True) -> str:
     lines = [
         f"{OK} {role_mention(tier.role_id)} is now a watchtime role: linked members with "
         f"{minutes_text(tier.minutes)} of watchtime here get it at the next role sync "
@@ -82,6 +89,8 @@ def tier_added(tier: RoleTier, holders: int, prefix: str) -> str:
         lines.append(
             f"{WARN} {holders} member(s) hold it already; those who don't qualify lose it."
         )
+    if not can_manage_roles:
+        lines.append(NO_MANAGE_ROLES)
     return "\n".join(lines)
 
 

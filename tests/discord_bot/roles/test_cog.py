@@ -109,6 +109,24 @@ async def test_adding_a_role_members_already_hold_warns_that_they_may_lose_it(
     )
 
 
+async def test_adding_or_listing_a_role_without_manage_roles_says_it_cannot_be_given_yet(
+    guild_a: discord.Guild, manager: discord.Member, roles: RolesService
+) -> None:
+    await give_bot_a_role(guild_a, manage_roles=False)
+    bronze = make_role(guild_a, "Bronze", 2)
+    no_manage_roles = (
+        f"{render_roles.WARN} I lack the Manage Roles permission, so I can't give watchtime "
+        "roles yet: give my role Manage Roles."
+    )
+
+    [added] = await say(f"!roles add {bronze.mention} 60", manager)
+    [listed] = await say("!roles list", manager)
+
+    assert roles.tiers(guild_a.id) == [RoleTier(bronze.id, 60)]
+    assert no_manage_roles in added.content.splitlines()
+    assert no_manage_roles in listed.content.splitlines()
+
+
 # "\u00b2" (superscript two) counts as a digit for str.isdigit() but int() refuses it.
 @pytest.mark.parametrize("minutes", ["0", "-5", "1.5", "ten", "99999999999", "\u00b2", "6\u2070"])
 async def test_adding_with_minutes_that_are_not_a_positive_whole_number_is_refused(
