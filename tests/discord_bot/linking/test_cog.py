@@ -451,6 +451,25 @@ async def test_linkrole_takes_a_role_by_name_and_warns_when_it_is_above_the_bot(
     assert linking.settings(guild_a.id).linked_role_id == above.id
 
 
+async def test_linkrole_refuses_a_watchtime_role_that_role_sync_would_take_back(
+    guild_a: discord.Guild,
+    manager: discord.Member,
+    linking: LinkingService,
+    roles: RolesService,
+) -> None:
+    await bot_may_manage_roles(guild_a)
+    regular = dpytest.backend.make_role("Regular", guild_a)
+    roles.add_tier(guild_a.id, regular.id, 600)
+
+    [reply] = await say(f"!linkrole {regular.mention}", manager)
+
+    assert reply.content == (
+        "That role is a watchtime role: role sync takes it from members short of its minutes, "
+        "so linked members would lose it. Pick another role (or !roles remove it first)."
+    )
+    assert linking.settings(guild_a.id).linked_role_id is None
+
+
 @pytest.mark.parametrize("text", ["!linkrole nosuchrole", "!linkrole <@&123456789012345678>"])
 async def test_linkrole_with_an_unknown_role_is_friendly(
     text: str, guild_a: discord.Guild, manager: discord.Member, linking: LinkingService

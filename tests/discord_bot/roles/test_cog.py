@@ -177,6 +177,24 @@ async def test_a_managed_role_cannot_be_a_watchtime_role(
     assert reply.content == render_roles.MANAGED_REFUSED
 
 
+async def test_the_linked_role_cannot_be_a_watchtime_role(
+    guild_a: discord.Guild,
+    manager: discord.Member,
+    tiers: dict[str, discord.Role],
+    roles: RolesService,
+    linking: LinkingService,
+) -> None:
+    linking.set_linked_role(guild_a.id, tiers["bronze"].id)
+
+    [reply] = await say(f"!roles add {tiers['bronze'].mention} 60", manager)
+
+    assert reply.content == (
+        "That role is the one linked members get (!linkrole): role sync would take it from "
+        "members short of its minutes. Pick another role (or !linkrole off first)."
+    )
+    assert roles.tiers(guild_a.id) == []
+
+
 async def test_a_role_above_the_bots_top_role_is_refused_with_the_fix(
     guild_a: discord.Guild,
     manager: discord.Member,
