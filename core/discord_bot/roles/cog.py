@@ -97,7 +97,8 @@ class RolesCog(commands.Cog, name="Roles"):
         )
         await self._reply(ctx, reply)
 
-    @roles_group.command(name="add")
+    # ignore_extra=False: "!roles add @Regular 10 hours" is refused, not a tier of 10 minutes.
+    @roles_group.command(name="add", ignore_extra=False)
     @commands.guild_only()
     @manage_server()
     @app_commands.describe(role="The role to give", minutes="Watchtime it needs, in minutes")
@@ -131,7 +132,7 @@ class RolesCog(commands.Cog, name="Roles"):
         settings = await asyncio.to_thread(self.linking.settings, guild_id)
         return settings.linked_role_id == role_id
 
-    @roles_group.command(name="update")
+    @roles_group.command(name="update", ignore_extra=False)
     @commands.guild_only()
     @manage_server()
     @app_commands.describe(role="A watchtime role", minutes="Watchtime it needs, in minutes")

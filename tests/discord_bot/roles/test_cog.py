@@ -143,6 +143,23 @@ async def test_adding_with_minutes_that_are_not_a_positive_whole_number_is_refus
     assert roles.tiers(guild_a.id) == []
 
 
+@pytest.mark.parametrize("command", ["add", "update"])
+async def test_minutes_followed_by_a_unit_are_refused_not_read_as_minutes(
+    command: str,
+    guild_a: discord.Guild,
+    manager: discord.Member,
+    tiers: dict[str, discord.Role],
+    roles: RolesService,
+) -> None:
+    roles.add_tier(guild_a.id, tiers["silver"].id, 600)
+    role = tiers["silver" if command == "update" else "bronze"]
+
+    [reply] = await say(f"!roles {command} {role.mention} 10 hours", manager)
+
+    assert reply.content == (f"That doesn't look right. Usage: !roles {command} <role> <minutes>")
+    assert roles.tiers(guild_a.id) == [RoleTier(tiers["silver"].id, 600)]
+
+
 async def test_adding_the_same_role_twice_is_refused(
     guild_a: discord.Guild,
     manager: discord.Member,
