@@ -289,7 +289,8 @@ class LinkingCog(LinkPanels, commands.Cog, name="Linking"):
         reply = render_linking.linklogs_usage(ctx.clean_prefix)
         await ctx.send(reply, allowed_mentions=NO_MENTIONS)
 
-    @linklogs.command(name="on")
+    # ignore_extra=False: "!linklogs on #mod-log" would log in this channel, not in #mod-log.
+    @linklogs.command(name="on", ignore_extra=False, usage="(in the channel the log goes to)")
     @commands.guild_only()
     @manage_server()
     async def linklogs_on(self, ctx: Context) -> None:

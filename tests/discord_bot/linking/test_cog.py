@@ -527,6 +527,19 @@ async def test_linklogs_on_off_and_status_in_this_channel(
     assert status_off.content == "The link log is off. Turn it on in a channel with !linklogs on."
 
 
+async def test_linklogs_on_naming_another_channel_is_refused_not_turned_on_here(
+    guild_a: discord.Guild, manager: discord.Member, linking: LinkingService
+) -> None:
+    mod_log = dpytest.backend.make_text_channel("mod-log", guild_a)
+
+    [reply] = await say(f"!linklogs on {mod_log.mention}", manager)
+
+    assert reply.content == (
+        "That doesn't look right. Usage: !linklogs on (in the channel the log goes to)"
+    )
+    assert linking.settings(guild_a.id).log_channel_id is None
+
+
 async def test_linklogs_on_where_i_cannot_post_the_log_is_refused_before_it_is_saved(
     guild_a: discord.Guild, manager: discord.Member, linking: LinkingService
 ) -> None:
