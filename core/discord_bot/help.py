@@ -53,7 +53,7 @@ class StreamKeeperHelp(commands.DefaultHelpCommand):
                 or self.default_argument_description
             )
             entry = self.shorten_text(f"{self.indent * ' '}{name:<{width}} {words}")
-            if not argument.required:
+            if not argument.required and "(default:" not in words:  # said by the words
                 shown = argument.displayed_default
                 entry += f" (default: {shown})" if shown else " (optional)"
             self.paginator.add_line(entry)

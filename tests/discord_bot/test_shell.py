@@ -67,6 +67,19 @@ async def test_help_describes_every_argument_of_every_command(manager: discord.M
     )
 
 
+async def test_help_names_each_arguments_default_once(manager: discord.Member) -> None:
+    bot = dpytest.get_config().client
+    twice = []
+    for command in bot.walk_commands():
+        if command.hidden or not command.clean_params:
+            continue
+        text = "\n".join(m.content for m in await say(f"!help {command.qualified_name}", manager))
+        twice += [line.strip() for line in text.splitlines() if line.count("(default:") > 1]
+    assert twice == []
+    [reply] = await say("!help setup_link_panel", manager)
+    assert "emoji The emoji members react with (default: \N{LINK SYMBOL})\n" in reply.content
+
+
 def test_the_bot_asks_only_for_the_intents_it_uses(services: BotServices) -> None:
     intents = create_bot(services).intents
 
