@@ -77,7 +77,7 @@ class SlotCallsCog(ManagersCog, name="Slot calls"):
     @slotcalls.command(name="channel")
     @app_commands.describe(channel="Where slot calls are posted")
     async def slotcalls_channel(self, ctx: Context, channel: discord.TextChannel) -> None:
-        """Post slot calls in this channel (Manage Server)."""
+        """Post slot calls in the channel you name (Manage Server)."""
         guild = guild_of(ctx)
         me = guild.me
         permissions = channel.permissions_for(me)

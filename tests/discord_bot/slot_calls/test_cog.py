@@ -69,6 +69,12 @@ async def test_the_channel_is_chosen_and_shown_in_the_status(
     assert slot_service.status(guild_a.id).channel_id == calls_channel.id
 
 
+async def test_help_of_slotcalls_channel_says_it_posts_in_the_channel_named(manager):
+    [reply] = await say("!help slotcalls channel", manager)
+
+    assert "Post slot calls in the channel you name (Manage Server)." in reply.content
+
+
 async def test_cooldown_and_limit_settings_and_their_refusals(manager, slot_service, guild_a):
     [too_long] = await say("!slotcalls cooldown 99999", manager)
     [cooldown] = await say("!slotcalls cooldown 10", manager)
