@@ -72,7 +72,10 @@ class SlotCallsCog(ManagersCog, name="Slot calls"):
         """Show whether slot calls are on, where they go and the limits (Manage Server)."""
         guild = guild_of(ctx)
         status = await asyncio.to_thread(self.service.status, guild.id)
-        await ctx.send(render.status_text(status, ctx.clean_prefix), allowed_mentions=NO_MENTIONS)
+        reply = render.status_text(
+            status, ctx.clean_prefix, channel_here=self._channel_here(ctx, status)
+        )
+        await ctx.send(reply, allowed_mentions=NO_MENTIONS)
 
     @slotcalls.command(name="channel")
     @app_commands.describe(channel="Where slot calls are posted")
@@ -118,9 +121,18 @@ class SlotCallsCog(ManagersCog, name="Slot calls"):
         guild = guild_of(ctx)
         await self._ensure_guild(guild)
         status = await asyncio.to_thread(self.service.set_enabled, guild.id, enabled)
-        await ctx.send(
-            render.enabled_changed(status, ctx.clean_prefix), allowed_mentions=NO_MENTIONS
+        reply = render.enabled_changed(
+            status, ctx.clean_prefix, channel_here=self._channel_here(ctx, status)
         )
+        await ctx.send(reply, allowed_mentions=NO_MENTIONS)
+
+    @staticmethod
+    def _channel_here(ctx: Context, status: SlotCallStatus) -> bool:
+        """Whether calls go to a channel of this server, when they go anywhere: the stored one
+        may be deleted, and SLOT_CALLS_CHANNEL_ID is one channel of one server."""
+        if status.channel_id is None:
+            return True
+        return guild_channel(ctx.bot, guild_of(ctx).id, status.channel_id) is not None
 
     async def _change(
         self,

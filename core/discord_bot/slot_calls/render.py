@@ -115,29 +115,32 @@ def channel_text(channel_id: int | None) -> str:
     return f"<#{channel_id}>" if channel_id else "none set"
 
 
-def status_text(status: SlotCallStatus, prefix: str) -> str:
+def status_text(status: SlotCallStatus, prefix: str, *, channel_here: bool = True) -> str:
+    """``channel_here`` False: the channel calls go to is not one of this server's (deleted,
+    or SLOT_CALLS_CHANNEL_ID of another server), so nothing is posted."""
     settings = status.settings
     state = "on" if settings.enabled else "off"
     limit = settings.max_open_per_user
+    channel = channel_text(status.channel_id) if channel_here else "none in this server"
     lines = [
         f"Slot calls are **{state}**: viewers use !call <slot> or !sr <slot> in chat.",
-        f"Channel: {channel_text(status.channel_id)}",
+        f"Channel: {channel}",
         f"Open calls: {status.open_calls}",
         f"Cooldown per viewer: {settings.cooldown_seconds} s",
         f"Open calls per viewer: {limit if limit is not None else 'no limit'}",
         f"Linked account needed: {'yes' if settings.require_link else 'no'}",
     ]
-    if settings.enabled and status.channel_id is None:
+    if settings.enabled and (status.channel_id is None or not channel_here):
         lines.append(f"Set a channel with {prefix}slotcalls channel #channel to see the calls.")
     return "\n".join(lines)
 
 
-def enabled_changed(status: SlotCallStatus, prefix: str) -> str:
+def enabled_changed(status: SlotCallStatus, prefix: str, *, channel_here: bool = True) -> str:
     if not status.settings.enabled:
         return "Slot calls are now **off**: !call and !sr in chat are refused."
     where = (
         f"they are posted in {channel_text(status.channel_id)}"
-        if status.channel_id
+        if status.channel_id and channel_here
         else f"set a channel with {prefix}slotcalls channel #channel to see them"
     )
     return f"Slot calls are now **on**: viewers use !call <slot> or !sr <slot> in chat; {where}."

@@ -69,6 +69,28 @@ async def test_the_channel_is_chosen_and_shown_in_the_status(
     assert slot_service.status(guild_a.id).channel_id == calls_channel.id
 
 
+@pytest.mark.parametrize("where", ["another server's", "deleted"])
+async def test_a_channel_that_is_not_in_this_server_is_not_shown_as_where_calls_go(
+    where, manager, slot_service, guild_a, guild_b
+):
+    if where == "deleted":
+        gone = dpytest.backend.make_text_channel("old-calls", guild_a)
+        slot_service.set_channel(guild_a.id, gone.id)
+        dpytest.backend.delete_channel(gone)
+    else:  # SLOT_CALLS_CHANNEL_ID names one channel of one server
+        slot_service.default_channel_id = guild_b.text_channels[0].id
+
+    [on] = await say("!slotcalls on", manager)
+    [status] = await say("!slotcalls status", manager)
+
+    assert on.content == (
+        "Slot calls are now **on**: viewers use !call <slot> or !sr <slot> in chat; set a "
+        "channel with !slotcalls channel #channel to see them."
+    )
+    assert "Channel: none in this server" in status.content
+    assert "Set a channel with !slotcalls channel #channel to see the calls." in status.content
+
+
 async def test_help_of_slotcalls_channel_says_it_posts_in_the_channel_named(manager):
     [reply] = await say("!help slotcalls channel", manager)
 
