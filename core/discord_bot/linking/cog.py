@@ -21,6 +21,7 @@ from discord.ext import commands
 from core.discord_bot.common import (
     Context,
     PostableChannel,
+    guild_channel,
     guild_of,
     manage_server,
     typed_channel_refusal,
@@ -323,7 +324,9 @@ class LinkingCog(LinkPanels, commands.Cog, name="Linking"):
         """Show where link attempts are logged (Manage Server)."""
         guild = guild_of(ctx)
         settings = await asyncio.to_thread(self.linking.settings, guild.id)
-        reply = render_linking.linklogs_status(settings, ctx.clean_prefix)
+        channel_id = settings.log_channel_id
+        here = channel_id is None or guild_channel(ctx.bot, guild.id, channel_id) is not None
+        reply = render_linking.linklogs_status(settings, ctx.clean_prefix, channel_here=here)
         await ctx.send(reply, allowed_mentions=NO_MENTIONS)
 
 

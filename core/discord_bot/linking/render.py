@@ -320,9 +320,15 @@ LINKLOGS_OFF = "The link log is off."
 LINKLOGS_TEXT_ONLY = "Turn the link log on in a text channel or a thread: I can't post it here."
 
 
-def linklogs_status(settings: LinkSettings, prefix: str) -> str:
+def linklogs_status(settings: LinkSettings, prefix: str, *, channel_here: bool = True) -> str:
+    """``channel_here`` False: the log's channel is no longer one of this server's."""
     if settings.log_channel_id is None:
         return f"The link log is off. Turn it on in a channel with {prefix}linklogs on."
+    if not channel_here:
+        return (
+            "The link log is on, but its channel is gone: turn it on again in a channel with "
+            f"{prefix}linklogs on."
+        )
     return f"The link log is on, in <#{settings.log_channel_id}>."
 
 

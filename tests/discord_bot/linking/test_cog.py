@@ -540,6 +540,21 @@ async def test_linklogs_on_naming_another_channel_is_refused_not_turned_on_here(
     assert linking.settings(guild_a.id).log_channel_id is None
 
 
+async def test_linklogs_status_says_when_the_log_channel_was_deleted(
+    guild_a: discord.Guild, manager: discord.Member, linking: LinkingService
+) -> None:
+    gone = dpytest.backend.make_text_channel("link-log", guild_a)
+    linking.set_log_channel(guild_a.id, gone.id)
+    dpytest.backend.delete_channel(gone)
+
+    [status] = await say("!linklogs status", manager)
+
+    assert status.content == (
+        "The link log is on, but its channel is gone: turn it on again in a channel with "
+        "!linklogs on."
+    )
+
+
 async def test_linklogs_on_where_i_cannot_post_the_log_is_refused_before_it_is_saved(
     guild_a: discord.Guild, manager: discord.Member, linking: LinkingService
 ) -> None:
