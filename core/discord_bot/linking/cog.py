@@ -259,7 +259,8 @@ class LinkingCog(LinkPanels, commands.Cog, name="Linking"):
         if role is None:
             settings = await asyncio.to_thread(self.linking.settings, guild.id)
             current = guild.get_role(settings.linked_role_id) if settings.linked_role_id else None
-            reply = render_linking.linked_role_status(settings, current, ctx.clean_prefix)
+            problem = None if current is None else role_problem(current)
+            reply = render_linking.linked_role_status(settings, current, ctx.clean_prefix, problem)
             await ctx.send(reply, allowed_mentions=NO_MENTIONS)
             return
         if isinstance(role, str):

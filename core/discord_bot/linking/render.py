@@ -276,7 +276,10 @@ def linked_accounts(links: list[AccountLink], member: discord.abc.User | None) -
 # --- !linkrole -------------------------------------------------------------------------------
 
 
-def linked_role_status(settings: LinkSettings, role: discord.Role | None, prefix: str) -> str:
+def linked_role_status(
+    settings: LinkSettings, role: discord.Role | None, prefix: str, problem: str | None = None
+) -> str:
+    """``problem``: why the bot cannot give ``role`` now (``outbound.role_problem``)."""
     if settings.linked_role_id is None:
         return f"Linked members get no role. Set one with {prefix}linkrole @role."
     if role is None:
@@ -284,7 +287,10 @@ def linked_role_status(settings: LinkSettings, role: discord.Role | None, prefix
             "The linked role no longer exists. Set another with "
             f"{prefix}linkrole @role, or turn it off with {prefix}linkrole off."
         )
-    return f"Members who link their Kick or Twitch account get {role.mention}."
+    text = f"Members who link their Kick or Twitch account get {role.mention}."
+    if problem:
+        text += f"\n\N{WARNING SIGN}\N{VARIATION SELECTOR-16} But I can't give it now: {problem}."
+    return text
 
 
 def linked_role_set(role: discord.Role, problem: str | None) -> str:

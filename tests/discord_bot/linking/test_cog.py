@@ -470,6 +470,22 @@ async def test_linkrole_refuses_a_watchtime_role_that_role_sync_would_take_back(
     assert linking.settings(guild_a.id).linked_role_id is None
 
 
+async def test_linkrole_shows_why_the_role_cannot_be_given_now(
+    guild_a: discord.Guild, manager: discord.Member, linking: LinkingService
+) -> None:
+    await give_bot_a_role(guild_a, manage_roles=False)
+    linked = make_role(guild_a, "Linked", 2)
+    linking.set_linked_role(guild_a.id, linked.id)
+
+    [shown] = await say("!linkrole", manager)
+
+    assert shown.content == (
+        f"Members who link their Kick or Twitch account get {linked.mention}.\n"
+        "\N{WARNING SIGN}\N{VARIATION SELECTOR-16} But I can't give it now: I need the Manage "
+        "Roles permission."
+    )
+
+
 @pytest.mark.parametrize("text", ["!linkrole nosuchrole", "!linkrole <@&123456789012345678>"])
 async def test_linkrole_with_an_unknown_role_is_friendly(
     text: str, guild_a: discord.Guild, manager: discord.Member, linking: LinkingService
