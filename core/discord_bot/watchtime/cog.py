@@ -15,7 +15,8 @@ from core.discord_bot.pages import send_pages
 from core.discord_bot.render import NO_MENTIONS
 from core.discord_bot.watchtime import render
 from core.features.guilds.service import GuildService
-from core.features.roles.service import RolesService
+from core.features.roles.repository import RoleTier
+from core.features.roles.service import RolesService, progress_of
 from core.features.watchtime.service import RankedWatchtime, WatchtimeService
 
 
@@ -91,14 +92,10 @@ class WatchtimeCog(commands.Cog, name="Watchtime"):
             self.watchtime.linked_members, [ranked.entry for ranked in found]
         )
         total = await asyncio.to_thread(self.watchtime.count_viewers, guild_id)
-        tiers = await asyncio.to_thread(self.roles.tiers, guild_id) if self.roles else []
+        tiers = await self._tiers_given(ctx)
         parts = []
         for ranked in found:
-            progress = None
-            if self.roles is not None and tiers:
-                progress = await asyncio.to_thread(
-                    self.roles.progress, guild_id, ranked.entry.seconds
-                )
+            progress = progress_of(tiers, ranked.entry.seconds) if tiers else None
             parts.append(
                 render.viewer_watchtime(
                     ranked,
@@ -109,6 +106,18 @@ class WatchtimeCog(commands.Cog, name="Watchtime"):
                 )
             )
         await ctx.send("\n".join(parts), allowed_mentions=NO_MENTIONS)
+
+    async def _tiers_given(self, ctx: Context) -> list[RoleTier]:
+        """The watchtime roles members can reach now: none while they are turned off, and no
+        tier turned off on its own or whose role was deleted."""
+        if self.roles is None:
+            return []
+        guild = guild_of(ctx)
+        settings = await asyncio.to_thread(self.roles.settings, guild.id)
+        if not settings.enabled:
+            return []
+        tiers = await asyncio.to_thread(self.roles.tiers, guild.id)
+        return [tier for tier in tiers if tier.enabled and guild.get_role(tier.role_id)]
 
     @commands.hybrid_command(name="leaderboard")
     @commands.guild_only()

@@ -224,9 +224,6 @@ class RolesService:
                 conn, guild_id, discord_user_id, role_ids, utc(self.clock())
             )
 
-    def progress(self, guild_id: int, seconds: int) -> Progress:
-        return progress_of([tier for tier in self.tiers(guild_id) if tier.enabled], seconds)
-
 
 def _checked(minutes: int, typed: str | None = None) -> int:
     if minutes < 1:

@@ -191,19 +191,40 @@ async def test_watchtime_by_kick_name_of_a_linked_viewer_shows_the_member(
 async def test_watchtime_names_the_next_role_and_what_is_missing(
     guild_a: discord.Guild, alice: discord.Member, roles: RolesService, link
 ) -> None:
-    roles.add_tier(guild_a.id, 901, 60)
-    roles.add_tier(guild_a.id, 902, 300)
+    roles.add_tier(guild_a.id, dpytest.backend.make_role("Fan", guild_a).id, 60)
+    regular = dpytest.backend.make_role("Regular", guild_a)
+    roles.add_tier(guild_a.id, regular.id, 300)
     link(alice, "alice_kick", 100 * 60)
 
     [reply] = await say("!watchtime", alice)
 
-    assert reply.content.splitlines()[1] == ("Next role: <@&902> at 5 h 00 min, 3 h 20 min to go.")
+    assert reply.content.splitlines()[1] == (
+        f"Next role: {regular.mention} at 5 h 00 min, 3 h 20 min to go."
+    )
+
+
+async def test_watchtime_names_no_role_that_is_deleted_or_while_roles_are_off(
+    guild_a: discord.Guild, alice: discord.Member, roles: RolesService, link
+) -> None:
+    regular = dpytest.backend.make_role("Regular", guild_a)
+    roles.add_tier(guild_a.id, regular.id, 300)
+    roles.add_tier(guild_a.id, 901, 120)  # its role was deleted: nobody gets it any more
+    link(alice, "alice_kick", 100 * 60)
+
+    [with_a_deleted_tier] = await say("!watchtime", alice)
+    roles.set_enabled(guild_a.id, False)  # !roles disable: nobody gains or loses a role
+    [while_off] = await say("!watchtime", alice)
+
+    assert with_a_deleted_tier.content.splitlines()[1] == (
+        f"Next role: {regular.mention} at 5 h 00 min, 3 h 20 min to go."
+    )
+    assert len(while_off.content.splitlines()) == 1, while_off.content
 
 
 async def test_watchtime_past_every_tier_says_so(
     guild_a: discord.Guild, alice: discord.Member, roles: RolesService, stream: Stream
 ) -> None:
-    roles.add_tier(guild_a.id, 901, 60)
+    roles.add_tier(guild_a.id, dpytest.backend.make_role("Fan", guild_a).id, 60)
     stream.earn(guild_a.id, "carol", 7200)
 
     [reply] = await say("!watchtime carol", alice)
