@@ -91,7 +91,8 @@ class SlotCallsCog(ManagersCog, name="Slot calls"):
         status = await asyncio.to_thread(self.service.set_channel, guild.id, channel.id)
         await ctx.send(render.channel_changed(status), allowed_mentions=NO_MENTIONS)
 
-    @slotcalls.command(name="cooldown")
+    # ignore_extra=False: "!slotcalls cooldown 5 minutes" is refused, not a 5-second cooldown.
+    @slotcalls.command(name="cooldown", ignore_extra=False)
     @app_commands.describe(seconds="Seconds a viewer waits between calls (0 to 3600)")
     async def slotcalls_cooldown(self, ctx: Context, seconds: int) -> None:
         """How long each viewer waits between slot calls (Manage Server)."""

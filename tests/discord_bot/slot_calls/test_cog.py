@@ -97,6 +97,15 @@ async def test_help_of_slotcalls_channel_says_it_posts_in_the_channel_named(mana
     assert "Post slot calls in the channel you name (Manage Server)." in reply.content
 
 
+async def test_a_cooldown_typed_with_a_unit_is_refused_not_read_as_seconds(
+    manager, slot_service, guild_a
+):
+    [reply] = await say("!slotcalls cooldown 5 minutes", manager)
+
+    assert reply.content == "That doesn't look right. Usage: !slotcalls cooldown <seconds>"
+    assert slot_service.status(guild_a.id).settings.cooldown_seconds != 5
+
+
 async def test_cooldown_and_limit_settings_and_their_refusals(manager, slot_service, guild_a):
     [too_long] = await say("!slotcalls cooldown 99999", manager)
     [cooldown] = await say("!slotcalls cooldown 10", manager)
