@@ -229,7 +229,8 @@ class VipCog(ManagersCog, name="Temporary VIP"):
         settings = await self.service.settings(guild_of(ctx).id)
         await self._reply(ctx, render.settings_text(settings))
 
-    @vip.command(name="grant")
+    # ignore_extra=False: "!vip grant carol 2 days" is refused, not 2 hours of VIP.
+    @vip.command(name="grant", ignore_extra=False)
     @app_commands.describe(user="Twitch login", hours="How long")
     async def vip_grant(self, ctx: Context, user: str, hours: int) -> None:
         """Make a Twitch viewer VIP for some hours."""
@@ -239,7 +240,7 @@ class VipCog(ManagersCog, name="Temporary VIP"):
             ctx, f"**{inert(grant.username)}** is a VIP until {when(grant.expires_at)}."
         )
 
-    @vip.command(name="extend")
+    @vip.command(name="extend", ignore_extra=False)
     @app_commands.describe(user="The VIP's Twitch login or Kick name", hours="Hours to add")
     async def vip_extend(self, ctx: Context, user: str, hours: int) -> None:
         """Add hours to a temporary VIP."""

@@ -122,6 +122,16 @@ async def test_wrong_arguments_get_a_friendly_reply(manager, followed, command, 
     assert reply.content.startswith(answer)
 
 
+@pytest.mark.parametrize("command", ["grant", "extend"])
+async def test_hours_typed_with_a_unit_are_refused_not_read_as_hours(
+    manager, followed, twitch, command
+):
+    [reply] = await say(f"!vip {command} carol 2 days", manager)
+
+    assert reply.content == f"That doesn't look right. Usage: !vip {command} <user> <hours>"
+    assert "77" not in twitch.vips
+
+
 async def test_not_connected_and_no_channel_are_polite(manager, twitch):
     # The documented way to follow a channel, not the operator's command line.
     for command in ("!vip setup VIP 5 1", "!vip grant viewer 2"):
