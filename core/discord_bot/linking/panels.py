@@ -132,9 +132,15 @@ class LinkPanels:
         )
         try:
             await panel.add_reaction(chosen)
-        except discord.HTTPException:
+        except discord.HTTPException as exc:
             await panel.delete()
-            await ctx.send(render_linking.BAD_EMOJI, ephemeral=True, allowed_mentions=NO_MENTIONS)
+            # Forbidden: no Add Reactions (or Read Message History) here; else the emoji.
+            refusal = (
+                render_linking.no_reactions_here(ctx.clean_prefix)
+                if isinstance(exc, discord.Forbidden)
+                else render_linking.BAD_EMOJI
+            )
+            await ctx.send(refusal, ephemeral=True, allowed_mentions=NO_MENTIONS)
             return
         await self._store_panel(ctx, guild, panel, PANEL_REACTION, chosen)
 

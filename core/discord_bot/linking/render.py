@@ -375,6 +375,13 @@ def panel_posted(pinned: bool) -> str:
     )
 
 
+def no_reactions_here(prefix: str) -> str:
+    return (
+        "I can't react in this channel: give me Add Reactions and Read Message History here, "
+        f"or post a button panel with {prefix}setup_link_button."
+    )
+
+
 BAD_EMOJI = (
     "That isn't an emoji I can use. Give a standard emoji, or one of this server's own emoji."
 )

@@ -710,6 +710,26 @@ async def test_setup_link_panel_refuses_what_is_no_emoji(
     assert reply.content == render_linking.BAD_EMOJI
 
 
+async def test_setup_link_panel_where_i_may_not_react_says_so_not_that_the_emoji_is_bad(
+    guild_a: discord.Guild,
+    manager: discord.Member,
+    linking: LinkingService,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    async def forbidden(self: discord.Message, *args: Any, **kwargs: Any) -> None:
+        raise discord.Forbidden(dpytest.backend.FakeRequest(403, "Forbidden"), "Missing Access")
+
+    monkeypatch.setattr(discord.Message, "add_reaction", forbidden)  # no Add Reactions here
+
+    sent = await say("!setup_link_panel", manager)
+
+    assert [m.content for m in sent if m.content] == [
+        "I can't react in this channel: give me Add Reactions and Read Message History here, "
+        "or post a button panel with !setup_link_button."
+    ]
+    assert linking.panel(guild_a.id, sent[0].id) is None
+
+
 async def test_reacting_to_the_panel_dms_the_reactor_a_link_and_removes_the_reaction(
     guild_a: discord.Guild, alice: discord.Member, manager: discord.Member, clock: Clock
 ) -> None:
