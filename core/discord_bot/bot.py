@@ -262,6 +262,8 @@ def explain_error(ctx: commands.Context[commands.Bot], error: Exception) -> str 
             return f"{error} {usage}"
         case commands.RoleNotFound():
             return f"I can't find that role in this server. {usage}"
+        case commands.ChannelNotFound():  # another server's, deleted, or no channel at all
+            return f"I can't find that channel in this server. {usage}"
         case commands.UserInputError() | app_commands.TransformerError():
             return f"That doesn't look right. {usage}"
         case commands.NoPrivateMessage() | app_commands.NoPrivateMessage():

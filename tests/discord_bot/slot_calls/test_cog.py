@@ -91,6 +91,17 @@ async def test_a_channel_that_is_not_in_this_server_is_not_shown_as_where_calls_
     assert "Set a channel with !slotcalls channel #channel to see the calls." in status.content
 
 
+async def test_another_servers_channel_is_refused_as_not_found_here(
+    manager, slot_service, guild_a, guild_b
+):
+    [reply] = await say(f"!slotcalls channel {guild_b.text_channels[0].id}", manager)
+
+    assert reply.content == (
+        "I can't find that channel in this server. Usage: !slotcalls channel <channel>"
+    )
+    assert slot_service.status(guild_a.id).channel_id is None
+
+
 async def test_help_of_slotcalls_channel_says_it_posts_in_the_channel_named(manager):
     [reply] = await say("!help slotcalls channel", manager)
 
