@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator
 
 import discord  # noqa: TID251 - this target is the Discord front end's commands
 import discord.ext.test as dpytest  # noqa: TID251
+import discord.ext.test.factories as dpytest_factories  # noqa: TID251
 import pytest
 from discord.ext import commands  # noqa: TID251
 from hypothesis import given
@@ -79,8 +80,16 @@ class Server:
         }
 
 
+def wrap_dpytest_ids() -> None:
+    """dpytest numbers its ids with an ever-growing counter where Discord's snowflakes keep 12
+    bits: past 4,096 ids in one process they outgrow 63 bits (SQLite, discord.py's role
+    arrays). Wrap it as Discord does; the millisecond part keeps the ids unique."""
+    dpytest_factories.generated_ids %= 4096
+
+
 @pytest.fixture
 async def server(sqlite_engine: Engine) -> AsyncIterator[Server]:
+    wrap_dpytest_ids()
     gateway = DiscordGateway()
     roles = RolesService(sqlite_engine, system_clock)
     role_sync = RoleSync(roles, DiscordMemberRoles(gateway), clock=system_clock, pause_seconds=0)
@@ -151,6 +160,7 @@ async def test_commands_answer_every_argument_in_plain_words(server: Server) -> 
 
     async def type_command(text: str) -> tuple[list[str], BaseException | None]:
         error: BaseException | None = None
+        wrap_dpytest_ids()
         try:
             await dpytest.message(
                 text, channel=server.guild.text_channels[0], member=server.manager
