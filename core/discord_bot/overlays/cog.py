@@ -45,13 +45,20 @@ class OverlayCog(ManagersCog, name="Overlays"):
         """Make a new URL for an overlay; the old one stops working at once. Sent privately."""
         guild = guild_of(ctx)
         address = await asyncio.to_thread(self.service.url, guild.id, kind, rotate=True)
-        await self._privately(ctx, render.rotated(kind, address), render.ROTATED_BY_DM)
+        await self._privately(
+            ctx,
+            render.rotated(kind, address),
+            render.ROTATED_BY_DM,
+            dms_closed=render.rotated_dms_closed(kind),  # the old URL is gone all the same
+        )
 
-    async def _privately(self, ctx: Context, text: str, sent: str) -> None:
+    async def _privately(
+        self, ctx: Context, text: str, sent: str, *, dms_closed: str = render.DMS_CLOSED
+    ) -> None:
         if ctx.interaction is not None:
             await ctx.send(text, ephemeral=True, allowed_mentions=NO_MENTIONS)
             return
         if await send_dm(ctx.author, text, what="overlay URL"):
             await ctx.send(sent, allowed_mentions=NO_MENTIONS)
         else:
-            await ctx.send(render.DMS_CLOSED, allowed_mentions=NO_MENTIONS)
+            await ctx.send(dms_closed, allowed_mentions=NO_MENTIONS)

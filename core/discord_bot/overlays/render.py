@@ -34,3 +34,12 @@ DMS_CLOSED = (
     "I couldn't DM you: your direct messages are closed to me. Use the slash command "
     "/overlay url (only you see its answer) or the dashboard's Overlays page."
 )
+
+
+def rotated_dms_closed(kind: str) -> str:
+    return (
+        f"Done: the old **{kind}** overlay URL stopped working, but I couldn't DM you the new one "
+        f"(your direct messages are closed to me). Get it with the slash command /overlay url "
+        f"{kind} (only you see its answer) or on the dashboard's Overlays page, and paste it into "
+        "OBS."
+    )

@@ -67,6 +67,26 @@ async def test_closed_dms_keep_the_url_out_of_the_channel(manager, dms_closed): 
     assert "/overlay/" not in reply.content
 
 
+async def test_a_rotate_with_closed_dms_says_the_old_url_stopped_working(
+    manager,
+    overlays,
+    guild_a,
+    dms_closed,  # noqa: F811
+):
+    old = overlays.link(guild_a.id, "heist").path.removeprefix("/overlay/")
+
+    channel, dms = split_replies(await say("!overlay rotate heist", manager))
+
+    assert dms == []
+    [reply] = channel
+    assert overlays.open(old) is None
+    assert reply.content.startswith(
+        "Done: the old **heist** overlay URL stopped working, but I couldn't DM you the new one"
+    )
+    assert "/overlay url heist" in reply.content
+    assert "/overlay/" not in reply.content
+
+
 async def test_members_without_manage_server_get_nothing(alice, overlays, guild_a):
     replies = await say("!overlay rotate alerts", alice)
     assert all("/overlay/" not in m.content for m in replies)
