@@ -17,6 +17,7 @@ def cogs(services: BotServices) -> list[commands.Cog]:
             watchtime=services.watchtime,
             roles=services.roles,
             role_sync=services.role_sync,
+            linking=services.linking,
             undone=services.undone_calls,
         )
     ]

@@ -1,7 +1,7 @@
 """!health: the process checks of ``/health`` and ``python -m core health``, then this server's:
 its Kick connection and subscriptions, the last event of each type, the watchtime tick's lag,
-whether the bot may hand out the watchtime roles, and what the bot could not do for it lately
-(a partner's refusal). Each failing line says how to fix it."""
+whether the bot may hand out the watchtime roles and the linked role, and what the bot could not
+do for it lately (a partner's refusal). Each failing line says how to fix it."""
 
 from __future__ import annotations
 
@@ -15,10 +15,12 @@ from discord.ext import commands
 from core.discord_bot.common import guild_of, manage_server
 from core.discord_bot.connections.checks import ago, fix_words
 from core.discord_bot.health import render
+from core.discord_bot.linking.outbound import role_problem
 from core.discord_bot.render import NO_MENTIONS
 from core.features.connections.checks import kick_checks, twitch_checks
 from core.features.connections.kick.setup import KickSetup
 from core.features.connections.twitch.setup import TwitchSetup
+from core.features.linking.service import LinkingService
 from core.features.roles.repository import RoleTier
 from core.features.roles.service import RolesService
 from core.features.roles.sync import RoleSync, SyncResult
@@ -43,9 +45,11 @@ class HealthCog(commands.Cog, name="Health"):
         watchtime: WatchtimeService | None = None,
         roles: RolesService | None = None,
         role_sync: RoleSync | None = None,
+        linking: LinkingService | None = None,
         undone: UndoneCalls | None = None,
     ) -> None:
         self.health = health
+        self.linking = linking
         self.kick = kick
         self.twitch = twitch
         self.watchtime = watchtime
@@ -69,6 +73,10 @@ class HealthCog(commands.Cog, name="Health"):
             checks += role_checks(guild, tiers, ctx.clean_prefix)
         if self.role_sync is not None:
             checks += role_sync_checks(self.role_sync.last_result(guild.id))
+        if self.linking is not None:
+            settings = await asyncio.to_thread(self.linking.settings, guild.id)
+            if settings.linked_role_id is not None:
+                checks.append(linked_role_check(guild, settings.linked_role_id, ctx.clean_prefix))
         reply = render.health_report(HealthReport(checks))
         await ctx.send(reply, allowed_mentions=NO_MENTIONS)
 
@@ -148,6 +156,18 @@ def role_checks(guild: discord.Guild, tiers: Sequence[RoleTier], prefix: str) ->
             )
         )
     return checks
+
+
+def linked_role_check(guild: discord.Guild, role_id: int, prefix: str) -> Check:
+    """Whether the bot can give the role linked members get (``!linkrole``)."""
+    role = guild.get_role(role_id)
+    if role is None:
+        fix = f"set another with {prefix}linkrole @role, or {prefix}linkrole off"
+        return Check("linked role", False, f"deleted ({role_id}): {fix}")
+    problem = role_problem(role)
+    if problem is not None:
+        return Check("linked role", False, f"{role.name}: {problem}")
+    return Check("linked role", True, f"{role.name}: I can give it")
 
 
 def role_sync_checks(result: SyncResult | None) -> list[Check]:

@@ -20,6 +20,7 @@ from core.features.connections.kick.subscriptions import WANTED_EVENTS
 from core.features.connections.status import ConnectionStatus
 from core.features.guilds.repository import TrackedChannel
 from core.features.guilds.service import GuildService
+from core.features.linking.service import LinkingService
 from core.features.roles.service import RolesService
 from core.features.roles.sync import RoleSync, SyncResult
 from core.features.watchtime.service import WatchtimeService
@@ -55,6 +56,7 @@ def services(
     probe_threads: list[int],
     roles: RolesService,
     role_sync: RoleSync,
+    linking: LinkingService,
     sqlite_engine: Engine,
     clock: Clock,
 ) -> BotServices:
@@ -71,6 +73,7 @@ def services(
         health=health,
         roles=roles,
         role_sync=role_sync,
+        linking=linking,
         undone_calls=UndoneCalls(sqlite_engine, clock),
     )
 
@@ -203,6 +206,34 @@ async def test_missing_manage_roles_and_a_tier_above_the_bot_fail_with_fixes(
         f"{RED} FAIL watchtime roles: deleted roles still set up (987654321098765432): "
         "!roles remove <id>"
     ) in lines
+
+
+@pytest.mark.parametrize("trouble", ["no manage roles", "above the bot", "deleted"])
+async def test_a_linked_role_the_bot_cannot_give_fails_with_the_fix(
+    trouble: str,
+    guild_a: discord.Guild,
+    manager: discord.Member,
+    linking: LinkingService,
+    ticked: None,
+) -> None:
+    await give_bot_a_role(guild_a, manage_roles=trouble != "no manage roles")
+    linked = make_role(guild_a, "Linked", 30 if trouble == "above the bot" else 2)
+    linking.set_linked_role(guild_a.id, 987654321098765432 if trouble == "deleted" else linked.id)
+
+    [reply] = await say("!health", manager)
+
+    expected = {
+        "no manage roles": "FAIL linked role: Linked: I need the Manage Roles permission",
+        "above the bot": (
+            "FAIL linked role: Linked: it is above my highest role; move my role above it in "
+            "Server Settings > Roles"
+        ),
+        "deleted": (
+            "FAIL linked role: deleted (987654321098765432): set another with !linkrole @role, "
+            "or !linkrole off"
+        ),
+    }[trouble]
+    assert f"{RED} {expected}" in lines_of(reply)
 
 
 async def test_roles_the_bot_may_hand_out_are_green(
