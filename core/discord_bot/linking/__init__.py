@@ -12,6 +12,4 @@ def cogs(services: BotServices) -> list[commands.Cog]:
     if services.linking is None or services.link_effects is None:
         return []
 
-    return [
-        LinkingCog(services.linking, services.link_effects, services.clock, roles=services.roles)
-    ]
+    return [LinkingCog(services.linking, services.link_effects, services.clock)]

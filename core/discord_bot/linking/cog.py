@@ -40,7 +40,6 @@ from core.events import system_clock
 from core.features.linking.effects import LinkEffects
 from core.features.linking.platforms import PlatformChoice, parse_platform
 from core.features.linking.service import LinkingService
-from core.features.roles.service import RolesService
 
 # Re-exported: the tests and the fuzzers name them here.
 __all__ = ["LINK_COOLDOWN_SECONDS", "LinkButtonView", "LinkingCog", "panel_emoji"]
@@ -68,12 +67,10 @@ class LinkingCog(LinkPanels, commands.Cog, name="Linking"):
         linking: LinkingService,
         effects: LinkEffects,
         clock: Callable[[], datetime] = system_clock,
-        roles: RolesService | None = None,
     ) -> None:
         self.linking = linking
         self.effects = effects
         self._clock = clock
-        self.roles = roles  # a watchtime role can't be the linked role too
         # A panel click sends a link at most this often per member, on the bot's clock.
         self._panel_cooldown = Cooldowns(lambda: clock().timestamp())
 
@@ -271,12 +268,6 @@ class LinkingCog(LinkPanels, commands.Cog, name="Linking"):
             reply = "That role can't be given to members; pick another one."
             await ctx.send(reply, allowed_mentions=NO_MENTIONS)
             return
-        if self.roles is not None:
-            tiers = await asyncio.to_thread(self.roles.tiers, guild.id)
-            if any(tier.role_id == role.id for tier in tiers):
-                reply = render_linking.watchtime_role_refused(ctx.clean_prefix)
-                await ctx.send(reply, allowed_mentions=NO_MENTIONS)
-                return
         await asyncio.to_thread(self.linking.set_linked_role, guild.id, role.id)
         reply = render_linking.linked_role_set(role, role_problem(role))
         await ctx.send(reply, allowed_mentions=NO_MENTIONS)

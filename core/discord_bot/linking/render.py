@@ -300,13 +300,6 @@ def linked_role_set(role: discord.Role, problem: str | None) -> str:
     return text
 
 
-def watchtime_role_refused(prefix: str) -> str:
-    return (
-        "That role is a watchtime role: role sync takes it from members short of its minutes, "
-        f"so linked members would lose it. Pick another role (or {prefix}roles remove it first)."
-    )
-
-
 LINKED_ROLE_OFF = "Linked members no longer get a role (members who have it keep it)."
 
 

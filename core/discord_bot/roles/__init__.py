@@ -12,4 +12,4 @@ def cogs(services: BotServices) -> list[commands.Cog]:
     if services.roles is None:
         return []
 
-    return [RolesCog(services.roles, services.role_sync, services.linking)]
+    return [RolesCog(services.roles, services.role_sync)]

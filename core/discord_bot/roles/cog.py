@@ -15,7 +15,6 @@ from core.discord_bot.common import Context, guild_of, manage_server
 from core.discord_bot.render import NO_MENTIONS
 from core.discord_bot.roles import render as render_roles
 from core.discord_bot.roles.outbound import assignable_role_ids
-from core.features.linking.service import LinkingService
 from core.features.roles.service import RolesRefused, RolesService, parse_minutes
 from core.features.roles.sync import RoleSync
 from core.features.typed_numbers import whole_in
@@ -51,15 +50,9 @@ def refusal_for_new_tier(role: discord.Role) -> str | None:
 class RolesCog(commands.Cog, name="Roles"):
     """Discord roles that members earn with their watchtime."""
 
-    def __init__(
-        self,
-        roles: RolesService,
-        sync: RoleSync | None = None,
-        linking: LinkingService | None = None,
-    ) -> None:
+    def __init__(self, roles: RolesService, sync: RoleSync | None = None) -> None:
         self.roles = roles
         self.sync = sync
-        self.linking = linking  # its linked role can't be a tier too
 
     async def _reply(self, ctx: Context, text: str) -> None:
         await ctx.send(text, allowed_mentions=NO_MENTIONS)
@@ -106,8 +99,6 @@ class RolesCog(commands.Cog, name="Roles"):
         """Make a role a watchtime role, earned after so many minutes (Manage Server)."""
         guild = guild_of(ctx)
         problem = refusal_for_new_tier(role)
-        if problem is None and await self._is_linked_role(guild.id, role.id):
-            problem = render_roles.linked_role_refused(ctx.clean_prefix)
         if problem is not None:
             await self._refuse(ctx, problem)
             return
@@ -123,14 +114,6 @@ class RolesCog(commands.Cog, name="Roles"):
             can_manage_roles=guild.me.guild_permissions.manage_roles,
         )
         await self._reply(ctx, reply)
-
-    async def _is_linked_role(self, guild_id: int, role_id: int) -> bool:
-        """Whether linked members get ``role_id`` (``!linkrole``): as a tier too, role sync would
-        take it from every linked member short of its minutes."""
-        if self.linking is None:
-            return False
-        settings = await asyncio.to_thread(self.linking.settings, guild_id)
-        return settings.linked_role_id == role_id
 
     @roles_group.command(name="update", ignore_extra=False)
     @commands.guild_only()

@@ -115,13 +115,6 @@ MANAGED_REFUSED = (
 )
 
 
-def linked_role_refused(prefix: str) -> str:
-    return (
-        f"That role is the one linked members get ({prefix}linkrole): role sync would take it "
-        f"from members short of its minutes. Pick another role (or {prefix}linkrole off first)."
-    )
-
-
 def above_me_refused(role_name: str) -> str:
     return (
         f"I can't give {inert(role_name)}: it is at or above my highest role. In Server Settings "

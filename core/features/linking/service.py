@@ -25,6 +25,7 @@ from core.features.linking import calls, repository
 from core.features.linking.platforms import LINKABLE, PlatformChoice, choose, offered
 from core.features.linking.repository import AccountLink, HistoryEntry, LinkPanel, LinkSettings
 from core.features.refusals import Refused
+from core.features.roles import repository as roles_repository
 from core.security.links import LINK_LIFETIME, new_claims, signed_link
 
 LINK_PATH = "/auth/kick"
@@ -286,8 +287,19 @@ class LinkingService:
         return self._update_settings(guild_id, log_channel_id=channel_id)
 
     def set_linked_role(self, guild_id: int, role_id: int | None) -> LinkSettings:
-        """Give linked members ``role_id`` (a role of this guild); None turns it off."""
-        return self._update_settings(guild_id, linked_role_id=role_id)
+        """Give linked members ``role_id`` (a role of this guild, not one of its watchtime
+        roles, which role sync takes from members short of their watchtime); None turns it
+        off."""
+        with self.engine.begin() as conn:
+            tiers = roles_repository.list_tiers(conn, guild_id) if role_id is not None else []
+            if any(tier.role_id == role_id for tier in tiers):
+                raise LinkRefused(
+                    "That role is a watchtime role: role sync takes it from members short of "
+                    "its watchtime, so linked members would lose it. Pick another role, or "
+                    "remove it from the watchtime roles first."
+                )
+            repository.update_settings(conn, guild_id, utc(self.clock()), linked_role_id=role_id)
+            return repository.get_settings(conn, guild_id)
 
     def _update_settings(self, guild_id: int, **changes: int | None) -> LinkSettings:
         with self.engine.begin() as conn:

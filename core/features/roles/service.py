@@ -28,6 +28,15 @@ MAX_TIERS = 25
 MAX_MINUTES = 10_000_000  # about 19 years of watching
 
 
+# The role linked members get can't be a watchtime role too (nor the other way round,
+# core/features/linking/service.py): role sync would take it from every linked member short of
+# the tier's watchtime, right after their link gave it.
+LINKED_ROLE_REFUSED = (
+    "That role is the one linked members get: role sync would take it from linked members "
+    "short of its watchtime. Pick another role, or stop giving the linked role first."
+)
+
+
 class RolesRefused(Refused):
     """The change cannot be made; the message is for the admin."""
 
@@ -145,6 +154,8 @@ class RolesService:
     def add_tier(self, guild_id: int, role_id: int, minutes: int) -> RoleTier:
         tier = RoleTier(role_id, _checked(minutes))
         with self.engine.begin() as conn:
+            if repository.is_linked_role(conn, guild_id, role_id):
+                raise RolesRefused(LINKED_ROLE_REFUSED)
             if len(repository.list_tiers(conn, guild_id)) >= MAX_TIERS:
                 raise RolesRefused(
                     f"This server already has {MAX_TIERS} watchtime roles; remove one first."

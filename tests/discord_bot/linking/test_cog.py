@@ -464,8 +464,9 @@ async def test_linkrole_refuses_a_watchtime_role_that_role_sync_would_take_back(
     [reply] = await say(f"!linkrole {regular.mention}", manager)
 
     assert reply.content == (
-        "That role is a watchtime role: role sync takes it from members short of its minutes, "
-        "so linked members would lose it. Pick another role (or !roles remove it first)."
+        "That role is a watchtime role: role sync takes it from members short of its "
+        "watchtime, so linked members would lose it. Pick another role, or remove it from the "
+        "watchtime roles first."
     )
     assert linking.settings(guild_a.id).linked_role_id is None
 

@@ -206,8 +206,8 @@ async def test_the_linked_role_cannot_be_a_watchtime_role(
     [reply] = await say(f"!roles add {tiers['bronze'].mention} 60", manager)
 
     assert reply.content == (
-        "That role is the one linked members get (!linkrole): role sync would take it from "
-        "members short of its minutes. Pick another role (or !linkrole off first)."
+        "That role is the one linked members get: role sync would take it from linked members "
+        "short of its watchtime. Pick another role, or stop giving the linked role first."
     )
     assert roles.tiers(guild_a.id) == []
 

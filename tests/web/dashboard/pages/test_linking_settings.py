@@ -13,6 +13,7 @@ from core.features.directory.repository import Channel, Member, Server
 from core.features.directory.service import DirectoryService, Snapshot
 from core.features.linking.service import LinkingService
 from core.features.roles.ports import GuildRoles
+from core.features.roles.service import RolesService
 from tests.support.clock import Clock
 from tests.web.dashboard.pages.conftest import (
     ADMIN_ID,
@@ -76,6 +77,15 @@ def test_linked_role_and_log_channel_set_here_are_the_services(pages, linking):
     )
     settings = linking.settings(GUILD)
     assert (settings.linked_role_id, settings.log_channel_id) == (None, None)
+
+
+def test_a_watchtime_role_cannot_be_made_the_linked_role(pages, linking, engine):
+    """Role sync would take it from every linked member short of its watchtime."""
+    RolesService(engine, Clock(datetime(2026, 3, 1, tzinfo=UTC))).add_tier(GUILD, LINKED, 600)
+    answer = pages.post("linking", "settings", {"linked_role": str(LINKED)})
+    assert_refused_here(answer, "That role is a watchtime role")
+    assert 'id="linked_role-error"' in answer.text
+    assert linking.settings(GUILD).linked_role_id is None
 
 
 @pytest.mark.parametrize(

@@ -10,6 +10,7 @@ import pytest
 
 from core.features.directory.repository import Role, Server
 from core.features.directory.service import DirectoryService, Snapshot
+from core.features.linking.service import LinkingService
 from core.features.roles.ports import GuildRoles
 from core.features.roles.repository import RoleTier
 from core.features.roles.service import RolesService
@@ -117,6 +118,14 @@ def test_the_services_refusal_is_shown_too(pages, roles):
     answer = pages.post("roles", "add", {"role_id": str(VIEWERS), "hours": "2"})
     assert_refused_here(answer, "That role is already a watchtime role")
     assert roles.tiers(GUILD) == [RoleTier(VIEWERS, 60)]
+
+
+def test_the_linked_role_cannot_be_made_a_watchtime_role(pages, roles, engine):
+    """Role sync would take it from every linked member short of the tier's watchtime."""
+    LinkingService(engine, Clock(datetime(2026, 3, 1, tzinfo=UTC))).set_linked_role(GUILD, VIEWERS)
+    answer = pages.post("roles", "add", {"role_id": str(VIEWERS), "hours": "2"})
+    assert_refused_here(answer, "That role is the one linked members get")
+    assert roles.tiers(GUILD) == []
 
 
 def test_a_role_id_is_never_trusted_when_the_roles_cannot_be_seen(discord, roles):
