@@ -248,13 +248,10 @@ class RaffleCog(commands.Cog, name="Raffle"):
         """Keep a viewer out of the raffle's boards and draws."""
         guild = guild_of(ctx)
         await ctx.defer()
-        names = await asyncio.to_thread(
+        change = await asyncio.to_thread(
             self.raffle.admin.exclude, guild.id, actor_id=ctx.author.id, **_who(viewer)
         )
-        await ctx.send(
-            f"{_and(names)} {'is' if len(names) == 1 else 'are'} excluded from the raffle.",
-            allowed_mentions=NO_MENTIONS,
-        )
+        await ctx.send(render_raffle.excluded(change), allowed_mentions=NO_MENTIONS)
 
     @commands.hybrid_command(name="raffleinclude")
     @commands.guild_only()
@@ -264,11 +261,8 @@ class RaffleCog(commands.Cog, name="Raffle"):
         """Let an excluded viewer take part in the raffle again."""
         guild = guild_of(ctx)
         await ctx.defer()
-        names = await asyncio.to_thread(self.raffle.admin.include, guild.id, **_who(viewer))
-        await ctx.send(
-            f"{_and(names)} {'takes' if len(names) == 1 else 'take'} part again.",
-            allowed_mentions=NO_MENTIONS,
-        )
+        change = await asyncio.to_thread(self.raffle.admin.include, guild.id, **_who(viewer))
+        await ctx.send(render_raffle.included(change), allowed_mentions=NO_MENTIONS)
 
     # --- draws (Manage Server) -------------------------------------------------------------
 
@@ -308,10 +302,6 @@ class RaffleCog(commands.Cog, name="Raffle"):
         draw = await asyncio.to_thread(ask, guild.id, actor_id=ctx.author.id, **arguments)
         await ctx.send(render_raffle.draw_requested(draw), allowed_mentions=NO_MENTIONS)
         await self.raffle.announce_pending()
-
-
-def _and(names: list[str]) -> str:
-    return " and ".join(inert(name) for name in names)
 
 
 def _who(viewer: discord.Member | str) -> dict[str, Any]:

@@ -14,6 +14,7 @@ import discord
 
 from core.discord_bot.render import inert, truncate
 from core.events import utc
+from core.features.raffle.admin import ExclusionChange
 from core.features.raffle.beacons import verification as beacon_verification
 from core.features.raffle.draws.repository import Draw, Winner
 from core.features.raffle.draws.service import Proof
@@ -72,8 +73,10 @@ def _tickets_lines(view: TicketsView, *, labelled: bool) -> list[str]:
         if amount
     ]
     lines = [f"{TICKET} {who} has **{view.tickets:,}** tickets ({', '.join(parts) or 'none'})."]
-    if view.is_excluded:
+    if view.is_excluded and view.period.is_open:
         lines.append("You are excluded from this raffle's draws.")
+    elif view.is_excluded:
+        lines.append("You are not in this period's draw: excluded, or not linked, when it closed.")
     elif view.rank is not None:
         lines.append(
             f"Rank #{view.rank}, about {view.chance:.2%} of the {view.total_tickets:,} tickets "
@@ -268,6 +271,35 @@ def period_ended(period: Period, draw: Draw | None) -> str:
     if draw is not None:
         text += "\n" + draw_requested(draw)
     return text
+
+
+def excluded(change: ExclusionChange) -> str:
+    """``!raffleexclude``'s answer; a closed period's draws keep who its close froze."""
+    verb = "is" if len(change.names) == 1 else "are"
+    text = f"{_and(change.names)} {verb} excluded from the raffle."
+    if change.closed_period is not None:
+        text += (
+            f" Period #{change.closed_period} closed before this, and its draws can still pick "
+            "them: who could win was frozen when it closed, and its proof checks that list. "
+            "If they win there, draw again with !rafflereroll."
+        )
+    return text
+
+
+def included(change: ExclusionChange) -> str:
+    """``!raffleinclude``'s answer; a closed period's draws keep who its close froze."""
+    verb = "takes" if len(change.names) == 1 else "take"
+    text = f"{_and(change.names)} {verb} part again."
+    if change.closed_period is not None:
+        text += (
+            f" Period #{change.closed_period} closed before this, and its draws still leave "
+            "them out: who could win was frozen when it closed."
+        )
+    return text
+
+
+def _and(names: list[str]) -> str:
+    return " and ".join(inert(name) for name in names)
 
 
 def settings_text(rates: RaffleRates) -> str:

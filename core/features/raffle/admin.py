@@ -9,6 +9,7 @@ because the closed ledger is what the draw's proof hashes.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy.engine import Connection, Engine
@@ -16,6 +17,7 @@ from sqlalchemy.engine import Connection, Engine
 from core.events import Platform, utc
 from core.features.linking.repository import links_of_member
 from core.features.raffle import ledger_repository
+from core.features.raffle.draws.fairness import participant_key
 from core.features.raffle.earning import repository as earning_repository
 from core.features.raffle.earning.repository import Gift
 from core.features.raffle.errors import RaffleRefused
@@ -24,6 +26,17 @@ from core.features.viewers.repository import find_viewer_ids_by_username
 from core.features.viewers.search import name_query, on_both_platforms
 
 MAX_ADMIN_TICKETS = 1_000_000
+
+
+@dataclass(frozen=True)
+class ExclusionChange:
+    """The names of the accounts an exclusion (or inclusion) changed, and ``closed_period``:
+    the guild's last closed period when the change does not reach its draws, which keep who
+    could win as its close froze them (the proof checks that list): an excluded account is
+    still in it, an included one still out of it. None when it makes no difference there."""
+
+    names: list[str]
+    closed_period: int | None = None
 
 
 class RaffleAdmin:
@@ -162,34 +175,59 @@ class RaffleAdmin:
 
     def exclude(
         self, guild_id: int, *, actor_id: int, member_id: int | None, username: str | None
-    ) -> list[str]:
-        """Keep the viewer's accounts out of boards and draws; the names of those it changed
-        (refused when each already was)."""
+    ) -> ExclusionChange:
+        """Keep the viewer's accounts out of boards and draws from now on (refused when each
+        already was); a closed period's draws keep those its close froze."""
         now = self._now()
         with self.engine.begin() as conn:
             accounts = self._accounts(conn, member_id, username)
             changed = [
-                name
+                (platform, user_id, name)
                 for platform, user_id, name in accounts
                 if ledger_repository.exclude(conn, guild_id, platform, user_id, name, actor_id, now)
             ]
-        if not changed:
-            raise RaffleRefused(f"{_names(accounts)} {_is(accounts)} already excluded.")
-        return changed
+            if not changed:
+                raise RaffleRefused(f"{_names(accounts)} {_is(accounts)} already excluded.")
+            return _change(conn, guild_id, changed, in_the_draw=True)
 
-    def include(self, guild_id: int, *, member_id: int | None, username: str | None) -> list[str]:
-        """Let the viewer's excluded accounts take part again; their names (refused when none
-        was excluded)."""
+    def include(
+        self, guild_id: int, *, member_id: int | None, username: str | None
+    ) -> ExclusionChange:
+        """Let the viewer's excluded accounts take part again from now on (refused when none
+        was excluded); a closed period's draws keep those its close froze."""
         with self.engine.begin() as conn:
             accounts = self._accounts(conn, member_id, username)
             changed = [
-                name
+                (platform, user_id, name)
                 for platform, user_id, name in accounts
                 if ledger_repository.include(conn, guild_id, platform, user_id)
             ]
-        if not changed:
-            raise RaffleRefused(f"{_names(accounts)} {_is(accounts)} not excluded.")
-        return changed
+            if not changed:
+                raise RaffleRefused(f"{_names(accounts)} {_is(accounts)} not excluded.")
+            return _change(conn, guild_id, changed, in_the_draw=False)
+
+
+def _change(
+    conn: Connection,
+    guild_id: int,
+    changed: list[tuple[Platform, str, str]],
+    *,
+    in_the_draw: bool,
+) -> ExclusionChange:
+    """``changed`` accounts' names, with the last closed period when one of them holds
+    tickets there and is ``in_the_draw`` (or out of it, for an inclusion) as its close froze
+    it."""
+    names = [name for _, _, name in changed]
+    period = periods_repository.find_last_closed_period(conn, guild_id)
+    if period is None:
+        return ExclusionChange(names)
+    frozen = set(period.eligible or ())
+    for platform, user_id, _ in changed:
+        if ledger_repository.get_balance(conn, guild_id, period.id, platform, user_id) <= 0:
+            continue
+        if (participant_key(str(platform), user_id) in frozen) == in_the_draw:
+            return ExclusionChange(names, period.id)
+    return ExclusionChange(names)
 
 
 def _names(accounts: list[tuple[Platform, str, str]]) -> str:

@@ -17,7 +17,7 @@ from sqlalchemy.engine import Connection, Engine
 from core.config import RaffleSettings
 from core.features.linking.repository import discord_users_of
 from core.features.raffle import ledger_repository
-from core.features.raffle.draws import fairness
+from core.features.raffle.draws import fairness, frozen_ranges
 from core.features.raffle.draws import repository as draws_repository
 from core.features.raffle.draws.repository import Draw
 from core.features.raffle.periods import repository as periods_repository
@@ -101,6 +101,12 @@ class RaffleAnnouncements:
             mark(conn, *args)
 
     def _draw_announcement(self, conn: Connection, draw: Draw) -> DrawAnnouncement:
+        """The draw's winners and the tickets in its draw: those of the participants its
+        period's close froze (an exclusion since then changes neither)."""
+        period = periods_repository.get_period(conn, draw.period_id)
+        total = ledger_repository.sum_tickets(
+            conn, draw.guild_id, draw.period_id, frozen=frozen_ranges.is_frozen(conn, period)
+        )
         keys = [(str(w.platform), w.platform_user_id) for w in draw.winners]
         names = usernames_of(conn, keys)
         links = discord_users_of(conn, keys)
@@ -119,7 +125,7 @@ class RaffleAnnouncements:
             draw_id=draw.id,
             prize=draw.prize,
             winners=tuple(winners),
-            total_tickets=ledger_repository.sum_tickets(conn, draw.guild_id, draw.period_id),
+            total_tickets=total,
             forced=draw.forced,
             reroll_of=draw.reroll_of,
             reason=draw.reason,

@@ -19,6 +19,7 @@ from core.features.raffle.awards_repository import TicketAward
 from core.features.raffle.tables import (
     raffle_balances,
     raffle_exclusions,
+    raffle_frozen_ranges,
     raffle_ledger,
 )
 from core.features.viewers.repository import with_usernames
@@ -224,15 +225,6 @@ def _balances_with_names(guild_id: int, period_id: int) -> sa.Select:
     )
 
 
-def _not_excluded(guild_id: int) -> sa.ColumnElement[bool]:
-    e, b = raffle_exclusions, raffle_balances
-    return ~sa.exists().where(
-        e.c.guild_id == guild_id,
-        e.c.platform == b.c.platform,
-        e.c.platform_user_id == b.c.platform_user_id,
-    )
-
-
 def get_balance(
     conn: Connection, guild_id: int, period_id: int, platform: Platform, platform_user_id: str
 ) -> int:
@@ -274,12 +266,18 @@ def balances_between(
 
 
 def list_top_balances(
-    conn: Connection, guild_id: int, period_id: int, limit: int | None = None
+    conn: Connection,
+    guild_id: int,
+    period_id: int,
+    limit: int | None = None,
+    *,
+    frozen: bool = False,
 ) -> list[Balance]:
-    """Positive balances of viewers not excluded, most tickets first."""
+    """The participants' balances (:func:`participants`, ``frozen`` as there), most tickets
+    first."""
     query = (
         _balances_with_names(guild_id, period_id)
-        .where(raffle_balances.c.tickets > 0, _not_excluded(guild_id))
+        .where(*participants(guild_id, period_id, frozen=frozen))
         .order_by(raffle_balances.c.tickets.desc(), raffle_balances.c.platform_user_id)
     )
     if limit is not None:
@@ -290,37 +288,49 @@ def list_top_balances(
     ]
 
 
-def count_balances_ahead(conn: Connection, guild_id: int, period_id: int, tickets: int) -> int:
+def count_balances_ahead(
+    conn: Connection, guild_id: int, period_id: int, tickets: int, *, frozen: bool = False
+) -> int:
+    """The participants (:func:`participants`) holding more than ``tickets``."""
     query = sa.select(sa.func.count()).where(
-        raffle_balances.c.guild_id == guild_id,
-        raffle_balances.c.period_id == period_id,
-        raffle_balances.c.tickets > tickets,
-        _not_excluded(guild_id),
+        *participants(guild_id, period_id, frozen=frozen), raffle_balances.c.tickets > tickets
     )
     return int(conn.execute(query).scalar_one())
 
 
-def count_participants(conn: Connection, guild_id: int, period_id: int) -> int:
-    """Viewers not excluded who hold tickets in the period."""
-    query = sa.select(sa.func.count()).where(*participants(guild_id, period_id))
+def count_participants(
+    conn: Connection, guild_id: int, period_id: int, *, frozen: bool = False
+) -> int:
+    """The period's participants (:func:`participants`)."""
+    query = sa.select(sa.func.count()).where(*participants(guild_id, period_id, frozen=frozen))
     return int(conn.execute(query).scalar_one())
 
 
-def sum_tickets(conn: Connection, guild_id: int, period_id: int) -> int:
-    """The tickets of the period's participants (excluded viewers' do not count)."""
+def sum_tickets(conn: Connection, guild_id: int, period_id: int, *, frozen: bool = False) -> int:
+    """The tickets of the period's participants (:func:`participants`)."""
     total = sa.func.coalesce(sa.func.sum(raffle_balances.c.tickets), 0)
-    query = sa.select(total).where(*participants(guild_id, period_id))
+    query = sa.select(total).where(*participants(guild_id, period_id, frozen=frozen))
     return int(conn.execute(query).scalar_one())
 
 
-def participants(guild_id: int, period_id: int) -> tuple[sa.ColumnElement[bool], ...]:
-    """The balances of viewers not excluded who hold tickets in the period."""
-    return (
-        raffle_balances.c.guild_id == guild_id,
-        raffle_balances.c.period_id == period_id,
-        raffle_balances.c.tickets > 0,
-        _not_excluded(guild_id),
+def participants(
+    guild_id: int, period_id: int, *, frozen: bool = False
+) -> tuple[sa.ColumnElement[bool], ...]:
+    """The balances of viewers not excluded who hold tickets in the period; with ``frozen`` (a
+    closed period's), of those its close froze as the ones who may win (its ticket ranges):
+    the draw's participants, whatever was excluded or included since."""
+    b = raffle_balances.c
+    holders = (b.guild_id == guild_id, b.period_id == period_id, b.tickets > 0)
+    if frozen:
+        table, scope = raffle_frozen_ranges, raffle_frozen_ranges.c.period_id == b.period_id
+    else:
+        table, scope = raffle_exclusions, raffle_exclusions.c.guild_id == guild_id
+    listed = sa.exists().where(
+        scope,
+        table.c.platform == b.platform,
+        table.c.platform_user_id == b.platform_user_id,
     )
+    return (*holders, listed if frozen else ~listed)
 
 
 def _of_viewer(

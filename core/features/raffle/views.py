@@ -12,8 +12,8 @@ from core.config import RaffleSettings
 from core.events import Platform
 from core.features.linking.repository import links_of_member
 from core.features.raffle import ledger_repository
+from core.features.raffle.draws import fairness, frozen_ranges, snapshot_repository
 from core.features.raffle.draws import repository as draws_repository
-from core.features.raffle.draws import snapshot_repository
 from core.features.raffle.draws.repository import Draw
 from core.features.raffle.draws.service import Proof, RaffleDraws
 from core.features.raffle.earning import repository as earning_repository
@@ -31,7 +31,10 @@ MEMBER_ENTRIES = 10  # a member's latest ledger lines in !rafflestats
 
 @dataclass(frozen=True)
 class TicketsView:
-    """One linked account's tickets in the shown period."""
+    """One linked account's tickets in the shown period. ``is_excluded``: it holds tickets
+    that cannot win: excluded from an open period, or left out of a closed period's draw
+    (excluded or not linked when it closed); ``rank`` and ``total_tickets`` count the
+    participants only (a closed period's: those in its draw)."""
 
     period: Period
     platform: Platform
@@ -129,19 +132,17 @@ class RaffleViews:
                 raise RaffleRefused(
                     "Link your Kick or Twitch account first (!link) to collect tickets."
                 )
-            total = ledger_repository.sum_tickets(conn, guild_id, period.id)
+            shown = _Shown.of(conn, period)
             return [
-                _tickets_view(conn, period, total, link.platform, link.platform_user_id,
-                              link.username)
+                _tickets_view(conn, shown, link.platform, link.platform_user_id, link.username)
                 for link in links
-            ]  # fmt: skip
+            ]
 
     def viewers_named(self, guild_id: int, query: NameQuery) -> list[ViewerTickets]:
         """The viewers ``query`` names (on its platforms, Kick first), each with their tickets
         in the shown period and their newest ledger lines: why they hold what they hold."""
         with self.engine.connect() as conn:
-            period = self._shown_period(conn, guild_id)
-            total = ledger_repository.sum_tickets(conn, guild_id, period.id)
+            shown = _Shown.of(conn, self._shown_period(conn, guild_id))
             keys = [
                 (str(platform), user_id)
                 for platform in query.platforms
@@ -151,9 +152,9 @@ class RaffleViews:
             found = []
             for platform, user_id in keys:
                 name = names.get(f"{platform}:{user_id}", query.name)
-                view = _tickets_view(conn, period, total, Platform(platform), user_id, name)
+                view = _tickets_view(conn, shown, Platform(platform), user_id, name)
                 entries = ledger_repository.list_viewer_ledger(
-                    conn, guild_id, period.id, Platform(platform), user_id, MEMBER_ENTRIES
+                    conn, guild_id, shown.period.id, Platform(platform), user_id, MEMBER_ENTRIES
                 )
                 found.append(ViewerTickets(view, entries))
         return found
@@ -165,16 +166,17 @@ class RaffleViews:
             period = periods_repository.find_open_period(conn, guild_id)
             if period is None:
                 return None
-            tickets, rank, _ = _place(conn, guild_id, period.id, platform, platform_user_id)
+            tickets, rank, _ = _place(conn, period, platform, platform_user_id, frozen=False)
             participants = ledger_repository.count_participants(conn, guild_id, period.id)
         return Standing(tickets, rank, participants)
 
     def board(self, guild_id: int, limit: int = 10) -> BoardView:
         with self.engine.connect() as conn:
-            period = self._shown_period(conn, guild_id)
-            entries = ledger_repository.list_top_balances(conn, guild_id, period.id, limit)
-            total = ledger_repository.sum_tickets(conn, guild_id, period.id)
-        return BoardView(period, entries, total)
+            shown = _Shown.of(conn, self._shown_period(conn, guild_id))
+            entries = ledger_repository.list_top_balances(
+                conn, guild_id, shown.period.id, limit, frozen=shown.frozen
+            )
+        return BoardView(shown.period, entries, shown.total_tickets)
 
     def hand_changes(self, guild_id: int, limit: int = 10) -> list[HandChange]:
         """The shown period's latest tickets given or taken by hand (none before a period)."""
@@ -209,7 +211,9 @@ class RaffleViews:
                 totals_by_source=ledger_repository.period_totals_by_source(
                     conn, guild_id, period.id
                 ),
-                participants=ledger_repository.count_participants(conn, guild_id, period.id),
+                participants=ledger_repository.count_participants(
+                    conn, guild_id, period.id, frozen=frozen_ranges.is_frozen(conn, period)
+                ),
                 ledger_entries=ledger_repository.count_ledger_entries(conn, guild_id, period.id),
                 recent_gifts=earning_repository.list_recent_gifts(conn, guild_id, period.id, 5),
             )
@@ -298,31 +302,56 @@ class RaffleViews:
         )
 
 
+@dataclass(frozen=True)
+class _Shown:
+    """A period as the views count its participants: an open period's are those not excluded
+    now, a closed one's those in its draw (``frozen``, see ``frozen_ranges.is_frozen``), who
+    hold ``total_tickets`` in all."""
+
+    period: Period
+    frozen: bool
+    total_tickets: int
+
+    @classmethod
+    def of(cls, conn: Connection, period: Period) -> _Shown:
+        frozen = frozen_ranges.is_frozen(conn, period)
+        total = ledger_repository.sum_tickets(conn, period.guild_id, period.id, frozen=frozen)
+        return cls(period, frozen, total)
+
+
 def _place(
-    conn: Connection, guild_id: int, period_id: int, platform: Platform, platform_user_id: str
+    conn: Connection, period: Period, platform: Platform, platform_user_id: str, *, frozen: bool
 ) -> tuple[int, int | None, bool]:
-    """A viewer's tickets in the period, their rank (None while they hold none or are
-    excluded) and whether they are excluded."""
-    tickets = ledger_repository.get_balance(conn, guild_id, period_id, platform, platform_user_id)
-    excluded = any(
-        (e.platform, e.platform_user_id) == (platform, platform_user_id)
-        for e in ledger_repository.list_exclusions(conn, guild_id)
+    """A viewer's tickets in the period, their rank among its participants (None while they
+    hold none or are not one) and whether they are left out (see :class:`TicketsView`);
+    ``frozen`` as in :class:`_Shown`."""
+    tickets = ledger_repository.get_balance(
+        conn, period.guild_id, period.id, platform, platform_user_id
     )
+    if frozen:
+        key = fairness.participant_key(str(platform), platform_user_id)
+        excluded = tickets > 0 and key not in (period.eligible or ())
+    else:
+        excluded = any(
+            (e.platform, e.platform_user_id) == (platform, platform_user_id)
+            for e in ledger_repository.list_exclusions(conn, period.guild_id)
+        )
     rank = None
     if tickets > 0 and not excluded:
-        rank = ledger_repository.count_balances_ahead(conn, guild_id, period_id, tickets) + 1
+        ahead = ledger_repository.count_balances_ahead(
+            conn, period.guild_id, period.id, tickets, frozen=frozen
+        )
+        rank = ahead + 1
     return tickets, rank, excluded
 
 
 def _tickets_view(
-    conn: Connection,
-    period: Period,
-    total: int,
-    platform: Platform,
-    platform_user_id: str,
-    username: str,
+    conn: Connection, shown: _Shown, platform: Platform, platform_user_id: str, username: str
 ) -> TicketsView:
+    period = shown.period
     key = (platform, platform_user_id)
     by_source = ledger_repository.tickets_by_source(conn, period.guild_id, period.id, *key)
-    tickets, rank, excluded = _place(conn, period.guild_id, period.id, *key)
-    return TicketsView(period, platform, username, by_source, tickets, rank, total, excluded)
+    tickets, rank, excluded = _place(conn, period, *key, frozen=shown.frozen)
+    return TicketsView(
+        period, platform, username, by_source, tickets, rank, shown.total_tickets, excluded
+    )

@@ -191,6 +191,33 @@ async def test_give_tickets_and_draw(manager, alice, sqlite_engine, raffle, raff
     assert "(not pinned)" in fields["Beacon check"]
 
 
+async def test_an_exclusion_after_the_close_says_that_periods_draw_can_still_pick_them(
+    manager, alice, sqlite_engine
+) -> None:
+    add_viewer(sqlite_engine, "k1", "alice_on_kick", discord_id=alice.id)
+    add_viewer(sqlite_engine, "k2", "bob_on_kick", discord_id=manager.id)
+    await say("!rafflestart", manager)
+    await say(f"!rafflegive {alice.mention} 30", manager)
+    await say(f"!rafflegive {manager.mention} 10", manager)
+    await say("!raffleend", manager)
+    assert text(await say(f"!raffleexclude {alice.mention}", manager)) == (
+        "alice\\_on\\_kick is excluded from the raffle. Period #1 closed before this, and its "
+        "draws can still pick them: who could win was frozen when it closed, and its proof "
+        "checks that list. If they win there, draw again with !rafflereroll."
+    )
+    mine = text(await say("!tickets", alice))
+    assert "Rank #1, about 75.00% of the 40 tickets" in mine
+    assert text(await say(f"!raffleinclude {alice.mention}", manager)) == (
+        "alice\\_on\\_kick takes part again."
+    )
+    await say(f"!raffleexclude {manager.mention}", manager)
+    await say(f"!raffleinclude {manager.mention}", manager)
+    await say("!rafflestart", manager)  # a new period: exclusions count from now on
+    await say(f"!raffleexclude {alice.mention}", manager)
+    await say(f"!rafflegive {alice.mention} 5", manager)
+    assert "You are excluded from this raffle's draws." in text(await say("!tickets", alice))
+
+
 SPACED = "Type the channel as #channel or its id, with no spaces inside."
 NO_CHANNEL = "channel takes a #channel, a channel id, or none."
 

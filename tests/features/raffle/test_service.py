@@ -358,14 +358,14 @@ def test_tickets_rank_and_chance(engine, raffle):
     board = raffle.views.board(GUILD, 2)
     assert [(e.username, e.tickets) for e in board.entries] == [("user-c", 60), ("user-b", 30)]
 
-    assert raffle.admin.exclude(GUILD, actor_id=1, member_id=33, username=None) == ["user-c"]
+    assert raffle.admin.exclude(GUILD, actor_id=1, member_id=33, username=None).names == ["user-c"]
     with pytest.raises(RaffleRefused, match="already excluded"):
         raffle.admin.exclude(GUILD, actor_id=1, member_id=None, username="USER-C")
     view = tickets_of(raffle, 33)
     assert view.is_excluded
     assert view.rank is None
     assert tickets_of(raffle, 32).rank == 1
-    assert raffle.admin.include(GUILD, member_id=None, username="@user-c") == ["user-c"]
+    assert raffle.admin.include(GUILD, member_id=None, username="@user-c").names == ["user-c"]
     with pytest.raises(RaffleRefused, match="not excluded"):
         raffle.admin.include(GUILD, member_id=33, username=None)
     with pytest.raises(RaffleRefused, match="don't know"):

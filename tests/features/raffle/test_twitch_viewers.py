@@ -63,17 +63,18 @@ def test_a_member_with_both_accounts_sees_each_and_is_given_on_kick(viewers):
 
 def test_excluding_a_member_excludes_every_account_they_linked(viewers):
     _give(viewers, 5, member=BOTH)
-    assert viewers.admin.exclude(GUILD, actor_id=1, member_id=BOTH, username=None) == [
+    assert viewers.admin.exclude(GUILD, actor_id=1, member_id=BOTH, username=None).names == [
         "both_kick",
         "both_tv",
     ]
     assert all(view.is_excluded for view in viewers.views.tickets_of(GUILD, BOTH))
     with pytest.raises(RaffleRefused, match=r"^both_kick and both_tv are already excluded\.$"):
         viewers.admin.exclude(GUILD, actor_id=1, member_id=BOTH, username=None)
-    assert viewers.admin.include(GUILD, member_id=None, username="twitch:both_tv") == ["both_tv"]
+    included = viewers.admin.include(GUILD, member_id=None, username="twitch:both_tv")
+    assert included.names == ["both_tv"]
     kick, twitch = viewers.views.tickets_of(GUILD, BOTH)
     assert (kick.is_excluded, twitch.is_excluded) == (True, False)
-    assert viewers.admin.include(GUILD, member_id=BOTH, username=None) == ["both_kick"]
+    assert viewers.admin.include(GUILD, member_id=BOTH, username=None).names == ["both_kick"]
     with pytest.raises(RaffleRefused, match=r"^both_kick and both_tv are not excluded\.$"):
         viewers.admin.include(GUILD, member_id=BOTH, username=None)
 

@@ -16,6 +16,7 @@ from sqlalchemy.engine import Connection
 
 from core.features.raffle.draws import fairness
 from core.features.raffle.draws.snapshot_repository import eligible_conditions
+from core.features.raffle.periods.repository import Period
 from core.features.raffle.tables import raffle_balances, raffle_frozen_ranges
 
 r = raffle_frozen_ranges.c
@@ -59,6 +60,17 @@ def total_tickets(conn: Connection, period_id: int) -> int | None:
     query = sa.select(sa.func.max(r.range_end)).where(r.period_id == period_id)
     total = conn.execute(query).scalar()
     return None if total is None else int(total)
+
+
+def is_frozen(conn: Connection, period: Period) -> bool:
+    """Whether the period's participants are the ones its close froze in its ticket ranges
+    (``ledger_repository.participants(frozen=True)``): a closed period's, unless it was closed
+    before ranges were stored (its eligible list holds someone, its ranges nobody), whose
+    standings count today's exclusions as they always did. ``period`` with its eligible list
+    read (``eligible`` not None)."""
+    if period.status != "closed":
+        return False
+    return not period.eligible or total_tickets(conn, period.id) is not None
 
 
 def pick_winners(
