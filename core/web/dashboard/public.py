@@ -88,20 +88,31 @@ def raffle_period(period_id: int):  # type: ignore[no-untyped-def]
     if found is None:
         return error_page(404, "No such raffle", _NO_PROOF)
     proof = found.document
-    winners = [
-        (draw.get("id"), w.get("position"), w.get("username") or w.get("participant"))
-        for draw in proof.get("draws", [])
-        for w in draw.get("winners", [])
-    ]
     return render_template(
         "dashboard/raffle.html",
         user=current_user(),
         period_id=period_id,
         proof=proof,
         entries=found.entry_count,
-        winners=winners,
+        draws=[_draw_line(draw) for draw in proof.get("draws", [])],
         beacon_summary=beacon_verification.summary(proof),
     )
+
+
+def _draw_line(draw: dict[str, Any]) -> str:
+    """One draw of the proof in words: how it was drawn (forced, a reroll and why) and its
+    winners, or that nobody was left to win."""
+    how = [f"draw {draw.get('id')}"]
+    if draw.get("reroll_of") is not None:
+        how.append(f"a reroll of draw {draw['reroll_of']}: {draw.get('reason') or 'no reason'}")
+    if draw.get("forced"):
+        how.append("forced without the beacon")
+    head = how[0] + (f" ({'; '.join(how[1:])})" if len(how) > 1 else "")
+    winners = [
+        f"#{w.get('position')} {w.get('username') or w.get('participant')}"
+        for w in draw.get("winners", [])
+    ]
+    return f"{head}: {', '.join(winners) or 'nobody could win (no eligible tickets left)'}"
 
 
 @bp.get("/raffle/<id:period_id>/<kind>.json")

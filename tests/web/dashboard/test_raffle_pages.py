@@ -5,6 +5,8 @@ files), and a period that is open, unknown or not drawn is a 404 page, not a 500
 from __future__ import annotations
 
 import json
+import re
+from datetime import UTC, datetime
 
 from flask import Flask
 
@@ -12,7 +14,10 @@ from core.features.raffle.draws.verification import verify
 from core.web.dashboard import register
 from core.web.dashboard.config import DashboardConfig
 from core.web.dashboard.wiring import raffle_exporter
+from tests.fakes.beacon_server import FakeBeacon
 from tests.features.raffle.proof_scenario import FIXTURES, build
+from tests.features.raffle.support import GUILD, add_viewer, make_service
+from tests.support.clock import Clock
 from tests.support.statements import statements_of
 
 
@@ -80,3 +85,71 @@ def test_proof_page_counts_the_ledger_without_reading_it(engine):
     assert not any("raffle_periods.eligible" in s for s in statements), "eligible was read"
     ledger = client.get(f"/raffle/{period_id}/ledger.json")
     assert len(json.loads(ledger.data)["entries"]) == whole.entry_count
+
+
+def _two_viewers_closed(engine, raffle) -> int:
+    for n, name in ((1, "ana"), (2, "bob")):
+        add_viewer(engine, str(n), name, discord_id=10 + n)
+        raffle.admin.give(GUILD, actor_id=9, member_id=10 + n, tickets=5, reason="",
+                          reference=f"r{n}")  # fmt: skip
+    return raffle.periods.end(GUILD).period.id
+
+
+def _lines(page) -> list[str]:  # type: ignore[no-untyped-def]
+    return re.findall(r"<li>(.*?)</li>", page.text.split('class="winners">')[1].split("</ul>")[0])
+
+
+def test_the_proof_page_says_how_each_draw_was_made_rerolls_forced_and_empty_ones(engine):
+    clock = Clock(datetime(2026, 3, 10, 12, 0, tzinfo=UTC))
+    with FakeBeacon(clock=clock) as beacon:
+        raffle = make_service(engine, clock, beacon.url)
+        raffle.periods.start(GUILD)
+        period_id = _two_viewers_closed(engine, raffle)
+        clock.advance(minutes=1)
+        first = raffle.draws.request(GUILD, actor_id=9)  # by the beacon
+        beacon.down = True
+        raffle.draws.reroll(GUILD, actor_id=9, draw_id=first.id, reason="no answer")
+        second = raffle.draws.force(GUILD, actor_id=9)
+        raffle.draws.reroll(GUILD, actor_id=9, draw_id=second.id, reason="again")
+        third = raffle.draws.force(GUILD, actor_id=9)
+    names = {"1": "ana", "2": "bob"}
+    [won_first], [won_second] = (
+        [names[w.platform_user_id] for w in d.winners] for d in (first, second)
+    )
+    assert third.winners == ()
+    page = _client(raffle.views).get(f"/raffle/{period_id}")
+    assert _lines(page) == [
+        f"draw {first.id}: #1 {won_first}",
+        f"draw {second.id} (a reroll of draw {first.id}: no answer; forced without the beacon)"
+        f": #1 {won_second}",
+        f"draw {third.id} (a reroll of draw {second.id}: again; forced without the beacon)"
+        ": nobody could win (no eligible tickets left)",
+    ]
+    assert "its signature was checked" in page.text  # draw 1's
+    proof = raffle.views.export(period_id)
+    assert verify(proof.document, proof.ledger).matches
+
+
+def test_a_period_whose_every_draw_was_forced_claims_no_beacon_check(engine):
+    """Without a beacon ever reached no round was fixed: the page said "Beacon round None of
+    None" and that the round's randomness should be compared with a relay; with one, that its
+    signature was checked, though no draw used it."""
+    clock = Clock(datetime(2026, 3, 10, 12, 0, tzinfo=UTC))
+    with FakeBeacon(clock=clock) as beacon:
+        for url in (None, beacon.url):
+            raffle = make_service(engine, clock, url)
+            raffle.periods.start(GUILD + 1)
+            period_id = raffle.periods.end(GUILD + 1).period.id
+            raffle.draws.request(GUILD + 1, actor_id=9)
+            raffle.draws.force(GUILD + 1, actor_id=9)
+            page = _client(raffle.views).get(f"/raffle/{period_id}")
+            main = page.text.split("<h1>")[1]
+            assert "None" not in main
+            assert "signature was checked" not in main
+            assert "compare its randomness" not in main
+            assert "no draw used the beacon: each was forced (!raffleforce)" in main
+            if url is None:
+                assert "none: the beacon was not known when the period closed" in main
+            assert _lines(page)[0].endswith(
+                "(forced without the beacon): nobody could win (no eligible tickets left)"
+            )

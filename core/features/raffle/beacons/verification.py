@@ -168,8 +168,18 @@ def _int(value: Any) -> int | str | None:
         return _NOT_A_NUMBER
 
 
+FORCED_ONLY = (
+    "no draw used the beacon: each was forced (!raffleforce), so the winners follow from the "
+    "seed and the ledger alone, and whoever ran the bot could know them in advance"
+)
+
+
 def summary(proof: dict[str, Any]) -> str:
-    """One sentence on the proof's beacon, for ``!fair`` and the proof page."""
+    """One sentence on the proof's beacon, for ``!fair`` and the proof page; that no draw used
+    it when every draw was forced."""
+    draws = proof.get("draws") or []
+    if draws and all(isinstance(d, dict) and d.get("forced") for d in draws):
+        return FORCED_ONLY
     beacon = proof.get("beacon") or {}
     round_ = _cut(_text(beacon.get("round")))
     chain_hash = _text(beacon.get("chain_hash") or "").lower()
