@@ -7,7 +7,7 @@ import logging
 import discord
 
 from core.discord_bot.channel_posts import post_nonce
-from core.discord_bot.gateway import DiscordGateway
+from core.discord_bot.gateway import DiscordGateway, DiscordUnavailable
 from core.discord_bot.raffle import render as render_raffle
 from core.discord_bot.render import NO_MENTIONS
 from core.features.raffle.ports import DrawAnnouncement, PeriodAnnouncement
@@ -20,7 +20,8 @@ class DiscordRaffleAnnouncer:
 
     With Discord off, a channel the bot cannot see, or a channel of another server (a shared
     ``RAFFLE_ANNOUNCEMENT_CHANNEL_ID``, an id typed into ``!raffleset``), the announcement is
-    skipped with a log line; while a configured bot is not connected, ``DiscordUnavailable``
+    skipped with a log line; while a configured bot is not connected, or the guild is
+    unavailable (a Discord outage: the bot knows none of its channels then), ``DiscordUnavailable``
     propagates and the raffle posts it later.
     """
 
@@ -58,6 +59,9 @@ class DiscordRaffleAnnouncer:
         if client is None:
             log.info("Discord is off; raffle announcement for channel %s skipped", channel_id)
             return
+        guild = client.get_guild(guild_id)
+        if guild is not None and guild.unavailable:
+            raise DiscordUnavailable(f"guild {guild_id} is unavailable on Discord")
         channel = client.get_channel(channel_id)
         if not isinstance(channel, discord.abc.Messageable):
             log.warning("raffle announcement channel %s is not a channel I can see", channel_id)

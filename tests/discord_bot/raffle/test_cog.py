@@ -294,6 +294,51 @@ async def test_announcements_go_through_the_discord_port(
     assert last.startswith("Draw #1: #1 **@\u200beveryone** (ticket ")  # by name, defused
 
 
+async def test_an_announcement_waits_while_discord_has_the_guild_unavailable(
+    bot, guild_a, manager, raffle
+) -> None:
+    """In a Discord outage the bot stays connected but the guild is unavailable: its channels
+    are unknown (discord.py keeps no channel of it, at a new READY too) until it is back. The
+    close's announcement was skipped then, as for a channel the bot cannot see, and lost."""
+    from types import SimpleNamespace
+
+    from core.discord_bot.gateway import DiscordGateway
+    from core.discord_bot.raffle.outbound import DiscordRaffleAnnouncer
+
+    outage = True
+
+    class Client:
+        """dpytest's bot as discord.py shows it while the guild is in an outage."""
+
+        def get_guild(self, guild_id: int) -> object:
+            return (
+                SimpleNamespace(id=guild_id, unavailable=True)
+                if outage
+                else bot.get_guild(guild_id)
+            )
+
+        def get_channel(self, channel_id: int) -> object:
+            return None if outage else bot.get_channel(channel_id)
+
+    class Gateway(DiscordGateway):
+        def client(self) -> discord.Client:
+            return Client()  # type: ignore[return-value]
+
+    channel = guild_a.text_channels[0]
+    await say(f"!raffleset channel {channel.id}", manager)
+    await say("!rafflestart", manager)
+    await say("!raffleend", manager)
+    raffle.announcer = DiscordRaffleAnnouncer(Gateway())
+    await raffle.announce_pending()
+    assert drain() == []
+    outage = False
+    await raffle.announce_pending()
+    [closed] = drain()  # (a period closed before it was announced has its close to announce)
+    assert "is over and its tickets are frozen" in closed.content
+    await raffle.announce_pending()
+    assert drain() == []  # once
+
+
 def drain() -> list[discord.Message]:
     posted = []
     while not dpytest.sent_queue.empty():
