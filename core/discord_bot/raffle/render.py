@@ -148,6 +148,8 @@ def draw_requested(draw: Draw, names: dict[str, str] | None = None) -> str:
             f"{inert(draw.last_error or '')}. It runs by itself once the round is out; "
             "!raffleforce draws without it."
         )
+    if not draw.winners and draw.first_counter:
+        return f"Draw #{draw.id}: nobody was left to win (everyone who could has won already)."
     if not draw.winners:
         return f"Draw #{draw.id}: nobody could win (no eligible tickets)."
     return f"Draw #{draw.id} is done; the winners are announced. Check it with !fair {draw.id}."
@@ -344,6 +346,8 @@ def draw_announcement(draw: DrawAnnouncement) -> str:
     head = f"{TICKET} **Raffle draw #{draw.draw_id}**{prize}"
     if draw.reroll_of is not None:
         head += f" (reroll of #{draw.reroll_of}: {inert(draw.reason)})"
+    if not draw.winners and draw.total_tickets:
+        return head + "\nNobody was left to win: everyone who could has won an earlier draw."
     if not draw.winners:
         return head + "\nNobody could win: no eligible tickets."
     lines = [head]

@@ -18,7 +18,6 @@ from sqlalchemy.engine import Engine
 from core.events import utc
 from core.features.heist import repository as heists
 from core.features.raffle import ledger_repository
-from core.features.raffle.draws import frozen_ranges
 from core.features.raffle.draws import repository as draws_repository
 from core.features.raffle.periods import repository as periods_repository
 from core.features.viewers.repository import usernames_of
@@ -103,7 +102,8 @@ class OverlayViews:
                     conn, [(str(w.platform), w.platform_user_id) for w in draw.winners]
                 )
                 if not draw.winners:
-                    why = _no_winner_reason(frozen_ranges.total_tickets(conn, draw.period_id))
+                    held = ledger_repository.period_totals_by_source(conn, guild_id, draw.period_id)
+                    why = _no_winner_reason(draw, sum(held.values()) > 0)
         view: dict[str, Any] = {
             "period_id": None if period is None else period.id,
             "ends_at": None if period is None else _iso(period.ends_at),
@@ -126,8 +126,12 @@ class OverlayViews:
         return view
 
 
-def _no_winner_reason(tickets: int | None) -> str:
-    """Why a finished draw has no winner, in the words the overlay shows."""
-    if not tickets:
-        return "Nobody held a ticket when the raffle closed."
-    return "None of the tickets could win (nobody who held one was eligible)."
+def _no_winner_reason(draw: draws_repository.Draw, anyone_held: bool) -> str:
+    """Why a finished draw has no winner, in the words the overlay shows: a draw after others
+    (a reroll) finds everyone who could win among their winners; a first draw finds nobody who
+    could win (``anyone_held``: someone held tickets, none of them eligible)."""
+    if draw.first_counter:
+        return "Everyone who could win has won an earlier draw."
+    if anyone_held:
+        return "None of the tickets could win (nobody who held one was eligible)."
+    return "Nobody held a ticket when the raffle closed."

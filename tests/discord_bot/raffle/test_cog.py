@@ -18,7 +18,7 @@ from core.features.watchtime.service import WatchtimeService
 from core.health import HealthReport
 from tests.discord_bot.fake_discord import say
 from tests.fakes.beacon_server import FakeBeacon
-from tests.features.raffle.support import add_viewer, make_service
+from tests.features.raffle.support import RecordingAnnouncer, add_viewer, make_service
 from tests.support.clock import Clock
 
 NOW = datetime(2030, 6, 10, 12, 0, tzinfo=UTC)
@@ -337,6 +337,31 @@ async def test_an_announcement_waits_while_discord_has_the_guild_unavailable(
     assert "is over and its tickets are frozen" in closed.content
     await raffle.announce_pending()
     assert drain() == []  # once
+
+
+async def test_a_reroll_with_nobody_left_says_so(
+    manager, alice, sqlite_engine, raffle, raffle_clock
+) -> None:
+    """It said "nobody could win (no eligible tickets)" of a period with eligible tickets,
+    all of whose holders had won the draw it rerolled."""
+    from core.discord_bot.raffle.render import draw_announcement
+
+    add_viewer(sqlite_engine, "k1", "alice_on_kick", discord_id=alice.id)
+    await say("!rafflestart", manager)
+    await say(f"!rafflegive {alice.mention} 3", manager)
+    await say("!raffleend", manager)
+    raffle_clock.advance(minutes=2)
+    assert text(await say("!raffledraw", manager)).startswith("Draw #1 is done")
+    assert text(await say("!rafflereroll 1 no answer", manager)) == (
+        "Draw #2: nobody was left to win (everyone who could has won already)."
+    )
+    announcer = RecordingAnnouncer()
+    raffle.announcer = announcer
+    await raffle.announce_pending()
+    rerolled = announcer.draws[-1][1]
+    assert draw_announcement(rerolled).splitlines()[1] == (
+        "Nobody was left to win: everyone who could has won an earlier draw."
+    )
 
 
 def drain() -> list[discord.Message]:

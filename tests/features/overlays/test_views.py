@@ -166,3 +166,44 @@ def test_milestones_turned_off_are_not_announced(engine, overlays):
     with engine.begin() as conn:
         awards_repository.award(conn, award(period_id, "1", 150, "a"))
     assert overlays.alerts_after(GUILD_A, 0) == []
+
+
+def test_a_draw_nobody_won_says_why(engine, clock, overlays):
+    """A reroll after everyone who could win had won was said to be a draw where "nobody who
+    held a ticket was eligible", and a draw among unlinked holders one where "nobody held a
+    ticket"."""
+    from tests.features.raffle.support import add_viewer, make_service
+
+    raffle = make_service(engine, clock)
+
+    def reason() -> str:
+        return overlays.state(Overlay(GUILD_A, "raffle"))["draw"]["no_winner_reason"]
+
+    def drawn(**reroll) -> object:  # type: ignore[no-untyped-def]
+        if reroll:
+            raffle.draws.reroll(GUILD_A, actor_id=9, reason="again", **reroll)
+        else:
+            raffle.draws.request(GUILD_A, actor_id=9)
+        return raffle.draws.force(GUILD_A, actor_id=9)
+
+    raffle.periods.start(GUILD_A)
+    raffle.periods.end(GUILD_A)
+    drawn()
+    assert reason() == "Nobody held a ticket when the raffle closed."
+
+    add_viewer(engine, "u", "unlinked")
+    add_viewer(engine, "l", "linked", discord_id=5)
+    raffle.periods.start(GUILD_A)
+    raffle.admin.give(GUILD_A, actor_id=9, member_id=None, username="unlinked", tickets=5,
+                      reason="", reference="a")  # fmt: skip
+    raffle.periods.end(GUILD_A)
+    drawn()
+    assert reason() == "None of the tickets could win (nobody who held one was eligible)."
+
+    raffle.periods.start(GUILD_A)
+    raffle.admin.give(GUILD_A, actor_id=9, member_id=5, tickets=5, reason="", reference="b")
+    raffle.periods.end(GUILD_A)
+    first = drawn()
+    assert overlays.state(Overlay(GUILD_A, "raffle"))["draw"]["winners"] == ["linked"]
+    drawn(draw_id=first.id)
+    assert reason() == "Everyone who could win has won an earlier draw."
