@@ -352,7 +352,7 @@ def draw_announcement(draw: DrawAnnouncement) -> str:
         return head + "\nNobody could win: no eligible tickets."
     lines = [head]
     for position, winner in enumerate(draw.winners, start=1):
-        who = inert(winner.username)
+        who = inert(winner.username) if winner.username else f"a {winner.platform.title()} viewer"
         if winner.discord_user_id is not None:
             who += f" (<@{winner.discord_user_id}>)"
         lines.append(

@@ -117,8 +117,9 @@ class OverlayViews:
                 "prize": draw.prize,
                 "drawn_at": _iso(draw.drawn_at),
                 "proof_path": f"/raffle/{draw.period_id}",
-                "winners": [
-                    names.get(f"{w.platform}:{w.platform_user_id}", w.platform_user_id)
+                "winners": [  # a viewer forgotten at their request has no name: not their id
+                    names.get(f"{w.platform}:{w.platform_user_id}")
+                    or f"a {str(w.platform).title()} viewer"
                     for w in sorted(draw.winners, key=lambda w: w.position)
                 ],
                 "no_winner_reason": why,

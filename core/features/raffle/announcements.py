@@ -117,7 +117,7 @@ class RaffleAnnouncements:
                 conn, draw.guild_id, draw.period_id, w.platform, w.platform_user_id
             )
             winners.append(
-                WinnerAnnouncement(names.get(key, w.platform_user_id), links.get(key), tickets)
+                WinnerAnnouncement(names.get(key), links.get(key), tickets, str(w.platform))
             )
         return DrawAnnouncement(
             guild_id=draw.guild_id,

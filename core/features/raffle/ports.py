@@ -57,9 +57,10 @@ class PeriodAnnouncement:
 
 @dataclass(frozen=True)
 class WinnerAnnouncement:
-    username: str
+    username: str | None  # None: no name is known (the viewer was forgotten at their request)
     discord_user_id: int | None
     tickets: int
+    platform: str  # "kick" or "twitch"
 
 
 @dataclass(frozen=True)

@@ -364,6 +364,27 @@ async def test_a_reroll_with_nobody_left_says_so(
     )
 
 
+def test_a_winner_without_a_name_is_announced_by_platform_not_by_id() -> None:
+    """A winner forgotten at their request has no name left; their user id is not shown."""
+    from core.discord_bot.raffle.render import draw_announcement
+    from core.features.raffle.ports import DrawAnnouncement, WinnerAnnouncement
+
+    announced = DrawAnnouncement(
+        guild_id=1,
+        period_id=1,
+        draw_id=3,
+        prize="",
+        winners=(WinnerAnnouncement(None, None, 30, "twitch"),),
+        total_tickets=40,
+        forced=False,
+        reroll_of=None,
+        reason="",
+    )
+    assert draw_announcement(announced).splitlines()[1] == (
+        "**#1** a Twitch viewer with 30 of 40 tickets"
+    )
+
+
 def drain() -> list[discord.Message]:
     posted = []
     while not dpytest.sent_queue.empty():

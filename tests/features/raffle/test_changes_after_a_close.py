@@ -1,7 +1,8 @@
-"""Exclusions and inclusions made after a period closed: its draws keep who could win as its
-close froze them (the proof checks that list), so its standings, a viewer's tickets and the
-draw's announcement count those participants, and the admin is told that the change does not
-reach that period's draws."""
+"""What changes after a period closed: exclusions, inclusions and forgets leave its draws with
+who could win as its close froze them (the proof checks that list), so its standings, a
+viewer's tickets and the draw's announcement count those participants, the admin is told that
+an exclusion does not reach that period's draws, and a winner forgotten since is announced
+without their id."""
 
 from __future__ import annotations
 
@@ -129,3 +130,29 @@ def test_changes_that_do_not_touch_a_closed_draw_say_nothing_of_one(engine, cloc
     # April's standings count today's exclusions, as an open period's always do.
     _give(raffle, 5, member=ANA)
     assert tickets_of(raffle, ANA).is_excluded
+
+
+def test_a_winner_forgotten_after_the_close_is_announced_without_their_id(engine, raffle, closed):
+    """A viewer forgotten at their request (``privacy forget``) after the close stays in its
+    draw (the proof needs the frozen ledger); their name and link are gone. The announcement
+    and the overlay named them by their Kick user id instead."""
+    from core.features.overlays.service import Overlay, OverlayService
+    from core.features.person_data import find_person
+    from core.features.person_forget import forget
+    from core.security.secrets import TokenCipher
+    from tests.conftest import TEST_FERNET_KEY
+
+    with engine.begin() as conn:
+        forget(conn, find_person(conn, BOB), raffle.clock(), delete=True)
+    raffle.draws.request(GUILD, actor_id=99, winners=2)
+    raffle.draws.force(GUILD, actor_id=99)
+    asyncio.run(raffle.announce_pending())
+    [(_, announced)] = raffle.announcer.draws
+    assert {(w.username, w.discord_user_id) for w in announced.winners} == {
+        ("ana", ANA),
+        (None, None),
+    }
+    assert {w.platform for w in announced.winners} == {"kick"}  # "a Kick viewer"
+    overlays = OverlayService(engine, raffle.clock, TokenCipher(TEST_FERNET_KEY))
+    shown = overlays.state(Overlay(GUILD, "raffle"))["draw"]["winners"]
+    assert sorted(shown) == ["a Kick viewer", "ana"]
