@@ -9,3 +9,7 @@ class RaffleRefused(Refused):
 
 class WagerRefused(Refused):
     """The wager request cannot be done; the message is for the user."""
+
+
+class DrawNotDue(RaffleRefused):
+    """The period's automatic draw was requested already (by another process, say)."""

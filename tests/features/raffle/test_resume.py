@@ -134,3 +134,33 @@ def test_raffleend_killed_before_its_draw_draws_it_and_opens_nothing(engine, clo
     assert len(draws_of(engine, march.id)) == 1
     with engine.connect() as conn:
         assert not periods_repository.get_period(conn, march.id).draw_due
+
+
+def test_two_processes_resuming_one_due_draw_make_one_draw(engine, clock, monkeypatch):
+    """Process B reads that the period's automatic draw is due; before it asks for it, process A
+    asks for it and its draw is done (the round was out). B's request found no draw waiting and
+    drew again: a second automatic draw, one more winner announced. Whether it is still due is
+    now read under the period's lock, in the request's own transaction."""
+    from core.features.raffle.draws.service import RaffleDraws
+
+    process_a = make_service(engine, clock, auto_draw=True)
+    process_b = make_service(engine, clock, auto_draw=True)
+    process_a.periods.start(GUILD)
+    clock.now = MARCH_END
+    with engine.begin() as conn:  # closed with its draw due, as a kill after the close leaves it
+        march = periods_repository.find_open_period(conn, GUILD)
+    kill_once(monkeypatch, RaffleDraws, "request")
+    with pytest.raises(Killed):
+        process_a.run_scheduled()
+    monkeypatch.undo()
+    real_request = RaffleDraws.request
+
+    def b_asks_late(draws, *args, **kwargs):  # type: ignore[no-untyped-def]
+        if draws is process_b.draws:  # A does it all between B's read and B's request
+            process_a.periods.resume(clock.now)
+            process_a.draws.force(GUILD, actor_id=1)
+        return real_request(draws, *args, **kwargs)
+
+    monkeypatch.setattr(RaffleDraws, "request", b_asks_late)
+    process_b.periods.resume(clock.now)
+    assert [(d.status, d.requested_by) for d in draws_of(engine, march.id)] == [("done", None)]

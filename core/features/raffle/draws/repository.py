@@ -178,12 +178,13 @@ def find_last_draw(conn: Connection, guild_id: int) -> Draw | None:
     return None if row is None else _draw(conn, row)
 
 
-def take_period_for_draws(conn: Connection, period_id: int) -> None:
+def take_period_for_draws(conn: Connection, period_id: int) -> bool:
     """Hold the closed period's row (PostgreSQL) to the end of the caller's transaction, so
     two draw requests of one period at once run one after the other: the second sees the
-    first's draw waiting. The ledger writers' key-share lock does not conflict with it."""
-    query = sa.select(raffle_periods.c.id).where(raffle_periods.c.id == period_id)
-    conn.execute(query.with_for_update(key_share=True)).all()  # FOR NO KEY UPDATE
+    first's draw waiting. The ledger writers' key-share lock does not conflict with it.
+    Whether its automatic draw is still due, as the lock found it."""
+    query = sa.select(raffle_periods.c.draw_due).where(raffle_periods.c.id == period_id)
+    return bool(conn.execute(query.with_for_update(key_share=True)).scalar())  # FOR NO KEY UPDATE
 
 
 def has_waiting_draw(conn: Connection, guild_id: int, period_id: int) -> bool:

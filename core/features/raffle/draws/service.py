@@ -21,7 +21,7 @@ from core.features.raffle.draws import repository as draws_repository
 from core.features.raffle.draws.actors import ActorPseudonyms
 from core.features.raffle.draws.proofs import Proof, snapshot_entries
 from core.features.raffle.draws.repository import Draw, Winner
-from core.features.raffle.errors import RaffleRefused
+from core.features.raffle.errors import DrawNotDue, RaffleRefused
 from core.features.raffle.periods import repository as periods_repository
 from core.features.raffle.periods import resume_repository
 from core.features.raffle.periods.repository import Period
@@ -91,11 +91,13 @@ class RaffleDraws:
         reason: str = "",
         period_id: int | None = None,
         try_now: bool = True,
+        if_due: bool = False,
     ) -> Draw:
         """Queue a draw of the guild's last closed period (or of ``period_id``, one of the
         guild's closed periods) and try it at once (unless not ``try_now``: the scheduler's
         own draws wait for :meth:`complete_waiting`, so a beacon that hangs holds no period's
-        close). Clears the period's ``draw_due``."""
+        close). Clears the period's ``draw_due``; with ``if_due`` (the automatic draw),
+        :class:`DrawNotDue` when it was not due any more once the period was locked."""
         if not 1 <= winners <= MAX_WINNERS:
             raise RaffleRefused(f"Pick from 1 to {MAX_WINNERS} winners.")
         now = utc(self.clock())
@@ -112,7 +114,8 @@ class RaffleDraws:
                         "The raffle period is still open; end it with !raffleend first."
                     )
                 raise RaffleRefused("There is no closed raffle period to draw from.")
-            draws_repository.take_period_for_draws(conn, period.id)
+            if not draws_repository.take_period_for_draws(conn, period.id) and if_due:
+                raise DrawNotDue("The automatic draw of that period was requested already.")
             waiting = draws_repository.has_waiting_draw(conn, guild_id, period.id)
             resume_repository.clear_draw_due(conn, period.id)
             if waiting:

@@ -22,7 +22,7 @@ from core.features.raffle.draws.repository import Draw
 from core.features.raffle.draws.service import RaffleDraws, chain_of, snapshot_digest
 from core.features.raffle.earning import repository as earning_repository
 from core.features.raffle.earning import service as earning
-from core.features.raffle.errors import RaffleRefused
+from core.features.raffle.errors import DrawNotDue, RaffleRefused
 from core.features.raffle.periods import calendar, resume_repository
 from core.features.raffle.periods import repository as periods_repository
 from core.features.raffle.periods.repository import Period
@@ -257,16 +257,19 @@ class RafflePeriods:
 
     def request_due_draw(self, period: Period, *, try_now: bool = True) -> Draw | None:
         """Request the automatic draw of a closed period if it is still due; None if not due
-        (or refused: logged). Safe to call again: the request clears ``draw_due`` in its own
-        transaction, and a draw already waiting for the beacon counts as requested."""
+        (or refused: logged). Safe to call again, and from two processes at once: the request
+        reads ``draw_due`` again under the period's lock and clears it in that transaction,
+        and a draw already waiting for the beacon counts as requested."""
         with self.engine.connect() as conn:
             current = periods_repository.get_period(conn, period.id)
         if not current.draw_due:
             return None
         try:
             return self.draws.request(
-                period.guild_id, actor_id=None, period_id=period.id, try_now=try_now
+                period.guild_id, actor_id=None, period_id=period.id, try_now=try_now, if_due=True
             )
+        except DrawNotDue:  # another process requested it since it was read
+            return None
         except RaffleRefused as exc:  # a draw is waiting already: nothing more is due
             log.warning("guild %s: automatic draw refused: %s", period.guild_id, exc)
             with self.engine.begin() as conn:
