@@ -103,7 +103,8 @@ class RaffleAnnouncements:
     def _draw_announcement(self, conn: Connection, draw: Draw) -> DrawAnnouncement:
         """The draw's winners and the tickets in its draw: those of the participants its
         period's close froze (an exclusion since then changes neither)."""
-        period = periods_repository.get_period(conn, draw.period_id)
+        period = periods_repository.find_period_by_id(conn, draw.period_id, with_eligible=False)
+        assert period is not None  # noqa: S101 (a draw's period is never deleted)
         total = ledger_repository.sum_tickets(
             conn, draw.guild_id, draw.period_id, frozen=frozen_ranges.is_frozen(conn, period)
         )

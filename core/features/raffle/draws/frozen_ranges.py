@@ -16,6 +16,7 @@ from sqlalchemy.engine import Connection
 
 from core.features.raffle.draws import fairness
 from core.features.raffle.draws.snapshot_repository import eligible_conditions
+from core.features.raffle.periods import repository as periods_repository
 from core.features.raffle.periods.repository import Period
 from core.features.raffle.tables import raffle_balances, raffle_frozen_ranges
 
@@ -66,11 +67,15 @@ def is_frozen(conn: Connection, period: Period) -> bool:
     """Whether the period's participants are the ones its close froze in its ticket ranges
     (``ledger_repository.participants(frozen=True)``): a closed period's, unless it was closed
     before ranges were stored (its eligible list holds someone, its ranges nobody), whose
-    standings count today's exclusions as they always did. ``period`` with its eligible list
-    read (``eligible`` not None)."""
+    standings count today's exclusions as they always did."""
     if period.status != "closed":
         return False
-    return not period.eligible or total_tickets(conn, period.id) is not None
+    if total_tickets(conn, period.id) is not None:
+        return True
+    eligible = period.eligible  # read only when no range says enough (``with_eligible``)
+    if eligible is None:
+        eligible = periods_repository.get_period(conn, period.id).eligible
+    return not eligible
 
 
 def pick_winners(
