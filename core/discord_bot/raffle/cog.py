@@ -106,7 +106,8 @@ class RaffleCog(commands.Cog, name="Raffle"):
         )
         await ctx.send(render_raffle.period_started(period), allowed_mentions=NO_MENTIONS)
 
-    @commands.hybrid_command(name="raffleend")
+    # ignore_extra=False: "!raffleend 2026-12-31" is refused, not a close now (so is restart).
+    @commands.hybrid_command(name="raffleend", ignore_extra=False)
     @commands.guild_only()
     @manage_server()
     async def raffleend(self, ctx: Context) -> None:
@@ -118,7 +119,7 @@ class RaffleCog(commands.Cog, name="Raffle"):
             render_raffle.period_ended(closing.period, closing.draw), allowed_mentions=NO_MENTIONS
         )
 
-    @commands.hybrid_command(name="rafflerestart")
+    @commands.hybrid_command(name="rafflerestart", ignore_extra=False)
     @commands.guild_only()
     @manage_server()
     async def rafflerestart(self, ctx: Context) -> None:

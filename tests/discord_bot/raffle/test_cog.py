@@ -97,6 +97,22 @@ async def test_start_info_and_end(manager, guild_a) -> None:
     assert text(await say("!raffleend", manager)) == "No raffle period is open."
 
 
+@pytest.mark.parametrize("command", ["!raffleend 2026-12-31", "!rafflerestart tomorrow"])
+async def test_words_after_raffleend_or_rafflerestart_close_nothing(
+    manager, guild_a, command
+) -> None:
+    """An admin who types a date after !raffleend (to end the period then) must not close it
+    now: the words are refused with the usage, and the period stays open."""
+    text(await say("!rafflestart", manager))
+
+    reply = text(await say(command, manager))
+
+    assert reply.startswith("That doesn't look right.")
+    assert text(await say("!rafflestart", manager)).startswith("A raffle period is already open")
+    [info] = await say("!raffleinfo", manager)
+    assert "Period #1 (open)" in info.embeds[0].description
+
+
 @pytest.mark.parametrize(
     ("command", "reply"),
     [
