@@ -31,6 +31,7 @@ A_CODE = "CODEA"
 A_SHUFFLER = "shuffler_of_a"
 A_BLACKLISTED = "spammer_of_a"
 A_ROLE_ID = 424242424242424242
+A_LINKED_ROLE_ID = 424242424242424243  # linked members' role: never a watchtime role too
 A_LOG_CHANNEL_ID = 515151515151
 
 
@@ -130,7 +131,7 @@ async def guild_a_data(
         username="kick_al",
     )
     runtime.linking.set_log_channel(a, A_LOG_CHANNEL_ID)
-    runtime.linking.set_linked_role(a, A_ROLE_ID)
+    runtime.linking.set_linked_role(a, A_LINKED_ROLE_ID)
     runtime.slot_calls.set_enabled(a, True)
     runtime.slot_calls.request(a, chat(runtime, viewer, f"!call {A_SLOT}"), A_SLOT)
     runtime.slot_calls.blacklist_add(a, A_BLACKLISTED, added_by=1)

@@ -41,6 +41,7 @@ BREAKPOINT = re.compile(r"@media[^{]*?(?:min|max)-width:\s*(\d+)px")
 GUILD = 111111111111111111
 ADMIN = 900000000000000001
 ROLE = 222222222222222201
+LINKED_ROLE = 222222222222222202
 CHANNEL = 333333333333333301
 WIDTHS = (360, 1366)
 WIDEST_PHONE = 430  # no breakpoint may fall between 360 px and this: the phones share a layout
@@ -69,7 +70,7 @@ GUILD_PAGES = (
 # Every Discord id the seed gives a name (the server, its members, role and channel): none may
 # show in a page's text, only the name.
 NAMED = {GUILD: "Stream Server", ADMIN: "bea", ADMIN + 1: "Ana Kay", ADMIN + 3: "Cyrus",
-         ROLE: "Regulars", CHANNEL: "announcements"}  # fmt: skip
+         ROLE: "Regulars", LINKED_ROLE: "Linked", CHANNEL: "announcements"}  # fmt: skip
 
 
 @pytest.fixture
@@ -79,6 +80,7 @@ def site_settings() -> dict[str, str]:
 
 def _seed_directory(rt) -> None:  # type: ignore[no-untyped-def]
     roles = (Role(ROLE, "Regulars", 2, 0x3498DB, assignable=True),
+             Role(LINKED_ROLE, "Linked", 1, 0x2ECC71, assignable=True),
              Role(GUILD, "@everyone", 0, is_default=True))  # fmt: skip
     channels = (Channel(CHANNEL, "announcements", "text", 0, can_post=True),)
     server = Server(GUILD, "Stream Server", can_manage_roles=True)
@@ -119,7 +121,7 @@ def _seed(site) -> None:  # type: ignore[no-untyped-def]
         rt.points.give(GUILD, Platform.KICK, user_id, 250 * (number + 1), actor="test")
     rt.linking.unlink(GUILD, ADMIN + 3, actor_id=ADMIN)
     rt.linking.record_refusal(GUILD, ADMIN + 2, "already_linked", Platform.TWITCH)
-    rt.linking.set_linked_role(GUILD, ROLE)
+    rt.linking.set_linked_role(GUILD, LINKED_ROLE)
     rt.linking.set_log_channel(GUILD, CHANNEL)
     rt.roles.add_tier(GUILD, ROLE, 600)
     _seed_raffle(rt)
