@@ -43,8 +43,8 @@ class ChannelPoster:
     def channel(self, guild_id: int, channel_id: int, what: str) -> PostableChannel | None:
         """The guild's channel to post ``what`` in; None, with a log line, while Discord is off or
         when it is not a text channel of that server. Raises DiscordUnavailable while a
-        configured bot is not connected."""
-        client = self.gateway.client()
+        configured bot is not connected, or Discord has the server unavailable."""
+        client = self.gateway.client_for(guild_id)
         if client is None:
             log.info("Discord is off; %s not posted", what)
             return None

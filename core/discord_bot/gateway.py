@@ -84,3 +84,13 @@ class DiscordGateway:
         if client is None or client.is_closed() or not client.is_ready():
             raise DiscordUnavailable("the Discord bot is not connected yet")
         return client
+
+    def client_for(self, guild_id: int) -> discord.Client | None:
+        """:meth:`client`, for an effect in ``guild_id``: also :class:`DiscordUnavailable` while
+        Discord has that server unavailable (an outage: the bot then knows none of its channels,
+        roles or members, and an effect that looked them up would find nothing and be lost)."""
+        client = self.client()
+        guild = None if client is None else client.get_guild(guild_id)
+        if guild is not None and guild.unavailable:
+            raise DiscordUnavailable(f"Discord has server {guild_id} unavailable (an outage)")
+        return client

@@ -28,7 +28,7 @@ class DiscordLinks:
         self.gateway = gateway
 
     def _client(self, guild_id: int, what: str) -> discord.Client | None:
-        client = self.gateway.client()
+        client = self.gateway.client_for(guild_id)
         if client is None:
             log.info("guild %s: Discord is off; not %s", guild_id, what)
         return client

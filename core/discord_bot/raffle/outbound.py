@@ -7,7 +7,7 @@ import logging
 import discord
 
 from core.discord_bot.channel_posts import post_nonce
-from core.discord_bot.gateway import DiscordGateway, DiscordUnavailable
+from core.discord_bot.gateway import DiscordGateway
 from core.discord_bot.raffle import render as render_raffle
 from core.discord_bot.render import NO_MENTIONS
 from core.features.raffle.ports import DrawAnnouncement, PeriodAnnouncement
@@ -55,13 +55,10 @@ class DiscordRaffleAnnouncer:
     ) -> None:
         """Post ``text``; ``nonce`` names the announcement, so one posted again after an answer
         that came too late is still one message (core/discord_bot/channel_posts.py)."""
-        client = self.gateway.client()
+        client = self.gateway.client_for(guild_id)
         if client is None:
             log.info("Discord is off; raffle announcement for channel %s skipped", channel_id)
             return
-        guild = client.get_guild(guild_id)
-        if guild is not None and guild.unavailable:
-            raise DiscordUnavailable(f"guild {guild_id} is unavailable on Discord")
         channel = client.get_channel(channel_id)
         if not isinstance(channel, discord.abc.Messageable):
             log.warning("raffle announcement channel %s is not a channel I can see", channel_id)

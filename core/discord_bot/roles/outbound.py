@@ -44,7 +44,7 @@ class DiscordMemberRoles:
         self._said_off = False
 
     def _guild(self, guild_id: int) -> discord.Guild | None:
-        client = self.gateway.client()
+        client = self.gateway.client_for(guild_id)
         if client is None:
             if not self._said_off:
                 log.info("Discord is off: watchtime roles are not synced")

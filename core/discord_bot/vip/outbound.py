@@ -29,7 +29,7 @@ class DiscordTemporaryRoles:
         self.gateway = gateway
 
     def _guild(self, guild_id: int) -> discord.Guild:
-        client = self.gateway.client()  # raises DiscordUnavailable while not connected
+        client = self.gateway.client_for(guild_id)  # DiscordUnavailable: not connected, outage
         if client is None:
             raise RoleRefused("Discord is not set up")
         guild = client.get_guild(guild_id)
