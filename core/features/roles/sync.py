@@ -89,18 +89,24 @@ class RoleSync:
 
     async def sync_all(self) -> list[SyncResult]:
         """Sync every guild that has tiers, each on its own: a guild whose sync fails is logged
-        and reported and the others go on. ``DiscordUnavailable`` stops the run (try later)."""
+        and reported and the others go on, and so do they past a guild Discord has unavailable
+        (an outage), which waits for the next run. ``DiscordUnavailable`` when no guild could
+        sync for it (the bot is not connected: try later)."""
         results = []
+        not_ready: NotReady | None = None
         for guild_id in await asyncio.to_thread(self.roles.guild_ids_with_tiers):
             try:
                 result = await self.sync_guild(guild_id)
-            except NotReady:
-                raise  # the bot is not connected: no guild can sync
+            except NotReady as exc:
+                not_ready = exc  # this server's outage, or the bot's: the others are tried
+                continue
             except Exception:
                 log.exception("guild %s: role sync failed; the other servers go on", guild_id)
                 result = SyncResult(guild_id, utc(self.clock()), stopped=SYNC_FAILED)
                 self._last[guild_id] = result
             results.append(result)
+        if not_ready is not None and not results:
+            raise not_ready
         return results
 
     async def sync_guild(self, guild_id: int) -> SyncResult:

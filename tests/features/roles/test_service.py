@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 import pytest
 import sqlalchemy as sa
 
+from core.bus.base import NotReady
 from core.events import Platform
 from core.features.linking.service import LinkingService
 from core.features.roles.ports import GuildRoles, RoleEditFailed, RoleEditsHeld
@@ -343,10 +344,13 @@ class FakeDiscord:
         self.refuse: set[int] = set()
         self.held_guilds: set[int] = set()  # Discord rate-limits their edits
         self.broken_guilds: set[int] = set()  # reading them fails unexpectedly
+        self.unavailable_guilds: set[int] = set()  # Discord has them unavailable (an outage)
 
     async def guild_roles(self, guild_id: int, only_member: int | None = None):
         if guild_id in self.broken_guilds:
             raise RuntimeError("the cache broke")
+        if guild_id in self.unavailable_guilds:
+            raise NotReady(f"Discord has server {guild_id} unavailable")
         members = self.members
         if only_member is not None:
             members = {k: v for k, v in members.items() if k == only_member}
@@ -574,6 +578,26 @@ async def test_a_guild_whose_sync_fails_is_reported_and_the_others_go_on(
     assert fake.edits == [(OTHER_GUILD, 1, {SILVER}, set())]
     assert sync.last_result(GUILD) == results[0]
     assert f"guild {GUILD}: role sync failed" in caplog.text
+
+
+async def test_a_guild_in_a_discord_outage_waits_and_the_others_still_sync(roles, linked) -> None:
+    """Discord has GUILD unavailable (its port says not ready): the run goes on to the other
+    server, and GUILD is synced at a later run; only a run where no server could sync (the bot
+    is not connected) says so."""
+    roles.add_tier(GUILD, BRONZE, 60)
+    roles.add_tier(OTHER_GUILD, SILVER, 60)
+    linked(1, 700, guild_id=OTHER_GUILD)
+    fake = FakeDiscord({1: frozenset()})
+    fake.unavailable_guilds = {GUILD}
+    sync = RoleSync(roles, fake, clock=clock, pause_seconds=0)
+
+    results = await sync.sync_all()
+
+    assert [r.guild_id for r in results] == [OTHER_GUILD]
+    assert fake.edits == [(OTHER_GUILD, 1, {SILVER}, set())]
+    fake.unavailable_guilds = {GUILD, OTHER_GUILD}
+    with pytest.raises(NotReady):
+        await sync.sync_all()
 
 
 # --- a member's sync beside the paced sync of their guild ------------------------------------
