@@ -26,6 +26,7 @@ KINDS: dict[type[LinkEvent], str] = {
     AccountUnlinked: "linking.unlinked",
 }
 JOINED = "linking.joined"
+UNLINKED_ELSEWHERE = "linking.unlinked_elsewhere"
 
 
 def enqueue(conn: Connection, guild_id: int, event: LinkEvent, now: datetime) -> bool:
@@ -71,6 +72,17 @@ def enqueue_joined(
     payload = {"discord_user_id": str(discord_user_id)}
     what = "give the linked roles back to a linked member who rejoined"
     return store.enqueue(conn, Effect(DISCORD, JOINED, guild_id, key, payload, what), now)
+
+
+def enqueue_unlinked_elsewhere(
+    conn: Connection, guild_id: int, discord_user_id: int, now: datetime
+) -> None:
+    """Queue, in the transaction that removed a member's link in another guild, this guild's
+    part of it: its linked role taken back once no link remains, and the watchtime roles."""
+    key = f"{UNLINKED_ELSEWHERE}:{guild_id}:{discord_user_id}:{uuid.uuid4().hex}"
+    payload = {"discord_user_id": str(discord_user_id)}
+    what = "take the linked role off a member whose link was removed in another server"
+    store.enqueue(conn, Effect(DISCORD, UNLINKED_ELSEWHERE, guild_id, key, payload, what), now)
 
 
 def summary(event: LinkEvent) -> str:

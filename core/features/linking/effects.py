@@ -188,6 +188,21 @@ class LinkEffects:
         await self._sync_watchtime_roles(guild_id, discord_user_id)
         return Aftermath(role)
 
+    async def unlinked_elsewhere(self, guild_id: int, discord_user_id: int) -> Aftermath:
+        """A member who linked an account here had a link removed in another server (where
+        they made it, or to where it moved): take this server's linked role back once no link
+        remains, and bring their watchtime roles up to date. Both are idempotent, as after a
+        join; this server's link log is not written, since the unlink was not made here."""
+        remaining = await asyncio.to_thread(self.linking.links_of, discord_user_id)
+        settings = await asyncio.to_thread(self.linking.settings, guild_id)
+        role: RoleChange | None = None
+        if settings.linked_role_id is not None and not remaining:
+            role = await self.discord.set_linked_role(
+                guild_id, discord_user_id, settings.linked_role_id, present=False
+            )
+        await self._sync_watchtime_roles(guild_id, discord_user_id)
+        return Aftermath(role)
+
     async def _sync_watchtime_roles(self, guild_id: int, discord_user_id: int) -> None:
         # The roles feature plugs in here (Runtime passes its MemberRoleSync as role_sync).
         if self.role_sync is not None:

@@ -54,8 +54,13 @@ class QueuedLinkEffects:
         }
         # Each step is marked done per event, so making the call again repeats only what is left.
         made = {KINDS[kind]: Kind(_running(run, _event)) for kind, run in runs.items()}
-        joined = _running(self.effects.member_joined, lambda p: int(p["discord_user_id"]))
-        return made | {calls.JOINED: Kind(joined)}
+        joined = _running(self.effects.member_joined, _member)
+        elsewhere = _running(self.effects.unlinked_elsewhere, _member)
+        return made | {calls.JOINED: Kind(joined), calls.UNLINKED_ELSEWHERE: Kind(elsewhere)}
+
+
+def _member(payload: dict[str, Any]) -> int:
+    return int(payload["discord_user_id"])
 
 
 def _event(payload: dict[str, Any]) -> LinkEvent:

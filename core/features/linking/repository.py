@@ -232,6 +232,18 @@ def list_history_of_member(
     return [_history_entry(row) for row in conn.execute(query)]
 
 
+def guilds_where_member_linked(conn: Connection, discord_user_id: int) -> list[int]:
+    """The guilds where the member linked an account (any platform, at any time): those whose
+    linked role they may hold."""
+    query = (
+        sa.select(link_history.c.guild_id)
+        .where(link_history.c.discord_user_id == discord_user_id, link_history.c.action == "linked")
+        .distinct()
+        .order_by(link_history.c.guild_id)
+    )
+    return list(conn.execute(query).scalars())
+
+
 def list_recent_history(conn: Connection, guild_id: int, limit: int = 50) -> list[HistoryEntry]:
     """The guild's latest links, unlinks and refusals, newest first."""
     query = (

@@ -209,7 +209,10 @@ class LinkingService:
         member made in ``guild_id``: a link made in another server is that server's and the
         member's business, so :class:`UnlinkRefused` is raised and nothing changes. ``then``
         is called with the removed link in the same transaction (``LinkEffects.unlink`` queues
-        what follows on Discord there).
+        what follows on Discord there). Every other guild where the member linked an account,
+        whose linked role they may hold, gets its part queued in that transaction too (the role
+        taken back once no link remains, the watchtime roles): a link made in one server can be
+        removed in another, or have moved there.
         """
         with self.engine.begin() as conn:
             current = repository.find_link_by_discord_user(conn, platform, discord_user_id)
@@ -238,6 +241,11 @@ class LinkingService:
                 repository.add_history(conn, entry)
                 if then is not None:
                     then(conn, removed)
+                for other in repository.guilds_where_member_linked(conn, discord_user_id):
+                    if other != guild_id:
+                        calls.enqueue_unlinked_elsewhere(
+                            conn, other, discord_user_id, entry.created_at
+                        )
         return removed
 
     def member_joined(self, guild_id: int, discord_user_id: int, joined_at: datetime) -> bool:

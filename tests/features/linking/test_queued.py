@@ -294,3 +294,72 @@ async def test_a_link_log_discord_does_not_take_is_among_what_the_bot_could_not_
     ]
     [undone] = UndoneCalls(sqlite_engine, clock).recent(GUILD).calls
     assert undone.answer == "link log not written: its channel (900) is gone or no text channel"
+
+
+OTHER_GUILD, OTHER_ROLE = GUILD + 1, ROLE + 1
+
+
+async def test_an_unlink_in_another_server_takes_the_role_where_the_link_was_made(
+    sqlite_engine, linking, queued, worker, discord
+):
+    """Alice links in GUILD (its linked role is hers) and unlinks with !unlink in another
+    server: GUILD takes its role back too, quietly (its log was not where she unlinked)."""
+    discord.back = True
+    linking.set_linked_role(OTHER_GUILD, OTHER_ROLE)
+    linking.link(guild_id=GUILD, discord_user_id=ALICE, platform=Platform.KICK,
+                 platform_user_id="501", username="al")  # fmt: skip
+
+    assert await queued.effects.unlink(OTHER_GUILD, ALICE, actor_id=ALICE) is not None
+    assert calls(sqlite_engine) == [
+        ("linking.unlinked", "pending", None),
+        ("linking.unlinked_elsewhere", "pending", None),
+    ]
+    assert await worker.run_once() == 2
+
+    assert sorted(discord.calls) == [
+        ("role", GUILD, ALICE, ROLE, False),
+        ("role", OTHER_GUILD, ALICE, OTHER_ROLE, False),
+        ("sync", GUILD, ALICE),
+        ("sync", OTHER_GUILD, ALICE),
+    ]
+    assert [state for _, state, _ in calls(sqlite_engine)] == ["done", "done"]
+
+
+async def test_a_link_that_moved_to_another_server_and_is_removed_there_takes_both_roles(
+    sqlite_engine, linking, queued, worker, discord
+):
+    discord.back = True
+    linking.set_linked_role(OTHER_GUILD, OTHER_ROLE)
+    for guild in (GUILD, OTHER_GUILD):  # linked here, then again in the other server
+        linking.link(guild_id=guild, discord_user_id=ALICE, platform=Platform.KICK,
+                     platform_user_id="501", username="al")  # fmt: skip
+
+    assert await queued.effects.unlink(OTHER_GUILD, ALICE, actor_id=ADMIN) is not None
+    await worker.run_once()
+
+    assert ("role", GUILD, ALICE, ROLE, False) in discord.calls
+    assert ("role", OTHER_GUILD, ALICE, OTHER_ROLE, False) in discord.calls
+    # GUILD's link log and history hear nothing of the other server's admin.
+    assert not [call for call in discord.calls if call[0] == "log" and call[2] == GUILD]
+    assert [entry.action for entry in linking.history(GUILD, ALICE)] == [LINKED]
+
+
+async def test_the_role_stays_where_a_link_on_another_platform_remains(
+    sqlite_engine, linking, queued, worker, discord
+):
+    discord.back = True
+    linking.link(guild_id=GUILD, discord_user_id=ALICE, platform=Platform.KICK,
+                 platform_user_id="501", username="al")  # fmt: skip
+    linking.link(guild_id=OTHER_GUILD, discord_user_id=ALICE, platform=Platform.TWITCH,
+                 platform_user_id="t501", username="al_tv")  # fmt: skip
+
+    await queued.effects.unlink(OTHER_GUILD, ALICE, actor_id=ALICE, platform=Platform.TWITCH)
+    await worker.run_once()
+
+    assert ("sync", GUILD, ALICE) in discord.calls  # Twitch's watchtime no longer counts
+    assert not [call for call in discord.calls if call[0] == "role"]
+    # Her Kick link goes too, in the other server: now GUILD's role goes.
+    discord.calls.clear()
+    await queued.effects.unlink(OTHER_GUILD, ALICE, actor_id=ALICE, platform=Platform.KICK)
+    await worker.run_once()
+    assert ("role", GUILD, ALICE, ROLE, False) in discord.calls
