@@ -78,8 +78,9 @@ def find_person(
 ) -> Person:
     """The member and every account that is theirs: linked now or before, recorded by a forget
     still to finish (their links are gone, some rows are kept for now), or named. An account
-    they only tried to link (refused: it was someone else's), or one linked now to another
-    member, is not theirs: its rows are that member's."""
+    they only tried to link (refused: it was someone else's), one linked now to another
+    member, or one another member linked after them (and unlinked since), is not theirs: its
+    rows are that member's."""
     tables = all_tables().tables
     accounts: set[tuple[str, str]] = set()
     if discord_user_id is not None:
@@ -94,14 +95,18 @@ def find_person(
         recorded = sa.select(pending.c.platform, pending.c.platform_user_id).where(
             pending.c.discord_user_id == discord_user_id, pending.c.platform.is_not(None)
         )
-        for query in (linked, were, recorded):
+        linked_now = {(str(p), str(u)) for p, u in conn.execute(linked)}
+        for query in (were, recorded):
             accounts.update((str(p), str(u)) for p, u in conn.execute(query))
+        accounts -= linked_now
         if accounts:
             others = sa.select(links.c.platform, links.c.platform_user_id).where(
                 account_match(links, frozenset(accounts)),
                 links.c.discord_user_id != discord_user_id,
             )
             accounts -= {(str(p), str(u)) for p, u in conn.execute(others)}
+            accounts -= _linked_by_others_since(conn, discord_user_id, frozenset(accounts))
+        accounts |= linked_now
     viewers = tables["viewers"]
     for query in named:
         for platform in query.platforms:
@@ -128,6 +133,23 @@ def find_person(
         "kick": frozenset(known["kick"]),
     }
     return Person(discord_user_id, frozenset(accounts), names)
+
+
+def _linked_by_others_since(
+    conn: Connection, discord_user_id: int, accounts: frozenset[tuple[str, str]]
+) -> set[tuple[str, str]]:
+    """Of ``accounts``, those whose latest link (in any guild's history) another member made:
+    the account went on to them, with what it gathered since."""
+    if not accounts:
+        return set()
+    history = all_tables().tables["link_history"]
+    query = (
+        sa.select(history.c.platform, history.c.platform_user_id, history.c.discord_user_id)
+        .where(history.c.action == "linked", account_match(history, accounts))
+        .order_by(history.c.id)
+    )
+    last_linker = {(str(p), str(u)): member for p, u, member in conn.execute(query)}
+    return {account for account, member in last_linker.items() if member != discord_user_id}
 
 
 def person_rows(conn: Connection, person: Person) -> dict[str, list[dict[str, Any]]]:

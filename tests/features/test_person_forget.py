@@ -13,8 +13,8 @@ import sqlalchemy as sa
 
 from core.bus.embedded import EmbeddedBus
 from core.events import AccountLinked, Followed, KicksGifted, Platform, Subscribed, Viewer
-from core.features.linking.service import LinkRefused
-from core.features.person_data import Person, matched_columns, person_rows
+from core.features.linking.service import LinkingService, LinkRefused
+from core.features.person_data import Person, find_person, matched_columns, person_rows
 from core.features.person_forget import FORGET, KEPT, forget
 from core.features.schema import all_tables
 from core.storage.tables import bus_events
@@ -167,6 +167,36 @@ def test_an_account_they_only_tried_to_link_is_not_theirs_to_forget(
             assert bob_after.get(table) == rows, table
     assert [r["discord_user_id"] for r in bob_before["tables"]["link_history"]] == [ANA]
     assert "link_history" not in bob_after
+
+
+def test_an_account_another_member_linked_after_them_is_not_theirs(engine):
+    """Ana linked a Kick account once and unlinked it; Bob linked it after her, watched with it
+    and unlinked it too (the account changed hands). What it gathered is Bob's: Ana's export
+    does not name it, and forgetting Ana keeps its watchtime and Bob's link history."""
+    linking = LinkingService(engine, lambda: datetime(2026, 11, 27, tzinfo=UTC))
+    guild, tables = int(GUILD), all_tables().tables
+    for member in (ANA, BOB):
+        linking.link(guild_id=guild, discord_user_id=member, platform=Platform.KICK,
+                     platform_user_id="k-shared", username="shared")  # fmt: skip
+        linking.unlink(guild, member, actor_id=member)
+    with engine.begin() as conn:
+        conn.execute(
+            sa.insert(tables["watchtime"]).values(
+                guild_id=guild, platform="kick", platform_user_id="k-shared", seconds=7200
+            )
+        )
+
+    with engine.begin() as conn:
+        assert find_person(conn, ANA).accounts == frozenset()
+        assert find_person(conn, BOB).accounts == {("kick", "k-shared")}
+        report = forget(conn, find_person(conn, ANA), datetime.now(UTC), delete=True)
+
+    assert "watchtime" not in report.deleted
+    assert report.deleted["link_history"] == 2  # her link and unlink
+    with engine.connect() as conn:
+        seconds = conn.execute(sa.select(tables["watchtime"].c.seconds)).scalar_one()
+    assert seconds == 7200
+    assert [entry.action for entry in linking.history(guild, BOB)] == ["linked", "unlinked"]
 
 
 def test_an_imported_rows_marker_is_in_the_export_and_kept_with_its_reason(
