@@ -22,6 +22,11 @@ class MissingSecret(Exception):
     """A required secret is not configured; the message says which and how to make one."""
 
 
+class UndecryptableToken(MissingSecret):
+    """A stored value was not encrypted with this ``TOKEN_ENCRYPTION_KEY`` (the key changed,
+    or a backup was restored without its key)."""
+
+
 def resolve_secret(
     configured: str | None,
     *,
@@ -66,7 +71,7 @@ class TokenCipher:
         try:
             return self._fernet.decrypt(stored.encode()).decode()
         except InvalidToken as exc:
-            raise MissingSecret(
+            raise UndecryptableToken(
                 "a stored token cannot be decrypted: TOKEN_ENCRYPTION_KEY changed?"
             ) from exc
 

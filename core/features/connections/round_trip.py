@@ -47,7 +47,7 @@ from core.features.connections.round_trip_repository import PendingState
 from core.features.guilds import repository as guilds_repository
 from core.features.guilds.repository import TrackedChannel
 from core.security.links import LinkClaims
-from core.security.secrets import TokenCipher
+from core.security.secrets import TokenCipher, UndecryptableToken
 
 log = logging.getLogger(__name__)
 
@@ -258,9 +258,22 @@ class RoundTrip(Generic[TokensT]):
     # --- the shared steps ------------------------------------------------------------------------
 
     async def _exchange(self, pending: PendingState, code: str) -> TokensT:
-        """The tokens for ``code``; :class:`AuthorizationFailed` when the platform refuses."""
+        """The tokens for ``code``; :class:`AuthorizationFailed` when the platform refuses, or
+        when the state was kept under another ``TOKEN_ENCRYPTION_KEY`` (it changed meanwhile)."""
         try:
-            return await self._exchange_code(code, self.cipher.decrypt(pending.code_verifier))
+            verifier = self.cipher.decrypt(pending.code_verifier)
+        except UndecryptableToken:
+            log.warning(
+                "guild %s: a %s sign-in state cannot be decrypted (TOKEN_ENCRYPTION_KEY changed?)",
+                pending.guild_id,
+                self.PLATFORM_NAME,
+            )
+            raise AuthorizationFailed(
+                "This sign-in can no longer be finished. Ask for a new link in Discord.",
+                code=UNKNOWN_STATE,
+            ) from None
+        try:
+            return await self._exchange_code(code, verifier)
         except self.OAUTH_ERROR as exc:
             log.warning(
                 "guild %s: %s refused the code exchange (%s)",

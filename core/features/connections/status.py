@@ -27,14 +27,19 @@ class ConnectionStatus:
     validated_at: datetime | None = None
 
     @classmethod
-    def of(cls, guild_id: int, stored: StoredConnection | None) -> ConnectionStatus:
-        """The status of the guild's stored connection (None: not connected)."""
+    def of(
+        cls, guild_id: int, stored: StoredConnection | None, *, is_readable: bool = True
+    ) -> ConnectionStatus:
+        """The status of the guild's stored connection (None: not connected). A connection
+        whose tokens this process cannot decrypt (``is_readable`` False) needs the streamer
+        again, whatever its row says."""
         if stored is None:
             return cls(guild_id, False, False, None, None, None, ())
+        is_working = stored.status == CONNECTED and is_readable
         return cls(
             guild_id=guild_id,
-            is_connected=stored.status == CONNECTED,
-            needs_reauthorization=stored.status != CONNECTED,
+            is_connected=is_working,
+            needs_reauthorization=not is_working,
             username=stored.username,
             broadcaster_user_id=stored.broadcaster_user_id,
             expires_at=stored.expires_at,

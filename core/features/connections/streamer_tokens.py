@@ -25,7 +25,7 @@ from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
 from datetime import datetime, timedelta
 from functools import cached_property
-from typing import Any, ClassVar, TypeVar
+from typing import Any, ClassVar, Literal, TypeVar
 
 from sqlalchemy import Table
 from sqlalchemy.engine import Engine
@@ -36,11 +36,12 @@ from core.features.connections.authorization import Identity, database
 from core.features.connections.connection_rows import StoredConnection
 from core.features.connections.round_trip_repository import PendingState
 from core.features.connections.status import ConnectionStatus
-from core.security.secrets import TokenCipher
+from core.security.secrets import TokenCipher, UndecryptableToken
 from core.storage import hooks
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+TokenKind = Literal["access_token", "refresh_token"]
 
 
 class StreamerTokens:
@@ -73,7 +74,7 @@ class StreamerTokens:
         """A usable streamer token for the guild, refreshed first when it expires soon."""
         stored = await asyncio.to_thread(self._working, guild_id)
         if stored.expires_at - self.REFRESH_MARGIN > utc(self.clock()):
-            return self.cipher.decrypt(stored.access_token)
+            return self._decrypt(guild_id, stored.access_token)
         return await self._refresh(guild_id, stored.access_token)
 
     async def call_as_streamer(self, guild_id: int, call: Callable[[str], Awaitable[T]]) -> T:
@@ -82,7 +83,7 @@ class StreamerTokens:
         stored = await asyncio.to_thread(self._working, guild_id)
         if stored.expires_at - self.REFRESH_MARGIN > utc(self.clock()):
             used = stored.access_token
-            token = self.cipher.decrypt(used)
+            token = self._decrypt(guild_id, used)
         else:
             token = await self._refresh(guild_id, stored.access_token)
             used = (await asyncio.to_thread(self._working, guild_id)).access_token
@@ -117,7 +118,60 @@ class StreamerTokens:
         stored = await asyncio.to_thread(self._stored, guild_id)
         if stored is None:
             raise self.NOT_CONNECTED(f"guild {guild_id} has no {self.PLATFORM_NAME} connection")
-        return await call(self.cipher.decrypt(stored.access_token))
+        return await call(self._decrypt(guild_id, stored.access_token))
+
+    def _decrypt(self, guild_id: int, encrypted: str) -> str:
+        """One of the guild's stored tokens in plain text. ``NOT_CONNECTED`` when this
+        ``TOKEN_ENCRYPTION_KEY`` cannot read it (the key changed, or the database came back
+        from a backup without its key): the status says the streamer must connect again, and
+        the same token works again if the key that sealed it comes back."""
+        try:
+            return self.cipher.decrypt(encrypted)
+        except UndecryptableToken:
+            log.warning(
+                "guild %s: the stored %s token cannot be decrypted with TOKEN_ENCRYPTION_KEY "
+                "(changed, or a backup restored without it?): put that key back, or a server "
+                "admin runs %s again",
+                guild_id,
+                self.PLATFORM_NAME,
+                self.SETUP_COMMAND,
+            )
+            raise self.NOT_CONNECTED(
+                f"guild {guild_id}'s {self.PLATFORM_NAME} token cannot be decrypted"
+            ) from None
+
+    def _is_readable(self, stored: StoredConnection) -> bool:
+        """Whether this ``TOKEN_ENCRYPTION_KEY`` reads the connection's tokens."""
+        return all(token is not None for _, token in self._plain_tokens(stored))
+
+    def _tokens_to_give_back(self, stored: StoredConnection) -> list[tuple[TokenKind, str]]:
+        """The connection's tokens for a disconnect to give back, as ``(kind, token)``. One
+        this ``TOKEN_ENCRYPTION_KEY`` cannot read is left out: it is forgotten all the same."""
+        plain = self._plain_tokens(stored)
+        readable = [(kind, token) for kind, token in plain if token is not None]
+        if len(readable) < len(plain):
+            log.info(
+                "guild %s: a stored %s token cannot be decrypted: forgotten without giving it back",
+                stored.guild_id,
+                self.PLATFORM_NAME,
+            )
+        return readable
+
+    def _plain_tokens(self, stored: StoredConnection) -> list[tuple[TokenKind, str | None]]:
+        """The connection's stored tokens in plain text (None: this key cannot read it)."""
+        kinds: tuple[tuple[TokenKind, str | None], ...] = (
+            ("access_token", stored.access_token),
+            ("refresh_token", stored.refresh_token),
+        )
+        plain: list[tuple[TokenKind, str | None]] = []
+        for kind, encrypted in kinds:
+            if encrypted is None:
+                continue
+            try:
+                plain.append((kind, self.cipher.decrypt(encrypted)))
+            except UndecryptableToken:
+                plain.append((kind, None))
+        return plain
 
     def _stored(self, guild_id: int) -> StoredConnection | None:
         with self.engine.connect() as conn:
@@ -161,13 +215,13 @@ class StreamerTokens:
         async with lock:
             stored = await asyncio.to_thread(self._working, guild_id)
             if stored.access_token != failed:
-                return self.cipher.decrypt(stored.access_token)
+                return self._decrypt(guild_id, stored.access_token)
             if stored.refresh_token is None:
                 await asyncio.to_thread(self._mark_needs_reauth, guild_id, "no refresh token")
                 raise self._must_connect_again(guild_id)
             try:
                 async with self.make_oauth() as oauth:
-                    tokens = await oauth.refresh(self.cipher.decrypt(stored.refresh_token))
+                    tokens = await oauth.refresh(self._decrypt(guild_id, stored.refresh_token))
             except self.INVALID_GRANT as exc:
                 why = f"{self.PLATFORM_NAME} refused the refresh token"
                 if not await asyncio.to_thread(self._mark_needs_reauth, guild_id, why, failed):
@@ -233,7 +287,9 @@ class StreamerTokens:
     # --- the rows every platform keeps the same way --------------------------------------------
 
     def status(self, guild_id: int) -> ConnectionStatus:
-        return ConnectionStatus.of(guild_id, self._stored(guild_id))
+        stored = self._stored(guild_id)
+        is_readable = stored is None or self._is_readable(stored)
+        return ConnectionStatus.of(guild_id, stored, is_readable=is_readable)
 
     def connected_guild_ids(self) -> list[int]:
         with self.engine.connect() as conn:

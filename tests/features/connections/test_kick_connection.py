@@ -21,6 +21,7 @@ from core.features.connections.tables import kick_connections, oauth_states
 from core.platforms.http import tls_context
 from core.platforms.kick.webhook import KICK_EVENT_TYPES
 from core.runtime import Runtime
+from core.security.secrets import TokenCipher, new_fernet_key
 from tests.conftest import FIXTURES, TEST_FERNET_KEY
 from tests.fakes.kick_runtime import BOT_URL, runtime_on_fake_kick
 from tests.fakes.kick_server import CLIENT_SECRET, FakeKick
@@ -350,6 +351,32 @@ def test_a_refused_refresh_asks_for_reauthorization(runtime, web, kick, clock, c
     assert "needs re-authorization" in caplog.text
     report = asyncio.run(runtime.kick_setup.sync(GUILD))
     assert report.problem == "the Kick connection needs re-authorization (run !kick setup)"
+
+
+def test_tokens_sealed_under_another_key_ask_for_the_streamer_and_setup_moves_on(
+    runtime, web, kick
+):
+    """The database came back from a backup without its TOKEN_ENCRYPTION_KEY: !kick status
+    says the streamer must connect again (it said connected), a sync says so (it raised), and
+    !kick setup of another channel forgets the old connection (it raised)."""
+    connect(runtime, web)
+    other = TokenCipher(new_fernet_key())
+    with runtime.engine.begin() as conn:
+        conn.execute(
+            sa.update(kick_connections).values(
+                access_token=other.encrypt("a"), refresh_token=other.encrypt("r")
+            )
+        )
+
+    assert runtime.kick_setup.status(GUILD).connection.needs_reauthorization
+    with pytest.raises(NeedsReauthorization):
+        asyncio.run(runtime.kick_connections.access_token(GUILD))
+    report = asyncio.run(runtime.kick_setup.sync(GUILD))
+    assert report.problem == "the Kick connection needs re-authorization (run !kick setup)"
+    kick.add_channel("other", 2002)
+    result = asyncio.run(runtime.kick_setup.setup(GUILD, ADMIN, "other"))
+    assert result.disconnected == "streamer"
+    assert runtime.kick_connections.status(GUILD).username is None
 
 
 def test_a_refresh_refused_because_another_process_refreshed_first_leaves_it_connected(

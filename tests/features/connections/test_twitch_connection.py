@@ -21,6 +21,7 @@ from core.platforms.http import tls_context
 from core.platforms.twitch.oauth_client import SCOPES
 from core.runtime import Runtime
 from core.security.links import new_claims
+from core.security.secrets import TokenCipher, new_fernet_key
 from tests.fakes.twitch_runtime import REDIRECT_URI, runtime_on_fake_twitch
 from tests.fakes.twitch_server import CLIENT_SECRET, FakeTwitch
 from tests.support.clock import Clock
@@ -189,6 +190,64 @@ def test_a_dead_grant_marks_the_connection_for_reauthorization(runtime, twitch):
     assert (status.is_connected, status.needs_reauthorization) == (False, True)
     with pytest.raises(TwitchNotConnected):
         asyncio.run(runtime.twitch_connections.access_token(GUILD))
+
+
+def seal_with_another_key(runtime: Runtime, guild_id: int) -> TokenCipher:
+    """Rewrite the guild's stored tokens as another TOKEN_ENCRYPTION_KEY sealed them (the key
+    changed, or the database came back from a backup without its key); that key's cipher."""
+    row = stored_row(runtime)
+    access, refresh = current_tokens(runtime)
+    other = TokenCipher(new_fernet_key())
+    with runtime.engine.begin() as conn:
+        conn.execute(
+            sa.update(twitch_connections)
+            .where(twitch_connections.c.guild_id == guild_id)
+            .values(access_token=other.encrypt(access), refresh_token=other.encrypt(refresh))
+        )
+    assert row.guild_id == guild_id
+    return other
+
+
+def test_a_token_the_key_cannot_read_needs_the_streamer_and_stops_no_other_guild(
+    runtime, twitch, caplog
+):
+    """One guild's tokens sealed under another key: its status says the streamer must connect
+    again (it said connected), the hourly validation goes on to the next guild (it stopped at
+    the first), and !twitch disconnect forgets it (it raised). The key back, it works again."""
+    connect(runtime)
+    other = seal_with_another_key(runtime, GUILD)
+    runtime.guilds.set_twitch_channel(GUILD + 1, "twitchdev", BROADCASTER)
+    complete(runtime, consent(runtime, guild_id=GUILD + 1))
+    connections = runtime.twitch_connections
+
+    status = connections.status(GUILD)
+    assert (status.is_connected, status.needs_reauthorization) == (False, True)
+    assert runtime.twitch_setup.status(GUILD, ADMIN).reconsent_link is not None
+    with caplog.at_level(logging.WARNING):
+        report = asyncio.run(connections.validate_all())
+    assert (report.valid, report.needs_reauthorization) == ((GUILD + 1,), (GUILD,))
+    assert "cannot be decrypted with TOKEN_ENCRYPTION_KEY" in caplog.text
+    with pytest.raises(TwitchNotConnected):
+        asyncio.run(connections.access_token(GUILD))
+
+    connections.cipher = other  # the key that sealed them comes back
+    assert connections.status(GUILD).is_connected
+    connections.cipher = runtime.cipher
+
+    assert asyncio.run(runtime.twitch_setup.disconnect(GUILD)) is True
+    assert connections.status(GUILD).username is None
+    assert connections.status(GUILD + 1).is_connected
+
+
+def test_a_sign_in_started_under_another_key_is_refused_not_an_error(runtime):
+    query = consent(runtime)
+    runtime.twitch_connections.cipher = TokenCipher(new_fernet_key())  # the key changed
+
+    with pytest.raises(AuthorizationFailed) as refused:
+        complete(runtime, query)
+
+    assert refused.value.code == UNKNOWN_STATE
+    assert "Ask for a new link" in refused.value.reason
 
 
 def test_validation_reports_a_scope_added_later(runtime, twitch):

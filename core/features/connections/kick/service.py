@@ -70,13 +70,10 @@ class KickConnections(StreamerTokens, KickSignIn):
         stored = await asyncio.to_thread(self._stored, guild_id)
         if stored is None:
             return False
-        tokens = (("access_token", stored.access_token), ("refresh_token", stored.refresh_token))
-        for hint, encrypted in tokens:
-            if encrypted is None:
-                continue
+        for hint, token in self._tokens_to_give_back(stored):
             try:
                 async with self.make_oauth() as oauth:
-                    await oauth.revoke(self.cipher.decrypt(encrypted), hint)
+                    await oauth.revoke(token, hint)
             except OAuthError as exc:
                 log.info("guild %s: Kick did not take a token back (%s)", guild_id, exc.status)
         await asyncio.to_thread(self._delete, guild_id)

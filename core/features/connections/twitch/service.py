@@ -146,12 +146,10 @@ class TwitchConnections(StreamerTokens, TwitchSignIn):
         stored = await asyncio.to_thread(self._stored, guild_id)
         if stored is None:
             return False
-        for encrypted in (stored.access_token, stored.refresh_token):
-            if encrypted is None:
-                continue
+        for _, token in self._tokens_to_give_back(stored):
             try:
                 async with self.make_oauth() as oauth:
-                    await oauth.revoke(self.cipher.decrypt(encrypted))
+                    await oauth.revoke(token)
             except TwitchOAuthError as exc:
                 log.info("guild %s: Twitch did not take a token back (%s)", guild_id, exc.status)
         await asyncio.to_thread(self._delete, guild_id)
