@@ -13,9 +13,11 @@ import httpx
 import pytest
 import sqlalchemy as sa
 
+from core.bus.base import BusUnavailable
 from core.features.connections.kick.service import PURPOSE_STREAMER
 from core.features.connections.tables import kick_connections, used_links
 from core.features.linking.tables import account_links
+from core.outbox import store
 from core.platforms.http import tls_context
 from core.runtime import Runtime
 from core.security.links import new_claims, signed_link
@@ -133,6 +135,43 @@ def test_a_viewer_links_in_one_browser(runtime, kick):
     assert "now linked to viewer_one" in text(answer)
     [row] = stored_links(runtime)
     assert (row.platform_user_id, row.discord_user_id) == (str(VIEWER_ID), MEMBER)
+
+
+def discord_calls(runtime: Runtime) -> list[tuple[str, str]]:
+    with runtime.engine.connect() as conn:
+        return [(call.kind, call.state) for call in store.of_guild(conn, GUILD)]
+
+
+def test_a_link_made_while_the_bus_is_down_still_gets_its_dm_and_roles(runtime, kick, monkeypatch):
+    """The web side could not tell the bot (Redis down): the link was kept, and its DM, linked
+    role and link log were lost for good. They are queued with the link itself now."""
+
+    def bus_down(event):  # type: ignore[no-untyped-def]
+        raise BusUnavailable("Could not connect to Redis. Is it running?")
+
+    monkeypatch.setattr(runtime.bus, "publish", bus_down)
+    kick.consenting_user_id = VIEWER_ID
+    web = browser(runtime)
+
+    answer = web.get(consent(start(web, viewer_link(runtime))))
+
+    assert answer.status_code == 200, text(answer)
+    assert [row.discord_user_id for row in stored_links(runtime)] == [MEMBER]
+    assert discord_calls(runtime) == [("linking.linked", "pending")]
+
+
+def test_the_bots_handler_of_the_link_event_queues_nothing_twice(runtime, kick):
+    kick.consenting_user_id = VIEWER_ID
+    web = browser(runtime)
+    web.get(consent(start(web, viewer_link(runtime))))
+
+    async def deliver() -> None:
+        while await asyncio.to_thread(runtime.bus.backlog):
+            await runtime.bus.deliver_due(runtime.dispatcher)
+
+    asyncio.run(deliver())
+
+    assert discord_calls(runtime) == [("linking.linked", "pending")]
 
 
 def test_the_start_page_sets_a_short_lived_private_cookie_and_is_never_cached(runtime):

@@ -137,7 +137,12 @@ class LinkingService:
         platform: Platform,
         platform_user_id: str,
         username: str,
+        then: Callable[[Connection, LinkResult], object] | None = None,
     ) -> LinkResult:
+        """Link the account the platform confirmed to the member, replacing their earlier
+        account on that platform; :class:`LinkRefused` (kept in the history) when the account
+        is another member's. ``then`` is called with the result in the same transaction (the
+        sign-in queues what follows on Discord there, so a link is never left without it)."""
         now = utc(self.clock())
         with self.engine.begin() as conn:
             holder = repository.find_link_by_account(conn, platform, platform_user_id)
@@ -146,6 +151,12 @@ class LinkingService:
                 previous = repository.find_link_by_discord_user(conn, platform, discord_user_id)
                 link = AccountLink(platform, platform_user_id, discord_user_id, username, now)
                 repository.save_link(conn, link, guild_id)
+                replaced = (
+                    previous.username
+                    if previous and previous.platform_user_id != platform_user_id
+                    else None
+                )
+                result = LinkResult(link, replaced)
             action = REFUSED if taken else LINKED
             entry = HistoryEntry(
                 guild_id=guild_id,
@@ -159,18 +170,15 @@ class LinkingService:
                 created_at=now,
             )
             repository.add_history(conn, entry)
+            if not taken and then is not None:
+                then(conn, result)
         if taken:
             raise LinkRefused(
                 f"The {platform.name.title()} account {username} is already linked to another "
                 "Discord user. If it is yours, ask a server admin to unlink it first.",
                 reason=ALREADY_LINKED,
             )
-        replaced = (
-            previous.username
-            if previous and previous.platform_user_id != platform_user_id
-            else None
-        )
-        return LinkResult(link, replaced)
+        return result
 
     def record_refusal(
         self,

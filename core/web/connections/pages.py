@@ -17,12 +17,20 @@ from collections.abc import Callable, Mapping
 
 import sqlalchemy as sa
 from flask import Blueprint, Response, make_response, redirect, render_template_string, request
+from sqlalchemy.engine import Connection
 from werkzeug.exceptions import HTTPException
 
 from core.bus.base import BusUnavailable
-from core.events import AccountLinked, AccountLinkFailed, GuildEvent, Platform, Viewer
+from core.events import AccountLinked, AccountLinkFailed, GuildEvent, Platform, Viewer, utc
 from core.features.connections.authorization import LINK_USED, AuthorizationFailed
-from core.features.linking.service import DECLINED, LINK_EXPIRED, PLATFORM_ERRORS, LinkRefused
+from core.features.linking import calls
+from core.features.linking.service import (
+    DECLINED,
+    LINK_EXPIRED,
+    PLATFORM_ERRORS,
+    LinkRefused,
+    LinkResult,
+)
 from core.security.links import LinkClaims, LinkInvalid, verify_link_params
 from core.storage.db import DatabaseUnavailable
 from core.web.services import services
@@ -217,10 +225,29 @@ def link_viewer(
     platform_user_id: str,
     username: str,
 ) -> Response:
-    """Link the identity the platform confirmed, publish ``AccountLinked``, and say so; a 409
-    page when the account belongs to another Discord user."""
+    """Link the identity the platform confirmed, queue what follows on Discord in the link's
+    own transaction, publish ``AccountLinked`` (for the activity feed; the bot's handler finds
+    the call queued already), and say so; a 409 page when the account belongs to another
+    Discord user."""
     web = services()
     viewer = Viewer(platform_user_id, username)
+    event_id, at = uuid.uuid4().hex, web.clock()
+
+    def linked(result: LinkResult) -> AccountLinked:
+        return AccountLinked(
+            platform=platform,
+            event_id=event_id,
+            occurred_at=at,
+            guild_id=guild_id,
+            discord_user_id=discord_user_id,
+            viewer=viewer,
+            replaced_username=result.replaced_username,
+        )
+
+    def queue(conn: Connection, result: LinkResult) -> None:
+        # Not left to the bus alone: a link made while it is down still gets its DM and roles.
+        calls.enqueue(conn, guild_id, linked(result), utc(at))
+
     try:
         result = web.linking.link(
             guild_id=guild_id,
@@ -228,6 +255,7 @@ def link_viewer(
             platform=platform,
             platform_user_id=platform_user_id,
             username=username,
+            then=queue,
         )
     except LinkRefused as refused:
         # link() kept the refusal in the history already.
@@ -235,16 +263,7 @@ def link_viewer(
             platform, guild_id, discord_user_id, refused.reason, viewer=viewer, record=False
         )
         return page("Not linked", str(refused), 409)
-    linked = AccountLinked(
-        platform=platform,
-        event_id=uuid.uuid4().hex,
-        occurred_at=web.clock(),
-        guild_id=guild_id,
-        discord_user_id=discord_user_id,
-        viewer=viewer,
-        replaced_username=result.replaced_username,
-    )
-    publish(linked)
+    publish(linked(result))
     return page(
         "Linked",
         f"Your Discord account is now linked to {username} on {platform_name(platform)}.",
