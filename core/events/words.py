@@ -36,6 +36,7 @@ LINK_FAILURES = {
     "link_expired": "the link had expired",
     "already_linked": "that account is linked to someone else",
     "kick_error": "the platform did not answer",
+    "twitch_error": "the platform did not answer",
 }
 
 LABELS = {

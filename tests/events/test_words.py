@@ -25,7 +25,8 @@ from core.events import (
     ViewerBanned,
 )
 from core.events.base import InvalidEvent
-from core.events.words import LABELS, SHORT, describe, label
+from core.events.words import LABELS, LINK_FAILURES, SHORT, describe, label
+from core.features.linking.service import REASONS
 
 AT = datetime(2030, 1, 1, 20, 0, tzinfo=UTC)
 ANA = Viewer("1", "ana")
@@ -70,6 +71,15 @@ def common(**fields):  # type: ignore[no-untyped-def]
 )
 def test_each_event_says_who_did_what(event, said):
     assert describe(event) == said
+
+
+def test_every_reason_a_link_fails_for_is_said_in_words():
+    """A failed Twitch sign-in read "A member's link did not work: twitch_error"."""
+    assert set(REASONS) <= set(LINK_FAILURES)
+    said = describe(
+        AccountLinkFailed(**common(guild_id=5, discord_user_id=7, reason="twitch_error"))
+    )
+    assert said == "A member's link did not work: the platform did not answer"
 
 
 def test_a_long_text_is_cut_short():
