@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import IntegrityError
 
 from core.events import Platform, utc
 from core.features.connections.kick.service import PURPOSE_VIEWER
@@ -143,6 +144,24 @@ class LinkingService:
         account on that platform; :class:`LinkRefused` (kept in the history) when the account
         is another member's. ``then`` is called with the result in the same transaction (the
         sign-in queues what follows on Discord there, so a link is never left without it)."""
+        arguments = (guild_id, discord_user_id, platform, platform_user_id, username, then)
+        try:
+            return self._link(*arguments)
+        except IntegrityError:
+            # Another sign-in linked this account (or this member on this platform) between
+            # this one's read and its write, on a database that runs both at once: read again,
+            # which refuses or replaces as for any earlier link.
+            return self._link(*arguments)
+
+    def _link(
+        self,
+        guild_id: int,
+        discord_user_id: int,
+        platform: Platform,
+        platform_user_id: str,
+        username: str,
+        then: Callable[[Connection, LinkResult], object] | None,
+    ) -> LinkResult:
         now = utc(self.clock())
         with self.engine.begin() as conn:
             holder = repository.find_link_by_account(conn, platform, platform_user_id)
