@@ -13,7 +13,7 @@ import secrets
 from collections.abc import Callable
 from pathlib import Path
 
-from cryptography.fernet import Fernet, InvalidToken
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 
 log = logging.getLogger(__name__)
 
@@ -53,16 +53,28 @@ def resolve_secret(
 
 
 class TokenCipher:
-    """Encrypts platform tokens for storage (Fernet: AES-128-CBC with HMAC-SHA256)."""
+    """Encrypts platform tokens for storage (Fernet: AES-128-CBC with HMAC-SHA256).
+
+    ``key`` is one Fernet key, or several separated by commas (``TOKEN_ENCRYPTION_KEY=new,old``):
+    the first encrypts, and a value any of them sealed is read. So a key is replaced without
+    losing what the old one sealed: put the new key first, run ``python -m core keys rotate``
+    (which seals every stored value again with it), then drop the old one.
+    """
 
     def __init__(self, key: str) -> None:
+        keys = [part.strip() for part in key.split(",") if part.strip()]
         try:
-            self._fernet = Fernet(key.encode())
-        except ValueError as exc:
+            fernets = [Fernet(part.encode()) for part in keys]
+        except ValueError:
+            fernets = []
+        if not fernets:
             raise MissingSecret(
-                "TOKEN_ENCRYPTION_KEY is not a Fernet key; generate one with: python -c "
+                "TOKEN_ENCRYPTION_KEY is not a Fernet key (or a comma-separated list of them, "
+                "the newest first); generate one with: python -c "
                 '"from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())"'
-            ) from exc
+            ) from None
+        self._fernet = MultiFernet(fernets)
+        self._newest = fernets[0]
 
     def encrypt(self, plain: str) -> str:
         return self._fernet.encrypt(plain.encode()).decode()
@@ -74,6 +86,22 @@ class TokenCipher:
             raise UndecryptableToken(
                 "a stored token cannot be decrypted: TOKEN_ENCRYPTION_KEY changed?"
             ) from exc
+
+    def is_sealed_with_newest(self, stored: str) -> bool:
+        """Whether the first key sealed ``stored`` (nothing for :meth:`rotate` to do)."""
+        try:
+            self._newest.decrypt(stored.encode())
+        except InvalidToken:
+            return False
+        return True
+
+    def rotate(self, stored: str) -> str:
+        """``stored`` sealed again with the first key; :class:`UndecryptableToken` when no
+        key reads it."""
+        try:
+            return self._fernet.rotate(stored.encode()).decode()
+        except InvalidToken as exc:
+            raise UndecryptableToken("a stored value no TOKEN_ENCRYPTION_KEY key reads") from exc
 
     def __repr__(self) -> str:
         return "TokenCipher(<hidden>)"

@@ -109,7 +109,9 @@ def _secrets(settings: Settings) -> list[str]:
         settings.database.url,
         settings.redis.url,
     ]
-    return [value for value in values if value]
+    # Each key of a list being replaced too (TOKEN_ENCRYPTION_KEY=new,old).
+    values += (settings.token_encryption_key or "").split(",")
+    return [value.strip() for value in values if value and value.strip()]
 
 
 def _redacted(item: Item, secrets: list[str]) -> Item:

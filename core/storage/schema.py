@@ -50,6 +50,9 @@ BigId = BigInteger().with_variant(Integer(), "sqlite")
 Snowflake = BigInteger  # Discord ids fit in a signed 64-bit integer.
 UserId = String(64)
 PlatformName = String(16)
+# A column's ``info`` key marking values encrypted with TOKEN_ENCRYPTION_KEY
+# (``info={ENCRYPTED: True}``): ``python -m core keys rotate`` seals them again with a new key.
+ENCRYPTED = "encrypted"
 
 metadata = MetaData(
     naming_convention={

@@ -3,6 +3,7 @@ import stat
 import pytest
 
 from core.security.secrets import MissingSecret, TokenCipher, new_fernet_key, resolve_secret
+from tests.conftest import TEST_FERNET_KEY
 
 
 def test_configured_secret_wins(tmp_path):
@@ -49,3 +50,27 @@ def test_a_token_from_another_key_is_a_clear_error():
 def test_a_bad_encryption_key_says_how_to_make_one():
     with pytest.raises(MissingSecret, match=r"Fernet\.generate_key"):
         TokenCipher("not-a-key")
+
+
+def test_several_keys_read_what_each_sealed_and_the_first_seals():
+    old, new = new_fernet_key(), new_fernet_key()
+    sealed_before = TokenCipher(old).encrypt("t")
+    both = TokenCipher(f"{new}, {old}")  # the new key put in front, as the docs say
+
+    assert both.decrypt(sealed_before) == "t"
+    assert TokenCipher(new).decrypt(both.encrypt("u")) == "u"
+    assert not both.is_sealed_with_newest(sealed_before)
+    again = both.rotate(sealed_before)
+    assert both.is_sealed_with_newest(again)
+    assert TokenCipher(new).decrypt(again) == "t"
+
+
+@pytest.mark.parametrize(
+    "setting",
+    ["", " , ", "not-a-key", f"{TEST_FERNET_KEY},not-a-key"],
+    ids=["empty", "commas", "no-key", "a-key-then-no-key"],
+)
+def test_a_list_with_anything_but_keys_says_how_to_make_one(setting):
+    with pytest.raises(MissingSecret, match=r"comma-separated list") as refused:
+        TokenCipher(setting)
+    assert "not-a-key" not in str(refused.value)

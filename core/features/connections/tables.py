@@ -16,7 +16,7 @@ from sqlalchemy import (
 )
 
 from core.storage.columns import guild_key
-from core.storage.schema import Snowflake, UserId, UTCDateTime, metadata
+from core.storage.schema import ENCRYPTED, Snowflake, UserId, UTCDateTime, metadata
 
 
 def _streamer_grant(username_column: str) -> tuple[Column[Any], ...]:
@@ -26,8 +26,8 @@ def _streamer_grant(username_column: str) -> tuple[Column[Any], ...]:
         guild_key(),
         Column("broadcaster_user_id", UserId, nullable=False),
         Column(username_column, String(100), nullable=False),
-        Column("access_token", Text, nullable=False),  # encrypted
-        Column("refresh_token", Text, nullable=True),  # encrypted
+        Column("access_token", Text, nullable=False, info={ENCRYPTED: True}),
+        Column("refresh_token", Text, nullable=True, info={ENCRYPTED: True}),
         Column("expires_at", UTCDateTime, nullable=False),
         Column("scopes", Text, nullable=False),  # space-separated
     )
@@ -83,7 +83,7 @@ oauth_states = Table(
     Column("purpose", String(32), nullable=False),
     Column("guild_id", Snowflake, nullable=False),
     Column("discord_user_id", Snowflake, nullable=False),
-    Column("code_verifier", Text, nullable=False),  # encrypted
+    Column("code_verifier", Text, nullable=False, info={ENCRYPTED: True}),
     Column("created_at", UTCDateTime, nullable=False),
     Column("expires_at", UTCDateTime, nullable=False),
     Column("used_at", UTCDateTime, nullable=True),

@@ -15,7 +15,7 @@ from sqlalchemy import (
 )
 
 from core.storage.columns import guild_key
-from core.storage.schema import PlatformName, UserId, UTCDateTime, metadata
+from core.storage.schema import ENCRYPTED, PlatformName, UserId, UTCDateTime, metadata
 
 # One secret per guild and kind (heist, raffle, alerts). Found by the SHA-256 of the token (a
 # random 192-bit value, so the hash is enough to look it up by); the token itself is kept
@@ -26,7 +26,7 @@ overlay_tokens = Table(
     guild_key(),
     Column("kind", String(16), primary_key=True),
     Column("token_hash", String(64), nullable=False, unique=True),
-    Column("token_sealed", String(512), nullable=False),
+    Column("token_sealed", String(512), nullable=False, info={ENCRYPTED: True}),
     Column("created_at", UTCDateTime, nullable=False),
 )
 

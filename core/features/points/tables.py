@@ -15,7 +15,7 @@ from sqlalchemy import (
 )
 
 from core.storage.columns import guild_key, viewer_columns, viewer_key
-from core.storage.schema import BigId, Snowflake, UTCDateTime, keep_pages_free, metadata
+from core.storage.schema import ENCRYPTED, BigId, Snowflake, UTCDateTime, keep_pages_free, metadata
 
 points_settings = Table(
     "points_settings",
@@ -36,7 +36,7 @@ points_settings = Table(
     # JWT is stored encrypted with TOKEN_ENCRYPTION_KEY).
     Column("backend", String(16), nullable=False, server_default="ledger"),
     Column("se_channel_id", String(24), nullable=True),
-    Column("se_jwt", Text, nullable=True),  # encrypted
+    Column("se_jwt", Text, nullable=True, info={ENCRYPTED: True}),
 )
 
 

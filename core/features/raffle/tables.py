@@ -17,7 +17,7 @@ from sqlalchemy import (
 )
 
 from core.storage.columns import guild_key, viewer_columns, viewer_key
-from core.storage.schema import BigId, Snowflake, UTCDateTime, keep_pages_free, metadata
+from core.storage.schema import ENCRYPTED, BigId, Snowflake, UTCDateTime, keep_pages_free, metadata
 
 raffle_settings = Table(
     "raffle_settings",
@@ -226,7 +226,8 @@ shuffle_settings = Table(
     "shuffle_settings",
     metadata,
     guild_key(),
-    Column("affiliate_url", Text, nullable=True),  # encrypted: it holds the affiliate's key
+    # Encrypted: it holds the affiliate's key.
+    Column("affiliate_url", Text, nullable=True, info={ENCRYPTED: True}),
     Column("campaign_codes", Text, nullable=False, server_default=""),  # comma-separated
     Column("verified_role_id", Snowflake, nullable=True),
     Column("updated_at", UTCDateTime, nullable=False),
