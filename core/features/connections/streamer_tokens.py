@@ -130,8 +130,8 @@ class StreamerTokens:
         except UndecryptableToken:
             log.warning(
                 "guild %s: the stored %s token cannot be decrypted with TOKEN_ENCRYPTION_KEY "
-                "(changed, or a backup restored without it?): put that key back, or a server "
-                "admin runs %s again",
+                "(changed, or a backup restored without it?): put that key back (after the "
+                "new one: TOKEN_ENCRYPTION_KEY=new,old), or a server admin runs %s again",
                 guild_id,
                 self.PLATFORM_NAME,
                 self.SETUP_COMMAND,
