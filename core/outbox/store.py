@@ -102,18 +102,28 @@ def claim(
 ) -> list[Claimed]:
     """Take up to ``limit`` due calls of ``service`` for ``worker`` until ``until``: pending,
     due, and not claimed, or claimed by a worker whose claim ran out or whose process is dead
-    (``core/ownership/claims.py``, at the wall clock's ``alive_at``; default ``now``); none of
-    ``skip_guilds`` (whose lanes are busy) nor of a guild with a call another worker holds,
-    and none behind an earlier pending call of its guild that is not due yet; with ``shard``
-    (id, count), only guilds of that Discord shard (``(guild_id >> 22) % count == id``).
-    Oldest first: what it takes of a guild is that guild's next calls, in order."""
+    (``core/ownership/claims.py``, at the wall clock's ``alive_at``; default ``now``), or by
+    ``worker`` itself; none of ``skip_guilds`` (whose lanes are busy) nor of a guild with a
+    call another worker holds, and none behind an earlier pending call of its guild that is
+    not due yet; with ``shard`` (id, count), only guilds of that Discord shard
+    (``(guild_id >> 22) % count == id``). Oldest first: what it takes of a guild is that
+    guild's next calls, in order.
+
+    A call ``worker`` holds outside ``skip_guilds`` is one its lane left behind when the
+    database failed (a claim not given back, an outcome not written): taken again, not left
+    until the claim runs out (up to :data:`claims.SAFETY_NET` in a living process), which
+    would hold its guild's later calls as long."""
     o = outbox.c
     alive_at = alive_at or now
+
+    def is_free(holder: sa.Column[str], held_until: sa.Column[datetime]) -> sa.ColumnElement[bool]:
+        return sa.or_(holder == worker, claims.is_free(holder, held_until, now, alive_at))
+
     conditions = [
         o.service == service,
         o.state == PENDING,
         o.next_attempt_at <= now,
-        claims.is_free(o.claimed_by, o.claimed_until, now, alive_at),
+        is_free(o.claimed_by, o.claimed_until),
     ]
     if skip_guilds:
         conditions.append(o.guild_id.not_in(list(skip_guilds)))
@@ -133,7 +143,7 @@ def claim(
             before.c.guild_id == o.guild_id,
             before.c.state == PENDING,
             sa.or_(
-                ~claims.is_free(before.c.claimed_by, before.c.claimed_until, now, alive_at),
+                ~is_free(before.c.claimed_by, before.c.claimed_until),
                 sa.and_(before.c.id < o.id, before.c.next_attempt_at > now),
             ),
         )

@@ -23,12 +23,17 @@ long its partner hangs; :data:`claims.SAFETY_NET`, renewed when a call starts, i
 bound. A worker on its own (tools, tests) holds a claim ``timeout_seconds + 5``. A stopping
 worker gives its claims back; a call whose claim passed to another worker meanwhile is left to
 that worker.
+
+While the database fails, what came of a call is written again until it is taken (the outcome
+is known only here), and the calls a lane could not give back stay its worker's to claim again
+at once (:func:`store.claim`), not held until their claim runs out.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -49,6 +54,7 @@ log = logging.getLogger(__name__)
 KEEP = timedelta(days=30)  # how long what came of a call stays (status pages, support)
 PRUNE_EVERY_SECONDS = 3600.0
 STOP_GRACE_SECONDS = 5.0  # calls under way when the worker stops get this long to end
+RECORD_RETRY_MAX_SECONDS = 5.0  # the longest wait between tries to record a call's outcome
 
 
 @dataclass(frozen=True)
@@ -284,14 +290,42 @@ class OutboxWorker:
             if delay is None:
                 delay = min(self.first_backoff_seconds * 2**call.attempts, self.max_backoff_seconds)
             when = now + timedelta(seconds=delay)
-            await asyncio.to_thread(self._retry, call, when, outcome.reason)
+            await self._written(call, lambda: self._retry(call, when, outcome.reason))
             return False
         kind = self.kinds.get(call.kind)
         follow = kind.then(call.guild_id, call.payload, outcome) if kind and kind.then else []
-        await asyncio.to_thread(self._finish, call, state, _words(outcome), follow, now)
+        await self._written(call, lambda: self._finish(call, state, _words(outcome), follow, now))
         if state != store.DONE:
             log.info("%s outbox: %s ended %s (%s)", self.service, call.key, state, _words(outcome))
         return True
+
+    async def _written(self, call: Claimed, write: Callable[[], object]) -> None:
+        """``write()`` (in a thread) what came of ``call``; while the database fails, again and
+        again, up to the claim's time (this process holds it while it beats), then the error.
+        The outcome is known here alone: lost, the call would stay in flight, to be made again
+        (or called uncertain) by whoever claims it next."""
+        loop = asyncio.get_running_loop()
+        give_up_at = loop.time() + self.lease.total_seconds()
+        wait = self.poll_seconds
+        for tries in itertools.count(1):
+            try:
+                await asyncio.to_thread(write)
+            except Exception as exc:
+                if loop.time() + wait > give_up_at:
+                    raise
+                if tries == 1:
+                    log.warning(
+                        "%s outbox: what came of %s not recorded (%s); trying again",
+                        self.service,
+                        call.key,
+                        exc,
+                    )
+                await asyncio.sleep(wait)
+                wait = min(2 * wait, RECORD_RETRY_MAX_SECONDS)
+            else:
+                if tries > 1:
+                    log.info("%s outbox: what came of %s recorded", self.service, call.key)
+                return
 
     def _retry(self, call: Claimed, when: datetime, reason: str) -> None:
         with self.engine.begin() as conn:
