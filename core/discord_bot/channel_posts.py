@@ -20,6 +20,7 @@ import discord
 from core.discord_bot.common import PostableChannel, guild_channel
 from core.discord_bot.gateway import DiscordGateway
 from core.discord_bot.render import NO_MENTIONS
+from core.outbox import sending
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +71,9 @@ class ChannelPoster:
         nonce: str | None = None,
     ) -> bool:
         """Post in ``channel``, mentioning no one; False, with a warning, when the bot may not
-        post there. ``nonce``: the same at each try of one post (:func:`post_nonce`)."""
+        post there. ``nonce``: the same at each try of one post (:func:`post_nonce`). An outbox
+        call that posts hears first that its post leaves (``core/outbox/sending.py``)."""
+        await sending.going_out()
         try:
             await channel.send(
                 content, embed=embed, view=view, allowed_mentions=NO_MENTIONS, nonce=nonce

@@ -188,12 +188,23 @@ def _claim_lock(service: str, shard: tuple[int, int] | None) -> int:
 IN_FLIGHT = "(the call was being made)"  # result from start() until an outcome replaces it
 
 
-def start(conn: Connection, effect_id: int, worker: str, until: datetime) -> bool:
-    """Mark the call as being made by ``worker``, its claim held until ``until``: if the worker
-    dies now, the next claim knows the call may have happened. False when the claim passed to
-    another worker meanwhile (it waited too long behind its guild's earlier calls): the call
-    is then not ``worker``'s to make."""
+def start(
+    conn: Connection, effect_id: int, worker: str, until: datetime, *, in_flight: bool = True
+) -> bool:
+    """Renew ``worker``'s claim on the call until ``until`` as it starts making it and, with
+    ``in_flight``, mark it being made: if the worker dies now, the next claim knows the call
+    may have happened (a call whose kind says when its request leaves is marked then instead,
+    :func:`mark_in_flight`). False when the claim passed to another worker meanwhile (it waited
+    too long behind its guild's earlier calls): the call is then not ``worker``'s to make."""
+    if not in_flight:
+        return _update_claimed(conn, effect_id, worker, claimed_until=until)
     return _update_claimed(conn, effect_id, worker, result=IN_FLIGHT, claimed_until=until)
+
+
+def mark_in_flight(conn: Connection, effect_id: int, worker: str) -> bool:
+    """Mark the call being made, its request about to leave (``core/outbox/sending.py``);
+    False when the claim passed to another worker meanwhile."""
+    return _update_claimed(conn, effect_id, worker, result=IN_FLIGHT)
 
 
 def finish(

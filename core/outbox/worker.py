@@ -6,9 +6,12 @@ outcome: :class:`Done`, :class:`Refused` (the service said no for good, with its
 :class:`Retry` (later, e.g. a 429 or a 5xx) or :class:`Uncertain` (it may have happened; never
 sent again). An exception or a call that outlasts ``timeout_seconds`` is retried with backoff, up
 to ``max_attempts``; for a kind that is not ``idempotent`` (the service has no idempotency key) a
-timeout is :class:`Uncertain` instead, and so is a call a dead worker left in flight. A kind's
-``then`` gives the next calls of a chain (a VIP change, then the redemption's status), queued in
-the same transaction as the outcome, so a chain never stops half way.
+timeout is :class:`Uncertain` instead, and so is a call a dead worker left in flight. Such a
+kind whose client says when its request leaves (``says_when_sent``, ``sending.py``) is in
+flight only from then: before, any failure, a stop or a kill leave it to be made again; after,
+any failure is :class:`Uncertain`, an exception too (never made twice). A kind's ``then``
+gives the next calls of a chain (a VIP change, then the redemption's status), queued in the same
+transaction as the outcome, so a chain never stops half way.
 
 Each guild's calls are made in order, in a lane of their own: a lane takes its guild's next due
 calls when it is free, and a guild whose partner hangs holds only its own lane (up to ``lanes``
@@ -33,6 +36,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import itertools
 import logging
 from collections.abc import Awaitable, Callable
@@ -44,7 +48,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from core.bus.base import NotReady
 from core.events import system_clock, utc
-from core.outbox import deadline, store
+from core.outbox import deadline, sending, store
 from core.outbox.store import Claimed, Effect
 from core.ownership import claims
 from core.ownership.share import process_name
@@ -86,6 +90,11 @@ class Kind:
     run: Callable[[int, dict[str, Any]], Awaitable[Outcome]]
     idempotent: bool = True  # whether making the call twice does no harm
     then: Callable[[int, dict[str, Any], Outcome], list[Effect]] | None = None
+    # Whether its partner's client says when its request leaves (``sending.going_out``): then
+    # a call that is not idempotent and fails before that is tried again, and after it ends
+    # uncertain however it fails (else it is taken as made from its start, and an exception
+    # is tried again).
+    says_when_sent: bool = False
 
 
 @dataclass
@@ -247,31 +256,49 @@ class OutboxWorker:
             return await self._record(call, Refused(f"no {self.service} call named {call.kind}"))
         if call.was_in_flight and not kind.idempotent:
             return await self._record(call, Uncertain("a worker stopped while making this call"))
-        if not await asyncio.to_thread(self._start, call):
+        watches = not kind.idempotent and kind.says_when_sent
+        if not await asyncio.to_thread(self._start, call, not watches):
             log.info("%s outbox: %s passed to another worker", self.service, call.key)
             return False
+        watch = sending.Watch(functools.partial(self._went_out, call) if watches else None)
         try:
             # Not asyncio.wait_for: on Python 3.11 a call that ends as its lane is cancelled
             # (a stop's grace ran out) would drop the cancellation and go on to the next call.
             async with asyncio.timeout(self.timeout_seconds):
-                with deadline.within(self.timeout_seconds):  # retries inside stop short of it
+                with deadline.within(self.timeout_seconds), sending.watched(watch):
                     outcome = await kind.run(call.guild_id, call.payload)
         except TimeoutError:
-            outcome = (
-                Retry(f"no answer within {self.timeout_seconds:g} s")
-                if kind.idempotent
-                else Uncertain(f"no answer within {self.timeout_seconds:g} s")
-            )
+            no_answer = f"no answer within {self.timeout_seconds:g} s"
+            outcome = Uncertain(no_answer) if _may_be_made(kind, watch) else Retry(no_answer)
         except NotReady as exc:  # the partner is not connected yet (Discord): nothing was sent
             outcome = Retry(str(exc) or type(exc).__name__)
         except Exception as exc:
             log.warning("%s outbox: %s failed (%s)", self.service, call.key, exc)
-            outcome = Retry(f"{type(exc).__name__}: {exc}")
+            failure = f"{type(exc).__name__}: {exc}"
+            if watches and watch.went_out:  # it may have happened: never again
+                outcome = Uncertain(f"failed after its request went out ({failure})")
+            else:
+                outcome = Retry(failure)
+        if watch.is_taken_over:
+            log.info("%s outbox: %s passed to another worker", self.service, call.key)
+            return False
+        if watch.stopped is not None and not watch.went_out:  # nothing left, whatever it says
+            outcome = Retry(f"not sent: {watch.stopped}")
         return await self._record(call, outcome)
 
-    def _start(self, call: Claimed) -> bool:
+    def _start(self, call: Claimed, in_flight: bool) -> bool:
         with self.engine.begin() as conn:
-            return store.start(conn, call.id, self.name, utc(self.clock()) + self.lease)
+            until = utc(self.clock()) + self.lease
+            return store.start(conn, call.id, self.name, until, in_flight=in_flight)
+
+    async def _went_out(self, call: Claimed) -> bool:
+        """Mark ``call`` in flight, its request about to leave; False when it is not ours now."""
+
+        def mark() -> bool:
+            with self.engine.begin() as conn:
+                return store.mark_in_flight(conn, call.id, self.name)
+
+        return await asyncio.to_thread(mark)
 
     async def _record(self, call: Claimed, outcome: Outcome) -> bool:
         """Record ``outcome``; whether the call ended (False: it is to be tried again)."""
@@ -341,6 +368,14 @@ class OutboxWorker:
 
 
 _STATES = {Done: store.DONE, Refused: store.REFUSED, Uncertain: store.UNCERTAIN}
+
+
+def _may_be_made(kind: Kind, watch: sending.Watch) -> bool:
+    """Whether a call of ``kind`` that failed without an answer may have happened and must not
+    be made again."""
+    if kind.idempotent:
+        return False
+    return watch.went_out or not kind.says_when_sent
 
 
 def _by_guild(calls: list[Claimed]) -> dict[int, list[Claimed]]:

@@ -21,12 +21,13 @@ from typing import Any, ClassVar, Self, TypeVar
 
 import httpx
 
-from core.outbox import deadline
+from core.outbox import deadline, sending
 
 T = TypeVar("T")
 
 # Nothing was sent when these happen, so any request may be tried again.
 _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+_READS = frozenset({"GET", "HEAD", "OPTIONS"})  # requests that change nothing at the partner
 
 
 class NoAnswer(Exception):
@@ -190,7 +191,11 @@ class HttpClient:
         await self.aclose()
 
     async def _send(self, method: str, url: str, **options: Any) -> httpx.Response:
-        """One request; raises :class:`NoAnswer` when no HTTP answer came back."""
+        """One request; raises :class:`NoAnswer` when no HTTP answer came back. One that may
+        change something at the partner says so to the outbox call it is part of first
+        (``core/outbox/sending.py``), which may keep it from leaving."""
+        if method.upper() not in _READS:
+            await sending.going_out()
         try:
             async with asyncio.timeout(self._total_timeout_seconds):
                 return await self._http.request(method, url, **options)

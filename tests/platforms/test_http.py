@@ -8,7 +8,7 @@ import ssl
 import httpx
 import pytest
 
-from core.outbox import deadline
+from core.outbox import deadline, sending
 from core.platforms.http import Backoff, HttpClient, Retry, retry_after, tls_context
 from tests.support.waiting import RecordingSleep
 
@@ -160,3 +160,38 @@ def test_every_client_verifies_certificates_with_one_shared_context() -> None:
     assert context is tls_context()  # built once per process
     assert context.verify_mode == ssl.CERT_REQUIRED
     assert context.check_hostname
+
+
+async def test_a_request_that_may_change_something_tells_the_outbox_call_first() -> None:
+    """Within an outbox call that watches (``core/outbox/sending.py``), a read leaves
+    unremarked; a change marks the call in flight before it leaves, and one the call may not
+    make (it passed to another worker) never leaves."""
+    arrived: list[str] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        arrived.append(request.method)
+        return httpx.Response(200, json={})
+
+    marks: list[str] = []
+    ours = [True]
+
+    async def mark() -> bool:
+        marks.append(f"before {len(arrived)} request(s)")
+        return ours[0]
+
+    async with httpx.AsyncClient(transport=httpx.MockTransport(answer)) as http:
+        client = HttpClient(http, total_timeout_seconds=5.0)
+        watch = sending.Watch(mark)
+        with sending.watched(watch):
+            await client._send("GET", "https://partner.test/points")
+            assert not watch.went_out
+            await client._send("PUT", "https://partner.test/points/5")
+            await client._send("POST", "https://partner.test/chat")
+        assert watch.went_out
+        assert marks == ["before 1 request(s)"]  # once, before the first change left
+
+        ours[0] = False
+        with sending.watched(sending.Watch(mark)), pytest.raises(sending.NotSent):
+            await client._send("POST", "https://partner.test/chat")
+        await client._send("POST", "https://partner.test/chat")  # outside a call: as ever
+    assert arrived == ["GET", "PUT", "POST", "POST"]

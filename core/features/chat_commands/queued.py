@@ -130,7 +130,9 @@ class QueuedChat:
                 return Uncertain(stopped)
             return Retry(stopped) if isinstance(stopped, TryLater) else Refused(stopped)
 
-        return Kind(say, idempotent=False)
+        # The senders' clients say when a line leaves: one that waited for its rate limit past
+        # the call's time, or a stop, is said later (not called uncertain).
+        return Kind(say, idempotent=False, says_when_sent=True)
 
 
 class _QueuingSender:

@@ -110,7 +110,8 @@ class SePayments:
         self.client = client
 
     def kinds(self) -> dict[str, Kind]:
-        return {PAY: Kind(self.pay, idempotent=False)}
+        # Its client says when the change leaves: a failure before is tried again.
+        return {PAY: Kind(self.pay, idempotent=False, says_when_sent=True)}
 
     async def pay(self, guild_id: int, payload: dict[str, Any]) -> Outcome:
         account = await asyncio.to_thread(self.account_of, guild_id)

@@ -56,7 +56,8 @@ class SlotCallPosts:
         self.poster = poster
 
     def kinds(self) -> dict[str, Kind]:
-        return {POST: Kind(self.post, idempotent=False)}
+        # Its poster says when the post leaves: a failure before is tried again.
+        return {POST: Kind(self.post, idempotent=False, says_when_sent=True)}
 
     async def post(self, guild_id: int, payload: dict[str, Any]) -> Outcome:
         call_id = int(payload["call_id"])

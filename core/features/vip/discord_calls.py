@@ -75,7 +75,7 @@ def kinds(notices: VipNotices | None, kick_roles: Any, expiry: Any) -> dict[str,
         return await expiry.remove_expired(guild_id, int(payload["grant_id"]))  # type: ignore[no-any-return]
 
     return {
-        NOTICE: Kind(notice, idempotent=False),
+        NOTICE: Kind(notice, idempotent=False, says_when_sent=True),  # its poster says when
         KICK_ROLE: Kind(kick_role),
         KICK_EXPIRED: Kind(role_expired),  # removing a role twice is harmless
     }

@@ -4,17 +4,23 @@ order, and a line the platform refuses ends refused with its reason, never poste
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from sqlalchemy.engine import Engine
 
 from core.events import Platform
 from core.features.chat_commands.notices import vip_text
-from core.features.chat_commands.queued import SAY, QueuedChat, service_of
+from core.features.chat_commands.queued import SAY, TIMEOUT_SECONDS, QueuedChat, service_of
 from core.outbox import store
 from core.outbox.worker import OutboxWorker
 from core.platforms.http import FateUnknown, TryLater
+from core.platforms.kick.api import KickApi
+from core.platforms.kick.chat import KickChatSender
+from core.ratelimits import Limit, MemoryWindows
+from tests.fakes.kick_server import FakeKick
 from tests.features.chat_commands.doubles import T0, RecordingSender
-from tests.support.clock import Clock
+from tests.support.clock import Clock, Ticker
 
 GUILD = 111
 
@@ -46,10 +52,11 @@ class UnansweredSender(RecordingSender):
         return FateUnknown("no_answer: Kick API unreachable: POST /public/v1/chat: got no answer")
 
 
-def chat_worker(queued: QueuedChat, platform: Platform = Platform.KICK) -> OutboxWorker:
-    return OutboxWorker(
-        queued.engine, service_of(platform), {SAY: queued.kind(platform)}, queued.clock
-    )
+def chat_worker(
+    queued: QueuedChat, platform: Platform = Platform.KICK, **options: Any
+) -> OutboxWorker:
+    kinds = {SAY: queued.kind(platform)}
+    return OutboxWorker(queued.engine, service_of(platform), kinds, queued.clock, **options)
 
 
 def outcomes(engine: Engine) -> list[tuple[str, str | None]]:
@@ -186,3 +193,45 @@ async def test_a_line_queued_after_one_the_platform_asked_to_wait_for_is_said_af
 
     assert twitch.texts == [paused, resumed]
     assert outcomes(engine) == [("done", "said"), ("done", "said")]
+
+
+async def test_a_line_that_waited_for_its_channels_window_past_the_calls_time_is_said_later(
+    engine: Engine,
+):
+    """The real Kick sender, its channel's window taken (another process said a line a moment
+    ago, and Kick allows one per minute here): the line waits for room longer than the call's
+    time. Nothing went out, so it is said later, where it used to end uncertain, never said."""
+    window_clock = Ticker(1000.0)
+    windows = MemoryWindows(window_clock)  # waits are real; the window's time moves by hand
+    with FakeKick(user_id=1001, username="streamer") as fake:
+        token = fake.issue_user_token(1001)
+
+        async def as_streamer(guild_id: int, call):  # type: ignore[no-untyped-def]
+            return await call(token)
+
+        async with KickApi(fake.url, max_retries=0) as api:
+            kick = KickChatSender(
+                api,
+                streamer_call=as_streamer,
+                bot_user_token=None,
+                min_interval_seconds=60,
+                windows=windows,
+            )
+            await windows.take("kick:chat:1001", Limit(1, 60))  # said elsewhere just now
+            clock = Clock(T0)
+            queued = QueuedChat(engine, clock, lambda _: kick)
+            queued.queue(Platform.KICK, GUILD, "1001", "hello", None)
+            # A time far below the minute the window asks for (real seconds), however slow
+            # the machine; the next try has the chat worker's own.
+            hurried = chat_worker(queued, timeout_seconds=0.5)
+
+            await hurried.run_once()
+            assert outcomes(engine) == [("pending", "no answer within 0.5 s")]
+            assert fake.chat_messages == []
+
+            window_clock.advance(60)
+            clock.advance(minutes=1)
+            await chat_worker(queued, timeout_seconds=TIMEOUT_SECONDS).run_once()
+            await kick.close()
+    assert [m.content for m in fake.chat_messages] == ["hello"]
+    assert outcomes(engine) == [("done", "said")]
