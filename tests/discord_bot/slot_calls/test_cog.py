@@ -8,8 +8,10 @@ import pytest
 
 from core.events import Platform
 from core.features.linking.service import LinkingService
+from core.outbox import store
 from tests.discord_bot.fake_discord import say
 from tests.discord_bot.slot_calls.conftest import sent_messages
+from tests.outbox.test_database_failures import FailingWrites
 
 
 @pytest.fixture(autouse=True)
@@ -181,6 +183,26 @@ async def test_a_call_from_chat_is_posted_as_an_embed_and_answered_in_chat(
     assert "<t:" in fields(embed)["When"]
     assert payloads[-1]["allowed_mentions"] == {"parse": []}
     assert chat_sender.texts == ["Slot call added: Book of Dead (#1 in the queue)."]
+
+
+async def test_a_post_that_went_out_is_never_posted_again_when_recording_it_failed(
+    calls_on, chat, guild_a, sqlite_engine, clock, discord_worker
+):
+    """The post reached Discord, then the database refused to note it was posted: the call
+    ends uncertain (a second try would post it twice)."""
+    failing = FailingWrites(sqlite_engine, lambda sql: sql.startswith("UPDATE slot_calls SET"))
+    failing.times = 1
+
+    await chat(guild_a, "!call Book of Dead", sender_id=42, username="slotfan")
+    clock.advance(3600)
+    await discord_worker.run_once()
+
+    assert failing.failed
+    assert len(sent_messages()) == 1
+    with sqlite_engine.connect() as conn:
+        [call] = store.of_guild(conn, guild_a.id)
+    assert call.state == "uncertain"
+    assert str(call.result).startswith("failed after its request went out")
 
 
 async def test_a_linked_viewer_is_shown_with_their_discord_member(
