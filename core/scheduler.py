@@ -12,7 +12,10 @@ of the tick it follows are still there.
 
 With many bot processes (``core/ownership/``), each job runs in one process at a time: the one
 holding the job's lease, which may pass to another process (the job's ``stop`` is then set
-and it starts there); the work after the tick is one such job. Jobs that share their work by
+and it starts there); the work after the tick is one such job. A job of :meth:`Scheduler.every`
+runs once per interval between them: the process it passes to runs it when its last run,
+wherever it ran, makes it due, at once only when that run was cut off (a stop, a kill)
+(``core/ownership/runs.py``). Jobs that share their work by
 themselves (the outbox workers) or belong to this process's own Discord shard run everywhere.
 Each process ticks the guilds of the partitions it owns. Without an ownership (one process, as
 in most tests) everything runs here.
@@ -29,6 +32,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from core.ownership.runs import JobRuns
     from core.ownership.share import Ownership
 
 log = logging.getLogger(__name__)
@@ -86,15 +90,27 @@ class Scheduler:
     def every(
         self, name: str, seconds: Callable[[], float], job: Job, *, everywhere: bool = False
     ) -> None:
-        """Run ``job`` now and then every ``seconds()`` until the scheduler stops."""
+        """Run ``job`` now and then every ``seconds()`` until the scheduler stops. Held by one
+        process at a time, it runs once per interval across processes: one that takes it over
+        runs it when its last run makes it due (``core/ownership/runs.py``)."""
 
         async def run(stop: asyncio.Event) -> None:
+            runs = None if everywhere or self.ownership is None else self.ownership.runs
             while not stop.is_set():
+                if runs is not None and not await _starting(runs, name, seconds, stop):
+                    continue
+                ended = True
                 try:
-                    await finish_or_cancel(name, job(), stop)
+                    ended = await finish_or_cancel(name, job(), stop)
                 except Exception:
                     log.exception("%s failed; trying again at the next interval", name)
-                await wait_or_stop(stop, seconds())
+                if runs is None:
+                    await wait_or_stop(stop, seconds())
+                    continue
+                try:
+                    await asyncio.to_thread(runs.ended, name, cut_off=not ended)
+                except Exception as exc:  # its next run is due at the interval's end anyway
+                    log.warning("%s: the end of its run not recorded (%s)", name, exc)
 
         self.loop(name, run, everywhere=everywhere)
 
@@ -205,6 +221,23 @@ class Scheduler:
                     log.exception("%s failed; retrying at the next tick", job.name)
 
 
+async def _starting(
+    runs: JobRuns, name: str, seconds: Callable[[], float], stop: asyncio.Event
+) -> bool:
+    """Whether the job ``name`` is due now, and its run recorded as started; else (not due, or
+    the database did not answer) it waits until it may be due, or ``stop``."""
+    try:
+        wait = await asyncio.to_thread(runs.seconds_until_due, name)
+        if wait <= 0:
+            await asyncio.to_thread(runs.started, name, seconds())
+            return True
+    except Exception as exc:  # the heartbeat fails too: the job passes on if it lasts
+        log.warning("%s: when it is due not known (%s); asking again", name, exc)
+        wait = runs.heartbeat_seconds
+    await wait_or_stop(stop, wait)
+    return False
+
+
 async def _set_when_lost(
     ownership: Ownership, name: str, stop: asyncio.Event, lost: asyncio.Event
 ) -> None:
@@ -226,10 +259,11 @@ async def wait_or_stop(stop: asyncio.Event, seconds: float) -> None:
         await asyncio.wait_for(stop.wait(), timeout=max(0.0, seconds))
 
 
-async def finish_or_cancel(name: str, work: Awaitable[object], stop: asyncio.Event) -> None:
+async def finish_or_cancel(name: str, work: Awaitable[object], stop: asyncio.Event) -> bool:
     """Await ``work``; once ``stop`` is set it gets ``STOP_GRACE_SECONDS`` more, then it is
     cancelled (as a kill would stop it: every job resumes from what it stored), so a job stuck
-    on a partner (a hanging Twitch) never holds the process's stop."""
+    on a partner (a hanging Twitch) never holds the process's stop. Whether it ended by itself
+    (False: cancelled); its exception, if it failed."""
     task = asyncio.ensure_future(work)
     stopping = asyncio.ensure_future(stop.wait())
     try:
@@ -242,7 +276,8 @@ async def finish_or_cancel(name: str, work: Awaitable[object], stop: asyncio.Eve
             )
             task.cancel()
             await asyncio.gather(task, return_exceptions=True)
-            return
+            return False
         task.result()  # its exception, if it failed
+        return True
     finally:
         stopping.cancel()

@@ -106,6 +106,39 @@ class Leases:
                 )
             )
 
+    def stamp(self, name: str, holder: str, until: datetime) -> None:
+        """Set the row ``name`` to ``holder`` until ``until``, whoever held it: a record kept
+        beside the leases (a job's next run, ``runs.py``), never taken with :meth:`hold`."""
+        values = {"holder": holder[:64], "expires_at": until}
+        with self.engine.begin() as conn:
+            conn.execute(
+                insert_for(conn, leases)
+                .values(name=name, **values)
+                .on_conflict_do_update(index_elements=["name"], set_=values)
+            )
+
+    def restamp(self, name: str, held_by: str, holder: str, until: datetime | None = None) -> bool:
+        """Hand the row ``name`` to ``holder`` (ending ``until``, when given) if ``held_by``
+        holds it; whether it did."""
+        values: dict[str, object] = {"holder": holder[:64]}
+        if until is not None:
+            values["expires_at"] = until
+        with self.engine.begin() as conn:
+            updated = conn.execute(
+                sa.update(leases)
+                .where(leases.c.name == name, leases.c.holder == held_by[:64])
+                .values(values)
+            )
+            return updated.rowcount == 1
+
+    def row(self, name: str) -> tuple[str, datetime] | None:
+        """The holder of the row ``name`` and its end, run out or not; None without a row."""
+        with self.engine.connect() as conn:
+            found = conn.execute(
+                sa.select(leases.c.holder, leases.c.expires_at).where(leases.c.name == name)
+            ).first()
+        return None if found is None else (str(found.holder), found.expires_at)
+
     def holders(self, prefix: str = "") -> dict[str, str]:
         """Every lease not run out whose name starts with ``prefix``: name -> holder."""
         with self.engine.connect() as conn:

@@ -43,6 +43,7 @@ from datetime import datetime, timedelta
 
 from core.ownership.leases import Leases
 from core.ownership.lifeline import LifeLine
+from core.ownership.runs import JobRuns
 
 log = logging.getLogger(__name__)
 
@@ -113,6 +114,7 @@ class Ownership:
         self.heartbeat_seconds = heartbeat_seconds
         self.on_gain = on_gain
         self.jobs: list[str] = []  # the scheduler's, registered before it runs
+        self.runs = JobRuns(leases, heartbeat_seconds)  # when each job is due, in any process
         self.partitions: set[int] = set()
         self.held_jobs: set[str] = set()
         self._valid_until: datetime | None = None

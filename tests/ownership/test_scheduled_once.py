@@ -8,6 +8,7 @@ import asyncio
 import itertools
 import time
 from collections.abc import AsyncIterator, Callable
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -28,9 +29,18 @@ BEAT = 0.05
 
 
 class Process:
-    """One bot process's scheduler: the job it runs records who ran it and when."""
+    """One bot process's scheduler: the job it runs (every ``interval`` seconds) records who
+    ran it and when, waiting for ``release`` first when given; ``waits`` records how long the
+    process found the job not due yet, each time it looked while holding it."""
 
-    def __init__(self, engine: Engine, name: str, runs: list[tuple[str, float, float]]) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        name: str,
+        runs: list[tuple[str, float, float]],
+        interval: float = 0.01,
+        release: asyncio.Event | None = None,
+    ) -> None:
         self.name = name
         self.ownership = Ownership(
             Leases(engine, name, system_clock, seconds=LEASE), heartbeat_seconds=BEAT
@@ -38,9 +48,23 @@ class Process:
         self.scheduler = Scheduler(3600, self._no_tick, system_clock)
         self.scheduler.ownership = self.ownership
         self.everywhere: list[str] = []
+        self.started_runs: list[str] = []
+        self.waits: list[float] = []
+        runs_due = self.ownership.runs.seconds_until_due
+
+        def seconds_until_due(job: str) -> float:
+            wait = runs_due(job)
+            if wait > 0:
+                self.waits.append(wait)
+            return wait
+
+        self.ownership.runs.seconds_until_due = seconds_until_due  # type: ignore[method-assign]
 
         async def posting() -> None:
             started = time.monotonic()
+            self.started_runs.append(name)
+            if release is not None:
+                await release.wait()
             await asyncio.sleep(0.01)
             runs.append((name, started, time.monotonic()))
 
@@ -52,7 +76,7 @@ class Process:
             await stop.wait()
             await self.calls_made.wait()
 
-        self.scheduler.every("posting", lambda: 0.01, posting)
+        self.scheduler.every("posting", lambda: interval, posting)
         self.scheduler.loop("outbox calls", worker, everywhere=True)
         self.stop = asyncio.Event()
         self.task: asyncio.Task[None] | None = None
@@ -78,12 +102,12 @@ class Process:
 
 
 @pytest.fixture
-async def processes(postgres_engine: Engine) -> AsyncIterator[Callable[[str], Process]]:
+async def processes(postgres_engine: Engine) -> AsyncIterator[Callable[..., Process]]:
     runs: list[tuple[str, float, float]] = []
     started: list[Process] = []
 
-    def make(name: str) -> Process:
-        process = Process(postgres_engine, name, runs)
+    def make(name: str, **options: Any) -> Process:
+        process = Process(postgres_engine, name, runs, **options)
         process.runs = runs  # type: ignore[attr-defined]
         process.start()
         started.append(process)
@@ -167,3 +191,51 @@ async def test_a_stopping_process_stays_alive_until_its_calls_end_and_its_job_pa
     await a.task
     assert not holds_lease(postgres_engine, "process:a", "a")
     assert never_at_once(a)
+
+
+async def test_a_job_passed_on_runs_once_per_interval(processes, postgres_engine):
+    """Its last run, in the process that stopped, makes it due an hour on: the process it
+    passes to waits for that, rather than running it again at once."""
+    a = processes("a", interval=3600)
+    await eventually(lambda: ran_by(a) == {"a"})
+    b = processes("b", interval=3600)
+    await eventually(lambda: b.everywhere == ["b"])
+
+    await a.stop_cleanly()
+    await eventually(lambda: bool(b.waits), within=30, message="b takes the job over")
+    assert 3500 < b.waits[0] <= 3600
+    assert ran_by(a) == {"a"}
+    assert len(a.runs) == 1  # type: ignore[attr-defined]
+    assert b.started_runs == []
+
+
+async def test_a_run_cut_off_by_a_kill_is_run_again_at_once_by_the_process_that_takes_over(
+    processes,
+):
+    """Killed mid-run, its process's heartbeat runs out, and the run is owed: the next holder
+    makes it within seconds, not an interval on."""
+    stuck = asyncio.Event()
+    a = processes("a", interval=3600, release=stuck)
+    await eventually(lambda: a.started_runs == ["a"])
+    b = processes("b", interval=3600)
+    await eventually(lambda: b.everywhere == ["b"])
+
+    await a.die()
+    await eventually(lambda: ran_by(a) == {"b"}, within=30, message="b runs the job")
+    assert b.waits == []
+
+
+async def test_a_run_cut_off_by_a_stop_is_run_again_at_once_by_the_process_that_takes_over(
+    processes,
+):
+    """Its stop's grace ran out and the run was cancelled: the run is owed, and the next holder
+    makes it as soon as the stopped process has let it go."""
+    stuck = asyncio.Event()
+    a = processes("a", interval=3600, release=stuck)
+    await eventually(lambda: a.started_runs == ["a"])
+    b = processes("b", interval=3600)
+    await eventually(lambda: b.everywhere == ["b"])
+
+    await a.stop_cleanly()  # the run is cancelled after the scheduler's stop grace
+    await eventually(lambda: ran_by(a) == {"b"}, within=30, message="b runs the job")
+    assert all(wait <= BEAT for wait in b.waits)  # it only waited for a's run to end
