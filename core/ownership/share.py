@@ -136,6 +136,11 @@ class Ownership:
     def holds_job(self, name: str) -> bool:
         return not self._sharing or (self._valid() and name in self.held_jobs)
 
+    def live_processes(self) -> int:
+        """How many bot processes the last beat saw alive, this one among them (1 before
+        its first)."""
+        return max(1, len(self._live_processes))
+
     def gone_processes(self) -> frozenset[str]:
         """The names of the processes that a beat saw alive and a later one did not (their
         lease ran out: killed, or cut off; or they stopped): what they had claimed is theirs

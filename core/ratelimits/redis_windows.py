@@ -8,7 +8,11 @@ its newest slot leaves the window.
 
 While Redis does not answer, a process paces on its own windows in memory (logged once per
 outage) and asks Redis again every ``retry_redis_seconds``; it never sends unpaced. Its memory
-holds every slot it took in Redis too, so the outage starts from what it sent itself.
+holds every slot it took in Redis too, so the outage starts from what it sent itself, and it
+takes its share of each limit only (the limit over the bot processes alive, ``processes()``),
+so that the processes together keep it. When Redis answers again, the process first puts the
+slots its memory still holds back in Redis (those Redis kept count once), so a Redis that
+restarted empty does not let a window's worth through again at once.
 """
 
 from __future__ import annotations
@@ -52,6 +56,19 @@ return math.max(tonumber(oldest[2]) + window - now_floor, 1)
 """
 )
 
+# KEYS[1] the window; ARGV: window (ms), then member and age (ms) pairs: each slot is added as
+# taken that long ago, unless the window holds it already.
+_SEED = (
+    _NOW
+    + """
+for i = 2, #ARGV, 2 do
+  redis.call('ZADD', KEYS[1], 'NX', math.ceil(now - tonumber(ARGV[i + 1])), ARGV[i])
+end
+redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[1]) + 1000)
+return 0
+"""
+)
+
 # KEYS[1] the window; ARGV: window (ms), member. The member counts from now, added if gone.
 _RESTAMP = (
     _NOW
@@ -65,7 +82,9 @@ return 0
 
 class RedisWindows(Windows):
     """``client`` is a synchronous client (its calls run in a worker thread, never on the
-    loop); ``memory`` the fallback (and ``clock`` times the retries of Redis after a failure)."""
+    loop); ``memory`` the fallback (and ``clock`` times the retries of Redis after a failure);
+    ``processes()`` how many bot processes share the limits (their share is this one's while
+    Redis is out)."""
 
     def __init__(
         self,
@@ -75,20 +94,25 @@ class RedisWindows(Windows):
         retry_redis_seconds: float = RETRY_REDIS_SECONDS,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
+        processes: Callable[[], int] = lambda: 1,
     ) -> None:
         super().__init__(sleep)
         self.client = client
         self.memory = memory if memory is not None else MemoryWindows(sleep=sleep)
         self.retry_redis_seconds = retry_redis_seconds
         self.clock = clock
+        self.processes = processes
         self._take_script = client.register_script(_TAKE)
         self._restamp_script = client.register_script(_RESTAMP)
+        self._seed_script = client.register_script(_SEED)
         self._down_since: float | None = None  # when Redis last failed, while it is out
 
     async def _try_take(self, key: str, limit: Limit, member: str) -> tuple[Taken | None, float]:
         if self._is_redis_worth_asking():
             window_ms = _milliseconds(limit)
             try:
+                if self._down_since is not None:  # back, maybe empty: what was sent first
+                    await asyncio.to_thread(self._seed)
                 wait_ms = await asyncio.to_thread(
                     self._take_script, keys=[PREFIX + key], args=[window_ms, limit.requests, member]
                 )
@@ -100,8 +124,16 @@ class RedisWindows(Windows):
                     return None, int(wait_ms) / 1000
                 self.memory.stamp(key, limit, member)  # for an outage that starts now
                 return Taken(key, limit, member, is_shared=True), 0.0
-        wait = self.memory.try_take_now(key, limit, member)
+        share = Limit(max(1, limit.requests // max(1, self.processes())), limit.seconds)
+        wait = self.memory.try_take_now(key, share, member)
         return (Taken(key, limit, member, is_shared=False), 0.0) if wait == 0 else (None, wait)
+
+    def _seed(self) -> None:
+        """Put the slots this process's memory holds in Redis, as taken when they were."""
+        for key, (seconds, ages) in self.memory.slots_held().items():
+            pairs = [part for member, age in ages.items() for part in (member, round(age * 1000))]
+            window_ms = max(1, round(seconds * 1000))
+            self._seed_script(keys=[PREFIX + key], args=[window_ms, *pairs])
 
     async def restamp(self, taken: Taken) -> None:
         self.memory.stamp(taken.key, taken.limit, taken.member)

@@ -110,6 +110,7 @@ class MemoryWindows(Windows):
         super().__init__(sleep)
         self.clock = clock
         self._slots: dict[str, dict[str, float]] = {}
+        self._seconds: dict[str, float] = {}  # each key's window, as last taken
         self._longest = 0.0  # the longest window seen: a key idle that long holds nothing
         self._lock = threading.Lock()
 
@@ -143,6 +144,19 @@ class MemoryWindows(Windows):
             now = self.clock()
             self._current(key, limit, now)[member] = now
 
+    def slots_held(self) -> dict[str, tuple[float, dict[str, float]]]:
+        """Each key's window (seconds) and the slots still in it, by member: how long ago
+        (seconds) each was taken or re-stamped."""
+        with self._lock:
+            now = self.clock()
+            held = {}
+            for key, slots in self._slots.items():
+                seconds = self._seconds.get(key, self._longest)
+                ages = {m: now - at for m, at in slots.items() if at > now - seconds}
+                if ages:
+                    held[key] = (seconds, ages)
+            return held
+
     def _current(self, key: str, limit: Limit, now: float) -> dict[str, float]:
         self._longest = max(self._longest, limit.seconds)
         if len(self._slots) > MAX_IDLE_KEYS:
@@ -150,6 +164,8 @@ class MemoryWindows(Windows):
             self._slots = {
                 k: v for k, v in self._slots.items() if any(t > since for t in v.values())
             }
+            self._seconds = {k: v for k, v in self._seconds.items() if k in self._slots}
+        self._seconds[key] = limit.seconds
         slots = self._slots.setdefault(key, {})
         for member, at in list(slots.items()):
             if at <= now - limit.seconds:

@@ -78,8 +78,9 @@ def install(rt: Assembly) -> None:
         # Webhooks: the message id and the event are stored in one transaction.
         rt.publish_delivery = embedded_bus.publish_delivery
 
-    # Partners' rate limits: in Redis, shared by every bot process, else in this one.
-    rt.windows = windows_for(rt.redis)
+    # Partners' rate limits: in Redis, shared by every bot process (while it is out, each keeps
+    # its share), else in this one.
+    rt.windows = windows_for(rt.redis, rt.ownership.live_processes)
 
     # On SQLite everything lives on one machine, so generated keys can too; processes that
     # share PostgreSQL must share their keys, so there they have to be configured.

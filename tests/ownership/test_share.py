@@ -69,6 +69,8 @@ def test_two_processes_split_the_partitions_and_jobs_evenly(engine: Engine):
     assert a.held_jobs | b.held_jobs == set(JOBS)
     assert not a.held_jobs & b.held_jobs
     assert {len(a.held_jobs), len(b.held_jobs)} == {1, 2}
+    # What each keeps of a partner's limit while Redis is out (core/ratelimits/).
+    assert a.live_processes() == b.live_processes() == 2
 
 
 def test_a_process_that_stops_hands_its_share_over_at_once(engine: Engine):

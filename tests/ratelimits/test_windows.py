@@ -312,3 +312,59 @@ async def test_redis_going_away_mid_burst_keeps_pacing_from_what_was_sent(
 def test_windows_for_picks_the_backend(shared_redis: Callable[[], redis.Redis]) -> None:
     assert isinstance(windows_for(None), MemoryWindows)
     assert isinstance(windows_for(shared_redis()), RedisWindows)
+
+
+async def test_redis_unreachable_each_process_paces_on_its_share_of_the_limit(
+    fake_time: FakeTime,
+) -> None:
+    """Two bot processes alive: each sends half the limit while Redis is out, so together they
+    keep it (each alone would have sent all of it)."""
+    client = redis.Redis(
+        host="127.0.0.1",
+        port=services.free_port(),  # nothing listens there
+        socket_connect_timeout=1,
+        retry=Retry(NoBackoff(), 0),
+    )
+    windows = RedisWindows(
+        client,
+        memory=MemoryWindows(fake_time, fake_time.sleep),
+        clock=fake_time,
+        sleep=fake_time.sleep,
+        processes=lambda: 2,
+    )
+
+    sent = await sequential(windows, "k", Limit(4, 10.0), 4, fake_time)
+
+    assert sent == [1000.0, 1000.0, 1010.0, 1010.0]
+    client.close()
+
+
+async def test_redis_back_after_a_restart_that_lost_it_counts_what_was_sent_before() -> None:
+    """Slots taken in Redis, then during its outage, then Redis answers again empty: the
+    process puts what it sent back in Redis first, so the limit holds across the return (an
+    empty Redis would have let a window's worth through at once). Two processes: the other
+    sees them too."""
+    limit = Limit(2, 1.0)
+    server = services.RestartableRedis()
+    server.options = ["--save", "", "--appendonly", "no"]  # a restart loses every key
+    try:
+        server.start()
+        client = redis.Redis.from_url(
+            server.url, socket_timeout=1, socket_connect_timeout=1, retry=Retry(NoBackoff(), 0)
+        )
+        windows = RedisWindows(client, retry_redis_seconds=0)
+        sent = await sequential(windows, "k", limit, 2, time.time)  # in Redis
+        server.stop()
+        sent += await sequential(windows, "k", limit, 2, time.time)  # in memory alone
+        server.start()
+        sent += await sequential(windows, "k", limit, 1, time.time)  # in Redis again
+        other_client = redis.Redis.from_url(server.url, socket_timeout=1)
+        other = RedisWindows(other_client)
+        sent += await sequential(other, "k", limit, 1, time.time)
+        client.close()
+        other_client.close()
+    finally:
+        server.remove()
+
+    # Redis stamps with its own clock (TIME, the wall clock of this machine), to the ms.
+    assert most_in_any_stretch(sent, limit.seconds - 0.002) <= limit.requests
