@@ -466,9 +466,9 @@ class SplitDeployment:
 
 
 @contextmanager
-def split_deployment(tmp_path: Path, kick_keys) -> Iterator[SplitDeployment]:  # type: ignore[no-untyped-def]
-    """The split deployment's stores and web side, stopped (every process started here or by
-    the test, by its PID) and removed afterwards."""
+def split_deployment(tmp_path: Path, kick_keys, **env: str) -> Iterator[SplitDeployment]:  # type: ignore[no-untyped-def]
+    """The split deployment's stores and web side (``env``: more settings), stopped (every
+    process started here or by the test, by its PID) and removed afterwards."""
     from tests import services
     from tests.conftest import _fresh_postgres_database
 
@@ -491,6 +491,7 @@ def split_deployment(tmp_path: Path, kick_keys) -> Iterator[SplitDeployment]:  #
             REDIS_URL=redis_server.url,
             FLASK_SECRET_KEY="durability-test-secret",
             TOKEN_ENCRYPTION_KEY=TEST_FERNET_KEY,
+            **env,
         )
         deployment = SplitDeployment(postgres, redis_server, experiment, database_url)
         web = [sys.executable, "-m", "gunicorn", "-w", "2", "-b", experiment.url[7:]]

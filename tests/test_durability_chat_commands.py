@@ -1,4 +1,5 @@
-"""Kill -9 while chat commands wait on their guild's queue, with real processes.
+"""Kill -9 while chat commands wait on their guild's queue, with real processes: the embedded
+bot restarted, and the split deployment's other bot taking over without a restart.
 
 The embedded bot (``core run`` on SQLite) keeps a guild's points in StreamElements (a fake on
 loopback whose balance reads hang), and ten viewers type ``!points`` at once. The first command
@@ -29,7 +30,14 @@ from core.security.secrets import TokenCipher
 from tests.conftest import TEST_FERNET_KEY
 from tests.fakes.streamelements_server import CHANNEL_ID, JWT, FakeStreamElements
 from tests.support.waiting import PROCESS_HANG_SECONDS
-from tests.test_durability import GUILD, Process, _experiment, _wait_for_health
+from tests.test_durability import (
+    BOT,
+    GUILD,
+    Process,
+    _experiment,
+    _wait_for_health,
+    split_deployment,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -117,4 +125,75 @@ def test_commands_waiting_when_the_bot_is_killed_are_each_answered_once(tmp_path
             running.stop()
 
     assert answered() == dict.fromkeys(messages, 1)
+    assert {f"viewer{viewer}" for viewer in VIEWERS} <= set(se.reads)
+
+
+def test_commands_waiting_on_a_killed_bot_are_answered_once_by_the_other_bot(
+    tmp_path: Path, kick_keys
+):
+    """Two ``core bot`` processes over PostgreSQL and Redis (and gunicorn's web side): ten
+    viewers type ``!points`` at once while StreamElements' balance reads hang, and the bot
+    holding commands in ``chat_commands_pending`` is killed with SIGKILL. Nobody restarts it:
+    the other bot takes its commands at its next heartbeat (the killed one's life lock is gone)
+    and every viewer gets exactly one answer."""
+    with (
+        FakeStreamElements() as se,
+        split_deployment(tmp_path, kick_keys, STREAMELEMENTS_API_URL=se.base_url) as split,
+    ):
+        experiment, database_url = split.experiment, split.database_url
+        engine = sa.create_engine(database_url)
+        try:
+            wallet = SeWallet(engine, system_clock, TokenCipher(TEST_FERNET_KEY), None)  # type: ignore[arg-type]
+            wallet.use_streamelements(int(GUILD), CHANNEL_ID, JWT)
+        finally:
+            engine.dispose()
+        for viewer in VIEWERS:
+            se.points[f"viewer{viewer}"] = 100 + int(viewer) % 100
+        held = se.hang_reads()
+        bots = {name: Process(experiment.env, BOT, tmp_path / f"{name}.log") for name in "ab"}
+        split.processes.update(bots)
+        _wait_for_health(experiment.url)
+        beating = "SELECT count(*) FROM leases WHERE name LIKE 'life:%' AND expires_at > now()"
+        _eventually(lambda: _count(database_url, beating) == [(2,)], "both bots beating")
+
+        said_at = datetime.now(UTC).replace(microsecond=0)
+        messages = {f"points-{viewer}": viewer for viewer in VIEWERS}
+
+        def send(message_id: str) -> None:
+            viewer = messages[message_id]
+            payload = _chat(message_id, (viewer, f"viewer{viewer}"), "!points", said_at)
+            delivery = f"01PTS{viewer}".ljust(26, "0")
+            experiment.send("chat.message.sent", payload, delivery, None, at_a_safe_moment=False)
+
+        with ThreadPoolExecutor(len(messages)) as pool:
+            list(pool.map(send, messages))
+        assert experiment.outcomes == {"queued": len(messages)}
+        pending = "SELECT count(*) FROM chat_commands_pending"
+        _eventually(
+            lambda: _count(database_url, pending) == [(len(messages),)] and se.reads,
+            "every command accepted and one asking StreamElements",
+        )
+        holders = {h for (h,) in _count(database_url, "SELECT holder FROM chat_commands_pending")}
+        [killed] = [
+            name
+            for name, bot in bots.items()
+            if any(f"-{bot.popen.pid}-" in holder for holder in holders)
+        ][:1]
+        bots[killed].kill()
+        killed_at = time.monotonic()
+        held.set()
+
+        replies = "SELECT payload FROM outbox WHERE service = 'kick-chat'"
+
+        def answered() -> Counter[str]:
+            rows = _count(database_url, replies)
+            return Counter(json.loads(row[0]).get("reply_to_message_id") for row in rows)
+
+        _eventually(lambda: set(answered()) == set(messages), "every viewer answered")
+        _eventually(lambda: _count(database_url, pending) == [(0,)], "no command left")
+        took = time.monotonic() - killed_at
+        print(f"both bots held commands: {len(holders) == 2}; answered {took:.1f} s after the kill")  # noqa: T201
+        survivor = next(bot for name, bot in bots.items() if name != killed)
+        assert survivor.popen.poll() is None  # the same process: nobody was restarted
+        assert answered() == dict.fromkeys(messages, 1)
     assert {f"viewer{viewer}" for viewer in VIEWERS} <= set(se.reads)
