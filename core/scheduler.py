@@ -108,7 +108,7 @@ class Scheduler:
                     await wait_or_stop(stop, seconds())
                     continue
                 try:
-                    await asyncio.to_thread(runs.ended, name, cut_off=not ended)
+                    await asyncio.to_thread(runs.ended, name, seconds(), cut_off=not ended)
                 except Exception as exc:  # its next run is due at the interval's end anyway
                     log.warning("%s: the end of its run not recorded (%s)", name, exc)
 

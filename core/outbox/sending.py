@@ -3,7 +3,8 @@
 A kind that is not idempotent and says so (``Kind.says_when_sent``) is made within
 :func:`watched`, and the partner's client says :func:`going_out` just before each request that
 may change something there: every HTTP client does for each request but a read
-(``core/platforms/http.py``); a Discord post's kind does before it posts. Until the first,
+(``core/platforms/http.py``), and the Discord poster before each post
+(``core/discord_bot/channel_posts.py``). Until the first,
 nothing the call did can have reached the partner, so a call that fails, runs out of time, or
 is cut off by a stop or a kill is tried again as if it was never made (a chat line that waited
 for its rate limit is said later, not called uncertain). From then on it may have: it ends

@@ -3,10 +3,10 @@ whichever process holds it, and a run a killed process left half done is run aga
 
 A job's lease (``job:<name>``, ``share.py``) says which process runs it; the row
 ``due:<name>`` beside the leases says when it runs next. While a run is under way its holder is
-the running process; once the run ended it is :data:`ENDED`, and its end is the run's start
-plus the job's interval (or the run's end, for a run cut off by a stop: it is owed again at
-once). A process that takes a job over (one joined and the jobs were shared again, or the last
-holder stopped) runs it when the row says:
+the running process; once the run ended it is :data:`ENDED`, and its end is the run's end plus
+the job's interval (or the run's end, for a run cut off by a stop: it is owed again at once).
+A process that takes a job over (one joined and the jobs were shared again, or the last holder
+stopped) runs it when the row says:
 
 - now, when no run is known, or the run under way was in a process that died since (killed
   mid-run: its heartbeat lease has run out or was ended, ``lifeline.py``);
@@ -15,8 +15,8 @@ holder stopped) runs it when the row says:
   heartbeat;
 - else at the row's time.
 
-A process that never shared work (a tool, a test that ticks by hand) keeps no such rows: its
-jobs run at their own pace (``core/scheduler.py``).
+A scheduler without an ownership (most tests) keeps its jobs' rhythm in memory
+(``core/scheduler.py``).
 """
 
 from __future__ import annotations
@@ -49,14 +49,16 @@ class JobRuns:
         return max(0.0, (due_at - self.leases.clock()).total_seconds())
 
     def started(self, job: str, interval_seconds: float) -> None:
-        """This process starts a run of ``job``; the next is due ``interval_seconds`` on."""
+        """This process starts a run of ``job`` (should its end not be recorded, the next is
+        due ``interval_seconds`` from now)."""
         until = self.leases.clock() + timedelta(seconds=interval_seconds)
         self.leases.stamp(DUE + job, self.leases.holder, until)
 
-    def ended(self, job: str, *, cut_off: bool) -> None:
-        """This process's run of ``job`` ended; ``cut_off`` (a stop cancelled it): the next
-        run is owed now."""
-        until = self.leases.clock() if cut_off else None
+    def ended(self, job: str, interval_seconds: float, *, cut_off: bool) -> None:
+        """This process's run of ``job`` ended: the next is due ``interval_seconds`` from now,
+        or at once when it was ``cut_off`` (a stop cancelled it)."""
+        now = self.leases.clock()
+        until = now if cut_off else now + timedelta(seconds=interval_seconds)
         self.leases.restamp(DUE + job, self.leases.holder, ENDED, until)
 
     def _is_alive(self, process: str) -> bool:

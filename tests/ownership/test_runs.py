@@ -29,14 +29,15 @@ def test_a_job_never_run_is_due_at_once(engine: Engine):
     assert process(engine, "a", Clock(T0)).seconds_until_due("expiry") == 0
 
 
-def test_a_job_that_ran_elsewhere_is_due_an_interval_after_that_run_started(engine: Engine):
+def test_a_job_that_ran_elsewhere_is_due_an_interval_after_that_run_ended(engine: Engine):
     clock = Clock(T0)
     a, b = process(engine, "a", clock), process(engine, "b", clock)
     a.started("expiry", 600)
     clock.advance(5)
-    a.ended("expiry", cut_off=False)
+    a.ended("expiry", 600, cut_off=False)
+    clock.advance(10)
 
-    assert b.seconds_until_due("expiry") == pytest.approx(595)
+    assert b.seconds_until_due("expiry") == pytest.approx(590)
     assert b.seconds_until_due("drain") == 0  # each job keeps its own
 
 
@@ -49,7 +50,7 @@ def test_a_job_under_way_in_a_living_process_is_looked_at_again_after_a_heartbea
     a.started("expiry", 600)
 
     assert b.seconds_until_due("expiry") == BEAT
-    a.ended("expiry", cut_off=False)
+    a.ended("expiry", 600, cut_off=False)
     assert b.seconds_until_due("expiry") == 600
 
 
@@ -67,7 +68,7 @@ def test_a_run_ended_by_a_process_that_died_later_keeps_its_interval(engine: Eng
     clock = Clock(T0)
     a, b = process(engine, "a", clock), process(engine, "b", clock)
     a.started("expiry", 600)
-    a.ended("expiry", cut_off=False)
+    a.ended("expiry", 600, cut_off=False)
 
     clock.advance(60)  # a died after its run
     assert b.seconds_until_due("expiry") == 540
@@ -78,13 +79,14 @@ def test_a_run_a_stop_cut_off_is_due_at_once(engine: Engine):
     a, b = process(engine, "a", clock), process(engine, "b", clock)
     a.started("expiry", 600)
     clock.advance(5)
-    a.ended("expiry", cut_off=True)
+    a.ended("expiry", 600, cut_off=True)
 
     assert b.seconds_until_due("expiry") == 0
 
 
 def test_a_process_whose_own_end_was_not_recorded_waits_for_the_interval(engine: Engine):
-    """Its last run's end was lost (the database away): the run is over, it is not owed."""
+    """Its last run's end was lost (the database away): the run is over, it is not owed; the
+    next is due an interval after the run's start."""
     clock = Clock(T0)
     a = process(engine, "a", clock)
     a.started("expiry", 600)
