@@ -41,6 +41,7 @@ class Watch:
         self.went_out = False
         self.stopped: BaseException | None = None
         self.is_taken_over = False
+        self.is_over = False  # the call ended: a task it started that sends later is not it
 
 
 _WATCH: ContextVar[Watch | None] = ContextVar("call_sending", default=None)
@@ -53,6 +54,7 @@ def watched(watch: Watch) -> Iterator[Watch]:
     try:
         yield watch
     finally:
+        watch.is_over = True
         _WATCH.reset(token)
 
 
@@ -60,7 +62,7 @@ async def going_out() -> None:
     """A request of the call being made leaves now (the first marks the call in flight);
     :class:`NotSent` when it must not. Outside a watched call, nothing."""
     watch = _WATCH.get()
-    if watch is None or watch.went_out:
+    if watch is None or watch.went_out or watch.is_over:
         return
     if watch.mark is not None:
         try:

@@ -3,6 +3,7 @@ against its fake server, these pin the edges. Waits go to a recording sleep."""
 
 from __future__ import annotations
 
+import asyncio
 import ssl
 
 import httpx
@@ -194,4 +195,17 @@ async def test_a_request_that_may_change_something_tells_the_outbox_call_first()
         with sending.watched(sending.Watch(mark)), pytest.raises(sending.NotSent):
             await client._send("POST", "https://partner.test/chat")
         await client._send("POST", "https://partner.test/chat")  # outside a call: as ever
-    assert arrived == ["GET", "PUT", "POST", "POST"]
+
+        # A task a call started inherits its context, and may send after the call ended.
+        with sending.watched(sending.Watch(mark)):
+            later = asyncio.get_running_loop().create_future()
+
+            async def sends_later() -> None:
+                await later
+                await client._send("POST", "https://partner.test/chat")
+
+            task = asyncio.create_task(sends_later())
+        later.set_result(None)
+        await task  # not the call's request: it leaves, unmarked
+    assert arrived == ["GET", "PUT", "POST", "POST", "POST"]
+    assert len(marks) == 2
