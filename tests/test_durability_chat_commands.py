@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import sys
+import threading
 import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
@@ -61,6 +62,46 @@ def _eventually(check, what: str) -> None:  # type: ignore[no-untyped-def]
         time.sleep(0.05)
 
 
+PENDING = "SELECT count(*) FROM chat_commands_pending"
+
+
+def _points_in_streamelements(database_url: str, se: FakeStreamElements) -> threading.Event:
+    """The guild keeps its points in the fake StreamElements, each viewer with a balance there
+    that reads hang on until the event is set."""
+    engine = sa.create_engine(database_url)
+    try:
+        wallet = SeWallet(engine, system_clock, TokenCipher(TEST_FERNET_KEY), None)  # type: ignore[arg-type]
+        wallet.use_streamelements(int(GUILD), CHANNEL_ID, JWT)
+    finally:
+        engine.dispose()
+    for viewer in VIEWERS:
+        se.points[f"viewer{viewer}"] = 100 + int(viewer) % 100
+    return se.hang_reads()
+
+
+def _every_viewer_types_points(experiment) -> list[str]:  # type: ignore[no-untyped-def]
+    """Each viewer types ``!points`` at once (signed Kick webhooks); their message ids."""
+    said_at = datetime.now(UTC).replace(microsecond=0)
+    messages = {f"points-{viewer}": viewer for viewer in VIEWERS}
+
+    def send(message_id: str) -> None:
+        viewer = messages[message_id]
+        payload = _chat(message_id, (viewer, f"viewer{viewer}"), "!points", said_at)
+        delivery = f"01PTS{viewer}".ljust(26, "0")
+        experiment.send("chat.message.sent", payload, delivery, None, at_a_safe_moment=False)
+
+    with ThreadPoolExecutor(len(messages)) as pool:
+        list(pool.map(send, messages))
+    assert experiment.outcomes == {"queued": len(messages)}
+    return list(messages)
+
+
+def _answers(database_url: str) -> Counter[str]:
+    """How many chat replies were queued to each message."""
+    rows = _count(database_url, "SELECT payload FROM outbox WHERE service = 'kick-chat'")
+    return Counter(json.loads(row[0]).get("reply_to_message_id") for row in rows)
+
+
 def test_commands_waiting_when_the_bot_is_killed_are_each_answered_once(tmp_path: Path, kick_keys):
     with FakeStreamElements() as se:
         experiment = _experiment(
@@ -70,61 +111,33 @@ def test_commands_waiting_when_the_bot_is_killed_are_each_answered_once(tmp_path
             TOKEN_ENCRYPTION_KEY=TEST_FERNET_KEY,
         )
         database_url = f"sqlite:///{tmp_path / 'data' / 'streamkeeper.sqlite3'}"
-        engine = sa.create_engine(database_url)
-        try:
-            wallet = SeWallet(engine, system_clock, TokenCipher(TEST_FERNET_KEY), None)  # type: ignore[arg-type]
-            wallet.use_streamelements(int(GUILD), CHANNEL_ID, JWT)
-        finally:
-            engine.dispose()
-        for viewer in VIEWERS:
-            se.points[f"viewer{viewer}"] = 100 + int(viewer) % 100
-        held = se.hang_reads()
+        held = _points_in_streamelements(database_url, se)
 
         log = tmp_path / "run.log"
         command = [sys.executable, "-m", "core", "run"]
         running = Process(experiment.env, command, log)
         try:
             _wait_for_health(experiment.url)
-            said_at = datetime.now(UTC).replace(microsecond=0)
-            messages = {f"points-{viewer}": viewer for viewer in VIEWERS}
-
-            def send(message_id: str) -> None:
-                viewer = messages[message_id]
-                payload = _chat(message_id, (viewer, f"viewer{viewer}"), "!points", said_at)
-                delivery = f"01PTS{viewer}".ljust(26, "0")
-                experiment.send(
-                    "chat.message.sent", payload, delivery, None, at_a_safe_moment=False
-                )
-
-            with ThreadPoolExecutor(len(messages)) as pool:
-                list(pool.map(send, messages))
-            assert experiment.outcomes == {"queued": len(messages)}
+            messages = _every_viewer_types_points(experiment)
             handled = "SELECT count(*) FROM bus_events WHERE acked_at IS NOT NULL"
             _eventually(
                 lambda: _count(database_url, handled) == [(len(messages),)] and se.reads,
                 "every message handled and the first command asking StreamElements",
             )
             assert len(set(se.reads)) == 1  # the first command waits on it, the rest behind it
-            pending = "SELECT count(*) FROM chat_commands_pending"
-            assert _count(database_url, pending) == [(len(messages),)]
+            assert _count(database_url, PENDING) == [(len(messages),)]
 
             running.kill()
             held.set()
             running = Process(experiment.env, command, log)
             _wait_for_health(experiment.url)
 
-            replies = "SELECT payload FROM outbox WHERE service = 'kick-chat'"
-
-            def answered() -> Counter[str]:
-                rows = _count(database_url, replies)
-                return Counter(json.loads(row[0]).get("reply_to_message_id") for row in rows)
-
-            _eventually(lambda: set(answered()) == set(messages), "every viewer answered")
-            _eventually(lambda: _count(database_url, pending) == [(0,)], "no command left")
+            _eventually(lambda: set(_answers(database_url)) == set(messages), "every answer")
+            _eventually(lambda: _count(database_url, PENDING) == [(0,)], "no command left")
+            assert _answers(database_url) == dict.fromkeys(messages, 1)
         finally:
             running.stop()
 
-    assert answered() == dict.fromkeys(messages, 1)
     assert {f"viewer{viewer}" for viewer in VIEWERS} <= set(se.reads)
 
 
@@ -141,36 +154,16 @@ def test_commands_waiting_on_a_killed_bot_are_answered_once_by_the_other_bot(
         split_deployment(tmp_path, kick_keys, STREAMELEMENTS_API_URL=se.base_url) as split,
     ):
         experiment, database_url = split.experiment, split.database_url
-        engine = sa.create_engine(database_url)
-        try:
-            wallet = SeWallet(engine, system_clock, TokenCipher(TEST_FERNET_KEY), None)  # type: ignore[arg-type]
-            wallet.use_streamelements(int(GUILD), CHANNEL_ID, JWT)
-        finally:
-            engine.dispose()
-        for viewer in VIEWERS:
-            se.points[f"viewer{viewer}"] = 100 + int(viewer) % 100
-        held = se.hang_reads()
+        held = _points_in_streamelements(database_url, se)
         bots = {name: Process(experiment.env, BOT, tmp_path / f"{name}.log") for name in "ab"}
         split.processes.update(bots)
         _wait_for_health(experiment.url)
         beating = "SELECT count(*) FROM leases WHERE name LIKE 'life:%' AND expires_at > now()"
         _eventually(lambda: _count(database_url, beating) == [(2,)], "both bots beating")
 
-        said_at = datetime.now(UTC).replace(microsecond=0)
-        messages = {f"points-{viewer}": viewer for viewer in VIEWERS}
-
-        def send(message_id: str) -> None:
-            viewer = messages[message_id]
-            payload = _chat(message_id, (viewer, f"viewer{viewer}"), "!points", said_at)
-            delivery = f"01PTS{viewer}".ljust(26, "0")
-            experiment.send("chat.message.sent", payload, delivery, None, at_a_safe_moment=False)
-
-        with ThreadPoolExecutor(len(messages)) as pool:
-            list(pool.map(send, messages))
-        assert experiment.outcomes == {"queued": len(messages)}
-        pending = "SELECT count(*) FROM chat_commands_pending"
+        messages = _every_viewer_types_points(experiment)
         _eventually(
-            lambda: _count(database_url, pending) == [(len(messages),)] and se.reads,
+            lambda: _count(database_url, PENDING) == [(len(messages),)] and se.reads,
             "every command accepted and one asking StreamElements",
         )
         holders = {h for (h,) in _count(database_url, "SELECT holder FROM chat_commands_pending")}
@@ -183,17 +176,11 @@ def test_commands_waiting_on_a_killed_bot_are_answered_once_by_the_other_bot(
         killed_at = time.monotonic()
         held.set()
 
-        replies = "SELECT payload FROM outbox WHERE service = 'kick-chat'"
-
-        def answered() -> Counter[str]:
-            rows = _count(database_url, replies)
-            return Counter(json.loads(row[0]).get("reply_to_message_id") for row in rows)
-
-        _eventually(lambda: set(answered()) == set(messages), "every viewer answered")
-        _eventually(lambda: _count(database_url, pending) == [(0,)], "no command left")
+        _eventually(lambda: set(_answers(database_url)) == set(messages), "every answer")
+        _eventually(lambda: _count(database_url, PENDING) == [(0,)], "no command left")
         took = time.monotonic() - killed_at
         print(f"both bots held commands: {len(holders) == 2}; answered {took:.1f} s after the kill")  # noqa: T201
         survivor = next(bot for name, bot in bots.items() if name != killed)
         assert survivor.popen.poll() is None  # the same process: nobody was restarted
-        assert answered() == dict.fromkeys(messages, 1)
+        assert _answers(database_url) == dict.fromkeys(messages, 1)
     assert {f"viewer{viewer}" for viewer in VIEWERS} <= set(se.reads)
