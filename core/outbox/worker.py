@@ -118,6 +118,7 @@ class OutboxWorker:
     # The service's own records of ended work, forgotten with its calls (``KEEP`` after they
     # ended): ``prune_also(conn, before)`` deletes what ended before ``before``.
     prune_also: Callable[[Connection, datetime], int] | None = None
+    _is_running: bool = field(default=False, init=False, repr=False)  # in run()
 
     def beat_by(self, process: str) -> None:
         """Claim as the process ``process``, whose heartbeat (``process:<name>`` in ``leases``)
@@ -143,6 +144,7 @@ class OutboxWorker:
         pruned_at = float("-inf")
         loop = asyncio.get_running_loop()
         lanes: dict[int, asyncio.Task[None]] = {}
+        self._is_running = True
         try:
             while not stop.is_set():
                 try:
@@ -169,6 +171,7 @@ class OutboxWorker:
                 await asyncio.to_thread(self._let_go)
             except Exception:  # the database away: the claims end with their holder's lease
                 log.warning("%s outbox: claims not given back", self.service, exc_info=True)
+            self._is_running = False
 
     async def _open_lanes(self, lanes: dict[int, asyncio.Task[None]]) -> int:
         """Claim due calls of guilds whose lanes are free and start a lane for each such guild;
@@ -190,7 +193,7 @@ class OutboxWorker:
         for index, call in enumerate(calls):
             try:
                 ended = await self._make(call)
-            except Exception:  # the database failed recording it: the claim runs out, retried
+            except Exception:  # the database failed recording it: claimed again, once free
                 log.warning("%s outbox: %s not recorded", self.service, call.key, exc_info=True)
                 ended = False
             if not ended:
@@ -202,7 +205,7 @@ class OutboxWorker:
             return
         try:
             await asyncio.to_thread(self._return_claims, [call.id for call in calls])
-        except Exception:  # the database away: the claims run out, the calls wait till then
+        except Exception:  # the database away: this worker claims them again when it answers
             log.warning("%s outbox: claims not given back", self.service, exc_info=True)
 
     def _return_claims(self, effect_ids: list[int]) -> None:
@@ -212,7 +215,11 @@ class OutboxWorker:
     async def run_once(self) -> int:
         """Claim due calls and make them: each guild's in order, different guilds' at the same
         time (so one guild's hanging partner holds only its own calls); how many were claimed.
-        For tests and tools: ``run`` keeps its lanes open instead of waiting for a round."""
+        For tests and tools: ``run`` keeps its lanes open instead of waiting for a round. Never
+        beside ``run`` of the same worker: a worker takes its own claims again when no lane of
+        its holds them (:func:`store.claim`), and the other's lanes are not this one's."""
+        if self._is_running:
+            raise RuntimeError(f"the {self.service} worker runs already: run_once beside it")
         claimed = await asyncio.to_thread(self._claim, utc(self.clock()), set())
         room = asyncio.Semaphore(max(1, self.lanes))
 

@@ -9,6 +9,7 @@ says so."""
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from collections.abc import Callable
 
@@ -140,3 +141,17 @@ async def test_another_process_still_waits_for_the_calls_a_living_worker_holds(e
     other = OutboxWorker(engine, "helix", {"add": Kind(Partner().call)}, clock)
     other.beat_by("other")
     assert await other.run_once() == 0
+
+
+async def test_a_worker_that_runs_makes_no_round_beside_it(engine: Engine):
+    """Its own claims are free to it outside its lanes: a round beside its running lanes would
+    take theirs."""
+    worker = making(engine, Clock(T0), Partner())
+    stop = asyncio.Event()
+    running = asyncio.create_task(worker.run(stop))
+    await asyncio.sleep(0)
+    with pytest.raises(RuntimeError, match="runs already"):
+        await worker.run_once()
+    stop.set()
+    await running
+    assert await worker.run_once() == 0  # once it stopped, as before
