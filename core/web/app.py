@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from flask import Flask, jsonify
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import BadRequest, HTTPException, InternalServerError
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from core.events import Event
@@ -83,23 +83,44 @@ def create_app(services: WebServices) -> Flask:
         count = services.trusted_proxy_count
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count)  # type: ignore[method-assign]
 
-    answer_errors_in_json(app)
+    answer_errors(app)
     return app
 
 
-def answer_errors_in_json(app: Flask) -> None:
-    """A refusal, an HTTP error and anything unexpected answered as JSON (no page, no trace)."""
+def answer_errors(app: Flask) -> None:
+    """A refusal, an HTTP error and anything unexpected answered as JSON (no trace), or, to a
+    browser or on the dashboard, as a page in plain words (core/web/dashboard/error_pages.py)."""
+
+    def page(error: HTTPException, message: str | None = None):  # type: ignore[no-untyped-def]
+        if "dashboard" not in app.extensions:
+            return None
+        from core.web.dashboard import BLUEPRINTS
+        from core.web.dashboard.error_pages import http_error_page, wants_page
+
+        return http_error_page(error, message) if wants_page(BLUEPRINTS) else None
 
     @app.errorhandler(Refused)
     def refused(refusal: Refused):  # type: ignore[no-untyped-def]
         # A service said no: the same words the Discord command would say, for the form to show.
-        return jsonify(status="refused", detail=str(refusal)), 400
+        shown = page(BadRequest(), str(refusal))
+        return shown if shown is not None else (jsonify(status="refused", detail=str(refusal)), 400)
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):  # type: ignore[no-untyped-def]
-        return jsonify(status="error", detail=error.description), error.code or 500
+        shown = page(error)
+        if shown is not None:
+            return shown
+        answer = jsonify(status="error", detail=error.description)
+        answer.status_code = error.code or 500
+        for name, value in error.get_headers():  # a 405's Allow
+            if name.lower() != "content-type":
+                answer.headers[name] = value
+        return answer
 
     @app.errorhandler(Exception)
     def unexpected_error(error: Exception):  # type: ignore[no-untyped-def]
         log.exception("unhandled error in a web request")
-        return jsonify(status="error", detail="internal error"), 500
+        shown = page(InternalServerError())
+        return (
+            shown if shown is not None else (jsonify(status="error", detail="internal error"), 500)
+        )

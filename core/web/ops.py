@@ -32,12 +32,12 @@ class OpsServices:
 
 def create_ops_app(services: OpsServices) -> Flask:
     from core.web import health
-    from core.web.app import answer_errors_in_json
+    from core.web.app import answer_errors
     from core.web.headers import add_security_headers
 
     app = Flask(__name__)
     app.extensions["streamkeeper"] = services
     app.register_blueprint(health.bp)
     app.after_request(add_security_headers)
-    answer_errors_in_json(app)
+    answer_errors(app)
     return app
