@@ -19,7 +19,7 @@ from flask import Blueprint, redirect, request, session, url_for
 from core.security.compare import same_secret
 from core.web.dashboard import answer_database_down, error_page
 from core.web.dashboard.discord_client import DiscordUnavailable
-from core.web.dashboard.state import current_user, dashboard
+from core.web.dashboard.state import dashboard, end_session
 
 bp = Blueprint("auth", __name__)
 answer_database_down(bp)
@@ -108,8 +108,7 @@ def callback():  # type: ignore[no-untyped-def]
         return error_page(502, "Discord did not answer", "Discord did not answer. Try again.")
     # A fresh session (and CSRF token) for the logged-in user; the one this browser had ends
     # on the server, so a copy of its cookie does not outlive this login.
-    dash.sessions.end(session.get("sid"))
-    session.clear()
+    end_session()
     session.permanent = True
     session["sid"] = dash.sessions.start(user.id, timedelta(hours=dash.config.session_hours))
     session["uid"] = user.id
@@ -121,10 +120,5 @@ def callback():  # type: ignore[no-untyped-def]
 
 @bp.post("/logout")
 def logout():  # type: ignore[no-untyped-def]
-    user = current_user()
-    if user is not None:
-        dashboard().permissions.forget_user(user.id)
-    # Ended on the server: a copy of this cookie is refused from now on.
-    dashboard().sessions.end(session.get("sid"))
-    session.clear()
+    end_session()  # on the server too: a copy of this cookie is refused from now on
     return redirect(url_for("public.landing"))

@@ -81,7 +81,10 @@ class DashboardConfig(FeatureServices):
     # None: each process keeps its own.
     redis: Redis | None = None
     session_hours: int = 8
+    # How long Discord's word that a user may manage a guild is used: for pages, and for
+    # changes (a POST), which ask again sooner.
     permission_cache_seconds: int = 180
+    permission_write_seconds: int = 30
 
     @property
     def login_configured(self) -> bool:

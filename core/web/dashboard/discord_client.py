@@ -38,6 +38,11 @@ class DiscordUnavailable(Exception):
     """Discord did not answer, or answered with something we cannot use."""
 
 
+class TokenRefused(DiscordUnavailable):
+    """Discord refused the user's token (401): it was revoked (the user removed the app from
+    Authorized Apps, or Discord ended it); only a new login gets another."""
+
+
 @dataclass(frozen=True)
 class DiscordUser:
     id: int
@@ -97,6 +102,8 @@ class DiscordClient:
         if response.status_code != 200:
             # Never the body: a token endpoint's error may echo what was sent.
             log.warning("Discord %s %s answered %s", method, path, response.status_code)
+            if response.status_code == 401 and "Authorization" in kwargs.get("headers", {}):
+                raise TokenRefused("Discord refused the user's token")
             raise DiscordUnavailable(f"Discord answered {response.status_code}")
         try:
             return parsed_json(response.content)

@@ -29,8 +29,8 @@ from core.features.directory.repository import Server
 from core.features.refusals import Refused
 from core.health import Check
 from core.web.dashboard import answer_database_down, error_page
-from core.web.dashboard.discord_client import DiscordUnavailable, UserGuild
-from core.web.dashboard.state import SessionUser, current_user, dashboard
+from core.web.dashboard.discord_client import DiscordUnavailable, TokenRefused, UserGuild
+from core.web.dashboard.state import SessionUser, current_user, dashboard, end_session
 
 bp = Blueprint("guilds", __name__, url_prefix="/dashboard")
 answer_database_down(bp)
@@ -101,11 +101,13 @@ def avatar_url(guild_id: int, user_id: int, stored: str, size: int = 32) -> str 
     return None
 
 
-def may_manage(user: SessionUser, guild_id: int) -> bool:
+def may_manage(user: SessionUser, guild_id: int, max_age: float | None = None) -> bool:
+    """Whether the bot serves the guild and Discord says the user may manage it, Discord's word
+    taken from the cache when it is younger than the cache's lifetime (or ``max_age``)."""
     dash = dashboard()
     if guild_id not in set(dash.config.bot_guild_ids()):
         return False
-    cached = dash.permissions.get(user.id, guild_id)
+    cached = dash.permissions.get(user.id, guild_id, max_age)
     if cached is None:
         cached = guild_id in _manageable(user, guild_id)
     return cached
@@ -140,6 +142,13 @@ def guild_blueprint(slug: str, import_name: str, label: str, index: str = "index
     return GuildArea(area, label, f"guild_{slug}.{index}")
 
 
+def sign_in_again():  # type: ignore[no-untyped-def]
+    """Discord refused the user's token (they removed the app, or Discord revoked it): the
+    session ends, and the next login gets a new token."""
+    end_session()
+    return redirect(url_for("public.landing", login="needed"), code=303)
+
+
 def require_user():  # type: ignore[no-untyped-def]
     """Any signed-in Discord user (as ``g.user``), their changes limited per minute."""
     user = current_user()
@@ -158,8 +167,14 @@ def require_login():  # type: ignore[no-untyped-def]
         return refused
     guild_id = (request.view_args or {}).get("guild_id")
     if guild_id is not None:
+        # A change is made on Discord's word of the last half minute: someone whose Manage
+        # Server was taken away (or who left) may still see the pages for the cache's few
+        # minutes, but changes nothing after it.
+        fresh = dashboard().config.permission_write_seconds if request.method == "POST" else None
         try:
-            allowed = may_manage(g.user, guild_id)
+            allowed = may_manage(g.user, guild_id, fresh)
+        except TokenRefused:
+            return sign_in_again()
         except DiscordUnavailable:
             return error_page(502, "Discord did not answer", "Discord did not answer. Try again.")
         if not allowed:
@@ -174,6 +189,8 @@ bp.before_request(require_login)
 def guild_list():  # type: ignore[no-untyped-def]
     try:
         guilds = _manageable(g.user)
+    except TokenRefused:
+        return sign_in_again()
     except DiscordUnavailable:
         return error_page(502, "Discord did not answer", "Discord did not answer. Try again.")
     present = set(dashboard().config.bot_guild_ids())

@@ -61,7 +61,8 @@ class RefusedSubscription:
 
 def _subscriptions(asked: Sequence[str]) -> tuple[list[Subscription], set[int], set[str]]:
     """The subscriptions asked for, and the guilds and overlay tokens they really follow."""
-    from core.web.dashboard.guilds import DiscordUnavailable, may_manage
+    from core.web.dashboard.discord_client import DiscordUnavailable, TokenRefused
+    from core.web.dashboard.guilds import may_manage
     from core.web.dashboard.state import current_user
     from core.web.overlays.stream import OverlaySubscription
 
@@ -79,6 +80,9 @@ def _subscriptions(asked: Sequence[str]) -> tuple[list[Subscription], set[int], 
             user = current_user()
             try:
                 allowed = user is not None and may_manage(user, guild_id)
+            except TokenRefused:
+                subs.append(RefusedSubscription(guild_id, topic, "Sign in again."))
+                continue
             except DiscordUnavailable:
                 subs.append(RefusedSubscription(guild_id, topic, "Discord did not answer."))
                 continue

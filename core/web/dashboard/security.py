@@ -189,26 +189,28 @@ class PermissionCache:
 
     def __init__(self, ttl: float, clock: Callable[[], float] = time.monotonic) -> None:
         self.ttl, self.clock = ttl, clock
-        self._entries: dict[tuple[int, int], tuple[bool, float]] = {}
+        self._entries: dict[tuple[int, int], tuple[bool, float]] = {}  # -> (may, when asked)
         self._lock = threading.Lock()
 
-    def get(self, user_id: int, guild_id: int) -> bool | None:
+    def get(self, user_id: int, guild_id: int, max_age: float | None = None) -> bool | None:
+        """What Discord said, when it said it less than ``ttl`` (or ``max_age``, when shorter)
+        seconds ago; else None (ask again)."""
         with self._lock:
             entry = self._entries.get((user_id, guild_id))
-        if entry is None or entry[1] <= self.clock():
+        age = min(self.ttl, self.ttl if max_age is None else max_age)
+        if entry is None or entry[1] + age <= self.clock():
             return None
         return entry[0]
 
     def put_all(self, user_id: int, manageable: set[int], asked: int | None = None) -> None:
-        expires = self.clock() + self.ttl
+        now = self.clock()
         with self._lock:
             if len(self._entries) > 50_000:
-                now = self.clock()
-                self._entries = {k: v for k, v in self._entries.items() if v[1] > now}
+                self._entries = {k: v for k, v in self._entries.items() if v[1] + self.ttl > now}
             for guild_id in manageable:
-                self._entries[(user_id, guild_id)] = (True, expires)
+                self._entries[(user_id, guild_id)] = (True, now)
             if asked is not None and asked not in manageable:
-                self._entries[(user_id, asked)] = (False, expires)
+                self._entries[(user_id, asked)] = (False, now)
 
     def forget_user(self, user_id: int) -> None:
         with self._lock:

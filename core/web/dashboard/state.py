@@ -34,6 +34,18 @@ def current_user() -> SessionUser | None:
     return environ[_USER_KEY]
 
 
+def end_session() -> None:
+    """Log this browser out: its session ends on the server (so a copy of the cookie stops
+    working too), this process forgets what Discord said the user may manage, and the cookie is
+    emptied."""
+    user = current_user()
+    dash = dashboard()
+    if user is not None:
+        dash.permissions.forget_user(user.id)
+    dash.sessions.end(session.get("sid"))
+    session.clear()
+
+
 def _session_user() -> SessionUser | None:
     user_id, name = session.get("uid"), session.get("name")
     if not isinstance(user_id, int) or not isinstance(name, str):
