@@ -7,12 +7,15 @@ import re
 
 import pytest
 
+from core.events import Platform
+from core.features.vip.rules import RuleAsked
 from core.features.vip.service import VipService
 from core.web.dashboard.aio import coroutine_runner
 from tests.features.vip.doubles import BROADCASTER, T0, FakeVipChannel
 from tests.support.clock import Clock
 from tests.web.dashboard.test_vip_page import (  # noqa: F401 - fixtures
     GUILD,
+    OTHER,
     _post,
     client,
     discord,
@@ -108,6 +111,7 @@ def test_rules_are_added_changed_and_removed_from_the_page(client, vip) -> None:
             "Hours go from 1",
         ),
         ("rules/99/remove", {}, "rules", "no VIP rule 99"),
+        ("rules/99/change", {"hours": "5"}, "rules", "no VIP rule 99"),  # removed in another tab
     ],
 )
 def test_a_refused_rule_is_told_next_to_its_form(client, path, form, error_id, words) -> None:  # noqa: F811
@@ -134,3 +138,17 @@ def test_the_analytics_are_charts_with_their_numbers(client, vip) -> None:  # no
     assert "1 grant(s) and extension(s), 5.0 hours of VIP" in page.text
     assert '<th scope="row" class="name">by hand</th><td>1</td>' in page.text
     assert "<script>" not in page.text
+
+
+def test_another_servers_rule_is_neither_changed_nor_removed_from_this_page(client, vip) -> None:  # noqa: F811
+    service, _twitch, run = vip
+    asked = RuleAsked(platform=Platform.TWITCH, when="bits", hours=5, at_least=500)
+    theirs = run(service.rules.add(OTHER, asked))
+    for path, form in (
+        (f"rules/{theirs.id}/change", {"hours": "99"}),
+        (f"rules/{theirs.id}/remove", {}),
+    ):
+        answer = _post(client, path, **form)
+        assert answer.status_code == 400
+        assert f"This server has no VIP rule {theirs.id}" in answer.text
+    assert run(service.rules.list(OTHER)) == [theirs]

@@ -118,6 +118,12 @@ def _page(guild_id: int, errors: dict[str, str] | None = None):  # type: ignore[
         errors["filters"] = filter_error
     entries = [] if filter_error else _run(service.log(guild_id, limit=50, **asked))
     settings = _run(service.settings(guild_id))
+    rules = vip_rules.context(service, _run, guild_id)
+    # A refusal for a rule the list does not show (removed meanwhile, or never this server's)
+    # is said above the list: its own place is the rule's row.
+    for name in [n for n in errors if n.startswith("rule-") and n != "rule-add"]:
+        if name not in {f"rule-{rule.id}" for rule in rules["rules"]}:
+            errors.setdefault("rules", errors.pop(name))
     page = render_template(
         "dashboard/vip.html",
         user=g.user,
@@ -142,7 +148,7 @@ def _page(guild_id: int, errors: dict[str, str] | None = None):  # type: ignore[
         notices=get_flashed_messages(),  # what _write flashed before its redirect
         now=datetime.now(UTC),
         live="live" in current_app.extensions,  # off: no live parts, the page works by reload
-        **vip_rules.context(service, _run, guild_id),
+        **rules,
     )
     return page, 400 if errors else 200
 
