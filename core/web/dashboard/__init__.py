@@ -41,6 +41,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+HSTS = "max-age=31536000"  # a year; subdomains are the operator's to decide, not ours
+
 # Everything the dashboard serves; its blueprints get the dashboard's headers and CSRF check
 # (the guild areas of ``pages/`` are added as they are registered).
 BLUEPRINTS = {"public", "auth", "guilds", "dashboard_assets", "me"}
@@ -178,7 +180,11 @@ def register(app: Flask, config: DashboardConfig) -> None:
     @app.after_request
     def dashboard_headers(response):  # type: ignore[no-untyped-def]
         if request.blueprint in BLUEPRINTS:
-            return add_dashboard_headers(response)
+            response = add_dashboard_headers(response)
+        if config.secure_cookies:
+            # The site is https (OAUTH_BASE_URL): a browser that saw it once never tries it
+            # over http again, where the session cookie's Secure flag would be its only guard.
+            response.headers.setdefault("Strict-Transport-Security", HSTS)
         return response
 
 

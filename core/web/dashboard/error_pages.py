@@ -11,6 +11,7 @@ from flask import Response, render_template, request
 from werkzeug.exceptions import HTTPException
 
 from core.platforms.webhook_checks import MAX_BODY_BYTES
+from core.web.dashboard.security import DASHBOARD_POLICY
 
 log = logging.getLogger(__name__)
 
@@ -72,6 +73,8 @@ def http_error_page(error: HTTPException, message: str | None = None) -> Respons
         log.exception("the error page for %s could not be drawn", status)
         return None
     response = Response(body, status, mimetype="text/html")
+    # The dashboard's own policy (no inline style either) wherever the error happened.
+    response.headers["Content-Security-Policy"] = DASHBOARD_POLICY
     for name, value in error.get_headers():
         if name.lower() != "content-type":
             response.headers[name] = value

@@ -28,6 +28,7 @@ def assert_page(answer, status: int, words: str) -> None:  # type: ignore[no-unt
     policy = answer.headers["Content-Security-Policy"]
     assert "frame-ancestors 'none'" in policy
     assert "script-src 'self'" in policy
+    assert "unsafe-inline" not in policy
 
 
 @pytest.mark.parametrize(

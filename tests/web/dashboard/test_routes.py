@@ -430,3 +430,14 @@ def test_every_dashboard_answer_carries_the_security_headers(site):
             assert headers["X-Frame-Options"] == "DENY"
             assert headers["Referrer-Policy"] == "no-referrer"
             assert headers["Cache-Control"] == "no-store", path
+
+
+@pytest.mark.parametrize("site_settings", [{"OAUTH_BASE_URL": "https://dash.test"}])
+def test_an_https_site_tells_browsers_to_keep_to_https(site):
+    client = site.client()
+    for path in ("/", f"/dashboard/{GUILD}/roles/", "/health", "/no-such-page"):
+        assert client.get(path).headers["Strict-Transport-Security"] == "max-age=31536000"
+
+
+def test_a_site_without_https_says_nothing_of_it(site):
+    assert "Strict-Transport-Security" not in site.client().get("/").headers
