@@ -95,6 +95,7 @@ def test_refused_heist_settings_are_shown_next_to_their_field(site):
     assert "Low risk is a whole number from 1 to 99." in refused.text
     rules = site.runtime.heist.rules(GUILD)
     assert (rules.low_chance, rules.medium_chance) == (70, 45)  # the other field was saved
+    assert "Chance to come back: saved Medium risk." in refused.text  # and the page says so
     crossed = post(client, PAGE + "settings/crew", min_bet="20000")
     assert crossed.status_code == 400
     assert "cannot be above max_bet" in crossed.text

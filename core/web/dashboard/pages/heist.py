@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
 
-from flask import abort, g, request
+from flask import abort, flash, g, request
 
 from core.events import utc
 from core.features.heist.history_repository import OUTCOMES, FinishedHeist
@@ -136,6 +136,9 @@ def heist_settings(guild_id: int, slug: str):  # type: ignore[no-untyped-def]
     errors.update(refused)
     labels = {field.name: field.label for field in group.fields}
     if errors:
+        saved = [labels[name] for name in typed if name not in refused]
+        if saved:  # the page answers 400 for the others: it says what did change
+            flash(f"{group.title}: saved {', '.join(saved)}.")
         return _show(
             guild_id,
             {f"heist-{name}": in_words(why, {name: labels[name]}) for name, why in errors.items()},

@@ -4,7 +4,7 @@ refusals). Typed role and channel ids are checked against the guild's real ones.
 
 from __future__ import annotations
 
-from flask import request
+from flask import flash, request
 
 from core.events import Platform
 from core.features.linking.service import (
@@ -113,6 +113,7 @@ def settings(guild_id: int):  # type: ignore[no-untyped-def]
     current = linking.settings(guild_id)
     errors: dict[str, str] = {}
     typed: dict[str, str] = {}
+    saved: list[str] = []
     for name, read, now, change in (
         ("linked_role", _role, current.linked_role_id, linking.set_linked_role),
         ("log_channel", _channel, current.log_channel_id, linking.set_log_channel),
@@ -122,9 +123,12 @@ def settings(guild_id: int):  # type: ignore[no-untyped-def]
             continue
         try:
             change(guild_id, read(guild_id, text))
+            saved.append(name.replace("_", " "))
         except Refused as refused:
             errors[name] = str(refused)
             typed[name] = text[:30]
     if errors:
+        if saved:  # the page answers 400 for the other: it says what did change
+            flash(f"Saved the {' and the '.join(saved)}.")
         return _show(guild_id, errors=errors, typed=typed)
     return back_to(guild_id, "Saved.")

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import current_app, g, render_template, request
+from flask import current_app, flash, g, render_template, request
 
 from core.features.raffle.admin import MAX_ADMIN_TICKETS
 from core.features.raffle.draws.service import MAX_WINNERS
@@ -214,9 +214,11 @@ def settings(guild_id: int):  # type: ignore[no-untyped-def]
         except Refused as refused:
             errors[name] = in_words(str(refused), _NAMES)
         typed[name] = value[:100]
-    if errors:
-        return _show(guild_id, errors=errors, typed=typed)
     saved = ", ".join(LABELS[name][0] for name in changed)
+    if errors:
+        if changed:  # the page answers 400 for the others: it says what did change
+            flash(f"Saved: {saved}.")
+        return _show(guild_id, errors=errors, typed=typed)
     note = f"Saved: {saved}." if changed else "Nothing to change."
     return back_to(guild_id, note, "settings")
 

@@ -107,6 +107,14 @@ def test_a_refused_setting_is_shown_by_its_field(pages, linking, form, field, me
     assert (settings.linked_role_id, settings.log_channel_id) == (None, None)
 
 
+def test_a_setting_saved_beside_a_refused_one_is_said_to_be_saved(pages, linking):
+    answer = pages.post("linking", "settings", {"linked_role": "Members", "log_channel": str(LOGS)})
+    assert_refused_here(answer, "The linked role takes a Discord id")
+    assert "Saved the log channel." in answer.text
+    assert linking.settings(GUILD).log_channel_id == LOGS
+    assert "Saved the log channel." not in pages.get("linking").text  # said once
+
+
 @pytest.mark.parametrize(
     ("channel", "message"),
     [(VOICE, "I can't post in #Stage"), (HIDDEN, "I can't post in #mods-only")],

@@ -114,6 +114,7 @@ def test_a_refused_setting_is_shown_by_its_field(pages, month, field, value, mes
     assert_refused_here(answer, message)
     assert f'id="{field}-error"' in answer.text
     assert month.periods.rates(GUILD).gifted_sub_tickets == 3  # the good field was saved
+    assert "Saved: Tickets per gifted sub." in answer.text  # and the page says so
     assert month.periods.rates(GUILD).time_zone == before.time_zone
 
 
