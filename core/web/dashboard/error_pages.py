@@ -33,8 +33,9 @@ WORDS: dict[int, tuple[str, str]] = {
     ),
     413: (
         "Too large",
-        f"What was sent is larger than StreamKeeper takes ({MAX_BODY_BYTES // (1024 * 1024)} MiB "
-        "at most, a picture or sound included), so nothing was saved. Send something smaller.",
+        "What was sent is larger than StreamKeeper takes in one request "
+        f"({MAX_BODY_BYTES // (1024 * 1024)} MiB), so nothing was saved. Send something "
+        "smaller: an alert's picture or sound, at most the size its page says.",
     ),
     429: ("Slow down", "Too many requests in a short time. Wait a minute and try again."),
     500: (

@@ -108,7 +108,7 @@ def test_an_upload_too_large_is_a_413_page_and_saves_nothing(site, size, fields)
         data=body,
         content_type=f"multipart/form-data; boundary={boundary}",
     )
-    assert_page(answer, 413, "Send something smaller.")
+    assert_page(answer, 413, "nothing was saved. Send something smaller")
     assert site.runtime.overlays.alert_settings.media(GUILD) == []
 
 

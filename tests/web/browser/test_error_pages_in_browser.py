@@ -1,0 +1,62 @@
+"""The error pages as a browser shows them: an unknown address, a bookmarked form's address and
+a picture too large for an upload are pages in the dashboard's look at 360 and 1366 px, which
+neither scroll sideways nor fail axe (tests/web/browser/test_every_page.py's checks)."""
+
+from __future__ import annotations
+
+import pytest
+from axe_playwright_python.sync_playwright import Axe
+
+from tests.fakes.discord_oauth import MANAGE_GUILD
+from tests.web.browser.test_every_page import DOCS, WIDTHS, _problems
+
+GUILD = 111111111111111111
+ADMIN = 900000000000000001
+
+
+@pytest.fixture
+def signed_in(page, site, discord):  # type: ignore[no-untyped-def]
+    site.runtime.guilds.ensure_guild(GUILD, "Stream Server")
+    admin = discord.add_user(ADMIN, "bea").member_of(GUILD, "Stream Server", MANAGE_GUILD)
+    discord.sign_in_as(admin)
+    page.goto(site.url + "/")
+    page.click("text=Log in with Discord")
+    page.wait_for_selector("#approve")
+    page.click("#approve")
+    page.wait_for_url(site.url + "/dashboard/")
+    return page
+
+
+def test_an_unknown_address_and_a_forms_address_are_pages(signed_in, site, shot):
+    page, axe, problems = signed_in, Axe(), []
+    for width in WIDTHS:
+        page.set_viewport_size({"width": width, "height": 800})
+        for path, status, title in (
+            ("/no-such-page", 404, "Page not found"),
+            (f"/dashboard/{GUILD}/roles/add", 405, "Not available this way"),
+        ):
+            response = page.goto(site.url + path)
+            assert response is not None
+            assert response.status == status
+            assert page.locator("h1").inner_text() == title
+            assert page.locator("#logout").count() == 1  # still signed in, and shown so
+            problems += [f"{path} at {width} px: {p}" for p in _problems(page, axe)]
+            shot(page, f"error-{status}-{DOCS[width]}", keep=False)
+    assert not problems, "\n".join(problems)
+
+
+def test_a_picture_too_large_is_a_page_that_says_nothing_was_saved(signed_in, site, shot):
+    page = signed_in
+    page.goto(f"{site.url}/dashboard/{GUILD}/alerts/")
+    big = b"\x89PNG\r\n\x1a\n" + b"0" * (1024 * 1024)
+    page.set_input_files("input[type=file]", files=[
+        {"name": "huge.png", "mimeType": "image/png", "buffer": big}
+    ])  # fmt: skip
+    with page.expect_navigation() as answered:
+        page.locator("input[type=file]").evaluate("input => input.form.submit()")
+    assert answered.value.status == 413
+    assert page.locator("h1").inner_text() == "Too large"
+    assert "nothing was saved" in page.locator("main").inner_text()
+    assert _problems(page, Axe()) == []
+    shot(page, "error-413-desktop", keep=False)
+    assert site.runtime.overlays.alert_settings.media(GUILD) == []
