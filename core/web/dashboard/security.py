@@ -197,7 +197,7 @@ class PermissionCache:
         seconds ago; else None (ask again)."""
         with self._lock:
             entry = self._entries.get((user_id, guild_id))
-        age = min(self.ttl, self.ttl if max_age is None else max_age)
+        age = self.ttl if max_age is None else min(self.ttl, max_age)
         if entry is None or entry[1] + age <= self.clock():
             return None
         return entry[0]

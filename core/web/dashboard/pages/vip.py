@@ -121,9 +121,9 @@ def _page(guild_id: int, errors: dict[str, str] | None = None):  # type: ignore[
     rules = vip_rules.context(service, _run, guild_id)
     # A refusal for a rule the list does not show (removed meanwhile, or never this server's)
     # is said above the list: its own place is the rule's row.
-    for name in [n for n in errors if n.startswith("rule-") and n != "rule-add"]:
-        if name not in {f"rule-{rule.id}" for rule in rules["rules"]}:
-            errors.setdefault("rules", errors.pop(name))
+    listed = {"rule-add", *(f"rule-{rule.id}" for rule in rules["rules"])}
+    for name in [n for n in errors if n.startswith("rule-") and n not in listed]:
+        errors.setdefault("rules", errors.pop(name))
     page = render_template(
         "dashboard/vip.html",
         user=g.user,
