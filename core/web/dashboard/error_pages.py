@@ -46,9 +46,17 @@ WORDS: dict[int, tuple[str, str]] = {
 }
 
 
+# An overlay's address is opened by OBS, which draws whatever comes back over the stream: an
+# opaque page there would cover it. Everything under it keeps the JSON answer (a wrong token
+# answers what any unknown address under it does).
+NEVER_A_PAGE = ("/overlay/",)
+
+
 def wants_page(dashboard_blueprints: set[str]) -> bool:
     """Whether this request is answered with a page: it is one of the dashboard's, or its client
     prefers HTML to JSON (a browser does; a script asking ``*/*`` or nothing does not)."""
+    if request.path.startswith(NEVER_A_PAGE):
+        return False
     if request.blueprint in dashboard_blueprints:
         return True
     best = request.accept_mimetypes.best_match(("application/json", "text/html"))

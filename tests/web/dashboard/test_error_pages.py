@@ -134,11 +134,27 @@ def test_a_refusal_no_view_caught_is_a_400_page_in_its_own_words(site, monkeypat
     assert_page(answer, 400, "The roles are being changed; try again in a moment.")
 
 
-@pytest.mark.parametrize("path", ["/setup", "/setup?token=wrong", "/overlay/" + "A" * 32])
-def test_a_page_that_hides_itself_looks_like_an_unknown_address_to_a_browser(site, path):
+@pytest.mark.parametrize(
+    ("path", "unknown_path"),
+    [
+        ("/setup", "/no-such-page"),
+        ("/setup?token=wrong", "/no-such-page"),
+        ("/overlay/" + "A" * 32, "/overlay/no/such/page"),
+    ],
+)
+def test_a_page_that_hides_itself_looks_like_an_unknown_address_to_a_browser(
+    site, path, unknown_path
+):
     client = site.app.test_client()
     hidden = client.get(path, headers=BROWSER, environ_base=REMOTE)
-    unknown = client.get("/no-such-page", headers=BROWSER, environ_base=REMOTE)
+    unknown = client.get(unknown_path, headers=BROWSER, environ_base=REMOTE)
     assert hidden.status_code == unknown.status_code == 404
     assert hidden.get_data() == unknown.get_data()
     assert sorted(hidden.headers.items()) == sorted(unknown.headers.items())
+
+
+def test_an_overlay_in_obs_never_gets_a_page_over_the_stream(site):
+    """OBS draws what an overlay's address answers over the stream: a wrong or rotated token
+    keeps the small JSON answer, not an opaque page."""
+    answer = site.app.test_client().get("/overlay/" + "A" * 32, headers=BROWSER)
+    assert (answer.status_code, answer.mimetype) == (404, "application/json")
