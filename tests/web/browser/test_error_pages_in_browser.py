@@ -7,23 +7,13 @@ from __future__ import annotations
 import pytest
 from axe_playwright_python.sync_playwright import Axe
 
-from tests.fakes.discord_oauth import MANAGE_GUILD
 from tests.web.browser.test_every_page import DOCS, WIDTHS, _problems
-
-GUILD = 111111111111111111
-ADMIN = 900000000000000001
+from tests.web.browser.test_settings_pages import GUILD, _log_in
 
 
 @pytest.fixture
 def signed_in(page, site, discord):  # type: ignore[no-untyped-def]
-    site.runtime.guilds.ensure_guild(GUILD, "Stream Server")
-    admin = discord.add_user(ADMIN, "bea").member_of(GUILD, "Stream Server", MANAGE_GUILD)
-    discord.sign_in_as(admin)
-    page.goto(site.url + "/")
-    page.click("text=Log in with Discord")
-    page.wait_for_selector("#approve")
-    page.click("#approve")
-    page.wait_for_url(site.url + "/dashboard/")
+    _log_in(page, site, discord)  # ana, who manages GUILD
     return page
 
 

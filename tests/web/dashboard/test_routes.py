@@ -220,15 +220,24 @@ def url_of(rule: Rule, guild_id: int) -> str:
     return path
 
 
-def guild_routes(app: Flask) -> list[tuple[str, str]]:
+def guild_urls(
+    app: Flask, guild_id: int, methods: tuple[str, ...] = ("GET", "POST")
+) -> list[tuple[str, str]]:
+    """Every route under a guild as (method, address) for ``guild_id``, in a stable order. The
+    live streams are among them: a refusal answers before a stream opens."""
     return sorted(
-        (rule.rule, method)
+        (method, url_of(rule, guild_id))
         for rule, method in routes(app)
-        if ROUTES.get((rule.rule, method)) == GUILD_ADMIN
+        if ROUTES.get((rule.rule, method)) == GUILD_ADMIN and method in methods
     )
 
 
-def changed(before, after):
+def pages_of(app: Flask, guild_id: int) -> list[str]:
+    """The guild's GET routes that answer at once (not the live streams)."""
+    return [url for _m, url in guild_urls(app, guild_id, ("GET",)) if "/live/" not in url]
+
+
+def changed(before, after):  # type: ignore[no-untyped-def]
     return {k: (before[k], after[k]) for k in before if before[k] != after[k]}
 
 
@@ -248,20 +257,6 @@ def everything(site: Site) -> dict[str, list[tuple]]:
 def no_write_limit(site: Site) -> None:
     """Every route is sent to in a row: more forms than a person sends in a minute."""
     site.dashboard.write_limit = RateLimiter(10_000, 60)
-
-
-@pytest.fixture
-def guild_paths(site: Site) -> list[tuple[str, str]]:
-    """Every guild route as a (method, path) of the other guild, whose data a test then checks."""
-    site.runtime.points.set_name(OTHER_GUILD, "gems")
-    return [
-        (method, url_of(rule_of(site.app, path, method), OTHER_GUILD))
-        for path, method in guild_routes(site.app)
-    ]
-
-
-def rule_of(app: Flask, path: str, method: str) -> Rule:
-    return next(r for r, m in routes(app) if (r.rule, m) == (path, method))
 
 
 def send(client, method: str, path: str):  # type: ignore[no-untyped-def]
@@ -291,12 +286,11 @@ def test_every_route_under_a_guild_is_a_guild_admins(site):
 # --- a guild's routes, used by someone who may not ------------------------------------------------
 
 
-def test_another_guilds_admin_gets_the_same_403_on_every_route_and_changes_nothing(
-    site, guild_paths
-):
+def test_another_guilds_admin_gets_the_same_403_on_every_route_and_changes_nothing(site):
+    site.runtime.points.set_name(OTHER_GUILD, "gems")
     client = site.client()  # manages GUILD, a plain member of OTHER_GUILD
     before = everything(site)
-    for method, path in guild_paths:
+    for method, path in guild_urls(site.app, OTHER_GUILD):
         answer = send(client, method, path)
         assert answer.status_code == 403, (method, path, answer.status_code)
         assert NOT_YOURS in answer.text, (method, path)
@@ -307,8 +301,7 @@ def test_another_guilds_admin_gets_the_same_403_on_every_route_and_changes_nothi
 def test_a_member_without_manage_server_gets_403_on_every_route_of_their_own_guild(site):
     client = site.client(VIEWER, "vic", manages=())
     before = everything(site)
-    for path, method in guild_routes(site.app):
-        url = url_of(rule_of(site.app, path, method), GUILD)
+    for method, url in guild_urls(site.app, GUILD):
         answer = send(client, method, url)
         assert answer.status_code == 403, (method, url, answer.status_code)
     assert changed(before, everything(site)) == {}
@@ -327,18 +320,14 @@ def test_an_admin_who_lost_the_right_changes_nothing_after_half_a_minute(site, c
         next(e for e in user.guilds if e["id"] == str(GUILD))["permissions"] = str(1 << 11)
     clock.advance(31)
     before = everything(site)
-    for path, method in guild_routes(site.app):
-        if method == "POST":
-            url = url_of(rule_of(site.app, path, method), GUILD)
-            assert send(client, method, url).status_code == 403, url
+    for method, url in guild_urls(site.app, GUILD, ("POST",)):
+        assert send(client, method, url).status_code == 403, url
     assert changed(before, everything(site)) == {}
     # Pages were shown on Discord's word of less than the cache's three minutes; past them,
     # nothing is.
     clock.advance(150)
-    for path, method in guild_routes(site.app):
-        if method == "GET" and "live/" not in path:
-            url = url_of(rule_of(site.app, path, method), GUILD)
-            assert client.get(url).status_code == 403, url
+    for url in pages_of(site.app, GUILD):
+        assert client.get(url).status_code == 403, url
 
 
 @pytest.mark.parametrize("path", [f"/dashboard/{GUILD}/roles/", "/dashboard/"])
@@ -356,8 +345,7 @@ def test_a_token_revoked_on_discord_ends_the_session(site, path):
 def test_a_visitor_who_is_not_signed_in_is_sent_to_sign_in_and_changes_nothing(site):
     client = site.app.test_client()
     before = everything(site)
-    for path, method in guild_routes(site.app):
-        url = url_of(rule_of(site.app, path, method), GUILD)
+    for method, url in guild_urls(site.app, GUILD):
         answer = client.get(url) if method == "GET" else client.post(url, data=FORM)
         if method == "GET":
             assert answer.status_code == 302, url
@@ -401,10 +389,9 @@ def test_every_dashboard_form_without_the_csrf_token_is_refused_and_changes_noth
 def test_no_form_or_search_of_any_route_is_a_500_or_shows_markup_it_was_sent(site, value):
     client = site.client()
     searches = ("q", "page", "days", "on", "kind", "viewer", "action", "sent", "last_id")
-    for path, method in guild_routes(site.app):
-        if "live/" in path:
+    for method, url in guild_urls(site.app, GUILD):
+        if "/live/" in url:
             continue
-        url = url_of(rule_of(site.app, path, method), GUILD)
         if method == "GET":
             answer = client.get(url, query_string=dict.fromkeys(searches, value))
         else:
@@ -418,18 +405,14 @@ def test_no_form_or_search_of_any_route_is_a_500_or_shows_markup_it_was_sent(sit
 
 def test_every_dashboard_answer_carries_the_security_headers(site):
     client = site.client()
-    for path, method in guild_routes(site.app):
-        if method != "GET" or "live/" in path:
-            continue
-        for guild_id in (GUILD, OTHER_GUILD):
-            answer = client.get(url_of(rule_of(site.app, path, method), guild_id))
-            headers = answer.headers
-            assert "frame-ancestors 'none'" in headers["Content-Security-Policy"], path
-            assert "unsafe-inline" not in headers["Content-Security-Policy"], path
-            assert headers["X-Content-Type-Options"] == "nosniff"
-            assert headers["X-Frame-Options"] == "DENY"
-            assert headers["Referrer-Policy"] == "no-referrer"
-            assert headers["Cache-Control"] == "no-store", path
+    for path in [*pages_of(site.app, GUILD), *pages_of(site.app, OTHER_GUILD)]:
+        headers = client.get(path).headers
+        assert "frame-ancestors 'none'" in headers["Content-Security-Policy"], path
+        assert "unsafe-inline" not in headers["Content-Security-Policy"], path
+        assert headers["X-Content-Type-Options"] == "nosniff"
+        assert headers["X-Frame-Options"] == "DENY"
+        assert headers["Referrer-Policy"] == "no-referrer"
+        assert headers["Cache-Control"] == "no-store", path
 
 
 @pytest.mark.parametrize("site_settings", [{"OAUTH_BASE_URL": "https://dash.test"}])
