@@ -114,7 +114,6 @@ def parse_setting(name: str, value: str) -> tuple[str, Any]:
             return column, channel_id
         raise RaffleRefused("channel takes a #channel, a channel id, or none.")
     try:
-        calendar.zone(raw)
+        return column, calendar.zone_name(raw)
     except calendar.BadDates as exc:
         raise RaffleRefused(str(exc)) from exc
-    return column, raw

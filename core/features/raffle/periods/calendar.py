@@ -5,8 +5,9 @@
 from __future__ import annotations
 
 import calendar
+import functools
 from datetime import date, datetime, time, timedelta
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from core.events import utc
 
@@ -20,11 +21,35 @@ class BadDates(ValueError):
     """The dates make no period; the message is for the user."""
 
 
+# Files of the zone database that are not places: the host's own zone, which moves with the
+# machine, and the database's placeholder.
+_NOT_PLACES = frozenset({"localtime", "Factory", "posixrules"})
+
+
 def zone(name: str) -> ZoneInfo:
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise BadDates(f"{name!r} is not a time zone I know (try Europe/Berlin or UTC).") from exc
+        raise BadDates(_unknown(name)) from exc
+
+
+def zone_name(typed: str) -> str:
+    """A time zone as someone typed it (``europe/berlin``) -> its name in the zone database
+    (``Europe/Berlin``), for storing. Only the database's places: not the host's ``localtime``,
+    the ``posix/`` and ``right/`` copies or the database's own files."""
+    name = _zone_names().get(typed.strip().lower())
+    if name is None:
+        raise BadDates(_unknown(typed))
+    return name
+
+
+@functools.cache
+def _zone_names() -> dict[str, str]:
+    return {name.lower(): name for name in available_timezones() - _NOT_PLACES}
+
+
+def _unknown(name: str) -> str:
+    return f"{name!r} is not a time zone I know (try Europe/Berlin or UTC)."
 
 
 def local_midnight(day: date, time_zone: str) -> datetime:
