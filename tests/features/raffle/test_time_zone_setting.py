@@ -3,6 +3,10 @@ name there, and nothing that only happens to be a file of the host's zone databa
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 import pytest
 
 from core.features.raffle import rates
@@ -40,3 +44,21 @@ def test_a_place_is_stored_by_its_name_in_the_zone_database(typed, stored):
 def test_anything_else_is_refused_in_words(typed):
     with pytest.raises(RaffleRefused, match="is not a time zone I know"):
         rates.parse_setting("time_zone", typed)
+
+
+def test_time_zones_work_on_a_host_without_a_zone_database(tmp_path):
+    """Slim container images have no /usr/share/zoneinfo: the pinned tzdata package stands in."""
+    script = (
+        "from core.features.raffle.periods import calendar\n"
+        "print(calendar.zone_name('europe/berlin'), calendar.zone('UTC'))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        env={**os.environ, "PYTHONTZPATH": str(tmp_path)},  # an empty folder: no host zones
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["Europe/Berlin", "UTC"]
