@@ -54,6 +54,16 @@ class TryLater(str):
     ``deliver_now`` returns one when no part of the message went out."""
 
 
+class ReplyTooLarge(Exception):
+    """An answer's body ran past the ``max_body_bytes`` its request allowed; no more of it
+    was read."""
+
+    def __init__(self, status: int, max_bytes: int) -> None:
+        super().__init__(f"the reply is over {max_bytes:,} bytes")
+        self.status = status
+        self.max_bytes = max_bytes
+
+
 class Retry(Exception):
     """Raised by an attempt that may be tried again; ``error`` is what to raise when no retry is
     left, ``problem`` what to log, ``retry_after`` the server's ``Retry-After`` in seconds."""
@@ -190,21 +200,48 @@ class HttpClient:
     ) -> None:
         await self.aclose()
 
-    async def _send(self, method: str, url: str, **options: Any) -> httpx.Response:
-        """One request; raises :class:`NoAnswer` when no HTTP answer came back. One that may
-        change something at the partner says so to the outbox call it is part of first
-        (``core/outbox/sending.py``), which may keep it from leaving."""
+    async def _send(
+        self, method: str, url: str, *, max_body_bytes: int | None = None, **options: Any
+    ) -> httpx.Response:
+        """One request; raises :class:`NoAnswer` when no HTTP answer came back, and
+        :class:`ReplyTooLarge` when ``max_body_bytes`` is given and the body (decoded) runs
+        past it. One that may change something at the partner says so to the outbox call it
+        is part of first (``core/outbox/sending.py``), which may keep it from leaving."""
         if method.upper() not in _READS:
             await sending.going_out()
         try:
             async with asyncio.timeout(self._total_timeout_seconds):
-                return await self._http.request(method, url, **options)
+                if max_body_bytes is None:
+                    return await self._http.request(method, url, **options)
+                return await self._bounded(method, url, max_body_bytes, **options)
         except _NOT_SENT as exc:
             kind = type(exc).__name__
             raise NoAnswer(f"could not connect ({kind})", kind, is_unsent=True) from None
         except (httpx.TransportError, TimeoutError) as exc:
             kind = type(exc).__name__
             raise NoAnswer(f"got no answer ({kind})", kind, is_unsent=False) from None
+
+    async def _bounded(
+        self, method: str, url: str, max_body_bytes: int, **options: Any
+    ) -> httpx.Response:
+        """The answer with at most ``max_body_bytes`` of body read (a partner that sends
+        megabytes is stopped there, not held in memory)."""
+        request = self._http.build_request(method, url, **options)
+        streamed = await self._http.send(request, stream=True)
+        body = bytearray()
+        try:
+            async for chunk in streamed.aiter_bytes():
+                body += chunk
+                if len(body) > max_body_bytes:
+                    raise ReplyTooLarge(streamed.status_code, max_body_bytes)
+        finally:
+            await streamed.aclose()
+        # Decoded already: the new answer must not decode it again.
+        dropped = {"content-encoding", "content-length", "transfer-encoding"}
+        headers = [(k, v) for k, v in streamed.headers.multi_items() if k.lower() not in dropped]
+        return httpx.Response(
+            streamed.status_code, headers=headers, content=bytes(body), request=request
+        )
 
     async def _send_or_retry(
         self,
@@ -311,6 +348,7 @@ __all__ = [
     "FateUnknown",
     "HttpClient",
     "NoAnswer",
+    "ReplyTooLarge",
     "Retry",
     "ServiceClient",
     "retry_after",

@@ -21,7 +21,7 @@ from typing import Any, ClassVar
 
 import httpx
 
-from core.platforms.http import Backoff, HttpClient, Retry, retry_after
+from core.platforms.http import Backoff, HttpClient, ReplyTooLarge, Retry, retry_after
 from core.platforms.lenient import parsed_json
 
 TIMEOUT = httpx.Timeout(15.0, connect=5.0)
@@ -98,10 +98,12 @@ class JsonApi(HttpClient):
         is_idempotent: bool = True,
         is_429_final: bool = False,
         endpoint_window: float | None = None,
+        max_body_bytes: int | None = None,
     ) -> httpx.Response:
         """``path`` with ``token`` as the bearer (none when None). ``endpoint_window`` is how
         long a 429 that names no wait waits (an endpoint's own limit); ``is_429_final`` raises
-        a 429 at once (see :meth:`_is_429_retried`)."""
+        a 429 at once (see :meth:`_is_429_retried`). ``max_body_bytes``: a longer reply is
+        the platform's error, read no further."""
         headers = {"Accept": "application/json"}
         if token is not None:
             headers["Authorization"] = f"Bearer {token}"
@@ -120,20 +122,25 @@ class JsonApi(HttpClient):
                 return Retry(error, f"answered {status}", wait)
             return error
 
-        return await self._send_with_retries(
-            method,
-            self._base_url + path,
-            backoff=self._backoff,
-            on_retry=self._backoff.logging_to(self.retry_log, f"{self.label} {method} {path}"),
-            unreachable=lambda no_answer: self.unreachable_type(
-                None, f"{method} {path}: {no_answer.problem}", is_unsent=no_answer.is_unsent
-            ),
-            refusal=refusal,
-            is_idempotent=is_idempotent,
-            params=params,
-            json=json_body,
-            headers=headers,
-        )
+        bounded = {} if max_body_bytes is None else {"max_body_bytes": max_body_bytes}
+        try:
+            return await self._send_with_retries(
+                method,
+                self._base_url + path,
+                backoff=self._backoff,
+                on_retry=self._backoff.logging_to(self.retry_log, f"{self.label} {method} {path}"),
+                unreachable=lambda no_answer: self.unreachable_type(
+                    None, f"{method} {path}: {no_answer.problem}", is_unsent=no_answer.is_unsent
+                ),
+                refusal=refusal,
+                is_idempotent=is_idempotent,
+                params=params,
+                json=json_body,
+                headers=headers,
+                **bounded,
+            )
+        except ReplyTooLarge as exc:
+            raise self.error_type(exc.status, str(exc)) from None
 
     def _headers(self) -> dict[str, str]:
         """Headers every request carries besides ``Accept`` and the token."""

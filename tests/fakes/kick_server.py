@@ -221,11 +221,14 @@ class FakeKick(KickAuth, KickEvents, KickRewards, ThreadedServer, Scripted["Reco
         retry_after: float | None = None,
         body: Any = None,
         method: str | None = None,
+        headers: dict[str, str] | None = None,
     ) -> None:
         """The next ``times`` requests to ``path`` (any method, or ``method``) get ``status``
-        without being processed, with ``Retry-After`` if given and ``body`` (default: Kick-style
-        ``{"data": null, "message": <reason>}``)."""
-        headers = {} if retry_after is None else {"Retry-After": f"{retry_after:g}"}
+        without being processed, with ``Retry-After`` if given, ``headers`` and ``body``
+        (default: Kick-style ``{"data": null, "message": <reason>}``)."""
+        headers = dict(headers or {})
+        if retry_after is not None:
+            headers["Retry-After"] = f"{retry_after:g}"
         self._add_failure(path, Failure(method and method.upper(), status, times, body, headers))
 
     @web.middleware

@@ -63,6 +63,7 @@ MAX_BAN_REASON_LENGTH = 100
 _IDS_PER_REQUEST = 50
 _REDEMPTION_IDS_PER_REQUEST = 25
 _MAX_PAGES = 50
+MAX_PUBLIC_KEY_REPLY_BYTES = 16 * 1024  # Kick's key (RSA-2048, PEM) in its envelope: ~500 bytes
 
 
 class KickApi(KickTransport):
@@ -282,9 +283,12 @@ class KickApi(KickTransport):
         await self._request("DELETE", "/public/v1/moderation/bans", token, json_body=body)
 
     async def get_public_key(self) -> str:
-        """Kick's webhook public key as PEM text (no token needed)."""
-        data = _mapping(await self._get(None, "/public/v1/public-key"))
-        key = _text(data.get("public_key"), 64_000)  # a PEM key: never cut
+        """Kick's webhook public key as PEM text (no token needed). A reply over
+        :data:`MAX_PUBLIC_KEY_REPLY_BYTES` is :class:`KickApiError`, read no further."""
+        reply = await self._body(
+            "GET", "/public/v1/public-key", None, max_body_bytes=MAX_PUBLIC_KEY_REPLY_BYTES
+        )
+        key = _text(_mapping(reply_data(reply)).get("public_key"), MAX_PUBLIC_KEY_REPLY_BYTES)
         if not key:
             raise KickApiError(200, "the reply has no public_key")
         return key

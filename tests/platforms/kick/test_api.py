@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import gzip
 import logging
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
@@ -341,6 +342,22 @@ async def test_public_key_needs_no_token(kick: FakeKick, api: KickApi) -> None:
     assert key == kick.public_key_pem
     assert key.startswith("-----BEGIN PUBLIC KEY-----")
     assert kick.requests_to("/public/v1/public-key")[0].auth == "none"
+
+
+@pytest.mark.parametrize("compressed", [False, True], ids=["plain", "gzip"])
+async def test_a_public_key_reply_past_the_limit_is_refused_unread(
+    kick: FakeKick, api: KickApi, compressed: bool
+) -> None:
+    body = b'{"data": {"public_key": "' + b"A" * 5_000_000 + b'"}, "message": "OK"}'
+    headers = {}
+    if compressed:  # 5 MB that travel as 5 KB: the limit is on what is read out of it
+        body, headers = gzip.compress(body), {"Content-Encoding": "gzip"}
+    kick.fail_next("/public/v1/public-key", 200, body=body, headers=headers)
+
+    with pytest.raises(KickApiError, match="over 16,384 bytes"):
+        await api.get_public_key()
+
+    assert await api.get_public_key() == kick.public_key_pem  # the next answer is read as usual
 
 
 # Retries and errors
