@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from core.features.chat_commands.notices import ChatNotices
     from core.features.connections.kick.arrivals import WebhookArrivals
+    from core.features.connections.kick.public_key import KickPublicKeys
     from core.features.connections.kick.service import KickConnections
     from core.features.connections.kick.setup import KickSetup
     from core.features.connections.twitch.service import TwitchConnections
@@ -59,6 +60,7 @@ class FeatureServices:
     kick_connections: KickConnections | None = None  # the Kick sign-in round trip
     kick_setup: KickSetup | None = None
     webhook_arrivals: WebhookArrivals | None = None
+    kick_public_key: KickPublicKeys | None = None  # Kick's webhook key, fetched and stored
     twitch_connections: TwitchConnections | None = None  # the Twitch sign-in round trip
     twitch_setup: TwitchSetup | None = None
     raffle: RaffleService | None = None

@@ -204,6 +204,7 @@ class Assembly(FeatureServices):
             *self.process_health().checks,
             consent_check(self.engine, self.guilds.name_of),
             self.payment_doubts.health_check(),
+            self.kick_public_key.health_check(),
         ]
         return HealthReport(checks)
 

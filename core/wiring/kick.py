@@ -9,6 +9,7 @@ from core.config import KickSettings, SettingsError
 from core.events import Platform
 from core.features.connections.channel_setup import ConnectLinks
 from core.features.connections.kick.arrivals import WebhookArrivals
+from core.features.connections.kick.public_key import KickPublicKeys
 from core.features.connections.kick.service import AppToken, KickConnections
 from core.features.connections.kick.setup import KickSetup
 from core.features.connections.kick.subscriptions import SubscriptionKeeper
@@ -20,6 +21,7 @@ from core.platforms.kick.receiver import KickWebhookReceiver
 from core.platforms.kick.site import look_up_internal_ids
 from core.platforms.kick.sources import ChannelIds, PusherSupervisor, pusher_wanted
 from core.platforms.kick.webhook import load_public_key
+from core.platforms.kick.webhook_keys import WebhookKeys, canonical_pem
 from core.wiring.platform_clients import PlatformClients, receiver_options
 from core.wiring.upkeep import SubscriptionUpkeep
 
@@ -91,8 +93,28 @@ def install(rt: Assembly) -> None:
         rt.scheduler.loop("Kick Pusher", rt.pusher.run)
     if rt.settings.web.oauth_base_url:
         rt.scheduler.loop("Kick subscription upkeep", rt.kick_upkeep.run)
+    # KICK_WEBHOOK_PUBLIC_KEY set: that key alone. Else the bundled key, and Kick's as the bot
+    # fetches it (rotated keys keep working without an upgrade).
+    is_operators_key = bool(kick.webhook_public_key)
+    rt.kick_public_key = KickPublicKeys(
+        rt.engine,
+        rt.clock,
+        make_api=None if is_operators_key else rt.kick.api,
+        bundled_pem=canonical_pem(public_key),
+    )
+    if rt.kick_public_key.fetches:
+        rt.scheduler.every(
+            "fetching Kick's webhook key",
+            rt.kick_public_key.seconds_until_next_fetch,
+            rt.kick_public_key.refresh,
+        )
+    keys = WebhookKeys(
+        [public_key],
+        look_up=rt.kick_public_key.stored_pem if rt.kick_public_key.fetches else None,
+        clock=rt.clock,
+    )
     rt.kick_receiver = KickWebhookReceiver(
-        public_key=public_key,
+        public_key=keys,
         max_age_seconds=kick.webhook_max_age_seconds,
         broadcaster_of_subscription=rt.kick_connections.broadcaster_of_subscription,
         on_arrival=rt.webhook_arrivals.record,

@@ -1,7 +1,9 @@
 """The fake Kick's event subscriptions (``/public/v1/events/subscriptions``) and its signed
 webhook deliveries, mixed into :class:`tests.fakes.kick_server.FakeKick`: one subscription per
 broadcaster and event type, refused while the app's webhooks are off; deliveries signed with the
-fake's key, whose public half ``GET /public/v1/public-key`` serves."""
+fake's key, whose public half ``GET /public/v1/public-key`` serves (as Kick's, ``{"data":
+{"public_key": <PEM>}, "message": "OK"}``); :meth:`KickEvents.rotate_key` changes it, as Kick
+may."""
 
 from __future__ import annotations
 
@@ -39,6 +41,7 @@ class KickEvents:
     webhooks_enabled: bool
     subscriptions: dict[str, dict[str, Any]]
     _caller: Callable[..., IssuedToken]
+    _rotated_key: tuple[RSAPrivateKey, str] | None = None  # rotate_key's; else the shared pair
 
     def drop_subscription(self, subscription_id: str) -> None:
         """Forget a subscription, as Kick does after a day of failed deliveries."""
@@ -111,8 +114,14 @@ class KickEvents:
                     headers["Kick-Event-Subscription-Id"] = subscription["id"]
         return body, {**headers, "Content-Type": "application/json"}
 
+    def rotate_key(self, private_key: RSAPrivateKey, public_pem: str) -> None:
+        """Kick changes its signing key: deliveries are signed with ``private_key`` from now
+        on, and ``GET /public/v1/public-key`` serves ``public_pem``."""
+        with self._lock:
+            self._rotated_key = (private_key, public_pem)
+
     def _key_pair(self) -> tuple[RSAPrivateKey, str]:
-        return webhook_key_pair()
+        return self._rotated_key or webhook_key_pair()
 
     async def _create_subscriptions(self, request: web.Request) -> web.Response:
         body = await json_object(request)

@@ -75,6 +75,18 @@ webhook_arrivals = Table(
     Column("arrived_at", UTCDateTime, nullable=False),
 )
 
+# Kick's webhook public key as the bot last fetched it from Kick (one row, name "webhook"):
+# every web process checks signatures with it too (core/platforms/kick/webhook_keys.py).
+# fetched_at: the last fetch that returned this key; changed_at: the first one.
+kick_public_keys = Table(
+    "kick_public_keys",
+    metadata,
+    Column("name", String(32), primary_key=True),
+    Column("pem", Text, nullable=False),
+    Column("fetched_at", UTCDateTime, nullable=False),
+    Column("changed_at", UTCDateTime, nullable=False),
+)
+
 
 oauth_states = Table(
     "oauth_states",

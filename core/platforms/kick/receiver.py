@@ -22,6 +22,7 @@ from core.events import Platform
 from core.platforms.kick.webhook import (
     KICK_EVENT_TYPES,
     InvalidPayload,
+    KeyRing,
     UnusablePayload,
     WebhookRejected,
     verify_delivery,
@@ -38,12 +39,14 @@ class KickWebhookReceiver(WebhookReceiver):
     def __init__(
         self,
         *,
-        public_key: RSAPublicKey,
+        public_key: RSAPublicKey | KeyRing,
         max_age_seconds: int,
         broadcaster_of_subscription: Callable[[str], str | None] = lambda _id: None,
         **common: Any,
     ) -> None:
-        """``common``: :class:`~core.platforms.webhook_answers.WebhookReceiver`'s. With
+        """``public_key``: Kick's key, or the keys a delivery may be signed with
+        (:class:`~core.platforms.kick.webhook_keys.WebhookKeys`). ``common``:
+        :class:`~core.platforms.webhook_answers.WebhookReceiver`'s. With
         ``publish_delivery`` a repeated delivery is found after the parse, and one that could not
         be queued leaves nothing to forget. ``on_arrival(broadcaster_user_id, event_type)``:
         Pusher leaves the types that arrive to webhooks."""

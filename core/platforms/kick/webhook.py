@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
@@ -124,6 +124,12 @@ def _quoted(text: str) -> str:
     return repr(text) if len(text) <= 100 else f"{text[:100]!r}..."
 
 
+class KeyRing(Protocol):
+    """Several keys a delivery may be signed with (``webhook_keys.WebhookKeys``)."""
+
+    def verify(self, headers: WebhookHeaders, raw_body: bytes) -> bool: ...
+
+
 def read_headers(headers: Mapping[str, str]) -> WebhookHeaders:
     """Pick Kick's headers out of ``headers``, whatever the case of their names."""
     required = (MESSAGE_ID_HEADER, TIMESTAMP_HEADER, SIGNATURE_HEADER, TYPE_HEADER)
@@ -173,7 +179,7 @@ def verify_delivery(
     headers: Mapping[str, str],
     raw_body: bytes,
     *,
-    public_key: RSAPublicKey,
+    public_key: RSAPublicKey | KeyRing,
     now: datetime,
     max_age_seconds: int,
 ) -> tuple[WebhookHeaders, dict[str, Any]]:
@@ -184,7 +190,11 @@ def verify_delivery(
     """
     check_size(raw_body)
     kick_headers = read_headers(headers)
-    if not verify_signature(public_key, kick_headers, raw_body):
+    if isinstance(public_key, RSAPublicKey):
+        is_signed = verify_signature(public_key, kick_headers, raw_body)
+    else:
+        is_signed = public_key.verify(kick_headers, raw_body)
+    if not is_signed:
         raise WebhookRejected(401, "bad_signature", "signature does not match")
     check_timestamp(kick_headers, now=now, max_age_seconds=max_age_seconds)
     return kick_headers, json_object(raw_body)
@@ -195,6 +205,7 @@ __all__ = [
     "MAX_BODY_BYTES",
     "MAX_FUTURE_SKEW_SECONDS",
     "InvalidPayload",
+    "KeyRing",
     "UnusablePayload",
     "WebhookHeaders",
     "WebhookRejected",

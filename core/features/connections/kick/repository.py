@@ -1,5 +1,5 @@
-"""A guild's Kick connection (encrypted tokens per guild), its webhook subscriptions and when
-webhooks of each type last arrived."""
+"""A guild's Kick connection (encrypted tokens per guild), its webhook subscriptions, when
+webhooks of each type last arrived and Kick's webhook key as last fetched."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from sqlalchemy.engine import Connection
 
 from core.features.connections import subscription_rows
 from core.features.connections.tables import (
+    kick_public_keys,
     kick_subscriptions,
     webhook_arrivals,
 )
@@ -82,3 +83,49 @@ def list_arrivals_since(conn: Connection, since: datetime) -> dict[tuple[str, st
     query = sa.select(webhook_arrivals).where(a.arrived_at > since)
     rows = conn.execute(query)
     return {(row.broadcaster_user_id, row.event_type): row.arrived_at for row in rows}
+
+
+# --- Kick's webhook public key, as fetched ------------------------------------------------------
+
+WEBHOOK_KEY = "webhook"
+
+
+@dataclass(frozen=True)
+class StoredPublicKey:
+    pem: str
+    fetched_at: datetime  # the last fetch that returned it
+    changed_at: datetime  # the first
+
+
+def save_public_key(conn: Connection, pem: str, fetched_at: datetime) -> bool:
+    """Store the key a fetch returned; whether it differs from the one stored before. A fetch
+    older than the stored one (two processes fetching at once) changes nothing."""
+    k = kick_public_keys.c
+    before = conn.execute(
+        sa.select(k.pem).where(k.name == WEBHOOK_KEY).with_for_update()
+    ).scalar_one_or_none()
+    stmt = insert_for(conn, kick_public_keys).values(
+        name=WEBHOOK_KEY, pem=pem, fetched_at=fetched_at, changed_at=fetched_at
+    )
+    conn.execute(
+        stmt.on_conflict_do_update(
+            index_elements=[k.name],
+            set_={
+                "pem": stmt.excluded.pem,
+                "fetched_at": stmt.excluded.fetched_at,
+                "changed_at": sa.case(
+                    (k.pem == stmt.excluded.pem, k.changed_at), else_=stmt.excluded.changed_at
+                ),
+            },
+            where=k.fetched_at <= stmt.excluded.fetched_at,
+        )
+    )
+    return before != pem
+
+
+def find_public_key(conn: Connection) -> StoredPublicKey | None:
+    k = kick_public_keys.c
+    row = conn.execute(
+        sa.select(k.pem, k.fetched_at, k.changed_at).where(k.name == WEBHOOK_KEY)
+    ).first()
+    return None if row is None else StoredPublicKey(row.pem, row.fetched_at, row.changed_at)
