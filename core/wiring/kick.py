@@ -93,14 +93,16 @@ def install(rt: Assembly) -> None:
         rt.scheduler.loop("Kick Pusher", rt.pusher.run)
     if rt.settings.web.oauth_base_url:
         rt.scheduler.loop("Kick subscription upkeep", rt.kick_upkeep.run)
-    # KICK_WEBHOOK_PUBLIC_KEY set: that key alone. Else the bundled key, and Kick's as the bot
-    # fetches it (rotated keys keep working without an upgrade).
-    is_operators_key = bool(kick.webhook_public_key)
+    # KICK_WEBHOOK_PUBLIC_KEY set to a key of the operator's (a test's, a benchmark's): that
+    # key alone. Else (unset, or Kick's published key pasted in) the bundled key, and Kick's as
+    # the bot fetches it: a key Kick rotates keeps working without an upgrade.
+    bundled_pem = canonical_pem(load_public_key(None))
+    is_operators_key = canonical_pem(public_key) != bundled_pem
     rt.kick_public_key = KickPublicKeys(
         rt.engine,
         rt.clock,
         make_api=None if is_operators_key else rt.kick.api,
-        bundled_pem=canonical_pem(public_key),
+        bundled_pem=bundled_pem,
     )
     if rt.kick_public_key.fetches:
         rt.scheduler.every(

@@ -164,3 +164,13 @@ def test_with_the_operators_key_nothing_is_fetched_or_looked_up(make_runtime, ki
     assert JOB not in runtime.scheduler.loops
     [line] = [c for c in runtime.health().checks if c.name == "kick key"]
     assert "KICK_WEBHOOK_PUBLIC_KEY" in line.detail
+
+
+def test_kicks_published_key_set_by_hand_is_still_fetched(make_runtime, kick):
+    """An operator who pasted Kick's published key into KICK_WEBHOOK_PUBLIC_KEY meant Kick's
+    key: it is kept up to date as the bundled one is."""
+    published = (FIXTURES / "kick" / "kick-public-key.pem").read_text()
+    runtime = make_runtime(KICK_API_BASE_URL=kick.url, KICK_WEBHOOK_PUBLIC_KEY=published)
+
+    assert JOB in runtime.scheduler.loops
+    assert runtime.kick_public_key.fetches
