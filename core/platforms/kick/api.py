@@ -42,6 +42,7 @@ from core.platforms.kick.api_models import (
     parse_channel,
     parse_list,
     parse_livestream,
+    parse_public_key,
     parse_redemption_group,
     parse_redemption_update,
     parse_reward,
@@ -288,7 +289,7 @@ class KickApi(KickTransport):
         reply = await self._body(
             "GET", "/public/v1/public-key", None, max_body_bytes=MAX_PUBLIC_KEY_REPLY_BYTES
         )
-        key = _text(_mapping(reply_data(reply)).get("public_key"), MAX_PUBLIC_KEY_REPLY_BYTES)
+        key = parse_public_key(reply, MAX_PUBLIC_KEY_REPLY_BYTES)
         if not key:
             raise KickApiError(200, "the reply has no public_key")
         return key

@@ -311,6 +311,13 @@ def parse_redemption_update(reply: Any) -> RedemptionUpdate:
     )
 
 
+def parse_public_key(reply: Any, limit: int) -> str | None:
+    """The PEM text of ``GET /public/v1/public-key``'s ``{"data": {"public_key": <PEM>}}``, cut
+    at ``limit`` characters; None when there is no text there."""
+    key = _mapping(reply_data(reply)).get("public_key")
+    return _text(key, limit) if isinstance(key, str) else None
+
+
 def _tags(value: Any) -> tuple[str, ...]:
     return tuple(tag for entry in _list(value) if (tag := _text(entry)))
 
@@ -331,6 +338,7 @@ __all__ = [
     "parse_channel",
     "parse_list",
     "parse_livestream",
+    "parse_public_key",
     "parse_redemption_group",
     "parse_redemption_update",
     "parse_reward",

@@ -9,7 +9,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from core.platforms.kick import api_models as models
+from core.platforms.kick.webhook_keys import MAX_KEY_BITS, MIN_KEY_BITS, checked_public_key
 from core.platforms.lenient import ID_MAX, ITEMS_MAX, TEXT_MAX
+from tests.conftest import FIXTURES
 from tests.platforms.bounded import assert_within
 
 FIELDS = [
@@ -78,3 +80,32 @@ def test_kick_reply_parsers_never_raise_and_stay_storable(body: Any) -> None:
     assert_storable(models.parse_redemption_update(body))
     cursor = models.next_cursor(body)
     assert cursor is None or (cursor.strip() and len(cursor) <= TEXT_MAX)
+
+
+PUBLISHED_KEY = (FIXTURES / "kick" / "kick-public-key.pem").read_text()
+key_replies = st.one_of(
+    replies,
+    st.fixed_dictionaries(
+        {"data": st.fixed_dictionaries({"public_key": json_values | st.just(PUBLISHED_KEY)})}
+    ),
+    st.builds(  # Kick's key with a few characters changed
+        lambda at, junk: {"data": {"public_key": PUBLISHED_KEY[:at] + junk + PUBLISHED_KEY[at:]}},
+        st.integers(min_value=0, max_value=len(PUBLISHED_KEY)),
+        st.text(max_size=6),
+    ),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(key_replies)
+def test_a_public_key_reply_is_a_checked_key_or_refused(body: Any) -> None:
+    text = models.parse_public_key(body, 16_384)
+    if text is None:
+        return
+    assert len(text) <= 16_384
+    try:
+        pem, key = checked_public_key(text)
+    except ValueError:
+        return  # the job keeps the last good key
+    assert MIN_KEY_BITS <= key.key_size <= MAX_KEY_BITS
+    assert pem.startswith("-----BEGIN PUBLIC KEY-----\n")
