@@ -125,16 +125,32 @@ def mark_present_many(conn: Connection, seen: Sequence[Presence], window: timede
 
 
 _SET_STREAM_STATE = sa.text("""
-INSERT INTO watch_streams (guild_id, platform, broadcaster_user_id, is_live, changed_at)
-VALUES (:guild_id, :platform, :broadcaster_user_id, :is_live, :changed_at)
+INSERT INTO watch_streams
+    (guild_id, platform, broadcaster_user_id, is_live, changed_at, started_at)
+VALUES (:guild_id, :platform, :broadcaster_user_id, :is_live, :changed_at, :started_at)
 ON CONFLICT (guild_id, platform, broadcaster_user_id)
-DO UPDATE SET is_live = excluded.is_live, changed_at = excluded.changed_at
-WHERE watch_streams.is_live <> excluded.is_live
-  AND watch_streams.changed_at <= excluded.changed_at
+DO UPDATE SET
+    is_live = excluded.is_live,
+    changed_at = CASE WHEN watch_streams.is_live = excluded.is_live
+        THEN watch_streams.changed_at ELSE excluded.changed_at END,
+    started_at = COALESCE(excluded.started_at, watch_streams.started_at)
+WHERE (watch_streams.is_live <> excluded.is_live
+       AND watch_streams.changed_at <= excluded.changed_at
+       AND (watch_streams.started_at IS NULL OR watch_streams.started_at <= excluded.changed_at))
+   OR (watch_streams.is_live = excluded.is_live
+       AND excluded.started_at IS NOT NULL
+       AND (watch_streams.started_at IS NULL OR watch_streams.started_at < excluded.started_at))
 """).bindparams(
     *(
         sa.bindparam(name, type_=watch_streams.c[name].type)
-        for name in ("guild_id", "platform", "broadcaster_user_id", "is_live", "changed_at")
+        for name in (
+            "guild_id",
+            "platform",
+            "broadcaster_user_id",
+            "is_live",
+            "changed_at",
+            "started_at",
+        )
     )
 )
 
@@ -146,12 +162,17 @@ def set_stream_state(
     broadcaster_user_id: str,
     is_live: bool,
     changed_at: datetime,
-) -> None:
+) -> bool:
     """Store a change between live and offline, unless a later change is already stored
-    (deliveries can arrive late). Another copy of the stored state (Pusher's time-less
-    StopStreamBroadcast, stamped when received, after the webhook's ``ended_at``) changes
-    nothing: ``changed_at`` stays the moment the state began, which the ticks read."""
-    conn.execute(
+    (deliveries can arrive late); whether anything was stored.
+
+    Another copy of the stored state (Pusher's time-less StopStreamBroadcast, stamped when
+    received, after the webhook's ``ended_at``) changes nothing: ``changed_at`` stays the
+    moment the state began, which the ticks read. A start while live is a new stream whose
+    end we never heard (or a copy): its time is kept as ``started_at``, the latest start
+    heard, and no end from before it applies (Twitch delivers a stream's ``stream.offline``
+    after the next stream's ``stream.online`` when the streamer goes live again at once)."""
+    stored = conn.execute(
         _SET_STREAM_STATE,
         {
             "guild_id": guild_id,
@@ -159,8 +180,10 @@ def set_stream_state(
             "broadcaster_user_id": broadcaster_user_id,
             "is_live": is_live,
             "changed_at": changed_at,
+            "started_at": changed_at if is_live else None,
         },
     )
+    return stored.rowcount > 0
 
 
 def get_tick_state(conn: Connection, guild_id: int) -> TickState:

@@ -150,18 +150,22 @@ class WatchtimeService:
             changes, key=lambda c: (c[0], str(c[1].platform), c[1].broadcaster_user_id)
         )
         with self.engine.begin() as conn:
-            for guild_id, event in ordered:
+            stored = [
                 repository.set_stream_state(
                     conn,
-                    guild_id,
-                    event.platform,
-                    event.broadcaster_user_id,
-                    isinstance(event, StreamStarted),
-                    event.occurred_at,
+                    g,
+                    e.platform,
+                    e.broadcaster_user_id,
+                    isinstance(e, StreamStarted),
+                    e.occurred_at,
                 )
-        for guild_id, event in ordered:
+                for g, e in ordered
+            ]
+        for (guild_id, event), changed in zip(ordered, stored, strict=True):
             state = "live" if isinstance(event, StreamStarted) else "offline"
-            log.info("guild %s: channel %s is %s", guild_id, event.broadcaster_user_id, state)
+            done = "stored" if changed else "ignored (a copy, or older than the state stored)"
+            channel = event.broadcaster_user_id
+            log.info("guild %s: channel %s %s: %s", guild_id, channel, state, done)
 
     # --- ticks ---------------------------------------------------------------------------
 

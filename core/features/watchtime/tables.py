@@ -64,6 +64,9 @@ watch_streams = Table(
     Column("broadcaster_user_id", UserId, primary_key=True),
     Column("is_live", Boolean, nullable=False),
     Column("changed_at", UTCDateTime, nullable=False),
+    # The latest stream start heard of (null: none since this column came); no end stamped
+    # before it applies.
+    Column("started_at", UTCDateTime, nullable=True),
 )
 
 

@@ -322,6 +322,11 @@ STATUS_SEQUENCES = {  # status events delivered, in this order -> seconds credit
     "ended then started again": ([ended(at(1)), started(at(2))], 60),
     "late end older than the start does not flip": ([started(at(2)), ended(at(1))], 60),
     "replayed start": ([started(at(2)), started(at(2))], 60),
+    "the previous stream's end after the next one's start does not flip": (
+        [started(at(1)), started(at(3)), ended(at(2))],
+        60,
+    ),
+    "an end after the latest start ends it": ([started(at(1)), started(at(3)), ended(at(4))], 0),
     "another channel went offline": ([ended(at(1), broadcaster=OTHER_BROADCASTER)], 60),
 }
 
