@@ -111,15 +111,16 @@ def install(rt: Assembly) -> None:
         rt.on_shutdown(rt.twitch.close_chat)
 
     def record_revocation(revocation: Revocation) -> None:
-        rt.twitch_revocations.record(
-            StoredRevocation(
-                subscription_id=revocation.subscription_id,
-                subscription_type=revocation.subscription_type,
-                status=revocation.status,
-                broadcaster_user_id=revocation.broadcaster_user_id,
-                revoked_at=revocation.revoked_at,
-            )
+        stored = StoredRevocation(
+            subscription_id=revocation.subscription_id,
+            subscription_type=revocation.subscription_type,
+            status=revocation.status,
+            broadcaster_user_id=revocation.broadcaster_user_id,
+            revoked_at=revocation.revoked_at,
         )
+        if rt.twitch_revocations.is_of_a_replaced_subscription(stored):
+            return
+        rt.twitch_revocations.record(stored)
         if revocation.broadcaster_user_id and revocation.status in GRANT_GONE:
             rt.twitch_connections.grant_revoked(revocation.broadcaster_user_id)
 

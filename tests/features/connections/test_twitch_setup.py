@@ -457,6 +457,44 @@ def test_a_revoked_authorization_marks_the_connection_at_once(runtime, twitch, c
     assert runtime.twitch_connections.status(GUILD).needs_reauthorization
 
 
+def revoke(runtime, clock, subscription_id: str, status: str = "authorization_revoked"):
+    eventsub = EventSubSender.flask(runtime.create_web_app().test_client(), clock, EVENTSUB_SECRET)
+    body = fixture("revocation")
+    body["subscription"].update(id=subscription_id, status=status, type="channel.vip.add")
+    body["subscription"]["condition"]["broadcaster_user_id"] = BROADCASTER
+    answer = eventsub.send(json.dumps(body).encode(), message_type="revocation")
+    assert answer[0] == 200
+
+
+def test_a_late_revocation_of_a_subscription_replaced_since_leaves_the_connection(
+    runtime, twitch, clock
+):
+    """The streamer connected again and the upkeep made new subscriptions: Twitch's revocation
+    of one made before (its delivery retried, or late) is not news about the new grant."""
+    connect(runtime)
+    asyncio.run(runtime.twitch_subscriptions.sync_requested())
+    held = {s.subscription_id for s in runtime.twitch_connections.stored_subscriptions(BROADCASTER)}
+    assert "old-subscription" not in held
+
+    revoke(runtime, clock, "old-subscription")
+
+    assert not runtime.twitch_connections.status(GUILD).needs_reauthorization
+    status = runtime.twitch_setup.status(GUILD, ADMIN)
+    assert (status.revocations, status.reconsent_link) == ((), None)
+
+
+def test_a_revocation_of_a_subscription_held_marks_the_connection(runtime, twitch, clock):
+    connect(runtime)
+    asyncio.run(runtime.twitch_subscriptions.sync_requested())
+    [held, *_] = runtime.twitch_connections.stored_subscriptions(BROADCASTER)
+
+    revoke(runtime, clock, held.subscription_id)
+
+    assert runtime.twitch_connections.status(GUILD).needs_reauthorization
+    revoked = runtime.twitch_setup.status(GUILD, ADMIN).revocations
+    assert [r.subscription_id for r in revoked] == [held.subscription_id]
+
+
 def test_a_raid_revocation_is_shown_for_the_channel_raided(runtime, twitch, clock):
     """Twitch's revocation shape with a raid's condition, which names the channel as
     to_broadcaster_user_id (and lists the unset from_broadcaster_user_id as "")."""
