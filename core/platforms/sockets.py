@@ -43,6 +43,11 @@ CONNECT_TIMEOUT_SECONDS = 15.0
 # A connection that lived this long resets the backoff; one that dies sooner keeps growing it,
 # so a server that accepts and then drops us at once is not hammered.
 STABLE_CONNECTION_SECONDS = 30.0
+# A server that asked us not to reconnect (Pusher's 4000-4099: a bad app key, an app disabled)
+# is tried again after this wait, doubled each time up to the most: the cause may be fixed on
+# its side, and a listener deaf until someone restarts the bot is worse than a rare try.
+REFUSED_WAIT_SECONDS = 300.0
+REFUSED_WAIT_MAX_SECONDS = 3600.0
 
 # Webhooks of a type count as delivering while one arrived this recently; and a stored
 # subscription counts while any webhook for the broadcaster arrived this recently (gifts are
@@ -210,11 +215,12 @@ async def drain(
 
 @dataclass(frozen=True)
 class Ended:
-    """Why a connection ended: ``is_fatal`` when the server refused us for good (no reconnect),
-    ``min_wait`` the least wait (seconds) it asked for before reconnecting."""
+    """Why a connection ended: ``is_refused`` when the server asked us not to reconnect (we
+    try again only after a long wait), ``min_wait`` the least wait (seconds) it asked for
+    before reconnecting."""
 
     reason: str
-    is_fatal: bool = False
+    is_refused: bool = False
     min_wait: float = 0.0
 
 
@@ -253,7 +259,9 @@ class ReconnectingSocket(Generic[StateT]):
     one the bus cannot take for now is tried again (:class:`Publisher`, its waits made with
     ``sleep`` too). The wait before reconnect ``n`` is :func:`full_jitter` of ``backoff_base`` up to
     ``backoff_max`` seconds, ``rng`` returning a float in [0, 1); a connection up for
-    ``STABLE_CONNECTION_SECONDS`` starts the count again. ``session`` is closed only when made
+    ``STABLE_CONNECTION_SECONDS`` starts the count again. A refusal (the server asked not to
+    reconnect) makes the status "refused" and waits ``refused_wait`` seconds, doubled at each
+    refusal in a row up to ``refused_wait_max``. ``session`` is closed only when made
     here. ``label`` starts the log lines ("Kick Pusher"), written to the platform's ``logger``.
     """
 
@@ -269,8 +277,12 @@ class ReconnectingSocket(Generic[StateT]):
         backoff_max: float = 60.0,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         rng: Callable[[], float] = random.random,
+        refused_wait: float = REFUSED_WAIT_SECONDS,
+        refused_wait_max: float = REFUSED_WAIT_MAX_SECONDS,
     ) -> None:
         self.label = label
+        self._refused_wait = refused_wait
+        self._refused_wait_max = refused_wait_max
         self._log = logger
         self._publisher = Publisher(publish, label=label, logger=logger, sleep=sleep)
         self._session = session
@@ -285,13 +297,13 @@ class ReconnectingSocket(Generic[StateT]):
         return self._state
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Stay connected and publish until ``stop`` is set or the server refuses us for good
-        (status "failed"). Never raises for network trouble."""
+        """Stay connected and publish until ``stop`` is set. Never raises for network
+        trouble."""
         session = self._session or aiohttp.ClientSession()
         queue: asyncio.Queue[Event] = asyncio.Queue(QUEUE_SIZE)
         publisher = asyncio.create_task(self._publisher.publish_from(queue))
         loop = asyncio.get_running_loop()
-        attempt = 0
+        attempt = refusals = 0
         attempts_made = 0
         try:
             while not stop.is_set():
@@ -302,26 +314,31 @@ class ReconnectingSocket(Generic[StateT]):
                 ended = await unless_stopped(self._one_connection(session, queue), stop)
                 if ended is None:
                     break
-                if ended.is_fatal:
-                    self._update(status="failed", last_error=ended.reason)
+                if self._connected_for(started) >= STABLE_CONNECTION_SECONDS:
+                    attempt = refusals = 0
+                self._forget_connection()
+                if ended.is_refused:
+                    delay = min(self._refused_wait * 2 ** min(refusals, 32), self._refused_wait_max)
+                    refusals += 1
+                    self._update(status="refused", last_error=ended.reason)
                     self._log.error(
-                        "%s: the server refused the connection for good, not retrying: %s",
+                        "%s: the server refused the connection and asked not to reconnect: %s; "
+                        "trying again in %.0f min",
                         self.label,
                         ended.reason,
+                        delay / 60,
                     )
-                    return
-                if self._connected_for(started) >= STABLE_CONNECTION_SECONDS:
-                    attempt = 0
-                delay = max(self._backoff(attempt), ended.min_wait)
-                attempt += 1
-                self._forget_connection()
-                self._update(status="backing_off", last_error=ended.reason)
-                self._log.warning("%s: %s; reconnecting in %.1f s", self.label, ended.reason, delay)
+                else:
+                    delay = max(self._backoff(attempt), ended.min_wait)
+                    attempt += 1
+                    self._update(status="backing_off", last_error=ended.reason)
+                    self._log.warning(
+                        "%s: %s; reconnecting in %.1f s", self.label, ended.reason, delay
+                    )
                 await unless_stopped(self._sleep(delay), stop)
         finally:
             self._forget_connection()
-            if self._state.status != "failed":
-                self._update(status="stopped")
+            self._update(status="stopped")
             await drain(queue, publisher, label=self.label, logger=self._log)
             if self._session is None:
                 await session.close()

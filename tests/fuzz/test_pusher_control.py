@@ -97,4 +97,4 @@ def test_a_control_frame_leaves_a_bounded_timeout_and_reason(raw: str) -> None:
         return
     assert len(ended.reason) <= MAX_REASON_CHARS
     ended.reason.encode()
-    record("pusher-control", "fatal" if ended.is_fatal else "ended")
+    record("pusher-control", "refused" if ended.is_refused else "ended")

@@ -44,7 +44,7 @@ SHORT_WAIT_SECONDS = 1.0
 # What a pusher:error message may add to a log line and to state.last_error.
 MAX_REASON_CHARS = 300
 
-Status = Literal["connecting", "connected", "backing_off", "stopped", "failed"]
+Status = Literal["connecting", "connected", "backing_off", "refused", "stopped"]
 Publish = Callable[[Event], Awaitable[None] | None]
 T = TypeVar("T")
 
@@ -266,12 +266,13 @@ def _bounded(text: str) -> str:
 
 
 def _ended_by_code(code: int | None, reason: str) -> Ended | None:
-    """Pusher's close-code ranges: 4000-4099 do not reconnect, 4100-4199 reconnect after a short
+    """Pusher's close-code ranges: 4000-4099 do not reconnect (we do, after minutes: see
+    :class:`~core.platforms.sockets.ReconnectingSocket`), 4100-4199 reconnect after a short
     wait, 4200-4299 reconnect with backoff. Other codes say nothing about reconnecting."""
     if code is None:
         return None
     if 4000 <= code <= 4099:
-        return Ended(reason, is_fatal=True)
+        return Ended(reason, is_refused=True)
     if 4100 <= code <= 4199:
         return Ended(reason, min_wait=SHORT_WAIT_SECONDS)
     if 4200 <= code <= 4299:

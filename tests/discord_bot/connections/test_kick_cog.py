@@ -712,8 +712,9 @@ def test_status_with_a_connection_to_another_account_warns() -> None:
             "(last error: closed 4201 \\*\\*x\\*\\*), 3 reconnects",
         ),
         (
-            PusherState("failed", last_error="app key refused"),
-            "\N{CROSS MARK} Pusher: failed: app key refused; restart the bot after fixing it",
+            PusherState("refused", last_error="app key refused"),
+            "\N{CROSS MARK} Pusher: refused: app key refused; tried again after a wait "
+            "(5 minutes, growing to an hour); restart the bot to try at once after fixing it",
         ),
     ],
 )

@@ -328,7 +328,7 @@ def test_kick_checks_when_everything_works() -> None:
 
 
 def test_kick_checks_name_the_fixes() -> None:
-    pusher = PusherState("failed", last_error="bad app key")
+    pusher = PusherState("refused", last_error="bad app key")
     checks = kick_checks(
         kick_status(connected=False, missing=WANTED_EVENTS[:2], pusher=pusher), fix_words("!")
     )
@@ -343,7 +343,7 @@ def test_kick_checks_name_the_fixes() -> None:
         "streamer not connected: run !kick setup streamer and open the link I send you"
     )
     assert checks[1].detail.endswith(": connect the streamer first")
-    assert checks[2].detail == "failed (bad app key)"
+    assert checks[2].detail == "refused (bad app key)"
 
 
 def test_kick_checks_fail_a_connection_to_another_account_than_the_channels() -> None:

@@ -386,31 +386,50 @@ async def test_4100_waits_at_least_a_second() -> None:
 
 
 @pytest.mark.parametrize("how", ["error-and-close", "error-only", "close-only"])
-async def test_4001_stops_retrying_with_status_failed(
+async def test_4001_shows_refused_and_is_tried_again_after_minutes(
     how: str, caplog: pytest.LogCaptureFixture
 ) -> None:
-    sleep = RecordingSleep(yields=True)
+    """Pusher says not to reconnect after 4000-4099; staying deaf until someone restarts the bot
+    is worse than a try every few minutes."""
+    sleep = GatedSleep()
     async with FakePusher() as fake:
         listener = make_listener(fake.url, sleep=sleep)
-        stop = asyncio.Event()
-        task = asyncio.create_task(listener.run(stop))
-        await eventually(is_connected(listener, fake))
-        with caplog.at_level(logging.WARNING, logger="core.platforms.kick.pusher"):
-            if how == "close-only":
-                await fake.close_all_connections(code=4001)
-            else:
-                await fake.send_error(4001, "App does not exist", close=how == "error-and-close")
-            async with asyncio.timeout(2):
-                await task  # ends on its own
-    state = listener.state
-    assert state.status == "failed"
-    assert state.subscribed == ()
-    assert "4001" in (state.last_error or "")
-    assert fake.connection_count == 1
-    assert sleep.delays == []
+        async with running(listener):
+            await eventually(is_connected(listener, fake))
+            with caplog.at_level(logging.WARNING, logger="core.platforms.kick.pusher"):
+                if how == "close-only":
+                    await fake.close_all_connections(code=4001)
+                else:
+                    await fake.send_error(
+                        4001, "App does not exist", close=how == "error-and-close"
+                    )
+                await eventually(sleep.entered.is_set)
+            state = listener.state
+            assert state.status == "refused"
+            assert state.subscribed == ()
+            assert "4001" in (state.last_error or "")
+            assert sleep.delays == [300.0]
+            assert fake.connection_count == 1
+
+            sleep.release.set()
+            await eventually(is_connected(listener, fake, connections=2))
     errors = [record for record in caplog.records if record.levelno >= logging.ERROR]
     assert len(errors) == 1
     assert "4001" in errors[0].getMessage()
+    assert "trying again in 5 min" in errors[0].getMessage()
+
+
+async def test_refusals_in_a_row_wait_longer_up_to_an_hour() -> None:
+    sleep = RecordingSleep(yields=True)
+    async with FakePusher() as fake:
+        listener = make_listener(fake.url, sleep=sleep)
+        async with running(listener):
+            for connections in range(1, 7):
+                await eventually(is_connected(listener, fake, connections))
+                await fake.send_error(4009, "Connection is unauthorized")
+            await eventually(is_connected(listener, fake, connections=7))
+    assert sleep.delays == [300.0, 600.0, 1200.0, 2400.0, 3600.0, 3600.0]
+    assert listener.state.reconnects == 6
 
 
 async def test_state_shows_backing_off_between_connections() -> None:

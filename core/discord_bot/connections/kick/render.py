@@ -298,9 +298,12 @@ def _pusher_state_line(pusher: PusherState) -> str:
         case "backing_off":
             tries = f", {pusher.reconnects} reconnects" if pusher.reconnects else ""
             return f"{WARN} Pusher: backing off before reconnecting{error}{tries}"
-        case "failed":
+        case "refused":
             reason = inert(pusher.last_error or "no reason given")
-            return f"{BAD} Pusher: failed: {reason}; restart the bot after fixing it"
+            return (
+                f"{BAD} Pusher: refused: {reason}; tried again after a wait (5 minutes, "
+                "growing to an hour); restart the bot to try at once after fixing it"
+            )
         case _:
             return f"{WARN} Pusher: {inert(str(pusher.status))}{error}"
 
