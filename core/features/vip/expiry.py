@@ -235,6 +235,17 @@ class VipExpiry:
         grant = repository.open_grant(conn, guild_id, event.platform, viewer_id)
         if grant is None:
             return False
+        if event.occurred_at < grant.granted_at:
+            # Twitch sent it before this grant began: the end of an earlier VIP (ours, or one
+            # given by hand), delivered late. Closing this grant would leave the VIP on Twitch
+            # with nothing here to remove it.
+            log.info(
+                "guild %s: a VIP removal of %s sent before their grant %s began is ignored",
+                guild_id,
+                viewer_id,
+                grant.id,
+            )
+            return False
         now = self.effects.clock()
         reason = "removed outside StreamKeeper"
         if repository.close_grant(conn, grant.id, now, reason):

@@ -200,6 +200,21 @@ async def test_a_vip_removed_on_twitch_closes_the_grant(vip: Vip) -> None:
     assert [e.action for e in await vip.service.log(GUILD)].count("removed") == 1
 
 
+async def test_a_late_removal_sent_before_the_grant_leaves_it(vip: Vip) -> None:
+    """One's earlier VIP was removed (Twitch's channel.vip.remove sent at T0) and they redeem
+    again a minute later; the removal arrives after: the new grant stays, to be removed when
+    it expires."""
+    vip.clock.advance(minutes=1)
+    await vip.service.redemptions.handle(GUILD, redemption("1", vip.reward_id, username="One"))
+
+    await vip.service.expiry.handle_vip_removed(GUILD, vip_event(VipRemoved, "1", "One"))
+
+    [grant] = await vip.service.list_vips(GUILD)
+    assert (grant.username, grant.source) == ("One", "redemption")
+    vip.clock.advance(days=2)
+    assert (await expire(vip.service)).removed == 1
+
+
 async def test_auto_removal_off_leaves_expired_vips(vip: Vip) -> None:
     await vip.service.redemptions.handle(GUILD, redemption("1", vip.reward_id))
     await vip.service.update_settings(GUILD, is_auto_removal=False)
