@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from core.features.watchtime.tables import watch_streams
 from core.platforms.kick.signing import signed_headers
 from tests.conftest import FIXTURES
 from tests.support.clock import Clock
@@ -560,3 +561,34 @@ def test_while_postgres_is_down_a_webhook_answers_503_and_its_retry_is_queued_la
     assert (refused.status_code, refused.json["status"]) == (503, "unavailable")
     assert (retry.status_code, retry.json["status"]) == (200, "queued")
     assert runtime.bus.backlog() == 1
+
+
+def status_body(*, is_live: bool, started_at: datetime, ended_at: datetime | None) -> bytes:
+    payload = json.loads(fixture_body("livestream.status.updated"))
+    stamp = "%Y-%m-%dT%H:%M:%SZ"
+    payload.update(
+        is_live=is_live,
+        started_at=started_at.strftime(stamp),
+        ended_at=ended_at.strftime(stamp) if ended_at else None,
+    )
+    return json.dumps(payload).encode()
+
+
+def test_a_late_end_of_the_previous_kick_stream_leaves_the_new_one_live(post, runtime):
+    """Kick's livestream.status.updated of the first stream's end (ended_at 4 minutes ago)
+    arrives after the second stream's start (started_at 2 minutes ago)."""
+    now = datetime.now(UTC)
+    first, second = now - timedelta(minutes=8), now - timedelta(minutes=2)
+    event = "livestream.status.updated"
+    for body in (
+        status_body(is_live=True, started_at=first, ended_at=None),
+        status_body(is_live=True, started_at=second, ended_at=None),
+        status_body(is_live=False, started_at=first, ended_at=now - timedelta(minutes=4)),
+    ):
+        assert post(body, event).json["status"] == "queued"
+        deliver_all(runtime)
+    with runtime.engine.connect() as conn:
+        live = conn.execute(
+            watch_streams.select().where(watch_streams.c.broadcaster_user_id == "123456789")
+        ).all()
+    assert [row.is_live for row in live] == [True]
