@@ -5,8 +5,8 @@ live again at once) no longer ends the new stream.
 A live row's start is taken as the moment it went live; an offline row's stays null (any start
 after its end is newer).
 
-Revision ID: 0048
-Revises: 0047
+Revision ID: 0049
+Revises: 0048
 """
 
 import sqlalchemy as sa
@@ -14,8 +14,8 @@ from alembic import op
 
 from core.storage.schema import UTCDateTime
 
-revision = "0048"
-down_revision = "0047"
+revision = "0049"
+down_revision = "0048"
 branch_labels = None
 depends_on = None
 
