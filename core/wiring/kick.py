@@ -9,7 +9,7 @@ from core.config import KickSettings, SettingsError
 from core.events import Platform
 from core.features.connections.channel_setup import ConnectLinks
 from core.features.connections.kick.arrivals import WebhookArrivals
-from core.features.connections.kick.public_key import KickPublicKeys
+from core.features.connections.kick.public_key import CHECK_EVERY, KickPublicKeys
 from core.features.connections.kick.service import AppToken, KickConnections
 from core.features.connections.kick.setup import KickSetup
 from core.features.connections.kick.subscriptions import SubscriptionKeeper
@@ -107,12 +107,14 @@ def install(rt: Assembly) -> None:
     if rt.kick_public_key.fetches:
         rt.scheduler.every(
             "fetching Kick's webhook key",
-            rt.kick_public_key.seconds_until_next_fetch,
-            rt.kick_public_key.refresh,
+            CHECK_EVERY.total_seconds,
+            rt.kick_public_key.refresh_if_due,
         )
+    fetches = rt.kick_public_key.fetches
     keys = WebhookKeys(
         [public_key],
-        look_up=rt.kick_public_key.stored_pem if rt.kick_public_key.fetches else None,
+        look_up=rt.kick_public_key.stored_pem if fetches else None,
+        on_unverified=rt.kick_public_key.ask_soon if fetches else lambda: None,
         clock=rt.clock,
     )
     rt.kick_receiver = KickWebhookReceiver(

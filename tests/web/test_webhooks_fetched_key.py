@@ -139,6 +139,25 @@ async def test_a_flood_of_forged_deliveries_reads_the_stored_key_once_a_minute(d
     assert deployment.post(new_private).status_code == 200
 
 
+async def test_kick_rotating_its_key_costs_minutes_of_deliveries_not_hours(deployment, kick):
+    """The refused delivery asks the bot for Kick's key again: the job's next run (every
+    minute) fetches it, long before its 6-hour fetch would."""
+    await deployment.run_key_job()
+    deployment.clock.advance(minutes=10)
+    new_private, new_pem = generate_key_pair()
+    kick.rotate_key(new_private, new_pem)
+    fetches = len(kick.requests_to("/public/v1/public-key"))
+
+    refused = deployment.post(new_private)
+    await deployment.bot.kick_public_key.refresh_if_due()
+    deployment.clock.advance(61)
+    accepted = deployment.post(new_private)
+
+    assert (refused.status_code, accepted.status_code) == (401, 200)
+    assert len(kick.requests_to("/public/v1/public-key")) == fetches + 1
+    assert deployment.bot.kick_public_key.stored().pem == new_pem
+
+
 async def test_until_the_job_runs_a_delivery_signed_with_a_new_key_is_refused(deployment, kick):
     new_private, new_pem = generate_key_pair()
     kick.rotate_key(new_private, new_pem)

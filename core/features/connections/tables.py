@@ -77,7 +77,8 @@ webhook_arrivals = Table(
 
 # Kick's webhook public key as the bot last fetched it from Kick (one row, name "webhook"):
 # every web process checks signatures with it too (core/platforms/kick/webhook_keys.py).
-# fetched_at: the last fetch that returned this key; changed_at: the first one.
+# fetched_at: the last fetch that returned this key; changed_at: the first one; asked_at: when a
+# web process last found a delivery no key verified (the bot fetches again soon after).
 kick_public_keys = Table(
     "kick_public_keys",
     metadata,
@@ -85,6 +86,7 @@ kick_public_keys = Table(
     Column("pem", Text, nullable=False),
     Column("fetched_at", UTCDateTime, nullable=False),
     Column("changed_at", UTCDateTime, nullable=False),
+    Column("asked_at", UTCDateTime, nullable=True),
 )
 
 

@@ -6,7 +6,9 @@ Kick signs every delivery with one RSA key and publishes its public half at
 one, the key the bot last fetched from Kick (``core/features/connections/kick/public_key.py``
 stores it in the database, which every web process reads). The stored key is read only when no
 key held verifies a delivery, and at most once per :data:`LOOK_UP_EVERY` in a process: a
-genuine delivery costs no database read, and a flood of forged ones at most one a minute.
+genuine delivery costs no database read, and a flood of forged ones at most one a minute. When
+even that read brings no key that verifies, the process asks the bot to fetch Kick's key again
+soon (``on_unverified``): Kick may have rotated it.
 """
 
 from __future__ import annotations
@@ -64,19 +66,22 @@ class WebhookKeys:
     """``held``: the keys a delivery is checked with first. ``look_up``: the fetched key's PEM
     (None when none was fetched yet), read when no held or fetched key verifies a delivery and
     ``every`` has passed on ``clock`` since the last read; None: no key but ``held`` (the
-    operator's own). Thread-safe: the web server checks deliveries on many threads."""
+    operator's own). ``on_unverified``: called after such a read brought no key that verifies
+    the delivery. Thread-safe: the web server checks deliveries on many threads."""
 
     def __init__(
         self,
         held: Sequence[RSAPublicKey],
         *,
         look_up: Callable[[], str | None] | None = None,
+        on_unverified: Callable[[], None] = lambda: None,
         clock: Callable[[], datetime],
         every: timedelta = LOOK_UP_EVERY,
     ) -> None:
         self._held = tuple(held)
         self._held_pems = frozenset(canonical_pem(key) for key in held)
         self._look_up = look_up
+        self._on_unverified = on_unverified
         self._clock = clock
         self._every = every
         self._lock = threading.Lock()
@@ -96,20 +101,33 @@ class WebhookKeys:
         keys = [key for _pem, key in self._fetched] + list(self._held)
         if any(verify_signature(key, headers, raw_body) for key in keys):
             return True
+        if not self._is_look_up_due():
+            return False
         fresh = self._new_fetched_key()
-        return fresh is not None and verify_signature(fresh, headers, raw_body)
+        if fresh is not None and verify_signature(fresh, headers, raw_body):
+            return True
+        try:
+            self._on_unverified()
+        except Exception as exc:
+            log.warning("could not ask for Kick's webhook key again: %s", type(exc).__name__)
+        return False
 
-    def _new_fetched_key(self) -> RSAPublicKey | None:
-        """The stored fetched key if it is new to this process; reads the store at most once
-        per ``every``."""
+    def _is_look_up_due(self) -> bool:
+        """Whether to read the store now (at most once per ``every``); notes the read."""
         if self._look_up is None:
-            return None
+            return False
         with self._lock:
             now, last = self._clock(), self._looked_up_at
             # A clock set back counts as time passed: a lookup is never held off for long.
             if last is not None and last <= now < last + self._every:
-                return None
+                return False
             self._looked_up_at = now
+        return True
+
+    def _new_fetched_key(self) -> RSAPublicKey | None:
+        """The stored fetched key if it is new to this process."""
+        if self._look_up is None:
+            return None
         try:
             stored = self._look_up()
         except Exception as exc:

@@ -2,9 +2,11 @@
 
 Kick signs its webhooks with one RSA key and publishes it at ``GET /public/v1/public-key``.
 StreamKeeper bundles a copy; should Kick rotate its key, the bundled copy alone would refuse
-every delivery until an upgrade. So a timed job of the bot (:meth:`KickPublicKeys.refresh`) asks
-Kick for the key at start and every :data:`FETCH_EVERY`, and stores it when it is an RSA public
-key of a sane size; the web processes accept it beside the bundled key
+every delivery until an upgrade. So a timed job of the bot (:meth:`KickPublicKeys.refresh_if_due`,
+every :data:`CHECK_EVERY`) asks Kick for the key when none is stored, every :data:`FETCH_EVERY`,
+and soon after a web process found a delivery that no key verified (:meth:`ask_soon`: Kick may
+have rotated its key; at most every :data:`ASKED_FETCH_GAP`), and stores it when it is an RSA
+public key of a sane size; the web processes accept it beside the bundled key
 (:class:`~core.platforms.kick.webhook_keys.WebhookKeys`). A Kick that fails, hangs or answers
 something else changes nothing: the last good key stays, one warning is logged, and the job
 tries again after :data:`RETRY_AFTER_FAILURE`.
@@ -31,7 +33,9 @@ from core.platforms.kick.webhook_keys import checked_public_key
 
 log = logging.getLogger(__name__)
 
+CHECK_EVERY = timedelta(minutes=1)  # the job's rhythm: one read of the stored key
 FETCH_EVERY = timedelta(hours=6)
+ASKED_FETCH_GAP = timedelta(minutes=5)  # forged deliveries cannot make it fetch more often
 RETRY_AFTER_FAILURE = timedelta(minutes=15)
 FETCH_TIME_LIMIT_SECONDS = 60.0  # retries included: a hanging Kick holds the job no longer
 CHECK_NAME = "kick key"
@@ -57,20 +61,45 @@ class KickPublicKeys:
         self.make_api = make_api
         self.bundled_pem = bundled_pem
         self.is_failing = False
+        self.tried_at: datetime | None = None  # this process's last fetch
 
     @property
     def fetches(self) -> bool:
         return self.make_api is not None
 
-    def seconds_until_next_fetch(self) -> float:
-        wait = RETRY_AFTER_FAILURE if self.is_failing else FETCH_EVERY
-        return wait.total_seconds()
+    async def refresh_if_due(self) -> bool:
+        """The timed job: fetch when :meth:`is_due`; whether a good key was stored."""
+        if self.make_api is None:
+            return False
+        found = await asyncio.to_thread(self.stored)
+        if not self.is_due(found, utc(self.clock())):
+            return False
+        return await self.refresh()
+
+    def is_due(self, found: StoredPublicKey | None, now: datetime) -> bool:
+        """Whether to fetch now, ``found`` being the stored key: none is stored, it is
+        :data:`FETCH_EVERY` old, or a web process asked for it since; never sooner than
+        :data:`ASKED_FETCH_GAP` after this process's last fetch (:data:`RETRY_AFTER_FAILURE`
+        after one that failed)."""
+        if self.tried_at is not None:
+            gap = RETRY_AFTER_FAILURE if self.is_failing else ASKED_FETCH_GAP
+            if self.tried_at <= now < self.tried_at + gap:
+                return False
+        if found is None or self.is_failing:
+            return True
+        return now - found.fetched_at >= FETCH_EVERY or found.is_asked_for
+
+    def ask_soon(self) -> None:
+        """For the web side: a delivery came that no key verified; the bot fetches soon."""
+        with self.engine.begin() as conn:
+            repository.ask_for_public_key(conn, utc(self.clock()))
 
     async def refresh(self) -> bool:
         """Fetch Kick's key and store it; whether a good key was stored. Never raises: a
         failure keeps the stored key and is logged once until a fetch works again."""
         if self.make_api is None:
             return False
+        self.tried_at = utc(self.clock())
         try:
             async with asyncio.timeout(self.time_limit_seconds):
                 async with self.make_api() as api:
@@ -148,4 +177,4 @@ class KickPublicKeys:
         )
 
 
-__all__ = ["FETCH_EVERY", "RETRY_AFTER_FAILURE", "KickPublicKeys"]
+__all__ = ["ASKED_FETCH_GAP", "CHECK_EVERY", "FETCH_EVERY", "RETRY_AFTER_FAILURE", "KickPublicKeys"]

@@ -95,6 +95,12 @@ class StoredPublicKey:
     pem: str
     fetched_at: datetime  # the last fetch that returned it
     changed_at: datetime  # the first
+    asked_at: datetime | None = None  # a web process found a delivery no key verified
+
+    @property
+    def is_asked_for(self) -> bool:
+        """Whether a web process asked for the key since it was last fetched."""
+        return self.asked_at is not None and self.asked_at > self.fetched_at
 
 
 def save_public_key(conn: Connection, pem: str, fetched_at: datetime) -> bool:
@@ -123,9 +129,22 @@ def save_public_key(conn: Connection, pem: str, fetched_at: datetime) -> bool:
     return before != pem
 
 
+def ask_for_public_key(conn: Connection, now: datetime) -> None:
+    """Note that a delivery came that no key verified, unless that is noted already since the
+    last fetch (nothing to note before a first fetch: the bot fetches at its start)."""
+    k = kick_public_keys.c
+    conn.execute(
+        sa.update(kick_public_keys)
+        .where(k.name == WEBHOOK_KEY, sa.or_(k.asked_at.is_(None), k.asked_at <= k.fetched_at))
+        .values(asked_at=now)
+    )
+
+
 def find_public_key(conn: Connection) -> StoredPublicKey | None:
     k = kick_public_keys.c
     row = conn.execute(
-        sa.select(k.pem, k.fetched_at, k.changed_at).where(k.name == WEBHOOK_KEY)
+        sa.select(k.pem, k.fetched_at, k.changed_at, k.asked_at).where(k.name == WEBHOOK_KEY)
     ).first()
-    return None if row is None else StoredPublicKey(row.pem, row.fetched_at, row.changed_at)
+    if row is None:
+        return None
+    return StoredPublicKey(row.pem, row.fetched_at, row.changed_at, row.asked_at)

@@ -1,5 +1,6 @@
 """kick_public_keys: Kick's webhook public key as the bot last fetched it from Kick, which every
-web process accepts beside the bundled key (``core/platforms/kick/webhook_keys.py``).
+web process accepts beside the bundled key (``core/platforms/kick/webhook_keys.py``), and when a
+web process last asked for it again (a delivery no key verified).
 
 Revision ID: 0048
 Revises: 0047
@@ -21,6 +22,7 @@ def upgrade() -> None:
         sa.Column("pem", sa.Text(), nullable=False),
         sa.Column("fetched_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("changed_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("asked_at", sa.DateTime(timezone=True), nullable=True),
         sa.PrimaryKeyConstraint("name", name=op.f("pk_kick_public_keys")),
     )
 
