@@ -19,6 +19,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
 from core.events import Platform, utc
+from core.features import managed_roles
 from core.features.connections.kick.service import PURPOSE_VIEWER
 from core.features.connections.twitch.viewer_signin import PURPOSE_TWITCH_VIEWER
 from core.features.guilds import repository as guilds_repository
@@ -26,7 +27,6 @@ from core.features.linking import calls, repository
 from core.features.linking.platforms import LINKABLE, PlatformChoice, choose, offered
 from core.features.linking.repository import AccountLink, HistoryEntry, LinkPanel, LinkSettings
 from core.features.refusals import Refused
-from core.features.roles import repository as roles_repository
 from core.security.links import LINK_LIFETIME, new_claims, signed_link
 
 LINK_PATH = "/auth/kick"
@@ -322,17 +322,13 @@ class LinkingService:
         return self._update_settings(guild_id, log_channel_id=channel_id)
 
     def set_linked_role(self, guild_id: int, role_id: int | None) -> LinkSettings:
-        """Give linked members ``role_id`` (a role of this guild, not one of its watchtime
-        roles, which role sync takes from members short of their watchtime); None turns it
-        off."""
+        """Give linked members ``role_id`` (a role of this guild that no other feature gives
+        and takes back, such as a watchtime role: ``managed_roles``); None turns it off."""
         with self.engine.begin() as conn:
-            tiers = roles_repository.list_tiers(conn, guild_id) if role_id is not None else []
-            if any(tier.role_id == role_id for tier in tiers):
-                raise LinkRefused(
-                    "That role is a watchtime role: role sync takes it from members short of "
-                    "its watchtime, so linked members would lose it. Pick another role, or "
-                    "remove it from the watchtime roles first."
-                )
+            if role_id is not None:
+                taken = managed_roles.refusal(conn, guild_id, role_id, feature=managed_roles.LINKED)
+                if taken is not None:
+                    raise LinkRefused(taken)
             repository.update_settings(conn, guild_id, utc(self.clock()), linked_role_id=role_id)
             return repository.get_settings(conn, guild_id)
 

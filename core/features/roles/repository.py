@@ -13,7 +13,6 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from core.events import Platform
-from core.features.linking.repository import get_settings as link_settings_of
 from core.features.linking.repository import links_of_platform
 from core.features.roles.tables import role_awards, role_settings, role_tiers
 from core.features.watchtime.tables import watchtime
@@ -49,11 +48,6 @@ def list_tiers(conn: Connection, guild_id: int) -> list[RoleTier]:
         .order_by(role_tiers.c.minutes, role_tiers.c.role_id)
     )
     return [RoleTier(row.role_id, row.minutes, bool(row.enabled)) for row in conn.execute(query)]
-
-
-def is_linked_role(conn: Connection, guild_id: int, role_id: int) -> bool:
-    """Whether linked members get ``role_id`` (the linking settings' role)."""
-    return link_settings_of(conn, guild_id).linked_role_id == role_id
 
 
 def insert_tier(conn: Connection, guild_id: int, tier: RoleTier, now: datetime) -> bool:

@@ -18,6 +18,7 @@ from datetime import datetime
 from sqlalchemy.engine import Engine
 
 from core.events import utc
+from core.features import managed_roles
 from core.features.refusals import Refused
 from core.features.roles import repository
 from core.features.roles.repository import RoleSettings, RoleTier
@@ -26,15 +27,6 @@ from core.features.typed_numbers import whole_in
 MODES = ("all", "highest")
 MAX_TIERS = 25
 MAX_MINUTES = 10_000_000  # about 19 years of watching
-
-
-# The role linked members get can't be a watchtime role too (nor the other way round,
-# core/features/linking/service.py): role sync would take it from every linked member short of
-# the tier's watchtime, right after their link gave it.
-LINKED_ROLE_REFUSED = (
-    "That role is the one linked members get: role sync would take it from linked members "
-    "short of its watchtime. Pick another role, or stop giving the linked role first."
-)
 
 
 class RolesRefused(Refused):
@@ -154,8 +146,11 @@ class RolesService:
     def add_tier(self, guild_id: int, role_id: int, minutes: int) -> RoleTier:
         tier = RoleTier(role_id, _checked(minutes))
         with self.engine.begin() as conn:
-            if repository.is_linked_role(conn, guild_id, role_id):
-                raise RolesRefused(LINKED_ROLE_REFUSED)
+            # A role another feature gives and takes (the linked role, the Kick VIP role...)
+            # would be taken from its members by role sync, and the other way round.
+            taken = managed_roles.refusal(conn, guild_id, role_id, feature=managed_roles.WATCHTIME)
+            if taken is not None:
+                raise RolesRefused(taken)
             if len(repository.list_tiers(conn, guild_id)) >= MAX_TIERS:
                 raise RolesRefused(
                     f"This server already has {MAX_TIERS} watchtime roles; remove one first."

@@ -15,10 +15,12 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy.engine import Connection
 
 from core.events import Platform, RewardRedeemed
+from core.features import managed_roles
 from core.features.linking.repository import find_link_by_account
 from core.features.vip import redemptions_repository, repository, rules_repository, texts
 from core.features.vip.decisions import (
@@ -30,6 +32,7 @@ from core.features.vip.decisions import (
 )
 from core.features.vip.discord_calls import queue_kick_redemption
 from core.features.vip.effects import VipEffects
+from core.features.vip.limits import VipRefused
 from core.features.vip.ports import Refusal, RoleRefused
 from core.features.vip.redemptions_repository import ADDING, DONE
 from core.features.vip.repository import VipSettings
@@ -156,3 +159,16 @@ class KickRoleRedemptions:
         role_id = settings.kick_role_id if discord_user_id is not None else None
         store_outcome(conn, earned, decision, now, discord_user_id=discord_user_id, role_id=role_id)
         return True
+
+
+def save_kick_reward(
+    conn: Connection, guild_id: int, changes: dict[str, Any], now: datetime
+) -> None:
+    """Save the Kick reward's title and role (``kick_role_id`` in ``changes``); refused when
+    another feature gives and takes that role back (``managed_roles``)."""
+    role_id = changes["kick_role_id"]
+    if role_id is not None:
+        taken = managed_roles.refusal(conn, guild_id, role_id, feature=managed_roles.KICK_VIP)
+        if taken is not None:
+            raise VipRefused(taken)
+    repository.save_settings(conn, guild_id, changes, now)

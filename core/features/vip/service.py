@@ -32,7 +32,7 @@ from core.features.vip import (
 from core.features.vip.analytics import VipAnalytics, analytics
 from core.features.vip.effects import VipEffects, log
 from core.features.vip.expiry import VipExpiry, track_outside_vips
-from core.features.vip.kick_roles import KickRoleRedemptions
+from core.features.vip.kick_roles import KickRoleRedemptions, save_kick_reward
 from core.features.vip.limits import (
     MAX_CONCURRENT,
     RewardLimits,
@@ -276,7 +276,7 @@ class VipService:
             summary = f"The Kick reward {title!r} now gives its redeemer the role for a while."
         now = self.effects.clock()
         await self.effects.in_transaction(
-            lambda conn: repository.save_settings(conn, guild_id, changes, now)
+            lambda conn: save_kick_reward(conn, guild_id, changes, now)
         )
         return summary
 

@@ -29,6 +29,7 @@ from core.features.linking.effects import LinkEffects
 from core.features.linking.queued import QueuedLinkEffects
 from core.features.linking.service import LINKED, UNLINKED, LinkingService
 from core.features.roles.service import RolesService
+from core.features.vip.service import VipService
 from core.outbox import DISCORD, store
 from core.outbox.undone import UndoneCalls
 from core.outbox.worker import OutboxWorker
@@ -37,6 +38,7 @@ from tests.discord_bot.conftest import LINK_BASE_URL, LINK_SECRET, Stream
 from tests.discord_bot.fake_discord import member_of, say
 from tests.discord_bot.fake_roles import MemberEdits, give_bot_a_role, make_role
 from tests.discord_bot.linking_support import drain, is_dm_to, split_replies
+from tests.features.vip.doubles import FakeVipChannel
 from tests.support.clock import Clock
 from tests.support.waiting import eventually
 
@@ -467,6 +469,27 @@ async def test_linkrole_refuses_a_watchtime_role_that_role_sync_would_take_back(
         "That role is a watchtime role: role sync takes it from members short of its "
         "watchtime, so linked members would lose it. Pick another role, or remove it from the "
         "watchtime roles first."
+    )
+    assert linking.settings(guild_a.id).linked_role_id is None
+
+
+async def test_linkrole_refuses_the_kick_vip_role(
+    guild_a: discord.Guild,
+    manager: discord.Member,
+    linking: LinkingService,
+    sqlite_engine: Engine,
+    clock: Clock,
+) -> None:
+    await bot_may_manage_roles(guild_a)
+    vip_role = dpytest.backend.make_role("Kick VIP", guild_a)
+    vip = VipService(sqlite_engine, clock, FakeVipChannel(clock), lambda _: None)
+    await vip.set_kick_reward(guild_a.id, "VIP for a day", vip_role.id)
+
+    [reply] = await say(f"!linkrole {vip_role.mention}", manager)
+
+    assert reply.content.startswith(
+        "That role is the Kick VIP role (the Kick reward's temporary role): the bot takes it "
+        "back when a member's VIP time ends, so linked members would lose it."
     )
     assert linking.settings(guild_a.id).linked_role_id is None
 

@@ -16,6 +16,7 @@ from core.discord_bot.services import BotServices
 from core.events import Platform
 from core.features.guilds.service import GuildService
 from core.features.linking.repository import AccountLink, save_link
+from core.features.linking.service import LinkingService
 from core.features.raffle.periods import repository as periods_repository
 from core.features.raffle.wagers.service import WagerService
 from core.features.watchtime.service import WatchtimeService
@@ -291,6 +292,23 @@ async def test_the_verified_role_is_set_checked_and_turned_off(
     assert wagers.verified_role(guild_a.id) == role.id
     [off] = await say("!shuffle role off", manager)
     assert off.content == "Verified members get no role."
+    assert wagers.verified_role(guild_a.id) is None
+
+
+async def test_the_linked_role_cannot_be_the_verified_role(
+    manager: discord.Member, guild_a: discord.Guild, wagers: WagerService, linking: LinkingService
+) -> None:
+    """Unlinking a Kick account would take it from a verified player, and the other way round."""
+    role = dpytest.backend.make_role("Linked", guild_a)
+    linking.set_linked_role(guild_a.id, role.id)
+
+    [reply] = await say(f"!shuffle role {role.mention}", manager)
+
+    assert reply.content == (
+        "That role is the one linked members get: the bot takes it back when a member unlinks, "
+        "so verified Shuffle players would lose it. Pick another role, or stop giving the "
+        "linked role first."
+    )
     assert wagers.verified_role(guild_a.id) is None
 
 

@@ -13,9 +13,12 @@ from core.discord_bot.linking.outbound import DiscordLinks
 from core.discord_bot.roles import render as render_roles
 from core.events import Platform, Viewer
 from core.features.linking.service import LinkingService
+from core.features.raffle.wagers.service import WagerService
 from core.features.roles.repository import RoleTier
 from core.features.roles.service import RolesService
 from core.features.roles.sync import RoleSync
+from core.security.secrets import TokenCipher
+from tests.conftest import TEST_FERNET_KEY
 from tests.discord_bot.conftest import Stream
 from tests.discord_bot.fake_discord import member_of, say
 from tests.discord_bot.fake_roles import (
@@ -206,8 +209,32 @@ async def test_the_linked_role_cannot_be_a_watchtime_role(
     [reply] = await say(f"!roles add {tiers['bronze'].mention} 60", manager)
 
     assert reply.content == (
-        "That role is the one linked members get: role sync would take it from linked members "
-        "short of its watchtime. Pick another role, or stop giving the linked role first."
+        "That role is the one linked members get: the bot takes it back when a member unlinks, "
+        "so members who reached its watchtime would lose it. Pick another role, or stop giving "
+        "the linked role first."
+    )
+    assert roles.tiers(guild_a.id) == []
+
+
+async def test_the_shuffle_verified_role_cannot_be_a_watchtime_role(
+    guild_a: discord.Guild,
+    manager: discord.Member,
+    tiers: dict[str, discord.Role],
+    roles: RolesService,
+    sqlite_engine: Engine,
+    clock: Clock,
+) -> None:
+    """Unlinking a Shuffle account would take the tier, role sync the Shuffle role."""
+    WagerService(sqlite_engine, TokenCipher(TEST_FERNET_KEY), clock=clock).set_verified_role(
+        guild_a.id, tiers["bronze"].id
+    )
+
+    [reply] = await say(f"!roles add {tiers['bronze'].mention} 60", manager)
+
+    assert reply.content == (
+        "That role is the Shuffle verified role: the bot takes it back when a Shuffle account "
+        "is unlinked, so members who reached its watchtime would lose it. Pick another role, or "
+        "pick another Shuffle verified role (!shuffle role) first."
     )
     assert roles.tiers(guild_a.id) == []
 

@@ -209,6 +209,23 @@ async def test_kick_reward_gives_a_role(manager, guild_a, vip_service):
     assert off.content == "Kick rewards give no role any more."
 
 
+async def test_a_watchtime_role_cannot_be_the_kick_vip_role(manager, guild_a, vip_service, roles):
+    """Role sync would take it from a Kick VIP short of its watchtime, the VIP's end the tier."""
+    await give_bot_a_role(guild_a)
+    regular = make_role(guild_a, "Regular", 3)
+    roles.add_tier(guild_a.id, regular.id, 600)
+
+    [reply] = await say(f"!vip kick <@&{regular.id}> VIP role for a day", manager)
+
+    assert reply.content == (
+        "That role is a watchtime role: role sync takes it from members short of its "
+        "watchtime, so Kick VIPs would lose it. Pick another role, or remove it from the "
+        "watchtime roles first."
+    )
+    settings = await vip_service.settings(guild_a.id)
+    assert (settings.kick_reward_title, settings.kick_role_id) == (None, None)
+
+
 @pytest.mark.parametrize(
     ("which", "answer"),
     [

@@ -34,7 +34,9 @@ from datetime import datetime, timedelta
 from sqlalchemy.engine import Connection, Engine
 
 from core.events import utc
+from core.features import managed_roles
 from core.features.raffle.earning.service import across_a_close, hold
+from core.features.raffle.errors import WagerRefused
 from core.features.raffle.periods import repository as periods_repository
 from core.features.raffle.wagers import repository
 from core.features.raffle.wagers.awarding import Award, award_due
@@ -160,7 +162,15 @@ class WagerService:
         return codes
 
     def set_verified_role(self, guild_id: int, role_id: int | None) -> None:
+        """Verified members get ``role_id``, unless another feature gives and takes it back
+        (``managed_roles``); None gives none."""
         with self.engine.begin() as conn:
+            if role_id is not None:
+                taken = managed_roles.refusal(
+                    conn, guild_id, role_id, feature=managed_roles.SHUFFLE
+                )
+                if taken is not None:
+                    raise WagerRefused(taken)
             repository.update_settings(conn, guild_id, utc(self.clock()), verified_role_id=role_id)
 
     def status(self, guild_id: int) -> WagerStatus:

@@ -12,8 +12,11 @@ from core.events import Platform
 from core.features.directory.repository import Channel, Member, Server
 from core.features.directory.service import DirectoryService, Snapshot
 from core.features.linking.service import LinkingService
+from core.features.raffle.wagers.service import WagerService
 from core.features.roles.ports import GuildRoles
 from core.features.roles.service import RolesService
+from core.security.secrets import TokenCipher
+from tests.conftest import TEST_FERNET_KEY
 from tests.support.clock import Clock
 from tests.web.dashboard.pages.conftest import (
     ADMIN_ID,
@@ -77,6 +80,20 @@ def test_linked_role_and_log_channel_set_here_are_the_services(pages, linking):
     )
     settings = linking.settings(GUILD)
     assert (settings.linked_role_id, settings.log_channel_id) == (None, None)
+
+
+def test_the_shuffle_verified_role_cannot_be_made_the_linked_role(pages, linking, engine):
+    """Unlinking a Shuffle account would take it from a linked member, and the other way round."""
+    wagers = WagerService(
+        engine,
+        TokenCipher(TEST_FERNET_KEY),
+        clock=Clock(datetime(2026, 3, 1, tzinfo=UTC)),
+    )
+    wagers.set_verified_role(GUILD, LINKED)
+    answer = pages.post("linking", "settings", {"linked_role": str(LINKED)})
+    assert_refused_here(answer, "That role is the Shuffle verified role")
+    assert 'id="linked_role-error"' in answer.text
+    assert linking.settings(GUILD).linked_role_id is None
 
 
 def test_a_watchtime_role_cannot_be_made_the_linked_role(pages, linking, engine):

@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
 
 import pytest
@@ -14,6 +15,8 @@ from core.features.linking.service import LinkingService
 from core.features.roles.ports import GuildRoles
 from core.features.roles.repository import RoleTier
 from core.features.roles.service import RolesService
+from core.features.vip.service import VipService
+from tests.features.vip.doubles import FakeVipChannel
 from tests.support.clock import Clock
 from tests.web.dashboard.pages.conftest import OTHER_GUILD, assert_refused_here, pages_for
 
@@ -125,6 +128,17 @@ def test_the_linked_role_cannot_be_made_a_watchtime_role(pages, roles, engine):
     LinkingService(engine, Clock(datetime(2026, 3, 1, tzinfo=UTC))).set_linked_role(GUILD, VIEWERS)
     answer = pages.post("roles", "add", {"role_id": str(VIEWERS), "hours": "2"})
     assert_refused_here(answer, "That role is the one linked members get")
+    assert roles.tiers(GUILD) == []
+
+
+def test_the_kick_vip_role_cannot_be_made_a_watchtime_role(pages, roles, engine):
+    """VIP expiry would take the tier from members who reached it, role sync the VIP's role."""
+    clock = Clock(datetime(2026, 3, 1, tzinfo=UTC))
+    vip = VipService(engine, clock, FakeVipChannel(clock), lambda _: None)
+    asyncio.run(vip.set_kick_reward(GUILD, "VIP for a day", VIEWERS))
+    answer = pages.post("roles", "add", {"role_id": str(VIEWERS), "hours": "2"})
+    assert_refused_here(answer, "That role is the Kick VIP role")
+    assert "give the Kick reward another role (!vip kick) first" in answer.text
     assert roles.tiers(GUILD) == []
 
 
