@@ -31,8 +31,11 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from core.features.heist import repository as heist_repository
+from core.features.linking import calls as linking_calls
+from core.features.linking import repository as linking_repository
 from core.features.person_data import Person, account_match, person_rows, subject_matches
 from core.features.privacy.tables import privacy_forgets_to_finish as to_finish
+from core.features.roles import repository as roles_repository
 from core.features.schema import all_tables
 
 OPEN_PERIODS = ("scheduled", "open")
@@ -169,6 +172,8 @@ def forget(
     tables = all_tables().tables
     if delete:
         _hold_open_periods(conn, person, only)
+        if only is None or "account_links" in only:
+            _queue_role_removals(conn, person, now)
     for name, chosen in sorted(FORGET.items()):
         if only is not None and name not in only:
             continue
@@ -198,6 +203,44 @@ def forget(
         if recorded:
             report.kept[to_finish.name] = (int(recorded), KEPT[to_finish.name])
     return report
+
+
+def _queue_role_removals(conn: Connection, person: Person, now: datetime) -> None:
+    """Queue, for the Discord worker, the removal of the roles the bot gave because of what the
+    forget deletes: the linked role and the watchtime roles of every guild where the member
+    linked or reached one, and the Shuffle verified role (each taken back as after an unlink:
+    ``linking.effects.LinkEffects.forgotten``). Read before the delete (it removes the link
+    history that says where they linked), queued in its transaction: once the links are gone
+    nothing else would take those roles back. A temporary VIP role is not among them: its grant
+    is kept until its removal at expiry (``FOR_NOW``)."""
+    links = all_tables().tables["account_links"]
+    members: set[int] = set()
+    if person.discord_user_id is not None:
+        members.add(person.discord_user_id)
+    if person.accounts:
+        linked = sa.select(links.c.discord_user_id).where(account_match(links, person.accounts))
+        members.update(int(member) for member in conn.execute(linked).scalars())
+    for member in sorted(members):
+        # Their Shuffle account goes only when the person is the member (not one account).
+        shuffle = _verified_roles_of(conn, member) if member == person.discord_user_id else {}
+        guilds = set(linking_repository.guilds_where_member_linked(conn, member))
+        guilds.update(roles_repository.guilds_where_member_reached_tiers(conn, member), shuffle)
+        for guild_id in sorted(guilds):
+            roles = [shuffle[guild_id]] if guild_id in shuffle else []
+            linking_calls.enqueue_forgotten(conn, guild_id, member, roles, now)
+
+
+def _verified_roles_of(conn: Connection, member: int) -> dict[int, int]:
+    """guild id -> its Shuffle verified role, where the member has a verified Shuffle account
+    and the guild gives verified players a role."""
+    tables = all_tables().tables
+    links, settings = tables["shuffle_links"], tables["shuffle_settings"]
+    query = (
+        sa.select(links.c.guild_id, settings.c.verified_role_id)
+        .join_from(links, settings, settings.c.guild_id == links.c.guild_id)
+        .where(links.c.discord_user_id == member, settings.c.verified_role_id.is_not(None))
+    )
+    return {int(guild_id): int(role_id) for guild_id, role_id in conn.execute(query)}
 
 
 def _hold_open_periods(conn: Connection, person: Person, only: Collection[str] | None) -> None:

@@ -8,6 +8,7 @@ transaction that removes the link, without importing the effects' runner.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Collection
 from datetime import datetime
 
 from sqlalchemy.engine import Connection
@@ -27,6 +28,7 @@ KINDS: dict[type[LinkEvent], str] = {
 }
 JOINED = "linking.joined"
 UNLINKED_ELSEWHERE = "linking.unlinked_elsewhere"
+FORGOTTEN = "linking.forgotten"
 
 
 def enqueue(conn: Connection, guild_id: int, event: LinkEvent, now: datetime) -> bool:
@@ -83,6 +85,27 @@ def enqueue_unlinked_elsewhere(
     payload = {"discord_user_id": str(discord_user_id)}
     what = "take the linked role off a member whose link was removed in another server"
     store.enqueue(conn, Effect(DISCORD, UNLINKED_ELSEWHERE, guild_id, key, payload, what), now)
+
+
+def enqueue_forgotten(
+    conn: Connection,
+    guild_id: int,
+    discord_user_id: int,
+    role_ids: Collection[int],
+    now: datetime,
+) -> bool:
+    """Queue, in the transaction of a privacy forget that deleted the member's links (and their
+    watchtime, Shuffle account...), this guild's part: its linked role taken back once no link
+    remains, the watchtime roles brought up to date, and ``role_ids`` (roles the forgotten
+    data gave, such as the Shuffle verified role) taken off. False when this forget queued it
+    before (the same moment: a forget done again queues its own)."""
+    key = f"{FORGOTTEN}:{guild_id}:{discord_user_id}:{now.isoformat()}"
+    payload = {
+        "discord_user_id": str(discord_user_id),
+        "role_ids": [str(role_id) for role_id in sorted(set(role_ids))],
+    }
+    what = "take the roles it gave off a member whose data was forgotten"
+    return store.enqueue(conn, Effect(DISCORD, FORGOTTEN, guild_id, key, payload, what), now)
 
 
 def summary(event: LinkEvent) -> str:

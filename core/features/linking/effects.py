@@ -203,6 +203,20 @@ class LinkEffects:
         await self._sync_watchtime_roles(guild_id, discord_user_id)
         return Aftermath(role)
 
+    async def forgotten(self, guild_id: int, call: tuple[int, tuple[int, ...]]) -> Aftermath:
+        """A member's data was forgotten (``privacy forget``): as after an unlink elsewhere
+        (the linked role back once no link remains, the watchtime roles), and the other roles
+        the forgotten data gave (``call``: the member, those role ids) taken off. Each change
+        is idempotent, so a call made again changes nothing twice."""
+        member, role_ids = call
+        after = await self.unlinked_elsewhere(guild_id, member)
+        role = after.role
+        for role_id in role_ids:
+            change = await self.discord.set_linked_role(guild_id, member, role_id, present=False)
+            if role is None or (role.is_done and not change.is_done):
+                role = change
+        return Aftermath(role)
+
     async def _sync_watchtime_roles(self, guild_id: int, discord_user_id: int) -> None:
         # The roles feature plugs in here (Runtime passes its MemberRoleSync as role_sync).
         if self.role_sync is not None:

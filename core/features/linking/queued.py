@@ -56,11 +56,20 @@ class QueuedLinkEffects:
         made = {KINDS[kind]: Kind(_running(run, _event)) for kind, run in runs.items()}
         joined = _running(self.effects.member_joined, _member)
         elsewhere = _running(self.effects.unlinked_elsewhere, _member)
-        return made | {calls.JOINED: Kind(joined), calls.UNLINKED_ELSEWHERE: Kind(elsewhere)}
+        forgotten = _running(self.effects.forgotten, _member_and_roles)
+        return made | {
+            calls.JOINED: Kind(joined),
+            calls.UNLINKED_ELSEWHERE: Kind(elsewhere),
+            calls.FORGOTTEN: Kind(forgotten),
+        }
 
 
 def _member(payload: dict[str, Any]) -> int:
     return int(payload["discord_user_id"])
+
+
+def _member_and_roles(payload: dict[str, Any]) -> tuple[int, tuple[int, ...]]:
+    return _member(payload), tuple(int(role_id) for role_id in payload.get("role_ids", ()))
 
 
 def _event(payload: dict[str, Any]) -> LinkEvent:

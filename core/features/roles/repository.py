@@ -92,6 +92,18 @@ def delete_tier(conn: Connection, guild_id: int, role_id: int) -> bool:
     return result.rowcount == 1
 
 
+def guilds_where_member_reached_tiers(conn: Connection, discord_user_id: int) -> list[int]:
+    """The guilds where the member reached a watchtime role (a forget of the member, which
+    spans the guilds, brings their roles there up to date)."""
+    query = (
+        sa.select(role_awards.c.guild_id)
+        .where(role_awards.c.discord_user_id == discord_user_id)
+        .distinct()
+        .order_by(role_awards.c.guild_id)
+    )
+    return list(conn.execute(query).scalars())
+
+
 def list_guild_ids_with_tiers(conn: Connection) -> list[int]:
     query = sa.select(role_tiers.c.guild_id).distinct().order_by(role_tiers.c.guild_id)
     return list(conn.execute(query).scalars())
