@@ -107,6 +107,7 @@ FORGET: dict[str, Rows] = {
     "sub_tiers": _all,
     "vip_grants": _ended_grants,
     "vip_audit": _all,
+    "vip_redemptions": _all,  # those that waited for the streamer (the others name no viewer)
     "points_se_holds": _settled_holds,  # a stake whose game ended (by their Twitch login)
     "overlay_alerts": _all,  # alerts naming them: shown once already, evidence of nothing
     "bus_events": _undelivered,  # their events waiting or dead (delivered ones go in 7 days)

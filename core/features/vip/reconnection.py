@@ -13,7 +13,10 @@ a poll): it says the kept chat lines, then reads the reward's UNFULFILLED redemp
 at once, as the 10-minute drain does, queueing the waiting ones again under keys of their own
 (their first call ended when they were parked). A waiting one Twitch no longer lists (settled in
 the reward queue meanwhile) is done, as settled on Twitch; one an earlier attempt may have added
-is closed so that its cancel's update looks for that VIP on Twitch (``cancels.py``).
+is closed so that its cancel's update looks for that VIP on Twitch (``cancels.py``). One whose
+reward was deleted on Twitch meanwhile (Twitch answers 404 for the reward) is closed as refused,
+with its reason in the audit log, once: its points cannot be refunded (Twitch marks a deleted
+reward's redemptions fulfilled), and nothing of it is asked of Twitch again.
 """
 
 from __future__ import annotations
@@ -27,18 +30,23 @@ from typing import Any
 from sqlalchemy.engine import Connection
 
 from core.events import InvalidEvent, Platform, RewardRedeemed, Viewer
-from core.features.vip import redemptions_repository, rules_repository
+from core.features.vip import redemptions_repository, repository, rules_repository
 from core.features.vip.effects import VipEffects, log
 from core.features.vip.ports import Refusal, TwitchBusy, TwitchRefused
 from core.features.vip.redemption_outbox import QueuedRedemptions
 from core.features.vip.redemptions import VipRedemptions
-from core.features.vip.redemptions_repository import redemption_key
+from core.features.vip.redemptions_repository import Waiting, redemption_key
 from core.features.vip.removal_calls import HELIX
+from core.features.vip.repository import AuditEntry
 from core.outbox import store
 from core.outbox.worker import Done, Kind, Outcome, Retry
 
 RECONNECTED = "vip-reconnected"
 SETTLED_WHILE_WAITING = "settled on Twitch while waiting"
+# A waiting redemption whose reward was deleted on Twitch meanwhile (404 for its redemptions):
+# Twitch marked it fulfilled with the reward, so nothing can be granted or refunded any more.
+REWARD_DELETED = "its reward was deleted on Twitch, so its points could not be refunded"
+PLATFORM = Platform.TWITCH  # Kick has no waiting redemptions (no VIP API to wait for)
 # Twitch's refusals of one reward's redemptions (the reward is gone, or another client's), not
 # of the guild's connection.
 REWARD_REFUSALS = {Refusal.NOT_FOUND, Refusal.FORBIDDEN}
@@ -113,50 +121,70 @@ class Reconnection:
         platform = Platform.TWITCH
         # Read before Helix is: a redemption waiting then is listed if it is still UNFULFILLED.
         waiting = await self.effects.in_transaction(
-            lambda conn: redemptions_repository.waiting_ids(conn, guild_id, platform)
+            lambda conn: redemptions_repository.list_waiting(conn, guild_id, platform)
         )
         missed, unread = await self.missed(guild_id, broadcaster_id)
         run = uuid.uuid4().hex[:12]
+        waiting_ids = {parked.redemption_id for parked in waiting}
         for event in missed:
-            again = run if redemption_key(event) in waiting else None
+            again = run if redemption_key(event) in waiting_ids else None
             await self.queued.handle(guild_id, event, again=again)
         settings = await self.effects.settings(guild_id)
         has_rewards = await self.effects.in_transaction(
             lambda conn: rules_repository.twitch_reward_ids(conn, guild_id, settings)
         )
-        if not has_rewards or unread:
-            # No reward to read, or one Twitch would not list (a waiting redemption does not
-            # say its reward): the waiting ones not listed are left as they are.
+        if not has_rewards:  # no reward to read: the waiting ones are left as they are
             return len(missed)
         listed = {redemption_key(event) for event in missed}
-        for redemption_id in waiting - listed:
-            settled = await self.effects.in_transaction(
-                lambda conn, rid=redemption_id: redemptions_repository.settle_waiting(
-                    conn, guild_id, platform, rid, SETTLED_WHILE_WAITING
-                )
-            )
-            if settled:
-                log.info(
-                    "guild %s: VIP redemption %s was settled on Twitch while it waited",
-                    guild_id,
-                    redemption_id,
-                )
+        for parked in waiting:
+            outcome = None if parked.redemption_id in listed else _unlisted(parked, unread)
+            if outcome is not None:
+                await self._close(guild_id, broadcaster_id, parked, outcome)
         return len(missed)
+
+    async def _close(
+        self, guild_id: int, broadcaster_id: str, parked: Waiting, outcome: str
+    ) -> None:
+        """Close a waiting redemption Twitch no longer lists, with ``outcome``; a refusal
+        (its reward deleted) gets its audit row in the same transaction, once."""
+        now = self.effects.clock()
+
+        def close(conn: Connection) -> bool:
+            rid = parked.redemption_id
+            if not redemptions_repository.settle_waiting(conn, guild_id, PLATFORM, rid, outcome):
+                return False
+            if outcome == REWARD_DELETED and not parked.was_adding:
+                entry = AuditEntry(
+                    guild_id=guild_id, platform=PLATFORM, broadcaster_user_id=broadcaster_id,
+                    platform_user_id=parked.platform_user_id or "",
+                    username=parked.username or "", action="refused", actor_kind="system",
+                    at=now, reason=REWARD_DELETED, redemption_id=rid,
+                )  # fmt: skip
+                repository.add_audit(conn, entry)
+            return True
+
+        if await self.effects.in_transaction(close):
+            log.info(
+                "guild %s: waiting VIP redemption %s closed: %s",
+                guild_id,
+                parked.redemption_id,
+                outcome,
+            )
 
     async def missed(
         self, guild_id: int, broadcaster_id: str
-    ) -> tuple[list[RewardRedeemed], list[str]]:
+    ) -> tuple[list[RewardRedeemed], dict[str, str]]:
         """The rewards' redemptions still UNFULFILLED on Twitch (those redeemed while
         StreamKeeper was away), as the events EventSub would have sent, and the rewards Twitch
-        would not list (deleted on twitch.tv, or not StreamKeeper's): one of those does not keep
-        the others' redemptions from being read. Raises TwitchRefused when the guild's Twitch is
-        not usable."""
+        would not list, with its refusal (``NOT_FOUND``: deleted on twitch.tv; ``FORBIDDEN``:
+        not StreamKeeper's): one of those does not keep the others' redemptions from being
+        read. Raises TwitchRefused when the guild's Twitch is not usable."""
         settings = await self.effects.settings(guild_id)
         reward_ids = await self.effects.in_transaction(
             lambda conn: rules_repository.twitch_reward_ids(conn, guild_id, settings)
         )
         events: list[RewardRedeemed] = []
-        unread = []
+        unread: dict[str, str] = {}
         for reward_id in reward_ids:
             try:
                 events += await self._unfulfilled(guild_id, broadcaster_id, reward_id)
@@ -169,7 +197,7 @@ class Reconnection:
                     reward_id,
                     refused,
                 )
-                unread.append(reward_id)
+                unread[reward_id] = refused.reason
         return events, unread
 
     async def _unfulfilled(
@@ -197,6 +225,19 @@ class Reconnection:
 
     async def counts(self, guild_id: int) -> WaitingCounts:
         return await self.effects.in_transaction(lambda conn: counts_of(conn, guild_id))
+
+
+def _unlisted(parked: Waiting, unread: dict[str, str]) -> str | None:
+    """What became of a waiting redemption the read of the rewards did not list: its reward
+    deleted on Twitch, settled there (in the reward queue, or with its rule's reward), or None
+    when that cannot be told (its reward's list was not read: not StreamKeeper's; or, parked
+    before its reward was kept, some reward's list was not)."""
+    if parked.reward_id is None:
+        return None if unread else SETTLED_WHILE_WAITING
+    refusal = unread.get(parked.reward_id)
+    if refusal == Refusal.NOT_FOUND:
+        return REWARD_DELETED
+    return SETTLED_WHILE_WAITING if refusal is None else None
 
 
 def counts_of(conn: Connection, guild_id: int) -> WaitingCounts:

@@ -138,7 +138,7 @@ class VipRedemptions:
         reconnection reads it back (``reconnection.py``)."""
         await self.effects.in_transaction(
             lambda conn: redemptions_repository.wait_for_connection(
-                conn, guild_id, event.platform, redemption_key(event), was_adding=was_adding
+                conn, guild_id, event, was_adding=was_adding
             )
         )
         log.info(

@@ -5,6 +5,7 @@ transaction of what it decided."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -194,29 +195,44 @@ def note_settled_elsewhere(
 
 
 def wait_for_connection(
-    conn: Connection, guild_id: int, platform: Platform, redemption_id: str, *, was_adding: bool
+    conn: Connection, guild_id: int, event: RewardRedeemed, *, was_adding: bool
 ) -> None:
     """Park a claimed ("adding") redemption until the streamer connects Twitch again: Twitch
-    was not asked. ``was_adding``: an earlier attempt may have reached Twitch."""
+    was not asked. ``was_adding``: an earlier attempt may have reached Twitch. Its reward and
+    viewer are kept with it (its reward may be deleted on Twitch meanwhile)."""
+    r = vip_redemptions.c
     conn.execute(
         vip_redemptions.update()
-        .where(_redemption(guild_id, platform, redemption_id), vip_redemptions.c.state == ADDING)
+        .where(_redemption(guild_id, event.platform, redemption_key(event)), r.state == ADDING)
         .values(
             state=WAITING,
             outcome=WAS_ADDING if was_adding else None,
             leased_until=None,
             leased_by=None,
+            reward_id=event.reward_id,
+            platform_user_id=event.viewer.platform_user_id,
+            username=event.viewer.username[:100],
         )
     )
 
 
-def waiting_ids(conn: Connection, guild_id: int, platform: Platform) -> set[str]:
-    query = sa.select(vip_redemptions.c.redemption_id).where(
-        vip_redemptions.c.guild_id == guild_id,
-        vip_redemptions.c.platform == platform.value,
-        vip_redemptions.c.state == WAITING,
+@dataclass(frozen=True)
+class Waiting:
+    redemption_id: str
+    reward_id: str | None  # None: parked before its reward was kept (0048)
+    platform_user_id: str | None
+    username: str | None
+    was_adding: bool  # an earlier attempt may have reached Twitch (WAS_ADDING)
+
+
+def list_waiting(conn: Connection, guild_id: int, platform: Platform) -> list[Waiting]:
+    r = vip_redemptions.c
+    query = (
+        sa.select(r.redemption_id, r.reward_id, r.platform_user_id, r.username, r.outcome)
+        .where(r.guild_id == guild_id, r.platform == platform.value, r.state == WAITING)
+        .order_by(r.recorded_at, r.redemption_id)
     )
-    return set(conn.execute(query).scalars())
+    return [Waiting(*row[:4], was_adding=row.outcome == WAS_ADDING) for row in conn.execute(query)]
 
 
 def settle_waiting(

@@ -7,7 +7,7 @@ import sqlalchemy as sa
 from sqlalchemy import Boolean, Column, Index, Integer, String, Table
 
 from core.storage.columns import chat_viewer_columns, guild_key
-from core.storage.schema import BigId, PlatformName, Snowflake, UTCDateTime, metadata
+from core.storage.schema import BigId, PlatformName, Snowflake, UserId, UTCDateTime, metadata
 
 vip_settings = Table(
     "vip_settings",
@@ -74,6 +74,11 @@ vip_redemptions = Table(
     # A refund's chat line not said (the connection needed re-authorization): said, and
     # cleared, when the streamer connects again.
     Column("untold_notice", String(500), nullable=True),
+    # A Twitch redemption that waited for the streamer: its reward and viewer, so that one whose
+    # reward was deleted on Twitch meanwhile is closed as refused, with its audit row.
+    Column("reward_id", String(64), nullable=True),
+    Column("platform_user_id", UserId, nullable=True),
+    Column("username", String(100), nullable=True),
     sa.PrimaryKeyConstraint("guild_id", "platform", "redemption_id"),
 )
 

@@ -18,7 +18,7 @@ from core.features.vip.cancels import (
     CANCELED_OUTCOME,
 )
 from core.features.vip.ports import PendingRedemption, Refusal, TwitchRefused
-from core.features.vip.reconnection import SETTLED_WHILE_WAITING
+from core.features.vip.reconnection import REWARD_DELETED, SETTLED_WHILE_WAITING
 from core.features.vip.redemptions import LEASE, RedemptionInFlight
 from core.features.vip.redemptions_repository import (
     ADDING,
@@ -113,8 +113,8 @@ async def test_a_reward_deleted_on_twitch_keeps_no_other_reward_from_being_read(
 ) -> None:
     """The streamer deleted the week reward on twitch.tv; its rule is still here, so Twitch
     answers 404 for its redemptions. The day reward's redemptions made while away are read
-    and granted all the same, and a waiting one Twitch did not list is not taken for settled:
-    it may be the deleted reward's, whose list was not read."""
+    and granted all the same, and a waiting one of the day reward Twitch did not list is
+    closed as settled there (its reward is kept with it: it is not the deleted reward's)."""
     vip.service.rules.granted_scopes = lambda guild_id: ("channel:read:redemptions",)
     week = await vip.service.rules.add(
         GUILD, RuleAsked(Platform.TWITCH, "reward", 168, title="VIP 1 week", cost=25_000)
@@ -131,8 +131,49 @@ async def test_a_reward_deleted_on_twitch_keeps_no_other_reward_from_being_read(
 
     assert vip.twitch.statuses == {"r-missed": "FULFILLED"}
     assert "42" in vip.twitch.vips
-    assert (await state_of(vip, waiting))[0] == WAITING
-    assert (await vip.service.reconnection.counts(GUILD)).waiting == 1
+    assert await state_of(vip, waiting) == (DONE, SETTLED_WHILE_WAITING)
+    assert (await vip.service.reconnection.counts(GUILD)).waiting == 0
+
+
+async def test_a_waiting_redemption_of_a_reward_deleted_on_twitch_is_closed_as_refused_once(
+    vip: Vip,
+) -> None:
+    """It waited for the streamer; meanwhile the streamer deleted its reward on twitch.tv, so
+    Twitch answers 404 for the reward and its redemptions (it marked them fulfilled: the points
+    cannot be refunded). The read after the streamer connects closes it as refused, with the
+    reason in the audit log, and no longer counts it as waiting; the next reads (every 10
+    minutes) neither ask Twitch about it nor log it again. Another reward's waiting one that
+    Twitch still lists is granted as usual."""
+    vip.service.rules.granted_scopes = lambda guild_id: ("channel:read:redemptions",)
+    week = await vip.service.rules.add(
+        GUILD, RuleAsked(Platform.TWITCH, "reward", 168, title="VIP 1 week", cost=25_000)
+    )
+    assert week.reward_id is not None
+    gone = redemption("41", week.reward_id, redemption_id="r-gone", username="Ana")
+    kept = redemption("42", vip.reward_id, redemption_id="r-kept")
+    mark(vip, True)
+    for event in (gone, kept):
+        await vip.service.redemptions.handle(GUILD, event)
+    del vip.twitch.rewards[week.reward_id]  # deleted on twitch.tv
+    vip.twitch.pending = [PendingRedemption("r-kept", "42", "viewer42")]
+    mark(vip, False)
+
+    for _ in range(2):  # the catch-up, then the 10-minute read
+        await vip.service.drain_missed()
+        await make_helix_calls(vip.service)
+        vip.clock.advance(minutes=10)
+
+    assert await state_of(vip, gone) == (DONE, REWARD_DELETED)
+    assert vip.twitch.statuses == {"r-kept": "FULFILLED"}  # nothing asked about r-gone
+    assert (await vip.service.reconnection.counts(GUILD)).waiting == 0
+    [refusal] = [e for e in await vip.service.log(GUILD, limit=100) if e.action == "refused"]
+    assert (refusal.platform_user_id, refusal.username, refusal.redemption_id) == (
+        "41",
+        "Ana",
+        "r-gone",
+    )
+    assert refusal.reason == REWARD_DELETED
+    assert "41" not in vip.twitch.vips
 
 
 async def test_a_redemption_that_met_a_revoked_token_is_settled_after_reconnecting(

@@ -19,7 +19,7 @@ from core.web.dashboard import register
 from core.web.dashboard.aio import coroutine_runner
 from core.web.dashboard.config import DashboardConfig
 from tests.fakes.discord_oauth import CLIENT_ID, CLIENT_SECRET, MANAGE_GUILD, FakeDiscordOAuth
-from tests.features.vip.doubles import BROADCASTER, T0, FakeVipChannel
+from tests.features.vip.doubles import BROADCASTER, T0, FakeVipChannel, redemption
 from tests.support.clock import Clock
 from tests.web.dashboard.test_security import PUBLIC, _consent
 
@@ -276,9 +276,8 @@ def test_the_page_counts_redemptions_waiting_and_refunds_not_told_in_chat(client
                 conn, GUILD, Platform.TWITCH, redemption_id, T0, T0 + timedelta(minutes=2)
             )
         for redemption_id in ("r1", "r2"):
-            redemptions_repository.wait_for_connection(
-                conn, GUILD, Platform.TWITCH, redemption_id, was_adding=False
-            )
+            parked = redemption("42", "reward-1", redemption_id=redemption_id)
+            redemptions_repository.wait_for_connection(conn, GUILD, parked, was_adding=False)
         redemptions_repository.finish_redemption(conn, GUILD, Platform.TWITCH, "r3")
         redemptions_repository.keep_untold(conn, GUILD, Platform.TWITCH, "r3", "@v no VIP")
 
@@ -286,6 +285,24 @@ def test_the_page_counts_redemptions_waiting_and_refunds_not_told_in_chat(client
 
     assert "2 redemptions wait for the streamer to connect Twitch again" in page.text
     assert "1 viewer was refunded but not told in chat" in page.text
+
+
+def test_a_waiting_redemption_whose_reward_was_deleted_on_twitch_is_shown_refused(client, vip):
+    """It no longer counts as waiting once the streamer connected; the log says why it was
+    refused (its reward deleted on twitch.tv, its points not refundable)."""
+    service, twitch, run = vip
+    reward_id = run(service.settings(GUILD)).reward_id
+    service.effects.needs_reauthorization = lambda _guild_id: True
+    run(service.redemptions.handle(GUILD, redemption("9001", reward_id, username="viewer1")))
+    assert 'id="vip-waiting"' in client.get(f"/dashboard/{GUILD}/vip/").text
+    del twitch.rewards[reward_id]  # deleted on twitch.tv
+    service.effects.needs_reauthorization = lambda _guild_id: False
+
+    run(service.drain_missed())
+
+    assert 'id="vip-waiting"' not in client.get(f"/dashboard/{GUILD}/vip/").text
+    log = client.get(f"/dashboard/{GUILD}/vip/log").text
+    assert "its reward was deleted on Twitch, so its points could not be refunded" in log
 
 
 def test_the_vip_list_says_how_each_vip_was_granted_in_the_words_discord_uses(client, vip):
