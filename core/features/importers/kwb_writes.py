@@ -9,6 +9,7 @@ from datetime import datetime
 from sqlalchemy.engine import Connection
 
 from core.events import Platform, Viewer
+from core.features import managed_roles
 from core.features.directory import repository as directory
 from core.features.importers import repository
 from core.features.importers.kick_names import KickAccount, Resolution
@@ -215,6 +216,10 @@ class _ServerWrite:
                 )
             elif matches[0] in tiers:
                 count.already += 1
+            elif taken := managed_roles.refusal(
+                self.conn, self.guild_id, matches[0], feature=managed_roles.WATCHTIME
+            ):
+                self.report.problem("role tiers", f"{label}: {taken}")
             else:
                 tier = roles.RoleTier(matches[0], row.minutes_required, row.enabled)
                 roles.insert_tier(self.conn, self.guild_id, tier, self.now)

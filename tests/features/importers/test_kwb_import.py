@@ -331,6 +331,21 @@ def test_problems_name_each_row_left_out(engine, kick, source_url, period_id):
     )
 
 
+def test_a_tier_whose_role_another_feature_manages_is_left_out(engine, kick, source_url, period_id):
+    """Server B's linked role is its Regular role: role sync and unlinks would take it from each
+    other's members, so the tier is a problem row, as !roles add refuses it."""
+    with engine.begin() as conn:
+        linking.update_settings(conn, SERVER_B, NOW, linked_role_id=REGULAR)
+
+    reports = run(engine, kick, source_url)
+
+    problems = "\n".join(reports[SERVER_B].problems)
+    assert "'Regular' (600 min): That role is the one linked members get" in problems
+    with engine.connect() as conn:
+        assert REGULAR not in {tier.role_id for tier in roles.list_tiers(conn, SERVER_B)}
+    assert numbers(reports[SERVER_B])["role tiers"] == (1, 0, 1)
+
+
 def test_a_second_import_changes_nothing(engine, kick, source_url, period_id):
     run(engine, kick, source_url)
     before = snapshot(engine)
