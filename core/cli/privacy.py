@@ -77,11 +77,21 @@ def _forget(args: argparse.Namespace) -> int:
         print(f"{'kept' if args.yes else 'would keep'} {rows} row(s) of {table}: {why}")  # noqa: T201
     if report.for_now:
         print(_for_now(sum(report.for_now.values()), sorted(report.for_now), done=args.yes))  # noqa: T201
+    if report.role_servers:
+        print(_roles_taken_back(report.role_servers, done=args.yes))  # noqa: T201
     if not report.deleted and not report.kept:
         print("Nothing is kept about them.")  # noqa: T201
     elif not args.yes:
         print("Nothing was deleted: run it again with --yes to delete.")  # noqa: T201
     return 0
+
+
+def _roles_taken_back(servers: int, *, done: bool) -> str:
+    roles = "the linked, watchtime and Shuffle roles the bot gave them"
+    where = f"in {servers} server(s)"
+    if done:
+        return f"The running bot takes back {roles} {where} (queued; tried until Discord answers)."
+    return f"The bot would take back {roles} {where}."
 
 
 def _for_now(rows: int, tables: list[str], *, done: bool) -> str:

@@ -150,6 +150,9 @@ KEPT: dict[str, str] = {
 class ForgetReport:
     deleted: dict[str, int] = field(default_factory=dict)
     kept: dict[str, tuple[int, str]] = field(default_factory=dict)  # table -> (rows, why)
+    # The servers where the Discord worker takes back the roles the bot gave (would, unless
+    # deleting): the linked role, the watchtime roles, the Shuffle verified role.
+    role_servers: int = 0
 
     @property
     def for_now(self) -> dict[str, int]:
@@ -173,8 +176,11 @@ def forget(
     tables = all_tables().tables
     if delete:
         _hold_open_periods(conn, person, only)
-        if only is None or "account_links" in only:
-            _queue_role_removals(conn, person, now)
+    if only is None or "account_links" in only:
+        removals = _role_removals(conn, person)
+        report.role_servers = len({guild_id for guild_id, _, _ in removals})
+        for guild_id, member, roles in removals if delete else ():
+            linking_calls.enqueue_forgotten(conn, guild_id, member, roles, now)
     for name, chosen in sorted(FORGET.items()):
         if only is not None and name not in only:
             continue
@@ -206,14 +212,14 @@ def forget(
     return report
 
 
-def _queue_role_removals(conn: Connection, person: Person, now: datetime) -> None:
-    """Queue, for the Discord worker, the removal of the roles the bot gave because of what the
-    forget deletes: the linked role and the watchtime roles of every guild where the member
-    linked or reached one, and the Shuffle verified role (each taken back as after an unlink:
-    ``linking.effects.LinkEffects.forgotten``). Read before the delete (it removes the link
-    history that says where they linked), queued in its transaction: once the links are gone
-    nothing else would take those roles back. A temporary VIP role is not among them: its grant
-    is kept until its removal at expiry (``FOR_NOW``)."""
+def _role_removals(conn: Connection, person: Person) -> list[tuple[int, int, list[int]]]:
+    """(guild, member, other role ids) for each Discord call that takes back the roles the bot
+    gave because of what the forget deletes: the linked role and the watchtime roles of every
+    guild where the member linked or reached one, and the Shuffle verified role (each taken
+    back as after an unlink: ``linking.effects.LinkEffects.forgotten``). Read before the delete
+    (it removes the link history that says where they linked), queued in its transaction: once
+    the links are gone nothing else would take those roles back. A temporary VIP role is not
+    among them: its grant is kept until its removal at expiry (``FOR_NOW``)."""
     links = all_tables().tables["account_links"]
     members: set[int] = set()
     if person.discord_user_id is not None:
@@ -221,14 +227,15 @@ def _queue_role_removals(conn: Connection, person: Person, now: datetime) -> Non
     if person.accounts:
         linked = sa.select(links.c.discord_user_id).where(account_match(links, person.accounts))
         members.update(int(member) for member in conn.execute(linked).scalars())
+    removals = []
     for member in sorted(members):
         # Their Shuffle account goes only when the person is the member (not one account).
         shuffle = _verified_roles_of(conn, member) if member == person.discord_user_id else {}
         guilds = set(linking_repository.guilds_where_member_linked(conn, member))
         guilds.update(roles_repository.guilds_where_member_reached_tiers(conn, member), shuffle)
         for guild_id in sorted(guilds):
-            roles = [shuffle[guild_id]] if guild_id in shuffle else []
-            linking_calls.enqueue_forgotten(conn, guild_id, member, roles, now)
+            removals.append((guild_id, member, [shuffle[guild_id]] if guild_id in shuffle else []))
+    return removals
 
 
 def _verified_roles_of(conn: Connection, member: int) -> dict[int, int]:

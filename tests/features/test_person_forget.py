@@ -372,3 +372,14 @@ def test_every_table_the_export_searches_has_a_decision():
     ]
     assert undecided == []
     assert set(FORGET) <= set(all_tables().tables)
+
+
+def test_the_command_says_where_the_roles_the_bot_gave_are_taken_back(cli_env, seeded):  # noqa: F811
+    preview = cli(cli_env, "privacy", "forget", "--member", str(ANA))
+    done = cli(cli_env, "privacy", "forget", "--member", str(ANA), "--yes")
+    again = cli(cli_env, "privacy", "forget", "--member", str(ANA), "--yes")
+
+    roles = "the linked, watchtime and Shuffle roles the bot gave them in 1 server(s)"
+    assert f"The bot would take back {roles}." in preview.stdout
+    assert f"The running bot takes back {roles} (queued;" in done.stdout
+    assert "take back" not in again.stdout  # nothing of theirs is left to say where
