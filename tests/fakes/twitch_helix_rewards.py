@@ -75,6 +75,19 @@ class HelixRewards:
             }
             return redemption_id
 
+    def delete_reward_on_twitch_tv(self, reward_id: str) -> None:
+        """The streamer deletes the reward in the Twitch dashboard: as Helix's DELETE, its
+        UNFULFILLED redemptions become FULFILLED (no refund), and Helix answers 404 for it."""
+        with self._lock:
+            self._forget_reward(reward_id)
+
+    def _forget_reward(self, reward_id: str) -> None:
+        del self.rewards[reward_id]
+        for redemption in self.redemptions.values():
+            is_pending = redemption["status"] == "UNFULFILLED"
+            if redemption["reward"]["id"] == reward_id and is_pending:
+                redemption["status"] = "FULFILLED"
+
     def _new_reward(
         self, broadcaster_id: str, fields: dict[str, Any], client_id: str
     ) -> dict[str, Any]:
@@ -186,11 +199,7 @@ class HelixRewards:
             caller = self._caller(request, scopes=("channel:manage:redemptions",), allow_app=False)
             self._partner_channel(request, caller)
             reward = self._owned_reward(request, caller, request.query.get("id", ""))
-            del self.rewards[reward["id"]]
-            for redemption in self.redemptions.values():
-                is_pending = redemption["status"] == "UNFULFILLED"
-                if redemption["reward"]["id"] == reward["id"] and is_pending:
-                    redemption["status"] = "FULFILLED"
+            self._forget_reward(reward["id"])
             return web.Response(status=204)
 
     async def _get_redemptions(self, request: web.Request) -> web.Response:

@@ -157,3 +157,38 @@ async def test_redemptions_while_reauthorization_is_needed_wait_and_are_handled_
     assert len(twitch.requests_to("/helix/channels/vips", "POST")) == 2
     assert len(discord_notices(runtime)) == 2
     assert [e.action for e in await runtime.vip.log(GUILD)].count("granted") == 2
+
+
+async def test_a_waiting_redemption_whose_reward_was_deleted_on_twitch_tv_is_closed_refused(
+    runtime, twitch
+):
+    """While the streamer's grant is gone, a redemption waits; the streamer then deletes the
+    reward on twitch.tv (Helix answers 404 for it; its redemptions became FULFILLED, so the
+    points cannot be refunded). Connecting again closes it as refused with the reason in the
+    audit log, no longer waiting; the 10-minute read asks nothing more about it."""
+    await asyncio.to_thread(complete, runtime, consent(runtime))
+    twitch.add_user(VIEWER, "viewer")
+    reward_id = (await runtime.vip.setup(GUILD, ADMIN, "VIP for a day", 500, 24)).reward.id
+    twitch.revoke_grant()
+    assert runtime.twitch_connections.grant_revoked(BROADCASTER) == [GUILD]
+    redemption_id, event = await redeem(runtime, twitch, reward_id)
+    await runtime.vip.queued.handle(GUILD, event)
+    await make_queued_calls(runtime)
+    assert (await runtime.vip.reconnection.counts(GUILD)).waiting == 1
+    twitch.delete_reward_on_twitch_tv(reward_id)
+
+    await connect_again(runtime)
+    await runtime.vip.drain_missed()  # the 10-minute read
+    await make_queued_calls(runtime)
+
+    assert (await runtime.vip.reconnection.counts(GUILD)).waiting == 0
+    assert not any("wait" in line for line in status_lines(runtime))
+    [refusal] = [e for e in await runtime.vip.log(GUILD) if e.redemption_id == redemption_id]
+    assert (refusal.action, refusal.platform_user_id, refusal.username) == (
+        "refused",
+        VIEWER,
+        event.viewer.username,
+    )
+    assert refusal.reason == "its reward was deleted on Twitch, so its points could not be refunded"
+    assert twitch.requests_to("/helix/channel_points/custom_rewards/redemptions", "PATCH") == []
+    assert twitch.requests_to("/helix/channels/vips", "POST") == []
