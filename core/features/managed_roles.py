@@ -47,7 +47,10 @@ def _is_linked_role(conn: Connection, guild_id: int, role_id: int) -> bool:
 
 
 def _is_kick_vip_role(conn: Connection, guild_id: int, role_id: int) -> bool:
-    return vip_repository.get_settings(conn, guild_id).kick_role_id == role_id
+    # The Kick reward's role now, or an earlier one its grants still hold until they expire.
+    if vip_repository.get_settings(conn, guild_id).kick_role_id == role_id:
+        return True
+    return vip_repository.is_role_of_open_grants(conn, guild_id, role_id)
 
 
 def _is_shuffle_role(conn: Connection, guild_id: int, role_id: int) -> bool:
@@ -78,7 +81,7 @@ MANAGERS = (
         what="the Kick VIP role (the Kick reward's temporary role)",
         takes_back="the bot takes it back when a member's VIP time ends",
         holders="Kick VIPs",
-        release="give the Kick reward another role (!vip kick)",
+        release="give the Kick reward another role (!vip kick) and let its VIPs expire",
     ),
     RoleManager(
         SHUFFLE,

@@ -4,14 +4,17 @@ back refuses a role another feature manages, naming it, and saves nothing."""
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from core.events import Platform
 from core.features.linking.service import LinkingService
 from core.features.raffle.wagers.service import WagerService
 from core.features.refusals import Refused
 from core.features.roles.service import RolesService
+from core.features.vip import repository as vip_repository
+from core.features.vip.repository import REDEMPTION, Grant
 from core.features.vip.service import VipService
 from core.platforms.shuffle.api import ShuffleClient
 from core.security.secrets import TokenCipher
@@ -118,4 +121,24 @@ async def test_a_role_freed_by_its_feature_may_serve_another(engine):
 
     await settings.set("watchtime", GUILD, ROLE)
 
+    assert await settings.role_of("watchtime", GUILD) == ROLE
+
+
+async def test_a_role_its_kick_vips_still_hold_stays_the_kick_vip_roles_until_they_expire(engine):
+    """The Kick reward was given another role, but a grant still running holds the old one:
+    its expiry takes that role back, so it serves no other feature until then."""
+    settings = Settings(engine)
+    now = datetime(2026, 3, 1, tzinfo=UTC)
+    grant = Grant(0, GUILD, Platform.KICK, "kick-7", "k-7", "ana", REDEMPTION, now,
+                  now + timedelta(hours=24), discord_user_id=900, role_id=ROLE)  # fmt: skip
+    with engine.begin() as conn:
+        grant_id = vip_repository.add_grant(conn, grant)
+    await settings.set("kick_vip", GUILD, OTHER_ROLE)
+
+    with pytest.raises(Refused, match=r"^That role is the Kick VIP role"):
+        await settings.set("watchtime", GUILD, ROLE)
+
+    with engine.begin() as conn:
+        vip_repository.close_grant(conn, grant_id, now + timedelta(hours=24), "expired")
+    await settings.set("watchtime", GUILD, ROLE)
     assert await settings.role_of("watchtime", GUILD) == ROLE

@@ -136,6 +136,16 @@ def open_grant(
     return _latest_open_grant(conn, guild_id, platform, viewer)
 
 
+def is_role_of_open_grants(conn: Connection, guild_id: int, role_id: int) -> bool:
+    """Whether a Kick grant not removed yet holds ``role_id`` (its expiry takes it back, even
+    after the Kick reward was given another role)."""
+    g = vip_grants.c
+    query = sa.select(g.id).where(
+        g.guild_id == guild_id, g.role_id == role_id, g.removed_at.is_(None)
+    )
+    return conn.execute(query.limit(1)).first() is not None
+
+
 def open_grant_by_name(
     conn: Connection, guild_id: int, platform: Platform, username: str
 ) -> Grant | None:
