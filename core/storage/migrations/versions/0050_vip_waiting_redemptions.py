@@ -3,15 +3,15 @@ streamer to connect Twitch again keeps its reward and viewer, so that one whose 
 deleted on Twitch meanwhile (Twitch then answers 404 for its redemptions) is closed as refused,
 with an audit row naming the viewer, instead of waiting for ever. Rows from before stay empty.
 
-Revision ID: 0048
-Revises: 0047
+Revision ID: 0050
+Revises: 0049
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0048"
-down_revision = "0047"
+revision = "0050"
+down_revision = "0049"
 branch_labels = None
 depends_on = None
 
