@@ -219,7 +219,7 @@ def wait_for_connection(
 @dataclass(frozen=True)
 class Waiting:
     redemption_id: str
-    reward_id: str | None  # None: parked before its reward was kept (0048)
+    reward_id: str | None  # None: parked before its reward was kept (0050)
     platform_user_id: str | None
     username: str | None
     was_adding: bool  # an earlier attempt may have reached Twitch (WAS_ADDING)
