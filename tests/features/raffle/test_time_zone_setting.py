@@ -11,6 +11,7 @@ import pytest
 
 from core.features.raffle import rates
 from core.features.raffle.errors import RaffleRefused
+from core.features.raffle.periods import calendar
 
 
 @pytest.mark.parametrize(
@@ -62,3 +63,8 @@ def test_time_zones_work_on_a_host_without_a_zone_database(tmp_path):
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["Europe/Berlin", "UTC"]
+
+
+def test_a_stored_name_too_long_for_a_file_is_an_unknown_zone_not_a_crash():
+    with pytest.raises(calendar.BadDates, match="is not a time zone I know"):
+        calendar.zone("Europe/" + "x" * 1000)

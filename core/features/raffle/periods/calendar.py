@@ -29,7 +29,7 @@ _NOT_PLACES = frozenset({"localtime", "Factory", "posixrules"})
 def zone(name: str) -> ZoneInfo:
     try:
         return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError) as exc:
+    except (ZoneInfoNotFoundError, ValueError, OSError) as exc:  # OSError: a name too long
         raise BadDates(_unknown(name)) from exc
 
 
