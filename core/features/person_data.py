@@ -301,11 +301,16 @@ def _plain(value: Any) -> Any:
 
 def named_accounts(texts: Iterable[str]) -> list[NameQuery]:
     """``kick:name`` / ``twitch:name`` / ``name`` as the operator typed them; ValueError names
-    the one that is no viewer name."""
+    the one that is no viewer name. No Kick or Twitch name holds a colon: ``twich:ana`` is a
+    mistyped platform, refused, never a search that finds nobody (``forget`` would then say
+    nothing is kept about them)."""
     queries = []
     for text in texts:
         query = name_query(text)
         if query is None:
             raise ValueError(f"{text[:40]!r} is not a Kick or Twitch name")
+        if ":" in query.name:
+            prefix = query.name.partition(":")[0]
+            raise ValueError(f"{prefix[:40]!r} is not a platform (kick:NAME or twitch:NAME)")
         queries.append(query)
     return queries

@@ -116,13 +116,17 @@ def test_no_secret_column_is_written(cli_env, seeded):  # noqa: F811
         (["--member", "ana"], "--member is a Discord user id"),
         (["--member", "9" * 25], "--member is a Discord user id"),
         (["--account", "kick:"], "--account: 'kick:' is not a Kick or Twitch name"),
+        (["--account", "twich:ana"], "--account: 'twich' is not a platform"),
+        (["--account", "youtube:ana"], "--account: 'youtube' is not a platform"),
     ],
 )
-def test_mistakes_get_one_plain_line(cli_env, args, message):  # noqa: F811
-    result = cli(cli_env, "privacy", "export", *args)
+@pytest.mark.parametrize("action", ["export", "forget"])
+def test_mistakes_get_one_plain_line(cli_env, args, message, action):  # noqa: F811
+    result = cli(cli_env, "privacy", action, *args)
     assert result.returncode == 2
     assert result.stderr.strip().splitlines()[-1].startswith(message), result.stderr
     assert "Traceback" not in result.stderr
+    assert result.stdout == ""  # never "Nothing is kept about them" for a mistyped platform
 
 
 # Columns that name someone but not the person a request is about: the streamer's own channel
