@@ -26,6 +26,7 @@ from hypothesis import strategies as st
 from prometheus_client.parser import text_string_to_metric_families
 
 from core.cli import CommandFailed, id_number
+from core.cli.export import exports
 from core.cli.serve import _listening
 from core.platforms.http import tls_context
 from core.platforms.kick.signing import signed_headers
@@ -114,7 +115,7 @@ def test_guild_mistakes_get_one_plain_line(cli_env, args, message, status):
     "args",
     [
         ["export", "--guild", "999"],
-        ["export", "--guild", "999", "--what", "points"],
+        *(["export", "--guild", "999", "--what", what] for what in sorted(exports())),
         ["vip", "rules", "--guild", "999"],
         ["payments", "doubtful", "--guild", "999"],
     ],
@@ -432,6 +433,21 @@ def test_export_of_another_guild_is_empty(cli_env, make_runtime):
     _seed_watchtime(runtime)
     result = cli(cli_env, "export", "--guild", "42", "--format", "json")
     assert json.loads(result.stdout) == []
+
+
+@pytest.mark.parametrize("what", sorted(exports()))
+def test_every_export_of_a_guild_set_up_with_nothing_is_valid(cli_env, make_runtime, what):
+    runtime = make_runtime(DATA_DIR=cli_env["DATA_DIR"])
+    runtime.guilds.set_kick_channel(42, "otherstreamer", "4343")
+    runtime.close()
+    as_json = cli(cli_env, "export", "--guild", "42", "--what", what, "--format", "json")
+    as_csv = cli(cli_env, "export", "--guild", "42", "--what", what, "--format", "csv")
+    assert (as_json.returncode, as_csv.returncode) == (0, 0), as_json.stderr + as_csv.stderr
+    records = json.loads(as_json.stdout)
+    assert all(not record.get("value") for record in records)  # nothing, or analytics' zeros
+    header, *rows = as_csv.stdout.splitlines()
+    assert header == ",".join(exports()[what].fields)
+    assert len(rows) == len(records)
 
 
 def _seed_watchtime(runtime) -> None:

@@ -47,7 +47,7 @@ def _export(args: argparse.Namespace) -> int:
     runtime = open_runtime(args)
     try:
         records = chosen.rows(runtime, args.guild)
-        require_guild_or_data(runtime, args.guild, records)
+        require_guild_or_data(runtime, args.guild, chosen.found(records))
     finally:
         runtime.close()
     return write_records(records, chosen.fields, args.format)

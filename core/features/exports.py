@@ -15,8 +15,12 @@ from typing import Any
 @dataclass(frozen=True)
 class Export:
     """Records of one guild as plain values (times in ISO 8601), each with exactly ``fields``
-    as keys, in that order. ``rows`` gets the running runtime and the guild id."""
+    as keys, in that order. ``rows`` gets the running runtime and the guild id. ``found``
+    says whether the records hold anything of the guild's (records of zeros, as analytics give
+    for any guild, do not): a guild nobody set up with nothing found is refused, as a mistyped
+    id."""
 
     fields: tuple[str, ...]
     rows: Callable[[Any, int], list[dict[str, Any]]]
     help: str = ""
+    found: Callable[[list[dict[str, Any]]], bool] = bool

@@ -74,5 +74,6 @@ EXPORTS = {
         ANALYTICS_FIELDS,
         lambda runtime, guild_id: export_analytics(runtime.engine, guild_id, runtime.clock()),
         "temporary VIP's analytics for 7, 30 and 90 days",
+        found=lambda records: any(record["value"] for record in records),
     ),
 }
