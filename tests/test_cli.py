@@ -25,7 +25,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from prometheus_client.parser import text_string_to_metric_families
 
-from core.cli import CommandFailed, id_number
+from core.cli import CommandFailed, build_parser, id_number
 from core.cli.export import exports
 from core.cli.serve import _listening
 from core.platforms.http import tls_context
@@ -85,6 +85,28 @@ def test_guild_add_then_show(cli_env):
     shown = cli(cli_env, "guild", "show", GUILD)
     assert shown.returncode == 0
     assert "kick: somestreamer (broadcaster id 4242)" in shown.stdout
+
+
+def _command_paths(parser: argparse.ArgumentParser, path: tuple[str, ...] = ()):
+    """Every command and action of the command line (``vip rule add``), with the line its
+    parent's list shows for it."""
+    for action in parser._actions:  # argparse keeps its sub-commands there
+        if isinstance(action, argparse._SubParsersAction):
+            for listed in action._choices_actions:
+                yield (*path, listed.dest), listed.help
+                yield from _command_paths(action.choices[listed.dest], (*path, listed.dest))
+
+
+@pytest.mark.parametrize(
+    ("path", "listed"), list(_command_paths(build_parser())), ids=lambda value: str(value)
+)
+def test_every_commands_help_says_what_it_does(cli_env, path, listed):
+    """``--help`` of a command works, and says in words what the command does (the line the
+    list above it shows), not only its options."""
+    result = cli(cli_env, *path, "--help")
+    assert result.returncode == 0, result.stderr
+    assert listed
+    assert listed.rstrip(".") in " ".join(result.stdout.split()), result.stdout
 
 
 @pytest.mark.parametrize(

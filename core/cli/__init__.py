@@ -131,7 +131,20 @@ def build_parser() -> argparse.ArgumentParser:
         register = getattr(module, "register", None)
         if register is not None:
             register(command)
+    _describe(parser)
     return parser
+
+
+def _describe(parser: argparse.ArgumentParser) -> None:
+    """Each action's ``--help`` (``guild add --help``) opens with the line its command's list
+    shows for it (argparse shows that line in the list only), as a command's own does."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for listed in action._choices_actions:
+                child = action.choices[listed.dest]
+                if child.description is None:
+                    child.description = listed.help
+                _describe(child)
 
 
 def open_runtime(args: argparse.Namespace, *, migrate: bool = True) -> Any:

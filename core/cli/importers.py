@@ -38,11 +38,15 @@ USAGE = (
 
 
 def register(command: AddCommand) -> None:
-    imports = command("import", fails_with(USAGE), "Import another bot's data (see --help).")
+    imports = command(
+        "import",
+        fails_with(USAGE),
+        "Import another bot's data: kick-watchtime-bot's database, or StreamElements points.",
+    )
     sub = imports.add_subparsers(dest="import_command", metavar="source")
     kwb = sub.add_parser(
         "kick-watchtime-bot",
-        help="kick-watchtime-bot's PostgreSQL database: watchtime, links, role tiers, raffle.",
+        help="Import kick-watchtime-bot's database: watchtime, links, role tiers, raffle.",
     )
     kwb.add_argument(
         "--from", dest="source_url", required=True, help="the other bot's DATABASE_URL"
@@ -54,7 +58,8 @@ def register(command: AddCommand) -> None:
     )
     kwb.set_defaults(handler=_kick_watchtime_bot)
     se = sub.add_parser(
-        "streamelements-points", help="a StreamElements channel's points into a guild's ledger."
+        "streamelements-points",
+        help="Import a StreamElements channel's points into a guild's points ledger.",
     )
     se.add_argument(
         "--guild",
