@@ -167,6 +167,8 @@ def verify_documents(proof: bytes, ledger: bytes) -> Verification:
         raise BadInput(
             "Could not read the proof and ledger: a value is nested too deeply."
         ) from None
-    except (ValueError, KeyError, TypeError, AttributeError, ArithmeticError) as exc:
+    except KeyError as exc:  # the bare key alone ("'guild_id'") says nothing to the operator
+        raise BadInput(f"Could not read the proof and ledger: {exc} is missing.") from exc
+    except (ValueError, TypeError, AttributeError, ArithmeticError) as exc:
         # ArithmeticError: a number no whole count can be ("amount": 1e999 is infinite).
         raise BadInput(f"Could not read the proof and ledger: {exc}") from exc

@@ -398,6 +398,12 @@ def test_the_verify_command_explains_files_that_are_not_a_proof(tmp_path, proof,
     assert "Traceback" not in result.stderr
 
 
+def test_a_missing_field_is_named_as_missing(tmp_path):
+    result = _verify_command(tmp_path, {}, {})
+    assert result.returncode == 2
+    assert result.stderr == "Could not read the proof and ledger: 'guild_id' is missing.\n"
+
+
 def test_a_mismatch_prints_the_files_values_as_short_printable_lines(
     engine, clock, beacon, tmp_path
 ):
