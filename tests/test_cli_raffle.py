@@ -79,3 +79,14 @@ def test_a_file_name_taken_by_a_folder_is_one_line(exported, tmp_path):
     (out / f"raffle-{period_id}-proof.json").mkdir()
     _, result = exported(out)
     assert_one_line(result, f"Could not write to {out}: Is a directory")
+
+
+def test_a_ledger_that_cannot_be_written_leaves_no_proof_behind(exported, tmp_path):
+    out = tmp_path / "out"
+    period_id, _ = exported(out)
+    for written in out.iterdir():
+        written.unlink()
+    (out / f"raffle-{period_id}-ledger.json").mkdir()  # the ledger's name taken by a folder
+    _, result = exported(out)
+    assert_one_line(result, f"Could not write to {out}: Is a directory")
+    assert [path.name for path in out.iterdir()] == [f"raffle-{period_id}-ledger.json"]

@@ -4,6 +4,7 @@ and which admin each pseudonym in a period's public ledger is."""
 from __future__ import annotations
 
 import argparse
+import errno
 import json
 import os
 from pathlib import Path
@@ -66,15 +67,36 @@ def _raffle_export(args: argparse.Namespace) -> int:
         raise CommandFailed(str(exc)) from exc
     finally:
         runtime.close()
+    files = {
+        out / f"raffle-{args.period}-{kind}.json": document
+        for kind, document in (("proof", proof.document), ("ledger", proof.ledger))
+    }
     try:
-        out.mkdir(parents=True, exist_ok=True)
-        for kind, document in (("proof", proof.document), ("ledger", proof.ledger)):
-            path = out / f"raffle-{args.period}-{kind}.json"
-            path.write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n", "utf-8")
-            print(path)  # noqa: T201
+        _write_both(out, files)
     except OSError as exc:  # what the check cannot see: a full disk, a folder named as a file
         raise _cannot_write(out, exc.strerror or str(exc)) from None
+    for path in files:
+        print(path)  # noqa: T201
     return 0
+
+
+def _write_both(out: Path, files: dict[Path, object]) -> None:
+    """Both files or neither: each is written beside its name first and renamed once both are
+    whole, so a full disk or a name taken by a folder leaves no proof without its ledger."""
+    out.mkdir(parents=True, exist_ok=True)
+    for path in files:
+        if path.is_dir():
+            raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), str(path))
+    parts = {path: path.with_name(f".{path.name}.part") for path in files}
+    try:
+        for path, document in files.items():
+            text = json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+            parts[path].write_text(text, "utf-8")
+        for path, part in parts.items():
+            part.replace(path)
+    finally:
+        for part in parts.values():
+            part.unlink(missing_ok=True)
 
 
 def _check_writable(out: Path) -> None:
