@@ -472,6 +472,41 @@ def test_every_export_of_a_guild_set_up_with_nothing_is_valid(cli_env, make_runt
     assert len(rows) == len(records)
 
 
+@pytest.mark.parametrize("form", ["json", "csv"])
+def test_an_export_piped_into_a_reader_that_stops_early_ends_quietly(cli_env, make_runtime, form):
+    """``export ... | head -1``: the reader closes the pipe after one line; the export stops
+    without a traceback (the exit status a shell gives a command its pipe stopped, 141)."""
+    runtime = make_runtime(DATA_DIR=cli_env["DATA_DIR"])
+    runtime.guilds.set_kick_channel(int(GUILD), "streamer", "4242")
+    with runtime.engine.begin() as conn:  # far more than a pipe holds (64 KiB)
+        conn.execute(
+            sa.text(
+                "INSERT INTO watchtime (guild_id, platform, platform_user_id, seconds) "
+                "VALUES (:g, 'kick', :u, 60)"
+            ),
+            [{"g": int(GUILD), "u": str(n)} for n in range(20_000)],
+        )
+    runtime.close()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "core", "export", "--guild", GUILD, "--format", form],
+        env=cli_env,
+        cwd=Path(cli_env["DATA_DIR"]).parent,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert process.stdout is not None
+    assert process.stderr is not None
+    assert process.stdout.readline()
+    process.stdout.close()  # as head does after its line
+    stderr = process.stderr.read().decode()
+    process.stderr.close()
+    process.wait(timeout=PROCESS_HANG_SECONDS)
+    assert "Traceback" not in stderr
+    assert "Broken pipe" not in stderr
+    assert "BrokenPipeError" not in stderr
+    assert process.returncode == 141
+
+
 def _seed_watchtime(runtime) -> None:
 
     now = datetime.now(UTC).replace(microsecond=0)

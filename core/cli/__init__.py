@@ -12,6 +12,7 @@ import argparse
 import csv
 import importlib
 import json
+import os
 import pkgutil
 import sys
 from collections.abc import Callable, Sequence
@@ -107,6 +108,25 @@ def main(argv: Sequence[str] | None, make_runtime: MakeRuntime) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # ``export ... | head``: the reader stopped; nothing to say
+        _quiet_stdout()
+        return STDOUT_CLOSED
+
+
+# The exit status a shell shows for a command whose reader closed its pipe (128 + SIGPIPE).
+STDOUT_CLOSED = 141
+
+
+def _quiet_stdout() -> None:
+    """Standard output pointed at /dev/null, so that the interpreter's last flush of what is
+    left for the closed pipe does not print a second error on the way out."""
+    try:
+        fd = sys.stdout.fileno()
+    except (AttributeError, OSError, ValueError):  # not a file (a test's buffer): nothing left
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, fd)
+    os.close(devnull)
 
 
 # The serving commands come first in the help; the rest follow in file name order.
