@@ -1,7 +1,7 @@
-"""``import kick-watchtime-bot`` killed with SIGKILL half way through a guild (its watchtime,
-links and tickets written, not committed): nothing of that guild stays, the next run says an
-import did not finish, and the run with ``--force`` ends with the totals of one import, which a
-third run leaves as they are."""
+"""An import killed with SIGKILL half way, its rows written and not committed: nothing of it
+stays, and the import run again ends with the totals of one import, which a third run leaves
+as they are. ``import kick-watchtime-bot`` says first that an import did not finish, and runs
+again with ``--force``; ``import streamelements-points`` simply runs again."""
 
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ from core.events import Platform, Viewer
 from core.features.viewers.repository import remember_viewers
 from core.storage.db import normalize_url
 from tests.conftest import TEST_FERNET_KEY, migrated_postgres_url
+from tests.fakes.streamelements_server import CHANNEL_ID, JWT, FakeStreamElements
 from tests.features.importers import kwb_rows
 from tests.features.importers.conftest import NOW
 from tests.features.importers.kwb_rows import BOB, SERVER_A
@@ -60,8 +61,8 @@ def _watchtime(env: dict[str, str]) -> list[tuple[str, int]]:
 
 
 def _waiting_backend(engine: sa.Engine, process: subprocess.Popen, log: Path) -> int:
-    """The import's backend once it waits for the lock on the winners (it has written the
-    guild's other rows by then); the test fails if the import ends or never gets there."""
+    """The import's backend once it waits for a lock the test holds (it has written rows
+    before it); the test fails if the import ends or never gets there."""
     query = sa.text(
         "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
         "AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()"
@@ -85,31 +86,36 @@ def _gone(engine: sa.Engine, backend: int) -> bool:
         return conn.execute(query, {"pid": backend}).scalar_one() == 0
 
 
-def test_an_import_killed_half_way_leaves_nothing_and_a_forced_run_imports_once(
-    target, source_url, tmp_path
-):
-    env, engine = target
+def _killed_while_waiting(
+    env: dict[str, str],
+    engine: sa.Engine,
+    tmp_path: Path,
+    args: list[str],
+    locked: str,
+    written: str,
+) -> None:
+    """``python -m core <args>`` killed with SIGKILL while it waits for the table ``locked``
+    (the test holds it), once it has written into ``written``; back when the server has
+    rolled its transaction back."""
     log = tmp_path / "import.log"
     locker = engine.connect()
     holding = locker.begin()
-    locker.execute(sa.text("LOCK TABLE imported_winners IN ACCESS EXCLUSIVE MODE"))
+    locker.execute(sa.text(f"LOCK TABLE {locked} IN ACCESS EXCLUSIVE MODE"))
     with log.open("w") as out:
         process = subprocess.Popen(
-            [sys.executable, "-m", "core", "import", "kick-watchtime-bot", "--from", source_url,
-             "--guild", str(SERVER_A)],
-            env=env, cwd=tmp_path, stdout=out, stderr=out,
-        )  # fmt: skip
+            [sys.executable, "-m", "core", *args], env=env, cwd=tmp_path, stdout=out, stderr=out
+        )
     try:
         backend = _waiting_backend(engine, process, log)
         with engine.connect() as conn:  # half way: it holds write locks on the rows before
-            written = conn.execute(
+            writes = conn.execute(
                 sa.text(
                     "SELECT count(*) FROM pg_locks WHERE pid = :pid AND granted "
-                    "AND mode = 'RowExclusiveLock' AND relation = 'watchtime'::regclass"
+                    "AND mode = 'RowExclusiveLock' AND relation = CAST(:table AS regclass)"
                 ),
-                {"pid": backend},
+                {"pid": backend, "table": written},
             ).scalar_one()
-        assert written, "the import waits before it wrote any watchtime"
+        assert writes, f"the import waits before it wrote into {written}"
         os.kill(process.pid, signal.SIGKILL)  # only the process this test started
         process.wait(timeout=PROCESS_HANG_SECONDS)
     finally:
@@ -122,6 +128,14 @@ def test_an_import_killed_half_way_leaves_nothing_and_a_forced_run_imports_once(
     while not _gone(engine, backend):  # its transaction rolled back by the server
         assert time.monotonic() < deadline, "the killed import's transaction stayed open"
         time.sleep(0.05)
+
+
+def test_an_import_killed_half_way_leaves_nothing_and_a_forced_run_imports_once(
+    target, source_url, tmp_path
+):
+    env, engine = target
+    args = ["import", "kick-watchtime-bot", "--from", source_url, "--guild", str(SERVER_A)]
+    _killed_while_waiting(env, engine, tmp_path, args, "imported_winners", "watchtime")
 
     assert _watchtime(env) == []  # nothing of the guild stayed
     again = _importing(env, source_url)
@@ -139,3 +153,34 @@ def test_an_import_killed_half_way_leaves_nothing_and_a_forced_run_imports_once(
     assert "  watchtime        imported 0; already there 1; left out 6" in third.stdout
     assert "nothing changed" in third.stdout
     assert _watchtime(env) == [(str(BOB[0]), BOB_SECONDS)]
+
+
+def test_a_points_import_killed_half_way_leaves_nothing_and_runs_again_once(target, tmp_path):
+    env, engine = target
+    with engine.begin() as conn:
+        remember_viewers(
+            conn, Platform.TWITCH, [Viewer("t-ann", "ann"), Viewer("t-bob", "bob")], NOW
+        )
+    jwt_file = tmp_path / "se.jwt"
+    jwt_file.write_text(JWT + "\n")
+    with FakeStreamElements() as se:
+        se.points.update({"ann": 500, "bob": 120})
+        env = {**env, "STREAMELEMENTS_API_URL": se.base_url}
+        args = ["import", "streamelements-points", "--guild", str(SERVER_A), "--channel",
+                CHANNEL_ID, "--jwt-file", str(jwt_file)]  # fmt: skip
+        _killed_while_waiting(env, engine, tmp_path, args, "points_balances", "points_ledger")
+        assert _balances(env) == {}
+
+        again = cli(env, *args)
+        assert again.returncode == 0, again.stderr
+        assert "  points           imported 2; already there 0" in again.stdout
+        third = cli(env, *args)
+        assert third.returncode == 0, third.stderr
+        assert "  points           imported 0; already there 2" in third.stdout
+    assert _balances(env) == {"t-ann": 500, "t-bob": 120}
+
+
+def _balances(env: dict[str, str]) -> dict[str, int]:
+    exported = cli(env, "export", "--guild", str(SERVER_A), "--what", "points")
+    assert exported.returncode == 0, exported.stderr
+    return {r["platform_user_id"]: r["balance"] for r in json.loads(exported.stdout)}
