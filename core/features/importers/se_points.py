@@ -41,6 +41,7 @@ SOURCE = "import"  # the points ledger's source for imported balances
 PAGE = 100
 MAX_ENTRIES = 1_000_000
 MAX_JWT_BYTES = 8192
+_ADD_ONE = "python -m core guild add, or invite the bot and run !kick setup"
 
 
 class Leaderboard(Protocol):
@@ -127,7 +128,9 @@ class StreamElementsPointsImport:
             guild_id = self._only_guild()
         with self.engine.connect() as conn:
             if not guild_exists(conn, guild_id):
-                raise ImportProblem(f"Guild {guild_id} does not exist in StreamKeeper.")
+                raise ImportProblem(
+                    f"Guild {guild_id} does not exist in StreamKeeper: add it first ({_ADD_ONE})."
+                )
         if self.backend_of(guild_id) == "streamelements":
             return SeOutcome(None, uses_streamelements=True, guild_id=guild_id)
         board = await self._read(channel_id, jwt)
@@ -149,6 +152,11 @@ class StreamElementsPointsImport:
     def _only_guild(self) -> int:
         with self.engine.connect() as conn:
             guild_ids = list_guild_ids(conn)
+        if not guild_ids:
+            raise ImportProblem(
+                "StreamKeeper has no guild yet: add the one that gets the points first "
+                f"({_ADD_ONE})."
+            )
         if len(guild_ids) != 1:
             raise ImportProblem(
                 f"Say which guild gets the points: --guild <id> (StreamKeeper has "

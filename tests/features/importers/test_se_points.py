@@ -242,6 +242,15 @@ def test_without_a_guild_named_several_guilds_are_a_question(engine, se, guild):
         run(engine, se, guild_id=None)
 
 
+def test_without_a_guild_at_all_the_operator_is_told_to_add_one(engine, se):
+    with pytest.raises(ImportProblem) as caught:
+        run(engine, se, guild_id=None)
+    assert str(caught.value) == (
+        "StreamKeeper has no guild yet: add the one that gets the points first (python -m "
+        "core guild add, or invite the bot and run !kick setup)."
+    )
+
+
 def test_without_twitch_only_logins_seen_here_resolve(engine, se, guild):
     se.points.update({"ann": 500, "cat": 1200})
 
@@ -256,7 +265,10 @@ def test_without_twitch_only_logins_seen_here_resolve(engine, se, guild):
         ({"jwt": "wrong.jwt"}, "refused the JWT"),
         ({"channel": "not-a-channel"}, "--channel: a StreamElements channel id is 24 hexadecimal"),
         ({"channel": "0123456789abcdef01234567"}, "answered 404"),
-        ({"guild_id": 42}, "Guild 42 does not exist in StreamKeeper"),
+        (
+            {"guild_id": 42},
+            r"Guild 42 does not exist in StreamKeeper: add it first \(python -m core guild add",
+        ),
     ],
 )
 def test_bad_input_is_refused_in_one_line(engine, se, guild, options, words):
