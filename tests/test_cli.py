@@ -382,6 +382,10 @@ def test_unreachable_redis_is_one_plain_line(cli_env):
          "DATABASE_URL must be a sqlite:// or postgresql:// URL, not sqlitex"),
         ("REDIS_URL", "redis://:s3cret@127.0.0.1:port/0",
          "REDIS_URL must have a port from 1 to 65535 (digits) after the host"),
+        # An "@" in the password, not written %40: the driver takes the rest for the host and
+        # says it cannot find host 'eek_s3cret@127.0.0.1'.
+        ("DATABASE_URL", "postgresql://sk:my@eek_s3cret@127.0.0.1:1/sk",
+         "DATABASE_URL has an '@' in its user name or password: write it as %40"),
     ],
 )  # fmt: skip
 def test_a_url_the_driver_cannot_read_is_one_line_without_the_password(cli_env, name, value, line):

@@ -29,6 +29,7 @@ from core.features.importers.kwb_checks import (
     WinnerRow,
 )
 from core.features.importers.source_values import shown
+from core.settings_urls import AT_IN_USERINFO, host_holds_at
 from core.storage.db import normalize_url
 
 SOURCE = "kick-watchtime-bot"
@@ -106,6 +107,9 @@ def connect(url: str) -> Iterator[Connection]:
         engine = sa.create_engine(normalized, connect_args={"connect_timeout": 10})
     except (sa.exc.ArgumentError, ValueError) as exc:
         raise ImportProblem("--from is not a database URL that can be read.") from exc
+    if host_holds_at(engine.url):
+        engine.dispose()
+        raise ImportProblem(f"--from has {AT_IN_USERINFO}.")
     try:
         try:
             conn = engine.connect()

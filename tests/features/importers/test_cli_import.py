@@ -73,6 +73,15 @@ def test_an_unreachable_database_is_one_line_and_exit_2(env):
     assert "hunter22" not in result.stderr
 
 
+def test_an_at_sign_in_the_password_is_one_line_without_the_password(env):
+    """Not written %40, the driver takes what follows it for the host, and would say it cannot
+    find host 'hunter22@127.0.0.1'."""
+    result = cli(env, "import", "kick-watchtime-bot", "--from",
+                 "postgresql://someone:my@hunter22@127.0.0.1:1/gone")  # fmt: skip
+    assert_refused(result, "--from has an '@' in its user name or password: write it as %40.")
+    assert "hunter22" not in result.stderr
+
+
 def test_a_guild_that_does_not_exist_is_one_line_and_exit_2(env, source_url):
     result = cli(env, "import", "kick-watchtime-bot", "--from", source_url,
                  "--guild", str(SERVER_C))  # fmt: skip
