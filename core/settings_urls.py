@@ -32,20 +32,20 @@ def database_url_problems(url: str | None) -> list[str]:
         return [f"DATABASE_URL must be a sqlite:// or postgresql:// URL, not {parsed.drivername}"]
     if parsed.port is not None and not 1 <= parsed.port <= 65535:
         return [f"DATABASE_URL must have {_PORT}, got {parsed.port}"]
-    if host_holds_at(parsed):
+    if at_in_userinfo(url):
         return [f"DATABASE_URL has {AT_IN_USERINFO}"]
     return []
 
 
 # An "@" of the password not written %40: the parser ends the password at the first "@" and
-# takes the rest of it for the host, which the driver's error then quotes ("cannot find host
-# 'rest-of-password@db.example'").
+# takes the rest of it for the host (or the database), which the driver's errors then quote
+# ("failed to resolve host 'rest-of-password@db.example'").
 AT_IN_USERINFO = "an '@' in its user name or password: write it as %40"
 
 
-def host_holds_at(url: sa.engine.URL) -> bool:
-    """Whether ``url``'s host holds an "@" (no host name does): part of its password."""
-    return "@" in (url.host or "")
+def at_in_userinfo(url: str) -> bool:
+    """Whether ``url`` has more than the one "@" that ends its user name and password."""
+    return url.partition("://")[2].count("@") > 1
 
 
 def redis_url_problems(url: str | None) -> list[str]:

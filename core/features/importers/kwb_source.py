@@ -29,7 +29,7 @@ from core.features.importers.kwb_checks import (
     WinnerRow,
 )
 from core.features.importers.source_values import shown
-from core.settings_urls import AT_IN_USERINFO, host_holds_at
+from core.settings_urls import AT_IN_USERINFO, at_in_userinfo
 from core.storage.db import normalize_url
 
 SOURCE = "kick-watchtime-bot"
@@ -99,6 +99,8 @@ def connect(url: str) -> Iterator[Connection]:
     """A read-only connection to the other bot's database; :class:`ImportProblem` when it
     cannot be reached or is not PostgreSQL. Messages never show the URL (it holds a password)."""
     normalized = normalize_url(url.strip())
+    if at_in_userinfo(normalized):
+        raise ImportProblem(f"--from has {AT_IN_USERINFO}.")
     if not normalized.startswith("postgresql+psycopg://"):
         raise ImportProblem(
             "--from takes the other bot's PostgreSQL URL (postgresql://user:password@host/db)."
@@ -107,9 +109,6 @@ def connect(url: str) -> Iterator[Connection]:
         engine = sa.create_engine(normalized, connect_args={"connect_timeout": 10})
     except (sa.exc.ArgumentError, ValueError) as exc:
         raise ImportProblem("--from is not a database URL that can be read.") from exc
-    if host_holds_at(engine.url):
-        engine.dispose()
-        raise ImportProblem(f"--from has {AT_IN_USERINFO}.")
     try:
         try:
             conn = engine.connect()
