@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import re
 import uuid
 from typing import TYPE_CHECKING, Any
 
@@ -18,6 +19,7 @@ from core.cli import (
     open_runtime,
     require_guild,
 )
+from core.features.quoting import shown
 
 if TYPE_CHECKING:
     from core.events import Platform
@@ -29,13 +31,20 @@ USAGE = (
 )
 
 
+# Kick's and Twitch's user ids are numbers; ours are their digits, as the export lists them.
+_USER_ID = re.compile(r"[0-9]{1,20}")
+_EXAMPLE_ID = {"kick": "123456789", "twitch": "141981764"}
+
+
 def register(command: AddCommand) -> None:
     points = command("points", fails_with(USAGE), "Give a viewer points (an operator's grant).")
     points_sub = points.add_subparsers(dest="points_command", metavar="action")
     give = points_sub.add_parser("give", help="Credit a viewer's balance in a guild.")
     give.add_argument("guild_id", type=id_number, help="Discord server id")
     give.add_argument("platform", help="kick or twitch")
-    give.add_argument("platform_user_id", help="the viewer's user id on that platform")
+    give.add_argument(
+        "platform_user_id", help="the viewer's user id on that platform (digits, not a name)"
+    )
     give.add_argument("amount", help="a whole number of points, at least 1")
     give.add_argument("--reason", default="", help="why (kept on the ledger row)")
     give.set_defaults(handler=_points_give)
@@ -51,8 +60,11 @@ def _points_give(args: argparse.Namespace) -> int:
         known = ", ".join(str(p) for p in Platform)
         raise BadInput(f"Unknown platform {args.platform!r}: use one of {known}.") from exc
     user_id = args.platform_user_id.strip()
-    if not user_id or len(user_id) > 64 or any(ch.isspace() for ch in user_id):
-        raise BadInput("The platform user id is 1 to 64 characters without spaces.")
+    if not _USER_ID.fullmatch(user_id):  # a name typed for the id would credit nobody
+        raise BadInput(
+            f"The platform user id is the viewer's number on {platform} (digits only, e.g. "
+            f"{_EXAMPLE_ID[str(platform)]}), got {shown(user_id)}; a name is not an id."
+        )
     try:
         amount = parse_amount(args.amount)
         checked_reason(args.reason)  # to be typed again: refused before the database opens

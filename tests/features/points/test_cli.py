@@ -78,7 +78,16 @@ def test_give_credits_with_actor_cli_and_the_export_lists_balances(cli_env, make
         (["points", "give", GUILD, "kick", "77", "-3"], "The amount is a whole number"),
         (["points", "give", GUILD, "kick", "77", "1,5"], "'1,5' can be read two ways"),
         (["points", "give", GUILD, "kick", "77", "1e3"], "The amount is a whole number"),
-        (["points", "give", GUILD, "kick", "has space", "3"], "The platform user id is 1 to 64"),
+        (
+            ["points", "give", GUILD, "kick", "has space", "3"],
+            "The platform user id is the viewer's number on kick",
+        ),
+        (  # a name typed for the id: credited to nobody, had it been taken
+            ["points", "give", GUILD, "twitch", "xqc", "500"],
+            "The platform user id is the viewer's number on twitch (digits only, e.g. "
+            "141981764), got 'xqc'",
+        ),
+        (["points", "give", GUILD, "kick", "9" * 21, "3"], "The platform user id is the"),
         (["points"], "Say what to do"),
     ],
 )
@@ -88,6 +97,16 @@ def test_mistakes_get_one_plain_line(cli_env, args, message):  # noqa: F811
     assert result.stderr.strip().splitlines() == [result.stderr.strip()]  # one line
     assert result.stderr.strip().startswith(message), result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_a_name_typed_for_the_user_id_is_refused_and_credits_nobody(cli_env, make_runtime):  # noqa: F811
+    runtime = make_runtime(DATA_DIR=cli_env["DATA_DIR"])
+    runtime.guilds.ensure_guild(int(GUILD))
+    result = cli(cli_env, "points", "give", GUILD, "kick", "xqc", "500")
+    assert result.returncode == 2, result.stdout
+    assert result.stdout == ""
+    assert "a name is not an id" in result.stderr
+    assert runtime.points.balance(int(GUILD), Platform.KICK, "xqc") == 0
 
 
 def test_a_reason_past_200_characters_is_refused_not_cut(cli_env, make_runtime):  # noqa: F811
