@@ -134,6 +134,26 @@ def test_guild_mistakes_get_one_plain_line(cli_env, args, message, status):
 
 
 @pytest.mark.parametrize(
+    ("twitch", "line"),
+    [
+        (("Bad Name", "5"), "'bad name' is not a Twitch login"),
+        (("goodname", "abc"), "'abc' is not a Twitch user id"),
+    ],
+)
+def test_a_guild_add_refused_for_one_channel_sets_up_neither(cli_env, twitch, line):
+    """Both channels or none: a refused Twitch half must not leave the Kick half set up."""
+    result = cli(cli_env, "guild", "add", GUILD, "--kick-channel", "okchan",
+                 "--kick-broadcaster-id", "55", "--twitch-channel", twitch[0],
+                 "--twitch-broadcaster-id", twitch[1])  # fmt: skip
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines()[-1].startswith(line), result.stderr
+    assert result.stdout == ""
+    shown = cli(cli_env, "guild", "show", GUILD)
+    assert shown.returncode == 2, shown.stdout  # not set up
+    assert "is not set up" in shown.stderr
+
+
+@pytest.mark.parametrize(
     "args",
     [
         ["export", "--guild", "999"],

@@ -28,6 +28,7 @@ def register(command: AddCommand) -> None:
 
 
 def _guild_add(args: argparse.Namespace) -> int:
+    from core.events import Platform
     from core.features.guilds.service import InvalidGuildInput
 
     kick = _channel_pair(args.kick_channel, args.kick_broadcaster_id, "kick")
@@ -37,12 +38,12 @@ def _guild_add(args: argparse.Namespace) -> int:
             "Give a channel: --kick-channel and --kick-broadcaster-id, "
             "and/or --twitch-channel and --twitch-broadcaster-id."
         )
+    channels = {Platform.KICK: kick, Platform.TWITCH: twitch}
     runtime = open_runtime(args)
     try:
-        if kick is not None:
-            view = runtime.guilds.set_kick_channel(args.guild_id, *kick)
-        if twitch is not None:
-            view = runtime.guilds.set_twitch_channel(args.guild_id, *twitch)
+        view = runtime.guilds.set_channels(
+            args.guild_id, {platform: pair for platform, pair in channels.items() if pair}
+        )
     except InvalidGuildInput as exc:
         raise BadInput(str(exc)) from exc
     finally:

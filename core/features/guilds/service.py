@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -75,14 +75,29 @@ class GuildService:
         login, user_id = _checked_channel(Platform.TWITCH, login, broadcaster_user_id)
         return self._set_channel(TrackedChannel(guild_id, Platform.TWITCH, login, user_id))
 
-    def _set_channel(self, channel: TrackedChannel) -> GuildView:
+    def set_channels(
+        self, guild_id: int, channels: Mapping[Platform, tuple[str, str]]
+    ) -> GuildView:
+        """Tie ``guild_id`` to each platform's channel (name, broadcaster id), all or none:
+        every one is checked before anything is written (``python -m core guild add`` with a
+        Kick and a Twitch channel)."""
+        _check_guild_id(guild_id)
+        checked = [
+            TrackedChannel(guild_id, platform, *_checked_channel(platform, name, user_id))
+            for platform, (name, user_id) in channels.items()
+        ]
+        return self._set_channel(*checked)
+
+    def _set_channel(self, *channels: TrackedChannel) -> GuildView:
+        guild_id = channels[0].guild_id
         now = self.clock()
         with self.engine.begin() as conn:
-            repository.ensure_guild(conn, channel.guild_id, now)
-            repository.set_channel(conn, channel, now)
+            repository.ensure_guild(conn, guild_id, now)
+            for channel in channels:
+                repository.set_channel(conn, channel, now)
         with self._routes_lock:
             self._routes.clear()
-        return self.show(channel.guild_id)
+        return self.show(guild_id)
 
     def show(self, guild_id: int) -> GuildView:
         """The guild and its channels; raises ``LookupError`` for a guild nobody added."""
