@@ -169,6 +169,23 @@ def test_a_read_of_a_mistyped_guild_is_refused_not_answered_as_no_data(cli_env, 
     assert result.stderr.strip() == "Guild 999 is not set up; add it with 'guild add'."
 
 
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["vip", "rule", "add", "--guild", "999", "--platform", "kick", "--when", "kicks",
+         "--hours", "5", "--at-least", "100"],
+        ["vip", "rule", "remove", "--guild", "999", "1"],
+        ["payments", "settle", "--guild", "999", "1", "paid"],
+    ],
+)  # fmt: skip
+def test_a_change_in_a_mistyped_guild_says_the_guild_is_not_set_up(cli_env, args):
+    """Not "set the Kick VIP role first" or "no such rule": the guild id is what is wrong."""
+    assert cli(cli_env, "migrate").returncode == 0
+    result = cli(cli_env, *args)
+    assert (result.returncode, result.stdout) == (2, "")
+    assert result.stderr.strip() == "Guild 999 is not set up; add it with 'guild add'."
+
+
 def test_vip_rules_of_guild_0_is_refused(cli_env):
     result = cli(cli_env, "vip", "rules", "--guild", "0")
     assert result.returncode == 2

@@ -24,6 +24,7 @@ KEYS = {"FLASK_SECRET_KEY": "test-link-secret", "TOKEN_ENCRYPTION_KEY": TEST_FER
 def env(cli_env, make_runtime):  # noqa: F811
     """A guild whose Kick VIP role is set (Kick rules give it); Twitch not connected."""
     runtime = make_runtime(DATA_DIR=cli_env["DATA_DIR"])
+    runtime.guilds.ensure_guild(int(GUILD))
     with transaction(runtime.engine) as conn:
         repository.save_settings(conn, int(GUILD), {"kick_role_id": 555}, AT)
     return {**cli_env, **KEYS}
@@ -169,7 +170,8 @@ def test_bad_input_is_refused_in_one_line(env, args, said) -> None:
     assert said in _refused(cli(env, *ADD, *args))
 
 
-def test_a_kick_rule_needs_the_kick_vip_role(cli_env) -> None:  # noqa: F811
+def test_a_kick_rule_needs_the_kick_vip_role(cli_env, make_runtime) -> None:  # noqa: F811
+    make_runtime(DATA_DIR=cli_env["DATA_DIR"]).guilds.ensure_guild(int(GUILD))
     result = cli(
         {**cli_env, **KEYS},
         *ADD,

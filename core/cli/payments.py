@@ -81,6 +81,7 @@ def _settle(args: argparse.Namespace) -> int:
             guild_id, call_id, action, actor="cli", reason=args.reason
         )
     except SettleRefused as exc:
+        require_guild_or_data(runtime, guild_id, runtime.payment_doubts.knows(guild_id))
         raise CommandFailed(str(exc)) from exc
     finally:
         runtime.close()

@@ -19,6 +19,7 @@ from core.cli import (
     CommandFailed,
     fails_with,
     open_runtime,
+    require_guild,
     require_guild_or_data,
 )
 from core.features.quoting import shown
@@ -134,6 +135,7 @@ def _add(args: argparse.Namespace) -> int:
         raise BadInput(str(refused)) from None
     runtime = open_runtime(args)
     try:
+        require_guild(runtime, guild_id)  # not "set the Kick VIP role first" for a typo
         rule = asyncio.run(runtime.vip.rules.add(guild_id, asked))
     except VipRefused as refused:
         raise BadInput(str(refused)) from None
@@ -156,6 +158,7 @@ def _remove(args: argparse.Namespace) -> int:
     try:
         rule = asyncio.run(runtime.vip.rules.remove(guild_id, rule_id))
     except VipRefused as refused:
+        require_guild_or_data(runtime, guild_id, asyncio.run(runtime.vip.rules.list(guild_id)))
         raise BadInput(str(refused)) from None
     finally:
         runtime.close()
