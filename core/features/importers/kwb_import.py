@@ -77,6 +77,11 @@ class KickWatchtimeBotImport:
         with kwb_source.connect(source_url) as source:
             kwb_source.check_schema(source)
             there = kwb_source.server_ids(source)
+            if not there:  # no guild added here would change that
+                raise ImportProblem(
+                    "The kick-watchtime-bot database holds no Discord server's rows: nothing to "
+                    "import (is --from that bot's database?)."
+                )
             if guild_id is not None:
                 if not self._is_guild(guild_id):
                     raise ImportProblem(

@@ -11,13 +11,14 @@ from core.features.connections import connection_rows
 from core.features.connections.tables import kick_connections
 from core.features.importers import repository as imports
 from core.security.secrets import TokenCipher
-from tests.conftest import TEST_FERNET_KEY
+from tests.conftest import TEST_FERNET_KEY, _fresh_postgres_database
 from tests.fakes.kick_server import FakeKick
 from tests.fakes.kick_shapes import CLIENT_ID, CLIENT_SECRET
 from tests.fakes.streamelements_server import CHANNEL_ID, JWT, FakeStreamElements
 from tests.fakes.twitch_server import CLIENT_ID as TWITCH_ID
 from tests.fakes.twitch_server import CLIENT_SECRET as TWITCH_SECRET
 from tests.fakes.twitch_server import FakeTwitch
+from tests.features.importers import kwb_rows
 from tests.features.importers.kwb_rows import SERVER_A, SERVER_B, SERVER_C
 from tests.test_cli import cli
 
@@ -80,6 +81,18 @@ def test_an_at_sign_in_the_password_is_one_line_without_the_password(env):
                  "postgresql://someone:my@hunter22@127.0.0.1:1/gone")  # fmt: skip
     assert_refused(result, "--from has an '@' in its user name or password: write it as %40.")
     assert "hunter22" not in result.stderr
+
+
+def test_a_database_with_no_servers_rows_says_there_is_nothing_to_import(env, postgres_url):
+    """Not "add the guild first": no guild would help, the database holds nothing to import."""
+    empty = _fresh_postgres_database(postgres_url)
+    kwb_rows.build_schema(empty)
+    result = cli(env, "import", "kick-watchtime-bot", "--from", empty)
+    assert_refused(
+        result,
+        "The kick-watchtime-bot database holds no Discord server's rows: nothing to import "
+        "(is --from that bot's database?).",
+    )
 
 
 def test_a_guild_that_does_not_exist_is_one_line_and_exit_2(env, source_url):
