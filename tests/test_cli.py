@@ -548,6 +548,32 @@ def test_an_export_piped_into_a_reader_that_stops_early_ends_quietly(cli_env, ma
     assert process.returncode == 141
 
 
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="no /dev/full here")
+@pytest.mark.parametrize("args", [("export", "--guild", GUILD), ("guild", "show", GUILD)])
+def test_output_to_a_full_disk_is_one_line_and_exit_1(cli_env, make_runtime, args):
+    """``export ... > file`` on a full disk (``/dev/full``): a plain line, not a traceback,
+    and not exit status 0."""
+    runtime = make_runtime(DATA_DIR=cli_env["DATA_DIR"])
+    runtime.guilds.set_kick_channel(int(GUILD), "streamer", "4242")
+    runtime.close()
+    env = {**cli_env, "FLASK_SECRET_KEY": "full-disk", "TOKEN_ENCRYPTION_KEY": TEST_FERNET_KEY}
+    with open("/dev/full", "w") as full:
+        result = subprocess.run(
+            [sys.executable, "-m", "core", *args],
+            env=env,
+            cwd=Path(cli_env["DATA_DIR"]).parent,
+            stdout=full,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=PROCESS_HANG_SECONDS,
+            check=False,
+        )
+    assert result.returncode == 1, result.stderr
+    assert result.stderr.splitlines() == [
+        "Could not write the output (No space left on device)."
+    ], result.stderr
+
+
 def _seed_watchtime(runtime) -> None:
 
     now = datetime.now(UTC).replace(microsecond=0)

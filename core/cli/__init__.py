@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import errno
 import importlib
 import json
 import os
@@ -92,7 +93,9 @@ def main(argv: Sequence[str] | None, make_runtime: MakeRuntime) -> int:
         return 2
     handler: Callable[[argparse.Namespace], int] = args.handler
     try:
-        return handler(args)
+        status = handler(args)
+        sys.stdout.flush()  # what is left for standard output fails here, not at exit
+        return status
     except SettingsError as exc:
         for problem in exc.problems:
             print(problem, file=sys.stderr)  # noqa: T201
@@ -111,10 +114,31 @@ def main(argv: Sequence[str] | None, make_runtime: MakeRuntime) -> int:
     except BrokenPipeError:  # ``export ... | head``: the reader stopped; nothing to say
         _quiet_stdout()
         return STDOUT_CLOSED
+    except OSError as exc:
+        if exc.errno not in _FULL and _stdout_writes():
+            raise
+        print(f"Could not write the output ({exc.strerror or exc}).", file=sys.stderr)  # noqa: T201
+        _quiet_stdout()
+        return 1
 
 
 # The exit status a shell shows for a command whose reader closed its pipe (128 + SIGPIPE).
 STDOUT_CLOSED = 141
+
+
+# A write that the disk refused: the commands that write files say so themselves, so one
+# that reaches main() was writing standard output (``export ... > file`` on a full disk).
+_FULL = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EIO}
+
+
+def _stdout_writes() -> bool:
+    """Whether standard output takes what is left for it (False: the error was writing it, a
+    full disk for ``export ... > file``)."""
+    try:
+        sys.stdout.flush()
+    except (OSError, ValueError):
+        return False
+    return True
 
 
 def _quiet_stdout() -> None:
