@@ -574,6 +574,27 @@ def test_output_to_a_full_disk_is_one_line_and_exit_1(cli_env, make_runtime, arg
     ], result.stderr
 
 
+@pytest.mark.parametrize("args", [("guild", "show", GUILD), ("export", "--guild", GUILD)])
+def test_a_command_started_with_its_output_closed_runs_without_a_traceback(
+    cli_env, make_runtime, args
+):
+    """``python -m core ... >&-`` (a cron line that closes it): what it would print goes
+    nowhere, and the command still does its job."""
+    runtime = make_runtime(DATA_DIR=cli_env["DATA_DIR"])
+    runtime.guilds.set_kick_channel(int(GUILD), "streamer", "4242")
+    runtime.close()
+    env = {**cli_env, "FLASK_SECRET_KEY": "closed", "TOKEN_ENCRYPTION_KEY": TEST_FERNET_KEY}
+    result = subprocess.run(
+        [sys.executable, "-c", "import os, runpy, sys; os.close(1); sys.stdout = None; "
+         "sys.argv = ['core', *sys.argv[1:]]; runpy.run_module('core', run_name='__main__')",
+         *args],
+        env=env, cwd=Path(cli_env["DATA_DIR"]).parent, stderr=subprocess.PIPE, text=True,
+        timeout=PROCESS_HANG_SECONDS, check=False,
+    )  # fmt: skip
+    assert "Traceback" not in result.stderr
+    assert result.returncode == 0, result.stderr
+
+
 def _seed_watchtime(runtime) -> None:
 
     now = datetime.now(UTC).replace(microsecond=0)

@@ -92,6 +92,8 @@ def main(argv: Sequence[str] | None, make_runtime: MakeRuntime) -> int:
         parser.print_help()
         return 2
     handler: Callable[[argparse.Namespace], int] = args.handler
+    if sys.stdout is None:  # started with standard output closed (>&-): what it says goes nowhere
+        sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - for the rest of the process
     try:
         status = handler(args)
         sys.stdout.flush()  # what is left for standard output fails here, not at exit
