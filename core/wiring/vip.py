@@ -73,10 +73,10 @@ def install(rt: Assembly) -> None:
     # in its transaction, the catch-up of what waited for it (core/features/vip/reconnection.py).
     hooks.listen(rt.engine, STREAMER_CONNECTED, rt.vip.reconnection.queue)
 
-    def vip_counts(guild_id: int) -> tuple[int, int]:
+    def vip_counts(guild_id: int) -> tuple[int, int, int]:
         with transaction(rt.engine) as conn:
             counts = counts_of(conn, guild_id)
-        return counts.waiting, counts.untold
+        return counts.waiting, counts.untold, counts.broken
 
     rt.twitch_setup.vip_counts = vip_counts  # for !twitch status, !health and the dashboard
     rt.handle(RewardRedeemed, rt.vip.queued.handle)  # Twitch: VIP, through the outbox

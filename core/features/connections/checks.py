@@ -201,8 +201,20 @@ def consent_words(types: Iterable[str]) -> str:
 
 def vip_waiting_checks(status: TwitchStatus, setup: str) -> list[Check]:
     """What temporary VIP could not do as the streamer: redemptions that wait for them to
-    connect again, refunds not told in chat (both are handled when they connect)."""
+    connect again, refunds not told in chat (both are handled when they connect); rules whose
+    reward the streamer deleted on twitch.tv."""
     checks = []
+    if status.vip_broken:
+        rules = _viewers(status.vip_broken, "VIP rule")
+        checks.append(
+            Check(
+                "twitch vip rewards",
+                False,
+                f"{rules} lost {'its' if status.vip_broken == 1 else 'their'} reward, deleted on "
+                "twitch.tv: viewers cannot redeem it. Remove the rule, or make its reward again "
+                "(the VIP page)",
+            )
+        )
     if status.vip_waiting:
         checks.append(
             Check(

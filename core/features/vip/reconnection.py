@@ -56,6 +56,7 @@ REWARD_REFUSALS = {Refusal.NOT_FOUND, Refusal.FORBIDDEN}
 class WaitingCounts:
     waiting: int  # redemptions that wait for the streamer to connect Twitch again
     untold: int  # refunds whose chat line was not said (it is said when they connect)
+    broken: int = 0  # Twitch reward rules whose reward was deleted on twitch.tv
 
 
 class Reconnection:
@@ -180,25 +181,51 @@ class Reconnection:
         not StreamKeeper's): one of those does not keep the others' redemptions from being
         read. Raises TwitchRefused when the guild's Twitch is not usable."""
         settings = await self.effects.settings(guild_id)
-        reward_ids = await self.effects.in_transaction(
-            lambda conn: rules_repository.twitch_reward_ids(conn, guild_id, settings)
+        reward_ids, gone = await self.effects.in_transaction(
+            lambda conn: (
+                rules_repository.twitch_reward_ids(conn, guild_id, settings),
+                rules_repository.gone_reward_ids(conn, guild_id),
+            )
         )
         events: list[RewardRedeemed] = []
-        unread: dict[str, str] = {}
+        unread: dict[str, str] = dict.fromkeys(gone, Refusal.NOT_FOUND)
         for reward_id in reward_ids:
+            if reward_id in gone:  # deleted on twitch.tv: not asked again
+                continue
             try:
                 events += await self._unfulfilled(guild_id, broadcaster_id, reward_id)
             except TwitchRefused as refused:
                 if refused.reason not in REWARD_REFUSALS:
                     raise
-                log.warning(
-                    "guild %s: redemptions of VIP reward %s not read: %s",
-                    guild_id,
-                    reward_id,
-                    refused,
-                )
                 unread[reward_id] = refused.reason
+                is_marked = refused.reason == Refusal.NOT_FOUND and await self.mark_gone(
+                    guild_id, reward_id
+                )
+                if not is_marked:
+                    log.warning(
+                        "guild %s: redemptions of VIP reward %s not read: %s",
+                        guild_id,
+                        reward_id,
+                        refused,
+                    )
         return events, unread
+
+    async def mark_gone(self, guild_id: int, reward_id: str) -> bool:
+        """Twitch answered 404 for the reward: mark its rules broken (shown to the streamer;
+        the reward is asked of Twitch no more) and warn once. False when no rule has it."""
+        now = self.effects.clock()
+        marked = await self.effects.in_transaction(
+            lambda conn: rules_repository.mark_reward_gone(conn, guild_id, reward_id, now)
+        )
+        for rule in marked:
+            log.warning(
+                "guild %s: VIP rule %s is broken: its Twitch reward %s was deleted on twitch.tv; "
+                "it is no longer read",
+                guild_id,
+                rule.id,
+                reward_id,
+            )
+        return bool(marked)
 
     async def _unfulfilled(
         self, guild_id: int, broadcaster_id: str, reward_id: str
@@ -241,4 +268,7 @@ def _unlisted(parked: Waiting, unread: dict[str, str]) -> str | None:
 
 
 def counts_of(conn: Connection, guild_id: int) -> WaitingCounts:
-    return WaitingCounts(*redemptions_repository.count_waiting_and_untold(conn, guild_id))
+    waiting, untold = redemptions_repository.count_waiting_and_untold(conn, guild_id)
+    rules = rules_repository.list_rules(conn, guild_id, PLATFORM, rules_repository.REWARD)
+    broken = sum(1 for rule in rules if rule.reward_gone_at is not None)
+    return WaitingCounts(waiting, untold, broken)

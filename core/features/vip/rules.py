@@ -27,6 +27,7 @@ from core.events import Platform
 from core.features.vip import repository, reward_deletion, rules_repository
 from core.features.vip.effects import VipEffects
 from core.features.vip.limits import VipRefused, check_cost, check_hours, check_title
+from core.features.vip.ports import Refusal, TwitchRefused
 from core.features.vip.rules_repository import BITS, GIFT, KICKS, KINDS, REWARD, SUB, VipRule
 
 MAX_AT_LEAST = 1_000_000
@@ -113,9 +114,15 @@ class VipRules:
             if title is not None:
                 fields["title"] = check_title(title)
             broadcaster_id = await self.broadcaster(guild_id)
-            reward = await self.effects.twitch.update_reward(
-                guild_id, broadcaster_id, rule.reward_id, **fields
-            )
+            try:
+                reward = await self.effects.twitch.update_reward(
+                    guild_id, broadcaster_id, rule.reward_id, **fields
+                )
+            except TwitchRefused as refused:
+                if refused.reason != Refusal.NOT_FOUND:
+                    raise
+                await self._mark_gone(guild_id, rule)
+                raise VipRefused(rules_repository.REWARD_GONE) from refused
             changes |= {"reward_title": reward.title, "reward_cost": reward.cost}
         if not changes:
             raise VipRefused("Say what to change: the hours, or a Twitch reward's cost or title.")
@@ -158,6 +165,40 @@ class VipRules:
         if removed is None:
             raise VipRefused(f"This server has no VIP rule {rule_id}: see !vip rules.")
         return removed
+
+    async def make_reward_again(self, guild_id: int, rule_id: int) -> VipRule:
+        """Make a Twitch reward rule's reward again on Twitch, with the rule's title and cost,
+        after the streamer deleted it on twitch.tv; the rule (and the server's VIP reward, when
+        it was this one) then names the new reward, and is no longer marked broken."""
+        rule = await self._rule(guild_id, rule_id)
+        if not rule.is_twitch_reward or rule.reward_gone_at is None:
+            raise VipRefused(f"Rule {rule_id}'s reward is not known to be deleted on Twitch.")
+        broadcaster_id = await self.broadcaster(guild_id)
+        title = rule.reward_title or "VIP"
+        reward = await self.effects.twitch.create_reward(
+            guild_id, broadcaster_id, title, rule.reward_cost or 1
+        )
+        now = self.effects.clock()
+        changes = {"reward_id": reward.id, "reward_title": reward.title}
+        changes |= {"reward_cost": reward.cost}
+
+        def save(conn: Connection) -> VipRule:
+            rules_repository.change_rule(
+                conn, guild_id, rule_id, changes | {"reward_gone_at": None}
+            )
+            if repository.get_settings(conn, guild_id).reward_id == rule.reward_id:
+                repository.save_settings(conn, guild_id, changes, now)
+            made = rules_repository.get_rule(conn, guild_id, rule_id)
+            assert made is not None  # noqa: S101 (changed in this transaction)
+            return made
+
+        return await self.effects.in_transaction(save)
+
+    async def _mark_gone(self, guild_id: int, rule: VipRule) -> None:
+        now = self.effects.clock()
+        await self.effects.in_transaction(
+            lambda conn: rules_repository.mark_reward_gone(conn, guild_id, rule.reward_id, now)
+        )
 
     async def _rule(self, guild_id: int, rule_id: int) -> VipRule:
         rule = await self.effects.in_transaction(

@@ -22,6 +22,11 @@ GIFT = "gift"  # a gift of at least ``at_least`` subs (the gifter earns it)
 BITS = "bits"  # a cheer of at least ``at_least`` bits (Twitch)
 KICKS = "kicks"  # KICKs of at least ``at_least`` (Kick)
 KINDS = (REWARD, SUB, GIFT, BITS, KICKS)
+# A Twitch reward rule whose reward the streamer deleted on twitch.tv, in their words.
+REWARD_GONE = (
+    "Its reward was deleted on twitch.tv: viewers cannot redeem it. "
+    "Remove this rule, or make its reward again."
+)
 
 
 @dataclass(frozen=True)
@@ -36,12 +41,18 @@ class VipRule:
     reward_title: str | None = None
     reward_cost: int | None = None
     at_least: int | None = None
+    reward_gone_at: datetime | None = None  # when Twitch was found to have deleted its reward
 
     @property
     def is_twitch_reward(self) -> bool:
         """Whether it names a Twitch reward of ours (its cost and title can change there, and
         the reward goes with the rule)."""
         return self.kind == REWARD and self.platform is Platform.TWITCH and bool(self.reward_id)
+
+    @property
+    def problem(self) -> str | None:
+        """What keeps the rule from working, in the streamer's words; None when nothing does."""
+        return REWARD_GONE if self.reward_gone_at is not None else None
 
     def describe(self) -> str:
         """What earns it, in a streamer's words: "a cheer of at least 500 bits"."""
@@ -152,6 +163,27 @@ def guilds_with_twitch_rewards(conn: Connection) -> list[int]:
     )
     ruled = {row.guild_id for row in conn.execute(query)}
     return sorted(ruled | set(repository.guilds_with_reward(conn)))
+
+
+def mark_reward_gone(
+    conn: Connection, guild_id: int, reward_id: str, now: datetime
+) -> list[VipRule]:
+    """Mark the guild's Twitch rules of ``reward_id`` as having lost their reward on Twitch
+    (Helix answered 404 for it); the rules marked now (none when they were already)."""
+    marked = [
+        rule
+        for rule in list_rules(conn, guild_id, Platform.TWITCH, REWARD)
+        if rule.reward_id == reward_id and rule.reward_gone_at is None
+    ]
+    for rule in marked:
+        change_rule(conn, guild_id, rule.id, {"reward_gone_at": now})
+    return marked
+
+
+def gone_reward_ids(conn: Connection, guild_id: int) -> set[str]:
+    """The ids of the guild's Twitch rewards known to be deleted on twitch.tv."""
+    rules = list_rules(conn, guild_id, Platform.TWITCH, REWARD)
+    return {r.reward_id for r in rules if r.reward_id and r.reward_gone_at is not None}
 
 
 def twitch_reward_ids(conn: Connection, guild_id: int, settings: VipSettings) -> list[str]:

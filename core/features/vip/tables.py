@@ -120,5 +120,8 @@ vip_rules = Table(
     Column("at_least", Integer, nullable=True),
     Column("hours", Integer, nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
+    # A Twitch reward rule whose reward was deleted on twitch.tv (Helix answered 404 for it):
+    # when that was noticed. Its reward is no longer asked of Twitch; None: fine, or not known.
+    Column("reward_gone_at", UTCDateTime, nullable=True),
     Index(None, "guild_id", "platform", "kind"),
 )

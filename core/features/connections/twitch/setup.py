@@ -48,6 +48,8 @@ class TwitchStatus(SetupStatus):
     # not told in chat (chat goes as the streamer): both are handled when they connect.
     vip_waiting: int = 0
     vip_untold: int = 0
+    # Temporary VIP's Twitch reward rules whose reward the streamer deleted on twitch.tv.
+    vip_broken: int = 0
     # Of ``missing``, the types the streamer's grant lacks a scope for (follows, cheers for a
     # streamer who connected before they were asked): connecting again brings them.
     needs_consent: tuple[str, ...] = ()
@@ -65,7 +67,7 @@ class TwitchSetup(ChannelSetup):
     app_call: AppCall
     socket_enabled: bool = False  # the EventSub WebSocket runs (no public address for webhooks)
     # (waiting, untold) of the guild's VIP redemptions, set by the VIP wiring (a blocking read)
-    vip_counts: Callable[[int], tuple[int, int]] | None = None
+    vip_counts: Callable[[int], tuple[int, int, int]] | None = None
     # The EventSub WebSocket's state per broadcaster user id (the supervisor's ``states()``)
     socket_states: Callable[[], Mapping[str, EventSubState]] = dict
 
@@ -150,7 +152,8 @@ class TwitchSetup(ChannelSetup):
         needs_consent = connection.missing_scopes or connection.needs_reauthorization
         if admin_id is not None and channel is not None and needs_consent:
             link = self.connect_link(guild_id, admin_id)
-        waiting, untold = self.vip_counts(guild_id) if self.vip_counts is not None else (0, 0)
+        counts = self.vip_counts(guild_id) if self.vip_counts is not None else (0, 0, 0)
+        waiting, untold, broken = counts
         missing = missing_types(subscribed)
         return TwitchStatus(
             channel,
@@ -164,6 +167,7 @@ class TwitchSetup(ChannelSetup):
             self.socket_enabled,
             vip_waiting=waiting,
             vip_untold=untold,
+            vip_broken=broken,
             needs_consent=types_needing_consent(missing, connection.scopes)
             if connection.is_connected
             else (),
