@@ -271,7 +271,9 @@ class VipCog(ManagersCog, name="Temporary VIP"):
         """Add or remove a rule that earns VIP (Manage Server)."""
         prefix = ctx.clean_prefix
         await self._reply(
-            ctx, f"`{prefix}vip rule add {RULE_USAGE}` or `{prefix}vip rule remove <id>`."
+            ctx,
+            f"`{prefix}vip rule add {RULE_USAGE}`, `{prefix}vip rule remove <id>` or "
+            f"`{prefix}vip rule remake <id>`.",
         )
 
     @vip_rule.command(name="add", usage=RULE_USAGE)
@@ -290,8 +292,19 @@ class VipCog(ManagersCog, name="Temporary VIP"):
         """Remove a rule (a Twitch reward rule's reward too); the VIPs it granted still
         expire."""
         rule = await self.service.rules.remove(guild_of(ctx).id, rule_id)
-        reward = "; its reward will be deleted on Twitch" if rule.is_twitch_reward else ""
+        is_on_twitch = rule.is_twitch_reward and rule.reward_gone_at is None
+        reward = "; its reward will be deleted on Twitch" if is_on_twitch else ""
         await self._reply(ctx, f"Rule **{rule.id}** removed ({inert(rule.describe())}){reward}.")
+
+    @vip_rule.command(name="remake")
+    @app_commands.describe(rule_id="The rule's id, as vip rules lists it")
+    async def vip_rule_remake(self, ctx: Context, rule_id: RecordNumber) -> None:
+        """Make a Twitch reward rule's reward again, after the streamer deleted it on
+        twitch.tv (same title and cost)."""
+        rule = await _twitch(self.service.rules.make_reward_again(guild_of(ctx).id, rule_id))
+        await self._reply(
+            ctx, f"Rule **{rule.id}**'s reward was made again on Twitch: {inert(rule.describe())}."
+        )
 
     @vip.command(name="log")
     @app_commands.describe(user="Only this viewer (a Twitch login or Kick name)")

@@ -50,11 +50,13 @@ RULE_USAGE = (
 
 
 def rules_text(rules: list[VipRule]) -> str:
-    """One rule a line: its id, platform, what earns it, hours."""
+    """One rule a line: its id, platform, what earns it, hours; a broken rule's problem
+    under it."""
     if not rules:
         return "No VIP rules yet: add one with `vip rule add`."
     lines = [
         f"**{rule.id}** · {rule.platform.name.title()} · {inert(rule.describe())} · {rule.hours} h"
+        + (f"\n  Broken: {rule.problem} (`vip rule remake {rule.id}`)" if rule.problem else "")
         for rule in rules
     ]
     return truncate("\n".join(["VIP rules:", *lines]), MESSAGE_LIMIT)

@@ -87,3 +87,34 @@ async def test_a_bad_rule_is_refused_with_why(manager, guild_a, guilds, options,
 async def test_members_without_manage_server_cannot_add_rules(alice) -> None:  # type: ignore[no-untyped-def]
     replies = await say("!vip rule add --platform kick --when kicks --at-least 1 --hours 1", alice)
     assert all("added" not in reply.content for reply in replies)
+
+
+async def test_a_rule_whose_reward_was_deleted_on_twitch_tv_is_listed_broken_and_remade(  # type: ignore[no-untyped-def]
+    manager, guild_a, guilds, vip_service
+) -> None:
+    """After the 10-minute read found the reward gone (404), ``!vip rules`` says so under the
+    rule, with the command that makes it again; the other rule is listed as before."""
+    guilds.set_twitch_channel(guild_a.id, "twitchdev", BROADCASTER)
+    await say(
+        '!vip rule add --platform twitch --when reward --title "Day" --cost 500 --hours 24', manager
+    )
+    await say("!vip rule add --platform twitch --when sub --tier 1 --hours 48", manager)
+    [day] = [r for r in await vip_service.rules.list(guild_a.id) if r.kind == "reward"]
+    del vip_service.effects.twitch.rewards[day.reward_id]  # deleted on twitch.tv
+    await vip_service.drain_missed()
+
+    [listing] = await say("!vip rules", manager)
+    assert listing.content.splitlines()[1:] == [
+        "**1** · Twitch · the reward 'Day' (500 points) · 24 h",
+        "  Broken: Its reward was deleted on twitch.tv: viewers cannot redeem it. Remove this "
+        "rule, or make its reward again. (`vip rule remake 1`)",
+        "**2** · Twitch · a subscription of tier 1 or higher, new or renewed · 48 h",
+    ]
+    [made] = await say("!vip rule remake 1", manager)
+    assert made.content == (
+        "Rule **1**'s reward was made again on Twitch: the reward 'Day' (500 points)."
+    )
+    [listing] = await say("!vip rules", manager)
+    assert "Broken" not in listing.content
+    [refused] = await say("!vip rule remake 2", manager)
+    assert "not known to be deleted on Twitch" in refused.content

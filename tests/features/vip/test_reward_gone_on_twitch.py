@@ -104,7 +104,7 @@ async def test_changing_a_deleted_reward_says_why_and_marks_the_rule(ruled, twit
     runtime, day, _ = ruled
     twitch.delete_reward_on_twitch_tv(day.reward_id)
 
-    with pytest.raises(VipRefused, match="Its reward was deleted on twitch.tv"):
+    with pytest.raises(VipRefused, match=r"Its reward was deleted on twitch\.tv"):
         await runtime.vip.rules.change(GUILD, day.id, cost=800)
 
     assert (await rule_of(runtime, GUILD, day.id)).problem == REWARD_GONE

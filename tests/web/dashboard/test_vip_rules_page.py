@@ -152,3 +152,57 @@ def test_another_servers_rule_is_neither_changed_nor_removed_from_this_page(clie
         assert answer.status_code == 400
         assert f"This server has no VIP rule {theirs.id}" in answer.text
     assert run(service.rules.list(OTHER)) == [theirs]
+
+
+def test_a_rule_whose_reward_was_deleted_on_twitch_tv_says_so_and_is_made_again(
+    client,  # noqa: F811
+    vip,
+) -> None:
+    """The streamer deleted the reward on twitch.tv: after the 10-minute read the rule says
+    why in plain words, with "Make the reward again"; pressing it makes the reward on Twitch
+    and the rule is fine again. The server's other rule says nothing of it."""
+    service, twitch, run = vip
+    day = run(service.rules.add(GUILD, RuleAsked(Platform.TWITCH, "reward", 24, None, "Day", 500)))
+    cheer = run(service.rules.add(GUILD, RuleAsked(Platform.TWITCH, "bits", 5, at_least=100)))
+    del twitch.rewards[day.reward_id]  # deleted on twitch.tv
+    run(service.drain_missed())
+
+    page = client.get(f"/dashboard/{GUILD}/vip/")
+    problem = re.search(rf'<li id="rule-{day.id}">.*?</li>', page.text, re.S)
+    assert problem is not None
+    assert (
+        "<strong>Broken:</strong> Its reward was deleted on twitch.tv: viewers cannot redeem "
+        "it. Remove this rule, or make its reward again." in problem.group(0)
+    )
+    assert f"Make the reward again (rule {day.id})" in problem.group(0)
+    other = re.search(rf'<li id="rule-{cheer.id}">.*?</li>', page.text, re.S)
+    assert other is not None
+    assert "Broken" not in other.group(0)
+    assert "Make the reward again" not in other.group(0)
+
+    made = _post(client, f"rules/{day.id}/make-reward")
+    assert made.status_code == 302
+    page = client.get(made.headers["Location"])
+    assert f"Rule {day.id}&#39;s reward was made again on Twitch" in page.text
+    assert "Broken" not in page.text
+    [again] = [r for r in run(service.rules.list(GUILD)) if r.id == day.id]
+    assert again.reward_id in twitch.rewards
+    assert twitch.rewards[again.reward_id].title == "Day"
+
+    refused = _post(client, f"rules/{day.id}/make-reward")  # a second press, in another tab
+    assert refused.status_code == 400
+    assert "is not known to be deleted on Twitch" in refused.text
+
+
+def test_removing_a_rule_whose_reward_is_gone_does_not_promise_a_deletion(client, vip) -> None:  # noqa: F811
+    service, twitch, run = vip
+    day = run(service.rules.add(GUILD, RuleAsked(Platform.TWITCH, "reward", 24, None, "Day", 500)))
+    del twitch.rewards[day.reward_id]
+    run(service.drain_missed())
+
+    gone = _post(client, f"rules/{day.id}/remove")
+
+    text = client.get(gone.headers["Location"]).text
+    assert f"Rule {day.id} removed (the reward &#39;Day&#39; (500 points))" in text
+    assert "will be deleted on Twitch" not in text
+    assert run(service.rules.list(GUILD)) == []

@@ -71,7 +71,8 @@ def add_routes(
     write: Callable[[int, str, Callable[[], str]], Any],
     whole: Callable[[str | None, str], int],
 ) -> None:
-    """POST ``/rules`` (add), ``/rules/<id>/change``, ``/rules/<id>/remove``."""
+    """POST ``/rules`` (add), ``/rules/<id>/change``, ``/rules/<id>/remove``,
+    ``/rules/<id>/make-reward`` (a reward deleted on twitch.tv made again)."""
 
     def optional(name: str, what: str) -> int | None:
         value = (request.form.get(name) or "").strip()
@@ -120,10 +121,22 @@ def add_routes(
     def remove_rule(guild_id: int, rule_id: int):  # type: ignore[no-untyped-def]
         def call() -> str:
             rule = run(service().rules.remove(guild_id, rule_id))
-            reward = "; its reward will be deleted on Twitch" if rule.is_twitch_reward else ""
+            is_on_twitch = rule.is_twitch_reward and rule.reward_gone_at is None
+            reward = "; its reward will be deleted on Twitch" if is_on_twitch else ""
             return (
                 f"Rule {rule.id} removed ({rule.describe()}){reward}; "
                 "the VIPs it granted still expire."
             )
 
         return write(guild_id, "rules", call)
+
+    @bp.post("/rules/<id:rule_id>/make-reward")
+    def make_reward_again(guild_id: int, rule_id: int):  # type: ignore[no-untyped-def]
+        def call() -> str:
+            rule = run(service().rules.make_reward_again(guild_id, rule_id))
+            return (
+                f"Rule {rule.id}'s reward was made again on Twitch: {rule.describe()} gives "
+                f"{rule.hours} hour(s) of VIP."
+            )
+
+        return write(guild_id, f"rule-{rule_id}", call)
