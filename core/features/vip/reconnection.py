@@ -17,6 +17,9 @@ is closed so that its cancel's update looks for that VIP on Twitch (``cancels.py
 reward was deleted on Twitch meanwhile (Twitch answers 404 for the reward) is closed as refused,
 with its reason in the audit log, once: its points cannot be refunded (Twitch marks a deleted
 reward's redemptions fulfilled), and nothing of it is asked of Twitch again.
+
+The first 404 for a rule's reward marks that rule broken (:mod:`reward_gone`): from then on its
+reward is counted as deleted without asking Twitch, and the streamer is shown why.
 """
 
 from __future__ import annotations
@@ -30,7 +33,12 @@ from typing import Any
 from sqlalchemy.engine import Connection
 
 from core.events import InvalidEvent, Platform, RewardRedeemed, Viewer
-from core.features.vip import redemptions_repository, repository, rules_repository
+from core.features.vip import (
+    redemptions_repository,
+    repository,
+    reward_gone,
+    rules_repository,
+)
 from core.features.vip.effects import VipEffects, log
 from core.features.vip.ports import Refusal, TwitchBusy, TwitchRefused
 from core.features.vip.redemption_outbox import QueuedRedemptions
@@ -198,8 +206,8 @@ class Reconnection:
                 if refused.reason not in REWARD_REFUSALS:
                     raise
                 unread[reward_id] = refused.reason
-                is_marked = refused.reason == Refusal.NOT_FOUND and await self.mark_gone(
-                    guild_id, reward_id
+                is_marked = refused.reason == Refusal.NOT_FOUND and bool(
+                    await reward_gone.mark(self.effects, guild_id, reward_id)
                 )
                 if not is_marked:
                     log.warning(
@@ -209,23 +217,6 @@ class Reconnection:
                         refused,
                     )
         return events, unread
-
-    async def mark_gone(self, guild_id: int, reward_id: str) -> bool:
-        """Twitch answered 404 for the reward: mark its rules broken (shown to the streamer;
-        the reward is asked of Twitch no more) and warn once. False when no rule has it."""
-        now = self.effects.clock()
-        marked = await self.effects.in_transaction(
-            lambda conn: rules_repository.mark_reward_gone(conn, guild_id, reward_id, now)
-        )
-        for rule in marked:
-            log.warning(
-                "guild %s: VIP rule %s is broken: its Twitch reward %s was deleted on twitch.tv; "
-                "it is no longer read",
-                guild_id,
-                rule.id,
-                reward_id,
-            )
-        return bool(marked)
 
     async def _unfulfilled(
         self, guild_id: int, broadcaster_id: str, reward_id: str

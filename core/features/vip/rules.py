@@ -24,10 +24,9 @@ from typing import Any
 from sqlalchemy.engine import Connection
 
 from core.events import Platform
-from core.features.vip import repository, reward_deletion, rules_repository
+from core.features.vip import repository, reward_deletion, reward_gone, rules_repository
 from core.features.vip.effects import VipEffects
 from core.features.vip.limits import VipRefused, check_cost, check_hours, check_title
-from core.features.vip.ports import Refusal, TwitchRefused
 from core.features.vip.rules_repository import BITS, GIFT, KICKS, KINDS, REWARD, SUB, VipRule
 
 MAX_AT_LEAST = 1_000_000
@@ -114,15 +113,9 @@ class VipRules:
             if title is not None:
                 fields["title"] = check_title(title)
             broadcaster_id = await self.broadcaster(guild_id)
-            try:
-                reward = await self.effects.twitch.update_reward(
-                    guild_id, broadcaster_id, rule.reward_id, **fields
-                )
-            except TwitchRefused as refused:
-                if refused.reason != Refusal.NOT_FOUND:
-                    raise
-                await self._mark_gone(guild_id, rule)
-                raise VipRefused(rules_repository.REWARD_GONE) from refused
+            reward = await reward_gone.update_reward(
+                self.effects, guild_id, broadcaster_id, rule.reward_id, **fields
+            )
             changes |= {"reward_title": reward.title, "reward_cost": reward.cost}
         if not changes:
             raise VipRefused("Say what to change: the hours, or a Twitch reward's cost or title.")
@@ -193,12 +186,6 @@ class VipRules:
             return made
 
         return await self.effects.in_transaction(save)
-
-    async def _mark_gone(self, guild_id: int, rule: VipRule) -> None:
-        now = self.effects.clock()
-        await self.effects.in_transaction(
-            lambda conn: rules_repository.mark_reward_gone(conn, guild_id, rule.reward_id, now)
-        )
 
     async def _rule(self, guild_id: int, rule_id: int) -> VipRule:
         rule = await self.effects.in_transaction(

@@ -27,6 +27,7 @@ from core.features.vip import (
     removal_calls,
     repository,
     reward_deletion,
+    reward_gone,
     rules_repository,
 )
 from core.features.vip.analytics import VipAnalytics, analytics
@@ -175,7 +176,6 @@ class VipService:
     async def change_reward(self, guild_id: int, what: str, value: str | None = None) -> str:
         """``what``: cost, hours, title, pause, resume or delete. Returns what changed."""
         settings, broadcaster_id, reward_id = await self._reward(guild_id)
-        twitch = self.effects.twitch
         changes: dict[str, Any] = {}
         paused_now: bool | None = None  # after a pause or resume that changed Twitch's state
         if what == "hours":
@@ -203,7 +203,9 @@ class VipService:
                 raise VipRefused(
                     "Change the reward's cost, hours or title, or pause, resume or delete it."
                 )
-            reward = await twitch.update_reward(guild_id, broadcaster_id, reward_id, **fields)
+            reward = await reward_gone.update_reward(
+                self.effects, guild_id, broadcaster_id, reward_id, **fields
+            )
             changes = {"reward_title": reward.title, "reward_cost": reward.cost}
             if "is_paused" in fields and was_paused != reward.is_paused:
                 paused_now = reward.is_paused
@@ -235,8 +237,8 @@ class VipService:
         """Set the reward's prompt and limits on Twitch (all four: an empty one is off)."""
         limits = check_limits(limits)
         _, broadcaster_id, reward_id = await self._reward(guild_id)
-        reward = await self.effects.twitch.update_reward(
-            guild_id, broadcaster_id, reward_id, limits=limits
+        reward = await reward_gone.update_reward(
+            self.effects, guild_id, broadcaster_id, reward_id, limits=limits
         )
         changes = {"reward_title": reward.title, "reward_cost": reward.cost}
         changes |= limit_columns(limits)

@@ -112,6 +112,24 @@ async def test_changing_a_deleted_reward_says_why_and_marks_the_rule(ruled, twit
     assert reads_of(twitch, day.reward_id) == 0
 
 
+async def test_pausing_the_servers_reward_deleted_on_twitch_tv_says_why(runtime, twitch):
+    """``!vip reward pause`` (and cost, title, limits) of the server's reward, deleted on
+    twitch.tv: refused in the streamer's words, and its rule marked."""
+    await asyncio.to_thread(complete, runtime, consent(runtime))
+    reward_id = (await runtime.vip.setup(GUILD, 777, "VIP for a day", 500, 24)).reward.id
+    twitch.delete_reward_on_twitch_tv(reward_id)
+
+    for what, value in (("pause", None), ("cost", "900")):
+        with pytest.raises(VipRefused, match=r"Its reward was deleted on twitch\.tv"):
+            await runtime.vip.change_reward(GUILD, what, value)
+
+    [rule] = await runtime.vip.rules.list(GUILD)
+    assert rule.problem == REWARD_GONE
+    made = await runtime.vip.rules.make_reward_again(GUILD, rule.id)
+    assert (await runtime.vip.settings(GUILD)).reward_id == made.reward_id
+    assert "paused" not in await runtime.vip.change_reward(GUILD, "cost", "900")
+
+
 async def test_making_the_reward_again_clears_the_mark_and_it_grants_again(ruled, twitch):
     runtime, day, _ = ruled
     twitch.delete_reward_on_twitch_tv(day.reward_id)
