@@ -26,7 +26,13 @@ from sqlalchemy.engine import Connection
 from core.events import Platform
 from core.features.vip import repository, reward_deletion, reward_gone, rules_repository
 from core.features.vip.effects import VipEffects
-from core.features.vip.limits import VipRefused, check_cost, check_hours, check_title
+from core.features.vip.limits import (
+    VipRefused,
+    check_cost,
+    check_hours,
+    check_title,
+    limits_of,
+)
 from core.features.vip.rules_repository import BITS, GIFT, KICKS, KINDS, REWARD, SUB, VipRule
 
 MAX_AT_LEAST = 1_000_000
@@ -162,14 +168,17 @@ class VipRules:
     async def make_reward_again(self, guild_id: int, rule_id: int) -> VipRule:
         """Make a Twitch reward rule's reward again on Twitch, with the rule's title and cost,
         after the streamer deleted it on twitch.tv; the rule (and the server's VIP reward, when
-        it was this one) then names the new reward, and is no longer marked broken."""
+        it was this one, with its prompt and limits) then names the new reward, and is no longer
+        marked broken."""
         rule = await self._rule(guild_id, rule_id)
         if not rule.is_twitch_reward or rule.reward_gone_at is None:
             raise VipRefused(f"Rule {rule_id}'s reward is not known to be deleted on Twitch.")
         broadcaster_id = await self.broadcaster(guild_id)
+        settings = await self.effects.settings(guild_id)
+        limits = limits_of(settings) if settings.reward_id == rule.reward_id else None
         title = rule.reward_title or "VIP"
         reward = await self.effects.twitch.create_reward(
-            guild_id, broadcaster_id, title, rule.reward_cost or 1
+            guild_id, broadcaster_id, title, rule.reward_cost or 1, limits
         )
         now = self.effects.clock()
         changes = {"reward_id": reward.id, "reward_title": reward.title}

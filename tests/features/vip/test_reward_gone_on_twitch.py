@@ -14,7 +14,7 @@ import pytest
 from core.events import Platform
 from core.features.connections.checks import twitch_checks
 from core.features.vip import reward_deletion
-from core.features.vip.limits import VipRefused
+from core.features.vip.limits import RewardLimits, VipRefused
 from core.features.vip.rules import RuleAsked
 from core.features.vip.rules_repository import REWARD_GONE, VipRule
 from core.outbox import store
@@ -116,7 +116,9 @@ async def test_pausing_the_servers_reward_deleted_on_twitch_tv_says_why(runtime,
     """``!vip reward pause`` (and cost, title, limits) of the server's reward, deleted on
     twitch.tv: refused in the streamer's words, and its rule marked."""
     await asyncio.to_thread(complete, runtime, consent(runtime))
-    reward_id = (await runtime.vip.setup(GUILD, 777, "VIP for a day", 500, 24)).reward.id
+    limits = RewardLimits("Say hi", max_per_stream=3, max_per_user_per_stream=1)
+    setup = await runtime.vip.setup(GUILD, 777, "VIP for a day", 500, 24, limits)
+    reward_id = setup.reward.id
     twitch.delete_reward_on_twitch_tv(reward_id)
 
     for what, value in (("pause", None), ("cost", "900")):
@@ -127,6 +129,9 @@ async def test_pausing_the_servers_reward_deleted_on_twitch_tv_says_why(runtime,
     assert rule.problem == REWARD_GONE
     made = await runtime.vip.rules.make_reward_again(GUILD, rule.id)
     assert (await runtime.vip.settings(GUILD)).reward_id == made.reward_id
+    again = twitch.rewards[made.reward_id]  # with the server's prompt and limits
+    assert again["prompt"] == "Say hi"
+    assert again["max_per_stream_setting"] == {"is_enabled": True, "max_per_stream": 3}
     assert "paused" not in await runtime.vip.change_reward(GUILD, "cost", "900")
 
 
