@@ -111,3 +111,47 @@ def test_the_vip_page_with_rules_and_analytics_fits_and_passes_axe(page, site, d
     page.wait_for_selector("#rule-1", state="detached")
     with site.runtime.engine.connect() as conn:
         assert [r.id for r in rules_repository.list_rules(conn, GUILD)] == [3]
+
+
+def test_a_rule_whose_reward_was_deleted_on_twitch_tv_shows_its_problem(  # type: ignore[no-untyped-def]
+    page, site, discord
+) -> None:
+    """At 390 and 1366 px the broken rule says why in words, inside the page's width, with its
+    "Make the reward again" button; axe-core finds nothing serious."""
+    rt = site.runtime
+    rt.guilds.ensure_guild(GUILD, "Stream Server")
+    now = rt.clock()
+    with rt.engine.begin() as conn:
+        for title, gone in (("VIP for a whole week, no less", now), ("VIP for a day", None)):
+            rules_repository.add_rule(conn, VipRule(
+                0, GUILD, Platform.TWITCH, "reward", 168, now, reward_id=f"r-{title}",
+                reward_title=title, reward_cost=25000, reward_gone_at=gone,
+            ))  # fmt: skip
+    admin = discord.add_user(ADMIN, "bea").member_of(GUILD, "Stream Server", MANAGE_GUILD)
+    discord.sign_in_as(admin)
+    page.goto(site.url + "/")
+    page.click("text=Log in with Discord")
+    page.wait_for_selector("#approve")
+    page.click("#approve")
+    page.wait_for_url(site.url + "/dashboard/")
+    axe = Axe()
+    problems = []
+    for width in (390, 1366):
+        page.set_viewport_size({"width": width, "height": 800})
+        response = page.goto(f"{site.url}/dashboard/{GUILD}/vip/")
+        assert response is not None
+        assert response.status == 200
+        problems += [f"{width} px: {p}" for p in _problems(page, axe)]
+        said = page.locator("#rule-1-problem")
+        assert said.inner_text() == (
+            "Broken: Its reward was deleted on twitch.tv: viewers cannot redeem it. Remove this "
+            "rule, or make its reward again."
+        )
+        box = said.bounding_box()
+        assert box is not None
+        assert box["x"] >= 0, box
+        assert box["x"] + box["width"] <= width, box
+        assert page.locator("#rule-1").get_by_role("button", name="Make the reward again").count()
+        assert page.locator("#rule-2-problem").count() == 0
+        _shot(page, f"vip-rule-broken-{width}")
+    assert not problems, "\n".join(problems)
