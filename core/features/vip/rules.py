@@ -1,5 +1,6 @@
 """The guild's VIP rules for its admins: list, add, change, remove (the dashboard, ``!vip rule``
-and ``python -m core vip rule`` all call these). A rule says what earns temporary VIP (a
+and ``python -m core vip rule`` call these), and make a reward the streamer deleted on twitch.tv
+again (the dashboard and ``!vip rule remake``). A rule says what earns temporary VIP (a
 channel-point reward; a subscription of at least a tier, new or renewed; a gift of at least N
 subs; a cheer of at least N bits; at least N KICKs), on which platform, for how many hours.
 
