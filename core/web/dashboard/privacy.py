@@ -225,6 +225,13 @@ STORED: tuple[Stored, ...] = (
         "Nothing to ask: they are working data, deleted as the commands end.",
     ),
     Stored(
+        "Kick's public key that checks its webhooks' signatures, as the bot last fetched it "
+        "from Kick, and when; nothing about people",
+        ("kick_public_keys",),
+        "for as long as the bot runs; replaced when Kick changes its key",
+        "Nothing to ask: it is Kick's published key.",
+    ),
+    Stored(
         "Which bot process runs which part of the work (groups of servers, timed jobs), with "
         "the process's host name and process id; nothing about people",
         ("leases",),

@@ -142,6 +142,7 @@ GUILD_ROUTES = {
     "vip/reward": ["POST"],
     "vip/rules": ["POST"],
     "vip/rules/<id:rule_id>/change": ["POST"],
+    "vip/rules/<id:rule_id>/make-reward": ["POST"],
     "vip/rules/<id:rule_id>/remove": ["POST"],
     "vip/settings": ["POST"],
     "vip/setup": ["POST"],
