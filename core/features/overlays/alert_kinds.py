@@ -14,10 +14,12 @@ import string
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from core.features.chat_commands.text import clean_text
 from core.features.overlays.settings import ALERT_SECONDS, OverlayRefused
 
 FIELDS = ("who", "amount", "tier", "message")
 TEMPLATE_MAX = 200
+WHO_MAX = 50  # a name longer than any platform's (25) is cut, so the words around it still show
 MAX_VARIATIONS = 10
 MAX_THRESHOLD = 1_000_000_000
 
@@ -137,19 +139,25 @@ def parse_template(text: str) -> str:
 
 def render(template: str, fields: AlertFields) -> str:
     """The template with its fields filled (a template saved before the check is shown as is
-    where it no longer parses)."""
+    where it no longer parses). What viewers chose (their name, their message) is cleaned
+    first: no direction overrides, zero-width or control characters, on one line, a name cut
+    at :data:`WHO_MAX`."""
     values = {
-        "who": fields.who or "Someone",
+        "who": clean_text(fields.who)[:WHO_MAX] or "Someone",
         "amount": "" if fields.amount is None else f"{fields.amount:,}",
-        "tier": fields.tier,
-        "message": fields.message,
+        "tier": clean_text(fields.tier),
+        "message": clean_text(fields.message[: TEMPLATE_MAX * 4]),
     }
+    # A field the platform left blank leaves no empty brackets: "({tier})" without a tier. Only
+    # the template's brackets go: a viewer's own "()" stays.
+    for name, value in values.items():
+        if not value:
+            template = template.replace(" ({" + name + "})", "").replace("({" + name + "})", "")
     try:
         said = template.format_map(values)
     except (KeyError, ValueError, IndexError, AttributeError):
         said = template
-    # A field the platform left blank leaves no empty brackets: "({tier})" without a tier.
-    return " ".join(said.replace(" ()", "").replace("()", "").split())[:TEMPLATE_MAX]
+    return " ".join(said.split())[:TEMPLATE_MAX]
 
 
 def parse_threshold(text: str) -> int:

@@ -55,6 +55,20 @@ def test_render_fills_the_fields_and_drops_empty_brackets():
     assert render("{who} joined", AlertFields("")) == "Someone joined"
 
 
+def test_what_a_viewer_chose_cannot_turn_reorder_or_stretch_the_alert():
+    """A name or message with a direction override (which would show the streamer's words
+    backwards), zero-width or control characters, line breaks, or no end, is shown cleaned,
+    on one line, bounded, with the template's words still there."""
+    sneaky = AlertFields("\u202eann\u200b\u2066", 5, "", "hi\u202e\n\nthere\x00\u200d!")
+    said = render("{who} cheered {amount}: {message}", sneaky)
+    assert said == "ann cheered 5: hi there!"
+    huge = render("{who} just followed!", AlertFields("x" * 100_000))
+    assert huge.endswith(" just followed!")
+    assert len(huge) <= 200
+    assert len(render("{who}: {message}", AlertFields("ann", message="y" * 100_000))) == 200
+    assert render("{who} says {message}", AlertFields("f()", message="(:")) == "f() says (:"
+
+
 VARIATIONS = [Variation(10, "ten"), Variation(100, "hundred"), Variation(5, "five")]
 
 
