@@ -3,7 +3,8 @@
 A token is 192 random bits (``secrets.token_urlsafe(24)``: 32 URL-safe characters). It is found
 by its SHA-256, so no comparison of the secret itself can leak its bytes by timing; it is kept
 encrypted only so the dashboard and ``python -m core overlay url`` can show the URL again.
-Rotating replaces the row, so the old URL stops working at once (404, like any unknown path);
+Rotating replaces the row, so the old URL stops working at once (404, like any unknown path),
+and wakes the overlay's open streams (its kind is their live topic), which then end;
 a first use only adds one where none is, so two first uses at once hand out the same URL.
 """
 
@@ -20,6 +21,7 @@ from typing import Any
 from sqlalchemy.engine import Engine
 
 from core.events import utc
+from core.features.live.changes import touch
 from core.features.overlays import repository
 from core.features.overlays.alert_events import EventAlerts
 from core.features.overlays.alert_settings import AlertSettings
@@ -97,6 +99,7 @@ class OverlayService:
                 sealed = self.cipher.encrypt(token)
                 if rotate:
                     repository.save_token(conn, guild_id, kind, token_hash(token), sealed, now)
+                    touch(conn, guild_id, kind)  # the old URL's open streams end now
                     return OverlayLink(guild_id, kind, f"/overlay/{token}", now)
                 # Two first uses at once (two admins on the Overlays page, the page and
                 # `!overlay url`): the first stored wins and both hand out its URL.

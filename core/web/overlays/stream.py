@@ -8,7 +8,8 @@ picture and sound) as an ``alert`` event whose id is its number, so a reconnecti
 exactly the ones after the last it saw; a fresh one starts at the newest (``ready``) and never
 replays the past. It reads the alerts after its last one again at every heartbeat too, so an
 alert whose note came before it was readable, or never came, is shown within a heartbeat. The
-token is looked up again at every wake-up: once rotated, the overlay stops (within a heartbeat).
+token is looked up again at every wake-up, and rotating wakes the overlay's streams: once
+rotated, the overlay stops at once.
 """
 
 from __future__ import annotations

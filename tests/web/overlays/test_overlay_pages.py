@@ -4,6 +4,7 @@ same answer as an unknown path), a strict CSP, and a live stream with Last-Event
 from __future__ import annotations
 
 import json
+import threading
 
 import pytest
 
@@ -205,4 +206,26 @@ def test_rotating_ends_the_old_urls_open_stream(site, fast_hub):
     assert _data(_next_event(events))["top"] == []
     site.runtime.overlays.link(GUILD, "raffle", rotate=True)
     assert list(events) in ([], [": heartbeat\n\n"])  # it ends at its next wake-up
+    answer.close()
+
+
+def test_rotating_ends_the_old_urls_open_stream_at_once_not_at_a_heartbeat(site):
+    """A leaked URL rotated away stops showing anything now, not up to a heartbeat later."""
+    hub = site.app.extensions["live"]
+    hub.heartbeat = 3600.0  # only the rotation itself can wake the stream
+    client = site.app.test_client()
+    answer, events = _open(client, f"/overlay/{token(site, 'alerts')}/events")
+    assert _next_event(events).startswith("id: 0\nevent: ready\n")
+    rest: list[str] = []
+    reader = threading.Thread(target=lambda: rest.extend(str(chunk) for chunk in events))
+    reader.start()
+    site.runtime.overlays.link(GUILD, "alerts", rotate=True)
+    site.runtime.live.flush()  # what the notifier does each second
+    reader.join(timeout=30)  # a hang bound only: a working rotation ends it at once
+    ended = not reader.is_alive()
+    if not ended:
+        hub.close()  # end the stream the rotation left open
+        reader.join()
+    assert ended
+    assert rest == []
     answer.close()
