@@ -4,8 +4,8 @@ An alert is recorded in the transaction of what it announces where that transact
 join: a VIP grant or extension (the VIP audit entry, ``vip.ports.AUDIT_WRITTEN``) and a viewer's
 raffle tickets passing a milestone (``raffle.ports.TICKETS_AWARDED``); a gift of subscriptions
 is its own event, recorded by a handler. Each alert carries the reference of what it announces
-(unique per guild), so a replayed event, a second source or a retried transaction adds nothing,
-and a number the guild's counter hands out in the same transaction, so an overlay that
+(unique per guild), so a replayed event, a second source, a retried transaction or a second
+process handling the same event at once adds nothing (and fails nothing), and a number the guild's counter hands out in the same transaction, so an overlay that
 reconnects asks for the numbers after the last it showed and never sees one twice. An alert
 about a viewer keeps their account (:class:`AlertViewer`), so a person's export finds it and
 forgetting them deletes it (``core/features/person_forget.py``).
@@ -82,7 +82,7 @@ def record(
         return None
     platform, platform_user_id = _account(conn, viewer)
     seq = repository.next_seq(conn, guild_id)
-    repository.add_alert(
+    added = repository.add_alert(
         conn,
         guild_id,
         seq,
@@ -98,6 +98,8 @@ def record(
         platform=platform,
         platform_user_id=platform_user_id,
     )
+    if not added:  # another process announced it since the look above: its number stays unused
+        return None
     touch(conn, guild_id, "alerts")  # open alert overlays fetch it
     return seq
 

@@ -178,9 +178,13 @@ def add_alert(
     seconds: int | None = None,
     platform: str | None = None,
     platform_user_id: str | None = None,
-) -> None:
-    conn.execute(
-        overlay_alerts.insert().values(
+) -> bool:
+    """Add the alert; False when ``source_ref`` is announced already (by a transaction that
+    committed after this one looked: another process handling the same event)."""
+    a = overlay_alerts.c
+    done = conn.execute(
+        insert_for(conn, overlay_alerts)
+        .values(
             guild_id=guild_id,
             seq=seq,
             kind=kind,
@@ -195,7 +199,9 @@ def add_alert(
             platform=platform,
             platform_user_id=platform_user_id,
         )
+        .on_conflict_do_nothing(index_elements=[a.guild_id, a.source_ref])
     )
+    return bool(done.rowcount)
 
 
 def alerts_after(conn: Connection, guild_id: int, after: int, limit: int) -> list[Alert]:

@@ -8,7 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import sqlalchemy as sa
 
-from core.events import Platform, SubscriptionsGifted, Viewer
+from core.events import Followed, Platform, SubscriptionsGifted, Viewer
 from core.features.overlays import repository
 from core.features.overlays.service import OverlayService, token_hash
 from core.features.overlays.settings import (
@@ -197,6 +197,42 @@ def test_the_same_change_is_announced_once(engine, overlays):
     audit(engine, vip_entry(GUILD_A))
     audit(engine, vip_entry(GUILD_A))  # a replayed redemption's audit
     assert len(overlays.alerts_after(GUILD_A, 0)) == 1
+
+
+def test_one_event_handled_by_two_processes_at_once_is_one_alert_and_no_error(
+    engine, overlays, monkeypatch
+):
+    """Two web processes (or a retry racing the first delivery) record the same follow at the
+    same moment: both see no alert for it yet. One alert is shown, and neither fails (on the old
+    code the second hit the unique reference and raised, which also rolled back whatever else
+    its transaction wrote, such as a viewer's raffle tickets)."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("SQLite's BEGIN IMMEDIATE lets one of the two look only after the other")
+    both_looked = threading.Barrier(2, timeout=10)
+    has_alert = repository.has_alert
+    looks = iter([True, True])
+
+    def look_then_meet(conn, guild_id, source_ref):
+        found = has_alert(conn, guild_id, source_ref)
+        if next(looks, False):
+            both_looked.wait()  # both have seen "not announced yet"
+        return found
+
+    monkeypatch.setattr(repository, "has_alert", look_then_meet)
+    follow = Followed(
+        platform=Platform.TWITCH,
+        event_id="f-1",
+        broadcaster_user_id="4242",
+        occurred_at=NOW,
+        viewer=Viewer("9", "fan"),
+    )
+    with ThreadPoolExecutor(2) as pool:
+        done = [pool.submit(overlays.event_alerts.handle, GUILD_A, follow) for _ in range(2)]
+        errors = [future.exception(timeout=30) for future in done]
+    assert errors == [None, None]
+    assert [a.title for a in overlays.alerts_after(GUILD_A, 0)] == ["fan just followed!"]
+    audit(engine, vip_entry(GUILD_A))  # the feed goes on after it
+    assert [a.title for a in overlays.alerts_after(GUILD_A, 0)][-1] == "viewer77 is now a VIP"
 
 
 def test_a_rolled_back_change_leaves_no_alert(engine, overlays):
