@@ -5,10 +5,11 @@ join: a VIP grant or extension (the VIP audit entry, ``vip.ports.AUDIT_WRITTEN``
 raffle tickets passing a milestone (``raffle.ports.TICKETS_AWARDED``); a gift of subscriptions
 is its own event, recorded by a handler. Each alert carries the reference of what it announces
 (unique per guild), so a replayed event, a second source, a retried transaction or a second
-process handling the same event at once adds nothing (and fails nothing), and a number the guild's counter hands out in the same transaction, so an overlay that
-reconnects asks for the numbers after the last it showed and never sees one twice. An alert
-about a viewer keeps their account (:class:`AlertViewer`), so a person's export finds it and
-forgetting them deletes it (``core/features/person_forget.py``).
+process handling the same event at once adds nothing (and fails nothing), and a number the
+guild's counter hands out in the same transaction, so an overlay that reconnects asks for the
+numbers after the last it showed and never sees one twice. An alert about a viewer keeps their
+account (:class:`AlertViewer`), so a person's export finds it and forgetting them deletes it
+(``core/features/person_forget.py``).
 """
 
 from __future__ import annotations

@@ -10,7 +10,7 @@ from sqlalchemy.engine import Connection
 
 from core.events import utc
 from core.features.overlays.tables import overlay_goal_moves, overlay_goals
-from core.storage.db import insert_for
+from core.storage.db import insert_for, insert_if_absent
 
 
 @dataclass(frozen=True)
@@ -68,14 +68,17 @@ def moved_at(conn: Connection, guild_id: int, source_ref: str) -> datetime | Non
 
 def move(conn: Connection, guild_id: int, source_ref: str, amount: int, at: datetime) -> bool:
     """Add ``amount`` to the goal's progress once for ``source_ref``; False when it moved it
-    already (or there is no goal)."""
+    already (also when another process did since the look here) or there is no goal."""
     if moved_at(conn, guild_id, source_ref) is not None:
         return False
-    conn.execute(
-        overlay_goal_moves.insert().values(
-            guild_id=guild_id, source_ref=source_ref[:255], amount=amount, created_at=at
-        )
-    )
+    move = {
+        "guild_id": guild_id,
+        "source_ref": source_ref[:255],
+        "amount": amount,
+        "created_at": at,
+    }
+    if not insert_if_absent(conn, overlay_goal_moves, move):
+        return False
     g = overlay_goals.c
     done = conn.execute(
         sa.update(overlay_goals)

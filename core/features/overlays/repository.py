@@ -16,7 +16,7 @@ from core.features.overlays.tables import (
     overlay_settings,
     overlay_tokens,
 )
-from core.storage.db import insert_for
+from core.storage.db import insert_for, insert_if_absent
 
 
 @dataclass(frozen=True)
@@ -181,27 +181,22 @@ def add_alert(
 ) -> bool:
     """Add the alert; False when ``source_ref`` is announced already (by a transaction that
     committed after this one looked: another process handling the same event)."""
-    a = overlay_alerts.c
-    done = conn.execute(
-        insert_for(conn, overlay_alerts)
-        .values(
-            guild_id=guild_id,
-            seq=seq,
-            kind=kind,
-            title=title[:200],
-            detail=detail[:200],
-            source_ref=source_ref[:255],
-            created_at=at,
-            amount=amount,
-            image_id=image_id,
-            sound_id=sound_id,
-            seconds=seconds,
-            platform=platform,
-            platform_user_id=platform_user_id,
-        )
-        .on_conflict_do_nothing(index_elements=[a.guild_id, a.source_ref])
-    )
-    return bool(done.rowcount)
+    values = {
+        "guild_id": guild_id,
+        "seq": seq,
+        "kind": kind,
+        "title": title[:200],
+        "detail": detail[:200],
+        "source_ref": source_ref[:255],
+        "created_at": at,
+        "amount": amount,
+        "image_id": image_id,
+        "sound_id": sound_id,
+        "seconds": seconds,
+        "platform": platform,
+        "platform_user_id": platform_user_id,
+    }
+    return insert_if_absent(conn, overlay_alerts, values)
 
 
 def alerts_after(conn: Connection, guild_id: int, after: int, limit: int) -> list[Alert]:

@@ -3,11 +3,15 @@ from when it (re)started; a points goal counts the points credited since; reset 
 
 from __future__ import annotations
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
+import pytest
 import sqlalchemy as sa
 
 from core.events import Followed, Platform, Subscribed, SubscriptionsGifted, Viewer
+from core.features.overlays import goal_repository
 from core.features.overlays.goal import MOVES_KEPT
 from core.features.overlays.tables import overlay_goal_moves
 from core.features.points.service import PointsService
@@ -57,6 +61,35 @@ def test_subs_count_subs_resubs_and_gifts_but_not_each_gift_recipient(overlays, 
     overlays.goal.handle(GUILD_A, gift)
     overlays.goal.handle(GUILD_A, gift)  # the same gift from the socket: once
     assert overlays.goal.view(GUILD_A)["goal"]["progress"] == 7
+
+
+def test_one_event_handled_by_two_processes_at_once_moves_the_bar_once_and_fails_neither(
+    overlays, engine, clock, monkeypatch
+):
+    """Two web processes (or a retry racing the first delivery) count the same follow at the
+    same moment, both seeing it uncounted: the bar moves once and neither raises (on the old
+    code the second hit the unique reference)."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("SQLite's BEGIN IMMEDIATE lets one of the two look only after the other")
+    overlays.goal.save(GUILD_A, {"measure": "follows", "target": "10", "title": ""})
+    clock.advance(1)
+    both_looked = threading.Barrier(2, timeout=10)
+    moved_at = goal_repository.moved_at
+    looks = iter([True, True])
+
+    def look_then_meet(conn, guild_id, source_ref):  # type: ignore[no-untyped-def]
+        found = moved_at(conn, guild_id, source_ref)
+        if next(looks, False):
+            both_looked.wait()  # both have seen "not counted yet"
+        return found
+
+    monkeypatch.setattr(goal_repository, "moved_at", look_then_meet)
+    follow = _follow(1, clock())
+    with ThreadPoolExecutor(2) as pool:
+        done = [pool.submit(overlays.goal.handle, GUILD_A, follow) for _ in range(2)]
+        errors = [future.exception(timeout=30) for future in done]
+    assert errors == [None, None]
+    assert overlays.goal.view(GUILD_A)["goal"]["progress"] == 1
 
 
 def test_reset_counts_from_zero_and_ignores_what_happened_before(overlays, clock):
