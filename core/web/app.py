@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from flask import Flask, jsonify
+from flask import Flask, jsonify, request
 from werkzeug.exceptions import BadRequest, HTTPException, InternalServerError
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -95,8 +95,12 @@ def answer_errors(app: Flask) -> None:
         if "dashboard" not in app.extensions:
             return None
         from core.web.dashboard import BLUEPRINTS
-        from core.web.dashboard.error_pages import http_error_page, wants_page
+        from core.web.dashboard.error_pages import NEVER_A_PAGE, http_error_page, wants_page
 
+        if request.path.startswith(NEVER_A_PAGE):  # OBS: never an opaque page over the stream
+            from core.web.overlays import missing_page
+
+            return missing_page(error)
         return http_error_page(error, message) if wants_page(BLUEPRINTS) else None
 
     @app.errorhandler(Refused)

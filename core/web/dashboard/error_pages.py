@@ -47,8 +47,9 @@ WORDS: dict[int, tuple[str, str]] = {
 
 
 # An overlay's address is opened by OBS, which draws whatever comes back over the stream: an
-# opaque page there would cover it. Everything under it keeps the JSON answer (a wrong token
-# answers what any unknown address under it does).
+# opaque page there would cover it. Nothing under it gets this module's pages: a browser gets
+# the overlays' own transparent note (core/web/overlays: missing_page), anything else the JSON
+# answer (a wrong token answers what any unknown address under it does).
 NEVER_A_PAGE = ("/overlay/",)
 
 

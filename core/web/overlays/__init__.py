@@ -1,8 +1,10 @@
 """On-stream overlays for OBS browser sources: ``/overlay/<token>`` (issue 30).
 
 No login: the token in the path is the secret, and the kind (heist, raffle, alerts) follows from
-it. A wrong, malformed or rotated token answers exactly what an unknown path answers (the app's
-404), so a guess learns nothing, not even that the path exists. Everything is read-only.
+it. A wrong, malformed or rotated token answers exactly what an unknown path under ``/overlay/``
+answers (404: to a browser, OBS, a transparent page saying the link does not work,
+:func:`missing_page`; to a script, the app's JSON), so a guess learns nothing, not even that the
+path exists. Everything is read-only.
 
 - ``/overlay/<token>``: the page (1920x1080, transparent, scaled to the source's size), with
   its script and stylesheet from ``/overlay/static/`` (CSP ``default-src 'self'``: nothing inline,
@@ -28,6 +30,7 @@ import logging
 from typing import Any
 
 from flask import Blueprint, Flask, Response, abort, current_app, render_template, request, url_for
+from werkzeug.exceptions import HTTPException
 
 from core.features.overlays.service import Overlay, OverlayService
 from core.web.dashboard import DATABASE_ERRORS
@@ -85,6 +88,18 @@ def _database_down(error: Exception) -> Response:
 
 for _error in DATABASE_ERRORS:
     bp.register_error_handler(_error, _database_down)
+
+
+def missing_page(error: HTTPException) -> Response | None:
+    """What a browser (OBS) gets for an unknown address under ``/overlay/``, a wrong or rotated
+    token included: a transparent page with one short note for the streamer, the same for every
+    such address; None (the app's JSON answer) for anything else, and for a client that does not
+    ask for a page (the live stream, the state)."""
+    best = request.accept_mimetypes.best_match(("application/json", "text/html"))
+    if error.code != 404 or best != "text/html":
+        return None
+    html = render_template("overlay/missing.html")
+    return _headers(Response(html, 404, mimetype="text/html"))
 
 
 def _service() -> OverlayService:

@@ -104,3 +104,22 @@ def test_a_draw_nobody_won_says_so_and_why(page, staged):  # type: ignore[no-unt
     assert "Won" not in page.locator("#raffle").inner_text()
     assert page.locator("#raffle-winners").is_hidden()
     assert "/raffle/" in page.locator("#raffle-proof").inner_text()  # still checkable
+
+
+def test_a_wrong_overlay_link_says_so_readably_over_any_scene(page, staged, tmp_path):  # type: ignore[no-untyped-def]
+    """A rotated (or mistyped) link in OBS: a short note the streamer can read over a white or a
+    black scene, the rest of the page transparent."""
+    site = staged
+    old = site.runtime.overlays.url(GUILD, "alerts")
+    site.runtime.overlays.url(GUILD, "alerts", rotate=True)
+    page.set_viewport_size(FULL_HD)
+    answer = page.goto(old)
+    assert answer is not None and answer.status == 404
+    expect(page.locator(".missing-note")).to_contain_text("This overlay link does not work")
+    assert page.evaluate("getComputedStyle(document.body).backgroundColor") == "rgba(0, 0, 0, 0)"
+    problems = []
+    for colour in ("#ffffff", "#000000"):
+        _backdrop(page, colour)
+        problems += [f"over {colour}: {p}" for p in _serious(page, Axe())]
+        page.screenshot(path=str(Path(tmp_path, f"overlay-missing-{colour[1:]}.png")))
+    assert not problems, "\n".join(problems)

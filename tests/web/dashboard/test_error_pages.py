@@ -153,8 +153,28 @@ def test_a_page_that_hides_itself_looks_like_an_unknown_address_to_a_browser(
     assert sorted(hidden.headers.items()) == sorted(unknown.headers.items())
 
 
-def test_an_overlay_in_obs_never_gets_a_page_over_the_stream(site):
+def test_a_wrong_overlay_link_in_obs_says_so_on_a_transparent_page(site):
     """OBS draws what an overlay's address answers over the stream: a wrong or rotated token
-    keeps the small JSON answer, not an opaque page."""
-    answer = site.app.test_client().get("/overlay/" + "A" * 32, headers=BROWSER)
-    assert (answer.status_code, answer.mimetype) == (404, "application/json")
+    gets a transparent page with one short note for the streamer (not raw JSON in developer
+    words, not an opaque page over the stream), the same for every unknown address under
+    /overlay/, so it tells nothing of which tokens exist. Its live stream and state keep the
+    JSON answer for the scripts that ask for them."""
+    client = site.app.test_client()
+    answer = client.get("/overlay/" + "A" * 32, headers=BROWSER)
+    assert (answer.status_code, answer.mimetype) == (404, "text/html")
+    assert "This overlay link does not work" in answer.text
+    assert "Overlays page" in answer.text
+    assert "overlay.css" in answer.text
+    assert "style=" not in answer.text
+    assert "<script" not in answer.text
+    assert "dashboard.css" not in answer.text  # not the dashboard's opaque error page
+    assert "default-src 'self'" in answer.headers["Content-Security-Policy"]
+    assert answer.headers["Cache-Control"] == "no-store"
+    assert answer.headers["Referrer-Policy"] == "no-referrer"
+    for path, accept in (
+        ("/overlay/" + "A" * 32 + "/events", "text/event-stream"),
+        ("/overlay/" + "A" * 32 + "/state", "application/json"),
+        ("/overlay/" + "A" * 32, "*/*"),
+    ):
+        kept = client.get(path, headers={"Accept": accept})
+        assert (kept.status_code, kept.mimetype) == (404, "application/json"), path
