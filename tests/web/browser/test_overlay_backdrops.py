@@ -114,7 +114,8 @@ def test_a_wrong_overlay_link_says_so_readably_over_any_scene(page, staged, tmp_
     site.runtime.overlays.url(GUILD, "alerts", rotate=True)
     page.set_viewport_size(FULL_HD)
     answer = page.goto(old)
-    assert answer is not None and answer.status == 404
+    assert answer is not None
+    assert answer.status == 404
     expect(page.locator(".missing-note")).to_contain_text("This overlay link does not work")
     assert page.evaluate("getComputedStyle(document.body).backgroundColor") == "rgba(0, 0, 0, 0)"
     problems = []
