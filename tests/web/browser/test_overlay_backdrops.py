@@ -124,3 +124,34 @@ def test_a_wrong_overlay_link_says_so_readably_over_any_scene(page, staged, tmp_
         problems += [f"over {colour}: {p}" for p in _serious(page, Axe())]
         page.screenshot(path=str(Path(tmp_path, f"overlay-missing-{colour[1:]}.png")))
     assert not problems, "\n".join(problems)
+
+
+def test_an_alerts_overlay_reloaded_shows_the_alert_of_the_reload_and_replays_none(page, staged):  # type: ignore[no-untyped-def]
+    """OBS reloads a source (refreshed, or shut down while hidden): an alert that came while the
+    page was away shows when it is back, and the one it had shown is not played again. A page
+    back long after (its memory older than a minute) starts at the newest, replaying nothing."""
+    site = staged
+    url = site.runtime.overlays.url(GUILD, "alerts")
+    page.set_viewport_size(FULL_HD)
+    page.goto(url)
+    expect(page.locator("body")).to_have_attribute("data-live", "yes")
+    _show_a_test_alert(page, site)
+    shown = page.locator("body").get_attribute("data-shown-seqs").split(",")[-1]
+    page.goto("about:blank")  # the source is away
+    during = site.runtime.overlays.send_test_alert(GUILD)
+    site.runtime.live.flush()
+    page.goto(url)
+    body = page.locator("body")
+    expect(body).to_have_attribute("data-shown-seqs", str(during), timeout=SHOWN_WITHIN_MS)
+    assert int(shown) < during
+
+    origin = url.split("/overlay/")[0]
+    page.goto(f"{origin}/overlay/static/overlay.css")  # away, on the same site: its storage
+    page.evaluate(
+        "([key, seq]) => localStorage.setItem(key, JSON.stringify({seq, at: Date.now() - 6e5}))",
+        [f"streamkeeper-alerts:{url.rsplit('/', 1)[1]}", int(shown)],
+    )  # its memory of the first alert, as if the page had been away ten minutes
+    page.goto(url)
+    _show_a_test_alert(page, site)  # one sent after it started
+    first = int(body.get_attribute("data-shown-seqs").split(",")[0])
+    assert first > during  # the alert of the reload before was not played again

@@ -127,7 +127,38 @@
   function queueAlert(alert) {
     if (alert.seq <= lastQueued) { return; }
     lastQueued = alert.seq;
+    remember();
     if (window.StreamKeeperAlerts) { window.StreamKeeperAlerts.queue(alert); }
+  }
+
+  // An OBS source that reloads (refreshed, or shut down while hidden and started again) is a
+  // fresh page, which would start at the newest alert and miss those of the reload itself. The
+  // page keeps the last alert it had in this browser's storage, with when: reopened within
+  // RESUME_MS it goes on after that one; later it starts at the newest, never replaying the
+  // alerts of a stream long over.
+  var RESUME_MS = 60000;
+  var ownToken = /\/overlay\/([A-Za-z0-9_-]+)\/events$/.exec(body.getAttribute("data-events") || "");
+  var memoryKey = ownToken ? "streamkeeper-alerts:" + ownToken[1] : null;
+  function remember() {
+    if (kind !== "alerts" || !memoryKey) { return; }
+    try {
+      window.localStorage.setItem(memoryKey, JSON.stringify({ seq: lastQueued, at: Date.now() }));
+    } catch (e) { /* storage refused: a reload starts at the newest */ }
+  }
+  function remembered() {
+    if (kind !== "alerts" || !memoryKey) { return null; }
+    try {
+      var kept = JSON.parse(window.localStorage.getItem(memoryKey) || "null");
+      var age = kept ? Date.now() - Number(kept.at) : Infinity;
+      var seq = kept ? String(kept.seq) : "";
+      return age >= 0 && age <= RESUME_MS && /^[0-9]{1,18}$/.test(seq) && seq !== "0" ? seq : null;
+    } catch (e) {
+      return null;
+    }
+  }
+  if (kind === "alerts") {
+    setInterval(remember, 5000);  // still here: a reload soon after may go on from here
+    window.addEventListener("pagehide", remember);
   }
 
   // --- the stream ------------------------------------------------------------------------
@@ -136,7 +167,8 @@
   // ?since=N: start after alert N instead of at the newest (the dashboard's preview shows the
   // test alert it just sent this way).
   var since = new URLSearchParams(window.location.search).get("since");
-  var lastId = since && /^[0-9]{1,18}$/.test(since) ? since : null;
+  var lastId = since && /^[0-9]{1,18}$/.test(since) ? since : remembered();
+  if (lastId !== null) { lastQueued = Number(lastId); }  // what comes is after it
   function onState(state) {
     noteNow(state);
     if (kind === "heist") { drawHeist(state); } else if (kind === "raffle") { drawRaffle(state); }
@@ -147,6 +179,7 @@
     if (name === "state") { onState(data); }
     if (name === "ready") {
       lastQueued = data.last || 0;  // the feed's newest: what comes next is after it
+      remember();
       body.setAttribute("data-live", "yes");
     }
     if (name === "alert") { queueAlert(data); }
