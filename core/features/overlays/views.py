@@ -16,7 +16,9 @@ from typing import Any
 from sqlalchemy.engine import Engine
 
 from core.events import utc
+from core.features.chat_commands.text import clean_text
 from core.features.heist import repository as heists
+from core.features.overlays.alert_kinds import WHO_MAX
 from core.features.raffle import ledger_repository
 from core.features.raffle.draws import repository as draws_repository
 from core.features.raffle.periods import repository as periods_repository
@@ -28,6 +30,12 @@ TOP = 5  # the raffle overlay's board
 
 def _iso(moment: datetime | None) -> str | None:
     return None if moment is None else utc(moment).isoformat()
+
+
+def _name(stored: str | None) -> str | None:
+    """A viewer's name as an overlay shows it: no direction overrides, zero-width or control
+    characters, at most :data:`WHO_MAX` characters (as in the alerts)."""
+    return None if stored is None else clean_text(stored)[:WHO_MAX]
 
 
 def _badge(tier: str | None, has_sub_badge: bool) -> str | None:
@@ -57,7 +65,7 @@ class OverlayViews:
             crew = heists.crew_of(conn, heist.id)
         members = [
             {
-                "name": p.username,
+                "name": _name(p.username),
                 "stake": p.stake,
                 "risk": p.risk,
                 "badge": _badge(p.tier, p.has_sub_badge),
@@ -88,7 +96,7 @@ class OverlayViews:
             total = 0
             if period is not None:
                 board = [
-                    {"name": b.username, "tickets": b.tickets}
+                    {"name": _name(b.username), "tickets": b.tickets}
                     for b in ledger_repository.list_top_balances(conn, guild_id, period.id, top)
                 ]
                 total = ledger_repository.sum_tickets(conn, guild_id, period.id)
@@ -118,7 +126,7 @@ class OverlayViews:
                 "drawn_at": _iso(draw.drawn_at),
                 "proof_path": f"/raffle/{draw.period_id}",
                 "winners": [  # a viewer forgotten at their request has no name: not their id
-                    names.get(f"{w.platform}:{w.platform_user_id}")
+                    _name(names.get(f"{w.platform}:{w.platform_user_id}"))
                     or f"a {str(w.platform).title()} viewer"
                     for w in sorted(draw.winners, key=lambda w: w.position)
                 ],

@@ -48,6 +48,20 @@ def test_an_open_heist_shows_its_crew_and_close_time_to_its_guild_only(engine, o
     assert overlays.state(Overlay(GUILD_B, "heist")) == {"state": "idle"}
 
 
+def test_names_on_the_heist_and_raffle_overlays_cannot_turn_or_stretch_them(engine, overlays):
+    """A stored name with a direction override, zero-width or control characters, or far
+    longer than any platform's, is shown cleaned and bounded (as in the alerts)."""
+    sneaky = "\u202ebob\u200b\x07" + "o" * 90
+    open_heist(engine, GUILD_A, [("1", sneaky, 200, "high", False)])
+    name = overlays.state(Overlay(GUILD_A, "heist"))["crew"][0]["name"]
+    assert name == ("bob" + "o" * 90)[:50]
+    period_id = open_period(engine, GUILD_A)
+    with engine.begin() as conn:
+        remember_viewers(conn, Platform.KICK, [Viewer("1", "\u2066alice\u2069")], NOW)
+        awards_repository.award_many(conn, [award(period_id, "1", 30, "a")])
+    assert overlays.state(Overlay(GUILD_A, "raffle"))["top"][0]["name"] == "alice"
+
+
 def test_a_resolved_heist_shows_its_payouts_then_goes_idle(engine, clock, overlays):
     heist_id = open_heist(engine, GUILD_A, [("1", "alice", 200, "high", True)])
     with engine.begin() as conn:
