@@ -154,6 +154,8 @@ class OverlayService:
         chosen = replace(OverlaySettings(), **values)
         with self.engine.begin() as conn:
             repository.save_settings(conn, guild_id, chosen, utc(self.clock()))
+            for kind in KINDS:  # open overlays take up the new look
+                touch(conn, guild_id, kind)
         return chosen
 
     # --- what overlays read --------------------------------------------------------------

@@ -9,7 +9,8 @@ exactly the ones after the last it saw; a fresh one starts at the newest (``read
 replays the past. It reads the alerts after its last one again at every heartbeat too, so an
 alert whose note came before it was readable, or never came, is shown within a heartbeat. The
 token is looked up again at every wake-up, and rotating wakes the overlay's streams: once
-rotated, the overlay stops at once.
+rotated, the overlay stops at once. Saving the overlay settings wakes them too: when the colours
+or how long alerts stay changed, the page is told to ``reload`` (and draws itself anew).
 """
 
 from __future__ import annotations
@@ -70,8 +71,14 @@ class OverlaySubscription:
         self.key = (overlay.guild_id, TOPIC[overlay.kind])
         self.label = f"o:{token}"
         self._after = 0
+        self._look: tuple[object, ...] = ()  # the settings its page was drawn with
+
+    def _page_look(self) -> tuple[object, ...]:
+        chosen = self.service.settings(self.overlay.guild_id)
+        return (chosen.accent_colour, chosen.text_colour, chosen.alert_seconds)
 
     def opening(self, seen: int) -> list[Event]:
+        self._look = self._page_look()
         if self.overlay.kind != "alerts":
             return self._state()
         newest = self.service.last_alert(self.overlay.guild_id)
@@ -83,6 +90,10 @@ class OverlaySubscription:
         return events + self._alerts()
 
     def changed(self, seq: int) -> list[Event]:
+        look = self._page_look()
+        if look != self._look:  # the streamer changed the settings: the page draws itself anew
+            self._look = look  # (once; an alerts page then asks for what came since)
+            return [("reload", {}, None)]
         if self.overlay.kind != "alerts":
             return self._state()
         return self._alerts()

@@ -155,3 +155,27 @@ def test_an_alerts_overlay_reloaded_shows_the_alert_of_the_reload_and_replays_no
     _show_a_test_alert(page, site)  # one sent after it started
     first = int(body.get_attribute("data-shown-seqs").split(",")[0])
     assert first > during  # the alert of the reload before was not played again
+
+
+def test_an_open_overlay_takes_up_new_colours_without_a_refresh(page, staged, tmp_path):  # type: ignore[no-untyped-def]
+    """The streamer picks another accent colour on the dashboard: the source open in OBS shows
+    it by itself."""
+    site = staged
+    page.set_viewport_size(FULL_HD)
+    page.goto(site.runtime.overlays.url(GUILD, "raffle"))
+    expect(page.locator("#raffle")).to_be_visible(timeout=SHOWN_WITHIN_MS)
+    accent = "() => getComputedStyle(document.documentElement).getPropertyValue('--accent')"
+    assert page.evaluate(accent).strip() == "#9146ff"
+    site.runtime.overlays.save_settings(GUILD, {
+        "alert_vip": "on", "alert_gifts": "on", "milestones": "100", "alert_seconds": "60",
+        "accent_colour": "#e4572e", "text_colour": "#ffffff",
+    })  # fmt: skip
+    site.runtime.live.flush()
+    page.wait_for_function(
+        "() => getComputedStyle(document.documentElement).getPropertyValue('--accent').trim()"
+        " === '#e4572e'",
+        timeout=SHOWN_WITHIN_MS,
+    )
+    expect(page.locator("#raffle")).to_be_visible(timeout=SHOWN_WITHIN_MS)
+    _backdrop(page, "#000000")
+    page.screenshot(path=str(Path(tmp_path, "overlay-raffle-new-accent.png")))

@@ -229,3 +229,29 @@ def test_rotating_ends_the_old_urls_open_stream_at_once_not_at_a_heartbeat(site)
     assert ended
     assert rest == []
     answer.close()
+
+
+def _next_named(events, most_heartbeats: int = 400) -> str:  # type: ignore[no-untyped-def]
+    """The stream's next event; fails after ``most_heartbeats`` heartbeats without one."""
+    for _ in range(most_heartbeats):
+        text = _chunk(events)
+        if not text.startswith((":", "retry:")):
+            return text
+    raise AssertionError(f"no event in {most_heartbeats} heartbeats")
+
+
+@pytest.mark.parametrize("kind", ["raffle", "alerts"])
+def test_an_open_overlay_is_told_to_reload_when_its_look_changes(site, fast_hub, kind):
+    """The streamer changes the colours (or how long alerts stay) on the dashboard: a source
+    open in OBS takes them up without the streamer refreshing it. An alerts overlay is not
+    handed the alerts of that moment before it reloads: it asks for them again after."""
+    client = site.app.test_client()
+    answer, events = _open(client, f"/overlay/{token(site, kind)}/events")
+    _next_named(events)  # its state, or "ready"
+    form = {"alert_vip": "on", "alert_gifts": "on", "milestones": "100", "alert_seconds": "6"}
+    colours = {"accent_colour": "#ff0000", "text_colour": "#ffffff"}
+    site.runtime.overlays.save_settings(GUILD, form | colours)
+    grant(site, GUILD, "1")  # an alert in the same moment (flushes the note of both)
+    event = _next_named(events)
+    assert event.startswith("event: reload\n"), event
+    answer.close()

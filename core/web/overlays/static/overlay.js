@@ -175,7 +175,14 @@
     else if (kind === "goal" && window.StreamKeeperGoal) { window.StreamKeeperGoal.draw(state); }
     body.setAttribute("data-live", "yes");
   }
+  var leaving = false;
   function onEvent(name, id, data) {
+    if (leaving) { return; }  // what comes now, the page asks for again once reloaded
+    if (name === "reload") {  // the streamer changed its look
+      leaving = true;
+      window.location.reload();
+      return;
+    }
     if (name === "state") { onState(data); }
     if (name === "ready") {
       lastQueued = data.last || 0;  // the feed's newest: what comes next is after it
