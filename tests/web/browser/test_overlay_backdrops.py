@@ -179,3 +179,23 @@ def test_an_open_overlay_takes_up_new_colours_without_a_refresh(page, staged, tm
     expect(page.locator("#raffle")).to_be_visible(timeout=SHOWN_WITHIN_MS)
     _backdrop(page, "#000000")
     page.screenshot(path=str(Path(tmp_path, "overlay-raffle-new-accent.png")))
+
+
+def test_alerts_waiting_their_turn_are_not_lost_when_obs_reloads_the_overlay(page, staged):  # type: ignore[no-untyped-def]
+    """One alert on screen (a minute long), the next waiting its turn: OBS reloads the source.
+    The one shown is not played again; the one waiting is."""
+    site = staged
+    page.set_viewport_size(FULL_HD)
+    page.goto(site.runtime.overlays.url(GUILD, "alerts"))
+    expect(page.locator("body")).to_have_attribute("data-live", "yes")
+    _show_a_test_alert(page, site)
+    waiting = site.runtime.overlays.send_test_alert(GUILD)
+    site.runtime.live.flush()
+    page.wait_for_function(
+        f"() => window.StreamKeeperAlerts && window.StreamKeeperAlerts.waiting() === {waiting}",
+        timeout=SHOWN_WITHIN_MS,
+    )
+    page.reload()
+    expect(page.locator("body")).to_have_attribute(
+        "data-shown-seqs", str(waiting), timeout=SHOWN_WITHIN_MS
+    )

@@ -57,6 +57,8 @@
     queue: function (alert) {
       queue.push(alert);
       if (!showing) { showNext(); }
-    }
+    },
+    // The number of the first alert still waiting its turn (null: none waits).
+    waiting: function () { return queue.length ? queue[0].seq : null; }
   };
 })();

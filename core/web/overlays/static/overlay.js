@@ -127,22 +127,25 @@
   function queueAlert(alert) {
     if (alert.seq <= lastQueued) { return; }
     lastQueued = alert.seq;
-    remember();
     if (window.StreamKeeperAlerts) { window.StreamKeeperAlerts.queue(alert); }
+    remember();
   }
 
   // An OBS source that reloads (refreshed, or shut down while hidden and started again) is a
   // fresh page, which would start at the newest alert and miss those of the reload itself. The
-  // page keeps the last alert it had in this browser's storage, with when: reopened within
-  // RESUME_MS it goes on after that one; later it starts at the newest, never replaying the
-  // alerts of a stream long over.
+  // page keeps the last alert it had shown (or was showing) in this browser's storage, with
+  // when: reopened within RESUME_MS it goes on after that one, so alerts still waiting their
+  // turn are not lost either; later it starts at the newest, never replaying the alerts of a
+  // stream long over.
   var RESUME_MS = 60000;
   var ownToken = /\/overlay\/([A-Za-z0-9_-]+)\/events$/.exec(body.getAttribute("data-events") || "");
   var memoryKey = ownToken ? "streamkeeper-alerts:" + ownToken[1] : null;
   function remember() {
     if (kind !== "alerts" || !memoryKey) { return; }
+    var waiting = window.StreamKeeperAlerts ? window.StreamKeeperAlerts.waiting() : null;
+    var seq = waiting ? waiting - 1 : lastQueued;  // the alerts after it are asked for again
     try {
-      window.localStorage.setItem(memoryKey, JSON.stringify({ seq: lastQueued, at: Date.now() }));
+      window.localStorage.setItem(memoryKey, JSON.stringify({ seq: seq, at: Date.now() }));
     } catch (e) { /* storage refused: a reload starts at the newest */ }
   }
   function remembered() {
