@@ -12,6 +12,7 @@ from datetime import datetime
 from sqlalchemy.engine import Connection, Engine
 
 from core.events import utc
+from core.features.live.changes import touch
 from core.features.overlays import repository, styles_repository
 from core.features.overlays.alert_kinds import (
     BY_NAME,
@@ -102,6 +103,7 @@ class AlertSettings:
                 settings = repository.get_settings(conn, guild_id)
                 changed = replace(settings, **{switch: enabled})
                 repository.save_settings(conn, guild_id, changed, now)
+            touch(conn, guild_id, "alerts")  # open overlays drop a kind turned off
         return style
 
     def save_variation(self, guild_id: int, kind: str, form: Mapping[str, str]) -> Variation:

@@ -38,6 +38,7 @@ class Alert:
     image_id: str | None = None  # a picture of overlay_media to show with it
     sound_id: str | None = None  # a sound of overlay_media to play with it
     seconds: int | None = None  # how long it stays; None: the overlay's setting
+    replayed: bool = False  # the dashboard's replay: shown even of a kind turned off
 
 
 # --- tokens ----------------------------------------------------------------------------------
@@ -219,6 +220,7 @@ def alerts_after(conn: Connection, guild_id: int, after: int, limit: int) -> lis
             r.image_id,
             r.sound_id,
             None if r.seconds is None else int(r.seconds),
+            str(r.source_ref).startswith("replay:"),
         )
         for r in rows
     ]

@@ -22,8 +22,9 @@ from sqlalchemy.engine import Engine
 
 from core.events import utc
 from core.features.live.changes import touch
-from core.features.overlays import repository
+from core.features.overlays import repository, styles_repository
 from core.features.overlays.alert_events import EventAlerts
+from core.features.overlays.alert_kinds import KINDS as ALERT_KINDS
 from core.features.overlays.alert_settings import AlertSettings
 from core.features.overlays.alerts import AlertRecorder
 from core.features.overlays.goal import GoalService
@@ -163,6 +164,19 @@ class OverlayService:
     def alerts_after(self, guild_id: int, after: int, limit: int = MAX_CATCH_UP) -> list[Alert]:
         with self.engine.connect() as conn:
             return repository.alerts_after(conn, guild_id, max(after, 0), limit)
+
+    def kinds_off(self, guild_id: int) -> frozenset[str]:
+        """The kinds of alert (as recorded: ``vip_granted``, ``follow``, ...) the streamer has
+        turned off: the overlay no longer shows those not shown yet."""
+        with self.engine.connect() as conn:
+            off = {
+                kind.name
+                for kind in ALERT_KINDS
+                if not styles_repository.get_style(conn, guild_id, kind.name).enabled
+            }
+        if "vip" in off:
+            off |= {"vip_granted", "vip_extended"}
+        return frozenset(off)
 
     def last_alert(self, guild_id: int) -> int:
         with self.engine.connect() as conn:

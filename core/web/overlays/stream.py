@@ -74,8 +74,11 @@ class OverlaySubscription:
         self._look: tuple[object, ...] = ()  # the settings its page was drawn with
 
     def _page_look(self) -> tuple[object, ...]:
+        """What its page was drawn with: the colours, how long alerts stay and (alerts) the
+        kinds turned off, whose alerts waiting their turn in the page go with a reload."""
         chosen = self.service.settings(self.overlay.guild_id)
-        return (chosen.accent_colour, chosen.text_colour, chosen.alert_seconds)
+        off = self.service.kinds_off(self.overlay.guild_id) if self.overlay.kind == "alerts" else ()
+        return (chosen.accent_colour, chosen.text_colour, chosen.alert_seconds, off)
 
     def opening(self, seen: int) -> list[Event]:
         self._look = self._page_look()
@@ -118,9 +121,16 @@ class OverlaySubscription:
         return self.service.open(self.token) == self.overlay
 
     def _alerts(self) -> list[Event]:
+        """The alerts after the last sent, but those of a kind turned off (read only when there
+        are any: this runs at every heartbeat)."""
         events: list[Event] = []
+        off: frozenset[str] | None = None
         for alert in _alerts_after(self.service, self.overlay.guild_id, self._after):
             self._after = alert.seq
+            if off is None:
+                off = self.service.kinds_off(self.overlay.guild_id)
+            if alert.kind in off and not alert.replayed:
+                continue
             events.append(("alert", alert_data(alert, self.media_path), alert.seq))
         return events
 

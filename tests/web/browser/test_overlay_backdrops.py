@@ -199,3 +199,40 @@ def test_alerts_waiting_their_turn_are_not_lost_when_obs_reloads_the_overlay(pag
     expect(page.locator("body")).to_have_attribute(
         "data-shown-seqs", str(waiting), timeout=SHOWN_WITHIN_MS
     )
+
+
+def test_alerts_waiting_their_turn_go_when_the_streamer_turns_their_kind_off(page, staged):  # type: ignore[no-untyped-def]
+    """A flood of VIP alerts (or follows) waiting their turn: the streamer turns the kind off on
+    the dashboard, and the open overlay drops them by itself; other alerts still show."""
+    from tests.web.overlays.test_overlay_pages import grant
+
+    site = staged
+    page.set_viewport_size(FULL_HD)
+    page.goto(site.runtime.overlays.url(GUILD, "alerts"))
+    expect(page.locator("body")).to_have_attribute("data-live", "yes")
+    _show_a_test_alert(page, site)  # on screen for a minute
+    grant(site, GUILD, "7")
+    vip = site.runtime.overlays.last_alert(GUILD)
+    page.wait_for_function(
+        f"() => window.StreamKeeperAlerts && window.StreamKeeperAlerts.waiting() === {vip}",
+        timeout=SHOWN_WITHIN_MS,
+    )
+    site.runtime.overlays.save_settings(
+        GUILD,
+        {
+            "alert_gifts": "on",
+            "milestones": "100",
+            "alert_seconds": "60",
+            "accent_colour": "#9146ff",
+            "text_colour": "#ffffff",
+        },
+    )  # fmt: skip  (VIP alerts off)
+    site.runtime.live.flush()
+    page.wait_for_function(  # reloaded: nothing shown yet, nothing waiting
+        "() => !document.body.getAttribute('data-shown-seqs')"
+        " && window.StreamKeeperAlerts && window.StreamKeeperAlerts.waiting() === null",
+        timeout=SHOWN_WITHIN_MS,
+    )
+    _show_a_test_alert(page, site)
+    shown = page.locator("body").get_attribute("data-shown-seqs").split(",")
+    assert str(vip) not in shown

@@ -10,7 +10,7 @@ import pytest
 
 from core.features.vip import repository as vip_repository
 from core.web.dashboard.live_admission import LiveCaps
-from tests.features.overlays.conftest import vip_entry
+from tests.features.overlays.conftest import NOW, vip_entry
 from tests.web.dashboard.conftest import GUILD, OTHER_GUILD
 
 
@@ -254,4 +254,40 @@ def test_an_open_overlay_is_told_to_reload_when_its_look_changes(site, fast_hub,
     grant(site, GUILD, "1")  # an alert in the same moment (flushes the note of both)
     event = _next_named(events)
     assert event.startswith("event: reload\n"), event
+    answer.close()
+
+
+WHITE = {"text_colour": "#ffffff"}
+
+
+def test_alerts_of_a_kind_turned_off_are_not_handed_out_but_tests_and_replays_are(site, fast_hub):
+    """A follow-bot flood, say: the streamer turns the kind off. Alerts of it not yet shown
+    (an overlay catching up, or reloaded with alerts still waiting their turn) are dropped;
+    a test alert and a replay (shown even of a kind turned off) still come."""
+    from core.events import Platform, Viewer, VipAdded
+
+    grant(site, GUILD, "1")
+    grant(site, GUILD, "2")
+    test_seq = site.runtime.overlays.send_test_alert(GUILD)
+    vip = VipAdded(platform=Platform.TWITCH, event_id="v-9", broadcaster_user_id="4242",
+                   occurred_at=NOW, viewer=Viewer("9", "viewer9"))  # fmt: skip
+    form = {"alert_gifts": "on", "milestones": "100", "alert_seconds": "6"}
+    site.runtime.overlays.save_settings(GUILD, form | {"accent_colour": "#9146ff"} | WHITE)
+    replay_seq = site.runtime.overlays.event_alerts.replay(GUILD, vip)
+    client = site.app.test_client()
+    path = f"/overlay/{token(site, 'alerts')}/events"
+    answer, events = _open(client, path, **{"Last-Event-ID": "0"})
+    assert [_data(_next_named(events))["seq"] for _ in range(2)] == [test_seq, replay_seq]
+    answer.close()
+
+
+def test_turning_an_alert_kind_off_tells_open_alerts_overlays_to_reload(site, fast_hub):
+    """Its alerts already waiting their turn in the page go with the reload."""
+    client = site.app.test_client()
+    answer, events = _open(client, f"/overlay/{token(site, 'alerts')}/events")
+    _next_named(events)  # "ready"
+    style = {"template": "{who} just followed!", "seconds": "6"}  # no "enabled": off
+    site.runtime.overlays.alert_settings.save_style(GUILD, "follow", style)
+    site.runtime.live.flush()
+    assert _next_named(events).startswith("event: reload\n")
     answer.close()
