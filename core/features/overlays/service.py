@@ -24,7 +24,6 @@ from core.events import utc
 from core.features.live.changes import touch
 from core.features.overlays import repository, styles_repository
 from core.features.overlays.alert_events import EventAlerts
-from core.features.overlays.alert_kinds import KINDS as ALERT_KINDS
 from core.features.overlays.alert_settings import AlertSettings
 from core.features.overlays.alerts import AlertRecorder
 from core.features.overlays.goal import GoalService
@@ -169,11 +168,7 @@ class OverlayService:
         """The kinds of alert (as recorded: ``vip_granted``, ``follow``, ...) the streamer has
         turned off: the overlay no longer shows those not shown yet."""
         with self.engine.connect() as conn:
-            off = {
-                kind.name
-                for kind in ALERT_KINDS
-                if not styles_repository.get_style(conn, guild_id, kind.name).enabled
-            }
+            off = styles_repository.kinds_off(conn, guild_id)
         if "vip" in off:
             off |= {"vip_granted", "vip_extended"}
         return frozenset(off)

@@ -66,6 +66,25 @@ def get_style(conn: Connection, guild_id: int, kind: str) -> AlertStyle:
     return style
 
 
+def kinds_off(conn: Connection, guild_id: int) -> set[str]:
+    """The kinds of alert turned off, as :func:`get_style` tells each, in two statements (the
+    live overlays ask at every change)."""
+    settings = get_settings(conn, guild_id)
+    s = overlay_alert_styles.c
+    saved = dict(conn.execute(sa.select(s.kind, s.enabled).where(s.guild_id == guild_id)).all())
+    off = set()
+    for name, kind in BY_NAME.items():
+        if kind.legacy_switch:
+            is_on = bool(getattr(settings, kind.legacy_switch))
+        elif name in saved:
+            is_on = bool(saved[name])
+        else:
+            is_on = default_style(name, settings.alert_seconds).enabled
+        if not is_on:
+            off.add(name)
+    return off
+
+
 def save_style(conn: Connection, guild_id: int, style: AlertStyle, at: datetime) -> None:
     values = {
         "enabled": style.enabled,
