@@ -126,6 +126,23 @@ def test_a_wrong_overlay_link_says_so_readably_over_any_scene(page, staged, tmp_
     assert not problems, "\n".join(problems)
 
 
+def test_an_open_overlay_whose_link_is_rotated_says_so_instead_of_freezing(page, staged):  # type: ignore[no-untyped-def]
+    """The streamer rotates the link while the old one is open in OBS: the source shows the
+    note that the link no longer works, not its last picture for the rest of the stream."""
+    site = staged
+    page.set_viewport_size(FULL_HD)
+    page.goto(site.runtime.overlays.url(GUILD, "raffle"))
+    expect(page.locator("#raffle")).to_be_visible(timeout=SHOWN_WITHIN_MS)
+
+    site.runtime.overlays.url(GUILD, "raffle", rotate=True)
+    site.runtime.live.flush()
+
+    expect(page.locator(".missing-note")).to_contain_text(
+        "This overlay link does not work", timeout=SHOWN_WITHIN_MS
+    )
+    expect(page.locator("#raffle")).to_have_count(0)
+
+
 def test_an_alerts_overlay_reloaded_shows_the_alert_of_the_reload_and_replays_none(page, staged):  # type: ignore[no-untyped-def]
     """OBS reloads a source (refreshed, or shut down while hidden): an alert that came while the
     page was away shows when it is back, and the one it had shown is not played again. A page

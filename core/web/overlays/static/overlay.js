@@ -181,7 +181,9 @@
   var leaving = false;
   function onEvent(name, id, data) {
     if (leaving) { return; }  // what comes now, the page asks for again once reloaded
-    if (name === "reload") {  // the streamer changed its look
+    // "reload": the streamer changed its look. "gone": its link was rotated (or the overlay
+    // removed); reloaded, the page says so instead of freezing on its last picture.
+    if (name === "reload" || name === "gone") {
       leaving = true;
       window.location.reload();
       return;
