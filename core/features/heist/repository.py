@@ -236,9 +236,10 @@ def mark_announced(conn: Connection, heist_id: int, at: datetime) -> bool:
 
 _JOIN = sa.text("""
 INSERT INTO heist_participants (heist_id, guild_id, platform, platform_user_id, username, stake,
-                                risk, joined_at, has_sub_badge)
+                                risk, joined_at, has_sub_badge, chance_percent,
+                                risk_multiplier_x100)
 VALUES (:heist_id, :guild_id, :platform, :platform_user_id, :username, :stake, :risk, :joined_at,
-        :has_sub_badge)
+        :has_sub_badge, :chance_percent, :risk_multiplier_x100)
 ON CONFLICT (heist_id, platform_user_id) DO NOTHING
 RETURNING id
 """).bindparams(sa.bindparam("joined_at", type_=UTCDateTime()))
@@ -253,8 +254,11 @@ def add_participant(
     risk: str,
     joined_at: datetime,
     has_sub_badge: bool,
+    odds: tuple[int, int] | None = None,
 ) -> bool:
-    """False when the viewer is in this heist's crew already."""
+    """False when the viewer is in this heist's crew already. ``odds``: the risk's chance in
+    percent and multiplier in hundredths at the join, the ones the draw uses (None: the
+    guild's at the draw)."""
     row = conn.execute(
         _JOIN,
         {
@@ -267,6 +271,8 @@ def add_participant(
             "risk": risk,
             "joined_at": joined_at,
             "has_sub_badge": has_sub_badge,
+            "chance_percent": odds[0] if odds else None,
+            "risk_multiplier_x100": odds[1] if odds else None,
         },
     ).first()
     if row is not None:

@@ -158,8 +158,9 @@ class HeistService:
                 if heist is None:
                     raise HeistRefused("The heist just ended; try again in a moment.")
             risk = request.risk or rules.default_risk
+            odds = (rules.chance(risk), rules.multiplier(risk))  # kept for the draw
             if not repository.add_participant(
-                conn, heist, user_id, username, stake, risk, now, has_sub_badge
+                conn, heist, user_id, username, stake, risk, now, has_sub_badge, odds
             ):
                 raise HeistRefused(IN_CREW)
             stake_ref = ledger_ref(heist.id, platform, user_id, "stake")
@@ -322,7 +323,9 @@ class HeistService:
 
     def _outcome(self, member: Participant, rules: HeistRules, sub: SubTier | None) -> Outcome:
         risk = member.risk if member.risk in RISKS else "medium"
-        chance, multiplier = rules.chance(risk), rules.multiplier(risk)
+        # The odds the viewer joined under; a setting changed since counts from the next heist.
+        chance = member.chance_percent or rules.chance(risk)
+        multiplier = member.risk_multiplier_x100 or rules.multiplier(risk)
         tier = current_tier(sub, self.clock())
         bonus = rules.tier_multiplier(tier)
         won = self.draw.random() * 100 < chance

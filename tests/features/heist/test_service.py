@@ -251,6 +251,23 @@ def test_odds_follow_the_chance_of_each_risk(service, points, draws, clock):
     assert outcome == {"1": (True, 150), "2": (False, 0), "3": (True, 350), "4": (False, 0)}
 
 
+def test_odds_changed_while_a_heist_runs_apply_from_the_next_heist(service, points, draws, clock):
+    """The chance and multiplier a viewer joined under are the ones drawn and paid by: a
+    moderator raising them (or lowering them) mid-heist changes the next heist, not this one."""
+    give(points, "1", 1000)
+    join(service, "1", "100 high")  # high: 30 %, x3.5
+    service.set_setting(GUILD, "high_chance", "99")
+    service.set_setting(GUILD, "high_multiplier", "100")
+    give(points, "2", 1000)
+    join(service, "2", "100 high")  # joined under the new odds
+    clock.advance(120)
+    draws.push(0.50, 0.50)
+    [result] = service.resolve_due()
+    outcome = {member.platform_user_id: (member.won, member.payout) for member in result.crew}
+    assert outcome == {"1": (False, 0), "2": (True, 10_000)}
+    assert points.balance(GUILD, Platform.KICK, "1") == 900
+
+
 def test_a_seeded_source_gives_the_outcomes_it_draws(engine, clock, points):
     seeded = random.Random(2026)  # noqa: S311 (a seeded source is the point)
     service = HeistService(engine, clock, points, HeistRules(), draw=seeded)
