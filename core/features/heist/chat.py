@@ -32,6 +32,7 @@ CHAT_LIMIT = 500
 NAME_LIMIT = 25  # characters of a username in a result line
 JOIN_HINT = "join with: !join <amount> [low|medium|high]"
 MODERATORS_ONLY = "Only moderators can cancel a heist."
+RESULTS_SOON = "the results come in a moment."
 
 
 def short_name(username: str) -> str:
@@ -205,7 +206,10 @@ class HeistChat:
         if found is None:
             return f"No heist is under way; start one, {JOIN_HINT}"
         heist, crew = found
-        left = max(0, int((heist.closes_at - self.service.clock()).total_seconds()))
+        now = self.service.clock()
+        if heist.closes_at <= now:  # the window closed: a join now is refused, so invite none
+            return f"The crew is already on the job ({crew} in the crew); {RESULTS_SOON}"
+        left = int((heist.closes_at - now).total_seconds())
         return f"A heist is being planned: {crew} in the crew, {left} s left; {JOIN_HINT}"
 
     def _stats(self, guild_id: int) -> str:

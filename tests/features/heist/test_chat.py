@@ -40,6 +40,20 @@ async def test_join_opens_a_heist_and_says_how_long_the_crew_gathers(chat, point
     )
 
 
+async def test_heist_status_after_the_window_closed_says_the_crew_is_on_the_job(chat, points):
+    """The window closed, the results not in yet: ``!heist`` said "0 s left; join with: ..."
+    and the join it invited was refused."""
+    give(points, "1", 1000)
+    await chat.say("!join 200 low", "1")
+    chat.clock.advance(120)
+    assert await chat.say("!heist", "3") == (
+        "The crew is already on the job (1 in the crew); the results come in a moment."
+    )
+    assert await chat.say("!join 100", "4") == (
+        "The crew is already on the job; the results come in a moment."
+    )
+
+
 @pytest.mark.parametrize("mark", [" \U000e0000", "\u200b", "\ufe0f"])
 async def test_a_join_repeated_from_chatterino_or_7tv_is_a_join_not_the_usage(chat, points, mark):
     """Chatterino and 7TV append an invisible " U+E0000" to a message the viewer sends again
