@@ -53,6 +53,13 @@ def staked_in(conn: Connection, guild_id: int, login: str) -> int:
     return int(staked)
 
 
+def holds_open_in(conn: Connection, guild_id: int) -> bool:
+    """Whether a game here holds stakes on StreamElements (settled through its outbox)."""
+    h = points_se_holds.c
+    query = sa.select(h.source_ref).where(h.guild_id == guild_id, h.settled_at.is_(None))
+    return conn.execute(query.limit(1)).first() is not None
+
+
 def hold_in(
     conn: Connection,
     guild_id: int,

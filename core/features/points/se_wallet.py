@@ -21,7 +21,14 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from core.features.points.se_holds import Held, held_in, held_parts_in, hold_in, lock_guild
+from core.features.points.se_holds import (
+    Held,
+    held_in,
+    held_parts_in,
+    hold_in,
+    holds_open_in,
+    lock_guild,
+)
 from core.features.points.se_payments import queue_payment, queued_before
 from core.features.points.service import (
     FORM_USED,
@@ -110,8 +117,17 @@ class SeWallet:
         return channel
 
     def use_ledger(self, guild_id: int) -> None:
-        """Back to StreamKeeper's own ledger; the JWT is forgotten."""
-        self._set(guild_id, backend=LEDGER, se_channel_id=None, se_jwt=None)
+        """Back to StreamKeeper's own ledger; the JWT is forgotten. Refused while a game here
+        holds stakes on StreamElements: back on the ledger its payments there are refused, so
+        its winners would go unpaid."""
+        with self.engine.begin() as conn:
+            lock_guild(conn, guild_id)  # a join holding a stake now waits, then sees the ledger
+            if holds_open_in(conn, guild_id):
+                raise PointsRefused(
+                    "A heist has stakes held on StreamElements; switch back to the ledger once "
+                    "it is over (or call it off with !heist cancel)."
+                )
+            self._set_in(conn, guild_id, backend=LEDGER, se_channel_id=None, se_jwt=None)
 
     def backend_of(self, guild_id: int) -> str:
         with self.engine.connect() as conn:
@@ -140,17 +156,18 @@ class SeWallet:
         return SeAccount(row.se_channel_id, self.cipher.decrypt(row.se_jwt))
 
     def _set(self, guild_id: int, **values: object) -> None:
-        now = self.clock()
         with self.engine.begin() as conn:
-            stmt = insert_for(conn, points_settings).values(
-                guild_id=guild_id, updated_at=now, **values
+            self._set_in(conn, guild_id, **values)
+
+    def _set_in(self, conn: Connection, guild_id: int, **values: object) -> None:
+        now = self.clock()
+        stmt = insert_for(conn, points_settings).values(guild_id=guild_id, updated_at=now, **values)
+        conn.execute(
+            stmt.on_conflict_do_update(
+                index_elements=[points_settings.c.guild_id],
+                set_={**values, "updated_at": now},
             )
-            conn.execute(
-                stmt.on_conflict_do_update(
-                    index_elements=[points_settings.c.guild_id],
-                    set_={**values, "updated_at": now},
-                )
-            )
+        )
 
     # --- holds -----------------------------------------------------------------------------
 

@@ -8,6 +8,7 @@ import pytest
 import sqlalchemy as sa
 
 from core.discord_bot.services import BotServices
+from core.features.points.se_holds import hold_in
 from core.features.points.se_wallet import SeWallet
 from core.features.points.service import PointsService
 from core.features.points.tables import points_settings
@@ -86,3 +87,17 @@ async def test_members_without_manage_server_cannot_change_the_backend(alice, gu
     [reply] = await say(f"!points backend streamelements {CHANNEL_ID} {JWT}", alice)
     assert "Manage Server" in reply.content
     assert wallet.backend_of(guild_a.id) == "ledger"
+
+
+async def test_back_to_the_ledger_is_refused_while_a_heist_holds_stakes(
+    manager, guild_a, wallet, sqlite_engine, clock
+):
+    wallet.use_streamelements(guild_a.id, CHANNEL_ID, JWT)
+    with sqlite_engine.begin() as conn:
+        hold_in(conn, guild_a.id, "viewer1", 200, 1000, "heist", "7:kick:1:stake", clock())
+    [refused] = await say("!points backend ledger", manager)
+    assert refused.content == (
+        "A heist has stakes held on StreamElements; switch back to the ledger once it is over "
+        "(or call it off with !heist cancel)."
+    )
+    assert wallet.backend_of(guild_a.id) == "streamelements"

@@ -18,8 +18,8 @@ from core.features.heist.chat import HeistChat
 from core.features.heist.rules import HeistRefused, HeistRules
 from core.features.heist.service import HeistService
 from core.features.points.chat import PointsChat
-from core.features.points.se_wallet import SeWallet
-from core.features.points.service import NotEnoughPoints
+from core.features.points.se_wallet import LEDGER, STREAMELEMENTS, SeWallet
+from core.features.points.service import NotEnoughPoints, PointsRefused
 from core.features.points.tables import points_ledger
 from core.platforms.streamelements.api import StreamElementsPoints
 from core.security.secrets import TokenCipher
@@ -131,6 +131,24 @@ async def test_resolution_pays_each_participant_the_net_once(
     assert await heist_chat.resolve_due() == []  # nothing left to resolve, nothing resent
     assert await payments_worker(wallet).run_once() == 0
     assert len(se.puts) == 2
+
+
+async def test_going_back_to_the_ledger_mid_heist_is_refused_so_no_winner_goes_unpaid(
+    chat, heist_chat, se, wallet, engine, clock, draws
+):
+    """Back on the ledger, StreamElements payments are refused: a heist that held its stakes
+    there and resolved after the switch paid its winners nothing."""
+    await chat.say("!join 200 low", "1")
+    with pytest.raises(PointsRefused, match="stakes held on StreamElements"):
+        wallet.use_ledger(GUILD)
+    assert wallet.backend_of(GUILD) == STREAMELEMENTS
+    clock.advance(120)
+    draws.push(WIN)
+    await heist_chat.resolve_due()
+    assert await payments_worker(wallet).run_once() == 1
+    assert outbox(engine) == [("viewer1", 100, "done")]
+    wallet.use_ledger(GUILD)  # nothing held any more
+    assert wallet.backend_of(GUILD) == LEDGER
 
 
 async def test_cancel_releases_every_hold_and_pays_nothing(chat, se, wallet, engine):
