@@ -174,6 +174,8 @@ class HeistService:
                 raise HeistRefused(
                     f"You have only {short.balance:,} {currency}; a stake of {stake:,} needs more."
                 ) from short
+            except PointsRefused as refused:  # StreamElements left since the balance was read
+                raise HeistRefused(str(refused)) from None
             if left is None:  # the same stake was taken before: this is a retry
                 raise HeistRefused(IN_CREW)
             crew = repository.crew_size(conn, heist.id)

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from core.features.points.se_payments import owed_in
-from core.features.points.service import NotEnoughPoints
+from core.features.points.service import NotEnoughPoints, PointsRefused
 from core.features.points.tables import points_se_holds, points_settings
 
 
@@ -76,6 +76,8 @@ def hold_in(
     not cover it. A reference held before holds nothing more."""
     h = points_se_holds.c
     lock_guild(conn, guild_id)
+    if _backend_in(conn, guild_id) != "streamelements":  # switched since the balance was read
+        raise PointsRefused("The points are kept in StreamKeeper's ledger again; try again.")
     available = balance - held_in(conn, guild_id, login, read_at)
     again = conn.execute(
         sa.select(h.amount).where(
@@ -101,6 +103,12 @@ def hold_in(
         )
     )
     return available - amount
+
+
+def _backend_in(conn: Connection, guild_id: int) -> str | None:
+    s = points_settings.c
+    query = sa.select(s.backend).where(s.guild_id == guild_id)
+    return conn.execute(query).scalar_one_or_none()
 
 
 def lock_guild(conn: Connection, guild_id: int) -> None:

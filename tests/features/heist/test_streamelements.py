@@ -151,6 +151,19 @@ async def test_going_back_to_the_ledger_mid_heist_is_refused_so_no_winner_goes_u
     assert wallet.backend_of(GUILD) == LEDGER
 
 
+async def test_a_join_whose_balance_was_read_before_the_switch_to_the_ledger_holds_nothing(
+    service, se, wallet, engine
+):
+    """The balance is read from StreamElements before the join's transaction; a switch to the
+    ledger in between left a stake held on StreamElements that no payment could settle."""
+    se_stake = await service.se_stake(GUILD, "viewer1")
+    wallet.use_ledger(GUILD)
+    with pytest.raises(HeistRefused, match="StreamKeeper's ledger again"):
+        service.join(GUILD, Platform.KICK, "b", "1", "viewer1", "200 low", se=se_stake)
+    assert wallet.open_holds(GUILD, "viewer1") == 0
+    assert service.status(GUILD, Platform.KICK) is None
+
+
 async def test_cancel_releases_every_hold_and_pays_nothing(chat, se, wallet, engine):
     await chat.say("!join 200", "1")
     await chat.say("!join 300", "2")
