@@ -108,12 +108,21 @@ class SeWallet:
         token = jwt.strip()
         if len(token) < 20 or any(ch.isspace() or not ch.isprintable() for ch in token):
             raise PointsRefused("That does not look like a StreamElements JWT.")
-        self._set(
-            guild_id,
-            backend=STREAMELEMENTS,
-            se_channel_id=channel,
-            se_jwt=self.cipher.encrypt(token),
-        )
+        with self.engine.begin() as conn:
+            lock_guild(conn, guild_id)
+            s = points_settings.c
+            now_on = conn.execute(
+                sa.select(s.se_channel_id).where(s.guild_id == guild_id)
+            ).scalar_one_or_none()
+            if now_on not in (None, channel):  # a new JWT for the same channel is fine
+                _refuse_while_held(conn, guild_id, "another StreamElements channel")
+            self._set_in(
+                conn,
+                guild_id,
+                backend=STREAMELEMENTS,
+                se_channel_id=channel,
+                se_jwt=self.cipher.encrypt(token),
+            )
         return channel
 
     def use_ledger(self, guild_id: int) -> None:
@@ -122,11 +131,7 @@ class SeWallet:
         its winners would go unpaid."""
         with self.engine.begin() as conn:
             lock_guild(conn, guild_id)  # a join holding a stake now waits, then sees the ledger
-            if holds_open_in(conn, guild_id):
-                raise PointsRefused(
-                    "A heist has stakes held on StreamElements; switch back to the ledger once "
-                    "it is over (or call it off with !heist cancel)."
-                )
+            _refuse_while_held(conn, guild_id, "the ledger")
             self._set_in(conn, guild_id, backend=LEDGER, se_channel_id=None, se_jwt=None)
 
     def backend_of(self, guild_id: int) -> str:
@@ -327,6 +332,16 @@ class SeWallet:
             raise PointsRefused(
                 f"StreamElements did not answer ({exc.message}); try again."
             ) from None
+
+
+def _refuse_while_held(conn: Connection, guild_id: int, to: str) -> None:
+    """Refuse a switch to ``to`` while a game holds stakes here: its payments go where the
+    guild's points are when they are made."""
+    if holds_open_in(conn, guild_id):
+        raise PointsRefused(
+            f"A heist has stakes held on StreamElements; switch to {to} once it is over "
+            "(or call it off with !heist cancel)."
+        )
 
 
 # --- the same, inside a caller's transaction ------------------------------------------------

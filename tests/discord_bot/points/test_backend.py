@@ -97,7 +97,7 @@ async def test_back_to_the_ledger_is_refused_while_a_heist_holds_stakes(
         hold_in(conn, guild_a.id, "viewer1", 200, 1000, "heist", "7:kick:1:stake", clock())
     [refused] = await say("!points backend ledger", manager)
     assert refused.content == (
-        "A heist has stakes held on StreamElements; switch back to the ledger once it is over "
+        "A heist has stakes held on StreamElements; switch to the ledger once it is over "
         "(or call it off with !heist cancel)."
     )
     assert wallet.backend_of(guild_a.id) == "streamelements"

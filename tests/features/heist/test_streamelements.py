@@ -164,6 +164,19 @@ async def test_a_join_whose_balance_was_read_before_the_switch_to_the_ledger_hol
     assert service.status(GUILD, Platform.KICK) is None
 
 
+async def test_another_streamelements_channel_mid_heist_is_refused_a_new_jwt_is_not(
+    chat, wallet, se
+):
+    """The heist's payments go to the channel set when they are made: one changed mid-heist
+    took a loser's stake from (or paid a winner into) another channel's balances."""
+    await chat.say("!join 200 low", "1")
+    with pytest.raises(PointsRefused, match="stakes held on StreamElements"):
+        wallet.use_streamelements(GUILD, "b" * 24, JWT)
+    assert wallet.account_of(GUILD).channel_id == CHANNEL_ID
+    wallet.use_streamelements(GUILD, CHANNEL_ID, "a.new.jwt-pasted-by-the-streamer")
+    assert wallet.account_of(GUILD).jwt == "a.new.jwt-pasted-by-the-streamer"
+
+
 async def test_cancel_releases_every_hold_and_pays_nothing(chat, se, wallet, engine):
     await chat.say("!join 200", "1")
     await chat.say("!join 300", "2")
