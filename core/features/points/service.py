@@ -12,6 +12,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from core.events import Platform
 from core.features.amounts import AmountNotUnderstood, parse_whole_amount
+from core.features.chat_commands.text import clean_text
 from core.features.points import accrual, board, repository
 from core.features.points.board import BalanceRow, RankedBalance
 from core.features.points.rates import RATE_HELP, RATE_NAMES, Rates, read_rates, write_rate
@@ -99,7 +100,10 @@ class PointsService:
         return found or DEFAULT_NAME
 
     def set_name(self, guild_id: int, name: str) -> str:
-        cleaned = " ".join(name.split())
+        """The name as kept: folded (full-width letters and signs to plain ones), without invisible
+        characters (a zero-width space copied along, a direction override that turns the rest
+        of every line around), on one line; refused when nothing or a mention is left."""
+        cleaned = clean_text(name)
         if not cleaned or len(cleaned) > NAME_LENGTH:
             raise PointsRefused(f"A name for points is 1 to {NAME_LENGTH} characters.")
         if any(ch in cleaned for ch in "@#<>`*_~|\\"):

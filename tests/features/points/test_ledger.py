@@ -173,6 +173,29 @@ def test_service_names_the_currency_per_guild(engine):
     assert points.name(GUILD) == "Pixel Coins"
 
 
+@pytest.mark.parametrize(
+    ("typed", "kept"),
+    [
+        ("Pixels\u200b", "Pixels"),  # a zero-width space copied along with the name
+        ("\u202eslexiP", "slexiP"),  # a direction override turned every line after it around
+        ("Pix\u0000els", "Pixels"),
+        ("\uff30ixels", "Pixels"),  # full-width letters fold to plain ones
+    ],
+)
+def test_a_currency_name_keeps_no_invisible_characters(engine, typed, kept):
+    points = PointsService(engine, Clock(NOW))
+    assert points.set_name(GUILD, typed) == kept
+    assert points.name(GUILD) == kept
+
+
+@pytest.mark.parametrize("bad", ["\uff20everyone", "\u200b", "<\u200b@123>"])
+def test_a_currency_name_that_is_a_mention_once_cleaned_is_refused(engine, bad):
+    points = PointsService(engine, Clock(NOW))
+    with pytest.raises(PointsRefused):
+        points.set_name(GUILD, bad)
+    assert points.name(GUILD) == "points"
+
+
 def test_eight_concurrent_spends_of_one_viewer_never_overspend_on_postgres(postgres_engine):
     with postgres_engine.begin() as conn:
         repository.credit(conn, entry(250, "c1"))
