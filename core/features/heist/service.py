@@ -326,8 +326,10 @@ class HeistService:
     def _outcome(self, member: Participant, rules: HeistRules, sub: SubTier | None) -> Outcome:
         risk = member.risk if member.risk in RISKS else "medium"
         # The odds the viewer joined under; a setting changed since counts from the next heist.
-        chance = member.chance_percent or rules.chance(risk)
-        multiplier = member.risk_multiplier_x100 or rules.multiplier(risk)
+        chance = member.chance_percent
+        chance = rules.chance(risk) if chance is None else chance
+        multiplier = member.risk_multiplier_x100
+        multiplier = rules.multiplier(risk) if multiplier is None else multiplier
         tier = current_tier(sub, self.clock())
         bonus = rules.tier_multiplier(tier)
         won = self.draw.random() * 100 < chance
