@@ -18,7 +18,9 @@ def install(rt: Assembly) -> None:
     rt.slot_calls = SlotCallService(
         rt.engine, rt.clock, default_channel_id=rt.settings.slot_calls.channel_id
     )
-    rt.slot_call_chat = SlotCallChat(rt.slot_calls, rt.chat_replies, rt.guilds.name_of)
+    rt.slot_call_chat = SlotCallChat(
+        rt.slot_calls, rt.chat_replies, rt.guilds.name_of, windows=rt.windows
+    )
     for command in rt.slot_call_chat.commands():
         rt.chat_commands.add(command)
     # An accepted call's post is queued with it; the Discord worker posts it.

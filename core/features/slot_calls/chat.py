@@ -2,8 +2,10 @@
 
 An accepted call is answered in chat; its post in Discord is queued with it (``posts.py``).
 Every refusal has its own short answer, except for blacklisted viewers and repeated deliveries,
-which get none. Nothing said here starts like a command, and a slot name is never repeated with
-the command characters it began with, so no other bot in the chat reacts to our lines.
+which get none; a viewer's refusals are answered at most once per :data:`REFUSALS_ANSWERED`, so
+one viewer typing ``!call`` over and over does not fill the chat (and the bot's line queue).
+Nothing said here starts like a command, and a slot name is never repeated with the command
+characters it began with, so no other bot in the chat reacts to our lines.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from core.features.slot_calls.service import (
     SlotCallService,
     Verdict,
 )
+from core.ratelimits import Limit, MemoryWindows, Windows
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +32,7 @@ ECHO_LIMIT = 80  # characters of a slot name repeated in chat
 EMPTY_NAME = "Please name a slot: !call <slot>"
 CALLS_OFF = "Slot calls are off right now."
 TOO_LONG = f"That slot name is too long ({MAX_SLOT_NAME} characters at most)."
+REFUSALS_ANSWERED = Limit(1, 10.0)  # per viewer: the refusals after the first are not answered
 
 
 def echo(name: str) -> str:
@@ -68,17 +72,22 @@ def pick_announcement(pick: Pick) -> str:
 
 
 class SlotCallChat:
-    """``guild_name`` gives a guild's Discord server name (for "link your account first")."""
+    """``guild_name`` gives a guild's Discord server name (for "link your account first").
+    ``windows``: where the answered refusals are counted (the runtime's, shared by its bot
+    processes through Redis when it has one); None: this process's memory."""
 
     def __init__(
         self,
         service: SlotCallService,
         replies: ChatReplier,
         guild_name: GuildName,
+        *,
+        windows: Windows | None = None,
     ) -> None:
         self.service = service
         self.replies = replies
         self.guild_name = guild_name
+        self.windows = windows if windows is not None else MemoryWindows()
 
     def commands(self) -> list[ChatCommand]:
         # No router cooldown: the service's per-viewer cooldown applies, with its own answer.
@@ -88,6 +97,18 @@ class SlotCallChat:
         outcome = await asyncio.to_thread(
             self.service.request, invocation.guild_id, invocation.event, invocation.arguments
         )
+        reply = await self._answer(invocation, outcome)
+        refused = reply is not None and outcome.verdict != Verdict.ACCEPTED
+        if refused and not await self._may_refuse(invocation):
+            return None  # they were refused a moment ago: one answer is enough
+        return reply
+
+    async def _may_refuse(self, invocation: ChatInvocation) -> bool:
+        viewer = invocation.viewer.platform_user_id or invocation.viewer.username.casefold()
+        key = f"slotcalls:refused:{invocation.guild_id}:{invocation.platform}:{viewer}"
+        return await self.windows.try_take(key, REFUSALS_ANSWERED) is not None
+
+    async def _answer(self, invocation: ChatInvocation, outcome: CallOutcome) -> str | None:
         if outcome.verdict == Verdict.NOT_LINKED:
             name = await asyncio.to_thread(self.guild_name, invocation.guild_id)
             platform = platform_title(invocation.platform)

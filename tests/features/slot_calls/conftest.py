@@ -14,6 +14,7 @@ from core.features.slot_calls.repository import SlotCall
 from core.features.slot_calls.service import SlotCallService
 from core.outbox import DISCORD
 from core.outbox.worker import OutboxWorker
+from core.ratelimits import MemoryWindows
 from tests.features.chat_commands.doubles import T0, RecordingSender, replier_for, webhook_chat
 from tests.support.clock import Clock
 
@@ -92,8 +93,10 @@ def poster() -> RecordingPoster:
 
 
 @pytest.fixture
-def slot_chat(service, sender, guilds) -> SlotCallChat:
-    return SlotCallChat(service, replier_for(sender), guilds.name_of)
+def slot_chat(service, sender, guilds, clock) -> SlotCallChat:
+    # The refusals answered are counted on the test's clock, which moves a second a message.
+    windows = MemoryWindows(lambda: clock().timestamp())
+    return SlotCallChat(service, replier_for(sender), guilds.name_of, windows=windows)
 
 
 @pytest.fixture

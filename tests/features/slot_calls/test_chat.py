@@ -84,7 +84,7 @@ async def test_calls_while_they_are_off_are_refused(service, chat, sender, poste
     await chat.say("!call Book of Dead")
     service.set_enabled(GUILD, True)
     service.set_enabled(GUILD, False)
-    await chat.say("!sr Book of Dead")
+    await chat.say("!sr Book of Dead", sender_id=2)
 
     assert sender.texts == ["Slot calls are off right now."] * 2
     assert poster.posts == []
@@ -423,3 +423,23 @@ def discord_calls(engine) -> list[tuple[str, str, str | None]]:
             .order_by(outbox.c.id)
         )
         return [tuple(row) for row in rows]
+
+
+async def test_a_viewer_flooding_calls_gets_one_refusal_not_one_per_message(
+    calls_on, chat, sender, poster, clock
+):
+    await chat.say("!call Book of Dead", sender_id=7)  # accepted at t+1
+    for _ in range(20):  # a second apart: each meets the cooldown
+        await chat.say("!call Gates of Olympus", sender_id=7)
+    await chat.say("!call", sender_id=8)  # another viewer's refusal is still answered
+    clock.advance(10)
+    await chat.say("!call Gates of Olympus", sender_id=7)  # at t+33: through the cooldown
+
+    assert sender.texts == [
+        "Slot call added: Book of Dead (#1 in the queue).",
+        "Please wait 29 s before your next slot call.",
+        "Please wait 19 s before your next slot call.",
+        "Please name a slot: !call <slot>",
+        "Slot call added: Gates of Olympus (#2 in the queue).",
+    ]
+    assert [call.slot_name for _, call, _ in poster.posts] == ["Book of Dead", "Gates of Olympus"]
