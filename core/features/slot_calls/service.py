@@ -136,11 +136,12 @@ class SlotCallService:
             settings = repository.get_settings(conn, guild_id, lock=True) or SlotCallSettings()
             if repository.is_event_stored(conn, guild_id, event.key):
                 return CallOutcome(Verdict.ALREADY_STORED)
-            if not settings.enabled:
-                return CallOutcome(Verdict.CALLS_OFF)
+            # The blacklist first: a blacklisted viewer gets no answer, not even "calls are off".
             name_key = username_key(event.viewer.username)
             if repository.is_blacklisted(conn, guild_id, event.platform, user_id, name_key):
                 return CallOutcome(Verdict.BLACKLISTED)
+            if not settings.enabled:
+                return CallOutcome(Verdict.CALLS_OFF)
             name = clean_slot_name(slot_text)
             if not name:
                 return CallOutcome(Verdict.EMPTY)

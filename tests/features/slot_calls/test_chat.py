@@ -196,6 +196,18 @@ async def test_blacklisted_viewers_are_ignored_without_an_answer(calls_on, chat,
     assert [call.username for _, call, _ in poster.posts] == ["nice"]
 
 
+async def test_a_blacklisted_viewer_gets_no_answer_while_calls_are_off_either(
+    service, chat, sender, poster
+):
+    service.blacklist_add(GUILD, "troll", added_by=MODERATOR)  # calls are off
+
+    await chat.say("!call Book of Dead", sender_id=66, username="troll")
+    await chat.say("!call Book of Dead", sender_id=67, username="nice")
+
+    assert sender.texts == ["Slot calls are off right now."]  # nice's answer alone
+    assert poster.posts == []
+
+
 async def test_a_blacklisted_viewer_stays_out_after_renaming(calls_on, chat, viewer_seen):
     viewer_seen(66, "troll")
     calls_on.blacklist_add(GUILD, "troll", added_by=MODERATOR)
