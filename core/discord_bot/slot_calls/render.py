@@ -21,6 +21,8 @@ CALL_COLOUR = discord.Colour.gold()
 PICK_COLOUR = discord.Colour.green()
 EMBED_DESCRIPTION_LIMIT = 4096
 MESSAGE_LIMIT = 2000
+LISTED_SLOT_NAME = 120  # characters of a slot name and of a viewer name in !slotlist
+LISTED_USERNAME = 60
 
 
 def literal(text: str) -> str:
@@ -79,8 +81,10 @@ def page_count(total: int) -> int:
 def slotlist_embed(calls: list[SlotCall], *, page: int, total: int, prefix: str) -> discord.Embed:
     """One page of open calls; ``calls`` start at position ``(page - 1) * PAGE_SIZE + 1``."""
     first = (page - 1) * PAGE_SIZE + 1
+    # Names cut before escaping (which may double them), so that ten lines always fit.
     lines = [
-        f"**#{first + index}** {literal(call.slot_name)} - {literal(call.username)}"
+        f"**#{first + index}** {literal(truncate(call.slot_name, LISTED_SLOT_NAME))}"
+        f" - {literal(truncate(call.username, LISTED_USERNAME))}"
         for index, call in enumerate(calls)
     ]
     pages = page_count(total)

@@ -321,6 +321,22 @@ async def test_slotlist_pages_through_the_open_calls(calls_on, chat, guild_a, ma
     assert third.content == "There is no page 3: 12 open calls fill 2 page(s)."
 
 
+async def test_slotlist_shows_all_ten_calls_of_a_page_however_long_their_names(
+    calls_on, chat, guild_a, manager
+):
+    calls_on.set_channel(guild_a.id, None)
+    for index in range(1, 11):  # names of 200 characters, each doubled by escaping
+        name, who = f"S{index:02d}" + "_" * 197, f"v{index}" + "*" * 90
+        await chat(guild_a, f"!call {name}", sender_id=index, username=who)
+
+    [reply] = await say("!slotlist", manager)
+
+    lines = reply.embeds[0].description.splitlines()
+    assert [line.split()[0] for line in lines] == [f"**#{n}**" for n in range(1, 11)]
+    assert lines[9].startswith("**#10** S10\\_\\_")
+    assert lines[9].endswith("\N{HORIZONTAL ELLIPSIS}")  # cut short, yet there
+
+
 async def test_slotlist_of_an_empty_queue_says_so(manager):
     [reply] = await say("!slotlist", manager)
     assert reply.content == "No open slot calls."
