@@ -207,8 +207,14 @@ def unblacklisted(name: str, *, removed: bool) -> str:
 def blacklist_text(entries: list[BlacklistEntry]) -> str:
     if not entries:
         return "Nobody is on the slot call blacklist."
-    lines = ["**Slot call blacklist**"]
-    for entry in entries:
+    text = "**Slot call blacklist**"
+    for index, entry in enumerate(entries):
         reason = f": {literal(entry.reason)}" if entry.reason else ""
-        lines.append(f"- {literal(entry.username)} ({entry.platform.name.title()}){reason}")
-    return truncate("\n".join(lines), MESSAGE_LIMIT)
+        line = f"\n- {literal(entry.username)} ({entry.platform.name.title()}){reason}"
+        left = len(entries) - index
+        # Whole entries only, and room kept to say how many more there are.
+        room = MESSAGE_LIMIT - (0 if left == 1 else len(f"\n...and {left} more."))
+        if len(text) + len(line) > room:
+            return f"{text}\n...and {left} more."
+        text += line
+    return text

@@ -419,6 +419,21 @@ async def test_the_call_blacklist_is_managed_from_discord(
     assert usage.content.startswith("Usage: !callblacklist add <name> [reason]")
 
 
+async def test_a_long_blacklist_says_how_many_entries_it_could_not_show(calls_on, guild_a, manager):
+    for index in range(1, 41):
+        calls_on.blacklist_add(guild_a.id, f"viewer{index}", added_by=1, reason="spam " * 30)
+
+    [listed] = await say("!callblacklist list", manager)
+
+    lines = listed.content.splitlines()
+    assert len(listed.content) <= 2000
+    assert lines[0] == "**Slot call blacklist**"
+    shown = lines[1:-1]
+    assert all(line.startswith("- viewer") for line in shown)  # whole entries, none cut off
+    total = len(calls_on.blacklist(guild_a.id))  # a name not seen yet: one entry per platform
+    assert lines[-1] == f"...and {total - len(shown)} more."
+
+
 async def test_blacklist_replies_name_the_viewer_as_stored_and_stay_within_discords_limit(
     calls_on, manager
 ):
