@@ -33,6 +33,7 @@ EMPTY_NAME = "Please name a slot: !call <slot>"
 CALLS_OFF = "Slot calls are off right now."
 TOO_LONG = f"That slot name is too long ({MAX_SLOT_NAME} characters at most)."
 REFUSALS_ANSWERED = Limit(1, 10.0)  # per viewer: the refusals after the first are not answered
+RUN_AGAIN = Limit(1, 600.0)  # a message's command run again within this is answered again
 
 
 def echo(name: str) -> str:
@@ -104,8 +105,15 @@ class SlotCallChat:
         return reply
 
     async def _may_refuse(self, invocation: ChatInvocation) -> bool:
+        """Whether to answer this refusal: the viewer's first in :data:`REFUSALS_ANSWERED`,
+        or a message refused before (run again after a kill, maybe before its answer was
+        queued; the chat outbox says one answer per message)."""
+        guild_id, event = invocation.guild_id, invocation.event
+        message = f"slotcalls:refusing:{guild_id}:{event.key}"
+        if await self.windows.try_take(message, RUN_AGAIN) is None:
+            return True
         viewer = invocation.viewer.platform_user_id or invocation.viewer.username.casefold()
-        key = f"slotcalls:refused:{invocation.guild_id}:{invocation.platform}:{viewer}"
+        key = f"slotcalls:refused:{guild_id}:{invocation.platform}:{viewer}"
         return await self.windows.try_take(key, REFUSALS_ANSWERED) is not None
 
     async def _answer(self, invocation: ChatInvocation, outcome: CallOutcome) -> str | None:

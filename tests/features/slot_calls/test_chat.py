@@ -455,3 +455,18 @@ async def test_a_viewer_flooding_calls_gets_one_refusal_not_one_per_message(
         "Slot call added: Gates of Olympus (#2 in the queue).",
     ]
     assert [call.slot_name for _, call, _ in poster.posts] == ["Book of Dead", "Gates of Olympus"]
+
+
+async def test_a_refusal_run_again_after_a_kill_is_still_answered(calls_on, chat, slot_chat):
+    """A process killed after running a refused !call, before its answer was queued: the
+    process that runs it again answers it (the chat outbox says one answer per message)."""
+    from core.features.chat_commands.router import ChatInvocation, Permission
+
+    await chat.say("!call Book of Dead", sender_id=7)
+    event = chat.message("!call Gates of Olympus", sender_id=7)
+    invocation = ChatInvocation(GUILD, event, "call", "Gates of Olympus", Permission.EVERYONE)
+
+    first = await slot_chat.call(invocation)
+    again = await slot_chat.call(invocation)  # the same message, run again
+
+    assert first == again == "Please wait 29 s before your next slot call."
