@@ -64,7 +64,9 @@ class SlotCallPosts:
         call = await asyncio.to_thread(self.service.call_to_post, guild_id, call_id)
         if call is None:
             return Done("not posted: posted before, or picked or cleared meanwhile")
-        channel_id, position = int(payload["channel_id"]), int(payload["position"])
+        channel_id = int(payload["channel_id"])
+        # Its place now, not when it was queued: calls before it may have closed meanwhile.
+        position = await asyncio.to_thread(self.service.queue_position, guild_id, call_id)
         if not await self.poster.post_call(channel_id, call, position):
             return Refused(NOT_TAKEN)
         await asyncio.to_thread(self.service.mark_posted, guild_id, call_id)

@@ -213,6 +213,11 @@ class SlotCallService:
             return None
         return call
 
+    def queue_position(self, guild_id: int, call_id: int) -> int:
+        """The open call's place in the queue now (calls before it may have closed)."""
+        with self.engine.connect() as conn:
+            return repository.queue_position(conn, guild_id, call_id)
+
     # --- the queue -------------------------------------------------------------------------
 
     def open_calls(self, guild_id: int, limit: int, offset: int = 0) -> list[SlotCall]:

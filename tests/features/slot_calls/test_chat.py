@@ -397,6 +397,26 @@ async def test_a_call_picked_before_discord_came_back_is_not_posted(
     assert (state, result) == ("done", "not posted: posted before, or picked or cleared meanwhile")
 
 
+async def test_a_call_posted_late_shows_its_place_in_the_queue_when_posted(
+    calls_on, chat, discord_worker, poster, clock
+):
+    poster.fail = DiscordAway("the Discord bot is not connected yet")
+    await chat.say("!call Book of Dead", sender_id=1)
+    await chat.say("!call Sugar Rush", sender_id=2)
+    await chat.say("!call Gates of Olympus", sender_id=3)
+    [first, *_] = calls_on.open_calls(GUILD, 10)
+    calls_on.skip(GUILD, first.id, MODERATOR)  # the queue moves on while Discord is away
+    poster.fail = None
+
+    clock.advance(600)
+    await discord_worker.run_once()
+
+    assert [(call.slot_name, position) for _, call, position in poster.posts] == [
+        ("Sugar Rush", 1),
+        ("Gates of Olympus", 2),
+    ]
+
+
 async def test_a_post_discord_refuses_ends_refused_with_why(calls_on, chat, poster, engine):
     poster.refuse = True  # the channel is gone, or closed to the bot
 
