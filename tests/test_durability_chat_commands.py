@@ -7,7 +7,8 @@ waits on StreamElements and the other nine wait behind it on the guild's queue; 
 heard every message handled. The bot is killed with SIGKILL right then and started again, and
 StreamElements answers again. Every viewer gets exactly one answer: the restarted bot takes the
 ten commands the dead one left in ``chat_commands_pending`` once its heartbeat lease has run
-out. (Before they were kept, the nine waiting commands were lost with the process.)
+out. (Before they were kept, the nine waiting commands were lost with the process.) Three
+slot calls waiting behind them are each stored once and answered once as well.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ import sqlalchemy as sa
 from core.demo import _chat
 from core.events import system_clock
 from core.features.points.se_wallet import SeWallet
+from core.features.slot_calls.service import SlotCallService
 from core.security.secrets import TokenCipher
 from tests.conftest import TEST_FERNET_KEY
 from tests.fakes.streamelements_server import CHANNEL_ID, JWT, FakeStreamElements
@@ -79,19 +81,24 @@ def _points_in_streamelements(database_url: str, se: FakeStreamElements) -> thre
     return se.hang_reads()
 
 
-def _every_viewer_types_points(experiment) -> list[str]:  # type: ignore[no-untyped-def]
-    """Each viewer types ``!points`` at once (signed Kick webhooks); their message ids."""
+def _every_viewer_types_points(experiment, calls: int = 0) -> list[str]:  # type: ignore[no-untyped-def]
+    """Each viewer types ``!points`` at once (signed Kick webhooks), and then the first
+    ``calls`` of them ``!call Slot <n>`` each; their message ids."""
     said_at = datetime.now(UTC).replace(microsecond=0)
-    messages = {f"points-{viewer}": viewer for viewer in VIEWERS}
+    messages = {f"points-{viewer}": (viewer, "!points", "01PTS") for viewer in VIEWERS}
 
     def send(message_id: str) -> None:
-        viewer = messages[message_id]
-        payload = _chat(message_id, (viewer, f"viewer{viewer}"), "!points", said_at)
-        delivery = f"01PTS{viewer}".ljust(26, "0")
+        viewer, text, tag = messages[message_id]
+        payload = _chat(message_id, (viewer, f"viewer{viewer}"), text, said_at)
+        delivery = f"{tag}{viewer}".ljust(26, "0")
         experiment.send("chat.message.sent", payload, delivery, None, at_a_safe_moment=False)
 
     with ThreadPoolExecutor(len(messages)) as pool:
-        list(pool.map(send, messages))
+        list(pool.map(send, list(messages)))
+    slot_calls = {f"call-{v}": (v, f"!call Slot {v}", "01CAL") for v in VIEWERS[:calls]}
+    messages.update(slot_calls)
+    for message_id in slot_calls:  # behind the points, on the guild's queue
+        send(message_id)
     assert experiment.outcomes == {"queued": len(messages)}
     return list(messages)
 
@@ -112,13 +119,16 @@ def test_commands_waiting_when_the_bot_is_killed_are_each_answered_once(tmp_path
         )
         database_url = f"sqlite:///{tmp_path / 'data' / 'streamkeeper.sqlite3'}"
         held = _points_in_streamelements(database_url, se)
+        engine = sa.create_engine(database_url)
+        SlotCallService(engine, system_clock).set_enabled(int(GUILD), True)
+        engine.dispose()
 
         log = tmp_path / "run.log"
         command = [sys.executable, "-m", "core", "run"]
         running = Process(experiment.env, command, log)
         try:
             _wait_for_health(experiment.url)
-            messages = _every_viewer_types_points(experiment)
+            messages = _every_viewer_types_points(experiment, calls=3)
             handled = "SELECT count(*) FROM bus_events WHERE acked_at IS NOT NULL"
             _eventually(
                 lambda: _count(database_url, handled) == [(len(messages),)] and se.reads,
@@ -135,6 +145,8 @@ def test_commands_waiting_when_the_bot_is_killed_are_each_answered_once(tmp_path
             _eventually(lambda: set(_answers(database_url)) == set(messages), "every answer")
             _eventually(lambda: _count(database_url, PENDING) == [(0,)], "no command left")
             assert _answers(database_url) == dict.fromkeys(messages, 1)
+            calls = "SELECT slot_name FROM slot_calls ORDER BY id"  # one call per message
+            assert _count(database_url, calls) == [(f"Slot {v}",) for v in VIEWERS[:3]]
         finally:
             running.stop()
 
