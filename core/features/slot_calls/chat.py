@@ -37,8 +37,9 @@ RUN_AGAIN = Limit(1, 600.0)  # a message's command run again within this is answ
 
 
 def echo(name: str) -> str:
-    """A slot name as chat may see it again: clean, short, never starting like a command."""
-    safe = chat_safe(name)
+    """A slot name as chat may see it again: clean, short, never starting like a command, and
+    without ``@``, so that no viewer can make the bot mention someone."""
+    safe = chat_safe(name.replace("@", " "))
     return safe if len(safe) <= ECHO_LIMIT else safe[: ECHO_LIMIT - 1] + "\N{HORIZONTAL ELLIPSIS}"
 
 

@@ -286,6 +286,16 @@ async def test_a_reply_never_echoes_what_could_trigger_another_bot(calls_on, cha
         assert not text.startswith(("!", "/"))
 
 
+async def test_a_reply_never_makes_the_bot_mention_someone_a_viewer_named(calls_on, chat, sender):
+    await chat.say("!call Book of Dead @victim", sender_id=1)
+    await chat.say("!call book of dead @VICTIM", sender_id=2)  # in the queue: named again
+
+    assert sender.texts == [
+        "Slot call added: Book of Dead victim (#1 in the queue).",
+        "Already in the queue: Book of Dead victim (#1).",
+    ]
+
+
 async def test_without_a_channel_the_call_is_kept_and_answered_but_not_posted(
     engine, clock, poster, sender, guilds, caplog
 ):
