@@ -16,6 +16,7 @@ from core.features.slot_calls.posts import SlotCallPosts
 from core.features.slot_calls.service import SlotCallService
 from core.outbox import DISCORD
 from core.outbox.worker import OutboxWorker
+from core.ratelimits import MemoryWindows
 from tests.features.chat_commands.doubles import RecordingSender, replier_for, webhook_chat
 
 
@@ -35,8 +36,10 @@ def chat_sender() -> RecordingSender:
 
 
 @pytest.fixture
-def slot_chat(slot_service, chat_sender, guilds) -> SlotCallChat:
-    return SlotCallChat(slot_service, replier_for(chat_sender), guilds.name_of)
+def slot_chat(slot_service, chat_sender, guilds, clock) -> SlotCallChat:
+    # The refusals answered are counted on the test's clock (a minute a message), not real time.
+    windows = MemoryWindows(lambda: clock().timestamp())
+    return SlotCallChat(slot_service, replier_for(chat_sender), guilds.name_of, windows=windows)
 
 
 @pytest.fixture
