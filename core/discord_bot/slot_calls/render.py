@@ -28,8 +28,11 @@ LISTED_USERNAME = 60
 def literal(text: str) -> str:
     """Chat text shown as typed. Beyond :func:`inert`, every ``<`` is escaped: channel links
     (``<#id>``), timestamps (``<t:...>``), slash command links and custom emoji ping nobody, so
-    escape_mentions keeps them, yet Discord would render them."""
-    return inert(text).replace("<", "\\<")
+    escape_mentions keeps them, yet Discord would render them. And every ``://`` is escaped, so
+    an address a viewer typed (``!call https://scam.example``) is no link for the moderators to
+    click in the bot's post: it reads the same, but Discord links only an unbroken
+    ``https://``."""
+    return inert(text).replace("<", "\\<").replace("://", "\\://")
 
 
 def who(call: SlotCall, member: discord.abc.User | None) -> str:

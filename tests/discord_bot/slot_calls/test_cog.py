@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import discord
 import discord.ext.test as dpytest
 import pytest
@@ -230,7 +232,7 @@ async def test_an_injection_attempt_comes_out_inert(calls_on, chat, guild_a, cha
     [embed] = message.embeds
     assert embed.description == (
         "**Win @\u200beveryone \\*\\*FREE\\*\\* \\|\\|spins\\|\\| \\<@\u200b123456789012345678> "
-        "\\`x\\` here \\[a](http://x)**"
+        "\\`x\\` here \\[a](http\\://x)**"
     )
     assert fields(embed)["Called by"] == "\\_\\_evil\\_\\_ (Kick)"
     for text in [embed.description, *fields(embed).values()]:
@@ -257,6 +259,18 @@ async def test_channel_timestamp_command_and_emoji_markup_from_chat_is_shown_lit
         f"**\\<#{calls_channel.id}> \\<t:1700000000:R> \\</pickslot:123> \\<a:spin:456>**"
     )
     assert message.channel_mentions == []
+
+
+async def test_an_address_typed_in_a_call_is_no_link_in_the_moderators_post(
+    calls_on, chat, guild_a, calls_channel
+):
+    await chat(guild_a, "!call https://discord.gg/free-spins HTTP://x.example", sender_id=15)
+
+    [message] = sent_messages()
+    [embed] = message.embeds
+    # Discord links an unbroken scheme and "://" only; the post reads the same to a moderator.
+    assert not re.search(r"https?://", embed.description, re.IGNORECASE)
+    assert embed.description == "**https\\://discord.gg/free-spins HTTP\\://x.example**"
 
 
 async def test_two_guilds_on_one_kick_channel_each_get_their_call_in_their_own_channel(
