@@ -59,6 +59,17 @@ def _seed(rt) -> None:  # type: ignore[no-untyped-def]
             ))  # fmt: skip
 
 
+def _sign_in_as_admin(page, site, discord) -> None:  # type: ignore[no-untyped-def]
+    """The server's admin signs in to the dashboard through the fake Discord."""
+    admin = discord.add_user(ADMIN, "bea").member_of(GUILD, "Stream Server", MANAGE_GUILD)
+    discord.sign_in_as(admin)
+    page.goto(site.url + "/")
+    page.click("text=Log in with Discord")
+    page.wait_for_selector("#approve")
+    page.click("#approve")
+    page.wait_for_url(site.url + "/dashboard/")
+
+
 def _shot(page, name: str) -> None:  # type: ignore[no-untyped-def]
     folder = os.environ.get("SCREENSHOT_DIR")
     if folder:
@@ -69,13 +80,7 @@ def _shot(page, name: str) -> None:  # type: ignore[no-untyped-def]
 
 def test_the_vip_page_with_rules_and_analytics_fits_and_passes_axe(page, site, discord) -> None:  # type: ignore[no-untyped-def]
     _seed(site.runtime)
-    admin = discord.add_user(ADMIN, "bea").member_of(GUILD, "Stream Server", MANAGE_GUILD)
-    discord.sign_in_as(admin)
-    page.goto(site.url + "/")
-    page.click("text=Log in with Discord")
-    page.wait_for_selector("#approve")
-    page.click("#approve")
-    page.wait_for_url(site.url + "/dashboard/")
+    _sign_in_as_admin(page, site, discord)
     axe = Axe()
     problems = []
     for width in (360, 1366):
@@ -127,13 +132,7 @@ def test_a_rule_whose_reward_was_deleted_on_twitch_tv_shows_its_problem(  # type
                 0, GUILD, Platform.TWITCH, "reward", 168, now, reward_id=f"r-{title}",
                 reward_title=title, reward_cost=25000, reward_gone_at=gone,
             ))  # fmt: skip
-    admin = discord.add_user(ADMIN, "bea").member_of(GUILD, "Stream Server", MANAGE_GUILD)
-    discord.sign_in_as(admin)
-    page.goto(site.url + "/")
-    page.click("text=Log in with Discord")
-    page.wait_for_selector("#approve")
-    page.click("#approve")
-    page.wait_for_url(site.url + "/dashboard/")
+    _sign_in_as_admin(page, site, discord)
     axe = Axe()
     problems = []
     for width in (390, 1366):
