@@ -26,7 +26,8 @@ import pytest
 import sqlalchemy as sa
 
 from core.demo import _chat
-from core.events import system_clock
+from core.events import Platform, system_clock
+from core.features.linking.repository import AccountLink, save_link
 from core.features.points.se_wallet import SeWallet
 from core.features.slot_calls.service import SlotCallService
 from core.security.secrets import TokenCipher
@@ -69,11 +70,18 @@ PENDING = "SELECT count(*) FROM chat_commands_pending"
 
 def _points_in_streamelements(database_url: str, se: FakeStreamElements) -> threading.Event:
     """The guild keeps its points in the fake StreamElements, each viewer with a balance there
-    that reads hang on until the event is set."""
+    that reads hang on until the event is set; each Kick viewer's Discord member linked their
+    Twitch account, whose login StreamElements keeps the points by."""
     engine = sa.create_engine(database_url)
     try:
         wallet = SeWallet(engine, system_clock, TokenCipher(TEST_FERNET_KEY), None)  # type: ignore[arg-type]
         wallet.use_streamelements(int(GUILD), CHANNEL_ID, JWT)
+        now = datetime.now(UTC)
+        with engine.begin() as conn:
+            for n, viewer in enumerate(VIEWERS, start=1):
+                for platform, user_id in ((Platform.KICK, viewer), (Platform.TWITCH, f"t{viewer}")):
+                    link = AccountLink(platform, user_id, 1000 + n, f"viewer{viewer}", now)
+                    save_link(conn, link, int(GUILD))
     finally:
         engine.dispose()
     for viewer in VIEWERS:

@@ -94,10 +94,14 @@ def _queue_for_streamelements(
 ) -> str:
     """The grant queued for the ``streamelements`` worker, as ``!pointsgive`` queues it (our
     ledger, which nothing reads then, is not touched); what Discord and the dashboard say."""
+    from core.features.points.se_logins import kick_without_twitch
     from core.features.points.se_words import queued_change_words
 
-    login = runtime.points.name_of(platform, user_id)
-    if login is None:
+    seen_as = runtime.points.name_of(platform, user_id) or ""
+    [login] = runtime.points_wallet.logins_of([(platform, user_id, seen_as)])
+    if not login and str(platform) == "kick":
+        raise BadInput(kick_without_twitch(f"{seen_as or 'the viewer'} ({user_id})"))
+    if not login:
         raise BadInput(
             f"Viewer {platform}:{user_id} has not been seen yet: StreamElements keeps points "
             "by login, and theirs is not known."

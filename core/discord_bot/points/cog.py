@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import math
+from collections.abc import Iterable
 
 import discord
 from discord import app_commands
@@ -26,6 +27,7 @@ from core.discord_bot.render import NO_MENTIONS, inert
 from core.events import Platform
 from core.features.linking.service import LinkingService
 from core.features.points.board import BalanceRow
+from core.features.points.se_logins import kick_without_twitch
 from core.features.points.se_wallet import STREAMELEMENTS, SeWallet
 from core.features.points.service import (
     PointsRefused,
@@ -122,15 +124,24 @@ class PointsCog(commands.Cog, name="Points"):
         lines = []
         wallet = await self._streamelements(guild.id)
         if wallet is not None:
-            # StreamElements keeps points by login: the linked or named account's.
-            for row in rows:
-                try:
-                    balance = await wallet.balance(guild.id, row.username)
-                    held = await asyncio.to_thread(wallet.held, guild.id, row.username)
-                except PointsRefused as refused:
-                    lines.append(f"**{render.inert(row.username)}**: {refused}")
+            # StreamElements keeps points by Twitch login: a Kick account's is the Twitch
+            # account linked to the same member (se_logins); each login is shown once.
+            logins = await asyncio.to_thread(wallet.logins_of, _accounts(rows))
+            shown: set[str] = set()
+            for row, login in zip(rows, logins, strict=True):
+                if login is None:
+                    lines.append(render.se_no_twitch_line(row, ctx.clean_prefix))
                     continue
-                lines.append(render.se_balance_line(row, name, held, balance))
+                if login.lower() in shown:
+                    continue
+                shown.add(login.lower())
+                try:
+                    balance = await wallet.balance(guild.id, login)
+                    held = await asyncio.to_thread(wallet.held, guild.id, login)
+                except PointsRefused as refused:
+                    lines.append(f"**{render.inert(login)}**: {refused}")
+                    continue
+                lines.append(render.se_balance_line(login, name, held, balance))
             await self._reply(ctx, "\n".join(lines))
             return
         for row in rows:
@@ -173,7 +184,8 @@ class PointsCog(commands.Cog, name="Points"):
         leaderboard reply is not documented, so the board is made here: docs/points.md)."""
         seen = await asyncio.to_thread(self.points.leaderboard, guild.id, SE_BOARD_CANDIDATES)
         await ctx.defer()
-        rows = await wallet.board(guild.id, [ranked.row.username for ranked in seen])
+        logins = await asyncio.to_thread(wallet.logins_of, _accounts(r.row for r in seen))
+        rows = await wallet.board(guild.id, [login for login in logins if login is not None])
         if not rows:
             await self._reply(ctx, render.EMPTY_BOARD)
             return
@@ -296,16 +308,19 @@ class PointsCog(commands.Cog, name="Points"):
         if wallet is not None:
             # A points change through the streamelements worker, keyed by this command.
             source = ctx.interaction.id if ctx.interaction is not None else ctx.message.id
+            [login] = await asyncio.to_thread(wallet.logins_of, _accounts([row]))
+            if login is None:
+                raise PointsRefused(kick_without_twitch(row.username))
             change = await wallet.queue_change(
                 guild.id,
-                row.username,
+                login,
                 count if give else -count,
                 ref=f"discord:{source}",
                 actor_id=ctx.author.id,
                 reason=reason,
             )
             name = await asyncio.to_thread(self.points.name, guild.id)
-            await self._reply(ctx, render.se_change_text(change, row, name))
+            await self._reply(ctx, render.se_change_text(change, row, login, name))
             return
         move = self.points.give if give else self.points.remove
         balance = await asyncio.to_thread(
@@ -324,3 +339,7 @@ class PointsCog(commands.Cog, name="Points"):
             f"{done.format(render.amount(count, name))} **{inert(row.username)}** "
             f"({render.platform_title(row)}); they have {render.amount(balance, name)}.",
         )
+
+
+def _accounts(rows: Iterable[BalanceRow]) -> list[tuple[Platform, str, str]]:
+    return [(row.platform, row.platform_user_id, row.username) for row in rows]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import discord
 
 from core.discord_bot.render import inert
+from core.events import Platform
 from core.features.points.board import BalanceRow, RankedBalance
 from core.features.points.rates import Rates, named_rates
 from core.features.points.se_holds import Held
@@ -29,13 +30,18 @@ def balance_line(row: BalanceRow, name: str, rank: int | None) -> str:
     return f"**{inert(row.username)}** ({platform_title(row)}): {amount(row.points, name)}{ranked}"
 
 
-def se_balance_line(row: BalanceRow, name: str, held: Held, balance: int) -> str:
-    """A balance kept in StreamElements, less what heists here hold of it and what waits to be
-    taken from it (each said)."""
+def se_balance_line(login: str, name: str, held: Held, balance: int) -> str:
+    """A Twitch login's balance kept in StreamElements, less what heists here hold of it and
+    what waits to be taken from it (each said)."""
     free = max(balance - held.total, 0)
+    return f"**{inert(login)}** (Twitch): {amount(free, name)} on StreamElements{held_words(held)}"
+
+
+def se_no_twitch_line(row: BalanceRow, prefix: str) -> str:
+    """A Kick account in a StreamElements guild whose member has no Twitch account linked."""
     return (
-        f"**{inert(row.username)}** ({platform_title(row)}): {amount(free, name)} on "
-        f"StreamElements{held_words(held)}"
+        f"**{inert(row.username)}** ({platform_title(row)}): StreamElements knows viewers by "
+        f"their Twitch account, and none is linked to this one (`{prefix}link twitch`)."
     )
 
 
@@ -73,9 +79,12 @@ def se_board_embed(guild_name: str, rows: list[tuple[str, int]], name: str) -> d
     return embed
 
 
-def se_change_text(change: QueuedChange, row: BalanceRow, name: str) -> str:
-    """An admin's change queued for StreamElements (made by the outbox within seconds)."""
+def se_change_text(change: QueuedChange, row: BalanceRow, login: str, name: str) -> str:
+    """An admin's change queued for StreamElements (made by the outbox within seconds); a Kick
+    account's is made to the Twitch ``login`` linked to its member, which is named."""
     who = f"**{inert(row.username)}** ({platform_title(row)})"
+    if row.platform is not Platform.TWITCH:
+        who = f"{who} as **{inert(login)}** (Twitch)"
     return queued_change_words(change, who, lambda points: amount(points, name))
 
 

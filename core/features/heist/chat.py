@@ -169,9 +169,12 @@ class HeistChat:
         )
         try:
             parse_join(invocation.arguments)  # a wrong stake is answered before asking SE
-            # StreamElements keeps points by login: the chat's login where it gives one.
+            # StreamElements keeps points by Twitch login: the chat's where it gives one.
             se = await self.service.se_stake(
-                invocation.guild_id, event.login or invocation.viewer.username
+                invocation.guild_id,
+                invocation.platform,
+                user_id,
+                event.login or invocation.viewer.username,
             )
             joined = await asyncio.to_thread(
                 self.service.join,

@@ -13,7 +13,7 @@ from sqlalchemy.engine import Connection
 from core.events import Platform
 from core.features.heist.repository import Heist, Participant
 from core.features.points import repository as points
-from core.features.points import se_wallet
+from core.features.points import se_holds, se_wallet
 from core.features.points.repository import PointsEntry
 from core.features.points.se_wallet import Settlement
 
@@ -68,7 +68,7 @@ def pay(
         )
         for member in crew
     }
-    held = se_wallet.open_holds_by_ref(conn, heist.guild_id, SOURCE, list(stake_refs.values()))
+    held = se_holds.open_holds_by_ref(conn, heist.guild_id, SOURCE, list(stake_refs.values()))
     settlements, credits = [], []
     for member in crew:
         user_id = member.platform_user_id

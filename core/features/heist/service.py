@@ -194,16 +194,22 @@ class HeistService:
             tier_multiplier_x100=rules.tier_multiplier(tier),
         )
 
-    async def se_stake(self, guild_id: int, login: str) -> SeStake | None:
+    async def se_stake(
+        self, guild_id: int, platform: Platform, user_id: str, login: str
+    ) -> SeStake | None:
         """None when this guild keeps its points on our ledger; else the viewer's balance as
         StreamElements says it now (asked before the join's transaction, which holds the
-        stake against it). Raises HeistRefused when StreamElements cannot say."""
+        stake against it). ``login`` is the Twitch chat's; a Kick viewer stakes the points of
+        the Twitch account linked to their Discord member. Raises HeistRefused when
+        StreamElements cannot say, or the Kick viewer has no Twitch account linked."""
         if self.wallet is None:
             return None
         if not await asyncio.to_thread(self.wallet.uses_streamelements, guild_id):
             return None
         read_at = self.clock()
         try:
+            if platform is Platform.KICK:
+                login = await asyncio.to_thread(self.wallet.login_of, platform, user_id, login)
             balance = await self.wallet.balance(guild_id, login)
         except PointsRefused as refused:
             raise HeistRefused(str(refused)) from None

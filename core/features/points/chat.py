@@ -1,7 +1,8 @@
 """``!points`` in stream chat: your own balance, or ``!points <name>`` another viewer's.
 
 Names are looked up on the platform the question was asked on; a name is said back only in its
-cleaned form, never starting like a command.
+cleaned form, never starting like a command. In a guild that keeps its points on StreamElements,
+a Kick account's balance is that of the Twitch account linked to it (:mod:`.se_logins`).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import re
 from core.events import Platform
 from core.features.chat_commands.router import ChatCommand, ChatInvocation
 from core.features.chat_commands.text import chat_safe
+from core.features.points.se_logins import kick_without_twitch
 from core.features.points.se_wallet import SeWallet
 from core.features.points.se_words import held_words
 from core.features.points.service import PointsRefused, PointsService
@@ -41,13 +43,14 @@ class PointsChat:
         ):
             if wanted and (" " in wanted or not NAME_PATTERN.fullmatch(wanted)):
                 return NOT_A_NAME
-            # StreamElements keeps points by login: the chat's login where it gives one.
-            own = invocation.event.login or invocation.viewer.username
+            try:
+                login = await asyncio.to_thread(
+                    self._se_login, self.wallet, invocation, wanted.lstrip("@")
+                )
+            except PointsRefused as refused:
+                return str(refused)
             return await self.streamelements_reply(
-                self.wallet,
-                invocation.guild_id,
-                wanted.lstrip("@") if wanted else own,
-                own=not wanted,
+                self.wallet, invocation.guild_id, login, own=not wanted
             )
         if not wanted:
             user_id = invocation.viewer.platform_user_id
@@ -61,6 +64,25 @@ class PointsChat:
         return await asyncio.to_thread(
             self.other_reply, invocation.guild_id, invocation.platform, wanted.lstrip("@")
         )
+
+    def _se_login(self, wallet: SeWallet, invocation: ChatInvocation, wanted: str) -> str:
+        """The StreamElements login asked about: on Twitch the name typed, else the chat's
+        login; on Kick the Twitch login linked to the asker's (or the named viewer's) Discord
+        member, never a Kick name (:mod:`.se_logins`)."""
+        if invocation.platform is Platform.TWITCH:
+            return wanted or invocation.event.login or invocation.viewer.username
+        if not wanted:
+            user_id = invocation.viewer.platform_user_id or ""
+            return wallet.login_of(Platform.KICK, user_id, invocation.viewer.username)
+        shown = chat_safe(wanted) or "that viewer"
+        ids = self.points.find_ids(Platform.KICK, wanted)
+        if not ids:
+            raise PointsRefused(f"No one called {shown} has chatted here yet.")
+        found = wallet.logins_of([(Platform.KICK, user_id, wanted) for user_id in ids])
+        logins = [login for login in found if login is not None]
+        if not logins:
+            raise PointsRefused(kick_without_twitch(shown))
+        return logins[0]
 
     def own_reply(self, guild_id: int, platform: Platform, user_id: str) -> str:
         name = self.points.name(guild_id)

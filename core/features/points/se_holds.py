@@ -5,6 +5,7 @@ hold in their own transaction (the heist's join)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -119,3 +120,21 @@ def lock_guild(conn: Connection, guild_id: int) -> None:
         .where(points_settings.c.guild_id == guild_id)
         .values(updated_at=points_settings.c.updated_at)
     )
+
+
+def open_holds_by_ref(
+    conn: Connection, guild_id: int, source: str, refs: Sequence[str]
+) -> dict[str, str]:
+    """Which of these references hold points now: reference -> the login held for."""
+    h = points_se_holds.c
+    if not refs:
+        return {}
+    rows = conn.execute(
+        sa.select(h.source_ref, h.username).where(
+            h.guild_id == guild_id,
+            h.source == source,
+            h.source_ref.in_([ref[:255] for ref in refs]),
+            h.settled_at.is_(None),
+        )
+    )
+    return {row.source_ref: row.username for row in rows}

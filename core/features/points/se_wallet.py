@@ -21,6 +21,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
+from core.events import Platform
 from core.features.points.se_holds import (
     Held,
     held_in,
@@ -29,6 +30,7 @@ from core.features.points.se_holds import (
     holds_open_in,
     lock_guild,
 )
+from core.features.points.se_logins import NO_TWITCH_LINKED, NoTwitchLinked, se_logins
 from core.features.points.se_payments import queue_payment, queued_before
 from core.features.points.service import (
     FORM_USED,
@@ -316,6 +318,20 @@ class SeWallet:
     def uses_streamelements(self, guild_id: int) -> bool:
         return self.account_of(guild_id) is not None
 
+    def logins_of(self, accounts: Sequence[tuple[Platform, str, str]]) -> list[str | None]:
+        """Each ``(platform, platform_user_id, name)`` account's StreamElements name; None for a
+        Kick account with no Twitch account linked (:mod:`.se_logins`)."""
+        with self.engine.connect() as conn:
+            return se_logins(conn, accounts)
+
+    def login_of(self, platform: Platform, platform_user_id: str, name: str) -> str:
+        """One account's StreamElements name; refused in words for a Kick account with no
+        Twitch account linked."""
+        login = self.logins_of([(platform, platform_user_id, name)])[0]
+        if login is None:
+            raise NoTwitchLinked(NO_TWITCH_LINKED)
+        return login
+
     async def balance(self, guild_id: int, username: str) -> int:
         """The viewer's StreamElements balance (0 when SE never saw them), holds not taken off.
         Raises :class:`PointsRefused` with a reason for chat."""
@@ -345,24 +361,6 @@ def _refuse_while_held(conn: Connection, guild_id: int, to: str) -> None:
 
 
 # --- the same, inside a caller's transaction ------------------------------------------------
-
-
-def open_holds_by_ref(
-    conn: Connection, guild_id: int, source: str, refs: Sequence[str]
-) -> dict[str, str]:
-    """Which of these references hold points now: reference -> the login held for."""
-    h = points_se_holds.c
-    if not refs:
-        return {}
-    rows = conn.execute(
-        sa.select(h.source_ref, h.username).where(
-            h.guild_id == guild_id,
-            h.source == source,
-            h.source_ref.in_([ref[:255] for ref in refs]),
-            h.settled_at.is_(None),
-        )
-    )
-    return {row.source_ref: row.username for row in rows}
 
 
 def settle_in(

@@ -7,6 +7,7 @@ import pytest
 
 from core.discord_bot.services import BotServices
 from core.events import Platform, Viewer
+from core.features.linking.repository import AccountLink, save_link
 from core.features.points.se_wallet import SeWallet
 from core.features.points.service import PointsService
 from core.features.viewers.repository import remember_viewers
@@ -37,11 +38,12 @@ def points(sqlite_engine, clock) -> PointsService:
 
 
 @pytest.fixture
-def services(watchtime, guilds, health_report, points, wallet) -> BotServices:
+def services(watchtime, guilds, health_report, linking, points, wallet) -> BotServices:
     return BotServices(
         watchtime=watchtime,
         guilds=guilds,
         health=lambda: health_report,
+        linking=linking,
         points=points,
         points_wallet=wallet,
     )
@@ -134,3 +136,71 @@ async def test_pointsboard_ranks_the_streamelements_balances(se, alice, se_guild
     [embed] = reply.embeds
     assert embed.description == "**#1** dave: 1,200 points\n**#2** carol: 300 points"
     assert "StreamElements' own leaderboard is not used" in (embed.footer.text or "")
+
+
+def link(engine, clock, member, platform: Platform, user_id: str, name: str, guild_id: int) -> None:
+    with engine.begin() as conn:
+        save_link(conn, AccountLink(platform, user_id, member.id, name, clock()), guild_id)
+
+
+@pytest.fixture
+def kick_carol(sqlite_engine, clock, se_guild):
+    """A Kick account called carol (77), another person than Twitch's Carol, who has
+    StreamElements points; StreamElements keeps points by Twitch login."""
+    with sqlite_engine.begin() as conn:
+        remember_viewers(conn, Platform.KICK, [Viewer("77", "carol")], clock())
+    return "77"
+
+
+async def test_a_kick_account_shows_the_points_of_the_twitch_account_linked_with_it(
+    sqlite_engine, clock, se, alice, manager, se_guild, kick_carol
+):
+    se.points.update({"carol": 700, "erin": 40})
+    link(sqlite_engine, clock, alice, Platform.KICK, kick_carol, "carol", se_guild.id)
+    [own] = await say("!points", alice)
+    assert own.content == (
+        "**carol** (Kick): StreamElements knows viewers by their Twitch account, and none is "
+        "linked to this one (`!link twitch`)."
+    )
+    [named] = await say("!points kick:carol", manager)
+    assert named.content == own.content
+    assert se.reads == []  # Twitch's carol's balance was never asked for, nor shown
+
+    link(sqlite_engine, clock, alice, Platform.TWITCH, "950", "erin", se_guild.id)
+    [own] = await say("!points", alice)
+    assert own.content == "**erin** (Twitch): 40 points on StreamElements"  # once, not twice
+    assert se.reads == ["erin"]
+
+
+async def test_pointsgive_to_a_kick_account_goes_to_its_linked_twitch_login_or_is_refused(
+    sqlite_engine, clock, se, wallet, alice, manager, se_guild, kick_carol
+):
+    se.points.update({"carol": 700, "erin": 40})
+    [reply] = await say("!pointsremove kick:carol 500", manager)
+    assert reply.content == (
+        "StreamElements knows viewers by their Twitch account, and carol on Kick has none "
+        "linked here."
+    )
+    assert (payments(wallet.engine), se.reads) == ([], [])
+
+    link(sqlite_engine, clock, alice, Platform.KICK, kick_carol, "carol", se_guild.id)
+    link(sqlite_engine, clock, alice, Platform.TWITCH, "950", "erin", se_guild.id)
+    [reply] = await say("!pointsgive kick:carol 25", manager)
+    assert reply.content == (
+        "Giving 25 points to **carol** (Kick) as **erin** (Twitch) on StreamElements, where "
+        "they have 40 points; the change is made within seconds."
+    )
+    assert payments(wallet.engine) == [("erin", 25, "pending")]
+
+
+async def test_pointsboard_leaves_out_kick_accounts_with_no_twitch_account_linked(
+    sqlite_engine, clock, se, points, alice, se_guild
+):
+    with sqlite_engine.begin() as conn:
+        remember_viewers(conn, Platform.KICK, [Viewer("79", "frank")], clock())
+    points.give(se_guild.id, Platform.KICK, "79", 50)  # seen earning here, on Kick only
+    se.points.update({"carol": 300, "dave": 1200, "frank": 9000})  # Twitch's frank: not here
+    [reply] = await say("!pointsboard", alice)
+    [embed] = reply.embeds
+    assert embed.description == "**#1** dave: 1,200 points\n**#2** carol: 300 points"
+    assert "frank" not in se.reads

@@ -118,16 +118,19 @@ def chat_message(
 
 
 class Chat:
-    """Viewers talking in the stream's chats (Kick and Twitch) through the real router."""
+    """Viewers talking in the stream's chats (Kick and Twitch) through the real router; on
+    ``platform`` unless a message says otherwise."""
 
     def __init__(self, router: ChatCommandRouter, sender: RecordingSender, clock: Clock):
         self.router = router
         self.sender = sender
         self.clock = clock
+        self.platform = Platform.KICK
 
     async def say(self, content: str, user_id: str = "1", **kwargs) -> str | None:
         """What the bot answered (None: silence)."""
         before = len(self.sender.sent)
+        kwargs.setdefault("platform", self.platform)
         event = chat_message(content, user_id, at=self.clock.now, **kwargs)
         await self.router.handle(GUILD, event)
         await self.router.flush()

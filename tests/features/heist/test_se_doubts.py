@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import pytest
 
+from core.events import Platform
 from core.features.heist.rules import HeistRules
 from core.features.heist.service import HeistService
 from core.features.payments.service import AlreadySettled, PaymentDoubts, SettleRefused
@@ -37,6 +38,13 @@ async def wallet(engine, clock, se):
         wallet = SeWallet(engine, clock, TokenCipher(TEST_FERNET_KEY), client)
         wallet.use_streamelements(GUILD, CHANNEL_ID, JWT)
         yield wallet
+
+
+@pytest.fixture
+def chat(chat):
+    """StreamElements keeps points by Twitch login, so these viewers speak in Twitch chat."""
+    chat.platform = Platform.TWITCH
+    return chat
 
 
 @pytest.fixture

@@ -12,20 +12,23 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
-from core.events import Platform
+from core.events import Platform, Viewer
 from core.features.chat_commands.replies import ChatReplier
 from core.features.heist.chat import HeistChat
 from core.features.heist.rules import HeistRefused, HeistRules
 from core.features.heist.service import HeistService
+from core.features.linking.repository import AccountLink, save_link
 from core.features.points.chat import PointsChat
+from core.features.points.se_logins import NO_TWITCH_LINKED
 from core.features.points.se_wallet import LEDGER, STREAMELEMENTS, SeWallet
 from core.features.points.service import NotEnoughPoints, PointsRefused
 from core.features.points.tables import points_ledger
+from core.features.viewers.repository import remember_viewers
 from core.platforms.streamelements.api import StreamElementsPoints
 from core.security.secrets import TokenCipher
 from tests.conftest import TEST_FERNET_KEY
 from tests.fakes.streamelements_server import CHANNEL_ID, JWT, FakeStreamElements
-from tests.features.heist.conftest import GUILD, TWITCH_BROADCASTER, Draws, chat_message
+from tests.features.heist.conftest import GUILD, T0, TWITCH_BROADCASTER, Draws, chat_message
 from tests.features.points.se_support import die_while_paying, payments, payments_worker
 from tests.support.waiting import no_sleep
 
@@ -45,6 +48,13 @@ async def wallet(engine, clock, se):
         wallet = SeWallet(engine, clock, TokenCipher(TEST_FERNET_KEY), client)
         wallet.use_streamelements(GUILD, CHANNEL_ID, JWT)
         yield wallet
+
+
+@pytest.fixture
+def chat(chat):
+    """StreamElements keeps points by Twitch login, so these viewers speak in Twitch chat."""
+    chat.platform = Platform.TWITCH
+    return chat
 
 
 @pytest.fixture
@@ -156,12 +166,12 @@ async def test_a_join_whose_balance_was_read_before_the_switch_to_the_ledger_hol
 ):
     """The balance is read from StreamElements before the join's transaction; a switch to the
     ledger in between left a stake held on StreamElements that no payment could settle."""
-    se_stake = await service.se_stake(GUILD, "viewer1")
+    se_stake = await service.se_stake(GUILD, Platform.TWITCH, "1", "viewer1")
     wallet.use_ledger(GUILD)
     with pytest.raises(HeistRefused, match="StreamKeeper's ledger again"):
-        service.join(GUILD, Platform.KICK, "b", "1", "viewer1", "200 low", se=se_stake)
+        service.join(GUILD, Platform.TWITCH, "b", "1", "viewer1", "200 low", se=se_stake)
     assert wallet.open_holds(GUILD, "viewer1") == 0
-    assert service.status(GUILD, Platform.KICK) is None
+    assert service.status(GUILD, Platform.TWITCH) is None
 
 
 async def test_another_streamelements_channel_mid_heist_is_refused_a_new_jwt_is_not(
@@ -180,7 +190,7 @@ async def test_another_streamelements_channel_mid_heist_is_refused_a_new_jwt_is_
 async def test_cancel_releases_every_hold_and_pays_nothing(chat, se, wallet, engine):
     await chat.say("!join 200", "1")
     await chat.say("!join 300", "2")
-    cancel = chat_message("!heist cancel", "9", badges=("moderator",))
+    cancel = chat_message("!heist cancel", "9", badges=("moderator",), platform=Platform.TWITCH)
     await chat.router.handle(GUILD, cancel)
     await chat.router.flush()
     assert chat.sender.sent[-1].text == (
@@ -295,11 +305,7 @@ async def test_a_lost_stake_not_paid_yet_cannot_be_staked_or_removed_again(
     """Between a heist's end and the worker's call, StreamElements still counts the lost
     stake: the viewer's other chat (Twitch, the same login) and an admin's removal must not
     spend it a second time, and the balance in chat says it waits to be taken away."""
-    await chat.say("!join all", "3")  # viewer3 stakes all 150 in the Kick chat's heist
-    clock.advance(120)
-    draws.push(LOSE)
-    await heist_chat.resolve_due()
-    assert outbox(engine) == [("viewer3", -150, "pending")]
+    await lose_all_of_viewer3(chat, heist_chat, clock, draws, engine)
 
     answer = await chat.say("!join all", "3", platform=Platform.TWITCH)
     assert answer == "You have no points to stake yet."
@@ -317,9 +323,21 @@ async def test_a_lost_stake_not_paid_yet_cannot_be_staked_or_removed_again(
     assert await chat.say("!points", "3") == "You have 0 points on StreamElements."
 
 
+def link_kick_to_twitch(engine, member: int, kick_id: str, twitch_id: str, login: str) -> None:
+    """A Discord member who linked Kick account ``kick_id`` and Twitch account ``login``."""
+    with engine.begin() as conn:
+        for platform, user_id, name in (
+            (Platform.KICK, kick_id, f"kick_{kick_id}"),
+            (Platform.TWITCH, twitch_id, login),
+        ):
+            save_link(conn, AccountLink(platform, user_id, member, name, T0), GUILD)
+
+
 async def lose_all_of_viewer3(chat, heist_chat, clock, draws, engine) -> None:
-    """viewer3 stakes all 150 in the Kick chat's heist and loses: -150 waits for the worker."""
-    await chat.say("!join all", "3")
+    """viewer3, linked on Kick and Twitch, stakes all 150 in the Kick chat's heist and loses:
+    -150 waits for the worker."""
+    link_kick_to_twitch(engine, 3003, "k3", "3", "viewer3")
+    await chat.say("!join all", "k3", platform=Platform.KICK)
     clock.advance(120)
     draws.push(LOSE)
     await heist_chat.resolve_due()
@@ -333,7 +351,9 @@ async def test_a_loss_paid_between_the_balance_read_and_the_join_is_not_staked_a
     worker then takes the 150 (the payment no longer waits); the join's transaction must not
     hold 150 against the 150 it read."""
     await lose_all_of_viewer3(chat, heist_chat, clock, draws, engine)
-    stake = await service.se_stake(GUILD, "viewer3")  # what HeistChat.join asks first
+    stake = await service.se_stake(
+        GUILD, Platform.TWITCH, "3", "viewer3"
+    )  # what HeistChat.join asks first
     assert stake is not None
     assert stake.balance == 150
     while await payments_worker(wallet).run_once():  # another process's worker, meanwhile
@@ -369,3 +389,45 @@ async def test_an_admin_removal_is_refused_for_a_loss_paid_while_the_balance_was
     with pytest.raises(NotEnoughPoints, match="viewer3 has only 0 points free"):
         await wallet.queue_change(GUILD, "viewer3", -100, ref="admin:1", actor_id=1, reason="")
     assert outbox(engine) == [("viewer3", -150, "done")]
+
+
+async def test_a_kick_viewer_named_like_a_twitch_viewer_cannot_spend_their_points(
+    chat, points, se, wallet, engine, clock
+):
+    """StreamElements keeps points by Twitch login. A Kick account called viewer1 is not
+    Twitch's viewer1: it stakes nothing of theirs, and is told to link its Twitch account."""
+    chat.router.add(PointsChat(points, wallet).commands()[0])
+    with engine.begin() as conn:
+        remember_viewers(conn, Platform.KICK, [Viewer("k1", "viewer1")], clock.now)
+    answer = await chat.say("!join 1000", "k1", platform=Platform.KICK, username="viewer1")
+    assert answer == NO_TWITCH_LINKED
+    assert await chat.say("!points", "k1", platform=Platform.KICK, username="viewer1") == (
+        NO_TWITCH_LINKED
+    )
+    assert await chat.say("!points viewer1", "k2", platform=Platform.KICK) == (
+        "StreamElements knows viewers by their Twitch account, and viewer1 on Kick has none "
+        "linked here."
+    )
+    assert await chat.say("!points nobody_here", "k2", platform=Platform.KICK) == (
+        "No one called nobody_here has chatted here yet."
+    )
+    assert (wallet.open_holds(GUILD, "viewer1"), se.reads) == (0, [])
+
+
+async def test_a_kick_viewer_stakes_the_points_of_the_twitch_account_linked_with_it(
+    chat, points, se, wallet, engine, clock
+):
+    chat.router.add(PointsChat(points, wallet).commands()[0])
+    link_kick_to_twitch(engine, 2002, "k2", "2", "viewer2")
+    with engine.begin() as conn:
+        remember_viewers(conn, Platform.KICK, [Viewer("k2", "viewer1")], clock.now)
+    answer = await chat.say("!join 300", "k2", platform=Platform.KICK, username="viewer1")
+    assert answer is not None
+    assert answer.startswith("A heist is being planned! You are in with 300")
+    assert (wallet.open_holds(GUILD, "viewer2"), wallet.open_holds(GUILD, "viewer1")) == (300, 0)
+    assert await chat.say("!points", "k2", platform=Platform.KICK, username="viewer1") == (
+        "You have 700 points on StreamElements (300 held for a heist)."
+    )
+    assert await chat.say("!points viewer1", "k9", platform=Platform.KICK) == (
+        "viewer2 has 700 points on StreamElements (300 held for a heist)."
+    )

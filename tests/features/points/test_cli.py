@@ -151,9 +151,12 @@ def test_in_a_streamelements_guild_the_grant_is_queued_for_streamelements(
         runtime.points_wallet.use_streamelements(int(GUILD), CHANNEL_ID, JWT)
         with runtime.engine.begin() as conn:
             remember_viewers(conn, Platform.TWITCH, [Viewer("900", "viewer_900")], T0)
+            # A Kick account called like the Twitch viewer, linked to no Twitch account.
+            remember_viewers(conn, Platform.KICK, [Viewer("78", "viewer_900")], T0)
 
         given = cli(env, "points", "give", GUILD, "twitch", "900", "250", "--reason", "prize")
-        unseen = cli(env, "points", "give", GUILD, "kick", "77", "5")
+        unseen = cli(env, "points", "give", GUILD, "twitch", "77", "5")
+        kick = cli(env, "points", "give", GUILD, "kick", "78", "5")
 
     assert given.returncode == 0, given.stderr
     assert given.stdout.strip() == (
@@ -173,7 +176,12 @@ def test_in_a_streamelements_guild_the_grant_is_queued_for_streamelements(
 
     assert unseen.returncode == 2, unseen.stderr
     assert unseen.stderr.strip().splitlines()[-1] == (
-        "Viewer kick:77 has not been seen yet: StreamElements keeps points by login, and "
+        "Viewer twitch:77 has not been seen yet: StreamElements keeps points by login, and "
         "theirs is not known."
+    )
+    assert kick.returncode == 2, kick.stderr
+    assert kick.stderr.strip().splitlines()[-1] == (
+        "StreamElements knows viewers by their Twitch account, and viewer_900 (78) on Kick has "
+        "none linked here."
     )
     assert payments(runtime.engine) == [("viewer_900", 250, "pending")]

@@ -11,12 +11,13 @@ from datetime import UTC, date, datetime, time, timedelta
 
 from flask import abort, flash, g, request
 
-from core.events import utc
+from core.events import Platform, utc
 from core.features.heist.history_repository import OUTCOMES, FinishedHeist
 from core.features.heist.repository import CANCELLED
 from core.features.heist.rules import SETTINGS
 from core.features.points.board import BalanceRow
 from core.features.points.rates import RATE_LABELS, RATE_NAMES, named_rates, rate_label
+from core.features.points.se_logins import kick_without_twitch
 from core.features.points.se_wallet import SeWallet
 from core.features.points.se_words import queued_change_words
 from core.features.points.service import MAX_AMOUNT, PointsRefused, checked_reason
@@ -246,11 +247,14 @@ def _queue_for_streamelements(  # type: ignore[no-untyped-def]
     """A give or take in a StreamElements guild: queued for the ``streamelements`` worker as
     ``!pointsgive`` queues it (our ledger, which nothing reads then, is not touched), keyed by
     the form's one-time reference, so a form sent twice queues one change."""
+    [login] = wallet.logins_of([(row.platform, row.platform_user_id, row.username)])
+    if login is None:
+        return _show(guild_id, {"amount": kick_without_twitch(row.username)})
     try:
         change = installed(config().run)(
             wallet.queue_change(
                 guild_id,
-                row.username,
+                login,
                 amount,
                 ref=ref,
                 actor_id=g.user.id,
@@ -261,6 +265,8 @@ def _queue_for_streamelements(  # type: ignore[no-untyped-def]
         return _show(guild_id, {"amount": str(refused)})
     currency = installed(config().points).name(guild_id)
     who = f"{row.username} ({row.platform})"
+    if row.platform is not Platform.TWITCH:
+        who = f"{who} as {login} (twitch)"
     return done(
         AREA.endpoint,
         guild_id,
