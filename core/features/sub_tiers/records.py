@@ -15,6 +15,10 @@ sub was paid with Prime), who said so (``source``), when (``seen_at``) and until
    Prime flag stays; later, it is a new month that nobody said was Prime.
 5. ``since`` (when this tier was first seen) is kept while the tier stays; the expiry is the
    later of the two while the record counts (a later event refreshes, never shortens).
+6. An ended subscription (``ended_at``, Twitch's ``channel.subscription.end``) stays ended for
+   every sighting from before the end, even once the record has expired: a ``channel.subscribe``
+   sent before the end and delivered after it is the ended sub told late. A sighting from after
+   the end is a new sub.
 """
 
 from __future__ import annotations
@@ -40,6 +44,7 @@ class SubTier:
     seen_at: datetime
     expires_at: datetime
     since: datetime | None = None  # when this tier was first seen; None: seen_at
+    ended_at: datetime | None = None  # when the platform said the subscription ended
 
     @property
     def first_seen(self) -> datetime:
@@ -93,6 +98,9 @@ def merge(existing: SubTier | None, incoming: SubTier, now: datetime) -> SubTier
     """The record after ``incoming`` is seen; None when ``existing`` stays as it is."""
     if incoming.expires_at <= now:
         return None
+    ended_at = existing.ended_at if existing is not None else None
+    if ended_at is not None and incoming.seen_at <= ended_at:
+        return None  # told before the end: the ended sub, late
     if existing is None or existing.expires_at <= now:
         return replace(incoming, since=incoming.seen_at)
     if incoming.source == BADGE:

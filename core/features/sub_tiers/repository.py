@@ -37,6 +37,7 @@ def _sub_tier(row: sa.Row) -> SubTier:
         seen_at=utc(row.seen_at),
         expires_at=utc(row.expires_at),
         since=utc(row.since),
+        ended_at=utc(row.ended_at) if row.ended_at is not None else None,
     )
 
 
@@ -123,6 +124,7 @@ def _values(guild_id: int, sub: SubTier) -> dict[str, object]:
         "since": sub.first_seen,
         "seen_at": sub.seen_at,
         "expires_at": sub.expires_at,
+        "ended_at": sub.ended_at,
     }
 
 
@@ -155,11 +157,23 @@ def end_record(
     conn: Connection, guild_id: int, platform: str, platform_user_id: str, ended_at: datetime
 ) -> bool:
     """Make a viewer's record stop counting at ``ended_at`` (their subscription ended), unless a
-    source saw it after that (a resub told before the end arrived) or it stopped already.
-    Whether a record was ended; a repeated end changes nothing."""
-    return _end(
-        conn, guild_id, platform, platform_user_id, ended_at, sub_tiers.c.seen_at <= ended_at
+    source saw it after that (a resub told before the end arrived), and remember the end, so a
+    source that spoke before it and is delivered later changes nothing (see :func:`merge`).
+    Whether the end was news; a repeated end changes nothing."""
+    s = sub_tiers.c
+    at = sa.bindparam("end_time", ended_at, type_=s.expires_at.type)
+    result = conn.execute(
+        sa.update(sub_tiers)
+        .where(
+            s.guild_id == guild_id,
+            s.platform == platform,
+            s.platform_user_id == platform_user_id,
+            s.seen_at <= ended_at,
+            sa.or_(s.ended_at.is_(None), s.ended_at < ended_at),
+        )
+        .values(ended_at=at, expires_at=sa.case((s.expires_at > at, at), else_=s.expires_at))
     )
+    return bool(result.rowcount)
 
 
 def end_badge_hint(

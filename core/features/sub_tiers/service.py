@@ -178,7 +178,8 @@ class SubTierService:
     def handle_ended(self, guild_id: int, event: SubscriptionEnded) -> None:
         """A subscription ended (Twitch's ``channel.subscription.end``): the viewer's record
         stops counting from then, so no game gives a bonus for it. A record a source made after
-        the end (a resub told first) stays; a redelivered end changes nothing."""
+        the end (a resub told first) stays; a redelivered end changes nothing. The end is kept,
+        so a subscription event sent before it and delivered after it changes nothing."""
         user_id = event.viewer.platform_user_id
         if user_id is None:
             return

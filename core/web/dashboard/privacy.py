@@ -136,7 +136,8 @@ STORED: tuple[Stored, ...] = (
         f"{ASK}.",
     ),
     Stored(
-        "Subscription tiers seen for viewers (which tier, from which source, until when)",
+        "Subscription tiers seen for viewers (which tier, from which source, until when, when "
+        "Twitch said it ended)",
         ("sub_tiers",),
         "until 7 days after the subscription expires",
         "Nothing to ask: they follow the platform's subscription and expire with it.",

@@ -244,6 +244,30 @@ def test_a_resub_told_before_its_old_subs_end_arrived_stays(tiers: SubTierServic
     assert sub.tier == "1"
 
 
+def test_a_subscribe_sent_before_the_end_and_delivered_after_it_does_not_resubscribe(
+    tiers: SubTierService, clock: Clock
+) -> None:
+    feed(tiers, twitch_event("channel.subscription.message", T0, tier="3000"))
+    ended_at = T0 + timedelta(days=3)
+    clock.advance(timedelta(days=3, minutes=5).total_seconds())
+    tiers.handle_ended(GUILD, twitch_event("channel.subscription.end", ended_at, "end-1"))
+
+    # Twitch sent this a minute before the end and delivered it (a retry) after it
+    late = twitch_event("channel.subscribe", ended_at - timedelta(minutes=1), "sub-late")
+    feed(tiers, late)
+    assert tiers.tier_of(GUILD, "twitch", "1234") is None  # no bonus for a month
+    with tiers.engine.connect() as conn:
+        [row] = conn.execute(sub_tiers.select()).all()
+    assert row.expires_at.replace(tzinfo=UTC) == ended_at
+
+    # a sub sent after the end is a new one
+    feed(tiers, twitch_event("channel.subscribe", ended_at + timedelta(minutes=2), "sub-new"))
+    sub = tiers.tier_of(GUILD, "twitch", "1234")
+    assert sub is not None
+    assert (sub.tier, sub.source) == ("1", "twitch:channel.subscribe")
+    assert sub.expires_at == A_MONTH_ON + timedelta(days=3, minutes=2)
+
+
 def test_an_end_for_someone_without_a_record_or_in_another_guild_changes_nothing(
     tiers: SubTierService,
 ) -> None:
