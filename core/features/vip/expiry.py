@@ -7,7 +7,10 @@ restart re-arms it); the platform's worker makes each (:meth:`VipExpiry.remove_e
 VIP any more" (someone removed them by hand) and "unknown user" (the account was deleted or
 suspended) as done. Outside VIPs (``channel.vip.add`` for
 someone StreamKeeper did not grant) are tracked and shown, never removed; a
-``channel.vip.remove`` closes whatever grant is open.
+``channel.vip.remove`` closes whatever grant is open. Twitch delivers these out of order at
+times: a removal with no open grant is kept as a closed outside grant (at the time Twitch sent
+it), and an add sent before a removal we know of (that one, or the end of one of our grants) is
+the old VIP told late, not tracked.
 """
 
 from __future__ import annotations
@@ -216,6 +219,14 @@ class VipExpiry:
         viewer_id = event.viewer.platform_user_id
         if viewer_id is None or repository.open_grant(conn, guild_id, event.platform, viewer_id):
             return False
+        if repository.removed_since(conn, guild_id, event.platform, viewer_id, event.occurred_at):
+            # Twitch sent it before a removal we already had: that VIP is gone, told late
+            log.info(
+                "guild %s: a VIP add of %s sent before their removal is ignored",
+                guild_id,
+                viewer_id,
+            )
+            return False
         track_outside(
             conn,
             guild_id,
@@ -234,6 +245,7 @@ class VipExpiry:
             return False
         grant = repository.open_grant(conn, guild_id, event.platform, viewer_id)
         if grant is None:
+            _keep_removal(conn, guild_id, event, viewer_id)
             return False
         if event.occurred_at < grant.granted_at:
             # Twitch sent it before this grant began: the end of an earlier VIP (ours, or one
@@ -257,6 +269,29 @@ class VipExpiry:
 
     async def handle_vip_removed(self, guild_id: int, event: VipRemoved) -> None:
         await self.effects.in_transaction(lambda conn: self.vip_removed(conn, guild_id, event))
+
+
+def _keep_removal(conn: Connection, guild_id: int, event: VipRemoved, viewer_id: str) -> None:
+    """A removal of a VIP with no open grant: the VIP's add may still arrive (Twitch delivered
+    them out of order), so the removal is kept as a closed outside grant, shown nowhere, that
+    makes such an add old news (:meth:`VipExpiry.vip_added`)."""
+    at = event.occurred_at
+    if repository.removed_since(conn, guild_id, event.platform, viewer_id, at):
+        return  # a removal we know of already covers it (our own removal's echo, a repeat)
+    grant = Grant(
+        id=0,
+        guild_id=guild_id,
+        platform=event.platform,
+        broadcaster_user_id=event.broadcaster_user_id,
+        platform_user_id=viewer_id,
+        username=event.viewer.username,
+        source=OUTSIDE,
+        granted_at=at,
+        expires_at=None,
+        removed_at=at,
+        removal_reason="removed outside StreamKeeper before its add arrived",
+    )
+    repository.add_grant(conn, grant)
 
 
 def track_outside(

@@ -136,6 +136,21 @@ def open_grant(
     return _latest_open_grant(conn, guild_id, platform, viewer)
 
 
+def removed_since(
+    conn: Connection, guild_id: int, platform: Platform, platform_user_id: str, at: datetime
+) -> bool:
+    """Whether a grant of the viewer was closed at ``at`` or later (a VIP added before then and
+    told late was removed since)."""
+    g = vip_grants.c
+    query = sa.select(g.id).where(
+        g.guild_id == guild_id,
+        g.platform == platform.value,
+        g.platform_user_id == platform_user_id,
+        g.removed_at >= at,
+    )
+    return conn.execute(query.limit(1)).first() is not None
+
+
 def is_role_of_open_grants(conn: Connection, guild_id: int, role_id: int) -> bool:
     """Whether a Kick grant not removed yet holds ``role_id`` (its expiry takes it back, even
     after the Kick reward was given another role)."""

@@ -22,13 +22,15 @@ from tests.features.vip.doubles import (
     redemption,
 )
 
+MINUTE = timedelta(minutes=1)
 
-def vip_event(kind, viewer_id: str, name: str):
+
+def vip_event(kind, viewer_id: str, name: str, at=T0):  # type: ignore[no-untyped-def]
     return kind(
         platform=Platform.TWITCH,
-        event_id=f"{kind.kind}-{viewer_id}-{name}",
+        event_id=f"{kind.kind}-{viewer_id}-{name}-{at.isoformat()}",
         broadcaster_user_id=BROADCASTER,
-        occurred_at=T0,
+        occurred_at=at,
         viewer=Viewer(viewer_id, name),
     )
 
@@ -213,6 +215,33 @@ async def test_a_late_removal_sent_before_the_grant_leaves_it(vip: Vip) -> None:
     assert (grant.username, grant.source) == ("One", "redemption")
     vip.clock.advance(days=2)
     assert (await expire(vip.service)).removed == 1
+
+
+async def test_a_hand_given_vip_removed_before_its_add_arrived_is_not_kept(vip: Vip) -> None:
+    """The streamer made Seven VIP by hand (channel.vip.add sent at T0) and took it back a
+    minute later; Twitch delivered the removal first. The list shows no VIP nobody removes; a
+    later VIP by hand is tracked again."""
+    vip.clock.advance(minutes=5)
+    expiry = vip.service.expiry
+    await expiry.handle_vip_removed(GUILD, vip_event(VipRemoved, "7", "Seven", T0 + MINUTE))
+    await expiry.handle_vip_added(GUILD, vip_event(VipAdded, "7", "Seven", T0))
+
+    assert await vip.service.list_vips(GUILD) == []
+
+    await expiry.handle_vip_added(GUILD, vip_event(VipAdded, "7", "Seven", T0 + 3 * MINUTE))
+    [grant] = await vip.service.list_vips(GUILD)
+    assert (grant.username, grant.source) == ("Seven", "outside")
+
+
+async def test_our_vip_add_told_after_the_grant_ended_is_no_outside_vip(vip: Vip) -> None:
+    await vip.service.redemptions.handle(GUILD, redemption("1", vip.reward_id, username="One"))
+    vip.clock.advance(hours=25)
+    assert (await expire(vip.service)).removed == 1
+
+    # the channel.vip.add our own grant caused, delivered only now
+    await vip.service.expiry.handle_vip_added(GUILD, vip_event(VipAdded, "1", "One", T0))
+
+    assert await vip.service.list_vips(GUILD) == []
 
 
 async def test_auto_removal_off_leaves_expired_vips(vip: Vip) -> None:
