@@ -8,6 +8,10 @@ the channel and the stream's start (the platform's ``started_at``, which every s
 start carries), not by guild: a channel several Discord servers follow hears it once, queued by
 the server that speaks in its chat (``answering.py``). A VIP pause or resume is keyed by the
 guild, the reward and the moment its state changed.
+
+A start told late says nothing: one older than the latest start stored for the guild's channel
+(a newer stream began) or than its stored end (Twitch delivered a stream's ``stream.online``
+after its ``stream.offline``), the rule the live state itself follows (``watch_streams``).
 """
 
 from __future__ import annotations
@@ -16,12 +20,14 @@ import logging
 from collections.abc import Callable
 from datetime import datetime
 
+import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from core.bus.dispatch import handles_across_guilds
 from core.events import Platform, StreamStarted, utc
 from core.features.chat_commands.queued import queue_line
 from core.features.chat_commands.text import chat_safe
+from core.features.watchtime.tables import watch_streams
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +50,24 @@ def vip_text(is_paused: bool, reward_title: str | None) -> str:
     if is_paused:
         return f"VIP redemptions are paused for now: {title} cannot be redeemed."
     return f"VIP redemptions are back on: redeem {title} for a while as VIP."
+
+
+def _is_told_late(conn: Connection, guild_id: int, event: StreamStarted) -> bool:
+    """Whether the guild's channel has a later start, or an end after this start, stored."""
+    s = watch_streams.c
+    row = conn.execute(
+        sa.select(s.is_live, s.changed_at, s.started_at).where(
+            s.guild_id == guild_id,
+            s.platform == str(event.platform),
+            s.broadcaster_user_id == event.broadcaster_user_id,
+        )
+    ).first()
+    if row is None:
+        return False
+    began = utc(event.occurred_at)
+    if row.started_at is not None and utc(row.started_at) > began:
+        return True  # a newer stream started
+    return not row.is_live and utc(row.changed_at) > began  # this stream ended already
 
 
 class ChatNotices:
@@ -82,6 +106,16 @@ class ChatNotices:
         queued = []
         with self.engine.begin() as conn:
             for guild_id, event in sorted(said, key=lambda pair: pair[0]):
+                if _is_told_late(conn, guild_id, event):
+                    log.info(
+                        "guild %s: %s channel %s went live at %s, before its latest start or "
+                        "end: no online notice",
+                        guild_id,
+                        event.platform,
+                        event.broadcaster_user_id,
+                        utc(event.occurred_at).isoformat(),
+                    )
+                    continue
                 at = utc(event.occurred_at).strftime("%Y%m%dT%H%M%S")
                 channel = event.broadcaster_user_id
                 # The channel's one chat hears it once, however many guilds follow it.

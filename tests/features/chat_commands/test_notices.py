@@ -9,11 +9,12 @@ from datetime import timedelta
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from core.events import Platform, StreamStarted
+from core.events import Platform, StreamEnded, StreamStarted
 from core.features.chat_commands.answering import AnsweringGuilds
 from core.features.chat_commands.notices import ChatNotices, online_text, vip_text
 from core.features.chat_commands.queued import QueuedChat
 from core.features.guilds.service import GuildService
+from core.features.watchtime.service import WatchtimeService, WatchtimeSettings
 from core.storage.tables import outbox
 from tests.features.chat_commands.doubles import T0, RecordingSender
 from tests.features.chat_commands.test_commands import connect_streamer
@@ -57,6 +58,32 @@ async def test_the_next_coming_online_is_said_again(engine: Engine):
     bot.handle_stream_started(GUILD, started("s2", T0 + timedelta(hours=5)))
     await chat_worker(QueuedChat(engine, Clock(T0), lambda _: kick)).run_once()
     assert len(kick.texts) == 2
+
+
+async def test_an_old_streams_late_start_says_nothing(engine: Engine):
+    """Twitch delivered stream 1's stream.online after stream 2 began, and another copy after
+    stream 1's own stream.offline: the chat hears "online" for stream 2 only."""
+    kick = RecordingSender()
+    bot = notices(engine)
+    watchtime = WatchtimeService(engine, WatchtimeSettings(), Clock(T0))
+    first, second = started("s1"), started("s2", T0 + timedelta(hours=3))
+    ended = StreamEnded(
+        platform=Platform.KICK,
+        event_id="e1",
+        broadcaster_user_id="42",
+        occurred_at=T0 + timedelta(hours=2),
+    )
+    watchtime.record_stream_state(GUILD, ended)  # stream 1's end came first
+    bot.handle_stream_started(GUILD, first)  # its start, late
+    for event in (second, first):  # stream 2, then stream 1's start once more
+        watchtime.record_stream_state(GUILD, event)
+        bot.handle_stream_started(GUILD, event)
+
+    await chat_worker(QueuedChat(engine, Clock(T0), lambda _: kick)).run_once()
+    assert len(kick.texts) == 1
+    with engine.connect() as conn:
+        [key] = conn.execute(sa.select(outbox.c.effect_key)).scalars().all()
+    assert key.endswith(second.occurred_at.strftime(":%Y%m%dT%H%M%S"))  # stream 2's
 
 
 MAIN_SERVER, SECOND_SERVER = 111, 222  # two Discord servers following the same channel
