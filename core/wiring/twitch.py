@@ -110,7 +110,8 @@ def install(rt: Assembly) -> None:
         rt.chat_senders[Platform.TWITCH] = lambda: rt.twitch.chat
         rt.on_shutdown(rt.twitch.close_chat)
 
-    def record_revocation(revocation: Revocation) -> None:
+    def record_revocation(revocation: Revocation) -> bool:
+        """Keep a revocation; False when it is of a subscription replaced since (logged)."""
         stored = StoredRevocation(
             subscription_id=revocation.subscription_id,
             subscription_type=revocation.subscription_type,
@@ -119,10 +120,11 @@ def install(rt: Assembly) -> None:
             revoked_at=revocation.revoked_at,
         )
         if rt.twitch_revocations.is_of_a_replaced_subscription(stored):
-            return
+            return False
         rt.twitch_revocations.record(stored)
         if revocation.broadcaster_user_id and revocation.status in GRANT_GONE:
             rt.twitch_connections.grant_revoked(revocation.broadcaster_user_id)
+        return True
 
     rt.twitch_receiver = TwitchWebhookReceiver(
         secret=twitch.eventsub_secret,
@@ -149,7 +151,7 @@ def install(rt: Assembly) -> None:
     install_eventsub_socket(rt, record_revocation)
 
 
-def install_eventsub_socket(rt: Assembly, record_revocation: Callable[[Revocation], None]) -> None:
+def install_eventsub_socket(rt: Assembly, record_revocation: Callable[[Revocation], bool]) -> None:
     """The EventSub WebSocket, when Twitch's webhooks cannot reach us (like Kick's Pusher).
     Its token provider, ``rt.twitch_token_for(broadcaster_user_id)``, comes with the Twitch
     connection; without it the supervisor idles."""

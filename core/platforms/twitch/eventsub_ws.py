@@ -140,7 +140,8 @@ class EventSubSocket(ReconnectingSocket[EventSubState]):
         """``subscribe(session_id)`` creates the subscriptions on a new session (raising ends
         the connection, which is then tried again with backoff); it may return the types
         Twitch refused (type -> why), kept in the state's ``refused``. ``record_revocation`` is run
-        in a thread. ``webhooks_deliver(subscription_type, event)`` is asked on the loop, so it
+        in a thread; it returns False for a stale revocation (logged there), which is not warned
+        of here. ``webhooks_deliver(subscription_type, event)`` is asked on the loop, so it
         must be cheap. See :class:`~core.platforms.sockets.ReconnectingSocket` for ``publish``,
         ``session`` and the backoff."""
         super().__init__(
@@ -291,6 +292,14 @@ class EventSubSocket(ReconnectingSocket[EventSubState]):
         revocation = revocation_of(frame, received_at=datetime.now(UTC))
         if revocation is None:
             return
+        self._update(revoked=(*self._state.revoked, revocation.subscription_type))
+        try:
+            is_news = await asyncio.to_thread(self._record_revocation, revocation)
+        except Exception:
+            log.exception("Twitch EventSub %s: recording a revocation failed", self.name)
+            is_news = True
+        if is_news is False:  # of a subscription replaced since: logged (info) where decided
+            return
         log.warning(
             "Twitch EventSub %s: Twitch revoked %s (%s): %s",
             self.name,
@@ -298,11 +307,6 @@ class EventSubSocket(ReconnectingSocket[EventSubState]):
             revocation.subscription_id,
             revocation.status,
         )
-        self._update(revoked=(*self._state.revoked, revocation.subscription_type))
-        try:
-            await asyncio.to_thread(self._record_revocation, revocation)
-        except Exception:
-            log.exception("Twitch EventSub %s: recording a revocation failed", self.name)
 
 
 def _frame_of(message: aiohttp.WSMessage) -> WsFrame | None:

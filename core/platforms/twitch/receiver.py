@@ -51,10 +51,12 @@ class TwitchWebhookReceiver(WebhookReceiver):
         self,
         *,
         secret: str | None,
-        record_revocation: Callable[[Revocation], None],
+        record_revocation: Callable[[Revocation], bool],
         **common: Any,
     ) -> None:
         """``common``: :class:`~core.platforms.webhook_answers.WebhookReceiver`'s.
+        ``record_revocation(revocation)``: whether it was news (False: a stale revocation, of a
+        subscription replaced since, which the callback logs itself).
         ``on_arrival(broadcaster_user_id, subscription_type)``: the EventSub WebSocket asks what
         arrives."""
         super().__init__(**common)
@@ -99,7 +101,7 @@ class TwitchWebhookReceiver(WebhookReceiver):
         if seen := self._seen_before(receipt_id):
             return seen
         try:
-            self.record_revocation(revocation)
+            is_news = self.record_revocation(revocation)
         except Exception as exc:
             log.error("twitch webhook: recording a revocation failed", exc_info=exc)
             try:
@@ -107,6 +109,8 @@ class TwitchWebhookReceiver(WebhookReceiver):
             except Exception as forget_exc:
                 log.error("twitch webhook: could not forget a revocation's id", exc_info=forget_exc)
             return self.answers.unavailable(BusUnavailable("the database is unavailable"))
+        if not is_news:  # logged (info) with the reason where that was decided
+            return self.answers.done("ignored", "a revocation of a subscription replaced since")
         log.warning(
             "twitch revoked subscription %s (%s) for broadcaster %s: %s",
             revocation.subscription_id,

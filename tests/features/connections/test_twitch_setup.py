@@ -466,29 +466,48 @@ def revoke(runtime, clock, subscription_id: str, status: str = "authorization_re
     assert answer[0] == 200
 
 
+def revocation_lines(caplog) -> list[tuple[str, str]]:  # type: ignore[no-untyped-def]
+    return [
+        (record.levelname, record.getMessage())
+        for record in caplog.records
+        if "revoked subscription" in record.getMessage()
+    ]
+
+
 def test_a_late_revocation_of_a_subscription_replaced_since_leaves_the_connection(
-    runtime, twitch, clock
+    runtime, twitch, clock, caplog
 ):
     """The streamer connected again and the upkeep made new subscriptions: Twitch's revocation
-    of one made before (its delivery retried, or late) is not news about the new grant."""
+    of one made before (its delivery retried, or late) is not news about the new grant, and
+    the operator reads one info line saying it was ignored, no warning."""
     connect(runtime)
     asyncio.run(runtime.twitch_subscriptions.sync_requested())
     held = {s.subscription_id for s in runtime.twitch_connections.stored_subscriptions(BROADCASTER)}
     assert "old-subscription" not in held
 
+    caplog.set_level("INFO")
     revoke(runtime, clock, "old-subscription")
 
     assert not runtime.twitch_connections.status(GUILD).needs_reauthorization
     status = runtime.twitch_setup.status(GUILD, ADMIN)
     assert (status.revocations, status.reconsent_link) == ((), None)
+    [(level, line)] = revocation_lines(caplog)
+    assert level == "INFO"
+    assert "old-subscription" in line
+    assert "ignored" in line
 
 
-def test_a_revocation_of_a_subscription_held_marks_the_connection(runtime, twitch, clock):
+def test_a_revocation_of_a_subscription_held_marks_the_connection(runtime, twitch, clock, caplog):
     connect(runtime)
     asyncio.run(runtime.twitch_subscriptions.sync_requested())
     [held, *_] = runtime.twitch_connections.stored_subscriptions(BROADCASTER)
 
+    caplog.set_level("INFO")
     revoke(runtime, clock, held.subscription_id)
+
+    [(level, line)] = revocation_lines(caplog)
+    assert level == "WARNING"
+    assert held.subscription_id in line
 
     assert runtime.twitch_connections.status(GUILD).needs_reauthorization
     revoked = runtime.twitch_setup.status(GUILD, ADMIN).revocations
