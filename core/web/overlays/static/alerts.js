@@ -2,10 +2,16 @@
 // hears the stream and hands each new alert here, in the server's order (its number); alerts
 // play one at a time, never overlapping, each with its picture and sound when it has them.
 // Text is only ever set with textContent: names come from stream chat.
+// The queue is capped, so a flood (a backlog after an outage) never keeps OBS busy for hours:
+// at most MAX_WAITING alerts wait their turn (beyond that the oldest waiting are dropped), and
+// one that waited here over MAX_AGE_SECONDS when its turn comes is dropped. Dropped alerts are
+// counted in data-dropped.
 (function () {
   "use strict";
+  var MAX_WAITING = 20;
+  var MAX_AGE_SECONDS = 300;
   var body = document.body;
-  var queue = [];
+  var queue = [];  // {alert, received}: received is when this page got it (Date.now())
   var showing = false;
   var fallbackSeconds = Math.min(60, Math.max(2, parseInt(body.getAttribute("data-alert-seconds"), 10) || 6));
   // Media URLs come from the server and are this overlay's own paths: anything else is ignored.
@@ -16,11 +22,28 @@
     return chosen >= 2 && chosen <= 60 ? chosen : fallbackSeconds;
   }
 
+  function drop(count) {
+    body.setAttribute("data-dropped", String(Number(body.getAttribute("data-dropped") || 0) + count));
+  }
+
+  function tooOld(item) {
+    return (Date.now() - item.received) / 1000 > MAX_AGE_SECONDS;
+  }
+
+  function nextFresh() {
+    var item = queue.shift();
+    while (item && tooOld(item)) {
+      drop(1);
+      item = queue.shift();
+    }
+    return item ? item.alert : null;
+  }
+
   function showNext() {
     var box = document.getElementById("alert");
     var image = document.getElementById("alert-image");
     var sound = document.getElementById("alert-sound");
-    var alert = queue.shift();
+    var alert = nextFresh();
     if (!alert) { showing = false; box.hidden = true; return; }
     showing = true;
     document.getElementById("alert-title").textContent = alert.title;
@@ -55,10 +78,11 @@
 
   window.StreamKeeperAlerts = {
     queue: function (alert) {
-      queue.push(alert);
+      queue.push({alert: alert, received: Date.now()});
+      if (queue.length > MAX_WAITING) { drop(queue.splice(0, queue.length - MAX_WAITING).length); }
       if (!showing) { showNext(); }
     },
     // The number of the first alert still waiting its turn (null: none waits).
-    waiting: function () { return queue.length ? queue[0].seq : null; }
+    waiting: function () { return queue.length ? queue[0].alert.seq : null; }
   };
 })();
