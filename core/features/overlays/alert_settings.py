@@ -161,6 +161,7 @@ class AlertSettings:
             utc(self.clock()),
         )
         with self.engine.begin() as conn:
+            styles_repository.lock_media(conn, guild_id)  # two uploads at once: one at a time
             if len(styles_repository.media_kinds(conn, guild_id)) >= MAX_FILES:
                 raise OverlayRefused(
                     f"This server keeps at most {MAX_FILES} files: delete one first.", field="file"

@@ -16,6 +16,7 @@ from core.features.overlays.tables import (
     overlay_alert_variations,
     overlay_media,
 )
+from core.ownership.exclusive import lock_key
 from core.storage.db import insert_for
 
 
@@ -145,6 +146,15 @@ def delete_variation(conn: Connection, guild_id: int, kind: str, threshold: int)
 
 
 # --- pictures and sounds ---------------------------------------------------------------------
+
+
+def lock_media(conn: Connection, guild_id: int) -> None:
+    """Hold the guild's files until the transaction ends, so that uploads at the same moment
+    are counted against the cap one after the other: a transaction-scoped advisory lock on
+    PostgreSQL; SQLite's transactions already take its one writer lock as they begin."""
+    if conn.dialect.name == "postgresql":
+        key = lock_key(f"overlay_media:{guild_id}")
+        conn.execute(sa.select(sa.func.pg_advisory_xact_lock(key)))
 
 
 def add_media(

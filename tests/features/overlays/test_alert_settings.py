@@ -3,12 +3,14 @@ file only ever read back by its own guild, and deleting one takes it out of ever
 
 from __future__ import annotations
 
+import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from core.events import Cheered, Platform, Subscribed, Viewer
 from core.features.overlays.alert_kinds import MAX_VARIATIONS
+from core.features.overlays.media import MAX_FILES
 from core.features.overlays.settings import OverlayRefused
 from tests.features.overlays.conftest import GUILD_A, GUILD_B, NOW
 from tests.web.dashboard.test_alerts_page import png, wav
@@ -109,3 +111,37 @@ def test_twitchs_two_sources_of_one_sub_across_a_months_turn_alert_and_move_once
         overlays.goal.handle(GUILD_A, event)
     assert [a.title for a in overlays.alerts_after(GUILD_A, 0)] == ["subby subscribed (Tier 1)!"]
     assert overlays.goal.view(GUILD_A)["goal"]["progress"] == 1
+
+
+def test_uploads_at_the_same_moment_never_pass_the_file_limit(overlays):
+    """The server keeps at most 50 files: 12 uploads at once with 5 places left keep 5 and
+    tell the other 7 to delete one first (each upload its own transaction, as two requests
+    are). Raced a few times over, as a race may go either way once."""
+    settings = overlays.alert_settings
+    for n in range(MAX_FILES - 5):
+        settings.upload(GUILD_A, f"f{n}.png", png(1, 1))
+    settings.upload(GUILD_B, "other.png", png(1, 1))  # another server's file counts there
+    refusal = "This server keeps at most 50 files: delete one first."
+    for _ in range(4):
+        start = threading.Barrier(12)
+        answers: list[str] = []
+
+        def upload(n: int, start=start, answers=answers) -> None:  # type: ignore[no-untyped-def]
+            start.wait()
+            try:
+                answers.append(settings.upload(GUILD_A, f"at-once-{n}.png", png(2, 2)).media_id)
+            except OverlayRefused as refused:
+                answers.append(str(refused))
+
+        threads = [threading.Thread(target=upload, args=(n,)) for n in range(12)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+
+        assert answers.count(refusal) == 7
+        assert len(settings.media(GUILD_A)) == MAX_FILES
+        for media_id in answers:
+            if media_id != refusal:
+                settings.delete_media(GUILD_A, media_id)
+    assert len(settings.media(GUILD_B)) == 1
