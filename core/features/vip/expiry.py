@@ -23,7 +23,7 @@ from datetime import datetime
 from sqlalchemy.engine import Connection
 
 from core.bus.base import NotReady
-from core.events import Platform, VipAdded, VipRemoved
+from core.events import Platform, VipAdded, VipRemoved, utc
 from core.features.vip import repository, texts
 from core.features.vip.effects import VipEffects, log
 from core.features.vip.ports import Refusal, RoleRefused, TwitchAccount, TwitchBusy, TwitchRefused
@@ -234,7 +234,8 @@ class VipExpiry:
             event.broadcaster_user_id,
             viewer_id,
             event.viewer.username,
-            self.effects.clock(),
+            # when Twitch sent it, the clock a removal of it is compared with (vip_removed)
+            utc(event.occurred_at),
         )
         return True
 

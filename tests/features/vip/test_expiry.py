@@ -361,3 +361,18 @@ async def test_time_added_while_the_removal_call_is_made_gives_the_vip_back(
     assert grant.expires_at == vip.clock() + timedelta(hours=24)
     assert [e.action for e in reversed(await vip.service.log(GUILD))] == ["granted", "extended"]
     assert not [post for post in vip.notices.posts if "no longer a VIP" in post[2]]
+
+
+async def test_a_hand_given_vip_taken_back_seconds_later_is_not_kept(vip: Vip) -> None:
+    """The streamer made Seven VIP by hand (sent at T0) and took it back a second later; the
+    add reached us five seconds late. The removal was sent after the add, so it closes it."""
+    vip.clock.advance(seconds=5)
+    expiry = vip.service.expiry
+    await expiry.handle_vip_added(GUILD, vip_event(VipAdded, "7", "Seven", T0))
+    [grant] = await vip.service.list_vips(GUILD)
+    assert grant.source == "outside"
+    await expiry.handle_vip_removed(
+        GUILD, vip_event(VipRemoved, "7", "Seven", T0 + timedelta(seconds=1))
+    )
+
+    assert await vip.service.list_vips(GUILD) == []
