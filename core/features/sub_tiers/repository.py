@@ -176,6 +176,14 @@ def end_record(
     return bool(result.rowcount)
 
 
+def remember_end(conn: Connection, guild_id: int, sub: SubTier) -> bool:
+    """Keep the end of a subscription nothing was recorded for (its subscribe not delivered
+    yet) as a record that does not count (``sub.expires_at`` is the end), so the subscribe
+    told late changes nothing (see :func:`merge`). Whether it was kept (False: a record exists)."""
+    stmt = insert_for(conn, sub_tiers).values(_values(guild_id, sub))
+    return bool(conn.execute(stmt.on_conflict_do_nothing()).rowcount)
+
+
 def end_badge_hint(
     conn: Connection, guild_id: int, platform: str, platform_user_id: str, now: datetime
 ) -> bool:

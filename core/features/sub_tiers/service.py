@@ -186,6 +186,14 @@ class SubTierService:
         ended_at = min(utc(event.occurred_at), self._now())
         with transaction(self.engine) as conn:
             ended = repository.end_record(conn, guild_id, str(event.platform), user_id, ended_at)
+            if not ended:  # nothing to end yet: keep the end for a subscribe told late
+                tier = tier_of(event.tier) or "1"
+                source = f"{event.platform}:end"
+                kept = SubTier(
+                    str(event.platform), user_id, tier, False, source, ended_at, ended_at,
+                    ended_at=ended_at,
+                )  # fmt: skip
+                repository.remember_end(conn, guild_id, kept)
         if ended:
             log.info("guild %s: %s's subscription ended; tier record closed", guild_id, user_id)
 

@@ -276,3 +276,22 @@ def test_an_end_for_someone_without_a_record_or_in_another_guild_changes_nothing
     tiers.handle_ended(GUILD, end)
     tiers.handle_ended(GUILD + 1, twitch_event("channel.subscription.end", T0, "end-2"))
     assert tiers.tier_of(GUILD, "twitch", "1234") is not None
+
+
+def test_a_subscribe_delivered_after_the_end_of_a_sub_never_recorded_does_not_count(
+    tiers: SubTierService, clock: Clock
+) -> None:
+    """The end arrives first (the subscribe's delivery failed and Twitch retried it later): the
+    subscribe, sent before the end, is the ended sub told late."""
+    ended_at = T0 + timedelta(days=3)
+    clock.advance(timedelta(days=3, minutes=5).total_seconds())
+    tiers.handle_ended(GUILD, twitch_event("channel.subscription.end", ended_at, "end-1"))
+    assert tiers.tier_of(GUILD, "twitch", "1234") is None
+
+    feed(tiers, twitch_event("channel.subscribe", ended_at - timedelta(minutes=1), "sub-late"))
+    assert tiers.tier_of(GUILD, "twitch", "1234") is None
+
+    feed(tiers, twitch_event("channel.subscribe", ended_at + timedelta(minutes=2), "sub-new"))
+    sub = tiers.tier_of(GUILD, "twitch", "1234")
+    assert sub is not None
+    assert sub.expires_at == A_MONTH_ON + timedelta(days=3, minutes=2)
