@@ -292,7 +292,6 @@ class EventSubSocket(ReconnectingSocket[EventSubState]):
         revocation = revocation_of(frame, received_at=datetime.now(UTC))
         if revocation is None:
             return
-        self._update(revoked=(*self._state.revoked, revocation.subscription_type))
         try:
             is_news = await asyncio.to_thread(self._record_revocation, revocation)
         except Exception:
@@ -300,6 +299,7 @@ class EventSubSocket(ReconnectingSocket[EventSubState]):
             is_news = True
         if is_news is False:  # of a subscription replaced since: logged (info) where decided
             return
+        self._update(revoked=(*self._state.revoked, revocation.subscription_type))
         log.warning(
             "Twitch EventSub %s: Twitch revoked %s (%s): %s",
             self.name,

@@ -253,8 +253,8 @@ async def test_revocation_is_recorded_and_shown_in_the_state():
         async with running(socket):
             await eventually(lambda: socket.state.status == "connected", within=30)
             await twitch.revoke("authorization_revoked", type="channel.subscribe")
-            await eventually(lambda: bool(recorded), within=30)
-            assert socket.state.revoked == ("channel.subscribe",)
+            await eventually(lambda: socket.state.revoked == ("channel.subscribe",), within=30)
+            assert len(recorded) == 1
     assert recorded[0].subscription_id == "f1c2a387-161a-49f9-a165-0f21d7a4e1c4"
     assert recorded[0].status == "authorization_revoked"
     assert recorded[0].broadcaster_user_id == "12826"
@@ -368,3 +368,23 @@ async def test_a_message_over_the_most_the_socket_reads_ends_the_session_which_c
             await eventually(lambda: socket.state.status == "connected", within=30)
     assert "connection closed (code 1009)" in (socket.state.last_error or "")
     assert subscriptions.sessions == [s.session_id for s in twitch.sockets[:2]]
+
+
+async def test_a_stale_revocation_is_not_shown_in_the_state():
+    """A revocation of a subscription replaced since (the recorder says it was no news) is no
+    revoked type in ``!twitch status``; the next real one is."""
+    recorded: list[Revocation] = []
+
+    def record(revocation: Revocation) -> bool:
+        recorded.append(revocation)
+        return revocation.subscription_type != "channel.subscribe"
+
+    async with FakeEventSubWs() as twitch:
+        socket = make_socket(twitch.url, record_revocation=record)
+        async with running(socket):
+            await eventually(lambda: socket.state.status == "connected", within=30)
+            await twitch.revoke("authorization_revoked", type="channel.subscribe")
+            await twitch.revoke("authorization_revoked", type="channel.cheer")
+            await eventually(lambda: len(recorded) == 2, within=30)
+            await eventually(lambda: socket.state.revoked != (), within=30)
+            assert socket.state.revoked == ("channel.cheer",)
