@@ -286,7 +286,8 @@ async def test_a_kick_account_linked_to_someone_else_is_refused_and_kept(
     [dm] = [m for m in sent if is_dm_to(m, alice)]
     assert dm.content == (
         f"Your Kick account was not linked: the Kick account **{inert(VIEWER_KICK_NAME)}** is "
-        "already linked to another Discord user. If it is yours, ask a server admin to unlink it."
+        "already linked to another Discord user. If it is yours, unlink it with !unlink from the "
+        "Discord account that linked it, or ask a server admin to unlink it, then link again."
     )
     [embed] = log_embeds(sent, guild_a.text_channels[0])
     assert embed.title == "Link refused"
@@ -298,6 +299,36 @@ async def test_a_kick_account_linked_to_someone_else_is_refused_and_kept(
     assert link_runtime.linking.link_of(alice.id) is None
     [entry] = link_runtime.linking.history(guild_a.id, alice.id)
     assert (entry.action, entry.reason) == (REFUSED, ALREADY_LINKED)
+
+
+async def test_an_account_linked_in_another_server_is_not_sent_to_an_admin_who_cannot_help(
+    guild_a: discord.Guild,
+    guild_b: discord.Guild,
+    alice: discord.Member,
+    link_runtime: Runtime,
+) -> None:
+    """bob linked the Kick account in Guild B: Guild A's admins cannot unlink it (!unlink
+    refuses them), so alice is told who can: the Discord account that linked it."""
+    await sign_in(link_runtime, await link_by_command(member_of(guild_b, "bob")))
+    await deliver_published(link_runtime)
+    await drain()
+
+    page = await sign_in(link_runtime, await link_by_command(alice))
+
+    assert page.status_code == 409
+    assert (
+        f"The Kick account {VIEWER_KICK_NAME} is already linked to another Discord user, in "
+        "another server, so no admin here can unlink it. If it is yours, unlink it with !unlink "
+        "from the Discord account that linked it, then link again."
+    ) in page.get_data(as_text=True)
+    await deliver_published(link_runtime)
+    [dm] = [m for m in await drain() if is_dm_to(m, alice)]
+    assert dm.content == (
+        f"Your Kick account was not linked: the Kick account **{inert(VIEWER_KICK_NAME)}** is "
+        "already linked to another Discord user, in another server, so no admin here can unlink "
+        "it. If it is yours, unlink it with !unlink from the Discord account that linked it, "
+        "then link again."
+    )
 
 
 async def test_a_used_sign_in_state_is_refused_without_an_event(

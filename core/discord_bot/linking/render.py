@@ -161,9 +161,16 @@ def member_notice(notice: LinkNotice) -> str:
     if notice.outcome == UNLINKED:
         return f"Your Discord account is no longer linked to **{name}** on {on}."
     if notice.reason == ALREADY_LINKED and name:
+        # An admin here can only unlink a link made here (LinkingService.unlink).
+        where, admin = (
+            (", in another server, so no admin here can unlink it", "")
+            if notice.is_held_elsewhere
+            else ("", ", or ask a server admin to unlink it")
+        )
         return (
             f"Your {on} account was not linked: the {on} account **{name}** is already linked "
-            "to another Discord user. If it is yours, ask a server admin to unlink it."
+            f"to another Discord user{where}. If it is yours, unlink it with !unlink from the "
+            f"Discord account that linked it{admin}, then link again."
         )
     why = reason_text(notice.reason, notice.platform)
     again = "!link" if notice.platform == Platform.KICK else f"!link {notice.platform.value}"

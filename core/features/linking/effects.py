@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 from typing import TypeVar
 
@@ -24,7 +24,13 @@ from core.events import AccountLinked, AccountLinkFailed, AccountUnlinked, Platf
 from core.features.linking import calls
 from core.features.linking.ports import LinkDiscord, LinkNotice, MemberRoleSync, RoleChange
 from core.features.linking.repository import AccountLink, LinkSettings
-from core.features.linking.service import LINKED, REFUSED, UNLINKED, LinkingService
+from core.features.linking.service import (
+    ALREADY_LINKED,
+    LINKED,
+    REFUSED,
+    UNLINKED,
+    LinkingService,
+)
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -87,6 +93,12 @@ class LinkEffects:
 
     async def link_failed(self, guild_id: int, event: AccountLinkFailed) -> Aftermath:
         notice = _sign_in_notice(guild_id, event, REFUSED, reason=event.reason)
+        if event.reason == ALREADY_LINKED and event.viewer is not None:
+            holder = await asyncio.to_thread(
+                self.linking.holder_of, event.platform, event.viewer.platform_user_id
+            )
+            if holder is not None and holder.linked_in_guild_id != guild_id:
+                notice = replace(notice, is_held_elsewhere=True)
         settings = await asyncio.to_thread(self.linking.settings, guild_id)
         await self._once(guild_id, STEP_TELL, event.key, partial(self.discord.tell_member, notice))
         log_problem = await self._post_log(guild_id, settings, event.key, notice, None)

@@ -18,7 +18,9 @@ class LinkNotice:
     """One link attempt or unlink, as the member and the link log are told about it.
 
     ``outcome`` is linked, unlinked or refused (``core.features.linking.service``); ``reason``
-    says why a link was refused; ``actor_id`` is who unlinked (the member or an admin).
+    says why a link was refused; ``actor_id`` is who unlinked (the member or an admin);
+    ``is_held_elsewhere``: the account was refused because another Discord user linked it in
+    another server, where this server's admins cannot unlink it.
     """
 
     guild_id: int
@@ -31,6 +33,7 @@ class LinkNotice:
     reason: str | None = None
     actor_id: int | None = None
     replaced_username: str | None = None
+    is_held_elsewhere: bool = False
 
 
 @dataclass(frozen=True)

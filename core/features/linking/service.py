@@ -63,6 +63,23 @@ class LinkRefused(Refused):
         self.reason = reason
 
 
+def taken_text(platform: Platform, username: str, *, held_here: bool) -> str:
+    """Why a member cannot link ``username``: another Discord user holds it. Only that user
+    can remove a link made in another server (``unlink``); one made here, an admin too."""
+    who = "unlink it with !unlink from the Discord account that linked it"
+    if held_here:
+        return (
+            f"The {platform.name.title()} account {username} is already linked to another "
+            f"Discord user. If it is yours, {who}, or ask a server admin to unlink it, then "
+            "link again."
+        )
+    return (
+        f"The {platform.name.title()} account {username} is already linked to another Discord "
+        f"user, in another server, so no admin here can unlink it. If it is yours, {who}, then "
+        "link again."
+    )
+
+
 class UnlinkRefused(Refused):
     """An admin tried to remove a link the member made in another server; the message says so."""
 
@@ -192,9 +209,9 @@ class LinkingService:
             if not taken and then is not None:
                 then(conn, result)
         if taken:
+            held_here = holder is not None and holder.linked_in_guild_id == guild_id
             raise LinkRefused(
-                f"The {platform.name.title()} account {username} is already linked to another "
-                "Discord user. If it is yours, ask a server admin to unlink it first.",
+                taken_text(platform, username, held_here=held_here),
                 reason=ALREADY_LINKED,
             )
         return result
@@ -295,6 +312,11 @@ class LinkingService:
     ) -> AccountLink | None:
         with self.engine.connect() as conn:
             return repository.find_link_by_discord_user(conn, platform, discord_user_id)
+
+    def holder_of(self, platform: Platform, platform_user_id: str) -> AccountLink | None:
+        """The link of that account on ``platform``, whoever holds it."""
+        with self.engine.connect() as conn:
+            return repository.find_link_by_account(conn, platform, platform_user_id)
 
     def links_of(self, discord_user_id: int) -> list[AccountLink]:
         """The member's links on every platform, Kick first."""

@@ -101,6 +101,40 @@ def test_an_account_linked_to_someone_else_is_refused_and_the_refusal_kept(
     assert (entry.action, entry.reason, entry.platform_user_id) == (REFUSED, ALREADY_LINKED, "501")
 
 
+def test_an_account_linked_in_another_server_is_refused_with_who_can_remove_it(
+    linking: LinkingService,
+) -> None:
+    """An admin here cannot remove a link made in another server (``unlink`` refuses it), so
+    the member is not sent to one: the Discord account that linked it can."""
+    link(linking, BOB, "501", "al", guild=GUILD_B)
+
+    with pytest.raises(LinkRefused) as refused:
+        link(linking, ALICE, "501", "al", guild=GUILD_A)
+
+    assert str(refused.value) == (
+        "The Kick account al is already linked to another Discord user, in another server, "
+        "so no admin here can unlink it. If it is yours, unlink it with !unlink from the "
+        "Discord account that linked it, then link again."
+    )
+    with pytest.raises(UnlinkRefused):
+        linking.unlink(GUILD_A, BOB, actor_id=ADMIN)
+
+
+def test_an_account_linked_in_this_server_can_be_unlinked_by_its_admins(
+    linking: LinkingService,
+) -> None:
+    link(linking, BOB, "501", "al")
+
+    with pytest.raises(LinkRefused) as refused:
+        link(linking, ALICE, "501", "al")
+
+    assert str(refused.value) == (
+        "The Kick account al is already linked to another Discord user. If it is yours, "
+        "unlink it with !unlink from the Discord account that linked it, or ask a server "
+        "admin to unlink it, then link again."
+    )
+
+
 def test_the_member_unlinks_everywhere_and_the_history_is_kept(
     linking: LinkingService,
 ) -> None:
