@@ -281,8 +281,8 @@ def test_a_replayed_state_is_refused_and_links_once(runtime):
 
     again = web.get(callback)
 
-    assert again.status_code == 400
-    assert "already used" in text(again)
+    assert again.status_code == 409
+    assert "This sign-in came back already" in text(again)
     assert [type(event) for event in queued(runtime)] == [AccountLinked]
 
 

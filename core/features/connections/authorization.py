@@ -26,6 +26,7 @@ from core.storage.db import DatabaseUnavailable
 
 # Why a sign-in failed (``AuthorizationFailed.code``); the web picks the status from it.
 UNKNOWN_STATE = "unknown_state"  # no such state, used, or older than 10 minutes
+STATE_USED = "state_used"  # the state came back already, to the browser that started it
 WRONG_BROWSER = "wrong_browser"  # the callback came without the starting browser's cookie
 DECLINED = "declined"  # the user said no on Kick
 KICK_ERROR = "kick_error"  # Kick refused the code or redirected back with an error

@@ -33,6 +33,7 @@ from core.features.connections.authorization import (
     DECLINED,
     LINK_USED,
     NOT_CONFIGURED,
+    STATE_USED,
     UNKNOWN_STATE,
     WRONG_ACCOUNT,
     WRONG_BROWSER,
@@ -358,6 +359,12 @@ class RoundTrip(Generic[TokensT]):
         :class:`AuthorizationFailed` or :class:`DatabaseUnavailable`."""
         pending = await asyncio.to_thread(self._consume_state, state)
         if pending is None:
+            used = await asyncio.to_thread(self._used_state, state)
+            if used is not None and is_same_browser(used.browser_hash, browser_nonce):
+                # A double click on the consent page, or the result page opened again: the
+                # browser shows this answer while the first one may have connected. No
+                # ``pending``: nobody is told of a refusal in Discord.
+                raise AuthorizationFailed(self._came_back_already(used.purpose), code=STATE_USED)
             raise AuthorizationFailed(
                 "This sign-in link was already used or is older than 10 minutes. "
                 "Ask for a new one in Discord.",
@@ -384,6 +391,21 @@ class RoundTrip(Generic[TokensT]):
                 code=DECLINED if is_declined else self.ERROR_CODE,
             )
         return pending, code
+
+    def _came_back_already(self, purpose: str) -> str:
+        where = (
+            "the bot tells you in Discord whether your accounts were linked (!linked shows them)"
+            if purpose == self.VIEWER_PURPOSE
+            else f"!{self.PLATFORM.value} status in Discord shows whether the channel is connected"
+        )
+        return (
+            "This sign-in came back already (a page opened again, or a second click), so this "
+            f"answer changes nothing: {where}."
+        )
+
+    def _used_state(self, state: str) -> PendingState | None:
+        with database(self.engine) as conn:
+            return repository.find_used_state(conn, state, purposes=self.purposes())
 
     def _consume_state(self, state: str) -> PendingState | None:
         with database(self.engine, write=True) as conn:

@@ -87,6 +87,27 @@ def consume_state(
     )
 
 
+def find_used_state(
+    conn: Connection, state: str, *, purposes: tuple[str, ...]
+) -> PendingState | None:
+    """The pending request of ``state`` when it was used already (kept for a day after it
+    expired: ``forget_states_before``), started for one of ``purposes``; else None."""
+    if not _STATE_SHAPE.match(state):
+        return None
+    row = conn.execute(
+        sa.select(oauth_states).where(
+            oauth_states.c.state == state,
+            oauth_states.c.used_at.is_not(None),
+            oauth_states.c.purpose.in_(purposes),
+        )
+    ).first()
+    if row is None:
+        return None
+    return PendingState(
+        row.purpose, row.guild_id, row.discord_user_id, row.code_verifier, row.browser_hash
+    )
+
+
 def forget_states_before(conn: Connection, before: datetime) -> None:
     conn.execute(sa.delete(oauth_states).where(oauth_states.c.expires_at < before))
 

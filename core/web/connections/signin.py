@@ -9,10 +9,11 @@ its button (a POST) uses the link up and goes to the platform's consent; the cal
 the same browser only.
 
 Refusals are plain pages: 403 for the wrong account, browser or an expired link, 409 for an
-account linked to another Discord user, 410 for a used link, 502 when the platform did not answer
-(a viewer may be told 503: nothing on our side is wrong, try later), 503 when the platform is not
-set up or the database is down. A viewer whose state was valid also hears about a refusal in
-Discord (``pages.viewer_refused``).
+account linked to another Discord user or a sign-in that came back twice (a double click, the
+result page opened again: told so in the browser that started it), 410 for a used link, 502
+when the platform did not answer (a viewer may be told 503: nothing on our side is wrong, try
+later), 503 when the platform is not set up or the database is down. A viewer whose state was
+valid also hears about a refusal in Discord (``pages.viewer_refused``).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from flask import Blueprint, Response, request
 from core.features.connections.authorization import (
     LINK_USED,
     NOT_CONFIGURED,
+    STATE_USED,
     UNKNOWN_STATE,
     WRONG_ACCOUNT,
     WRONG_BROWSER,
@@ -73,6 +75,7 @@ def signin_blueprint(site: SignInSite) -> Blueprint:
         WRONG_BROWSER: 403,
         WRONG_ACCOUNT: 403,
         LINK_USED: 410,
+        STATE_USED: 409,
         flow.UNAVAILABLE_CODE: 502,
         NOT_CONFIGURED: 503,
     }
@@ -167,6 +170,8 @@ def signin_blueprint(site: SignInSite) -> Blueprint:
         """The page for a sign-in that came back refused; a viewer whose state was valid (and
         who came back in the browser that started it) also hears about it in Discord."""
         pending = failed.pending
+        if failed.code == STATE_USED:
+            return page("Sign-in already finished", failed.reason, statuses[STATE_USED])
         if pending is None or failed.code == UNKNOWN_STATE:
             log.info("a %s sign-in came back with an unknown, used or expired state", name)
         elif pending.purpose == flow.VIEWER_PURPOSE and failed.code != WRONG_BROWSER:

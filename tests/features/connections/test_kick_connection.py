@@ -246,8 +246,8 @@ def test_a_state_works_once(runtime, web):
     callback = local(authorize(web, start_link(runtime)))
     assert web.get(callback).status_code == 200
     again = web.get(callback)
-    assert again.status_code == 400
-    assert "already used" in again.get_data(as_text=True)
+    assert again.status_code == 409
+    assert "This sign-in came back already" in again.get_data(as_text=True)
 
 
 def test_a_state_expires_after_ten_minutes(runtime, web, clock):

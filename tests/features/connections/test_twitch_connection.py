@@ -12,7 +12,7 @@ import httpx
 import pytest
 import sqlalchemy as sa
 
-from core.features.connections.authorization import UNKNOWN_STATE, WRONG_ACCOUNT
+from core.features.connections.authorization import STATE_USED, UNKNOWN_STATE, WRONG_ACCOUNT
 from core.features.connections.kick.service import AuthorizationFailed
 from core.features.connections.tables import twitch_connections
 from core.features.connections.twitch.service import TwitchNotConnected
@@ -145,7 +145,7 @@ def test_a_state_works_once_and_only_for_twitch(runtime, twitch):
     complete(runtime, query)
     with pytest.raises(AuthorizationFailed) as again:
         complete(runtime, query)
-    assert again.value.code == UNKNOWN_STATE
+    assert again.value.code == STATE_USED  # in the browser that started it: told it came back
 
 
 def test_a_401_refreshes_and_stores_the_rotated_pair(runtime, twitch):
