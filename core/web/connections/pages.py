@@ -45,14 +45,15 @@ BROWSER_COOKIE_PATH = "/auth"
 _NONCE = re.compile(r"^[A-Za-z0-9_-]{43}$")
 LINK_PARAMS = ("guild", "user", "expires", "id", "sig")
 
+# The tab says what the page says; <main> holds it all (a screen reader's landmark).
 _PAGE = """<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>StreamKeeper</title>
+<html lang="en"><head><meta charset="utf-8"><title>{{ title }} - StreamKeeper</title>
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <style>body{font-family:system-ui,sans-serif;max-width:34rem;margin:4rem auto;padding:0 1rem}
 h1{font-size:1.4rem}button{font-size:1rem;padding:.5rem 1rem}</style></head>
-<body><h1>{{ title }}</h1><p>{{ message }}</p>
+<body><main><h1>{{ title }}</h1><p>{{ message }}</p>
 {% if button %}<form method="post"><button type="submit">{{ button }}</button></form>
-{% else %}<p>You can close this page.</p>{% endif %}</body></html>"""
+{% else %}<p>You can close this page.</p>{% endif %}</main></body></html>"""
 
 LINK_PROBLEMS = {
     "expired": "This link has expired. Ask for a new one in Discord.",
