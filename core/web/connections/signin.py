@@ -132,11 +132,17 @@ def signin_blueprint(site: SignInSite) -> Blueprint:
         found = connections()
         if found is None:
             return not_set_up()
-        return go_to_consent(
+        answer = go_to_consent(
             verified_link(purpose),
             lambda claims, nonce: found.begin(purpose, claims, nonce),
             statuses,
         )
+        if answer.status_code != 303:
+            return answer
+        # The cookie, set when the link was opened, now lasts as long as the state just made:
+        # a member who read the page a while and then signs in on the platform slowly still
+        # comes back with it.
+        return bind_browser(answer, secure=found.redirect_uri.startswith("https://"))
 
     def callback() -> Response:
         found = connections()
