@@ -79,3 +79,21 @@ def test_the_button_keeps_the_cookie_it_was_pressed_with(runtime):  # noqa: F811
 
     assert started.status_code == 303
     assert client.get_cookie(BROWSER_COOKIE, path=BROWSER_COOKIE_PATH).value == nonce
+
+
+def test_a_start_page_left_open_too_long_says_so_and_the_link_still_works(
+    runtime,  # noqa: F811
+    clock,  # noqa: F811
+):
+    web = CookieKeepingBrowser(browser(runtime), clock)
+    link = viewer_link(runtime)
+    assert web.open(link).status_code == 200
+    clock.advance(minutes=11)  # the page left open in a tab
+
+    refused = web.open(link, "POST")
+
+    assert refused.status_code == 403
+    assert "This page was open more than 10 minutes" in text(refused)
+    assert "Open the link from Discord again" in text(refused)
+    assert web.open(link).status_code == 200
+    assert web.open(link, "POST").status_code == 303  # the link was not used up

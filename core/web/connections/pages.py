@@ -60,9 +60,12 @@ LINK_PROBLEMS = {
     "tampered": "This link is not valid. Use the exact link the bot sent you.",
     "malformed": "This link is incomplete. Use the exact link the bot sent you.",
 }
+# The cookie lasts BROWSER_COOKIE_MAX_AGE from opening the link: a tab left open that long is
+# the usual reason, a browser that blocks cookies the other.
 NO_COOKIE = (
-    "Your browser did not send back the cookie this sign-in needs. Allow cookies for this "
-    "site, then open the link from Discord again."
+    "This page was open more than 10 minutes, or your browser did not keep the cookie this "
+    "sign-in needs. Open the link from Discord again; if this page comes back, allow cookies "
+    "for this site."
 )
 DATABASE_DOWN = (
     "The bot's database is unreachable right now, so nothing was changed. Try again in a minute."
