@@ -274,6 +274,18 @@ def test_a_nul_in_the_login_twitch_gives_is_dropped_and_the_viewer_is_linked(run
     assert event.viewer.username == "nullogin"
 
 
+@pytest.mark.parametrize("login", ["   ", "\u200b"])
+def test_a_blank_login_from_twitch_links_nobody(runtime, twitch, login):
+    twitch.add_user("555000333", login)
+    twitch.consenting_user_id = "555000333"
+
+    answer = sign_in(runtime, viewer_link(runtime))
+
+    assert answer.status_code == 503
+    assert "Twitch did not answer properly" in text(answer)
+    assert runtime.linking.link_of(MEMBER, Platform.TWITCH) is None
+
+
 def test_a_replayed_state_is_refused_and_links_once(runtime):
     web = runtime.create_web_app().test_client()
     callback = consent(start(web, viewer_link(runtime)))

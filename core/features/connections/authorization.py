@@ -92,6 +92,12 @@ def owner_refusal(
     return None
 
 
+def has_a_name(name: str | None) -> bool:
+    """Whether a platform's user name can be shown: Kick and Twitch names are letters, digits
+    and underscores, so one without any (empty, blank, zero-width) is an answer we cannot use."""
+    return name is not None and any(char.isalnum() or char == "_" for char in name)
+
+
 def browser_hash(browser_nonce: str) -> str:
     """What the server keeps of the browser-binding cookie."""
     return hashlib.sha256(browser_nonce.encode()).hexdigest()

@@ -41,6 +41,7 @@ from core.features.connections.authorization import (
     Identity,
     browser_hash,
     database,
+    has_a_name,
     is_same_browser,
     owner_refusal,
 )
@@ -304,7 +305,7 @@ class RoundTrip(Generic[TokensT]):
             )
             await self._revoke_quietly(tokens)
             raise self._unavailable(pending) from exc
-        if not users:
+        if not users or not has_a_name(users[0].name):
             await self._revoke_quietly(tokens)
             raise AuthorizationFailed(
                 f"{self.PLATFORM_NAME} did not say who signed in.",

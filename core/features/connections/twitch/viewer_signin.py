@@ -14,7 +14,7 @@ import logging
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 
-from core.features.connections.authorization import AuthorizationFailed
+from core.features.connections.authorization import AuthorizationFailed, has_a_name
 from core.features.connections.round_trip import ViewerIdentity
 from core.features.connections.round_trip_repository import PendingState
 from core.platforms.twitch.oauth_client import TokenSet, TwitchOAuthClient, TwitchOAuthError
@@ -58,6 +58,7 @@ async def identify_viewer(
         validation is None
         or validation.user_id is None
         or validation.login is None
+        or not has_a_name(validation.login)
         or validation.client_id != client_id
     ):
         raise AuthorizationFailed(
