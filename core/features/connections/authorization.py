@@ -92,6 +92,19 @@ def owner_refusal(
     return None
 
 
+def came_back_already(platform: str, *, is_viewer: bool) -> str:
+    """What the browser that started a sign-in reads when its state comes back a second time."""
+    where = (
+        "the bot tells you in Discord whether your accounts were linked (!linked shows them)"
+        if is_viewer
+        else f"!{platform} status in Discord shows whether the channel is connected"
+    )
+    return (
+        "This sign-in came back already (a page opened again, or a second click), so this "
+        f"answer changes nothing: {where}."
+    )
+
+
 def has_a_name(name: str | None) -> bool:
     """Whether a platform's user name can be shown: Kick and Twitch names are letters, digits
     and underscores, so one without any (empty, blank, zero-width) is an answer we cannot use."""

@@ -21,7 +21,6 @@ import logging
 import secrets
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, ClassVar, Generic, TypeVar
 
@@ -40,12 +39,14 @@ from core.features.connections.authorization import (
     AuthorizationFailed,
     Identity,
     browser_hash,
+    came_back_already,
     database,
     has_a_name,
     is_same_browser,
     owner_refusal,
 )
 from core.features.connections.round_trip_repository import PendingState
+from core.features.connections.signed_in import Connected, ViewerIdentity
 from core.features.guilds import repository as guilds_repository
 from core.features.guilds.repository import TrackedChannel
 from core.security.links import LinkClaims
@@ -55,27 +56,6 @@ log = logging.getLogger(__name__)
 
 STATE_LIFETIME = timedelta(minutes=10)
 TokensT = TypeVar("TokensT")
-
-
-@dataclass(frozen=True)
-class Connected:
-    """A streamer's channel, connected for the guild the start link named."""
-
-    guild_id: int
-    discord_user_id: int
-    broadcaster_user_id: str
-    username: str
-    missing_scopes: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class ViewerIdentity:
-    """Whom the platform says signed in, for the member and guild the start link named."""
-
-    guild_id: int
-    discord_user_id: int
-    platform_user_id: str
-    username: str
 
 
 class RoundTrip(Generic[TokensT]):
@@ -365,7 +345,10 @@ class RoundTrip(Generic[TokensT]):
                 # A double click on the consent page, or the result page opened again: the
                 # browser shows this answer while the first one may have connected. No
                 # ``pending``: nobody is told of a refusal in Discord.
-                raise AuthorizationFailed(self._came_back_already(used.purpose), code=STATE_USED)
+                is_viewer = used.purpose == self.VIEWER_PURPOSE
+                raise AuthorizationFailed(
+                    came_back_already(self.PLATFORM.value, is_viewer=is_viewer), code=STATE_USED
+                )
             raise AuthorizationFailed(
                 "This sign-in link was already used or is older than 10 minutes. "
                 "Ask for a new one in Discord.",
@@ -392,17 +375,6 @@ class RoundTrip(Generic[TokensT]):
                 code=DECLINED if is_declined else self.ERROR_CODE,
             )
         return pending, code
-
-    def _came_back_already(self, purpose: str) -> str:
-        where = (
-            "the bot tells you in Discord whether your accounts were linked (!linked shows them)"
-            if purpose == self.VIEWER_PURPOSE
-            else f"!{self.PLATFORM.value} status in Discord shows whether the channel is connected"
-        )
-        return (
-            "This sign-in came back already (a page opened again, or a second click), so this "
-            f"answer changes nothing: {where}."
-        )
 
     def _used_state(self, state: str) -> PendingState | None:
         with database(self.engine) as conn:
