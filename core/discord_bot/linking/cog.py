@@ -226,17 +226,31 @@ class LinkingCog(LinkPanels, commands.Cog, name="Linking"):
 
     # --- !linked --------------------------------------------------------------------------
 
+    # A discord.User too, as !unlink takes: someone who left is named by their user id.
     @commands.hybrid_command(name="linked", ignore_extra=False)
     @commands.guild_only()
-    @app_commands.describe(member="Show this member's links instead of yours (Manage Server)")
-    async def linked(self, ctx: Context, member: discord.Member | None = None) -> None:
-        """Show your linked Kick and Twitch accounts; with a @member, theirs (Manage Server)."""
+    @app_commands.describe(
+        member="Show this member's links (or user id, for someone who left) instead of yours "
+        "(Manage Server)"
+    )
+    async def linked(
+        self, ctx: Context, member: discord.Member | discord.User | None = None
+    ) -> None:
+        """Show your linked Kick and Twitch accounts; with a @member (or the user id of someone
+        who left), theirs (Manage Server)."""
         other = member if member is not None and member.id != ctx.author.id else None
         if other is not None and not _manages(ctx.author):
             reply = "You need the Manage Server permission to see someone else's links."
             await ctx.send(reply, ephemeral=True, allowed_mentions=NO_MENTIONS)
             return
         links = await asyncio.to_thread(self.linking.links_of, (other or ctx.author).id)
+        if other is not None and not isinstance(other, discord.Member):
+            # Someone who left: only what they linked here is this server's to see.
+            links = [link for link in links if link.linked_in_guild_id == guild_of(ctx).id]
+            if not links:
+                reply = render_linking.no_link_here(other, None)
+                await ctx.send(reply, ephemeral=True, allowed_mentions=NO_MENTIONS)
+                return
         reply = render_linking.linked_accounts(links, other)
         await ctx.send(reply, ephemeral=True, allowed_mentions=NO_MENTIONS)
 

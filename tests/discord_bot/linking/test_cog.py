@@ -415,6 +415,65 @@ async def test_someone_who_left_with_no_link_made_here_is_refused_clearly(
     assert linking.history(guild_a.id, alice.id) == []
 
 
+async def test_an_admin_sees_the_links_someone_who_left_made_here_by_their_user_id(
+    guild_a: discord.Guild,
+    guild_b: discord.Guild,
+    alice: discord.Member,
+    manager: discord.Member,
+    linking: LinkingService,
+    left_server: Callable[[discord.Member], None],
+) -> None:
+    """As !unlink takes them: someone who left is named by their user id, and only what they
+    linked here is this server's to see."""
+    link_kick_account(linking, guild_a, alice)
+    linking.link(
+        guild_id=guild_b.id,
+        discord_user_id=alice.id,
+        platform=Platform.TWITCH,
+        platform_user_id="t-9",
+        username="tw_al",
+    )
+    left_server(alice)
+
+    [reply] = await say(f"!linked {alice.id}", manager)
+
+    assert reply.content.startswith("alice is linked to:\n- Kick: **kick\\_al** (id 7001)")
+    assert "tw\\_al" not in reply.content  # made in another server: not this one's to see
+
+
+async def test_someone_who_left_with_nothing_linked_here_is_said_so(
+    guild_a: discord.Guild,
+    guild_b: discord.Guild,
+    alice: discord.Member,
+    manager: discord.Member,
+    linking: LinkingService,
+    left_server: Callable[[discord.Member], None],
+) -> None:
+    link_kick_account(linking, guild_b, alice)
+    left_server(alice)
+
+    [reply] = await say(f"!linked {alice.id}", manager)
+
+    assert reply.content == (
+        "alice is not a member of this server and has no Kick or Twitch account linked here."
+    )
+
+
+async def test_seeing_the_links_of_someone_who_left_needs_manage_server(
+    guild_a: discord.Guild,
+    alice: discord.Member,
+    linking: LinkingService,
+    left_server: Callable[[discord.Member], None],
+) -> None:
+    bob = member_of(guild_a, "bob")
+    link_kick_account(linking, guild_a, bob)
+    left_server(bob)
+
+    [reply] = await say(f"!linked {bob.id}", alice)
+
+    assert reply.content == "You need the Manage Server permission to see someone else's links."
+
+
 # --- !linkrole -------------------------------------------------------------------------------
 
 
