@@ -397,3 +397,18 @@ def test_an_unreachable_database_at_the_callback_is_a_503_page(runtime, take_dow
 
     assert answer.status_code == 503
     assert "database is unreachable" in text(answer)
+
+
+def test_linking_another_account_says_which_one_it_replaces(runtime, kick):
+    kick.consenting_user_id = VIEWER_ID
+    web = browser(runtime)
+    web.get(consent(start(web, viewer_link(runtime))))
+    kick.consenting_user_id = INTRUDER_ID
+
+    answer = web.get(consent(start(web, viewer_link(runtime))))
+
+    assert answer.status_code == 200
+    assert "Your Discord account is now linked to intruder on Kick, instead of viewer_one." in text(
+        answer
+    )
+    assert [row.platform_user_id for row in stored_links(runtime)] == [str(INTRUDER_ID)]

@@ -268,9 +268,10 @@ def link_viewer(
         )
         return page("Not linked", str(refused), 409)
     publish(linked(result))
+    instead = f", instead of {result.replaced_username}" if result.replaced_username else ""
     return page(
         "Linked",
-        f"Your Discord account is now linked to {username} on {platform_name(platform)}.",
+        f"Your Discord account is now linked to {username} on {platform_name(platform)}{instead}.",
     )
 
 
