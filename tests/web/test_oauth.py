@@ -412,3 +412,57 @@ def test_linking_another_account_says_which_one_it_replaces(runtime, kick):
         answer
     )
     assert [row.platform_user_id for row in stored_links(runtime)] == [str(INTRUDER_ID)]
+
+
+def test_a_refusal_made_while_the_bus_is_down_still_gets_its_dm_and_log(
+    runtime, kick, monkeypatch
+):
+    """As a link does: the member's DM and the link log of a declined sign-in are queued with
+    its history row, not left to the bus alone."""
+
+    def bus_down(event):  # type: ignore[no-untyped-def]
+        raise BusUnavailable("Could not connect to Redis. Is it running?")
+
+    monkeypatch.setattr(runtime.bus, "publish", bus_down)
+    kick.deny_next_consent()
+    web = browser(runtime)
+
+    answer = web.get(consent(start(web, viewer_link(runtime))))
+
+    assert answer.status_code == 400
+    assert "You declined on Kick" in text(answer)
+    assert discord_calls(runtime) == [("linking.failed", "pending")]
+    [entry] = runtime.linking.history(GUILD, MEMBER)
+    assert (entry.action, entry.reason) == ("refused", "declined")
+
+
+def test_an_expired_link_opened_twice_while_the_bus_is_down_is_told_once(
+    runtime, clock, monkeypatch
+):
+    def bus_down(event):  # type: ignore[no-untyped-def]
+        raise BusUnavailable("Could not connect to Redis. Is it running?")
+
+    monkeypatch.setattr(runtime.bus, "publish", bus_down)
+    link = viewer_link(runtime)
+    clock.advance(hours=2)
+
+    for _ in range(2):
+        assert browser(runtime).get(link).status_code == 403
+
+    assert discord_calls(runtime) == [("linking.failed", "pending")]
+    assert len(runtime.linking.history(GUILD, MEMBER)) == 1
+
+
+def test_a_refusal_the_bot_hears_of_is_one_call(runtime, kick):
+    kick.deny_next_consent()
+    web = browser(runtime)
+    web.get(consent(start(web, viewer_link(runtime))))
+
+    async def deliver() -> None:
+        while await asyncio.to_thread(runtime.bus.backlog):
+            await runtime.bus.deliver_due(runtime.dispatcher)
+
+    asyncio.run(deliver())
+
+    assert discord_calls(runtime) == [("linking.failed", "pending")]
+    assert len(runtime.linking.history(GUILD, MEMBER)) == 1

@@ -222,21 +222,22 @@ class LinkingService:
         discord_user_id: int,
         reason: str,
         platform: Platform = Platform.KICK,
+        *,
+        then: Callable[[Connection], bool] | None = None,
+        keep: bool = True,
     ) -> None:
-        """Keep a failed attempt that never reached :meth:`link` (declined, expired...)."""
+        """Keep a failed attempt that never reached :meth:`link` (declined, expired...), unless
+        ``keep`` is False (:meth:`link` kept it). ``then`` runs first in the same transaction
+        (the sign-in queues the member's DM and the link log there); its False (the attempt
+        was queued before) keeps nothing again."""
+        at = utc(self.clock())
         entry = HistoryEntry(
-            guild_id,
-            discord_user_id,
-            REFUSED,
-            platform,
-            None,
-            None,
-            reason,
-            discord_user_id,
-            utc(self.clock()),
+            guild_id, discord_user_id, REFUSED, platform, None, None, reason, discord_user_id, at
         )
         with self.engine.begin() as conn:
-            repository.add_history(conn, entry)
+            is_new = then(conn) if then is not None else True
+            if is_new and keep:
+                repository.add_history(conn, entry)
 
     def unlink(
         self,

@@ -285,7 +285,8 @@ def report_failure(
     event_id: str | None = None,
     record: bool = True,
 ) -> None:
-    """Tell the bot (which DMs the member and writes the link log) and keep it in the history."""
+    """Queue the bot's call (which DMs the member and writes the link log) with the history row,
+    once per event, and publish the event."""
     web = services()
     failed = AccountLinkFailed(
         platform=platform,
@@ -296,9 +297,13 @@ def report_failure(
         reason=reason,
         viewer=viewer,
     )
-    is_new = publish(failed)
-    if record and is_new:
-        web.linking.record_refusal(guild_id, discord_user_id, reason, platform)
+
+    def queue(conn: Connection) -> bool:
+        # Not left to the bus alone: a refusal made while it is down still gets its DM and log.
+        return calls.enqueue(conn, guild_id, failed, utc(failed.occurred_at))
+
+    web.linking.record_refusal(guild_id, discord_user_id, reason, platform, then=queue, keep=record)
+    publish(failed)
 
 
 def publish(event: GuildEvent) -> bool:
