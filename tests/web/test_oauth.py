@@ -414,9 +414,7 @@ def test_linking_another_account_says_which_one_it_replaces(runtime, kick):
     assert [row.platform_user_id for row in stored_links(runtime)] == [str(INTRUDER_ID)]
 
 
-def test_a_refusal_made_while_the_bus_is_down_still_gets_its_dm_and_log(
-    runtime, kick, monkeypatch
-):
+def test_a_refusal_made_while_the_bus_is_down_still_gets_its_dm_and_log(runtime, kick, monkeypatch):
     """As a link does: the member's DM and the link log of a declined sign-in are queued with
     its history row, not left to the bus alone."""
 
