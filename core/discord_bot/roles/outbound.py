@@ -5,8 +5,9 @@ each member who needs a change costs one request per role given or taken (Discor
 endpoints: a role given meanwhile by someone else, or by the bot a moment ago, is never taken
 away by a list built from a cache that does not show it yet). Whatever
 Discord answers stays with that member or that server: a refusal, a timeout or a lost connection
-is one failed edit, and a rate limit longer than the bot waits (``discord.RateLimited``) stops this
-server's sync for the round; none of them stops the other servers'.
+is one failed edit, and a rate limit longer than the bot waits (``discord.RateLimited``) or a
+403 (``discord.Forbidden``: every other member's edit would meet it too) stops this server's sync
+for the round, said to the admin with its fix; none of them stops the other servers'.
 """
 
 from __future__ import annotations
@@ -27,6 +28,21 @@ from core.features.watchtime.durations import describe_seconds
 log = logging.getLogger(__name__)
 # Discord did not answer: aiohttp's connection errors, a lost socket, a request that timed out.
 NO_ANSWER = (aiohttp.ClientError, OSError, TimeoutError)
+TWO_FACTOR_REQUIRED = 60003  # Discord's code: the server wants 2FA for moderation actions
+
+
+def refused_in_words(exc: discord.Forbidden) -> str:
+    """Why Discord refuses this server's role changes, with what the admin can do about it."""
+    if exc.code == TWO_FACTOR_REQUIRED:
+        return (
+            "Discord refused to change roles in this server: it requires two-factor "
+            "authentication for moderation, and my owner's Discord account has none"
+        )
+    return (
+        f"Discord refused to change roles in this server ({exc.status} "
+        f"{exc.text or 'Forbidden'}): give my role Manage Roles and drag it above the "
+        "watchtime roles"
+    )
 
 
 def assignable_role_ids(guild: discord.Guild) -> frozenset[int]:
@@ -93,6 +109,10 @@ class DiscordMemberRoles:
                 await member.remove_roles(*lost, reason=reason)
         except discord.NotFound:
             return False  # left the server meanwhile
+        except discord.Forbidden as exc:
+            # The cache said the bot may give these roles; Discord says otherwise (2FA, a
+            # permission or role order changed): one request per round, not one per member.
+            raise RoleEditsHeld(refused_in_words(exc)) from exc
         except discord.HTTPException as exc:
             raise RoleEditFailed(f"{exc.status} {exc.text or type(exc).__name__}") from exc
         except discord.RateLimited as exc:

@@ -27,7 +27,8 @@ class RoleEditFailed(Exception):
 
 class RoleEditsHeld(RoleEditFailed):
     """Discord takes no role edits in this server for a while (a rate limit longer than the
-    bot waits): the server's sync stops for this round. The message says why, for the admin."""
+    bot waits, or a refusal every edit would meet): the server's sync stops for this round. The
+    message says why and what to do, for the admin."""
 
 
 class MemberRoles(Protocol):

@@ -844,3 +844,54 @@ async def test_a_role_given_a_moment_ago_is_kept_by_the_watchtime_sync_that_foll
     await role_sync.sync_member(guild_a.id, alice.id)
 
     assert discord_side.of(alice.id) == {linked.id, tiers["bronze"].id}
+
+
+@pytest.mark.parametrize(
+    ("code", "said"),
+    [
+        (
+            50013,
+            "Discord refused to change roles in this server (403 Missing Permissions): give my "
+            "role Manage Roles and drag it above the watchtime roles",
+        ),
+        (
+            60003,
+            "Discord refused to change roles in this server: it requires two-factor "
+            "authentication for moderation, and my owner's Discord account has none",
+        ),
+    ],
+    ids=["missing permissions", "two-factor required"],
+)
+async def test_a_role_change_discord_refuses_stops_the_sync_with_the_fix_after_one_request(
+    guild_a: discord.Guild,
+    manager: discord.Member,
+    tiers: dict[str, discord.Role],
+    roles: RolesService,
+    link,
+    member_edits: MemberEdits,
+    monkeypatch: pytest.MonkeyPatch,
+    code: int,
+    said: str,
+) -> None:
+    # The bot's cache says it may give Bronze, but Discord answers 403 to every role request:
+    # each member's edit would meet the same refusal, so asking for all of them every round
+    # would be a stream of failed requests and a count of failures the admin can't act on.
+    roles.add_tier(guild_a.id, tiers["bronze"].id, 60)
+    link(member_of(guild_a, "alice"), 500)
+    link(manager, 500)
+    refused = []
+
+    async def add_role(_http, guild_id, user_id, role_id, **fields):  # type: ignore[no-untyped-def]
+        refused.append(int(user_id))
+        response = backend.FakeRequest(403, "Forbidden")
+        raise discord.Forbidden(response, {"code": code, "message": "Missing Permissions"})
+
+    monkeypatch.setattr(backend.FakeHttp, "add_role", add_role)
+
+    [reply] = await say("!roles sync", manager)
+
+    assert len(refused) == 1
+    assert reply.content.splitlines()[1:] == [
+        f"{render_roles.WARN} Stopped early: {said}. 2 member(s) wait for the next sync (or "
+        "!roles sync later)."
+    ]
