@@ -86,21 +86,31 @@ class WatchtimeCog(commands.Cog, name="Watchtime"):
         *,
         member_id: int | None = None,
     ) -> None:
-        """One line (with its next role) per account found; a name on both platforms shows
-        both, each labelled with its platform."""
+        """One line per account found; a name on both platforms shows both, each labelled with
+        its platform. The next role follows each viewer once: a linked member's is reckoned, as
+        role sync does, from their account with the most watchtime here."""
         members = await asyncio.to_thread(
             self.watchtime.linked_members, [ranked.entry for ranked in found]
         )
         total = await asyncio.to_thread(self.watchtime.count_viewers, guild_id)
         tiers = await self._tiers_given(ctx)
+        linked = [members.get(render.member_key(ranked.entry), member_id) for ranked in found]
+        counted: dict[int, int] = {}
+        if tiers and self.roles is not None:
+            for member in {m for m in linked if m is not None}:
+                seconds = await asyncio.to_thread(self.roles.linked_seconds, guild_id, member)
+                counted.update(seconds)
         parts = []
-        for ranked in found:
-            progress = progress_of(tiers, ranked.entry.seconds) if tiers else None
+        for index, (ranked, member) in enumerate(zip(found, linked, strict=True)):
+            progress = None
+            if tiers and (member is None or member not in linked[index + 1 :]):
+                seconds = counted.get(member, 0) if member is not None else 0
+                progress = progress_of(tiers, max(seconds, ranked.entry.seconds))
             parts.append(
                 render.viewer_watchtime(
                     ranked,
                     total,
-                    member_id=members.get(render.member_key(ranked.entry), member_id),
+                    member_id=member,
                     progress=progress,
                     show_platform=len(found) > 1,
                 )

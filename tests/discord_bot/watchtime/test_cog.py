@@ -797,3 +797,35 @@ async def test_a_member_linked_on_both_platforms_sees_both(
     lines = reply.content.splitlines()
     assert lines[0].startswith(f"<@{alice.id}> (**alice\\_kick** on Kick) has watched 20 min")
     assert lines[1].startswith(f"<@{alice.id}> (**alice\\_tv** on Twitch) has watched 10 min")
+
+
+async def test_a_member_linked_on_both_platforms_sees_the_next_role_of_the_account_that_counts(
+    sqlite_engine: Engine,
+    clock: Clock,
+    guild_a: discord.Guild,
+    alice: discord.Member,
+    stream: Stream,
+    roles: RolesService,
+) -> None:
+    # Role sync counts the account with more watchtime: alice holds Fan through Kick, so no
+    # line may tell her Fan is still 50 min away because her Twitch account has 10 min.
+    fan = dpytest.backend.make_role("Fan", guild_a)
+    regular = dpytest.backend.make_role("Regular", guild_a)
+    roles.add_tier(guild_a.id, fan.id, 60)
+    roles.add_tier(guild_a.id, regular.id, 300)
+    kick = stream.earn(guild_a.id, "alice_kick", 2 * 3600)
+    link_account(sqlite_engine, clock, alice, Platform.KICK, kick)
+    twitch = stream.earn(guild_a.id, "alice_tv", 600, Platform.TWITCH)
+    link_account(sqlite_engine, clock, alice, Platform.TWITCH, twitch)
+
+    [own] = await say("!watchtime", alice)
+    [by_twitch_name] = await say("!watchtime twitch:alice_tv", alice)
+
+    next_role = f"Next role: {regular.mention} at 5 h 00 min, 3 h 00 min to go."
+    lines = own.content.splitlines()
+    assert [line.split(" has watched")[0] for line in lines[:2]] == [
+        f"<@{alice.id}> (**alice\\_kick** on Kick)",
+        f"<@{alice.id}> (**alice\\_tv** on Twitch)",
+    ]
+    assert lines[2:] == [next_role]  # once, for the member
+    assert by_twitch_name.content.splitlines()[1:] == [next_role]
