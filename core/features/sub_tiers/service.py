@@ -49,7 +49,11 @@ from core.features.sub_tiers.records import (
     tier_of,
     tier_of_badge,
 )
-from core.features.viewers.repository import find_viewer_ids_by_username, remember_viewers
+from core.features.viewers.repository import (
+    find_viewer_ids_by_username,
+    remember_viewers,
+    usernames_of,
+)
 from core.storage.db import transaction
 
 log = logging.getLogger(__name__)
@@ -113,19 +117,19 @@ class SubTierService:
         return [(user_id, found.get(user_id)) for user_id in ids]
 
     def for_member(self, guild_id: int, discord_user_id: int) -> list[KnownViewer]:
-        """What is known of a member's linked accounts (Kick, Twitch); empty when none."""
+        """What is known of a member's linked accounts (Kick, Twitch), each by its name of now
+        (a viewer renamed since linking); empty when none."""
         found = []
         with self.engine.connect() as conn:
             for platform in Platform:
                 link = find_link_by_discord_user(conn, platform, discord_user_id)
                 if link is None:
                     continue
-                records = repository.tiers_of(
-                    conn, guild_id, str(platform), [link.platform_user_id], self._now()
-                )
-                found.append(
-                    KnownViewer(platform, link.username, records.get(link.platform_user_id))
-                )
+                user_id = link.platform_user_id
+                records = repository.tiers_of(conn, guild_id, str(platform), [user_id], self._now())
+                names = usernames_of(conn, [(str(platform), user_id)])
+                name = names.get(f"{platform}:{user_id}", link.username)
+                found.append(KnownViewer(platform, name, records.get(user_id)))
         return found
 
     def for_name(self, guild_id: int, name: str) -> list[KnownViewer]:

@@ -103,3 +103,24 @@ async def test_records_of_another_server_are_not_shown(alice, guild_b, sub_tiers
     subscribe(sub_tiers, guild_b.id, Platform.KICK, "5", "zed")
     [reply] = await say("!tier zed", alice)
     assert reply.content == "Kick **zed**: nothing known."
+
+
+async def test_a_linked_account_renamed_since_is_shown_by_its_name_of_now(
+    alice, guild_a, sub_tiers, sqlite_engine
+):
+    LinkingService(sqlite_engine, lambda: T0).link(
+        guild_id=guild_a.id,
+        discord_user_id=alice.id,
+        platform=Platform.TWITCH,
+        platform_user_id="88",
+        username="alice_tv",
+    )
+    # Renamed on Twitch after linking: the sub arrives under the new name.
+    subscribe(sub_tiers, guild_a.id, Platform.TWITCH, "88", "alice_live", tier="1000")
+
+    [own] = await say("!tier", alice)
+    [by_name] = await say("!tier alice_live", alice)
+
+    line = "Twitch **alice\\_live**: Tier 1 since 3 Nov, from a Twitch sub; good until 3 Dec."
+    assert own.content == line
+    assert by_name.content == line
