@@ -31,8 +31,10 @@ def duration(seconds: int) -> str:
 def _show(guild_id: int, *, errors: dict[str, str] | None = None):  # type: ignore[no-untyped-def]
     watchtime = installed(config().watchtime)
     raw = request.args.get("page", "1")
-    number = whole_in(raw, 1, MAX_PAGE) or 1
     total = watchtime.count_viewers(guild_id)
+    pages = max(1, -(-total // PAGE_SIZE))
+    # A page past the end (an old link, a typed number) is the last one, never an empty page.
+    number = min(whole_in(raw, 1, MAX_PAGE) or 1, pages)
     rows = watchtime.leaderboard(guild_id, PAGE_SIZE, (number - 1) * PAGE_SIZE)
     days, crowd = _history(watchtime, guild_id)
     query = request.args.get("q", "").strip()
@@ -67,7 +69,7 @@ def _show(guild_id: int, *, errors: dict[str, str] | None = None):  # type: igno
         search_error=search_error,
         total=total,
         page_number=number,
-        pages=max(1, -(-total // PAGE_SIZE)),
+        pages=pages,
     )
 
 

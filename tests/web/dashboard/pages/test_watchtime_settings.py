@@ -47,6 +47,16 @@ def test_the_leaderboard_a_page_at_a_time(pages):
         assert pages.client.get(pages.url("watchtime") + f"?page={odd}").status_code == 200
 
 
+def test_a_page_past_the_end_shows_the_last_page(pages):
+    # A page number from an old link or typed by hand: an empty page whose Previous leads to
+    # another empty page, one at a time, would be of no use.
+    answer = pages.client.get(pages.url("watchtime") + "?page=9")
+    assert answer.status_code == 200
+    assert "Page 2 of 2." in answer.text
+    assert '<td>26</td><td class="name">viewer4<span' in answer.text
+    assert "page=1#leaderboard" in answer.text  # Previous: the first page
+
+
 def test_tracking_switched_here_is_the_services(pages, watchtime):
     assert watchtime.tracking_status(GUILD).enabled  # on until switched off
     answer = pages.post("watchtime", "tracking", {"tracking": "off"})
