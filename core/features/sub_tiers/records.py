@@ -12,7 +12,8 @@ sub was paid with Prime), who said so (``source``), when (``seen_at``) and until
 4. Prime: only a source that can tell (Twitch's chat notifications) sets or clears it. A source
    blind to Prime (``channel.subscribe``, ``channel.subscription.message``, Helix) reporting
    Tier 1 within :data:`SAME_SUB_WINDOW` of a Prime sighting is the same sub told twice, so the
-   Prime flag stays; later, it is a new month that nobody said was Prime.
+   Prime flag stays, whichever of the two is stamped or arrives first (an older Prime sighting
+   marks the blind record Prime); later, it is a new month that nobody said was Prime.
 5. ``since`` (when this tier was first seen) is kept while the tier stays; the expiry is the
    later of the two while the record counts (a later event refreshes, never shortens).
 6. An ended subscription (``ended_at``, Twitch's ``channel.subscription.end``) stays ended for
@@ -106,6 +107,8 @@ def merge(existing: SubTier | None, incoming: SubTier, now: datetime) -> SubTier
     if incoming.source == BADGE:
         return None
     if existing.source != BADGE and incoming.seen_at < existing.seen_at:
+        if _tells_prime_of(existing, incoming):
+            return replace(existing, is_prime=True, source=incoming.source)
         return None
     is_prime = incoming.is_prime and incoming.tier == "1"
     source = incoming.source
@@ -125,4 +128,18 @@ def merge(existing: SubTier | None, incoming: SubTier, now: datetime) -> SubTier
         source=source,
         since=existing.first_seen if same_tier else incoming.seen_at,
         expires_at=expires_at,
+    )
+
+
+def _tells_prime_of(existing: SubTier, older: SubTier) -> bool:
+    """Whether ``older``, a Prime sighting stamped before ``existing`` (a Prime-blind source's
+    Tier 1), tells of the same sub: the blind copy was only handled first."""
+    return (
+        older.source in PRIME_AWARE_SOURCES
+        and older.is_prime
+        and older.tier == "1"
+        and existing.tier == "1"
+        and not existing.is_prime
+        and existing.source not in PRIME_AWARE_SOURCES
+        and existing.seen_at - older.seen_at <= SAME_SUB_WINDOW
     )

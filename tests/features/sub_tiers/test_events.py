@@ -73,6 +73,35 @@ def test_prime_survives_the_same_sub_told_by_a_prime_blind_source(tiers: SubTier
     assert tier_label(sub) == "prime"
 
 
+def test_prime_told_after_a_blind_copy_of_the_same_sub_stamped_later_still_counts(
+    tiers: SubTierService,
+) -> None:
+    # Twitch stamps each copy of a sub when it sends it: the Prime-blind channel.subscribe may
+    # carry the later stamp and still be handled first (another transport, another queue).
+    blind = twitch_event("channel.subscribe", T0 + timedelta(seconds=2), user_id="49912639")
+    feed(tiers, blind)
+    feed(tiers, twitch_event("channel.chat.notification.sub_prime", T0))
+    sub = tiers.tier_of(GUILD, "twitch", "49912639")
+    assert sub is not None
+    assert tier_label(sub) == "prime"
+    assert (sub.source, sub.seen_at, sub.expires_at) == (
+        "twitch:chat.notification",
+        T0 + timedelta(seconds=2),
+        A_MONTH_ON + timedelta(seconds=2),
+    )
+
+
+def test_a_prime_notice_from_long_before_a_blind_sub_is_another_month(
+    tiers: SubTierService, clock: Clock
+) -> None:
+    clock.advance(days=20)
+    feed(tiers, twitch_event("channel.subscribe", T0 + timedelta(days=20), user_id="49912639"))
+    feed(tiers, twitch_event("channel.chat.notification.sub_prime", T0))
+    sub = tiers.tier_of(GUILD, "twitch", "49912639")
+    assert sub is not None
+    assert tier_label(sub) == "1"
+
+
 def test_prime_is_not_assumed_for_a_later_month_nobody_called_prime(
     tiers: SubTierService, clock: Clock
 ) -> None:
