@@ -15,6 +15,7 @@ from flask import request
 
 from core.features.refusals import Refused
 from core.features.roles.service import MAX_MINUTES
+from core.features.watchtime.durations import format_duration
 from core.web.dashboard.guilds import guild_blueprint
 from core.web.dashboard.pages._forms import (
     FormRefused,
@@ -35,6 +36,10 @@ TEMPLATE = "dashboard/guild_roles.html"
 
 
 def hours_text(minutes: int) -> str:
+    """``10``, ``1.5``, ``0.75``: the hours as the form takes them; a tier ``!roles add`` set in
+    minutes that are no such number of hours (100: 1.666...) as ``1 h 40 min``."""
+    if minutes % 3:  # minutes / 60 has a short decimal only when 3 divides the minutes
+        return format_duration(minutes * 60)
     hours = Decimal(minutes) / 60
     return f"{hours.normalize():f}" if hours % 1 else f"{int(hours):,}"
 

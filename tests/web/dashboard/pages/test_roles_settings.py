@@ -66,6 +66,17 @@ def test_hours_are_read_as_people_type_them(pages, roles, hours, minutes):
     assert roles.tiers(GUILD) == [RoleTier(VIEWERS, minutes)]
 
 
+@pytest.mark.parametrize(
+    ("minutes", "shown"),
+    [(60, "1"), (90, "1.5"), (45, "0.75"), (6000, "100"), (100, "1 h 40 min"), (1, "1 min")],
+)
+def test_a_tier_set_in_minutes_by_the_command_shows_its_time_in_words(pages, roles, minutes, shown):
+    # !roles add takes minutes: 100 of them are 1.666... hours, which no page should print.
+    roles.add_tier(GUILD, VIEWERS, minutes)
+    tiers = pages.get("roles").text.split('id="tier-list"')[1].split("</table>")[0]
+    assert f'<td data-label="Hours watched">{shown}</td>' in tiers
+
+
 def test_a_tier_shows_its_role_by_name_and_colour(discord, roles, engine):
     directory = DirectoryService(engine, Clock(datetime(2026, 3, 1, tzinfo=UTC)))
     described = (
