@@ -89,9 +89,7 @@ class WatchtimeCog(commands.Cog, name="Watchtime"):
         """One line per account found; a name on both platforms shows both, each labelled with
         its platform. The next role follows each viewer once: a linked member's is reckoned, as
         role sync does, from their account with the most watchtime here."""
-        members = await asyncio.to_thread(
-            self.watchtime.linked_members, [ranked.entry for ranked in found]
-        )
+        members = await self._linked_members(guild_of(ctx), found)
         total = await asyncio.to_thread(self.watchtime.count_viewers, guild_id)
         tiers = await self._tiers_given(ctx)
         linked = [members.get(render.member_key(ranked.entry), member_id) for ranked in found]
@@ -148,7 +146,7 @@ class WatchtimeCog(commands.Cog, name="Watchtime"):
             rows = await asyncio.to_thread(
                 self.watchtime.leaderboard, guild.id, count, page * count
             )
-            return rows, await self._linked_members(rows)
+            return rows, await self._linked_members(guild, rows)
 
         rows, members = await fetch(0)
         if not rows:
@@ -166,9 +164,14 @@ class WatchtimeCog(commands.Cog, name="Watchtime"):
             ctx, first, render_page=render_page, pages=pages, not_yours=render.NOT_YOUR_LEADERBOARD
         )
 
-    async def _linked_members(self, rows: list[RankedWatchtime]) -> dict[str, int]:
-        """Discord members linked to these rows' accounts, by ``"<platform>:<user id>"``."""
-        return await asyncio.to_thread(self.watchtime.linked_members, [row.entry for row in rows])
+    async def _linked_members(
+        self, guild: discord.Guild, rows: list[RankedWatchtime]
+    ) -> dict[str, int]:
+        """Members of this server linked to these rows' accounts, by ``"<platform>:<user id>"``.
+        Links count across servers: one made by someone who is not here is left out (their
+        mention would read "@Unknown User" and tell this server which Discord account it is)."""
+        linked = await asyncio.to_thread(self.watchtime.linked_members, [row.entry for row in rows])
+        return {key: user for key, user in linked.items() if guild.get_member(user) is not None}
 
     @commands.hybrid_group(name="tracking", invoke_without_command=True, case_insensitive=True)
     @commands.guild_only()

@@ -829,3 +829,32 @@ async def test_a_member_linked_on_both_platforms_sees_the_next_role_of_the_accou
     ]
     assert lines[2:] == [next_role]  # once, for the member
     assert by_twitch_name.content.splitlines()[1:] == [next_role]
+
+
+async def test_an_account_linked_by_someone_not_in_this_server_shows_by_its_name(
+    sqlite_engine: Engine,
+    clock: Clock,
+    guild_a: discord.Guild,
+    guild_b: discord.Guild,
+    alice: discord.Member,
+    stream: Stream,
+) -> None:
+    # zed linked their Kick account in another server and never joined this one: a mention
+    # would show "@Unknown User" here and tell this server which Discord account zed is.
+    outsider_id = 777_000_000_000_000_001
+    assert guild_a.get_member(outsider_id) is None
+    zed = stream.earn(guild_a.id, "zed", 7200)
+    LinkingService(sqlite_engine, clock).link(
+        guild_id=guild_b.id,
+        discord_user_id=outsider_id,
+        platform=Platform.KICK,
+        platform_user_id=zed.platform_user_id or "",
+        username="zed",
+    )
+
+    [board] = await say("!leaderboard", alice)
+    [lookup] = await say("!watchtime zed", alice)
+
+    assert leaderboard_lines(board) == ["**#1** zed - 2 h 00 min"]
+    assert lookup.content.startswith("**zed** has watched 2 h 00 min, rank #1 of 1")
+    assert str(outsider_id) not in board.embeds[0].description + lookup.content
