@@ -72,6 +72,8 @@ def _show(
         errors=errors,
         tiers=[(tier, hours_text(tier.minutes)) for tier in tiers],
         existing=None if known is None else known.existing_role_ids,
+        reachable=None if known is None else known.assignable_role_ids,
+        can_manage_roles=known is None or known.can_manage_roles,
         settings=roles.settings(guild_id),
         typed=typed or {},
         role_names=role_names(guild_id),

@@ -77,6 +77,38 @@ def test_a_tier_set_in_minutes_by_the_command_shows_its_time_in_words(pages, rol
     assert f'<td data-label="Hours watched">{shown}</td>' in tiers
 
 
+def test_a_tier_the_bot_cannot_give_says_so_and_how_to_fix_it(pages, roles):
+    # Role sync never attempts a role at or above the bot's highest role: the page must not
+    # call such a tier "on" as if members were getting it.
+    roles.add_tier(GUILD, VIEWERS, 60)
+    roles.add_tier(GUILD, MANAGED, 120)  # moved above the bot's role since it was added
+    tiers = pages.get("roles").text.split('id="tier-list"')[1].split("</table>")[0]
+    rows = tiers.split("<tr>")[2:]
+    assert '<td data-label="State">on</td>' in rows[0]
+    assert (
+        "I can't give it: it is at or above my highest role (Server Settings &gt; Roles: drag "
+        "my role above it)" in rows[1]
+    )
+
+
+def test_without_manage_roles_the_page_says_no_tier_is_given(discord, roles):
+    def roles_without_permission(guild_id: int) -> GuildRoles | None:
+        return GuildRoles(
+            can_manage_roles=False,
+            assignable_role_ids=frozenset({VIEWERS}),
+            existing_role_ids=frozenset({GUILD, VIEWERS}),
+        )
+
+    roles.add_tier(GUILD, VIEWERS, 60)
+    pages = pages_for(discord, GUILD, roles=roles, guild_roles=roles_without_permission)
+    text = pages.get("roles").text
+    assert (
+        "I lack the Manage Roles permission, so I can't give watchtime roles yet: give my "
+        "role Manage Roles." in text
+    )
+    assert text.count("Manage Roles permission") == 1
+
+
 def test_a_tier_shows_its_role_by_name_and_colour(discord, roles, engine):
     directory = DirectoryService(engine, Clock(datetime(2026, 3, 1, tzinfo=UTC)))
     described = (
