@@ -68,10 +68,12 @@ def viewer_watchtime(
 def next_role(progress: Progress) -> str:
     if progress.next_tier is None:
         return "Every watchtime role reached."
+    # What is missing is rounded up to the minute: 30 s short is "1 min to go", never "0 min".
+    missing = -(-progress.seconds_missing // 60) * 60
     return (
         f"Next role: <@&{progress.next_tier.role_id}> at "
         f"{format_duration(progress.next_tier.seconds)}, "
-        f"{format_duration(progress.seconds_missing)} to go."
+        f"{format_duration(missing)} to go."
     )
 
 

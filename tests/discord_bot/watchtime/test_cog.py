@@ -858,3 +858,18 @@ async def test_an_account_linked_by_someone_not_in_this_server_shows_by_its_name
     assert leaderboard_lines(board) == ["**#1** zed - 2 h 00 min"]
     assert lookup.content.startswith("**zed** has watched 2 h 00 min, rank #1 of 1")
     assert str(outsider_id) not in board.embeds[0].description + lookup.content
+
+
+async def test_seconds_short_of_the_next_role_are_a_minute_to_go_not_none(
+    guild_a: discord.Guild, alice: discord.Member, roles: RolesService, link
+) -> None:
+    # 30 s short of the role: "0 min to go" would read as if it were reached, yet no role came.
+    regular = dpytest.backend.make_role("Regular", guild_a)
+    roles.add_tier(guild_a.id, regular.id, 100)
+    link(alice, "alice_kick", 100 * 60 - 30)
+
+    [reply] = await say("!watchtime", alice)
+
+    assert reply.content.splitlines()[1] == (
+        f"Next role: {regular.mention} at 1 h 40 min, 1 min to go."
+    )
