@@ -78,6 +78,8 @@ bodies = st.one_of(
 @given(st.one_of(scalars, json_values, numbers))
 @example(1e308)
 @example("1e26")
+@example([10**49, "x", "y"])  # Decimal reads a list as a (sign, digits, exponent) tuple
+@example([0, [1, 2], 3])  # ... which is 1.2e3 cents' worth of nothing a reply meant
 def test_an_amount_is_cents_a_bigint_holds_or_none(value: object) -> None:
     cents = parse_amount_cents(value)
     if cents is None:

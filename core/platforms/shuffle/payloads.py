@@ -94,15 +94,15 @@ def parse_statistics(body: bytes | str) -> list[WagerRow]:
 def parse_amount_cents(value: Any) -> int | None:
     """Whole cents from a JSON number or a string such as ``"1,234.56"``; None if unreadable,
     negative or too large for our cents."""
-    if isinstance(value, bool) or value is None:
-        return None
+    if isinstance(value, bool) or not isinstance(value, int | float | str | Decimal):
+        return None  # a list would be read as Decimal's (sign, digits, exponent) tuple
     if isinstance(value, str):
         value = value.strip().replace(",", "").replace("$", "").replace("_", "")
         if not value:
             return None
     try:
         amount = Decimal(value) if not isinstance(value, float) else Decimal(repr(value))
-    except (InvalidOperation, ValueError, TypeError):
+    except (InvalidOperation, ValueError, TypeError, OverflowError):
         return None
     # Compared before rounding: rounding 1e26 to cents needs more digits than Decimal keeps.
     if not amount.is_finite() or amount < 0 or amount >= _MAX_AMOUNT:
