@@ -39,11 +39,13 @@ class DiscordRaffleAnnouncer:
         await self._post(period.guild_id, channel_id, text, NO_MENTIONS, nonce)
 
     async def draw_completed(self, channel_id: int, draw: DrawAnnouncement) -> None:
-        text = render_raffle.draw_announcement(draw)
-        nonce = post_nonce("raffle draw", draw.guild_id, draw.draw_id)
-        await self._post(
-            draw.guild_id, channel_id, text, render_raffle.winner_mentions(draw), nonce
-        )
+        # Each part has its own nonce, the same at every try: a try after a part went out
+        # posts the rest, not that part again.
+        mentions = render_raffle.winner_mentions(draw)
+        for part, text in enumerate(render_raffle.draw_messages(draw)):
+            identity = (draw.guild_id, draw.draw_id) + ((part,) if part else ())
+            nonce = post_nonce("raffle draw", *identity)
+            await self._post(draw.guild_id, channel_id, text, mentions, nonce)
 
     async def _post(
         self,

@@ -361,7 +361,21 @@ def draw_announcement(draw: DrawAnnouncement) -> str:
     if draw.forced:
         lines.append("Drawn without the public beacon (forced by an admin); the proof says so.")
     lines.append(f"Check it yourself: !fair {draw.draw_id}")
-    return truncate("\n".join(lines), 2000)
+    return "\n".join(lines)
+
+
+def draw_messages(draw: DrawAnnouncement, limit: int = 2000) -> list[str]:
+    """:func:`draw_announcement` as the messages Discord takes (2,000 characters each), cut
+    between lines: 25 winners and their mentions pass one message, and each must be named and
+    pinged."""
+    messages: list[str] = []
+    for line in draw_announcement(draw).splitlines():
+        line = truncate(line, limit)
+        if messages and len(messages[-1]) + 1 + len(line) <= limit:
+            messages[-1] += "\n" + line
+        else:
+            messages.append(line)
+    return messages
 
 
 def winner_mentions(draw: DrawAnnouncement) -> discord.AllowedMentions:

@@ -1,0 +1,98 @@
+"""Raffle announcements as Discord shows them: every winner named and pinged, within Discord's
+limits, however many winners and however long the prize."""
+
+from __future__ import annotations
+
+import asyncio
+
+import discord
+import discord.ext.test as dpytest
+import pytest
+
+from core.discord_bot.gateway import DiscordGateway
+from core.discord_bot.raffle import render
+from core.discord_bot.raffle.outbound import DiscordRaffleAnnouncer
+from core.features.raffle.ports import DrawAnnouncement, WinnerAnnouncement
+from tests.discord_bot.fake_discord import say
+from tests.features.raffle.support import add_viewer
+
+
+def drain() -> list[discord.Message]:
+    posted = []
+    while not dpytest.sent_queue.empty():
+        posted.append(dpytest.get_message())
+    return posted
+
+
+async def test_a_draw_of_25_winners_names_and_pings_every_one_within_discords_limit(
+    bot, guild_a, manager, sqlite_engine, raffle, raffle_clock
+) -> None:
+    """25 winners with ordinary names and their mentions pass 2,000 characters: the message was
+    cut, so the last winners were neither named nor pinged, and the line to check the draw was
+    gone."""
+
+    class ConnectedGateway(DiscordGateway):
+        def client(self) -> discord.Client:
+            return bot
+
+    channel = guild_a.text_channels[0]
+    await say(f"!raffleset channel {channel.id}", manager)
+    await say("!rafflestart", manager)
+    members = [
+        dpytest.backend.make_member(
+            dpytest.backend.make_user(f"member{i}", 1000 + i, id_num=1_234_567_890_123_456_000 + i),
+            guild_a,
+        ).id
+        for i in range(30)
+    ]
+    for i, member_id in enumerate(members):
+        add_viewer(sqlite_engine, f"k{i}", f"the_viewer_number_{i:02d}", discord_id=member_id)
+        raffle.admin.give(
+            guild_a.id, actor_id=manager.id, member_id=member_id, tickets=1000 + i, reason="",
+            reference=f"r{i}",
+        )  # fmt: skip
+    await say("!raffleend", manager)
+    raffle_clock.advance(minutes=2)
+    await asyncio.to_thread(raffle.run_scheduled)
+    raffle.announcer = DiscordRaffleAnnouncer(ConnectedGateway())
+    [reply, *posts] = await say("!raffledraw 25 " + "a signed jersey " * 20, manager)
+    assert reply.content.startswith("Draw #1 is done")
+
+    assert posts
+    assert all(len(post.content) <= 2000 for post in posts)
+    pinged = [user.id for post in posts for user in post.mentions]
+    assert len(pinged) == 25
+    assert set(pinged) <= set(members)
+    text = "\n".join(post.content for post in posts)
+    assert [line.split()[0] for line in text.splitlines() if line.startswith("**#")] == [
+        f"**#{n}**" for n in range(1, 26)
+    ]
+    assert text.endswith("Check it yourself: !fair 1")
+    assert len({post.nonce for post in posts}) == len(posts)  # each part is its own post
+    await raffle.announce_pending()
+    assert drain() == []  # posted once
+
+
+@pytest.mark.parametrize("prize", ["*" * 200, "_" * 200])
+def test_the_heading_and_every_winner_fit_whatever_the_prize_and_reason(prize) -> None:
+    """A prize or reason of markdown characters is twice as long once escaped."""
+    announced = DrawAnnouncement(
+        guild_id=1,
+        period_id=1,
+        draw_id=7,
+        prize=prize,
+        winners=tuple(
+            WinnerAnnouncement("_" * 25, 1_234_567_890_123_456_000 + i, 10**9, "kick")
+            for i in range(25)
+        ),
+        total_tickets=10**12,
+        forced=True,
+        reroll_of=6,
+        reason=prize,
+    )
+
+    parts = render.draw_messages(announced)
+
+    assert all(len(part) <= 2000 for part in parts)
+    assert "\n".join(parts) == render.draw_announcement(announced)
+    assert sum(part.count("(<@") for part in parts) == 25
