@@ -78,9 +78,10 @@ def _tickets_lines(view: TicketsView, *, labelled: bool) -> list[str]:
     elif view.is_excluded:
         lines.append("You are not in this period's draw: excluded, or not linked, when it closed.")
     elif view.rank is not None:
+        note = " (only linked accounts can win)" if view.linked_only else ""
         lines.append(
-            f"Rank #{view.rank}, about {view.chance:.2%} of the {view.total_tickets:,} tickets "
-            "(only linked accounts can win)."
+            f"Rank #{view.rank}, about {view.chance:.2%} of the {view.total_tickets:,} "
+            f"tickets{note}."
         )
     return lines
 

@@ -22,7 +22,7 @@ from core.features.raffle.errors import RaffleRefused
 from core.features.raffle.ledger_repository import Balance, HandChange, LedgerEntry
 from core.features.raffle.periods import repository as periods_repository
 from core.features.raffle.periods.repository import Period
-from core.features.raffle.rates import RaffleRates, resolve_rates
+from core.features.raffle.rates import RaffleRates, read_rates, resolve_rates
 from core.features.viewers.repository import find_viewer_ids_by_username, usernames_of
 from core.features.viewers.search import NameQuery
 
@@ -44,6 +44,7 @@ class TicketsView:
     rank: int | None
     total_tickets: int
     is_excluded: bool
+    linked_only: bool = True  # the raffle's setting: only linked accounts can win
 
     @property
     def chance(self) -> float:
@@ -133,8 +134,12 @@ class RaffleViews:
                     "Link your Kick or Twitch account first (!link) to collect tickets."
                 )
             shown = _Shown.of(conn, period)
+            linked_only = read_rates(conn, guild_id, self.settings).linked_only
             return [
-                _tickets_view(conn, shown, link.platform, link.platform_user_id, link.username)
+                dataclasses.replace(
+                    _tickets_view(conn, shown, link.platform, link.platform_user_id, link.username),
+                    linked_only=linked_only,
+                )
                 for link in links
             ]
 

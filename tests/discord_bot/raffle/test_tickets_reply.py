@@ -1,0 +1,34 @@
+"""What ``!tickets`` tells a viewer about their chance, as the raffle's settings have it."""
+
+from __future__ import annotations
+
+import discord
+
+from tests.discord_bot.fake_discord import say
+from tests.features.raffle.support import add_viewer
+
+
+def text(replies: list[discord.Message]) -> str:
+    [reply] = replies
+    return reply.content
+
+
+async def test_with_linked_only_off_tickets_does_not_say_only_linked_accounts_can_win(
+    manager, alice, sqlite_engine
+) -> None:
+    """`!raffleset linked_only off` lets anyone win; `!tickets` still told every viewer that
+    only linked accounts could, so a viewer's unlinked friends thought they were out."""
+    add_viewer(sqlite_engine, "k1", "alice_on_kick", discord_id=alice.id)
+    add_viewer(sqlite_engine, "k2", "bob_on_kick", discord_id=manager.id)
+    await say("!rafflestart", manager)
+    await say(f"!rafflegive {alice.mention} 30", manager)
+    await say(f"!rafflegive {manager.mention} 10", manager)
+    assert text(await say("!tickets", alice)).splitlines()[1] == (
+        "Rank #1, about 75.00% of the 40 tickets (only linked accounts can win)."
+    )
+
+    await say("!raffleset linked_only off", manager)
+
+    assert text(await say("!tickets", alice)).splitlines()[1] == (
+        "Rank #1, about 75.00% of the 40 tickets."
+    )
