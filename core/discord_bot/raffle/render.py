@@ -80,10 +80,18 @@ def _tickets_lines(view: TicketsView, *, labelled: bool) -> list[str]:
     elif view.rank is not None:
         note = " (only linked accounts can win)" if view.linked_only else ""
         lines.append(
-            f"Rank #{view.rank}, about {view.chance:.2%} of the {view.total_tickets:,} "
-            f"tickets{note}."
+            f"Rank #{view.rank}, {_share(view.chance)} of the {view.total_tickets:,} tickets{note}."
         )
     return lines
+
+
+def _share(chance: float) -> str:
+    """A chance to win in words: never 0% while the viewer can win, nor 100% while others can."""
+    if 0 < chance < 0.00005:
+        return "less than 0.01%"
+    if 0.99995 <= chance < 1:
+        return "more than 99.99%"
+    return f"about {chance:.2%}"
 
 
 def board_embed(guild_name: str, view: BoardView) -> discord.Embed:

@@ -32,3 +32,22 @@ async def test_with_linked_only_off_tickets_does_not_say_only_linked_accounts_ca
     assert text(await say("!tickets", alice)).splitlines()[1] == (
         "Rank #1, about 75.00% of the 40 tickets."
     )
+
+
+async def test_a_tiny_or_near_certain_chance_is_not_rounded_to_0_or_100_percent(
+    manager, alice, sqlite_engine
+) -> None:
+    """1 ticket of 1,000,001 was "about 0.00%": the viewer read that they could not win, and the
+    holder of the rest read "about 100.00%" that they had won already."""
+    add_viewer(sqlite_engine, "k1", "alice_on_kick", discord_id=alice.id)
+    add_viewer(sqlite_engine, "k2", "bob_on_kick", discord_id=manager.id)
+    await say("!rafflestart", manager)
+    await say(f"!rafflegive {alice.mention} 1", manager)
+    await say(f"!rafflegive {manager.mention} 1000000", manager)
+
+    assert text(await say("!tickets", alice)).splitlines()[1] == (
+        "Rank #2, less than 0.01% of the 1,000,001 tickets (only linked accounts can win)."
+    )
+    assert text(await say("!tickets", manager)).splitlines()[1] == (
+        "Rank #1, more than 99.99% of the 1,000,001 tickets (only linked accounts can win)."
+    )
