@@ -175,6 +175,10 @@ def proof_embed(proof: Proof, draw_id: int | None) -> discord.Embed:
         name="Beacon round", value=str(period.beacon_round or "not fixed yet"), inline=True
     )
     embed.add_field(name="Ledger snapshot", value=short(period.snapshot_hash), inline=True)
+    for waiting in (d for d in proof.draws if d.id == draw_id and d.status != "done"):
+        round_ = waiting.beacon_round or period.beacon_round or "(not fixed yet)"
+        value = f"Not drawn yet: it waits for beacon round {round_}."
+        embed.add_field(name=f"Draw #{waiting.id}", value=value, inline=False)
     if proof.document is None:
         embed.add_field(
             name="Seed",
