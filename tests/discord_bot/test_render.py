@@ -135,7 +135,7 @@ def test_health_report_stays_within_discords_message_limit() -> None:
 
 
 def test_the_raffle_close_announcement_names_the_ledger_hash_and_the_beacon_round() -> None:
-    from core.discord_bot.raffle.render import closed_announcement
+    from core.discord_bot.raffle.announcements import closed_announcement
     from core.features.raffle.ports import PeriodAnnouncement
 
     text = closed_announcement(

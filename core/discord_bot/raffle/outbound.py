@@ -8,7 +8,7 @@ import discord
 
 from core.discord_bot.channel_posts import post_nonce
 from core.discord_bot.gateway import DiscordGateway
-from core.discord_bot.raffle import render as render_raffle
+from core.discord_bot.raffle import announcements as render_raffle
 from core.discord_bot.render import NO_MENTIONS
 from core.features.raffle.ports import DrawAnnouncement, PeriodAnnouncement
 
@@ -41,8 +41,9 @@ class DiscordRaffleAnnouncer:
     async def draw_completed(self, channel_id: int, draw: DrawAnnouncement) -> None:
         # Each part has its own nonce, the same at every try: a try after a part went out
         # posts the rest, not that part again.
-        mentions = render_raffle.winner_mentions(draw)
-        for part, text in enumerate(render_raffle.draw_messages(draw)):
+        gone = _left_the_server(self.gateway.client_for(draw.guild_id), channel_id, draw)
+        mentions = render_raffle.winner_mentions(draw, gone)
+        for part, text in enumerate(render_raffle.draw_messages(draw, gone)):
             identity = (draw.guild_id, draw.draw_id) + ((part,) if part else ())
             nonce = post_nonce("raffle draw", *identity)
             await self._post(draw.guild_id, channel_id, text, mentions, nonce)
@@ -74,3 +75,17 @@ class DiscordRaffleAnnouncer:
             await channel.send(text, allowed_mentions=mentions, nonce=nonce)
         except discord.Forbidden:
             log.warning("no permission to post raffle announcements in channel %s", channel_id)
+
+
+def _left_the_server(
+    client: discord.Client | None, channel_id: int, draw: DrawAnnouncement
+) -> frozenset[int]:
+    """The winners' Discord ids no longer members of the channel's server: said so, not
+    mentioned. Known only once Discord has sent the server's whole member list (``chunked``);
+    before that, nobody is taken to have left."""
+    channel = client.get_channel(channel_id) if client is not None else None
+    guild = getattr(channel, "guild", None)
+    if not isinstance(guild, discord.Guild) or guild.id != draw.guild_id or not guild.chunked:
+        return frozenset()
+    ids = {w.discord_user_id for w in draw.winners if w.discord_user_id is not None}
+    return frozenset(i for i in ids if guild.get_member(i) is None)

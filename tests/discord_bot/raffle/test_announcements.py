@@ -10,7 +10,7 @@ import discord.ext.test as dpytest
 import pytest
 
 from core.discord_bot.gateway import DiscordGateway
-from core.discord_bot.raffle import render
+from core.discord_bot.raffle import announcements as render
 from core.discord_bot.raffle.outbound import DiscordRaffleAnnouncer
 from core.features.raffle.ports import DrawAnnouncement, WinnerAnnouncement
 from tests.discord_bot.fake_discord import say
@@ -96,3 +96,40 @@ def test_the_heading_and_every_winner_fit_whatever_the_prize_and_reason(prize) -
     assert all(len(part) <= 2000 for part in parts)
     assert "\n".join(parts) == render.draw_announcement(announced)
     assert sum(part.count("(<@") for part in parts) == 25
+
+
+async def test_a_winner_who_left_the_server_is_named_as_such_and_not_mentioned(
+    bot, guild_a, manager, alice, sqlite_engine, raffle, raffle_clock
+) -> None:
+    """A winner linked to a member who has left was mentioned all the same: a mention nobody
+    there can open, and no word for the moderators that this winner cannot be reached."""
+
+    class ConnectedGateway(DiscordGateway):
+        def client(self) -> discord.Client:
+            return bot
+
+    gone = dpytest.backend.make_member(
+        dpytest.backend.make_user("gone", 4242, id_num=1_234_567_890_123_999_000), guild_a
+    )
+    add_viewer(sqlite_engine, "k1", "alice_on_kick", discord_id=alice.id)
+    add_viewer(sqlite_engine, "k2", "gone_on_kick", discord_id=gone.id)
+    await say(f"!raffleset channel {guild_a.text_channels[0].id}", manager)
+    await say("!rafflestart", manager)
+    await say(f"!rafflegive {alice.mention} 3", manager)
+    await say(f"!rafflegive {gone.mention} 3", manager)
+    await say("!raffleend", manager)
+    raffle_clock.advance(minutes=2)
+    await asyncio.to_thread(raffle.run_scheduled)
+    drain()
+    dpytest.backend.delete_member(gone)  # they leave the server
+    guild_a._member_count = len(guild_a.members)  # Discord has sent the whole member list
+    assert guild_a.chunked
+    raffle.announcer = DiscordRaffleAnnouncer(ConnectedGateway())
+
+    [reply, *posts] = await say("!raffledraw 2 a mug", manager)
+
+    assert reply.content.startswith("Draw #1 is done")
+    [post] = [p for p in posts if p.content.startswith(render.TICKET)]  # after the close's
+    assert "gone\\_on\\_kick (left the server) with 3 of 6 tickets" in post.content
+    assert f"alice\\_on\\_kick (<@{alice.id}>) with 3 of 6 tickets" in post.content
+    assert [user.id for user in post.mentions] == [alice.id]

@@ -322,7 +322,7 @@ async def test_a_reroll_with_nobody_left_says_so(
 ) -> None:
     """It said "nobody could win (no eligible tickets)" of a period with eligible tickets,
     all of whose holders had won the draw it rerolled."""
-    from core.discord_bot.raffle.render import draw_announcement
+    from core.discord_bot.raffle.announcements import draw_announcement
 
     add_viewer(sqlite_engine, "k1", "alice_on_kick", discord_id=alice.id)
     await say("!rafflestart", manager)
@@ -344,7 +344,7 @@ async def test_a_reroll_with_nobody_left_says_so(
 
 def test_a_winner_without_a_name_is_announced_by_platform_not_by_id() -> None:
     """A winner forgotten at their request has no name left; their user id is not shown."""
-    from core.discord_bot.raffle.render import draw_announcement
+    from core.discord_bot.raffle.announcements import draw_announcement
     from core.features.raffle.ports import DrawAnnouncement, WinnerAnnouncement
 
     announced = DrawAnnouncement(
