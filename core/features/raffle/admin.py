@@ -20,7 +20,7 @@ from core.features.raffle import ledger_repository
 from core.features.raffle.draws.fairness import participant_key
 from core.features.raffle.earning import repository as earning_repository
 from core.features.raffle.earning.repository import Gift
-from core.features.raffle.errors import RaffleRefused
+from core.features.raffle.errors import RaffleRefused, checked_text
 from core.features.raffle.periods import repository as periods_repository
 from core.features.viewers.repository import find_viewer_ids_by_username
 from core.features.viewers.search import name_query, on_both_platforms
@@ -98,6 +98,7 @@ class RaffleAdmin:
         """
         if tickets == 0 or abs(tickets) > MAX_ADMIN_TICKETS:
             raise RaffleRefused(f"Give or remove from 1 to {MAX_ADMIN_TICKETS:,} tickets.")
+        reason = checked_text(reason.strip(), "reason")
         now = self._now()
         with self.engine.begin() as conn:
             period = periods_repository.find_open_period(conn, guild_id)
@@ -120,7 +121,7 @@ class RaffleAdmin:
                 source="admin",
                 source_ref=reference,
                 actor_id=actor_id,
-                reason=reason.strip() or ("given" if tickets > 0 else "removed"),
+                reason=reason or ("given" if tickets > 0 else "removed"),
                 at=now,
             )
             return ledger_repository.get_balance(conn, guild_id, period.id, platform, user_id)

@@ -21,7 +21,7 @@ from core.features.raffle.draws import repository as draws_repository
 from core.features.raffle.draws.actors import ActorPseudonyms
 from core.features.raffle.draws.proofs import Proof, snapshot_entries
 from core.features.raffle.draws.repository import Draw, Winner
-from core.features.raffle.errors import DrawNotDue, RaffleRefused
+from core.features.raffle.errors import DrawNotDue, RaffleRefused, checked_text
 from core.features.raffle.periods import repository as periods_repository
 from core.features.raffle.periods import resume_repository
 from core.features.raffle.periods.repository import Period
@@ -100,6 +100,8 @@ class RaffleDraws:
         :class:`DrawNotDue` when it was not due any more once the period was locked."""
         if not 1 <= winners <= MAX_WINNERS:
             raise RaffleRefused(f"Pick from 1 to {MAX_WINNERS} winners.")
+        prize = checked_text(prize.strip(), "prize")
+        reason = checked_text(reason, "reason")
         now = utc(self.clock())
         with self.engine.begin() as conn:
             period = (
@@ -139,7 +141,7 @@ class RaffleDraws:
         return self.complete(draw_id)
 
     def reroll(self, guild_id: int, *, actor_id: int, draw_id: int, reason: str) -> Draw:
-        reason = reason.strip()
+        reason = checked_text(reason.strip(), "reason")
         if not reason:
             raise RaffleRefused("Say why you reroll: !rafflereroll <draw> <reason>.")
         with self.engine.connect() as conn:

@@ -14,6 +14,7 @@ from flask import current_app, flash, g, render_template, request
 
 from core.features.raffle.admin import MAX_ADMIN_TICKETS
 from core.features.raffle.draws.service import MAX_WINNERS
+from core.features.raffle.errors import MAX_TEXT
 from core.features.raffle.rates import CHANNEL_WORDS, SETTINGS, RaffleRates
 from core.features.refusals import Refused
 from core.features.typed_numbers import BIGINT_MAX
@@ -38,8 +39,8 @@ from core.web.dashboard.pages._forms import (
 AREA = guild_blueprint("raffle", __name__, "Raffle")
 ORDER = 40
 TEMPLATE = "dashboard/guild_raffle.html"
-MAX_PRIZE = 200
-MAX_REASON = 300
+MAX_PRIZE = MAX_TEXT  # what the raffle keeps of a prize or a reason
+MAX_REASON = MAX_TEXT
 BOARD_SIZE = 25
 HAND_CHANGES = 10
 

@@ -1,0 +1,50 @@
+"""A prize or reason longer than the raffle keeps is refused in words, not cut where it falls."""
+
+from __future__ import annotations
+
+import discord
+
+from core.features.raffle.tables import raffle_draws, raffle_ledger
+from tests.discord_bot.fake_discord import say
+from tests.features.raffle.support import add_viewer
+
+
+def text(replies: list[discord.Message]) -> str:
+    [reply] = replies
+    return reply.content
+
+
+def rows(engine, table) -> list:
+    with engine.connect() as conn:
+        return list(conn.execute(table.select()))
+
+
+async def test_a_prize_or_reason_over_200_characters_is_refused_not_cut(
+    manager, alice, sqlite_engine, raffle_clock
+) -> None:
+    """The database keeps 200 characters of a prize or reason: a longer one was saved cut off
+    mid-word (and the prize announced so) while the reply said all was well."""
+    add_viewer(sqlite_engine, "k1", "alice_on_kick", discord_id=alice.id)
+    await say("!rafflestart", manager)
+    long = "word " * 41  # 205 characters
+
+    assert text(await say(f"!rafflegive {alice.mention} 5 {long}", manager)) == (
+        "Keep the reason to 200 characters or fewer."
+    )
+    assert text(await say(f"!raffleremove {alice.mention} 5 {long}", manager)) == (
+        "Keep the reason to 200 characters or fewer."
+    )
+    assert rows(sqlite_engine, raffle_ledger) == []
+    await say(f"!rafflegive {alice.mention} 5 " + "w" * 200, manager)  # 200 is fine
+    await say("!raffleend", manager)
+    raffle_clock.advance(minutes=2)
+
+    assert text(await say(f"!raffledraw 1 {long}", manager)) == (
+        "Keep the prize to 200 characters or fewer."
+    )
+    assert rows(sqlite_engine, raffle_draws) == []
+    assert text(await say("!raffledraw 1 " + "p" * 200, manager)).startswith("Draw #1 is done")
+    assert text(await say(f"!rafflereroll 1 {long}", manager)) == (
+        "Keep the reason to 200 characters or fewer."
+    )
+    assert len(rows(sqlite_engine, raffle_draws)) == 1
