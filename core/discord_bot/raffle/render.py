@@ -146,8 +146,17 @@ def draw_line(draw: Draw, names: Mapping[tuple[str, str], str] | None = None) ->
         who = f"**{inert(name)}**" if name else f"a {str(w.platform).title()} viewer"
         return f"#{w.position} {who} (ticket {w.ticket:,})"
 
-    winners = ", ".join(winner(w) for w in draw.winners) or "nobody"
-    return truncate(f"Draw #{draw.id}: {winners}. Check it with !fair {draw.id}.", 1024)
+    # Whole winners, as many as one embed field (1,024) takes with the line to check them.
+    tail, shown = f". Check it with !fair {draw.id}.", []
+    for w in draw.winners:
+        left = len(draw.winners) - len(shown) - 1
+        more = f" and {left} more" if left else ""
+        if len(f"Draw #{draw.id}: ") + len(", ".join([*shown, winner(w)]) + more + tail) > 1024:
+            break
+        shown.append(winner(w))
+    left = len(draw.winners) - len(shown)
+    winners = (", ".join(shown) or "nobody") + (f" and {left} more" if left else "")
+    return truncate(f"Draw #{draw.id}: {winners}{tail}", 1024)
 
 
 def draw_requested(draw: Draw, names: dict[str, str] | None = None) -> str:

@@ -1,4 +1,5 @@
-"""What ``!fair <draw>`` shows of a draw that has not been drawn yet."""
+"""What ``!fair <draw>`` and ``!raffleinfo`` show of a draw: one not drawn yet, one of many
+winners."""
 
 from __future__ import annotations
 
@@ -27,3 +28,30 @@ async def test_fair_for_a_draw_waiting_for_the_beacon_says_it_waits(
     fields = {field.name: field.value for field in reply.embeds[0].fields}
     assert not any(name.startswith("Draw #1") for name in fields)
     assert fields["Draw #2"].startswith("Not drawn yet: it waits for beacon round ")
+
+
+async def test_raffleinfo_names_as_many_winners_as_fit_and_keeps_the_line_to_check_it(
+    manager, alice, guild_a, sqlite_engine, raffle
+) -> None:
+    """25 winners' names pass the 1,024 characters of an embed field: the last draw was cut in
+    the middle of a name (its bold left open) and "Check it with !fair" was gone."""
+    await say("!rafflestart", manager)
+    for i in range(30):
+        member_id = 900_000_000_000_000_000 + i
+        add_viewer(sqlite_engine, f"k{i}", f"the_viewer_number_{i:02d}", discord_id=member_id)
+        raffle.admin.give(
+            guild_a.id, actor_id=manager.id, member_id=member_id, tickets=10_000 + i,
+            reason="", reference=f"r{i}",
+        )  # fmt: skip
+    await say("!raffleend", manager)
+    await say("!raffledraw 25", manager)
+    await say("!raffleforce", manager)
+
+    [reply] = await say("!raffleinfo", alice)
+
+    last = {field.name: field.value for field in reply.embeds[0].fields}["Last draw"]
+    assert len(last) <= 1024
+    assert last.startswith("Draw #1: #1 **the\\_viewer\\_number\\_")
+    shown = last.count("**") // 2
+    assert 0 < shown < 25
+    assert last.endswith(f" and {25 - shown} more. Check it with !fair 1.")
