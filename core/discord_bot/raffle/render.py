@@ -235,11 +235,22 @@ def _draw_field(draw: dict[str, Any]) -> tuple[str, str]:
     reroll = (
         f", reroll of #{draw['reroll_of']}: {inert(draw['reason'])}" if draw["reroll_of"] else ""
     )
-    winners = "\n".join(
+    lines = [
         f"#{w['position']} {inert(w['username'] or w['participant'])} "
         f"(ticket {w['ticket']:,}, counter {w['counter']})"
         for w in draw["winners"]
-    )
+    ]
+    # Whole lines, as many as a field (1,024) takes with the one that says how many are left.
+    shown: list[str] = []
+    for line in lines:
+        left = len(lines) - len(shown) - 1
+        more = [f"and {left} more: the proof page lists them all."] if left else []
+        if len("\n".join([*shown, line, *more])) > 1024:
+            break
+        shown.append(line)
+    if len(shown) < len(lines):
+        shown.append(f"and {len(lines) - len(shown)} more: the proof page lists them all.")
+    winners = "\n".join(shown)
     return f"Draw #{draw['id']} ({how}{reroll})"[:256], truncate(winners or "nobody", 1024)
 
 

@@ -55,3 +55,29 @@ async def test_raffleinfo_names_as_many_winners_as_fit_and_keeps_the_line_to_che
     shown = last.count("**") // 2
     assert 0 < shown < 25
     assert last.endswith(f" and {25 - shown} more. Check it with !fair 1.")
+
+
+async def test_fair_lists_whole_winners_of_a_big_draw_and_says_how_many_more(
+    manager, alice, guild_a, sqlite_engine, raffle
+) -> None:
+    """A draw of 25 winners passes the 1,024 characters of its field: the list was cut in the
+    middle of a winner's line, and nothing said that winners were missing."""
+    await say("!rafflestart", manager)
+    for i in range(30):
+        member_id = 900_000_000_000_000_000 + i
+        add_viewer(sqlite_engine, f"k{i}", f"the_viewer_number_{i:02d}", discord_id=member_id)
+        raffle.admin.give(
+            guild_a.id, actor_id=manager.id, member_id=member_id, tickets=10_000 + i,
+            reason="", reference=f"r{i}",
+        )  # fmt: skip
+    await say("!raffleend", manager)
+    await say("!raffledraw 25", manager)
+    await say("!raffleforce", manager)
+
+    [reply] = await say("!fair 1", alice)
+
+    [field] = [f for f in reply.embeds[0].fields if f.name.startswith("Draw #1 ")]
+    lines = field.value.splitlines()
+    assert len(field.value) <= 1024
+    assert all(line.endswith(")") for line in lines[:-1])  # whole winners' lines
+    assert lines[-1] == f"and {25 - (len(lines) - 1)} more: the proof page lists them all."
