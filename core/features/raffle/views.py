@@ -120,6 +120,10 @@ class RaffleViews:
             conn, guild_id
         ) or periods_repository.find_last_closed_period(conn, guild_id)
         if period is None:
+            if periods_repository.find_open_or_scheduled_period(conn, guild_id) is not None:
+                raise RaffleRefused(
+                    "The first raffle period has not opened yet; !raffleinfo shows when it does."
+                )
             raise RaffleRefused("There is no raffle yet; an admin starts one with !rafflestart.")
         return period
 

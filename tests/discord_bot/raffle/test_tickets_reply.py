@@ -51,3 +51,19 @@ async def test_a_tiny_or_near_certain_chance_is_not_rounded_to_0_or_100_percent(
     assert text(await say("!tickets", manager)).splitlines()[1] == (
         "Rank #1, more than 99.99% of the 1,000,001 tickets (only linked accounts can win)."
     )
+
+
+async def test_before_a_scheduled_first_period_opens_viewers_are_told_it_is_coming(
+    manager, alice, sqlite_engine
+) -> None:
+    """With the first period scheduled (`!rafflestart 20 25` on the 10th), `!tickets`,
+    `!raffleboard` and `!fair` said "There is no raffle yet; an admin starts one with
+    !rafflestart", though an admin had."""
+    add_viewer(sqlite_engine, "k1", "alice_on_kick", discord_id=alice.id)
+    assert text(await say("!rafflestart 20 25", manager)).startswith(
+        "Raffle period #1 is scheduled"
+    )
+
+    expected = "The first raffle period has not opened yet; !raffleinfo shows when it does."
+    for command in ("!tickets", "!raffleboard", "!fair"):
+        assert text(await say(command, alice)) == expected
