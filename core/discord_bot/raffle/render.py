@@ -58,8 +58,10 @@ def tickets_views(views: list[TicketsView]) -> str:
     """``!tickets``: each linked account's tickets, labelled with its platform when there are
     several (each holds its own tickets, and each may win)."""
     lines = [line for view in views for line in _tickets_lines(view, labelled=len(views) > 1)]
-    if views and not views[0].period.is_open:
+    if views and not views[0].period.is_open and views[0].next_planned:
         lines.append("This period is closed; the next one starts soon.")
+    elif views and not views[0].period.is_open:
+        lines.append("This period is closed, and no next one is planned.")
     return "\n".join(lines)
 
 

@@ -45,6 +45,7 @@ class TicketsView:
     total_tickets: int
     is_excluded: bool
     linked_only: bool = True  # the raffle's setting: only linked accounts can win
+    next_planned: bool = True  # a period is scheduled, or the raffle opens the next by itself
 
     @property
     def chance(self) -> float:
@@ -139,10 +140,15 @@ class RaffleViews:
                 )
             shown = _Shown.of(conn, period)
             linked_only = read_rates(conn, guild_id, self.settings).linked_only
+            next_planned = (
+                periods_repository.get_settings(conn, guild_id).running
+                or periods_repository.find_open_or_scheduled_period(conn, guild_id) is not None
+            )
             return [
                 dataclasses.replace(
                     _tickets_view(conn, shown, link.platform, link.platform_user_id, link.username),
                     linked_only=linked_only,
+                    next_planned=next_planned,
                 )
                 for link in links
             ]

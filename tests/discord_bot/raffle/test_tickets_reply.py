@@ -67,3 +67,23 @@ async def test_before_a_scheduled_first_period_opens_viewers_are_told_it_is_comi
     expected = "The first raffle period has not opened yet; !raffleinfo shows when it does."
     for command in ("!tickets", "!raffleboard", "!fair"):
         assert text(await say(command, alice)) == expected
+
+
+async def test_after_raffleend_tickets_does_not_promise_a_next_period(
+    manager, alice, sqlite_engine
+) -> None:
+    """`!raffleend` stops opening new periods, yet `!tickets` told viewers "the next one starts
+    soon"; with a next period scheduled, it still says so."""
+    add_viewer(sqlite_engine, "k1", "alice_on_kick", discord_id=alice.id)
+    await say("!rafflestart", manager)
+    await say(f"!rafflegive {alice.mention} 3", manager)
+    await say("!raffleend", manager)
+
+    assert text(await say("!tickets", alice)).splitlines()[-1] == (
+        "This period is closed, and no next one is planned."
+    )
+
+    assert text(await say("!rafflestart 20 25", manager)).startswith("Raffle period #2 is sched")
+    assert text(await say("!tickets", alice)).splitlines()[-1] == (
+        "This period is closed; the next one starts soon."
+    )
