@@ -48,3 +48,22 @@ async def test_a_prize_or_reason_over_200_characters_is_refused_not_cut(
         "Keep the reason to 200 characters or fewer."
     )
     assert len(rows(sqlite_engine, raffle_draws)) == 1
+
+
+async def test_a_reroll_reason_of_invisible_characters_is_no_reason(
+    manager, alice, sqlite_engine, raffle_clock
+) -> None:
+    """A reroll must say why; a zero-width space (pasted, or typed to get past the question)
+    was taken as the reason, and the public proof recorded a reroll with nothing to read."""
+    add_viewer(sqlite_engine, "k1", "alice_on_kick", discord_id=alice.id)
+    await say("!rafflestart", manager)
+    await say(f"!rafflegive {alice.mention} 5", manager)
+    await say("!raffleend", manager)
+    raffle_clock.advance(minutes=2)
+    assert text(await say("!raffledraw", manager)).startswith("Draw #1 is done")
+
+    for invisible in ("\u200b", "\u200b\u2060 \u200b", "\u00ad"):
+        assert text(await say(f"!rafflereroll 1 {invisible}", manager)) == (
+            "Say why you reroll: !rafflereroll <draw> <reason>."
+        )
+    assert len(rows(sqlite_engine, raffle_draws)) == 1

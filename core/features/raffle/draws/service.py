@@ -142,7 +142,8 @@ class RaffleDraws:
 
     def reroll(self, guild_id: int, *, actor_id: int, draw_id: int, reason: str) -> Draw:
         reason = checked_text(reason.strip(), "reason")
-        if not reason:
+        # Only invisible characters (a zero-width space, a soft hyphen) say nothing either.
+        if not any(char.isprintable() and not char.isspace() for char in reason):
             raise RaffleRefused("Say why you reroll: !rafflereroll <draw> <reason>.")
         with self.engine.connect() as conn:
             draw = draws_repository.find_draw(conn, guild_id, draw_id)
