@@ -67,6 +67,8 @@ def tickets_views(views: list[TicketsView]) -> str:
 
 def _tickets_lines(view: TicketsView, *, labelled: bool) -> list[str]:
     who = f"**{inert(view.username)}**" + (f" on {view.platform.name.title()}" if labelled else "")
+    if view.tickets <= 0 and not view.by_source and not view.period.is_open:
+        return [f"{who} had no tickets in this period."]  # nothing earns any there now
     if view.tickets <= 0 and not view.by_source:
         return [f"{who} has no tickets yet this period. Watch, gift subs or wager to earn some."]
     parts = [

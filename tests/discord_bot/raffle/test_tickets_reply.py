@@ -87,3 +87,18 @@ async def test_after_raffleend_tickets_does_not_promise_a_next_period(
     assert text(await say("!tickets", alice)).splitlines()[-1] == (
         "This period is closed; the next one starts soon."
     )
+
+
+async def test_with_no_tickets_in_a_closed_period_a_viewer_is_not_told_to_earn_some(
+    manager, alice, sqlite_engine
+) -> None:
+    """After the close nothing earns tickets in that period, yet `!tickets` said "Watch, gift
+    subs or wager to earn some" right above "This period is closed"."""
+    add_viewer(sqlite_engine, "k1", "alice_on_kick", discord_id=alice.id)
+    await say("!rafflestart", manager)
+    await say("!raffleend", manager)
+
+    assert text(await say("!tickets", alice)).splitlines() == [
+        "**alice\\_on\\_kick** had no tickets in this period.",
+        "This period is closed, and no next one is planned.",
+    ]
