@@ -110,7 +110,7 @@ class RaffleAdmin:
             platform, user_id, _name = self._holder(conn, member_id, username)
             balance = ledger_repository.get_balance(conn, guild_id, period.id, platform, user_id)
             if tickets < 0 and balance + tickets < 0:
-                raise RaffleRefused(f"They have only {balance:,} tickets.")
+                raise RaffleRefused(self._too_few(conn, member_id, platform, _name, balance))
             ledger_repository.add_ledger_entry(
                 conn,
                 guild_id=guild_id,
@@ -139,6 +139,27 @@ class RaffleAdmin:
                 "That member has not linked a Kick or Twitch account, so they cannot hold tickets."
             )
         return links[0].platform, links[0].platform_user_id, links[0].username
+
+    def _too_few(
+        self, conn: Connection, member_id: int | None, platform: Platform, name: str, balance: int
+    ) -> str:
+        """The refusal of taking more than the account holds; for a member with another linked
+        account, which account that was and where the other's tickets are changed (a member
+        is taken from their first account, and Discord names members only)."""
+        others = [
+            link
+            for link in (links_of_member(conn, member_id) if member_id is not None else [])
+            if link.platform != platform
+        ]
+        if not others:
+            return f"They have only {balance:,} tickets."
+        other = others[0]
+        where = f"{other.platform.name.lower()}:{other.username}"
+        return (
+            f"Their {platform.name.title()} account {name} has only {balance:,} tickets. "
+            f"Tickets of their {other.platform.name.title()} account {other.username} are "
+            f"changed on the dashboard's raffle page, by name ({where})."
+        )
 
     def _accounts(
         self, conn: Connection, member_id: int | None, username: str | None

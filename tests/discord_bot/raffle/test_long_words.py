@@ -67,3 +67,23 @@ async def test_a_reroll_reason_of_invisible_characters_is_no_reason(
             "Say why you reroll: !rafflereroll <draw> <reason>."
         )
     assert len(rows(sqlite_engine, raffle_draws)) == 1
+
+
+async def test_taking_more_than_the_kick_account_holds_names_the_account_and_the_way_to_the_other(
+    manager, alice, sqlite_engine, raffle
+) -> None:
+    """`!raffleremove` takes from a member's Kick account; with their tickets on Twitch it said
+    "They have only 0 tickets" of a member `!tickets` shows holding 6."""
+    from core.events import Platform
+
+    add_viewer(sqlite_engine, "k1", "alice_on_kick", discord_id=alice.id)
+    add_viewer(sqlite_engine, "t1", "alice_tv", discord_id=alice.id, platform=Platform.TWITCH)
+    await say("!rafflestart", manager)
+    raffle.admin.give(alice.guild.id, actor_id=manager.id, member_id=None, tickets=6,
+                      reason="", reference="tv", username="twitch:alice_tv")  # fmt: skip
+
+    assert text(await say(f"!raffleremove {alice.mention} 5", manager)) == (
+        "Their Kick account alice\\_on\\_kick has only 0 tickets. Tickets of their Twitch "
+        "account alice\\_tv are changed on the dashboard's raffle page, by name "
+        "(twitch:alice\\_tv)."
+    )
