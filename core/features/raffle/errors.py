@@ -23,3 +23,9 @@ def checked_text(text: str, what: str) -> str:
     if len(text) > MAX_TEXT:
         raise RaffleRefused(f"Keep the {what} to {MAX_TEXT} characters or fewer.")
     return text
+
+
+def visible(text: str) -> bool:
+    """Whether ``text`` shows anything: not only spaces and invisible characters (a zero-width
+    space, a soft hyphen), which say nothing as a reason."""
+    return any(char.isprintable() and not char.isspace() for char in text)

@@ -21,7 +21,7 @@ from core.features.raffle.draws import repository as draws_repository
 from core.features.raffle.draws.actors import ActorPseudonyms
 from core.features.raffle.draws.proofs import Proof, snapshot_entries
 from core.features.raffle.draws.repository import Draw, Winner
-from core.features.raffle.errors import DrawNotDue, RaffleRefused, checked_text
+from core.features.raffle.errors import DrawNotDue, RaffleRefused, checked_text, visible
 from core.features.raffle.periods import repository as periods_repository
 from core.features.raffle.periods import resume_repository
 from core.features.raffle.periods.repository import Period
@@ -142,8 +142,7 @@ class RaffleDraws:
 
     def reroll(self, guild_id: int, *, actor_id: int, draw_id: int, reason: str) -> Draw:
         reason = checked_text(reason.strip(), "reason")
-        # Only invisible characters (a zero-width space, a soft hyphen) say nothing either.
-        if not any(char.isprintable() and not char.isspace() for char in reason):
+        if not visible(reason):
             raise RaffleRefused("Say why you reroll: !rafflereroll <draw> <reason>.")
         with self.engine.connect() as conn:
             draw = draws_repository.find_draw(conn, guild_id, draw_id)

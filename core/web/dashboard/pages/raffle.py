@@ -14,7 +14,7 @@ from flask import current_app, flash, g, render_template, request
 
 from core.features.raffle.admin import MAX_ADMIN_TICKETS
 from core.features.raffle.draws.service import MAX_WINNERS
-from core.features.raffle.errors import MAX_TEXT
+from core.features.raffle.errors import MAX_TEXT, visible
 from core.features.raffle.rates import CHANNEL_WORDS, SETTINGS, RaffleRates
 from core.features.refusals import Refused
 from core.features.typed_numbers import BIGINT_MAX
@@ -311,7 +311,7 @@ def reroll(guild_id: int):  # type: ignore[no-untyped-def]
         draw_id = whole_number(form.get("draw_id"), "Draw", 1, BIGINT_MAX)
         field = "reroll_reason"
         reason = form.get("reroll_reason", "")
-        if not reason.strip():
+        if not visible(reason):
             raise FormRefused("Say why you reroll; the reason is recorded with the draw.")
         _short(reason, "reason", MAX_REASON)
         field = "draw_id"

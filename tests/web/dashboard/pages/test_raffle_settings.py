@@ -282,6 +282,7 @@ def test_draw_and_reroll_record_the_dashboard_user(pages, month):
         ("draw", {"winners": "26"}, "winners", "Winners takes a whole number from 1 to 25."),
         ("draw", {"winners": "1", "prize": "p" * 201}, "prize", "under 200 characters"),
         ("reroll", {"draw_id": "2", "reroll_reason": " "}, "reroll_reason", "Say why you reroll"),
+        ("reroll", {"draw_id": "2", "reroll_reason": "\u200b"}, "reroll_reason", "Say why you"),
         ("reroll", {"draw_id": "2", "reroll_reason": "r" * 250}, "reroll_reason", "under 200"),
         ("reroll", {"draw_id": "99", "reroll_reason": "x"}, "draw_id", "There is no draw #99"),
         ("reroll", {"draw_id": "", "reroll_reason": "x"}, "draw_id", "Draw takes a whole number"),
