@@ -31,8 +31,15 @@ GREEN = "\N{LARGE GREEN CIRCLE}"
 RED = "\N{LARGE RED CIRCLE}"
 
 
+# Direction embeddings, overrides and isolates (U+202A-202E, U+2066-2069): one left open in a
+# name or a prize turns the rest of our line around ("with 5 tickets" reads backwards).
+_DIRECTION_CONTROLS = dict.fromkeys([*range(0x202A, 0x202F), *range(0x2066, 0x206A)])
+
+
 def inert(text: str) -> str:
-    """``text`` shown literally: no markdown, and ``@everyone`` or ``<@id>`` mention nobody."""
+    """``text`` shown literally: no markdown, ``@everyone`` or ``<@id>`` mention nobody, and no
+    direction control turns the rest of the line around."""
+    text = text.translate(_DIRECTION_CONTROLS)
     return discord.utils.escape_markdown(discord.utils.escape_mentions(text))
 
 

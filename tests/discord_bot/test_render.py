@@ -70,6 +70,15 @@ def test_inert_names_neither_mention_nor_format(name: str) -> None:
     assert "`y`" not in shown
 
 
+@pytest.mark.parametrize("control", ["\u202e", "\u202b", "\u2067", "\u2068"])
+def test_inert_text_cannot_turn_the_rest_of_the_line_around(control: str) -> None:
+    """A prize or name with a right-to-left override left open reversed the words after it in
+    the same line (the winner's tickets, the !fair hint); a joiner inside an emoji stays."""
+    shown = render.inert(f"Gift card{control} 50")
+    assert shown == "Gift card 50"
+    assert render.inert("family \U0001f468\u200d\U0001f469") == "family \U0001f468\u200d\U0001f469"
+
+
 def test_no_watchtime_reply_escapes_the_name() -> None:
     assert watchtime_render.no_watchtime_for("**x**") == r"No watchtime recorded for \*\*x\*\* yet."
 
