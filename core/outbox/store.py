@@ -88,6 +88,15 @@ def enqueue(conn: Connection, effect: Effect, now: datetime) -> bool:
     return conn.execute(stmt).first() is not None
 
 
+def is_pending(conn: Connection, service: str, key: str) -> bool:
+    """Whether a call of ``service`` keyed ``key``, or ``key`` with a tail (``key:<more>``:
+    the same effect queued again), is still to be made (pending, or being made)."""
+    o = outbox.c
+    same = sa.or_(o.effect_key == key, o.effect_key.startswith(f"{key}:", autoescape=True))
+    query = sa.select(o.id).where(o.service == service, same, o.state == PENDING).limit(1)
+    return conn.execute(query).first() is not None
+
+
 def claim(
     conn: Connection,
     service: str,

@@ -126,7 +126,8 @@ class Reconnection:
 
     async def drain(self, guild_id: int, broadcaster_id: str) -> int:
         """Queue the guild's UNFULFILLED redemptions for the Helix worker (the waiting ones
-        again); how many Twitch listed. Raises TwitchRefused or TwitchBusy when not read."""
+        again, and those whose earlier call ended unfinished); how many Twitch listed.
+        Raises TwitchRefused or TwitchBusy when not read."""
         platform = Platform.TWITCH
         # Read before Helix is: a redemption waiting then is listed if it is still UNFULFILLED.
         waiting = await self.effects.in_transaction(
@@ -137,7 +138,7 @@ class Reconnection:
         waiting_ids = {parked.redemption_id for parked in waiting}
         for event in missed:
             again = run if redemption_key(event) in waiting_ids else None
-            await self.queued.handle(guild_id, event, again=again)
+            await self.queued.handle(guild_id, event, again=again, retry=run)
         settings = await self.effects.settings(guild_id)
         has_rewards = await self.effects.in_transaction(
             lambda conn: rules_repository.twitch_reward_ids(conn, guild_id, settings)

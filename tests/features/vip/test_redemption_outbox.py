@@ -9,7 +9,7 @@ import asyncio
 from sqlalchemy.engine import Engine
 
 from core.features.vip import redemption_outbox
-from core.features.vip.ports import TwitchBusy
+from core.features.vip.ports import PendingRedemption, TwitchBusy
 from core.features.vip.redemptions_repository import redemption_key
 from core.outbox.worker import OutboxWorker
 from tests.features.vip.conftest import Vip
@@ -92,3 +92,32 @@ async def test_a_hanging_twitch_holds_no_handler_and_is_tried_again(vip: Vip, en
 async def test_other_rewards_and_platforms_queue_nothing(vip: Vip, engine: Engine):
     await vip.service.queued.handle(GUILD, redemption("2005", "another-reward"))
     assert outbox_states(engine, redemption_outbox.KIND) == []
+
+
+async def test_a_redemption_the_worker_gave_up_on_is_taken_up_by_the_missed_read(
+    vip: Vip, engine: Engine
+):
+    """Twitch failed every try (a long outage): the call ends failed, but the redemption is
+    still UNFULFILLED on Twitch, the viewer's points held. The 10-minute read of missed
+    redemptions queues it again, and it is granted and fulfilled, once."""
+    event = redemption("2006", vip.reward_id)
+    vip.twitch.pending = [PendingRedemption(redemption_key(event), "2006", "viewer2006")]
+    vip.twitch.busy.extend([TwitchBusy("503 from Helix"), TwitchBusy("503 from Helix")])
+    await vip.service.queued.handle(GUILD, event)
+    worker = helix_worker(vip, engine, max_attempts=2)
+    await worker.run_once()
+    vip.clock.advance(60)
+    await worker.run_once()
+    assert [state for state, _ in outbox_states(engine, redemption_outbox.KIND)] == ["failed"]
+
+    assert await vip.service.drain_missed() == 1  # Twitch answers again
+    while await worker.run_once():
+        vip.clock.advance(60)
+
+    assert vip.twitch.vips == {"2006"}
+    assert vip.twitch.statuses == {redemption_key(event): "FULFILLED"}
+    granted = [e for e in await vip.service.log(GUILD) if e.action == "granted"]
+    assert len(granted) == 1
+    # Fulfilled now: the next read finds nothing to queue.
+    vip.twitch.pending = []
+    assert await vip.service.drain_missed() == 0
