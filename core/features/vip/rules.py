@@ -84,14 +84,12 @@ class VipRules:
                 "Kick rules give the server's Kick VIP role: set it first "
                 "(!vip kick @role <reward title>, or the VIP page)."
             )
+        existing = await self.list(guild_id)
         if rule.platform is Platform.TWITCH:
             await self._check_scopes(guild_id, rule.kind)
             if rule.kind == REWARD:
-                rule = await self._twitch_reward(guild_id, rule, asked)
-        existing = await self.list(guild_id)
-        for other in existing:
-            if _same_trigger(other, rule):
-                raise VipRefused(f"Rule {other.id} is already for {other.describe()}.")
+                rule = await self._twitch_reward(guild_id, rule, asked, existing)
+        _refuse_a_second(existing, rule)
         rule_id = await self.effects.in_transaction(
             lambda conn: rules_repository.add_rule(conn, rule)
         )
@@ -216,8 +214,11 @@ class VipRules:
                 "connect again with a new link (!twitch setup <channel>)."
             )
 
-    async def _twitch_reward(self, guild_id: int, rule: VipRule, asked: RuleAsked) -> VipRule:
-        """The rule with its reward: one of ours by id, or made (or adopted) by title."""
+    async def _twitch_reward(
+        self, guild_id: int, rule: VipRule, asked: RuleAsked, existing: list[VipRule]
+    ) -> VipRule:
+        """The rule with its reward: one of ours by id, or made (or adopted) by title; refused
+        before the reward changes on Twitch when one of the ``existing`` rules has it."""
         broadcaster_id = await self.broadcaster(guild_id)
         twitch = self.effects.twitch
         ours = await twitch.list_rewards(guild_id, broadcaster_id)
@@ -233,6 +234,7 @@ class VipRules:
             title, cost = check_title(asked.title or ""), check_cost(asked.cost or 0)
             same = next((r for r in ours if r.title.casefold() == title.casefold()), None)
             if same is not None:
+                _refuse_a_second(existing, replace(rule, reward_id=same.id))
                 reward = await twitch.update_reward(guild_id, broadcaster_id, same.id, cost=cost)
             else:
                 reward = await twitch.create_reward(guild_id, broadcaster_id, title, cost)
@@ -278,6 +280,13 @@ def check_rule(guild_id: int, asked: RuleAsked, now: datetime) -> VipRule:
     if asked.at_least is None or not 1 <= asked.at_least <= MAX_AT_LEAST:
         raise VipRefused(f"A {when} rule needs --at-least N {what} (1 to {MAX_AT_LEAST:,}).")
     return replace(rule, at_least=asked.at_least)
+
+
+def _refuse_a_second(existing: list[VipRule], rule: VipRule) -> None:
+    """Refuse ``rule`` when one of the ``existing`` rules answers the same event."""
+    for other in existing:
+        if _same_trigger(other, rule):
+            raise VipRefused(f"Rule {other.id} is already for {other.describe()}.")
 
 
 def _same_trigger(a: VipRule, b: VipRule) -> bool:

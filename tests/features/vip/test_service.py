@@ -163,3 +163,21 @@ async def test_with_chat_notices_off_a_pause_is_not_said(vip: Vip, engine) -> No
     await vip.service.change_reward(GUILD, "pause")
     with engine.connect() as conn:
         assert store.of_guild(conn, GUILD) == []
+
+
+async def test_a_second_rule_for_a_reward_is_refused_before_its_cost_changes(vip: Vip) -> None:
+    """Adding a rule by the title of a reward a rule already uses is refused, and the reward
+    keeps its cost on Twitch (the refused rule used to set it, while the rule and the VIP page
+    went on saying the old one)."""
+    from core.features.vip.rules import RuleAsked
+
+    vip.service.rules.granted_scopes = lambda guild_id: ()
+    asked = RuleAsked(Platform.TWITCH, "reward", 48, title="vip FOR a day", cost=900)
+
+    with pytest.raises(VipRefused, match="is already for the reward 'VIP for a day'"):
+        await vip.service.rules.add(GUILD, asked)
+
+    assert vip.twitch.rewards[vip.reward_id].cost == 500
+    [rule] = await vip.service.rules.list(GUILD)
+    assert (rule.reward_cost, rule.hours) == (500, 24)
+    assert (await vip.service.settings(GUILD)).reward_cost == 500
