@@ -11,7 +11,7 @@ from core.features.vip.limits import describe_limits, limits_of
 from core.features.vip.repository import AuditEntry, Grant, VipSettings
 from core.features.vip.rules_repository import VipRule
 from core.features.vip.service import SetupResult
-from core.features.vip.texts import earned_by, how_granted, when
+from core.features.vip.texts import earned_by, how_granted, removal_note, when
 
 SETUP_USAGE = "<title> <cost> <hours>"  # one usage line: !help, the refusal and the overview
 LIMITS_USAGE = "<per stream|off> <per viewer|off> <cooldown seconds|off> [prompt]"
@@ -102,10 +102,12 @@ def settings_text(settings: VipSettings) -> str:
 
 def grant_line(grant: Grant) -> str:
     until = "no end" if grant.expires_at is None else when(grant.expires_at)
-    return (
+    line = (
         f"**{inert(grant.username)}**: since {when(grant.granted_at)}, until {until}, "
         f"{how_granted(grant.source)}"
     )
+    note = removal_note(grant)
+    return line if note is None else f"{line}; {inert(note)}"
 
 
 def vip_list(grants: list[Grant]) -> str:

@@ -6,7 +6,7 @@ from datetime import datetime
 
 from core.events import RewardRedeemed
 from core.features.vip.ports import Refusal
-from core.features.vip.repository import MANUAL, OUTSIDE, REDEMPTION, RULE, AuditEntry
+from core.features.vip.repository import MANUAL, OUTSIDE, REDEMPTION, RULE, AuditEntry, Grant
 from core.features.vip.rules_repository import BITS, GIFT, KICKS, SUB
 
 NOT_LINKED = "not_linked"
@@ -47,6 +47,19 @@ def reason_text(reason: str) -> str:
 def removal_reason_text(reason: str) -> str:
     """Why an expired VIP could not be removed now, in words."""
     return REMOVAL_REASONS.get(reason) or reason_text(reason)
+
+
+def removal_note(grant: Grant) -> str | None:
+    """Why a VIP whose time is up is still there, for `!vip list` and the dashboard's list:
+    its last removal failed (tried again at the next expiry run), or it was extended while
+    being removed and its VIP could not be given back; None when nothing is wrong (an error
+    from before an extension is no longer the VIP's state)."""
+    error, tried = grant.last_error, grant.removal_tried_at
+    if not error or tried is None:
+        return None
+    if grant.expires_at is not None and grant.expires_at <= tried:
+        return f"not removed yet: {error} (tried again every minute)"
+    return error if error.startswith("extended while") else None
 
 
 # How a VIP was granted (its grant's source), for `!vip list` and the dashboard's VIP list.

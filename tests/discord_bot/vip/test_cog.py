@@ -6,6 +6,7 @@ import pytest
 
 from core.discord_bot.services import BotServices
 from core.events import Cheered, Platform, Viewer
+from core.features.vip.ports import Refusal, TwitchRefused
 from core.features.vip.rules import RuleAsked
 from core.features.vip.service import VipService
 from tests.discord_bot.fake_discord import say
@@ -251,3 +252,25 @@ async def test_a_kick_role_the_bot_cannot_give_is_refused_as_linkrole_does(
     assert reply.content == answer
     settings = await vip_service.settings(guild_a.id)
     assert (settings.kick_reward_title, settings.kick_role_id) == (None, None)
+
+
+async def test_vip_list_says_why_an_expired_vip_is_still_there(
+    manager, followed, twitch, vip_service, guild_a, clock
+):
+    """Twitch refused the removal (403): the VIP stays past its end, and !vip list says why
+    in words, as the docs promise, instead of only an end that has passed."""
+    from tests.features.vip.doubles import expire
+
+    await say("!vip grant carol 5", manager)
+    clock.advance(6 * 3600)
+    twitch.busy.append(TwitchRefused(Refusal.FORBIDDEN, "403"))
+    assert (await expire(vip_service)).postponed == 1
+
+    [listing] = await say("!vip list", manager)
+    assert listing.content.endswith(
+        ", manual; not removed yet: Twitch does not let StreamKeeper change VIPs in this "
+        "channel (tried again every minute)"
+    )
+    await expire(vip_service)  # Twitch takes it now: the VIP is gone and so is the line
+    [listing] = await say("!vip list", manager)
+    assert listing.content == "No VIPs are tracked."

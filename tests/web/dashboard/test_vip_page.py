@@ -323,3 +323,22 @@ def test_the_vip_list_says_how_each_vip_was_granted_in_the_words_discord_uses(cl
         assert "<td>outside (never removed)</td>" in text
         assert "<td>manual</td>" in text
         assert "<td>outside</td>" not in text
+
+
+def test_the_vip_list_says_why_an_expired_vip_was_not_removed(client, vip):
+    """Twitch refused the removal (403): the list says why the VIP is still there."""
+    from core.features.vip.ports import Refusal, TwitchRefused
+    from tests.features.vip.doubles import expire
+
+    service, twitch, run = vip
+    assert _post(client, "grant", login="viewer1", hours="5").status_code == 302
+    service.effects.clock.advance(6 * 3600)
+    twitch.busy.append(TwitchRefused(Refusal.FORBIDDEN, "403"))
+    run(expire(service))
+
+    for path in ("", "list"):
+        text = client.get(f"/dashboard/{GUILD}/vip/{path}").text
+        assert (
+            "Not removed yet: Twitch does not let StreamKeeper change VIPs in this channel "
+            "(tried again every minute)." in text
+        )

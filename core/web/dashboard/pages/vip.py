@@ -31,7 +31,7 @@ from core.features.vip.limits import (
 )
 from core.features.vip.ports import TwitchBusy
 from core.features.vip.service import VipService, name_key
-from core.features.vip.texts import how_granted
+from core.features.vip.texts import how_granted, removal_note
 from core.web.dashboard.guilds import guild_blueprint, guild_name
 from core.web.dashboard.pages import vip_rules
 from core.web.dashboard.pages._forms import (
@@ -131,6 +131,7 @@ def _page(guild_id: int, errors: dict[str, str] | None = None):  # type: ignore[
         guild_name=guild_name(guild_id),
         grants=_run(service.list_vips(guild_id)),
         how_granted=how_granted,
+        removal_note=removal_note,
         waiting=_run(service.reconnection.counts(guild_id)),
         settings=settings,
         limits=limits_of(settings),
@@ -168,6 +169,7 @@ def vip_list(guild_id: int):  # type: ignore[no-untyped-def]
         guild_id=guild_id,
         now=datetime.now(UTC),
         how_granted=how_granted,
+        removal_note=removal_note,
     )
 
 
