@@ -88,7 +88,9 @@ class KickRoleRedemptions:
         decision, discord_user_id = await self.effects.in_transaction(
             lambda conn: self._decide(conn, guild_id, event, settings, earned.hours, now)
         )
-        if decision.action == "add" and discord_user_id is not None:
+        if decision.action == "extend":
+            decision = await held_for_extension(self.effects, guild_id, decision, settings)
+        elif decision.action == "add" and discord_user_id is not None:
             try:
                 gave = await self.effects.roles.add_role(
                     guild_id, discord_user_id, settings.kick_role_id
@@ -159,6 +161,25 @@ class KickRoleRedemptions:
         role_id = settings.kick_role_id if discord_user_id is not None else None
         store_outcome(conn, earned, decision, now, discord_user_id=discord_user_id, role_id=role_id)
         return True
+
+
+async def held_for_extension(
+    effects: VipEffects, guild_id: int, decision: Decision, settings: VipSettings
+) -> Decision:
+    """A Kick grant to extend: its member must still hold its role, given again when it was
+    taken by hand (adding a held role changes nothing); refused with why when Discord cannot
+    give it (the member left the server, the role was deleted or is above the bot's), rather
+    than told "has the VIP role" with no role. Raises DiscordUnavailable (NotReady) while
+    Discord is away: the worker tries again."""
+    grant = decision.grant
+    role_id = (grant.role_id if grant else None) or settings.kick_role_id
+    if effects.roles is None or grant is None or grant.discord_user_id is None or not role_id:
+        return decision
+    try:
+        await effects.roles.add_role(guild_id, grant.discord_user_id, role_id)
+    except RoleRefused as refused:
+        return Decision("refuse", str(refused))
+    return decision
 
 
 def save_kick_reward(

@@ -40,6 +40,7 @@ from core.features.vip.decisions import (
     store_outcome,
 )
 from core.features.vip.effects import VipEffects, log
+from core.features.vip.kick_roles import held_for_extension
 from core.features.vip.ports import (
     FINAL_ADD_REFUSALS,
     Refusal,
@@ -180,6 +181,8 @@ class RuleGrants:
         try:
             if decision.action == "add":
                 decision = await self._add(earned, decision, member, settings.kick_role_id, state)
+            elif decision.action == "extend" and platform is Platform.KICK:
+                decision = await held_for_extension(self.effects, guild_id, decision, settings)
         finally:
             await self.effects.in_transaction(
                 lambda conn: redemptions_repository.end_lease(conn, guild_id, platform, key)

@@ -269,3 +269,35 @@ async def test_a_redemption_tried_again_after_its_role_was_given_keeps_the_role_
     await service.expiry.expire_due()
     await make_discord_calls(service)
     assert roles.members[MEMBER] == set()
+
+
+async def test_a_second_redemption_by_a_member_who_left_the_server_is_refused_not_extended(
+    kick,
+) -> None:
+    """Stacking on Kick: the member left the Discord server since their first redemption. The
+    second one used to be told "has the VIP role until ..." and extend a role nobody holds; it
+    is refused with why (Kick cannot refund), and the first grant ends as it would have."""
+    service, roles, sender, _clock = kick
+    await redeem(service, kick_redemption("77"))
+    del roles.members[MEMBER]  # left the server
+
+    await redeem(service, kick_redemption("77"))
+
+    [grant] = await service.list_vips(GUILD)
+    assert grant.expires_at == T0 + timedelta(hours=24)
+    assert [e.action for e in await service.log(GUILD)] == ["refused", "granted"]
+    assert sender.sent[-1].text == (
+        "@kickviewer no VIP this time: you are not in the Discord server."
+    )
+
+
+async def test_a_second_redemption_gives_back_a_role_taken_by_hand_and_extends(kick) -> None:
+    service, roles, _sender, _clock = kick
+    await redeem(service, kick_redemption("77"))
+    roles.members[MEMBER].discard(ROLE)  # a moderator took it
+
+    await redeem(service, kick_redemption("77"))
+
+    assert roles.members[MEMBER] == {ROLE}
+    [grant] = await service.list_vips(GUILD)
+    assert grant.expires_at == T0 + timedelta(hours=48)
