@@ -155,19 +155,14 @@ class VipService:
         now = self.effects.clock()
 
         def store(conn: Connection) -> int:
+            # Its rule too (an adopted reward's rule may say other hours): redemptions earn it.
+            kept = {"reward_title": reward.title, "reward_cost": reward.cost}
+            kept["duration_hours"] = hours
+            limited = limit_columns(limits) if same is None or asked else {}
             repository.save_settings(
-                conn,
-                guild_id,
-                {
-                    "reward_id": reward.id,
-                    "reward_title": reward.title,
-                    "reward_cost": reward.cost,
-                    "duration_hours": hours,
-                    **(limit_columns(limits) if same is None or asked else {}),
-                },
-                now,
+                conn, guild_id, {"reward_id": reward.id, **kept, **limited}, now
             )
-            rules_repository.follow_the_reward(conn, guild_id, reward.id, {}, now)
+            rules_repository.follow_the_reward(conn, guild_id, reward.id, kept, now)
             return track_outside_vips(conn, guild_id, broadcaster_id, vips, now)
 
         outside = await self.effects.in_transaction(store)

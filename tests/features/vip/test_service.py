@@ -181,3 +181,22 @@ async def test_a_second_rule_for_a_reward_is_refused_before_its_cost_changes(vip
     [rule] = await vip.service.rules.list(GUILD)
     assert (rule.reward_cost, rule.hours) == (500, 24)
     assert (await vip.service.settings(GUILD)).reward_cost == 500
+
+
+async def test_setup_run_again_gives_the_new_hours_and_cost_to_redemptions(vip: Vip) -> None:
+    """`!vip setup` again on the same reward (to change its hours): it said "for 12 hour(s)",
+    but redemptions kept giving the first setup's 24, and `!vip rules` kept its old cost."""
+    from tests.features.vip.doubles import redemption
+
+    await vip.service.setup(GUILD, ADMIN, "vip for a DAY", 800, 12)
+    await vip.service.redemptions.handle(GUILD, redemption("51", vip.reward_id))
+
+    [grant] = await vip.service.list_vips(GUILD)
+    assert grant.expires_at == T0 + timedelta(hours=12)
+    [rule] = await vip.service.rules.list(GUILD)
+    assert (rule.reward_id, rule.reward_title, rule.reward_cost, rule.hours) == (
+        vip.reward_id,
+        "VIP for a day",
+        800,
+        12,
+    )
