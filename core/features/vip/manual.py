@@ -11,7 +11,7 @@ from sqlalchemy.engine import Connection
 from core.events import Platform
 from core.features.vip import repository
 from core.features.vip.effects import VipEffects
-from core.features.vip.expiry import grant_entry, removal_entry
+from core.features.vip.expiry import grant_entry, removal_entry, track_outside_vips
 from core.features.vip.limits import VipRefused, check_hours
 from core.features.vip.ports import Refusal, TwitchRefused
 from core.features.vip.repository import MANUAL, OUTSIDE, AuditEntry, Grant
@@ -33,9 +33,21 @@ class ManualGrants:
         existing = await self.effects.in_transaction(
             lambda conn: repository.open_grant(conn, guild_id, Platform.TWITCH, account.user_id)
         )
+        if existing is not None and existing.source == OUTSIDE:
+            raise _outside(account.display_name)
         if existing is not None:
             raise VipRefused(f"{account.display_name} is already a VIP: !vip extend adds time.")
-        await self.effects.add_vip(guild_id, broadcaster_id, account.user_id)
+        try:
+            await self.effects.add_vip(guild_id, broadcaster_id, account.user_id)
+        except TwitchRefused as refused:
+            if refused.reason != Refusal.ALREADY_VIP:
+                raise
+            # Given by hand while StreamKeeper was not watching: listed from now on.
+            seen = self.effects.clock()
+            await self.effects.in_transaction(
+                lambda conn: track_outside_vips(conn, guild_id, broadcaster_id, [account], seen)
+            )
+            raise _outside(account.display_name) from None
         now = self.effects.clock()
         grant = Grant(
             id=0,
@@ -128,3 +140,10 @@ class ManualGrants:
     def _entry(self, grant: Grant, action: str, actor_id: int, now: datetime) -> AuditEntry:
         reason = "by a Discord admin"
         return grant_entry(grant, action, reason, "discord", now, str(actor_id), is_ending=False)
+
+
+def _outside(name: str) -> VipRefused:
+    return VipRefused(
+        f"{name} is a VIP given outside StreamKeeper, never removed by it: "
+        "!vip revoke removes that VIP, then a grant gives it for a while."
+    )

@@ -200,3 +200,23 @@ async def test_setup_run_again_gives_the_new_hours_and_cost_to_redemptions(vip: 
         800,
         12,
     )
+
+
+async def test_granting_by_hand_to_a_vip_given_outside_says_what_to_do(vip: Vip) -> None:
+    """An outside VIP (tracked, or first found by this grant) is refused in words that lead
+    somewhere: the grant used to say "!vip extend adds time", which refuses outside VIPs, or
+    Twitch's bare "already VIP" for one given by hand while StreamKeeper was not watching."""
+    vip.twitch.users.update({"eight": "8", "nine": "9"})
+    vip.twitch.vips.add("8")
+    await vip.service.setup(GUILD, ADMIN, "VIP for a day", 500, 24)  # tracks 8 as outside
+    vip.twitch.vips.add("9")  # given by hand since
+
+    for login in ("eight", "nine"):
+        with pytest.raises(VipRefused) as refused:
+            await vip.service.manual.grant(GUILD, ADMIN, login, 5)
+        assert str(refused.value) == (
+            f"{login} is a VIP given outside StreamKeeper, never removed by it: "
+            "!vip revoke removes that VIP, then a grant gives it for a while."
+        )
+    listed = {g.platform_user_id: g.source for g in await vip.service.list_vips(GUILD)}
+    assert listed == {"8": "outside", "9": "outside"}
