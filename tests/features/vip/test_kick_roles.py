@@ -301,3 +301,32 @@ async def test_a_second_redemption_gives_back_a_role_taken_by_hand_and_extends(k
     assert roles.members[MEMBER] == {ROLE}
     [grant] = await service.list_vips(GUILD)
     assert grant.expires_at == T0 + timedelta(hours=48)
+
+
+async def test_kicks_that_extend_the_vip_of_a_member_who_left_are_refused_with_why(kick) -> None:
+    """The same for a rule (KICKs): no "has the VIP role" for a member no longer there."""
+    from core.events import KicksGifted
+    from core.features.vip.rules import RuleAsked
+
+    service, roles, sender, _clock = kick
+    await service.rules.add(GUILD, RuleAsked(Platform.KICK, "kicks", 10, at_least=100))
+    await redeem(service, kick_redemption("77"))
+    del roles.members[MEMBER]
+    kicks = KicksGifted(
+        platform=Platform.KICK,
+        event_id="kicks-1",
+        broadcaster_user_id=KICK_BROADCASTER,
+        occurred_at=T0,
+        viewer=Viewer("77", "kickviewer"),
+        amount=500,
+    )
+
+    await service.rule_grants.handle(GUILD, kicks)
+    await make_discord_calls(service)
+
+    [grant] = await service.list_vips(GUILD)
+    assert grant.expires_at == T0 + timedelta(hours=24)
+    assert [e.action for e in await service.log(GUILD)] == ["refused", "granted"]
+    assert sender.sent[-1].text == (
+        "@kickviewer no VIP this time: you are not in the Discord server."
+    )
