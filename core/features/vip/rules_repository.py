@@ -139,9 +139,18 @@ def reward_rule(
         if reward_id is not None and rule.reward_id == reward_id:
             return rule
         is_kick = platform is Platform.KICK and bool(title) and bool(rule.reward_title)
-        if is_kick and rule.reward_title.casefold() == title.casefold():  # type: ignore[union-attr]
+        if is_kick and same_title(rule.reward_title, title):
             return rule
     return None
+
+
+def same_title(kept: str | None, sent: str | None) -> bool:
+    """Whether a Kick reward's title as Kick sends it (as the streamer typed it) is one kept
+    here (its spaces tidied when it was set), whatever the case and the spacing."""
+    return (
+        bool(kept)
+        and " ".join((kept or "").split()).casefold() == " ".join((sent or "").split()).casefold()
+    )
 
 
 def best_rule(
@@ -205,7 +214,7 @@ def earning_reward(
             return None
         rule = reward_rule(conn, guild_id, Platform.KICK, title=event.reward_title)
         legacy = settings.kick_reward_title
-        is_legacy = bool(legacy) and legacy.casefold() == event.reward_title.casefold()  # type: ignore[union-attr]
+        is_legacy = same_title(legacy, event.reward_title)
     else:
         rule = reward_rule(conn, guild_id, event.platform, reward_id=event.reward_id)
         is_legacy = event.reward_id is not None and settings.reward_id == event.reward_id

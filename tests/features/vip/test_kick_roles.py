@@ -330,3 +330,15 @@ async def test_kicks_that_extend_the_vip_of_a_member_who_left_are_refused_with_w
     assert sender.sent[-1].text == (
         "@kickviewer no VIP this time: you are not in the Discord server."
     )
+
+
+async def test_a_kick_reward_title_with_other_spacing_still_gives_the_role(kick) -> None:
+    """The title is kept with its spaces tidied (`!vip kick`, `vip rule add`); Kick sends the
+    reward's title as the streamer typed it, a double or trailing space included. Such a
+    redemption used to give nothing and say nothing, and Kick cannot refund."""
+    service, roles, _sender, _clock = kick
+
+    await redeem(service, kick_redemption("77", title=" VIP  role for a day "))
+
+    assert roles.members[MEMBER] == {ROLE}
+    assert [e.action for e in await service.log(GUILD)] == ["granted"]
