@@ -115,7 +115,8 @@ class ManualGrants:
                     guild_id, grant.broadcaster_user_id, grant.platform_user_id
                 )
         except TwitchRefused as refused:
-            if refused.reason != Refusal.NOT_VIP:
+            # Not a VIP any more, or no such account (deleted or suspended): no VIP is left.
+            if refused.reason not in (Refusal.NOT_VIP, Refusal.NOT_FOUND):
                 raise
         now = self.effects.clock()
 

@@ -11,7 +11,7 @@ from core.events import Platform
 from core.features.chat_commands.notices import ChatNotices
 from core.features.chat_commands.queued import SAY, QueuedChat, service_of
 from core.features.vip import reward_deletion
-from core.features.vip.ports import PendingRedemption, TwitchRefused
+from core.features.vip.ports import PendingRedemption, Refusal, TwitchRefused
 from core.features.vip.service import VipRefused
 from core.outbox import store
 from core.outbox.worker import OutboxWorker
@@ -220,3 +220,24 @@ async def test_granting_by_hand_to_a_vip_given_outside_says_what_to_do(vip: Vip)
         )
     listed = {g.platform_user_id: g.source for g in await vip.service.list_vips(GUILD)}
     assert listed == {"8": "outside", "9": "outside"}
+
+
+async def test_revoking_a_vip_whose_twitch_account_is_gone_closes_it(vip: Vip) -> None:
+    """An outside VIP (no end, never removed by expiry) whose account was deleted since: Remove
+    VIP answers 404 "unknown user", and `!vip revoke` used to pass that on and keep them on
+    the VIP list for good. No VIP is left on Twitch, so the revoke closes it."""
+    vip.twitch.users["eight"] = "8"
+    vip.twitch.vips.add("8")
+    await vip.service.setup(GUILD, ADMIN, "VIP for a day", 500, 24)  # tracks 8 as outside
+
+    async def remove_unknown_user(guild_id: int, broadcaster_id: str, user_id: str) -> None:
+        raise TwitchRefused(Refusal.NOT_FOUND, "Twitch said no: The ID in user_id was not found")
+
+    vip.twitch.remove_vip = remove_unknown_user  # type: ignore[method-assign]
+
+    gone = await vip.service.manual.revoke(GUILD, ADMIN, "eight")
+
+    assert gone.platform_user_id == "8"
+    assert await vip.service.list_vips(GUILD) == []
+    [last] = await vip.service.log(GUILD, limit=1)
+    assert (last.action, last.reason) == ("removed", "revoked by a Discord admin")
