@@ -62,6 +62,12 @@ class TwitchBusy(Exception):
         self.retry_after = retry_after
 
 
+class TwitchBusyUnchanged(TwitchBusy):
+    """Twitch changed nothing, but did not answer what it would take to say why: Add VIP's
+    422 (a moderator, or a VIP already) whose Get VIPs failed. The next try is a first one
+    (a VIP found then is not this try's)."""
+
+
 @dataclass(frozen=True)
 class TwitchAccount:
     user_id: str

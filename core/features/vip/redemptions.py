@@ -39,7 +39,12 @@ from core.features.vip.cancels import (
 )
 from core.features.vip.decisions import Decision, Earned
 from core.features.vip.effects import VipEffects, log
-from core.features.vip.ports import FINAL_ADD_REFUSALS, Refusal, TwitchRefused
+from core.features.vip.ports import (
+    FINAL_ADD_REFUSALS,
+    Refusal,
+    TwitchBusyUnchanged,
+    TwitchRefused,
+)
 from core.features.vip.redemptions_repository import (
     ADDING,
     DONE,
@@ -164,6 +169,14 @@ class VipRedemptions:
         if decision.action == "add":
             try:
                 await self.effects.add_vip(guild_id, event.broadcaster_user_id, viewer_id)
+            except TwitchBusyUnchanged:
+                if resuming is None:  # this first try added nothing: so is the next one
+                    await self.effects.in_transaction(
+                        lambda conn: redemptions_repository.release_redemption(
+                            conn, guild_id, event.platform, redemption_key(event)
+                        )
+                    )
+                raise
             except TwitchRefused as refused:
                 if refused.reason == Refusal.ALREADY_VIP and resuming == ADDING:
                     pass  # our own earlier attempt reached Twitch before the process stopped

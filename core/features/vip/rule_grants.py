@@ -46,6 +46,7 @@ from core.features.vip.ports import (
     Refusal,
     RoleRefused,
     TwitchBusy,
+    TwitchBusyUnchanged,
     TwitchRefused,
 )
 from core.features.vip.redemptions_repository import ADDING, IN_FLIGHT
@@ -251,6 +252,14 @@ class RuleGrants:
             await self.effects.add_vip(
                 earned.guild_id, earned.broadcaster_user_id, earned.viewer_id
             )
+        except TwitchBusyUnchanged:
+            if state is None:  # this first try added nothing: so is the next one
+                await self.effects.in_transaction(
+                    lambda conn: redemptions_repository.release_redemption(
+                        conn, earned.guild_id, earned.platform, earned.key
+                    )
+                )
+            raise
         except TwitchRefused as refused:
             if refused.reason == Refusal.ALREADY_VIP and state == ADDING:
                 return decision  # our own earlier attempt reached Twitch before a stop

@@ -27,6 +27,7 @@ from core.features.vip.ports import (
     RewardLimits,
     TwitchAccount,
     TwitchBusy,
+    TwitchBusyUnchanged,
     TwitchRefused,
 )
 from core.platforms.twitch import helix
@@ -174,9 +175,12 @@ class HelixVipChannel(HelixOnLoop):
             if refused.reason != Refusal.MODERATOR:
                 raise
             # 422 is "a moderator" or "already a VIP": Twitch's status alone does not say which
-            vips = await self._call(
-                guild_id, lambda token: self.client.get_vips(token, broadcaster_id, [user_id])
-            )
+            try:
+                vips = await self._call(
+                    guild_id, lambda token: self.client.get_vips(token, broadcaster_id, [user_id])
+                )
+            except TwitchBusy as busy:  # the add changed nothing all the same
+                raise TwitchBusyUnchanged(str(busy), busy.retry_after) from None
             if vips:
                 raise TwitchRefused(Refusal.ALREADY_VIP, "already a VIP") from None
             raise TwitchRefused(Refusal.MODERATOR, "moderators cannot be VIPs") from None

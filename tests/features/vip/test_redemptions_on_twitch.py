@@ -91,3 +91,31 @@ async def test_a_401_a_fresh_token_does_not_cure_refunds_and_asks_to_connect_aga
     assert "channel:manage:vips" in why
     assert "client id" in why
     assert [entry.action for entry in await runtime.vip.log(GUILD)] == ["refunded", "refused"]
+
+
+async def test_a_vip_given_by_hand_stays_theirs_when_twitch_fails_to_say_so_at_first(
+    runtime, twitch, clock
+):
+    """Add VIP answers 422 (a moderator, or a VIP already: here one given by hand), and the
+    Get VIPs that tells which fails (5xx). Nothing was added, so the next try is a first one:
+    the viewer's own VIP is not taken for ours (and removed when the time is up); the
+    redemption is refunded and the VIP tracked as outside."""
+    await asyncio.to_thread(complete, runtime, consent(runtime))
+    twitch.add_user(VIEWER, "viewer")
+    reward_id = (await runtime.vip.setup(GUILD, ADMIN, "VIP for a day", 500, 24)).reward.id
+    twitch.channels[BROADCASTER].vips.append(VIEWER)  # given by hand since
+    redemption_id, event = await redeem(runtime, twitch, reward_id)
+    twitch.fail_next("/helix/channels/vips", 503, method="GET", times=20)
+
+    await runtime.vip.queued.handle(GUILD, event)
+    await make_queued_calls(runtime)
+    for _ in range(30):  # the worker tries again, later
+        clock.advance(seconds=300)
+        await make_queued_calls(runtime)
+        if twitch.redemptions[redemption_id]["status"] != "UNFULFILLED":
+            break
+
+    assert twitch.redemptions[redemption_id]["status"] == "CANCELED"  # the points are back
+    [grant] = await runtime.vip.list_vips(GUILD)
+    assert grant.source == "outside"
+    assert twitch.channels[BROADCASTER].vips == [VIEWER]
