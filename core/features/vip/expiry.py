@@ -29,10 +29,11 @@ from core.features.vip.effects import VipEffects, log
 from core.features.vip.ports import Refusal, RoleRefused, TwitchAccount, TwitchBusy, TwitchRefused
 from core.features.vip.removal_calls import queue_removal
 from core.features.vip.repository import OUTSIDE, AuditEntry, Grant, VipSettings
-from core.outbox.worker import Done, Outcome, Refused
+from core.outbox.worker import Done, Outcome, Refused, Retry
 
 EXPIRED = "expired"
 REMOVED = "removed"
+NOT_GIVEN_BACK = "extended while it was being removed, and not given back"
 
 
 @dataclass(frozen=True)
@@ -109,6 +110,8 @@ class VipExpiry:
         if grant is None or grant.removed_at is not None:
             return Done("closed already")
         if grant.expires_at is not None and grant.expires_at > self.effects.clock():
+            if (grant.last_error or "").startswith(NOT_GIVEN_BACK):  # this call's try again
+                return await self._give_back(grant)
             # Extended since the removal was queued (a redemption made just after it ran out,
             # handled first in the guild's order): the viewer paid for the time, so it stays.
             return Done("extended meanwhile: kept")
@@ -137,8 +140,11 @@ class VipExpiry:
 
     async def _give_back(self, grant: Grant) -> Outcome:
         """The grant was extended while its VIP was being removed (a redemption or an admin's
-        extension during the call): the viewer has the time, so the VIP (or role) goes back."""
+        extension during the call): the viewer has the time, so the VIP (or role) goes back;
+        tried again later while Twitch or Discord does not answer."""
         problem: object = None
+        retry_after: float | None = None
+        is_passing = False  # Twitch busy, Discord away: worth trying again
         try:
             if grant.platform is Platform.TWITCH:
                 await self.effects.add_vip(
@@ -153,17 +159,23 @@ class VipExpiry:
         except TwitchRefused as refused:
             problem = None if refused.reason == Refusal.ALREADY_VIP else refused
         except NotReady:
-            problem = "Discord is not connected"
-        except (RoleRefused, TwitchBusy) as refused:
+            problem, is_passing = "Discord is not connected", True
+        except TwitchBusy as busy:
+            problem, is_passing, retry_after = busy, True, busy.retry_after
+        except RoleRefused as refused:
             problem = refused
+        now = self.effects.clock()
         if problem is not None:
-            text = f"extended while it was being removed, and not given back: {problem}"
+            text = f"{NOT_GIVEN_BACK}: {problem}"
             log.warning("guild %s: VIP %s %s", grant.guild_id, grant.id, text)
-            now = self.effects.clock()
             await self.effects.in_transaction(
                 lambda conn: repository.note_removal_error(conn, [grant.id], text, now)
             )
-            return Refused(text)
+            return Retry(text, retry_after) if is_passing else Refused(text)
+        if grant.last_error:  # an earlier try's words no longer hold
+            await self.effects.in_transaction(
+                lambda conn: repository.clear_removal_error(conn, grant.id)
+            )
         return Done("extended while it was being removed: given back")
 
     async def _remove(self, grant: Grant) -> tuple[str | None, bool | None]:

@@ -290,6 +290,11 @@ def note_removal_error(
     )
 
 
+def clear_removal_error(conn: Connection, grant_id: int) -> None:
+    """What kept the grant's VIP from being removed or given back is over."""
+    conn.execute(vip_grants.update().where(vip_grants.c.id == grant_id).values(last_error=None))
+
+
 # --- audit -----------------------------------------------------------------------------------
 
 

@@ -376,3 +376,34 @@ async def test_a_hand_given_vip_taken_back_seconds_later_is_not_kept(vip: Vip) -
     )
 
     assert await vip.service.list_vips(GUILD) == []
+
+
+async def test_a_vip_given_back_while_twitch_fails_is_given_back_when_it_answers(
+    vip: Vip,
+) -> None:
+    """As above, but Twitch fails the Add VIP that gives the VIP back (a 5xx): the viewer paid
+    for the time, so it is tried again until Twitch answers, not left off for the whole of it."""
+    await vip.service.redemptions.handle(GUILD, redemption("1", vip.reward_id, username="One"))
+    vip.clock.advance(hours=25)
+    await vip.service.expiry.expire_due()
+    remove = vip.twitch.remove_vip
+
+    async def extended_meanwhile(*args: object) -> None:
+        again = redemption("1", vip.reward_id, redemption_id="again", at=vip.clock())
+        await vip.service.redemptions.handle(GUILD, again)
+        await remove(*args)  # type: ignore[arg-type]
+        vip.twitch.busy.append(TwitchBusy("503 from Helix"))  # the give-back's Add VIP
+
+    vip.twitch.remove_vip = extended_meanwhile  # type: ignore[method-assign]
+    await make_helix_calls(vip.service)
+    assert vip.twitch.vips == set()
+    [grant] = await vip.service.list_vips(GUILD)
+    assert (grant.last_error or "").startswith("extended while it was being removed")
+
+    vip.clock.advance(minutes=1)  # the worker tries again
+    await make_helix_calls(vip.service)
+
+    assert vip.twitch.vips == {"1"}
+    [grant] = await vip.service.list_vips(GUILD)
+    assert grant.last_error is None
+    assert grant.expires_at == vip.clock() - timedelta(minutes=1) + timedelta(hours=24)
