@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.engine import Connection
 
+from core.bus.base import NotReady
 from core.events import Platform
 from core.features.vip import repository
 from core.features.vip.effects import VipEffects
@@ -118,6 +119,11 @@ class ManualGrants:
             # Not a VIP any more, or no such account (deleted or suspended): no VIP is left.
             if refused.reason not in (Refusal.NOT_VIP, Refusal.NOT_FOUND):
                 raise
+        except NotReady:  # the bot's Discord connection is down (or not in this process)
+            raise VipRefused(
+                "Discord is not connected right now, so the VIP role cannot be taken off: "
+                "try again in a moment."
+            ) from None
         now = self.effects.clock()
 
         def store(conn: Connection) -> None:

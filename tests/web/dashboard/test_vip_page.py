@@ -342,3 +342,49 @@ def test_the_vip_list_says_why_an_expired_vip_was_not_removed(client, vip):
             "Not removed yet: Twitch does not let StreamKeeper change VIPs in this channel "
             "(tried again every minute)." in text
         )
+
+
+def test_revoking_a_kick_vip_while_discord_is_away_is_a_400_in_words(discord, engine):
+    """The dashboard serves while the bot's Discord connection is down (or in a web process of
+    its own): revoking a Kick VIP, whose role Discord must take off, was a 500 page; it is
+    refused in words, and the VIP stays until Discord is back."""
+    from core.features.linking.repository import AccountLink, save_link
+    from tests.features.vip.doubles import FakeRoles, make_discord_calls
+    from tests.features.vip.test_kick_roles import kick_redemption
+
+    clock = Clock(T0)
+    roles = FakeRoles(members={4242: set()}, assignable={7000})
+    service = VipService(engine, clock, FakeVipChannel(clock), lambda guild_id: None, roles=roles)
+    run = coroutine_runner()
+    run(service.set_kick_reward(GUILD, "VIP role for a day", 7000))
+    with transaction(engine) as conn:
+        save_link(conn, AccountLink(Platform.KICK, "77", 4242, "kickviewer", T0), GUILD)
+    run(service.kick_roles.handle(GUILD, kick_redemption("77")))
+    run(make_discord_calls(service))
+    assert roles.members[4242] == {7000}
+    roles.away = True
+
+    config = DashboardConfig(
+        secret="test-secret",
+        public_url=PUBLIC,
+        client_id=CLIENT_ID,
+        client_secret=CLIENT_SECRET,
+        api_base_url=discord.api_base_url,
+        oauth_base_url=discord.oauth_base_url,
+        bot_guild_ids=lambda: [GUILD, OTHER],
+        run=run,
+        vip=service,
+    )
+    app = Flask(__name__)
+    register(app, config)
+    with app.test_client() as client:
+        client.get("/dashboard/callback", query_string=_consent(client, discord))
+        answer = _post(client, "revoke", login="kickviewer")
+
+    assert answer.status_code == 400
+    assert (
+        "Discord is not connected right now, so the VIP role cannot be taken off: "
+        "try again in a moment." in answer.text
+    )
+    assert roles.members[4242] == {7000}
+    assert len(run(service.list_vips(GUILD))) == 1
