@@ -27,7 +27,7 @@ from core.events import Platform, VipAdded, VipRemoved, utc
 from core.features.vip import repository, texts
 from core.features.vip.effects import VipEffects, log
 from core.features.vip.ports import Refusal, RoleRefused, TwitchAccount, TwitchBusy, TwitchRefused
-from core.features.vip.removal_calls import queue_removal
+from core.features.vip.removal_calls import is_due, queue_removal
 from core.features.vip.repository import OUTSIDE, AuditEntry, Grant, VipSettings
 from core.outbox.worker import Done, Outcome, Refused, Retry
 
@@ -84,13 +84,15 @@ class VipExpiry:
         that removes them (at most ``due_grants``' 500, in turns): a Twitch VIP for the Twitch
         Helix worker, a Kick grant's role for the Discord worker of the guild's shard. Each
         guild's removals are made in its own lane, so a guild whose Twitch hangs holds only
-        its own; a removal that cannot be made now notes why, and the next run queues it
-        again, behind the grants never tried."""
+        its own; a removal that cannot be made now notes why, and a later run queues it
+        again (:func:`~core.features.vip.removal_calls.retry_wait`), behind the grants never
+        tried."""
         now = self.effects.clock()
         due = await self.effects.in_transaction(lambda conn: repository.due_grants(conn, now))
         by_guild: dict[int, list[Grant]] = defaultdict(list)
         for grant in due:
-            by_guild[grant.guild_id].append(grant)
+            if is_due(grant, now):  # one that keeps failing waits longer each time
+                by_guild[grant.guild_id].append(grant)
         queued = 0
         for guild_id, grants in by_guild.items():
             settings = await self.effects.settings(guild_id)

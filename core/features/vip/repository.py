@@ -62,6 +62,7 @@ class Grant:
     discord_user_id: int | None = None  # Kick: the member holding the temporary role
     role_id: int | None = None
     removal_tried_at: datetime | None = None  # when removing it last failed
+    removal_failures: int = 0  # tries at removing it that failed in a row
 
 
 @dataclass(frozen=True)
@@ -241,8 +242,11 @@ def add_grant(conn: Connection, grant: Grant) -> int:
 
 
 def set_expiry(conn: Connection, grant_id: int, expires_at: datetime | None) -> None:
+    """A new end: its removal, when that comes, starts counting failures afresh."""
     conn.execute(
-        vip_grants.update().where(vip_grants.c.id == grant_id).values(expires_at=expires_at)
+        vip_grants.update()
+        .where(vip_grants.c.id == grant_id)
+        .values(expires_at=expires_at, removal_failures=0)
     )
 
 
@@ -282,17 +286,25 @@ def close_grant(
 def note_removal_error(
     conn: Connection, grant_ids: Sequence[int], error: str, at: datetime
 ) -> None:
-    """The grants' removal failed (or waits on the same cause) at ``at``."""
+    """The grants' removal failed (or waits on the same cause) at ``at``: one more failure."""
     conn.execute(
         vip_grants.update()
         .where(vip_grants.c.id.in_(list(grant_ids)))
-        .values(last_error=error[:200], removal_tried_at=at)
+        .values(
+            last_error=error[:200],
+            removal_tried_at=at,
+            removal_failures=vip_grants.c.removal_failures + 1,
+        )
     )
 
 
 def clear_removal_error(conn: Connection, grant_id: int) -> None:
     """What kept the grant's VIP from being removed or given back is over."""
-    conn.execute(vip_grants.update().where(vip_grants.c.id == grant_id).values(last_error=None))
+    conn.execute(
+        vip_grants.update()
+        .where(vip_grants.c.id == grant_id)
+        .values(last_error=None, removal_failures=0)
+    )
 
 
 # --- audit -----------------------------------------------------------------------------------

@@ -49,6 +49,8 @@ vip_grants = Table(
     Column("removal_reason", String(200), nullable=True),
     Column("last_error", String(200), nullable=True),  # the last transient removal failure
     Column("removal_tried_at", UTCDateTime, nullable=True),  # when that failure happened
+    # tries at removing it that failed in a row (the next waits longer: removal_calls.py)
+    Column("removal_failures", Integer, nullable=False, server_default="0"),
     Column("discord_user_id", Snowflake, nullable=True),  # Kick grants: the linked member
     Column("role_id", Snowflake, nullable=True),  # Kick grants: the temporary role
     Index(None, "guild_id", "removed_at", "expires_at"),

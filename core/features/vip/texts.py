@@ -6,6 +6,7 @@ from datetime import datetime
 
 from core.events import RewardRedeemed
 from core.features.vip.ports import Refusal
+from core.features.vip.removal_calls import retry_wait
 from core.features.vip.repository import MANUAL, OUTSIDE, REDEMPTION, RULE, AuditEntry, Grant
 from core.features.vip.rules_repository import BITS, GIFT, KICKS, SUB
 
@@ -58,7 +59,9 @@ def removal_note(grant: Grant) -> str | None:
     if not error or tried is None:
         return None
     if grant.expires_at is not None and grant.expires_at <= tried:
-        return f"not removed yet: {error} (tried again every minute)"
+        minutes = int(retry_wait(grant).total_seconds() // 60)
+        every = "every minute" if minutes == 1 else f"in {minutes} min"
+        return f"not removed yet: {error} (tried again {every})"
     return error if error.startswith("extended while") else None
 
 

@@ -271,6 +271,7 @@ async def test_vip_list_says_why_an_expired_vip_is_still_there(
         ", manual; not removed yet: Twitch does not let StreamKeeper change VIPs in this "
         "channel (tried again every minute)"
     )
+    clock.advance(60)  # the expiry job's next run
     await expire(vip_service)  # Twitch takes it now: the VIP is gone and so is the line
     [listing] = await say("!vip list", manager)
     assert listing.content == "No VIPs are tracked."

@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 
 from core.events import Platform, Viewer, VipAdded, VipRemoved
-from core.features.vip import repository
+from core.features.vip import repository, texts
 from core.features.vip.ports import Refusal, TwitchBusy, TwitchRefused
 from core.features.vip.repository import REDEMPTION, Grant
 from tests.features.vip.conftest import Vip
@@ -76,6 +76,7 @@ async def test_a_transient_failure_is_retried_at_the_next_run(vip: Vip) -> None:
 
     first = await expire(vip.service)
     [grant] = await vip.service.list_vips(GUILD)
+    vip.clock.advance(seconds=60)  # the job's next run
     second = await expire(vip.service)
 
     assert (first.removed, first.postponed) == (0, 1)
@@ -407,3 +408,27 @@ async def test_a_vip_given_back_while_twitch_fails_is_given_back_when_it_answers
     [grant] = await vip.service.list_vips(GUILD)
     assert grant.last_error is None
     assert grant.expires_at == vip.clock() - timedelta(minutes=1) + timedelta(hours=24)
+
+
+async def test_a_removal_twitch_keeps_refusing_is_tried_less_and_less_often(vip: Vip) -> None:
+    """Twitch refuses the removal (403) until the streamer fixes the permission: it is tried
+    after 1, 2, 4 ... minutes, at most every 30, not every minute for ever (1,440 refused calls
+    a day); time added meanwhile starts the count afresh."""
+    await vip.service.redemptions.handle(GUILD, redemption("1", vip.reward_id))
+    vip.clock.advance(hours=25)
+    tries = []
+    for minute in range(70):
+        vip.twitch.busy.append(TwitchRefused(Refusal.FORBIDDEN, "403"))
+        if (await expire(vip.service)).postponed:
+            tries.append(minute)
+        vip.twitch.busy.clear()
+        vip.clock.advance(seconds=60)
+    assert tries == [0, 1, 3, 7, 15, 31, 61]
+    [grant] = await vip.service.list_vips(GUILD)
+    assert texts.removal_note(grant) == (
+        "not removed yet: Twitch does not let StreamKeeper change VIPs in this channel (tried "
+        "again in 30 min)"
+    )
+
+    vip.clock.advance(minutes=30)
+    assert (await expire(vip.service)).removed == 1  # the streamer fixed it: the VIP goes
