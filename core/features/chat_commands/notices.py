@@ -20,14 +20,13 @@ import logging
 from collections.abc import Callable
 from datetime import datetime
 
-import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from core.bus.dispatch import handles_across_guilds
 from core.events import Platform, StreamStarted, utc
 from core.features.chat_commands.queued import queue_line
 from core.features.chat_commands.text import chat_safe
-from core.features.watchtime.tables import watch_streams
+from core.features.watchtime import repository as watchtime_repository
 
 log = logging.getLogger(__name__)
 
@@ -50,24 +49,6 @@ def vip_text(is_paused: bool, reward_title: str | None) -> str:
     if is_paused:
         return f"VIP redemptions are paused for now: {title} cannot be redeemed."
     return f"VIP redemptions are back on: redeem {title} for a while as VIP."
-
-
-def _is_told_late(conn: Connection, guild_id: int, event: StreamStarted) -> bool:
-    """Whether the guild's channel has a later start, or an end after this start, stored."""
-    s = watch_streams.c
-    row = conn.execute(
-        sa.select(s.is_live, s.changed_at, s.started_at).where(
-            s.guild_id == guild_id,
-            s.platform == str(event.platform),
-            s.broadcaster_user_id == event.broadcaster_user_id,
-        )
-    ).first()
-    if row is None:
-        return False
-    began = utc(event.occurred_at)
-    if row.started_at is not None and utc(row.started_at) > began:
-        return True  # a newer stream started
-    return not row.is_live and utc(row.changed_at) > began  # this stream ended already
 
 
 class ChatNotices:
@@ -106,7 +87,13 @@ class ChatNotices:
         queued = []
         with self.engine.begin() as conn:
             for guild_id, event in sorted(said, key=lambda pair: pair[0]):
-                if _is_told_late(conn, guild_id, event):
+                if watchtime_repository.is_start_told_late(
+                    conn,
+                    guild_id,
+                    event.platform,
+                    event.broadcaster_user_id,
+                    utc(event.occurred_at),
+                ):
                     log.info(
                         "guild %s: %s channel %s went live at %s, before its latest start or "
                         "end: no online notice",

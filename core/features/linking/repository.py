@@ -59,6 +59,21 @@ def find_links_by_accounts(
     return found
 
 
+def find_links_by_discord_users(
+    conn: Connection, platform: Platform, discord_user_ids: Collection[int]
+) -> dict[int, AccountLink]:
+    """These Discord users' links on ``platform``, by Discord user id (those with none absent)."""
+    ids = list(dict.fromkeys(discord_user_ids))
+    found: dict[int, AccountLink] = {}
+    for start in range(0, len(ids), 500):  # keeps the IN list within every backend's limits
+        query = sa.select(account_links).where(
+            account_links.c.platform == str(platform),
+            account_links.c.discord_user_id.in_(ids[start : start + 500]),
+        )
+        found.update((row.discord_user_id, _link(row)) for row in conn.execute(query))
+    return found
+
+
 def discord_users_of(conn: Connection, platform_ids: Sequence[tuple[str, str]]) -> dict[str, int]:
     """``"platform:user_id"`` -> the Discord user linked to it, for those of ``platform_ids``
     that are linked (any platform)."""

@@ -11,11 +11,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from core.events import Platform
-from core.features.linking.tables import account_links
+from core.features.linking import repository as linking
 from core.features.points.service import PointsRefused
 
 NO_TWITCH_LINKED = (
@@ -42,41 +41,17 @@ def se_logins(conn: Connection, accounts: Sequence[tuple[Platform, str, str]]) -
     else None (its Kick name is never used)."""
     kick_ids = [user_id for platform, user_id, _ in accounts if platform is Platform.KICK]
     twitch_ids = [user_id for platform, user_id, _ in accounts if platform is Platform.TWITCH]
-    of_kick = _twitch_logins_of_kick(conn, kick_ids) if kick_ids else {}
-    of_twitch = _linked_twitch_logins(conn, twitch_ids) if twitch_ids else {}
+    of_twitch = linking.find_links_by_accounts(conn, Platform.TWITCH, twitch_ids)
+    of_kick = linking.find_links_by_accounts(conn, Platform.KICK, kick_ids)
+    members = [link.discord_user_id for link in of_kick.values()]
+    twitch_of_member = linking.find_links_by_discord_users(conn, Platform.TWITCH, members)
     found: list[str | None] = []
     for platform, user_id, name in accounts:
         if platform is Platform.TWITCH:
-            found.append(of_twitch.get(user_id) or name)
-        else:
-            found.append(of_kick.get(user_id))
+            twitch = of_twitch.get(user_id)
+            found.append(twitch.username if twitch is not None else name)
+            continue
+        kick = of_kick.get(user_id)
+        twitch = twitch_of_member.get(kick.discord_user_id) if kick is not None else None
+        found.append(twitch.username if twitch is not None else None)
     return found
-
-
-def se_login(conn: Connection, platform: Platform, platform_user_id: str, name: str) -> str | None:
-    """One account's StreamElements name (see :func:`se_logins`)."""
-    return se_logins(conn, [(platform, platform_user_id, name)])[0]
-
-
-def _twitch_logins_of_kick(conn: Connection, kick_ids: Sequence[str]) -> dict[str, str]:
-    kick = account_links.alias("kick")
-    twitch = account_links.alias("twitch")
-    query = (
-        sa.select(kick.c.platform_user_id, twitch.c.username)
-        .join(twitch, twitch.c.discord_user_id == kick.c.discord_user_id)
-        .where(
-            kick.c.platform == str(Platform.KICK),
-            twitch.c.platform == str(Platform.TWITCH),
-            kick.c.platform_user_id.in_(sorted(set(kick_ids))),
-        )
-    )
-    return {row.platform_user_id: row.username for row in conn.execute(query)}
-
-
-def _linked_twitch_logins(conn: Connection, twitch_ids: Sequence[str]) -> dict[str, str]:
-    # A Twitch link's name is the login Twitch confirmed at sign-in.
-    links = account_links.c
-    query = sa.select(links.platform_user_id, links.username).where(
-        links.platform == str(Platform.TWITCH), links.platform_user_id.in_(sorted(set(twitch_ids)))
-    )
-    return {row.platform_user_id: row.username for row in conn.execute(query)}

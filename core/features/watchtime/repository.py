@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from core.events import Platform
+from core.events import Platform, utc
 from core.features.watchtime.tables import watch_presence, watch_settings, watch_streams, watchtime
 from core.storage.db import insert_for
 
@@ -184,6 +184,26 @@ def set_stream_state(
         },
     )
     return stored.rowcount > 0
+
+
+def is_start_told_late(
+    conn: Connection, guild_id: int, platform: Platform, broadcaster_user_id: str, began: datetime
+) -> bool:
+    """Whether a stream start at ``began`` is old news for the guild's channel: a later start,
+    or an end after it, is stored (the rule :func:`set_stream_state` keeps)."""
+    s = watch_streams.c
+    row = conn.execute(
+        sa.select(s.is_live, s.changed_at, s.started_at).where(
+            s.guild_id == guild_id,
+            s.platform == str(platform),
+            s.broadcaster_user_id == broadcaster_user_id,
+        )
+    ).first()
+    if row is None:
+        return False
+    if row.started_at is not None and utc(row.started_at) > began:
+        return True  # a newer stream started
+    return not row.is_live and utc(row.changed_at) > began  # this stream ended already
 
 
 def get_tick_state(conn: Connection, guild_id: int) -> TickState:
