@@ -107,6 +107,9 @@ class Experiment:
     chats: list[Sent] = field(default_factory=list)
     waiting: list[tuple[str, dict, str, Sent | None]] = field(default_factory=list)
     outcomes: dict[str, int] = field(default_factory=dict)
+    # send() runs in many threads at once (tests/test_durability_chat_commands.py): one count at
+    # a time, or two answers at the same moment count as one
+    _counting: threading.Lock = field(default_factory=threading.Lock, repr=False)
     other_ticks: list[list[datetime]] = field(default_factory=list)  # other guilds', if any
 
     # --- timing -------------------------------------------------------------------------
@@ -171,7 +174,8 @@ class Experiment:
             outcome = answer = "unreachable"
         finished = time.time()
         assert outcome in {"queued", "duplicate", "unavailable", "unreachable"}, answer
-        self.outcomes[outcome] = self.outcomes.get(outcome, 0) + 1
+        with self._counting:
+            self.outcomes[outcome] = self.outcomes.get(outcome, 0) + 1
         if chat is not None:
             chat.answers.append((started, finished, outcome))
         if outcome in {"unavailable", "unreachable"}:
