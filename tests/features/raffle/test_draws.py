@@ -241,6 +241,18 @@ def test_an_admin_can_force_a_draw_without_the_beacon(engine, clock, beacon):
     assert verification.verify(proof.document, proof.ledger).matches
 
 
+def test_force_reads_only_its_own_guilds_waiting_draws(engine, clock, beacon):
+    """Every query is scoped to its guild: forcing a draw never reads another server's."""
+    raffle = make_service(engine, clock, beacon.url)
+    _month_with_tickets(engine, raffle, clock)
+    beacon.down = True
+    raffle.draws.request(GUILD, actor_id=1)
+    with statements_of(engine) as seen:
+        raffle.draws.force(GUILD, actor_id=7)
+    (listing,) = [s for s in seen if "WHERE raffle_draws.status" in s]
+    assert "raffle_draws.guild_id" in listing.split("WHERE", 1)[1], listing
+
+
 def test_verify_says_that_a_forced_draw_skipped_the_beacon(engine, clock, beacon, tmp_path):
     """A forced draw's winners follow from the seed and the ledger alone, both the operator's:
     ``raffle verify`` says so under its "match", not just that the draw was recomputed."""

@@ -196,9 +196,12 @@ def has_waiting_draw(conn: Connection, guild_id: int, period_id: int) -> bool:
     return conn.execute(query.limit(1)).first() is not None
 
 
-def list_waiting_draws(conn: Connection) -> list[Draw]:
-    """Every draw waiting for its beacon (a waiting draw has no winners yet): one statement."""
+def list_waiting_draws(conn: Connection, guild_id: int | None = None) -> list[Draw]:
+    """The draws waiting for their beacon, the guild's or (``None``: the scheduler's retry)
+    every guild's; a waiting draw has no winners yet, so one statement."""
     query = sa.select(raffle_draws).where(raffle_draws.c.status == "waiting")
+    if guild_id is not None:
+        query = query.where(raffle_draws.c.guild_id == guild_id)
     return [_draw_of(row, ()) for row in conn.execute(query.order_by(raffle_draws.c.id))]
 
 

@@ -165,9 +165,7 @@ class RaffleDraws:
     def force(self, guild_id: int, *, actor_id: int) -> Draw:
         """Complete the guild's waiting draw without the beacon (the proof says so)."""
         with self.engine.connect() as conn:
-            waiting = [
-                d for d in draws_repository.list_waiting_draws(conn) if d.guild_id == guild_id
-            ]
+            waiting = draws_repository.list_waiting_draws(conn, guild_id)
         if not waiting:
             raise RaffleRefused("No draw is waiting for the beacon.")
         return self.complete(waiting[0].id, forced_by=actor_id)
