@@ -127,6 +127,7 @@ GUILD_ROUTES = {
     "roles/add": ["POST"],
     "roles/remove": ["POST"],
     "roles/settings": ["POST"],
+    "roles/switch": ["POST"],
     "slot-calls/": ["GET"],
     "slot-calls/blacklist/add": ["POST"],
     "slot-calls/blacklist/remove": ["POST"],

@@ -1,6 +1,6 @@
-"""A guild's watchtime roles: the tiers (a role earned after so many hours watched), added and
-removed as ``!roles add`` / ``!roles remove`` do, and the settings of ``!roles mode``,
-``!roles enable|disable`` and ``!roles dm``.
+"""A guild's watchtime roles: the tiers (a role earned after so many hours watched), added,
+changed, turned on or off and removed as ``!roles add``, ``update``, ``enable|disable <role>``
+and ``remove`` do, and the settings of ``!roles mode``, ``!roles enable|disable`` and ``!roles dm``.
 
 A typed role id is checked against the guild's real roles (as the bot sees them) before the
 service is asked; when they cannot be seen, the tier is refused rather than trusted.
@@ -100,13 +100,20 @@ def add(guild_id: int):  # type: ignore[no-untyped-def]
         field = "hours"
         minutes = minutes_of(form.get("hours"))
         field = "role_id"
-        tier = roles.add_tier(guild_id, role_id, minutes)
+        # A tier's role picked again changes its hours: one form adds and changes.
+        before = next((t for t in roles.tiers(guild_id) if t.role_id == role_id), None)
+        if before is None:
+            tier = roles.add_tier(guild_id, role_id, minutes)
+        else:
+            tier = roles.update_tier(guild_id, role_id, minutes)
     except Refused as refused:
         typed = {name: (form.get(name) or "")[:30] for name in ("role_id", "hours")}
         return _show(guild_id, errors={field: str(refused)}, typed=typed)
     role, hours = _role_called(guild_id, tier.role_id), hours_text(tier.minutes)
-    note = f"{role} is now earned after {hours} hours watched."
-    return back_to(guild_id, note, "tiers")
+    note = f"{role} is now earned after {hours} hours watched"
+    if before is not None:
+        note += f" (it was {hours_text(before.minutes)})"
+    return back_to(guild_id, note + ".", "tiers")
 
 
 def _role_called(guild_id: int, role_id: int) -> str:
@@ -122,8 +129,29 @@ def remove(guild_id: int):  # type: ignore[no-untyped-def]
         role_id = snowflake(request.form.get("role_id"), "Role")
         roles.remove_tier(guild_id, role_id)
     except Refused as refused:
-        return _show(guild_id, errors={"remove": str(refused)})
+        return _show(guild_id, errors={"tiers": str(refused)})
     note = f"{_role_called(guild_id, role_id)} is no longer a watchtime role; members keep it."
+    return back_to(guild_id, note, "tiers")
+
+
+@AREA.bp.post("/switch")
+def switch(guild_id: int):  # type: ignore[no-untyped-def]
+    """Turn one tier on or off: an off tier's role is neither given nor taken by role sync."""
+    roles = installed(config().roles)
+    wanted = request.form.get("enabled")
+    try:
+        # Not checked against the guild's roles, as for remove: a deleted role's tier too.
+        role_id = snowflake(request.form.get("role_id"), "Role")
+        if wanted not in ("on", "off"):
+            raise FormRefused("Choose on or off.")
+        roles.set_tier_enabled(guild_id, role_id, wanted == "on")
+    except Refused as refused:
+        return _show(guild_id, errors={"tiers": str(refused)})
+    role = _role_called(guild_id, role_id)
+    if wanted == "on":
+        note = f"{role} is given again to members who reach it."
+    else:
+        note = f"{role} is off: role sync neither gives nor takes it; members keep it."
     return back_to(guild_id, note, "tiers")
 
 

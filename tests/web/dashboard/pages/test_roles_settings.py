@@ -159,10 +159,49 @@ def test_a_refused_tier_is_shown_by_its_field_and_adds_nothing(pages, roles, for
     assert roles.tiers(GUILD) == []
 
 
-def test_the_services_refusal_is_shown_too(pages, roles):
+def test_picking_a_tiers_role_again_changes_its_hours(pages, roles):
     roles.add_tier(GUILD, VIEWERS, 60)
-    answer = pages.post("roles", "add", {"role_id": str(VIEWERS), "hours": "2"})
-    assert_refused_here(answer, "That role is already a watchtime role")
+    answer = pages.post("roles", "add", {"role_id": str(VIEWERS), "hours": "2.5"})
+    assert answer.status_code == 303
+    assert roles.tiers(GUILD) == [RoleTier(VIEWERS, 150)]
+    page = pages.client.get(answer.headers["Location"])
+    assert "is now earned after 2.5 hours watched (it was 1)." in page.text
+    assert "Add a tier or change its hours" in page.text
+
+
+def test_a_tier_is_turned_off_and_on_again(pages, roles):
+    roles.add_tier(GUILD, VIEWERS, 60)
+    tiers = pages.get("roles").text.split('id="tier-list"')[1].split("</table>")[0]
+    assert '<td data-label="State">on</td>' in tiers
+    assert ">Turn off</button>" in tiers
+    answer = pages.post("roles", "switch", {"role_id": str(VIEWERS), "enabled": "off"})
+    assert answer.status_code == 303
+    assert roles.tiers(GUILD) == [RoleTier(VIEWERS, 60, enabled=False)]
+    page = pages.client.get(answer.headers["Location"])
+    assert "role sync neither gives nor takes it; members keep it" in page.text
+    tiers = page.text.split('id="tier-list"')[1].split("</table>")[0]
+    assert '<td data-label="State">off</td>' in tiers
+    assert ">Turn on</button>" in tiers
+    assert (
+        pages.post("roles", "switch", {"role_id": str(VIEWERS), "enabled": "on"}).status_code == 303
+    )
+    assert roles.tiers(GUILD) == [RoleTier(VIEWERS, 60, enabled=True)]
+
+
+@pytest.mark.parametrize(
+    ("form", "message"),
+    [
+        ({"role_id": str(VIEWERS), "enabled": "maybe"}, "Choose on or off."),
+        ({"role_id": str(VIEWERS)}, "Choose on or off."),
+        ({"role_id": str(MANAGED), "enabled": "off"}, "That role is not a watchtime role here."),
+        ({"role_id": "abc", "enabled": "off"}, "Role"),
+    ],
+)
+def test_a_tier_switch_that_cannot_be_done_says_why(pages, roles, form, message):
+    roles.add_tier(GUILD, VIEWERS, 60)
+    answer = pages.post("roles", "switch", form)
+    assert_refused_here(answer, message)
+    assert 'id="tiers-error"' in answer.text
     assert roles.tiers(GUILD) == [RoleTier(VIEWERS, 60)]
 
 
@@ -220,6 +259,7 @@ def test_mode_sync_and_dm_settings(pages, roles):
     [
         ("add", {"role_id": str(VIEWERS), "hours": "1"}),
         ("remove", {"role_id": str(VIEWERS)}),
+        ("switch", {"role_id": str(VIEWERS), "enabled": "off"}),
         ("settings", {"mode": "highest"}),
     ],
 )
