@@ -202,7 +202,7 @@ async def test_declined_consent_is_explained_on_the_page_by_dm_and_in_the_log(
     sent = await drain()
     [dm] = [m for m in sent if is_dm_to(m, alice)]
     assert dm.content == (
-        "Your Kick account was not linked: you declined on Kick. Use !link to try again."
+        "Your Kick account was not linked: you declined on Kick. Use !link kick to try again."
     )
     [embed] = log_embeds(sent, guild_a.text_channels[0])
     assert embed.title == "Link refused"

@@ -173,8 +173,7 @@ def member_notice(notice: LinkNotice) -> str:
             f"Discord account that linked it{admin}, then link again."
         )
     why = reason_text(notice.reason, notice.platform)
-    again = "!link" if notice.platform == Platform.KICK else f"!link {notice.platform.value}"
-    return f"Your {on} account was not linked: {why}. Use {again} to try again."
+    return f"Your {on} account was not linked: {why}. Use !link {notice.platform} to try again."
 
 
 # --- the link log ----------------------------------------------------------------------------

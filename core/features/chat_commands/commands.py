@@ -26,7 +26,7 @@ GuildName = Callable[[int], "str | None"]
 def link_instructions(platform: Platform, server_name: str | None) -> str:
     """How a viewer links their account: the command is typed in the guild's Discord server."""
     where = discord_place(server_name)
-    return f"To link your {platform_title(platform)} account, type !link in {where}."
+    return f"To link your {platform_title(platform)} account, type !link {platform} in {where}."
 
 
 def discord_place(server_name: str | None) -> str:

@@ -120,10 +120,8 @@ class SlotCallChat:
     async def _answer(self, invocation: ChatInvocation, outcome: CallOutcome) -> str | None:
         if outcome.verdict == Verdict.NOT_LINKED:
             name = await asyncio.to_thread(self.guild_name, invocation.guild_id)
-            platform = platform_title(invocation.platform)
-            return (
-                f"Please link your {platform} account first: type !link in {discord_place(name)}."
-            )
+            on, where = invocation.platform, discord_place(name)
+            return f"Please link your {platform_title(on)} account first: !link {on} in {where}."
         return call_reply(outcome)
 
     async def announce_pick(self, pick: Pick) -> None:

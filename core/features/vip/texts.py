@@ -28,7 +28,7 @@ REASONS: dict[str, str] = {
     Refusal.NOT_FOUND: "Twitch does not know that account (it was deleted or suspended)",
     Refusal.FORBIDDEN: "Twitch does not let StreamKeeper change VIPs in this channel",
     Refusal.INVALID: "Twitch refused the request",
-    NOT_LINKED: "link your Kick account in Discord first (!link)",
+    NOT_LINKED: "link your Kick account in Discord first (!link kick)",
 }
 # Why an expired VIP is not removed yet, where it differs from a grant's words (shown on the
 # VIP list and the dashboard until the next try).

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import timedelta
 
 import pytest
@@ -156,8 +157,22 @@ async def test_link_tells_the_viewer_where_to_type_it(sender, watchtime, guilds)
     await ask(router, OTHER_GUILD, "!link")  # a server whose name the bot never stored
 
     assert sender.texts == [
-        "To link your Kick account, type !link in Slot Fans's Discord.",
-        "To link your Kick account, type !link in the Discord server.",
+        "To link your Kick account, type !link kick in Slot Fans's Discord.",
+        "To link your Kick account, type !link kick in the Discord server.",
+    ]
+
+
+async def test_link_in_twitch_chat_names_the_twitch_command(sender, watchtime, guilds):
+    """A server with both platforms asks which one a bare !link means: name it."""
+    guilds.ensure_guild(GUILD, "Slot Fans")
+    router = router_with(sender, watchtime, guilds)
+    message = dataclasses.replace(webhook_chat("!link", badges=[]), platform=Platform.TWITCH)
+
+    await router.handle(GUILD, message)
+    await router.flush()
+
+    assert sender.texts == [
+        "To link your Twitch account, type !link twitch in Slot Fans's Discord."
     ]
 
 
@@ -210,7 +225,7 @@ async def test_one_link_command_in_a_channel_two_servers_follow_is_answered_once
     await router.flush()
     await chat_worker(queued).run_once()
 
-    assert kick.texts == [f"To link your Kick account, type !link in {named}'s Discord."]
+    assert kick.texts == [f"To link your Kick account, type !link kick in {named}'s Discord."]
 
 
 async def test_a_server_that_follows_a_channel_alone_answers_there(engine, watchtime, guilds):

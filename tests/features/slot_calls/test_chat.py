@@ -250,7 +250,7 @@ async def test_link_first_refuses_viewers_without_a_linked_account(
     await chat.say("!call Book of Dead", sender_id=42, username="linked_fan")
 
     assert sender.texts[0] == (
-        "Please link your Kick account first: type !link in Slot Fans's Discord."
+        "Please link your Kick account first: !link kick in Slot Fans's Discord."
     )
     [(_, call, _)] = poster.posts
     assert (call.username, call.discord_user_id) == ("linked_fan", 31337)
